@@ -1,0 +1,141 @@
+"""The ``siting`` command line: ``demo``, ``run``, ``validate``.
+
+Thin commands: each calls the library and turns its errors into one line per problem on
+stderr with exit code 2 (bad input, infeasible) or 1 (internal error; the traceback only with
+``--verbose``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from siting.errors import InfeasibleError, InputError, ScenarioError, SitingError
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
+                  help="Plan 4G/5G base-station sites over terrain: coverage, optimal sites, maps.")
+console = Console(stderr=True)
+USER_ERRORS = (InputError, ScenarioError, InfeasibleError)
+
+
+def _fail(exc: BaseException, verbose: bool) -> None:
+    if isinstance(exc, USER_ERRORS):
+        for line in str(exc).splitlines():
+            print(f"siting: error: {line}", file=sys.stderr)
+        raise typer.Exit(2)
+    if verbose:
+        traceback.print_exception(exc)
+    kind = "error" if isinstance(exc, SitingError) else "internal error"
+    print(f"siting: {kind}: {type(exc).__name__}: {exc} (rerun with --verbose for the traceback)",
+          file=sys.stderr)
+    raise typer.Exit(1)
+
+
+def _summary_table(summary: dict, out: Path) -> Table:
+    k = summary["kpis"]
+    s = summary["solver"]
+    table = Table(title=f"siting: {summary['scenario']}", show_header=False)
+    total = k["people_total"] or 1
+    table.add_row("people covered", f"{k['people_covered_before']:,.0f} -> {k['people_covered_after']:,.0f} "
+                                    f"({100 * k['people_covered_after'] / total:.1f}%)")
+    table.add_row("villages covered", f"{k['villages_covered_before']} -> {k['villages_covered_after']} "
+                                      f"of {k['villages_total']}")
+    table.add_row("mandatory villages", f"{k['mandatory_villages_covered']} of {k['mandatory_villages_total']} covered")
+    table.add_row("new sites / upgrades", f"{k['new_sites']} / {k['upgrades']}")
+    table.add_row("total cost", f"{k['total_cost_cny']:,.0f} CNY")
+    table.add_row("solver", f"{s['name']} {s['status']}, gap {100 * (s['gap'] or 0):.3f}%")
+    table.add_row("outputs", str(out))
+    return table
+
+
+def _run(scenario: Path, out: Optional[Path], quiet: bool, verbose: bool) -> None:
+    from siting.pipeline import run_scenario
+
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        with console.status("starting", spinner="dots", refresh_per_second=4) as status:
+            def progress(stage: str) -> None:
+                if not quiet:
+                    status.update(f"{stage} ...")
+                    console.log(stage)
+            _, summary, out_dir = run_scenario(scenario, out, progress=progress)
+    except (SitingError, OSError, ValueError, RuntimeError, KeyError, MemoryError) as exc:
+        _fail(exc, verbose)
+    except KeyboardInterrupt:
+        print("siting: interrupted; previous outputs were left as they were", file=sys.stderr)
+        raise typer.Exit(130)
+    if not quiet:
+        Console().print(_summary_table(summary, out_dir.resolve()))
+    print(f"outputs written to {out_dir.resolve()}: map.html, map.png, report.md, sites.gpkg, "
+          f"coverage.tif, summary.json")
+
+
+QUIET = typer.Option("--quiet", "-q", help="Print only the output folder.")
+VERBOSE = typer.Option("--verbose", "-v", help="Log details; show tracebacks of internal errors.")
+
+
+@app.command()
+def run(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+        out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default out/<name>).")] = None,
+        quiet: Annotated[bool, QUIET] = False, verbose: Annotated[bool, VERBOSE] = False) -> None:
+    """Run a scenario end to end and write map.html, report.md, sites.gpkg, coverage.tif, summary.json.
+
+    Example: siting run data/demo/scenario.yaml --out out/demo
+    """
+    _run(scenario, out, quiet, verbose)
+
+
+@app.command()
+def demo(out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out/demo"),
+         quiet: Annotated[bool, QUIET] = False, verbose: Annotated[bool, VERBOSE] = False) -> None:
+    """Run the bundled demo region (a mountainous prefecture in UTM 49N).
+
+    Example: siting demo --out out/demo
+    """
+    from siting.pipeline import DEMO_SCENARIO
+
+    if not DEMO_SCENARIO.exists():
+        print(f"siting: error: {DEMO_SCENARIO}: demo data not found; run from a source checkout "
+              f"or regenerate it with scripts/make_demo_data.py", file=sys.stderr)
+        raise typer.Exit(2)
+    _run(DEMO_SCENARIO, out, quiet, verbose)
+
+
+@app.command()
+def validate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+             verbose: Annotated[bool, VERBOSE] = False) -> None:
+    """Check a scenario and all its inputs without computing anything heavy.
+
+    Example: siting validate data/demo/scenario.yaml
+    """
+    from siting.config import load_scenario
+    from siting.demand import build_demand
+    from siting.io import read_region
+
+    try:
+        loaded = load_scenario(scenario)
+        region = read_region(loaded)
+        demand = build_demand(region, loaded.demand)
+    except (SitingError, OSError, ValueError) as exc:
+        _fail(exc, verbose)
+    print(f"{scenario}: OK: CRS {region.crs.to_string()}, DEM {region.terrain.shape[1]}x"
+          f"{region.terrain.shape[0]} at {region.terrain.cell_size_m:g} m, "
+          f"{len(region.candidates)} candidates, {len(region.villages)} villages, "
+          f"{len(demand)} demand points ({int(demand.mandatory.sum())} mandatory), "
+          f"{len(loaded.technologies)} technologies")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

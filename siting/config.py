@@ -1,0 +1,401 @@
+"""Scenario files: parse, validate and resolve a ``scenario.yaml`` into frozen dataclasses.
+
+The scenario is the single description of a run: inputs, CRS, demand rules, technology
+profiles, objective and solver settings. Every key is documented in the README. Loading
+never touches the input files themselves (that is :mod:`siting.io`); it checks that the
+scenario is well formed, resolves paths relative to the scenario file and reports every
+problem at once in one :class:`~siting.errors.ScenarioError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from siting.errors import ScenarioError
+
+PATH_LOSS_MODELS = ("okumura_hata", "cost231_hata", "rma_38901", "uma_38901", "free_space")
+# Frequency validity of each model [MHz]: Hata 1980, COST 231, TR 38.901 Table 7.4.1-1, P.525.
+MODEL_FREQUENCY_RANGE_MHZ = {
+    "okumura_hata": (150.0, 1500.0),
+    "cost231_hata": (1500.0, 2000.0),
+    "rma_38901": (500.0, 30000.0),
+    "uma_38901": (500.0, 100000.0),
+    "free_space": (1.0, 100000.0),
+}
+OBJECTIVES = ("min_cost", "max_coverage")
+SOLVERS = ("highs", "cbc")
+
+
+@dataclass(frozen=True)
+class Technology:
+    """One radio technology profile (a 4G or 5G carrier) and its cost."""
+
+    name: str
+    generation: str  # "4G" or "5G"
+    frequency_mhz: float
+    eirp_dbm: float  # total EIRP over the carrier [dBm]
+    resource_blocks: int  # RSRP is per resource element: EPRE = EIRP - 10 log10(12 N_RB)
+    rsrp_threshold_dbm: float
+    model: str
+    max_range_m: float
+    environment: str = "rural"  # for okumura_hata
+    clutter_loss_db: float = 0.0  # body, vegetation and penetration margin [dB]
+    equipment_capex_cny: float = 0.0
+    opex_cny_per_year: float = 0.0
+
+    @property
+    def rs_epre_dbm(self) -> float:
+        """EIRP per resource element [dBm] (3GPP TS 36.214 / 38.215 RSRP definition)."""
+        return self.eirp_dbm - 10.0 * math.log10(12 * self.resource_blocks)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    dem: Path
+    population: Path
+    vectors: Path
+    villages_layer: str = "villages"
+    candidates_layer: str = "candidates"
+    complaints_layer: str | None = "complaints"
+    zones_layer: str | None = "zones"
+    admin_layer: str | None = "admin_units"
+
+
+@dataclass(frozen=True)
+class DemandRules:
+    grid_m: float = 500.0
+    min_people_per_cell: float = 1.0
+    ue_height_m: float = 1.5
+    mandatory_poverty_villages: bool = True
+    mandatory_relocation_sites: bool = True
+    mandatory_all_villages: bool = False
+    mandatory_complaints: bool = True
+    zone_sample_m: float = 250.0  # spacing of 5G check points inside zones
+
+
+@dataclass(frozen=True)
+class Objective:
+    kind: str = "max_coverage"
+    budget_cny: float | None = None
+    max_new_sites: int | None = None
+    opex_years: float = 5.0
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    name: str = "highs"
+    time_limit_s: float = 120.0
+    mip_gap: float = 0.001
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class CoverageSettings:
+    earth_radius_factor: float = 4.0 / 3.0
+    max_diffraction_edges: int = 3
+    raster_resolution_m: float = 250.0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    path: Path
+    inputs: Inputs
+    crs: str  # "auto" or anything pyproj understands
+    demand: DemandRules
+    technologies: tuple[Technology, ...]
+    objective: Objective
+    solver: SolverSettings
+    coverage: CoverageSettings = field(default_factory=CoverageSettings)
+
+    def technology(self, name: str) -> Technology:
+        return next(t for t in self.technologies if t.name == name)
+
+
+# ---------------------------------------------------------------------------------------
+# Parsing. Every section is read by one small function that appends problems to a list,
+# so a user sees all mistakes in one go.
+
+
+class _Problems:
+    def __init__(self, source: Path):
+        self.source = source
+        self.items: list[str] = []
+
+    def add(self, where: str, message: str) -> None:
+        self.items.append(f"{self.source}: {where}: {message}")
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise ScenarioError("\n".join(self.items))
+
+
+def _check_keys(section: dict, allowed: set[str], where: str, problems: _Problems) -> None:
+    for key in section:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else f" (allowed: {', '.join(sorted(allowed))})"
+            problems.add(f"{where}.{key}" if where else str(key), f"unknown key{hint}")
+
+
+def _section(raw: dict, key: str, problems: _Problems, *, required: bool = False) -> dict:
+    value = raw.get(key)
+    if value is None:
+        if required:
+            problems.add(key, "missing section")
+        return {}
+    if not isinstance(value, dict):
+        problems.add(key, f"must be a mapping, got {type(value).__name__}")
+        return {}
+    return value
+
+
+def _number(section: dict, key: str, where: str, problems: _Problems, default: Any = None,
+            *, minimum: float | None = None, maximum: float | None = None,
+            integer: bool = False) -> Any:
+    if key not in section or section[key] is None:
+        if default is ...:
+            problems.add(f"{where}.{key}", "missing (a number is required)")
+        return None if default is ... else default
+    value = section[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+            isinstance(value, float) and not math.isfinite(value)):
+        problems.add(f"{where}.{key}", f"must be a finite number, got {value!r}")
+        return default if default is not ... else None
+    if integer and int(value) != value:
+        problems.add(f"{where}.{key}", f"must be a whole number, got {value!r}")
+    if minimum is not None and value < minimum:
+        problems.add(f"{where}.{key}", f"must be >= {minimum}, got {value!r}")
+    if maximum is not None and value > maximum:
+        problems.add(f"{where}.{key}", f"must be <= {maximum}, got {value!r}")
+    return int(value) if integer else float(value)
+
+
+def _bool(section: dict, key: str, where: str, problems: _Problems, default: bool) -> bool:
+    value = section.get(key, default)
+    if not isinstance(value, bool):
+        problems.add(f"{where}.{key}", f"must be true or false, got {value!r}")
+        return default
+    return value
+
+
+def _choice(section: dict, key: str, where: str, problems: _Problems, choices: tuple[str, ...],
+            default: str | None) -> str | None:
+    value = section.get(key, default)
+    if value is None and default is None:
+        problems.add(f"{where}.{key}", f"missing (one of: {', '.join(choices)})")
+        return None
+    if value not in choices:
+        problems.add(f"{where}.{key}", f"must be one of {', '.join(choices)}, got {value!r}")
+        return default
+    return value
+
+
+def _parse_inputs(raw: dict, base: Path, problems: _Problems) -> Inputs | None:
+    sec = _section(raw, "inputs", problems, required=True)
+    _check_keys(sec, {"dem", "population", "vectors", "layers"}, "inputs", problems)
+    paths = {}
+    for key in ("dem", "population", "vectors"):
+        value = sec.get(key)
+        if not isinstance(value, str) or not value:
+            problems.add(f"inputs.{key}", "missing (a file path relative to the scenario file)")
+            continue
+        paths[key] = (base / value).resolve()
+    layers = _section(sec, "layers", problems)
+    layer_keys = {"villages", "candidates", "complaints", "zones", "admin_units"}
+    _check_keys(layers, layer_keys, "inputs.layers", problems)
+    for key, value in layers.items():
+        if value is not None and not isinstance(value, str):
+            problems.add(f"inputs.layers.{key}", f"must be a layer name or null, got {value!r}")
+    if len(paths) < 3:
+        return None
+    return Inputs(
+        dem=paths["dem"], population=paths["population"], vectors=paths["vectors"],
+        villages_layer=layers.get("villages", "villages") or "villages",
+        candidates_layer=layers.get("candidates", "candidates") or "candidates",
+        complaints_layer=layers.get("complaints", "complaints"),
+        zones_layer=layers.get("zones", "zones"),
+        admin_layer=layers.get("admin_units", "admin_units"),
+    )
+
+
+def _parse_demand(raw: dict, problems: _Problems) -> DemandRules:
+    sec = _section(raw, "demand", problems)
+    _check_keys(sec, {"grid_m", "min_people_per_cell", "ue_height_m", "mandatory", "zone_sample_m"},
+                "demand", problems)
+    mandatory = _section(sec, "mandatory", problems)
+    _check_keys(mandatory, {"poverty_villages", "relocation_sites", "all_villages", "complaints"},
+                "demand.mandatory", problems)
+    d = DemandRules()
+    w = "demand"
+    return DemandRules(
+        grid_m=_number(sec, "grid_m", w, problems, d.grid_m, minimum=30, maximum=10000),
+        min_people_per_cell=_number(sec, "min_people_per_cell", w, problems, d.min_people_per_cell,
+                                    minimum=0),
+        ue_height_m=_number(sec, "ue_height_m", w, problems, d.ue_height_m, minimum=0.5, maximum=50),
+        zone_sample_m=_number(sec, "zone_sample_m", w, problems, d.zone_sample_m, minimum=10,
+                              maximum=5000),
+        mandatory_poverty_villages=_bool(mandatory, "poverty_villages", "demand.mandatory", problems,
+                                         d.mandatory_poverty_villages),
+        mandatory_relocation_sites=_bool(mandatory, "relocation_sites", "demand.mandatory", problems,
+                                         d.mandatory_relocation_sites),
+        mandatory_all_villages=_bool(mandatory, "all_villages", "demand.mandatory", problems,
+                                     d.mandatory_all_villages),
+        mandatory_complaints=_bool(mandatory, "complaints", "demand.mandatory", problems,
+                                   d.mandatory_complaints),
+    )
+
+
+_TECH_KEYS = {"name", "generation", "frequency_mhz", "eirp_dbm", "resource_blocks",
+              "rsrp_threshold_dbm", "model", "max_range_m", "environment", "clutter_loss_db",
+              "equipment_capex_cny", "opex_cny_per_year"}
+
+
+def _parse_technology(sec: Any, index: int, problems: _Problems) -> Technology | None:
+    where = f"technologies[{index}]"
+    if not isinstance(sec, dict):
+        problems.add(where, "must be a mapping with name, frequency_mhz, eirp_dbm, ...")
+        return None
+    _check_keys(sec, _TECH_KEYS, where, problems)
+    name = sec.get("name")
+    if not isinstance(name, str) or not name.strip():
+        problems.add(f"{where}.name", "missing (a short label such as 4G-1800)")
+        return None
+    where = f"technologies[{name}]"
+    n_before = len(problems.items)
+    generation = _choice(sec, "generation", where, problems, ("4G", "5G"), None)
+    model = _choice(sec, "model", where, problems, PATH_LOSS_MODELS, None)
+    freq = _number(sec, "frequency_mhz", where, problems, ..., minimum=1)
+    eirp = _number(sec, "eirp_dbm", where, problems, ..., minimum=-30, maximum=100)
+    rbs = _number(sec, "resource_blocks", where, problems, ..., minimum=1, maximum=3300, integer=True)
+    threshold = _number(sec, "rsrp_threshold_dbm", where, problems, ..., minimum=-160, maximum=0)
+    max_range = _number(sec, "max_range_m", where, problems, ..., minimum=10, maximum=100000)
+    environment = _choice(sec, "environment", where, problems, ("urban", "suburban", "rural"), "rural")
+    tech = dict(
+        clutter_loss_db=_number(sec, "clutter_loss_db", where, problems, 0.0, minimum=0, maximum=60),
+        equipment_capex_cny=_number(sec, "equipment_capex_cny", where, problems, 0.0, minimum=0),
+        opex_cny_per_year=_number(sec, "opex_cny_per_year", where, problems, 0.0, minimum=0),
+    )
+    if len(problems.items) > n_before:
+        return None
+    low, high = MODEL_FREQUENCY_RANGE_MHZ[model]
+    if not low <= freq <= high:
+        problems.add(f"{where}.frequency_mhz",
+                     f"{freq:g} MHz is outside the {model} model's range {low:g}-{high:g} MHz; "
+                     f"choose another model")
+        return None
+    result = Technology(name=name, generation=generation, frequency_mhz=freq, eirp_dbm=eirp,
+                        resource_blocks=rbs, rsrp_threshold_dbm=threshold, model=model,
+                        max_range_m=max_range, environment=environment, **tech)
+    if result.rsrp_threshold_dbm >= result.rs_epre_dbm:
+        problems.add(f"{where}.rsrp_threshold_dbm",
+                     f"threshold {threshold:g} dBm is not below the EIRP per resource element "
+                     f"{result.rs_epre_dbm:.1f} dBm: no point could ever be covered")
+        return None
+    return result
+
+
+def _parse_technologies(raw: dict, problems: _Problems) -> tuple[Technology, ...]:
+    items = raw.get("technologies")
+    if not isinstance(items, list) or not items:
+        problems.add("technologies", "missing (a list of technology profiles, at least one)")
+        return ()
+    techs = [t for i, sec in enumerate(items) if (t := _parse_technology(sec, i, problems))]
+    names = [t.name for t in techs]
+    for dup in sorted({n for n in names if names.count(n) > 1}):
+        problems.add(f"technologies[{dup}]", "duplicate technology name")
+    return tuple(techs)
+
+
+def _parse_objective(raw: dict, problems: _Problems) -> Objective:
+    sec = _section(raw, "objective", problems)
+    _check_keys(sec, {"type", "budget_cny", "max_new_sites", "opex_years"}, "objective", problems)
+    kind = _choice(sec, "type", "objective", problems, OBJECTIVES, "max_coverage")
+    budget = _number(sec, "budget_cny", "objective", problems, None, minimum=0)
+    max_sites = _number(sec, "max_new_sites", "objective", problems, None, minimum=0, integer=True)
+    if kind == "max_coverage" and budget is None and max_sites is None:
+        problems.add("objective", "max_coverage needs budget_cny and/or max_new_sites "
+                                  "(or use type: min_cost)")
+    return Objective(kind=kind, budget_cny=budget, max_new_sites=max_sites,
+                     opex_years=_number(sec, "opex_years", "objective", problems, 5.0, minimum=0))
+
+
+def _parse_solver(raw: dict, problems: _Problems) -> SolverSettings:
+    sec = _section(raw, "solver", problems)
+    _check_keys(sec, {"name", "time_limit_s", "mip_gap", "seed"}, "solver", problems)
+    d = SolverSettings()
+    return SolverSettings(
+        name=_choice(sec, "name", "solver", problems, SOLVERS, d.name),
+        time_limit_s=_number(sec, "time_limit_s", "solver", problems, d.time_limit_s, minimum=0.1),
+        mip_gap=_number(sec, "mip_gap", "solver", problems, d.mip_gap, minimum=0, maximum=1),
+        seed=_number(sec, "seed", "solver", problems, d.seed, minimum=0, integer=True),
+    )
+
+
+def _parse_coverage(raw: dict, problems: _Problems) -> CoverageSettings:
+    sec = _section(raw, "coverage", problems)
+    _check_keys(sec, {"earth_radius_factor", "max_diffraction_edges", "raster_resolution_m"},
+                "coverage", problems)
+    d = CoverageSettings()
+    return CoverageSettings(
+        earth_radius_factor=_number(sec, "earth_radius_factor", "coverage", problems,
+                                    d.earth_radius_factor, minimum=0, maximum=100),
+        max_diffraction_edges=_number(sec, "max_diffraction_edges", "coverage", problems,
+                                      d.max_diffraction_edges, minimum=0, maximum=3, integer=True),
+        raster_resolution_m=_number(sec, "raster_resolution_m", "coverage", problems,
+                                    d.raster_resolution_m, minimum=10, maximum=5000),
+    )
+
+
+_TOP_KEYS = {"name", "crs", "inputs", "demand", "technologies", "objective", "solver", "coverage"}
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file.
+
+    Raises
+    ------
+    ScenarioError
+        One line per problem, each naming the file and the key.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: scenario file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot read the scenario file ({exc})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "YAML"
+        raise ScenarioError(f"{path}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{path}: the scenario must be a YAML mapping of sections")
+    problems = _Problems(path)
+    _check_keys(raw, _TOP_KEYS, "", problems)
+    name = raw.get("name", path.stem)
+    if not isinstance(name, str) or not name.strip() or any(c in name for c in "/\\\0") or name in (".", ".."):
+        problems.add("name", f"must be a plain name usable as a folder, got {name!r}")
+        name = path.stem
+    crs = raw.get("crs", "auto")
+    if not isinstance(crs, (str, int)):
+        problems.add("crs", f"must be 'auto' or a CRS such as EPSG:32649, got {crs!r}")
+        crs = "auto"
+    scenario_parts = dict(
+        inputs=_parse_inputs(raw, path.parent, problems),
+        demand=_parse_demand(raw, problems),
+        technologies=_parse_technologies(raw, problems),
+        objective=_parse_objective(raw, problems),
+        solver=_parse_solver(raw, problems),
+        coverage=_parse_coverage(raw, problems),
+    )
+    problems.raise_if_any()
+    return Scenario(name=name, path=path.resolve(), crs=str(crs), **scenario_parts)

@@ -1,0 +1,108 @@
+"""``summary.json``: the run's KPIs, solver outcome and timings, machine-readable.
+
+Everything but ``timings_s`` is a pure function of the inputs, written with sorted keys and
+rounded floats, so two runs of the same scenario give byte-identical files once the timings
+field is removed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from siting import __version__
+from siting.export.tables import admin_table, site_table, village_table
+from siting.plan import REASON_BELOW_THRESHOLD, REASON_NO_CANDIDATE
+
+
+def _clean(value):
+    """JSON-safe, rounded, deterministic."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer, int)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        value = float(value)
+        if not math.isfinite(value):
+            return None
+        return round(value, 3)
+    return value
+
+
+def build_summary(run) -> dict:
+    """KPIs of the plan, by technology, kind and admin unit, baselines, solver, timings."""
+    demand, plan = run.demand, run.plan
+    sites = site_table(run)
+    villages = village_table(run)
+    cells = demand.kind == "cell"
+    built = sites[sites["action"].isin(["build", "upgrade"])]
+    mandatory_villages = villages[villages["mandatory"]]
+    complaints = demand.kind == "complaint"
+    zones = demand.kind == "zone"
+    solution = plan.solution
+    by_tech = {}
+    for label, group in built.groupby("technology", sort=True):
+        by_tech[label] = {"sites": len(group), "cost_cny": group["total_cost_cny"].sum(),
+                          "people_newly_covered": group["people_newly_covered"].sum()}
+    by_kind = {}
+    for label, group in built.groupby("kind", sort=True):
+        by_kind[label] = {"sites": len(group), "cost_cny": group["total_cost_cny"].sum()}
+    uncovered = [
+        {"village_id": r.village_id, "name": r["name"], "admin_unit": r.admin_unit,
+         "reason": r.uncovered_reason, "best_level_dbm": r.best_level_dbm}
+        for _, r in mandatory_villages[~mandatory_villages["covered_after"]].iterrows()]
+    uncovered_points = {kind: int((demand.mandatory & ~plan.covered_after & (demand.kind == kind)).sum())
+                        for kind in ("village", "complaint", "zone")}
+    summary = {
+        "siting_version": __version__,
+        "scenario": run.scenario.name,
+        "crs": run.region.crs.to_string(),
+        "objective": {"type": run.scenario.objective.kind,
+                      "budget_cny": run.scenario.objective.budget_cny,
+                      "max_new_sites": run.scenario.objective.max_new_sites,
+                      "opex_years": run.scenario.objective.opex_years},
+        "solver": {"name": solution.solver, "status": solution.status,
+                   "objective": solution.objective, "bound": solution.bound, "gap": solution.gap,
+                   "stages": list(plan.stages)},
+        "kpis": {
+            "people_total": demand.people[cells].sum(),
+            "people_covered_before": demand.people[cells & plan.covered_before].sum(),
+            "people_covered_after": demand.people[cells & plan.covered_after].sum(),
+            "villages_total": len(villages),
+            "villages_covered_before": int(villages["covered_before"].sum()),
+            "villages_covered_after": int(villages["covered_after"].sum()),
+            "mandatory_villages_total": len(mandatory_villages),
+            "mandatory_villages_covered": int(mandatory_villages["covered_after"].sum()),
+            "mandatory_villages_reachable": int((~mandatory_villages["uncovered_reason"].isin(
+                [REASON_NO_CANDIDATE, REASON_BELOW_THRESHOLD])).sum()),
+            "complaints_total": int(complaints.sum()),
+            "complaints_covered": int((complaints & plan.covered_after).sum()),
+            "zone_points_total": int(zones.sum()),
+            "zone_points_covered_5g": int((zones & plan.covered_after).sum()),
+            "mandatory_points_uncovered": uncovered_points,
+            "new_sites": int((sites["action"] == "build").sum()),
+            "upgrades": int((sites["action"] == "upgrade").sum()),
+            "capex_cny": sites["capex_cny"].sum(),
+            "opex_cny_per_year": sites["opex_cny_per_year"].sum(),
+            "total_cost_cny": sites["total_cost_cny"].sum(),
+        },
+        "by_technology": by_tech,
+        "by_kind": by_kind,
+        "by_admin_unit": admin_table(run).set_index("admin_unit").to_dict(orient="index"),
+        "uncovered_mandatory_villages": uncovered,
+        "baselines": [vars(b) for b in run.baselines],
+        "timings_s": dict(sorted(run.timings_s.items())),
+    }
+    return _clean(summary)
+
+
+def write_summary(summary: dict, path: Path) -> None:
+    path.write_text(json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+                    encoding="utf-8")

@@ -1,0 +1,160 @@
+"""The whole run: scenario -> inputs -> demand -> coverage -> plan -> outputs.
+
+:func:`compute` does the work and returns a :class:`RunResult` without touching the disk
+beyond reading inputs; :func:`write_outputs` renders every output into a temporary folder
+next to the destination and then moves each finished file into place, so a failed run leaves
+the previous outputs as they were.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import rasterio
+
+from siting.config import Scenario, load_scenario
+from siting.coverage import CoverageMatrix, Transmitters, build_coverage, path_levels
+from siting.demand import Demand, build_demand
+from siting.export.gis import write_layers, write_level_raster
+from siting.export.report import render_report, write_report
+from siting.export.staticmap import write_static_map
+from siting.export.summary import build_summary, write_summary
+from siting.export.tables import demand_table, site_table, village_table
+from siting.export.webmap import write_map
+from siting.io import RegionData, read_region
+from siting.plan import (Plan, PlanKpis, baseline_free_public, baseline_greedy, kpis_of,
+                         option_costs, plan_network)
+
+OUTPUT_FILES = ("map.html", "map.png", "sites.gpkg", "coverage.tif", "report.md", "summary.json")
+DEMO_SCENARIO = Path(__file__).resolve().parents[1] / "data" / "demo" / "scenario.yaml"
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    scenario: Scenario
+    region: RegionData
+    demand: Demand
+    coverage: CoverageMatrix
+    plan: Plan
+    baselines: tuple[PlanKpis, ...]
+    level_dbm: np.ndarray  # best-server RSRP of the plan on a regular grid, NaN where none
+    level_transform: rasterio.Affine
+    timings_s: dict[str, float]
+
+
+@contextmanager
+def _timed(timings: dict, stage: str, progress: Progress | None):
+    if progress is not None:
+        progress(stage)
+    start = time.perf_counter()
+    yield
+    timings[stage] = round(time.perf_counter() - start, 3)
+
+
+def best_server_raster(region: RegionData, scenario: Scenario, coverage: CoverageMatrix,
+                       selected: np.ndarray):
+    """Best-server RSRP [dBm] of the selected options on a grid of ``raster_resolution_m``."""
+    terrain = region.terrain
+    resolution = scenario.coverage.raster_resolution_m
+    xmin, ymin, xmax, ymax = terrain.bounds
+    width = max(1, int((xmax - xmin) // resolution))
+    height = max(1, int((ymax - ymin) // resolution))
+    transform = rasterio.Affine(resolution, 0, xmin, 0, -resolution, ymax)
+    cols, rows = np.meshgrid(np.arange(width), np.arange(height))
+    gx = (xmin + (cols + 0.5) * resolution).ravel()
+    gy = (ymax - (rows + 0.5) * resolution).ravel()
+    inside = terrain.contains(gx, gy)
+    best = np.full(gx.shape, -np.inf, np.float32)
+    candidates = region.candidates
+    options = coverage.options
+    for tech in scenario.technologies:
+        chosen = selected[options["technology"].to_numpy()[selected] == tech.name]
+        if len(chosen) == 0:
+            continue
+        sites = candidates.iloc[options["candidate"].to_numpy()[chosen]]
+        tx = Transmitters(sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy(),
+                          sites["antenna_height_m"].to_numpy(float))
+        levels = path_levels(terrain, tx, gx[inside], gy[inside], scenario.demand.ue_height_m, tech,
+                             scenario.coverage)
+        ok = levels.level_dbm >= tech.rsrp_threshold_dbm
+        target = np.flatnonzero(inside)[levels.rx[ok]]
+        np.maximum.at(best, target, levels.level_dbm[ok])
+    best[~np.isfinite(best)] = np.nan
+    return best.reshape(height, width), transform
+
+
+def compute(scenario: Scenario, *, progress: Progress | None = None) -> RunResult:
+    """Run every stage of the pipeline in memory."""
+    timings: dict[str, float] = {}
+    with _timed(timings, "read inputs", progress):
+        region = read_region(scenario)
+    with _timed(timings, "build demand", progress):
+        demand = build_demand(region, scenario.demand)
+    with _timed(timings, "compute coverage", progress):
+        coverage = build_coverage(region.terrain, region.candidates, demand, scenario.technologies,
+                                  scenario.coverage, scenario.demand.ue_height_m)
+    with _timed(timings, "optimize", progress):
+        costs = option_costs(coverage, region.candidates, scenario)
+        plan = plan_network(coverage, demand, costs, scenario.objective, scenario.solver)
+    with _timed(timings, "baselines", progress):
+        baselines = (
+            kpis_of("existing sites only", coverage, demand, costs, np.flatnonzero(costs.fixed)),
+            kpis_of("build every free public site", coverage, demand, costs,
+                    baseline_free_public(coverage, region.candidates, demand, costs)),
+            kpis_of("greedy (value per yuan)", coverage, demand, costs,
+                    baseline_greedy(coverage, demand, costs, scenario.objective)),
+            kpis_of("optimal plan (siting)", coverage, demand, costs, plan.selected),
+        )
+    with _timed(timings, "coverage raster", progress):
+        level, level_transform = best_server_raster(region, scenario, coverage, plan.selected)
+    return RunResult(scenario=scenario, region=region, demand=demand, coverage=coverage, plan=plan,
+                     baselines=baselines, level_dbm=level, level_transform=level_transform,
+                     timings_s=timings)
+
+
+def write_outputs(run: RunResult, out_dir: Path, *, progress: Progress | None = None) -> dict:
+    """Render every output of ``run`` and move the finished files into ``out_dir``.
+
+    Returns the summary dictionary (as written to ``summary.json``).
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".siting-", dir=out_dir))
+    try:
+        with _timed(run.timings_s, "write outputs", progress):
+            sites = site_table(run)
+            villages = village_table(run)
+            write_layers(staging / "sites.gpkg", {
+                "selected_sites": sites[sites["action"].isin(["build", "upgrade", "keep"])],
+                "candidates": sites, "villages": villages, "demand": demand_table(run)})
+            write_level_raster(staging / "coverage.tif", run.level_dbm, run.level_transform, run.region.crs)
+            write_map(staging / "map.html", run, sites, villages, run.level_dbm, run.level_transform)
+            write_static_map(staging / "map.png", run, sites, villages, run.level_dbm, run.level_transform)
+        summary = build_summary(run)
+        write_report(staging / "report.md", render_report(run, summary, sites))
+        write_summary(summary, staging / "summary.json")
+        for name in OUTPUT_FILES:
+            os.replace(staging / name, out_dir / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return summary
+
+
+def run_scenario(scenario_path: str | Path, out_dir: str | Path | None = None, *,
+                 progress: Progress | None = None) -> tuple[RunResult, dict, Path]:
+    """Load a scenario, compute the plan and write the outputs (default ``out/<name>``)."""
+    scenario = load_scenario(scenario_path)
+    out = Path(out_dir) if out_dir is not None else Path("out") / scenario.name
+    run = compute(scenario, progress=progress)
+    summary = write_outputs(run, out, progress=progress)
+    return run, summary, out

@@ -1,0 +1,242 @@
+"""The siting model: options, costs and the planner's rules, on top of :mod:`siting.optimize`.
+
+Options are (candidate, technology) pairs. The rules a prefecture plans by:
+
+- at most one technology per new site (one option per candidate group);
+- existing sites are kept: an ``existing_4g`` site keeps its 4G carrier at no cost and may be
+  upgraded to 5G (an option costing the 5G equipment); ``existing_5g`` sites keep everything;
+- free public sites have no site cost; difficult sites carry their extra cost;
+- cost of an option = site capex + extra cost + equipment capex + opex x ``opex_years``;
+- mandatory demand (poverty villages, relocation sites, complaints, 5G zones) is covered first:
+  every mandatory point that any option can reach must be covered; when the budget or the site
+  quota cannot pay for all of them, as many as possible are, and the rest are reported;
+- ``min_cost``: cover all reachable mandatory demand at least cost (then the most people);
+  ``max_coverage``: within the budget and/or quota of new sites, cover the mandatory demand,
+  then the most people (then at least cost).
+
+Every mandatory point left uncovered gets a reason: no candidate within range, terrain (or
+distance) keeps every candidate in range below the threshold, or the budget / quota.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from siting.config import Objective, Scenario, SolverSettings
+from siting.coverage import CoverageMatrix
+from siting.demand import Demand
+from siting.errors import InfeasibleError
+from siting.io import EXISTING_KINDS
+from siting.optimize import Solution, solve_coverage_model
+
+REASON_NO_CANDIDATE = "no candidate within range"
+REASON_BELOW_THRESHOLD = "terrain or distance keeps every candidate in range below the threshold"
+REASON_BUDGET = "not affordable within the budget or the quota of new sites"
+
+
+@dataclass(frozen=True)
+class OptionCosts:
+    """Cost model of the options, aligned with ``CoverageMatrix.options``."""
+
+    capex_cny: np.ndarray
+    opex_cny_per_year: np.ndarray
+    total_cny: np.ndarray  # capex + opex x opex_years: what the optimizer minimises / budgets
+    fixed: np.ndarray  # bool: already on air, always selected
+    new_site: np.ndarray  # bool: selecting it builds a new site (counts against the quota)
+    group: np.ndarray  # int: at most one option per group (-1: no group)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A solved plan with its KPIs' raw material."""
+
+    selected: np.ndarray  # option indices, fixed (existing) ones included
+    solution: Solution
+    covered_before: np.ndarray  # bool per demand, by existing sites only
+    covered_after: np.ndarray  # bool per demand
+    covered_5g_after: np.ndarray  # bool per demand, by a 5G option
+    serving_option: np.ndarray  # int per demand: best-level selected option, -1 if none
+    uncovered_reason: np.ndarray  # str per demand ("" when covered or not mandatory)
+    costs: OptionCosts
+    stages: tuple[str, ...]  # how the plan was reached, for the report
+
+    @property
+    def new_options(self) -> np.ndarray:
+        return self.selected[~self.costs.fixed[self.selected]]
+
+
+def option_costs(coverage: CoverageMatrix, candidates: pd.DataFrame, scenario: Scenario) -> OptionCosts:
+    """Costs, fixed flags, quota flags and groups of every option (see the module docstring)."""
+    options = coverage.options
+    cand = candidates.iloc[options["candidate"].to_numpy()]
+    kind = cand["kind"].to_numpy(dtype=object)
+    tech = [scenario.technology(name) for name in options["technology"]]
+    equipment = np.array([t.equipment_capex_cny for t in tech])
+    tech_opex = np.array([t.opex_cny_per_year for t in tech])
+    existing_generation = np.array([EXISTING_KINDS.get(k, "") for k in kind], dtype=object)
+    existing = existing_generation != ""
+    generation = options["generation"].to_numpy(dtype=object)
+    # A 5G site also keeps 4G on air; a 4G site can be upgraded to 5G.
+    fixed = existing & ((existing_generation == "5G") | (generation == existing_generation))
+    site_capex = np.where(cand["free_public"].to_numpy(bool) | existing, 0.0,
+                          cand["capex_cny"].to_numpy(float))
+    extra = np.where(existing, 0.0, cand["extra_cost_cny"].to_numpy(float))
+    site_opex = np.where(existing, 0.0, cand["opex_cny_per_year"].to_numpy(float))
+    capex = np.where(fixed, 0.0, site_capex + extra + equipment)
+    opex = np.where(fixed, 0.0, site_opex + tech_opex)
+    group = np.where(existing, -1, options["candidate"].to_numpy())
+    return OptionCosts(capex_cny=capex, opex_cny_per_year=opex,
+                       total_cny=capex + opex * scenario.objective.opex_years, fixed=fixed,
+                       new_site=~existing, group=group.astype(np.int64))
+
+
+def _covered(cover: sp.csr_matrix, selected: np.ndarray) -> np.ndarray:
+    mask = np.zeros(cover.shape[1], bool)
+    mask[selected] = True
+    return np.asarray(cover[:, mask].sum(axis=1)).ravel() > 0
+
+
+def _solve(cover, costs: OptionCosts, objective: str, *, weight=None, must_cover=None,
+           budget=None, max_options=None, solver: SolverSettings) -> Solution:
+    return solve_coverage_model(
+        cover, costs.total_cny, objective=objective, weight=weight, must_cover=must_cover,
+        budget=budget, max_options=max_options, counted=costs.new_site, fixed=costs.fixed,
+        groups=costs.group, tie_break=True, time_limit_s=solver.time_limit_s,
+        mip_gap=solver.mip_gap, solver=solver.name, seed=solver.seed)
+
+
+def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
+                 objective: Objective, solver: SolverSettings) -> Plan:
+    """Choose options by the rules in the module docstring."""
+    cover = coverage.covers
+    reachable = np.diff(cover.indptr) > 0
+    mandatory = demand.mandatory & reachable
+    stages = []
+    budget = objective.budget_cny
+    quota = objective.max_new_sites
+    try:
+        first = _solve(cover, costs, "min_cost", weight=demand.people, must_cover=mandatory,
+                       max_options=quota, solver=solver)
+        affordable = budget is None or first.objective <= budget * (1 + 1e-9)
+    except InfeasibleError:
+        first, affordable = None, False
+    stages.append("cover every reachable mandatory point at least cost"
+                  + ("" if affordable else ": over the budget or quota"))
+    must = mandatory
+    if not affordable:
+        most = _solve(cover, costs, "max_coverage", weight=mandatory.astype(float),
+                      budget=budget, max_options=quota, solver=solver)
+        must = mandatory & _covered(cover, most.selected)
+        stages.append(f"cover as many mandatory points as the budget and quota allow "
+                      f"({int(must.sum())} of {int(mandatory.sum())})")
+    if objective.kind == "min_cost" and affordable:
+        solution = first
+    elif objective.kind == "min_cost":
+        solution = _solve(cover, costs, "min_cost", weight=demand.people, must_cover=must,
+                          max_options=quota, solver=solver)
+    else:
+        solution = _solve(cover, costs, "max_coverage", weight=demand.people, must_cover=must,
+                          budget=budget, max_options=quota, solver=solver)
+        stages.append("then cover the most people within the budget and quota, at least cost")
+    selected = np.union1d(solution.selected, np.flatnonzero(costs.fixed)).astype(np.int64)
+    return _assemble(coverage, demand, costs, selected, solution, tuple(stages))
+
+
+def _assemble(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts, selected: np.ndarray,
+              solution: Solution, stages: tuple[str, ...]) -> Plan:
+    cover = coverage.covers
+    after = _covered(cover, selected)
+    five_g = selected[coverage.options["generation"].to_numpy()[selected] == "5G"]
+    levels = coverage.level_dbm[:, selected].toarray() if len(selected) else np.zeros((len(demand), 0))
+    levels[levels == 0] = -np.inf
+    serving = np.where(after, selected[np.argmax(levels, axis=1)] if len(selected) else -1, -1)
+    reason = np.full(len(demand), "", dtype=object)
+    missed = demand.mandatory & ~after
+    reason[missed & ~coverage.in_range] = REASON_NO_CANDIDATE
+    reachable = np.diff(cover.indptr) > 0
+    reason[missed & coverage.in_range & ~reachable] = REASON_BELOW_THRESHOLD
+    reason[missed & reachable] = REASON_BUDGET
+    return Plan(selected=selected, solution=solution,
+                covered_before=_covered(cover, np.flatnonzero(costs.fixed)), covered_after=after,
+                covered_5g_after=_covered(cover, five_g), serving_option=serving,
+                uncovered_reason=reason, costs=costs, stages=stages)
+
+
+# ---------------------------------------------------------------------------------------
+# Baselines the report compares the optimal plan with.
+
+
+def baseline_free_public(coverage: CoverageMatrix, candidates: pd.DataFrame, demand: Demand,
+                         costs: OptionCosts) -> np.ndarray:
+    """Build every free public site, each with the option that covers the most people."""
+    cover = coverage.covers
+    people_per_option = cover.T @ demand.people
+    free = candidates["free_public"].to_numpy(bool)[coverage.options["candidate"].to_numpy()]
+    chosen = []
+    for group in np.unique(costs.group[free & ~costs.fixed]):
+        members = np.flatnonzero((costs.group == group) & free)
+        chosen.append(members[np.argmax(people_per_option[members])])
+    return np.union1d(np.asarray(chosen, dtype=np.int64), np.flatnonzero(costs.fixed))
+
+
+def baseline_greedy(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
+                    objective: Objective) -> np.ndarray:
+    """The rule a planner might apply by hand: repeatedly add the option with the most newly
+    covered value per yuan (mandatory points first, then people) while budget and quota last.
+
+    The value of a newly covered mandatory point outranks all people together, so mandatory
+    demand is served first, as in the optimal model.
+    """
+    cover = coverage.covers.tocsc().astype(np.float64)
+    big = demand.people.sum() + 1.0
+    value = np.where(demand.mandatory, big, demand.people)
+    chosen = list(np.flatnonzero(costs.fixed))
+    covered = _covered(coverage.covers, np.asarray(chosen, dtype=np.int64))
+    available = ~costs.fixed
+    used_groups = set()
+    spent, built = 0.0, 0
+    budget = objective.budget_cny if objective.budget_cny is not None else np.inf
+    quota = objective.max_new_sites if objective.max_new_sites is not None else np.iinfo(np.int64).max
+    must = demand.mandatory & (np.diff(coverage.covers.indptr) > 0)
+    while True:
+        gain = cover.T @ (value * ~covered)
+        if objective.kind == "min_cost" and not (must & ~covered).any():
+            break
+        affordable = available & (costs.total_cny <= budget - spent) & (gain > 0)
+        affordable &= ~np.isin(costs.group, list(used_groups)) | (costs.group < 0)
+        if built >= quota:
+            affordable &= ~costs.new_site
+        if not affordable.any():
+            break
+        ratio = np.where(affordable, gain / np.maximum(costs.total_cny, 1.0), -np.inf)
+        best = int(np.argmax(ratio))
+        chosen.append(best)
+        available[best] = False
+        spent += costs.total_cny[best]
+        built += int(costs.new_site[best])
+        if costs.group[best] >= 0:
+            used_groups.add(int(costs.group[best]))
+        covered |= cover[:, best].toarray().ravel() > 0
+    return np.unique(np.asarray(chosen, dtype=np.int64))
+
+
+@dataclass(frozen=True)
+class PlanKpis:
+    label: str
+    new_options: int
+    cost_cny: float
+    people_covered: float
+    mandatory_covered: int
+
+
+def kpis_of(label: str, coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
+            selected: np.ndarray) -> PlanKpis:
+    covered = _covered(coverage.covers, selected)
+    new = selected[~costs.fixed[selected]]
+    return PlanKpis(label=label, new_options=len(new), cost_cny=float(costs.total_cny[new].sum()),
+                    people_covered=float(demand.people[covered].sum()),
+                    mandatory_covered=int((covered & demand.mandatory).sum()))

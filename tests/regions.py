@@ -1,0 +1,93 @@
+"""Tiny hand-made regions written as real files (GeoTIFF, GeoPackage, YAML) for tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import rasterio
+import yaml
+from shapely.geometry import Point, box
+
+CRS = "EPSG:32649"
+X0, Y0 = 500_000.0, 3_620_000.0  # upper-left corner of every test region (UTM 49N)
+
+TECH_4G = dict(name="4G-1800", generation="4G", frequency_mhz=1800, eirp_dbm=61.0,
+               resource_blocks=100, rsrp_threshold_dbm=-110, model="rma_38901",
+               max_range_m=8000, clutter_loss_db=10, equipment_capex_cny=150000,
+               opex_cny_per_year=12000)
+TECH_5G = dict(name="5G-3500", generation="5G", frequency_mhz=3500, eirp_dbm=77.0,
+               resource_blocks=273, rsrp_threshold_dbm=-105, model="rma_38901",
+               max_range_m=5000, clutter_loss_db=10, equipment_capex_cny=250000,
+               opex_cny_per_year=20000)
+
+
+def xy(col_m: float, row_m: float) -> tuple[float, float]:
+    """Map coordinates of a point ``col_m`` east and ``row_m`` south of the corner."""
+    return X0 + col_m, Y0 - row_m
+
+
+def village(vid, x_m, y_m, population=200, poverty=True, relocation=False, admin="A", name=None):
+    return dict(village_id=vid, name=name or f"Village {vid}", population=population,
+                admin_unit=admin, poverty_village=poverty, relocation_site=relocation,
+                geometry=Point(*xy(x_m, y_m)))
+
+
+def candidate(sid, x_m, y_m, kind="public_building", height=30.0, capex=50000.0, free=False,
+              difficult=False, extra=0.0, techs="4G,5G"):
+    return dict(site_id=sid, kind=kind, antenna_height_m=height, capex_cny=capex,
+                opex_cny_per_year=10000.0, free_public=free, difficult=difficult,
+                extra_cost_cny=extra, technologies=techs, admin_unit="A",
+                geometry=Point(*xy(x_m, y_m)))
+
+
+def write_region(folder: Path, dem: np.ndarray, villages: list[dict], candidates: list[dict], *,
+                 cell_m: float = 30.0, population: np.ndarray | None = None,
+                 complaints: list[dict] | None = None, zones: list[dict] | None = None,
+                 technologies=(TECH_4G, TECH_5G), objective=None, **scenario) -> Path:
+    """Write dem.tif, population.tif, region.gpkg and scenario.yaml; return the scenario path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    transform = rasterio.transform.from_origin(X0, Y0, cell_m, cell_m)
+    with rasterio.open(folder / "dem.tif", "w", driver="GTiff", height=dem.shape[0],
+                       width=dem.shape[1], count=1, dtype="float32", crs=CRS,
+                       transform=transform) as dst:
+        dst.write(dem.astype(np.float32), 1)
+    if population is None:
+        population = np.zeros((max(1, dem.shape[0] * int(cell_m) // 100),
+                               max(1, dem.shape[1] * int(cell_m) // 100)), np.float32)
+    with rasterio.open(folder / "population.tif", "w", driver="GTiff", height=population.shape[0],
+                       width=population.shape[1], count=1, dtype="float32", crs=CRS,
+                       transform=rasterio.transform.from_origin(X0, Y0, 100.0, 100.0)) as dst:
+        dst.write(population.astype(np.float32), 1)
+    gpkg = folder / "region.gpkg"
+    gpd.GeoDataFrame(villages, crs=CRS).to_file(gpkg, layer="villages", engine="pyogrio")
+    gpd.GeoDataFrame(candidates, crs=CRS).to_file(gpkg, layer="candidates", engine="pyogrio")
+    if complaints:
+        gpd.GeoDataFrame(complaints, crs=CRS).to_file(gpkg, layer="complaints", engine="pyogrio")
+    if zones:
+        gpd.GeoDataFrame(zones, crs=CRS).to_file(gpkg, layer="zones", engine="pyogrio")
+    height_m, width_m = dem.shape[0] * cell_m, dem.shape[1] * cell_m
+    gpd.GeoDataFrame({"admin_unit": ["A"]}, geometry=[box(X0, Y0 - height_m, X0 + width_m, Y0)],
+                     crs=CRS).to_file(gpkg, layer="admin_units", engine="pyogrio")
+    doc = {
+        "name": scenario.pop("name", "test"),
+        "inputs": {"dem": "dem.tif", "population": "population.tif", "vectors": "region.gpkg"},
+        "demand": {"grid_m": 300, "min_people_per_cell": 1},
+        "technologies": [dict(t) for t in technologies],
+        "objective": objective or {"type": "min_cost"},
+        "solver": {"name": "highs", "time_limit_s": 30, "mip_gap": 0.0},
+        "coverage": {"raster_resolution_m": 150},
+        **scenario,
+    }
+    path = folder / "scenario.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def ridge_dem(rows=200, cols=200, *, base_m=400.0, ridge_col=100, ridge_height_m=300.0,
+              ridge_width_cells=4) -> np.ndarray:
+    """A flat valley floor cut in two by a north-south ridge wall."""
+    dem = np.full((rows, cols), base_m, np.float32)
+    dem[:, ridge_col:ridge_col + ridge_width_cells] += ridge_height_m
+    return dem

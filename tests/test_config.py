@@ -1,0 +1,57 @@
+"""Scenario parsing: good files load, bad ones name the key and what to do."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from siting.config import load_scenario
+from siting.errors import ScenarioError
+
+from regions import TECH_4G
+
+BASE = {"name": "t", "inputs": {"dem": "d.tif", "population": "p.tif", "vectors": "v.gpkg"},
+        "technologies": [TECH_4G], "objective": {"type": "min_cost"}}
+
+
+def _write(tmp_path, doc):
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return path
+
+
+def test_paths_are_resolved_relative_to_the_scenario(tmp_path):
+    scenario = load_scenario(_write(tmp_path, BASE))
+    assert scenario.inputs.dem == (tmp_path / "d.tif").resolve()
+    assert scenario.technologies[0].rs_epre_dbm == pytest.approx(61.0 - 30.7918, abs=1e-3)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"objectve": {}}, "unknown key (did you mean 'objective'?)"),
+    ({"technologies": [dict(TECH_4G, frequency_mhz=400)]}, "outside the rma_38901 model's range"),
+    ({"technologies": [dict(TECH_4G, eirp_dbm=-20, rsrp_threshold_dbm=-50)]}, "not below the EIRP per resource element"),
+    ({"technologies": [dict(TECH_4G, eirp_dbm="high")]}, "technologies[4G-1800].eirp_dbm: must be a finite number"),
+    ({"technologies": [TECH_4G, TECH_4G]}, "duplicate technology name"),
+    ({"objective": {"type": "max_coverage"}}, "max_coverage needs budget_cny"),
+    ({"solver": {"name": "gurobi"}}, "solver.name: must be one of highs, cbc"),
+    ({"name": "../escape"}, "name: must be a plain name"),
+])
+def test_bad_scenarios_name_the_key(tmp_path, change, message):
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(_write(tmp_path, {**BASE, **change}))
+    assert message in str(err.value)
+    assert str(tmp_path / "scenario.yaml") in str(err.value)
+
+
+def test_all_problems_are_reported_at_once(tmp_path):
+    doc = {**BASE, "solver": {"time_limit_s": -1}, "demand": {"grid_m": 1}}
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(_write(tmp_path, doc))
+    assert len(str(err.value).splitlines()) == 2
+
+
+def test_yaml_is_loaded_safely(tmp_path):
+    path = tmp_path / "scenario.yaml"
+    path.write_text("name: !!python/object/apply:os.system ['echo pwned']\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="not valid YAML"):
+        load_scenario(path)

@@ -1,0 +1,82 @@
+"""The bundled demo region, end to end: the plan the README's `make demo` shows."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import pytest
+import rasterio
+
+from siting.config import load_scenario
+from siting.pipeline import DEMO_SCENARIO, compute, write_outputs
+from siting.plan import REASON_BELOW_THRESHOLD, REASON_NO_CANDIDATE
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    if not DEMO_SCENARIO.exists():
+        pytest.skip(f"demo data not generated: {DEMO_SCENARIO}")
+    out = tmp_path_factory.mktemp("demo")
+    run = compute(load_scenario(DEMO_SCENARIO))
+    summary = write_outputs(run, out)
+    return run, summary, out
+
+
+def test_demo_region_looks_like_the_real_problem(demo):
+    run, summary, _ = demo
+    assert run.region.crs.to_epsg() == 32649
+    assert len(run.region.villages) >= 300
+    assert len(run.region.candidates) >= 1000
+    relief = run.region.terrain.elevation_m.max() - run.region.terrain.elevation_m.min()
+    assert 1000 <= relief <= 2500
+    assert summary["kpis"]["people_total"] > 100_000
+
+
+def test_demo_plan_is_solved_to_a_proven_small_gap(demo):
+    _, summary, _ = demo
+    assert summary["solver"]["status"] in ("optimal", "feasible", "time_limit")
+    assert summary["solver"]["gap"] <= 0.001 + 1e-9
+
+
+def test_demo_covers_every_reachable_mandatory_village(demo):
+    _, summary, _ = demo
+    reasons = {u["reason"] for u in summary["uncovered_mandatory_villages"]}
+    assert reasons <= {REASON_NO_CANDIDATE, REASON_BELOW_THRESHOLD}
+    k = summary["kpis"]
+    assert k["mandatory_villages_covered"] == k["mandatory_villages_reachable"]
+    assert k["people_covered_after"] > k["people_covered_before"]
+
+
+def test_demo_summary_agrees_with_the_gis_layers(demo):
+    _, summary, out = demo
+    assert json.loads((out / "summary.json").read_text()) == summary
+    candidates = gpd.read_file(out / "sites.gpkg", layer="candidates")
+    built = candidates[candidates["action"] == "build"]
+    upgraded = candidates[candidates["action"] == "upgrade"]
+    k = summary["kpis"]
+    assert k["new_sites"] == len(built)
+    assert k["upgrades"] == len(upgraded)
+    assert k["total_cost_cny"] == pytest.approx(candidates["total_cost_cny"].sum(), abs=1.0)
+    selected = gpd.read_file(out / "sites.gpkg", layer="selected_sites")
+    assert len(selected) == int(candidates["selected"].sum())
+    villages = gpd.read_file(out / "sites.gpkg", layer="villages")
+    assert k["villages_covered_after"] == int(villages["covered_after"].sum())
+    assert k["mandatory_villages_covered"] == int((villages["mandatory"] & villages["covered_after"]).sum())
+    demand = gpd.read_file(out / "sites.gpkg", layer="demand")
+    cells = demand[demand["kind"] == "cell"]
+    assert k["people_covered_after"] == pytest.approx(cells.loc[cells["covered_after"], "people"].sum(), rel=1e-9)
+    with rasterio.open(out / "coverage.tif") as src:
+        assert src.crs.to_epsg() == 32649
+        assert src.read(1, masked=True).count() > 0
+
+
+def test_demo_plan_beats_the_simple_rules(demo):
+    _, summary, _ = demo
+    plans = {b["label"]: b for b in summary["baselines"]}
+    optimal = plans["optimal plan (siting)"]
+    budget = summary["objective"]["budget_cny"]
+    assert optimal["cost_cny"] <= budget + 1
+    for label in ("greedy (value per yuan)", "existing sites only"):
+        assert (optimal["mandatory_covered"], optimal["people_covered"]) >= (
+            plans[label]["mandatory_covered"], plans[label]["people_covered"])

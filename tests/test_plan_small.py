@@ -1,0 +1,130 @@
+"""End-to-end runs on tiny regions whose answers are known by hand."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+
+from regions import TECH_4G, candidate, ridge_dem, village, write_region
+from siting.config import load_scenario
+from siting.pipeline import compute, write_outputs
+from siting.plan import REASON_BELOW_THRESHOLD, REASON_BUDGET, REASON_NO_CANDIDATE
+
+FOUR_G_ONLY = (TECH_4G,)
+
+
+def _village_status(run) -> dict:
+    rows = np.flatnonzero(run.demand.kind == "village")
+    return {run.demand.ref_id[r]: (bool(run.plan.covered_after[r]), run.plan.uncovered_reason[r])
+            for r in rows}
+
+
+def _selected_sites(run) -> set[str]:
+    chosen = run.plan.new_options
+    return set(run.coverage.options.loc[chosen, "site_id"])
+
+
+def test_a_ridge_blocks_the_valley_behind_it(tmp_path):
+    # 6 km x 6 km valley floor at 400 m, a 300 m wall at x = 3.0-3.12 km; one mast at x = 1.5 km.
+    dem = ridge_dem()
+    path = write_region(tmp_path, dem,
+                        villages=[village("V1", 2500, 3000), village("V2", 4500, 3000)],
+                        candidates=[candidate("S1", 1500, 3000, techs="4G")],
+                        technologies=FOUR_G_ONLY)
+    run = compute(load_scenario(path))
+    status = _village_status(run)
+    assert status["V1"] == (True, "")
+    assert status["V2"] == (False, REASON_BELOW_THRESHOLD)
+    # Same geometry without the ridge: V2 is then covered (the ridge is what blocks it).
+    flat = write_region(tmp_path / "flat", np.full_like(dem, 400.0),
+                        villages=[village("V1", 2500, 3000), village("V2", 4500, 3000)],
+                        candidates=[candidate("S1", 1500, 3000, techs="4G")],
+                        technologies=FOUR_G_ONLY)
+    assert _village_status(compute(load_scenario(flat)))["V2"] == (True, "")
+
+
+def test_a_village_reachable_by_one_candidate_only_forces_it(tmp_path):
+    # West of the ridge two masts compete for V1 (S3 is cheaper); only the dear S2 east of the
+    # ridge reaches V2, so the least-cost plan is {S3, S2}, 4G on both (4G equipment is cheaper).
+    path = write_region(tmp_path, ridge_dem(),
+                        villages=[village("V1", 1000, 3000), village("V2", 4500, 3000)],
+                        candidates=[candidate("S1", 1500, 3000, capex=50000),
+                                    candidate("S3", 1200, 2600, capex=20000),
+                                    candidate("S2", 5000, 3500, capex=400000)])
+    run = compute(load_scenario(path))
+    assert _selected_sites(run) == {"S2", "S3"}
+    assert set(run.coverage.options.loc[run.plan.new_options, "technology"]) == {"4G-1800"}
+    assert run.plan.solution.status == "optimal"
+    expected = (20000 + 400000) + 2 * 150000 + 5 * 2 * (10000 + 12000)
+    assert run.plan.solution.objective == pytest.approx(expected)
+
+
+def test_an_unreachable_village_is_reported_not_crashed(tmp_path):
+    path = write_region(tmp_path, np.full((200, 200), 400.0),
+                        villages=[village("NEAR", 1000, 1000), village("FAR", 5900, 5900)],
+                        candidates=[candidate("S1", 300, 300, techs="4G")],
+                        technologies=[dict(TECH_4G, max_range_m=5000)])
+    run = compute(load_scenario(path))
+    status = _village_status(run)
+    assert status["NEAR"] == (True, "")
+    assert status["FAR"] == (False, REASON_NO_CANDIDATE)
+
+
+def test_budget_limits_the_plan_to_the_most_valuable_site(tmp_path):
+    # Two clusters of people 4 km apart, one mast each; the budget pays for one mast only.
+    population = np.zeros((60, 60), np.float32)
+    population[28:32, 8:12] = 50.0   # 800 people around x = 1 km
+    population[28:32, 48:52] = 20.0  # 320 people around x = 5 km
+    tech = dict(TECH_4G, max_range_m=1500)
+    one_site = 50000 + 150000 + 5 * (10000 + 12000)
+    path = write_region(tmp_path, np.full((200, 200), 400.0),
+                        villages=[village("V1", 1000, 3000, poverty=False)],
+                        candidates=[candidate("WEST", 1000, 3000, techs="4G"),
+                                    candidate("EAST", 5000, 3000, techs="4G")],
+                        population=population, technologies=[tech],
+                        objective={"type": "max_coverage", "budget_cny": one_site + 1})
+    run = compute(load_scenario(path))
+    assert _selected_sites(run) == {"WEST"}
+    assert run.plan.solution.objective == pytest.approx(800.0)
+
+
+def test_mandatory_village_over_budget_gets_the_budget_reason(tmp_path):
+    path = write_region(tmp_path, np.full((200, 200), 400.0),
+                        villages=[village("V1", 1000, 3000), village("V2", 5000, 3000)],
+                        candidates=[candidate("WEST", 1000, 3000, techs="4G"),
+                                    candidate("EAST", 5000, 3000, techs="4G")],
+                        technologies=[dict(TECH_4G, max_range_m=1500)],
+                        objective={"type": "max_coverage", "max_new_sites": 1})
+    run = compute(load_scenario(path))
+    reasons = sorted(r for _, r in _village_status(run).values())
+    assert reasons == ["", REASON_BUDGET]
+
+
+def test_outputs_agree_with_each_other(tmp_path):
+    population = np.zeros((60, 60), np.float32)
+    population[10:20, 10:20] = 5.0
+    path = write_region(tmp_path / "in", ridge_dem(), population=population,
+                        villages=[village("V1", 1000, 3000), village("V2", 4500, 3000),
+                                  village("V3", 5900, 100, poverty=False)],
+                        candidates=[candidate("S1", 1500, 3000), candidate("S2", 5000, 3500),
+                                    candidate("S3", 1500, 1500, free=True, capex=0)])
+    run = compute(load_scenario(path))
+    out = tmp_path / "out"
+    summary = write_outputs(run, out)
+    assert json.loads((out / "summary.json").read_text()) == summary
+    sites = gpd.read_file(out / "sites.gpkg", layer="candidates")
+    built = sites[sites["action"] == "build"]
+    assert summary["kpis"]["new_sites"] == len(built)
+    assert summary["kpis"]["total_cost_cny"] == pytest.approx(built["total_cost_cny"].sum(), abs=0.01)
+    villages = gpd.read_file(out / "sites.gpkg", layer="villages")
+    assert summary["kpis"]["villages_covered_after"] == int(villages["covered_after"].sum())
+    assert len(gpd.read_file(out / "sites.gpkg", layer="demand")) == len(run.demand)
+    with rasterio.open(out / "coverage.tif") as src:
+        assert src.crs.to_epsg() == 32649
+        level = src.read(1, masked=True)
+        assert level.count() > 0 and level.max() <= 0
+    assert "V1" in (out / "report.md").read_text()
