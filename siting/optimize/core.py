@@ -1,0 +1,660 @@
+r"""The coverage model solver: validation, reductions, decomposition, MIP, tie-break.
+
+:func:`solve_coverage_model` solves the general model stated in :mod:`siting.optimize.model`
+(LSCP, Toregas et al. 1971; MCLP, Church & ReVelle 1974, with budget, quota, groups, fixed
+options and must-cover rows). Steps:
+
+1. validate inputs (:class:`~siting.errors.InputError`), report must-cover rows no option
+   covers (:class:`~siting.errors.InfeasibleError`);
+2. take fixed options out (their rows are covered, their cost and quota use are spent, other
+   options of their group are excluded);
+3. when nothing couples the options (no binding budget or quota), split the row-column
+   graph into connected components and solve them separately (small ones bundled together);
+4. per part: pure set covering (``min_cost`` without budget, quota or groups) is presolved
+   (:mod:`~siting.optimize.presolve`), warm-started by Chvátal's greedy and solved by the MIP;
+   a part too large for the MIP, or one where the MIP hits its time limit, also gets
+   Beasley's Lagrangian heuristic and bound (:mod:`~siting.optimize.heuristics`). Everything
+   else goes to the MIP with a greedy warm start when the greedy plan is feasible;
+5. optional lexicographic tie-break stage (see :mod:`~siting.optimize.model`);
+6. merge: objective and bound summed, status the worst, notes joined.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from siting.errors import InfeasibleError, InputError, SolverError
+from siting.optimize import heuristics, highs_backend, pulp_backend
+from siting.optimize.model import BuiltModel, MipResult, Problem, build_model, rewarded_rows
+from siting.optimize.presolve import dominated_columns, presolve_set_cover
+from siting.optimize.solution import Solution, relative_gap, worst_status
+
+log = logging.getLogger(__name__)
+
+SOLVERS = ("highs", "cbc")
+OBJECTIVES = ("min_cost", "max_coverage")
+_BACKENDS = {"highs": highs_backend, "cbc": pulp_backend}
+
+#: Components are bundled into one MIP until a bundle holds this many nonzeros.
+BUNDLE_NNZ = 20_000
+#: A pure set covering part with more nonzeros than this skips the MIP (Lagrangian only).
+MAX_MIP_NNZ = 20_000_000
+#: Lagrangian effort after a MIP time-out: at most this share of the time limit [-] ...
+LAGRANGIAN_SHARE = 0.1
+#: ... and at most this long [s].
+LAGRANGIAN_MAX_S = 10.0
+
+
+# ---------------------------------------------------------------------------------------
+# validation
+
+
+def _as_bool(values, n: int, name: str, default: bool) -> np.ndarray:
+    if values is None:
+        return np.full(n, default, dtype=bool)
+    arr = np.asarray(values)
+    if arr.shape != (n,):
+        raise InputError(f"{name} must have length {n}, got shape {arr.shape}")
+    return arr.astype(bool)
+
+
+def _as_float(values, n: int, name: str) -> np.ndarray:
+    arr = np.asarray(values, dtype=float)
+    if arr.shape != (n,):
+        raise InputError(f"{name} must have length {n}, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise InputError(f"{name} must be finite (first bad index {int(np.flatnonzero(~np.isfinite(arr))[0])})")
+    if np.any(arr < 0):
+        raise InputError(f"{name} must be >= 0 (first negative index {int(np.flatnonzero(arr < 0)[0])})")
+    return arr
+
+
+def _coverage_matrix(coverage) -> sp.csr_matrix:
+    try:
+        A = sp.csr_matrix(coverage)
+    except Exception as exc:  # noqa: BLE001 - anything scipy cannot read is an input error
+        raise InputError(f"coverage must be a 2-D sparse matrix or array: {exc}") from exc
+    if A.ndim != 2:
+        raise InputError("coverage must be 2-D (n_demand x n_options)")
+    A.sum_duplicates()
+    B = sp.csr_matrix(((A.data != 0).astype(np.int8), A.indices.copy(), A.indptr.copy()),
+                      shape=A.shape)
+    B.eliminate_zeros()
+    B.sum_duplicates()
+    B.sort_indices()
+    return B
+
+
+def _first(idx: np.ndarray, k: int = 10) -> str:
+    head = ", ".join(str(int(i)) for i in idx[:k])
+    return head + (f", ... ({idx.size} in all)" if idx.size > k else "")
+
+
+# ---------------------------------------------------------------------------------------
+# solver dispatch
+
+
+@dataclass
+class _Log:
+    notes: list[str] = field(default_factory=list)
+    solvers: list[str] = field(default_factory=list)
+    time_limit_s: float | None = None
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+            log.info(text)
+
+
+def _run_mip(built: BuiltModel, *, solver: str, time_limit_s, mip_gap, seed, start,
+             record: _Log) -> MipResult:
+    order = [solver] + [s for s in SOLVERS if s != solver]
+    errors = []
+    for name in order:
+        backend = _BACKENDS[name]
+        if not backend.available():
+            errors.append(f"{name} unavailable")
+            record.note(f"solver {name} is unavailable; trying the next one")
+            continue
+        try:
+            res = backend.solve_mip(built.mip, time_limit_s=time_limit_s, mip_gap=mip_gap,
+                                    seed=seed, start=start)
+        except Exception as exc:  # noqa: BLE001 - a crashing solver falls back to the other
+            errors.append(f"{name}: {exc}")
+            record.note(f"solver {name} failed ({exc}); trying the next one")
+            log.warning("solver %s failed: %s", name, exc)
+            continue
+        record.solvers.append(name)
+        return res
+    raise SolverError("no MIP solver could solve the model: " + "; ".join(errors))
+
+
+def _remaining(deadline: float | None) -> float | None:
+    if deadline is None:
+        return None
+    return max(deadline - time.perf_counter(), 0.0)
+
+
+# ---------------------------------------------------------------------------------------
+# parts
+
+
+@dataclass
+class _PartResult:
+    selected: np.ndarray  # local column indices
+    status: str
+    bound: float  # bound on the part's first-stage objective (part-local terms only)
+
+
+def _x_selection(x: np.ndarray, n: int) -> np.ndarray:
+    return np.flatnonzero(x[:n] > 0.5).astype(np.int64)
+
+
+def _covered(A: sp.csr_matrix, selected: np.ndarray) -> np.ndarray:
+    x = np.zeros(A.shape[1])
+    x[selected] = 1.0
+    return (A @ x) > 0.5
+
+
+def _part_value(p: Problem, selected: np.ndarray) -> float:
+    """First-stage objective of a part (rewarded + must weight for max_coverage)."""
+    if p.objective == "min_cost":
+        return float(p.cost[selected].sum())
+    return float(p.weight[_covered(p.A, selected)].sum())
+
+
+def _solve_set_cover_part(p: Problem, *, solver, deadline, mip_gap, seed, presolve,
+                          record: _Log) -> _PartResult:
+    """Pure set covering on the must rows of ``p``: presolve, greedy, MIP, Lagrangian."""
+    must_rows = np.flatnonzero(p.must)
+    A = p.A[must_rows]
+    if presolve:
+        pre = presolve_set_cover(A, p.cost)
+        st = pre.stats
+        record.note(f"presolve: rows {st['rows_in']}->{st['rows_out']}, "
+                    f"columns {st['cols_in']}->{st['cols_out']}, {st['forced']} forced")
+        Ar, cr = pre.A, pre.cost
+    else:
+        pre = None
+        Ar, cr = sp.csr_matrix(A), p.cost
+
+    def restore(sel):
+        return pre.restore(sel) if pre is not None else np.asarray(sel, np.int64)
+
+    forced_cost = float(p.cost[pre.forced].sum()) if pre is not None else 0.0
+    if Ar.shape[0] == 0:
+        return _PartResult(restore(np.zeros(0, np.int64)), "optimal", forced_cost)
+    greedy = heuristics.greedy_set_cover(Ar, cr)
+    if greedy is None:  # cannot happen: every row has a column
+        raise InfeasibleError("a must-cover row has no covering option")
+    integral = bool(np.all(cr == np.round(cr)))
+    if Ar.nnz > MAX_MIP_NNZ:
+        record.note(f"set cover part with {Ar.nnz} nonzeros is too large for the MIP: "
+                    "Lagrangian heuristic only")
+        lb, sel, ub = heuristics.lagrangian_set_cover(
+            Ar, cr, incumbent=greedy, upper_bound=float(cr[greedy].sum()),
+            time_limit_s=_remaining(deadline))
+        record.solvers.append("lagrangian")
+        status = "optimal" if ub <= lb + 1e-9 else "feasible"
+        return _PartResult(restore(sel), status, lb + forced_cost)
+    built = build_model(Problem(A=Ar, cost=cr, weight=np.zeros(Ar.shape[0]),
+                                must=np.ones(Ar.shape[0], bool), objective="min_cost",
+                                budget=None, max_options=None,
+                                counted=np.zeros(Ar.shape[1], bool),
+                                groups=-np.ones(Ar.shape[1], np.int64)))
+    start = np.zeros(built.mip.n_vars)
+    start[greedy] = 1.0
+    res = _run_mip(built, solver=solver, time_limit_s=_remaining(deadline), mip_gap=mip_gap,
+                   seed=seed, start=start, record=record)
+    if res.status == "infeasible":
+        raise InfeasibleError("set cover infeasible")  # pragma: no cover - rows all coverable
+    if res.x is not None:
+        sel = _x_selection(res.x, Ar.shape[1])
+        ub = float(cr[sel].sum())
+    else:
+        sel, ub = greedy, float(cr[greedy].sum())
+    bound = res.bound if math.isfinite(res.bound) else 0.0  # costs >= 0: 0 is a bound
+    if integral:
+        bound = math.ceil(bound - 1e-6)
+    if res.status == "optimal":
+        status = "optimal" if relative_gap(ub, bound) <= 1e-9 or mip_gap == 0 else "feasible"
+        if mip_gap == 0:
+            bound = min(bound, ub) if math.isfinite(bound) else ub
+        return _PartResult(restore(sel), status, bound + forced_cost)
+    # time limit (or no incumbent): Lagrangian heuristic + bound with a small extra budget
+    budget_s = LAGRANGIAN_MAX_S
+    if record.time_limit_s is not None:
+        budget_s = min(LAGRANGIAN_MAX_S, LAGRANGIAN_SHARE * max(record.time_limit_s, 1.0))
+    lb, lsel, lub = heuristics.lagrangian_set_cover(Ar, cr, incumbent=sel, upper_bound=ub,
+                                                    time_limit_s=budget_s)
+    record.note("MIP stopped at the time limit: Lagrangian heuristic and bound added")
+    if lub < ub - 1e-9:
+        sel, ub = lsel, lub
+        record.solvers.append("lagrangian")
+    bound = max(bound, lb)
+    status = "optimal" if ub <= bound + 1e-9 * max(1.0, abs(ub)) else "time_limit"
+    return _PartResult(restore(sel), status, bound + forced_cost)
+
+
+def _solve_general_part(p: Problem, *, solver, deadline, mip_gap, seed,
+                        record: _Log) -> tuple[_PartResult, BuiltModel]:
+    built = build_model(p, "primary")
+    greedy = heuristics.greedy_general(p.A, p.cost, p.weight, p.must, objective=p.objective,
+                                       budget=p.budget, max_options=p.max_options,
+                                       counted=p.counted, groups=p.groups)
+    start = built.start_vector(p, greedy) if greedy is not None else None
+    res = _run_mip(built, solver=solver, time_limit_s=_remaining(deadline), mip_gap=mip_gap,
+                   seed=seed, start=start, record=record)
+    if res.status == "infeasible":
+        raise InfeasibleError(
+            "no plan covers every must-cover row within the budget, the option quota and the "
+            "one-option-per-group rule (given the fixed options)")
+    must_weight = float(p.weight[p.must].sum()) if p.objective == "max_coverage" else 0.0
+    if not math.isfinite(res.bound):  # stopped before any dual bound: use a trivial one
+        trivial = float(p.weight[~p.must].sum()) if p.objective == "max_coverage" else 0.0
+        res = MipResult(x=res.x, status=res.status, objective=res.objective, bound=trivial)
+    if res.x is None:
+        if greedy is None:
+            raise SolverError("the time limit was reached before any feasible plan was found")
+        record.note("MIP found no plan within the time limit: greedy plan returned")
+        record.solvers.append("greedy")
+        bound = res.bound + must_weight
+        return _PartResult(greedy, "time_limit", bound), built
+    sel = _x_selection(res.x, p.n_cols)
+    value = _part_value(p, sel)
+    bound = res.bound + must_weight
+    if p.objective == "min_cost":
+        bound = min(bound, value) if res.status == "optimal" and mip_gap == 0 else bound
+    else:
+        bound = max(bound, value) if res.status == "optimal" and mip_gap == 0 else bound
+    status = res.status
+    if status == "optimal" and mip_gap > 0 and relative_gap(value, bound) > 1e-9:
+        status = "feasible"
+    return _PartResult(sel, status, bound), built
+
+
+def _tie_break(p: Problem, first: _PartResult, *, solver, deadline, mip_gap, seed,
+               record: _Log) -> np.ndarray:
+    """Second lexicographic stage; returns the (possibly) better selection."""
+    if rewarded_rows(p).size == 0 and p.objective == "min_cost":
+        return first.selected
+    if p.objective == "max_coverage" and not np.any(p.cost[first.selected] > 0):
+        return first.selected
+    if deadline is not None and _remaining(deadline) <= 0:
+        record.note("tie-break stage skipped: no time left")
+        return first.selected
+    value = _part_value(p, first.selected)
+    tol = 1e-7 * max(1.0, abs(value))
+    if p.objective == "max_coverage":
+        rewarded = value - float(p.weight[p.must].sum())
+        target = rewarded - tol
+    else:
+        target = value + tol
+    built = build_model(p, "tie_break", target=target)
+    start = built.start_vector(p, first.selected)
+    res = _run_mip(built, solver=solver, time_limit_s=_remaining(deadline), mip_gap=0.0,
+                   seed=seed, start=start, record=record)
+    if res.x is None:
+        record.note(f"tie-break stage found no plan ({res.status}); first-stage plan kept")
+        return first.selected
+    if res.status != "optimal":
+        record.note(f"tie-break stage not proven optimal ({res.status})")
+    sel = _x_selection(res.x, p.n_cols)
+    # guard against numerical drift: keep the first-stage plan unless the new one is no worse
+    new_value = _part_value(p, sel)
+    if p.objective == "max_coverage" and new_value < value - tol:
+        return first.selected
+    if p.objective == "min_cost" and (new_value > value + tol or np.any(~_covered(p.A, sel) & p.must)):
+        return first.selected
+    return sel
+
+
+def _reduce_general(p: Problem, presolve: bool, record: _Log) -> tuple[Problem, np.ndarray]:
+    """Drop rows that matter to no objective and columns dominated by another column."""
+    rows = np.flatnonzero(p.must | (p.weight > 0))
+    sub = p.subproblem(rows, np.arange(p.n_cols)) if rows.size < p.n_rows else p
+    cols = np.flatnonzero(np.diff(sub.A.tocsc().indptr) > 0)
+    if presolve and cols.size > 1:
+        A = sub.A[:, cols]
+        g = sub.groups[cols]
+        ids, inv, cnt = np.unique(g, return_inverse=True, return_counts=True)
+        eligible = (g < 0) | (cnt[inv] == 1)
+        dom = dominated_columns(A, sub.cost[cols], eligible=eligible,
+                                counted=sub.counted[cols] if sub.max_options is not None else None)
+        if dom is not None and dom.any():
+            record.note(f"{int(dom.sum())} dominated options removed")
+            cols = cols[~dom]
+    if cols.size < sub.n_cols:
+        sub = sub.subproblem(np.arange(sub.n_rows), cols)
+    return sub, cols
+
+
+def _solve_part(p: Problem, *, solver, deadline, mip_gap, seed, tie_break, presolve,
+                record: _Log) -> _PartResult:
+    """Solve one independent part (both stages); selection in ``p``'s column indices."""
+    red, cols = _reduce_general(p, presolve, record)
+    res = _solve_reduced_part(red, solver=solver, deadline=deadline, mip_gap=mip_gap, seed=seed,
+                              tie_break=tie_break, presolve=presolve, record=record)
+    return _PartResult(cols[res.selected], res.status, res.bound)
+
+
+def _solve_reduced_part(p: Problem, *, solver, deadline, mip_gap, seed, tie_break, presolve,
+                        record: _Log) -> _PartResult:
+    pure = (p.objective == "min_cost" and p.budget is None and p.max_options is None
+            and not p.has_groups())
+    if pure:
+        first = _solve_set_cover_part(p, solver=solver, deadline=deadline, mip_gap=mip_gap,
+                                      seed=seed, presolve=presolve, record=record)
+    else:
+        first, _ = _solve_general_part(p, solver=solver, deadline=deadline, mip_gap=mip_gap,
+                                       seed=seed, record=record)
+    if tie_break:
+        sel = _tie_break(p, first, solver=solver, deadline=deadline, mip_gap=mip_gap,
+                         seed=seed, record=record)
+        first = _PartResult(sel, first.status, first.bound)
+    return first
+
+
+# ---------------------------------------------------------------------------------------
+# decomposition
+
+
+def components(A: sp.csr_matrix, groups: np.ndarray | None = None) -> tuple[int, np.ndarray, np.ndarray]:
+    """Connected components of the bipartite row-column graph (plus group links).
+
+    Returns ``(k, row_label, col_label)``; rows and columns that share a label must be solved
+    together, different labels are independent.
+    """
+    m, n = A.shape
+    coo = A.tocoo()
+    src = [coo.row]
+    dst = [m + coo.col]
+    extra = 0
+    if groups is not None:
+        member = np.flatnonzero(groups >= 0)
+        if member.size:
+            _, gid = np.unique(groups[member], return_inverse=True)
+            extra = int(gid.max()) + 1
+            src.append(m + member)
+            dst.append(m + n + gid)
+    src, dst = np.concatenate(src), np.concatenate(dst)
+    size = m + n + extra
+    G = sp.csr_matrix((np.ones(src.size, np.int8), (src, dst)), shape=(size, size))
+    k, labels = connected_components(G, directed=False)
+    return k, labels[:m], labels[m:m + n]
+
+
+def _parts(p: Problem, bundle_nnz: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    k, rl, cl = components(p.A, p.groups if p.has_groups() else None)
+    if k <= 1:
+        return [(np.arange(p.n_rows), np.arange(p.n_cols))]
+    row_order = np.argsort(rl, kind="stable")
+    col_order = np.argsort(cl, kind="stable")
+    r_bounds = np.searchsorted(rl[row_order], np.arange(k + 1))
+    c_bounds = np.searchsorted(cl[col_order], np.arange(k + 1))
+    nnz_row = np.diff(p.A.indptr)
+    comp_nnz = np.bincount(rl, weights=nnz_row, minlength=k)
+    parts, cur_r, cur_c, cur_nnz = [], [], [], 0.0
+    for c in np.argsort(comp_nnz, kind="stable"):
+        rows = row_order[r_bounds[c]:r_bounds[c + 1]]
+        cols = col_order[c_bounds[c]:c_bounds[c + 1]]
+        if rows.size == 0:
+            continue  # columns covering nothing: never needed
+        cur_r.append(rows)
+        cur_c.append(cols)
+        cur_nnz += comp_nnz[c]
+        if cur_nnz >= bundle_nnz:
+            parts.append((np.sort(np.concatenate(cur_r)), np.sort(np.concatenate(cur_c))))
+            cur_r, cur_c, cur_nnz = [], [], 0.0
+    if cur_r:
+        parts.append((np.sort(np.concatenate(cur_r)), np.sort(np.concatenate(cur_c))))
+    return parts
+
+
+# ---------------------------------------------------------------------------------------
+# public entry point
+
+
+def solve_coverage_model(coverage, cost, *, objective: str = "min_cost", weight=None,
+                         must_cover=None, budget: float | None = None,
+                         max_options: int | None = None, counted=None, fixed=None, groups=None,
+                         tie_break: bool = True, time_limit_s: float | None = None,
+                         mip_gap: float = 0.0, solver: str = "highs", seed: int = 0,
+                         decompose: bool = True, presolve: bool = True) -> Solution:
+    r"""Solve the general coverage model (LSCP / MCLP with the planner's side constraints).
+
+    Parameters
+    ----------
+    coverage : scipy.sparse matrix or array, shape (n_demand, n_options)
+        Nonzero where the option covers the demand row (values are ignored).
+    cost : array, shape (n_options,)
+        Cost of each option [any currency], finite, >= 0.
+    objective : {"min_cost", "max_coverage"}
+        ``min_cost``: cover the must-cover rows at least cost. ``max_coverage``: maximise the
+        covered weight (must-cover rows included) within the budget / quota.
+    weight : array, shape (n_demand,), optional
+        Weight of each row [e.g. people], >= 0. Required for ``max_coverage``; for
+        ``min_cost`` it only matters to the tie-break.
+    must_cover : bool array, shape (n_demand,), optional
+        Rows that must be covered. Default: all rows for ``min_cost``, none for
+        ``max_coverage``.
+    budget : float, optional
+        :math:`\sum_j c_j x_j \le` budget (fixed options' cost included).
+    max_options : int, optional
+        At most this many ``counted`` options selected (fixed ones included).
+    counted : bool array, shape (n_options,), optional
+        Options that count against ``max_options`` (default: all).
+    fixed : bool array, shape (n_options,), optional
+        Options forced into the plan (existing sites).
+    groups : int array, shape (n_options,), optional
+        Group id per option, -1 for none; at most one option per group.
+    tie_break : bool
+        Lexicographic second stage: ``max_coverage`` then least cost; ``min_cost`` then most
+        weight covered. The reported objective, bound and gap are the first stage's.
+    time_limit_s : float, optional
+        Wall-time limit for the whole call [s] (a Lagrangian pass after a MIP time-out may
+        add up to 10 % of it).
+    mip_gap : float
+        Relative optimality gap at which the MIP may stop [-].
+    solver : {"highs", "cbc"}
+        Preferred MIP solver; if it is unavailable or fails, the other is used and a note
+        is recorded in :attr:`Solution.notes`.
+    seed : int
+        Random seed passed to the solver.
+    decompose : bool
+        Solve independent components separately (only when no budget / quota couples them).
+    presolve : bool
+        Apply the set covering reductions of :mod:`siting.optimize.presolve`.
+
+    Returns
+    -------
+    Solution
+
+    Raises
+    ------
+    InputError
+        Bad shapes or values.
+    InfeasibleError
+        A must-cover row no option covers (the message lists the first rows), or no plan
+        satisfies the must-cover rows together with budget / quota / groups / fixed options.
+    SolverError
+        No solver could run, or the time limit passed before any plan was found.
+    """
+    t0 = time.perf_counter()
+    deadline = None if time_limit_s is None else t0 + float(time_limit_s)
+    if objective not in OBJECTIVES:
+        raise InputError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    if solver not in SOLVERS:
+        raise InputError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    if time_limit_s is not None and not (time_limit_s > 0):
+        raise InputError(f"time_limit_s must be > 0, got {time_limit_s!r}")
+    if not (0.0 <= float(mip_gap) < 1.0):
+        raise InputError(f"mip_gap must be in [0, 1), got {mip_gap!r}")
+    A = _coverage_matrix(coverage)
+    m, n = A.shape
+    cost = _as_float(cost, n, "cost")
+    if weight is None:
+        if objective == "max_coverage":
+            raise InputError("max_coverage needs a weight per demand row")
+        weight = np.zeros(m)
+    weight = _as_float(weight, m, "weight")
+    must = _as_bool(must_cover, m, "must_cover", default=objective == "min_cost")
+    counted_arr = _as_bool(counted, n, "counted", default=True)
+    fixed_arr = _as_bool(fixed, n, "fixed", default=False)
+    if groups is None:
+        groups_arr = -np.ones(n, np.int64)
+    else:
+        groups_arr = np.asarray(groups)
+        if groups_arr.shape != (n,) or not np.issubdtype(groups_arr.dtype, np.integer):
+            raise InputError(f"groups must be {n} integers (-1 for none)")
+        groups_arr = np.where(groups_arr < 0, -1, groups_arr).astype(np.int64)
+    if budget is not None:
+        budget = float(budget)
+        if not math.isfinite(budget) or budget < 0:
+            raise InputError(f"budget must be finite and >= 0, got {budget!r}")
+    if max_options is not None:
+        if int(max_options) != max_options or max_options < 0:
+            raise InputError(f"max_options must be an integer >= 0, got {max_options!r}")
+        max_options = int(max_options)
+
+    record = _Log(time_limit_s=time_limit_s)
+    # 1. rows nobody can cover
+    reach = np.diff(A.indptr) > 0
+    dead = np.flatnonzero(must & ~reach)
+    if dead.size:
+        raise InfeasibleError(f"{dead.size} must-cover row(s) are covered by no option: rows {_first(dead)}")
+
+    # 2. fixed options
+    fixed_idx = np.flatnonzero(fixed_arr)
+    fg = groups_arr[fixed_idx]
+    fg = fg[fg >= 0]
+    if fg.size != np.unique(fg).size:
+        ids, counts = np.unique(fg, return_counts=True)
+        dup = ids[counts > 1]
+        raise InfeasibleError(f"two fixed options share a group (groups {_first(dup)})")
+    budget_left = None if budget is None else budget - float(cost[fixed_idx].sum())
+    if budget_left is not None and budget_left < -1e-9 * max(1.0, budget):
+        raise InfeasibleError(f"the fixed options cost {cost[fixed_idx].sum():g}, over the budget {budget:g}")
+    quota_left = None if max_options is None else max_options - int(counted_arr[fixed_idx].sum())
+    if quota_left is not None and quota_left < 0:
+        raise InfeasibleError(f"{int(counted_arr[fixed_idx].sum())} fixed options already exceed max_options={max_options}")
+    covered_fixed = _covered(A, fixed_idx) if fixed_idx.size else np.zeros(m, bool)
+    usable = ~fixed_arr
+    if fg.size:
+        usable &= ~np.isin(groups_arr, fg)
+    if budget_left is not None:
+        budget_left = max(budget_left, 0.0)
+        usable &= cost <= budget_left + 1e-9 * max(1.0, budget_left)
+    rows = np.flatnonzero(~covered_fixed)
+    cols = np.flatnonzero(usable)
+    sub = Problem(A=A, cost=cost, weight=weight, must=must, objective=objective,
+                  budget=budget_left, max_options=quota_left, counted=counted_arr,
+                  groups=groups_arr).subproblem(rows, cols)
+    # drop rows no remaining option covers (must ones make the model infeasible)
+    reach_sub = np.diff(sub.A.indptr) > 0
+    lost = np.flatnonzero(sub.must & ~reach_sub)
+    if lost.size:
+        raise InfeasibleError(
+            f"{lost.size} must-cover row(s) can only be covered by options excluded by fixed "
+            f"options' groups or the budget: rows {_first(rows[lost])}")
+    keep_r = np.flatnonzero(reach_sub)
+    col_used = np.diff(sub.A.tocsc().indptr) > 0
+    keep_c = np.flatnonzero(col_used)
+    rows, cols = rows[keep_r], cols[keep_c]
+    sub = sub.subproblem(keep_r, keep_c)
+    # non-binding side constraints are dropped (this also enables decomposition)
+    if sub.budget is not None and float(sub.cost.sum()) <= sub.budget:
+        sub = Problem(**{**sub.__dict__, "budget": None})
+    if sub.max_options is not None and int(sub.counted.sum()) <= sub.max_options:
+        sub = Problem(**{**sub.__dict__, "max_options": None})
+
+    # 3. decomposition
+    if decompose and sub.budget is None and sub.max_options is None and sub.n_rows:
+        parts = _parts(sub, BUNDLE_NNZ)
+    else:
+        parts = [(np.arange(sub.n_rows), np.arange(sub.n_cols))]
+    if len(parts) > 1:
+        record.note(f"{len(parts)} independent parts solved separately")
+
+    # 4. solve
+    chosen = [fixed_idx]
+    statuses, bound_total = [], 0.0
+    for prows, pcols in parts:
+        if prows.size == 0:
+            continue
+        part = sub.subproblem(prows, pcols) if len(parts) > 1 else sub
+        res = _solve_part(part, solver=solver, deadline=deadline, mip_gap=float(mip_gap),
+                          seed=seed, tie_break=tie_break, presolve=presolve, record=record)
+        chosen.append(cols[pcols[res.selected]])
+        statuses.append(res.status)
+        bound_total += res.bound
+    selected = np.unique(np.concatenate(chosen)).astype(np.int64)
+
+    # 5. merge
+    if objective == "min_cost":
+        value = float(cost[selected].sum())
+        bound = float(cost[fixed_idx].sum()) + bound_total
+        bound = min(bound, value)
+    else:
+        covered = _covered(A, selected)
+        value = float(weight[covered].sum())
+        bound = float(weight[covered_fixed].sum()) + bound_total
+        bound = max(bound, value)
+    status = worst_status(statuses)
+    if status == "optimal":
+        bound = value if abs(bound - value) <= 1e-6 * max(1.0, abs(value)) else bound
+    solvers = list(dict.fromkeys(record.solvers)) or [solver]
+    return Solution(selected=selected, objective=value, bound=bound,
+                    gap=relative_gap(value, bound), status=status, solver="+".join(solvers),
+                    solve_time_s=time.perf_counter() - t0, notes=tuple(record.notes))
+
+
+def solve_set_cover(coverage, cost, *, time_limit_s: float | None = None, mip_gap: float = 0.0,
+                    solver: str = "highs") -> Solution:
+    r"""Location set covering problem (Toregas et al. 1971): cover every row at least cost.
+
+    .. math::
+
+        \min \sum_j c_j x_j \quad \text{s.t.} \quad \sum_{j \in N_i} x_j \ge 1 \;\forall i,
+        \quad x_j \in \{0, 1\}.
+
+    Parameters
+    ----------
+    coverage : scipy.sparse matrix, (n_demand, n_options); nonzero = option covers demand
+    cost : array (n_options,), >= 0
+    time_limit_s : float, optional [s]
+    mip_gap : float, relative [-]
+    solver : {"highs", "cbc"}
+
+    Raises
+    ------
+    InfeasibleError
+        Some row is covered by no option (the message names the first rows).
+    """
+    return solve_coverage_model(coverage, cost, objective="min_cost", tie_break=False,
+                                time_limit_s=time_limit_s, mip_gap=mip_gap, solver=solver)
+
+
+def solve_max_coverage(coverage, weight, cost, *, budget: float | None = None,
+                       max_options: int | None = None, time_limit_s: float | None = None,
+                       mip_gap: float = 0.0, solver: str = "highs") -> Solution:
+    r"""Maximal covering location problem (Church & ReVelle 1974) with a budget and/or quota.
+
+    .. math::
+
+        \max \sum_i w_i y_i \quad \text{s.t.} \quad y_i \le \sum_{j \in N_i} x_j,\;
+        \sum_j c_j x_j \le B,\; \sum_j x_j \le P,\; x_j \in \{0,1\},\; 0 \le y_i \le 1.
+
+    Among plans with the largest covered weight the cheapest is returned (tie-break stage).
+    ``objective`` is the covered weight.
+    """
+    return solve_coverage_model(coverage, cost, objective="max_coverage", weight=weight,
+                                budget=budget, max_options=max_options, tie_break=True,
+                                time_limit_s=time_limit_s, mip_gap=mip_gap, solver=solver)

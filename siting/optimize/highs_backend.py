@@ -1,0 +1,163 @@
+"""Solve a :class:`~siting.optimize.model.MipModel` with HiGHS (via highspy).
+
+The constraint matrix is passed column-wise (CSC arrays) in one ``passModel`` call; no
+constraint is built row by row in Python.
+
+References
+----------
+Huangfu, Q., Hall, J.A.J. (2018). Parallelizing the dual revised simplex method.
+Mathematical Programming Computation 10, 119-142. (HiGHS)
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import sys
+import threading
+
+import numpy as np
+
+from siting.errors import SolverError
+from siting.optimize.model import MipModel, MipResult
+
+log = logging.getLogger(__name__)
+
+NAME = "highs"
+
+
+_BANNER_DONE = False
+_LOCK = threading.Lock()
+
+
+def _new_highs(highspy):
+    """A Highs instance; the first one in a process prints a copyright banner on the C-level
+    stdout before options can silence it, so that one is created with fd 1 on /dev/null."""
+    global _BANNER_DONE
+    with _LOCK:
+        if _BANNER_DONE:
+            return highspy.Highs()
+        try:
+            sys.stdout.flush()
+            saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+        except (OSError, ValueError):  # no usable fd 1 (embedded interpreters)
+            _BANNER_DONE = True
+            return highspy.Highs()
+        try:
+            os.dup2(devnull, 1)
+            h = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
+            _BANNER_DONE = True
+        return h
+
+
+def _consistent(model: MipModel, x: np.ndarray, objective: float, tol: float = 1e-6) -> bool:
+    """Whether ``x`` is feasible for ``model`` and has objective ``objective``."""
+    if x.shape != (model.n_vars,):
+        return False
+    if np.any(x < model.col_lo - tol) or np.any(x > model.col_hi + tol):
+        return False
+    ints = x[model.integer]
+    if np.any(np.abs(ints - np.round(ints)) > 1e-5):
+        return False
+    act = model.A @ x
+    scale = tol * np.maximum(1.0, np.abs(act))
+    if np.any(act < model.row_lo - scale) or np.any(act > model.row_hi + scale):
+        return False
+    value = float(model.c @ x + model.offset)
+    return abs(value - objective) <= tol * max(1.0, abs(objective))
+
+
+def available() -> bool:
+    try:
+        import highspy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def solve_mip(model: MipModel, *, time_limit_s: float | None = None, mip_gap: float = 0.0,
+              seed: int = 0, start: np.ndarray | None = None) -> MipResult:
+    """Solve ``model``; raise :class:`SolverError` if HiGHS fails."""
+    try:
+        import highspy
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise SolverError("highspy is not installed (pip install highspy)") from exc
+    h = _new_highs(highspy)
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("log_to_console", False)
+    h.setOptionValue("random_seed", int(seed))
+    h.setOptionValue("threads", 1)  # deterministic; one consistent value for the process
+    h.setOptionValue("mip_rel_gap", float(mip_gap))
+    h.setOptionValue("mip_abs_gap", 1e-6)
+    if time_limit_s is not None:
+        h.setOptionValue("time_limit", max(float(time_limit_s), 0.01))
+    inf = highspy.kHighsInf
+    lp = highspy.HighsLp()
+    n, m = model.n_vars, model.A.shape[0]
+    lp.num_col_ = n
+    lp.num_row_ = m
+    lp.col_cost_ = model.c
+    lp.col_lower_ = model.col_lo
+    lp.col_upper_ = model.col_hi
+    lp.row_lower_ = np.where(np.isfinite(model.row_lo), model.row_lo, -inf)
+    lp.row_upper_ = np.where(np.isfinite(model.row_hi), model.row_hi, inf)
+    lp.offset_ = float(model.offset)
+    lp.sense_ = highspy.ObjSense.kMaximize if model.sense == "max" else highspy.ObjSense.kMinimize
+    A = model.A
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.num_col_ = n
+    lp.a_matrix_.num_row_ = m
+    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = A.indices.astype(np.int32)
+    lp.a_matrix_.value_ = A.data.astype(np.float64)
+    kint, kcont = highspy.HighsVarType.kInteger, highspy.HighsVarType.kContinuous
+    lp.integrality_ = [kint if flag else kcont for flag in model.integer]
+    status = h.passModel(lp)
+    if status == highspy.HighsStatus.kError:
+        raise SolverError("HiGHS rejected the model")
+    if start is not None:
+        sol = highspy.HighsSolution()
+        sol.col_value = np.asarray(start, dtype=float)
+        sol.value_valid = True
+        h.setSolution(sol)
+    run_status = h.run()
+    if run_status == highspy.HighsStatus.kError:
+        raise SolverError(f"HiGHS failed: {h.modelStatusToString(h.getModelStatus())}")
+    ms = h.getModelStatus()
+    info = h.getInfo()
+    has_incumbent = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    S = highspy.HighsModelStatus
+    bound = float(info.mip_dual_bound)
+    if not math.isfinite(bound):
+        bound = -math.inf if model.sense == "min" else math.inf
+    if ms == S.kOptimal:
+        x = np.asarray(h.getSolution().col_value, dtype=float)
+        obj = float(info.objective_function_value)
+        if not _consistent(model, x, obj):
+            if start is not None:
+                # Seen with HiGHS 1.16: when presolve solves the model outright after
+                # setSolution, col_value can be the warm start, not the optimum reported.
+                log.info("HiGHS returned a solution inconsistent with its objective; "
+                         "re-solving without the warm start")
+                return solve_mip(model, time_limit_s=time_limit_s, mip_gap=mip_gap, seed=seed,
+                                 start=None)
+            raise SolverError("HiGHS returned a solution inconsistent with its objective")
+        return MipResult(x=x, status="optimal", objective=obj, bound=bound)
+    if ms in (S.kInfeasible, S.kUnboundedOrInfeasible):
+        return MipResult(x=None, status="infeasible", objective=math.nan, bound=bound)
+    if ms in (S.kTimeLimit, S.kIterationLimit, S.kSolutionLimit, S.kInterrupt, S.kHighsInterrupt,
+              S.kObjectiveBound, S.kObjectiveTarget, S.kUnknown, S.kMemoryLimit):
+        log.info("HiGHS stopped: %s", h.modelStatusToString(ms))
+        if has_incumbent:
+            x = np.asarray(h.getSolution().col_value, dtype=float)
+            obj = float(model.c @ x + model.offset)
+            if _consistent(model, x, obj):
+                return MipResult(x=x, status="time_limit", objective=obj, bound=bound)
+            log.info("HiGHS incumbent violates the model; reported as no solution")
+        return MipResult(x=None, status="no_solution", objective=math.nan, bound=bound)
+    raise SolverError(f"HiGHS ended with status {h.modelStatusToString(ms)}")

@@ -1,0 +1,211 @@
+r"""The general coverage ILP, built once as sparse arrays and handed to any backend.
+
+Variables: :math:`x_j \in \{0,1\}` per option (column) :math:`j`, and :math:`y_i \in [0,1]` per
+demand row :math:`i` whose coverage is rewarded but not required (:math:`R`). :math:`N_i` is
+the set of options covering row :math:`i`, :math:`M` the rows that must be covered,
+:math:`K` the options counted against the quota and :math:`G_g` the options of group :math:`g`.
+
+``min_cost`` (location set covering problem, Toregas et al. 1971):
+
+.. math::
+
+    \min \sum_j c_j x_j \quad \text{s.t.} \quad \sum_{j \in N_i} x_j \ge 1 \;\; (i \in M),\quad
+    \sum_j c_j x_j \le B,\quad \sum_{j \in K} x_j \le P,\quad \sum_{j \in G_g} x_j \le 1.
+
+``max_coverage`` (maximal covering location problem, Church & ReVelle 1974):
+
+.. math::
+
+    \max \sum_{i \in R} w_i y_i \quad \text{s.t.} \quad y_i \le \sum_{j \in N_i} x_j \;\;(i \in R),
+    \quad \text{plus the constraints above.}
+
+:math:`y` may be continuous: at an optimum :math:`y_i = \min(1, \sum_{j \in N_i} x_j)`, so it
+is 1 exactly for covered rows. The tie-break stage swaps objective and constraint: for
+``max_coverage`` it minimises :math:`\sum_j c_j x_j` subject to
+:math:`\sum_{i \in R} w_i y_i \ge z^* - \varepsilon`; for ``min_cost`` it maximises
+:math:`\sum_{i \in R} w_i y_i` subject to :math:`\sum_j c_j x_j \le z^* + \varepsilon`.
+
+References
+----------
+Toregas, C., Swain, R., ReVelle, C., Bergman, L. (1971). The location of emergency service
+facilities. Operations Research 19(6), 1363-1373.
+Church, R., ReVelle, C. (1974). The maximal covering location problem. Papers of the Regional
+Science Association 32, 101-118.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A validated coverage model (internal).
+
+    ``A`` is a CSR 0/1 matrix (rows = demand, columns = options) with canonical indices.
+    ``budget`` / ``max_options`` are ``None`` when absent (or proven non-binding).
+    """
+
+    A: sp.csr_matrix
+    cost: np.ndarray
+    weight: np.ndarray
+    must: np.ndarray
+    objective: str
+    budget: float | None
+    max_options: int | None
+    counted: np.ndarray
+    groups: np.ndarray
+
+    @property
+    def n_rows(self) -> int:
+        return self.A.shape[0]
+
+    @property
+    def n_cols(self) -> int:
+        return self.A.shape[1]
+
+    def has_groups(self) -> bool:
+        g = self.groups[self.groups >= 0]
+        return g.size > np.unique(g).size
+
+    def subproblem(self, rows: np.ndarray, cols: np.ndarray) -> "Problem":
+        """Restrict to ``rows`` x ``cols`` (index arrays)."""
+        A = self.A[rows][:, cols].tocsr()
+        A.sort_indices()
+        return Problem(A=A, cost=self.cost[cols], weight=self.weight[rows], must=self.must[rows],
+                       objective=self.objective, budget=self.budget,
+                       max_options=self.max_options, counted=self.counted[cols],
+                       groups=self.groups[cols])
+
+
+@dataclass(frozen=True)
+class MipModel:
+    """A mixed-integer linear model in array form: ``row_lo <= A v <= row_hi``,
+    ``col_lo <= v <= col_hi``, optimise ``c @ v + offset`` in ``sense`` ("min" / "max").
+    ``A`` is CSC (column-wise), as HiGHS takes it."""
+
+    c: np.ndarray
+    A: sp.csc_matrix
+    row_lo: np.ndarray
+    row_hi: np.ndarray
+    col_lo: np.ndarray
+    col_hi: np.ndarray
+    integer: np.ndarray
+    sense: str
+    offset: float = 0.0
+
+    @property
+    def n_vars(self) -> int:
+        return self.c.size
+
+
+@dataclass(frozen=True)
+class BuiltModel:
+    """A :class:`MipModel` plus how to read its variables back: ``x = v[:n_x]``, ``y`` rows."""
+
+    mip: MipModel
+    n_x: int
+    y_rows: np.ndarray  # row index of each y variable
+
+    def start_vector(self, p: Problem, selected: np.ndarray) -> np.ndarray:
+        """A full variable vector for a selection (warm start)."""
+        x = np.zeros(self.n_x)
+        x[selected] = 1.0
+        v = np.zeros(self.mip.n_vars)
+        v[: self.n_x] = x
+        if self.y_rows.size:
+            covered = (p.A @ x) > 0.5
+            v[self.n_x:] = covered[self.y_rows].astype(float)
+        return v
+
+
+def rewarded_rows(p: Problem) -> np.ndarray:
+    """Rows whose coverage earns weight without being required."""
+    reach = np.diff(p.A.indptr) > 0
+    return np.flatnonzero(~p.must & (p.weight > 0) & reach)
+
+
+def build_model(p: Problem, stage: str = "primary", target: float | None = None) -> BuiltModel:
+    """Build the ILP of ``p``.
+
+    Parameters
+    ----------
+    p : Problem
+    stage : {"primary", "tie_break"}
+    target : float
+        Tie-break stage only: the minimum rewarded weight (``max_coverage``) or the maximum
+        cost (``min_cost``) the second stage must respect.
+    """
+    n = p.n_cols
+    use_y = p.objective == "max_coverage" or stage == "tie_break"
+    y_rows = rewarded_rows(p) if use_y else np.zeros(0, dtype=np.int64)
+    ny = y_rows.size
+    blocks, lo, hi = [], [], []
+    must_rows = np.flatnonzero(p.must)
+    if must_rows.size:
+        blocks.append(sp.hstack([p.A[must_rows], sp.csr_matrix((must_rows.size, ny))]))
+        lo.append(np.ones(must_rows.size))
+        hi.append(np.full(must_rows.size, np.inf))
+    if ny:
+        blocks.append(sp.hstack([p.A[y_rows], -sp.identity(ny, format="csr")]))
+        lo.append(np.zeros(ny))
+        hi.append(np.full(ny, np.inf))
+    if p.budget is not None:
+        blocks.append(sp.csr_matrix(np.concatenate([p.cost, np.zeros(ny)])[None, :]))
+        lo.append([-np.inf])
+        hi.append([p.budget])
+    if p.max_options is not None:
+        blocks.append(sp.csr_matrix(np.concatenate([p.counted.astype(float), np.zeros(ny)])[None, :]))
+        lo.append([-np.inf])
+        hi.append([float(p.max_options)])
+    if p.has_groups():
+        ids, inverse, counts = np.unique(p.groups, return_inverse=True, return_counts=True)
+        member = (p.groups >= 0) & (counts[inverse] > 1)
+        cols = np.flatnonzero(member)
+        _, grow = np.unique(p.groups[cols], return_inverse=True)
+        ng = int(grow.max()) + 1
+        blocks.append(sp.csr_matrix((np.ones(cols.size), (grow, cols)), shape=(ng, n + ny)))
+        lo.append(np.full(ng, -np.inf))
+        hi.append(np.ones(ng))
+    w_y = p.weight[y_rows].astype(float)
+    zeros_y = np.zeros(ny)
+    if p.objective == "min_cost" and stage == "primary":
+        c, sense = np.concatenate([p.cost, zeros_y]), "min"
+    elif p.objective == "max_coverage" and stage == "primary":
+        c, sense = np.concatenate([np.zeros(n), w_y]), "max"
+    elif p.objective == "max_coverage":
+        c, sense = np.concatenate([p.cost, zeros_y]), "min"
+        blocks.append(sp.csr_matrix(np.concatenate([np.zeros(n), w_y])[None, :]))
+        lo.append([target])
+        hi.append([np.inf])
+    else:
+        c, sense = np.concatenate([np.zeros(n), w_y]), "max"
+        blocks.append(sp.csr_matrix(np.concatenate([p.cost, zeros_y])[None, :]))
+        lo.append([-np.inf])
+        hi.append([target])
+    if blocks:
+        A = sp.vstack(blocks, format="csc")
+    else:
+        A = sp.csc_matrix((0, n + ny))
+    A.sort_indices()
+    mip = MipModel(
+        c=np.asarray(c, dtype=float), A=A.astype(float),
+        row_lo=np.concatenate([np.asarray(v, float) for v in lo]) if lo else np.zeros(0),
+        row_hi=np.concatenate([np.asarray(v, float) for v in hi]) if hi else np.zeros(0),
+        col_lo=np.zeros(n + ny), col_hi=np.ones(n + ny),
+        integer=np.concatenate([np.ones(n, bool), np.zeros(ny, bool)]), sense=sense)
+    return BuiltModel(mip=mip, n_x=n, y_rows=y_rows)
+
+
+@dataclass(frozen=True)
+class MipResult:
+    """What a backend returns: ``status`` is "optimal", "time_limit" (incumbent, not proven),
+    "no_solution" (stopped without incumbent) or "infeasible"."""
+
+    x: np.ndarray | None
+    status: str
+    objective: float
+    bound: float

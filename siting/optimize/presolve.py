@@ -1,0 +1,193 @@
+r"""Presolve reductions for the set covering problem (all rows must be covered, min cost).
+
+.. math::
+
+    \min \sum_j c_j x_j \quad \text{s.t.} \quad \sum_{j \in N_i} x_j \ge 1 \;\forall i,
+    \quad x \in \{0,1\}^n.
+
+Each reduction keeps at least one optimal solution of the current problem, so applying them
+in rounds keeps the optimum; :meth:`Presolved.restore` maps a reduced selection back.
+
+1. Forced columns: a row covered by exactly one column forces it; the rows it covers go.
+2. Empty columns (no remaining row) go.
+3. Cost dominance: column :math:`j` goes if :math:`c_j > \sum_{i \in N^j} \min_{k \in N_i} c_k`
+   (the cheapest column of each of its rows covers them for less).
+4. Duplicate / dominated rows: if :math:`N_j \subseteq N_i`, covering row :math:`j` covers
+   row :math:`i`, so row :math:`i` goes (duplicates: the lowest index stays).
+5. Dominated columns: if :math:`N^j \subseteq N^k` and :math:`c_j \ge c_k`, column
+   :math:`j` goes (ties broken by size, then index).
+
+Subset tests use the overlap counts :math:`A A^T` / :math:`A^T A` (sparse products, the
+latter in column blocks). Their work is :math:`\sum_j |N^j|^2` / :math:`\sum_i |N_i|^2`; a
+row reduction whose work exceeds ``max_work`` (a column reduction: ten times that) is
+skipped, so presolve stays fast on :math:`10^4 \times 10^5` instances.
+
+References
+----------
+Beasley, J.E. (1987). An algorithm for set covering problem. European Journal of Operational
+Research 31(1), 85-93.
+Toregas, C., ReVelle, C. (1973). Binary logic solutions to a class of location problem.
+Geographical Analysis 5(2), 145-155.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+
+@dataclass(frozen=True)
+class Presolved:
+    """A reduced set covering problem and the map back to the original."""
+
+    A: sp.csr_matrix  # reduced matrix (rows x cols of the originals listed below)
+    cost: np.ndarray
+    rows: np.ndarray  # original indices of the remaining rows
+    cols: np.ndarray  # original indices of the remaining columns
+    forced: np.ndarray  # original indices of columns fixed to 1
+    stats: dict = field(default_factory=dict)
+
+    def restore(self, selected_reduced: np.ndarray) -> np.ndarray:
+        """Original column indices for a selection of reduced columns."""
+        sel = self.cols[np.asarray(selected_reduced, dtype=np.int64)]
+        return np.union1d(sel, self.forced).astype(np.int64)
+
+
+def _row_dominated(A: sp.csr_matrix, max_work: float) -> np.ndarray | None:
+    """Bool per row: dominated (superset of another kept row) or duplicate."""
+    col_len = np.diff(A.tocsc().indptr).astype(np.float64)
+    if float(col_len @ col_len) > max_work:
+        return None
+    r = np.diff(A.indptr)
+    S = (A @ A.T).tocoo()
+    i, j, s = S.row, S.col, S.data
+    mask = (i != j) & (s == r[j]) & ((r[i] > r[j]) | ((r[i] == r[j]) & (i > j)))
+    out = np.zeros(A.shape[0], bool)
+    out[i[mask]] = True
+    return out
+
+
+def dominated_columns(A, cost: np.ndarray, *, eligible: np.ndarray | None = None,
+                      counted: np.ndarray | None = None, max_work: float = 2e8,
+                      block_work: float = 5e6) -> np.ndarray | None:
+    r"""Bool per column: dominated by another column (same rows or more, no dearer).
+
+    Column :math:`j` is dominated by :math:`k` when :math:`N^j \subseteq N^k`,
+    ``key(k) < key(j)`` with ``key = (cost, -|N^j|, index)`` (a strict order, so of equal
+    columns the first stays), both are ``eligible`` (e.g. in no group) and, when ``counted``
+    is given, :math:`k` is not counted unless :math:`j` is. Swapping :math:`j` for :math:`k`
+    then never breaks a covering, budget or quota constraint, nor lowers coverage.
+
+    The overlaps :math:`A^T A` are formed in blocks of columns of about ``block_work``
+    multiply-adds; ``None`` is returned if the total exceeds ``max_work``.
+    """
+    A = sp.csr_matrix(A, dtype=np.int32)
+    n = A.shape[1]
+    row_len = np.diff(A.indptr).astype(np.float64)
+    if float(row_len @ row_len) > max_work:
+        return None
+    At = A.T.tocsr()
+    ln = np.diff(At.indptr)
+    cost = np.asarray(cost, float)
+    col_work = np.asarray(At @ row_len).ravel()
+    cum = np.cumsum(col_work)
+    out = np.zeros(n, bool)
+    start = 0
+    while start < n:
+        stop = int(np.searchsorted(cum, (cum[start - 1] if start else 0.0) + block_work, "right"))
+        stop = min(max(stop, start + 1), n)
+        T = (At[start:stop] @ A).tocoo()
+        j, k, s = T.row + start, T.col, T.data
+        better = (cost[k] < cost[j]) | ((cost[k] == cost[j]) & ((ln[k] > ln[j]) | ((ln[k] == ln[j]) & (k < j))))
+        mask = (j != k) & (s == ln[j]) & better
+        if eligible is not None:
+            mask &= eligible[j] & eligible[k]
+        if counted is not None:
+            mask &= ~(counted[k] & ~counted[j])
+        out[j[mask]] = True
+        start = stop
+    return out
+
+
+def presolve_set_cover(A, cost: np.ndarray, *, max_work: float = 2e7,
+                       max_rounds: int = 10) -> Presolved:
+    """Reduce a set covering problem (see the module docstring).
+
+    Parameters
+    ----------
+    A : scipy.sparse matrix, 0/1, every row covered by at least one column
+    cost : numpy.ndarray, >= 0
+    max_work : float
+        Skip a subset-test reduction whose sparse product would exceed this many multiply-adds.
+    max_rounds : int
+    """
+    A = sp.csr_matrix(A, dtype=np.int32)
+    A.sort_indices()
+    cost = np.asarray(cost, dtype=float)
+    rows = np.arange(A.shape[0])
+    cols = np.arange(A.shape[1])
+    forced: list[np.ndarray] = []
+    stats = {"rows_in": A.shape[0], "cols_in": A.shape[1], "forced": 0, "rows_dominated": 0,
+             "cols_dominated": 0, "cols_cost_dominated": 0, "skipped": []}
+    for _ in range(max_rounds):
+        changed = False
+        # 1. forced columns
+        r_len = np.diff(A.indptr)
+        if np.any(r_len == 0):
+            raise ValueError("presolve_set_cover: a row has no covering column")
+        single = np.flatnonzero(r_len == 1)
+        if single.size:
+            fcols = np.unique(A.indices[A.indptr[single]])
+            forced.append(cols[fcols])
+            stats["forced"] += fcols.size
+            fx = np.zeros(A.shape[1])
+            fx[fcols] = 1
+            keep_r = (A @ fx) == 0
+            keep_c = np.ones(A.shape[1], bool)
+            keep_c[fcols] = False
+            A = A[keep_r][:, keep_c].tocsr()
+            rows, cols, cost = rows[keep_r], cols[keep_c], cost[keep_c]
+            changed = True
+        if A.shape[0] == 0:
+            cols, cost = cols[:0], cost[:0]
+            A = sp.csr_matrix((0, 0), dtype=np.int32)
+            break
+        # 2. empty columns, 3. cost dominance
+        Ac = A.tocsc()
+        c_len = np.diff(Ac.indptr)
+        row_min = np.minimum.reduceat(cost[A.indices], A.indptr[:-1])
+        col_sum = np.asarray(Ac.T @ row_min).ravel()
+        drop_c = (c_len == 0) | (cost > col_sum * (1 + 1e-12) + 1e-12)
+        stats["cols_cost_dominated"] += int(np.sum(drop_c & (c_len > 0)))
+        if drop_c.any():
+            A = A[:, ~drop_c].tocsr()
+            cols, cost = cols[~drop_c], cost[~drop_c]
+            changed = True
+        # 4. dominated rows
+        dom_r = _row_dominated(A, max_work)
+        if dom_r is None:
+            stats["skipped"].append("rows")
+        elif dom_r.any():
+            stats["rows_dominated"] += int(dom_r.sum())
+            A = A[~dom_r].tocsr()
+            rows = rows[~dom_r]
+            changed = True
+        # 5. dominated columns
+        dom_c = dominated_columns(A, cost, max_work=10 * max_work)
+        if dom_c is None:
+            stats["skipped"].append("cols")
+        elif dom_c.any():
+            stats["cols_dominated"] += int(dom_c.sum())
+            A = A[:, ~dom_c].tocsr()
+            cols, cost = cols[~dom_c], cost[~dom_c]
+            changed = True
+        if not changed:
+            break
+    A.sort_indices()
+    stats["rows_out"], stats["cols_out"] = A.shape
+    forced_arr = np.unique(np.concatenate(forced)) if forced else np.zeros(0, np.int64)
+    pre = Presolved(A=A, cost=cost, rows=rows, cols=cols, forced=forced_arr.astype(np.int64),
+                    stats=stats)
+    return pre
