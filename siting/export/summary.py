@@ -32,7 +32,7 @@ def _clean(value):
         value = float(value)
         if not math.isfinite(value):
             return None
-        return round(value, 3)
+        return round(value, 6)
     return value
 
 

@@ -59,7 +59,6 @@ def village_table(run) -> gpd.GeoDataFrame:
     demand = run.demand
     rows = np.flatnonzero(demand.kind == "village")
     villages = run.region.villages.loc[demand.ref_id[rows]].copy()
-    villages.insert(0, "village_id", villages.index.to_numpy())
     plan = run.plan
     options = run.coverage.options
     villages["mandatory"] = demand.mandatory[rows]
