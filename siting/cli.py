@@ -55,7 +55,8 @@ def _summary_table(summary: dict, out: Path) -> Table:
     return table
 
 
-def _run(scenario: Path, out: Optional[Path], quiet: bool, verbose: bool) -> None:
+def _run(scenario: Path, out: Optional[Path], quiet: bool, verbose: bool, no_cache: bool) -> None:
+    from siting.cache import default_cache_dir
     from siting.pipeline import run_scenario
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
@@ -66,7 +67,8 @@ def _run(scenario: Path, out: Optional[Path], quiet: bool, verbose: bool) -> Non
                 if not quiet:
                     status.update(f"{stage} ...")
                     console.log(stage)
-            _, summary, out_dir = run_scenario(scenario, out, progress=progress)
+            _, summary, out_dir = run_scenario(scenario, out, progress=progress,
+                                               cache_dir=None if no_cache else default_cache_dir())
     except (SitingError, OSError, ValueError, RuntimeError, KeyError, MemoryError) as exc:
         _fail(exc, verbose)
     except KeyboardInterrupt:
@@ -80,22 +82,26 @@ def _run(scenario: Path, out: Optional[Path], quiet: bool, verbose: bool) -> Non
 
 QUIET = typer.Option("--quiet", "-q", help="Print only the output folder.")
 VERBOSE = typer.Option("--verbose", "-v", help="Log details; show tracebacks of internal errors.")
+NO_CACHE = typer.Option("--no-cache", help="Recompute coverage instead of reusing the on-disk cache "
+                                           "($SITING_CACHE_DIR, default ~/.cache/siting).")
 
 
 @app.command()
 def run(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
         out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default out/<name>).")] = None,
-        quiet: Annotated[bool, QUIET] = False, verbose: Annotated[bool, VERBOSE] = False) -> None:
+        quiet: Annotated[bool, QUIET] = False, verbose: Annotated[bool, VERBOSE] = False,
+        no_cache: Annotated[bool, NO_CACHE] = False) -> None:
     """Run a scenario end to end and write map.html, report.md, sites.gpkg, coverage.tif, summary.json.
 
     Example: siting run data/demo/scenario.yaml --out out/demo
     """
-    _run(scenario, out, quiet, verbose)
+    _run(scenario, out, quiet, verbose, no_cache)
 
 
 @app.command()
 def demo(out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out/demo"),
-         quiet: Annotated[bool, QUIET] = False, verbose: Annotated[bool, VERBOSE] = False) -> None:
+         quiet: Annotated[bool, QUIET] = False, verbose: Annotated[bool, VERBOSE] = False,
+         no_cache: Annotated[bool, NO_CACHE] = False) -> None:
     """Run the bundled demo region (a mountainous prefecture in UTM 49N).
 
     Example: siting demo --out out/demo
@@ -106,7 +112,7 @@ def demo(out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")
         print(f"siting: error: {DEMO_SCENARIO}: demo data not found; run from a source checkout "
               f"or regenerate it with scripts/make_demo_data.py", file=sys.stderr)
         raise typer.Exit(2)
-    _run(DEMO_SCENARIO, out, quiet, verbose)
+    _run(DEMO_SCENARIO, out, quiet, verbose, no_cache)
 
 
 @app.command()
@@ -131,6 +137,39 @@ def validate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file."
           f"{len(region.candidates)} candidates, {len(region.villages)} villages, "
           f"{len(demand)} demand points ({int(demand.mandatory.sum())} mandatory), "
           f"{len(loaded.technologies)} technologies")
+
+
+@app.command()
+def sweep(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+          budgets: Annotated[Optional[str], typer.Option(
+              "--budgets", help="Budgets [CNY]: a list 10e6,20e6 or a range start:stop:step.")] = None,
+          sites: Annotated[Optional[str], typer.Option(
+              "--sites", help="Quotas of new sites: a list 50,100 or a range start:stop:step.")] = None,
+          out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default out/<name>).")] = None,
+          verbose: Annotated[bool, VERBOSE] = False) -> None:
+    """Solve a series of budgets (or site quotas) and write the cost-coverage curve (CSV, PNG).
+
+    Example: siting sweep data/demo/scenario.yaml --budgets 10e6:60e6:10e6
+    """
+    from siting.cache import default_cache_dir
+    from siting.config import load_scenario
+    from siting.sweep import parse_numbers, sweep as sweep_plans, write_curve
+
+    try:
+        if (budgets is None) == (sites is None):
+            raise ScenarioError("sweep: give exactly one of --budgets and --sites")
+        loaded = load_scenario(scenario)
+        with console.status("sweep", spinner="dots") as status:
+            curve = sweep_plans(loaded, budgets_cny=parse_numbers(budgets) if budgets else None,
+                                max_new_sites=[int(v) for v in parse_numbers(sites)] if sites else None,
+                                progress=lambda stage: status.update(stage),
+                                cache_dir=default_cache_dir())
+        out_dir = out if out is not None else Path("out") / loaded.name
+        csv_path, png_path = write_curve(curve, out_dir, loaded.name)
+    except (SitingError, OSError, ValueError) as exc:
+        _fail(exc, verbose)
+    Console().print(curve.to_string(index=False))
+    print(f"curve written to {csv_path.resolve()} and {png_path.resolve()}")
 
 
 def main() -> None:  # pragma: no cover - console entry point

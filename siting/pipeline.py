@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import rasterio
 
+from siting.cache import coverage_key, load_coverage, store_coverage
 from siting.config import Scenario, load_scenario
 from siting.coverage import CoverageMatrix, Transmitters, build_coverage, path_levels
 from siting.demand import Demand, build_demand
@@ -93,16 +94,35 @@ def best_server_raster(region: RegionData, scenario: Scenario, coverage: Coverag
     return best.reshape(height, width), transform
 
 
-def compute(scenario: Scenario, *, progress: Progress | None = None) -> RunResult:
-    """Run every stage of the pipeline in memory."""
-    timings: dict[str, float] = {}
+def prepare(scenario: Scenario, *, timings: dict[str, float], progress: Progress | None = None,
+            cache_dir: Path | None = None) -> tuple[RegionData, Demand, CoverageMatrix]:
+    """Inputs, demand and the coverage matrix: everything a plan is solved from."""
     with _timed(timings, "read inputs", progress):
         region = read_region(scenario)
     with _timed(timings, "build demand", progress):
         demand = build_demand(region, scenario.demand)
     with _timed(timings, "compute coverage", progress):
-        coverage = build_coverage(region.terrain, region.candidates, demand, scenario.technologies,
-                                  scenario.coverage, scenario.demand.ue_height_m)
+        key = coverage_key(scenario) if cache_dir is not None else None
+        coverage = load_coverage(cache_dir, key) if key else None
+        if coverage is None:
+            coverage = build_coverage(region.terrain, region.candidates, demand,
+                                      scenario.technologies, scenario.coverage,
+                                      scenario.demand.ue_height_m)
+            if key:
+                store_coverage(cache_dir, key, coverage)
+    return region, demand, coverage
+
+
+def compute(scenario: Scenario, *, progress: Progress | None = None,
+            cache_dir: Path | None = None) -> RunResult:
+    """Run every stage of the pipeline in memory.
+
+    With ``cache_dir``, the coverage matrix is read from (or stored in) the on-disk cache
+    keyed by a hash of its inputs (:mod:`siting.cache`).
+    """
+    timings: dict[str, float] = {}
+    region, demand, coverage = prepare(scenario, timings=timings, progress=progress,
+                                       cache_dir=cache_dir)
     with _timed(timings, "optimize", progress):
         costs = option_costs(coverage, region.candidates, scenario)
         plan = plan_network(coverage, demand, costs, scenario.objective, scenario.solver)
@@ -151,10 +171,11 @@ def write_outputs(run: RunResult, out_dir: Path, *, progress: Progress | None = 
 
 
 def run_scenario(scenario_path: str | Path, out_dir: str | Path | None = None, *,
-                 progress: Progress | None = None) -> tuple[RunResult, dict, Path]:
+                 progress: Progress | None = None,
+                 cache_dir: Path | None = None) -> tuple[RunResult, dict, Path]:
     """Load a scenario, compute the plan and write the outputs (default ``out/<name>``)."""
     scenario = load_scenario(scenario_path)
     out = Path(out_dir) if out_dir is not None else Path("out") / scenario.name
-    run = compute(scenario, progress=progress)
+    run = compute(scenario, progress=progress, cache_dir=cache_dir)
     summary = write_outputs(run, out, progress=progress)
     return run, summary, out

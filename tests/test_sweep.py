@@ -1,0 +1,41 @@
+"""The cost-coverage curve: each point is the optimum for its budget."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from typer.testing import CliRunner
+
+from regions import TECH_4G, candidate, village, write_region
+from siting.cli import app
+
+ONE_SITE = 50000 + 150000 + 5 * (10000 + 12000)
+
+
+def _two_clusters(folder):
+    population = np.zeros((60, 60), np.float32)
+    population[28:32, 8:12] = 50.0   # 800 people by WEST
+    population[28:32, 48:52] = 20.0  # 320 people by EAST
+    return write_region(folder, np.full((200, 200), 400.0),
+                        villages=[village("V1", 1000, 3000, poverty=False)],
+                        candidates=[candidate("WEST", 1000, 3000, techs="4G"),
+                                    candidate("EAST", 5000, 3000, techs="4G")],
+                        population=population, technologies=[dict(TECH_4G, max_range_m=1500)],
+                        objective={"type": "max_coverage", "budget_cny": ONE_SITE})
+
+
+def test_sweep_cli_writes_the_known_curve(tmp_path):
+    scenario = _two_clusters(tmp_path / "in")
+    budgets = f"0,{ONE_SITE},{2 * ONE_SITE}"
+    result = CliRunner().invoke(app, ["sweep", str(scenario), "--budgets", budgets, "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output + result.stderr
+    curve = pd.read_csv(tmp_path / "o" / "cost_coverage.csv")
+    assert list(curve["people_covered"]) == [0.0, 800.0, 1120.0]
+    assert list(curve["cost_cny"]) == [0.0, ONE_SITE, 2 * ONE_SITE]
+    assert (tmp_path / "o" / "cost_coverage.png").stat().st_size > 10_000
+
+
+def test_sweep_needs_exactly_one_series(tmp_path):
+    result = CliRunner().invoke(app, ["sweep", str(_two_clusters(tmp_path / "in"))])
+    assert result.exit_code == 2
+    assert "exactly one of --budgets and --sites" in result.stderr
