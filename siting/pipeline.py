@@ -8,6 +8,7 @@ the previous outputs as they were.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import tempfile
@@ -24,6 +25,7 @@ from siting.cache import coverage_key, load_coverage, store_coverage
 from siting.config import Scenario, load_scenario
 from siting.coverage import CoverageMatrix, Transmitters, build_coverage, path_levels
 from siting.demand import Demand, build_demand
+from siting.errors import InputError
 from siting.export.gis import write_layers, write_level_raster
 from siting.export.report import render_report, write_report
 from siting.export.staticmap import write_static_map
@@ -170,12 +172,40 @@ def write_outputs(run: RunResult, out_dir: Path, *, progress: Progress | None = 
     return summary
 
 
+@contextmanager
+def output_lock(out_dir: Path):
+    """Hold an exclusive lock on ``out_dir`` so two runs never write the same folder.
+
+    An OS file lock (``flock``) is released by the kernel when the process ends, however it
+    ends, so a killed run never leaves a stale lock. Staging folders of killed runs are
+    removed once the lock is held.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / ".siting.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(f"{out_dir}: another siting run is writing to this folder; wait for "
+                             f"it to finish or choose another --out") from None
+        for leftover in out_dir.glob(".siting-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def run_scenario(scenario_path: str | Path, out_dir: str | Path | None = None, *,
                  progress: Progress | None = None,
                  cache_dir: Path | None = None) -> tuple[RunResult, dict, Path]:
-    """Load a scenario, compute the plan and write the outputs (default ``out/<name>``)."""
+    """Load a scenario, compute the plan and write the outputs (default ``out/<name>``).
+
+    Nothing in the output folder changes until every output has been rendered; then each file
+    is moved into place with an atomic rename.
+    """
     scenario = load_scenario(scenario_path)
     out = Path(out_dir) if out_dir is not None else Path("out") / scenario.name
     run = compute(scenario, progress=progress, cache_dir=cache_dir)
-    summary = write_outputs(run, out, progress=progress)
+    with output_lock(out):
+        summary = write_outputs(run, out, progress=progress)
     return run, summary, out

@@ -43,7 +43,7 @@ def test_bad_field_names_file_and_field_and_keeps_previous_outputs(tmp_path):
     scenario = _small_region(tmp_path / "in")
     out = tmp_path / "out"
     assert runner.invoke(app, ["run", str(scenario), "--out", str(out), "--quiet"]).exit_code == 0
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = {p.name: p.read_bytes() for p in out.iterdir() if not p.name.startswith('.')}
     assert set(before) == {"map.html", "map.png", "sites.gpkg", "coverage.tif", "report.md", "summary.json"}
     # Break the candidates layer: a missing antenna height.
     write_region(tmp_path / "in", ridge_dem(), villages=[village("V1", 1000, 3000)],
@@ -52,7 +52,7 @@ def test_bad_field_names_file_and_field_and_keeps_previous_outputs(tmp_path):
     assert result.exit_code == 2
     assert "region.gpkg" in result.stderr and "antenna_height_m" in result.stderr and "S1" in result.stderr
     assert "Traceback" not in result.stderr
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert {p.name: p.read_bytes() for p in out.iterdir() if not p.name.startswith('.')} == before
 
 
 def test_console_script_runs_without_traceback(tmp_path):
