@@ -1,0 +1,503 @@
+"""Every bad input gets exit code 2, one clear line per problem, and leaves old outputs alone.
+
+Each case writes a tiny valid region (``regions.write_region``), breaks exactly one thing and
+runs ``siting run`` into a folder that already holds the outputs of a valid run. The run must
+exit with code 2, print ``siting: error: ...`` lines naming the file and the field or record,
+print no traceback, and leave every byte of the previous outputs as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+import rasterio.enums
+import rasterio.warp
+import yaml
+from shapely.geometry import Point, Polygon, box
+from typer.testing import CliRunner
+
+from regions import CRS, X0, Y0, candidate, ridge_dem, village, write_region, xy
+from siting.cli import app
+
+runner = CliRunner()
+
+
+def _villages():
+    return [village("V1", 1000, 3000), village("V2", 4500, 3000, poverty=False)]
+
+
+def _candidates():
+    return [candidate("S1", 1500, 3000), candidate("S2", 5000, 3500)]
+
+
+def _region(folder: Path, **overrides) -> Path:
+    """The standard valid region (6 km x 6 km, a ridge, two villages, two candidates)."""
+    args = dict(villages=_villages(), candidates=_candidates())
+    args.update(overrides)
+    dem = args.pop("dem", None)
+    return write_region(folder, ridge_dem() if dem is None else dem, **args)
+
+
+def _snapshot(folder: Path) -> dict[str, bytes | None]:
+    """Every entry under ``folder`` (hidden ones too) with its bytes (None for folders)."""
+    return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None)
+            for p in sorted(folder.rglob("*"))}
+
+
+@pytest.fixture(scope="module")
+def valid_outputs(tmp_path_factory) -> Path:
+    """The outputs of one valid run (made once; each test copies them)."""
+    folder = tmp_path_factory.mktemp("valid")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SITING_CACHE_DIR", str(folder / "cache"))
+        scenario = _region(folder / "in")
+        result = runner.invoke(app, ["run", str(scenario), "--out", str(folder / "out"), "--quiet"])
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    assert (folder / "out" / "summary.json").exists()
+    return folder / "out"
+
+
+@pytest.fixture
+def out(tmp_path, valid_outputs) -> Path:
+    """An output folder holding the outputs of a previous valid run."""
+    target = tmp_path / "out"
+    shutil.copytree(valid_outputs, target)
+    return target
+
+
+def _error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("siting:")]
+
+
+def assert_rejected(scenario: Path, out: Path, *needles: str) -> list[str]:
+    """Run ``scenario`` into ``out``: exit 2, clear lines containing ``needles``, ``out`` intact."""
+    before = _snapshot(out)
+    result = runner.invoke(app, ["run", str(scenario), "--out", str(out)])
+    stderr = result.stderr
+    assert result.exit_code == 2, (result.exit_code, stderr, result.exception)
+    assert "Traceback" not in stderr and "Traceback" not in result.stdout
+    lines = _error_lines(stderr)
+    assert lines, stderr
+    assert all(line.startswith("siting: error: ") for line in lines), stderr
+    for needle in needles:
+        assert needle in stderr, f"{needle!r} not in:\n{stderr}"
+    assert _snapshot(out) == before, "the previous outputs were changed"
+    return lines
+
+
+def _rewrite_raster(path: Path, data: np.ndarray, *, crs=CRS, cell_m=30.0, origin=(X0, Y0),
+                    nodata=None) -> None:
+    profile = dict(driver="GTiff", height=data.shape[0], width=data.shape[1], count=1,
+                   dtype="float32", transform=rasterio.transform.from_origin(*origin, cell_m, cell_m))
+    if crs is not None:
+        profile["crs"] = crs
+    if nodata is not None:
+        profile["nodata"] = nodata
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        with rasterio.open(path, "w", **profile) as dst:
+            dst.write(data.astype(np.float32), 1)
+
+
+def _write_layer(folder: Path, layer: str, rows, *, crs=CRS, geometry=None) -> None:
+    frame = gpd.GeoDataFrame(rows, crs=crs, geometry=geometry)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "crs was not provided"
+        frame.to_file(folder / "region.gpkg", layer=layer, engine="pyogrio")
+
+
+def _edit_scenario(scenario: Path, edit) -> Path:
+    doc = yaml.safe_load(scenario.read_text())
+    edit(doc)
+    scenario.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return scenario
+
+
+# --- rasters --------------------------------------------------------------------------------
+
+def test_dem_truncated(tmp_path, out):
+    scenario = _region(tmp_path)
+    data = (tmp_path / "dem.tif").read_bytes()
+    (tmp_path / "dem.tif").write_bytes(data[: len(data) // 2])
+    assert_rejected(scenario, out, "dem.tif", "DEM")
+
+
+def test_dem_not_a_tiff(tmp_path, out):
+    scenario = _region(tmp_path)
+    (tmp_path / "dem.tif").write_text("elevation,x,y\n400,1,2\n")
+    assert_rejected(scenario, out, "dem.tif", "GeoTIFF")
+
+
+def test_dem_missing(tmp_path, out):
+    scenario = _region(tmp_path)
+    (tmp_path / "dem.tif").unlink()
+    assert_rejected(scenario, out, "dem.tif", "not found", "inputs.dem")
+
+
+def test_dem_without_crs(tmp_path, out):
+    scenario = _region(tmp_path)
+    _rewrite_raster(tmp_path / "dem.tif", ridge_dem(), crs=None)
+    assert_rejected(scenario, out, "dem.tif", "no CRS")
+
+
+def test_dem_without_crs_with_scenario_crs(tmp_path, out):
+    scenario = _region(tmp_path, crs="EPSG:32649")
+    _rewrite_raster(tmp_path / "dem.tif", ridge_dem(), crs=None)
+    assert_rejected(scenario, out, "dem.tif", "no CRS")
+
+
+def test_dem_large_nan_hole(tmp_path, out):
+    dem = ridge_dem()
+    dem[20:60, 20:60] = np.nan  # 4% of the cells
+    scenario = _region(tmp_path, dem=dem)
+    assert_rejected(scenario, out, "dem.tif", "nodata", "4.0%")
+
+
+def test_dem_large_declared_nodata_hole(tmp_path, out):
+    scenario = _region(tmp_path)
+    dem = ridge_dem()
+    dem[150:200, :] = -9999.0  # the southern quarter
+    _rewrite_raster(tmp_path / "dem.tif", dem, nodata=-9999.0)
+    assert_rejected(scenario, out, "dem.tif", "nodata", "25.0%")
+
+
+def test_dem_undeclared_nodata_value(tmp_path, out):
+    dem = ridge_dem()
+    dem[10:12, 10:12] = -32768.0
+    scenario = _region(tmp_path, dem=dem)
+    assert_rejected(scenario, out, "dem.tif", "-32768", "nodata")
+
+
+def test_dem_single_cell(tmp_path, out):
+    scenario = _region(tmp_path)
+    _rewrite_raster(tmp_path / "dem.tif", np.full((1, 1), 400.0), cell_m=6000.0)
+    assert_rejected(scenario, out, "dem.tif", "2 x 2")
+
+
+def test_population_with_nan(tmp_path, out):
+    population = np.ones((60, 60), np.float32)
+    population[5, 7] = np.nan
+    scenario = _region(tmp_path, population=population)
+    assert_rejected(scenario, out, "population.tif", "NaN", "row 5, col 7")
+
+
+def test_population_negative(tmp_path, out):
+    population = np.ones((60, 60), np.float32)
+    population[30:32, 30] = -4.0
+    scenario = _region(tmp_path, population=population)
+    assert_rejected(scenario, out, "population.tif", "2 population cell(s)", "negative")
+
+
+def test_population_does_not_overlap_the_dem(tmp_path, out):
+    scenario = _region(tmp_path)
+    _rewrite_raster(tmp_path / "population.tif", np.ones((60, 60)), cell_m=100.0,
+                    origin=(X0 + 50_000, Y0 + 50_000))
+    assert_rejected(scenario, out, "population.tif", "does not overlap the DEM")
+
+
+def test_population_missing(tmp_path, out):
+    scenario = _region(tmp_path)
+    (tmp_path / "population.tif").unlink()
+    assert_rejected(scenario, out, "population.tif", "not found", "inputs.population")
+
+
+def test_population_truncated(tmp_path, out):
+    scenario = _region(tmp_path, population=np.random.default_rng(0).random((60, 60)))
+    data = (tmp_path / "population.tif").read_bytes()
+    (tmp_path / "population.tif").write_bytes(data[: len(data) // 3])
+    assert_rejected(scenario, out, "population.tif", "population raster")
+
+
+def test_population_without_crs(tmp_path, out):
+    scenario = _region(tmp_path)
+    _rewrite_raster(tmp_path / "population.tif", np.ones((60, 60)), crs=None, cell_m=100.0)
+    assert_rejected(scenario, out, "population.tif", "no CRS")
+
+
+# --- vector file and layers -----------------------------------------------------------------
+
+def test_vector_file_missing(tmp_path, out):
+    scenario = _region(tmp_path)
+    (tmp_path / "region.gpkg").unlink()
+    assert_rejected(scenario, out, "region.gpkg", "not found", "inputs.vectors")
+
+
+def test_vector_file_corrupt(tmp_path, out):
+    scenario = _region(tmp_path)
+    (tmp_path / "region.gpkg").write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 8)
+    assert_rejected(scenario, out, "region.gpkg", "GeoPackage")
+
+
+def test_missing_layer(tmp_path, out):
+    scenario = _edit_scenario(_region(tmp_path), lambda d: d["inputs"].update(
+        layers={"candidates": "sites"}))
+    assert_rejected(scenario, out, "region.gpkg", "layer 'sites' not found", "inputs.layers")
+
+
+def test_missing_field(tmp_path, out):
+    rows = _candidates()
+    for row in rows:
+        del row["capex_cny"]
+    scenario = _region(tmp_path, candidates=rows)
+    assert_rejected(scenario, out, "region.gpkg", "layer 'candidates'", "missing field(s) capex_cny")
+
+
+def test_layer_without_crs(tmp_path, out):
+    scenario = _region(tmp_path)
+    _write_layer(tmp_path, "villages", _villages(), crs=None)
+    assert_rejected(scenario, out, "region.gpkg", "layer 'villages'", "no CRS")
+
+
+def test_duplicate_village_ids(tmp_path, out):
+    scenario = _region(tmp_path, villages=[village("V1", 1000, 3000), village("V1", 2000, 3000)])
+    assert_rejected(scenario, out, "layer 'villages'", "duplicate village_id V1")
+
+
+def test_duplicate_site_ids(tmp_path, out):
+    scenario = _region(tmp_path, candidates=[candidate("S1", 1500, 3000), candidate("S1", 5000, 3500)])
+    assert_rejected(scenario, out, "layer 'candidates'", "duplicate site_id S1")
+
+
+def test_empty_village_id(tmp_path, out):
+    rows = _villages()
+    rows[1]["village_id"] = None
+    scenario = _region(tmp_path, villages=rows)
+    assert_rejected(scenario, out, "layer 'villages'", "field 'village_id' is empty", "row 2")
+
+
+def test_nan_antenna_height(tmp_path, out):
+    scenario = _region(tmp_path, candidates=[candidate("S1", 1500, 3000, height=np.nan),
+                                             candidate("S2", 5000, 3500)])
+    assert_rejected(scenario, out, "region.gpkg", "layer 'candidates'", "antenna_height_m", "S1")
+
+
+def test_non_numeric_capex(tmp_path, out):
+    scenario = _region(tmp_path, candidates=[candidate("S1", 1500, 3000, capex="cheap"),
+                                             candidate("S2", 5000, 3500, capex="50000")])
+    lines = assert_rejected(scenario, out, "region.gpkg", "capex_cny", "S1", "'cheap'")
+    assert not any("S2" in line for line in lines)  # "50000" as text is a number
+
+
+def test_negative_cost(tmp_path, out):
+    scenario = _region(tmp_path, candidates=[candidate("S1", 1500, 3000),
+                                             candidate("S2", 5000, 3500, extra=-20000.0)])
+    assert_rejected(scenario, out, "layer 'candidates'", "extra_cost_cny", "negative", "S2")
+
+
+@pytest.mark.parametrize("height", [0.0, 1000.0])
+def test_impossible_antenna_height(tmp_path, out, height):
+    scenario = _region(tmp_path, candidates=[candidate("S1", 1500, 3000, height=height),
+                                             candidate("S2", 5000, 3500)])
+    assert_rejected(scenario, out, "layer 'candidates'", "antenna_height_m", "(0, 300]", "S1")
+
+
+def test_unknown_candidate_kind(tmp_path, out):
+    scenario = _region(tmp_path, candidates=[candidate("S1", 1500, 3000, kind="church"),
+                                             candidate("S2", 5000, 3500)])
+    assert_rejected(scenario, out, "layer 'candidates'", "field 'kind'", "'church'", "S1")
+
+
+def test_bad_technologies_string(tmp_path, out):
+    scenario = _region(tmp_path, candidates=[candidate("S1", 1500, 3000),
+                                             candidate("S2", 5000, 3500, techs="LTE;NR")])
+    assert_rejected(scenario, out, "layer 'candidates'", "field 'technologies'", "S2", "'LTE;NR'")
+
+
+def test_no_candidate_allows_a_scenario_technology(tmp_path, out):
+    from regions import TECH_4G
+    scenario = _region(tmp_path, candidates=[candidate("S1", 1500, 3000, techs="5G")],
+                       technologies=(TECH_4G,))
+    assert_rejected(scenario, out, "layer 'candidates'", "technologies", "4G")
+
+
+def test_non_boolean_flag(tmp_path, out):
+    rows = _villages()
+    rows[0]["poverty_village"] = "maybe"
+    rows[1]["poverty_village"] = "no"
+    scenario = _region(tmp_path, villages=rows)
+    assert_rejected(scenario, out, "layer 'villages'", "poverty_village", "true/false", "V1")
+
+
+def test_villages_outside_the_dem(tmp_path, out):
+    scenario = _region(tmp_path, villages=[*_villages(), village("V9", 9000, 3000),
+                                           village("V8", 1000, -500)])
+    lines = assert_rejected(scenario, out, "layer 'villages'", "outside the DEM", "V9", "V8")
+    assert not any("V1" in line for line in lines)
+
+
+def test_candidates_outside_the_dem(tmp_path, out):
+    scenario = _region(tmp_path, candidates=[*_candidates(), candidate("S9", 1000, 7000)])
+    assert_rejected(scenario, out, "layer 'candidates'", "outside the DEM", "S9")
+
+
+def test_complaints_outside_the_dem(tmp_path, out):
+    complaints = [dict(complaint_id="C1", people=10, geometry=Point(*xy(-2000, 3000))),
+                  dict(complaint_id="C2", people=10, geometry=Point(*xy(2000, 3000)))]
+    scenario = _region(tmp_path, complaints=complaints)
+    lines = assert_rejected(scenario, out, "layer 'complaints'", "outside the DEM", "C1")
+    assert not any("C2" in line for line in lines)
+
+
+def _zone(zid, geometry, require_5g=True):
+    return dict(zone_id=zid, name=f"Zone {zid}", kind="town", require_5g=require_5g,
+                geometry=geometry)
+
+
+def test_invalid_zone_polygon(tmp_path, out):
+    bowtie = Polygon([xy(1000, 1000), xy(2000, 2000), xy(2000, 1000), xy(1000, 2000)])
+    scenario = _region(tmp_path, zones=[_zone("Z1", bowtie),
+                                        _zone("Z2", box(*xy(3000, 2000), *xy(4000, 1000)))])
+    assert_rejected(scenario, out, "layer 'zones'", "invalid geometry", "Z1", "Self-intersection")
+
+
+def test_zone_outside_the_dem(tmp_path, out):
+    scenario = _region(tmp_path, zones=[_zone("Z1", box(*xy(8000, 2000), *xy(9000, 1000)))])
+    assert_rejected(scenario, out, "layer 'zones'", "outside the DEM", "Z1")
+
+
+def test_polygon_in_the_villages_layer(tmp_path, out):
+    rows = _villages()
+    rows[1]["geometry"] = box(*xy(4000, 3500), *xy(5000, 2500))
+    scenario = _region(tmp_path, villages=rows)
+    assert_rejected(scenario, out, "layer 'villages'", "expected Point", "V2", "Polygon")
+
+
+def test_empty_candidates_layer(tmp_path, out):
+    scenario = _region(tmp_path)
+    empty = gpd.GeoDataFrame({name: [] for name in _candidates()[0] if name != "geometry"},
+                             geometry=gpd.GeoSeries([], crs=CRS))
+    empty.to_file(tmp_path / "region.gpkg", layer="candidates", engine="pyogrio")
+    assert_rejected(scenario, out, "region.gpkg", "layer 'candidates'", "empty")
+
+
+def test_many_problems_are_reported_together(tmp_path, out):
+    population = np.ones((60, 60), np.float32)
+    population[0, 0] = -1
+    scenario = _region(tmp_path, population=population,
+                       villages=[village("V1", 1000, 3000), village("V1", 9000, 3000)],
+                       candidates=[candidate("S1", 1500, 3000, height=np.nan, kind="church"),
+                                   candidate("S2", 5000, 3500, capex=-1.0)])
+    lines = assert_rejected(scenario, out)
+    text = "\n".join(lines)
+    for needle in ("population.tif", "duplicate village_id V1", "antenna_height_m", "church",
+                   "capex_cny"):
+        assert needle in text, text
+    assert len(lines) >= 5
+
+
+# --- the scenario file ----------------------------------------------------------------------
+
+def test_scenario_missing(tmp_path, out):
+    assert_rejected(tmp_path / "nope.yaml", out, "nope.yaml", "not found")
+
+
+def test_unknown_scenario_key_with_did_you_mean(tmp_path, out):
+    scenario = _edit_scenario(_region(tmp_path), lambda d: d.__setitem__("technologys", []))
+    assert_rejected(scenario, out, "scenario.yaml", "technologys", "did you mean 'technologies'")
+
+
+def test_bad_yaml(tmp_path, out):
+    scenario = _region(tmp_path)
+    scenario.write_text("name: x\ninputs: {dem: dem.tif\n  population: [\n")
+    assert_rejected(scenario, out, "scenario.yaml", "not valid YAML")
+
+
+def test_frequency_outside_the_model_range(tmp_path, out):
+    def edit(doc):
+        doc["technologies"][1].update(model="okumura_hata")  # 3500 MHz, Hata stops at 1500
+    scenario = _edit_scenario(_region(tmp_path), edit)
+    assert_rejected(scenario, out, "scenario.yaml", "technologies[5G-3500].frequency_mhz", "okumura_hata")
+
+
+def test_threshold_above_eirp(tmp_path, out):
+    scenario = _edit_scenario(_region(tmp_path),
+                              lambda d: d["technologies"][0].update(eirp_dbm=20, rsrp_threshold_dbm=-5))
+    assert_rejected(scenario, out, "scenario.yaml", "technologies[4G-1800].rsrp_threshold_dbm")
+
+
+def test_missing_technologies(tmp_path, out):
+    scenario = _edit_scenario(_region(tmp_path), lambda d: d.pop("technologies"))
+    assert_rejected(scenario, out, "scenario.yaml", "technologies", "missing")
+
+
+def test_max_coverage_without_budget(tmp_path, out):
+    scenario = _region(tmp_path, objective={"type": "max_coverage"})
+    assert_rejected(scenario, out, "scenario.yaml", "objective", "budget_cny")
+
+
+def test_scenario_name_with_path_separators(tmp_path, out):
+    scenario = _region(tmp_path, name="../../etc/evil")
+    assert_rejected(scenario, out, "scenario.yaml", "name", "../../etc/evil")
+
+
+def test_scenario_crs_geographic(tmp_path, out):
+    scenario = _region(tmp_path, crs="EPSG:4326")
+    assert_rejected(scenario, out, "scenario.yaml", "crs", "geographic")
+
+
+def test_scenario_crs_unknown(tmp_path, out):
+    scenario = _region(tmp_path, crs="EPSG:999999")
+    assert_rejected(scenario, out, "scenario.yaml", "crs", "EPSG:999999")
+
+
+def test_scenario_without_dem_path(tmp_path, out):
+    scenario = _edit_scenario(_region(tmp_path), lambda d: d["inputs"].pop("dem"))
+    assert_rejected(scenario, out, "scenario.yaml", "inputs.dem", "missing")
+
+
+# --- inputs that are repaired, not rejected -------------------------------------------------
+
+def _run_ok(scenario: Path, out: Path) -> tuple[dict, str]:
+    result = runner.invoke(app, ["run", str(scenario), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    assert "Traceback" not in result.stderr
+    return json.loads((out / "summary.json").read_text()), result.stderr
+
+
+def test_small_dem_hole_is_filled(tmp_path, caplog):
+    dem = ridge_dem()
+    dem[50:53, 50:53] = np.nan  # 9 cells, 0.02 %
+    summary, _ = _run_ok(_region(tmp_path / "in", dem=dem), tmp_path / "out")
+    assert summary["kpis"]["villages_total"] == 2
+    assert any("filled 9 nodata cell(s)" in r.getMessage() for r in caplog.records)
+
+
+def test_vector_layer_in_another_crs_is_reprojected(tmp_path, caplog):
+    reference, _ = _run_ok(_region(tmp_path / "a"), tmp_path / "out_a")
+    scenario = _region(tmp_path / "b")
+    _write_layer(tmp_path / "b", "villages",
+                 gpd.GeoDataFrame(_villages(), crs=CRS).to_crs("EPSG:4326"), crs=None)
+    summary, _ = _run_ok(scenario, tmp_path / "out_b")
+    assert summary["kpis"] == reference["kpis"]
+    assert any("layer 'villages': reprojected from EPSG:4326" in r.getMessage()
+               for r in caplog.records)
+
+
+def test_population_in_another_crs_is_reprojected(tmp_path, caplog):
+    population = np.zeros((60, 60), np.float32)
+    population[20:40, 5:15] = 10.0  # 2000 people west of the ridge
+    reference, _ = _run_ok(_region(tmp_path / "a", population=population), tmp_path / "out_a")
+    scenario = _region(tmp_path / "b", population=population)
+    # The same raster in UTM 48N (the neighbouring zone): counts must survive the warp.
+    src_path = tmp_path / "a" / "population.tif"
+    with rasterio.open(src_path) as src:
+        transform, width, height = rasterio.warp.calculate_default_transform(
+            src.crs, "EPSG:32648", src.width, src.height, *src.bounds)
+        moved = np.zeros((height, width), np.float32)
+        rasterio.warp.reproject(src.read(1), moved, src_transform=src.transform, src_crs=src.crs,
+                                dst_transform=transform, dst_crs="EPSG:32648",
+                                resampling=rasterio.enums.Resampling.sum)
+    with rasterio.open(tmp_path / "b" / "population.tif", "w", driver="GTiff", height=height,
+                       width=width, count=1, dtype="float32", crs="EPSG:32648",
+                       transform=transform) as dst:
+        dst.write(moved, 1)
+    summary, _ = _run_ok(scenario, tmp_path / "out_b")
+    assert summary["kpis"]["people_total"] == pytest.approx(reference["kpis"]["people_total"], rel=0.05)
+    assert any("population reprojected" in r.getMessage() for r in caplog.records)
