@@ -62,22 +62,25 @@ def _run(scenario: Path, out: Optional[Path], quiet: bool, verbose: bool, no_cac
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
+        # Stage lines go to stdout so that stderr holds nothing but errors; the spinner shows
+        # only on a terminal.
+        stages = Console()
         with console.status("starting", spinner="dots", refresh_per_second=4) as status:
             def progress(stage: str) -> None:
                 if not quiet:
                     status.update(f"{stage} ...")
-                    console.log(stage)
+                    stages.log(stage)
             _, summary, out_dir = run_scenario(scenario, out, progress=progress,
                                                cache_dir=None if no_cache else default_cache_dir())
-    except (SitingError, OSError, ValueError, RuntimeError, KeyError, MemoryError) as exc:
-        _fail(exc, verbose)
     except KeyboardInterrupt:
         print("siting: interrupted; previous outputs were left as they were", file=sys.stderr)
         raise typer.Exit(130)
+    except Exception as exc:  # every failure becomes one line and an exit code, never a traceback
+        _fail(exc, verbose)
     if not quiet:
         Console().print(_summary_table(summary, out_dir.resolve()))
-    print(f"outputs written to {out_dir.resolve()}: map.html, map.png, report.md, sites.gpkg, "
-          f"coverage.tif, summary.json")
+    print(f"outputs written to {out_dir.resolve()}: map.html, map.png, report.md, "
+          f"report.html, sites.gpkg, coverage.tif, summary.json")
 
 
 QUIET = typer.Option("--quiet", "-q", help="Print only the output folder.")
@@ -91,7 +94,7 @@ def run(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
         out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default out/<name>).")] = None,
         quiet: Annotated[bool, QUIET] = False, verbose: Annotated[bool, VERBOSE] = False,
         no_cache: Annotated[bool, NO_CACHE] = False) -> None:
-    """Run a scenario end to end and write map.html, report.md, sites.gpkg, coverage.tif, summary.json.
+    """Run a scenario end to end and write map.html, report.md/.html, sites.gpkg, coverage.tif, summary.json.
 
     Example: siting run data/demo/scenario.yaml --out out/demo
     """
@@ -130,7 +133,7 @@ def validate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file."
         loaded = load_scenario(scenario)
         region = read_region(loaded)
         demand = build_demand(region, loaded.demand)
-    except (SitingError, OSError, ValueError) as exc:
+    except Exception as exc:  # one line and an exit code, never a traceback
         _fail(exc, verbose)
     print(f"{scenario}: OK: CRS {region.crs.to_string()}, DEM {region.terrain.shape[1]}x"
           f"{region.terrain.shape[0]} at {region.terrain.cell_size_m:g} m, "
@@ -166,7 +169,7 @@ def sweep(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
                                 cache_dir=default_cache_dir())
         out_dir = out if out is not None else Path("out") / loaded.name
         csv_path, png_path = write_curve(curve, out_dir, loaded.name)
-    except (SitingError, OSError, ValueError) as exc:
+    except Exception as exc:  # one line and an exit code, never a traceback
         _fail(exc, verbose)
     Console().print(curve.to_string(index=False))
     print(f"curve written to {csv_path.resolve()} and {png_path.resolve()}")

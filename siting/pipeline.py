@@ -27,6 +27,7 @@ from siting.coverage import CoverageMatrix, Transmitters, build_coverage, path_l
 from siting.demand import Demand, build_demand
 from siting.errors import InputError
 from siting.export.gis import write_layers, write_level_raster
+from siting.export.html_report import write_html_report
 from siting.export.report import render_report, write_report
 from siting.export.staticmap import write_static_map
 from siting.export.summary import build_summary, write_summary
@@ -36,7 +37,8 @@ from siting.io import RegionData, read_region
 from siting.plan import (Plan, PlanKpis, baseline_free_public, baseline_greedy, kpis_of,
                          option_costs, plan_network)
 
-OUTPUT_FILES = ("map.html", "map.png", "sites.gpkg", "coverage.tif", "report.md", "summary.json")
+OUTPUT_FILES = ("map.html", "map.png", "sites.gpkg", "coverage.tif", "report.md", "report.html",
+                "summary.json")
 DEMO_SCENARIO = Path(__file__).resolve().parents[1] / "data" / "demo" / "scenario.yaml"
 
 Progress = Callable[[str], None]
@@ -164,6 +166,7 @@ def write_outputs(run: RunResult, out_dir: Path, *, progress: Progress | None = 
             write_static_map(staging / "map.png", run, sites, villages, run.level_dbm, run.level_transform)
         summary = build_summary(run)
         write_report(staging / "report.md", render_report(run, summary, sites))
+        write_html_report(staging / "report.html", run, summary, sites)
         write_summary(summary, staging / "summary.json")
         for name in OUTPUT_FILES:
             os.replace(staging / name, out_dir / name)

@@ -326,7 +326,6 @@ def _viewshed_kernel(elevation, cell_size_m, r0, c0, observer_height_m, target_h
                 j = int(math.floor(offset)) - first
                 if j > last - first - 1:
                     j = last - first - 1
-                w = offset - (first + j)
                 left = horizon[j, k]
                 right = horizon[j + 1, k]
                 d = math.sqrt(d2)

@@ -44,7 +44,7 @@ def test_bad_field_names_file_and_field_and_keeps_previous_outputs(tmp_path):
     out = tmp_path / "out"
     assert runner.invoke(app, ["run", str(scenario), "--out", str(out), "--quiet"]).exit_code == 0
     before = {p.name: p.read_bytes() for p in out.iterdir() if not p.name.startswith('.')}
-    assert set(before) == {"map.html", "map.png", "sites.gpkg", "coverage.tif", "report.md", "summary.json"}
+    assert set(before) == {"map.html", "map.png", "sites.gpkg", "coverage.tif", "report.md", "report.html", "summary.json"}
     # Break the candidates layer: a missing antenna height.
     write_region(tmp_path / "in", ridge_dem(), villages=[village("V1", 1000, 3000)],
                  candidates=[candidate("S1", 1500, 3000, height=np.nan)])

@@ -80,3 +80,12 @@ def test_demo_plan_beats_the_simple_rules(demo):
     for label in ("greedy (value per yuan)", "existing sites only"):
         assert (optimal["mandatory_covered"], optimal["people_covered"]) >= (
             plans[label]["mandatory_covered"], plans[label]["people_covered"])
+
+
+def test_demo_map_and_report_stay_small(demo):
+    run, _, out = demo
+    assert (out / "map.html").stat().st_size < 15e6
+    assert (out / "report.html").stat().st_size < 8e6
+    page = (out / "map.html").read_text(encoding="utf-8")
+    for tech in run.scenario.technologies:
+        assert f"Coverage {tech.name} (RSRP)" in page

@@ -34,8 +34,8 @@ def test_killed_run_keeps_previous_outputs(tmp_path, sig):
     scenario.write_text(text)
     env = dict(os.environ, COLUMNS="200")
     proc = subprocess.Popen([sys.executable, "-m", "siting.cli", "run", str(scenario), "--out", str(out)],
-                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
-    for line in proc.stderr:
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    for line in proc.stdout:
         if "write outputs" in line:
             proc.send_signal(sig)
             break

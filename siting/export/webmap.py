@@ -1,8 +1,12 @@
 """``map.html``: the interactive folium map a planning committee opens in a browser.
 
-Layers: best-server coverage (coloured by RSRP class), selected sites by technology, existing
-sites, villages coloured covered / uncovered / mandatory-uncovered, 5G zones and admin units;
-a layer control and a legend. Every attribute that reaches HTML is escaped.
+Layers: terrain hillshade and population (image overlays), coverage after the plan (best server)
+and per technology (coloured by RSRP class), selected sites by technology (icon shape by action,
+letter by site kind), existing sites, villages coloured covered / uncovered / mandatory-uncovered,
+5G zones and admin units; a layer control, legend, scale bar, minimap and fullscreen control.
+
+Every attribute that reaches HTML is escaped with :func:`esc` (HTML entities plus the characters
+that would end or interpolate the JavaScript template literal folium wraps popups in).
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ import html
 from pathlib import Path
 
 import folium
+import folium.plugins
 import numpy as np
+import rasterio.transform
 import rasterio.warp
 from rasterio.enums import Resampling
 
@@ -22,89 +28,241 @@ RSRP_CLASSES = ((-85.0, "#1a9850", ">= -85 dBm (excellent)"),
                 (-200.0, "#fc8d59", "< -105 dBm (edge)"))
 TECH_COLOURS = ("#2166ac", "#b2182b", "#762a83", "#1b7837")
 VILLAGE_COLOURS = {"covered": "#1a9850", "uncovered": "#999999", "mandatory_uncovered": "#d73027"}
+# One letter per candidate kind, shown inside the site icon.
+KIND_LETTERS = {"existing_4g": "E", "existing_5g": "E", "public_building": "P", "lamp_pole": "L",
+                "water_tower": "W", "existing_tower": "T", "rooftop": "R", "greenfield": "G"}
+# Largest side [pixels] of an image overlay: keeps map.html small (the demo stays < 15 MB).
+MAX_OVERLAY_PX = 700
+WGS84 = "EPSG:4326"
+
+
+def esc(value) -> str:
+    """Text safe inside HTML and inside the JS template literal folium puts popups in."""
+    return (html.escape(str(value), quote=True)
+            .replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;"))
 
 
 def _popup(fields: dict) -> folium.Popup:
-    rows = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th>"
-                   f"<td>{html.escape(str(v))}</td></tr>" for k, v in fields.items())
-    return folium.Popup(f"<table>{rows}</table>", max_width=320)
+    rows = "".join(f"<tr><th style='text-align:left;padding-right:6px'>{esc(k)}</th>"
+                   f"<td>{esc(v)}</td></tr>" for k, v in fields.items())
+    return folium.Popup(f"<table>{rows}</table>", max_width=340)
+
+
+def _hex_rgb(colour: str) -> list[int]:
+    return [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
+
+
+def _to_wgs84(values: np.ndarray, transform, crs, resampling=Resampling.nearest):
+    """Reproject a float raster to EPSG:4326 (NaN = nodata); returns (array, [[s, w], [n, e]])."""
+    values = np.asarray(values, np.float32)
+    dst_transform, width, height = rasterio.warp.calculate_default_transform(
+        crs, WGS84, values.shape[1], values.shape[0],
+        *rasterio.transform.array_bounds(*values.shape, transform))
+    out = np.full((height, width), np.nan, np.float32)
+    rasterio.warp.reproject(values, out, src_transform=transform, src_crs=crs, src_nodata=np.nan,
+                            dst_transform=dst_transform, dst_crs=WGS84, dst_nodata=np.nan,
+                            resampling=resampling)
+    west, south, east, north = rasterio.transform.array_bounds(height, width, dst_transform)
+    return out, [[south, west], [north, east]]
+
+
+def _decimate(values: np.ndarray, transform, max_px: int = MAX_OVERLAY_PX):
+    """Every ``step``-th cell so that the largest side is at most ``max_px`` (block mean)."""
+    step = int(np.ceil(max(values.shape) / max_px))
+    if step <= 1:
+        return np.asarray(values, np.float32), transform, 1
+    rows, cols = (values.shape[0] // step) * step, (values.shape[1] // step) * step
+    blocks = np.asarray(values[:rows, :cols], np.float64).reshape(rows // step, step, cols // step, step)
+    return (np.nanmean(blocks, axis=(1, 3)).astype(np.float32),
+            transform @ rasterio.Affine.scale(step), step)
+
+
+def rsrp_rgba(level_wgs: np.ndarray, alpha: int = 150) -> np.ndarray:
+    """Colour an RSRP raster [dBm] by :data:`RSRP_CLASSES` (transparent where NaN)."""
+    rgba = np.zeros(level_wgs.shape + (4,), np.uint8)
+    remaining = np.isfinite(level_wgs)
+    for floor, colour, _ in RSRP_CLASSES:
+        mask = remaining & (level_wgs >= floor)
+        rgba[mask] = _hex_rgb(colour) + [alpha]
+        remaining &= ~mask
+    return rgba
 
 
 def _coverage_rgba(level_dbm: np.ndarray, transform, crs):
     """Reproject the level raster to EPSG:4326 and colour it; returns (rgba, bounds)."""
-    dst_transform, width, height = rasterio.warp.calculate_default_transform(
-        crs, "EPSG:4326", level_dbm.shape[1], level_dbm.shape[0],
-        *rasterio.transform.array_bounds(*level_dbm.shape, transform))
-    out = np.full((height, width), np.nan, np.float32)
-    rasterio.warp.reproject(level_dbm.astype(np.float32), out, src_transform=transform, src_crs=crs,
-                            src_nodata=np.nan, dst_transform=dst_transform, dst_crs="EPSG:4326",
-                            dst_nodata=np.nan, resampling=Resampling.nearest)
-    rgba = np.zeros((height, width, 4), np.uint8)
-    remaining = np.isfinite(out)
-    for floor, colour, _ in RSRP_CLASSES:
-        mask = remaining & (out >= floor)
-        rgba[mask] = [int(colour[i:i + 2], 16) for i in (1, 3, 5)] + [150]
-        remaining &= ~mask
-    west, south, east, north = rasterio.transform.array_bounds(height, width, dst_transform)
-    return rgba, [[south, west], [north, east]]
+    out, bounds = _to_wgs84(level_dbm, transform, crs)
+    return rsrp_rgba(out), bounds
 
 
-def _legend(technologies) -> str:
-    items = [f"<div><span style='background:{c};opacity:.7'>&nbsp;&nbsp;&nbsp;&nbsp;</span> "
-             f"{html.escape(label)}</div>" for _, c, label in RSRP_CLASSES]
-    items += [f"<div><span style='color:{TECH_COLOURS[i % len(TECH_COLOURS)]}'>&#9650;</span> "
-              f"new / upgraded site: {html.escape(t)}</div>" for i, t in enumerate(technologies)]
-    items += ["<div><span style='color:#000'>&#9632;</span> existing site (kept)</div>"]
-    items += [f"<div><span style='color:{c}'>&#9679;</span> village {html.escape(k.replace('_', ' '))}</div>"
+def hillshade_rgba(terrain, crs, max_px: int = MAX_OVERLAY_PX):
+    """Grey hillshade of the DEM (sun from the north-west), downsampled; (rgba, bounds)."""
+    from matplotlib.colors import LightSource
+
+    elevation, transform, step = _decimate(terrain.elevation_m, terrain.transform, max_px)
+    cell = terrain.cell_size_m * step
+    shade = LightSource(azdeg=315, altdeg=45).hillshade(elevation, vert_exag=2, dx=cell, dy=cell)
+    shade_wgs, bounds = _to_wgs84(shade.astype(np.float32), transform, crs, Resampling.bilinear)
+    rgba = np.zeros(shade_wgs.shape + (4,), np.uint8)
+    ok = np.isfinite(shade_wgs)
+    grey = (np.clip(np.nan_to_num(shade_wgs), 0, 1) * 255).astype(np.uint8)
+    rgba[..., 0] = rgba[..., 1] = rgba[..., 2] = grey
+    rgba[..., 3] = np.where(ok, 255, 0)
+    return rgba, bounds
+
+
+def population_rgba(population: np.ndarray, transform, crs, max_px: int = MAX_OVERLAY_PX):
+    """People per cell on a log colour scale (transparent where nobody lives); (rgba, bounds, vmax)."""
+    from matplotlib import colormaps
+
+    values = np.where(np.asarray(population, np.float64) > 0, population, np.nan)
+    values, transform, _ = _decimate(values, transform, max_px)
+    wgs, bounds = _to_wgs84(values, transform, crs)
+    ok = np.isfinite(wgs) & (wgs > 0)
+    vmax = float(np.nanmax(wgs[ok])) if ok.any() else 1.0
+    scaled = np.zeros(wgs.shape)
+    scaled[ok] = np.log10(1 + wgs[ok]) / np.log10(1 + vmax) if vmax > 0 else 0.0
+    rgba = (colormaps["YlOrRd"](scaled) * 255).astype(np.uint8)
+    rgba[..., 3] = np.where(ok, 170, 0)
+    return rgba, bounds, vmax
+
+
+def technology_levels(run) -> dict[str, tuple[np.ndarray, object]]:
+    """Best-server RSRP raster of the plan's options of each technology (only those with sites)."""
+    from siting.pipeline import best_server_raster  # lazy: pipeline imports this module
+
+    options = run.coverage.options
+    selected = np.asarray(run.plan.selected)
+    levels = {}
+    for tech in run.scenario.technologies:
+        subset = selected[options["technology"].to_numpy()[selected] == tech.name]
+        if len(subset):
+            levels[tech.name] = best_server_raster(run.region, run.scenario, run.coverage, subset)
+    return levels
+
+
+def _site_icon(colour: str, letter: str, action: str) -> folium.DivIcon:
+    """A self-contained icon (no icon font): square for a new site, circle for an upgrade."""
+    radius = "50%" if action == "upgrade" else "3px"
+    return folium.DivIcon(
+        icon_size=(18, 18), icon_anchor=(9, 9), class_name="siting-site",
+        html=(f"<div style='width:16px;height:16px;background:{colour};border:1px solid #000;"
+              f"border-radius:{radius};color:#fff;font:bold 11px/16px sans-serif;"
+              f"text-align:center'>{esc(letter)}</div>"))
+
+
+def _legend(technologies, population_max: float | None) -> str:
+    swatch = "display:inline-block;width:14px;height:10px;margin-right:4px;border:1px solid #666"
+    items = [f"<div><span style='{swatch};background:{c};opacity:.7'></span>{esc(label)}</div>"
+             for _, c, label in RSRP_CLASSES]
+    items += [f"<div><span style='{swatch};background:{TECH_COLOURS[i % len(TECH_COLOURS)]}'></span>"
+              f"site: {esc(t)}</div>" for i, t in enumerate(technologies)]
+    items += ["<div>&#9632; new site &nbsp; &#9679; upgraded existing site</div>",
+              "<div>letter: " + esc(", ".join(f"{v} {k.replace('_', ' ')}" for k, v in KIND_LETTERS.items()
+                                               if not k.startswith("existing_")) + ", E existing") + "</div>",
+              "<div><span style='color:#000'>&#9679;</span> existing site (kept)</div>"]
+    items += [f"<div><span style='color:{c}'>&#9679;</span> village {esc(k.replace('_', ' '))}</div>"
               for k, c in VILLAGE_COLOURS.items()]
-    return ("<div style='position:fixed;bottom:24px;left:12px;z-index:9999;background:white;"
-            "padding:8px 10px;border:1px solid #888;border-radius:4px;font:12px sans-serif'>"
-            "<b>Legend</b>" + "".join(items) + "</div>")
+    if population_max is not None:
+        items += [f"<div><span style='{swatch};background:linear-gradient(90deg,#ffffb2,#bd0026)'></span>"
+                  f"population per cell (log, max {population_max:,.0f})</div>"]
+    return ("<div id='siting-legend' style='position:fixed;bottom:24px;left:12px;z-index:9999;"
+            "background:white;padding:8px 10px;border:1px solid #888;border-radius:4px;"
+            "font:12px sans-serif;max-width:300px'><b>Legend</b>" + "".join(items) + "</div>")
 
 
-def write_map(path: Path, run, sites, villages, level_dbm, level_transform) -> None:
-    """Write the folium map of a run to ``path``."""
-    wgs = "EPSG:4326"
-    sites_ll = sites.to_crs(wgs)
-    villages_ll = villages.to_crs(wgs)
-    west, south, east, north = villages_ll.total_bounds
+def _title(run) -> str:
+    return ("<div id='siting-title' style='position:fixed;top:10px;left:60px;z-index:9999;"
+            "background:white;padding:4px 8px;border:1px solid #888;border-radius:4px;"
+            f"font:bold 14px sans-serif'>Siting plan: {esc(run.scenario.name)}</div>")
+
+
+def _polygons(layer_name: str, frame, crs_tolerance_m: float, style: dict, popup_fields,
+              show: bool = True) -> folium.FeatureGroup:
+    group = folium.FeatureGroup(name=layer_name, show=show)
+    simplified = frame.copy()
+    simplified["geometry"] = frame.geometry.simplify(crs_tolerance_m)
+    for key, row in simplified.to_crs(WGS84).iterrows():
+        if row.geometry is None or row.geometry.is_empty:
+            continue
+        folium.GeoJson(row.geometry.__geo_interface__, style_function=lambda _, s=style: s,
+                       popup=_popup(popup_fields(key, row))).add_to(group)
+    return group
+
+
+def write_map(path: Path, run, sites, villages, level_dbm, level_transform, *,
+              tech_levels: dict | None = None) -> None:
+    """Write the folium map of a run to ``path`` (see :func:`build_map`)."""
+    build_map(run, sites, villages, level_dbm, level_transform, tech_levels=tech_levels).save(str(path))
+
+
+def build_map(run, sites, villages, level_dbm, level_transform, *,
+              tech_levels: dict | None = None) -> folium.Map:
+    """The folium map of a run (a notebook shows it inline).
+
+    ``tech_levels`` maps a technology name to its (level_dbm, transform) raster; computed
+    from the run (:func:`technology_levels`) when not given (``{}``: no per-technology layers).
+    """
+    crs = run.region.crs
+    sites_ll = sites.to_crs(WGS84)
+    villages_ll = villages.to_crs(WGS84)
+    west, south, east, north = rasterio.warp.transform_bounds(crs, WGS84, *run.region.terrain.bounds)
     fmap = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=10,
                       tiles="OpenStreetMap", control_scale=True)
-    rgba, bounds = _coverage_rgba(level_dbm, level_transform, run.region.crs)
+
+    shade, bounds = hillshade_rgba(run.region.terrain, crs)
+    folium.raster_layers.ImageOverlay(shade, bounds=bounds, name="Terrain (hillshade)", opacity=0.6,
+                                      mercator_project=True).add_to(fmap)
+    population_max = None
+    if run.region.population is not None and np.nanmax(run.region.population, initial=0) > 0:
+        pop, bounds, population_max = population_rgba(run.region.population,
+                                                      run.region.population_transform, crs)
+        folium.raster_layers.ImageOverlay(pop, bounds=bounds, name="Population (people per cell)",
+                                          opacity=0.8, mercator_project=True, show=False).add_to(fmap)
+
+    rgba, bounds = _coverage_rgba(level_dbm, level_transform, crs)
     folium.raster_layers.ImageOverlay(rgba, bounds=bounds, name="Coverage after plan (best server RSRP)",
                                       opacity=0.7, mercator_project=True).add_to(fmap)
+    if tech_levels is None:
+        tech_levels = technology_levels(run)
+    for tech, (level, transform) in tech_levels.items():
+        rgba, bounds = _coverage_rgba(level, transform, crs)
+        folium.raster_layers.ImageOverlay(rgba, bounds=bounds, name=f"Coverage {esc(tech)} (RSRP)",
+                                          opacity=0.7, mercator_project=True, show=False).add_to(fmap)
 
-    if run.region.zones is not None:
-        zones = folium.FeatureGroup(name="5G zones")
-        for zone_id, zone in run.region.zones.to_crs(wgs).iterrows():
-            folium.GeoJson(zone.geometry.__geo_interface__,
-                           style_function=lambda _: {"color": "#762a83", "weight": 2, "fillOpacity": 0.05},
-                           popup=_popup({"zone": zone_id, "name": zone["name"], "kind": zone["kind"]})
-                           ).add_to(zones)
-        zones.add_to(fmap)
+    if run.region.admin_units is not None and len(run.region.admin_units):
+        units = run.region.admin_units
+        fmap.add_child(_polygons(
+            "Admin units", units, 50.0, {"color": "#444", "weight": 1.5, "fill": False, "dashArray": "4 4"},
+            lambda key, row: {"admin unit": row["admin_unit"] if "admin_unit" in row else key}))
+    if run.region.zones is not None and len(run.region.zones):
+        fmap.add_child(_polygons(
+            "5G zones", run.region.zones, 10.0, {"color": "#762a83", "weight": 2, "fillOpacity": 0.05},
+            lambda key, row: {"zone": key, "name": row.get("name", ""), "kind": row.get("kind", "")}))
 
     technologies = [t.name for t in run.scenario.technologies]
+    chosen_all = sites_ll[sites_ll["action"].isin(["build", "upgrade"])]
     for i, tech in enumerate(technologies):
-        layer = folium.FeatureGroup(name=f"Selected sites: {tech}")
-        chosen = sites_ll[sites_ll["action"].isin(["build", "upgrade"])
-                          & sites_ll["technology"].str.split("+").apply(lambda t, tech=tech: tech in t)]
+        colour = TECH_COLOURS[i % len(TECH_COLOURS)]
+        layer = folium.FeatureGroup(name=f"Selected sites: {esc(tech)}")
+        chosen = chosen_all[chosen_all["technology"].str.split("+").apply(lambda t, tech=tech: tech in t)]
         for _, s in chosen.iterrows():
-            folium.RegularPolygonMarker(
-                [s.geometry.y, s.geometry.x], number_of_sides=3, radius=8, weight=1,
-                color="#000", fill_color=TECH_COLOURS[i % len(TECH_COLOURS)], fill_opacity=0.9,
+            folium.Marker(
+                [s.geometry.y, s.geometry.x],
+                icon=_site_icon(colour, KIND_LETTERS.get(s.kind, "?"), s.action),
                 popup=_popup({"site": s.site_id, "action": s.action, "kind": s.kind,
-                              "technology": s.technology, "antenna height [m]": s.antenna_height_m,
+                              "technology": s.technology, "antenna height [m]": f"{s.antenna_height_m:g}",
                               "cost [CNY]": f"{s.total_cost_cny:,.0f}",
                               "people newly covered": f"{s.people_newly_covered:,.0f}"}),
-                tooltip=html.escape(f"{s.site_id} ({s.technology})")).add_to(layer)
+                tooltip=esc(f"{s.site_id}: {s.action} {s.technology} ({s.kind})")).add_to(layer)
         layer.add_to(fmap)
 
     existing = folium.FeatureGroup(name="Existing sites")
     for _, s in sites_ll[sites_ll["existing"]].iterrows():
-        folium.RegularPolygonMarker([s.geometry.y, s.geometry.x], number_of_sides=4, radius=5,
-                                    color="#000", fill_color="#000", fill_opacity=0.8,
-                                    popup=_popup({"site": s.site_id, "kind": s.kind,
-                                                  "action": s.action})).add_to(existing)
+        folium.CircleMarker([s.geometry.y, s.geometry.x], radius=3, weight=1, color="#000",
+                            fill_color="#000", fill_opacity=0.8,
+                            popup=_popup({"site": s.site_id, "kind": s.kind, "action": s.action,
+                                          "technology": s.technology or "-",
+                                          "antenna height [m]": f"{s.antenna_height_m:g}"})).add_to(existing)
     existing.add_to(fmap)
 
     village_layer = folium.FeatureGroup(name="Villages")
@@ -116,11 +274,15 @@ def write_map(path: Path, run, sites, villages, level_dbm, level_transform) -> N
                           "admin unit": v.admin_unit, "mandatory": bool(v.mandatory),
                           "status": v.status.replace("_", " "),
                           "served by": f"{v.serving_site} {v.serving_technology}".strip() or "-",
+                          "best level [dBm]": "-" if not np.isfinite(v.best_level_dbm) else f"{v.best_level_dbm:.1f}",
                           "reason": v.uncovered_reason or "-"}),
-            tooltip=html.escape(str(v["name"]))).add_to(village_layer)
+            tooltip=esc(v["name"])).add_to(village_layer)
     village_layer.add_to(fmap)
 
+    folium.plugins.MiniMap(toggle_display=True, position="bottomright").add_to(fmap)
+    folium.plugins.Fullscreen(position="topleft").add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
-    fmap.get_root().html.add_child(folium.Element(_legend(technologies)))
+    fmap.get_root().html.add_child(folium.Element(_legend(technologies, population_max)))
+    fmap.get_root().html.add_child(folium.Element(_title(run)))
     fmap.fit_bounds([[south, west], [north, east]])
-    fmap.save(str(path))
+    return fmap
