@@ -100,6 +100,9 @@ class CoverageSettings:
     earth_radius_factor: float = 4.0 / 3.0
     max_diffraction_edges: int = 3
     raster_resolution_m: float = 250.0
+    antenna: str = "omni"  # "omni" or "three_sector" (TR 38.901 Table 7.3-1 pattern per sector)
+    sector_azimuths_deg: tuple[float, ...] = (0.0, 120.0, 240.0)  # clockwise from grid north
+    downtilt_deg: float = 6.0  # sector boresight below the horizontal [deg]
 
 
 @dataclass(frozen=True)
@@ -340,9 +343,17 @@ def _parse_solver(raw: dict, problems: _Problems) -> SolverSettings:
 
 def _parse_coverage(raw: dict, problems: _Problems) -> CoverageSettings:
     sec = _section(raw, "coverage", problems)
-    _check_keys(sec, {"earth_radius_factor", "max_diffraction_edges", "raster_resolution_m"},
-                "coverage", problems)
+    _check_keys(sec, {"earth_radius_factor", "max_diffraction_edges", "raster_resolution_m",
+                      "antenna", "sector_azimuths_deg", "downtilt_deg"}, "coverage", problems)
     d = CoverageSettings()
+    azimuths = sec.get("sector_azimuths_deg", list(d.sector_azimuths_deg))
+    if (not isinstance(azimuths, list) or not 1 <= len(azimuths) <= 12
+            or any(isinstance(a, bool) or not isinstance(a, (int, float)) or not math.isfinite(a)
+                   or not 0 <= a < 360 for a in azimuths)):
+        problems.add("coverage.sector_azimuths_deg",
+                     f"must be a list of 1-12 bearings in [0, 360) degrees clockwise from grid "
+                     f"north, got {azimuths!r}")
+        azimuths = list(d.sector_azimuths_deg)
     return CoverageSettings(
         earth_radius_factor=_number(sec, "earth_radius_factor", "coverage", problems,
                                     d.earth_radius_factor, minimum=0, maximum=100),
@@ -350,6 +361,10 @@ def _parse_coverage(raw: dict, problems: _Problems) -> CoverageSettings:
                                       d.max_diffraction_edges, minimum=0, maximum=3, integer=True),
         raster_resolution_m=_number(sec, "raster_resolution_m", "coverage", problems,
                                     d.raster_resolution_m, minimum=10, maximum=5000),
+        antenna=_choice(sec, "antenna", "coverage", problems, ("omni", "three_sector"), d.antenna),
+        sector_azimuths_deg=tuple(float(a) for a in azimuths),
+        downtilt_deg=_number(sec, "downtilt_deg", "coverage", problems, d.downtilt_deg,
+                             minimum=-30, maximum=60),
     )
 
 

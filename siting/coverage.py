@@ -4,23 +4,34 @@ Received level (RSRP, 3GPP TS 36.214 / TS 38.215: power per resource element) on
 
     RSRP [dBm] = EIRP_RE - L_model(d, f, h_BS, h_UT) - L_diffraction(terrain profile) - L_clutter
 
-- ``EIRP_RE`` is the carrier EIRP less ``10 log10(12 N_RB)`` (omni antenna).
+- ``EIRP_RE`` is the carrier EIRP less ``10 log10(12 N_RB)``. With the default omni antenna
+  it is radiated equally in every direction. With ``coverage.antenna: three_sector`` the site
+  has one sector per ``coverage.sector_azimuths_deg`` (default 0/120/240 degrees clockwise
+  from grid north), each tilted ``coverage.downtilt_deg`` below the horizontal, and the
+  technology's ``eirp_dbm`` is read as the EIRP *of each sector at its boresight* (transmit
+  power plus the antenna's maximum gain); off boresight the level drops by the pattern
+  attenuation of 3GPP TR 38.901 Table 7.3-1 (:func:`sector_pattern_db`), and a point takes
+  the best sector. A point at a sector's boresight therefore gets the omni level.
 - ``L_model`` is the technology's path-loss model (:mod:`siting.propagation`). For the 3GPP
   models the LOS branch is used: the terrain enters through the diffraction term, as in
   ITU-R P.1812 (free-space-like basic loss plus terrain diffraction). The Hata family has no
   LOS branch and is used as published.
 - ``L_diffraction`` is Deygout's multiple knife-edge loss (up to three edges) over the DEM
   profile between the antenna and the user, with earth curvature (effective radius factor k).
+  It is applied only when the terrain blocks the straight line between the antennas: a clear
+  path gets 0 dB even when terrain intrudes into its first Fresnel zone (where
+  :func:`siting.propagation.deygout_loss` would give up to about 6 dB per edge).
 - ``L_clutter`` is the technology's body, vegetation and building-penetration margin.
 
-Only pairs within the technology's ``max_range_m`` are evaluated (a KD-tree query), and the
-profile kernel runs in numba over all cores. The result is a sparse matrix (demand x options)
+Only pairs within the technology's ``max_range_m`` of a candidate that allows the technology
+are evaluated (a KD-tree query), and the profile kernel runs in numba over all cores. The result is a sparse matrix (demand x options)
 holding levels at or above each technology's RSRP threshold, plus per-demand diagnostics
 (was any candidate in range? the best level seen, covered or not) that explain gaps.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numba
@@ -31,8 +42,8 @@ from scipy.spatial import cKDTree
 
 from siting import propagation
 from siting.config import CoverageSettings, Technology
-from siting.propagation import deygout_loss_kernel, line_of_sight_clear_kernel
-from siting.terrain import Terrain, sample_profile_kernel
+from siting.propagation import _curvature_per_m, _knife_edge_loss_scalar
+from siting.terrain import EARTH_RADIUS_M, Terrain, bilinear_kernel
 
 SPEED_OF_LIGHT_M_S = 299_792_458.0
 MIN_MODEL_DISTANCE_M = 10.0  # TR 38.901 RMa/UMa lower validity bound; nearer pairs use it
@@ -72,12 +83,52 @@ class CoverageMatrix:
         return (self.level_dbm != 0).astype(np.int8).tocsr()
 
 
+#: J(v) is 0 dB for v <= -0.78 (ITU-R P.526 eq. 31); squared, with a margin for rounding.
+_V_MIN_SQUARED_SAFE = 0.78 * 0.78 * (1.0 + 1e-9)
+
+
+@numba.njit(cache=True, nogil=True)
+def _secondary_edge_loss(dist, elev, first, last, h_first, h_last, length_m, curvature,
+                         wavelength_m):
+    """J(v) of the highest-v sample strictly between ``first`` and ``last`` (Deygout sub-path).
+
+    Same value as ``_knife_edge_loss_scalar(_highest_v_sample(...)[1])``, but the square root
+    is skipped for samples whose v is provably below -0.78 (they cannot give a loss).
+    """
+    best_v = -np.inf
+    x_first = dist[first]
+    span = dist[last] - x_first
+    two_over_lambda = 2.0 / wavelength_m
+    for i in range(first + 1, last):
+        d1 = dist[i] - x_first
+        d2 = dist[last] - dist[i]
+        ray = h_first + (h_last - h_first) * d1 / span
+        d = dist[i] - dist[0]
+        clearance = elev[i] + d * (length_m - d) * curvature - ray
+        factor = two_over_lambda * (1.0 / d1 + 1.0 / d2)
+        if clearance < 0.0 and clearance * clearance * factor > _V_MIN_SQUARED_SAFE:
+            continue
+        v = clearance * math.sqrt(factor)
+        if v > best_v:
+            best_v = v
+    return _knife_edge_loss_scalar(best_v)
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _diffraction_kernel(elevation, cell_m, tx_row, tx_col, tx_h, rx_row, rx_col, rx_h,
                         pair_tx, pair_rx, wavelength_m, earth_k, max_edges, loss_out, los_out):
-    """Deygout loss and terrain LOS on every pair; profiles sampled about once per DEM cell."""
+    """Deygout loss and terrain LOS on every pair; profiles sampled about once per DEM cell.
+
+    One fused pass per pair samples the bilinear profile, tests line of sight and finds
+    Deygout's principal edge (the largest v, necessarily among the samples above the ray when
+    the path is blocked); only blocked paths take a second pass for the secondary edges. The
+    arithmetic is that of :func:`siting.terrain.sample_profile_kernel`,
+    :func:`siting.propagation.line_of_sight_clear_kernel` and
+    :func:`siting.propagation.deygout_loss_kernel`, so the results are the same to the bit.
+    """
     n_pairs = pair_tx.shape[0]
     n_chunks = min(n_pairs, 256)
+    curvature = _curvature_per_m(earth_k)
     for chunk in numba.prange(n_chunks):
         start = chunk * n_pairs // n_chunks
         stop = (chunk + 1) * n_pairs // n_chunks
@@ -87,28 +138,68 @@ def _diffraction_kernel(elevation, cell_m, tx_row, tx_col, tx_h, rx_row, rx_col,
         for p in range(start, stop):
             a = pair_tx[p]
             b = pair_rx[p]
-            dr = rx_row[b] - tx_row[a]
-            dc = rx_col[b] - tx_col[a]
+            r0 = tx_row[a]
+            c0 = tx_col[a]
+            dr = rx_row[b] - r0
+            dc = rx_col[b] - c0
             length_cells = np.sqrt(dr * dr + dc * dc)
+            if length_cells * cell_m < 1.0:
+                loss_out[p] = 0.0
+                los_out[p] = True
+                continue
             n = max(3, int(np.ceil(length_cells)) + 1)
             if n > capacity:
                 capacity = 2 * n
                 dist = np.empty(capacity)
                 elev = np.empty(capacity)
-            sample_profile_kernel(elevation, tx_row[a], tx_col[a], rx_row[b], rx_col[b], n, elev)
-            step = length_cells * cell_m / (n - 1)
-            for i in range(n):
-                dist[i] = i * step
-            if length_cells * cell_m < 1.0:
+            last = n - 1
+            step = length_cells * cell_m / last
+            step_r = dr / last
+            step_c = dc / last
+            elev[0] = bilinear_kernel(elevation, r0, c0)
+            elev[last] = bilinear_kernel(elevation, rx_row[b], rx_col[b])
+            dist[0] = 0.0
+            length_m = last * step
+            dist[last] = length_m
+            h_first = elev[0] + tx_h[a]
+            h_last = elev[last] + rx_h[b]
+            rise = h_last - h_first
+            best_i = -1
+            best_v = -np.inf
+            for i in range(1, last):
+                z = bilinear_kernel(elevation, r0 + i * step_r, c0 + i * step_c)
+                d = i * step
+                elev[i] = z
+                dist[i] = d
+                ground = z + d * (length_m - d) * curvature
+                ray = h_first + rise * d / length_m
+                if ground > ray:
+                    v = (ground - ray) * math.sqrt(2.0 / wavelength_m * (1.0 / d + 1.0 / (length_m - d)))
+                    if v > best_v:
+                        best_v = v
+                        best_i = i
+            los_out[p] = best_i < 0
+            if best_i < 0 or max_edges == 0:
                 loss_out[p] = 0.0
-                los_out[p] = True
                 continue
-            los_out[p] = line_of_sight_clear_kernel(dist, elev, n, tx_h[a], rx_h[b], earth_k)
-            if los_out[p] or max_edges == 0:
-                loss_out[p] = 0.0
+            loss = _knife_edge_loss_scalar(best_v)
+            if max_edges == 1:
+                loss_out[p] = loss
+                continue
+            d_p = dist[best_i]
+            h_p = elev[best_i] + d_p * (length_m - d_p) * curvature
+            loss_t = 0.0
+            if best_i > 1:
+                loss_t = _secondary_edge_loss(dist, elev, 0, best_i, h_first, h_p, length_m,
+                                              curvature, wavelength_m)
+            loss_r = 0.0
+            if best_i < last - 1:
+                loss_r = _secondary_edge_loss(dist, elev, best_i, last, h_p, h_last, length_m,
+                                              curvature, wavelength_m)
+            if max_edges == 2:
+                loss_out[p] = loss + max(loss_t, loss_r)
             else:
-                loss_out[p] = deygout_loss_kernel(dist, elev, n, tx_h[a], rx_h[b], wavelength_m,
-                                                  earth_k, max_edges)
+                loss_out[p] = loss + loss_t + loss_r
 
 
 def model_loss_db(tech: Technology, distance_m: np.ndarray, h_base_m: np.ndarray,
@@ -130,23 +221,109 @@ def model_loss_db(tech: Technology, distance_m: np.ndarray, h_base_m: np.ndarray
     raise ValueError(f"unknown path-loss model {tech.model!r}")
 
 
+#: 3GPP TR 38.901 Table 7.3-1: half-power beamwidths, side-lobe level and front-back ratio.
+SECTOR_BEAMWIDTH_DEG = 65.0  # theta_3dB = phi_3dB
+SECTOR_SIDELOBE_DB = 30.0  # SLA_V
+SECTOR_MAX_ATTENUATION_DB = 30.0  # A_max
+
+
+def sector_pattern_db(phi_deg, theta_deg, downtilt_deg=0.0):
+    """Relative gain [dB, <= 0] of one sector antenna (3GPP TR 38.901 Table 7.3-1).
+
+    ``A(theta, phi) = -min(-(A_V + A_H), A_max)`` with the horizontal cut
+    ``A_H = -min(12 (phi / 65 deg)^2, A_max)`` and the vertical cut
+    ``A_V = -min(12 ((theta - 90 deg - downtilt) / 65 deg)^2, SLA_V)``, A_max = SLA_V = 30 dB.
+    The maximum element gain (8 dBi in the table) is not added: the technology's EIRP is the
+    EIRP at boresight, so this is the attenuation relative to boresight (0 dB there).
+
+    Parameters
+    ----------
+    phi_deg : array_like
+        Azimuth of the direction relative to the sector's boresight azimuth [deg]; any value,
+        wrapped to [-180, 180).
+    theta_deg : array_like
+        Zenith angle of the direction [deg]: 90 is horizontal, above 90 below the horizon.
+    downtilt_deg : array_like
+        Downtilt of the boresight below the horizontal [deg]; applied as an offset of the
+        vertical cut (electrical tilt, as in TR 36.814 Table A.2.1.1-2), not as the mechanical
+        rotation of TR 38.901 section 7.1.
+
+    Returns
+    -------
+    gain_db : numpy.ndarray
+        Pattern attenuation as a relative gain, between -30 and 0 [dB].
+
+    References
+    ----------
+    .. [1] 3GPP TR 38.901 V17.0.0, section 7.3, Table 7.3-1 (radiation power pattern of a
+       single antenna element).
+    """
+    phi = (np.asarray(phi_deg, np.float64) + 180.0) % 360.0 - 180.0
+    theta = np.asarray(theta_deg, np.float64)
+    a_h = -np.minimum(12.0 * (phi / SECTOR_BEAMWIDTH_DEG) ** 2, SECTOR_MAX_ATTENUATION_DB)
+    a_v = -np.minimum(12.0 * ((theta - 90.0 - downtilt_deg) / SECTOR_BEAMWIDTH_DEG) ** 2,
+                      SECTOR_SIDELOBE_DB)
+    return -np.minimum(-(a_v + a_h), SECTOR_MAX_ATTENUATION_DB)
+
+
+def best_sector_gain_db(bearing_deg, theta_deg, sector_azimuths_deg, downtilt_deg):
+    """Relative gain [dB, <= 0] of the best of several sectors (:func:`sector_pattern_db`).
+
+    ``bearing_deg`` is the direction to the point, clockwise from grid north [deg];
+    ``sector_azimuths_deg`` the boresight bearings of the sectors [deg].
+    """
+    bearing = np.asarray(bearing_deg, np.float64)
+    best = np.full(np.broadcast(bearing, theta_deg).shape, -np.inf)
+    for azimuth in sector_azimuths_deg:
+        best = np.maximum(best, sector_pattern_db(bearing - azimuth, theta_deg, downtilt_deg))
+    return best
+
+
+def _antenna_gain_db(terrain: Terrain, tx: Transmitters, rx_x_m, rx_y_m, rx_height_m, pair_tx,
+                     pair_rx, distance_m, settings: CoverageSettings) -> np.ndarray | float:
+    """Antenna pattern gain [dB] on every pair: 0 for omni, else the best sector's."""
+    if settings.antenna == "omni":
+        return 0.0
+    dx = rx_x_m[pair_rx] - tx.x_m[pair_tx]
+    dy = rx_y_m[pair_rx] - tx.y_m[pair_tx]
+    bearing = np.degrees(np.arctan2(dx, dy))
+    eye = terrain.elevation_at(tx.x_m, tx.y_m) + tx.height_m
+    tip = terrain.elevation_at(rx_x_m, rx_y_m) + rx_height_m
+    k = float(settings.earth_radius_factor)
+    drop = distance_m**2 / (2.0 * k * EARTH_RADIUS_M) if k > 0 else 0.0
+    # zenith angle of the point seen from the antenna: 90 deg + depression below the horizontal
+    theta = 90.0 + np.degrees(np.arctan2(eye[pair_tx] - tip[pair_rx] + drop, distance_m))
+    return best_sector_gain_db(bearing, theta, settings.sector_azimuths_deg, settings.downtilt_deg)
+
+
 def _ground_rowcol(terrain: Terrain, x_m, y_m):
     row, col = terrain.rowcol(np.asarray(x_m, float), np.asarray(y_m, float))
     return np.ascontiguousarray(row, np.float64), np.ascontiguousarray(col, np.float64)
 
 
-def path_levels(terrain: Terrain, tx: Transmitters, rx_x_m: np.ndarray, rx_y_m: np.ndarray,
-                rx_height_m: float, tech: Technology, settings: CoverageSettings) -> PathLevels:
-    """RSRP on every transmitter-receiver pair closer than ``tech.max_range_m``."""
+def pairs_within_range(tx_x_m, tx_y_m, rx_x_m, rx_y_m, max_range_m):
+    """(transmitter, receiver) index pairs closer than ``max_range_m``, sorted by tx then rx."""
     tree = cKDTree(np.column_stack([rx_x_m, rx_y_m]))
-    neighbours = tree.query_ball_point(np.column_stack([tx.x_m, tx.y_m]), r=tech.max_range_m)
+    neighbours = tree.query_ball_point(np.column_stack([tx_x_m, tx_y_m]), r=max_range_m)
     counts = np.fromiter((len(n) for n in neighbours), dtype=np.int64, count=len(neighbours))
     pair_tx = np.repeat(np.arange(len(neighbours), dtype=np.int32), counts)
     pair_rx = (np.concatenate([np.asarray(n, dtype=np.int32) for n in neighbours])
                if counts.sum() else np.empty(0, np.int32))
     # Deterministic order independent of the KD-tree: by transmitter, then receiver.
     order = np.lexsort((pair_rx, pair_tx))
-    pair_tx, pair_rx = pair_tx[order], pair_rx[order]
+    return pair_tx[order], pair_rx[order]
+
+
+def path_levels(terrain: Terrain, tx: Transmitters, rx_x_m: np.ndarray, rx_y_m: np.ndarray,
+                rx_height_m: float, tech: Technology, settings: CoverageSettings) -> PathLevels:
+    """RSRP on every transmitter-receiver pair closer than ``tech.max_range_m``.
+
+    With ``settings.antenna == "three_sector"`` the level includes the best sector's pattern
+    gain (:func:`best_sector_gain_db`; 0 dB at a sector's boresight).
+    """
+    rx_x_m = np.atleast_1d(np.asarray(rx_x_m, np.float64))
+    rx_y_m = np.atleast_1d(np.asarray(rx_y_m, np.float64))
+    pair_tx, pair_rx = pairs_within_range(tx.x_m, tx.y_m, rx_x_m, rx_y_m, tech.max_range_m)
     if len(pair_tx) == 0:
         return PathLevels(pair_tx, pair_rx, np.empty(0, np.float32), np.empty(0, bool))
 
@@ -163,6 +340,9 @@ def path_levels(terrain: Terrain, tx: Transmitters, rx_x_m: np.ndarray, rx_y_m: 
     distance_m = np.hypot(tx.x_m[pair_tx] - rx_x_m[pair_rx], tx.y_m[pair_tx] - rx_y_m[pair_rx])
     level = (tech.rs_epre_dbm - model_loss_db(tech, distance_m, tx.height_m[pair_tx], rx_height_m)
              - loss - tech.clutter_loss_db)
+    if settings.antenna != "omni":
+        level = level + _antenna_gain_db(terrain, tx, rx_x_m, rx_y_m, rx_height_m, pair_tx,
+                                         pair_rx, distance_m, settings)
     return PathLevels(pair_tx, pair_rx, level.astype(np.float32), los)
 
 
@@ -193,11 +373,13 @@ def build_coverage(terrain: Terrain, candidates: pd.DataFrame, demand, technolog
     best = np.full(n_demand, -np.inf, np.float32)
     for tech in technologies:
         tech_options = options.index[options["technology"] == tech.name].to_numpy()
-        column_of_candidate = np.full(len(candidates), -1, np.int64)
-        column_of_candidate[options.loc[tech_options, "candidate"].to_numpy()] = tech_options
-        levels = path_levels(terrain, tx, demand.x_m, demand.y_m, ue_height_m, tech, settings)
-        column = column_of_candidate[levels.tx]
-        allowed = column >= 0
+        # only the candidates that allow the technology are evaluated (ascending order, so the
+        # pairs keep their candidate-then-demand order)
+        sites = options.loc[tech_options, "candidate"].to_numpy()
+        tech_tx = Transmitters(tx.x_m[sites], tx.y_m[sites], tx.height_m[sites])
+        levels = path_levels(terrain, tech_tx, demand.x_m, demand.y_m, ue_height_m, tech, settings)
+        column = tech_options[levels.tx]
+        allowed = np.ones(len(column), bool)
         if tech.generation != "5G":
             allowed &= ~demand.require_5g[levels.rx]
         rx, level, column = levels.rx[allowed], levels.level_dbm[allowed], column[allowed]
