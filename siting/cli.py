@@ -55,7 +55,8 @@ def _summary_table(summary: dict, out: Path) -> Table:
     return table
 
 
-def _run(scenario: Path, out: Optional[Path], quiet: bool, verbose: bool, no_cache: bool) -> None:
+def _run(scenario: Path, out: Optional[Path], quiet: bool, verbose: bool, no_cache: bool,
+         scheduler: Optional[str], workers: Optional[int]) -> None:
     from siting.cache import default_cache_dir
     from siting.pipeline import run_scenario
 
@@ -71,7 +72,8 @@ def _run(scenario: Path, out: Optional[Path], quiet: bool, verbose: bool, no_cac
                     status.update(f"{stage} ...")
                     stages.log(stage)
             _, summary, out_dir = run_scenario(scenario, out, progress=progress,
-                                               cache_dir=None if no_cache else default_cache_dir())
+                                               cache_dir=None if no_cache else default_cache_dir(),
+                                               scheduler=scheduler, workers=workers)
     except KeyboardInterrupt:
         print("siting: interrupted; previous outputs were left as they were", file=sys.stderr)
         raise typer.Exit(130)
@@ -85,6 +87,11 @@ def _run(scenario: Path, out: Optional[Path], quiet: bool, verbose: bool, no_cac
 
 QUIET = typer.Option("--quiet", "-q", help="Print only the output folder.")
 VERBOSE = typer.Option("--verbose", "-v", help="Log details; show tracebacks of internal errors.")
+SCHEDULER = typer.Option("--scheduler", metavar="ADDRESS",
+                         help="Compute coverage on an existing Dask cluster, e.g. tcp://host:8786 "
+                              "(default: in-process).")
+WORKERS = typer.Option("--workers", min=1, metavar="N",
+                       help="Compute coverage on a local Dask cluster of N worker processes.")
 NO_CACHE = typer.Option("--no-cache", help="Recompute coverage instead of reusing the on-disk cache "
                                            "($SITING_CACHE_DIR, default ~/.cache/siting).")
 
@@ -93,18 +100,22 @@ NO_CACHE = typer.Option("--no-cache", help="Recompute coverage instead of reusin
 def run(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
         out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default out/<name>).")] = None,
         quiet: Annotated[bool, QUIET] = False, verbose: Annotated[bool, VERBOSE] = False,
-        no_cache: Annotated[bool, NO_CACHE] = False) -> None:
+        no_cache: Annotated[bool, NO_CACHE] = False,
+        scheduler: Annotated[Optional[str], SCHEDULER] = None,
+        workers: Annotated[Optional[int], WORKERS] = None) -> None:
     """Run a scenario end to end and write map.html, report.md/.html, sites.gpkg, coverage.tif, summary.json.
 
     Example: siting run data/demo/scenario.yaml --out out/demo
     """
-    _run(scenario, out, quiet, verbose, no_cache)
+    _run(scenario, out, quiet, verbose, no_cache, scheduler, workers)
 
 
 @app.command()
 def demo(out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out/demo"),
          quiet: Annotated[bool, QUIET] = False, verbose: Annotated[bool, VERBOSE] = False,
-         no_cache: Annotated[bool, NO_CACHE] = False) -> None:
+         no_cache: Annotated[bool, NO_CACHE] = False,
+         scheduler: Annotated[Optional[str], SCHEDULER] = None,
+         workers: Annotated[Optional[int], WORKERS] = None) -> None:
     """Run the bundled demo region (a mountainous prefecture in UTM 49N).
 
     Example: siting demo --out out/demo
@@ -115,7 +126,7 @@ def demo(out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")
         print(f"siting: error: {DEMO_SCENARIO}: demo data not found; run from a source checkout "
               f"or regenerate it with scripts/make_demo_data.py", file=sys.stderr)
         raise typer.Exit(2)
-    _run(DEMO_SCENARIO, out, quiet, verbose, no_cache)
+    _run(DEMO_SCENARIO, out, quiet, verbose, no_cache, scheduler, workers)
 
 
 @app.command()

@@ -25,6 +25,7 @@ from siting.cache import coverage_key, load_coverage, store_coverage
 from siting.config import Scenario, load_scenario
 from siting.coverage import CoverageMatrix, Transmitters, build_coverage, path_levels
 from siting.demand import Demand, build_demand
+from siting.distributed import build_coverage_distributed, client_for
 from siting.errors import InputError
 from siting.export.gis import write_layers, write_level_raster
 from siting.export.html_report import write_html_report
@@ -99,8 +100,14 @@ def best_server_raster(region: RegionData, scenario: Scenario, coverage: Coverag
 
 
 def prepare(scenario: Scenario, *, timings: dict[str, float], progress: Progress | None = None,
-            cache_dir: Path | None = None) -> tuple[RegionData, Demand, CoverageMatrix]:
-    """Inputs, demand and the coverage matrix: everything a plan is solved from."""
+            cache_dir: Path | None = None, scheduler: str | None = None,
+            workers: int | None = None) -> tuple[RegionData, Demand, CoverageMatrix]:
+    """Inputs, demand and the coverage matrix: everything a plan is solved from.
+
+    Coverage runs in-process unless ``scheduler`` (a Dask scheduler address) or ``workers``
+    (a local cluster of N processes) is given; the matrix is identical either way, and a
+    cluster is only started when the cache misses.
+    """
     with _timed(timings, "read inputs", progress):
         region = read_region(scenario)
     with _timed(timings, "build demand", progress):
@@ -109,16 +116,19 @@ def prepare(scenario: Scenario, *, timings: dict[str, float], progress: Progress
         key = coverage_key(scenario) if cache_dir is not None else None
         coverage = load_coverage(cache_dir, key) if key else None
         if coverage is None:
-            coverage = build_coverage(region.terrain, region.candidates, demand,
-                                      scenario.technologies, scenario.coverage,
-                                      scenario.demand.ue_height_m)
+            args = (region.terrain, region.candidates, demand, scenario.technologies,
+                    scenario.coverage, scenario.demand.ue_height_m)
+            with client_for(scheduler, workers) as client:
+                coverage = (build_coverage(*args) if client is None
+                            else build_coverage_distributed(client, *args))
             if key:
                 store_coverage(cache_dir, key, coverage)
     return region, demand, coverage
 
 
 def compute(scenario: Scenario, *, progress: Progress | None = None,
-            cache_dir: Path | None = None) -> RunResult:
+            cache_dir: Path | None = None, scheduler: str | None = None,
+            workers: int | None = None) -> RunResult:
     """Run every stage of the pipeline in memory.
 
     With ``cache_dir``, the coverage matrix is read from (or stored in) the on-disk cache
@@ -126,7 +136,7 @@ def compute(scenario: Scenario, *, progress: Progress | None = None,
     """
     timings: dict[str, float] = {}
     region, demand, coverage = prepare(scenario, timings=timings, progress=progress,
-                                       cache_dir=cache_dir)
+                                       cache_dir=cache_dir, scheduler=scheduler, workers=workers)
     with _timed(timings, "optimize", progress):
         costs = option_costs(coverage, region.candidates, scenario)
         plan = plan_network(coverage, demand, costs, scenario.objective, scenario.solver)
@@ -199,8 +209,9 @@ def output_lock(out_dir: Path):
 
 
 def run_scenario(scenario_path: str | Path, out_dir: str | Path | None = None, *,
-                 progress: Progress | None = None,
-                 cache_dir: Path | None = None) -> tuple[RunResult, dict, Path]:
+                 progress: Progress | None = None, cache_dir: Path | None = None,
+                 scheduler: str | None = None,
+                 workers: int | None = None) -> tuple[RunResult, dict, Path]:
     """Load a scenario, compute the plan and write the outputs (default ``out/<name>``).
 
     Nothing in the output folder changes until every output has been rendered; then each file
@@ -208,7 +219,8 @@ def run_scenario(scenario_path: str | Path, out_dir: str | Path | None = None, *
     """
     scenario = load_scenario(scenario_path)
     out = Path(out_dir) if out_dir is not None else Path("out") / scenario.name
-    run = compute(scenario, progress=progress, cache_dir=cache_dir)
+    run = compute(scenario, progress=progress, cache_dir=cache_dir, scheduler=scheduler,
+                  workers=workers)
     with output_lock(out):
         summary = write_outputs(run, out, progress=progress)
     return run, summary, out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import geopandas as gpd
 import pytest
@@ -89,3 +90,17 @@ def test_demo_map_and_report_stay_small(demo):
     page = (out / "map.html").read_text(encoding="utf-8")
     for tech in run.scenario.technologies:
         assert f"Coverage {tech.name} (RSRP)" in page
+
+
+def test_demo_twice_gives_a_byte_identical_summary(demo, tmp_path):
+    _, _, out = demo
+    write_outputs(compute(load_scenario(DEMO_SCENARIO)), tmp_path)
+
+    def without_timings(path):
+        """The file's bytes with only the timings_s block cut out."""
+        raw = path.read_bytes()
+        cut = re.sub(rb'\n  "timings_s": \{[^}]*\},?', b"", raw)
+        assert cut != raw
+        return cut
+
+    assert without_timings(tmp_path / "summary.json") == without_timings(out / "summary.json")
