@@ -79,6 +79,9 @@ def _run(scenario: Path, out: Optional[Path], quiet: bool, verbose: bool, no_cac
         raise typer.Exit(130)
     except Exception as exc:  # every failure becomes one line and an exit code, never a traceback
         _fail(exc, verbose)
+    for note in summary["solver"]["notes"]:
+        if verbose or note.startswith("solver "):  # a fallback to the other solver is always told
+            print(f"siting: notice: {note}", file=sys.stderr)
     if not quiet:
         Console().print(_summary_table(summary, out_dir.resolve()))
     print(f"outputs written to {out_dir.resolve()}: map.html, map.png, report.md, "

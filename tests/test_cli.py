@@ -61,3 +61,19 @@ def test_console_script_runs_without_traceback(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "scenario file not found" in result.stderr
+
+
+def test_a_crashing_solver_falls_back_to_cbc_with_a_notice(tmp_path, monkeypatch):
+    from siting.errors import SolverError
+    from siting.optimize import highs_backend
+
+    def crash(*args, **kwargs):
+        raise SolverError("simulated HiGHS crash")
+
+    monkeypatch.setattr(highs_backend, "solve_mip", crash)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(_small_region(tmp_path / "in")), "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.stderr
+    assert "siting: notice: solver highs failed" in result.stderr
+    summary = (out / "summary.json").read_text()
+    assert '"name": "cbc"' in summary

@@ -70,7 +70,7 @@ def build_summary(run) -> dict:
                       "opex_years": run.scenario.objective.opex_years},
         "solver": {"name": solution.solver, "status": solution.status,
                    "objective": solution.objective, "bound": solution.bound, "gap": solution.gap,
-                   "stages": list(plan.stages)},
+                   "stages": list(plan.stages), "notes": list(solution.notes)},
         "kpis": {
             "people_total": demand.people[cells].sum(),
             "people_covered_before": demand.people[cells & plan.covered_before].sum(),
