@@ -134,6 +134,8 @@ def resolve_crs(scenario: Scenario) -> pyproj.CRS:
         if src.crs is None:
             raise InputError(f"{scenario.inputs.dem}: the DEM has no CRS; assign one "
                              f"(gdal_edit.py -a_srs EPSG:...) or set crs in the scenario")
+        if (label := crs_label_problem(src.bounds, src.crs, str(scenario.inputs.dem))) is not None:
+            raise InputError(label)
         try:
             lon, lat = rasterio.warp.transform(src.crs, "EPSG:4326",
                                                [(src.bounds.left + src.bounds.right) / 2],
@@ -172,6 +174,25 @@ def _fill_small_holes(elevation: np.ndarray, valid: np.ndarray, path: Path) -> n
     return elevation[rows, cols]
 
 
+def crs_label_problem(bounds, crs, where: str) -> str | None:
+    """A message when coordinates contradict their CRS label (the ambiguous cases), else None.
+
+    Two mistakes are common when data passes between offices: projected metres labelled as
+    geographic degrees (coordinates beyond +-180 / +-90), and degrees labelled with a
+    projected CRS (every coordinate within a few hundred "metres" of the origin). Either way
+    reprojecting would silently put the data in the wrong place, so it is an error.
+    """
+    crs = pyproj.CRS.from_user_input(crs)
+    xmin, ymin, xmax, ymax = (float(v) for v in bounds)
+    if crs.is_geographic and (min(xmin, ymin) < -180 or xmax > 360 or max(abs(ymin), abs(ymax)) > 90):
+        return (f"{where}: coordinates ({xmin:.0f}, {ymin:.0f})-({xmax:.0f}, {ymax:.0f}) cannot be "
+                f"degrees, but the CRS says {crs.to_string()}; fix the CRS label (they look projected)")
+    if crs.is_projected and max(abs(xmin), abs(xmax)) <= 180 and max(abs(ymin), abs(ymax)) <= 90:
+        return (f"{where}: coordinates ({xmin:g}, {ymin:g})-({xmax:g}, {ymax:g}) look like degrees, "
+                f"but the CRS says {crs.to_string()} (metres); fix the CRS label (e.g. EPSG:4326)")
+    return None
+
+
 def read_terrain(path: Path, crs: pyproj.CRS) -> Terrain:
     """Read the DEM into a :class:`Terrain` in ``crs`` (bilinear warp when it differs)."""
     with _open_raster(path, "dem") as src:
@@ -179,6 +200,8 @@ def read_terrain(path: Path, crs: pyproj.CRS) -> Terrain:
             raise InputError(f"{path}: the DEM has no CRS; assign one with gdal_edit.py -a_srs")
         if src.count < 1:
             raise InputError(f"{path}: the DEM has no band")
+        if (label := crs_label_problem(src.bounds, src.crs, str(path))) is not None:
+            raise InputError(label)
         if src.width < 2 or src.height < 2:
             raise InputError(f"{path}: the DEM is {src.width} x {src.height} cells; at least 2 x 2 "
                              f"are needed")
@@ -233,6 +256,8 @@ def read_population(path: Path, crs: pyproj.CRS) -> tuple[np.ndarray, rasterio.A
             raise InputError(f"{path}: the population raster has no CRS; assign one")
         if src.count < 1:
             raise InputError(f"{path}: the population raster has no band")
+        if (label := crs_label_problem(src.bounds, src.crs, str(path))) is not None:
+            raise InputError(label)
         try:
             # Check the source cells before any warp: resampling would hide NaN and negatives.
             raw = src.read(1, masked=True)
@@ -413,6 +438,10 @@ def read_points(path: Path, layer: str, crs: pyproj.CRS | None, fields: dict[str
                          f"more than one point; give each its own feature")
         elif multi.any():
             frame = frame.set_geometry(geoms.map(lambda g: g.geoms[0] if g.geom_type == "MultiPoint" else g))
+    if frame.crs is not None and not (empty | wrong).all():
+        label = crs_label_problem(frame.geometry[~(empty | wrong)].total_bounds, frame.crs, where)
+        if label is not None:
+            problems.add(label)
     problems.raise_if_any()
     if crs is not None:
         if pyproj.CRS.from_user_input(frame.crs) != crs:

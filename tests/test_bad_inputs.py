@@ -501,3 +501,25 @@ def test_population_in_another_crs_is_reprojected(tmp_path, caplog):
     summary, _ = _run_ok(scenario, tmp_path / "out_b")
     assert summary["kpis"]["people_total"] == pytest.approx(reference["kpis"]["people_total"], rel=0.05)
     assert any("population reprojected" in r.getMessage() for r in caplog.records)
+
+
+# --- CRS labels that contradict the coordinates (ambiguous: reprojecting would misplace) -----
+
+def test_projected_points_labelled_as_degrees(tmp_path, out):
+    scenario = _region(tmp_path)
+    _write_layer(tmp_path, "villages", _villages(), crs="EPSG:4326")  # UTM metres, labelled degrees
+    assert_rejected(scenario, out, "region.gpkg", "layer 'villages'", "cannot be degrees",
+                    "EPSG:4326", "fix the CRS label")
+
+
+def test_degree_points_labelled_as_utm(tmp_path, out):
+    rows = [dict(v, geometry=Point(109.0 + 0.01 * i, 32.7)) for i, v in enumerate(_villages())]
+    scenario = _region(tmp_path)
+    _write_layer(tmp_path, "villages", rows, crs=CRS)
+    assert_rejected(scenario, out, "layer 'villages'", "look like degrees", "EPSG:32649")
+
+
+def test_dem_in_degrees_labelled_as_utm(tmp_path, out):
+    scenario = _region(tmp_path)
+    _rewrite_raster(tmp_path / "dem.tif", ridge_dem(), origin=(109.0, 32.8), cell_m=0.0003)
+    assert_rejected(scenario, out, "dem.tif", "look like degrees")
