@@ -189,6 +189,38 @@ def sweep(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     print(f"curve written to {csv_path.resolve()} and {png_path.resolve()}")
 
 
+@app.command()
+def init(folder: Annotated[Path, typer.Argument(help="Folder to create the scenario in.")],
+         with_samples: Annotated[bool, typer.Option(
+             "--samples/--no-samples", help="Copy the demo region's files as sample inputs.")] = True) -> None:
+    """Write a commented scenario template (every key with its default) and sample inputs.
+
+    Example: siting init my-region && siting validate my-region/scenario.yaml
+    """
+    import shutil
+    from importlib.resources import files
+
+    from siting.pipeline import DEMO_SCENARIO
+
+    target = folder / "scenario.yaml"
+    if target.exists():
+        print(f"siting: error: {target}: already exists; choose another folder", file=sys.stderr)
+        raise typer.Exit(2)
+    folder.mkdir(parents=True, exist_ok=True)
+    if with_samples:
+        for name in ("dem.tif", "population.tif", "region.gpkg"):
+            source = DEMO_SCENARIO.parent / name
+            if not source.exists():
+                print(f"siting: error: {source}: sample data not found (run from a source checkout "
+                      f"or use --no-samples)", file=sys.stderr)
+                raise typer.Exit(2)
+            shutil.copyfile(source, folder / name)
+    target.write_text(files("siting").joinpath("scenario_template.yaml").read_text(encoding="utf-8"),
+                      encoding="utf-8")
+    print(f"wrote {target}" + (" and sample inputs" if with_samples else "")
+          + f"; check it with: siting validate {target}")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

@@ -77,3 +77,13 @@ def test_a_crashing_solver_falls_back_to_cbc_with_a_notice(tmp_path, monkeypatch
     assert "siting: notice: solver highs failed" in result.stderr
     summary = (out / "summary.json").read_text()
     assert '"name": "cbc"' in summary
+
+
+def test_init_writes_a_template_that_validates_and_matches_the_parser(tmp_path):
+    result = runner.invoke(app, ["init", str(tmp_path / "new")])
+    assert result.exit_code == 0, result.stderr
+    check = runner.invoke(app, ["validate", str(tmp_path / "new" / "scenario.yaml")])
+    assert check.exit_code == 0, check.stderr
+    assert "1101 candidates" in check.stdout
+    again = runner.invoke(app, ["init", str(tmp_path / "new")])
+    assert again.exit_code == 2 and "already exists" in again.stderr
