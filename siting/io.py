@@ -118,6 +118,17 @@ class _Problems:
             raise InputError("\n".join(self.items))
 
 
+def _check_georeferenced(src, path: Path, what: str) -> None:
+    """Refuse a raster without a band, without a CRS, or whose CRS label its bounds contradict."""
+    if src.crs is None:
+        raise InputError(f"{path}: the {what} has no CRS; assign one with "
+                         f"gdal_edit.py -a_srs EPSG:...")
+    if src.count < 1:
+        raise InputError(f"{path}: the {what} has no band")
+    if (label := crs_label_problem(src.bounds, src.crs, str(path))) is not None:
+        raise InputError(label)
+
+
 def resolve_crs(scenario: Scenario) -> pyproj.CRS:
     """The run's projected CRS: the scenario's, or the UTM zone of the DEM's centre."""
     if scenario.crs != "auto":
@@ -131,11 +142,7 @@ def resolve_crs(scenario: Scenario) -> pyproj.CRS:
                              f"CRS in metres is required (or 'auto' for UTM)")
         return crs
     with _open_raster(scenario.inputs.dem, "dem") as src:
-        if src.crs is None:
-            raise InputError(f"{scenario.inputs.dem}: the DEM has no CRS; assign one "
-                             f"(gdal_edit.py -a_srs EPSG:...) or set crs in the scenario")
-        if (label := crs_label_problem(src.bounds, src.crs, str(scenario.inputs.dem))) is not None:
-            raise InputError(label)
+        _check_georeferenced(src, scenario.inputs.dem, "DEM")
         try:
             lon, lat = rasterio.warp.transform(src.crs, "EPSG:4326",
                                                [(src.bounds.left + src.bounds.right) / 2],
@@ -196,12 +203,7 @@ def crs_label_problem(bounds, crs, where: str) -> str | None:
 def read_terrain(path: Path, crs: pyproj.CRS) -> Terrain:
     """Read the DEM into a :class:`Terrain` in ``crs`` (bilinear warp when it differs)."""
     with _open_raster(path, "dem") as src:
-        if src.crs is None:
-            raise InputError(f"{path}: the DEM has no CRS; assign one with gdal_edit.py -a_srs")
-        if src.count < 1:
-            raise InputError(f"{path}: the DEM has no band")
-        if (label := crs_label_problem(src.bounds, src.crs, str(path))) is not None:
-            raise InputError(label)
+        _check_georeferenced(src, path, "DEM")
         if src.width < 2 or src.height < 2:
             raise InputError(f"{path}: the DEM is {src.width} x {src.height} cells; at least 2 x 2 "
                              f"are needed")
@@ -252,12 +254,7 @@ def _warp(src, crs: pyproj.CRS, resampling: Resampling):
 def read_population(path: Path, crs: pyproj.CRS) -> tuple[np.ndarray, rasterio.Affine]:
     """Read the population raster (people per cell) in ``crs``; counts are preserved on warp."""
     with _open_raster(path, "population") as src:
-        if src.crs is None:
-            raise InputError(f"{path}: the population raster has no CRS; assign one")
-        if src.count < 1:
-            raise InputError(f"{path}: the population raster has no band")
-        if (label := crs_label_problem(src.bounds, src.crs, str(path))) is not None:
-            raise InputError(label)
+        _check_georeferenced(src, path, "population raster")
         try:
             # Check the source cells before any warp: resampling would hide NaN and negatives.
             raw = src.read(1, masked=True)
