@@ -15,7 +15,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +56,8 @@ class RunResult:
     level_dbm: np.ndarray  # best-server RSRP of the plan on a regular grid, NaN where none
     level_transform: rasterio.Affine
     timings_s: dict[str, float]
+    # the same, per technology with selected options (same grid and transform)
+    level_dbm_by_technology: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @contextmanager
@@ -67,9 +69,14 @@ def _timed(timings: dict, stage: str, progress: Progress | None):
     timings[stage] = round(time.perf_counter() - start, 3)
 
 
-def best_server_raster(region: RegionData, scenario: Scenario, coverage: CoverageMatrix,
+def technology_rasters(region: RegionData, scenario: Scenario, coverage: CoverageMatrix,
                        selected: np.ndarray):
-    """Best-server RSRP [dBm] of the selected options on a grid of ``raster_resolution_m``."""
+    """Best-server RSRP [dBm] of the selected options of each technology, on a grid of
+    ``raster_resolution_m`` (NaN where no option of it reaches the threshold).
+
+    Returns ``({technology name: level}, transform, shape)``; technologies without a selected
+    option are left out.
+    """
     terrain = region.terrain
     resolution = scenario.coverage.raster_resolution_m
     xmin, ymin, xmax, ymax = terrain.bounds
@@ -80,9 +87,9 @@ def best_server_raster(region: RegionData, scenario: Scenario, coverage: Coverag
     gx = (xmin + (cols + 0.5) * resolution).ravel()
     gy = (ymax - (rows + 0.5) * resolution).ravel()
     inside = terrain.contains(gx, gy)
-    best = np.full(gx.shape, -np.inf, np.float32)
     candidates = region.candidates
     options = coverage.options
+    rasters = {}
     for tech in scenario.technologies:
         chosen = selected[options["technology"].to_numpy()[selected] == tech.name]
         if len(chosen) == 0:
@@ -93,10 +100,26 @@ def best_server_raster(region: RegionData, scenario: Scenario, coverage: Coverag
         levels = path_levels(terrain, tx, gx[inside], gy[inside], scenario.demand.ue_height_m, tech,
                              scenario.coverage)
         ok = levels.level_dbm >= tech.rsrp_threshold_dbm
-        target = np.flatnonzero(inside)[levels.rx[ok]]
-        np.maximum.at(best, target, levels.level_dbm[ok])
-    best[~np.isfinite(best)] = np.nan
-    return best.reshape(height, width), transform
+        best = np.full(gx.shape, -np.inf, np.float32)
+        np.maximum.at(best, np.flatnonzero(inside)[levels.rx[ok]], levels.level_dbm[ok])
+        best[~np.isfinite(best)] = np.nan
+        rasters[tech.name] = best.reshape(height, width)
+    return rasters, transform, (height, width)
+
+
+def best_of(rasters: dict[str, np.ndarray], shape: tuple[int, int]) -> np.ndarray:
+    """The best level over several technology rasters (NaN where none reaches)."""
+    best = np.full(shape, np.nan, np.float32)
+    for level in rasters.values():
+        best = np.fmax(best, level)
+    return best
+
+
+def best_server_raster(region: RegionData, scenario: Scenario, coverage: CoverageMatrix,
+                       selected: np.ndarray):
+    """Best-server RSRP [dBm] of the selected options over all technologies, and its transform."""
+    rasters, transform, shape = technology_rasters(region, scenario, coverage, selected)
+    return best_of(rasters, shape), transform
 
 
 def prepare(scenario: Scenario, *, timings: dict[str, float], progress: Progress | None = None,
@@ -150,10 +173,12 @@ def compute(scenario: Scenario, *, progress: Progress | None = None,
             kpis_of("optimal plan (siting)", coverage, demand, costs, plan.selected),
         )
     with _timed(timings, "coverage raster", progress):
-        level, level_transform = best_server_raster(region, scenario, coverage, plan.selected)
+        by_technology, level_transform, shape = technology_rasters(region, scenario, coverage,
+                                                                   plan.selected)
     return RunResult(scenario=scenario, region=region, demand=demand, coverage=coverage, plan=plan,
-                     baselines=baselines, level_dbm=level, level_transform=level_transform,
-                     timings_s=timings)
+                     baselines=baselines, level_dbm=best_of(by_technology, shape),
+                     level_transform=level_transform, timings_s=timings,
+                     level_dbm_by_technology=by_technology)
 
 
 def write_outputs(run: RunResult, out_dir: Path, *, progress: Progress | None = None) -> dict:

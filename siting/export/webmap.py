@@ -126,20 +126,6 @@ def population_rgba(population: np.ndarray, transform, crs, max_px: int = MAX_OV
     return rgba, bounds, vmax
 
 
-def technology_levels(run) -> dict[str, tuple[np.ndarray, object]]:
-    """Best-server RSRP raster of the plan's options of each technology (only those with sites)."""
-    from siting.pipeline import best_server_raster  # lazy: pipeline imports this module
-
-    options = run.coverage.options
-    selected = np.asarray(run.plan.selected)
-    levels = {}
-    for tech in run.scenario.technologies:
-        subset = selected[options["technology"].to_numpy()[selected] == tech.name]
-        if len(subset):
-            levels[tech.name] = best_server_raster(run.region, run.scenario, run.coverage, subset)
-    return levels
-
-
 def _site_icon(colour: str, letter: str, action: str) -> folium.DivIcon:
     """A self-contained icon (no icon font): square for a new site, circle for an upgrade."""
     radius = "50%" if action == "upgrade" else "3px"
@@ -199,8 +185,8 @@ def build_map(run, sites, villages, level_dbm, level_transform, *,
               tech_levels: dict | None = None) -> folium.Map:
     """The folium map of a run (a notebook shows it inline).
 
-    ``tech_levels`` maps a technology name to its (level_dbm, transform) raster; computed
-    from the run (:func:`technology_levels`) when not given (``{}``: no per-technology layers).
+    ``tech_levels`` maps a technology name to its (level_dbm, transform) raster; the run's
+    ``level_dbm_by_technology`` when not given (``{}``: no per-technology layers).
     """
     crs = run.region.crs
     sites_ll = sites.to_crs(WGS84)
@@ -223,7 +209,8 @@ def build_map(run, sites, villages, level_dbm, level_transform, *,
     folium.raster_layers.ImageOverlay(rgba, bounds=bounds, name="Coverage after plan (best server RSRP)",
                                       opacity=0.7, mercator_project=True).add_to(fmap)
     if tech_levels is None:
-        tech_levels = technology_levels(run)
+        tech_levels = {name: (level, run.level_transform)
+                       for name, level in run.level_dbm_by_technology.items()}
     for tech, (level, transform) in tech_levels.items():
         rgba, bounds = _coverage_rgba(level, transform, crs)
         folium.raster_layers.ImageOverlay(rgba, bounds=bounds, name=f"Coverage {esc(tech)} (RSRP)",
