@@ -30,15 +30,15 @@ import sys
 import time
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
 
 from siting.config import load_scenario
 from siting.coverage import build_coverage, option_table, pairs_within_range
 from siting.demand import build_demand
 from siting.distributed import build_coverage_distributed, client_for
 from siting.io import read_region
+
+from coverage_scale import scaled_candidates  # same candidate scaling as the coverage benchmark
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "data" / "demo" / "scenario.yaml"
@@ -57,25 +57,6 @@ def _peak_rss_mb_self() -> float:
 def _cpu_s() -> float:
     times = os.times()
     return times.user + times.system
-
-
-def scaled_candidates(candidates, n: int, terrain, seed: int = 0):
-    """``n`` candidates: a seeded sample of the demo's, or all of them plus jittered copies."""
-    rng = np.random.default_rng(seed)
-    m = len(candidates)
-    if n <= m:
-        return candidates.iloc[np.sort(rng.choice(m, n, replace=False))]
-    source = rng.integers(0, m, n - m)
-    copies = candidates.iloc[source].copy()
-    xmin, ymin, xmax, ymax = terrain.bounds
-    margin = terrain.cell_size_m
-    x = np.clip(copies.geometry.x.to_numpy() + rng.uniform(-500, 500, n - m), xmin + margin,
-                xmax - margin)
-    y = np.clip(copies.geometry.y.to_numpy() + rng.uniform(-500, 500, n - m), ymin + margin,
-                ymax - margin)
-    copies = copies.set_geometry(gpd.points_from_xy(x, y, crs=candidates.crs))
-    copies.index = [f"{sid}~{k}" for k, sid in enumerate(copies.index)]
-    return pd.concat([candidates, copies])
 
 
 def pairs_evaluated(candidates, demand, technologies) -> int:
