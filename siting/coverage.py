@@ -42,10 +42,9 @@ from scipy.spatial import cKDTree
 
 from siting import propagation
 from siting.config import CoverageSettings, Technology
-from siting.propagation import _curvature_per_m, _knife_edge_loss_scalar
+from siting.propagation import SPEED_OF_LIGHT_M_S, _curvature_per_m, _knife_edge_loss_scalar
 from siting.terrain import EARTH_RADIUS_M, Terrain, bilinear_kernel
 
-SPEED_OF_LIGHT_M_S = 299_792_458.0
 MIN_MODEL_DISTANCE_M = 10.0  # TR 38.901 RMa/UMa lower validity bound; nearer pairs use it
 
 
@@ -339,10 +338,9 @@ def path_levels(terrain: Terrain, tx: Transmitters, rx_x_m: np.ndarray, rx_y_m: 
                         int(settings.max_diffraction_edges), loss, los)
     distance_m = np.hypot(tx.x_m[pair_tx] - rx_x_m[pair_rx], tx.y_m[pair_tx] - rx_y_m[pair_rx])
     level = (tech.rs_epre_dbm - model_loss_db(tech, distance_m, tx.height_m[pair_tx], rx_height_m)
-             - loss - tech.clutter_loss_db)
-    if settings.antenna != "omni":
-        level = level + _antenna_gain_db(terrain, tx, rx_x_m, rx_y_m, rx_height_m, pair_tx,
-                                         pair_rx, distance_m, settings)
+             - loss - tech.clutter_loss_db
+             + _antenna_gain_db(terrain, tx, rx_x_m, rx_y_m, rx_height_m, pair_tx, pair_rx,
+                                distance_m, settings))
     return PathLevels(pair_tx, pair_rx, level.astype(np.float32), los)
 
 
