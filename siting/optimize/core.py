@@ -32,7 +32,8 @@ from scipy.sparse.csgraph import connected_components
 
 from siting.errors import InfeasibleError, InputError, SolverError
 from siting.optimize import heuristics, highs_backend, pulp_backend
-from siting.optimize.model import BuiltModel, MipResult, Problem, build_model, rewarded_rows
+from siting.optimize.model import (BuiltModel, MipModel, MipResult, Problem, build_model,
+                                   rewarded_rows)
 from siting.optimize.presolve import dominated_columns, presolve_set_cover
 from siting.optimize.solution import Solution, relative_gap, worst_status
 
@@ -63,6 +64,25 @@ def _as_bool(values, n: int, name: str, default: bool) -> np.ndarray:
     if arr.shape != (n,):
         raise InputError(f"{name} must have length {n}, got shape {arr.shape}")
     return arr.astype(bool)
+
+
+def _as_need(values, n: int, default: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """``must_cover`` as (must rows, options each needs or None when every need is 1)."""
+    if values is None or np.asarray(values).dtype == bool:
+        return _as_bool(values, n, "must_cover", default), None
+    arr = np.asarray(values)
+    if arr.shape != (n,) or not np.issubdtype(arr.dtype, np.integer) or np.any(arr < 0):
+        raise InputError(f"must_cover must be {n} booleans or {n} integers >= 0 (options "
+                         f"each row needs)")
+    need = arr.astype(np.int64)
+    return need > 0, (need if np.any(need > 1) else None)
+
+
+def _coverage_count(A: sp.csr_matrix, selected: np.ndarray) -> np.ndarray:
+    """Selected options covering each row."""
+    x = np.zeros(A.shape[1])
+    x[selected] = 1.0
+    return np.rint(A @ x).astype(np.int64)
 
 
 def _as_float(values, n: int, name: str) -> np.ndarray:
@@ -113,7 +133,7 @@ class _Log:
             log.info(text)
 
 
-def _run_mip(built: BuiltModel, *, solver: str, time_limit_s, mip_gap, seed, start,
+def _run_mip(mip: MipModel, *, solver: str, time_limit_s, mip_gap, seed, start,
              record: _Log) -> MipResult:
     order = [solver] + [s for s in SOLVERS if s != solver]
     errors = []
@@ -124,7 +144,7 @@ def _run_mip(built: BuiltModel, *, solver: str, time_limit_s, mip_gap, seed, sta
             record.note(f"solver {name} is unavailable; trying the next one")
             continue
         try:
-            res = backend.solve_mip(built.mip, time_limit_s=time_limit_s, mip_gap=mip_gap,
+            res = backend.solve_mip(mip, time_limit_s=time_limit_s, mip_gap=mip_gap,
                                     seed=seed, start=start)
         except Exception as exc:  # noqa: BLE001 - a crashing solver falls back to the other
             errors.append(f"{name}: {exc}")
@@ -211,7 +231,7 @@ def _solve_set_cover_part(p: Problem, *, solver, deadline, mip_gap, seed, presol
                                 groups=-np.ones(Ar.shape[1], np.int64)))
     start = np.zeros(built.mip.n_vars)
     start[greedy] = 1.0
-    res = _run_mip(built, solver=solver, time_limit_s=_remaining(deadline), mip_gap=mip_gap,
+    res = _run_mip(built.mip, solver=solver, time_limit_s=_remaining(deadline), mip_gap=mip_gap,
                    seed=seed, start=start, record=record)
     if res.status == "infeasible":
         raise InfeasibleError("set cover infeasible")  # pragma: no cover - rows all coverable
@@ -248,9 +268,9 @@ def _solve_general_part(p: Problem, *, solver, deadline, mip_gap, seed,
     built = build_model(p, "primary")
     greedy = heuristics.greedy_general(p.A, p.cost, p.weight, p.must, objective=p.objective,
                                        budget=p.budget, max_options=p.max_options,
-                                       counted=p.counted, groups=p.groups)
+                                       counted=p.counted, groups=p.groups, need=p.need)
     start = built.start_vector(p, greedy) if greedy is not None else None
-    res = _run_mip(built, solver=solver, time_limit_s=_remaining(deadline), mip_gap=mip_gap,
+    res = _run_mip(built.mip, solver=solver, time_limit_s=_remaining(deadline), mip_gap=mip_gap,
                    seed=seed, start=start, record=record)
     if res.status == "infeasible":
         raise InfeasibleError(
@@ -299,7 +319,7 @@ def _tie_break(p: Problem, first: _PartResult, *, solver, deadline, mip_gap, see
         target = value + tol
     built = build_model(p, "tie_break", target=target)
     start = built.start_vector(p, first.selected)
-    res = _run_mip(built, solver=solver, time_limit_s=_remaining(deadline), mip_gap=0.0,
+    res = _run_mip(built.mip, solver=solver, time_limit_s=_remaining(deadline), mip_gap=0.0,
                    seed=seed, start=start, record=record)
     if res.x is None:
         record.note(f"tie-break stage found no plan ({res.status}); first-stage plan kept")
@@ -311,7 +331,8 @@ def _tie_break(p: Problem, first: _PartResult, *, solver, deadline, mip_gap, see
     new_value = _part_value(p, sel)
     if p.objective == "max_coverage" and new_value < value - tol:
         return first.selected
-    if p.objective == "min_cost" and (new_value > value + tol or np.any(~_covered(p.A, sel) & p.must)):
+    if p.objective == "min_cost" and (new_value > value + tol
+                                      or np.any(_coverage_count(p.A, sel) < p.required)):
         return first.selected
     return sel
 
@@ -326,6 +347,8 @@ def _reduce_general(p: Problem, presolve: bool, record: _Log) -> tuple[Problem, 
         g = sub.groups[cols]
         ids, inv, cnt = np.unique(g, return_inverse=True, return_counts=True)
         eligible = (g < 0) | (cnt[inv] == 1)
+        if sub.need is not None:  # a row needing k options may need a dominated one too
+            eligible &= np.asarray(A[sub.need > 1].sum(axis=0)).ravel() == 0
         dom = dominated_columns(A, sub.cost[cols], eligible=eligible,
                                 counted=sub.counted[cols] if sub.max_options is not None else None)
         if dom is not None and dom.any():
@@ -348,7 +371,7 @@ def _solve_part(p: Problem, *, solver, deadline, mip_gap, seed, tie_break, preso
 def _solve_reduced_part(p: Problem, *, solver, deadline, mip_gap, seed, tie_break, presolve,
                         record: _Log) -> _PartResult:
     pure = (p.objective == "min_cost" and p.budget is None and p.max_options is None
-            and not p.has_groups())
+            and not p.has_groups() and p.need is None)
     if pure:
         first = _solve_set_cover_part(p, solver=solver, deadline=deadline, mip_gap=mip_gap,
                                       seed=seed, presolve=presolve, record=record)
@@ -442,9 +465,10 @@ def solve_coverage_model(coverage, cost, *, objective: str = "min_cost", weight=
     weight : array, shape (n_demand,), optional
         Weight of each row [e.g. people], >= 0. Required for ``max_coverage``; for
         ``min_cost`` it only matters to the tie-break.
-    must_cover : bool array, shape (n_demand,), optional
+    must_cover : bool or int array, shape (n_demand,), optional
         Rows that must be covered. Default: all rows for ``min_cost``, none for
-        ``max_coverage``.
+        ``max_coverage``. Integers ask for k-coverage: row i must be covered by at least
+        ``must_cover[i]`` distinct options (0: need not be covered).
     budget : float, optional
         :math:`\sum_j c_j x_j \le` budget (fixed options' cost included).
     max_options : int, optional
@@ -505,7 +529,7 @@ def solve_coverage_model(coverage, cost, *, objective: str = "min_cost", weight=
             raise InputError("max_coverage needs a weight per demand row")
         weight = np.zeros(m)
     weight = _as_float(weight, m, "weight")
-    must = _as_bool(must_cover, m, "must_cover", default=objective == "min_cost")
+    must, need = _as_need(must_cover, m, default=objective == "min_cost")
     counted_arr = _as_bool(counted, n, "counted", default=True)
     fixed_arr = _as_bool(fixed, n, "fixed", default=False)
     if groups is None:
@@ -530,6 +554,10 @@ def solve_coverage_model(coverage, cost, *, objective: str = "min_cost", weight=
     dead = np.flatnonzero(must & ~reach)
     if dead.size:
         raise InfeasibleError(f"{dead.size} must-cover row(s) are covered by no option: rows {_first(dead)}")
+    if need is not None and np.any(np.diff(A.indptr) < need):
+        short = np.flatnonzero(np.diff(A.indptr) < need)
+        raise InfeasibleError(f"{short.size} row(s) need more options than cover them: rows "
+                              f"{_first(short)}")
 
     # 2. fixed options
     fixed_idx = np.flatnonzero(fixed_arr)
@@ -546,20 +574,26 @@ def solve_coverage_model(coverage, cost, *, objective: str = "min_cost", weight=
     if quota_left is not None and quota_left < 0:
         raise InfeasibleError(f"{int(counted_arr[fixed_idx].sum())} fixed options already exceed max_options={max_options}")
     covered_fixed = _covered(A, fixed_idx) if fixed_idx.size else np.zeros(m, bool)
+    open_rows, sub_weight = ~covered_fixed, weight
+    if need is not None:  # a row needing k options still needs k - (fixed ones covering it)
+        need = np.maximum(need - _coverage_count(A, fixed_idx), 0)
+        must = need > 0
+        open_rows |= must
+        sub_weight = np.where(covered_fixed, 0.0, weight)  # weight already earned
     usable = ~fixed_arr
     if fg.size:
         usable &= ~np.isin(groups_arr, fg)
     if budget_left is not None:
         budget_left = max(budget_left, 0.0)
         usable &= cost <= budget_left + 1e-9 * max(1.0, budget_left)
-    rows = np.flatnonzero(~covered_fixed)
+    rows = np.flatnonzero(open_rows)
     cols = np.flatnonzero(usable)
-    sub = Problem(A=A, cost=cost, weight=weight, must=must, objective=objective,
+    sub = Problem(A=A, cost=cost, weight=sub_weight, must=must, objective=objective,
                   budget=budget_left, max_options=quota_left, counted=counted_arr,
-                  groups=groups_arr).subproblem(rows, cols)
+                  groups=groups_arr, need=need).subproblem(rows, cols)
     # drop rows no remaining option covers (must ones make the model infeasible)
     reach_sub = np.diff(sub.A.indptr) > 0
-    lost = np.flatnonzero(sub.must & ~reach_sub)
+    lost = np.flatnonzero(sub.must & (np.diff(sub.A.indptr) < sub.required))
     if lost.size:
         raise InfeasibleError(
             f"{lost.size} must-cover row(s) can only be covered by options excluded by fixed "

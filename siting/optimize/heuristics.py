@@ -115,9 +115,11 @@ def greedy_set_cover(A, cost: np.ndarray, *, initial: np.ndarray | None = None,
 
 
 def greedy_general(A, cost, weight, must, *, objective: str, budget=None, max_options=None,
-                   counted=None, groups=None) -> np.ndarray | None:
+                   counted=None, groups=None, need=None) -> np.ndarray | None:
     """Greedy plan for the general model, or ``None`` if it misses a must-cover row.
 
+    ``need`` (optional, int per row): options a must row needs (k-coverage); a row keeps its
+    value until that many selected options cover it.
     Value of covering a row: 1 per must row for ``min_cost`` (stops once they are covered);
     for ``max_coverage`` a must row is worth more than all weights together, and columns are
     added while they add value and fit the budget, quota and groups.
@@ -136,6 +138,7 @@ def greedy_general(A, cost, weight, must, *, objective: str, budget=None, max_op
     eps = 1e-9 * (float(cost[cost > 0].mean()) if np.any(cost > 0) else 1.0) + 1e-12
     indptr, indices = A_csc.indptr, A_csc.indices
     open_value = value.copy()
+    left = np.where(must, 1 if need is None else np.asarray(need), 1).astype(np.int64)
     gain = np.asarray(A_csc.T @ open_value).ravel()
     heap = [(-(gain[j] / (cost[j] + eps)), j) for j in np.flatnonzero(gain > 0)]
     heapq.heapify(heap)
@@ -161,14 +164,15 @@ def greedy_general(A, cost, weight, must, *, objective: str, budget=None, max_op
         used += int(counted[j])
         if groups[j] >= 0:
             used_groups.add(int(groups[j]))
-        open_value[rows] = 0.0
+        left[rows] -= 1
+        open_value[rows[left[rows] <= 0]] = 0.0
         if objective == "min_cost" and not np.any(open_value > 0):
             break
     sel = np.array(sorted(chosen), dtype=np.int64)
     x = np.zeros(n)
     x[sel] = 1
-    covered = np.asarray(A_csc @ x).ravel() > 0
-    if np.any(must & ~covered):
+    count = np.asarray(A_csc @ x).ravel()
+    if np.any(must & (count < (1 if need is None else np.asarray(need)))):
         return None
     return sel
 

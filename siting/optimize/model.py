@@ -9,8 +9,11 @@ the set of options covering row :math:`i`, :math:`M` the rows that must be cover
 
 .. math::
 
-    \min \sum_j c_j x_j \quad \text{s.t.} \quad \sum_{j \in N_i} x_j \ge 1 \;\; (i \in M),\quad
+    \min \sum_j c_j x_j \quad \text{s.t.} \quad \sum_{j \in N_i} x_j \ge k_i \;\; (i \in M),\quad
     \sum_j c_j x_j \le B,\quad \sum_{j \in K} x_j \le P,\quad \sum_{j \in G_g} x_j \le 1.
+
+:math:`k_i = 1` except for rows that need backup coverage (k-coverage: :math:`k_i` distinct
+options, as in the backup coverage model of Hogan & ReVelle 1986).
 
 ``max_coverage`` (maximal covering location problem, Church & ReVelle 1974):
 
@@ -31,6 +34,8 @@ Toregas, C., Swain, R., ReVelle, C., Bergman, L. (1971). The location of emergen
 facilities. Operations Research 19(6), 1363-1373.
 Church, R., ReVelle, C. (1974). The maximal covering location problem. Papers of the Regional
 Science Association 32, 101-118.
+Hogan, K., ReVelle, C. (1986). Concepts and applications of backup coverage. Management
+Science 32(11), 1434-1444.
 """
 
 from __future__ import annotations
@@ -58,6 +63,12 @@ class Problem:
     max_options: int | None
     counted: np.ndarray
     groups: np.ndarray
+    need: np.ndarray | None = None  # options each must row needs (k-coverage); None: 1 each
+
+    @property
+    def required(self) -> np.ndarray:
+        """Options each row must be covered by: 0 for rows that need not be covered."""
+        return np.where(self.must, 1 if self.need is None else self.need, 0)
 
     @property
     def n_rows(self) -> int:
@@ -78,7 +89,8 @@ class Problem:
         return Problem(A=A, cost=self.cost[cols], weight=self.weight[rows], must=self.must[rows],
                        objective=self.objective, budget=self.budget,
                        max_options=self.max_options, counted=self.counted[cols],
-                       groups=self.groups[cols])
+                       groups=self.groups[cols],
+                       need=None if self.need is None else self.need[rows])
 
 
 @dataclass(frozen=True)
@@ -147,7 +159,7 @@ def build_model(p: Problem, stage: str = "primary", target: float | None = None)
     must_rows = np.flatnonzero(p.must)
     if must_rows.size:
         blocks.append(sp.hstack([p.A[must_rows], sp.csr_matrix((must_rows.size, ny))]))
-        lo.append(np.ones(must_rows.size))
+        lo.append(p.required[must_rows].astype(float))
         hi.append(np.full(must_rows.size, np.inf))
     if ny:
         blocks.append(sp.hstack([p.A[y_rows], -sp.identity(ny, format="csr")]))

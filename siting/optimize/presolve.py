@@ -191,3 +191,31 @@ def presolve_set_cover(A, cost: np.ndarray, *, max_work: float = 2e7,
     pre = Presolved(A=A, cost=cost, rows=rows, cols=cols, forced=forced_arr.astype(np.int64),
                     stats=stats)
     return pre
+
+
+def identical_rows(A: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """Classes of rows covered by exactly the same columns.
+
+    In a maximal covering model such rows are covered together or not at all, so one
+    coverage variable with their summed weight stands for all of them (an exact reduction).
+
+    Returns
+    -------
+    first : numpy.ndarray
+        The first row of each class, ascending.
+    label : numpy.ndarray
+        Class index of every row (``first[label[i]]`` has row i's columns).
+    """
+    A = sp.csr_matrix(A)
+    A.sort_indices()
+    classes: dict[bytes, int] = {}
+    label = np.empty(A.shape[0], np.int64)
+    first = []
+    for i in range(A.shape[0]):
+        key = A.indices[A.indptr[i]:A.indptr[i + 1]].tobytes()
+        k = classes.setdefault(key, len(first))
+        if k == len(first):
+            first.append(i)
+        label[i] = k
+    return np.asarray(first, np.int64), label
+
