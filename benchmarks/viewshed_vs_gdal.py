@@ -1,34 +1,42 @@
 """Benchmark: siting.terrain.viewshed against GDAL's gdal_viewshed (speed and exactness).
 
-Run:  .venv/bin/python benchmarks/viewshed_vs_gdal.py [--observers 20] [--seed 0]
+Run:  .venv/bin/python benchmarks/viewshed_vs_gdal.py [--observers 20] [--repeats 5] [--seed 0]
+                                                       [--dem real|fractal] [--threads N]
 
-Needs the ``gdal_viewshed`` command line tool (Debian: ``apt-get install gdal-bin``).
+Needs the ``gdal_viewshed`` command line tool (Debian: ``apt-get install gdal-bin``) and, for the
+in-process timing, GDAL's Python bindings for the system ``python3`` (``python3-gdal``).
 
-* DEM: the real USGS Jacksboro Fault DEM from the shared data folder (3 arc-second, about
-  74.5 m x 92.5 m cells) resampled bilinearly to 30 m square cells (about 1061 x 1001 cells);
-  when that file is missing, a seeded fractal DEM of 1001 x 1001 cells. The script prints which.
+* DEM (``--dem real``, the default): the real USGS Jacksboro Fault DEM from the shared data
+  folder (3 arc-second, about 74.5 m x 92.5 m cells) resampled bilinearly to 30 m square cells
+  (1060 x 1001 cells); when that file is missing, or with ``--dem fractal``, a seeded rugged
+  fractal DEM of 1001 x 1001 cells (800 m relief). The script prints which.
 * For every observer (seeded, in the central part of the DEM): 15 km radius, observer 30 m and
-  target 1.5 m above ground, flat earth. siting's time is measured after one warm-up (JIT) call;
-  gdal_viewshed's time is the wall time of the command minus its start-up time, measured as the
-  median of runs on a 10 x 10 raster.
-* gdal_viewshed options: ``-oz`` observer height and ``-tz`` target height above the DEM
-  [m], ``-md`` maximum distance [m], ``-cc 0`` (GDAL's curvature coefficient: the DEM is lowered
-  by cc * d^2 / sphere diameter; 0 = flat earth, 1 = geometric curvature without refraction,
-  0.85714 the default), ``-vv 255 -iv 0 -ov 0`` (visible / invisible / out of range values).
-* GDAL's compute time is also measured in-process, without start-up or file output, through
-  GDAL's own Python bindings (``osgeo.gdal.ViewshedGenerate`` to the MEM driver, same options,
-  after one warm-up) run by the system Python (Debian: ``python3-gdal``) when available; the
-  speed ratio uses that time when it exists, since the CLI's start-up (~60-90 ms) dwarfs and
-  blurs the computation.
+  target 1.5 m above ground, flat earth. Each method runs ``--repeats`` times per observer and
+  the observer's time is the median of those runs; the summary quotes the median over observers.
+  Runs are interleaved observer by observer so that the shared machine's load drifts over all
+  methods alike; the load average is printed before and after.
+* siting: :func:`siting.terrain.viewshed` with numba's default thread count (or ``--threads``),
+  after one warm-up (JIT) call. GDAL's viewshed is single-threaded.
+* GDAL in-process: ``osgeo.gdal.ViewshedGenerate`` to the MEM driver (no start-up, no file
+  output), run by the system python in a long-lived helper process, after one warm-up.
+* GDAL CLI minus start-up (the issue's method): wall time of ``gdal_viewshed`` on the DEM minus
+  its wall time on a 10 x 10 raster, both taken as medians of runs made next to each other.
+* gdal_viewshed options: ``-oz`` observer height and ``-tz`` target height above the DEM [m],
+  ``-md`` maximum distance [m], ``-cc 0`` (GDAL's curvature coefficient: the DEM is lowered
+  by cc * d^2 / sphere diameter; 0 = flat earth), ``-vv 255 -iv 0 -ov 0`` (visible / invisible /
+  out of range values).
 * Agreement: on 5,000 random targets per observer within the radius, the share of targets where
   each viewshed equals :func:`siting.terrain.exact_line_of_sight` (the exact bilinear
-  grid-line-crossing test).
+  grid-line-crossing test). GDAL's agreement is that of the CLI's raster (the same algorithm as
+  in-process).
+* Speed ratios: GDAL time / siting time of the medians (> 1: siting is faster).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -37,6 +45,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numba
 import numpy as np
 import rasterio
 from affine import Affine
@@ -55,6 +64,7 @@ REAL = (Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "dem"
 
 
 def fractal_dem(n: int, seed: int, relief_m: float = 800.0, beta: float = 2.2) -> np.ndarray:
+    """Seeded fractal (power-law spectrum) terrain, n x n, float32, 0..relief_m [m]."""
     rng = np.random.default_rng(seed)
     f = np.fft.fftfreq(n)
     k = np.hypot(f[:, None], f[None, :])
@@ -65,8 +75,9 @@ def fractal_dem(n: int, seed: int, relief_m: float = 800.0, beta: float = 2.2) -
     return ((z - z.min()) / (z.max() - z.min()) * relief_m).astype(np.float32)
 
 
-def load_dem() -> tuple[np.ndarray, str]:
-    if REAL.exists():
+def load_dem(which: str) -> tuple[np.ndarray, str]:
+    """(elevation [m] on 30 m cells, description) of the real DEM or the fractal one."""
+    if which == "real" and REAL.exists():
         data = np.load(REAL)
         z = data["elevation"].astype(np.float64)
         step_deg = float(data["dx"])
@@ -89,9 +100,14 @@ def write_geotiff(path: Path, dem: np.ndarray) -> None:
         dst.write(dem, 1)
 
 
-def run_gdal(src: Path, dst: Path, row: int, col: int) -> float:
-    x = ORIGIN_X + (col + 0.5) * CELL_M
-    y = ORIGIN_Y - (row + 0.5) * CELL_M
+def cell_xy(row: int, col: int) -> tuple[float, float]:
+    """Map coordinates [m] of a cell centre."""
+    return ORIGIN_X + (col + 0.5) * CELL_M, ORIGIN_Y - (row + 0.5) * CELL_M
+
+
+def run_gdal_cli(src: Path, dst: Path, row: int, col: int) -> float:
+    """Wall time [s] of one gdal_viewshed run from the centre of cell (row, col)."""
+    x, y = cell_xy(row, col)
     command = ["gdal_viewshed", "-q", "-ox", repr(x), "-oy", repr(y),
                "-oz", repr(OBSERVER_HEIGHT_M), "-tz", repr(TARGET_HEIGHT_M),
                "-md", repr(RADIUS_M), "-cc", "0", "-vv", "255", "-iv", "0", "-ov", "0",
@@ -101,11 +117,20 @@ def run_gdal(src: Path, dst: Path, row: int, col: int) -> float:
     return time.perf_counter() - start
 
 
+def gdal_cli_compute_time(src: Path, tiny: Path, tmp: Path, observer, repeats: int) -> float:
+    """Median CLI wall time on the DEM minus the median on the 10 x 10 raster [s]."""
+    full, startup = [], []
+    for _ in range(repeats):
+        startup.append(run_gdal_cli(tiny, tmp / "tiny_out.tif", 5, 5))
+        full.append(run_gdal_cli(src, tmp / "viewshed.tif", *observer))
+    return statistics.median(full) - statistics.median(startup)
+
+
 GDAL_IN_PROCESS = r"""
-import json, sys, time
+import json, statistics, sys, time
 from osgeo import gdal
 gdal.UseExceptions()
-src, observers, oz, tz, md = sys.argv[1], json.loads(sys.argv[2]), *map(float, sys.argv[3:6])
+src, oz, tz, md = sys.argv[1], *map(float, sys.argv[2:5])
 dataset = gdal.Open(src)  # keep a reference: the band dies with its dataset
 band = dataset.GetRasterBand(1)
 def run(x, y):
@@ -115,23 +140,53 @@ def run(x, y):
     elapsed = time.perf_counter() - start
     ds = None
     return elapsed
-run(*observers[0])
-print(json.dumps([run(x, y) for x, y in observers]))
+print("ready", flush=True)
+for line in sys.stdin:
+    x, y, repeats = json.loads(line)
+    run(x, y)  # warm-up
+    print(json.dumps(statistics.median(run(x, y) for _ in range(repeats))), flush=True)
 """
 
 
-def gdal_in_process_times(src: Path, observers) -> list[float] | None:
-    """Per-observer ViewshedGenerate times [s] from the system Python's osgeo, or None."""
-    python = shutil.which("python3", path="/usr/bin:/usr/local/bin")
-    if python is None:
-        return None
-    xy = [[ORIGIN_X + (c + 0.5) * CELL_M, ORIGIN_Y - (r + 0.5) * CELL_M] for r, c in observers]
-    result = subprocess.run([python, "-c", GDAL_IN_PROCESS, str(src), json.dumps(xy),
-                             repr(OBSERVER_HEIGHT_M), repr(TARGET_HEIGHT_M), repr(RADIUS_M)],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        return None
-    return json.loads(result.stdout)
+class GdalInProcess:
+    """A system-python helper process timing ``osgeo.gdal.ViewshedGenerate`` on request."""
+
+    def __init__(self, src: Path):
+        python = shutil.which("python3", path="/usr/bin:/usr/local/bin")
+        self.process = None
+        if python is None:
+            return
+        process = subprocess.Popen(
+            [python, "-c", GDAL_IN_PROCESS, str(src), repr(OBSERVER_HEIGHT_M),
+             repr(TARGET_HEIGHT_M), repr(RADIUS_M)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        if process.stdout.readline().strip() == "ready":
+            self.process = process
+        else:
+            process.kill()
+
+    def time(self, observer, repeats: int) -> float:
+        """Median ViewshedGenerate time [s] from the cell centre, or NaN without osgeo."""
+        if self.process is None:
+            return float("nan")
+        self.process.stdin.write(json.dumps([*cell_xy(*observer), repeats]) + "\n")
+        self.process.stdin.flush()
+        return float(json.loads(self.process.stdout.readline()))
+
+    def close(self) -> None:
+        if self.process is not None:
+            self.process.stdin.close()
+            self.process.wait()
+
+
+def siting_time(dem: np.ndarray, observer, repeats: int) -> tuple[float, np.ndarray]:
+    """(median wall time [s] of :func:`viewshed`, its result)."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        seen = viewshed(dem, CELL_M, observer, OBSERVER_HEIGHT_M, TARGET_HEIGHT_M, RADIUS_M)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), seen
 
 
 def read_gdal_visible(path: Path, shape: tuple[int, int]) -> np.ndarray:
@@ -145,22 +200,40 @@ def read_gdal_visible(path: Path, shape: tuple[int, int]) -> np.ndarray:
     return visible
 
 
+def random_targets(rng, shape, observer) -> np.ndarray:
+    """N_TARGETS random cells (n x 2 ints) within the radius of the observer."""
+    r = rng.integers(0, shape[0], 4 * N_TARGETS)
+    c = rng.integers(0, shape[1], 4 * N_TARGETS)
+    inside = np.hypot(r - observer[0], c - observer[1]) * CELL_M <= RADIUS_M
+    return np.column_stack([r[inside][:N_TARGETS], c[inside][:N_TARGETS]])
+
+
+def load_average() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--observers", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=5, help="runs per method and observer")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dem", choices=["real", "fractal"], default="real")
+    parser.add_argument("--threads", type=int, help="numba threads for siting (default: all)")
     args = parser.parse_args()
+    if args.threads:
+        numba.set_num_threads(args.threads)
     if shutil.which("gdal_viewshed") is None:
         print("gdal_viewshed not found: install GDAL's command line tools "
               "(Debian: apt-get install gdal-bin)", file=sys.stderr)
         return 2
     version = subprocess.run(["gdalinfo", "--version"], capture_output=True, text=True).stdout
-    dem, description = load_dem()
+    dem, description = load_dem(args.dem)
     print(f"DEM: {description}")
     print(f"GDAL: {version.strip()}; radius {RADIUS_M / 1000:g} km, observer "
           f"{OBSERVER_HEIGHT_M:g} m, target {TARGET_HEIGHT_M:g} m, flat earth (-cc 0)")
+    print(f"machine: {os.cpu_count()} CPUs, siting on {numba.get_num_threads()} numba threads; "
+          f"load average (1, 5, 15 min) before: {load_average()}")
     rng = np.random.default_rng(args.seed)
-    radius_cells = RADIUS_M / CELL_M
     margin = int(min(dem.shape) * 0.3)
     observers = [(int(rng.integers(margin, dem.shape[0] - margin)),
                   int(rng.integers(margin, dem.shape[1] - margin)))
@@ -168,61 +241,50 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        src, tiny, out = tmp / "dem.tif", tmp / "tiny.tif", tmp / "viewshed.tif"
+        src, tiny = tmp / "dem.tif", tmp / "tiny.tif"
         write_geotiff(src, dem)
         write_geotiff(tiny, dem[:10, :10])
-        startup = statistics.median(run_gdal(tiny, tmp / "tiny_out.tif", 5, 5) for _ in range(7))
         viewshed(dem, CELL_M, observers[0], OBSERVER_HEIGHT_M, TARGET_HEIGHT_M, RADIUS_M)  # JIT
         exact_line_of_sight_many(dem, CELL_M, observers[0], np.array([[0, 0]]), 1.0, 1.0)
-
-        in_process = gdal_in_process_times(src, observers)
-        if in_process is None:
-            print("osgeo (GDAL Python bindings) not found for the system python3: "
-                  "GDAL timed through the CLI only")
-            in_process = [float("nan")] * len(observers)
+        gdal_mem = GdalInProcess(src)
+        if gdal_mem.process is None:
+            print("osgeo (GDAL Python bindings) not found for the system python3: GDAL timed "
+                  "through the CLI only (Debian: apt-get install python3-gdal)")
+        print(f"median of {args.repeats} runs per observer [ms]; speed ratio = GDAL / siting")
+        print(f"{'observer':>12} {'siting':>7} {'gdal':>7} {'ratio':>6} {'gdal CLI':>9} "
+              f"{'ratio':>6} {'visible %':>9} {'siting agree %':>15} {'gdal agree %':>13}")
         rows = []
-        print(f"gdal_viewshed start-up (10 x 10 raster, median of 7): {startup * 1000:.1f} ms")
-        print(f"{'observer':>12} {'cells':>8} {'siting ms':>10} {'gdal ms':>8} {'gdal CLI ms':>11} "
-              f"{'visible %':>9} {'siting agree %':>15} {'gdal agree %':>13}")
-        for observer, t_gdal_mem in zip(observers, in_process):
-            start = time.perf_counter()
-            ours = viewshed(dem, CELL_M, observer, OBSERVER_HEIGHT_M, TARGET_HEIGHT_M, RADIUS_M)
-            t_ours = time.perf_counter() - start
-            t_gdal = run_gdal(src, out, *observer) - startup
-            gdal = read_gdal_visible(out, dem.shape)
-
-            r = rng.integers(0, dem.shape[0], 4 * N_TARGETS)
-            c = rng.integers(0, dem.shape[1], 4 * N_TARGETS)
-            inside = np.hypot(r - observer[0], c - observer[1]) <= radius_cells
-            r, c = r[inside][:N_TARGETS], c[inside][:N_TARGETS]
-            exact = exact_line_of_sight_many(dem, CELL_M, observer, np.column_stack([r, c]),
-                                             OBSERVER_HEIGHT_M, TARGET_HEIGHT_M)
-            agree_ours = float(np.mean(ours[r, c] == exact))
-            agree_gdal = float(np.mean(gdal[r, c] == exact))
-            n_cells = int(np.count_nonzero(
-                np.hypot(*np.mgrid[0:dem.shape[0], 0:dem.shape[1]]
-                         - np.array(observer)[:, None, None]) <= radius_cells))
-            rows.append((t_ours, t_gdal_mem, t_gdal, agree_ours, agree_gdal, len(r)))
-            print(f"{str(observer):>12} {n_cells:>8} {t_ours * 1000:>10.1f} "
-                  f"{t_gdal_mem * 1000:>8.1f} "
-                  f"{t_gdal * 1000:>11.1f} "
-                  f"{100 * exact.mean():>9.1f} {100 * agree_ours:>15.3f} {100 * agree_gdal:>13.3f}")
+        for observer in observers:
+            t_ours, ours = siting_time(dem, observer, args.repeats)
+            t_mem = gdal_mem.time(observer, args.repeats)
+            t_cli = gdal_cli_compute_time(src, tiny, tmp, observer, args.repeats)
+            gdal = read_gdal_visible(tmp / "viewshed.tif", dem.shape)
+            targets = random_targets(rng, dem.shape, observer)
+            exact = exact_line_of_sight_many(dem, CELL_M, observer, targets, OBSERVER_HEIGHT_M,
+                                             TARGET_HEIGHT_M)
+            agree_ours = float(np.mean(ours[targets[:, 0], targets[:, 1]] == exact))
+            agree_gdal = float(np.mean(gdal[targets[:, 0], targets[:, 1]] == exact))
+            rows.append((t_ours, t_mem, t_cli, agree_ours, agree_gdal, len(targets)))
+            print(f"{str(observer):>12} {t_ours * 1e3:>7.1f} {t_mem * 1e3:>7.1f} "
+                  f"{t_mem / t_ours:>6.2f} {t_cli * 1e3:>9.1f} {t_cli / t_ours:>6.2f} "
+                  f"{100 * exact.mean():>9.1f} {100 * agree_ours:>15.3f} "
+                  f"{100 * agree_gdal:>13.3f}")
+        gdal_mem.close()
 
     t_ours, t_mem, t_cli, a_ours, a_gdal, n = (np.array(v) for v in zip(*rows))
     med_ours, med_mem, med_cli = (float(np.median(t)) for t in (t_ours, t_mem, t_cli))
-    med_gdal = med_mem if np.isfinite(med_mem) else med_cli
     print()
-    print(f"{'':28}{'siting.viewshed':>16}{'gdal_viewshed':>15}")
-    print(f"{'median time per viewshed':28}{med_ours * 1000:>13.1f} ms{med_mem * 1000:>12.1f} ms"
-          f"  (in-process, MEM driver)")
-    print(f"{'':28}{'':>16}{med_cli * 1000:>12.1f} ms  (CLI wall time - start-up)")
-    print(f"{'agreement with exact LOS':28}{100 * np.sum(a_ours * n) / n.sum():>15.3f}%"
-          f"{100 * np.sum(a_gdal * n) / n.sum():>14.3f}%")
-    print(f"{'worst observer agreement':28}{100 * a_ours.min():>15.3f}%"
-          f"{100 * a_gdal.min():>14.3f}%")
-    print(f"speed ratio gdal / siting (medians, GDAL in-process when measured): "
-          f"{med_gdal / med_ours:.2f}x "
-          f"({len(observers)} observers, {int(n.sum())} exact targets)")
+    print(f"{len(observers)} observers, {int(n.sum())} exact targets; load average after: "
+          f"{load_average()}")
+    print(f"{'median time per viewshed':34}{'':2}{med_ours * 1e3:7.1f} ms  siting.viewshed")
+    print(f"{'':36}{med_mem * 1e3:7.1f} ms  GDAL in-process (MEM driver)"
+          f"   ratio {med_mem / med_ours:.2f}x")
+    print(f"{'':36}{med_cli * 1e3:7.1f} ms  GDAL CLI minus start-up"
+          f"        ratio {med_cli / med_ours:.2f}x")
+    print(f"{'agreement with exact LOS':34}{'':2}{100 * np.sum(a_ours * n) / n.sum():8.3f} % "
+          f"siting, {100 * np.sum(a_gdal * n) / n.sum():.3f} % GDAL")
+    print(f"{'worst observer agreement':34}{'':2}{100 * a_ours.min():8.3f} % "
+          f"siting, {100 * a_gdal.min():.3f} % GDAL")
     return 0
 
 

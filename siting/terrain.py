@@ -25,14 +25,22 @@ the algebraically identical bulge form: a sample at distance d on a path of leng
 from __future__ import annotations
 
 import math
+import os
+import queue
+import threading
+import time
 from dataclasses import dataclass
 
 import numba
 import numpy as np
 import pyproj
 from affine import Affine
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from siting.errors import InputError
+from siting.propagation import EARTH_RADIUS_M
 
 __all__ = [
     "EARTH_RADIUS_M",
@@ -45,15 +53,18 @@ __all__ = [
     "viewshed",
 ]
 
-EARTH_RADIUS_M = 6_371_000.0
 
-#: Targets this close to the observer (in cells along the major axis) always get the exact test.
+#: Cells within this many cells (Chebyshev distance) of the observer take the exact test.
 _EXACT_NEAR_CELLS = 6
-#: Targets whose slope is within ``_MARGIN_FACTOR * mean |cell-to-cell gradient| / radius`` of
-#: the two ray horizons take the exact test (see :func:`viewshed`).
-_MARGIN_FACTOR = 0.2
-#: Consecutive ray intervals handled by one parallel task.
+#: Perimeter cells between neighbouring rays of the radial sweep.
+_RAY_SPACING_CELLS = 2
+#: Half-width of the undecided band around the two ray horizons, in units of
+#: ``mean |cell-to-cell gradient| / cell / rays per half side`` (a slope; see :func:`viewshed`).
+_MARGIN_FACTOR = 0.5
+#: Neighbouring ray intervals handled by one parallel task.
 _INTERVALS_PER_TASK = 16
+#: Slopes [m/m] closer than this to the target's are ties, which the exact test decides.
+_SLOPE_TIE = 1e-9
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,183 +198,422 @@ def _bilinear_many_kernel(elevation, row_f, col_f, out):
 
 
 # Radial sweep. Four sides: 0 east (+col), 1 west (-col), 2 south (+row), 3 north (-row). On a
-# side, "major" counts cells away from the observer along the side's axis and "minor" across it.
+# side, "major" counts cells away from the observer along the side's axis and "minor" across it;
+# the kernels address the row-major DEM through flat indices: cell (major k, minor m) of a side is
+# ``o + k * major_step + m * minor_step`` with ``o`` the observer's flat index.
+
+
+@intrinsic
+def _fetch_add(typingctx, counters, index, value):
+    """Atomically add ``value`` to ``counters[index]`` (int64 array) and return the old value
+    (sequentially consistent: a thread that reads a count also sees the writes made before it
+    was incremented)."""
+    if not (isinstance(counters, types.Array) and counters.dtype == types.int64):
+        return None
+    signature = types.int64(counters, types.intp, types.int64)
+
+    def codegen(context, builder, sig, args):
+        array, position, increment = args
+        array_type = sig.args[0]
+        pointer = cgutils.get_item_pointer(
+            context, builder, array_type, context.make_array(array_type)(context, builder, array),
+            [position])
+        return builder.atomic_rmw("add", pointer, increment, "seq_cst")
+
+    return signature, codegen
 
 
 @numba.njit(cache=True, nogil=True)
-def _ray_horizon(elevation, side, r0, c0, p, radius, reach, cell_size_m, eye, curvature_per_m2,
-                 inv_int, out_max):
-    """Running maximum of the sight-line slope along the ray to perimeter offset ``p``.
+def _side_axes(side, r0, c0, nrows, ncols):
+    """(major step, minor step, major extent, -minor extent, +minor extent) of one side.
 
-    The ray leaves the observer towards ``(major = radius, minor = p)``, ``|p| <= radius``;
-    ``out_max[k]`` (k = 1..radius) receives the largest slope ``(ground - d^2/(2kR) - eye) / d``
-    over the samples with major coordinate strictly below k: every integer-major and every
-    integer-minor crossing, i.e. the samples the exact test takes on a segment of this
-    direction. ``inv_int[i] = 1 / i``. Steps whose samples would leave the grid, or that lie
-    more than a cell beyond ``reach`` [cells] from the observer, hold +inf (cells that depend
-    on them take the exact test).
+    Steps are in flat indices; the extents count cells from the observer to the DEM's edge.
+    """
+    if side == 0:
+        return 1, ncols, ncols - 1 - c0, r0, nrows - 1 - r0
+    if side == 1:
+        return -1, ncols, c0, r0, nrows - 1 - r0
+    if side == 2:
+        return ncols, 1, nrows - 1 - r0, c0, ncols - 1 - c0
+    return -ncols, 1, r0, c0, ncols - 1 - c0
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _lerp_flat(flat, base, step, pos, top):
+    """Terrain [m] at ``pos`` cells along a grid line: ``flat[base + i * step]`` holds the cell
+    at i, linear in between; ``top`` is the last valid i (``pos <= top``).
+
+    Flat indices are never negative; indexing with unsigned integers spares numba's
+    negative-index wraparound in this innermost step of the sweep.
+    """
+    a = int(math.floor(pos))
+    b = min(a + 1, top)
+    za = np.float64(flat[np.uint64(base + a * step)])
+    return za + (np.float64(flat[np.uint64(base + b * step)]) - za) * (pos - a)
+
+
+@numba.njit(cache=True, nogil=True)
+def _ray_end(axes, q, radius, reach):
+    """Last major step [cells] at which the ray of slope ``q`` (minor per major) is sampled: its
+    sample stays on the DEM and within ``reach`` [cells] (+ a cell) of the observer."""
+    _, _, major_extent, minus_extent, plus_extent = axes
+    k_end = min(major_extent, radius - 1, int((reach + 1.0) / math.sqrt(1.0 + q * q)) + 1)
+    if q > 0.0:
+        k_end = min(k_end, int(math.floor(plus_extent / q)))
+    elif q < 0.0:
+        k_end = min(k_end, int(math.floor(minus_extent / -q)))
+    return k_end
+
+
+@numba.njit(cache=True, nogil=True)
+def _ray_horizon(flat, o, axes, q, k_end, step_m, eye, curvature_per_m2, inv_int, out_max):
+    """Running maximum of the sight-line slope along the ray of slope ``q`` (|q| <= 1).
+
+    The ray leaves the observer (flat index ``o``) with ``q`` minor cells per major cell;
+    ``step_m`` = cell * sqrt(1 + q^2) is its length per major step [m]. ``out_max[k]``
+    (k = 1 .. len - 1) receives the largest slope ``(ground - eye) / d - d * curvature_per_m2``
+    [m/m] over the samples with major coordinate strictly below k: every integer-major and every
+    integer-minor crossing up to major ``k_end``, i.e. the samples the exact test takes on a
+    segment of this direction (a minor crossing through a grid node is the same point as the
+    major sample there). Steps past the ray's end hold +inf (undecided). ``inv_int[i] = 1 / i``.
+    """
+    major_step, minor_step, major_extent, _, plus_extent = axes
+    top = min(k_end + 1, major_extent, out_max.shape[0] - 1)
+    aq = abs(q)
+    per_cross = 1.0 / aq if aq > 0.0 else np.inf  # major distance between minor crossings
+    cross_step = minor_step if q > 0.0 else -minor_step
+    inv_cross = aq / step_m
+    inv_step = 1.0 / step_m
+    bulge_step = step_m * curvature_per_m2
+    n = 1  # next minor crossing, at major n * per_cross; at most one per major step
+    x = per_cross
+    best = -np.inf
+    out_max[0] = best
+    for k in range(1, top + 1):
+        if x < k - 1e-9:
+            z = _lerp_flat(flat, o + n * cross_step, major_step, x, major_extent)
+            best = max(best, (z - eye) * (inv_cross * inv_int[n]) - x * step_m * curvature_per_m2)
+            n += 1
+            x = n * per_cross
+        out_max[k] = best
+        if k <= k_end:
+            z = _lerp_flat(flat, o + k * major_step, minor_step, q * k, plus_extent)
+            best = max(best, (z - eye) * (inv_step * inv_int[k]) - k * bulge_step)
+    out_max[top + 1:] = np.inf
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _above(a, slope, d2):
+    """``a > slope * d`` for ``d = sqrt(d2) > 0``, compared as signed squares (no root)."""
+    return a * abs(a) > slope * abs(slope) * d2
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _clear_prefix(horizon, j, k, a, d2, margin):
+    """Largest i < k where the target clears both ray horizons by more than ``margin``:
+    ``a > (max(horizon[j, i], horizon[j + 1, i]) + margin) * d`` (0 if only i = 0 does).
+
+    The rows are running maxima (nondecreasing in i), so the i that qualify form a prefix; a
+    galloping search from k - 1 down finds its end in O(log(k - i)) probes.
+    """
+    gap = 1
+    high = k
+    while True:
+        i = k - gap
+        if i <= 0:
+            i = 0
+            break
+        if _above(a, max(horizon[j, i], horizon[j + 1, i]) + margin, d2):
+            break
+        high = i
+        gap *= 2
+    while high - i > 1:  # invariant: i qualifies, high does not
+        mid = (i + high) // 2
+        if _above(a, max(horizon[j, mid], horizon[j + 1, mid]) + margin, d2):
+            i = mid
+        else:
+            high = mid
+    return i
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _line_max_rise(flat, o, line_step, along_step, pos_per_i, top, first, stop, eye, scale, bulge,
+                   inv_int, blocked):
+    """Largest ``(z - eye) * scale / i - i * bulge`` over the samples i = first .. stop - 1 of
+    one family of grid lines of a sight line, stopping early once it exceeds ``blocked``.
+
+    Sample i lies on the grid line at flat index ``o + i * line_step``, ``i * pos_per_i`` cells
+    along it (flat step ``along_step``, last cell ``top``) and has terrain z [m]. With
+    ``scale`` = samples per target distance and ``bulge`` = d^2 curvature / scale this is the
+    sample's sight-line slope times the target distance d [m], comparable with ``a = tau d``.
+    """
+    best = -np.inf
+    for i in range(first, stop):
+        z = _lerp_flat(flat, o + i * line_step, along_step, i * pos_per_i, top)
+        best = max(best, (z - eye) * (scale * inv_int[i]) - i * bulge)
+        if best > blocked:
+            break
+    return best
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _walk_decision(flat, o, axes, k, m, horizon, j, eye, a, d2, curvature_per_m2, margin, tie,
+                   inv_int):
+    """Decide the cell (major k, minor m) from its own sight line: 1 visible, 0 hidden, -1 tie.
+
+    ``horizon[j]`` / ``horizon[j + 1]`` are the running horizons of the two rays around the
+    cell; ``a = tau d`` [m] with ``tau`` its target slope and ``d = sqrt(d2)`` its distance
+    [m]. The rays' horizons at major i bracket the line's own prefix (its samples before major
+    i); i* is the largest i where the target clears both by more than ``margin``. The cell is
+    hidden when one of its own samples from i* on rises above the sight line (tested from i*
+    upwards, where a shadowing ridge is expected, with an early exit), else visible. These are
+    the exact test's grid-line crossings: integer majors i* .. k - 1 and the integer-minor
+    crossings beyond major i*. Differences within ``tie`` [m] are left to the exact test (-1).
+    """
+    major_step, minor_step, major_extent, _, plus_extent = axes
+    start = max(_clear_prefix(horizon, j, k, a, d2, margin), 1)
+    blocked = a + tie
+    own = _line_max_rise(flat, o, major_step, minor_step, m * inv_int[k], plus_extent, start, k,
+                         eye, k, d2 * curvature_per_m2 * inv_int[k], inv_int, blocked)
+    am = abs(m)
+    if am >= 2 and own <= blocked:
+        # minor crossing n lies at major n k / am; the first at or after `start` is
+        # ceil(start am / k), exact in floating point as for the task bounds
+        own = max(own, _line_max_rise(
+            flat, o, minor_step if m > 0 else -minor_step, major_step, k * inv_int[am],
+            major_extent, int(math.ceil(start * am * inv_int[k] - 1e-9)), am, eye, am,
+            d2 * curvature_per_m2 * inv_int[am], inv_int, blocked))
+    if own > blocked:
+        return 0
+    return 1 if own < a - tie else -1
+
+
+@numba.njit(cache=True, nogil=True)
+def _resolve_undecided(elevation, flat, o, axes, k, m, horizon, j, eye, a, d2,
+                       observer_height_m, target_height_m, cell_size_m, curvature_per_m2, margin,
+                       inv_int):
+    """Visibility of a cell the ray bracket left undecided: :func:`_walk_decision`, and the
+    exact test on a tie. ``a = tau d`` [m] and ``d2 = d^2`` [m^2] for the cell's distance d."""
+    tie = _SLOPE_TIE * cell_size_m * (k + abs(m))  # >= _SLOPE_TIE * d
+    decided = _walk_decision(flat, o, axes, k, m, horizon, j, eye, a, d2, curvature_per_m2,
+                             margin, tie, inv_int)
+    if decided >= 0:
+        return decided == 1
+    ncols = elevation.shape[1]
+    index = o + k * axes[0] + m * axes[1]
+    return exact_line_of_sight_kernel(elevation, cell_size_m, o // ncols, o % ncols,
+                                      index // ncols, index % ncols, observer_height_m,
+                                      target_height_m, curvature_per_m2)
+
+
+@numba.njit(cache=True, nogil=True)
+def _exact_near(elevation, cell_size_m, r0, c0, observer_height_m, target_height_m, near,
+                max_d2, curvature_per_m2, out):
+    """Exact test for the cells within ``near`` cells (Chebyshev) of the observer."""
+    nrows, ncols = elevation.shape
+    cell2 = cell_size_m * cell_size_m
+    for r in range(max(r0 - near, 0), min(r0 + near + 1, nrows)):
+        for c in range(max(c0 - near, 0), min(c0 + near + 1, ncols)):
+            if ((r - r0) ** 2 + (c - c0) ** 2) * cell2 <= max_d2:
+                out[r, c] = exact_line_of_sight_kernel(
+                    elevation, cell_size_m, r0, c0, r, c, observer_height_m, target_height_m,
+                    curvature_per_m2)
+
+
+@numba.njit(cache=True, nogil=True)
+def _disc_half_widths(radius, cell_size_m, max_d2):
+    """``w[k]`` = largest |m| with ``(k^2 + m^2) cell^2 <= max_d2`` (k = 0 .. radius; -1 if
+    none): the half-width [cells] of the maximum-distance disc on ring k."""
+    cell2 = cell_size_m * cell_size_m
+    widths = np.empty(radius + 1, np.int64)
+    for k in range(radius + 1):
+        w = radius if max_d2 == np.inf else int(math.sqrt(max(max_d2 / cell2 - k * k, 0.0))) + 1
+        while w >= 0 and (k * k + w * w) * cell2 > max_d2:
+            w -= 1
+        widths[k] = w
+    return widths
+
+
+@numba.njit(cache=True, nogil=True)
+def _sweep_task(elevation, cell_size_m, r0, c0, observer_height_m, target_height_m, side, first,
+                last, n_half, radius, reach, disc, curvature_per_m2, margin, inv_int, horizon,
+                out):
+    """Decide the cells between rays ``first`` .. ``last`` (perimeter offsets, |p| <= n_half)
+    of one side, rings ``_EXACT_NEAR_CELLS < k <= radius``; see :func:`viewshed`.
+
+    ``horizon`` is scratch of at least (last - first + 1, radius + 1); ``disc[k]`` bounds |m|
+    to the cells within the maximum distance. Every cell is written by exactly one task: the one
+    whose rays bracket its offset ``m * n_half / k`` in [first, last) (the diagonal m = k goes
+    to the last interval of the east and west sides). A cell clearly above or below both ray
+    horizons (by more than ``margin``) is decided at once, comparing ``tau > h`` as
+    ``a > h d`` (``a = tau d``, see :func:`_above`); the others go to
+    :func:`_resolve_undecided`.
     """
     nrows, ncols = elevation.shape
-    q = p / radius
-    scale = math.sqrt(1.0 + q * q)
-    step_m = cell_size_m * scale
-    # last integer major line whose sample stays inside the grid and the radius (+ a cell)
-    if side == 0:
-        k_end = ncols - 1 - c0
-        low, high = r0, nrows - 1 - r0
-    elif side == 1:
-        k_end = c0
-        low, high = r0, nrows - 1 - r0
-    elif side == 2:
-        k_end = nrows - 1 - r0
-        low, high = c0, ncols - 1 - c0
-    else:
-        k_end = r0
-        low, high = c0, ncols - 1 - c0
-    if q > 0.0:
-        k_end = min(k_end, int(math.floor(high / q)))
-    elif q < 0.0:
-        k_end = min(k_end, int(math.floor(low / -q)))
-    k_end = min(k_end, radius - 1, int((reach + 1.0) / scale) + 1)
-    along_rows = side <= 1
-    sign = 1 if (side == 0 or side == 2) else -1
-    abs_p = abs(p)
-    step_minor = 1 if q > 0.0 else -1
-    # next integer-minor crossing: minor m_next at major |m_next| * radius / |p|; a crossing
-    # through a grid node (an integer major) is the same point as that major sample
-    per_minor = radius / abs_p if abs_p > 0.0 else np.inf
-    inv_step = 1.0 / step_m
-    inv_cross = abs_p / (radius * step_m) if abs_p > 0.0 else 0.0
-    m_next = step_minor
-    m_abs = 1
-    major_next = per_minor
-    best = -np.inf
-    out_max[0] = -np.inf
-    for k in range(1, k_end + 2):
-        # crossings of integer minor lines strictly before major k
-        while major_next < k - 1e-9:
-            d = major_next * step_m
-            if along_rows:
-                z = _lerp_on_row(elevation, r0 + m_next, c0 + sign * major_next)
-            else:
-                z = _lerp_on_column(elevation, r0 + sign * major_next, c0 + m_next)
-            s = (z - eye) * inv_cross * inv_int[m_abs] - d * curvature_per_m2
-            if s > best:
-                best = s
-            m_next += step_minor
-            m_abs += 1
-            major_next = m_abs * per_minor
-        out_max[k] = best
-        if k > k_end:
-            break
-        # the integer major line k
-        d = k * step_m
-        if along_rows:
-            z = _lerp_on_column(elevation, r0 + q * k, c0 + sign * k)
-        else:
-            z = _lerp_on_row(elevation, r0 + sign * k, c0 + q * k)
-        s = (z - eye) * inv_step * inv_int[k] - d * curvature_per_m2
-        if s > best:
-            best = s
-    for k in range(k_end + 2, radius + 1):
-        out_max[k] = np.inf
-
-
-@numba.njit(parallel=True, cache=True, nogil=True)
-def _viewshed_kernel(elevation, cell_size_m, r0, c0, observer_height_m, target_height_m,
-                     radius, max_distance_m, curvature_per_m2, margin, exact_near, out):
-    """Fill ``out`` (bool, elevation's shape, all False on entry). See :func:`viewshed`."""
-    nrows, ncols = elevation.shape
+    flat = elevation.ravel()
+    out_flat = out.ravel()
+    o = r0 * ncols + c0
     eye = np.float64(elevation[r0, c0]) + observer_height_m
-    out[r0, c0] = True
-    if radius < 1:
-        return
-    per_task = _INTERVALS_PER_TASK
-    tasks_per_side = (2 * radius + per_task - 1) // per_task
-    max_d2 = max_distance_m * max_distance_m
-    reach = min(max_distance_m / cell_size_m, radius * 1.4143)
+    axes = _side_axes(side, r0, c0, nrows, ncols)
+    major_step, minor_step, major_extent, minus_extent, plus_extent = axes
+    for j in range(last - first + 1):
+        q = (first + j) / n_half
+        _ray_horizon(flat, o, axes, q, _ray_end(axes, q, radius, reach),
+                     cell_size_m * math.sqrt(1.0 + q * q), eye, curvature_per_m2, inv_int,
+                     horizon[j])
+    diagonal = 1 if side <= 1 else 0
+    horizon_flat = horizon.ravel()  # unsigned flat indexing, as in _lerp_flat
+    row_length = horizon.shape[1]
+    lift = target_height_m - eye
     cell2 = cell_size_m * cell_size_m
+    inv_n = 1.0 / n_half
+    for k in range(_EXACT_NEAR_CELLS + 1, min(major_extent, radius) + 1):
+        # ceil(p k / n_half) is exact: a non-integer quotient is >= 1 / n_half from integers
+        m_first = max(-minus_extent, -disc[k], -k + 1 - diagonal,
+                      int(math.ceil(first * k * inv_n - 1e-9)))
+        m_last = k if last == n_half else int(math.ceil(last * k * inv_n - 1e-9)) - 1
+        m_last = min(plus_extent, disc[k], k - 1 + diagonal, m_last)
+        per_cell = n_half / k
+        offset = m_first * per_cell - first + 1e-9  # ray-interval coordinate of the cell
+        for m in range(m_first, m_last + 1):
+            j = min(int(offset), last - first - 1)
+            offset += per_cell
+            index = np.uint64(o + k * major_step + m * minor_step)
+            d2 = (k * k + m * m) * cell2
+            a = np.float64(flat[index]) + lift - d2 * curvature_per_m2  # tau * d
+            left = horizon_flat[np.uint64(j * row_length + k)]
+            right = horizon_flat[np.uint64((j + 1) * row_length + k)]
+            visible = _above(a, max(left, right) + margin, d2)
+            hidden = _above(-a, margin - min(left, right), d2)  # a < (min - margin) d
+            if not (visible or hidden):
+                visible = _resolve_undecided(
+                    elevation, flat, o, axes, k, m, horizon, j, eye, a, d2,
+                    observer_height_m, target_height_m, cell_size_m, curvature_per_m2, margin,
+                    inv_int)
+            out_flat[index] = visible
+
+
+@numba.njit(cache=True, nogil=True)
+def _sweep_setup(elevation, cell_size_m, r0, c0, observer_height_m, target_height_m, radius,
+                 max_distance_m, curvature_per_m2, out):
+    """Exact test near the observer; returns the sweep's tables (``disc`` half-widths of the
+    maximum-distance disc per ring, ``inv_int[i] = 1 / i``)."""
+    max_d2 = max_distance_m * max_distance_m
+    _exact_near(elevation, cell_size_m, r0, c0, observer_height_m, target_height_m,
+                _EXACT_NEAR_CELLS, max_d2, curvature_per_m2, out)
     inv_int = np.empty(radius + 2)
     inv_int[0] = np.inf
     for i in range(1, radius + 2):
         inv_int[i] = 1.0 / i
-    for task in numba.prange(4 * tasks_per_side):
-        side = task // tasks_per_side
-        first = -radius + (task % tasks_per_side) * per_task
-        last = min(first + per_task, radius)  # rays first..last bound intervals first..last-1
-        horizon = np.empty((last - first + 1, radius + 1))
-        for j in range(last - first + 1):
-            _ray_horizon(elevation, side, r0, c0, np.float64(first + j), radius, reach, cell_size_m,
-                         eye, curvature_per_m2, inv_int, horizon[j])
-        for k in range(1, radius + 1):
-            # cells with perimeter offset dr * radius / k in [first, last); the last interval
-            # also takes offset == radius (the diagonal); diagonals belong to east / west
-            lo = int(math.ceil(first * k / radius))
-            if last == radius:
-                hi = k - 1 if side >= 2 else k
-            else:
-                hi = int(math.ceil(last * k / radius)) - 1
-            if first == -radius and side >= 2:
-                lo = -k + 1
-            for dr in range(lo, hi + 1):
-                if side <= 1:
-                    row = r0 + dr
-                    col = c0 + k if side == 0 else c0 - k
-                else:
-                    row = r0 + k if side == 2 else r0 - k
-                    col = c0 + dr
-                if row < 0 or row >= nrows or col < 0 or col >= ncols:
-                    continue
-                d2 = (k * k + dr * dr) * cell2
-                if d2 > max_d2:
-                    continue
-                if k <= exact_near:
-                    out[row, col] = exact_line_of_sight_kernel(
-                        elevation, cell_size_m, r0, c0, row, col, observer_height_m,
-                        target_height_m, curvature_per_m2)
-                    continue
-                offset = dr * radius / k
-                j = int(math.floor(offset)) - first
-                if j > last - first - 1:
-                    j = last - first - 1
-                left = horizon[j, k]
-                right = horizon[j + 1, k]
-                d = math.sqrt(d2)
-                tau = (np.float64(elevation[row, col]) + target_height_m - eye) / d \
-                    - d * curvature_per_m2
-                if left < right:
-                    m_lo = left
-                    m_hi = right
-                else:
-                    m_lo = right
-                    m_hi = left
-                if tau > m_hi + margin:
-                    out[row, col] = True
-                elif tau < m_lo - margin:
-                    pass
-                else:
-                    out[row, col] = exact_line_of_sight_kernel(
-                        elevation, cell_size_m, r0, c0, row, col, observer_height_m,
-                        target_height_m, curvature_per_m2)
+    return _disc_half_widths(radius, cell_size_m, max_d2), inv_int
 
 
 @numba.njit(cache=True, nogil=True)
+def _sweep_worker(elevation, cell_size_m, r0, c0, observer_height_m, target_height_m, radius,
+                  n_half, max_distance_m, curvature_per_m2, margin, disc, inv_int, counters, out):
+    """Run sweep tasks until none is left; safe to run in several threads at once.
+
+    A task is a side and ``_INTERVALS_PER_TASK`` neighbouring ray intervals (see
+    :func:`_sweep_task`); each cell belongs to one task, so the result does not depend on which
+    thread ran which. ``counters[0]`` hands out task numbers, ``counters[1]`` counts finished
+    tasks (both atomic, int64).
+    """
+    reach = min(max_distance_m / cell_size_m, radius * 1.4143)
+    per_task = _INTERVALS_PER_TASK
+    tasks_per_side = (2 * n_half + per_task - 1) // per_task
+    horizon = np.empty((per_task + 1, radius + 1))
+    task = _fetch_add(counters, 0, 1)
+    while task < 4 * tasks_per_side:
+        side = task // tasks_per_side
+        first = -n_half + (task % tasks_per_side) * per_task
+        _sweep_task(elevation, cell_size_m, r0, c0, observer_height_m, target_height_m, side,
+                    first, min(first + per_task, n_half), n_half, radius, reach, disc,
+                    curvature_per_m2, margin, inv_int, horizon, out)
+        _fetch_add(counters, 1, 1)
+        task = _fetch_add(counters, 0, 1)
+
+
+@numba.njit(cache=True, nogil=True)
+def _tasks_finished(counters):
+    """Atomic read of ``counters[1]`` (finished sweep tasks)."""
+    return _fetch_add(counters, 1, 0)
+
+
+class _SweepHelpers:
+    """Daemon threads that join the caller's sweep (:func:`_sweep_worker` releases the GIL),
+    used instead of a ``numba.prange``.
+
+    A numba parallel region ends at a barrier that waits for every thread of the pool. On the
+    busy 2-core test machine waking a pool thread took ~10 ms (an empty two-thread prange:
+    ~10 ms, against 20 us on one thread), which made two threads twice as slow as one. Here the
+    calling thread runs tasks itself and only waits for the tasks a helper has actually taken;
+    a helper that wakes up late finds none left.
+    """
+
+    def __init__(self):
+        self._reset()
+
+    def _reset(self):
+        self._pid = os.getpid()
+        self._jobs = queue.SimpleQueue()
+        self._threads = 0
+        self._lock = threading.Lock()
+
+    def run(self, n_helpers, n_tasks, job):
+        """Run ``_sweep_worker(*job)`` in this thread and offer it to ``n_helpers`` helper
+        threads; return once its ``n_tasks`` tasks are finished (``job[-2]`` holds the task
+        counters)."""
+        if self._pid != os.getpid():  # forked: the parent's threads did not come along
+            self._reset()
+        with self._lock:
+            for _ in range(self._threads, n_helpers):
+                threading.Thread(target=self._serve, name="siting-viewshed", daemon=True).start()
+                self._threads += 1
+        for _ in range(n_helpers):
+            self._jobs.put(job)
+        _sweep_worker(*job)
+        while _tasks_finished(job[-2]) < n_tasks:
+            time.sleep(1e-5)
+
+    def _serve(self):
+        while True:
+            _sweep_worker(*self._jobs.get())
+
+
+_SWEEP_HELPERS = _SweepHelpers()
+
+
+def _viewshed_sweep(dem, cell, r0, c0, h_o, h_t, radius, n_half, max_d, curvature, margin, out):
+    """Fill ``out`` (bool, all False on entry) by the radial sweep of :func:`viewshed` on
+    ``numba.get_num_threads()`` threads."""
+    disc, inv_int = _sweep_setup(dem, cell, r0, c0, h_o, h_t, radius, max_d, curvature, out)
+    if radius <= _EXACT_NEAR_CELLS:
+        return
+    n_tasks = 4 * -(-2 * n_half // _INTERVALS_PER_TASK)
+    counters = np.zeros(2, np.int64)
+    _SWEEP_HELPERS.run(min(numba.get_num_threads(), n_tasks) - 1, n_tasks,
+                       (dem, cell, r0, c0, h_o, h_t, radius, n_half, max_d, curvature, margin,
+                        disc, inv_int, counters, out))
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "nsz"})
 def _window_stats(elevation, row_start, row_stop, col_start, col_stop):
-    """(all finite, mean |difference| between horizontal neighbours [m]) over a window."""
+    """(all finite, mean |difference| between horizontal neighbours [m]) over a window.
+
+    A NaN or infinity anywhere in a row makes that row's sum of differences non-finite (the
+    first cell is also checked on its own, for one-column windows). ``reassoc`` lets the row
+    sums vectorise; NaN and infinity semantics are kept.
+    """
     total = 0.0
-    count = 0
     finite = True
     for r in range(row_start, row_stop):
-        previous = np.float64(elevation[r, col_start])
-        if not np.isfinite(previous):
-            finite = False
-        for c in range(col_start + 1, col_stop):
-            z = np.float64(elevation[r, c])
-            if not np.isfinite(z):
-                finite = False
-            total += abs(z - previous)
-            count += 1
-            previous = z
+        row = elevation[r, col_start:col_stop]
+        row_total = 0.0
+        for c in range(1, row.size):
+            row_total += abs(np.float64(row[c]) - np.float64(row[c - 1]))
+        finite = finite and math.isfinite(row_total) and math.isfinite(row[0])
+        total += row_total
+    count = (row_stop - row_start) * (col_stop - col_start - 1)
     return finite, (total / count if count > 0 else 0.0)
 
 
@@ -623,24 +873,36 @@ def viewshed(dem, cell_size_m, observer_rc, observer_height_m, target_height_m,
     Notes
     -----
     Algorithm: a radial sweep in the style of Franklin & Ray's R2 [1]_, made exact where it
-    matters. Rays are cast from the observer to every cell of the perimeter of the square of half
-    size ``radius = floor(max_distance / cell)`` (8 x radius rays). Each ray samples the bilinear
-    terrain at all its grid-line crossings (the samples the exact test takes) and keeps the
-    running maximum of the sight-line slope per major-axis step. A target cell at step k lies
-    between two adjacent rays, so its own sight line is bracketed by theirs: when its target
-    slope is above both ray horizons by more than a margin it is taken as visible, below both by
-    more than the margin as hidden. Otherwise (target near the horizon), and for every cell
-    within six cells of the observer or next to a ray that leaves the grid, the exact
-    grid-line-crossing test (:func:`exact_line_of_sight`) decides. The bracket is not a proof
-    (terrain between two rays can differ from both); the margin,
-    ``0.2 * mean |cell-to-cell gradient| / radius`` in slope, follows the lateral spacing of
-    neighbouring rays (``k / radius`` cells at step k). Measured agreement with the exact test:
-    99.98-100 % of all cells on rugged fractal and real DEMs, with about 0.5-5 % of the cells
-    taking the exact test. Work: O(radius^2) for the rays plus the exact tests, in parallel
-    over blocks of rays; deterministic (each cell is written by exactly one task). For scale:
-    about 20-70 ms for a 15 km radius on a 30 m DEM (~700 000 cells) on one busy core, 3x
-    slower than GDAL's ``gdal_viewshed`` (Wang et al. 2000 reference planes), which agrees with
-    the exact test on only 99.4-99.98 % of the cells.
+    matters. Rays are cast from the observer to every second cell of the perimeter of the square
+    of half size ``radius = floor(max_distance / cell)`` (about 4 x radius rays, the slope of
+    neighbouring rays differing by ``1 / n`` with ``n = ceil(radius / 2)``). Each ray samples the
+    bilinear terrain at all its grid-line crossings (the samples the exact test takes) and keeps
+    the running maximum of the sight-line slope per major-axis step k. A target cell at step k
+    lies between two neighbouring rays, so its own sight line is bracketed by theirs: when its
+    target slope is above both ray horizons by more than a margin it is visible, below both by
+    more than the margin hidden (one comparison per cell, without a square root). The margin,
+    ``0.5 * mean |cell-to-cell gradient| / cell / n`` in slope, follows the lateral spacing of
+    neighbouring rays (``k / n`` cells at step k). The other cells (near the horizon: about
+    0.2-13 % of them, most on slopes facing the observer and at shadow edges) walk their own sight
+    line: a galloping search finds the last step i* up to which the target clears both rays'
+    horizons by the margin, and the cell's exact samples from i* to the target decide (hidden at
+    the first one above the sight line). Slope ties (within 1e-9) and the cells within six cells
+    of the observer take the exact grid-line-crossing test (:func:`exact_line_of_sight`). The
+    bracket is a heuristic, not a proof (terrain between two rays can differ from both).
+
+    Measured agreement with the exact test (``benchmarks/viewshed_vs_gdal.py``, 15 km radius,
+    30 m cells): 100.000 % of 100 000 random targets around 20 observers on the real USGS DEM
+    and 99.999 % on the rugged fractal DEM; GDAL's ``gdal_viewshed`` (Wang et al. 2000 reference
+    planes) agrees on 99.73 % and 99.47 %. Work: O(radius^2) (about 1.5 ray samples and one
+    comparison per cell, plus the walks), split into tasks of 16 ray intervals that the calling
+    thread and ``numba.get_num_threads() - 1`` helper threads take from a shared counter;
+    deterministic (each cell is written by exactly one task). Speed on the 2-core test machine
+    (about 700 000 cells within 15 km, medians over 20 observers, quiet machine): 7.0-7.5 ms per
+    viewshed on two threads, 11-12 ms on one (rays ~40 %, per-cell comparisons ~30 %, walks
+    ~30 %), against 6.8-7.2 ms for GDAL 3.6's single-threaded ``ViewshedGenerate`` in-process
+    and 11.6-12.2 ms for the ``gdal_viewshed`` command minus its start-up: about as fast as GDAL
+    in-process while exact where GDAL is not. When other jobs keep a core busy, the second
+    thread gains little.
 
     References
     ----------
@@ -669,8 +931,8 @@ def viewshed(dem, cell_size_m, observer_rc, observer_height_m, target_height_m,
     if not finite:
         raise InputError("dem holds NaN or infinite elevations within reach of the observer; "
                          "fill nodata before computing a viewshed")
-    margin = _MARGIN_FACTOR * mean_gradient / cell / max(radius, 1) + 1e-9
+    n_half = max(1, -(-radius // _RAY_SPACING_CELLS))  # rays per half side of the square
+    margin = _MARGIN_FACTOR * mean_gradient / cell / n_half + _SLOPE_TIE
     out = np.zeros(dem.shape, dtype=np.bool_)
-    _viewshed_kernel(dem, cell, r0, c0, h_o, h_t, radius, max_d, curvature, margin,
-                     _EXACT_NEAR_CELLS, out)
+    _viewshed_sweep(dem, cell, r0, c0, h_o, h_t, radius, n_half, max_d, curvature, margin, out)
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numba
 import numpy as np
 import pytest
 from affine import Affine
@@ -13,6 +14,9 @@ from hypothesis import strategies as st
 from siting.errors import InputError
 from siting.terrain import (
     Terrain,
+    _clear_prefix,
+    _ray_horizon,
+    _side_axes,
     bilinear_kernel,
     exact_line_of_sight,
     exact_line_of_sight_many,
@@ -48,6 +52,18 @@ def agreement(dem, cell_m, observer, h_obs, h_tgt, n_targets, seed, max_distance
     exact = exact_line_of_sight_many(dem, cell_m, observer, np.column_stack([rows, cols]),
                                      h_obs, h_tgt)
     return float(np.mean(seen[rows, cols] == exact)), len(rows)
+
+
+def exact_viewshed(dem, cell_m, observer, h_obs, h_tgt, max_distance_m=None,
+                   earth_radius_factor=None):
+    """The viewshed by exact_line_of_sight on every cell (the reference for small DEMs)."""
+    rows, cols = np.mgrid[0:dem.shape[0], 0:dem.shape[1]]
+    targets = np.column_stack([rows.ravel(), cols.ravel()])
+    seen = exact_line_of_sight_many(dem, cell_m, observer, targets, h_obs, h_tgt,
+                                    earth_radius_factor).reshape(dem.shape)
+    if max_distance_m is not None:
+        seen &= np.hypot(rows - observer[0], cols - observer[1]) * cell_m <= max_distance_m
+    return seen
 
 
 # --------------------------------------------------------------------------------------------
@@ -268,6 +284,115 @@ def test_viewshed_agrees_with_exact_with_curvature():
     exact = exact_line_of_sight_many(dem, 90.0, (150, 150), targets, 30.0, 1.5,
                                      earth_radius_factor=4 / 3)
     assert np.mean(seen[targets[:, 0], targets[:, 1]] == exact) >= 0.999
+
+
+@pytest.mark.parametrize("observer, max_distance_m, h_obs, h_tgt, k_factor", [
+    ((80, 80), None, 30.0, 1.5, None),
+    ((5, 150), None, 10.0, 1.5, None),
+    ((150, 3), 2400.0, 60.0, 0.0, None),
+    ((100, 40), 1500.0, 2.0, 10.0, None),
+    ((80, 80), None, 30.0, 1.5, 4 / 3),
+    ((20, 120), 4000.0, 100.0, 1.5, 1.0),
+])
+def test_viewshed_matches_exact_on_every_cell_of_a_rugged_dem(observer, max_distance_m, h_obs,
+                                                              h_tgt, k_factor):
+    # 600 m of relief on 161 x 161 cells of 30 m: cliffs, ridges and many near-horizon cells
+    dem = fractal_dem(161, 21, relief_m=600.0)
+    seen = viewshed(dem, 30.0, observer, h_obs, h_tgt, max_distance_m,
+                    earth_radius_factor=k_factor)
+    exact = exact_viewshed(dem, 30.0, observer, h_obs, h_tgt, max_distance_m, k_factor)
+    assert np.count_nonzero(seen != exact) <= 0.001 * dem.size
+    assert seen[observer]
+
+
+def test_viewshed_on_a_slope_facing_the_observer_is_all_visible():
+    # every target sits just above the terrain in front of it (near the horizon), the case the
+    # ray bracket leaves undecided and the walk along the cell's own sight line decides
+    rows, cols = np.mgrid[0:121, 0:121]
+    dem = (5.0 * np.hypot(rows - 60, cols - 60)).astype(np.float32)  # a bowl rising outwards
+    seen = viewshed(dem, 30.0, (60, 60), 2.0, 0.5)
+    assert seen.all()
+    np.testing.assert_array_equal(seen, exact_viewshed(dem, 30.0, (60, 60), 2.0, 0.5))
+
+
+@pytest.mark.parametrize("shape, observer", [((1, 40), (0, 7)), ((40, 1), (30, 0)),
+                                             ((2, 60), (1, 50))])
+def test_viewshed_on_single_row_or_column_dems(shape, observer):
+    dem = fractal_dem(64, 4, relief_m=80.0)[:shape[0], :shape[1]]
+    seen = viewshed(dem, 30.0, observer, 5.0, 1.5)
+    np.testing.assert_array_equal(seen, exact_viewshed(dem, 30.0, observer, 5.0, 1.5))
+
+
+def test_viewshed_does_not_depend_on_the_thread_count():
+    dem = fractal_dem(257, 12, relief_m=500.0)
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        single = viewshed(dem, 30.0, (100, 140), 25.0, 1.5)
+    finally:
+        numba.set_num_threads(threads)
+    np.testing.assert_array_equal(viewshed(dem, 30.0, (100, 140), 25.0, 1.5), single)
+
+
+def _forked_viewshed(args):
+    return viewshed(*args)
+
+
+def test_viewshed_in_a_forked_child_process():
+    # the sweep's helper threads do not survive a fork; the child must still compute (and not
+    # wait for helpers that are not there)
+    multiprocessing = pytest.importorskip("multiprocessing")
+    dem = fractal_dem(129, 13, relief_m=300.0)
+    args = (dem, 30.0, (64, 64), 20.0, 1.5)
+    expected = viewshed(*args)  # starts the helpers in this process
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        np.testing.assert_array_equal(pool.apply(_forked_viewshed, (args,)), expected)
+
+
+def _segment_max_slope(dem, cell_m, r0, c0, r1, c1, eye, curvature_per_m2):
+    """Largest (ground - eye) / d - d * curvature over the exact test's samples of a segment
+    (every crossing of an integer row or column strictly between the ends), in plain Python."""
+    length = np.hypot(r1 - r0, c1 - c0) * cell_m
+    ts = sorted({i / abs(c1 - c0) for i in range(1, abs(c1 - c0))}
+                | {j / abs(r1 - r0) for j in range(1, abs(r1 - r0))})
+    best = -np.inf
+    for t in ts:
+        z = bilinear_kernel(dem, r0 + t * (r1 - r0), c0 + t * (c1 - c0))
+        best = max(best, (z - eye) / (t * length) - t * length * curvature_per_m2)
+    return best
+
+
+@pytest.mark.parametrize("side", [0, 1, 2, 3])
+def test_ray_horizon_is_the_running_max_over_the_exact_samples(side):
+    dem = fractal_dem(81, 5, relief_m=300.0)
+    r0, c0, radius, cell_m, curvature = 40, 40, 40, 30.0, 1e-7
+    eye = float(dem[r0, c0]) + 10.0
+    axes = _side_axes(side, r0, c0, *dem.shape)
+    inv_int = np.concatenate([[np.inf], 1.0 / np.arange(1, radius + 2)])
+    for p in (-8, -3, 0, 5, 8):  # q = p / 8: the ray passes through cell centres at k = 8 n
+        q = p / 8
+        out = np.empty(radius + 1)
+        _ray_horizon(dem.ravel(), r0 * 81 + c0, axes, q, radius - 1,
+                     cell_m * np.sqrt(1 + q * q), eye, curvature, inv_int, out)
+        for k in (8, 16, 24, 32, 40):
+            m = int(q * k)
+            r1, c1 = {0: (r0 + m, c0 + k), 1: (r0 + m, c0 - k), 2: (r0 + k, c0 + m),
+                      3: (r0 - k, c0 + m)}[side]
+            expected = _segment_max_slope(dem, cell_m, r0, c0, r1, c1, eye, curvature)
+            assert out[k] == pytest.approx(expected, rel=1e-12, abs=1e-12), (p, k)
+
+
+def test_clear_prefix_matches_a_linear_scan():
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        horizon = np.maximum.accumulate(rng.normal(size=(2, 60)), axis=1)
+        horizon[:, 0] = -np.inf
+        k = int(rng.integers(1, 60))
+        a, d2, margin = float(rng.normal()), float(rng.uniform(0.5, 2.0)), 0.05
+        d = np.sqrt(d2)
+        expected = max(i for i in range(k)
+                       if i == 0 or a > (horizon[:, i].max() + margin) * d)
+        assert _clear_prefix(horizon, 0, k, a, d2, margin) == expected
 
 
 @pytest.mark.skipif(not JACKSBORO.exists(),
