@@ -24,14 +24,18 @@ Received level (RSRP, 3GPP TS 36.214 / TS 38.215: power per resource element) on
 - ``L_clutter`` is the technology's body, vegetation and building-penetration margin.
 
 Only pairs within the technology's ``max_range_m`` of a candidate that allows the technology
-are evaluated (a KD-tree query), and the profile kernel runs in numba over all cores. The result is a sparse matrix (demand x options)
+are evaluated (a KD-tree query), a batch of at most ``MAX_PAIRS_PER_BATCH`` pairs at a time so
+that memory stays bounded however large the region, and the profile kernel runs in numba over
+all cores. The result is a sparse matrix (demand x options)
 holding levels at or above each technology's RSRP threshold, plus per-demand diagnostics
 (was any candidate in range? the best level seen, covered or not) that explain gaps.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numba
@@ -46,6 +50,11 @@ from siting.propagation import SPEED_OF_LIGHT_M_S, _curvature_per_m, _knife_edge
 from siting.terrain import EARTH_RADIUS_M, Terrain, bilinear_kernel
 
 MIN_MODEL_DISTANCE_M = 10.0  # TR 38.901 RMa/UMa lower validity bound; nearer pairs use it
+#: Pairs evaluated per :func:`path_levels` call when many are asked for (bounds the memory of
+#: the per-pair arrays, about 150 bytes a pair at the peak, whatever the region's size).
+MAX_PAIRS_PER_BATCH = 1 << 21
+#: Transmitters whose KD-tree neighbour lists are held at a time while pairs are listed.
+_PAIR_QUERY_BATCH = 512
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,9 @@ class Transmitters:
     x_m: np.ndarray
     y_m: np.ndarray
     height_m: np.ndarray
+
+    def take(self, rows: np.ndarray) -> Transmitters:
+        return Transmitters(self.x_m[rows], self.y_m[rows], self.height_m[rows])
 
 
 @dataclass(frozen=True)
@@ -301,16 +313,75 @@ def _ground_rowcol(terrain: Terrain, x_m, y_m):
 
 
 def pairs_within_range(tx_x_m, tx_y_m, rx_x_m, rx_y_m, max_range_m):
-    """(transmitter, receiver) index pairs closer than ``max_range_m``, sorted by tx then rx."""
+    """(transmitter, receiver) index pairs closer than ``max_range_m``, sorted by tx then rx.
+
+    The KD-tree's neighbour lists (Python objects, ~40 bytes a pair) are held for
+    ``_PAIR_QUERY_BATCH`` transmitters at a time; the result takes 8 bytes a pair.
+    """
     tree = cKDTree(np.column_stack([rx_x_m, rx_y_m]))
-    neighbours = tree.query_ball_point(np.column_stack([tx_x_m, tx_y_m]), r=max_range_m)
-    counts = np.fromiter((len(n) for n in neighbours), dtype=np.int64, count=len(neighbours))
-    pair_tx = np.repeat(np.arange(len(neighbours), dtype=np.int32), counts)
-    pair_rx = (np.concatenate([np.asarray(n, dtype=np.int32) for n in neighbours])
-               if counts.sum() else np.empty(0, np.int32))
-    # Deterministic order independent of the KD-tree: by transmitter, then receiver.
-    order = np.lexsort((pair_rx, pair_tx))
-    return pair_tx[order], pair_rx[order]
+    points = np.column_stack([tx_x_m, tx_y_m])
+    pair_tx, pair_rx = [np.empty(0, np.int32)], [np.empty(0, np.int32)]
+    for start in range(0, len(points), _PAIR_QUERY_BATCH):
+        # sorted lists, in transmitter order: deterministic, independent of the KD-tree
+        neighbours = tree.query_ball_point(points[start:start + _PAIR_QUERY_BATCH], r=max_range_m,
+                                           return_sorted=True)
+        counts = np.fromiter(map(len, neighbours), dtype=np.int64, count=len(neighbours))
+        pair_tx.append(np.repeat(np.arange(start, start + len(neighbours), dtype=np.int32), counts))
+        pair_rx.append(np.fromiter(itertools.chain.from_iterable(neighbours), dtype=np.int32,
+                                   count=int(counts.sum())))
+    return np.concatenate(pair_tx), np.concatenate(pair_rx)
+
+
+def _pair_batches(counts: np.ndarray, max_pairs: int) -> list[np.ndarray]:
+    """Consecutive index runs whose ``counts`` add up to at most ``max_pairs`` (a single index
+    when its own count is larger)."""
+    ends = np.cumsum(counts)
+    bounds = [0]
+    while bounds[-1] < len(counts):
+        start = bounds[-1]
+        limit = (ends[start - 1] if start else 0) + max_pairs
+        bounds.append(max(start + 1, int(np.searchsorted(ends, limit, side="right"))))
+    return [np.arange(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def path_levels_in_batches(terrain: Terrain, tx: Transmitters, rx_x_m, rx_y_m,
+                           rx_height_m: float, tech: Technology, settings: CoverageSettings, *,
+                           max_pairs: int = MAX_PAIRS_PER_BATCH) -> Iterator[PathLevels]:
+    """:func:`path_levels` of every pair within range, in batches of about ``max_pairs``
+    pairs: transmitters close together (bands one range high, west to east), each batch with
+    the receivers of its bounding box grown by the range. ``tx`` and ``rx`` of every batch index
+    the arguments. The levels are those of one call over all pairs, batch by batch.
+    """
+    rx_x_m = np.atleast_1d(np.asarray(rx_x_m, np.float64))
+    rx_y_m = np.atleast_1d(np.asarray(rx_y_m, np.float64))
+    if len(tx.x_m) == 0 or len(rx_x_m) == 0:
+        return
+    reach_m = float(tech.max_range_m)
+    order = np.lexsort((tx.x_m, np.floor((tx.y_m.max() - tx.y_m) / reach_m)))
+    counts = cKDTree(np.column_stack([rx_x_m, rx_y_m])).query_ball_point(
+        np.column_stack([tx.x_m[order], tx.y_m[order]]), r=reach_m, return_length=True)
+    margin_m = reach_m + 1.0  # a metre more, so no pair at exactly the range is lost to rounding
+    for batch in _pair_batches(counts, max_pairs):
+        sites = order[batch]
+        x, y = tx.x_m[sites], tx.y_m[sites]
+        near = np.flatnonzero((rx_x_m >= x.min() - margin_m) & (rx_x_m <= x.max() + margin_m)
+                              & (rx_y_m >= y.min() - margin_m) & (rx_y_m <= y.max() + margin_m))
+        levels = path_levels(terrain, tx.take(sites), rx_x_m[near], rx_y_m[near], rx_height_m,
+                             tech, settings)
+        yield PathLevels(sites[levels.tx].astype(np.int32), near[levels.rx].astype(np.int32),
+                         levels.level_dbm, levels.los)
+
+
+def best_levels(terrain: Terrain, tx: Transmitters, rx_x_m, rx_y_m, rx_height_m: float,
+                tech: Technology, settings: CoverageSettings) -> np.ndarray:
+    """Best-server RSRP [dBm, float32] at every receiver over the transmitters, among the
+    levels at or above the technology's threshold (-inf where none), in bounded memory
+    (:func:`path_levels_in_batches`)."""
+    best = np.full(len(np.atleast_1d(rx_x_m)), -np.inf, np.float32)
+    for levels in path_levels_in_batches(terrain, tx, rx_x_m, rx_y_m, rx_height_m, tech, settings):
+        ok = levels.level_dbm >= tech.rsrp_threshold_dbm
+        np.maximum.at(best, levels.rx[ok], levels.level_dbm[ok])
+    return best
 
 
 def path_levels(terrain: Terrain, tx: Transmitters, rx_x_m: np.ndarray, rx_y_m: np.ndarray,
@@ -366,7 +437,8 @@ def build_coverage(terrain: Terrain, candidates: pd.DataFrame, demand, technolog
     n_demand = len(demand)
     tx = Transmitters(candidates.geometry.x.to_numpy(), candidates.geometry.y.to_numpy(),
                       candidates["antenna_height_m"].to_numpy(float))
-    rows, cols, values = [], [], []
+    rows, cols = [np.empty(0, np.int32)], [np.empty(0, np.int64)]
+    values = [np.empty(0, np.float32)]
     in_range = np.zeros(n_demand, bool)
     best = np.full(n_demand, -np.inf, np.float32)
     for tech in technologies:
@@ -375,18 +447,19 @@ def build_coverage(terrain: Terrain, candidates: pd.DataFrame, demand, technolog
         # pairs keep their candidate-then-demand order)
         sites = options.loc[tech_options, "candidate"].to_numpy()
         tech_tx = Transmitters(tx.x_m[sites], tx.y_m[sites], tx.height_m[sites])
-        levels = path_levels(terrain, tech_tx, demand.x_m, demand.y_m, ue_height_m, tech, settings)
-        column = tech_options[levels.tx]
-        allowed = np.ones(len(column), bool)
-        if tech.generation != "5G":
-            allowed &= ~demand.require_5g[levels.rx]
-        rx, level, column = levels.rx[allowed], levels.level_dbm[allowed], column[allowed]
-        in_range[rx] = True
-        np.maximum.at(best, rx, level)
-        ok = level >= tech.rsrp_threshold_dbm
-        rows.append(rx[ok])
-        cols.append(column[ok])
-        values.append(level[ok])
+        for levels in path_levels_in_batches(terrain, tech_tx, demand.x_m, demand.y_m,
+                                             ue_height_m, tech, settings):
+            column = tech_options[levels.tx]
+            allowed = np.ones(len(column), bool)
+            if tech.generation != "5G":
+                allowed &= ~demand.require_5g[levels.rx]
+            rx, level, column = levels.rx[allowed], levels.level_dbm[allowed], column[allowed]
+            in_range[rx] = True
+            np.maximum.at(best, rx, level)
+            ok = level >= tech.rsrp_threshold_dbm
+            rows.append(rx[ok])
+            cols.append(column[ok])
+            values.append(level[ok])
         if progress is not None:
             progress(tech.name)
     matrix = sp.csr_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),

@@ -4,7 +4,9 @@ Four kinds of demand point, one row each in the coverage matrix:
 
 - ``cell``: the population raster summed into square cells of ``grid_m``; the point is the
   population-weighted centroid of the cell, its weight the people in it. People KPIs and the
-  max-coverage objective count these rows only, so nobody is counted twice.
+  max-coverage objective count these rows only, so nobody is counted twice. The raster is
+  read and summed a band of whole cells at a time, so a province-size raster is never held
+  whole.
 - ``village``: each village point; weight 0 (its people are already in the raster), mandatory
   when the scenario's rules say so (poverty village, relocation site, all villages).
 - ``complaint``: weak-signal complaint points; weight 0, mandatory when the rules say so.
@@ -21,7 +23,7 @@ import numpy as np
 import shapely
 
 from siting.config import DemandRules
-from siting.io import RegionData
+from siting.io import POPULATION_BAND_CELLS, PopulationRaster, RegionData
 
 DEMAND_KINDS = ("cell", "village", "complaint", "zone")
 
@@ -38,37 +40,57 @@ class Demand:
     kind: np.ndarray  # str, one of DEMAND_KINDS
     ref_id: np.ndarray  # str: cell id, village_id, complaint_id or zone_id
     admin_unit: np.ndarray  # str, "" when unknown
+    servers_needed: np.ndarray | None = None  # int: options a mandatory row needs (None: 1 each)
+
+    def required_servers(self) -> np.ndarray:
+        """Distinct options each row must be covered by: 0 for optional rows, 1 for mandatory
+        ones, k for check points of zones that need backup coverage."""
+        needed = 1 if self.servers_needed is None else self.servers_needed
+        return np.where(self.mandatory, needed, 0).astype(np.int64)
 
     def __len__(self) -> int:
         return len(self.x_m)
 
 
-def population_cells(people: np.ndarray, transform, grid_m: float, min_people: float):
-    """Sum a population raster into square cells of about ``grid_m``.
+def _block_sum(values: np.ndarray, factor: int) -> np.ndarray:
+    """Sums over ``factor`` x ``factor`` blocks of an array whose sides are multiples of it."""
+    rows, cols = values.shape
+    return values.reshape(rows // factor, factor, cols // factor, factor).sum(axis=(1, 3))
 
-    Returns x [m], y [m] (people-weighted centroids), people per cell and the cell ids, for
-    cells with at least ``min_people`` people.
-    """
-    pixel_m = abs(transform.a)
-    factor = max(1, int(round(grid_m / pixel_m)))
+
+def _band_cells(people: np.ndarray, first_row: int, transform, factor: int, min_people: float):
+    """:func:`population_cells` of one band of the raster starting at ``first_row`` (a multiple
+    of ``factor``)."""
     rows, cols = people.shape
-    pad_r, pad_c = (-rows) % factor, (-cols) % factor
-    padded = np.pad(people, ((0, pad_r), (0, pad_c)))
-    r_idx, c_idx = np.indices(padded.shape, dtype=np.float64)
+    padded = np.pad(people, ((0, (-rows) % factor), (0, (-cols) % factor)))
+    r_idx = np.arange(first_row, first_row + padded.shape[0], dtype=np.float64)[:, None]
+    c_idx = np.arange(padded.shape[1], dtype=np.float64)[None, :]
     xs = transform.c + (c_idx + 0.5) * transform.a
     ys = transform.f + (r_idx + 0.5) * transform.e
-
-    def block_sum(a):
-        return a.reshape(padded.shape[0] // factor, factor, padded.shape[1] // factor, factor).sum(axis=(1, 3))
-
-    total = block_sum(padded)
+    total = _block_sum(padded, factor)
     keep = total >= max(min_people, 1e-9)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cx = block_sum(padded * xs)[keep] / total[keep]
-        cy = block_sum(padded * ys)[keep] / total[keep]
+    cx = _block_sum(padded * xs, factor)[keep] / total[keep]
+    cy = _block_sum(padded * ys, factor)[keep] / total[keep]
     br, bc = np.nonzero(keep)
-    ids = np.array([f"cell_{r}_{c}" for r, c in zip(br, bc)], dtype=object)
+    first_block = first_row // factor
+    ids = np.array([f"cell_{r + first_block}_{c}" for r, c in zip(br, bc)], dtype=object)
     return cx, cy, total[keep], ids
+
+
+def population_cells(raster: PopulationRaster, grid_m: float, min_people: float, *,
+                     band_cells: int = POPULATION_BAND_CELLS):
+    """Sum a population raster into square cells of about ``grid_m``, a band of about
+    ``band_cells`` raster cells (whole demand cells) at a time.
+
+    Returns x [m], y [m] (people-weighted centroids), people per cell and the cell ids
+    (``cell_<row>_<col>`` of the demand grid), for cells with at least ``min_people`` people,
+    row by row. The result does not depend on ``band_cells``.
+    """
+    factor = max(1, int(round(grid_m / abs(raster.transform.a))))
+    rows_per_band = raster.rows_per_band(band_cells, multiple=factor)
+    parts = [_band_cells(band, first_row, raster.transform, factor, min_people)
+             for first_row, band in raster.bands(rows_per_band)]
+    return tuple(np.concatenate([part[k] for part in parts]) for k in range(4))
 
 
 def _zone_points(zones: gpd.GeoDataFrame, spacing_m: float):
@@ -99,8 +121,8 @@ def _admin_of(x, y, admin_units: gpd.GeoDataFrame | None) -> np.ndarray:
 def build_demand(region: RegionData, rules: DemandRules) -> Demand:
     """Assemble every demand row of a run (see the module docstring for the four kinds)."""
     terrain = region.terrain
-    cx, cy, cpeople, cids = population_cells(region.population, region.population_transform,
-                                             rules.grid_m, rules.min_people_per_cell)
+    cx, cy, cpeople, cids = population_cells(region.population_source, rules.grid_m,
+                                             rules.min_people_per_cell)
     on_dem = terrain.contains(cx, cy)
     cx, cy, cpeople, cids = cx[on_dem], cy[on_dem], cpeople[on_dem], cids[on_dem]
     parts = [dict(x=cx, y=cy, people=cpeople, mandatory=np.zeros(len(cx), bool),
@@ -133,9 +155,11 @@ def build_demand(region: RegionData, rules: DemandRules) -> Demand:
         zx, zy, zids = _zone_points(zones, rules.zone_sample_m)
         inside = terrain.contains(zx, zy)
         zx, zy, zids = zx[inside], zy[inside], zids[inside]
+        backup = zones.index[zones["kind"].isin(rules.backup_zone_kinds)]
+        servers = np.where(np.isin(zids, backup), rules.backup_servers, 1)
         parts.append(dict(x=zx, y=zy, people=np.zeros(len(zx)), mandatory=np.ones(len(zx), bool),
                           require_5g=np.ones(len(zx), bool), kind="zone", ids=zids,
-                          admin=_admin_of(zx, zy, region.admin_units)))
+                          admin=_admin_of(zx, zy, region.admin_units), servers=servers))
 
     def cat(key, dtype=None):
         return np.concatenate([np.asarray(p[key], dtype=dtype) for p in parts])
@@ -145,4 +169,6 @@ def build_demand(region: RegionData, rules: DemandRules) -> Demand:
         mandatory=cat("mandatory", bool), require_5g=cat("require_5g", bool),
         kind=np.concatenate([np.full(len(p["x"]), p["kind"], dtype=object) for p in parts]),
         ref_id=cat("ids", object), admin_unit=cat("admin", object),
+        servers_needed=np.concatenate([p.get("servers", np.ones(len(p["x"]), np.int64))
+                                       for p in parts]).astype(np.int64),
     )

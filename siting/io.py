@@ -8,7 +8,9 @@ saying what to do; a run never starts on inputs that failed here.
 from __future__ import annotations
 
 import logging
+import math
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,11 +22,12 @@ import pyproj
 import rasterio
 import rasterio.errors
 import rasterio.warp
+import rasterio.windows
 import shapely
 from rasterio.enums import Resampling
 from scipy import ndimage
 
-from siting.config import Scenario
+from siting.config import MODEL_BASE_HEIGHT_RANGE_M, Scenario
 from siting.errors import InputError
 from siting.terrain import Terrain
 
@@ -46,19 +49,92 @@ ZONE_FIELDS = {"zone_id": "str", "name": "str", "kind": "str", "require_5g": "bo
 ADMIN_FIELDS = {"admin_unit": "str"}
 
 
+#: Cells of the population raster held at a time while it is read (a band of whole rows).
+POPULATION_BAND_CELLS = 1 << 20
+#: Largest side [cells] of the population overview a run keeps for its maps.
+POPULATION_OVERVIEW_PX = 2048
+
+
+def _people(raw) -> np.ndarray:
+    """People per cell as float64, nodata (masked) and NaN cells read as 0."""
+    values = np.ma.filled(np.ma.asarray(raw).astype(np.float64), 0.0)
+    values[~np.isfinite(values)] = 0.0
+    return values
+
+
+@dataclass(frozen=True)
+class PopulationRaster:
+    """People per cell in the run's CRS, read a band of whole rows at a time.
+
+    Either ``path``, a GeoTIFF already in the run's CRS that is read window by window (never
+    whole), or ``values``, an array in memory (a raster warped from another CRS, or given by a
+    caller, see :meth:`of_array`).
+    """
+
+    transform: rasterio.Affine
+    shape: tuple[int, int]  # (rows, cols)
+    path: Path | None = None
+    values: np.ndarray | None = None
+
+    @classmethod
+    def of_array(cls, values, transform) -> PopulationRaster:
+        values = np.asarray(values)
+        return cls(transform=transform, shape=values.shape, values=values)
+
+    def rows_per_band(self, cells: int = POPULATION_BAND_CELLS, multiple: int = 1) -> int:
+        """Rows of a band of about ``cells`` cells, a positive multiple of ``multiple``."""
+        return multiple * max(1, cells // (self.shape[1] * multiple))
+
+    def bands(self, rows_per_band: int) -> Iterator[tuple[int, np.ndarray]]:
+        """(first row, people per cell as float64) of consecutive bands of ``rows_per_band``
+        rows, top to bottom; nodata and NaN cells read as 0."""
+        starts = range(0, self.shape[0], rows_per_band)
+        if self.values is not None:
+            for row0 in starts:
+                yield row0, _people(self.values[row0:row0 + rows_per_band])
+            return
+        with rasterio.open(self.path) as src:
+            for row0 in starts:
+                window = rasterio.windows.Window(0, row0, self.shape[1],
+                                                 min(rows_per_band, self.shape[0] - row0))
+                yield row0, _people(src.read(1, window=window, masked=True))
+
+
+def _block_mean(values: np.ndarray, step: int) -> np.ndarray:
+    """Mean over ``step`` x ``step`` blocks (partial blocks at the end average their cells)."""
+    if step == 1:
+        return values
+    rows, cols = values.shape
+    padded = np.pad(values, ((0, (-rows) % step), (0, (-cols) % step)), constant_values=np.nan)
+    blocks = padded.reshape(padded.shape[0] // step, step, padded.shape[1] // step, step)
+    return np.nanmean(blocks, axis=(1, 3))
+
+
+def population_overview(raster: PopulationRaster, max_px: int = POPULATION_OVERVIEW_PX):
+    """People per cell averaged over square blocks so that the largest side is at most
+    ``max_px`` (the raster itself when it fits), read band by band; returns (array, transform)."""
+    step = max(1, math.ceil(max(raster.shape) / max_px))
+    rows = raster.rows_per_band(multiple=step)
+    overview = np.concatenate([_block_mean(band, step) for _, band in raster.bands(rows)])
+    return overview, raster.transform @ rasterio.Affine.scale(step)
+
+
 @dataclass(frozen=True)
 class RegionData:
     """Everything a run reads, in one projected CRS (metres)."""
 
     crs: pyproj.CRS
     terrain: Terrain
-    population: np.ndarray  # people per cell, float64, 2-D
+    # people per cell, float64, 2-D: the raster itself, or (when its largest side exceeds
+    # POPULATION_OVERVIEW_PX) its block means, for maps; demand reads ``population_source``
+    population: np.ndarray
     population_transform: rasterio.Affine
     villages: gpd.GeoDataFrame
     candidates: gpd.GeoDataFrame
     complaints: gpd.GeoDataFrame | None
     zones: gpd.GeoDataFrame | None
     admin_units: gpd.GeoDataFrame | None
+    population_source: PopulationRaster | None = None  # full resolution, read by band
 
 
 def utm_crs_for(lon_deg: float, lat_deg: float) -> pyproj.CRS:
@@ -251,27 +327,41 @@ def _warp(src, crs: pyproj.CRS, resampling: Resampling):
     return np.ma.masked_invalid(out), transform
 
 
-def read_population(path: Path, crs: pyproj.CRS) -> tuple[np.ndarray, rasterio.Affine]:
-    """Read the population raster (people per cell) in ``crs``; counts are preserved on warp."""
+def _check_population_cells(src, path: Path) -> None:
+    """Refuse negative or NaN population cells, reading the raster band by band."""
+    rows_per_band = max(1, POPULATION_BAND_CELLS // src.width)
+    n_bad, first = 0, None
+    for row0 in range(0, src.height, rows_per_band):
+        window = rasterio.windows.Window(0, row0, src.width, min(rows_per_band, src.height - row0))
+        values = np.ma.filled(src.read(1, window=window, masked=True).astype(np.float64), 0.0)
+        bad = ~np.isfinite(values) | (values < 0)
+        if bad.any() and first is None:
+            r, c = np.argwhere(bad)[0]
+            first = (float(values[r, c]), row0 + int(r), int(c))
+        n_bad += int(bad.sum())
+    if n_bad:
+        value, r, c = first
+        raise InputError(f"{path}: {n_bad} population cell(s) are negative or NaN (e.g. {value:g} "
+                         f"at row {r}, col {c}); set them to 0 or to the raster's nodata value")
+
+
+def read_population(path: Path, crs: pyproj.CRS) -> PopulationRaster:
+    """Check the population raster (people per cell) and open it in ``crs``.
+
+    A raster already in ``crs`` is checked and later read band by band, never whole; one in
+    another CRS is warped whole into memory (counts preserved).
+    """
     with _open_raster(path, "population") as src:
         _check_georeferenced(src, path, "population raster")
         try:
             # Check the source cells before any warp: resampling would hide NaN and negatives.
-            raw = src.read(1, masked=True)
-            values = np.ma.filled(raw.astype(np.float64), 0.0)
-            bad = ~np.isfinite(values) | (values < 0)
-            if bad.any():
-                r, c = np.argwhere(bad)[0]
-                raise InputError(f"{path}: {int(bad.sum())} population cell(s) are negative or NaN "
-                                 f"(e.g. {float(values[r, c]):g} at row {r}, col {c}); set them to "
-                                 f"0 or to the raster's nodata value")
+            _check_population_cells(src, path)
             if pyproj.CRS.from_user_input(src.crs) == crs:
-                people = raw
-                transform = src.transform
-            else:
-                logger.warning("%s: population reprojected (summing counts) from %s to the run's "
-                               "CRS %s", path, src.crs.to_string(), crs.to_string())
-                people, transform = _warp(src, crs, Resampling.sum)
+                return PopulationRaster(transform=src.transform, shape=(src.height, src.width),
+                                        path=path)
+            logger.warning("%s: population reprojected (summing counts) from %s to the run's "
+                           "CRS %s", path, src.crs.to_string(), crs.to_string())
+            people, transform = _warp(src, crs, Resampling.sum)
         except (rasterio.errors.RasterioIOError, rasterio.errors.RasterioError) as exc:
             raise InputError(f"{path}: the population raster cannot be read ({_first_line(exc)}); "
                              f"the file may be truncated") from None
@@ -280,9 +370,7 @@ def read_population(path: Path, crs: pyproj.CRS) -> tuple[np.ndarray, rasterio.A
         except Exception as exc:  # GDAL/PROJ failures during the warp
             raise InputError(f"{path}: the population raster cannot be reprojected to "
                              f"{crs.to_string()} ({_first_line(exc)})") from None
-    values = np.ma.filled(people.astype(np.float64), 0.0)
-    values[~np.isfinite(values)] = 0.0  # cells outside the source after a warp
-    return values, transform
+    return PopulationRaster.of_array(_people(people), transform)  # NaN: outside the source
 
 
 def _raster_bounds(shape: tuple[int, int], transform) -> tuple[float, float, float, float]:
@@ -291,8 +379,8 @@ def _raster_bounds(shape: tuple[int, int], transform) -> tuple[float, float, flo
     return min(xs), min(ys), max(xs), max(ys)
 
 
-def _check_overlap(terrain: Terrain, population: np.ndarray, transform, path: Path) -> None:
-    pxmin, pymin, pxmax, pymax = _raster_bounds(population.shape, transform)
+def _check_overlap(terrain: Terrain, population: PopulationRaster, path: Path) -> None:
+    pxmin, pymin, pxmax, pymax = _raster_bounds(population.shape, population.transform)
     dxmin, dymin, dxmax, dymax = terrain.bounds
     overlap_x = min(pxmax, dxmax) - max(pxmin, dxmin)
     overlap_y = min(pymax, dymax) - max(pymin, dymin)
@@ -499,15 +587,12 @@ def read_region(scenario: Scenario) -> RegionData:
     problems = _Problems()
     inputs = scenario.inputs
     crs = problems.attempt(resolve_crs, scenario)
-    terrain = population = pop_transform = None
+    terrain = source = None
     if crs is not None:
         terrain = problems.attempt(read_terrain, inputs.dem, crs)
-        read = problems.attempt(read_population, inputs.population, crs)
-        if read is not None:
-            population, pop_transform = read
-            if terrain is not None:
-                problems.attempt(_check_overlap, terrain, population, pop_transform,
-                                 inputs.population)
+        source = problems.attempt(read_population, inputs.population, crs)
+        if source is not None and terrain is not None:
+            problems.attempt(_check_overlap, terrain, source, inputs.population)
     else:
         # Without the run CRS the rasters cannot be warped; still report their own problems.
         problems.attempt(lambda: _open_raster(inputs.population, "population").close())
@@ -531,9 +616,11 @@ def read_region(scenario: Scenario) -> RegionData:
             problems.attempt(_check_zones_inside, zones, terrain,
                              f"{inputs.vectors} layer '{inputs.zones_layer}'")
     problems.raise_if_any()
+    population, pop_transform = population_overview(source)
     return RegionData(crs=crs, terrain=terrain, population=population,
                       population_transform=pop_transform, villages=villages,
-                      candidates=candidates, complaints=complaints, zones=zones, admin_units=admin)
+                      candidates=candidates, complaints=complaints, zones=zones, admin_units=admin,
+                      population_source=source)
 
 
 def _validate_candidates(candidates: gpd.GeoDataFrame, scenario: Scenario, where: str) -> None:
@@ -574,4 +661,23 @@ def _validate_candidates(candidates: gpd.GeoDataFrame, scenario: Scenario, where
         problems.add(f"{where}: field 'antenna_height_m' must be in (0, {MAX_ANTENNA_HEIGHT_M:g}] m; "
                      f"feature(s) {_ids(candidates.index, bad)} hold "
                      f"{[float(h) for h in height[bad][:3]]}")
+    else:
+        _check_model_heights(candidates, height.to_numpy(float), scenario, where, problems)
     problems.raise_if_any()
+
+
+def _check_model_heights(candidates, height_m: np.ndarray, scenario: Scenario, where: str,
+                         problems: _Problems) -> None:
+    """Each site's antenna must lie in the height range of every model it could be planned
+    with (a path-loss model outside its range is not extrapolated silently)."""
+    allows = candidates["technologies"].astype(str)
+    for tech in scenario.technologies:
+        low, high = MODEL_BASE_HEIGHT_RANGE_M[tech.model]
+        uses = allows.str.contains(tech.generation, regex=False).to_numpy(bool)
+        outside = uses & ((height_m < low) | (height_m > high))
+        if outside.any():
+            problems.add(f"{where}: field 'antenna_height_m' of feature(s) "
+                         f"{_ids(candidates.index, outside)} ({height_m[outside][0]:g} m, ...) is "
+                         f"outside the {low:g}-{high:g} m range of the {tech.model} model of "
+                         f"technology {tech.name}; raise the antenna, remove {tech.generation} "
+                         f"from the site's 'technologies', or choose another model")

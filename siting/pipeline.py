@@ -13,36 +13,54 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
+import pandas as pd
 import rasterio
+import scipy.sparse as sp
 
 from siting.cache import coverage_key, load_coverage, store_coverage
 from siting.config import Scenario, load_scenario
-from siting.coverage import CoverageMatrix, Transmitters, build_coverage, path_levels
+from siting.coverage import (CoverageMatrix, Transmitters, best_levels, build_coverage,
+                             option_table)
 from siting.demand import Demand, build_demand
-from siting.distributed import build_coverage_distributed, client_for
+from siting.distributed import build_coverage_distributed, client_for, workers_peak_memory_mb
 from siting.errors import InputError
-from siting.export.gis import write_layers, write_level_raster
+from siting.export.gis import write_layers, write_level_raster, write_site_csv
 from siting.export.html_report import write_html_report
 from siting.export.report import render_report, write_report
 from siting.export.staticmap import write_static_map
 from siting.export.summary import build_summary, write_summary
-from siting.export.tables import demand_table, site_table, village_table
+from siting.export.kml import write_kml
+from siting.export.tables import (demand_table, selected_sites, site_table, uncovered_mandatory,
+                                  village_table)
 from siting.export.webmap import write_map
 from siting.io import RegionData, read_region
 from siting.plan import (Plan, PlanKpis, baseline_free_public, baseline_greedy, kpis_of,
                          option_costs, plan_network)
 
-OUTPUT_FILES = ("map.html", "map.png", "sites.gpkg", "coverage.tif", "report.md", "report.html",
-                "summary.json")
+OUTPUT_FILES = ("map.html", "map.png", "sites.gpkg", "sites.kml", "selected_sites.csv",
+                "coverage.tif", "report.md", "report.html", "summary.json")
 DEMO_SCENARIO = Path(__file__).resolve().parents[1] / "data" / "demo" / "scenario.yaml"
+COVERAGE_STAGE = "compute coverage"
+#: Key of ``timings_s`` holding the Dask workers' summed peak memory [MB] (cluster runs only).
+WORKERS_PEAK_MEMORY = "peak_memory_mb_workers"
+#: In-process coverage runs over at most this many chunks of candidates (one progress step each).
+COVERAGE_PROGRESS_STEPS = 50
 
-Progress = Callable[[str], None]
+
+class Progress(Protocol):
+    """How a run reports progress: ``progress(stage)`` when a stage starts, then
+    ``progress(stage, done, total)`` as a stage with countable steps advances (coverage over
+    chunks of candidates, a sweep over its plans). Stages without steps (the solve) report only
+    their start; a stage ends when the next one starts."""
+
+    def __call__(self, stage: str, done: int | None = None, total: int | None = None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -97,11 +115,9 @@ def technology_rasters(region: RegionData, scenario: Scenario, coverage: Coverag
         sites = candidates.iloc[options["candidate"].to_numpy()[chosen]]
         tx = Transmitters(sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy(),
                           sites["antenna_height_m"].to_numpy(float))
-        levels = path_levels(terrain, tx, gx[inside], gy[inside], scenario.demand.ue_height_m, tech,
-                             scenario.coverage)
-        ok = levels.level_dbm >= tech.rsrp_threshold_dbm
-        best = np.full(gx.shape, -np.inf, np.float32)
-        np.maximum.at(best, np.flatnonzero(inside)[levels.rx[ok]], levels.level_dbm[ok])
+        best = np.full(gx.shape, np.nan, np.float32)
+        best[inside] = best_levels(terrain, tx, gx[inside], gy[inside],
+                                   scenario.demand.ue_height_m, tech, scenario.coverage)
         best[~np.isfinite(best)] = np.nan
         rasters[tech.name] = best.reshape(height, width)
     return rasters, transform, (height, width)
@@ -122,6 +138,34 @@ def best_server_raster(region: RegionData, scenario: Scenario, coverage: Coverag
     return best_of(rasters, shape), transform
 
 
+def build_coverage_in_steps(terrain, candidates: pd.DataFrame, demand, technologies, settings,
+                            ue_height_m: float, *, progress=None) -> CoverageMatrix:
+    """:func:`siting.coverage.build_coverage` over consecutive chunks of the candidates that
+    have an option (at most ``COVERAGE_PROGRESS_STEPS`` chunks), calling
+    ``progress(done, total)`` after each chunk.
+
+    The matrix is identical to one call over all candidates: every level depends on its pair
+    only, and the options of consecutive candidates follow each other in the option table.
+    """
+    options = option_table(candidates, technologies)
+    with_options = np.unique(options["candidate"].to_numpy(np.int64))  # ascending positions
+    steps = min(len(with_options), COVERAGE_PROGRESS_STEPS)
+    if steps == 0:  # no candidate allows a technology: nothing to split
+        return build_coverage(terrain, candidates, demand, technologies, settings, ue_height_m)
+    bounds = np.linspace(0, len(with_options), steps + 1).round().astype(int)
+    parts = []
+    for done, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:]), 1):
+        parts.append(build_coverage(terrain, candidates.iloc[with_options[start:stop]], demand,
+                                    technologies, settings, ue_height_m))
+        if progress is not None:
+            progress(done, steps)
+    matrix = sp.hstack([part.level_dbm for part in parts], format="csr")
+    matrix.sort_indices()
+    return CoverageMatrix(level_dbm=matrix, options=options,
+                          in_range=np.logical_or.reduce([part.in_range for part in parts]),
+                          best_level_dbm=np.maximum.reduce([part.best_level_dbm for part in parts]))
+
+
 def prepare(scenario: Scenario, *, timings: dict[str, float], progress: Progress | None = None,
             cache_dir: Path | None = None, scheduler: str | None = None,
             workers: int | None = None) -> tuple[RegionData, Demand, CoverageMatrix]:
@@ -135,15 +179,18 @@ def prepare(scenario: Scenario, *, timings: dict[str, float], progress: Progress
         region = read_region(scenario)
     with _timed(timings, "build demand", progress):
         demand = build_demand(region, scenario.demand)
-    with _timed(timings, "compute coverage", progress):
+    with _timed(timings, COVERAGE_STAGE, progress):
         key = coverage_key(scenario) if cache_dir is not None else None
         coverage = load_coverage(cache_dir, key) if key else None
         if coverage is None:
             args = (region.terrain, region.candidates, demand, scenario.technologies,
                     scenario.coverage, scenario.demand.ue_height_m)
+            advance = None if progress is None else partial(progress, COVERAGE_STAGE)
             with client_for(scheduler, workers) as client:
-                coverage = (build_coverage(*args) if client is None
-                            else build_coverage_distributed(client, *args))
+                coverage = (build_coverage_in_steps(*args, progress=advance) if client is None
+                            else build_coverage_distributed(client, *args, progress=advance))
+                if client is not None:
+                    timings[WORKERS_PEAK_MEMORY] = round(workers_peak_memory_mb(client), 1)
             if key:
                 store_coverage(cache_dir, key, coverage)
     return region, demand, coverage
@@ -193,9 +240,13 @@ def write_outputs(run: RunResult, out_dir: Path, *, progress: Progress | None = 
         with _timed(run.timings_s, "write outputs", progress):
             sites = site_table(run)
             villages = village_table(run)
+            selected = selected_sites(sites)
             write_layers(staging / "sites.gpkg", {
-                "selected_sites": sites[sites["action"].isin(["build", "upgrade", "keep"])],
+                "selected_sites": selected,
                 "candidates": sites, "villages": villages, "demand": demand_table(run)})
+            write_kml(staging / "sites.kml", f"siting: {run.scenario.name}", selected,
+                      uncovered_mandatory(villages))
+            write_site_csv(staging / "selected_sites.csv", selected)
             write_level_raster(staging / "coverage.tif", run.level_dbm, run.level_transform, run.region.crs)
             write_map(staging / "map.html", run, sites, villages, run.level_dbm, run.level_transform)
             write_static_map(staging / "map.png", run, sites, villages, run.level_dbm, run.level_transform)

@@ -1,5 +1,8 @@
 """``summary.json``: the run's KPIs, solver outcome and timings, machine-readable.
 
+``timings_s`` holds the stage timings [s] and the run's measured resources: ``peak_memory_mb``,
+the peak resident memory of the process (``VmHWM``, when the summary is built, so after the
+maps are rendered), and on a Dask cluster ``peak_memory_mb_workers``, the workers' summed peaks.
 Everything but ``timings_s`` is a pure function of the inputs, written with sorted keys and
 rounded floats, so two runs of the same scenario give byte-identical files once the timings
 field is removed.
@@ -14,8 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from siting import __version__
+from siting.distributed import peak_memory_mb
 from siting.export.tables import admin_table, site_table, village_table
-from siting.plan import REASON_BELOW_THRESHOLD, REASON_NO_CANDIDATE
+from siting.plan import REASON_BELOW_THRESHOLD, REASON_NO_CANDIDATE, phase_kpis
 
 
 def _clean(value):
@@ -58,6 +62,8 @@ def build_summary(run) -> dict:
         {"village_id": r.village_id, "name": r["name"], "admin_unit": r.admin_unit,
          "reason": r.uncovered_reason, "best_level_dbm": r.best_level_dbm}
         for _, r in mandatory_villages[~mandatory_villages["covered_after"]].iterrows()]
+    backup = demand.required_servers() > 1
+    servers = np.asarray(run.coverage.covers[:, plan.selected].sum(axis=1)).ravel()
     uncovered_points = {kind: int((demand.mandatory & ~plan.covered_after & (demand.kind == kind)).sum())
                         for kind in ("village", "complaint", "zone")}
     summary = {
@@ -67,7 +73,10 @@ def build_summary(run) -> dict:
         "objective": {"type": run.scenario.objective.kind,
                       "budget_cny": run.scenario.objective.budget_cny,
                       "max_new_sites": run.scenario.objective.max_new_sites,
-                      "opex_years": run.scenario.objective.opex_years},
+                      "opex_years": run.scenario.objective.opex_years,
+                      "phases": [vars(p) for p in run.scenario.objective.phases],
+                      "discount_rate": run.scenario.objective.discount_rate,
+                      "mandatory_by": run.scenario.objective.mandatory_by},
         "solver": {"name": solution.solver, "status": solution.status,
                    "objective": solution.objective, "bound": solution.bound, "gap": solution.gap,
                    "stages": list(plan.stages), "notes": list(solution.notes)},
@@ -86,6 +95,8 @@ def build_summary(run) -> dict:
             "complaints_covered": int((complaints & plan.covered_after).sum()),
             "zone_points_total": int(zones.sum()),
             "zone_points_covered_5g": int((zones & plan.covered_after).sum()),
+            "backup_points_total": int(backup.sum()),
+            "backup_points_met": int((backup & (servers >= demand.required_servers())).sum()),
             "mandatory_points_uncovered": uncovered_points,
             "new_sites": int((sites["action"] == "build").sum()),
             "upgrades": int((sites["action"] == "upgrade").sum()),
@@ -93,12 +104,14 @@ def build_summary(run) -> dict:
             "opex_cny_per_year": sites["opex_cny_per_year"].sum(),
             "total_cost_cny": sites["total_cost_cny"].sum(),
         },
+        "phases": [vars(p) for p in phase_kpis(plan, run.coverage, demand)],
         "by_technology": by_tech,
         "by_kind": by_kind,
         "by_admin_unit": admin_table(run).set_index("admin_unit").to_dict(orient="index"),
         "uncovered_mandatory_villages": uncovered,
         "baselines": [vars(b) for b in run.baselines],
-        "timings_s": dict(sorted(run.timings_s.items())),
+        "timings_s": dict(sorted({**run.timings_s,
+                                  "peak_memory_mb": round(peak_memory_mb(), 1)}.items())),
     }
     return _clean(summary)
 
