@@ -1,26 +1,32 @@
-"""The ``siting`` command line: ``demo``, ``run``, ``validate``.
+"""The ``siting`` command line: ``run``, ``demo``, ``validate``, ``sweep``, ``init``.
 
 Thin commands: each calls the library and turns its errors into one line per problem on
 stderr with exit code 2 (bad input, infeasible) or 1 (internal error; the traceback only with
-``--verbose``).
+``--verbose``). Progress is shown by :class:`StageReporter`: rich bars on stderr on a terminal,
+plain stage lines otherwise, nothing with ``--quiet``. Only this module imports typer and rich.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import time
 import traceback
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, SpinnerColumn,
+                           Task, TextColumn, TimeElapsedColumn, TimeRemainingColumn)
 from rich.table import Table
+from rich.text import Text
 
 from siting.errors import InfeasibleError, InputError, ScenarioError, SitingError
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
-                  help="Plan 4G/5G base-station sites over terrain: coverage, optimal sites, maps.")
+                  help="Plan 4G/5G base-station sites over terrain: coverage, optimal sites, maps."
+                       "\n\nExample: siting demo --out out/demo")
 console = Console(stderr=True)
 USER_ERRORS = (InputError, ScenarioError, InfeasibleError)
 
@@ -55,23 +61,90 @@ def _summary_table(summary: dict, out: Path) -> Table:
     return table
 
 
+class _WhenCounted(ProgressColumn):
+    """Show ``column`` only for stages that report (done, total) steps."""
+
+    def __init__(self, column: ProgressColumn):
+        super().__init__()
+        self.column = column
+
+    def render(self, task: Task):
+        return self.column.render(task) if task.fields.get("counted") else Text("")
+
+
+class StageReporter:
+    """The command line's :class:`siting.pipeline.Progress`.
+
+    On a terminal, one rich line per stage on stderr: a bar with steps and ETA for stages that
+    report (done, total), a pulsing bar with the elapsed time for the others (the solve: HiGHS
+    gives no ETA). Not on a terminal, one plain line per stage on stdout. Nothing with
+    ``quiet``. Every stage is timed (``timings_s``), however it is shown.
+    """
+
+    def __init__(self, *, quiet: bool):
+        self.timings_s: dict[str, float] = {}
+        self._lines = not quiet and not console.is_terminal
+        self._bars = Progress(
+            SpinnerColumn(finished_text="[green]✓"), TextColumn("{task.description}"),
+            BarColumn(), _WhenCounted(MofNCompleteColumn()), TimeElapsedColumn(),
+            _WhenCounted(TimeRemainingColumn()), console=console,
+            disable=quiet or not console.is_terminal)
+        self._stage: str | None = None
+        self._task = None
+        self._steps: int | None = None
+        self._started_s = 0.0
+
+    def __enter__(self) -> StageReporter:
+        self._bars.start()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self._finish()
+        self._bars.stop()
+
+    def __call__(self, stage: str, done: int | None = None, total: int | None = None) -> None:
+        if stage != self._stage:
+            self._finish()
+            self._stage, self._steps, self._started_s = stage, None, time.perf_counter()
+            self._task = self._bars.add_task(stage, total=None, counted=False)
+            if self._lines:
+                print(f"siting: {stage}", flush=True)
+        if total is not None:
+            self._steps = total
+            self._bars.update(self._task, completed=done, total=total, counted=True)
+
+    def _finish(self) -> None:
+        """Close the current stage: record its time, fill its bar."""
+        if self._stage is None:
+            return
+        self.timings_s[self._stage] = time.perf_counter() - self._started_s
+        steps = self._steps or 1
+        self._bars.update(self._task, completed=steps, total=steps)
+        self._stage = None
+
+    def timings_table(self) -> Table:
+        """Seconds per stage, for ``--verbose``."""
+        table = Table(title="stage timings", show_header=False)
+        for stage, seconds in self.timings_s.items():
+            table.add_row(stage, f"{seconds:.2f} s")
+        return table
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
 def _run(scenario: Path, out: Optional[Path], quiet: bool, verbose: bool, no_cache: bool,
          scheduler: Optional[str], workers: Optional[int]) -> None:
     from siting.cache import default_cache_dir
-    from siting.pipeline import run_scenario
+    from siting.pipeline import OUTPUT_FILES, run_scenario
 
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    _logging(verbose)
     try:
-        # Stage lines go to stdout so that stderr holds nothing but errors; the spinner shows
-        # only on a terminal.
-        stages = Console()
-        with console.status("starting", spinner="dots", refresh_per_second=4) as status:
-            def progress(stage: str) -> None:
-                if not quiet:
-                    status.update(f"{stage} ...")
-                    stages.log(stage)
-            _, summary, out_dir = run_scenario(scenario, out, progress=progress,
+        with StageReporter(quiet=quiet) as reporter:
+            _, summary, out_dir = run_scenario(scenario, out, progress=reporter,
                                                cache_dir=None if no_cache else default_cache_dir(),
                                                scheduler=scheduler, workers=workers)
     except KeyboardInterrupt:
@@ -82,14 +155,17 @@ def _run(scenario: Path, out: Optional[Path], quiet: bool, verbose: bool, no_cac
     for note in summary["solver"]["notes"]:
         if verbose or note.startswith("solver "):  # a fallback to the other solver is always told
             print(f"siting: notice: {note}", file=sys.stderr)
-    if not quiet:
-        Console().print(_summary_table(summary, out_dir.resolve()))
-    print(f"outputs written to {out_dir.resolve()}: map.html, map.png, report.md, "
-          f"report.html, sites.gpkg, coverage.tif, summary.json")
+    if quiet:
+        return
+    if verbose:
+        Console().print(reporter.timings_table())
+    Console().print(_summary_table(summary, out_dir.resolve()))
+    print(f"outputs written to {out_dir.resolve()}: {', '.join(OUTPUT_FILES)}")
 
 
-QUIET = typer.Option("--quiet", "-q", help="Print only the output folder.")
-VERBOSE = typer.Option("--verbose", "-v", help="Log details; show tracebacks of internal errors.")
+QUIET = typer.Option("--quiet", "-q", help="Print nothing but errors: no progress, no summary.")
+VERBOSE = typer.Option("--verbose", "-v", help="Log details and stage timings; show tracebacks of "
+                                              "internal errors.")
 SCHEDULER = typer.Option("--scheduler", metavar="ADDRESS",
                          help="Compute coverage on an existing Dask cluster, e.g. tcp://host:8786 "
                               "(default: in-process).")
@@ -106,7 +182,8 @@ def run(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
         no_cache: Annotated[bool, NO_CACHE] = False,
         scheduler: Annotated[Optional[str], SCHEDULER] = None,
         workers: Annotated[Optional[int], WORKERS] = None) -> None:
-    """Run a scenario end to end and write map.html, report.md/.html, sites.gpkg, coverage.tif, summary.json.
+    """Run a scenario end to end and write the maps, report, GIS layers (GeoPackage, KML, CSV,
+    COG) and summary.json.
 
     Example: siting run data/demo/scenario.yaml --out out/demo
     """
@@ -163,7 +240,7 @@ def sweep(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
           sites: Annotated[Optional[str], typer.Option(
               "--sites", help="Quotas of new sites: a list 50,100 or a range start:stop:step.")] = None,
           out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default out/<name>).")] = None,
-          verbose: Annotated[bool, VERBOSE] = False) -> None:
+          quiet: Annotated[bool, QUIET] = False, verbose: Annotated[bool, VERBOSE] = False) -> None:
     """Solve a series of budgets (or site quotas) and write the cost-coverage curve (CSV, PNG).
 
     Example: siting sweep data/demo/scenario.yaml --budgets 10e6:60e6:10e6
@@ -172,19 +249,23 @@ def sweep(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     from siting.config import load_scenario
     from siting.sweep import parse_numbers, sweep as sweep_plans, write_curve
 
+    _logging(verbose)
     try:
         if (budgets is None) == (sites is None):
             raise ScenarioError("sweep: give exactly one of --budgets and --sites")
         loaded = load_scenario(scenario)
-        with console.status("sweep", spinner="dots") as status:
+        with StageReporter(quiet=quiet) as reporter:
             curve = sweep_plans(loaded, budgets_cny=parse_numbers(budgets) if budgets else None,
                                 max_new_sites=[int(v) for v in parse_numbers(sites)] if sites else None,
-                                progress=lambda stage: status.update(stage),
-                                cache_dir=default_cache_dir())
+                                progress=reporter, cache_dir=default_cache_dir())
         out_dir = out if out is not None else Path("out") / loaded.name
         csv_path, png_path = write_curve(curve, out_dir, loaded.name)
     except Exception as exc:  # one line and an exit code, never a traceback
         _fail(exc, verbose)
+    if quiet:
+        return
+    if verbose:
+        Console().print(reporter.timings_table())
     Console().print(curve.to_string(index=False))
     print(f"curve written to {csv_path.resolve()} and {png_path.resolve()}")
 

@@ -28,7 +28,8 @@ def sweep(scenario: Scenario, *, budgets_cny=None, max_new_sites=None,
     """Solve the scenario for each budget (or each quota of new sites); one row per plan.
 
     Exactly one of ``budgets_cny`` and ``max_new_sites`` is given; the scenario's objective
-    type becomes ``max_coverage`` and its other limit is kept.
+    type becomes ``max_coverage`` and its other limit is kept. Phases are dropped: each point
+    is a single-period plan (the curve answers "what does the whole plan buy").
     """
     if (budgets_cny is None) == (max_new_sites is None):
         raise ScenarioError(f"{scenario.path}: sweep needs budgets or site counts (one of them)")
@@ -40,11 +41,13 @@ def sweep(scenario: Scenario, *, budgets_cny=None, max_new_sites=None,
     costs = option_costs(coverage, region.candidates, scenario)
     cells = demand.kind == "cell"
     rows = []
-    for value in sorted(values):
+    stage = f"solve {len(values)} plans over {field}"
+    for done, value in enumerate(sorted(values)):
         if progress is not None:
-            progress(f"solve {field} = {value:,.0f}")
-        objective = dataclasses.replace(scenario.objective, kind="max_coverage",
-                                        **{field: int(value) if field == "max_new_sites" else float(value)})
+            progress(stage, done, len(values))
+        limit = int(value) if field == "max_new_sites" else float(value)
+        objective = dataclasses.replace(scenario.objective, kind="max_coverage", phases=(),
+                                        mandatory_by=None, **{field: limit})
         plan = plan_network(coverage, demand, costs, objective, scenario.solver)
         kpis = kpis_of("sweep", coverage, demand, costs, plan.selected)
         rows.append({field: value, "cost_cny": kpis.cost_cny, "new_options": kpis.new_options,
@@ -53,6 +56,8 @@ def sweep(scenario: Scenario, *, budgets_cny=None, max_new_sites=None,
                      "mandatory_covered": kpis.mandatory_covered,
                      "mandatory_total": int(demand.mandatory.sum()),
                      "status": plan.solution.status, "gap": plan.solution.gap})
+    if progress is not None:
+        progress(stage, len(values), len(values))
     return pd.DataFrame(rows)
 
 

@@ -1,4 +1,5 @@
-"""The command line: exit codes, one-line errors without tracebacks, untouched outputs."""
+"""The command line: exit codes, one-line errors without tracebacks, untouched outputs,
+progress reporting, help examples."""
 
 from __future__ import annotations
 
@@ -6,10 +7,15 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
-from regions import candidate, ridge_dem, village, write_region
+from regions import TECH_4G, candidate, ridge_dem, village, write_region
 from siting.cli import app
+from siting.config import load_scenario
+from siting.coverage import build_coverage
+from siting.pipeline import COVERAGE_STAGE, OUTPUT_FILES, prepare
+from siting.sweep import sweep
 
 runner = CliRunner()
 
@@ -19,11 +25,25 @@ def _small_region(folder):
                         candidates=[candidate("S1", 1500, 3000)])
 
 
+def _row_region(folder, n_candidates=5):
+    """A flat strip with ``n_candidates`` sites in a row and a village near each."""
+    return write_region(folder, ridge_dem(ridge_height_m=0.0),
+                        villages=[village(f"V{i}", 400 + 1200 * i, 3000) for i in range(n_candidates)],
+                        candidates=[candidate(f"S{i}", 500 + 1200 * i, 3000) for i in range(n_candidates)])
+
+
 def test_help_lists_the_commands():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("run", "validate", "demo"):
+    for command in ("run", "validate", "demo", "sweep", "init"):
         assert command in result.output
+
+
+@pytest.mark.parametrize("command", ["run", "demo", "validate", "sweep", "init", None])
+def test_every_help_shows_an_example(command):
+    result = runner.invoke(app, [command, "--help"] if command else ["--help"])
+    assert result.exit_code == 0
+    assert f"Example: siting {command or ''}".rstrip() in result.output
 
 
 def test_missing_scenario_is_one_line_exit_2(tmp_path):
@@ -42,9 +62,11 @@ def test_validate_reports_a_good_region(tmp_path):
 def test_bad_field_names_file_and_field_and_keeps_previous_outputs(tmp_path):
     scenario = _small_region(tmp_path / "in")
     out = tmp_path / "out"
-    assert runner.invoke(app, ["run", str(scenario), "--out", str(out), "--quiet"]).exit_code == 0
+    quiet = runner.invoke(app, ["run", str(scenario), "--out", str(out), "--quiet"])
+    assert quiet.exit_code == 0
+    assert (quiet.stdout, quiet.stderr) == ("", ""), "--quiet prints nothing but errors"
     before = {p.name: p.read_bytes() for p in out.iterdir() if not p.name.startswith('.')}
-    assert set(before) == {"map.html", "map.png", "sites.gpkg", "coverage.tif", "report.md", "report.html", "summary.json"}
+    assert set(before) == set(OUTPUT_FILES)
     # Break the candidates layer: a missing antenna height.
     write_region(tmp_path / "in", ridge_dem(), villages=[village("V1", 1000, 3000)],
                  candidates=[candidate("S1", 1500, 3000, height=np.nan)])
@@ -87,3 +109,57 @@ def test_init_writes_a_template_that_validates_and_matches_the_parser(tmp_path):
     assert "1101 candidates" in check.stdout
     again = runner.invoke(app, ["init", str(tmp_path / "new")])
     assert again.exit_code == 2 and "already exists" in again.stderr
+
+
+def test_verbose_run_prints_stages_timings_and_summary(tmp_path):
+    result = runner.invoke(app, ["run", str(_small_region(tmp_path / "in")), "--out",
+                                 str(tmp_path / "out"), "--verbose"])
+    assert result.exit_code == 0, result.stderr
+    stages = ("read inputs", "build demand", COVERAGE_STAGE, "optimize", "write outputs")
+    for stage in stages:  # not a terminal: one plain line per stage instead of bars
+        assert f"siting: {stage}\n" in result.stdout
+    timings = result.stdout[result.stdout.index("stage timings"):]
+    assert all(stage in timings for stage in stages)
+    assert "people covered" in result.stdout and "sites.kml" in result.stdout
+
+
+def test_progress_reports_increasing_coverage_steps(tmp_path):
+    scenario = load_scenario(_row_region(tmp_path))
+    calls = []
+    region, demand, coverage = prepare(
+        scenario, timings={}, progress=lambda stage, done=None, total=None: calls.append((stage, done, total)))
+    steps = [(done, total) for stage, done, total in calls if stage == COVERAGE_STAGE and total]
+    assert calls.index((COVERAGE_STAGE, None, None)) < calls.index((COVERAGE_STAGE, *steps[0]))
+    assert steps == [(done, 5) for done in range(1, 6)]  # one step per chunk of candidates
+    _assert_same_as_in_one_go(scenario, region, demand, coverage)
+
+
+def _assert_same_as_in_one_go(scenario, region, demand, coverage):
+    """Coverage computed in steps equals :func:`build_coverage` over all candidates at once."""
+    whole = build_coverage(region.terrain, region.candidates, demand, scenario.technologies,
+                           scenario.coverage, scenario.demand.ue_height_m)
+    assert (coverage.level_dbm != whole.level_dbm).nnz == 0 and coverage.level_dbm.nnz > 0
+    assert coverage.level_dbm.shape == whole.level_dbm.shape
+    assert coverage.options.equals(whole.options)
+    assert np.array_equal(coverage.in_range, whole.in_range)
+    assert np.array_equal(coverage.best_level_dbm, whole.best_level_dbm)
+
+
+def test_coverage_steps_skip_candidates_without_an_option(tmp_path):
+    """A 5G-only site in a 4G-only scenario has no option and no coverage step."""
+    scenario = load_scenario(write_region(
+        tmp_path, ridge_dem(), villages=[village("V1", 1000, 3000)], technologies=(TECH_4G,),
+        candidates=[candidate("S1", 800, 3000, techs="4G"), candidate("S2", 900, 3000, techs="5G"),
+                    candidate("S3", 1500, 3000, techs="4G")]))
+    calls = []
+    region, demand, coverage = prepare(scenario, timings={}, progress=lambda *call: calls.append(call))
+    assert [call[1:] for call in calls if len(call) == 3] == [(1, 2), (2, 2)]
+    _assert_same_as_in_one_go(scenario, region, demand, coverage)
+
+
+def test_sweep_progress_advances_over_the_budgets(tmp_path):
+    calls = []
+    sweep(load_scenario(_row_region(tmp_path, 3)), budgets_cny=[0.0, 1e6, 5e5],
+          progress=lambda stage, done=None, total=None: calls.append((stage, done, total)))
+    solves = [(done, total) for stage, done, total in calls if stage.startswith("solve")]
+    assert solves == [(0, 3), (1, 3), (2, 3), (3, 3)]

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+from xml.etree import ElementTree
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import rasterio
 
 from siting.config import load_scenario
-from siting.pipeline import DEMO_SCENARIO, compute, write_outputs
+from siting.pipeline import DEMO_SCENARIO, OUTPUT_FILES, compute, write_outputs
 from siting.plan import REASON_BELOW_THRESHOLD, REASON_NO_CANDIDATE
 
 
@@ -90,6 +92,17 @@ def test_demo_map_and_report_stay_small(demo):
     page = (out / "map.html").read_text(encoding="utf-8")
     for tech in run.scenario.technologies:
         assert f"Coverage {tech.name} (RSRP)" in page
+
+
+def test_demo_writes_every_output_and_the_site_lists_agree(demo):
+    _, summary, out = demo
+    assert all((out / name).stat().st_size > 0 for name in OUTPUT_FILES)
+    built = pd.read_csv(out / "selected_sites.csv")
+    built = built[built["action"].isin(["build", "upgrade"])]
+    assert len(built) == summary["kpis"]["new_sites"] + summary["kpis"]["upgrades"]
+    kml = ElementTree.parse(out / "sites.kml").getroot()
+    placemarks = kml.findall(".//{http://www.opengis.net/kml/2.2}Placemark")
+    assert len(placemarks) >= len(built)
 
 
 def test_demo_twice_gives_a_byte_identical_summary(demo, tmp_path):

@@ -6,21 +6,28 @@ import json
 import re
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
+import rasterio
+from pyproj import Transformer
 
 from regions import candidate, ridge_dem, village, write_region
 from siting.config import load_scenario
+from siting.export.gis import write_site_csv
 from siting.export.html_report import write_html_report
+from siting.export.kml import write_kml
 from siting.export.report import Figure, Steps, Table, build_report, render_markdown
-from siting.export.tables import site_table
+from siting.export.tables import selected_sites, site_table, uncovered_mandatory, village_table
 from siting.export.webmap import esc
 from siting.pipeline import compute, write_outputs
 
 XSS = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+KML = {"kml": "http://www.opengis.net/kml/2.2"}
 
 
 def small_region(folder):
@@ -90,6 +97,97 @@ def test_coverage_tif_opens_in_gdalinfo_with_crs(small):
     assert -140 < band["minimum"] <= band["maximum"] < -20
     assert info["geoTransform"][1] == pytest.approx(150.0)
     (out / "coverage.tif.aux.xml").unlink(missing_ok=True)
+
+
+def test_coverage_tif_is_a_cloud_optimized_geotiff(small):
+    run, _, out = small
+    gdalinfo = _tool("gdalinfo")
+    info = json.loads(subprocess.run([gdalinfo, "-json", str(out / "coverage.tif")],
+                                     capture_output=True, text=True, check=True, timeout=60).stdout)
+    assert info["metadata"]["IMAGE_STRUCTURE"]["LAYOUT"] == "COG"
+    assert 'ID["EPSG",32649]' in info["coordinateSystem"]["wkt"]
+    band = info["bands"][0]
+    assert band["block"] == [256, 256]
+    assert band["overviews"], "a COG carries overviews"
+    assert band["type"] == "Float32" and band["noDataValue"] == -999
+    assert band["description"] == "best-server RSRP [dBm]"
+    with rasterio.open(out / "coverage.tif") as src:
+        assert src.profile["tiled"] and src.overviews(1) and src.crs.to_epsg() == 32649
+        level = src.read(1)
+    assert np.array_equal(level, np.where(np.isfinite(run.level_dbm), run.level_dbm, -999).astype(np.float32))
+
+
+def _ogrinfo_layers(path) -> dict[str, str]:
+    """``ogrinfo -al`` of a vector file, split into {layer name: its text}."""
+    listing = subprocess.run([_tool("ogrinfo"), "-ro", "-al", str(path)], capture_output=True,
+                             text=True, check=True, timeout=60).stdout
+    parts = re.split(r"^Layer name: (.+)$", listing, flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2]))
+
+
+def test_sites_kml_opens_in_ogrinfo_with_counts_and_wgs84_points(small):
+    run, _, out = small
+    layers = _ogrinfo_layers(out / "sites.kml")
+    selected = gpd.read_file(out / "sites.gpkg", layer="selected_sites")
+    counts = {"Sites of the plan": len(selected), "Uncovered mandatory villages": 1}
+    assert set(layers) == set(counts)
+    to_lonlat = Transformer.from_crs(run.region.crs, "EPSG:4326", always_xy=True)
+    lon_min, lat_min, lon_max, lat_max = to_lonlat.transform_bounds(*run.region.terrain.bounds)
+    for name, count in counts.items():
+        text = layers[name]
+        assert f"Feature Count: {count}" in text
+        assert 'ID["EPSG",4326]' in text
+        points = [tuple(map(float, p)) for p in re.findall(r"POINT \(([-\d.]+) ([-\d.]+)", text)]
+        assert len(points) == count
+        assert all(lon_min <= lon <= lon_max and lat_min <= lat <= lat_max for lon, lat in points)
+    assert "technology (String) = 4G-1800" in layers["Sites of the plan"]
+    assert "people_newly_covered (String) = " in layers["Sites of the plan"]
+    assert f"Name (String) = {XSS}" in layers["Uncovered mandatory villages"]  # text, round-tripped
+    assert re.search(r"uncovered_reason \(String\) = \S", layers["Uncovered mandatory villages"])
+
+
+def test_sites_kml_escapes_the_xss_village_as_text(small):
+    _, _, out = small
+    raw = (out / "sites.kml").read_text(encoding="utf-8")
+    assert "<script" not in raw and "CDATA" not in raw
+    assert f"<name>{ESCAPED}</name>" in raw
+    folders = ET.parse(out / "sites.kml").getroot().findall(".//kml:Folder", KML)
+    village = folders[1].find("kml:Placemark", KML)
+    assert village.findtext("kml:name", namespaces=KML) == XSS
+    # the balloon is HTML: the name is escaped once more, so Google Earth shows it as text
+    balloon = village.findtext("kml:description", namespaces=KML)
+    assert ESCAPED in balloon and XSS not in balloon
+
+
+def test_selected_sites_csv_round_trips_to_the_gpkg_geometries(small):
+    run, _, out = small
+    table = pd.read_csv(out / "selected_sites.csv", dtype={"site_id": str})
+    layer = gpd.read_file(out / "sites.gpkg", layer="selected_sites").set_index("site_id")
+    assert list(table["site_id"]) == list(layer.index)
+    assert list(table.columns[:6]) == ["site_id", "lon", "lat", "x_m", "y_m", "crs"]
+    assert set(layer.columns) - {"geometry"} <= set(table.columns)
+    assert (table["crs"] == "EPSG:32649").all()
+    lines = (out / "selected_sites.csv").read_text(encoding="utf-8").splitlines()[1:]
+    assert all(re.match(r"[^,]+,-?\d+\.\d{6},-?\d+\.\d{6},", line) for line in lines)
+    x_m, y_m = Transformer.from_crs("EPSG:4326", run.region.crs, always_xy=True).transform(
+        table["lon"].to_numpy(), table["lat"].to_numpy())
+    np.testing.assert_allclose(x_m, layer.geometry.x, atol=0.2)  # 1e-6 degree is about 0.1 m
+    np.testing.assert_allclose(y_m, layer.geometry.y, atol=0.2)
+    np.testing.assert_allclose(table["x_m"], layer.geometry.x, atol=0.01)
+    for column in ("kind", "technology", "action"):
+        assert list(table[column]) == list(layer[column])
+    np.testing.assert_allclose(table["total_cost_cny"], layer["total_cost_cny"])
+
+
+def test_extra_site_columns_flow_through_to_csv_and_kml(small, tmp_path):
+    run, _, _ = small
+    sites = selected_sites(site_table(run)).assign(phase=2027)
+    write_site_csv(tmp_path / "s.csv", sites)
+    write_kml(tmp_path / "s.kml", "t", sites, uncovered_mandatory(village_table(run)))
+    assert (pd.read_csv(tmp_path / "s.csv")["phase"] == 2027).all()
+    placemarks = ET.parse(tmp_path / "s.kml").getroot().findall(".//kml:Folder", KML)[0]
+    phases = placemarks.findall(".//kml:Data[@name='phase']/kml:value", KML)
+    assert [p.text for p in phases] == ["2027"] * len(sites)
 
 
 def test_map_html_escapes_every_attribute(small):

@@ -1,14 +1,22 @@
-"""GIS outputs: ``sites.gpkg`` (vector layers) and ``coverage.tif`` (best-server RSRP)."""
+"""GIS outputs: ``sites.gpkg`` (vector layers), ``coverage.tif`` (best-server RSRP as a
+Cloud-Optimized GeoTIFF) and ``selected_sites.csv`` (the plan's sites with WGS84 and run-CRS
+coordinates)."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import rasterio
 
 COVERAGE_NODATA_DBM = -999.0
+COG_BLOCK_PX = 256  # tile size of coverage.tif
+WGS84 = "EPSG:4326"
+LONLAT_DECIMALS = 6  # about 0.1 m
+XY_DECIMALS = 2  # metres in the run CRS: centimetres
 
 
 def write_layers(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> None:
@@ -21,13 +29,52 @@ def write_layers(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> None:
         out.to_file(path, layer=name, driver="GPKG", engine="pyogrio")
 
 
+def overview_count(height_px: int, width_px: int) -> int:
+    """Halvings until the raster fits one tile, at least one (so every output has overviews)."""
+    return max(1, math.ceil(math.log2(max(height_px, width_px) / COG_BLOCK_PX)))
+
+
 def write_level_raster(path: Path, level_dbm: np.ndarray, transform, crs) -> None:
-    """Best-server level [dBm] as a tiled, compressed float32 GeoTIFF (nodata where no signal)."""
+    """Best-server level [dBm] as a float32 Cloud-Optimized GeoTIFF (GDAL ``COG`` driver).
+
+    Tiles of ``COG_BLOCK_PX``, deflate with the floating-point predictor, nodata
+    ``COVERAGE_NODATA_DBM`` where no signal, and nearest-neighbour overviews (every overview
+    pixel is a computed level, never an average of decibels).
+    """
     data = np.where(np.isfinite(level_dbm), level_dbm, COVERAGE_NODATA_DBM).astype(np.float32)
-    profile = dict(driver="GTiff", height=data.shape[0], width=data.shape[1], count=1,
+    profile = dict(driver="COG", height=data.shape[0], width=data.shape[1], count=1,
                    dtype="float32", crs=crs, transform=transform, nodata=COVERAGE_NODATA_DBM,
-                   tiled=True, blockxsize=256, blockysize=256, compress="deflate", predictor=3)
+                   blocksize=COG_BLOCK_PX, compress="deflate", predictor="floating_point",
+                   overview_resampling="nearest", overview_count=overview_count(*data.shape))
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(data, 1)
         dst.set_band_description(1, "best-server RSRP [dBm]")
         dst.update_tags(units="dBm")
+
+
+def lonlat(frame: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Longitude and latitude [degrees, WGS84] of a point GeoDataFrame, rounded to
+    ``LONLAT_DECIMALS``."""
+    points = frame.geometry.to_crs(WGS84)
+    return (np.round(points.x.to_numpy(), LONLAT_DECIMALS),
+            np.round(points.y.to_numpy(), LONLAT_DECIMALS))
+
+
+def _fixed(values, decimals: int) -> list[str]:
+    """Numbers as text with exactly ``decimals`` decimals."""
+    return [f"{v:.{decimals}f}" for v in values]
+
+
+def write_site_csv(path: Path, sites: gpd.GeoDataFrame) -> None:
+    """One row per site: ``site_id``, ``lon``, ``lat`` (WGS84, 6 decimals), ``x_m``, ``y_m`` and
+    ``crs`` (the run's projected CRS), then every other column of the table unchanged (so
+    columns added to the site table, such as a plan's phase, flow through)."""
+    lon, lat = lonlat(sites)
+    position = pd.DataFrame({
+        "site_id": sites["site_id"].to_numpy(),
+        "lon": _fixed(lon, LONLAT_DECIMALS), "lat": _fixed(lat, LONLAT_DECIMALS),
+        "x_m": _fixed(sites.geometry.x, XY_DECIMALS), "y_m": _fixed(sites.geometry.y, XY_DECIMALS),
+        "crs": sites.crs.to_string(),
+    })
+    attributes = pd.DataFrame(sites.drop(columns=["site_id", sites.geometry.name])).reset_index(drop=True)
+    pd.concat([position, attributes], axis=1).to_csv(path, index=False, encoding="utf-8")

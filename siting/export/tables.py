@@ -51,7 +51,21 @@ def site_table(run) -> gpd.GeoDataFrame:
     frame["action"] = np.select(
         [frame["selected"] & ~frame["existing"], frame["existing"] & (frame["total_cost_cny"] > 0),
          frame["existing"]], ["build", "upgrade", "keep"], default="")
+    if run.plan.phase_labels:  # phased plan: the year each site is built or upgraded in
+        frame["phase"] = ""
+        for option in selected[run.plan.build_period[selected] >= 0]:
+            row = frame.index[options.at[option, "candidate"]]
+            frame.at[row, "phase"] = run.plan.phase_labels[run.plan.build_period[option]]
     return frame.reset_index(drop=True)
+
+
+#: Actions of the sites in a plan: new sites, upgraded existing sites, existing sites kept.
+PLAN_ACTIONS = ("build", "upgrade", "keep")
+
+
+def selected_sites(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The rows of :func:`site_table` in the plan (built, upgraded or kept), every column kept."""
+    return sites[sites["action"].isin(PLAN_ACTIONS)]
 
 
 def village_table(run) -> gpd.GeoDataFrame:
@@ -75,6 +89,11 @@ def village_table(run) -> gpd.GeoDataFrame:
         [villages["covered_after"], villages["mandatory"]], ["covered", "mandatory_uncovered"],
         default="uncovered")
     return villages.reset_index(drop=True)
+
+
+def uncovered_mandatory(villages: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The rows of :func:`village_table` that must be covered but are not (with the reason)."""
+    return villages[villages["status"] == "mandatory_uncovered"]
 
 
 def demand_table(run) -> gpd.GeoDataFrame:

@@ -67,14 +67,17 @@ def _to_wgs84(values: np.ndarray, transform, crs, resampling=Resampling.nearest)
 
 
 def _decimate(values: np.ndarray, transform, max_px: int = MAX_OVERLAY_PX):
-    """Every ``step``-th cell so that the largest side is at most ``max_px`` (block mean)."""
+    """Block means of ``step`` x ``step`` cells so that the largest side is at most ``max_px``;
+    one band of blocks at a time, so a province-size DEM is never copied whole."""
     step = int(np.ceil(max(values.shape) / max_px))
     if step <= 1:
         return np.asarray(values, np.float32), transform, 1
-    rows, cols = (values.shape[0] // step) * step, (values.shape[1] // step) * step
-    blocks = np.asarray(values[:rows, :cols], np.float64).reshape(rows // step, step, cols // step, step)
-    return (np.nanmean(blocks, axis=(1, 3)).astype(np.float32),
-            transform @ rasterio.Affine.scale(step), step)
+    n_rows, n_cols = values.shape[0] // step, values.shape[1] // step
+    out = np.empty((n_rows, n_cols), np.float32)
+    for i in range(n_rows):
+        band = np.asarray(values[i * step:(i + 1) * step, :n_cols * step], np.float64)
+        out[i] = np.nanmean(band.reshape(step, n_cols, step), axis=(0, 2))
+    return out, transform @ rasterio.Affine.scale(step), step
 
 
 def rsrp_rgba(level_wgs: np.ndarray, alpha: int = 150) -> np.ndarray:
@@ -239,7 +242,8 @@ def build_map(run, sites, villages, level_dbm, level_transform, *,
                 popup=_popup({"site": s.site_id, "action": s.action, "kind": s.kind,
                               "technology": s.technology, "antenna height [m]": f"{s.antenna_height_m:g}",
                               "cost [CNY]": f"{s.total_cost_cny:,.0f}",
-                              "people newly covered": f"{s.people_newly_covered:,.0f}"}),
+                              "people newly covered": f"{s.people_newly_covered:,.0f}",
+                              "phase": s.get("phase") or "this plan"}),
                 tooltip=esc(f"{s.site_id}: {s.action} {s.technology} ({s.kind})")).add_to(layer)
         layer.add_to(fmap)
 

@@ -1,0 +1,102 @@
+"""``sites.kml`` for Google Earth: the plan's sites and the uncovered mandatory villages (WGS84).
+
+Written with :mod:`xml.etree.ElementTree`, which escapes every text node, rather than GDAL's
+LIBKML driver, which writes names as raw CDATA (a village named ``<script>`` would reach the
+file unescaped) and nests one ``Document`` per layer. Each placemark carries every column of
+its table twice: in ``ExtendedData`` (read by GDAL/ogrinfo and GIS tools as fields) and as an
+HTML table in ``description`` (Google Earth's balloon), the HTML escaped before the XML
+escaping so the balloon shows text, never markup. Columns added to the tables later (a plan's
+phase, say) flow through unchanged.
+"""
+
+from __future__ import annotations
+
+import html
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from siting.export.gis import LONLAT_DECIMALS, lonlat
+
+KML_NAMESPACE = "http://www.opengis.net/kml/2.2"
+ICON_URL = "https://maps.google.com/mapfiles/kml/shapes/placemark_circle.png"
+#: Icon colour (KML aabbggrr) of each style: sites by plan action, uncovered villages in red.
+STYLE_COLOURS = {"build": "ff0088ff", "upgrade": "ffcc44aa", "keep": "ff999999",
+                 "village_uncovered": "ff0000ff"}
+#: Columns shown first in a site's or village's balloon; the others follow in table order.
+SITE_COLUMNS_FIRST = ("action", "technology", "kind", "total_cost_cny", "people_newly_covered")
+VILLAGE_COLUMNS_FIRST = ("uncovered_reason", "population", "admin_unit", "best_level_dbm")
+
+
+def write_kml(path: Path, title: str, sites: gpd.GeoDataFrame,
+              villages: gpd.GeoDataFrame) -> None:
+    """``sites`` (from :func:`siting.export.tables.selected_sites`) in the folder "Sites of the
+    plan" and ``villages`` (:func:`siting.export.tables.uncovered_mandatory`) in the folder
+    "Uncovered mandatory villages", each placemark styled by its action."""
+    root = ET.Element("kml", xmlns=KML_NAMESPACE)
+    document = ET.SubElement(root, "Document")
+    _text(document, "name", title)
+    for style_id, colour in STYLE_COLOURS.items():
+        style = ET.SubElement(document, "Style", id=style_id)
+        icon_style = ET.SubElement(style, "IconStyle")
+        _text(icon_style, "color", colour)
+        _text(ET.SubElement(icon_style, "Icon"), "href", ICON_URL)
+        # the balloon shows the description table only (not ExtendedData a second time)
+        _text(ET.SubElement(style, "BalloonStyle"), "text", "$[description]")
+    _folder(document, "Sites of the plan", sites, name_column="site_id",
+            first=SITE_COLUMNS_FIRST, style_of=lambda row: row["action"])
+    _folder(document, "Uncovered mandatory villages", villages, name_column="name",
+            first=VILLAGE_COLUMNS_FIRST, style_of=lambda row: "village_uncovered")
+    tree = ET.ElementTree(root)
+    ET.indent(tree)
+    tree.write(path, encoding="UTF-8", xml_declaration=True)
+
+
+def _folder(parent: ET.Element, name: str, frame: gpd.GeoDataFrame, *, name_column: str,
+            first: Sequence[str], style_of: Callable[[pd.Series], str]) -> None:
+    """One KML folder with a placemark per row of ``frame`` (points)."""
+    folder = ET.SubElement(parent, "Folder")
+    _text(folder, "name", name)
+    lon, lat = lonlat(frame)
+    columns = [c for c in first if c in frame] + [
+        c for c in frame.columns if c not in first and c != frame.geometry.name]
+    for (_, row), x_deg, y_deg in zip(frame[columns].iterrows(), lon, lat):
+        placemark = ET.SubElement(folder, "Placemark")
+        _text(placemark, "name", _as_text(row[name_column]))
+        _text(placemark, "description", _balloon(row))
+        _text(placemark, "styleUrl", f"#{style_of(row)}")
+        extended = ET.SubElement(placemark, "ExtendedData")
+        for column, value in row.items():
+            _text(ET.SubElement(extended, "Data", name=str(column)), "value", _as_text(value))
+        _text(ET.SubElement(placemark, "Point"), "coordinates",
+              f"{x_deg:.{LONLAT_DECIMALS}f},{y_deg:.{LONLAT_DECIMALS}f}")
+
+
+def _balloon(row: pd.Series) -> str:
+    """Every attribute of ``row`` as an HTML table, names and values HTML-escaped."""
+    cells = "".join(f"<tr><th>{html.escape(str(column))}</th><td>{html.escape(_as_text(value))}</td></tr>"
+                    for column, value in row.items())
+    return f"<table>{cells}</table>"
+
+
+def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:
+    """A child element holding ``text`` (ElementTree escapes it on writing)."""
+    element = ET.SubElement(parent, tag)
+    element.text = text
+    return element
+
+
+def _as_text(value) -> str:
+    """An attribute as KML text: ``true``/``false``, empty when missing, numbers rounded to
+    6 decimals without trailing zeros."""
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if pd.api.types.is_scalar(value) and pd.isna(value):
+        return ""
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.6f}".rstrip("0").rstrip(".")
+    return str(value)
