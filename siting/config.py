@@ -28,6 +28,15 @@ MODEL_FREQUENCY_RANGE_MHZ = {
     "uma_38901": (500.0, 100000.0),
     "free_space": (1.0, 100000.0),
 }
+# Base-station antenna heights each model is valid for [m], as siting.propagation enforces them:
+# Hata 1980 and COST 231 30-200 m, TR 38.901 Table 7.4.1-1 RMa / UMa 10-150 m, P.525 any.
+MODEL_BASE_HEIGHT_RANGE_M = {
+    "okumura_hata": (30.0, 200.0),
+    "cost231_hata": (30.0, 200.0),
+    "rma_38901": (10.0, 150.0),
+    "uma_38901": (10.0, 150.0),
+    "free_space": (0.0, math.inf),
+}
 OBJECTIVES = ("min_cost", "max_coverage")
 SOLVERS = ("highs", "cbc")
 
@@ -77,14 +86,47 @@ class DemandRules:
     mandatory_all_villages: bool = False
     mandatory_complaints: bool = True
     zone_sample_m: float = 250.0  # spacing of 5G check points inside zones
+    backup_zone_kinds: tuple[str, ...] = ()  # zones whose check points need backup coverage
+    backup_servers: int = 2  # distinct 5G options each such check point needs (k-coverage)
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One period (year) of a phased plan: what may be spent and built in it."""
+
+    label: str  # e.g. "2027"
+    budget_cny: float | None = None
+    max_new_sites: int | None = None
 
 
 @dataclass(frozen=True)
 class Objective:
     kind: str = "max_coverage"
-    budget_cny: float | None = None
-    max_new_sites: int | None = None
+    budget_cny: float | None = None  # with phases: a cap on the whole plan
+    max_new_sites: int | None = None  # with phases: a cap on the whole plan
     opex_years: float = 5.0
+    phases: tuple[Phase, ...] = ()  # empty: a single-period plan
+    discount_rate: float = 0.0  # per period, on people covered in later phases [-]
+    mandatory_by: str | None = None  # phase by which mandatory demand is covered (None: last)
+
+    @property
+    def total_budget_cny(self) -> float | None:
+        """The money the whole plan may spend: the cap, or the phases' budgets summed."""
+        return _plan_limit(self.budget_cny, [p.budget_cny for p in self.phases])
+
+    @property
+    def total_max_new_sites(self) -> int | None:
+        """New sites the whole plan may build: the cap, or the phases' quotas summed."""
+        return _plan_limit(self.max_new_sites, [p.max_new_sites for p in self.phases])
+
+
+def _plan_limit(cap, per_phase: list):
+    """The tighter of a whole-plan cap and the sum of per-phase limits (None: no limit)."""
+    limits = [cap]
+    if per_phase and None not in per_phase:
+        limits.append(sum(per_phase))
+    known = [v for v in limits if v is not None]
+    return min(known) if known else None
 
 
 @dataclass(frozen=True)
@@ -230,8 +272,15 @@ def _parse_inputs(raw: dict, base: Path, problems: _Problems) -> Inputs | None:
 
 def _parse_demand(raw: dict, problems: _Problems) -> DemandRules:
     sec = _section(raw, "demand", problems)
-    _check_keys(sec, {"grid_m", "min_people_per_cell", "ue_height_m", "mandatory", "zone_sample_m"},
-                "demand", problems)
+    _check_keys(sec, {"grid_m", "min_people_per_cell", "ue_height_m", "mandatory", "zone_sample_m",
+                      "backup"}, "demand", problems)
+    backup = _section(sec, "backup", problems)
+    _check_keys(backup, {"zone_kinds", "servers"}, "demand.backup", problems)
+    zone_kinds = backup.get("zone_kinds", [])
+    if not isinstance(zone_kinds, list) or not all(isinstance(k, str) for k in zone_kinds):
+        problems.add("demand.backup.zone_kinds", f"must be a list of zone kinds such as "
+                                                 f"[city_centre, government], got {zone_kinds!r}")
+        zone_kinds = []
     mandatory = _section(sec, "mandatory", problems)
     _check_keys(mandatory, {"poverty_villages", "relocation_sites", "all_villages", "complaints"},
                 "demand.mandatory", problems)
@@ -244,6 +293,9 @@ def _parse_demand(raw: dict, problems: _Problems) -> DemandRules:
         ue_height_m=_number(sec, "ue_height_m", w, problems, d.ue_height_m, minimum=0.5, maximum=50),
         zone_sample_m=_number(sec, "zone_sample_m", w, problems, d.zone_sample_m, minimum=10,
                               maximum=5000),
+        backup_zone_kinds=tuple(zone_kinds),
+        backup_servers=_number(backup, "servers", "demand.backup", problems, d.backup_servers,
+                               minimum=2, maximum=10, integer=True),
         mandatory_poverty_villages=_bool(mandatory, "poverty_villages", "demand.mandatory", problems,
                                          d.mandatory_poverty_villages),
         mandatory_relocation_sites=_bool(mandatory, "relocation_sites", "demand.mandatory", problems,
@@ -316,17 +368,63 @@ def _parse_technologies(raw: dict, problems: _Problems) -> tuple[Technology, ...
     return tuple(techs)
 
 
+def _parse_phases(sec: dict, problems: _Problems) -> tuple[Phase, ...]:
+    items = sec.get("phases")
+    if items is None:
+        return ()
+    if not isinstance(items, list) or not items:
+        problems.add("objective.phases", "must be a list of phases (year, budget_cny, "
+                                         "max_new_sites), at least one")
+        return ()
+    phases = []
+    for i, item in enumerate(items):
+        where = f"objective.phases[{i}]"
+        if not isinstance(item, dict):
+            problems.add(where, "must be a mapping with year, budget_cny and/or max_new_sites")
+            continue
+        _check_keys(item, {"year", "budget_cny", "max_new_sites"}, where, problems)
+        year = item.get("year")
+        if not isinstance(year, (int, str)) or isinstance(year, bool) or str(year).strip() == "":
+            problems.add(f"{where}.year", f"missing (a label such as 2027), got {year!r}")
+            continue
+        budget = _number(item, "budget_cny", where, problems, None, minimum=0)
+        quota = _number(item, "max_new_sites", where, problems, None, minimum=0, integer=True)
+        if budget is None and quota is None:
+            problems.add(where, "needs budget_cny and/or max_new_sites")
+        phases.append(Phase(label=str(year), budget_cny=budget, max_new_sites=quota))
+    labels = [p.label for p in phases]
+    for dup in sorted({label for label in labels if labels.count(label) > 1}):
+        problems.add("objective.phases", f"year {dup} appears twice")
+    return tuple(phases)
+
+
 def _parse_objective(raw: dict, problems: _Problems) -> Objective:
     sec = _section(raw, "objective", problems)
-    _check_keys(sec, {"type", "budget_cny", "max_new_sites", "opex_years"}, "objective", problems)
+    _check_keys(sec, {"type", "budget_cny", "max_new_sites", "opex_years", "phases",
+                      "discount_rate", "mandatory_by"}, "objective", problems)
     kind = _choice(sec, "type", "objective", problems, OBJECTIVES, "max_coverage")
     budget = _number(sec, "budget_cny", "objective", problems, None, minimum=0)
     max_sites = _number(sec, "max_new_sites", "objective", problems, None, minimum=0, integer=True)
-    if kind == "max_coverage" and budget is None and max_sites is None:
-        problems.add("objective", "max_coverage needs budget_cny and/or max_new_sites "
+    phases = _parse_phases(sec, problems)
+    if kind == "max_coverage" and budget is None and max_sites is None and not phases:
+        problems.add("objective", "max_coverage needs budget_cny and/or max_new_sites, or phases "
                                   "(or use type: min_cost)")
+    mandatory_by = sec.get("mandatory_by")
+    if mandatory_by is not None:
+        mandatory_by = str(mandatory_by)
+        years = [p.label for p in phases]
+        if mandatory_by not in years:
+            problems.add("objective.mandatory_by",
+                         f"{mandatory_by!r} is not one of the phases' years ({', '.join(years) or 'no phases'})")
+    if phases and kind != "max_coverage":
+        problems.add("objective.phases", "a phased plan needs type: max_coverage (each phase "
+                                         "spends its budget on the most people)")
     return Objective(kind=kind, budget_cny=budget, max_new_sites=max_sites,
-                     opex_years=_number(sec, "opex_years", "objective", problems, 5.0, minimum=0))
+                     opex_years=_number(sec, "opex_years", "objective", problems, 5.0, minimum=0),
+                     phases=phases,
+                     discount_rate=_number(sec, "discount_rate", "objective", problems, 0.0,
+                                           minimum=0, maximum=1),
+                     mandatory_by=mandatory_by)
 
 
 def _parse_solver(raw: dict, problems: _Problems) -> SolverSettings:

@@ -12,7 +12,11 @@ Options are (candidate, technology) pairs. The rules a prefecture plans by:
   quota cannot pay for all of them, as many as possible are, and the rest are reported;
 - ``min_cost``: cover all reachable mandatory demand at least cost (then the most people);
   ``max_coverage``: within the budget and/or quota of new sites, cover the mandatory demand,
-  then the most people (then at least cost).
+  then the most people (then at least cost);
+- phased plans (``objective.phases``: years, each with a budget and/or a quota of new sites):
+  mandatory demand is covered by ``mandatory_by`` (default the last year), and the plan
+  maximises the people covered summed over the years, so people covered earlier count more
+  (optionally discounted).
 
 Every mandatory point left uncovered gets a reason: no candidate within range, terrain (or
 distance) keeps every candidate in range below the threshold, or the budget / quota.
@@ -20,6 +24,7 @@ distance) keeps every candidate in range below the threshold, or the budget / qu
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +37,7 @@ from siting.demand import Demand
 from siting.errors import InfeasibleError
 from siting.io import EXISTING_KINDS
 from siting.optimize import Solution, solve_coverage_model
+from siting.optimize.phased import solve_phased_coverage
 
 REASON_NO_CANDIDATE = "no candidate within range"
 REASON_BELOW_THRESHOLD = "terrain or distance keeps every candidate in range below the threshold"
@@ -63,6 +69,10 @@ class Plan:
     uncovered_reason: np.ndarray  # str per demand ("" when covered or not mandatory)
     costs: OptionCosts
     stages: tuple[str, ...]  # how the plan was reached, for the report
+    # phased plans: the phase each option is built in (index into phase_labels, -1 when not
+    # built or already on air); single-period plans have no phases
+    build_period: np.ndarray | None = None
+    phase_labels: tuple[str, ...] = ()
 
     @property
     def new_options(self) -> np.ndarray:
@@ -100,54 +110,133 @@ def _covered(cover: sp.csr_matrix, selected: np.ndarray) -> np.ndarray:
     return np.asarray(cover[:, mask].sum(axis=1)).ravel() > 0
 
 
+#: Each solver call of a plan gets at least this long, even when the plan's time is up [s].
+MIN_SOLVE_S = 1.0
+
+
+class _TimeLeft:
+    """The plan's one time limit (``solver.time_limit_s``), shared by its solver calls."""
+
+    def __init__(self, limit_s: float):
+        self.end_s = time.perf_counter() + limit_s
+
+    def __call__(self) -> float:
+        return max(self.end_s - time.perf_counter(), MIN_SOLVE_S)
+
+
 def _solve(cover, costs: OptionCosts, objective: str, *, weight=None, must_cover=None,
-           budget=None, max_options=None, solver: SolverSettings) -> Solution:
+           budget=None, max_options=None, solver: SolverSettings, time_left: _TimeLeft) -> Solution:
     return solve_coverage_model(
         cover, costs.total_cny, objective=objective, weight=weight, must_cover=must_cover,
         budget=budget, max_options=max_options, counted=costs.new_site, fixed=costs.fixed,
-        groups=costs.group, tie_break=True, time_limit_s=solver.time_limit_s,
+        groups=costs.group, tie_break=True, time_limit_s=time_left(),
         mip_gap=solver.mip_gap, solver=solver.name, seed=solver.seed)
 
 
 def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
                  objective: Objective, solver: SolverSettings) -> Plan:
     """Choose options by the rules in the module docstring."""
+    time_left = _TimeLeft(solver.time_limit_s)
+    if objective.phases:
+        return _plan_phased(coverage, demand, costs, objective, solver, time_left)
     cover = coverage.covers
-    reachable = np.diff(cover.indptr) > 0
-    mandatory = demand.mandatory & reachable
+    need = reachable_need(cover, demand)
+    mandatory = need > 0
     stages = []
     budget = objective.budget_cny
     quota = objective.max_new_sites
     try:
-        first = _solve(cover, costs, "min_cost", weight=demand.people, must_cover=mandatory,
-                       max_options=quota, solver=solver)
+        first = _solve(cover, costs, "min_cost", weight=demand.people, must_cover=need,
+                       max_options=quota, solver=solver, time_left=time_left)
         affordable = budget is None or first.objective <= budget * (1 + 1e-9)
     except InfeasibleError:
         first, affordable = None, False
-    stages.append("cover every reachable mandatory point at least cost"
+    stages.append("cover every reachable mandatory point at least cost" + _backup_text(need)
                   + ("" if affordable else ": over the budget or quota"))
-    must = mandatory
+    must = need
     if not affordable:
         most = _solve(cover, costs, "max_coverage", weight=mandatory.astype(float),
-                      budget=budget, max_options=quota, solver=solver)
-        must = mandatory & _covered(cover, most.selected)
+                      budget=budget, max_options=quota, solver=solver, time_left=time_left)
+        must = (mandatory & _covered(cover, most.selected)).astype(np.int64)
         stages.append(f"cover as many mandatory points as the budget and quota allow "
-                      f"({int(must.sum())} of {int(mandatory.sum())})")
+                      f"({int(must.sum())} of {int(mandatory.sum())}, without backup coverage)")
     if objective.kind == "min_cost" and affordable:
         solution = first
     elif objective.kind == "min_cost":
         solution = _solve(cover, costs, "min_cost", weight=demand.people, must_cover=must,
-                          max_options=quota, solver=solver)
+                          max_options=quota, solver=solver, time_left=time_left)
     else:
         solution = _solve(cover, costs, "max_coverage", weight=demand.people, must_cover=must,
-                          budget=budget, max_options=quota, solver=solver)
+                          budget=budget, max_options=quota, solver=solver, time_left=time_left)
         stages.append("then cover the most people within the budget and quota, at least cost")
     selected = np.union1d(solution.selected, np.flatnonzero(costs.fixed)).astype(np.int64)
     return _assemble(coverage, demand, costs, selected, solution, tuple(stages))
 
 
+def reachable_need(cover: sp.csr_matrix, demand: Demand) -> np.ndarray:
+    """Options each mandatory row must be covered by, capped by how many options reach it
+    (0: optional or unreachable). Backup zone check points need k, other mandatory rows 1."""
+    return np.minimum(demand.required_servers(), np.diff(cover.indptr))
+
+
+def _backup_text(need: np.ndarray) -> str:
+    backup = need > 1
+    if not backup.any():
+        return ""
+    return (f" ({int(backup.sum())} zone check points by at least {int(need[backup].min())} "
+            f"options each, for backup)")
+
+
+def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
+                 objective: Objective, solver: SolverSettings, time_left: _TimeLeft) -> Plan:
+    """The phased plan: mandatory demand covered by ``objective.mandatory_by`` (default the
+    last phase; as much of it as the phases allow), then the most people covered earliest
+    (:mod:`siting.optimize.phased`)."""
+    cover = coverage.covers
+    phases = objective.phases
+    labels = [p.label for p in phases]
+    deadline = labels.index(objective.mandatory_by) if objective.mandatory_by else len(phases) - 1
+    need = reachable_need(cover, demand)
+    mandatory = need > 0
+    limits = dict(period_budgets=[p.budget_cny for p in phases],
+                  period_quotas=[p.max_new_sites for p in phases], budget=objective.budget_cny,
+                  max_options=objective.max_new_sites, must_cover_by=deadline,
+                  counted=costs.new_site, fixed=costs.fixed,
+                  groups=costs.group, mip_gap=solver.mip_gap, solver=solver.name,
+                  seed=solver.seed)
+    discount = (1.0 + objective.discount_rate) ** -np.arange(len(phases), dtype=float)
+    stages = []
+    try:
+        result = solve_phased_coverage(cover, costs.total_cny, demand.people,
+                                       period_weights=discount, must_cover=need,
+                                       time_limit_s=time_left(), **limits)
+        stages.append(f"cover every reachable mandatory point by {labels[deadline]}"
+                      + _backup_text(need))
+    except InfeasibleError:
+        at_deadline = np.zeros(len(phases))
+        at_deadline[deadline] = 1.0
+        most = solve_phased_coverage(cover, costs.total_cny, mandatory.astype(float),
+                                     period_weights=at_deadline, time_limit_s=time_left(),
+                                     **limits)
+        must = (mandatory & _covered(cover, most.solution.selected)).astype(np.int64)
+        stages.append(f"cover as many mandatory points by {labels[deadline]} as the phases' "
+                      f"budgets and quotas allow ({int(must.sum())} of {int(mandatory.sum())}, "
+                      f"without backup coverage)")
+        result = solve_phased_coverage(cover, costs.total_cny, demand.people,
+                                       period_weights=discount, must_cover=must,
+                                       time_limit_s=time_left(), **limits)
+    rate = (f", discounted {objective.discount_rate:.0%} a year"
+            if objective.discount_rate else "")
+    stages.append(f"then cover the most people earliest: people covered summed over the "
+                  f"{len(phases)} phases{rate}")
+    return _assemble(coverage, demand, costs, result.solution.selected, result.solution,
+                     tuple(stages), build_period=result.build_period,
+                     phase_labels=tuple(labels))
+
+
 def _assemble(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts, selected: np.ndarray,
-              solution: Solution, stages: tuple[str, ...]) -> Plan:
+              solution: Solution, stages: tuple[str, ...], *, build_period=None,
+              phase_labels: tuple[str, ...] = ()) -> Plan:
     cover = coverage.covers
     after = _covered(cover, selected)
     five_g = selected[coverage.options["generation"].to_numpy()[selected] == "5G"]
@@ -163,7 +252,8 @@ def _assemble(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts, sele
     return Plan(selected=selected, solution=solution,
                 covered_before=_covered(cover, np.flatnonzero(costs.fixed)), covered_after=after,
                 covered_5g_after=_covered(cover, five_g), serving_option=serving,
-                uncovered_reason=reason, costs=costs, stages=stages)
+                uncovered_reason=reason, costs=costs, stages=stages, build_period=build_period,
+                phase_labels=phase_labels)
 
 
 # ---------------------------------------------------------------------------------------
@@ -199,8 +289,9 @@ def baseline_greedy(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts
     available = ~costs.fixed
     used_groups = set()
     spent, built = 0.0, 0
-    budget = objective.budget_cny if objective.budget_cny is not None else np.inf
-    quota = objective.max_new_sites if objective.max_new_sites is not None else np.iinfo(np.int64).max
+    budget = objective.total_budget_cny if objective.total_budget_cny is not None else np.inf
+    quota = (objective.total_max_new_sites if objective.total_max_new_sites is not None
+             else np.iinfo(np.int64).max)
     must = demand.mandatory & (np.diff(coverage.covers.indptr) > 0)
     while True:
         gain = cover.T @ (value * ~covered)
@@ -240,3 +331,31 @@ def kpis_of(label: str, coverage: CoverageMatrix, demand: Demand, costs: OptionC
     return PlanKpis(label=label, new_options=len(new), cost_cny=float(costs.total_cny[new].sum()),
                     people_covered=float(demand.people[covered].sum()),
                     mandatory_covered=int((covered & demand.mandatory).sum()))
+
+
+@dataclass(frozen=True)
+class PhaseKpis:
+    """What a phase of a phased plan builds and where coverage stands at its end."""
+
+    label: str
+    new_sites: int
+    upgrades: int
+    cost_cny: float
+    people_covered: float  # by the end of the phase, existing sites included
+    mandatory_covered: int  # by the end of the phase
+
+
+def phase_kpis(plan: Plan, coverage: CoverageMatrix, demand: Demand) -> list[PhaseKpis]:
+    """One row per phase of a phased plan (an empty list for a single-period plan)."""
+    rows = []
+    fixed = np.flatnonzero(plan.costs.fixed)
+    for t, label in enumerate(plan.phase_labels):
+        built = np.flatnonzero(plan.build_period == t)
+        on_air = np.union1d(fixed, np.flatnonzero((plan.build_period >= 0) & (plan.build_period <= t)))
+        covered = _covered(coverage.covers, on_air)
+        rows.append(PhaseKpis(label=label, new_sites=int(plan.costs.new_site[built].sum()),
+                              upgrades=int((~plan.costs.new_site[built]).sum()),
+                              cost_cny=float(plan.costs.total_cny[built].sum()),
+                              people_covered=float(demand.people[covered].sum()),
+                              mandatory_covered=int((covered & demand.mandatory).sum())))
+    return rows

@@ -298,6 +298,14 @@ def test_impossible_antenna_height(tmp_path, out, height):
     assert_rejected(scenario, out, "layer 'candidates'", "antenna_height_m", "(0, 300]", "S1")
 
 
+def test_antenna_below_the_models_range_names_the_site_and_model(tmp_path, out):
+    # An 8 m lamp pole: TR 38.901 RMa is valid for 10-150 m base stations only.
+    scenario = _region(tmp_path, candidates=[candidate("S1", 1500, 3000, height=8.0),
+                                             candidate("S2", 5000, 3500)])
+    assert_rejected(scenario, out, "layer 'candidates'", "antenna_height_m", "S1", "8 m",
+                    "10-150 m", "rma_38901", "4G-1800", "raise the antenna")
+
+
 def test_unknown_candidate_kind(tmp_path, out):
     scenario = _region(tmp_path, candidates=[candidate("S1", 1500, 3000, kind="church"),
                                              candidate("S2", 5000, 3500)])

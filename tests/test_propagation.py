@@ -18,6 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from siting import propagation as prop
+from siting.config import MODEL_BASE_HEIGHT_RANGE_M, Technology
+from siting.coverage import model_loss_db
 from siting.errors import InputError
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
@@ -600,3 +602,23 @@ def test_deygout_properties_on_real_profiles():
             assert prop.deygout_loss(d_m, h, 20.0, 1.5, f_mhz, earth_radius_factor=1.0,
                                      max_edges=1) >= principal
             assert principal <= k43
+
+
+@pytest.mark.parametrize("model", sorted(MODEL_BASE_HEIGHT_RANGE_M))
+def test_the_scenario_height_ranges_are_the_ones_the_models_enforce(model):
+    """io checks candidates against MODEL_BASE_HEIGHT_RANGE_M before coverage runs; each
+    model must accept the range's ends and reject heights just outside it."""
+    low, high = MODEL_BASE_HEIGHT_RANGE_M[model]
+    freq = {"okumura_hata": 900.0, "cost231_hata": 1800.0}.get(model, 3500.0)
+    tech = Technology(name="t", generation="4G", frequency_mhz=freq, eirp_dbm=60.0,
+                      resource_blocks=100, rsrp_threshold_dbm=-110.0, model=model,
+                      max_range_m=10000.0)
+    distance = np.array([2000.0])
+    for ok in (low, min(high, 1000.0)):
+        assert np.isfinite(model_loss_db(tech, distance, np.array([max(ok, 0.1)]), 1.5)).all()
+    if low > 0:
+        with pytest.raises(InputError):
+            model_loss_db(tech, distance, np.array([low - 0.5]), 1.5)
+    if np.isfinite(high):
+        with pytest.raises(InputError):
+            model_loss_db(tech, distance, np.array([high + 0.5]), 1.5)

@@ -69,9 +69,15 @@ def build_report(run, summary: dict, sites, *, figures: tuple[Figure, ...] = ())
         limits.append(f"budget {objective.budget_cny:,.0f} CNY")
     if objective.max_new_sites is not None:
         limits.append(f"at most {objective.max_new_sites} new sites")
+    if objective.phases:
+        goal = ("cover the mandatory demand by "
+                f"{objective.mandatory_by or objective.phases[-1].label}, then the most people, "
+                "earliest")
+        limits.append(f"{len(objective.phases)} yearly phases (see the phased schedule)")
     intro = [f"Objective: **{goal}**" + (f" within {', '.join(limits)}" if limits else "")
              + f"; costs include {objective.opex_years:g} years of opex.",
-             f"Solver: {s['name']}, status **{s['status']}**, objective {s['objective']:,.0f}, "
+             f"Solver: {s['name']}, status **{s['status']}**, objective {s['objective']:,.0f}"
+             + (" person-years" if objective.phases else "") + ", "
              f"bound {s['bound']:,.0f}, proven gap {100 * (s['gap'] or 0):.3f}%."]
     sections = [Section("Headline", [Table(["KPI", "before", "after"], [
         ["people covered", k["people_covered_before"], k["people_covered_after"]],
@@ -82,9 +88,13 @@ def build_report(run, summary: dict, sites, *, figures: tuple[Figure, ...] = ())
         ["mandatory villages covered", "", f"{k['mandatory_villages_covered']} / {k['mandatory_villages_total']}"],
         ["complaint points covered", "", f"{k['complaints_covered']} / {k['complaints_total']}"],
         ["5G zone check points covered by 5G", "", f"{k['zone_points_covered_5g']} / {k['zone_points_total']}"],
-    ]), f"New sites: **{k['new_sites']}**, upgrades of existing sites: **{k['upgrades']}**, "
+    ] + ([["zone check points with backup coverage", "",
+           f"{k['backup_points_met']} / {k['backup_points_total']}"]]
+         if k["backup_points_total"] else [])), f"New sites: **{k['new_sites']}**, upgrades of existing sites: **{k['upgrades']}**, "
         f"capex {k['capex_cny']:,.0f} CNY, opex {k['opex_cny_per_year']:,.0f} CNY/year, "
         f"total cost over the horizon **{k['total_cost_cny']:,.0f} CNY**."])]
+    if summary["phases"]:
+        sections.append(_schedule_section(summary, objective, people_total))
     if figures:
         sections.append(Section("Maps and figures", list(figures)))
 
@@ -121,9 +131,11 @@ def build_report(run, summary: dict, sites, *, figures: tuple[Figure, ...] = ())
 
     built = sites[sites["action"].isin(["build", "upgrade"])].sort_values("total_cost_cny", ascending=False)
     sections.append(Section("Sites to build or upgrade", [Table(
-        ["site", "action", "kind", "technology", "height [m]", "cost [CNY]", "people newly covered"],
+        ["site", "action", "kind", "technology", "height [m]", "cost [CNY]", "people newly covered"]
+        + (["year"] if "phase" in built else []),
         [[r.site_id, r.action, r.kind, r.technology, r.antenna_height_m, r.total_cost_cny,
-          r.people_newly_covered] for r in built.itertuples()])]))
+          r.people_newly_covered] + ([r.phase] if "phase" in built else [])
+         for r in built.itertuples()])]))
 
     sections.append(Section("Assumptions", [Table(
         ["technology", "generation", "frequency [MHz]", "EIRP [dBm]", "RSRP threshold [dBm]",
@@ -137,6 +149,23 @@ def build_report(run, summary: dict, sites, *, figures: tuple[Figure, ...] = ())
         f"{scenario.demand.ue_height_m:g} m; population aggregated to {scenario.demand.grid_m:g} m cells."]))
     sections.append(Section("How the plan was reached", [Steps(list(s["stages"]))]))
     return Report(title=f"Siting plan: {scenario.name}", intro=intro, sections=sections)
+
+
+def _schedule_section(summary: dict, objective, people_total: float) -> Section:
+    """Per phase: its limits, what it builds and where coverage stands at its end."""
+    limits = {p.label: p for p in objective.phases}
+
+    def limit(value, unit=""):
+        return "-" if value is None else (f"{value:,.0f}{unit}" if isinstance(value, float) else value)
+
+    rows = [[p["label"], limit(limits[p["label"]].budget_cny), limit(limits[p["label"]].max_new_sites),
+             p["new_sites"], p["upgrades"], p["cost_cny"], p["people_covered"],
+             100 * p["people_covered"] / people_total, p["mandatory_covered"]]
+            for p in summary["phases"]]
+    return Section("Phased schedule", [Table(
+        ["year", "budget [CNY]", "quota", "new sites", "upgrades", "cost [CNY]",
+         "people covered at year end", "[%]", "mandatory points covered"], rows),
+        "Each site's year is in the site list below, on the map's popups and in the GIS files."])
 
 
 def _md_cell(value) -> str:

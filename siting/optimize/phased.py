@@ -39,6 +39,7 @@ Science Association 32, 101-118.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -53,6 +54,8 @@ from siting.optimize.heuristics import greedy_general
 from siting.optimize.model import MipModel
 from siting.optimize.presolve import identical_rows
 from siting.optimize.solution import Solution, relative_gap
+
+log = logging.getLogger(__name__)
 
 #: The cost tie-break term is worth at most this share of a plan's covered weight [-].
 TIE_BREAK_SHARE = 1e-7
@@ -334,7 +337,7 @@ def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quot
             start[lay.x(t)] = built
             start[lay.y(t)] = _covered(sub[lay.y_rows], np.flatnonzero(built))
     else:
-        record.note("the year-by-year greedy plan misses a must-cover row: no warm start")
+        log.info("the year-by-year greedy plan misses a must-cover row: no warm start")
     res = _run_mip(mip, solver=solver, time_limit_s=time_limit_s,
                    mip_gap=float(mip_gap), seed=seed, start=start, record=record)
     if res.status == "infeasible":
