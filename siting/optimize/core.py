@@ -51,6 +51,10 @@ MAX_MIP_NNZ = 20_000_000
 LAGRANGIAN_SHARE = 0.1
 #: ... and at most this long [s].
 LAGRANGIAN_MAX_S = 10.0
+#: The tie-break stage may take this many times the first stage's time [-] ...
+TIE_BREAK_TIME_FACTOR = 2.0
+#: ... but at least this long [s] (within the call's time limit).
+TIE_BREAK_MIN_S = 10.0
 
 
 # ---------------------------------------------------------------------------------------
@@ -372,6 +376,7 @@ def _solve_reduced_part(p: Problem, *, solver, deadline, mip_gap, seed, tie_brea
                         record: _Log) -> _PartResult:
     pure = (p.objective == "min_cost" and p.budget is None and p.max_options is None
             and not p.has_groups() and p.need is None)
+    started = time.perf_counter()
     if pure:
         first = _solve_set_cover_part(p, solver=solver, deadline=deadline, mip_gap=mip_gap,
                                       seed=seed, presolve=presolve, record=record)
@@ -379,8 +384,13 @@ def _solve_reduced_part(p: Problem, *, solver, deadline, mip_gap, seed, tie_brea
         first, _ = _solve_general_part(p, solver=solver, deadline=deadline, mip_gap=mip_gap,
                                        seed=seed, record=record)
     if tie_break:
-        sel = _tie_break(p, first, solver=solver, deadline=deadline, mip_gap=mip_gap,
-                         seed=seed, record=record)
+        # a secondary goal must not cost more than the primary one did: the tie-break
+        # keeps its best plan found when its own limit stops it
+        first_s = time.perf_counter() - started
+        own_limit = time.perf_counter() + max(TIE_BREAK_TIME_FACTOR * first_s, TIE_BREAK_MIN_S)
+        sel = _tie_break(p, first, solver=solver,
+                         deadline=own_limit if deadline is None else min(deadline, own_limit),
+                         mip_gap=mip_gap, seed=seed, record=record)
         first = _PartResult(sel, first.status, first.bound)
     return first
 
@@ -481,7 +491,9 @@ def solve_coverage_model(coverage, cost, *, objective: str = "min_cost", weight=
         Group id per option, -1 for none; at most one option per group.
     tie_break : bool
         Lexicographic second stage: ``max_coverage`` then least cost; ``min_cost`` then most
-        weight covered. The reported objective, bound and gap are the first stage's.
+        weight covered. The reported objective, bound and gap are the first stage's. It gets
+        at most ``TIE_BREAK_TIME_FACTOR`` times the first stage's time (at least
+        ``TIE_BREAK_MIN_S``) and keeps the best plan it found when stopped.
     time_limit_s : float, optional
         Wall-time limit for the whole call [s] (a Lagrangian pass after a MIP time-out may
         add up to 10 % of it).
