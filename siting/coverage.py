@@ -427,11 +427,11 @@ def option_table(candidates: pd.DataFrame, technologies: tuple[Technology, ...])
 
 
 def build_coverage(terrain: Terrain, candidates: pd.DataFrame, demand, technologies,
-                   settings: CoverageSettings, ue_height_m: float, *, progress=None) -> CoverageMatrix:
+                   settings: CoverageSettings, ue_height_m: float) -> CoverageMatrix:
     """The coverage matrix of every option over every demand point.
 
     ``candidates`` is the candidate GeoDataFrame (positions in the terrain's CRS);
-    ``demand`` a :class:`siting.demand.Demand`. ``progress(tech_name)`` is called per technology.
+    ``demand`` a :class:`siting.demand.Demand`.
     """
     options = option_table(candidates, technologies)
     n_demand = len(demand)
@@ -460,9 +460,39 @@ def build_coverage(terrain: Terrain, candidates: pd.DataFrame, demand, technolog
             rows.append(rx[ok])
             cols.append(column[ok])
             values.append(level[ok])
-        if progress is not None:
-            progress(tech.name)
     matrix = sp.csr_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
                            shape=(n_demand, len(options)), dtype=np.float32)
     matrix.sort_indices()
     return CoverageMatrix(level_dbm=matrix, options=options, in_range=in_range, best_level_dbm=best)
+
+
+#: :func:`build_coverage_in_steps` runs over at most this many chunks of candidates.
+COVERAGE_PROGRESS_STEPS = 50
+
+
+def build_coverage_in_steps(terrain, candidates: pd.DataFrame, demand, technologies, settings,
+                            ue_height_m: float, *, progress=None) -> CoverageMatrix:
+    """:func:`siting.coverage.build_coverage` over consecutive chunks of the candidates that
+    have an option (at most ``COVERAGE_PROGRESS_STEPS`` chunks), calling
+    ``progress(done, total)`` after each chunk.
+
+    The matrix is identical to one call over all candidates: every level depends on its pair
+    only, and the options of consecutive candidates follow each other in the option table.
+    """
+    options = option_table(candidates, technologies)
+    with_options = np.unique(options["candidate"].to_numpy(np.int64))  # ascending positions
+    steps = min(len(with_options), COVERAGE_PROGRESS_STEPS)
+    if steps == 0:  # no candidate allows a technology: nothing to split
+        return build_coverage(terrain, candidates, demand, technologies, settings, ue_height_m)
+    bounds = np.linspace(0, len(with_options), steps + 1).round().astype(int)
+    parts = []
+    for done, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:]), 1):
+        parts.append(build_coverage(terrain, candidates.iloc[with_options[start:stop]], demand,
+                                    technologies, settings, ue_height_m))
+        if progress is not None:
+            progress(done, steps)
+    matrix = sp.hstack([part.level_dbm for part in parts], format="csr")
+    matrix.sort_indices()
+    return CoverageMatrix(level_dbm=matrix, options=options,
+                          in_range=np.logical_or.reduce([part.in_range for part in parts]),
+                          best_level_dbm=np.maximum.reduce([part.best_level_dbm for part in parts]))

@@ -20,14 +20,12 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-import pandas as pd
 import rasterio
-import scipy.sparse as sp
 
 from siting.cache import coverage_key, load_coverage, store_coverage
 from siting.config import Scenario, load_scenario
-from siting.coverage import (CoverageMatrix, Transmitters, best_levels, build_coverage,
-                             option_table)
+from siting.coverage import (CoverageMatrix, Transmitters, best_levels,
+                             build_coverage_in_steps)
 from siting.demand import Demand, build_demand
 from siting.distributed import build_coverage_distributed, client_for, workers_peak_memory_mb
 from siting.errors import InputError
@@ -50,8 +48,6 @@ DEMO_SCENARIO = Path(__file__).resolve().parents[1] / "data" / "demo" / "scenari
 COVERAGE_STAGE = "compute coverage"
 #: Key of ``timings_s`` holding the Dask workers' summed peak memory [MB] (cluster runs only).
 WORKERS_PEAK_MEMORY = "peak_memory_mb_workers"
-#: In-process coverage runs over at most this many chunks of candidates (one progress step each).
-COVERAGE_PROGRESS_STEPS = 50
 
 
 class Progress(Protocol):
@@ -136,34 +132,6 @@ def best_server_raster(region: RegionData, scenario: Scenario, coverage: Coverag
     """Best-server RSRP [dBm] of the selected options over all technologies, and its transform."""
     rasters, transform, shape = technology_rasters(region, scenario, coverage, selected)
     return best_of(rasters, shape), transform
-
-
-def build_coverage_in_steps(terrain, candidates: pd.DataFrame, demand, technologies, settings,
-                            ue_height_m: float, *, progress=None) -> CoverageMatrix:
-    """:func:`siting.coverage.build_coverage` over consecutive chunks of the candidates that
-    have an option (at most ``COVERAGE_PROGRESS_STEPS`` chunks), calling
-    ``progress(done, total)`` after each chunk.
-
-    The matrix is identical to one call over all candidates: every level depends on its pair
-    only, and the options of consecutive candidates follow each other in the option table.
-    """
-    options = option_table(candidates, technologies)
-    with_options = np.unique(options["candidate"].to_numpy(np.int64))  # ascending positions
-    steps = min(len(with_options), COVERAGE_PROGRESS_STEPS)
-    if steps == 0:  # no candidate allows a technology: nothing to split
-        return build_coverage(terrain, candidates, demand, technologies, settings, ue_height_m)
-    bounds = np.linspace(0, len(with_options), steps + 1).round().astype(int)
-    parts = []
-    for done, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:]), 1):
-        parts.append(build_coverage(terrain, candidates.iloc[with_options[start:stop]], demand,
-                                    technologies, settings, ue_height_m))
-        if progress is not None:
-            progress(done, steps)
-    matrix = sp.hstack([part.level_dbm for part in parts], format="csr")
-    matrix.sort_indices()
-    return CoverageMatrix(level_dbm=matrix, options=options,
-                          in_range=np.logical_or.reduce([part.in_range for part in parts]),
-                          best_level_dbm=np.maximum.reduce([part.best_level_dbm for part in parts]))
 
 
 def prepare(scenario: Scenario, *, timings: dict[str, float], progress: Progress | None = None,
