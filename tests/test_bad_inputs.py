@@ -122,6 +122,15 @@ def _edit_scenario(scenario: Path, edit) -> Path:
 
 # --- rasters --------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("name, key", [("dem.tif", "inputs.dem"),
+                                       ("population.tif", "inputs.population"),
+                                       ("region.gpkg", "inputs.vectors")])
+def test_input_file_missing(tmp_path, out, name, key):
+    scenario = _region(tmp_path)
+    (tmp_path / name).unlink()
+    assert_rejected(scenario, out, name, "not found", key)
+
+
 def test_dem_truncated(tmp_path, out):
     scenario = _region(tmp_path)
     data = (tmp_path / "dem.tif").read_bytes()
@@ -133,12 +142,6 @@ def test_dem_not_a_tiff(tmp_path, out):
     scenario = _region(tmp_path)
     (tmp_path / "dem.tif").write_text("elevation,x,y\n400,1,2\n")
     assert_rejected(scenario, out, "dem.tif", "GeoTIFF")
-
-
-def test_dem_missing(tmp_path, out):
-    scenario = _region(tmp_path)
-    (tmp_path / "dem.tif").unlink()
-    assert_rejected(scenario, out, "dem.tif", "not found", "inputs.dem")
 
 
 def test_dem_without_crs(tmp_path, out):
@@ -202,12 +205,6 @@ def test_population_does_not_overlap_the_dem(tmp_path, out):
     assert_rejected(scenario, out, "population.tif", "does not overlap the DEM")
 
 
-def test_population_missing(tmp_path, out):
-    scenario = _region(tmp_path)
-    (tmp_path / "population.tif").unlink()
-    assert_rejected(scenario, out, "population.tif", "not found", "inputs.population")
-
-
 def test_population_truncated(tmp_path, out):
     scenario = _region(tmp_path, population=np.random.default_rng(0).random((60, 60)))
     data = (tmp_path / "population.tif").read_bytes()
@@ -222,12 +219,6 @@ def test_population_without_crs(tmp_path, out):
 
 
 # --- vector file and layers -----------------------------------------------------------------
-
-def test_vector_file_missing(tmp_path, out):
-    scenario = _region(tmp_path)
-    (tmp_path / "region.gpkg").unlink()
-    assert_rejected(scenario, out, "region.gpkg", "not found", "inputs.vectors")
-
 
 def test_vector_file_corrupt(tmp_path, out):
     scenario = _region(tmp_path)

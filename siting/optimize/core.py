@@ -182,9 +182,7 @@ def _x_selection(x: np.ndarray, n: int) -> np.ndarray:
 
 
 def _covered(A: sp.csr_matrix, selected: np.ndarray) -> np.ndarray:
-    x = np.zeros(A.shape[1])
-    x[selected] = 1.0
-    return (A @ x) > 0.5
+    return _coverage_count(A, selected) > 0
 
 
 def _part_value(p: Problem, selected: np.ndarray) -> float:
