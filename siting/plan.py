@@ -125,11 +125,15 @@ class _TimeLeft:
 
 
 def _solve(cover, costs: OptionCosts, objective: str, *, weight=None, must_cover=None,
-           budget=None, max_options=None, solver: SolverSettings, time_left: _TimeLeft) -> Solution:
+           budget=None, max_options=None, solver: SolverSettings, time_left: _TimeLeft,
+           tie_break: bool = True) -> Solution:
+    """One solver call of the plan. ``tie_break=False`` for a stage whose plan is not
+    delivered (only its objective or coverage is used): its second lexicographic stage
+    would be time spent for nothing."""
     return solve_coverage_model(
         cover, costs.total_cny, objective=objective, weight=weight, must_cover=must_cover,
         budget=budget, max_options=max_options, counted=costs.new_site, fixed=costs.fixed,
-        groups=costs.group, tie_break=True, time_limit_s=time_left(),
+        groups=costs.group, tie_break=tie_break, time_limit_s=time_left(),
         mip_gap=solver.mip_gap, solver=solver.name, seed=solver.seed)
 
 
@@ -147,7 +151,8 @@ def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
     quota = objective.max_new_sites
     try:
         first = _solve(cover, costs, "min_cost", weight=demand.people, must_cover=need,
-                       max_options=quota, solver=solver, time_left=time_left)
+                       max_options=quota, solver=solver, time_left=time_left,
+                       tie_break=objective.kind == "min_cost")
         affordable = budget is None or first.objective <= budget * (1 + 1e-9)
     except InfeasibleError:
         first, affordable = None, False
@@ -156,7 +161,8 @@ def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
     must = need
     if not affordable:
         most = _solve(cover, costs, "max_coverage", weight=mandatory.astype(float),
-                      budget=budget, max_options=quota, solver=solver, time_left=time_left)
+                      budget=budget, max_options=quota, solver=solver, time_left=time_left,
+                      tie_break=False)
         must = (mandatory & _covered(cover, most.selected)).astype(np.int64)
         stages.append(f"cover as many mandatory points as the budget and quota allow "
                       f"({int(must.sum())} of {int(mandatory.sum())}, without backup coverage)")
