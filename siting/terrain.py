@@ -57,10 +57,10 @@ __all__ = [
 #: Cells within this many cells (Chebyshev distance) of the observer take the exact test.
 _EXACT_NEAR_CELLS = 6
 #: Perimeter cells between neighbouring rays of the radial sweep.
-_RAY_SPACING_CELLS = 2
+_RAY_SPACING_CELLS = 3
 #: Half-width of the undecided band around the two ray horizons, in units of
 #: ``mean |cell-to-cell gradient| / cell / rays per half side`` (a slope; see :func:`viewshed`).
-_MARGIN_FACTOR = 0.5
+_MARGIN_FACTOR = 0.25
 #: Neighbouring ray intervals handled by one parallel task.
 _INTERVALS_PER_TASK = 16
 #: Slopes [m/m] closer than this to the target's are ties, which the exact test decides.
@@ -302,19 +302,36 @@ def _ray_horizon(flat, o, axes, q, k_end, step_m, eye, curvature_per_m2, inv_int
     out_max[top + 1:] = np.inf
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _above(a, slope, d2):
-    """``a > slope * d`` for ``d = sqrt(d2) > 0``, compared as signed squares (no root)."""
-    return a * abs(a) > slope * abs(slope) * d2
+@numba.njit(cache=True, nogil=True)
+def _bracket_thresholds(horizon, j, top, margin, clear_sq, shade_sq):
+    """Thresholds of the ray bracket of interval j (rays j and j + 1) for the major steps
+    k <= top, at flat index ``j * horizon.shape[1] + k``: the signed squares ``s |s|`` of
+    ``s = max(horizon[j, k], horizon[j + 1, k]) + margin`` (``clear_sq``) and of
+    ``s = min(...) - margin`` (``shade_sq``).
+
+    A target at distance d [m] with ``a = tau d`` (tau its sight-line slope) clears both rays
+    by the margin when ``tau > s``, i.e. ``a |a| > clear_sq d^2``, and lies below both by the
+    margin when ``a |a| < shade_sq d^2``: signed squares compare slopes without a square root.
+    One vectorised pass per interval, right after its second ray (both still in the L1
+    cache), so that the per-cell test and the walks' search each load a single threshold.
+    """
+    base = j * horizon.shape[1]
+    for k in range(top + 1):
+        left = horizon[j, k]
+        right = horizon[j + 1, k]
+        clear = max(left, right) + margin
+        shade = min(left, right) - margin
+        clear_sq[base + k] = clear * abs(clear)
+        shade_sq[base + k] = shade * abs(shade)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _clear_prefix(horizon, j, k, a, d2, margin):
-    """Largest i < k where the target clears both ray horizons by more than ``margin``:
-    ``a > (max(horizon[j, i], horizon[j + 1, i]) + margin) * d`` (0 if only i = 0 does).
+def _clear_prefix(clear_sq, base, k, a_sq, d2):
+    """Largest i < k where the target clears both ray horizons by the margin:
+    ``a_sq > clear_sq[base + i] * d2`` (0 if only i = 0 does); see :func:`_bracket_thresholds`.
 
-    The rows are running maxima (nondecreasing in i), so the i that qualify form a prefix; a
-    galloping search from k - 1 down finds its end in O(log(k - i)) probes.
+    The horizons are running maxima (nondecreasing in i), so the i that qualify form a prefix;
+    a galloping search from k - 1 down finds its end in O(log(k - i)) probes.
     """
     gap = 1
     high = k
@@ -323,13 +340,13 @@ def _clear_prefix(horizon, j, k, a, d2, margin):
         if i <= 0:
             i = 0
             break
-        if _above(a, max(horizon[j, i], horizon[j + 1, i]) + margin, d2):
+        if a_sq > clear_sq[np.uint64(base + i)] * d2:
             break
         high = i
         gap *= 2
     while high - i > 1:  # invariant: i qualifies, high does not
         mid = (i + high) // 2
-        if _above(a, max(horizon[j, mid], horizon[j + 1, mid]) + margin, d2):
+        if a_sq > clear_sq[np.uint64(base + mid)] * d2:
             i = mid
         else:
             high = mid
@@ -357,21 +374,22 @@ def _line_max_rise(flat, o, line_step, along_step, pos_per_i, top, first, stop, 
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _walk_decision(flat, o, axes, k, m, horizon, j, eye, a, d2, curvature_per_m2, margin, tie,
+def _walk_decision(flat, o, axes, k, m, clear_sq, base, eye, a, d2, curvature_per_m2, tie,
                    inv_int):
     """Decide the cell (major k, minor m) from its own sight line: 1 visible, 0 hidden, -1 tie.
 
-    ``horizon[j]`` / ``horizon[j + 1]`` are the running horizons of the two rays around the
-    cell; ``a = tau d`` [m] with ``tau`` its target slope and ``d = sqrt(d2)`` its distance
-    [m]. The rays' horizons at major i bracket the line's own prefix (its samples before major
-    i); i* is the largest i where the target clears both by more than ``margin``. The cell is
-    hidden when one of its own samples from i* on rises above the sight line (tested from i*
-    upwards, where a shadowing ridge is expected, with an early exit), else visible. These are
-    the exact test's grid-line crossings: integer majors i* .. k - 1 and the integer-minor
-    crossings beyond major i*. Differences within ``tie`` [m] are left to the exact test (-1).
+    ``clear_sq[base + i]`` are the clearance thresholds of the two rays around the cell (see
+    :func:`_bracket_thresholds`); ``a = tau d`` [m] with ``tau`` its target slope and
+    ``d = sqrt(d2)`` its distance [m]. The rays' horizons at major i bracket the line's own
+    prefix (its samples before major i); i* is the largest i where the target clears both by
+    more than the margin. The cell is hidden when one of its own samples from i* on rises above
+    the sight line (tested from i* upwards, where a shadowing ridge is expected, with an early
+    exit), else visible. These are the exact test's grid-line crossings: integer majors
+    i* .. k - 1 and the integer-minor crossings beyond major i*. Differences within ``tie``
+    [m] are left to the exact test (-1).
     """
     major_step, minor_step, major_extent, _, plus_extent = axes
-    start = max(_clear_prefix(horizon, j, k, a, d2, margin), 1)
+    start = max(_clear_prefix(clear_sq, base, k, a * abs(a), d2), 1)
     blocked = a + tie
     own = _line_max_rise(flat, o, major_step, minor_step, m * inv_int[k], plus_extent, start, k,
                          eye, k, d2 * curvature_per_m2 * inv_int[k], inv_int, blocked)
@@ -388,15 +406,14 @@ def _walk_decision(flat, o, axes, k, m, horizon, j, eye, a, d2, curvature_per_m2
     return 1 if own < a - tie else -1
 
 
-@numba.njit(cache=True, nogil=True)
-def _resolve_undecided(elevation, flat, o, axes, k, m, horizon, j, eye, a, d2,
-                       observer_height_m, target_height_m, cell_size_m, curvature_per_m2, margin,
-                       inv_int):
+@numba.njit(cache=True, nogil=True, inline="always")
+def _resolve_undecided(elevation, flat, o, axes, k, m, clear_sq, base, eye, a, d2,
+                       observer_height_m, target_height_m, cell_size_m, curvature_per_m2, inv_int):
     """Visibility of a cell the ray bracket left undecided: :func:`_walk_decision`, and the
     exact test on a tie. ``a = tau d`` [m] and ``d2 = d^2`` [m^2] for the cell's distance d."""
     tie = _SLOPE_TIE * cell_size_m * (k + abs(m))  # >= _SLOPE_TIE * d
-    decided = _walk_decision(flat, o, axes, k, m, horizon, j, eye, a, d2, curvature_per_m2,
-                             margin, tie, inv_int)
+    decided = _walk_decision(flat, o, axes, k, m, clear_sq, base, eye, a, d2, curvature_per_m2,
+                             tie, inv_int)
     if decided >= 0:
         return decided == 1
     ncols = elevation.shape[1]
@@ -434,40 +451,48 @@ def _disc_half_widths(radius, cell_size_m, max_d2):
     return widths
 
 
-@numba.njit(cache=True, nogil=True)
-def _sweep_task(elevation, cell_size_m, r0, c0, observer_height_m, target_height_m, side, first,
-                last, n_half, radius, reach, disc, curvature_per_m2, margin, inv_int, horizon,
-                out):
+@numba.njit(cache=True, nogil=True, _nrt=False)
+def _sweep_task(elevation, flat, cell_size_m, r0, c0, observer_height_m, target_height_m, side,
+                first, last, first_ray_done, n_half, radius, reach, disc, curvature_per_m2,
+                margin, inv_int, horizon, clear_sq, shade_sq, out_flat, pending):
     """Decide the cells between rays ``first`` .. ``last`` (perimeter offsets, |p| <= n_half)
     of one side, rings ``_EXACT_NEAR_CELLS < k <= radius``; see :func:`viewshed`.
 
-    ``horizon`` is scratch of at least (last - first + 1, radius + 1); ``disc[k]`` bounds |m|
-    to the cells within the maximum distance. Every cell is written by exactly one task: the one
-    whose rays bracket its offset ``m * n_half / k`` in [first, last) (the diagonal m = k goes
-    to the last interval of the east and west sides). A cell clearly above or below both ray
-    horizons (by more than ``margin``) is decided at once, comparing ``tau > h`` as
-    ``a > h d`` (``a = tau d``, see :func:`_above`); the others go to
-    :func:`_resolve_undecided`.
+    ``flat`` / ``out_flat`` are flat views of ``elevation`` / the output. Scratch:
+    ``horizon`` (at least (last - first + 1, radius + 1); row 0 already holds ray ``first``
+    when ``first_ray_done``), ``clear_sq`` / ``shade_sq`` (see :func:`_bracket_thresholds`) and
+    ``pending`` (int64, at least 4 radius + 6). ``disc[k]`` bounds |m| to the cells within the
+    maximum distance. Every cell is written by exactly one task: the one whose rays bracket its
+    offset ``m * n_half / k`` in [first, last) (the diagonal m = k goes to the last interval of
+    the east and west sides).
+
+    Per ring, a branch-free pass decides the cells clearly above or below both ray horizons
+    (by more than ``margin``) and lists the others, which :func:`_resolve_undecided` then
+    walks: the branch to a walk mispredicts, and a call inside the pass would keep its
+    loop-invariant values in memory. Compiled without numba's reference counting
+    (``_nrt=False``; numba issue #2350): the inlined walks take arrays, and each of their
+    entries and exits otherwise paid atomic increments and decrements of the arrays' counts,
+    which the sweep threads share. It allocates nothing.
     """
     nrows, ncols = elevation.shape
-    flat = elevation.ravel()
-    out_flat = out.ravel()
     o = r0 * ncols + c0
     eye = np.float64(elevation[r0, c0]) + observer_height_m
     axes = _side_axes(side, r0, c0, nrows, ncols)
     major_step, minor_step, major_extent, minus_extent, plus_extent = axes
-    for j in range(last - first + 1):
+    k_top = min(major_extent, radius)
+    for j in range(1 if first_ray_done else 0, last - first + 1):
         q = (first + j) / n_half
         _ray_horizon(flat, o, axes, q, _ray_end(axes, q, radius, reach),
                      cell_size_m * math.sqrt(1.0 + q * q), eye, curvature_per_m2, inv_int,
                      horizon[j])
+        if j > 0:
+            _bracket_thresholds(horizon, j - 1, k_top, margin, clear_sq, shade_sq)
     diagonal = 1 if side <= 1 else 0
-    horizon_flat = horizon.ravel()  # unsigned flat indexing, as in _lerp_flat
     row_length = horizon.shape[1]
     lift = target_height_m - eye
     cell2 = cell_size_m * cell_size_m
     inv_n = 1.0 / n_half
-    for k in range(_EXACT_NEAR_CELLS + 1, min(major_extent, radius) + 1):
+    for k in range(_EXACT_NEAR_CELLS + 1, k_top + 1):
         # ceil(p k / n_half) is exact: a non-integer quotient is >= 1 / n_half from integers
         m_first = max(-minus_extent, -disc[k], -k + 1 - diagonal,
                       int(math.ceil(first * k * inv_n - 1e-9)))
@@ -475,22 +500,28 @@ def _sweep_task(elevation, cell_size_m, r0, c0, observer_height_m, target_height
         m_last = min(plus_extent, disc[k], k - 1 + diagonal, m_last)
         per_cell = n_half / k
         offset = m_first * per_cell - first + 1e-9  # ray-interval coordinate of the cell
+        n_pending = 0  # undecided cells, as (m, j) pairs
         for m in range(m_first, m_last + 1):
             j = min(int(offset), last - first - 1)
             offset += per_cell
             index = np.uint64(o + k * major_step + m * minor_step)
             d2 = (k * k + m * m) * cell2
             a = np.float64(flat[index]) + lift - d2 * curvature_per_m2  # tau * d
-            left = horizon_flat[np.uint64(j * row_length + k)]
-            right = horizon_flat[np.uint64((j + 1) * row_length + k)]
-            visible = _above(a, max(left, right) + margin, d2)
-            hidden = _above(-a, margin - min(left, right), d2)  # a < (min - margin) d
-            if not (visible or hidden):
-                visible = _resolve_undecided(
-                    elevation, flat, o, axes, k, m, horizon, j, eye, a, d2,
-                    observer_height_m, target_height_m, cell_size_m, curvature_per_m2, margin,
-                    inv_int)
+            a_sq = a * abs(a)
+            visible = a_sq > clear_sq[np.uint64(j * row_length + k)] * d2
+            hidden = a_sq < shade_sq[np.uint64(j * row_length + k)] * d2
             out_flat[index] = visible
+            pending[n_pending] = m
+            pending[n_pending + 1] = j
+            n_pending += 0 if visible or hidden else 2
+        for p in range(0, n_pending, 2):
+            m = pending[p]
+            index = np.uint64(o + k * major_step + m * minor_step)
+            d2 = (k * k + m * m) * cell2
+            a = np.float64(flat[index]) + lift - d2 * curvature_per_m2
+            out_flat[index] = _resolve_undecided(
+                elevation, flat, o, axes, k, m, clear_sq, pending[p + 1] * row_length, eye, a,
+                d2, observer_height_m, target_height_m, cell_size_m, curvature_per_m2, inv_int)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -516,20 +547,33 @@ def _sweep_worker(elevation, cell_size_m, r0, c0, observer_height_m, target_heig
     A task is a side and ``_INTERVALS_PER_TASK`` neighbouring ray intervals (see
     :func:`_sweep_task`); each cell belongs to one task, so the result does not depend on which
     thread ran which. ``counters[0]`` hands out task numbers, ``counters[1]`` counts finished
-    tasks (both atomic, int64).
+    tasks (both atomic, int64). A task that follows this thread's previous one on the same
+    side reuses its last ray (the two share it) instead of casting it again.
     """
     reach = min(max_distance_m / cell_size_m, radius * 1.4143)
     per_task = _INTERVALS_PER_TASK
     tasks_per_side = (2 * n_half + per_task - 1) // per_task
     horizon = np.empty((per_task + 1, radius + 1))
+    clear_sq = np.empty(per_task * (radius + 1))
+    shade_sq = np.empty(per_task * (radius + 1))
+    flat = elevation.ravel()
+    out_flat = out.ravel()
+    pending = np.empty(2 * (2 * radius + 3), np.int64)
+    previous = -1  # this thread's previous task; its last ray is the next task's first
     task = _fetch_add(counters, 0, 1)
     while task < 4 * tasks_per_side:
         side = task // tasks_per_side
         first = -n_half + (task % tasks_per_side) * per_task
-        _sweep_task(elevation, cell_size_m, r0, c0, observer_height_m, target_height_m, side,
-                    first, min(first + per_task, n_half), n_half, radius, reach, disc,
-                    curvature_per_m2, margin, inv_int, horizon, out)
+        last = min(first + per_task, n_half)
+        first_ray_done = task == previous + 1 and task % tasks_per_side != 0
+        if first_ray_done:
+            horizon[0] = horizon[per_task]  # the previous task had a full set of intervals
+        _sweep_task(elevation, flat, cell_size_m, r0, c0, observer_height_m, target_height_m, side,
+                    first, last, first_ray_done, n_half, radius, reach, disc,
+                    curvature_per_m2, margin, inv_int, horizon, clear_sq, shade_sq, out_flat,
+                    pending)
         _fetch_add(counters, 1, 1)
+        previous = task
         task = _fetch_add(counters, 0, 1)
 
 
@@ -873,17 +917,17 @@ def viewshed(dem, cell_size_m, observer_rc, observer_height_m, target_height_m,
     Notes
     -----
     Algorithm: a radial sweep in the style of Franklin & Ray's R2 [1]_, made exact where it
-    matters. Rays are cast from the observer to every second cell of the perimeter of the square
-    of half size ``radius = floor(max_distance / cell)`` (about 4 x radius rays, the slope of
-    neighbouring rays differing by ``1 / n`` with ``n = ceil(radius / 2)``). Each ray samples the
+    matters. Rays are cast from the observer to every third cell of the perimeter of the square
+    of half size ``radius = floor(max_distance / cell)`` (about 8/3 x radius rays, the slope of
+    neighbouring rays differing by ``1 / n`` with ``n = ceil(radius / 3)``). Each ray samples the
     bilinear terrain at all its grid-line crossings (the samples the exact test takes) and keeps
     the running maximum of the sight-line slope per major-axis step k. A target cell at step k
     lies between two neighbouring rays, so its own sight line is bracketed by theirs: when its
     target slope is above both ray horizons by more than a margin it is visible, below both by
     more than the margin hidden (one comparison per cell, without a square root). The margin,
-    ``0.5 * mean |cell-to-cell gradient| / cell / n`` in slope, follows the lateral spacing of
+    ``0.25 * mean |cell-to-cell gradient| / cell / n`` in slope, follows the lateral spacing of
     neighbouring rays (``k / n`` cells at step k). The other cells (near the horizon: about
-    0.2-13 % of them, most on slopes facing the observer and at shadow edges) walk their own sight
+    0.1-13 % of them, most on slopes facing the observer and at shadow edges) walk their own sight
     line: a galloping search finds the last step i* up to which the target clears both rays'
     horizons by the margin, and the cell's exact samples from i* to the target decide (hidden at
     the first one above the sight line). Slope ties (within 1e-9) and the cells within six cells
@@ -891,18 +935,19 @@ def viewshed(dem, cell_size_m, observer_rc, observer_height_m, target_height_m,
     bracket is a heuristic, not a proof (terrain between two rays can differ from both).
 
     Measured agreement with the exact test (``benchmarks/viewshed_vs_gdal.py``, 15 km radius,
-    30 m cells): 100.000 % of 100 000 random targets around 20 observers on the real USGS DEM
-    and 99.999 % on the rugged fractal DEM; GDAL's ``gdal_viewshed`` (Wang et al. 2000 reference
-    planes) agrees on 99.73 % and 99.47 %. Work: O(radius^2) (about 1.5 ray samples and one
+    30 m cells): 99.997 % of 100 000 random targets around 20 observers on the real USGS DEM
+    and 99.98 % on the rugged fractal DEM (worst observer 99.96 %); GDAL's ``gdal_viewshed``
+    (Wang et al. 2000 reference planes) agrees on 99.73 % and 99.47 %. Rays every second
+    perimeter cell with half this margin agreed on 100.000 % and 99.999 % but took ~15 % more
+    time (more rays, the same share of walks). Work: O(radius^2) (about one ray sample and one
     comparison per cell, plus the walks), split into tasks of 16 ray intervals that the calling
     thread and ``numba.get_num_threads() - 1`` helper threads take from a shared counter;
     deterministic (each cell is written by exactly one task). Speed on the 2-core test machine
-    (about 700 000 cells within 15 km, medians over 20 observers, quiet machine): 7.0-7.5 ms per
-    viewshed on two threads, 11-12 ms on one (rays ~40 %, per-cell comparisons ~30 %, walks
-    ~30 %), against 6.8-7.2 ms for GDAL 3.6's single-threaded ``ViewshedGenerate`` in-process
-    and 11.6-12.2 ms for the ``gdal_viewshed`` command minus its start-up: about as fast as GDAL
-    in-process while exact where GDAL is not. When other jobs keep a core busy, the second
-    thread gains little.
+    (about 700 000 cells within 15 km, medians over 20 observers): about 8 ms of CPU time
+    per viewshed on one thread (rays ~45 %, per-cell comparisons ~25 %, walks ~30 %: some
+    20 000-35 000 walks of about 10 samples, ~65 ns each); see
+    ``benchmarks/viewshed_vs_gdal.py`` for GDAL measured in the same run. When other jobs keep
+    a core busy, the second thread gains little.
 
     References
     ----------

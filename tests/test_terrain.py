@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from siting.errors import InputError
 from siting.terrain import (
     Terrain,
+    _bracket_thresholds,
     _clear_prefix,
     _ray_horizon,
     _side_axes,
@@ -382,17 +383,24 @@ def test_ray_horizon_is_the_running_max_over_the_exact_samples(side):
             assert out[k] == pytest.approx(expected, rel=1e-12, abs=1e-12), (p, k)
 
 
-def test_clear_prefix_matches_a_linear_scan():
+def test_bracket_thresholds_and_clear_prefix_match_a_linear_scan():
     rng = np.random.default_rng(3)
+    n = 60
     for _ in range(200):
-        horizon = np.maximum.accumulate(rng.normal(size=(2, 60)), axis=1)
+        horizon = np.maximum.accumulate(rng.normal(size=(3, n)), axis=1)  # 3 rays, 2 intervals
         horizon[:, 0] = -np.inf
-        k = int(rng.integers(1, 60))
+        k = int(rng.integers(1, n))
         a, d2, margin = float(rng.normal()), float(rng.uniform(0.5, 2.0)), 0.05
         d = np.sqrt(d2)
-        expected = max(i for i in range(k)
-                       if i == 0 or a > (horizon[:, i].max() + margin) * d)
-        assert _clear_prefix(horizon, 0, k, a, d2, margin) == expected
+        clear_sq, shade_sq = np.empty(2 * n), np.empty(2 * n)
+        for j in (0, 1):
+            _bracket_thresholds(horizon, j, n - 1, margin, clear_sq, shade_sq)
+            pair = horizon[j:j + 2]
+            clear, shade = pair.max(axis=0) + margin, pair.min(axis=0) - margin
+            np.testing.assert_array_equal(clear_sq[j * n:(j + 1) * n], clear * np.abs(clear))
+            np.testing.assert_array_equal(shade_sq[j * n:(j + 1) * n], shade * np.abs(shade))
+            expected = max(i for i in range(k) if i == 0 or a > (pair[:, i].max() + margin) * d)
+            assert _clear_prefix(clear_sq, j * n, k, a * abs(a), d2) == expected
 
 
 @pytest.mark.skipif(not JACKSBORO.exists(),
