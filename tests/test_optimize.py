@@ -17,7 +17,7 @@ from siting.errors import InfeasibleError, InputError, SolverError
 from siting.optimize import Solution, solve_coverage_model, solve_max_coverage, solve_set_cover
 from siting.optimize import core, heuristics, highs_backend
 from siting.optimize.orlib import generate_beasley_instance, read_orlib_scp
-from siting.optimize.presolve import presolve_set_cover
+from siting.optimize.presolve import dominated_columns, presolve_set_cover, reduced_cost_fixing
 
 DATA = Path(__file__).parent / "data"
 SPOPT_REF = Path("/work/shared/data/real/spopt_reference")
@@ -425,10 +425,75 @@ def test_greedy_and_lagrangian_bracket_the_optimum(seed):
     opt = solve_set_cover(A, cost).objective
     g = heuristics.greedy_set_cover(A, cost)
     assert np.all(covered_rows(A, g)) and cost[g].sum() >= opt
-    lb, sel, ub = heuristics.lagrangian_set_cover(A, cost, max_iter=300)
+    lag = heuristics.lagrangian_set_cover(A, cost, max_iter=300)
+    lb, sel, ub = lag.lower_bound, lag.selected, lag.upper_bound
     assert lb <= opt + 1e-9 and ub >= opt - 1e-9
     assert np.all(covered_rows(A, sel)) and cost[sel].sum() == pytest.approx(ub)
-    assert lb >= 0.8 * opt  # the Lagrangian bound is close to the optimum on these
+    assert lb >= 0.95 * opt  # the Lagrangian bound is close to the optimum on these
+    assert ub <= 1.02 * opt  # and so is the three-phase heuristic's cover
+    assert lag.raw_bound <= opt + 1e-9 and lb == math.ceil(lag.raw_bound - 1e-6)
+    # L(u) recomputed from the returned multipliers is the raw bound
+    red = heuristics.reduced_costs(A, cost, lag.multipliers)
+    assert lag.multipliers.sum() + red[red < 0].sum() == pytest.approx(lag.raw_bound)
+
+
+@HYP
+@given(seed=st.integers(0, 2**32 - 1), m=st.integers(1, 10), n=st.integers(1, 12))
+def test_property_reduced_cost_fixing_keeps_every_cheaper_cover(seed, m, n):
+    rng = np.random.default_rng(seed)
+    A = random_instance(rng, m, n, 0.35)
+    A = sp.hstack([A, sp.identity(m, format="csr")]).tocsr()  # every row coverable
+    integral = bool(rng.random() < 0.5)
+    cost = rng.integers(1, 9, A.shape[1]).astype(float) + (0 if integral else rng.random())
+    u = rng.random(m) * 3
+    red = heuristics.reduced_costs(A, cost, u)
+    value = u.sum() + red[red < 0].sum()
+    inc = heuristics.greedy_set_cover(A, cost)
+    ub = cost[inc].sum()
+    zero, one = reduced_cost_fixing(red, value, ub, inc, integral)
+    assert not np.any(zero & one)
+    x = np.zeros(A.shape[1], bool)
+    x[inc] = True
+    assert not np.any(x & zero) and np.all(x[one])  # the incumbent survives
+    # brute force: every cover cheaper than the incumbent agrees with the fixings
+    X = np.array(list(itertools.product([0, 1], repeat=A.shape[1])), dtype=bool)
+    covers = np.all((X.astype(float) @ A.T.toarray()) > 0, axis=1)
+    c = X @ cost
+    cheaper = covers & (c < ub - 1e-9)
+    assert value <= c[covers].min() + 1e-9  # L(u) is a lower bound
+    assert not np.any(X[cheaper][:, zero]) and np.all(X[cheaper][:, one])
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_fixing_path_matches_brute_force(monkeypatch, seed):
+    """Lagrangian heuristic, reduced-cost fixing and MIP on every part, small instances."""
+    monkeypatch.setattr(core, "LAGRANGIAN_MIN_NNZ", 0)
+    rng = np.random.default_rng(seed)
+    A = random_instance(rng, 14, 11, 0.25)
+    A = A[np.diff(A.indptr) > 0]
+    cost = rng.integers(1, 30, A.shape[1]).astype(float)
+    if seed % 2:
+        cost += rng.random(A.shape[1])  # fractional costs: no rounding of bounds
+    opt, _ = brute_force(A, cost)
+    sol = solve_coverage_model(A, cost, tie_break=False)
+    check_solution(sol, A, cost, objective="min_cost")
+    assert sol.status == "optimal"
+    assert sol.objective == pytest.approx(opt) and sol.bound == pytest.approx(opt)
+
+
+@pytest.mark.parametrize("source", ["tiny", "generated"])
+def test_lagrangian_proves_optimality_without_mip(monkeypatch, source):
+    """When ceil(L(u)) meets the heuristic cover, no MIP runs; the optimum is the MIP's."""
+    if source == "tiny":
+        A, cost = read_orlib_scp(DATA / "tiny_scp.txt")
+    else:
+        A, cost = generate_beasley_instance(60, 300, 0.05, 0)
+    exact = solve_set_cover(A, cost)  # small part: MIP only
+    monkeypatch.setattr(core, "LAGRANGIAN_MIN_NNZ", 0)
+    sol = solve_set_cover(A, cost)
+    assert sol.solver == "lagrangian" and "proves the heuristic cover optimal" in sol.notes[-1]
+    assert sol.objective == exact.objective == sol.bound and sol.status == "optimal"
+    assert np.all(covered_rows(A, sol.selected))
 
 
 def test_time_limit_returns_incumbent_with_bound():

@@ -11,10 +11,12 @@ options and must-cover rows). Steps:
 3. when nothing couples the options (no binding budget or quota), split the row-column
    graph into connected components and solve them separately (small ones bundled together);
 4. per part: pure set covering (``min_cost`` without budget, quota or groups) is presolved
-   (:mod:`~siting.optimize.presolve`), warm-started by Chvátal's greedy and solved by the MIP;
-   a part too large for the MIP, or one where the MIP hits its time limit, also gets
-   Beasley's Lagrangian heuristic and bound (:mod:`~siting.optimize.heuristics`). Everything
-   else goes to the MIP with a greedy warm start when the greedy plan is feasible;
+   (:mod:`~siting.optimize.presolve`); a large part then gets the Lagrangian heuristic and
+   bound (Beasley 1990; Caprara, Fischetti & Toth 1999, :mod:`~siting.optimize.heuristics`),
+   which may prove its cover optimal outright, and reduced-cost fixing; the MIP solves what
+   is left, warm-started by the best cover known (Chvátal's greedy for small parts). A part
+   too large for the MIP gets the Lagrangian heuristic only. Everything else goes to the MIP
+   with a greedy warm start when the greedy plan is feasible;
 5. optional lexicographic tie-break stage (see :mod:`~siting.optimize.model`);
 6. merge: objective and bound summed, status the worst, notes joined.
 """
@@ -24,7 +26,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -34,7 +36,7 @@ from siting.errors import InfeasibleError, InputError, SolverError
 from siting.optimize import heuristics, highs_backend, pulp_backend
 from siting.optimize.model import (BuiltModel, MipModel, MipResult, Problem, build_model,
                                    rewarded_rows)
-from siting.optimize.presolve import dominated_columns, presolve_set_cover
+from siting.optimize.presolve import dominated_columns, presolve_set_cover, reduced_cost_fixing
 from siting.optimize.solution import Solution, relative_gap, worst_status
 
 log = logging.getLogger(__name__)
@@ -47,10 +49,14 @@ _BACKENDS = {"highs": highs_backend, "cbc": pulp_backend}
 BUNDLE_NNZ = 20_000
 #: A pure set covering part with more nonzeros than this skips the MIP (Lagrangian only).
 MAX_MIP_NNZ = 20_000_000
-#: Lagrangian effort after a MIP time-out: at most this share of the time limit [-] ...
-LAGRANGIAN_SHARE = 0.1
+#: Set covering parts with this many nonzeros or more (after presolve) get the Lagrangian
+#: heuristic and bound, and reduced-cost fixing, before the MIP; smaller ones go straight to
+#: the MIP, which solves them in well under the ~0.5 s of loading the numba kernels.
+LAGRANGIAN_MIN_NNZ = 20_000
+#: The Lagrangian heuristic gets at most this share of the time left [-] ...
+LAGRANGIAN_SHARE = 0.25
 #: ... and at most this long [s].
-LAGRANGIAN_MAX_S = 10.0
+LAGRANGIAN_MAX_S = 30.0
 #: The tie-break stage may take this many times the first stage's time [-] ...
 TIE_BREAK_TIME_FACTOR = 2.0
 #: ... but at least this long [s] (within the call's time limit).
@@ -192,9 +198,16 @@ def _part_value(p: Problem, selected: np.ndarray) -> float:
     return float(p.weight[_covered(p.A, selected)].sum())
 
 
+def _lagrangian_budget(deadline: float | None) -> float:
+    """Time for the Lagrangian heuristic: a share of what is left, at most ``LAGRANGIAN_MAX_S``."""
+    left = _remaining(deadline)
+    return LAGRANGIAN_MAX_S if left is None else min(LAGRANGIAN_MAX_S, LAGRANGIAN_SHARE * left)
+
+
 def _solve_set_cover_part(p: Problem, *, solver, deadline, mip_gap, seed, presolve,
                           record: _Log) -> _PartResult:
-    """Pure set covering on the must rows of ``p``: presolve, greedy, MIP, Lagrangian."""
+    """Pure set covering on the must rows of ``p``: presolve, greedy, Lagrangian heuristic
+    and bound (parts of ``LAGRANGIAN_MIN_NNZ`` nonzeros or more), reduced-cost fixing, MIP."""
     must_rows = np.flatnonzero(p.must)
     A = p.A[must_rows]
     if presolve:
@@ -217,52 +230,75 @@ def _solve_set_cover_part(p: Problem, *, solver, deadline, mip_gap, seed, presol
     if greedy is None:  # cannot happen: every row has a column
         raise InfeasibleError("a must-cover row has no covering option")
     integral = bool(np.all(cr == np.round(cr)))
-    if Ar.nnz > MAX_MIP_NNZ:
+    lag, too_large = None, Ar.nnz > MAX_MIP_NNZ
+    if too_large:
         record.note(f"set cover part with {Ar.nnz} nonzeros is too large for the MIP: "
                     "Lagrangian heuristic only")
-        lb, sel, ub = heuristics.lagrangian_set_cover(
-            Ar, cr, incumbent=greedy, upper_bound=float(cr[greedy].sum()),
-            time_limit_s=_remaining(deadline))
+    if Ar.nnz >= LAGRANGIAN_MIN_NNZ or too_large:
+        lag = heuristics.lagrangian_set_cover(Ar, cr, incumbent=greedy,
+                                              upper_bound=float(cr[greedy].sum()),
+                                              time_limit_s=_lagrangian_budget(deadline),
+                                              seed=seed)
+        if lag.upper_bound <= lag.lower_bound + 1e-9 * max(1.0, abs(lag.upper_bound)):
+            record.note("the Lagrangian bound proves the heuristic cover optimal")
+            record.solvers.append("lagrangian")
+            return _PartResult(restore(lag.selected), "optimal", lag.lower_bound + forced_cost)
+    if too_large:
         record.solvers.append("lagrangian")
-        status = "optimal" if ub <= lb + 1e-9 else "feasible"
-        return _PartResult(restore(sel), status, lb + forced_cost)
-    built = build_model(Problem(A=Ar, cost=cr, weight=np.zeros(Ar.shape[0]),
-                                must=np.ones(Ar.shape[0], bool), objective="min_cost",
+        return _PartResult(restore(lag.selected), "feasible", lag.lower_bound + forced_cost)
+    sel, status, bound = _set_cover_mip(Ar, cr, greedy, lag, integral, solver=solver,
+                                        deadline=deadline, mip_gap=mip_gap, seed=seed,
+                                        record=record)
+    return _PartResult(restore(sel), status, bound + forced_cost)
+
+
+def _set_cover_mip(A: sp.csr_matrix, cost: np.ndarray, greedy: np.ndarray, lag, integral: bool,
+                   *, solver, deadline, mip_gap, seed, record: _Log):
+    """MIP on what reduced-cost fixing leaves (everything without a Lagrangian result),
+    warm-started by the best cover known. Returns (selection, status, bound)."""
+    n = A.shape[1]
+    if lag is None:
+        inc, ub, lb = greedy, float(cost[greedy].sum()), 0.0
+        zero = one = np.zeros(n, bool)
+    else:
+        inc, ub, lb = lag.selected, lag.upper_bound, lag.lower_bound
+        red = heuristics.reduced_costs(A, cost, lag.multipliers)
+        zero, one = reduced_cost_fixing(red, lag.raw_bound, ub, inc, integral)
+        record.note(f"reduced-cost fixing: {int(zero.sum())} columns fixed to 0, "
+                    f"{int(one.sum())} to 1")
+    rows = np.flatnonzero(~_covered(A, np.flatnonzero(one)))
+    free = np.flatnonzero(~zero & ~one)
+    R = A[rows][:, free].tocsr()
+    used = np.diff(R.tocsc().indptr) > 0
+    free, R = free[used], R[:, used].tocsr()
+    if rows.size == 0:  # the fixed columns cover everything: no cheaper cover exists
+        return inc, "optimal", ub
+    built = build_model(Problem(A=R, cost=cost[free], weight=np.zeros(rows.size),
+                                must=np.ones(rows.size, bool), objective="min_cost",
                                 budget=None, max_options=None,
-                                counted=np.zeros(Ar.shape[1], bool),
-                                groups=-np.ones(Ar.shape[1], np.int64)))
-    start = np.zeros(built.mip.n_vars)
-    start[greedy] = 1.0
-    res = _run_mip(built.mip, solver=solver, time_limit_s=_remaining(deadline), mip_gap=mip_gap,
+                                counted=np.zeros(free.size, bool),
+                                groups=-np.ones(free.size, np.int64)))
+    mip = replace(built.mip, offset=float(cost[one].sum()))
+    start = np.isin(free, inc).astype(float)
+    res = _run_mip(mip, solver=solver, time_limit_s=_remaining(deadline), mip_gap=mip_gap,
                    seed=seed, start=start, record=record)
     if res.status == "infeasible":
-        raise InfeasibleError("set cover infeasible")  # pragma: no cover - rows all coverable
-    if res.x is not None:
-        sel = _x_selection(res.x, Ar.shape[1])
-        ub = float(cr[sel].sum())
+        raise InfeasibleError("set cover infeasible")  # pragma: no cover - holds the incumbent
+    if res.x is not None and float(res.objective) <= ub + 1e-9 * max(1.0, abs(ub)):
+        sel = np.union1d(free[_x_selection(res.x, free.size)], np.flatnonzero(one))
+        ub = float(cost[sel].sum())
     else:
-        sel, ub = greedy, float(cr[greedy].sum())
+        sel = inc
+    # every cover cheaper than the incumbent is in the reduced MIP: min(its bound, ub) bounds
     bound = res.bound if math.isfinite(res.bound) else 0.0  # costs >= 0: 0 is a bound
     if integral:
         bound = math.ceil(bound - 1e-6)
+    bound = max(min(bound, ub), lb)
+    tol = 1e-9 * max(1.0, abs(ub))
     if res.status == "optimal":
-        status = "optimal" if relative_gap(ub, bound) <= 1e-9 or mip_gap == 0 else "feasible"
-        if mip_gap == 0:
-            bound = min(bound, ub) if math.isfinite(bound) else ub
-        return _PartResult(restore(sel), status, bound + forced_cost)
-    # time limit (or no incumbent): Lagrangian heuristic + bound with a small extra budget
-    budget_s = LAGRANGIAN_MAX_S
-    if record.time_limit_s is not None:
-        budget_s = min(LAGRANGIAN_MAX_S, LAGRANGIAN_SHARE * max(record.time_limit_s, 1.0))
-    lb, lsel, lub = heuristics.lagrangian_set_cover(Ar, cr, incumbent=sel, upper_bound=ub,
-                                                    time_limit_s=budget_s)
-    record.note("MIP stopped at the time limit: Lagrangian heuristic and bound added")
-    if lub < ub - 1e-9:
-        sel, ub = lsel, lub
-        record.solvers.append("lagrangian")
-    bound = max(bound, lb)
-    status = "optimal" if ub <= bound + 1e-9 * max(1.0, abs(ub)) else "time_limit"
-    return _PartResult(restore(sel), status, bound + forced_cost)
+        closed = mip_gap == 0 or relative_gap(ub, bound) <= 1e-9
+        return sel, "optimal" if closed else "feasible", bound
+    return sel, "optimal" if ub <= bound + tol else "time_limit", bound
 
 
 def _solve_general_part(p: Problem, *, solver, deadline, mip_gap, seed,
@@ -493,8 +529,8 @@ def solve_coverage_model(coverage, cost, *, objective: str = "min_cost", weight=
         at most ``TIE_BREAK_TIME_FACTOR`` times the first stage's time (at least
         ``TIE_BREAK_MIN_S``) and keeps the best plan it found when stopped.
     time_limit_s : float, optional
-        Wall-time limit for the whole call [s] (a Lagrangian pass after a MIP time-out may
-        add up to 10 % of it).
+        Wall-time limit for the whole call [s] (a large set covering part spends up to a
+        quarter of what is left, at most ``LAGRANGIAN_MAX_S``, in the Lagrangian heuristic).
     mip_gap : float
         Relative optimality gap at which the MIP may stop [-].
     solver : {"highs", "cbc"}
