@@ -94,7 +94,12 @@ def test_a_crashing_solver_falls_back_to_cbc_with_a_notice(tmp_path, monkeypatch
 
     monkeypatch.setattr(highs_backend, "solve_mip", crash)
     out = tmp_path / "out"
-    result = runner.invoke(app, ["run", str(_small_region(tmp_path / "in")), "--out", str(out), "-q"])
+    # a quota of 2 sites for 5 separate villages: presolve alone cannot plan it, a MIP must
+    scenario = write_region(tmp_path / "in", ridge_dem(ridge_height_m=0.0),
+                            villages=[village(f"V{i}", 400 + 1200 * i, 3000) for i in range(5)],
+                            candidates=[candidate(f"S{i}", 500 + 1200 * i, 3000) for i in range(5)],
+                            objective={"type": "min_cost", "max_new_sites": 2})
+    result = runner.invoke(app, ["run", str(scenario), "--out", str(out), "-q"])
     assert result.exit_code == 0, result.stderr
     assert "siting: notice: solver highs failed" in result.stderr
     summary = (out / "summary.json").read_text()

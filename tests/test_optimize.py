@@ -160,6 +160,28 @@ def test_fixed_and_groups_hand_computed():
         solve_coverage_model(A, [0.0, 1.0, 1.0], fixed=[True, False, False], groups=[-1, 5, 5])
 
 
+def test_a_grouped_option_is_dominated_only_by_its_group_or_a_free_option():
+    # rows 0-2; options 0, 1 share group 7; 2 is alone in group 8; 3, 4 share group 9
+    A = sp.csr_matrix(np.array([[1, 1, 0, 1, 0],
+                                [0, 1, 0, 0, 1],
+                                [0, 0, 1, 1, 0]]))
+    cost = np.array([5.0, 3.0, 5.0, 1.0, 1.0])
+    groups = np.array([7, 7, -1, 9, 9])  # a group of one is passed as -1
+    # 0 is inside 1 (same group, cheaper); 2 is inside 3, but 3's group may hold 4 already
+    assert dominated_columns(A, cost, groups=groups).tolist() == [True, False, False, False,
+                                                                  False]
+    # an option in no group can always stand in
+    A_free = sp.hstack([A, sp.csr_matrix(np.array([[0], [0], [1]]))]).tocsr()
+    dom = dominated_columns(A_free, np.append(cost, 4.0), groups=np.append(groups, -1))
+    assert dom.tolist() == [True, False, True, False, False, False]
+    # and the plan is the same with the reduction as without it
+    for weight in ([1.0, 1.0, 1.0], [5.0, 1.0, 2.0]):
+        kw = dict(objective="max_coverage", weight=weight, budget=4.0, groups=[7, 7, 8, 9, 9])
+        with_pre = solve_coverage_model(A, cost, presolve=True, **kw)
+        without = solve_coverage_model(A, cost, presolve=False, **kw)
+        assert with_pre.objective == pytest.approx(without.objective)
+
+
 def test_solution_is_frozen():
     sol = solve_set_cover(sp.identity(2, format="csr"), [1.0, 2.0])
     with pytest.raises(AttributeError):

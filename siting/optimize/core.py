@@ -384,10 +384,11 @@ def _reduce_general(p: Problem, presolve: bool, record: _Log) -> tuple[Problem, 
         A = sub.A[:, cols]
         g = sub.groups[cols]
         ids, inv, cnt = np.unique(g, return_inverse=True, return_counts=True)
-        eligible = (g < 0) | (cnt[inv] == 1)
+        g = np.where(cnt[inv] > 1, g, -1)  # a group of one constrains nothing
+        eligible = None
         if sub.need is not None:  # a row needing k options may need a dominated one too
-            eligible &= np.asarray(A[sub.need > 1].sum(axis=0)).ravel() == 0
-        dom = dominated_columns(A, sub.cost[cols], eligible=eligible,
+            eligible = np.asarray(A[sub.need > 1].sum(axis=0)).ravel() == 0
+        dom = dominated_columns(A, sub.cost[cols], eligible=eligible, groups=g,
                                 counted=sub.counted[cols] if sub.max_options is not None else None)
         if dom is not None and dom.any():
             record.note(f"{int(dom.sum())} dominated options removed")

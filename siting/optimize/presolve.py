@@ -77,15 +77,17 @@ def _row_dominated(A: sp.csr_matrix, max_work: float) -> np.ndarray | None:
 
 
 def dominated_columns(A, cost: np.ndarray, *, eligible: np.ndarray | None = None,
-                      counted: np.ndarray | None = None, max_work: float = 2e8,
-                      block_work: float = 5e6) -> np.ndarray | None:
+                      counted: np.ndarray | None = None, groups: np.ndarray | None = None,
+                      max_work: float = 2e8, block_work: float = 5e6) -> np.ndarray | None:
     r"""Bool per column: dominated by another column (same rows or more, no dearer).
 
     Column :math:`j` is dominated by :math:`k` when :math:`N^j \subseteq N^k`,
     ``key(k) < key(j)`` with ``key = (cost, -|N^j|, index)`` (a strict order, so of equal
-    columns the first stays), both are ``eligible`` (e.g. in no group) and, when ``counted``
-    is given, :math:`k` is not counted unless :math:`j` is. Swapping :math:`j` for :math:`k`
-    then never breaks a covering, budget or quota constraint, nor lowers coverage.
+    columns the first stays), both are ``eligible``, when ``counted`` is given :math:`k` is
+    not counted unless :math:`j` is, and when ``groups`` is given (at most one option per
+    group; -1: in no group) :math:`k` is in no group or in :math:`j`'s. Swapping :math:`j`
+    for :math:`k` then never breaks a covering, budget, quota or group constraint, nor
+    lowers coverage.
 
     The overlaps :math:`A^T A` are formed in blocks of columns of about ``block_work``
     multiply-adds; ``None`` is returned if the total exceeds ``max_work``.
@@ -113,6 +115,8 @@ def dominated_columns(A, cost: np.ndarray, *, eligible: np.ndarray | None = None
             mask &= eligible[j] & eligible[k]
         if counted is not None:
             mask &= ~(counted[k] & ~counted[j])
+        if groups is not None:
+            mask &= (groups[k] < 0) | (groups[k] == groups[j])
         out[j[mask]] = True
         start = stop
     return out
