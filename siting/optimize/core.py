@@ -58,7 +58,7 @@ LAGRANGIAN_SHARE = 0.25
 #: ... and at most this long [s].
 LAGRANGIAN_MAX_S = 30.0
 #: The tie-break stage may take this many times the first stage's time [-] ...
-TIE_BREAK_TIME_FACTOR = 2.0
+TIE_BREAK_TIME_FACTOR = 1.0
 #: ... but at least this long [s] (within the call's time limit).
 TIE_BREAK_MIN_S = 10.0
 
@@ -357,7 +357,7 @@ def _tie_break(p: Problem, first: _PartResult, *, solver, deadline, mip_gap, see
         target = value + tol
     built = build_model(p, "tie_break", target=target)
     start = built.start_vector(p, first.selected)
-    res = _run_mip(built.mip, solver=solver, time_limit_s=_remaining(deadline), mip_gap=0.0,
+    res = _run_mip(built.mip, solver=solver, time_limit_s=_remaining(deadline), mip_gap=mip_gap,
                    seed=seed, start=start, record=record)
     if res.x is None:
         record.note(f"tie-break stage found no plan ({res.status}); first-stage plan kept")
@@ -526,9 +526,10 @@ def solve_coverage_model(coverage, cost, *, objective: str = "min_cost", weight=
         Group id per option, -1 for none; at most one option per group.
     tie_break : bool
         Lexicographic second stage: ``max_coverage`` then least cost; ``min_cost`` then most
-        weight covered. The reported objective, bound and gap are the first stage's. It gets
-        at most ``TIE_BREAK_TIME_FACTOR`` times the first stage's time (at least
-        ``TIE_BREAK_MIN_S``) and keeps the best plan it found when stopped.
+        weight covered. The reported objective, bound and gap are the first stage's. It is
+        solved to the same ``mip_gap``, gets at most ``TIE_BREAK_TIME_FACTOR`` times the
+        first stage's time (at least ``TIE_BREAK_MIN_S``) and keeps the best plan it found
+        when stopped.
     time_limit_s : float, optional
         Wall-time limit for the whole call [s] (a large set covering part spends up to a
         quarter of what is left, at most ``LAGRANGIAN_MAX_S``, in the Lagrangian heuristic).
