@@ -945,9 +945,9 @@ def viewshed(dem, cell_size_m, observer_rc, observer_height_m, target_height_m,
     deterministic (each cell is written by exactly one task). Speed on the 2-core test machine
     (about 700 000 cells within 15 km, medians over 20 observers): about 8 ms of CPU time
     per viewshed on one thread (rays ~45 %, per-cell comparisons ~25 %, walks ~30 %: some
-    20 000-35 000 walks of about 10 samples, ~65 ns each); see
-    ``benchmarks/viewshed_vs_gdal.py`` for GDAL measured in the same run. When other jobs keep
-    a core busy, the second thread gains little.
+    20 000-35 000 walks of about 10 samples, ~65 ns each), 4.3-5.6 ms on two threads of an
+    idle machine; see ``benchmarks/viewshed_vs_gdal.py`` for GDAL measured in the same run.
+    When other jobs keep a core busy, the second thread gains little.
 
     References
     ----------
