@@ -293,6 +293,35 @@ def test_general_model_matches_brute_force(seed):
         assert cost[sol.selected].sum() == pytest.approx(ref[1])  # tie-break: least cost
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_rows_with_the_same_options_merge_without_changing_the_plan(seed):
+    A, cost, weight, objective, kw = _random_general(500 + seed)
+    rng = np.random.default_rng(seed)
+    copies = rng.integers(0, A.shape[0], A.shape[0])  # every row's options, again
+    A = sp.vstack([A, A[copies]]).tocsr()
+    weight = np.concatenate([weight, rng.integers(1, 10, copies.size)])
+    kw["must_cover"] = np.concatenate([kw["must_cover"], np.zeros(copies.size, bool)])
+    ref = brute_force(A, cost, objective=objective, weight=weight, must=kw["must_cover"],
+                      budget=kw.get("budget"), max_options=kw.get("max_options"),
+                      counted=kw.get("counted"), fixed=kw.get("fixed"), groups=kw.get("groups"))
+    if ref is None:
+        return
+    sol = solve_coverage_model(A, cost, objective=objective, weight=weight, **kw)
+    assert sol.objective == pytest.approx(ref[0]) and sol.bound == pytest.approx(ref[0])
+    cov = covered_rows(A, sol.selected)
+    tie = weight[cov].sum() if objective == "min_cost" else cost[sol.selected].sum()
+    assert tie == pytest.approx(ref[1])
+
+
+def test_identical_rewarded_rows_become_one_row_with_their_summed_weight():
+    # rows 0 and 2 have the same options: one of them is merged into the other
+    A = sp.csr_matrix(np.array([[1, 1, 0], [0, 1, 1], [1, 1, 0]]))
+    sol = solve_coverage_model(A, [1.0, 1.0, 1.0], objective="max_coverage",
+                               weight=[2.0, 3.0, 2.5], max_options=1)
+    assert sol.objective == 7.5 and sol.selected.tolist() == [1]
+    assert "1 demand row(s) merged into rows with the same options" in sol.notes
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_cbc_matches_brute_force(seed):
     A, cost, weight, objective, kw = _random_general(1000 + seed)

@@ -36,7 +36,8 @@ from siting.errors import InfeasibleError, InputError, SolverError
 from siting.optimize import heuristics, highs_backend, pulp_backend
 from siting.optimize.model import (BuiltModel, MipModel, MipResult, Problem, build_model,
                                    rewarded_rows)
-from siting.optimize.presolve import dominated_columns, presolve_set_cover, reduced_cost_fixing
+from siting.optimize.presolve import (dominated_columns, identical_rows, presolve_set_cover,
+                                      reduced_cost_fixing)
 from siting.optimize.solution import Solution, relative_gap, worst_status
 
 log = logging.getLogger(__name__)
@@ -375,10 +376,30 @@ def _tie_break(p: Problem, first: _PartResult, *, solver, deadline, mip_gap, see
     return sel
 
 
+def _merge_identical_rows(p: Problem, record: _Log) -> Problem:
+    """One row, with the summed weight, for rewarded rows covered by the same options: they
+    are covered together or not at all, so values and bounds are unchanged (exact)."""
+    rewarded = np.flatnonzero(~p.must)
+    if rewarded.size < 2:
+        return p
+    first, label = identical_rows(p.A[rewarded])
+    if first.size == rewarded.size:
+        return p
+    merged = rewarded.size - first.size
+    record.note(f"{merged} demand row(s) merged into rows with the same options")
+    weight = p.weight.copy()
+    weight[rewarded[first]] = np.bincount(label, weights=p.weight[rewarded])
+    keep = np.union1d(np.flatnonzero(p.must), rewarded[first])
+    return replace(p, weight=weight).subproblem(keep, np.arange(p.n_cols))
+
+
 def _reduce_general(p: Problem, presolve: bool, record: _Log) -> tuple[Problem, np.ndarray]:
-    """Drop rows that matter to no objective and columns dominated by another column."""
+    """Drop rows that matter to no objective, merge identical rewarded rows and drop
+    columns dominated by another column."""
     rows = np.flatnonzero(p.must | (p.weight > 0))
     sub = p.subproblem(rows, np.arange(p.n_cols)) if rows.size < p.n_rows else p
+    if presolve:
+        sub = _merge_identical_rows(sub, record)
     cols = np.flatnonzero(np.diff(sub.A.tocsc().indptr) > 0)
     if presolve and cols.size > 1:
         A = sub.A[:, cols]
