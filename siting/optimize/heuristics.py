@@ -49,25 +49,14 @@ def _csc_csr(A):
     return sp.csc_matrix(A), sp.csr_matrix(A)
 
 
-def remove_redundant(A_csc: sp.csc_matrix, cost: np.ndarray, selected: np.ndarray,
-                     counts: np.ndarray | None = None) -> np.ndarray:
-    """Drop columns whose rows are all covered by other selected columns, costliest first."""
-    selected = np.asarray(selected, dtype=np.int64)
-    if counts is None:
-        x = np.zeros(A_csc.shape[1])
-        x[selected] = 1
-        counts = np.asarray(A_csc @ x).ravel()
-    counts = counts.copy()
-    keep = np.ones(selected.size, bool)
-    order = np.lexsort((-selected, -cost[selected]))
-    indptr, indices = A_csc.indptr, A_csc.indices
-    for k in order:
-        j = selected[k]
-        rows = indices[indptr[j]:indptr[j + 1]]
-        if rows.size == 0 or np.all(counts[rows] >= 2):
-            counts[rows] -= 1
-            keep[k] = False
-    return np.sort(selected[keep])
+def remove_redundant(A_csc: sp.csc_matrix, cost: np.ndarray, selected: np.ndarray) -> np.ndarray:
+    """Drop columns whose rows are all covered by other selected columns, costliest first
+    (ties: highest index first); sorted column indices."""
+    chosen = np.zeros(A_csc.shape[1], np.bool_)
+    chosen[np.asarray(selected, np.int64)] = True
+    _drop_redundant_kernel(A_csc.indptr, A_csc.indices, np.asarray(cost, float), chosen,
+                           A_csc.shape[0])
+    return np.flatnonzero(chosen).astype(np.int64)
 
 
 def greedy_set_cover(A, cost: np.ndarray, *, initial: np.ndarray | None = None,
@@ -309,14 +298,11 @@ def _drop_redundant_kernel(cp, ci, cost, chosen, m):
     """Remove columns of ``chosen`` (bool, updated) whose rows are all covered twice or more,
     costliest first (ties: highest index first)."""
     count = np.zeros(m, np.int64)
-    sel = np.flatnonzero(chosen)
+    sel = np.flatnonzero(chosen)[::-1]  # highest index first, kept among equal costs below
     for j in sel:
         for k in range(cp[j], cp[j + 1]):
             count[ci[k]] += 1
-    keys = np.empty(sel.size)
-    for t in range(sel.size):
-        keys[t] = -cost[sel[t]] - 1e-12 * sel[t]
-    for t in np.argsort(keys):
+    for t in np.argsort(-cost[sel], kind="mergesort"):
         j = sel[t]
         redundant = True
         for k in range(cp[j], cp[j + 1]):
