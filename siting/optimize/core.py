@@ -36,8 +36,8 @@ from siting.errors import InfeasibleError, InputError, SolverError
 from siting.optimize import heuristics, highs_backend, pulp_backend
 from siting.optimize.model import (BuiltModel, MipModel, MipResult, Problem, build_model,
                                    rewarded_rows)
-from siting.optimize.presolve import (dominated_columns, identical_rows, presolve_set_cover,
-                                      reduced_cost_fixing)
+from siting.optimize.presolve import (dominated_columns, merge_identical_rows,
+                                      presolve_set_cover, reduced_cost_fixing)
 from siting.optimize.solution import Solution, relative_gap, worst_status
 
 log = logging.getLogger(__name__)
@@ -382,13 +382,13 @@ def _merge_identical_rows(p: Problem, record: _Log) -> Problem:
     rewarded = np.flatnonzero(~p.must)
     if rewarded.size < 2:
         return p
-    first, label = identical_rows(p.A[rewarded])
+    first, class_weight = merge_identical_rows(p.A[rewarded], p.weight[rewarded])
     if first.size == rewarded.size:
         return p
     merged = rewarded.size - first.size
     record.note(f"{merged} demand row(s) merged into rows with the same options")
     weight = p.weight.copy()
-    weight[rewarded[first]] = np.bincount(label, weights=p.weight[rewarded])
+    weight[rewarded[first]] = class_weight
     keep = np.union1d(np.flatnonzero(p.must), rewarded[first])
     return replace(p, weight=weight).subproblem(keep, np.arange(p.n_cols))
 

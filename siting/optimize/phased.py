@@ -52,7 +52,7 @@ from siting.optimize.core import (SOLVERS, _as_bool, _as_float, _as_need, _cover
                                   _coverage_matrix, _covered, _first, _Log, _run_mip)
 from siting.optimize.heuristics import greedy_general
 from siting.optimize.model import MipModel
-from siting.optimize.presolve import identical_rows
+from siting.optimize.presolve import merge_identical_rows
 from siting.optimize.solution import Solution, relative_gap
 
 log = logging.getLogger(__name__)
@@ -119,8 +119,7 @@ def _build(A: sp.csr_matrix, cost, weight_rows: np.ndarray, weight, must_rows: n
            epsilon: float) -> tuple[MipModel, _Layout]:
     """The MIP; rewarded rows covered by the same options share one ``y`` per period."""
     n, T = A.shape[1], len(budgets)
-    first, label = identical_rows(A[weight_rows])
-    class_weight = np.bincount(label, weights=weight[weight_rows], minlength=first.size)
+    first, class_weight = merge_identical_rows(A[weight_rows], weight[weight_rows])
     weight_rows = weight_rows[first]
     lay = _Layout(n=n, y_rows=weight_rows, periods=T)
     rows, cols, vals, lo, hi = [], [], [], [], []

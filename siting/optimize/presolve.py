@@ -204,8 +204,8 @@ def presolve_set_cover(A, cost: np.ndarray, *, max_work: float = 2e7,
     return pre
 
 
-def identical_rows(A: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-    """Classes of rows covered by exactly the same columns.
+def merge_identical_rows(A: sp.csr_matrix, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Classes of rows covered by exactly the same columns, with their summed weights.
 
     In a maximal covering model such rows are covered together or not at all, so one
     coverage variable with their summed weight stands for all of them (an exact reduction).
@@ -214,8 +214,8 @@ def identical_rows(A: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
     -------
     first : numpy.ndarray
         The first row of each class, ascending.
-    label : numpy.ndarray
-        Class index of every row (``first[label[i]]`` has row i's columns).
+    class_weight : numpy.ndarray
+        The summed ``weight`` of each class's rows.
     """
     A = sp.csr_matrix(A)
     A.sort_indices()
@@ -228,7 +228,8 @@ def identical_rows(A: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
         if k == len(first):
             first.append(i)
         label[i] = k
-    return np.asarray(first, np.int64), label
+    return (np.asarray(first, np.int64),
+            np.bincount(label, weights=np.asarray(weight, float), minlength=len(first)))
 
 
 def reduced_cost_fixing(red_cost: np.ndarray, lagrangian_value: float, upper_bound: float,
