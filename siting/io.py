@@ -55,6 +55,13 @@ POPULATION_BAND_CELLS = 1 << 20
 POPULATION_OVERVIEW_PX = 2048
 
 
+def _row_bands(shape: tuple[int, int], rows_per_band: int) -> Iterator[rasterio.windows.Window]:
+    """Windows of consecutive bands of ``rows_per_band`` whole rows of a raster, top down."""
+    rows, cols = shape
+    for row0 in range(0, rows, rows_per_band):
+        yield rasterio.windows.Window(0, row0, cols, min(rows_per_band, rows - row0))
+
+
 def _people(raw) -> np.ndarray:
     """People per cell as float64, nodata (masked) and NaN cells read as 0."""
     values = np.ma.filled(np.ma.asarray(raw).astype(np.float64), 0.0)
@@ -88,16 +95,13 @@ class PopulationRaster:
     def bands(self, rows_per_band: int) -> Iterator[tuple[int, np.ndarray]]:
         """(first row, people per cell as float64) of consecutive bands of ``rows_per_band``
         rows, top to bottom; nodata and NaN cells read as 0."""
-        starts = range(0, self.shape[0], rows_per_band)
         if self.values is not None:
-            for row0 in starts:
-                yield row0, _people(self.values[row0:row0 + rows_per_band])
+            for window in _row_bands(self.shape, rows_per_band):
+                yield window.row_off, _people(self.values[window.toslices()])
             return
         with rasterio.open(self.path) as src:
-            for row0 in starts:
-                window = rasterio.windows.Window(0, row0, self.shape[1],
-                                                 min(rows_per_band, self.shape[0] - row0))
-                yield row0, _people(src.read(1, window=window, masked=True))
+            for window in _row_bands(self.shape, rows_per_band):
+                yield window.row_off, _people(src.read(1, window=window, masked=True))
 
 
 def _block_mean(values: np.ndarray, step: int) -> np.ndarray:
@@ -331,13 +335,12 @@ def _check_population_cells(src, path: Path) -> None:
     """Refuse negative or NaN population cells, reading the raster band by band."""
     rows_per_band = max(1, POPULATION_BAND_CELLS // src.width)
     n_bad, first = 0, None
-    for row0 in range(0, src.height, rows_per_band):
-        window = rasterio.windows.Window(0, row0, src.width, min(rows_per_band, src.height - row0))
+    for window in _row_bands((src.height, src.width), rows_per_band):
         values = np.ma.filled(src.read(1, window=window, masked=True).astype(np.float64), 0.0)
         bad = ~np.isfinite(values) | (values < 0)
         if bad.any() and first is None:
             r, c = np.argwhere(bad)[0]
-            first = (float(values[r, c]), row0 + int(r), int(c))
+            first = (float(values[r, c]), window.row_off + int(r), int(c))
         n_bad += int(bad.sum())
     if n_bad:
         value, r, c = first
