@@ -26,8 +26,9 @@ Received level (RSRP, 3GPP TS 36.214 / TS 38.215: power per resource element) on
   the user is 3.2 m below the ray, where the zone's radius is 12 m, so v = -0.37 and
   J(v) = 3.0 dB. The 3GPP and Hata models are fitted to measurements over such ground and
   already hold that loss (the RMa LOS breakpoint is the two-ray ground effect), so counting
-  it again would bias every clear path low. ITU-R P.1812 avoids the double count by subtracting the diffraction of a
-  smooth-earth profile (its delta-Bullington method); Deygout on the terrain alone cannot.
+  it again would bias every clear path low. ITU-R P.1812 avoids the double count by
+  subtracting the diffraction of a smooth-earth profile (its delta-Bullington method);
+  Deygout on the terrain alone cannot.
 - ``L_clutter`` is the technology's body, vegetation and building-penetration margin.
 
 Only pairs within the technology's ``max_range_m`` of a candidate that allows the technology
@@ -454,7 +455,7 @@ def build_coverage(terrain: Terrain, candidates: pd.DataFrame, demand, technolog
         # only the candidates that allow the technology are evaluated (ascending order, so the
         # pairs keep their candidate-then-demand order)
         sites = options.loc[tech_options, "candidate"].to_numpy()
-        tech_tx = Transmitters(tx.x_m[sites], tx.y_m[sites], tx.height_m[sites])
+        tech_tx = tx.take(sites)
         for levels in path_levels_in_batches(terrain, tech_tx, demand.x_m, demand.y_m,
                                              ue_height_m, tech, settings):
             column = tech_options[levels.tx]

@@ -51,8 +51,7 @@ from siting.errors import InputError
 from siting.terrain import Terrain
 
 __all__ = ["DemandPoints", "build_coverage_distributed", "client_for", "default_chunk_size",
-           "peak_memory_mb",
-           "read_terrain_window", "spatial_chunks", "terrain_window_bounds",
+           "peak_memory_mb", "read_terrain_window", "spatial_chunks", "terrain_window_bounds",
            "workers_peak_memory_mb"]
 
 #: Columns of the candidate table :func:`~siting.coverage.build_coverage` reads.
