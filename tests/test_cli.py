@@ -93,6 +93,7 @@ def test_a_crashing_solver_falls_back_to_cbc_with_a_notice(tmp_path, monkeypatch
         raise SolverError("simulated HiGHS crash")
 
     monkeypatch.setattr(highs_backend, "solve_mip", crash)
+    monkeypatch.setattr(highs_backend, "lp_relaxation", crash)
     out = tmp_path / "out"
     # a quota of 2 sites for 5 separate villages: presolve alone cannot plan it, a MIP must
     scenario = write_region(tmp_path / "in", ridge_dem(ridge_height_m=0.0),

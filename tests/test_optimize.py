@@ -234,7 +234,9 @@ def test_solver_fallback_recorded(monkeypatch):
     def broken(*args, **kwargs):
         raise SolverError("boom")
 
+    # both ways siting uses HiGHS fail: its MIP solver and the LPs of the branch and bound
     monkeypatch.setattr(highs_backend, "solve_mip", broken)
+    monkeypatch.setattr(highs_backend, "lp_relaxation", broken)
     A = sp.csr_matrix(np.array([[1, 1, 0], [0, 1, 1], [1, 0, 1]]))
     sol = solve_set_cover(A, [1.0, 1.0, 1.0], solver="highs")
     assert sol.solver == "cbc" and sol.objective == 2.0

@@ -9,8 +9,9 @@ Public API::
     Solution                                                             # frozen result
 
 Modules: :mod:`.model` (the ILP as arrays), :mod:`.highs_backend`, :mod:`.pulp_backend`,
-:mod:`.presolve`, :mod:`.heuristics`, :mod:`.core` (orchestration), :mod:`.orlib`
-(OR-Library reader and instance generator).
+:mod:`.presolve`, :mod:`.heuristics`, :mod:`.branch_bound` (LP-based branch and bound for
+small covering models), :mod:`.phased` (multi-year plans), :mod:`.core` (orchestration),
+:mod:`.orlib` (OR-Library reader and instance generator).
 
 References
 ----------

@@ -16,7 +16,10 @@ options and must-cover rows). Steps:
    which may prove its cover optimal outright, and reduced-cost fixing; the MIP solves what
    is left, warm-started by the best cover known (Chvátal's greedy for small parts). A part
    too large for the MIP gets the Lagrangian heuristic only. Everything else goes to the MIP
-   with a greedy warm start when the greedy plan is feasible;
+   with a greedy warm start when the greedy plan is feasible. With HiGHS, a MIP that is a
+   small binary covering model (at most a quota row besides the covering rows) is solved by
+   the LP-based branch and bound of :mod:`~siting.optimize.branch_bound` on HiGHS's simplex,
+   HiGHS's MIP solver taking over if that search hits its node limit;
 5. optional lexicographic tie-break stage (see :mod:`~siting.optimize.model`);
 6. merge: objective and bound summed, status the worst, notes joined.
 """
@@ -33,7 +36,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from siting.errors import InfeasibleError, InputError, SolverError
-from siting.optimize import heuristics, highs_backend, pulp_backend
+from siting.optimize import branch_bound, heuristics, highs_backend, pulp_backend
 from siting.optimize.model import (BuiltModel, MipModel, MipResult, Problem, build_model,
                                    rewarded_rows)
 from siting.optimize.presolve import (dominated_columns, merge_identical_rows,
@@ -144,26 +147,60 @@ class _Log:
             log.info(text)
 
 
+def _solve_highs(mip: MipModel, *, time_limit_s, mip_gap, seed, start,
+                 record: _Log) -> MipResult:
+    """HiGHS: a small binary covering model by the LP-based branch and bound of
+    :mod:`~siting.optimize.branch_bound` on HiGHS's simplex, HiGHS's MIP solver taking over
+    from its best plan if the search hits its node limit; any other model by HiGHS's MIP
+    solver."""
+    if branch_bound.suits(mip):
+        t0 = time.perf_counter()
+        search = branch_bound.branch_and_bound(mip, start=start, time_limit_s=time_limit_s,
+                                               mip_gap=mip_gap,
+                                               node_limit=branch_bound.NODE_LIMIT)
+        if search.ended in ("done", "time_limit"):
+            record.solvers.append("branch_and_bound")
+            return search.result
+        record.note(f"branch and bound stopped ({search.ended.replace('_', ' ')}, "
+                    f"{search.nodes} nodes): HiGHS's MIP solver takes over")
+        record.solvers.append("branch_and_bound")
+        if search.result.x is not None:
+            start = search.result.x
+        if time_limit_s is not None:
+            time_limit_s = max(time_limit_s - (time.perf_counter() - t0), 0.01)
+    res = highs_backend.solve_mip(mip, time_limit_s=time_limit_s, mip_gap=mip_gap, seed=seed,
+                                  start=start)
+    record.solvers.append("highs")
+    return res
+
+
+def _solve_cbc(mip: MipModel, *, time_limit_s, mip_gap, seed, start, record: _Log) -> MipResult:
+    res = pulp_backend.solve_mip(mip, time_limit_s=time_limit_s, mip_gap=mip_gap, seed=seed,
+                                 start=start)
+    record.solvers.append("cbc")
+    return res
+
+
+_SOLVE = {"highs": _solve_highs, "cbc": _solve_cbc}
+
+
 def _run_mip(mip: MipModel, *, solver: str, time_limit_s, mip_gap, seed, start,
              record: _Log) -> MipResult:
+    """Solve ``mip`` with the chosen solver; the other one if it is unavailable or fails."""
     order = [solver] + [s for s in SOLVERS if s != solver]
     errors = []
     for name in order:
-        backend = _BACKENDS[name]
-        if not backend.available():
+        if not _BACKENDS[name].available():
             errors.append(f"{name} unavailable")
             record.note(f"solver {name} is unavailable; trying the next one")
             continue
         try:
-            res = backend.solve_mip(mip, time_limit_s=time_limit_s, mip_gap=mip_gap,
-                                    seed=seed, start=start)
+            return _SOLVE[name](mip, time_limit_s=time_limit_s, mip_gap=mip_gap, seed=seed,
+                                start=start, record=record)
         except Exception as exc:  # noqa: BLE001 - a crashing solver falls back to the other
             errors.append(f"{name}: {exc}")
             record.note(f"solver {name} failed ({exc}); trying the next one")
             log.warning("solver %s failed: %s", name, exc)
-            continue
-        record.solvers.append(name)
-        return res
     raise SolverError("no MIP solver could solve the model: " + "; ".join(errors))
 
 

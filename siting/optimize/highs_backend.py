@@ -57,19 +57,60 @@ def _new_highs(highspy):
 
 def _consistent(model: MipModel, x: np.ndarray, objective: float, tol: float = 1e-6) -> bool:
     """Whether ``x`` is feasible for ``model`` and has objective ``objective``."""
-    if x.shape != (model.n_vars,):
-        return False
-    if np.any(x < model.col_lo - tol) or np.any(x > model.col_hi + tol):
-        return False
-    ints = x[model.integer]
-    if np.any(np.abs(ints - np.round(ints)) > 1e-5):
-        return False
-    act = model.A @ x
-    scale = tol * np.maximum(1.0, np.abs(act))
-    if np.any(act < model.row_lo - scale) or np.any(act > model.row_hi + scale):
+    if not model.is_feasible(x, tol):
         return False
     value = float(model.c @ x + model.offset)
     return abs(value - objective) <= tol * max(1.0, abs(objective))
+
+
+def _highs_lp(highspy, model: MipModel, *, integrality: bool, minimise_cost=None):
+    """``model`` as a HighsLp, the matrix passed column-wise in one piece. ``integrality``
+    False gives the LP relaxation; ``minimise_cost`` replaces the objective by
+    ``min minimise_cost @ v`` (without the offset)."""
+    inf = highspy.kHighsInf
+    lp = highspy.HighsLp()
+    n, m = model.n_vars, model.A.shape[0]
+    lp.num_col_ = n
+    lp.num_row_ = m
+    lp.col_lower_ = model.col_lo
+    lp.col_upper_ = model.col_hi
+    lp.row_lower_ = np.where(np.isfinite(model.row_lo), model.row_lo, -inf)
+    lp.row_upper_ = np.where(np.isfinite(model.row_hi), model.row_hi, inf)
+    if minimise_cost is None:
+        lp.col_cost_ = model.c
+        lp.offset_ = float(model.offset)
+        lp.sense_ = (highspy.ObjSense.kMaximize if model.sense == "max"
+                     else highspy.ObjSense.kMinimize)
+    else:
+        lp.col_cost_ = np.asarray(minimise_cost, dtype=float)
+        lp.sense_ = highspy.ObjSense.kMinimize
+    A = model.A
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.num_col_ = n
+    lp.a_matrix_.num_row_ = m
+    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = A.indices.astype(np.int32)
+    lp.a_matrix_.value_ = A.data.astype(np.float64)
+    if integrality:
+        kint, kcont = highspy.HighsVarType.kInteger, highspy.HighsVarType.kContinuous
+        lp.integrality_ = [kint if flag else kcont for flag in model.integer]
+    return lp
+
+
+def lp_relaxation(model: MipModel, minimise_cost: np.ndarray):
+    """A quiet, single-threaded Highs instance holding the LP relaxation of ``model`` with the
+    objective ``min minimise_cost @ v``, presolve off so that every re-solve after a bound
+    change starts from the last basis (the dual simplex's warm start)."""
+    import highspy
+    h = _new_highs(highspy)
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("log_to_console", False)
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("presolve", "off")
+    if h.passModel(_highs_lp(highspy, model, integrality=False,
+                             minimise_cost=minimise_cost)) == highspy.HighsStatus.kError:
+        raise SolverError("HiGHS rejected the LP relaxation")
+    return h
 
 
 def available() -> bool:
@@ -96,27 +137,7 @@ def solve_mip(model: MipModel, *, time_limit_s: float | None = None, mip_gap: fl
     h.setOptionValue("mip_abs_gap", 1e-6)
     if time_limit_s is not None:
         h.setOptionValue("time_limit", max(float(time_limit_s), 0.01))
-    inf = highspy.kHighsInf
-    lp = highspy.HighsLp()
-    n, m = model.n_vars, model.A.shape[0]
-    lp.num_col_ = n
-    lp.num_row_ = m
-    lp.col_cost_ = model.c
-    lp.col_lower_ = model.col_lo
-    lp.col_upper_ = model.col_hi
-    lp.row_lower_ = np.where(np.isfinite(model.row_lo), model.row_lo, -inf)
-    lp.row_upper_ = np.where(np.isfinite(model.row_hi), model.row_hi, inf)
-    lp.offset_ = float(model.offset)
-    lp.sense_ = highspy.ObjSense.kMaximize if model.sense == "max" else highspy.ObjSense.kMinimize
-    A = model.A
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.num_col_ = n
-    lp.a_matrix_.num_row_ = m
-    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = A.indices.astype(np.int32)
-    lp.a_matrix_.value_ = A.data.astype(np.float64)
-    kint, kcont = highspy.HighsVarType.kInteger, highspy.HighsVarType.kContinuous
-    lp.integrality_ = [kint if flag else kcont for flag in model.integer]
+    lp = _highs_lp(highspy, model, integrality=True)
     status = h.passModel(lp)
     if status == highspy.HighsStatus.kError:
         raise SolverError("HiGHS rejected the model")

@@ -97,7 +97,9 @@ class Problem:
 class MipModel:
     """A mixed-integer linear model in array form: ``row_lo <= A v <= row_hi``,
     ``col_lo <= v <= col_hi``, optimise ``c @ v + offset`` in ``sense`` ("min" / "max").
-    ``A`` is CSC (column-wise), as HiGHS takes it."""
+    ``A`` is CSC (column-wise), as HiGHS takes it. ``integral_objective``: every plan
+    (integer point with the best continuous part) has an integral ``c @ v``, so a bound may
+    be rounded to the next integer."""
 
     c: np.ndarray
     A: sp.csc_matrix
@@ -108,10 +110,25 @@ class MipModel:
     integer: np.ndarray
     sense: str
     offset: float = 0.0
+    integral_objective: bool = False
 
     @property
     def n_vars(self) -> int:
         return self.c.size
+
+    def is_feasible(self, v: np.ndarray, tol: float = 1e-6) -> bool:
+        """Whether ``v`` satisfies the bounds, the rows (``tol`` relative to each row's
+        activity) and integrality (to 1e-5)."""
+        if v.shape != (self.n_vars,):
+            return False
+        if np.any(v < self.col_lo - tol) or np.any(v > self.col_hi + tol):
+            return False
+        ints = v[self.integer]
+        if np.any(np.abs(ints - np.round(ints)) > 1e-5):
+            return False
+        act = self.A @ v
+        scale = tol * np.maximum(1.0, np.abs(act))
+        return not (np.any(act < self.row_lo - scale) or np.any(act > self.row_hi + scale))
 
 
 @dataclass(frozen=True)
@@ -208,7 +225,10 @@ def build_model(p: Problem, stage: str = "primary", target: float | None = None)
         row_lo=np.concatenate([np.asarray(v, float) for v in lo]) if lo else np.zeros(0),
         row_hi=np.concatenate([np.asarray(v, float) for v in hi]) if hi else np.zeros(0),
         col_lo=np.zeros(n + ny), col_hi=np.ones(n + ny),
-        integer=np.concatenate([np.ones(n, bool), np.zeros(ny, bool)]), sense=sense)
+        integer=np.concatenate([np.ones(n, bool), np.zeros(ny, bool)]), sense=sense,
+        # y_i is 0/1 in the best completion of an integer x (1 exactly when covered), so
+        # integral coefficients make every plan's objective integral
+        integral_objective=bool(np.all(np.asarray(c) == np.round(c))))
     return BuiltModel(mip=mip, n_x=n, y_rows=y_rows)
 
 

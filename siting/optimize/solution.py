@@ -41,8 +41,9 @@ class Solution:
     status : str
         ``"optimal" | "feasible" | "time_limit" | "infeasible"``.
     solver : str
-        Which method produced the plan (``"highs"``, ``"cbc"``, ``"greedy"``,
-        ``"lagrangian"``, or several joined by ``"+"`` when components differ).
+        Which method produced the plan (``"highs"``, ``"cbc"``, ``"branch_and_bound"``
+        (siting's own, on HiGHS's simplex), ``"greedy"``, ``"lagrangian"``, or several
+        joined by ``"+"`` when components or stages differ).
     solve_time_s : float
         Wall time of the whole call [s].
     notes : tuple of str
