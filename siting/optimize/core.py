@@ -153,6 +153,7 @@ def _solve_highs(mip: MipModel, *, time_limit_s, mip_gap, seed, start,
     :mod:`~siting.optimize.branch_bound` on HiGHS's simplex, HiGHS's MIP solver taking over
     from its best plan if the search hits its node limit; any other model by HiGHS's MIP
     solver."""
+    search = None
     if branch_bound.suits(mip):
         t0 = time.perf_counter()
         search = branch_bound.branch_and_bound(mip, start=start, time_limit_s=time_limit_s,
@@ -171,6 +172,10 @@ def _solve_highs(mip: MipModel, *, time_limit_s, mip_gap, seed, start,
     res = highs_backend.solve_mip(mip, time_limit_s=time_limit_s, mip_gap=mip_gap, seed=seed,
                                   start=start)
     record.solvers.append("highs")
+    if search is not None and res.status != "infeasible":  # both bound the same model
+        bounds = [b for b in (res.bound, search.result.bound) if math.isfinite(b)]
+        if bounds:
+            res = replace(res, bound=(max if mip.sense == "min" else min)(bounds))
     return res
 
 
