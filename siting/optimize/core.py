@@ -61,6 +61,10 @@ LAGRANGIAN_MIN_NNZ = 20_000
 LAGRANGIAN_SHARE = 0.25
 #: ... and at most this long [s].
 LAGRANGIAN_MAX_S = 30.0
+#: The branch and bound may spend this share of a MIP's time limit before HiGHS's MIP solver
+#: takes over [-]: where its nodes are slow (scpclr11: 10 ms each) the cuts of HiGHS are left
+#: time to tighten the bound.
+BRANCH_BOUND_SHARE = 0.25
 #: The tie-break stage may take this many times the first stage's time [-] ...
 TIE_BREAK_TIME_FACTOR = 1.0
 #: ... but at least this long [s] (within the call's time limit).
@@ -151,15 +155,15 @@ def _solve_highs(mip: MipModel, *, time_limit_s, mip_gap, seed, start,
                  record: _Log) -> MipResult:
     """HiGHS: a small binary covering model by the LP-based branch and bound of
     :mod:`~siting.optimize.branch_bound` on HiGHS's simplex, HiGHS's MIP solver taking over
-    from its best plan if the search hits its node limit; any other model by HiGHS's MIP
-    solver."""
+    from its best plan if the search hits its node limit or ``BRANCH_BOUND_SHARE`` of the
+    time limit; any other model by HiGHS's MIP solver."""
     search = None
     if branch_bound.suits(mip):
         t0 = time.perf_counter()
-        search = branch_bound.branch_and_bound(mip, start=start, time_limit_s=time_limit_s,
-                                               mip_gap=mip_gap,
-                                               node_limit=branch_bound.NODE_LIMIT)
-        if search.ended in ("done", "time_limit"):
+        search = branch_bound.branch_and_bound(
+            mip, start=start, mip_gap=mip_gap, node_limit=branch_bound.NODE_LIMIT,
+            time_limit_s=None if time_limit_s is None else BRANCH_BOUND_SHARE * time_limit_s)
+        if search.ended == "done":
             record.solvers.append("branch_and_bound")
             return search.result
         record.note(f"branch and bound stopped ({search.ended.replace('_', ' ')}, "
