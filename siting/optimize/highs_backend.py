@@ -55,6 +55,16 @@ def _new_highs(highspy):
         return h
 
 
+def _quiet_highs(highspy):
+    """A Highs instance that logs nothing and runs on one thread (deterministic; one
+    consistent value for the process)."""
+    h = _new_highs(highspy)
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("log_to_console", False)
+    h.setOptionValue("threads", 1)
+    return h
+
+
 def _consistent(model: MipModel, x: np.ndarray, objective: float, tol: float = 1e-6) -> bool:
     """Whether ``x`` is feasible for ``model`` and has objective ``objective``."""
     if not model.is_feasible(x, tol):
@@ -102,10 +112,7 @@ def lp_relaxation(model: MipModel, minimise_cost: np.ndarray):
     objective ``min minimise_cost @ v``, presolve off so that every re-solve after a bound
     change starts from the last basis (the dual simplex's warm start)."""
     import highspy
-    h = _new_highs(highspy)
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("log_to_console", False)
-    h.setOptionValue("threads", 1)
+    h = _quiet_highs(highspy)
     h.setOptionValue("presolve", "off")
     if h.passModel(_highs_lp(highspy, model, integrality=False,
                              minimise_cost=minimise_cost)) == highspy.HighsStatus.kError:
@@ -128,11 +135,8 @@ def solve_mip(model: MipModel, *, time_limit_s: float | None = None, mip_gap: fl
         import highspy
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise SolverError("highspy is not installed (pip install highspy)") from exc
-    h = _new_highs(highspy)
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("log_to_console", False)
+    h = _quiet_highs(highspy)
     h.setOptionValue("random_seed", int(seed))
-    h.setOptionValue("threads", 1)  # deterministic; one consistent value for the process
     h.setOptionValue("mip_rel_gap", float(mip_gap))
     h.setOptionValue("mip_abs_gap", 1e-6)
     if time_limit_s is not None:
