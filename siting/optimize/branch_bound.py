@@ -237,23 +237,21 @@ def branch_and_bound(model: MipModel, *, start: np.ndarray | None = None,
         Relative gap at which a node counts as no better than the incumbent [-].
     node_limit : int
         Nodes (LPs solved) before the search gives up.
-
     """
-    search = _Search(model, -model.c if model.sense == "max" else model.c,
-                     np.flatnonzero(model.integer))
+    sign = -1.0 if model.sense == "max" else 1.0
+    cost = sign * model.c  # minimise cost @ v; the offset is added back at the end
+    ints = np.flatnonzero(model.integer)
+    search = _Search(model, cost, ints)
     try:
-        return _run(model, search, start, time_limit_s, mip_gap, node_limit)
+        return _run(model, search, sign, cost, ints, start, time_limit_s, mip_gap, node_limit)
     finally:
         search.close()
 
 
-def _run(model: MipModel, search: _Search, start, time_limit_s, mip_gap,
-         node_limit: int) -> SearchResult:
+def _run(model: MipModel, search: _Search, sign: float, cost: np.ndarray, ints: np.ndarray,
+         start, time_limit_s, mip_gap, node_limit: int) -> SearchResult:
     t0 = time.perf_counter()
     deadline = None if time_limit_s is None else t0 + float(time_limit_s)
-    sign = -1.0 if model.sense == "max" else 1.0
-    cost = sign * model.c  # minimise cost @ v; the offset is added back at the end
-    ints = np.flatnonzero(model.integer)
     pseudo = _Pseudocosts(ints.size)
     best_v, best = None, math.inf
     if start is not None:

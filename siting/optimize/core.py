@@ -163,12 +163,11 @@ def _solve_highs(mip: MipModel, *, time_limit_s, mip_gap, seed, start,
         search = branch_bound.branch_and_bound(
             mip, start=start, mip_gap=mip_gap, node_limit=branch_bound.NODE_LIMIT,
             time_limit_s=None if time_limit_s is None else BRANCH_BOUND_SHARE * time_limit_s)
-        if search.ended == "done":
-            record.solvers.append("branch_and_bound")
+        record.solvers.append("branch_and_bound")
+        if search.completed:
             return search.result
         record.note(f"branch and bound stopped ({search.ended.replace('_', ' ')}, "
                     f"{search.nodes} nodes): HiGHS's MIP solver takes over")
-        record.solvers.append("branch_and_bound")
         if search.result.x is not None:
             start = search.result.x
         if time_limit_s is not None:
