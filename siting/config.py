@@ -147,6 +147,27 @@ class CoverageSettings:
     downtilt_deg: float = 6.0  # sector boresight below the horizontal [deg]
 
 
+LANGUAGES = ("en", "zh")
+BASEMAPS = ("none", "osm")
+
+
+@dataclass(frozen=True)
+class Basemap:
+    """The web map's background tiles: none, OpenStreetMap, or a tile server of the user's."""
+
+    kind: str = "osm"  # "none", "osm" or "custom"
+    url: str | None = None  # custom: an XYZ template such as https://host/{z}/{x}/{y}.png
+    attribution: str | None = None  # custom: the tile provider's credit line
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    """How the outputs read: the language of what people read, and the web map's basemap."""
+
+    language: str = "en"  # "en" or "zh" (Simplified Chinese) for reports, maps and KML
+    basemap: Basemap = field(default_factory=Basemap)
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -158,6 +179,7 @@ class Scenario:
     objective: Objective
     solver: SolverSettings
     coverage: CoverageSettings = field(default_factory=CoverageSettings)
+    outputs: OutputSettings = field(default_factory=OutputSettings)
 
     def technology(self, name: str) -> Technology:
         return next(t for t in self.technologies if t.name == name)
@@ -466,7 +488,35 @@ def _parse_coverage(raw: dict, problems: _Problems) -> CoverageSettings:
     )
 
 
-_TOP_KEYS = {"name", "crs", "inputs", "demand", "technologies", "objective", "solver", "coverage"}
+def _parse_basemap(sec: dict, problems: _Problems) -> Basemap:
+    value = sec.get("basemap", "osm")
+    if isinstance(value, dict):
+        _check_keys(value, {"url", "attribution"}, "map.basemap", problems)
+        url, credit = value.get("url"), value.get("attribution")
+        if not isinstance(url, str) or not all(k in url for k in ("{z}", "{x}", "{y}")):
+            problems.add("map.basemap.url", f"must be an XYZ tile address with {{z}}, {{x}} and "
+                                            f"{{y}}, got {url!r}")
+        if not isinstance(credit, str) or not credit.strip():
+            problems.add("map.basemap.attribution", "missing (the tile provider's credit line)")
+        return Basemap(kind="custom", url=url, attribution=credit)
+    if value not in BASEMAPS:
+        problems.add("map.basemap", f"must be one of {', '.join(BASEMAPS)} or "
+                                    f"{{url, attribution}}, got {value!r}")
+        return Basemap()
+    return Basemap(kind=value)
+
+
+def _parse_outputs(raw: dict, problems: _Problems) -> OutputSettings:
+    report = _section(raw, "report", problems)
+    _check_keys(report, {"language"}, "report", problems)
+    web_map = _section(raw, "map", problems)
+    _check_keys(web_map, {"basemap"}, "map", problems)
+    return OutputSettings(language=_choice(report, "language", "report", problems, LANGUAGES, "en"),
+                          basemap=_parse_basemap(web_map, problems))
+
+
+_TOP_KEYS = {"name", "crs", "inputs", "demand", "technologies", "objective", "solver", "coverage",
+             "report", "map"}
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -509,6 +559,7 @@ def load_scenario(path: str | Path) -> Scenario:
         objective=_parse_objective(raw, problems),
         solver=_parse_solver(raw, problems),
         coverage=_parse_coverage(raw, problems),
+        outputs=_parse_outputs(raw, problems),
     )
     problems.raise_if_any()
     return Scenario(name=name, path=path.resolve(), crs=str(crs), **scenario_parts)

@@ -55,3 +55,22 @@ def test_yaml_is_loaded_safely(tmp_path):
     path.write_text("name: !!python/object/apply:os.system ['echo pwned']\n", encoding="utf-8")
     with pytest.raises(ScenarioError, match="not valid YAML"):
         load_scenario(path)
+
+
+def test_output_settings_default_and_parse(tmp_path):
+    assert load_scenario(_write(tmp_path, BASE)).outputs.language == "en"
+    doc = BASE | {"report": {"language": "zh"},
+                  "map": {"basemap": {"url": "https://t/{z}/{x}/{y}.png", "attribution": "T"}}}
+    outputs = load_scenario(_write(tmp_path, doc)).outputs
+    assert outputs.language == "zh"
+    assert (outputs.basemap.kind, outputs.basemap.url) == ("custom", "https://t/{z}/{x}/{y}.png")
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"report": {"language": "fr"}}, "report.language: must be one of en, zh"),
+    ({"map": {"basemap": "google"}}, "map.basemap: must be one of none, osm"),
+    ({"map": {"basemap": {"url": "https://t/tile.png", "attribution": "T"}}}, "map.basemap.url"),
+])
+def test_bad_output_settings(tmp_path, change, message):
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario(_write(tmp_path, BASE | change))
