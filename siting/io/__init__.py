@@ -1,0 +1,27 @@
+"""Read, validate and reproject the inputs of a scenario into one metric CRS.
+
+This is the edge where files become arrays and GeoDataFrames. Every problem is reported as an
+:class:`~siting.errors.InputError` naming the file, the layer or record and the field, and
+saying what to do; a run never starts on inputs that failed here.
+
+Modules: :mod:`~siting.io.rasters` (DEM and population), :mod:`~siting.io.layers` (one vector
+layer), :mod:`~siting.io.region` (every input of a scenario together), and
+:mod:`~siting.io.problems` (gathering problems into one error).
+"""
+
+from siting.io.rasters import (
+                               POPULATION_BAND_CELLS,
+                               POPULATION_OVERVIEW_PX,
+                               PopulationRaster,
+                               crs_label_problem,
+                               population_overview,
+                               read_population,
+                               read_terrain,
+                               resolve_crs,
+                               utm_crs_for,
+)
+from siting.io.region import CANDIDATE_KINDS, EXISTING_KINDS, RegionData, read_region
+
+__all__ = ["CANDIDATE_KINDS", "EXISTING_KINDS", "POPULATION_BAND_CELLS", "POPULATION_OVERVIEW_PX",
+           "PopulationRaster", "RegionData", "crs_label_problem", "population_overview",
+           "read_population", "read_region", "read_terrain", "resolve_crs", "utm_crs_for"]
