@@ -10,24 +10,14 @@ import numpy as np
 import pandas as pd
 import pyproj
 import rasterio
-import rasterio.errors
-import rasterio.warp
-import rasterio.windows
 import shapely
 
 from siting.config import MODEL_BASE_HEIGHT_RANGE_M, Scenario
 from siting.errors import InputError
 from siting.io.layers import layer_names, read_points
 from siting.io.problems import Problems, id_list
-from siting.io.rasters import (
-    PopulationRaster,
-    check_overlap,
-    open_raster,
-    population_overview,
-    read_population,
-    read_terrain,
-    resolve_crs,
-)
+from siting.io.rasters import (PopulationRaster, check_overlap, open_raster, population_overview,
+                               read_population, read_terrain, resolve_crs)
 from siting.terrain import Terrain
 
 CANDIDATE_KINDS = ("existing_4g", "existing_5g", "public_building", "lamp_pole", "water_tower",
