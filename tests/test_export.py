@@ -54,6 +54,15 @@ def small(tmp_path_factory):
     return run, summary, out
 
 
+def web_addresses(page: str) -> set[str]:
+    """Every http(s) address in a map.html outside its vendored scripts and stylesheets (where
+    addresses are only comments, SVG namespaces and Leaflet's credit link), after checking that
+    the page loads nothing from an address: no script src, no link tag, no CSS url(http) or @import."""
+    assert not re.search(r"<script[^>]*\ssrc=|<link\b|url\(\s*['\"]?https?:|@import", page, re.IGNORECASE)
+    outside = re.sub(r'<(script|style) data-vendored="[^"]+">.*?</\1>', "", page, flags=re.DOTALL)
+    return set(re.findall(r"https?://[^\s\"'<>\\)]+", outside))
+
+
 def _tool(name):
     path = shutil.which(name)
     if path is None:
@@ -157,6 +166,17 @@ def test_sites_kml_escapes_the_xss_village_as_text(small):
     # the balloon is HTML: the name is escaped once more, so Google Earth shows it as text
     balloon = village.findtext("kml:description", namespaces=KML)
     assert ESCAPED in balloon and XSS not in balloon
+
+
+def test_sites_kml_links_no_web_host(small):
+    """Plain styles (colour and scale), no icon fetched from a web host: the KML namespace is the
+    file's only address."""
+    _, _, out = small
+    raw = (out / "sites.kml").read_text(encoding="utf-8")
+    assert set(re.findall(r"https?://[^\s\"'<>]+", raw)) == {KML["kml"]}
+    styles = ET.parse(out / "sites.kml").getroot().findall(".//kml:Style", KML)
+    assert styles and all(s.find("kml:IconStyle/kml:color", KML) is not None for s in styles)
+    assert not [s for s in styles if s.find(".//kml:Icon", KML) is not None]
 
 
 def test_selected_sites_csv_round_trips_to_the_gpkg_geometries(small):

@@ -7,6 +7,9 @@ its table twice: in ``ExtendedData`` (read by GDAL/ogrinfo and GIS tools as fiel
 HTML table in ``description`` (Google Earth's balloon), the HTML escaped before the XML
 escaping so the balloon shows text, never markup. Columns added to the tables later (a plan's
 phase, say) flow through unchanged.
+
+The file links nothing on the web (it is opened offline too): each style is a colour and a scale
+applied to the viewer's own default placemark icon, not an icon fetched from a web host.
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ import pandas as pd
 from siting.export.gis import LONLAT_DECIMALS, lonlat
 
 KML_NAMESPACE = "http://www.opengis.net/kml/2.2"
-ICON_URL = "https://maps.google.com/mapfiles/kml/shapes/placemark_circle.png"
 #: Icon colour (KML aabbggrr) of each style: sites by plan action, uncovered villages in red.
 STYLE_COLOURS = {"build": "ff0088ff", "upgrade": "ffcc44aa", "keep": "ff999999",
                  "village_uncovered": "ff0000ff"}
+#: Icon size of each style, relative to the viewer's default icon: new and upgraded sites stand out.
+STYLE_SCALES = {"build": 1.2, "upgrade": 1.1, "keep": 0.8, "village_uncovered": 1.0}
 #: Columns shown first in a site's or village's balloon; the others follow in table order.
 SITE_COLUMNS_FIRST = ("action", "technology", "kind", "total_cost_cny", "people_newly_covered")
 VILLAGE_COLUMNS_FIRST = ("uncovered_reason", "population", "admin_unit", "best_level_dbm")
@@ -41,12 +45,7 @@ def write_kml(path: Path, title: str, sites: gpd.GeoDataFrame,
     document = ET.SubElement(root, "Document")
     _text(document, "name", title)
     for style_id, colour in STYLE_COLOURS.items():
-        style = ET.SubElement(document, "Style", id=style_id)
-        icon_style = ET.SubElement(style, "IconStyle")
-        _text(icon_style, "color", colour)
-        _text(ET.SubElement(icon_style, "Icon"), "href", ICON_URL)
-        # the balloon shows the description table only (not ExtendedData a second time)
-        _text(ET.SubElement(style, "BalloonStyle"), "text", "$[description]")
+        _style(document, style_id, colour, STYLE_SCALES[style_id])
     _folder(document, "Sites of the plan", sites, name_column="site_id",
             first=SITE_COLUMNS_FIRST, style_of=lambda row: row["action"])
     _folder(document, "Uncovered mandatory villages", villages, name_column="name",
@@ -54,6 +53,18 @@ def write_kml(path: Path, title: str, sites: gpd.GeoDataFrame,
     tree = ET.ElementTree(root)
     ET.indent(tree)
     tree.write(path, encoding="UTF-8", xml_declaration=True)
+
+
+def _style(document: ET.Element, style_id: str, colour: str, scale: float) -> None:
+    """A shared style: the default icon tinted ``colour`` (aabbggrr) at ``scale``, no <Icon>
+    element (an icon address would need the network), the label in the same colour."""
+    style = ET.SubElement(document, "Style", id=style_id)
+    icon_style = ET.SubElement(style, "IconStyle")
+    _text(icon_style, "color", colour)
+    _text(icon_style, "scale", f"{scale:g}")
+    _text(ET.SubElement(style, "LabelStyle"), "color", colour)
+    # the balloon shows the description table only (not ExtendedData a second time)
+    _text(ET.SubElement(style, "BalloonStyle"), "text", "$[description]")
 
 
 def _folder(parent: ET.Element, name: str, frame: gpd.GeoDataFrame, *, name_column: str,

@@ -1,17 +1,35 @@
-"""``map.html``: the interactive folium map a planning committee opens in a browser.
+"""``map.html``: the interactive folium map a planning committee opens in a browser, offline.
 
 Layers: terrain hillshade and population (image overlays), coverage after the plan (best server)
 and per technology (coloured by RSRP class), selected sites by technology (icon shape by action,
 letter by site kind), existing sites, villages coloured covered / uncovered / mandatory-uncovered,
-5G zones and admin units; a layer control, legend, scale bar, minimap and fullscreen control.
+5G zones and admin units; a layer control, legend, metric scale bar, fullscreen control and, over
+a tiled basemap, a minimap. The map opens fitted to the region (the admin units, else the DEM).
 
 Every attribute that reaches HTML is escaped with :func:`esc` (HTML entities plus the characters
 that would end or interpolate the JavaScript template literal folium wraps popups in).
+
+The page is self-contained: it asks no CDN for anything. folium names the scripts and stylesheets
+each element needs in its ``default_js``/``default_css`` lists and turns them into
+``<script src="https://...">``/``<link href="https://...">`` tags when the page is rendered.
+:func:`inline_assets` walks the finished element tree, empties those lists, and puts the pinned
+copy of each needed file (``siting/export/assets/``: npm tarball copies with their licences, see
+its README) inline at the top of ``<head>``, the images its stylesheets use as ``data:`` URIs.
+It works on folium's asset *names* rather than rewriting the rendered HTML, because the names are
+folium's interface and the CDN addresses are not; a name that is neither vendored nor listed in
+:data:`UNUSED_ASSETS` raises, so a folium upgrade cannot quietly bring a CDN link back.
+jQuery is not shipped: folium's popups use it only as ``$(html)[0]``, which :data:`POPUP_PARSER`
+provides in a few lines. Only the basemap tiles (``map.basemap``: ``osm`` by default, a custom
+``{url, attribution}``, or ``none``) come from the network; the hillshade overlay keeps the map
+readable when they cannot load.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
 import html
+import re
 from pathlib import Path
 
 import folium
@@ -19,6 +37,9 @@ import folium.plugins
 import numpy as np
 import rasterio.transform
 import rasterio.warp
+from branca.element import MacroElement
+from folium.elements import JSCSSMixin
+from folium.template import Template
 from rasterio.enums import Resampling
 
 # RSRP classes [dBm] and colours, best first (a common drive-test legend).
@@ -34,6 +55,35 @@ KIND_LETTERS = {"existing_4g": "E", "existing_5g": "E", "public_building": "P", 
 # Largest side [pixels] of an image overlay: keeps map.html small (the demo stays < 15 MB).
 MAX_OVERLAY_PX = 700
 WGS84 = "EPSG:4326"
+#: Background of the map where no tile is drawn (``map.basemap: none``, or tiles offline).
+BACKGROUND_COLOUR = "#f2f2ef"
+
+ASSETS_DIR = Path(__file__).with_name("assets")
+#: folium's name of a script or stylesheet -> the vendored copy inlined instead (under ASSETS_DIR).
+VENDORED_ASSETS = {
+    "leaflet": "leaflet/leaflet.js",
+    "leaflet_css": "leaflet/leaflet.css",
+    "Control_MiniMap_js": "leaflet-minimap/Control.MiniMap.min.js",
+    "Control_MiniMap_css": "leaflet-minimap/Control.MiniMap.min.css",
+    "Control.Fullscreen.js": "leaflet.fullscreen/Control.FullScreen.js",
+    "Control.FullScreen.css": "leaflet.fullscreen/Control.FullScreen.css",
+}
+#: folium's default assets this map does without: jQuery (see POPUP_PARSER), and Bootstrap,
+#: glyphicons, Font Awesome and awesome-markers, which serve folium's ``Icon`` markers only.
+UNUSED_ASSETS = frozenset({"jquery", "bootstrap", "bootstrap_css", "glyphicons_css", "awesome_markers",
+                           "awesome_markers_css", "awesome_markers_font_css", "awesome_rotate_css"})
+#: folium's popup template parses its HTML with jQuery as ``$(html)[0]``; this is that one call
+#: (an inert <template> parses it, so nothing in it runs), and anything else fails loudly.
+POPUP_PARSER = """window.$ = function (markup) {
+  if (typeof markup !== "string" || markup.trim().charAt(0) !== "<") {
+    throw new Error("siting map: jQuery is not bundled; $ only parses popup HTML");
+  }
+  var box = document.createElement("template");
+  box.innerHTML = markup.trim();
+  return [box.content.firstElementChild];
+};"""
+_CSS_URL = re.compile(r"url\(\s*(['\"]?)(?!data:|#)([^'\")]+)\1\s*\)")
+_MIME_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
 
 
 def esc(value) -> str:
@@ -154,7 +204,7 @@ def _legend(technologies, population_max: float | None) -> str:
     if population_max is not None:
         items += [f"<div><span style='{swatch};background:linear-gradient(90deg,#ffffb2,#bd0026)'></span>"
                   f"population per cell (log, max {population_max:,.0f})</div>"]
-    return ("<div id='siting-legend' style='position:fixed;bottom:24px;left:12px;z-index:9999;"
+    return ("<div id='siting-legend' style='position:fixed;bottom:44px;left:12px;z-index:9999;"
             "background:white;padding:8px 10px;border:1px solid #888;border-radius:4px;"
             "font:12px sans-serif;max-width:300px'><b>Legend</b>" + "".join(items) + "</div>")
 
@@ -186,18 +236,103 @@ def write_map(path: Path, run, sites, villages, level_dbm, level_transform, *,
 
 def build_map(run, sites, villages, level_dbm, level_transform, *,
               tech_levels: dict | None = None) -> folium.Map:
-    """The folium map of a run (a notebook shows it inline).
+    """The folium map of a run, with its scripts inlined (a notebook shows it inline).
 
     ``tech_levels`` maps a technology name to its (level_dbm, transform) raster; the run's
-    ``level_dbm_by_technology`` when not given (``{}``: no per-technology layers).
+    ``level_dbm_by_technology`` when not given (``{}``: no per-technology layers). Elements added
+    to the returned map afterwards keep their own (CDN) links.
     """
-    crs = run.region.crs
+    south_deg, west_deg, north_deg, east_deg = region_bounds_deg(run)
+    fmap = folium.Map(location=[(south_deg + north_deg) / 2, (west_deg + east_deg) / 2], zoom_start=10,
+                      tiles=None)
+    FitRegion([[south_deg, west_deg], [north_deg, east_deg]]).add_to(fmap)  # before any layer
+    basemap = _tile_layer(run.scenario.outputs.basemap)
+    if basemap is not None:
+        basemap.add_to(fmap)
+    population_max = _add_rasters(fmap, run, level_dbm, level_transform, tech_levels)
+    _add_polygons(fmap, run)
+    technologies = [t.name for t in run.scenario.technologies]
     sites_ll = sites.to_crs(WGS84)
-    villages_ll = villages.to_crs(WGS84)
-    west, south, east, north = rasterio.warp.transform_bounds(crs, WGS84, *run.region.terrain.bounds)
-    fmap = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=10,
-                      tiles="OpenStreetMap", control_scale=True)
+    _add_selected_sites(fmap, sites_ll, technologies)
+    _add_existing_sites(fmap, sites_ll)
+    _add_villages(fmap, villages.to_crs(WGS84))
+    _add_controls(fmap, run.scenario.outputs.basemap)
+    fmap.get_root().html.add_child(folium.Element(_legend(technologies, population_max)))
+    fmap.get_root().html.add_child(folium.Element(_title(run)))
+    inline_assets(fmap)
+    return fmap
 
+
+def region_bounds_deg(run) -> tuple[float, float, float, float]:
+    """(south, west, north, east) [degrees WGS84] of the region the map opens on: the admin units
+    when the region has them (the area the plan is for), else the DEM."""
+    units = run.region.admin_units
+    if units is not None and len(units):
+        west, south, east, north = units.to_crs(WGS84).total_bounds
+    else:
+        west, south, east, north = rasterio.warp.transform_bounds(run.region.crs, WGS84,
+                                                                  *run.region.terrain.bounds)
+    return float(south), float(west), float(north), float(east)
+
+
+def _tile_layer(basemap) -> folium.TileLayer | None:
+    """The basemap tiles of ``map.basemap`` (a :class:`siting.config.Basemap`); None for ``none``.
+
+    A custom attribution is shown as text (HTML-escaped): it comes from the scenario file."""
+    if basemap.kind == "none":
+        return None
+    if basemap.kind == "osm":
+        return folium.TileLayer("OpenStreetMap", name="OpenStreetMap")
+    return folium.TileLayer(tiles=basemap.url, attr=html.escape(basemap.attribution), name="Basemap")
+
+
+class FitRegion(MacroElement):
+    """Fit the map to ``bounds_deg`` ([[south, west], [north, east]]) at once, without folium's
+    animated ``fit_bounds``: added before the layers, it makes the tiles load for the fitted view
+    only, not first for the placeholder view ``folium.Map`` starts from."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            {{ this._parent.get_name() }}.fitBounds({{ this.bounds_deg|tojson }}, {animate: false});
+        {% endmacro %}
+    """)
+
+    def __init__(self, bounds_deg: list[list[float]]):
+        super().__init__()
+        self._name = "FitRegion"
+        self.bounds_deg = bounds_deg
+
+
+class MetricScale(MacroElement):
+    """Leaflet's scale bar in metres and kilometres only (folium's ``control_scale`` adds miles)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            L.control.scale({imperial: false, metric: true, maxWidth: 150})
+                .addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+
+def _add_controls(fmap: folium.Map, basemap) -> None:
+    """Minimap (over tiles only: with no basemap it would be an empty box), fullscreen button,
+    metric scale bar, the expanded layer control, and the neutral background under the layers."""
+    minimap_tiles = _tile_layer(basemap)
+    if minimap_tiles is not None:
+        folium.plugins.MiniMap(tile_layer=minimap_tiles, toggle_display=True,
+                               position="bottomright").add_to(fmap)
+    folium.plugins.Fullscreen(position="topleft").add_to(fmap)
+    MetricScale().add_to(fmap)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    fmap.get_root().header.add_child(folium.Element(
+        f"<style>.folium-map.leaflet-container {{ background: {BACKGROUND_COLOUR}; }}</style>"),
+        name="siting_background")
+
+
+def _add_rasters(fmap: folium.Map, run, level_dbm, level_transform, tech_levels) -> float | None:
+    """Hillshade (always shown), population (hidden), coverage after the plan and per technology
+    (hidden); returns the population colour scale's maximum (None without population)."""
+    crs = run.region.crs
     shade, bounds = hillshade_rgba(run.region.terrain, crs)
     folium.raster_layers.ImageOverlay(shade, bounds=bounds, name="Terrain (hillshade)", opacity=0.6,
                                       mercator_project=True).add_to(fmap)
@@ -207,7 +342,6 @@ def build_map(run, sites, villages, level_dbm, level_transform, *,
                                                       run.region.population_transform, crs)
         folium.raster_layers.ImageOverlay(pop, bounds=bounds, name="Population (people per cell)",
                                           opacity=0.8, mercator_project=True, show=False).add_to(fmap)
-
     rgba, bounds = _coverage_rgba(level_dbm, level_transform, crs)
     folium.raster_layers.ImageOverlay(rgba, bounds=bounds, name="Coverage after plan (best server RSRP)",
                                       opacity=0.7, mercator_project=True).add_to(fmap)
@@ -218,7 +352,11 @@ def build_map(run, sites, villages, level_dbm, level_transform, *,
         rgba, bounds = _coverage_rgba(level, transform, crs)
         folium.raster_layers.ImageOverlay(rgba, bounds=bounds, name=f"Coverage {esc(tech)} (RSRP)",
                                           opacity=0.7, mercator_project=True, show=False).add_to(fmap)
+    return population_max
 
+
+def _add_polygons(fmap: folium.Map, run) -> None:
+    """Admin unit outlines and 5G zones, when the region has them."""
     if run.region.admin_units is not None and len(run.region.admin_units):
         units = run.region.admin_units
         fmap.add_child(_polygons(
@@ -229,7 +367,10 @@ def build_map(run, sites, villages, level_dbm, level_transform, *,
             "5G zones", run.region.zones, 10.0, {"color": "#762a83", "weight": 2, "fillOpacity": 0.05},
             lambda key, row: {"zone": key, "name": row.get("name", ""), "kind": row.get("kind", "")}))
 
-    technologies = [t.name for t in run.scenario.technologies]
+
+def _add_selected_sites(fmap: folium.Map, sites_ll, technologies) -> None:
+    """One layer per technology with the sites the plan builds or upgrades for it (a site with
+    two technologies is in both layers)."""
     chosen_all = sites_ll[sites_ll["action"].isin(["build", "upgrade"])]
     for i, tech in enumerate(technologies):
         colour = TECH_COLOURS[i % len(TECH_COLOURS)]
@@ -247,6 +388,9 @@ def build_map(run, sites, villages, level_dbm, level_transform, *,
                 tooltip=esc(f"{s.site_id}: {s.action} {s.technology} ({s.kind})")).add_to(layer)
         layer.add_to(fmap)
 
+
+def _add_existing_sites(fmap: folium.Map, sites_ll) -> None:
+    """Existing sites (kept or upgraded) as small black dots, in one layer."""
     existing = folium.FeatureGroup(name="Existing sites")
     for _, s in sites_ll[sites_ll["existing"]].iterrows():
         folium.CircleMarker([s.geometry.y, s.geometry.x], radius=3, weight=1, color="#000",
@@ -256,6 +400,9 @@ def build_map(run, sites, villages, level_dbm, level_transform, *,
                                           "antenna height [m]": f"{s.antenna_height_m:g}"})).add_to(existing)
     existing.add_to(fmap)
 
+
+def _add_villages(fmap: folium.Map, villages_ll) -> None:
+    """Villages coloured by coverage status, with every attribute and the reason in the popup."""
     village_layer = folium.FeatureGroup(name="Villages")
     for _, v in villages_ll.iterrows():
         folium.CircleMarker(
@@ -270,10 +417,51 @@ def build_map(run, sites, villages, level_dbm, level_transform, *,
             tooltip=esc(v["name"])).add_to(village_layer)
     village_layer.add_to(fmap)
 
-    folium.plugins.MiniMap(toggle_display=True, position="bottomright").add_to(fmap)
-    folium.plugins.Fullscreen(position="topleft").add_to(fmap)
-    folium.LayerControl(collapsed=False).add_to(fmap)
-    fmap.get_root().html.add_child(folium.Element(_legend(technologies, population_max)))
-    fmap.get_root().html.add_child(folium.Element(_title(run)))
-    fmap.fit_bounds([[south, west], [north, east]])
-    return fmap
+
+def inline_assets(fmap: folium.Map) -> None:
+    """Replace the CDN links of every element of ``fmap``'s page by the vendored files, inlined
+    first in ``<head>`` (see the module docstring). Call once, after the last element is added."""
+    header = fmap.get_root().header
+    if "siting_assets" in header._children:
+        raise RuntimeError("inline_assets: this map's assets are inlined already")
+    needed: list[str] = []
+    for element in _elements(fmap.get_root()):
+        if not isinstance(element, JSCSSMixin):
+            continue
+        for name, url in [*element.default_js, *element.default_css]:
+            if name not in VENDORED_ASSETS and name not in UNUSED_ASSETS:
+                raise ValueError(f"map.html would load {name!r} from {url}: vendor it in "
+                                 f"{ASSETS_DIR} (VENDORED_ASSETS) or list it in UNUSED_ASSETS")
+            if name in VENDORED_ASSETS and name not in needed:
+                needed.append(name)
+        element.default_js, element.default_css = [], []  # instance lists: folium's stay intact
+    blocks = [_inline_block(VENDORED_ASSETS[name]) for name in needed]
+    blocks.append(f"<script>\n{POPUP_PARSER}\n</script>")
+    header.add_child(folium.Element("\n".join(blocks)), name="siting_assets", index=0)
+
+
+def _elements(root):
+    """``root`` and every element below it (branca keeps children in ``_children``)."""
+    yield root
+    for child in root._children.values():
+        yield from _elements(child)
+
+
+@functools.cache
+def _inline_block(relative_path: str) -> str:
+    """A vendored script or stylesheet as one ``<script>``/``<style>`` element, its ``url(...)``
+    images as ``data:`` URIs; marked ``data-vendored`` with its path under :data:`ASSETS_DIR`."""
+    path = ASSETS_DIR / relative_path
+    text = path.read_text(encoding="utf-8")
+    tag = "script" if path.suffix == ".js" else "style"
+    if f"</{tag}" in text.lower():
+        raise ValueError(f"{path} contains </{tag}: it would end the inline <{tag}> early")
+    if tag == "style":
+        text = _CSS_URL.sub(lambda match: f"url({_data_uri(path.parent / match.group(2))})", text)
+    return f'<{tag} data-vendored="{relative_path}">\n{text}\n</{tag}>'
+
+
+def _data_uri(path: Path) -> str:
+    """The file at ``path`` (an image a vendored stylesheet points at) as a base64 ``data:`` URI."""
+    mime = _MIME_TYPES[path.suffix]
+    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
