@@ -19,6 +19,7 @@ import pandas as pd  # noqa: E402
 
 from siting.config import Scenario  # noqa: E402
 from siting.errors import ScenarioError  # noqa: E402
+from siting.export.staticmap import text_fonts  # noqa: E402
 from siting.pipeline import Progress, prepare  # noqa: E402
 from siting.plan import kpis_of, option_costs, plan_network  # noqa: E402
 
@@ -68,19 +69,22 @@ def write_curve(curve: pd.DataFrame, out_dir: Path, title: str) -> tuple[Path, P
     curve.to_csv(csv_path, index=False, float_format="%.6g")
     x_field = "budget_cny" if "budget_cny" in curve else "max_new_sites"
     scale = 1e6 if x_field == "budget_cny" else 1.0
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=150)
-    ax.plot(curve[x_field] / scale, curve["people_covered_pct"], marker="o")
-    for _, row in curve.iterrows():
-        ax.annotate(f"{int(row.mandatory_covered)}/{int(row.mandatory_total)}",
-                    (row[x_field] / scale, row.people_covered_pct), textcoords="offset points",
-                    xytext=(0, 6), ha="center", fontsize=7)
-    ax.set_xlabel("budget [million CNY]" if scale > 1 else "quota of new sites")
-    ax.set_ylabel("people covered [%]")
-    ax.set_title(f"{title}: cost-coverage curve (labels: mandatory points covered)")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(png_path)
-    plt.close(fig)
+    title = f"{title}: cost-coverage curve (labels: mandatory points covered)"
+    # a Chinese scenario name needs a CJK font: set per figure (siting.export.staticmap)
+    with matplotlib.rc_context({"font.family": text_fonts([title])}):
+        fig, ax = plt.subplots(figsize=(8, 5), dpi=150)
+        ax.plot(curve[x_field] / scale, curve["people_covered_pct"], marker="o")
+        for _, row in curve.iterrows():
+            ax.annotate(f"{int(row.mandatory_covered)}/{int(row.mandatory_total)}",
+                        (row[x_field] / scale, row.people_covered_pct), textcoords="offset points",
+                        xytext=(0, 6), ha="center", fontsize=7)
+        ax.set_xlabel("budget [million CNY]" if scale > 1 else "quota of new sites")
+        ax.set_ylabel("people covered [%]")
+        ax.set_title(title, parse_math=False)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(png_path)
+        plt.close(fig)
     return csv_path, png_path
 
 

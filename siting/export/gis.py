@@ -20,13 +20,22 @@ XY_DECIMALS = 2  # metres in the run CRS: centimetres
 
 
 def write_layers(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> None:
-    """Write each GeoDataFrame as one layer of a GeoPackage (pyogrio engine)."""
+    """Write each GeoDataFrame as one layer of a GeoPackage (pyogrio engine).
+
+    Every column is written under its own name (UTF-8, so a planner's ``站名`` stays
+    ``站名``); object columns as text, their missing values as NULL.
+    """
     for name, frame in layers.items():
         out = frame.copy()
         for column in out.columns:
-            if out[column].dtype == object and column != "geometry":
-                out[column] = out[column].astype(str)
+            if out[column].dtype == object and column != out.geometry.name:
+                out[column] = [None if _missing(v) else str(v) for v in out[column]]
         out.to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+
+
+def _missing(value) -> bool:
+    """None or a float NaN (what a missing value of an object column is)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def overview_count(height_px: int, width_px: int) -> int:

@@ -4,13 +4,17 @@ rules.
 
 :func:`build_report` assembles the content once as data (sections of paragraphs, tables, lists
 and figures); :func:`render_markdown` and :mod:`siting.export.html_report` only render it, so
-both reports always say the same thing.
+both reports always say the same thing. The report is written in the scenario's
+``report.language`` (English or Simplified Chinese, the words from :mod:`siting.export.i18n`);
+names and numbers read the same in both.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from siting.export.i18n import check_language, join, stage_text, term, value_text
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ class Report:
     title: str
     intro: list
     sections: list[Section]
+    language: str = "en"  # one of siting.export.i18n.LANGUAGES
 
 
 def cell_text(value) -> str:
@@ -55,103 +60,143 @@ def cell_text(value) -> str:
     return str(value)
 
 
-def build_report(run, summary: dict, sites, *, figures: tuple[Figure, ...] = ()) -> Report:
-    """The content of the report of a run, as data."""
+def build_report(run, summary: dict, sites, *, figures: tuple[Figure, ...] = (),
+                 language: str | None = None) -> Report:
+    """The content of the report of a run, as data, in ``language`` (default: the scenario's
+    ``report.language``). Names and numbers are shown as they are in either language."""
+    lang = check_language(language or run.scenario.outputs.language)
     k = summary["kpis"]
-    s = summary["solver"]
     scenario = run.scenario
     people_total = k["people_total"] or 1.0
-    objective = scenario.objective
-    goal = ("cover all reachable mandatory demand at least cost" if objective.kind == "min_cost"
-            else "cover the mandatory demand, then the most people")
+    sections = [_headline_section(k, people_total, lang)]
+    if summary["phases"]:
+        sections.append(_schedule_section(summary, scenario.objective, people_total, lang))
+    if figures:
+        sections.append(Section(term("section.figures", lang), list(figures)))
+    sections += _breakdown_sections(summary, lang)
+    sections.append(_uncovered_section(summary, lang))
+    sections.append(_sites_section(sites, lang))
+    sections.append(_assumptions_section(scenario, lang))
+    sections.append(Section(term("section.stages", lang),
+                            [Steps([stage_text(s, lang) for s in summary["solver"]["stages"]])]))
+    return Report(title=term("report.title", lang, name=scenario.name),
+                  intro=_intro(summary["solver"], scenario.objective, lang), sections=sections,
+                  language=lang)
+
+
+def _intro(solver: dict, objective, lang: str) -> list[str]:
+    """The objective with its limits, and the solver's outcome."""
+    goal = term("goal.min_cost" if objective.kind == "min_cost" else "goal.max_coverage", lang)
     limits = []
     if objective.budget_cny is not None:
-        limits.append(f"budget {objective.budget_cny:,.0f} CNY")
+        limits.append(term("limit.budget", lang, budget=objective.budget_cny))
     if objective.max_new_sites is not None:
-        limits.append(f"at most {objective.max_new_sites} new sites")
+        limits.append(term("limit.max_new_sites", lang, count=objective.max_new_sites))
     if objective.phases:
-        goal = ("cover the mandatory demand by "
-                f"{objective.mandatory_by or objective.phases[-1].label}, then the most people, "
-                "earliest")
-        limits.append(f"{len(objective.phases)} yearly phases (see the phased schedule)")
-    intro = [f"Objective: **{goal}**" + (f" within {', '.join(limits)}" if limits else "")
-             + f"; costs include {objective.opex_years:g} years of opex.",
-             f"Solver: {s['name']}, status **{s['status']}**, objective {s['objective']:,.0f}"
-             + (" person-years" if objective.phases else "") + ", "
-             f"bound {s['bound']:,.0f}, proven gap {100 * (s['gap'] or 0):.3f}%."]
-    sections = [Section("Headline", [Table(["KPI", "before", "after"], [
-        ["people covered", k["people_covered_before"], k["people_covered_after"]],
-        ["people covered [%]", 100 * k["people_covered_before"] / people_total,
-         100 * k["people_covered_after"] / people_total],
-        ["villages covered", f"{k['villages_covered_before']} / {k['villages_total']}",
-         f"{k['villages_covered_after']} / {k['villages_total']}"],
-        ["mandatory villages covered", "", f"{k['mandatory_villages_covered']} / {k['mandatory_villages_total']}"],
-        ["complaint points covered", "", f"{k['complaints_covered']} / {k['complaints_total']}"],
-        ["5G zone check points covered by 5G", "", f"{k['zone_points_covered_5g']} / {k['zone_points_total']}"],
-    ] + ([["zone check points with backup coverage", "",
-           f"{k['backup_points_met']} / {k['backup_points_total']}"]]
-         if k["backup_points_total"] else [])), f"New sites: **{k['new_sites']}**, upgrades of existing sites: **{k['upgrades']}**, "
-        f"capex {k['capex_cny']:,.0f} CNY, opex {k['opex_cny_per_year']:,.0f} CNY/year, "
-        f"total cost over the horizon **{k['total_cost_cny']:,.0f} CNY**."])]
-    if summary["phases"]:
-        sections.append(_schedule_section(summary, objective, people_total))
-    if figures:
-        sections.append(Section("Maps and figures", list(figures)))
+        goal = term("goal.phased", lang, year=objective.mandatory_by or objective.phases[-1].label)
+        limits.append(term("limit.phases", lang, count=len(objective.phases)))
+    within = term("report.within", lang, limits=join(limits, lang)) if limits else ""
+    return [term("report.objective", lang, goal=goal, limits=within, years=objective.opex_years),
+            term("report.solver", lang, name=solver["name"],
+                 status=value_text("solver_status", solver["status"], lang),
+                 objective=solver["objective"], bound=solver["bound"], gap=100 * (solver["gap"] or 0),
+                 unit=term("report.person_years", lang) if objective.phases else "")]
 
-    sections += [
-        Section("Sites and cost by technology", [Table(
-            ["technology", "sites", "cost [CNY]", "people newly covered"],
+
+def _headline_section(k: dict, people_total: float, lang: str) -> Section:
+    """KPIs before and after the plan, and what the plan builds and costs."""
+    def of(done, total):
+        return f"{k[done]} / {k[total]}"
+
+    rows = [
+        [term("kpi.people_covered", lang), k["people_covered_before"], k["people_covered_after"]],
+        [term("kpi.people_covered_pct", lang), 100 * k["people_covered_before"] / people_total,
+         100 * k["people_covered_after"] / people_total],
+        [term("kpi.villages_covered", lang), of("villages_covered_before", "villages_total"),
+         of("villages_covered_after", "villages_total")],
+        [term("kpi.mandatory_villages_covered", lang), "",
+         of("mandatory_villages_covered", "mandatory_villages_total")],
+        [term("kpi.complaints_covered", lang), "", of("complaints_covered", "complaints_total")],
+        [term("kpi.zone_points_covered_5g", lang), "", of("zone_points_covered_5g", "zone_points_total")],
+    ]
+    if k["backup_points_total"]:
+        rows.append([term("kpi.backup_points_met", lang), "", of("backup_points_met", "backup_points_total")])
+    header = [term(f"header.{h}", lang) for h in ("kpi", "before", "after")]
+    return Section(term("section.headline", lang), [Table(header, rows), term(
+        "report.costs", lang, new_sites=k["new_sites"], upgrades=k["upgrades"], capex=k["capex_cny"],
+        opex=k["opex_cny_per_year"], total=k["total_cost_cny"])])
+
+
+def _breakdown_sections(summary: dict, lang: str) -> list[Section]:
+    """Sites and cost by technology and by kind, coverage per admin unit, the baselines."""
+    def headers(*keys):
+        return [term(f"header.{key}", lang) for key in keys]
+
+    return [
+        Section(term("section.by_technology", lang), [Table(
+            headers("technology", "sites", "cost_cny", "people_newly_covered"),
             [[t, v["sites"], v["cost_cny"], v["people_newly_covered"]]
              for t, v in summary["by_technology"].items()])]),
-        Section("Sites and cost by kind", [Table(
-            ["kind", "sites", "cost [CNY]"], [[t, v["sites"], v["cost_cny"]] for t, v in summary["by_kind"].items()])]),
-        Section("Coverage by admin unit", [Table(
-            ["admin unit", "people", "covered before", "covered after", "villages", "covered before", "covered after"],
-            [[unit, v["people"], v["people_before"], v["people_after"], int(v["villages"]),
-              int(v["villages_before"]), int(v["villages_after"])] for unit, v in summary["by_admin_unit"].items()])]),
-        Section("Compared with simpler rules", [Table(
-            ["plan", "new options", "cost [CNY]", "people covered", "mandatory points covered"],
-            [[b["label"], b["new_options"], b["cost_cny"], b["people_covered"], b["mandatory_covered"]]
-             for b in summary["baselines"]])]),
+        Section(term("section.by_kind", lang), [Table(
+            headers("kind", "sites", "cost_cny"),
+            [[value_text("kind", t, lang), v["sites"], v["cost_cny"]]
+             for t, v in summary["by_kind"].items()])]),
+        Section(term("section.by_admin_unit", lang), [Table(
+            headers("admin_unit", "people", "people_before", "people_after", "villages",
+                    "villages_before", "villages_after"),
+            [[value_text("admin", unit, lang), v["people"], v["people_before"], v["people_after"],
+              int(v["villages"]), int(v["villages_before"]), int(v["villages_after"])]
+             for unit, v in summary["by_admin_unit"].items()])]),
+        Section(term("section.baselines", lang), [Table(
+            headers("plan", "new_options", "cost_cny", "people_covered", "mandatory_covered"),
+            [[value_text("baseline", b["label"], lang), b["new_options"], b["cost_cny"],
+              b["people_covered"], b["mandatory_covered"]] for b in summary["baselines"]])]),
     ]
 
+
+def _uncovered_section(summary: dict, lang: str) -> Section:
+    """The mandatory villages still without coverage, and why; uncovered points by kind."""
     uncovered = summary["uncovered_mandatory_villages"]
     blocks: list = []
     if uncovered:
-        blocks.append(Table(["village", "name", "admin unit", "best level [dBm]", "reason"],
-                            [[u["village_id"], u["name"], u["admin_unit"],
-                              "-" if u["best_level_dbm"] is None else f"{u['best_level_dbm']:.1f}", u["reason"]]
-                             for u in uncovered]))
+        header = ("village", "name", "admin_unit", "best_level_dbm", "reason")
+        blocks.append(Table(
+            [term(f"header.{h}", lang) for h in header],
+            [[u["village_id"], u["name"], u["admin_unit"],
+              "-" if u["best_level_dbm"] is None else f"{u['best_level_dbm']:.1f}",
+              value_text("reason", u["reason"], lang)] for u in uncovered]))
     else:
-        blocks.append("None: every mandatory village is covered.")
-    other = k["mandatory_points_uncovered"]
-    blocks.append(f"Mandatory points uncovered by kind: villages {other['village']}, complaints "
-                  f"{other['complaint']}, 5G zone check points {other['zone']}.")
-    sections.append(Section("Mandatory villages still without coverage", blocks))
+        blocks.append(term("report.all_mandatory_covered", lang))
+    blocks.append(term("report.uncovered_by_kind", lang, **summary["kpis"]["mandatory_points_uncovered"]))
+    return Section(term("section.uncovered", lang), blocks)
 
+
+def _sites_section(sites, lang: str) -> Section:
+    """The sites built or upgraded, costliest first."""
     built = sites[sites["action"].isin(["build", "upgrade"])].sort_values("total_cost_cny", ascending=False)
-    sections.append(Section("Sites to build or upgrade", [Table(
-        ["site", "action", "kind", "technology", "height [m]", "cost [CNY]", "people newly covered"]
-        + (["year"] if "phase" in built else []),
-        [[r.site_id, r.action, r.kind, r.technology, r.antenna_height_m, r.total_cost_cny,
-          r.people_newly_covered] + ([r.phase] if "phase" in built else [])
-         for r in built.itertuples()])]))
+    phased = "phase" in built
+    header = ["site", "action", "kind", "technology", "height_m", "cost_cny", "people_newly_covered"]
+    return Section(term("section.sites", lang), [Table(
+        [term(f"header.{h}", lang) for h in header + (["year"] if phased else [])],
+        [[r.site_id, value_text("action", r.action, lang), value_text("kind", r.kind, lang),
+          r.technology, r.antenna_height_m, r.total_cost_cny, r.people_newly_covered]
+         + ([r.phase] if phased else []) for r in built.itertuples()])])
 
-    sections.append(Section("Assumptions", [Table(
-        ["technology", "generation", "frequency [MHz]", "EIRP [dBm]", "RSRP threshold [dBm]",
-         "model", "max range [m]", "clutter [dB]", "equipment [CNY]", "opex [CNY/yr]"],
+
+def _assumptions_section(scenario, lang: str) -> Section:
+    """The technologies' radio parameters and costs, and how a level is computed."""
+    header = ["technology", "generation", "frequency_mhz", "eirp_dbm", "rsrp_threshold_dbm", "model",
+              "max_range_m", "clutter_db", "equipment_cny", "opex_cny_per_year"]
+    return Section(term("section.assumptions", lang), [Table(
+        [term(f"header.{h}", lang) for h in header],
         [[t.name, t.generation, t.frequency_mhz, t.eirp_dbm, t.rsrp_threshold_dbm, t.model,
           t.max_range_m, t.clutter_loss_db, t.equipment_capex_cny, t.opex_cny_per_year]
          for t in scenario.technologies]),
-        "Received level: EIRP per resource element minus the model's path loss, the Deygout "
-        f"terrain diffraction loss over the DEM profile (earth radius factor "
-        f"{scenario.coverage.earth_radius_factor:.3f}) and the clutter margin; user height "
-        f"{scenario.demand.ue_height_m:g} m; population aggregated to {scenario.demand.grid_m:g} m cells."]))
-    sections.append(Section("How the plan was reached", [Steps(list(s["stages"]))]))
-    return Report(title=f"Siting plan: {scenario.name}", intro=intro, sections=sections)
+        term("report.assumptions", lang, k=scenario.coverage.earth_radius_factor,
+             ue_height_m=scenario.demand.ue_height_m, grid_m=scenario.demand.grid_m)])
 
 
-def _schedule_section(summary: dict, objective, people_total: float) -> Section:
+def _schedule_section(summary: dict, objective, people_total: float, lang: str) -> Section:
     """Per phase: its limits, what it builds and where coverage stands at its end."""
     limits = {p.label: p for p in objective.phases}
 
@@ -162,10 +207,10 @@ def _schedule_section(summary: dict, objective, people_total: float) -> Section:
              p["new_sites"], p["upgrades"], p["cost_cny"], p["people_covered"],
              100 * p["people_covered"] / people_total, p["mandatory_covered"]]
             for p in summary["phases"]]
-    return Section("Phased schedule", [Table(
-        ["year", "budget [CNY]", "quota", "new sites", "upgrades", "cost [CNY]",
-         "people covered at year end", "[%]", "mandatory points covered"], rows),
-        "Each site's year is in the site list below, on the map's popups and in the GIS files."])
+    header = ["year", "budget_cny", "quota", "new_sites", "upgrades", "cost_cny",
+              "people_covered_year_end", "percent", "mandatory_covered"]
+    return Section(term("section.schedule", lang), [Table(
+        [term(f"header.{h}", lang) for h in header], rows), term("report.schedule_note", lang)])
 
 
 def _md_cell(value) -> str:

@@ -1,27 +1,129 @@
-"""``map.png``: a static map for print (hillshade, coverage, sites, uncovered villages)."""
+"""``map.png``: a static map for print (hillshade, coverage, sites, admin units, uncovered
+villages), in the scenario's ``report.language``.
+
+Text is drawn in fonts found through matplotlib's font manager and set per figure (an
+``rc_context`` around drawing and saving; nothing global, no backend switch): DejaVu Sans
+(shipped with matplotlib) for English, a CJK font for Chinese and for the Chinese names an
+English map shows. :func:`find_cjk_font` looks, in order of :data:`CJK_FAMILIES`, for an
+installed Simplified Chinese font (Debian's fonts-noto-cjk gives "Noto Sans CJK SC"), then
+falls back to Noto Sans SC from the PyPI package ``justmytype-intl-cjk`` (a dependency of
+siting, so ``pip install`` / ``make`` brings it), drawn at its regular weight. Before anything is
+drawn, :func:`text_fonts` checks that every character has a glyph in one of the chosen fonts
+and raises :class:`FontError` otherwise, so a map never shows boxes in place of names.
+"""
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import logging
+import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import matplotlib
+import numpy as np
+import shapely
+from matplotlib import font_manager, patheffects
+from matplotlib.colors import LightSource, ListedColormap
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.colors import LightSource, ListedColormap  # noqa: E402
+from siting.errors import SitingError
+from siting.export.i18n import check_language, rsrp_class_labels, term
+from siting.export.webmap import RSRP_CLASSES, TECH_COLOURS, VILLAGE_COLOURS
 
-from siting.export.webmap import RSRP_CLASSES, TECH_COLOURS  # noqa: E402
+logger = logging.getLogger(__name__)
+
+#: The font of Latin text (shipped with matplotlib, so always there).
+LATIN_FAMILY = "DejaVu Sans"
+#: Installed fonts tried, in this order, for Chinese text: Simplified Chinese faces first.
+CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN",
+                "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Droid Sans Fallback",
+                "Microsoft YaHei", "PingFang SC", "SimHei")
+#: The font that comes with siting when none of the above is installed: a package of PyPI
+#: and the font file in it.
+PACKAGED_CJK_FONT = ("justmytype_intl_cjk", "fonts/ofl/notosanssc", "NotoSansSC*.ttf")
+#: The weight [CSS units] drawn from a variable font (matplotlib draws only static faces).
+REGULAR_WEIGHT = 400
+#: Most uncovered mandatory villages labelled by name on map.png (the most populous first).
+MAX_VILLAGE_LABELS = 40
+#: Lengths [km] a scale bar may have; the map takes the longest within a quarter of its width.
+SCALE_BAR_KM = (1, 2, 5, 10, 20, 50, 100, 200)
+
+
+class FontError(SitingError, RuntimeError):
+    """No installed font can draw some character of a map's text."""
 
 
 def write_static_map(path: Path, run, sites, villages, level_dbm, level_transform) -> None:
-    """An A4-landscape PNG of the plan at 200 dpi."""
+    """An A4-landscape PNG of the plan at 200 dpi, in the scenario's language.
+
+    Raises :class:`FontError` (and writes nothing) if some character of its text has no glyph
+    in any font found.
+    """
+    language = check_language(run.scenario.outputs.language)
+    units = _admin_units_in_view(run)
+    labelled = _labelled_villages(villages)
+    xmin, _, xmax, _ = run.region.terrain.bounds
+    bar_km = scale_bar_km((xmax - xmin) / 1000)
+    words = {"title": term("staticmap.title", language, name=run.scenario.name),
+             "easting": term("staticmap.easting", language, crs=run.region.crs.name),
+             "northing": term("staticmap.northing", language),
+             "north": term("staticmap.north", language),
+             "scale": term("staticmap.scale", language, km=bar_km),
+             "units": term("staticmap.admin_units", language)}
+    legend = _legend_labels(run, sites, villages, language)
+    names = [*([] if units is None else units.index.astype(str)), *labelled["name"].astype(str)]
+    fonts = text_fonts([*words.values(), *legend.values(), *names], language)
+    with matplotlib.rc_context({"font.family": fonts}):
+        fig = Figure(figsize=(11.69, 8.27), dpi=200)
+        ax = fig.add_subplot()
+        extent_km = _draw_rasters(ax, run, level_dbm, level_transform)
+        _draw_points(ax, run, sites, villages, legend)
+        if units is not None:
+            _draw_admin_units(ax, units, words["units"])
+        _label_villages(ax, labelled)
+        for i, (_, colour, _) in enumerate(RSRP_CLASSES):
+            ax.fill_between([], [], color=colour, alpha=0.6, label=_plain(legend[f"rsrp:{i}"]))
+        ax.set_xlim(extent_km[0], extent_km[1])
+        ax.set_ylim(extent_km[2], extent_km[3])
+        ax.set_xlabel(words["easting"], parse_math=False)
+        ax.set_ylabel(words["northing"], parse_math=False)
+        ax.set_title(words["title"], parse_math=False)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
+        _draw_north_and_scale(ax, extent_km, words["north"], bar_km, words["scale"])
+        fig.tight_layout()
+        fig.savefig(path, dpi=200)
+
+
+def _legend_labels(run, sites, villages, language: str) -> dict:
+    """The legend's labels (``tech:NAME``, ``existing``, ``village:STATUS``, ``rsrp:I``)."""
+    labels = {}
+    built = sites[sites["action"].isin(["build", "upgrade"])]
+    for tech in (t.name for t in run.scenario.technologies):
+        count = int(_has_technology(built, tech).sum())
+        labels[f"tech:{tech}"] = term("staticmap.new_sites", language, technology=tech, count=count)
+    labels["existing"] = term("staticmap.existing_sites", language, count=int(sites["existing"].sum()))
+    for status in VILLAGE_COLOURS:
+        labels[f"village:{status}"] = term(f"staticmap.village_{status}", language,
+                                           count=int((villages["status"] == status).sum()))
+    rsrp = rsrp_class_labels([floor for floor, _, _ in RSRP_CLASSES], language)
+    labels.update((f"rsrp:{i}", label) for i, label in enumerate(rsrp))
+    return labels
+
+
+def _has_technology(sites, technology: str) -> np.ndarray:
+    """Which sites carry ``technology`` (their ``technology`` reads e.g. ``4G-1800+5G-3500``)."""
+    return np.array([technology in str(t).split("+") for t in sites["technology"]], dtype=bool)
+
+
+def _draw_rasters(ax, run, level_dbm, level_transform) -> list[float]:
+    """Hillshade and coverage classes; returns the extent [km] of the DEM."""
     terrain = run.region.terrain
     step = max(1, terrain.shape[0] // 1000)
     elevation = terrain.elevation_m[::step, ::step]
     xmin, ymin, xmax, ymax = terrain.bounds
     extent_km = [xmin / 1000, xmax / 1000, ymin / 1000, ymax / 1000]
-    fig, ax = plt.subplots(figsize=(11.69, 8.27), dpi=200)
     shade = LightSource(azdeg=315, altdeg=45).hillshade(elevation, vert_exag=2,
                                                         dx=terrain.cell_size_m * step,
                                                         dy=terrain.cell_size_m * step)
@@ -32,38 +134,196 @@ def write_static_map(path: Path, run, sites, villages, level_dbm, level_transfor
     cmap = ListedColormap([c for _, c, _ in reversed(RSRP_CLASSES)])
     h, w = level_dbm.shape
     lx0, ly0 = level_transform.c, level_transform.f
-    lext = [lx0 / 1000, (lx0 + w * level_transform.a) / 1000, (ly0 + h * level_transform.e) / 1000, ly0 / 1000]
+    lext = [lx0 / 1000, (lx0 + w * level_transform.a) / 1000, (ly0 + h * level_transform.e) / 1000,
+            ly0 / 1000]
     ax.imshow(classes, cmap=cmap, vmin=-0.5, vmax=len(RSRP_CLASSES) - 0.5, extent=lext, alpha=0.45,
               interpolation="nearest")
+    return extent_km
+
+
+def _draw_points(ax, run, sites, villages, legend: dict) -> None:
+    """New/upgraded sites by technology, existing sites, villages by coverage status."""
+    built = sites[sites["action"].isin(["build", "upgrade"])]
     for i, tech in enumerate(t.name for t in run.scenario.technologies):
-        chosen = sites[sites["action"].isin(["build", "upgrade"]) & sites["technology"].str.contains(tech, regex=False)]
+        chosen = built[_has_technology(built, tech)]
         ax.scatter(chosen.geometry.x / 1000, chosen.geometry.y / 1000, marker="^", s=36,
                    c=TECH_COLOURS[i % len(TECH_COLOURS)], edgecolors="k", linewidths=0.4,
-                   label=f"new/upgraded: {tech} ({len(chosen)})", zorder=4)
+                   label=_plain(legend[f"tech:{tech}"]), zorder=4)
     existing = sites[sites["existing"]]
     ax.scatter(existing.geometry.x / 1000, existing.geometry.y / 1000, marker="s", s=12, c="k",
-               label=f"existing sites ({len(existing)})", zorder=3)
-    for status, colour, label in (("covered", "#1a9850", "village covered"),
-                                  ("uncovered", "#999999", "village uncovered"),
-                                  ("mandatory_uncovered", "#d73027", "mandatory village uncovered")):
+               label=_plain(legend["existing"]), zorder=3)
+    for status, colour in VILLAGE_COLOURS.items():
         v = villages[villages["status"] == status]
         ax.scatter(v.geometry.x / 1000, v.geometry.y / 1000, s=10, c=colour, edgecolors="k",
-                   linewidths=0.2, label=f"{label} ({len(v)})", zorder=5)
-    for _, colour, label in RSRP_CLASSES:
-        ax.fill_between([], [], color=colour, alpha=0.6, label=label)
-    ax.set_xlim(extent_km[0], extent_km[1])
-    ax.set_ylim(extent_km[2], extent_km[3])
-    ax.set_xlabel(f"easting [km] ({run.region.crs.name})")
-    ax.set_ylabel("northing [km]")
-    ax.set_title(f"Siting plan: {run.scenario.name}")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
-    # North arrow and a 10 km scale bar.
-    ax.annotate("N", xy=(0.96, 0.95), xytext=(0.96, 0.86), xycoords="axes fraction",
-                ha="center", fontsize=12, fontweight="bold",
+                   linewidths=0.2, label=_plain(legend[f"village:{status}"]), zorder=5)
+
+
+def _admin_units_in_view(run):
+    """The admin-unit polygons that overlap the DEM (None when the run has none)."""
+    units = run.region.admin_units
+    if units is None or not len(units):
+        return None
+    units = units[units.geometry.intersects(shapely.box(*run.region.terrain.bounds))]
+    return units if len(units) else None
+
+
+def _draw_admin_units(ax, units, label: str) -> None:
+    """Dashed unit boundaries, each unit's name at a point inside it (within the DEM)."""
+    lines = shapely.get_parts(shapely.get_parts(units.geometry.boundary.to_numpy()))
+    for i, line in enumerate(lines):
+        xy = shapely.get_coordinates(line) / 1000
+        ax.plot(xy[:, 0], xy[:, 1], color="#444444", linewidth=0.8, linestyle="--", zorder=2,
+                label=_plain(label) if i == 0 else None)
+    halo = [patheffects.withStroke(linewidth=2.5, foreground="white")]
+    for name, geometry in zip(units.index.astype(str), units.geometry):
+        point = geometry.representative_point()
+        ax.text(point.x / 1000, point.y / 1000, name, fontsize=8, color="#333333", ha="center",
+                va="center", zorder=6, path_effects=halo, parse_math=False, clip_on=True)
+
+
+def _labelled_villages(villages):
+    """The uncovered mandatory villages whose names the map shows (the most populous first)."""
+    uncovered = villages[villages["status"] == "mandatory_uncovered"]
+    return uncovered.sort_values("population", ascending=False).head(MAX_VILLAGE_LABELS)
+
+
+def _label_villages(ax, villages) -> None:
+    halo = [patheffects.withStroke(linewidth=2.0, foreground="white")]
+    for name, geometry in zip(villages["name"].astype(str), villages.geometry):
+        ax.annotate(name, (geometry.x / 1000, geometry.y / 1000), xytext=(4, 3),
+                    textcoords="offset points", fontsize=6, color="#a50f15", zorder=6,
+                    path_effects=halo, annotation_clip=True, parse_math=False)
+
+
+def _draw_north_and_scale(ax, extent_km, north: str, bar_km: float, scale: str) -> None:
+    """A north arrow, and a scale bar of ``bar_km`` near the lower left corner."""
+    ax.annotate(north, xy=(0.96, 0.95), xytext=(0.96, 0.86), xycoords="axes fraction",
+                ha="center", fontsize=13, parse_math=False,  # regular: the CJK font has one weight
                 arrowprops=dict(arrowstyle="-|>", color="k"))
-    x0, y0 = extent_km[0] + 2, extent_km[2] + 2
-    ax.plot([x0, x0 + 10], [y0, y0], color="k", linewidth=3)
-    ax.text(x0 + 5, y0 + 0.8, "10 km", ha="center", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=200)
-    plt.close(fig)
+    width, height = extent_km[1] - extent_km[0], extent_km[3] - extent_km[2]
+    x0, y0 = extent_km[0] + 0.04 * width, extent_km[2] + 0.04 * height
+    ax.plot([x0, x0 + bar_km], [y0, y0], color="k", linewidth=3, zorder=7)
+    ax.text(x0 + bar_km / 2, y0 + 0.015 * height, scale, ha="center", va="bottom", fontsize=8,
+            zorder=7, parse_math=False,
+            path_effects=[patheffects.withStroke(linewidth=2.0, foreground="white")])
+
+
+def scale_bar_km(width_km: float) -> float:
+    """The longest of :data:`SCALE_BAR_KM` within a quarter of a map ``width_km`` wide."""
+    fitting = [length for length in SCALE_BAR_KM if length <= width_km / 4]
+    return fitting[-1] if fitting else width_km / 4
+
+
+def _plain(text: str) -> str:
+    """A legend label drawn as written: a ``$`` never starts matplotlib's math mode."""
+    return str(text).replace("$", r"\$")
+
+
+# ---------------------------------------------------------------------------------------
+# Fonts
+
+
+def text_fonts(texts: Iterable[str], language: str = "en") -> list[str]:
+    """The font families for ``rcParams["font.family"]`` that draw every character of
+    ``texts`` in ``language``: the CJK font first for Chinese, DejaVu Sans first otherwise
+    (with the CJK font behind it when the text needs it).
+
+    Raises
+    ------
+    FontError
+        If some character is in none of these fonts (a CJK font is needed but none is
+        installed, or a name uses a character no font here has); the message names the
+        character and the text.
+    """
+    check_language(language)
+    texts = [str(t) for t in texts] + ["0123456789.,-\u2212"]  # the tick labels
+    chars = {c for t in texts for c in t if c.isprintable() and not c.isspace()}
+    missing = chars - _charmap(LATIN_FAMILY)
+    if language == "en" and not missing:
+        return [LATIN_FAMILY]
+    cjk = find_cjk_font()
+    if cjk is None:
+        need = "report.language is zh" if language == "zh" else _shown(missing, texts)
+        raise FontError(f"map.png needs a font with Chinese characters ({need}) and none was "
+                        f"found: install the PyPI package justmytype-intl-cjk (a dependency of "
+                        f"siting: pip install -e .) or Debian's fonts-noto-cjk")
+    missing -= _charmap(cjk)
+    if missing:
+        raise FontError(f"map.png: no installed font ({LATIN_FAMILY}, {cjk}) has a glyph for "
+                        f"{_shown(missing, texts)}")
+    return [cjk, LATIN_FAMILY] if language == "zh" else [LATIN_FAMILY, cjk]
+
+
+def _shown(chars: set[str], texts: list[str]) -> str:
+    """The missing characters with their code points and the first text using them."""
+    listed = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in sorted(chars)[:5])
+    where = next(t for t in texts if any(c in t for c in chars))
+    return f"{listed} in {where!r}"
+
+
+@functools.cache
+def _charmap(family: str) -> frozenset[str]:
+    """The characters the font matplotlib finds for ``family`` has glyphs for."""
+    path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+    return frozenset(chr(code) for code in font_manager.get_font(path).get_charmap())
+
+
+@functools.cache
+def find_cjk_font() -> str | None:
+    """The family name of a Simplified Chinese font matplotlib can use, or None.
+
+    Installed fonts with a regular weight come first, in the order of :data:`CJK_FAMILIES`;
+    then the Noto Sans SC of :data:`PACKAGED_CJK_FONT`, added to matplotlib's font manager (a
+    variable font, so its regular weight is made into a static font once, in matplotlib's
+    cache folder).
+    """
+    installed = {entry.name for entry in font_manager.fontManager.ttflist
+                 if entry.weight in (400, "normal", "regular")}  # not a variable font's Thin
+    for family in CJK_FAMILIES:
+        if family in installed:
+            logger.debug("CJK font: installed %s", family)
+            return family
+    static = packaged_cjk_font()
+    if static is None:
+        return None
+    font_manager.fontManager.addfont(str(static))
+    family = font_manager.FontProperties(fname=static).get_name()
+    logger.debug("CJK font: %s from %s", family, static)
+    return family
+
+
+def packaged_cjk_font() -> Path | None:
+    """The font of the PyPI package in :data:`PACKAGED_CJK_FONT` as matplotlib draws it (its
+    regular weight, see :func:`_static_instance`), None if the package is not installed."""
+    package, folder, pattern = PACKAGED_CJK_FONT
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    found = sorted(Path(next(iter(spec.submodule_search_locations)), folder).glob(pattern))
+    return _static_instance(found[0]) if found else None
+
+
+def _static_instance(font_path: Path) -> Path:
+    """A variable font's regular instance as a static TrueType file (the file itself when it
+    is static), made once and kept in matplotlib's cache folder: matplotlib draws a variable
+    font only at its default instance, which for Noto Sans SC is Thin."""
+    target = (Path(matplotlib.get_cachedir()) / "siting"
+              / f"{font_path.stem.split('[')[0]}-{REGULAR_WEIGHT}-{font_path.stat().st_size}.ttf")
+    if target.exists():
+        return target
+    from fontTools.ttLib import TTFont  # a dependency of matplotlib
+    from fontTools.varLib import instancer
+
+    font = TTFont(font_path)
+    if "fvar" not in font:
+        return font_path
+    logger.info("making the regular weight of %s for map.png (once; it takes a few seconds)",
+                font_path.name)
+    location = {axis.axisTag: (REGULAR_WEIGHT if axis.axisTag == "wght" else axis.defaultValue)
+                for axis in font["fvar"].axes}
+    static = instancer.instantiateVariableFont(font, location, updateFontNames=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f"{target.name}.{os.getpid()}.part")
+    static.save(partial)
+    os.replace(partial, target)  # atomic: a concurrent run sees the whole file or none
+    return target

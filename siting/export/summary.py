@@ -45,7 +45,8 @@ def build_summary(run) -> dict:
     demand, plan = run.demand, run.plan
     sites = site_table(run)
     villages = village_table(run)
-    cells = demand.kind == "cell"
+    # the rows that carry people: population cells, and villages where they carry their own
+    residents = (demand.kind == "cell") | (demand.kind == "village")
     built = sites[sites["action"].isin(["build", "upgrade"])]
     mandatory_villages = villages[villages["mandatory"]]
     complaints = demand.kind == "complaint"
@@ -81,9 +82,9 @@ def build_summary(run) -> dict:
                    "objective": solution.objective, "bound": solution.bound, "gap": solution.gap,
                    "stages": list(plan.stages), "notes": list(solution.notes)},
         "kpis": {
-            "people_total": demand.people[cells].sum(),
-            "people_covered_before": demand.people[cells & plan.covered_before].sum(),
-            "people_covered_after": demand.people[cells & plan.covered_after].sum(),
+            "people_total": demand.people[residents].sum(),
+            "people_covered_before": demand.people[residents & plan.covered_before].sum(),
+            "people_covered_after": demand.people[residents & plan.covered_after].sum(),
             "villages_total": len(villages),
             "villages_covered_before": int(villages["covered_before"].sum()),
             "villages_covered_after": int(villages["covered_after"].sum()),

@@ -1,7 +1,10 @@
 """Tables derived from a run: per-site, per-village and per-demand attributes with KPIs.
 
 The GIS layers, the map, the report and the summary all read these tables, so every output
-tells the same story.
+tells the same story. Every column a planner brings with the candidates and the villages
+(a site's name, its county, a field of their own) is carried to the tables and so to
+sites.gpkg, selected_sites.csv and sites.kml; an input column whose name a table computes
+itself is kept as ``input_<name>``.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 
 def site_table(run) -> gpd.GeoDataFrame:
@@ -17,8 +21,7 @@ def site_table(run) -> gpd.GeoDataFrame:
     options = run.coverage.options
     costs = run.plan.costs
     selected = run.plan.selected
-    frame = cand[["kind", "antenna_height_m", "free_public", "difficult", "technologies",
-                  "geometry"]].copy()
+    frame = cand[[c for c in SITE_INPUT_COLUMNS if c in cand] + [cand.geometry.name]].copy()
     frame.insert(0, "site_id", cand.index.to_numpy())
     frame["existing"] = frame["kind"].isin(["existing_4g", "existing_5g"])
     frame["selected"] = False
@@ -56,7 +59,34 @@ def site_table(run) -> gpd.GeoDataFrame:
         for option in selected[run.plan.build_period[selected] >= 0]:
             row = frame.index[options.at[option, "candidate"]]
             frame.at[row, "phase"] = run.plan.phase_labels[run.plan.build_period[option]]
-    return frame.reset_index(drop=True)
+    return with_input_columns(frame, cand, ("site_id", *SITE_INPUT_COLUMNS)).reset_index(drop=True)
+
+
+#: Candidate columns the site table shows as they are (besides ``site_id`` and the geometry).
+SITE_INPUT_COLUMNS = ("kind", "antenna_height_m", "free_public", "difficult", "technologies")
+
+
+def with_input_columns(table: gpd.GeoDataFrame, source: gpd.GeoDataFrame,
+                       copied=()) -> gpd.GeoDataFrame:
+    """``table`` with every column of ``source`` (same rows, same order) appended, but the
+    geometry and the ``copied`` columns (already in ``table`` unchanged).
+
+    A source column whose name ``table`` uses for something it computes (a planner's ``action``
+    field, the candidate's input ``capex_cny`` beside the plan's) is appended as
+    ``input_<name>``.
+    """
+    extra = {}
+    for column in source.columns:
+        if column == source.geometry.name or column in copied:
+            continue
+        name = f"input_{column}" if column in table.columns else column
+        if name not in table.columns:
+            extra[name] = source[column].to_numpy()
+    if not extra:
+        return table
+    added = pd.DataFrame(extra, index=table.index)
+    return gpd.GeoDataFrame(pd.concat([table, added], axis=1), geometry=table.geometry.name,
+                            crs=table.crs)
 
 
 #: Actions of the sites in a plan: new sites, upgraded existing sites, existing sites kept.
@@ -72,7 +102,8 @@ def village_table(run) -> gpd.GeoDataFrame:
     """Villages with their coverage before/after, serving site and, if uncovered, the reason."""
     demand = run.demand
     rows = np.flatnonzero(demand.kind == "village")
-    villages = run.region.villages.loc[demand.ref_id[rows]].copy()
+    source = run.region.villages.loc[demand.ref_id[rows]]
+    villages = source[[c for c in VILLAGE_INPUT_COLUMNS if c in source] + [source.geometry.name]].copy()
     plan = run.plan
     options = run.coverage.options
     villages["mandatory"] = demand.mandatory[rows]
@@ -84,11 +115,18 @@ def village_table(run) -> gpd.GeoDataFrame:
     villages["serving_technology"] = np.where(serving >= 0, options["technology"].to_numpy()[np.maximum(serving, 0)], "")
     level = run.coverage.best_level_dbm[rows]
     villages["best_level_dbm"] = np.where(np.isfinite(level), np.round(level, 1), np.nan)
+    if "admin_unit" not in villages:  # no field: the unit of the polygon it lies in
+        villages["admin_unit"] = demand.admin_unit[rows].astype(str)
     villages["uncovered_reason"] = plan.uncovered_reason[rows]
     villages["status"] = np.select(
         [villages["covered_after"], villages["mandatory"]], ["covered", "mandatory_uncovered"],
         default="uncovered")
-    return villages.reset_index(drop=True)
+    return with_input_columns(villages, source, VILLAGE_INPUT_COLUMNS).reset_index(drop=True)
+
+
+#: Village columns the village table shows as they are (besides the geometry).
+VILLAGE_INPUT_COLUMNS = ("village_id", "name", "population", "admin_unit", "poverty_village",
+                         "relocation_site")
 
 
 def uncovered_mandatory(villages: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -109,18 +147,62 @@ def demand_table(run) -> gpd.GeoDataFrame:
         geometry=gpd.points_from_xy(demand.x_m, demand.y_m), crs=run.region.crs)
 
 
+#: The admin unit of demand that lies in no admin-unit polygon and has no ``admin_unit`` field.
+OUTSIDE_ADMIN_UNITS = "(outside admin units)"
+
+
+def admin_unit_of(x_m: np.ndarray, y_m: np.ndarray, units: gpd.GeoDataFrame) -> np.ndarray:
+    """The admin unit (the polygon's label, its index) containing each point, ``""`` for a
+    point in none; a point on a border shared by two units goes to the first in layer order."""
+    points = shapely.points(np.asarray(x_m, float), np.asarray(y_m, float))
+    point, polygon = shapely.STRtree(units.geometry.to_numpy()).query(points, predicate="intersects")
+    first = np.full(len(points), len(units), np.int64)
+    np.minimum.at(first, point, polygon)
+    names = np.append(units.index.astype(str).to_numpy(dtype=object), "")
+    return names[first]
+
+
+def _village_field(run, village_ids: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """The villages' own ``admin_unit`` field ("" where empty); ``known`` (the demand's unit)
+    when the villages have no such field."""
+    villages = run.region.villages
+    if "admin_unit" not in villages:
+        return np.asarray(known, dtype=object).astype(str)
+    field = villages["admin_unit"].reindex(pd.Index(village_ids, dtype=object))
+    return field.where(field.notna(), "").astype(str).str.strip().to_numpy(dtype=object)
+
+
 def admin_table(run) -> pd.DataFrame:
-    """People and villages covered before/after per admin unit."""
-    demand = run.demand
-    plan = run.plan
-    frame = pd.DataFrame({
-        "admin_unit": demand.admin_unit.astype(str),
-        "people": np.where(demand.kind == "cell", demand.people, 0.0),
+    """People and villages covered before/after per admin unit (county), every unit listed.
+
+    With admin-unit polygons, population cells and villages count in the polygon that contains
+    them; a village in no polygon, and every village when there are no polygons, counts in the
+    unit of its ``admin_unit`` field. Every polygon has a row, with zeros where it holds
+    nothing (layer order, then units named only by villages, sorted); cells in no unit are
+    counted under :data:`OUTSIDE_ADMIN_UNITS`.
+    """
+    demand, plan = run.demand, run.plan
+    units = run.region.admin_units
+    cells, villages = demand.kind == "cell", demand.kind == "village"
+    counted = cells | villages
+    unit = np.full(len(demand.kind), "", dtype=object)
+    polygons = [] if units is None else list(units.index.astype(str))
+    if polygons:
+        unit[counted] = admin_unit_of(demand.x_m[counted], demand.y_m[counted], units)
+    by_field = villages & (unit == "")
+    unit[by_field] = _village_field(run, demand.ref_id[by_field], demand.admin_unit[by_field])
+    unit[counted & (unit == "")] = OUTSIDE_ADMIN_UNITS
+    frame = pd.DataFrame({  # people on cells, and on villages where they carry their own
+        "admin_unit": unit,
+        "people": demand.people,
         "people_before": np.where(plan.covered_before, demand.people, 0.0),
         "people_after": np.where(plan.covered_after, demand.people, 0.0),
-        "villages": demand.kind == "village",
-        "villages_before": (demand.kind == "village") & plan.covered_before,
-        "villages_after": (demand.kind == "village") & plan.covered_after,
-    })
-    frame["admin_unit"] = frame["admin_unit"].replace("", "(outside admin units)")
-    return frame.groupby("admin_unit", sort=True).sum().reset_index()
+        "villages": villages.astype(np.int64),
+        "villages_before": (villages & plan.covered_before).astype(np.int64),
+        "villages_after": (villages & plan.covered_after).astype(np.int64),
+    })[counted]
+    named = set(frame["admin_unit"]) - set(polygons) - {OUTSIDE_ADMIN_UNITS}
+    order = polygons + sorted(named) + ([OUTSIDE_ADMIN_UNITS]
+                                        if (frame["admin_unit"] == OUTSIDE_ADMIN_UNITS).any() else [])
+    table = frame.groupby("admin_unit", sort=False).sum().reindex(order, fill_value=0)
+    return table.rename_axis("admin_unit").reset_index()

@@ -1,0 +1,399 @@
+"""The words of the outputs in English and Simplified Chinese (``report.language: en | zh``).
+
+One catalogue, :data:`TERMS`, holds every human-readable term a person reads in the outputs;
+:func:`term` looks one up and fills its ``{placeholders}``. Machine-readable names never come
+from here: summary.json keys, CSV headers and GeoPackage/KML field names stay English, and so
+do the values stored in those files (``build``, ``lamp_pole``, the uncovered reasons).
+
+Keys are grouped by prefix, each group for one output:
+
+``report.``, ``section.``, ``header.``, ``kpi.``, ``goal.``, ``limit.``, ``figure.``, ``footer.``
+    the report (:mod:`siting.export.report` for report.md, :mod:`siting.export.html_report`
+    for report.html).
+``action.``, ``kind.``, ``reason.``, ``solver_status.``, ``baseline.``, ``village_status.``,
+``admin.``, ``stage.``
+    values of the tables shown to people (report tables, map popups, the KML balloon):
+    translate a stored value with :func:`value_text`. In English a value reads as it is
+    stored, so the report and the GIS files use the same words.
+``rsrp.``
+    the RSRP classes of the coverage legend (:func:`rsrp_class_labels`): map.png, map.html.
+``staticmap.``
+    map.png (:mod:`siting.export.staticmap`): title, axes, legend.
+``webmap.``
+    map.html (:mod:`siting.export.webmap`): layer names, legend, title, popup field names.
+``kml.``
+    sites.kml (:mod:`siting.export.kml`): the document title and folder names.
+``list.``
+    how a list of phrases is joined.
+
+Chinese terms follow the usage of Chinese mobile-network planning (站址, 新建/升级/保留,
+覆盖, 人口覆盖率, 贫困村, 易地搬迁安置点, 投诉点, 区县, 预算). Numbers stay numbers: they are
+formatted by the placeholders (``{cost:,.0f}``) the same way in both languages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from siting.config import LANGUAGES  # the languages of the outputs: en, zh
+from siting.export.tables import OUTSIDE_ADMIN_UNITS
+from siting.plan import REASON_BELOW_THRESHOLD, REASON_BUDGET, REASON_NO_CANDIDATE
+
+#: The ``lang`` attribute of an HTML page in each language.
+HTML_LANG = {"en": "en", "zh": "zh-CN"}
+
+TERMS: dict[str, dict[str, str]] = {
+    # --- report: title, intro, sections -------------------------------------------------------
+    "report.title": {"en": "Siting plan: {name}", "zh": "基站站址规划：{name}"},
+    "report.objective": {"en": "Objective: **{goal}**{limits}; costs include {years:g} years of opex.",
+                         "zh": "规划目标：**{goal}**{limits}；成本含 {years:g} 年运维费用。"},
+    "report.within": {"en": " within {limits}", "zh": "，约束：{limits}"},
+    "report.solver": {"en": "Solver: {name}, status **{status}**, objective {objective:,.0f}{unit}, "
+                            "bound {bound:,.0f}, proven gap {gap:.3f}%.",
+                      "zh": "求解器：{name}，状态 **{status}**，目标值 {objective:,.0f}{unit}，"
+                            "界 {bound:,.0f}，已证明的最优间隙 {gap:.3f}%。"},
+    "report.person_years": {"en": " person-years", "zh": " 人·年"},
+    "report.costs": {"en": "New sites: **{new_sites}**, upgrades of existing sites: **{upgrades}**, "
+                           "capex {capex:,.0f} CNY, opex {opex:,.0f} CNY/year, total cost over the "
+                           "horizon **{total:,.0f} CNY**.",
+                     "zh": "新建站址 **{new_sites}** 个，现网站址升级 **{upgrades}** 个，建设投资 "
+                           "{capex:,.0f} 元，运维费用 {opex:,.0f} 元/年，规划期总成本 **{total:,.0f} 元**。"},
+    "report.schedule_note": {"en": "Each site's year is in the site list below, on the map's popups "
+                                   "and in the GIS files.",
+                             "zh": "各站址的建设年份见下方站址清单、地图弹窗和 GIS 文件。"},
+    "report.all_mandatory_covered": {"en": "None: every mandatory village is covered.",
+                                     "zh": "无：所有必覆盖村均已覆盖。"},
+    "report.uncovered_by_kind": {"en": "Mandatory points uncovered by kind: villages {village}, "
+                                       "complaints {complaint}, 5G zone check points {zone}.",
+                                 "zh": "未覆盖的必覆盖点（按类型）：村 {village} 个，投诉点 "
+                                       "{complaint} 个，5G 重点区域检测点 {zone} 个。"},
+    "report.assumptions": {"en": "Received level: EIRP per resource element minus the model's path "
+                                 "loss, the Deygout terrain diffraction loss over the DEM profile "
+                                 "(earth radius factor {k:.3f}) and the clutter margin; user height "
+                                 "{ue_height_m:g} m; population aggregated to {grid_m:g} m cells.",
+                           "zh": "接收电平：每资源粒子的 EIRP 减去传播模型路径损耗、沿 DEM 剖面的 "
+                                 "Deygout 地形绕射损耗（等效地球半径系数 {k:.3f}）和地物损耗余量；"
+                                 "终端高度 {ue_height_m:g} m；人口按 {grid_m:g} m 网格汇总。"},
+    "section.headline": {"en": "Headline", "zh": "主要指标"},
+    "section.schedule": {"en": "Phased schedule", "zh": "分年建设计划"},
+    "section.figures": {"en": "Maps and figures", "zh": "地图与图表"},
+    "section.by_technology": {"en": "Sites and cost by technology", "zh": "按制式统计站址与成本"},
+    "section.by_kind": {"en": "Sites and cost by kind", "zh": "按站址类型统计站址与成本"},
+    "section.by_admin_unit": {"en": "Coverage by admin unit", "zh": "各区县覆盖情况"},
+    "section.baselines": {"en": "Compared with simpler rules", "zh": "与简单规则的比较"},
+    "section.uncovered": {"en": "Mandatory villages still without coverage",
+                          "zh": "仍未覆盖的必覆盖村"},
+    "section.sites": {"en": "Sites to build or upgrade", "zh": "新建和升级站址清单"},
+    "section.assumptions": {"en": "Assumptions", "zh": "计算假设"},
+    "section.stages": {"en": "How the plan was reached", "zh": "求解步骤"},
+    # --- report: table headers ----------------------------------------------------------------
+    "header.kpi": {"en": "KPI", "zh": "指标"},
+    "header.before": {"en": "before", "zh": "规划前"},
+    "header.after": {"en": "after", "zh": "规划后"},
+    "header.technology": {"en": "technology", "zh": "制式"},
+    "header.sites": {"en": "sites", "zh": "站址数"},
+    "header.cost_cny": {"en": "cost [CNY]", "zh": "成本 [元]"},
+    "header.people_newly_covered": {"en": "people newly covered", "zh": "新增覆盖人口"},
+    "header.kind": {"en": "kind", "zh": "站址类型"},
+    "header.admin_unit": {"en": "admin unit", "zh": "区县"},
+    "header.people": {"en": "people", "zh": "人口"},
+    "header.people_before": {"en": "covered before", "zh": "规划前覆盖人口"},
+    "header.people_after": {"en": "covered after", "zh": "规划后覆盖人口"},
+    "header.villages": {"en": "villages", "zh": "村数"},
+    "header.villages_before": {"en": "covered before", "zh": "规划前覆盖村数"},
+    "header.villages_after": {"en": "covered after", "zh": "规划后覆盖村数"},
+    "header.plan": {"en": "plan", "zh": "方案"},
+    "header.new_options": {"en": "new options", "zh": "新增建设项"},
+    "header.people_covered": {"en": "people covered", "zh": "覆盖人口"},
+    "header.mandatory_covered": {"en": "mandatory points covered", "zh": "已覆盖必覆盖点"},
+    "header.village": {"en": "village", "zh": "村编号"},
+    "header.name": {"en": "name", "zh": "村名"},
+    "header.best_level_dbm": {"en": "best level [dBm]", "zh": "最强电平 [dBm]"},
+    "header.reason": {"en": "reason", "zh": "原因"},
+    "header.site": {"en": "site", "zh": "站址"},
+    "header.action": {"en": "action", "zh": "建设方式"},
+    "header.height_m": {"en": "height [m]", "zh": "挂高 [m]"},
+    "header.year": {"en": "year", "zh": "年份"},
+    "header.budget_cny": {"en": "budget [CNY]", "zh": "预算 [元]"},
+    "header.quota": {"en": "quota", "zh": "新建站址上限"},
+    "header.new_sites": {"en": "new sites", "zh": "新建站址"},
+    "header.upgrades": {"en": "upgrades", "zh": "升级站址"},
+    "header.people_covered_year_end": {"en": "people covered at year end", "zh": "年末覆盖人口"},
+    "header.percent": {"en": "[%]", "zh": "人口覆盖率 [%]"},
+    "header.generation": {"en": "generation", "zh": "网络代际"},
+    "header.frequency_mhz": {"en": "frequency [MHz]", "zh": "频率 [MHz]"},
+    "header.eirp_dbm": {"en": "EIRP [dBm]", "zh": "EIRP [dBm]"},
+    "header.rsrp_threshold_dbm": {"en": "RSRP threshold [dBm]", "zh": "RSRP 门限 [dBm]"},
+    "header.model": {"en": "model", "zh": "传播模型"},
+    "header.max_range_m": {"en": "max range [m]", "zh": "最大计算距离 [m]"},
+    "header.clutter_db": {"en": "clutter [dB]", "zh": "地物损耗 [dB]"},
+    "header.equipment_cny": {"en": "equipment [CNY]", "zh": "设备投资 [元]"},
+    "header.opex_cny_per_year": {"en": "opex [CNY/yr]", "zh": "运维费用 [元/年]"},
+    # --- report: KPI names --------------------------------------------------------------------
+    "kpi.people_covered": {"en": "people covered", "zh": "覆盖人口"},
+    "kpi.people_covered_pct": {"en": "people covered [%]", "zh": "人口覆盖率 [%]"},
+    "kpi.villages_covered": {"en": "villages covered", "zh": "覆盖村数"},
+    "kpi.mandatory_villages_covered": {"en": "mandatory villages covered",
+                                       "zh": "必覆盖村（贫困村、易地搬迁安置点等）覆盖数"},
+    "kpi.complaints_covered": {"en": "complaint points covered", "zh": "投诉点覆盖数"},
+    "kpi.zone_points_covered_5g": {"en": "5G zone check points covered by 5G",
+                                   "zh": "5G 重点区域检测点 5G 覆盖数"},
+    "kpi.backup_points_met": {"en": "zone check points with backup coverage",
+                              "zh": "具备备份覆盖的重点区域检测点"},
+    # --- report: the objective ----------------------------------------------------------------
+    "goal.min_cost": {"en": "cover all reachable mandatory demand at least cost",
+                      "zh": "以最低成本覆盖全部可覆盖的必覆盖需求"},
+    "goal.max_coverage": {"en": "cover the mandatory demand, then the most people",
+                          "zh": "先覆盖必覆盖需求，再使覆盖人口最多"},
+    "goal.phased": {"en": "cover the mandatory demand by {year}, then the most people, earliest",
+                    "zh": "{year} 年前覆盖必覆盖需求，再尽早覆盖最多人口"},
+    "limit.budget": {"en": "budget {budget:,.0f} CNY", "zh": "预算 {budget:,.0f} 元"},
+    "limit.max_new_sites": {"en": "at most {count} new sites", "zh": "新建站址不超过 {count} 个"},
+    "limit.phases": {"en": "{count} yearly phases (see the phased schedule)",
+                     "zh": "分 {count} 年实施（见分年建设计划）"},
+    # --- report.html --------------------------------------------------------------------------
+    "figure.map": {"en": "Plan map: coverage after the plan (RSRP classes), selected sites by "
+                         "technology, villages by coverage status.",
+                   "zh": "规划图：规划后覆盖（按 RSRP 分级）、按制式标注的入选站址、按覆盖状态标注的村。"},
+    "figure.cost_coverage": {"en": "Cost-coverage curve: people covered for each budget (labels: "
+                                   "mandatory points covered).",
+                             "zh": "投资-覆盖曲线：各预算下的覆盖人口（标注：已覆盖必覆盖点数）。"},
+    "footer.html": {"en": "Generated by siting. The interactive map is {map_link}; GIS layers are "
+                          "in sites.gpkg, sites.kml (Google Earth), selected_sites.csv and "
+                          "coverage.tif.",
+                    "zh": "由 siting 生成。交互式地图见 {map_link}；GIS 图层见 sites.gpkg、"
+                          "sites.kml（Google 地球）、selected_sites.csv 和 coverage.tif。"},
+    # --- values of the tables -----------------------------------------------------------------
+    "action.build": {"en": "build", "zh": "新建"},
+    "action.upgrade": {"en": "upgrade", "zh": "升级"},
+    "action.keep": {"en": "keep", "zh": "保留"},
+    "kind.existing_4g": {"en": "existing_4g", "zh": "现网4G站"},
+    "kind.existing_5g": {"en": "existing_5g", "zh": "现网5G站"},
+    "kind.public_building": {"en": "public_building", "zh": "公共建筑"},
+    "kind.lamp_pole": {"en": "lamp_pole", "zh": "路灯杆"},
+    "kind.water_tower": {"en": "water_tower", "zh": "水塔"},
+    "kind.existing_tower": {"en": "existing_tower", "zh": "现有铁塔"},
+    "kind.rooftop": {"en": "rooftop", "zh": "楼顶"},
+    "kind.greenfield": {"en": "greenfield", "zh": "新建落地塔"},
+    "reason.no_candidate": {"en": REASON_NO_CANDIDATE, "zh": "覆盖范围内没有候选站址"},
+    "reason.below_threshold": {"en": REASON_BELOW_THRESHOLD,
+                               "zh": "受地形或距离影响，范围内所有候选站址的信号均低于门限"},
+    "reason.budget": {"en": REASON_BUDGET, "zh": "在预算或新建站址数上限内无法覆盖"},
+    "solver_status.optimal": {"en": "optimal", "zh": "最优"},
+    "solver_status.feasible": {"en": "feasible", "zh": "可行"},
+    "solver_status.time_limit": {"en": "time_limit", "zh": "达到时间上限"},
+    "solver_status.infeasible": {"en": "infeasible", "zh": "不可行"},
+    "baseline.existing": {"en": "existing sites only", "zh": "仅现网站址"},
+    "baseline.free_public": {"en": "build every free public site", "zh": "建设全部免费公共站址"},
+    "baseline.greedy": {"en": "greedy (value per yuan)", "zh": "贪心法（单位投资效益优先）"},
+    "baseline.optimal": {"en": "optimal plan (siting)", "zh": "优化方案（siting）"},
+    "village_status.covered": {"en": "covered", "zh": "已覆盖"},
+    "village_status.uncovered": {"en": "uncovered", "zh": "未覆盖"},
+    "village_status.mandatory_uncovered": {"en": "mandatory uncovered", "zh": "必覆盖村未覆盖"},
+    "admin.outside": {"en": OUTSIDE_ADMIN_UNITS, "zh": "（行政区外）"},
+    # the solver stages of siting.plan, matched by stage_text
+    "stage.mandatory_least_cost": {"en": "cover every reachable mandatory point at least cost",
+                                   "zh": "以最低成本覆盖全部可覆盖的必覆盖点"},
+    "stage.mandatory_by": {"en": "cover every reachable mandatory point by {year}",
+                           "zh": "{year} 年前覆盖全部可覆盖的必覆盖点"},
+    "stage.backup": {"en": " ({count} zone check points by at least {servers} options each, for "
+                           "backup)",
+                     "zh": "（{count} 个重点区域检测点各由至少 {servers} 个站址覆盖，作为备份）"},
+    "stage.over_budget": {"en": ": over the budget or quota", "zh": "：超出预算或新建站址上限"},
+    "stage.most_mandatory": {"en": "cover as many mandatory points as the budget and quota allow "
+                                   "({covered} of {total}, without backup coverage)",
+                             "zh": "在预算和新建站址上限内尽可能多地覆盖必覆盖点（{total} 个中的 "
+                                   "{covered} 个，不含备份覆盖）"},
+    "stage.most_mandatory_by": {"en": "cover as many mandatory points by {year} as the phases' "
+                                      "budgets and quotas allow ({covered} of {total}, without "
+                                      "backup coverage)",
+                                "zh": "在各年预算和新建站址上限内，{year} 年前尽可能多地覆盖必覆盖点"
+                                      "（{total} 个中的 {covered} 个，不含备份覆盖）"},
+    "stage.most_people": {"en": "then cover the most people within the budget and quota, at "
+                                "least cost",
+                          "zh": "再在预算和新建站址上限内以最低成本覆盖最多人口"},
+    "stage.most_people_earliest": {"en": "then cover the most people earliest: people covered "
+                                         "summed over the {count} phases",
+                                   "zh": "再尽早覆盖最多人口：{count} 年覆盖人口之和最大"},
+    "stage.discount": {"en": ", discounted {rate} a year", "zh": "（每年折现 {rate}）"},
+    # --- RSRP classes (map.png and map.html legends) ------------------------------------------
+    "rsrp.top": {"en": ">= {floor:g} dBm ({quality})", "zh": "≥ {floor:g} dBm（{quality}）"},
+    "rsrp.between": {"en": "{floor:g} to {ceiling:g} dBm ({quality})",
+                     "zh": "{floor:g} 至 {ceiling:g} dBm（{quality}）"},
+    "rsrp.bottom": {"en": "< {ceiling:g} dBm ({quality})", "zh": "< {ceiling:g} dBm（{quality}）"},
+    "rsrp.excellent": {"en": "excellent", "zh": "优"},
+    "rsrp.good": {"en": "good", "zh": "良"},
+    "rsrp.fair": {"en": "fair", "zh": "中"},
+    "rsrp.edge": {"en": "edge", "zh": "边缘"},
+    # --- map.png ------------------------------------------------------------------------------
+    "staticmap.title": {"en": "Siting plan: {name}", "zh": "基站站址规划：{name}"},
+    "staticmap.easting": {"en": "easting [km] ({crs})", "zh": "东坐标 [km]（{crs}）"},
+    "staticmap.northing": {"en": "northing [km]", "zh": "北坐标 [km]"},
+    "staticmap.new_sites": {"en": "new/upgraded: {technology} ({count})",
+                            "zh": "新建/升级：{technology}（{count}）"},
+    "staticmap.existing_sites": {"en": "existing sites ({count})", "zh": "现网站址（{count}）"},
+    "staticmap.village_covered": {"en": "village covered ({count})", "zh": "已覆盖村（{count}）"},
+    "staticmap.village_uncovered": {"en": "village uncovered ({count})", "zh": "未覆盖村（{count}）"},
+    "staticmap.village_mandatory_uncovered": {"en": "mandatory village uncovered ({count})",
+                                              "zh": "未覆盖的必覆盖村（{count}）"},
+    "staticmap.admin_units": {"en": "admin unit boundary", "zh": "区县界线"},
+    "staticmap.north": {"en": "N", "zh": "北"},
+    "staticmap.scale": {"en": "{km:g} km", "zh": "{km:g} km"},
+    # --- map.html -----------------------------------------------------------------------------
+    "webmap.title": {"en": "Siting plan: {name}", "zh": "基站站址规划：{name}"},
+    "webmap.legend": {"en": "Legend", "zh": "图例"},
+    "webmap.layer_hillshade": {"en": "Terrain (hillshade)", "zh": "地形（晕渲）"},
+    "webmap.layer_population": {"en": "Population (people per cell)", "zh": "人口（每网格人数）"},
+    "webmap.layer_coverage": {"en": "Coverage after plan (best server RSRP)",
+                              "zh": "规划后覆盖（最强服务小区 RSRP）"},
+    "webmap.layer_coverage_technology": {"en": "Coverage {technology} (RSRP)",
+                                         "zh": "{technology} 覆盖（RSRP）"},
+    "webmap.layer_admin_units": {"en": "Admin units", "zh": "区县"},
+    "webmap.layer_zones": {"en": "5G zones", "zh": "5G 重点区域"},
+    "webmap.layer_selected_sites": {"en": "Selected sites: {technology}",
+                                    "zh": "入选站址：{technology}"},
+    "webmap.layer_existing_sites": {"en": "Existing sites", "zh": "现网站址"},
+    "webmap.layer_villages": {"en": "Villages", "zh": "村"},
+    "webmap.legend_site": {"en": "site: {technology}", "zh": "站址：{technology}"},
+    "webmap.legend_new_site": {"en": "new site", "zh": "新建站址"},
+    "webmap.legend_upgraded_site": {"en": "upgraded existing site", "zh": "升级的现网站址"},
+    "webmap.legend_letters": {"en": "letter", "zh": "字母"},
+    "webmap.legend_existing": {"en": "existing site (kept)", "zh": "现网站址（保留）"},
+    "webmap.legend_village": {"en": "village {status}", "zh": "村：{status}"},
+    "webmap.legend_population": {"en": "population per cell (log, max {max:,.0f})",
+                                 "zh": "每网格人口（对数，最大 {max:,.0f}）"},
+    "webmap.popup_site": {"en": "site", "zh": "站址"},
+    "webmap.popup_action": {"en": "action", "zh": "建设方式"},
+    "webmap.popup_kind": {"en": "kind", "zh": "站址类型"},
+    "webmap.popup_technology": {"en": "technology", "zh": "制式"},
+    "webmap.popup_height_m": {"en": "antenna height [m]", "zh": "天线挂高 [m]"},
+    "webmap.popup_cost_cny": {"en": "cost [CNY]", "zh": "成本 [元]"},
+    "webmap.popup_people_newly_covered": {"en": "people newly covered", "zh": "新增覆盖人口"},
+    "webmap.popup_phase": {"en": "phase", "zh": "建设年份"},
+    "webmap.popup_this_plan": {"en": "this plan", "zh": "本期"},
+    "webmap.popup_village": {"en": "village", "zh": "村"},
+    "webmap.popup_id": {"en": "id", "zh": "编号"},
+    "webmap.popup_people": {"en": "people", "zh": "人口"},
+    "webmap.popup_admin_unit": {"en": "admin unit", "zh": "区县"},
+    "webmap.popup_mandatory": {"en": "mandatory", "zh": "必覆盖"},
+    "webmap.popup_status": {"en": "status", "zh": "覆盖状态"},
+    "webmap.popup_served_by": {"en": "served by", "zh": "服务站址"},
+    "webmap.popup_best_level_dbm": {"en": "best level [dBm]", "zh": "最强电平 [dBm]"},
+    "webmap.popup_reason": {"en": "reason", "zh": "未覆盖原因"},
+    "webmap.popup_zone": {"en": "zone", "zh": "区域"},
+    "webmap.popup_name": {"en": "name", "zh": "名称"},
+    "webmap.yes": {"en": "True", "zh": "是"},
+    "webmap.no": {"en": "False", "zh": "否"},
+    # --- sites.kml ----------------------------------------------------------------------------
+    "kml.title": {"en": "siting: {name}", "zh": "基站站址规划（siting）：{name}"},
+    "kml.folder_sites": {"en": "Sites of the plan", "zh": "规划站址"},
+    "kml.folder_uncovered": {"en": "Uncovered mandatory villages", "zh": "未覆盖的必覆盖村"},
+    # --- joining phrases ----------------------------------------------------------------------
+    "list.separator": {"en": ", ", "zh": "、"},
+}
+
+
+def check_language(language: str) -> str:
+    """``language`` if it is one of :data:`LANGUAGES`; a ValueError listing them otherwise."""
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, got {language!r}")
+    return language
+
+
+def term(key: str, language: str = "en", /, **values) -> str:
+    """The text of ``key`` in ``language``, its ``{placeholders}`` filled from ``values``.
+
+    >>> term("limit.budget", "zh", budget=9e6)
+    '预算 9,000,000 元'
+    """
+    check_language(language)
+    try:
+        text = TERMS[key][language]
+    except KeyError:
+        raise KeyError(f"no term {key!r} in siting.export.i18n.TERMS") from None
+    return text.format(**values) if values else text
+
+
+def join(parts: Iterable[str], language: str) -> str:
+    """Phrases joined as a list in ``language`` (``a, b`` / ``a、b``)."""
+    return term("list.separator", language).join(parts)
+
+
+def value_text(group: str, value, language: str) -> str:
+    """A stored value (an action, a site kind, a reason, ...) as a person reads it.
+
+    The value is looked up as ``group.value`` and then among the English texts of ``group``;
+    a value the catalogue does not know (a technology name, a planner's own kind) is shown as
+    it is.
+    """
+    check_language(language)
+    text = str(value)
+    key = f"{group}.{text}"
+    if key not in TERMS:
+        key = _ENGLISH_INDEX.get((group, text), "")
+    return TERMS[key][language] if key else text
+
+
+def rsrp_class_labels(floors_dbm: Sequence[float], language: str,
+                      qualities: Sequence[str] = ("excellent", "good", "fair", "edge")) -> list[str]:
+    """Legend labels of RSRP classes given their floors [dBm], best class first.
+
+    The first class reads ``>= floor``, the last ``< the previous floor`` (its own floor only
+    bounds the colour scale), the others ``floor to the previous floor``.
+    """
+    labels = []
+    for i, (floor, quality) in enumerate(zip(floors_dbm, qualities)):
+        word = term(f"rsrp.{quality}", language)
+        if i == 0:
+            labels.append(term("rsrp.top", language, floor=floor, quality=word))
+        elif i == len(floors_dbm) - 1:
+            labels.append(term("rsrp.bottom", language, ceiling=floors_dbm[i - 1], quality=word))
+        else:
+            labels.append(term("rsrp.between", language, floor=floor, ceiling=floors_dbm[i - 1],
+                               quality=word))
+    return labels
+
+
+def stage_text(stage: str, language: str) -> str:
+    """A solver stage of :mod:`siting.plan` (an English sentence) in ``language``.
+
+    The optional endings (backup coverage, over the budget, a discount rate) are read off the
+    end first, then the rest must match one ``stage.`` template exactly; a sentence that
+    matches none (a stage added to the planner later) is returned unchanged.
+    """
+    if check_language(language) == "en":
+        return stage
+    rest, endings = stage, []
+    for key in _STAGE_ENDINGS:
+        found = _match(TERMS[key]["en"], rest, at_end=True)
+        if found is not None:
+            rest, values = found
+            endings.insert(0, term(key, language, **values))
+    for key in _STAGE_KEYS:
+        found = _match(TERMS[key]["en"], rest)
+        if found is not None:
+            return term(key, language, **found[1]) + "".join(endings)
+    return stage
+
+
+def _match(template: str, text: str, *, at_end: bool = False) -> tuple[str, dict] | None:
+    """``(head, placeholder values)`` if ``text`` reads ``template`` (``at_end``: ends with it,
+    ``head`` the text before), else None."""
+    pattern = re.escape(template)
+    for name in re.findall(r"\\\{(\w+)\\\}", pattern):
+        pattern = pattern.replace(rf"\{{{name}\}}", rf"(?P<{name}>.+?)", 1)
+    found = re.fullmatch((r"(?P<_head>.*)" if at_end else "") + pattern, text)
+    if found is None:
+        return None
+    values = found.groupdict()
+    return values.pop("_head", ""), values
+
+
+#: Optional endings of a stage, read off from the last one that can come first.
+_STAGE_ENDINGS = ("stage.over_budget", "stage.backup", "stage.discount")
+_STAGE_KEYS = ("stage.most_mandatory_by", "stage.most_mandatory", "stage.mandatory_by",
+               "stage.mandatory_least_cost", "stage.most_people_earliest", "stage.most_people")
+
+#: (group, English text) -> key, for values stored as English sentences (reasons, baselines).
+_ENGLISH_INDEX = {(key.split(".", 1)[0], texts["en"]): key for key, texts in TERMS.items()}

@@ -1,0 +1,322 @@
+"""Outputs in Simplified Chinese (``report.language: zh``), Chinese names everywhere, the
+planner's own columns carried to the GIS files, and coverage per county from the polygons."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import string
+import warnings
+import xml.etree.ElementTree as ET
+
+import geopandas as gpd
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib import font_manager
+from matplotlib.figure import Figure
+from shapely.geometry import box
+
+from regions import X0, Y0, candidate, ridge_dem, village, write_region
+from siting.config import load_scenario
+from siting.export.gis import write_layers
+from siting.export.i18n import LANGUAGES, TERMS, rsrp_class_labels, stage_text, term, value_text
+from siting.export.report import build_report, render_markdown
+from siting.export.staticmap import (FontError, find_cjk_font, packaged_cjk_font, text_fonts,
+                                     write_static_map)
+from siting.export.tables import OUTSIDE_ADMIN_UNITS, admin_table, site_table, village_table
+from siting.pipeline import compute, write_outputs
+from siting.sweep import write_curve
+
+KML = {"kml": "http://www.opengis.net/kml/2.2"}
+NAME = "安康市汉滨区基站站址规划"
+# county polygons: west and east halves of the 12 km x 6 km DEM, and one beside it with nothing
+COUNTIES = {"汉滨区": box(X0, Y0 - 6000, X0 + 6000, Y0), "紫阳县": box(X0 + 6000, Y0 - 6000, X0 + 12000, Y0),
+            "岚皋县": box(X0 + 12000, Y0 - 6000, X0 + 15000, Y0)}
+SITE_NAMES = {"c1": "城关镇政府楼", "c2": "现网基站·大河", "c3": "路灯杆7号"}
+VILLAGE_NAMES = ("大河村", "小河村", "坪上村", "双龙易地搬迁安置点")
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def chinese_region(folder, language="zh"):
+    """The export tests' region with Chinese names: west of a ridge an existing 4G site and two
+    villages, east a poverty village only a new lamp-pole site reaches and, out of every site's
+    range, a relocation site. One village's ``admin_unit`` field names the wrong county (the
+    polygons decide); candidates and villages carry columns of the planner's own."""
+    population = np.zeros((60, 120), np.float32)
+    population[10:20, 5:25] = 40.0
+    villages = [village("v1", 1000, 1000, name="大河村", admin="汉滨区"),
+                village("v2", 2000, 4000, poverty=False, name="小河村", admin="石泉县"),
+                village("v4", 4200, 1200, name="坪上村", admin="汉滨区"),
+                village("v3", 11900, 5900, poverty=False, relocation=True, name="双龙易地搬迁安置点",
+                        admin="紫阳县")]
+    for v, code in zip(villages, ("610902101", "610902102", "610902103", "610924201")):
+        v["村代码"] = code
+    candidates = [candidate("c1", 1200, 1500), candidate("c2", 800, 3500, kind="existing_4g", capex=0.0),
+                  candidate("c3", 4000, 1000, kind="lamp_pole")]
+    for c in candidates:
+        c["站名"] = SITE_NAMES[c["site_id"]]
+        c["action"] = "planner's note"  # a name the site table computes itself
+    path = write_region(folder, ridge_dem(cols=400, ridge_height_m=600.0), villages, candidates,
+                        population=population, name=NAME, report={"language": language})
+    gpd.GeoDataFrame({"admin_unit": list(COUNTIES)}, geometry=list(COUNTIES.values()),
+                     crs="EPSG:32649").to_file(folder / "region.gpkg", layer="admin_units",
+                                               engine="pyogrio")
+    return path
+
+
+@pytest.fixture(scope="module")
+def zh(tmp_path_factory):
+    """The Chinese region planned and written in Chinese; its fonts' complaints while writing."""
+    folder = tmp_path_factory.mktemp("zh")
+    outputs = []
+    run = compute(load_scenario(chinese_region(folder)))
+    out = folder / "out"
+    trouble = glyph_trouble(lambda: outputs.append(write_outputs(run, out)))
+    return run, outputs[0], out, trouble
+
+
+def in_language(run, language):
+    """The same run with its outputs in ``language``."""
+    outputs = dataclasses.replace(run.scenario.outputs, language=language)
+    return dataclasses.replace(run, scenario=dataclasses.replace(run.scenario, outputs=outputs))
+
+
+class _Records(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def glyph_trouble(draw) -> list[str]:
+    """Run ``draw`` and return every missing-glyph warning or font-manager complaint it caused
+    (matplotlib warns ``Glyph NNNN ... missing from font(s) ...`` and logs ``findfont: ...``,
+    each once per font and process: so the first map of the session is checked too)."""
+    records, logger = _Records(), logging.getLogger("matplotlib")
+    logger.addHandler(records)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            draw()
+    finally:
+        logger.removeHandler(records)
+    return [str(w.message) for w in caught if "glyph" in str(w.message).lower()] + records.messages
+
+
+def test_the_region_planned_in_chinese(zh):
+    run, summary, _, _ = zh
+    assert run.scenario.outputs.language == "zh" and summary["scenario"] == NAME
+    assert [u["name"] for u in summary["uncovered_mandatory_villages"]] == ["双龙易地搬迁安置点"]
+
+
+def test_map_png_in_chinese_has_every_glyph(zh, tmp_path):
+    run, _, out, trouble = zh
+    assert (out / "map.png").stat().st_size > 10_000
+    assert trouble == []  # the first map drawn in this process (matplotlib complains once)
+    sites, villages = site_table(run), village_table(run)
+    assert glyph_trouble(lambda: write_static_map(tmp_path / "map.png", run, sites, villages,
+                                                  run.level_dbm, run.level_transform)) == []
+    assert text_fonts([NAME, *COUNTIES], "zh")[0] == find_cjk_font()
+
+
+def test_the_glyph_check_would_catch_boxes(tmp_path):
+    def latin_font_only():
+        with matplotlib.rc_context({"font.family": ["DejaVu Sans"]}):
+            fig = Figure()
+            fig.text(0.5, 0.5, "站址")
+            fig.savefig(tmp_path / "boxes.png")
+
+    assert any("missing from font" in t for t in glyph_trouble(latin_font_only))
+
+
+def test_a_character_no_font_has_is_an_error_not_boxes(zh, tmp_path):
+    run, _, _, _ = zh
+    villages = village_table(run)
+    villages.loc[villages["status"] == "mandatory_uncovered", "name"] = "西夏\U00017000村"  # Tangut
+    with pytest.raises(FontError, match="U[+]17000"):
+        write_static_map(tmp_path / "map.png", run, site_table(run), villages, run.level_dbm,
+                         run.level_transform)
+    assert not (tmp_path / "map.png").exists()
+
+
+def test_an_english_map_draws_chinese_names_with_the_cjk_font(zh, tmp_path):
+    run, _, _, _ = zh
+    english = in_language(run, "en")
+    assert text_fonts(["Siting plan: " + NAME], "en") == ["DejaVu Sans", find_cjk_font()]
+    assert text_fonts(["Siting plan: demo"], "en") == ["DejaVu Sans"]
+    trouble = glyph_trouble(lambda: write_static_map(tmp_path / "map.png", english, site_table(run),
+                                                     village_table(run), run.level_dbm,
+                                                     run.level_transform))
+    assert trouble == []
+
+
+def test_the_packaged_font_draws_every_chinese_term_and_name():
+    packaged = packaged_cjk_font()
+    assert packaged is not None, "justmytype-intl-cjk is a dependency of siting"
+    font = font_manager.get_font(str(packaged))
+    assert font.family_name == "Noto Sans SC" and font.style_name == "Regular"
+    charmap = font.get_charmap()
+    zh_text = "".join([*(texts["zh"] for texts in TERMS.values()), NAME, *COUNTIES, *VILLAGE_NAMES])
+    missing = {c for c in zh_text if c.isprintable() and not c.isspace() and ord(c) not in charmap}
+    assert missing == set()
+    text_fonts([texts["zh"] for texts in TERMS.values()], "zh")  # and so does the font chosen
+
+
+def test_report_md_in_chinese_has_chinese_headings_and_names(zh):
+    _, _, out, _ = zh
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert report.startswith(f"# 基站站址规划：{NAME}\n")
+    for heading in ("主要指标", "按制式统计站址与成本", "各区县覆盖情况", "与简单规则的比较",
+                    "仍未覆盖的必覆盖村", "新建和升级站址清单", "计算假设", "求解步骤"):
+        assert f"\n## {heading}\n" in report, heading
+    for name in (*COUNTIES, "双龙易地搬迁安置点"):
+        assert name in report, name
+    assert "| 覆盖人口 |" in report and "人口覆盖率 [%]" in report and "| 路灯杆 |" in report
+    assert "在预算或新建站址数上限内无法覆盖" in report or "覆盖范围内没有候选站址" in report
+    assert "| c3 | 新建 |" in report
+    assert "## Headline" not in report and "people covered" not in report
+    steps = [line for line in report.splitlines() if re.match(r"\d+\. ", line)]
+    assert steps and all(HAN.search(step) for step in steps)
+
+
+def test_report_html_in_chinese(zh):
+    _, _, out, _ = zh
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in page and "<h2>主要指标</h2>" in page and "双龙易地搬迁安置点" in page
+    assert '由 siting 生成。交互式地图见 <a href="map.html">map.html</a>' in page
+
+
+def test_english_stays_english_with_chinese_names(zh):
+    run, summary, _, _ = zh
+    report = render_markdown(build_report(in_language(run, "en"), summary, site_table(run)))
+    assert report.startswith(f"# Siting plan: {NAME}\n")
+    assert "## Headline" in report and "## Coverage by admin unit" in report
+    assert "| c3 | build | lamp_pole |" in report
+    assert not HAN.search(re.sub("|".join([NAME, *COUNTIES, "双龙易地搬迁安置点"]), "", report))
+
+
+def test_summary_stays_machine_readable(zh):
+    _, summary, out, _ = zh
+    assert summary["uncovered_mandatory_villages"][0]["reason"] in (
+        "no candidate within range", "terrain or distance keeps every candidate in range below the threshold")
+    assert set(summary["by_kind"]) <= {"lamp_pole", "public_building", "existing_4g"}
+    header = (out / "selected_sites.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert header.startswith("site_id,lon,lat,x_m,y_m,crs,kind,")
+
+
+def test_extra_columns_reach_csv_gpkg_and_kml(zh):
+    _, _, out, _ = zh
+    csv = pd.read_csv(out / "selected_sites.csv", dtype=str, encoding="utf-8").set_index("site_id")
+    assert {s: csv.at[s, "站名"] for s in csv.index} == {s: SITE_NAMES[s] for s in csv.index}
+    assert (csv["input_action"] == "planner's note").all() and "input_capex_cny" in csv
+    assert set(csv["action"]) <= {"build", "upgrade", "keep"}
+    layer = gpd.read_file(out / "sites.gpkg", layer="candidates").set_index("site_id")
+    assert layer["站名"].to_dict() == SITE_NAMES
+    villages = gpd.read_file(out / "sites.gpkg", layer="villages").set_index("village_id")
+    assert villages.at["v3", "村代码"] == "610924201" and villages.at["v3", "name"] == "双龙易地搬迁安置点"
+    assert villages.at["v2", "admin_unit"] == "石泉县"  # the planner's field, as given
+    root = ET.parse(out / "sites.kml").getroot()
+    names = [e.text for e in root.findall(".//kml:Data[@name='站名']/kml:value", KML)]
+    assert sorted(names) == sorted(csv["站名"])
+    uncovered = root.findall(".//kml:Folder", KML)[1]
+    assert uncovered.findtext("kml:Placemark/kml:name", namespaces=KML) == "双龙易地搬迁安置点"
+    assert uncovered.findtext(".//kml:Data[@name='村代码']/kml:value", namespaces=KML) == "610924201"
+
+
+def test_gpkg_keeps_chinese_field_names_and_missing_values(tmp_path):
+    frame = gpd.GeoDataFrame({"站名": ["大河村委会", None], "高度": [30.0, 45.0]},
+                             geometry=gpd.points_from_xy([X0, X0 + 10], [Y0, Y0]), crs="EPSG:32649")
+    write_layers(tmp_path / "t.gpkg", {"站址": frame})
+    back = gpd.read_file(tmp_path / "t.gpkg", layer="站址")
+    assert back.at[0, "站名"] == "大河村委会" and pd.isna(back.at[1, "站名"])  # NULL, not "None"
+    assert back["高度"].tolist() == [30.0, 45.0]
+
+
+def test_site_and_village_tables_keep_every_input_column(zh):
+    run, _, _, _ = zh
+    sites, villages = site_table(run), village_table(run)
+    for column in ("站名", "extra_cost_cny", "admin_unit", "input_action", "input_capex_cny"):
+        assert column in sites, column
+    assert list(sites["站名"]) == [SITE_NAMES[s] for s in sites["site_id"]]
+    assert "村代码" in villages and villages["village_id"].tolist() == ["v1", "v2", "v4", "v3"]
+
+
+def test_county_kpis_follow_the_polygons_and_list_every_county(zh):
+    run, summary, _, _ = zh
+    table = admin_table(run).set_index("admin_unit")
+    assert list(table.index) == list(COUNTIES)  # every cell and village lies in a polygon
+    assert table["villages"].to_dict() == {"汉滨区": 3, "紫阳县": 1, "岚皋县": 0}  # v2 by its polygon
+    assert table.loc["岚皋县"].sum() == 0
+    people = summary["kpis"]["people_total"]
+    assert people > 0 and table["people"].sum() == pytest.approx(people)
+    assert table.at["汉滨区", "people"] + table.at["紫阳县", "people"] == pytest.approx(people)
+    assert table.at["汉滨区", "people_after"] >= table.at["汉滨区", "people_before"] > 0
+    assert table.at["紫阳县", "villages_after"] == 0
+    assert list(summary["by_admin_unit"]) == list(COUNTIES)
+    assert summary["by_admin_unit"]["岚皋县"] == {k: 0 for k in table.columns}
+
+
+def test_county_kpis_fall_back_to_the_village_field(zh):
+    run, _, _, _ = zh
+    region = dataclasses.replace(run.region, admin_units=None)
+    table = admin_table(dataclasses.replace(run, region=region)).set_index("admin_unit")
+    assert list(table.index) == ["汉滨区", "石泉县", "紫阳县", OUTSIDE_ADMIN_UNITS]
+    assert table["villages"].tolist() == [2, 1, 1, 0]
+    assert table.at[OUTSIDE_ADMIN_UNITS, "people"] > 0  # cells have no field
+
+
+def test_a_village_outside_every_polygon_counts_by_its_field(zh):
+    run, _, _, _ = zh
+    units = run.region.admin_units.drop(index="紫阳县")
+    table = admin_table(dataclasses.replace(run, region=dataclasses.replace(run.region, admin_units=units)))
+    assert table.set_index("admin_unit")["villages"].to_dict() == {"汉滨区": 3, "岚皋县": 0, "紫阳县": 1}
+
+
+def test_every_term_has_both_languages_with_the_same_placeholders():
+    def fields(text):
+        return sorted(name for _, name, _, _ in string.Formatter().parse(text) if name)
+
+    for key, texts in TERMS.items():
+        assert set(texts) == set(LANGUAGES), key
+        assert fields(texts["en"]) == fields(texts["zh"]), key
+    for key in TERMS:
+        if key.split(".")[0] in ("report", "section", "header", "kpi", "goal", "limit", "figure",
+                                 "staticmap", "kml") and key not in ("header.eirp_dbm", "staticmap.scale"):
+            assert HAN.search(TERMS[key]["zh"]), key
+
+
+def test_term_lookup():
+    assert term("section.headline", "zh") == "主要指标"
+    assert term("limit.budget", "zh", budget=9e6) == "预算 9,000,000 元"
+    assert value_text("action", "build", "zh") == "新建" and value_text("action", "build", "en") == "build"
+    assert value_text("kind", "my_own_kind", "zh") == "my_own_kind"
+    assert value_text("admin", OUTSIDE_ADMIN_UNITS, "zh") == "（行政区外）"
+    assert rsrp_class_labels([-85, -95, -105, -200], "en")[1] == "-95 to -85 dBm (good)"
+    with pytest.raises(ValueError, match="en, zh"):
+        term("section.headline", "fr")
+    with pytest.raises(KeyError):
+        term("no.such.term", "en")
+
+
+def test_every_stage_of_the_planner_reads_in_chinese(zh):
+    run, _, _, _ = zh
+    stages = list(run.plan.stages) + [
+        "cover every reachable mandatory point by 2028 (4 zone check points by at least 2 options "
+        "each, for backup): over the budget or quota",
+        "then cover the most people earliest: people covered summed over the 5 phases, discounted 3% a year"]
+    for stage in stages:
+        text = stage_text(stage, "zh")
+        assert HAN.search(text) and not re.search(r"[a-z]{3,}", text), (stage, text)
+    assert stage_text("a stage added later", "zh") == "a stage added later"
+
+
+def test_cost_coverage_curve_with_a_chinese_title(tmp_path):
+    curve = pd.DataFrame({"budget_cny": [1e6, 2e6], "people_covered_pct": [50.0, 70.0],
+                          "mandatory_covered": [3, 4], "mandatory_total": [4, 4]})
+    assert glyph_trouble(lambda: write_curve(curve, tmp_path, NAME)) == []
+    assert (tmp_path / "cost_coverage.png").exists()
