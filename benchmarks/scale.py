@@ -59,6 +59,7 @@ from siting.demand import build_demand
 from siting.distributed import (build_coverage_distributed, client_for, peak_memory_mb,
                                 workers_peak_memory_mb)
 from siting.io import read_region
+from siting.io.rasters import single_dem_in_crs
 from siting.pipeline import COVERAGE_STAGE, WORKERS_PEAK_MEMORY, prepare, run_scenario
 
 from coverage_scale import scaled_candidates  # same candidate scaling as the coverage benchmark
@@ -161,7 +162,7 @@ def coverage_on_demo(args) -> int:
     results = {}
     configs = [(1, False), (2, False)] + ([(2, True)] if args.windowed else [])
     for workers, windowed in configs:
-        extra = {"dem_path": scenario.inputs.dem} if windowed else {}
+        extra = {"dem_path": single_dem_in_crs(scenario.inputs.dem, region.crs)} if windowed else {}
         with client_for(None, workers) as client:
             client.wait_for_workers(workers)
             median, times, got, cpu = _timed(

@@ -1,9 +1,12 @@
 """On-disk cache of coverage matrices, keyed by a hash of everything they depend on.
 
-The key covers the bytes of the DEM, population raster and vector file, the scenario sections
-that shape coverage (CRS, demand rules, technologies, coverage settings) and the package
-version, so any change to an input or a model invalidates the entry. Entries are ``.npz``
-files (no pickles) written to a temporary name and renamed.
+The key covers the bytes of every input file (each DEM tile with its sidecars and, for a VRT,
+the files it references; the population raster; every layer's file), the scenario settings that
+shape coverage (how each layer is read, the region, CRS, demand rules, technologies, coverage
+settings) and the package version, so any change to an input or a model invalidates the entry.
+Paths are not part of the key (a moved scenario keeps its cache), DEM file names are (an SRTM
+tile's name is its georeferencing). Entries are ``.npz`` files (no pickles) written to a
+temporary name and renamed.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ import pandas as pd
 import scipy.sparse as sp
 
 from siting import __version__
-from siting.config import Scenario
+from siting.config import LAYERS, Scenario
 from siting.coverage import CoverageMatrix
+from siting.io.dem import dem_files, dem_source_files
 
 CACHE_ENV = "SITING_CACHE_DIR"
 
@@ -42,10 +46,25 @@ def _file_digest(path: Path) -> str:
 def coverage_key(scenario: Scenario) -> str:
     """A hex digest of everything a coverage matrix depends on."""
     inputs = scenario.inputs
+    digests: dict[Path, str] = {}
+
+    def digest(path: Path | None) -> str | None:
+        if path is None or not Path(path).is_file():
+            return None
+        if path not in digests:
+            digests[path] = _file_digest(path)
+        return digests[path]
+
+    dem = [[f.name, digest(f)] for tile in dem_files(inputs.dem) for f in dem_source_files(tile)]
+    layers = {name: getattr(inputs, name) for name in LAYERS}
     parts = {
         "version": __version__,
-        "files": {name: _file_digest(getattr(inputs, name)) for name in ("dem", "population", "vectors")},
-        "layers": dataclasses.asdict(inputs) | {"dem": "", "population": "", "vectors": ""},
+        "files": {"dem": dem, "population": digest(inputs.population),
+                  **{name: digest(source.path) for name, source in layers.items()
+                     if source is not None}},
+        "layers": {name: None if source is None else dataclasses.asdict(source) | {"path": ""}
+                   for name, source in layers.items()},
+        "region": dataclasses.asdict(scenario.region),
         "crs": scenario.crs,
         "demand": dataclasses.asdict(scenario.demand),
         "technologies": [dataclasses.asdict(t) for t in scenario.technologies],

@@ -65,15 +65,59 @@ class Technology:
 
 
 @dataclass(frozen=True)
+class LayerSource:
+    """Where one input layer comes from and how its columns map to siting's fields.
+
+    ``path`` is any vector format GDAL reads (GeoPackage, GeoJSON, Shapefile or a zipped one,
+    FlatGeobuf, KML) or a table (CSV, XLSX) with coordinate columns ``x``/``y`` (None: detected
+    from the usual names). ``layer`` names the GeoPackage/KML layer or the XLSX sheet (None: the
+    first). ``crs`` declares the coordinates' CRS: anything pyproj reads, or ``GCJ-02`` / ``BD-09``
+    (Chinese web maps); None means the file's own CRS, and WGS 84 for tables. ``fields`` maps
+    siting's field names to the file's column names.
+    """
+
+    path: Path
+    layer: str | None = None
+    x: str | None = None
+    y: str | None = None
+    crs: str | None = None
+    fields: tuple[tuple[str, str], ...] = ()  # (siting field, file column)
+    optional: bool = False  # a layer missing from the file means "none" (inputs.vectors layers)
+    key: str = "inputs"  # the scenario key that names this source, for messages
+
+    @property
+    def column_of(self) -> dict[str, str]:
+        """siting field name -> the file's column name, for the mapped fields."""
+        return dict(self.fields)
+
+
+LAYERS = ("villages", "candidates", "complaints", "zones", "admin_units")
+REQUIRED_LAYERS = ("villages", "candidates")
+
+
+@dataclass(frozen=True)
 class Inputs:
-    dem: Path
-    population: Path
-    vectors: Path
-    villages_layer: str = "villages"
-    candidates_layer: str = "candidates"
-    complaints_layer: str | None = "complaints"
-    zones_layer: str | None = "zones"
-    admin_layer: str | None = "admin_units"
+    """The files of a run. ``dem`` lists files, folders or glob patterns of DEM tiles;
+    ``population`` is optional (None: demand is the villages and complaints)."""
+
+    dem: tuple[Path, ...]
+    population: Path | None
+    villages: LayerSource
+    candidates: LayerSource
+    complaints: LayerSource | None = None
+    zones: LayerSource | None = None
+    admin_units: LayerSource | None = None
+
+    def layer(self, name: str) -> LayerSource | None:
+        """The source of the layer called ``name`` (one of :data:`LAYERS`), or None."""
+        return getattr(self, name)
+
+
+@dataclass(frozen=True)
+class Region:
+    """The planning area, when it is not the admin units' extent: a WGS 84 box in degrees."""
+
+    bbox_deg: tuple[float, float, float, float] | None = None  # west, south, east, north
 
 
 @dataclass(frozen=True)
@@ -180,6 +224,7 @@ class Scenario:
     solver: SolverSettings
     coverage: CoverageSettings = field(default_factory=CoverageSettings)
     outputs: OutputSettings = field(default_factory=OutputSettings)
+    region: Region = field(default_factory=Region)
 
     def technology(self, name: str) -> Technology:
         return next(t for t in self.technologies if t.name == name)
@@ -264,32 +309,112 @@ def _choice(section: dict, key: str, where: str, problems: _Problems, choices: t
     return value
 
 
-def _parse_inputs(raw: dict, base: Path, problems: _Problems) -> Inputs | None:
-    sec = _section(raw, "inputs", problems, required=True)
-    _check_keys(sec, {"dem", "population", "vectors", "layers"}, "inputs", problems)
-    paths = {}
-    for key in ("dem", "population", "vectors"):
-        value = sec.get(key)
-        if not isinstance(value, str) or not value:
-            problems.add(f"inputs.{key}", "missing (a file path relative to the scenario file)")
-            continue
-        paths[key] = (base / value).resolve()
+_SOURCE_KEYS = {"path", "layer", "sheet", "x", "y", "crs", "fields"}
+
+
+def _parse_layer_source(value: Any, where: str, base: Path, problems: _Problems) -> LayerSource | None:
+    """``inputs.<layer>``: a path, or a mapping {path, layer | sheet, x, y, crs, fields}."""
+    if isinstance(value, str) and value:
+        return LayerSource(path=(base / value).resolve(), key=where)
+    if not isinstance(value, dict):
+        problems.add(where, f"must be a file path or a mapping with path (and layer, sheet, x, y, "
+                            f"crs, fields), got {value!r}")
+        return None
+    _check_keys(value, _SOURCE_KEYS, where, problems)
+    path = value.get("path")
+    if not isinstance(path, str) or not path:
+        problems.add(f"{where}.path", "missing (a file path relative to the scenario file)")
+        return None
+    if "layer" in value and "sheet" in value:
+        problems.add(where, "give layer (GeoPackage, KML) or sheet (XLSX), not both")
+    texts = {}
+    for key in ("layer", "sheet", "x", "y", "crs"):
+        item = value.get(key)
+        if item is not None and not isinstance(item, (str, int)) or isinstance(item, bool):
+            problems.add(f"{where}.{key}", f"must be a name, got {item!r}")
+            item = None
+        texts[key] = None if item is None else str(item)
+    fields = value.get("fields") or {}
+    if not isinstance(fields, dict) or not all(isinstance(k, str) and isinstance(v, (str, int))
+                                               and not isinstance(v, bool) for k, v in fields.items()):
+        problems.add(f"{where}.fields", f"must map siting's field names to the file's column "
+                                        f"names (e.g. {{name: 村名}}), got {fields!r}")
+        fields = {}
+    return LayerSource(path=(base / path).resolve(), layer=texts["layer"] or texts["sheet"],
+                       x=texts["x"], y=texts["y"], crs=texts["crs"],
+                       fields=tuple((k, str(v)) for k, v in fields.items()), key=where)
+
+
+def _parse_dem(value: Any, base: Path, problems: _Problems) -> tuple[Path, ...]:
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(isinstance(v, str) and v for v in items):
+        problems.add("inputs.dem", "missing (a DEM file, a folder or glob of tiles, or a list of "
+                                   "them, relative to the scenario file)")
+        return ()
+    return tuple((base / v).resolve() if not Path(v).is_absolute() else Path(v) for v in items)
+
+
+def _legacy_layers(sec: dict, base: Path, problems: _Problems) -> dict[str, LayerSource | None]:
+    """The layers of ``inputs.vectors`` (one GeoPackage) named by ``inputs.layers``."""
     layers = _section(sec, "layers", problems)
-    layer_keys = {"villages", "candidates", "complaints", "zones", "admin_units"}
-    _check_keys(layers, layer_keys, "inputs.layers", problems)
+    _check_keys(layers, set(LAYERS), "inputs.layers", problems)
     for key, value in layers.items():
         if value is not None and not isinstance(value, str):
             problems.add(f"inputs.layers.{key}", f"must be a layer name or null, got {value!r}")
-    if len(paths) < 3:
+    vectors = sec.get("vectors")
+    if vectors is None:
+        return {}
+    if not isinstance(vectors, str) or not vectors:
+        problems.add("inputs.vectors", "must be a GeoPackage path relative to the scenario file")
+        return {}
+    path = (base / vectors).resolve()
+    sources = {}
+    for name in LAYERS:
+        layer = layers.get(name, name)
+        if name in REQUIRED_LAYERS:
+            sources[name] = LayerSource(path=path, layer=layer or name, key="inputs.vectors")
+        elif isinstance(layer, str):
+            sources[name] = LayerSource(path=path, layer=layer, optional=True, key="inputs.vectors")
+        else:
+            sources[name] = None
+    return sources
+
+
+def _parse_inputs(raw: dict, base: Path, problems: _Problems) -> Inputs | None:
+    sec = _section(raw, "inputs", problems, required=True)
+    _check_keys(sec, {"dem", "population", "vectors", "layers", *LAYERS}, "inputs", problems)
+    dem = _parse_dem(sec.get("dem"), base, problems)
+    population = sec.get("population")
+    if population is not None and (not isinstance(population, str) or not population):
+        problems.add("inputs.population", f"must be a raster path or null, got {population!r}")
+        population = None
+    sources = _legacy_layers(sec, base, problems)
+    for name in LAYERS:
+        if sec.get(name) is not None:
+            sources[name] = _parse_layer_source(sec[name], f"inputs.{name}", base, problems)
+    for name in REQUIRED_LAYERS:
+        if name not in sources and name not in sec:
+            problems.add(f"inputs.{name}", "missing (a file, or inputs.vectors with a layer of "
+                                           "that name)")
+    if not dem or any(sources.get(name) is None for name in REQUIRED_LAYERS):
         return None
-    return Inputs(
-        dem=paths["dem"], population=paths["population"], vectors=paths["vectors"],
-        villages_layer=layers.get("villages", "villages") or "villages",
-        candidates_layer=layers.get("candidates", "candidates") or "candidates",
-        complaints_layer=layers.get("complaints", "complaints"),
-        zones_layer=layers.get("zones", "zones"),
-        admin_layer=layers.get("admin_units", "admin_units"),
-    )
+    return Inputs(dem=dem, population=None if population is None else (base / population).resolve(),
+                  **{name: sources.get(name) for name in LAYERS})
+
+
+def _parse_region(raw: dict, problems: _Problems) -> Region:
+    sec = _section(raw, "region", problems)
+    _check_keys(sec, {"bbox"}, "region", problems)
+    bbox = sec.get("bbox")
+    if bbox is None:
+        return Region()
+    if (not isinstance(bbox, list) or len(bbox) != 4
+            or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in bbox)
+            or not (-180 <= bbox[0] < bbox[2] <= 180 and -90 <= bbox[1] < bbox[3] <= 90)):
+        problems.add("region.bbox", f"must be [west, south, east, north] in WGS 84 degrees, "
+                                    f"got {bbox!r}")
+        return Region()
+    return Region(bbox_deg=tuple(float(v) for v in bbox))
 
 
 def _parse_demand(raw: dict, problems: _Problems) -> DemandRules:
@@ -516,7 +641,7 @@ def _parse_outputs(raw: dict, problems: _Problems) -> OutputSettings:
 
 
 _TOP_KEYS = {"name", "crs", "inputs", "demand", "technologies", "objective", "solver", "coverage",
-             "report", "map"}
+             "report", "map", "region"}
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -560,6 +685,7 @@ def load_scenario(path: str | Path) -> Scenario:
         solver=_parse_solver(raw, problems),
         coverage=_parse_coverage(raw, problems),
         outputs=_parse_outputs(raw, problems),
+        region=_parse_region(raw, problems),
     )
     problems.raise_if_any()
     return Scenario(name=name, path=path.resolve(), crs=str(crs), **scenario_parts)

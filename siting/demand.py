@@ -2,13 +2,19 @@
 
 Four kinds of demand point, one row each in the coverage matrix:
 
-- ``cell``: the population raster summed into square cells of ``grid_m``; the point is the
-  population-weighted centroid of the cell, its weight the people in it. People KPIs and the
-  max-coverage objective count these rows only, so nobody is counted twice. The raster is
+- ``cell``: the population raster (when the scenario has one) summed into square cells of
+  ``grid_m``; the point is the population-weighted centroid of the cell, its weight the people
+  in it less the listed population of the villages inside it (never below 0). The raster is
   read and summed a band of whole cells at a time, so a province-size raster is never held
   whole.
-- ``village``: each village point; weight 0 (its people are already in the raster), mandatory
-  when the scenario's rules say so (poverty village, relocation site, all villages).
+- ``village``: each village point, weighted by its listed population, mandatory when the
+  scenario's rules say so (poverty village, relocation site, all villages).
+
+Villages and cells share the people without counting anyone twice: a village's listed
+population is taken out of the cell it lies in, so a cell holds the people the list does not
+name (scattered houses), and a village the raster misses still counts its people. Each demand
+cell thus counts max(raster people, listed village people). People KPIs and the max-coverage
+objective sum the weights of all rows.
 - ``complaint``: weak-signal complaint points; weight 0, mandatory when the rules say so.
 - ``zone``: check points every ``zone_sample_m`` inside each zone that requires 5G (city
   centre, county towns, industrial parks, government); weight 0, mandatory, 5G only.
@@ -20,6 +26,8 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
+import rasterio
 import shapely
 
 from siting.config import DemandRules
@@ -118,16 +126,45 @@ def _admin_of(x, y, admin_units: gpd.GeoDataFrame | None) -> np.ndarray:
     return joined["admin_unit"].fillna("").to_numpy(dtype=object)
 
 
+def _cell_ids_of(x_m, y_m, raster: PopulationRaster, grid_m: float) -> np.ndarray:
+    """The id of the demand cell (as :func:`population_cells` names them) holding each point."""
+    factor = max(1, int(round(grid_m / abs(raster.transform.a))))
+    to_cell = ~(raster.transform @ rasterio.Affine.scale(factor))
+    x_m, y_m = np.asarray(x_m, float), np.asarray(y_m, float)
+    col = to_cell.a * x_m + to_cell.b * y_m + to_cell.c
+    row = to_cell.d * x_m + to_cell.e * y_m + to_cell.f
+    return np.array([f"cell_{r}_{c}" for r, c in zip(np.floor(row).astype(int),
+                                                     np.floor(col).astype(int))], dtype=object)
+
+
+def _cell_rows(region: RegionData, rules: DemandRules) -> dict:
+    """The population cells on the DEM, less the listed people of the villages inside them."""
+    cx, cy, cpeople, cids = population_cells(region.population_source, rules.grid_m,
+                                             rules.min_people_per_cell)
+    on_dem = region.terrain.contains(cx, cy)
+    cx, cy, cpeople, cids = cx[on_dem], cy[on_dem], cpeople[on_dem], cids[on_dem]
+    v = region.villages
+    listed = pd.Series(v["population"].to_numpy(float)).groupby(
+        _cell_ids_of(v.geometry.x.to_numpy(), v.geometry.y.to_numpy(), region.population_source,
+                     rules.grid_m)).sum()
+    residual = np.maximum(cpeople - listed.reindex(cids, fill_value=0.0).to_numpy(), 0.0)
+    return dict(x=cx, y=cy, people=residual, mandatory=np.zeros(len(cx), bool),
+                require_5g=np.zeros(len(cx), bool), kind="cell", ids=cids,
+                admin=_admin_of(cx, cy, region.admin_units))
+
+
+def _village_admin(villages: gpd.GeoDataFrame, admin_units: gpd.GeoDataFrame | None) -> np.ndarray:
+    """Each village's admin unit: the polygon it lies in, else its own admin_unit field."""
+    by_polygon = _admin_of(villages.geometry.x.to_numpy(), villages.geometry.y.to_numpy(), admin_units)
+    field = (villages["admin_unit"].to_numpy(dtype=object) if "admin_unit" in villages
+             else np.full(len(villages), "", dtype=object))
+    return np.where(by_polygon != "", by_polygon, field)
+
+
 def build_demand(region: RegionData, rules: DemandRules) -> Demand:
     """Assemble every demand row of a run (see the module docstring for the four kinds)."""
     terrain = region.terrain
-    cx, cy, cpeople, cids = population_cells(region.population_source, rules.grid_m,
-                                             rules.min_people_per_cell)
-    on_dem = terrain.contains(cx, cy)
-    cx, cy, cpeople, cids = cx[on_dem], cy[on_dem], cpeople[on_dem], cids[on_dem]
-    parts = [dict(x=cx, y=cy, people=cpeople, mandatory=np.zeros(len(cx), bool),
-                  require_5g=np.zeros(len(cx), bool), kind="cell", ids=cids,
-                  admin=_admin_of(cx, cy, region.admin_units))]
+    parts = [] if region.population_source is None else [_cell_rows(region, rules)]
 
     v = region.villages
     v_mandatory = np.full(len(v), rules.mandatory_all_villages)
@@ -135,11 +172,10 @@ def build_demand(region: RegionData, rules: DemandRules) -> Demand:
         v_mandatory |= v["poverty_village"].to_numpy(bool)
     if rules.mandatory_relocation_sites:
         v_mandatory |= v["relocation_site"].to_numpy(bool)
-    v_admin = (v["admin_unit"].to_numpy(dtype=object) if "admin_unit" in v
-               else _admin_of(v.geometry.x.to_numpy(), v.geometry.y.to_numpy(), region.admin_units))
-    parts.append(dict(x=v.geometry.x.to_numpy(), y=v.geometry.y.to_numpy(), people=np.zeros(len(v)),
-                      mandatory=v_mandatory, require_5g=np.zeros(len(v), bool), kind="village",
-                      ids=v.index.to_numpy(dtype=object), admin=v_admin))
+    parts.append(dict(x=v.geometry.x.to_numpy(), y=v.geometry.y.to_numpy(),
+                      people=v["population"].to_numpy(float), mandatory=v_mandatory,
+                      require_5g=np.zeros(len(v), bool), kind="village",
+                      ids=v.index.to_numpy(dtype=object), admin=_village_admin(v, region.admin_units)))
 
     if region.complaints is not None:
         c = region.complaints

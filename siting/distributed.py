@@ -257,12 +257,17 @@ def build_coverage_distributed(client, terrain: Terrain, candidates: pd.DataFram
     Same arguments and result as the in-process function (identical matrix, option table,
     ``in_range`` and ``best_level_dbm``). ``chunk_size`` candidates go into each task (default
     :func:`default_chunk_size` for the cluster's worker threads). With
-    ``dem_path`` (the scenario's DEM, already in the terrain's CRS) each task reads its own DEM
-    window instead of receiving ``terrain`` (see the module docstring). ``progress(done, total)``
-    is called as chunks finish. A failing task cancels the others and its exception is raised.
+    ``dem_path`` (one DEM file already in the terrain's CRS, north-up with square cells:
+    :func:`siting.io.rasters.single_dem_in_crs` finds it, or None for tiles or a DEM in another
+    CRS) each task reads its own DEM window instead of receiving ``terrain`` (see the module
+    docstring). ``progress(done, total)`` is called as chunks finish. A failing task cancels
+    the others and its exception is raised.
     """
     from distributed import as_completed
 
+    if dem_path is not None and not isinstance(dem_path, (str, Path)):
+        raise TypeError(f"dem_path must be one DEM file, got {dem_path!r}; tiles are read whole "
+                        f"(see siting.io.rasters.single_dem_in_crs)")
     if chunk_size is None:
         chunk_size = default_chunk_size(len(candidates), sum(client.nthreads().values()))
     if chunk_size < 1:

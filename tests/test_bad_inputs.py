@@ -15,6 +15,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import rasterio
 import rasterio.enums
@@ -237,7 +238,7 @@ def test_missing_field(tmp_path, out):
     for row in rows:
         del row["capex_cny"]
     scenario = _region(tmp_path, candidates=rows)
-    assert_rejected(scenario, out, "region.gpkg", "layer 'candidates'", "missing field(s) capex_cny")
+    assert_rejected(scenario, out, "region.gpkg", "layer 'candidates'", "missing column(s) 'capex_cny'", "columns present")
 
 
 def test_layer_without_crs(tmp_path, out):
@@ -522,3 +523,77 @@ def test_dem_in_degrees_labelled_as_utm(tmp_path, out):
     scenario = _region(tmp_path)
     _rewrite_raster(tmp_path / "dem.tif", ridge_dem(), origin=(109.0, 32.8), cell_m=0.0003)
     assert_rejected(scenario, out, "dem.tif", "look like degrees")
+
+
+# --- layers from their own files: sheets and tables as planners write them -------------------
+
+def _villages_table(crs="EPSG:4326") -> pd.DataFrame:
+    frame = gpd.GeoDataFrame(_villages(), crs=CRS).to_crs(crs)
+    table = pd.DataFrame(frame.drop(columns="geometry"))
+    table["lon"], table["lat"] = frame.geometry.x.round(7), frame.geometry.y.round(7)
+    return table
+
+
+def _with_villages(tmp_path: Path, villages) -> Path:
+    """The standard region with its villages taken from ``villages`` (inputs.villages)."""
+    return _edit_scenario(_region(tmp_path), lambda d: d["inputs"].update(villages=villages))
+
+
+def test_table_missing_a_column_lists_the_columns(tmp_path, out):
+    table = _villages_table().rename(columns={"population": "populaton"})
+    table.to_csv(tmp_path / "villages.csv", index=False)
+    assert_rejected(_with_villages(tmp_path, "villages.csv"), out, "villages.csv",
+                    "missing column(s) 'population' (did you mean 'populaton'?)",
+                    "columns present", "inputs.villages.fields")
+
+
+def test_mapped_column_that_is_not_there(tmp_path, out):
+    _villages_table().to_csv(tmp_path / "villages.csv", index=False)
+    source = {"path": "villages.csv", "fields": {"population": "人口"}}
+    assert_rejected(_with_villages(tmp_path, source), out, "villages.csv", "人口 (for population)")
+
+
+def test_longitude_and_latitude_swapped(tmp_path, out):
+    table = _villages_table().rename(columns={"lon": "lat", "lat": "lon"})
+    table.to_csv(tmp_path / "villages.csv", index=False)
+    assert_rejected(_with_villages(tmp_path, "villages.csv"), out, "villages.csv",
+                    "longitude and latitude look swapped", "swap the x and y columns")
+
+
+def test_xlsx_sheet_that_does_not_exist(tmp_path, out):
+    with pd.ExcelWriter(tmp_path / "villages.xlsx", engine="openpyxl") as writer:
+        _villages_table().to_excel(writer, sheet_name="村庄", index=False)
+    source = {"path": "villages.xlsx", "sheet": "村"}
+    assert_rejected(_with_villages(tmp_path, source), out, "villages.xlsx", "sheet '村' not found",
+                    "sheets: 村庄")
+
+
+def test_gcj02_points_outside_china(tmp_path, out):
+    table = _villages_table()
+    table["lon"] -= 120.0  # somewhere in the Atlantic
+    table.to_csv(tmp_path / "villages.csv", index=False)
+    source = {"path": "villages.csv", "crs": "GCJ-02"}
+    assert_rejected(_with_villages(tmp_path, source), out, "villages.csv", "outside China")
+
+
+def test_duplicate_ids_in_a_table(tmp_path, out):
+    table = _villages_table()
+    table["village_id"] = "V1"
+    table.to_csv(tmp_path / "villages.csv", index=False)
+    assert_rejected(_with_villages(tmp_path, "villages.csv"), out, "villages.csv",
+                    "duplicate village_id V1")
+
+
+def test_undecodable_text(tmp_path, out):
+    text = _villages_table().to_csv(index=False).encode("utf-8")
+    (tmp_path / "villages.csv").write_bytes(text.replace(b"Village V1", b"Village \xff\xfe\xff"))
+    assert_rejected(_with_villages(tmp_path, "villages.csv"), out, "villages.csv",
+                    "neither UTF-8 nor GB18030", "CSV UTF-8")
+
+
+def test_bad_booleans_name_the_rows(tmp_path, out):
+    table = _villages_table()
+    table["poverty_village"] = ["是", "maybe"]
+    table.to_csv(tmp_path / "villages.csv", index=False)
+    assert_rejected(_with_villages(tmp_path, "villages.csv"), out, "villages.csv",
+                    "field 'poverty_village'", "V2", "maybe")

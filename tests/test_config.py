@@ -22,7 +22,9 @@ def _write(tmp_path, doc):
 
 def test_paths_are_resolved_relative_to_the_scenario(tmp_path):
     scenario = load_scenario(_write(tmp_path, BASE))
-    assert scenario.inputs.dem == (tmp_path / "d.tif").resolve()
+    assert scenario.inputs.dem == ((tmp_path / "d.tif").resolve(),)
+    assert scenario.inputs.villages.path == (tmp_path / "v.gpkg").resolve()
+    assert scenario.inputs.villages.layer == "villages" and scenario.inputs.zones.optional
     assert scenario.technologies[0].rs_epre_dbm == pytest.approx(61.0 - 30.7918, abs=1e-3)
 
 
@@ -74,3 +76,41 @@ def test_output_settings_default_and_parse(tmp_path):
 def test_bad_output_settings(tmp_path, change, message):
     with pytest.raises(ScenarioError, match=message):
         load_scenario(_write(tmp_path, BASE | change))
+
+
+def test_each_layer_from_its_own_file(tmp_path):
+    doc = BASE | {"inputs": {
+        "dem": ["tiles/", "more/*.hgt.zip"], "population": None,
+        "villages": {"path": "v.xlsx", "sheet": "村庄", "x": "经度", "y": "纬度", "crs": "GCJ-02",
+                     "fields": {"name": "村名", "population": "人口"}},
+        "candidates": "sites.csv", "vectors": "v.gpkg", "layers": {"zones": None}}}
+    inputs = load_scenario(_write(tmp_path, doc)).inputs
+    assert inputs.dem == ((tmp_path / "tiles").resolve(), (tmp_path / "more/*.hgt.zip").resolve())
+    assert inputs.population is None
+    villages = inputs.villages
+    assert (villages.layer, villages.x, villages.y, villages.crs) == ("村庄", "经度", "纬度", "GCJ-02")
+    assert villages.column_of == {"name": "村名", "population": "人口"}
+    assert inputs.candidates.path == (tmp_path / "sites.csv").resolve()
+    assert inputs.zones is None and inputs.complaints.layer == "complaints"  # from inputs.vectors
+
+
+@pytest.mark.parametrize("inputs, message", [
+    ({"dem": "d.tif", "candidates": "c.csv"}, "inputs.villages: missing"),
+    ({"dem": "d.tif", "villages": {"sheet": "x"}, "candidates": "c.csv"}, "inputs.villages.path: missing"),
+    ({"dem": "d.tif", "villages": {"path": "v.csv", "fields": ["name"]}, "candidates": "c.csv"},
+     "inputs.villages.fields: must map"),
+    ({"dem": "d.tif", "villages": {"path": "v.csv", "colums": {}}, "candidates": "c.csv"},
+     "inputs.villages.colums: unknown key"),
+    ({"dem": "d.tif", "villages": {"path": "v.xlsx", "layer": "a", "sheet": "b"}, "candidates": "c.csv"},
+     "not both"),
+])
+def test_bad_layer_sources(tmp_path, inputs, message):
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario(_write(tmp_path, BASE | {"inputs": inputs}))
+
+
+def test_region_bbox(tmp_path):
+    scenario = load_scenario(_write(tmp_path, BASE | {"region": {"bbox": [108, 31.7, 110.2, 33.8]}}))
+    assert scenario.region.bbox_deg == (108.0, 31.7, 110.2, 33.8)
+    with pytest.raises(ScenarioError, match="region.bbox"):
+        load_scenario(_write(tmp_path, BASE | {"region": {"bbox": [110, 31, 108, 33]}}))

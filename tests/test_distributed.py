@@ -18,6 +18,7 @@ from siting.distributed import (build_coverage_distributed, client_for, read_ter
                                 spatial_chunks)
 from siting.errors import InputError
 from siting.io import read_region, read_terrain
+from siting.io.rasters import single_dem_in_crs
 from siting.plan import option_costs, plan_network
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo" / "scenario.yaml"
@@ -119,7 +120,9 @@ def test_small_region_matrix_equals_in_process(client, small, chunk_size):
 def test_small_region_windowed_dem_reads_equal_in_process(client, small):
     scenario, region, demand = small
     want = _in_process(scenario, region, demand)
-    got = _distributed(client, scenario, region, demand, chunk_size=2, dem_path=scenario.inputs.dem)
+    dem_path = single_dem_in_crs(scenario.inputs.dem, region.crs)
+    assert dem_path is not None
+    got = _distributed(client, scenario, region, demand, chunk_size=2, dem_path=dem_path)
     assert_same_coverage(got, want)
 
 
@@ -128,7 +131,7 @@ def test_three_sector_antennas_windowed(client, tmp_path):
         tmp_path, coverage={"raster_resolution_m": 150, "antenna": "three_sector"}))
     assert scenario.coverage.antenna == "three_sector"
     want = _in_process(scenario, region, demand)
-    for kwargs in ({}, {"dem_path": scenario.inputs.dem}):
+    for kwargs in ({}, {"dem_path": single_dem_in_crs(scenario.inputs.dem, region.crs)}):
         got = _distributed(client, scenario, region, demand, chunk_size=3, **kwargs)
         assert_same_coverage(got, want)
 
@@ -179,9 +182,10 @@ def test_spatial_chunks_cover_every_candidate_once_in_ascending_order():
 def test_read_terrain_window_matches_the_full_raster(small):
     scenario, region, _ = small
     full = read_terrain(scenario.inputs.dem, region.crs)
+    dem_path = single_dem_in_crs(scenario.inputs.dem, region.crs)
     xmin, ymin, xmax, ymax = full.bounds
     bounds = (xmin + 1000.0, ymin + 2000.0, xmin + 2500.0, ymin + 2600.0)
-    win = read_terrain_window(scenario.inputs.dem, region.crs, bounds, margin_cells=0)
+    win = read_terrain_window(dem_path, region.crs, bounds, margin_cells=0)
     assert win.cell_size_m == full.cell_size_m
     wx0, wy0, wx1, wy1 = win.bounds
     assert wx0 <= bounds[0] and wy0 <= bounds[1] and wx1 >= bounds[2] and wy1 >= bounds[3]
@@ -191,11 +195,11 @@ def test_read_terrain_window_matches_the_full_raster(small):
     np.testing.assert_array_equal(win.elevation_m,
                                   full.elevation_m[row0:row0 + rows, col0:col0 + cols])
     # clipped to the raster at its edges
-    edge = read_terrain_window(scenario.inputs.dem, region.crs,
+    edge = read_terrain_window(dem_path, region.crs,
                                (xmin - 5000, ymin - 5000, xmin + 100, ymin + 100))
     assert edge.bounds[0] == xmin and edge.bounds[1] == ymin
     with pytest.raises(InputError, match="does not overlap"):
-        read_terrain_window(scenario.inputs.dem, region.crs,
+        read_terrain_window(dem_path, region.crs,
                             (xmax + 1e4, ymax + 1e4, xmax + 2e4, ymax + 2e4))
 
 

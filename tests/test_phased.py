@@ -139,7 +139,8 @@ def test_a_two_year_plan_builds_the_bigger_cluster_first(tmp_path):
     population[28:32, 48:52] = 50.0  # 800 people around x = 5 km
     one_site = 50000 + 150000 + 5 * (10000 + 12000)
     path = write_region(tmp_path / "in", np.full((200, 200), 400.0),
-                        villages=[village("V1", 1000, 3000, poverty=False)],
+                        # V1's 100 listed people leave its cell (120 in the raster): no double count
+                        villages=[village("V1", 1000, 3000, population=100, poverty=False)],
                         candidates=[candidate("WEST", 1000, 3000, techs="4G"),
                                     candidate("EAST", 5000, 3000, techs="4G")],
                         population=population, technologies=[dict(TECH_4G, max_range_m=1500)],

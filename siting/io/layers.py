@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
+import re
 import warnings
 from pathlib import Path
 
@@ -13,15 +15,47 @@ import pyogrio
 import pyproj
 import shapely
 
+from siting.china_crs import to_wgs84
+from siting.config import LayerSource
 from siting.errors import InputError
 from siting.io.problems import Problems, first_line, id_list
 from siting.io.rasters import crs_label_problem
+from siting.io.tables import coordinate_columns, is_table, read_table, table_points
 
 logger = logging.getLogger(__name__)
 
 
-_BOOL_WORDS = {1: True, 0: False, "1": True, "0": False, "true": True, "false": False,
-               "True": True, "False": False, "TRUE": True, "FALSE": False, "yes": True, "no": False}
+#: Spellings of booleans in planners' sheets (compared case-insensitively after stripping).
+BOOL_WORDS = {"1": True, "0": False, "true": True, "false": False, "yes": True, "no": False,
+              "y": True, "n": False, "t": True, "f": False, "是": True, "否": False,
+              "1.0": True, "0.0": False}
+#: The Chinese web-map coordinate systems, converted to WGS 84 at load (see siting.china_crs).
+WEB_MAP_SYSTEMS = ("GCJ-02", "BD-09")
+
+
+GENERATIONS = ("4G", "5G")
+#: What separates the items of a list in a cell: commas (also full-width), the Chinese
+#: enumeration comma, semicolons, slashes, bars or spaces.
+LIST_SEPARATORS = re.compile(r"[,，、;；/|\s]+")
+
+
+def generations_of(listed) -> tuple[str, ...] | None:
+    """The generations a cell lists ("4G,5G", "4G，5G", "4g 5g"), in order; None when the cell
+    is not such a list."""
+    if not isinstance(listed, str):
+        return None
+    items = {item.upper() for item in LIST_SEPARATORS.split(listed.strip()) if item}
+    if not items or not items <= set(GENERATIONS):
+        return None
+    return tuple(g for g in GENERATIONS if g in items)
+
+
+def _bool_of(value) -> bool | None:
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, float, np.integer, np.floating)) and value in (0, 1):
+        return bool(value)
+    return BOOL_WORDS.get(str(value).strip().lower()) if isinstance(value, str) else None
 
 
 def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series:
@@ -36,14 +70,23 @@ def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series
     if kind == "bool":
         if column.dtype == bool:
             return column
-        mapped = column.map(lambda v: _BOOL_WORDS.get(v) if isinstance(v, (bool, int, str, np.integer))
-                            else _BOOL_WORDS.get(int(v)) if isinstance(v, float) and v in (0.0, 1.0)
-                            else None)
+        mapped = column.map(_bool_of)
         bad = mapped.isna()
         if bad.any():
-            raise InputError(f"{where}: field '{field}' must be true/false; feature(s) "
+            raise InputError(f"{where}: field '{field}' must be true/false (yes/no, 1/0, 是/否); feature(s) "
                              f"{id_list(ids, bad)} hold {list(column[bad][:3])}")
         return mapped.astype(bool)
+    if kind == "generations":
+        mapped = column.map(generations_of)
+        bad = mapped.isna() & ~(column.isna() | (column.astype(str).str.strip() == ""))
+        if bad.any():
+            raise InputError(f"{where}: field '{field}' of feature(s) {id_list(ids, bad)} is not a "
+                             f"list of generations (e.g. {column[bad].iloc[0]!r}); use a "
+                             f"comma-separated list of 4G and/or 5G")
+        if mapped.isna().any():
+            raise InputError(f"{where}: field '{field}' is empty for feature(s) "
+                             f"{id_list(ids, mapped.isna())}; fill it in")
+        return mapped.map(",".join)
     numeric = pd.to_numeric(column, errors="coerce")
     bad = numeric.isna() | ~np.isfinite(numeric.to_numpy(dtype=float, na_value=np.nan))
     if bad.any():
@@ -56,51 +99,116 @@ def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series
     return numeric.astype(float)
 
 
-def layer_names(path: Path) -> list[str]:
+def layer_names(path: Path, key: str) -> list[str]:
+    """The layers of a vector file; ``key`` is the scenario key that names the file."""
     if not path.exists():
-        raise InputError(f"{path}: vector file not found; check inputs.vectors in the scenario")
+        raise InputError(f"{path}: file not found; check {key} in the scenario")
     if path.is_dir():
-        raise InputError(f"{path}: inputs.vectors is a folder, not a GeoPackage file")
+        raise InputError(f"{path}: {key} is a folder, not a file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # GDAL notices on odd files
             return [str(name) for name, _ in pyogrio.list_layers(path)]
     except Exception as exc:  # pyogrio raises DataSourceError and friends from GDAL
         raise InputError(f"{path}: cannot read the vector file ({first_line(exc)}); is it a "
-                         f"valid GeoPackage?") from None
+                         f"GeoPackage, GeoJSON, Shapefile, FlatGeobuf or KML file?") from None
 
 
-def read_points(path: Path, layer: str, crs: pyproj.CRS | None, fields: dict[str, str],
-                id_field: str, *, geometry: str = "Point", check=None) -> gpd.GeoDataFrame:
-    """Read one vector layer, check its fields and geometries, and reproject it to ``crs``.
+def source_label(source: LayerSource) -> str:
+    """How messages name a layer: the file, and its layer or sheet when one is named."""
+    if source.layer is None:
+        return str(source.path)
+    return f"{source.path} {'sheet' if is_table(source.path) else 'layer'} '{source.layer}'"
 
-    Every problem of the layer is reported at once (one line each) in one InputError.
-    With ``crs=None`` the layer is checked but not reprojected. ``check(frame, where)`` is an
-    extra layer-specific check (raising InputError), run after the fields are coerced.
-    """
-    where = f"{path} layer '{layer}'"
-    available = layer_names(path)
+
+def has_layer(source: LayerSource) -> bool:
+    """Whether an optional GeoPackage layer is there (a missing one means "none")."""
+    try:
+        return source.layer in layer_names(source.path, source.key)
+    except InputError:
+        return False
+
+
+def _load_vector(source: LayerSource, geometry: str) -> gpd.GeoDataFrame:
+    available = layer_names(source.path, source.key)
+    layer = source.layer if source.layer is not None else (available[0] if available else None)
     if layer not in available:
-        raise InputError(f"{path}: layer '{layer}' not found (layers: {', '.join(available) or 'none'}); "
-                         f"check inputs.layers in the scenario")
+        setting = "inputs.layers" if source.key == "inputs.vectors" else f"{source.key}.layer"
+        raise InputError(f"{source.path}: layer '{layer}' not found (layers: "
+                         f"{', '.join(available) or 'none'}); check {setting} in the scenario")
+    where = source_label(source)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # GDAL notices on odd files
-            frame = gpd.read_file(path, layer=layer, engine="pyogrio")
+            frame = gpd.read_file(source.path, layer=layer, engine="pyogrio")
     except Exception as exc:
         raise InputError(f"{where}: cannot be read ({first_line(exc)})") from None
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
         raise InputError(f"{where}: the layer has no geometry column; expected {geometry}s")
-    if frame.empty:
-        raise InputError(f"{where}: the layer is empty (no features)")
-    problems = Problems()
-    if frame.crs is None:
-        problems.add(f"{where}: no CRS; assign one (e.g. EPSG:4326) in the file")
-    missing = [f for f in dict.fromkeys([id_field, *fields]) if f not in frame.columns]
-    if missing:
-        problems.add(f"{where}: missing field(s) {', '.join(missing)}; add them (see the README's "
-                     f"input formats)")
-        problems.raise_if_any()
+    return frame
+
+
+def _load_table(source: LayerSource, geometry: str) -> gpd.GeoDataFrame:
+    where = source_label(source)
+    if not source.path.is_file():
+        raise InputError(f"{source.path}: file not found; check {source.key} in the scenario")
+    if geometry != "Point":
+        raise InputError(f"{where}: a table holds points, but this layer needs {geometry}s; give "
+                         f"it as a GeoPackage, Shapefile, GeoJSON or KML file")
+    frame = read_table(source.path, source.layer)
+    x, y = coordinate_columns(frame, source.x, source.y, where)
+    return table_points(frame, x, y, None, where)
+
+
+def _declare_crs(frame: gpd.GeoDataFrame, source: LayerSource, where: str) -> gpd.GeoDataFrame:
+    """The frame labelled with the CRS the scenario declares (it overrides the file's label);
+    tables without a declaration are WGS 84 longitude/latitude."""
+    declared = source.crs
+    if declared is None:
+        return frame.set_crs("EPSG:4326") if frame.crs is None and is_table(source.path) else frame
+    if web_map_system(declared) is not None:
+        declared = "EPSG:4326"  # converted to WGS 84 once the coordinates are checked
+    try:
+        return frame.set_crs(pyproj.CRS.from_user_input(declared), allow_override=True)
+    except pyproj.exceptions.CRSError:
+        raise InputError(f"{where}: crs {source.crs!r} is not a known CRS; use e.g. EPSG:4326, "
+                         f"EPSG:4490, EPSG:4547, GCJ-02 or BD-09") from None
+
+
+def web_map_system(name: str | None) -> str | None:
+    """'GCJ-02' or 'BD-09' when ``name`` declares one of them (any spelling), else None."""
+    key = "".join(ch for ch in str(name).upper() if ch.isalnum())
+    return {"GCJ02": "GCJ-02", "BD09": "BD-09"}.get(key)
+
+
+def _map_fields(frame: gpd.GeoDataFrame, source: LayerSource, wanted: list[str],
+                where: str) -> gpd.GeoDataFrame:
+    """Rename the file's columns to siting's field names; every wanted field must then exist."""
+    mapping = source.column_of
+    absent = [f"{column} (for {field})" for field, column in mapping.items()
+              if column not in frame.columns]
+    missing = [f for f in wanted if f not in frame.columns and f not in mapping]
+    if absent or missing:
+        present = [str(c) for c in frame.columns if c != frame.geometry.name]
+        hints = [f"'{m}' (did you mean '{close[0]}'?)" if (close := difflib.get_close_matches(
+            m.split(" (")[0], present, n=1)) else f"'{m}'" for m in absent + missing]
+        raise InputError(f"{where}: missing column(s) {', '.join(hints)}; columns present: "
+                         f"{', '.join(present)}; {_mapping_hint(source)}")
+    renamed = {column: field for field, column in mapping.items() if column != field}
+    clashes = [field for field in renamed.values() if field in frame.columns]
+    frame = frame.drop(columns=[c for c in clashes if c not in renamed])
+    return frame.rename(columns=renamed)
+
+
+def _mapping_hint(source: LayerSource) -> str:
+    if source.key == "inputs.vectors":
+        return (f"add them, or give the layer on its own (inputs.<layer>: {{path, layer, fields}}) "
+                f"and map them with fields")
+    return f"map them with {source.key}.fields (siting name: column)"
+
+
+def _index_by_id(frame: gpd.GeoDataFrame, id_field: str, where: str, problems: Problems):
+    """The frame indexed by its id field's text (``row N`` for features without one)."""
     raw_ids = frame[id_field]
     no_id = raw_ids.isna() | (raw_ids.astype(str).str.strip() == "")
     labels = raw_ids.map(_id_text)
@@ -109,20 +217,16 @@ def read_points(path: Path, layer: str, crs: pyproj.CRS | None, fields: dict[str
     if no_id.any():
         problems.add(f"{where}: field '{id_field}' is empty for {id_list(frame.index, no_id)}; "
                      f"every feature needs an id")
-    for name, kind in fields.items():
-        if name == id_field:
-            continue
-        try:
-            frame[name] = _coerce(frame, name, kind, where).to_numpy()
-        except InputError as exc:
-            problems.add(str(exc))
     dup = frame.index[frame.index.duplicated() & ~no_id.to_numpy()]
     if len(dup):
         shown = sorted(set(dup))
         problems.add(f"{where}: duplicate {id_field} {', '.join(shown[:5])}"
                      f"{' and more' if len(shown) > 5 else ''}; ids must be unique")
-    if check is not None:
-        problems.attempt(check, frame, where)
+    return frame
+
+
+def _check_geometries(frame: gpd.GeoDataFrame, geometry: str, where: str, problems: Problems):
+    """Report empty, wrongly typed and invalid geometries; single-point MultiPoints become Points."""
     geoms = frame.geometry
     empty = geoms.isna() | geoms.is_empty
     if empty.any():
@@ -145,24 +249,93 @@ def read_points(path: Path, layer: str, crs: pyproj.CRS | None, fields: dict[str
                          f"more than one point; give each its own feature")
         elif multi.any():
             frame = frame.set_geometry(geoms.map(lambda g: g.geoms[0] if g.geom_type == "MultiPoint" else g))
-    if frame.crs is not None and not (empty | wrong).all():
-        label = crs_label_problem(frame.geometry[~(empty | wrong)].total_bounds, frame.crs, where)
-        if label is not None:
+    usable = ~(empty | wrong)
+    if frame.crs is not None and usable.any():
+        bounds = frame.geometry[usable].total_bounds
+        if (swap := _swapped_axes_problem(bounds, frame.crs, where)) is not None:
+            problems.add(swap)
+        elif (label := crs_label_problem(bounds, frame.crs, where)) is not None:
             problems.add(label)
+    return frame
+
+
+def _swapped_axes_problem(bounds, crs, where: str) -> str | None:
+    """Latitudes beyond 90 degrees with longitudes within it: the columns are swapped."""
+    xmin, ymin, xmax, ymax = bounds
+    if (pyproj.CRS.from_user_input(crs).is_geographic and max(abs(ymin), abs(ymax)) > 90
+            and max(abs(xmin), abs(xmax)) <= 90):
+        return (f"{where}: latitudes up to {max(abs(ymin), abs(ymax)):.4g} degrees with longitudes "
+                f"of {xmin:.4g}..{xmax:.4g}: longitude and latitude look swapped; swap the x and y "
+                f"columns (x is the longitude, 经度)")
+    return None
+
+
+def _to_wgs84_from_web_map(frame: gpd.GeoDataFrame, source: LayerSource, where: str):
+    """Coordinates declared GCJ-02 or BD-09 converted to WGS 84 (:mod:`siting.china_crs`)."""
+    system = web_map_system(source.crs)
+    if system is None:
+        return frame
+    coords = shapely.get_coordinates(frame.geometry.to_numpy())
+    try:
+        lon, lat = to_wgs84(coords[:, 0], coords[:, 1], system)
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
+    geoms = shapely.set_coordinates(frame.geometry.to_numpy().copy(), np.column_stack([lon, lat]))
+    return frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs="EPSG:4326"))
+
+
+def reproject(frame: gpd.GeoDataFrame, crs: pyproj.CRS, where: str) -> gpd.GeoDataFrame:
+    if pyproj.CRS.from_user_input(frame.crs) != crs:
+        logger.warning("%s: reprojected from %s to the run's CRS %s", where,
+                       frame.crs.to_string(), crs.to_string())
+    try:
+        frame = frame.to_crs(crs)
+    except Exception as exc:
+        raise InputError(f"{where}: cannot be reprojected from {frame.crs.to_string()} to "
+                         f"{crs.to_string()} ({first_line(exc)})") from None
+    if not np.isfinite(shapely.get_coordinates(frame.geometry.to_numpy())).all():
+        raise InputError(f"{where}: reprojection from its CRS to {crs.to_string()} gives "
+                         f"invalid coordinates; check the layer's CRS")
+    return frame
+
+
+def read_layer(source: LayerSource, crs: pyproj.CRS | None, fields: dict[str, str],
+               id_field: str, *, geometry: str = "Point", check=None) -> gpd.GeoDataFrame:
+    """Read one input layer, map and check its fields and geometries, and reproject it to ``crs``.
+
+    Any vector format GDAL reads, or a CSV/XLSX table of points (:mod:`siting.io.tables`).
+    Every problem of the layer is reported at once (one line each) in one InputError. With
+    ``crs=None`` the layer is checked but not reprojected. A field whose kind ends in ``?``
+    may be absent. ``check(frame, where)`` is an extra
+    layer-specific check (raising InputError), run after the fields are coerced. Columns
+    beyond ``fields`` are kept as they are.
+    """
+    where = source_label(source)
+    load = _load_table if is_table(source.path) else _load_vector
+    frame = _declare_crs(load(source, geometry), source, where)
+    if frame.empty:
+        raise InputError(f"{where}: the layer is empty (no features)")
+    problems = Problems()
+    if frame.crs is None:
+        problems.add(f"{where}: no CRS; assign one in the file or declare it with "
+                     f"{source.key}.crs (e.g. EPSG:4326)")
+    required = [name for name, kind in fields.items() if not kind.endswith("?")]
+    frame = _map_fields(frame, source, list(dict.fromkeys([id_field, *required])), where)
+    frame = _index_by_id(frame, id_field, where, problems)
+    for name, kind in fields.items():
+        kind = kind.rstrip("?")
+        if name != id_field and name in frame.columns:
+            try:
+                frame[name] = _coerce(frame, name, kind, where).to_numpy()
+            except InputError as exc:
+                problems.add(str(exc))
+    if check is not None:
+        problems.attempt(check, frame, where)
+    frame = _check_geometries(frame, geometry, where, problems)
     problems.raise_if_any()
+    frame = _to_wgs84_from_web_map(frame, source, where)
     if crs is not None:
-        if pyproj.CRS.from_user_input(frame.crs) != crs:
-            logger.warning("%s: reprojected from %s to the run's CRS %s", where,
-                           frame.crs.to_string(), crs.to_string())
-        try:
-            frame = frame.to_crs(crs)
-        except Exception as exc:
-            raise InputError(f"{where}: cannot be reprojected from {frame.crs.to_string()} to "
-                             f"{crs.to_string()} ({first_line(exc)})") from None
-        bad = ~np.isfinite(shapely.get_coordinates(frame.geometry.to_numpy())).all()
-        if bad:
-            raise InputError(f"{where}: reprojection from its CRS to {crs.to_string()} gives "
-                             f"invalid coordinates; check the layer's CRS")
+        frame = reproject(frame, crs, where)
     frame.index.name = None
     return frame
 

@@ -1,5 +1,9 @@
 """Rasters of a run: the DEM as a :class:`~siting.terrain.Terrain` and the population raster,
-checked and brought into the run's projected CRS."""
+checked and brought into the run's projected CRS.
+
+The DEM may be many tiles (files, folders, glob patterns: :func:`dem_files`); they are mosaicked
+by :mod:`siting.io.dem` and read over the region only (:func:`read_terrain`).
+"""
 
 from __future__ import annotations
 
@@ -14,13 +18,17 @@ import numpy as np
 import pyproj
 import rasterio
 import rasterio.errors
+import rasterio.features
 import rasterio.warp
 import rasterio.windows
+import shapely
 from rasterio.enums import Resampling
 from scipy import ndimage
 
 from siting.config import Scenario
 from siting.errors import InputError
+from siting.io.dem import (DemTile, dem_files, dem_label, describe_tiles, lonlat_bounds,
+                           open_mosaic, tiles_outline, uncovered_message)
 from siting.io.problems import first_line
 from siting.terrain import Terrain
 
@@ -133,8 +141,38 @@ def _check_georeferenced(src, path: Path, what: str) -> None:
         raise InputError(label)
 
 
-def resolve_crs(scenario: Scenario) -> pyproj.CRS:
-    """The run's projected CRS: the scenario's, or the UTM zone of the DEM's centre."""
+def _dem_specs(dem) -> tuple[Path, ...]:
+    """``inputs.dem`` as a tuple of paths (one path is accepted too)."""
+    return (Path(dem),) if isinstance(dem, (str, Path)) else tuple(Path(d) for d in dem)
+
+
+def dem_tiles(dem) -> list[DemTile]:
+    """Every raster ``dem`` (``inputs.dem``: files, folders, glob patterns) names, opened and
+    checked: readable, a band, a CRS, and coordinates that fit that CRS."""
+    tiles = describe_tiles(dem_files(_dem_specs(dem)))
+    for tile in tiles:
+        if (label := crs_label_problem(tile.bounds, tile.crs, tile.name)) is not None:
+            raise InputError(label)
+    return tiles
+
+
+def _lonlat_centre(tiles: list[DemTile], where: str) -> tuple[float, float]:
+    """(lon, lat) [degrees] of the centre of the tiles' lon/lat bounding box."""
+    try:
+        boxes = np.array([rasterio.warp.transform_bounds(tile.crs, "EPSG:4326", *tile.bounds)
+                          for tile in tiles])
+    except Exception as exc:  # GDAL/PROJ errors come in several classes
+        raise InputError(f"{where}: the DEM's CRS cannot be transformed to longitude/latitude "
+                         f"({first_line(exc)}); set crs in the scenario") from None
+    west, south = boxes[:, 0].min(), boxes[:, 1].min()
+    east, north = boxes[:, 2].max(), boxes[:, 3].max()
+    return (west + east) / 2, (south + north) / 2
+
+
+def resolve_crs(scenario: Scenario, region_lonlat_bounds=None) -> pyproj.CRS:
+    """The run's projected CRS: the scenario's, or (``crs: auto``) the UTM zone of the centre of
+    ``region_lonlat_bounds`` (west, south, east, north [degrees]) when given, else of the DEM
+    tiles' mosaic."""
     if scenario.crs != "auto":
         try:
             crs = pyproj.CRS.from_user_input(scenario.crs)
@@ -145,42 +183,48 @@ def resolve_crs(scenario: Scenario) -> pyproj.CRS:
             raise InputError(f"{scenario.path}: crs: {scenario.crs!r} is geographic; a projected "
                              f"CRS in metres is required (or 'auto' for UTM)")
         return crs
-    with open_raster(scenario.inputs.dem, "dem") as src:
-        _check_georeferenced(src, scenario.inputs.dem, "DEM")
-        try:
-            lon, lat = rasterio.warp.transform(src.crs, "EPSG:4326",
-                                               [(src.bounds.left + src.bounds.right) / 2],
-                                               [(src.bounds.bottom + src.bounds.top) / 2])
-        except Exception as exc:  # GDAL/PROJ errors come in several classes
-            raise InputError(f"{scenario.inputs.dem}: the DEM's CRS cannot be transformed to "
-                             f"longitude/latitude ({first_line(exc)}); set crs in the scenario") from None
-    if not (np.isfinite(lon[0]) and np.isfinite(lat[0]) and -180 <= lon[0] <= 180
-            and -84 <= lat[0] <= 84):
-        raise InputError(f"{scenario.inputs.dem}: the DEM's centre ({lon[0]:.3f}, {lat[0]:.3f}) "
-                         f"is not a place a UTM zone covers; check the DEM's CRS or set crs in "
-                         f"the scenario")
-    return utm_crs_for(lon[0], lat[0])
+    if region_lonlat_bounds is not None:
+        west, south, east, north = (float(v) for v in region_lonlat_bounds)
+        lon, lat = (west + east) / 2, (south + north) / 2
+        where, check = str(scenario.path), "region.bbox or the admin units' CRS"
+    else:
+        where, check = dem_label(_dem_specs(scenario.inputs.dem)), "the DEM's CRS"
+        lon, lat = _lonlat_centre(dem_tiles(scenario.inputs.dem), where)
+    if not (np.isfinite(lon) and np.isfinite(lat) and -180 <= lon <= 180 and -84 <= lat <= 84):
+        what = "region" if region_lonlat_bounds is not None else "DEM"
+        raise InputError(f"{where}: the {what}'s centre ({lon:.3f}, {lat:.3f}) is not a place a "
+                         f"UTM zone covers; check {check} or set crs in the scenario")
+    return utm_crs_for(lon, lat)
 
 
 # Plausible ground elevations [m]: the Dead Sea shore to above Everest. Values outside are
 # almost always an undeclared nodata value (-32768, -9999, 3.4e38).
 ELEVATION_RANGE_M = (-500.0, 9000.0)
 MAX_NODATA_FRACTION = 0.01
+#: DEM cells coarser than this [m] miss the ridges and valleys that decide line of sight.
+COARSE_DEM_CELL_M = 100.0
+#: Cells read beyond the region on each side, so that bilinear sampling at its edge is defined.
+REGION_PAD_CELLS = 2
 
 
-def _fill_small_holes(elevation: np.ndarray, valid: np.ndarray, path: Path) -> np.ndarray:
-    """Fill nodata cells from their nearest valid neighbour; refuse when more than 1% is missing."""
+def _fill_holes(elevation: np.ndarray, valid: np.ndarray, holes: np.ndarray, n_counted: int,
+                where: str) -> np.ndarray:
+    """Fill every nodata cell from its nearest valid neighbour; refuse when ``holes`` are more
+    than 1% of the ``n_counted`` cells the check covers (nodata cells that are not holes, outside
+    the data, are filled without counting)."""
     missing = ~valid
     if not missing.any():
         return elevation
-    if missing.all():
-        raise InputError(f"{path}: the DEM holds no valid elevation (every cell is nodata)")
-    if missing.mean() > MAX_NODATA_FRACTION:
-        raise InputError(f"{path}: {missing.mean():.1%} of the DEM is nodata (more than "
+    if not valid.any():
+        raise InputError(f"{where}: the DEM holds no valid elevation (every cell is nodata)")
+    fraction = holes.sum() / max(n_counted, 1)
+    if fraction > MAX_NODATA_FRACTION:
+        raise InputError(f"{where}: {fraction:.1%} of the DEM is nodata (more than "
                          f"{MAX_NODATA_FRACTION:.0%}); fill the holes or choose a DEM that covers "
                          f"the area")
-    logger.warning("%s: filled %d nodata cell(s) (%.2f%% of the DEM) from their nearest neighbours",
-                   path, int(missing.sum()), 100 * missing.mean())
+    if holes.any():
+        logger.warning("%s: filled %d nodata cell(s) (%.2f%% of the DEM) from their nearest "
+                       "neighbours", where, int(holes.sum()), 100 * fraction)
     _, (rows, cols) = ndimage.distance_transform_edt(missing, return_indices=True)
     return elevation[rows, cols]
 
@@ -204,44 +248,282 @@ def crs_label_problem(bounds, crs, where: str) -> str | None:
     return None
 
 
-def read_terrain(path: Path, crs: pyproj.CRS) -> Terrain:
-    """Read the DEM into a :class:`Terrain` in ``crs`` (bilinear warp when it differs)."""
-    with open_raster(path, "dem") as src:
-        _check_georeferenced(src, path, "DEM")
-        if src.width < 2 or src.height < 2:
-            raise InputError(f"{path}: the DEM is {src.width} x {src.height} cells; at least 2 x 2 "
-                             f"are needed")
-        try:
-            if pyproj.CRS.from_user_input(src.crs) == crs and abs(src.transform.a) == abs(src.transform.e) \
-                    and src.transform.b == 0 and src.transform.d == 0 and src.transform.e < 0:
-                data = src.read(1, masked=True)
-                transform = src.transform
-            else:
-                logger.warning("%s: DEM reprojected (bilinear) from %s to the run's CRS %s", path,
-                               src.crs.to_string(), crs.to_string())
-                data, transform = _warp(src, crs, Resampling.bilinear)
-        except (rasterio.errors.RasterioIOError, rasterio.errors.RasterioError) as exc:
-            raise InputError(f"{path}: the DEM cannot be read ({first_line(exc)}); the file may be "
-                             f"truncated") from None
-        except Exception as exc:  # GDAL/PROJ failures during the warp
-            raise InputError(f"{path}: the DEM cannot be reprojected to {crs.to_string()} "
-                             f"({first_line(exc)})") from None
-    elevation = np.ma.filled(data.astype(np.float32), np.nan)
-    valid = np.isfinite(elevation) & ~np.ma.getmaskarray(data)
+def _cell_estimate_m(tile: DemTile, crs: pyproj.CRS) -> float:
+    """About how wide [m of ``crs``] a cell of ``tile`` is."""
+    area = tile.outline(crs).area
+    return math.sqrt(area / (tile.width * tile.height)) if area > 0 else 1.0
+
+
+def _area(area) -> shapely.Geometry | None:
+    """A geometry, or (xmin, ymin, xmax, ymax) as its box; None stays None."""
+    if area is None or isinstance(area, shapely.Geometry):
+        return area
+    return shapely.box(*(float(v) for v in area))
+
+
+def _check_covered(outline, crs: pyproj.CRS, region_bounds, required, cell_m: float,
+                   where: str) -> None:
+    """Refuse a region the tiles leave partly uncovered: any part of the ``required`` area
+    outside the tiles, or without it, a gap between the tiles inside the area read (parts of
+    the area outside the tiles along its edge, such as the corners a reprojection adds, are
+    not gaps)."""
+    covered = outline.buffer(0.5 * cell_m)
+    if required is not None:
+        gap = required.difference(covered)
+    else:
+        area = shapely.box(*outline.bounds)
+        if region_bounds is not None:
+            area = area.intersection(shapely.box(*region_bounds))
+        inner = [part for part in shapely.get_parts(area.difference(covered))
+                 if area.is_empty or part.distance(area.boundary) > cell_m]
+        gap = shapely.union_all(inner) if inner else shapely.Polygon()
+    if gap.area > cell_m * cell_m:
+        raise InputError(uncovered_message(where, gap, crs))
+    if region_bounds is not None and not outline.intersects(shapely.box(*region_bounds)):
+        west, south, east, north = lonlat_bounds(shapely.box(*region_bounds), crs)
+        raise InputError(f"{where}: the DEM tiles do not reach the region (lon {west:.4f}.."
+                         f"{east:.4f}, lat {south:.4f}..{north:.4f}); check inputs.dem and the "
+                         f"region")
+
+
+def _source_window(region_bounds, crs: pyproj.CRS, tile: DemTile):
+    """``region_bounds`` (in ``crs``) as bounds in ``tile``'s CRS, grown by a few of its cells."""
+    left, bottom, right, top = rasterio.warp.transform_bounds(crs, tile.crs, *region_bounds,
+                                                              densify_pts=21)
+    pad = (REGION_PAD_CELLS + 1) * math.sqrt(abs(tile.transform.determinant))
+    return left - pad, bottom - pad, right + pad, top + pad
+
+
+def _region_window(src, region_bounds, where: str) -> rasterio.windows.Window:
+    """The window of ``src`` (north-up, in the run's CRS) over ``region_bounds`` and
+    :data:`REGION_PAD_CELLS` more cells on each side, clipped to the raster."""
+    if region_bounds is None:
+        return rasterio.windows.Window(0, 0, src.width, src.height)
+    t = src.transform
+    xmin, ymin, xmax, ymax = region_bounds
+    col0 = max(0, math.floor((xmin - t.c) / t.a) - REGION_PAD_CELLS)
+    col1 = min(src.width, math.ceil((xmax - t.c) / t.a) + REGION_PAD_CELLS)
+    row0 = max(0, math.floor((t.f - ymax) / -t.e) - REGION_PAD_CELLS)
+    row1 = min(src.height, math.ceil((t.f - ymin) / -t.e) + REGION_PAD_CELLS)
+    if col1 - col0 < 2 or row1 - row0 < 2:
+        raise InputError(f"{where}: the DEM overlaps the region by less than 2 x 2 cells; check "
+                         f"inputs.dem and the region")
+    return rasterio.windows.Window(col0, row0, col1 - col0, row1 - row0)
+
+
+def _warp_region(src, crs: pyproj.CRS, region_bounds):
+    """``src`` warped (bilinear) to square north-up cells of ``crs`` over its bounding box in
+    ``crs``, limited to ``region_bounds`` (and a few cells) when given; NaN outside ``src``."""
+    left, bottom, right, top = src.bounds
+    width, height = src.width, src.height
+    res_x, res_y = src.res
+    if region_bounds is not None:
+        b = rasterio.warp.transform_bounds(crs, src.crs, *region_bounds, densify_pts=21)
+        left = max(left, b[0] - REGION_PAD_CELLS * res_x)
+        bottom = max(bottom, b[1] - REGION_PAD_CELLS * res_y)
+        right = min(right, b[2] + REGION_PAD_CELLS * res_x)
+        top = min(top, b[3] + REGION_PAD_CELLS * res_y)
+        width = max(1, round((right - left) / res_x))
+        height = max(1, round((top - bottom) / res_y))
+    default, _, _ = rasterio.warp.calculate_default_transform(src.crs, crs, width, height, left,
+                                                              bottom, right, top)
+    cell = max(default.a, -default.e)
+    xmin, ymin, xmax, ymax = rasterio.warp.transform_bounds(src.crs, crs, left, bottom, right, top,
+                                                            densify_pts=21)
+    if region_bounds is not None:
+        pad = REGION_PAD_CELLS * cell
+        xmin, ymin = max(xmin, region_bounds[0] - pad), max(ymin, region_bounds[1] - pad)
+        xmax, ymax = min(xmax, region_bounds[2] + pad), min(ymax, region_bounds[3] + pad)
+    cols = max(2, math.ceil((xmax - xmin) / cell - 1e-6))
+    rows = max(2, math.ceil((ymax - ymin) / cell - 1e-6))
+    transform = rasterio.Affine(cell, 0.0, xmin, 0.0, -cell, ymax)
+    out = np.full((rows, cols), np.nan, dtype=np.float32)
+    rasterio.warp.reproject(rasterio.band(src, 1), out, dst_transform=transform, dst_crs=crs,
+                            dst_nodata=np.nan, resampling=Resampling.bilinear)
+    return np.ma.masked_invalid(out), transform
+
+
+def _read_mosaic(src, crs: pyproj.CRS, region_bounds, where: str):
+    """(masked elevations, transform, warped?) of the mosaic over the region in ``crs``: read
+    as it is when it is in ``crs`` with square north-up cells, else warped."""
+    t = src.transform
+    if pyproj.CRS.from_user_input(src.crs) == crs and t.a == -t.e:
+        window = _region_window(src, region_bounds, where)
+        data = src.read(1, window=window, masked=True)
+        # the mosaic's transform shifted by whole cells
+        transform = rasterio.Affine(t.a, 0.0, t.c + window.col_off * t.a, 0.0, t.e,
+                                    t.f + window.row_off * t.e)
+        return data, transform, False
+    logger.warning("%s: DEM reprojected (bilinear) from %s to the run's CRS %s", where,
+                   src.crs.to_string(), crs.to_string())
+    data, transform = _warp_region(src, crs, region_bounds)
+    return data, transform, True
+
+
+def _cell_mask(area, transform, shape: tuple[int, int]) -> np.ndarray:
+    """Cells whose centre lies inside ``area`` (a geometry in the grid's CRS)."""
+    rows, cols = shape
+    grid = shapely.box(transform.c, transform.f + rows * transform.e,
+                       transform.c + cols * transform.a, transform.f)
+    if area.contains(grid):
+        return np.ones(shape, dtype=bool)
+    if area.is_empty or not area.intersects(grid):
+        return np.zeros(shape, dtype=bool)
+    return rasterio.features.rasterize([area], out_shape=shape, transform=transform, fill=0,
+                                       default_value=1, dtype="uint8").astype(bool)
+
+
+def _trim_to_data(elevation: np.ndarray, valid: np.ndarray, keep: np.ndarray | None, transform):
+    """The grid without its outer rows and columns that hold no valid cell (and no ``keep``
+    cell): margin beyond the data, such as the nodata collar of a reprojected tile."""
+    keep = valid if keep is None else valid | keep
+    rows, cols = np.flatnonzero(keep.any(axis=1)), np.flatnonzero(keep.any(axis=0))
+    if len(rows) < 2 or len(cols) < 2:
+        return elevation, valid, transform
+    r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    transform = rasterio.Affine(transform.a, 0.0, transform.c + c0 * transform.a, 0.0,
+                                transform.e, transform.f + r0 * transform.e)
+    return elevation[r0:r1, c0:c1], valid[r0:r1, c0:c1], transform
+
+
+def _holes(valid: np.ndarray, inside: np.ndarray, required: np.ndarray | None):
+    """(holes, cells counted): the nodata cells that count as holes in the data.
+
+    Only cells ``inside`` the tiles count (the cells a reprojection adds outside them never do).
+    With a ``required`` region, every nodata cell inside it and the tiles is a hole. Without
+    one, nodata reaching the edge of the data (the grid's border or the tiles' outline) is the
+    collar a reprojected tile carries, outside its data; only enclosed nodata is a hole.
+    """
+    missing = ~valid
+    if not missing.any():
+        return missing, int(inside.sum())
+    if required is not None:
+        counted = inside & required
+        return missing & counted, int(counted.sum())
+    seeds = missing & ~inside
+    for edge in (np.s_[0, :], np.s_[-1, :], np.s_[:, 0], np.s_[:, -1]):
+        seeds[edge] |= missing[edge]
+    labels, _ = ndimage.label(missing)
+    collar = np.isin(labels, np.unique(labels[seeds]))
+    return missing & ~collar & inside, int(inside.sum())
+
+
+def _fill_empty_cells(elevation: np.ndarray, valid: np.ndarray, transform, outline, warped: bool,
+                      required_area, where: str):
+    """(elevation, transform) with the outer rows and columns without data cut off and every
+    other empty cell filled, after checking the holes among them (see :func:`_holes`)."""
+    required = None
+    if required_area is not None:
+        required = _cell_mask(required_area, transform, elevation.shape)
+    elevation, valid, transform = _trim_to_data(elevation, valid, required, transform)
+    if required is not None:
+        required = _cell_mask(required_area, transform, elevation.shape)
+    # in a warped grid the outermost cells inside the tiles may be left empty by the warp
+    inside = _cell_mask(outline.buffer(-transform.a) if warped else outline, transform,
+                        elevation.shape)
+    holes, n_counted = _holes(valid, inside, required)
+    return _fill_holes(elevation, valid, holes, n_counted, where), transform
+
+
+def _check_elevations(elevation: np.ndarray, valid: np.ndarray, where: str) -> None:
     with np.errstate(invalid="ignore"):
         absurd = valid & ((elevation < ELEVATION_RANGE_M[0]) | (elevation > ELEVATION_RANGE_M[1]))
     if absurd.any():
         r, c = np.argwhere(absurd)[0]
-        raise InputError(f"{path}: {int(absurd.sum())} DEM cell(s) hold elevations outside "
+        raise InputError(f"{where}: {int(absurd.sum())} DEM cell(s) hold elevations outside "
                          f"{ELEVATION_RANGE_M[0]:g}..{ELEVATION_RANGE_M[1]:g} m (e.g. "
                          f"{float(elevation[r, c]):g} at row {r}, col {c}); declare the nodata "
                          f"value (gdal_edit.py -a_nodata) or fix the cells")
-    elevation = _fill_small_holes(elevation, valid, path)
+
+
+def read_terrain(dem, crs, *, region_bounds=None, required_area=None) -> Terrain:
+    """Read the DEM tiles over the region into a :class:`Terrain` in ``crs``.
+
+    Parameters
+    ----------
+    dem : tuple of pathlib.Path, or one path
+        ``inputs.dem``: DEM files, folders and glob patterns (see :func:`dem_files`).
+    crs : pyproj.CRS
+        The run's projected CRS.
+    region_bounds : (xmin, ymin, xmax, ymax) [m] in ``crs``, optional
+        The area to read: the region grown by the longest technology range. Parts beyond the
+        tiles are left out (the Terrain never extends past the tiles). None: all of the tiles.
+    required_area : shapely geometry, or (xmin, ymin, xmax, ymax) [m], in ``crs``, optional
+        The part the tiles must cover: the region without the range margin (the admin units,
+        or the outline of ``region.bbox``, in ``crs``). Any part of it outside the tiles is an
+        InputError naming that part as a lon/lat box, and every nodata cell inside it counts
+        as a hole. None: the tiles need not cover anything in particular; only nodata enclosed
+        by data is a hole, nodata reaching the edge of the data (the collar of a reprojected
+        tile) is outside it, and a gap between tiles is refused.
+
+    Returns
+    -------
+    Terrain
+        Square north-up cells of ``crs`` over ``region_bounds``, ending where the data ends.
+
+    Notes
+    -----
+    The tiles are mosaicked through a VRT (:func:`siting.io.dem.open_mosaic`). A mosaic in
+    ``crs`` with square north-up cells is read as it is (only the window over
+    ``region_bounds``), anything else is warped bilinearly to square north-up cells of ``crs``.
+    Cells outside the tiles' footprint (the corners a reprojection adds) are never holes.
+    Holes are refused when more than 1% of the cells checked, else filled from their nearest
+    valid neighbours, like every other empty cell (outer rows and columns without data are
+    cut off first). Cells coarser than :data:`COARSE_DEM_CELL_M` log a warning.
+    """
+    specs = _dem_specs(dem)
+    where = dem_label(specs)
+    crs = pyproj.CRS.from_user_input(crs)
+    tiles = dem_tiles(specs)
+    outline = tiles_outline(tiles, crs)
+    required_area = _area(required_area)
+    _check_covered(outline, crs, region_bounds, required_area, _cell_estimate_m(tiles[0], crs),
+                   where)
+    within = None if region_bounds is None else _source_window(region_bounds, crs, tiles[0])
     try:
-        return Terrain(elevation_m=np.ascontiguousarray(elevation, dtype=np.float32),
-                       transform=transform, crs=crs)
+        with open_mosaic(tiles, within=within) as src:
+            if src.width < 2 or src.height < 2:
+                raise InputError(f"{where}: the DEM is {src.width} x {src.height} cells; at least "
+                                 f"2 x 2 are needed")
+            data, transform, warped = _read_mosaic(src, crs, region_bounds, where)
+    except InputError:
+        raise
+    except (rasterio.errors.RasterioIOError, rasterio.errors.RasterioError) as exc:
+        raise InputError(f"{where}: the DEM cannot be read ({first_line(exc)}); a file may be "
+                         f"truncated") from None
+    except Exception as exc:  # GDAL/PROJ failures during the warp
+        raise InputError(f"{where}: the DEM cannot be reprojected to {crs.to_string()} "
+                         f"({first_line(exc)})") from None
+    elevation = np.ma.filled(data.astype(np.float32), np.nan)
+    valid = np.isfinite(elevation) & ~np.ma.getmaskarray(data)
+    _check_elevations(elevation, valid, where)
+    if not valid.all():
+        elevation, transform = _fill_empty_cells(elevation, valid, transform, outline, warped,
+                                                 required_area, where)
+    try:
+        terrain = Terrain(elevation_m=np.ascontiguousarray(elevation, dtype=np.float32),
+                          transform=transform, crs=crs)
     except InputError as exc:
-        raise InputError(f"{path}: {exc}") from None
+        raise InputError(f"{where}: {exc}") from None
+    if terrain.cell_size_m > COARSE_DEM_CELL_M:
+        logger.warning("%s: DEM cells are %.0f m, too coarse for line-of-sight work (ridges and "
+                       "valleys narrower than a cell vanish); use SRTM 30 m or Copernicus GLO-30",
+                       where, terrain.cell_size_m)
+    return terrain
+
+
+def single_dem_in_crs(dem, crs) -> Path | None:
+    """The DEM file when ``dem`` (``inputs.dem``) is one raster file already in ``crs`` with
+    square north-up cells, which :func:`siting.distributed.read_terrain_window` can read window
+    by window; else None (tiles, zipped tiles, another CRS: read the mosaic whole instead)."""
+    files = dem_files(_dem_specs(dem))
+    if len(files) != 1 or files[0].suffix.lower() == ".zip":
+        return None
+    (tile,) = describe_tiles(files)
+    t = tile.transform
+    if tile.crs == pyproj.CRS.from_user_input(crs) and tile.north_up and t.a == -t.e:
+        return files[0]
+    return None
 
 
 def _warp(src, crs: pyproj.CRS, resampling: Resampling):

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyproj
 import rasterio
+import rasterio.warp
 import shapely
 
-from siting.config import MODEL_BASE_HEIGHT_RANGE_M, Scenario
+from siting.config import LAYERS, MODEL_BASE_HEIGHT_RANGE_M, Scenario
 from siting.errors import InputError
-from siting.io.layers import layer_names, read_points
+from siting.io.dem import lonlat_box_outline
+from siting.io.layers import generations_of, has_layer, read_layer, reproject, source_label
 from siting.io.problems import Problems, id_list
 from siting.io.rasters import (PopulationRaster, check_overlap, open_raster, population_overview,
                                read_population, read_terrain, resolve_crs)
@@ -25,12 +26,13 @@ CANDIDATE_KINDS = ("existing_4g", "existing_5g", "public_building", "lamp_pole",
 EXISTING_KINDS = {"existing_4g": "4G", "existing_5g": "5G"}
 MAX_ANTENNA_HEIGHT_M = 300.0
 
-# Required fields per layer: name -> "str" | "float" | "int" | "bool".
-VILLAGE_FIELDS = {"village_id": "str", "name": "str", "population": "float", "admin_unit": "str",
+# Fields per layer: name -> "str" | "float" | "bool" | "generations" ("4G,5G"); a trailing "?"
+# marks a field that may be absent (a village's admin unit then comes from the polygons).
+VILLAGE_FIELDS = {"village_id": "str", "name": "str", "population": "float", "admin_unit": "str?",
                   "poverty_village": "bool", "relocation_site": "bool"}
 CANDIDATE_FIELDS = {"site_id": "str", "kind": "str", "antenna_height_m": "float",
                     "capex_cny": "float", "opex_cny_per_year": "float", "free_public": "bool",
-                    "difficult": "bool", "extra_cost_cny": "float", "technologies": "str"}
+                    "difficult": "bool", "extra_cost_cny": "float", "technologies": "generations"}
 COMPLAINT_FIELDS = {"complaint_id": "str", "people": "float"}
 ZONE_FIELDS = {"zone_id": "str", "name": "str", "kind": "str", "require_5g": "bool"}
 ADMIN_FIELDS = {"admin_unit": "str"}
@@ -43,9 +45,10 @@ class RegionData:
     crs: pyproj.CRS
     terrain: Terrain
     # people per cell, float64, 2-D: the raster itself, or (when its largest side exceeds
-    # POPULATION_OVERVIEW_PX) its block means, for maps; demand reads ``population_source``
-    population: np.ndarray
-    population_transform: rasterio.Affine
+    # POPULATION_OVERVIEW_PX) its block means, for maps; demand reads ``population_source``;
+    # None without a population raster (demand is then the villages' own populations)
+    population: np.ndarray | None
+    population_transform: rasterio.Affine | None
     villages: gpd.GeoDataFrame
     candidates: gpd.GeoDataFrame
     complaints: gpd.GeoDataFrame | None
@@ -54,11 +57,25 @@ class RegionData:
     population_source: PopulationRaster | None = None  # full resolution, read by band
 
 
+def _swap_would_fit(frame: gpd.GeoDataFrame, terrain: Terrain) -> bool:
+    """Whether the points would lie on the DEM with longitude and latitude exchanged."""
+    lonlat = frame.geometry.to_crs("EPSG:4326")
+    lon, lat = lonlat.x.to_numpy(), lonlat.y.to_numpy()
+    if np.abs(lon).max() > 90:
+        return False
+    swapped = gpd.GeoSeries(gpd.points_from_xy(lat, lon), crs="EPSG:4326").to_crs(frame.crs)
+    return bool(terrain.contains(swapped.x.to_numpy(), swapped.y.to_numpy()).all())
+
+
 def _check_inside(frame: gpd.GeoDataFrame, terrain: Terrain, where: str) -> None:
     inside = terrain.contains(frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy())
-    if not inside.all():
-        raise InputError(f"{where}: {int((~inside).sum())} point(s) lie outside the DEM: "
-                         f"{id_list(frame.index, ~inside)}; remove them or use a larger DEM")
+    if inside.all():
+        return
+    outside = frame[~inside]
+    hint = ("longitude and latitude look swapped (swapped, they fall on the DEM); swap the x and "
+            "y columns" if _swap_would_fit(outside, terrain) else "remove them or use a larger DEM")
+    raise InputError(f"{where}: {int((~inside).sum())} point(s) lie outside the DEM: "
+                     f"{id_list(frame.index, ~inside)}; {hint}")
 
 
 def _check_zones_inside(zones: gpd.GeoDataFrame, terrain: Terrain, where: str) -> None:
@@ -69,60 +86,113 @@ def _check_zones_inside(zones: gpd.GeoDataFrame, terrain: Terrain, where: str) -
                          f"DEM; remove them or use a larger DEM")
 
 
-def _read_optional(path: Path, layer: str | None, crs, fields, id_field, geometry="Point"):
-    if layer is None:
+#: Each input layer: its fields, its id field and its geometry type.
+LAYER_RULES = {
+    "villages": (VILLAGE_FIELDS, "village_id", "Point"),
+    "candidates": (CANDIDATE_FIELDS, "site_id", "Point"),
+    "complaints": (COMPLAINT_FIELDS, "complaint_id", "Point"),
+    "zones": (ZONE_FIELDS, "zone_id", "Polygon"),
+    "admin_units": (ADMIN_FIELDS, "admin_unit", "Polygon"),
+}
+
+
+def _read_layers(scenario: Scenario, problems: Problems) -> dict[str, gpd.GeoDataFrame | None]:
+    """Every vector layer, checked and in its own CRS (GCJ-02/BD-09 already in WGS 84)."""
+    frames = {}
+    for name in LAYERS:
+        source = scenario.inputs.layer(name)
+        if source is None or (source.optional and not has_layer(source)):
+            frames[name] = None
+            continue
+        fields, id_field, geometry = LAYER_RULES[name]
+        check = (lambda frame, where: _validate_candidates(frame, scenario, where)) \
+            if name == "candidates" else None
+        frames[name] = problems.attempt(read_layer, source, None, fields, id_field,
+                                        geometry=geometry, check=check)
+    return frames
+
+
+def _region_lonlat(scenario: Scenario, admin: gpd.GeoDataFrame | None):
+    """The planning area as a WGS 84 box (west, south, east, north): ``region.bbox``, else the
+    admin units' extent, else None (the DEM's extent)."""
+    if scenario.region.bbox_deg is not None:
+        return scenario.region.bbox_deg
+    if admin is not None and admin.crs is not None:
+        return tuple(float(v) for v in admin.to_crs("EPSG:4326").total_bounds)
+    return None
+
+
+def _region_bounds(lonlat_box, crs: pyproj.CRS, margin_m: float):
+    """The planning area in the run's CRS, widened by ``margin_m`` (the longest technology
+    range: the terrain out there shapes coverage inside), or None."""
+    if lonlat_box is None:
         return None
-    try:
-        available = layer_names(path)
-    except InputError:
-        return None  # already reported by the required layers
-    if layer not in available:
-        return None
-    return read_points(path, layer, crs, fields, id_field, geometry=geometry)
+    xmin, ymin, xmax, ymax = rasterio.warp.transform_bounds("EPSG:4326", crs, *lonlat_box,
+                                                            densify_pts=21)
+    return xmin - margin_m, ymin - margin_m, xmax + margin_m, ymax + margin_m
+
+
+def _required_area(scenario: Scenario, admin: gpd.GeoDataFrame | None, crs):
+    """The area the DEM must cover, in ``crs``: ``region.bbox``, else the admin units, else None."""
+    if scenario.region.bbox_deg is not None:
+        return lonlat_box_outline(scenario.region.bbox_deg, crs)
+    return admin.geometry.union_all() if admin is not None else None
+
+
+def _read_rasters(scenario: Scenario, crs, lonlat_box, admin, problems: Problems):
+    """The Terrain over the region and the population raster (or None), in ``crs``."""
+    inputs = scenario.inputs
+    if crs is None:
+        # Without the run CRS the rasters cannot be warped; still report their own problems.
+        if inputs.population is not None:
+            problems.attempt(lambda: open_raster(inputs.population, "population").close())
+        return None, None
+    margin_m = max((t.max_range_m for t in scenario.technologies), default=0.0)
+    terrain = problems.attempt(read_terrain, inputs.dem, crs,
+                               region_bounds=_region_bounds(lonlat_box, crs, margin_m),
+                               required_area=_required_area(scenario, admin, crs))
+    if inputs.population is None:
+        return terrain, None
+    source = problems.attempt(read_population, inputs.population, crs)
+    if source is not None and terrain is not None:
+        problems.attempt(check_overlap, terrain, source, inputs.population)
+    return terrain, source
+
+
+def _check_on_dem(frames: dict, scenario: Scenario, terrain: Terrain, problems: Problems) -> None:
+    for name in ("villages", "candidates", "complaints"):
+        if frames[name] is not None:
+            problems.attempt(_check_inside, frames[name], terrain,
+                             source_label(scenario.inputs.layer(name)))
+    if frames["zones"] is not None:
+        problems.attempt(_check_zones_inside, frames["zones"], terrain,
+                         source_label(scenario.inputs.zones))
 
 
 def read_region(scenario: Scenario) -> RegionData:
     """Read every input of ``scenario`` and bring it into the run's CRS.
 
-    Raises one :class:`InputError` listing every problem found (one line each), so a user can
-    fix all inputs in one go.
+    The vector layers are read first: the admin units (or ``region.bbox``) say which part of
+    the DEM tiles to read and, with ``crs: auto``, which UTM zone the run uses. Raises one
+    :class:`InputError` listing every problem found (one line each), so a user can fix all
+    inputs in one go.
     """
     problems = Problems()
-    inputs = scenario.inputs
-    crs = problems.attempt(resolve_crs, scenario)
-    terrain = source = None
+    frames = _read_layers(scenario, problems)
+    lonlat_box = _region_lonlat(scenario, frames["admin_units"])
+    crs = problems.attempt(resolve_crs, scenario, lonlat_box)
     if crs is not None:
-        terrain = problems.attempt(read_terrain, inputs.dem, crs)
-        source = problems.attempt(read_population, inputs.population, crs)
-        if source is not None and terrain is not None:
-            problems.attempt(check_overlap, terrain, source, inputs.population)
-    else:
-        # Without the run CRS the rasters cannot be warped; still report their own problems.
-        problems.attempt(lambda: open_raster(inputs.population, "population").close())
-    villages = problems.attempt(read_points, inputs.vectors, inputs.villages_layer, crs,
-                                VILLAGE_FIELDS, "village_id")
-    candidates = problems.attempt(read_points, inputs.vectors, inputs.candidates_layer, crs,
-                                  CANDIDATE_FIELDS, "site_id",
-                                  check=lambda frame, where: _validate_candidates(frame, scenario, where))
-    complaints = problems.attempt(_read_optional, inputs.vectors, inputs.complaints_layer, crs,
-                                  COMPLAINT_FIELDS, "complaint_id")
-    zones = problems.attempt(_read_optional, inputs.vectors, inputs.zones_layer, crs, ZONE_FIELDS,
-                             "zone_id", "Polygon")
-    admin = problems.attempt(_read_optional, inputs.vectors, inputs.admin_layer, crs, ADMIN_FIELDS,
-                             "admin_unit", "Polygon")
+        frames = {name: problems.attempt(reproject, frame, crs, source_label(scenario.inputs.layer(name)))
+                  if frame is not None else None for name, frame in frames.items()}
+    terrain, source = _read_rasters(scenario, crs, lonlat_box, frames["admin_units"], problems)
     if terrain is not None:
-        for frame, layer in ((villages, inputs.villages_layer), (candidates, inputs.candidates_layer),
-                             (complaints, inputs.complaints_layer)):
-            if frame is not None:
-                problems.attempt(_check_inside, frame, terrain, f"{inputs.vectors} layer '{layer}'")
-        if zones is not None:
-            problems.attempt(_check_zones_inside, zones, terrain,
-                             f"{inputs.vectors} layer '{inputs.zones_layer}'")
+        _check_on_dem(frames, scenario, terrain, problems)
     problems.raise_if_any()
-    population, pop_transform = population_overview(source)
+    population, pop_transform = population_overview(source) if source is not None else (None, None)
     return RegionData(crs=crs, terrain=terrain, population=population,
-                      population_transform=pop_transform, villages=villages,
-                      candidates=candidates, complaints=complaints, zones=zones, admin_units=admin,
+                      population_transform=pop_transform, villages=frames["villages"],
+                      candidates=frames["candidates"], complaints=frames["complaints"],
+                      zones=frames["zones"], admin_units=frames["admin_units"],
                       population_source=source)
 
 
@@ -136,26 +206,12 @@ def _validate_candidates(candidates: gpd.GeoDataFrame, scenario: Scenario, where
         problems.add(f"{where}: field 'kind' has unknown value(s) {', '.join(map(repr, values[:3]))} "
                      f"for feature(s) {id_list(candidates.index, unknown)}; use one of "
                      f"{', '.join(CANDIDATE_KINDS)}")
-    bad_techs = []
-    usable = np.zeros(len(candidates), bool)
     generations = {t.generation for t in scenario.technologies}
-    for i, listed in enumerate(candidates["technologies"]):
-        if listed is None or (isinstance(listed, float) and np.isnan(listed)):
-            continue  # reported as an empty field
-        allowed = {g.strip() for g in str(listed).split(",") if g.strip()}
-        if not allowed or not allowed <= {"4G", "5G"}:
-            bad_techs.append(i)
-        usable[i] = bool(allowed & generations)
-    if bad_techs:
-        first = candidates["technologies"].iloc[bad_techs[0]]
-        mask = np.zeros(len(candidates), bool)
-        mask[bad_techs] = True
-        problems.add(f"{where}: field 'technologies' of feature(s) {id_list(candidates.index, mask)} "
-                     f"is not a list of generations (e.g. {first!r}); use a comma-separated list of "
-                     f"4G and/or 5G")
+    listed = [generations_of(v) for v in candidates["technologies"]]  # bad ones: reported
+    usable = [bool(set(g) & generations) for g in listed if g is not None]
     if not generations:
         problems.add(f"{scenario.path}: technologies: none defined")
-    elif not bad_techs and not usable.any():
+    elif usable and not any(usable):
         problems.add(f"{where}: field 'technologies': no candidate allows any of the scenario's "
                      f"generations ({', '.join(sorted(generations))}); no site could be planned")
     height = pd.to_numeric(candidates["antenna_height_m"], errors="coerce")

@@ -1,0 +1,114 @@
+"""Point layers kept as tables: CSV and XLSX sheets with coordinate columns.
+
+Planners keep village lists and tower-company site lists in spreadsheets, often exported from
+Chinese Excel: headers in Chinese, CSV in UTF-8 (with or without a byte-order mark) or GB18030.
+The text is decoded here and parsed by pandas (XLSX through openpyxl); cells are read as text
+and converted by the layer's field rules, so ids such as ``007`` keep their leading zeros.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from siting.errors import InputError
+from siting.io.problems import first_line
+
+TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
+#: Encodings tried in turn; UTF-8 (a BOM is skipped) first, then China's national standard.
+TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
+#: Coordinate column names recognised when a source names none, as (x, y) pairs.
+COORDINATE_COLUMNS = (("lon", "lat"), ("lng", "lat"), ("longitude", "latitude"), ("x", "y"),
+                      ("经度", "纬度"), ("东经", "北纬"), ("easting", "northing"))
+
+
+def is_table(path: Path) -> bool:
+    return path.suffix.lower() in TABLE_SUFFIXES
+
+
+def decode_text(path: Path) -> str:
+    """The text of a CSV file in the first of :data:`TEXT_ENCODINGS` that decodes it whole."""
+    data = path.read_bytes()
+    for encoding in TEXT_ENCODINGS:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            failure = exc
+    raise InputError(f"{path}: the text is neither UTF-8 nor GB18030 (undecodable byte at offset "
+                     f"{failure.start}); save the sheet as 'CSV UTF-8'")
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    text = decode_text(path)
+    try:
+        dialect = csv.Sniffer().sniff(text[:65536], delimiters=",;\t|")
+        delimiter = dialect.delimiter
+    except csv.Error:
+        delimiter = ","
+    try:
+        return pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
+                           skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"{path}: not a readable CSV table ({first_line(exc)})") from None
+
+
+def _read_sheet(path: Path, sheet: str | None) -> pd.DataFrame:
+    try:
+        book = pd.ExcelFile(path, engine="openpyxl")
+    except Exception as exc:  # openpyxl raises zipfile and XML errors for damaged files
+        raise InputError(f"{path}: cannot read the workbook ({first_line(exc)}); is it a valid "
+                         f".xlsx file?") from None
+    with book:
+        names = [str(name) for name in book.sheet_names]
+        if sheet is not None and sheet not in names:
+            raise InputError(f"{path}: sheet '{sheet}' not found (sheets: {', '.join(names)}); "
+                             f"set sheet: in the scenario")
+        return pd.read_excel(book, sheet_name=sheet if sheet is not None else names[0],
+                             dtype=object)
+
+
+def read_table(path: Path, sheet: str | None) -> pd.DataFrame:
+    """The rows of a CSV file or XLSX sheet, column names stripped, blank rows dropped."""
+    frame = _read_sheet(path, sheet) if path.suffix.lower() in (".xlsx", ".xlsm") else _read_csv(path)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    blank = frame.apply(lambda col: col.isna() | (col.astype(str).str.strip() == "")).all(axis=1)
+    frame = frame[~blank.to_numpy(bool)]
+    if frame.empty:
+        raise InputError(f"{path}: the table has no rows")
+    return frame.reset_index(drop=True)
+
+
+def coordinate_columns(frame: pd.DataFrame, x: str | None, y: str | None, where: str) -> tuple[str, str]:
+    """The names of the x (longitude) and y (latitude) columns: the given ones, or detected."""
+    if x is None and y is None:
+        lower = {c.lower(): c for c in frame.columns}
+        for x_name, y_name in COORDINATE_COLUMNS:
+            if x_name in lower and y_name in lower:
+                return lower[x_name], lower[y_name]
+        raise InputError(f"{where}: no coordinate columns found (columns: "
+                         f"{', '.join(frame.columns)}); name them with x: and y: in the scenario "
+                         f"(e.g. x: 经度, y: 纬度)")
+    missing = [c for c in (x, y) if c is None or c not in frame.columns]
+    if missing:
+        raise InputError(f"{where}: coordinate column(s) {', '.join(map(str, missing))} not found "
+                         f"(columns: {', '.join(frame.columns)}); give both x: and y:")
+    return x, y
+
+
+def table_points(frame: pd.DataFrame, x: str, y: str, crs, where: str) -> gpd.GeoDataFrame:
+    """Point features from the coordinate columns; spreadsheet rows (header = row 1) are named
+    when a coordinate is not a number."""
+    xs = pd.to_numeric(frame[x], errors="coerce").to_numpy(float)
+    ys = pd.to_numeric(frame[y], errors="coerce").to_numpy(float)
+    bad = ~(np.isfinite(xs) & np.isfinite(ys))
+    if bad.any():
+        rows = [str(i + 2) for i in np.flatnonzero(bad)[:5]]
+        raise InputError(f"{where}: row(s) {', '.join(rows)}{' and more' if bad.sum() > 5 else ''} "
+                         f"have no numeric coordinates in columns '{x}'/'{y}'; fill them in")
+    rest = frame.drop(columns=[x, y])
+    return gpd.GeoDataFrame(rest, geometry=gpd.points_from_xy(xs, ys), crs=crs)

@@ -1,0 +1,201 @@
+"""One small region written the ways planners write it plans exactly as the GeoPackage original.
+
+The villages and candidates of a tiny region (a valley cut by a ridge) are rewritten as CSV
+(UTF-8 with a BOM and GB18030), an XLSX sheet with Chinese headers, GeoJSON, a Shapefile (its
+10-character field names mapped), a zipped Shapefile, FlatGeobuf and KML, and in WGS 84,
+CGCS2000 Gauss-Kruger, UTM, GCJ-02 and BD-09; every variant must select the same sites.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from regions import TECH_4G, candidate, ridge_dem, village, write_region
+from siting.china_crs import wgs84_to_bd09, wgs84_to_gcj02
+from siting.config import load_scenario
+from siting.pipeline import compute
+
+# Chinese headers of the village sheet, as siting field -> column.
+VILLAGE_COLUMNS = {"village_id": "编号", "name": "村名", "population": "人口", "admin_unit": "区县",
+                   "poverty_village": "贫困村", "relocation_site": "易地搬迁"}
+
+
+def _region(folder: Path) -> Path:
+    villages = [village("V1", 1000, 3000, name="石泉村"), village("V2", 2600, 1200, name="汉阴村"),
+                village("V3", 4500, 3000, poverty=False, name="紫阳村"),
+                village("V4", 5200, 5200, population=900, poverty=False, name="岚皋村"),
+                village("V5", 3600, 4800, poverty=False, relocation=True, name="平利安置点")]
+    candidates = [candidate("S1", 1500, 3000), candidate("S2", 5000, 3500),
+                  candidate("S3", 2400, 1500, capex=30000), candidate("S4", 4700, 4900),
+                  candidate("S5", 3300, 3000, height=40, capex=90000)]
+    return write_region(folder, ridge_dem(), villages=villages, candidates=candidates,
+                        technologies=(TECH_4G,),
+                        objective={"type": "max_coverage", "max_new_sites": 3})
+
+
+def _plan(path: Path) -> set[str]:
+    run = compute(load_scenario(path))
+    return set(run.coverage.options.loc[run.plan.new_options, "site_id"])
+
+
+@pytest.fixture(scope="module")
+def region(tmp_path_factory):
+    """The GeoPackage region and its layers."""
+    folder = tmp_path_factory.mktemp("original")
+    path = _region(folder)
+    layers = {name: gpd.read_file(folder / "region.gpkg", layer=name)
+              for name in ("villages", "candidates")}
+    return path, layers
+
+
+@pytest.fixture(scope="module")
+def original(region):
+    """The GeoPackage region, its selected sites, and its layers."""
+    path, layers = region
+    return path, _plan(path), layers
+
+
+def _variant(original_path: Path, folder: Path, inputs: dict) -> Path:
+    """The original scenario with its villages and candidates taken from ``inputs``."""
+    doc = yaml.safe_load(original_path.read_text(encoding="utf-8"))
+    base = original_path.parent
+    doc["inputs"] = {"dem": str(base / "dem.tif"), "population": str(base / "population.tif"),
+                     "admin_units": {"path": str(base / "region.gpkg"), "layer": "admin_units"},
+                     **inputs}
+    path = folder / "scenario.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _coordinate_table(frame: gpd.GeoDataFrame, crs, x="lon", y="lat", decimals=7) -> pd.DataFrame:
+    """The layer as a table with coordinate columns in ``crs`` (or GCJ-02 / BD-09)."""
+    if crs in ("GCJ-02", "BD-09"):
+        ll = frame.to_crs("EPSG:4326").geometry
+        convert = wgs84_to_gcj02 if crs == "GCJ-02" else wgs84_to_bd09
+        xs, ys = convert(ll.x.to_numpy(), ll.y.to_numpy())
+    else:
+        moved = frame.to_crs(crs).geometry
+        xs, ys = moved.x.to_numpy(), moved.y.to_numpy()
+    table = pd.DataFrame(frame.drop(columns="geometry"))
+    table[x], table[y] = np.round(xs, decimals), np.round(ys, decimals)
+    return table
+
+
+def _chinese_villages(frame: gpd.GeoDataFrame, crs="EPSG:4326") -> pd.DataFrame:
+    table = _coordinate_table(frame, crs, x="经度", y="纬度").rename(columns=VILLAGE_COLUMNS)
+    for column in ("贫困村", "易地搬迁"):
+        table[column] = np.where(table[column], "是", "否")
+    return table
+
+
+def _candidates_csv(frame, folder: Path, crs="EPSG:4326", decimals=7) -> Path:
+    table = _coordinate_table(frame, crs, decimals=decimals)
+    table["technologies"] = "4G，5G"  # a full-width comma, as Chinese input methods type it
+    path = folder / "sites.csv"
+    table.to_csv(path, index=False, encoding="utf-8")
+    return path
+
+
+def _village_source(path: Path, **extra) -> dict:
+    return {"path": str(path), "fields": VILLAGE_COLUMNS, **extra}
+
+
+def _write_village_file(frame: gpd.GeoDataFrame, folder: Path, kind: str) -> dict:
+    """The villages written as ``kind``; returns the scenario's inputs.villages entry."""
+    if kind in ("csv-utf8-bom", "csv-gb18030"):
+        path = folder / "villages.csv"
+        encoding = "utf-8-sig" if kind == "csv-utf8-bom" else "gb18030"
+        _chinese_villages(frame).to_csv(path, index=False, encoding=encoding)
+        return _village_source(path)
+    if kind == "xlsx":
+        path = folder / "villages.xlsx"
+        with pd.ExcelWriter(path, engine="openpyxl") as writer:
+            pd.DataFrame({"说明": ["封面"]}).to_excel(writer, sheet_name="封面", index=False)
+            _chinese_villages(frame).to_excel(writer, sheet_name="村庄", index=False)
+        return _village_source(path, sheet="村庄", x="经度", y="纬度")
+    chinese = gpd.GeoDataFrame(frame.rename(columns=VILLAGE_COLUMNS), geometry="geometry",
+                               crs=frame.crs).to_crs("EPSG:4326")
+    if kind in ("shp", "shp-zip"):
+        shp = frame.rename(columns={"poverty_village": "poverty_vi", "relocation_site": "relocation"})
+        shp.to_file(folder / "villages.shp", engine="pyogrio")
+        fields = {"poverty_village": "poverty_vi", "relocation_site": "relocation"}
+        if kind == "shp":
+            return {"path": str(folder / "villages.shp"), "fields": fields}
+        with zipfile.ZipFile(folder / "villages.zip", "w") as archive:
+            for part in folder.glob("villages.*"):
+                if part.suffix != ".zip":
+                    archive.write(part, part.name)
+        return {"path": str(folder / "villages.zip"), "fields": fields}
+    suffix, driver = {"geojson": (".geojson", "GeoJSON"), "fgb": (".fgb", "FlatGeobuf"),
+                      "kml": (".kml", "LIBKML")}[kind]
+    path = folder / f"villages{suffix}"
+    chinese.to_file(path, driver=driver, engine="pyogrio")
+    return _village_source(path)
+
+
+@pytest.mark.parametrize("kind", ["csv-utf8-bom", "csv-gb18030", "xlsx", "geojson", "shp",
+                                  "shp-zip", "fgb", "kml"])
+def test_every_format_gives_the_original_plan(original, tmp_path, kind):
+    path, selected, layers = original
+    assert selected, "the original plan selects no site; the comparison would be empty"
+    inputs = {"villages": _write_village_file(layers["villages"], tmp_path, kind),
+              "candidates": str(_candidates_csv(layers["candidates"], tmp_path))}
+    assert _plan(_variant(path, tmp_path, inputs)) == selected
+
+
+@pytest.mark.parametrize("crs, xy, decimals", [
+    ("EPSG:4326", ("lon", "lat"), 7),
+    ("EPSG:4490", ("经度", "纬度"), 7),      # CGCS2000 geographic
+    ("EPSG:4546", ("x", "y"), 2),           # CGCS2000 / 3-degree Gauss-Kruger CM 111E
+    ("EPSG:32649", ("easting", "northing"), 2),
+    ("GCJ-02", ("lng", "lat"), 7),
+    ("BD-09", ("lng", "lat"), 7),
+])
+def test_every_coordinate_system_gives_the_original_plan(original, tmp_path, crs, xy, decimals):
+    path, selected, layers = original
+    villages = _coordinate_table(layers["villages"], crs, *xy, decimals=decimals)
+    villages.to_csv(tmp_path / "villages.csv", index=False)
+    sites = _coordinate_table(layers["candidates"], crs, *xy, decimals=decimals)
+    with pd.ExcelWriter(tmp_path / "sites.xlsx", engine="openpyxl") as writer:
+        sites.to_excel(writer, sheet_name="站址", index=False)
+    inputs = {"villages": {"path": "villages.csv", "crs": crs},
+              "candidates": {"path": "sites.xlsx", "crs": crs}}
+    assert _plan(_variant(path, tmp_path, inputs)) == selected
+
+
+def test_coordinates_land_within_a_decimetre_of_the_original(region, tmp_path):
+    from siting.io.layers import read_layer
+    from siting.io.region import VILLAGE_FIELDS
+    from siting.config import LayerSource
+
+    _, layers = region
+    want = layers["villages"].set_index("village_id").geometry
+    for crs in ("GCJ-02", "BD-09", "EPSG:4546"):
+        table = _coordinate_table(layers["villages"], crs, decimals=9)
+        table.to_csv(tmp_path / f"v{crs[:3]}.csv", index=False)
+        got = read_layer(LayerSource(path=tmp_path / f"v{crs[:3]}.csv", crs=crs), want.crs,
+                         VILLAGE_FIELDS, "village_id")
+        distance = got.geometry.distance(want.reindex(got.index), align=False)
+        assert distance.max() < 0.1, (crs, distance.max())
+
+
+def test_chinese_booleans_and_extra_columns_survive(region, tmp_path):
+    from siting.io.layers import read_layer
+    from siting.io.region import VILLAGE_FIELDS
+    from siting.config import LayerSource
+
+    _, layers = region
+    table = _chinese_villages(layers["villages"])
+    table["乡镇"] = "城关镇"
+    table.to_csv(tmp_path / "v.csv", index=False, encoding="gb18030")
+    got = read_layer(LayerSource(path=tmp_path / "v.csv", fields=tuple(VILLAGE_COLUMNS.items())),
+                     None, VILLAGE_FIELDS, "village_id")
+    assert got["poverty_village"].tolist() == layers["villages"]["poverty_village"].tolist()
+    assert got.loc["V5", "name"] == "平利安置点" and (got["乡镇"] == "城关镇").all()
