@@ -202,8 +202,8 @@ def _map_fields(frame: gpd.GeoDataFrame, source: LayerSource, wanted: list[str],
 
 def _mapping_hint(source: LayerSource) -> str:
     if source.key == "inputs.vectors":
-        return (f"add them, or give the layer on its own (inputs.<layer>: {{path, layer, fields}}) "
-                f"and map them with fields")
+        return ("add them, or give the layer on its own (inputs.<layer>: {path, layer, fields}) "
+                "and map them with fields")
     return f"map them with {source.key}.fields (siting name: column)"
 
 
