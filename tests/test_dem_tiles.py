@@ -14,6 +14,7 @@ import numpy as np
 import pyproj
 import pytest
 import rasterio
+import yaml
 import rasterio.warp
 import rasterio.windows
 from rasterio.enums import Resampling
@@ -23,13 +24,14 @@ from siting.config import load_scenario
 from siting.errors import InputError
 from siting.io.dem import dem_files, dem_source_files, lonlat_box_outline
 from siting.io.rasters import read_terrain, resolve_crs, single_dem_in_crs
+from siting.pipeline import prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_DEM = ROOT / "data" / "demo" / "dem.tif"
 DEMO_SCENARIO = ROOT / "data" / "demo" / "scenario.yaml"
 UTM49 = pyproj.CRS.from_epsg(32649)
-ASCII_GRID = Path("/work/shared/data/real/dem/itu_p1511_topo_ankang/"
-                  "itu_p1511_v2_topo_107.5-110.75E_31.0-34.5N.asc")
+ASCII_GRID = (ROOT.parent / "shared" / "data" / "real" / "dem" / "itu_p1511_topo_ankang"
+              / "itu_p1511_v2_topo_107.5-110.75E_31.0-34.5N.asc")
 #: Ankang's counties (WGS 84 west, south, east, north), about.
 ANKANG_BOX = (108.0, 31.7, 110.2, 33.8)
 SRTM3 = 1201  # samples per side of a 3-arc-second SRTM tile
@@ -92,6 +94,20 @@ def test_tiles_as_folder_glob_and_list_give_the_single_file_terrain(demo_tiles, 
     for dem in ((demo_tiles,), (demo_tiles / "tile_*.tif",), tuple(tiles), tuple(reversed(tiles))):
         assert dem_files(dem) == tiles
         assert_same_terrain(read_terrain(dem, UTM49), demo_terrain)
+
+
+def test_demo_tiles_give_the_single_file_coverage_matrix(demo_tiles, tmp_path):
+    """The whole pipeline up to the coverage matrix, on the demo region read from 4 tiles."""
+    doc = yaml.safe_load(DEMO_SCENARIO.read_text(encoding="utf-8"))
+    doc["inputs"] = {key: str((DEMO_SCENARIO.parent / value).resolve()) if isinstance(value, str)
+                     else value for key, value in doc["inputs"].items()}
+    doc["inputs"]["dem"] = str(demo_tiles)
+    tiled = tmp_path / "scenario.yaml"
+    tiled.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    _, _, want = prepare(load_scenario(DEMO_SCENARIO), timings={}, cache_dir=None)
+    _, _, got = prepare(load_scenario(tiled), timings={}, cache_dir=None)
+    assert (got.level_dbm != want.level_dbm).nnz == 0
+    assert got.options.equals(want.options)
 
 
 def test_a_vrt_of_the_tiles_gives_the_single_file_terrain(demo_tiles, demo_terrain, tmp_path):
