@@ -35,6 +35,7 @@ from siting.export.report import render_report, write_report
 from siting.export.staticmap import write_static_map
 from siting.export.summary import build_summary, write_summary
 from siting.export.kml import write_kml
+from siting.export.i18n import term
 from siting.export.tables import (demand_table, selected_sites, site_table, uncovered_mandatory,
                                   village_table)
 from siting.export.webmap import write_map
@@ -212,8 +213,9 @@ def write_outputs(run: RunResult, out_dir: Path, *, progress: Progress | None = 
             write_layers(staging / "sites.gpkg", {
                 "selected_sites": selected,
                 "candidates": sites, "villages": villages, "demand": demand_table(run)})
-            write_kml(staging / "sites.kml", f"siting: {run.scenario.name}", selected,
-                      uncovered_mandatory(villages))
+            language = run.scenario.outputs.language
+            write_kml(staging / "sites.kml", term("kml.title", language, name=run.scenario.name),
+                      selected, uncovered_mandatory(villages), language=language)
             write_site_csv(staging / "selected_sites.csv", selected)
             write_level_raster(staging / "coverage.tif", run.level_dbm, run.level_transform, run.region.crs)
             write_map(staging / "map.html", run, sites, villages, run.level_dbm, run.level_transform)

@@ -2,7 +2,8 @@
 with every host name unresolvable, and the page still draws its markers, layers, controls and
 legend, opens fitted to the region, raises no JavaScript error, shows the XSS probe village as
 text and asks nothing of the network but basemap tiles (``map.basemap: osm``) or nothing at all
-(``none``).
+(``none``). The same run is opened once more in Chinese (``report.language: zh``, no basemap):
+its layer control, legend and popups read in Chinese.
 
 Chromium is driven through the DevTools protocol on a pipe (``--remote-debugging-pipe``), so the
 test reads exceptions, console errors, dialogs and requests from the browser itself instead of
@@ -44,18 +45,22 @@ WINDOW_PX = (1400, 900)
 
 @pytest.fixture(scope="module")
 def maps(tmp_path_factory):
-    """{basemap kind: (run, output folder)}: one computed run written with ``map.basemap`` left at
-    its default (osm) and once more with ``basemap: none`` read from a scenario file."""
+    """{kind: (run, output folder)}: one computed run written with ``map.basemap`` left at its
+    default (``osm``), once more with ``basemap: none`` read from a scenario file, and once in
+    Chinese without a basemap (``zh``)."""
     folder = tmp_path_factory.mktemp("browser")
     scenario_path = small_region(folder)
     run = compute(load_scenario(scenario_path))
     doc = yaml.safe_load(scenario_path.read_text(encoding="utf-8"))
-    none_path = folder / "scenario_none.yaml"
-    none_path.write_text(yaml.safe_dump({**doc, "map": {"basemap": "none"}}), encoding="utf-8")
-    run_none = dataclasses.replace(run, scenario=load_scenario(none_path))
-    assert run.scenario.outputs.basemap.kind == "osm" and run_none.scenario.outputs.basemap.kind == "none"
+    runs = {"osm": run}
+    for kind, extra in (("none", {}), ("zh", {"report": {"language": "zh"}})):
+        path = folder / f"scenario_{kind}.yaml"
+        path.write_text(yaml.safe_dump({**doc, "map": {"basemap": "none"}, **extra}), encoding="utf-8")
+        runs[kind] = dataclasses.replace(run, scenario=load_scenario(path))
+    assert [r.scenario.outputs.basemap.kind for r in runs.values()] == ["osm", "none", "none"]
+    assert [r.scenario.outputs.language for r in runs.values()] == ["en", "en", "zh"]
     outputs = {}
-    for kind, each in (("osm", run), ("none", run_none)):
+    for kind, each in runs.items():
         write_outputs(each, folder / kind)
         outputs[kind] = (each, folder / kind)
     return outputs
@@ -71,10 +76,11 @@ def test_map_html_links_only_the_osm_tiles(maps):
 
 
 def test_map_html_without_basemap_has_no_web_address_at_all(maps):
-    _, out = maps["none"]
-    page = (out / "map.html").read_text(encoding="utf-8")
-    assert web_addresses(page) == set()
-    assert "L.tileLayer" not in page and "L.Control.MiniMap" not in page
+    for kind in ("none", "zh"):
+        _, out = maps[kind]
+        page = (out / "map.html").read_text(encoding="utf-8")
+        assert web_addresses(page) == set(), kind
+        assert "L.tileLayer" not in page and "L.Control.MiniMap" not in page, kind
 
 
 def test_custom_basemap_links_its_tiles_and_shows_its_credit_as_text(maps, tmp_path):
@@ -207,6 +213,7 @@ INSPECT = """(() => {
     minimap: box.querySelector('.leaflet-control-minimap') !== null,
     fullscreen: box.querySelector('.leaflet-control-zoom-fullscreen') !== null,
     legend: legend === null ? null : legend.textContent,
+    lang: document.documentElement.lang,
     regionInView: map.getBounds().contains(region),
     zoom: map.getZoom(),
     fittedZoom: map.getBoundsZoom(region),
@@ -315,6 +322,17 @@ def _requested_hosts(visit: Visit) -> set[str]:
             if not url.startswith(("file:", "data:"))}
 
 
+#: What the layer control and the legend show in each language.
+OVERLAYS = {"en": ("Terrain (hillshade)", "Population (people per cell)",
+                   "Coverage after plan (best server RSRP)", "Coverage 4G-1800 (RSRP)",
+                   "Selected sites: 4G-1800", "Selected sites: 5G-3500", "Existing sites", "Villages",
+                   "Admin units"),
+            "zh": ("地形（晕渲）", "人口（每网格人数）", "规划后覆盖（最强服务小区 RSRP）", "4G-1800 覆盖（RSRP）",
+                   "入选站址：4G-1800", "入选站址：5G-3500", "现网站址", "村", "区县")}
+LEGEND = {"en": ("Legend", "-95 to -85 dBm (good)", "site: 4G-1800", "village mandatory uncovered"),
+          "zh": ("图例", "-95 至 -85 dBm（良）", "站址：4G-1800", "村：必覆盖村未覆盖", "字母：P 公共建筑")}
+
+
 def test_map_renders_markers_layers_and_legend(maps, visits):
     run, _ = maps["osm"]
     sites = site_table(run)
@@ -322,17 +340,17 @@ def test_map_renders_markers_layers_and_legend(maps, visits):
     markers = int(built["technology"].str.split("+").str.len().sum())  # one per site and technology
     assert markers >= 1
     for kind, visit in visits.items():
-        state = visit.state
+        state, language = visit.state, maps[kind][0].scenario.outputs.language
         assert state["siteMarkers"] == markers, kind
         assert state["vectors"] >= 5, kind  # villages, existing sites, admin units
         assert state["imageLayers"] == 2, kind  # hillshade and coverage shown; population hidden
-        for name in ("Terrain (hillshade)", "Population (people per cell)",
-                     "Coverage after plan (best server RSRP)", "Coverage 4G-1800 (RSRP)",
-                     "Selected sites: 4G-1800", "Selected sites: 5G-3500", "Existing sites", "Villages",
-                     "Admin units"):
+        assert state["lang"] == {"en": "en", "zh": "zh-CN"}[language], kind
+        for name in OVERLAYS[language]:
             assert name in state["overlays"], (kind, name)
-        assert state["legend"] and "Legend" in state["legend"] and "-95 to -85 dBm" in state["legend"]
+        assert state["legend"] and all(text in state["legend"] for text in LEGEND[language]), kind
         assert state["fullscreen"], kind
+    assert not set(OVERLAYS["en"]) & set(visits["zh"].state["overlays"])
+    assert "Legend" not in visits["zh"].state["legend"]
 
 
 def test_basemap_osm_has_tiles_and_minimap_none_has_neither(visits):
@@ -357,11 +375,13 @@ def test_map_opens_fitted_to_the_region(visits):
 def test_map_has_no_javascript_errors(visits):
     assert _errors(visits["osm"], "tile.openstreetmap.org") == []
     assert _errors(visits["none"], None) == []
+    assert _errors(visits["zh"], None) == []
 
 
 def test_page_asks_the_network_only_for_basemap_tiles(visits):
     assert _requested_hosts(visits["osm"]) <= {"https://tile.openstreetmap.org"}
     assert _requested_hosts(visits["none"]) == set()
+    assert _requested_hosts(visits["zh"]) == set()
 
 
 def test_xss_probe_village_renders_as_text(visits):
@@ -372,6 +392,9 @@ def test_xss_probe_village_renders_as_text(visits):
         assert popup is not None, "the XSS village popup did not open"
         assert ESCAPED in popup.group(1)
         assert XSS not in visit.dom
+        if kind == "zh":  # the popup's field names and values in Chinese
+            for cell in ("<th", ">未覆盖原因</th>", ">覆盖状态</th>", "<td>必覆盖村未覆盖</td>", "<td>是</td>"):
+                assert cell in popup.group(1), cell
 
 
 def test_screenshot_shows_the_map(maps, visits):

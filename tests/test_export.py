@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import shutil
@@ -22,7 +23,7 @@ from siting.export.html_report import write_html_report
 from siting.export.kml import write_kml
 from siting.export.report import Figure, Steps, Table, build_report, render_markdown
 from siting.export.tables import selected_sites, site_table, uncovered_mandatory, village_table
-from siting.export.webmap import esc
+from siting.export.webmap import Page, esc
 from siting.pipeline import compute, write_outputs
 
 XSS = "<script>alert(1)</script>"
@@ -187,7 +188,7 @@ def test_selected_sites_csv_round_trips_to_the_gpkg_geometries(small):
     assert list(table.columns[:6]) == ["site_id", "lon", "lat", "x_m", "y_m", "crs"]
     assert set(layer.columns) - {"geometry"} <= set(table.columns)
     assert (table["crs"] == "EPSG:32649").all()
-    lines = (out / "selected_sites.csv").read_text(encoding="utf-8").splitlines()[1:]
+    lines = (out / "selected_sites.csv").read_text(encoding="utf-8-sig").splitlines()[1:]
     assert all(re.match(r"[^,]+,-?\d+\.\d{6},-?\d+\.\d{6},", line) for line in lines)
     x_m, y_m = Transformer.from_crs("EPSG:4326", run.region.crs, always_xy=True).transform(
         table["lon"].to_numpy(), table["lat"].to_numpy())
@@ -197,6 +198,16 @@ def test_selected_sites_csv_round_trips_to_the_gpkg_geometries(small):
     for column in ("kind", "technology", "action"):
         assert list(table[column]) == list(layer[column])
     np.testing.assert_allclose(table["total_cost_cny"], layer["total_cost_cny"])
+
+
+def test_selected_sites_csv_has_a_byte_order_mark(small):
+    """UTF-8 with a BOM, so Excel reads it as UTF-8; the csv module reads it with utf-8-sig."""
+    _, _, out = small
+    assert (out / "selected_sites.csv").read_bytes().startswith(b"\xef\xbb\xbfsite_id,lon,lat,")
+    with (out / "selected_sites.csv").open(newline="", encoding="utf-8-sig") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and list(rows[0])[:3] == ["site_id", "lon", "lat"]
+    assert [r["site_id"] for r in rows] == list(pd.read_csv(out / "selected_sites.csv", dtype=str)["site_id"])
 
 
 def test_extra_site_columns_flow_through_to_csv_and_kml(small, tmp_path):
@@ -234,6 +245,22 @@ def test_map_html_has_every_layer_and_control(small):
         assert f"<td>{esc(site)}</td>" in page
 
 
+def test_map_html_declares_its_language(small):
+    _, _, out = small
+    assert (out / "map.html").read_text(encoding="utf-8").startswith('<!DOCTYPE html>\n<html lang="en">\n')
+
+
+def test_page_is_the_branca_page_with_a_language():
+    """Page only adds ``lang`` to the page branca renders (a branca upgrade that changes its page
+    fails here, not in a committee's browser)."""
+    from branca.element import Element, Figure
+
+    plain, page = Figure(), Page("zh-CN")
+    for figure in (plain, page):
+        figure.html.add_child(Element("<p>村</p>"), name="body")
+    assert page.render() == plain.render().replace("<html>", '<html lang="zh-CN">', 1)
+
+
 def test_html_report_matches_markdown_and_escapes(small):
     run, summary, out = small
     page = (out / "report.html").read_text(encoding="utf-8")
@@ -262,3 +289,12 @@ def test_report_blocks_render_in_both_formats():
     assert "<h1>T &lt;1&gt;</h1>" in page and "<strong>bold</strong> &amp; plain" in page
     assert '<td class="num">1,234</td>' in page and "<li>two</li>" in page
     assert 'src="missing.png"' in page
+
+
+def test_overlay_block_means_skip_empty_blocks_quietly():
+    from siting.export.webmap import overlay_block_means
+
+    values = np.full((1400, 1400), np.nan, np.float32)
+    values[:2, :2] = [[1.0, 3.0], [np.nan, 5.0]]
+    out, _, step = overlay_block_means(values, rasterio.Affine.identity(), max_px=700)
+    assert step == 2 and out[0, 0] == pytest.approx(3.0) and np.isnan(out[1:, 1:]).all()

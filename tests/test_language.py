@@ -3,7 +3,9 @@ planner's own columns carried to the GIS files, and coverage per county from the
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import json
 import logging
 import re
 import string
@@ -15,24 +17,31 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from matplotlib import font_manager
 from matplotlib.figure import Figure
+from PIL import Image
 from shapely.geometry import box
 
 from regions import X0, Y0, candidate, ridge_dem, village, write_region
 from siting.config import load_scenario
 from siting.export.gis import write_layers
 from siting.export.i18n import LANGUAGES, TERMS, rsrp_class_labels, stage_text, term, value_text
-from siting.export.report import build_report, render_markdown
+from siting.export.kml import write_kml
+from siting.export.report import build_report, render_markdown, village_admin_units
 from siting.export.staticmap import (FontError, find_cjk_font, packaged_cjk_font, text_fonts,
                                      write_static_map)
-from siting.export.tables import OUTSIDE_ADMIN_UNITS, admin_table, site_table, village_table
+from siting.export.summary import build_summary
+from siting.export.tables import (OUTSIDE_ADMIN_UNITS, admin_table, selected_sites, site_table,
+                                  uncovered_mandatory, village_table)
+from siting.export.webmap import write_map
 from siting.pipeline import compute, write_outputs
-from siting.sweep import write_curve
+from siting.sweep import curve_labels, write_curve
 
 KML = {"kml": "http://www.opengis.net/kml/2.2"}
 NAME = "安康市汉滨区基站站址规划"
-# county polygons: west and east halves of the 12 km x 6 km DEM, and one beside it with nothing
+# county polygons: west and east halves of the 12 km of the 15 km x 6 km DEM the villages and the
+# population are on, and one east of them with nothing (the DEM covers every county)
 COUNTIES = {"汉滨区": box(X0, Y0 - 6000, X0 + 6000, Y0), "紫阳县": box(X0 + 6000, Y0 - 6000, X0 + 12000, Y0),
             "岚皋县": box(X0 + 12000, Y0 - 6000, X0 + 15000, Y0)}
 SITE_NAMES = {"c1": "城关镇政府楼", "c2": "现网基站·大河", "c3": "路灯杆7号"}
@@ -41,9 +50,9 @@ HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def chinese_region(folder, language="zh"):
-    """The export tests' region with Chinese names: west of a ridge an existing 4G site and two
-    villages, east a poverty village only a new lamp-pole site reaches and, out of every site's
-    range, a relocation site. One village's ``admin_unit`` field names the wrong county (the
+    """The export tests' region with Chinese names (its DEM 3 km wider, under a third county):
+    west of a ridge an existing 4G site and two villages, east a poverty village only a new
+    lamp-pole site reaches and, out of every site's range, a relocation site. One village's ``admin_unit`` field names the wrong county (the
     polygons decide); candidates and villages carry columns of the planner's own."""
     population = np.zeros((60, 120), np.float32)
     population[10:20, 5:25] = 40.0
@@ -59,7 +68,7 @@ def chinese_region(folder, language="zh"):
     for c in candidates:
         c["站名"] = SITE_NAMES[c["site_id"]]
         c["action"] = "planner's note"  # a name the site table computes itself
-    path = write_region(folder, ridge_dem(cols=400, ridge_height_m=600.0), villages, candidates,
+    path = write_region(folder, ridge_dem(cols=500, ridge_height_m=600.0), villages, candidates,
                         population=population, name=NAME, report={"language": language})
     gpd.GeoDataFrame({"admin_unit": list(COUNTIES)}, geometry=list(COUNTIES.values()),
                      crs="EPSG:32649").to_file(folder / "region.gpkg", layer="admin_units",
@@ -205,7 +214,7 @@ def test_summary_stays_machine_readable(zh):
     assert summary["uncovered_mandatory_villages"][0]["reason"] in (
         "no candidate within range", "terrain or distance keeps every candidate in range below the threshold")
     assert set(summary["by_kind"]) <= {"lamp_pole", "public_building", "existing_4g"}
-    header = (out / "selected_sites.csv").read_text(encoding="utf-8").splitlines()[0]
+    header = (out / "selected_sites.csv").read_text(encoding="utf-8-sig").splitlines()[0]
     assert header.startswith("site_id,lon,lat,x_m,y_m,crs,kind,")
 
 
@@ -286,7 +295,8 @@ def test_every_term_has_both_languages_with_the_same_placeholders():
         assert fields(texts["en"]) == fields(texts["zh"]), key
     for key in TERMS:
         if key.split(".")[0] in ("report", "section", "header", "kpi", "goal", "limit", "figure",
-                                 "staticmap", "kml") and key not in ("header.eirp_dbm", "staticmap.scale"):
+                                 "staticmap", "webmap", "kml", "field", "boolean", "sweep") \
+                and key not in ("header.eirp_dbm", "staticmap.scale", "webmap.tooltip_site"):
             assert HAN.search(TERMS[key]["zh"]), key
 
 
@@ -320,3 +330,166 @@ def test_cost_coverage_curve_with_a_chinese_title(tmp_path):
                           "mandatory_covered": [3, 4], "mandatory_total": [4, 4]})
     assert glyph_trouble(lambda: write_curve(curve, tmp_path, NAME)) == []
     assert (tmp_path / "cost_coverage.png").exists()
+
+
+def test_cost_coverage_curve_in_the_scenario_language(tmp_path):
+    curve = pd.DataFrame({"max_new_sites": [1, 2], "people_covered_pct": [50.0, 70.0],
+                          "mandatory_covered": [3, 4], "mandatory_total": [4, 4]})
+    curve.attrs["language"] = "zh"  # as siting.sweep.sweep notes the scenario's language
+    assert glyph_trouble(lambda: write_curve(curve, tmp_path / "zh", NAME)) == []
+    labels = curve_labels("max_new_sites", NAME, "zh")
+    assert labels == {"title": f"{NAME}：投资-覆盖曲线（标注：已覆盖必覆盖点数）",
+                      "x": "新建站址上限 [个]", "y": "人口覆盖率 [%]"}
+    assert Image.open(tmp_path / "zh" / "cost_coverage.png").text["Title"] == labels["title"]
+    write_curve(curve, tmp_path / "en", "demo", language="en")
+    assert Image.open(tmp_path / "en" / "cost_coverage.png").text["Title"] == (
+        "demo: cost-coverage curve (labels: mandatory points covered)")
+    assert curve_labels("budget_cny", "demo", "en")["x"] == "budget [million CNY]"
+
+
+# --- map.html and sites.kml in Chinese ----------------------------------------------------------
+
+
+def layer_names(page: str) -> list[str]:
+    """The overlay names of map.html's layer control (folium writes them as JSON strings)."""
+    block = re.search(r"overlays\s*:\s*\{(.*?)\}", page, re.DOTALL).group(1)
+    return [json.loads(name) for name in re.findall(r'("(?:[^"\\]|\\.)*")\s*:', block)]
+
+
+ZH_LAYERS = ["地形（晕渲）", "人口（每网格人数）", "规划后覆盖（最强服务小区 RSRP）", "4G-1800 覆盖（RSRP）", "区县", "入选站址：4G-1800", "入选站址：5G-3500", "现网站址", "村"]
+EN_LAYERS = ["Terrain (hillshade)", "Population (people per cell)",
+             "Coverage after plan (best server RSRP)", "Coverage 4G-1800 (RSRP)", "Admin units", "Selected sites: 4G-1800",
+             "Selected sites: 5G-3500", "Existing sites", "Villages"]
+
+
+def test_map_html_in_chinese(zh):
+    _, _, out, _ = zh
+    page = (out / "map.html").read_text(encoding="utf-8")
+    assert page.startswith('<!DOCTYPE html>\n<html lang="zh-CN">\n')
+    assert layer_names(page) == ZH_LAYERS
+    legend = re.search(r"<div id='siting-legend'.*?</div></div>", page, re.DOTALL).group(0)
+    for text in ("<b>图例</b>", "≥ -85 dBm（优）", "-95 至 -85 dBm（良）", "&lt; -105 dBm（边缘）",
+                 "站址：4G-1800", "新建站址", "升级的现网站址", "L 路灯杆", "现网站址（保留）",
+                 "村：已覆盖", "村：必覆盖村未覆盖", "每网格人口（对数"):
+        assert text in legend, text
+    assert f"基站站址规划：{NAME}</div>" in page
+    for name in VILLAGE_NAMES:  # UTF-8 as written, in the popup and the tooltip
+        assert f"<td>{name}</td>" in page and f"{name}\n" in page, name
+    relocation = re.search(r"<table>(?:(?!</table>).)*双龙易地搬迁安置点.*?</table>", page, re.DOTALL).group(0)
+    for cell in ("<th style='text-align:left;padding-right:6px'>村</th>", "<td>紫阳县</td>",
+                 "<td>是</td>", "<td>必覆盖村未覆盖</td>", "未覆盖原因"):
+        assert cell in relocation, cell
+    assert "<td>新建</td>" in page and "<td>路灯杆</td>" in page and "c3：新建" in page
+    english = re.sub(r'<(script|style) data-vendored="[^"]+">.*?</\1>', "", page, flags=re.DOTALL)
+    for word in ("Legend", "Villages", "Selected sites", "people newly covered", "mandatory uncovered"):
+        assert word not in english, word
+
+
+def test_map_html_in_english_keeps_the_chinese_names(zh, tmp_path):
+    run, _, _, _ = zh
+    english = in_language(run, "en")
+    write_map(tmp_path / "map.html", english, site_table(run), village_table(run), run.level_dbm,
+              run.level_transform)
+    page = (tmp_path / "map.html").read_text(encoding="utf-8")
+    assert page.startswith('<!DOCTYPE html>\n<html lang="en">\n')
+    assert layer_names(page) == EN_LAYERS
+    assert "<b>Legend</b>" in page and f"Siting plan: {NAME}</div>" in page
+    assert "<td>双龙易地搬迁安置点</td>" in page and "<td>mandatory uncovered</td>" in page
+
+
+def test_the_run_writes_sites_kml_in_chinese(zh):
+    _, _, out, _ = zh
+    root = ET.parse(out / "sites.kml").getroot()
+    assert root.findtext("kml:Document/kml:name", namespaces=KML) == f"基站站址规划（siting）：{NAME}"
+    assert [f.findtext("kml:name", namespaces=KML) for f in root.findall(".//kml:Folder", KML)] == [
+        "规划站址", "未覆盖的必覆盖村"]
+
+
+def test_sites_kml_in_chinese(zh, tmp_path):
+    """The folders and the balloon in Chinese; ExtendedData (what programs read) unchanged."""
+    run, _, _, _ = zh
+    sites, villages = site_table(run), village_table(run)
+    path = tmp_path / "sites.kml"
+    write_kml(path, term("kml.title", "zh", name=NAME), selected_sites(sites),
+              uncovered_mandatory(villages), language="zh")
+    root = ET.parse(path).getroot()
+    assert root.findtext("kml:Document/kml:name", namespaces=KML) == f"基站站址规划（siting）：{NAME}"
+    folders = root.findall(".//kml:Folder", KML)
+    assert [f.findtext("kml:name", namespaces=KML) for f in folders] == ["规划站址", "未覆盖的必覆盖村"]
+    c3 = next(p for p in folders[0].findall("kml:Placemark", KML)
+              if p.findtext("kml:name", namespaces=KML) == "c3")
+    balloon = c3.findtext("kml:description", namespaces=KML)
+    for cell in ("<th>建设方式</th><td>新建</td>", "<th>站址类型</th><td>路灯杆</td>",
+                 f"<th>站名</th><td>{SITE_NAMES['c3']}</td>", "<th>免费公共站址</th><td>否</td>"):
+        assert cell in balloon, cell
+    fields = {d.get("name"): d.findtext("kml:value", namespaces=KML)
+              for d in c3.findall(".//kml:Data", KML)}
+    assert fields["action"] == "build" and fields["kind"] == "lamp_pole" and fields["free_public"] == "false"
+    village = folders[1].find("kml:Placemark", KML)
+    assert village.findtext("kml:name", namespaces=KML) == "双龙易地搬迁安置点"
+    reason = village.find(".//kml:Data[@name='uncovered_reason']/kml:value", KML).text
+    assert f"<th>未覆盖原因</th><td>{value_text('reason', reason, 'zh')}</td>" in (
+        village.findtext("kml:description", namespaces=KML))
+
+
+# --- the report: how people are counted, and the county of an uncovered village -----------------
+
+
+def without_population_raster(run):
+    return dataclasses.replace(run, region=dataclasses.replace(run.region, population_source=None))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_report_says_how_people_are_counted(zh, language):
+    run, summary, _, _ = zh
+    sites = site_table(run)
+    with_raster = render_markdown(build_report(in_language(run, language), summary, sites))
+    without = render_markdown(build_report(in_language(without_population_raster(run), language),
+                                           summary, sites))
+    raster_text = term("report.demand_raster", language, grid_m=run.scenario.demand.grid_m)
+    no_raster_text = term("report.demand_no_raster", language)
+    assert raster_text in with_raster and no_raster_text not in with_raster
+    assert no_raster_text in without and raster_text not in without
+    assert no_raster_text in without.split(f"## {term('section.assumptions', language)}\n")[1]
+    plainly = {"en": ("no population raster was given", "the villages' listed populations",
+                      "complaint points", "5G zones"),
+               "zh": ("未提供人口栅格", "各村的登记人口", "投诉点", "5G 重点区域")}[language]
+    assert all(words in without for words in plainly)
+    shared = {"en": ("taken out of the raster cell it lies in", "the larger of", "twice"),
+              "zh": ("从其所在的栅格网格中扣除", "较大者", "不重复计算")}[language]
+    assert all(words in with_raster for words in shared)
+
+
+def test_a_run_without_a_population_raster_says_so(tmp_path):
+    path = chinese_region(tmp_path)
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc["inputs"]["population"] = None
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    run = compute(load_scenario(path))
+    assert run.region.population_source is None and set(run.demand.kind) == {"village"}
+    summary, sites = build_summary(run), site_table(run)
+    for language in LANGUAGES:
+        report = render_markdown(build_report(in_language(run, language), summary, sites))
+        assert term("report.demand_no_raster", language) in report
+        assert term("report.demand_raster", language, grid_m=run.scenario.demand.grid_m) not in report
+
+
+def test_uncovered_villages_show_the_county_of_their_polygon(zh):
+    """v2's own field names 石泉县 but it lies in 汉滨区's polygon: the demand counts it there,
+    and so does the report's table of uncovered mandatory villages."""
+    run, summary, _, _ = zh
+    units = village_admin_units(run.demand)
+    assert units == {"v1": "汉滨区", "v2": "汉滨区", "v4": "汉滨区", "v3": "紫阳县"}
+    field_says = copy.deepcopy(summary)
+    field_says["uncovered_mandatory_villages"][0]["admin_unit"] = "石泉县"  # as a wrong field would
+    for language in LANGUAGES:
+        report = render_markdown(build_report(in_language(run, language), field_says, site_table(run)))
+        assert "| v3 | 双龙易地搬迁安置点 | 紫阳县 |" in report and "石泉县" not in report
+
+
+def test_selected_sites_csv_opens_in_excel_with_chinese_names(zh):
+    """UTF-8 with a byte-order mark: Excel on a Chinese Windows reads it as UTF-8, not GBK."""
+    _, _, out, _ = zh
+    raw = (out / "selected_sites.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbfsite_id,") and SITE_NAMES["c3"].encode("utf-8") in raw
+    assert pd.read_csv(out / "selected_sites.csv").columns[0] == "site_id"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 from typer.testing import CliRunner
 
 from regions import TECH_4G, candidate, village, write_region
@@ -12,7 +13,7 @@ from siting.cli import app
 ONE_SITE = 50000 + 150000 + 5 * (10000 + 12000)
 
 
-def _two_clusters(folder):
+def _two_clusters(folder, **scenario):
     population = np.zeros((60, 60), np.float32)
     population[28:32, 8:12] = 50.0   # 800 people by WEST
     population[28:32, 48:52] = 20.0  # 320 people by EAST
@@ -21,7 +22,7 @@ def _two_clusters(folder):
                         candidates=[candidate("WEST", 1000, 3000, techs="4G"),
                                     candidate("EAST", 5000, 3000, techs="4G")],
                         population=population, technologies=[dict(TECH_4G, max_range_m=1500)],
-                        objective={"type": "max_coverage", "budget_cny": ONE_SITE})
+                        objective={"type": "max_coverage", "budget_cny": ONE_SITE}, **scenario)
 
 
 def test_sweep_cli_writes_the_known_curve(tmp_path):
@@ -33,6 +34,18 @@ def test_sweep_cli_writes_the_known_curve(tmp_path):
     assert list(curve["people_covered"]) == [0.0, 800.0, 1120.0]
     assert list(curve["cost_cny"]) == [0.0, ONE_SITE, 2 * ONE_SITE]
     assert (tmp_path / "o" / "cost_coverage.png").stat().st_size > 10_000
+    title = Image.open(tmp_path / "o" / "cost_coverage.png").text["Title"]
+    assert title == "test: cost-coverage curve (labels: mandatory points covered)"
+
+
+def test_sweep_draws_the_curve_in_the_scenario_language(tmp_path):
+    scenario = _two_clusters(tmp_path / "in", name="汉滨区", report={"language": "zh"})
+    result = CliRunner().invoke(app, ["sweep", str(scenario), "--sites", "0,1", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output + result.stderr
+    curve = pd.read_csv(tmp_path / "o" / "cost_coverage.csv")
+    assert list(curve.columns[:2]) == ["max_new_sites", "cost_cny"]  # what programs read: English
+    title = Image.open(tmp_path / "o" / "cost_coverage.png").text["Title"]
+    assert title == "汉滨区：投资-覆盖曲线（标注：已覆盖必覆盖点数）"
 
 
 def test_sweep_needs_exactly_one_series(tmp_path):

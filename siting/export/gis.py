@@ -17,6 +17,8 @@ COG_BLOCK_PX = 256  # tile size of coverage.tif
 WGS84 = "EPSG:4326"
 LONLAT_DECIMALS = 6  # about 0.1 m
 XY_DECIMALS = 2  # metres in the run CRS: centimetres
+#: Text encoding of selected_sites.csv: UTF-8 with a byte-order mark, so that Excel knows it.
+CSV_ENCODING = "utf-8-sig"
 
 
 def write_layers(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> None:
@@ -77,7 +79,12 @@ def _fixed(values, decimals: int) -> list[str]:
 def write_site_csv(path: Path, sites: gpd.GeoDataFrame) -> None:
     """One row per site: ``site_id``, ``lon``, ``lat`` (WGS84, 6 decimals), ``x_m``, ``y_m`` and
     ``crs`` (the run's projected CRS), then every other column of the table unchanged (so
-    columns added to the site table, such as a plan's phase, flow through)."""
+    columns added to the site table, such as a plan's phase, flow through).
+
+    Written as UTF-8 with a byte-order mark (``utf-8-sig``): Excel, which reads a CSV without
+    one in the system's code page (GBK on a Chinese Windows), then shows Chinese names as
+    written. pandas reads it as it is; Python's csv module wants ``encoding="utf-8-sig"``.
+    """
     lon, lat = lonlat(sites)
     position = pd.DataFrame({
         "site_id": sites["site_id"].to_numpy(),
@@ -86,4 +93,4 @@ def write_site_csv(path: Path, sites: gpd.GeoDataFrame) -> None:
         "crs": sites.crs.to_string(),
     })
     attributes = pd.DataFrame(sites.drop(columns=["site_id", sites.geometry.name])).reset_index(drop=True)
-    pd.concat([position, attributes], axis=1).to_csv(path, index=False, encoding="utf-8")
+    pd.concat([position, attributes], axis=1).to_csv(path, index=False, encoding=CSV_ENCODING)

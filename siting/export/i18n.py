@@ -23,6 +23,13 @@ Keys are grouped by prefix, each group for one output:
     map.html (:mod:`siting.export.webmap`): layer names, legend, title, popup field names.
 ``kml.``
     sites.kml (:mod:`siting.export.kml`): the document title and folder names.
+``field.``, ``boolean.``
+    the columns of the site and village tables and their true/false values as a person reads
+    them: the labels and yes/no of the sites.kml balloon (its ExtendedData keeps the column
+    names). In English a column reads as it is named; a column of the planner's own (``站名``)
+    is not in the catalogue and reads as it is named in both languages.
+``sweep.``
+    the cost-coverage curve of ``siting sweep`` (:func:`siting.sweep.write_curve`).
 ``list.``
     how a list of phrases is joined.
 
@@ -71,10 +78,26 @@ TERMS: dict[str, dict[str, str]] = {
     "report.assumptions": {"en": "Received level: EIRP per resource element minus the model's path "
                                  "loss, the Deygout terrain diffraction loss over the DEM profile "
                                  "(earth radius factor {k:.3f}) and the clutter margin; user height "
-                                 "{ue_height_m:g} m; population aggregated to {grid_m:g} m cells.",
+                                 "{ue_height_m:g} m.",
                            "zh": "接收电平：每资源粒子的 EIRP 减去传播模型路径损耗、沿 DEM 剖面的 "
                                  "Deygout 地形绕射损耗（等效地球半径系数 {k:.3f}）和地物损耗余量；"
-                                 "终端高度 {ue_height_m:g} m；人口按 {grid_m:g} m 网格汇总。"},
+                                 "终端高度 {ue_height_m:g} m。"},
+    # how the people are counted (siting.demand): with a population raster, and without one
+    "report.demand_raster": {"en": "People: the population raster summed into {grid_m:g} m cells, and "
+                                   "each village at its point with its listed population. Villages "
+                                   "and cells share the people without counting anyone twice: a "
+                                   "village's listed population is taken out of the raster cell it "
+                                   "lies in, so each demand cell counts the larger of the raster's "
+                                   "people and the listed people of its villages.",
+                             "zh": "人口：人口栅格按 {grid_m:g} m 网格汇总，各村以其登记人口计于村点。"
+                                   "村与网格分担人口、不重复计算：各村登记人口从其所在的栅格网格中扣除，"
+                                   "因此每个需求网格计入栅格人口与网格内各村登记人口二者中的较大者。"},
+    "report.demand_no_raster": {"en": "People: no population raster was given, so demand is the "
+                                      "villages' listed populations at the village points, plus the "
+                                      "complaint points and the 5G zones' check points; people "
+                                      "outside the listed villages are not counted.",
+                                "zh": "人口：未提供人口栅格，需求为各村的登记人口（计于村点），另加投诉点"
+                                      "和 5G 重点区域检测点；登记村以外的人口不计入。"},
     "section.headline": {"en": "Headline", "zh": "主要指标"},
     "section.schedule": {"en": "Phased schedule", "zh": "分年建设计划"},
     "section.figures": {"en": "Maps and figures", "zh": "地图与图表"},
@@ -255,11 +278,13 @@ TERMS: dict[str, dict[str, str]] = {
                                     "zh": "入选站址：{technology}"},
     "webmap.layer_existing_sites": {"en": "Existing sites", "zh": "现网站址"},
     "webmap.layer_villages": {"en": "Villages", "zh": "村"},
+    "webmap.layer_basemap": {"en": "Basemap", "zh": "底图"},
     "webmap.legend_site": {"en": "site: {technology}", "zh": "站址：{technology}"},
     "webmap.legend_new_site": {"en": "new site", "zh": "新建站址"},
     "webmap.legend_upgraded_site": {"en": "upgraded existing site", "zh": "升级的现网站址"},
-    "webmap.legend_letters": {"en": "letter", "zh": "字母"},
+    "webmap.legend_letters": {"en": "letter: {letters}", "zh": "字母：{letters}"},
     "webmap.legend_existing": {"en": "existing site (kept)", "zh": "现网站址（保留）"},
+    "webmap.legend_existing_kind": {"en": "existing", "zh": "现网站址"},
     "webmap.legend_village": {"en": "village {status}", "zh": "村：{status}"},
     "webmap.legend_population": {"en": "population per cell (log, max {max:,.0f})",
                                  "zh": "每网格人口（对数，最大 {max:,.0f}）"},
@@ -282,13 +307,56 @@ TERMS: dict[str, dict[str, str]] = {
     "webmap.popup_best_level_dbm": {"en": "best level [dBm]", "zh": "最强电平 [dBm]"},
     "webmap.popup_reason": {"en": "reason", "zh": "未覆盖原因"},
     "webmap.popup_zone": {"en": "zone", "zh": "区域"},
+    "webmap.popup_zone_kind": {"en": "kind", "zh": "区域类型"},
     "webmap.popup_name": {"en": "name", "zh": "名称"},
     "webmap.yes": {"en": "True", "zh": "是"},
     "webmap.no": {"en": "False", "zh": "否"},
+    "webmap.tooltip_site": {"en": "{site}: {action} {technology} ({kind})",
+                            "zh": "{site}：{action} {technology}（{kind}）"},
     # --- sites.kml ----------------------------------------------------------------------------
     "kml.title": {"en": "siting: {name}", "zh": "基站站址规划（siting）：{name}"},
     "kml.folder_sites": {"en": "Sites of the plan", "zh": "规划站址"},
     "kml.folder_uncovered": {"en": "Uncovered mandatory villages", "zh": "未覆盖的必覆盖村"},
+    # --- columns of the site and village tables (the sites.kml balloon) -------------------------
+    "field.site_id": {"en": "site_id", "zh": "站址编号"},
+    "field.kind": {"en": "kind", "zh": "站址类型"},
+    "field.antenna_height_m": {"en": "antenna_height_m", "zh": "天线挂高 [m]"},
+    "field.free_public": {"en": "free_public", "zh": "免费公共站址"},
+    "field.difficult": {"en": "difficult", "zh": "建设困难"},
+    "field.technologies": {"en": "technologies", "zh": "可建制式"},
+    "field.existing": {"en": "existing", "zh": "现网站址"},
+    "field.selected": {"en": "selected", "zh": "入选"},
+    "field.technology": {"en": "technology", "zh": "制式"},
+    "field.capex_cny": {"en": "capex_cny", "zh": "建设投资 [元]"},
+    "field.opex_cny_per_year": {"en": "opex_cny_per_year", "zh": "运维费用 [元/年]"},
+    "field.total_cost_cny": {"en": "total_cost_cny", "zh": "规划期总成本 [元]"},
+    "field.people_served": {"en": "people_served", "zh": "服务人口"},
+    "field.people_newly_covered": {"en": "people_newly_covered", "zh": "新增覆盖人口"},
+    "field.action": {"en": "action", "zh": "建设方式"},
+    "field.phase": {"en": "phase", "zh": "建设年份"},
+    "field.village_id": {"en": "village_id", "zh": "村编号"},
+    "field.name": {"en": "name", "zh": "名称"},
+    "field.population": {"en": "population", "zh": "人口"},
+    "field.admin_unit": {"en": "admin_unit", "zh": "区县"},
+    "field.poverty_village": {"en": "poverty_village", "zh": "贫困村"},
+    "field.relocation_site": {"en": "relocation_site", "zh": "易地搬迁安置点"},
+    "field.mandatory": {"en": "mandatory", "zh": "必覆盖"},
+    "field.covered_before": {"en": "covered_before", "zh": "规划前已覆盖"},
+    "field.covered_after": {"en": "covered_after", "zh": "规划后已覆盖"},
+    "field.covered_5g": {"en": "covered_5g", "zh": "5G 覆盖"},
+    "field.serving_site": {"en": "serving_site", "zh": "服务站址"},
+    "field.serving_technology": {"en": "serving_technology", "zh": "服务制式"},
+    "field.best_level_dbm": {"en": "best_level_dbm", "zh": "最强电平 [dBm]"},
+    "field.uncovered_reason": {"en": "uncovered_reason", "zh": "未覆盖原因"},
+    "field.status": {"en": "status", "zh": "覆盖状态"},
+    "boolean.true": {"en": "true", "zh": "是"},
+    "boolean.false": {"en": "false", "zh": "否"},
+    # --- the cost-coverage curve of siting sweep --------------------------------------------------
+    "sweep.title": {"en": "{name}: cost-coverage curve (labels: mandatory points covered)",
+                    "zh": "{name}：投资-覆盖曲线（标注：已覆盖必覆盖点数）"},
+    "sweep.budget_axis": {"en": "budget [million CNY]", "zh": "预算 [百万元]"},
+    "sweep.quota_axis": {"en": "quota of new sites", "zh": "新建站址上限 [个]"},
+    "sweep.people_axis": {"en": "people covered [%]", "zh": "人口覆盖率 [%]"},
     # --- joining phrases ----------------------------------------------------------------------
     "list.separator": {"en": ", ", "zh": "、"},
 }

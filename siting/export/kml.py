@@ -8,6 +8,12 @@ HTML table in ``description`` (Google Earth's balloon), the HTML escaped before 
 escaping so the balloon shows text, never markup. Columns added to the tables later (a plan's
 phase, say) flow through unchanged.
 
+People read the folder names and the balloon in the scenario's ``report.language``: the balloon's
+labels are the columns as :mod:`siting.export.i18n` names them (``field.``) and its actions, site
+kinds, reasons and true/false read as words of that language; a column of the planner's own
+(``站名``) keeps its name. What programs read stays English and unchanged: the ExtendedData field
+names and values.
+
 The file links nothing on the web (it is opened offline too): each style is a colour and a scale
 applied to the viewer's own default placemark icon, not an icon fetched from a web host.
 """
@@ -24,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from siting.export.gis import LONLAT_DECIMALS, lonlat
+from siting.export.i18n import check_language, term, value_text
 
 KML_NAMESPACE = "http://www.opengis.net/kml/2.2"
 #: Icon colour (KML aabbggrr) of each style: sites by plan action, uncovered villages in red.
@@ -34,22 +41,30 @@ STYLE_SCALES = {"build": 1.2, "upgrade": 1.1, "keep": 0.8, "village_uncovered": 
 #: Columns shown first in a site's or village's balloon; the others follow in table order.
 SITE_COLUMNS_FIRST = ("action", "technology", "kind", "total_cost_cny", "people_newly_covered")
 VILLAGE_COLUMNS_FIRST = ("uncovered_reason", "population", "admin_unit", "best_level_dbm")
+#: Columns whose values the balloon shows as words (the group of siting.export.i18n.value_text).
+VALUE_GROUPS = {"action": "action", "kind": "kind", "uncovered_reason": "reason",
+                "status": "village_status"}
 
 
-def write_kml(path: Path, title: str, sites: gpd.GeoDataFrame,
-              villages: gpd.GeoDataFrame) -> None:
+def write_kml(path: Path, title: str, sites: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, *,
+              language: str = "en") -> None:
     """``sites`` (from :func:`siting.export.tables.selected_sites`) in the folder "Sites of the
     plan" and ``villages`` (:func:`siting.export.tables.uncovered_mandatory`) in the folder
-    "Uncovered mandatory villages", each placemark styled by its action."""
+    "Uncovered mandatory villages", each placemark styled by its action.
+
+    The folder names and balloons are in ``language`` (``en`` or ``zh``); ``title`` is shown as
+    given (``term("kml.title", language, name=...)`` gives it in the same language).
+    """
+    check_language(language)
     root = ET.Element("kml", xmlns=KML_NAMESPACE)
     document = ET.SubElement(root, "Document")
     _text(document, "name", title)
     for style_id, colour in STYLE_COLOURS.items():
         _style(document, style_id, colour, STYLE_SCALES[style_id])
-    _folder(document, "Sites of the plan", sites, name_column="site_id",
-            first=SITE_COLUMNS_FIRST, style_of=lambda row: row["action"])
-    _folder(document, "Uncovered mandatory villages", villages, name_column="name",
-            first=VILLAGE_COLUMNS_FIRST, style_of=lambda row: "village_uncovered")
+    _folder(document, term("kml.folder_sites", language), sites, name_column="site_id",
+            first=SITE_COLUMNS_FIRST, style_of=lambda row: row["action"], language=language)
+    _folder(document, term("kml.folder_uncovered", language), villages, name_column="name",
+            first=VILLAGE_COLUMNS_FIRST, style_of=lambda row: "village_uncovered", language=language)
     tree = ET.ElementTree(root)
     ET.indent(tree)
     tree.write(path, encoding="UTF-8", xml_declaration=True)
@@ -68,7 +83,7 @@ def _style(document: ET.Element, style_id: str, colour: str, scale: float) -> No
 
 
 def _folder(parent: ET.Element, name: str, frame: gpd.GeoDataFrame, *, name_column: str,
-            first: Sequence[str], style_of: Callable[[pd.Series], str]) -> None:
+            first: Sequence[str], style_of: Callable[[pd.Series], str], language: str) -> None:
     """One KML folder with a placemark per row of ``frame`` (points)."""
     folder = ET.SubElement(parent, "Folder")
     _text(folder, "name", name)
@@ -78,7 +93,7 @@ def _folder(parent: ET.Element, name: str, frame: gpd.GeoDataFrame, *, name_colu
     for (_, row), x_deg, y_deg in zip(frame[columns].iterrows(), lon, lat):
         placemark = ET.SubElement(folder, "Placemark")
         _text(placemark, "name", _as_text(row[name_column]))
-        _text(placemark, "description", _balloon(row))
+        _text(placemark, "description", _balloon(row, language))
         _text(placemark, "styleUrl", f"#{style_of(row)}")
         extended = ET.SubElement(placemark, "ExtendedData")
         for column, value in row.items():
@@ -87,11 +102,26 @@ def _folder(parent: ET.Element, name: str, frame: gpd.GeoDataFrame, *, name_colu
               f"{x_deg:.{LONLAT_DECIMALS}f},{y_deg:.{LONLAT_DECIMALS}f}")
 
 
-def _balloon(row: pd.Series) -> str:
-    """Every attribute of ``row`` as an HTML table, names and values HTML-escaped."""
-    cells = "".join(f"<tr><th>{html.escape(str(column))}</th><td>{html.escape(_as_text(value))}</td></tr>"
+def _balloon(row: pd.Series, language: str) -> str:
+    """Every attribute of ``row`` as an HTML table in ``language``, names and values
+    HTML-escaped."""
+    cells = "".join(f"<tr><th>{html.escape(value_text('field', column, language))}</th>"
+                    f"<td>{html.escape(_shown(column, value, language))}</td></tr>"
                     for column, value in row.items())
     return f"<table>{cells}</table>"
+
+
+def _shown(column, value, language: str) -> str:
+    """A value as the balloon shows it: in English as in ExtendedData; in another language,
+    actions, kinds, reasons, village states and true/false in its words."""
+    text = _as_text(value)
+    if language == "en":
+        return text
+    if isinstance(value, (bool, np.bool_)):
+        return value_text("boolean", text, language)
+    if column in VALUE_GROUPS and text:
+        return value_text(VALUE_GROUPS[column], text, language)
+    return text
 
 
 def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:

@@ -74,9 +74,9 @@ def build_report(run, summary: dict, sites, *, figures: tuple[Figure, ...] = (),
     if figures:
         sections.append(Section(term("section.figures", lang), list(figures)))
     sections += _breakdown_sections(summary, lang)
-    sections.append(_uncovered_section(summary, lang))
+    sections.append(_uncovered_section(summary, village_admin_units(run.demand), lang))
     sections.append(_sites_section(sites, lang))
-    sections.append(_assumptions_section(scenario, lang))
+    sections.append(_assumptions_section(scenario, run.region.population_source is not None, lang))
     sections.append(Section(term("section.stages", lang),
                             [Steps([stage_text(s, lang) for s in summary["solver"]["stages"]])]))
     return Report(title=term("report.title", lang, name=scenario.name),
@@ -154,15 +154,27 @@ def _breakdown_sections(summary: dict, lang: str) -> list[Section]:
     ]
 
 
-def _uncovered_section(summary: dict, lang: str) -> Section:
-    """The mandatory villages still without coverage, and why; uncovered points by kind."""
+def village_admin_units(demand) -> dict[str, str]:
+    """Each village's admin unit as the demand counts it (:mod:`siting.demand`: the polygon it
+    lies in when there are admin-unit polygons, else its own ``admin_unit`` field), by
+    ``village_id``; villages without one are left out."""
+    villages = demand.kind == "village"
+    return {str(v): str(unit) for v, unit in zip(demand.ref_id[villages], demand.admin_unit[villages])
+            if unit is not None and str(unit) != ""}
+
+
+def _uncovered_section(summary: dict, units: dict[str, str], lang: str) -> Section:
+    """The mandatory villages still without coverage, and why; uncovered points by kind.
+
+    A village's admin unit is the one the demand counts it in (``units``, by village id: the
+    county polygon it lies in, its own field as the fallback), not the field as listed."""
     uncovered = summary["uncovered_mandatory_villages"]
     blocks: list = []
     if uncovered:
         header = ("village", "name", "admin_unit", "best_level_dbm", "reason")
         blocks.append(Table(
             [term(f"header.{h}", lang) for h in header],
-            [[u["village_id"], u["name"], u["admin_unit"],
+            [[u["village_id"], u["name"], units.get(str(u["village_id"]), u["admin_unit"]),
               "-" if u["best_level_dbm"] is None else f"{u['best_level_dbm']:.1f}",
               value_text("reason", u["reason"], lang)] for u in uncovered]))
     else:
@@ -183,8 +195,10 @@ def _sites_section(sites, lang: str) -> Section:
          + ([r.phase] if phased else []) for r in built.itertuples()])])
 
 
-def _assumptions_section(scenario, lang: str) -> Section:
-    """The technologies' radio parameters and costs, and how a level is computed."""
+def _assumptions_section(scenario, has_population_raster: bool, lang: str) -> Section:
+    """The technologies' radio parameters and costs, how a level is computed, and how people
+    are counted: with a population raster, how villages and raster cells share them; without
+    one, that the villages' listed people are all there is."""
     header = ["technology", "generation", "frequency_mhz", "eirp_dbm", "rsrp_threshold_dbm", "model",
               "max_range_m", "clutter_db", "equipment_cny", "opex_cny_per_year"]
     return Section(term("section.assumptions", lang), [Table(
@@ -193,7 +207,9 @@ def _assumptions_section(scenario, lang: str) -> Section:
           t.max_range_m, t.clutter_loss_db, t.equipment_capex_cny, t.opex_cny_per_year]
          for t in scenario.technologies]),
         term("report.assumptions", lang, k=scenario.coverage.earth_radius_factor,
-             ue_height_m=scenario.demand.ue_height_m, grid_m=scenario.demand.grid_m)])
+             ue_height_m=scenario.demand.ue_height_m),
+        term("report.demand_raster", lang, grid_m=scenario.demand.grid_m) if has_population_raster
+        else term("report.demand_no_raster", lang)])
 
 
 def _schedule_section(summary: dict, objective, people_total: float, lang: str) -> Section:

@@ -6,6 +6,11 @@ letter by site kind), existing sites, villages coloured covered / uncovered / ma
 5G zones and admin units; a layer control, legend, metric scale bar, fullscreen control and, over
 a tiled basemap, a minimap. The map opens fitted to the region (the admin units, else the DEM).
 
+The map reads in the scenario's ``report.language``: layer names, legend, title, popup field
+names and the values people read (actions, site kinds, village states, reasons) come from
+:mod:`siting.export.i18n`, and the page declares its language (``<html lang="zh-CN">``). Names
+(villages, sites, counties, the scenario) are shown as written, in UTF-8.
+
 Every attribute that reaches HTML is escaped with :func:`esc` (HTML entities plus the characters
 that would end or interpolate the JavaScript template literal folium wraps popups in).
 
@@ -37,12 +42,15 @@ import folium.plugins
 import numpy as np
 import rasterio.transform
 import rasterio.warp
-from branca.element import MacroElement
+from branca.element import Figure, MacroElement
 from folium.elements import JSCSSMixin
 from folium.template import Template
 from rasterio.enums import Resampling
 
-# RSRP classes [dBm] and colours, best first (a common drive-test legend).
+from siting.export.i18n import HTML_LANG, check_language, join, rsrp_class_labels, term, value_text
+
+# RSRP classes [dBm] and colours, best first (a common drive-test legend); the legend shows them
+# in the map's language (siting.export.i18n.rsrp_class_labels), the labels here are the English.
 RSRP_CLASSES = ((-85.0, "#1a9850", ">= -85 dBm (excellent)"),
                 (-95.0, "#91cf60", "-95 to -85 dBm (good)"),
                 (-105.0, "#fee08b", "-105 to -95 dBm (fair)"),
@@ -116,7 +124,7 @@ def _to_wgs84(values: np.ndarray, transform, crs, resampling=Resampling.nearest)
     return out, [[south, west], [north, east]]
 
 
-def _decimate(values: np.ndarray, transform, max_px: int = MAX_OVERLAY_PX):
+def overlay_block_means(values: np.ndarray, transform, max_px: int = MAX_OVERLAY_PX):
     """Block means of ``step`` x ``step`` cells so that the largest side is at most ``max_px``;
     one band of blocks at a time, so a province-size DEM is never copied whole."""
     step = int(np.ceil(max(values.shape) / max_px))
@@ -126,7 +134,12 @@ def _decimate(values: np.ndarray, transform, max_px: int = MAX_OVERLAY_PX):
     out = np.empty((n_rows, n_cols), np.float32)
     for i in range(n_rows):
         band = np.asarray(values[i * step:(i + 1) * step, :n_cols * step], np.float64)
-        out[i] = np.nanmean(band.reshape(step, n_cols, step), axis=(0, 2))
+        blocks = band.reshape(step, n_cols, step)
+        known = np.isfinite(blocks)
+        total = np.where(known, blocks, 0.0).sum(axis=(0, 2))
+        count = known.sum(axis=(0, 2))
+        # A block with no value (no coverage there) stays NaN, without numpy's empty-mean warning.
+        out[i] = np.divide(total, count, out=np.full(n_cols, np.nan), where=count > 0)
     return out, transform @ rasterio.Affine.scale(step), step
 
 
@@ -151,7 +164,7 @@ def hillshade_rgba(terrain, crs, max_px: int = MAX_OVERLAY_PX):
     """Grey hillshade of the DEM (sun from the north-west), downsampled; (rgba, bounds)."""
     from matplotlib.colors import LightSource
 
-    elevation, transform, step = _decimate(terrain.elevation_m, terrain.transform, max_px)
+    elevation, transform, step = overlay_block_means(terrain.elevation_m, terrain.transform, max_px)
     cell = terrain.cell_size_m * step
     shade = LightSource(azdeg=315, altdeg=45).hillshade(elevation, vert_exag=2, dx=cell, dy=cell)
     shade_wgs, bounds = _to_wgs84(shade.astype(np.float32), transform, crs, Resampling.bilinear)
@@ -168,7 +181,7 @@ def population_rgba(population: np.ndarray, transform, crs, max_px: int = MAX_OV
     from matplotlib import colormaps
 
     values = np.where(np.asarray(population, np.float64) > 0, population, np.nan)
-    values, transform, _ = _decimate(values, transform, max_px)
+    values, transform, _ = overlay_block_means(values, transform, max_px)
     wgs, bounds = _to_wgs84(values, transform, crs)
     ok = np.isfinite(wgs) & (wgs > 0)
     vmax = float(np.nanmax(wgs[ok])) if ok.any() else 1.0
@@ -189,30 +202,37 @@ def _site_icon(colour: str, letter: str, action: str) -> folium.DivIcon:
               f"text-align:center'>{esc(letter)}</div>"))
 
 
-def _legend(technologies, population_max: float | None) -> str:
+def _legend(technologies, population_max: float | None, lang: str) -> str:
+    """The legend box: RSRP classes, site technologies, icon shapes and letters, existing sites,
+    village states and (when shown) the population scale, in ``lang``."""
     swatch = "display:inline-block;width:14px;height:10px;margin-right:4px;border:1px solid #666"
+    rsrp = rsrp_class_labels([floor for floor, _, _ in RSRP_CLASSES], lang)
     items = [f"<div><span style='{swatch};background:{c};opacity:.7'></span>{esc(label)}</div>"
-             for _, c, label in RSRP_CLASSES]
+             for (_, c, _), label in zip(RSRP_CLASSES, rsrp)]
     items += [f"<div><span style='{swatch};background:{TECH_COLOURS[i % len(TECH_COLOURS)]}'></span>"
-              f"site: {esc(t)}</div>" for i, t in enumerate(technologies)]
-    items += ["<div>&#9632; new site &nbsp; &#9679; upgraded existing site</div>",
-              "<div>letter: " + esc(", ".join(f"{v} {k.replace('_', ' ')}" for k, v in KIND_LETTERS.items()
-                                               if not k.startswith("existing_")) + ", E existing") + "</div>",
-              "<div><span style='color:#000'>&#9679;</span> existing site (kept)</div>"]
-    items += [f"<div><span style='color:{c}'>&#9679;</span> village {esc(k.replace('_', ' '))}</div>"
+              f"{esc(term('webmap.legend_site', lang, technology=t))}</div>" for i, t in enumerate(technologies)]
+    letters = [f"{v} {value_text('kind', k, lang).replace('_', ' ')}" for k, v in KIND_LETTERS.items()
+               if not k.startswith("existing_")] + [f"E {term('webmap.legend_existing_kind', lang)}"]
+    items += [(f"<div>&#9632; {esc(term('webmap.legend_new_site', lang))} &nbsp; "
+               f"&#9679; {esc(term('webmap.legend_upgraded_site', lang))}</div>"),
+              f"<div>{esc(term('webmap.legend_letters', lang, letters=join(letters, lang)))}</div>",
+              f"<div><span style='color:#000'>&#9679;</span> {esc(term('webmap.legend_existing', lang))}</div>"]
+    items += [f"<div><span style='color:{c}'>&#9679;</span> "
+              f"{esc(term('webmap.legend_village', lang, status=value_text('village_status', k, lang)))}</div>"
               for k, c in VILLAGE_COLOURS.items()]
     if population_max is not None:
-        items += [f"<div><span style='{swatch};background:linear-gradient(90deg,#ffffb2,#bd0026)'></span>"
-                  f"population per cell (log, max {population_max:,.0f})</div>"]
+        items.append(f"<div><span style='{swatch};background:linear-gradient(90deg,#ffffb2,#bd0026)'>"
+                     f"</span>{esc(term('webmap.legend_population', lang, max=population_max))}</div>")
     return ("<div id='siting-legend' style='position:fixed;bottom:44px;left:12px;z-index:9999;"
             "background:white;padding:8px 10px;border:1px solid #888;border-radius:4px;"
-            "font:12px sans-serif;max-width:300px'><b>Legend</b>" + "".join(items) + "</div>")
+            f"font:12px sans-serif;max-width:300px'><b>{esc(term('webmap.legend', lang))}</b>"
+            + "".join(items) + "</div>")
 
 
-def _title(run) -> str:
+def _title(run, lang: str) -> str:
     return ("<div id='siting-title' style='position:fixed;top:10px;left:60px;z-index:9999;"
             "background:white;padding:4px 8px;border:1px solid #888;border-radius:4px;"
-            f"font:bold 14px sans-serif'>Siting plan: {esc(run.scenario.name)}</div>")
+            f"font:bold 14px sans-serif'>{esc(term('webmap.title', lang, name=run.scenario.name))}</div>")
 
 
 def _polygons(layer_name: str, frame, crs_tolerance_m: float, style: dict, popup_fields,
@@ -240,27 +260,49 @@ def build_map(run, sites, villages, level_dbm, level_transform, *,
 
     ``tech_levels`` maps a technology name to its (level_dbm, transform) raster; the run's
     ``level_dbm_by_technology`` when not given (``{}``: no per-technology layers). Elements added
-    to the returned map afterwards keep their own (CDN) links.
+    to the returned map afterwards keep their own (CDN) links. The words are in the scenario's
+    ``report.language``.
     """
+    lang = check_language(run.scenario.outputs.language)
     south_deg, west_deg, north_deg, east_deg = region_bounds_deg(run)
     fmap = folium.Map(location=[(south_deg + north_deg) / 2, (west_deg + east_deg) / 2], zoom_start=10,
                       tiles=None)
+    Page(HTML_LANG[lang]).add_child(fmap)  # the page folium made is replaced by one with lang=
     FitRegion([[south_deg, west_deg], [north_deg, east_deg]]).add_to(fmap)  # before any layer
-    basemap = _tile_layer(run.scenario.outputs.basemap)
+    basemap = _tile_layer(run.scenario.outputs.basemap, lang)
     if basemap is not None:
         basemap.add_to(fmap)
-    population_max = _add_rasters(fmap, run, level_dbm, level_transform, tech_levels)
-    _add_polygons(fmap, run)
+    population_max = _add_rasters(fmap, run, level_dbm, level_transform, tech_levels, lang)
+    _add_polygons(fmap, run, lang)
     technologies = [t.name for t in run.scenario.technologies]
     sites_ll = sites.to_crs(WGS84)
-    _add_selected_sites(fmap, sites_ll, technologies)
-    _add_existing_sites(fmap, sites_ll)
-    _add_villages(fmap, villages.to_crs(WGS84))
-    _add_controls(fmap, run.scenario.outputs.basemap)
-    fmap.get_root().html.add_child(folium.Element(_legend(technologies, population_max)))
-    fmap.get_root().html.add_child(folium.Element(_title(run)))
+    _add_selected_sites(fmap, sites_ll, technologies, lang)
+    _add_existing_sites(fmap, sites_ll, lang)
+    _add_villages(fmap, villages.to_crs(WGS84), lang)
+    _add_controls(fmap, run.scenario.outputs.basemap, lang)
+    fmap.get_root().html.add_child(folium.Element(_legend(technologies, population_max, lang)))
+    fmap.get_root().html.add_child(folium.Element(_title(run, lang)))
     inline_assets(fmap)
     return fmap
+
+
+class Page(Figure):
+    """folium's page (a branca ``Figure``) that says which language it is in:
+    ``<html lang="zh-CN">``, so a browser picks a Simplified Chinese font and a screen reader
+    the right voice. ``lang`` is a value of :data:`siting.export.i18n.HTML_LANG`."""
+
+    #: How branca's page template starts; anything else raises rather than losing ``lang``.
+    HEAD = "<!DOCTYPE html>\n<html>\n"
+
+    def __init__(self, lang: str):
+        super().__init__()
+        self.lang = lang
+
+    def render(self, **kwargs) -> str:
+        page = super().render(**kwargs)
+        if not page.startswith(self.HEAD):
+            raise RuntimeError(f"branca's page no longer starts with {self.HEAD!r}: update Page")
+        return f'<!DOCTYPE html>\n<html lang="{esc(self.lang)}">\n' + page[len(self.HEAD):]
 
 
 def region_bounds_deg(run) -> tuple[float, float, float, float]:
@@ -275,7 +317,7 @@ def region_bounds_deg(run) -> tuple[float, float, float, float]:
     return float(south), float(west), float(north), float(east)
 
 
-def _tile_layer(basemap) -> folium.TileLayer | None:
+def _tile_layer(basemap, lang: str = "en") -> folium.TileLayer | None:
     """The basemap tiles of ``map.basemap`` (a :class:`siting.config.Basemap`); None for ``none``.
 
     A custom attribution is shown as text (HTML-escaped): it comes from the scenario file."""
@@ -283,7 +325,8 @@ def _tile_layer(basemap) -> folium.TileLayer | None:
         return None
     if basemap.kind == "osm":
         return folium.TileLayer("OpenStreetMap", name="OpenStreetMap")
-    return folium.TileLayer(tiles=basemap.url, attr=html.escape(basemap.attribution), name="Basemap")
+    return folium.TileLayer(tiles=basemap.url, attr=html.escape(basemap.attribution),
+                            name=esc(term("webmap.layer_basemap", lang)))
 
 
 class FitRegion(MacroElement):
@@ -314,10 +357,10 @@ class MetricScale(MacroElement):
     """)
 
 
-def _add_controls(fmap: folium.Map, basemap) -> None:
+def _add_controls(fmap: folium.Map, basemap, lang: str) -> None:
     """Minimap (over tiles only: with no basemap it would be an empty box), fullscreen button,
     metric scale bar, the expanded layer control, and the neutral background under the layers."""
-    minimap_tiles = _tile_layer(basemap)
+    minimap_tiles = _tile_layer(basemap, lang)
     if minimap_tiles is not None:
         folium.plugins.MiniMap(tile_layer=minimap_tiles, toggle_display=True,
                                position="bottomright").add_to(fmap)
@@ -329,93 +372,118 @@ def _add_controls(fmap: folium.Map, basemap) -> None:
         name="siting_background")
 
 
-def _add_rasters(fmap: folium.Map, run, level_dbm, level_transform, tech_levels) -> float | None:
+def _add_rasters(fmap: folium.Map, run, level_dbm, level_transform, tech_levels,
+                 lang: str) -> float | None:
     """Hillshade (always shown), population (hidden), coverage after the plan and per technology
     (hidden); returns the population colour scale's maximum (None without population)."""
     crs = run.region.crs
     shade, bounds = hillshade_rgba(run.region.terrain, crs)
-    folium.raster_layers.ImageOverlay(shade, bounds=bounds, name="Terrain (hillshade)", opacity=0.6,
-                                      mercator_project=True).add_to(fmap)
+    folium.raster_layers.ImageOverlay(shade, bounds=bounds, name=esc(term("webmap.layer_hillshade", lang)),
+                                      opacity=0.6, mercator_project=True).add_to(fmap)
     population_max = None
     if run.region.population is not None and np.nanmax(run.region.population, initial=0) > 0:
         pop, bounds, population_max = population_rgba(run.region.population,
                                                       run.region.population_transform, crs)
-        folium.raster_layers.ImageOverlay(pop, bounds=bounds, name="Population (people per cell)",
+        folium.raster_layers.ImageOverlay(pop, bounds=bounds, name=esc(term("webmap.layer_population", lang)),
                                           opacity=0.8, mercator_project=True, show=False).add_to(fmap)
     rgba, bounds = _coverage_rgba(level_dbm, level_transform, crs)
-    folium.raster_layers.ImageOverlay(rgba, bounds=bounds, name="Coverage after plan (best server RSRP)",
+    folium.raster_layers.ImageOverlay(rgba, bounds=bounds, name=esc(term("webmap.layer_coverage", lang)),
                                       opacity=0.7, mercator_project=True).add_to(fmap)
     if tech_levels is None:
         tech_levels = {name: (level, run.level_transform)
                        for name, level in run.level_dbm_by_technology.items()}
     for tech, (level, transform) in tech_levels.items():
         rgba, bounds = _coverage_rgba(level, transform, crs)
-        folium.raster_layers.ImageOverlay(rgba, bounds=bounds, name=f"Coverage {esc(tech)} (RSRP)",
-                                          opacity=0.7, mercator_project=True, show=False).add_to(fmap)
+        name = esc(term("webmap.layer_coverage_technology", lang, technology=tech))
+        folium.raster_layers.ImageOverlay(rgba, bounds=bounds, name=name, opacity=0.7,
+                                          mercator_project=True, show=False).add_to(fmap)
     return population_max
 
 
-def _add_polygons(fmap: folium.Map, run) -> None:
+def _add_polygons(fmap: folium.Map, run, lang: str) -> None:
     """Admin unit outlines and 5G zones, when the region has them."""
+    def label(key):
+        return term(f"webmap.popup_{key}", lang)
+
     if run.region.admin_units is not None and len(run.region.admin_units):
         units = run.region.admin_units
         fmap.add_child(_polygons(
-            "Admin units", units, 50.0, {"color": "#444", "weight": 1.5, "fill": False, "dashArray": "4 4"},
-            lambda key, row: {"admin unit": row["admin_unit"] if "admin_unit" in row else key}))
+            esc(term("webmap.layer_admin_units", lang)), units, 50.0,
+            {"color": "#444", "weight": 1.5, "fill": False, "dashArray": "4 4"},
+            lambda key, row: {label("admin_unit"): row["admin_unit"] if "admin_unit" in row else key}))
     if run.region.zones is not None and len(run.region.zones):
         fmap.add_child(_polygons(
-            "5G zones", run.region.zones, 10.0, {"color": "#762a83", "weight": 2, "fillOpacity": 0.05},
-            lambda key, row: {"zone": key, "name": row.get("name", ""), "kind": row.get("kind", "")}))
+            esc(term("webmap.layer_zones", lang)), run.region.zones, 10.0,
+            {"color": "#762a83", "weight": 2, "fillOpacity": 0.05},
+            lambda key, row: {label("zone"): key, label("name"): row.get("name", ""),
+                              label("zone_kind"): row.get("kind", "")}))
 
 
-def _add_selected_sites(fmap: folium.Map, sites_ll, technologies) -> None:
+def _add_selected_sites(fmap: folium.Map, sites_ll, technologies, lang: str) -> None:
     """One layer per technology with the sites the plan builds or upgrades for it (a site with
     two technologies is in both layers)."""
     chosen_all = sites_ll[sites_ll["action"].isin(["build", "upgrade"])]
     for i, tech in enumerate(technologies):
         colour = TECH_COLOURS[i % len(TECH_COLOURS)]
-        layer = folium.FeatureGroup(name=f"Selected sites: {esc(tech)}")
+        layer = folium.FeatureGroup(name=esc(term("webmap.layer_selected_sites", lang, technology=tech)))
         chosen = chosen_all[chosen_all["technology"].str.split("+").apply(lambda t, tech=tech: tech in t)]
         for _, s in chosen.iterrows():
+            action, kind = value_text("action", s.action, lang), value_text("kind", s.kind, lang)
             folium.Marker(
                 [s.geometry.y, s.geometry.x],
                 icon=_site_icon(colour, KIND_LETTERS.get(s.kind, "?"), s.action),
-                popup=_popup({"site": s.site_id, "action": s.action, "kind": s.kind,
-                              "technology": s.technology, "antenna height [m]": f"{s.antenna_height_m:g}",
-                              "cost [CNY]": f"{s.total_cost_cny:,.0f}",
-                              "people newly covered": f"{s.people_newly_covered:,.0f}",
-                              "phase": s.get("phase") or "this plan"}),
-                tooltip=esc(f"{s.site_id}: {s.action} {s.technology} ({s.kind})")).add_to(layer)
+                popup=_popup(_site_fields(s, lang)),
+                tooltip=esc(term("webmap.tooltip_site", lang, site=s.site_id, action=action,
+                                 technology=s.technology, kind=kind))).add_to(layer)
         layer.add_to(fmap)
 
 
-def _add_existing_sites(fmap: folium.Map, sites_ll) -> None:
+def _site_fields(s, lang: str) -> dict:
+    """The popup of a site the plan builds or upgrades: field names and values in ``lang``."""
+    fields = {"site": s.site_id, "action": value_text("action", s.action, lang),
+              "kind": value_text("kind", s.kind, lang), "technology": s.technology,
+              "height_m": f"{s.antenna_height_m:g}", "cost_cny": f"{s.total_cost_cny:,.0f}",
+              "people_newly_covered": f"{s.people_newly_covered:,.0f}",
+              "phase": s.get("phase") or term("webmap.popup_this_plan", lang)}
+    return {term(f"webmap.popup_{key}", lang): value for key, value in fields.items()}
+
+
+def _add_existing_sites(fmap: folium.Map, sites_ll, lang: str) -> None:
     """Existing sites (kept or upgraded) as small black dots, in one layer."""
-    existing = folium.FeatureGroup(name="Existing sites")
+    existing = folium.FeatureGroup(name=esc(term("webmap.layer_existing_sites", lang)))
     for _, s in sites_ll[sites_ll["existing"]].iterrows():
+        fields = {"site": s.site_id, "kind": value_text("kind", s.kind, lang),
+                  "action": value_text("action", s.action, lang), "technology": s.technology or "-",
+                  "height_m": f"{s.antenna_height_m:g}"}
         folium.CircleMarker([s.geometry.y, s.geometry.x], radius=3, weight=1, color="#000",
                             fill_color="#000", fill_opacity=0.8,
-                            popup=_popup({"site": s.site_id, "kind": s.kind, "action": s.action,
-                                          "technology": s.technology or "-",
-                                          "antenna height [m]": f"{s.antenna_height_m:g}"})).add_to(existing)
+                            popup=_popup({term(f"webmap.popup_{k}", lang): v for k, v in fields.items()})
+                            ).add_to(existing)
     existing.add_to(fmap)
 
 
-def _add_villages(fmap: folium.Map, villages_ll) -> None:
+def _add_villages(fmap: folium.Map, villages_ll, lang: str) -> None:
     """Villages coloured by coverage status, with every attribute and the reason in the popup."""
-    village_layer = folium.FeatureGroup(name="Villages")
+    village_layer = folium.FeatureGroup(name=esc(term("webmap.layer_villages", lang)))
     for _, v in villages_ll.iterrows():
         folium.CircleMarker(
             [v.geometry.y, v.geometry.x], radius=4, weight=1, color="#333",
             fill_color=VILLAGE_COLOURS[v.status], fill_opacity=0.9,
-            popup=_popup({"village": v["name"], "id": v.village_id, "people": int(v.population),
-                          "admin unit": v.admin_unit, "mandatory": bool(v.mandatory),
-                          "status": v.status.replace("_", " "),
-                          "served by": f"{v.serving_site} {v.serving_technology}".strip() or "-",
-                          "best level [dBm]": "-" if not np.isfinite(v.best_level_dbm) else f"{v.best_level_dbm:.1f}",
-                          "reason": v.uncovered_reason or "-"}),
-            tooltip=esc(v["name"])).add_to(village_layer)
+            popup=_popup(_village_fields(v, lang)), tooltip=esc(v["name"])).add_to(village_layer)
     village_layer.add_to(fmap)
+
+
+def _village_fields(v, lang: str) -> dict:
+    """The popup of a village: field names and values (status, reason) in ``lang``."""
+    level = v.best_level_dbm
+    fields = {"village": v["name"], "id": v.village_id, "people": int(v.population),
+              "admin_unit": value_text("admin", v.admin_unit, lang),
+              "mandatory": term("webmap.yes" if v.mandatory else "webmap.no", lang),
+              "status": value_text("village_status", v.status, lang),
+              "served_by": f"{v.serving_site} {v.serving_technology}".strip() or "-",
+              "best_level_dbm": f"{level:.1f}" if np.isfinite(level) else "-",
+              "reason": value_text("reason", v.uncovered_reason, lang) if v.uncovered_reason else "-"}
+    return {term(f"webmap.popup_{key}", lang): value for key, value in fields.items()}
 
 
 def inline_assets(fmap: folium.Map) -> None:
