@@ -92,3 +92,18 @@ def test_outputs_are_in_chinese_and_keep_the_planners_columns(ankang):
     assert "站名" in gpd.read_file(out / "sites.gpkg", layer="selected_sites").columns
     assert len(site_table(run)) == len(run.region.candidates)
     assert "村名" not in village_table(run).columns  # mapped to name, not carried twice
+
+
+def test_the_committee_map_renders_in_chinese_with_no_network(ankang, tmp_path):
+    from siting.export.webmap import region_bounds_deg
+    from test_browser import chromium_binary, page_errors, requested_hosts, visit_page
+
+    run, out, _ = ankang
+    south, west, north, east = region_bounds_deg(run)
+    visit = visit_page(chromium_binary(), out / "map.html", [[south, west], [north, east]],
+                       tmp_path / "chromium")
+    state = visit.state
+    assert state["lang"] == "zh-CN" and state["tileLayers"] == 0  # basemap: none
+    assert state["siteMarkers"] >= 8 and state["imageLayers"] >= 2 and state["regionInView"]
+    assert "图例" in state["legend"] and any("区县" in o or "行政" in o for o in state["overlays"])
+    assert page_errors(visit, None) == [] and requested_hosts(visit) == set()

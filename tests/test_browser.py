@@ -244,7 +244,7 @@ class Visit:
     events: list  # DevTools events: exceptions, console and log entries, requests, dialogs
 
 
-def _chromium() -> str:
+def chromium_binary() -> str:
     for name in ("chromium", "chromium-browser", "google-chrome"):
         if shutil.which(name):
             return shutil.which(name)
@@ -258,7 +258,7 @@ def _evaluate(browser: DevTools, session: str, expression: str):
     return answer["result"].get("value")
 
 
-def _visit(binary: str, page: Path, region_deg, profile: Path) -> Visit:
+def visit_page(binary: str, page: Path, region_deg, profile: Path) -> Visit:
     """Open ``page`` in a fresh tab, let it settle, read its state, open the XSS popup, read the
     DOM and take a screenshot."""
     browser = DevTools(binary, profile)
@@ -285,18 +285,18 @@ def _visit(binary: str, page: Path, region_deg, profile: Path) -> Visit:
 @pytest.fixture(scope="module")
 def visits(maps, tmp_path_factory):
     """{basemap kind: Visit} for the map.html of each run; the screenshots are left next to them."""
-    binary = _chromium()
+    binary = chromium_binary()
     seen = {}
     for kind, (run, out) in maps.items():
         south, west, north, east = region_bounds_deg(run)
-        visit = _visit(binary, out / "map.html", [[south, west], [north, east]],
+        visit = visit_page(binary, out / "map.html", [[south, west], [north, east]],
                        tmp_path_factory.mktemp(f"chromium-{kind}"))
         (out / "map-screenshot.png").write_bytes(visit.screenshot_png)
         seen[kind] = visit
     return seen
 
 
-def _errors(visit: Visit, tile_host: str | None) -> list[str]:
+def page_errors(visit: Visit, tile_host: str | None) -> list[str]:
     """Uncaught exceptions, console.error calls and error log entries, except the failed tile
     loads of ``tile_host`` (the network is blocked; Leaflet reports those as tile events)."""
     found = []
@@ -314,7 +314,7 @@ def _errors(visit: Visit, tile_host: str | None) -> list[str]:
     return found
 
 
-def _requested_hosts(visit: Visit) -> set[str]:
+def requested_hosts(visit: Visit) -> set[str]:
     """Scheme and host of every request the page made, other than file: and data: addresses."""
     urls = [e["params"]["request"]["url"] for e in visit.events
             if e.get("method") == "Network.requestWillBeSent"]
@@ -373,15 +373,15 @@ def test_map_opens_fitted_to_the_region(visits):
 
 
 def test_map_has_no_javascript_errors(visits):
-    assert _errors(visits["osm"], "tile.openstreetmap.org") == []
-    assert _errors(visits["none"], None) == []
-    assert _errors(visits["zh"], None) == []
+    assert page_errors(visits["osm"], "tile.openstreetmap.org") == []
+    assert page_errors(visits["none"], None) == []
+    assert page_errors(visits["zh"], None) == []
 
 
 def test_page_asks_the_network_only_for_basemap_tiles(visits):
-    assert _requested_hosts(visits["osm"]) <= {"https://tile.openstreetmap.org"}
-    assert _requested_hosts(visits["none"]) == set()
-    assert _requested_hosts(visits["zh"]) == set()
+    assert requested_hosts(visits["osm"]) <= {"https://tile.openstreetmap.org"}
+    assert requested_hosts(visits["none"]) == set()
+    assert requested_hosts(visits["zh"]) == set()
 
 
 def test_xss_probe_village_renders_as_text(visits):

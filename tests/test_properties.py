@@ -59,7 +59,7 @@ FAULTS = [
     ("candidates", "height", math.nan), ("candidates", "height", 0.0),
     ("candidates", "height", 1000.0), ("candidates", "capex", -1.0),
     ("candidates", "capex", "cheap"), ("candidates", "extra", math.nan),
-    ("candidates", "techs", "LTE"), ("candidates", "techs", "4G;5G"),
+    ("candidates", "techs", "LTE"), ("candidates", "techs", "4G;6G"),
     ("candidates", "id", "duplicate"),
     ("villages", "x", SIDE_M + 400.0), ("villages", "population", -3),
     ("villages", "population", "many"), ("villages", "id", "duplicate"),
