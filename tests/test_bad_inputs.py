@@ -499,7 +499,7 @@ def test_population_in_another_crs_is_reprojected(tmp_path, caplog):
                        transform=transform) as dst:
         dst.write(moved, 1)
     summary, _ = _run_ok(scenario, tmp_path / "out_b")
-    assert summary["kpis"]["people_total"] == pytest.approx(reference["kpis"]["people_total"], rel=0.05)
+    assert summary["kpis"]["people_total"] == pytest.approx(reference["kpis"]["people_total"], rel=0.005)
     assert any("population reprojected" in r.getMessage() for r in caplog.records)
 
 

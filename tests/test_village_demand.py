@@ -53,3 +53,22 @@ def test_a_village_inside_a_populated_cell_is_not_counted_twice(tmp_path, listed
     people = _people(_scenario(tmp_path, population, [village("V1", 3150, 3150, population=listed)]))
     assert people == {"cell": pytest.approx(cell_left), "village": listed}
     assert sum(people.values()) == pytest.approx(max(180.0, listed))
+
+
+def test_a_worldpop_style_raster_in_degrees_keeps_its_people(tmp_path):
+    """A 3-arc-second people-per-cell raster in WGS 84 warped to UTM keeps its total (0.5%)."""
+    import pyproj
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from siting.io import read_population
+
+    cell_deg = 1 / 1200
+    people = np.random.default_rng(7).gamma(0.5, 20.0, size=(300, 300)).astype(np.float32)
+    path = tmp_path / "worldpop.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=300, width=300, count=1, dtype="float32",
+                       crs="EPSG:4326", transform=from_origin(109.0, 32.8, cell_deg, cell_deg)) as dst:
+        dst.write(people, 1)
+    raster = read_population(path, pyproj.CRS.from_epsg(32649))
+    total = sum(band.sum() for _, band in raster.bands(raster.rows_per_band()))
+    assert total == pytest.approx(float(people.sum()), rel=0.005)
