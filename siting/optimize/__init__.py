@@ -8,7 +8,8 @@ Public API::
     solve_coverage_model(coverage, cost, *, objective="min_cost", ...)   # the general model
     Solution                                                             # frozen result
 
-Modules: :mod:`.model` (the ILP as arrays), :mod:`.highs_backend`, :mod:`.pulp_backend`,
+Modules: :mod:`.model` (the ILP as arrays), :mod:`.inputs` (input checks and fixed options,
+shared by :mod:`.core` and :mod:`.phased`), :mod:`.highs_backend`, :mod:`.pulp_backend`,
 :mod:`.presolve`, :mod:`.heuristics`, :mod:`.branch_bound` (LP-based branch and bound for
 small covering models), :mod:`.phased` (multi-year plans), :mod:`.core` (orchestration),
 :mod:`.orlib` (OR-Library reader and instance generator).

@@ -4,10 +4,11 @@ r"""The coverage model solver: validation, reductions, decomposition, MIP, tie-b
 (LSCP, Toregas et al. 1971; MCLP, Church & ReVelle 1974, with budget, quota, groups, fixed
 options and must-cover rows). Steps:
 
-1. validate inputs (:class:`~siting.errors.InputError`), report must-cover rows no option
-   covers (:class:`~siting.errors.InfeasibleError`);
+1. validate inputs (:mod:`~siting.optimize.inputs`, shared with the phased model:
+   :class:`~siting.errors.InputError`), report must-cover rows no option covers
+   (:class:`~siting.errors.InfeasibleError`);
 2. take fixed options out (their rows are covered, their cost and quota use are spent, other
-   options of their group are excluded);
+   options of their group are excluded; :func:`~siting.optimize.inputs.take_out_fixed`);
 3. when nothing couples the options (no binding budget or quota), split the row-column
    graph into connected components and solve them separately (small ones bundled together);
 4. per part: pure set covering (``min_cost`` without budget, quota or groups) is presolved
@@ -22,6 +23,9 @@ options and must-cover rows). Steps:
    HiGHS's MIP solver taking over if that search hits its node limit;
 5. optional lexicographic tie-break stage (see :mod:`~siting.optimize.model`);
 6. merge: objective and bound summed, status the worst, notes joined.
+
+:func:`run_mip` and :class:`SolveLog` (solver choice with fallback, and the notes a solve
+reports) serve the phased model too.
 """
 
 from __future__ import annotations
@@ -37,15 +41,17 @@ from scipy.sparse.csgraph import connected_components
 
 from siting.errors import InfeasibleError, InputError, SolverError
 from siting.optimize import branch_bound, heuristics, highs_backend, pulp_backend
+from siting.optimize.inputs import (SOLVERS, FixedOptions, OptionInputs, as_budget, as_float,
+                                    as_need, as_quota, check_solver_settings, first_indices,
+                                    take_out_fixed, validate_options)
 from siting.optimize.model import (BuiltModel, MipModel, MipResult, Problem, build_model,
-                                   rewarded_rows)
+                                   coverage_count, covered_by, rewarded_rows)
 from siting.optimize.presolve import (dominated_columns, merge_identical_rows,
                                       presolve_set_cover, reduced_cost_fixing)
 from siting.optimize.solution import Solution, relative_gap, worst_status
 
 log = logging.getLogger(__name__)
 
-SOLVERS = ("highs", "cbc")
 OBJECTIVES = ("min_cost", "max_coverage")
 _BACKENDS = {"highs": highs_backend, "cbc": pulp_backend}
 
@@ -55,15 +61,15 @@ BUNDLE_NNZ = 20_000
 MAX_MIP_NNZ = 20_000_000
 #: Set covering parts with this many nonzeros or more (after presolve) get the Lagrangian
 #: heuristic and bound, and reduced-cost fixing, before the MIP; smaller ones go straight to
-#: the MIP, which solves them in well under the ~0.5 s of loading the numba kernels.
+#: the MIP, which solves them in less time than loading the heuristic's numba kernels takes.
 LAGRANGIAN_MIN_NNZ = 20_000
 #: The Lagrangian heuristic gets at most this share of the time left [-] ...
 LAGRANGIAN_SHARE = 0.25
 #: ... and at most this long [s].
 LAGRANGIAN_MAX_S = 30.0
 #: The branch and bound may spend this share of a MIP's time limit before HiGHS's MIP solver
-#: takes over [-]: where its nodes are slow (scpclr11: 10 ms each) the cuts of HiGHS are left
-#: time to tighten the bound.
+#: takes over [-]: where its nodes are slow the cuts of HiGHS are left time to tighten the
+#: bound.
 BRANCH_BOUND_SHARE = 0.25
 #: The tie-break stage may take this many times the first stage's time [-] ...
 TIE_BREAK_TIME_FACTOR = 1.0
@@ -72,78 +78,16 @@ TIE_BREAK_MIN_S = 10.0
 
 
 # ---------------------------------------------------------------------------------------
-# validation
-
-
-def _as_bool(values, n: int, name: str, default: bool) -> np.ndarray:
-    if values is None:
-        return np.full(n, default, dtype=bool)
-    arr = np.asarray(values)
-    if arr.shape != (n,):
-        raise InputError(f"{name} must have length {n}, got shape {arr.shape}")
-    return arr.astype(bool)
-
-
-def _as_need(values, n: int, default: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """``must_cover`` as (must rows, options each needs or None when every need is 1)."""
-    if values is None or np.asarray(values).dtype == bool:
-        return _as_bool(values, n, "must_cover", default), None
-    arr = np.asarray(values)
-    if arr.shape != (n,) or not np.issubdtype(arr.dtype, np.integer) or np.any(arr < 0):
-        raise InputError(f"must_cover must be {n} booleans or {n} integers >= 0 (options "
-                         f"each row needs)")
-    need = arr.astype(np.int64)
-    return need > 0, (need if np.any(need > 1) else None)
-
-
-def _coverage_count(A: sp.csr_matrix, selected: np.ndarray) -> np.ndarray:
-    """Selected options covering each row."""
-    x = np.zeros(A.shape[1])
-    x[selected] = 1.0
-    return np.rint(A @ x).astype(np.int64)
-
-
-def _as_float(values, n: int, name: str) -> np.ndarray:
-    arr = np.asarray(values, dtype=float)
-    if arr.shape != (n,):
-        raise InputError(f"{name} must have length {n}, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise InputError(f"{name} must be finite (first bad index {int(np.flatnonzero(~np.isfinite(arr))[0])})")
-    if np.any(arr < 0):
-        raise InputError(f"{name} must be >= 0 (first negative index {int(np.flatnonzero(arr < 0)[0])})")
-    return arr
-
-
-def _coverage_matrix(coverage) -> sp.csr_matrix:
-    try:
-        A = sp.csr_matrix(coverage)
-    except Exception as exc:  # noqa: BLE001 - anything scipy cannot read is an input error
-        raise InputError(f"coverage must be a 2-D sparse matrix or array: {exc}") from exc
-    if A.ndim != 2:
-        raise InputError("coverage must be 2-D (n_demand x n_options)")
-    A.sum_duplicates()
-    B = sp.csr_matrix(((A.data != 0).astype(np.int8), A.indices.copy(), A.indptr.copy()),
-                      shape=A.shape)
-    B.eliminate_zeros()
-    B.sum_duplicates()
-    B.sort_indices()
-    return B
-
-
-def _first(idx: np.ndarray, k: int = 10) -> str:
-    head = ", ".join(str(int(i)) for i in idx[:k])
-    return head + (f", ... ({idx.size} in all)" if idx.size > k else "")
-
-
-# ---------------------------------------------------------------------------------------
 # solver dispatch
 
 
 @dataclass
-class _Log:
+class SolveLog:
+    """What a solve reports besides its plan: notes for :attr:`Solution.notes` (each once,
+    in order) and the solvers that ran."""
+
     notes: list[str] = field(default_factory=list)
     solvers: list[str] = field(default_factory=list)
-    time_limit_s: float | None = None
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -152,7 +96,7 @@ class _Log:
 
 
 def _solve_highs(mip: MipModel, *, time_limit_s, mip_gap, seed, start,
-                 record: _Log) -> MipResult:
+                 record: SolveLog) -> MipResult:
     """HiGHS: a small binary covering model by the LP-based branch and bound of
     :mod:`~siting.optimize.branch_bound` on HiGHS's simplex, HiGHS's MIP solver taking over
     from its best plan if the search hits its node limit or ``BRANCH_BOUND_SHARE`` of the
@@ -182,7 +126,8 @@ def _solve_highs(mip: MipModel, *, time_limit_s, mip_gap, seed, start,
     return res
 
 
-def _solve_cbc(mip: MipModel, *, time_limit_s, mip_gap, seed, start, record: _Log) -> MipResult:
+def _solve_cbc(mip: MipModel, *, time_limit_s, mip_gap, seed, start,
+               record: SolveLog) -> MipResult:
     res = pulp_backend.solve_mip(mip, time_limit_s=time_limit_s, mip_gap=mip_gap, seed=seed,
                                  start=start)
     record.solvers.append("cbc")
@@ -192,9 +137,10 @@ def _solve_cbc(mip: MipModel, *, time_limit_s, mip_gap, seed, start, record: _Lo
 _SOLVE = {"highs": _solve_highs, "cbc": _solve_cbc}
 
 
-def _run_mip(mip: MipModel, *, solver: str, time_limit_s, mip_gap, seed, start,
-             record: _Log) -> MipResult:
-    """Solve ``mip`` with the chosen solver; the other one if it is unavailable or fails."""
+def run_mip(mip: MipModel, *, solver: str, time_limit_s, mip_gap, seed, start,
+            record: SolveLog) -> MipResult:
+    """Solve ``mip`` with the chosen solver, the other one if it is unavailable or fails
+    (noted in ``record``); ``start`` is a warm-start vector or None."""
     order = [solver] + [s for s in SOLVERS if s != solver]
     errors = []
     for name in order:
@@ -233,15 +179,11 @@ def _x_selection(x: np.ndarray, n: int) -> np.ndarray:
     return np.flatnonzero(x[:n] > 0.5).astype(np.int64)
 
 
-def _covered(A: sp.csr_matrix, selected: np.ndarray) -> np.ndarray:
-    return _coverage_count(A, selected) > 0
-
-
 def _part_value(p: Problem, selected: np.ndarray) -> float:
     """First-stage objective of a part (rewarded + must weight for max_coverage)."""
     if p.objective == "min_cost":
         return float(p.cost[selected].sum())
-    return float(p.weight[_covered(p.A, selected)].sum())
+    return float(p.weight[covered_by(p.A, selected)].sum())
 
 
 def _lagrangian_budget(deadline: float | None) -> float:
@@ -251,7 +193,7 @@ def _lagrangian_budget(deadline: float | None) -> float:
 
 
 def _solve_set_cover_part(p: Problem, *, solver, deadline, mip_gap, seed, presolve,
-                          record: _Log) -> _PartResult:
+                          record: SolveLog) -> _PartResult:
     """Pure set covering on the must rows of ``p``: presolve, greedy, Lagrangian heuristic
     and bound (parts of ``LAGRANGIAN_MIN_NNZ`` nonzeros or more), reduced-cost fixing, MIP."""
     must_rows = np.flatnonzero(p.must)
@@ -299,7 +241,7 @@ def _solve_set_cover_part(p: Problem, *, solver, deadline, mip_gap, seed, presol
 
 
 def _set_cover_mip(A: sp.csr_matrix, cost: np.ndarray, greedy: np.ndarray, lag, integral: bool,
-                   *, solver, deadline, mip_gap, seed, record: _Log):
+                   *, solver, deadline, mip_gap, seed, record: SolveLog):
     """MIP on what reduced-cost fixing leaves (everything without a Lagrangian result),
     warm-started by the best cover known. Returns (selection, status, bound)."""
     n = A.shape[1]
@@ -312,7 +254,7 @@ def _set_cover_mip(A: sp.csr_matrix, cost: np.ndarray, greedy: np.ndarray, lag, 
         zero, one = reduced_cost_fixing(red, lag.raw_bound, ub, inc, integral)
         record.note(f"reduced-cost fixing: {int(zero.sum())} columns fixed to 0, "
                     f"{int(one.sum())} to 1")
-    rows = np.flatnonzero(~_covered(A, np.flatnonzero(one)))
+    rows = np.flatnonzero(~covered_by(A, np.flatnonzero(one)))
     free = np.flatnonzero(~zero & ~one)
     R = A[rows][:, free].tocsr()
     used = np.diff(R.tocsc().indptr) > 0
@@ -326,7 +268,7 @@ def _set_cover_mip(A: sp.csr_matrix, cost: np.ndarray, greedy: np.ndarray, lag, 
                                 groups=-np.ones(free.size, np.int64)))
     mip = replace(built.mip, offset=float(cost[one].sum()))
     start = np.isin(free, inc).astype(float)
-    res = _run_mip(mip, solver=solver, time_limit_s=_remaining(deadline), mip_gap=mip_gap,
+    res = run_mip(mip, solver=solver, time_limit_s=_remaining(deadline), mip_gap=mip_gap,
                    seed=seed, start=start, record=record)
     if res.status == "infeasible":
         raise InfeasibleError("set cover infeasible")  # pragma: no cover - holds the incumbent
@@ -348,13 +290,13 @@ def _set_cover_mip(A: sp.csr_matrix, cost: np.ndarray, greedy: np.ndarray, lag, 
 
 
 def _solve_general_part(p: Problem, *, solver, deadline, mip_gap, seed,
-                        record: _Log) -> tuple[_PartResult, BuiltModel]:
+                        record: SolveLog) -> tuple[_PartResult, BuiltModel]:
     built = build_model(p, "primary")
     greedy = heuristics.greedy_general(p.A, p.cost, p.weight, p.must, objective=p.objective,
                                        budget=p.budget, max_options=p.max_options,
                                        counted=p.counted, groups=p.groups, need=p.need)
     start = built.start_vector(p, greedy) if greedy is not None else None
-    res = _run_mip(built.mip, solver=solver, time_limit_s=_remaining(deadline), mip_gap=mip_gap,
+    res = run_mip(built.mip, solver=solver, time_limit_s=_remaining(deadline), mip_gap=mip_gap,
                    seed=seed, start=start, record=record)
     if res.status == "infeasible":
         raise InfeasibleError(
@@ -385,7 +327,7 @@ def _solve_general_part(p: Problem, *, solver, deadline, mip_gap, seed,
 
 
 def _tie_break(p: Problem, first: _PartResult, *, solver, deadline, mip_gap, seed,
-               record: _Log) -> np.ndarray:
+               record: SolveLog) -> np.ndarray:
     """Second lexicographic stage; returns the (possibly) better selection."""
     if rewarded_rows(p).size == 0 and p.objective == "min_cost":
         return first.selected
@@ -403,7 +345,7 @@ def _tie_break(p: Problem, first: _PartResult, *, solver, deadline, mip_gap, see
         target = value + tol
     built = build_model(p, "tie_break", target=target)
     start = built.start_vector(p, first.selected)
-    res = _run_mip(built.mip, solver=solver, time_limit_s=_remaining(deadline), mip_gap=mip_gap,
+    res = run_mip(built.mip, solver=solver, time_limit_s=_remaining(deadline), mip_gap=mip_gap,
                    seed=seed, start=start, record=record)
     if res.x is None:
         record.note(f"tie-break stage found no plan ({res.status}); first-stage plan kept")
@@ -416,12 +358,12 @@ def _tie_break(p: Problem, first: _PartResult, *, solver, deadline, mip_gap, see
     if p.objective == "max_coverage" and new_value < value - tol:
         return first.selected
     if p.objective == "min_cost" and (new_value > value + tol
-                                      or np.any(_coverage_count(p.A, sel) < p.required)):
+                                      or np.any(coverage_count(p.A, sel) < p.required)):
         return first.selected
     return sel
 
 
-def _merge_identical_rows(p: Problem, record: _Log) -> Problem:
+def _merge_identical_rows(p: Problem, record: SolveLog) -> Problem:
     """One row, with the summed weight, for rewarded rows covered by the same options: they
     are covered together or not at all, so values and bounds are unchanged (exact)."""
     rewarded = np.flatnonzero(~p.must)
@@ -438,7 +380,7 @@ def _merge_identical_rows(p: Problem, record: _Log) -> Problem:
     return replace(p, weight=weight).subproblem(keep, np.arange(p.n_cols))
 
 
-def _reduce_general(p: Problem, presolve: bool, record: _Log) -> tuple[Problem, np.ndarray]:
+def _reduce_general(p: Problem, presolve: bool, record: SolveLog) -> tuple[Problem, np.ndarray]:
     """Drop rows that matter to no objective, merge identical rewarded rows and drop
     columns dominated by another column."""
     rows = np.flatnonzero(p.must | (p.weight > 0))
@@ -449,7 +391,7 @@ def _reduce_general(p: Problem, presolve: bool, record: _Log) -> tuple[Problem, 
     if presolve and cols.size > 1:
         A = sub.A[:, cols]
         g = sub.groups[cols]
-        ids, inv, cnt = np.unique(g, return_inverse=True, return_counts=True)
+        _, inv, cnt = np.unique(g, return_inverse=True, return_counts=True)
         g = np.where(cnt[inv] > 1, g, -1)  # a group of one constrains nothing
         eligible = None
         if sub.need is not None:  # a row needing k options may need a dominated one too
@@ -465,7 +407,7 @@ def _reduce_general(p: Problem, presolve: bool, record: _Log) -> tuple[Problem, 
 
 
 def _solve_part(p: Problem, *, solver, deadline, mip_gap, seed, tie_break, presolve,
-                record: _Log) -> _PartResult:
+                record: SolveLog) -> _PartResult:
     """Solve one independent part (both stages); selection in ``p``'s column indices."""
     red, cols = _reduce_general(p, presolve, record)
     res = _solve_reduced_part(red, solver=solver, deadline=deadline, mip_gap=mip_gap, seed=seed,
@@ -474,7 +416,7 @@ def _solve_part(p: Problem, *, solver, deadline, mip_gap, seed, tie_break, preso
 
 
 def _solve_reduced_part(p: Problem, *, solver, deadline, mip_gap, seed, tie_break, presolve,
-                        record: _Log) -> _PartResult:
+                        record: SolveLog) -> _PartResult:
     pure = (p.objective == "min_cost" and p.budget is None and p.max_options is None
             and not p.has_groups() and p.need is None)
     started = time.perf_counter()
@@ -550,6 +492,147 @@ def _parts(p: Problem, bundle_nnz: int) -> list[tuple[np.ndarray, np.ndarray]]:
     if cur_r:
         parts.append((np.sort(np.concatenate(cur_r)), np.sort(np.concatenate(cur_c))))
     return parts
+
+
+# ---------------------------------------------------------------------------------------
+# the steps of solve_coverage_model
+
+
+def _validated_problem(coverage, cost, *, objective, weight, must_cover, budget, max_options,
+                       counted, fixed, groups) -> tuple[Problem, OptionInputs]:
+    """The model as a :class:`Problem` (fixed options still in it) and the checked option
+    arrays; raises :class:`InputError` for bad shapes or values."""
+    options = validate_options(coverage, cost, counted=counted, fixed=fixed, groups=groups)
+    m = options.n_rows
+    if weight is None:
+        if objective == "max_coverage":
+            raise InputError("max_coverage needs a weight per demand row")
+        weight = np.zeros(m)
+    weight = as_float(weight, m, "weight")
+    must, need = as_need(must_cover, m, default=objective == "min_cost")
+    p = Problem(A=options.A, cost=options.cost, weight=weight, must=must, objective=objective,
+                budget=as_budget(budget), max_options=as_quota(max_options),
+                counted=options.counted, groups=options.groups, need=need)
+    return p, options
+
+
+def _check_coverable(p: Problem) -> None:
+    """Raise :class:`InfeasibleError` for must-cover rows that no option covers, or that fewer
+    options cover than they need: no plan can satisfy them, and the message names them."""
+    per_row = np.diff(p.A.indptr)
+    dead = np.flatnonzero(p.must & (per_row == 0))
+    if dead.size:
+        raise InfeasibleError(f"{dead.size} must-cover row(s) are covered by no option: rows "
+                              f"{first_indices(dead)}")
+    if p.need is not None and np.any(per_row < p.need):
+        short = np.flatnonzero(per_row < p.need)
+        raise InfeasibleError(f"{short.size} row(s) need more options than cover them: rows "
+                              f"{first_indices(short)}")
+
+
+def _limits_left(p: Problem, fixed: FixedOptions) -> tuple[float | None, int | None]:
+    """Budget and quota left for the options to choose once the fixed ones are paid for;
+    :class:`InfeasibleError` when two fixed options share a group or they alone exceed the
+    budget or the quota."""
+    ids, counts = np.unique(fixed.groups, return_counts=True)
+    if np.any(counts > 1):
+        raise InfeasibleError(f"two fixed options share a group (groups "
+                              f"{first_indices(ids[counts > 1])})")
+    spent = float(p.cost[fixed.index].sum())
+    budget_left = None if p.budget is None else p.budget - spent
+    if budget_left is not None and budget_left < -1e-9 * max(1.0, p.budget):
+        raise InfeasibleError(f"the fixed options cost {spent:g}, over the budget {p.budget:g}")
+    used = int(p.counted[fixed.index].sum())
+    quota_left = None if p.max_options is None else p.max_options - used
+    if quota_left is not None and quota_left < 0:
+        raise InfeasibleError(f"{used} fixed options already exceed max_options={p.max_options}")
+    return (None if budget_left is None else max(budget_left, 0.0)), quota_left
+
+
+def _open_problem(p: Problem, options: OptionInputs,
+                  fixed: FixedOptions) -> tuple[Problem, np.ndarray]:
+    """What is left to decide once the fixed options are in the plan: the rows they leave
+    open (or short of backup) x the options still choosable within the budget left, without
+    rows and options that cover nothing and without non-binding limits. Returns the
+    subproblem and the index in ``p`` of each of its options."""
+    budget_left, quota_left = _limits_left(p, fixed)
+    need, must, open_rows, weight = p.need, p.must, ~fixed.covered, p.weight
+    if need is not None:  # a row needing k options still needs k - (fixed ones covering it)
+        need = fixed.need_left(need)
+        must = need > 0
+        open_rows |= must
+        weight = np.where(fixed.covered, 0.0, p.weight)  # weight already earned
+    cap = math.inf if budget_left is None else budget_left + 1e-9 * max(1.0, budget_left)
+    rows = np.flatnonzero(open_rows)
+    cols = np.flatnonzero(fixed.choosable(options, cap))
+    sub = replace(p, weight=weight, must=must, budget=budget_left, max_options=quota_left,
+                  need=need).subproblem(rows, cols)
+    per_row = np.diff(sub.A.indptr)
+    lost = np.flatnonzero(sub.must & (per_row < sub.required))
+    if lost.size:
+        raise InfeasibleError(
+            f"{lost.size} must-cover row(s) can only be covered by options excluded by fixed "
+            f"options' groups or the budget: rows {first_indices(rows[lost])}")
+    keep_c = np.flatnonzero(np.diff(sub.A.tocsc().indptr) > 0)
+    sub = sub.subproblem(np.flatnonzero(per_row > 0), keep_c)
+    return _without_slack_limits(sub), cols[keep_c]
+
+
+def _without_slack_limits(p: Problem) -> Problem:
+    """``p`` without a budget or quota that every selection meets: they constrain nothing,
+    and without them independent parts can be solved separately."""
+    if p.budget is not None and float(p.cost.sum()) <= p.budget:
+        p = replace(p, budget=None)
+    if p.max_options is not None and int(p.counted.sum()) <= p.max_options:
+        p = replace(p, max_options=None)
+    return p
+
+
+def _independent_parts(p: Problem, decompose: bool,
+                       record: SolveLog) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(rows, columns) of each part to solve on its own: the bundled components of ``p``
+    when ``decompose`` and no budget or quota couples them, else all of ``p``."""
+    if decompose and p.budget is None and p.max_options is None and p.n_rows:
+        parts = _parts(p, BUNDLE_NNZ)
+    else:
+        parts = [(np.arange(p.n_rows), np.arange(p.n_cols))]
+    if len(parts) > 1:
+        record.note(f"{len(parts)} independent parts solved separately")
+    return parts
+
+
+def _solve_parts(p: Problem, parts, *, solver, deadline, mip_gap, seed, tie_break, presolve,
+                 record: SolveLog) -> _PartResult:
+    """Solve each part; their selections together (``p``'s column indices), the worst
+    status and the sum of the bounds."""
+    chosen, statuses, bound = [np.zeros(0, np.int64)], [], 0.0
+    for prows, pcols in parts:
+        if prows.size == 0:
+            continue
+        part = p.subproblem(prows, pcols) if len(parts) > 1 else p
+        res = _solve_part(part, solver=solver, deadline=deadline, mip_gap=mip_gap, seed=seed,
+                          tie_break=tie_break, presolve=presolve, record=record)
+        chosen.append(pcols[res.selected])
+        statuses.append(res.status)
+        bound += res.bound
+    return _PartResult(np.concatenate(chosen), worst_status(statuses), bound)
+
+
+def _merged_solution(p: Problem, fixed: FixedOptions, selected: np.ndarray, found: _PartResult,
+                     *, solvers: list[str], notes: list[str], solve_time_s: float) -> Solution:
+    """The whole plan's :class:`Solution`: objective of ``selected`` (fixed options included),
+    the parts' bound plus what the fixed options contribute, and the parts' worst status."""
+    if p.objective == "min_cost":
+        value = float(p.cost[selected].sum())
+        bound = min(float(p.cost[fixed.index].sum()) + found.bound, value)
+    else:
+        value = float(p.weight[covered_by(p.A, selected)].sum())
+        bound = max(float(p.weight[fixed.covered].sum()) + found.bound, value)
+    if found.status == "optimal" and abs(bound - value) <= 1e-6 * max(1.0, abs(value)):
+        bound = value
+    return Solution(selected=selected, objective=value, bound=bound,
+                    gap=relative_gap(value, bound), status=found.status, solver="+".join(solvers),
+                    solve_time_s=solve_time_s, notes=tuple(notes))
 
 
 # ---------------------------------------------------------------------------------------
@@ -629,139 +712,22 @@ def solve_coverage_model(coverage, cost, *, objective: str = "min_cost", weight=
     deadline = None if time_limit_s is None else t0 + float(time_limit_s)
     if objective not in OBJECTIVES:
         raise InputError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
-    if solver not in SOLVERS:
-        raise InputError(f"solver must be one of {SOLVERS}, got {solver!r}")
-    if time_limit_s is not None and not (time_limit_s > 0):
-        raise InputError(f"time_limit_s must be > 0, got {time_limit_s!r}")
-    if not (0.0 <= float(mip_gap) < 1.0):
-        raise InputError(f"mip_gap must be in [0, 1), got {mip_gap!r}")
-    A = _coverage_matrix(coverage)
-    m, n = A.shape
-    cost = _as_float(cost, n, "cost")
-    if weight is None:
-        if objective == "max_coverage":
-            raise InputError("max_coverage needs a weight per demand row")
-        weight = np.zeros(m)
-    weight = _as_float(weight, m, "weight")
-    must, need = _as_need(must_cover, m, default=objective == "min_cost")
-    counted_arr = _as_bool(counted, n, "counted", default=True)
-    fixed_arr = _as_bool(fixed, n, "fixed", default=False)
-    if groups is None:
-        groups_arr = -np.ones(n, np.int64)
-    else:
-        groups_arr = np.asarray(groups)
-        if groups_arr.shape != (n,) or not np.issubdtype(groups_arr.dtype, np.integer):
-            raise InputError(f"groups must be {n} integers (-1 for none)")
-        groups_arr = np.where(groups_arr < 0, -1, groups_arr).astype(np.int64)
-    if budget is not None:
-        budget = float(budget)
-        if not math.isfinite(budget) or budget < 0:
-            raise InputError(f"budget must be finite and >= 0, got {budget!r}")
-    if max_options is not None:
-        if int(max_options) != max_options or max_options < 0:
-            raise InputError(f"max_options must be an integer >= 0, got {max_options!r}")
-        max_options = int(max_options)
-
-    record = _Log(time_limit_s=time_limit_s)
-    # 1. rows nobody can cover
-    reach = np.diff(A.indptr) > 0
-    dead = np.flatnonzero(must & ~reach)
-    if dead.size:
-        raise InfeasibleError(f"{dead.size} must-cover row(s) are covered by no option: rows {_first(dead)}")
-    if need is not None and np.any(np.diff(A.indptr) < need):
-        short = np.flatnonzero(np.diff(A.indptr) < need)
-        raise InfeasibleError(f"{short.size} row(s) need more options than cover them: rows "
-                              f"{_first(short)}")
-
-    # 2. fixed options
-    fixed_idx = np.flatnonzero(fixed_arr)
-    fg = groups_arr[fixed_idx]
-    fg = fg[fg >= 0]
-    if fg.size != np.unique(fg).size:
-        ids, counts = np.unique(fg, return_counts=True)
-        dup = ids[counts > 1]
-        raise InfeasibleError(f"two fixed options share a group (groups {_first(dup)})")
-    budget_left = None if budget is None else budget - float(cost[fixed_idx].sum())
-    if budget_left is not None and budget_left < -1e-9 * max(1.0, budget):
-        raise InfeasibleError(f"the fixed options cost {cost[fixed_idx].sum():g}, over the budget {budget:g}")
-    quota_left = None if max_options is None else max_options - int(counted_arr[fixed_idx].sum())
-    if quota_left is not None and quota_left < 0:
-        raise InfeasibleError(f"{int(counted_arr[fixed_idx].sum())} fixed options already exceed max_options={max_options}")
-    covered_fixed = _covered(A, fixed_idx) if fixed_idx.size else np.zeros(m, bool)
-    open_rows, sub_weight = ~covered_fixed, weight
-    if need is not None:  # a row needing k options still needs k - (fixed ones covering it)
-        need = np.maximum(need - _coverage_count(A, fixed_idx), 0)
-        must = need > 0
-        open_rows |= must
-        sub_weight = np.where(covered_fixed, 0.0, weight)  # weight already earned
-    usable = ~fixed_arr
-    if fg.size:
-        usable &= ~np.isin(groups_arr, fg)
-    if budget_left is not None:
-        budget_left = max(budget_left, 0.0)
-        usable &= cost <= budget_left + 1e-9 * max(1.0, budget_left)
-    rows = np.flatnonzero(open_rows)
-    cols = np.flatnonzero(usable)
-    sub = Problem(A=A, cost=cost, weight=sub_weight, must=must, objective=objective,
-                  budget=budget_left, max_options=quota_left, counted=counted_arr,
-                  groups=groups_arr, need=need).subproblem(rows, cols)
-    # drop rows no remaining option covers (must ones make the model infeasible)
-    reach_sub = np.diff(sub.A.indptr) > 0
-    lost = np.flatnonzero(sub.must & (np.diff(sub.A.indptr) < sub.required))
-    if lost.size:
-        raise InfeasibleError(
-            f"{lost.size} must-cover row(s) can only be covered by options excluded by fixed "
-            f"options' groups or the budget: rows {_first(rows[lost])}")
-    keep_r = np.flatnonzero(reach_sub)
-    col_used = np.diff(sub.A.tocsc().indptr) > 0
-    keep_c = np.flatnonzero(col_used)
-    rows, cols = rows[keep_r], cols[keep_c]
-    sub = sub.subproblem(keep_r, keep_c)
-    # non-binding side constraints are dropped (this also enables decomposition)
-    if sub.budget is not None and float(sub.cost.sum()) <= sub.budget:
-        sub = Problem(**{**sub.__dict__, "budget": None})
-    if sub.max_options is not None and int(sub.counted.sum()) <= sub.max_options:
-        sub = Problem(**{**sub.__dict__, "max_options": None})
-
-    # 3. decomposition
-    if decompose and sub.budget is None and sub.max_options is None and sub.n_rows:
-        parts = _parts(sub, BUNDLE_NNZ)
-    else:
-        parts = [(np.arange(sub.n_rows), np.arange(sub.n_cols))]
-    if len(parts) > 1:
-        record.note(f"{len(parts)} independent parts solved separately")
-
-    # 4. solve
-    chosen = [fixed_idx]
-    statuses, bound_total = [], 0.0
-    for prows, pcols in parts:
-        if prows.size == 0:
-            continue
-        part = sub.subproblem(prows, pcols) if len(parts) > 1 else sub
-        res = _solve_part(part, solver=solver, deadline=deadline, mip_gap=float(mip_gap),
-                          seed=seed, tie_break=tie_break, presolve=presolve, record=record)
-        chosen.append(cols[pcols[res.selected]])
-        statuses.append(res.status)
-        bound_total += res.bound
-    selected = np.unique(np.concatenate(chosen)).astype(np.int64)
-
-    # 5. merge
-    if objective == "min_cost":
-        value = float(cost[selected].sum())
-        bound = float(cost[fixed_idx].sum()) + bound_total
-        bound = min(bound, value)
-    else:
-        covered = _covered(A, selected)
-        value = float(weight[covered].sum())
-        bound = float(weight[covered_fixed].sum()) + bound_total
-        bound = max(bound, value)
-    status = worst_status(statuses)
-    if status == "optimal":
-        bound = value if abs(bound - value) <= 1e-6 * max(1.0, abs(value)) else bound
-    solvers = list(dict.fromkeys(record.solvers)) or [solver]
-    return Solution(selected=selected, objective=value, bound=bound,
-                    gap=relative_gap(value, bound), status=status, solver="+".join(solvers),
-                    solve_time_s=time.perf_counter() - t0, notes=tuple(record.notes))
+    check_solver_settings(solver, time_limit_s, mip_gap)
+    p, options = _validated_problem(coverage, cost, objective=objective, weight=weight,
+                                    must_cover=must_cover, budget=budget,
+                                    max_options=max_options, counted=counted, fixed=fixed,
+                                    groups=groups)
+    record = SolveLog()
+    _check_coverable(p)
+    fixed_options = take_out_fixed(options)
+    sub, cols = _open_problem(p, options, fixed_options)
+    parts = _independent_parts(sub, decompose, record)
+    found = _solve_parts(sub, parts, solver=solver, deadline=deadline, mip_gap=float(mip_gap),
+                         seed=seed, tie_break=tie_break, presolve=presolve, record=record)
+    selected = np.unique(np.concatenate([fixed_options.index, cols[found.selected]]))
+    return _merged_solution(p, fixed_options, selected.astype(np.int64), found,
+                            solvers=list(dict.fromkeys(record.solvers)) or [solver],
+                            notes=record.notes, solve_time_s=time.perf_counter() - t0)
 
 
 def solve_set_cover(coverage, cost, *, time_limit_s: float | None = None, mip_gap: float = 0.0,

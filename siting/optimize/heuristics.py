@@ -109,6 +109,63 @@ def greedy_set_cover(A, cost: np.ndarray, *, initial: np.ndarray | None = None,
     return remove_redundant(sp.csc_matrix(sub), cost, selected)
 
 
+class _Limits:
+    """Budget, quota and groups left while a greedy plan grows."""
+
+    def __init__(self, cost: np.ndarray, budget, max_options, counted: np.ndarray,
+                 groups: np.ndarray):
+        self.cost, self.budget, self.max_options = cost, budget, max_options
+        self.counted, self.groups = counted, groups
+        self.spent, self.used, self.used_groups = 0.0, 0, set()
+
+    def fits(self, j: int) -> bool:
+        """Whether option ``j`` fits the budget, the quota and the groups left."""
+        budget = self.budget
+        if budget is not None and self.spent + self.cost[j] > budget + 1e-9 * max(1.0, abs(budget)):
+            return False
+        if self.max_options is not None and self.counted[j] and self.used >= self.max_options:
+            return False
+        return not (self.groups[j] >= 0 and self.groups[j] in self.used_groups)
+
+    def take(self, j: int) -> None:
+        self.spent += self.cost[j]
+        self.used += int(self.counted[j])
+        if self.groups[j] >= 0:
+            self.used_groups.add(int(self.groups[j]))
+
+
+def _greedy_pick(A_csc: sp.csc_matrix, cost: np.ndarray, open_value: np.ndarray,
+                 left: np.ndarray, limits: _Limits, stop_when_covered: bool) -> list[int]:
+    """Take the option with the most open value per unit cost while one fits ``limits``
+    (lazy heap); a row's value closes once ``left`` (options it still needs) reaches 0.
+    ``open_value`` and ``left`` are updated."""
+    eps = 1e-9 * (float(cost[cost > 0].mean()) if np.any(cost > 0) else 1.0) + 1e-12
+    indptr, indices = A_csc.indptr, A_csc.indices
+    gain = np.asarray(A_csc.T @ open_value).ravel()
+    heap = [(-(gain[j] / (cost[j] + eps)), j) for j in np.flatnonzero(gain > 0)]
+    heapq.heapify(heap)
+    chosen = []
+    while heap:
+        neg, j = heapq.heappop(heap)
+        rows = indices[indptr[j]:indptr[j + 1]]
+        g = float(open_value[rows].sum())
+        if g <= 0:
+            continue
+        score = g / (cost[j] + eps)
+        if score < -neg * (1 - 1e-12) and heap and -score > heap[0][0]:
+            heapq.heappush(heap, (-score, j))
+            continue
+        if not limits.fits(j):
+            continue
+        chosen.append(j)
+        limits.take(j)
+        left[rows] -= 1
+        open_value[rows[left[rows] <= 0]] = 0.0
+        if stop_when_covered and not np.any(open_value > 0):
+            break
+    return chosen
+
+
 def greedy_general(A, cost, weight, must, *, objective: str, budget=None, max_options=None,
                    counted=None, groups=None, need=None) -> np.ndarray | None:
     """Greedy plan for the general model, or ``None`` if it misses a must-cover row.
@@ -120,7 +177,7 @@ def greedy_general(A, cost, weight, must, *, objective: str, budget=None, max_op
     added while they add value and fit the budget, quota and groups.
     """
     A_csc = sp.csc_matrix(A)
-    m, n = A_csc.shape
+    n = A_csc.shape[1]
     cost = np.asarray(cost, float)
     must = np.asarray(must, bool)
     if objective == "min_cost":
@@ -128,46 +185,18 @@ def greedy_general(A, cost, weight, must, *, objective: str, budget=None, max_op
     else:
         big = float(np.sum(weight)) + 1.0
         value = np.where(must, big, np.asarray(weight, float))
-    counted = np.ones(n, bool) if counted is None else np.asarray(counted, bool)
-    groups = -np.ones(n, np.int64) if groups is None else np.asarray(groups)
-    eps = 1e-9 * (float(cost[cost > 0].mean()) if np.any(cost > 0) else 1.0) + 1e-12
-    indptr, indices = A_csc.indptr, A_csc.indices
-    open_value = value.copy()
-    left = np.where(must, 1 if need is None else np.asarray(need), 1).astype(np.int64)
-    gain = np.asarray(A_csc.T @ open_value).ravel()
-    heap = [(-(gain[j] / (cost[j] + eps)), j) for j in np.flatnonzero(gain > 0)]
-    heapq.heapify(heap)
-    spent, used, used_groups, chosen = 0.0, 0, set(), []
-    while heap:
-        neg, j = heapq.heappop(heap)
-        rows = indices[indptr[j]:indptr[j + 1]]
-        g = float(open_value[rows].sum())
-        if g <= 0:
-            continue
-        score = g / (cost[j] + eps)
-        if score < -neg * (1 - 1e-12) and heap and -score > heap[0][0]:
-            heapq.heappush(heap, (-score, j))
-            continue
-        if budget is not None and spent + cost[j] > budget + 1e-9 * max(1.0, abs(budget)):
-            continue
-        if max_options is not None and counted[j] and used >= max_options:
-            continue
-        if groups[j] >= 0 and groups[j] in used_groups:
-            continue
-        chosen.append(j)
-        spent += cost[j]
-        used += int(counted[j])
-        if groups[j] >= 0:
-            used_groups.add(int(groups[j]))
-        left[rows] -= 1
-        open_value[rows[left[rows] <= 0]] = 0.0
-        if objective == "min_cost" and not np.any(open_value > 0):
-            break
+    limits = _Limits(cost, budget, max_options,
+                     np.ones(n, bool) if counted is None else np.asarray(counted, bool),
+                     -np.ones(n, np.int64) if groups is None else np.asarray(groups))
+    required = 1 if need is None else np.asarray(need)
+    left = np.where(must, required, 1).astype(np.int64)
+    chosen = _greedy_pick(A_csc, cost, value.copy(), left, limits,
+                          stop_when_covered=objective == "min_cost")
     sel = np.array(sorted(chosen), dtype=np.int64)
     x = np.zeros(n)
     x[sel] = 1
     count = np.asarray(A_csc @ x).ravel()
-    if np.any(must & (count < (1 if need is None else np.asarray(need)))):
+    if np.any(must & (count < required)):
         return None
     return sel
 

@@ -151,10 +151,87 @@ class BuiltModel:
         return v
 
 
+def coverage_count(A: sp.csr_matrix, selected: np.ndarray) -> np.ndarray:
+    """Selected options covering each row of the 0/1 matrix ``A``."""
+    x = np.zeros(A.shape[1])
+    x[selected] = 1.0
+    return np.rint(A @ x).astype(np.int64)
+
+
+def covered_by(A: sp.csr_matrix, selected: np.ndarray) -> np.ndarray:
+    """Bool per row of ``A``: some selected option covers it."""
+    return coverage_count(A, selected) > 0
+
+
 def rewarded_rows(p: Problem) -> np.ndarray:
     """Rows whose coverage earns weight without being required."""
     reach = np.diff(p.A.indptr) > 0
     return np.flatnonzero(~p.must & (p.weight > 0) & reach)
+
+
+class _RowBlocks:
+    """Constraint rows ``lo <= block @ v <= hi``, collected block by block."""
+
+    def __init__(self, n_vars: int):
+        self.n_vars = n_vars
+        self.blocks, self.lo, self.hi = [], [], []
+
+    def add(self, block, lo, hi) -> None:
+        self.blocks.append(block)
+        self.lo.append(np.asarray(lo, float))
+        self.hi.append(np.asarray(hi, float))
+
+    def matrix(self) -> sp.csc_matrix:
+        A = sp.vstack(self.blocks, format="csc") if self.blocks else sp.csc_matrix((0, self.n_vars))
+        A.sort_indices()
+        return A.astype(float)
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        if not self.lo:
+            return np.zeros(0), np.zeros(0)
+        return np.concatenate(self.lo), np.concatenate(self.hi)
+
+
+def _constraint_rows(p: Problem, y_rows: np.ndarray) -> _RowBlocks:
+    """Must-cover, coverage-indicator, budget, quota and group rows over ``[x, y]``."""
+    n, ny = p.n_cols, y_rows.size
+    rows = _RowBlocks(n + ny)
+    must_rows = np.flatnonzero(p.must)
+    if must_rows.size:
+        rows.add(sp.hstack([p.A[must_rows], sp.csr_matrix((must_rows.size, ny))]),
+                 p.required[must_rows], np.full(must_rows.size, np.inf))
+    if ny:
+        rows.add(sp.hstack([p.A[y_rows], -sp.identity(ny, format="csr")]), np.zeros(ny),
+                 np.full(ny, np.inf))
+    if p.budget is not None:
+        rows.add(sp.csr_matrix(np.concatenate([p.cost, np.zeros(ny)])[None, :]), [-np.inf],
+                 [p.budget])
+    if p.max_options is not None:
+        rows.add(sp.csr_matrix(np.concatenate([p.counted.astype(float), np.zeros(ny)])[None, :]),
+                 [-np.inf], [float(p.max_options)])
+    if p.has_groups():
+        _, inverse, counts = np.unique(p.groups, return_inverse=True, return_counts=True)
+        cols = np.flatnonzero((p.groups >= 0) & (counts[inverse] > 1))
+        _, grow = np.unique(p.groups[cols], return_inverse=True)
+        ng = int(grow.max()) + 1
+        rows.add(sp.csr_matrix((np.ones(cols.size), (grow, cols)), shape=(ng, n + ny)),
+                 np.full(ng, -np.inf), np.ones(ng))
+    return rows
+
+
+def _objective(p: Problem, y_rows: np.ndarray, stage: str, target: float | None,
+               rows: _RowBlocks) -> tuple[np.ndarray, str]:
+    """Objective vector and sense of ``stage``; the tie-break stage turns the first stage's
+    objective into a row of ``rows`` bounded by ``target``."""
+    n, ny = p.n_cols, y_rows.size
+    cost_c = np.concatenate([p.cost, np.zeros(ny)])
+    weight_c = np.concatenate([np.zeros(n), p.weight[y_rows].astype(float)])
+    least_cost = (p.objective == "min_cost") == (stage == "primary")
+    if stage == "tie_break" and least_cost:  # max_coverage first: keep its covered weight
+        rows.add(sp.csr_matrix(weight_c[None, :]), [target], [np.inf])
+    elif stage == "tie_break":  # min_cost first: keep its cost
+        rows.add(sp.csr_matrix(cost_c[None, :]), [-np.inf], [target])
+    return (cost_c, "min") if least_cost else (weight_c, "max")
 
 
 def build_model(p: Problem, stage: str = "primary", target: float | None = None) -> BuiltModel:
@@ -172,58 +249,11 @@ def build_model(p: Problem, stage: str = "primary", target: float | None = None)
     use_y = p.objective == "max_coverage" or stage == "tie_break"
     y_rows = rewarded_rows(p) if use_y else np.zeros(0, dtype=np.int64)
     ny = y_rows.size
-    blocks, lo, hi = [], [], []
-    must_rows = np.flatnonzero(p.must)
-    if must_rows.size:
-        blocks.append(sp.hstack([p.A[must_rows], sp.csr_matrix((must_rows.size, ny))]))
-        lo.append(p.required[must_rows].astype(float))
-        hi.append(np.full(must_rows.size, np.inf))
-    if ny:
-        blocks.append(sp.hstack([p.A[y_rows], -sp.identity(ny, format="csr")]))
-        lo.append(np.zeros(ny))
-        hi.append(np.full(ny, np.inf))
-    if p.budget is not None:
-        blocks.append(sp.csr_matrix(np.concatenate([p.cost, np.zeros(ny)])[None, :]))
-        lo.append([-np.inf])
-        hi.append([p.budget])
-    if p.max_options is not None:
-        blocks.append(sp.csr_matrix(np.concatenate([p.counted.astype(float), np.zeros(ny)])[None, :]))
-        lo.append([-np.inf])
-        hi.append([float(p.max_options)])
-    if p.has_groups():
-        ids, inverse, counts = np.unique(p.groups, return_inverse=True, return_counts=True)
-        member = (p.groups >= 0) & (counts[inverse] > 1)
-        cols = np.flatnonzero(member)
-        _, grow = np.unique(p.groups[cols], return_inverse=True)
-        ng = int(grow.max()) + 1
-        blocks.append(sp.csr_matrix((np.ones(cols.size), (grow, cols)), shape=(ng, n + ny)))
-        lo.append(np.full(ng, -np.inf))
-        hi.append(np.ones(ng))
-    w_y = p.weight[y_rows].astype(float)
-    zeros_y = np.zeros(ny)
-    if p.objective == "min_cost" and stage == "primary":
-        c, sense = np.concatenate([p.cost, zeros_y]), "min"
-    elif p.objective == "max_coverage" and stage == "primary":
-        c, sense = np.concatenate([np.zeros(n), w_y]), "max"
-    elif p.objective == "max_coverage":
-        c, sense = np.concatenate([p.cost, zeros_y]), "min"
-        blocks.append(sp.csr_matrix(np.concatenate([np.zeros(n), w_y])[None, :]))
-        lo.append([target])
-        hi.append([np.inf])
-    else:
-        c, sense = np.concatenate([np.zeros(n), w_y]), "max"
-        blocks.append(sp.csr_matrix(np.concatenate([p.cost, zeros_y])[None, :]))
-        lo.append([-np.inf])
-        hi.append([target])
-    if blocks:
-        A = sp.vstack(blocks, format="csc")
-    else:
-        A = sp.csc_matrix((0, n + ny))
-    A.sort_indices()
+    rows = _constraint_rows(p, y_rows)
+    c, sense = _objective(p, y_rows, stage, target, rows)
+    row_lo, row_hi = rows.bounds()
     mip = MipModel(
-        c=np.asarray(c, dtype=float), A=A.astype(float),
-        row_lo=np.concatenate([np.asarray(v, float) for v in lo]) if lo else np.zeros(0),
-        row_hi=np.concatenate([np.asarray(v, float) for v in hi]) if hi else np.zeros(0),
+        c=np.asarray(c, dtype=float), A=rows.matrix(), row_lo=row_lo, row_hi=row_hi,
         col_lo=np.zeros(n + ny), col_hi=np.ones(n + ny),
         integer=np.concatenate([np.ones(n, bool), np.zeros(ny, bool)]), sense=sense,
         # y_i is 0/1 in the best completion of an integer x (1 exactly when covered), so

@@ -48,10 +48,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from siting.errors import InfeasibleError, InputError, SolverError
-from siting.optimize.core import (SOLVERS, _as_bool, _as_float, _as_need, _coverage_count,
-                                  _coverage_matrix, _covered, _first, _Log, _run_mip)
+from siting.optimize.core import SolveLog, run_mip
 from siting.optimize.heuristics import greedy_general
-from siting.optimize.model import MipModel
+from siting.optimize.inputs import (FixedOptions, OptionInputs, as_budget, as_float, as_need,
+                                    as_quota, check_solver_settings, first_indices,
+                                    take_out_fixed, validate_options)
+from siting.optimize.model import MipModel, MipResult, coverage_count, covered_by
 from siting.optimize.presolve import merge_identical_rows
 from siting.optimize.solution import Solution, relative_gap
 
@@ -76,19 +78,96 @@ class PhasedSolution:
 
 
 def _limits(values, periods: int, name: str, integer: bool) -> list:
+    """One limit per period (None: no limit that period), checked as a budget or a quota."""
     if values is None:
         return [None] * periods
     values = list(values)
     if len(values) != periods:
         raise InputError(f"{name} must have one entry per period ({periods}), got {len(values)}")
-    for v in values:
-        if v is None:
-            continue
-        if not (isinstance(v, (int, float, np.number)) and math.isfinite(v) and v >= 0) or (
-                integer and int(v) != v):
-            raise InputError(f"{name} entries must be {'whole ' if integer else ''}numbers >= 0 "
-                             f"or None, got {v!r}")
-    return [None if v is None else (int(v) if integer else float(v)) for v in values]
+    check = as_quota if integer else as_budget
+    return [check(v, f"{name} entries") for v in values]
+
+
+@dataclass(frozen=True)
+class _Periods:
+    """The periods' checked limits, their weights and the must-cover deadline."""
+
+    budgets: list  # per period [any currency], None: no limit
+    quotas: list  # counted options per period, None: no limit
+    total_budget: float | None  # over all periods
+    total_quota: int | None
+    weights: np.ndarray  # pi_t
+    must_by: int  # 0-based period by which must-cover rows are covered
+
+    @property
+    def count(self) -> int:
+        return len(self.budgets)
+
+    @property
+    def totals(self) -> tuple[float | None, int | None]:
+        return self.total_budget, self.total_quota
+
+    def largest_budget(self) -> float:
+        """The most one period may spend (``math.inf``: no limit)."""
+        return min(math.inf if None in self.budgets else max(self.budgets),
+                   math.inf if self.total_budget is None else self.total_budget)
+
+    def spendable(self, cost: np.ndarray) -> float:
+        """The most a plan can spend on options of ``cost``."""
+        return min(float(cost.sum()), math.inf if None in self.budgets else sum(self.budgets),
+                   math.inf if self.total_budget is None else self.total_budget)
+
+
+def _validated_periods(period_budgets, period_quotas, period_weights, budget, max_options,
+                       must_cover_by) -> _Periods:
+    """The periods' limits, weights and must-cover deadline, checked (:class:`InputError`)."""
+    budgets = list(period_budgets)
+    periods = len(budgets)
+    if periods < 1:
+        raise InputError("period_budgets must have at least one period")
+    must_by = periods - 1 if must_cover_by is None else int(must_cover_by)
+    if not 0 <= must_by < periods:
+        raise InputError(f"must_cover_by must be a period index 0..{periods - 1}, "
+                         f"got {must_cover_by!r}")
+    return _Periods(
+        budgets=_limits(budgets, periods, "period_budgets", integer=False),
+        quotas=_limits(period_quotas, periods, "period_quotas", integer=True),
+        total_budget=as_budget(budget), total_quota=as_quota(max_options),
+        weights=(np.ones(periods) if period_weights is None
+                 else as_float(period_weights, periods, "period_weights")),
+        must_by=must_by)
+
+
+@dataclass(frozen=True)
+class _Choice:
+    """The options a phased plan chooses from once the fixed options are taken out."""
+
+    cols: np.ndarray  # their indices among all options
+    A: sp.csr_matrix  # every row x these options
+    cost: np.ndarray
+    counted: np.ndarray
+    groups: np.ndarray
+    open_rows: np.ndarray  # bool per row: no fixed option covers it and one of these does
+    need: np.ndarray  # options each row still needs besides the fixed ones
+
+
+def _choosable(options: OptionInputs, fixed: FixedOptions, need: np.ndarray,
+               periods: _Periods) -> _Choice:
+    """Options that are not fixed, in no group a fixed option takes, and affordable in some
+    period; :class:`InfeasibleError` when they cannot give a must-cover row the options it
+    needs."""
+    cols = np.flatnonzero(fixed.choosable(options, periods.largest_budget()))
+    A = options.A[:, cols].tocsr()
+    per_row = np.diff(A.indptr)
+    need_left = fixed.need_left(need)
+    lost = np.flatnonzero(per_row < need_left)
+    if lost.size:
+        raise InfeasibleError(f"{lost.size} must-cover row(s) are covered by no option that "
+                              f"can be built (or by fewer than they need): rows "
+                              f"{first_indices(lost)}")
+    return _Choice(cols=cols, A=A, cost=options.cost[cols], counted=options.counted[cols],
+                   groups=options.groups[cols], open_rows=~fixed.covered & (per_row > 0),
+                   need=need_left)
 
 
 @dataclass(frozen=True)
@@ -114,91 +193,113 @@ class _Layout:
         return (self.n + self.r) * self.periods
 
 
-def _build(A: sp.csr_matrix, cost, weight_rows: np.ndarray, weight, must_rows: np.ndarray,
-           need, must_by: int, counted, groups, budgets, quotas, totals, period_weights,
-           epsilon: float) -> tuple[MipModel, _Layout]:
-    """The MIP; rewarded rows covered by the same options share one ``y`` per period."""
-    n, T = A.shape[1], len(budgets)
-    first, class_weight = merge_identical_rows(A[weight_rows], weight[weight_rows])
-    weight_rows = weight_rows[first]
-    lay = _Layout(n=n, y_rows=weight_rows, periods=T)
-    rows, cols, vals, lo, hi = [], [], [], [], []
-    n_rows = 0
+class _Rows:
+    """Constraint rows ``lo <= row @ v <= hi``, collected as (row, column, value) triples."""
 
-    def add(r_idx, c_idx, v, low, high):
-        nonlocal n_rows
-        rows.append(np.asarray(r_idx) + n_rows)
-        cols.append(np.asarray(c_idx))
-        vals.append(np.asarray(v, float))
-        n_rows += len(low)
-        lo.append(np.asarray(low, float))
-        hi.append(np.asarray(high, float))
+    def __init__(self):
+        self.rows, self.cols, self.vals, self.lo, self.hi = [], [], [], [], []
+        self.count = 0
 
-    ones_n = np.ones(n)
-    for t in range(1, T):  # built options stay built
+    def add(self, r_idx, c_idx, v, low, high) -> None:
+        self.rows.append(np.asarray(r_idx) + self.count)
+        self.cols.append(np.asarray(c_idx))
+        self.vals.append(np.asarray(v, float))
+        self.count += len(low)
+        self.lo.append(np.asarray(low, float))
+        self.hi.append(np.asarray(high, float))
+
+    def matrix(self, n_vars: int) -> sp.csc_matrix:
+        A = sp.csc_matrix((np.concatenate(self.vals),
+                           (np.concatenate(self.rows), np.concatenate(self.cols))),
+                          shape=(self.count, n_vars))
+        A.sum_duplicates()
+        A.sort_indices()
+        return A
+
+
+def _add_link_and_cover_rows(rows: _Rows, lay: _Layout, A: sp.csr_matrix) -> None:
+    """Built options stay built; ``y[i, t]`` <= the options covering ``i`` built by ``t``."""
+    n, ones_n = lay.n, np.ones(lay.n)
+    for t in range(1, lay.periods):
         idx = np.arange(n)
-        add(np.concatenate([idx, idx]), np.concatenate([lay.x(t), lay.x(t - 1)]),
-            np.concatenate([ones_n, -ones_n]), np.zeros(n), np.full(n, np.inf))
-    R = A[weight_rows].tocoo()
-    for t in range(T):  # y[i, t] <= sum of the options covering i built by t
-        add(np.concatenate([R.row, np.arange(lay.r)]), np.concatenate([lay.x(t)[R.col], lay.y(t)]),
-            np.concatenate([np.ones(R.nnz), -np.ones(lay.r)]), np.zeros(lay.r),
-            np.full(lay.r, np.inf))
-    M = A[must_rows].tocoo()
-    add(M.row, lay.x(must_by)[M.col], np.ones(M.nnz), need[must_rows],
-        np.full(must_rows.size, np.inf))
-    for per_option, limits in ((cost, budgets), (counted.astype(float), quotas)):
+        rows.add(np.concatenate([idx, idx]), np.concatenate([lay.x(t), lay.x(t - 1)]),
+                 np.concatenate([ones_n, -ones_n]), np.zeros(n), np.full(n, np.inf))
+    R = A[lay.y_rows].tocoo()
+    for t in range(lay.periods):
+        rows.add(np.concatenate([R.row, np.arange(lay.r)]),
+                 np.concatenate([lay.x(t)[R.col], lay.y(t)]),
+                 np.concatenate([np.ones(R.nnz), -np.ones(lay.r)]), np.zeros(lay.r),
+                 np.full(lay.r, np.inf))
+
+
+def _add_limit_rows(rows: _Rows, lay: _Layout, choice: _Choice, periods: _Periods) -> None:
+    """Each period's budget and quota on what it builds, the caps on the whole plan, and at
+    most one option per group."""
+    n, last = lay.n, lay.periods - 1
+    per_option = (choice.cost, choice.counted.astype(float))
+    for weights, limits in zip(per_option, (periods.budgets, periods.quotas), strict=True):
         for t, limit in enumerate(limits):
             if limit is None:
                 continue
-            add(np.zeros(2 * n if t else n, int),
-                np.concatenate([lay.x(t), lay.x(t - 1)]) if t else lay.x(t),
-                np.concatenate([per_option, -per_option]) if t else per_option, [-np.inf], [limit])
-    for per_option, limit in zip((cost, counted.astype(float)), totals):  # caps on the whole plan
+            rows.add(np.zeros(2 * n if t else n, int),
+                     np.concatenate([lay.x(t), lay.x(t - 1)]) if t else lay.x(t),
+                     np.concatenate([weights, -weights]) if t else weights, [-np.inf], [limit])
+    for weights, limit in zip(per_option, periods.totals, strict=True):
         if limit is not None:
-            add(np.zeros(n, int), lay.x(T - 1), per_option, [-np.inf], [limit])
-    grouped = np.flatnonzero(groups >= 0)
+            rows.add(np.zeros(n, int), lay.x(last), weights, [-np.inf], [limit])
+    grouped = np.flatnonzero(choice.groups >= 0)
     if grouped.size:
-        _, g_row = np.unique(groups[grouped], return_inverse=True)
+        _, g_row = np.unique(choice.groups[grouped], return_inverse=True)
         n_groups = int(g_row.max()) + 1
-        add(g_row, lay.x(T - 1)[grouped], np.ones(grouped.size), np.full(n_groups, -np.inf),
-            np.ones(n_groups))
-    A_mip = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                          shape=(n_rows, lay.size))
-    A_mip.sum_duplicates()
-    A_mip.sort_indices()
+        rows.add(g_row, lay.x(last)[grouped], np.ones(grouped.size), np.full(n_groups, -np.inf),
+                 np.ones(n_groups))
+
+
+def _build(choice: _Choice, weight: np.ndarray, periods: _Periods,
+           epsilon: float) -> tuple[MipModel, _Layout]:
+    """The MIP; rewarded rows covered by the same options share one ``y`` per period."""
+    weight_rows = np.flatnonzero(choice.open_rows & (weight > 0))
+    first, class_weight = merge_identical_rows(choice.A[weight_rows], weight[weight_rows])
+    lay = _Layout(n=choice.A.shape[1], y_rows=weight_rows[first], periods=periods.count)
+    rows = _Rows()
+    _add_link_and_cover_rows(rows, lay, choice.A)
+    must_rows = np.flatnonzero(choice.need > 0)
+    M = choice.A[must_rows].tocoo()
+    rows.add(M.row, lay.x(periods.must_by)[M.col], np.ones(M.nnz), choice.need[must_rows],
+             np.full(must_rows.size, np.inf))
+    _add_limit_rows(rows, lay, choice, periods)
     c = np.zeros(lay.size)
-    c[lay.x(T - 1)] = -epsilon * cost
-    for t in range(T):
-        c[lay.y(t)] = period_weights[t] * class_weight
+    c[lay.x(lay.periods - 1)] = -epsilon * choice.cost
+    for t in range(lay.periods):
+        c[lay.y(t)] = periods.weights[t] * class_weight
     integer = np.zeros(lay.size, bool)
-    integer[: n * T] = True
-    mip = MipModel(c=c, A=A_mip, row_lo=np.concatenate(lo), row_hi=np.concatenate(hi),
-                   col_lo=np.zeros(lay.size), col_hi=np.ones(lay.size), integer=integer,
-                   sense="max")
+    integer[: lay.n * lay.periods] = True
+    mip = MipModel(c=c, A=rows.matrix(lay.size), row_lo=np.concatenate(rows.lo),
+                   row_hi=np.concatenate(rows.hi), col_lo=np.zeros(lay.size),
+                   col_hi=np.ones(lay.size), integer=integer, sense="max")
     return mip, lay
 
 
-def _myopic_start(A: sp.csr_matrix, cost, weight, need, must_by: int, counted, groups, budgets,
-                  quotas, totals) -> np.ndarray | None:
+def _myopic_start(choice: _Choice, weight: np.ndarray, periods: _Periods) -> np.ndarray | None:
     """Period of each option in a year-by-year greedy plan (warm start), or None when it
     misses a must-cover row. Each period takes the greedy best for that period alone,
-    must-cover rows first (``need``: options each row still needs)."""
+    must-cover rows first."""
+    A, cost, counted, groups = choice.A, choice.cost, choice.counted, choice.groups
+    weight = np.where(choice.open_rows, weight, 0.0)
     n = A.shape[1]
     period = np.full(n, -1)
     count = np.zeros(A.shape[0], np.int64)  # built options covering each row
     used_groups = np.zeros(0, np.int64)
     must_value = float(weight.sum()) + 1.0  # a must-cover row outranks all weight together
-    budget_left = math.inf if totals[0] is None else totals[0]
-    quota_left = math.inf if totals[1] is None else totals[1]
-    for t, (budget, quota) in enumerate(zip(budgets, quotas)):
+    budget_left = math.inf if periods.total_budget is None else periods.total_budget
+    quota_left = math.inf if periods.total_quota is None else periods.total_quota
+    for t, (budget, quota) in enumerate(zip(periods.budgets, periods.quotas, strict=True)):
         budget = min(math.inf if budget is None else budget, budget_left)
         quota = min(math.inf if quota is None else quota, quota_left)
-        free = (period < 0) & ~np.isin(groups, used_groups)
-        cols = np.flatnonzero(free)
-        open_need = np.maximum(need - count, 0)
+        cols = np.flatnonzero((period < 0) & ~np.isin(groups, used_groups))
+        open_need = np.maximum(choice.need - count, 0)
         open_value = np.where(count > 0, 0.0, weight) + must_value * (open_need > 0)
-        required = open_need > 0 if t == must_by else np.zeros(A.shape[0], bool)
+        required = open_need > 0 if t == periods.must_by else np.zeros(A.shape[0], bool)
         chosen = greedy_general(A[:, cols], cost[cols], open_value, required,
                                 objective="max_coverage",
                                 budget=None if math.isinf(budget) else budget,
@@ -211,9 +312,47 @@ def _myopic_start(A: sp.csr_matrix, cost, weight, need, must_by: int, counted, g
         budget_left -= float(cost[built].sum())
         quota_left -= int(counted[built].sum())
         period[built] = t
-        count += _coverage_count(A, built)
+        count += coverage_count(A, built)
         used_groups = np.union1d(used_groups, groups[built][groups[built] >= 0])
     return period
+
+
+def _cost_weight(choice: _Choice, weight: np.ndarray, periods: _Periods,
+                 start_period: np.ndarray | None) -> float:
+    r""":math:`\varepsilon`: the cost term shifts the objective by at most ``TIE_BREAK_SHARE``
+    of a plan's value (the warm start's, or the largest row weight), so it only breaks ties."""
+    start_value = (0.0 if start_period is None else
+                   _phased_value(choice.A, weight, periods.weights, np.zeros(0, np.int64),
+                                 start_period))
+    scale = max(start_value, float(weight.max(initial=0.0)), 1.0)
+    return TIE_BREAK_SHARE * scale / max(periods.spendable(choice.cost), 1.0)
+
+
+def _start_vector(choice: _Choice, lay: _Layout,
+                  start_period: np.ndarray | None) -> np.ndarray | None:
+    """The MIP's warm start for the build periods ``start_period`` (None: no warm start)."""
+    if start_period is None:
+        log.info("the year-by-year greedy plan misses a must-cover row: no warm start")
+        return None
+    start = np.zeros(lay.size)
+    for t in range(lay.periods):
+        built = (start_period >= 0) & (start_period <= t)
+        start[lay.x(t)] = built
+        start[lay.y(t)] = covered_by(choice.A[lay.y_rows], np.flatnonzero(built))
+    return start
+
+
+def _build_periods(res: MipResult, lay: _Layout, choice: _Choice, n_all: int) -> np.ndarray:
+    """The 0-based period each option is built in according to the MIP (-1: not built)."""
+    if res.status == "infeasible":
+        raise InfeasibleError("no phased plan covers every must-cover row within the periods' "
+                              "budgets, quotas and the one-option-per-group rule")
+    if res.x is None:
+        raise SolverError("the time limit was reached before any phased plan was found")
+    built_by = np.stack([res.x[lay.x(t)] > 0.5 for t in range(lay.periods)])
+    build_period = np.full(n_all, -1)
+    build_period[choice.cols] = np.where(built_by.any(axis=0), np.argmax(built_by, axis=0), -1)
+    return build_period
 
 
 def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quotas=None,
@@ -267,96 +406,32 @@ def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quot
         No solver could run, or the time limit passed before any plan was found.
     """
     t0 = time.perf_counter()
-    if solver not in SOLVERS:
-        raise InputError(f"solver must be one of {SOLVERS}, got {solver!r}")
-    if not (0.0 <= float(mip_gap) < 1.0):
-        raise InputError(f"mip_gap must be in [0, 1), got {mip_gap!r}")
-    A = _coverage_matrix(coverage)
-    m, n_all = A.shape
-    periods = len(list(period_budgets))
-    if periods < 1:
-        raise InputError("period_budgets must have at least one period")
-    budgets = _limits(period_budgets, periods, "period_budgets", integer=False)
-    quotas = _limits(period_quotas, periods, "period_quotas", integer=True)
-    totals = (_limits([budget], 1, "budget", integer=False)[0],
-              _limits([max_options], 1, "max_options", integer=True)[0])
-    pi = np.ones(periods) if period_weights is None else _as_float(period_weights, periods,
-                                                                  "period_weights")
-    cost = _as_float(cost, n_all, "cost")
-    weight = _as_float(weight, m, "weight")
-    must, need = _as_need(must_cover, m, default=False)
+    check_solver_settings(solver, time_limit_s, mip_gap)
+    options = validate_options(coverage, cost, counted=counted, fixed=fixed, groups=groups)
+    periods = _validated_periods(period_budgets, period_quotas, period_weights, budget,
+                                 max_options, must_cover_by)
+    weight = as_float(weight, options.n_rows, "weight")
+    must, need = as_need(must_cover, options.n_rows, default=False)
     need = must.astype(np.int64) if need is None else need
-    counted_all = _as_bool(counted, n_all, "counted", default=True)
-    fixed_all = _as_bool(fixed, n_all, "fixed", default=False)
-    groups_all = -np.ones(n_all, np.int64) if groups is None else np.asarray(groups, np.int64)
-    if groups_all.shape != (n_all,):
-        raise InputError(f"groups must be {n_all} integers (-1 for none)")
-
     # fixed options serve every period; their groups and the rows they cover leave the model
-    fixed_idx = np.flatnonzero(fixed_all)
-    covered_fixed = _covered(A, fixed_idx)
-    fixed_groups = groups_all[fixed_idx][groups_all[fixed_idx] >= 0]
-    largest_budget = min(math.inf if None in budgets else max(budgets),
-                         math.inf if totals[0] is None else totals[0])
-    usable = ~fixed_all & ~np.isin(groups_all, fixed_groups) & (cost <= largest_budget)
-    cols = np.flatnonzero(usable)
-    sub = A[:, cols].tocsr()
-    reach = np.diff(sub.indptr) > 0
-    need_left = np.maximum(need - _coverage_count(A, fixed_idx), 0)  # fixed options count
-    lost = np.flatnonzero(np.diff(sub.indptr) < need_left)
-    if lost.size:
-        raise InfeasibleError(f"{lost.size} must-cover row(s) are covered by no option that "
-                              f"can be built (or by fewer than they need): rows {_first(lost)}")
-    open_rows = ~covered_fixed & reach
-    weight_rows = np.flatnonzero(open_rows & (weight > 0))
-    must_rows = np.flatnonzero(need_left > 0)
-    sub_cost, sub_counted, sub_groups = cost[cols], counted_all[cols], groups_all[cols]
-    must_by = periods - 1 if must_cover_by is None else int(must_cover_by)
-    if not 0 <= must_by < periods:
-        raise InputError(f"must_cover_by must be a period index 0..{periods - 1}, "
-                         f"got {must_cover_by!r}")
-    record = _Log(time_limit_s=time_limit_s)
-    start_period = _myopic_start(sub, sub_cost, np.where(open_rows, weight, 0.0),
-                                 need_left, must_by, sub_counted, sub_groups,
-                                 budgets, quotas, totals)
-    # the cost term may shift the objective by at most TIE_BREAK_SHARE of a plan's value
-    scale = max(_phased_value(sub, weight, pi, np.zeros(0, np.int64), start_period)
-                if start_period is not None else 0.0, float(weight.max(initial=0.0)), 1.0)
-    spendable = min(float(sub_cost.sum()), math.inf if None in budgets else sum(budgets),
-                    math.inf if totals[0] is None else totals[0])
-    epsilon = TIE_BREAK_SHARE * scale / max(spendable, 1.0)
-    mip, lay = _build(sub, sub_cost, weight_rows, weight, must_rows, need_left, must_by, sub_counted,
-                      sub_groups,
-                      budgets, quotas, totals, pi, epsilon)
-    start = None
-    if start_period is not None:
-        start = np.zeros(lay.size)
-        for t in range(periods):
-            built = (start_period >= 0) & (start_period <= t)
-            start[lay.x(t)] = built
-            start[lay.y(t)] = _covered(sub[lay.y_rows], np.flatnonzero(built))
-    else:
-        log.info("the year-by-year greedy plan misses a must-cover row: no warm start")
-    res = _run_mip(mip, solver=solver, time_limit_s=time_limit_s,
-                   mip_gap=float(mip_gap), seed=seed, start=start, record=record)
-    if res.status == "infeasible":
-        raise InfeasibleError("no phased plan covers every must-cover row within the periods' "
-                              "budgets, quotas and the one-option-per-group rule")
-    if res.x is None:
-        raise SolverError("the time limit was reached before any phased plan was found")
-    built_by = np.stack([res.x[lay.x(t)] > 0.5 for t in range(periods)])
-    period_sub = np.where(built_by.any(axis=0), np.argmax(built_by, axis=0), -1)
-    build_period = np.full(n_all, -1)
-    build_period[cols] = period_sub
-
-    build_period = _drop_redundant(A, weight, pi, need, must_by, fixed_idx, build_period, cost)
-    value = _phased_value(A, weight, pi, fixed_idx, build_period)
-    fixed_value = float(weight[covered_fixed].sum() * pi.sum())
-    bound = max(res.bound + epsilon * spendable + fixed_value, value)
+    fixed_options = take_out_fixed(options)
+    choice = _choosable(options, fixed_options, need, periods)
+    start_period = _myopic_start(choice, weight, periods)
+    epsilon = _cost_weight(choice, weight, periods, start_period)
+    mip, lay = _build(choice, weight, periods, epsilon)
+    record = SolveLog()
+    res = run_mip(mip, solver=solver, time_limit_s=time_limit_s, mip_gap=float(mip_gap),
+                  seed=seed, start=_start_vector(choice, lay, start_period), record=record)
+    build_period = _drop_redundant(options.A, weight, periods, need, fixed_options.index,
+                                   _build_periods(res, lay, choice, options.cost.size),
+                                   options.cost)
+    value = _phased_value(options.A, weight, periods.weights, fixed_options.index, build_period)
+    fixed_value = float(weight[fixed_options.covered].sum() * periods.weights.sum())
+    bound = max(res.bound + epsilon * periods.spendable(choice.cost) + fixed_value, value)
     status = res.status
     if status == "optimal" and relative_gap(value, bound) > TIE_BREAK_SHARE:
         status = "feasible"
-    selected = np.union1d(fixed_idx, np.flatnonzero(build_period >= 0))
+    selected = np.union1d(fixed_options.index, np.flatnonzero(build_period >= 0))
     solution = Solution(selected=selected, objective=value, bound=bound,
                         gap=relative_gap(value, bound), status=status,
                         solver="+".join(dict.fromkeys(record.solvers)) or solver,
@@ -364,22 +439,23 @@ def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quot
     return PhasedSolution(solution=solution, build_period=build_period)
 
 
-def _drop_redundant(A: sp.csr_matrix, weight, period_weights, need, must_by: int, fixed_idx,
+def _drop_redundant(A: sp.csr_matrix, weight, periods: _Periods, need, fixed_idx,
                     build_period, cost) -> np.ndarray:
     """Unbuild options (dearest first) whose removal loses no weight in any period and
     uncovers no must-cover row at the deadline: a MIP stopped at its gap tolerance may keep
     such spending."""
     period = build_period.copy()
-    value = _phased_value(A, weight, period_weights, fixed_idx, period)
+    value = _phased_value(A, weight, periods.weights, fixed_idx, period)
     for j in sorted(np.flatnonzero(period >= 0), key=lambda j: -cost[j]):
         if cost[j] <= 0:
             continue
         trial = period.copy()
         trial[j] = -1
-        on_air = np.union1d(fixed_idx, np.flatnonzero((trial >= 0) & (trial <= must_by)))
-        if np.any(_coverage_count(A, on_air) < need):
+        on_air = np.union1d(fixed_idx, np.flatnonzero((trial >= 0) & (trial <= periods.must_by)))
+        if np.any(coverage_count(A, on_air) < need):
             continue
-        if _phased_value(A, weight, period_weights, fixed_idx, trial) >= value - 1e-9 * max(value, 1.0):
+        kept = _phased_value(A, weight, periods.weights, fixed_idx, trial)
+        if kept >= value - 1e-9 * max(value, 1.0):
             period = trial
     return period
 
@@ -389,6 +465,6 @@ def _phased_value(A: sp.csr_matrix, weight, period_weights, fixed_idx, build_per
     total = 0.0
     for t, pi_t in enumerate(period_weights):
         on_air = np.union1d(fixed_idx, np.flatnonzero((build_period >= 0) & (build_period <= t)))
-        total += pi_t * float(weight[_covered(A, on_air)].sum())
+        total += pi_t * float(weight[covered_by(A, on_air)].sum())
     return total
 

@@ -122,6 +122,88 @@ def dominated_columns(A, cost: np.ndarray, *, eligible: np.ndarray | None = None
     return out
 
 
+class _Reduction:
+    """A set covering problem being reduced: the remaining matrix, the original index of each
+    remaining row and column, the columns forced so far, and counts for ``stats``."""
+
+    def __init__(self, A: sp.csr_matrix, cost: np.ndarray):
+        self.A, self.cost = A, cost
+        self.rows, self.cols = np.arange(A.shape[0]), np.arange(A.shape[1])
+        self.forced: list[np.ndarray] = []
+        self.stats = {"rows_in": A.shape[0], "cols_in": A.shape[1], "forced": 0,
+                      "rows_dominated": 0, "cols_dominated": 0, "cols_cost_dominated": 0,
+                      "skipped": []}
+
+    def keep_columns(self, keep: np.ndarray) -> None:
+        self.A = self.A[:, keep].tocsr()
+        self.cols, self.cost = self.cols[keep], self.cost[keep]
+
+    def force_single_columns(self) -> bool:
+        """1. A row covered by exactly one column forces it; the rows it covers go."""
+        r_len = np.diff(self.A.indptr)
+        if np.any(r_len == 0):
+            raise ValueError("presolve_set_cover: a row has no covering column")
+        single = np.flatnonzero(r_len == 1)
+        if not single.size:
+            return False
+        fcols = np.unique(self.A.indices[self.A.indptr[single]])
+        self.forced.append(self.cols[fcols])
+        self.stats["forced"] += fcols.size
+        fx = np.zeros(self.A.shape[1])
+        fx[fcols] = 1
+        keep_r = (self.A @ fx) == 0
+        keep_c = np.ones(self.A.shape[1], bool)
+        keep_c[fcols] = False
+        self.A = self.A[keep_r].tocsr()
+        self.rows = self.rows[keep_r]
+        self.keep_columns(keep_c)
+        return True
+
+    def drop_costly_columns(self) -> bool:
+        """2. Empty columns and 3. columns dearer than the cheapest covers of their rows go."""
+        A, cost = self.A, self.cost
+        Ac = A.tocsc()
+        c_len = np.diff(Ac.indptr)
+        row_min = np.minimum.reduceat(cost[A.indices], A.indptr[:-1])
+        col_sum = np.asarray(Ac.T @ row_min).ravel()
+        drop_c = (c_len == 0) | (cost > col_sum * (1 + 1e-12) + 1e-12)
+        self.stats["cols_cost_dominated"] += int(np.sum(drop_c & (c_len > 0)))
+        if not drop_c.any():
+            return False
+        self.keep_columns(~drop_c)
+        return True
+
+    def drop_dominated_rows(self, max_work: float) -> bool:
+        """4. Rows that are supersets of another row (or duplicates) go."""
+        dom_r = _row_dominated(self.A, max_work)
+        if dom_r is None:
+            self.stats["skipped"].append("rows")
+        if dom_r is None or not dom_r.any():
+            return False
+        self.stats["rows_dominated"] += int(dom_r.sum())
+        self.A = self.A[~dom_r].tocsr()
+        self.rows = self.rows[~dom_r]
+        return True
+
+    def drop_dominated_columns(self, max_work: float) -> bool:
+        """5. Columns dominated by another column go."""
+        dom_c = dominated_columns(self.A, self.cost, max_work=max_work)
+        if dom_c is None:
+            self.stats["skipped"].append("cols")
+        if dom_c is None or not dom_c.any():
+            return False
+        self.stats["cols_dominated"] += int(dom_c.sum())
+        self.keep_columns(~dom_c)
+        return True
+
+    def result(self) -> Presolved:
+        self.A.sort_indices()
+        self.stats["rows_out"], self.stats["cols_out"] = self.A.shape
+        forced = np.unique(np.concatenate(self.forced)) if self.forced else np.zeros(0, np.int64)
+        return Presolved(A=self.A, cost=self.cost, rows=self.rows, cols=self.cols,
+                         forced=forced.astype(np.int64), stats=self.stats)
+
+
 def presolve_set_cover(A, cost: np.ndarray, *, max_work: float = 2e7,
                        max_rounds: int = 10) -> Presolved:
     """Reduce a set covering problem (see the module docstring).
@@ -136,72 +218,19 @@ def presolve_set_cover(A, cost: np.ndarray, *, max_work: float = 2e7,
     """
     A = sp.csr_matrix(A, dtype=np.int32)
     A.sort_indices()
-    cost = np.asarray(cost, dtype=float)
-    rows = np.arange(A.shape[0])
-    cols = np.arange(A.shape[1])
-    forced: list[np.ndarray] = []
-    stats = {"rows_in": A.shape[0], "cols_in": A.shape[1], "forced": 0, "rows_dominated": 0,
-             "cols_dominated": 0, "cols_cost_dominated": 0, "skipped": []}
+    red = _Reduction(A, np.asarray(cost, dtype=float))
     for _ in range(max_rounds):
-        changed = False
-        # 1. forced columns
-        r_len = np.diff(A.indptr)
-        if np.any(r_len == 0):
-            raise ValueError("presolve_set_cover: a row has no covering column")
-        single = np.flatnonzero(r_len == 1)
-        if single.size:
-            fcols = np.unique(A.indices[A.indptr[single]])
-            forced.append(cols[fcols])
-            stats["forced"] += fcols.size
-            fx = np.zeros(A.shape[1])
-            fx[fcols] = 1
-            keep_r = (A @ fx) == 0
-            keep_c = np.ones(A.shape[1], bool)
-            keep_c[fcols] = False
-            A = A[keep_r][:, keep_c].tocsr()
-            rows, cols, cost = rows[keep_r], cols[keep_c], cost[keep_c]
-            changed = True
-        if A.shape[0] == 0:
-            cols, cost = cols[:0], cost[:0]
-            A = sp.csr_matrix((0, 0), dtype=np.int32)
+        changed = red.force_single_columns()
+        if red.A.shape[0] == 0:  # everything is covered by forced columns
+            red.cols, red.cost = red.cols[:0], red.cost[:0]
+            red.A = sp.csr_matrix((0, 0), dtype=np.int32)
             break
-        # 2. empty columns, 3. cost dominance
-        Ac = A.tocsc()
-        c_len = np.diff(Ac.indptr)
-        row_min = np.minimum.reduceat(cost[A.indices], A.indptr[:-1])
-        col_sum = np.asarray(Ac.T @ row_min).ravel()
-        drop_c = (c_len == 0) | (cost > col_sum * (1 + 1e-12) + 1e-12)
-        stats["cols_cost_dominated"] += int(np.sum(drop_c & (c_len > 0)))
-        if drop_c.any():
-            A = A[:, ~drop_c].tocsr()
-            cols, cost = cols[~drop_c], cost[~drop_c]
-            changed = True
-        # 4. dominated rows
-        dom_r = _row_dominated(A, max_work)
-        if dom_r is None:
-            stats["skipped"].append("rows")
-        elif dom_r.any():
-            stats["rows_dominated"] += int(dom_r.sum())
-            A = A[~dom_r].tocsr()
-            rows = rows[~dom_r]
-            changed = True
-        # 5. dominated columns
-        dom_c = dominated_columns(A, cost, max_work=10 * max_work)
-        if dom_c is None:
-            stats["skipped"].append("cols")
-        elif dom_c.any():
-            stats["cols_dominated"] += int(dom_c.sum())
-            A = A[:, ~dom_c].tocsr()
-            cols, cost = cols[~dom_c], cost[~dom_c]
-            changed = True
+        changed |= red.drop_costly_columns()
+        changed |= red.drop_dominated_rows(max_work)
+        changed |= red.drop_dominated_columns(10 * max_work)
         if not changed:
             break
-    A.sort_indices()
-    stats["rows_out"], stats["cols_out"] = A.shape
-    forced_arr = np.unique(np.concatenate(forced)) if forced else np.zeros(0, np.int64)
-    pre = Presolved(A=A, cost=cost, rows=rows, cols=cols, forced=forced_arr.astype(np.int64),
-                    stats=stats)
-    return pre
+    return red.result()
 
 
 def merge_identical_rows(A: sp.csr_matrix, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
