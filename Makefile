@@ -12,12 +12,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Compile the numba kernels ahead (once; about a second when already compiled), so the demo
+# and a notebook's first solve do not wait for the compiler.
 install: $(STAMP)
+	$(BIN)/python -m siting.kernels
 
-demo: $(STAMP)
+demo: install
 	$(BIN)/siting demo --out out/demo
 
-test: $(STAMP)
+test: install
 	$(BIN)/python -m pytest -q
 
 clean:

@@ -1,9 +1,11 @@
 """The ``siting`` command line: ``run``, ``demo``, ``validate``, ``sweep``, ``init``.
 
 Thin commands: each calls the library and turns its errors into one line per problem on
-stderr with exit code 2 (bad input, infeasible) or 1 (internal error; the traceback only with
-``--verbose``). Progress is shown by :class:`StageReporter`: rich bars on stderr on a terminal,
-plain stage lines otherwise, nothing with ``--quiet``. Only this module imports typer and rich.
+stderr with exit code 2 (bad input, infeasible) or 1 (outputs that cannot be written: a full
+disk, a read-only folder; or an internal error, whose traceback shows with ``--verbose``). The
+first run in an environment says that numba compiles the kernels before it waits for them.
+Progress is shown by :class:`StageReporter`: rich bars on stderr on a terminal, plain stage
+lines otherwise, nothing with ``--quiet``. Only this module imports typer and rich.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColu
 from rich.table import Table
 from rich.text import Text
 
-from siting.errors import InfeasibleError, InputError, ScenarioError, SitingError
+from siting.errors import InfeasibleError, InputError, OutputError, ScenarioError, SitingError
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
                   help="Plan 4G/5G base-station sites over terrain: coverage, optimal sites, maps."
@@ -38,6 +40,9 @@ def _fail(exc: BaseException, verbose: bool) -> None:
         raise typer.Exit(2)
     if verbose:
         traceback.print_exception(exc)
+    if isinstance(exc, OutputError):  # the user's disk, not our bug: the message says it all
+        print(f"siting: error: {exc}", file=sys.stderr)
+        raise typer.Exit(1)
     kind = "error" if isinstance(exc, SitingError) else "internal error"
     print(f"siting: {kind}: {type(exc).__name__}: {exc} (rerun with --verbose for the traceback)",
           file=sys.stderr)
@@ -136,12 +141,24 @@ def _logging(verbose: bool) -> None:
                         format="%(levelname)s %(name)s: %(message)s")
 
 
+def _announce_compiling(quiet: bool) -> None:
+    """Say before the wait that numba is compiling the kernels (the first run in an
+    environment that ``make install`` did not prepare), so a silent pause is not taken for a
+    hang."""
+    from siting.kernels import COMPILE_TIME_S, COMPILING_NOTICE, kernels_compiled
+
+    if not quiet and not kernels_compiled():
+        print(f"siting: notice: {COMPILING_NOTICE.format(seconds=COMPILE_TIME_S)}",
+              file=sys.stderr, flush=True)
+
+
 def _run(scenario: Path, out: Optional[Path], quiet: bool, verbose: bool, no_cache: bool,
          scheduler: Optional[str], workers: Optional[int]) -> None:
     from siting.cache import default_cache_dir
     from siting.pipeline import OUTPUT_FILES, run_scenario
 
     _logging(verbose)
+    _announce_compiling(quiet)
     try:
         with StageReporter(quiet=quiet) as reporter:
             _, summary, out_dir = run_scenario(scenario, out, progress=reporter,
@@ -247,6 +264,7 @@ def sweep(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     """
     from siting.cache import default_cache_dir
     from siting.config import load_scenario
+    from siting.diskfaults import check_output_folder, output_errors
     from siting.sweep import parse_numbers, sweep as sweep_plans, write_curve
 
     _logging(verbose)
@@ -254,12 +272,15 @@ def sweep(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
         if (budgets is None) == (sites is None):
             raise ScenarioError("sweep: give exactly one of --budgets and --sites")
         loaded = load_scenario(scenario)
+        out_dir = out if out is not None else Path("out") / loaded.name
+        check_output_folder(out_dir)
+        _announce_compiling(quiet)
         with StageReporter(quiet=quiet) as reporter:
             curve = sweep_plans(loaded, budgets_cny=parse_numbers(budgets) if budgets else None,
                                 max_new_sites=[int(v) for v in parse_numbers(sites)] if sites else None,
                                 progress=reporter, cache_dir=default_cache_dir())
-        out_dir = out if out is not None else Path("out") / loaded.name
-        csv_path, png_path = write_curve(curve, out_dir, loaded.name)
+        with output_errors(out_dir, "writing the cost-coverage curve"):
+            csv_path, png_path = write_curve(curve, out_dir, loaded.name)
     except Exception as exc:  # one line and an exit code, never a traceback
         _fail(exc, verbose)
     if quiet:

@@ -2,8 +2,9 @@
 
 Every error a user can cause derives from :class:`SitingError`; each subclass also inherits
 the matching builtin (as rasterio does), so callers can catch either. The CLI maps
-:class:`InputError`, :class:`ScenarioError` and :class:`InfeasibleError` to exit code 2 and
-everything else to exit code 1.
+:class:`InputError`, :class:`ScenarioError` and :class:`InfeasibleError` to exit code 2,
+:class:`OutputError` to exit code 1 with its one-line message, and everything else to exit
+code 1 as an internal error.
 """
 
 from __future__ import annotations
@@ -30,3 +31,23 @@ class InfeasibleError(SitingError, ValueError):
 
 class SolverError(SitingError, RuntimeError):
     """The MIP solver failed or is unavailable."""
+
+
+class OutputError(SitingError, OSError):
+    """The outputs cannot be written: a full disk, a read-only or unwritable output folder.
+
+    Not a bug of siting and not a bad input, but the user's to fix, so the message says what
+    happened in their terms: the path, what was being written, and on a full disk the free
+    space and about how much is needed. The previous outputs are left as they were.
+
+    Attributes ``path`` (the file or folder), ``writing`` (what was being written),
+    ``free_bytes`` and ``needed_bytes`` (None when not known) let callers act on it.
+    """
+
+    def __init__(self, message: str, *, path, writing: str, free_bytes: int | None = None,
+                 needed_bytes: int | None = None):
+        super().__init__(message)
+        self.path = path
+        self.writing = writing
+        self.free_bytes = free_bytes
+        self.needed_bytes = needed_bytes

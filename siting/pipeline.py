@@ -27,6 +27,7 @@ from siting.config import Scenario, load_scenario
 from siting.coverage import (CoverageMatrix, Transmitters, best_levels,
                              build_coverage_in_steps)
 from siting.demand import Demand, build_demand
+from siting.diskfaults import check_output_folder, files_bytes, folder_bytes, output_errors
 from siting.distributed import build_coverage_distributed, client_for, workers_peak_memory_mb
 from siting.errors import InputError
 from siting.export.gis import write_layers, write_level_raster, write_site_csv
@@ -135,15 +136,18 @@ def best_server_raster(region: RegionData, scenario: Scenario, coverage: Coverag
     return best_of(rasters, shape), transform
 
 
-def prepare(scenario: Scenario, *, timings: dict[str, float], progress: Progress | None = None,
-            cache_dir: Path | None = None, scheduler: str | None = None,
+def prepare(scenario: Scenario, *, timings: dict[str, float] | None = None,
+            progress: Progress | None = None, cache_dir: Path | None = None,
+            scheduler: str | None = None,
             workers: int | None = None) -> tuple[RegionData, Demand, CoverageMatrix]:
     """Inputs, demand and the coverage matrix: everything a plan is solved from.
 
     Coverage runs in-process unless ``scheduler`` (a Dask scheduler address) or ``workers``
     (a local cluster of N processes) is given; the matrix is identical either way, and a
-    cluster is only started when the cache misses.
+    cluster is only started when the cache misses. When ``timings`` is given, each stage's
+    time [s] is added to it.
     """
+    timings = {} if timings is None else timings
     with _timed(timings, "read inputs", progress):
         region = read_region(scenario)
     with _timed(timings, "build demand", progress):
@@ -197,35 +201,66 @@ def compute(scenario: Scenario, *, progress: Progress | None = None,
                      level_dbm_by_technology=by_technology)
 
 
+def _map_writers(run: RunResult, sites, villages) -> dict:
+    """Writers of the GIS layers, maps and raster, by output file name: the slow part, timed
+    as the "write outputs" stage."""
+    selected = selected_sites(sites)
+    language = run.scenario.outputs.language
+    level = (run.level_dbm, run.level_transform)
+    return {
+        "sites.gpkg": lambda path: write_layers(path, {
+            "selected_sites": selected, "candidates": sites, "villages": villages,
+            "demand": demand_table(run)}),
+        "sites.kml": lambda path: write_kml(
+            path, term("kml.title", language, name=run.scenario.name), selected,
+            uncovered_mandatory(villages), language=language),
+        "selected_sites.csv": lambda path: write_site_csv(path, selected),
+        "coverage.tif": lambda path: write_level_raster(path, *level, run.region.crs),
+        "map.html": lambda path: write_map(path, run, sites, villages, *level),
+        "map.png": lambda path: write_static_map(path, run, sites, villages, *level),
+    }
+
+
+def _report_writers(run: RunResult, summary: dict, sites) -> dict:
+    """Writers of the reports and summary.json, which carry the stage timings (so they come
+    after the timed stage)."""
+    return {
+        "report.md": lambda path: write_report(path, render_report(run, summary, sites)),
+        "report.html": lambda path: write_html_report(path, run, summary, sites),
+        "summary.json": lambda path: write_summary(summary, path),
+    }
+
+
+def _write_staged(writers: dict, staging: Path, out_dir: Path) -> None:
+    """Run each writer into ``staging``; a full or read-only disk becomes an OutputError naming
+    ``out_dir`` and the file (:mod:`siting.diskfaults`), not an internal error."""
+    for name, write in writers.items():
+        with output_errors(out_dir, f"writing {name}", staged=partial(folder_bytes, staging),
+                           previous=partial(files_bytes, out_dir, OUTPUT_FILES)):
+            write(staging / name)
+
+
 def write_outputs(run: RunResult, out_dir: Path, *, progress: Progress | None = None) -> dict:
     """Render every output of ``run`` and move the finished files into ``out_dir``.
 
-    Returns the summary dictionary (as written to ``summary.json``).
+    Returns the summary dictionary (as written to ``summary.json``). Nothing in ``out_dir``
+    changes until every file is rendered in a staging folder inside it (same disk, so the moves
+    are atomic renames that need no space); a disk fault raises
+    :class:`~siting.errors.OutputError` and leaves the previous outputs as they were.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".siting-", dir=out_dir))
+    with output_errors(out_dir, "creating the output folder"):
+        out_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".siting-", dir=out_dir))
     try:
         with _timed(run.timings_s, "write outputs", progress):
-            sites = site_table(run)
-            villages = village_table(run)
-            selected = selected_sites(sites)
-            write_layers(staging / "sites.gpkg", {
-                "selected_sites": selected,
-                "candidates": sites, "villages": villages, "demand": demand_table(run)})
-            language = run.scenario.outputs.language
-            write_kml(staging / "sites.kml", term("kml.title", language, name=run.scenario.name),
-                      selected, uncovered_mandatory(villages), language=language)
-            write_site_csv(staging / "selected_sites.csv", selected)
-            write_level_raster(staging / "coverage.tif", run.level_dbm, run.level_transform, run.region.crs)
-            write_map(staging / "map.html", run, sites, villages, run.level_dbm, run.level_transform)
-            write_static_map(staging / "map.png", run, sites, villages, run.level_dbm, run.level_transform)
+            sites, villages = site_table(run), village_table(run)
+            _write_staged(_map_writers(run, sites, villages), staging, out_dir)
         summary = build_summary(run)
-        write_report(staging / "report.md", render_report(run, summary, sites))
-        write_html_report(staging / "report.html", run, summary, sites)
-        write_summary(summary, staging / "summary.json")
-        for name in OUTPUT_FILES:
-            os.replace(staging / name, out_dir / name)
+        _write_staged(_report_writers(run, summary, sites), staging, out_dir)
+        with output_errors(out_dir, "moving the finished outputs into place"):
+            for name in OUTPUT_FILES:
+                os.replace(staging / name, out_dir / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return summary
@@ -237,10 +272,14 @@ def output_lock(out_dir: Path):
 
     An OS file lock (``flock``) is released by the kernel when the process ends, however it
     ends, so a killed run never leaves a stale lock. Staging folders of killed runs are
-    removed once the lock is held.
+    removed once the lock is held. A folder that cannot be created or written raises
+    :class:`~siting.errors.OutputError` before any work is lost on it.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / ".siting.lock", "w") as handle:
+    with output_errors(out_dir, "creating the output folder"):
+        out_dir.mkdir(parents=True, exist_ok=True)
+    with output_errors(out_dir, "creating the lock file .siting.lock"):
+        handle = open(out_dir / ".siting.lock", "w")
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -265,6 +304,7 @@ def run_scenario(scenario_path: str | Path, out_dir: str | Path | None = None, *
     """
     scenario = load_scenario(scenario_path)
     out = Path(out_dir) if out_dir is not None else Path("out") / scenario.name
+    check_output_folder(out)  # a read-only or blocked folder fails now, not after the compute
     run = compute(scenario, progress=progress, cache_dir=cache_dir, scheduler=scheduler,
                   workers=workers)
     with output_lock(out):
