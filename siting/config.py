@@ -17,26 +17,16 @@ from typing import Any
 
 import yaml
 
+from siting import propagation
 from siting.errors import ScenarioError
 
-PATH_LOSS_MODELS = ("okumura_hata", "cost231_hata", "rma_38901", "uma_38901", "free_space")
-# Frequency validity of each model [MHz]: Hata 1980, COST 231, TR 38.901 Table 7.4.1-1, P.525.
-MODEL_FREQUENCY_RANGE_MHZ = {
-    "okumura_hata": (150.0, 1500.0),
-    "cost231_hata": (1500.0, 2000.0),
-    "rma_38901": (500.0, 30000.0),
-    "uma_38901": (500.0, 100000.0),
-    "free_space": (1.0, 100000.0),
-}
-# Base-station antenna heights each model is valid for [m], as siting.propagation enforces them:
-# Hata 1980 and COST 231 30-200 m, TR 38.901 Table 7.4.1-1 RMa / UMa 10-150 m, P.525 any.
-MODEL_BASE_HEIGHT_RANGE_M = {
-    "okumura_hata": (30.0, 200.0),
-    "cost231_hata": (30.0, 200.0),
-    "rma_38901": (10.0, 150.0),
-    "uma_38901": (10.0, 150.0),
-    "free_space": (0.0, math.inf),
-}
+#: Path-loss models a technology may name, with their validity ranges: views of the one registry,
+#: :data:`siting.propagation.PATH_LOSS_MODELS`, whose functions enforce the same ranges.
+PATH_LOSS_MODELS = tuple(propagation.PATH_LOSS_MODELS)
+MODEL_FREQUENCY_RANGE_MHZ = {name: model.frequency_range_mhz
+                             for name, model in propagation.PATH_LOSS_MODELS.items()}
+MODEL_BASE_HEIGHT_RANGE_M = {name: model.base_height_range_m
+                             for name, model in propagation.PATH_LOSS_MODELS.items()}
 OBJECTIVES = ("min_cost", "max_coverage")
 SOLVERS = ("highs", "cbc")
 

@@ -52,10 +52,11 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
-from siting import propagation
 from siting.config import CoverageSettings, Technology
-from siting.propagation import SPEED_OF_LIGHT_M_S, _curvature_per_m, _knife_edge_loss_scalar
-from siting.terrain import EARTH_RADIUS_M, Terrain, bilinear_kernel
+from siting.propagation import (EARTH_RADIUS_M, PATH_LOSS_MODELS, SPEED_OF_LIGHT_M_S,
+                                curvature_per_m, deygout_secondary_edges_kernel,
+                                knife_edge_loss_kernel)
+from siting.terrain import Terrain, bilinear_kernel
 
 MIN_MODEL_DISTANCE_M = 10.0  # TR 38.901 RMa/UMa lower validity bound; nearer pairs use it
 #: Pairs evaluated per :func:`path_levels` call when many are asked for (bounds the memory of
@@ -74,6 +75,7 @@ class Transmitters:
     height_m: np.ndarray
 
     def take(self, rows: np.ndarray) -> Transmitters:
+        """The transmitters at positions ``rows``, in that order."""
         return Transmitters(self.x_m[rows], self.y_m[rows], self.height_m[rows])
 
 
@@ -102,35 +104,43 @@ class CoverageMatrix:
         return (self.level_dbm != 0).astype(np.int8).tocsr()
 
 
-#: J(v) is 0 dB for v <= -0.78 (ITU-R P.526 eq. 31); squared, with a margin for rounding.
-_V_MIN_SQUARED_SAFE = 0.78 * 0.78 * (1.0 + 1e-9)
-
-
 @numba.njit(cache=True, nogil=True)
-def _secondary_edge_loss(dist, elev, first, last, h_first, h_last, length_m, curvature,
-                         wavelength_m):
-    """J(v) of the highest-v sample strictly between ``first`` and ``last`` (Deygout sub-path).
+def _sample_and_find_principal_edge(elevation, r0, c0, r1, c1, last, step_m, h_tx_m, h_rx_m,
+                                    curvature, wavelength_m, dist, elev):
+    """Fill ``dist[:last + 1]`` / ``elev[:last + 1]`` with the bilinear profile from cell
+    coordinates (r0, c0) to (r1, c1), ``step_m`` [m] apart, and return Deygout's principal edge
+    over it: (index, v), (-1, -inf) when no sample rises above the ray (line of sight).
 
-    Same value as ``_knife_edge_loss_scalar(_highest_v_sample(...)[1])``, but the square root
-    is skipped for samples whose v is provably below -0.78 (they cannot give a loss).
+    One pass does both, so a clear path costs one sample and one comparison per cell. The
+    principal edge of a blocked path lies among the samples above the ray (v > 0 there), so
+    only those take the square root. The samples, clearance and v are the arithmetic of
+    :func:`siting.terrain.sample_profile_kernel` and
+    :func:`siting.propagation.strongest_edge_kernel`.
     """
+    length_m = last * step_m
+    step_r = (r1 - r0) / last
+    step_c = (c1 - c0) / last
+    elev[0] = bilinear_kernel(elevation, r0, c0)
+    elev[last] = bilinear_kernel(elevation, r1, c1)
+    dist[0] = 0.0
+    dist[last] = length_m
+    h_first = elev[0] + h_tx_m
+    rise = elev[last] + h_rx_m - h_first
+    best_i = -1
     best_v = -np.inf
-    x_first = dist[first]
-    span = dist[last] - x_first
-    two_over_lambda = 2.0 / wavelength_m
-    for i in range(first + 1, last):
-        d1 = dist[i] - x_first
-        d2 = dist[last] - dist[i]
-        ray = h_first + (h_last - h_first) * d1 / span
-        d = dist[i] - dist[0]
-        clearance = elev[i] + d * (length_m - d) * curvature - ray
-        factor = two_over_lambda * (1.0 / d1 + 1.0 / d2)
-        if clearance < 0.0 and clearance * clearance * factor > _V_MIN_SQUARED_SAFE:
-            continue
-        v = clearance * math.sqrt(factor)
-        if v > best_v:
-            best_v = v
-    return _knife_edge_loss_scalar(best_v)
+    for i in range(1, last):
+        z = bilinear_kernel(elevation, r0 + i * step_r, c0 + i * step_c)
+        d = i * step_m
+        elev[i] = z
+        dist[i] = d
+        ground = z + d * (length_m - d) * curvature
+        ray = h_first + rise * d / length_m
+        if ground > ray:
+            v = (ground - ray) * math.sqrt(2.0 / wavelength_m * (1.0 / d + 1.0 / (length_m - d)))
+            if v > best_v:
+                best_v = v
+                best_i = i
+    return best_i, best_v
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -138,17 +148,17 @@ def _diffraction_kernel(elevation, cell_m, tx_row, tx_col, tx_h, rx_row, rx_col,
                         pair_tx, pair_rx, wavelength_m, earth_k, max_edges, loss_out, los_out):
     """Deygout loss and terrain LOS on every pair; profiles sampled about once per DEM cell.
 
-    One fused pass per pair samples the bilinear profile, tests line of sight and finds
-    Deygout's principal edge (the largest v, necessarily among the samples above the ray when
-    the path is blocked); only blocked paths take a second pass for the secondary edges. The
-    arithmetic is that of :func:`siting.terrain.sample_profile_kernel`,
+    Per pair, :func:`_sample_and_find_principal_edge` samples the profile, tests line of sight
+    and finds the principal edge in one pass; only blocked paths go on to the secondary edges
+    (:func:`siting.propagation.deygout_secondary_edges_kernel`). The results agree with
     :func:`siting.propagation.line_of_sight_clear_kernel` and
-    :func:`siting.propagation.deygout_loss_kernel`, so the results agree to rounding (a test
-    holds them to 1e-12 relative).
+    :func:`siting.propagation.deygout_loss_kernel` on the profile of
+    :func:`siting.terrain.sample_profile_kernel` to rounding (a test holds them to 1e-12
+    relative). Pairs are split into at most 256 chunks, each with its own profile buffers.
     """
     n_pairs = pair_tx.shape[0]
     n_chunks = min(n_pairs, 256)
-    curvature = _curvature_per_m(earth_k)
+    curvature = curvature_per_m(earth_k)
     for chunk in numba.prange(n_chunks):
         start = chunk * n_pairs // n_chunks
         stop = (chunk + 1) * n_pairs // n_chunks
@@ -158,10 +168,8 @@ def _diffraction_kernel(elevation, cell_m, tx_row, tx_col, tx_h, rx_row, rx_col,
         for p in range(start, stop):
             a = pair_tx[p]
             b = pair_rx[p]
-            r0 = tx_row[a]
-            c0 = tx_col[a]
-            dr = rx_row[b] - r0
-            dc = rx_col[b] - c0
+            dr = rx_row[b] - tx_row[a]
+            dc = rx_col[b] - tx_col[a]
             length_cells = np.sqrt(dr * dr + dc * dc)
             if length_cells * cell_m < 1.0:
                 loss_out[p] = 0.0
@@ -173,72 +181,32 @@ def _diffraction_kernel(elevation, cell_m, tx_row, tx_col, tx_h, rx_row, rx_col,
                 dist = np.empty(capacity)
                 elev = np.empty(capacity)
             last = n - 1
-            step = length_cells * cell_m / last
-            step_r = dr / last
-            step_c = dc / last
-            elev[0] = bilinear_kernel(elevation, r0, c0)
-            elev[last] = bilinear_kernel(elevation, rx_row[b], rx_col[b])
-            dist[0] = 0.0
-            length_m = last * step
-            dist[last] = length_m
-            h_first = elev[0] + tx_h[a]
-            h_last = elev[last] + rx_h[b]
-            rise = h_last - h_first
-            best_i = -1
-            best_v = -np.inf
-            for i in range(1, last):
-                z = bilinear_kernel(elevation, r0 + i * step_r, c0 + i * step_c)
-                d = i * step
-                elev[i] = z
-                dist[i] = d
-                ground = z + d * (length_m - d) * curvature
-                ray = h_first + rise * d / length_m
-                if ground > ray:
-                    v = (ground - ray) * math.sqrt(2.0 / wavelength_m * (1.0 / d + 1.0 / (length_m - d)))
-                    if v > best_v:
-                        best_v = v
-                        best_i = i
-            los_out[p] = best_i < 0
-            if best_i < 0 or max_edges == 0:
+            principal, v = _sample_and_find_principal_edge(
+                elevation, tx_row[a], tx_col[a], rx_row[b], rx_col[b], last,
+                length_cells * cell_m / last, tx_h[a], rx_h[b], curvature, wavelength_m, dist, elev)
+            los_out[p] = principal < 0
+            if principal < 0 or max_edges == 0:
                 loss_out[p] = 0.0
                 continue
-            loss = _knife_edge_loss_scalar(best_v)
-            if max_edges == 1:
-                loss_out[p] = loss
-                continue
-            d_p = dist[best_i]
-            h_p = elev[best_i] + d_p * (length_m - d_p) * curvature
-            loss_t = 0.0
-            if best_i > 1:
-                loss_t = _secondary_edge_loss(dist, elev, 0, best_i, h_first, h_p, length_m,
-                                              curvature, wavelength_m)
-            loss_r = 0.0
-            if best_i < last - 1:
-                loss_r = _secondary_edge_loss(dist, elev, best_i, last, h_p, h_last, length_m,
-                                              curvature, wavelength_m)
-            if max_edges == 2:
-                loss_out[p] = loss + max(loss_t, loss_r)
-            else:
-                loss_out[p] = loss + loss_t + loss_r
+            loss_out[p] = deygout_secondary_edges_kernel(
+                dist, elev, last, principal, knife_edge_loss_kernel(v), elev[0] + tx_h[a],
+                elev[last] + rx_h[b], dist[last], curvature, wavelength_m, max_edges)
 
 
 def model_loss_db(tech: Technology, distance_m: np.ndarray, h_base_m: np.ndarray,
                   h_mobile_m: float) -> np.ndarray:
-    """Median path loss [dB] of the technology's model (LOS branch for the 3GPP models)."""
-    d = np.maximum(distance_m, MIN_MODEL_DISTANCE_M)
-    if tech.model == "free_space":
-        return propagation.free_space_loss(d, tech.frequency_mhz)
-    if tech.model == "okumura_hata":
-        return propagation.okumura_hata(np.maximum(d / 1000.0, 1.0), tech.frequency_mhz, h_base_m,
-                                        h_mobile_m, environment=tech.environment)
-    if tech.model == "cost231_hata":
-        return propagation.cost231_hata(np.maximum(d / 1000.0, 1.0), tech.frequency_mhz, h_base_m,
-                                        h_mobile_m)
-    if tech.model == "rma_38901":
-        return propagation.rma_38901(d, tech.frequency_mhz / 1000.0, h_base_m, h_mobile_m, los=True)
-    if tech.model == "uma_38901":
-        return propagation.uma_38901(d, tech.frequency_mhz / 1000.0, h_base_m, h_mobile_m, los=True)
-    raise ValueError(f"unknown path-loss model {tech.model!r}")
+    """Median path loss [dB] of the technology's model (LOS branch for the 3GPP models).
+
+    The model comes from :data:`siting.propagation.PATH_LOSS_MODELS`. Distances below the
+    model's validity range (1 km for the Hata models) or below ``MIN_MODEL_DISTANCE_M`` are
+    raised to that distance: a user at the foot of a mast gets the level the model gives at its
+    shortest valid distance rather than an extrapolation that grows without bound.
+    """
+    model = PATH_LOSS_MODELS.get(tech.model)
+    if model is None:
+        raise ValueError(f"unknown path-loss model {tech.model!r}")
+    d = np.maximum(distance_m, max(MIN_MODEL_DISTANCE_M, model.distance_range_m[0]))
+    return model.loss_db(d, tech.frequency_mhz, h_base_m, h_mobile_m, tech.environment)
 
 
 #: 3GPP TR 38.901 Table 7.3-1: half-power beamwidths, side-lobe level and front-back ratio.
@@ -317,6 +285,8 @@ def _antenna_gain_db(terrain: Terrain, tx: Transmitters, rx_x_m, rx_y_m, rx_heig
 
 
 def _ground_rowcol(terrain: Terrain, x_m, y_m):
+    """Continuous pixel coordinates of map points as contiguous float64 arrays (the kernel's
+    argument types)."""
     row, col = terrain.rowcol(np.asarray(x_m, float), np.asarray(y_m, float))
     return np.ascontiguousarray(row, np.float64), np.ascontiguousarray(col, np.float64)
 

@@ -6,11 +6,19 @@ hard range (frequency, antenna heights) raise :class:`~siting.errors.InputError`
 distance is a soft range: any positive distance is accepted and values outside the stated range are
 an extrapolation of the model's formula (documented per function).
 
+:data:`PATH_LOSS_MODELS` is the one registry of the models a technology profile can name: each
+entry holds the model's loss in siting's common units and its validity ranges, the very ranges
+the functions enforce. The scenario checks (:mod:`siting.config`, :mod:`siting.io`) and the
+coverage stage (:mod:`siting.coverage`) read it, so a range is written once. This module imports
+nothing of siting but :mod:`siting.errors`, which is why the scenario layer may read it.
+
 Terrain diffraction works on one path profile (distances from the transmitter and ground elevation
-above sea level). The numba kernels (``*_kernel``, :func:`_knife_edge_loss_scalar`) are the single
-implementation; the public profile functions validate their inputs and call them. The kernels are
-``njit(cache=True, nogil=True)``, allocation free, and work on the first ``n`` samples of
-preallocated buffers so that :mod:`siting.coverage` can call them inside a ``numba.prange`` loop.
+above sea level). The numba kernels (``*_kernel``) are the single implementation; the public
+profile functions validate their inputs and call them. Clearance over a profile is computed in
+one place, :func:`strongest_edge_kernel`: line of sight (no sample above the ray), Deygout's edges
+and Bullington's line-of-sight branch all read it. The kernels are ``njit(cache=True,
+nogil=True)``, allocation free, and work on the first ``n`` samples of preallocated buffers so
+that :mod:`siting.coverage` can call them inside a ``numba.prange`` loop.
 
 Earth curvature on a profile is modelled by adding the bulge ``d (D - d) / (2 k R)`` (R = 6371 km,
 k the effective earth-radius factor) to every sample at distance d of a path of length D.
@@ -19,6 +27,8 @@ k the effective earth-radius factor) to every sample at distance d of a path of 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -31,10 +41,16 @@ __all__ = [
     "cost231_hata",
     "rma_38901",
     "uma_38901",
+    "PathLossModel",
+    "PATH_LOSS_MODELS",
     "knife_edge_loss",
     "fresnel_v",
     "deygout_loss",
     "bullington_loss",
+    "knife_edge_loss_kernel",
+    "curvature_per_m",
+    "strongest_edge_kernel",
+    "deygout_secondary_edges_kernel",
     "deygout_loss_kernel",
     "bullington_loss_kernel",
     "line_of_sight_clear_kernel",
@@ -50,6 +66,21 @@ _UMA_H_E_M = 1.0
 _KNIFE_EDGE_V_MIN = -0.78
 
 _HATA_ENVIRONMENTS = ("urban", "suburban", "rural")
+
+# Validity ranges, each written once: the model functions enforce the hard ones (frequency,
+# antenna heights) and PATH_LOSS_MODELS hands them all to the scenario checks.
+_HATA_FREQUENCY_MHZ = (150.0, 1500.0)  # Hata 1980
+_COST231_FREQUENCY_MHZ = (1500.0, 2000.0)  # COST 231 final report, section 4.4.1
+_HATA_BASE_HEIGHT_M = (30.0, 200.0)  # both Hata models
+_HATA_MOBILE_HEIGHT_M = (1.0, 10.0)
+_HATA_DISTANCE_KM = (1.0, 20.0)  # soft
+_RMA_FREQUENCY_GHZ = (0.5, 30.0)  # TR 38.901 Table 7.4.1-1 and its notes
+_UMA_FREQUENCY_GHZ = (0.5, 100.0)
+_TR38901_BASE_HEIGHT_M = (10.0, 150.0)  # RMa and UMa
+_RMA_MOBILE_HEIGHT_M = (1.0, 10.0)
+_UMA_MOBILE_HEIGHT_M = (1.5, 22.5)
+_RMA_DISTANCE_M = (10.0, 10_000.0)  # soft; LOS (NLOS: to 5 km)
+_UMA_DISTANCE_M = (10.0, 5_000.0)  # soft
 
 
 # ---------------------------------------------------------------------------------------------
@@ -86,6 +117,7 @@ def _positive(value, name: str, unit: str) -> np.ndarray:
 
 
 def _bool_array(value, name: str) -> np.ndarray:
+    """``value`` as a bool array; InputError for anything else (0/1 would hide a mistake)."""
     arr = np.asarray(value)
     if arr.dtype.kind != "b":
         raise InputError(f"{name} must be a bool or an array of bools, got dtype {arr.dtype}")
@@ -193,9 +225,9 @@ def okumura_hata(distance_km, frequency_mhz, h_base_m, h_mobile_m, environment="
             f"environment must be one of {', '.join(map(repr, _HATA_ENVIRONMENTS))}, "
             f"got {environment!r}")
     d = _positive(distance_km, "distance_km", "km")
-    f = _in_range(frequency_mhz, "frequency_mhz", 150.0, 1500.0, "MHz")
-    h_b = _in_range(h_base_m, "h_base_m", 30.0, 200.0, "m")
-    h_m = _in_range(h_mobile_m, "h_mobile_m", 1.0, 10.0, "m")
+    f = _in_range(frequency_mhz, "frequency_mhz", *_HATA_FREQUENCY_MHZ, "MHz")
+    h_b = _in_range(h_base_m, "h_base_m", *_HATA_BASE_HEIGHT_M, "m")
+    h_m = _in_range(h_mobile_m, "h_mobile_m", *_HATA_MOBILE_HEIGHT_M, "m")
     if large_city:
         if environment != "urban":
             raise InputError("large_city=True applies only to environment='urban' "
@@ -254,9 +286,9 @@ def cost231_hata(distance_km, frequency_mhz, h_base_m, h_mobile_m, metropolitan=
     .. [2] M. Hata, IEEE Trans. Veh. Technol., vol. VT-29, no. 3, pp. 317-325, 1980.
     """
     d = _positive(distance_km, "distance_km", "km")
-    f = _in_range(frequency_mhz, "frequency_mhz", 1500.0, 2000.0, "MHz")
-    h_b = _in_range(h_base_m, "h_base_m", 30.0, 200.0, "m")
-    h_m = _in_range(h_mobile_m, "h_mobile_m", 1.0, 10.0, "m")
+    f = _in_range(frequency_mhz, "frequency_mhz", *_COST231_FREQUENCY_MHZ, "MHz")
+    h_b = _in_range(h_base_m, "h_base_m", *_HATA_BASE_HEIGHT_M, "m")
+    h_m = _in_range(h_mobile_m, "h_mobile_m", *_HATA_MOBILE_HEIGHT_M, "m")
     log_hb = np.log10(h_b)
     loss = (46.3 + 33.9 * np.log10(f) - 13.82 * log_hb - _hata_mobile_correction(f, h_m, False)
             + (44.9 - 6.55 * log_hb) * np.log10(d) + (3.0 if metropolitan else 0.0))
@@ -314,9 +346,9 @@ def rma_38901(distance_2d_m, frequency_ghz, h_bs_m, h_ut_m, los=True, building_h
        (f_c 0.5-30 GHz for RMa).
     """
     d2 = _positive(distance_2d_m, "distance_2d_m", "m")
-    fc = _in_range(frequency_ghz, "frequency_ghz", 0.5, 30.0, "GHz")
-    h_bs = _in_range(h_bs_m, "h_bs_m", 10.0, 150.0, "m")
-    h_ut = _in_range(h_ut_m, "h_ut_m", 1.0, 10.0, "m")
+    fc = _in_range(frequency_ghz, "frequency_ghz", *_RMA_FREQUENCY_GHZ, "GHz")
+    h_bs = _in_range(h_bs_m, "h_bs_m", *_TR38901_BASE_HEIGHT_M, "m")
+    h_ut = _in_range(h_ut_m, "h_ut_m", *_RMA_MOBILE_HEIGHT_M, "m")
     h = _in_range(building_height_m, "building_height_m", 5.0, 50.0, "m")
     w = _in_range(street_width_m, "street_width_m", 5.0, 50.0, "m")
     is_los = _bool_array(los, "los")
@@ -379,9 +411,9 @@ def uma_38901(distance_2d_m, frequency_ghz, h_bs_m, h_ut_m, los=True):
        2022, section 7.4.1, Table 7.4.1-1 (UMa).
     """
     d2 = _positive(distance_2d_m, "distance_2d_m", "m")
-    fc = _in_range(frequency_ghz, "frequency_ghz", 0.5, 100.0, "GHz")
-    h_bs = _in_range(h_bs_m, "h_bs_m", 10.0, 150.0, "m")
-    h_ut = _in_range(h_ut_m, "h_ut_m", 1.5, 22.5, "m")
+    fc = _in_range(frequency_ghz, "frequency_ghz", *_UMA_FREQUENCY_GHZ, "GHz")
+    h_bs = _in_range(h_bs_m, "h_bs_m", *_TR38901_BASE_HEIGHT_M, "m")
+    h_ut = _in_range(h_ut_m, "h_ut_m", *_UMA_MOBILE_HEIGHT_M, "m")
     is_los = _bool_array(los, "los")
 
     d3 = np.hypot(d2, h_bs - h_ut)
@@ -396,11 +428,87 @@ def uma_38901(distance_2d_m, frequency_ghz, h_bs_m, h_ut_m, los=True):
 
 
 # ---------------------------------------------------------------------------------------------
+# the registry of path-loss models
+
+
+@dataclass(frozen=True)
+class PathLossModel:
+    """A path-loss model as a technology profile names it: its loss and where it holds.
+
+    Attributes
+    ----------
+    name : str
+        The name a scenario's ``technologies[].model`` uses.
+    loss_db : callable
+        ``loss_db(distance_m, frequency_mhz, h_base_m, h_mobile_m, environment)``: the model's
+        median basic loss [dB] in siting's common units (horizontal distance [m], frequency
+        [MHz], antenna heights above ground [m]), so that every model is called alike. The 3GPP
+        models give their LOS branch: terrain enters through the diffraction term of
+        :mod:`siting.coverage`. ``environment`` ("urban" | "suburban" | "rural") is read by
+        Okumura-Hata only.
+    frequency_range_mhz, base_height_range_m, mobile_height_range_m : (float, float)
+        Closed validity ranges [MHz], [m], [m]; the model's function raises
+        :class:`~siting.errors.InputError` outside them.
+    distance_range_m : (float, float)
+        Validity range of the horizontal distance [m]; soft: outside it the formula is
+        extrapolated, and a caller may raise shorter distances to the lower end.
+    """
+
+    name: str
+    loss_db: Callable[..., np.ndarray]
+    frequency_range_mhz: tuple[float, float]
+    base_height_range_m: tuple[float, float]
+    mobile_height_range_m: tuple[float, float]
+    distance_range_m: tuple[float, float]
+
+
+def _mhz(range_ghz: tuple[float, float]) -> tuple[float, float]:
+    """A frequency range [GHz] in MHz, the unit of technology profiles."""
+    return (range_ghz[0] * 1000.0, range_ghz[1] * 1000.0)
+
+
+def _km_to_m(range_km: tuple[float, float]) -> tuple[float, float]:
+    """A distance range [km] in metres, the unit of the registry's ``loss_db``."""
+    return (range_km[0] * 1000.0, range_km[1] * 1000.0)
+
+
+#: Every path-loss model a technology may use, by name (in the order error messages list them).
+#: Free space holds at any frequency in the far field; 1 MHz-100 GHz bounds what siting accepts.
+PATH_LOSS_MODELS: dict[str, PathLossModel] = {model.name: model for model in (
+    PathLossModel(
+        "okumura_hata",
+        lambda d_m, f_mhz, h_b, h_m, environment:
+            okumura_hata(d_m / 1000.0, f_mhz, h_b, h_m, environment=environment),
+        _HATA_FREQUENCY_MHZ, _HATA_BASE_HEIGHT_M, _HATA_MOBILE_HEIGHT_M,
+        _km_to_m(_HATA_DISTANCE_KM)),
+    PathLossModel(
+        "cost231_hata",
+        lambda d_m, f_mhz, h_b, h_m, environment: cost231_hata(d_m / 1000.0, f_mhz, h_b, h_m),
+        _COST231_FREQUENCY_MHZ, _HATA_BASE_HEIGHT_M, _HATA_MOBILE_HEIGHT_M,
+        _km_to_m(_HATA_DISTANCE_KM)),
+    PathLossModel(
+        "rma_38901",
+        lambda d_m, f_mhz, h_b, h_m, environment:
+            rma_38901(d_m, f_mhz / 1000.0, h_b, h_m, los=True),
+        _mhz(_RMA_FREQUENCY_GHZ), _TR38901_BASE_HEIGHT_M, _RMA_MOBILE_HEIGHT_M, _RMA_DISTANCE_M),
+    PathLossModel(
+        "uma_38901",
+        lambda d_m, f_mhz, h_b, h_m, environment:
+            uma_38901(d_m, f_mhz / 1000.0, h_b, h_m, los=True),
+        _mhz(_UMA_FREQUENCY_GHZ), _TR38901_BASE_HEIGHT_M, _UMA_MOBILE_HEIGHT_M, _UMA_DISTANCE_M),
+    PathLossModel(
+        "free_space",
+        lambda d_m, f_mhz, h_b, h_m, environment: free_space_loss(d_m, f_mhz),
+        (1.0, 100_000.0), (0.0, math.inf), (0.0, math.inf), (0.0, math.inf)),
+)}
+
+
+# ---------------------------------------------------------------------------------------------
 # knife-edge diffraction
 
 
 @numba.njit(cache=True, nogil=True)
-def _knife_edge_loss_scalar(v):
+def knife_edge_loss_kernel(v):
     """ITU-R P.526 eq. (31) for one ``v``: J(v) [dB], 0 for v <= -0.78 (see knife_edge_loss)."""
     if v <= _KNIFE_EDGE_V_MIN:
         return 0.0
@@ -410,7 +518,8 @@ def _knife_edge_loss_scalar(v):
 
 @numba.vectorize(["float64(float64)"], cache=True)
 def _knife_edge_loss_ufunc(v):
-    return _knife_edge_loss_scalar(v)
+    """:func:`knife_edge_loss_kernel` as a numpy ufunc (broadcasting, any shape)."""
+    return knife_edge_loss_kernel(v)
 
 
 def knife_edge_loss(v):
@@ -474,8 +583,11 @@ def fresnel_v(h_m, d1_m, d2_m, wavelength_m):
 
 
 @numba.njit(cache=True, nogil=True)
-def _curvature_per_m(earth_radius_factor):
-    """1 / (2 k R) [1/m] for the earth bulge; 0 (flat earth) when k <= 0."""
+def curvature_per_m(earth_radius_factor):
+    """Earth-bulge coefficient 1 / (2 k R) [1/m], 0 (flat earth) when k <= 0.
+
+    A sample at distance d on a path of length D is raised by ``d (D - d)`` times it [m].
+    """
     if earth_radius_factor <= 0.0:
         return 0.0
     return 1.0 / (2.0 * earth_radius_factor * EARTH_RADIUS_M)
@@ -488,26 +600,73 @@ def _ground_with_bulge(distance_m, terrain_m, i, length_m, curvature):
     return terrain_m[i] + d * (length_m - d) * curvature
 
 
+#: J(v) is 0 dB for v <= -0.78 (ITU-R P.526 eq. 31); squared, with a margin for rounding.
+_V_MIN_SQUARED_SAFE = 0.78 * 0.78 * (1.0 + 1e-9)
+
+
 @numba.njit(cache=True, nogil=True)
-def _highest_v_sample(distance_m, terrain_m, first, last, h_first, h_last, length_m, curvature,
-                    wavelength_m):
-    """Sample strictly between ``first`` and ``last`` with the largest v relative to the ray from
-    (first, h_first) to (last, h_last) [m a.s.l.]. Returns (index, v); (-1, -inf) when none."""
+def strongest_edge_kernel(distance_m, terrain_m, first, last, h_first, h_last, length_m, curvature,
+                          wavelength_m):
+    """The sample strictly between ``first`` and ``last`` with the largest diffraction parameter
+    v relative to the ray from (first, h_first) to (last, h_last) [m a.s.l.]: (index, v).
+
+    The ground of every sample is raised by the earth bulge of the whole path (``length_m``
+    [m], ``curvature`` from :func:`curvature_per_m`). Samples whose v is provably below -0.78
+    (below the ray by more than they could diffract, J(v) = 0 dB) skip the square root; when
+    every sample does, the result is (-1, -inf). Either way ``knife_edge_loss_kernel(v)`` is
+    J of the strongest edge, and v > 0 exactly when some sample rises above the ray (the sign
+    of v is that of the clearance).
+    """
     best_i = -1
     best_v = -np.inf
     x_first = distance_m[first]
     x_last = distance_m[last]
     span = x_last - x_first
+    two_over_lambda = 2.0 / wavelength_m
     for i in range(first + 1, last):
         d1 = distance_m[i] - x_first
         d2 = x_last - distance_m[i]
         ray = h_first + (h_last - h_first) * d1 / span
         clearance = _ground_with_bulge(distance_m, terrain_m, i, length_m, curvature) - ray
-        v = clearance * math.sqrt(2.0 / wavelength_m * (1.0 / d1 + 1.0 / d2))
+        factor = two_over_lambda * (1.0 / d1 + 1.0 / d2)
+        if clearance < 0.0 and clearance * clearance * factor > _V_MIN_SQUARED_SAFE:
+            continue
+        v = clearance * math.sqrt(factor)
         if v > best_v:
             best_v = v
             best_i = i
     return best_i, best_v
+
+
+@numba.njit(cache=True, nogil=True)
+def deygout_secondary_edges_kernel(distance_m, terrain_m, last, principal, principal_loss_db,
+                                   h_tx, h_rx, length_m, curvature, wavelength_m, max_edges):
+    """Deygout's loss [dB] of a path whose principal edge is known: ``principal_loss_db`` plus
+    the secondary edges' (numba kernel).
+
+    ``principal`` is the sample index of the principal edge (found by
+    :func:`strongest_edge_kernel` over the whole path, or by a caller's own fused pass);
+    ``h_tx`` / ``h_rx`` are the antennas [m a.s.l.] at samples 0 and ``last``. The secondary
+    edges are the strongest edges of the sub-paths tx-edge and edge-rx, v taken relative to the
+    ray from the terminal to the principal edge's top (ground plus bulge). ``max_edges`` <= 1
+    adds nothing, 2 adds the larger secondary loss, 3 or more both.
+    """
+    if max_edges < 2:
+        return principal_loss_db
+    h_p = _ground_with_bulge(distance_m, terrain_m, principal, length_m, curvature)
+    loss_t = 0.0
+    if principal > 1:
+        _, v_t = strongest_edge_kernel(distance_m, terrain_m, 0, principal, h_tx, h_p, length_m,
+                                       curvature, wavelength_m)
+        loss_t = knife_edge_loss_kernel(v_t)
+    loss_r = 0.0
+    if principal < last - 1:
+        _, v_r = strongest_edge_kernel(distance_m, terrain_m, principal, last, h_p, h_rx,
+                                       length_m, curvature, wavelength_m)
+        loss_r = knife_edge_loss_kernel(v_r)
+    if max_edges == 2:
+        return principal_loss_db + max(loss_t, loss_r)
+    return principal_loss_db + loss_t + loss_r
 
 
 @numba.njit(cache=True, nogil=True)
@@ -524,28 +683,16 @@ def deygout_loss_kernel(distance_m, terrain_m, n, h_tx_m, h_rx_m, wavelength_m,
         return 0.0
     last = n - 1
     length_m = distance_m[last] - distance_m[0]
-    curvature = _curvature_per_m(earth_radius_factor)
+    curvature = curvature_per_m(earth_radius_factor)
     h_tx = terrain_m[0] + h_tx_m
     h_rx = terrain_m[last] + h_rx_m
-    p, v_p = _highest_v_sample(distance_m, terrain_m, 0, last, h_tx, h_rx, length_m, curvature,
-                             wavelength_m)
-    loss = _knife_edge_loss_scalar(v_p)
-    if loss == 0.0 or max_edges == 1:
+    p, v_p = strongest_edge_kernel(distance_m, terrain_m, 0, last, h_tx, h_rx, length_m,
+                                   curvature, wavelength_m)
+    loss = knife_edge_loss_kernel(v_p)
+    if loss == 0.0:
         return loss
-    h_p = _ground_with_bulge(distance_m, terrain_m, p, length_m, curvature)
-    loss_t = 0.0
-    if p > 1:
-        _, v_t = _highest_v_sample(distance_m, terrain_m, 0, p, h_tx, h_p, length_m, curvature,
-                                 wavelength_m)
-        loss_t = _knife_edge_loss_scalar(v_t)
-    loss_r = 0.0
-    if p < last - 1:
-        _, v_r = _highest_v_sample(distance_m, terrain_m, p, last, h_p, h_rx, length_m, curvature,
-                                 wavelength_m)
-        loss_r = _knife_edge_loss_scalar(v_r)
-    if max_edges == 2:
-        return loss + max(loss_t, loss_r)
-    return loss + loss_t + loss_r
+    return deygout_secondary_edges_kernel(distance_m, terrain_m, last, p, loss, h_tx, h_rx,
+                                          length_m, curvature, wavelength_m, max_edges)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -560,7 +707,7 @@ def bullington_loss_kernel(distance_m, terrain_m, n, h_tx_m, h_rx_m, wavelength_
         return 0.0
     last = n - 1
     length_m = distance_m[last] - distance_m[0]
-    curvature = _curvature_per_m(earth_radius_factor)
+    curvature = curvature_per_m(earth_radius_factor)
     h_ts = terrain_m[0] + h_tx_m
     h_rs = terrain_m[last] + h_rx_m
     s_tim = -np.inf  # steepest slope tx -> intermediate sample (P.1812-8 eq. 13)
@@ -572,15 +719,15 @@ def bullington_loss_kernel(distance_m, terrain_m, n, h_tx_m, h_rx_m, wavelength_
         s_rim = max(s_rim, (g_i - h_rs) / (length_m - d_i))
     s_tr = (h_rs - h_ts) / length_m  # eq. (14)
     if s_tim < s_tr or s_tim + s_rim <= 0.0:  # line of sight: highest v on the profile, eq. (15)
-        _, v = _highest_v_sample(distance_m, terrain_m, 0, last, h_ts, h_rs, length_m, curvature,
-                               wavelength_m)
+        _, v = strongest_edge_kernel(distance_m, terrain_m, 0, last, h_ts, h_rs, length_m,
+                                     curvature, wavelength_m)
     else:  # trans-horizon: the Bullington point, eqs. (18)-(20); it lies between the horizon
         # samples, so clamping to the intermediate samples only absorbs rounding
         d_b = (h_rs - h_ts + s_rim * length_m) / (s_tim + s_rim)
         d_b = min(max(d_b, distance_m[1] - distance_m[0]), distance_m[last - 1] - distance_m[0])
         v = ((h_ts + s_tim * d_b - (h_ts * (length_m - d_b) + h_rs * d_b) / length_m)
              * math.sqrt(2.0 * length_m / (wavelength_m * d_b * (length_m - d_b))))
-    loss_uc = _knife_edge_loss_scalar(v)
+    loss_uc = knife_edge_loss_kernel(v)
     return loss_uc + (1.0 - math.exp(-loss_uc / 6.0)) * (10.0 + 0.02 * length_m / 1000.0)
 
 
@@ -590,20 +737,17 @@ def line_of_sight_clear_kernel(distance_m, terrain_m, n, h_tx_m, h_rx_m, earth_r
 
     Works on the first ``n`` samples; the antennas stand ``h_tx_m`` / ``h_rx_m`` above the first
     and last samples; ``earth_radius_factor <= 0`` means flat earth. A sample exactly on the ray
-    does not block.
+    does not block. This is the sign of the strongest edge's v (:func:`strongest_edge_kernel`,
+    whose sign does not depend on the wavelength, here 1 m), so line of sight and diffraction
+    read one clearance computation.
     """
     if n < 3:
         return True
     last = n - 1
-    length_m = distance_m[last] - distance_m[0]
-    curvature = _curvature_per_m(earth_radius_factor)
-    h_tx = terrain_m[0] + h_tx_m
-    h_rx = terrain_m[last] + h_rx_m
-    for i in range(1, last):
-        ray = h_tx + (h_rx - h_tx) * (distance_m[i] - distance_m[0]) / length_m
-        if _ground_with_bulge(distance_m, terrain_m, i, length_m, curvature) > ray:
-            return False
-    return True
+    _, v = strongest_edge_kernel(distance_m, terrain_m, 0, last, terrain_m[0] + h_tx_m,
+                                 terrain_m[last] + h_rx_m, distance_m[last] - distance_m[0],
+                                 curvature_per_m(earth_radius_factor), 1.0)
+    return not v > 0.0
 
 
 # ---------------------------------------------------------------------------------------------

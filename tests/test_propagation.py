@@ -318,7 +318,7 @@ def test_knife_edge_against_computed_table():
 def test_knife_edge_kernel_equals_public_and_is_non_decreasing():
     v = np.linspace(-5.0, 20.0, 5001)
     public = prop.knife_edge_loss(v)
-    kernel = np.array([prop._knife_edge_loss_scalar(x) for x in v])
+    kernel = np.array([prop.knife_edge_loss_kernel(x) for x in v])
     np.testing.assert_array_equal(public, kernel)
     assert np.all(np.diff(public) >= 0.0)
     assert np.all(public >= 0.0)
@@ -622,3 +622,55 @@ def test_the_scenario_height_ranges_are_the_ones_the_models_enforce(model):
     if np.isfinite(high):
         with pytest.raises(InputError):
             model_loss_db(tech, distance, np.array([high + 0.5]), 1.5)
+
+
+# --- the registry of path-loss models and the one clearance computation ------------------------
+
+def test_the_registry_is_what_the_scenario_checks_read():
+    from siting import config
+    assert config.PATH_LOSS_MODELS == tuple(prop.PATH_LOSS_MODELS)
+    for name, model in prop.PATH_LOSS_MODELS.items():
+        assert model.name == name
+        assert config.MODEL_FREQUENCY_RANGE_MHZ[name] == model.frequency_range_mhz
+        assert config.MODEL_BASE_HEIGHT_RANGE_M[name] == model.base_height_range_m
+
+
+@pytest.mark.parametrize("name", ["okumura_hata", "cost231_hata", "rma_38901", "uma_38901"])
+def test_each_registered_model_enforces_its_frequency_and_mobile_height_ranges(name):
+    model = prop.PATH_LOSS_MODELS[name]
+    f_low, f_high = model.frequency_range_mhz
+    m_low, m_high = model.mobile_height_range_m
+    h_base = max(model.base_height_range_m[0], 30.0)
+    for f_mhz, h_mobile in ((f_low, m_low), (f_high, m_high)):
+        assert np.isfinite(model.loss_db(2000.0, f_mhz, h_base, h_mobile, "urban"))
+    for f_mhz, h_mobile in ((f_low * 0.99, m_low), (f_high * 1.01, m_low), (f_low, m_low - 0.1),
+                            (f_low, m_high + 0.1)):
+        with pytest.raises(InputError):
+            model.loss_db(2000.0, f_mhz, h_base, h_mobile, "urban")
+
+
+def test_the_registry_calls_each_published_model_in_its_own_units():
+    d_m, h_b, h_m = np.array([1500.0, 8000.0]), 35.0, 1.5
+    models = prop.PATH_LOSS_MODELS
+    np.testing.assert_array_equal(models["okumura_hata"].loss_db(d_m, 900.0, h_b, h_m, "suburban"),
+                                  prop.okumura_hata(d_m / 1000, 900.0, h_b, h_m, "suburban"))
+    np.testing.assert_array_equal(models["cost231_hata"].loss_db(d_m, 1800.0, h_b, h_m, "urban"),
+                                  prop.cost231_hata(d_m / 1000, 1800.0, h_b, h_m))
+    np.testing.assert_array_equal(models["rma_38901"].loss_db(d_m, 3500.0, h_b, h_m, "rural"),
+                                  prop.rma_38901(d_m, 3.5, h_b, h_m, los=True))
+    np.testing.assert_array_equal(models["uma_38901"].loss_db(d_m, 700.0, h_b, h_m, "rural"),
+                                  prop.uma_38901(d_m, 0.7, h_b, h_m, los=True))
+    np.testing.assert_array_equal(models["free_space"].loss_db(d_m, 2600.0, h_b, h_m, "rural"),
+                                  prop.free_space_loss(d_m, 2600.0))
+
+
+def test_line_of_sight_is_no_sample_above_the_ray_on_random_profiles():
+    # the kernel reads the sign of the strongest edge's v; the definition is a direct scan
+    for d, z, h_a, h_b in _random_profiles(300, seed=5):
+        for k in (0.0, 4.0 / 3.0):
+            length = d[-1] - d[0]
+            curvature = 0.0 if k == 0 else 1 / (2 * k * EARTH_RADIUS_M)
+            bulge = (d - d[0]) * (length - (d - d[0])) * curvature
+            ray = z[0] + h_a + (z[-1] + h_b - z[0] - h_a) * (d - d[0]) / length
+            expected = not np.any((z + bulge > ray)[1:-1])
+            assert prop.line_of_sight_clear_kernel(d, z, d.size, h_a, h_b, k) == expected

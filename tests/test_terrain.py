@@ -1,4 +1,5 @@
-"""Tests for siting.terrain: Terrain grid, bilinear sampling, exact LOS and the viewshed."""
+"""Tests for siting.terrain (Terrain grid, bilinear sampling) and siting.viewshed (exact LOS and
+the viewshed, re-exported by siting.terrain)."""
 
 from __future__ import annotations
 
@@ -11,19 +12,18 @@ from affine import Affine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from siting import terrain as terrain_module
+from siting import viewshed as viewshed_module
 from siting.errors import InputError
 from siting.terrain import (
     Terrain,
-    _bracket_thresholds,
-    _clear_prefix,
-    _ray_horizon,
-    _side_axes,
     bilinear_kernel,
     exact_line_of_sight,
     exact_line_of_sight_many,
     sample_profile_kernel,
     viewshed,
 )
+from siting.viewshed import _bracket_thresholds, _clear_prefix, _ray_horizon, _side_axes
 
 REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 JACKSBORO = REAL_DATA / "dem" / "usgs_jacksboro_fault_tn" / "jacksboro_fault_dem.npz"
@@ -437,3 +437,10 @@ def test_viewshed_rejects_bad_dem_and_cell_size():
     dem[0, 0] = np.nan
     with pytest.raises(InputError, match="NaN"):
         viewshed(dem, 30.0, (1, 1), 10.0, 1.5)
+
+
+def test_terrain_re_exports_the_visibility_functions_of_the_viewshed_module():
+    # siting.terrain.viewshed is the public name (DESIGN.md); the code lives in siting.viewshed
+    for name in ("viewshed", "exact_line_of_sight", "exact_line_of_sight_many",
+                 "exact_line_of_sight_kernel"):
+        assert getattr(terrain_module, name) is getattr(viewshed_module, name)

@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 import rasterio
 
+from siting.export.style import WGS84
+
 COVERAGE_NODATA_DBM = -999.0
 COG_BLOCK_PX = 256  # tile size of coverage.tif
-WGS84 = "EPSG:4326"
 LONLAT_DECIMALS = 6  # about 0.1 m
 XY_DECIMALS = 2  # metres in the run CRS: centimetres
 #: Text encoding of selected_sites.csv: UTF-8 with a byte-order mark, so that Excel knows it.

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from siting.export.i18n import check_language, join, stage_text, term, value_text
+from siting.export.style import BUILT_ACTIONS
 
 
 @dataclass(frozen=True)
 class Table:
+    """A table: its header cells and its rows (values, formatted by :func:`cell_text`)."""
     header: list[str]
     rows: list[list]
 
@@ -39,12 +41,14 @@ class Figure:
 # A block is a paragraph (str, ``**bold**`` allowed), a Table, Steps or a Figure.
 @dataclass
 class Section:
+    """A titled section of the report and its blocks, in order."""
     title: str
     blocks: list = field(default_factory=list)
 
 
 @dataclass
 class Report:
+    """A whole report, independent of its format (Markdown here, HTML in html_report)."""
     title: str
     intro: list
     sections: list[Section]
@@ -185,7 +189,7 @@ def _uncovered_section(summary: dict, units: dict[str, str], lang: str) -> Secti
 
 def _sites_section(sites, lang: str) -> Section:
     """The sites built or upgraded, costliest first."""
-    built = sites[sites["action"].isin(["build", "upgrade"])].sort_values("total_cost_cny", ascending=False)
+    built = sites[sites["action"].isin(BUILT_ACTIONS)].sort_values("total_cost_cny", ascending=False)
     phased = "phase" in built
     header = ["site", "action", "kind", "technology", "height_m", "cost_cny", "people_newly_covered"]
     return Section(term("section.sites", lang), [Table(
@@ -230,16 +234,19 @@ def _schedule_section(summary: dict, objective, people_total: float, lang: str) 
 
 
 def _md_cell(value) -> str:
+    """A table value as Markdown cell text (pipes escaped, on one line)."""
     return cell_text(value).replace("|", "\\|").replace("\n", " ")
 
 
 def _md_table(table: Table) -> str:
+    """A :class:`Table` as a Markdown pipe table."""
     lines = ["| " + " | ".join(table.header) + " |", "|" + "---|" * len(table.header)]
     lines += ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in table.rows]
     return "\n".join(lines)
 
 
 def render_markdown(report: Report) -> str:
+    """The report as Markdown: a title, the intro, then each section's blocks."""
     parts = [f"# {report.title}", ""]
     for paragraph in report.intro:
         parts += [paragraph, ""]
@@ -263,4 +270,5 @@ def render_report(run, summary: dict, sites) -> str:
 
 
 def write_report(path: Path, text: str) -> None:
+    """Write the report text as UTF-8."""
     path.write_text(text, encoding="utf-8")

@@ -25,12 +25,13 @@ import matplotlib
 import numpy as np
 import shapely
 from matplotlib import font_manager, patheffects
-from matplotlib.colors import LightSource, ListedColormap
+from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
 from siting.errors import SitingError
 from siting.export.i18n import check_language, rsrp_class_labels, term
-from siting.export.webmap import RSRP_CLASSES, TECH_COLOURS, VILLAGE_COLOURS
+from siting.export.style import (ADMIN_UNIT_COLOUR, BUILT_ACTIONS, RSRP_CLASSES, TECH_COLOURS,
+                                 VILLAGE_COLOURS, hillshade)
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ def write_static_map(path: Path, run, sites, villages, level_dbm, level_transfor
 def _legend_labels(run, sites, villages, language: str) -> dict:
     """The legend's labels (``tech:NAME``, ``existing``, ``village:STATUS``, ``rsrp:I``)."""
     labels = {}
-    built = sites[sites["action"].isin(["build", "upgrade"])]
+    built = sites[sites["action"].isin(BUILT_ACTIONS)]
     for tech in (t.name for t in run.scenario.technologies):
         count = int(_has_technology(built, tech).sum())
         labels[f"tech:{tech}"] = term("staticmap.new_sites", language, technology=tech, count=count)
@@ -124,9 +125,7 @@ def _draw_rasters(ax, run, level_dbm, level_transform) -> list[float]:
     elevation = terrain.elevation_m[::step, ::step]
     xmin, ymin, xmax, ymax = terrain.bounds
     extent_km = [xmin / 1000, xmax / 1000, ymin / 1000, ymax / 1000]
-    shade = LightSource(azdeg=315, altdeg=45).hillshade(elevation, vert_exag=2,
-                                                        dx=terrain.cell_size_m * step,
-                                                        dy=terrain.cell_size_m * step)
+    shade = hillshade(elevation, terrain.cell_size_m * step)
     ax.imshow(shade, cmap="gray", extent=extent_km, alpha=0.9)
     classes = np.full(level_dbm.shape, np.nan)
     for i, (floor, _, _) in enumerate(reversed(RSRP_CLASSES)):
@@ -143,7 +142,7 @@ def _draw_rasters(ax, run, level_dbm, level_transform) -> list[float]:
 
 def _draw_points(ax, run, sites, villages, legend: dict) -> None:
     """New/upgraded sites by technology, existing sites, villages by coverage status."""
-    built = sites[sites["action"].isin(["build", "upgrade"])]
+    built = sites[sites["action"].isin(BUILT_ACTIONS)]
     for i, tech in enumerate(t.name for t in run.scenario.technologies):
         chosen = built[_has_technology(built, tech)]
         ax.scatter(chosen.geometry.x / 1000, chosen.geometry.y / 1000, marker="^", s=36,
@@ -172,8 +171,8 @@ def _draw_admin_units(ax, units, label: str) -> None:
     lines = shapely.get_parts(shapely.get_parts(units.geometry.boundary.to_numpy()))
     for i, line in enumerate(lines):
         xy = shapely.get_coordinates(line) / 1000
-        ax.plot(xy[:, 0], xy[:, 1], color="#444444", linewidth=0.8, linestyle="--", zorder=2,
-                label=_plain(label) if i == 0 else None)
+        ax.plot(xy[:, 0], xy[:, 1], color=ADMIN_UNIT_COLOUR, linewidth=0.8, linestyle="--",
+                zorder=2, label=_plain(label) if i == 0 else None)
     halo = [patheffects.withStroke(linewidth=2.5, foreground="white")]
     for name, geometry in zip(units.index.astype(str), units.geometry):
         point = geometry.representative_point()
@@ -188,6 +187,7 @@ def _labelled_villages(villages):
 
 
 def _label_villages(ax, villages) -> None:
+    """Each village's name beside its dot, with a white halo so it reads over any colour."""
     halo = [patheffects.withStroke(linewidth=2.0, foreground="white")]
     for name, geometry in zip(villages["name"].astype(str), villages.geometry):
         ax.annotate(name, (geometry.x / 1000, geometry.y / 1000), xytext=(4, 3),

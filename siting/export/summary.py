@@ -18,6 +18,7 @@ import numpy as np
 
 from siting import __version__
 from siting.distributed import peak_memory_mb
+from siting.export.style import BUILT_ACTIONS
 from siting.export.tables import admin_table, site_table, village_table
 from siting.plan import REASON_BELOW_THRESHOLD, REASON_NO_CANDIDATE, phase_kpis
 
@@ -40,17 +41,52 @@ def _clean(value):
     return value
 
 
-def build_summary(run) -> dict:
-    """KPIs of the plan, by technology, kind and admin unit, baselines, solver, timings."""
+def _kpis(run, sites, villages) -> dict:
+    """The plan's headline figures: people, villages, complaints, 5G zones and backup points
+    covered before and after, what stays uncovered, and what the plan builds and costs."""
     demand, plan = run.demand, run.plan
-    sites = site_table(run)
-    villages = village_table(run)
     # the rows that carry people: population cells, and villages where they carry their own
     residents = (demand.kind == "cell") | (demand.kind == "village")
-    built = sites[sites["action"].isin(["build", "upgrade"])]
     mandatory_villages = villages[villages["mandatory"]]
     complaints = demand.kind == "complaint"
     zones = demand.kind == "zone"
+    backup = demand.required_servers() > 1
+    servers = np.asarray(run.coverage.covers[:, plan.selected].sum(axis=1)).ravel()
+    uncovered_points = {kind: int((demand.mandatory & ~plan.covered_after & (demand.kind == kind)).sum())
+                        for kind in ("village", "complaint", "zone")}
+    return {
+        "people_total": demand.people[residents].sum(),
+        "people_covered_before": demand.people[residents & plan.covered_before].sum(),
+        "people_covered_after": demand.people[residents & plan.covered_after].sum(),
+        "villages_total": len(villages),
+        "villages_covered_before": int(villages["covered_before"].sum()),
+        "villages_covered_after": int(villages["covered_after"].sum()),
+        "mandatory_villages_total": len(mandatory_villages),
+        "mandatory_villages_covered": int(mandatory_villages["covered_after"].sum()),
+        "mandatory_villages_reachable": int((~mandatory_villages["uncovered_reason"].isin(
+            [REASON_NO_CANDIDATE, REASON_BELOW_THRESHOLD])).sum()),
+        "complaints_total": int(complaints.sum()),
+        "complaints_covered": int((complaints & plan.covered_after).sum()),
+        "zone_points_total": int(zones.sum()),
+        "zone_points_covered_5g": int((zones & plan.covered_after).sum()),
+        "backup_points_total": int(backup.sum()),
+        "backup_points_met": int((backup & (servers >= demand.required_servers())).sum()),
+        "mandatory_points_uncovered": uncovered_points,
+        "new_sites": int((sites["action"] == "build").sum()),
+        "upgrades": int((sites["action"] == "upgrade").sum()),
+        "capex_cny": sites["capex_cny"].sum(),
+        "opex_cny_per_year": sites["opex_cny_per_year"].sum(),
+        "total_cost_cny": sites["total_cost_cny"].sum(),
+    }
+
+
+def build_summary(run) -> dict:
+    """KPIs of the plan, by technology, kind and admin unit, baselines, solver, timings."""
+    plan = run.plan
+    sites = site_table(run)
+    villages = village_table(run)
+    built = sites[sites["action"].isin(BUILT_ACTIONS)]
+    mandatory_villages = villages[villages["mandatory"]]
     solution = plan.solution
     by_tech = {}
     for label, group in built.groupby("technology", sort=True):
@@ -63,10 +99,6 @@ def build_summary(run) -> dict:
         {"village_id": r.village_id, "name": r["name"], "admin_unit": r.admin_unit,
          "reason": r.uncovered_reason, "best_level_dbm": r.best_level_dbm}
         for _, r in mandatory_villages[~mandatory_villages["covered_after"]].iterrows()]
-    backup = demand.required_servers() > 1
-    servers = np.asarray(run.coverage.covers[:, plan.selected].sum(axis=1)).ravel()
-    uncovered_points = {kind: int((demand.mandatory & ~plan.covered_after & (demand.kind == kind)).sum())
-                        for kind in ("village", "complaint", "zone")}
     summary = {
         "siting_version": __version__,
         "scenario": run.scenario.name,
@@ -81,31 +113,8 @@ def build_summary(run) -> dict:
         "solver": {"name": solution.solver, "status": solution.status,
                    "objective": solution.objective, "bound": solution.bound, "gap": solution.gap,
                    "stages": list(plan.stages), "notes": list(solution.notes)},
-        "kpis": {
-            "people_total": demand.people[residents].sum(),
-            "people_covered_before": demand.people[residents & plan.covered_before].sum(),
-            "people_covered_after": demand.people[residents & plan.covered_after].sum(),
-            "villages_total": len(villages),
-            "villages_covered_before": int(villages["covered_before"].sum()),
-            "villages_covered_after": int(villages["covered_after"].sum()),
-            "mandatory_villages_total": len(mandatory_villages),
-            "mandatory_villages_covered": int(mandatory_villages["covered_after"].sum()),
-            "mandatory_villages_reachable": int((~mandatory_villages["uncovered_reason"].isin(
-                [REASON_NO_CANDIDATE, REASON_BELOW_THRESHOLD])).sum()),
-            "complaints_total": int(complaints.sum()),
-            "complaints_covered": int((complaints & plan.covered_after).sum()),
-            "zone_points_total": int(zones.sum()),
-            "zone_points_covered_5g": int((zones & plan.covered_after).sum()),
-            "backup_points_total": int(backup.sum()),
-            "backup_points_met": int((backup & (servers >= demand.required_servers())).sum()),
-            "mandatory_points_uncovered": uncovered_points,
-            "new_sites": int((sites["action"] == "build").sum()),
-            "upgrades": int((sites["action"] == "upgrade").sum()),
-            "capex_cny": sites["capex_cny"].sum(),
-            "opex_cny_per_year": sites["opex_cny_per_year"].sum(),
-            "total_cost_cny": sites["total_cost_cny"].sum(),
-        },
-        "phases": [vars(p) for p in phase_kpis(plan, run.coverage, demand)],
+        "kpis": _kpis(run, sites, villages),
+        "phases": [vars(p) for p in phase_kpis(plan, run.coverage, run.demand)],
         "by_technology": by_tech,
         "by_kind": by_kind,
         "by_admin_unit": admin_table(run).set_index("admin_unit").to_dict(orient="index"),
@@ -118,5 +127,6 @@ def build_summary(run) -> dict:
 
 
 def write_summary(summary: dict, path: Path) -> None:
+    """``summary.json``: keys sorted and UTF-8 (names as written), so runs compare by diff."""
     path.write_text(json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
                     encoding="utf-8")

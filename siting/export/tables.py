@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from siting.export.style import PLAN_ACTIONS
+
 
 def site_table(run) -> gpd.GeoDataFrame:
     """One row per candidate: its chosen option (if any), cost and people newly covered."""
@@ -51,9 +53,9 @@ def site_table(run) -> gpd.GeoDataFrame:
         frame.at[row, "total_cost_cny"] += costs.total_cny[option] if is_new else 0.0
         frame.at[row, "people_served"] += people_served[option]
         frame.at[row, "people_newly_covered"] += people_new[option]
-    frame["action"] = np.select(
+    frame["action"] = np.select(  # the conditions of build, upgrade and keep, in that order
         [frame["selected"] & ~frame["existing"], frame["existing"] & (frame["total_cost_cny"] > 0),
-         frame["existing"]], ["build", "upgrade", "keep"], default="")
+         frame["existing"]], list(PLAN_ACTIONS), default="")
     if run.plan.phase_labels:  # phased plan: the year each site is built or upgraded in
         frame["phase"] = ""
         for option in selected[run.plan.build_period[selected] >= 0]:
@@ -87,10 +89,6 @@ def with_input_columns(table: gpd.GeoDataFrame, source: gpd.GeoDataFrame,
     added = pd.DataFrame(extra, index=table.index)
     return gpd.GeoDataFrame(pd.concat([table, added], axis=1), geometry=table.geometry.name,
                             crs=table.crs)
-
-
-#: Actions of the sites in a plan: new sites, upgraded existing sites, existing sites kept.
-PLAN_ACTIONS = ("build", "upgrade", "keep")
 
 
 def selected_sites(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

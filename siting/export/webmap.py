@@ -48,21 +48,14 @@ from folium.template import Template
 from rasterio.enums import Resampling
 
 from siting.export.i18n import HTML_LANG, check_language, join, rsrp_class_labels, term, value_text
+from siting.export.style import (ADMIN_UNIT_COLOUR, BUILT_ACTIONS, RSRP_CLASSES, TECH_COLOURS,
+                                 VILLAGE_COLOURS, WGS84, hillshade)
 
-# RSRP classes [dBm] and colours, best first (a common drive-test legend); the legend shows them
-# in the map's language (siting.export.i18n.rsrp_class_labels), the labels here are the English.
-RSRP_CLASSES = ((-85.0, "#1a9850", ">= -85 dBm (excellent)"),
-                (-95.0, "#91cf60", "-95 to -85 dBm (good)"),
-                (-105.0, "#fee08b", "-105 to -95 dBm (fair)"),
-                (-200.0, "#fc8d59", "< -105 dBm (edge)"))
-TECH_COLOURS = ("#2166ac", "#b2182b", "#762a83", "#1b7837")
-VILLAGE_COLOURS = {"covered": "#1a9850", "uncovered": "#999999", "mandatory_uncovered": "#d73027"}
 # One letter per candidate kind, shown inside the site icon.
 KIND_LETTERS = {"existing_4g": "E", "existing_5g": "E", "public_building": "P", "lamp_pole": "L",
                 "water_tower": "W", "existing_tower": "T", "rooftop": "R", "greenfield": "G"}
 # Largest side [pixels] of an image overlay: keeps map.html small (the demo stays < 15 MB).
 MAX_OVERLAY_PX = 700
-WGS84 = "EPSG:4326"
 #: Background of the map where no tile is drawn (``map.basemap: none``, or tiles offline).
 BACKGROUND_COLOUR = "#f2f2ef"
 
@@ -101,12 +94,14 @@ def esc(value) -> str:
 
 
 def _popup(fields: dict) -> folium.Popup:
+    """A popup with one table row per field, names and values escaped."""
     rows = "".join(f"<tr><th style='text-align:left;padding-right:6px'>{esc(k)}</th>"
                    f"<td>{esc(v)}</td></tr>" for k, v in fields.items())
     return folium.Popup(f"<table>{rows}</table>", max_width=340)
 
 
 def _hex_rgb(colour: str) -> list[int]:
+    """[r, g, b] (0-255) of a ``#rrggbb`` colour."""
     return [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
 
 
@@ -161,12 +156,10 @@ def _coverage_rgba(level_dbm: np.ndarray, transform, crs):
 
 
 def hillshade_rgba(terrain, crs, max_px: int = MAX_OVERLAY_PX):
-    """Grey hillshade of the DEM (sun from the north-west), downsampled; (rgba, bounds)."""
-    from matplotlib.colors import LightSource
-
+    """Grey hillshade of the DEM (:func:`siting.export.style.hillshade`) of block means, so
+    that the overlay stays under ``max_px`` a side; (rgba, bounds)."""
     elevation, transform, step = overlay_block_means(terrain.elevation_m, terrain.transform, max_px)
-    cell = terrain.cell_size_m * step
-    shade = LightSource(azdeg=315, altdeg=45).hillshade(elevation, vert_exag=2, dx=cell, dy=cell)
+    shade = hillshade(elevation, terrain.cell_size_m * step)
     shade_wgs, bounds = _to_wgs84(shade.astype(np.float32), transform, crs, Resampling.bilinear)
     rgba = np.zeros(shade_wgs.shape + (4,), np.uint8)
     ok = np.isfinite(shade_wgs)
@@ -230,6 +223,7 @@ def _legend(technologies, population_max: float | None, lang: str) -> str:
 
 
 def _title(run, lang: str) -> str:
+    """The map's title box (the scenario's name), fixed at the top left."""
     return ("<div id='siting-title' style='position:fixed;top:10px;left:60px;z-index:9999;"
             "background:white;padding:4px 8px;border:1px solid #888;border-radius:4px;"
             f"font:bold 14px sans-serif'>{esc(term('webmap.title', lang, name=run.scenario.name))}</div>")
@@ -237,6 +231,8 @@ def _title(run, lang: str) -> str:
 
 def _polygons(layer_name: str, frame, crs_tolerance_m: float, style: dict, popup_fields,
               show: bool = True) -> folium.FeatureGroup:
+    """One layer of polygons, simplified to ``crs_tolerance_m`` [m] in the run's CRS (so that
+    the page stays small) and drawn in WGS84, each with its popup."""
     group = folium.FeatureGroup(name=layer_name, show=show)
     simplified = frame.copy()
     simplified["geometry"] = frame.geometry.simplify(crs_tolerance_m)
@@ -409,7 +405,7 @@ def _add_polygons(fmap: folium.Map, run, lang: str) -> None:
         units = run.region.admin_units
         fmap.add_child(_polygons(
             esc(term("webmap.layer_admin_units", lang)), units, 50.0,
-            {"color": "#444", "weight": 1.5, "fill": False, "dashArray": "4 4"},
+            {"color": ADMIN_UNIT_COLOUR, "weight": 1.5, "fill": False, "dashArray": "4 4"},
             lambda key, row: {label("admin_unit"): row["admin_unit"] if "admin_unit" in row else key}))
     if run.region.zones is not None and len(run.region.zones):
         fmap.add_child(_polygons(
@@ -422,7 +418,7 @@ def _add_polygons(fmap: folium.Map, run, lang: str) -> None:
 def _add_selected_sites(fmap: folium.Map, sites_ll, technologies, lang: str) -> None:
     """One layer per technology with the sites the plan builds or upgrades for it (a site with
     two technologies is in both layers)."""
-    chosen_all = sites_ll[sites_ll["action"].isin(["build", "upgrade"])]
+    chosen_all = sites_ll[sites_ll["action"].isin(BUILT_ACTIONS)]
     for i, tech in enumerate(technologies):
         colour = TECH_COLOURS[i % len(TECH_COLOURS)]
         layer = folium.FeatureGroup(name=esc(term("webmap.layer_selected_sites", lang, technology=tech)))

@@ -12,13 +12,14 @@ import rasterio
 import rasterio.warp
 import shapely
 
-from siting.config import LAYERS, MODEL_BASE_HEIGHT_RANGE_M, Scenario
+from siting.config import LAYERS, Scenario
 from siting.errors import InputError
 from siting.io.dem import lonlat_box_outline
 from siting.io.layers import generations_of, has_layer, read_layer, reproject, source_label
 from siting.io.problems import Problems, id_list
 from siting.io.rasters import (PopulationRaster, check_overlap, open_raster, population_overview,
                                read_population, read_terrain, resolve_crs)
+from siting.propagation import PATH_LOSS_MODELS
 from siting.terrain import Terrain
 
 CANDIDATE_KINDS = ("existing_4g", "existing_5g", "public_building", "lamp_pole", "water_tower",
@@ -228,10 +229,11 @@ def _validate_candidates(candidates: gpd.GeoDataFrame, scenario: Scenario, where
 def _check_model_heights(candidates, height_m: np.ndarray, scenario: Scenario, where: str,
                          problems: Problems) -> None:
     """Each site's antenna must lie in the height range of every model it could be planned
-    with (a path-loss model outside its range is not extrapolated silently)."""
+    with (:data:`siting.propagation.PATH_LOSS_MODELS`): a path-loss model outside its range is
+    not extrapolated silently, and saying so here names the site before coverage runs."""
     allows = candidates["technologies"].astype(str)
     for tech in scenario.technologies:
-        low, high = MODEL_BASE_HEIGHT_RANGE_M[tech.model]
+        low, high = PATH_LOSS_MODELS[tech.model].base_height_range_m
         uses = allows.str.contains(tech.generation, regex=False).to_numpy(bool)
         outside = uses & ((height_m < low) | (height_m > high))
         if outside.any():
