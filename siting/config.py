@@ -576,6 +576,17 @@ def _parse_solver(raw: dict, problems: _Problems) -> SolverSettings:
     )
 
 
+def parse_objective_and_solver(objective: dict, solver: dict, source: str | Path
+                               ) -> tuple[Objective, SolverSettings]:
+    """The ``objective`` and ``solver`` sections checked as a scenario file's are (for re-planning
+    from Python with other settings); raises one ScenarioError whose lines start with ``source``."""
+    problems = _Problems(source)
+    raw = {"objective": objective, "solver": solver}
+    parsed = _parse_objective(raw, problems), _parse_solver(raw, problems)
+    problems.raise_if_any()
+    return parsed
+
+
 def _parse_coverage(raw: dict, problems: _Problems) -> CoverageSettings:
     sec = _section(raw, "coverage", problems)
     _check_keys(sec, {"earth_radius_factor", "max_diffraction_edges", "raster_resolution_m",

@@ -22,8 +22,8 @@ windows are opt-in.
 
 By default a run is cut into about ``TASKS_PER_THREAD`` tasks per worker thread
 (:func:`default_chunk_size`): with a handful of large chunks one worker may still be busy with
-the last, most expensive chunk long after the others are idle (six chunks of 200 candidates on
-the demo's 1,101 kept two workers at a 1.56x speedup; sixteen give 1.7x).
+the last, most expensive chunk long after the others are idle (``benchmarks/coverage_scale.py``
+measures the speed-up per chunking).
 
 :func:`client_for` opens the cluster a run asks for: a scheduler address (``Client(address)``),
 a local cluster of N single-threaded worker processes, or nothing (in-process).
@@ -263,8 +263,6 @@ def build_coverage_distributed(client, terrain: Terrain, candidates: pd.DataFram
     docstring). ``progress(done, total)`` is called as chunks finish. A failing task cancels
     the others and its exception is raised.
     """
-    from distributed import as_completed
-
     if dem_path is not None and not isinstance(dem_path, (str, Path)):
         raise TypeError(f"dem_path must be one DEM file, got {dem_path!r}; tiles are read whole "
                         f"(see siting.io.rasters.single_dem_in_crs)")
@@ -272,21 +270,26 @@ def build_coverage_distributed(client, terrain: Terrain, candidates: pd.DataFram
         chunk_size = default_chunk_size(len(candidates), sum(client.nthreads().values()))
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
-    options = option_table(candidates, technologies)
-    n_candidates = len(candidates)
-    n_demand = len(demand)
-    if n_candidates == 0:
+    if len(candidates) == 0:
         return build_coverage(terrain, candidates, demand, technologies, settings, ue_height_m)
-    per_candidate = np.bincount(options["candidate"].to_numpy(np.int64), minlength=n_candidates)
-    first_option = np.concatenate([[0], np.cumsum(per_candidate)[:-1]])
+    technologies = tuple(technologies)
     reach = max(float(t.max_range_m) for t in technologies) if technologies else 1.0
     chunks = spatial_chunks(candidates.geometry.x.to_numpy(), candidates.geometry.y.to_numpy(),
                             chunk_size, tile_m=reach)
+    blocks = _run_blocks(client, terrain, candidates, demand, technologies, settings,
+                         ue_height_m, chunks, dem_path, progress)
+    return _assemble(blocks, chunks, option_table(candidates, technologies), len(candidates),
+                     len(demand))
+
+
+def _run_blocks(client, terrain, candidates, demand, technologies, settings, ue_height_m,
+                chunks, dem_path, progress) -> list[_Block]:
+    """Each chunk's coverage block, computed on the cluster, in chunk order. A failing task
+    cancels the others and its exception is raised."""
+    from distributed import as_completed
 
     slim = candidates[_CANDIDATE_COLUMNS + [candidates.geometry.name]]
-    points = DemandPoints.of(demand)
-    technologies = tuple(technologies)
-    demand_f = client.scatter(points, broadcast=True, hash=False)
+    demand_f = client.scatter(DemandPoints.of(demand), broadcast=True, hash=False)
     if dem_path is None:
         terrain_f = client.scatter(terrain, broadcast=True, hash=False)
         extra = {}
@@ -310,7 +313,14 @@ def build_coverage_distributed(client, terrain: Terrain, candidates: pd.DataFram
         raise
     finally:
         del futures, demand_f, terrain_f
+    return blocks
 
+
+def _assemble(blocks: list[_Block], chunks, options: pd.DataFrame, n_candidates: int,
+              n_demand: int) -> CoverageMatrix:
+    """One coverage matrix from the chunks' blocks, with options numbered as in ``options``."""
+    per_candidate = np.bincount(options["candidate"].to_numpy(np.int64), minlength=n_candidates)
+    first_option = np.concatenate([[0], np.cumsum(per_candidate)[:-1]])
     rows, cols, values = [], [], []
     in_range = np.zeros(n_demand, bool)
     best = np.full(n_demand, -np.inf, np.float32)

@@ -169,6 +169,20 @@ def prepare(scenario: Scenario, *, timings: dict[str, float] | None = None,
     return region, demand, coverage
 
 
+def baseline_kpis(region: RegionData, coverage: CoverageMatrix, demand: Demand, costs,
+                  scenario: Scenario, plan) -> tuple:
+    """The plans the report compares with: existing sites only, every free public site, a
+    greedy rule, and the optimal plan itself (as ``PlanKpis``, in that order)."""
+    return (
+        kpis_of("existing sites only", coverage, demand, costs, np.flatnonzero(costs.fixed)),
+        kpis_of("build every free public site", coverage, demand, costs,
+                baseline_free_public(coverage, region.candidates, demand, costs)),
+        kpis_of("greedy (value per yuan)", coverage, demand, costs,
+                baseline_greedy(coverage, demand, costs, scenario.objective)),
+        kpis_of("optimal plan (siting)", coverage, demand, costs, plan.selected),
+    )
+
+
 def compute(scenario: Scenario, *, progress: Progress | None = None,
             cache_dir: Path | None = None, scheduler: str | None = None,
             workers: int | None = None) -> RunResult:
@@ -184,14 +198,7 @@ def compute(scenario: Scenario, *, progress: Progress | None = None,
         costs = option_costs(coverage, region.candidates, scenario)
         plan = plan_network(coverage, demand, costs, scenario.objective, scenario.solver)
     with _timed(timings, "baselines", progress):
-        baselines = (
-            kpis_of("existing sites only", coverage, demand, costs, np.flatnonzero(costs.fixed)),
-            kpis_of("build every free public site", coverage, demand, costs,
-                    baseline_free_public(coverage, region.candidates, demand, costs)),
-            kpis_of("greedy (value per yuan)", coverage, demand, costs,
-                    baseline_greedy(coverage, demand, costs, scenario.objective)),
-            kpis_of("optimal plan (siting)", coverage, demand, costs, plan.selected),
-        )
+        baselines = baseline_kpis(region, coverage, demand, costs, scenario, plan)
     with _timed(timings, "coverage raster", progress):
         by_technology, level_transform, shape = technology_rasters(region, scenario, coverage,
                                                                    plan.selected)

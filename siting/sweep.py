@@ -4,6 +4,8 @@ Coverage is computed once; each point of the curve is one optimal plan
 (:func:`siting.plan.plan_network`) with the budget or quota replaced. The curve shows what
 each extra yuan buys, the planning committee's first question. The figure reads in the
 scenario's ``report.language`` (:mod:`siting.export.i18n`); the CSV's columns stay English.
+Figures are made without pyplot (:func:`write_curve`) or, for a notebook, on a given Axes
+(:func:`plot_curve`); matplotlib's backend is never switched.
 """
 
 from __future__ import annotations
@@ -12,39 +14,82 @@ import dataclasses
 from pathlib import Path
 
 import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from siting.config import Scenario  # noqa: E402
-from siting.errors import ScenarioError  # noqa: E402
-from siting.export.i18n import check_language, term  # noqa: E402
-from siting.export.staticmap import text_fonts  # noqa: E402
-from siting.pipeline import Progress, prepare  # noqa: E402
-from siting.plan import kpis_of, option_costs, plan_network  # noqa: E402
+from siting.config import Scenario
+from siting.coverage import CoverageMatrix
+from siting.demand import Demand
+from siting.errors import ScenarioError
+from siting.export.i18n import check_language, term
+from siting.export.staticmap import text_fonts
+from siting.pipeline import Progress, prepare
+from siting.plan import OptionCosts, kpis_of, option_costs, plan_network
 
 
 def sweep(scenario: Scenario, *, budgets_cny=None, max_new_sites=None,
           progress: Progress | None = None, cache_dir: Path | None = None) -> pd.DataFrame:
     """Solve the scenario for each budget (or each quota of new sites); one row per plan.
 
-    Exactly one of ``budgets_cny`` and ``max_new_sites`` is given; the scenario's objective
-    type becomes ``max_coverage`` and its other limit is kept. Phases are dropped: each point
-    is a single-period plan (the curve answers "what does the whole plan buy"). The frame's
-    ``attrs["language"]`` is the scenario's ``report.language``, which :func:`write_curve`
-    draws the figure in.
+    Reads the inputs and computes coverage (:func:`siting.pipeline.prepare`), then
+    :func:`solve_curve`, which describes the series and the frame.
     """
+    _series(scenario, budgets_cny, max_new_sites)  # a bad series fails before the heavy work
+    region, demand, coverage = prepare(scenario, progress=progress, cache_dir=cache_dir)
+    costs = option_costs(coverage, region.candidates, scenario)
+    return solve_curve(scenario, demand, coverage, costs, budgets_cny=budgets_cny,
+                       max_new_sites=max_new_sites, progress=progress)
+
+
+def _series(scenario: Scenario, budgets_cny, max_new_sites) -> tuple[str, list]:
+    """The swept objective key and its values; raises ScenarioError unless exactly one
+    non-empty series of numbers >= 0 is given."""
     if (budgets_cny is None) == (max_new_sites is None):
         raise ScenarioError(f"{scenario.path}: sweep needs budgets or site counts (one of them)")
     values = list(budgets_cny if budgets_cny is not None else max_new_sites)
     if not values or any(v < 0 for v in values):
         raise ScenarioError(f"{scenario.path}: sweep values must be a non-empty list of numbers >= 0")
-    field = "budget_cny" if budgets_cny is not None else "max_new_sites"
-    region, demand, coverage = prepare(scenario, timings={}, progress=progress, cache_dir=cache_dir)
-    costs = option_costs(coverage, region.candidates, scenario)
-    cells = demand.kind == "cell"
+    return ("budget_cny" if budgets_cny is not None else "max_new_sites"), values
+
+
+def solve_curve(scenario: Scenario, demand: Demand, coverage: CoverageMatrix, costs: OptionCosts,
+                *, budgets_cny=None, max_new_sites=None,
+                progress: Progress | None = None) -> pd.DataFrame:
+    """The cost-coverage curve from prepared inputs: one optimal plan per budget or quota.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Its objective and solver settings are the starting point of every plan.
+    demand, coverage, costs
+        What :func:`siting.pipeline.prepare` and :func:`siting.plan.option_costs` give.
+    budgets_cny : sequence of float, optional
+        Budgets [CNY] (capex + opex over ``opex_years``), one plan each.
+    max_new_sites : sequence of int, optional
+        Quotas of new sites [count], one plan each. Exactly one of the two series is given.
+    progress : Progress, optional
+        Told of each plan solved.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per value, sorted: the value (column ``budget_cny`` or ``max_new_sites``),
+        ``cost_cny`` [CNY], ``new_options`` [count], ``people_covered`` [persons],
+        ``people_covered_pct`` [%] of the people of the region (population cells and
+        villages, as ``people_total`` of summary.json), ``mandatory_covered``
+        and ``mandatory_total`` [points], the solver's ``status`` and ``gap`` [-].
+        ``attrs["language"]`` is the scenario's ``report.language`` and ``attrs["scenario"]``
+        its name, which :func:`write_curve` and :func:`plot_curve` draw the figure with.
+
+    Notes
+    -----
+    The objective type becomes ``max_coverage`` and the other limit is kept. Phases are
+    dropped: each point is a single-period plan (the curve answers "what does the whole plan
+    buy").
+    """
+    field, values = _series(scenario, budgets_cny, max_new_sites)
+    people_total = max(demand.people.sum(), 1e-9)  # cells and villages; other points carry 0
     rows = []
     stage = f"solve {len(values)} plans over {field}"
     for done, value in enumerate(sorted(values)):
@@ -57,7 +102,7 @@ def sweep(scenario: Scenario, *, budgets_cny=None, max_new_sites=None,
         kpis = kpis_of("sweep", coverage, demand, costs, plan.selected)
         rows.append({field: value, "cost_cny": kpis.cost_cny, "new_options": kpis.new_options,
                      "people_covered": kpis.people_covered,
-                     "people_covered_pct": 100 * kpis.people_covered / max(demand.people[cells].sum(), 1e-9),
+                     "people_covered_pct": 100 * kpis.people_covered / people_total,
                      "mandatory_covered": kpis.mandatory_covered,
                      "mandatory_total": int(demand.mandatory.sum()),
                      "status": plan.solution.status, "gap": plan.solution.gap})
@@ -65,6 +110,7 @@ def sweep(scenario: Scenario, *, budgets_cny=None, max_new_sites=None,
         progress(stage, len(values), len(values))
     curve = pd.DataFrame(rows)
     curve.attrs["language"] = scenario.outputs.language
+    curve.attrs["scenario"] = scenario.name
     return curve
 
 
@@ -88,25 +134,63 @@ def write_curve(curve: pd.DataFrame, out_dir: Path, title: str, *,
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path, png_path = out_dir / "cost_coverage.csv", out_dir / "cost_coverage.png"
     curve.to_csv(csv_path, index=False, float_format="%.6g")
+    fig = Figure(figsize=(8, 5), dpi=150)
+    labels = _draw_curve(fig.add_subplot(), curve, title, language)
+    with matplotlib.rc_context({"font.family": labels["fonts"]}):
+        fig.tight_layout()
+        fig.savefig(png_path, metadata={"Title": labels["title"]})
+    return csv_path, png_path
+
+
+def plot_curve(curve: pd.DataFrame, ax=None, *, title: str | None = None,
+               language: str | None = None):
+    """Draw a cost-coverage curve (people covered [%] over budget [M CNY] or quota [sites]).
+
+    Parameters
+    ----------
+    curve : pandas.DataFrame
+        What :func:`solve_curve` (or ``Study.sweep``) returns.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; by default a new figure (``pyplot.subplots``, so a notebook shows it).
+    title : str, optional
+        The scenario name the title names; by default ``curve.attrs["scenario"]``.
+    language : str, optional
+        ``en`` or ``zh``; by default ``curve.attrs["language"]`` (else English).
+
+    Returns
+    -------
+    (matplotlib.figure.Figure, matplotlib.axes.Axes)
+        The figure drawn on and its Axes. matplotlib's backend is never switched.
+    """
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(8, 5), layout="constrained")
+    _draw_curve(ax, curve, title if title is not None else curve.attrs.get("scenario", ""),
+                language)
+    return ax.figure, ax
+
+
+def _draw_curve(ax, curve: pd.DataFrame, title: str, language: str | None) -> dict:
+    """The curve, its labels (mandatory points covered per point), axis titles and grid on
+    ``ax``; returns the labels, with the font families they are drawn in under ``fonts``."""
+    language = check_language(language or curve.attrs.get("language", "en"))
     x_field = "budget_cny" if "budget_cny" in curve else "max_new_sites"
     scale = 1e6 if x_field == "budget_cny" else 1.0
     labels = curve_labels(x_field, title, language)
-    # Chinese words or a Chinese scenario name need a CJK font: set per figure (staticmap)
-    with matplotlib.rc_context({"font.family": text_fonts(labels.values(), language)}):
-        fig, ax = plt.subplots(figsize=(8, 5), dpi=150)
-        ax.plot(curve[x_field] / scale, curve["people_covered_pct"], marker="o")
-        for _, row in curve.iterrows():
-            ax.annotate(f"{int(row.mandatory_covered)}/{int(row.mandatory_total)}",
-                        (row[x_field] / scale, row.people_covered_pct), textcoords="offset points",
-                        xytext=(0, 6), ha="center", fontsize=7)
-        ax.set_xlabel(labels["x"])
-        ax.set_ylabel(labels["y"])
-        ax.set_title(labels["title"], parse_math=False)
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
-        fig.savefig(png_path, metadata={"Title": labels["title"]})
-        plt.close(fig)
-    return csv_path, png_path
+    # Chinese words or a Chinese scenario name need a CJK font: set on the texts themselves
+    # (the Axes' label and title texts exist before any rc_context could apply)
+    fonts = text_fonts(labels.values(), language)
+    ax.plot(curve[x_field] / scale, curve["people_covered_pct"], marker="o")
+    for _, row in curve.iterrows():
+        ax.annotate(f"{int(row.mandatory_covered)}/{int(row.mandatory_total)}",
+                    (row[x_field] / scale, row.people_covered_pct), textcoords="offset points",
+                    xytext=(0, 6), ha="center", fontsize=7, family=fonts)
+    ax.set_xlabel(labels["x"], family=fonts)
+    ax.set_ylabel(labels["y"], family=fonts)
+    ax.set_title(labels["title"], parse_math=False, family=fonts)
+    ax.grid(alpha=0.3)
+    return {**labels, "fonts": fonts}
 
 
 def parse_numbers(text: str) -> list[float]:

@@ -25,6 +25,8 @@ def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
     errors = [out for cell in notebook.cells if cell.cell_type == "code"
               for out in cell.get("outputs", []) if out.get("output_type") == "error"]
     assert not errors
+    outputs = [out for cell in notebook.cells for out in cell.get("outputs", [])]
+    assert any("image/png" in out.get("data", {}) for out in outputs), "no plot is shown inline"
     last = notebook.cells[-1]["outputs"]
     assert any("text/html" in out.get("data", {}) for out in last), "the map is not shown inline"
 

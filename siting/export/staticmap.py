@@ -62,6 +62,19 @@ def write_static_map(path: Path, run, sites, villages, level_dbm, level_transfor
     Raises :class:`FontError` (and writes nothing) if some character of its text has no glyph
     in any font found.
     """
+    fig = Figure(figsize=(11.69, 8.27), dpi=200)
+    draw_static_map(fig.add_subplot(), run, sites, villages, level_dbm, level_transform)
+    fig.tight_layout()
+    fig.savefig(path, dpi=200)
+
+
+def draw_static_map(ax, run, sites, villages, level_dbm, level_transform) -> None:
+    """Draw what ``map.png`` shows on ``ax`` (a notebook's Axes, or map.png's own).
+
+    Every text is drawn in the fonts :func:`text_fonts` chooses for the scenario's language,
+    set on each text, so nothing global changes; raises :class:`FontError` before drawing if
+    some character has no glyph.
+    """
     language = check_language(run.scenario.outputs.language)
     units = _admin_units_in_view(run)
     labelled = _labelled_villages(villages)
@@ -76,9 +89,7 @@ def write_static_map(path: Path, run, sites, villages, level_dbm, level_transfor
     legend = _legend_labels(run, sites, villages, language)
     names = [*([] if units is None else units.index.astype(str)), *labelled["name"].astype(str)]
     fonts = text_fonts([*words.values(), *legend.values(), *names], language)
-    with matplotlib.rc_context({"font.family": fonts}):
-        fig = Figure(figsize=(11.69, 8.27), dpi=200)
-        ax = fig.add_subplot()
+    with matplotlib.rc_context({"font.family": fonts}):  # the texts made here keep it
         extent_km = _draw_rasters(ax, run, level_dbm, level_transform)
         _draw_points(ax, run, sites, villages, legend)
         if units is not None:
@@ -88,13 +99,11 @@ def write_static_map(path: Path, run, sites, villages, level_dbm, level_transfor
             ax.fill_between([], [], color=colour, alpha=0.6, label=_plain(legend[f"rsrp:{i}"]))
         ax.set_xlim(extent_km[0], extent_km[1])
         ax.set_ylim(extent_km[2], extent_km[3])
-        ax.set_xlabel(words["easting"], parse_math=False)
-        ax.set_ylabel(words["northing"], parse_math=False)
-        ax.set_title(words["title"], parse_math=False)
+        ax.set_xlabel(words["easting"], parse_math=False, family=fonts)
+        ax.set_ylabel(words["northing"], parse_math=False, family=fonts)
+        ax.set_title(words["title"], parse_math=False, family=fonts)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
         _draw_north_and_scale(ax, extent_km, words["north"], bar_km, words["scale"])
-        fig.tight_layout()
-        fig.savefig(path, dpi=200)
 
 
 def _legend_labels(run, sites, villages, language: str) -> dict:

@@ -1,0 +1,494 @@
+"""The Python API for notebooks: prepare a scenario once, then plan it as many ways as needed.
+
+    import siting
+    study = siting.prepare(siting.load_scenario("scenario.yaml"))
+    plan = study.plan()                                     # the scenario's objective
+    plan2 = study.plan(budget_cny=30e6, max_new_sites=80)   # same coverage, another objective
+    plan.kpis, plan.sites, plan.villages, plan.summary()
+    plan.map(); fig, ax = plan.plot(); plan.write("out/dir")
+    curve = study.sweep(budgets_cny=[10e6, 20e6, 30e6])
+
+:func:`prepare` reads the inputs, builds the demand and computes the coverage matrix (the
+expensive, terrain-aware part) once, through :func:`siting.pipeline.prepare`; every
+:meth:`Study.plan` and :meth:`Study.sweep` is a new optimisation over the same matrix.
+A :class:`PlanResult` writes exactly what ``siting run`` writes
+(:func:`siting.pipeline.write_outputs`); the coverage rasters its maps need are computed the
+first time a map, a plot or the outputs ask for them. Nothing here switches matplotlib's
+backend.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import difflib
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from siting import config
+from siting.config import Objective, Phase, Scenario, load_scenario
+from siting.coverage import CoverageMatrix
+from siting.demand import Demand
+from siting.errors import ScenarioError
+from siting.export.staticmap import draw_static_map
+from siting.export.summary import build_summary
+from siting.export.tables import site_table, village_table
+from siting.export.webmap import build_map
+from siting.io import RegionData
+from siting.pipeline import (Progress, RunResult, baseline_kpis, best_of, output_lock,
+                             technology_rasters, write_outputs)
+from siting.pipeline import prepare as prepare_inputs
+from siting.plan import (OptionCosts, Plan, PlanKpis, option_costs, plan_network)
+from siting.sweep import solve_curve
+
+#: Keys of :meth:`Study.plan` taken from the scenario file's ``objective`` section.
+OBJECTIVE_KEYS = ("type", "budget_cny", "max_new_sites", "opex_years", "phases",
+                  "discount_rate", "mandatory_by")
+#: Keys of :meth:`Study.plan` taken from the scenario file's ``solver`` section.
+SOLVER_KEYS = ("time_limit_s", "mip_gap")
+#: Every key :meth:`Study.plan` accepts.
+PLAN_KEYS = (*OBJECTIVE_KEYS, *SOLVER_KEYS, "technologies")
+#: Every key :meth:`Study.sweep` accepts besides its series (which sets the objective type,
+#: drops phases and replaces the budget or the quota).
+SWEEP_KEYS = ("budget_cny", "opex_years", *SOLVER_KEYS, "technologies")
+#: Size of a new figure of :meth:`PlanResult.plot` [inch]: A4 landscape, as map.png.
+MAP_FIGSIZE_IN = (11.69, 8.27)
+
+
+def prepare(scenario: Scenario | str | os.PathLike, *, cache_dir: str | os.PathLike | None = None,
+            progress: Progress | None = None, scheduler: str | None = None,
+            workers: int | None = None) -> Study:
+    """Read the inputs, build the demand and compute the coverage matrix, once.
+
+    Parameters
+    ----------
+    scenario : Scenario or path
+        A loaded scenario, or the path of a scenario file (:func:`siting.load_scenario`).
+    cache_dir : path, optional
+        On-disk coverage cache (:mod:`siting.cache`); ``siting run`` uses
+        :func:`siting.cache.default_cache_dir`. Default: none, coverage is computed.
+    progress : Progress, optional
+        Told when each stage starts and as coverage advances.
+    scheduler : str, optional
+        Address of a Dask scheduler to compute coverage on.
+    workers : int, optional
+        Compute coverage on a local cluster of this many processes [count].
+
+    Returns
+    -------
+    Study
+        The prepared scenario, ready to plan.
+
+    Raises
+    ------
+    siting.errors.ScenarioError, siting.errors.InputError
+        The scenario or an input is invalid (the message names the file and the field).
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    timings: dict[str, float] = {}
+    region, demand, coverage = prepare_inputs(
+        scenario, timings=timings, progress=progress, scheduler=scheduler, workers=workers,
+        cache_dir=None if cache_dir is None else Path(cache_dir))
+    return Study(scenario=scenario, region=region, demand=demand, coverage=coverage,
+                 timings_s=timings)
+
+
+@dataclass(frozen=True, repr=False)
+class Study:
+    """A scenario with its inputs read and its coverage computed: plans are solved from it.
+
+    Attributes
+    ----------
+    scenario : Scenario
+        The scenario as loaded; :meth:`plan` and :meth:`sweep` never change it.
+    region : RegionData
+        Inputs in the run's projected CRS [m].
+    demand : Demand
+        Demand points: population cells [persons], villages, complaints, 5G-zone check points.
+    coverage : CoverageMatrix
+        Received level [dBm] of every (candidate, technology) option at every demand point.
+    timings_s : dict of str to float
+        Time of each preparation stage [s].
+    """
+
+    scenario: Scenario
+    region: RegionData
+    demand: Demand
+    coverage: CoverageMatrix
+    timings_s: dict[str, float]
+
+    def __repr__(self) -> str:
+        return (f"<Study {self.scenario.name!r}: {len(self.demand):,} demand points, "
+                f"{len(self.coverage.options):,} options (site x technology)>")
+
+    def plan(self, **overrides) -> PlanResult:
+        """Solve a plan over the prepared coverage, with the scenario's objective or another.
+
+        Parameters
+        ----------
+        **overrides
+            Replace the scenario's keys for this plan (the scenario file documents each):
+            ``type`` (``"min_cost"`` or ``"max_coverage"``), ``budget_cny`` [CNY],
+            ``max_new_sites`` [count], ``opex_years`` [years], ``phases`` (a list of
+            ``{"year": 2027, "budget_cny": 9e6, "max_new_sites": 30}``; None for a
+            single-period plan), ``discount_rate`` [1/year], ``mandatory_by`` [year label];
+            the solver's ``time_limit_s`` [s] and ``mip_gap`` [-]; and ``technologies``, the
+            names of the technologies new sites and upgrades may use (existing carriers stay
+            on air; default all). None clears ``budget_cny``, ``max_new_sites``, ``phases``
+            or ``mandatory_by`` and restores the default of the other numbers. The coverage
+            is the study's: nothing is recomputed but the plan.
+
+        Returns
+        -------
+        PlanResult
+            The plan, its tables, KPIs, maps and outputs.
+
+        Raises
+        ------
+        siting.errors.ScenarioError
+            An unknown key (the message lists the valid ones) or an invalid value (checked
+            as in the scenario file).
+        """
+        scenario, coverage, costs = self._variant(overrides, PLAN_KEYS, "plan")
+        timings = dict(self.timings_s)
+        with _stopwatch(timings, "optimize"):
+            plan = plan_network(coverage, self.demand, costs, scenario.objective, scenario.solver)
+        with _stopwatch(timings, "baselines"):
+            baselines = baseline_kpis(self.region, coverage, self.demand, costs, scenario, plan)
+        return PlanResult(scenario=scenario, region=self.region, demand=self.demand,
+                          coverage=coverage, plan=plan, baselines=baselines, timings_s=timings)
+
+    def sweep(self, *, budgets_cny=None, max_new_sites=None, progress: Progress | None = None,
+              **overrides) -> pd.DataFrame:
+        """The cost-coverage curve: one optimal ``max_coverage`` plan per budget or quota.
+
+        Parameters
+        ----------
+        budgets_cny : sequence of float, optional
+            Budgets [CNY], capex + opex over ``opex_years``.
+        max_new_sites : sequence of int, optional
+            Quotas of new sites [count]. Exactly one of the two series is given; the
+            scenario's other limit is kept.
+        progress : Progress, optional
+            Told of each plan solved.
+        **overrides
+            ``budget_cny`` (when sweeping quotas), ``opex_years``, ``time_limit_s``,
+            ``mip_gap`` and ``technologies``, as in :meth:`plan`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per value (see :func:`siting.sweep.solve_curve`): cost [CNY], new
+            options, people covered [persons and %], mandatory points covered, solver status
+            and gap; :func:`siting.plot_curve` draws it.
+        """
+        allowed = tuple(k for k in SWEEP_KEYS if budgets_cny is None or k != "budget_cny")
+        scenario, coverage, costs = self._variant(overrides, allowed, "sweep")
+        return solve_curve(scenario, self.demand, coverage, costs, budgets_cny=budgets_cny,
+                           max_new_sites=max_new_sites, progress=progress)
+
+    def _variant(self, overrides: dict, allowed: tuple[str, ...],
+                 method: str) -> tuple[Scenario, CoverageMatrix, OptionCosts]:
+        """The scenario with ``overrides``, and the coverage and costs of the options it allows."""
+        _check_keys(overrides, allowed, method)
+        source = f"{method}() overrides"
+        scenario = scenario_with(self.scenario, overrides, source=source)
+        costs = option_costs(self.coverage, self.region.candidates, scenario)
+        if overrides.get("technologies") is None:
+            return scenario, self.coverage, costs
+        return scenario, *restrict_technologies(self.coverage, costs, scenario,
+                                                overrides["technologies"], source=source)
+
+
+@dataclass(frozen=True)
+class Kpis:
+    """Headline KPIs of a plan: the ``kpis`` of ``summary.json`` and the solver's outcome.
+
+    People are counted on population cells, and on villages where demand is the villages'
+    own populations. "Before" is the existing network alone; "after" is with the plan.
+
+    Attributes
+    ----------
+    people_total, people_covered_before, people_covered_after : float
+        People in the region, and covered before and after the plan [persons].
+    people_covered_pct : float
+        ``people_covered_after`` as a share of ``people_total`` [%].
+    villages_total, villages_covered_before, villages_covered_after : int
+        Villages, and villages covered before and after [count].
+    mandatory_villages_total, mandatory_villages_covered, mandatory_villages_reachable : int
+        Villages that must be covered, those covered, and those some candidate can reach [count].
+    complaints_total, complaints_covered : int
+        Complaint points, and those covered [count].
+    zone_points_total, zone_points_covered_5g : int
+        5G-zone check points, and those covered by 5G [count].
+    backup_points_total, backup_points_met : int
+        Check points that need backup coverage, and those served by enough options [count].
+    mandatory_points_uncovered : dict of str to int
+        Mandatory points left uncovered by kind (village, complaint, zone) [count].
+    new_sites, upgrades : int
+        Sites built, and existing 4G sites upgraded to 5G [count].
+    capex_cny : float
+        Investment of the plan [CNY].
+    opex_cny_per_year : float
+        Running cost of what the plan adds [CNY/year].
+    total_cost_cny : float
+        Capex + opex over the scenario's ``opex_years`` [CNY]: what the budget limits.
+    solver_status : str
+        ``optimal``, ``feasible``, ``time_limit`` or ``infeasible``.
+    gap : float or None
+        Relative MIP gap of the last solver stage [-] (None when unknown).
+    """
+
+    people_total: float
+    people_covered_before: float
+    people_covered_after: float
+    people_covered_pct: float
+    villages_total: int
+    villages_covered_before: int
+    villages_covered_after: int
+    mandatory_villages_total: int
+    mandatory_villages_covered: int
+    mandatory_villages_reachable: int
+    complaints_total: int
+    complaints_covered: int
+    zone_points_total: int
+    zone_points_covered_5g: int
+    backup_points_total: int
+    backup_points_met: int
+    mandatory_points_uncovered: dict[str, int]
+    new_sites: int
+    upgrades: int
+    capex_cny: float
+    opex_cny_per_year: float
+    total_cost_cny: float
+    solver_status: str
+    gap: float | None
+
+    @classmethod
+    def from_summary(cls, summary: dict) -> Kpis:
+        """The KPIs of a summary (:func:`siting.export.summary.build_summary`)."""
+        kpis = summary["kpis"]
+        share = 100 * kpis["people_covered_after"] / max(kpis["people_total"], 1e-9)
+        extra = {"people_covered_pct": share, "solver_status": summary["solver"]["status"],
+                 "gap": summary["solver"]["gap"]}
+        return cls(**{f.name: extra[f.name] if f.name in extra else kpis[f.name]
+                      for f in dataclasses.fields(cls)})
+
+
+@dataclass(frozen=True, repr=False)
+class PlanResult:
+    """One solved plan of a :class:`Study`, with everything ``siting run`` makes of it.
+
+    Its fields are those of :class:`siting.pipeline.RunResult` but the coverage rasters, so
+    the tables, the KPIs and the summary are at hand without them; :attr:`run` computes them
+    for the maps and the outputs.
+
+    Attributes
+    ----------
+    scenario : Scenario
+        The study's scenario with this plan's overrides applied.
+    region : RegionData
+        Inputs in the run's projected CRS [m].
+    demand : Demand
+        Demand points.
+    coverage : CoverageMatrix
+        Levels [dBm] of the options this plan could choose from.
+    plan : siting.plan.Plan
+        The solver's choice: selected options, coverage before and after, solver outcome.
+    baselines : tuple of siting.plan.PlanKpis
+        Existing sites only, every free public site, a greedy rule, and this plan.
+    timings_s : dict of str to float
+        Time of each stage [s], the study's preparation included.
+    """
+
+    scenario: Scenario
+    region: RegionData
+    demand: Demand
+    coverage: CoverageMatrix
+    plan: Plan
+    baselines: tuple[PlanKpis, ...]
+    timings_s: dict[str, float]
+
+    def __repr__(self) -> str:
+        new = self.plan.new_options
+        return (f"<PlanResult {self.scenario.name!r}: {self.plan.solution.status}, "
+                f"{len(new)} new options, {self.plan.costs.total_cny[new].sum() / 1e6:,.2f} M CNY>")
+
+    @cached_property
+    def run(self) -> RunResult:
+        """The plan as a :class:`~siting.pipeline.RunResult`, with its best-server RSRP
+        rasters [dBm] (computed on first use)."""
+        with _stopwatch(self.timings_s, "coverage raster"):
+            levels, transform, shape = technology_rasters(self.region, self.scenario,
+                                                          self.coverage, self.plan.selected)
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return RunResult(**fields, level_dbm=best_of(levels, shape), level_transform=transform,
+                         level_dbm_by_technology=levels)
+
+    @cached_property
+    def sites(self) -> gpd.GeoDataFrame:
+        """One row per candidate site, in the run's CRS [m]: action (build, upgrade, keep),
+        technology, capex [CNY], opex [CNY/year], total cost [CNY], people served and newly
+        covered [persons], and every input column (as in sites.gpkg)."""
+        return site_table(self)
+
+    @cached_property
+    def villages(self) -> gpd.GeoDataFrame:
+        """One row per village, in the run's CRS [m]: covered before/after, by 5G, serving
+        site and technology, best level [dBm], status and the reason a mandatory village
+        stays uncovered (as in sites.gpkg)."""
+        return village_table(self)
+
+    @cached_property
+    def kpis(self) -> Kpis:
+        """The headline KPIs (:class:`Kpis`)."""
+        return Kpis.from_summary(self._summary)
+
+    @cached_property
+    def _summary(self) -> dict:
+        return build_summary(self)
+
+    def summary(self) -> dict:
+        """The plan's ``summary.json`` as a dictionary (a fresh copy each call): KPIs, by
+        technology, kind and admin unit, baselines, solver outcome, timings [s]."""
+        return copy.deepcopy(self._summary)
+
+    def map(self):
+        """The interactive map of ``map.html`` (a ``folium.Map``; a notebook shows it inline)."""
+        run = self.run
+        return build_map(run, self.sites, self.villages, run.level_dbm, run.level_transform)
+
+    def plot(self, ax=None):
+        """Draw the static map of ``map.png``: hillshade, coverage classes, sites, villages,
+        admin units, legend, north arrow and scale bar, in kilometres of the run's CRS.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; by default a new A4-landscape figure (``pyplot.subplots``, so a
+            notebook shows it inline).
+
+        Returns
+        -------
+        (matplotlib.figure.Figure, matplotlib.axes.Axes)
+            The figure drawn on and its Axes. matplotlib's backend is never switched.
+        """
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            _, ax = plt.subplots(figsize=MAP_FIGSIZE_IN, layout="constrained")
+        run = self.run
+        draw_static_map(ax, run, self.sites, self.villages, run.level_dbm, run.level_transform)
+        return ax.figure, ax
+
+    def write(self, out_dir: str | os.PathLike, *, progress: Progress | None = None) -> Path:
+        """Write every output of ``siting run`` into ``out_dir`` (created if needed).
+
+        Files are rendered in a temporary folder and moved into place, under the same lock
+        as ``siting run``. Returns the output folder.
+        """
+        out = Path(out_dir)
+        with output_lock(out):
+            write_outputs(self.run, out, progress=progress)
+        return out
+
+
+# ---------------------------------------------------------------------------------------
+# Overrides of a plan: checked as the scenario file is
+
+
+def _check_keys(overrides: dict, allowed: tuple[str, ...], method: str) -> None:
+    """Raise ScenarioError naming each unknown key, a close valid key, and all valid keys."""
+    unknown = [key for key in overrides if key not in allowed]
+    if not unknown:
+        return
+    named = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, allowed, n=1)
+        named.append(f"{key!r} (did you mean {close[0]!r}?)" if close else repr(key))
+    raise ScenarioError(f"{method}() overrides: unknown key {', '.join(named)}; valid keys: "
+                        f"{', '.join(allowed)}")
+
+
+def scenario_with(scenario: Scenario, overrides: dict, *, source: str = "overrides") -> Scenario:
+    """``scenario`` with the objective and solver keys of ``overrides`` replaced.
+
+    The sections are checked by the scenario file's own rules, so a value the file would
+    refuse is refused with the same message, prefixed by ``source``; other keys of
+    ``overrides`` are ignored.
+    """
+    objective = {**_objective_section(scenario.objective),
+                 **{k: _plain(v) for k, v in overrides.items() if k in OBJECTIVE_KEYS}}
+    solver = {**dataclasses.asdict(scenario.solver),
+              **{k: _plain(v) for k, v in overrides.items() if k in SOLVER_KEYS}}
+    parsed_objective, parsed_solver = config.parse_objective_and_solver(objective, solver, source)
+    return dataclasses.replace(scenario, objective=parsed_objective, solver=parsed_solver)
+
+
+def _objective_section(objective: Objective) -> dict:
+    """The scenario file's ``objective`` section that gives ``objective``."""
+    return {"type": objective.kind, "budget_cny": objective.budget_cny,
+            "max_new_sites": objective.max_new_sites, "opex_years": objective.opex_years,
+            "phases": [_plain(p) for p in objective.phases] or None,
+            "discount_rate": objective.discount_rate, "mandatory_by": objective.mandatory_by}
+
+
+def _plain(value):
+    """A value as the YAML loader gives it: numpy scalars as Python numbers, sequences as
+    lists, a :class:`~siting.config.Phase` as its mapping."""
+    if isinstance(value, Phase):
+        return {"year": value.label, "budget_cny": value.budget_cny,
+                "max_new_sites": value.max_new_sites}
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def restrict_technologies(coverage: CoverageMatrix, costs: OptionCosts, scenario: Scenario,
+                          technologies, *, source: str = "technologies"
+                          ) -> tuple[CoverageMatrix, OptionCosts]:
+    """The options on air (fixed) and those of ``technologies`` (names), with their costs.
+
+    A demand point's best level [dBm] is taken over the options kept; ``in_range`` is
+    kept as it is, so a point only an excluded technology reaches reads "below threshold".
+    Raises ScenarioError, prefixed by ``source``, for a name the scenario does not have.
+    """
+    technologies = [technologies] if isinstance(technologies, str) else list(technologies)
+    names = [t.name for t in scenario.technologies]
+    unknown = [t for t in technologies if t not in names]
+    if unknown or not technologies:
+        given = f"unknown {', '.join(map(repr, unknown))}" if unknown else "none given"
+        raise ScenarioError(f"{source}: technologies: {given}; the scenario's technologies "
+                            f"are {', '.join(names)}")
+    keep = np.flatnonzero(costs.fixed | coverage.options["technology"].isin(technologies).to_numpy())
+    level = coverage.level_dbm[:, keep].tocsr()
+    best = np.full(level.shape[0], -np.inf, np.float32)
+    np.maximum.at(best, np.repeat(np.arange(level.shape[0]), np.diff(level.indptr)), level.data)
+    subset = CoverageMatrix(level_dbm=level, options=coverage.options.iloc[keep].reset_index(drop=True),
+                            in_range=coverage.in_range, best_level_dbm=best)
+    return subset, OptionCosts(**{f.name: getattr(costs, f.name)[keep]
+                                  for f in dataclasses.fields(costs)})
+
+
+# ---------------------------------------------------------------------------------------
+# Steps shared with siting.pipeline.compute
+
+
+@contextmanager
+def _stopwatch(timings: dict[str, float], stage: str):
+    start = time.perf_counter()
+    yield
+    timings[stage] = round(time.perf_counter() - start, 3)

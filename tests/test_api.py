@@ -1,0 +1,216 @@
+"""The top-level Python API on the demo region: one call of each, as a notebook makes them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import folium
+import geopandas as gpd
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+from typer.testing import CliRunner
+
+import siting
+from siting import pipeline
+from siting.cli import app
+
+pytestmark = pytest.mark.skipif(not pipeline.DEMO_SCENARIO.exists(),
+                                reason=f"demo data not generated: {pipeline.DEMO_SCENARIO}")
+
+
+@pytest.fixture(scope="module")
+def coverage_builds():
+    """Each in-process coverage computation, counted for the whole module."""
+    calls = []
+    build = pipeline.build_coverage_in_steps
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return build(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pipeline, "build_coverage_in_steps", counted)
+        yield calls
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("coverage-cache")
+
+
+@pytest.fixture(scope="module")
+def study(coverage_builds, cache_dir):
+    return siting.prepare(siting.load_scenario(pipeline.DEMO_SCENARIO), cache_dir=cache_dir)
+
+
+@pytest.fixture(scope="module")
+def plan(study):
+    return study.plan()
+
+
+@pytest.fixture(scope="module")
+def plan2(study):
+    return study.plan(budget_cny=30e6, max_new_sites=80)
+
+
+def test_one_import_gives_the_api():
+    assert siting.Scenario is siting.config.Scenario
+    assert siting.load_scenario is siting.config.load_scenario
+    assert siting.prepare is siting.study.prepare
+    assert {"prepare", "Study", "PlanResult", "Kpis", "plot_curve", "ScenarioError"} <= set(dir(siting))
+    assert sorted(siting.__all__) == sorted(["__version__", *siting._EXPORTS])
+    assert all(getattr(siting, name) is not None for name in siting.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'plann'"):
+        _ = siting.plann
+
+
+def test_importing_siting_never_touches_matplotlibs_backend():
+    code = ("import sys, matplotlib; matplotlib.use('svg'); import siting; "
+            "[getattr(siting, name) for name in siting.__all__]; "
+            "assert siting.propagation.free_space_loss(1000.0, 1800.0) > 90; "
+            "import siting.cli, siting.study, siting.sweep, siting.export.staticmap; "
+            "assert matplotlib.get_backend() == 'svg', matplotlib.get_backend(); "
+            "assert 'matplotlib.pyplot' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_prepare_reads_a_scenario_file_too(study, cache_dir):
+    again = siting.prepare(pipeline.DEMO_SCENARIO, cache_dir=cache_dir)  # a cache hit
+    assert isinstance(again, siting.Study)
+    assert again.scenario == study.scenario
+    assert (again.coverage.level_dbm != study.coverage.level_dbm).nnz == 0
+
+
+def test_plan_solves_the_scenarios_objective(study, plan):
+    assert isinstance(plan, siting.PlanResult)
+    assert plan.scenario == study.scenario
+    assert plan.kpis.solver_status in ("optimal", "feasible")
+    assert 30e6 < plan.kpis.total_cost_cny <= study.scenario.objective.budget_cny
+    assert plan.kpis.new_sites <= study.scenario.objective.max_new_sites
+
+
+def test_plan2_follows_its_budget_and_quota(study, plan, plan2):
+    assert plan2.scenario.objective.budget_cny == 30e6
+    assert plan2.scenario.objective.max_new_sites == 80
+    assert study.scenario.objective.budget_cny == 45e6  # the study's scenario is unchanged
+    assert plan2.kpis.total_cost_cny <= 30e6 < plan.kpis.total_cost_cny
+    assert plan2.kpis.new_sites <= 80 < plan.kpis.new_sites
+    assert plan2.kpis.people_covered_after < plan.kpis.people_covered_after
+    assert plan2.coverage is study.coverage is plan.coverage
+
+
+def test_coverage_is_computed_once(study, plan, plan2, coverage_builds):
+    study.sweep(max_new_sites=[10], mip_gap=0.01)
+    assert len(coverage_builds) == 1
+
+
+def test_tables_and_typed_kpis(plan):
+    sites, villages, kpis = plan.sites, plan.villages, plan.kpis
+    assert isinstance(sites, gpd.GeoDataFrame) and isinstance(villages, gpd.GeoDataFrame)
+    assert sites.crs == villages.crs == plan.region.crs
+    assert len(sites) == len(plan.region.candidates)
+    assert isinstance(kpis, siting.Kpis)
+    assert kpis.new_sites == (sites["action"] == "build").sum()
+    assert kpis.upgrades == (sites["action"] == "upgrade").sum()
+    assert kpis.villages_total == len(villages)
+    assert kpis.villages_covered_after == villages["covered_after"].sum()
+    assert kpis.people_covered_pct == pytest.approx(
+        100 * kpis.people_covered_after / kpis.people_total)
+    assert isinstance(kpis.new_sites, int) and isinstance(kpis.total_cost_cny, float)
+
+
+def test_summary_is_summary_json_as_a_dict(plan):
+    summary = plan.summary()
+    assert summary["scenario"] == "demo-ankang"
+    assert summary["kpis"]["total_cost_cny"] == plan.kpis.total_cost_cny
+    assert summary["solver"]["status"] == plan.kpis.solver_status
+    summary["kpis"].clear()  # a copy: the plan's own is untouched
+    assert plan.summary()["kpis"]["new_sites"] == plan.kpis.new_sites
+
+
+def test_map_is_a_folium_map(plan):
+    fmap = plan.map()
+    assert isinstance(fmap, folium.Map)
+    assert "demo-ankang" in fmap.get_root().render()
+
+
+def test_plot_draws_on_the_given_axes(plan):
+    figure = Figure()
+    ax = figure.add_subplot()
+    assert plan.plot(ax=ax) == (figure, ax)
+    assert "demo-ankang" in ax.get_title()
+    assert len(ax.images) == 2  # hillshade and coverage classes
+    assert ax.get_legend() is not None
+
+
+def test_plot_without_axes_makes_a_figure(plan):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plan.plot()
+    try:
+        assert isinstance(fig, Figure) and ax.figure is fig
+        assert ax.get_xlim()[1] > ax.get_xlim()[0]
+    finally:
+        plt.close(fig)
+
+
+def test_write_gives_what_siting_run_writes(plan, cache_dir, tmp_path, monkeypatch):
+    assert plan.write(tmp_path / "api") == tmp_path / "api"
+    monkeypatch.setenv("SITING_CACHE_DIR", str(cache_dir))  # the study's coverage
+    result = CliRunner().invoke(app, ["run", str(pipeline.DEMO_SCENARIO), "--out",
+                                      str(tmp_path / "cli"), "--quiet"])
+    assert result.exit_code == 0, result.output + result.stderr
+    for name in pipeline.OUTPUT_FILES:
+        assert (tmp_path / "api" / name).stat().st_size > 0, name
+    api, cli = (json.loads((tmp_path / d / "summary.json").read_text()) for d in ("api", "cli"))
+    api.pop("timings_s"), cli.pop("timings_s")
+    assert api == cli
+    csv = [(tmp_path / d / "selected_sites.csv").read_bytes() for d in ("api", "cli")]
+    assert csv[0] == csv[1]
+
+
+def test_sweep_gives_the_cost_coverage_curve(study, plan):
+    curve = study.sweep(budgets_cny=[45e6, 30e6])
+    assert isinstance(curve, pd.DataFrame)
+    assert list(curve["budget_cny"]) == [30e6, 45e6]
+    assert (curve["cost_cny"] <= curve["budget_cny"]).all()
+    at_budget = curve.iloc[-1]  # the scenario's own objective: the plan's figures
+    assert at_budget["cost_cny"] == pytest.approx(plan.kpis.total_cost_cny, rel=1e-3)
+    assert at_budget["people_covered_pct"] == pytest.approx(plan.kpis.people_covered_pct, rel=1e-3)
+    figure = Figure()
+    assert siting.plot_curve(curve, ax=figure.add_subplot())[0] is figure
+    assert "demo-ankang" in figure.axes[0].get_title()
+
+
+def test_plan_restricted_to_one_technology(study):
+    plan = study.plan(technologies=["4G-1800"], mip_gap=0.01)
+    built = plan.sites[plan.sites["action"].isin(["build", "upgrade"])]
+    assert len(built) and set(built["technology"]) == {"4G-1800"}
+    kept = plan.sites[plan.sites["action"] == "keep"]
+    assert (kept["kind"] == "existing_5g").any()  # the 5G network stays on air
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"budget": 1e6}, "unknown key 'budget' (did you mean 'budget_cny'?); valid keys: type, "
+                      "budget_cny, max_new_sites, opex_years, phases, discount_rate, "
+                      "mandatory_by, time_limit_s, mip_gap, technologies"),
+    ({"budget_cny": -1}, "objective.budget_cny: must be >= 0"),
+    ({"type": "cheapest"}, "objective.type: must be one of min_cost, max_coverage"),
+    ({"mip_gap": 2}, "solver.mip_gap: must be <= 1"),
+    ({"phases": [{"year": 2027}]}, "objective.phases[0]: needs budget_cny and/or max_new_sites"),
+    ({"technologies": ["6G"]}, "technologies: unknown '6G'; the scenario's technologies are "
+                               "4G-1800, 5G-3500"),
+])
+def test_plan_refuses_a_bad_override(study, overrides, message):
+    with pytest.raises(siting.ScenarioError) as error:
+        study.plan(**overrides)
+    assert str(error.value).startswith("plan() overrides: ")
+    assert message in str(error.value)
+
+
+def test_sweep_refuses_to_fix_what_it_sweeps(study):
+    with pytest.raises(siting.ScenarioError, match="unknown key 'budget_cny'"):
+        study.sweep(budgets_cny=[1e6], budget_cny=2e6)
