@@ -36,17 +36,19 @@ _EXPORTS = {
     "ScenarioError": "siting.errors",
     "InfeasibleError": "siting.errors",
     "SolverError": "siting.errors",
+    "OutputError": "siting.errors",
 }
 
 __all__ = [  # the names of _EXPORTS, written out for static tools
     "__version__", "Scenario", "load_scenario", "prepare", "Study", "PlanResult", "Kpis",
     "plot_curve", "DEMO_SCENARIO", "SitingError", "InputError", "ScenarioError",
-    "InfeasibleError", "SolverError",
+    "InfeasibleError", "SolverError", "OutputError",
 ]
 
 if TYPE_CHECKING:  # what static tools see; at run time __getattr__ loads them
     from siting.config import Scenario, load_scenario
-    from siting.errors import InfeasibleError, InputError, ScenarioError, SitingError, SolverError
+    from siting.errors import (InfeasibleError, InputError, OutputError, ScenarioError, SitingError,
+                               SolverError)
     from siting.pipeline import DEMO_SCENARIO
     from siting.study import Kpis, PlanResult, Study, prepare
     from siting.sweep import plot_curve
