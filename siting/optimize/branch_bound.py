@@ -139,7 +139,7 @@ class _Relaxation:
         if basis is not None:
             h.setBasis(basis)
         h.setOptionValue("objective_bound", cutoff)
-        h.run()
+        highs_backend.run(h)
         h.setOptionValue("simplex_strategy", 1)  # from now on: bound changes, dual simplex
         status = h.getModelStatus()
         S = self._S
@@ -237,7 +237,19 @@ def branch_and_bound(model: MipModel, *, start: np.ndarray | None = None,
         Relative gap at which a node counts as no better than the incumbent [-].
     node_limit : int
         Nodes (LPs solved) before the search gives up.
+
+    Notes
+    -----
+    The search runs on a thread of its own (:func:`highs_backend.on_own_thread`), so that
+    its single-threaded HiGHS instances work whatever HiGHS did before on the caller's.
     """
+    return highs_backend.on_own_thread(_branch_and_bound, model, start, time_limit_s, mip_gap,
+                                       node_limit)
+
+
+def _branch_and_bound(model: MipModel, start, time_limit_s, mip_gap,
+                      node_limit: int) -> SearchResult:
+    """:func:`branch_and_bound` on the calling thread."""
     sign = -1.0 if model.sense == "max" else 1.0
     cost = sign * model.c  # minimise cost @ v; the offset is added back at the end
     ints = np.flatnonzero(model.integer)

@@ -56,13 +56,59 @@ def _new_highs(highspy):
 
 
 def _quiet_highs(highspy):
-    """A Highs instance that logs nothing and runs on one thread (deterministic; one
-    consistent value for the process)."""
+    """A Highs instance that logs nothing and runs on one thread: one thread keeps plans
+    independent of the machine (see :func:`on_own_thread` for why that value cannot clash
+    with another HiGHS user's)."""
     h = _new_highs(highspy)
     h.setOptionValue("output_flag", False)
     h.setOptionValue("log_to_console", False)
     h.setOptionValue("threads", 1)
     return h
+
+
+def on_own_thread(fn, /, *args, **kwargs):
+    """``fn(*args, **kwargs)`` called on a new thread; its result returned, its exception
+    raised here.
+
+    HiGHS keeps one task scheduler per thread, sized by the first ``run()`` on that thread;
+    an instance whose ``threads`` option differs from it fails ("HiGHS failed: Not Set").
+    So one HiGHS user on a thread fixes the thread count of every later one: PuLP's
+    ``HiGHS(msg=False)`` (HiGHS's default count) broke siting's single-threaded solves,
+    and siting's broke a later ``HiGHS(threads=2)``. Every siting solve runs HiGHS on
+    threads siting starts, whose schedulers no one else touches and which die with them.
+    ``Highs.resetThreadScheduler`` would instead pull the scheduler from under the caller's
+    other instances, and ``resetGlobalScheduler`` is not thread-safe (HiGHS PR 3141)."""
+    box = {}
+
+    def call():
+        try:
+            box["value"] = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - raised again on the caller's thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=call, name="siting-highs", daemon=True)
+    worker.start()
+    worker.join()
+    if "error" in box:
+        raise box.pop("error")
+    return box["value"]
+
+
+def run(h):
+    """``h.run()``, once more with ``threads`` 0 (use the scheduler there is) if HiGHS
+    refused to start. :func:`on_own_thread` makes that refusal impossible while HiGHS keeps
+    a scheduler per thread; this keeps siting solving (rather than falling back to CBC) on
+    one that shares a scheduler across threads, or when a caller runs :func:`lp_relaxation`
+    on a thread of its own."""
+    import highspy
+    status = h.run()
+    if (status == highspy.HighsStatus.kError
+            and h.getModelStatus() == highspy.HighsModelStatus.kNotset):
+        log.info("HiGHS refused threads=1 (its scheduler here has another thread count); "
+                 "running on that scheduler")
+        h.setOptionValue("threads", 0)
+        status = h.run()
+    return status
 
 
 def _consistent(model: MipModel, x: np.ndarray, objective: float, tol: float = 1e-6) -> bool:
@@ -110,7 +156,8 @@ def _highs_lp(highspy, model: MipModel, *, integrality: bool, minimise_cost=None
 def lp_relaxation(model: MipModel, minimise_cost: np.ndarray):
     """A quiet, single-threaded Highs instance holding the LP relaxation of ``model`` with the
     objective ``min minimise_cost @ v``, presolve off so that every re-solve after a bound
-    change starts from the last basis (the dual simplex's warm start)."""
+    change starts from the last basis (the dual simplex's warm start). Solve it with
+    :func:`run`, on a thread of :func:`on_own_thread`."""
     import highspy
     h = _quiet_highs(highspy)
     h.setOptionValue("presolve", "off")
@@ -130,7 +177,15 @@ def available() -> bool:
 
 def solve_mip(model: MipModel, *, time_limit_s: float | None = None, mip_gap: float = 0.0,
               seed: int = 0, start: np.ndarray | None = None) -> MipResult:
-    """Solve ``model``; raise :class:`SolverError` if HiGHS fails."""
+    """Solve ``model``; raise :class:`SolverError` if HiGHS fails. HiGHS runs on a thread
+    of its own (:func:`on_own_thread`), whatever HiGHS did before on the caller's."""
+    return on_own_thread(_solve_mip, model, time_limit_s=time_limit_s, mip_gap=mip_gap,
+                         seed=seed, start=start)
+
+
+def _solve_mip(model: MipModel, *, time_limit_s: float | None, mip_gap: float, seed: int,
+               start: np.ndarray | None) -> MipResult:
+    """:func:`solve_mip` on the calling thread."""
     try:
         import highspy
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -150,7 +205,7 @@ def solve_mip(model: MipModel, *, time_limit_s: float | None = None, mip_gap: fl
         sol.col_value = np.asarray(start, dtype=float)
         sol.value_valid = True
         h.setSolution(sol)
-    run_status = h.run()
+    run_status = run(h)
     if run_status == highspy.HighsStatus.kError:
         raise SolverError(f"HiGHS failed: {h.modelStatusToString(h.getModelStatus())}")
     ms = h.getModelStatus()
@@ -169,8 +224,8 @@ def solve_mip(model: MipModel, *, time_limit_s: float | None = None, mip_gap: fl
                 # setSolution, col_value can be the warm start, not the optimum reported.
                 log.info("HiGHS returned a solution inconsistent with its objective; "
                          "re-solving without the warm start")
-                return solve_mip(model, time_limit_s=time_limit_s, mip_gap=mip_gap, seed=seed,
-                                 start=None)
+                return _solve_mip(model, time_limit_s=time_limit_s, mip_gap=mip_gap,
+                                  seed=seed, start=None)
             raise SolverError("HiGHS returned a solution inconsistent with its objective")
         return MipResult(x=x, status="optimal", objective=obj, bound=bound)
     if ms in (S.kInfeasible, S.kUnboundedOrInfeasible):
