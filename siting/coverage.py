@@ -144,7 +144,7 @@ def _sample_and_find_principal_edge(elevation, r0, c0, r1, c1, last, step_m, h_t
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _diffraction_kernel(elevation, cell_m, tx_row, tx_col, tx_h, rx_row, rx_col, rx_h,
+def diffraction_kernel(elevation, cell_m, tx_row, tx_col, tx_h, rx_row, rx_col, rx_h,
                         pair_tx, pair_rx, wavelength_m, earth_k, max_edges, loss_out, los_out):
     """Deygout loss and terrain LOS on every pair; profiles sampled about once per DEM cell.
 
@@ -382,7 +382,7 @@ def path_levels(terrain: Terrain, tx: Transmitters, rx_x_m: np.ndarray, rx_y_m: 
     loss = np.empty(len(pair_tx), np.float64)
     los = np.empty(len(pair_tx), np.bool_)
     wavelength_m = SPEED_OF_LIGHT_M_S / (tech.frequency_mhz * 1e6)
-    _diffraction_kernel(terrain.elevation_m, float(terrain.cell_size_m), tx_row, tx_col,
+    diffraction_kernel(terrain.elevation_m, float(terrain.cell_size_m), tx_row, tx_col,
                         np.asarray(tx.height_m, np.float64), rx_row, rx_col, rx_h, pair_tx, pair_rx,
                         wavelength_m, float(settings.earth_radius_factor),
                         int(settings.max_diffraction_edges), loss, los)

@@ -20,15 +20,14 @@ import time
 
 import numpy as np
 
-#: Seconds the kernels a run needs take to compile, quoted in the command line's notice: with an
-#: empty ``$NUMBA_CACHE_DIR`` on the 2-core test machine, about 2 s for the path-loss kernel and
-#: 3 s for the set-cover heuristics (measured on a quiet machine; more when the cores are busy).
+#: Seconds quoted in the command line's notice for compiling the kernels a run needs: an
+#: estimate with room for a machine whose cores are busy.
 COMPILE_TIME_S = 10
 
 #: The kernels every run calls (module, name): the path-loss kernel of the coverage stage (also
 #: used for the coverage raster, so a run with a cached coverage matrix compiles it too). The
 #: kernels it calls are compiled and cached with it.
-RUN_KERNELS = (("siting.coverage", "_diffraction_kernel"),)
+RUN_KERNELS = (("siting.coverage", "diffraction_kernel"),)
 
 COMPILING_NOTICE = ("compiling the radio kernels once (about {seconds} s); later runs start at "
                     "once (`make install` compiles them ahead)")

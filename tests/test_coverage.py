@@ -174,7 +174,7 @@ def test_earth_curvature_setting_changes_the_ridge_loss_as_the_bulge_says():
 
 
 def test_the_fused_profile_kernel_equals_the_reference_deygout_on_rugged_terrain():
-    from siting.coverage import _diffraction_kernel
+    from siting.coverage import diffraction_kernel
     from siting.propagation import deygout_loss_kernel, line_of_sight_clear_kernel
     from siting.terrain import sample_profile_kernel
     z = _rugged(seed=3)
@@ -187,7 +187,7 @@ def test_the_fused_profile_kernel_equals_the_reference_deygout_on_rugged_terrain
     wavelength = C_LIGHT / 3.5e9
     for k, edges in ((4.0 / 3.0, 3), (1.0, 2), (0.0, 1)):
         loss, los = np.empty(n_pairs), np.empty(n_pairs, bool)
-        _diffraction_kernel(z, CELL, tx_row, tx_col, tx_h, rx_row, rx_col, rx_h, pair_tx,
+        diffraction_kernel(z, CELL, tx_row, tx_col, tx_h, rx_row, rx_col, rx_h, pair_tx,
                             pair_rx, wavelength, k, edges, loss, los)
         expected_loss, expected_los = np.empty(n_pairs), np.empty(n_pairs, bool)
         for p, (a, b) in enumerate(zip(pair_tx, pair_rx)):

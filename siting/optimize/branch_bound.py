@@ -1,18 +1,17 @@
 r"""LP-based branch and bound for small coverage MIPs, on HiGHS's dual simplex.
 
 On small covering models HiGHS's MIP solver spends most of its time on work that does not
-pay: on the 547 x 301 unit-cost LSCP that ``benchmarks/vs_spopt.py`` reduces to, 2.6 s of
-root cut separation (6,279 cuts lifting the bound from 32.96 to 33.14), strong-branching
-LPs and sub-MIP heuristics, 4 s in all; on its MCLP (1,621 rows, 379 options, p = 20),
-8.7 s, although the LP bound, the incumbent and reduced-cost fixing leave nine nodes.
-This search keeps only what closes such trees:
+pay: root cut separation that barely lifts the bound, strong-branching LPs and sub-MIP
+heuristics, on trees that the LP bound, the incumbent and reduced-cost fixing close in a few
+nodes (``benchmarks/vs_spopt.py`` measures both). This search keeps only what closes such
+trees:
 
 - **Depth first** (Land & Doig 1960), the up branch first, so that a dive ends in a plan.
 - **Warm-started LPs with a cutoff**: each node's relaxation is re-solved by the dual
   simplex from its parent's basis, with the incumbent as objective bound: the (dual
   feasible) objective only rises, so the LP stops as soon as it passes the cutoff and a
   pruned node costs a few pivots. The root LP is solved by whichever simplex HiGHS picks
-  (the primal one on an MCLP, whose empty plan is feasible: 4x faster there).
+  (the primal one on an MCLP, whose empty plan is feasible).
 - **Integral objectives**: when every plan's objective is integral
   (:attr:`MipModel.integral_objective`), a node whose bound rounds up to the incumbent's
   value is pruned.
@@ -92,7 +91,7 @@ def suits(model: MipModel) -> bool:
     only row with an upper bound is at most one cardinality row (unit coefficients: the
     quota of options). Budget (knapsack) and one-option-per-group rows are left to HiGHS:
     there its cuts and heuristics decide, and this search has neither (on the demo region's
-    plan HiGHS proves the optimum in 1.2 s, where this search stops at its node limit)."""
+    plan HiGHS proves the optimum where this search stops at its node limit)."""
     ints = model.integer
     if model.A.nnz > MAX_NNZ or not ints.any():
         return False
