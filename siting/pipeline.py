@@ -37,8 +37,7 @@ from siting.export.staticmap import write_static_map
 from siting.export.summary import build_summary, write_summary
 from siting.export.kml import write_kml
 from siting.export.i18n import term
-from siting.export.tables import (demand_table, selected_sites, site_table, uncovered_mandatory,
-                                  village_table)
+from siting.export.tables import PlanTables, plan_tables
 from siting.export.webmap import write_map
 from siting.io import RegionData, read_region
 from siting.plan import (Plan, PlanKpis, baseline_free_public, baseline_greedy, kpis_of,
@@ -208,32 +207,33 @@ def compute(scenario: Scenario, *, progress: Progress | None = None,
                      level_dbm_by_technology=by_technology)
 
 
-def _map_writers(run: RunResult, sites, villages) -> dict:
+def _map_writers(run: RunResult, tables: PlanTables) -> dict:
     """Writers of the GIS layers, maps and raster, by output file name: the slow part, timed
     as the "write outputs" stage."""
-    selected = selected_sites(sites)
-    language = run.scenario.outputs.language
-    level = (run.level_dbm, run.level_transform)
+    selected = tables.selected_sites
+    language = tables.language
+    sites, villages = tables.sites, tables.villages
+    level = (tables.level_dbm, tables.level_transform)
     return {
         "sites.gpkg": lambda path: write_layers(path, {
             "selected_sites": selected, "candidates": sites, "villages": villages,
-            "demand": demand_table(run)}),
+            "demand": tables.demand}),
         "sites.kml": lambda path: write_kml(
-            path, term("kml.title", language, name=run.scenario.name), selected,
-            uncovered_mandatory(villages), language=language),
+            path, term("kml.title", language, name=tables.name), selected,
+            tables.uncovered_mandatory, language=language),
         "selected_sites.csv": lambda path: write_site_csv(path, selected),
-        "coverage.tif": lambda path: write_level_raster(path, *level, run.region.crs),
+        "coverage.tif": lambda path: write_level_raster(path, *level, tables.crs),
         "map.html": lambda path: write_map(path, run, sites, villages, *level),
         "map.png": lambda path: write_static_map(path, run, sites, villages, *level),
     }
 
 
-def _report_writers(run: RunResult, summary: dict, sites) -> dict:
+def _report_writers(tables: PlanTables, summary: dict) -> dict:
     """Writers of the reports and summary.json, which carry the stage timings (so they come
     after the timed stage)."""
     return {
-        "report.md": lambda path: write_report(path, render_report(run, summary, sites)),
-        "report.html": lambda path: write_html_report(path, run, summary, sites),
+        "report.md": lambda path: write_report(path, render_report(tables)),
+        "report.html": lambda path: write_html_report(path, tables),
         "summary.json": lambda path: write_summary(summary, path),
     }
 
@@ -261,10 +261,10 @@ def write_outputs(run: RunResult, out_dir: Path, *, progress: Progress | None = 
         staging = Path(tempfile.mkdtemp(prefix=".siting-", dir=out_dir))
     try:
         with _timed(run.timings_s, "write outputs", progress):
-            sites, villages = site_table(run), village_table(run)
-            _write_staged(_map_writers(run, sites, villages), staging, out_dir)
-        summary = build_summary(run)
-        _write_staged(_report_writers(run, summary, sites), staging, out_dir)
+            tables = plan_tables(run)
+            _write_staged(_map_writers(run, tables), staging, out_dir)
+        summary = build_summary(tables.summary, run.timings_s)
+        _write_staged(_report_writers(tables, summary), staging, out_dir)
         with output_errors(out_dir, "moving the finished outputs into place"):
             for name in OUTPUT_FILES:
                 os.replace(staging / name, out_dir / name)

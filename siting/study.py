@@ -39,8 +39,8 @@ from siting.coverage import CoverageMatrix
 from siting.demand import Demand
 from siting.errors import ScenarioError
 from siting.export.staticmap import draw_static_map
-from siting.export.summary import build_summary
-from siting.export.tables import site_table, village_table
+from siting.export.summary import build_summary, summary_facts
+from siting.export.tables import PlanTables, admin_table, plan_tables, site_table, village_table
 from siting.export.webmap import build_map
 from siting.io import RegionData
 from siting.pipeline import (Progress, RunResult, baseline_kpis, best_of, output_lock,
@@ -335,6 +335,12 @@ class PlanResult:
                          level_dbm_by_technology=levels)
 
     @cached_property
+    def tables(self) -> PlanTables:
+        """Every table of the plan and what its maps and reports draw besides
+        (:func:`siting.export.tables.plan_tables`; computes :attr:`run`'s rasters)."""
+        return plan_tables(self.run)
+
+    @cached_property
     def sites(self) -> gpd.GeoDataFrame:
         """One row per candidate site, in the run's CRS [m]: action (build, upgrade, keep),
         technology, capex [CNY], opex [CNY/year], total cost [CNY], people served and newly
@@ -355,7 +361,8 @@ class PlanResult:
 
     @cached_property
     def _summary(self) -> dict:
-        return build_summary(self)
+        facts = summary_facts(self, self.sites, self.villages, admin_table(self))
+        return build_summary(facts, self.timings_s)
 
     def summary(self) -> dict:
         """The plan's ``summary.json`` as a dictionary (a fresh copy each call): KPIs, by

@@ -22,7 +22,8 @@ from siting.export.gis import write_site_csv
 from siting.export.html_report import write_html_report
 from siting.export.kml import write_kml
 from siting.export.report import Figure, Steps, Table, build_report, render_markdown
-from siting.export.tables import selected_sites, site_table, uncovered_mandatory, village_table
+from siting.export.tables import (plan_tables, selected_sites, site_table, uncovered_mandatory,
+                                  village_table)
 from siting.export.webmap import Page, esc
 from siting.pipeline import compute, write_outputs
 
@@ -51,7 +52,7 @@ def small(tmp_path_factory):
     run = compute(load_scenario(small_region(folder)))
     out = folder / "out"
     summary = write_outputs(run, out)
-    write_html_report(out / "report.html", run, summary, site_table(run))
+    write_html_report(out / "report.html", plan_tables(run))
     return run, summary, out
 
 
@@ -262,10 +263,10 @@ def test_page_is_the_branca_page_with_a_language():
 
 
 def test_html_report_matches_markdown_and_escapes(small):
-    run, summary, out = small
+    run, _, out = small
     page = (out / "report.html").read_text(encoding="utf-8")
     markdown = (out / "report.md").read_text(encoding="utf-8")
-    report = build_report(run, summary, site_table(run))
+    report = build_report(plan_tables(run))
     assert render_markdown(report) == markdown
     for section in report.sections:
         assert f"## {section.title}" in markdown

@@ -28,12 +28,12 @@ from siting.config import load_scenario
 from siting.export.gis import write_layers
 from siting.export.i18n import LANGUAGES, TERMS, rsrp_class_labels, stage_text, term, value_text
 from siting.export.kml import write_kml
-from siting.export.report import build_report, render_markdown, village_admin_units
+from siting.export.report import build_report, render_markdown
 from siting.export.staticmap import (FontError, find_cjk_font, packaged_cjk_font, text_fonts,
                                      write_static_map)
-from siting.export.summary import build_summary
-from siting.export.tables import (OUTSIDE_ADMIN_UNITS, admin_table, selected_sites, site_table,
-                                  uncovered_mandatory, village_table)
+from siting.export.tables import (OUTSIDE_ADMIN_UNITS, admin_table, plan_tables, selected_sites,
+                                  site_table, uncovered_mandatory, village_admin_units,
+                                  village_table)
 from siting.export.webmap import write_map
 from siting.pipeline import compute, write_outputs
 from siting.sweep import curve_labels, write_curve
@@ -88,7 +88,7 @@ def zh(tmp_path_factory):
 
 
 def in_language(run, language):
-    """The same run with its outputs in ``language``."""
+    """The same run (or its tables) with its outputs in ``language``."""
     outputs = dataclasses.replace(run.scenario.outputs, language=language)
     return dataclasses.replace(run, scenario=dataclasses.replace(run.scenario, outputs=outputs))
 
@@ -201,8 +201,8 @@ def test_report_html_in_chinese(zh):
 
 
 def test_english_stays_english_with_chinese_names(zh):
-    run, summary, _, _ = zh
-    report = render_markdown(build_report(in_language(run, "en"), summary, site_table(run)))
+    run, _, _, _ = zh
+    report = render_markdown(build_report(in_language(plan_tables(run), "en")))
     assert report.startswith(f"# Siting plan: {NAME}\n")
     assert "## Headline" in report and "## Coverage by admin unit" in report
     assert "| c3 | build | lamp_pole |" in report
@@ -435,17 +435,16 @@ def test_sites_kml_in_chinese(zh, tmp_path):
 # --- the report: how people are counted, and the county of an uncovered village -----------------
 
 
-def without_population_raster(run):
-    return dataclasses.replace(run, region=dataclasses.replace(run.region, population_source=None))
+def without_population_raster(tables):
+    return dataclasses.replace(tables, has_population_raster=False)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_report_says_how_people_are_counted(zh, language):
-    run, summary, _, _ = zh
-    sites = site_table(run)
-    with_raster = render_markdown(build_report(in_language(run, language), summary, sites))
-    without = render_markdown(build_report(in_language(without_population_raster(run), language),
-                                           summary, sites))
+    run, _, _, _ = zh
+    tables = plan_tables(run)
+    with_raster = render_markdown(build_report(in_language(tables, language)))
+    without = render_markdown(build_report(in_language(without_population_raster(tables), language)))
     raster_text = term("report.demand_raster", language, grid_m=run.scenario.demand.grid_m)
     no_raster_text = term("report.demand_no_raster", language)
     assert raster_text in with_raster and no_raster_text not in with_raster
@@ -467,9 +466,9 @@ def test_a_run_without_a_population_raster_says_so(tmp_path):
     path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
     run = compute(load_scenario(path))
     assert run.region.population_source is None and set(run.demand.kind) == {"village"}
-    summary, sites = build_summary(run), site_table(run)
+    tables = plan_tables(run)
     for language in LANGUAGES:
-        report = render_markdown(build_report(in_language(run, language), summary, sites))
+        report = render_markdown(build_report(in_language(tables, language)))
         assert term("report.demand_no_raster", language) in report
         assert term("report.demand_raster", language, grid_m=run.scenario.demand.grid_m) not in report
 
@@ -483,7 +482,8 @@ def test_uncovered_villages_show_the_county_of_their_polygon(zh):
     field_says = copy.deepcopy(summary)
     field_says["uncovered_mandatory_villages"][0]["admin_unit"] = "石泉县"  # as a wrong field would
     for language in LANGUAGES:
-        report = render_markdown(build_report(in_language(run, language), field_says, site_table(run)))
+        tables = dataclasses.replace(plan_tables(run), summary=field_says)
+        report = render_markdown(build_report(in_language(tables, language)))
         assert "| v3 | 双龙易地搬迁安置点 | 紫阳县 |" in report and "石泉县" not in report
 
 

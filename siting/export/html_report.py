@@ -17,6 +17,7 @@ from pathlib import Path
 
 from siting.export.i18n import HTML_LANG, check_language, term
 from siting.export.report import Figure, Report, Steps, Table, build_report, cell_text
+from siting.export.tables import PlanTables
 
 # Latin faces first, then the CJK faces of Linux, Windows and macOS for Chinese text.
 CSS = """
@@ -117,9 +118,10 @@ def report_figures(folder: Path, language: str = "en") -> tuple[Figure, ...]:
     return tuple(figures)
 
 
-def write_html_report(path: Path, run, summary: dict, sites, *, embed_images: bool = True) -> None:
-    """Write ``report.html`` for a run; embeds map.png (and cost_coverage.png) found beside it."""
+def write_html_report(path: Path, tables: PlanTables, *, embed_images: bool = True) -> None:
+    """Write ``report.html`` of a run's tables (:func:`~siting.export.tables.plan_tables`);
+    embeds map.png (and cost_coverage.png) found beside it."""
     path = Path(path)
-    figures = report_figures(path.parent, run.scenario.outputs.language)
-    report = build_report(run, summary, sites, figures=figures)
+    figures = report_figures(path.parent, tables.language)
+    report = build_report(tables, figures=figures)
     path.write_text(render_html(report, base=path.parent, embed_images=embed_images), encoding="utf-8")

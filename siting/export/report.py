@@ -16,6 +16,7 @@ from pathlib import Path
 
 from siting.export.i18n import check_language, join, stage_text, term, value_text
 from siting.export.style import BUILT_ACTIONS
+from siting.export.tables import PlanTables
 
 
 @dataclass(frozen=True)
@@ -64,13 +65,25 @@ def cell_text(value) -> str:
     return str(value)
 
 
-def build_report(run, summary: dict, sites, *, figures: tuple[Figure, ...] = (),
+def build_report(tables: PlanTables, *, figures: tuple[Figure, ...] = (),
                  language: str | None = None) -> Report:
     """The content of the report of a run, as data, in ``language`` (default: the scenario's
-    ``report.language``). Names and numbers are shown as they are in either language."""
-    lang = check_language(language or run.scenario.outputs.language)
+    ``outputs.language``). Names and numbers are shown as they are in either language.
+
+    Parameters
+    ----------
+    tables : siting.export.tables.PlanTables
+        The run's tables (:func:`~siting.export.tables.plan_tables`); the report reads its
+        summary, sites, the villages' admin units and the scenario's assumptions.
+    figures : tuple of Figure
+        Figures to show (the HTML report's map.png and cost-coverage curve).
+    language : str, optional
+        "en" or "zh"; the scenario's by default.
+    """
+    lang = check_language(language or tables.language)
+    summary = tables.summary
     k = summary["kpis"]
-    scenario = run.scenario
+    scenario = tables.scenario
     people_total = k["people_total"] or 1.0
     sections = [_headline_section(k, people_total, lang)]
     if summary["phases"]:
@@ -78,9 +91,9 @@ def build_report(run, summary: dict, sites, *, figures: tuple[Figure, ...] = (),
     if figures:
         sections.append(Section(term("section.figures", lang), list(figures)))
     sections += _breakdown_sections(summary, lang)
-    sections.append(_uncovered_section(summary, village_admin_units(run.demand), lang))
-    sections.append(_sites_section(sites, lang))
-    sections.append(_assumptions_section(scenario, run.region.population_source is not None, lang))
+    sections.append(_uncovered_section(summary, tables.village_admin_units, lang))
+    sections.append(_sites_section(tables.sites, lang))
+    sections.append(_assumptions_section(scenario, tables.has_population_raster, lang))
     sections.append(Section(term("section.stages", lang),
                             [Steps([stage_text(s, lang) for s in summary["solver"]["stages"]])]))
     return Report(title=term("report.title", lang, name=scenario.name),
@@ -156,15 +169,6 @@ def _breakdown_sections(summary: dict, lang: str) -> list[Section]:
             [[value_text("baseline", b["label"], lang), b["new_options"], b["cost_cny"],
               b["people_covered"], b["mandatory_covered"]] for b in summary["baselines"]])]),
     ]
-
-
-def village_admin_units(demand) -> dict[str, str]:
-    """Each village's admin unit as the demand counts it (:mod:`siting.demand`: the polygon it
-    lies in when there are admin-unit polygons, else its own ``admin_unit`` field), by
-    ``village_id``; villages without one are left out."""
-    villages = demand.kind == "village"
-    return {str(v): str(unit) for v, unit in zip(demand.ref_id[villages], demand.admin_unit[villages])
-            if unit is not None and str(unit) != ""}
 
 
 def _uncovered_section(summary: dict, units: dict[str, str], lang: str) -> Section:
@@ -264,9 +268,9 @@ def render_markdown(report: Report) -> str:
     return "\n".join(parts).rstrip("\n") + "\n"
 
 
-def render_report(run, summary: dict, sites) -> str:
-    """The Markdown report of a run."""
-    return render_markdown(build_report(run, summary, sites))
+def render_report(tables: PlanTables) -> str:
+    """The Markdown report of a run's tables (:func:`~siting.export.tables.plan_tables`)."""
+    return render_markdown(build_report(tables))
 
 
 def write_report(path: Path, text: str) -> None:

@@ -19,7 +19,6 @@ import numpy as np
 from siting import __version__
 from siting.distributed import peak_memory_mb
 from siting.export.style import BUILT_ACTIONS
-from siting.export.tables import admin_table, site_table, village_table
 from siting.plan import REASON_BELOW_THRESHOLD, REASON_NO_CANDIDATE, phase_kpis
 
 
@@ -80,11 +79,24 @@ def _kpis(run, sites, villages) -> dict:
     }
 
 
-def build_summary(run) -> dict:
-    """KPIs of the plan, by technology, kind and admin unit, baselines, solver, timings."""
+def summary_facts(run, sites, villages, admin) -> dict:
+    """Everything of ``summary.json`` but ``timings_s``: a pure function of the inputs.
+
+    Parameters
+    ----------
+    run : siting.pipeline.RunResult or siting.study.PlanResult
+        The solved run (its scenario, demand, coverage, plan and baselines).
+    sites, villages, admin : DataFrame
+        Its :func:`~siting.export.tables.site_table`, :func:`~siting.export.tables.village_table`
+        and :func:`~siting.export.tables.admin_table`.
+
+    Returns
+    -------
+    dict
+        KPIs of the plan, by technology, kind and admin unit, baselines and solver outcome,
+        JSON-safe and rounded (people [persons], costs [CNY], levels [dBm]).
+    """
     plan = run.plan
-    sites = site_table(run)
-    villages = village_table(run)
     built = sites[sites["action"].isin(BUILT_ACTIONS)]
     mandatory_villages = villages[villages["mandatory"]]
     solution = plan.solution
@@ -99,7 +111,7 @@ def build_summary(run) -> dict:
         {"village_id": r.village_id, "name": r["name"], "admin_unit": r.admin_unit,
          "reason": r.uncovered_reason, "best_level_dbm": r.best_level_dbm}
         for _, r in mandatory_villages[~mandatory_villages["covered_after"]].iterrows()]
-    summary = {
+    facts = {
         "siting_version": __version__,
         "scenario": run.scenario.name,
         "crs": run.region.crs.to_string(),
@@ -117,13 +129,19 @@ def build_summary(run) -> dict:
         "phases": [vars(p) for p in phase_kpis(plan, run.coverage, run.demand)],
         "by_technology": by_tech,
         "by_kind": by_kind,
-        "by_admin_unit": admin_table(run).set_index("admin_unit").to_dict(orient="index"),
+        "by_admin_unit": admin.set_index("admin_unit").to_dict(orient="index"),
         "uncovered_mandatory_villages": uncovered,
         "baselines": [vars(b) for b in run.baselines],
-        "timings_s": dict(sorted({**run.timings_s,
-                                  "peak_memory_mb": round(peak_memory_mb(), 1)}.items())),
     }
-    return _clean(summary)
+    return _clean(facts)
+
+
+def build_summary(facts: dict, timings_s: dict[str, float]) -> dict:
+    """The content of ``summary.json``: ``facts`` (:func:`summary_facts`, e.g.
+    :attr:`siting.export.tables.PlanTables.summary`) with ``timings_s``, the stage timings [s]
+    and the peak memory of the process [MB] measured now."""
+    timings = dict(sorted({**timings_s, "peak_memory_mb": round(peak_memory_mb(), 1)}.items()))
+    return {**facts, "timings_s": _clean(timings)}
 
 
 def write_summary(summary: dict, path: Path) -> None:

@@ -5,16 +5,26 @@ tells the same story. Every column a planner brings with the candidates and the 
 (a site's name, its county, a field of their own) is carried to the tables and so to
 sites.gpkg, selected_sites.csv and sites.kml; an input column whose name a table computes
 itself is kept as ``input_<name>``.
+
+:func:`plan_tables` builds every table of a run once, with what the writers need besides
+(:class:`PlanTables`); the writers of :mod:`siting.export` take that, not the run.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
+import rasterio
 import shapely
 
+from siting.config import Scenario, Technology
 from siting.export.style import PLAN_ACTIONS
+from siting.export.summary import summary_facts
+from siting.terrain import Terrain
 
 
 def site_table(run) -> gpd.GeoDataFrame:
@@ -204,3 +214,126 @@ def admin_table(run) -> pd.DataFrame:
                                         if (frame["admin_unit"] == OUTSIDE_ADMIN_UNITS).any() else [])
     table = frame.groupby("admin_unit", sort=False).sum().reindex(order, fill_value=0)
     return table.rename_axis("admin_unit").reset_index()
+
+
+def village_admin_units(demand) -> dict[str, str]:
+    """Each village's admin unit as the demand counts it (:mod:`siting.demand`: the polygon it
+    lies in when there are admin-unit polygons, else its own ``admin_unit`` field), by
+    ``village_id``; villages without one are left out."""
+    villages = demand.kind == "village"
+    return {str(v): str(unit) for v, unit in zip(demand.ref_id[villages], demand.admin_unit[villages])
+            if unit is not None and str(unit) != ""}
+
+
+@dataclass(frozen=True, repr=False)
+class PlanTables:
+    """The tables of a solved run and what the maps and reports draw besides them: everything
+    the writers of :mod:`siting.export` read (built by :func:`plan_tables`).
+
+    Coordinates are in the run's projected CRS [m] unless said otherwise.
+
+    Attributes
+    ----------
+    scenario : siting.config.Scenario
+        The scenario planned: its ``name``, ``outputs`` (language, basemap), technologies,
+        objective and the assumptions the report states.
+    crs : pyproj.CRS
+        The run's projected CRS (metres).
+    sites : geopandas.GeoDataFrame
+        :func:`site_table`: one row per candidate site, action, technology, costs [CNY],
+        people served and newly covered [persons], every input column.
+    villages : geopandas.GeoDataFrame
+        :func:`village_table`: one row per village, coverage before/after, serving site,
+        best level [dBm], status and reason.
+    demand : geopandas.GeoDataFrame
+        :func:`demand_table`: every demand point with its weight [persons] and coverage flags.
+    admin : pandas.DataFrame
+        :func:`admin_table`: people [persons] and villages covered before/after per admin unit.
+    summary : dict
+        Everything of ``summary.json`` but ``timings_s`` (:func:`siting.export.summary.summary_facts`).
+    village_admin_units : dict of str to str
+        Each village's admin unit as the demand counts it, by ``village_id``
+        (:func:`village_admin_units`).
+    terrain : siting.terrain.Terrain
+        The DEM [m]: the maps' extent and hillshade.
+    admin_units : geopandas.GeoDataFrame or None
+        Admin-unit polygons, labelled by their index; None without any.
+    zones : geopandas.GeoDataFrame or None
+        5G zone polygons; None without any.
+    population : numpy.ndarray or None
+        People per cell [persons] of the population raster (block means for a large one), for
+        the web map; None without a population raster.
+    population_transform : rasterio.Affine or None
+        Its transform.
+    has_population_raster : bool
+        Whether demand was counted on a population raster (the report says how people count).
+    level_dbm : numpy.ndarray
+        Best-server RSRP [dBm] of the plan on a regular grid, NaN where none reaches.
+    level_transform : rasterio.Affine
+        The grid's transform.
+    level_dbm_by_technology : dict of str to numpy.ndarray
+        The same per technology with selected options (same grid and transform).
+    """
+
+    scenario: Scenario
+    crs: pyproj.CRS
+    sites: gpd.GeoDataFrame
+    villages: gpd.GeoDataFrame
+    demand: gpd.GeoDataFrame
+    admin: pd.DataFrame
+    summary: dict
+    village_admin_units: dict[str, str]
+    terrain: Terrain
+    admin_units: gpd.GeoDataFrame | None
+    zones: gpd.GeoDataFrame | None
+    population: np.ndarray | None
+    population_transform: rasterio.Affine | None
+    has_population_raster: bool
+    level_dbm: np.ndarray
+    level_transform: rasterio.Affine
+    level_dbm_by_technology: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return (f"<PlanTables {self.scenario.name!r}: {len(self.sites)} sites, "
+                f"{len(self.villages)} villages, {len(self.demand)} demand points>")
+
+    @property
+    def name(self) -> str:
+        """The scenario's name."""
+        return self.scenario.name
+
+    @property
+    def language(self) -> str:
+        """The language of the outputs (``outputs.language``: "en" or "zh")."""
+        return self.scenario.outputs.language
+
+    @property
+    def technologies(self) -> tuple[Technology, ...]:
+        """The scenario's technologies, in its order."""
+        return self.scenario.technologies
+
+    @property
+    def selected_sites(self) -> gpd.GeoDataFrame:
+        """:func:`selected_sites` of :attr:`sites`."""
+        return selected_sites(self.sites)
+
+    @property
+    def uncovered_mandatory(self) -> gpd.GeoDataFrame:
+        """:func:`uncovered_mandatory` of :attr:`villages`."""
+        return uncovered_mandatory(self.villages)
+
+
+def plan_tables(run) -> PlanTables:
+    """Every table of ``run`` (a :class:`siting.pipeline.RunResult`, or a run with the same
+    fields), built once, with what the maps and reports need from it (:class:`PlanTables`)."""
+    sites, villages, admin = site_table(run), village_table(run), admin_table(run)
+    region = run.region
+    return PlanTables(
+        scenario=run.scenario, crs=region.crs, sites=sites, villages=villages,
+        demand=demand_table(run), admin=admin, summary=summary_facts(run, sites, villages, admin),
+        village_admin_units=village_admin_units(run.demand), terrain=region.terrain,
+        admin_units=region.admin_units, zones=region.zones, population=region.population,
+        population_transform=region.population_transform,
+        has_population_raster=region.population_source is not None,
+        level_dbm=run.level_dbm, level_transform=run.level_transform,
+        level_dbm_by_technology=dict(run.level_dbm_by_technology))
