@@ -207,7 +207,7 @@ def compute(scenario: Scenario, *, progress: Progress | None = None,
                      level_dbm_by_technology=by_technology)
 
 
-def _map_writers(run: RunResult, tables: PlanTables) -> dict:
+def _map_writers(tables: PlanTables) -> dict:
     """Writers of the GIS layers, maps and raster, by output file name: the slow part, timed
     as the "write outputs" stage."""
     selected = tables.selected_sites
@@ -223,8 +223,8 @@ def _map_writers(run: RunResult, tables: PlanTables) -> dict:
             tables.uncovered_mandatory, language=language),
         "selected_sites.csv": lambda path: write_site_csv(path, selected),
         "coverage.tif": lambda path: write_level_raster(path, *level, tables.crs),
-        "map.html": lambda path: write_map(path, run, sites, villages, *level),
-        "map.png": lambda path: write_static_map(path, run, sites, villages, *level),
+        "map.html": lambda path: write_map(path, tables),
+        "map.png": lambda path: write_static_map(path, tables),
     }
 
 
@@ -262,7 +262,7 @@ def write_outputs(run: RunResult, out_dir: Path, *, progress: Progress | None = 
     try:
         with _timed(run.timings_s, "write outputs", progress):
             tables = plan_tables(run)
-            _write_staged(_map_writers(run, tables), staging, out_dir)
+            _write_staged(_map_writers(tables), staging, out_dir)
         summary = build_summary(tables.summary, run.timings_s)
         _write_staged(_report_writers(tables, summary), staging, out_dir)
         with output_errors(out_dir, "moving the finished outputs into place"):

@@ -371,8 +371,7 @@ class PlanResult:
 
     def map(self):
         """The interactive map of ``map.html`` (a ``folium.Map``; a notebook shows it inline)."""
-        run = self.run
-        return build_map(run, self.sites, self.villages, run.level_dbm, run.level_transform)
+        return build_map(self.tables)
 
     def plot(self, ax=None):
         """Draw the static map of ``map.png``: hillshade, coverage classes, sites, villages,
@@ -393,8 +392,7 @@ class PlanResult:
             import matplotlib.pyplot as plt
 
             _, ax = plt.subplots(figsize=MAP_FIGSIZE_IN, layout="constrained")
-        run = self.run
-        draw_static_map(ax, run, self.sites, self.villages, run.level_dbm, run.level_transform)
+        draw_static_map(ax, self.tables)
         return ax.figure, ax
 
     def write(self, out_dir: str | os.PathLike, *, progress: Progress | None = None) -> Path:

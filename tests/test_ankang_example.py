@@ -95,11 +95,12 @@ def test_outputs_are_in_chinese_and_keep_the_planners_columns(ankang):
 
 
 def test_the_committee_map_renders_in_chinese_with_no_network(ankang, tmp_path):
+    from siting.export.tables import plan_tables
     from siting.export.webmap import region_bounds_deg
     from test_browser import chromium_binary, page_errors, requested_hosts, visit_page
 
     run, out, _ = ankang
-    south, west, north, east = region_bounds_deg(run)
+    south, west, north, east = region_bounds_deg(plan_tables(run))
     visit = visit_page(chromium_binary(), out / "map.html", [[south, west], [north, east]],
                        tmp_path / "chromium")
     state = visit.state

@@ -29,7 +29,7 @@ import pytest
 import yaml
 
 from siting.config import Basemap, load_scenario
-from siting.export.tables import site_table, village_table
+from siting.export.tables import plan_tables, site_table
 from siting.export.webmap import ASSETS_DIR, VENDORED_ASSETS, region_bounds_deg, write_map
 from siting.pipeline import compute, write_outputs
 from test_export import ESCAPED, XSS, small_region, web_addresses
@@ -88,9 +88,9 @@ def test_custom_basemap_links_its_tiles_and_shows_its_credit_as_text(maps, tmp_p
     url = "https://tiles.example.org/base/{z}/{x}/{y}.png"
     basemap = Basemap(kind="custom", url=url, attribution="<b>Example</b> tiles")
     outputs = dataclasses.replace(run.scenario.outputs, basemap=basemap)
-    custom = dataclasses.replace(run, scenario=dataclasses.replace(run.scenario, outputs=outputs))
-    write_map(tmp_path / "map.html", custom, site_table(run), village_table(run), run.level_dbm,
-              run.level_transform)
+    tables = plan_tables(run)
+    custom = dataclasses.replace(tables, scenario=dataclasses.replace(run.scenario, outputs=outputs))
+    write_map(tmp_path / "map.html", custom)
     page = (tmp_path / "map.html").read_text(encoding="utf-8")
     assert web_addresses(page) == {url}
     credits = {json.loads(text) for text in re.findall(r'"attribution": ("[^"]*")', page)}
@@ -288,7 +288,7 @@ def visits(maps, tmp_path_factory):
     binary = chromium_binary()
     seen = {}
     for kind, (run, out) in maps.items():
-        south, west, north, east = region_bounds_deg(run)
+        south, west, north, east = region_bounds_deg(plan_tables(run))
         visit = visit_page(binary, out / "map.html", [[south, west], [north, east]],
                        tmp_path_factory.mktemp(f"chromium-{kind}"))
         (out / "map-screenshot.png").write_bytes(visit.screenshot_png)

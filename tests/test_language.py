@@ -127,9 +127,8 @@ def test_map_png_in_chinese_has_every_glyph(zh, tmp_path):
     run, _, out, trouble = zh
     assert (out / "map.png").stat().st_size > 10_000
     assert trouble == []  # the first map drawn in this process (matplotlib complains once)
-    sites, villages = site_table(run), village_table(run)
-    assert glyph_trouble(lambda: write_static_map(tmp_path / "map.png", run, sites, villages,
-                                                  run.level_dbm, run.level_transform)) == []
+    tables = plan_tables(run)
+    assert glyph_trouble(lambda: write_static_map(tmp_path / "map.png", tables)) == []
     assert text_fonts([NAME, *COUNTIES], "zh")[0] == find_cjk_font()
 
 
@@ -145,22 +144,20 @@ def test_the_glyph_check_would_catch_boxes(tmp_path):
 
 def test_a_character_no_font_has_is_an_error_not_boxes(zh, tmp_path):
     run, _, _, _ = zh
-    villages = village_table(run)
+    tables = plan_tables(run)
+    villages = tables.villages.copy()
     villages.loc[villages["status"] == "mandatory_uncovered", "name"] = "西夏\U00017000村"  # Tangut
     with pytest.raises(FontError, match="U[+]17000"):
-        write_static_map(tmp_path / "map.png", run, site_table(run), villages, run.level_dbm,
-                         run.level_transform)
+        write_static_map(tmp_path / "map.png", dataclasses.replace(tables, villages=villages))
     assert not (tmp_path / "map.png").exists()
 
 
 def test_an_english_map_draws_chinese_names_with_the_cjk_font(zh, tmp_path):
     run, _, _, _ = zh
-    english = in_language(run, "en")
+    english = in_language(plan_tables(run), "en")
     assert text_fonts(["Siting plan: " + NAME], "en") == ["DejaVu Sans", find_cjk_font()]
     assert text_fonts(["Siting plan: demo"], "en") == ["DejaVu Sans"]
-    trouble = glyph_trouble(lambda: write_static_map(tmp_path / "map.png", english, site_table(run),
-                                                     village_table(run), run.level_dbm,
-                                                     run.level_transform))
+    trouble = glyph_trouble(lambda: write_static_map(tmp_path / "map.png", english))
     assert trouble == []
 
 
@@ -387,9 +384,7 @@ def test_map_html_in_chinese(zh):
 
 def test_map_html_in_english_keeps_the_chinese_names(zh, tmp_path):
     run, _, _, _ = zh
-    english = in_language(run, "en")
-    write_map(tmp_path / "map.html", english, site_table(run), village_table(run), run.level_dbm,
-              run.level_transform)
+    write_map(tmp_path / "map.html", in_language(plan_tables(run), "en"))
     page = (tmp_path / "map.html").read_text(encoding="utf-8")
     assert page.startswith('<!DOCTYPE html>\n<html lang="en">\n')
     assert layer_names(page) == EN_LAYERS

@@ -32,6 +32,7 @@ from siting.errors import SitingError
 from siting.export.i18n import check_language, rsrp_class_labels, term
 from siting.export.style import (ADMIN_UNIT_COLOUR, BUILT_ACTIONS, RSRP_CLASSES, TECH_COLOURS,
                                  VILLAGE_COLOURS, hillshade)
+from siting.export.tables import PlanTables
 
 logger = logging.getLogger(__name__)
 
@@ -56,42 +57,44 @@ class FontError(SitingError, RuntimeError):
     """No installed font can draw some character of a map's text."""
 
 
-def write_static_map(path: Path, run, sites, villages, level_dbm, level_transform) -> None:
+def write_static_map(path: Path, tables: PlanTables) -> None:
     """An A4-landscape PNG of the plan at 200 dpi, in the scenario's language.
 
     Raises :class:`FontError` (and writes nothing) if some character of its text has no glyph
     in any font found.
     """
     fig = Figure(figsize=(11.69, 8.27), dpi=200)
-    draw_static_map(fig.add_subplot(), run, sites, villages, level_dbm, level_transform)
+    draw_static_map(fig.add_subplot(), tables)
     fig.tight_layout()
     fig.savefig(path, dpi=200)
 
 
-def draw_static_map(ax, run, sites, villages, level_dbm, level_transform) -> None:
-    """Draw what ``map.png`` shows on ``ax`` (a notebook's Axes, or map.png's own).
+def draw_static_map(ax, tables: PlanTables) -> None:
+    """Draw what ``map.png`` shows of a run's tables (:func:`~siting.export.tables.plan_tables`)
+    on ``ax`` (a notebook's Axes, or map.png's own).
 
     Every text is drawn in the fonts :func:`text_fonts` chooses for the scenario's language,
     set on each text, so nothing global changes; raises :class:`FontError` before drawing if
     some character has no glyph.
     """
-    language = check_language(run.scenario.outputs.language)
-    units = _admin_units_in_view(run)
+    language = check_language(tables.language)
+    sites, villages = tables.sites, tables.villages
+    units = _admin_units_in_view(tables)
     labelled = _labelled_villages(villages)
-    xmin, _, xmax, _ = run.region.terrain.bounds
+    xmin, _, xmax, _ = tables.terrain.bounds
     bar_km = scale_bar_km((xmax - xmin) / 1000)
-    words = {"title": term("staticmap.title", language, name=run.scenario.name),
-             "easting": term("staticmap.easting", language, crs=run.region.crs.name),
+    words = {"title": term("staticmap.title", language, name=tables.name),
+             "easting": term("staticmap.easting", language, crs=tables.crs.name),
              "northing": term("staticmap.northing", language),
              "north": term("staticmap.north", language),
              "scale": term("staticmap.scale", language, km=bar_km),
              "units": term("staticmap.admin_units", language)}
-    legend = _legend_labels(run, sites, villages, language)
+    legend = _legend_labels(tables.technologies, sites, villages, language)
     names = [*([] if units is None else units.index.astype(str)), *labelled["name"].astype(str)]
     fonts = text_fonts([*words.values(), *legend.values(), *names], language)
     with matplotlib.rc_context({"font.family": fonts}):  # the texts made here keep it
-        extent_km = _draw_rasters(ax, run, level_dbm, level_transform)
-        _draw_points(ax, run, sites, villages, legend)
+        extent_km = _draw_rasters(ax, tables.terrain, tables.level_dbm, tables.level_transform)
+        _draw_points(ax, tables.technologies, sites, villages, legend)
         if units is not None:
             _draw_admin_units(ax, units, words["units"])
         _label_villages(ax, labelled)
@@ -106,11 +109,11 @@ def draw_static_map(ax, run, sites, villages, level_dbm, level_transform) -> Non
         _draw_north_and_scale(ax, extent_km, words["north"], bar_km, words["scale"])
 
 
-def _legend_labels(run, sites, villages, language: str) -> dict:
+def _legend_labels(technologies, sites, villages, language: str) -> dict:
     """The legend's labels (``tech:NAME``, ``existing``, ``village:STATUS``, ``rsrp:I``)."""
     labels = {}
     built = sites[sites["action"].isin(BUILT_ACTIONS)]
-    for tech in (t.name for t in run.scenario.technologies):
+    for tech in (t.name for t in technologies):
         count = int(_has_technology(built, tech).sum())
         labels[f"tech:{tech}"] = term("staticmap.new_sites", language, technology=tech, count=count)
     labels["existing"] = term("staticmap.existing_sites", language, count=int(sites["existing"].sum()))
@@ -127,9 +130,8 @@ def _has_technology(sites, technology: str) -> np.ndarray:
     return np.array([technology in str(t).split("+") for t in sites["technology"]], dtype=bool)
 
 
-def _draw_rasters(ax, run, level_dbm, level_transform) -> list[float]:
+def _draw_rasters(ax, terrain, level_dbm, level_transform) -> list[float]:
     """Hillshade and coverage classes; returns the extent [km] of the DEM."""
-    terrain = run.region.terrain
     step = max(1, terrain.shape[0] // 1000)
     elevation = terrain.elevation_m[::step, ::step]
     xmin, ymin, xmax, ymax = terrain.bounds
@@ -149,10 +151,10 @@ def _draw_rasters(ax, run, level_dbm, level_transform) -> list[float]:
     return extent_km
 
 
-def _draw_points(ax, run, sites, villages, legend: dict) -> None:
+def _draw_points(ax, technologies, sites, villages, legend: dict) -> None:
     """New/upgraded sites by technology, existing sites, villages by coverage status."""
     built = sites[sites["action"].isin(BUILT_ACTIONS)]
-    for i, tech in enumerate(t.name for t in run.scenario.technologies):
+    for i, tech in enumerate(t.name for t in technologies):
         chosen = built[_has_technology(built, tech)]
         ax.scatter(chosen.geometry.x / 1000, chosen.geometry.y / 1000, marker="^", s=36,
                    c=TECH_COLOURS[i % len(TECH_COLOURS)], edgecolors="k", linewidths=0.4,
@@ -166,12 +168,12 @@ def _draw_points(ax, run, sites, villages, legend: dict) -> None:
                    linewidths=0.2, label=_plain(legend[f"village:{status}"]), zorder=5)
 
 
-def _admin_units_in_view(run):
+def _admin_units_in_view(tables: PlanTables):
     """The admin-unit polygons that overlap the DEM (None when the run has none)."""
-    units = run.region.admin_units
+    units = tables.admin_units
     if units is None or not len(units):
         return None
-    units = units[units.geometry.intersects(shapely.box(*run.region.terrain.bounds))]
+    units = units[units.geometry.intersects(shapely.box(*tables.terrain.bounds))]
     return units if len(units) else None
 
 

@@ -50,6 +50,7 @@ from rasterio.enums import Resampling
 from siting.export.i18n import HTML_LANG, check_language, join, rsrp_class_labels, term, value_text
 from siting.export.style import (ADMIN_UNIT_COLOUR, BUILT_ACTIONS, RSRP_CLASSES, TECH_COLOURS,
                                  VILLAGE_COLOURS, WGS84, hillshade)
+from siting.export.tables import PlanTables
 
 # One letter per candidate kind, shown inside the site icon.
 KIND_LETTERS = {"existing_4g": "E", "existing_5g": "E", "public_building": "P", "lamp_pole": "L",
@@ -222,11 +223,11 @@ def _legend(technologies, population_max: float | None, lang: str) -> str:
             + "".join(items) + "</div>")
 
 
-def _title(run, lang: str) -> str:
+def _title(name: str, lang: str) -> str:
     """The map's title box (the scenario's name), fixed at the top left."""
     return ("<div id='siting-title' style='position:fixed;top:10px;left:60px;z-index:9999;"
             "background:white;padding:4px 8px;border:1px solid #888;border-radius:4px;"
-            f"font:bold 14px sans-serif'>{esc(term('webmap.title', lang, name=run.scenario.name))}</div>")
+            f"font:bold 14px sans-serif'>{esc(term('webmap.title', lang, name=name))}</div>")
 
 
 def _polygons(layer_name: str, frame, crs_tolerance_m: float, style: dict, popup_fields,
@@ -244,40 +245,39 @@ def _polygons(layer_name: str, frame, crs_tolerance_m: float, style: dict, popup
     return group
 
 
-def write_map(path: Path, run, sites, villages, level_dbm, level_transform, *,
-              tech_levels: dict | None = None) -> None:
-    """Write the folium map of a run to ``path`` (see :func:`build_map`)."""
-    build_map(run, sites, villages, level_dbm, level_transform, tech_levels=tech_levels).save(str(path))
+def write_map(path: Path, tables: PlanTables) -> None:
+    """Write the folium map of a run's tables to ``path`` (see :func:`build_map`)."""
+    build_map(tables).save(str(path))
 
 
-def build_map(run, sites, villages, level_dbm, level_transform, *,
-              tech_levels: dict | None = None) -> folium.Map:
-    """The folium map of a run, with its scripts inlined (a notebook shows it inline).
+def build_map(tables: PlanTables) -> folium.Map:
+    """The folium map of a run's tables (:func:`~siting.export.tables.plan_tables`), with its
+    scripts inlined (a notebook shows it inline).
 
-    ``tech_levels`` maps a technology name to its (level_dbm, transform) raster; the run's
-    ``level_dbm_by_technology`` when not given (``{}``: no per-technology layers). Elements added
-    to the returned map afterwards keep their own (CDN) links. The words are in the scenario's
-    ``report.language``.
+    Layers: hillshade, population (hidden), coverage after the plan and per technology
+    (hidden, from ``level_dbm_by_technology``), admin units and zones, sites and villages.
+    Elements added to the returned map afterwards keep their own (CDN) links. The words are in
+    the scenario's ``outputs.language``.
     """
-    lang = check_language(run.scenario.outputs.language)
-    south_deg, west_deg, north_deg, east_deg = region_bounds_deg(run)
+    lang = check_language(tables.language)
+    south_deg, west_deg, north_deg, east_deg = region_bounds_deg(tables)
     fmap = folium.Map(location=[(south_deg + north_deg) / 2, (west_deg + east_deg) / 2], zoom_start=10,
                       tiles=None)
     Page(HTML_LANG[lang]).add_child(fmap)  # the page folium made is replaced by one with lang=
     FitRegion([[south_deg, west_deg], [north_deg, east_deg]]).add_to(fmap)  # before any layer
-    basemap = _tile_layer(run.scenario.outputs.basemap, lang)
+    basemap = _tile_layer(tables.scenario.outputs.basemap, lang)
     if basemap is not None:
         basemap.add_to(fmap)
-    population_max = _add_rasters(fmap, run, level_dbm, level_transform, tech_levels, lang)
-    _add_polygons(fmap, run, lang)
-    technologies = [t.name for t in run.scenario.technologies]
-    sites_ll = sites.to_crs(WGS84)
+    population_max = _add_rasters(fmap, tables, lang)
+    _add_polygons(fmap, tables, lang)
+    technologies = [t.name for t in tables.technologies]
+    sites_ll = tables.sites.to_crs(WGS84)
     _add_selected_sites(fmap, sites_ll, technologies, lang)
     _add_existing_sites(fmap, sites_ll, lang)
-    _add_villages(fmap, villages.to_crs(WGS84), lang)
-    _add_controls(fmap, run.scenario.outputs.basemap, lang)
+    _add_villages(fmap, tables.villages.to_crs(WGS84), lang)
+    _add_controls(fmap, tables.scenario.outputs.basemap, lang)
     fmap.get_root().html.add_child(folium.Element(_legend(technologies, population_max, lang)))
-    fmap.get_root().html.add_child(folium.Element(_title(run, lang)))
+    fmap.get_root().html.add_child(folium.Element(_title(tables.name, lang)))
     inline_assets(fmap)
     return fmap
 
@@ -301,15 +301,15 @@ class Page(Figure):
         return f'<!DOCTYPE html>\n<html lang="{esc(self.lang)}">\n' + page[len(self.HEAD):]
 
 
-def region_bounds_deg(run) -> tuple[float, float, float, float]:
+def region_bounds_deg(tables: PlanTables) -> tuple[float, float, float, float]:
     """(south, west, north, east) [degrees WGS84] of the region the map opens on: the admin units
     when the region has them (the area the plan is for), else the DEM."""
-    units = run.region.admin_units
+    units = tables.admin_units
     if units is not None and len(units):
         west, south, east, north = units.to_crs(WGS84).total_bounds
     else:
-        west, south, east, north = rasterio.warp.transform_bounds(run.region.crs, WGS84,
-                                                                  *run.region.terrain.bounds)
+        west, south, east, north = rasterio.warp.transform_bounds(tables.crs, WGS84,
+                                                                  *tables.terrain.bounds)
     return float(south), float(west), float(north), float(east)
 
 
@@ -368,48 +368,44 @@ def _add_controls(fmap: folium.Map, basemap, lang: str) -> None:
         name="siting_background")
 
 
-def _add_rasters(fmap: folium.Map, run, level_dbm, level_transform, tech_levels,
-                 lang: str) -> float | None:
+def _add_rasters(fmap: folium.Map, tables: PlanTables, lang: str) -> float | None:
     """Hillshade (always shown), population (hidden), coverage after the plan and per technology
     (hidden); returns the population colour scale's maximum (None without population)."""
-    crs = run.region.crs
-    shade, bounds = hillshade_rgba(run.region.terrain, crs)
+    crs = tables.crs
+    shade, bounds = hillshade_rgba(tables.terrain, crs)
     folium.raster_layers.ImageOverlay(shade, bounds=bounds, name=esc(term("webmap.layer_hillshade", lang)),
                                       opacity=0.6, mercator_project=True).add_to(fmap)
     population_max = None
-    if run.region.population is not None and np.nanmax(run.region.population, initial=0) > 0:
-        pop, bounds, population_max = population_rgba(run.region.population,
-                                                      run.region.population_transform, crs)
+    if tables.population is not None and np.nanmax(tables.population, initial=0) > 0:
+        pop, bounds, population_max = population_rgba(tables.population,
+                                                      tables.population_transform, crs)
         folium.raster_layers.ImageOverlay(pop, bounds=bounds, name=esc(term("webmap.layer_population", lang)),
                                           opacity=0.8, mercator_project=True, show=False).add_to(fmap)
-    rgba, bounds = _coverage_rgba(level_dbm, level_transform, crs)
+    rgba, bounds = _coverage_rgba(tables.level_dbm, tables.level_transform, crs)
     folium.raster_layers.ImageOverlay(rgba, bounds=bounds, name=esc(term("webmap.layer_coverage", lang)),
                                       opacity=0.7, mercator_project=True).add_to(fmap)
-    if tech_levels is None:
-        tech_levels = {name: (level, run.level_transform)
-                       for name, level in run.level_dbm_by_technology.items()}
-    for tech, (level, transform) in tech_levels.items():
-        rgba, bounds = _coverage_rgba(level, transform, crs)
+    for tech, level in tables.level_dbm_by_technology.items():
+        rgba, bounds = _coverage_rgba(level, tables.level_transform, crs)
         name = esc(term("webmap.layer_coverage_technology", lang, technology=tech))
         folium.raster_layers.ImageOverlay(rgba, bounds=bounds, name=name, opacity=0.7,
                                           mercator_project=True, show=False).add_to(fmap)
     return population_max
 
 
-def _add_polygons(fmap: folium.Map, run, lang: str) -> None:
+def _add_polygons(fmap: folium.Map, tables: PlanTables, lang: str) -> None:
     """Admin unit outlines and 5G zones, when the region has them."""
     def label(key):
         return term(f"webmap.popup_{key}", lang)
 
-    if run.region.admin_units is not None and len(run.region.admin_units):
-        units = run.region.admin_units
+    if tables.admin_units is not None and len(tables.admin_units):
+        units = tables.admin_units
         fmap.add_child(_polygons(
             esc(term("webmap.layer_admin_units", lang)), units, 50.0,
             {"color": ADMIN_UNIT_COLOUR, "weight": 1.5, "fill": False, "dashArray": "4 4"},
             lambda key, row: {label("admin_unit"): row["admin_unit"] if "admin_unit" in row else key}))
-    if run.region.zones is not None and len(run.region.zones):
+    if tables.zones is not None and len(tables.zones):
         fmap.add_child(_polygons(
-            esc(term("webmap.layer_zones", lang)), run.region.zones, 10.0,
+            esc(term("webmap.layer_zones", lang)), tables.zones, 10.0,
             {"color": "#762a83", "weight": 2, "fillOpacity": 0.05},
             lambda key, row: {label("zone"): key, label("name"): row.get("name", ""),
                               label("zone_kind"): row.get("kind", "")}))
