@@ -61,17 +61,52 @@ class Progress(Protocol):
 
 
 @dataclass(frozen=True)
-class RunResult:
+class PlanOutcome:
+    """A solved plan and what it was solved from.
+
+    Attributes
+    ----------
+    scenario : Scenario
+        The scenario the plan follows (with any overrides applied).
+    region : RegionData
+        Inputs in the run's projected CRS [m].
+    demand : Demand
+        Demand points.
+    coverage : CoverageMatrix
+        Levels [dBm] of the options the plan could choose from.
+    plan : siting.plan.Plan
+        The solver's choice: selected options, coverage before and after, solver outcome.
+    baselines : tuple of siting.plan.PlanKpis
+        Existing sites only, every free public site, a greedy rule, and this plan.
+    timings_s : dict of str to float
+        Time of each stage [s].
+    """
+
     scenario: Scenario
     region: RegionData
     demand: Demand
     coverage: CoverageMatrix
     plan: Plan
     baselines: tuple[PlanKpis, ...]
-    level_dbm: np.ndarray  # best-server RSRP of the plan on a regular grid, NaN where none
-    level_transform: rasterio.Affine
     timings_s: dict[str, float]
-    # the same, per technology with selected options (same grid and transform)
+
+
+@dataclass(frozen=True)
+class RunResult(PlanOutcome):
+    """A :class:`PlanOutcome` with the coverage rasters its maps draw.
+
+    Attributes
+    ----------
+    level_dbm : numpy.ndarray
+        Best-server RSRP [dBm] of the plan on a regular grid of the run's CRS, NaN where none.
+    level_transform : rasterio.Affine
+        The grid's transform.
+    level_dbm_by_technology : dict of str to numpy.ndarray
+        The same per technology with selected options (same grid and transform).
+    """
+
+    level_dbm: np.ndarray
+    level_transform: rasterio.Affine
     level_dbm_by_technology: dict[str, np.ndarray] = field(default_factory=dict)
 
 
@@ -247,9 +282,12 @@ def _write_staged(writers: dict, staging: Path, out_dir: Path) -> None:
             write(staging / name)
 
 
-def write_outputs(run: RunResult, out_dir: Path, *, progress: Progress | None = None) -> dict:
+def write_outputs(run: RunResult, out_dir: Path, *, progress: Progress | None = None,
+                  tables: PlanTables | None = None) -> dict:
     """Render every output of ``run`` and move the finished files into ``out_dir``.
 
+    ``tables`` are the run's tables when the caller has built them already
+    (:func:`siting.export.tables.plan_tables`).
     Returns the summary dictionary (as written to ``summary.json``). Nothing in ``out_dir``
     changes until every file is rendered in a staging folder inside it (same disk, so the moves
     are atomic renames that need no space); a disk fault raises
@@ -261,7 +299,7 @@ def write_outputs(run: RunResult, out_dir: Path, *, progress: Progress | None = 
         staging = Path(tempfile.mkdtemp(prefix=".siting-", dir=out_dir))
     try:
         with _timed(run.timings_s, "write outputs", progress):
-            tables = plan_tables(run)
+            tables = plan_tables(run) if tables is None else tables
             _write_staged(_map_writers(tables), staging, out_dir)
         summary = build_summary(tables.summary, run.timings_s)
         _write_staged(_report_writers(tables, summary), staging, out_dir)

@@ -43,10 +43,10 @@ from siting.export.summary import build_summary, summary_facts
 from siting.export.tables import PlanTables, admin_table, plan_tables, site_table, village_table
 from siting.export.webmap import build_map
 from siting.io import RegionData
-from siting.pipeline import (Progress, RunResult, baseline_kpis, best_of, output_lock,
+from siting.pipeline import (PlanOutcome, Progress, RunResult, baseline_kpis, best_of, output_lock,
                              technology_rasters, write_outputs)
 from siting.pipeline import prepare as prepare_inputs
-from siting.plan import (OptionCosts, Plan, PlanKpis, option_costs, plan_network)
+from siting.plan import OptionCosts, option_costs, plan_network
 from siting.sweep import solve_curve
 
 #: Keys of :meth:`Study.plan` taken from the scenario file's ``objective`` section.
@@ -285,38 +285,14 @@ class Kpis:
 
 
 @dataclass(frozen=True, repr=False)
-class PlanResult:
+class PlanResult(PlanOutcome):
     """One solved plan of a :class:`Study`, with everything ``siting run`` makes of it.
 
-    Its fields are those of :class:`siting.pipeline.RunResult` but the coverage rasters, so
-    the tables, the KPIs and the summary are at hand without them; :attr:`run` computes them
+    Its fields are those of :class:`siting.pipeline.PlanOutcome` (scenario with this plan's
+    overrides, region, demand, coverage, plan, baselines, timings [s]), so the tables, the
+    KPIs and the summary are at hand without the coverage rasters; :attr:`run` computes them
     for the maps and the outputs.
-
-    Attributes
-    ----------
-    scenario : Scenario
-        The study's scenario with this plan's overrides applied.
-    region : RegionData
-        Inputs in the run's projected CRS [m].
-    demand : Demand
-        Demand points.
-    coverage : CoverageMatrix
-        Levels [dBm] of the options this plan could choose from.
-    plan : siting.plan.Plan
-        The solver's choice: selected options, coverage before and after, solver outcome.
-    baselines : tuple of siting.plan.PlanKpis
-        Existing sites only, every free public site, a greedy rule, and this plan.
-    timings_s : dict of str to float
-        Time of each stage [s], the study's preparation included.
     """
-
-    scenario: Scenario
-    region: RegionData
-    demand: Demand
-    coverage: CoverageMatrix
-    plan: Plan
-    baselines: tuple[PlanKpis, ...]
-    timings_s: dict[str, float]
 
     def __repr__(self) -> str:
         new = self.plan.new_options
@@ -330,7 +306,7 @@ class PlanResult:
         with _stopwatch(self.timings_s, "coverage raster"):
             levels, transform, shape = technology_rasters(self.region, self.scenario,
                                                           self.coverage, self.plan.selected)
-        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(PlanOutcome)}
         return RunResult(**fields, level_dbm=best_of(levels, shape), level_transform=transform,
                          level_dbm_by_technology=levels)
 
@@ -403,7 +379,7 @@ class PlanResult:
         """
         out = Path(out_dir)
         with output_lock(out):
-            write_outputs(self.run, out, progress=progress)
+            write_outputs(self.run, out, progress=progress, tables=self.tables)
         return out
 
 
