@@ -299,3 +299,22 @@ def test_overlay_block_means_skip_empty_blocks_quietly():
     values[:2, :2] = [[1.0, 3.0], [np.nan, 5.0]]
     out, _, step = overlay_block_means(values, rasterio.Affine.identity(), max_px=700)
     assert step == 2 and out[0, 0] == pytest.approx(3.0) and np.isnan(out[1:, 1:]).all()
+
+
+def test_names_in_selected_sites_csv_are_data_never_formulas(tmp_path):
+    from shapely.geometry import Point
+
+    from siting.export.gis import write_site_csv
+
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["@SUM(1)", "S2"], "name": ['=HYPERLINK("http://x","y")', "-2+3"],
+         "note": ["+cmd|' /C calc'!A0", "ordinary"], "capex_cny": [-5.0, 1.0]},
+        geometry=[Point(-70.5, -33.4), Point(-70.6, -33.5)], crs="EPSG:4326")
+    write_site_csv(tmp_path / "s.csv", sites)
+    with open(tmp_path / "s.csv", encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["site_id"] for r in rows] == ["'@SUM(1)", "S2"]
+    assert rows[0]["name"] == '\'=HYPERLINK("http://x","y")' and rows[1]["name"] == "'-2+3"
+    assert rows[0]["note"].startswith("'+") and rows[1]["note"] == "ordinary"
+    # numbers, negative ones included, stay numbers
+    assert (rows[0]["lon"], rows[0]["x_m"], rows[0]["capex_cny"]) == ("-70.500000", "-70.50", "-5.0")

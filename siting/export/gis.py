@@ -5,6 +5,7 @@ coordinates)."""
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -77,6 +78,29 @@ def _fixed(values, decimals: int) -> list[str]:
     return [f"{v:.{decimals}f}" for v in values]
 
 
+#: What starts a formula in Excel, LibreOffice and Google Sheets (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def inert_text(value):
+    """``value`` as a spreadsheet shows it and never evaluates: text that would start a
+    formula (``=HYPERLINK(...)``, ``@SUM(1)``) gets a leading apostrophe, as OWASP advises;
+    plain numbers such as ``-12.5`` and everything that is not text stay as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def inert_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells are :func:`inert_text`."""
+    frame = frame.copy()
+    for column in frame.columns[frame.dtypes.map(lambda d: not pd.api.types.is_numeric_dtype(d)
+                                                 and not pd.api.types.is_bool_dtype(d))]:
+        frame[column] = frame[column].map(inert_text)
+    return frame
+
+
 def write_site_csv(path: Path, sites: gpd.GeoDataFrame) -> None:
     """One row per site: ``site_id``, ``lon``, ``lat`` (WGS84, 6 decimals), ``x_m``, ``y_m`` and
     ``crs`` (the run's projected CRS), then every other column of the table unchanged (so
@@ -85,6 +109,7 @@ def write_site_csv(path: Path, sites: gpd.GeoDataFrame) -> None:
     Written as UTF-8 with a byte-order mark (``utf-8-sig``): Excel, which reads a CSV without
     one in the system's code page (GBK on a Chinese Windows), then shows Chinese names as
     written. pandas reads it as it is; Python's csv module wants ``encoding="utf-8-sig"``.
+    Names are data, never formulas (:func:`inert_cells`).
     """
     lon, lat = lonlat(sites)
     position = pd.DataFrame({
@@ -94,4 +119,5 @@ def write_site_csv(path: Path, sites: gpd.GeoDataFrame) -> None:
         "crs": sites.crs.to_string(),
     })
     attributes = pd.DataFrame(sites.drop(columns=["site_id", sites.geometry.name])).reset_index(drop=True)
-    pd.concat([position, attributes], axis=1).to_csv(path, index=False, encoding=CSV_ENCODING)
+    table = inert_cells(pd.concat([position, attributes], axis=1))
+    table.to_csv(path, index=False, encoding=CSV_ENCODING)
