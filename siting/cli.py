@@ -1,4 +1,4 @@
-"""The ``siting`` command line: ``run``, ``demo``, ``validate``, ``sweep``, ``init``.
+"""The ``siting`` command line: ``run``, ``demo``, ``validate``, ``sweep``, ``compare``, ``init``.
 
 Thin commands: each calls the library and turns its errors into one line per problem on
 stderr with exit code 2 (bad input, infeasible) or 1 (outputs that cannot be written: a full
@@ -289,6 +289,35 @@ def sweep(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
         Console().print(reporter.timings_table())
     Console().print(curve.to_string(index=False))
     print(f"curve written to {csv_path.resolve()} and {png_path.resolve()}")
+
+
+@app.command()
+def compare(plan_a: Annotated[Path, typer.Argument(help="Output folder of plan A (siting run --out).")],
+            plan_b: Annotated[Path, typer.Argument(help="Output folder of plan B.")],
+            out: Annotated[Optional[Path], typer.Option(
+                "--out", "-o", help="Folder for the comparison (default PLAN_B/compare).")] = None,
+            quiet: Annotated[bool, QUIET] = False, verbose: Annotated[bool, VERBOSE] = False) -> None:
+    """Compare two plans: sites only in A, only in B and in both (technology changes), KPI
+    deltas overall and per county, villages whose coverage differs, and a map of both.
+
+    Example: siting compare out/budget-30m out/budget-45m
+    """
+    from siting.compare import compare_folders, write_comparison
+
+    out_dir = out if out is not None else plan_b / "compare"
+    try:
+        comparison = compare_folders(plan_a, plan_b)
+        write_comparison(comparison, out_dir)
+    except Exception as exc:  # one line and an exit code, never a traceback
+        _fail(exc, verbose)
+    if quiet:
+        return
+    counts = comparison.sites["status"].value_counts()
+    print(", ".join(f"{status}: {int(counts.get(status, 0))}" for status in ("only_a", "only_b",
+          "both_technology_changed", "both")))
+    for _, s in comparison.differing_sites.iterrows():
+        print(f"{s.status}\t{s.site_id}\t{s.technology_a or '-'}\t{s.technology_b or '-'}")
+    print(f"comparison written to {out_dir.resolve()}")
 
 
 @app.command()

@@ -34,13 +34,15 @@ import numpy as np
 import pandas as pd
 
 from siting import config
+from siting.compare import Comparison, PlanInputs, compare_tables
 from siting.config import Objective, Phase, Scenario, load_scenario
 from siting.coverage import CoverageMatrix
 from siting.demand import Demand
 from siting.errors import ScenarioError
 from siting.export.staticmap import draw_static_map
 from siting.export.summary import build_summary, summary_facts
-from siting.export.tables import PlanTables, admin_table, plan_tables, site_table, village_table
+from siting.export.tables import (PlanTables, admin_table, plan_tables, selected_sites, site_table,
+                                  village_table)
 from siting.export.webmap import build_map
 from siting.io import RegionData
 from siting.pipeline import (PlanOutcome, Progress, RunResult, baseline_kpis, best_of, output_lock,
@@ -196,6 +198,13 @@ class Study:
         return solve_curve(scenario, self.demand, coverage, costs, budgets_cny=budgets_cny,
                            max_new_sites=max_new_sites, progress=progress)
 
+    def compare(self, plan_a: PlanResult, plan_b: PlanResult) -> Comparison:
+        """Compare two plans as ``siting compare`` compares their output folders: the sites
+        only in A, only in B and in both (technology changes), the KPI deltas overall and per
+        county, the villages whose coverage differs (:class:`siting.compare.Comparison`;
+        :func:`siting.compare.write_comparison` writes it)."""
+        return compare_tables(plan_a.comparison_inputs(), plan_b.comparison_inputs())
+
     def _variant(self, overrides: dict, allowed: tuple[str, ...],
                  method: str) -> tuple[Scenario, CoverageMatrix, OptionCosts]:
         """The scenario with ``overrides``, and the coverage and costs of the options it allows."""
@@ -344,6 +353,11 @@ class PlanResult(PlanOutcome):
         """The plan's ``summary.json`` as a dictionary (a fresh copy each call): KPIs, by
         technology, kind and admin unit, baselines, solver outcome, timings [s]."""
         return copy.deepcopy(self._summary)
+
+    def comparison_inputs(self) -> PlanInputs:
+        """What :meth:`Study.compare` reads of this plan: its selected sites (as in the
+        ``selected_sites`` layer), villages and summary."""
+        return PlanInputs(self.scenario.name, selected_sites(self.sites), self.villages, self._summary)
 
     def map(self):
         """The interactive map of ``map.html`` (a ``folium.Map``; a notebook shows it inline)."""

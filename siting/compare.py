@@ -1,0 +1,287 @@
+"""Compare two plans: the sites only in A, only in B and in both (with technology changes),
+the KPI deltas overall and per county, the villages whose coverage differs, and a map with
+both plans as layers.
+
+:func:`compare_tables` builds a :class:`Comparison` from each plan's selected sites, villages
+and summary; :func:`read_plan_folder` feeds it from an output folder of ``siting run``
+(``sites.gpkg`` and ``summary.json``) and :meth:`siting.study.Study.compare` from two
+:class:`~siting.study.PlanResult` objects, so both give the same tables.
+:func:`write_comparison` writes ``comparison.md``, the ``comparison*.csv`` tables and
+``comparison.html`` into a folder, rendered in a staging folder and moved into place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import pandas as pd
+
+from siting.diskfaults import output_errors
+from siting.errors import InputError
+from siting.export.gis import CSV_ENCODING, inert_cells
+from siting.export.report import Report, Section, Table, render_markdown
+from siting.export.style import WGS84
+from siting.export.webmap import esc, inline_assets
+
+#: Site status, in the order the tables list them.
+STATUSES = ("only_a", "only_b", "both_technology_changed", "both")
+#: Marker colours of the comparison map, by site status.
+STATUS_COLOURS = {"only_a": "#d95f02", "only_b": "#1b9e77", "both_technology_changed": "#7570b3",
+                  "both": "#888888"}
+#: Files :func:`write_comparison` writes.
+COMPARISON_FILES = ("comparison.md", "comparison.csv", "comparison_kpis.csv",
+                    "comparison_by_county.csv", "comparison_villages.csv", "comparison.html")
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """What a comparison needs of one plan: its name, the sites in the plan (built, upgraded
+    or kept; ``site_id``, ``technology``, ``action``, geometry), the villages (``village_id``,
+    ``covered_after``, ...) and the ``summary.json`` dictionary."""
+    name: str
+    sites: gpd.GeoDataFrame
+    villages: gpd.GeoDataFrame
+    summary: dict
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Plan A against plan B.
+
+    ``sites``: one row per site in either plan (site_id, in_a, in_b, technology_a,
+    technology_b, action_a, action_b, status in :data:`STATUSES`, geometry in A's CRS [m]);
+    ``kpis``: name, a, b, delta (b - a); ``by_county``: county, name, a, b, delta;
+    ``villages``: the villages whose ``covered_after`` differs (covered_after_a/_b, serving
+    site in each, change ``gained``/``lost`` in B).
+    """
+    name_a: str
+    name_b: str
+    sites: gpd.GeoDataFrame
+    kpis: pd.DataFrame
+    by_county: pd.DataFrame
+    villages: gpd.GeoDataFrame
+
+    @property
+    def differing_sites(self) -> gpd.GeoDataFrame:
+        """The sites in only one plan, or in both with another technology."""
+        return self.sites[self.sites["status"] != "both"]
+
+
+# ---------------------------------------------------------------------------------------
+# Tables
+
+
+def compare_tables(a: PlanInputs, b: PlanInputs) -> Comparison:
+    """The :class:`Comparison` of two plans."""
+    return Comparison(a.name, b.name, site_changes(a.sites, b.sites),
+                      kpi_deltas(_flat(a.summary["kpis"]), _flat(b.summary["kpis"])),
+                      county_deltas(a.summary.get("by_admin_unit", {}), b.summary.get("by_admin_unit", {})),
+                      village_changes(a.villages, b.villages))
+
+
+def site_changes(sites_a: gpd.GeoDataFrame, sites_b: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One row per site in either plan, with its status (:data:`STATUSES`)."""
+    keep = ["site_id", "technology", "action"]
+    both = pd.merge(sites_a[keep], sites_b[keep], on="site_id", how="outer", suffixes=("_a", "_b"),
+                    indicator=True)
+    both["in_a"] = both["_merge"] != "right_only"
+    both["in_b"] = both["_merge"] != "left_only"
+    changed = both["technology_a"].fillna("") != both["technology_b"].fillna("")
+    both["status"] = "both"
+    both.loc[both["in_a"] & both["in_b"] & changed, "status"] = "both_technology_changed"
+    both.loc[~both["in_b"], "status"] = "only_a"
+    both.loc[~both["in_a"], "status"] = "only_b"
+    located = pd.concat([sites_a[["site_id", "geometry"]],
+                         sites_b[["site_id", "geometry"]].to_crs(sites_a.crs)]).drop_duplicates("site_id")
+    table = both.drop(columns="_merge").merge(located, on="site_id", how="left")
+    table["order"] = table["status"].map(STATUSES.index)
+    table = table.sort_values(["order", "site_id"]).drop(columns="order").reset_index(drop=True)
+    columns = ["site_id", "in_a", "in_b", "technology_a", "technology_b", "action_a", "action_b",
+               "status", "geometry"]
+    return gpd.GeoDataFrame(table[columns], geometry="geometry", crs=sites_a.crs)
+
+
+def kpi_deltas(kpis_a: dict, kpis_b: dict) -> pd.DataFrame:
+    """name, a, b, delta (b - a) for each numeric KPI of either plan (missing: NaN), sorted by
+    name (as summary.json stores them)."""
+    names = [n for n in sorted(set(kpis_a) | set(kpis_b)) if _numeric(kpis_a.get(n, kpis_b.get(n)))]
+    a = [float(kpis_a.get(n, float("nan"))) for n in names]
+    b = [float(kpis_b.get(n, float("nan"))) for n in names]
+    return pd.DataFrame({"name": names, "a": a, "b": b, "delta": [y - x for x, y in zip(a, b)]})
+
+
+def county_deltas(units_a: dict, units_b: dict) -> pd.DataFrame:
+    """county, name, a, b, delta for each county (admin unit) and KPI of ``by_admin_unit``."""
+    frames = [kpi_deltas(units_a.get(c, {}), units_b.get(c, {})).assign(county=c)
+              for c in sorted(set(units_a) | set(units_b))]
+    if not frames:
+        return pd.DataFrame(columns=["county", "name", "a", "b", "delta"])
+    return pd.concat(frames, ignore_index=True)[["county", "name", "a", "b", "delta"]]
+
+
+def village_changes(villages_a: gpd.GeoDataFrame, villages_b: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The villages covered after one plan and not after the other."""
+    keep = ["village_id", "covered_after", "serving_site"]
+    both = villages_a[[*keep, "name", "admin_unit", "population", "geometry"]].merge(
+        villages_b[keep], on="village_id", how="outer", suffixes=("_a", "_b"))
+    a = both["covered_after_a"].fillna(False).astype(bool)
+    b = both["covered_after_b"].fillna(False).astype(bool)
+    differs = both[a != b].copy()
+    differs["change"] = ["gained" if v else "lost" for v in b[a != b]]
+    columns = ["village_id", "name", "admin_unit", "population", "covered_after_a", "covered_after_b",
+               "serving_site_a", "serving_site_b", "change", "geometry"]
+    return gpd.GeoDataFrame(differs[columns].reset_index(drop=True), geometry="geometry",
+                            crs=villages_a.crs)
+
+
+def _flat(kpis: dict) -> dict:
+    """KPIs with nested dictionaries flattened to ``outer.inner`` names."""
+    flat = {}
+    for name, value in kpis.items():
+        if isinstance(value, dict):
+            flat.update({f"{name}.{k}": v for k, v in value.items()})
+        else:
+            flat[name] = value
+    return flat
+
+
+def _numeric(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# ---------------------------------------------------------------------------------------
+# Reading output folders
+
+
+def read_plan_folder(folder: str | os.PathLike) -> PlanInputs:
+    """The :class:`PlanInputs` of an output folder of ``siting run`` (``sites.gpkg`` with its
+    ``selected_sites`` and ``villages`` layers, ``summary.json``); :class:`InputError` naming
+    the folder and what is missing otherwise."""
+    folder = Path(folder)
+    gpkg, summary = folder / "sites.gpkg", folder / "summary.json"
+    for path in (gpkg, summary):
+        if not path.is_file():
+            raise InputError(f"{folder}: not an output folder of siting run (no {path.name}); "
+                             f"give the --out folder of a run")
+    try:
+        sites = gpd.read_file(gpkg, layer="selected_sites", engine="pyogrio")
+        villages = gpd.read_file(gpkg, layer="villages", engine="pyogrio")
+        facts = json.loads(summary.read_text(encoding="utf-8"))
+        facts["kpis"]
+    except Exception as exc:  # any unreadable file: one line naming it
+        raise InputError(f"{folder}: cannot read the plan's sites.gpkg or summary.json: "
+                         f"{type(exc).__name__}: {exc}") from exc
+    return PlanInputs(str(facts.get("scenario", folder.name)), sites, villages, facts)
+
+
+def compare_folders(folder_a: str | os.PathLike, folder_b: str | os.PathLike) -> Comparison:
+    """The :class:`Comparison` of two output folders of ``siting run``."""
+    return compare_tables(read_plan_folder(folder_a), read_plan_folder(folder_b))
+
+
+# ---------------------------------------------------------------------------------------
+# Writing
+
+
+def render_comparison(comparison: Comparison) -> str:
+    """The comparison as Markdown: site counts, differing sites, KPI and county deltas,
+    villages whose coverage differs."""
+    c = comparison
+    counts = c.sites["status"].value_counts()
+    sections = [
+        Section("Sites", [Table(["status", "sites"], [[s, int(counts.get(s, 0))] for s in STATUSES]),
+                          _frame_table(c.differing_sites.drop(columns="geometry"))]),
+        Section("KPIs", [_frame_table(c.kpis)]),
+        Section("KPIs by county", [_frame_table(c.by_county)]),
+        Section("Villages whose coverage differs", [_frame_table(c.villages.drop(columns="geometry"))]),
+    ]
+    intro = [f"A: **{c.name_a}**; B: **{c.name_b}**; delta = B - A."]
+    return render_markdown(Report(f"Plan comparison: {c.name_a} vs {c.name_b}", intro, sections))
+
+
+def _frame_table(frame: pd.DataFrame) -> Table:
+    rows = [["" if _missing(v) else v for v in row] for row in frame.itertuples(index=False)]
+    return Table([str(c) for c in frame.columns], rows)
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def comparison_map(comparison: Comparison) -> folium.Map:
+    """A folium map with plan A's and plan B's sites as two layers (coloured by status) and
+    the villages whose coverage differs, its scripts inlined (works offline)."""
+    sites = comparison.sites.to_crs(WGS84)
+    south, west, north, east = _bounds(sites, comparison.villages)
+    fmap = folium.Map(location=[(south + north) / 2, (west + east) / 2], tiles=None)
+    fmap.fit_bounds([[south, west], [north, east]])
+    for plan, name in (("a", comparison.name_a), ("b", comparison.name_b)):
+        layer = folium.FeatureGroup(name=esc(f"Plan {plan.upper()}: {name}"))
+        for _, s in sites[sites[f"in_{plan}"]].iterrows():
+            folium.CircleMarker([s.geometry.y, s.geometry.x], radius=5, weight=1, color="#000",
+                                fill_color=STATUS_COLOURS[s.status], fill_opacity=0.9,
+                                tooltip=esc(f"{s.site_id}: {s.status}, {s[f'technology_{plan}']}")
+                                ).add_to(layer)
+        layer.add_to(fmap)
+    _add_village_changes(fmap, comparison.villages.to_crs(WGS84))
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    inline_assets(fmap)
+    return fmap
+
+
+def _add_village_changes(fmap: folium.Map, villages_ll: gpd.GeoDataFrame) -> None:
+    layer = folium.FeatureGroup(name="Villages whose coverage differs")
+    for _, v in villages_ll.iterrows():
+        folium.CircleMarker([v.geometry.y, v.geometry.x], radius=3, color="#fff", weight=1,
+                            fill_color="#1b9e77" if v.change == "gained" else "#d95f02",
+                            fill_opacity=1.0, tooltip=esc(f"{v['name']}: {v.change} in B")).add_to(layer)
+    layer.add_to(fmap)
+
+
+def _bounds(*frames_ll) -> tuple[float, float, float, float]:
+    """south, west, north, east [degrees] of the non-empty frames (WGS84)."""
+    boxes = [f.to_crs(WGS84).total_bounds for f in frames_ll if len(f)]
+    if not boxes:
+        return -1.0, -1.0, 1.0, 1.0
+    return (min(b[1] for b in boxes), min(b[0] for b in boxes),
+            max(b[3] for b in boxes), max(b[2] for b in boxes))
+
+
+def _writers(comparison: Comparison) -> dict:
+    c = comparison
+
+    def csv(frame):
+        return lambda path: inert_cells(pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
+                                        ).to_csv(path, index=False, encoding=CSV_ENCODING)
+
+    return {"comparison.md": lambda path: path.write_text(render_comparison(c), encoding="utf-8"),
+            "comparison.csv": csv(c.sites), "comparison_kpis.csv": csv(c.kpis),
+            "comparison_by_county.csv": csv(c.by_county), "comparison_villages.csv": csv(c.villages),
+            "comparison.html": lambda path: comparison_map(c).save(str(path))}
+
+
+def write_comparison(comparison: Comparison, out_dir: str | os.PathLike) -> Path:
+    """Write :data:`COMPARISON_FILES` into ``out_dir`` (created if needed): rendered in a
+    staging folder inside it, then renamed into place, so a failure leaves the previous files.
+    Returns ``out_dir``."""
+    out = Path(out_dir)
+    with output_errors(out, "creating the comparison folder"):
+        out.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".siting-compare-", dir=out))
+    try:
+        for name, write in _writers(comparison).items():
+            with output_errors(out, f"writing {name}"):
+                write(staging / name)
+        with output_errors(out, "moving the comparison into place"):
+            for name in COMPARISON_FILES:
+                os.replace(staging / name, out / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out

@@ -1,0 +1,71 @@
+"""Plan comparison on the demo: two budgets, compared from their output folders by
+``siting compare`` and in Python by ``Study.compare``."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import siting
+from siting import pipeline
+from siting.cli import app
+from siting.compare import COMPARISON_FILES, compare_folders
+
+pytestmark = pytest.mark.skipif(not pipeline.DEMO_SCENARIO.exists(),
+                                reason=f"demo data not generated: {pipeline.DEMO_SCENARIO}")
+
+
+@pytest.fixture(scope="module")
+def plans(tmp_path_factory):
+    """The demo study and two plans (20 M and 40 M CNY), each written to its folder."""
+    root = tmp_path_factory.mktemp("compare")
+    study = siting.prepare(siting.load_scenario(pipeline.DEMO_SCENARIO), cache_dir=root / "cache")
+    plan_a, plan_b = study.plan(budget_cny=20e6), study.plan(budget_cny=40e6)
+    return study, plan_a, plan_b, plan_a.write(root / "a"), plan_b.write(root / "b")
+
+
+def _selected(folder) -> dict[str, str]:
+    sites = gpd.read_file(folder / "sites.gpkg", layer="selected_sites")
+    return dict(zip(sites["site_id"], sites["technology"]))
+
+
+def test_cli_lists_exactly_the_sites_that_differ(plans):
+    _, _, _, dir_a, dir_b = plans
+    result = CliRunner().invoke(app, ["compare", str(dir_a), str(dir_b)])
+    assert result.exit_code == 0, result.output
+    a, b = _selected(dir_a), _selected(dir_b)
+    listed = {line.split("\t")[1]: line.split("\t")[0] for line in result.stdout.splitlines() if "\t" in line}
+    changed = {s for s in set(a) & set(b) if a[s] != b[s]}
+    assert {s for s, st in listed.items() if st == "only_a"} == set(a) - set(b)
+    assert {s for s, st in listed.items() if st == "only_b"} == set(b) - set(a)
+    assert {s for s, st in listed.items() if st == "both_technology_changed"} == changed
+    assert set(b) - set(a)  # the larger budget builds more
+    for name in COMPARISON_FILES:
+        assert (dir_b / "compare" / name).is_file()
+    csv = pd.read_csv(dir_b / "compare" / "comparison.csv", encoding="utf-8-sig")
+    assert set(csv.loc[csv["status"] == "both", "site_id"]) == set(a) & set(b) - changed
+    assert not list((dir_b / "compare").glob(".siting-*"))
+
+
+def test_study_compare_gives_the_same_tables(plans):
+    study, plan_a, plan_b, dir_a, dir_b = plans
+    in_python, from_folders = study.compare(plan_a, plan_b), compare_folders(dir_a, dir_b)
+    columns = ["site_id", "in_a", "in_b", "technology_a", "technology_b", "status"]
+    pd.testing.assert_frame_equal(in_python.sites[columns].reset_index(drop=True),
+                                  from_folders.sites[columns].reset_index(drop=True))
+    pd.testing.assert_frame_equal(in_python.kpis, from_folders.kpis)
+    pd.testing.assert_frame_equal(in_python.by_county, from_folders.by_county)
+    assert list(in_python.villages["village_id"]) == list(from_folders.villages["village_id"])
+    kpis = in_python.kpis.set_index("name")
+    assert kpis.loc["people_covered_after", "delta"] == pytest.approx(
+        plan_b.kpis.people_covered_after - plan_a.kpis.people_covered_after)
+
+
+def test_bad_folder_is_one_line_and_exit_2(plans, tmp_path):
+    _, _, _, dir_a, _ = plans
+    result = CliRunner().invoke(app, ["compare", str(dir_a), str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "not an output folder" in result.stderr
