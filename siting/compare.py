@@ -13,6 +13,7 @@ and summary; :func:`read_plan_folder` feeds it from an output folder of ``siting
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -212,7 +213,7 @@ def _frame_table(frame: pd.DataFrame) -> Table:
 
 
 def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and value != value)
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def comparison_map(comparison: Comparison) -> folium.Map:
