@@ -15,8 +15,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +22,7 @@ import folium
 import geopandas as gpd
 import pandas as pd
 
-from siting.diskfaults import output_errors
+from siting.diskfaults import move_into_place, staging_folder, write_staged
 from siting.errors import InputError
 from siting.export.gis import CSV_ENCODING, inert_cells
 from siting.export.report import Report, Section, Table, render_markdown
@@ -273,16 +271,8 @@ def write_comparison(comparison: Comparison, out_dir: str | os.PathLike) -> Path
     staging folder inside it, then renamed into place, so a failure leaves the previous files.
     Returns ``out_dir``."""
     out = Path(out_dir)
-    with output_errors(out, "creating the comparison folder"):
-        out.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".siting-compare-", dir=out))
-    try:
-        for name, write in _writers(comparison).items():
-            with output_errors(out, f"writing {name}"):
-                write(staging / name)
-        with output_errors(out, "moving the comparison into place"):
-            for name in COMPARISON_FILES:
-                os.replace(staging / name, out / name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with staging_folder(out, prefix=".siting-compare-",
+                        creating="creating the comparison folder") as staging:
+        write_staged(_writers(comparison), staging, out, COMPARISON_FILES)
+        move_into_place(staging, out, COMPARISON_FILES, "moving the comparison into place")
     return out

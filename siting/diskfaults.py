@@ -17,8 +17,10 @@ from __future__ import annotations
 import errno
 import os
 import shutil
-from collections.abc import Callable, Iterable, Iterator
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 from siting.errors import OutputError
@@ -164,3 +166,35 @@ def folder_bytes(folder: Path) -> int:
         return sum(entry.stat().st_size for entry in os.scandir(folder) if entry.is_file())
     except OSError:
         return 0
+
+
+@contextmanager
+def staging_folder(out_dir: Path, *, prefix: str, creating: str) -> Iterator[Path]:
+    """A new folder inside ``out_dir`` (created if needed) to render files in before they are
+    moved into place (same disk, so the moves are renames that need no space); removed at the
+    end, whatever happens. ``creating`` says what a disk fault while creating it was doing."""
+    with output_errors(out_dir, creating):
+        out_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=prefix, dir=out_dir))
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_staged(writers: Mapping[str, Callable[[Path], object]], staging: Path, out_dir: Path,
+                 replaced: Iterable[str]) -> None:
+    """Run each writer (file name -> function of the path) into ``staging``; a disk fault
+    becomes an :class:`OutputError` naming ``out_dir`` and the file, sized against the files
+    ``replaced`` already in ``out_dir``."""
+    for name, write in writers.items():
+        with output_errors(out_dir, f"writing {name}", staged=partial(folder_bytes, staging),
+                           previous=partial(files_bytes, out_dir, tuple(replaced))):
+            write(staging / name)
+
+
+def move_into_place(staging: Path, out_dir: Path, names: Iterable[str], moving: str) -> None:
+    """Rename the finished files ``names`` from ``staging`` into ``out_dir``."""
+    with output_errors(out_dir, moving):
+        for name in names:
+            os.replace(staging / name, out_dir / name)

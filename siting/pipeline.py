@@ -9,9 +9,7 @@ the previous outputs as they were.
 from __future__ import annotations
 
 import fcntl
-import os
 import shutil
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,7 +25,8 @@ from siting.config import Scenario, load_scenario
 from siting.coverage import (CoverageMatrix, Transmitters, best_levels,
                              build_coverage_in_steps)
 from siting.demand import Demand, build_demand
-from siting.diskfaults import check_output_folder, files_bytes, folder_bytes, output_errors
+from siting.diskfaults import (check_output_folder, move_into_place, output_errors,
+                               staging_folder, write_staged)
 from siting.distributed import build_coverage_distributed, client_for, workers_peak_memory_mb
 from siting.errors import InputError
 from siting.export.gis import write_layers, write_level_raster, write_site_csv
@@ -111,7 +110,8 @@ class RunResult(PlanOutcome):
 
 
 @contextmanager
-def _timed(timings: dict, stage: str, progress: Progress | None):
+def timed(timings: dict, stage: str, progress: Progress | None = None):
+    """Time the block as ``stage`` [s, rounded to ms] in ``timings``, telling ``progress`` first."""
     if progress is not None:
         progress(stage)
     start = time.perf_counter()
@@ -182,11 +182,11 @@ def prepare(scenario: Scenario, *, timings: dict[str, float] | None = None,
     time [s] is added to it.
     """
     timings = {} if timings is None else timings
-    with _timed(timings, "read inputs", progress):
+    with timed(timings, "read inputs", progress):
         region = read_region(scenario)
-    with _timed(timings, "build demand", progress):
+    with timed(timings, "build demand", progress):
         demand = build_demand(region, scenario.demand)
-    with _timed(timings, COVERAGE_STAGE, progress):
+    with timed(timings, COVERAGE_STAGE, progress):
         key = coverage_key(scenario) if cache_dir is not None else None
         coverage = load_coverage(cache_dir, key) if key else None
         if coverage is None:
@@ -228,12 +228,12 @@ def compute(scenario: Scenario, *, progress: Progress | None = None,
     timings: dict[str, float] = {}
     region, demand, coverage = prepare(scenario, timings=timings, progress=progress,
                                        cache_dir=cache_dir, scheduler=scheduler, workers=workers)
-    with _timed(timings, "optimize", progress):
+    with timed(timings, "optimize", progress):
         costs = option_costs(coverage, region.candidates, scenario)
         plan = plan_network(coverage, demand, costs, scenario.objective, scenario.solver)
-    with _timed(timings, "baselines", progress):
+    with timed(timings, "baselines", progress):
         baselines = baseline_kpis(region, coverage, demand, costs, scenario, plan)
-    with _timed(timings, "coverage raster", progress):
+    with timed(timings, "coverage raster", progress):
         by_technology, level_transform, shape = technology_rasters(region, scenario, coverage,
                                                                    plan.selected)
     return RunResult(scenario=scenario, region=region, demand=demand, coverage=coverage, plan=plan,
@@ -273,15 +273,6 @@ def _report_writers(tables: PlanTables, summary: dict) -> dict:
     }
 
 
-def _write_staged(writers: dict, staging: Path, out_dir: Path) -> None:
-    """Run each writer into ``staging``; a full or read-only disk becomes an OutputError naming
-    ``out_dir`` and the file (:mod:`siting.diskfaults`), not an internal error."""
-    for name, write in writers.items():
-        with output_errors(out_dir, f"writing {name}", staged=partial(folder_bytes, staging),
-                           previous=partial(files_bytes, out_dir, OUTPUT_FILES)):
-            write(staging / name)
-
-
 def write_outputs(run: RunResult, out_dir: Path, *, progress: Progress | None = None,
                   tables: PlanTables | None = None) -> dict:
     """Render every output of ``run`` and move the finished files into ``out_dir``.
@@ -294,20 +285,13 @@ def write_outputs(run: RunResult, out_dir: Path, *, progress: Progress | None = 
     :class:`~siting.errors.OutputError` and leaves the previous outputs as they were.
     """
     out_dir = Path(out_dir)
-    with output_errors(out_dir, "creating the output folder"):
-        out_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".siting-", dir=out_dir))
-    try:
-        with _timed(run.timings_s, "write outputs", progress):
+    with staging_folder(out_dir, prefix=".siting-", creating="creating the output folder") as staging:
+        with timed(run.timings_s, "write outputs", progress):
             tables = plan_tables(run) if tables is None else tables
-            _write_staged(_map_writers(tables), staging, out_dir)
+            write_staged(_map_writers(tables), staging, out_dir, OUTPUT_FILES)
         summary = build_summary(tables.summary, run.timings_s)
-        _write_staged(_report_writers(tables, summary), staging, out_dir)
-        with output_errors(out_dir, "moving the finished outputs into place"):
-            for name in OUTPUT_FILES:
-                os.replace(staging / name, out_dir / name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        write_staged(_report_writers(tables, summary), staging, out_dir, OUTPUT_FILES)
+        move_into_place(staging, out_dir, OUTPUT_FILES, "moving the finished outputs into place")
     return summary
 
 
