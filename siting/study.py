@@ -23,8 +23,6 @@ import copy
 import dataclasses
 import difflib
 import os
-import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -46,7 +44,7 @@ from siting.export.tables import (PlanTables, admin_table, plan_tables, selected
 from siting.export.webmap import build_map
 from siting.io import RegionData
 from siting.pipeline import (PlanOutcome, Progress, RunResult, baseline_kpis, best_of, output_lock,
-                             technology_rasters, write_outputs)
+                             technology_rasters, timed, write_outputs)
 from siting.pipeline import prepare as prepare_inputs
 from siting.plan import OptionCosts, option_costs, plan_network
 from siting.sweep import solve_curve
@@ -162,9 +160,9 @@ class Study:
         """
         scenario, coverage, costs = self._variant(overrides, PLAN_KEYS, "plan")
         timings = dict(self.timings_s)
-        with _stopwatch(timings, "optimize"):
+        with timed(timings, "optimize"):
             plan = plan_network(coverage, self.demand, costs, scenario.objective, scenario.solver)
-        with _stopwatch(timings, "baselines"):
+        with timed(timings, "baselines"):
             baselines = baseline_kpis(self.region, coverage, self.demand, costs, scenario, plan)
         return PlanResult(scenario=scenario, region=self.region, demand=self.demand,
                           coverage=coverage, plan=plan, baselines=baselines, timings_s=timings)
@@ -312,7 +310,7 @@ class PlanResult(PlanOutcome):
     def run(self) -> RunResult:
         """The plan as a :class:`~siting.pipeline.RunResult`, with its best-server RSRP
         rasters [dBm] (computed on first use)."""
-        with _stopwatch(self.timings_s, "coverage raster"):
+        with timed(self.timings_s, "coverage raster"):
             levels, transform, shape = technology_rasters(self.region, self.scenario,
                                                           self.coverage, self.plan.selected)
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(PlanOutcome)}
@@ -480,10 +478,3 @@ def restrict_technologies(coverage: CoverageMatrix, costs: OptionCosts, scenario
 
 # ---------------------------------------------------------------------------------------
 # Steps shared with siting.pipeline.compute
-
-
-@contextmanager
-def _stopwatch(timings: dict[str, float], stage: str):
-    start = time.perf_counter()
-    yield
-    timings[stage] = round(time.perf_counter() - start, 3)
