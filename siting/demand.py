@@ -66,6 +66,16 @@ def _block_sum(values: np.ndarray, factor: int) -> np.ndarray:
     return values.reshape(rows // factor, factor, cols // factor, factor).sum(axis=(1, 3))
 
 
+def grid_factor(raster: PopulationRaster, grid_m: float) -> int:
+    """Raster cells per side of a demand cell of about ``grid_m``."""
+    return max(1, int(round(grid_m / abs(raster.transform.a))))
+
+
+def cell_ids(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """The ids ``cell_<row>_<col>`` of demand cells by their row and column in the demand grid."""
+    return np.array([f"cell_{r}_{c}" for r, c in zip(rows, cols)], dtype=object)
+
+
 def _band_cells(people: np.ndarray, first_row: int, transform, factor: int, min_people: float):
     """:func:`population_cells` of one band of the raster starting at ``first_row`` (a multiple
     of ``factor``)."""
@@ -80,9 +90,7 @@ def _band_cells(people: np.ndarray, first_row: int, transform, factor: int, min_
     cx = _block_sum(padded * xs, factor)[keep] / total[keep]
     cy = _block_sum(padded * ys, factor)[keep] / total[keep]
     br, bc = np.nonzero(keep)
-    first_block = first_row // factor
-    ids = np.array([f"cell_{r + first_block}_{c}" for r, c in zip(br, bc)], dtype=object)
-    return cx, cy, total[keep], ids
+    return cx, cy, total[keep], cell_ids(br + first_row // factor, bc)
 
 
 def population_cells(raster: PopulationRaster, grid_m: float, min_people: float, *,
@@ -94,7 +102,7 @@ def population_cells(raster: PopulationRaster, grid_m: float, min_people: float,
     (``cell_<row>_<col>`` of the demand grid), for cells with at least ``min_people`` people,
     row by row. The result does not depend on ``band_cells``.
     """
-    factor = max(1, int(round(grid_m / abs(raster.transform.a))))
+    factor = grid_factor(raster, grid_m)
     rows_per_band = raster.rows_per_band(band_cells, multiple=factor)
     parts = [_band_cells(band, first_row, raster.transform, factor, min_people)
              for first_row, band in raster.bands(rows_per_band)]
@@ -128,13 +136,11 @@ def _admin_of(x, y, admin_units: gpd.GeoDataFrame | None) -> np.ndarray:
 
 def _cell_ids_of(x_m, y_m, raster: PopulationRaster, grid_m: float) -> np.ndarray:
     """The id of the demand cell (as :func:`population_cells` names them) holding each point."""
-    factor = max(1, int(round(grid_m / abs(raster.transform.a))))
-    to_cell = ~(raster.transform @ rasterio.Affine.scale(factor))
+    to_cell = ~(raster.transform @ rasterio.Affine.scale(grid_factor(raster, grid_m)))
     x_m, y_m = np.asarray(x_m, float), np.asarray(y_m, float)
     col = to_cell.a * x_m + to_cell.b * y_m + to_cell.c
     row = to_cell.d * x_m + to_cell.e * y_m + to_cell.f
-    return np.array([f"cell_{r}_{c}" for r, c in zip(np.floor(row).astype(int),
-                                                     np.floor(col).astype(int))], dtype=object)
+    return cell_ids(np.floor(row).astype(int), np.floor(col).astype(int))
 
 
 def _cell_rows(region: RegionData, rules: DemandRules) -> dict:
