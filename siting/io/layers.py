@@ -18,7 +18,7 @@ import shapely
 from siting.china_crs import to_wgs84
 from siting.config import LayerSource
 from siting.errors import InputError
-from siting.io.problems import Problems, first_line, id_list
+from siting.io.problems import Problems, first_line, id_list, require_file
 from siting.io.rasters import crs_label_problem
 from siting.io.tables import coordinate_columns, is_table, read_table, table_points
 
@@ -101,10 +101,7 @@ def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series
 
 def layer_names(path: Path, key: str) -> list[str]:
     """The layers of a vector file; ``key`` is the scenario key that names the file."""
-    if not path.exists():
-        raise InputError(f"{path}: file not found; check {key} in the scenario")
-    if path.is_dir():
-        raise InputError(f"{path}: {key} is a folder, not a file")
+    require_file(path, key)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # GDAL notices on odd files
@@ -150,8 +147,7 @@ def _load_vector(source: LayerSource, geometry: str) -> gpd.GeoDataFrame:
 
 def _load_table(source: LayerSource, geometry: str) -> gpd.GeoDataFrame:
     where = source_label(source)
-    if not source.path.is_file():
-        raise InputError(f"{source.path}: file not found; check {source.key} in the scenario")
+    require_file(source.path, source.key)
     if geometry != "Point":
         raise InputError(f"{where}: a table holds points, but this layer needs {geometry}s; give "
                          f"it as a GeoPackage, Shapefile, GeoJSON or KML file")

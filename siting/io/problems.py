@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -48,3 +50,11 @@ def id_list(labels: pd.Index, mask) -> str:
     chosen = [str(v) for v in labels[np.asarray(mask, dtype=bool)]]
     more = f" and {len(chosen) - 5} more" if len(chosen) > 5 else ""
     return ", ".join(chosen[:5]) + more
+
+
+def require_file(path: Path, key: str, *, what: str = "file", kind: str = "file") -> None:
+    """Refuse a ``path`` (named by the scenario's ``key``) that is missing or a folder."""
+    if not path.exists():
+        raise InputError(f"{path}: {what} not found; check {key} in the scenario")
+    if path.is_dir():
+        raise InputError(f"{path}: {key} is a folder, not a {kind}")

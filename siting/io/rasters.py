@@ -29,7 +29,7 @@ from siting.config import Scenario
 from siting.errors import InputError
 from siting.io.dem import (DemTile, dem_files, dem_label, describe_tiles, lonlat_bounds,
                            open_mosaic, tiles_outline, uncovered_message)
-from siting.io.problems import first_line
+from siting.io.problems import first_line, require_file
 from siting.terrain import Terrain
 
 logger = logging.getLogger(__name__)
@@ -116,10 +116,7 @@ def utm_crs_for(lon_deg: float, lat_deg: float) -> pyproj.CRS:
 
 
 def open_raster(path: Path, what: str):
-    if not path.exists():
-        raise InputError(f"{path}: {what} raster not found; check inputs.{what} in the scenario")
-    if path.is_dir():
-        raise InputError(f"{path}: inputs.{what} is a folder, not a GeoTIFF file")
+    require_file(path, f"inputs.{what}", what=f"{what} raster", kind="GeoTIFF file")
     try:
         with warnings.catch_warnings():
             # A TIFF without georeferencing is reported below as "no CRS", not as a warning.
