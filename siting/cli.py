@@ -153,7 +153,8 @@ def _announce_compiling(quiet: bool) -> None:
 
 
 def _run(scenario: Path, out: Optional[Path], quiet: bool, verbose: bool, no_cache: bool,
-         scheduler: Optional[str], workers: Optional[int]) -> None:
+         scheduler: Optional[str], workers: Optional[int], built: Optional[Path] = None,
+         year: Optional[str] = None) -> None:
     from siting.cache import default_cache_dir
     from siting.pipeline import OUTPUT_FILES, run_scenario
 
@@ -163,7 +164,8 @@ def _run(scenario: Path, out: Optional[Path], quiet: bool, verbose: bool, no_cac
         with StageReporter(quiet=quiet) as reporter:
             _, summary, out_dir = run_scenario(scenario, out, progress=reporter,
                                                cache_dir=None if no_cache else default_cache_dir(),
-                                               scheduler=scheduler, workers=workers)
+                                               scheduler=scheduler, workers=workers,
+                                               as_built=built, as_built_year=year)
     except KeyboardInterrupt:
         print("siting: interrupted; previous outputs were left as they were", file=sys.stderr)
         raise typer.Exit(130)
@@ -198,13 +200,23 @@ def run(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
         quiet: Annotated[bool, QUIET] = False, verbose: Annotated[bool, VERBOSE] = False,
         no_cache: Annotated[bool, NO_CACHE] = False,
         scheduler: Annotated[Optional[str], SCHEDULER] = None,
-        workers: Annotated[Optional[int], WORKERS] = None) -> None:
+        workers: Annotated[Optional[int], WORKERS] = None,
+        built: Annotated[Optional[Path], typer.Option(
+            "--built", metavar="AS_BUILT",
+            help="Re-plan from what was built: an as-built list (site_id, technology, year, "
+                 "cost_cny; CSV, XLSX or a vector file) whose sites are kept as existing.")] = None,
+        year: Annotated[Optional[str], typer.Option(
+            "--year", help="With --built: the last year built (default: the list's last year); "
+                           "the plan covers the years after it.")] = None) -> None:
     """Run a scenario end to end and write the maps, report, GIS layers (GeoPackage, KML, CSV,
     COG) and summary.json.
 
     Example: siting run data/demo/scenario.yaml --out out/demo
     """
-    _run(scenario, out, quiet, verbose, no_cache, scheduler, workers)
+    if year is not None and built is None:
+        print("siting: error: --year needs --built (the as-built list it refers to)", file=sys.stderr)
+        raise typer.Exit(2)
+    _run(scenario, out, quiet, verbose, no_cache, scheduler, workers, built, year)
 
 
 @app.command()

@@ -202,6 +202,21 @@ class OutputSettings:
     basemap: Basemap = field(default_factory=Basemap)
 
 
+#: What the year-end evaluation scores each county on, and the default weight of each
+#: (:mod:`siting.evaluate`): sites built on time, budget kept, people gained, mandatory villages
+#: gained, complaint points covered.
+SCORE_CRITERIA = {"sites_on_time": 30.0, "budget": 10.0, "people": 20.0,
+                  "mandatory_villages": 30.0, "complaints": 10.0}
+
+
+@dataclass(frozen=True)
+class EvaluationSettings:
+    """The scenario's ``evaluation`` section: the weight of each of :data:`SCORE_CRITERIA` in a
+    county's score (any non-negative numbers; the score divides by their sum)."""
+
+    score_weights: dict = field(default_factory=lambda: dict(SCORE_CRITERIA))
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -215,6 +230,7 @@ class Scenario:
     coverage: CoverageSettings = field(default_factory=CoverageSettings)
     outputs: OutputSettings = field(default_factory=OutputSettings)
     region: Region = field(default_factory=Region)
+    evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
 
     def technology(self, name: str) -> Technology:
         return next(t for t in self.technologies if t.name == name)
@@ -641,8 +657,24 @@ def _parse_outputs(raw: dict, problems: _Problems) -> OutputSettings:
                           basemap=_parse_basemap(web_map, problems))
 
 
+def _parse_evaluation(raw: dict, problems: _Problems) -> EvaluationSettings:
+    sec = _section(raw, "evaluation", problems)
+    _check_keys(sec, {"score_weights"}, "evaluation", problems)
+    weights = sec.get("score_weights") or {}
+    if not isinstance(weights, dict):
+        problems.add("evaluation.score_weights", f"must be a mapping of {', '.join(SCORE_CRITERIA)} "
+                                                 f"to weights, got {weights!r}")
+        return EvaluationSettings()
+    _check_keys(weights, set(SCORE_CRITERIA), "evaluation.score_weights", problems)
+    chosen = {name: _number(weights, name, "evaluation.score_weights", problems, default, minimum=0)
+              for name, default in SCORE_CRITERIA.items()}
+    if sum(v for v in chosen.values() if v is not None) <= 0:
+        problems.add("evaluation.score_weights", "at least one weight must be above 0")
+    return EvaluationSettings(score_weights=chosen)
+
+
 _TOP_KEYS = {"name", "crs", "inputs", "demand", "technologies", "objective", "solver", "coverage",
-             "report", "map", "region"}
+             "report", "map", "region", "evaluation"}
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -687,6 +719,7 @@ def load_scenario(path: str | Path) -> Scenario:
         coverage=_parse_coverage(raw, problems),
         outputs=_parse_outputs(raw, problems),
         region=_parse_region(raw, problems),
+        evaluation=_parse_evaluation(raw, problems),
     )
     problems.raise_if_any()
     return Scenario(name=name, path=path.resolve(), crs=str(crs), **scenario_parts)

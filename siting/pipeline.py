@@ -41,6 +41,7 @@ from siting.export.webmap import write_map
 from siting.io import RegionData, read_region
 from siting.plan import (Plan, PlanKpis, baseline_free_public, baseline_greedy, kpis_of,
                          option_costs, plan_network)
+from siting.rolling import Replan, replan_inputs
 
 OUTPUT_FILES = ("map.html", "map.png", "sites.gpkg", "sites.kml", "selected_sites.csv",
                 "coverage.tif", "report.md", "report.html", "summary.json")
@@ -102,11 +103,14 @@ class RunResult(PlanOutcome):
         The grid's transform.
     level_dbm_by_technology : dict of str to numpy.ndarray
         The same per technology with selected options (same grid and transform).
+    replan : siting.rolling.Replan or None
+        The as-built list the plan starts from (``siting run --built``), else None.
     """
 
     level_dbm: np.ndarray
     level_transform: rasterio.Affine
     level_dbm_by_technology: dict[str, np.ndarray] = field(default_factory=dict)
+    replan: Replan | None = None
 
 
 @contextmanager
@@ -219,15 +223,22 @@ def baseline_kpis(region: RegionData, coverage: CoverageMatrix, demand: Demand, 
 
 def compute(scenario: Scenario, *, progress: Progress | None = None,
             cache_dir: Path | None = None, scheduler: str | None = None,
-            workers: int | None = None) -> RunResult:
+            workers: int | None = None, as_built: Path | None = None,
+            as_built_year: str | None = None) -> RunResult:
     """Run every stage of the pipeline in memory.
 
     With ``cache_dir``, the coverage matrix is read from (or stored in) the on-disk cache
-    keyed by a hash of its inputs (:mod:`siting.cache`).
+    keyed by a hash of its inputs (:mod:`siting.cache`). With ``as_built`` (an as-built
+    list), the plan starts from what was built through ``as_built_year`` (default: the list's
+    last year) and plans what is left (:mod:`siting.rolling`).
     """
     timings: dict[str, float] = {}
     region, demand, coverage = prepare(scenario, timings=timings, progress=progress,
                                        cache_dir=cache_dir, scheduler=scheduler, workers=workers)
+    replan = None
+    if as_built is not None:
+        with timed(timings, "read the as-built list", progress):
+            region, scenario, replan = replan_inputs(region, scenario, as_built, year=as_built_year)
     with timed(timings, "optimize", progress):
         costs = option_costs(coverage, region.candidates, scenario)
         plan = plan_network(coverage, demand, costs, scenario.objective, scenario.solver)
@@ -239,7 +250,7 @@ def compute(scenario: Scenario, *, progress: Progress | None = None,
     return RunResult(scenario=scenario, region=region, demand=demand, coverage=coverage, plan=plan,
                      baselines=baselines, level_dbm=best_of(by_technology, shape),
                      level_transform=level_transform, timings_s=timings,
-                     level_dbm_by_technology=by_technology)
+                     level_dbm_by_technology=by_technology, replan=replan)
 
 
 def _map_writers(tables: PlanTables) -> dict:
@@ -324,9 +335,11 @@ def output_lock(out_dir: Path):
 
 def run_scenario(scenario_path: str | Path, out_dir: str | Path | None = None, *,
                  progress: Progress | None = None, cache_dir: Path | None = None,
-                 scheduler: str | None = None,
-                 workers: int | None = None) -> tuple[RunResult, dict, Path]:
-    """Load a scenario, compute the plan and write the outputs (default ``out/<name>``).
+                 scheduler: str | None = None, workers: int | None = None,
+                 as_built: Path | None = None,
+                 as_built_year: str | None = None) -> tuple[RunResult, dict, Path]:
+    """Load a scenario, compute the plan and write the outputs (default ``out/<name>``);
+    ``as_built`` and ``as_built_year`` as :func:`compute` takes them.
 
     Nothing in the output folder changes until every output has been rendered; then each file
     is moved into place with an atomic rename.
@@ -335,7 +348,7 @@ def run_scenario(scenario_path: str | Path, out_dir: str | Path | None = None, *
     out = Path(out_dir) if out_dir is not None else Path("out") / scenario.name
     check_output_folder(out)  # a read-only or blocked folder fails now, not after the compute
     run = compute(scenario, progress=progress, cache_dir=cache_dir, scheduler=scheduler,
-                  workers=workers)
+                  workers=workers, as_built=as_built, as_built_year=as_built_year)
     with output_lock(out):
         summary = write_outputs(run, out, progress=progress)
     return run, summary, out

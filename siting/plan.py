@@ -5,6 +5,8 @@ Options are (candidate, technology) pairs. The rules a prefecture plans by:
 - at most one technology per new site (one option per candidate group);
 - existing sites are kept: an ``existing_4g`` site keeps its 4G carrier at no cost and may be
   upgraded to 5G (an option costing the 5G equipment); ``existing_5g`` sites keep everything;
+  a site of the as-built list (:mod:`siting.io.asbuilt`) keeps the technologies it was built
+  with and may be upgraded like an existing site;
 - free public sites have no site cost; difficult sites carry their extra cost;
 - cost of an option = site capex + extra cost + equipment capex + opex x ``opex_years``;
 - mandatory demand (poverty villages, relocation sites, complaints, 5G zones) is covered first:
@@ -35,7 +37,7 @@ from siting.config import Objective, Scenario, SolverSettings
 from siting.coverage import CoverageMatrix
 from siting.demand import Demand
 from siting.errors import InfeasibleError
-from siting.io import EXISTING_KINDS
+from siting.io import EXISTING_KINDS, built_technologies, is_existing
 from siting.optimize import Solution, solve_coverage_model
 from siting.optimize.phased import solve_phased_coverage
 
@@ -83,15 +85,11 @@ def option_costs(coverage: CoverageMatrix, candidates: pd.DataFrame, scenario: S
     """Costs, fixed flags, quota flags and groups of every option (see the module docstring)."""
     options = coverage.options
     cand = candidates.iloc[options["candidate"].to_numpy()]
-    kind = cand["kind"].to_numpy(dtype=object)
     tech = [scenario.technology(name) for name in options["technology"]]
     equipment = np.array([t.equipment_capex_cny for t in tech])
     tech_opex = np.array([t.opex_cny_per_year for t in tech])
-    existing_generation = np.array([EXISTING_KINDS.get(k, "") for k in kind], dtype=object)
-    existing = existing_generation != ""
-    generation = options["generation"].to_numpy(dtype=object)
-    # A 5G site also keeps 4G on air; a 4G site can be upgraded to 5G.
-    fixed = existing & ((existing_generation == "5G") | (generation == existing_generation))
+    existing = is_existing(cand)
+    fixed = on_air(options, cand)
     site_capex = np.where(cand["free_public"].to_numpy(bool) | existing, 0.0,
                           cand["capex_cny"].to_numpy(float))
     extra = np.where(existing, 0.0, cand["extra_cost_cny"].to_numpy(float))
@@ -102,6 +100,19 @@ def option_costs(coverage: CoverageMatrix, candidates: pd.DataFrame, scenario: S
     return OptionCosts(capex_cny=capex, opex_cny_per_year=opex,
                        total_cny=capex + opex * scenario.objective.opex_years, fixed=fixed,
                        new_site=~existing, group=group.astype(np.int64))
+
+
+def on_air(options: pd.DataFrame, option_candidates: pd.DataFrame) -> np.ndarray:
+    """Whether each option is on air before the plan: a 5G site keeps 4G and 5G, a 4G site its
+    4G, and an as-built site the technologies it was built with (``option_candidates``: the
+    candidate row of each option)."""
+    kind_generation = np.array([EXISTING_KINDS.get(k, "") for k in option_candidates["kind"]],
+                               dtype=object)
+    generation = options["generation"].to_numpy(dtype=object)
+    by_kind = (kind_generation == "5G") | ((kind_generation != "") & (generation == kind_generation))
+    built = [name in listed for name, listed in
+             zip(options["technology"], built_technologies(option_candidates))]
+    return by_kind | np.array(built, dtype=bool)
 
 
 def _covered(cover: sp.csr_matrix, selected: np.ndarray) -> np.ndarray:

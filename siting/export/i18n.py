@@ -101,6 +101,20 @@ TERMS: dict[str, dict[str, str]] = {
     "section.headline": {"en": "Headline", "zh": "主要指标"},
     "section.schedule": {"en": "Phased schedule", "zh": "分年建设计划"},
     "section.figures": {"en": "Maps and figures", "zh": "地图与图表"},
+    "section.as_built": {"en": "Re-planned from what was built", "zh": "基于已建站址的滚动规划"},
+    "report.as_built": {"en": "The plan starts from the as-built list {source}: {sites} sites on air "
+                              "through {year} ({new_sites} new, {upgrades} upgrades of existing "
+                              "sites), {spent:,.0f} CNY spent. They are kept as existing sites, at no "
+                              "cost, and may be upgraded.",
+                        "zh": "本规划以已建清单 {source} 为起点：截至 {year} 年已建站址 {sites} 个（新建 "
+                              "{new_sites} 个，现网升级 {upgrades} 个），实际投资 {spent:,.0f} 元。"
+                              "已建站址按现网站址保留、不再计费，可升级。"},
+    "report.as_built_left": {"en": "Left to plan: budget {budget}, new sites {quota}.",
+                             "zh": "剩余可规划：预算 {budget}，新建站址 {quota}。"},
+    "report.no_limit": {"en": "no limit", "zh": "不限"},
+    "report.schedule_next_to_original": {"en": "The original schedule (budget and quota of each "
+                                               "year) next to what was built and what is planned now.",
+                                         "zh": "原分年计划（各年预算与新建上限）与已建、现规划情况对照。"},
     "section.by_technology": {"en": "Sites and cost by technology", "zh": "按制式统计站址与成本"},
     "section.by_kind": {"en": "Sites and cost by kind", "zh": "按站址类型统计站址与成本"},
     "section.by_admin_unit": {"en": "Coverage by admin unit", "zh": "各区县覆盖情况"},
@@ -138,6 +152,7 @@ TERMS: dict[str, dict[str, str]] = {
     "header.action": {"en": "action", "zh": "建设方式"},
     "header.height_m": {"en": "height [m]", "zh": "挂高 [m]"},
     "header.year": {"en": "year", "zh": "年份"},
+    "header.status": {"en": "status", "zh": "状态"},
     "header.budget_cny": {"en": "budget [CNY]", "zh": "预算 [元]"},
     "header.quota": {"en": "quota", "zh": "新建站址上限"},
     "header.new_sites": {"en": "new sites", "zh": "新建站址"},
@@ -349,6 +364,8 @@ TERMS: dict[str, dict[str, str]] = {
     "field.best_level_dbm": {"en": "best_level_dbm", "zh": "最强电平 [dBm]"},
     "field.uncovered_reason": {"en": "uncovered_reason", "zh": "未覆盖原因"},
     "field.status": {"en": "status", "zh": "覆盖状态"},
+    "schedule_status.built": {"en": "built", "zh": "已建"},
+    "schedule_status.planned": {"en": "planned", "zh": "规划"},
     "boolean.true": {"en": "true", "zh": "是"},
     "boolean.false": {"en": "false", "zh": "否"},
     # --- the cost-coverage curve of siting sweep --------------------------------------------------

@@ -86,6 +86,8 @@ def build_report(tables: PlanTables, *, figures: tuple[Figure, ...] = (),
     scenario = tables.scenario
     people_total = k["people_total"] or 1.0
     sections = [_headline_section(k, people_total, lang)]
+    if "as_built" in summary:
+        sections.append(_as_built_section(summary["as_built"], lang))
     if summary["phases"]:
         sections.append(_schedule_section(summary, scenario.objective, people_total, lang))
     if figures:
@@ -235,6 +237,29 @@ def _schedule_section(summary: dict, objective, people_total: float, lang: str) 
               "people_covered_year_end", "percent", "mandatory_covered"]
     return Section(term("section.schedule", lang), [Table(
         [term(f"header.{h}", lang) for h in header], rows), term("report.schedule_note", lang)])
+
+
+def _as_built_section(facts: dict, lang: str) -> Section:
+    """What a re-plan started from (``siting run --built``) and, for a phased plan, the original
+    schedule next to what was built and what is planned now."""
+    def left(value, unit):
+        return term("report.no_limit", lang) if value is None else f"{value:,.0f}{unit}"
+
+    blocks = [term("report.as_built", lang, source=facts["source"], sites=facts["sites"],
+                   year=facts["through_year"] or "-", new_sites=facts["new_sites"],
+                   upgrades=facts["upgrades"], spent=facts["spent_cny"]),
+              term("report.as_built_left", lang, budget=left(facts["budget_left_cny"], " CNY"
+                                                             if lang == "en" else " 元"),
+                   quota=left(facts["quota_left"], ""))]
+    if facts["schedule"]:
+        header = ["year", "budget_cny", "quota", "status", "sites", "cost_cny"]
+        rows = [[r["year"], "-" if r["budget_cny"] is None else r["budget_cny"],
+                 "-" if r["max_new_sites"] is None else r["max_new_sites"],
+                 value_text("schedule_status", r["status"], lang), r["sites"], r["cost_cny"]]
+                for r in facts["schedule"]]
+        blocks += [term("report.schedule_next_to_original", lang),
+                   Table([term(f"header.{h}", lang) for h in header], rows)]
+    return Section(term("section.as_built", lang), blocks)
 
 
 def _md_cell(value) -> str:

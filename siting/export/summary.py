@@ -20,6 +20,7 @@ from siting import __version__
 from siting.distributed import peak_memory_mb
 from siting.export.style import BUILT_ACTIONS
 from siting.plan import REASON_BELOW_THRESHOLD, REASON_NO_CANDIDATE, phase_kpis
+from siting.rolling import replan_facts
 
 
 def _clean(value):
@@ -114,6 +115,7 @@ def summary_facts(run, sites, villages, admin) -> dict:
     facts = {
         "siting_version": __version__,
         "scenario": run.scenario.name,
+        "scenario_file": str(run.scenario.path),
         "crs": run.region.crs.to_string(),
         "objective": {"type": run.scenario.objective.kind,
                       "budget_cny": run.scenario.objective.budget_cny,
@@ -133,6 +135,9 @@ def summary_facts(run, sites, villages, admin) -> dict:
         "uncovered_mandatory_villages": uncovered,
         "baselines": [vars(b) for b in run.baselines],
     }
+    replan = getattr(run, "replan", None)
+    if replan is not None:
+        facts["as_built"] = replan_facts(replan, facts["phases"])
     return _clean(facts)
 
 

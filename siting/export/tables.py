@@ -24,6 +24,7 @@ import shapely
 from siting.config import Scenario, Technology
 from siting.export.style import PLAN_ACTIONS
 from siting.export.summary import summary_facts
+from siting.io import is_existing
 from siting.terrain import Terrain
 
 
@@ -35,7 +36,7 @@ def site_table(run) -> gpd.GeoDataFrame:
     selected = run.plan.selected
     frame = cand[[c for c in SITE_INPUT_COLUMNS if c in cand] + [cand.geometry.name]].copy()
     frame.insert(0, "site_id", cand.index.to_numpy())
-    frame["existing"] = frame["kind"].isin(["existing_4g", "existing_5g"])
+    frame["existing"] = is_existing(cand)  # existing kinds and the as-built sites
     frame["selected"] = False
     frame["technology"] = ""
     frame["capex_cny"] = 0.0
@@ -170,38 +171,53 @@ def admin_unit_of(x_m: np.ndarray, y_m: np.ndarray, units: gpd.GeoDataFrame) -> 
     return names[first]
 
 
-def _village_field(run, village_ids: np.ndarray, known: np.ndarray) -> np.ndarray:
+def _village_field(villages: gpd.GeoDataFrame, village_ids: np.ndarray, known: np.ndarray) -> np.ndarray:
     """The villages' own ``admin_unit`` field ("" where empty); ``known`` (the demand's unit)
     when the villages have no such field."""
-    villages = run.region.villages
     if "admin_unit" not in villages:
         return np.asarray(known, dtype=object).astype(str)
     field = villages["admin_unit"].reindex(pd.Index(village_ids, dtype=object))
     return field.where(field.notna(), "").astype(str).str.strip().to_numpy(dtype=object)
 
 
+def demand_units(demand, region) -> np.ndarray:
+    """The admin unit (county) each demand row counts in.
+
+    With admin-unit polygons, a point counts in the polygon that contains it; a village in no
+    polygon, and every village when there are no polygons, counts in the unit of its
+    ``admin_unit`` field; anything else in no unit counts under :data:`OUTSIDE_ADMIN_UNITS`.
+    """
+    units = region.admin_units
+    unit = np.full(len(demand.kind), "", dtype=object)
+    if units is not None and len(units):
+        unit[:] = admin_unit_of(demand.x_m, demand.y_m, units)
+    by_field = (demand.kind == "village") & (unit == "")
+    unit[by_field] = _village_field(region.villages, demand.ref_id[by_field],
+                                    demand.admin_unit[by_field])
+    unit[unit == ""] = OUTSIDE_ADMIN_UNITS
+    return unit
+
+
+def unit_order(region, named) -> list[str]:
+    """Every admin unit in report order: the polygons in layer order, then the other ``named``
+    units sorted, :data:`OUTSIDE_ADMIN_UNITS` last when named."""
+    polygons = [] if region.admin_units is None else list(region.admin_units.index.astype(str))
+    others = set(named) - set(polygons) - {OUTSIDE_ADMIN_UNITS}
+    return polygons + sorted(others) + ([OUTSIDE_ADMIN_UNITS] if OUTSIDE_ADMIN_UNITS in set(named) else [])
+
+
 def admin_table(run) -> pd.DataFrame:
     """People and villages covered before/after per admin unit (county), every unit listed.
 
-    With admin-unit polygons, population cells and villages count in the polygon that contains
-    them; a village in no polygon, and every village when there are no polygons, counts in the
-    unit of its ``admin_unit`` field. Every polygon has a row, with zeros where it holds
-    nothing (layer order, then units named only by villages, sorted); cells in no unit are
-    counted under :data:`OUTSIDE_ADMIN_UNITS`.
+    Population cells and villages count in their unit (:func:`demand_units`). Every polygon has
+    a row, with zeros where it holds nothing (:func:`unit_order`); cells in no unit are counted
+    under :data:`OUTSIDE_ADMIN_UNITS`.
     """
     demand, plan = run.demand, run.plan
-    units = run.region.admin_units
-    cells, villages = demand.kind == "cell", demand.kind == "village"
-    counted = cells | villages
-    unit = np.full(len(demand.kind), "", dtype=object)
-    polygons = [] if units is None else list(units.index.astype(str))
-    if polygons:
-        unit[counted] = admin_unit_of(demand.x_m[counted], demand.y_m[counted], units)
-    by_field = villages & (unit == "")
-    unit[by_field] = _village_field(run, demand.ref_id[by_field], demand.admin_unit[by_field])
-    unit[counted & (unit == "")] = OUTSIDE_ADMIN_UNITS
+    villages = demand.kind == "village"
+    counted = (demand.kind == "cell") | villages
     frame = pd.DataFrame({  # people on cells, and on villages where they carry their own
-        "admin_unit": unit,
+        "admin_unit": demand_units(demand, run.region),
         "people": demand.people,
         "people_before": np.where(plan.covered_before, demand.people, 0.0),
         "people_after": np.where(plan.covered_after, demand.people, 0.0),
@@ -209,9 +225,7 @@ def admin_table(run) -> pd.DataFrame:
         "villages_before": (villages & plan.covered_before).astype(np.int64),
         "villages_after": (villages & plan.covered_after).astype(np.int64),
     })[counted]
-    named = set(frame["admin_unit"]) - set(polygons) - {OUTSIDE_ADMIN_UNITS}
-    order = polygons + sorted(named) + ([OUTSIDE_ADMIN_UNITS]
-                                        if (frame["admin_unit"] == OUTSIDE_ADMIN_UNITS).any() else [])
+    order = unit_order(run.region, frame["admin_unit"])
     table = frame.groupby("admin_unit", sort=False).sum().reindex(order, fill_value=0)
     return table.rename_axis("admin_unit").reset_index()
 

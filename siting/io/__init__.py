@@ -21,7 +21,9 @@ from siting.io.rasters import (
                                utm_crs_for,
 )
 from siting.io.region import CANDIDATE_KINDS, EXISTING_KINDS, RegionData, read_region
+from siting.io.asbuilt import AsBuilt, built_technologies, is_existing, read_as_built, with_as_built
 
-__all__ = ["CANDIDATE_KINDS", "EXISTING_KINDS", "POPULATION_BAND_CELLS", "POPULATION_OVERVIEW_PX",
+__all__ = ["AsBuilt", "CANDIDATE_KINDS", "EXISTING_KINDS", "POPULATION_BAND_CELLS", "POPULATION_OVERVIEW_PX",
            "PopulationRaster", "RegionData", "crs_label_problem", "population_overview",
-           "read_population", "read_region", "read_terrain", "resolve_crs", "utm_crs_for"]
+           "built_technologies", "is_existing", "read_as_built", "read_population", "read_region",
+           "with_as_built", "read_terrain", "resolve_crs", "utm_crs_for"]

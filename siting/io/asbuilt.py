@@ -1,0 +1,247 @@
+"""The as-built list: the sites actually built (or upgraded), with the technology, the year and
+what they cost.
+
+A prefecture's year-end review and next year's plan start from this list, which the operator or
+the tower company keeps as a spreadsheet (CSV, XLSX) or as any vector file GDAL reads. It names
+sites by the candidates' ``site_id``; one row per site and technology:
+
+- ``site_id`` (也作 站址编号, 站点编号): a candidate of the scenario;
+- ``technology`` (制式): one of the scenario's technology names, which the site allows and does
+  not already have on air;
+- ``year`` (建成年份, 年份): the year it went on air; with a phased plan, one of the plan's years;
+- ``cost_cny`` (实际投资): what was spent on it [CNY], at least 0.
+
+Every problem is reported at once, one line each, naming the file, the spreadsheet row (the
+header is row 1) and the field. :func:`with_as_built` marks the built technologies as on air
+in the candidate table (:data:`BUILT_COLUMN`), which is how the planner and the outputs treat
+them: as existing sites, kept at no cost, that may be upgraded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio
+
+from siting.config import Scenario
+from siting.errors import InputError
+from siting.io.layers import generations_of
+from siting.io.problems import Problems, first_line, require_file
+from siting.io.region import EXISTING_KINDS
+from siting.io.tables import is_table, read_table
+
+#: The candidate column holding the technologies an as-built site has on air ("4G-1800+5G-3500").
+BUILT_COLUMN = "built_technologies"
+#: The as-built list's fields and the column names accepted for each, first the English one.
+AS_BUILT_COLUMNS = {
+    "site_id": ("site_id", "站址编号", "站点编号", "站址ID", "站号"),
+    "technology": ("technology", "制式", "技术"),
+    "year": ("year", "year_built", "建成年份", "年份", "建设年份"),
+    "cost_cny": ("cost_cny", "actual_cost_cny", "实际投资", "实际投资(元)", "实际费用"),
+}
+#: The first data row's number as a spreadsheet shows it (the header is row 1).
+FIRST_ROW = 2
+
+
+@dataclass(frozen=True)
+class AsBuilt:
+    """The checked as-built list.
+
+    ``sites``: one row per built (site, technology): ``site_id``, ``technology``, ``year``
+    (text, as the plan's years are labelled), ``cost_cny`` and ``row`` (its spreadsheet row).
+    """
+    source: str
+    sites: pd.DataFrame
+
+    def until(self, year: str, years: tuple[str, ...]) -> AsBuilt:
+        """The rows built in ``year`` or before, the order of the years given by ``years``
+        (the plan's years), else numeric."""
+        rank = _year_rank(years)
+        keep = self.sites["year"].map(rank) <= rank(year)
+        return AsBuilt(self.source, self.sites[keep.to_numpy(bool)].reset_index(drop=True))
+
+    @property
+    def last_year(self) -> str | None:
+        return None if self.sites.empty else max(self.sites["year"], key=_numeric_year)
+
+
+def _numeric_year(label: str) -> float:
+    try:
+        return float(label)
+    except ValueError:
+        return float("inf")
+
+
+def _year_rank(years: tuple[str, ...]):
+    """A sort key of year labels: their position in ``years`` (the plan's), else the number."""
+    if years:
+        return lambda label: years.index(label) if label in years else len(years)
+    return _numeric_year
+
+
+def read_as_built(path: str | Path, candidates: pd.DataFrame, scenario: Scenario, *,
+                  plan_years: tuple[str, ...] = ()) -> AsBuilt:
+    """Read and check the as-built list at ``path`` against the scenario's ``candidates`` (indexed
+    by ``site_id``) and technologies; with ``plan_years`` (a phased plan's years), each year must
+    be one of them. Raises one :class:`InputError`, one line per problem."""
+    path = Path(path)
+    require_file(path, "--built", what="as-built list")
+    frame = _read_rows(path)
+    columns = _columns(frame, path)
+    problems = Problems()
+    sites = pd.DataFrame({
+        "site_id": _text(frame[columns["site_id"]]),
+        "technology": _text(frame[columns["technology"]]),
+        "year": _year_labels(frame[columns["year"]]),
+        "cost_cny": pd.to_numeric(frame[columns["cost_cny"]], errors="coerce").to_numpy(float),
+        "row": np.arange(len(frame)) + FIRST_ROW})
+    for check in (_check_blank, _check_sites, _check_technologies, _check_years, _check_costs,
+                  _check_duplicates):
+        check(sites, path, columns, problems, candidates=candidates, scenario=scenario,
+              plan_years=plan_years)
+    problems.raise_if_any()
+    return AsBuilt(str(path), sites.reset_index(drop=True))
+
+
+def _read_rows(path: Path) -> pd.DataFrame:
+    """The list's rows: a CSV/XLSX table (first sheet), or the first layer of a vector file
+    (its attributes only)."""
+    if is_table(path):
+        return read_table(path, None)
+    try:
+        frame = pyogrio.read_dataframe(path, read_geometry=False)
+    except Exception as exc:  # GDAL's errors for unreadable files
+        raise InputError(f"{path}: cannot read the as-built list ({first_line(exc)}); give a CSV, "
+                         f"XLSX or vector file") from None
+    if frame.empty:
+        raise InputError(f"{path}: the as-built list has no rows")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame.astype(object)
+
+
+def _columns(frame: pd.DataFrame, path: Path) -> dict[str, str]:
+    """The file's column for each field of :data:`AS_BUILT_COLUMNS`."""
+    lower = {c.lower(): c for c in frame.columns}
+    found, missing = {}, []
+    for field, names in AS_BUILT_COLUMNS.items():
+        match = next((lower[n.lower()] for n in names if n.lower() in lower), None)
+        if match is None:
+            missing.append(f"'{field}' (or {', '.join(names[1:])})")
+        found[field] = match
+    if missing:
+        raise InputError(f"{path}: no column {'; no column '.join(missing)}; the columns are "
+                         f"{', '.join(frame.columns)}")
+    return found
+
+
+def _text(column: pd.Series) -> pd.Series:
+    return column.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
+                      else str(v).strip()).reset_index(drop=True)
+
+
+def _year_labels(column: pd.Series) -> pd.Series:
+    """Years as text labels, as a phased plan names its years ("2027"; 2027.0 from Excel too)."""
+    def label(value) -> str:
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value).strip()
+    return column.map(label).reset_index(drop=True)
+
+
+def _where(path: Path, rows, field: str) -> str:
+    rows = [str(r) for r in rows]
+    more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+    return f"{path}: row{'s' if len(rows) > 1 else ''} {', '.join(rows[:5])}{more}, field '{field}'"
+
+
+def _check_blank(sites, path, columns, problems, **_) -> None:
+    for field in ("site_id", "technology", "year"):
+        blank = sites[field] == ""
+        if blank.any():
+            problems.add(f"{_where(path, sites['row'][blank], columns[field])}: empty; fill it in "
+                         f"or delete the row")
+
+
+def _check_sites(sites, path, columns, problems, *, candidates, **_) -> None:
+    unknown = (sites["site_id"] != "") & ~sites["site_id"].isin(candidates.index.astype(str))
+    for _, row in sites[unknown].iterrows():
+        problems.add(f"{_where(path, [row.row], columns['site_id'])}: unknown site "
+                     f"'{row.site_id}' (not among the scenario's candidates); correct the id or "
+                     f"add the site to the candidates")
+
+
+def _check_technologies(sites, path, columns, problems, *, candidates, scenario, **_) -> None:
+    names = {t.name: t.generation for t in scenario.technologies}
+    index = candidates.index.astype(str)
+    for _, row in sites[(sites["technology"] != "") & sites["site_id"].isin(index)].iterrows():
+        where = _where(path, [row.row], columns["technology"])
+        if row.technology not in names:
+            problems.add(f"{where}: '{row.technology}' is not one of the scenario's technologies "
+                         f"({', '.join(names)})")
+            continue
+        site = candidates.loc[candidates.index[index == row.site_id][0]]
+        allowed = generations_of(site["technologies"]) or ()
+        on_air = EXISTING_KINDS.get(str(site["kind"]))
+        if names[row.technology] not in allowed:
+            problems.add(f"{where}: site {row.site_id} does not allow {row.technology} (its "
+                         f"technologies: {', '.join(allowed) or 'none'}); correct the technology "
+                         f"or the site's technologies")
+        elif on_air == "5G" or on_air == names[row.technology]:
+            problems.add(f"{where}: site {row.site_id} is an existing {on_air} site: "
+                         f"{row.technology} was on air already; list only what was built or upgraded")
+
+
+def _check_years(sites, path, columns, problems, *, plan_years, **_) -> None:
+    given = sites["year"] != ""
+    if plan_years:
+        outside = given & ~sites["year"].isin(plan_years)
+        advice = f"use one of the plan's years ({', '.join(plan_years)})"
+    else:
+        numbers = pd.to_numeric(sites["year"], errors="coerce")
+        outside = given & ~((numbers >= 1900) & (numbers <= 2200) & (numbers % 1 == 0))
+        advice = "give the year as a number such as 2027"
+    for _, row in sites[outside].iterrows():
+        problems.add(f"{_where(path, [row.row], columns['year'])}: year '{row.year}' is outside "
+                     f"the plan; {advice}")
+
+
+def _check_costs(sites, path, columns, problems, **_) -> None:
+    bad = ~(np.isfinite(sites["cost_cny"]) & (sites["cost_cny"] >= 0))
+    if bad.any():
+        problems.add(f"{_where(path, sites['row'][bad], columns['cost_cny'])}: the cost must be "
+                     f"a number of CNY, at least 0")
+
+
+def _check_duplicates(sites, path, columns, problems, **_) -> None:
+    keys = sites[sites["site_id"] != ""].groupby(["site_id", "technology"])["row"]
+    for (site_id, technology), rows in keys:
+        if len(rows) > 1:
+            problems.add(f"{_where(path, rows, columns['site_id'])}: site {site_id} with "
+                         f"{technology or 'no technology'} is listed {len(rows)} times; keep one "
+                         f"row per site and technology")
+
+
+def with_as_built(candidates: pd.DataFrame, as_built: AsBuilt) -> pd.DataFrame:
+    """A copy of ``candidates`` whose :data:`BUILT_COLUMN` lists the technologies each as-built
+    site has on air ("" for the others)."""
+    on_air = as_built.sites.groupby("site_id")["technology"].agg(lambda t: "+".join(sorted(t)))
+    frame = candidates.copy()
+    frame[BUILT_COLUMN] = on_air.reindex(frame.index.astype(str)).fillna("").to_numpy(dtype=object)
+    return frame
+
+
+def built_technologies(candidates: pd.DataFrame) -> list[set[str]]:
+    """The technologies each candidate has on air from the as-built list (empty sets without one)."""
+    if BUILT_COLUMN not in candidates:
+        return [set() for _ in range(len(candidates))]
+    return [set(filter(None, str(v).split("+"))) for v in candidates[BUILT_COLUMN]]
+
+
+def is_existing(candidates: pd.DataFrame) -> np.ndarray:
+    """Whether each candidate is on air before the plan: an existing kind, or built per the
+    as-built list."""
+    built = np.array([bool(t) for t in built_technologies(candidates)], dtype=bool)
+    return candidates["kind"].isin(list(EXISTING_KINDS)).to_numpy(bool) | built

@@ -1,0 +1,129 @@
+"""Re-planning from what was built: the rolling plan of ``siting run SCENARIO --built LIST``.
+
+A three-year plan is built a year at a time, never exactly as planned. Next year's plan starts
+from the as-built list (:mod:`siting.io.asbuilt`):
+
+- every as-built site is on air, kept at no cost, and may be upgraded like an existing site
+  (:func:`siting.io.with_as_built`; :func:`siting.plan.option_costs` reads it);
+- a phased plan keeps the years after the last year built (``year``, or the list's last
+  year), each with its own budget and quota; the whole plan's budget and quota become what is
+  left of them after what the list spent and built; a ``mandatory_by`` year already past
+  becomes the last year left;
+- a single-period plan plans the scenario's budget for the next period on top of the list.
+
+:class:`Replan` keeps what the report shows: the original schedule, what each year built and
+spent, and what is left.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+from siting.config import Objective, Scenario
+from siting.errors import InputError
+from siting.io import AsBuilt, RegionData, is_existing, read_as_built, with_as_built
+
+
+@dataclass(frozen=True)
+class Replan:
+    """A plan re-made from an as-built list.
+
+    ``original``: the scenario's objective; ``remaining``: the objective planned now;
+    ``through_year``: the last year of the list taken (None for a single-period plan's list
+    taken whole); ``spent_cny``, ``new_sites``, ``upgrades``: what the list built.
+    """
+    as_built: AsBuilt
+    original: Objective
+    remaining: Objective
+    through_year: str | None
+    spent_cny: float
+    new_sites: int
+    upgrades: int
+
+
+def replan_inputs(region: RegionData, scenario: Scenario, as_built_path: str | Path, *,
+                  year: str | None = None) -> tuple[RegionData, Scenario, Replan]:
+    """The region with the as-built sites on air and the scenario with what is left to plan."""
+    objective = scenario.objective
+    years = tuple(p.label for p in objective.phases)
+    as_built = read_as_built(as_built_path, region.candidates, scenario, plan_years=years)
+    through = _through_year(as_built, years, year)
+    if through is not None:
+        as_built = as_built.until(through, years)
+    new_sites, upgrades = _counts(as_built, region)
+    spent = float(as_built.sites["cost_cny"].sum())
+    remaining = _remaining(objective, through, spent, new_sites, as_built.source)
+    replan = Replan(as_built, objective, remaining, through, spent, new_sites, upgrades)
+    region = dataclasses.replace(region, candidates=with_as_built(region.candidates, as_built))
+    return region, dataclasses.replace(scenario, objective=remaining), replan
+
+
+def _through_year(as_built: AsBuilt, years: tuple[str, ...], year: str | None) -> str | None:
+    """The last year the list covers: ``year`` if given (one of the plan's years when phased),
+    else the list's last year; None for a single-period plan without ``year``."""
+    if year is not None:
+        if years and str(year) not in years:
+            raise InputError(f"--year {year}: not one of the plan's years ({', '.join(years)})")
+        return str(year)
+    return as_built.last_year if years else None
+
+
+def _counts(as_built: AsBuilt, region: RegionData) -> tuple[int, int]:
+    """New sites built and existing sites upgraded by the list."""
+    sites = as_built.sites["site_id"].unique()
+    existing = is_existing(region.candidates.loc[list(sites)]) if len(sites) else []
+    return int(len(sites) - sum(existing)), int(sum(existing))
+
+
+def _remaining(objective: Objective, through: str | None, spent_cny: float, new_sites: int,
+               source: str) -> Objective:
+    """The objective of what is left to plan (see the module docstring)."""
+    if not objective.phases:
+        return objective
+    labels = [p.label for p in objective.phases]
+    phases = objective.phases[labels.index(through) + 1:]
+    if not phases:
+        raise InputError(f"{source}: the list reaches {through}, the plan's last year: nothing is "
+                         f"left to plan; add the coming years to objective.phases")
+    budget, quota = objective.total_budget_cny, objective.total_max_new_sites
+    deadline = objective.mandatory_by
+    if deadline is not None and labels.index(deadline) <= labels.index(through):
+        deadline = None  # already past: the last year left
+    return dataclasses.replace(
+        objective, phases=phases, mandatory_by=deadline,
+        budget_cny=None if budget is None else max(0.0, budget - spent_cny),
+        max_new_sites=None if quota is None else max(0, quota - new_sites))
+
+
+def schedule_rows(replan: Replan, planned_phases: list[dict]) -> list[dict]:
+    """The original schedule next to what happened: one row per year of the original plan,
+    with its budget and quota, ``status`` ``built`` (the as-built list's sites and cost) or
+    ``planned`` (the re-plan's, from ``planned_phases``, the summary's ``phases``)."""
+    planned = {p["label"]: p for p in planned_phases}
+    built = replan.as_built.sites
+    rows = []
+    for phase in replan.original.phases:
+        row = {"year": phase.label, "budget_cny": phase.budget_cny,
+               "max_new_sites": phase.max_new_sites}
+        if phase.label in planned:
+            p = planned[phase.label]
+            row.update(status="planned", sites=p["new_sites"] + p["upgrades"], cost_cny=p["cost_cny"])
+        else:
+            done = built[built["year"] == phase.label]
+            row.update(status="built", sites=int(done["site_id"].nunique()),
+                       cost_cny=float(done["cost_cny"].sum()))
+        rows.append(row)
+    return rows
+
+
+def replan_facts(replan: Replan, planned_phases: list[dict]) -> dict:
+    """The ``as_built`` block of summary.json."""
+    remaining = replan.remaining
+    return {"source": replan.as_built.source, "through_year": replan.through_year,
+            "sites": int(replan.as_built.sites["site_id"].nunique()), "new_sites": replan.new_sites,
+            "upgrades": replan.upgrades, "spent_cny": replan.spent_cny,
+            "budget_left_cny": remaining.total_budget_cny if remaining.phases else remaining.budget_cny,
+            "quota_left": remaining.total_max_new_sites if remaining.phases else remaining.max_new_sites,
+            "schedule": schedule_rows(replan, planned_phases)}
