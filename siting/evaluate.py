@@ -1,0 +1,464 @@
+"""The year-end evaluation of a plan against what was built (``siting evaluate``).
+
+The plan is an output folder of ``siting run`` (its ``sites.gpkg`` and ``summary.json``, which
+names the scenario); the as-built list is read by :mod:`siting.io.asbuilt`. Coverage is
+recomputed with the plan's own scenario and coverage engine (the cached coverage matrix is
+reused), so the evaluation and the plan predict levels the same way. For the evaluated year Y
+(``--year``, default the list's last year) it tells, overall and per county (admin unit):
+
+- sites: each planned build or upgrade due by Y (a phased plan's years up to Y; a single-period
+  plan's every site) is ``on_time`` (built in its year), ``early``, ``late`` (built after its
+  year) or ``not_built``; a planned site of a later year is ``later`` (not due) or, built
+  already, ``early``; a site built but not in the plan (or with another technology) is
+  ``not_in_plan``. Budget: the planned capex of the sites due against the actual cost.
+- people and villages covered by the planned network at Y against the as-built network (the
+  sites on air before the plan and the as-built list through Y); every mandatory village the
+  as-built network leaves uncovered, with the reason (:data:`REASONS`).
+- complaints: the scenario's complaint points covered before the plan, now covered
+  (``resolved``) or ``still_uncovered``; new complaints (``--complaints``) covered now or not,
+  each with the nearest planned site not yet built that would cover it.
+- a score per county, 0-100: the weighted mean of the criteria of
+  :data:`siting.config.SCORE_CRITERIA` (weights in the scenario's ``evaluation.score_weights``):
+  ``sites_on_time`` = sites built on time or early / sites due (1 when none is due);
+  ``budget`` = min(1, planned capex / actual cost) (1 when nothing was spent);
+  ``people`` = people gained / people the plan gains by Y, and ``mandatory_villages`` the same
+  for mandatory villages (each clipped to 0-1; 1 when the plan gains none);
+  ``complaints`` = complaint points (old and new) covered / all complaint points (1 when none).
+
+The as-built network is the one ``siting run --built`` starts from: the same on-air rule
+(:func:`siting.plan.on_air`) decides both.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from siting.compare import read_plan_folder
+from siting.config import SCORE_CRITERIA, Scenario, load_scenario
+from siting.coverage import CoverageMatrix, build_coverage
+from siting.demand import Demand
+from siting.errors import InputError
+from siting.export.tables import OUTSIDE_ADMIN_UNITS, admin_unit_of, demand_units, unit_order
+from siting.io import AsBuilt, RegionData, read_as_built, with_as_built
+from siting.io.layers import read_layer
+from siting.io.region import COMPLAINT_FIELDS
+from siting.pipeline import prepare
+from siting.plan import REASON_BELOW_THRESHOLD, REASON_NO_CANDIDATE, OptionCosts, on_air, option_costs
+from siting.export.style import BUILT_ACTIONS
+
+#: Site statuses, in the order the tables list them.
+SITE_STATUSES = ("on_time", "early", "late", "not_built", "later", "not_in_plan")
+REASON_NOT_BUILT = "a planned site that would cover it is not built yet"
+REASON_LATER = "planned for a later year"
+REASON_OTHER = "built sites do not reach it above the threshold; not in the plan by this year"
+#: Why a mandatory village is still uncovered after the year, in the order they are checked.
+REASONS = (REASON_NOT_BUILT, REASON_LATER, REASON_NO_CANDIDATE, REASON_BELOW_THRESHOLD, REASON_OTHER)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A plan evaluated against what was built (see the module docstring).
+
+    ``overall``: one row per KPI (``name``, ``planned``, ``achieved``); ``counties``: one row
+    per county with its counts and score; ``sites``, ``uncovered``, ``complaints``: one row per
+    site, uncovered mandatory village and complaint point (geometry in the run's CRS [m]);
+    ``score_rule``: criterion, weight, definition.
+    """
+    plan_name: str
+    year: str
+    as_built_source: str
+    language: str
+    overall: pd.DataFrame
+    counties: pd.DataFrame
+    sites: gpd.GeoDataFrame
+    uncovered: gpd.GeoDataFrame
+    complaints: gpd.GeoDataFrame
+    score_rule: pd.DataFrame
+    region: RegionData
+
+    def as_json(self) -> dict:
+        """The evaluation as ``evaluation.json`` holds it (tables as lists of records)."""
+        def records(frame):
+            return json.loads(pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
+                              .to_json(orient="records", force_ascii=False))
+        return {"plan": self.plan_name, "year": self.year, "as_built": self.as_built_source,
+                "overall": records(self.overall), "counties": records(self.counties),
+                "sites": records(self.sites), "uncovered_mandatory_villages": records(self.uncovered),
+                "complaints": records(self.complaints), "score_rule": records(self.score_rule)}
+
+
+@dataclass(frozen=True)
+class _Networks:
+    """Option masks of the networks compared, and coverage of each demand row by them."""
+    before: np.ndarray
+    planned: np.ndarray  # on air before + planned builds due by the year
+    built: np.ndarray  # on air before + the as-built list through the year
+    later: np.ndarray  # planned builds of later years
+
+
+def evaluate_plan(plan_dir: str | os.PathLike, built: str | os.PathLike, *,
+                  complaints: str | os.PathLike | None = None, year: str | None = None,
+                  scenario: Scenario | str | os.PathLike | None = None,
+                  cache_dir: Path | None = None) -> Evaluation:
+    """Evaluate the plan in ``plan_dir`` against the as-built list ``built`` (see the module
+    docstring); ``scenario`` overrides the scenario file the plan's summary.json names."""
+    plan = read_plan_folder(plan_dir)
+    scenario = _plan_scenario(plan_dir, plan.summary, scenario)
+    region, demand, coverage = prepare(scenario, cache_dir=cache_dir)
+    costs = option_costs(coverage, region.candidates, scenario)
+    years = tuple(p.label for p in scenario.objective.phases)
+    as_built = read_as_built(built, region.candidates, scenario, plan_years=years)
+    year = _evaluated_year(as_built, years, year)
+    as_built = as_built.until(year, years) if years else as_built
+    planned_year = _planned_years(plan.sites, coverage, costs)
+    networks = _networks(coverage, costs, region, as_built, planned_year, year, years)
+    units = demand_units(demand, region)
+    sites = site_status(region, coverage, costs, as_built, planned_year, year, years)
+    complaint_rows = _complaint_rows(region, scenario, demand, coverage, networks, units,
+                                     complaints, planned_year)
+    uncovered = _uncovered(demand, coverage, networks, units, region)
+    counties = county_table(demand, coverage, networks, units, sites, complaint_rows, region,
+                            scenario.evaluation.score_weights)
+    return Evaluation(plan.name, year, as_built.source, scenario.outputs.language,
+                      _overall(counties), counties, sites, uncovered, complaint_rows,
+                      score_rule(scenario.evaluation.score_weights), region)
+
+
+def _plan_scenario(plan_dir, summary: dict, scenario) -> Scenario:
+    if isinstance(scenario, Scenario):
+        return scenario
+    path = scenario if scenario is not None else summary.get("scenario_file")
+    if path is None:
+        raise InputError(f"{plan_dir}: summary.json does not name the plan's scenario (a run of an "
+                         f"older siting); give it with --scenario")
+    loaded = load_scenario(path)
+    if loaded.name != summary.get("scenario"):
+        raise InputError(f"{path}: scenario '{loaded.name}' is not the plan's ('{summary.get('scenario')}'); "
+                         f"give the plan's scenario with --scenario")
+    return loaded
+
+
+def _evaluated_year(as_built: AsBuilt, years: tuple[str, ...], year) -> str:
+    if year is None:
+        return as_built.last_year
+    year = str(year)
+    if years and year not in years:
+        raise InputError(f"--year {year}: not one of the plan's years ({', '.join(years)})")
+    return year
+
+
+def _planned_years(plan_sites: gpd.GeoDataFrame, coverage: CoverageMatrix,
+                   costs: OptionCosts) -> dict[int, str]:
+    """The option index of every planned build or upgrade, with its year ("" for a
+    single-period plan)."""
+    index = {(s, t): i for i, (s, t) in enumerate(zip(coverage.options["site_id"].astype(str),
+                                                       coverage.options["technology"]))}
+    planned = {}
+    for row in plan_sites[plan_sites["action"].isin(BUILT_ACTIONS)].itertuples():
+        phase = getattr(row, "phase", "")
+        for technology in str(row.technology).split("+"):
+            option = index.get((str(row.site_id), technology))
+            if option is not None and not costs.fixed[option]:
+                planned[option] = "" if phase is None or pd.isna(phase) else str(phase)
+    return planned
+
+
+def _rank(years: tuple[str, ...]):
+    return (lambda label: years.index(label) if label in years else -1) if years else (lambda _: 0)
+
+
+def _networks(coverage, costs, region, as_built, planned_year, year, years) -> _Networks:
+    rank = _rank(years)
+    n = len(coverage.options)
+    planned, later = np.zeros(n, bool), np.zeros(n, bool)
+    for option, label in planned_year.items():
+        (planned if rank(label) <= rank(year) else later)[option] = True
+    candidates = with_as_built(region.candidates, as_built)
+    built = on_air(coverage.options, candidates.iloc[coverage.options["candidate"].to_numpy()])
+    return _Networks(before=costs.fixed.copy(), planned=costs.fixed | planned, built=built,
+                     later=later)
+
+
+def covered_by(cover: sp.csr_matrix, network: np.ndarray) -> np.ndarray:
+    """Whether each demand row is covered by an option of ``network`` (a bool mask)."""
+    return np.asarray(cover[:, network].sum(axis=1)).ravel() > 0
+
+
+def site_status(region, coverage, costs, as_built: AsBuilt, planned_year: dict[int, str],
+                year: str, years: tuple[str, ...]) -> gpd.GeoDataFrame:
+    """One row per planned build or upgrade and per as-built row, with its status."""
+    options = coverage.options
+    keys = {(str(options.at[o, "site_id"]), options.at[o, "technology"]): o for o in planned_year}
+    built = {(r.site_id, r.technology): r for r in as_built.sites.itertuples()}
+    rank = _rank(years)
+    rows = []
+    for key in sorted(set(keys) | set(built)):
+        option, done = keys.get(key), built.get(key)
+        planned = planned_year.get(option) if option is not None else None
+        rows.append({"site_id": key[0], "technology": key[1],
+                     "planned_year": planned if planned is not None else "",
+                     "built_year": done.year if done is not None else "",
+                     "planned_capex_cny": float(costs.capex_cny[option]) if option is not None else 0.0,
+                     "actual_cost_cny": float(done.cost_cny) if done is not None else 0.0,
+                     "status": _status(planned, done.year if done is not None else None, year, rank),
+                     "due": planned is not None and rank(planned) <= rank(year)})
+    frame = pd.DataFrame(rows, columns=["site_id", "technology", "planned_year", "built_year",
+                                        "planned_capex_cny", "actual_cost_cny", "status", "due"])
+    points = region.candidates.geometry.loc[frame["site_id"]].to_numpy()
+    frame["admin_unit"] = _site_units(region, points, frame["site_id"])
+    frame["order"] = frame["status"].map(SITE_STATUSES.index)
+    frame = frame.sort_values(["order", "site_id", "technology"]).drop(columns="order")
+    return gpd.GeoDataFrame(frame.reset_index(drop=True), geometry=list(points[frame.index]),
+                            crs=region.crs)
+
+
+def _status(planned: str | None, built: str | None, year: str, rank) -> str:
+    if planned is None:
+        return "not_in_plan"
+    if built is None:
+        return "later" if rank(planned) > rank(year) else "not_built"
+    if rank(built) == rank(planned):
+        return "on_time"
+    return "early" if rank(built) < rank(planned) else "late"
+
+
+def _site_units(region, points, site_ids) -> np.ndarray:
+    """Each site's county: the admin-unit polygon it lies in, else its ``admin_unit`` field."""
+    units = np.full(len(points), "", dtype=object)
+    if region.admin_units is not None and len(points):
+        units[:] = admin_unit_of(np.array([p.x for p in points]), np.array([p.y for p in points]),
+                                 region.admin_units)
+    if "admin_unit" in region.candidates:
+        field = region.candidates["admin_unit"].reindex(site_ids).fillna("").astype(str).to_numpy()
+        units = np.where(units == "", field, units)
+    return np.where(units == "", OUTSIDE_ADMIN_UNITS, units)
+
+
+def _uncovered(demand: Demand, coverage, networks: _Networks, units, region) -> gpd.GeoDataFrame:
+    """Every mandatory village the as-built network leaves uncovered, with the reason."""
+    cover = coverage.covers
+    achieved = covered_by(cover, networks.built)
+    rows = np.flatnonzero((demand.kind == "village") & demand.mandatory & ~achieved)
+    reasons = np.full(len(demand), REASON_OTHER, dtype=object)
+    reachable = np.diff(cover.indptr) > 0
+    reasons[~reachable] = REASON_BELOW_THRESHOLD
+    reasons[~coverage.in_range] = REASON_NO_CANDIDATE
+    reasons[covered_by(cover, networks.later)] = REASON_LATER
+    reasons[covered_by(cover, networks.planned & ~networks.built)] = REASON_NOT_BUILT
+    villages = region.villages.loc[demand.ref_id[rows]]
+    return gpd.GeoDataFrame({
+        "village_id": demand.ref_id[rows].astype(str), "name": villages["name"].astype(str).to_numpy(),
+        "admin_unit": units[rows], "population": demand.people[rows],
+        "best_level_dbm": np.round(coverage.best_level_dbm[rows].astype(float), 1),
+        "reason": reasons[rows]}, geometry=gpd.points_from_xy(demand.x_m[rows], demand.y_m[rows]),
+        crs=region.crs)
+
+
+def _complaint_rows(region, scenario, demand: Demand, coverage, networks: _Networks, units,
+                    new_path, planned_year: dict[int, str]) -> gpd.GeoDataFrame:
+    """The scenario's complaint points and the new ones, with their status now."""
+    cover = coverage.covers
+    old = np.flatnonzero(demand.kind == "complaint")
+    before, now = covered_by(cover, networks.before)[old], covered_by(cover, networks.built)[old]
+    status = np.where(before, "covered_before", np.where(now, "resolved", "still_uncovered"))
+    frame = pd.DataFrame({"complaint_id": demand.ref_id[old].astype(str), "origin": "old",
+                          "admin_unit": units[old], "status": status,
+                          "x": demand.x_m[old], "y": demand.y_m[old]})
+    columns = [cover[old]]
+    if new_path is not None:
+        new, new_cover = _new_complaints(new_path, region, scenario, coverage)
+        new_now = covered_by(new_cover, networks.built)
+        frame = pd.concat([frame, pd.DataFrame({
+            "complaint_id": new.index.astype(str), "origin": "new",
+            "admin_unit": _point_units(region, new.geometry.x.to_numpy(), new.geometry.y.to_numpy()),
+            "status": np.where(new_now, "new_covered", "new_uncovered"),
+            "x": new.geometry.x.to_numpy(), "y": new.geometry.y.to_numpy()})], ignore_index=True)
+        columns.append(new_cover)
+    unbuilt = np.zeros(len(coverage.options), bool)
+    unbuilt[list(planned_year)] = True
+    unbuilt &= ~networks.built
+    site, year_of, distance = _nearest_covering(sp.vstack(columns).tocsr(), unbuilt, frame,
+                                                region, coverage, planned_year)
+    frame["nearest_unbuilt_site"], frame["its_planned_year"], frame["distance_m"] = site, year_of, distance
+    return gpd.GeoDataFrame(frame.drop(columns=["x", "y"]),
+                            geometry=gpd.points_from_xy(frame["x"], frame["y"]), crs=region.crs)
+
+
+def _point_units(region, x_m, y_m) -> np.ndarray:
+    if region.admin_units is None or not len(x_m):
+        return np.full(len(x_m), OUTSIDE_ADMIN_UNITS, dtype=object)
+    units = admin_unit_of(x_m, y_m, region.admin_units)
+    return np.where(units == "", OUTSIDE_ADMIN_UNITS, units)
+
+
+def _new_complaints(path, region, scenario, coverage) -> tuple[gpd.GeoDataFrame, sp.csr_matrix]:
+    """The new complaint points (read like the scenario's complaints layer) and the coverage of
+    every option over them, computed by the plan's coverage engine."""
+    from siting.config import LayerSource
+
+    source = LayerSource(path=Path(path), key="--complaints")
+    points = read_layer(source, region.crs, COMPLAINT_FIELDS, "complaint_id")
+    inside = region.terrain.contains(points.geometry.x.to_numpy(), points.geometry.y.to_numpy())
+    if not inside.all():
+        outside = ", ".join(points.index[~inside].astype(str)[:5])
+        raise InputError(f"{path}: complaint point(s) {outside} lie outside the plan's DEM; remove "
+                         f"them or give a larger DEM")
+    n = len(points)
+    demand = Demand(x_m=points.geometry.x.to_numpy(), y_m=points.geometry.y.to_numpy(),
+                    people=np.zeros(n), mandatory=np.zeros(n, bool), require_5g=np.zeros(n, bool),
+                    kind=np.full(n, "complaint", dtype=object),
+                    ref_id=points.index.to_numpy(dtype=object), admin_unit=np.full(n, "", dtype=object))
+    levels = build_coverage(region.terrain, region.candidates, demand, scenario.technologies,
+                            scenario.coverage, scenario.demand.ue_height_m)
+    return points, levels.covers
+
+
+def _nearest_covering(cover: sp.csr_matrix, unbuilt: np.ndarray, frame: pd.DataFrame, region,
+                      coverage, planned_year) -> tuple[list, list, list]:
+    """For each uncovered complaint row, the nearest planned, unbuilt option covering it."""
+    options = coverage.options
+    site_xy = np.column_stack([region.candidates.geometry.x.to_numpy(),
+                               region.candidates.geometry.y.to_numpy()])
+    sites, years, distances = [], [], []
+    for row, status in enumerate(frame["status"]):
+        found = cover.indices[cover.indptr[row]:cover.indptr[row + 1]]
+        found = found[unbuilt[found]] if status in ("still_uncovered", "new_uncovered") else found[:0]
+        if not len(found):
+            sites.append(""), years.append(""), distances.append(np.nan)
+            continue
+        xy = site_xy[options["candidate"].to_numpy()[found]]
+        d = np.hypot(xy[:, 0] - frame.at[row, "x"], xy[:, 1] - frame.at[row, "y"])
+        best = found[np.argmin(d)]
+        sites.append(str(options.at[best, "site_id"]))
+        years.append(planned_year[best])
+        distances.append(round(float(d.min()), 1))
+    return sites, years, distances
+
+
+#: Count columns of the county table, summed for the whole region.
+COUNT_COLUMNS = ("sites_due", "sites_due_built", "sites_on_time", "sites_late", "sites_not_built", "sites_early",
+                 "sites_not_in_plan", "planned_capex_cny", "spent_cny", "people", "people_before",
+                 "people_planned", "people_achieved", "villages", "villages_planned",
+                 "villages_achieved", "mandatory_villages", "mandatory_villages_before",
+                 "mandatory_villages_planned", "mandatory_villages_achieved",
+                 "mandatory_villages_uncovered", "complaints", "complaints_covered",
+                 "complaints_resolved", "complaints_still_uncovered", "complaints_new",
+                 "complaints_new_uncovered")
+#: The row of the county table for the whole region.
+ALL_UNITS = "(all)"
+
+
+def county_table(demand: Demand, coverage, networks: _Networks, units, sites, complaints,
+                 region, weights: dict) -> pd.DataFrame:
+    """One row per county (every admin unit, in report order) and one for the whole region:
+    the counts of :data:`COUNT_COLUMNS`, the criteria and the score."""
+    cover = coverage.covers
+    covered = {name: covered_by(cover, getattr(networks, name)) for name in ("before", "planned", "built")}
+    counted = (demand.kind == "cell") | (demand.kind == "village")
+    village = demand.kind == "village"
+    mandatory = village & demand.mandatory
+    rows = {"admin_unit": units,
+            "people": demand.people, "people_before": demand.people * covered["before"],
+            "people_planned": demand.people * covered["planned"],
+            "people_achieved": demand.people * covered["built"],
+            "villages": village, "villages_planned": village & covered["planned"],
+            "villages_achieved": village & covered["built"], "mandatory_villages": mandatory,
+            "mandatory_villages_before": mandatory & covered["before"],
+            "mandatory_villages_planned": mandatory & covered["planned"],
+            "mandatory_villages_achieved": mandatory & covered["built"],
+            "mandatory_villages_uncovered": mandatory & ~covered["built"]}
+    demand_part = pd.DataFrame(rows)[counted].groupby("admin_unit").sum()
+    status = sites["status"]
+    site_part = pd.DataFrame({
+        "admin_unit": sites["admin_unit"], "sites_due": sites["due"],
+        "sites_due_built": sites["due"] & (sites["built_year"] != ""),
+        "sites_on_time": status == "on_time", "sites_late": status == "late",
+        "sites_not_built": status == "not_built", "sites_early": status == "early",
+        "sites_not_in_plan": status == "not_in_plan",
+        "planned_capex_cny": np.where(sites["due"], sites["planned_capex_cny"], 0.0),
+        "spent_cny": sites["actual_cost_cny"]}).groupby("admin_unit").sum()
+    c = complaints["status"]
+    complaint_part = pd.DataFrame({
+        "admin_unit": complaints["admin_unit"], "complaints": np.ones(len(c), np.int64),
+        "complaints_covered": c.isin(["covered_before", "resolved", "new_covered"]),
+        "complaints_resolved": c == "resolved", "complaints_still_uncovered": c == "still_uncovered",
+        "complaints_new": complaints["origin"] == "new",
+        "complaints_new_uncovered": c == "new_uncovered"}).groupby("admin_unit").sum()
+    table = pd.concat([demand_part, site_part, complaint_part], axis=1)
+    order = unit_order(region, table.index)
+    table = table.reindex(order).fillna(0)
+    table.loc[ALL_UNITS] = table.sum()
+    table = table[list(COUNT_COLUMNS)]
+    for column in COUNT_COLUMNS:
+        if not column.startswith(("people", "planned_capex", "spent")):
+            table[column] = table[column].astype(np.int64)
+    return with_scores(table.rename_axis("admin_unit").reset_index(), weights)
+
+
+def _share(part, whole) -> np.ndarray:
+    """part / whole clipped to 0-1, 1 where whole is 0 or less."""
+    part, whole = np.asarray(part, float), np.asarray(whole, float)
+    return np.where(whole > 0, np.clip(part / np.where(whole > 0, whole, 1.0), 0.0, 1.0), 1.0)
+
+
+def with_scores(table: pd.DataFrame, weights: dict) -> pd.DataFrame:
+    """The county table with each criterion of :data:`SCORE_CRITERIA` (0-1) and the score
+    (0-100) added (see the module docstring for their definitions)."""
+    t = table.copy()
+    criteria = {
+        "sites_on_time": _share(t["sites_on_time"], t["sites_due"]),
+        "budget": _share(t["planned_capex_cny"], t["spent_cny"]),
+        "people": _share(t["people_achieved"] - t["people_before"],
+                         t["people_planned"] - t["people_before"]),
+        "mandatory_villages": _share(t["mandatory_villages_achieved"] - t["mandatory_villages_before"],
+                                     t["mandatory_villages_planned"] - t["mandatory_villages_before"]),
+        "complaints": _share(t["complaints_covered"], t["complaints"]),
+    }
+    total = sum(weights[name] for name in SCORE_CRITERIA)
+    for name in SCORE_CRITERIA:
+        t[f"criterion_{name}"] = np.round(criteria[name], 4)
+    t["score"] = np.round(100 * sum(weights[n] * criteria[n] for n in SCORE_CRITERIA) / total, 1)
+    return t
+
+
+def score_rule(weights: dict) -> pd.DataFrame:
+    """The scoring rule as a table: criterion, weight, definition."""
+    definitions = {
+        "sites_on_time": "sites built on time or early / sites due by the year (1 when none is due)",
+        "budget": "min(1, planned capex of the sites due / actual cost) (1 when nothing was spent)",
+        "people": "people gained / people the plan gains by the year (0-1; 1 when it gains none)",
+        "mandatory_villages": "mandatory villages gained / mandatory villages the plan gains by the "
+                              "year (0-1; 1 when it gains none)",
+        "complaints": "complaint points (old and new) covered / all complaint points (1 when none)",
+    }
+    return pd.DataFrame({"criterion": list(SCORE_CRITERIA),
+                         "weight": [float(weights[n]) for n in SCORE_CRITERIA],
+                         "definition": [definitions[n] for n in SCORE_CRITERIA]})
+
+
+def _overall(counties: pd.DataFrame) -> pd.DataFrame:
+    """The whole region's row as KPI rows: name, planned, achieved."""
+    total = counties.set_index("admin_unit").loc[ALL_UNITS]
+    pairs = [("sites_due", "sites_due", "sites_due_built"), ("sites_on_time", None, "sites_on_time"),
+             ("sites_late", None, "sites_late"), ("sites_not_built", None, "sites_not_built"),
+             ("sites_not_in_plan", None, "sites_not_in_plan"),
+             ("capex_cny", "planned_capex_cny", "spent_cny"),
+             ("people_covered", "people_planned", "people_achieved"),
+             ("villages_covered", "villages_planned", "villages_achieved"),
+             ("mandatory_villages_covered", "mandatory_villages_planned", "mandatory_villages_achieved"),
+             ("mandatory_villages_uncovered", None, "mandatory_villages_uncovered"),
+             ("complaints_resolved", None, "complaints_resolved"),
+             ("complaints_still_uncovered", None, "complaints_still_uncovered"),
+             ("complaints_new", None, "complaints_new"),
+             ("complaints_new_uncovered", None, "complaints_new_uncovered"), ("score", None, "score")]
+    return pd.DataFrame({"name": [p[0] for p in pairs],
+                         "planned": [total[p[1]] if p[1] else np.nan for p in pairs],
+                         "achieved": [total[p[2]] if p[2] else np.nan for p in pairs]})
