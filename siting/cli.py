@@ -1,4 +1,5 @@
-"""The ``siting`` command line: ``run``, ``demo``, ``validate``, ``sweep``, ``compare``, ``init``.
+"""The ``siting`` command line: ``run``, ``demo``, ``validate``, ``sweep``, ``compare``,
+``evaluate``, ``init``.
 
 Thin commands: each calls the library and turns its errors into one line per problem on
 stderr with exit code 2 (bad input, infeasible) or 1 (outputs that cannot be written: a full
@@ -330,6 +331,51 @@ def compare(plan_a: Annotated[Path, typer.Argument(help="Output folder of plan A
     for _, s in comparison.differing_sites.iterrows():
         print(f"{s.status}\t{s.site_id}\t{s.technology_a or '-'}\t{s.technology_b or '-'}")
     print(f"comparison written to {out_dir.resolve()}")
+
+
+@app.command()
+def evaluate(plan: Annotated[Path, typer.Argument(help="Output folder of the plan (siting run --out).")],
+             built: Annotated[Path, typer.Option(
+                 "--built", metavar="AS_BUILT",
+                 help="The as-built list: site_id, technology, year, cost_cny (CSV, XLSX or a "
+                      "vector file).")],
+             complaints: Annotated[Optional[Path], typer.Option(
+                 "--complaints", help="New complaint points (a layer like the scenario's "
+                                      "complaints).")] = None,
+             year: Annotated[Optional[str], typer.Option(
+                 "--year", help="The year evaluated (default: the as-built list's last year).")] = None,
+             scenario: Annotated[Optional[Path], typer.Option(
+                 "--scenario", help="The plan's scenario file, when it has moved since the run.")] = None,
+             out: Annotated[Optional[Path], typer.Option(
+                 "--out", "-o", help="Folder for the evaluation (default PLAN/evaluation-YEAR).")] = None,
+             quiet: Annotated[bool, QUIET] = False, verbose: Annotated[bool, VERBOSE] = False) -> None:
+    """Evaluate a plan at year end against what was built: sites on time, late, not built or
+    outside the plan, budget, people and villages covered, complaints, a score per county.
+
+    Example: siting evaluate out/phased --built as_built_2027.xlsx --year 2027
+    """
+    from siting.cache import default_cache_dir
+    from siting.evaluate import evaluate_plan
+    from siting.export.evaluation import EVALUATION_FILES, write_evaluation
+
+    _logging(verbose)
+    _announce_compiling(quiet)
+    try:
+        evaluation = evaluate_plan(plan, built, complaints=complaints, year=year, scenario=scenario,
+                                   cache_dir=default_cache_dir())
+        out_dir = write_evaluation(evaluation, out if out is not None
+                                   else plan / f"evaluation-{evaluation.year}")
+    except Exception as exc:  # one line and an exit code, never a traceback
+        _fail(exc, verbose)
+    if quiet:
+        return
+    table = Table(title=f"siting evaluate: {evaluation.plan_name}, {evaluation.year}")
+    for column in ("KPI", "planned", "achieved"):
+        table.add_column(column, justify="left" if column == "KPI" else "right")
+    for row in evaluation.overall.itertuples():
+        table.add_row(row.name, *("" if v != v else f"{v:,.0f}" for v in (row.planned, row.achieved)))
+    Console().print(table)
+    print(f"evaluation written to {out_dir.resolve()}: {', '.join(EVALUATION_FILES)}")
 
 
 @app.command()

@@ -46,21 +46,21 @@ from siting.config import SCORE_CRITERIA, Scenario, load_scenario
 from siting.coverage import CoverageMatrix, build_coverage
 from siting.demand import Demand
 from siting.errors import InputError
-from siting.export.tables import OUTSIDE_ADMIN_UNITS, admin_unit_of, demand_units, unit_order
+from siting.export.i18n import term
+from siting.export.style import BUILT_ACTIONS
+from siting.export.tables import (ALL_UNITS, OUTSIDE_ADMIN_UNITS, admin_unit_of, demand_units,
+                                  unit_order)
 from siting.io import AsBuilt, RegionData, read_as_built, with_as_built
 from siting.io.layers import read_layer
 from siting.io.region import COMPLAINT_FIELDS
-from siting.pipeline import prepare
-from siting.plan import REASON_BELOW_THRESHOLD, REASON_NO_CANDIDATE, OptionCosts, on_air, option_costs
-from siting.export.style import BUILT_ACTIONS
+from siting.pipeline import best_server_raster, prepare
+from siting.plan import (REASON_BELOW_THRESHOLD, REASON_LATER, REASON_NO_CANDIDATE,
+                         REASON_NOT_BUILT, REASON_NOT_PLANNED, OptionCosts, on_air, option_costs)
 
 #: Site statuses, in the order the tables list them.
 SITE_STATUSES = ("on_time", "early", "late", "not_built", "later", "not_in_plan")
-REASON_NOT_BUILT = "a planned site that would cover it is not built yet"
-REASON_LATER = "planned for a later year"
-REASON_OTHER = "built sites do not reach it above the threshold; not in the plan by this year"
 #: Why a mandatory village is still uncovered after the year, in the order they are checked.
-REASONS = (REASON_NOT_BUILT, REASON_LATER, REASON_NO_CANDIDATE, REASON_BELOW_THRESHOLD, REASON_OTHER)
+REASONS = (REASON_NOT_BUILT, REASON_LATER, REASON_NO_CANDIDATE, REASON_BELOW_THRESHOLD, REASON_NOT_PLANNED)
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,8 @@ class Evaluation:
     complaints: gpd.GeoDataFrame
     score_rule: pd.DataFrame
     region: RegionData
+    level_dbm: np.ndarray  # best-server RSRP [dBm] of the as-built network, NaN where none
+    level_transform: object  # its rasterio.Affine
 
     def as_json(self) -> dict:
         """The evaluation as ``evaluation.json`` holds it (tables as lists of records)."""
@@ -127,9 +129,11 @@ def evaluate_plan(plan_dir: str | os.PathLike, built: str | os.PathLike, *,
     uncovered = _uncovered(demand, coverage, networks, units, region)
     counties = county_table(demand, coverage, networks, units, sites, complaint_rows, region,
                             scenario.evaluation.score_weights)
+    level_dbm, transform = best_server_raster(region, scenario, coverage,
+                                              np.flatnonzero(networks.built))
     return Evaluation(plan.name, year, as_built.source, scenario.outputs.language,
                       _overall(counties), counties, sites, uncovered, complaint_rows,
-                      score_rule(scenario.evaluation.score_weights), region)
+                      score_rule(scenario.evaluation.score_weights), region, level_dbm, transform)
 
 
 def _plan_scenario(plan_dir, summary: dict, scenario) -> Scenario:
@@ -247,7 +251,7 @@ def _uncovered(demand: Demand, coverage, networks: _Networks, units, region) -> 
     cover = coverage.covers
     achieved = covered_by(cover, networks.built)
     rows = np.flatnonzero((demand.kind == "village") & demand.mandatory & ~achieved)
-    reasons = np.full(len(demand), REASON_OTHER, dtype=object)
+    reasons = np.full(len(demand), REASON_NOT_PLANNED, dtype=object)
     reachable = np.diff(cover.indptr) > 0
     reasons[~reachable] = REASON_BELOW_THRESHOLD
     reasons[~coverage.in_range] = REASON_NO_CANDIDATE
@@ -352,8 +356,6 @@ COUNT_COLUMNS = ("sites_due", "sites_due_built", "sites_on_time", "sites_late", 
                  "mandatory_villages_uncovered", "complaints", "complaints_covered",
                  "complaints_resolved", "complaints_still_uncovered", "complaints_new",
                  "complaints_new_uncovered")
-#: The row of the county table for the whole region.
-ALL_UNITS = "(all)"
 
 
 def county_table(demand: Demand, coverage, networks: _Networks, units, sites, complaints,
@@ -430,18 +432,10 @@ def with_scores(table: pd.DataFrame, weights: dict) -> pd.DataFrame:
 
 
 def score_rule(weights: dict) -> pd.DataFrame:
-    """The scoring rule as a table: criterion, weight, definition."""
-    definitions = {
-        "sites_on_time": "sites built on time or early / sites due by the year (1 when none is due)",
-        "budget": "min(1, planned capex of the sites due / actual cost) (1 when nothing was spent)",
-        "people": "people gained / people the plan gains by the year (0-1; 1 when it gains none)",
-        "mandatory_villages": "mandatory villages gained / mandatory villages the plan gains by the "
-                              "year (0-1; 1 when it gains none)",
-        "complaints": "complaint points (old and new) covered / all complaint points (1 when none)",
-    }
+    """The scoring rule as a table: criterion, weight, definition (in English)."""
     return pd.DataFrame({"criterion": list(SCORE_CRITERIA),
                          "weight": [float(weights[n]) for n in SCORE_CRITERIA],
-                         "definition": [definitions[n] for n in SCORE_CRITERIA]})
+                         "definition": [term(f"evaluation.definition.{n}") for n in SCORE_CRITERIA]})
 
 
 def _overall(counties: pd.DataFrame) -> pd.DataFrame:

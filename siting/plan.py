@@ -44,6 +44,10 @@ from siting.optimize.phased import solve_phased_coverage
 REASON_NO_CANDIDATE = "no candidate within range"
 REASON_BELOW_THRESHOLD = "terrain or distance keeps every candidate in range below the threshold"
 REASON_BUDGET = "not affordable within the budget or the quota of new sites"
+# Why the as-built network leaves a mandatory village uncovered (siting.evaluate).
+REASON_NOT_BUILT = "a planned site that would cover it is not built yet"
+REASON_LATER = "planned for a later year"
+REASON_NOT_PLANNED = "no site on air reaches it above the threshold, and none is planned by this year"
 
 
 @dataclass(frozen=True)

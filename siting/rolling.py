@@ -7,8 +7,10 @@ from the as-built list (:mod:`siting.io.asbuilt`):
   (:func:`siting.io.with_as_built`; :func:`siting.plan.option_costs` reads it);
 - a phased plan keeps the years after the last year built (``year``, or the list's last
   year), each with its own budget and quota; the whole plan's budget and quota become what is
-  left of them after what the list spent and built; a ``mandatory_by`` year already past
-  becomes the last year left;
+  left of them after what the list built and spent, counted as the plan counts a cost: the
+  actual cost plus the opex of ``objective.opex_years`` (the site's and the technology's
+  opex per year, as the cost model has them); a ``mandatory_by`` year already past becomes
+  the last year left;
 - a single-period plan plans the scenario's budget for the next period on top of the list.
 
 :class:`Replan` keeps what the report shows: the original schedule, what each year built and
@@ -32,13 +34,15 @@ class Replan:
 
     ``original``: the scenario's objective; ``remaining``: the objective planned now;
     ``through_year``: the last year of the list taken (None for a single-period plan's list
-    taken whole); ``spent_cny``, ``new_sites``, ``upgrades``: what the list built.
+    taken whole); ``spent_cny`` (actual costs), ``charged_cny`` (the same with the opex
+    horizon, what the plan's budget counts), ``new_sites``, ``upgrades``: what the list built.
     """
     as_built: AsBuilt
     original: Objective
     remaining: Objective
     through_year: str | None
     spent_cny: float
+    charged_cny: float
     new_sites: int
     upgrades: int
 
@@ -54,8 +58,9 @@ def replan_inputs(region: RegionData, scenario: Scenario, as_built_path: str | P
         as_built = as_built.until(through, years)
     new_sites, upgrades = _counts(as_built, region)
     spent = float(as_built.sites["cost_cny"].sum())
-    remaining = _remaining(objective, through, spent, new_sites, as_built.source)
-    replan = Replan(as_built, objective, remaining, through, spent, new_sites, upgrades)
+    charged = spent + objective.opex_years * _opex_cny_per_year(as_built, region, scenario)
+    remaining = _remaining(objective, through, charged, new_sites, as_built.source)
+    replan = Replan(as_built, objective, remaining, through, spent, charged, new_sites, upgrades)
     region = dataclasses.replace(region, candidates=with_as_built(region.candidates, as_built))
     return region, dataclasses.replace(scenario, objective=remaining), replan
 
@@ -75,6 +80,16 @@ def _counts(as_built: AsBuilt, region: RegionData) -> tuple[int, int]:
     sites = as_built.sites["site_id"].unique()
     existing = is_existing(region.candidates.loc[list(sites)]) if len(sites) else []
     return int(len(sites) - sum(existing)), int(sum(existing))
+
+
+def _opex_cny_per_year(as_built: AsBuilt, region: RegionData, scenario: Scenario) -> float:
+    """The yearly opex the list adds, as :func:`siting.plan.option_costs` counts it: each
+    technology's opex, plus the site's own for a new site (once per site)."""
+    rows = as_built.sites
+    technology = sum(scenario.technology(name).opex_cny_per_year for name in rows["technology"])
+    sites = region.candidates.loc[list(rows["site_id"].unique())]
+    new = ~is_existing(sites)
+    return float(technology + sites["opex_cny_per_year"].to_numpy(float)[new].sum())
 
 
 def _remaining(objective: Objective, through: str | None, spent_cny: float, new_sites: int,
@@ -124,6 +139,7 @@ def replan_facts(replan: Replan, planned_phases: list[dict]) -> dict:
     return {"source": replan.as_built.source, "through_year": replan.through_year,
             "sites": int(replan.as_built.sites["site_id"].nunique()), "new_sites": replan.new_sites,
             "upgrades": replan.upgrades, "spent_cny": replan.spent_cny,
+            "charged_cny": replan.charged_cny,
             "budget_left_cny": remaining.total_budget_cny if remaining.phases else remaining.budget_cny,
             "quota_left": remaining.total_max_new_sites if remaining.phases else remaining.max_new_sites,
             "schedule": schedule_rows(replan, planned_phases)}

@@ -251,7 +251,7 @@ def chromium_binary() -> str:
     pytest.skip("no chromium to open map.html in: install Debian's browser with apt-get install -y chromium")
 
 
-def _evaluate(browser: DevTools, session: str, expression: str):
+def evaluate_js(browser: DevTools, session: str, expression: str):
     answer = browser.call("Runtime.evaluate", session, expression=expression, returnByValue=True,
                           awaitPromise=True)
     assert "exceptionDetails" not in answer, answer["exceptionDetails"]
@@ -271,11 +271,11 @@ def visit_page(binary: str, page: Path, region_deg, profile: Path) -> Visit:
                      height=WINDOW_PX[1], deviceScaleFactor=1, mobile=False)
         browser.call("Page.navigate", session, url=page.as_uri())
         browser.wait_for("Page.loadEventFired")
-        _evaluate(browser, session, "new Promise(done => setTimeout(done, 1000))")  # tiles fail, zoom ends
-        state = _evaluate(browser, session, INSPECT.replace("REGION", json.dumps(region_deg)))
-        opened = _evaluate(browser, session, OPEN_XSS_POPUP)
-        _evaluate(browser, session, "new Promise(done => setTimeout(done, 300))")
-        dom = _evaluate(browser, session, "document.documentElement.outerHTML")
+        evaluate_js(browser, session, "new Promise(done => setTimeout(done, 1000))")  # tiles fail, zoom ends
+        state = evaluate_js(browser, session, INSPECT.replace("REGION", json.dumps(region_deg)))
+        opened = evaluate_js(browser, session, OPEN_XSS_POPUP)
+        evaluate_js(browser, session, "new Promise(done => setTimeout(done, 300))")
+        dom = evaluate_js(browser, session, "document.documentElement.outerHTML")
         shot = base64.b64decode(browser.call("Page.captureScreenshot", session, format="png")["data"])
         return Visit(state, opened, dom, shot, list(browser.events))
     finally:
@@ -294,6 +294,25 @@ def visits(maps, tmp_path_factory):
         (out / "map-screenshot.png").write_bytes(visit.screenshot_png)
         seen[kind] = visit
     return seen
+
+
+def inspect_page(binary: str, page: Path, expression: str, profile: Path) -> Visit:
+    """Open ``page`` (any HTML file) in a fresh tab, wait for it to load and settle, and
+    evaluate ``expression`` there; its value is the Visit's ``state``."""
+    browser = DevTools(binary, profile)
+    try:
+        target = browser.call("Target.createTarget", url="about:blank")["targetId"]
+        session = browser.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        for domain in ("Page", "Runtime", "Network", "Log"):
+            browser.call(f"{domain}.enable", session)
+        browser.call("Page.navigate", session, url=page.as_uri())
+        browser.wait_for("Page.loadEventFired")
+        evaluate_js(browser, session, "new Promise(done => setTimeout(done, 500))")
+        state = evaluate_js(browser, session, expression)
+        dom = evaluate_js(browser, session, "document.documentElement.outerHTML")
+        return Visit(state, False, dom, b"", list(browser.events))
+    finally:
+        browser.close()
 
 
 def page_errors(visit: Visit, tile_host: str | None) -> list[str]:

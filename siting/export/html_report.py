@@ -101,8 +101,8 @@ def render_html(report: Report, *, base: Path | None = None, embed_images: bool 
             else:
                 parts.append(f"<p>{_inline(block)}</p>")
         parts.append("</section>")
-    before, _, after = term("footer.html", report.language, map_link="\0").partition("\0")
-    link = '<a href="map.html">map.html</a>'
+    before, linked, after = term(report.footer_key, report.language, map_link="\0").partition("\0")
+    link = '<a href="map.html">map.html</a>' if linked else ""
     parts += [f"<footer>{html.escape(before)}{link}{html.escape(after)}</footer>", "</body></html>"]
     return "\n".join(parts) + "\n"
 

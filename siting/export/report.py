@@ -54,6 +54,7 @@ class Report:
     intro: list
     sections: list[Section]
     language: str = "en"  # one of siting.export.i18n.LANGUAGES
+    footer_key: str = "footer.html"  # the term of the HTML page's footer ({map_link}: map.html)
 
 
 def cell_text(value) -> str:
@@ -247,7 +248,8 @@ def _as_built_section(facts: dict, lang: str) -> Section:
 
     blocks = [term("report.as_built", lang, source=facts["source"], sites=facts["sites"],
                    year=facts["through_year"] or "-", new_sites=facts["new_sites"],
-                   upgrades=facts["upgrades"], spent=facts["spent_cny"]),
+                   upgrades=facts["upgrades"], spent=facts["spent_cny"],
+                   charged=facts["charged_cny"]),
               term("report.as_built_left", lang, budget=left(facts["budget_left_cny"], " CNY"
                                                              if lang == "en" else " 元"),
                    quota=left(facts["quota_left"], ""))]

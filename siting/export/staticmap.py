@@ -79,7 +79,7 @@ def draw_static_map(ax, tables: PlanTables) -> None:
     """
     language = check_language(tables.language)
     sites, villages = tables.sites, tables.villages
-    units = _admin_units_in_view(tables)
+    units = admin_units_in_view(tables.admin_units, tables.terrain)
     labelled = _labelled_villages(villages)
     xmin, _, xmax, _ = tables.terrain.bounds
     bar_km = scale_bar_km((xmax - xmin) / 1000)
@@ -93,20 +93,20 @@ def draw_static_map(ax, tables: PlanTables) -> None:
     names = [*([] if units is None else units.index.astype(str)), *labelled["name"].astype(str)]
     fonts = text_fonts([*words.values(), *legend.values(), *names], language)
     with matplotlib.rc_context({"font.family": fonts}):  # the texts made here keep it
-        extent_km = _draw_rasters(ax, tables.terrain, tables.level_dbm, tables.level_transform)
+        extent_km = draw_rasters(ax, tables.terrain, tables.level_dbm, tables.level_transform)
         _draw_points(ax, tables.technologies, sites, villages, legend)
         if units is not None:
-            _draw_admin_units(ax, units, words["units"])
+            draw_admin_units(ax, units, words["units"])
         _label_villages(ax, labelled)
         for i, (_, colour, _) in enumerate(RSRP_CLASSES):
-            ax.fill_between([], [], color=colour, alpha=0.6, label=_plain(legend[f"rsrp:{i}"]))
+            ax.fill_between([], [], color=colour, alpha=0.6, label=plain_label(legend[f"rsrp:{i}"]))
         ax.set_xlim(extent_km[0], extent_km[1])
         ax.set_ylim(extent_km[2], extent_km[3])
         ax.set_xlabel(words["easting"], parse_math=False, family=fonts)
         ax.set_ylabel(words["northing"], parse_math=False, family=fonts)
         ax.set_title(words["title"], parse_math=False, family=fonts)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
-        _draw_north_and_scale(ax, extent_km, words["north"], bar_km, words["scale"])
+        draw_north_and_scale(ax, extent_km, words["north"], bar_km, words["scale"])
 
 
 def _legend_labels(technologies, sites, villages, language: str) -> dict:
@@ -130,7 +130,7 @@ def _has_technology(sites, technology: str) -> np.ndarray:
     return np.array([technology in str(t).split("+") for t in sites["technology"]], dtype=bool)
 
 
-def _draw_rasters(ax, terrain, level_dbm, level_transform) -> list[float]:
+def draw_rasters(ax, terrain, level_dbm, level_transform) -> list[float]:
     """Hillshade and coverage classes; returns the extent [km] of the DEM."""
     step = max(1, terrain.shape[0] // 1000)
     elevation = terrain.elevation_m[::step, ::step]
@@ -158,32 +158,31 @@ def _draw_points(ax, technologies, sites, villages, legend: dict) -> None:
         chosen = built[_has_technology(built, tech)]
         ax.scatter(chosen.geometry.x / 1000, chosen.geometry.y / 1000, marker="^", s=36,
                    c=TECH_COLOURS[i % len(TECH_COLOURS)], edgecolors="k", linewidths=0.4,
-                   label=_plain(legend[f"tech:{tech}"]), zorder=4)
+                   label=plain_label(legend[f"tech:{tech}"]), zorder=4)
     existing = sites[sites["existing"]]
     ax.scatter(existing.geometry.x / 1000, existing.geometry.y / 1000, marker="s", s=12, c="k",
-               label=_plain(legend["existing"]), zorder=3)
+               label=plain_label(legend["existing"]), zorder=3)
     for status, colour in VILLAGE_COLOURS.items():
         v = villages[villages["status"] == status]
         ax.scatter(v.geometry.x / 1000, v.geometry.y / 1000, s=10, c=colour, edgecolors="k",
-                   linewidths=0.2, label=_plain(legend[f"village:{status}"]), zorder=5)
+                   linewidths=0.2, label=plain_label(legend[f"village:{status}"]), zorder=5)
 
 
-def _admin_units_in_view(tables: PlanTables):
-    """The admin-unit polygons that overlap the DEM (None when the run has none)."""
-    units = tables.admin_units
+def admin_units_in_view(units, terrain):
+    """The admin-unit polygons that overlap the DEM (None when there are none)."""
     if units is None or not len(units):
         return None
-    units = units[units.geometry.intersects(shapely.box(*tables.terrain.bounds))]
+    units = units[units.geometry.intersects(shapely.box(*terrain.bounds))]
     return units if len(units) else None
 
 
-def _draw_admin_units(ax, units, label: str) -> None:
+def draw_admin_units(ax, units, label: str) -> None:
     """Dashed unit boundaries, each unit's name at a point inside it (within the DEM)."""
     lines = shapely.get_parts(shapely.get_parts(units.geometry.boundary.to_numpy()))
     for i, line in enumerate(lines):
         xy = shapely.get_coordinates(line) / 1000
         ax.plot(xy[:, 0], xy[:, 1], color=ADMIN_UNIT_COLOUR, linewidth=0.8, linestyle="--",
-                zorder=2, label=_plain(label) if i == 0 else None)
+                zorder=2, label=plain_label(label) if i == 0 else None)
     halo = [patheffects.withStroke(linewidth=2.5, foreground="white")]
     for name, geometry in zip(units.index.astype(str), units.geometry):
         point = geometry.representative_point()
@@ -206,7 +205,7 @@ def _label_villages(ax, villages) -> None:
                     path_effects=halo, annotation_clip=True, parse_math=False)
 
 
-def _draw_north_and_scale(ax, extent_km, north: str, bar_km: float, scale: str) -> None:
+def draw_north_and_scale(ax, extent_km, north: str, bar_km: float, scale: str) -> None:
     """A north arrow, and a scale bar of ``bar_km`` near the lower left corner."""
     ax.annotate(north, xy=(0.96, 0.95), xytext=(0.96, 0.86), xycoords="axes fraction",
                 ha="center", fontsize=13, parse_math=False,  # regular: the CJK font has one weight
@@ -225,7 +224,7 @@ def scale_bar_km(width_km: float) -> float:
     return fitting[-1] if fitting else width_km / 4
 
 
-def _plain(text: str) -> str:
+def plain_label(text: str) -> str:
     """A legend label drawn as written: a ``$`` never starts matplotlib's math mode."""
     return str(text).replace("$", r"\$")
 

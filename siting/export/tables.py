@@ -158,6 +158,8 @@ def demand_table(run) -> gpd.GeoDataFrame:
 
 #: The admin unit of demand that lies in no admin-unit polygon and has no ``admin_unit`` field.
 OUTSIDE_ADMIN_UNITS = "(outside admin units)"
+#: The row of a per-county table that holds the whole region.
+ALL_UNITS = "(all)"
 
 
 def admin_unit_of(x_m: np.ndarray, y_m: np.ndarray, units: gpd.GeoDataFrame) -> np.ndarray:

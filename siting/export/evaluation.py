@@ -1,0 +1,244 @@
+"""The outputs of ``siting evaluate``: ``evaluation.md`` and ``evaluation.html`` (printable,
+per-county tables and a map), ``evaluation.png`` (the map), ``evaluation.xlsx`` (one sheet per
+table, :data:`SHEETS`) and ``evaluation.json``.
+
+The content is assembled once as a :class:`~siting.export.report.Report`, rendered by the same
+Markdown and HTML renderers as the plan's report, in the scenario's ``report.language``. The
+spreadsheet and JSON keep siting's machine names (columns, statuses) in either language, like
+the plan's CSV and GeoPackage. Every text cell of the workbook is stored as text, so a name
+such as ``=HYPERLINK(...)`` is shown, never evaluated.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure as MplFigure
+from openpyxl import Workbook
+
+from siting.diskfaults import move_into_place, staging_folder, write_staged
+from siting.export.html_report import render_html
+from siting.export.i18n import check_language, term, value_text
+from siting.export.report import Figure, Report, Section, Table, render_markdown
+from siting.export.staticmap import (admin_units_in_view, draw_admin_units, draw_north_and_scale,
+                                     draw_rasters, plain_label, scale_bar_km, text_fonts)
+
+#: The workbook's sheets, each a table of the evaluation (attribute of ``Evaluation``).
+SHEETS = {"overall": "overall", "counties": "counties", "sites": "sites",
+          "uncovered_villages": "uncovered", "complaints": "complaints", "score_rule": "score_rule"}
+EVALUATION_FILES = ("evaluation.png", "evaluation.md", "evaluation.html", "evaluation.xlsx",
+                    "evaluation.json")
+#: Marker colour of each site status on the map.
+STATUS_COLOURS = {"on_time": "#1a9641", "early": "#66bd63", "late": "#fdae61",
+                  "not_built": "#d7191c", "not_in_plan": "#7b3294"}
+#: Marker colour of each complaint status on the map.
+COMPLAINT_COLOURS = {"resolved": "#1a9641", "still_uncovered": "#000000",
+                     "new_covered": "#2c7bb6", "new_uncovered": "#d7191c"}
+#: Columns of the county table shown in the report, in order.
+COUNTY_COLUMNS = ("admin_unit", "sites_due", "sites_on_time", "sites_late", "sites_not_built",
+                  "sites_not_in_plan", "planned_capex_cny", "spent_cny", "people_planned",
+                  "people_achieved", "mandatory_villages_planned", "mandatory_villages_achieved",
+                  "mandatory_villages_uncovered", "complaints_resolved",
+                  "complaints_still_uncovered", "complaints_new", "score")
+
+
+def build_evaluation_report(evaluation, *, figure: bool = True) -> Report:
+    """The evaluation as a :class:`Report` in the scenario's language."""
+    lang = check_language(evaluation.language)
+    e = evaluation
+    sections = [
+        Section(term("evaluation.section.overall", lang), [_overall_table(e.overall, lang)]),
+        Section(term("evaluation.section.counties", lang), [_county_table(e.counties, lang)]),
+    ]
+    if figure:
+        sections.append(Section(term("section.figures", lang),
+                                [Figure("evaluation.png", term("evaluation.figure", lang))]))
+    sections += [
+        Section(term("evaluation.section.sites", lang), [_sites_table(e.sites, lang)]),
+        Section(term("evaluation.section.uncovered", lang), [_uncovered_table(e.uncovered, lang)]),
+        Section(term("evaluation.section.complaints", lang), [_complaints_table(e.complaints, lang)]),
+        Section(term("evaluation.section.score_rule", lang), [_score_rule_table(e.score_rule, lang)]),
+    ]
+    for section in sections:
+        section.blocks = [term("evaluation.none", lang) if isinstance(b, Table) and not b.rows else b
+                          for b in section.blocks]
+    intro = [term("evaluation.intro", lang, plan=e.plan_name, year=e.year, source=e.as_built_source)]
+    return Report(term("evaluation.title", lang, name=e.plan_name, year=e.year), intro, sections,
+                  language=lang, footer_key="evaluation.footer")
+
+
+def _headers(names, lang: str) -> list[str]:
+    return [term(f"evaluation.column.{n}", lang) for n in names]
+
+
+def _overall_table(overall: pd.DataFrame, lang: str) -> Table:
+    rows = [[term(f"evaluation.kpi.{r.name}", lang), _count(r.planned), _count(r.achieved)]
+            for r in overall.itertuples()]
+    return Table(_headers(["kpi", "planned", "achieved"], lang), rows)
+
+
+def _count(value):
+    """A KPI as the table shows it: whole numbers without decimals, NaN as empty."""
+    if pd.isna(value):
+        return ""
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def _county_table(counties: pd.DataFrame, lang: str) -> Table:
+    rows = []
+    for record in counties[list(COUNTY_COLUMNS)].itertuples(index=False):
+        row = list(record)
+        row[0] = value_text("admin", row[0], lang)
+        rows.append([v.item() if isinstance(v, np.generic) else v for v in row])
+    return Table(_headers(COUNTY_COLUMNS, lang), rows)
+
+
+def _sites_table(sites, lang: str) -> Table:
+    shown = sites[sites["status"] != "later"]
+    columns = ["site_id", "admin_unit", "technology", "planned_year", "built_year",
+               "planned_capex_cny", "actual_cost_cny", "status"]
+    rows = [[r.site_id, value_text("admin", r.admin_unit, lang), r.technology, r.planned_year,
+             r.built_year, r.planned_capex_cny, r.actual_cost_cny,
+             value_text("site_status", r.status, lang)] for r in shown.itertuples()]
+    return Table(_headers(columns, lang), rows)
+
+
+def _uncovered_table(uncovered, lang: str) -> Table:
+    columns = ["village_id", "name", "admin_unit", "population", "reason"]
+    rows = [[r.village_id, r.name, value_text("admin", r.admin_unit, lang), r.population,
+             value_text("reason", r.reason, lang)] for r in uncovered.itertuples()]
+    return Table(_headers(columns, lang), rows)
+
+
+def _complaints_table(complaints, lang: str) -> Table:
+    shown = complaints[complaints["status"] != "covered_before"]
+    columns = ["complaint_id", "admin_unit", "status", "nearest_unbuilt_site", "its_planned_year",
+               "distance_m"]
+    rows = [[r.complaint_id, value_text("admin", r.admin_unit, lang),
+             value_text("complaint_status", r.status, lang), r.nearest_unbuilt_site,
+             r.its_planned_year, "" if pd.isna(r.distance_m) else r.distance_m]
+            for r in shown.itertuples()]
+    return Table(_headers(columns, lang), rows)
+
+
+def _score_rule_table(rule: pd.DataFrame, lang: str) -> Table:
+    rows = [[term(f"evaluation.criterion.{r.criterion}", lang), r.weight,
+             term(f"evaluation.definition.{r.criterion}", lang)] for r in rule.itertuples()]
+    return Table(_headers(["criterion", "weight", "definition"], lang), rows)
+
+
+# ---------------------------------------------------------------------------------------
+# The map
+
+
+def write_evaluation_map(path: Path, evaluation) -> None:
+    """``evaluation.png``: coverage of the as-built network over the hillshade, sites by
+    status, mandatory villages still uncovered, complaint points by status."""
+    figure = MplFigure(figsize=(11, 8.5), dpi=150)
+    draw_evaluation_map(figure.add_subplot(), evaluation)
+    figure.savefig(path, bbox_inches="tight")
+
+
+def draw_evaluation_map(ax, evaluation) -> None:
+    """Draw what ``evaluation.png`` shows on ``ax``."""
+    e, lang = evaluation, check_language(evaluation.language)
+    terrain = e.region.terrain
+    units = admin_units_in_view(e.region.admin_units, terrain)
+    xmin, _, xmax, _ = terrain.bounds
+    bar_km = scale_bar_km((xmax - xmin) / 1000)
+    layers = _map_layers(e, lang)
+    words = [term("evaluation.map_title", lang, name=e.plan_name, year=e.year),
+             term("staticmap.north", lang), term("staticmap.scale", lang, km=bar_km),
+             term("staticmap.admin_units", lang), *[label for label, *_ in layers]]
+    fonts = text_fonts([*words, *([] if units is None else units.index.astype(str))], lang)
+    with matplotlib.rc_context({"font.family": fonts}):
+        extent_km = draw_rasters(ax, terrain, e.level_dbm, e.level_transform)
+        for label, frame, style in layers:
+            ax.scatter(frame.geometry.x / 1000, frame.geometry.y / 1000, label=plain_label(label),
+                       **style)
+        if units is not None:
+            draw_admin_units(ax, units, term("staticmap.admin_units", lang))
+        ax.set_xlim(extent_km[0], extent_km[1])
+        ax.set_ylim(extent_km[2], extent_km[3])
+        ax.set_title(words[0], parse_math=False, family=fonts)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
+        draw_north_and_scale(ax, extent_km, words[1], bar_km, words[2])
+
+
+def _map_layers(e, lang: str) -> list:
+    """(legend label, points, scatter style) of each layer the map draws, empty ones left out."""
+    layers = []
+    for status, colour in STATUS_COLOURS.items():
+        frame = e.sites[e.sites["status"] == status]
+        layers.append((f"{value_text('site_status', status, lang)} ({len(frame)})", frame,
+                       dict(marker="^", s=40, c=colour, edgecolors="k", linewidths=0.4, zorder=5)))
+    layers.append((f"{term('evaluation.map_uncovered', lang)} ({len(e.uncovered)})", e.uncovered,
+                   dict(marker="o", s=14, c="#d7191c", edgecolors="white", linewidths=0.4, zorder=6)))
+    for status, colour in COMPLAINT_COLOURS.items():
+        frame = e.complaints[e.complaints["status"] == status]
+        layers.append((f"{value_text('complaint_status', status, lang)} ({len(frame)})", frame,
+                       dict(marker="x", s=18, c=colour, linewidths=1.0, zorder=7)))
+    return [layer for layer in layers if len(layer[1])]
+
+
+# ---------------------------------------------------------------------------------------
+# The workbook and the files
+
+
+def write_workbook(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
+    """One sheet per table, header in row 1; text cells are stored as text (never formulas)."""
+    book = Workbook()
+    book.remove(book.active)
+    for name, frame in sheets.items():
+        sheet = book.create_sheet(name)
+        frame = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
+        sheet.append([str(c) for c in frame.columns])
+        for record in frame.itertuples(index=False):
+            sheet.append([_cell(v) for v in record])
+        for row in sheet.iter_rows(min_row=1):
+            for cell in row:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # a value starting with "=" stays text
+    book.save(path)
+
+
+def _cell(value):
+    """A table value as a workbook cell holds it: numbers as numbers, NaN as empty."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def _writers(evaluation) -> dict:
+    e = evaluation
+    sheets = {name: getattr(e, attribute) for name, attribute in SHEETS.items()}
+    return {
+        "evaluation.png": lambda path: write_evaluation_map(path, e),
+        "evaluation.md": lambda path: path.write_text(render_markdown(build_evaluation_report(e)),
+                                                      encoding="utf-8"),
+        "evaluation.html": lambda path: path.write_text(
+            render_html(build_evaluation_report(e), base=path.parent), encoding="utf-8"),
+        "evaluation.xlsx": lambda path: write_workbook(path, sheets),
+        "evaluation.json": lambda path: path.write_text(
+            json.dumps(e.as_json(), indent=2, ensure_ascii=False, allow_nan=False) + "\n",
+            encoding="utf-8"),
+    }
+
+
+def write_evaluation(evaluation, out_dir: str | os.PathLike) -> Path:
+    """Write :data:`EVALUATION_FILES` into ``out_dir`` (created if needed): rendered in a
+    staging folder inside it, then renamed into place, so a failure leaves the previous files.
+    Returns ``out_dir``."""
+    out = Path(out_dir)
+    with staging_folder(out, prefix=".siting-evaluate-",
+                        creating="creating the evaluation folder") as staging:
+        write_staged(_writers(evaluation), staging, out, EVALUATION_FILES)
+        move_into_place(staging, out, EVALUATION_FILES, "moving the evaluation into place")
+    return out

@@ -1,0 +1,228 @@
+"""Year-end evaluation and re-planning from what was built, on a tiny hand-checked region.
+
+Three villages 2 km apart on a flat valley floor, one candidate beside each (S1, S2, S3) and a
+dearer one beside the first (S4, which no yearly budget affords); a 4G range of 900 m, so each
+site covers its own village only. Each of three years pays for one site, and people covered
+earliest count most, so the plan builds S1 (300 people) in 2027, S2 (200) in 2028, S3 (100) in
+2029. Every count below follows from that by hand.
+"""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+from shapely.geometry import Point
+from typer.testing import CliRunner
+
+from siting.cli import app
+from siting.config import load_scenario
+from siting.evaluate import evaluate_plan
+from siting.export.evaluation import EVALUATION_FILES, SHEETS
+from siting.pipeline import compute, run_scenario
+from tests.regions import CRS, TECH_4G, candidate, village, write_region, xy
+
+runner = CliRunner()
+ONE_SITE_CNY = 50000 + 150000 + 5 * (10000 + 12000)  # capex + equipment + 5 years of opex
+HYPERLINK = '=HYPERLINK("http://x","y")'
+
+
+def _region(folder, **scenario):
+    villages = [village("V1", 1000, 3000, population=300), village("V2", 3000, 3000, population=200),
+                village("V3", 5000, 3000, population=100, name=HYPERLINK)]
+    candidates = [candidate("S1", 1000, 3000, techs="4G"), candidate("S2", 3000, 3000, techs="4G"),
+                  candidate("S3", 5000, 3000, techs="4G"),
+                  candidate("S4", 1100, 3000, techs="4G", capex=80000.0),
+                  candidate("@SUM(1)", 3200, 3000, techs="4G", capex=90000.0)]
+    phases = [{"year": y, "budget_cny": ONE_SITE_CNY + 1} for y in (2027, 2028, 2029)]
+    return write_region(folder, np.full((200, 200), 400.0), villages, candidates,
+                        technologies=[dict(TECH_4G, max_range_m=900)],
+                        objective={"type": "max_coverage", "phases": phases}, **scenario)
+
+
+@pytest.fixture(scope="module")
+def plan(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tiny")
+    scenario = _region(folder / "in")
+    run_scenario(scenario, folder / "plan")
+    return scenario, folder / "plan"
+
+
+def _as_built(path, rows):
+    pd.DataFrame(rows, columns=["site_id", "technology", "year", "cost_cny"]).to_csv(path, index=False)
+    return path
+
+
+def test_the_plan_builds_the_biggest_village_first(plan):
+    _, folder = plan
+    sites = pd.read_csv(folder / "selected_sites.csv", dtype=str)
+    built = sites[sites["action"] == "build"]
+    assert dict(zip(built["site_id"], built["phase"])) == {"S1": "2027", "S2": "2028", "S3": "2029"}
+
+
+def test_evaluation_counts_match_a_hand_count(plan, tmp_path):
+    _, folder = plan
+    # S1 was not built in 2027 but S4 was (off-plan, beside V1); S2 went up a year early.
+    built = _as_built(tmp_path / "built.csv", [("S4", "4G-1800", 2027, 260000),
+                                               ("S2", "4G-1800", 2027, 190000)])
+    e = evaluate_plan(folder, built)
+    assert e.year == "2027"
+    status = dict(zip(e.sites["site_id"], e.sites["status"]))
+    assert status == {"S1": "not_built", "S2": "early", "S3": "later", "S4": "not_in_plan"}
+    total = e.counties.set_index("admin_unit").loc["(all)"]
+    assert (total.sites_due, total.sites_due_built, total.sites_not_built) == (1, 0, 1)
+    assert total.planned_capex_cny == 200000 and total.spent_cny == 450000
+    # planned by 2027: V1 (300 people); achieved: V1 by S4 and V2 by S2 (500 people)
+    assert (total.people_planned, total.people_achieved) == (300, 500)
+    assert (total.mandatory_villages_planned, total.mandatory_villages_achieved) == (1, 2)
+    assert list(e.uncovered["village_id"]) == ["V3"]
+    assert e.uncovered["reason"].iloc[0] == "planned for a later year"
+    # score: 0 of 1 site on time (30), budget 200000/450000 (10), people and villages gained
+    # beyond the plan, clipped at 1 (20 + 30), no complaint points (10)
+    assert total.score == pytest.approx((0 + 10 * 200000 / 450000 + 20 + 30 + 10), abs=0.05)
+
+
+def test_a_later_year_shows_late_sites(plan, tmp_path):
+    _, folder = plan
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2028, 200000),
+                                               ("S2", "4G-1800", 2028, 200000)])
+    e = evaluate_plan(folder, built, year="2028")
+    assert dict(zip(e.sites["site_id"], e.sites["status"])) == {"S1": "late", "S2": "on_time",
+                                                                  "S3": "later"}
+    before = evaluate_plan(folder, built, year="2027")  # the 2028 rows are not built yet in 2027
+    assert dict(zip(before.sites["site_id"], before.sites["status"])) == {
+        "S1": "not_built", "S2": "later", "S3": "later"}
+
+
+def test_replanning_keeps_what_was_built_and_spends_only_what_is_left(plan, tmp_path):
+    scenario, _ = plan
+    built = _as_built(tmp_path / "built.csv", [("S4", "4G-1800", 2027, 150000)])
+    run = compute(load_scenario(scenario), as_built=built)
+    options = run.coverage.options
+    chosen = {(options.at[o, "site_id"], run.plan.phase_labels[run.plan.build_period[o]])
+              for o in run.plan.new_options}
+    assert chosen == {("S2", "2028"), ("S3", "2029")}
+    s4 = options.index[options["site_id"] == "S4"][0]
+    assert run.plan.costs.fixed[s4] and s4 in run.plan.selected
+    left = 3 * (ONE_SITE_CNY + 1) - (150000 + 5 * (10000 + 12000))
+    assert run.scenario.objective.budget_cny == left
+    assert run.plan.costs.total_cny[run.plan.new_options].sum() <= left
+    assert run.plan.covered_after[run.demand.kind == "village"].all()
+    assert [p.label for p in run.scenario.objective.phases] == ["2028", "2029"]
+
+
+def test_replan_report_shows_the_original_schedule(plan, tmp_path):
+    scenario, _ = plan
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 205000)])
+    result = runner.invoke(app, ["run", str(scenario), "--built", str(built), "--out",
+                                 str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 0, result.output
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "## Re-planned from what was built" in report
+    assert "| 2027 | 310,001 | - | built | 1 | 205,000 |" in report
+    assert "| 2028 | 310,001 | - | planned | 1 |" in report
+    facts = json.loads((tmp_path / "out" / "summary.json").read_text())["as_built"]
+    assert facts["spent_cny"] == 205000 and facts["through_year"] == "2027"
+
+
+@pytest.mark.parametrize("rows, expected", [
+    ([("S9", "4G-1800", 2027, 1)], "row 2, field 'site_id': unknown site 'S9'"),
+    ([("S1", "5G-3500", 2027, 1)], "row 2, field 'technology': '5G-3500' is not one of the scenario's"),
+    ([("S1", "4G-1800", 2035, 1)], "row 2, field 'year': year '2035' is outside the plan"),
+    ([("S1", "4G-1800", 2027, 1), ("S2", "4G-1800", 2027, 1), ("S1", "4G-1800", 2028, 1)],
+     "rows 2, 4, field 'site_id': site S1 with 4G-1800 is listed 2 times"),
+    ([("S1", "4G-1800", 2027, -5)], "row 2, field 'cost_cny': the cost must be a number"),
+])
+def test_bad_as_built_lists_are_one_line_each_and_exit_2(plan, tmp_path, rows, expected):
+    _, folder = plan
+    built = _as_built(tmp_path / "built.csv", rows)
+    before = sorted(p.name for p in folder.iterdir())
+    result = runner.invoke(app, ["evaluate", str(folder), "--built", str(built)])
+    assert result.exit_code == 2
+    assert f"siting: error: {built}: {expected}" in result.output
+    assert "Traceback" not in result.output
+    assert sorted(p.name for p in folder.iterdir()) == before  # nothing written
+
+
+def test_a_technology_the_site_does_not_allow_is_named(tmp_path):
+    folder = tmp_path / "in"
+    villages = [village("V1", 1000, 1000)]
+    candidates = [candidate("S1", 1000, 1000, techs="4G")]
+    path = write_region(folder, np.full((100, 100), 400.0), villages, candidates)
+    built = _as_built(tmp_path / "built.csv", [("S1", "5G-3500", 2027, 1)])
+    result = runner.invoke(app, ["run", str(path), "--built", str(built), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert ("row 2, field 'technology': site S1 does not allow 5G-3500 (its technologies: 4G)"
+            in result.output)
+
+
+def test_outputs_open_and_hold_names_as_text(plan, tmp_path):
+    _, folder = plan
+    built = _as_built(tmp_path / "built.csv", [("@SUM(1)", "4G-1800", 2027, 280000)])
+    result = runner.invoke(app, ["evaluate", str(folder), "--built", str(built), "--out",
+                                 str(tmp_path / "ev"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "ev").iterdir()) == sorted(EVALUATION_FILES)
+    sheets = pd.read_excel(tmp_path / "ev" / "evaluation.xlsx", sheet_name=None)
+    assert list(sheets) == list(SHEETS)
+    assert "@SUM(1)" in set(sheets["sites"]["site_id"])
+    book = openpyxl.load_workbook(tmp_path / "ev" / "evaluation.xlsx")
+    cells = [c for sheet in book for row in sheet.iter_rows() for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    assert HYPERLINK in {c.value for c in cells}  # V3's name, read back as written
+    facts = json.loads((tmp_path / "ev" / "evaluation.json").read_text())
+    assert facts["year"] == "2027" and facts["sites"][0]["site_id"] in ("S1", "@SUM(1)")
+
+
+def test_new_complaints_name_the_nearest_unbuilt_site_that_covers_them(plan, tmp_path):
+    _, folder = plan
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000)])
+    # C1 beside V2 (S2 is planned for 2028, not built), C2 beside V1 (S1 is on air now)
+    new = gpd.GeoDataFrame({"complaint_id": ["C1", "C2"], "people": [1, 1]},
+                           geometry=[Point(xy(2950, 3000)), Point(xy(1020, 3000))], crs=CRS)
+    new.to_file(tmp_path / "new.gpkg", engine="pyogrio")
+    e = evaluate_plan(folder, built, complaints=tmp_path / "new.gpkg")
+    rows = e.complaints.set_index("complaint_id")
+    assert rows.at["C1", "status"] == "new_uncovered" and rows.at["C1", "nearest_unbuilt_site"] == "S2"
+    assert rows.at["C1", "its_planned_year"] == "2028"
+    assert rows.at["C2", "status"] == "new_covered"
+
+
+def test_chinese_outputs(tmp_path):
+    scenario = _region(tmp_path / "in", report={"language": "zh"})
+    run_scenario(scenario, tmp_path / "plan")
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000)])
+    result = runner.invoke(app, ["evaluate", str(tmp_path / "plan"), "--built", str(built), "-q"])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "plan" / "evaluation-2027" / "evaluation.md").read_text()
+    assert "# 2027 年度建设评估" in text and "## 各区县完成情况与得分" in text
+    assert "按期建成" in text
+
+
+def test_evaluation_html_renders_offline_in_chromium(plan, tmp_path):
+    from tests.test_browser import chromium_binary, inspect_page, page_errors, requested_hosts
+
+    binary = chromium_binary()
+    _, folder = plan
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000)])
+    write = runner.invoke(app, ["evaluate", str(folder), "--built", str(built), "--out",
+                                str(tmp_path / "ev"), "-q"])
+    assert write.exit_code == 0, write.output
+    page = tmp_path / "ev" / "evaluation.html"
+    visit = inspect_page(binary, page, """({
+        tables: document.querySelectorAll('table').length,
+        headings: [...document.querySelectorAll('h2')].map(h => h.textContent),
+        image: (img => img ? [img.complete, img.naturalWidth] : null)(document.querySelector('img')),
+        villages: [...document.querySelectorAll('td')].map(td => td.textContent)
+                  .filter(t => t.startsWith('=HYPERLINK')),
+    })""", tmp_path / "chromium")
+    state = visit.state
+    assert state["tables"] >= 5 and "By county, with the score" in state["headings"]
+    assert state["image"][0] and state["image"][1] > 500  # the embedded map decoded
+    assert state["villages"] == [HYPERLINK]  # shown as text, one cell
+    assert page_errors(visit, None) == []
+    assert requested_hosts(visit) == set()
