@@ -226,3 +226,35 @@ def test_evaluation_html_renders_offline_in_chromium(plan, tmp_path):
     assert state["villages"] == [HYPERLINK]  # shown as text, one cell
     assert page_errors(visit, None) == []
     assert requested_hosts(visit) == set()
+
+
+def test_score_weights_are_checked(tmp_path):
+    from siting.errors import ScenarioError
+
+    path = _region(tmp_path / "in", evaluation={"score_weights": {"budgte": 5, "people": -1}})
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    message = str(info.value)
+    assert "evaluation.score_weights.budgte: unknown key (did you mean 'budget'?)" in message
+    assert "evaluation.score_weights.people: must be >= 0" in message
+    zero = _region(tmp_path / "zero", evaluation={"score_weights": dict.fromkeys(
+        ["sites_on_time", "budget", "people", "mandatory_villages", "complaints"], 0)})
+    with pytest.raises(ScenarioError, match="at least one weight must be above 0"):
+        load_scenario(zero)
+
+
+def test_a_plan_folder_without_its_scenario_file_asks_for_it(plan, tmp_path):
+    scenario, folder = plan
+    copy = tmp_path / "plan"
+    copy.mkdir()
+    for name in ("sites.gpkg", "summary.json"):
+        (copy / name).write_bytes((folder / name).read_bytes())
+    summary = json.loads((copy / "summary.json").read_text())
+    del summary["scenario_file"]
+    (copy / "summary.json").write_text(json.dumps(summary))
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000)])
+    result = runner.invoke(app, ["evaluate", str(copy), "--built", str(built)])
+    assert result.exit_code == 2 and "give it with --scenario" in result.output
+    result = runner.invoke(app, ["evaluate", str(copy), "--built", str(built), "--scenario",
+                                 str(scenario), "-q"])
+    assert result.exit_code == 0, result.output
