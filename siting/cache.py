@@ -30,7 +30,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from siting import __version__
-from siting.config import LAYERS, Scenario
+from siting.config import BACKHAUL_LAYERS, LAYERS, Scenario
 from siting.coverage import CoverageMatrix
 from siting.io.dem import dem_files, dem_source_files
 
@@ -64,7 +64,7 @@ def coverage_key(scenario: Scenario) -> str:
         return digests[path]
 
     dem = [[f.name, digest(f)] for tile in dem_files(inputs.dem) for f in dem_source_files(tile)]
-    layers = {name: getattr(inputs, name) for name in LAYERS}
+    layers = {name: getattr(inputs, name) for name in LAYERS if name not in BACKHAUL_LAYERS}
     parts = {
         "version": __version__,
         "files": {"dem": dem, "population": digest(inputs.population),

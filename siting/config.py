@@ -81,8 +81,10 @@ class LayerSource:
         return dict(self.fields)
 
 
-LAYERS = ("villages", "candidates", "complaints", "zones", "admin_units")
+LAYERS = ("villages", "candidates", "complaints", "zones", "admin_units", "fiber_nodes", "roads")
 REQUIRED_LAYERS = ("villages", "candidates")
+#: The layers only backhaul planning reads (not coverage).
+BACKHAUL_LAYERS = ("fiber_nodes", "roads")
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,8 @@ class Inputs:
     complaints: LayerSource | None = None
     zones: LayerSource | None = None
     admin_units: LayerSource | None = None
+    fiber_nodes: LayerSource | None = None
+    roads: LayerSource | None = None
 
     def layer(self, name: str) -> LayerSource | None:
         """The source of the layer called ``name`` (one of :data:`LAYERS`), or None."""
@@ -218,6 +222,32 @@ class EvaluationSettings:
 
 
 @dataclass(frozen=True)
+class MicrowaveBand:
+    """A microwave backhaul band on offer: its frequency, longest hop, cost of a hop (both
+    ends' radios and antennas) and capacity."""
+
+    band_ghz: float
+    max_hop_m: float
+    cost_cny: float
+    capacity_mbps: float | None = None
+
+
+@dataclass(frozen=True)
+class BackhaulSettings:
+    """The scenario's ``backhaul`` section (issue: every new site fed by fiber, a microwave hop
+    or satellite). Disabled by default: sites are planned as if backhaul were free."""
+
+    enabled: bool = False
+    fiber_cny_per_km_road: float = 60000.0
+    fiber_cny_per_km_offroad: float = 150000.0
+    detour_factor: float = 1.4  # straight line -> route length when no roads are given
+    max_microwave_hops: int = 3  # hops from a site to a fiber-fed site
+    microwave: tuple[MicrowaveBand, ...] = (MicrowaveBand(15.0, 25000.0, 120000.0, 400.0),
+                                            MicrowaveBand(23.0, 12000.0, 90000.0, 800.0))
+    satellite_cny_per_year: float | None = None  # a last resort; None: not on offer
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     path: Path
@@ -231,6 +261,7 @@ class Scenario:
     outputs: OutputSettings = field(default_factory=OutputSettings)
     region: Region = field(default_factory=Region)
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
+    backhaul: BackhaulSettings = field(default_factory=BackhaulSettings)
 
     def technology(self, name: str) -> Technology:
         return next(t for t in self.technologies if t.name == name)
@@ -673,8 +704,52 @@ def _parse_evaluation(raw: dict, problems: _Problems) -> EvaluationSettings:
     return EvaluationSettings(score_weights=chosen)
 
 
+def _parse_bands(items, problems: _Problems) -> tuple[MicrowaveBand, ...]:
+    if items is None:
+        return BackhaulSettings().microwave
+    if not isinstance(items, list):
+        problems.add("backhaul.microwave", f"must be a list of bands {{band_ghz, max_hop_m, "
+                                           f"cost_cny, capacity_mbps}}, got {items!r}")
+        return ()
+    bands = []
+    for i, item in enumerate(items):
+        where = f"backhaul.microwave[{i}]"
+        if not isinstance(item, dict):
+            problems.add(where, "must be a mapping with band_ghz, max_hop_m and cost_cny")
+            continue
+        _check_keys(item, {"band_ghz", "max_hop_m", "cost_cny", "capacity_mbps"}, where, problems)
+        band = _number(item, "band_ghz", where, problems, ..., minimum=1, maximum=100)
+        hop = _number(item, "max_hop_m", where, problems, ..., minimum=1, maximum=200_000)
+        cost = _number(item, "cost_cny", where, problems, ..., minimum=0)
+        capacity = _number(item, "capacity_mbps", where, problems, None, minimum=0)
+        if None not in (band, hop, cost):
+            bands.append(MicrowaveBand(band, hop, cost, capacity))
+    return tuple(bands)
+
+
+def _parse_backhaul(raw: dict, problems: _Problems) -> BackhaulSettings:
+    sec = _section(raw, "backhaul", problems)
+    _check_keys(sec, {"enabled", "fiber_cny_per_km_road", "fiber_cny_per_km_offroad",
+                      "detour_factor", "max_microwave_hops", "microwave",
+                      "satellite_cny_per_year"}, "backhaul", problems)
+    d = BackhaulSettings()
+    return BackhaulSettings(
+        enabled=_bool(sec, "enabled", "backhaul", problems, d.enabled),
+        fiber_cny_per_km_road=_number(sec, "fiber_cny_per_km_road", "backhaul", problems,
+                                      d.fiber_cny_per_km_road, minimum=0),
+        fiber_cny_per_km_offroad=_number(sec, "fiber_cny_per_km_offroad", "backhaul", problems,
+                                         d.fiber_cny_per_km_offroad, minimum=0),
+        detour_factor=_number(sec, "detour_factor", "backhaul", problems, d.detour_factor,
+                              minimum=1, maximum=10),
+        max_microwave_hops=_number(sec, "max_microwave_hops", "backhaul", problems,
+                                   d.max_microwave_hops, minimum=0, maximum=10, integer=True),
+        microwave=_parse_bands(sec.get("microwave"), problems),
+        satellite_cny_per_year=_number(sec, "satellite_cny_per_year", "backhaul", problems, None,
+                                       minimum=0))
+
+
 _TOP_KEYS = {"name", "crs", "inputs", "demand", "technologies", "objective", "solver", "coverage",
-             "report", "map", "region", "evaluation"}
+             "report", "map", "region", "evaluation", "backhaul"}
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -720,6 +795,7 @@ def load_scenario(path: str | Path) -> Scenario:
         outputs=_parse_outputs(raw, problems),
         region=_parse_region(raw, problems),
         evaluation=_parse_evaluation(raw, problems),
+        backhaul=_parse_backhaul(raw, problems),
     )
     problems.raise_if_any()
     return Scenario(name=name, path=path.resolve(), crs=str(crs), **scenario_parts)

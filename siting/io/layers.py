@@ -316,7 +316,10 @@ def read_layer(source: LayerSource, crs: pyproj.CRS | None, fields: dict[str, st
         problems.add(f"{where}: no CRS; assign one in the file or declare it with "
                      f"{source.key}.crs (e.g. EPSG:4326)")
     required = [name for name, kind in fields.items() if not kind.endswith("?")]
-    frame = _map_fields(frame, source, list(dict.fromkeys([id_field, *required])), where)
+    wanted = [id_field, *required] if id_field in required else required
+    frame = _map_fields(frame, source, list(dict.fromkeys(wanted)), where)
+    if id_field not in frame.columns:  # an optional id: features are named by their row
+        frame[id_field] = [f"row {i + 1}" for i in range(len(frame))]
     frame = _index_by_id(frame, id_field, where, problems)
     for name, kind in fields.items():
         kind = kind.rstrip("?")

@@ -33,10 +33,13 @@ VILLAGE_FIELDS = {"village_id": "str", "name": "str", "population": "float", "ad
                   "poverty_village": "bool", "relocation_site": "bool"}
 CANDIDATE_FIELDS = {"site_id": "str", "kind": "str", "antenna_height_m": "float",
                     "capex_cny": "float", "opex_cny_per_year": "float", "free_public": "bool",
-                    "difficult": "bool", "extra_cost_cny": "float", "technologies": "generations"}
+                    "difficult": "bool", "extra_cost_cny": "float", "technologies": "generations",
+                    "has_fiber": "bool?"}
 COMPLAINT_FIELDS = {"complaint_id": "str", "people": "float"}
 ZONE_FIELDS = {"zone_id": "str", "name": "str", "kind": "str", "require_5g": "bool"}
 ADMIN_FIELDS = {"admin_unit": "str"}
+FIBER_NODE_FIELDS = {"node_id": "str"}
+ROAD_FIELDS = {"road_id": "str?"}  # roads need no id: features without one are named by row
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ class RegionData:
     zones: gpd.GeoDataFrame | None
     admin_units: gpd.GeoDataFrame | None
     population_source: PopulationRaster | None = None  # full resolution, read by band
+    fiber_nodes: gpd.GeoDataFrame | None = None  # points with fiber today (backhaul)
+    roads: gpd.GeoDataFrame | None = None  # lines fiber may follow (backhaul)
 
 
 def _swap_would_fit(frame: gpd.GeoDataFrame, terrain: Terrain) -> bool:
@@ -94,6 +99,8 @@ LAYER_RULES = {
     "complaints": (COMPLAINT_FIELDS, "complaint_id", "Point"),
     "zones": (ZONE_FIELDS, "zone_id", "Polygon"),
     "admin_units": (ADMIN_FIELDS, "admin_unit", "Polygon"),
+    "fiber_nodes": (FIBER_NODE_FIELDS, "node_id", "Point"),
+    "roads": (ROAD_FIELDS, "road_id", "LineString"),
 }
 
 
@@ -194,7 +201,8 @@ def read_region(scenario: Scenario) -> RegionData:
                       population_transform=pop_transform, villages=frames["villages"],
                       candidates=frames["candidates"], complaints=frames["complaints"],
                       zones=frames["zones"], admin_units=frames["admin_units"],
-                      population_source=source)
+                      population_source=source, fiber_nodes=frames["fiber_nodes"],
+                      roads=frames["roads"])
 
 
 def _validate_candidates(candidates: gpd.GeoDataFrame, scenario: Scenario, where: str) -> None:
