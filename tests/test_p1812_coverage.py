@@ -10,10 +10,12 @@ import numpy as np
 import pyproj
 import pytest
 import yaml
+from typer.testing import CliRunner
 
 from regions import CRS, TECH_4G, candidate, ridge_dem, village, write_region
 from siting import propagation
 from siting.cache import coverage_key
+from siting.cli import app
 from siting.config import load_scenario
 from siting.coverage import (Transmitters, build_coverage, build_coverage_in_steps,
                              p1812_path_loss_db, pairs_within_range, profile_samples)
@@ -298,3 +300,12 @@ def test_the_demo_p1812_variant_differs_from_the_demo_only_in_its_4g_model():
     assert variant.technology("5G-3500") == demo.technology("5G-3500")
     assert variant.coverage == demo.coverage and variant.objective == demo.objective
     assert read_region(variant).crs.to_epsg() == pyproj.CRS(CRS).to_epsg()
+
+
+def test_validate_checks_the_itu_maps(tmp_path):
+    path = _tiny_region(tmp_path, dict(TECH_P1812, p1812={}),
+                        coverage={"itu_maps_dir": str(tmp_path / "maps")})
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2 and "DN50.TXT not found" in result.output
+    _write_maps(tmp_path / "maps", 45.0, 325.0)
+    assert CliRunner().invoke(app, ["validate", str(path)]).exit_code == 0
