@@ -2,8 +2,9 @@
 
 The key covers the bytes of every input file (each DEM tile with its sidecars and, for a VRT,
 the files it references; the population raster; every layer's file), the scenario settings that
-shape coverage (how each layer is read, the region, CRS, demand rules, technologies, coverage
-settings) and the package version, so any change to an input or a model invalidates the entry.
+shape coverage (how each layer is read, the region, CRS, demand rules, technologies with their
+ITU-R P.1812 parameters, coverage settings, the ITU-R maps of ``coverage.itu_maps_dir``) and the
+package version, so any change to an input or a model invalidates the entry.
 Paths are not part of the key (a moved scenario keeps its cache), DEM file names are (an SRTM
 tile's name is its georeferencing).
 
@@ -51,6 +52,15 @@ def _file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _itu_map_digests(maps_dir: Path | None, digest) -> list:
+    """Digests of the ITU-R P.1812 maps a scenario may read ΔN and N0 from (none without
+    ``coverage.itu_maps_dir``): the values they hold shape the coverage of a p1812 technology."""
+    if maps_dir is None:
+        return []
+    return [digest(Path(maps_dir) / f"{name}{suffix}") for name in ("DN50", "N050")
+            for suffix in (".TXT", ".txt")]
+
+
 def coverage_key(scenario: Scenario) -> str:
     """A hex digest of everything a coverage matrix depends on."""
     inputs = scenario.inputs
@@ -76,7 +86,8 @@ def coverage_key(scenario: Scenario) -> str:
         "crs": scenario.crs,
         "demand": dataclasses.asdict(scenario.demand),
         "technologies": [dataclasses.asdict(t) for t in scenario.technologies],
-        "coverage": dataclasses.asdict(scenario.coverage),
+        "coverage": dataclasses.asdict(scenario.coverage) | {"itu_maps_dir": ""},
+        "itu_maps": _itu_map_digests(scenario.coverage.itu_maps_dir, digest),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 

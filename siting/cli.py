@@ -248,11 +248,12 @@ def validate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file."
     """
     from siting.config import load_scenario
     from siting.demand import build_demand
-    from siting.io import read_region
+    from siting.io import read_region, resolve_itu_maps
 
     try:
         loaded = load_scenario(scenario)
         region = read_region(loaded)
+        resolve_itu_maps(loaded, region.terrain)  # the ITU-R maps a p1812 technology reads
         demand = build_demand(region, loaded.demand)
     except Exception as exc:  # one line and an exit code, never a traceback
         _fail(exc, verbose)

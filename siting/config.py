@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from siting import propagation
+from siting import p1812, propagation
 from siting.errors import ScenarioError
 
 #: Path-loss models a technology may name, with their validity ranges: views of the one registry,
@@ -29,6 +29,22 @@ MODEL_BASE_HEIGHT_RANGE_M = {name: model.base_height_range_m
                              for name, model in propagation.PATH_LOSS_MODELS.items()}
 OBJECTIVES = ("min_cost", "max_coverage")
 SOLVERS = ("highs", "cbc")
+
+
+@dataclass(frozen=True)
+class P1812Settings:
+    """A technology's ITU-R P.1812-8 parameters (``technologies[].p1812``, model ``p1812``).
+
+    ``delta_n`` [N-units/km] and ``n0`` [N-units] are the values of the ITU-R maps DN50 and
+    N050; None until :func:`siting.io.resolve_itu_maps` reads them from
+    ``coverage.itu_maps_dir`` at the region's centre.
+    """
+
+    time_pct: float = 50.0  # p, % of the time the loss is not exceeded (1-50)
+    location_pct: float = 50.0  # pL, % of locations (0-100 exclusive)
+    location_sigma_db: float = 0.0  # σL, location variability (§4.8); 0: none
+    delta_n: float | None = None
+    n0: float | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +63,7 @@ class Technology:
     clutter_loss_db: float = 0.0  # body, vegetation and penetration margin [dB]
     equipment_capex_cny: float = 0.0
     opex_cny_per_year: float = 0.0
+    p1812: P1812Settings | None = None  # with model "p1812" only
 
     @property
     def rs_epre_dbm(self) -> float:
@@ -183,6 +200,7 @@ class CoverageSettings:
     antenna: str = "omni"  # "omni" or "three_sector" (TR 38.901 Table 7.3-1 pattern per sector)
     sector_azimuths_deg: tuple[float, ...] = (0.0, 120.0, 240.0)  # clockwise from grid north
     downtilt_deg: float = 6.0  # sector boresight below the horizontal [deg]
+    itu_maps_dir: Path | None = None  # the user's DN50.TXT and N050.TXT (ITU-R P.1812)
 
 
 LANGUAGES = ("en", "zh")
@@ -493,7 +511,8 @@ def _parse_demand(raw: dict, problems: _Problems) -> DemandRules:
 
 _TECH_KEYS = {"name", "generation", "frequency_mhz", "eirp_dbm", "resource_blocks",
               "rsrp_threshold_dbm", "model", "max_range_m", "environment", "clutter_loss_db",
-              "equipment_capex_cny", "opex_cny_per_year"}
+              "equipment_capex_cny", "opex_cny_per_year", "p1812"}
+_P1812_KEYS = {"time_pct", "location_pct", "location_sigma_db", "delta_n", "n0"}
 
 
 def _parse_technology(sec: Any, index: int, problems: _Problems) -> Technology | None:
@@ -521,6 +540,7 @@ def _parse_technology(sec: Any, index: int, problems: _Problems) -> Technology |
         equipment_capex_cny=_number(sec, "equipment_capex_cny", where, problems, 0.0, minimum=0),
         opex_cny_per_year=_number(sec, "opex_cny_per_year", where, problems, 0.0, minimum=0),
     )
+    tech["p1812"] = _parse_p1812(sec, model, where, problems)
     if len(problems.items) > n_before:
         return None
     low, high = MODEL_FREQUENCY_RANGE_MHZ[model]
@@ -538,6 +558,69 @@ def _parse_technology(sec: Any, index: int, problems: _Problems) -> Technology |
                      f"{result.rs_epre_dbm:.1f} dBm: no point could ever be covered")
         return None
     return result
+
+
+def _parse_p1812(sec: dict, model: str | None, where: str,
+                 problems: _Problems) -> P1812Settings | None:
+    """``technologies[].p1812``: the ITU-R P.1812-8 parameters, read with model p1812 only.
+
+    Ranges: p 1-50 % (P.1812-8 §1), 0 < pL < 100 %, ΔN < 157 N-units/km (eq. 6). Missing
+    ``delta_n`` / ``n0`` are checked against ``coverage.itu_maps_dir`` by
+    :func:`_check_p1812_maps`, once the coverage section is read.
+    """
+    given = sec.get("p1812")
+    if model != "p1812":
+        if given is not None:
+            problems.add(f"{where}.p1812", f"is read only with model: p1812 (model is {model})")
+        return None
+    if given is None:
+        given = {}
+    if not isinstance(given, dict):
+        problems.add(f"{where}.p1812", f"must be a mapping with {', '.join(sorted(_P1812_KEYS))}, "
+                                       f"got {given!r}")
+        return None
+    w = f"{where}.p1812"
+    _check_keys(given, _P1812_KEYS, w, problems)
+    d = P1812Settings()
+    low, high = p1812.TIME_PERCENT_RANGE
+    settings = P1812Settings(
+        time_pct=_number(given, "time_pct", w, problems, d.time_pct, minimum=low, maximum=high),
+        location_pct=_number(given, "location_pct", w, problems, d.location_pct),
+        location_sigma_db=_number(given, "location_sigma_db", w, problems, d.location_sigma_db,
+                                  minimum=0, maximum=30),
+        delta_n=_number(given, "delta_n", w, problems, None, maximum=156.9),
+        n0=_number(given, "n0", w, problems, None, minimum=200, maximum=500))
+    if settings.location_pct is not None and not 0.0 < settings.location_pct < 100.0:
+        problems.add(f"{w}.location_pct", f"must be above 0 and below 100 %, got "
+                                          f"{settings.location_pct:g}")
+    return settings
+
+
+def _check_p1812_maps(technologies, coverage: CoverageSettings, problems: _Problems) -> None:
+    """Each p1812 technology needs delta_n and n0, given or read from coverage.itu_maps_dir."""
+    if coverage.itu_maps_dir is not None:
+        return
+    for tech in technologies:
+        if tech.p1812 is None:
+            continue
+        for key, meaning in (("delta_n", "ΔN, N-units/km, ITU-R P.1812 map DN50"),
+                             ("n0", "N0, N-units, map N050")):
+            if getattr(tech.p1812, key) is None:
+                problems.add(f"technologies[{tech.name}].p1812.{key}",
+                             f"missing: give the value at the region's centre ({meaning}; "
+                             f"central China: delta_n about 45, n0 about 325), or set "
+                             f"coverage.itu_maps_dir to a folder holding DN50.TXT and N050.TXT "
+                             f"from the R-REC-P.1812 zip")
+
+
+def _check_mobile_heights(technologies, demand: DemandRules, problems: _Problems) -> None:
+    """demand.ue_height_m must lie in the mobile height range of every technology's model."""
+    for tech in technologies:
+        low, high = propagation.PATH_LOSS_MODELS[tech.model].mobile_height_range_m
+        if not low <= demand.ue_height_m <= high:
+            problems.add("demand.ue_height_m",
+                         f"{demand.ue_height_m:g} m is outside the {low:g}-{high:g} m mobile "
+                         f"antenna range of the {tech.model} model of technology {tech.name}")
 
 
 def _parse_technologies(raw: dict, problems: _Problems) -> tuple[Technology, ...]:
@@ -634,10 +717,11 @@ def parse_objective_and_solver(objective: dict, solver: dict, source: str | Path
     return parsed
 
 
-def _parse_coverage(raw: dict, problems: _Problems) -> CoverageSettings:
+def _parse_coverage(raw: dict, problems: _Problems, base: Path = Path(".")) -> CoverageSettings:
     sec = _section(raw, "coverage", problems)
     _check_keys(sec, {"earth_radius_factor", "max_diffraction_edges", "raster_resolution_m",
-                      "antenna", "sector_azimuths_deg", "downtilt_deg"}, "coverage", problems)
+                      "antenna", "sector_azimuths_deg", "downtilt_deg", "itu_maps_dir"},
+                "coverage", problems)
     d = CoverageSettings()
     azimuths = sec.get("sector_azimuths_deg", list(d.sector_azimuths_deg))
     if (not isinstance(azimuths, list) or not 1 <= len(azimuths) <= 12
@@ -658,7 +742,20 @@ def _parse_coverage(raw: dict, problems: _Problems) -> CoverageSettings:
         sector_azimuths_deg=tuple(float(a) for a in azimuths),
         downtilt_deg=_number(sec, "downtilt_deg", "coverage", problems, d.downtilt_deg,
                              minimum=-30, maximum=60),
+        itu_maps_dir=_folder(sec, "itu_maps_dir", "coverage", base, problems),
     )
+
+
+def _folder(sec: dict, key: str, where: str, base: Path, problems: _Problems) -> Path | None:
+    """An optional folder path, resolved relative to the scenario file (not checked on disk:
+    that is :mod:`siting.io`'s job)."""
+    value = sec.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        problems.add(f"{where}.{key}", f"must be a folder path, got {value!r}")
+        return None
+    return (base / value).resolve()
 
 
 def _parse_basemap(sec: dict, problems: _Problems) -> Basemap:
@@ -791,11 +888,13 @@ def load_scenario(path: str | Path) -> Scenario:
         technologies=_parse_technologies(raw, problems),
         objective=_parse_objective(raw, problems),
         solver=_parse_solver(raw, problems),
-        coverage=_parse_coverage(raw, problems),
+        coverage=_parse_coverage(raw, problems, path.parent),
         outputs=_parse_outputs(raw, problems),
         region=_parse_region(raw, problems),
         evaluation=_parse_evaluation(raw, problems),
         backhaul=_parse_backhaul(raw, problems),
     )
+    _check_p1812_maps(scenario_parts["technologies"], scenario_parts["coverage"], problems)
+    _check_mobile_heights(scenario_parts["technologies"], scenario_parts["demand"], problems)
     problems.raise_if_any()
     return Scenario(name=name, path=path.resolve(), crs=str(crs), **scenario_parts)

@@ -31,6 +31,12 @@ Received level (RSRP, 3GPP TS 36.214 / TS 38.215: power per resource element) on
   Deygout on the terrain alone cannot.
 - ``L_clutter`` is the technology's body, vegetation and building-penetration margin.
 
+A technology whose model works over the terrain profile (``model: p1812``, ITU-R P.1812-8;
+:data:`PROFILE_MODEL_LOSSES`) replaces both ``L_model`` and ``L_diffraction`` by that model's
+basic transmission loss over the same DEM profile (its delta-Bullington diffraction holds the
+terrain): ``RSRP = EIRP_RE - L_b(profile) - L_clutter``, computed by :func:`p1812_kernel`
+(zone 4 inland, no clutter height, both ends' latitude and longitude from the run's CRS).
+
 Only pairs within the technology's ``max_range_m`` of a candidate that allows the technology
 are evaluated (a KD-tree query), a batch of at most ``MAX_PAIRS_PER_BATCH`` pairs at a time so
 that memory stays bounded however large the region, and the profile kernel runs in numba over
@@ -49,16 +55,22 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 import pandas as pd
+import pyproj
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
 from siting.config import CoverageSettings, Technology
+from siting.errors import InputError
+from siting.p1812 import p1812_inland_loss_kernel
 from siting.propagation import (EARTH_RADIUS_M, PATH_LOSS_MODELS, SPEED_OF_LIGHT_M_S,
                                 curvature_per_m, deygout_secondary_edges_kernel,
                                 knife_edge_loss_kernel)
-from siting.terrain import Terrain, bilinear_kernel
+from siting.terrain import Terrain, bilinear_kernel, sample_profile_kernel
 
 MIN_MODEL_DISTANCE_M = 10.0  # TR 38.901 RMa/UMa lower validity bound; nearer pairs use it
+#: ITU-R P.1812 polarisation on every path: 2, vertical (the vertical component of a base
+#: station's +-45 deg cross-polarised antenna; it changes only the spherical-earth term).
+P1812_POLARIZATION = 2
 #: Pairs evaluated per :func:`path_levels` call when many are asked for (bounds the memory of
 #: the per-pair arrays, about 150 bytes a pair at the peak, whatever the region's size).
 MAX_PAIRS_PER_BATCH = 1 << 21
@@ -143,6 +155,34 @@ def _sample_and_find_principal_edge(elevation, r0, c0, r1, c1, last, step_m, h_t
     return best_i, best_v
 
 
+#: The pairs of a profile kernel's call are split into at most this many chunks (``prange``
+#: iterations), each with its own profile buffers.
+PAIR_CHUNKS = 256
+
+
+@numba.njit(cache=True, nogil=True)
+def pair_length_cells(row0, col0, row1, col1):
+    """Length of a path between two continuous pixel positions [cells]."""
+    dr = row1 - row0
+    dc = col1 - col0
+    return np.sqrt(dr * dr + dc * dc)
+
+
+@numba.njit(cache=True, nogil=True)
+def buffer_of(buffer, n):
+    """``buffer`` when it holds ``n`` samples, else a new one with room for ``2 n``."""
+    if buffer.shape[0] >= n:
+        return buffer
+    return np.empty(2 * n)
+
+
+@numba.njit(cache=True, nogil=True)
+def profile_samples(length_cells):
+    """Samples of the profile of a path ``length_cells`` DEM cells long: about one per cell,
+    ends included, at least 3 (every profile kernel of the coverage stage samples alike)."""
+    return max(3, int(np.ceil(length_cells)) + 1)
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
 def diffraction_kernel(elevation, cell_m, tx_row, tx_col, tx_h, rx_row, rx_col, rx_h,
                         pair_tx, pair_rx, wavelength_m, earth_k, max_edges, loss_out, los_out):
@@ -157,29 +197,22 @@ def diffraction_kernel(elevation, cell_m, tx_row, tx_col, tx_h, rx_row, rx_col, 
     relative). Pairs are split into at most 256 chunks, each with its own profile buffers.
     """
     n_pairs = pair_tx.shape[0]
-    n_chunks = min(n_pairs, 256)
+    n_chunks = min(n_pairs, PAIR_CHUNKS)
     curvature = curvature_per_m(earth_k)
     for chunk in numba.prange(n_chunks):
-        start = chunk * n_pairs // n_chunks
-        stop = (chunk + 1) * n_pairs // n_chunks
-        capacity = 0
         dist = np.empty(0)
         elev = np.empty(0)
-        for p in range(start, stop):
+        for p in range(chunk * n_pairs // n_chunks, (chunk + 1) * n_pairs // n_chunks):
             a = pair_tx[p]
             b = pair_rx[p]
-            dr = rx_row[b] - tx_row[a]
-            dc = rx_col[b] - tx_col[a]
-            length_cells = np.sqrt(dr * dr + dc * dc)
+            length_cells = pair_length_cells(tx_row[a], tx_col[a], rx_row[b], rx_col[b])
             if length_cells * cell_m < 1.0:
                 loss_out[p] = 0.0
                 los_out[p] = True
                 continue
-            n = max(3, int(np.ceil(length_cells)) + 1)
-            if n > capacity:
-                capacity = 2 * n
-                dist = np.empty(capacity)
-                elev = np.empty(capacity)
+            n = profile_samples(length_cells)
+            dist = buffer_of(dist, n)
+            elev = buffer_of(elev, n)
             last = n - 1
             principal, v = _sample_and_find_principal_edge(
                 elevation, tx_row[a], tx_col[a], rx_row[b], rx_col[b], last,
@@ -191,6 +224,87 @@ def diffraction_kernel(elevation, cell_m, tx_row, tx_col, tx_h, rx_row, rx_col, 
             loss_out[p] = deygout_secondary_edges_kernel(
                 dist, elev, last, principal, knife_edge_loss_kernel(v), elev[0] + tx_h[a],
                 elev[last] + rx_h[b], dist[last], curvature, wavelength_m, max_edges)
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def p1812_kernel(elevation, cell_m, tx_row, tx_col, tx_h, tx_lat, tx_lon, rx_row, rx_col, rx_h,
+                 rx_lat, rx_lon, pair_tx, pair_rx, f_ghz, time_pct, location_pct,
+                 location_sigma_db, delta_n, n0, loss_out, los_out):
+    """ITU-R P.1812-8 basic transmission loss [dB] and line of sight (not trans-horizon) on
+    every pair, over the DEM profile sampled as :func:`diffraction_kernel` samples it.
+
+    Each profile (:func:`siting.terrain.sample_profile_kernel`, ``profile_samples`` points) goes
+    to :func:`siting.p1812.p1812_inland_loss_kernel`: zone 4 (inland) everywhere, no clutter
+    (R = 0), vertical polarisation, ends at the pair's latitudes and longitudes [deg]. A path
+    shorter than ``MIN_MODEL_DISTANCE_M`` keeps its samples with their spacing stretched to
+    that length. Pairs are split into at most 256 chunks, each with its own buffers.
+    """
+    n_pairs = pair_tx.shape[0]
+    n_chunks = min(n_pairs, PAIR_CHUNKS)
+    for chunk in numba.prange(n_chunks):
+        dist_km = np.empty(0)
+        elev = np.empty(0)
+        for p in range(chunk * n_pairs // n_chunks, (chunk + 1) * n_pairs // n_chunks):
+            a = pair_tx[p]
+            b = pair_rx[p]
+            length_cells = pair_length_cells(tx_row[a], tx_col[a], rx_row[b], rx_col[b])
+            n = profile_samples(length_cells)
+            dist_km = buffer_of(dist_km, n)
+            elev = buffer_of(elev, n)
+            sample_profile_kernel(elevation, tx_row[a], tx_col[a], rx_row[b], rx_col[b], n, elev)
+            step_km = max(length_cells * cell_m, MIN_MODEL_DISTANCE_M) / 1000.0 / (n - 1)
+            for i in range(n):
+                dist_km[i] = i * step_km
+            loss, transhorizon = p1812_inland_loss_kernel(
+                dist_km, elev, elev, n, f_ghz, time_pct, tx_h[a], rx_h[b], P1812_POLARIZATION,
+                tx_lat[a], rx_lat[b], tx_lon[a], rx_lon[b], delta_n, n0, location_pct,
+                location_sigma_db)
+            loss_out[p] = loss
+            los_out[p] = not transhorizon
+
+
+def _lat_lon_deg(terrain: Terrain, x_m, y_m) -> tuple[np.ndarray, np.ndarray]:
+    """WGS 84 latitude and longitude [deg] of map points in the terrain's CRS."""
+    if terrain.crs is None:
+        raise InputError("ITU-R P.1812 needs each path's latitude, and the terrain has no CRS")
+    to_wgs84 = pyproj.Transformer.from_crs(terrain.crs, "EPSG:4326", always_xy=True)
+    lon, lat = to_wgs84.transform(np.asarray(x_m, np.float64), np.asarray(y_m, np.float64))
+    return np.ascontiguousarray(lat, np.float64), np.ascontiguousarray(lon, np.float64)
+
+
+def p1812_path_loss_db(terrain: Terrain, tx: Transmitters, rx_x_m: np.ndarray,
+                       rx_y_m: np.ndarray, rx_height_m: float, pair_tx: np.ndarray,
+                       pair_rx: np.ndarray, tech: Technology) -> tuple[np.ndarray, np.ndarray]:
+    """ITU-R P.1812-8 basic transmission loss [dB] and line of sight on every pair
+    (:func:`p1812_kernel`), with the technology's ``p1812`` settings.
+
+    ``delta_n`` and ``n0`` must be known: a scenario that reads them from the ITU-R maps has
+    them filled by :func:`siting.io.resolve_itu_maps` before coverage runs.
+    """
+    params = tech.p1812
+    if params is None or params.delta_n is None or params.n0 is None:
+        raise ValueError(f"technology {tech.name}: P.1812 needs p1812.delta_n and p1812.n0 "
+                         f"(siting.io.resolve_itu_maps reads them from coverage.itu_maps_dir)")
+    tx_row, tx_col = _ground_rowcol(terrain, tx.x_m, tx.y_m)
+    rx_row, rx_col = _ground_rowcol(terrain, rx_x_m, rx_y_m)
+    tx_lat, tx_lon = _lat_lon_deg(terrain, tx.x_m, tx.y_m)
+    rx_lat, rx_lon = _lat_lon_deg(terrain, rx_x_m, rx_y_m)
+    loss = np.empty(len(pair_tx), np.float64)
+    los = np.empty(len(pair_tx), np.bool_)
+    p1812_kernel(terrain.elevation_m, float(terrain.cell_size_m), tx_row, tx_col,
+                 np.asarray(tx.height_m, np.float64), tx_lat, tx_lon, rx_row, rx_col,
+                 np.full(len(rx_x_m), float(rx_height_m)), rx_lat, rx_lon, pair_tx, pair_rx,
+                 tech.frequency_mhz / 1000.0, float(params.time_pct), float(params.location_pct),
+                 float(params.location_sigma_db), float(params.delta_n), float(params.n0), loss,
+                 los)
+    return loss, los
+
+
+#: Path-loss models computed over the DEM profile between the antennas, diffraction included
+#: (``terrain_profile`` in :data:`siting.propagation.PATH_LOSS_MODELS`): model name ->
+#: ``loss(terrain, tx, rx_x_m, rx_y_m, rx_height_m, pair_tx, pair_rx, tech) -> (basic loss
+#: [dB], line of sight)`` on every pair. A new profile model adds its function here.
+PROFILE_MODEL_LOSSES = {"p1812": p1812_path_loss_db}
 
 
 def model_loss_db(tech: Technology, distance_m: np.ndarray, h_base_m: np.ndarray,
@@ -205,6 +319,9 @@ def model_loss_db(tech: Technology, distance_m: np.ndarray, h_base_m: np.ndarray
     model = PATH_LOSS_MODELS.get(tech.model)
     if model is None:
         raise ValueError(f"unknown path-loss model {tech.model!r}")
+    if model.terrain_profile:
+        raise ValueError(f"the {tech.model} model is computed over the terrain profile "
+                         f"(PROFILE_MODEL_LOSSES), not from the distance alone")
     d = np.maximum(distance_m, max(MIN_MODEL_DISTANCE_M, model.distance_range_m[0]))
     return model.loss_db(d, tech.frequency_mhz, h_base_m, h_mobile_m, tech.environment)
 
@@ -376,6 +493,27 @@ def path_levels(terrain: Terrain, tx: Transmitters, rx_x_m: np.ndarray, rx_y_m: 
     if len(pair_tx) == 0:
         return PathLevels(pair_tx, pair_rx, np.empty(0, np.float32), np.empty(0, bool))
 
+    distance_m = np.hypot(tx.x_m[pair_tx] - rx_x_m[pair_rx], tx.y_m[pair_tx] - rx_y_m[pair_rx])
+    profile_loss = PROFILE_MODEL_LOSSES.get(tech.model)
+    if profile_loss is not None:
+        basic, los = profile_loss(terrain, tx, rx_x_m, rx_y_m, rx_height_m, pair_tx, pair_rx,
+                                  tech)
+        diffraction = 0.0  # in the model's own loss
+    else:
+        diffraction, los = _deygout_on_pairs(terrain, tx, rx_x_m, rx_y_m, rx_height_m, pair_tx,
+                                             pair_rx, tech, settings)
+        basic = model_loss_db(tech, distance_m, tx.height_m[pair_tx], rx_height_m)
+    level = (tech.rs_epre_dbm - basic - diffraction - tech.clutter_loss_db
+             + _antenna_gain_db(terrain, tx, rx_x_m, rx_y_m, rx_height_m, pair_tx, pair_rx,
+                                distance_m, settings))
+    return PathLevels(pair_tx, pair_rx, level.astype(np.float32), los)
+
+
+def _deygout_on_pairs(terrain: Terrain, tx: Transmitters, rx_x_m, rx_y_m, rx_height_m: float,
+                      pair_tx, pair_rx, tech: Technology,
+                      settings: CoverageSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Deygout's diffraction loss [dB] and line of sight on every pair
+    (:func:`diffraction_kernel`)."""
     tx_row, tx_col = _ground_rowcol(terrain, tx.x_m, tx.y_m)
     rx_row, rx_col = _ground_rowcol(terrain, rx_x_m, rx_y_m)
     rx_h = np.full(len(rx_x_m), float(rx_height_m))
@@ -383,15 +521,10 @@ def path_levels(terrain: Terrain, tx: Transmitters, rx_x_m: np.ndarray, rx_y_m: 
     los = np.empty(len(pair_tx), np.bool_)
     wavelength_m = SPEED_OF_LIGHT_M_S / (tech.frequency_mhz * 1e6)
     diffraction_kernel(terrain.elevation_m, float(terrain.cell_size_m), tx_row, tx_col,
-                        np.asarray(tx.height_m, np.float64), rx_row, rx_col, rx_h, pair_tx, pair_rx,
-                        wavelength_m, float(settings.earth_radius_factor),
-                        int(settings.max_diffraction_edges), loss, los)
-    distance_m = np.hypot(tx.x_m[pair_tx] - rx_x_m[pair_rx], tx.y_m[pair_tx] - rx_y_m[pair_rx])
-    level = (tech.rs_epre_dbm - model_loss_db(tech, distance_m, tx.height_m[pair_tx], rx_height_m)
-             - loss - tech.clutter_loss_db
-             + _antenna_gain_db(terrain, tx, rx_x_m, rx_y_m, rx_height_m, pair_tx, pair_rx,
-                                distance_m, settings))
-    return PathLevels(pair_tx, pair_rx, level.astype(np.float32), los)
+                       np.asarray(tx.height_m, np.float64), rx_row, rx_col, rx_h, pair_tx, pair_rx,
+                       wavelength_m, float(settings.earth_radius_factor),
+                       int(settings.max_diffraction_edges), loss, los)
+    return loss, los
 
 
 def option_table(candidates: pd.DataFrame, technologies: tuple[Technology, ...]) -> pd.DataFrame:

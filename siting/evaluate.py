@@ -50,7 +50,7 @@ from siting.export.i18n import term
 from siting.export.style import BUILT_ACTIONS
 from siting.export.tables import (ALL_UNITS, OUTSIDE_ADMIN_UNITS, admin_unit_of, demand_units,
                                   unit_order)
-from siting.io import AsBuilt, RegionData, read_as_built, with_as_built
+from siting.io import AsBuilt, RegionData, read_as_built, resolve_itu_maps, with_as_built
 from siting.io.layers import read_layer
 from siting.io.region import COMPLAINT_FIELDS
 from siting.pipeline import best_server_raster, prepare
@@ -320,7 +320,8 @@ def _new_complaints(path, region, scenario, coverage) -> tuple[gpd.GeoDataFrame,
                     people=np.zeros(n), mandatory=np.zeros(n, bool), require_5g=np.zeros(n, bool),
                     kind=np.full(n, "complaint", dtype=object),
                     ref_id=points.index.to_numpy(dtype=object), admin_unit=np.full(n, "", dtype=object))
-    levels = build_coverage(region.terrain, region.candidates, demand, scenario.technologies,
+    technologies = resolve_itu_maps(scenario, region.terrain).technologies
+    levels = build_coverage(region.terrain, region.candidates, demand, technologies,
                             scenario.coverage, scenario.demand.ue_height_m)
     return points, levels.covers
 

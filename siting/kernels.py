@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -58,20 +59,23 @@ def kernels_compiled() -> bool:
 
 def _tiny_terrain():
     """A 12 x 12 cone of 100 m cells: every kernel has something to look at."""
+    import pyproj
     from affine import Affine
 
     from siting.terrain import Terrain
 
     rows, cols = np.mgrid[0:12, 0:12]
     cone = 300.0 - 20.0 * np.hypot(rows - 6.0, cols - 6.0)
-    return Terrain(cone.astype(np.float32), Affine(100.0, 0.0, 0.0, 0.0, -100.0, 1200.0))
+    return Terrain(cone.astype(np.float32), Affine(100.0, 0.0, 0.0, 0.0, -100.0, 1200.0),
+                   crs=pyproj.CRS.from_epsg(32649))  # ITU-R P.1812 reads latitudes
 
 
 def _compile_radio() -> None:
-    """Coverage levels with an omni and a three-sector antenna, a profile, line of sight, a
-    viewshed and the diffraction losses, each on the tiny cone (the types a run passes)."""
+    """Coverage levels with an omni and a three-sector antenna and with ITU-R P.1812, a profile,
+    line of sight, a viewshed and the diffraction losses, each on the tiny cone (the types a run
+    passes)."""
     from siting import propagation, terrain
-    from siting.config import CoverageSettings, Technology
+    from siting.config import CoverageSettings, P1812Settings, Technology
     from siting.coverage import Transmitters, path_levels
 
     ground = _tiny_terrain()
@@ -82,6 +86,8 @@ def _compile_radio() -> None:
     rx_x, rx_y = np.array([950.0, 600.0]), np.array([950.0, 300.0])
     for antenna in ("omni", "three_sector"):
         path_levels(ground, tx, rx_x, rx_y, 1.5, tech, CoverageSettings(antenna=antenna))
+    p1812 = replace(tech, model="p1812", p1812=P1812Settings(delta_n=45.0, n0=325.0))
+    path_levels(ground, tx, rx_x, rx_y, 1.5, p1812, CoverageSettings())
     distance_m, elevation_m = ground.profile(250.0, 250.0, 950.0, 950.0)
     propagation.deygout_loss(distance_m, elevation_m, 30.0, 1.5, 1800.0)
     propagation.bullington_loss(distance_m, elevation_m, 30.0, 1.5, 1800.0)

@@ -30,8 +30,10 @@ The radio-meteorological inputs come from ITU-R digital maps that may not be red
 Constants follow the reference implementation where P.1812 leaves them implicit: wavelength
 λ = 0.2998 / f (m, f in GHz) and the mean Earth radius 6 371 km.
 
-Everything works on plain float64 numpy arrays and Python floats (no pandas), so the numerical
-core can later be compiled with numba for many profiles.
+Everything works on plain float64 numpy arrays and Python floats (no pandas). The scalar steps
+are numba-compiled functions shared by the reference and by :func:`p1812_inland_loss_kernel`,
+which runs the profile analysis, delta-Bullington and the combination as allocation-free loops
+for the coverage stage's many profiles (:mod:`siting.coverage`).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
+import numba
 import numpy as np
 
 from siting.errors import InputError
@@ -51,6 +54,7 @@ __all__ = [
     "inverse_normal",
     "itu_map_inputs",
     "p1812_components",
+    "p1812_inland_loss_kernel",
     "p1812_loss",
     "path_centre_deg",
     "read_itu_map_value",
@@ -70,9 +74,12 @@ _MAP_STEP_DEG = 1.5
 _MAP_SHAPE = (121, 241)
 _MAP_NAMES = ("DN50", "N050")
 
-_FREQUENCY_GHZ = (0.03, 6.0)
-_TIME_PERCENT = (1.0, 50.0)
-_ANTENNA_HEIGHT_M = (1.0, 3000.0)
+#: Validity ranges of §1 and §3.1 (closed): frequency [GHz], time percentage [%], antenna
+#: heights above ground [m], path length [km] (soft: the method's stated scope).
+FREQUENCY_RANGE_GHZ = (0.03, 6.0)
+TIME_PERCENT_RANGE = (1.0, 50.0)
+ANTENNA_HEIGHT_RANGE_M = (1.0, 3000.0)
+DISTANCE_RANGE_KM = (0.25, 3000.0)
 
 
 @dataclass(frozen=True)
@@ -243,6 +250,7 @@ def p1812_components(f_ghz, p_percent, d_km, h_m, r_m, zone, htg_m, hrg_m, pol,
                     float(sigma_l_db), climate, horizons, heights)
 
 
+@numba.njit(cache=True, nogil=True)
 def path_centre_deg(phi_t_deg, phi_r_deg, lam_t_deg, lam_r_deg, d_km) -> tuple[float, float]:
     """Latitude and longitude (deg) of the point ``d_km / 2`` from Tx along the great circle.
 
@@ -300,6 +308,7 @@ def itu_map_inputs(maps_dir, phi_t_deg, phi_r_deg, lam_t_deg, lam_r_deg,
             read_itu_map_value(maps_dir, "N050", lat, lon))
 
 
+@numba.njit(cache=True, nogil=True)
 def inverse_normal(x: float) -> float:
     """I(x), the inverse complementary cumulative normal distribution (Attachment 2, eqs 96-97).
 
@@ -341,10 +350,10 @@ def _checked_profile(d_km, h_m, r_m, zone):
 
 def _check_scalars(f, p, htg, hrg, pol, pl_percent, sigma_l_db, dct_km, dcr_km):
     """InputError for a scalar argument outside the range P.1812-8 §1 and §3.1 allow."""
-    for name, value, (low, high), unit in (("f_ghz", f, _FREQUENCY_GHZ, "GHz"),
-                                           ("p_percent", p, _TIME_PERCENT, "%"),
-                                           ("htg_m", htg, _ANTENNA_HEIGHT_M, "m"),
-                                           ("hrg_m", hrg, _ANTENNA_HEIGHT_M, "m")):
+    for name, value, (low, high), unit in (("f_ghz", f, FREQUENCY_RANGE_GHZ, "GHz"),
+                                           ("p_percent", p, TIME_PERCENT_RANGE, "%"),
+                                           ("htg_m", htg, ANTENNA_HEIGHT_RANGE_M, "m"),
+                                           ("hrg_m", hrg, ANTENNA_HEIGHT_RANGE_M, "m")):
         if not low <= value <= high:
             raise InputError(f"P.1812 {name} = {value} is outside {low}..{high} {unit}")
     if pol not in (1, 2):
@@ -422,6 +431,7 @@ def _zone_runs_km(d: np.ndarray, member: np.ndarray) -> list[float]:
     return runs
 
 
+@numba.njit(cache=True, nogil=True)
 def _beta0_percent(phi_deg: float, dtm_km: float, dlm_km: float) -> float:
     """β0 (%), time percentage of refractivity lapse rates over 100 N-units/km, eqs (2)-(5)."""
     tau = 1.0 - math.exp(-4.12e-4 * dlm_km ** 2.41)  # (3)
@@ -528,6 +538,7 @@ def _effective_heights(d, h, htg, hrg, hts, hrs, horizons: _Horizons) -> _Height
 # line of sight (§4.2)
 
 
+@numba.njit(cache=True, nogil=True)
 def _line_of_sight(dtot, hts, hrs, f, p, b0, dlt, dlr) -> tuple[float, float, float]:
     """Free-space loss and the LoS losses for p % and β0 % of the time: eqs (8)-(11)."""
     dfs2 = dtot ** 2 + ((hts - hrs) / 1000.0) ** 2  # (8a)
@@ -542,6 +553,7 @@ def _line_of_sight(dtot, hts, hrs, f, p, b0, dlt, dlr) -> tuple[float, float, fl
 # diffraction (§4.3)
 
 
+@numba.njit(cache=True, nogil=True)
 def _knife_edge_db(nu: float) -> float:
     """J(ν), eq. (12); 0 dB for ν <= -0.78."""
     if nu <= -0.78:
@@ -573,6 +585,7 @@ def _bullington_db(d, g, hts, hrs, ap, lam) -> float:
     return luc + (1.0 - math.exp(-luc / 6.0)) * (10.0 + 0.02 * dtot)  # (21)
 
 
+@numba.njit(cache=True, nogil=True)
 def _g_of_y(b: float, k: float) -> float:
     """Antenna height-gain term G(Y) of eq. (35), limited below by 2 + 20 log K."""
     if b > 2.0:
@@ -582,6 +595,7 @@ def _g_of_y(b: float, k: float) -> float:
     return max(gain, 2.0 + 20.0 * math.log10(k))
 
 
+@numba.njit(cache=True, nogil=True)
 def _first_term_ground_db(dtot, hte, hre, adft, f, pol, ground) -> float:
     """First-term spherical-Earth diffraction loss over one ground type: eqs (29)-(36)."""
     eps_r, sigma = ground
@@ -601,6 +615,7 @@ def _first_term_ground_db(dtot, hte, hre, adft, f, pol, ground) -> float:
     return -fx - gt - gr  # (36)
 
 
+@numba.njit(cache=True, nogil=True)
 def _first_term_db(dtot, hte, hre, adft, f, pol, omega) -> float:
     """First-term loss for a mixed land/sea path, eq. (28)."""
     return (omega * _first_term_ground_db(dtot, hte, hre, adft, f, pol, _SEA_GROUND)
@@ -608,6 +623,7 @@ def _first_term_db(dtot, hte, hre, adft, f, pol, omega) -> float:
                                                     _LAND_GROUND))
 
 
+@numba.njit(cache=True, nogil=True)
 def _spherical_earth_db(dtot, hte, hre, ap, f, pol, omega) -> float:
     """Spherical-Earth diffraction loss L_dsph for effective heights hte, hre: eqs (22)-(27).
 
@@ -648,6 +664,7 @@ def _delta_bullington(d, g, hts, hrs, hstd, hsrd, ap, f, pol, omega) -> _DeltaBu
 # troposcatter (§4.4) and ducting / layer reflection (§4.5)
 
 
+@numba.njit(cache=True, nogil=True)
 def _troposcatter_db(dtot, theta, f, p, n0) -> float:
     """Troposcatter basic transmission loss not exceeded for p %: eqs (44), (45)."""
     lf = 25.0 * math.log10(f) - 2.5 * math.log10(f / 2.0) ** 2  # (45)
@@ -655,6 +672,7 @@ def _troposcatter_db(dtot, theta, f, p, n0) -> float:
             - 10.125 * math.log10(50.0 / p) ** 0.7)  # (44)
 
 
+@numba.njit(cache=True, nogil=True)
 def _site_shielding_db(theta_mrad: float, dl_km: float, f: float) -> float:
     """Site-shielding loss A_st or A_sr, eq. (48), with θ'' of eq. (48a)."""
     theta2 = theta_mrad - 0.1 * dl_km  # (48a)
@@ -664,6 +682,7 @@ def _site_shielding_db(theta_mrad: float, dl_km: float, f: float) -> float:
             + 0.264 * theta2 * f ** (1.0 / 3.0))
 
 
+@numba.njit(cache=True, nogil=True)
 def _duct_coupling_db(dc_km: float, dl_km: float, hs_m: float, omega: float) -> float:
     """Over-sea surface-duct coupling correction A_ct or A_cr, eqs (49), (49a)."""
     if dc_km <= 5.0 and dc_km <= dl_km and omega >= 0.75:
@@ -671,6 +690,7 @@ def _duct_coupling_db(dc_km: float, dl_km: float, hs_m: float, omega: float) -> 
     return 0.0
 
 
+@numba.njit(cache=True, nogil=True)
 def _ducting_time_db(dtot, dlt, dlr, dlm, hte, hre, hm, ae, p, b0) -> float:
     """Time-percentage dependent loss A_p of the anomalous mechanism: eqs (53)-(56)."""
     d_i = min(dtot - dlt - dlr, 40.0)  # (56a)
@@ -692,17 +712,23 @@ def _ducting_db(dtot, f, p, climate: _Climate, horizons: _Horizons, heights: _He
                 hts, hrs, dct, dcr) -> float:
     """Basic transmission loss during anomalous propagation, L_ba: eqs (46)-(56)."""
     h, c = horizons, climate
+    return _anomalous_db(dtot, f, p, c.omega, c.ae_km, c.b0_percent, c.dlm_km, h.theta_t_mrad,
+                         h.theta_r_mrad, h.dlt_km, h.dlr_km, heights.hte_m, heights.hre_m,
+                         heights.hm_m, hts, hrs, dct, dcr)
+
+
+@numba.njit(cache=True, nogil=True)
+def _anomalous_db(dtot, f, p, omega, ae, b0, dlm, theta_t, theta_r, dlt, dlr, hte, hre, hm,
+                  hts, hrs, dct, dcr) -> float:
+    """L_ba of eqs (46)-(56) from the path's scalars (angles mrad, distances km, heights m)."""
     alf = 45.375 - 137.0 * f + 92.5 * f ** 2 if f < 0.5 else 0.0  # (47a)
-    af = (102.45 + 20.0 * math.log10(f) + 20.0 * math.log10(h.dlt_km + h.dlr_km) + alf
-          + _site_shielding_db(h.theta_t_mrad, h.dlt_km, f)
-          + _site_shielding_db(h.theta_r_mrad, h.dlr_km, f)
-          + _duct_coupling_db(dct, h.dlt_km, hts, c.omega)
-          + _duct_coupling_db(dcr, h.dlr_km, hrs, c.omega))  # (47)
-    gamma_d = 5e-5 * c.ae_km * f ** (1.0 / 3.0)  # (51)
-    theta1 = (1e3 * dtot / c.ae_km + min(h.theta_t_mrad, 0.1 * h.dlt_km)
-              + min(h.theta_r_mrad, 0.1 * h.dlr_km))  # (52), (52a)
-    ap = _ducting_time_db(dtot, h.dlt_km, h.dlr_km, c.dlm_km, heights.hte_m, heights.hre_m,
-                          heights.hm_m, c.ae_km, p, c.b0_percent)
+    af = (102.45 + 20.0 * math.log10(f) + 20.0 * math.log10(dlt + dlr) + alf
+          + _site_shielding_db(theta_t, dlt, f) + _site_shielding_db(theta_r, dlr, f)
+          + _duct_coupling_db(dct, dlt, hts, omega)
+          + _duct_coupling_db(dcr, dlr, hrs, omega))  # (47)
+    gamma_d = 5e-5 * ae * f ** (1.0 / 3.0)  # (51)
+    theta1 = 1e3 * dtot / ae + min(theta_t, 0.1 * dlt) + min(theta_r, 0.1 * dlr)  # (52), (52a)
+    ap = _ducting_time_db(dtot, dlt, dlr, dlm, hte, hre, hm, ae, p, b0)
     return af + gamma_d * theta1 + ap  # (46), (50)
 
 
@@ -710,6 +736,7 @@ def _ducting_db(dtot, f, p, climate: _Climate, horizons: _Horizons, heights: _He
 # combination (§4.6 - §4.10)
 
 
+@numba.njit(cache=True, nogil=True)
 def _t_minus_c(x: float) -> float:
     """T(x) - C(x) of Attachment 2, eqs (97)-(97b)."""
     t = math.sqrt(-2.0 * math.log(x))  # (97a)
@@ -718,35 +745,44 @@ def _t_minus_c(x: float) -> float:
     return t - c
 
 
-def _predict(f, p, pol, d, g, z, hts, hrs, dct, dcr, n0, pl, sigma_l,
-             climate: _Climate, horizons: _Horizons, heights: _Heights) -> P1812Components:
-    """All propagation mechanisms and their combination into Lb and Ep: §4.2 - §4.10.
+@numba.njit(cache=True, nogil=True)
+def _combine(f, p, dtot, omega, b0, lbfs, lb0p, lb0b, ld50, ldb, lba, theta, n0):
+    """Diffraction for p %, the blends of the mechanisms and troposcatter: eqs (40)-(63).
 
+    Returns (Fi, Ldp, Lbd50, Lbd, Lminb0p, Lminbap, Fk, Lbda, Fj, Lbam, Lbs, Lbc), losses in dB.
     The power sums of eqs (60) and (63) are evaluated with ``logaddexp`` (the same value,
     without overflow of exp(L/η) for very large losses).
     """
+    fi = inverse_normal(p / 100.0) / inverse_normal(b0 / 100.0) if p >= b0 else 1.0  # (40)
+    ldp = ld50 if p == 50.0 else ld50 + fi * (ldb - ld50)  # (41)
+    lbd50, lbd = lbfs + ld50, lb0p + ldp  # (42), (43)
+    if p < b0:
+        lminb0p = lb0p + (1.0 - omega) * ldp  # (59)
+    else:
+        lminb0p = lbd50 + (lb0b + (1.0 - omega) * ldp - lbd50) * fi
+    eta = 2.5
+    lminbap = eta * np.logaddexp(lba / eta, lb0p / eta)  # (60)
+    fk = 1.0 - 0.5 * (1.0 + math.tanh(3.0 * 0.5 * (dtot - 20.0) / 20.0))  # (58)
+    lbda = lbd if lminbap > lbd else lminbap + (lbd - lminbap) * fk  # (61)
+    fj = 1.0 - 0.5 * (1.0 + math.tanh(3.0 * 0.8 * (theta - 0.3) / 0.3))  # (57)
+    lbam = lbda + (lminb0p - lbda) * fj  # (62)
+    lbs = _troposcatter_db(dtot, theta, f, p, n0)
+    lbc = -5.0 * math.log10(math.e) * np.logaddexp(-0.2 * math.log(10.0) * lbs,
+                                                   -0.2 * math.log(10.0) * lbam)  # (63)
+    return fi, ldp, lbd50, lbd, lminb0p, lminbap, fk, lbda, fj, lbam, lbs, lbc
+
+
+def _predict(f, p, pol, d, g, z, hts, hrs, dct, dcr, n0, pl, sigma_l,
+             climate: _Climate, horizons: _Horizons, heights: _Heights) -> P1812Components:
+    """All propagation mechanisms and their combination into Lb and Ep: §4.2 - §4.10."""
     c, hz, ht = climate, horizons, heights
     dtot, omega, b0 = float(d[-1]), c.omega, c.b0_percent
     lbfs, lb0p, lb0b = _line_of_sight(dtot, hts, hrs, f, p, b0, hz.dlt_km, hz.dlr_km)
     d50 = _delta_bullington(d, g, hts, hrs, ht.hstd_m, ht.hsrd_m, c.ae_km, f, pol, omega)
     db0 = _delta_bullington(d, g, hts, hrs, ht.hstd_m, ht.hsrd_m, c.ab_km, f, pol, omega)
-    fi = inverse_normal(p / 100.0) / inverse_normal(b0 / 100.0) if p >= b0 else 1.0  # (40)
-    ldp = d50.ld_db if p == 50.0 else d50.ld_db + fi * (db0.ld_db - d50.ld_db)  # (41)
-    lbd50, lbd = lbfs + d50.ld_db, lb0p + ldp  # (42), (43)
-    if p < b0:
-        lminb0p = lb0p + (1.0 - omega) * ldp  # (59)
-    else:
-        lminb0p = lbd50 + (lb0b + (1.0 - omega) * ldp - lbd50) * fi
     lba = _ducting_db(dtot, f, p, c, hz, ht, hts, hrs, dct, dcr)
-    eta = 2.5
-    lminbap = eta * float(np.logaddexp(lba / eta, lb0p / eta))  # (60)
-    fk = 1.0 - 0.5 * (1.0 + math.tanh(3.0 * 0.5 * (dtot - 20.0) / 20.0))  # (58)
-    lbda = lbd if lminbap > lbd else lminbap + (lbd - lminbap) * fk  # (61)
-    fj = 1.0 - 0.5 * (1.0 + math.tanh(3.0 * 0.8 * (hz.theta_mrad - 0.3) / 0.3))  # (57)
-    lbam = lbda + (lminb0p - lbda) * fj  # (62)
-    lbs = _troposcatter_db(dtot, hz.theta_mrad, f, p, n0)
-    lbc = -5.0 * math.log10(math.e) * float(
-        np.logaddexp(-0.2 * math.log(10.0) * lbs, -0.2 * math.log(10.0) * lbam))  # (63)
+    fi, ldp, lbd50, lbd, lminb0p, lminbap, fk, lbda, fj, lbam, lbs, lbc = _combine(
+        f, p, dtot, omega, b0, lbfs, lb0p, lb0b, d50.ld_db, db0.ld_db, lba, hz.theta_mrad, n0)
     lloc = 0.0 if z[-1] == ZONE_SEA else -inverse_normal(pl / 100.0) * sigma_l  # §4.7, §4.9
     lb = max(lb0p, lbc + lloc)  # (69)
     return P1812Components(
@@ -762,3 +798,157 @@ def _predict(f, p, pol, d, g, z, hts, hrs, dct, dcr, n0, pl, sigma_l,
         ldb_db=db0.ld_db, ldp_db=ldp, lbd50_db=lbd50, lbd_db=lbd, lminb0p_db=lminb0p,
         lba_db=lba, lminbap_db=lminbap, lbda_db=lbda, lbam_db=lbam, lbs_db=lbs, lbc_db=lbc,
         lloc_db=lloc, lb_db=lb, ep_dbuv_m=199.36 + 20.0 * math.log10(f) - lb)  # (70)
+
+
+# ---------------------------------------------------------------------------------------------
+# numba kernel: many inland profiles without clutter variation at the terminals (siting.coverage)
+#
+# The same steps as p1812_components, as loops over the first n samples of preallocated
+# buffers (no allocation, no validation), for a path wholly in zone 4 (inland) with the
+# terminals over land (dct = dcr = 500 km, so no duct coupling). The scalar steps above are
+# shared with the reference; tests hold the kernel to p1812_loss within 0.01 dB.
+
+
+@numba.njit(cache=True, nogil=True)
+def _horizons_kernel(d, h, n, hts, hrs, ae, f):
+    """Attachment 1 §4, §5, eqs (76)-(84) on bare terrain, as :func:`_horizons`: returns
+    (trans-horizon, θt, θr, θ [mrad], dlt, dlr [km], index lt, index lr)."""
+    last = n - 1
+    dtot = d[last]
+    theta_td = 1000.0 * math.atan((hrs - hts) / (1000.0 * dtot) - dtot / (2.0 * ae))  # (78)
+    theta_rd = 1000.0 * math.atan((hts - hrs) / (1000.0 * dtot) - dtot / (2.0 * ae))  # (81)
+    best_t, lt = -np.inf, 1
+    for i in range(1, last):  # arctan is monotonic: the largest argument has the largest angle
+        x = (h[i] - hts) / (1000.0 * d[i]) - d[i] / (2.0 * ae)  # (77)
+        if x > best_t:
+            best_t, lt = x, i
+    theta_t = 1000.0 * math.atan(best_t)
+    if theta_t > theta_td:  # (76) against (78): trans-horizon
+        best_r, lr = -np.inf, 1
+        for i in range(1, last):
+            rest = dtot - d[i]
+            x = (h[i] - hrs) / (1000.0 * rest) - rest / (2.0 * ae)  # (82a)
+            if x >= best_r:
+                best_r, lr = x, i
+        theta_r = 1000.0 * math.atan(best_r)  # (82)
+        theta = 1000.0 * dtot / ae + theta_t + theta_r  # (84)
+        return True, theta_t, theta_r, theta, d[lt], dtot - d[lr], lt, lr  # (80), (83)
+    lam = _WAVELENGTH_M_GHZ / f
+    best_nu, lt = -np.inf, 1
+    for i in range(1, last):
+        nu = _nu_kernel(h[i], d[i], dtot, hts, hrs, 1.0 / ae, lam)
+        if nu >= best_nu:
+            best_nu, lt = nu, i
+    theta = 1000.0 * dtot / ae + theta_td + theta_rd  # (84), with (79), (81)
+    return False, theta_td, theta_rd, theta, d[lt], dtot - d[lt], lt, lt  # (80), (83a)
+
+
+@numba.njit(cache=True, nogil=True)
+def _nu_kernel(gi, di, dtot, hts, hrs, ce, lam):
+    """ν of one intermediate point, eq. (15), as :func:`_nu`."""
+    clearance = gi + 500.0 * ce * di * (dtot - di) - (hts * (dtot - di) + hrs * di) / dtot
+    return clearance * math.sqrt(0.002 * dtot / (lam * di * (dtot - di)))
+
+
+@numba.njit(cache=True, nogil=True)
+def _heights_kernel(d, h, n, htg, hrg, hts, hrs, lt, lr):
+    """Smooth-Earth, diffraction and ducting heights and roughness, Att. 1 §5.6, eqs (85)-(95),
+    as :func:`_effective_heights`: returns (hstd, hsrd, hte, hre, hm) [m]."""
+    last = n - 1
+    dtot = d[last]
+    v1 = v2 = 0.0
+    for i in range(last):
+        dd = d[i + 1] - d[i]
+        v1 += dd * (h[i + 1] + h[i])  # (85)
+        v2 += dd * (h[i + 1] * (2.0 * d[i + 1] + d[i]) + h[i] * (d[i + 1] + 2.0 * d[i]))  # (86)
+    hst0 = (2.0 * v1 * dtot - v2) / dtot ** 2  # (87)
+    hsr0 = (v2 - v1 * dtot) / dtot ** 2  # (88)
+    hobs = alpha_t = alpha_r = -np.inf
+    for i in range(1, last):
+        obstruction = h[i] - (hts * (dtot - d[i]) + hrs * d[i]) / dtot  # (89d)
+        hobs = max(hobs, obstruction)  # (89a)
+        alpha_t = max(alpha_t, obstruction / d[i])  # (89b)
+        alpha_r = max(alpha_r, obstruction / (dtot - d[i]))  # (89c)
+    hstp, hsrp = hst0, hsr0  # (90a), (90b)
+    if hobs > 0.0:
+        hstp = hst0 - hobs * alpha_t / (alpha_t + alpha_r)  # (90c), (90e)
+        hsrp = hsr0 - hobs * alpha_r / (alpha_t + alpha_r)  # (90d), (90f)
+    hst, hsr = min(hst0, h[0]), min(hsr0, h[last])  # (92a), (92b)
+    slope = (hsr - hst) / dtot  # (93)
+    hm = -np.inf
+    for i in range(lt, lr + 1):
+        hm = max(hm, h[i] - (hst + slope * d[i]))  # (95)
+    return (min(hstp, h[0]), min(hsrp, h[last]), htg + h[0] - hst, hrg + h[last] - hsr,
+            hm)  # (91), (94a), (94b)
+
+
+@numba.njit(cache=True, nogil=True)
+def _bullington_kernel(d, g, n, hts, hrs, ap, lam, smooth):
+    """Bullington loss over heights g (0 everywhere when ``smooth``), eqs (13)-(21), as
+    :func:`_bullington_db`."""
+    last = n - 1
+    dtot = d[last]
+    ce = 1.0 / ap
+    stim = srim = -np.inf
+    for i in range(1, last):
+        bulge = (0.0 if smooth else g[i]) + 500.0 * ce * d[i] * (dtot - d[i])
+        stim = max(stim, (bulge - hts) / d[i])  # (13)
+        srim = max(srim, (bulge - hrs) / (dtot - d[i]))  # (17)
+    if stim < (hrs - hts) / dtot:  # (14): line of sight
+        nu_max = -np.inf
+        for i in range(1, last):
+            nu_max = max(nu_max, _nu_kernel(0.0 if smooth else g[i], d[i], dtot, hts, hrs, ce,
+                                            lam))  # (15)
+        luc = _knife_edge_db(nu_max)  # (16)
+    else:
+        dbp = (hrs - hts + srim * dtot) / (stim + srim)  # (18)
+        nub = ((hts + stim * dbp - (hts * (dtot - dbp) + hrs * dbp) / dtot)
+               * math.sqrt(0.002 * dtot / (lam * dbp * (dtot - dbp))))  # (19)
+        luc = _knife_edge_db(nub)  # (20)
+    return luc + (1.0 - math.exp(-luc / 6.0)) * (10.0 + 0.02 * dtot)  # (21)
+
+
+@numba.njit(cache=True, nogil=True)
+def _delta_bullington_kernel(d, g, n, hts, hrs, hstd, hsrd, ap, f, pol):
+    """Delta-Bullington loss of an inland path (ω = 0) for radius a_p, eqs (37)-(39)."""
+    lam = _WAVELENGTH_M_GHZ / f
+    lbulla = _bullington_kernel(d, g, n, hts, hrs, ap, lam, False)
+    hte, hre = hts - hstd, hrs - hsrd  # (37a), (37b), (38a), (38b)
+    lbulls = _bullington_kernel(d, g, n, hte, hre, ap, lam, True)
+    ldsph = _spherical_earth_db(d[n - 1], hte, hre, ap, f, pol, 0.0)
+    return lbulla + max(ldsph - lbulls, 0.0)  # (39)
+
+
+@numba.njit(cache=True, nogil=True)
+def p1812_inland_loss_kernel(d_km, h_m, g_m, n, f_ghz, p_percent, htg_m, hrg_m, pol, phi_t_deg,
+                             phi_r_deg, lam_t_deg, lam_r_deg, delta_n, n0, pl_percent,
+                             sigma_l_db):
+    """P.1812-8 basic transmission loss Lb [dB] of one inland path, and whether it is
+    trans-horizon (numba kernel).
+
+    Same arguments as :func:`p1812_loss` for the first ``n`` samples of ``d_km`` (strictly
+    increasing from 0) and ``h_m``, every point in zone 4 (inland), the terminals over land
+    (dct = dcr = 500 km); ``g_m`` is terrain plus representative clutter (g = h + R, §3.2.1,
+    with ``g_m[0] = h_m[0]`` and ``g_m[n - 1] = h_m[n - 1]``; pass ``h_m`` itself for R = 0).
+    Nothing is validated: the caller keeps every argument in the ranges p1812_loss checks.
+    """
+    last = n - 1
+    dtot = d_km[last]
+    phi, _ = path_centre_deg(phi_t_deg, phi_r_deg, lam_t_deg, lam_r_deg, dtot)  # (4)
+    b0 = _beta0_percent(phi, dtot, dtot)  # (5): d_tm = d_lm = d on an inland path
+    ae = EARTH_RADIUS_KM * 157.0 / (157.0 - delta_n)  # (6), (7a)
+    ab = EARTH_RADIUS_KM * _K_BETA  # (7b)
+    hts, hrs = h_m[0] + htg_m, h_m[last] + hrg_m
+    trans, theta_t, theta_r, theta, dlt, dlr, lt, lr = _horizons_kernel(d_km, h_m, n, hts, hrs,
+                                                                        ae, f_ghz)
+    hstd, hsrd, hte, hre, hm = _heights_kernel(d_km, h_m, n, htg_m, hrg_m, hts, hrs, lt, lr)
+    lbfs, lb0p, lb0b = _line_of_sight(dtot, hts, hrs, f_ghz, p_percent, b0, dlt, dlr)
+    ld50 = _delta_bullington_kernel(d_km, g_m, n, hts, hrs, hstd, hsrd, ae, f_ghz, pol)
+    ldb = ld50 if p_percent == 50.0 else _delta_bullington_kernel(  # read for p < 50 % only
+        d_km, g_m, n, hts, hrs, hstd, hsrd, ab, f_ghz, pol)
+    lba = _anomalous_db(dtot, f_ghz, p_percent, 0.0, ae, b0, dtot, theta_t, theta_r, dlt, dlr,
+                        hte, hre, hm, hts, hrs, 500.0, 500.0)
+    lbc = _combine(f_ghz, p_percent, dtot, 0.0, b0, lbfs, lb0p, lb0b, ld50, ldb, lba, theta,
+                   n0)[11]
+    lloc = -inverse_normal(pl_percent / 100.0) * sigma_l_db  # §4.7, §4.9
+    return max(lb0p, lbc + lloc), trans  # (69)

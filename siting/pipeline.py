@@ -38,7 +38,7 @@ from siting.export.kml import write_kml
 from siting.export.i18n import term
 from siting.export.tables import PlanTables, plan_tables
 from siting.export.webmap import write_map
-from siting.io import RegionData, read_region
+from siting.io import RegionData, read_region, resolve_itu_maps
 from siting.plan import (Plan, PlanKpis, baseline_free_public, baseline_greedy, kpis_of,
                          option_costs, plan_network)
 from siting.rolling import Replan, replan_inputs
@@ -144,7 +144,7 @@ def technology_rasters(region: RegionData, scenario: Scenario, coverage: Coverag
     candidates = region.candidates
     options = coverage.options
     rasters = {}
-    for tech in scenario.technologies:
+    for tech in resolve_itu_maps(scenario, terrain).technologies:
         chosen = selected[options["technology"].to_numpy()[selected] == tech.name]
         if len(chosen) == 0:
             continue
@@ -191,6 +191,7 @@ def prepare(scenario: Scenario, *, timings: dict[str, float] | None = None,
     with timed(timings, "build demand", progress):
         demand = build_demand(region, scenario.demand)
     with timed(timings, COVERAGE_STAGE, progress):
+        scenario = resolve_itu_maps(scenario, region.terrain)  # P.1812's ΔN, N0 from the maps
         key = coverage_key(scenario) if cache_dir is not None else None
         coverage = load_coverage(cache_dir, key) if key else None
         if coverage is None:

@@ -10,7 +10,11 @@ an extrapolation of the model's formula (documented per function).
 entry holds the model's loss in siting's common units and its validity ranges, the very ranges
 the functions enforce. The scenario checks (:mod:`siting.config`, :mod:`siting.io`) and the
 coverage stage (:mod:`siting.coverage`) read it, so a range is written once. This module imports
-nothing of siting but :mod:`siting.errors`, which is why the scenario layer may read it.
+nothing of siting but :mod:`siting.errors` and :mod:`siting.p1812` (which imports only
+:mod:`siting.errors`), which is why the scenario layer may read it. ITU-R P.1812
+(:func:`p1812_loss`, re-exported from :mod:`siting.p1812`) is a *profile* model: it computes the
+whole basic loss over the terrain profile, diffraction included, so its registry entry has no
+distance-only ``loss_db`` and the coverage stage runs it over the DEM profiles.
 
 Terrain diffraction works on one path profile (distances from the transmitter and ground elevation
 above sea level). The numba kernels (``*_kernel``) are the single implementation; the public
@@ -33,7 +37,9 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from siting import p1812
 from siting.errors import InputError
+from siting.p1812 import p1812_loss
 
 __all__ = [
     "free_space_loss",
@@ -41,6 +47,7 @@ __all__ = [
     "cost231_hata",
     "rma_38901",
     "uma_38901",
+    "p1812_loss",
     "PathLossModel",
     "PATH_LOSS_MODELS",
     "knife_edge_loss",
@@ -452,14 +459,20 @@ class PathLossModel:
     distance_range_m : (float, float)
         Validity range of the horizontal distance [m]; soft: outside it the formula is
         extrapolated, and a caller may raise shorter distances to the lower end.
+    terrain_profile : bool
+        True for a model that computes the whole basic loss over the terrain profile between
+        the antennas, diffraction included (ITU-R P.1812): ``loss_db`` is None and
+        :mod:`siting.coverage` runs the model's profile kernel instead of ``loss_db`` plus
+        Deygout's diffraction.
     """
 
     name: str
-    loss_db: Callable[..., np.ndarray]
+    loss_db: Callable[..., np.ndarray] | None
     frequency_range_mhz: tuple[float, float]
     base_height_range_m: tuple[float, float]
     mobile_height_range_m: tuple[float, float]
     distance_range_m: tuple[float, float]
+    terrain_profile: bool = False
 
 
 def _mhz(range_ghz: tuple[float, float]) -> tuple[float, float]:
@@ -500,6 +513,9 @@ PATH_LOSS_MODELS: dict[str, PathLossModel] = {model.name: model for model in (
         "free_space",
         lambda d_m, f_mhz, h_b, h_m, environment: free_space_loss(d_m, f_mhz),
         (1.0, 100_000.0), (0.0, math.inf), (0.0, math.inf), (0.0, math.inf)),
+    PathLossModel("p1812", None, _mhz(p1812.FREQUENCY_RANGE_GHZ), p1812.ANTENNA_HEIGHT_RANGE_M,
+                  p1812.ANTENNA_HEIGHT_RANGE_M, _km_to_m(p1812.DISTANCE_RANGE_KM),
+                  terrain_profile=True),
 )}
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+import yaml
 from shapely.geometry import box
 
 from regions import TECH_4G, TECH_5G, candidate, ridge_dem, village, write_region, xy
@@ -131,6 +132,22 @@ def test_three_sector_antennas_windowed(client, tmp_path):
         tmp_path, coverage={"raster_resolution_m": 150, "antenna": "three_sector"}))
     assert scenario.coverage.antenna == "three_sector"
     want = _in_process(scenario, region, demand)
+    for kwargs in ({}, {"dem_path": single_dem_in_crs(scenario.inputs.dem, region.crs)}):
+        got = _distributed(client, scenario, region, demand, chunk_size=3, **kwargs)
+        assert_same_coverage(got, want)
+
+
+def test_p1812_matrix_equals_in_process_on_a_cluster(client, tmp_path):
+    """The profile model's levels depend on their pair only (its latitudes come from the CRS,
+    ΔN and N0 from the scenario), so chunks and DEM windows leave them unchanged."""
+    path = _small_region(tmp_path)
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc["technologies"][0].update(model="p1812", p1812={"delta_n": 45, "n0": 325})
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    scenario, region, demand = _inputs(path)
+    assert scenario.technologies[0].model == "p1812"
+    want = _in_process(scenario, region, demand)
+    assert want.level_dbm.nnz > 0
     for kwargs in ({}, {"dem_path": single_dem_in_crs(scenario.inputs.dem, region.crs)}):
         got = _distributed(client, scenario, region, demand, chunk_size=3, **kwargs)
         assert_same_coverage(got, want)

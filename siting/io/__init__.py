@@ -6,7 +6,8 @@ saying what to do; a run never starts on inputs that failed here.
 
 Modules: :mod:`~siting.io.rasters` (DEM and population), :mod:`~siting.io.layers` (one vector
 layer), :mod:`~siting.io.region` (every input of a scenario together), and
-:mod:`~siting.io.problems` (gathering problems into one error).
+:mod:`~siting.io.problems` (gathering problems into one error), :mod:`~siting.io.itu_maps`
+(ITU-R P.1812's ΔN and N0 from the user's ITU-R maps).
 """
 
 from siting.io.rasters import (
@@ -21,9 +22,10 @@ from siting.io.rasters import (
                                utm_crs_for,
 )
 from siting.io.region import CANDIDATE_KINDS, EXISTING_KINDS, RegionData, read_region
+from siting.io.itu_maps import region_centre_deg, resolve_itu_maps
 from siting.io.asbuilt import AsBuilt, built_technologies, is_existing, read_as_built, with_as_built
 
 __all__ = ["AsBuilt", "CANDIDATE_KINDS", "EXISTING_KINDS", "POPULATION_BAND_CELLS", "POPULATION_OVERVIEW_PX",
            "PopulationRaster", "RegionData", "crs_label_problem", "population_overview",
            "built_technologies", "is_existing", "read_as_built", "read_population", "read_region",
-           "with_as_built", "read_terrain", "resolve_crs", "utm_crs_for"]
+           "region_centre_deg", "resolve_itu_maps", "with_as_built", "read_terrain", "resolve_crs", "utm_crs_for"]
