@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from siting.config import P1812Settings, Technology, load_scenario
+from siting.config import ItmSettings, P1812Settings, Technology, load_scenario
 from siting.coverage import build_coverage
 from siting.demand import build_demand
 from siting.io import read_region
@@ -57,6 +57,7 @@ class Model:
 MODELS = (
     Model("rma_38901 + Deygout", lambda tech: tech),
     Model("p1812", lambda tech: dataclasses.replace(tech, model="p1812", p1812=P1812_INPUTS)),
+    Model("itm", lambda tech: dataclasses.replace(tech, model="itm", itm=ItmSettings())),
 )
 
 

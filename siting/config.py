@@ -48,6 +48,22 @@ class P1812Settings:
 
 
 @dataclass(frozen=True)
+class ItmSettings:
+    """A technology's ITM (Longley-Rice) parameters (``technologies[].itm``, model ``itm``), in
+    NTIA's conventions (:mod:`siting.itm`); the defaults are the issue's and SPLAT!'s
+    (average ground, continental temperate, 50 % time, locations and situations)."""
+
+    epsilon: float = 15.0  # relative permittivity of the ground (average ground)
+    sigma: float = 0.005  # ground conductivity [S/m]
+    climate: int = 5  # 5 continental temperate
+    n0: float = 301.0  # surface refractivity [N-units]
+    polarization: str = "vertical"
+    time_pct: float = 50.0
+    location_pct: float = 50.0
+    situation_pct: float = 50.0
+
+
+@dataclass(frozen=True)
 class Technology:
     """One radio technology profile (a 4G or 5G carrier) and its cost."""
 
@@ -64,6 +80,7 @@ class Technology:
     equipment_capex_cny: float = 0.0
     opex_cny_per_year: float = 0.0
     p1812: P1812Settings | None = None  # with model "p1812" only
+    itm: ItmSettings | None = None  # with model "itm" only
 
     @property
     def rs_epre_dbm(self) -> float:
@@ -511,7 +528,7 @@ def _parse_demand(raw: dict, problems: _Problems) -> DemandRules:
 
 _TECH_KEYS = {"name", "generation", "frequency_mhz", "eirp_dbm", "resource_blocks",
               "rsrp_threshold_dbm", "model", "max_range_m", "environment", "clutter_loss_db",
-              "equipment_capex_cny", "opex_cny_per_year", "p1812"}
+              "equipment_capex_cny", "opex_cny_per_year", "p1812", "itm"}
 _P1812_KEYS = {"time_pct", "location_pct", "location_sigma_db", "delta_n", "n0"}
 
 
@@ -541,6 +558,7 @@ def _parse_technology(sec: Any, index: int, problems: _Problems) -> Technology |
         opex_cny_per_year=_number(sec, "opex_cny_per_year", where, problems, 0.0, minimum=0),
     )
     tech["p1812"] = _parse_p1812(sec, model, where, problems)
+    tech["itm"] = _parse_itm(sec, model, where, problems)
     if len(problems.items) > n_before:
         return None
     low, high = MODEL_FREQUENCY_RANGE_MHZ[model]
@@ -568,19 +586,10 @@ def _parse_p1812(sec: dict, model: str | None, where: str,
     ``delta_n`` / ``n0`` are checked against ``coverage.itu_maps_dir`` by
     :func:`_check_p1812_maps`, once the coverage section is read.
     """
-    given = sec.get("p1812")
-    if model != "p1812":
-        if given is not None:
-            problems.add(f"{where}.p1812", f"is read only with model: p1812 (model is {model})")
-        return None
+    given = _model_section(sec, "p1812", model, where, _P1812_KEYS, problems)
     if given is None:
-        given = {}
-    if not isinstance(given, dict):
-        problems.add(f"{where}.p1812", f"must be a mapping with {', '.join(sorted(_P1812_KEYS))}, "
-                                       f"got {given!r}")
         return None
     w = f"{where}.p1812"
-    _check_keys(given, _P1812_KEYS, w, problems)
     d = P1812Settings()
     low, high = p1812.TIME_PERCENT_RANGE
     settings = P1812Settings(
@@ -593,6 +602,53 @@ def _parse_p1812(sec: dict, model: str | None, where: str,
     if settings.location_pct is not None and not 0.0 < settings.location_pct < 100.0:
         problems.add(f"{w}.location_pct", f"must be above 0 and below 100 %, got "
                                           f"{settings.location_pct:g}")
+    return settings
+
+
+def _model_section(sec: dict, key: str, model: str | None, where: str, keys: set[str],
+                   problems: _Problems) -> dict | None:
+    """A technology's parameter block ``key`` (read with ``model: key`` only), as a mapping
+    ({} when absent), or None when it does not apply or is not a mapping."""
+    given = sec.get(key)
+    if model != key:
+        if given is not None:
+            problems.add(f"{where}.{key}", f"is read only with model: {key} (model is {model})")
+        return None
+    given = {} if given is None else given
+    if not isinstance(given, dict):
+        problems.add(f"{where}.{key}", f"must be a mapping with {', '.join(sorted(keys))}, got "
+                                       f"{given!r}")
+        return None
+    _check_keys(given, keys, f"{where}.{key}", problems)
+    return given
+
+
+_ITM_KEYS = {"epsilon", "sigma", "climate", "n0", "polarization", "time_pct", "location_pct",
+             "situation_pct"}
+
+
+def _parse_itm(sec: dict, model: str | None, where: str, problems: _Problems) -> ItmSettings | None:
+    """``technologies[].itm``: the ITM parameters, in the ranges NTIA's reference accepts
+    (:mod:`siting.itm`); percentages strictly between 0 and 100."""
+    given = _model_section(sec, "itm", model, where, _ITM_KEYS, problems)
+    if given is None:
+        return None
+    w, d = f"{where}.itm", ItmSettings()
+    settings = ItmSettings(
+        epsilon=_number(given, "epsilon", w, problems, d.epsilon, minimum=1, maximum=100),
+        sigma=_number(given, "sigma", w, problems, d.sigma, minimum=1e-6, maximum=100),
+        climate=_number(given, "climate", w, problems, d.climate, minimum=1, maximum=7,
+                        integer=True),
+        n0=_number(given, "n0", w, problems, d.n0, minimum=250, maximum=400),
+        polarization=_choice(given, "polarization", w, problems, ("horizontal", "vertical"),
+                             d.polarization),
+        time_pct=_number(given, "time_pct", w, problems, d.time_pct),
+        location_pct=_number(given, "location_pct", w, problems, d.location_pct),
+        situation_pct=_number(given, "situation_pct", w, problems, d.situation_pct))
+    for key in ("time_pct", "location_pct", "situation_pct"):
+        value = getattr(settings, key)
+        if value is not None and not 0.0 < value < 100.0:
+            problems.add(f"{w}.{key}", f"must be above 0 and below 100 %, got {value:g}")
     return settings
 
 

@@ -59,8 +59,10 @@ import pyproj
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
-from siting.config import CoverageSettings, Technology
+from siting.config import CoverageSettings, ItmSettings, Technology
 from siting.errors import InputError
+from siting.itm import (ITM_OUT_D_HZN_TX, ITM_OUT_DISTANCE, ITM_OUT_LOSS, ITM_OUT_SIZE,
+                        itm_p2p_kernel)
 from siting.p1812 import p1812_inland_loss_kernel
 from siting.propagation import (EARTH_RADIUS_M, PATH_LOSS_MODELS, SPEED_OF_LIGHT_M_S,
                                 curvature_per_m, deygout_secondary_edges_kernel,
@@ -71,6 +73,12 @@ MIN_MODEL_DISTANCE_M = 10.0  # TR 38.901 RMa/UMa lower validity bound; nearer pa
 #: ITU-R P.1812 polarisation on every path: 2, vertical (the vertical component of a base
 #: station's +-45 deg cross-polarised antenna; it changes only the spherical-earth term).
 P1812_POLARIZATION = 2
+#: NTIA's ITM codes of the ``itm.polarization`` values.
+ITM_POLARIZATION = {"horizontal": 0, "vertical": 1}
+#: ITM's variability mode on every path: 12, mobile (2) without location variability (+10),
+#: as NTIA's ``point_to_point`` and SPLAT! call it: the level is the median over locations
+#: at the path's time and situation percentages.
+ITM_MDVAR = 12
 #: Pairs evaluated per :func:`path_levels` call when many are asked for (bounds the memory of
 #: the per-pair arrays, about 150 bytes a pair at the peak, whatever the region's size).
 MAX_PAIRS_PER_BATCH = 1 << 21
@@ -300,11 +308,60 @@ def p1812_path_loss_db(terrain: Terrain, tx: Transmitters, rx_x_m: np.ndarray,
     return loss, los
 
 
+@numba.njit(parallel=True, cache=True, nogil=True)
+def itm_kernel(elevation, cell_m, tx_row, tx_col, tx_h, rx_row, rx_col, rx_h, pair_tx, pair_rx,
+               climate, n0, f_mhz, pol, epsilon, sigma, mdvar, time_pct, location_pct,
+               situation_pct, loss_out, los_out):
+    """NTIA ITM point-to-point basic transmission loss [dB] and line of sight on every pair,
+    over the DEM profile sampled as :func:`diffraction_kernel` samples it
+    (:func:`siting.itm.itm_p2p_kernel`; a pair the model leaves undefined gets an infinite loss,
+    so it covers nothing). A path shorter than ``MIN_MODEL_DISTANCE_M`` keeps its samples with
+    their spacing stretched to that length. Pairs are split into at most ``PAIR_CHUNKS``
+    chunks, each with its own buffers."""
+    n_pairs = pair_tx.shape[0]
+    n_chunks = min(n_pairs, PAIR_CHUNKS)
+    for chunk in numba.prange(n_chunks):
+        elev = np.empty(0)
+        out = np.empty(ITM_OUT_SIZE)
+        for p in range(chunk * n_pairs // n_chunks, (chunk + 1) * n_pairs // n_chunks):
+            a = pair_tx[p]
+            b = pair_rx[p]
+            length_cells = pair_length_cells(tx_row[a], tx_col[a], rx_row[b], rx_col[b])
+            n = profile_samples(length_cells)
+            elev = buffer_of(elev, n)
+            sample_profile_kernel(elevation, tx_row[a], tx_col[a], rx_row[b], rx_col[b], n, elev)
+            spacing_m = max(length_cells * cell_m, MIN_MODEL_DISTANCE_M) / (n - 1)
+            error = itm_p2p_kernel(tx_h[a], rx_h[b], elev[:n], spacing_m, climate, n0, f_mhz, pol,
+                                   epsilon, sigma, mdvar, time_pct, location_pct, situation_pct, out)
+            loss_out[p] = out[ITM_OUT_LOSS] if error == 0 else np.inf
+            los_out[p] = error == 0 and out[ITM_OUT_D_HZN_TX] >= out[ITM_OUT_DISTANCE]
+
+
+def itm_path_loss_db(terrain: Terrain, tx: Transmitters, rx_x_m: np.ndarray, rx_y_m: np.ndarray,
+                     rx_height_m: float, pair_tx: np.ndarray, pair_rx: np.ndarray,
+                     tech: Technology) -> tuple[np.ndarray, np.ndarray]:
+    """NTIA ITM basic transmission loss [dB] and line of sight on every pair
+    (:func:`itm_kernel`), with the technology's ``itm`` settings and variability mode
+    :data:`ITM_MDVAR`."""
+    params = tech.itm if tech.itm is not None else ItmSettings()
+    tx_row, tx_col = _ground_rowcol(terrain, tx.x_m, tx.y_m)
+    rx_row, rx_col = _ground_rowcol(terrain, rx_x_m, rx_y_m)
+    loss = np.empty(len(pair_tx), np.float64)
+    los = np.empty(len(pair_tx), np.bool_)
+    itm_kernel(terrain.elevation_m, float(terrain.cell_size_m), tx_row, tx_col,
+               np.asarray(tx.height_m, np.float64), rx_row, rx_col,
+               np.full(len(rx_x_m), float(rx_height_m)), pair_tx, pair_rx, int(params.climate),
+               float(params.n0), float(tech.frequency_mhz), ITM_POLARIZATION[params.polarization],
+               float(params.epsilon), float(params.sigma), ITM_MDVAR, float(params.time_pct),
+               float(params.location_pct), float(params.situation_pct), loss, los)
+    return loss, los
+
+
 #: Path-loss models computed over the DEM profile between the antennas, diffraction included
 #: (``terrain_profile`` in :data:`siting.propagation.PATH_LOSS_MODELS`): model name ->
 #: ``loss(terrain, tx, rx_x_m, rx_y_m, rx_height_m, pair_tx, pair_rx, tech) -> (basic loss
 #: [dB], line of sight)`` on every pair. A new profile model adds its function here.
-PROFILE_MODEL_LOSSES = {"p1812": p1812_path_loss_db}
+PROFILE_MODEL_LOSSES = {"p1812": p1812_path_loss_db, "itm": itm_path_loss_db}
 
 
 def model_loss_db(tech: Technology, distance_m: np.ndarray, h_base_m: np.ndarray,

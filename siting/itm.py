@@ -48,7 +48,13 @@ import numpy as np
 from siting.errors import InputError
 
 __all__ = [
+    "DISTANCE_RANGE_M",
+    "FREQUENCY_RANGE_MHZ",
+    "ITM_OUT_D_HZN_TX",
+    "ITM_OUT_DISTANCE",
+    "ITM_OUT_LOSS",
     "ITM_OUT_SIZE",
+    "TERMINAL_HEIGHT_RANGE_M",
     "ItmResult",
     "ItmWarning",
     "PropagationMode",
@@ -59,6 +65,12 @@ __all__ = [
 ]
 
 _jit = numba.njit(cache=True, nogil=True)
+
+#: ITM's input domain as NTIA's reference checks it (``ValidateInputs``), and its distance
+#: range [Algorithm, section 1]: soft, the model warns outside it.
+FREQUENCY_RANGE_MHZ = (20.0, 20000.0)
+TERMINAL_HEIGHT_RANGE_M = (0.5, 3000.0)
+DISTANCE_RANGE_M = (1000.0, 2_000_000.0)
 
 _A_0_M = 6370e3  # earth radius of Vogler's 4/3-earth normalisation [Vogler 1964]
 _A_9000_M = 9000e3  # effective radius in the variability's effective distance [Algorithm, 5.3]
@@ -78,8 +90,13 @@ _ERR_UNDEFINED = 2000  # siting's: the formulas give NaN, which NTIA's reference
 _OUT_LOSS, _OUT_FREE_SPACE, _OUT_ATTENUATION, _OUT_A_REF, _OUT_MODE, _OUT_DISTANCE = range(6)
 _OUT_THETA_TX, _OUT_THETA_RX, _OUT_D_HZN_TX, _OUT_D_HZN_RX, _OUT_H_E_TX, _OUT_H_E_RX = range(6, 12)
 _OUT_N_S, _OUT_DELTA_H, _OUT_WARNINGS = range(12, 15)
-#: Length of the ``out`` array :func:`itm_p2p_kernel` fills.
+#: Length of the ``out`` array :func:`itm_p2p_kernel` fills, and the slots a jitted caller reads:
+#: the loss [dB], the path length and the transmitter's horizon distance [m] (equal on a
+#: line-of-sight path: each terminal's horizon is then the other terminal).
 ITM_OUT_SIZE = 15
+ITM_OUT_LOSS = _OUT_LOSS
+ITM_OUT_DISTANCE = _OUT_DISTANCE
+ITM_OUT_D_HZN_TX = _OUT_D_HZN_TX
 
 
 class PropagationMode(enum.IntEnum):
@@ -942,12 +959,12 @@ def _validate_inputs(h_tx_m, h_rx_m, climate, n0, f_mhz, pol, epsilon, sigma, md
                      location_pct, situation_pct):
     """Raise NTIA's input errors (``ValidateInputs``), in its order; returns climate, pol and
     mdvar as ints."""
-    _check_range(h_tx_m, "transmitter height h_tx_m", 0.5, 3000.0, "m")
-    _check_range(h_rx_m, "receiver height h_rx_m", 0.5, 3000.0, "m")
+    _check_range(h_tx_m, "transmitter height h_tx_m", *TERMINAL_HEIGHT_RANGE_M, "m")
+    _check_range(h_rx_m, "receiver height h_rx_m", *TERMINAL_HEIGHT_RANGE_M, "m")
     climate = _check_choice(climate, "climate", range(1, 8), "1 equatorial .. 7 maritime "
                             "temperate over sea (5 continental temperate)")
     _check_range(n0, "surface refractivity n0", 250.0, 400.0, "N-units")
-    _check_range(f_mhz, "frequency f_mhz", 20.0, 20000.0, "MHz")
+    _check_range(f_mhz, "frequency f_mhz", *FREQUENCY_RANGE_MHZ, "MHz")
     pol = _check_choice(pol, "polarisation pol", (0, 1), "0 horizontal or 1 vertical")
     if not epsilon >= 1.0:
         raise InputError(f"ITM: relative permittivity epsilon = {epsilon!r} must be >= 1")

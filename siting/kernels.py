@@ -75,7 +75,7 @@ def _compile_radio() -> None:
     line of sight, a viewshed and the diffraction losses, each on the tiny cone (the types a run
     passes)."""
     from siting import propagation, terrain
-    from siting.config import CoverageSettings, P1812Settings, Technology
+    from siting.config import CoverageSettings, ItmSettings, P1812Settings, Technology
     from siting.coverage import Transmitters, path_levels
 
     ground = _tiny_terrain()
@@ -88,6 +88,8 @@ def _compile_radio() -> None:
         path_levels(ground, tx, rx_x, rx_y, 1.5, tech, CoverageSettings(antenna=antenna))
     p1812 = replace(tech, model="p1812", p1812=P1812Settings(delta_n=45.0, n0=325.0))
     path_levels(ground, tx, rx_x, rx_y, 1.5, p1812, CoverageSettings())
+    path_levels(ground, tx, rx_x, rx_y, 1.5, replace(tech, model="itm", itm=ItmSettings()),
+                CoverageSettings())
     distance_m, elevation_m = ground.profile(250.0, 250.0, 950.0, 950.0)
     propagation.deygout_loss(distance_m, elevation_m, 30.0, 1.5, 1800.0)
     propagation.bullington_loss(distance_m, elevation_m, 30.0, 1.5, 1800.0)

@@ -10,9 +10,10 @@ an extrapolation of the model's formula (documented per function).
 entry holds the model's loss in siting's common units and its validity ranges, the very ranges
 the functions enforce. The scenario checks (:mod:`siting.config`, :mod:`siting.io`) and the
 coverage stage (:mod:`siting.coverage`) read it, so a range is written once. This module imports
-nothing of siting but :mod:`siting.errors` and :mod:`siting.p1812` (which imports only
+nothing of siting but :mod:`siting.errors`, :mod:`siting.itm` and :mod:`siting.p1812` (which import only
 :mod:`siting.errors`), which is why the scenario layer may read it. ITU-R P.1812
-(:func:`p1812_loss`, re-exported from :mod:`siting.p1812`) is a *profile* model: it computes the
+(:func:`p1812_loss`, re-exported from :mod:`siting.p1812`) and NTIA's ITM (:func:`itm_p2p_loss`,
+from :mod:`siting.itm`) are *profile* models: each computes the
 whole basic loss over the terrain profile, diffraction included, so its registry entry has no
 distance-only ``loss_db`` and the coverage stage runs it over the DEM profiles.
 
@@ -37,8 +38,9 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from siting import p1812
+from siting import itm, p1812
 from siting.errors import InputError
+from siting.itm import itm_p2p_loss
 from siting.p1812 import p1812_loss
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "rma_38901",
     "uma_38901",
     "p1812_loss",
+    "itm_p2p_loss",
     "PathLossModel",
     "PATH_LOSS_MODELS",
     "knife_edge_loss",
@@ -516,6 +519,8 @@ PATH_LOSS_MODELS: dict[str, PathLossModel] = {model.name: model for model in (
     PathLossModel("p1812", None, _mhz(p1812.FREQUENCY_RANGE_GHZ), p1812.ANTENNA_HEIGHT_RANGE_M,
                   p1812.ANTENNA_HEIGHT_RANGE_M, _km_to_m(p1812.DISTANCE_RANGE_KM),
                   terrain_profile=True),
+    PathLossModel("itm", None, itm.FREQUENCY_RANGE_MHZ, itm.TERMINAL_HEIGHT_RANGE_M,
+                  itm.TERMINAL_HEIGHT_RANGE_M, itm.DISTANCE_RANGE_M, terrain_profile=True),
 )}
 
 
