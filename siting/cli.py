@@ -246,7 +246,7 @@ def validate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file."
 
     Example: siting validate data/demo/scenario.yaml
     """
-    from siting.config import load_scenario
+    from siting.config import load_scenario, model_warnings
     from siting.demand import build_demand
     from siting.io import read_region, resolve_itu_maps
 
@@ -257,6 +257,8 @@ def validate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file."
         demand = build_demand(region, loaded.demand)
     except Exception as exc:  # one line and an exit code, never a traceback
         _fail(exc, verbose)
+    for warning in model_warnings(loaded):
+        print(f"siting: warning: {scenario}: {warning}", file=sys.stderr)
     print(f"{scenario}: OK: CRS {region.crs.to_string()}, DEM {region.terrain.shape[1]}x"
           f"{region.terrain.shape[0]} at {region.terrain.cell_size_m:g} m, "
           f"{len(region.candidates)} candidates, {len(region.villages)} villages, "

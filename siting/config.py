@@ -905,6 +905,33 @@ _TOP_KEYS = {"name", "crs", "inputs", "demand", "technologies", "objective", "so
              "report", "map", "region", "evaluation", "backhaul"}
 
 
+#: Models that already hold the average terrain loss of their measurements (Hata 1980, COST 231):
+#: Deygout diffraction over the DEM on top counts terrain twice (31-46 dB above ITM on the
+#: Jacksboro DEM).
+TERRAIN_AVERAGED_MODELS = ("okumura_hata", "cost231_hata")
+
+
+def model_warnings(scenario: Scenario) -> list[str]:
+    """What is unsound, though allowed, in the technologies' model choices: a ``max_range_m``
+    beyond the model's validity (its formula is extrapolated), and an empirical model that holds
+    average terrain loss used with Deygout diffraction. One line each, naming the key."""
+    found = []
+    for tech in scenario.technologies:
+        model = propagation.PATH_LOSS_MODELS[tech.model]
+        low, high = model.distance_range_m
+        if not model.terrain_profile and tech.max_range_m > high:
+            found.append(f"technologies[{tech.name}].max_range_m: {tech.max_range_m:g} m is beyond "
+                         f"the {tech.model} model's validity ({low:g}-{high:g} m); longer paths "
+                         f"are an extrapolation of its formula; lower max_range_m to {high:g} or "
+                         f"use model itm or p1812")
+        if tech.model in TERRAIN_AVERAGED_MODELS and scenario.coverage.max_diffraction_edges > 0:
+            found.append(f"technologies[{tech.name}].model: {tech.model} already holds the average "
+                         f"terrain loss of its measurements, and Deygout diffraction over the DEM "
+                         f"counts terrain twice; use rma_38901, itm or p1812, or set "
+                         f"coverage.max_diffraction_edges: 0")
+    return found
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file.
 

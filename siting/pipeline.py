@@ -9,6 +9,7 @@ the previous outputs as they were.
 from __future__ import annotations
 
 import fcntl
+import logging
 import shutil
 import time
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ import numpy as np
 import rasterio
 
 from siting.cache import coverage_key, load_coverage, store_coverage
-from siting.config import Scenario, load_scenario
+from siting.config import Scenario, load_scenario, model_warnings
 from siting.coverage import (CoverageMatrix, Transmitters, best_levels,
                              build_coverage_in_steps)
 from siting.demand import Demand, build_demand
@@ -43,6 +44,7 @@ from siting.plan import (Plan, PlanKpis, baseline_free_public, baseline_greedy, 
                          option_costs, plan_network)
 from siting.rolling import Replan, replan_inputs
 
+logger = logging.getLogger(__name__)
 OUTPUT_FILES = ("map.html", "map.png", "sites.gpkg", "sites.kml", "selected_sites.csv",
                 "coverage.tif", "report.md", "report.html", "summary.json")
 DEMO_SCENARIO = Path(__file__).resolve().parents[1] / "data" / "demo" / "scenario.yaml"
@@ -186,6 +188,8 @@ def prepare(scenario: Scenario, *, timings: dict[str, float] | None = None,
     time [s] is added to it.
     """
     timings = {} if timings is None else timings
+    for warning in model_warnings(scenario):
+        logger.warning("%s: %s", scenario.path, warning)
     with timed(timings, "read inputs", progress):
         region = read_region(scenario)
     with timed(timings, "build demand", progress):

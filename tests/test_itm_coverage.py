@@ -124,3 +124,27 @@ def test_a_ridge_blocks_the_valley_behind_it_with_itm(tmp_path):
     assert level[0] - level[1] > 20.0
     write_outputs(run, tmp_path / "out")
     assert (tmp_path / "out" / "coverage.tif").is_file()
+
+
+def test_models_outside_their_validity_are_warned_about(tmp_path):
+    from typer.testing import CliRunner
+
+    from siting.cli import app
+    from siting.config import model_warnings
+
+    far = _load_with(tmp_path / "far", model="rma_38901", max_range_m=15000)
+    assert model_warnings(far) == [
+        "technologies[4G-1800].max_range_m: 15000 m is beyond the rma_38901 model's validity "
+        "(10-10000 m); longer paths are an extrapolation of its formula; lower max_range_m to "
+        "10000 or use model itm or p1812"]
+    twice = _load_with(tmp_path / "twice", model="cost231_hata", max_range_m=8000)
+    assert "counts terrain twice" in " ".join(model_warnings(twice))
+    assert model_warnings(_load_with(tmp_path / "itm", max_range_m=50000)) == []
+    demo = load_scenario(ROOT / "data" / "demo" / "scenario.yaml")
+    assert model_warnings(demo) == []  # the demo uses a sound combination
+    path = write_region(tmp_path / "region", np.full((50, 50), 400.0), [village("V1", 500, 500)],
+                        [candidate("S1", 700, 700, techs="4G")],
+                        technologies=(dict(TECH_4G, max_range_m=15000),))
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0
+    assert "siting: warning:" in result.output and "beyond the rma_38901 model's validity" in result.output
