@@ -25,7 +25,8 @@ options and must-cover rows). Steps:
 6. merge: objective and bound summed, status the worst, notes joined.
 
 :func:`run_mip` and :class:`SolveLog` (solver choice with fallback, and the notes a solve
-reports) serve the phased model too.
+reports) serve the phased and backhaul models too, as do :func:`validated_problem` and
+:func:`check_coverable` (step 1).
 """
 
 from __future__ import annotations
@@ -498,8 +499,8 @@ def _parts(p: Problem, bundle_nnz: int) -> list[tuple[np.ndarray, np.ndarray]]:
 # the steps of solve_coverage_model
 
 
-def _validated_problem(coverage, cost, *, objective, weight, must_cover, budget, max_options,
-                       counted, fixed, groups) -> tuple[Problem, OptionInputs]:
+def validated_problem(coverage, cost, *, objective, weight, must_cover, budget, max_options,
+                      counted, fixed, groups) -> tuple[Problem, OptionInputs]:
     """The model as a :class:`Problem` (fixed options still in it) and the checked option
     arrays; raises :class:`InputError` for bad shapes or values."""
     options = validate_options(coverage, cost, counted=counted, fixed=fixed, groups=groups)
@@ -516,7 +517,7 @@ def _validated_problem(coverage, cost, *, objective, weight, must_cover, budget,
     return p, options
 
 
-def _check_coverable(p: Problem) -> None:
+def check_coverable(p: Problem) -> None:
     """Raise :class:`InfeasibleError` for must-cover rows that no option covers, or that fewer
     options cover than they need: no plan can satisfy them, and the message names them."""
     per_row = np.diff(p.A.indptr)
@@ -713,12 +714,12 @@ def solve_coverage_model(coverage, cost, *, objective: str = "min_cost", weight=
     if objective not in OBJECTIVES:
         raise InputError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     check_solver_settings(solver, time_limit_s, mip_gap)
-    p, options = _validated_problem(coverage, cost, objective=objective, weight=weight,
-                                    must_cover=must_cover, budget=budget,
-                                    max_options=max_options, counted=counted, fixed=fixed,
-                                    groups=groups)
+    p, options = validated_problem(coverage, cost, objective=objective, weight=weight,
+                                   must_cover=must_cover, budget=budget,
+                                   max_options=max_options, counted=counted, fixed=fixed,
+                                   groups=groups)
     record = SolveLog()
-    _check_coverable(p)
+    check_coverable(p)
     fixed_options = take_out_fixed(options)
     sub, cols = _open_problem(p, options, fixed_options)
     parts = _independent_parts(sub, decompose, record)
