@@ -495,7 +495,11 @@ class _Stage:
 def _first_stage(model: _JointModel, *, solver, deadline, mip_gap, seed,
                  record: SolveLog) -> _Stage:
     """The primary objective's MIP; bound and status as in
-    :func:`~siting.optimize.solve_coverage_model`."""
+    :func:`~siting.optimize.solve_coverage_model`. A model without columns (no option at
+    a site that can be fed) has one plan, the empty one."""
+    if model.p.n_cols == 0:
+        nothing = np.zeros(0, np.int64)
+        return _Stage(nothing, "optimal", model.value(nothing))
     built = model.built("primary")
     res = run_mip(built.mip, solver=solver, time_limit_s=_time_left_s(deadline),
                   mip_gap=mip_gap, seed=seed, start=None, record=record)
@@ -525,7 +529,7 @@ def _tie_break(model: _JointModel, first: _Stage, *, solver, deadline, mip_gap, 
     ``max_coverage``: least cost, backhaul included, at no less weight); the first plan
     when it finds nothing better."""
     p = model.p
-    if p.objective == "min_cost" and rewarded_rows(p).size == 0:
+    if p.n_cols == 0 or (p.objective == "min_cost" and rewarded_rows(p).size == 0):
         return first.selected
     if p.objective == "max_coverage" and not np.any(p.cost[first.selected] > 0):
         return first.selected
