@@ -76,7 +76,7 @@ def brute_force(inst, objective):
     """(objective value, tie-break value, blocked rows) of the lexicographic optimum over
     every option selection, or None when no plan is feasible."""
     A = inst["A"]
-    m, n = A.shape
+    n = A.shape[1]
     cost, site = inst["cost"], inst["site"]
     fixed, groups = inst["fixed"], inst["groups"]
     bh = functools.lru_cache(maxsize=None)(lambda s: cheapest_backhaul(s, inst))
@@ -135,12 +135,13 @@ def random_instance(rng, objective):
     covered = A.sum(axis=1) > 0
     need = np.where(covered & (rng.random(m) < (0.6 if objective == "min_cost" else 0.3)), 1, 0)
     need[covered & (A.sum(axis=1) >= 2) & (rng.random(m) < 0.15)] *= 2
-    inst = dict(A=A, site=site, cost=rng.integers(1, 12, n).astype(float), fixed=fixed,
-                groups=np.where(per_site[site] > 1, site, -1),
-                fiber=np.where(rng.random(n_sites) < 0.45, rng.integers(3, 25, n_sites), INF),
-                sat=np.full(n_sites, float(rng.integers(15, 40)) if rng.random() < 0.5 else INF),
-                needs=rng.random(n_sites) < 0.85, links=links, H=int(rng.integers(1, 4)),
-                weight=rng.integers(1, 20, m).astype(float), need=need)
+    sat_cny = float(rng.integers(15, 40)) if rng.random() < 0.5 else INF
+    inst = {"A": A, "site": site, "cost": rng.integers(1, 12, n).astype(float), "fixed": fixed,
+            "groups": np.where(per_site[site] > 1, site, -1),
+            "fiber": np.where(rng.random(n_sites) < 0.45, rng.integers(3, 25, n_sites), INF),
+            "sat": np.full(n_sites, sat_cny), "needs": rng.random(n_sites) < 0.85,
+            "links": links, "H": int(rng.integers(1, 4)),
+            "weight": rng.integers(1, 20, m).astype(float), "need": need}
     if objective == "max_coverage":
         inst["budget"] = float(rng.integers(10, 60))
     if rng.random() < 0.3:

@@ -82,12 +82,23 @@ import numpy as np
 import scipy.sparse as sp
 
 from siting.errors import InfeasibleError, InputError, SolverError
-from siting.optimize.core import (OBJECTIVES, TIE_BREAK_MIN_S, TIE_BREAK_TIME_FACTOR, SolveLog,
-                                  check_coverable, run_mip, validated_problem)
-from siting.optimize.inputs import (OptionInputs, as_bool, check_solver_settings,
-                                    first_indices, take_out_fixed)
-from siting.optimize.model import (BuiltModel, MipModel, MipResult, Problem, build_model,
-                                   coverage_count, covered_by, rewarded_rows)
+from siting.optimize.core import (
+    TIE_BREAK_MIN_S,
+    TIE_BREAK_TIME_FACTOR,
+    SolveLog,
+    run_mip,
+    validated_problem,
+)
+from siting.optimize.inputs import OptionInputs, as_bool, first_indices, take_out_fixed
+from siting.optimize.model import (
+    BuiltModel,
+    MipResult,
+    Problem,
+    build_model,
+    coverage_count,
+    covered_by,
+    rewarded_rows,
+)
 from siting.optimize.solution import Solution, relative_gap
 
 #: Feed kinds, as reported per site ("" for a site off air).
@@ -704,21 +715,18 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
         No solver could run, or the time limit passed before any plan was found.
     """
     t0 = time.perf_counter()
-    deadline = None if time_limit_s is None else t0 + float(time_limit_s)
-    if objective not in OBJECTIVES:
-        raise InputError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
-    check_solver_settings(solver, time_limit_s, mip_gap)
     p, options = validated_problem(coverage, cost, objective=objective, weight=weight,
                                    must_cover=must_cover, budget=budget,
                                    max_options=max_options, counted=counted, fixed=fixed,
-                                   groups=groups)
+                                   groups=groups, solver=solver, time_limit_s=time_limit_s,
+                                   mip_gap=mip_gap)
     sites = checked_sites(site_of_option, p.n_cols, fiber_cost_cny, satellite_cost_cny,
                           site_needs_backhaul, max_hops)
     arcs = checked_arcs(links, sites.n_sites)
-    check_coverable(p)
+    deadline = None if time_limit_s is None else t0 + float(time_limit_s)
     record = SolveLog()
     model = _joint_model(p, options, sites, arcs, record)
-    settings = dict(solver=solver, mip_gap=float(mip_gap), seed=seed, record=record)
+    settings = {"solver": solver, "mip_gap": float(mip_gap), "seed": seed, "record": record}
     started = time.perf_counter()
     first = _first_stage(model, deadline=deadline, **settings)
     selected = first.selected
