@@ -323,7 +323,7 @@ def _parent_rows(feed: FeedColumns, arcs: Arcs, n_sites: int) -> sp.csr_matrix:
     blocks = []
     for k in np.unique(feed.level[mw]):
         rows = np.flatnonzero(feed.level[mw] == k)
-        at_level = _site_matrix(feed.site, n_sites, (feed.level == k - 1) & (feed.kind != 2))
+        at_level = _site_matrix(feed.site, n_sites, feed.level == k - 1)
         own = sp.csr_matrix((np.ones(rows.size), (np.arange(rows.size), mw[rows])),
                             shape=(rows.size, feed.size))
         blocks.append(own - member[rows] @ to_parent @ at_level)
@@ -512,6 +512,8 @@ def _first_stage(model: _JointModel, *, solver, deadline, mip_gap, seed,
         nothing = np.zeros(0, np.int64)
         return _Stage(nothing, "optimal", model.value(nothing))
     built = model.built("primary")
+    record.note(f"backhaul MIP: {built.mip.n_vars} variables, {built.mip.A.shape[0]} rows, "
+                f"{built.mip.A.nnz} nonzeros")
     res = run_mip(built.mip, solver=solver, time_limit_s=_time_left_s(deadline),
                   mip_gap=mip_gap, seed=seed, start=None, record=record)
     if res.status == "infeasible":
@@ -623,15 +625,12 @@ class BackhaulSolution:
         return self.site_cost_cny + self.total_backhaul_cny
 
 
-def _feeder(model: _JointModel, arcs: Arcs, column: int, level: np.ndarray,
-            kind: np.ndarray) -> int:
+def _feeder(model: _JointModel, arcs: Arcs, column: int, level: np.ndarray) -> int:
     """The arc feeding microwave column ``column``: the first of its class whose parent is
-    fed by fiber or microwave one level lower."""
+    fed (by fiber or microwave) one level lower."""
     feed = model.feed
     members = feed.arcs_of[feed.arc_ptr[column]:feed.arc_ptr[column + 1]]
-    parent = arcs.parent[members]
-    ok = (level[parent] == feed.level[column] - 1) & np.isin(kind[parent], (FIBER, MICROWAVE))
-    return int(members[np.argmax(ok)])
+    return int(members[np.argmax(level[arcs.parent[members]] == feed.level[column] - 1)])
 
 
 def _site_feeds(model: _JointModel, sites: SiteInputs, arcs: Arcs, selected: np.ndarray,
@@ -651,7 +650,7 @@ def _site_feeds(model: _JointModel, sites: SiteInputs, arcs: Arcs, selected: np.
     cost[site] = feed.cost_cny[chosen]
     feeder_site, feeder_link = np.full(n_sites, -1), np.full(n_sites, -1)
     for column in chosen[feed.kind[chosen] == 1]:
-        arc = _feeder(model, arcs, column, level, kind)
+        arc = _feeder(model, arcs, column, level)
         feeder_site[feed.site[column]] = arcs.parent[arc]
         feeder_link[feed.site[column]] = arcs.link[arc]
     option_cost = model.p.cost[selected[selected < model.n_options]]
