@@ -25,7 +25,8 @@ options and must-cover rows). Steps:
 6. merge: objective and bound summed, status the worst, notes joined.
 
 :func:`run_mip` and :class:`SolveLog` (solver choice with fallback, and the notes a solve
-reports) serve the phased model too.
+reports) serve the phased and backhaul models too, as does :func:`validated_problem`
+(step 1).
 """
 
 from __future__ import annotations
@@ -498,10 +499,16 @@ def _parts(p: Problem, bundle_nnz: int) -> list[tuple[np.ndarray, np.ndarray]]:
 # the steps of solve_coverage_model
 
 
-def _validated_problem(coverage, cost, *, objective, weight, must_cover, budget, max_options,
-                       counted, fixed, groups) -> tuple[Problem, OptionInputs]:
-    """The model as a :class:`Problem` (fixed options still in it) and the checked option
-    arrays; raises :class:`InputError` for bad shapes or values."""
+def validated_problem(coverage, cost, *, objective, weight, must_cover, budget, max_options,
+                      counted, fixed, groups, solver, time_limit_s,
+                      mip_gap) -> tuple[Problem, OptionInputs]:
+    """Step 1 of a solve: the model as a :class:`Problem` (fixed options still in it) and the
+    checked option arrays; raises :class:`InputError` for bad shapes or values (solver
+    settings included) and :class:`InfeasibleError` for must-cover rows too few options
+    cover (:func:`_check_coverable`)."""
+    if objective not in OBJECTIVES:
+        raise InputError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    check_solver_settings(solver, time_limit_s, mip_gap)
     options = validate_options(coverage, cost, counted=counted, fixed=fixed, groups=groups)
     m = options.n_rows
     if weight is None:
@@ -513,6 +520,7 @@ def _validated_problem(coverage, cost, *, objective, weight, must_cover, budget,
     p = Problem(A=options.A, cost=options.cost, weight=weight, must=must, objective=objective,
                 budget=as_budget(budget), max_options=as_quota(max_options),
                 counted=options.counted, groups=options.groups, need=need)
+    _check_coverable(p)
     return p, options
 
 
@@ -710,15 +718,12 @@ def solve_coverage_model(coverage, cost, *, objective: str = "min_cost", weight=
     """
     t0 = time.perf_counter()
     deadline = None if time_limit_s is None else t0 + float(time_limit_s)
-    if objective not in OBJECTIVES:
-        raise InputError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
-    check_solver_settings(solver, time_limit_s, mip_gap)
-    p, options = _validated_problem(coverage, cost, objective=objective, weight=weight,
-                                    must_cover=must_cover, budget=budget,
-                                    max_options=max_options, counted=counted, fixed=fixed,
-                                    groups=groups)
+    p, options = validated_problem(coverage, cost, objective=objective, weight=weight,
+                                   must_cover=must_cover, budget=budget,
+                                   max_options=max_options, counted=counted, fixed=fixed,
+                                   groups=groups, solver=solver, time_limit_s=time_limit_s,
+                                   mip_gap=mip_gap)
     record = SolveLog()
-    _check_coverable(p)
     fixed_options = take_out_fixed(options)
     sub, cols = _open_problem(p, options, fixed_options)
     parts = _independent_parts(sub, decompose, record)

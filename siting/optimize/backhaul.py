@@ -1,0 +1,743 @@
+r"""Sites and their backhaul planned together: every site on air reaches the network.
+
+Options (columns of the coverage matrix) belong to sites; a site is on air when one of its
+options is selected (fixed options: existing sites, always on air). Every on-air site that
+needs backhaul is fed by exactly one of: fiber (its route cost :math:`f_s`, :math:`\infty` =
+none), a microwave hop from an on-air site that is itself fed within ``max_hops`` hops
+:math:`H` of a fiber-fed site, or satellite (:math:`\sigma_s`). Sites that need no backhaul
+(fiber on site) are fiber-fed at no cost. Backhaul costs count like option costs: in the
+``min_cost`` objective, in the budget, and in the lexicographic tie-break.
+
+Model (the coverage model of :mod:`siting.optimize.model`, :math:`x_j`, :math:`y_i`, plus):
+:math:`\varphi_s \in \{0,1\}` site :math:`s` fed by fiber (hop level 0),
+:math:`\mu^k_{s,c} \in \{0,1\}` fed at hop level :math:`k = 1..H` by a link of cost
+:math:`c`, :math:`\psi_s \in \{0,1\}` fed by satellite. :math:`O_s` are the options of
+:math:`s`, :math:`N_c(s)` the sites a link of cost :math:`c` joins to :math:`s`,
+:math:`L^0_t = \varphi_t` and :math:`L^k_t = \sum_c \mu^k_{t,c}` the level of :math:`t`:
+
+.. math::
+
+    F_s = \varphi_s + \psi_s + \sum_{k,c} \mu^k_{s,c}, \qquad
+    F_s \ge x_j \;(j \in O_s), \qquad F_s \le \sum_{j \in O_s} x_j, \qquad F_s \le 1,
+
+    \mu^k_{s,c} \le \sum_{t \in N_c(s)} L^{k-1}_t \quad (k = 1..H),
+
+and every cost term :math:`\sum_j c_j x_j` of the coverage model (objective, budget row,
+tie-break row) gains :math:`\sum_s (f_s \varphi_s + \sigma_s \psi_s) + \sum_{s,k,c}
+c\, \mu^k_{s,c}`. A site fed at level :math:`k` needs an on-air neighbour fed at level
+:math:`k - 1` (:math:`F_t \le \sum_{O_t} x_j`), so the links in use form a forest rooted at
+fiber-fed sites with depth at most :math:`H`; no cycle can feed itself.
+
+Why this formulation. It is the hop-indexed model of hop-constrained spanning and Steiner
+trees (Gouveia 1998; Voß 1999), whose LP bound is much stronger than Miller-Tucker-Zemlin
+style level labels and close to the multicommodity flow model's (Gouveia 1996) at a fraction
+of its size (no commodity per site). Here each site has at most one incoming link and pays
+for it, so links of equal cost into a site are interchangeable: the arc variables
+:math:`z^k_{s \leftarrow t}` of the hop-indexed model are projected out per (site, level,
+link cost). The projection is exact and loses no LP strength (the projection of
+:math:`\{\sum_{t} z_t = \mu,\ 0 \le z_t \le L_t\}` is :math:`\mu \le \sum_t L_t`), and with
+one flat price per microwave band a site has at most one variable per band and level
+instead of one per neighbour and level.
+
+Pruning, before the model is built: sites that cannot be on air (no option left once fixed
+options' groups and the budget exclude some) carry no variables and relay nothing; hop level
+:math:`k` exists for a site only when a chain of :math:`k` links through such sites reaches
+a fiber-capable site (breadth-first layers); a link into a site whose fiber costs no more
+than the link, and satellite where fiber is no dearer, are dropped (fiber feeds the site at
+level 0, which serves any child at least as well); sites that need no backhaul get a
+variable only where they can feed a hop. Options at sites nothing can feed (no fiber, no
+satellite, no chain within :math:`H` hops) leave the model.
+
+Must-cover rows that only such options could cover (or give the backup coverage
+:math:`k_i` they ask for) are reported in :attr:`BackhaulSolution.backhaul_blocked` and
+their requirement is lowered to what the feedable options can give: backhaul, not the
+budget, is what leaves them uncovered. The check is structural (graph reachability over the
+sites that can be on air), done before the solve; rows the budget or quota leave uncovered
+raise :class:`~siting.errors.InfeasibleError` as in :func:`~siting.optimize.solve_coverage_model`.
+
+Not modelled: link capacity (a site may feed any number of others), and phases. A phased
+variant would copy :math:`\varphi, \mu, \psi` per period as "fed by the end of period
+:math:`t`" (non-decreasing in :math:`t`, like the built-by options of
+:mod:`~siting.optimize.phased`), apply the rows above per period to the options built by
+then, and charge each feed to the period it first appears in; :func:`feed_columns` and
+:func:`feed_rows` build one period's block.
+
+References
+----------
+Gouveia, L. (1996). Multicommodity flow models for spanning trees with hop constraints.
+European Journal of Operational Research 95(1), 178-190.
+Gouveia, L. (1998). Using variable redefinition for computing lower bounds for minimum
+spanning and Steiner trees with hop constraints. INFORMS Journal on Computing 10(2), 180-188.
+Voß, S. (1999). The Steiner tree problem with hop constraints. Annals of Operations Research
+86, 321-345.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+import scipy.sparse as sp
+
+from siting.errors import InfeasibleError, InputError, SolverError
+from siting.optimize.core import (
+    TIE_BREAK_MIN_S,
+    TIE_BREAK_TIME_FACTOR,
+    SolveLog,
+    run_mip,
+    validated_problem,
+)
+from siting.optimize.inputs import OptionInputs, as_bool, first_indices, take_out_fixed
+from siting.optimize.model import (
+    BuiltModel,
+    MipResult,
+    Problem,
+    build_model,
+    coverage_count,
+    covered_by,
+    rewarded_rows,
+)
+from siting.optimize.solution import Solution, relative_gap
+
+#: Feed kinds, as reported per site ("" for a site off air).
+FIBER, MICROWAVE, SATELLITE = "fiber", "microwave", "satellite"
+_KINDS = (FIBER, MICROWAVE, SATELLITE)
+
+
+# ---------------------------------------------------------------------------------------
+# inputs
+
+
+@dataclass(frozen=True)
+class SiteInputs:
+    """The checked per-site backhaul inputs."""
+
+    site_of_option: np.ndarray  # int64 per option
+    fiber_cost_cny: np.ndarray  # per site [CNY]; inf: no fiber route; 0 where none is needed
+    satellite_cost_cny: np.ndarray  # per site [CNY]; inf: no satellite
+    needs_backhaul: np.ndarray  # bool per site
+    max_hops: int
+
+    @property
+    def n_sites(self) -> int:
+        return self.fiber_cost_cny.size
+
+    @property
+    def fiber_source(self) -> np.ndarray:
+        """Bool per site: can be fed at hop level 0 (fiber route, or fiber on site)."""
+        return np.isfinite(self.fiber_cost_cny)
+
+
+@dataclass(frozen=True)
+class Arcs:
+    """Directed microwave arcs ``child <- parent``: the cheapest link per ordered pair of
+    sites, sorted by child, cost, parent. ``link`` is the link's row in the input."""
+
+    child: np.ndarray
+    parent: np.ndarray
+    cost_cny: np.ndarray
+    link: np.ndarray
+
+
+def _site_costs(values, n_sites: int, name: str) -> np.ndarray:
+    """``values`` (None, a scalar or one per site) as ``n_sites`` floats >= 0, inf allowed
+    (unavailable); None: inf everywhere."""
+    if values is None:
+        return np.full(n_sites, np.inf)
+    arr = np.asarray(values, dtype=float)
+    if arr.ndim == 0:
+        arr = np.full(n_sites, float(arr))
+    if arr.shape != (n_sites,) or np.any(np.isnan(arr)) or np.any(arr < 0):
+        raise InputError(f"{name} must be None, a number or {n_sites} numbers >= 0 "
+                         "(inf: unavailable)")
+    return arr
+
+
+def checked_sites(site_of_option, n_options: int, fiber_cost_cny, satellite_cost_cny,
+                  site_needs_backhaul, max_hops) -> SiteInputs:
+    """The per-site inputs of :func:`solve_with_backhaul`, checked (:class:`InputError`)."""
+    fiber = _site_costs(fiber_cost_cny, np.size(fiber_cost_cny), "fiber_cost_cny")
+    n_sites = fiber.size
+    site = np.asarray(site_of_option)
+    if (site.shape != (n_options,) or not np.issubdtype(site.dtype, np.integer)
+            or np.any(site < 0) or np.any(site >= n_sites)):
+        raise InputError(f"site_of_option must be {n_options} integers in [0, {n_sites}) "
+                         "(one site per option; fiber_cost_cny has one entry per site)")
+    needs = as_bool(site_needs_backhaul, n_sites, "site_needs_backhaul", default=True)
+    if isinstance(max_hops, bool) or not float(max_hops).is_integer() or max_hops < 0:
+        raise InputError(f"max_hops must be an integer >= 0, got {max_hops!r}")
+    return SiteInputs(site_of_option=site.astype(np.int64),
+                      fiber_cost_cny=np.where(needs, fiber, 0.0),
+                      satellite_cost_cny=_site_costs(satellite_cost_cny, n_sites,
+                                                     "satellite_cost_cny"),
+                      needs_backhaul=needs, max_hops=int(max_hops))
+
+
+def checked_arcs(links, n_sites: int) -> Arcs:
+    """``links`` (a mapping or DataFrame with ``site_a``, ``site_b``, ``cost_cny``; None: no
+    links) as :class:`Arcs` in both directions, the cheapest link per ordered pair kept."""
+    if links is None:
+        empty = np.zeros(0, np.int64)
+        return Arcs(child=empty, parent=empty, cost_cny=np.zeros(0), link=empty)
+    try:
+        a, b = np.asarray(links["site_a"]), np.asarray(links["site_b"])
+        cost = np.asarray(links["cost_cny"], dtype=float)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"links needs columns site_a, site_b, cost_cny: {exc}") from None
+    if not (a.shape == b.shape == cost.shape and a.ndim == 1):
+        raise InputError("links: site_a, site_b and cost_cny must be 1-D of one length")
+    if a.size and (not np.issubdtype(a.dtype, np.integer)
+                   or not np.issubdtype(b.dtype, np.integer)
+                   or min(a.min(), b.min()) < 0 or max(a.max(), b.max()) >= n_sites
+                   or np.any(a == b)):
+        raise InputError(f"links: site_a and site_b must be distinct site indices in "
+                         f"[0, {n_sites})")
+    if np.any(~np.isfinite(cost)) or np.any(cost < 0):
+        raise InputError("links: cost_cny must be finite and >= 0")
+    link = np.arange(a.size)
+    child, parent = np.concatenate([a, b]), np.concatenate([b, a])
+    cost, link = np.concatenate([cost, cost]), np.concatenate([link, link])
+    order = np.lexsort((link, cost, parent, child))
+    child, parent, cost, link = child[order], parent[order], cost[order], link[order]
+    first = np.ones(child.size, bool)
+    first[1:] = (child[1:] != child[:-1]) | (parent[1:] != parent[:-1])
+    keep = np.flatnonzero(first)
+    order = np.lexsort((parent[keep], cost[keep], child[keep]))
+    keep = keep[order]
+    return Arcs(child=child[keep].astype(np.int64), parent=parent[keep].astype(np.int64),
+                cost_cny=cost[keep], link=link[keep].astype(np.int64))
+
+
+# ---------------------------------------------------------------------------------------
+# which sites can be fed, and at which hop levels
+
+
+def useful_arcs(sites: SiteInputs, arcs: Arcs, possible: np.ndarray) -> np.ndarray:
+    """Bool per arc: both ends can be on air, the child needs backhaul and its fiber costs
+    more than the link (else fiber feeds it at level 0 for no more)."""
+    return (possible[arcs.child] & possible[arcs.parent] & sites.needs_backhaul[arcs.child]
+            & (arcs.cost_cny < sites.fiber_cost_cny[arcs.child]))
+
+
+def hop_levels(sites: SiteInputs, arcs: Arcs, possible: np.ndarray) -> np.ndarray:
+    """Bool (max_hops + 1, n_sites): site ``s`` can be fed at hop level ``k`` (level 0:
+    fiber) using only sites that can be on air (``possible``); breadth-first layers."""
+    levels = np.zeros((sites.max_hops + 1, sites.n_sites), bool)
+    levels[0] = possible & sites.fiber_source
+    useful = useful_arcs(sites, arcs, possible)
+    for k in range(1, sites.max_hops + 1):
+        levels[k, arcs.child[useful & levels[k - 1][arcs.parent]]] = True
+    return levels
+
+
+def feedable_sites(sites: SiteInputs, arcs: Arcs, possible: np.ndarray) -> np.ndarray:
+    """Bool per site: some backhaul can feed it if it goes on air (a site that needs none
+    always can); ``possible``: the sites that can be on air (relays are among them)."""
+    satellite = sites.needs_backhaul & np.isfinite(sites.satellite_cost_cny)
+    return ~sites.needs_backhaul | satellite | hop_levels(sites, arcs, possible).any(axis=0)
+
+
+# ---------------------------------------------------------------------------------------
+# the backhaul columns and rows
+
+
+@dataclass(frozen=True)
+class FeedColumns:
+    """The backhaul variables: per column its site, kind (index into ``_KINDS``), hop level
+    (-1 for satellite), cost [CNY], and for microwave columns the arcs of its cost class
+    (CSR-like: ``arcs_of[arc_ptr[v]:arc_ptr[v + 1]]``, empty for the other kinds)."""
+
+    site: np.ndarray
+    kind: np.ndarray
+    level: np.ndarray
+    cost_cny: np.ndarray
+    arc_ptr: np.ndarray
+    arcs_of: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return self.site.size
+
+
+def _microwave_columns(sites: SiteInputs, arcs: Arcs, levels: np.ndarray,
+                       useful: np.ndarray, k: int):
+    """Columns of hop level ``k``: one per (child, link cost) over the useful arcs whose
+    parent can be at level ``k - 1``. Returns (site, cost, arc_ptr, arcs_of)."""
+    idx = np.flatnonzero(useful & levels[k - 1][arcs.parent])  # sorted by child, cost
+    child, cost = arcs.child[idx], arcs.cost_cny[idx]
+    new = np.ones(idx.size, bool)
+    new[1:] = (child[1:] != child[:-1]) | (cost[1:] != cost[:-1])
+    starts = np.flatnonzero(new)
+    return child[starts], cost[starts], np.append(starts, idx.size), idx
+
+
+def feed_columns(sites: SiteInputs, arcs: Arcs, possible: np.ndarray) -> FeedColumns:
+    """The pruned backhaul variables of the module docstring for the sites that can be on
+    air (``possible``)."""
+    levels = hop_levels(sites, arcs, possible)
+    useful = useful_arcs(sites, arcs, possible)
+    parents = np.zeros(sites.n_sites, bool)
+    parents[arcs.parent[useful]] = True
+    fiber = np.flatnonzero(levels[0] & (sites.needs_backhaul | parents))
+    sat = np.flatnonzero(possible & sites.needs_backhaul
+                         & (sites.satellite_cost_cny < sites.fiber_cost_cny))
+    site = [fiber, sat]
+    kind = [np.zeros(fiber.size, np.int8), np.full(sat.size, 2, np.int8)]
+    level = [np.zeros(fiber.size, np.int64), np.full(sat.size, -1, np.int64)]
+    cost = [sites.fiber_cost_cny[fiber], sites.satellite_cost_cny[sat]]
+    ptr, members = [np.zeros(fiber.size + sat.size + 1, np.int64)], []
+    for k in range(1, sites.max_hops + 1):
+        s, c, arc_ptr, arcs_of = _microwave_columns(sites, arcs, levels, useful, k)
+        site.append(s)
+        kind.append(np.ones(s.size, np.int8))
+        level.append(np.full(s.size, k, np.int64))
+        cost.append(c)
+        ptr.append(arc_ptr[1:] + sum(m.size for m in members))
+        members.append(arcs_of)
+    return FeedColumns(site=np.concatenate(site), kind=np.concatenate(kind),
+                       level=np.concatenate(level), cost_cny=np.concatenate(cost),
+                       arc_ptr=np.concatenate(ptr),
+                       arcs_of=np.concatenate(members) if members else np.zeros(0, np.int64))
+
+
+def _site_matrix(site: np.ndarray, n_sites: int, mask: np.ndarray | None = None) -> sp.csr_matrix:
+    """(n_sites x len(site)) 0/1 matrix: entry (s, v) when column ``v`` is at site ``s``
+    (and ``mask[v]``)."""
+    cols = np.arange(site.size) if mask is None else np.flatnonzero(mask)
+    return sp.csr_matrix((np.ones(cols.size), (site[cols], cols)), shape=(n_sites, site.size))
+
+
+def _parent_rows(feed: FeedColumns, arcs: Arcs, n_sites: int) -> sp.csr_matrix:
+    r""":math:`\mu^k_{s,c} - \sum_{t \in N_c(s)} L^{k-1}_t \le 0`, one row per microwave
+    column, over the feed columns."""
+    mw = np.flatnonzero(feed.kind == 1)
+    counts = np.diff(feed.arc_ptr)[mw]
+    member = sp.csr_matrix((np.ones(counts.sum()),
+                            (np.repeat(np.arange(mw.size), counts), feed.arcs_of)),
+                           shape=(mw.size, arcs.child.size))
+    to_parent = sp.csr_matrix((np.ones(arcs.parent.size),
+                               (np.arange(arcs.parent.size), arcs.parent)),
+                              shape=(arcs.parent.size, n_sites))
+    blocks = []
+    for k in np.unique(feed.level[mw]):
+        rows = np.flatnonzero(feed.level[mw] == k)
+        at_level = _site_matrix(feed.site, n_sites, feed.level == k - 1)
+        own = sp.csr_matrix((np.ones(rows.size), (np.arange(rows.size), mw[rows])),
+                            shape=(rows.size, feed.size))
+        blocks.append(own - member[rows] @ to_parent @ at_level)
+    return sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, feed.size))
+
+
+def feed_rows(feed: FeedColumns, arcs: Arcs, site_of_option: np.ndarray,
+              n_sites: int) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+    """The rows of the module docstring over ``[options, feed columns]``: each site with
+    feed columns fed when on air, only then, at most once; each hop's parent fed one level
+    lower. Returns (matrix, lower bounds, upper bounds)."""
+    n = site_of_option.size
+    fed = _site_matrix(feed.site, n_sites)  # F_s
+    served = np.flatnonzero(np.diff(fed.indptr) > 0)
+    is_served = np.zeros(n_sites, bool)
+    is_served[served] = True
+    opts = np.flatnonzero(is_served[site_of_option])
+    per_option = sp.hstack([-sp.csr_matrix((np.ones(opts.size), (np.arange(opts.size), opts)),
+                                           shape=(opts.size, n)),
+                            fed[site_of_option[opts]]])
+    on_air = _site_matrix(site_of_option, n_sites)[served]
+    at_most = sp.hstack([-on_air, fed[served]])
+    once = sp.hstack([sp.csr_matrix((served.size, n)), fed[served]])
+    hops = _parent_rows(feed, arcs, n_sites)
+    parents = sp.hstack([sp.csr_matrix((hops.shape[0], n)), hops])
+    A = sp.vstack([per_option, at_most, once, parents], format="csr")
+    lo = np.concatenate([np.zeros(opts.size), np.full(2 * served.size, -np.inf),
+                         np.full(parents.shape[0], -np.inf)])
+    hi = np.concatenate([np.full(opts.size, np.inf), np.zeros(served.size),
+                         np.ones(served.size), np.zeros(parents.shape[0])])
+    return A, lo, hi
+
+
+
+# ---------------------------------------------------------------------------------------
+# the joint model
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """What the model chooses from: the options in it, the sites that can be on air and
+    be fed, and the rows' requirements once backhaul is accounted for."""
+
+    cols: np.ndarray  # option index of each option column
+    possible: np.ndarray  # bool per site: can be on air
+    feedable: np.ndarray  # bool per site: can be fed if on air
+    required: np.ndarray  # options each row must be covered by, within the feedable ones
+    blocked: np.ndarray  # bool per row: backhaul lowers its requirement
+
+
+def _open_options(p: Problem, options: OptionInputs) -> np.ndarray:
+    """Bool per option: fixed, or choosable once the fixed options take their groups and
+    budget (:class:`InfeasibleError` when they alone break the budget or share a group)."""
+    fixed = take_out_fixed(options)
+    ids, counts = np.unique(fixed.groups, return_counts=True)
+    if np.any(counts > 1):
+        raise InfeasibleError(f"two fixed options share a group (groups "
+                              f"{first_indices(ids[counts > 1])})")
+    spent = float(p.cost[fixed.index].sum())
+    cap = math.inf if p.budget is None else p.budget - spent
+    if cap < -1e-9 * max(1.0, spent):
+        raise InfeasibleError(f"the fixed options cost {spent:g}, over the budget {p.budget:g}")
+    return options.fixed | fixed.choosable(options, cap + 1e-9 * max(1.0, abs(cap)))
+
+
+def _scope(p: Problem, options: OptionInputs, sites: SiteInputs, arcs: Arcs) -> _Scope:
+    """The options and rows of the model; :class:`InfeasibleError` for a fixed site nothing
+    can feed, or a must-cover row the fixed options' groups or the budget leave short."""
+    open_ = _open_options(p, options)
+    possible = np.bincount(sites.site_of_option[open_], minlength=sites.n_sites) > 0
+    feedable = feedable_sites(sites, arcs, possible)
+    stranded = np.unique(sites.site_of_option[options.fixed & ~feedable[sites.site_of_option]])
+    if stranded.size:
+        raise InfeasibleError(f"{stranded.size} existing site(s) can be fed by no fiber, "
+                              f"satellite or microwave chain within the hop limit: sites "
+                              f"{first_indices(stranded)}")
+    required = p.required
+    short = np.flatnonzero(coverage_count(p.A, np.flatnonzero(open_)) < required)
+    if short.size:
+        raise InfeasibleError(
+            f"{short.size} must-cover row(s) can only be covered by options excluded by fixed "
+            f"options' groups or the budget: rows {first_indices(short)}")
+    cols = np.flatnonzero(open_ & feedable[sites.site_of_option])
+    reach = coverage_count(p.A, cols)
+    return _Scope(cols=cols, possible=possible, feedable=feedable,
+                  required=np.minimum(required, reach), blocked=reach < required)
+
+
+@dataclass(frozen=True)
+class _JointModel:
+    """The coverage model over ``[option columns, feed columns]`` (feed columns cover
+    nothing and count against nothing but cost) and the feed rows that bind them."""
+
+    p: Problem
+    scope: _Scope
+    feed: FeedColumns
+    rows: tuple  # (matrix over the columns of p, lower, upper)
+    fixed_cols: np.ndarray  # columns of fixed options (lower bound 1)
+
+    @property
+    def n_options(self) -> int:
+        return self.scope.cols.size
+
+    def built(self, stage: str, target: float | None = None) -> BuiltModel:
+        """:func:`~siting.optimize.model.build_model` of ``stage`` with the feed rows added
+        and the fixed options fixed to 1."""
+        built = build_model(self.p, stage, target)
+        A, lo, hi = self.rows
+        ny = built.mip.n_vars - A.shape[1]
+        full = sp.vstack([built.mip.A, sp.hstack([A, sp.csr_matrix((A.shape[0], ny))])],
+                         format="csc")
+        full.sort_indices()
+        col_lo = built.mip.col_lo.copy()
+        col_lo[self.fixed_cols] = 1.0
+        mip = replace(built.mip, A=full, row_lo=np.concatenate([built.mip.row_lo, lo]),
+                      row_hi=np.concatenate([built.mip.row_hi, hi]), col_lo=col_lo)
+        return replace(built, mip=mip)
+
+    def value(self, selected: np.ndarray) -> float:
+        """First-stage objective of a selection of columns: cost with backhaul
+        (``min_cost``) or covered weight (``max_coverage``)."""
+        if self.p.objective == "min_cost":
+            return float(self.p.cost[selected].sum())
+        return float(self.p.weight[covered_by(self.p.A, selected)].sum())
+
+    def rewarded_value(self, selected: np.ndarray) -> float:
+        """Weight of the rewarded rows (the ``y`` of the model) a selection covers."""
+        rows = rewarded_rows(self.p)
+        return float(self.p.weight[rows][covered_by(self.p.A[rows], selected)].sum())
+
+
+def _joint_model(p: Problem, options: OptionInputs, sites: SiteInputs, arcs: Arcs,
+                 record: SolveLog) -> _JointModel:
+    """Scope, feed columns and rows of the joint model of ``p``."""
+    scope = _scope(p, options, sites, arcs)
+    feed = feed_columns(sites, arcs, scope.possible)
+    cols, m = scope.cols, p.n_rows
+    A = sp.hstack([p.A[:, cols], sp.csr_matrix((m, feed.size))], format="csr")
+    A.sort_indices()
+    need = scope.required
+    joint = Problem(A=A, cost=np.concatenate([p.cost[cols], feed.cost_cny]), weight=p.weight,
+                    must=need > 0, objective=p.objective, budget=p.budget,
+                    max_options=p.max_options,
+                    counted=np.concatenate([p.counted[cols], np.zeros(feed.size, bool)]),
+                    groups=np.concatenate([p.groups[cols], -np.ones(feed.size, np.int64)]),
+                    need=need if np.any(need > 1) else None)
+    rows = feed_rows(feed, arcs, sites.site_of_option[cols], sites.n_sites)
+    record.note(f"backhaul: {feed.size} feed variables ({int(np.sum(feed.kind == 0))} fiber, "
+                f"{int(np.sum(feed.kind == 1))} microwave, {int(np.sum(feed.kind == 2))} "
+                f"satellite) and {rows[0].shape[0]} rows for {int(scope.possible.sum())} "
+                f"sites")
+    if scope.blocked.any():
+        record.note(f"{int(scope.blocked.sum())} must-cover row(s) lack options at sites "
+                    f"backhaul can feed: rows {first_indices(np.flatnonzero(scope.blocked))}")
+    return _JointModel(p=joint, scope=scope, feed=feed, rows=rows,
+                       fixed_cols=np.flatnonzero(options.fixed[cols]))
+
+
+# ---------------------------------------------------------------------------------------
+# solving
+
+
+def _time_left_s(deadline: float | None) -> float | None:
+    return None if deadline is None else max(deadline - time.perf_counter(), 0.0)
+
+
+def _selection(res: MipResult, n_columns: int) -> np.ndarray:
+    return np.flatnonzero(res.x[:n_columns] > 0.5).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class _Stage:
+    """The first stage's plan (columns of the joint model), status and bound."""
+
+    selected: np.ndarray
+    status: str
+    bound: float
+
+
+def _first_stage(model: _JointModel, *, solver, deadline, mip_gap, seed,
+                 record: SolveLog) -> _Stage:
+    """The primary objective's MIP; bound and status as in
+    :func:`~siting.optimize.solve_coverage_model`. A model without columns (no option at
+    a site that can be fed) has one plan, the empty one."""
+    if model.p.n_cols == 0:
+        nothing = np.zeros(0, np.int64)
+        return _Stage(nothing, "optimal", model.value(nothing))
+    built = model.built("primary")
+    record.note(f"backhaul MIP: {built.mip.n_vars} variables, {built.mip.A.shape[0]} rows, "
+                f"{built.mip.A.nnz} nonzeros")
+    res = run_mip(built.mip, solver=solver, time_limit_s=_time_left_s(deadline),
+                  mip_gap=mip_gap, seed=seed, start=None, record=record)
+    if res.status == "infeasible":
+        raise InfeasibleError("no plan covers every must-cover row and feeds every site on "
+                              "air within the budget, the option quota and the groups")
+    if res.x is None:
+        raise SolverError("the time limit was reached before any plan with backhaul was found")
+    selected = _selection(res, built.n_x)
+    value = model.value(selected)
+    p = model.p
+    must_weight = float(p.weight[p.must].sum()) if p.objective == "max_coverage" else 0.0
+    bound = res.bound + must_weight
+    if not math.isfinite(bound):
+        bound = 0.0 if p.objective == "min_cost" else float(p.weight.sum())
+    if res.status == "optimal" and mip_gap == 0:
+        bound = (min if p.objective == "min_cost" else max)(bound, value)
+    status = res.status
+    if status == "optimal" and mip_gap > 0 and relative_gap(value, bound) > 1e-9:
+        status = "feasible"
+    return _Stage(selected, status, bound)
+
+
+def _tie_break(model: _JointModel, first: _Stage, *, solver, deadline, mip_gap, seed,
+               record: SolveLog) -> np.ndarray:
+    """The lexicographic second stage (``min_cost``: most weight at no more cost;
+    ``max_coverage``: least cost, backhaul included, at no less weight); the first plan
+    when it finds nothing better."""
+    p = model.p
+    if p.n_cols == 0 or (p.objective == "min_cost" and rewarded_rows(p).size == 0):
+        return first.selected
+    if p.objective == "max_coverage" and not np.any(p.cost[first.selected] > 0):
+        return first.selected
+    value = model.value(first.selected)
+    if p.objective == "min_cost":
+        target = value + 1e-7 * max(1.0, value)
+    else:
+        rewarded = model.rewarded_value(first.selected)
+        target = rewarded - 1e-7 * max(1.0, rewarded)
+    built = model.built("tie_break", target)
+    res = run_mip(built.mip, solver=solver, time_limit_s=_time_left_s(deadline),
+                  mip_gap=mip_gap, seed=seed, start=built.start_vector(p, first.selected),
+                  record=record)
+    if res.x is None:
+        record.note(f"tie-break stage found no plan ({res.status}); first-stage plan kept")
+        return first.selected
+    selected = _selection(res, built.n_x)
+    tol = 1e-7 * max(1.0, abs(value))
+    worse = (model.value(selected) < value - tol if p.objective == "max_coverage"
+             else model.value(selected) > value + tol)
+    return first.selected if worse else selected
+
+
+# ---------------------------------------------------------------------------------------
+# the result
+
+
+@dataclass(frozen=True)
+class BackhaulSolution:
+    """A plan of sites with their backhaul.
+
+    Attributes
+    ----------
+    solution : Solution
+        The selected options (fixed ones included); ``objective`` is the total cost, options
+        plus backhaul, for ``min_cost`` and the covered weight for ``max_coverage``; bound,
+        gap and status as in :func:`~siting.optimize.solve_coverage_model`.
+    on_air : numpy.ndarray
+        Bool per site: one of its options is selected.
+    backhaul : numpy.ndarray
+        Str per site: ``"fiber"`` (a new route, or fiber on site when the site needs no
+        backhaul), ``"microwave"``, ``"satellite"``; ``""`` off air.
+    hop_level : numpy.ndarray
+        Int per site: 0 fiber-fed, k fed by a chain of k microwave hops from a fiber-fed
+        site, -1 satellite or off air.
+    feeder_site : numpy.ndarray
+        Int per site: the site feeding it by microwave, -1 otherwise.
+    feeder_link : numpy.ndarray
+        Int per site: that hop's row in ``links``, -1 otherwise.
+    backhaul_cost_cny : numpy.ndarray
+        Float per site: its fiber route, hop or satellite cost [CNY] (0 off air or with fiber
+        on site).
+    site_cost_cny : float
+        Cost of the selected options [CNY].
+    backhaul_blocked : numpy.ndarray
+        Bool per demand row: a must-cover row some option covers (or gives the backup
+        coverage it asks for) but not enough options at sites backhaul can feed: it was
+        asked for no more than those give, and backhaul is what leaves it short.
+    feedable : numpy.ndarray
+        Bool per site: some backhaul can feed it if it goes on air (budget aside).
+    """
+
+    solution: Solution
+    on_air: np.ndarray
+    backhaul: np.ndarray
+    hop_level: np.ndarray
+    feeder_site: np.ndarray
+    feeder_link: np.ndarray
+    backhaul_cost_cny: np.ndarray
+    site_cost_cny: float
+    backhaul_blocked: np.ndarray
+    feedable: np.ndarray
+
+    @property
+    def total_backhaul_cny(self) -> float:
+        return float(self.backhaul_cost_cny.sum())
+
+    @property
+    def total_cost_cny(self) -> float:
+        return self.site_cost_cny + self.total_backhaul_cny
+
+
+def _feeder(model: _JointModel, arcs: Arcs, column: int, level: np.ndarray) -> int:
+    """The arc feeding microwave column ``column``: the first of its class whose parent is
+    fed (by fiber or microwave) one level lower."""
+    feed = model.feed
+    members = feed.arcs_of[feed.arc_ptr[column]:feed.arc_ptr[column + 1]]
+    return int(members[np.argmax(level[arcs.parent[members]] == feed.level[column] - 1)])
+
+
+def _site_feeds(model: _JointModel, sites: SiteInputs, arcs: Arcs, selected: np.ndarray,
+                solution: Solution) -> BackhaulSolution:
+    """Per-site backhaul of a selection of the joint model's columns."""
+    n_sites, feed = sites.n_sites, model.feed
+    on_air = np.zeros(n_sites, bool)
+    on_air[sites.site_of_option[solution.selected]] = True
+    kind = np.where(on_air & ~sites.needs_backhaul, FIBER, "").astype(object)
+    level = np.where(on_air & ~sites.needs_backhaul, 0, -1)
+    cost = np.zeros(n_sites)
+    chosen = selected[selected >= model.n_options] - model.n_options
+    chosen = chosen[np.argsort(feed.level[chosen], kind="stable")]
+    site = feed.site[chosen]
+    kind[site] = np.asarray(_KINDS, dtype=object)[feed.kind[chosen]]
+    level[site] = feed.level[chosen]
+    cost[site] = feed.cost_cny[chosen]
+    feeder_site, feeder_link = np.full(n_sites, -1), np.full(n_sites, -1)
+    for column in chosen[feed.kind[chosen] == 1]:
+        arc = _feeder(model, arcs, column, level)
+        feeder_site[feed.site[column]] = arcs.parent[arc]
+        feeder_link[feed.site[column]] = arcs.link[arc]
+    option_cost = model.p.cost[selected[selected < model.n_options]]
+    return BackhaulSolution(solution=solution, on_air=on_air, backhaul=kind, hop_level=level,
+                            feeder_site=feeder_site, feeder_link=feeder_link,
+                            backhaul_cost_cny=cost, site_cost_cny=float(option_cost.sum()),
+                            backhaul_blocked=model.scope.blocked,
+                            feedable=model.scope.feedable)
+
+
+# ---------------------------------------------------------------------------------------
+# public entry point
+
+
+def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links=None,
+                        satellite_cost_cny=None, max_hops: int, objective: str = "min_cost",
+                        weight=None, must_cover=None, budget: float | None = None,
+                        max_options: int | None = None, counted=None, fixed=None, groups=None,
+                        site_needs_backhaul=None, tie_break: bool = True,
+                        time_limit_s: float | None = None, mip_gap: float = 0.0,
+                        solver: str = "highs", seed: int = 0) -> BackhaulSolution:
+    """Choose options and the backhaul of their sites together (model in the module
+    docstring).
+
+    Parameters
+    ----------
+    coverage, cost, objective, weight, must_cover, budget, max_options, counted, fixed, groups
+        As in :func:`siting.optimize.solve_coverage_model` (``cost`` [CNY]); ``budget``
+        covers options and backhaul.
+    site_of_option : int array, shape (n_options,)
+        The site of each option, in ``[0, n_sites)``.
+    fiber_cost_cny : array, shape (n_sites,)
+        Cheapest fiber route from each site to the fiber network [CNY], >= 0; inf where no
+        route can be built. Its length is the number of sites.
+    links : mapping or DataFrame, optional
+        Feasible microwave links, one per row: ``site_a``, ``site_b`` (site indices),
+        ``cost_cny`` [CNY]; usable in either direction. Between two sites the cheapest link
+        is used (capacity is not modelled); ``feeder_link`` of the result is its row.
+    satellite_cost_cny : float or array (n_sites,), optional
+        Satellite backhaul cost [CNY] (None or inf: unavailable).
+    max_hops : int
+        Most microwave hops from a site to a fiber-fed site (0: no microwave).
+    site_needs_backhaul : bool array, shape (n_sites,), optional
+        False for sites with fiber on site (fed at no cost). Default: every site needs it.
+    tie_break, time_limit_s, mip_gap, solver, seed
+        As in :func:`siting.optimize.solve_coverage_model`.
+
+    Returns
+    -------
+    BackhaulSolution
+
+    Raises
+    ------
+    InputError
+        Bad shapes or values.
+    InfeasibleError
+        A must-cover row no option covers; an existing site nothing can feed; no plan meets
+        the must-cover rows (as far as backhaul allows, see ``backhaul_blocked``) within the
+        budget, quota and groups.
+    SolverError
+        No solver could run, or the time limit passed before any plan was found.
+    """
+    t0 = time.perf_counter()
+    p, options = validated_problem(coverage, cost, objective=objective, weight=weight,
+                                   must_cover=must_cover, budget=budget,
+                                   max_options=max_options, counted=counted, fixed=fixed,
+                                   groups=groups, solver=solver, time_limit_s=time_limit_s,
+                                   mip_gap=mip_gap)
+    sites = checked_sites(site_of_option, p.n_cols, fiber_cost_cny, satellite_cost_cny,
+                          site_needs_backhaul, max_hops)
+    arcs = checked_arcs(links, sites.n_sites)
+    deadline = None if time_limit_s is None else t0 + float(time_limit_s)
+    record = SolveLog()
+    model = _joint_model(p, options, sites, arcs, record)
+    settings = {"solver": solver, "mip_gap": float(mip_gap), "seed": seed, "record": record}
+    started = time.perf_counter()
+    first = _first_stage(model, deadline=deadline, **settings)
+    selected = first.selected
+    if tie_break:
+        own = time.perf_counter() + max(TIE_BREAK_TIME_FACTOR * (time.perf_counter() - started),
+                                        TIE_BREAK_MIN_S)
+        selected = _tie_break(model, first, deadline=own if deadline is None
+                              else min(deadline, own), **settings)
+    value = model.value(selected)
+    solution = Solution(selected=model.scope.cols[selected[selected < model.n_options]],
+                        objective=value, bound=first.bound,
+                        gap=relative_gap(value, first.bound), status=first.status,
+                        solver="+".join(dict.fromkeys(record.solvers)) or solver,
+                        solve_time_s=time.perf_counter() - t0, notes=tuple(record.notes))
+    return _site_feeds(model, sites, arcs, selected, solution)

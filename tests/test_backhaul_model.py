@@ -1,0 +1,350 @@
+"""Tests of siting.optimize.backhaul: sites and backhaul chosen together, checked against a
+brute force over every selection of options and every backhaul choice of their sites."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+
+import numpy as np
+import pulp
+import pytest
+import scipy.sparse as sp
+
+from siting.errors import InfeasibleError, InputError
+from siting.optimize import highs_backend, pulp_backend
+from siting.optimize.backhaul import solve_with_backhaul
+
+INF = math.inf
+
+
+# ---------------------------------------------------------------------------------------
+# brute force reference
+
+
+def link_table(pairs):
+    """``links`` from (site_a, site_b, cost) triples."""
+    a, b, c = zip(*pairs) if pairs else ((), (), ())
+    return {"site_a": np.array(a, dtype=np.int64), "site_b": np.array(b, dtype=np.int64),
+            "cost_cny": np.array(c, dtype=float)}
+
+
+def _chain_ok(parent, site, fiber_fed, max_hops):
+    """Whether following microwave parents from ``site`` reaches a fiber-fed site within
+    ``max_hops`` hops."""
+    hops, here = 0, site
+    while here not in fiber_fed:
+        if here not in parent or hops == max_hops:
+            return False
+        here, hops = parent[here], hops + 1
+    return True
+
+
+def cheapest_backhaul(on_air, inst):
+    """Least backhaul cost of the sites ``on_air`` (a frozenset) by enumerating, for every
+    site that needs backhaul, fiber, satellite or any link to another on-air site; inf when
+    no choice feeds them all."""
+    choices = []
+    for s in sorted(on_air):
+        if not inst["needs"][s]:
+            choices.append([("own", None, 0.0)])
+            continue
+        opts = []
+        if math.isfinite(inst["fiber"][s]):
+            opts.append(("fiber", None, inst["fiber"][s]))
+        if math.isfinite(inst["sat"][s]):
+            opts.append(("sat", None, inst["sat"][s]))
+        for a, b, c in inst["links"]:
+            if s in (a, b) and (b if s == a else a) in on_air:
+                opts.append(("mw", b if s == a else a, c))
+        choices.append(opts)
+    best = INF
+    for combo in itertools.product(*choices):
+        cost = sum(c for _, _, c in combo)
+        if cost >= best:
+            continue
+        sites = sorted(on_air)
+        fiber_fed = {s for s, (k, _, _) in zip(sites, combo) if k in ("own", "fiber")}
+        parent = {s: t for s, (k, t, _) in zip(sites, combo) if k == "mw"}
+        if all(_chain_ok(parent, s, fiber_fed, inst["H"]) for s in parent):
+            best = cost
+    return best
+
+
+def brute_force(inst, objective):
+    """(objective value, tie-break value, blocked rows) of the lexicographic optimum over
+    every option selection, or None when no plan is feasible."""
+    A = inst["A"]
+    n = A.shape[1]
+    cost, site = inst["cost"], inst["site"]
+    fixed, groups = inst["fixed"], inst["groups"]
+    bh = functools.lru_cache(maxsize=None)(lambda s: cheapest_backhaul(s, inst))
+    budget = INF if inst.get("budget") is None else inst["budget"]
+    taken = set(groups[fixed][groups[fixed] >= 0])
+    spent = cost[fixed].sum()
+    open_ = fixed | (~np.isin(groups, list(taken)) & (cost <= budget - spent + 1e-9))
+    possible = sorted(set(site[open_]))
+    feedable = {s for r in range(1, len(possible) + 1)
+                for subset in itertools.combinations(possible, r)
+                if bh(frozenset(subset)) < INF for s in subset}
+    at_feedable = open_ & np.isin(site, list(feedable))
+    need = inst["need"]
+    cap = np.minimum(need, A[:, at_feedable].sum(axis=1))
+    best = None
+    for bits in itertools.product([0, 1], repeat=n):
+        x = np.array(bits, bool)
+        if np.any(fixed & ~x) or any(np.sum(x[groups == g]) > 1 for g in set(groups[groups >= 0])):
+            continue
+        if inst.get("max_options") is not None and x.sum() > inst["max_options"]:
+            continue
+        count = A[:, x].sum(axis=1)
+        if np.any(count < cap):
+            continue
+        total = cost[x].sum() + bh(frozenset(site[x]))
+        if not (math.isfinite(total) and total <= budget + 1e-9):  # inf: a site unfed
+            continue
+        people = inst["weight"][count > 0].sum()
+        key = (total, -people) if objective == "min_cost" else (-people, total)
+        if best is None or key < best:
+            best = key
+    if best is None:
+        return None
+    return abs(best[0]), abs(best[1]), cap < need
+
+
+# ---------------------------------------------------------------------------------------
+# instances and checks
+
+
+def random_instance(rng, objective):
+    """A handful of sites (one or two options each, one option per site), links, rows."""
+    n_sites = int(rng.integers(4, 7))
+    per_site = rng.integers(1, 3, n_sites) if rng.random() < 0.5 else np.ones(n_sites, int)
+    site = np.repeat(np.arange(n_sites), per_site)
+    n, m = site.size, int(rng.integers(4, 8))
+    A = rng.random((m, n)) < 0.35
+    fixed = np.zeros(n, bool)
+    if rng.random() < 0.4:
+        fixed[rng.integers(n)] = True
+    pairs = [(a, b) for a in range(n_sites) for b in range(a + 1, n_sites)]
+    chosen = rng.choice(len(pairs), size=min(len(pairs), int(rng.integers(3, 7))), replace=False)
+    links = [(*pairs[i], float(rng.integers(2, 9))) for i in chosen]
+    if links and rng.random() < 0.3:  # a second band on one pair
+        links.append((links[0][0], links[0][1], float(rng.integers(1, 9))))
+    covered = A.sum(axis=1) > 0
+    need = np.where(covered & (rng.random(m) < (0.6 if objective == "min_cost" else 0.3)), 1, 0)
+    need[covered & (A.sum(axis=1) >= 2) & (rng.random(m) < 0.15)] *= 2
+    sat_cny = float(rng.integers(15, 40)) if rng.random() < 0.5 else INF
+    inst = {"A": A, "site": site, "cost": rng.integers(1, 12, n).astype(float), "fixed": fixed,
+            "groups": np.where(per_site[site] > 1, site, -1),
+            "fiber": np.where(rng.random(n_sites) < 0.45, rng.integers(3, 25, n_sites), INF),
+            "sat": np.full(n_sites, sat_cny), "needs": rng.random(n_sites) < 0.85,
+            "links": links, "H": int(rng.integers(1, 4)),
+            "weight": rng.integers(1, 20, m).astype(float), "need": need}
+    if objective == "max_coverage":
+        inst["budget"] = float(rng.integers(10, 60))
+    if rng.random() < 0.3:
+        inst["max_options"] = int(rng.integers(1, 4))
+    return inst
+
+
+def solve(inst, objective, **kwargs):
+    return solve_with_backhaul(
+        sp.csr_matrix(inst["A"].astype(np.int8)), inst["cost"], objective=objective,
+        weight=inst["weight"], must_cover=inst["need"], budget=inst.get("budget"),
+        max_options=inst.get("max_options"), fixed=inst["fixed"], groups=inst["groups"],
+        site_of_option=inst["site"], fiber_cost_cny=inst["fiber"],
+        links=link_table(inst["links"]), satellite_cost_cny=inst["sat"], max_hops=inst["H"],
+        site_needs_backhaul=inst["needs"], **kwargs)
+
+
+def check_feeds(res, inst):
+    """The plan's backhaul is valid and its costs add up."""
+    on_air = np.zeros(len(inst["fiber"]), bool)
+    on_air[inst["site"][res.solution.selected]] = True
+    np.testing.assert_array_equal(res.on_air, on_air)
+    for s in range(on_air.size):
+        kind = res.backhaul[s]
+        if not on_air[s]:
+            assert kind == "" and res.backhaul_cost_cny[s] == 0
+        elif not inst["needs"][s]:
+            assert kind == "fiber" and res.backhaul_cost_cny[s] == 0
+        elif kind == "fiber":
+            assert res.backhaul_cost_cny[s] == inst["fiber"][s] and res.hop_level[s] == 0
+        elif kind == "satellite":
+            assert res.backhaul_cost_cny[s] == inst["sat"][s]
+        else:
+            assert kind == "microwave"
+            t, link = res.feeder_site[s], res.feeder_link[s]
+            a, b, c = inst["links"][link]
+            assert {a, b} == {s, t} and on_air[t] and res.backhaul_cost_cny[s] == c
+            assert res.hop_level[s] == res.hop_level[t] + 1 <= inst["H"]
+            assert res.backhaul[t] in ("fiber", "microwave")
+    total = inst["cost"][res.solution.selected].sum() + res.backhaul_cost_cny.sum()
+    assert res.total_cost_cny == pytest.approx(total)
+
+
+def check_against_brute_force(inst, objective, **kwargs):
+    ref = brute_force(inst, objective)
+    if ref is None:
+        with pytest.raises(InfeasibleError):
+            solve(inst, objective, **kwargs)
+        return None
+    res = solve(inst, objective, **kwargs)
+    check_feeds(res, inst)
+    people = inst["weight"][inst["A"][:, res.solution.selected].sum(axis=1) > 0].sum()
+    first, second = ((res.total_cost_cny, people) if objective == "min_cost"
+                     else (people, res.total_cost_cny))
+    assert res.solution.status == "optimal"
+    assert not any("failed" in note for note in res.solution.notes)
+    assert res.solution.objective == pytest.approx(first)
+    assert (first, second) == pytest.approx(ref[:2])
+    np.testing.assert_array_equal(res.backhaul_blocked, ref[2])
+    return res
+
+
+# ---------------------------------------------------------------------------------------
+# brute force on random instances
+
+
+@pytest.mark.parametrize("objective", ["min_cost", "max_coverage"])
+@pytest.mark.parametrize("seed", range(20))
+def test_random_instances_match_brute_force(objective, seed):
+    rng = np.random.default_rng([18, seed, objective == "min_cost"])
+    check_against_brute_force(random_instance(rng, objective), objective)
+
+
+# ---------------------------------------------------------------------------------------
+# hand-made cases
+
+
+def instance(A, cost, site, fiber, links, H, *, need=None, sat=INF, needs=None, fixed=None,
+             weight=None, **extra):
+    """A hand-made instance in the form :func:`solve` and :func:`brute_force` take."""
+    A = np.array(A, bool)
+    m, n = A.shape
+    n_sites = len(fiber)
+    return dict(A=A, cost=np.array(cost, float), site=np.array(site), fiber=np.array(fiber, float),
+                links=links, H=H, sat=np.full(n_sites, sat, float),
+                needs=np.ones(n_sites, bool) if needs is None else np.array(needs),
+                fixed=np.zeros(n, bool) if fixed is None else np.array(fixed),
+                groups=-np.ones(n, np.int64),
+                weight=np.ones(m) if weight is None else np.array(weight, float),
+                need=np.ones(m, np.int64) if need is None else np.array(need), **extra)
+
+
+def test_cheaper_mast_loses_to_its_backhaul():
+    """Site 0's mast is cheaper but its fiber route is long; site 1 wins on the total."""
+    inst = instance([[1, 1]], [10, 30], [0, 1], [100, 5], [], H=1)
+    res = check_against_brute_force(inst, "min_cost")
+    np.testing.assert_array_equal(res.solution.selected, [1])
+    assert (res.site_cost_cny, res.total_backhaul_cny, res.total_cost_cny) == (30, 5, 35)
+    assert list(res.backhaul) == ["", "fiber"]
+
+
+def relay_chain(H, sat=INF, relay_covers=False):
+    """Site 2 covers the must-cover row 1 but has no fiber; site 1 links it to site 0, which
+    has fiber (0-2 has no line of sight). Site 1 is a relay only, or also the one site
+    covering the must-cover row 2 (``relay_covers``)."""
+    return instance([[1, 0, 0], [0, 0, 1], [0, int(relay_covers), 0]], [8, 5, 5], [0, 1, 2],
+                    [10, INF, INF], [(0, 1, 3.0), (1, 2, 3.0)], H=H, sat=sat,
+                    need=[0, 1, int(relay_covers)], weight=[1, 4, 2])
+
+
+@pytest.mark.parametrize("relay_covers", [False, True])
+def test_two_hop_relay(relay_covers):
+    res = check_against_brute_force(relay_chain(H=2, relay_covers=relay_covers), "min_cost")
+    np.testing.assert_array_equal(res.solution.selected, [0, 1, 2])
+    assert list(res.backhaul) == ["fiber", "microwave", "microwave"]
+    assert list(res.hop_level) == [0, 1, 2]
+    assert list(res.feeder_site) == [-1, 0, 1]
+    assert list(res.feeder_link) == [-1, 0, 1]
+    assert res.total_cost_cny == 8 + 5 + 5 + 10 + 3 + 3
+
+
+def test_hop_limit_leaves_a_must_cover_row_to_backhaul():
+    """One hop allowed: site 2 cannot be fed, so row 1 is reported as left by backhaul."""
+    inst = relay_chain(H=1)
+    res = check_against_brute_force(inst, "min_cost")
+    assert list(res.backhaul_blocked) == [False, True, False]
+    assert list(res.feedable) == [True, True, False]
+    assert res.solution.selected.size == 0
+    res = check_against_brute_force(dict(inst, budget=30.0), "max_coverage")
+    np.testing.assert_array_equal(res.solution.selected, [0])
+    assert list(res.backhaul_blocked) == [False, True, False]
+
+
+@pytest.mark.parametrize("H, expected", [(2, "microwave"), (1, "satellite")])
+def test_satellite_is_the_last_resort(H, expected):
+    res = check_against_brute_force(relay_chain(H=H, sat=50.0), "min_cost")
+    assert res.backhaul[2] == expected
+    assert not res.backhaul_blocked.any()
+    assert res.total_cost_cny == (8 + 5 + 5 + 10 + 3 + 3 if H == 2 else 5 + 50)
+
+
+def test_existing_site_with_fiber_feeds_a_new_site_for_free():
+    inst = instance([[1, 0], [0, 1]], [0, 20], [0, 1], [INF, INF], [(0, 1, 4.0)], H=1,
+                    needs=[False, True], fixed=[True, False])
+    res = check_against_brute_force(inst, "min_cost")
+    assert list(res.backhaul) == ["fiber", "microwave"]
+    assert list(res.backhaul_cost_cny) == [0, 4]
+    assert res.feeder_site[1] == 0 and res.total_cost_cny == 24
+
+
+def test_existing_site_without_fiber_is_fed_through_a_new_relay():
+    """The existing site 0 needs backhaul and only site 1 (fiber 7) can feed it: site 1 is
+    built for that alone."""
+    inst = instance([[1, 0]], [0, 20], [0, 1], [INF, 7], [(0, 1, 4.0)], H=1,
+                    fixed=[True, False], weight=[3])
+    res = check_against_brute_force(inst, "min_cost")
+    np.testing.assert_array_equal(res.solution.selected, [0, 1])
+    assert list(res.backhaul) == ["microwave", "fiber"]
+    assert res.total_cost_cny == 20 + 7 + 4
+
+
+def test_existing_site_nothing_can_feed():
+    inst = instance([[1, 0]], [0, 20], [0, 1], [INF, 7], [], H=1, fixed=[True, False])
+    with pytest.raises(InfeasibleError, match="existing site"):
+        solve(inst, "min_cost")
+
+
+def test_bad_inputs():
+    inst = relay_chain(H=2)
+    with pytest.raises(InputError, match="site_of_option"):
+        solve(dict(inst, site=np.array([0, 1, 3])), "min_cost")
+    with pytest.raises(InputError, match="links"):
+        solve(dict(inst, links=[(0, 0, 1.0)]), "min_cost")
+    with pytest.raises(InputError, match="max_hops"):
+        solve(dict(inst, H=-1), "min_cost")
+
+
+# ---------------------------------------------------------------------------------------
+# HiGHS after PuLP
+
+
+def _cbc_refuses(*args, **kwargs):
+    raise AssertionError("siting fell back to CBC")
+
+
+def test_runs_after_pulp(monkeypatch):
+    """Solved by CBC through PuLP, then by HiGHS on a thread where PuLP's HiGHS sized the
+    scheduler to two threads (issue 19): the same optimum, and no fallback."""
+    inst = relay_chain(H=2, sat=50.0)
+    cbc = check_against_brute_force(inst, "min_cost", solver="cbc")
+    assert cbc.solution.solver == "cbc"
+
+    def pulp_then_siting():
+        prob = pulp.LpProblem("pulp_first", pulp.LpMinimize)
+        new_var = prob.add_variable if hasattr(prob, "add_variable") else pulp.LpVariable
+        x = new_var("x", 0, 3, cat="Integer")
+        prob += x
+        prob += x >= 1.5
+        prob.solve(pulp.HiGHS(msg=False, threads=2))
+        return check_against_brute_force(inst, "min_cost")
+
+    monkeypatch.setattr(pulp_backend, "solve_mip", _cbc_refuses)
+    res = highs_backend.on_own_thread(pulp_then_siting)
+    assert res.solution.solver == "highs"
+    np.testing.assert_array_equal(res.solution.selected, cbc.solution.selected)
+    assert list(res.backhaul) == list(cbc.backhaul)
