@@ -56,6 +56,7 @@ __all__ = [
     "itm_p2p_cr",
     "itm_p2p_kernel",
     "itm_p2p_loss",
+    "validate_itm_inputs",
 ]
 
 _jit = numba.njit(cache=True, nogil=True)
@@ -938,8 +939,8 @@ def _check_choice(value, name: str, allowed, meaning: str):
 _MDVAR_VALUES = tuple(base + flags for flags in (0, 10, 20, 30) for base in range(4))
 
 
-def _validate_inputs(h_tx_m, h_rx_m, climate, n0, f_mhz, pol, epsilon, sigma, mdvar, time_pct,
-                     location_pct, situation_pct):
+def validate_itm_inputs(h_tx_m, h_rx_m, climate, n0, f_mhz, pol, epsilon, sigma, mdvar, time_pct,
+                        location_pct, situation_pct):
     """Raise NTIA's input errors (``ValidateInputs``), in its order; returns climate, pol and
     mdvar as ints."""
     _check_range(h_tx_m, "transmitter height h_tx_m", 0.5, 3000.0, "m")
@@ -1005,8 +1006,8 @@ def itm_p2p(h_tx_m, h_rx_m, pfl, climate, n0, f_mhz, pol, epsilon, sigma, mdvar,
     where NTIA's reference returns an error, and also where it silently returns NaN (the loss is
     undefined); where it only warns, the result is returned with :attr:`ItmResult.warnings` set.
     """
-    climate, pol, mdvar = _validate_inputs(h_tx_m, h_rx_m, climate, n0, f_mhz, pol, epsilon,
-                                           sigma, mdvar, time_pct, location_pct, situation_pct)
+    climate, pol, mdvar = validate_itm_inputs(h_tx_m, h_rx_m, climate, n0, f_mhz, pol, epsilon,
+                                              sigma, mdvar, time_pct, location_pct, situation_pct)
     elevation_m, spacing_m = _profile(pfl)
     out = np.full(ITM_OUT_SIZE, np.nan)
     error = itm_p2p_kernel(float(h_tx_m), float(h_rx_m), elevation_m, spacing_m, climate,
