@@ -54,7 +54,7 @@ from siting.propagation import (EARTH_RADIUS_M, PATH_LOSS_MODELS, SPEED_OF_LIGHT
                                 knife_edge_loss_kernel, strongest_edge_kernel)
 from siting.terrain import Terrain, bilinear_kernel
 
-__all__ = ["ItmParameters", "Prediction", "RADIAL_LOSS_MODELS", "Radials", "nearest_samples",
+__all__ = ["RADIAL_LOSS_MODELS", "ItmParameters", "Prediction", "Radials", "nearest_samples",
            "predict_area", "predict_in_region", "radial_count", "sample_radials_kernel"]
 
 
@@ -287,8 +287,8 @@ def _check_radius(terrain: Terrain, row0: float, col0: float, radius_m: float) -
 
 def predict_area(terrain: Terrain, site_x_m: float, site_y_m: float, height_m: float,
                  tech: Technology, radius_m: float, *, model: str | None = None,
-                 settings: CoverageSettings = CoverageSettings(), ue_height_m: float = 1.5,
-                 itm: ItmParameters = ItmParameters(), site: str = "") -> Prediction:
+                 settings: CoverageSettings | None = None, ue_height_m: float = 1.5,
+                 itm: ItmParameters | None = None, site: str = "") -> Prediction:
     """Path loss and RSRP of every DEM cell within ``radius_m`` of one antenna.
 
     Parameters
@@ -305,12 +305,13 @@ def predict_area(terrain: Terrain, site_x_m: float, site_y_m: float, height_m: f
         Radius of the prediction [m]; every radial sample must stay on the DEM.
     model : str, optional
         A name of :data:`RADIAL_LOSS_MODELS` (default: the technology's model).
-    settings : CoverageSettings
-        Earth radius factor, Deygout edges and antenna pattern, as the coverage engine reads them.
+    settings : CoverageSettings, optional
+        Earth radius factor, Deygout edges and antenna pattern, as the coverage engine reads
+        them (default: the scenario file's defaults).
     ue_height_m : float
         User antenna above ground [m].
-    itm : ItmParameters
-        Ground, climate and quantiles of the ``itm`` model.
+    itm : ItmParameters, optional
+        Ground, climate and quantiles of the ``itm`` model (default :class:`ItmParameters`).
     site : str
         The site's label (a candidate id or "lon,lat").
 
@@ -326,6 +327,8 @@ def predict_area(terrain: Terrain, site_x_m: float, site_y_m: float, height_m: f
         frequency or height outside the model's validity range.
     """
     model = tech.model if model is None else model
+    settings = CoverageSettings() if settings is None else settings
+    itm = ItmParameters() if itm is None else itm
     if model not in RADIAL_LOSS_MODELS:
         raise InputError(f"unknown model {model!r}; use one of {', '.join(RADIAL_LOSS_MODELS)}")
     if not terrain.contains(site_x_m, site_y_m):
@@ -351,7 +354,7 @@ def predict_area(terrain: Terrain, site_x_m: float, site_y_m: float, height_m: f
         grid[inside] = values.ravel()[index[inside]]
         grids.append(grid)
     return Prediction(path_loss_db=grids[0], level_dbm=grids[1],
-                      transform=terrain.transform * Affine.translation(col_start, row_start),
+                      transform=terrain.transform @ Affine.translation(col_start, row_start),
                       crs=terrain.crs, terrain=terrain, site=site, site_x_m=float(site_x_m),
                       site_y_m=float(site_y_m), height_m=float(height_m), technology=tech.name,
                       model=model, radius_m=float(radius_m), n_radials=n_radials)
@@ -384,7 +387,7 @@ def _site_position(region, site: str | None, at: tuple[float, float] | None,
 def predict_in_region(region, scenario: Scenario, *, technology: str, radius_km: float,
                       site: str | None = None, at: tuple[float, float] | None = None,
                       height_m: float | None = None, model: str | None = None,
-                      itm: ItmParameters = ItmParameters()) -> Prediction:
+                      itm: ItmParameters | None = None) -> Prediction:
     """:func:`predict_area` for a candidate of a scenario's region (``site``) or a WGS 84
     point (``at``), with one of the scenario's technologies, its coverage settings and its
     user height. ``region`` is the scenario's :class:`siting.io.RegionData`."""
