@@ -233,6 +233,33 @@ def _resample(z_m, x_start, x_end, count):
 
 
 @_jit
+def _select_in_place(a, low, high, k):
+    """The value at index ``k`` of ``a[low:high + 1]`` sorted ascending (Hoare's quickselect,
+    middle pivot), partitioning that slice in place: afterwards ``a[low:k]`` holds values <= it
+    and ``a[k + 1:high + 1]`` values >= it. ``low <= k <= high``."""
+    while low < high:
+        pivot = a[(low + high) // 2]
+        i = low
+        j = high
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while a[j] > pivot:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+        if k <= j:
+            high = j
+        elif k >= i:
+            low = i
+        else:
+            break
+    return a[k]
+
+
+@_jit
 def _terrain_irregularity_m(z_m, spacing_m, d_start_m, d_end_m):
     """Terrain irregularity parameter delta_h from the profile between two distances.
 
@@ -249,14 +276,13 @@ def _terrain_irregularity_m(z_m, spacing_m, d_start_m, d_end_m):
     s = _resample(z_m, x_start, x_end, count)
     fit_first, fit_last = _least_squares_fit(s, 1.0, 0.0, count - 1.0)
     slope = (fit_last - fit_first) / (count - 1.0)
-    deviations = np.empty(count)
     line = fit_first
-    for j in range(count):
-        deviations[j] = s[j] - line
+    for j in range(count):  # s becomes the deviations from the line
+        s[j] -= line
         line += slope
-    deviations.sort()
-    q10 = deviations[count - p10]  # p10-th largest
-    q90 = deviations[p10 - 1]  # (count - p10 + 1)-th largest
+    # the two order statistics of sorting s, selected in place (O(count) rather than a sort)
+    q10 = _select_in_place(s, 0, count - 1, count - p10)  # p10-th largest
+    q90 = _select_in_place(s, 0, count - p10 - 1, p10 - 1)  # (count - p10 + 1)-th largest
     return (q10 - q90) / (1.0 - 0.8 * math.exp(-(d_end_m - d_start_m) / 50e3))
 
 
