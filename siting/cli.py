@@ -1,5 +1,5 @@
 """The ``siting`` command line: ``run``, ``demo``, ``validate``, ``sweep``, ``compare``,
-``evaluate``, ``init``.
+``evaluate``, ``predict``, ``init``.
 
 Thin commands: each calls the library and turns its errors into one line per problem on
 stderr with exit code 2 (bad input, infeasible) or 1 (outputs that cannot be written: a full
@@ -379,6 +379,57 @@ def evaluate(plan: Annotated[Path, typer.Argument(help="Output folder of the pla
         table.add_row(row.name, *("" if v != v else f"{v:,.0f}" for v in (row.planned, row.achieved)))
     Console().print(table)
     print(f"evaluation written to {out_dir.resolve()}: {', '.join(EVALUATION_FILES)}")
+
+
+def parse_lonlat(text: str) -> tuple[float, float]:
+    """``LON,LAT`` [deg] as two floats; InputError otherwise."""
+    parts = text.split(",")
+    try:
+        lon, lat = (float(p) for p in parts)
+    except ValueError:
+        raise InputError(f"--at {text!r}: expected LON,LAT in degrees, e.g. 109.03,32.70") from None
+    return lon, lat
+
+
+@app.command()
+def predict(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+            technology: Annotated[str, typer.Option("--technology", "-t", help="A technology of the scenario.")],
+            radius_km: Annotated[float, typer.Option("--radius-km", "-r", help="Radius of the prediction [km].")],
+            site: Annotated[Optional[str], typer.Option("--site", help="A candidate's site_id.")] = None,
+            at: Annotated[Optional[str], typer.Option("--at", metavar="LON,LAT", help="A WGS 84 position instead of a site (needs --height).")] = None,
+            height: Annotated[Optional[float], typer.Option("--height", help="Antenna height above ground [m] (default: the site's).")] = None,
+            model: Annotated[Optional[str], typer.Option("--model", help="Path-loss model: a technology model name or itm (default: the technology's).")] = None,
+            out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default out/<name>/predict-<site>).")] = None,
+            quiet: Annotated[bool, QUIET] = False, verbose: Annotated[bool, VERBOSE] = False) -> None:
+    """Predict one site's path loss and received level on every DEM cell within a radius and
+    write prediction.tif (COG: loss, level), prediction.png and prediction.kmz.
+
+    Example: siting predict data/demo/scenario.yaml --site S001 --technology 4G-1800 --radius-km 10 --model itm
+    """
+    from siting.config import load_scenario
+    from siting.export.prediction import PREDICTION_FILES, write_prediction
+    from siting.io import read_region
+    from siting.predict import predict_in_region
+
+    _logging(verbose)
+    try:
+        loaded = load_scenario(scenario)
+        position = parse_lonlat(at) if at is not None else None
+        region = read_region(loaded)
+        started = time.perf_counter()
+        prediction = predict_in_region(region, loaded, technology=technology, radius_km=radius_km,
+                                       site=site, at=position, height_m=height, model=model)
+        seconds = time.perf_counter() - started
+        label = (site if site is not None else "point").replace("/", "_")
+        out_dir = write_prediction(prediction, out if out is not None
+                                   else Path("out") / loaded.name / f"predict-{label}",
+                                   language=loaded.outputs.language)
+    except Exception as exc:  # one line and an exit code, never a traceback
+        _fail(exc, verbose)
+    if not quiet:
+        print(f"{prediction.points:,} cells within {radius_km:g} km of {prediction.site} "
+              f"({prediction.model}, {prediction.n_radials} radials) in {seconds:.2f} s; "
+              f"written to {out_dir.resolve()}: {', '.join(PREDICTION_FILES)}")
 
 
 @app.command()

@@ -62,6 +62,7 @@ __all__ = [
     "itm_p2p_cr",
     "itm_p2p_kernel",
     "itm_p2p_loss",
+    "validate_itm_inputs",
 ]
 
 _jit = numba.njit(cache=True, nogil=True)
@@ -249,6 +250,33 @@ def _resample(z_m, x_start, x_end, count):
 
 
 @_jit
+def _select_in_place(a, low, high, k):
+    """The value at index ``k`` of ``a[low:high + 1]`` sorted ascending (Hoare's quickselect,
+    middle pivot), partitioning that slice in place: afterwards ``a[low:k]`` holds values <= it
+    and ``a[k + 1:high + 1]`` values >= it. ``low <= k <= high``."""
+    while low < high:
+        pivot = a[(low + high) // 2]
+        i = low
+        j = high
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while a[j] > pivot:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+        if k <= j:
+            high = j
+        elif k >= i:
+            low = i
+        else:
+            break
+    return a[k]
+
+
+@_jit
 def _terrain_irregularity_m(z_m, spacing_m, d_start_m, d_end_m):
     """Terrain irregularity parameter delta_h from the profile between two distances.
 
@@ -265,14 +293,13 @@ def _terrain_irregularity_m(z_m, spacing_m, d_start_m, d_end_m):
     s = _resample(z_m, x_start, x_end, count)
     fit_first, fit_last = _least_squares_fit(s, 1.0, 0.0, count - 1.0)
     slope = (fit_last - fit_first) / (count - 1.0)
-    deviations = np.empty(count)
     line = fit_first
-    for j in range(count):
-        deviations[j] = s[j] - line
+    for j in range(count):  # s becomes the deviations from the line
+        s[j] -= line
         line += slope
-    deviations.sort()
-    q10 = deviations[count - p10]  # p10-th largest
-    q90 = deviations[p10 - 1]  # (count - p10 + 1)-th largest
+    # the two order statistics of sorting s, selected in place (O(count) rather than a sort)
+    q10 = _select_in_place(s, 0, count - 1, count - p10)  # p10-th largest
+    q90 = _select_in_place(s, 0, count - p10 - 1, p10 - 1)  # (count - p10 + 1)-th largest
     return (q10 - q90) / (1.0 - 0.8 * math.exp(-(d_end_m - d_start_m) / 50e3))
 
 
@@ -955,8 +982,8 @@ def _check_choice(value, name: str, allowed, meaning: str):
 _MDVAR_VALUES = tuple(base + flags for flags in (0, 10, 20, 30) for base in range(4))
 
 
-def _validate_inputs(h_tx_m, h_rx_m, climate, n0, f_mhz, pol, epsilon, sigma, mdvar, time_pct,
-                     location_pct, situation_pct):
+def validate_itm_inputs(h_tx_m, h_rx_m, climate, n0, f_mhz, pol, epsilon, sigma, mdvar, time_pct,
+                        location_pct, situation_pct):
     """Raise NTIA's input errors (``ValidateInputs``), in its order; returns climate, pol and
     mdvar as ints."""
     _check_range(h_tx_m, "transmitter height h_tx_m", *TERMINAL_HEIGHT_RANGE_M, "m")
@@ -1022,8 +1049,8 @@ def itm_p2p(h_tx_m, h_rx_m, pfl, climate, n0, f_mhz, pol, epsilon, sigma, mdvar,
     where NTIA's reference returns an error, and also where it silently returns NaN (the loss is
     undefined); where it only warns, the result is returned with :attr:`ItmResult.warnings` set.
     """
-    climate, pol, mdvar = _validate_inputs(h_tx_m, h_rx_m, climate, n0, f_mhz, pol, epsilon,
-                                           sigma, mdvar, time_pct, location_pct, situation_pct)
+    climate, pol, mdvar = validate_itm_inputs(h_tx_m, h_rx_m, climate, n0, f_mhz, pol, epsilon,
+                                              sigma, mdvar, time_pct, location_pct, situation_pct)
     elevation_m, spacing_m = _profile(pfl)
     out = np.full(ITM_OUT_SIZE, np.nan)
     error = itm_p2p_kernel(float(h_tx_m), float(h_rx_m), elevation_m, spacing_m, climate,

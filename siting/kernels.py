@@ -71,12 +71,13 @@ def _tiny_terrain():
 
 
 def _compile_radio() -> None:
-    """Coverage levels with an omni and a three-sector antenna and with ITU-R P.1812, a profile,
-    line of sight, a viewshed and the diffraction losses, each on the tiny cone (the types a run
-    passes)."""
+    """Coverage levels with an omni and a three-sector antenna, with ITU-R P.1812 and with ITM,
+    a single-site prediction with an empirical model and with ITM, a profile, line of sight, a
+    viewshed and the diffraction losses, each on the tiny cone (the types a run passes)."""
     from siting import propagation, terrain
     from siting.config import CoverageSettings, ItmSettings, P1812Settings, Technology
     from siting.coverage import Transmitters, path_levels
+    from siting.predict import predict_area
 
     ground = _tiny_terrain()
     tech = Technology(name="4G", generation="4G", frequency_mhz=1800.0, eirp_dbm=60.0,
@@ -93,6 +94,8 @@ def _compile_radio() -> None:
     distance_m, elevation_m = ground.profile(250.0, 250.0, 950.0, 950.0)
     propagation.deygout_loss(distance_m, elevation_m, 30.0, 1.5, 1800.0)
     propagation.bullington_loss(distance_m, elevation_m, 30.0, 1.5, 1800.0)
+    for model in ("rma_38901", "itm"):  # the radial kernels of siting predict
+        predict_area(ground, 550.0, 650.0, 30.0, tech, 400.0, model=model)
     dem = ground.elevation_m
     terrain.exact_line_of_sight_many(dem, 100.0, (1, 1), np.array([[10, 10], [6, 6]]), 30.0, 1.5)
     terrain.viewshed(dem, 100.0, (1, 1), 30.0, 1.5)

@@ -7,6 +7,8 @@
     plan.kpis, plan.sites, plan.villages, plan.summary()
     plan.map(); fig, ax = plan.plot(); plan.write("out/dir")
     curve = study.sweep(budgets_cny=[10e6, 20e6, 30e6])
+    area = study.predict(site="S001", technology="4G-1800", radius_km=10, model="itm")
+    area.level_dbm; area.write("out/predict")
 
 :func:`prepare` reads the inputs, builds the demand and computes the coverage matrix (the
 expensive, terrain-aware part) once, through :func:`siting.pipeline.prepare`; every
@@ -33,10 +35,11 @@ import pandas as pd
 
 from siting import config
 from siting.compare import Comparison, PlanInputs, compare_tables
-from siting.config import Objective, Phase, Scenario, load_scenario
+from siting.config import ItmSettings, Objective, Phase, Scenario, load_scenario
 from siting.coverage import CoverageMatrix
 from siting.demand import Demand
 from siting.errors import ScenarioError
+from siting.export.prediction import write_prediction
 from siting.export.staticmap import draw_static_map
 from siting.export.summary import build_summary, summary_facts
 from siting.export.tables import (PlanTables, admin_table, plan_tables, selected_sites, site_table,
@@ -47,6 +50,7 @@ from siting.pipeline import (PlanOutcome, Progress, RunResult, baseline_kpis, be
                              technology_rasters, timed, write_outputs)
 from siting.pipeline import prepare as prepare_inputs
 from siting.plan import OptionCosts, option_costs, plan_network
+from siting.predict import Prediction, predict_in_region
 from siting.sweep import solve_curve
 
 #: Keys of :meth:`Study.plan` taken from the scenario file's ``objective`` section.
@@ -195,6 +199,43 @@ class Study:
         scenario, coverage, costs = self._variant(overrides, allowed, "sweep")
         return solve_curve(scenario, self.demand, coverage, costs, budgets_cny=budgets_cny,
                            max_new_sites=max_new_sites, progress=progress)
+
+    def predict(self, *, technology: str, radius_km: float, site: str | None = None,
+                at: tuple[float, float] | None = None, height_m: float | None = None,
+                model: str | None = None, itm: ItmSettings | None = None) -> PredictionResult:
+        """One site's path loss and received level on every DEM cell within a radius, as
+        ``siting predict`` computes them (:func:`siting.predict.predict_in_region`).
+
+        Parameters
+        ----------
+        technology : str
+            A technology of the scenario (frequency, EIRP, clutter loss, default model).
+        radius_km : float
+            Radius of the prediction [km]; it must stay on the study's DEM.
+        site : str, optional
+            A candidate's ``site_id`` (its antenna height unless ``height_m``).
+        at : (float, float), optional
+            Or a WGS 84 position (longitude, latitude) [deg], with ``height_m``.
+        height_m : float, optional
+            Antenna height above ground [m].
+        model : str, optional
+            A model of :data:`siting.predict.RADIAL_LOSS_MODELS` (the technology's models and
+            ``itm``); default the technology's.
+        itm : siting.config.ItmSettings, optional
+            Ground constants, climate, refractivity, polarisation and quantiles of ``itm``
+            (default: the technology's ``itm`` block, else epsilon 15, sigma 0.005 S/m,
+            climate 5, n0 301, vertical, 50 % time, locations and situations).
+
+        Returns
+        -------
+        PredictionResult
+            The loss [dB] and level [dBm] grids; ``.write(out_dir)`` writes the files.
+        """
+        prediction = predict_in_region(self.region, self.scenario, technology=technology,
+                                       radius_km=radius_km, site=site, at=at, height_m=height_m,
+                                       model=model, itm=itm)
+        fields = {f.name: getattr(prediction, f.name) for f in dataclasses.fields(Prediction)}
+        return PredictionResult(**fields, language=self.scenario.outputs.language)
 
     def compare(self, plan_a: PlanResult, plan_b: PlanResult) -> Comparison:
         """Compare two plans as ``siting compare`` compares their output folders: the sites
@@ -393,6 +434,18 @@ class PlanResult(PlanOutcome):
         with output_lock(out):
             write_outputs(self.run, out, progress=progress, tables=self.tables)
         return out
+
+
+@dataclass(frozen=True)
+class PredictionResult(Prediction):
+    """A :class:`siting.predict.Prediction` of a :class:`Study` that writes its files."""
+
+    language: str = "en"  # of prediction.png's legend
+
+    def write(self, out_dir: str | os.PathLike) -> Path:
+        """Write prediction.tif, prediction.png and prediction.kmz into ``out_dir`` (created
+        if needed; :func:`siting.export.prediction.write_prediction`). Returns the folder."""
+        return write_prediction(self, out_dir, language=self.language)
 
 
 # ---------------------------------------------------------------------------------------

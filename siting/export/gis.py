@@ -47,19 +47,22 @@ def overview_count(height_px: int, width_px: int) -> int:
     return max(1, math.ceil(math.log2(max(height_px, width_px) / COG_BLOCK_PX)))
 
 
-def write_level_raster(path: Path, level_dbm: np.ndarray, transform, crs) -> None:
-    """Best-server level [dBm] as a float32 Cloud-Optimized GeoTIFF (GDAL ``COG`` driver).
+def cog_profile(shape: tuple[int, int], count: int, transform, crs) -> dict:
+    """rasterio's profile of a float32 Cloud-Optimized GeoTIFF (GDAL ``COG`` driver) of
+    ``count`` bands: tiles of ``COG_BLOCK_PX``, deflate with the floating-point predictor,
+    nodata ``COVERAGE_NODATA_DBM`` and nearest-neighbour overviews (every overview pixel is a
+    computed value, never an average of decibels)."""
+    return dict(driver="COG", height=shape[0], width=shape[1], count=count, dtype="float32",
+                crs=crs, transform=transform, nodata=COVERAGE_NODATA_DBM, blocksize=COG_BLOCK_PX,
+                compress="deflate", predictor="floating_point", overview_resampling="nearest",
+                overview_count=overview_count(*shape))
 
-    Tiles of ``COG_BLOCK_PX``, deflate with the floating-point predictor, nodata
-    ``COVERAGE_NODATA_DBM`` where no signal, and nearest-neighbour overviews (every overview
-    pixel is a computed level, never an average of decibels).
-    """
+
+def write_level_raster(path: Path, level_dbm: np.ndarray, transform, crs) -> None:
+    """Best-server level [dBm] as a float32 Cloud-Optimized GeoTIFF (:func:`cog_profile`),
+    nodata ``COVERAGE_NODATA_DBM`` where no signal."""
     data = np.where(np.isfinite(level_dbm), level_dbm, COVERAGE_NODATA_DBM).astype(np.float32)
-    profile = dict(driver="COG", height=data.shape[0], width=data.shape[1], count=1,
-                   dtype="float32", crs=crs, transform=transform, nodata=COVERAGE_NODATA_DBM,
-                   blocksize=COG_BLOCK_PX, compress="deflate", predictor="floating_point",
-                   overview_resampling="nearest", overview_count=overview_count(*data.shape))
-    with rasterio.open(path, "w", **profile) as dst:
+    with rasterio.open(path, "w", **cog_profile(data.shape, 1, transform, crs)) as dst:
         dst.write(data, 1)
         dst.set_band_description(1, "best-server RSRP [dBm]")
         dst.update_tags(units="dBm")

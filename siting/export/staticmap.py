@@ -138,9 +138,7 @@ def draw_rasters(ax, terrain, level_dbm, level_transform) -> list[float]:
     extent_km = [xmin / 1000, xmax / 1000, ymin / 1000, ymax / 1000]
     shade = hillshade(elevation, terrain.cell_size_m * step)
     ax.imshow(shade, cmap="gray", extent=extent_km, alpha=0.9)
-    classes = np.full(level_dbm.shape, np.nan)
-    for i, (floor, _, _) in enumerate(reversed(RSRP_CLASSES)):
-        classes[np.isfinite(level_dbm) & (level_dbm >= floor)] = i
+    classes = rsrp_class_index(level_dbm)
     cmap = ListedColormap([c for _, c, _ in reversed(RSRP_CLASSES)])
     h, w = level_dbm.shape
     lx0, ly0 = level_transform.c, level_transform.f
@@ -149,6 +147,15 @@ def draw_rasters(ax, terrain, level_dbm, level_transform) -> list[float]:
     ax.imshow(classes, cmap=cmap, vmin=-0.5, vmax=len(RSRP_CLASSES) - 0.5, extent=lext, alpha=0.45,
               interpolation="nearest")
     return extent_km
+
+
+def rsrp_class_index(level_dbm: np.ndarray) -> np.ndarray:
+    """Index of each level's class in ``reversed(RSRP_CLASSES)`` (0 the weakest), NaN where
+    the level is not finite."""
+    classes = np.full(level_dbm.shape, np.nan)
+    for i, (floor, _, _) in enumerate(reversed(RSRP_CLASSES)):
+        classes[np.isfinite(level_dbm) & (level_dbm >= floor)] = i
+    return classes
 
 
 def _draw_points(ax, technologies, sites, villages, legend: dict) -> None:

@@ -1,0 +1,389 @@
+"""Single-site area prediction: path loss and received level of every DEM cell within a radius.
+
+Computed the way area-prediction tools (SPLAT!, Radio Mobile, the Longley-Rice area programs)
+do, rather than one point-to-point profile per cell:
+
+1. Radials leave the site every ``360 / n`` degrees, ``n`` the smallest multiple of 4 with
+   ``n >= 2 pi R / cell`` (:func:`radial_count`): neighbouring radials are at most one cell
+   apart on the outer ring, so every cell there has a radial through it, and four radials run
+   along the grid's axes.
+2. One terrain profile per radial, sampled bilinearly at the DEM spacing
+   (:func:`sample_radials_kernel`, the arithmetic of :func:`siting.terrain.bilinear_kernel`).
+3. Each DEM cell within R takes the sample nearest to it: the radial nearest its bearing and
+   the sample nearest its distance (:func:`nearest_samples`; the site's own cell takes the
+   sample one cell out). Only samples some cell takes are computed.
+4. A sample's loss is the model's over the radial's profile *prefix* from the site to it: the
+   profile is read once per radial and shared by all its samples. The model comes from
+   :data:`RADIAL_LOSS_MODELS`, one entry per name:
+
+   - every model of :data:`siting.propagation.PATH_LOSS_MODELS`: its distance formula
+     (:func:`siting.coverage.model_loss_db`) plus Deygout's diffraction over the prefix with
+     earth curvature, as :mod:`siting.coverage` adds it (0 dB when no sample rises above the
+     antenna-to-user line, else the principal edge and up to two secondary edges);
+   - ``itm``: NTIA's ITM point-to-point mode (:func:`siting.itm.itm_p2p_kernel`) on the prefix,
+     which holds the earth's curvature and diffraction itself.
+
+   Another model plugs in as one more entry: a function of (:class:`Radials`,
+   :class:`~siting.config.Technology`, :class:`~siting.config.CoverageSettings`,
+   :class:`~siting.config.ItmSettings`) that returns the loss of every needed sample.
+
+The received level is RSRP as :func:`siting.coverage.path_levels` computes it: EIRP per resource
+element minus the path loss and the technology's clutter loss, plus the best sector's pattern
+gain when ``coverage.antenna`` is ``three_sector`` (:func:`siting.coverage.best_sector_gain_db`).
+The radial kernels run in numba over all cores (``prange`` over radials).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import pyproj
+from affine import Affine
+
+from siting.config import CoverageSettings, ItmSettings, Scenario, Technology
+from siting.coverage import ITM_MDVAR, ITM_POLARIZATION, best_sector_gain_db, model_loss_db
+from siting.errors import InputError
+from siting.itm import ITM_OUT_LOSS, ITM_OUT_SIZE, itm_p2p_kernel, validate_itm_inputs
+from siting.propagation import (EARTH_RADIUS_M, PATH_LOSS_MODELS, SPEED_OF_LIGHT_M_S,
+                                curvature_per_m, deygout_secondary_edges_kernel,
+                                knife_edge_loss_kernel, strongest_edge_kernel)
+from siting.terrain import Terrain, bilinear_kernel
+
+__all__ = ["RADIAL_LOSS_MODELS", "Prediction", "Radials", "nearest_samples",
+           "predict_area", "predict_in_region", "radial_count", "sample_radials_kernel"]
+
+
+@dataclass(frozen=True)
+class Radials:
+    """Terrain along the radials of one site and which of their samples some cell takes."""
+
+    elevation_m: np.ndarray  # float64 (n_radials x n_samples), sample i at i cells from the site
+    needed: np.ndarray  # bool, same shape
+    cell_m: float  # sample spacing = DEM cell [m]
+    h_tx_m: float  # antenna above ground [m]
+    h_rx_m: float  # user antenna above ground [m]
+
+    @property
+    def distance_m(self) -> np.ndarray:
+        """Distance of each sample from the site [m] (float64, n_samples)."""
+        return np.arange(self.elevation_m.shape[1]) * self.cell_m
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Path loss and received level of every DEM cell within ``radius_m`` of one site.
+
+    The grids are the DEM's cells over the square window around the circle, NaN outside it;
+    ``transform`` places the window in ``crs`` [m].
+    """
+
+    path_loss_db: np.ndarray  # float32 basic loss incl. terrain [dB]
+    level_dbm: np.ndarray  # float32 RSRP [dBm]
+    transform: Affine
+    crs: pyproj.CRS | None
+    terrain: Terrain  # the DEM the prediction was made on (the maps draw its hillshade)
+    site: str  # the candidate's id, or "lon,lat"
+    site_x_m: float
+    site_y_m: float
+    height_m: float  # antenna above ground [m]
+    technology: str
+    model: str
+    radius_m: float
+    n_radials: int
+
+    @property
+    def points(self) -> int:
+        """Cells predicted (within the radius)."""
+        return int(np.isfinite(self.path_loss_db).sum())
+
+
+def radial_count(radius_m: float, cell_m: float) -> int:
+    """Radials so that neighbours are at most one cell apart at ``radius_m``: the smallest
+    multiple of 4 not below ``2 pi R / cell`` (4 divides it, so radials run along the axes)."""
+    return 4 * max(2, math.ceil(2.0 * math.pi * radius_m / cell_m / 4.0))
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def sample_radials_kernel(elevation, row0, col0, out):
+    """Fill ``out`` (n_radials x n_samples) with the bilinear terrain of each radial, sample i
+    at i cells from (row0, col0); radial j at bearing ``2 pi j / n_radials`` clockwise from
+    grid north. The caller keeps every sample inside the cell-centre hull."""
+    n_radials, n_samples = out.shape
+    for j in numba.prange(n_radials):
+        bearing = 2.0 * math.pi * j / n_radials
+        step_row = -math.cos(bearing)
+        step_col = math.sin(bearing)
+        for i in range(n_samples):
+            out[j, i] = bilinear_kernel(elevation, row0 + i * step_row, col0 + i * step_col)
+
+
+def nearest_samples(row0: float, col0: float, radius_cells: float, n_radials: int,
+                    n_samples: int) -> tuple[tuple[int, int], np.ndarray]:
+    """The window of cells around the circle and, per cell, the flat index
+    ``j * n_samples + i`` of its nearest radial sample (-1 outside the circle).
+
+    Returns ((first row, first column), index grid). The radial is the one nearest the cell's
+    bearing, the sample the one nearest its distance, at least 1 (the site's own cell takes the
+    sample one cell out, where every model is defined).
+    """
+    rows = np.arange(math.ceil(row0 - radius_cells), math.floor(row0 + radius_cells) + 1)
+    cols = np.arange(math.ceil(col0 - radius_cells), math.floor(col0 + radius_cells) + 1)
+    north = row0 - rows[:, None].astype(np.float64)
+    east = cols[None, :].astype(np.float64) - col0
+    distance = np.hypot(north, east)
+    radial = np.rint(np.arctan2(east, north) * n_radials / (2.0 * math.pi)).astype(np.int64)
+    sample = np.clip(np.rint(distance).astype(np.int64), 1, n_samples - 1)
+    index = np.where(distance <= radius_cells, (radial % n_radials) * n_samples + sample, -1)
+    return (int(rows[0]), int(cols[0])), index
+
+
+# ---------------------------------------------------------------------------------------------
+# loss along the radials, one function per model
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def diffraction_radials_kernel(elevation, needed, cell_m, h_tx_m, h_rx_m, wavelength_m, earth_k,
+                               max_edges, loss_out):
+    """Deygout loss [dB] of every needed sample over its radial's prefix, as
+    :func:`siting.coverage.diffraction_kernel` adds it: 0 when no sample (plus earth bulge)
+    rises above the antenna-to-user line, else the principal edge
+    (:func:`siting.propagation.strongest_edge_kernel`) and the secondary edges
+    (:func:`siting.propagation.deygout_secondary_edges_kernel`)."""
+    n_radials, n_samples = elevation.shape
+    curvature = curvature_per_m(earth_k)
+    for j in numba.prange(n_radials):
+        z = elevation[j].copy()
+        distance = np.arange(n_samples) * cell_m
+        h_tx = z[0] + h_tx_m
+        for i in range(1, n_samples):
+            if not needed[j, i]:
+                continue
+            h_rx = z[i] + h_rx_m
+            principal, v = strongest_edge_kernel(distance, z, 0, i, h_tx, h_rx, distance[i],
+                                                 curvature, wavelength_m)
+            if v > 0.0 and max_edges > 0:
+                loss_out[j, i] = deygout_secondary_edges_kernel(
+                    distance, z, i, principal, knife_edge_loss_kernel(v), h_tx, h_rx, distance[i],
+                    curvature, wavelength_m, max_edges)
+            else:
+                loss_out[j, i] = 0.0
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def itm_radials_kernel(elevation, needed, cell_m, h_tx_m, h_rx_m, climate, n0, f_mhz, pol, epsilon,
+                       sigma, mdvar, time_pct, location_pct, situation_pct, loss_out):
+    """ITM loss [dB] of every needed sample: :func:`siting.itm.itm_p2p_kernel` on its radial's
+    prefix (the loss is the first slot of the kernel's output); NaN where ITM is undefined."""
+    n_radials, n_samples = elevation.shape
+    for j in numba.prange(n_radials):
+        z = elevation[j].copy()
+        out = np.empty(ITM_OUT_SIZE)
+        for i in range(1, n_samples):
+            if not needed[j, i]:
+                continue
+            error = itm_p2p_kernel(h_tx_m, h_rx_m, z[:i + 1], cell_m, climate, n0, f_mhz, pol,
+                                   epsilon, sigma, mdvar, time_pct, location_pct, situation_pct,
+                                   out)
+            loss_out[j, i] = out[ITM_OUT_LOSS] if error == 0 else np.nan
+
+
+def empirical_radial_loss_db(radials: Radials, tech: Technology, settings: CoverageSettings,
+                             itm: ItmSettings) -> np.ndarray:
+    """The technology's distance formula (:func:`siting.coverage.model_loss_db`) plus Deygout's
+    diffraction over each prefix (:func:`diffraction_radials_kernel`) [dB]."""
+    diffraction = np.full(radials.elevation_m.shape, np.nan)
+    diffraction_radials_kernel(radials.elevation_m, radials.needed, radials.cell_m, radials.h_tx_m,
+                               radials.h_rx_m, SPEED_OF_LIGHT_M_S / (tech.frequency_mhz * 1e6),
+                               float(settings.earth_radius_factor),
+                               int(settings.max_diffraction_edges), diffraction)
+    distance_m = radials.distance_m[1:]
+    model = np.concatenate([[np.nan], model_loss_db(tech, distance_m, radials.h_tx_m,
+                                                    radials.h_rx_m)])
+    return model[None, :] + diffraction
+
+
+def itm_radial_loss_db(radials: Radials, tech: Technology, settings: CoverageSettings,
+                       itm: ItmSettings) -> np.ndarray:
+    """ITM's point-to-point loss over each prefix (:func:`itm_radials_kernel`) [dB]; the
+    inputs are checked first (:func:`siting.itm.validate_itm_inputs`)."""
+    climate, pol, mdvar = validate_itm_inputs(
+        radials.h_tx_m, radials.h_rx_m, itm.climate, itm.n0, tech.frequency_mhz,
+        ITM_POLARIZATION[itm.polarization], itm.epsilon, itm.sigma, ITM_MDVAR, itm.time_pct,
+        itm.location_pct, itm.situation_pct)
+    loss = np.full(radials.elevation_m.shape, np.nan)
+    itm_radials_kernel(radials.elevation_m, radials.needed, radials.cell_m, radials.h_tx_m,
+                       radials.h_rx_m, climate, float(itm.n0), float(tech.frequency_mhz), pol,
+                       float(itm.epsilon), float(itm.sigma), mdvar, float(itm.time_pct),
+                       float(itm.location_pct), float(itm.situation_pct), loss)
+    return loss
+
+
+#: The models a prediction can use: name -> loss [dB] of every needed radial sample.
+RADIAL_LOSS_MODELS: dict[str, Callable[[Radials, Technology, CoverageSettings, ItmSettings],
+                                       np.ndarray]] = {
+    **{name: empirical_radial_loss_db for name in PATH_LOSS_MODELS},
+    "itm": itm_radial_loss_db,
+}
+
+
+def _antenna_gain_db(radials: Radials, settings: CoverageSettings) -> np.ndarray | float:
+    """Pattern gain [dB] of every sample as :mod:`siting.coverage` applies it: 0 for an omni
+    antenna, else the best sector's at the radial's bearing and the user's zenith angle seen
+    from the antenna (earth drop with the effective radius factor k)."""
+    if settings.antenna == "omni":
+        return 0.0
+    z = radials.elevation_m
+    n_radials = z.shape[0]
+    bearing_deg = (360.0 * np.arange(n_radials) / n_radials)[:, None]
+    distance_m = np.maximum(radials.distance_m, radials.cell_m)[None, :]
+    k = float(settings.earth_radius_factor)
+    drop = distance_m**2 / (2.0 * k * EARTH_RADIUS_M) if k > 0 else 0.0
+    eye_minus_tip = z[:, :1] + radials.h_tx_m - z - radials.h_rx_m
+    theta = 90.0 + np.degrees(np.arctan2(eye_minus_tip + drop, distance_m))
+    return best_sector_gain_db(bearing_deg, theta, settings.sector_azimuths_deg,
+                               settings.downtilt_deg)
+
+
+# ---------------------------------------------------------------------------------------------
+# the prediction
+
+
+def _check_radius(terrain: Terrain, row0: float, col0: float, radius_m: float) -> float:
+    """The radius in cells; InputError unless it is positive and every sample out to it (one
+    cell beyond, rounded up) stays on the DEM."""
+    if not (radius_m > 0 and math.isfinite(radius_m)):
+        raise InputError(f"the radius must be a positive number of kilometres, got "
+                         f"{radius_m / 1000:g} km")
+    reach = math.ceil(radius_m / terrain.cell_size_m)
+    rows, cols = terrain.shape
+    room_cells = min(row0, rows - 1 - row0, col0, cols - 1 - col0)
+    if reach > room_cells:
+        raise InputError(f"a radius of {radius_m / 1000:g} km reaches past the DEM: the site is "
+                         f"{max(room_cells, 0) * terrain.cell_size_m / 1000:.2f} km from its "
+                         f"nearest edge; use a smaller radius or a larger DEM")
+    return radius_m / terrain.cell_size_m
+
+
+def predict_area(terrain: Terrain, site_x_m: float, site_y_m: float, height_m: float,
+                 tech: Technology, radius_m: float, *, model: str | None = None,
+                 settings: CoverageSettings | None = None, ue_height_m: float = 1.5,
+                 itm: ItmSettings | None = None, site: str = "") -> Prediction:
+    """Path loss and RSRP of every DEM cell within ``radius_m`` of one antenna.
+
+    Parameters
+    ----------
+    terrain : Terrain
+        The DEM [m] in a projected CRS.
+    site_x_m, site_y_m : float
+        The antenna's position in the terrain's CRS [m]; must lie on the DEM.
+    height_m : float
+        Antenna height above ground [m].
+    tech : Technology
+        Frequency, EIRP, resource blocks, clutter loss and (unless ``model``) the model.
+    radius_m : float
+        Radius of the prediction [m]; every radial sample must stay on the DEM.
+    model : str, optional
+        A name of :data:`RADIAL_LOSS_MODELS` (default: the technology's model).
+    settings : CoverageSettings, optional
+        Earth radius factor, Deygout edges and antenna pattern, as the coverage engine reads
+        them (default: the scenario file's defaults).
+    ue_height_m : float
+        User antenna above ground [m].
+    itm : siting.config.ItmSettings, optional
+        Ground, climate and quantiles of the ``itm`` model (default: the technology's ``itm``
+        block, else :class:`~siting.config.ItmSettings`'s defaults); ITM's variability mode
+        and polarisation codes are the coverage engine's (:data:`siting.coverage.ITM_MDVAR`).
+    site : str
+        The site's label (a candidate id or "lon,lat").
+
+    Returns
+    -------
+    Prediction
+        Path loss [dB] and RSRP [dBm] grids over the window around the circle, NaN outside.
+
+    Raises
+    ------
+    InputError
+        Unknown model, a site off the DEM, a radius <= 0 or past the DEM's edge, or a
+        frequency or height outside the model's validity range.
+    """
+    model = tech.model if model is None else model
+    settings = CoverageSettings() if settings is None else settings
+    itm = (tech.itm or ItmSettings()) if itm is None else itm
+    if model not in RADIAL_LOSS_MODELS:
+        raise InputError(f"unknown model {model!r}; use one of {', '.join(RADIAL_LOSS_MODELS)}")
+    if not terrain.contains(site_x_m, site_y_m):
+        raise InputError(f"the site ({site_x_m:.1f}, {site_y_m:.1f}) lies outside the DEM "
+                         f"{tuple(round(b, 1) for b in terrain.bounds)}")
+    row0, col0 = (float(v) for v in terrain.rowcol(site_x_m, site_y_m))
+    radius_cells = _check_radius(terrain, row0, col0, float(radius_m))
+    n_radials = radial_count(float(radius_m), terrain.cell_size_m)
+    n_samples = math.ceil(radius_cells) + 1
+    elevation = np.empty((n_radials, n_samples))
+    sample_radials_kernel(terrain.elevation_m, row0, col0, elevation)
+    (row_start, col_start), index = nearest_samples(row0, col0, radius_cells, n_radials, n_samples)
+    needed = np.zeros(n_radials * n_samples, bool)
+    needed[index[index >= 0]] = True
+    radials = Radials(elevation, needed.reshape(n_radials, n_samples), terrain.cell_size_m,
+                      float(height_m), float(ue_height_m))
+    loss = RADIAL_LOSS_MODELS[model](radials, dataclasses.replace(tech, model=model), settings, itm)
+    level = tech.rs_epre_dbm - loss - tech.clutter_loss_db + _antenna_gain_db(radials, settings)
+    inside = index >= 0
+    grids = []
+    for values in (loss, level):
+        grid = np.full(index.shape, np.nan, np.float32)
+        grid[inside] = values.ravel()[index[inside]]
+        grids.append(grid)
+    return Prediction(path_loss_db=grids[0], level_dbm=grids[1],
+                      transform=terrain.transform @ Affine.translation(col_start, row_start),
+                      crs=terrain.crs, terrain=terrain, site=site, site_x_m=float(site_x_m),
+                      site_y_m=float(site_y_m), height_m=float(height_m), technology=tech.name,
+                      model=model, radius_m=float(radius_m), n_radials=n_radials)
+
+
+def _site_position(region, site: str | None, at: tuple[float, float] | None,
+                   height_m: float | None) -> tuple[str, float, float, float]:
+    """(label, x [m], y [m], antenna height [m]) of a candidate (``site``, its own height unless
+    ``height_m``) or of a WGS 84 point (``at`` = (lon, lat) [deg], with ``height_m``)."""
+    if (site is None) == (at is None):
+        raise InputError("give exactly one of a site id and a lon,lat position")
+    if site is not None:
+        candidates = region.candidates
+        if site not in candidates.index:
+            raise InputError(f"unknown site {site!r}; the scenario's candidates are "
+                             f"{', '.join(map(str, candidates.index[:10]))}"
+                             f"{', ...' if len(candidates) > 10 else ''}")
+        row = candidates.loc[site]
+        height = float(row["antenna_height_m"]) if height_m is None else float(height_m)
+        return site, float(row.geometry.x), float(row.geometry.y), height
+    if height_m is None:
+        raise InputError("a lon,lat position needs the antenna height (--height)")
+    lon, lat = at
+    if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
+        raise InputError(f"{lon:g},{lat:g} is not a longitude,latitude in degrees")
+    x, y = pyproj.Transformer.from_crs("EPSG:4326", region.crs, always_xy=True).transform(lon, lat)
+    return f"{lon:.6f},{lat:.6f}", float(x), float(y), float(height_m)
+
+
+def predict_in_region(region, scenario: Scenario, *, technology: str, radius_km: float,
+                      site: str | None = None, at: tuple[float, float] | None = None,
+                      height_m: float | None = None, model: str | None = None,
+                      itm: ItmSettings | None = None) -> Prediction:
+    """:func:`predict_area` for a candidate of a scenario's region (``site``) or a WGS 84
+    point (``at``), with one of the scenario's technologies, its coverage settings and its
+    user height. ``region`` is the scenario's :class:`siting.io.RegionData`."""
+    if height_m is not None and not height_m > 0:
+        raise InputError(f"the antenna height must be > 0 m, got {height_m:g}")
+    names = [t.name for t in scenario.technologies]
+    if technology not in names:
+        raise InputError(f"unknown technology {technology!r}; the scenario's are "
+                         f"{', '.join(names)}")
+    label, x, y, height = _site_position(region, site, at, height_m)
+    return predict_area(region.terrain, x, y, height, scenario.technology(technology),
+                        float(radius_km) * 1000.0, model=model, settings=scenario.coverage,
+                        ue_height_m=scenario.demand.ue_height_m, itm=itm, site=label)
