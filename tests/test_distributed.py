@@ -137,15 +137,18 @@ def test_three_sector_antennas_windowed(client, tmp_path):
         assert_same_coverage(got, want)
 
 
-def test_p1812_matrix_equals_in_process_on_a_cluster(client, tmp_path):
-    """The profile model's levels depend on their pair only (its latitudes come from the CRS,
-    ΔN and N0 from the scenario), so chunks and DEM windows leave them unchanged."""
+@pytest.mark.parametrize("model, params", [("p1812", {"delta_n": 45, "n0": 325}),
+                                           ("itm", {"climate": 5, "time_pct": 90})])
+def test_profile_model_matrix_equals_in_process_on_a_cluster(client, tmp_path, model, params):
+    """A profile model's levels depend on their pair only (P.1812's latitudes come from the
+    CRS, ΔN and N0 from the scenario; ITM reads the profile alone), so chunks and DEM windows
+    leave them unchanged."""
     path = _small_region(tmp_path)
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    doc["technologies"][0].update(model="p1812", p1812={"delta_n": 45, "n0": 325})
+    doc["technologies"][0].update(model=model, **{model: params})
     path.write_text(yaml.safe_dump(doc), encoding="utf-8")
     scenario, region, demand = _inputs(path)
-    assert scenario.technologies[0].model == "p1812"
+    assert scenario.technologies[0].model == model
     want = _in_process(scenario, region, demand)
     assert want.level_dbm.nnz > 0
     for kwargs in ({}, {"dem_path": single_dem_in_crs(scenario.inputs.dem, region.crs)}):
