@@ -318,6 +318,8 @@ def compare(plan_a: Annotated[Path, typer.Argument(help="Output folder of plan A
 
     Example: siting compare out/budget-30m out/budget-45m
     """
+    import pandas as pd
+
     from siting.compare import compare_folders, write_comparison
 
     out_dir = out if out is not None else plan_b / "compare"
@@ -332,7 +334,8 @@ def compare(plan_a: Annotated[Path, typer.Argument(help="Output folder of plan A
     print(", ".join(f"{status}: {int(counts.get(status, 0))}" for status in ("only_a", "only_b",
           "both_technology_changed", "both")))
     for _, s in comparison.differing_sites.iterrows():
-        print(f"{s.status}\t{s.site_id}\t{s.technology_a or '-'}\t{s.technology_b or '-'}")
+        technologies = ["-" if pd.isna(t) or not t else t for t in (s.technology_a, s.technology_b)]
+        print(f"{s.status}\t{s.site_id}\t" + "\t".join(technologies))
     print(f"comparison written to {out_dir.resolve()}")
 
 
