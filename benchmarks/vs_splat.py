@@ -30,31 +30,6 @@ without either the script says what is missing and exits 0.
 * Loss agreement: at every point of SPLAT!'s alphanumeric output, siting's band 1 at the cell
   holding that point, minus SPLAT!'s path loss: median, 10th and 90th percentiles and the
   median absolute difference.
-
-Measured so far (the project's 2-core machine, shared with other jobs, load average 3.6-4.2;
-3 runs each; SPLAT! 1.4.2 single-threaded, siting on numba's 2 threads):
-
-    radius  tool    median s  points   net pts/s
-    0.5 km  SPLAT!  0.633         113
-    0.5 km  siting  3.439         115
-    10 km   SPLAT!  0.894      45,685   175,092
-    10 km   siting  3.854      45,982   110,827
-    25 km   SPLAT!  3.106     284,967   115,240
-    25 km   siting  7.118     287,402    78,127
-
-  SPLAT!/siting whole process 0.44x at 25 km (0.23x at 10 km); siting/SPLAT! net points per
-  second 0.68x at 25 km. The issue's targets (10x net, 3x whole process) are missed: siting's
-  start-up is about 3.4 s (1.9 s of it Python imports: numba, rasterio, geopandas, matplotlib;
-  then reading and warping the DEM and drawing the PNG), and ITM per point costs about as much
-  CPU as SPLAT!'s (in process, one thread: 2.25 s for 279,000 prefixes of about 200 samples, 8
-  us each; every call re-derives the horizons, the least-squares terrain line and the terrain
-  irregularity over its whole prefix, as SPLAT! does). CPU time whole process at 25 km: siting
-  4.8 s, SPLAT! 2.1 s.
-  Loss, siting - SPLAT!: at 10 km median -1.04 dB, 10th/90th percentiles -7.66/+8.96 dB,
-  median |diff| 3.09 dB; at 25 km -1.46 dB, -7.30/+6.60 dB, 3.17 dB (target: 2 dB median
-  absolute difference, missed). Both run ITM 1.2.2's equations at the same parameters; the
-  difference comes from the profiles (SPLAT! steps pixel to pixel on its 3" grid, siting samples
-  the UTM-warped DEM bilinearly at its own cell spacing) and not yet from a located fault.
 """
 
 from __future__ import annotations
