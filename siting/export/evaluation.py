@@ -25,8 +25,9 @@ from siting.diskfaults import move_into_place, staging_folder, write_staged
 from siting.export.html_report import render_html
 from siting.export.i18n import check_language, term, value_text
 from siting.export.report import Figure, Report, Section, Table, render_markdown
-from siting.export.staticmap import (admin_units_in_view, draw_admin_units, draw_north_and_scale,
-                                     draw_rasters, plain_label, scale_bar_km, text_fonts)
+from siting.export.staticmap import (add_rsrp_legend, admin_units_in_view, draw_admin_units,
+                                     draw_north_and_scale, draw_rasters, plain_label,
+                                     rsrp_legend_labels, scale_bar_km, text_fonts)
 
 #: The workbook's sheets, each a table of the evaluation (attribute of ``Evaluation``).
 SHEETS = {"overall": "overall", "counties": "counties", "sites": "sites",
@@ -152,9 +153,12 @@ def draw_evaluation_map(ax, evaluation) -> None:
     xmin, _, xmax, _ = terrain.bounds
     bar_km = scale_bar_km((xmax - xmin) / 1000)
     layers = _map_layers(e, lang)
+    rsrp = rsrp_legend_labels(lang)
     words = [term("evaluation.map_title", lang, name=e.plan_name, year=e.year),
              term("staticmap.north", lang), term("staticmap.scale", lang, km=bar_km),
-             term("staticmap.admin_units", lang), *[label for label, *_ in layers]]
+             term("staticmap.admin_units", lang),
+             term("staticmap.easting", lang, crs=e.region.crs.name), term("staticmap.northing", lang),
+             *[label for label, *_ in layers], *rsrp]
     fonts = text_fonts([*words, *([] if units is None else units.index.astype(str))], lang)
     with matplotlib.rc_context({"font.family": fonts}):
         extent_km = draw_rasters(ax, terrain, e.level_dbm, e.level_transform)
@@ -162,9 +166,12 @@ def draw_evaluation_map(ax, evaluation) -> None:
             ax.scatter(frame.geometry.x / 1000, frame.geometry.y / 1000, label=plain_label(label),
                        **style)
         if units is not None:
-            draw_admin_units(ax, units, term("staticmap.admin_units", lang))
+            draw_admin_units(ax, units, words[3])
+        add_rsrp_legend(ax, rsrp)
         ax.set_xlim(extent_km[0], extent_km[1])
         ax.set_ylim(extent_km[2], extent_km[3])
+        ax.set_xlabel(words[4], parse_math=False, family=fonts)
+        ax.set_ylabel(words[5], parse_math=False, family=fonts)
         ax.set_title(words[0], parse_math=False, family=fonts)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
         draw_north_and_scale(ax, extent_km, words[1], bar_km, words[2])

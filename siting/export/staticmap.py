@@ -98,8 +98,7 @@ def draw_static_map(ax, tables: PlanTables) -> None:
         if units is not None:
             draw_admin_units(ax, units, words["units"])
         _label_villages(ax, labelled)
-        for i, (_, colour, _) in enumerate(RSRP_CLASSES):
-            ax.fill_between([], [], color=colour, alpha=0.6, label=plain_label(legend[f"rsrp:{i}"]))
+        add_rsrp_legend(ax, [legend[f"rsrp:{i}"] for i in range(len(RSRP_CLASSES))])
         ax.set_xlim(extent_km[0], extent_km[1])
         ax.set_ylim(extent_km[2], extent_km[3])
         ax.set_xlabel(words["easting"], parse_math=False, family=fonts)
@@ -107,6 +106,18 @@ def draw_static_map(ax, tables: PlanTables) -> None:
         ax.set_title(words["title"], parse_math=False, family=fonts)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
         draw_north_and_scale(ax, extent_km, words["north"], bar_km, words["scale"])
+
+
+def add_rsrp_legend(ax, labels: list[str]) -> None:
+    """Legend entries (empty patches) for the RSRP classes drawn by :func:`draw_rasters`, best
+    class first, labelled ``labels`` (:func:`siting.export.i18n.rsrp_class_labels`)."""
+    for (_, colour, _), label in zip(RSRP_CLASSES, labels, strict=True):
+        ax.fill_between([], [], color=colour, alpha=0.6, label=plain_label(label))
+
+
+def rsrp_legend_labels(language: str) -> list[str]:
+    """The RSRP classes' legend labels in ``language``, best class first."""
+    return rsrp_class_labels([floor for floor, _, _ in RSRP_CLASSES], language)
 
 
 def _legend_labels(technologies, sites, villages, language: str) -> dict:
@@ -120,8 +131,7 @@ def _legend_labels(technologies, sites, villages, language: str) -> dict:
     for status in VILLAGE_COLOURS:
         labels[f"village:{status}"] = term(f"staticmap.village_{status}", language,
                                            count=int((villages["status"] == status).sum()))
-    rsrp = rsrp_class_labels([floor for floor, _, _ in RSRP_CLASSES], language)
-    labels.update((f"rsrp:{i}", label) for i, label in enumerate(rsrp))
+    labels.update((f"rsrp:{i}", label) for i, label in enumerate(rsrp_legend_labels(language)))
     return labels
 
 
