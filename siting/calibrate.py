@@ -118,7 +118,7 @@ def fit_offsets(errors_db: np.ndarray, classes: np.ndarray) -> tuple[float, dict
 def _split(n: int, seed: int, train_share: float) -> np.ndarray:
     """A seeded boolean mask of the training share of ``n`` measurements."""
     train = np.zeros(n, bool)
-    train[np.random.default_rng(seed).permutation(n)[:int(round(train_share * n))]] = True
+    train[np.random.default_rng(seed).permutation(n)[:round(train_share * n)]] = True
     return train
 
 

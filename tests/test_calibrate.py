@@ -11,9 +11,9 @@ import pytest
 import rasterio
 import yaml
 from affine import Affine
+from regions import CRS, TECH_4G, X0, Y0, candidate, village, write_region
 from typer.testing import CliRunner
 
-from regions import CRS, TECH_4G, X0, Y0, candidate, village, write_region
 from siting.calibrate import predict_measurements
 from siting.cli import app
 from siting.config import load_scenario

@@ -8,10 +8,16 @@ import pytest
 import rasterio
 import yaml
 from affine import Affine
-
 from regions import CRS, TECH_4G, X0, Y0, candidate, village, write_region
+
 from siting.cache import coverage_key
-from siting.config import Calibration, CoverageSettings, P1812Settings, Technology, load_scenario
+from siting.config import (
+    Calibration,
+    CoverageSettings,
+    P1812Settings,
+    Technology,
+    load_scenario,
+)
 from siting.coverage import Transmitters, path_levels
 from siting.errors import InputError
 from siting.io import read_region
@@ -36,11 +42,12 @@ def _cell_xy(row: int, col: int) -> tuple[float, float]:
     return X0 + (col + 0.5) * CELL_M, Y0 - (row + 0.5) * CELL_M
 
 
-def _levels(terrain, rx_cells, tech=TECH, settings=CoverageSettings()):
+def _levels(terrain, rx_cells, tech=TECH, settings=None):
     tx_x, tx_y = _cell_xy(30, 5)
     tx = Transmitters(np.array([tx_x]), np.array([tx_y]), np.array([30.0]))
     rx = np.array([_cell_xy(r, c) for r, c in rx_cells])
-    return path_levels(terrain, tx, rx[:, 0], rx[:, 1], 1.5, tech, settings).level_dbm
+    return path_levels(terrain, tx, rx[:, 0], rx[:, 1], 1.5, tech,
+                       settings or CoverageSettings()).level_dbm
 
 
 def test_a_forest_receiver_loses_p2108s_loss_at_every_distance():
