@@ -1,9 +1,10 @@
 """On-disk cache of coverage matrices, keyed by a hash of everything they depend on.
 
 The key covers the bytes of every input file (each DEM tile with its sidecars and, for a VRT,
-the files it references; the population raster; every layer's file), the scenario settings that
-shape coverage (how each layer is read, the region, CRS, demand rules, technologies with their
-ITU-R P.1812 parameters, coverage settings, the ITU-R maps of ``coverage.itu_maps_dir``) and the
+the files it references; the population raster; the land cover raster; every layer's file), the
+scenario settings that shape coverage (how each layer is read, the region, CRS, demand rules,
+technologies with their ITU-R P.1812 parameters, coverage settings with the calibration's
+offsets, the land cover's class table, the ITU-R maps of ``coverage.itu_maps_dir``) and the
 package version, so any change to an input or a model invalidates the entry.
 Paths are not part of the key (a moved scenario keeps its cache), DEM file names are (an SRTM
 tile's name is its georeferencing).
@@ -78,6 +79,7 @@ def coverage_key(scenario: Scenario) -> str:
     parts = {
         "version": __version__,
         "files": {"dem": dem, "population": digest(inputs.population),
+                  "land_cover": digest(inputs.land_cover),
                   **{name: digest(source.path) for name, source in layers.items()
                      if source is not None}},
         "layers": {name: None if source is None else dataclasses.asdict(source) | {"path": ""}
@@ -87,6 +89,8 @@ def coverage_key(scenario: Scenario) -> str:
         "demand": dataclasses.asdict(scenario.demand),
         "technologies": [dataclasses.asdict(t) for t in scenario.technologies],
         "coverage": dataclasses.asdict(scenario.coverage) | {"itu_maps_dir": ""},
+        "land_cover_classes": ([dataclasses.asdict(c) for c in scenario.land_cover_classes]
+                               if inputs.land_cover is not None else None),
         "itu_maps": _itu_map_digests(scenario.coverage.itu_maps_dir, digest),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()

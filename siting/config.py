@@ -18,7 +18,9 @@ from typing import Any
 import yaml
 
 from siting import p1812, propagation
+from siting.clutter import P2108_CLUTTER_TYPES
 from siting.errors import ScenarioError
+from siting.landcover import WORLDCOVER_CLASSES, LandCoverClass
 
 #: Path-loss models a technology may name, with their validity ranges: views of the one registry,
 #: :data:`siting.propagation.PATH_LOSS_MODELS`, whose functions enforce the same ranges.
@@ -135,6 +137,7 @@ class Inputs:
     admin_units: LayerSource | None = None
     fiber_nodes: LayerSource | None = None
     roads: LayerSource | None = None
+    land_cover: Path | None = None  # class raster (inputs.land_cover), None: flat clutter loss
 
     def layer(self, name: str) -> LayerSource | None:
         """The source of the layer called ``name`` (one of :data:`LAYERS`), or None."""
@@ -210,6 +213,21 @@ class SolverSettings:
 
 
 @dataclass(frozen=True)
+class Calibration:
+    """Offsets [dB] added to the predicted level (``coverage.calibration``, the
+    ``calibration.yaml`` that ``siting calibrate`` writes): per technology, one per land-cover
+    class name, and the model offset for the classes without one."""
+
+    offsets_db: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()
+    model_offset_db: tuple[tuple[str, float], ...] = ()
+
+    def offsets_of(self, technology: str) -> tuple[dict[str, float], float]:
+        """({class name: offset [dB]}, offset of any other class [dB]) of a technology."""
+        return dict(dict(self.offsets_db).get(technology, ())), \
+            dict(self.model_offset_db).get(technology, 0.0)
+
+
+@dataclass(frozen=True)
 class CoverageSettings:
     earth_radius_factor: float = 4.0 / 3.0
     max_diffraction_edges: int = 3
@@ -218,6 +236,7 @@ class CoverageSettings:
     sector_azimuths_deg: tuple[float, ...] = (0.0, 120.0, 240.0)  # clockwise from grid north
     downtilt_deg: float = 6.0  # sector boresight below the horizontal [deg]
     itu_maps_dir: Path | None = None  # the user's DN50.TXT and N050.TXT (ITU-R P.1812)
+    calibration: Calibration | None = None  # offsets from siting calibrate (None: none)
 
 
 LANGUAGES = ("en", "zh")
@@ -297,6 +316,7 @@ class Scenario:
     region: Region = field(default_factory=Region)
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
     backhaul: BackhaulSettings = field(default_factory=BackhaulSettings)
+    land_cover_classes: tuple[LandCoverClass, ...] = WORLDCOVER_CLASSES
 
     def technology(self, name: str) -> Technology:
         return next(t for t in self.technologies if t.name == name)
@@ -454,7 +474,8 @@ def _legacy_layers(sec: dict, base: Path, problems: _Problems) -> dict[str, Laye
 
 def _parse_inputs(raw: dict, base: Path, problems: _Problems) -> Inputs | None:
     sec = _section(raw, "inputs", problems, required=True)
-    _check_keys(sec, {"dem", "population", "vectors", "layers", *LAYERS}, "inputs", problems)
+    _check_keys(sec, {"dem", "population", "vectors", "layers", "land_cover", *LAYERS}, "inputs",
+                problems)
     dem = _parse_dem(sec.get("dem"), base, problems)
     population = sec.get("population")
     if population is not None and (not isinstance(population, str) or not population):
@@ -471,6 +492,7 @@ def _parse_inputs(raw: dict, base: Path, problems: _Problems) -> Inputs | None:
     if not dem or any(sources.get(name) is None for name in REQUIRED_LAYERS):
         return None
     return Inputs(dem=dem, population=None if population is None else (base / population).resolve(),
+                  land_cover=_optional_path(sec, "land_cover", "inputs", base, "raster", problems),
                   **{name: sources.get(name) for name in LAYERS})
 
 
@@ -776,7 +798,8 @@ def parse_objective_and_solver(objective: dict, solver: dict, source: str | Path
 def _parse_coverage(raw: dict, problems: _Problems, base: Path = Path(".")) -> CoverageSettings:
     sec = _section(raw, "coverage", problems)
     _check_keys(sec, {"earth_radius_factor", "max_diffraction_edges", "raster_resolution_m",
-                      "antenna", "sector_azimuths_deg", "downtilt_deg", "itu_maps_dir"},
+                      "antenna", "sector_azimuths_deg", "downtilt_deg", "itu_maps_dir",
+                      "calibration"},
                 "coverage", problems)
     d = CoverageSettings()
     azimuths = sec.get("sector_azimuths_deg", list(d.sector_azimuths_deg))
@@ -798,20 +821,61 @@ def _parse_coverage(raw: dict, problems: _Problems, base: Path = Path(".")) -> C
         sector_azimuths_deg=tuple(float(a) for a in azimuths),
         downtilt_deg=_number(sec, "downtilt_deg", "coverage", problems, d.downtilt_deg,
                              minimum=-30, maximum=60),
-        itu_maps_dir=_folder(sec, "itu_maps_dir", "coverage", base, problems),
+        itu_maps_dir=_optional_path(sec, "itu_maps_dir", "coverage", base, "folder", problems),
+        calibration=_parse_calibration(
+            _optional_path(sec, "calibration", "coverage", base, "file", problems), problems),
     )
 
 
-def _folder(sec: dict, key: str, where: str, base: Path, problems: _Problems) -> Path | None:
-    """An optional folder path, resolved relative to the scenario file (not checked on disk:
-    that is :mod:`siting.io`'s job)."""
+def _optional_path(sec: dict, key: str, where: str, base: Path, kind: str,
+                   problems: _Problems) -> Path | None:
+    """An optional path (a ``kind``: file, raster, folder), resolved relative to the scenario
+    file (not checked on disk: that is :mod:`siting.io`'s job)."""
     value = sec.get(key)
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip():
-        problems.add(f"{where}.{key}", f"must be a folder path, got {value!r}")
+        problems.add(f"{where}.{key}", f"must be a {kind} path, got {value!r}")
         return None
     return (base / value).resolve()
+
+
+def _offset_table(value, where: str, problems: _Problems) -> dict:
+    """A mapping of names to finite numbers [dB] ({} with a problem when it is not one)."""
+    if not isinstance(value, dict):
+        problems.add(where, f"must map names to offsets in dB, got {value!r}")
+        return {}
+    return {str(k): v for k in value
+            if (v := _number(value, k, where, problems, None, minimum=-60, maximum=60)) is not None}
+
+
+def _parse_calibration(path: Path | None, problems: _Problems) -> Calibration | None:
+    """``coverage.calibration``: the calibration.yaml of ``siting calibrate``, included in the
+    scenario (its offsets shape coverage like any scenario key): ``offsets_db`` {technology:
+    {land-cover class: dB}} and ``model_offset_db`` {technology: dB}."""
+    if path is None:
+        return None
+    where = f"coverage.calibration ({path})"
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        problems.add(where, f"cannot read the calibration file ({type(exc).__name__}: "
+                            f"{str(exc).splitlines()[0] if str(exc) else ''}); write it with "
+                            f"siting calibrate")
+        return None
+    if not isinstance(raw, dict) or "offsets_db" not in raw:
+        problems.add(where, "must be a mapping with offsets_db (as siting calibrate writes it)")
+        return None
+    by_technology = raw["offsets_db"]
+    if not isinstance(by_technology, dict):
+        problems.add(f"{where}.offsets_db", f"must map technologies to {{class: dB}}, got "
+                                            f"{by_technology!r}")
+        by_technology = {}
+    offsets = tuple((str(tech), tuple(_offset_table(table, f"{where}.offsets_db.{tech}",
+                                                    problems).items()))
+                    for tech, table in by_technology.items())
+    model = _offset_table(raw.get("model_offset_db") or {}, f"{where}.model_offset_db", problems)
+    return Calibration(offsets_db=offsets, model_offset_db=tuple(model.items()))
 
 
 def _parse_basemap(sec: dict, problems: _Problems) -> Basemap:
@@ -902,7 +966,46 @@ def _parse_backhaul(raw: dict, problems: _Problems) -> BackhaulSettings:
 
 
 _TOP_KEYS = {"name", "crs", "inputs", "demand", "technologies", "objective", "solver", "coverage",
-             "report", "map", "region", "evaluation", "backhaul"}
+             "report", "map", "region", "evaluation", "backhaul", "land_cover_classes"}
+_LAND_COVER_CLASS_KEYS = {"name", "clutter_height_m", "p2108_type"}
+
+
+def _parse_land_cover_class(code, item, problems: _Problems) -> LandCoverClass | None:
+    """One entry ``code: {name, clutter_height_m, p2108_type}`` of ``land_cover_classes``."""
+    where = f"land_cover_classes.{code}"
+    if isinstance(code, bool) or not isinstance(code, int) or not 0 <= code <= 65535:
+        problems.add(where, "the class code must be a whole number 0-65535 (the raster's value)")
+        return None
+    if not isinstance(item, dict):
+        problems.add(where, "must be a mapping with name, clutter_height_m and p2108_type")
+        return None
+    _check_keys(item, _LAND_COVER_CLASS_KEYS, where, problems)
+    name = item.get("name")
+    if not isinstance(name, str) or not name.strip():
+        problems.add(f"{where}.name", "missing (a short name such as tree_cover)")
+    height = _number(item, "clutter_height_m", where, problems, ..., minimum=0, maximum=100)
+    kind = _choice(item, "p2108_type", where, problems, tuple(P2108_CLUTTER_TYPES), None)
+    if not isinstance(name, str) or not name.strip() or height is None or kind is None:
+        return None
+    return LandCoverClass(code=code, name=name.strip(), clutter_height_m=height, p2108_type=kind)
+
+
+def _parse_land_cover_classes(raw: dict, problems: _Problems) -> tuple[LandCoverClass, ...]:
+    """``land_cover_classes``: {code: {name, clutter_height_m, p2108_type}}, the class table of
+    ``inputs.land_cover`` (default: ESA WorldCover's codes, :data:`WORLDCOVER_CLASSES`)."""
+    table = raw.get("land_cover_classes")
+    if table is None:
+        return WORLDCOVER_CLASSES
+    if not isinstance(table, dict) or not table:
+        problems.add("land_cover_classes", f"must map class codes to {{name, clutter_height_m, "
+                                           f"p2108_type}}, got {table!r}")
+        return WORLDCOVER_CLASSES
+    classes = tuple(c for code, item in table.items()
+                    if (c := _parse_land_cover_class(code, item, problems)) is not None)
+    names = [c.name for c in classes]
+    for dup in sorted({n for n in names if names.count(n) > 1}):
+        problems.add("land_cover_classes", f"class name {dup!r} is used twice")
+    return classes
 
 
 #: Models that already hold the average terrain loss of their measurements (Hata 1980, COST 231):
@@ -976,6 +1079,7 @@ def load_scenario(path: str | Path) -> Scenario:
         region=_parse_region(raw, problems),
         evaluation=_parse_evaluation(raw, problems),
         backhaul=_parse_backhaul(raw, problems),
+        land_cover_classes=_parse_land_cover_classes(raw, problems),
     )
     _check_p1812_maps(scenario_parts["technologies"], scenario_parts["coverage"], problems)
     _check_mobile_heights(scenario_parts["technologies"], scenario_parts["demand"], problems)

@@ -29,13 +29,23 @@ Received level (RSRP, 3GPP TS 36.214 / TS 38.215: power per resource element) on
   it again would bias every clear path low. ITU-R P.1812 avoids the double count by
   subtracting the diffraction of a smooth-earth profile (its delta-Bullington method);
   Deygout on the terrain alone cannot.
-- ``L_clutter`` is the technology's body, vegetation and building-penetration margin.
+- ``L_clutter`` is the clutter loss at the user: with land cover (``inputs.land_cover``,
+  :mod:`siting.landcover`) ITU-R P.2108-1 §3.1 for the class of the user's cell, else (and on
+  cells without a class) the technology's flat ``clutter_loss_db``. With land cover the
+  representative clutter heights R of the classes also stand on the profile between the
+  antennas (:attr:`siting.terrain.Terrain.surface_m`) as obstacles for Deygout and as
+  P.1812's g = h + R; the ends and the sample next to the user stay bare, the user's own
+  clutter being its P.2108 loss. ITM works on the bare terrain (its fits hold average ground
+  cover) and gets the P.2108 loss at the user too.
+- A calibration (``coverage.calibration``, written by ``siting calibrate``) adds an offset per
+  technology and land-cover class of the user's cell.
 
 A technology whose model works over the terrain profile (``model: p1812``, ITU-R P.1812-8;
 :data:`PROFILE_MODEL_LOSSES`) replaces both ``L_model`` and ``L_diffraction`` by that model's
 basic transmission loss over the same DEM profile (its delta-Bullington diffraction holds the
 terrain): ``RSRP = EIRP_RE - L_b(profile) - L_clutter``, computed by :func:`p1812_kernel`
-(zone 4 inland, no clutter height, both ends' latitude and longitude from the run's CRS).
+(zone 4 inland, the land cover's clutter heights, both ends' latitude and longitude from the
+run's CRS).
 
 Only pairs within the technology's ``max_range_m`` of a candidate that allows the technology
 are evaluated (a KD-tree query), a batch of at most ``MAX_PAIRS_PER_BATCH`` pairs at a time so
@@ -61,6 +71,7 @@ from scipy.spatial import cKDTree
 
 from siting.config import CoverageSettings, ItmSettings, Technology
 from siting.errors import InputError
+from siting.landcover import NO_CLASS_CODE, NO_CLASS_NAME
 from siting.itm import (ITM_OUT_D_HZN_TX, ITM_OUT_DISTANCE, ITM_OUT_LOSS, ITM_OUT_SIZE,
                         itm_p2p_kernel)
 from siting.p1812 import p1812_inland_loss_kernel
@@ -125,11 +136,15 @@ class CoverageMatrix:
 
 
 @numba.njit(cache=True, nogil=True)
-def _sample_and_find_principal_edge(elevation, r0, c0, r1, c1, last, step_m, h_tx_m, h_rx_m,
-                                    curvature, wavelength_m, dist, elev):
+def _sample_and_find_principal_edge(elevation, surface, r0, c0, r1, c1, last, step_m, h_tx_m,
+                                    h_rx_m, curvature, wavelength_m, dist, elev):
     """Fill ``dist[:last + 1]`` / ``elev[:last + 1]`` with the bilinear profile from cell
     coordinates (r0, c0) to (r1, c1), ``step_m`` [m] apart, and return Deygout's principal edge
     over it: (index, v), (-1, -inf) when no sample rises above the ray (line of sight).
+
+    The ends and the sample next to the receiver (the receiver's own clutter, which its
+    terminal clutter loss holds) are read from the bare ``elevation``, every other sample from
+    ``surface`` (terrain plus clutter height; the elevation itself without land cover).
 
     One pass does both, so a clear path costs one sample and one comparison per cell. The
     principal edge of a blocked path lies among the samples above the ray (v > 0 there), so
@@ -149,7 +164,8 @@ def _sample_and_find_principal_edge(elevation, r0, c0, r1, c1, last, step_m, h_t
     best_i = -1
     best_v = -np.inf
     for i in range(1, last):
-        z = bilinear_kernel(elevation, r0 + i * step_r, c0 + i * step_c)
+        z = bilinear_kernel(surface if i < last - 1 else elevation, r0 + i * step_r,
+                            c0 + i * step_c)
         d = i * step_m
         elev[i] = z
         dist[i] = d
@@ -192,9 +208,11 @@ def profile_samples(length_cells):
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def diffraction_kernel(elevation, cell_m, tx_row, tx_col, tx_h, rx_row, rx_col, rx_h,
-                        pair_tx, pair_rx, wavelength_m, earth_k, max_edges, loss_out, los_out):
-    """Deygout loss and terrain LOS on every pair; profiles sampled about once per DEM cell.
+def diffraction_kernel(elevation, surface, cell_m, tx_row, tx_col, tx_h, rx_row, rx_col, rx_h,
+                       pair_tx, pair_rx, wavelength_m, earth_k, max_edges, loss_out, los_out):
+    """Deygout loss and terrain LOS on every pair; profiles sampled about once per DEM cell,
+    the obstacles on ``surface`` (terrain plus clutter, see
+    :func:`_sample_and_find_principal_edge`; pass ``elevation`` twice for bare terrain).
 
     Per pair, :func:`_sample_and_find_principal_edge` samples the profile, tests line of sight
     and finds the principal edge in one pass; only blocked paths go on to the secondary edges
@@ -223,7 +241,7 @@ def diffraction_kernel(elevation, cell_m, tx_row, tx_col, tx_h, rx_row, rx_col, 
             elev = buffer_of(elev, n)
             last = n - 1
             principal, v = _sample_and_find_principal_edge(
-                elevation, tx_row[a], tx_col[a], rx_row[b], rx_col[b], last,
+                elevation, surface, tx_row[a], tx_col[a], rx_row[b], rx_col[b], last,
                 length_cells * cell_m / last, tx_h[a], rx_h[b], curvature, wavelength_m, dist, elev)
             los_out[p] = principal < 0
             if principal < 0 or max_edges == 0:
@@ -235,15 +253,18 @@ def diffraction_kernel(elevation, cell_m, tx_row, tx_col, tx_h, rx_row, rx_col, 
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def p1812_kernel(elevation, cell_m, tx_row, tx_col, tx_h, tx_lat, tx_lon, rx_row, rx_col, rx_h,
-                 rx_lat, rx_lon, pair_tx, pair_rx, f_ghz, time_pct, location_pct,
+def p1812_kernel(elevation, surface, cell_m, tx_row, tx_col, tx_h, tx_lat, tx_lon, rx_row, rx_col,
+                 rx_h, rx_lat, rx_lon, pair_tx, pair_rx, f_ghz, time_pct, location_pct,
                  location_sigma_db, delta_n, n0, loss_out, los_out):
     """ITU-R P.1812-8 basic transmission loss [dB] and line of sight (not trans-horizon) on
     every pair, over the DEM profile sampled as :func:`diffraction_kernel` samples it.
 
     Each profile (:func:`siting.terrain.sample_profile_kernel`, ``profile_samples`` points) goes
-    to :func:`siting.p1812.p1812_inland_loss_kernel`: zone 4 (inland) everywhere, no clutter
-    (R = 0), vertical polarisation, ends at the pair's latitudes and longitudes [deg]. A path
+    to :func:`siting.p1812.p1812_inland_loss_kernel`: zone 4 (inland) everywhere, terrain plus
+    representative clutter g = h + R sampled on ``surface`` (pass ``elevation`` twice for R =
+    0) with the ends and the sample next to the receiver bare (the receiver's own clutter is
+    its terminal clutter loss), vertical polarisation, ends at the pair's latitudes and
+    longitudes [deg]. A path
     shorter than ``MIN_MODEL_DISTANCE_M`` keeps its samples with their spacing stretched to
     that length. Pairs are split into at most 256 chunks, each with its own buffers.
     """
@@ -252,6 +273,7 @@ def p1812_kernel(elevation, cell_m, tx_row, tx_col, tx_h, tx_lat, tx_lon, rx_row
     for chunk in numba.prange(n_chunks):
         dist_km = np.empty(0)
         elev = np.empty(0)
+        clutter = np.empty(0)
         for p in range(chunk * n_pairs // n_chunks, (chunk + 1) * n_pairs // n_chunks):
             a = pair_tx[p]
             b = pair_rx[p]
@@ -259,12 +281,17 @@ def p1812_kernel(elevation, cell_m, tx_row, tx_col, tx_h, tx_lat, tx_lon, rx_row
             n = profile_samples(length_cells)
             dist_km = buffer_of(dist_km, n)
             elev = buffer_of(elev, n)
+            clutter = buffer_of(clutter, n)
             sample_profile_kernel(elevation, tx_row[a], tx_col[a], rx_row[b], rx_col[b], n, elev)
+            sample_profile_kernel(surface, tx_row[a], tx_col[a], rx_row[b], rx_col[b], n, clutter)
+            clutter[0] = elev[0]
+            clutter[n - 2] = elev[n - 2]
+            clutter[n - 1] = elev[n - 1]
             step_km = max(length_cells * cell_m, MIN_MODEL_DISTANCE_M) / 1000.0 / (n - 1)
             for i in range(n):
                 dist_km[i] = i * step_km
             loss, transhorizon = p1812_inland_loss_kernel(
-                dist_km, elev, elev, n, f_ghz, time_pct, tx_h[a], rx_h[b], P1812_POLARIZATION,
+                dist_km, elev, clutter, n, f_ghz, time_pct, tx_h[a], rx_h[b], P1812_POLARIZATION,
                 tx_lat[a], rx_lat[b], tx_lon[a], rx_lon[b], delta_n, n0, location_pct,
                 location_sigma_db)
             loss_out[p] = loss
@@ -299,8 +326,8 @@ def p1812_path_loss_db(terrain: Terrain, tx: Transmitters, rx_x_m: np.ndarray,
     rx_lat, rx_lon = _lat_lon_deg(terrain, rx_x_m, rx_y_m)
     loss = np.empty(len(pair_tx), np.float64)
     los = np.empty(len(pair_tx), np.bool_)
-    p1812_kernel(terrain.elevation_m, float(terrain.cell_size_m), tx_row, tx_col,
-                 np.asarray(tx.height_m, np.float64), tx_lat, tx_lon, rx_row, rx_col,
+    p1812_kernel(terrain.elevation_m, terrain.surface_m, float(terrain.cell_size_m), tx_row,
+                 tx_col, np.asarray(tx.height_m, np.float64), tx_lat, tx_lon, rx_row, rx_col,
                  np.full(len(rx_x_m), float(rx_height_m)), rx_lat, rx_lon, pair_tx, pair_rx,
                  tech.frequency_mhz / 1000.0, float(params.time_pct), float(params.location_pct),
                  float(params.location_sigma_db), float(params.delta_n), float(params.n0), loss,
@@ -539,17 +566,32 @@ def best_levels(terrain: Terrain, tx: Transmitters, rx_x_m, rx_y_m, rx_height_m:
 
 def path_levels(terrain: Terrain, tx: Transmitters, rx_x_m: np.ndarray, rx_y_m: np.ndarray,
                 rx_height_m: float, tech: Technology, settings: CoverageSettings) -> PathLevels:
-    """RSRP on every transmitter-receiver pair closer than ``tech.max_range_m``.
-
-    With ``settings.antenna == "three_sector"`` the level includes the best sector's pattern
-    gain (:func:`best_sector_gain_db`; 0 dB at a sector's boresight).
-    """
+    """RSRP on every transmitter-receiver pair closer than ``tech.max_range_m``
+    (:func:`pair_levels` of the pairs :func:`pairs_within_range` lists)."""
     rx_x_m = np.atleast_1d(np.asarray(rx_x_m, np.float64))
     rx_y_m = np.atleast_1d(np.asarray(rx_y_m, np.float64))
     pair_tx, pair_rx = pairs_within_range(tx.x_m, tx.y_m, rx_x_m, rx_y_m, tech.max_range_m)
-    if len(pair_tx) == 0:
-        return PathLevels(pair_tx, pair_rx, np.empty(0, np.float32), np.empty(0, bool))
+    level, los = pair_levels(terrain, tx, rx_x_m, rx_y_m, rx_height_m, pair_tx, pair_rx, tech,
+                             settings)
+    return PathLevels(pair_tx, pair_rx, level, los)
 
+
+def pair_levels(terrain: Terrain, tx: Transmitters, rx_x_m: np.ndarray, rx_y_m: np.ndarray,
+                rx_height_m: float, pair_tx: np.ndarray, pair_rx: np.ndarray, tech: Technology,
+                settings: CoverageSettings) -> tuple[np.ndarray, np.ndarray]:
+    """RSRP [dBm, float32] and terrain line of sight on the given (transmitter, receiver)
+    pairs, whatever their distance.
+
+    ``RSRP = EIRP_RE - L_basic - L_diffraction - L_terminal + G_antenna + offset``: with
+    ``settings.antenna == "three_sector"`` the best sector's pattern gain
+    (:func:`best_sector_gain_db`; 0 dB at a sector's boresight); ``L_terminal`` the receiver's
+    clutter loss (:func:`terminal_clutter_loss_db`); ``offset`` the calibration's
+    (:func:`calibration_offset_db`).
+    """
+    rx_x_m = np.atleast_1d(np.asarray(rx_x_m, np.float64))
+    rx_y_m = np.atleast_1d(np.asarray(rx_y_m, np.float64))
+    if len(pair_tx) == 0:
+        return np.empty(0, np.float32), np.empty(0, bool)
     distance_m = np.hypot(tx.x_m[pair_tx] - rx_x_m[pair_rx], tx.y_m[pair_tx] - rx_y_m[pair_rx])
     profile_loss = PROFILE_MODEL_LOSSES.get(tech.model)
     if profile_loss is not None:
@@ -560,10 +602,52 @@ def path_levels(terrain: Terrain, tx: Transmitters, rx_x_m: np.ndarray, rx_y_m: 
         diffraction, los = _deygout_on_pairs(terrain, tx, rx_x_m, rx_y_m, rx_height_m, pair_tx,
                                              pair_rx, tech, settings)
         basic = model_loss_db(tech, distance_m, tx.height_m[pair_tx], rx_height_m)
-    level = (tech.rs_epre_dbm - basic - diffraction - tech.clutter_loss_db
+    classes = receiver_classes(terrain, rx_x_m, rx_y_m)
+    receiver_db = -terminal_clutter_loss_db(terrain, classes, rx_height_m, tech)
+    if settings.calibration is not None:
+        receiver_db += calibration_offset_db(class_names(terrain, classes), tech, settings)
+    level = (tech.rs_epre_dbm - basic - diffraction + receiver_db[pair_rx]
              + _antenna_gain_db(terrain, tx, rx_x_m, rx_y_m, rx_height_m, pair_tx, pair_rx,
                                 distance_m, settings))
-    return PathLevels(pair_tx, pair_rx, level.astype(np.float32), los)
+    return level.astype(np.float32), los
+
+
+def receiver_classes(terrain: Terrain, rx_x_m, rx_y_m) -> np.ndarray:
+    """Land-cover class position (in ``terrain.land_cover.classes``) of each receiver's cell,
+    -1 where it has none or the terrain has no land cover."""
+    if terrain.land_cover is None:
+        return np.full(len(rx_x_m), NO_CLASS_CODE, np.int16)
+    return terrain.land_cover.index_at(*terrain.rowcol(rx_x_m, rx_y_m))
+
+
+def class_names(terrain: Terrain, classes: np.ndarray) -> np.ndarray:
+    """Names of land-cover class positions (:func:`receiver_classes`), ``NO_CLASS_NAME`` for
+    -1 or when the terrain has no land cover."""
+    if terrain.land_cover is None:
+        return np.full(len(classes), NO_CLASS_NAME, dtype=object)
+    return terrain.land_cover.names_of(classes)
+
+
+def terminal_clutter_loss_db(terrain: Terrain, classes: np.ndarray, rx_height_m: float,
+                             tech: Technology) -> np.ndarray:
+    """Clutter loss [dB] at each receiver: ITU-R P.2108-1 §3.1 for its land-cover class
+    (:meth:`siting.landcover.LandCover.terminal_loss_db`), the technology's flat
+    ``clutter_loss_db`` where it has none (no land cover, nodata)."""
+    flat = np.full(len(classes), float(tech.clutter_loss_db))
+    if terrain.land_cover is None:
+        return flat
+    loss = terrain.land_cover.terminal_loss_db(classes, tech.frequency_mhz, rx_height_m)
+    return np.where(np.isnan(loss), flat, loss)
+
+
+def calibration_offset_db(names: np.ndarray, tech: Technology,
+                          settings: CoverageSettings) -> np.ndarray:
+    """Offset [dB] ``coverage.calibration`` adds at receivers of land-cover class ``names``:
+    the class's for the technology, else the technology's model offset; 0 without one."""
+    if settings.calibration is None:
+        return np.zeros(len(names))
+    by_class, model_db = settings.calibration.offsets_of(tech.name)
+    return pd.Series(names, dtype=object).map(by_class).fillna(model_db).to_numpy(np.float64)
 
 
 def _deygout_on_pairs(terrain: Terrain, tx: Transmitters, rx_x_m, rx_y_m, rx_height_m: float,
@@ -577,9 +661,9 @@ def _deygout_on_pairs(terrain: Terrain, tx: Transmitters, rx_x_m, rx_y_m, rx_hei
     loss = np.empty(len(pair_tx), np.float64)
     los = np.empty(len(pair_tx), np.bool_)
     wavelength_m = SPEED_OF_LIGHT_M_S / (tech.frequency_mhz * 1e6)
-    diffraction_kernel(terrain.elevation_m, float(terrain.cell_size_m), tx_row, tx_col,
-                       np.asarray(tx.height_m, np.float64), rx_row, rx_col, rx_h, pair_tx, pair_rx,
-                       wavelength_m, float(settings.earth_radius_factor),
+    diffraction_kernel(terrain.elevation_m, terrain.surface_m, float(terrain.cell_size_m), tx_row,
+                       tx_col, np.asarray(tx.height_m, np.float64), rx_row, rx_col, rx_h, pair_tx,
+                       pair_rx, wavelength_m, float(settings.earth_radius_factor),
                        int(settings.max_diffraction_edges), loss, los)
     return loss, los
 

@@ -260,12 +260,16 @@ def build_coverage_distributed(client, terrain: Terrain, candidates: pd.DataFram
     ``dem_path`` (one DEM file already in the terrain's CRS, north-up with square cells:
     :func:`siting.io.rasters.single_dem_in_crs` finds it, or None for tiles or a DEM in another
     CRS) each task reads its own DEM window instead of receiving ``terrain`` (see the module
-    docstring). ``progress(done, total)`` is called as chunks finish. A failing task cancels
+    docstring; not with land cover, which the windows do not hold). ``progress(done, total)``
+    is called as chunks finish. A failing task cancels
     the others and its exception is raised.
     """
     if dem_path is not None and not isinstance(dem_path, (str, Path)):
         raise TypeError(f"dem_path must be one DEM file, got {dem_path!r}; tiles are read whole "
                         f"(see siting.io.rasters.single_dem_in_crs)")
+    if dem_path is not None and terrain.land_cover is not None:
+        raise ValueError("dem_path reads bare DEM windows, without the terrain's land cover; "
+                         "pass dem_path=None to ship the terrain with its land cover")
     if chunk_size is None:
         chunk_size = default_chunk_size(len(candidates), sum(client.nthreads().values()))
     if chunk_size < 1:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numba
 import numpy as np
@@ -25,6 +26,7 @@ import pyproj
 from affine import Affine
 
 from siting.errors import InputError
+from siting.landcover import LandCover
 from siting.propagation import EARTH_RADIUS_M
 from siting.viewshed import (exact_line_of_sight, exact_line_of_sight_kernel,
                              exact_line_of_sight_many, viewshed)
@@ -117,11 +119,14 @@ class Terrain:
         Pixel-to-map transform; square cells, no rotation, ``transform.e < 0``.
     crs : pyproj.CRS or None
         Projected CRS of the map coordinates [m].
+    land_cover : siting.landcover.LandCover or None
+        Land-cover classes on the same grid (``inputs.land_cover``), or None.
     """
 
     elevation_m: np.ndarray
     transform: Affine
     crs: pyproj.CRS | None = None
+    land_cover: LandCover | None = None
 
     def __post_init__(self):
         z = self.elevation_m
@@ -135,6 +140,17 @@ class Terrain:
                              f"got {tuple(t)[:6]}")
         if not math.isclose(t.a, -t.e, rel_tol=1e-9):
             raise InputError(f"Terrain cells must be square, got {t.a} x {-t.e} m")
+        if self.land_cover is not None and self.land_cover.class_index.shape != z.shape:
+            raise InputError(f"Terrain.land_cover must have the elevation's shape {z.shape}, "
+                             f"got {self.land_cover.class_index.shape}")
+
+    @cached_property
+    def surface_m(self) -> np.ndarray:
+        """Terrain plus representative clutter height [m] (float32, C-contiguous): the
+        elevation itself without land cover."""
+        if self.land_cover is None:
+            return self.elevation_m
+        return np.ascontiguousarray(self.elevation_m + self.land_cover.clutter_height_m)
 
     @property
     def cell_size_m(self) -> float:

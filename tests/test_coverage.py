@@ -187,8 +187,8 @@ def test_the_fused_profile_kernel_equals_the_reference_deygout_on_rugged_terrain
     wavelength = C_LIGHT / 3.5e9
     for k, edges in ((4.0 / 3.0, 3), (1.0, 2), (0.0, 1)):
         loss, los = np.empty(n_pairs), np.empty(n_pairs, bool)
-        diffraction_kernel(z, CELL, tx_row, tx_col, tx_h, rx_row, rx_col, rx_h, pair_tx,
-                            pair_rx, wavelength, k, edges, loss, los)
+        diffraction_kernel(z, z, CELL, tx_row, tx_col, tx_h, rx_row, rx_col, rx_h, pair_tx,
+                           pair_rx, wavelength, k, edges, loss, los)
         expected_loss, expected_los = np.empty(n_pairs), np.empty(n_pairs, bool)
         for p, (a, b) in enumerate(zip(pair_tx, pair_rx)):
             cells = math.hypot(rx_row[b] - tx_row[a], rx_col[b] - tx_col[a])

@@ -67,6 +67,12 @@ TERMS: dict[str, dict[str, str]] = {
                            "horizon **{total:,.0f} CNY**.",
                      "zh": "新建站址 **{new_sites}** 个，现网站址升级 **{upgrades}** 个，建设投资 "
                            "{capex:,.0f} 元，运维费用 {opex:,.0f} 元/年，规划期总成本 **{total:,.0f} 元**。"},
+    "report.complaints_before": {"en": "Plausibility check: the model predicts {covered} of the "
+                                       "{total} weak-signal complaint points as covered by today's "
+                                       "sites (before the plan); a high share means the model is "
+                                       "too optimistic there.",
+                                 "zh": "合理性检验：模型预测 {total} 个弱信号投诉点中有 {covered} 个"
+                                       "已被现网站址覆盖（规划前）；比例越高，说明模型在这些地方越偏乐观。"},
     "report.schedule_note": {"en": "Each site's year is in the site list below, on the map's popups "
                                    "and in the GIS files.",
                              "zh": "各站址的建设年份见下方站址清单、地图弹窗和 GIS 文件。"},

@@ -142,7 +142,9 @@ def _headline_section(k: dict, people_total: float, lang: str) -> Section:
     if k["backup_points_total"]:
         rows.append([term("kpi.backup_points_met", lang), "", of("backup_points_met", "backup_points_total")])
     header = [term(f"header.{h}", lang) for h in ("kpi", "before", "after")]
-    return Section(term("section.headline", lang), [Table(header, rows), term(
+    plausibility = [term("report.complaints_before", lang, covered=k["complaints_covered_before"],
+                         total=k["complaints_total"])] if k["complaints_total"] else []
+    return Section(term("section.headline", lang), [Table(header, rows), *plausibility, term(
         "report.costs", lang, new_sites=k["new_sites"], upgrades=k["upgrades"], capex=k["capex_cny"],
         opex=k["opex_cny_per_year"], total=k["total_cost_cny"])])
 

@@ -4,8 +4,8 @@ This is the edge where files become arrays and GeoDataFrames. Every problem is r
 :class:`~siting.errors.InputError` naming the file, the layer or record and the field, and
 saying what to do; a run never starts on inputs that failed here.
 
-Modules: :mod:`~siting.io.rasters` (DEM and population), :mod:`~siting.io.layers` (one vector
-layer), :mod:`~siting.io.region` (every input of a scenario together), and
+Modules: :mod:`~siting.io.rasters` (DEM, population and land cover), :mod:`~siting.io.layers`
+(one vector layer), :mod:`~siting.io.region` (every input of a scenario together), and
 :mod:`~siting.io.problems` (gathering problems into one error), :mod:`~siting.io.itu_maps`
 (ITU-R P.1812's ΔN and N0 from the user's ITU-R maps).
 """
@@ -16,6 +16,7 @@ from siting.io.rasters import (
                                PopulationRaster,
                                crs_label_problem,
                                population_overview,
+                               read_land_cover,
                                read_population,
                                read_terrain,
                                resolve_crs,
@@ -27,5 +28,5 @@ from siting.io.asbuilt import AsBuilt, built_technologies, is_existing, read_as_
 
 __all__ = ["AsBuilt", "CANDIDATE_KINDS", "EXISTING_KINDS", "POPULATION_BAND_CELLS", "POPULATION_OVERVIEW_PX",
            "PopulationRaster", "RegionData", "crs_label_problem", "population_overview",
-           "built_technologies", "is_existing", "read_as_built", "read_population", "read_region",
+           "built_technologies", "is_existing", "read_as_built", "read_land_cover", "read_population", "read_region",
            "region_centre_deg", "resolve_itu_maps", "with_as_built", "read_terrain", "resolve_crs", "utm_crs_for"]

@@ -30,6 +30,7 @@ from siting.errors import InputError
 from siting.io.dem import (DemTile, dem_files, dem_label, describe_tiles, lonlat_bounds,
                            open_mosaic, tiles_outline, uncovered_message)
 from siting.io.problems import first_line, require_file
+from siting.landcover import NO_CLASS_CODE, LandCover
 from siting.terrain import Terrain
 
 logger = logging.getLogger(__name__)
@@ -596,3 +597,41 @@ def check_overlap(terrain: Terrain, population: PopulationRaster, path: Path) ->
                          f"{dxmin:.0f}..{dxmax:.0f}, y {dymin:.0f}..{dymax:.0f} m in "
                          f"{terrain.crs.to_string() if terrain.crs else 'the run CRS'}); check "
                          f"both rasters' CRS and extent")
+
+
+def _land_cover_codes(src, terrain: Terrain) -> np.ndarray:
+    """The class codes of ``src`` on the terrain's grid (nearest neighbour; int32, -1 where the
+    raster has no data or does not reach)."""
+    codes = np.full(terrain.shape, NO_CLASS_CODE, np.int32)
+    rasterio.warp.reproject(rasterio.band(src, 1), codes, src_nodata=src.nodata,
+                            dst_transform=terrain.transform, dst_crs=terrain.crs,
+                            dst_nodata=NO_CLASS_CODE, resampling=Resampling.nearest)
+    return codes
+
+
+def read_land_cover(path: Path, terrain: Terrain, classes) -> LandCover:
+    """The land-cover class raster ``inputs.land_cover`` on the terrain's grid.
+
+    The raster, in any CRS, is resampled by nearest neighbour onto the DEM's cells (class codes
+    are never averaged). Its nodata cells, and the cells it does not reach, have no class (no
+    clutter, the technology's flat ``clutter_loss_db`` for a user there). A code that is
+    neither nodata nor in ``classes`` (``land_cover_classes``) is an InputError naming it.
+    """
+    with open_raster(path, "land_cover") as src:
+        _check_georeferenced(src, path, "land cover raster")
+        try:
+            codes = _land_cover_codes(src, terrain)
+        except (rasterio.errors.RasterioIOError, rasterio.errors.RasterioError) as exc:
+            raise InputError(f"{path}: the land cover raster cannot be read "
+                             f"({first_line(exc)}); the file may be truncated") from None
+    if (codes == NO_CLASS_CODE).all():
+        raise InputError(f"{path}: the land cover raster does not overlap the DEM (or holds "
+                         f"nodata only); check its CRS and extent")
+    known = np.array([c.code for c in classes] + [NO_CLASS_CODE])
+    unknown = np.unique(codes[~np.isin(codes, known)])
+    if len(unknown):
+        raise InputError(f"{path}: the land cover raster holds class code(s) "
+                         f"{', '.join(map(str, unknown[:8].tolist()))} that land_cover_classes "
+                         f"does not list (it lists {', '.join(str(c.code) for c in classes)}); "
+                         f"add them to land_cover_classes or declare the nodata value")
+    return LandCover.of_codes(codes, tuple(classes))

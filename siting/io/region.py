@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -18,7 +19,7 @@ from siting.io.dem import lonlat_box_outline
 from siting.io.layers import generations_of, has_layer, read_layer, reproject, source_label
 from siting.io.problems import Problems, id_list
 from siting.io.rasters import (PopulationRaster, check_overlap, open_raster, population_overview,
-                               read_population, read_terrain, resolve_crs)
+                               read_land_cover, read_population, read_terrain, resolve_crs)
 from siting.propagation import PATH_LOSS_MODELS
 from siting.terrain import Terrain
 
@@ -159,6 +160,10 @@ def _read_rasters(scenario: Scenario, crs, lonlat_box, admin, problems: Problems
     terrain = problems.attempt(read_terrain, inputs.dem, crs,
                                region_bounds=_region_bounds(lonlat_box, crs, margin_m),
                                required_area=_required_area(scenario, admin, crs))
+    if terrain is not None and inputs.land_cover is not None:
+        land_cover = problems.attempt(read_land_cover, inputs.land_cover, terrain,
+                                      scenario.land_cover_classes)
+        terrain = dataclasses.replace(terrain, land_cover=land_cover)
     if inputs.population is None:
         return terrain, None
     source = problems.attempt(read_population, inputs.population, crs)

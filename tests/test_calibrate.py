@@ -1,0 +1,155 @@
+"""siting calibrate: offsets recovered from synthetic drive tests drawn from a known truth (the
+engine's own prediction, plus an offset per land-cover class, plus 6 dB Gaussian noise), the
+files it writes, the scenario that includes them, and bad measurement files."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pyproj
+import pytest
+import rasterio
+import yaml
+from affine import Affine
+from regions import CRS, TECH_4G, X0, Y0, candidate, village, write_region
+from typer.testing import CliRunner
+
+from siting.calibrate import predict_measurements
+from siting.cli import app
+from siting.config import load_scenario
+from siting.io import read_region
+
+runner = CliRunner()
+CELL_M, ROWS, COLS = 30.0, 100, 120
+#: The truth: dB each class adds to the engine's prediction.
+TRUE_OFFSETS_DB = {"tree_cover": 4.0, "cropland": -3.0, "built_up": 1.5}
+NOISE_DB = 6.0
+N_MEASUREMENTS = 14000
+#: Points are drawn where the true level is above this [dBm], so that the noise never takes a
+#: measurement out of the -150..-20 dBm a file may hold (dropping those would bias the truth).
+LOWEST_TRUTH_DBM = -125.0
+
+
+@pytest.fixture(scope="module")
+def region_dir(tmp_path_factory):
+    """Rolling hills (3.6 x 3 km) with forest in the west, cropland in the middle, a town in
+    the east, three sites; scenario.yaml reads landcover.tif."""
+    folder = tmp_path_factory.mktemp("calibrate")
+    rows, cols = np.mgrid[0:ROWS, 0:COLS]
+    dem = 400 + 25 * np.sin(rows / 9.0) * np.cos(cols / 13.0)
+    path = write_region(folder, dem.astype(np.float32), [village("V1", 1800, 1500)],
+                        [candidate("A", 600, 600, height=35.0), candidate("B", 1800, 2400),
+                         candidate("C", 3000, 900, height=25.0)], technologies=(TECH_4G,))
+    codes = np.full((ROWS, COLS), 40, np.uint8)
+    codes[:, :40] = 10
+    codes[:, 80:] = 50
+    with rasterio.open(folder / "landcover.tif", "w", driver="GTiff", height=ROWS, width=COLS,
+                       count=1, dtype="uint8", crs=CRS, nodata=0,
+                       transform=Affine(CELL_M, 0, X0, 0, -CELL_M, Y0)) as dst:
+        dst.write(codes, 1)
+    doc = yaml.safe_load(path.read_text())
+    doc["inputs"]["land_cover"] = "landcover.tif"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return folder
+
+
+def _write_csv(path, x_m, y_m, **columns):
+    lon, lat = pyproj.Transformer.from_crs(CRS, "EPSG:4326", always_xy=True).transform(x_m, y_m)
+    pd.DataFrame({"lon": lon, "lat": lat, **columns}).to_csv(path, index=False)
+
+
+@pytest.fixture(scope="module")
+def synthetic(region_dir):
+    """Measurements drawn from the truth, written as a lon/lat CSV (its path)."""
+    rng = np.random.default_rng(7)
+    x = X0 + rng.uniform(CELL_M, (COLS - 1) * CELL_M, N_MEASUREMENTS)
+    y = Y0 - rng.uniform(CELL_M, (ROWS - 1) * CELL_M, N_MEASUREMENTS)
+    sites = rng.choice(["A", "B", "C"], N_MEASUREMENTS)
+    scenario = load_scenario(region_dir / "scenario.yaml")
+    region = read_region(scenario)
+    import geopandas as gpd
+    frame = gpd.GeoDataFrame({"site_id": sites, "technology": TECH_4G["name"]},
+                             geometry=gpd.points_from_xy(x, y), crs=CRS)
+    predicted, classes = predict_measurements(scenario, region, frame)
+    truth = predicted + np.array([TRUE_OFFSETS_DB[c] for c in classes])
+    rsrp = truth + rng.normal(0.0, NOISE_DB, N_MEASUREMENTS)
+    keep = truth > LOWEST_TRUTH_DBM
+    path = region_dir / "drive_test.csv"
+    _write_csv(path, x[keep], y[keep], site_id=sites[keep], technology=TECH_4G["name"],
+               rsrp_dbm=rsrp[keep])
+    return path
+
+
+def test_offsets_and_noise_are_recovered(region_dir, synthetic, tmp_path):
+    out = tmp_path / "calib"
+    result = runner.invoke(app, ["calibrate", str(region_dir / "scenario.yaml"), str(synthetic),
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "industry practice" in result.output and "standard deviation" in result.output
+    report = json.loads((out / "calibration_report.json").read_text())
+    offsets = report["offsets_db"][TECH_4G["name"]]
+    for name, truth in TRUE_OFFSETS_DB.items():
+        assert offsets[name] == pytest.approx(truth, abs=0.5)
+    held = report["held_out"]
+    assert held["rmse_after_db"] == pytest.approx(NOISE_DB, abs=0.5)
+    assert held["rmse_before_db"] > held["rmse_after_db"] + 0.5
+    assert abs(held["mean_error_after_db"]) < 0.5
+    assert set(report["held_out_by_site"]) == {"A", "B", "C"}
+    assert set(report["held_out_by_class"][TECH_4G["name"]]) == set(TRUE_OFFSETS_DB)
+    assert held["n"] + report["n_train"] == len(pd.read_csv(synthetic))
+
+
+def test_a_scenario_including_the_calibration_adds_its_offsets(region_dir, synthetic, tmp_path):
+    out = tmp_path / "calib"
+    assert runner.invoke(app, ["calibrate", str(region_dir / "scenario.yaml"), str(synthetic),
+                               "--out", str(out), "--quiet"]).exit_code == 0
+    doc = yaml.safe_load((region_dir / "scenario.yaml").read_text())
+    doc["coverage"]["calibration"] = str(out / "calibration.yaml")
+    calibrated = region_dir / "calibrated.yaml"
+    calibrated.write_text(yaml.safe_dump(doc, sort_keys=False))
+    written = yaml.safe_load((out / "calibration.yaml").read_text())["offsets_db"]
+    scenario = load_scenario(calibrated)
+    region = read_region(scenario)
+    frame = pd.read_csv(synthetic).head(300)
+    import geopandas as gpd
+    points = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame.lon, frame.lat),
+                              crs="EPSG:4326").to_crs(CRS)
+    raw, classes = predict_measurements(scenario, region, points)  # calibration left out
+    from siting.coverage import Transmitters, pair_levels
+    sites = region.candidates.loc[points["site_id"]]
+    tx = Transmitters(sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy(),
+                      sites["antenna_height_m"].to_numpy(float))
+    pairs = np.arange(len(points), dtype=np.int32)
+    level, _ = pair_levels(region.terrain, tx, points.geometry.x.to_numpy(),
+                           points.geometry.y.to_numpy(), 1.5, pairs, pairs,
+                           scenario.technologies[0], scenario.coverage)
+    expected = np.array([written[TECH_4G["name"]][c] for c in classes])
+    np.testing.assert_allclose(level - raw, expected, atol=1e-3)
+
+
+BAD_ROWS = {
+    "site_id": dict(site_id="NOPE"),
+    "technology": dict(technology="6G-9000"),
+    "rsrp_dbm": dict(rsrp_dbm=-10.0),
+    "geometry": dict(x_m=X0 - 5000.0),
+}
+
+
+@pytest.mark.parametrize("field", list(BAD_ROWS))
+def test_a_bad_measurement_file_names_file_row_and_field(region_dir, tmp_path, field):
+    rows = pd.DataFrame({"x_m": X0 + np.array([900.0, 1500.0, 2100.0]),
+                         "y_m": Y0 - np.array([900.0, 1200.0, 1500.0]),
+                         "site_id": ["A", "B", "C"], "technology": TECH_4G["name"],
+                         "rsrp_dbm": [-90.0, -95.0, -100.0]})
+    for column, value in BAD_ROWS[field].items():
+        rows.loc[1, column] = value
+    path = tmp_path / "bad.csv"
+    _write_csv(path, rows.x_m.to_numpy(), rows.y_m.to_numpy(), site_id=rows.site_id,
+               technology=rows.technology, rsrp_dbm=rows.rsrp_dbm)
+    result = runner.invoke(app, ["calibrate", str(region_dir / "scenario.yaml"), str(path),
+                                 "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    line = next(ln for ln in result.output.splitlines() if "bad.csv" in ln)
+    assert "row 2" in line and f"'{field}'" in line
+    assert not (tmp_path / "o" / "calibration.yaml").exists()
