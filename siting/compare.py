@@ -22,7 +22,7 @@ import folium
 import geopandas as gpd
 import pandas as pd
 
-from siting.diskfaults import move_into_place, staging_folder, write_staged
+from siting.diskfaults import write_files
 from siting.errors import InputError
 from siting.export.gis import CSV_ENCODING, inert_cells
 from siting.export.report import Report, Section, Table, render_markdown
@@ -270,9 +270,4 @@ def write_comparison(comparison: Comparison, out_dir: str | os.PathLike) -> Path
     """Write :data:`COMPARISON_FILES` into ``out_dir`` (created if needed): rendered in a
     staging folder inside it, then renamed into place, so a failure leaves the previous files.
     Returns ``out_dir``."""
-    out = Path(out_dir)
-    with staging_folder(out, prefix=".siting-compare-",
-                        creating="creating the comparison folder") as staging:
-        write_staged(_writers(comparison), staging, out, COMPARISON_FILES)
-        move_into_place(staging, out, COMPARISON_FILES, "moving the comparison into place")
-    return out
+    return write_files(_writers(comparison), out_dir, "comparison")

@@ -198,3 +198,17 @@ def move_into_place(staging: Path, out_dir: Path, names: Iterable[str], moving: 
     with output_errors(out_dir, moving):
         for name in names:
             os.replace(staging / name, out_dir / name)
+
+
+def write_files(writers: Mapping[str, Callable[[Path], object]], out_dir: str | os.PathLike,
+                what: str) -> Path:
+    """Render every file of ``writers`` (file name -> function of the path) in a staging folder
+    inside ``out_dir`` (created if needed), then rename them all into place, so a failure
+    leaves the previous files as they were. ``what`` names the set of files in messages and in
+    the staging folder's name (``evaluation``). Returns ``out_dir`` as a Path."""
+    out = Path(out_dir)
+    with staging_folder(out, prefix=f".siting-{what}-", creating=f"creating the {what} folder") \
+            as staging:
+        write_staged(writers, staging, out, tuple(writers))
+        move_into_place(staging, out, tuple(writers), f"moving the {what} into place")
+    return out

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from siting.diskfaults import move_into_place, staging_folder, write_staged
+from siting.diskfaults import write_files
 
 CALIBRATION_FILES = ("calibration.yaml", "calibration_report.json")
 
@@ -38,7 +38,6 @@ def report_document(result, measurements: str) -> dict:
 
 def write_calibration(result, measurements: str, out_dir: str | os.PathLike) -> Path:
     """Write :data:`CALIBRATION_FILES` into ``out_dir`` (staged, then renamed into place)."""
-    out = Path(out_dir)
     header = ("# Calibration offsets written by siting calibrate: include this file in a scenario "
               "as\n# coverage.calibration: calibration.yaml (dB added to predicted levels).\n")
     writers = {
@@ -49,8 +48,4 @@ def write_calibration(result, measurements: str, out_dir: str | os.PathLike) -> 
             json.dumps(report_document(result, measurements), indent=2, allow_nan=False) + "\n",
             encoding="utf-8"),
     }
-    with staging_folder(out, prefix=".siting-calibrate-",
-                        creating="creating the calibration folder") as staging:
-        write_staged(writers, staging, out, CALIBRATION_FILES)
-        move_into_place(staging, out, CALIBRATION_FILES, "moving the calibration into place")
-    return out
+    return write_files(writers, out_dir, "calibration")

@@ -21,13 +21,21 @@ import pandas as pd
 from matplotlib.figure import Figure as MplFigure
 from openpyxl import Workbook
 
-from siting.diskfaults import move_into_place, staging_folder, write_staged
+from siting.diskfaults import write_files
 from siting.export.html_report import render_html
 from siting.export.i18n import check_language, term, value_text
 from siting.export.report import Figure, Report, Section, Table, render_markdown
-from siting.export.staticmap import (add_rsrp_legend, admin_units_in_view, draw_admin_units,
-                                     draw_north_and_scale, draw_rasters, plain_label,
-                                     rsrp_legend_labels, scale_bar_km, text_fonts)
+from siting.export.staticmap import (
+    add_rsrp_legend,
+    admin_units_in_view,
+    draw_admin_units,
+    draw_north_and_scale,
+    draw_rasters,
+    plain_label,
+    rsrp_legend_labels,
+    scale_bar_km,
+    text_fonts,
+)
 
 #: The workbook's sheets, each a table of the evaluation (attribute of ``Evaluation``).
 SHEETS = {"overall": "overall", "counties": "counties", "sites": "sites",
@@ -183,13 +191,15 @@ def _map_layers(e, lang: str) -> list:
     for status, colour in STATUS_COLOURS.items():
         frame = e.sites[e.sites["status"] == status]
         layers.append((f"{value_text('site_status', status, lang)} ({len(frame)})", frame,
-                       dict(marker="^", s=40, c=colour, edgecolors="k", linewidths=0.4, zorder=5)))
+                       {"marker": "^", "s": 40, "c": colour, "edgecolors": "k",
+                        "linewidths": 0.4, "zorder": 5}))
     layers.append((f"{term('evaluation.map_uncovered', lang)} ({len(e.uncovered)})", e.uncovered,
-                   dict(marker="o", s=14, c="#d7191c", edgecolors="white", linewidths=0.4, zorder=6)))
+                   {"marker": "o", "s": 14, "c": "#d7191c", "edgecolors": "white",
+                    "linewidths": 0.4, "zorder": 6}))
     for status, colour in COMPLAINT_COLOURS.items():
         frame = e.complaints[e.complaints["status"] == status]
         layers.append((f"{value_text('complaint_status', status, lang)} ({len(frame)})", frame,
-                       dict(marker="x", s=18, c=colour, linewidths=1.0, zorder=7)))
+                       {"marker": "x", "s": 18, "c": colour, "linewidths": 1.0, "zorder": 7}))
     return [layer for layer in layers if len(layer[1])]
 
 
@@ -243,9 +253,4 @@ def write_evaluation(evaluation, out_dir: str | os.PathLike) -> Path:
     """Write :data:`EVALUATION_FILES` into ``out_dir`` (created if needed): rendered in a
     staging folder inside it, then renamed into place, so a failure leaves the previous files.
     Returns ``out_dir``."""
-    out = Path(out_dir)
-    with staging_folder(out, prefix=".siting-evaluate-",
-                        creating="creating the evaluation folder") as staging:
-        write_staged(_writers(evaluation), staging, out, EVALUATION_FILES)
-        move_into_place(staging, out, EVALUATION_FILES, "moving the evaluation into place")
-    return out
+    return write_files(_writers(evaluation), out_dir, "evaluation")

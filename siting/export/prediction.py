@@ -30,12 +30,18 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 
-from siting.diskfaults import move_into_place, staging_folder, write_staged
+from siting.diskfaults import write_files
 from siting.export.gis import COVERAGE_NODATA_DBM, cog_profile
 from siting.export.i18n import rsrp_class_labels
 from siting.export.kml import KML_NAMESPACE
-from siting.export.staticmap import (draw_north_and_scale, draw_rasters, plain_label,
-                                     rsrp_class_index, scale_bar_km, text_fonts)
+from siting.export.staticmap import (
+    draw_north_and_scale,
+    draw_rasters,
+    plain_label,
+    rsrp_class_index,
+    scale_bar_km,
+    text_fonts,
+)
 from siting.export.style import RSRP_CLASSES, WGS84
 from siting.predict import Prediction
 
@@ -157,12 +163,7 @@ def write_prediction(prediction: Prediction, out_dir: str | Path, *, language: s
     Every file is rendered in a staging folder first; a disk fault raises
     :class:`~siting.errors.OutputError` and leaves the previous outputs in place.
     """
-    out = Path(out_dir)
     writers = {"prediction.tif": lambda p: write_prediction_raster(p, prediction),
                "prediction.png": lambda p: write_prediction_map(p, prediction, language=language),
                "prediction.kmz": lambda p: write_prediction_kmz(p, prediction)}
-    with staging_folder(out, prefix=".siting-predict-", creating="creating the output folder") \
-            as staging:
-        write_staged(writers, staging, out, PREDICTION_FILES)
-        move_into_place(staging, out, PREDICTION_FILES, "moving the prediction into place")
-    return out
+    return write_files(writers, out_dir, "prediction")
