@@ -21,7 +21,9 @@ from typing import Protocol
 import numpy as np
 import rasterio
 
-from siting.cache import coverage_key, load_coverage, store_coverage
+from siting.backhaul import BackhaulNetwork, backhaul_network, band_links
+from siting.cache import (coverage_key, links_key, load_coverage, load_links, store_coverage,
+                          store_links)
 from siting.config import Scenario, load_scenario, model_warnings
 from siting.coverage import (CoverageMatrix, Transmitters, best_levels,
                              build_coverage_in_steps)
@@ -49,6 +51,7 @@ OUTPUT_FILES = ("map.html", "map.png", "sites.gpkg", "sites.kml", "selected_site
                 "coverage.tif", "report.md", "report.html", "summary.json")
 DEMO_SCENARIO = Path(__file__).resolve().parents[1] / "data" / "demo" / "scenario.yaml"
 COVERAGE_STAGE = "compute coverage"
+BACKHAUL_STAGE = "backhaul routes and links"
 #: Key of ``timings_s`` holding the Dask workers' summed peak memory [MB] (cluster runs only).
 WORKERS_PEAK_MEMORY = "peak_memory_mb_workers"
 
@@ -212,6 +215,41 @@ def prepare(scenario: Scenario, *, timings: dict[str, float] | None = None,
     return region, demand, coverage
 
 
+def microwave_links_cached(region: RegionData, scenario: Scenario,
+                           cache_dir: Path | None = None):
+    """The feasible microwave links of every band between the candidates
+    (:func:`siting.backhaul.band_links`), from the on-disk cache when ``cache_dir`` holds
+    them (:func:`siting.cache.links_key`), else computed (and stored there)."""
+    candidates, terrain = region.candidates, region.terrain
+    x, y = candidates.geometry.x.to_numpy(), candidates.geometry.y.to_numpy()
+    height = candidates["antenna_height_m"].to_numpy(float)
+    bands, k = scenario.backhaul.microwave, scenario.coverage.earth_radius_factor
+    key = (links_key(terrain, x, y, height, bands, earth_radius_factor=k)
+           if cache_dir is not None else None)
+    links = load_links(cache_dir, key) if key else None
+    if links is None:
+        links = band_links(terrain, x, y, height, bands, earth_radius_factor=k)
+        if key:
+            store_links(cache_dir, key, links)
+    return links
+
+
+def prepare_backhaul(region: RegionData, scenario: Scenario, *, cache_dir: Path | None = None,
+                     timings: dict[str, float] | None = None,
+                     progress: Progress | None = None) -> BackhaulNetwork | None:
+    """The backhaul network of the candidates (:func:`siting.backhaul.backhaul_network`)
+    when ``backhaul.enabled`` (timed as :data:`BACKHAUL_STAGE` in ``timings``), else None;
+    the microwave links through the cache (:func:`microwave_links_cached`)."""
+    if not scenario.backhaul.enabled:
+        return None
+    with timed({} if timings is None else timings, BACKHAUL_STAGE, progress):
+        links = microwave_links_cached(region, scenario, cache_dir)
+        return backhaul_network(region.terrain, region.candidates, region.fiber_nodes,
+                                region.roads, scenario.backhaul,
+                                opex_years=scenario.objective.opex_years, links=links,
+                                earth_radius_factor=scenario.coverage.earth_radius_factor)
+
+
 def baseline_kpis(region: RegionData, coverage: CoverageMatrix, demand: Demand, costs,
                   scenario: Scenario, plan) -> tuple:
     """The plans the report compares with: existing sites only, every free public site, a
@@ -232,21 +270,24 @@ def compute(scenario: Scenario, *, progress: Progress | None = None,
             as_built_year: str | None = None) -> RunResult:
     """Run every stage of the pipeline in memory.
 
-    With ``cache_dir``, the coverage matrix is read from (or stored in) the on-disk cache
-    keyed by a hash of its inputs (:mod:`siting.cache`). With ``as_built`` (an as-built
+    With ``cache_dir``, the coverage matrix (and with backhaul, the microwave links) is read
+    from (or stored in) the on-disk cache keyed by a hash of its inputs (:mod:`siting.cache`). With ``as_built`` (an as-built
     list), the plan starts from what was built through ``as_built_year`` (default: the list's
     last year) and plans what is left (:mod:`siting.rolling`).
     """
     timings: dict[str, float] = {}
     region, demand, coverage = prepare(scenario, timings=timings, progress=progress,
                                        cache_dir=cache_dir, scheduler=scheduler, workers=workers)
+    backhaul = prepare_backhaul(region, scenario, cache_dir=cache_dir, timings=timings,
+                                progress=progress)
     replan = None
     if as_built is not None:
         with timed(timings, "read the as-built list", progress):
             region, scenario, replan = replan_inputs(region, scenario, as_built, year=as_built_year)
     with timed(timings, "optimize", progress):
         costs = option_costs(coverage, region.candidates, scenario)
-        plan = plan_network(coverage, demand, costs, scenario.objective, scenario.solver)
+        plan = plan_network(coverage, demand, costs, scenario.objective, scenario.solver,
+                            backhaul)
     with timed(timings, "baselines", progress):
         baselines = baseline_kpis(region, coverage, demand, costs, scenario, plan)
     with timed(timings, "coverage raster", progress):

@@ -45,8 +45,8 @@ from collections.abc import Iterable, Sequence
 
 from siting.config import LANGUAGES  # the languages of the outputs: en, zh
 from siting.export.tables import ALL_UNITS, OUTSIDE_ADMIN_UNITS
-from siting.plan import (REASON_BELOW_THRESHOLD, REASON_BUDGET, REASON_LATER, REASON_NO_CANDIDATE,
-                         REASON_NOT_BUILT, REASON_NOT_PLANNED)
+from siting.plan import (REASON_BELOW_THRESHOLD, REASON_BUDGET, REASON_LATER, REASON_NO_BACKHAUL,
+                         REASON_NO_CANDIDATE, REASON_NOT_BUILT, REASON_NOT_PLANNED)
 
 #: The ``lang`` attribute of an HTML page in each language.
 HTML_LANG = {"en": "en", "zh": "zh-CN"}
@@ -328,6 +328,7 @@ TERMS: dict[str, dict[str, str]] = {
     "reason.below_threshold": {"en": REASON_BELOW_THRESHOLD,
                                "zh": "受地形或距离影响，范围内所有候选站址的信号均低于门限"},
     "reason.budget": {"en": REASON_BUDGET, "zh": "在预算或新建站址数上限内无法覆盖"},
+    "reason.no_backhaul": {"en": REASON_NO_BACKHAUL, "zh": "可覆盖该村的站址均无法接入传输（光纤、微波或卫星）"},
     "solver_status.optimal": {"en": "optimal", "zh": "最优"},
     "solver_status.feasible": {"en": "feasible", "zh": "可行"},
     "solver_status.time_limit": {"en": "time_limit", "zh": "达到时间上限"},
@@ -364,6 +365,11 @@ TERMS: dict[str, dict[str, str]] = {
                            "backup)",
                      "zh": "（{count} 个重点区域检测点各由至少 {servers} 个站址覆盖，作为备份）"},
     "stage.over_budget": {"en": ": over the budget or quota", "zh": "：超出预算或新建站址上限"},
+    "stage.backhaul": {"en": ", every site on air fed by fiber or by up to {hops} microwave hops",
+                       "zh": "，每个在网站址均由光纤或不超过 {hops} 跳的微波接入传输"},
+    "stage.backhaul_satellite": {"en": ", every site on air fed by fiber, by up to {hops} "
+                                       "microwave hops or by satellite",
+                                 "zh": "，每个在网站址均由光纤、不超过 {hops} 跳的微波或卫星接入传输"},
     "stage.most_mandatory": {"en": "cover as many mandatory points as the budget and quota allow "
                                    "({covered} of {total}, without backup coverage)",
                              "zh": "在预算和新建站址上限内尽可能多地覆盖必覆盖点（{total} 个中的 "
@@ -601,7 +607,8 @@ def _match(template: str, text: str, *, at_end: bool = False) -> tuple[str, dict
 
 
 #: Optional endings of a stage, read off from the last one that can come first.
-_STAGE_ENDINGS = ("stage.over_budget", "stage.backup", "stage.discount")
+_STAGE_ENDINGS = ("stage.over_budget", "stage.backhaul", "stage.backhaul_satellite",
+                  "stage.backup", "stage.discount")
 _STAGE_KEYS = ("stage.most_mandatory_by", "stage.most_mandatory", "stage.mandatory_by",
                "stage.mandatory_least_cost", "stage.most_people_earliest", "stage.most_people")
 
