@@ -42,8 +42,9 @@ from siting.export.i18n import term
 from siting.export.tables import PlanTables, plan_tables
 from siting.export.webmap import write_map
 from siting.io import RegionData, read_region, resolve_itu_maps
-from siting.plan import (Plan, PlanKpis, baseline_free_public, baseline_greedy, kpis_of,
-                         option_costs, plan_network)
+from siting.plan import (BackhaulKpis, Plan, PlanKpis, backhaul_comparison,
+                         baseline_free_public, baseline_greedy, kpis_of, option_costs,
+                         plan_network)
 from siting.rolling import Replan, replan_inputs
 
 logger = logging.getLogger(__name__)
@@ -85,6 +86,9 @@ class PlanOutcome:
         Existing sites only, every free public site, a greedy rule, and this plan.
     timings_s : dict of str to float
         Time of each stage [s].
+    backhaul_baselines : tuple of siting.plan.BackhaulKpis
+        With backhaul: this plan, then sites first and the cheapest backhaul of each
+        (:func:`siting.plan.backhaul_comparison`); empty without backhaul.
     """
 
     scenario: Scenario
@@ -94,6 +98,7 @@ class PlanOutcome:
     plan: Plan
     baselines: tuple[PlanKpis, ...]
     timings_s: dict[str, float]
+    backhaul_baselines: tuple[BackhaulKpis, ...] = field(default=(), kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -264,6 +269,15 @@ def baseline_kpis(region: RegionData, coverage: CoverageMatrix, demand: Demand, 
     )
 
 
+def backhaul_baselines(coverage: CoverageMatrix, demand: Demand, costs, scenario: Scenario,
+                       plan: Plan) -> tuple[BackhaulKpis, ...]:
+    """The joint plan next to sites first and their cheapest backhaul then
+    (:func:`siting.plan.backhaul_comparison`); empty for a plan without backhaul."""
+    if plan.backhaul is None:
+        return ()
+    return backhaul_comparison(coverage, demand, costs, scenario.objective, scenario.solver, plan)
+
+
 def compute(scenario: Scenario, *, progress: Progress | None = None,
             cache_dir: Path | None = None, scheduler: str | None = None,
             workers: int | None = None, as_built: Path | None = None,
@@ -290,13 +304,15 @@ def compute(scenario: Scenario, *, progress: Progress | None = None,
                             backhaul)
     with timed(timings, "baselines", progress):
         baselines = baseline_kpis(region, coverage, demand, costs, scenario, plan)
+        compared = backhaul_baselines(coverage, demand, costs, scenario, plan)
     with timed(timings, "coverage raster", progress):
         by_technology, level_transform, shape = technology_rasters(region, scenario, coverage,
                                                                    plan.selected)
     return RunResult(scenario=scenario, region=region, demand=demand, coverage=coverage, plan=plan,
                      baselines=baselines, level_dbm=best_of(by_technology, shape),
                      level_transform=level_transform, timings_s=timings,
-                     level_dbm_by_technology=by_technology, replan=replan)
+                     level_dbm_by_technology=by_technology, replan=replan,
+                     backhaul_baselines=compared)
 
 
 def _map_writers(tables: PlanTables) -> dict:
@@ -309,10 +325,11 @@ def _map_writers(tables: PlanTables) -> dict:
     return {
         "sites.gpkg": lambda path: write_layers(path, {
             "selected_sites": selected, "candidates": sites, "villages": villages,
-            "demand": tables.demand}),
+            "demand": tables.demand, **({} if tables.backhaul_links is None
+                                        else {"backhaul_links": tables.backhaul_links})}),
         "sites.kml": lambda path: write_kml(
             path, term("kml.title", language, name=tables.name), selected,
-            tables.uncovered_mandatory, language=language),
+            tables.uncovered_mandatory, language=language, links=tables.backhaul_links),
         "selected_sites.csv": lambda path: write_site_csv(path, selected),
         "coverage.tif": lambda path: write_level_raster(path, *level, tables.crs),
         "map.html": lambda path: write_map(path, tables),

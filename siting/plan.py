@@ -425,6 +425,68 @@ def kpis_of(label: str, coverage: CoverageMatrix, demand: Demand, costs: OptionC
 
 
 @dataclass(frozen=True)
+class BackhaulKpis:
+    """A plan with backhaul: its site and backhaul costs [CNY] and coverage."""
+
+    label: str
+    site_cost_cny: float
+    backhaul_cost_cny: float
+    total_cost_cny: float
+    people_covered: float
+    mandatory_covered: int
+
+
+def backhaul_kpis(label: str, coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
+                  selected: np.ndarray, feeds: BackhaulSolution) -> BackhaulKpis:
+    """The :class:`BackhaulKpis` of the options ``selected`` fed as ``feeds`` says."""
+    sites = kpis_of(label, coverage, demand, costs, selected)
+    return BackhaulKpis(label=label, site_cost_cny=sites.cost_cny,
+                        backhaul_cost_cny=feeds.total_backhaul_cny,
+                        total_cost_cny=sites.cost_cny + feeds.total_backhaul_cny,
+                        people_covered=sites.people_covered,
+                        mandatory_covered=sites.mandatory_covered)
+
+
+def cheapest_backhaul(coverage: CoverageMatrix, costs: OptionCosts, selected: np.ndarray,
+                      network: BackhaulNetwork, solver: SolverSettings) -> BackhaulSolution:
+    """The cheapest backhaul of a fixed set of options (``selected``, on air as they are):
+    fiber, microwave chains through the sites of ``selected`` only, or satellite.
+
+    Raises :class:`~siting.errors.InfeasibleError` when a site of ``selected`` cannot be fed.
+    """
+    chosen = np.asarray(selected, np.int64)
+    return solve_with_backhaul(
+        coverage.covers[:, chosen], costs.total_cny[chosen], objective="min_cost",
+        must_cover=np.zeros(coverage.covers.shape[0], np.int64),
+        fixed=np.ones(chosen.size, bool), tie_break=False,
+        site_of_option=coverage.options["candidate"].to_numpy(np.int64)[chosen],
+        fiber_cost_cny=network.fiber["cost_cny"].to_numpy(float), links=network.links,
+        satellite_cost_cny=network.satellite_cost_cny, max_hops=network.max_hops,
+        site_needs_backhaul=network.needs_backhaul, time_limit_s=solver.time_limit_s,
+        mip_gap=solver.mip_gap, solver=solver.name, seed=solver.seed)
+
+
+#: The label of the plan made in two steps, which the joint plan is compared with.
+SEQUENTIAL_LABEL = "sites first (backhaul ignored), then the cheapest backhaul of each"
+JOINT_LABEL = "sites and backhaul planned together (siting)"
+
+
+def backhaul_comparison(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
+                        objective: Objective, solver: SolverSettings,
+                        plan: Plan) -> tuple[BackhaulKpis, BackhaulKpis]:
+    """The joint plan (``plan``, with backhaul) next to the plan of two steps: sites planned
+    as if backhaul were free, then the cheapest backhaul of each (:func:`cheapest_backhaul`;
+    its total may pass the budget, which the first step spent on sites alone)."""
+    network = plan.backhaul.network
+    joint = backhaul_kpis(JOINT_LABEL, coverage, demand, costs, plan.selected,
+                          plan.backhaul.feeds)
+    sites_only = plan_network(coverage, demand, costs, objective, solver)
+    feeds = cheapest_backhaul(coverage, costs, sites_only.selected, network, solver)
+    return joint, backhaul_kpis(SEQUENTIAL_LABEL, coverage, demand, costs, sites_only.selected,
+                                feeds)
+
+
+@dataclass(frozen=True)
 class PhaseKpis:
     """What a phase of a phased plan builds and where coverage stands at its end."""
 

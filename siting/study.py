@@ -44,8 +44,8 @@ from siting.export.tables import (PlanTables, admin_table, plan_tables, selected
                                   village_table)
 from siting.export.webmap import build_map
 from siting.io import RegionData
-from siting.pipeline import (PlanOutcome, Progress, RunResult, baseline_kpis, best_of, output_lock,
-                             prepare_backhaul, technology_rasters, timed, write_outputs)
+from siting.pipeline import (PlanOutcome, Progress, RunResult, backhaul_baselines, baseline_kpis,
+                             best_of, output_lock, prepare_backhaul, technology_rasters, timed, write_outputs)
 from siting.pipeline import prepare as prepare_inputs
 from siting.plan import OptionCosts, option_costs, plan_network
 from siting.sweep import solve_curve
@@ -173,8 +173,10 @@ class Study:
                                 self.backhaul)
         with timed(timings, "baselines"):
             baselines = baseline_kpis(self.region, coverage, self.demand, costs, scenario, plan)
+            compared = backhaul_baselines(coverage, self.demand, costs, scenario, plan)
         return PlanResult(scenario=scenario, region=self.region, demand=self.demand,
-                          coverage=coverage, plan=plan, baselines=baselines, timings_s=timings)
+                          coverage=coverage, plan=plan, baselines=baselines, timings_s=timings,
+                          backhaul_baselines=compared)
 
     def sweep(self, *, budgets_cny=None, max_new_sites=None, progress: Progress | None = None,
               **overrides) -> pd.DataFrame:
