@@ -473,15 +473,19 @@ JOINT_LABEL = "sites and backhaul planned together (siting)"
 
 def backhaul_comparison(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
                         objective: Objective, solver: SolverSettings,
-                        plan: Plan) -> tuple[BackhaulKpis, BackhaulKpis]:
+                        plan: Plan) -> tuple[BackhaulKpis, ...]:
     """The joint plan (``plan``, with backhaul) next to the plan of two steps: sites planned
     as if backhaul were free, then the cheapest backhaul of each (:func:`cheapest_backhaul`;
-    its total may pass the budget, which the first step spent on sites alone)."""
+    its total may pass the budget, which the first step spent on sites alone). The second is
+    left out when some of its sites cannot be fed at all."""
     network = plan.backhaul.network
     joint = backhaul_kpis(JOINT_LABEL, coverage, demand, costs, plan.selected,
                           plan.backhaul.feeds)
     sites_only = plan_network(coverage, demand, costs, objective, solver)
-    feeds = cheapest_backhaul(coverage, costs, sites_only.selected, network, solver)
+    try:
+        feeds = cheapest_backhaul(coverage, costs, sites_only.selected, network, solver)
+    except InfeasibleError:
+        return (joint,)
     return joint, backhaul_kpis(SEQUENTIAL_LABEL, coverage, demand, costs, sites_only.selected,
                                 feeds)
 
