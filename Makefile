@@ -17,8 +17,10 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 	$(BIN)/python -m siting.kernels
 
+# The default demo, then the same region with sites and backhaul planned together.
 demo: install
 	$(BIN)/siting demo --out out/demo
+	$(BIN)/siting run data/demo/scenario_backhaul.yaml --out out/demo-backhaul
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -35,6 +35,12 @@ the pipeline's coverage stage (:func:`siting.pipeline.prepare`, cluster start in
 
     python benchmarks/scale.py --regions /tmp/large [--sizes-km 50 100 200] [--workers-size-km 100]
 
+With ``--backhaul``, the whole runs plan sites and backhaul together: each region's scenario
+gets a sibling ``scenario_backhaul.yaml`` (the demo's ``backhaul`` block, ``backhaul.enabled``)
+whose fiber network is ``fiber_nodes.gpkg``: an exchange at each existing 5G site (the seats'
+networks); no roads, so fiber routes are straight lines times the detour factor. The solver's
+status and proven gap are printed with the optimize stage's time.
+
 The machine is shared: the load average is printed with the results.
 """
 
@@ -50,7 +56,9 @@ import threading
 import time
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
+import yaml
 from scipy.spatial import cKDTree
 
 from siting.config import load_scenario
@@ -255,6 +263,28 @@ def region_scenario(regions: Path, size_km: float) -> Path:
     return scenario
 
 
+DEMO_BACKHAUL = Path(__file__).resolve().parents[1] / "data" / "demo" / "scenario_backhaul.yaml"
+
+
+def backhaul_scenario(scenario_path: Path) -> Path:
+    """``scenario_backhaul.yaml`` beside ``scenario_path``: its scenario with the demo's
+    ``backhaul`` block and fiber exchanges at the region's existing 5G sites (written as
+    ``fiber_nodes.gpkg``)."""
+    folder = scenario_path.parent
+    sites = gpd.read_file(folder / "region.gpkg", layer="candidates")
+    exchanges = sites[sites["kind"] == "existing_5g"]
+    gpd.GeoDataFrame({"node_id": [f"FX-{s}" for s in exchanges["site_id"]]},
+                     geometry=exchanges.geometry.to_numpy(), crs=sites.crs).to_file(
+        folder / "fiber_nodes.gpkg", layer="fiber_nodes")
+    scenario = yaml.safe_load(scenario_path.read_text(encoding="utf-8"))
+    scenario["name"] = f"{scenario['name']}-backhaul"
+    scenario["inputs"]["fiber_nodes"] = {"path": "fiber_nodes.gpkg", "layer": "fiber_nodes"}
+    scenario["backhaul"] = yaml.safe_load(DEMO_BACKHAUL.read_text(encoding="utf-8"))["backhaul"]
+    path = folder / "scenario_backhaul.yaml"
+    path.write_text(yaml.safe_dump(scenario, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
 def scaling_exponent(sizes, seconds) -> float:
     """Slope of log(time) against log(size) (an area, a number of pairs): 1.0 is linear."""
     return float(np.polyfit(np.log(sizes), np.log(seconds), 1)[0])
@@ -313,6 +343,8 @@ def pipeline_on_regions(args) -> int:
     """Whole runs of growing sub-areas, then the coverage stage on 1 and 2 workers."""
     regions = Path(args.regions)
     scenarios = [region_scenario(regions, size) for size in args.sizes_km]
+    if args.backhaul:
+        scenarios = [backhaul_scenario(s) for s in scenarios]
     print(f"whole runs (no cache, fresh process each) of {', '.join(map(str, scenarios))}; "
           f"{os.cpu_count()} CPUs; load average before: {_load()}", flush=True)
     runs = [_child("--run-one", str(s), "--out", str(regions / "bench-out" / s.parent.name))
@@ -345,6 +377,8 @@ def main(argv=None) -> int:
                         help="folder of the large regions: run the whole pipeline on them")
     parser.add_argument("--sizes-km", type=float, nargs="+", default=[50.0, 100.0, 200.0])
     parser.add_argument("--workers-size-km", type=float, default=100.0)
+    parser.add_argument("--backhaul", action="store_true",
+                        help="with --regions: plan sites and backhaul together")
     parser.add_argument("--run-one", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--coverage-on-cluster", type=Path, help=argparse.SUPPRESS)

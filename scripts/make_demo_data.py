@@ -12,7 +12,10 @@ Outputs (in ``--out``, default ``data/demo``):
 
 * ``dem.tif``         30 m DEM, 2000 x 2000, Int16 metres, tiled, DEFLATE + predictor 2.
 * ``population.tif``  100 m population, 600 x 600, float32 people per cell, DEFLATE + predictor 3.
-* ``region.gpkg``     layers villages, complaints, candidates, zones, admin_units.
+* ``region.gpkg``     layers villages, complaints, candidates, zones, admin_units, and for backhaul
+  planning roads (one along every river valley, tributaries joining their parent's road) and
+  fiber_nodes (an exchange in the prefecture seat and in each county town); candidates carry
+  ``has_fiber`` (true for the existing sites within ``FIBER_TOWN_RADIUS_M`` of a town centre).
 
 Everything is drawn from one seeded ``numpy.random.Generator`` and written deterministically, so two
 runs with the same seed produce byte-identical files. No external data are read.
@@ -41,7 +44,7 @@ from rasterio.transform import from_origin
 from scipy import ndimage
 import shapely
 from shapely import affinity
-from shapely.geometry import Point, Polygon, shape
+from shapely.geometry import LineString, Point, Polygon, shape
 from shapely.ops import unary_union
 
 # --------------------------------------------------------------------------------------------------
@@ -915,6 +918,42 @@ def write_population(path: Path, pop: np.ndarray) -> None:
     os.replace(tmp, path)
 
 
+#: Existing sites this close to a town centre have fiber today [m].
+FIBER_TOWN_RADIUS_M = 3_000.0
+#: Road vertices are rounded to this many decimals [m], like the points.
+ROAD_DECIMALS = 1
+
+
+def roads(river_list: list[River]) -> gpd.GeoDataFrame:
+    """A road along every river valley, from its mouth (on its parent's road) to its source.
+
+    Rivers are drawn from their parent's vertices, so each road starts on its parent's road
+    and the network is connected. No random draw: the other layers stay as they were.
+    """
+    lines = [LineString(np.round(np.column_stack(to_utm(*r.xy.T)), ROAD_DECIMALS))
+             for r in river_list]
+    return gpd.GeoDataFrame({"road_id": [f"R{i + 1:02d}" for i in range(len(river_list))],
+                             "name": [f"{r.name} road" for r in river_list]},
+                            geometry=lines, crs=EPSG)
+
+
+def fiber_nodes(towns: dict[str, np.ndarray]) -> gpd.GeoDataFrame:
+    """The fiber exchanges: one at each town centre (prefecture seat and county towns)."""
+    xy = np.array(list(towns.values()))
+    ux, uy = to_utm(xy[:, 0], xy[:, 1])
+    return gpd.GeoDataFrame({"node_id": [f"FX-{name}" for name in towns],
+                             "name": [f"{name} exchange" for name in towns]},
+                            geometry=gpd.points_from_xy(np.round(ux, 1), np.round(uy, 1)), crs=EPSG)
+
+
+def has_fiber(cand: pd.DataFrame, towns: dict[str, np.ndarray]) -> np.ndarray:
+    """Existing sites within ``FIBER_TOWN_RADIUS_M`` of a town centre have fiber today."""
+    xy = np.array(list(towns.values()))
+    distance = np.hypot(cand.x.to_numpy()[:, None] - xy[:, 0], cand.y.to_numpy()[:, None] - xy[:, 1])
+    existing = cand.kind.isin(["existing_4g", "existing_5g"]).to_numpy()
+    return existing & (distance.min(axis=1) <= FIBER_TOWN_RADIUS_M)
+
+
 def _points(df: pd.DataFrame, cols: list[str]) -> gpd.GeoDataFrame:
     ux, uy = to_utm(df.x.to_numpy(), df.y.to_numpy())
     return gpd.GeoDataFrame(df[cols].reset_index(drop=True),
@@ -956,6 +995,7 @@ def build(out: Path, seed: int = DEFAULT_SEED) -> dict:
     v.insert(0, "village_id", [f"V{i + 1:04d}" for i in range(len(v))])
     v["admin_unit"] = admin_of(adm, v.x, v.y)
     cand["admin_unit"] = admin_of(adm, cand.x, cand.y)
+    cand["has_fiber"] = has_fiber(cand, towns)
     comp["admin_unit"] = admin_of(adm, comp.x, comp.y)
     zgeom = [affinity.translate(p, CENTRE_X, CENTRE_Y) for p in zn.poly]
     zgeom = [Polygon(np.round(np.asarray(g.exterior.coords), 1)) for g in zgeom]
@@ -965,9 +1005,11 @@ def build(out: Path, seed: int = DEFAULT_SEED) -> dict:
         "complaints": _points(comp, ["complaint_id", "admin_unit", "description", "people"]),
         "candidates": _points(cand, ["site_id", "kind", "antenna_height_m", "capex_cny", "opex_cny_per_year",
                                      "free_public", "difficult", "extra_cost_cny", "technologies",
-                                     "admin_unit"]),
+                                     "admin_unit", "has_fiber"]),
         "zones": gpd.GeoDataFrame(zn[["zone_id", "name", "kind", "require_5g"]], geometry=zgeom, crs=EPSG),
         "admin_units": adm,
+        "roads": roads(river_list),
+        "fiber_nodes": fiber_nodes(towns),
     }
     write_dem(out / "dem.tif", ter.z)
     write_population(out / "population.tif", pop)
@@ -984,6 +1026,7 @@ def build(out: Path, seed: int = DEFAULT_SEED) -> dict:
         n_complaints=len(comp), n_candidates=len(cand),
         candidates_by_kind=cand.kind.value_counts().sort_index().to_dict(),
         n_free_public=int(cand.free_public.sum()), n_difficult=int(cand.difficult.sum()),
+        n_has_fiber=int(cand.has_fiber.sum()), n_roads=len(river_list), n_fiber_nodes=len(towns),
         zones={r.zone_id: f"{r.name} ({g.area / 1e6:.2f} km2)" for r, g in zip(zn.itertuples(), zgeom)},
         admin_units={r.admin_unit: f"{r.geometry.area / 1e6:.0f} km2" for r in adm.itertuples()},
         villages_by_admin=v.admin_unit.value_counts().sort_index().to_dict(),

@@ -21,7 +21,9 @@ from typing import Protocol
 import numpy as np
 import rasterio
 
-from siting.cache import coverage_key, load_coverage, store_coverage
+from siting.backhaul import BackhaulNetwork, backhaul_network, band_links
+from siting.cache import (coverage_key, links_key, load_coverage, load_links, store_coverage,
+                          store_links)
 from siting.config import Scenario, load_scenario, model_warnings
 from siting.coverage import (CoverageMatrix, Transmitters, best_levels,
                              build_coverage_in_steps)
@@ -40,8 +42,9 @@ from siting.export.i18n import term
 from siting.export.tables import PlanTables, plan_tables
 from siting.export.webmap import write_map
 from siting.io import RegionData, read_region, resolve_itu_maps
-from siting.plan import (Plan, PlanKpis, baseline_free_public, baseline_greedy, kpis_of,
-                         option_costs, plan_network)
+from siting.plan import (BackhaulKpis, Plan, PlanKpis, backhaul_comparison,
+                         baseline_free_public, baseline_greedy, kpis_of, option_costs,
+                         plan_network)
 from siting.rolling import Replan, replan_inputs
 
 logger = logging.getLogger(__name__)
@@ -49,6 +52,7 @@ OUTPUT_FILES = ("map.html", "map.png", "sites.gpkg", "sites.kml", "selected_site
                 "coverage.tif", "report.md", "report.html", "summary.json")
 DEMO_SCENARIO = Path(__file__).resolve().parents[1] / "data" / "demo" / "scenario.yaml"
 COVERAGE_STAGE = "compute coverage"
+BACKHAUL_STAGE = "backhaul routes and links"
 #: Key of ``timings_s`` holding the Dask workers' summed peak memory [MB] (cluster runs only).
 WORKERS_PEAK_MEMORY = "peak_memory_mb_workers"
 
@@ -82,6 +86,9 @@ class PlanOutcome:
         Existing sites only, every free public site, a greedy rule, and this plan.
     timings_s : dict of str to float
         Time of each stage [s].
+    backhaul_baselines : tuple of siting.plan.BackhaulKpis
+        With backhaul: this plan, then sites first and the cheapest backhaul of each
+        (:func:`siting.plan.backhaul_comparison`); empty without backhaul.
     """
 
     scenario: Scenario
@@ -91,6 +98,7 @@ class PlanOutcome:
     plan: Plan
     baselines: tuple[PlanKpis, ...]
     timings_s: dict[str, float]
+    backhaul_baselines: tuple[BackhaulKpis, ...] = field(default=(), kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -212,6 +220,41 @@ def prepare(scenario: Scenario, *, timings: dict[str, float] | None = None,
     return region, demand, coverage
 
 
+def microwave_links_cached(region: RegionData, scenario: Scenario,
+                           cache_dir: Path | None = None):
+    """The feasible microwave links of every band between the candidates
+    (:func:`siting.backhaul.band_links`), from the on-disk cache when ``cache_dir`` holds
+    them (:func:`siting.cache.links_key`), else computed (and stored there)."""
+    candidates, terrain = region.candidates, region.terrain
+    x, y = candidates.geometry.x.to_numpy(), candidates.geometry.y.to_numpy()
+    height = candidates["antenna_height_m"].to_numpy(float)
+    bands, k = scenario.backhaul.microwave, scenario.coverage.earth_radius_factor
+    key = (links_key(terrain, x, y, height, bands, earth_radius_factor=k)
+           if cache_dir is not None else None)
+    links = load_links(cache_dir, key) if key else None
+    if links is None:
+        links = band_links(terrain, x, y, height, bands, earth_radius_factor=k)
+        if key:
+            store_links(cache_dir, key, links)
+    return links
+
+
+def prepare_backhaul(region: RegionData, scenario: Scenario, *, cache_dir: Path | None = None,
+                     timings: dict[str, float] | None = None,
+                     progress: Progress | None = None) -> BackhaulNetwork | None:
+    """The backhaul network of the candidates (:func:`siting.backhaul.backhaul_network`)
+    when ``backhaul.enabled`` (timed as :data:`BACKHAUL_STAGE` in ``timings``), else None;
+    the microwave links through the cache (:func:`microwave_links_cached`)."""
+    if not scenario.backhaul.enabled:
+        return None
+    with timed({} if timings is None else timings, BACKHAUL_STAGE, progress):
+        links = microwave_links_cached(region, scenario, cache_dir)
+        return backhaul_network(region.terrain, region.candidates, region.fiber_nodes,
+                                region.roads, scenario.backhaul,
+                                opex_years=scenario.objective.opex_years, links=links,
+                                earth_radius_factor=scenario.coverage.earth_radius_factor)
+
+
 def baseline_kpis(region: RegionData, coverage: CoverageMatrix, demand: Demand, costs,
                   scenario: Scenario, plan) -> tuple:
     """The plans the report compares with: existing sites only, every free public site, a
@@ -226,36 +269,50 @@ def baseline_kpis(region: RegionData, coverage: CoverageMatrix, demand: Demand, 
     )
 
 
+def backhaul_baselines(coverage: CoverageMatrix, demand: Demand, costs, scenario: Scenario,
+                       plan: Plan) -> tuple[BackhaulKpis, ...]:
+    """The joint plan next to sites first and their cheapest backhaul then
+    (:func:`siting.plan.backhaul_comparison`); empty for a plan without backhaul."""
+    if plan.backhaul is None:
+        return ()
+    return backhaul_comparison(coverage, demand, costs, scenario.objective, scenario.solver, plan)
+
+
 def compute(scenario: Scenario, *, progress: Progress | None = None,
             cache_dir: Path | None = None, scheduler: str | None = None,
             workers: int | None = None, as_built: Path | None = None,
             as_built_year: str | None = None) -> RunResult:
     """Run every stage of the pipeline in memory.
 
-    With ``cache_dir``, the coverage matrix is read from (or stored in) the on-disk cache
-    keyed by a hash of its inputs (:mod:`siting.cache`). With ``as_built`` (an as-built
+    With ``cache_dir``, the coverage matrix (and with backhaul, the microwave links) is read
+    from (or stored in) the on-disk cache keyed by a hash of its inputs (:mod:`siting.cache`). With ``as_built`` (an as-built
     list), the plan starts from what was built through ``as_built_year`` (default: the list's
     last year) and plans what is left (:mod:`siting.rolling`).
     """
     timings: dict[str, float] = {}
     region, demand, coverage = prepare(scenario, timings=timings, progress=progress,
                                        cache_dir=cache_dir, scheduler=scheduler, workers=workers)
+    backhaul = prepare_backhaul(region, scenario, cache_dir=cache_dir, timings=timings,
+                                progress=progress)
     replan = None
     if as_built is not None:
         with timed(timings, "read the as-built list", progress):
             region, scenario, replan = replan_inputs(region, scenario, as_built, year=as_built_year)
     with timed(timings, "optimize", progress):
         costs = option_costs(coverage, region.candidates, scenario)
-        plan = plan_network(coverage, demand, costs, scenario.objective, scenario.solver)
+        plan = plan_network(coverage, demand, costs, scenario.objective, scenario.solver,
+                            backhaul)
     with timed(timings, "baselines", progress):
         baselines = baseline_kpis(region, coverage, demand, costs, scenario, plan)
+        compared = backhaul_baselines(coverage, demand, costs, scenario, plan)
     with timed(timings, "coverage raster", progress):
         by_technology, level_transform, shape = technology_rasters(region, scenario, coverage,
                                                                    plan.selected)
     return RunResult(scenario=scenario, region=region, demand=demand, coverage=coverage, plan=plan,
                      baselines=baselines, level_dbm=best_of(by_technology, shape),
                      level_transform=level_transform, timings_s=timings,
-                     level_dbm_by_technology=by_technology, replan=replan)
+                     level_dbm_by_technology=by_technology, replan=replan,
+                     backhaul_baselines=compared)
 
 
 def _map_writers(tables: PlanTables) -> dict:
@@ -268,10 +325,11 @@ def _map_writers(tables: PlanTables) -> dict:
     return {
         "sites.gpkg": lambda path: write_layers(path, {
             "selected_sites": selected, "candidates": sites, "villages": villages,
-            "demand": tables.demand}),
+            "demand": tables.demand, **({} if tables.backhaul_links is None
+                                        else {"backhaul_links": tables.backhaul_links})}),
         "sites.kml": lambda path: write_kml(
             path, term("kml.title", language, name=tables.name), selected,
-            tables.uncovered_mandatory, language=language),
+            tables.uncovered_mandatory, language=language, links=tables.backhaul_links),
         "selected_sites.csv": lambda path: write_site_csv(path, selected),
         "coverage.tif": lambda path: write_level_raster(path, *level, tables.crs),
         "map.html": lambda path: write_map(path, tables),

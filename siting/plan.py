@@ -20,8 +20,15 @@ Options are (candidate, technology) pairs. The rules a prefecture plans by:
   maximises the people covered summed over the years, so people covered earlier count more
   (optionally discounted).
 
+- backhaul (``backhaul.enabled``, :mod:`siting.optimize.backhaul`): every site on air is fed
+  by fiber, by a chain of microwave hops to a fiber-fed site, or by satellite, and the feeds
+  are chosen with the sites, their costs counted in the objective and the budget. Existing
+  sites that keep serving are fed too: those without fiber on site (``has_fiber``) are given
+  a feed like a new site, its cost in the plan. Single-period plans only.
+
 Every mandatory point left uncovered gets a reason: no candidate within range, terrain (or
-distance) keeps every candidate in range below the threshold, or the budget / quota.
+distance) keeps every candidate in range below the threshold, no backhaul can reach a site
+that would cover it, or the budget / quota.
 """
 
 from __future__ import annotations
@@ -33,17 +40,22 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from siting.backhaul import BackhaulNetwork
 from siting.config import Objective, Scenario, SolverSettings
 from siting.coverage import CoverageMatrix
 from siting.demand import Demand
-from siting.errors import InfeasibleError
+from siting.errors import InfeasibleError, ScenarioError
 from siting.io import EXISTING_KINDS, built_technologies, is_existing
 from siting.optimize import Solution, solve_coverage_model
+from siting.optimize.backhaul import BackhaulSolution, solve_with_backhaul
 from siting.optimize.phased import solve_phased_coverage
 
 REASON_NO_CANDIDATE = "no candidate within range"
 REASON_BELOW_THRESHOLD = "terrain or distance keeps every candidate in range below the threshold"
 REASON_BUDGET = "not affordable within the budget or the quota of new sites"
+REASON_NO_BACKHAUL = "no backhaul can reach a site that would cover it"
+#: Why a scenario with backhaul and phases is refused.
+BACKHAUL_WITH_PHASES = "backhaul with objective.phases is not supported yet"
 # Why the as-built network leaves a mandatory village uncovered (siting.evaluate).
 REASON_NOT_BUILT = "a planned site that would cover it is not built yet"
 REASON_LATER = "planned for a later year"
@@ -63,6 +75,15 @@ class OptionCosts:
 
 
 @dataclass(frozen=True)
+class PlanBackhaul:
+    """The backhaul of a plan: what it was chosen from and what was chosen (per candidate
+    site, see :class:`~siting.optimize.backhaul.BackhaulSolution`)."""
+
+    network: BackhaulNetwork
+    feeds: BackhaulSolution
+
+
+@dataclass(frozen=True)
 class Plan:
     """A solved plan with its KPIs' raw material."""
 
@@ -79,6 +100,7 @@ class Plan:
     # built or already on air); single-period plans have no phases
     build_period: np.ndarray | None = None
     phase_labels: tuple[str, ...] = ()
+    backhaul: PlanBackhaul | None = None  # plans with backhaul (``backhaul.enabled``)
 
     @property
     def new_options(self) -> np.ndarray:
@@ -139,59 +161,95 @@ class _TimeLeft:
         return max(self.end_s - time.perf_counter(), MIN_SOLVE_S)
 
 
-def _solve(cover, costs: OptionCosts, objective: str, *, weight=None, must_cover=None,
-           budget=None, max_options=None, solver: SolverSettings, time_left: _TimeLeft,
-           tie_break: bool = True) -> Solution:
-    """One solver call of the plan. ``tie_break=False`` for a stage whose plan is not
-    delivered (only its objective or coverage is used): its second lexicographic stage
-    would be time spent for nothing."""
-    return solve_coverage_model(
-        cover, costs.total_cny, objective=objective, weight=weight, must_cover=must_cover,
-        budget=budget, max_options=max_options, counted=costs.new_site, fixed=costs.fixed,
-        groups=costs.group, tie_break=tie_break, time_limit_s=time_left(),
-        mip_gap=solver.mip_gap, solver=solver.name, seed=solver.seed)
+@dataclass(frozen=True)
+class _Solver:
+    """The solver calls of one plan: the options, their costs, the settings and the plan's
+    time, and the backhaul network when sites and backhaul are planned together."""
+
+    cover: sp.csr_matrix
+    costs: OptionCosts
+    settings: SolverSettings
+    time_left: _TimeLeft
+    network: BackhaulNetwork | None = None
+    site_of_option: np.ndarray | None = None  # the candidate of each option (with backhaul)
+
+    def solve(self, objective: str, *, weight=None, must_cover=None, budget=None,
+              max_options=None, tie_break: bool = True) -> tuple[Solution, BackhaulSolution | None]:
+        """One solver call of the plan, and its feeds with backhaul (else None).
+        ``tie_break=False`` for a stage whose plan is not delivered (only its objective or
+        coverage is used): its second lexicographic stage would be time spent for nothing."""
+        common = dict(objective=objective, weight=weight, must_cover=must_cover, budget=budget,
+                      max_options=max_options, counted=self.costs.new_site,
+                      fixed=self.costs.fixed, groups=self.costs.group, tie_break=tie_break,
+                      time_limit_s=self.time_left(), mip_gap=self.settings.mip_gap,
+                      solver=self.settings.name, seed=self.settings.seed)
+        if self.network is None:
+            return solve_coverage_model(self.cover, self.costs.total_cny, **common), None
+        network = self.network
+        feeds = solve_with_backhaul(
+            self.cover, self.costs.total_cny, site_of_option=self.site_of_option,
+            fiber_cost_cny=network.fiber["cost_cny"].to_numpy(float), links=network.links,
+            satellite_cost_cny=network.satellite_cost_cny, max_hops=network.max_hops,
+            site_needs_backhaul=network.needs_backhaul, **common)
+        return feeds.solution, feeds
 
 
 def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
-                 objective: Objective, solver: SolverSettings) -> Plan:
-    """Choose options by the rules in the module docstring."""
+                 objective: Objective, solver: SolverSettings,
+                 backhaul: BackhaulNetwork | None = None) -> Plan:
+    """Choose options by the rules in the module docstring; with ``backhaul`` (the backhaul
+    network of the candidates), sites and their backhaul together."""
     time_left = _TimeLeft(solver.time_limit_s)
+    if objective.phases and backhaul is not None:
+        raise ScenarioError(BACKHAUL_WITH_PHASES)
     if objective.phases:
         return _plan_phased(coverage, demand, costs, objective, solver, time_left)
     cover = coverage.covers
+    planner = _Solver(cover, costs, solver, time_left, backhaul,
+                      coverage.options["candidate"].to_numpy(np.int64))
     need = reachable_need(cover, demand)
     mandatory = need > 0
     stages = []
     budget = objective.budget_cny
     quota = objective.max_new_sites
     try:
-        first = _solve(cover, costs, "min_cost", weight=demand.people, must_cover=need,
-                       max_options=quota, solver=solver, time_left=time_left,
-                       tie_break=objective.kind == "min_cost")
+        first, feeds = planner.solve("min_cost", weight=demand.people, must_cover=need,
+                                     max_options=quota, tie_break=objective.kind == "min_cost")
         affordable = budget is None or first.objective <= budget * (1 + 1e-9)
     except InfeasibleError:
-        first, affordable = None, False
+        first, feeds, affordable = None, None, False
     stages.append("cover every reachable mandatory point at least cost" + _backup_text(need)
+                  + _backhaul_text(backhaul)
                   + ("" if affordable else ": over the budget or quota"))
     must = need
     if not affordable:
-        most = _solve(cover, costs, "max_coverage", weight=mandatory.astype(float),
-                      budget=budget, max_options=quota, solver=solver, time_left=time_left,
-                      tie_break=False)
+        most, _ = planner.solve("max_coverage", weight=mandatory.astype(float), budget=budget,
+                                max_options=quota, tie_break=False)
         must = (mandatory & _covered(cover, most.selected)).astype(np.int64)
         stages.append(f"cover as many mandatory points as the budget and quota allow "
                       f"({int(must.sum())} of {int(mandatory.sum())}, without backup coverage)")
     if objective.kind == "min_cost" and affordable:
         solution = first
     elif objective.kind == "min_cost":
-        solution = _solve(cover, costs, "min_cost", weight=demand.people, must_cover=must,
-                          max_options=quota, solver=solver, time_left=time_left)
+        solution, feeds = planner.solve("min_cost", weight=demand.people, must_cover=must,
+                                        max_options=quota)
     else:
-        solution = _solve(cover, costs, "max_coverage", weight=demand.people, must_cover=must,
-                          budget=budget, max_options=quota, solver=solver, time_left=time_left)
+        solution, feeds = planner.solve("max_coverage", weight=demand.people, must_cover=must,
+                                        budget=budget, max_options=quota)
         stages.append("then cover the most people within the budget and quota, at least cost")
     selected = np.union1d(solution.selected, np.flatnonzero(costs.fixed)).astype(np.int64)
-    return _assemble(coverage, demand, costs, selected, solution, tuple(stages))
+    return _assemble(coverage, demand, costs, selected, solution, tuple(stages),
+                     backhaul=None if feeds is None else PlanBackhaul(backhaul, feeds))
+
+
+def _backhaul_text(network: BackhaulNetwork | None) -> str:
+    """The first stage's words on backhaul ("" without)."""
+    if network is None:
+        return ""
+    if network.satellite_cost_cny is None:
+        return f", every site on air fed by fiber or by up to {network.max_hops} microwave hops"
+    return (f", every site on air fed by fiber, by up to {network.max_hops} microwave hops or "
+            f"by satellite")
 
 
 def reachable_need(cover: sp.csr_matrix, demand: Demand) -> np.ndarray:
@@ -255,9 +313,17 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
                      phase_labels=tuple(labels))
 
 
+def no_backhaul_rows(cover: sp.csr_matrix, site_of_option: np.ndarray,
+                     feedable: np.ndarray) -> np.ndarray:
+    """Bool per demand row: some option covers it, but none at a site backhaul can feed
+    (``feedable``: bool per site)."""
+    reachable = np.diff(cover.indptr) > 0
+    return reachable & ~_covered(cover, np.flatnonzero(feedable[site_of_option]))
+
+
 def _assemble(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts, selected: np.ndarray,
               solution: Solution, stages: tuple[str, ...], *, build_period=None,
-              phase_labels: tuple[str, ...] = ()) -> Plan:
+              phase_labels: tuple[str, ...] = (), backhaul: PlanBackhaul | None = None) -> Plan:
     cover = coverage.covers
     after = _covered(cover, selected)
     five_g = selected[coverage.options["generation"].to_numpy()[selected] == "5G"]
@@ -270,11 +336,15 @@ def _assemble(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts, sele
     reachable = np.diff(cover.indptr) > 0
     reason[missed & coverage.in_range & ~reachable] = REASON_BELOW_THRESHOLD
     reason[missed & reachable] = REASON_BUDGET
+    if backhaul is not None:
+        site_of_option = coverage.options["candidate"].to_numpy(np.int64)
+        blocked = no_backhaul_rows(cover, site_of_option, backhaul.feeds.feedable)
+        reason[missed & blocked] = REASON_NO_BACKHAUL
     return Plan(selected=selected, solution=solution,
                 covered_before=_covered(cover, np.flatnonzero(costs.fixed)), covered_after=after,
                 covered_5g_after=_covered(cover, five_g), serving_option=serving,
                 uncovered_reason=reason, costs=costs, stages=stages, build_period=build_period,
-                phase_labels=phase_labels)
+                phase_labels=phase_labels, backhaul=backhaul)
 
 
 # ---------------------------------------------------------------------------------------
@@ -352,6 +422,72 @@ def kpis_of(label: str, coverage: CoverageMatrix, demand: Demand, costs: OptionC
     return PlanKpis(label=label, new_options=len(new), cost_cny=float(costs.total_cny[new].sum()),
                     people_covered=float(demand.people[covered].sum()),
                     mandatory_covered=int((covered & demand.mandatory).sum()))
+
+
+@dataclass(frozen=True)
+class BackhaulKpis:
+    """A plan with backhaul: its site and backhaul costs [CNY] and coverage."""
+
+    label: str
+    site_cost_cny: float
+    backhaul_cost_cny: float
+    total_cost_cny: float
+    people_covered: float
+    mandatory_covered: int
+
+
+def backhaul_kpis(label: str, coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
+                  selected: np.ndarray, feeds: BackhaulSolution) -> BackhaulKpis:
+    """The :class:`BackhaulKpis` of the options ``selected`` fed as ``feeds`` says."""
+    sites = kpis_of(label, coverage, demand, costs, selected)
+    return BackhaulKpis(label=label, site_cost_cny=sites.cost_cny,
+                        backhaul_cost_cny=feeds.total_backhaul_cny,
+                        total_cost_cny=sites.cost_cny + feeds.total_backhaul_cny,
+                        people_covered=sites.people_covered,
+                        mandatory_covered=sites.mandatory_covered)
+
+
+def cheapest_backhaul(coverage: CoverageMatrix, costs: OptionCosts, selected: np.ndarray,
+                      network: BackhaulNetwork, solver: SolverSettings) -> BackhaulSolution:
+    """The cheapest backhaul of a fixed set of options (``selected``, on air as they are):
+    fiber, microwave chains through the sites of ``selected`` only, or satellite.
+
+    Raises :class:`~siting.errors.InfeasibleError` when a site of ``selected`` cannot be fed.
+    """
+    chosen = np.asarray(selected, np.int64)
+    return solve_with_backhaul(
+        coverage.covers[:, chosen], costs.total_cny[chosen], objective="min_cost",
+        must_cover=np.zeros(coverage.covers.shape[0], np.int64),
+        fixed=np.ones(chosen.size, bool), tie_break=False,
+        site_of_option=coverage.options["candidate"].to_numpy(np.int64)[chosen],
+        fiber_cost_cny=network.fiber["cost_cny"].to_numpy(float), links=network.links,
+        satellite_cost_cny=network.satellite_cost_cny, max_hops=network.max_hops,
+        site_needs_backhaul=network.needs_backhaul, time_limit_s=solver.time_limit_s,
+        mip_gap=solver.mip_gap, solver=solver.name, seed=solver.seed)
+
+
+#: The label of the plan made in two steps, which the joint plan is compared with.
+SEQUENTIAL_LABEL = "sites first (backhaul ignored), then the cheapest backhaul of each"
+JOINT_LABEL = "sites and backhaul planned together (siting)"
+
+
+def backhaul_comparison(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
+                        objective: Objective, solver: SolverSettings,
+                        plan: Plan) -> tuple[BackhaulKpis, ...]:
+    """The joint plan (``plan``, with backhaul) next to the plan of two steps: sites planned
+    as if backhaul were free, then the cheapest backhaul of each (:func:`cheapest_backhaul`;
+    its total may pass the budget, which the first step spent on sites alone). The second is
+    left out when some of its sites cannot be fed at all."""
+    network = plan.backhaul.network
+    joint = backhaul_kpis(JOINT_LABEL, coverage, demand, costs, plan.selected,
+                          plan.backhaul.feeds)
+    sites_only = plan_network(coverage, demand, costs, objective, solver)
+    try:
+        feeds = cheapest_backhaul(coverage, costs, sites_only.selected, network, solver)
+    except InfeasibleError:
+        return (joint,)
+    return joint, backhaul_kpis(SEQUENTIAL_LABEL, coverage, demand, costs, sites_only.selected,
+                                feeds)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from siting import config
+from siting.backhaul import BackhaulNetwork
 from siting.compare import Comparison, PlanInputs, compare_tables
 from siting.config import ItmSettings, Objective, Phase, Scenario, load_scenario
 from siting.coverage import CoverageMatrix
@@ -46,8 +47,8 @@ from siting.export.tables import (PlanTables, admin_table, plan_tables, selected
                                   village_table)
 from siting.export.webmap import build_map
 from siting.io import RegionData
-from siting.pipeline import (PlanOutcome, Progress, RunResult, baseline_kpis, best_of, output_lock,
-                             technology_rasters, timed, write_outputs)
+from siting.pipeline import (PlanOutcome, Progress, RunResult, backhaul_baselines, baseline_kpis,
+                             best_of, output_lock, prepare_backhaul, technology_rasters, timed, write_outputs)
 from siting.pipeline import prepare as prepare_inputs
 from siting.plan import OptionCosts, option_costs, plan_network
 from siting.predict import Prediction, predict_in_region
@@ -99,11 +100,14 @@ def prepare(scenario: Scenario | str | os.PathLike, *, cache_dir: str | os.PathL
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     timings: dict[str, float] = {}
+    cache = None if cache_dir is None else Path(cache_dir)
     region, demand, coverage = prepare_inputs(
         scenario, timings=timings, progress=progress, scheduler=scheduler, workers=workers,
-        cache_dir=None if cache_dir is None else Path(cache_dir))
+        cache_dir=cache)
+    backhaul = prepare_backhaul(region, scenario, cache_dir=cache, timings=timings,
+                                progress=progress)
     return Study(scenario=scenario, region=region, demand=demand, coverage=coverage,
-                 timings_s=timings)
+                 timings_s=timings, backhaul=backhaul)
 
 
 @dataclass(frozen=True, repr=False)
@@ -122,6 +126,9 @@ class Study:
         Received level [dBm] of every (candidate, technology) option at every demand point.
     timings_s : dict of str to float
         Time of each preparation stage [s].
+    backhaul : siting.backhaul.BackhaulNetwork or None
+        The candidates' fiber routes and microwave links when the scenario plans backhaul
+        (``backhaul.enabled``), else None.
     """
 
     scenario: Scenario
@@ -129,6 +136,7 @@ class Study:
     demand: Demand
     coverage: CoverageMatrix
     timings_s: dict[str, float]
+    backhaul: BackhaulNetwork | None = None
 
     def __repr__(self) -> str:
         return (f"<Study {self.scenario.name!r}: {len(self.demand):,} demand points, "
@@ -165,11 +173,14 @@ class Study:
         scenario, coverage, costs = self._variant(overrides, PLAN_KEYS, "plan")
         timings = dict(self.timings_s)
         with timed(timings, "optimize"):
-            plan = plan_network(coverage, self.demand, costs, scenario.objective, scenario.solver)
+            plan = plan_network(coverage, self.demand, costs, scenario.objective, scenario.solver,
+                                self.backhaul)
         with timed(timings, "baselines"):
             baselines = baseline_kpis(self.region, coverage, self.demand, costs, scenario, plan)
+            compared = backhaul_baselines(coverage, self.demand, costs, scenario, plan)
         return PlanResult(scenario=scenario, region=self.region, demand=self.demand,
-                          coverage=coverage, plan=plan, baselines=baselines, timings_s=timings)
+                          coverage=coverage, plan=plan, baselines=baselines, timings_s=timings,
+                          backhaul_baselines=compared)
 
     def sweep(self, *, budgets_cny=None, max_new_sites=None, progress: Progress | None = None,
               **overrides) -> pd.DataFrame:

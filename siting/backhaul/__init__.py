@@ -5,6 +5,8 @@
   fiber nodes at once) and off road elsewhere.
 - :mod:`siting.backhaul.microwave`: the candidate microwave links between sites, screened for
   60 % clearance of the first Fresnel zone over the DEM with earth curvature.
+- :mod:`siting.backhaul.network`: both for a run's candidates, with the scenario's prices
+  (:func:`backhaul_network`), what the planner chooses the backhaul from.
 
 Both take arrays in the run's metric CRS and return tables; neither reads nor writes files.
 """
@@ -12,13 +14,20 @@ Both take arrays in the run's metric CRS and return tables; neither reads nor wr
 from siting.backhaul.fiber import RoadGraph, attach_points, build_road_graph, fiber_routes
 from siting.backhaul.microwave import (first_fresnel_radius_m, microwave_links,
                                        min_clearance_f1_reference)
+from siting.backhaul.network import (BackhaulNetwork, backhaul_network, band_links, has_fiber,
+                                     link_costs)
 
 __all__ = [
+    "BackhaulNetwork",
     "RoadGraph",
     "attach_points",
+    "backhaul_network",
+    "band_links",
     "build_road_graph",
     "fiber_routes",
     "first_fresnel_radius_m",
+    "has_fiber",
+    "link_costs",
     "microwave_links",
     "min_clearance_f1_reference",
 ]

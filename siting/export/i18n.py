@@ -45,8 +45,9 @@ from collections.abc import Iterable, Sequence
 
 from siting.config import LANGUAGES  # the languages of the outputs: en, zh
 from siting.export.tables import ALL_UNITS, OUTSIDE_ADMIN_UNITS
-from siting.plan import (REASON_BELOW_THRESHOLD, REASON_BUDGET, REASON_LATER, REASON_NO_CANDIDATE,
-                         REASON_NOT_BUILT, REASON_NOT_PLANNED)
+from siting.plan import (JOINT_LABEL, REASON_BELOW_THRESHOLD, REASON_BUDGET, REASON_LATER,
+                         REASON_NO_BACKHAUL, REASON_NO_CANDIDATE, REASON_NOT_BUILT,
+                         REASON_NOT_PLANNED, SEQUENTIAL_LABEL)
 
 #: The ``lang`` attribute of an HTML page in each language.
 HTML_LANG = {"en": "en", "zh": "zh-CN"}
@@ -133,6 +134,34 @@ TERMS: dict[str, dict[str, str]] = {
     "section.sites": {"en": "Sites to build or upgrade", "zh": "新建和升级站址清单"},
     "section.assumptions": {"en": "Assumptions", "zh": "计算假设"},
     "section.stages": {"en": "How the plan was reached", "zh": "求解步骤"},
+    "section.backhaul": {"en": "Backhaul", "zh": "传输接入"},
+    "report.backhaul_costs": {"en": "Sites **{site:,.0f} CNY** + backhaul **{backhaul:,.0f} CNY** = "
+                                    "**{total:,.0f} CNY** over the horizon. Sites on air fed by fiber: "
+                                    "{fiber} ({fiber_km:,.1f} km of new fiber) and {on_site} with fiber "
+                                    "on site; by microwave: {microwave} (deepest {deepest} of at most "
+                                    "{max_hops} hops); by satellite: {satellite}.",
+                              "zh": "站址 **{site:,.0f} 元** + 传输 **{backhaul:,.0f} 元** = 规划期合计 "
+                                    "**{total:,.0f} 元**。光纤接入的在网站址 {fiber} 个（新建光缆 "
+                                    "{fiber_km:,.1f} 公里），自带光纤 {on_site} 个；微波接入 {microwave} 个"
+                                    "（最深 {deepest} 跳，上限 {max_hops} 跳）；卫星接入 {satellite} 个。"},
+    "report.backhaul_compared": {"en": "The same scenario planned in two steps (sites as if backhaul "
+                                       "were free, then the cheapest backhaul of each):",
+                                 "zh": "同一场景分两步规划（先不计传输选站，再为每个站址配最省的传输）对比："},
+    "report.backhaul_links": {"en": "The link feeding each site on air (fiber: the route to the "
+                                     "fiber node reached; microwave: the hop to the feeding site):",
+                              "zh": "各在网站址的传输链路（光纤：至所接光纤节点的路由；微波：至上级站址的一跳）："},
+    "baseline.joint": {"en": JOINT_LABEL, "zh": "站址与传输联合规划（siting）"},
+    "baseline.sequential": {"en": SEQUENTIAL_LABEL, "zh": "先选站址（不计传输），再为每个站址配最省传输"},
+    "header.site_cost_cny": {"en": "sites [CNY]", "zh": "站址成本 [元]"},
+    "header.backhaul_cost_cny": {"en": "backhaul [CNY]", "zh": "传输成本 [元]"},
+    "header.total_cost_cny": {"en": "total [CNY]", "zh": "合计 [元]"},
+    "header.from_id": {"en": "site", "zh": "被接入站址"},
+    "header.to_id": {"en": "fed from", "zh": "接入点"},
+    "header.backhaul": {"en": "backhaul", "zh": "传输方式"},
+    "header.band_ghz": {"en": "band [GHz]", "zh": "频段 [GHz]"},
+    "header.length_m": {"en": "length [m]", "zh": "长度 [m]"},
+    "header.min_clearance_f1": {"en": "clearance [F1]", "zh": "余隙 [F1]"},
+    "header.hop": {"en": "hop", "zh": "跳数"},
     # --- report: table headers ----------------------------------------------------------------
     "header.kpi": {"en": "KPI", "zh": "指标"},
     "header.before": {"en": "before", "zh": "规划前"},
@@ -334,6 +363,7 @@ TERMS: dict[str, dict[str, str]] = {
     "reason.below_threshold": {"en": REASON_BELOW_THRESHOLD,
                                "zh": "受地形或距离影响，范围内所有候选站址的信号均低于门限"},
     "reason.budget": {"en": REASON_BUDGET, "zh": "在预算或新建站址数上限内无法覆盖"},
+    "reason.no_backhaul": {"en": REASON_NO_BACKHAUL, "zh": "可覆盖该村的站址均无法接入传输（光纤、微波或卫星）"},
     "solver_status.optimal": {"en": "optimal", "zh": "最优"},
     "solver_status.feasible": {"en": "feasible", "zh": "可行"},
     "solver_status.time_limit": {"en": "time_limit", "zh": "达到时间上限"},
@@ -370,6 +400,11 @@ TERMS: dict[str, dict[str, str]] = {
                            "backup)",
                      "zh": "（{count} 个重点区域检测点各由至少 {servers} 个站址覆盖，作为备份）"},
     "stage.over_budget": {"en": ": over the budget or quota", "zh": "：超出预算或新建站址上限"},
+    "stage.backhaul": {"en": ", every site on air fed by fiber or by up to {hops} microwave hops",
+                       "zh": "，每个在网站址均由光纤或不超过 {hops} 跳的微波接入传输"},
+    "stage.backhaul_satellite": {"en": ", every site on air fed by fiber, by up to {hops} "
+                                       "microwave hops or by satellite",
+                                 "zh": "，每个在网站址均由光纤、不超过 {hops} 跳的微波或卫星接入传输"},
     "stage.most_mandatory": {"en": "cover as many mandatory points as the budget and quota allow "
                                    "({covered} of {total}, without backup coverage)",
                              "zh": "在预算和新建站址上限内尽可能多地覆盖必覆盖点（{total} 个中的 "
@@ -407,6 +442,8 @@ TERMS: dict[str, dict[str, str]] = {
     "staticmap.village_mandatory_uncovered": {"en": "mandatory village uncovered ({count})",
                                               "zh": "未覆盖的必覆盖村（{count}）"},
     "staticmap.admin_units": {"en": "admin unit boundary", "zh": "区县界线"},
+    "staticmap.backhaul_fiber": {"en": "fiber route ({count})", "zh": "光纤路由（{count}）"},
+    "staticmap.backhaul_microwave": {"en": "microwave hop ({count})", "zh": "微波链路（{count}）"},
     "staticmap.north": {"en": "N", "zh": "北"},
     "staticmap.scale": {"en": "{km:g} km", "zh": "{km:g} km"},
     # --- map.html -----------------------------------------------------------------------------
@@ -424,6 +461,7 @@ TERMS: dict[str, dict[str, str]] = {
                                     "zh": "入选站址：{technology}"},
     "webmap.layer_existing_sites": {"en": "Existing sites", "zh": "现网站址"},
     "webmap.layer_villages": {"en": "Villages", "zh": "村"},
+    "webmap.layer_backhaul": {"en": "Backhaul links", "zh": "传输链路"},
     "webmap.layer_basemap": {"en": "Basemap", "zh": "底图"},
     "webmap.legend_site": {"en": "site: {technology}", "zh": "站址：{technology}"},
     "webmap.legend_new_site": {"en": "new site", "zh": "新建站址"},
@@ -463,6 +501,7 @@ TERMS: dict[str, dict[str, str]] = {
     "kml.title": {"en": "siting: {name}", "zh": "基站站址规划（siting）：{name}"},
     "kml.folder_sites": {"en": "Sites of the plan", "zh": "规划站址"},
     "kml.folder_uncovered": {"en": "Uncovered mandatory villages", "zh": "未覆盖的必覆盖村"},
+    "kml.folder_backhaul": {"en": "Backhaul links", "zh": "传输链路"},
     # --- columns of the site and village tables (the sites.kml balloon) -------------------------
     "field.site_id": {"en": "site_id", "zh": "站址编号"},
     "field.kind": {"en": "kind", "zh": "站址类型"},
@@ -495,6 +534,18 @@ TERMS: dict[str, dict[str, str]] = {
     "field.best_level_dbm": {"en": "best_level_dbm", "zh": "最强电平 [dBm]"},
     "field.uncovered_reason": {"en": "uncovered_reason", "zh": "未覆盖原因"},
     "field.status": {"en": "status", "zh": "覆盖状态"},
+    "field.backhaul": {"en": "backhaul", "zh": "传输方式"},
+    "field.backhaul_cost_cny": {"en": "backhaul_cost_cny", "zh": "传输成本 [元]"},
+    "field.from_id": {"en": "from_id", "zh": "被接入站址"},
+    "field.to_id": {"en": "to_id", "zh": "接入点"},
+    "field.band_ghz": {"en": "band_ghz", "zh": "微波频段 [GHz]"},
+    "field.length_m": {"en": "length_m", "zh": "长度 [m]"},
+    "field.cost_cny": {"en": "cost_cny", "zh": "成本 [元]"},
+    "field.min_clearance_f1": {"en": "min_clearance_f1", "zh": "最小余隙 / 第一菲涅尔区半径"},
+    "field.hop": {"en": "hop", "zh": "距光纤跳数"},
+    "backhaul.fiber": {"en": "fiber", "zh": "光纤"},
+    "backhaul.microwave": {"en": "microwave", "zh": "微波"},
+    "backhaul.satellite": {"en": "satellite", "zh": "卫星"},
     "schedule_status.built": {"en": "built", "zh": "已建"},
     "schedule_status.planned": {"en": "planned", "zh": "规划"},
     "boolean.true": {"en": "true", "zh": "是"},
@@ -607,7 +658,8 @@ def _match(template: str, text: str, *, at_end: bool = False) -> tuple[str, dict
 
 
 #: Optional endings of a stage, read off from the last one that can come first.
-_STAGE_ENDINGS = ("stage.over_budget", "stage.backup", "stage.discount")
+_STAGE_ENDINGS = ("stage.over_budget", "stage.backhaul", "stage.backhaul_satellite",
+                  "stage.backup", "stage.discount")
 _STAGE_KEYS = ("stage.most_mandatory_by", "stage.most_mandatory", "stage.mandatory_by",
                "stage.mandatory_least_cost", "stage.most_people_earliest", "stage.most_people")
 

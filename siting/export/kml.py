@@ -1,4 +1,5 @@
-"""``sites.kml`` for Google Earth: the plan's sites and the uncovered mandatory villages (WGS84).
+"""``sites.kml`` for Google Earth: the plan's sites, the uncovered mandatory villages and, with
+backhaul, the links feeding the sites (WGS84).
 
 Written with :mod:`xml.etree.ElementTree`, which escapes every text node, rather than GDAL's
 LIBKML driver, which writes names as raw CDATA (a village named ``<script>`` would reach the
@@ -30,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from siting.export.gis import LONLAT_DECIMALS, lonlat
+from siting.export.style import BACKHAUL_COLOURS, WGS84
 from siting.export.i18n import check_language, term, value_text
 
 KML_NAMESPACE = "http://www.opengis.net/kml/2.2"
@@ -38,19 +40,24 @@ STYLE_COLOURS = {"build": "ff0088ff", "upgrade": "ffcc44aa", "keep": "ff999999",
                  "village_uncovered": "ff0000ff"}
 #: Icon size of each style, relative to the viewer's default icon: new and upgraded sites stand out.
 STYLE_SCALES = {"build": 1.2, "upgrade": 1.1, "keep": 0.8, "village_uncovered": 1.0}
+#: Line width of the backhaul links [px].
+LINK_WIDTH_PX = 2.5
 #: Columns shown first in a site's or village's balloon; the others follow in table order.
 SITE_COLUMNS_FIRST = ("action", "technology", "kind", "total_cost_cny", "people_newly_covered")
+LINK_COLUMNS_FIRST = ("kind", "to_id", "band_ghz", "length_m", "cost_cny", "min_clearance_f1")
 VILLAGE_COLUMNS_FIRST = ("uncovered_reason", "population", "admin_unit", "best_level_dbm")
 #: Columns whose values the balloon shows as words (the group of siting.export.i18n.value_text).
 VALUE_GROUPS = {"action": "action", "kind": "kind", "uncovered_reason": "reason",
-                "status": "village_status"}
+                "status": "village_status", "backhaul": "backhaul"}
 
 
 def write_kml(path: Path, title: str, sites: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, *,
-              language: str = "en") -> None:
+              language: str = "en", links: gpd.GeoDataFrame | None = None) -> None:
     """``sites`` (from :func:`siting.export.tables.selected_sites`) in the folder "Sites of the
     plan" and ``villages`` (:func:`siting.export.tables.uncovered_mandatory`) in the folder
-    "Uncovered mandatory villages", each placemark styled by its action.
+    "Uncovered mandatory villages", each placemark styled by its action; with ``links``
+    (:func:`siting.export.backhaul.backhaul_table`), the folder "Backhaul links", each line
+    styled by its kind (a satellite feed has no line).
 
     The folder names and balloons are in ``language`` (``en`` or ``zh``); ``title`` is shown as
     given (``term("kml.title", language, name=...)`` gives it in the same language).
@@ -65,6 +72,12 @@ def write_kml(path: Path, title: str, sites: gpd.GeoDataFrame, villages: gpd.Geo
             first=SITE_COLUMNS_FIRST, style_of=lambda row: row["action"], language=language)
     _folder(document, term("kml.folder_uncovered", language), villages, name_column="name",
             first=VILLAGE_COLUMNS_FIRST, style_of=lambda row: "village_uncovered", language=language)
+    if links is not None:
+        for kind, colour in BACKHAUL_COLOURS.items():
+            _line_style(document, f"link_{kind}", kml_colour(colour))
+        _folder(document, term("kml.folder_backhaul", language), links, name_column="from_id",
+                first=LINK_COLUMNS_FIRST, style_of=lambda row: f"link_{row['kind']}",
+                language=language)
     tree = ET.ElementTree(root)
     ET.indent(tree)
     tree.write(path, encoding="UTF-8", xml_declaration=True)
@@ -82,15 +95,46 @@ def _style(document: ET.Element, style_id: str, colour: str, scale: float) -> No
     _text(ET.SubElement(style, "BalloonStyle"), "text", "$[description]")
 
 
+def kml_colour(hex_rgb: str) -> str:
+    """An opaque ``#rrggbb`` colour as KML writes it (``aabbggrr``)."""
+    red, green, blue = hex_rgb[1:3], hex_rgb[3:5], hex_rgb[5:7]
+    return f"ff{blue}{green}{red}"
+
+
+def _line_style(document: ET.Element, style_id: str, colour: str) -> None:
+    """A shared line style: ``colour`` (aabbggrr), :data:`LINK_WIDTH_PX` wide."""
+    style = ET.SubElement(document, "Style", id=style_id)
+    line_style = ET.SubElement(style, "LineStyle")
+    _text(line_style, "color", colour)
+    _text(line_style, "width", f"{LINK_WIDTH_PX:g}")
+    _text(ET.SubElement(style, "BalloonStyle"), "text", "$[description]")
+
+
+def _shapes(frame: gpd.GeoDataFrame) -> list[tuple[str, str] | None]:
+    """Each row's KML geometry as (element, coordinates text) in WGS84: ``Point`` for a
+    point, ``LineString`` for a line; None for a row without geometry."""
+    if len(frame) and (frame.geometry.geom_type == "Point").all():
+        lon, lat = lonlat(frame)
+        return [("Point", f"{x:.{LONLAT_DECIMALS}f},{y:.{LONLAT_DECIMALS}f}")
+                for x, y in zip(lon, lat)]
+    shapes = []
+    for line in frame.geometry.to_crs(WGS84):
+        if line is None or line.is_empty:
+            shapes.append(None)
+            continue
+        shapes.append(("LineString", " ".join(
+            f"{x:.{LONLAT_DECIMALS}f},{y:.{LONLAT_DECIMALS}f}" for x, y in line.coords)))
+    return shapes
+
+
 def _folder(parent: ET.Element, name: str, frame: gpd.GeoDataFrame, *, name_column: str,
             first: Sequence[str], style_of: Callable[[pd.Series], str], language: str) -> None:
-    """One KML folder with a placemark per row of ``frame`` (points)."""
+    """One KML folder with a placemark per row of ``frame`` (points or lines)."""
     folder = ET.SubElement(parent, "Folder")
     _text(folder, "name", name)
-    lon, lat = lonlat(frame)
     columns = [c for c in first if c in frame] + [
         c for c in frame.columns if c not in first and c != frame.geometry.name]
-    for (_, row), x_deg, y_deg in zip(frame[columns].iterrows(), lon, lat):
+    for (_, row), shape in zip(frame[columns].iterrows(), _shapes(frame)):
         placemark = ET.SubElement(folder, "Placemark")
         _text(placemark, "name", _as_text(row[name_column]))
         _text(placemark, "description", _balloon(row, language))
@@ -98,8 +142,8 @@ def _folder(parent: ET.Element, name: str, frame: gpd.GeoDataFrame, *, name_colu
         extended = ET.SubElement(placemark, "ExtendedData")
         for column, value in row.items():
             _text(ET.SubElement(extended, "Data", name=str(column)), "value", _as_text(value))
-        _text(ET.SubElement(placemark, "Point"), "coordinates",
-              f"{x_deg:.{LONLAT_DECIMALS}f},{y_deg:.{LONLAT_DECIMALS}f}")
+        if shape is not None:
+            _text(ET.SubElement(placemark, shape[0]), "coordinates", shape[1])
 
 
 def _balloon(row: pd.Series, language: str) -> str:

@@ -93,6 +93,8 @@ def build_report(tables: PlanTables, *, figures: tuple[Figure, ...] = (),
         sections.append(_schedule_section(summary, scenario.objective, people_total, lang))
     if figures:
         sections.append(Section(term("section.figures", lang), list(figures)))
+    if "backhaul" in summary:
+        sections.append(_backhaul_section(summary["backhaul"], tables.backhaul_links, lang))
     sections += _breakdown_sections(summary, lang)
     sections.append(_uncovered_section(summary, tables.village_admin_units, lang))
     sections.append(_sites_section(tables.sites, lang))
@@ -147,6 +149,40 @@ def _headline_section(k: dict, people_total: float, lang: str) -> Section:
     return Section(term("section.headline", lang), [Table(header, rows), *plausibility, term(
         "report.costs", lang, new_sites=k["new_sites"], upgrades=k["upgrades"], capex=k["capex_cny"],
         opex=k["opex_cny_per_year"], total=k["total_cost_cny"])])
+
+
+def _backhaul_section(facts: dict, links, lang: str) -> Section:
+    """The cost split into sites and backhaul, the feeds by kind, the joint plan next to the
+    plan of two steps, and every link (the hops), deepest first."""
+    kinds = facts["by_kind"]
+    blocks: list = [term("report.backhaul_costs", lang, site=facts["site_cost_cny"],
+                         backhaul=facts["backhaul_cost_cny"], total=facts["total_cost_cny"],
+                         fiber=kinds["fiber"]["sites"], fiber_km=facts["fiber_km"],
+                         on_site=facts["fiber_on_site"], microwave=kinds["microwave"]["sites"],
+                         deepest=facts["deepest_hop"], max_hops=facts["max_hops"],
+                         satellite=kinds["satellite"]["sites"])]
+    if facts["comparison"]:
+        header = ("plan", "site_cost_cny", "backhaul_cost_cny", "total_cost_cny",
+                  "people_covered", "mandatory_covered")
+        blocks += [term("report.backhaul_compared", lang), Table(
+            [term(f"header.{h}", lang) for h in header],
+            [[value_text("baseline", b["label"], lang), b["site_cost_cny"], b["backhaul_cost_cny"],
+              b["total_cost_cny"], b["people_covered"], b["mandatory_covered"]]
+             for b in facts["comparison"]])]
+    header = ("from_id", "to_id", "backhaul", "band_ghz", "length_m", "cost_cny",
+              "min_clearance_f1", "hop")
+    ordered = links.sort_values(["hop", "from_id"], ascending=[False, True])
+    blocks += [term("report.backhaul_links", lang), Table(
+        [term(f"header.{h}", lang) for h in header],
+        [[r.from_id, r.to_id, value_text("backhaul", r.kind, lang), _dash(r.band_ghz),
+          _dash(r.length_m), r.cost_cny, _dash(r.min_clearance_f1), r.hop]
+         for r in ordered.itertuples()])]
+    return Section(term("section.backhaul", lang), blocks)
+
+
+def _dash(value) -> object:
+    """A number, or "-" where it does not apply (NaN)."""
+    return "-" if value != value else value
 
 
 def _breakdown_sections(summary: dict, lang: str) -> list[Section]:

@@ -30,8 +30,8 @@ from matplotlib.figure import Figure
 
 from siting.errors import SitingError
 from siting.export.i18n import check_language, rsrp_class_labels, term
-from siting.export.style import (ADMIN_UNIT_COLOUR, BUILT_ACTIONS, RSRP_CLASSES, TECH_COLOURS,
-                                 VILLAGE_COLOURS, hillshade)
+from siting.export.style import (ADMIN_UNIT_COLOUR, BACKHAUL_COLOURS, BUILT_ACTIONS, RSRP_CLASSES,
+                                 TECH_COLOURS, VILLAGE_COLOURS, hillshade)
 from siting.export.tables import PlanTables
 
 logger = logging.getLogger(__name__)
@@ -90,11 +90,13 @@ def draw_static_map(ax, tables: PlanTables) -> None:
              "scale": term("staticmap.scale", language, km=bar_km),
              "units": term("staticmap.admin_units", language)}
     legend = _legend_labels(tables.technologies, sites, villages, language)
+    legend.update(_backhaul_labels(tables.backhaul_links, language))
     names = [*([] if units is None else units.index.astype(str)), *labelled["name"].astype(str)]
     fonts = text_fonts([*words.values(), *legend.values(), *names], language)
     with matplotlib.rc_context({"font.family": fonts}):  # the texts made here keep it
         extent_km = draw_rasters(ax, tables.terrain, tables.level_dbm, tables.level_transform)
         _draw_points(ax, tables.technologies, sites, villages, legend)
+        _draw_backhaul(ax, tables.backhaul_links, legend)
         if units is not None:
             draw_admin_units(ax, units, words["units"])
         _label_villages(ax, labelled)
@@ -133,6 +135,34 @@ def _legend_labels(technologies, sites, villages, language: str) -> dict:
                                            count=int((villages["status"] == status).sum()))
     labels.update((f"rsrp:{i}", label) for i, label in enumerate(rsrp_legend_labels(language)))
     return labels
+
+
+#: The kinds of backhaul map.png draws as lines (satellite has none).
+DRAWN_BACKHAUL = ("fiber", "microwave")
+
+
+def _backhaul_labels(links, language: str) -> dict:
+    """The legend's labels of the backhaul lines (``backhaul:KIND``); none without backhaul."""
+    if links is None:
+        return {}
+    return {f"backhaul:{kind}": term(f"staticmap.backhaul_{kind}", language,
+                                     count=int((links["kind"] == kind).sum()))
+            for kind in DRAWN_BACKHAUL}
+
+
+def _draw_backhaul(ax, links, legend: dict) -> None:
+    """Fiber routes and microwave hops [km], coloured by kind, under the sites."""
+    if links is None:
+        return
+    for kind in DRAWN_BACKHAUL:
+        lines = links[(links["kind"] == kind) & links.geometry.notna()]
+        xy, part = shapely.get_coordinates(lines.geometry.to_numpy(), return_index=True)
+        breaks = np.flatnonzero(np.diff(part)) + 1  # one NaN between lines: one plot call
+        xy = np.insert(xy / 1000, breaks, np.nan, axis=0)
+        ax.plot(xy[:, 0] if len(xy) else [], xy[:, 1] if len(xy) else [],
+                color=BACKHAUL_COLOURS[kind], linewidth=1.0 if kind == "fiber" else 0.8,
+                linestyle="-" if kind == "fiber" else "--",
+                label=plain_label(legend[f"backhaul:{kind}"]), zorder=2.5)
 
 
 def _has_technology(sites, technology: str) -> np.ndarray:

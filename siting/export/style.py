@@ -30,6 +30,8 @@ TECH_COLOURS = ("#2166ac", "#b2182b", "#762a83", "#1b7837")
 VILLAGE_COLOURS = {"covered": "#1a9850", "uncovered": "#999999", "mandatory_uncovered": "#d73027"}
 #: Outline of the admin units (dashed on both maps).
 ADMIN_UNIT_COLOUR = "#444444"
+#: Colour of a backhaul link by its kind (map.html, map.png, sites.kml).
+BACKHAUL_COLOURS = {"fiber": "#ff7f00", "microwave": "#1f78b4", "satellite": "#6a3d9a"}
 
 #: The light of the hillshade under both maps: from the north-west (azimuth [deg] clockwise
 #: from north), 45 degrees high, relief exaggerated twice so gentle hills still read.

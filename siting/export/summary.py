@@ -18,6 +18,7 @@ import numpy as np
 
 from siting import __version__
 from siting.distributed import peak_memory_mb
+from siting.export.backhaul import backhaul_facts, backhaul_table
 from siting.export.style import BUILT_ACTIONS
 from siting.plan import REASON_BELOW_THRESHOLD, REASON_NO_CANDIDATE, phase_kpis
 from siting.rolling import replan_facts
@@ -97,8 +98,8 @@ def summary_facts(run, sites, villages, admin) -> dict:
     Returns
     -------
     dict
-        KPIs of the plan, by technology, kind and admin unit, baselines and solver outcome,
-        JSON-safe and rounded (people [persons], costs [CNY], levels [dBm]).
+        KPIs of the plan, by technology, kind and admin unit, baselines and solver outcome
+        (and with backhaul, :func:`~siting.export.backhaul.backhaul_facts`), JSON-safe and rounded (people [persons], costs [CNY], levels [dBm]).
     """
     plan = run.plan
     built = sites[sites["action"].isin(BUILT_ACTIONS)]
@@ -141,6 +142,8 @@ def summary_facts(run, sites, villages, admin) -> dict:
     replan = getattr(run, "replan", None)
     if replan is not None:
         facts["as_built"] = replan_facts(replan, facts["phases"])
+    if plan.backhaul is not None:
+        facts["backhaul"] = backhaul_facts(run, backhaul_table(run))
     return _clean(facts)
 
 

@@ -22,6 +22,7 @@ import rasterio
 import shapely
 
 from siting.config import Scenario, Technology
+from siting.export.backhaul import backhaul_table
 from siting.export.style import PLAN_ACTIONS
 from siting.export.summary import summary_facts
 from siting.io import is_existing
@@ -67,6 +68,9 @@ def site_table(run) -> gpd.GeoDataFrame:
     frame["action"] = np.select(  # the conditions of build, upgrade and keep, in that order
         [frame["selected"] & ~frame["existing"], frame["existing"] & (frame["total_cost_cny"] > 0),
          frame["existing"]], list(PLAN_ACTIONS), default="")
+    if run.plan.backhaul is not None:  # how each site on air is fed, and what that costs
+        frame["backhaul"] = run.plan.backhaul.feeds.backhaul.astype(str)
+        frame["backhaul_cost_cny"] = run.plan.backhaul.feeds.backhaul_cost_cny
     if run.plan.phase_labels:  # phased plan: the year each site is built or upgraded in
         frame["phase"] = ""
         for option in selected[run.plan.build_period[selected] >= 0]:
@@ -289,6 +293,9 @@ class PlanTables:
         The grid's transform.
     level_dbm_by_technology : dict of str to numpy.ndarray
         The same per technology with selected options (same grid and transform).
+    backhaul_links : geopandas.GeoDataFrame or None
+        :func:`siting.export.backhaul.backhaul_table`: the link feeding each site on air
+        (fiber route, microwave hop, satellite); None for a plan without backhaul.
     """
 
     scenario: Scenario
@@ -308,6 +315,7 @@ class PlanTables:
     level_dbm: np.ndarray
     level_transform: rasterio.Affine
     level_dbm_by_technology: dict[str, np.ndarray] = field(default_factory=dict)
+    backhaul_links: gpd.GeoDataFrame | None = None
 
     def __repr__(self) -> str:
         return (f"<PlanTables {self.scenario.name!r}: {len(self.sites)} sites, "
@@ -352,4 +360,5 @@ def plan_tables(run) -> PlanTables:
         population_transform=region.population_transform,
         has_population_raster=region.population_source is not None,
         level_dbm=run.level_dbm, level_transform=run.level_transform,
-        level_dbm_by_technology=dict(run.level_dbm_by_technology))
+        level_dbm_by_technology=dict(run.level_dbm_by_technology),
+        backhaul_links=backhaul_table(run))

@@ -48,8 +48,8 @@ from folium.template import Template
 from rasterio.enums import Resampling
 
 from siting.export.i18n import HTML_LANG, check_language, join, rsrp_class_labels, term, value_text
-from siting.export.style import (ADMIN_UNIT_COLOUR, BUILT_ACTIONS, RSRP_CLASSES, TECH_COLOURS,
-                                 VILLAGE_COLOURS, WGS84, hillshade)
+from siting.export.style import (ADMIN_UNIT_COLOUR, BACKHAUL_COLOURS, BUILT_ACTIONS, RSRP_CLASSES,
+                                 TECH_COLOURS, VILLAGE_COLOURS, WGS84, hillshade)
 from siting.export.tables import PlanTables
 
 # One letter per candidate kind, shown inside the site icon.
@@ -272,6 +272,8 @@ def build_map(tables: PlanTables) -> folium.Map:
     _add_polygons(fmap, tables, lang)
     technologies = [t.name for t in tables.technologies]
     sites_ll = tables.sites.to_crs(WGS84)
+    if tables.backhaul_links is not None:
+        _add_backhaul(fmap, tables.backhaul_links, lang)
     _add_selected_sites(fmap, sites_ll, technologies, lang)
     _add_existing_sites(fmap, sites_ll, lang)
     _add_villages(fmap, tables.villages.to_crs(WGS84), lang)
@@ -409,6 +411,31 @@ def _add_polygons(fmap: folium.Map, tables: PlanTables, lang: str) -> None:
             {"color": "#762a83", "weight": 2, "fillOpacity": 0.05},
             lambda key, row: {label("zone"): key, label("name"): row.get("name", ""),
                               label("zone_kind"): row.get("kind", "")}))
+
+
+def _add_backhaul(fmap: folium.Map, links, lang: str) -> None:
+    """The backhaul links (fiber routes, microwave hops) as lines coloured by kind, in one
+    layer, each with its fields in the popup; satellite feeds have no line."""
+    layer = folium.FeatureGroup(name=esc(term("webmap.layer_backhaul", lang)))
+    drawn = links[links.geometry.notna() & ~links.geometry.is_empty].to_crs(WGS84)
+    for _, link in drawn.iterrows():
+        fields = {column: link[column] for column in ("from_id", "to_id", "kind", "band_ghz",
+                                                      "length_m", "cost_cny", "min_clearance_f1")}
+        fields["kind"] = value_text("backhaul", link["kind"], lang)
+        folium.PolyLine([[y, x] for x, y in link.geometry.coords],
+                        color=BACKHAUL_COLOURS[link["kind"]], weight=3, opacity=0.85,
+                        popup=_popup({term(f"field.{k}", lang): _number_text(v)
+                                      for k, v in fields.items()})).add_to(layer)
+    layer.add_to(fmap)
+
+
+def _number_text(value) -> str:
+    """A popup value: numbers rounded (two decimals below 100), "-" for NaN."""
+    if isinstance(value, (float, np.floating)):
+        if value != value:
+            return "-"
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+    return str(value)
 
 
 def _add_selected_sites(fmap: folium.Map, sites_ll, technologies, lang: str) -> None:

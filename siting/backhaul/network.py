@@ -1,0 +1,159 @@
+"""The backhaul a plan chooses from: fiber routes, sites with fiber on site, microwave links.
+
+:func:`backhaul_network` gathers, for the candidates of a run, everything
+:func:`siting.optimize.backhaul.solve_with_backhaul` needs:
+
+- the fiber network: the fiber nodes (exchanges, fiber-fed sites) plus every candidate whose
+  ``has_fiber`` is true (fiber on site: it needs no backhaul and feeds fiber to others);
+- the cheapest fiber route of every candidate (:func:`siting.backhaul.fiber_routes`, along
+  the roads when there are roads);
+- the feasible microwave links of every band on offer (:func:`band_links`, 60 % of the first
+  Fresnel zone clear with the run's effective earth radius), each priced at its band's hop
+  cost;
+- satellite, when the scenario offers it, priced over the plan's opex horizon.
+
+Everything is in the run's metric CRS; nothing is read or written here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from siting.backhaul.fiber import fiber_routes
+from siting.backhaul.microwave import microwave_links
+from siting.config import BackhaulSettings, MicrowaveBand
+from siting.errors import InputError
+from siting.terrain import Terrain
+
+__all__ = ["BackhaulNetwork", "LINK_COLUMNS", "backhaul_network", "band_links",
+           "has_fiber", "link_costs"]
+
+#: Columns of :attr:`BackhaulNetwork.links` (and of :func:`band_links`).
+LINK_COLUMNS = ("site_a", "site_b", "band_ghz", "distance_m", "min_clearance_f1", "cost_cny")
+
+
+@dataclass(frozen=True)
+class BackhaulNetwork:
+    """The backhaul options of every candidate site (positions as in the candidates table).
+
+    Attributes
+    ----------
+    fiber : geopandas.GeoDataFrame
+        :func:`siting.backhaul.fiber_routes`, one row per candidate: the fiber node reached
+        (``fiber_node_id``: a fiber node's ``node_id`` or a ``site_id`` with fiber),
+        ``cost_cny`` [CNY], ``length_m`` [m] and the route's LineString.
+    needs_backhaul : numpy.ndarray
+        Bool per candidate: False where the candidate has fiber on site (``has_fiber``).
+    links : pandas.DataFrame
+        Feasible microwave links, one row per (pair of sites, band): ``site_a``, ``site_b``
+        (candidate positions), ``band_ghz`` [GHz], ``distance_m`` [m], ``min_clearance_f1``
+        [-] and ``cost_cny`` [CNY].
+    satellite_cost_cny : float or None
+        Satellite backhaul of one site over the opex horizon [CNY]; None: not on offer.
+    max_hops : int
+        Most microwave hops from a site to a fiber-fed site.
+    """
+
+    fiber: gpd.GeoDataFrame
+    needs_backhaul: np.ndarray
+    links: pd.DataFrame
+    satellite_cost_cny: float | None
+    max_hops: int
+
+
+def has_fiber(candidates: pd.DataFrame) -> np.ndarray:
+    """Bool per candidate: its optional ``has_fiber`` field is true (False when absent)."""
+    if "has_fiber" not in candidates:
+        return np.zeros(len(candidates), bool)
+    return candidates["has_fiber"].fillna(False).to_numpy(bool)
+
+
+def _fiber_sources(candidates: gpd.GeoDataFrame, fiber_nodes: gpd.GeoDataFrame | None):
+    """Coordinates [m] and ids of the fiber network: the fiber nodes, then the candidates
+    with fiber on site. InputError when there is none."""
+    on_site = candidates[has_fiber(candidates)]
+    frames = [f for f in (fiber_nodes, on_site) if f is not None and len(f)]
+    if not frames:
+        raise InputError("backhaul is enabled but there is no fiber: give inputs.fiber_nodes or "
+                         "set has_fiber on the candidates that have fiber")
+    x = np.concatenate([f.geometry.x.to_numpy() for f in frames])
+    y = np.concatenate([f.geometry.y.to_numpy() for f in frames])
+    ids = np.concatenate([f.index.astype(str).to_numpy(dtype=object) for f in frames])
+    return x, y, ids
+
+
+def band_links(terrain: Terrain, x_m, y_m, antenna_height_m, bands: tuple[MicrowaveBand, ...],
+               *, earth_radius_factor: float) -> pd.DataFrame:
+    """The feasible links of every band (:func:`siting.backhaul.microwave_links`), one row
+    per (pair, band), with :data:`LINK_COLUMNS` but ``cost_cny`` (see :func:`link_costs`)."""
+    tables = []
+    for band in bands:
+        found = microwave_links(terrain, x_m, y_m, antenna_height_m, band_ghz=band.band_ghz,
+                                max_hop_m=band.max_hop_m, earth_radius_factor=earth_radius_factor)
+        found = found[found["feasible"]]
+        tables.append(pd.DataFrame({"site_a": found["site_i"].to_numpy(np.int64),
+                                    "site_b": found["site_j"].to_numpy(np.int64),
+                                    "band_ghz": float(band.band_ghz),
+                                    "distance_m": found["distance_m"].to_numpy(float),
+                                    "min_clearance_f1": found["min_clearance_f1"].to_numpy(float)}))
+    if not tables:
+        return pd.DataFrame({c: pd.Series(dtype=np.int64 if c.startswith("site") else float)
+                             for c in LINK_COLUMNS[:-1]})
+    return pd.concat(tables, ignore_index=True)
+
+
+def link_costs(links: pd.DataFrame, bands: tuple[MicrowaveBand, ...]) -> pd.DataFrame:
+    """``links`` with ``cost_cny``: the hop cost of each link's band [CNY]."""
+    price = {float(b.band_ghz): float(b.cost_cny) for b in bands}
+    return links.assign(cost_cny=links["band_ghz"].map(price).to_numpy(float))
+
+
+def backhaul_network(terrain: Terrain, candidates: gpd.GeoDataFrame,
+                     fiber_nodes: gpd.GeoDataFrame | None, roads: gpd.GeoDataFrame | None,
+                     settings: BackhaulSettings, *, opex_years: float,
+                     links: pd.DataFrame | None = None,
+                     earth_radius_factor: float = 4.0 / 3.0) -> BackhaulNetwork:
+    """The backhaul options of ``candidates`` (module docstring).
+
+    Parameters
+    ----------
+    terrain : siting.terrain.Terrain
+        The DEM [m], the run's CRS.
+    candidates : geopandas.GeoDataFrame
+        Candidate sites (index ``site_id``; ``antenna_height_m`` [m], optional ``has_fiber``).
+    fiber_nodes : geopandas.GeoDataFrame or None
+        Points with fiber today (index ``node_id``).
+    roads : geopandas.GeoDataFrame or None
+        Lines fiber may follow.
+    settings : siting.config.BackhaulSettings
+        Prices, detour factor, hop limit, bands and satellite.
+    opex_years : float
+        Years of running cost the plan counts [years]: satellite costs that many years.
+    links : pandas.DataFrame, optional
+        :func:`band_links` of these candidates and bands, when already computed (a cache).
+    earth_radius_factor : float
+        Effective earth radius factor k of the link clearance [-].
+
+    Raises
+    ------
+    InputError
+        No fiber anywhere (no fiber node and no candidate with ``has_fiber``).
+    """
+    x, y, ids = _fiber_sources(candidates, fiber_nodes)
+    cx, cy = candidates.geometry.x.to_numpy(), candidates.geometry.y.to_numpy()
+    routes = fiber_routes(cx, cy, x, y, ids, fiber_cny_per_km_road=settings.fiber_cny_per_km_road,
+                          fiber_cny_per_km_offroad=settings.fiber_cny_per_km_offroad,
+                          detour_factor=settings.detour_factor, roads=roads, crs=candidates.crs)
+    if links is None:
+        links = band_links(terrain, cx, cy, candidates["antenna_height_m"].to_numpy(float),
+                           settings.microwave, earth_radius_factor=earth_radius_factor)
+    satellite = settings.satellite_cny_per_year
+    return BackhaulNetwork(fiber=routes, needs_backhaul=~has_fiber(candidates),
+                           links=link_costs(links, settings.microwave),
+                           satellite_cost_cny=None if satellite is None
+                           else float(satellite) * float(opex_years),
+                           max_hops=int(settings.max_microwave_hops))

@@ -1,0 +1,108 @@
+"""The backhaul of a plan as a table of links and as summary facts.
+
+:func:`backhaul_table` is the ``backhaul_links`` layer of sites.gpkg (and what sites.kml,
+map.html, map.png and the report draw): one row per site on air that needs backhaul, the link
+that feeds it. :func:`backhaul_facts` is the ``backhaul`` entry of summary.json; its costs are
+the sums over that table.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from siting.optimize.backhaul import FIBER, MICROWAVE, SATELLITE
+
+#: Columns of :func:`backhaul_table` besides the geometry.
+LINK_FIELDS = ("from_id", "to_id", "kind", "band_ghz", "length_m", "cost_cny",
+               "min_clearance_f1", "hop")
+
+
+def _fiber_rows(sites: np.ndarray, run) -> dict:
+    """Links of fiber-fed sites: the route along the roads to the fiber node reached."""
+    routes = run.plan.backhaul.network.fiber.iloc[sites]
+    return {"to_id": routes["fiber_node_id"].astype(str).to_numpy(dtype=object),
+            "band_ghz": np.full(sites.size, np.nan), "length_m": routes["length_m"].to_numpy(),
+            "min_clearance_f1": np.full(sites.size, np.nan),
+            "geometry": routes.geometry.to_numpy()}
+
+
+def _microwave_rows(sites: np.ndarray, run) -> dict:
+    """Links of microwave-fed sites: the straight hop from the feeding site."""
+    feeds, network = run.plan.backhaul.feeds, run.plan.backhaul.network
+    links = network.links.iloc[feeds.feeder_link[sites]]
+    feeder = feeds.feeder_site[sites]
+    points = run.region.candidates.geometry
+    xy_from = shapely.get_coordinates(points.iloc[sites].to_numpy())
+    xy_to = shapely.get_coordinates(points.iloc[feeder].to_numpy())
+    ids = run.region.candidates.index.astype(str).to_numpy(dtype=object)
+    return {"to_id": ids[feeder], "band_ghz": links["band_ghz"].to_numpy(float),
+            "length_m": links["distance_m"].to_numpy(float),
+            "min_clearance_f1": links["min_clearance_f1"].to_numpy(float),
+            "geometry": shapely.linestrings(np.stack([xy_from, xy_to], axis=1))
+            if sites.size else np.empty(0, dtype=object)}
+
+
+def _satellite_rows(sites: np.ndarray, run) -> dict:
+    """Satellite-fed sites: no line (empty geometry), no far end."""
+    nothing = np.full(sites.size, np.nan)
+    return {"to_id": np.full(sites.size, "", dtype=object), "band_ghz": nothing,
+            "length_m": nothing, "min_clearance_f1": nothing,
+            "geometry": np.full(sites.size, None, dtype=object)}
+
+
+_ROWS = {FIBER: _fiber_rows, MICROWAVE: _microwave_rows, SATELLITE: _satellite_rows}
+
+
+def backhaul_table(run) -> gpd.GeoDataFrame | None:
+    """One row per site on air that needs backhaul (fiber on site needs none): ``from_id``
+    (the fed site), ``to_id`` (the feeding site's ``site_id``, the fiber node's id, "" for
+    satellite), ``kind`` (fiber, microwave, satellite), ``band_ghz`` [GHz], ``length_m``
+    [m], ``cost_cny`` [CNY], ``min_clearance_f1`` [-] (microwave), ``hop`` (microwave hops
+    from fiber: 0 fiber, -1 satellite) and the line in the run's CRS (fiber: the route
+    along the roads; microwave: the straight hop; satellite: none). None for a plan
+    without backhaul."""
+    backhaul = run.plan.backhaul
+    if backhaul is None:
+        return None
+    feeds = backhaul.feeds
+    ids = run.region.candidates.index.astype(str).to_numpy(dtype=object)
+    fed = feeds.on_air & backhaul.network.needs_backhaul
+    parts = []
+    for kind, rows in _ROWS.items():
+        sites = np.flatnonzero(fed & (feeds.backhaul == kind))
+        parts.append({"from_id": ids[sites], "kind": np.full(sites.size, kind, dtype=object),
+                      "cost_cny": feeds.backhaul_cost_cny[sites],
+                      "hop": feeds.hop_level[sites].astype(np.int64), **rows(sites, run)})
+    columns = {name: np.concatenate([p[name] for p in parts]) for name in LINK_FIELDS}
+    geometry = np.concatenate([np.asarray(p["geometry"], dtype=object) for p in parts])
+    return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(geometry, crs=run.region.crs),
+                            crs=run.region.crs)
+
+
+def backhaul_facts(run, links: gpd.GeoDataFrame) -> dict:
+    """The ``backhaul`` entry of summary.json: the cost of sites, backhaul and both [CNY],
+    the sites fed by each kind and their cost, the microwave hops by band and depth, and the
+    joint plan next to sites first and backhaul then (``comparison``)."""
+    plan = run.plan
+    site_cost = float(plan.backhaul.feeds.site_cost_cny)
+    backhaul_cost = float(links["cost_cny"].sum())
+    by_kind = {kind: {"sites": int((links["kind"] == kind).sum()),
+                      "cost_cny": float(links.loc[links["kind"] == kind, "cost_cny"].sum())}
+               for kind in _ROWS}
+    microwave = links[links["kind"] == MICROWAVE]
+    on_site = plan.backhaul.feeds.on_air & ~plan.backhaul.network.needs_backhaul
+    return {
+        "site_cost_cny": site_cost,
+        "backhaul_cost_cny": backhaul_cost,
+        "total_cost_cny": site_cost + backhaul_cost,
+        "by_kind": by_kind,
+        "fiber_on_site": int(on_site.sum()),
+        "fiber_km": float(links.loc[links["kind"] == FIBER, "length_m"].sum()) / 1000.0,
+        "microwave_by_band": {f"{band:g}": int(n) for band, n in
+                              microwave.groupby("band_ghz").size().items()},
+        "deepest_hop": int(microwave["hop"].max()) if len(microwave) else 0,
+        "max_hops": plan.backhaul.network.max_hops,
+        "comparison": [vars(b) for b in run.backhaul_baselines],
+    }

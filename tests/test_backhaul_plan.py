@@ -1,0 +1,211 @@
+"""Backhaul in the planner and the outputs: every site on air fed within the hop limit, every
+microwave hop clear by an independent ray test, costs that add up across the layers; bad
+backhaul inputs fail with one line; the demo's joint plan beats sites-first-then-backhaul."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import yaml
+from shapely.geometry import LineString, Point, Polygon
+from typer.testing import CliRunner
+
+import siting
+from regions import CRS, candidate, ridge_dem, village, write_region, xy
+from siting.backhaul import min_clearance_f1_reference
+from siting.cli import app
+from siting.errors import ScenarioError
+from siting.pipeline import compute, write_outputs
+from siting.plan import REASON_NO_BACKHAUL
+
+runner = CliRunner()
+DEMO_BACKHAUL = Path(__file__).resolve().parents[1] / "data" / "demo" / "scenario_backhaul.yaml"
+
+
+def _sites():
+    """An existing site with fiber in the west, new candidates east of a ridge (col 100)."""
+    sites = [candidate("E1", 500, 1800, kind="existing_4g", techs="4G"),
+             candidate("C1", 2000, 1500), candidate("C2", 4000, 1500, capex=40000),
+             candidate("C3", 5500, 2500, capex=30000),
+             candidate("C4", 3100, 200, height=150, capex=20000)]
+    for site in sites:
+        site["has_fiber"] = site["site_id"] == "E1"
+    return sites
+
+
+def write_backhaul_region(folder: Path, *, fiber_nodes=True, roads=True, **scenario) -> Path:
+    """The tiny ridge region with fiber at E1 (and a node and a road in the south)."""
+    villages = [village("V1", 1500, 1800), village("V2", 4500, 1800), village("V3", 5200, 3000)]
+    scenario.setdefault("backhaul", {"enabled": True, "max_microwave_hops": 2})
+    path = write_region(folder, ridge_dem(rows=120, cols=200, ridge_col=100), villages, _sites(),
+                        **scenario)
+    gpkg = folder / "region.gpkg"
+    if fiber_nodes:
+        gpd.GeoDataFrame({"node_id": ["N1"]}, geometry=[Point(*xy(300, 3000))],
+                         crs=CRS).to_file(gpkg, layer="fiber_nodes")
+    if roads:
+        gpd.GeoDataFrame({"road_id": ["R1"]}, geometry=[LineString([xy(300, 3000), xy(5900, 3000)])],
+                         crs=CRS).to_file(gpkg, layer="roads")
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("backhaul")
+    run = compute(siting.load_scenario(write_backhaul_region(folder / "region")))
+    summary = write_outputs(run, folder / "out")
+    return run, summary, folder / "out"
+
+
+def reaches_fiber(links: gpd.GeoDataFrame, site: str, max_hops: int) -> bool:
+    """Walk the links from ``site`` up its feeders: fiber within ``max_hops`` microwave hops."""
+    feeder = links.set_index("from_id")
+    for _ in range(max_hops + 1):
+        if site not in feeder.index:
+            return True  # fiber on site
+        link = feeder.loc[site]
+        if link["kind"] == "fiber":
+            return True
+        if link["kind"] != "microwave":
+            return False
+        site = link["to_id"]
+    return False
+
+
+def check_plan(run, summary, out: Path) -> gpd.GeoDataFrame:
+    """The checks of the issue on a written plan; returns its backhaul layer."""
+    links = gpd.read_file(out / "sites.gpkg", layer="backhaul_links")
+    assert set(links.columns) >= {"from_id", "to_id", "kind", "band_ghz", "length_m", "cost_cny",
+                                  "min_clearance_f1", "geometry"}
+    sites = gpd.read_file(out / "sites.gpkg", layer="selected_sites")
+    network = run.plan.backhaul.network
+    max_hops = network.max_hops
+    assert set(sites["backhaul"]) <= {"fiber", "microwave", "satellite"}
+    for site_id in sites["site_id"]:
+        assert reaches_fiber(links, site_id, max_hops), site_id
+    cand, terrain = run.region.candidates, run.region.terrain
+    for link in links[links["kind"] == "microwave"].itertuples():
+        a, b = cand.loc[link.from_id], cand.loc[link.to_id]
+        clear = min_clearance_f1_reference(
+            terrain, a.geometry.x, a.geometry.y, a.antenna_height_m, b.geometry.x, b.geometry.y,
+            b.antenna_height_m, band_ghz=link.band_ghz,
+            earth_radius_factor=run.scenario.coverage.earth_radius_factor, step_m=5.0)
+        assert clear >= 0.6, (link.from_id, link.to_id, clear, link.min_clearance_f1)
+    facts = summary["backhaul"]
+    assert facts["backhaul_cost_cny"] == pytest.approx(links["cost_cny"].sum(), rel=1e-9)
+    assert facts["backhaul_cost_cny"] == pytest.approx(sites["backhaul_cost_cny"].sum(), rel=1e-9)
+    assert facts["site_cost_cny"] == pytest.approx(summary["kpis"]["total_cost_cny"], rel=1e-9)
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert f"{facts['backhaul_cost_cny']:,.0f}" in report and "## Backhaul" in report
+    return links
+
+
+def test_every_site_on_air_is_fed_and_the_costs_add_up(tiny):
+    run, summary, out = tiny
+    links = check_plan(run, summary, out)
+    sites = gpd.read_file(out / "sites.gpkg", layer="selected_sites").set_index("site_id")
+    assert sites.loc["E1", "backhaul"] == "fiber" and sites.loc["E1", "backhaul_cost_cny"] == 0
+    assert "E1" not in set(links["from_id"])  # fiber on site: no link
+    assert len(links) == int((sites["backhaul_cost_cny"] > 0).sum())
+
+
+def test_backhaul_reaches_every_output(tiny):
+    _, summary, out = tiny
+    kml = (out / "sites.kml").read_text(encoding="utf-8")
+    assert "Backhaul links" in kml and "<LineString>" in kml
+    assert "Backhaul links" in (out / "map.html").read_text(encoding="utf-8")
+    assert [b["label"].startswith("sites") for b in summary["backhaul"]["comparison"]] == [True, True]
+    stages = summary["solver"]["stages"]
+    assert "fed by fiber or by up to 2 microwave hops" in stages[0]
+
+
+def test_a_village_only_unfed_sites_reach_is_left_to_backhaul(tmp_path):
+    study = siting.prepare(write_backhaul_region(tmp_path))
+    network = study.backhaul
+    fiber = network.fiber.copy()
+    fiber["cost_cny"] = np.where(network.needs_backhaul, np.inf, 0.0)
+    cut = dataclasses.replace(network, fiber=fiber, links=network.links.iloc[:0])
+    plan = dataclasses.replace(study, backhaul=cut).plan()
+    reasons = dict(zip(plan.villages["village_id"], plan.villages["uncovered_reason"]))
+    assert REASON_NO_BACKHAUL in reasons.values()
+    assert plan.plan.backhaul.feeds.on_air.sum() == 1  # E1 alone
+
+
+def test_backhaul_with_phases_is_refused(tmp_path):
+    path = write_backhaul_region(tmp_path, objective={
+        "type": "max_coverage", "phases": [{"year": 2026, "budget_cny": 1e6}]})
+    with pytest.raises(ScenarioError, match="backhaul with objective.phases is not supported yet"):
+        siting.load_scenario(path)
+
+
+def _exit_line(path: Path) -> str:
+    result = runner.invoke(app, ["run", str(path), "--out", str(path.parent / "out")])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.strip().splitlines() if line.startswith("siting: error")]
+    assert len(lines) == 1, result.output
+    return lines[0]
+
+
+def test_no_fiber_anywhere_is_one_line(tmp_path):
+    path = write_backhaul_region(tmp_path, fiber_nodes=False)
+    gpkg = tmp_path / "region.gpkg"
+    sites = gpd.read_file(gpkg, layer="candidates")
+    sites["has_fiber"] = False
+    sites.to_file(gpkg, layer="candidates")
+    assert "no fiber" in _exit_line(path)
+
+
+def test_an_empty_fiber_layer_and_roads_that_are_not_lines_are_one_line(tmp_path):
+    path = write_backhaul_region(tmp_path / "a", fiber_nodes=False)
+    gpd.GeoDataFrame({"node_id": []}, geometry=gpd.GeoSeries([], crs=CRS),
+                     crs=CRS).to_file(tmp_path / "a" / "region.gpkg", layer="fiber_nodes")
+    assert "fiber_nodes" in _exit_line(path)
+    path = write_backhaul_region(tmp_path / "b", roads=False)
+    gpd.GeoDataFrame({"road_id": ["R1"]}, geometry=[Polygon([xy(0, 0), xy(900, 0), xy(0, 900)])],
+                     crs=CRS).to_file(tmp_path / "b" / "region.gpkg", layer="roads")
+    assert "roads" in _exit_line(path)
+
+
+def test_a_band_outside_1_to_100_ghz_is_one_line(tmp_path):
+    path = write_backhaul_region(tmp_path, backhaul={
+        "enabled": True, "microwave": [{"band_ghz": 150, "max_hop_m": 5000, "cost_cny": 1e5}]})
+    assert "band_ghz" in _exit_line(path)
+
+
+def test_microwave_links_are_cached_with_the_coverage(tmp_path):
+    study = siting.prepare(write_backhaul_region(tmp_path / "r"), cache_dir=tmp_path / "cache")
+    assert len(list((tmp_path / "cache").glob("links-*.npz"))) == 1
+    again = siting.prepare(study.scenario, cache_dir=tmp_path / "cache")
+    assert again.backhaul.links.equals(study.backhaul.links)
+
+
+# ---------------------------------------------------------------------------------------
+# the demo (one module fixture)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    if not DEMO_BACKHAUL.exists():
+        pytest.skip(f"demo data not generated: {DEMO_BACKHAUL}")
+    out = tmp_path_factory.mktemp("demo_backhaul")
+    run = compute(siting.load_scenario(DEMO_BACKHAUL))
+    return run, write_outputs(run, out), out
+
+
+def test_demo_joint_plan_is_checked_and_beats_sites_first(demo):
+    run, summary, out = demo
+    links = check_plan(run, summary, out)
+    assert (links["kind"] == "microwave").sum() > 10 and (links["kind"] == "fiber").sum() > 0
+    joint, sequential = summary["backhaul"]["comparison"]
+    assert joint["total_cost_cny"] <= run.scenario.objective.budget_cny * (1 + 1e-9)
+    assert joint["total_cost_cny"] < sequential["total_cost_cny"]
+    assert summary["solver"]["gap"] <= run.scenario.solver.mip_gap + 1e-9
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert f"{sequential['total_cost_cny']:,.0f}" in report
+    assert yaml.safe_load(DEMO_BACKHAUL.read_text())["backhaul"]["enabled"] is True
+    assert json.loads((out / "summary.json").read_text())["backhaul"] == summary["backhaul"]
