@@ -258,19 +258,26 @@ def evaluate_js(browser: DevTools, session: str, expression: str):
     return answer["result"].get("value")
 
 
+def open_tab(browser: DevTools, page: Path) -> str:
+    """Open ``page`` in a fresh tab of the window size, with page, runtime, network and log
+    events on, and wait for its load event; returns the tab's session id."""
+    target = browser.call("Target.createTarget", url="about:blank")["targetId"]
+    session = browser.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+    for domain in ("Page", "Runtime", "Network", "Log"):
+        browser.call(f"{domain}.enable", session)
+    browser.call("Emulation.setDeviceMetricsOverride", session, width=WINDOW_PX[0],
+                 height=WINDOW_PX[1], deviceScaleFactor=1, mobile=False)
+    browser.call("Page.navigate", session, url=page.as_uri())
+    browser.wait_for("Page.loadEventFired")
+    return session
+
+
 def visit_page(binary: str, page: Path, region_deg, profile: Path) -> Visit:
     """Open ``page`` in a fresh tab, let it settle, read its state, open the XSS popup, read the
     DOM and take a screenshot."""
     browser = DevTools(binary, profile)
     try:
-        target = browser.call("Target.createTarget", url="about:blank")["targetId"]
-        session = browser.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-        for domain in ("Page", "Runtime", "Network", "Log"):
-            browser.call(f"{domain}.enable", session)
-        browser.call("Emulation.setDeviceMetricsOverride", session, width=WINDOW_PX[0],
-                     height=WINDOW_PX[1], deviceScaleFactor=1, mobile=False)
-        browser.call("Page.navigate", session, url=page.as_uri())
-        browser.wait_for("Page.loadEventFired")
+        session = open_tab(browser, page)
         evaluate_js(browser, session, "new Promise(done => setTimeout(done, 1000))")  # tiles fail, zoom ends
         state = evaluate_js(browser, session, INSPECT.replace("REGION", json.dumps(region_deg)))
         opened = evaluate_js(browser, session, OPEN_XSS_POPUP)
@@ -301,12 +308,7 @@ def inspect_page(binary: str, page: Path, expression: str, profile: Path) -> Vis
     evaluate ``expression`` there; its value is the Visit's ``state``."""
     browser = DevTools(binary, profile)
     try:
-        target = browser.call("Target.createTarget", url="about:blank")["targetId"]
-        session = browser.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-        for domain in ("Page", "Runtime", "Network", "Log"):
-            browser.call(f"{domain}.enable", session)
-        browser.call("Page.navigate", session, url=page.as_uri())
-        browser.wait_for("Page.loadEventFired")
+        session = open_tab(browser, page)
         evaluate_js(browser, session, "new Promise(done => setTimeout(done, 500))")
         state = evaluate_js(browser, session, expression)
         dom = evaluate_js(browser, session, "document.documentElement.outerHTML")

@@ -1,5 +1,6 @@
 """NTIA ITM in the coverage stage (``model: itm``): the scenario keys, the numba kernel against
-``itm_p2p_loss`` on real terrain profiles, the cache key, a ridge and a whole run."""
+``itm_p2p_loss`` on real terrain profiles, the cache key, a ridge for both profile models (ITM
+and P.1812) and a whole run, and the warnings for models used outside their validity."""
 
 from __future__ import annotations
 
@@ -113,9 +114,11 @@ def test_the_cache_key_changes_with_the_itm_parameters(tmp_path):
     assert key({"climate": 6}) != first and key({"time_pct": 90}) != first
 
 
-def test_a_ridge_blocks_the_valley_behind_it_with_itm(tmp_path):
+@pytest.mark.parametrize("technology", [
+    TECH_ITM, dict(TECH_4G, model="p1812", p1812={"delta_n": 45, "n0": 325})], ids=["itm", "p1812"])
+def test_a_ridge_blocks_the_valley_behind_it_with_a_profile_model(tmp_path, technology):
     # a 300 m wall at x = 3.0-3.12 km; one mast at x = 1.5 km: V1 in front, V2 behind it
-    path = write_region(tmp_path, ridge_dem(), technologies=(TECH_ITM,),
+    path = write_region(tmp_path, ridge_dem(), technologies=(technology,),
                         villages=[village("V1", 2500, 3000), village("V2", 4500, 3000)],
                         candidates=[candidate("S1", 1500, 3000, techs="4G")])
     run = compute(load_scenario(path))

@@ -271,17 +271,6 @@ def test_steps_equal_one_call_for_p1812(tmp_path):
     np.testing.assert_array_equal(whole.best_level_dbm, steps.best_level_dbm)
 
 
-def test_a_ridge_blocks_the_valley_behind_it_with_p1812(tmp_path):
-    # a 300 m wall at x = 3.0-3.12 km; one mast at x = 1.5 km: V1 in front, V2 behind it
-    path = write_region(tmp_path, ridge_dem(), technologies=(TECH_P1812,),
-                        villages=[village("V1", 2500, 3000), village("V2", 4500, 3000)],
-                        candidates=[candidate("S1", 1500, 3000, techs="4G")])
-    run = compute(load_scenario(path))
-    level = run.coverage.best_level_dbm[run.demand.kind == "village"]
-    assert level[0] >= TECH_4G["rsrp_threshold_dbm"] > level[1]
-    assert level[0] - level[1] > 20.0
-
-
 def test_a_p1812_scenario_runs_end_to_end(tmp_path):
     path = _tiny_region(tmp_path / "region")
     run = compute(load_scenario(path))
