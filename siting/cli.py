@@ -1,5 +1,5 @@
 """The ``siting`` command line: ``run``, ``demo``, ``validate``, ``sweep``, ``compare``,
-``evaluate``, ``predict``, ``init``.
+``evaluate``, ``predict``, ``calibrate``, ``init``.
 
 Thin commands: each calls the library and turns its errors into one line per problem on
 stderr with exit code 2 (bad input, infeasible) or 1 (outputs that cannot be written: a full
