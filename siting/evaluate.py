@@ -42,7 +42,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from siting.compare import read_plan_folder
-from siting.config import SCORE_CRITERIA, Scenario, load_scenario
+from siting.config import SCORE_CRITERIA, LayerSource, Scenario, load_scenario
 from siting.coverage import CoverageMatrix, build_coverage
 from siting.demand import Demand
 from siting.errors import InputError
@@ -236,14 +236,11 @@ def _status(planned: str | None, built: str | None, year: str, rank) -> str:
 
 def _site_units(region, points, site_ids) -> np.ndarray:
     """Each site's county: the admin-unit polygon it lies in, else its ``admin_unit`` field."""
-    units = np.full(len(points), "", dtype=object)
-    if region.admin_units is not None and len(points):
-        units[:] = admin_unit_of(np.array([p.x for p in points]), np.array([p.y for p in points]),
-                                 region.admin_units)
+    units = _point_units(region, np.array([p.x for p in points]), np.array([p.y for p in points]))
     if "admin_unit" in region.candidates:
         field = region.candidates["admin_unit"].reindex(site_ids).fillna("").astype(str).to_numpy()
-        units = np.where(units == "", field, units)
-    return np.where(units == "", OUTSIDE_ADMIN_UNITS, units)
+        units = np.where((units == OUTSIDE_ADMIN_UNITS) & (field != ""), field, units)
+    return units
 
 
 def _uncovered(demand: Demand, coverage, networks: _Networks, units, region) -> gpd.GeoDataFrame:
@@ -297,6 +294,7 @@ def _complaint_rows(region, scenario, demand: Demand, coverage, networks: _Netwo
 
 
 def _point_units(region, x_m, y_m) -> np.ndarray:
+    """The admin-unit polygon each point lies in, :data:`OUTSIDE_ADMIN_UNITS` for none."""
     if region.admin_units is None or not len(x_m):
         return np.full(len(x_m), OUTSIDE_ADMIN_UNITS, dtype=object)
     units = admin_unit_of(x_m, y_m, region.admin_units)
@@ -306,8 +304,6 @@ def _point_units(region, x_m, y_m) -> np.ndarray:
 def _new_complaints(path, region, scenario, coverage) -> tuple[gpd.GeoDataFrame, sp.csr_matrix]:
     """The new complaint points (read like the scenario's complaints layer) and the coverage of
     every option over them, computed by the plan's coverage engine."""
-    from siting.config import LayerSource
-
     source = LayerSource(path=Path(path), key="--complaints")
     points = read_layer(source, region.crs, COMPLAINT_FIELDS, "complaint_id")
     inside = region.terrain.contains(points.geometry.x.to_numpy(), points.geometry.y.to_numpy())

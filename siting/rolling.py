@@ -140,6 +140,6 @@ def replan_facts(replan: Replan, planned_phases: list[dict]) -> dict:
             "sites": int(replan.as_built.sites["site_id"].nunique()), "new_sites": replan.new_sites,
             "upgrades": replan.upgrades, "spent_cny": replan.spent_cny,
             "charged_cny": replan.charged_cny,
-            "budget_left_cny": remaining.total_budget_cny if remaining.phases else remaining.budget_cny,
-            "quota_left": remaining.total_max_new_sites if remaining.phases else remaining.max_new_sites,
+            "budget_left_cny": remaining.total_budget_cny,
+            "quota_left": remaining.total_max_new_sites,
             "schedule": schedule_rows(replan, planned_phases)}

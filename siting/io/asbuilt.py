@@ -137,18 +137,19 @@ def _columns(frame: pd.DataFrame, path: Path) -> dict[str, str]:
     return found
 
 
+def _cell_text(value) -> str:
+    """A cell as stripped text, "" for an empty one."""
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value).strip()
+
+
 def _text(column: pd.Series) -> pd.Series:
-    return column.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
-                      else str(v).strip()).reset_index(drop=True)
+    return column.map(_cell_text).reset_index(drop=True)
 
 
 def _year_labels(column: pd.Series) -> pd.Series:
     """Years as text labels, as a phased plan names its years ("2027"; 2027.0 from Excel too)."""
-    def label(value) -> str:
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value).strip()
-    return column.map(label).reset_index(drop=True)
+    return column.map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer()
+                      else _cell_text(v)).reset_index(drop=True)
 
 
 def _where(path: Path, rows, field: str) -> str:
@@ -182,7 +183,7 @@ def _check_technologies(sites, path, columns, problems, *, candidates, scenario,
             problems.add(f"{where}: '{row.technology}' is not one of the scenario's technologies "
                          f"({', '.join(names)})")
             continue
-        site = candidates.loc[candidates.index[index == row.site_id][0]]
+        site = candidates.loc[row.site_id]
         allowed = generations_of(site["technologies"]) or ()
         on_air = EXISTING_KINDS.get(str(site["kind"]))
         if names[row.technology] not in allowed:
