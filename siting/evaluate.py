@@ -115,6 +115,7 @@ def evaluate_plan(plan_dir: str | os.PathLike, built: str | os.PathLike, *,
     plan = read_plan_folder(plan_dir)
     scenario = _plan_scenario(plan_dir, plan.summary, scenario)
     region, demand, coverage = prepare(scenario, cache_dir=cache_dir)
+    scenario = resolve_itu_maps(scenario, region.terrain)  # read once for all that follows
     costs = option_costs(coverage, region.candidates, scenario)
     years = tuple(p.label for p in scenario.objective.phases)
     as_built = read_as_built(built, region.candidates, scenario, plan_years=years)
@@ -303,7 +304,8 @@ def _point_units(region, x_m, y_m) -> np.ndarray:
 
 def _new_complaints(path, region, scenario, coverage) -> tuple[gpd.GeoDataFrame, sp.csr_matrix]:
     """The new complaint points (read like the scenario's complaints layer) and the coverage of
-    every option over them, computed by the plan's coverage engine."""
+    every option over them, computed by the plan's coverage engine (``scenario`` with its ITU
+    maps already read, :func:`siting.io.resolve_itu_maps`)."""
     source = LayerSource(path=Path(path), key="--complaints")
     points = read_layer(source, region.crs, COMPLAINT_FIELDS, "complaint_id")
     inside = region.terrain.contains(points.geometry.x.to_numpy(), points.geometry.y.to_numpy())
@@ -316,8 +318,7 @@ def _new_complaints(path, region, scenario, coverage) -> tuple[gpd.GeoDataFrame,
                     people=np.zeros(n), mandatory=np.zeros(n, bool), require_5g=np.zeros(n, bool),
                     kind=np.full(n, "complaint", dtype=object),
                     ref_id=points.index.to_numpy(dtype=object), admin_unit=np.full(n, "", dtype=object))
-    technologies = resolve_itu_maps(scenario, region.terrain).technologies
-    levels = build_coverage(region.terrain, region.candidates, demand, technologies,
+    levels = build_coverage(region.terrain, region.candidates, demand, scenario.technologies,
                             scenario.coverage, scenario.demand.ue_height_m)
     return points, levels.covers
 
