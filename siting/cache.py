@@ -5,14 +5,15 @@ the files it references; the population raster; the land cover raster; every lay
 scenario settings that shape coverage (how each layer is read, the region, CRS, demand rules,
 technologies with their ITU-R P.1812 parameters, coverage settings with the calibration's
 offsets, the land cover's class table, the ITU-R maps of ``coverage.itu_maps_dir``) and the
-package version, so any change to an input or a model invalidates the entry.
+package's code (:func:`code_digest`: the bytes of every module of ``siting``), so any change
+to an input or a model invalidates the entry, released or not.
 Paths are not part of the key (a moved scenario keeps its cache), DEM file names are (an SRTM
 tile's name is its georeferencing).
 
 The feasible microwave links of backhaul planning (:func:`siting.backhaul.band_links`) are
 cached beside the matrices under a key of their own (:func:`links_key`: the DEM as the run
-reads it, the sites' positions and antenna heights, the bands and the effective earth radius
-factor), as ``links-<key>.<sha256>.npz``.
+reads it, the sites' positions and antenna heights, the bands, the effective earth radius
+factor and the code), as ``links-<key>.<sha256>.npz``.
 
 Entries are ``.npz`` files (no pickles) named ``coverage-<key>.<sha256 of the file>.npz``,
 written to a temporary name and renamed, so an entry is whole or absent. The cache is only an
@@ -24,6 +25,7 @@ a cache folder that cannot be written (full disk, read-only) is reported and ski
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -36,7 +38,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from siting import __version__
+import siting
 from siting.backhaul.network import LINK_COLUMNS
 from siting.config import BACKHAUL_LAYERS, LAYERS, Scenario
 from siting.coverage import CoverageMatrix
@@ -54,6 +56,18 @@ logger = logging.getLogger(__name__)
 def default_cache_dir() -> Path:
     """``$SITING_CACHE_DIR``, else ``~/.cache/siting``."""
     return Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "siting"))
+
+
+@functools.cache
+def code_digest() -> str:
+    """A hex digest of the source of every module of the ``siting`` package (relative path and
+    bytes): a cache entry made by other code, even of the same version number, never matches."""
+    package = Path(siting.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def _file_digest(path: Path) -> str:
@@ -88,7 +102,7 @@ def coverage_key(scenario: Scenario) -> str:
     dem = [[f.name, digest(f)] for tile in dem_files(inputs.dem) for f in dem_source_files(tile)]
     layers = {name: getattr(inputs, name) for name in LAYERS if name not in BACKHAUL_LAYERS}
     parts = {
-        "version": __version__,
+        "code": code_digest(),
         "files": {"dem": dem, "population": digest(inputs.population),
                   "land_cover": digest(inputs.land_cover),
                   **{name: digest(source.path) for name, source in layers.items()
@@ -236,11 +250,11 @@ def links_key(terrain: Terrain, x_m, y_m, antenna_height_m, bands, *,
     """A hex digest of everything the feasible links of :func:`siting.backhaul.band_links`
     depend on: the DEM as the run reads it (elevations, transform, CRS), the sites' positions
     [m] and antenna heights [m], each band's frequency [GHz] and longest hop [m], the
-    effective earth radius factor and the package version."""
+    effective earth radius factor and the code (:func:`code_digest`)."""
     digest = hashlib.sha256()
     for array in (terrain.elevation_m, x_m, y_m, antenna_height_m):
         digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
-    parts = {"version": __version__, "transform": list(terrain.transform),
+    parts = {"code": code_digest(), "transform": list(terrain.transform),
              "crs": str(terrain.crs), "shape": list(terrain.elevation_m.shape),
              "bands": [[float(b.band_ghz), float(b.max_hop_m)] for b in bands],
              "k": float(earth_radius_factor)}
