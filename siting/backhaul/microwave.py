@@ -17,10 +17,12 @@ v = -sqrt(2) clearance / F1 and J(v) = 0 dB for v <= -0.78 (P.526 eq. 31), i.e. 
 >= 0.55 F1.
 
 :func:`microwave_links` screens every pair of sites within a band's ``max_hop_m`` in one
-numba kernel (``prange`` over the pairs); the profile is sampled bilinearly
-(:func:`siting.terrain.bilinear_kernel`) ``samples_per_cell`` times per DEM cell along the
-path, the end points excluded (F1 is 0 there). :func:`min_clearance_f1_reference` computes the
-same quantity for one link in plain numpy with dense sampling, as an independent check.
+numba kernel (``prange`` over the pairs) over the bilinear ground
+(:func:`siting.terrain.bilinear_kernel`), piece by piece between the path's crossings with
+the DEM's grid lines, where the clearance is a quadratic whose minimum is found exactly
+(:func:`min_clearance_f1_kernel`): no summit between samples is missed.
+:func:`min_clearance_f1_reference` computes the same quantity for one link in plain numpy
+with dense sampling, as an independent check.
 
 References
 ----------
@@ -94,46 +96,90 @@ def first_fresnel_radius_m(d1_m, d2_m, frequency_ghz):
 
 
 @numba.njit(cache=True, nogil=True)
-def min_clearance_f1_kernel(elevation, r0, c0, r1, c1, n, h0_m, h1_m, length_m, wavelength_m,
-                            curvature):
-    """Smallest clearance / F1 over the n - 2 interior samples of n equally spaced samples
-    from (r0, c0) to (r1, c1) (continuous pixel coordinates inside the grid, ``n >= 3``).
+def _next_crossing(t, start, step):
+    """The smallest fraction t' > t of a path where ``start + t' * step`` is an integer
+    (a grid line of the DEM's cell centres), or 1.0 when there is none before the end."""
+    if step == 0.0:
+        return 1.0
+    direction = 1.0 if step > 0 else -1.0
+    position = start + t * step
+    line = math.floor(position) + 1.0 if step > 0 else math.ceil(position) - 1.0
+    after = (line - start) / step
+    if after <= t:  # rounding put the position just short of the line it is on
+        after = (line + direction - start) / step
+    return min(1.0, after)
 
-    The antennas stand ``h0_m`` / ``h1_m`` above the bilinear ground at the two ends; the path
-    is ``length_m`` [m] long; ``curvature`` is :func:`siting.propagation.curvature_per_m` of
-    the effective earth radius factor. Allocation free, callable inside a ``prange`` loop.
+
+@numba.njit(cache=True, nogil=True)
+def _clearance_m(elevation, r0, c0, dr, dc, tip0, rise, length_m, curvature, t):
+    """Clearance [m] of the ray above the bilinear ground plus earth bulge at fraction t."""
+    d1 = t * length_m
+    ground = bilinear_kernel(elevation, r0 + t * dr, c0 + t * dc) + d1 * (length_m - d1) * curvature
+    return tip0 + rise * t - ground
+
+
+@numba.njit(cache=True, nogil=True)
+def min_clearance_f1_kernel(elevation, r0, c0, r1, c1, h0_m, h1_m, length_m, wavelength_m,
+                            curvature):
+    """Smallest clearance / F1 along the path from (r0, c0) to (r1, c1) (continuous pixel
+    coordinates inside the grid), over the bilinear ground.
+
+    Between two crossings of the path with the grid lines of the cell centres the ground is
+    one bilinear patch, so along the path it is a quadratic in the distance, and so is the
+    clearance (ray linear, earth bulge quadratic): the piece's smallest clearance is at an
+    end or at the vertex, found from the clearance at the two ends and the middle. The ratio
+    is taken at those points (F1 changes little across a piece of one cell); the path's ends
+    are excluded (F1 is 0 there). The antennas stand ``h0_m`` / ``h1_m`` above the ground at
+    the ends; ``length_m`` is the path's length [m]; ``curvature`` is
+    :func:`siting.propagation.curvature_per_m` of the effective earth radius factor.
+    Allocation free, callable inside a ``prange`` loop.
     """
     tip0 = bilinear_kernel(elevation, r0, c0) + h0_m
     rise = bilinear_kernel(elevation, r1, c1) + h1_m - tip0
-    dr = (r1 - r0) / (n - 1)
-    dc = (c1 - c0) / (n - 1)
-    step_m = length_m / (n - 1)
+    dr, dc = r1 - r0, c1 - c0
     smallest = np.inf
-    for i in range(1, n - 1):
-        d1 = i * step_m
-        d2 = length_m - d1
-        ground = bilinear_kernel(elevation, r0 + i * dr, c0 + i * dc) + d1 * d2 * curvature
-        clearance = tip0 + rise * (d1 / length_m) - ground
-        ratio = clearance / math.sqrt(wavelength_m * d1 * d2 / length_m)
-        smallest = min(smallest, ratio)
+    t_start = 0.0
+    while t_start < 1.0:
+        t_end = min(_next_crossing(t_start, r0, dr), _next_crossing(t_start, c0, dc))
+        t_mid = 0.5 * (t_start + t_end)
+        at_start = _clearance_m(elevation, r0, c0, dr, dc, tip0, rise, length_m, curvature, t_start)
+        at_mid = _clearance_m(elevation, r0, c0, dr, dc, tip0, rise, length_m, curvature, t_mid)
+        at_end = _clearance_m(elevation, r0, c0, dr, dc, tip0, rise, length_m, curvature, t_end)
+        points = (t_start, t_end, _vertex(t_start, t_mid, t_end, at_start, at_mid, at_end))
+        for t in points:
+            if 0.0 < t < 1.0:
+                clearance = _clearance_m(elevation, r0, c0, dr, dc, tip0, rise, length_m,
+                                         curvature, t)
+                d1 = t * length_m
+                f1 = math.sqrt(wavelength_m * d1 * (length_m - d1) / length_m)
+                smallest = min(smallest, clearance / f1)
+        t_start = t_end
     return smallest
+
+
+@numba.njit(cache=True, nogil=True)
+def _vertex(t0, t1, t2, y0, y1, y2):
+    """The fraction where the parabola through (t0, y0), (t1, y1), (t2, y2) (t1 the middle of
+    t0 and t2) has its minimum, or -1.0 when it opens downwards or the minimum lies outside."""
+    curvature = y0 - 2.0 * y1 + y2
+    if curvature <= 0.0:
+        return -1.0
+    half = 0.5 * (t2 - t0)
+    t = t1 + half * 0.5 * (y0 - y2) / curvature
+    return t if t0 < t < t2 else -1.0
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _min_clearance_many_kernel(elevation, cell_m, row, col, height_m, pair_i, pair_j,
-                               wavelength_m, curvature, samples_per_cell, out):
-    """:func:`min_clearance_f1_kernel` on every pair (i, j) of sites, in parallel; at least
-    three samples (the midpoint) per path."""
+                               wavelength_m, curvature, out):
+    """:func:`min_clearance_f1_kernel` on every pair (i, j) of sites, in parallel."""
     for p in numba.prange(pair_i.shape[0]):
         i = pair_i[p]
         j = pair_j[p]
-        dr = row[j] - row[i]
-        dc = col[j] - col[i]
-        length_cells = math.sqrt(dr * dr + dc * dc)
-        n = max(3, math.ceil(length_cells * samples_per_cell) + 1)
-        out[p] = min_clearance_f1_kernel(elevation, row[i], col[i], row[j], col[j], n,
-                                         height_m[i], height_m[j], length_cells * cell_m,
-                                         wavelength_m, curvature)
+        length_cells = math.hypot(row[j] - row[i], col[j] - col[i])
+        out[p] = min_clearance_f1_kernel(elevation, row[i], col[i], row[j], col[j], height_m[i],
+                                         height_m[j], length_cells * cell_m, wavelength_m,
+                                         curvature)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -174,8 +220,7 @@ def _pairs_in_range(x, y, max_hop_m: float):
 def microwave_links(terrain: Terrain, x_m, y_m, antenna_height_m, *, band_ghz: float,
                     max_hop_m: float,
                     earth_radius_factor: float = DEFAULT_EARTH_RADIUS_FACTOR,
-                    min_clearance_f1: float = MIN_CLEARANCE_F1,
-                    samples_per_cell: float = 2.0) -> pd.DataFrame:
+                    min_clearance_f1: float = MIN_CLEARANCE_F1) -> pd.DataFrame:
     """Candidate microwave links: every pair of sites within ``max_hop_m`` and its clearance.
 
     Parameters
@@ -194,8 +239,6 @@ def microwave_links(terrain: Terrain, x_m, y_m, antenna_height_m, *, band_ghz: f
         Effective earth radius factor k (4/3: median atmosphere; <= 0: flat earth).
     min_clearance_f1 : float
         Clearance, in first-Fresnel radii, a feasible link needs everywhere (0.6, P.530).
-    samples_per_cell : float
-        Profile samples per DEM cell of path length (> 0).
 
     Returns
     -------
@@ -208,8 +251,6 @@ def microwave_links(terrain: Terrain, x_m, y_m, antenna_height_m, *, band_ghz: f
         argument).
     """
     _check_band(band_ghz, max_hop_m)
-    if not samples_per_cell > 0:
-        raise InputError(f"samples_per_cell must be > 0, got {samples_per_cell!r}")
     x, y, height = _check_sites(terrain, x_m, y_m, antenna_height_m)
     site_i, site_j, distance_m = _pairs_in_range(x, y, float(max_hop_m))
     row, col = terrain.rowcol(x, y)
@@ -218,8 +259,7 @@ def microwave_links(terrain: Terrain, x_m, y_m, antenna_height_m, *, band_ghz: f
                                np.ascontiguousarray(row, np.float64),
                                np.ascontiguousarray(col, np.float64), height, site_i, site_j,
                                _wavelength_m(float(band_ghz)),
-                               curvature_per_m(float(earth_radius_factor)),
-                               float(samples_per_cell), ratio)
+                               curvature_per_m(float(earth_radius_factor)), ratio)
     return pd.DataFrame({"site_i": site_i, "site_j": site_j, "distance_m": distance_m,
                          "min_clearance_f1": ratio, "feasible": ratio >= min_clearance_f1})
 
