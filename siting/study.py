@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from siting import config
-from siting.backhaul import BackhaulNetwork
+from siting.backhaul import BackhaulNetwork, satellite_cost_cny
 from siting.compare import Comparison, PlanInputs, compare_tables
 from siting.config import ItmSettings, Objective, Phase, Scenario, load_scenario
 from siting.coverage import CoverageMatrix
@@ -171,10 +171,14 @@ class Study:
             as in the scenario file).
         """
         scenario, coverage, costs = self._variant(overrides, PLAN_KEYS, "plan")
+        backhaul = self.backhaul
+        if backhaul is not None:  # satellite's fee counts over this plan's opex horizon
+            backhaul = dataclasses.replace(backhaul, satellite_cost_cny=satellite_cost_cny(
+                scenario.backhaul, scenario.objective.opex_years))
         timings = dict(self.timings_s)
         with timed(timings, "optimize"):
             plan = plan_network(coverage, self.demand, costs, scenario.objective, scenario.solver,
-                                self.backhaul)
+                                backhaul)
         with timed(timings, "baselines"):
             baselines = baseline_kpis(self.region, coverage, self.demand, costs, scenario, plan)
             compared = backhaul_baselines(coverage, self.demand, costs, scenario, plan)

@@ -136,6 +136,22 @@ def test_a_village_only_unfed_sites_reach_is_left_to_backhaul(tmp_path):
     assert plan.plan.backhaul.feeds.on_air.sum() == 1  # E1 alone
 
 
+def test_satellite_is_priced_over_the_plans_opex_years(tmp_path):
+    """Study.plan(opex_years=...) counts the satellite fee over its own horizon."""
+    study = siting.prepare(write_backhaul_region(tmp_path, backhaul={
+        "enabled": True, "max_microwave_hops": 2, "satellite_cny_per_year": 1000.0}))
+    network = study.backhaul
+    fiber = network.fiber.copy()
+    fiber["cost_cny"] = np.where(network.needs_backhaul, np.inf, 0.0)
+    by_satellite = dataclasses.replace(study, backhaul=dataclasses.replace(
+        network, fiber=fiber, links=network.links.iloc[:0]))
+    for years in (2, 7):
+        feeds = by_satellite.plan(opex_years=years).plan.backhaul.feeds
+        satellite = feeds.backhaul == "satellite"
+        assert satellite.any()
+        assert feeds.backhaul_cost_cny[satellite] == pytest.approx(1000.0 * years)
+
+
 def test_backhaul_with_phases_is_refused(tmp_path):
     path = write_backhaul_region(tmp_path, objective={
         "type": "max_coverage", "phases": [{"year": 2026, "budget_cny": 1e6}]})

@@ -30,7 +30,7 @@ from siting.errors import InputError
 from siting.terrain import Terrain
 
 __all__ = ["BackhaulNetwork", "LINK_COLUMNS", "backhaul_network", "band_links",
-           "has_fiber", "link_costs"]
+           "has_fiber", "link_costs", "satellite_cost_cny"]
 
 #: Columns of :attr:`BackhaulNetwork.links` (and of :func:`band_links`).
 LINK_COLUMNS = ("site_a", "site_b", "band_ghz", "distance_m", "min_clearance_f1", "cost_cny")
@@ -112,6 +112,13 @@ def link_costs(links: pd.DataFrame, bands: tuple[MicrowaveBand, ...]) -> pd.Data
     return links.assign(cost_cny=links["band_ghz"].map(price).to_numpy(float))
 
 
+def satellite_cost_cny(settings: BackhaulSettings, opex_years: float) -> float | None:
+    """Satellite backhaul of one site over ``opex_years`` [CNY] (it has no capex, only its
+    yearly fee); None when the scenario does not offer it."""
+    per_year = settings.satellite_cny_per_year
+    return None if per_year is None else float(per_year) * float(opex_years)
+
+
 def backhaul_network(terrain: Terrain, candidates: gpd.GeoDataFrame,
                      fiber_nodes: gpd.GeoDataFrame | None, roads: gpd.GeoDataFrame | None,
                      settings: BackhaulSettings, *, opex_years: float,
@@ -151,9 +158,7 @@ def backhaul_network(terrain: Terrain, candidates: gpd.GeoDataFrame,
     if links is None:
         links = band_links(terrain, cx, cy, candidates["antenna_height_m"].to_numpy(float),
                            settings.microwave, earth_radius_factor=earth_radius_factor)
-    satellite = settings.satellite_cny_per_year
     return BackhaulNetwork(fiber=routes, needs_backhaul=~has_fiber(candidates),
                            links=link_costs(links, settings.microwave),
-                           satellite_cost_cny=None if satellite is None
-                           else float(satellite) * float(opex_years),
+                           satellite_cost_cny=satellite_cost_cny(settings, opex_years),
                            max_hops=int(settings.max_microwave_hops))
