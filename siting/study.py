@@ -171,14 +171,10 @@ class Study:
             as in the scenario file).
         """
         scenario, coverage, costs = self._variant(overrides, PLAN_KEYS, "plan")
-        backhaul = self.backhaul
-        if backhaul is not None:  # satellite's fee counts over this plan's opex horizon
-            backhaul = dataclasses.replace(backhaul, satellite_cost_cny=satellite_cost_cny(
-                scenario.backhaul, scenario.objective.opex_years))
         timings = dict(self.timings_s)
         with timed(timings, "optimize"):
             plan = plan_network(coverage, self.demand, costs, scenario.objective, scenario.solver,
-                                backhaul)
+                                self._backhaul_for(scenario))
         with timed(timings, "baselines"):
             baselines = baseline_kpis(self.region, coverage, self.demand, costs, scenario, plan)
             compared = backhaul_baselines(coverage, self.demand, costs, scenario, plan)
@@ -213,7 +209,16 @@ class Study:
         allowed = tuple(k for k in SWEEP_KEYS if budgets_cny is None or k != "budget_cny")
         scenario, coverage, costs = self._variant(overrides, allowed, "sweep")
         return solve_curve(scenario, self.demand, coverage, costs, budgets_cny=budgets_cny,
-                           max_new_sites=max_new_sites, progress=progress)
+                           max_new_sites=max_new_sites, progress=progress,
+                           backhaul=self._backhaul_for(scenario))
+
+    def _backhaul_for(self, scenario: Scenario) -> BackhaulNetwork | None:
+        """The study's backhaul network with satellite's fee counted over ``scenario``'s opex
+        horizon (a plan may override ``opex_years``); None without backhaul."""
+        if self.backhaul is None:
+            return None
+        return dataclasses.replace(self.backhaul, satellite_cost_cny=satellite_cost_cny(
+            scenario.backhaul, scenario.objective.opex_years))
 
     def predict(self, *, technology: str, radius_km: float, site: str | None = None,
                 at: tuple[float, float] | None = None, height_m: float | None = None,

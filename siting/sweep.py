@@ -18,13 +18,14 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from siting.backhaul import BackhaulNetwork
 from siting.config import Scenario
 from siting.coverage import CoverageMatrix
 from siting.demand import Demand
 from siting.errors import ScenarioError
 from siting.export.i18n import check_language, term
 from siting.export.staticmap import text_fonts
-from siting.pipeline import Progress, prepare
+from siting.pipeline import Progress, prepare, prepare_backhaul
 from siting.plan import OptionCosts, kpis_of, option_costs, plan_network
 
 
@@ -38,8 +39,9 @@ def sweep(scenario: Scenario, *, budgets_cny=None, max_new_sites=None,
     _series(scenario, budgets_cny, max_new_sites)  # a bad series fails before the heavy work
     region, demand, coverage = prepare(scenario, progress=progress, cache_dir=cache_dir)
     costs = option_costs(coverage, region.candidates, scenario)
+    backhaul = prepare_backhaul(region, scenario, cache_dir=cache_dir, progress=progress)
     return solve_curve(scenario, demand, coverage, costs, budgets_cny=budgets_cny,
-                       max_new_sites=max_new_sites, progress=progress)
+                       max_new_sites=max_new_sites, progress=progress, backhaul=backhaul)
 
 
 def _series(scenario: Scenario, budgets_cny, max_new_sites) -> tuple[str, list]:
@@ -54,8 +56,8 @@ def _series(scenario: Scenario, budgets_cny, max_new_sites) -> tuple[str, list]:
 
 
 def solve_curve(scenario: Scenario, demand: Demand, coverage: CoverageMatrix, costs: OptionCosts,
-                *, budgets_cny=None, max_new_sites=None,
-                progress: Progress | None = None) -> pd.DataFrame:
+                *, budgets_cny=None, max_new_sites=None, progress: Progress | None = None,
+                backhaul: BackhaulNetwork | None = None) -> pd.DataFrame:
     """The cost-coverage curve from prepared inputs: one optimal plan per budget or quota.
 
     Parameters
@@ -70,6 +72,9 @@ def solve_curve(scenario: Scenario, demand: Demand, coverage: CoverageMatrix, co
         Quotas of new sites [count], one plan each. Exactly one of the two series is given.
     progress : Progress, optional
         Told of each plan solved.
+    backhaul : siting.backhaul.BackhaulNetwork, optional
+        The candidates' backhaul options (:func:`siting.pipeline.prepare_backhaul`): every
+        plan then feeds its sites, and the budget pays for sites and backhaul.
 
     Returns
     -------
@@ -81,6 +86,8 @@ def solve_curve(scenario: Scenario, demand: Demand, coverage: CoverageMatrix, co
         and ``mandatory_total`` [points], the solver's ``status`` and ``gap`` [-].
         ``attrs["language"]`` is the scenario's ``report.language`` and ``attrs["scenario"]``
         its name, which :func:`write_curve` and :func:`plot_curve` draw the figure with.
+        With ``backhaul``, ``cost_cny`` is sites plus backhaul, split in ``site_cost_cny``
+        and ``backhaul_cost_cny`` [CNY].
 
     Notes
     -----
@@ -98,9 +105,9 @@ def solve_curve(scenario: Scenario, demand: Demand, coverage: CoverageMatrix, co
         limit = int(value) if field == "max_new_sites" else float(value)
         objective = dataclasses.replace(scenario.objective, kind="max_coverage", phases=(),
                                         mandatory_by=None, **{field: limit})
-        plan = plan_network(coverage, demand, costs, objective, scenario.solver)
+        plan = plan_network(coverage, demand, costs, objective, scenario.solver, backhaul)
         kpis = kpis_of("sweep", coverage, demand, costs, plan.selected)
-        rows.append({field: value, "cost_cny": kpis.cost_cny, "new_options": kpis.new_options,
+        rows.append({field: value, **_costs(kpis.cost_cny, plan), "new_options": kpis.new_options,
                      "people_covered": kpis.people_covered,
                      "people_covered_pct": 100 * kpis.people_covered / people_total,
                      "mandatory_covered": kpis.mandatory_covered,
@@ -112,6 +119,15 @@ def solve_curve(scenario: Scenario, demand: Demand, coverage: CoverageMatrix, co
     curve.attrs["language"] = scenario.outputs.language
     curve.attrs["scenario"] = scenario.name
     return curve
+
+
+def _costs(site_cost_cny: float, plan) -> dict[str, float]:
+    """The plan's cost [CNY]: the sites', plus backhaul split out when the plan has it."""
+    if plan.backhaul is None:
+        return {"cost_cny": site_cost_cny}
+    backhaul_cny = float(plan.backhaul.feeds.total_backhaul_cny)
+    return {"cost_cny": site_cost_cny + backhaul_cny, "site_cost_cny": site_cost_cny,
+            "backhaul_cost_cny": backhaul_cny}
 
 
 def curve_labels(x_field: str, name: str, language: str) -> dict[str, str]:

@@ -152,6 +152,25 @@ def test_satellite_is_priced_over_the_plans_opex_years(tmp_path):
         assert feeds.backhaul_cost_cny[satellite] == pytest.approx(1000.0 * years)
 
 
+def test_a_sweep_plans_backhaul_and_its_budget_pays_for_it(tmp_path):
+    study = siting.prepare(write_backhaul_region(tmp_path))
+    full = study.plan().plan.backhaul.feeds
+    total_cny = full.site_cost_cny + full.total_backhaul_cny
+    budgets = [full.site_cost_cny + 0.5 * full.total_backhaul_cny, total_cny]
+    curve = study.sweep(budgets_cny=budgets)
+    for row in curve.itertuples():
+        assert row.cost_cny == pytest.approx(row.site_cost_cny + row.backhaul_cost_cny)
+        assert row.cost_cny <= row.budget_cny * (1 + 1e-9)
+        plan = study.plan(type="max_coverage", budget_cny=row.budget_cny)
+        assert row.backhaul_cost_cny == pytest.approx(plan.plan.backhaul.feeds.total_backhaul_cny)
+        assert row.people_covered == pytest.approx(plan.kpis.people_covered_after)
+    assert curve.backhaul_cost_cny.iloc[-1] > 0
+    # the sites alone fit in the first budget, not with their backhaul
+    sites_only = dataclasses.replace(study, backhaul=None).sweep(budgets_cny=budgets)
+    assert "backhaul_cost_cny" not in sites_only
+    assert sites_only.people_covered.iloc[0] > curve.people_covered.iloc[0]
+
+
 def test_backhaul_with_phases_is_refused(tmp_path):
     path = write_backhaul_region(tmp_path, objective={
         "type": "max_coverage", "phases": [{"year": 2026, "budget_cny": 1e6}]})
