@@ -4,8 +4,10 @@ files and the command line's errors."""
 
 from __future__ import annotations
 
+import math
 import xml.etree.ElementTree as ET
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,13 +27,15 @@ from siting.export.prediction import PREDICTION_FILES, write_prediction
 from siting.itm import itm_p2p_loss
 from siting.config import ItmSettings
 from siting.coverage import ITM_MDVAR, ITM_POLARIZATION
-from siting.predict import predict_area, radial_count
+from siting.predict import predict_area, radial_count, sample_radials_kernel
 from siting.terrain import Terrain
 
 CELL_M = 30.0
 TECH = Technology(**TECH_4G)
 H_TX_M, H_RX_M = 30.0, 1.5
 ITM = ItmSettings()
+JACKSBORO = (Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "dem"
+             / "usgs_jacksboro_fault_tn" / "jacksboro_fault_dem.npz")
 
 
 def _terrain(dem: np.ndarray) -> Terrain:
@@ -56,12 +60,16 @@ def _axis_cells(row0, col0, distances):
             for dr, dc in ((-1, 0), (0, 1), (1, 0), (0, -1))]
 
 
-def _itm_on_dem(dem, row0, col0, row, col):
-    """ITM point-to-point on the DEM's cells from the site's cell to (row, col) (axis cells)."""
-    steps = max(abs(row - row0), abs(col - col0))
-    rows = np.linspace(row0, row, steps + 1).round().astype(int)
-    cols = np.linspace(col0, col, steps + 1).round().astype(int)
-    pfl = [steps, CELL_M, *dem[rows, cols].astype(float)]
+def _itm_on_dem(dem, row0, col0, row, col, cell_m=CELL_M):
+    """ITM point-to-point on the DEM's own cells along the straight line from the centre of the
+    site's cell to the centre of (row, col): ceil(distance) equal steps of at most one cell,
+    each point taking the cell holding it (SPLAT!'s point-to-point profile)."""
+    distance = math.hypot(row - row0, col - col0)
+    steps = math.ceil(distance)
+    t = np.linspace(0.0, 1.0, steps + 1)
+    rows = np.floor(row0 + t * (row - row0) + 0.5).astype(int)
+    cols = np.floor(col0 + t * (col - col0) + 0.5).astype(int)
+    pfl = [steps, distance * cell_m / steps, *dem[rows, cols].astype(float)]
     return itm_p2p_loss(H_TX_M, H_RX_M, pfl, ITM.climate, ITM.n0, TECH.frequency_mhz,
                         ITM_POLARIZATION[ITM.polarization], ITM.epsilon, ITM.sigma, ITM_MDVAR,
                         ITM.time_pct, ITM.location_pct, ITM.situation_pct)
@@ -97,6 +105,47 @@ def test_itm_cells_equal_point_to_point_calls(dem):
     for row, col in cells:
         got = _cell_value(prediction, prediction.path_loss_db, row, col)
         assert got == pytest.approx(_itm_on_dem(dem, 50, 50, row, col), abs=0.1), (row, col)
+
+
+def test_every_radial_keeps_the_full_height_of_a_ridge_it_crosses():
+    """Profiles hold the DEM's own cells: every radial crossing a one-cell-wide ridge carries
+    its crest (interpolating between cell centres would lower it wherever no sample lands on
+    the ridge's column, i.e. on most oblique radials)."""
+    dem = ridge_dem(101, 101, ridge_col=70, ridge_width_cells=1)
+    n_radials = radial_count(1200.0, CELL_M)
+    profiles = np.empty((n_radials, 41))
+    sample_radials_kernel(dem, 50.0, 50.0, profiles)
+    off_east_deg = np.abs(360.0 * np.arange(n_radials) / n_radials - 90.0)
+    crossing = off_east_deg <= 55.0  # reaches column 70 within 20 / cos(55 deg) < 40 cells
+    assert crossing.sum() > n_radials // 4
+    np.testing.assert_array_equal(profiles[crossing].max(axis=1), dem.max())
+    assert set(np.unique(profiles)) <= set(np.unique(dem))
+
+
+@pytest.mark.skipif(not JACKSBORO.exists(), reason=f"the shared real DEM {JACKSBORO} is absent")
+def test_itm_on_real_terrain_matches_point_to_point_on_the_dem_cells():
+    """On real relief (the 3" Jacksboro DEM, its cells taken as 90 m squares), the radial sweep's
+    ITM loss at 300 random cells within 10 km agrees with ITM point-to-point over the DEM's own
+    cells on the straight line to each cell (what SPLAT! computes for a point, independent of
+    the radials): median |difference| 0.23 dB, bias 0.04 dB. Profiles interpolated
+    bilinearly along the radials were 0.57 dB low, median |difference| 1.24 dB."""
+    dem = np.load(JACKSBORO)["elevation"].astype(np.float32)
+    cell_m, row0, col0, radius_cells = 90.0, 172, 200, 111
+    terrain = Terrain(dem, Affine(cell_m, 0.0, X0, 0.0, -cell_m, Y0), CRS)
+    prediction = predict_area(terrain, *terrain.xy(row0, col0), H_TX_M, TECH,
+                              radius_cells * cell_m, model="itm", ue_height_m=H_RX_M)
+    first_row = round((terrain.transform.f - prediction.transform.f) / cell_m)
+    first_col = round((prediction.transform.c - terrain.transform.c) / cell_m)
+    rng = np.random.default_rng(7)
+    differences = []
+    while len(differences) < 300:
+        row, col = rng.integers(-radius_cells, radius_cells + 1, 2) + (row0, col0)
+        if not 5 <= math.hypot(row - row0, col - col0) <= radius_cells - 1:
+            continue
+        got = prediction.path_loss_db[row - first_row, col - first_col]
+        differences.append(got - _itm_on_dem(dem, row0, col0, row, col, cell_m))
+    assert abs(np.median(differences)) < 0.25
+    assert np.median(np.abs(differences)) < 0.5
 
 
 @pytest.mark.parametrize("model", ["rma_38901", "itm"])
