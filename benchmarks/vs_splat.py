@@ -12,8 +12,9 @@ without either the script says what is missing and exits 0.
   of the tile is filled by mirroring the real DEM at its edges (relief of real terrain
   everywhere, no steps at the seams). The same ``N36W085.hgt`` is converted to SPLAT!'s format
   with ``srtm2sdf`` and read by siting as the scenario's DEM (siting warps it bilinearly to
-  square UTM cells). Within 10 km of the site every path is on the real DEM; at 25 km the
-  mirrored terrain is reached (the same for both tools).
+  square UTM cells, about 83 m, for its grid and reads the tile's own 3" cells for the
+  radial profiles, as SPLAT! reads the .sdf's). Within 10 km of the site every path is on
+  the real DEM; at 25 km the mirrored terrain is reached (the same for both tools).
 * Site: 36.5896 N, 84.30 W (on the real DEM, 10 km from its west edge and 27 km from the
   tile's east edge, so that a 25 km circle stays on the one tile), antenna 30 m, receiver 1.5 m above ground,
   1800 MHz, vertical polarisation, ground epsilon 15 / sigma 0.005 S/m, N0 301, climate 5
