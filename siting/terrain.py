@@ -33,6 +33,7 @@ from siting.viewshed import (exact_line_of_sight, exact_line_of_sight_kernel,
 
 __all__ = [
     "EARTH_RADIUS_M",
+    "DemCells",
     "Terrain",
     "bilinear_kernel",
     "sample_profile_kernel",
@@ -241,3 +242,46 @@ class Terrain:
         distance = np.linspace(0.0, length, n) if n > 1 else np.zeros(1)
         return distance, elevation
 
+
+@dataclass(frozen=True)
+class DemCells:
+    """A DEM's own cells over an area, in the DEM's own CRS and grid, as its file holds them.
+
+    A :class:`Terrain` is the DEM brought to square cells of the run's projected CRS, which for
+    a DEM in another CRS (e.g. 3" SRTM tiles in longitude/latitude) is an interpolation of it;
+    sampling these cells instead reads the DEM's own values.
+
+    Parameters
+    ----------
+    elevation_m : numpy.ndarray
+        float32 (rows x cols) elevation [m], row 0 = north, no nodata.
+    transform : affine.Affine
+        North-up pixel-corner-to-map transform in ``crs`` (cells of any shape, no rotation).
+    crs : pyproj.CRS
+        The DEM's CRS (geographic or projected).
+    """
+
+    elevation_m: np.ndarray
+    transform: Affine
+    crs: pyproj.CRS
+
+    def __post_init__(self):
+        z = self.elevation_m
+        if not isinstance(z, np.ndarray) or z.ndim != 2 or not np.isfinite(z).all():
+            raise InputError("DemCells.elevation_m must be a 2-D array of finite elevations")
+        t = self.transform
+        if t.b != 0 or t.d != 0 or t.e >= 0 or t.a <= 0:
+            raise InputError(f"DemCells.transform must be north-up without rotation, "
+                             f"got {tuple(t)[:6]}")
+
+    def values_at(self, x, y) -> np.ndarray:
+        """Elevation [m] of the cell holding each point (x, y) of the DEM's CRS (float32,
+        broadcast shape of x and y). Raises InputError for a point outside the cells."""
+        col_f, row_f = ~self.transform * (np.asarray(x, np.float64), np.asarray(y, np.float64))
+        row, col = np.floor(row_f).astype(np.int64), np.floor(col_f).astype(np.int64)
+        rows, cols = self.elevation_m.shape
+        inside = (row >= 0) & (row < rows) & (col >= 0) & (col < cols)
+        if not inside.all():
+            raise InputError(f"DemCells.values_at: {int((~inside).sum())} of {inside.size} points "
+                             f"lie outside the {rows} x {cols} cells read")
+        return self.elevation_m[row, col]

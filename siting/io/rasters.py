@@ -31,7 +31,7 @@ from siting.io.dem import (DemTile, dem_files, dem_label, describe_tiles, lonlat
                            open_mosaic, tiles_outline, uncovered_message)
 from siting.io.problems import first_line, require_file
 from siting.landcover import NO_CLASS_CODE, LandCover
-from siting.terrain import Terrain
+from siting.terrain import DemCells, Terrain
 
 logger = logging.getLogger(__name__)
 
@@ -508,6 +508,42 @@ def read_terrain(dem, crs, *, region_bounds=None, required_area=None) -> Terrain
                        "valleys narrower than a cell vanish); use SRTM 30 m or Copernicus GLO-30",
                        where, terrain.cell_size_m)
     return terrain
+
+
+@dataclass(frozen=True)
+class DemSource:
+    """The scenario's DEM tiles (``inputs.dem``) for a run in ``crs``, read window by window in
+    their own grid (:meth:`cells`), where the :class:`Terrain` holds them warped to the run's
+    square cells."""
+
+    dem: tuple[Path, ...]
+    crs: pyproj.CRS
+
+    def cells(self, bounds) -> DemCells | None:
+        """The DEM's own cells over ``bounds`` (xmin, ymin, xmax, ymax [m] in the run's CRS)
+        and a few cells around, in the CRS of the mosaic (:func:`siting.io.dem.open_mosaic`).
+
+        None when the Terrain already holds them (a mosaic in the run's CRS with square
+        north-up cells is read as it is), and when the area reaches past the mosaic's edge or
+        holds nodata (the Terrain's filled cells are then the DEM there).
+        """
+        tiles = dem_tiles(self.dem)
+        within = _source_window(bounds, self.crs, tiles[0])
+        with open_mosaic(tiles, within=within) as src:
+            t = src.transform
+            crs = pyproj.CRS.from_user_input(src.crs)
+            left, bottom, right, top = src.bounds
+            if (crs == self.crs and t.a == -t.e) or not (
+                    left <= within[0] and bottom <= within[1] and within[2] <= right
+                    and within[3] <= top):
+                return None
+            window = _region_window(src, within, dem_label(self.dem))
+            data = src.read(1, window=window, masked=True)
+            transform = rasterio.windows.transform(window, t)
+        elevation = np.ma.filled(data.astype(np.float32), np.nan)
+        if not np.isfinite(elevation).all():
+            return None
+        return DemCells(elevation, transform, crs)
 
 
 def single_dem_in_crs(dem, crs) -> Path | None:

@@ -18,8 +18,9 @@ from siting.errors import InputError
 from siting.io.dem import lonlat_box_outline
 from siting.io.layers import generations_of, has_layer, read_layer, reproject, source_label
 from siting.io.problems import Problems, id_list
-from siting.io.rasters import (PopulationRaster, check_overlap, open_raster, population_overview,
-                               read_land_cover, read_population, read_terrain, resolve_crs)
+from siting.io.rasters import (DemSource, PopulationRaster, check_overlap, open_raster,
+                               population_overview, read_land_cover, read_population,
+                               read_terrain, resolve_crs)
 from siting.propagation import PATH_LOSS_MODELS
 from siting.terrain import Terrain
 
@@ -62,6 +63,7 @@ class RegionData:
     population_source: PopulationRaster | None = None  # full resolution, read by band
     fiber_nodes: gpd.GeoDataFrame | None = None  # points with fiber today (backhaul)
     roads: gpd.GeoDataFrame | None = None  # lines fiber may follow (backhaul)
+    dem_source: DemSource | None = None  # the DEM in its own grid, read by window (predict)
 
 
 def _swap_would_fit(frame: gpd.GeoDataFrame, terrain: Terrain) -> bool:
@@ -207,7 +209,9 @@ def read_region(scenario: Scenario) -> RegionData:
                       candidates=frames["candidates"], complaints=frames["complaints"],
                       zones=frames["zones"], admin_units=frames["admin_units"],
                       population_source=source, fiber_nodes=frames["fiber_nodes"],
-                      roads=frames["roads"])
+                      roads=frames["roads"],
+                      dem_source=DemSource(scenario.inputs.dem, crs)
+                      if terrain is not None else None)
 
 
 def _validate_candidates(candidates: gpd.GeoDataFrame, scenario: Scenario, where: str) -> None:
