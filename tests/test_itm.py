@@ -29,10 +29,14 @@ from siting.itm import (
     itm_p2p_cr,
     itm_p2p_kernel,
     itm_p2p_loss,
+    itm_prefix_kernel,
+    itm_profile_tables,
 )
 
 ITM_DATA = (Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
             / "propagation_reference" / "ntia_itm")
+JACKSBORO_DEM = (Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "dem"
+                 / "usgs_jacksboro_fault_tn" / "jacksboro_fault_dem.npz")
 #: p2p.csv prints the loss to 0.01 dB, so a faithful implementation is within 0.005 dB of it.
 P2P_TOL_DB = 0.01
 #: a flat 5 km profile for the checks that do not need NTIA's terrain
@@ -315,6 +319,59 @@ def test_undefined_model_raises_instead_of_nan():
     with pytest.raises(InputError, match="undefined"):
         itm_p2p_loss(**{**call, "pol": 1})
     assert math.isfinite(itm_p2p_loss(**{**call, "pol": 0}))
+
+
+# ---------------------------------------------------------------------------------------------
+# Every prefix of one profile (an area prediction's radial) from the profile's tables
+
+
+def _rough_profile() -> np.ndarray:
+    """About 120 km of rough terrain at 100 m: the real Jacksboro DEM's diagonal (3 arc-seconds),
+    there and back and there again; a seeded random walk if the DEM is not present."""
+    if JACKSBORO_DEM.exists():
+        z = np.load(JACKSBORO_DEM)["elevation"].astype(np.float64)
+        rows = np.linspace(0, z.shape[0] - 1, 400).round().astype(int)
+        cols = np.linspace(0, z.shape[1] - 1, 400).round().astype(int)
+        diagonal = z[rows, cols]
+        return np.concatenate([diagonal, diagonal[::-1], diagonal])
+    steps = np.random.default_rng(16).normal(0.0, 12.0, 1200)
+    return 500.0 + np.cumsum(steps - steps.mean())
+
+
+@numba.njit
+def _prefix_and_p2p_outputs(z, spacing_m, step, f_mhz):
+    """``itm_prefix_kernel`` on every ``step``-th prefix of ``z`` (one set of tables, each call
+    starting from the previous call's horizons) and ``itm_p2p_kernel`` on the same prefixes."""
+    tables = itm_profile_tables(z)
+    prefix = np.full((len(z), ITM_OUT_SIZE), np.nan)
+    p2p = np.full((len(z), ITM_OUT_SIZE), np.nan)
+    hint_tx = hint_rx = -1
+    for i in range(1, len(z), step):
+        _, hint_tx, hint_rx = itm_prefix_kernel(10.0, 1.5, z, i, spacing_m, tables, hint_tx,
+                                                hint_rx, 5, 301.0, f_mhz, 1, 15.0, 0.005, 12, 50.0,
+                                                50.0, 50.0, prefix[i])
+        itm_p2p_kernel(10.0, 1.5, z[:i + 1].copy(), spacing_m, 5, 301.0, f_mhz, 1, 15.0, 0.005,
+                       12, 50.0, 50.0, 50.0, p2p[i])
+    return prefix, p2p
+
+
+@pytest.mark.parametrize("step", [1, 7])
+def test_prefixes_from_the_profile_tables_equal_point_to_point_calls(step):
+    """Line of sight, diffraction and troposcatter receivers along 120 km of real terrain: the
+    loss and every intermediate value are those of the one-profile kernel on the prefix."""
+    prefix, p2p = _prefix_and_p2p_outputs(_rough_profile(), 100.0, step, 1800.0)
+    rows = np.isfinite(p2p[:, 0])
+    assert rows.sum() == len(range(1, len(prefix), step))
+    assert set(p2p[rows, 4]) == {1.0, 2.0, 3.0}  # every propagation mode
+    np.testing.assert_allclose(prefix[rows, 0], p2p[rows, 0], rtol=0.0, atol=1e-9)
+    np.testing.assert_allclose(prefix[rows], p2p[rows], rtol=1e-12, atol=1e-9)
+
+
+def test_prefixes_of_a_flat_profile_equal_point_to_point_calls():
+    prefix, p2p = _prefix_and_p2p_outputs(np.full(400, 250.0), 90.0, 1, 900.0)
+    rows = np.isfinite(p2p[:, 0])
+    assert rows.sum() == 399
+    np.testing.assert_allclose(prefix[rows], p2p[rows], rtol=1e-12, atol=1e-9)
 
 
 _PERCENT = st.floats(0.01, 99.99)
