@@ -224,7 +224,7 @@ _T_BLOCK_MAX = 4  # column b: the highest of samples b * _BLOCK .. b * _BLOCK + 
 _T_WORK, _T_WORK_COPY = 5, 6  # scratch for the resampled profile of the terrain irregularity
 _T_ROWS = 7
 _BLOCK = 8  # samples per block of the horizon search
-_MAX_RESAMPLED = 245  # points of dlthx's resampled profile: 10 p10 - 5 with p10 <= 25
+_MIN_RESAMPLED, _MAX_RESAMPLED = 35, 245  # dlthx's resampled points, 10 p10 - 5, 4 <= p10 <= 25
 _HORIZON_TOLERANCE = 1e-12  # rad: rounding allowance of a block's horizon-angle bound
 _SELECT_BINS = 64  # bins of the order statistics' histograms
 _SELECT_SMALL = 16  # values left to the quickselect
@@ -246,16 +246,21 @@ def itm_profile_tables(z_m):
     scratch space for the order statistics. Built once per profile; any prefix of the profile
     then reuses them."""
     n_samples = len(z_m)
-    tables = np.empty((_T_ROWS, max(n_samples + 1, _MAX_RESAMPLED)))
-    tables[:4, 0] = 0.0
+    resampled = min(max(_MIN_RESAMPLED, n_samples + 8), _MAX_RESAMPLED)  # dlthx's on any prefix
+    tables = np.empty((_T_ROWS, max(n_samples + 1, resampled)))
+    sum_z = sum_z_lo = sum_jz = sum_jz_lo = 0.0
     for j in range(n_samples):
-        tables[_T_SUM_Z, j + 1], error = _two_sum(tables[_T_SUM_Z, j], z_m[j])
-        tables[_T_SUM_Z_LO, j + 1] = tables[_T_SUM_Z_LO, j] + error
-        tables[_T_SUM_JZ, j + 1], error = _two_sum(tables[_T_SUM_JZ, j], j * z_m[j])
-        tables[_T_SUM_JZ_LO, j + 1] = tables[_T_SUM_JZ_LO, j] + error
-    for b in range((n_samples + _BLOCK - 1) // _BLOCK):
-        tables[_T_BLOCK_MAX, b] = z_m[b * _BLOCK:(b + 1) * _BLOCK].max()
-    return tables, np.empty(_MAX_RESAMPLED + _SELECT_BINS, np.int64)
+        tables[_T_SUM_Z, j], tables[_T_SUM_Z_LO, j] = sum_z, sum_z_lo
+        tables[_T_SUM_JZ, j], tables[_T_SUM_JZ_LO, j] = sum_jz, sum_jz_lo
+        sum_z, error = _two_sum(sum_z, z_m[j])
+        sum_z_lo += error
+        sum_jz, error = _two_sum(sum_jz, j * z_m[j])
+        sum_jz_lo += error
+        if j % _BLOCK == 0 or z_m[j] > tables[_T_BLOCK_MAX, j // _BLOCK]:
+            tables[_T_BLOCK_MAX, j // _BLOCK] = z_m[j]
+    tables[_T_SUM_Z, n_samples], tables[_T_SUM_Z_LO, n_samples] = sum_z, sum_z_lo
+    tables[_T_SUM_JZ, n_samples], tables[_T_SUM_JZ_LO, n_samples] = sum_jz, sum_jz_lo
+    return tables, np.empty(resampled + _SELECT_BINS, np.int64)
 
 
 @_jit
@@ -419,8 +424,8 @@ def _terrain_irregularity_m(z_m, tables, bin_scratch, n, spacing_m, d_start_m, d
     # the two order statistics of sorting s, selected (O(count) rather than a sort)
     copy = tables[_T_WORK_COPY]
     copy[:count] = s[:count]
-    bins = bin_scratch[:_MAX_RESAMPLED]
-    counts = bin_scratch[_MAX_RESAMPLED:]
+    bins = bin_scratch[:-_SELECT_BINS]
+    counts = bin_scratch[-_SELECT_BINS:]
     q10 = _kth_smallest(s, count, count - p10, bins, counts)  # p10-th largest
     q90 = _kth_smallest(copy, count, p10 - 1, bins, counts)  # (count - p10 + 1)-th largest
     return (q10 - q90) / (1.0 - 0.8 * math.exp(-(d_end_m - d_start_m) / 50e3))
