@@ -356,13 +356,8 @@ def _select_in_place(a, low, high, k):
 
 
 @_jit
-def _kth_smallest(a, m, k, bins, counts):
-    """The value at index ``k`` of ``a[0:m]`` sorted ascending (the same value as
-    :func:`_select_in_place`), reordering ``a[0:m]``. The range is narrowed by histograms of
-    ``_SELECT_BINS`` bins to the bin holding it until few values are left (``bins``, ``counts``:
-    int64 scratch of m and ``_SELECT_BINS``): unlike quickselect's comparisons, a histogram's pass
-    takes no data-dependent branch, which on the deviations of rough terrain is several times
-    faster. The bins are monotone in the value, so they keep the values' order."""
+def _value_range(a, m):
+    """(lowest, highest) of a[0:m]."""
     low = a[0]
     high = a[0]
     for j in range(1, m):
@@ -370,33 +365,78 @@ def _kth_smallest(a, m, k, bins, counts):
             low = a[j]
         if a[j] > high:
             high = a[j]
+    return low, high
+
+
+@_jit
+def _histogram(a, m, low, high, bins, counts):
+    """Bin the values a[0:m] (within [low, high], high > low) into ``_SELECT_BINS`` equal bins:
+    each value's bin into ``bins``, the bins' sizes into ``counts``. The bins are monotone in
+    the value (the top value in the last bin), so they keep the values' order."""
+    scale = _SELECT_BINS / (high - low)
+    counts[:] = 0
+    for j in range(m):
+        bins[j] = int((a[j] - low) * scale)
+        if bins[j] >= _SELECT_BINS:
+            bins[j] = _SELECT_BINS - 1
+        counts[bins[j]] += 1
+
+
+@_jit
+def _bin_of_rank(counts, k):
+    """The bin holding the value at sorted index ``k`` and that value's index within its bin."""
+    target = 0
+    while counts[target] <= k:
+        k -= counts[target]
+        target += 1
+    return target, k
+
+
+@_jit
+def _keep_bin(a, m, bins, target, out):
+    """Copy the values of a[0:m] in bin ``target`` to the front of ``out`` (which may be ``a``);
+    returns their number."""
+    kept = 0
+    for j in range(m):
+        if bins[j] == target:
+            out[kept] = a[j]
+            kept += 1
+    return kept
+
+
+@_jit
+def _kth_smallest(a, m, k, bins, counts):
+    """The value at index ``k`` of ``a[0:m]`` sorted ascending (the same value as
+    :func:`_select_in_place`), reordering ``a[0:m]``: the range is narrowed by histograms to the
+    bin holding it (``bins``, ``counts``: int64 scratch of m and ``_SELECT_BINS``) until few
+    values are left. Unlike quickselect's comparisons, a histogram's pass takes no
+    data-dependent branch, which on the deviations of rough terrain is several times faster."""
+    low, high = _value_range(a, m)
     while m > _SELECT_SMALL and high > low:
-        scale = _SELECT_BINS / (high - low)
-        counts[:] = 0
-        for j in range(m):
-            bins[j] = int((a[j] - low) * scale)
-            if bins[j] >= _SELECT_BINS:  # the top value
-                bins[j] = _SELECT_BINS - 1
-            counts[bins[j]] += 1
-        target = 0
-        while counts[target] <= k:
-            k -= counts[target]
-            target += 1
-        kept = 0
-        low, high = high, low
-        for j in range(m):
-            if bins[j] == target:
-                value = a[j]
-                a[kept] = value
-                kept += 1
-                if value < low:
-                    low = value
-                if value > high:
-                    high = value
-        m = kept
+        _histogram(a, m, low, high, bins, counts)
+        target, k = _bin_of_rank(counts, k)
+        m = _keep_bin(a, m, bins, target, a)
+        low, high = _value_range(a, m)
     if high == low:
         return low
     return _select_in_place(a, 0, m - 1, k)
+
+
+@_jit
+def _two_order_statistics(a, m, k_low, k_high, bins, counts, spare):
+    """The values at indices ``k_low`` and ``k_high`` of ``a[0:m]`` sorted ascending, as
+    :func:`_kth_smallest` finds each, sharing its first histogram (``spare``: float64 scratch of
+    m); reorders ``a[0:m]``."""
+    low, high = _value_range(a, m)
+    if high == low:
+        return low, low
+    _histogram(a, m, low, high, bins, counts)
+    target_low, k_low = _bin_of_rank(counts, k_low)
+    target_high, k_high = _bin_of_rank(counts, k_high)
+    m_high = _keep_bin(a, m, bins, target_high, spare)
+    m_low = _keep_bin(a, m, bins, target_low, a)
+    return (_kth_smallest(a, m_low, k_low, bins, counts),
+            _kth_smallest(spare, m_high, k_high, bins, counts))
 
 
 @_jit
@@ -421,13 +461,10 @@ def _terrain_irregularity_m(z_m, tables, bin_scratch, n, spacing_m, d_start_m, d
     for j in range(count):  # s becomes the deviations from the line
         s[j] -= line
         line += slope
-    # the two order statistics of sorting s, selected (O(count) rather than a sort)
-    copy = tables[_T_WORK_COPY]
-    copy[:count] = s[:count]
-    bins = bin_scratch[:-_SELECT_BINS]
-    counts = bin_scratch[-_SELECT_BINS:]
-    q10 = _kth_smallest(s, count, count - p10, bins, counts)  # p10-th largest
-    q90 = _kth_smallest(copy, count, p10 - 1, bins, counts)  # (count - p10 + 1)-th largest
+    # the two order statistics of sorting s, selected (O(count) rather than a sort):
+    # the p10-th largest and the (count - p10 + 1)-th largest
+    q90, q10 = _two_order_statistics(s, count, p10 - 1, count - p10, bin_scratch[:-_SELECT_BINS],
+                                     bin_scratch[-_SELECT_BINS:], tables[_T_WORK_COPY])
     return (q10 - q90) / (1.0 - 0.8 * math.exp(-(d_end_m - d_start_m) / 50e3))
 
 
