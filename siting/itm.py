@@ -664,40 +664,53 @@ def _vogler_terms(radius_m, f_mhz, abs_z_g):
 
 
 @_jit
-def _smooth_earth_db(distance_m, f_mhz, a_e_m, theta_los, d_hzn_tx_m, d_hzn_rx_m, h_e_tx_m,
-                     h_e_rx_m, z_g):
-    """Rounded-earth diffraction by Vogler's three-radii method [Algorithm, Eqns 4.12-4.20]:
-    G(x_0) - F(x_1, K_1) - F(x_2, K_2) - 20 dB, G(x) = 0.05751 x - 10 log10 x [TN101, Eqn 8.4]."""
-    theta_nlos = distance_m / a_e_m - theta_los
-    radius_0_m = (distance_m - d_hzn_tx_m - d_hzn_rx_m) / theta_nlos
+def _horizon_terms(f_mhz, d_hzn_tx_m, d_hzn_rx_m, h_e_tx_m, h_e_rx_m, h_tx_m, h_rx_m, z_g,
+                   delta_h_m, d_sml_m):
+    """The distance-independent terms of the diffraction attenuation (:func:`_diffraction_db`),
+    computed once per path: Vogler's x_1, x_2 and height gains F(x_1, K_1), F(x_2, K_2) of the
+    terminals' radii a_j = d_Lj^2 / (2 h_ej) [Algorithm, Eqns 4.12-4.20], |Z_g|, f^(1/3), the
+    clutter factor A_fo [ERL 79-ITS 67, Eqn 3.38c] and the terminals' root of the weight q."""
     radius_1_m = 0.5 * d_hzn_tx_m ** 2 / h_e_tx_m
     radius_2_m = 0.5 * d_hzn_rx_m ** 2 / h_e_rx_m
     abs_z_g = abs(z_g)
     f_third = f_mhz ** _THIRD
-    c_0, _, b_0 = _vogler_terms(radius_0_m, f_mhz, abs_z_g)
     c_1, k_1, b_1 = _vogler_terms(radius_1_m, f_mhz, abs_z_g)
     c_2, k_2, b_2 = _vogler_terms(radius_2_m, f_mhz, abs_z_g)
     x_1_km = b_1 * c_1 ** 2 * f_third * d_hzn_tx_m / 1000.0
     x_2_km = b_2 * c_2 ** 2 * f_third * d_hzn_rx_m / 1000.0
-    x_0_km = b_0 * c_0 ** 2 * f_third * (radius_0_m * theta_nlos) / 1000.0 + x_1_km + x_2_km
-    g_db = 0.05751 * x_0_km - 10.0 * math.log10(x_0_km)
-    return g_db - _height_gain_db(x_1_km, k_1) - _height_gain_db(x_2_km, k_2) - 20.0
-
-
-@_jit
-def _diffraction_db(distance_m, f_mhz, a_e_m, theta_los, d_hzn_tx_m, d_hzn_rx_m, h_e_tx_m,
-                    h_e_rx_m, h_tx_m, h_rx_m, z_g, delta_h_m, d_sml_m):
-    """Diffraction attenuation at distance d [Algorithm, section 4.2]: knife edge and rounded earth
-    weighted by w = 25.1 / (25.1 + sqrt(q)) [ERL 79-ITS 67, Eqn 3.23], q from the terminals and
-    delta_h(d), plus the clutter factor A_fo = min(15, 5 log10(1 + 1e-5 h_1 h_2 f sigma_h))
-    [ERL 79-ITS 67, Eqn 3.38c]; point-to-point mode uses C = 10 m^2 (ibid. p. 3-8)."""
-    a_k_db = _knife_edge_db(distance_m, f_mhz, a_e_m, theta_los, d_hzn_tx_m, d_hzn_rx_m)
-    a_se_db = _smooth_earth_db(distance_m, f_mhz, a_e_m, theta_los, d_hzn_tx_m, d_hzn_rx_m,
-                               h_e_tx_m, h_e_rx_m, z_g)
     sigma_h_m = _sigma_h_m(_terrain_roughness_m(d_sml_m, delta_h_m))
     a_fo_db = min(15.0, 5.0 * math.log10(1.0 + 1e-5 * h_tx_m * h_rx_m * f_mhz * sigma_h_m))
     q_m2 = h_tx_m * h_rx_m + 10.0
     root = math.sqrt(1.0 + (h_e_tx_m * h_e_rx_m - h_tx_m * h_rx_m) / q_m2)
+    return (x_1_km, x_2_km, _height_gain_db(x_1_km, k_1), _height_gain_db(x_2_km, k_2), abs_z_g,
+            f_third, a_fo_db, root)
+
+
+@_jit
+def _smooth_earth_db(distance_m, f_mhz, a_e_m, theta_los, d_hzn_tx_m, d_hzn_rx_m, terms):
+    """Rounded-earth diffraction by Vogler's three-radii method [Algorithm, Eqns 4.12-4.20]:
+    G(x_0) - F(x_1, K_1) - F(x_2, K_2) - 20 dB, G(x) = 0.05751 x - 10 log10 x [TN101, Eqn 8.4];
+    ``terms`` from :func:`_horizon_terms`."""
+    x_1_km, x_2_km, f_1_db, f_2_db, abs_z_g, f_third = terms[:6]
+    theta_nlos = distance_m / a_e_m - theta_los
+    radius_0_m = (distance_m - d_hzn_tx_m - d_hzn_rx_m) / theta_nlos
+    c_0, _, b_0 = _vogler_terms(radius_0_m, f_mhz, abs_z_g)
+    x_0_km = b_0 * c_0 ** 2 * f_third * (radius_0_m * theta_nlos) / 1000.0 + x_1_km + x_2_km
+    g_db = 0.05751 * x_0_km - 10.0 * math.log10(x_0_km)
+    return g_db - f_1_db - f_2_db - 20.0
+
+
+@_jit
+def _diffraction_db(distance_m, f_mhz, a_e_m, theta_los, d_hzn_tx_m, d_hzn_rx_m, delta_h_m, terms):
+    """Diffraction attenuation at distance d [Algorithm, section 4.2]: knife edge and rounded earth
+    weighted by w = 25.1 / (25.1 + sqrt(q)) [ERL 79-ITS 67, Eqn 3.23], q from the terminals and
+    delta_h(d), plus the clutter factor A_fo = min(15, 5 log10(1 + 1e-5 h_1 h_2 f sigma_h))
+    [ERL 79-ITS 67, Eqn 3.38c]; point-to-point mode uses C = 10 m^2 (ibid. p. 3-8). ``terms``:
+    the distance-independent terms (:func:`_horizon_terms`)."""
+    a_fo_db, root = terms[6], terms[7]
+    a_k_db = _knife_edge_db(distance_m, f_mhz, a_e_m, theta_los, d_hzn_tx_m, d_hzn_rx_m)
+    a_se_db = _smooth_earth_db(distance_m, f_mhz, a_e_m, theta_los, d_hzn_tx_m, d_hzn_rx_m,
+                               terms)
     d_ml_m = d_hzn_tx_m + d_hzn_rx_m
     q = (root + (-theta_los * a_e_m + d_ml_m) / distance_m) * min(
         _terrain_roughness_m(distance_m, delta_h_m) * f_mhz / 47.7, 6283.2)
@@ -888,10 +901,12 @@ def _diffraction_line(f_mhz, a_e_m, theta_los, d_hzn_tx_m, d_hzn_rx_m, h_e_tx_m,
     x_ae_m = (a_e_m ** 2 / f_mhz) ** _THIRD
     d_3_m = max(d_sml_m, d_hzn_tx_m + d_hzn_rx_m + 5.0 * x_ae_m)
     d_4_m = d_3_m + 10.0 * x_ae_m
-    a_3_db = _diffraction_db(d_3_m, f_mhz, a_e_m, theta_los, d_hzn_tx_m, d_hzn_rx_m, h_e_tx_m,
-                             h_e_rx_m, h_tx_m, h_rx_m, z_g, delta_h_m, d_sml_m)
-    a_4_db = _diffraction_db(d_4_m, f_mhz, a_e_m, theta_los, d_hzn_tx_m, d_hzn_rx_m, h_e_tx_m,
-                             h_e_rx_m, h_tx_m, h_rx_m, z_g, delta_h_m, d_sml_m)
+    terms = _horizon_terms(f_mhz, d_hzn_tx_m, d_hzn_rx_m, h_e_tx_m, h_e_rx_m, h_tx_m, h_rx_m, z_g,
+                           delta_h_m, d_sml_m)
+    a_3_db = _diffraction_db(d_3_m, f_mhz, a_e_m, theta_los, d_hzn_tx_m, d_hzn_rx_m, delta_h_m,
+                             terms)
+    a_4_db = _diffraction_db(d_4_m, f_mhz, a_e_m, theta_los, d_hzn_tx_m, d_hzn_rx_m, delta_h_m,
+                             terms)
     m_d = (a_4_db - a_3_db) / (d_4_m - d_3_m)
     return m_d, a_3_db - m_d * d_3_m
 
