@@ -423,11 +423,10 @@ def _kth_smallest(a, m, k, bins, counts):
 
 
 @_jit
-def _two_order_statistics(a, m, k_low, k_high, bins, counts, spare):
-    """The values at indices ``k_low`` and ``k_high`` of ``a[0:m]`` sorted ascending, as
-    :func:`_kth_smallest` finds each, sharing its first histogram (``spare``: float64 scratch of
-    m); reorders ``a[0:m]``."""
-    low, high = _value_range(a, m)
+def _two_order_statistics(a, m, low, high, k_low, k_high, bins, counts, spare):
+    """The values at indices ``k_low`` and ``k_high`` of ``a[0:m]`` sorted ascending (whose
+    lowest and highest are ``low`` and ``high``), as :func:`_kth_smallest` finds each, sharing
+    its first histogram (``spare``: float64 scratch of m); reorders ``a[0:m]``."""
     if high == low:
         return low, low
     _histogram(a, m, low, high, bins, counts)
@@ -458,13 +457,20 @@ def _terrain_irregularity_m(z_m, tables, bin_scratch, n, spacing_m, d_start_m, d
     fit_first, fit_last = _least_squares_fit_all(s, count)
     slope = (fit_last - fit_first) / (count - 1.0)
     line = fit_first
+    low = math.inf
+    high = -math.inf
     for j in range(count):  # s becomes the deviations from the line
         s[j] -= line
         line += slope
+        if s[j] < low:
+            low = s[j]
+        if s[j] > high:
+            high = s[j]
     # the two order statistics of sorting s, selected (O(count) rather than a sort):
     # the p10-th largest and the (count - p10 + 1)-th largest
-    q90, q10 = _two_order_statistics(s, count, p10 - 1, count - p10, bin_scratch[:-_SELECT_BINS],
-                                     bin_scratch[-_SELECT_BINS:], tables[_T_WORK_COPY])
+    q90, q10 = _two_order_statistics(s, count, low, high, p10 - 1, count - p10,
+                                     bin_scratch[:-_SELECT_BINS], bin_scratch[-_SELECT_BINS:],
+                                     tables[_T_WORK_COPY])
     return (q10 - q90) / (1.0 - 0.8 * math.exp(-(d_end_m - d_start_m) / 50e3))
 
 
