@@ -374,6 +374,60 @@ def test_prefixes_of_a_flat_profile_equal_point_to_point_calls():
     np.testing.assert_allclose(prefix[rows], p2p[rows], rtol=1e-12, atol=1e-9)
 
 
+def _brute_force_profile_analysis(z, spacing_m, h_tx_m, h_rx_m, n0):
+    """N_s, both horizons (theta, d) and delta_h of a profile the plain way, with numpy: the mean
+    height of the middle 80 %, every interior sample's elevation angle [TN101, Eqn 6.15], and
+    dlthx as interpolated resampling, a trapezoid-weighted line fit and a full sort."""
+    n = len(z) - 1
+    distance_m = n * spacing_m
+    p10 = int(0.1 * n)
+    n_s = n0 * math.exp(-z[p10:n - p10 + 1].mean() / 9460.0)
+    a_e_m = 1.0 / (157e-9 * (1.0 - 0.04665 * math.exp(n_s / 179.3)))
+    horizons = []
+    for z_terminal_m, z_other_m, d_m in ((z[0] + h_tx_m, z[n] + h_rx_m,
+                                          np.arange(1, n) * spacing_m),
+                                         (z[n] + h_rx_m, z[0] + h_tx_m,
+                                          distance_m - np.arange(1, n) * spacing_m)):
+        theta = (z_other_m - z_terminal_m) / distance_m - distance_m / (2.0 * a_e_m)
+        angles = (z[1:n] - z_terminal_m) / d_m - d_m / (2.0 * a_e_m)
+        best = int(np.argmax(angles)) if n > 1 else 0
+        horizons.append((angles[best], d_m[best]) if n > 1 and angles[best] > theta
+                        else (theta, distance_m))
+    d_start_m = min(15.0 * h_tx_m, 0.1 * horizons[0][1])
+    d_end_m = distance_m - min(15.0 * h_rx_m, 0.1 * horizons[1][1])
+    x_start, x_end = d_start_m / spacing_m, d_end_m / spacing_m
+    q = min(max(4, int(0.1 * (x_end - x_start + 8.0))), 25)
+    count = 10 * q - 5
+    resampled = np.interp(np.linspace(x_start, x_end, count), np.arange(n + 1), z)
+    weights = np.ones(count)
+    weights[[0, -1]] = 0.5
+    line = np.polyval(np.polyfit(np.arange(count), resampled, 1, w=np.sqrt(weights)),
+                      np.arange(count))
+    deviations = np.sort(resampled - line)
+    delta_h_m = (deviations[count - q] - deviations[q - 1]) / (
+        1.0 - 0.8 * math.exp(-(d_end_m - d_start_m) / 50e3))
+    return n_s, horizons, delta_h_m
+
+
+def test_profile_analysis_matches_a_brute_force_reference():
+    """N_s, the horizons of trans-horizon paths and delta_h from the profile's tables (running
+    sums, block maxima, histogram order statistics) equal the plain computation's."""
+    z = _rough_profile()
+    modes = set()
+    for n in range(40, len(z), 23):
+        result = itm_p2p(**{**VALID, "h_tx_m": 10.0, "h_rx_m": 1.5, "f_mhz": 1800.0, "mdvar": 12,
+                            "pfl": [n, 100.0, *z[:n + 1]]})
+        n_s, horizons, delta_h_m = _brute_force_profile_analysis(z[:n + 1], 100.0, 10.0, 1.5,
+                                                                 VALID["n0"])
+        assert result.n_s == pytest.approx(n_s, rel=1e-12)
+        assert result.delta_h_m == pytest.approx(delta_h_m, rel=1e-9, abs=1e-9), n
+        if result.mode != PropagationMode.LINE_OF_SIGHT:  # the horizons found on the profile
+            assert result.theta_hzn_rad == pytest.approx(tuple(t for t, _ in horizons), abs=1e-12)
+            assert result.d_hzn_m == tuple(d for _, d in horizons)
+        modes.add(result.mode)
+    assert modes == set(PropagationMode)
+
+
 _PERCENT = st.floats(0.01, 99.99)
 
 
