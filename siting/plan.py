@@ -46,9 +46,8 @@ from siting.coverage import CoverageMatrix
 from siting.demand import Demand
 from siting.errors import InfeasibleError, ScenarioError
 from siting.io import EXISTING_KINDS, built_technologies, is_existing
-from siting.labels import (JOINT_LABEL, REASON_BELOW_THRESHOLD, REASON_BUDGET,  # noqa: F401 evaluate's
-                           REASON_LATER, REASON_NO_BACKHAUL, REASON_NO_CANDIDATE, REASON_NOT_BUILT,
-                           REASON_NOT_PLANNED, SEQUENTIAL_LABEL)
+from siting.labels import (JOINT_LABEL, REASON_BELOW_THRESHOLD, REASON_BUDGET, REASON_NO_BACKHAUL,
+                           REASON_NO_CANDIDATE, SEQUENTIAL_LABEL)
 from siting.optimize import Solution, solve_coverage_model
 from siting.optimize.backhaul import BackhaulSolution, solve_with_backhaul
 from siting.optimize.phased import solve_phased_coverage
