@@ -26,7 +26,7 @@ from siting.export.backhaul import backhaul_table
 from siting.export.style import PLAN_ACTIONS
 from siting.export.summary import summary_facts
 from siting.io import is_existing
-from siting.labels import ALL_UNITS, OUTSIDE_ADMIN_UNITS  # noqa: F401 (siting.evaluate's too)
+from siting.labels import OUTSIDE_ADMIN_UNITS
 from siting.terrain import Terrain
 
 
