@@ -225,7 +225,7 @@ _T_SUM_Z, _T_SUM_Z_LO, _T_SUM_JZ, _T_SUM_JZ_LO = range(4)  # sum_{j<k} z_j, sum_
 _T_BLOCK_MAX = 4  # column b: the highest of samples b * _BLOCK .. b * _BLOCK + _BLOCK - 1
 _T_WORK, _T_WORK_COPY = 5, 6  # scratch for the resampled profile of the terrain irregularity
 _T_ROWS = 7
-_BLOCK = 8  # samples per block of the horizon search
+_BLOCK = 16  # samples per block of the horizon search
 _MIN_RESAMPLED, _MAX_RESAMPLED = 35, 245  # dlthx's resampled points, 10 p10 - 5, 4 <= p10 <= 25
 _HORIZON_TOLERANCE = 1e-12  # rad: rounding allowance of a block's horizon-angle bound
 _SELECT_BINS = 64  # bins of the order statistics' histograms
