@@ -12,6 +12,7 @@ lines otherwise, nothing with ``--quiet``. Only this module imports typer and ri
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 import traceback
@@ -518,8 +519,29 @@ def init(folder: Annotated[Path, typer.Argument(help="Folder to create the scena
           + f"; check it with: siting validate {target}")
 
 
+#: Commands after which the process ends without the interpreter's teardown: their outputs are
+#: written and closed by then and they leave no thread, subprocess or temporary file behind.
+FAST_EXIT_COMMANDS = ("predict",)
+
+
 def main() -> None:  # pragma: no cover - console entry point
-    app()
+    """The ``siting`` command. After a command of :data:`FAST_EXIT_COMMANDS` the process ends at
+    once (``os._exit``, with stdout, stderr and logging flushed): the interpreter's teardown,
+    which unloads every numba kernel, takes ~0.25 s, a tenth of a small prediction's run. Only
+    here, never inside ``app``, which tests and notebooks run in their own process."""
+    try:
+        app()
+    except SystemExit as done:
+        if sys.argv[1:2] and sys.argv[1] in FAST_EXIT_COMMANDS:
+            code = done.code
+            if not (code is None or isinstance(code, int)):  # sys.exit("message")
+                print(code, file=sys.stderr)
+                code = 1
+            logging.shutdown()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code or 0)
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -48,14 +48,14 @@ from siting.demand import Demand
 from siting.errors import InputError
 from siting.export.i18n import term
 from siting.export.style import BUILT_ACTIONS
-from siting.export.tables import (ALL_UNITS, OUTSIDE_ADMIN_UNITS, admin_unit_of, demand_units,
-                                  unit_order)
+from siting.export.tables import admin_unit_of, demand_units, unit_order
 from siting.io import AsBuilt, RegionData, read_as_built, resolve_itu_maps, with_as_built
 from siting.io.layers import read_layer
 from siting.io.region import COMPLAINT_FIELDS
+from siting.labels import (ALL_UNITS, OUTSIDE_ADMIN_UNITS, REASON_BELOW_THRESHOLD, REASON_LATER,
+                           REASON_NO_CANDIDATE, REASON_NOT_BUILT, REASON_NOT_PLANNED)
 from siting.pipeline import best_server_raster, prepare
-from siting.plan import (REASON_BELOW_THRESHOLD, REASON_LATER, REASON_NO_CANDIDATE,
-                         REASON_NOT_BUILT, REASON_NOT_PLANNED, OptionCosts, on_air, option_costs)
+from siting.plan import OptionCosts, on_air, option_costs
 
 #: Site statuses, in the order the tables list them.
 SITE_STATUSES = ("on_time", "early", "late", "not_built", "later", "not_in_plan")

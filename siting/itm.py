@@ -28,11 +28,15 @@ Conventions (NTIA's): ``pfl`` is ``[n, spacing_m, z_0, ..., z_n]`` from transmit
 3 broadcast, +10 to drop location variability, +20 to drop direct situation variability.
 
 Design: the whole model is a set of small ``numba.njit`` scalar kernels working on a plain
-float64 elevation array; :func:`itm_p2p_kernel` is the one entry point for jitted callers (e.g. a
-``prange`` over many profiles). The public Python functions validate the inputs, raising
-:class:`~siting.errors.InputError` where NTIA's reference returns an error, call the kernel and
-wrap its output. Where NTIA only warns, the value is returned and the warning is reported in
-:attr:`ItmResult.warnings`.
+float64 elevation array; :func:`itm_p2p_kernel` is the entry point for jitted callers (e.g. a
+``prange`` over many profiles). The profile is read through its tables
+(:func:`itm_profile_tables`: running sums for the least-squares fits and the mean height, block
+maxima for the horizon searches), so that a caller predicting every sample of one profile (an
+area prediction's radial) builds them once and calls :func:`itm_prefix_kernel` per receiver,
+with the same result as :func:`itm_p2p_kernel` on each prefix at a fraction of the cost. The
+public Python functions validate the inputs, raising :class:`~siting.errors.InputError` where
+NTIA's reference returns an error, call the kernel and wrap its output. Where NTIA only warns,
+the value is returned and the warning is reported in :attr:`ItmResult.warnings`.
 """
 
 from __future__ import annotations
@@ -62,10 +66,14 @@ __all__ = [
     "itm_p2p_cr",
     "itm_p2p_kernel",
     "itm_p2p_loss",
+    "itm_prefix_kernel",
+    "itm_profile_tables",
     "validate_itm_inputs",
 ]
 
-_jit = numba.njit(cache=True, nogil=True)
+# IEEE arithmetic (a division by zero gives inf or NaN, which the kernel reports as undefined)
+# rather than Python's check of every division, ~7 % of an area prediction's time.
+_jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 
 #: ITM's input domain as NTIA's reference checks it (``ValidateInputs``), and its distance
 #: range [Algorithm, section 1]: soft, the model warns outside it.
@@ -207,37 +215,112 @@ def _sigma_h_m(delta_h_m):
 
 # --------------------------------------------------------------------------------------------
 # Path parameters from the profile [Algorithm, section 3; TN101 sections 5-6]
+#
+# The profile's tables (:func:`itm_profile_tables`) hold its running sums and block maxima. They
+# are built once per profile and answer the questions ITM asks of any prefix z[0..n] of it (an
+# area prediction's receivers along one radial are the prefixes of one profile): the least-squares
+# fits and the path's mean height in O(1), the horizon searches over the blocks that can hold the
+# horizon. Rows of the tables:
+_T_SUM_Z, _T_SUM_Z_LO, _T_SUM_JZ, _T_SUM_JZ_LO = range(4)  # sum_{j<k} z_j, sum_{j<k} j z_j (hi+lo)
+_T_BLOCK_MAX = 4  # column b: the highest of samples b * _BLOCK .. b * _BLOCK + _BLOCK - 1
+_T_WORK, _T_WORK_COPY = 5, 6  # scratch for the resampled profile of the terrain irregularity
+_T_ROWS = 7
+_BLOCK = 16  # samples per block of the horizon search
+_MIN_RESAMPLED, _MAX_RESAMPLED = 35, 245  # dlthx's resampled points, 10 p10 - 5, 4 <= p10 <= 25
+_HORIZON_TOLERANCE = 1e-12  # rad: rounding allowance of a block's horizon-angle bound
+_SELECT_BINS = 64  # bins of the order statistics' histograms
+_SELECT_SMALL = 16  # values left to the quickselect
 
 
 @_jit
-def _least_squares_fit(z_m, spacing_m, d_start_m, d_end_m):
-    """Straight line fitted to the samples between two distances (trapezoid weights at the ends),
-    as ITM's ``zlsq1``; returns its heights at the first and the last sample of the profile."""
-    n = len(z_m) - 1
-    i_start = int(max(d_start_m / spacing_m, 0.0))
-    i_end = n - int(max(n - d_end_m / spacing_m, 0.0))
-    if i_end <= i_start:
-        i_start = int(max(i_start - 1.0, 0.0))
-        i_end = n - int(max(n - (i_end + 1.0), 0.0))
-    length = i_end - i_start
+def _two_sum(a, b):
+    """a + b as the float sum and its rounding error (Knuth's TwoSum, exact)."""
+    s = a + b
+    b_virtual = s - a
+    return s, (a - (s - b_virtual)) + (b - b_virtual)
+
+
+@_jit
+def itm_profile_tables(z_m):
+    """The tables ITM's profile analysis reads: float64 rows of the running sums of z and j z in
+    double-double precision (so a window's sum is exact to rounding of the window, not of the
+    whole profile), the maxima of blocks of ``_BLOCK`` samples and scratch space, and int64
+    scratch space for the order statistics. Built once per profile; any prefix of the profile
+    then reuses them."""
+    n_samples = len(z_m)
+    resampled = min(max(_MIN_RESAMPLED, n_samples + 8), _MAX_RESAMPLED)  # dlthx's on any prefix
+    tables = np.empty((_T_ROWS, max(n_samples + 1, resampled)))
+    sum_z = sum_z_lo = sum_jz = sum_jz_lo = 0.0
+    for j in range(n_samples):
+        tables[_T_SUM_Z, j], tables[_T_SUM_Z_LO, j] = sum_z, sum_z_lo
+        tables[_T_SUM_JZ, j], tables[_T_SUM_JZ_LO, j] = sum_jz, sum_jz_lo
+        sum_z, error = _two_sum(sum_z, z_m[j])
+        sum_z_lo += error
+        sum_jz, error = _two_sum(sum_jz, j * z_m[j])
+        sum_jz_lo += error
+        if j % _BLOCK == 0 or z_m[j] > tables[_T_BLOCK_MAX, j // _BLOCK]:
+            tables[_T_BLOCK_MAX, j // _BLOCK] = z_m[j]
+    tables[_T_SUM_Z, n_samples], tables[_T_SUM_Z_LO, n_samples] = sum_z, sum_z_lo
+    tables[_T_SUM_JZ, n_samples], tables[_T_SUM_JZ_LO, n_samples] = sum_jz, sum_jz_lo
+    return tables, np.empty(resampled + _SELECT_BINS, np.int64)
+
+
+@_jit
+def _window_sum(tables, row, start, stop):
+    """Sum over samples start .. stop - 1 of the quantity (z or j z) whose running sum is
+    ``row``."""
+    return ((tables[row, stop] - tables[row, start])
+            + (tables[row + 1, stop] - tables[row + 1, start]))
+
+
+@_jit
+def _fitted_line(total, moment, i_start, length, n):
+    """ITM's ``zlsq1`` line from the trapezoid-weighted sums of z and of z (i - centre) over
+    samples i_start .. i_start + length: its heights at sample 0 and sample n."""
     centre = i_start + 0.5 * length
-    total = 0.5 * (z_m[i_start] + z_m[i_end])
-    moment = 0.5 * (z_m[i_start] - z_m[i_end]) * (-0.5 * length)
-    for k in range(1, length):
-        total += z_m[i_start + k]
-        moment += z_m[i_start + k] * (k - 0.5 * length)
     mean = total / length
     slope = moment * 12.0 / ((length * length + 2.0) * length)
     return mean - slope * centre, mean + slope * (n - centre)
 
 
 @_jit
-def _resample(z_m, x_start, x_end, count):
-    """``count`` equally spaced, linearly interpolated samples of the profile between the
-    fractional sample positions ``x_start`` and ``x_end`` (extrapolating the last interval)."""
-    n = len(z_m) - 1
+def _least_squares_fit(z_m, tables, n, spacing_m, d_start_m, d_end_m):
+    """Straight line fitted to the samples of the profile z[0..n] between two distances
+    (trapezoid weights at the ends), as ITM's ``zlsq1``; returns its heights at the first and
+    the last sample. The window's sums come from the profile's running sums."""
+    i_start = int(max(d_start_m / spacing_m, 0.0))
+    i_end = n - int(max(n - d_end_m / spacing_m, 0.0))
+    if i_end <= i_start:
+        i_start = int(max(i_start - 1.0, 0.0))
+        i_end = n - int(max(n - (i_end + 1.0), 0.0))
+    length = i_end - i_start
+    interior = _window_sum(tables, _T_SUM_Z, i_start + 1, i_end)
+    interior_moment = (_window_sum(tables, _T_SUM_JZ, i_start + 1, i_end)
+                       - (i_start + 0.5 * length) * interior)
+    total = 0.5 * (z_m[i_start] + z_m[i_end]) + interior
+    moment = 0.5 * (z_m[i_start] - z_m[i_end]) * (-0.5 * length) + interior_moment
+    return _fitted_line(total, moment, i_start, length, n)
+
+
+@_jit
+def _least_squares_fit_all(s, count):
+    """``zlsq1`` over all ``count`` points of ``s`` (unit spacing), summed directly: its heights
+    at the first and the last point."""
+    length = count - 1
+    total = 0.5 * (s[0] + s[length])
+    moment = 0.5 * (s[0] - s[length]) * (-0.5 * length)
+    for k in range(1, length):
+        total += s[k]
+        moment += s[k] * (k - 0.5 * length)
+    return _fitted_line(total, moment, 0, length, length)
+
+
+@_jit
+def _resample(z_m, n, x_start, x_end, count, out):
+    """``count`` equally spaced, linearly interpolated samples of the profile z[0..n] between the
+    fractional sample positions ``x_start`` and ``x_end`` (extrapolating the last interval),
+    into ``out``."""
     step = (x_end - x_start) / (count - 1)
-    out = np.empty(count)
     i = int(x_start)
     x = x_start - (i + 1.0)  # position relative to sample i + 1, in (-1, 0]
     for j in range(count):
@@ -246,7 +329,6 @@ def _resample(z_m, x_start, x_end, count):
             i += 1
         out[j] = z_m[i + 1] + (z_m[i + 1] - z_m[i]) * x
         x += step
-    return out
 
 
 @_jit
@@ -277,8 +359,92 @@ def _select_in_place(a, low, high, k):
 
 
 @_jit
-def _terrain_irregularity_m(z_m, spacing_m, d_start_m, d_end_m):
-    """Terrain irregularity parameter delta_h from the profile between two distances.
+def _value_range(a, m):
+    """(lowest, highest) of a[0:m]."""
+    low = a[0]
+    high = a[0]
+    for j in range(1, m):  # comparisons: numba's min() and max() also test for NaN, 3x slower
+        low = a[j] if a[j] < low else low
+        high = a[j] if a[j] > high else high
+    return low, high
+
+
+@_jit
+def _histogram(a, m, low, high, bins, counts):
+    """Bin the values a[0:m] (within [low, high], high > low) into ``_SELECT_BINS`` equal bins:
+    each value's bin into ``bins``, the bins' sizes into ``counts``. The bins are monotone in
+    the value (the top value in the last bin), so they keep the values' order."""
+    scale = _SELECT_BINS / (high - low)
+    counts[:] = 0
+    for j in range(m):
+        bins[j] = int((a[j] - low) * scale)
+        if bins[j] >= _SELECT_BINS:
+            bins[j] = _SELECT_BINS - 1
+        counts[bins[j]] += 1
+
+
+@_jit
+def _bin_of_rank(counts, k):
+    """The bin holding the value at sorted index ``k`` and that value's index within its bin."""
+    target = 0
+    while counts[target] <= k:
+        k -= counts[target]
+        target += 1
+    return target, k
+
+
+@_jit
+def _keep_bin(a, m, bins, target, out):
+    """Copy the values of a[0:m] in bin ``target`` to the front of ``out`` (which may be ``a``);
+    returns their number."""
+    kept = 0
+    for j in range(m):
+        if bins[j] == target:
+            out[kept] = a[j]
+            kept += 1
+    return kept
+
+
+@_jit
+def _kth_smallest(a, m, k, bins, counts):
+    """The value at index ``k`` of ``a[0:m]`` sorted ascending (the same value as
+    :func:`_select_in_place`), reordering ``a[0:m]``: the range is narrowed by histograms to the
+    bin holding it (``bins``, ``counts``: int64 scratch of m and ``_SELECT_BINS``) until few
+    values are left. Unlike quickselect's comparisons, a histogram's pass takes no
+    data-dependent branch, which on the deviations of rough terrain is several times faster."""
+    low, high = _value_range(a, m)
+    while m > _SELECT_SMALL and 0.0 < high - low < math.inf:
+        _histogram(a, m, low, high, bins, counts)
+        target, k = _bin_of_rank(counts, k)
+        m = _keep_bin(a, m, bins, target, a)
+        low, high = _value_range(a, m)
+    if high == low:
+        return low
+    return _select_in_place(a, 0, m - 1, k)
+
+
+@_jit
+def _two_order_statistics(a, m, low, high, k_low, k_high, bins, counts, spare):
+    """The values at indices ``k_low`` and ``k_high`` of ``a[0:m]`` sorted ascending (whose
+    lowest and highest are ``low`` and ``high``), as :func:`_kth_smallest` finds each, sharing
+    its first histogram (``spare``: float64 scratch of m); reorders ``a[0:m]``."""
+    if high == low:
+        return low, low
+    if not high - low < math.inf:  # no histogram of an infinite range
+        high_value = _select_in_place(a, 0, m - 1, k_high)
+        return _select_in_place(a, 0, k_high - 1, k_low), high_value
+    _histogram(a, m, low, high, bins, counts)
+    target_low, k_low = _bin_of_rank(counts, k_low)
+    target_high, k_high = _bin_of_rank(counts, k_high)
+    m_high = _keep_bin(a, m, bins, target_high, spare)
+    m_low = _keep_bin(a, m, bins, target_low, a)
+    return (_kth_smallest(a, m_low, k_low, bins, counts),
+            _kth_smallest(spare, m_high, k_high, bins, counts))
+
+
+@_jit
+def _terrain_irregularity_m(z_m, tables, bin_scratch, n, spacing_m, d_start_m, d_end_m):
+    """Terrain irregularity parameter delta_h from the profile z[0..n] between two distances.
 
     The interdecile range of the terrain's deviations from its least-squares line, over 10 p10 - 5
     resampled points (4 <= p10 <= 25), converted to the asymptotic delta_h by inverting
@@ -290,45 +456,83 @@ def _terrain_irregularity_m(z_m, spacing_m, d_start_m, d_end_m):
         return 0.0
     p10 = min(max(4, int(0.1 * (x_end - x_start + 8.0))), 25)
     count = 10 * p10 - 5
-    s = _resample(z_m, x_start, x_end, count)
-    fit_first, fit_last = _least_squares_fit(s, 1.0, 0.0, count - 1.0)
+    s = tables[_T_WORK]
+    _resample(z_m, n, x_start, x_end, count, s)
+    fit_first, fit_last = _least_squares_fit_all(s, count)
     slope = (fit_last - fit_first) / (count - 1.0)
     line = fit_first
+    low = math.inf
+    high = -math.inf
     for j in range(count):  # s becomes the deviations from the line
         s[j] -= line
         line += slope
-    # the two order statistics of sorting s, selected in place (O(count) rather than a sort)
-    q10 = _select_in_place(s, 0, count - 1, count - p10)  # p10-th largest
-    q90 = _select_in_place(s, 0, count - p10 - 1, p10 - 1)  # (count - p10 + 1)-th largest
+        low = s[j] if s[j] < low else low  # as in _value_range
+        high = s[j] if s[j] > high else high
+    # the two order statistics of sorting s, selected (O(count) rather than a sort):
+    # the p10-th largest and the (count - p10 + 1)-th largest
+    q90, q10 = _two_order_statistics(s, count, low, high, p10 - 1, count - p10,
+                                     bin_scratch[:-_SELECT_BINS], bin_scratch[-_SELECT_BINS:],
+                                     tables[_T_WORK_COPY])
     return (q10 - q90) / (1.0 - 0.8 * math.exp(-(d_end_m - d_start_m) / 50e3))
 
 
 @_jit
-def _find_horizons(z_m, spacing_m, a_e_m, h_tx_m, h_rx_m):
-    """Horizon elevation angles (rad) and distances (m) of both terminals, [TN101, Eqn 6.15]:
-    the largest theta = (z_i - z_terminal) / d_i - d_i / (2 a_e) over the profile's interior;
-    on a line-of-sight path each terminal's horizon is the other terminal."""
-    n = len(z_m) - 1
+def _horizon_angle(z_m, z_terminal_m, d_m, a_e_m):
+    """Elevation angle (rad) of a point at height z and distance d seen from a terminal at
+    height z_terminal over the effective earth, [TN101, Eqn 6.15]: (z - z_t) / d - d / (2 a_e)."""
+    return (z_m - z_terminal_m) / d_m - d_m / (2.0 * a_e_m)
+
+
+@_jit
+def _distance_from_m(i, n, spacing_m, from_rx):
+    """Distance (m) of sample i of the profile z[0..n] from the transmitter, or from the receiver
+    if ``from_rx``."""
+    d_tx_m = i * spacing_m
+    return n * spacing_m - d_tx_m if from_rx else d_tx_m
+
+
+@_jit
+def _horizon(z_m, tables, n, spacing_m, a_e_m, z_terminal_m, z_other_m, from_rx, hint):
+    """One terminal's horizon over the profile z[0..n], [TN101, Eqn 6.15]: the first interior
+    sample (from the transmitter) with the largest elevation angle, if above the other terminal's
+    angle; else the other terminal (a line-of-sight path). Returns (theta, d_hzn, sample index).
+
+    The same result as scanning every sample: only the blocks whose bound, from the block's
+    highest sample at its nearest distance, reaches the angle of sample ``hint`` (a guess, e.g.
+    the previous receiver's horizon; any index) or of the sample next to the receiver are
+    scanned, in order; the others cannot hold the horizon nor tie it.
+    """
     distance_m = n * spacing_m
-    z_tx_m = z_m[0] + h_tx_m
-    z_rx_m = z_m[n] + h_rx_m
-    bulge = distance_m / (2.0 * a_e_m)
-    theta_tx = (z_rx_m - z_tx_m) / distance_m - bulge
-    theta_rx = (z_tx_m - z_rx_m) / distance_m - bulge
-    d_hzn_tx_m = distance_m
-    d_hzn_rx_m = distance_m
-    for i in range(1, n):
-        d_tx_m = i * spacing_m
-        d_rx_m = distance_m - d_tx_m
-        t = (z_m[i] - z_tx_m) / d_tx_m - d_tx_m / (2.0 * a_e_m)
-        if t > theta_tx:
-            theta_tx = t
-            d_hzn_tx_m = d_tx_m
-        t = (z_m[i] - z_rx_m) / d_rx_m - d_rx_m / (2.0 * a_e_m)
-        if t > theta_rx:
-            theta_rx = t
-            d_hzn_rx_m = d_rx_m
-    return theta_tx, theta_rx, d_hzn_tx_m, d_hzn_rx_m
+    theta = _horizon_angle(z_other_m, z_terminal_m, distance_m, a_e_m)
+    d_hzn_m = distance_m
+    index = 0 if from_rx else n
+    threshold = theta
+    for guess in (hint, n - 1):
+        if 1 <= guess <= n - 1:
+            threshold = max(threshold, _horizon_angle(
+                z_m[guess], z_terminal_m, _distance_from_m(guess, n, spacing_m, from_rx), a_e_m))
+    threshold -= _HORIZON_TOLERANCE
+    for b in range((n - 1) // _BLOCK + 1):
+        first = max(b * _BLOCK, 1)
+        last = min(b * _BLOCK + _BLOCK - 1, n - 1)
+        if first > last:
+            continue
+        d_first_m = _distance_from_m(first, n, spacing_m, from_rx)
+        d_last_m = _distance_from_m(last, n, spacing_m, from_rx)
+        rise_m = tables[_T_BLOCK_MAX, b] - z_terminal_m
+        d_near_m = min(d_first_m, d_last_m)
+        bound = rise_m / (d_near_m if rise_m >= 0.0 else max(d_first_m, d_last_m)) - (
+            d_near_m / (2.0 * a_e_m))
+        if bound < threshold:
+            continue
+        for i in range(first, last + 1):
+            d_m = _distance_from_m(i, n, spacing_m, from_rx)
+            t = _horizon_angle(z_m[i], z_terminal_m, d_m, a_e_m)
+            if t > theta:
+                theta = t
+                d_hzn_m = d_m
+                index = i
+    return theta, d_hzn_m, index
 
 
 @_jit
@@ -359,44 +563,48 @@ def _line_of_sight_geometry(h_e_tx_m, h_e_rx_m, a_e_m, delta_h_m, distance_m):
 
 
 @_jit
-def _quick_pfl(z_m, spacing_m, a_e_m, h_tx_m, h_rx_m):
-    """Horizons, effective heights and delta_h of a profile ([Algorithm, section 3], ``qlrpfl``).
+def _quick_pfl(z_m, tables, bin_scratch, n, spacing_m, a_e_m, h_tx_m, h_rx_m, hint_tx, hint_rx):
+    """Horizons, effective heights and delta_h of the profile z[0..n] ([Algorithm, section 3],
+    ``qlrpfl``), ``tables`` and ``bin_scratch`` being the profile's (:func:`itm_profile_tables`).
 
     The terrain considered starts min(15 h, 0.1 d_hzn) from each terminal [Hufford 1982, p. 25];
     effective heights are the structural heights above the least-squares terrain line (over the
     whole path if the horizons' sum exceeds 1.5 d, else over each terminal's foreground to
-    0.9 d_hzn). Returns (theta_tx, theta_rx, d_hzn_tx, d_hzn_rx, h_e_tx, h_e_rx, delta_h).
+    0.9 d_hzn). ``hint_tx``, ``hint_rx``: guesses of the horizons' sample indices (see
+    :func:`_horizon`). Returns (theta_tx, theta_rx, d_hzn_tx, d_hzn_rx, h_e_tx, h_e_rx, delta_h,
+    i_hzn_tx, i_hzn_rx), the last two the horizons' sample indices.
     """
-    n = len(z_m) - 1
     distance_m = n * spacing_m
-    theta_tx, theta_rx, d_hzn_tx_m, d_hzn_rx_m = _find_horizons(z_m, spacing_m, a_e_m, h_tx_m,
-                                                                h_rx_m)
+    z_tx_m = z_m[0] + h_tx_m
+    z_rx_m = z_m[n] + h_rx_m
+    theta_tx, d_hzn_tx_m, i_hzn_tx = _horizon(z_m, tables, n, spacing_m, a_e_m, z_tx_m, z_rx_m,
+                                              False, hint_tx)
+    theta_rx, d_hzn_rx_m, i_hzn_rx = _horizon(z_m, tables, n, spacing_m, a_e_m, z_rx_m, z_tx_m,
+                                              True, hint_rx)
     d_start_m = min(15.0 * h_tx_m, 0.1 * d_hzn_tx_m)
     d_end_m = distance_m - min(15.0 * h_rx_m, 0.1 * d_hzn_rx_m)
-    delta_h_m = _terrain_irregularity_m(z_m, spacing_m, d_start_m, d_end_m)
+    delta_h_m = _terrain_irregularity_m(z_m, tables, bin_scratch, n, spacing_m, d_start_m, d_end_m)
     if d_hzn_tx_m + d_hzn_rx_m > 1.5 * distance_m:
-        fit_tx, fit_rx = _least_squares_fit(z_m, spacing_m, d_start_m, d_end_m)
+        fit_tx, fit_rx = _least_squares_fit(z_m, tables, n, spacing_m, d_start_m, d_end_m)
         h_e_tx_m = h_tx_m + max(z_m[0] - fit_tx, 0.0)
         h_e_rx_m = h_rx_m + max(z_m[n] - fit_rx, 0.0)
         theta_tx, theta_rx, d_hzn_tx_m, d_hzn_rx_m, h_e_tx_m, h_e_rx_m = _line_of_sight_geometry(
             h_e_tx_m, h_e_rx_m, a_e_m, delta_h_m, distance_m)
     else:
-        fit_tx = _least_squares_fit(z_m, spacing_m, d_start_m, 0.9 * d_hzn_tx_m)[0]
-        fit_rx = _least_squares_fit(z_m, spacing_m, distance_m - 0.9 * d_hzn_rx_m, d_end_m)[1]
+        fit_tx = _least_squares_fit(z_m, tables, n, spacing_m, d_start_m, 0.9 * d_hzn_tx_m)[0]
+        fit_rx = _least_squares_fit(z_m, tables, n, spacing_m, distance_m - 0.9 * d_hzn_rx_m,
+                                    d_end_m)[1]
         h_e_tx_m = h_tx_m + max(z_m[0] - fit_tx, 0.0)
         h_e_rx_m = h_rx_m + max(z_m[n] - fit_rx, 0.0)
-    return theta_tx, theta_rx, d_hzn_tx_m, d_hzn_rx_m, h_e_tx_m, h_e_rx_m, delta_h_m
+    return (theta_tx, theta_rx, d_hzn_tx_m, d_hzn_rx_m, h_e_tx_m, h_e_rx_m, delta_h_m, i_hzn_tx,
+            i_hzn_rx)
 
 
 @_jit
-def _path_mean_height_m(z_m):
-    """Mean elevation of the profile without its first and last 10 % (sets N_s)."""
-    n = len(z_m) - 1
+def _path_mean_height_m(tables, n):
+    """Mean elevation of the profile z[0..n] without its first and last 10 % (sets N_s)."""
     p10 = int(0.1 * n)
-    total = 0.0
-    for i in range(p10, n - p10 + 1):
-        total += z_m[i]
-    return total / (n - 2 * p10 + 1)
+    return _window_sum(tables, _T_SUM_Z, p10, n - p10 + 1) / (n - 2 * p10 + 1)
 
 
 @_jit
@@ -464,40 +672,53 @@ def _vogler_terms(radius_m, f_mhz, abs_z_g):
 
 
 @_jit
-def _smooth_earth_db(distance_m, f_mhz, a_e_m, theta_los, d_hzn_tx_m, d_hzn_rx_m, h_e_tx_m,
-                     h_e_rx_m, z_g):
-    """Rounded-earth diffraction by Vogler's three-radii method [Algorithm, Eqns 4.12-4.20]:
-    G(x_0) - F(x_1, K_1) - F(x_2, K_2) - 20 dB, G(x) = 0.05751 x - 10 log10 x [TN101, Eqn 8.4]."""
-    theta_nlos = distance_m / a_e_m - theta_los
-    radius_0_m = (distance_m - d_hzn_tx_m - d_hzn_rx_m) / theta_nlos
+def _horizon_terms(f_mhz, d_hzn_tx_m, d_hzn_rx_m, h_e_tx_m, h_e_rx_m, h_tx_m, h_rx_m, z_g,
+                   delta_h_m, d_sml_m):
+    """The distance-independent terms of the diffraction attenuation (:func:`_diffraction_db`),
+    computed once per path: Vogler's x_1, x_2 and height gains F(x_1, K_1), F(x_2, K_2) of the
+    terminals' radii a_j = d_Lj^2 / (2 h_ej) [Algorithm, Eqns 4.12-4.20], |Z_g|, f^(1/3), the
+    clutter factor A_fo [ERL 79-ITS 67, Eqn 3.38c] and the terminals' root of the weight q."""
     radius_1_m = 0.5 * d_hzn_tx_m ** 2 / h_e_tx_m
     radius_2_m = 0.5 * d_hzn_rx_m ** 2 / h_e_rx_m
     abs_z_g = abs(z_g)
     f_third = f_mhz ** _THIRD
-    c_0, _, b_0 = _vogler_terms(radius_0_m, f_mhz, abs_z_g)
     c_1, k_1, b_1 = _vogler_terms(radius_1_m, f_mhz, abs_z_g)
     c_2, k_2, b_2 = _vogler_terms(radius_2_m, f_mhz, abs_z_g)
     x_1_km = b_1 * c_1 ** 2 * f_third * d_hzn_tx_m / 1000.0
     x_2_km = b_2 * c_2 ** 2 * f_third * d_hzn_rx_m / 1000.0
-    x_0_km = b_0 * c_0 ** 2 * f_third * (radius_0_m * theta_nlos) / 1000.0 + x_1_km + x_2_km
-    g_db = 0.05751 * x_0_km - 10.0 * math.log10(x_0_km)
-    return g_db - _height_gain_db(x_1_km, k_1) - _height_gain_db(x_2_km, k_2) - 20.0
-
-
-@_jit
-def _diffraction_db(distance_m, f_mhz, a_e_m, theta_los, d_hzn_tx_m, d_hzn_rx_m, h_e_tx_m,
-                    h_e_rx_m, h_tx_m, h_rx_m, z_g, delta_h_m, d_sml_m):
-    """Diffraction attenuation at distance d [Algorithm, section 4.2]: knife edge and rounded earth
-    weighted by w = 25.1 / (25.1 + sqrt(q)) [ERL 79-ITS 67, Eqn 3.23], q from the terminals and
-    delta_h(d), plus the clutter factor A_fo = min(15, 5 log10(1 + 1e-5 h_1 h_2 f sigma_h))
-    [ERL 79-ITS 67, Eqn 3.38c]; point-to-point mode uses C = 10 m^2 (ibid. p. 3-8)."""
-    a_k_db = _knife_edge_db(distance_m, f_mhz, a_e_m, theta_los, d_hzn_tx_m, d_hzn_rx_m)
-    a_se_db = _smooth_earth_db(distance_m, f_mhz, a_e_m, theta_los, d_hzn_tx_m, d_hzn_rx_m,
-                               h_e_tx_m, h_e_rx_m, z_g)
     sigma_h_m = _sigma_h_m(_terrain_roughness_m(d_sml_m, delta_h_m))
     a_fo_db = min(15.0, 5.0 * math.log10(1.0 + 1e-5 * h_tx_m * h_rx_m * f_mhz * sigma_h_m))
     q_m2 = h_tx_m * h_rx_m + 10.0
     root = math.sqrt(1.0 + (h_e_tx_m * h_e_rx_m - h_tx_m * h_rx_m) / q_m2)
+    return (x_1_km, x_2_km, _height_gain_db(x_1_km, k_1), _height_gain_db(x_2_km, k_2), abs_z_g,
+            f_third, a_fo_db, root)
+
+
+@_jit
+def _smooth_earth_db(distance_m, f_mhz, a_e_m, theta_los, d_hzn_tx_m, d_hzn_rx_m, terms):
+    """Rounded-earth diffraction by Vogler's three-radii method [Algorithm, Eqns 4.12-4.20]:
+    G(x_0) - F(x_1, K_1) - F(x_2, K_2) - 20 dB, G(x) = 0.05751 x - 10 log10 x [TN101, Eqn 8.4];
+    ``terms`` from :func:`_horizon_terms`."""
+    x_1_km, x_2_km, f_1_db, f_2_db, abs_z_g, f_third = terms[:6]
+    theta_nlos = distance_m / a_e_m - theta_los
+    radius_0_m = (distance_m - d_hzn_tx_m - d_hzn_rx_m) / theta_nlos
+    c_0, _, b_0 = _vogler_terms(radius_0_m, f_mhz, abs_z_g)
+    x_0_km = b_0 * c_0 ** 2 * f_third * (radius_0_m * theta_nlos) / 1000.0 + x_1_km + x_2_km
+    g_db = 0.05751 * x_0_km - 10.0 * math.log10(x_0_km)
+    return g_db - f_1_db - f_2_db - 20.0
+
+
+@_jit
+def _diffraction_db(distance_m, f_mhz, a_e_m, theta_los, d_hzn_tx_m, d_hzn_rx_m, delta_h_m, terms):
+    """Diffraction attenuation at distance d [Algorithm, section 4.2]: knife edge and rounded earth
+    weighted by w = 25.1 / (25.1 + sqrt(q)) [ERL 79-ITS 67, Eqn 3.23], q from the terminals and
+    delta_h(d), plus the clutter factor A_fo = min(15, 5 log10(1 + 1e-5 h_1 h_2 f sigma_h))
+    [ERL 79-ITS 67, Eqn 3.38c]; point-to-point mode uses C = 10 m^2 (ibid. p. 3-8). ``terms``:
+    the distance-independent terms (:func:`_horizon_terms`)."""
+    a_fo_db, root = terms[6], terms[7]
+    a_k_db = _knife_edge_db(distance_m, f_mhz, a_e_m, theta_los, d_hzn_tx_m, d_hzn_rx_m)
+    a_se_db = _smooth_earth_db(distance_m, f_mhz, a_e_m, theta_los, d_hzn_tx_m, d_hzn_rx_m,
+                               terms)
     d_ml_m = d_hzn_tx_m + d_hzn_rx_m
     q = (root + (-theta_los * a_e_m + d_ml_m) / distance_m) * min(
         _terrain_roughness_m(distance_m, delta_h_m) * f_mhz / 47.7, 6283.2)
@@ -688,10 +909,12 @@ def _diffraction_line(f_mhz, a_e_m, theta_los, d_hzn_tx_m, d_hzn_rx_m, h_e_tx_m,
     x_ae_m = (a_e_m ** 2 / f_mhz) ** _THIRD
     d_3_m = max(d_sml_m, d_hzn_tx_m + d_hzn_rx_m + 5.0 * x_ae_m)
     d_4_m = d_3_m + 10.0 * x_ae_m
-    a_3_db = _diffraction_db(d_3_m, f_mhz, a_e_m, theta_los, d_hzn_tx_m, d_hzn_rx_m, h_e_tx_m,
-                             h_e_rx_m, h_tx_m, h_rx_m, z_g, delta_h_m, d_sml_m)
-    a_4_db = _diffraction_db(d_4_m, f_mhz, a_e_m, theta_los, d_hzn_tx_m, d_hzn_rx_m, h_e_tx_m,
-                             h_e_rx_m, h_tx_m, h_rx_m, z_g, delta_h_m, d_sml_m)
+    terms = _horizon_terms(f_mhz, d_hzn_tx_m, d_hzn_rx_m, h_e_tx_m, h_e_rx_m, h_tx_m, h_rx_m, z_g,
+                           delta_h_m, d_sml_m)
+    a_3_db = _diffraction_db(d_3_m, f_mhz, a_e_m, theta_los, d_hzn_tx_m, d_hzn_rx_m, delta_h_m,
+                             terms)
+    a_4_db = _diffraction_db(d_4_m, f_mhz, a_e_m, theta_los, d_hzn_tx_m, d_hzn_rx_m, delta_h_m,
+                             terms)
     m_d = (a_4_db - a_3_db) / (d_4_m - d_3_m)
     return m_d, a_3_db - m_d * d_3_m
 
@@ -918,6 +1141,51 @@ def _input_warnings(h_tx_m, h_rx_m, f_mhz):
 
 
 @_jit
+def itm_prefix_kernel(h_tx_m, h_rx_m, elevation_m, n, spacing_m, profile_tables, hint_tx, hint_rx,
+                      climate, n0, f_mhz, pol, epsilon, sigma, mdvar, time_pct, location_pct,
+                      situation_pct, out):
+    """ITM point-to-point prediction over the prefix ``elevation_m[0..n]`` of a profile whose
+    tables (:func:`itm_profile_tables`) are ``profile_tables``: the receiver at sample n. The
+    same result as :func:`itm_p2p_kernel` on ``elevation_m[:n + 1]``, for a caller that predicts
+    every sample of one profile (an area prediction's radial) and builds the tables once.
+
+    ``hint_tx``, ``hint_rx``: guesses of the horizons' sample indices (e.g. the values this
+    kernel returned for the previous sample, -1 for none); they only speed up the search.
+    Returns (error code as :func:`itm_p2p_kernel`'s, the transmitter's and the receiver's horizon
+    sample indices) and fills ``out`` as :func:`itm_p2p_kernel` does.
+    """
+    tables, bin_scratch = profile_tables
+    n_s, gamma_e, z_g = _atmosphere_and_ground(f_mhz, _path_mean_height_m(tables, n), n0, pol,
+                                               epsilon, sigma)
+    a_e_m = 1.0 / gamma_e
+    (theta_tx, theta_rx, d_hzn_tx_m, d_hzn_rx_m, h_e_tx_m, h_e_rx_m, delta_h_m, i_hzn_tx,
+     i_hzn_rx) = _quick_pfl(elevation_m, tables, bin_scratch, n, spacing_m, a_e_m, h_tx_m, h_rx_m,
+                            hint_tx, hint_rx)
+    distance_m = n * spacing_m
+    out[_OUT_DISTANCE] = distance_m
+    out[_OUT_THETA_TX], out[_OUT_THETA_RX] = theta_tx, theta_rx
+    out[_OUT_D_HZN_TX], out[_OUT_D_HZN_RX] = d_hzn_tx_m, d_hzn_rx_m
+    out[_OUT_H_E_TX], out[_OUT_H_E_RX] = h_e_tx_m, h_e_rx_m
+    out[_OUT_N_S], out[_OUT_DELTA_H] = n_s, delta_h_m
+    a_ref_db, mode, flags, error = _reference_attenuation(
+        distance_m, f_mhz, a_e_m, z_g, n_s, theta_tx, theta_rx, d_hzn_tx_m, d_hzn_rx_m, h_e_tx_m,
+        h_e_rx_m, h_tx_m, h_rx_m, delta_h_m)
+    if error != _OK:
+        return error, i_hzn_tx, i_hzn_rx
+    attenuation_db, variability_flags = _variability_db(
+        time_pct, location_pct, situation_pct, h_e_tx_m, h_e_rx_m, delta_h_m, f_mhz, distance_m,
+        a_ref_db, climate, mdvar)
+    a_fs_db = _free_space_loss_db(distance_m, f_mhz)
+    out[_OUT_LOSS] = a_fs_db + attenuation_db
+    if not math.isfinite(out[_OUT_LOSS]):
+        return _ERR_UNDEFINED, i_hzn_tx, i_hzn_rx
+    out[_OUT_FREE_SPACE], out[_OUT_ATTENUATION], out[_OUT_A_REF] = a_fs_db, attenuation_db, a_ref_db
+    out[_OUT_MODE] = mode
+    out[_OUT_WARNINGS] = _input_warnings(h_tx_m, h_rx_m, f_mhz) | flags | variability_flags
+    return _OK, i_hzn_tx, i_hzn_rx
+
+
+@_jit
 def itm_p2p_kernel(h_tx_m, h_rx_m, elevation_m, spacing_m, climate, n0, f_mhz, pol, epsilon, sigma,
                    mdvar, time_pct, location_pct, situation_pct, out):
     """ITM point-to-point prediction for jitted callers; the arguments are those of
@@ -930,33 +1198,9 @@ def itm_p2p_kernel(h_tx_m, h_rx_m, elevation_m, spacing_m, climate, n0, f_mhz, p
     too small/large), with only the path parameters filled, or 2000 when the loss is NaN (where
     NTIA's reference returns NaN without an error, see :func:`itm_p2p`).
     """
-    n_s, gamma_e, z_g = _atmosphere_and_ground(f_mhz, _path_mean_height_m(elevation_m), n0, pol,
-                                               epsilon, sigma)
-    a_e_m = 1.0 / gamma_e
-    theta_tx, theta_rx, d_hzn_tx_m, d_hzn_rx_m, h_e_tx_m, h_e_rx_m, delta_h_m = _quick_pfl(
-        elevation_m, spacing_m, a_e_m, h_tx_m, h_rx_m)
-    distance_m = (len(elevation_m) - 1) * spacing_m
-    out[_OUT_DISTANCE] = distance_m
-    out[_OUT_THETA_TX], out[_OUT_THETA_RX] = theta_tx, theta_rx
-    out[_OUT_D_HZN_TX], out[_OUT_D_HZN_RX] = d_hzn_tx_m, d_hzn_rx_m
-    out[_OUT_H_E_TX], out[_OUT_H_E_RX] = h_e_tx_m, h_e_rx_m
-    out[_OUT_N_S], out[_OUT_DELTA_H] = n_s, delta_h_m
-    a_ref_db, mode, flags, error = _reference_attenuation(
-        distance_m, f_mhz, a_e_m, z_g, n_s, theta_tx, theta_rx, d_hzn_tx_m, d_hzn_rx_m, h_e_tx_m,
-        h_e_rx_m, h_tx_m, h_rx_m, delta_h_m)
-    if error != _OK:
-        return error
-    attenuation_db, variability_flags = _variability_db(
-        time_pct, location_pct, situation_pct, h_e_tx_m, h_e_rx_m, delta_h_m, f_mhz, distance_m,
-        a_ref_db, climate, mdvar)
-    a_fs_db = _free_space_loss_db(distance_m, f_mhz)
-    out[_OUT_LOSS] = a_fs_db + attenuation_db
-    if not math.isfinite(out[_OUT_LOSS]):
-        return _ERR_UNDEFINED
-    out[_OUT_FREE_SPACE], out[_OUT_ATTENUATION], out[_OUT_A_REF] = a_fs_db, attenuation_db, a_ref_db
-    out[_OUT_MODE] = mode
-    out[_OUT_WARNINGS] = _input_warnings(h_tx_m, h_rx_m, f_mhz) | flags | variability_flags
-    return _OK
+    return itm_prefix_kernel(h_tx_m, h_rx_m, elevation_m, len(elevation_m) - 1, spacing_m,
+                             itm_profile_tables(elevation_m), -1, -1, climate, n0, f_mhz, pol,
+                             epsilon, sigma, mdvar, time_pct, location_pct, situation_pct, out)[0]
 
 
 # --------------------------------------------------------------------------------------------

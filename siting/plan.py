@@ -46,20 +46,14 @@ from siting.coverage import CoverageMatrix
 from siting.demand import Demand
 from siting.errors import InfeasibleError, ScenarioError
 from siting.io import EXISTING_KINDS, built_technologies, is_existing
+from siting.labels import (JOINT_LABEL, REASON_BELOW_THRESHOLD, REASON_BUDGET, REASON_NO_BACKHAUL,
+                           REASON_NO_CANDIDATE, SEQUENTIAL_LABEL)
 from siting.optimize import Solution, solve_coverage_model
 from siting.optimize.backhaul import BackhaulSolution, solve_with_backhaul
 from siting.optimize.phased import solve_phased_coverage
 
-REASON_NO_CANDIDATE = "no candidate within range"
-REASON_BELOW_THRESHOLD = "terrain or distance keeps every candidate in range below the threshold"
-REASON_BUDGET = "not affordable within the budget or the quota of new sites"
-REASON_NO_BACKHAUL = "no backhaul can reach a site that would cover it"
 #: Why a scenario with backhaul and phases is refused.
 BACKHAUL_WITH_PHASES = "backhaul with objective.phases is not supported yet"
-# Why the as-built network leaves a mandatory village uncovered (siting.evaluate).
-REASON_NOT_BUILT = "a planned site that would cover it is not built yet"
-REASON_LATER = "planned for a later year"
-REASON_NOT_PLANNED = "no site on air reaches it above the threshold, and none is planned by this year"
 
 
 @dataclass(frozen=True)
@@ -464,11 +458,6 @@ def cheapest_backhaul(coverage: CoverageMatrix, costs: OptionCosts, selected: np
         satellite_cost_cny=network.satellite_cost_cny, max_hops=network.max_hops,
         site_needs_backhaul=network.needs_backhaul, time_limit_s=solver.time_limit_s,
         mip_gap=solver.mip_gap, solver=solver.name, seed=solver.seed)
-
-
-#: The label of the plan made in two steps, which the joint plan is compared with.
-SEQUENTIAL_LABEL = "sites first (backhaul ignored), then the cheapest backhaul of each"
-JOINT_LABEL = "sites and backhaul planned together (siting)"
 
 
 def backhaul_comparison(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,

@@ -59,7 +59,8 @@ from affine import Affine
 from siting.config import CoverageSettings, ItmSettings, Scenario, Technology
 from siting.coverage import ITM_MDVAR, ITM_POLARIZATION, best_sector_gain_db, model_loss_db
 from siting.errors import InputError
-from siting.itm import ITM_OUT_LOSS, ITM_OUT_SIZE, itm_p2p_kernel, validate_itm_inputs
+from siting.itm import (ITM_OUT_LOSS, ITM_OUT_SIZE, itm_prefix_kernel, itm_profile_tables,
+                        validate_itm_inputs)
 from siting.propagation import (EARTH_RADIUS_M, PATH_LOSS_MODELS, SPEED_OF_LIGHT_M_S,
                                 curvature_per_m, deygout_secondary_edges_kernel,
                                 knife_edge_loss_kernel, strongest_edge_kernel)
@@ -241,18 +242,23 @@ def diffraction_radials_kernel(elevation, needed, cell_m, h_tx_m, h_rx_m, wavele
 @numba.njit(parallel=True, cache=True, nogil=True)
 def itm_radials_kernel(elevation, needed, cell_m, h_tx_m, h_rx_m, climate, n0, f_mhz, pol, epsilon,
                        sigma, mdvar, time_pct, location_pct, situation_pct, loss_out):
-    """ITM loss [dB] of every needed sample: :func:`siting.itm.itm_p2p_kernel` on its radial's
-    prefix (the loss is the first slot of the kernel's output); NaN where ITM is undefined."""
+    """ITM loss [dB] of every needed sample: ITM point-to-point on its radial's prefix, NaN where
+    ITM is undefined. The radial's tables (:func:`siting.itm.itm_profile_tables`) are built once
+    and every prefix reads them (:func:`siting.itm.itm_prefix_kernel`, the same result as
+    :func:`siting.itm.itm_p2p_kernel` on the prefix), each sample starting its horizon searches
+    from the previous sample's horizons."""
     n_radials, n_samples = elevation.shape
     for j in numba.prange(n_radials):
         z = elevation[j].copy()
+        tables = itm_profile_tables(z)
         out = np.empty(ITM_OUT_SIZE)
+        hint_tx = hint_rx = -1
         for i in range(1, n_samples):
             if not needed[j, i]:
                 continue
-            error = itm_p2p_kernel(h_tx_m, h_rx_m, z[:i + 1], cell_m, climate, n0, f_mhz, pol,
-                                   epsilon, sigma, mdvar, time_pct, location_pct, situation_pct,
-                                   out)
+            error, hint_tx, hint_rx = itm_prefix_kernel(
+                h_tx_m, h_rx_m, z, i, cell_m, tables, hint_tx, hint_rx, climate, n0, f_mhz, pol,
+                epsilon, sigma, mdvar, time_pct, location_pct, situation_pct, out)
             loss_out[j, i] = out[ITM_OUT_LOSS] if error == 0 else np.nan
 
 

@@ -29,10 +29,14 @@ from siting.itm import (
     itm_p2p_cr,
     itm_p2p_kernel,
     itm_p2p_loss,
+    itm_prefix_kernel,
+    itm_profile_tables,
 )
 
 ITM_DATA = (Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
             / "propagation_reference" / "ntia_itm")
+JACKSBORO_DEM = (Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "dem"
+                 / "usgs_jacksboro_fault_tn" / "jacksboro_fault_dem.npz")
 #: p2p.csv prints the loss to 0.01 dB, so a faithful implementation is within 0.005 dB of it.
 P2P_TOL_DB = 0.01
 #: a flat 5 km profile for the checks that do not need NTIA's terrain
@@ -315,6 +319,113 @@ def test_undefined_model_raises_instead_of_nan():
     with pytest.raises(InputError, match="undefined"):
         itm_p2p_loss(**{**call, "pol": 1})
     assert math.isfinite(itm_p2p_loss(**{**call, "pol": 0}))
+
+
+# ---------------------------------------------------------------------------------------------
+# Every prefix of one profile (an area prediction's radial) from the profile's tables
+
+
+def _rough_profile() -> np.ndarray:
+    """About 120 km of rough terrain at 100 m: the real Jacksboro DEM's diagonal (3 arc-seconds),
+    there and back and there again; a seeded random walk if the DEM is not present."""
+    if JACKSBORO_DEM.exists():
+        z = np.load(JACKSBORO_DEM)["elevation"].astype(np.float64)
+        rows = np.linspace(0, z.shape[0] - 1, 400).round().astype(int)
+        cols = np.linspace(0, z.shape[1] - 1, 400).round().astype(int)
+        diagonal = z[rows, cols]
+        return np.concatenate([diagonal, diagonal[::-1], diagonal])
+    steps = np.random.default_rng(16).normal(0.0, 12.0, 1200)
+    return 500.0 + np.cumsum(steps - steps.mean())
+
+
+@numba.njit
+def _prefix_and_p2p_outputs(z, spacing_m, step, f_mhz):
+    """``itm_prefix_kernel`` on every ``step``-th prefix of ``z`` (one set of tables, each call
+    starting from the previous call's horizons) and ``itm_p2p_kernel`` on the same prefixes."""
+    tables = itm_profile_tables(z)
+    prefix = np.full((len(z), ITM_OUT_SIZE), np.nan)
+    p2p = np.full((len(z), ITM_OUT_SIZE), np.nan)
+    hint_tx = hint_rx = -1
+    for i in range(1, len(z), step):
+        _, hint_tx, hint_rx = itm_prefix_kernel(10.0, 1.5, z, i, spacing_m, tables, hint_tx,
+                                                hint_rx, 5, 301.0, f_mhz, 1, 15.0, 0.005, 12, 50.0,
+                                                50.0, 50.0, prefix[i])
+        itm_p2p_kernel(10.0, 1.5, z[:i + 1].copy(), spacing_m, 5, 301.0, f_mhz, 1, 15.0, 0.005,
+                       12, 50.0, 50.0, 50.0, p2p[i])
+    return prefix, p2p
+
+
+@pytest.mark.parametrize("step", [1, 7])
+def test_prefixes_from_the_profile_tables_equal_point_to_point_calls(step):
+    """Line of sight, diffraction and troposcatter receivers along 120 km of real terrain: the
+    loss and every intermediate value are those of the one-profile kernel on the prefix."""
+    prefix, p2p = _prefix_and_p2p_outputs(_rough_profile(), 100.0, step, 1800.0)
+    rows = np.isfinite(p2p[:, 0])
+    assert rows.sum() == len(range(1, len(prefix), step))
+    assert set(p2p[rows, 4]) == {1.0, 2.0, 3.0}  # every propagation mode
+    np.testing.assert_allclose(prefix[rows, 0], p2p[rows, 0], rtol=0.0, atol=1e-9)
+    np.testing.assert_allclose(prefix[rows], p2p[rows], rtol=1e-12, atol=1e-9)
+
+
+def test_prefixes_of_a_flat_profile_equal_point_to_point_calls():
+    prefix, p2p = _prefix_and_p2p_outputs(np.full(400, 250.0), 90.0, 1, 900.0)
+    rows = np.isfinite(p2p[:, 0])
+    assert rows.sum() == 399
+    np.testing.assert_allclose(prefix[rows], p2p[rows], rtol=1e-12, atol=1e-9)
+
+
+def _brute_force_profile_analysis(z, spacing_m, h_tx_m, h_rx_m, n0):
+    """N_s, both horizons (theta, d) and delta_h of a profile the plain way, with numpy: the mean
+    height of the middle 80 %, every interior sample's elevation angle [TN101, Eqn 6.15], and
+    dlthx as interpolated resampling, a trapezoid-weighted line fit and a full sort."""
+    n = len(z) - 1
+    distance_m = n * spacing_m
+    p10 = int(0.1 * n)
+    n_s = n0 * math.exp(-z[p10:n - p10 + 1].mean() / 9460.0)
+    a_e_m = 1.0 / (157e-9 * (1.0 - 0.04665 * math.exp(n_s / 179.3)))
+    horizons = []
+    for z_terminal_m, z_other_m, d_m in ((z[0] + h_tx_m, z[n] + h_rx_m,
+                                          np.arange(1, n) * spacing_m),
+                                         (z[n] + h_rx_m, z[0] + h_tx_m,
+                                          distance_m - np.arange(1, n) * spacing_m)):
+        theta = (z_other_m - z_terminal_m) / distance_m - distance_m / (2.0 * a_e_m)
+        angles = (z[1:n] - z_terminal_m) / d_m - d_m / (2.0 * a_e_m)
+        best = int(np.argmax(angles)) if n > 1 else 0
+        horizons.append((angles[best], d_m[best]) if n > 1 and angles[best] > theta
+                        else (theta, distance_m))
+    d_start_m = min(15.0 * h_tx_m, 0.1 * horizons[0][1])
+    d_end_m = distance_m - min(15.0 * h_rx_m, 0.1 * horizons[1][1])
+    x_start, x_end = d_start_m / spacing_m, d_end_m / spacing_m
+    q = min(max(4, int(0.1 * (x_end - x_start + 8.0))), 25)
+    count = 10 * q - 5
+    resampled = np.interp(np.linspace(x_start, x_end, count), np.arange(n + 1), z)
+    weights = np.ones(count)
+    weights[[0, -1]] = 0.5
+    line = np.polyval(np.polyfit(np.arange(count), resampled, 1, w=np.sqrt(weights)),
+                      np.arange(count))
+    deviations = np.sort(resampled - line)
+    delta_h_m = (deviations[count - q] - deviations[q - 1]) / (
+        1.0 - 0.8 * math.exp(-(d_end_m - d_start_m) / 50e3))
+    return n_s, horizons, delta_h_m
+
+
+def test_profile_analysis_matches_a_brute_force_reference():
+    """N_s, the horizons of trans-horizon paths and delta_h from the profile's tables (running
+    sums, block maxima, histogram order statistics) equal the plain computation's."""
+    z = _rough_profile()
+    modes = set()
+    for n in range(40, len(z), 23):
+        result = itm_p2p(**{**VALID, "h_tx_m": 10.0, "h_rx_m": 1.5, "f_mhz": 1800.0, "mdvar": 12,
+                            "pfl": [n, 100.0, *z[:n + 1]]})
+        n_s, horizons, delta_h_m = _brute_force_profile_analysis(z[:n + 1], 100.0, 10.0, 1.5,
+                                                                 VALID["n0"])
+        assert result.n_s == pytest.approx(n_s, rel=1e-12)
+        assert result.delta_h_m == pytest.approx(delta_h_m, rel=1e-9, abs=1e-9), n
+        if result.mode != PropagationMode.LINE_OF_SIGHT:  # the horizons found on the profile
+            assert result.theta_hzn_rad == pytest.approx(tuple(t for t, _ in horizons), abs=1e-12)
+            assert result.d_hzn_m == tuple(d for _, d in horizons)
+        modes.add(result.mode)
+    assert modes == set(PropagationMode)
 
 
 _PERCENT = st.floats(0.01, 99.99)

@@ -5,6 +5,9 @@ files and the command line's errors."""
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
@@ -32,6 +35,8 @@ from siting.io.rasters import DemSource, read_terrain
 from siting.predict import (predict_area, radial_count, sample_radials_kernel,
                             sample_radials_on_cells)
 from siting.terrain import DemCells, Terrain
+
+REPO = Path(__file__).resolve().parents[1]
 
 CELL_M = 30.0
 TECH = Technology(**TECH_4G)
@@ -314,6 +319,24 @@ def test_study_predict_matches_the_command_line(scenario, tmp_path):
     with rasterio.open(tmp_path / "api" / "prediction.tif") as api, \
             rasterio.open(tmp_path / "cli" / "prediction.tif") as cli:
         np.testing.assert_array_equal(api.read(), cli.read())
+
+
+@pytest.mark.parametrize(("site", "code"), [("S1", 0), ("NOPE", 2)])
+def test_console_command_ends_with_the_outputs_and_the_exit_code(scenario, tmp_path, site, code):
+    """``python -m siting.cli predict`` ends the process at once after the command (no
+    interpreter teardown): its outputs, its stdout line or its error line are all there."""
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "siting.cli", "predict", str(scenario), "--site",
+                           site, "--technology", "4G-1800", "--radius-km", "1", "--model", "itm",
+                           "--out", str(out)], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == code, done.stderr
+    if code == 0:
+        assert "cells within 1 km of S1" in done.stdout
+        assert all((out / name).exists() for name in PREDICTION_FILES)
+    else:
+        assert done.stderr.strip().splitlines()[-1].startswith("siting: error: unknown site")
+        assert not out.exists() or not any(out.iterdir())
 
 
 @pytest.mark.parametrize("arguments", [

@@ -44,10 +44,9 @@ import re
 from collections.abc import Iterable, Sequence
 
 from siting.config import LANGUAGES  # the languages of the outputs: en, zh
-from siting.export.tables import ALL_UNITS, OUTSIDE_ADMIN_UNITS
-from siting.plan import (JOINT_LABEL, REASON_BELOW_THRESHOLD, REASON_BUDGET, REASON_LATER,
-                         REASON_NO_BACKHAUL, REASON_NO_CANDIDATE, REASON_NOT_BUILT,
-                         REASON_NOT_PLANNED, SEQUENTIAL_LABEL)
+from siting.labels import (ALL_UNITS, JOINT_LABEL, OUTSIDE_ADMIN_UNITS, REASON_BELOW_THRESHOLD,
+                           REASON_BUDGET, REASON_LATER, REASON_NO_BACKHAUL, REASON_NO_CANDIDATE,
+                           REASON_NOT_BUILT, REASON_NOT_PLANNED, SEQUENTIAL_LABEL)
 
 #: The ``lang`` attribute of an HTML page in each language.
 HTML_LANG = {"en": "en", "zh": "zh-CN"}

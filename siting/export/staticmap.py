@@ -19,6 +19,7 @@ import importlib.util
 import logging
 import os
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 import matplotlib
@@ -32,7 +33,9 @@ from siting.errors import SitingError
 from siting.export.i18n import check_language, rsrp_class_labels, term
 from siting.export.style import (ADMIN_UNIT_COLOUR, BACKHAUL_COLOURS, BUILT_ACTIONS, RSRP_CLASSES,
                                  TECH_COLOURS, VILLAGE_COLOURS, hillshade)
-from siting.export.tables import PlanTables
+
+if TYPE_CHECKING:  # the run's tables; predict's map is drawn without the planner
+    from siting.export.tables import PlanTables
 
 logger = logging.getLogger(__name__)
 

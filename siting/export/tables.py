@@ -26,6 +26,7 @@ from siting.export.backhaul import backhaul_table
 from siting.export.style import PLAN_ACTIONS
 from siting.export.summary import summary_facts
 from siting.io import is_existing
+from siting.labels import OUTSIDE_ADMIN_UNITS
 from siting.terrain import Terrain
 
 
@@ -159,11 +160,6 @@ def demand_table(run) -> gpd.GeoDataFrame:
          "uncovered_reason": run.plan.uncovered_reason.astype(str)},
         geometry=gpd.points_from_xy(demand.x_m, demand.y_m), crs=run.region.crs)
 
-
-#: The admin unit of demand that lies in no admin-unit polygon and has no ``admin_unit`` field.
-OUTSIDE_ADMIN_UNITS = "(outside admin units)"
-#: The row of a per-county table that holds the whole region.
-ALL_UNITS = "(all)"
 
 
 def admin_unit_of(x_m: np.ndarray, y_m: np.ndarray, units: gpd.GeoDataFrame) -> np.ndarray:

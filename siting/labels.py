@@ -1,0 +1,28 @@
+"""English labels that the plan and its tables write into their outputs and that
+:mod:`siting.export.i18n` translates: why a mandatory village is left uncovered, the two
+backhaul plans compared, and the admin-unit rows of the per-county tables.
+
+They live here, below every other module, so that the translations can be loaded without the
+planner and its solvers (``siting predict`` writes translated maps and needs neither).
+"""
+
+from __future__ import annotations
+
+# Why a mandatory village is left uncovered (siting.plan).
+REASON_NO_CANDIDATE = "no candidate within range"
+REASON_BELOW_THRESHOLD = "terrain or distance keeps every candidate in range below the threshold"
+REASON_BUDGET = "not affordable within the budget or the quota of new sites"
+REASON_NO_BACKHAUL = "no backhaul can reach a site that would cover it"
+# Why the as-built network leaves a mandatory village uncovered (siting.evaluate).
+REASON_NOT_BUILT = "a planned site that would cover it is not built yet"
+REASON_LATER = "planned for a later year"
+REASON_NOT_PLANNED = "no site on air reaches it above the threshold, and none is planned by this year"
+
+#: The label of the plan made in two steps, which the joint plan is compared with.
+SEQUENTIAL_LABEL = "sites first (backhaul ignored), then the cheapest backhaul of each"
+JOINT_LABEL = "sites and backhaul planned together (siting)"
+
+#: The admin unit of demand that lies in no admin-unit polygon and has no ``admin_unit`` field.
+OUTSIDE_ADMIN_UNITS = "(outside admin units)"
+#: The row of a per-county table that holds the whole region.
+ALL_UNITS = "(all)"
