@@ -527,8 +527,9 @@ FAST_EXIT_COMMANDS = ("predict",)
 def main() -> None:  # pragma: no cover - console entry point
     """The ``siting`` command. After a command of :data:`FAST_EXIT_COMMANDS` the process ends at
     once (``os._exit``, with stdout, stderr and logging flushed): the interpreter's teardown,
-    which unloads every numba kernel, takes ~0.25 s, a tenth of a small prediction's run. Only
-    here, never inside ``app``, which tests and notebooks run in their own process."""
+    which unloads every numba kernel, is a noticeable share of a small prediction's run
+    (``benchmarks/vs_splat.py`` times whole processes). Only here, never inside ``app``, which
+    tests and notebooks run in their own process."""
     try:
         app()
     except SystemExit as done:
