@@ -19,6 +19,8 @@ import importlib
 import importlib.util
 from typing import TYPE_CHECKING
 
+from siting.sourcecode import discard_stale_kernel_caches
+
 __version__ = "0.1.0"
 
 #: The top-level names and the module each comes from.
@@ -44,6 +46,9 @@ __all__ = [  # the names of _EXPORTS, written out for static tools
     "plot_curve", "DEMO_SCENARIO", "SitingError", "InputError", "ScenarioError",
     "InfeasibleError", "SolverError", "OutputError",
 ]
+
+# numba caches a kernel by its own file only; drop caches compiled from other source first
+discard_stale_kernel_caches()
 
 if TYPE_CHECKING:  # what static tools see; at run time __getattr__ loads them
     from siting.config import Scenario, load_scenario

@@ -5,7 +5,8 @@ the files it references; the population raster; the land cover raster; every lay
 scenario settings that shape coverage (how each layer is read, the region, CRS, demand rules,
 technologies with their ITU-R P.1812 parameters, coverage settings with the calibration's
 offsets, the land cover's class table, the ITU-R maps of ``coverage.itu_maps_dir``) and the
-package's code (:func:`code_digest`: the bytes of every module of ``siting``), so any change
+package's code (:func:`siting.sourcecode.code_digest`: the bytes of every module of
+``siting``), so any change
 to an input or a model invalidates the entry, released or not.
 Paths are not part of the key (a moved scenario keeps its cache), DEM file names are (an SRTM
 tile's name is its georeferencing).
@@ -25,7 +26,6 @@ a cache folder that cannot be written (full disk, read-only) is reported and ski
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import json
 import logging
@@ -38,11 +38,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-import siting
 from siting.backhaul.network import LINK_COLUMNS
 from siting.config import BACKHAUL_LAYERS, LAYERS, Scenario
 from siting.coverage import CoverageMatrix
 from siting.io.dem import dem_files, dem_source_files
+from siting.sourcecode import code_digest
 from siting.terrain import Terrain
 
 CACHE_ENV = "SITING_CACHE_DIR"
@@ -56,18 +56,6 @@ logger = logging.getLogger(__name__)
 def default_cache_dir() -> Path:
     """``$SITING_CACHE_DIR``, else ``~/.cache/siting``."""
     return Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "siting"))
-
-
-@functools.cache
-def code_digest() -> str:
-    """A hex digest of the source of every module of the ``siting`` package (relative path and
-    bytes): a cache entry made by other code, even of the same version number, never matches."""
-    package = Path(siting.__file__).parent
-    digest = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def _file_digest(path: Path) -> str:
@@ -250,7 +238,7 @@ def links_key(terrain: Terrain, x_m, y_m, antenna_height_m, bands, *,
     """A hex digest of everything the feasible links of :func:`siting.backhaul.band_links`
     depend on: the DEM as the run reads it (elevations, transform, CRS), the sites' positions
     [m] and antenna heights [m], each band's frequency [GHz] and longest hop [m], the
-    effective earth radius factor and the code (:func:`code_digest`)."""
+    effective earth radius factor and the code (:func:`siting.sourcecode.code_digest`)."""
     digest = hashlib.sha256()
     for array in (terrain.elevation_m, x_m, y_m, antenna_height_m):
         digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())

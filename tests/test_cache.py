@@ -12,8 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-import siting
-from siting import cache as cache_module
+from siting import sourcecode
 
 from regions import candidate, ridge_dem, village, write_region
 from siting.cache import coverage_key, load_coverage, store_coverage
@@ -48,17 +47,17 @@ def test_a_change_to_any_module_changes_the_key(tmp_path, monkeypatch):
     """Entries made by other code never match, whatever the version number says."""
     scenario = load_scenario(_scenario(tmp_path / "in"))
     copy = tmp_path / "siting"
-    shutil.copytree(Path(siting.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(sourcecode.package_dir(), copy, ignore=shutil.ignore_patterns("__pycache__"))
     keys = []
     for edit in (None, "itm.py", "backhaul/microwave.py"):
         if edit:
             with open(copy / edit, "a", encoding="utf-8") as module:
                 module.write("\n# a change\n")
-        monkeypatch.setattr(siting, "__file__", str(copy / "__init__.py"))
-        cache_module.code_digest.cache_clear()
+        monkeypatch.setattr(sourcecode, "package_dir", lambda: copy)
+        sourcecode.code_digest.cache_clear()
         keys.append(coverage_key(scenario))
-    cache_module.code_digest.cache_clear()
     monkeypatch.undo()
+    sourcecode.code_digest.cache_clear()
     assert keys[0] == coverage_key(scenario)  # the copy's code is the package's code
     assert len(set(keys)) == 3
 
