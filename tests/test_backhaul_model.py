@@ -14,7 +14,8 @@ import scipy.sparse as sp
 
 from siting.errors import InfeasibleError, InputError
 from siting.optimize import highs_backend, pulp_backend
-from siting.optimize.backhaul import solve_with_backhaul
+from siting.optimize.backhaul import (checked_arcs, checked_sites, relay_chains,
+                                      solve_with_backhaul)
 
 INF = math.inf
 
@@ -261,6 +262,26 @@ def test_two_hop_relay(relay_covers):
     assert list(res.feeder_site) == [-1, 0, 1]
     assert list(res.feeder_link) == [-1, 0, 1]
     assert res.total_cost_cny == 8 + 5 + 5 + 10 + 3 + 3
+
+
+def test_relay_chains_propose_the_relays_of_a_two_hop_chain():
+    """The warm start's chains: on-air site 2 reaches fiber at site 0 only through site 1;
+    with one hop allowed no chain reaches fiber, and no relay is proposed."""
+    inst = relay_chain(H=2)
+    links = link_table(inst["links"])
+    for H, expected in [(2, [True, True, False]), (1, [False, False, False])]:
+        sites = checked_sites(inst["site"], 3, inst["fiber"], None, None, H)
+        arcs = checked_arcs(links, 3)
+        relays = relay_chains(sites, arcs, np.ones(3, bool), np.array([False, False, True]),
+                              np.array([8.0, 5.0, 0.0]))
+        assert list(relays) == expected
+
+
+def test_warm_start_is_the_sites_first_plan_fed_through_relays():
+    """The sites-first plan (site 2 alone) fed through the relays its chain proposes is a
+    feasible plan, handed to the MIP, and the optimum is still the brute force one."""
+    res = check_against_brute_force(relay_chain(H=2), "min_cost")
+    assert "warm start: the sites-first plan, 2 relays proposed, total 34" in res.solution.notes
 
 
 def test_hop_limit_leaves_a_must_cover_row_to_backhaul():

@@ -87,6 +87,7 @@ from siting.optimize.core import (
     TIE_BREAK_TIME_FACTOR,
     SolveLog,
     run_mip,
+    solve_coverage_model,
     validated_problem,
 )
 from siting.optimize.inputs import OptionInputs, as_bool, first_indices, take_out_fixed
@@ -483,6 +484,135 @@ def _joint_model(p: Problem, options: OptionInputs, sites: SiteInputs, arcs: Arc
 
 
 # ---------------------------------------------------------------------------------------
+# the warm start
+
+
+def relay_chains(sites: SiteInputs, arcs: Arcs, possible: np.ndarray, on_air: np.ndarray,
+                 relay_cost_cny: np.ndarray) -> np.ndarray:
+    r"""Bool per site: off air, and on the cheapest chain of hops feeding some on-air site.
+
+    :math:`G^k_t`, the least cost of feeding site :math:`t` within :math:`k` hops, its own
+    cost :math:`r_t` included (``relay_cost_cny``: 0 on air, inf where it cannot go on
+    air), by the layers of a hop-limited Bellman-Ford recursion over the useful arcs
+    (:func:`useful_arcs`): :math:`G^0_t = r_t + f_t`, :math:`G^k_t = \min(G^{k-1}_t,\;
+    r_t + \min_u (c_{t \leftarrow u} + G^{k-1}_u))`. Each on-air site's chain is followed
+    back from level :math:`H`. Chains ignore that relays can be shared and that satellite
+    exists: they only propose relays, which the kernel model of :func:`_start_plan`
+    chooses among.
+    """
+    useful = useful_arcs(sites, arcs, possible)
+    child, parent, cost = arcs.child[useful], arcs.parent[useful], arcs.cost_cny[useful]
+    best = relay_cost_cny + sites.fiber_cost_cny
+    feeder = []
+    for _ in range(sites.max_hops):
+        via = cost + best[parent]
+        order = np.lexsort((via, child))
+        lead = order[np.flatnonzero(np.diff(child[order], prepend=-1) != 0)]
+        chained = np.full(sites.n_sites, np.inf)
+        chained[child[lead]] = relay_cost_cny[child[lead]] + via[lead]
+        from_ = np.full(sites.n_sites, -1)
+        from_[child[lead]] = parent[lead]
+        better = chained < best
+        feeder.append(np.where(better, from_, -1))
+        best = np.where(better, chained, best)
+    relays = np.zeros(sites.n_sites, bool)
+    here = np.flatnonzero(on_air & sites.needs_backhaul)
+    for up in reversed(feeder):
+        moved = up[here] >= 0
+        here = np.where(moved, up[here], here)
+        relays[here[moved]] = True
+    return relays & ~on_air
+
+
+def _sites_first(model: _JointModel, *, solver, deadline, mip_gap, seed) -> np.ndarray | None:
+    """Option columns of the least-cost plan meeting the model's must-cover rows, budget,
+    quota and groups as if backhaul were free
+    (:func:`~siting.optimize.solve_coverage_model`); None when there is none."""
+    n, p = model.n_options, model.p
+    fixed = np.zeros(n, bool)
+    fixed[model.fixed_cols] = True
+    try:
+        plan = solve_coverage_model(
+            p.A[:, :n], p.cost[:n], objective="min_cost", must_cover=p.required,
+            budget=p.budget, max_options=p.max_options, counted=p.counted[:n], fixed=fixed,
+            groups=p.groups[:n], tie_break=False, time_limit_s=_time_left_s(deadline),
+            mip_gap=mip_gap, solver=solver, seed=seed)
+    except (InfeasibleError, SolverError):
+        return None
+    return plan.selected
+
+
+def _cheapest_column_per_site(site: np.ndarray, cost: np.ndarray, columns: np.ndarray,
+                              n_sites: int) -> tuple[np.ndarray, np.ndarray]:
+    """(cost [CNY] per site, inf where none; the cheapest of ``columns`` at each site that
+    has one, as an array of column indices)."""
+    cheapest = np.full(n_sites, np.inf)
+    np.minimum.at(cheapest, site[columns], cost[columns])
+    order = columns[np.lexsort((cost[columns], site[columns]))]
+    lead = order[np.flatnonzero(np.diff(site[order], prepend=-1) != 0)]
+    return cheapest, lead
+
+
+def _feed_index(source: FeedColumns, chosen: np.ndarray, target: FeedColumns) -> np.ndarray:
+    """The columns of ``target`` with the site, kind, level and cost of the columns
+    ``chosen`` of ``source``; -1 where ``target`` has none."""
+    def keys(feed, idx):
+        return zip(feed.site[idx].tolist(), feed.kind[idx].tolist(), feed.level[idx].tolist(),
+                   feed.cost_cny[idx].tolist())
+    where = {key: i for i, key in enumerate(keys(target, np.arange(target.size)))}
+    return np.array([where.get(key, -1) for key in keys(source, chosen)], np.int64)
+
+
+def _start_plan(model: _JointModel, sites: SiteInputs, arcs: Arcs, *, solver, deadline,
+                mip_gap, seed, record: SolveLog) -> np.ndarray | None:
+    """Joint columns of a plan to warm-start the MIP with, or None when this finds none.
+
+    The options of :func:`_sites_first` (must-cover rows at least cost, backhaul ignored),
+    fed as cheaply as a small joint model allows: its options are those, fixed, and the
+    cheapest option at each relay :func:`relay_chains` proposes; it keeps the budget, quota
+    and groups, so its plan is one of the full model's. Without relays the sites' own
+    fiber routes would often cost many times their masts.
+    """
+    if model.n_options == 0:
+        return None
+    selected = _sites_first(model, solver=solver, deadline=deadline, mip_gap=mip_gap,
+                            seed=seed)
+    if selected is None:
+        return None
+    p, site = model.p, sites.site_of_option[model.scope.cols]
+    on_air = np.zeros(sites.n_sites, bool)
+    on_air[site[selected]] = True
+    free = np.setdiff1d(np.arange(model.n_options), model.fixed_cols)
+    relay_cost, cheapest = _cheapest_column_per_site(site, p.cost, free, sites.n_sites)
+    relays = relay_chains(sites, arcs, model.scope.possible, on_air,
+                          np.where(on_air, 0.0, relay_cost))
+    columns = np.union1d(selected, cheapest[relays[site[cheapest]]])
+    kernel = Problem(A=sp.csr_matrix((0, columns.size)), cost=p.cost[columns],
+                     weight=np.zeros(0), must=np.zeros(0, bool), objective="min_cost",
+                     budget=p.budget, max_options=p.max_options, counted=p.counted[columns],
+                     groups=p.groups[columns])
+    options = OptionInputs(A=kernel.A, cost=kernel.cost, counted=kernel.counted,
+                           fixed=np.isin(columns, selected), groups=kernel.groups)
+    try:
+        small = _joint_model(kernel, options, replace(sites, site_of_option=site[columns]),
+                             arcs, SolveLog())
+        stage = _first_stage(small, solver=solver, deadline=deadline, mip_gap=mip_gap,
+                             seed=seed, record=SolveLog())
+    except (InfeasibleError, SolverError) as exc:
+        record.note(f"no warm start: the sites-first plan cannot be fed ({exc})")
+        return None
+    chosen = stage.selected
+    feeds = _feed_index(small.feed, chosen[chosen >= small.n_options] - small.n_options,
+                        model.feed)
+    if np.any(feeds < 0):  # cannot happen: the small model's columns are the full one's
+        return None
+    record.note(f"warm start: the sites-first plan, {int(relays.sum())} relays proposed, "
+                f"total {small.value(chosen):,.0f}")
+    return np.concatenate([columns[small.scope.cols[chosen[chosen < small.n_options]]],
+                           model.n_options + feeds])
+
+
+# ---------------------------------------------------------------------------------------
 # solving
 
 
@@ -503,11 +633,24 @@ class _Stage:
     bound: float
 
 
-def _first_stage(model: _JointModel, *, solver, deadline, mip_gap, seed,
-                 record: SolveLog) -> _Stage:
-    """The primary objective's MIP; bound and status as in
-    :func:`~siting.optimize.solve_coverage_model`. A model without columns (no option at
-    a site that can be fed) has one plan, the empty one."""
+def _start_vector(built: BuiltModel, model: _JointModel, start: np.ndarray | None,
+                  record: SolveLog) -> np.ndarray | None:
+    """The MIP's warm start for the joint columns ``start`` (None: none), or None with a
+    note when it breaks a row of the model."""
+    if start is None:
+        return None
+    vector = built.start_vector(model.p, start)
+    if built.mip.is_feasible(vector):
+        return vector
+    record.note("warm start dropped: it breaks a row of the backhaul MIP")
+    return None
+
+
+def _first_stage(model: _JointModel, *, solver, deadline, mip_gap, seed, record: SolveLog,
+                 start: np.ndarray | None = None) -> _Stage:
+    """The primary objective's MIP, warm-started by the joint columns ``start`` (None:
+    none); bound and status as in :func:`~siting.optimize.solve_coverage_model`. A model
+    without columns (no option at a site that can be fed) has one plan, the empty one."""
     if model.p.n_cols == 0:
         nothing = np.zeros(0, np.int64)
         return _Stage(nothing, "optimal", model.value(nothing))
@@ -515,7 +658,8 @@ def _first_stage(model: _JointModel, *, solver, deadline, mip_gap, seed,
     record.note(f"backhaul MIP: {built.mip.n_vars} variables, {built.mip.A.shape[0]} rows, "
                 f"{built.mip.A.nnz} nonzeros")
     res = run_mip(built.mip, solver=solver, time_limit_s=_time_left_s(deadline),
-                  mip_gap=mip_gap, seed=seed, start=None, record=record)
+                  mip_gap=mip_gap, seed=seed, start=_start_vector(built, model, start, record),
+                  record=record)
     if res.status == "infeasible":
         raise InfeasibleError("no plan covers every must-cover row and feeds every site on "
                               "air within the budget, the option quota and the groups")
@@ -727,7 +871,8 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
     model = _joint_model(p, options, sites, arcs, record)
     settings = {"solver": solver, "mip_gap": float(mip_gap), "seed": seed, "record": record}
     started = time.perf_counter()
-    first = _first_stage(model, deadline=deadline, **settings)
+    start = _start_plan(model, sites, arcs, deadline=deadline, **settings)
+    first = _first_stage(model, deadline=deadline, start=start, **settings)
     selected = first.selected
     if tie_break:
         own = time.perf_counter() + max(TIE_BREAK_TIME_FACTOR * (time.perf_counter() - started),
