@@ -13,9 +13,15 @@ import pytest
 import scipy.sparse as sp
 
 from siting.errors import InfeasibleError, InputError
+from siting.optimize import backhaul as backhaul_model
 from siting.optimize import highs_backend, pulp_backend
-from siting.optimize.backhaul import (checked_arcs, checked_sites, relay_chains,
-                                      solve_with_backhaul)
+from siting.optimize.backhaul import (
+    checked_arcs,
+    checked_sites,
+    relay_chains,
+    solve_with_backhaul,
+)
+from siting.optimize.model import MipResult
 
 INF = math.inf
 
@@ -282,6 +288,24 @@ def test_warm_start_is_the_sites_first_plan_fed_through_relays():
     feasible plan, handed to the MIP, and the optimum is still the brute force one."""
     res = check_against_brute_force(relay_chain(H=2), "min_cost")
     assert "warm start: the sites-first plan, 2 relays proposed, total 34" in res.solution.notes
+
+
+def test_warm_start_is_the_plan_when_the_mip_finds_none(monkeypatch):
+    """A MIP stopped before it has a plan (a time limit on a large model) leaves the warm
+    start as the plan, reported as not proven optimal."""
+    solve_mip = backhaul_model.run_mip
+
+    def stopped(mip, *, start, **kwargs):
+        if start is None:  # the warm start's own small model
+            return solve_mip(mip, start=start, **kwargs)
+        return MipResult(x=None, status="no_solution", objective=math.nan, bound=-math.inf)
+
+    monkeypatch.setattr(backhaul_model, "run_mip", stopped)
+    res = solve(relay_chain(H=2), "min_cost", tie_break=False)
+    check_feeds(res, relay_chain(H=2))
+    assert res.total_cost_cny == 34 and res.solution.status == "time_limit"
+    assert "the MIP stopped without a plan of its own: the warm start is the plan" in \
+        res.solution.notes
 
 
 def test_hop_limit_leaves_a_must_cover_row_to_backhaul():

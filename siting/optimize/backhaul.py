@@ -657,12 +657,15 @@ def _first_stage(model: _JointModel, *, solver, deadline, mip_gap, seed, record:
     built = model.built("primary")
     record.note(f"backhaul MIP: {built.mip.n_vars} variables, {built.mip.A.shape[0]} rows, "
                 f"{built.mip.A.nnz} nonzeros")
+    vector = _start_vector(built, model, start, record)
     res = run_mip(built.mip, solver=solver, time_limit_s=_time_left_s(deadline),
-                  mip_gap=mip_gap, seed=seed, start=_start_vector(built, model, start, record),
-                  record=record)
+                  mip_gap=mip_gap, seed=seed, start=vector, record=record)
     if res.status == "infeasible":
         raise InfeasibleError("no plan covers every must-cover row and feeds every site on "
                               "air within the budget, the option quota and the groups")
+    if res.x is None and vector is not None:
+        record.note("the MIP stopped without a plan of its own: the warm start is the plan")
+        res = replace(res, x=vector, status="time_limit")
     if res.x is None:
         raise SolverError("the time limit was reached before any plan with backhaul was found")
     selected = _selection(res, built.n_x)
