@@ -222,6 +222,33 @@ def test_random_instances_match_brute_force(objective, seed):
     check_against_brute_force(random_instance(rng, objective), objective)
 
 
+@pytest.mark.parametrize("objective", ["min_cost", "max_coverage"])
+@pytest.mark.parametrize("seed", range(20))
+def test_kernel_search_gives_a_valid_plan_and_bound(monkeypatch, objective, seed):
+    """Kernel search (forced on tiny models): a feasible plan, no better than the brute
+    force optimum, and an LP bound no better than it either; "feasible" only within the
+    gap (0 here)."""
+    monkeypatch.setattr(backhaul_model, "KERNEL_MIN_NNZ", 0)
+    rng = np.random.default_rng([18, seed, objective == "min_cost"])
+    inst = random_instance(rng, objective)
+    ref = brute_force(inst, objective)
+    if ref is None:
+        return
+    res = solve(inst, objective, tie_break=False)
+    check_feeds(res, inst)
+    people = inst["weight"][inst["A"][:, res.solution.selected].sum(axis=1) > 0].sum()
+    value = res.total_cost_cny if objective == "min_cost" else people
+    assert res.solution.objective == pytest.approx(value)
+    sense = 1 if objective == "min_cost" else -1
+    assert sense * value >= sense * ref[0] - 1e-6
+    assert sense * res.solution.bound <= sense * ref[0] + 1e-6
+    if not any(note.startswith("backhaul MIP") for note in res.solution.notes):
+        return  # no option at a site backhaul can feed: one plan, no MIP
+    assert any(note.startswith("kernel search: LP bound") for note in res.solution.notes)
+    assert res.solution.status in ("feasible", "time_limit")
+    assert (res.solution.status == "feasible") == (res.solution.gap <= 0.0)
+
+
 # ---------------------------------------------------------------------------------------
 # hand-made cases
 
@@ -306,6 +333,26 @@ def test_warm_start_is_the_plan_when_the_mip_finds_none(monkeypatch):
     assert res.total_cost_cny == 34 and res.solution.status == "time_limit"
     assert "the MIP stopped without a plan of its own: the warm start is the plan" in \
         res.solution.notes
+
+
+def test_an_earlier_plan_is_a_warm_start(monkeypatch):
+    """A plan passed as ``start`` (an earlier stage's) is tried besides the sites-first
+    start, and the better one kept: with the MIP stopped, the plan is the earlier one
+    (site 1, 30 + fiber 5), not the sites-first one (site 0, 10 + fiber 100)."""
+    inst = instance([[1, 1]], [10, 30], [0, 1], [100, 5], [], H=1)
+    earlier = solve(inst, "min_cost")
+    solve_mip = backhaul_model.run_mip
+
+    def stopped(mip, *, start, **kwargs):
+        if start is None:  # the warm start's own small model
+            return solve_mip(mip, start=start, **kwargs)
+        return MipResult(x=None, status="no_solution", objective=math.nan, bound=-math.inf)
+
+    monkeypatch.setattr(backhaul_model, "run_mip", stopped)
+    assert solve(inst, "min_cost", tie_break=False).total_cost_cny == 110
+    res = solve(inst, "min_cost", tie_break=False, start=earlier)
+    check_feeds(res, inst)
+    assert res.total_cost_cny == 35 and list(res.backhaul) == ["", "fiber"]
 
 
 def test_hop_limit_leaves_a_must_cover_row_to_backhaul():

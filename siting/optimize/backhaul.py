@@ -82,6 +82,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from siting.errors import InfeasibleError, InputError, SolverError
+from siting.optimize import highs_backend
 from siting.optimize.core import (
     TIE_BREAK_MIN_S,
     TIE_BREAK_TIME_FACTOR,
@@ -423,6 +424,8 @@ class _JointModel:
     feed: FeedColumns
     rows: tuple  # (matrix over the columns of p, lower, upper)
     fixed_cols: np.ndarray  # columns of fixed options (lower bound 1)
+    sites: SiteInputs
+    arcs: Arcs
 
     @property
     def n_options(self) -> int:
@@ -480,7 +483,31 @@ def _joint_model(p: Problem, options: OptionInputs, sites: SiteInputs, arcs: Arc
         record.note(f"{int(scope.blocked.sum())} must-cover row(s) lack options at sites "
                     f"backhaul can feed: rows {first_indices(np.flatnonzero(scope.blocked))}")
     return _JointModel(p=joint, scope=scope, feed=feed, rows=rows,
-                       fixed_cols=np.flatnonzero(options.fixed[cols]))
+                       fixed_cols=np.flatnonzero(options.fixed[cols]), sites=sites, arcs=arcs)
+
+
+def _restricted(model: _JointModel, columns: np.ndarray, p: Problem,
+                fixed: np.ndarray) -> _JointModel:
+    """The joint model of ``p``, whose options are the option columns ``columns`` of
+    ``model`` (``fixed``: bool per column), over the same sites and arcs."""
+    options = OptionInputs(A=p.A, cost=p.cost, counted=p.counted, fixed=fixed, groups=p.groups)
+    site = model.sites.site_of_option[model.scope.cols]
+    return _joint_model(p, options, replace(model.sites, site_of_option=site[columns]),
+                        model.arcs, SolveLog())
+
+
+def _translate(source: _JointModel, source_ids: np.ndarray, chosen: np.ndarray,
+               target: _JointModel, target_ids: np.ndarray) -> np.ndarray | None:
+    """The joint columns of ``target`` for the joint columns ``chosen`` of ``source``:
+    option columns by their ids (``*_ids``: an id per option column, ascending in the
+    target), feed columns by site, kind, level and cost; None when ``target`` lacks one."""
+    options = source_ids[chosen[chosen < source.n_options]]
+    at = np.minimum(np.searchsorted(target_ids, options), max(target_ids.size - 1, 0))
+    feeds = _feed_index(source.feed, chosen[chosen >= source.n_options] - source.n_options,
+                        target.feed)
+    if np.any(target_ids[at] != options) or np.any(feeds < 0):
+        return None
+    return np.concatenate([at, target.n_options + feeds])
 
 
 # ---------------------------------------------------------------------------------------
@@ -553,14 +580,43 @@ def _cheapest_column_per_site(site: np.ndarray, cost: np.ndarray, columns: np.nd
     return cheapest, lead
 
 
+def _feed_keys(site, kind, level, cost_cny):
+    """(site, kind, level, cost) of each feed column given by the four arrays."""
+    return zip(np.asarray(site).tolist(), np.asarray(kind).tolist(),
+               np.asarray(level).tolist(), np.asarray(cost_cny).tolist())
+
+
+def _feed_lookup(feed: FeedColumns, site, kind, level, cost_cny) -> np.ndarray:
+    """The column of ``feed`` of each (site, kind, level, cost) given by the four arrays;
+    -1 where it has none."""
+    where = {key: i for i, key in enumerate(_feed_keys(feed.site, feed.kind, feed.level,
+                                                       feed.cost_cny))}
+    return np.array([where.get(key, -1) for key in _feed_keys(site, kind, level, cost_cny)],
+                    np.int64)
+
+
 def _feed_index(source: FeedColumns, chosen: np.ndarray, target: FeedColumns) -> np.ndarray:
     """The columns of ``target`` with the site, kind, level and cost of the columns
     ``chosen`` of ``source``; -1 where ``target`` has none."""
-    def keys(feed, idx):
-        return zip(feed.site[idx].tolist(), feed.kind[idx].tolist(), feed.level[idx].tolist(),
-                   feed.cost_cny[idx].tolist())
-    where = {key: i for i, key in enumerate(keys(target, np.arange(target.size)))}
-    return np.array([where.get(key, -1) for key in keys(source, chosen)], np.int64)
+    return _feed_lookup(target, source.site[chosen], source.kind[chosen],
+                        source.level[chosen], source.cost_cny[chosen])
+
+
+def _plan_columns(model: _JointModel, plan: BackhaulSolution) -> np.ndarray | None:
+    """The joint columns of ``plan`` (options and per-site feeds of another call over the
+    same options and network), or None when this model lacks one of them."""
+    options = plan.solution.selected
+    at = np.minimum(np.searchsorted(model.scope.cols, options), max(model.n_options - 1, 0))
+    if np.any(model.scope.cols[at] != options):
+        return None
+    fed = np.flatnonzero(plan.on_air)
+    kind = np.array([_KINDS.index(k) for k in plan.backhaul[fed]], np.int64)
+    feeds = _feed_lookup(model.feed, fed, kind, np.where(kind == 2, -1, plan.hop_level[fed]),
+                         plan.backhaul_cost_cny[fed])
+    # a site with fiber on site has a (free) column only where it can feed a hop
+    if np.any((feeds < 0) & model.sites.needs_backhaul[fed]):
+        return None
+    return np.concatenate([at, model.n_options + feeds[feeds >= 0]])
 
 
 def _start_plan(model: _JointModel, sites: SiteInputs, arcs: Arcs, *, solver, deadline,
@@ -591,29 +647,31 @@ def _start_plan(model: _JointModel, sites: SiteInputs, arcs: Arcs, *, solver, de
                      weight=np.zeros(0), must=np.zeros(0, bool), objective="min_cost",
                      budget=p.budget, max_options=p.max_options, counted=p.counted[columns],
                      groups=p.groups[columns])
-    options = OptionInputs(A=kernel.A, cost=kernel.cost, counted=kernel.counted,
-                           fixed=np.isin(columns, selected), groups=kernel.groups)
     try:
-        small = _joint_model(kernel, options, replace(sites, site_of_option=site[columns]),
-                             arcs, SolveLog())
+        small = _restricted(model, columns, kernel, np.isin(columns, selected))
         stage = _first_stage(small, solver=solver, deadline=deadline, mip_gap=mip_gap,
                              seed=seed, record=SolveLog())
     except (InfeasibleError, SolverError) as exc:
         record.note(f"no warm start: the sites-first plan cannot be fed ({exc})")
         return None
-    chosen = stage.selected
-    feeds = _feed_index(small.feed, chosen[chosen >= small.n_options] - small.n_options,
-                        model.feed)
-    if np.any(feeds < 0):  # cannot happen: the small model's columns are the full one's
-        return None
     record.note(f"warm start: the sites-first plan, {int(relays.sum())} relays proposed, "
-                f"total {small.value(chosen):,.0f}")
-    return np.concatenate([columns[small.scope.cols[chosen[chosen < small.n_options]]],
-                           model.n_options + feeds])
+                f"total {small.value(stage.selected):,.0f}")
+    # the small model's columns are the full one's: the translation cannot fail
+    return _translate(small, columns[small.scope.cols], stage.selected, model,
+                      np.arange(model.n_options))
 
 
 # ---------------------------------------------------------------------------------------
 # solving
+
+
+#: A backhaul MIP with at least this many nonzeros is solved by LP-guided kernel search
+#: (:func:`_kernel_stage`) when HiGHS solves it: on the 100 km region (6.4e6 nonzeros)
+#: HiGHS's MIP spends ten minutes in presolve and the root's cut loop without improving on
+#: the warm start.
+KERNEL_MIN_NNZ = 3_000_000
+#: A variable the LP relaxation sets above this is in use [-].
+LP_USED = 1e-6
 
 
 def _time_left_s(deadline: float | None) -> float | None:
@@ -633,31 +691,96 @@ class _Stage:
     bound: float
 
 
-def _start_vector(built: BuiltModel, model: _JointModel, start: np.ndarray | None,
-                  record: SolveLog) -> np.ndarray | None:
-    """The MIP's warm start for the joint columns ``start`` (None: none), or None with a
-    note when it breaks a row of the model."""
-    if start is None:
-        return None
-    vector = built.start_vector(model.p, start)
-    if built.mip.is_feasible(vector):
-        return vector
-    record.note("warm start dropped: it breaks a row of the backhaul MIP")
-    return None
+def _best_start(built: BuiltModel, model: _JointModel, starts: list[np.ndarray],
+                record: SolveLog) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The best of the warm starts ``starts`` (joint columns) that meet every row of the
+    MIP: (its columns, its variable vector), or (None, None); a note for each dropped."""
+    best, best_vector = None, None
+    sign = 1.0 if built.mip.sense == "min" else -1.0
+    for columns in (s for s in starts if s is not None):
+        vector = built.start_vector(model.p, columns)
+        if not built.mip.is_feasible(vector):
+            record.note("warm start dropped: it breaks a row of the backhaul MIP")
+        elif best is None or sign * (built.mip.c @ vector) < sign * (built.mip.c @ best_vector):
+            best, best_vector = columns, vector
+    return best, best_vector
+
+
+def _stage_bound(model: _JointModel, mip_bound: float) -> float:
+    """The first-stage objective's bound from the bound of its MIP (``max_coverage``: the
+    must-cover rows' weight added, as the MIP rewards only the other rows); a trivial
+    bound when ``mip_bound`` is not finite."""
+    p = model.p
+    must_weight = float(p.weight[p.must].sum()) if p.objective == "max_coverage" else 0.0
+    bound = mip_bound + must_weight
+    if not math.isfinite(bound):
+        bound = 0.0 if p.objective == "min_cost" else float(p.weight.sum())
+    return bound
+
+
+def _lp_kernel(model: _JointModel, x: np.ndarray, start: np.ndarray | None) -> np.ndarray:
+    """Option columns of the kernel: every option at a site the LP relaxation ``x`` uses
+    (an option or a feed above ``LP_USED``), the fixed options and those of ``start``."""
+    n, feed = model.n_options, model.feed
+    site = model.sites.site_of_option[model.scope.cols]
+    used = np.zeros(model.sites.n_sites, bool)
+    used[site[x[:n] > LP_USED]] = True
+    used[feed.site[x[n:n + feed.size] > LP_USED]] = True
+    extra = model.fixed_cols if start is None else np.union1d(model.fixed_cols, start[start < n])
+    return np.union1d(np.flatnonzero(used[site]), extra)
+
+
+def _kernel_stage(model: _JointModel, built: BuiltModel, start: np.ndarray | None, *, solver,
+                  deadline, mip_gap, seed, record: SolveLog) -> _Stage:
+    """The first stage of a model too large for HiGHS's MIP in the time, by kernel search
+    (Angelelli, Mansini & Speranza 2010) with the LP relaxation as its guide: the LP
+    relaxation bounds the optimum, and the MIP over the options at the sites it uses (and
+    those of the warm start ``start``, which starts that MIP) gives the plan. Status and gap
+    are the plan's against the LP bound."""
+    trivial = -math.inf if model.p.objective == "min_cost" else math.inf
+    lp = highs_backend.solve_lp(built.mip, time_limit_s=_time_left_s(deadline))
+    if lp is None:
+        if start is None:
+            raise SolverError("the time limit was reached before the LP relaxation of the "
+                              "backhaul model was solved")
+        record.note("the LP relaxation was not solved in time: the warm start is the plan")
+        return _Stage(start, "time_limit", _stage_bound(model, trivial))
+    x, lp_value = lp
+    columns = _lp_kernel(model, x, start)
+    small = _restricted(model, columns, model.p.subproblem(np.arange(model.p.n_rows), columns),
+                        np.isin(columns, model.fixed_cols))
+    ids, every = columns[small.scope.cols], np.arange(model.n_options)
+    record.note(f"kernel search: LP bound {lp_value:,.0f}; the MIP over the {columns.size} "
+                f"options at the sites the LP relaxation uses and the warm start's")
+    stage = _first_stage(small, solver=solver, deadline=deadline, mip_gap=mip_gap, seed=seed,
+                         record=record, kernel=False,
+                         starts=() if start is None else (_translate(model, every, start,
+                                                                       small, ids),))
+    # the kernel's columns are the model's: the translation cannot fail
+    selected = _translate(small, ids, stage.selected, model, every)
+    bound = _stage_bound(model, lp_value)
+    gap = relative_gap(model.value(selected), bound)
+    return _Stage(selected, "feasible" if gap <= mip_gap else "time_limit", bound)
 
 
 def _first_stage(model: _JointModel, *, solver, deadline, mip_gap, seed, record: SolveLog,
-                 start: np.ndarray | None = None) -> _Stage:
-    """The primary objective's MIP, warm-started by the joint columns ``start`` (None:
-    none); bound and status as in :func:`~siting.optimize.solve_coverage_model`. A model
-    without columns (no option at a site that can be fed) has one plan, the empty one."""
+                 starts: tuple = (), kernel: bool = True) -> _Stage:
+    """The primary objective's MIP, warm-started by the best of ``starts`` (joint columns
+    of plans); bound and status as in :func:`~siting.optimize.solve_coverage_model`. A model
+    without columns (no option at a site that can be fed) has one plan, the empty one.
+    With ``kernel``, a model of ``KERNEL_MIN_NNZ`` nonzeros or more solved by HiGHS goes to
+    :func:`_kernel_stage`."""
     if model.p.n_cols == 0:
         nothing = np.zeros(0, np.int64)
         return _Stage(nothing, "optimal", model.value(nothing))
     built = model.built("primary")
     record.note(f"backhaul MIP: {built.mip.n_vars} variables, {built.mip.A.shape[0]} rows, "
                 f"{built.mip.A.nnz} nonzeros")
-    vector = _start_vector(built, model, start, record)
+    start, vector = _best_start(built, model, list(starts), record)
+    if (kernel and built.mip.A.nnz >= KERNEL_MIN_NNZ and solver == "highs"
+            and highs_backend.available()):
+        return _kernel_stage(model, built, start, solver=solver, deadline=deadline,
+                             mip_gap=mip_gap, seed=seed, record=record)
     res = run_mip(built.mip, solver=solver, time_limit_s=_time_left_s(deadline),
                   mip_gap=mip_gap, seed=seed, start=vector, record=record)
     if res.status == "infeasible":
@@ -671,10 +794,7 @@ def _first_stage(model: _JointModel, *, solver, deadline, mip_gap, seed, record:
     selected = _selection(res, built.n_x)
     value = model.value(selected)
     p = model.p
-    must_weight = float(p.weight[p.must].sum()) if p.objective == "max_coverage" else 0.0
-    bound = res.bound + must_weight
-    if not math.isfinite(bound):
-        bound = 0.0 if p.objective == "min_cost" else float(p.weight.sum())
+    bound = _stage_bound(model, res.bound)
     if res.status == "optimal" and mip_gap == 0:
         bound = (min if p.objective == "min_cost" else max)(bound, value)
     status = res.status
@@ -818,7 +938,8 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
                         max_options: int | None = None, counted=None, fixed=None, groups=None,
                         site_needs_backhaul=None, tie_break: bool = True,
                         time_limit_s: float | None = None, mip_gap: float = 0.0,
-                        solver: str = "highs", seed: int = 0) -> BackhaulSolution:
+                        solver: str = "highs", seed: int = 0,
+                        start: BackhaulSolution | None = None) -> BackhaulSolution:
     """Choose options and the backhaul of their sites together (model in the module
     docstring).
 
@@ -844,6 +965,10 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
         False for sites with fiber on site (fed at no cost). Default: every site needs it.
     tie_break, time_limit_s, mip_gap, solver, seed
         As in :func:`siting.optimize.solve_coverage_model`.
+    start : BackhaulSolution, optional
+        A plan of an earlier call with the same options and network (a previous stage's),
+        tried as a warm start besides the sites-first one; dropped if it breaks a
+        constraint of this call.
 
     Returns
     -------
@@ -874,8 +999,9 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
     model = _joint_model(p, options, sites, arcs, record)
     settings = {"solver": solver, "mip_gap": float(mip_gap), "seed": seed, "record": record}
     started = time.perf_counter()
-    start = _start_plan(model, sites, arcs, deadline=deadline, **settings)
-    first = _first_stage(model, deadline=deadline, start=start, **settings)
+    starts = (_start_plan(model, sites, arcs, deadline=deadline, **settings),
+              None if start is None else _plan_columns(model, start))
+    first = _first_stage(model, deadline=deadline, starts=starts, **settings)
     selected = first.selected
     if tie_break:
         own = time.perf_counter() + max(TIE_BREAK_TIME_FACTOR * (time.perf_counter() - started),
