@@ -319,7 +319,7 @@ def test_warm_start_is_the_sites_first_plan_fed_through_relays():
 
 def test_warm_start_is_the_plan_when_the_mip_finds_none(monkeypatch):
     """A MIP stopped before it has a plan (a time limit on a large model) leaves the warm
-    start as the plan, reported as not proven optimal."""
+    start as the plan, reported as not proven optimal, and no time for the tie-break."""
     solve_mip = backhaul_model.run_mip
 
     def stopped(mip, *, start, **kwargs):
@@ -328,10 +328,12 @@ def test_warm_start_is_the_plan_when_the_mip_finds_none(monkeypatch):
         return MipResult(x=None, status="no_solution", objective=math.nan, bound=-math.inf)
 
     monkeypatch.setattr(backhaul_model, "run_mip", stopped)
-    res = solve(relay_chain(H=2), "min_cost", tie_break=False)
+    res = solve(relay_chain(H=2), "min_cost")
     check_feeds(res, relay_chain(H=2))
     assert res.total_cost_cny == 34 and res.solution.status == "time_limit"
     assert "the MIP stopped without a plan of its own: the warm start is the plan" in \
+        res.solution.notes
+    assert "tie-break stage skipped: the first stage stopped on its time limit" in \
         res.solution.notes
 
 

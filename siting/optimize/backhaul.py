@@ -55,6 +55,16 @@ budget, is what leaves them uncovered. The check is structural (graph reachabili
 sites that can be on air), done before the solve; rows the budget or quota leave uncovered
 raise :class:`~siting.errors.InfeasibleError` as in :func:`~siting.optimize.solve_coverage_model`.
 
+Solving. The MIP gets warm starts, the better feasible one kept: the plan of the same
+constraints as if backhaul were free (:func:`~siting.optimize.solve_coverage_model`), fed
+as cheaply as a small joint model over its sites and the relays of their cheapest hop
+chains (:func:`relay_chains`) allows, and a plan of an earlier call (``start``). A model of
+``KERNEL_MIN_NNZ`` nonzeros or more is solved by kernel search (Angelelli, Mansini &
+Speranza 2010) guided by its LP relaxation: the LP bounds the optimum, and the MIP over the
+options at the sites the LP uses (and the warm start's) gives the plan, its gap proven
+against the LP bound. Whatever stops a MIP before it has a plan of its own, the warm start
+is the plan, reported as not proven.
+
 Not modelled: link capacity (a site may feed any number of others), and phases. A phased
 variant would copy :math:`\varphi, \mu, \psi` per period as "fed by the end of period
 :math:`t`" (non-decreasing in :math:`t`, like the built-by options of
@@ -64,6 +74,8 @@ then, and charge each feed to the period it first appears in; :func:`feed_column
 
 References
 ----------
+Angelelli, E., Mansini, R., Speranza, M.G. (2010). Kernel search: a general heuristic for the
+multi-dimensional knapsack problem. Computers & Operations Research 37(11), 2017-2026.
 Gouveia, L. (1996). Multicommodity flow models for spanning trees with hop constraints.
 European Journal of Operational Research 95(1), 178-190.
 Gouveia, L. (1998). Using variable redefinition for computing lower bounds for minimum
@@ -964,7 +976,8 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
     site_needs_backhaul : bool array, shape (n_sites,), optional
         False for sites with fiber on site (fed at no cost). Default: every site needs it.
     tie_break, time_limit_s, mip_gap, solver, seed
-        As in :func:`siting.optimize.solve_coverage_model`.
+        As in :func:`siting.optimize.solve_coverage_model`; the tie-break stage is skipped
+        when the first stage stopped on its time limit (with a note).
     start : BackhaulSolution, optional
         A plan of an earlier call with the same options and network (a previous stage's),
         tried as a warm start besides the sites-first one; dropped if it breaks a
@@ -1003,7 +1016,9 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
               None if start is None else _plan_columns(model, start))
     first = _first_stage(model, deadline=deadline, starts=starts, **settings)
     selected = first.selected
-    if tie_break:
+    if tie_break and first.status == "time_limit":
+        record.note("tie-break stage skipped: the first stage stopped on its time limit")
+    elif tie_break:
         own = time.perf_counter() + max(TIE_BREAK_TIME_FACTOR * (time.perf_counter() - started),
                                         TIE_BREAK_MIN_S)
         selected = _tie_break(model, first, deadline=own if deadline is None
