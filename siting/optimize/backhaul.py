@@ -631,8 +631,8 @@ def _plan_columns(model: _JointModel, plan: BackhaulSolution) -> np.ndarray | No
     return np.concatenate([at, model.n_options + feeds[feeds >= 0]])
 
 
-def _start_plan(model: _JointModel, sites: SiteInputs, arcs: Arcs, *, solver, deadline,
-                mip_gap, seed, record: SolveLog) -> np.ndarray | None:
+def _start_plan(model: _JointModel, *, solver, deadline, mip_gap, seed,
+                record: SolveLog) -> np.ndarray | None:
     """Joint columns of a plan to warm-start the MIP with, or None when this finds none.
 
     The options of :func:`_sites_first` (must-cover rows at least cost, backhaul ignored),
@@ -647,12 +647,13 @@ def _start_plan(model: _JointModel, sites: SiteInputs, arcs: Arcs, *, solver, de
                             seed=seed)
     if selected is None:
         return None
-    p, site = model.p, sites.site_of_option[model.scope.cols]
+    sites, p = model.sites, model.p
+    site = sites.site_of_option[model.scope.cols]
     on_air = np.zeros(sites.n_sites, bool)
     on_air[site[selected]] = True
     free = np.setdiff1d(np.arange(model.n_options), model.fixed_cols)
     relay_cost, cheapest = _cheapest_column_per_site(site, p.cost, free, sites.n_sites)
-    relays = relay_chains(sites, arcs, model.scope.possible, on_air,
+    relays = relay_chains(sites, model.arcs, model.scope.possible, on_air,
                           np.where(on_air, 0.0, relay_cost))
     columns = np.union1d(selected, cheapest[relays[site[cheapest]]])
     kernel = Problem(A=sp.csr_matrix((0, columns.size)), cost=p.cost[columns],
@@ -1012,7 +1013,7 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
     model = _joint_model(p, options, sites, arcs, record)
     settings = {"solver": solver, "mip_gap": float(mip_gap), "seed": seed, "record": record}
     started = time.perf_counter()
-    starts = (_start_plan(model, sites, arcs, deadline=deadline, **settings),
+    starts = (_start_plan(model, deadline=deadline, **settings),
               None if start is None else _plan_columns(model, start))
     first = _first_stage(model, deadline=deadline, starts=starts, **settings)
     selected = first.selected
