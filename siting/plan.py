@@ -143,16 +143,29 @@ def _covered(cover: sp.csr_matrix, selected: np.ndarray) -> np.ndarray:
 
 #: Each solver call of a plan gets at least this long, even when the plan's time is up [s].
 MIN_SOLVE_S = 1.0
+#: Share of the plan's time left that a stage whose plan is not delivered may take [-]: the
+#: first stage of a ``max_coverage`` plan (it only decides whether every mandatory point is
+#: affordable; up to two stages follow) and the most-mandatory stage (one follows). On a
+#: large region with backhaul every stage runs to its time limit, and the delivered plan
+#: must not be left a second.
+AFFORDABILITY_SHARE = 1 / 3
+MOST_MANDATORY_SHARE = 1 / 2
+#: Share of the plan's time kept for assembling it after the last solver call [-] (a 600 s
+#: backhaul plan of the 100 km region overran by 1-3 s when its last call took all of it).
+ASSEMBLY_SHARE = 0.01
 
 
 class _TimeLeft:
-    """The plan's one time limit (``solver.time_limit_s``), shared by its solver calls."""
+    """The plan's one time limit (``solver.time_limit_s``), shared by its solver calls;
+    they end ``ASSEMBLY_SHARE`` of it early, so that the plan, assembled after the last
+    one, keeps within it."""
 
     def __init__(self, limit_s: float):
-        self.end_s = time.perf_counter() + limit_s
+        self.end_s = time.perf_counter() + (1.0 - ASSEMBLY_SHARE) * limit_s
 
-    def __call__(self) -> float:
-        return max(self.end_s - time.perf_counter(), MIN_SOLVE_S)
+    def __call__(self, share: float = 1.0) -> float:
+        """``share`` of the time left [s], at least ``MIN_SOLVE_S``."""
+        return max(share * (self.end_s - time.perf_counter()), MIN_SOLVE_S)
 
 
 @dataclass(frozen=True)
@@ -168,14 +181,17 @@ class _Solver:
     site_of_option: np.ndarray | None = None  # the candidate of each option (with backhaul)
 
     def solve(self, objective: str, *, weight=None, must_cover=None, budget=None,
-              max_options=None, tie_break: bool = True) -> tuple[Solution, BackhaulSolution | None]:
-        """One solver call of the plan, and its feeds with backhaul (else None).
-        ``tie_break=False`` for a stage whose plan is not delivered (only its objective or
-        coverage is used): its second lexicographic stage would be time spent for nothing."""
+              max_options=None, tie_break: bool = True, share: float = 1.0,
+              start: BackhaulSolution | None = None) -> tuple[Solution, BackhaulSolution | None]:
+        """One solver call of the plan, and its feeds with backhaul (else None), in
+        ``share`` of the plan's time left; with backhaul, ``start`` (an earlier stage's plan)
+        is tried as a warm start. ``tie_break=False`` for a stage whose plan is not
+        delivered (only its objective or coverage is used): its second lexicographic stage
+        would be time spent for nothing."""
         common = dict(objective=objective, weight=weight, must_cover=must_cover, budget=budget,
                       max_options=max_options, counted=self.costs.new_site,
                       fixed=self.costs.fixed, groups=self.costs.group, tie_break=tie_break,
-                      time_limit_s=self.time_left(), mip_gap=self.settings.mip_gap,
+                      time_limit_s=self.time_left(share), mip_gap=self.settings.mip_gap,
                       solver=self.settings.name, seed=self.settings.seed)
         if self.network is None:
             return solve_coverage_model(self.cover, self.costs.total_cny, **common), None
@@ -184,7 +200,7 @@ class _Solver:
             self.cover, self.costs.total_cny, site_of_option=self.site_of_option,
             fiber_cost_cny=network.fiber["cost_cny"].to_numpy(float), links=network.links,
             satellite_cost_cny=network.satellite_cost_cny, max_hops=network.max_hops,
-            site_needs_backhaul=network.needs_backhaul, **common)
+            site_needs_backhaul=network.needs_backhaul, start=start, **common)
         return feeds.solution, feeds
 
 
@@ -208,7 +224,9 @@ def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
     quota = objective.max_new_sites
     try:
         first, feeds = planner.solve("min_cost", weight=demand.people, must_cover=need,
-                                     max_options=quota, tie_break=objective.kind == "min_cost")
+                                     max_options=quota, tie_break=objective.kind == "min_cost",
+                                     share=(1.0 if objective.kind == "min_cost"
+                                            else AFFORDABILITY_SHARE))
         affordable = budget is None or first.objective <= budget * (1 + 1e-9)
     except InfeasibleError:
         first, feeds, affordable = None, None, False
@@ -217,19 +235,22 @@ def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
                   + ("" if affordable else ": over the budget or quota"))
     must = need
     if not affordable:
-        most, _ = planner.solve("max_coverage", weight=mandatory.astype(float), budget=budget,
-                                max_options=quota, tie_break=False)
+        most, feeds = planner.solve("max_coverage", weight=mandatory.astype(float),
+                                    budget=budget, max_options=quota, tie_break=False,
+                                    share=MOST_MANDATORY_SHARE)
         must = (mandatory & _covered(cover, most.selected)).astype(np.int64)
         stages.append(f"cover as many mandatory points as the budget and quota allow "
                       f"({int(must.sum())} of {int(mandatory.sum())}, without backup coverage)")
+    # the plan so far (``feeds``: the first stage's if affordable, else the most-mandatory
+    # one's) meets the last stage's constraints: its warm start with backhaul
     if objective.kind == "min_cost" and affordable:
         solution = first
     elif objective.kind == "min_cost":
         solution, feeds = planner.solve("min_cost", weight=demand.people, must_cover=must,
-                                        max_options=quota)
+                                        max_options=quota, start=feeds)
     else:
         solution, feeds = planner.solve("max_coverage", weight=demand.people, must_cover=must,
-                                        budget=budget, max_options=quota)
+                                        budget=budget, max_options=quota, start=feeds)
         stages.append("then cover the most people within the budget and quota, at least cost")
     selected = np.union1d(solution.selected, np.flatnonzero(costs.fixed)).astype(np.int64)
     return _assemble(coverage, demand, costs, selected, solution, tuple(stages),

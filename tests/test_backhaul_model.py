@@ -13,8 +13,15 @@ import pytest
 import scipy.sparse as sp
 
 from siting.errors import InfeasibleError, InputError
+from siting.optimize import backhaul as backhaul_model
 from siting.optimize import highs_backend, pulp_backend
-from siting.optimize.backhaul import solve_with_backhaul
+from siting.optimize.backhaul import (
+    checked_arcs,
+    checked_sites,
+    relay_chains,
+    solve_with_backhaul,
+)
+from siting.optimize.model import MipResult
 
 INF = math.inf
 
@@ -215,6 +222,33 @@ def test_random_instances_match_brute_force(objective, seed):
     check_against_brute_force(random_instance(rng, objective), objective)
 
 
+@pytest.mark.parametrize("objective", ["min_cost", "max_coverage"])
+@pytest.mark.parametrize("seed", range(20))
+def test_kernel_search_gives_a_valid_plan_and_bound(monkeypatch, objective, seed):
+    """Kernel search (forced on tiny models): a feasible plan, no better than the brute
+    force optimum, and an LP bound no better than it either; "feasible" only within the
+    gap (0 here)."""
+    monkeypatch.setattr(backhaul_model, "KERNEL_MIN_NNZ", 0)
+    rng = np.random.default_rng([18, seed, objective == "min_cost"])
+    inst = random_instance(rng, objective)
+    ref = brute_force(inst, objective)
+    if ref is None:
+        return
+    res = solve(inst, objective, tie_break=False)
+    check_feeds(res, inst)
+    people = inst["weight"][inst["A"][:, res.solution.selected].sum(axis=1) > 0].sum()
+    value = res.total_cost_cny if objective == "min_cost" else people
+    assert res.solution.objective == pytest.approx(value)
+    sense = 1 if objective == "min_cost" else -1
+    assert sense * value >= sense * ref[0] - 1e-6
+    assert sense * res.solution.bound <= sense * ref[0] + 1e-6
+    if not any(note.startswith("backhaul MIP") for note in res.solution.notes):
+        return  # no option at a site backhaul can feed: one plan, no MIP
+    assert any(note.startswith("kernel search: LP bound") for note in res.solution.notes)
+    assert res.solution.status in ("feasible", "time_limit")
+    assert (res.solution.status == "feasible") == (res.solution.gap <= 0.0)
+
+
 # ---------------------------------------------------------------------------------------
 # hand-made cases
 
@@ -261,6 +295,66 @@ def test_two_hop_relay(relay_covers):
     assert list(res.feeder_site) == [-1, 0, 1]
     assert list(res.feeder_link) == [-1, 0, 1]
     assert res.total_cost_cny == 8 + 5 + 5 + 10 + 3 + 3
+
+
+def test_relay_chains_propose_the_relays_of_a_two_hop_chain():
+    """The warm start's chains: on-air site 2 reaches fiber at site 0 only through site 1;
+    with one hop allowed no chain reaches fiber, and no relay is proposed."""
+    inst = relay_chain(H=2)
+    links = link_table(inst["links"])
+    for H, expected in [(2, [True, True, False]), (1, [False, False, False])]:
+        sites = checked_sites(inst["site"], 3, inst["fiber"], None, None, H)
+        arcs = checked_arcs(links, 3)
+        relays = relay_chains(sites, arcs, np.ones(3, bool), np.array([False, False, True]),
+                              np.array([8.0, 5.0, 0.0]))
+        assert list(relays) == expected
+
+
+def test_warm_start_is_the_sites_first_plan_fed_through_relays():
+    """The sites-first plan (site 2 alone) fed through the relays its chain proposes is a
+    feasible plan, handed to the MIP, and the optimum is still the brute force one."""
+    res = check_against_brute_force(relay_chain(H=2), "min_cost")
+    assert "warm start: the sites-first plan, 2 relays proposed, total 34" in res.solution.notes
+
+
+def test_warm_start_is_the_plan_when_the_mip_finds_none(monkeypatch):
+    """A MIP stopped before it has a plan (a time limit on a large model) leaves the warm
+    start as the plan, reported as not proven optimal, and no time for the tie-break."""
+    solve_mip = backhaul_model.run_mip
+
+    def stopped(mip, *, start, **kwargs):
+        if start is None:  # the warm start's own small model
+            return solve_mip(mip, start=start, **kwargs)
+        return MipResult(x=None, status="no_solution", objective=math.nan, bound=-math.inf)
+
+    monkeypatch.setattr(backhaul_model, "run_mip", stopped)
+    res = solve(relay_chain(H=2), "min_cost")
+    check_feeds(res, relay_chain(H=2))
+    assert res.total_cost_cny == 34 and res.solution.status == "time_limit"
+    assert "the MIP stopped without a plan of its own: the warm start is the plan" in \
+        res.solution.notes
+    assert "tie-break stage skipped: the first stage stopped on its time limit" in \
+        res.solution.notes
+
+
+def test_an_earlier_plan_is_a_warm_start(monkeypatch):
+    """A plan passed as ``start`` (an earlier stage's) is tried besides the sites-first
+    start, and the better one kept: with the MIP stopped, the plan is the earlier one
+    (site 1, 30 + fiber 5), not the sites-first one (site 0, 10 + fiber 100)."""
+    inst = instance([[1, 1]], [10, 30], [0, 1], [100, 5], [], H=1)
+    earlier = solve(inst, "min_cost")
+    solve_mip = backhaul_model.run_mip
+
+    def stopped(mip, *, start, **kwargs):
+        if start is None:  # the warm start's own small model
+            return solve_mip(mip, start=start, **kwargs)
+        return MipResult(x=None, status="no_solution", objective=math.nan, bound=-math.inf)
+
+    monkeypatch.setattr(backhaul_model, "run_mip", stopped)
+    assert solve(inst, "min_cost", tie_break=False).total_cost_cny == 110
+    res = solve(inst, "min_cost", tie_break=False, start=earlier)
+    check_feeds(res, inst)
+    assert res.total_cost_cny == 35 and list(res.backhaul) == ["", "fiber"]
 
 
 def test_hop_limit_leaves_a_must_cover_row_to_backhaul():

@@ -114,6 +114,29 @@ def test_every_site_on_air_is_fed_and_the_costs_add_up(tiny):
     assert len(links) == int((sites["backhaul_cost_cny"] > 0).sum())
 
 
+def test_the_last_stage_starts_from_the_plan_before_it(tmp_path, monkeypatch):
+    """A max_coverage plan: the affordability stage gets a third of the time, and the last
+    stage is warm-started by its plan (which meets the last stage's constraints)."""
+    calls = []
+    solve = siting.plan.solve_with_backhaul
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs)
+        result = solve(*args, **kwargs)
+        calls[-1] = dict(kwargs, result=result)
+        return result
+
+    monkeypatch.setattr(siting.plan, "solve_with_backhaul", spy)
+    path = write_backhaul_region(tmp_path / "region",
+                                 objective={"type": "max_coverage", "budget_cny": 5e6})
+    run = compute(siting.load_scenario(path))
+    first, last = calls[:2]  # then the baselines' cheapest backhaul of sites-first
+    assert first["objective"] == "min_cost" and last["objective"] == "max_coverage"
+    assert first["time_limit_s"] <= 30 / 3 + 1e-6 < last["time_limit_s"]
+    assert last["start"] is first["result"]
+    assert run.plan.backhaul.feeds is last["result"]
+
+
 def test_backhaul_reaches_every_output(tiny):
     _, summary, out = tiny
     kml = (out / "sites.kml").read_text(encoding="utf-8")

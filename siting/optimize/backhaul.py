@@ -55,6 +55,16 @@ budget, is what leaves them uncovered. The check is structural (graph reachabili
 sites that can be on air), done before the solve; rows the budget or quota leave uncovered
 raise :class:`~siting.errors.InfeasibleError` as in :func:`~siting.optimize.solve_coverage_model`.
 
+Solving. The MIP gets warm starts, the better feasible one kept: the plan of the same
+constraints as if backhaul were free (:func:`~siting.optimize.solve_coverage_model`), fed
+as cheaply as a small joint model over its sites and the relays of their cheapest hop
+chains (:func:`relay_chains`) allows, and a plan of an earlier call (``start``). A model of
+``KERNEL_MIN_NNZ`` nonzeros or more is solved by kernel search (Angelelli, Mansini &
+Speranza 2010) guided by its LP relaxation: the LP bounds the optimum, and the MIP over the
+options at the sites the LP uses (and the warm start's) gives the plan, its gap proven
+against the LP bound. Whatever stops a MIP before it has a plan of its own, the warm start
+is the plan, reported as not proven.
+
 Not modelled: link capacity (a site may feed any number of others), and phases. A phased
 variant would copy :math:`\varphi, \mu, \psi` per period as "fed by the end of period
 :math:`t`" (non-decreasing in :math:`t`, like the built-by options of
@@ -64,6 +74,8 @@ then, and charge each feed to the period it first appears in; :func:`feed_column
 
 References
 ----------
+Angelelli, E., Mansini, R., Speranza, M.G. (2010). Kernel search: a general heuristic for the
+multi-dimensional knapsack problem. Computers & Operations Research 37(11), 2017-2026.
 Gouveia, L. (1996). Multicommodity flow models for spanning trees with hop constraints.
 European Journal of Operational Research 95(1), 178-190.
 Gouveia, L. (1998). Using variable redefinition for computing lower bounds for minimum
@@ -82,11 +94,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from siting.errors import InfeasibleError, InputError, SolverError
+from siting.optimize import highs_backend
 from siting.optimize.core import (
     TIE_BREAK_MIN_S,
     TIE_BREAK_TIME_FACTOR,
     SolveLog,
     run_mip,
+    solve_coverage_model,
     validated_problem,
 )
 from siting.optimize.inputs import OptionInputs, as_bool, first_indices, take_out_fixed
@@ -422,6 +436,8 @@ class _JointModel:
     feed: FeedColumns
     rows: tuple  # (matrix over the columns of p, lower, upper)
     fixed_cols: np.ndarray  # columns of fixed options (lower bound 1)
+    sites: SiteInputs
+    arcs: Arcs
 
     @property
     def n_options(self) -> int:
@@ -479,11 +495,196 @@ def _joint_model(p: Problem, options: OptionInputs, sites: SiteInputs, arcs: Arc
         record.note(f"{int(scope.blocked.sum())} must-cover row(s) lack options at sites "
                     f"backhaul can feed: rows {first_indices(np.flatnonzero(scope.blocked))}")
     return _JointModel(p=joint, scope=scope, feed=feed, rows=rows,
-                       fixed_cols=np.flatnonzero(options.fixed[cols]))
+                       fixed_cols=np.flatnonzero(options.fixed[cols]), sites=sites, arcs=arcs)
+
+
+def _restricted(model: _JointModel, columns: np.ndarray, p: Problem,
+                fixed: np.ndarray) -> _JointModel:
+    """The joint model of ``p``, whose options are the option columns ``columns`` of
+    ``model`` (``fixed``: bool per column), over the same sites and arcs."""
+    options = OptionInputs(A=p.A, cost=p.cost, counted=p.counted, fixed=fixed, groups=p.groups)
+    site = model.sites.site_of_option[model.scope.cols]
+    return _joint_model(p, options, replace(model.sites, site_of_option=site[columns]),
+                        model.arcs, SolveLog())
+
+
+def _translate(source: _JointModel, source_ids: np.ndarray, chosen: np.ndarray,
+               target: _JointModel, target_ids: np.ndarray) -> np.ndarray | None:
+    """The joint columns of ``target`` for the joint columns ``chosen`` of ``source``:
+    option columns by their ids (``*_ids``: an id per option column, ascending in the
+    target), feed columns by site, kind, level and cost; None when ``target`` lacks one."""
+    options = source_ids[chosen[chosen < source.n_options]]
+    at = np.minimum(np.searchsorted(target_ids, options), max(target_ids.size - 1, 0))
+    feeds = _feed_index(source.feed, chosen[chosen >= source.n_options] - source.n_options,
+                        target.feed)
+    if np.any(target_ids[at] != options) or np.any(feeds < 0):
+        return None
+    return np.concatenate([at, target.n_options + feeds])
+
+
+# ---------------------------------------------------------------------------------------
+# the warm start
+
+
+def relay_chains(sites: SiteInputs, arcs: Arcs, possible: np.ndarray, on_air: np.ndarray,
+                 relay_cost_cny: np.ndarray) -> np.ndarray:
+    r"""Bool per site: off air, and on the cheapest chain of hops feeding some on-air site.
+
+    :math:`G^k_t`, the least cost of feeding site :math:`t` within :math:`k` hops, its own
+    cost :math:`r_t` included (``relay_cost_cny``: 0 on air, inf where it cannot go on
+    air), by the layers of a hop-limited Bellman-Ford recursion over the useful arcs
+    (:func:`useful_arcs`): :math:`G^0_t = r_t + f_t`, :math:`G^k_t = \min(G^{k-1}_t,\;
+    r_t + \min_u (c_{t \leftarrow u} + G^{k-1}_u))`. Each on-air site's chain is followed
+    back from level :math:`H`. Chains ignore that relays can be shared and that satellite
+    exists: they only propose relays, which the kernel model of :func:`_start_plan`
+    chooses among.
+    """
+    useful = useful_arcs(sites, arcs, possible)
+    child, parent, cost = arcs.child[useful], arcs.parent[useful], arcs.cost_cny[useful]
+    best = relay_cost_cny + sites.fiber_cost_cny
+    feeder = []
+    for _ in range(sites.max_hops):
+        via = cost + best[parent]
+        order = np.lexsort((via, child))
+        lead = order[np.flatnonzero(np.diff(child[order], prepend=-1) != 0)]
+        chained = np.full(sites.n_sites, np.inf)
+        chained[child[lead]] = relay_cost_cny[child[lead]] + via[lead]
+        from_ = np.full(sites.n_sites, -1)
+        from_[child[lead]] = parent[lead]
+        better = chained < best
+        feeder.append(np.where(better, from_, -1))
+        best = np.where(better, chained, best)
+    relays = np.zeros(sites.n_sites, bool)
+    here = np.flatnonzero(on_air & sites.needs_backhaul)
+    for up in reversed(feeder):
+        moved = up[here] >= 0
+        here = np.where(moved, up[here], here)
+        relays[here[moved]] = True
+    return relays & ~on_air
+
+
+def _sites_first(model: _JointModel, *, solver, deadline, mip_gap, seed) -> np.ndarray | None:
+    """Option columns of the least-cost plan meeting the model's must-cover rows, budget,
+    quota and groups as if backhaul were free
+    (:func:`~siting.optimize.solve_coverage_model`); None when there is none."""
+    n, p = model.n_options, model.p
+    fixed = np.zeros(n, bool)
+    fixed[model.fixed_cols] = True
+    try:
+        plan = solve_coverage_model(
+            p.A[:, :n], p.cost[:n], objective="min_cost", must_cover=p.required,
+            budget=p.budget, max_options=p.max_options, counted=p.counted[:n], fixed=fixed,
+            groups=p.groups[:n], tie_break=False, time_limit_s=_time_left_s(deadline),
+            mip_gap=mip_gap, solver=solver, seed=seed)
+    except (InfeasibleError, SolverError):
+        return None
+    return plan.selected
+
+
+def _cheapest_column_per_site(site: np.ndarray, cost: np.ndarray, columns: np.ndarray,
+                              n_sites: int) -> tuple[np.ndarray, np.ndarray]:
+    """(cost [CNY] per site, inf where none; the cheapest of ``columns`` at each site that
+    has one, as an array of column indices)."""
+    cheapest = np.full(n_sites, np.inf)
+    np.minimum.at(cheapest, site[columns], cost[columns])
+    order = columns[np.lexsort((cost[columns], site[columns]))]
+    lead = order[np.flatnonzero(np.diff(site[order], prepend=-1) != 0)]
+    return cheapest, lead
+
+
+def _feed_keys(site, kind, level, cost_cny):
+    """(site, kind, level, cost) of each feed column given by the four arrays."""
+    return zip(np.asarray(site).tolist(), np.asarray(kind).tolist(),
+               np.asarray(level).tolist(), np.asarray(cost_cny).tolist())
+
+
+def _feed_lookup(feed: FeedColumns, site, kind, level, cost_cny) -> np.ndarray:
+    """The column of ``feed`` of each (site, kind, level, cost) given by the four arrays;
+    -1 where it has none."""
+    where = {key: i for i, key in enumerate(_feed_keys(feed.site, feed.kind, feed.level,
+                                                       feed.cost_cny))}
+    return np.array([where.get(key, -1) for key in _feed_keys(site, kind, level, cost_cny)],
+                    np.int64)
+
+
+def _feed_index(source: FeedColumns, chosen: np.ndarray, target: FeedColumns) -> np.ndarray:
+    """The columns of ``target`` with the site, kind, level and cost of the columns
+    ``chosen`` of ``source``; -1 where ``target`` has none."""
+    return _feed_lookup(target, source.site[chosen], source.kind[chosen],
+                        source.level[chosen], source.cost_cny[chosen])
+
+
+def _plan_columns(model: _JointModel, plan: BackhaulSolution) -> np.ndarray | None:
+    """The joint columns of ``plan`` (options and per-site feeds of another call over the
+    same options and network), or None when this model lacks one of them."""
+    options = plan.solution.selected
+    at = np.minimum(np.searchsorted(model.scope.cols, options), max(model.n_options - 1, 0))
+    if np.any(model.scope.cols[at] != options):
+        return None
+    fed = np.flatnonzero(plan.on_air)
+    kind = np.array([_KINDS.index(k) for k in plan.backhaul[fed]], np.int64)
+    feeds = _feed_lookup(model.feed, fed, kind, np.where(kind == 2, -1, plan.hop_level[fed]),
+                         plan.backhaul_cost_cny[fed])
+    # a site with fiber on site has a (free) column only where it can feed a hop
+    if np.any((feeds < 0) & model.sites.needs_backhaul[fed]):
+        return None
+    return np.concatenate([at, model.n_options + feeds[feeds >= 0]])
+
+
+def _start_plan(model: _JointModel, *, solver, deadline, mip_gap, seed,
+                record: SolveLog) -> np.ndarray | None:
+    """Joint columns of a plan to warm-start the MIP with, or None when this finds none.
+
+    The options of :func:`_sites_first` (must-cover rows at least cost, backhaul ignored),
+    fed as cheaply as a small joint model allows: its options are those, fixed, and the
+    cheapest option at each relay :func:`relay_chains` proposes; it keeps the budget, quota
+    and groups, so its plan is one of the full model's. Without relays the sites' own
+    fiber routes would often cost many times their masts.
+    """
+    if model.n_options == 0:
+        return None
+    selected = _sites_first(model, solver=solver, deadline=deadline, mip_gap=mip_gap,
+                            seed=seed)
+    if selected is None:
+        return None
+    sites, p = model.sites, model.p
+    site = sites.site_of_option[model.scope.cols]
+    on_air = np.zeros(sites.n_sites, bool)
+    on_air[site[selected]] = True
+    free = np.setdiff1d(np.arange(model.n_options), model.fixed_cols)
+    relay_cost, cheapest = _cheapest_column_per_site(site, p.cost, free, sites.n_sites)
+    relays = relay_chains(sites, model.arcs, model.scope.possible, on_air,
+                          np.where(on_air, 0.0, relay_cost))
+    columns = np.union1d(selected, cheapest[relays[site[cheapest]]])
+    kernel = Problem(A=sp.csr_matrix((0, columns.size)), cost=p.cost[columns],
+                     weight=np.zeros(0), must=np.zeros(0, bool), objective="min_cost",
+                     budget=p.budget, max_options=p.max_options, counted=p.counted[columns],
+                     groups=p.groups[columns])
+    try:
+        small = _restricted(model, columns, kernel, np.isin(columns, selected))
+        stage = _first_stage(small, solver=solver, deadline=deadline, mip_gap=mip_gap,
+                             seed=seed, record=SolveLog())
+    except (InfeasibleError, SolverError) as exc:
+        record.note(f"no warm start: the sites-first plan cannot be fed ({exc})")
+        return None
+    record.note(f"warm start: the sites-first plan, {int(relays.sum())} relays proposed, "
+                f"total {small.value(stage.selected):,.0f}")
+    # the small model's columns are the full one's: the translation cannot fail
+    return _translate(small, columns[small.scope.cols], stage.selected, model,
+                      np.arange(model.n_options))
 
 
 # ---------------------------------------------------------------------------------------
 # solving
+
+
+#: A backhaul MIP with at least this many nonzeros is solved by LP-guided kernel search
+#: (:func:`_kernel_stage`) when HiGHS solves it: on the 100 km region (6.4e6 nonzeros)
+#: HiGHS's MIP spends ten minutes in presolve and the root's cut loop without improving on
+#: the warm start.
+KERNEL_MIN_NNZ = 3_000_000
+#: A variable the LP relaxation sets above this is in use [-].
+LP_USED = 1e-6
 
 
 def _time_left_s(deadline: float | None) -> float | None:
@@ -503,31 +704,110 @@ class _Stage:
     bound: float
 
 
-def _first_stage(model: _JointModel, *, solver, deadline, mip_gap, seed,
-                 record: SolveLog) -> _Stage:
-    """The primary objective's MIP; bound and status as in
-    :func:`~siting.optimize.solve_coverage_model`. A model without columns (no option at
-    a site that can be fed) has one plan, the empty one."""
+def _best_start(built: BuiltModel, model: _JointModel, starts: list[np.ndarray],
+                record: SolveLog) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The best of the warm starts ``starts`` (joint columns) that meet every row of the
+    MIP: (its columns, its variable vector), or (None, None); a note for each dropped."""
+    best, best_vector = None, None
+    sign = 1.0 if built.mip.sense == "min" else -1.0
+    for columns in (s for s in starts if s is not None):
+        vector = built.start_vector(model.p, columns)
+        if not built.mip.is_feasible(vector):
+            record.note("warm start dropped: it breaks a row of the backhaul MIP")
+        elif best is None or sign * (built.mip.c @ vector) < sign * (built.mip.c @ best_vector):
+            best, best_vector = columns, vector
+    return best, best_vector
+
+
+def _stage_bound(model: _JointModel, mip_bound: float) -> float:
+    """The first-stage objective's bound from the bound of its MIP (``max_coverage``: the
+    must-cover rows' weight added, as the MIP rewards only the other rows); a trivial
+    bound when ``mip_bound`` is not finite."""
+    p = model.p
+    must_weight = float(p.weight[p.must].sum()) if p.objective == "max_coverage" else 0.0
+    bound = mip_bound + must_weight
+    if not math.isfinite(bound):
+        bound = 0.0 if p.objective == "min_cost" else float(p.weight.sum())
+    return bound
+
+
+def _lp_kernel(model: _JointModel, x: np.ndarray, start: np.ndarray | None) -> np.ndarray:
+    """Option columns of the kernel: every option at a site the LP relaxation ``x`` uses
+    (an option or a feed above ``LP_USED``), the fixed options and those of ``start``."""
+    n, feed = model.n_options, model.feed
+    site = model.sites.site_of_option[model.scope.cols]
+    used = np.zeros(model.sites.n_sites, bool)
+    used[site[x[:n] > LP_USED]] = True
+    used[feed.site[x[n:n + feed.size] > LP_USED]] = True
+    extra = model.fixed_cols if start is None else np.union1d(model.fixed_cols, start[start < n])
+    return np.union1d(np.flatnonzero(used[site]), extra)
+
+
+def _kernel_stage(model: _JointModel, built: BuiltModel, start: np.ndarray | None, *, solver,
+                  deadline, mip_gap, seed, record: SolveLog) -> _Stage:
+    """The first stage of a model too large for HiGHS's MIP in the time, by kernel search
+    (Angelelli, Mansini & Speranza 2010) with the LP relaxation as its guide: the LP
+    relaxation bounds the optimum, and the MIP over the options at the sites it uses (and
+    those of the warm start ``start``, which starts that MIP) gives the plan. Status and gap
+    are the plan's against the LP bound."""
+    trivial = -math.inf if model.p.objective == "min_cost" else math.inf
+    lp = highs_backend.solve_lp(built.mip, time_limit_s=_time_left_s(deadline))
+    if lp is None:
+        if start is None:
+            raise SolverError("the time limit was reached before the LP relaxation of the "
+                              "backhaul model was solved")
+        record.note("the LP relaxation was not solved in time: the warm start is the plan")
+        return _Stage(start, "time_limit", _stage_bound(model, trivial))
+    x, lp_value = lp
+    columns = _lp_kernel(model, x, start)
+    small = _restricted(model, columns, model.p.subproblem(np.arange(model.p.n_rows), columns),
+                        np.isin(columns, model.fixed_cols))
+    ids, every = columns[small.scope.cols], np.arange(model.n_options)
+    record.note(f"kernel search: LP bound {lp_value:,.0f}; the MIP over the {columns.size} "
+                f"options at the sites the LP relaxation uses and the warm start's")
+    stage = _first_stage(small, solver=solver, deadline=deadline, mip_gap=mip_gap, seed=seed,
+                         record=record, kernel=False,
+                         starts=() if start is None else (_translate(model, every, start,
+                                                                       small, ids),))
+    # the kernel's columns are the model's: the translation cannot fail
+    selected = _translate(small, ids, stage.selected, model, every)
+    bound = _stage_bound(model, lp_value)
+    gap = relative_gap(model.value(selected), bound)
+    return _Stage(selected, "feasible" if gap <= mip_gap else "time_limit", bound)
+
+
+def _first_stage(model: _JointModel, *, solver, deadline, mip_gap, seed, record: SolveLog,
+                 starts: tuple = (), kernel: bool = True) -> _Stage:
+    """The primary objective's MIP, warm-started by the best of ``starts`` (joint columns
+    of plans); bound and status as in :func:`~siting.optimize.solve_coverage_model`. A model
+    without columns (no option at a site that can be fed) has one plan, the empty one.
+    With ``kernel``, a model of ``KERNEL_MIN_NNZ`` nonzeros or more solved by HiGHS goes to
+    :func:`_kernel_stage`."""
     if model.p.n_cols == 0:
         nothing = np.zeros(0, np.int64)
         return _Stage(nothing, "optimal", model.value(nothing))
     built = model.built("primary")
     record.note(f"backhaul MIP: {built.mip.n_vars} variables, {built.mip.A.shape[0]} rows, "
                 f"{built.mip.A.nnz} nonzeros")
+    start, vector = _best_start(built, model, list(starts), record)
+    if (kernel and built.mip.A.nnz >= KERNEL_MIN_NNZ and solver == "highs"
+            and highs_backend.available()):
+        return _kernel_stage(model, built, start, solver=solver, deadline=deadline,
+                             mip_gap=mip_gap, seed=seed, record=record)
     res = run_mip(built.mip, solver=solver, time_limit_s=_time_left_s(deadline),
-                  mip_gap=mip_gap, seed=seed, start=None, record=record)
+                  mip_gap=mip_gap, seed=seed, start=vector, record=record)
     if res.status == "infeasible":
         raise InfeasibleError("no plan covers every must-cover row and feeds every site on "
                               "air within the budget, the option quota and the groups")
+    if res.x is None and vector is not None:
+        record.note("the MIP stopped without a plan of its own: the warm start is the plan")
+        res = replace(res, x=vector, status="time_limit")
     if res.x is None:
         raise SolverError("the time limit was reached before any plan with backhaul was found")
     selected = _selection(res, built.n_x)
     value = model.value(selected)
     p = model.p
-    must_weight = float(p.weight[p.must].sum()) if p.objective == "max_coverage" else 0.0
-    bound = res.bound + must_weight
-    if not math.isfinite(bound):
-        bound = 0.0 if p.objective == "min_cost" else float(p.weight.sum())
+    bound = _stage_bound(model, res.bound)
     if res.status == "optimal" and mip_gap == 0:
         bound = (min if p.objective == "min_cost" else max)(bound, value)
     status = res.status
@@ -671,7 +951,8 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
                         max_options: int | None = None, counted=None, fixed=None, groups=None,
                         site_needs_backhaul=None, tie_break: bool = True,
                         time_limit_s: float | None = None, mip_gap: float = 0.0,
-                        solver: str = "highs", seed: int = 0) -> BackhaulSolution:
+                        solver: str = "highs", seed: int = 0,
+                        start: BackhaulSolution | None = None) -> BackhaulSolution:
     """Choose options and the backhaul of their sites together (model in the module
     docstring).
 
@@ -696,7 +977,12 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
     site_needs_backhaul : bool array, shape (n_sites,), optional
         False for sites with fiber on site (fed at no cost). Default: every site needs it.
     tie_break, time_limit_s, mip_gap, solver, seed
-        As in :func:`siting.optimize.solve_coverage_model`.
+        As in :func:`siting.optimize.solve_coverage_model`; the tie-break stage is skipped
+        when the first stage stopped on its time limit (with a note).
+    start : BackhaulSolution, optional
+        A plan of an earlier call with the same options and network (a previous stage's),
+        tried as a warm start besides the sites-first one; dropped if it breaks a
+        constraint of this call.
 
     Returns
     -------
@@ -727,9 +1013,13 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
     model = _joint_model(p, options, sites, arcs, record)
     settings = {"solver": solver, "mip_gap": float(mip_gap), "seed": seed, "record": record}
     started = time.perf_counter()
-    first = _first_stage(model, deadline=deadline, **settings)
+    starts = (_start_plan(model, deadline=deadline, **settings),
+              None if start is None else _plan_columns(model, start))
+    first = _first_stage(model, deadline=deadline, starts=starts, **settings)
     selected = first.selected
-    if tie_break:
+    if tie_break and first.status == "time_limit":
+        record.note("tie-break stage skipped: the first stage stopped on its time limit")
+    elif tie_break:
         own = time.perf_counter() + max(TIE_BREAK_TIME_FACTOR * (time.perf_counter() - started),
                                         TIE_BREAK_MIN_S)
         selected = _tie_break(model, first, deadline=own if deadline is None

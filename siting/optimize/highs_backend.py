@@ -167,6 +167,27 @@ def lp_relaxation(model: MipModel, minimise_cost: np.ndarray):
     return h
 
 
+def solve_lp(model: MipModel, *, time_limit_s: float | None = None):
+    """The LP relaxation of ``model`` solved by HiGHS (presolve on, one thread, on a thread
+    of its own): (values of the variables, objective with the offset), or None when HiGHS
+    stops before the optimum."""
+    return on_own_thread(_solve_lp, model, time_limit_s=time_limit_s)
+
+
+def _solve_lp(model: MipModel, *, time_limit_s: float | None):
+    import highspy
+    h = _quiet_highs(highspy)
+    if time_limit_s is not None:
+        h.setOptionValue("time_limit", max(float(time_limit_s), 0.01))
+    if h.passModel(_highs_lp(highspy, model, integrality=False)) == highspy.HighsStatus.kError:
+        raise SolverError("HiGHS rejected the LP relaxation")
+    run(h)
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    return (np.asarray(h.getSolution().col_value, dtype=float),
+            float(h.getInfo().objective_function_value))
+
+
 def available() -> bool:
     try:
         import highspy  # noqa: F401
