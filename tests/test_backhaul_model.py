@@ -317,9 +317,9 @@ def test_warm_start_is_the_sites_first_plan_fed_through_relays():
     assert "warm start: the sites-first plan, 2 relays proposed, total 34" in res.solution.notes
 
 
-def test_warm_start_is_the_plan_when_the_mip_finds_none(monkeypatch):
-    """A MIP stopped before it has a plan (a time limit on a large model) leaves the warm
-    start as the plan, reported as not proven optimal, and no time for the tie-break."""
+def stop_the_mip_before_a_plan(monkeypatch):
+    """Every MIP but the warm start's own small model stops without a plan (as a time limit
+    on a large model does)."""
     solve_mip = backhaul_model.run_mip
 
     def stopped(mip, *, start, **kwargs):
@@ -328,6 +328,12 @@ def test_warm_start_is_the_plan_when_the_mip_finds_none(monkeypatch):
         return MipResult(x=None, status="no_solution", objective=math.nan, bound=-math.inf)
 
     monkeypatch.setattr(backhaul_model, "run_mip", stopped)
+
+
+def test_warm_start_is_the_plan_when_the_mip_finds_none(monkeypatch):
+    """A MIP stopped before it has a plan (a time limit on a large model) leaves the warm
+    start as the plan, reported as not proven optimal, and no time for the tie-break."""
+    stop_the_mip_before_a_plan(monkeypatch)
     res = solve(relay_chain(H=2), "min_cost")
     check_feeds(res, relay_chain(H=2))
     assert res.total_cost_cny == 34 and res.solution.status == "time_limit"
@@ -343,14 +349,7 @@ def test_an_earlier_plan_is_a_warm_start(monkeypatch):
     (site 1, 30 + fiber 5), not the sites-first one (site 0, 10 + fiber 100)."""
     inst = instance([[1, 1]], [10, 30], [0, 1], [100, 5], [], H=1)
     earlier = solve(inst, "min_cost")
-    solve_mip = backhaul_model.run_mip
-
-    def stopped(mip, *, start, **kwargs):
-        if start is None:  # the warm start's own small model
-            return solve_mip(mip, start=start, **kwargs)
-        return MipResult(x=None, status="no_solution", objective=math.nan, bound=-math.inf)
-
-    monkeypatch.setattr(backhaul_model, "run_mip", stopped)
+    stop_the_mip_before_a_plan(monkeypatch)
     assert solve(inst, "min_cost", tie_break=False).total_cost_cny == 110
     res = solve(inst, "min_cost", tie_break=False, start=earlier)
     check_feeds(res, inst)
