@@ -10,6 +10,8 @@ import rasterio
 import yaml
 from shapely.geometry import Point, box
 
+from siting.coverage import Transmitters
+
 CRS = "EPSG:32649"
 X0, Y0 = 500_000.0, 3_620_000.0  # upper-left corner of every test region (UTM 49N)
 
@@ -91,3 +93,21 @@ def ridge_dem(rows=200, cols=200, *, base_m=400.0, ridge_col=100, ridge_height_m
     dem = np.full((rows, cols), base_m, np.float32)
     dem[:, ridge_col:ridge_col + ridge_width_cells] += ridge_height_m
     return dem
+
+
+def random_links(terrain, seed: int, n_sites: int, points_per_site: int, spread_m: float):
+    """Random masts (10-60 m) on ``terrain`` and ``points_per_site`` random points within
+    ``spread_m`` along each axis of each, all two cells inside the DEM: (Transmitters,
+    points' x [m], points' y [m]), drawn from ``numpy.random.default_rng(seed)``."""
+    rng = np.random.default_rng(seed)
+    xmin, ymin, xmax, ymax = terrain.bounds
+    inner = terrain.cell_size_m * 2
+    tx = Transmitters(rng.uniform(xmin + inner, xmax - inner, n_sites),
+                      rng.uniform(ymin + inner, ymax - inner, n_sites),
+                      rng.uniform(10.0, 60.0, n_sites))
+    n_points = n_sites * points_per_site
+    rx_x = np.clip(np.repeat(tx.x_m, points_per_site) + rng.uniform(-spread_m, spread_m, n_points),
+                   xmin + inner, xmax - inner)
+    rx_y = np.clip(np.repeat(tx.y_m, points_per_site) + rng.uniform(-spread_m, spread_m, n_points),
+                   ymin + inner, ymax - inner)
+    return tx, rx_x, rx_y

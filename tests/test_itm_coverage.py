@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import yaml
 
-from regions import TECH_4G, candidate, ridge_dem, village, write_region
+from regions import TECH_4G, candidate, random_links, ridge_dem, village, write_region
 from siting import propagation
 from siting.cache import coverage_key
 from siting.config import load_scenario
-from siting.coverage import (ITM_MDVAR, Transmitters, itm_path_loss_db, pair_length_cells,
+from siting.coverage import (ITM_MDVAR, itm_path_loss_db, pair_length_cells,
                              pairs_within_range, profile_samples)
 from siting.errors import ScenarioError
 from siting.io import read_terrain
@@ -73,13 +73,7 @@ def test_the_registry_has_itm_as_a_profile_model():
 
 def test_the_kernel_equals_itm_p2p_loss_on_real_terrain(tmp_path):
     terrain = read_terrain(DEMO_DEM, "EPSG:32649")
-    rng = np.random.default_rng(1968)
-    xmin, ymin, xmax, ymax = terrain.bounds
-    inner = terrain.cell_size_m * 2
-    tx = Transmitters(rng.uniform(xmin + inner, xmax - inner, 20),
-                      rng.uniform(ymin + inner, ymax - inner, 20), rng.uniform(10.0, 60.0, 20))
-    rx_x = np.clip(np.repeat(tx.x_m, 8) + rng.uniform(-9000, 9000, 160), xmin + inner, xmax - inner)
-    rx_y = np.clip(np.repeat(tx.y_m, 8) + rng.uniform(-9000, 9000, 160), ymin + inner, ymax - inner)
+    tx, rx_x, rx_y = random_links(terrain, 1968, 20, 8, 9000.0)
     pair_tx, pair_rx = pairs_within_range(tx.x_m, tx.y_m, rx_x, rx_y, 12000.0)
     tech = _load_with(tmp_path, itm={"climate": 5, "time_pct": 90, "situation_pct": 70}).technologies[0]
     loss, los = itm_path_loss_db(terrain, tx, rx_x, rx_y, 1.5, pair_tx, pair_rx, tech)

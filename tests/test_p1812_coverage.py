@@ -12,12 +12,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from regions import CRS, TECH_4G, candidate, ridge_dem, village, write_region
+from regions import CRS, TECH_4G, candidate, random_links, ridge_dem, village, write_region
 from siting import propagation
 from siting.cache import coverage_key
 from siting.cli import app
 from siting.config import load_scenario
-from siting.coverage import (Transmitters, build_coverage, build_coverage_in_steps,
+from siting.coverage import (build_coverage, build_coverage_in_steps,
                              p1812_path_loss_db, pairs_within_range, profile_samples)
 from siting.demand import build_demand
 from siting.errors import InputError, ScenarioError
@@ -143,15 +143,7 @@ def _reference_loss(terrain, tx, rx_x, rx_y, pair_tx, pair_rx, tech):
 def demo_pairs():
     """300 random (site, point) pairs within 12 km on the demo DEM (a 60 km mountain region)."""
     terrain = read_terrain(DEMO_DEM, "EPSG:32649")
-    rng = np.random.default_rng(1812)
-    xmin, ymin, xmax, ymax = terrain.bounds
-    inner = terrain.cell_size_m * 2
-    tx = Transmitters(rng.uniform(xmin + inner, xmax - inner, 30),
-                      rng.uniform(ymin + inner, ymax - inner, 30), rng.uniform(10.0, 60.0, 30))
-    rx_x = np.clip(np.repeat(tx.x_m, 10) + rng.uniform(-8000, 8000, 300), xmin + inner,
-                   xmax - inner)
-    rx_y = np.clip(np.repeat(tx.y_m, 10) + rng.uniform(-8000, 8000, 300), ymin + inner,
-                   ymax - inner)
+    tx, rx_x, rx_y = random_links(terrain, 1812, 30, 10, 8000.0)
     rx_x[:3], rx_y[:3] = tx.x_m[0] + np.array([0.0, 3.0, 40.0]), tx.y_m[0]  # at the mast's foot
     pair_tx, pair_rx = pairs_within_range(tx.x_m, tx.y_m, rx_x, rx_y, 12000.0)
     return terrain, tx, rx_x, rx_y, pair_tx, pair_rx
