@@ -139,22 +139,28 @@ def min_clearance_f1_kernel(elevation, r0, c0, r1, c1, h0_m, h1_m, length_m, wav
     dr, dc = r1 - r0, c1 - c0
     smallest = np.inf
     t_start = 0.0
+    at_start = tip0 - bilinear_kernel(elevation, r0, c0)  # the clearance at the first end
     while t_start < 1.0:
         t_end = min(_next_crossing(t_start, r0, dr), _next_crossing(t_start, c0, dc))
         t_mid = 0.5 * (t_start + t_end)
-        at_start = _clearance_m(elevation, r0, c0, dr, dc, tip0, rise, length_m, curvature, t_start)
         at_mid = _clearance_m(elevation, r0, c0, dr, dc, tip0, rise, length_m, curvature, t_mid)
         at_end = _clearance_m(elevation, r0, c0, dr, dc, tip0, rise, length_m, curvature, t_end)
-        points = (t_start, t_end, _vertex(t_start, t_mid, t_end, at_start, at_mid, at_end))
-        for t in points:
-            if 0.0 < t < 1.0:
-                clearance = _clearance_m(elevation, r0, c0, dr, dc, tip0, rise, length_m,
-                                         curvature, t)
-                d1 = t * length_m
-                f1 = math.sqrt(wavelength_m * d1 * (length_m - d1) / length_m)
-                smallest = min(smallest, clearance / f1)
-        t_start = t_end
+        if t_end < 1.0:  # a crossing; the path's far end is excluded
+            smallest = min(smallest, _over_f1(at_end, t_end, length_m, wavelength_m))
+        t_low = _vertex(t_start, t_mid, t_end, at_start, at_mid, at_end)
+        if t_low > 0.0:
+            at_low = _clearance_m(elevation, r0, c0, dr, dc, tip0, rise, length_m, curvature,
+                                  t_low)
+            smallest = min(smallest, _over_f1(at_low, t_low, length_m, wavelength_m))
+        t_start, at_start = t_end, at_end
     return smallest
+
+
+@numba.njit(cache=True, nogil=True)
+def _over_f1(clearance_m, t, length_m, wavelength_m):
+    """Clearance [m] at fraction t (0 < t < 1) of the path over the first Fresnel radius."""
+    d1 = t * length_m
+    return clearance_m / math.sqrt(wavelength_m * d1 * (length_m - d1) / length_m)
 
 
 @numba.njit(cache=True, nogil=True)
