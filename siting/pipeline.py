@@ -251,7 +251,7 @@ def prepare_backhaul(region: RegionData, scenario: Scenario, *, cache_dir: Path 
         links = microwave_links_cached(region, scenario, cache_dir)
         return backhaul_network(region.terrain, region.candidates, region.fiber_nodes,
                                 region.roads, scenario.backhaul,
-                                opex_years=scenario.objective.opex_years, links=links,
+                                links=links,
                                 earth_radius_factor=scenario.coverage.earth_radius_factor)
 
 

@@ -177,8 +177,9 @@ class _Solver:
     costs: OptionCosts
     settings: SolverSettings
     time_left: _TimeLeft
-    network: BackhaulNetwork | None = None
-    site_of_option: np.ndarray | None = None  # the candidate of each option (with backhaul)
+    network: BackhaulNetwork | None
+    site_of_option: np.ndarray  # the candidate of each option
+    opex_years: float  # the horizon satellite backhaul's fee is counted over [years]
 
     def solve(self, objective: str, *, weight=None, must_cover=None, budget=None,
               max_options=None, tie_break: bool = True, share: float = 1.0,
@@ -199,8 +200,9 @@ class _Solver:
         feeds = solve_with_backhaul(
             self.cover, self.costs.total_cny, site_of_option=self.site_of_option,
             fiber_cost_cny=network.fiber["cost_cny"].to_numpy(float), links=network.links,
-            satellite_cost_cny=network.satellite_cost_cny, max_hops=network.max_hops,
-            site_needs_backhaul=network.needs_backhaul, start=start, **common)
+            satellite_cost_cny=network.satellite_cost_cny(self.opex_years),
+            max_hops=network.max_hops, site_needs_backhaul=network.needs_backhaul, start=start,
+            **common)
         return feeds.solution, feeds
 
 
@@ -216,7 +218,7 @@ def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
         return _plan_phased(coverage, demand, costs, objective, solver, time_left)
     cover = coverage.covers
     planner = _Solver(cover, costs, solver, time_left, backhaul,
-                      coverage.options["candidate"].to_numpy(np.int64))
+                      coverage.options["candidate"].to_numpy(np.int64), objective.opex_years)
     need = reachable_need(cover, demand)
     mandatory = need > 0
     stages = []
@@ -261,7 +263,7 @@ def _backhaul_text(network: BackhaulNetwork | None) -> str:
     """The first stage's words on backhaul ("" without)."""
     if network is None:
         return ""
-    if network.satellite_cost_cny is None:
+    if network.satellite_cny_per_year is None:
         return f", every site on air fed by fiber or by up to {network.max_hops} microwave hops"
     return (f", every site on air fed by fiber, by up to {network.max_hops} microwave hops or "
             f"by satellite")
@@ -463,9 +465,11 @@ def backhaul_kpis(label: str, coverage: CoverageMatrix, demand: Demand, costs: O
 
 
 def cheapest_backhaul(coverage: CoverageMatrix, costs: OptionCosts, selected: np.ndarray,
-                      network: BackhaulNetwork, solver: SolverSettings) -> BackhaulSolution:
+                      network: BackhaulNetwork, solver: SolverSettings,
+                      opex_years: float) -> BackhaulSolution:
     """The cheapest backhaul of a fixed set of options (``selected``, on air as they are):
-    fiber, microwave chains through the sites of ``selected`` only, or satellite.
+    fiber, microwave chains through the sites of ``selected`` only, or satellite (its fee
+    over ``opex_years``).
 
     Raises :class:`~siting.errors.InfeasibleError` when a site of ``selected`` cannot be fed.
     """
@@ -476,7 +480,7 @@ def cheapest_backhaul(coverage: CoverageMatrix, costs: OptionCosts, selected: np
         fixed=np.ones(chosen.size, bool), tie_break=False,
         site_of_option=coverage.options["candidate"].to_numpy(np.int64)[chosen],
         fiber_cost_cny=network.fiber["cost_cny"].to_numpy(float), links=network.links,
-        satellite_cost_cny=network.satellite_cost_cny, max_hops=network.max_hops,
+        satellite_cost_cny=network.satellite_cost_cny(opex_years), max_hops=network.max_hops,
         site_needs_backhaul=network.needs_backhaul, time_limit_s=solver.time_limit_s,
         mip_gap=solver.mip_gap, solver=solver.name, seed=solver.seed)
 
@@ -493,7 +497,8 @@ def backhaul_comparison(coverage: CoverageMatrix, demand: Demand, costs: OptionC
                           plan.backhaul.feeds)
     sites_only = plan_network(coverage, demand, costs, objective, solver)
     try:
-        feeds = cheapest_backhaul(coverage, costs, sites_only.selected, network, solver)
+        feeds = cheapest_backhaul(coverage, costs, sites_only.selected, network, solver,
+                                  objective.opex_years)
     except InfeasibleError:
         return (joint,)
     return joint, backhaul_kpis(SEQUENTIAL_LABEL, coverage, demand, costs, sites_only.selected,

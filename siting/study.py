@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from siting import config
-from siting.backhaul import BackhaulNetwork, satellite_cost_cny
+from siting.backhaul import BackhaulNetwork
 from siting.compare import Comparison, PlanInputs, compare_tables
 from siting.config import ItmSettings, Objective, Phase, Scenario, load_scenario
 from siting.coverage import CoverageMatrix
@@ -174,7 +174,7 @@ class Study:
         timings = dict(self.timings_s)
         with timed(timings, "optimize"):
             plan = plan_network(coverage, self.demand, costs, scenario.objective, scenario.solver,
-                                self._backhaul_for(scenario))
+                                self.backhaul)
         with timed(timings, "baselines"):
             baselines = baseline_kpis(self.region, coverage, self.demand, costs, scenario, plan)
             compared = backhaul_baselines(coverage, self.demand, costs, scenario, plan)
@@ -210,15 +210,7 @@ class Study:
         scenario, coverage, costs = self._variant(overrides, allowed, "sweep")
         return solve_curve(scenario, self.demand, coverage, costs, budgets_cny=budgets_cny,
                            max_new_sites=max_new_sites, progress=progress,
-                           backhaul=self._backhaul_for(scenario))
-
-    def _backhaul_for(self, scenario: Scenario) -> BackhaulNetwork | None:
-        """The study's backhaul network with satellite's fee counted over ``scenario``'s opex
-        horizon (a plan may override ``opex_years``); None without backhaul."""
-        if self.backhaul is None:
-            return None
-        return dataclasses.replace(self.backhaul, satellite_cost_cny=satellite_cost_cny(
-            scenario.backhaul, scenario.objective.opex_years))
+                           backhaul=self.backhaul)
 
     def predict(self, *, technology: str, radius_km: float, site: str | None = None,
                 at: tuple[float, float] | None = None, height_m: float | None = None,

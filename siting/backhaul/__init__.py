@@ -15,7 +15,7 @@ from siting.backhaul.fiber import RoadGraph, attach_points, build_road_graph, fi
 from siting.backhaul.microwave import (first_fresnel_radius_m, microwave_links,
                                        min_clearance_f1_reference)
 from siting.backhaul.network import (BackhaulNetwork, backhaul_network, band_links, has_fiber,
-                                     link_costs, satellite_cost_cny)
+                                     link_costs)
 
 __all__ = [
     "BackhaulNetwork",
@@ -30,5 +30,4 @@ __all__ = [
     "link_costs",
     "microwave_links",
     "min_clearance_f1_reference",
-    "satellite_cost_cny",
 ]

@@ -30,7 +30,7 @@ from siting.errors import InputError
 from siting.terrain import Terrain
 
 __all__ = ["BackhaulNetwork", "LINK_COLUMNS", "backhaul_network", "band_links",
-           "has_fiber", "link_costs", "satellite_cost_cny"]
+           "has_fiber", "link_costs"]
 
 #: Columns of :attr:`BackhaulNetwork.links` (and of :func:`band_links`).
 LINK_COLUMNS = ("site_a", "site_b", "band_ghz", "distance_m", "min_clearance_f1", "cost_cny")
@@ -52,8 +52,9 @@ class BackhaulNetwork:
         Feasible microwave links, one row per (pair of sites, band): ``site_a``, ``site_b``
         (candidate positions), ``band_ghz`` [GHz], ``distance_m`` [m], ``min_clearance_f1``
         [-] and ``cost_cny`` [CNY].
-    satellite_cost_cny : float or None
-        Satellite backhaul of one site over the opex horizon [CNY]; None: not on offer.
+    satellite_cny_per_year : float or None
+        Satellite backhaul of one site, its yearly fee [CNY/year]; None: not on offer
+        (:meth:`satellite_cost_cny` prices it over a plan's opex horizon).
     max_hops : int
         Most microwave hops from a site to a fiber-fed site.
     """
@@ -61,8 +62,14 @@ class BackhaulNetwork:
     fiber: gpd.GeoDataFrame
     needs_backhaul: np.ndarray
     links: pd.DataFrame
-    satellite_cost_cny: float | None
+    satellite_cny_per_year: float | None
     max_hops: int
+
+    def satellite_cost_cny(self, opex_years: float) -> float | None:
+        """Satellite backhaul of one site over ``opex_years`` [CNY] (it has no capex, only
+        its yearly fee); None when it is not on offer."""
+        per_year = self.satellite_cny_per_year
+        return None if per_year is None else float(per_year) * float(opex_years)
 
 
 def has_fiber(candidates: pd.DataFrame) -> np.ndarray:
@@ -112,17 +119,9 @@ def link_costs(links: pd.DataFrame, bands: tuple[MicrowaveBand, ...]) -> pd.Data
     return links.assign(cost_cny=links["band_ghz"].map(price).to_numpy(float))
 
 
-def satellite_cost_cny(settings: BackhaulSettings, opex_years: float) -> float | None:
-    """Satellite backhaul of one site over ``opex_years`` [CNY] (it has no capex, only its
-    yearly fee); None when the scenario does not offer it."""
-    per_year = settings.satellite_cny_per_year
-    return None if per_year is None else float(per_year) * float(opex_years)
-
-
 def backhaul_network(terrain: Terrain, candidates: gpd.GeoDataFrame,
                      fiber_nodes: gpd.GeoDataFrame | None, roads: gpd.GeoDataFrame | None,
-                     settings: BackhaulSettings, *, opex_years: float,
-                     links: pd.DataFrame | None = None,
+                     settings: BackhaulSettings, *, links: pd.DataFrame | None = None,
                      earth_radius_factor: float = 4.0 / 3.0) -> BackhaulNetwork:
     """The backhaul options of ``candidates`` (module docstring).
 
@@ -138,8 +137,6 @@ def backhaul_network(terrain: Terrain, candidates: gpd.GeoDataFrame,
         Lines fiber may follow.
     settings : siting.config.BackhaulSettings
         Prices, detour factor, hop limit, bands and satellite.
-    opex_years : float
-        Years of running cost the plan counts [years]: satellite costs that many years.
     links : pandas.DataFrame, optional
         :func:`band_links` of these candidates and bands, when already computed (a cache).
     earth_radius_factor : float
@@ -160,5 +157,5 @@ def backhaul_network(terrain: Terrain, candidates: gpd.GeoDataFrame,
                            settings.microwave, earth_radius_factor=earth_radius_factor)
     return BackhaulNetwork(fiber=routes, needs_backhaul=~has_fiber(candidates),
                            links=link_costs(links, settings.microwave),
-                           satellite_cost_cny=satellite_cost_cny(settings, opex_years),
+                           satellite_cny_per_year=settings.satellite_cny_per_year,
                            max_hops=int(settings.max_microwave_hops))
