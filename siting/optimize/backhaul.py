@@ -65,12 +65,9 @@ options at the sites the LP uses (and the warm start's) gives the plan, its gap 
 against the LP bound. Whatever stops a MIP before it has a plan of its own, the warm start
 is the plan, reported as not proven.
 
-Not modelled: link capacity (a site may feed any number of others), and phases. A phased
-variant would copy :math:`\varphi, \mu, \psi` per period as "fed by the end of period
-:math:`t`" (non-decreasing in :math:`t`, like the built-by options of
-:mod:`~siting.optimize.phased`), apply the rows above per period to the options built by
-then, and charge each feed to the period it first appears in; :func:`feed_columns` and
-:func:`feed_rows` build one period's block.
+Not modelled: link capacity (a site may feed any number of others). Phased plans with
+backhaul are :mod:`siting.optimize.phased_backhaul`: :func:`feed_scope`,
+:func:`feed_columns` and :func:`feed_rows` build the one-period block it repeats.
 
 References
 ----------
@@ -377,15 +374,33 @@ def feed_rows(feed: FeedColumns, arcs: Arcs, site_of_option: np.ndarray,
 
 
 @dataclass(frozen=True)
-class _Scope:
-    """What the model chooses from: the options in it, the sites that can be on air and
-    be fed, and the rows' requirements once backhaul is accounted for."""
+class FeedScope:
+    """What a model with backhaul chooses from: the options in it, the sites that can be on
+    air and be fed, and the rows' requirements once backhaul is accounted for."""
 
     cols: np.ndarray  # option index of each option column
     possible: np.ndarray  # bool per site: can be on air
     feedable: np.ndarray  # bool per site: can be fed if on air
     required: np.ndarray  # options each row must be covered by, within the feedable ones
     blocked: np.ndarray  # bool per row: backhaul lowers its requirement
+
+
+def feed_scope(A: sp.csr_matrix, required: np.ndarray, open_options: np.ndarray,
+               fixed: np.ndarray, sites: SiteInputs, arcs: Arcs) -> FeedScope:
+    """The :class:`FeedScope` of the options ``open_options`` (bool per option: fixed or
+    choosable; ``fixed``: bool per option) covering the rows of ``A``, each needing
+    ``required`` options; :class:`InfeasibleError` for a fixed site nothing can feed."""
+    possible = np.bincount(sites.site_of_option[open_options], minlength=sites.n_sites) > 0
+    feedable = feedable_sites(sites, arcs, possible)
+    stranded = np.unique(sites.site_of_option[fixed & ~feedable[sites.site_of_option]])
+    if stranded.size:
+        raise InfeasibleError(f"{stranded.size} existing site(s) can be fed by no fiber, "
+                              f"satellite or microwave chain within the hop limit: sites "
+                              f"{first_indices(stranded)}")
+    cols = np.flatnonzero(open_options & feedable[sites.site_of_option])
+    reach = coverage_count(A, cols)
+    return FeedScope(cols=cols, possible=possible, feedable=feedable,
+                     required=np.minimum(required, reach), blocked=reach < required)
 
 
 def _open_options(p: Problem, options: OptionInputs) -> np.ndarray:
@@ -403,27 +418,17 @@ def _open_options(p: Problem, options: OptionInputs) -> np.ndarray:
     return options.fixed | fixed.choosable(options, cap + 1e-9 * max(1.0, abs(cap)))
 
 
-def _scope(p: Problem, options: OptionInputs, sites: SiteInputs, arcs: Arcs) -> _Scope:
-    """The options and rows of the model; :class:`InfeasibleError` for a fixed site nothing
-    can feed, or a must-cover row the fixed options' groups or the budget leave short."""
+def _scope(p: Problem, options: OptionInputs, sites: SiteInputs, arcs: Arcs) -> FeedScope:
+    """The options and rows of the model (:func:`feed_scope` of the options the budget and
+    the fixed options' groups leave open); :class:`InfeasibleError` also for a must-cover
+    row the fixed options' groups or the budget leave short."""
     open_ = _open_options(p, options)
-    possible = np.bincount(sites.site_of_option[open_], minlength=sites.n_sites) > 0
-    feedable = feedable_sites(sites, arcs, possible)
-    stranded = np.unique(sites.site_of_option[options.fixed & ~feedable[sites.site_of_option]])
-    if stranded.size:
-        raise InfeasibleError(f"{stranded.size} existing site(s) can be fed by no fiber, "
-                              f"satellite or microwave chain within the hop limit: sites "
-                              f"{first_indices(stranded)}")
-    required = p.required
-    short = np.flatnonzero(coverage_count(p.A, np.flatnonzero(open_)) < required)
+    short = np.flatnonzero(coverage_count(p.A, np.flatnonzero(open_)) < p.required)
     if short.size:
         raise InfeasibleError(
             f"{short.size} must-cover row(s) can only be covered by options excluded by fixed "
             f"options' groups or the budget: rows {first_indices(short)}")
-    cols = np.flatnonzero(open_ & feedable[sites.site_of_option])
-    reach = coverage_count(p.A, cols)
-    return _Scope(cols=cols, possible=possible, feedable=feedable,
-                  required=np.minimum(required, reach), blocked=reach < required)
+    return feed_scope(p.A, p.required, open_, options.fixed, sites, arcs)
 
 
 @dataclass(frozen=True)
@@ -432,7 +437,7 @@ class _JointModel:
     nothing and count against nothing but cost) and the feed rows that bind them."""
 
     p: Problem
-    scope: _Scope
+    scope: FeedScope
     feed: FeedColumns
     rows: tuple  # (matrix over the columns of p, lower, upper)
     fixed_cols: np.ndarray  # columns of fixed options (lower bound 1)
@@ -883,6 +888,9 @@ class BackhaulSolution:
         asked for no more than those give, and backhaul is what leaves it short.
     feedable : numpy.ndarray
         Bool per site: some backhaul can feed it if it goes on air (budget aside).
+    feed_period : numpy.ndarray or None
+        Phased plans: int per site, the 0-based period its feed is built in (-1 off air or
+        with fiber on site); None for a single-period plan.
     """
 
     solution: Solution
@@ -895,6 +903,7 @@ class BackhaulSolution:
     site_cost_cny: float
     backhaul_blocked: np.ndarray
     feedable: np.ndarray
+    feed_period: np.ndarray | None = None
 
     @property
     def total_backhaul_cny(self) -> float:
@@ -905,40 +914,45 @@ class BackhaulSolution:
         return self.site_cost_cny + self.total_backhaul_cny
 
 
-def _feeder(model: _JointModel, arcs: Arcs, column: int, level: np.ndarray) -> int:
+def _feeder(feed: FeedColumns, arcs: Arcs, column: int, level: np.ndarray) -> int:
     """The arc feeding microwave column ``column``: the first of its class whose parent is
     fed (by fiber or microwave) one level lower."""
-    feed = model.feed
     members = feed.arcs_of[feed.arc_ptr[column]:feed.arc_ptr[column + 1]]
     return int(members[np.argmax(level[arcs.parent[members]] == feed.level[column] - 1)])
 
 
-def _site_feeds(model: _JointModel, sites: SiteInputs, arcs: Arcs, selected: np.ndarray,
-                solution: Solution) -> BackhaulSolution:
-    """Per-site backhaul of a selection of the joint model's columns."""
-    n_sites, feed = sites.n_sites, model.feed
+def site_feeds(feed: FeedColumns, sites: SiteInputs, arcs: Arcs, chosen: np.ndarray,
+               solution: Solution, site_cost_cny: float, scope: FeedScope,
+               feed_period: np.ndarray | None = None) -> BackhaulSolution:
+    """Per-site backhaul of a plan: its options ``solution.selected`` fed by the columns
+    ``chosen`` of ``feed`` (``feed_period``: the period each of those is built in, phased
+    plans only)."""
+    n_sites = sites.n_sites
     on_air = np.zeros(n_sites, bool)
     on_air[sites.site_of_option[solution.selected]] = True
     kind = np.where(on_air & ~sites.needs_backhaul, FIBER, "").astype(object)
     level = np.where(on_air & ~sites.needs_backhaul, 0, -1)
     cost = np.zeros(n_sites)
-    chosen = selected[selected >= model.n_options] - model.n_options
-    chosen = chosen[np.argsort(feed.level[chosen], kind="stable")]
+    order = np.argsort(feed.level[chosen], kind="stable")
+    chosen = chosen[order]
     site = feed.site[chosen]
     kind[site] = np.asarray(_KINDS, dtype=object)[feed.kind[chosen]]
     level[site] = feed.level[chosen]
     cost[site] = feed.cost_cny[chosen]
     feeder_site, feeder_link = np.full(n_sites, -1), np.full(n_sites, -1)
     for column in chosen[feed.kind[chosen] == 1]:
-        arc = _feeder(model, arcs, column, level)
+        arc = _feeder(feed, arcs, column, level)
         feeder_site[feed.site[column]] = arcs.parent[arc]
         feeder_link[feed.site[column]] = arcs.link[arc]
-    option_cost = model.p.cost[selected[selected < model.n_options]]
+    period = None
+    if feed_period is not None:
+        period = np.full(n_sites, -1)
+        period[site] = np.asarray(feed_period)[order]
     return BackhaulSolution(solution=solution, on_air=on_air, backhaul=kind, hop_level=level,
                             feeder_site=feeder_site, feeder_link=feeder_link,
-                            backhaul_cost_cny=cost, site_cost_cny=float(option_cost.sum()),
-                            backhaul_blocked=model.scope.blocked,
-                            feedable=model.scope.feedable)
+                            backhaul_cost_cny=cost, site_cost_cny=site_cost_cny,
+                            backhaul_blocked=scope.blocked, feedable=scope.feedable,
+                            feed_period=period)
 
 
 # ---------------------------------------------------------------------------------------
@@ -1030,4 +1044,6 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
                         gap=relative_gap(value, first.bound), status=first.status,
                         solver="+".join(dict.fromkeys(record.solvers)) or solver,
                         solve_time_s=time.perf_counter() - t0, notes=tuple(record.notes))
-    return _site_feeds(model, sites, arcs, selected, solution)
+    chosen = selected[selected >= model.n_options] - model.n_options
+    site_cost = float(model.p.cost[selected[selected < model.n_options]].sum())
+    return site_feeds(model.feed, sites, arcs, chosen, solution, site_cost, model.scope)

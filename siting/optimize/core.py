@@ -141,7 +141,14 @@ _SOLVE = {"highs": _solve_highs, "cbc": _solve_cbc}
 def run_mip(mip: MipModel, *, solver: str, time_limit_s, mip_gap, seed, start,
             record: SolveLog) -> MipResult:
     """Solve ``mip`` with the chosen solver, the other one if it is unavailable or fails
-    (noted in ``record``); ``start`` is a warm-start vector or None."""
+    (noted in ``record``); ``start`` is a warm-start vector or None. A model without
+    variables is settled here (HiGHS calls it empty and fails): optimal when every row
+    admits 0, else infeasible."""
+    if mip.n_vars == 0:
+        feasible = bool(np.all(mip.row_lo <= 0.0) and np.all(mip.row_hi >= 0.0))
+        return MipResult(x=np.zeros(0) if feasible else None,
+                         status="optimal" if feasible else "infeasible",
+                         objective=mip.offset, bound=mip.offset)
     order = [solver] + [s for s in SOLVERS if s != solver]
     errors = []
     for name in order:

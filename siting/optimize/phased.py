@@ -27,6 +27,11 @@ built options that add nothing are dropped after the solve. This is the multi-pe
 the "built-by" form of Gunawardane (1982); the time-expanded coverage rows follow Schilling
 (1980).
 
+Side columns (:class:`SideColumns`, the backhaul feeds of
+:mod:`siting.optimize.phased_backhaul`) are set the same "by the end of period :math:`t`"
+way: they cover nothing, their costs count in the budgets and the cost term like an
+option's, and their own rows bind them to the options built by each period.
+
 References
 ----------
 Gunawardane, G. (1982). Dynamic versions of set covering type public facility location
@@ -42,7 +47,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -75,6 +80,27 @@ class PhasedSolution:
 
     solution: Solution
     build_period: np.ndarray
+    side_period: np.ndarray | None = None  # per side column: the period it is set in, -1
+
+
+@dataclass(frozen=True)
+class SideColumns:
+    r"""Columns a phased plan sets besides its options (the backhaul feeds of
+    :mod:`siting.optimize.phased_backhaul`): :math:`Z_{vt} \in \{0,1\}`, set by the end of
+    period :math:`t` (set ones stay set), covering no row. Their ``cost`` is charged to the
+    period they are first set in (its budget, the whole plan's, the cost term) and to no
+    quota. ``rows`` bind them to the options in every period:
+    ``row_lo <= rows @ [X_t, Z_t] <= row_hi``, with :math:`X_t` over every option (a fixed
+    option is 1 in every period)."""
+
+    cost: np.ndarray  # per side column, >= 0
+    rows: sp.csr_matrix  # (n_rows, n_options + n_side)
+    row_lo: np.ndarray
+    row_hi: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return self.cost.size
 
 
 def _limits(values, periods: int, name: str, integer: bool) -> list:
@@ -138,6 +164,12 @@ def _validated_periods(period_budgets, period_quotas, period_weights, budget, ma
         must_by=must_by)
 
 
+def phase_cost_cap(period_budgets, budget) -> float:
+    """The most one option may cost and still be built in some period of a plan with these
+    budgets (``math.inf``: no limit); :class:`InputError` for bad budgets."""
+    return _validated_periods(period_budgets, None, None, budget, None, None).largest_budget()
+
+
 @dataclass(frozen=True)
 class _Choice:
     """The options a phased plan chooses from once the fixed options are taken out."""
@@ -149,6 +181,12 @@ class _Choice:
     groups: np.ndarray
     open_rows: np.ndarray  # bool per row: no fixed option covers it and one of these does
     need: np.ndarray  # options each row still needs besides the fixed ones
+    # side columns (after the options): their rows over the columns of A, lower, upper
+    bind: tuple | None = None
+
+    @property
+    def n_options(self) -> int:
+        return self.cols.size
 
 
 def _choosable(options: OptionInputs, fixed: FixedOptions, need: np.ndarray,
@@ -168,6 +206,29 @@ def _choosable(options: OptionInputs, fixed: FixedOptions, need: np.ndarray,
     return _Choice(cols=cols, A=A, cost=options.cost[cols], counted=options.counted[cols],
                    groups=options.groups[cols], open_rows=~fixed.covered & (per_row > 0),
                    need=need_left)
+
+
+def _with_side(choice: _Choice, side: SideColumns, fixed: FixedOptions, n_all: int) -> _Choice:
+    """``choice`` with the side columns after its options (covering nothing, counted against
+    no quota, in no group) and their rows over its columns, the fixed options' part moved
+    into the bounds (:class:`InputError` for bad shapes or costs)."""
+    rows = sp.csr_matrix(side.rows)
+    lo, hi = np.asarray(side.row_lo, float), np.asarray(side.row_hi, float)
+    if rows.shape[1] != n_all + side.size or not lo.shape == hi.shape == (rows.shape[0],):
+        raise InputError(f"side rows must be (rows, {n_all} options + {side.size} side "
+                         f"columns) with one lower and upper bound per row")
+    if np.any(~np.isfinite(side.cost)) or np.any(side.cost < 0):
+        raise InputError("side column costs must be finite and >= 0")
+    on_air = np.zeros(n_all)
+    on_air[fixed.index] = 1.0
+    fixed_part = rows[:, :n_all] @ on_air
+    keep = np.concatenate([choice.cols, n_all + np.arange(side.size)])
+    empty = sp.csr_matrix((choice.A.shape[0], side.size))
+    return replace(choice, A=sp.hstack([choice.A, empty], format="csr"),
+                   cost=np.concatenate([choice.cost, side.cost]),
+                   counted=np.concatenate([choice.counted, np.zeros(side.size, bool)]),
+                   groups=np.concatenate([choice.groups, np.full(side.size, -1, np.int64)]),
+                   bind=(rows[:, keep].tocoo(), lo - fixed_part, hi - fixed_part))
 
 
 @dataclass(frozen=True)
@@ -268,6 +329,10 @@ def _build(choice: _Choice, weight: np.ndarray, periods: _Periods,
     rows.add(M.row, lay.x(periods.must_by)[M.col], np.ones(M.nnz), choice.need[must_rows],
              np.full(must_rows.size, np.inf))
     _add_limit_rows(rows, lay, choice, periods)
+    if choice.bind is not None:  # the side columns' rows hold in every period
+        B, lo, hi = choice.bind
+        for t in range(lay.periods):
+            rows.add(B.row, lay.x(t)[B.col], B.data, lo, hi)
     c = np.zeros(lay.size)
     c[lay.x(lay.periods - 1)] = -epsilon * choice.cost
     for t in range(lay.periods):
@@ -332,7 +397,8 @@ def _start_vector(choice: _Choice, lay: _Layout,
                   start_period: np.ndarray | None) -> np.ndarray | None:
     """The MIP's warm start for the build periods ``start_period`` (None: no warm start)."""
     if start_period is None:
-        log.info("the year-by-year greedy plan misses a must-cover row: no warm start")
+        log.info("no warm start: the year-by-year greedy plan misses a must-cover row or "
+                 "cannot set the side columns")
         return None
     start = np.zeros(lay.size)
     for t in range(lay.periods):
@@ -342,25 +408,30 @@ def _start_vector(choice: _Choice, lay: _Layout,
     return start
 
 
-def _build_periods(res: MipResult, lay: _Layout, choice: _Choice, n_all: int) -> np.ndarray:
-    """The 0-based period each option is built in according to the MIP (-1: not built)."""
+def _build_periods(res: MipResult, lay: _Layout, choice: _Choice,
+                   n_all: int) -> tuple[np.ndarray, np.ndarray]:
+    """The 0-based period each option is built in according to the MIP (-1: not built), and
+    each side column is set in."""
     if res.status == "infeasible":
         raise InfeasibleError("no phased plan covers every must-cover row within the periods' "
-                              "budgets, quotas and the one-option-per-group rule")
+                              "budgets, quotas and the one-option-per-group rule"
+                              + ("" if choice.bind is None else ", with its side rows"))
     if res.x is None:
         raise SolverError("the time limit was reached before any phased plan was found")
     built_by = np.stack([res.x[lay.x(t)] > 0.5 for t in range(lay.periods)])
+    period = np.where(built_by.any(axis=0), np.argmax(built_by, axis=0), -1)
     build_period = np.full(n_all, -1)
-    build_period[choice.cols] = np.where(built_by.any(axis=0), np.argmax(built_by, axis=0), -1)
-    return build_period
+    build_period[choice.cols] = period[:choice.n_options]
+    return build_period, period[choice.n_options:]
 
 
 def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quotas=None,
                           period_weights=None, budget: float | None = None,
                           max_options: int | None = None, must_cover=None,
                           must_cover_by: int | None = None, counted=None,
-                          fixed=None, groups=None, time_limit_s: float | None = None, mip_gap: float = 0.0,
-                          solver: str = "highs", seed: int = 0) -> PhasedSolution:
+                          fixed=None, groups=None, time_limit_s: float | None = None,
+                          mip_gap: float = 0.0, solver: str = "highs", seed: int = 0,
+                          side: SideColumns | None = None) -> PhasedSolution:
     """Solve the multi-period maximal covering model of the module docstring.
 
     Parameters
@@ -390,10 +461,16 @@ def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quot
         the first period and charge no budget or quota.
     time_limit_s, mip_gap, solver, seed
         As in :func:`siting.optimize.solve_coverage_model`.
+    side : SideColumns, optional
+        Columns set besides the options, with rows binding them to the options in every
+        period (:class:`SideColumns`). Without a feasible way to set them, the year-by-year
+        greedy warm start is not used, and built options are not dropped after the solve
+        (unbuilding one may break a side row).
 
     Returns
     -------
     PhasedSolution
+        With ``side``, ``side_period`` says when each side column is set.
 
     Raises
     ------
@@ -416,15 +493,18 @@ def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quot
     # fixed options serve every period; their groups and the rows they cover leave the model
     fixed_options = take_out_fixed(options)
     choice = _choosable(options, fixed_options, need, periods)
-    start_period = _myopic_start(choice, weight, periods)
+    if side is not None:
+        choice = _with_side(choice, side, fixed_options, options.cost.size)
+    start_period = None if side is not None else _myopic_start(choice, weight, periods)
     epsilon = _cost_weight(choice, weight, periods, start_period)
     mip, lay = _build(choice, weight, periods, epsilon)
     record = SolveLog()
     res = run_mip(mip, solver=solver, time_limit_s=time_limit_s, mip_gap=float(mip_gap),
                   seed=seed, start=_start_vector(choice, lay, start_period), record=record)
-    build_period = _drop_redundant(options.A, weight, periods, need, fixed_options.index,
-                                   _build_periods(res, lay, choice, options.cost.size),
-                                   options.cost)
+    build_period, side_period = _build_periods(res, lay, choice, options.cost.size)
+    if side is None:
+        build_period = _drop_redundant(options.A, weight, periods, need, fixed_options.index,
+                                       build_period, options.cost)
     value = _phased_value(options.A, weight, periods.weights, fixed_options.index, build_period)
     fixed_value = float(weight[fixed_options.covered].sum() * periods.weights.sum())
     bound = max(res.bound + epsilon * periods.spendable(choice.cost) + fixed_value, value)
@@ -436,7 +516,8 @@ def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quot
                         gap=relative_gap(value, bound), status=status,
                         solver="+".join(dict.fromkeys(record.solvers)) or solver,
                         solve_time_s=time.perf_counter() - t0, notes=tuple(record.notes))
-    return PhasedSolution(solution=solution, build_period=build_period)
+    return PhasedSolution(solution=solution, build_period=build_period,
+                          side_period=None if side is None else side_period)
 
 
 def _drop_redundant(A: sp.csr_matrix, weight, periods: _Periods, need, fixed_idx,

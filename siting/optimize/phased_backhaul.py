@@ -1,0 +1,114 @@
+r"""Phased plans with backhaul: which sites to build in which year, and how each is fed.
+
+The multi-period model of :mod:`siting.optimize.phased` with the feed variables of
+:mod:`siting.optimize.backhaul` as its side columns
+(:class:`~siting.optimize.phased.SideColumns`): :math:`\varphi_{st}`,
+:math:`\mu^k_{s,c,t}` and :math:`\psi_{st}` say that site :math:`s` is fed by fiber, by a hop
+at level :math:`k` of cost :math:`c`, or by satellite by the end of period :math:`t`. Built
+feeds stay built (non-decreasing in :math:`t`), and the backhaul rows hold in every period
+over the options built by then:
+
+.. math::
+
+    F_{st} \ge X_{jt} \;(j \in O_s), \quad F_{st} \le \sum_{j \in O_s} X_{jt}, \quad
+    F_{st} \le 1, \quad
+    \mu^k_{s,c,t} \le \sum_{u \in N_c(s)} L^{k-1}_{ut} \;(k = 1..H).
+
+A site on air in period :math:`t` is fed in period :math:`t`, through relays on air and fed
+in that period; an existing site that needs backhaul is fed from the first period. Each
+feed's cost is charged to the period it is built in: to that period's budget, the whole
+plan's budget and the cost tie-break, like an option's. A site keeps the feed it was first
+given: the model does not re-feed it later by a route a later relay would make cheaper.
+
+The options and rows are pruned as for a single period (:func:`~siting.optimize.backhaul.
+feed_scope`), over the options some period can afford: options at sites nothing can feed
+leave the model, and must-cover rows only they could cover are asked for what the feedable
+options give and reported in ``backhaul_blocked``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from siting.optimize.backhaul import (
+    BackhaulSolution,
+    checked_arcs,
+    checked_sites,
+    feed_columns,
+    feed_rows,
+    feed_scope,
+    site_feeds,
+)
+from siting.optimize.inputs import as_need, take_out_fixed, validate_options
+from siting.optimize.phased import (
+    PhasedSolution,
+    SideColumns,
+    phase_cost_cap,
+    solve_phased_coverage,
+)
+
+
+@dataclass(frozen=True)
+class PhasedBackhaulSolution:
+    """A phased plan (``phased``: when each option is built, over every option) and the
+    backhaul of its sites at its end (``feeds``, with ``feed_period``: when each feed is
+    built)."""
+
+    phased: PhasedSolution
+    feeds: BackhaulSolution
+
+
+def solve_phased_with_backhaul(coverage, cost, weight, *, period_budgets, site_of_option,
+                               fiber_cost_cny, max_hops: int, links=None,
+                               satellite_cost_cny=None, site_needs_backhaul=None,
+                               budget: float | None = None, must_cover=None, counted=None,
+                               fixed=None, groups=None, **phased) -> PhasedBackhaulSolution:
+    """Solve the phased model with backhaul of the module docstring.
+
+    Parameters
+    ----------
+    coverage, cost, weight, period_budgets, budget, must_cover, counted, fixed, groups
+        As in :func:`~siting.optimize.phased.solve_phased_coverage`; budgets cover options
+        and backhaul.
+    site_of_option, fiber_cost_cny, max_hops, links, satellite_cost_cny, site_needs_backhaul
+        As in :func:`~siting.optimize.backhaul.solve_with_backhaul`.
+    **phased
+        ``period_quotas``, ``period_weights``, ``max_options``, ``must_cover_by``,
+        ``time_limit_s``, ``mip_gap``, ``solver``, ``seed`` of
+        :func:`~siting.optimize.phased.solve_phased_coverage`.
+
+    Raises
+    ------
+    InputError, InfeasibleError, SolverError
+        As :func:`~siting.optimize.phased.solve_phased_coverage` and
+        :func:`~siting.optimize.backhaul.solve_with_backhaul` do.
+    """
+    options = validate_options(coverage, cost, counted=counted, fixed=fixed, groups=groups)
+    sites = checked_sites(site_of_option, options.cost.size, fiber_cost_cny,
+                          satellite_cost_cny, site_needs_backhaul, max_hops)
+    arcs = checked_arcs(links, sites.n_sites)
+    must, need = as_need(must_cover, options.n_rows, default=False)
+    need = must.astype(np.int64) if need is None else need
+    cap = phase_cost_cap(period_budgets, budget)
+    open_ = options.fixed | take_out_fixed(options).choosable(options, cap)
+    scope = feed_scope(options.A, need, open_, options.fixed, sites, arcs)
+    cols = scope.cols
+    feed = feed_columns(sites, arcs, scope.possible)
+    rows, row_lo, row_hi = feed_rows(feed, arcs, sites.site_of_option[cols], sites.n_sites)
+    result = solve_phased_coverage(
+        options.A[:, cols], options.cost[cols], weight, period_budgets=period_budgets,
+        budget=budget, must_cover=scope.required, counted=options.counted[cols],
+        fixed=options.fixed[cols], groups=options.groups[cols],
+        side=SideColumns(cost=feed.cost_cny, rows=rows, row_lo=row_lo, row_hi=row_hi),
+        **phased)
+    build_period = np.full(options.cost.size, -1)
+    build_period[cols] = result.build_period
+    solution = replace(result.solution, selected=cols[result.solution.selected])
+    chosen = np.flatnonzero(result.side_period >= 0)
+    built = cols[result.build_period >= 0]
+    feeds = site_feeds(feed, sites, arcs, chosen, solution, float(options.cost[built].sum()),
+                       scope, feed_period=result.side_period[chosen])
+    return PhasedBackhaulSolution(
+        phased=replace(result, solution=solution, build_period=build_period), feeds=feeds)

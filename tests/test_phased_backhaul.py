@@ -1,0 +1,194 @@
+"""Phased plans with backhaul (siting.optimize.phased_backhaul): the optimum against a brute
+force over every build schedule and every feed, and the rules a schedule must keep."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from siting.errors import InfeasibleError
+from siting.optimize.phased_backhaul import solve_phased_with_backhaul
+
+INF = math.inf
+
+
+def _feed_choices(site, inst, on_air_period):
+    """(kind, parent, cost) feeds of ``site``: fiber, satellite, or a hop from a site on
+    air no later than it."""
+    choices = []
+    if math.isfinite(inst["fiber"][site]):
+        choices.append(("fiber", None, inst["fiber"][site]))
+    if math.isfinite(inst["sat"][site]):
+        choices.append(("sat", None, inst["sat"][site]))
+    for a, b, c in inst["links"]:
+        other = b if site == a else a if site == b else None
+        if other is not None and 0 <= on_air_period.get(other, -1) <= on_air_period[site]:
+            choices.append(("mw", other, c))
+    return choices
+
+
+def _within_hops(parent, site, max_hops):
+    hops, here = 0, site
+    while here in parent:
+        here, hops = parent[here], hops + 1
+        if hops > max_hops:
+            return False
+    return True
+
+
+def _fed_within_budgets(period, inst):
+    """Whether the sites of the build schedule ``period`` (per option, -1: never) can be
+    fed, each from the period it goes on air, within every period's budget."""
+    periods = len(inst["budgets"])
+    spend = [inst["cost"][period == t].sum() for t in range(periods)]
+    on_air = {}
+    for j in np.flatnonzero(period >= 0):
+        s = inst["site"][j]
+        on_air[s] = min(on_air.get(s, periods), period[j])
+    sites = sorted(on_air)
+    for combo in itertools.product(*[_feed_choices(s, inst, on_air) for s in sites]):
+        parent = {s: p for s, (kind, p, _) in zip(sites, combo) if kind == "mw"}
+        if not all(_within_hops(parent, s, inst["H"]) for s in sites):
+            continue
+        total = list(spend)
+        for s, (_, _, c) in zip(sites, combo):
+            total[on_air[s]] += c
+        if all(total[t] <= inst["budgets"][t] + 1e-9 for t in range(periods)):
+            return True
+    return False
+
+
+def feedable_sites(inst):
+    """Sites some backhaul could feed, budgets aside: fiber, satellite, or a chain of at
+    most ``H`` hops to a fiber site through sites some year can afford."""
+    possible = set(inst["site"][inst["cost"] <= max(inst["budgets"])])
+    level = {s for s in possible if math.isfinite(inst["fiber"][s])}
+    reached = set(level)
+    for _ in range(inst["H"]):
+        level = {b if a in level else a for a, b, _ in inst["links"]
+                 if {a, b} <= possible and (a in level or b in level)} - reached
+        reached |= level
+    return reached | {s for s in possible if math.isfinite(inst["sat"][s])}
+
+
+def brute_force(inst):
+    """Best people covered summed over the periods, over every build schedule whose sites
+    can be fed within the budgets; None when none covers the must rows by the deadline (a
+    must row only options at sites nothing can feed cover is not asked for)."""
+    A, periods = inst["A"], len(inst["budgets"])
+    must = inst["must"] & A[:, np.isin(inst["site"], list(feedable_sites(inst)))].any(axis=1)
+    best = None
+    for schedule in itertools.product(range(-1, periods), repeat=A.shape[1]):
+        period = np.array(schedule)
+        if any((period == t).sum() > inst["quotas"][t] for t in range(periods)):
+            continue
+        by_deadline = A[:, (period >= 0) & (period <= inst["must_by"])].sum(axis=1) > 0
+        if np.any(must & ~by_deadline) or not _fed_within_budgets(period, inst):
+            continue
+        value = sum(inst["weight"][A[:, (period >= 0) & (period <= t)].sum(axis=1) > 0].sum()
+                    for t in range(periods))
+        best = value if best is None else max(best, value)
+    return best
+
+
+def random_instance(rng):
+    """Four sites of one option each, two or three years, links, fiber and satellite."""
+    n_sites, periods = 4, int(rng.integers(2, 4))
+    A = (rng.random((6, n_sites)) < 0.4).astype(int)
+    links = [(a, b, float(rng.integers(1, 4))) for a, b in itertools.combinations(range(n_sites), 2)
+             if rng.random() < 0.5]
+    fiber = np.where(rng.random(n_sites) < 0.5, rng.integers(2, 9, n_sites), INF).astype(float)
+    must = np.zeros(6, bool)
+    must[rng.integers(0, 6)] = True
+    return {"A": A, "cost": rng.integers(1, 6, n_sites).astype(float),
+            "site": np.arange(n_sites), "fiber": fiber, "links": links,
+            "sat": np.full(n_sites, 9.0 if rng.random() < 0.3 else INF),
+            "H": int(rng.integers(1, 3)), "weight": rng.integers(0, 20, 6).astype(float),
+            "budgets": [float(rng.integers(6, 14)) for _ in range(periods)],
+            "quotas": [int(rng.integers(1, 3)) for _ in range(periods)],
+            "must": must & A.any(axis=1), "must_by": int(rng.integers(0, periods))}
+
+
+def solve(inst, **kwargs):
+    a, b, c = zip(*inst["links"]) if inst["links"] else ((), (), ())
+    links = {"site_a": np.array(a, np.int64), "site_b": np.array(b, np.int64),
+             "cost_cny": np.array(c, float)}
+    return solve_phased_with_backhaul(
+        sp.csr_matrix(inst["A"]), inst["cost"], inst["weight"],
+        period_budgets=inst["budgets"], period_quotas=inst["quotas"],
+        must_cover=inst["must"], must_cover_by=inst["must_by"], site_of_option=inst["site"],
+        fiber_cost_cny=inst["fiber"], links=links, satellite_cost_cny=inst["sat"],
+        max_hops=inst["H"], **kwargs)
+
+
+def check_schedule(res, inst):
+    """Every site on air is fed from the period it goes on air, by a feeder on air by then,
+    within the hop limit, and every period keeps to its budget, backhaul included."""
+    feeds, period = res.feeds, res.phased.build_period
+    on_air = np.flatnonzero(feeds.on_air)
+    for s in on_air:
+        first = period[inst["site"] == s]
+        assert feeds.feed_period[s] == first[first >= 0].min()
+        if feeds.backhaul[s] == "microwave":
+            u = feeds.feeder_site[s]
+            assert feeds.on_air[u] and feeds.feed_period[u] <= feeds.feed_period[s]
+            assert feeds.hop_level[s] == feeds.hop_level[u] + 1 <= inst["H"]
+    for t, limit in enumerate(inst["budgets"]):
+        spent = inst["cost"][period == t].sum() + feeds.backhaul_cost_cny[feeds.feed_period == t].sum()
+        assert spent <= limit + 1e-9
+
+
+@pytest.mark.parametrize("seed", range(14))
+def test_random_instances_match_brute_force(seed):
+    inst = random_instance(np.random.default_rng(seed))
+    expected = brute_force(inst)
+    if expected is None:
+        with pytest.raises(InfeasibleError):
+            solve(inst)
+        return
+    res = solve(inst)
+    assert res.phased.solution.objective == pytest.approx(expected)
+    assert res.phased.solution.status == "optimal"
+    check_schedule(res, inst)
+
+
+def hand_instance(budgets, fiber_b):
+    """Site 0 (cost 2) covers 10 people and has fiber for 1; site 1 (cost 2) covers 30
+    people and only a hop from site 0 (cost 1) or its own fiber route (``fiber_b``)."""
+    return {"A": np.array([[1, 0], [0, 1]]), "cost": np.array([2.0, 2.0]), "site": np.arange(2),
+            "fiber": np.array([1.0, fiber_b]), "links": [(0, 1, 1.0)], "sat": np.full(2, INF),
+            "H": 1, "weight": np.array([10.0, 30.0]), "budgets": budgets, "quotas": [2, 2],
+            "must": np.zeros(2, bool), "must_by": 1}
+
+
+def test_the_relay_goes_on_air_no_later_than_the_site_it_feeds():
+    # the bigger site alone fits year one only with its dear fiber route; with budgets of 3
+    # its hop needs the relay first: the relay in year one, the bigger site in year two
+    res = solve(hand_instance([3.0, 3.0], fiber_b=INF))
+    assert res.phased.build_period.tolist() == [0, 1]
+    assert res.feeds.backhaul.tolist() == ["fiber", "microwave"]
+    assert res.feeds.feed_period.tolist() == [0, 1]
+    assert res.phased.solution.objective == pytest.approx(10 + 40)
+
+
+def test_a_large_first_year_builds_both_and_feeds_by_the_hop():
+    res = solve(hand_instance([6.0, 0.0], fiber_b=5.0))
+    assert res.phased.build_period.tolist() == [0, 0]
+    assert res.feeds.backhaul.tolist() == ["fiber", "microwave"]
+    assert res.feeds.backhaul_cost_cny.tolist() == [1.0, 1.0]
+
+
+def test_an_existing_site_is_fed_in_the_first_year():
+    # option 0 is on air already and needs its fiber (4): the first year's budget pays it
+    inst = hand_instance([4.0, 4.0], fiber_b=INF)
+    inst["fiber"] = np.array([4.0, INF])
+    res = solve(inst, fixed=np.array([True, False]))
+    assert res.feeds.feed_period.tolist() == [0, 1]
+    assert res.phased.build_period.tolist() == [-1, 1]
+    inst["budgets"] = [3.0, 10.0]
+    with pytest.raises(InfeasibleError):
+        solve(inst, fixed=np.array([True, False]))
