@@ -1035,14 +1035,6 @@ def model_warnings(scenario: Scenario) -> list[str]:
     return found
 
 
-def _check_backhaul_phases(objective, backhaul: BackhaulSettings, problems: _Problems) -> None:
-    """Backhaul is planned for single-period plans only (the phased joint model is not built
-    yet, :mod:`siting.optimize.backhaul`)."""
-    if backhaul.enabled and getattr(objective, "phases", ()):
-        problems.add("backhaul.enabled", "backhaul with objective.phases is not supported yet; "
-                                         "plan a single period or set backhaul.enabled: false")
-
-
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file.
 
@@ -1091,6 +1083,5 @@ def load_scenario(path: str | Path) -> Scenario:
     )
     _check_p1812_maps(scenario_parts["technologies"], scenario_parts["coverage"], problems)
     _check_mobile_heights(scenario_parts["technologies"], scenario_parts["demand"], problems)
-    _check_backhaul_phases(scenario_parts["objective"], scenario_parts["backhaul"], problems)
     problems.raise_if_any()
     return Scenario(name=name, path=path.resolve(), crs=str(crs), **scenario_parts)

@@ -24,7 +24,8 @@ Options are (candidate, technology) pairs. The rules a prefecture plans by:
   by fiber, by a chain of microwave hops to a fiber-fed site, or by satellite, and the feeds
   are chosen with the sites, their costs counted in the objective and the budget. Existing
   sites that keep serving are fed too: those without fiber on site (``has_fiber``) are given
-  a feed like a new site, its cost in the plan. Single-period plans only.
+  a feed like a new site, its cost in the plan. In a phased plan every site is fed from the
+  year it goes on air (existing sites from the first), each feed charged to that year.
 
 Every mandatory point left uncovered gets a reason: no candidate within range, terrain (or
 distance) keeps every candidate in range below the threshold, no backhaul can reach a site
@@ -44,16 +45,14 @@ from siting.backhaul import BackhaulNetwork
 from siting.config import Objective, Scenario, SolverSettings
 from siting.coverage import CoverageMatrix
 from siting.demand import Demand
-from siting.errors import InfeasibleError, ScenarioError
+from siting.errors import InfeasibleError, SolverError
 from siting.io import EXISTING_KINDS, built_technologies, is_existing
 from siting.labels import (JOINT_LABEL, REASON_BELOW_THRESHOLD, REASON_BUDGET, REASON_NO_BACKHAUL,
                            REASON_NO_CANDIDATE, SEQUENTIAL_LABEL)
 from siting.optimize import Solution, solve_coverage_model
 from siting.optimize.backhaul import BackhaulSolution, solve_with_backhaul
-from siting.optimize.phased import solve_phased_coverage
-
-#: Why a scenario with backhaul and phases is refused.
-BACKHAUL_WITH_PHASES = "backhaul with objective.phases is not supported yet"
+from siting.optimize.phased import PhasedSolution, solve_phased_coverage
+from siting.optimize.phased_backhaul import PhasedBackhaulSolution, solve_phased_with_backhaul
 
 
 @dataclass(frozen=True)
@@ -196,14 +195,21 @@ class _Solver:
                       solver=self.settings.name, seed=self.settings.seed)
         if self.network is None:
             return solve_coverage_model(self.cover, self.costs.total_cny, **common), None
-        network = self.network
-        feeds = solve_with_backhaul(
-            self.cover, self.costs.total_cny, site_of_option=self.site_of_option,
-            fiber_cost_cny=network.fiber["cost_cny"].to_numpy(float), links=network.links,
-            satellite_cost_cny=network.satellite_cost_cny(self.opex_years),
-            max_hops=network.max_hops, site_needs_backhaul=network.needs_backhaul, start=start,
-            **common)
+        feeds = solve_with_backhaul(self.cover, self.costs.total_cny, start=start, **common,
+                                    **backhaul_arguments(self.network, self.site_of_option,
+                                                         self.opex_years))
         return feeds.solution, feeds
+
+
+def backhaul_arguments(network: BackhaulNetwork, site_of_option: np.ndarray,
+                       opex_years: float) -> dict:
+    """The backhaul keywords of :func:`~siting.optimize.backhaul.solve_with_backhaul` (and
+    of the phased solver) for options at the candidates ``site_of_option``, satellite's fee
+    counted over ``opex_years``."""
+    return dict(site_of_option=site_of_option,
+                fiber_cost_cny=network.fiber["cost_cny"].to_numpy(float), links=network.links,
+                satellite_cost_cny=network.satellite_cost_cny(opex_years),
+                max_hops=network.max_hops, site_needs_backhaul=network.needs_backhaul)
 
 
 def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
@@ -212,10 +218,8 @@ def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
     """Choose options by the rules in the module docstring; with ``backhaul`` (the backhaul
     network of the candidates), sites and their backhaul together."""
     time_left = _TimeLeft(solver.time_limit_s)
-    if objective.phases and backhaul is not None:
-        raise ScenarioError(BACKHAUL_WITH_PHASES)
     if objective.phases:
-        return _plan_phased(coverage, demand, costs, objective, solver, time_left)
+        return _plan_phased(coverage, demand, costs, objective, solver, time_left, backhaul)
     cover = coverage.covers
     planner = _Solver(cover, costs, solver, time_left, backhaul,
                       coverage.options["candidate"].to_numpy(np.int64), objective.opex_years)
@@ -283,11 +287,44 @@ def _backup_text(need: np.ndarray) -> str:
             f"options each, for backup)")
 
 
+@dataclass(frozen=True)
+class _PhasedSolver:
+    """The solver calls of one phased plan: the options, their costs, the phases' limits
+    and the plan's time, and the backhaul network when sites and backhaul are planned
+    together."""
+
+    cover: sp.csr_matrix
+    costs: OptionCosts
+    limits: dict  # the phases' budgets, quotas, deadline and the solver settings
+    time_left: _TimeLeft
+    network: BackhaulNetwork | None
+    site_of_option: np.ndarray  # the candidate of each option
+    opex_years: float
+
+    def solve(self, weight: np.ndarray, period_weights: np.ndarray, must_cover=None,
+              share: float = 1.0, start: PhasedBackhaulSolution | None = None):
+        """One phased solve in ``share`` of the plan's time left:
+        :func:`~siting.optimize.phased.solve_phased_coverage` (returns its
+        :class:`~siting.optimize.phased.PhasedSolution`) or, with backhaul,
+        :func:`~siting.optimize.phased_backhaul.solve_phased_with_backhaul` warm-started by
+        ``start`` (returns its :class:`~siting.optimize.phased_backhaul.
+        PhasedBackhaulSolution`)."""
+        common = dict(period_weights=period_weights, must_cover=must_cover,
+                      time_limit_s=self.time_left(share), **self.limits)
+        if self.network is None:
+            return solve_phased_coverage(self.cover, self.costs.total_cny, weight, **common)
+        return solve_phased_with_backhaul(
+            self.cover, self.costs.total_cny, weight, start=start, **common,
+            **backhaul_arguments(self.network, self.site_of_option, self.opex_years))
+
+
 def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
-                 objective: Objective, solver: SolverSettings, time_left: _TimeLeft) -> Plan:
+                 objective: Objective, solver: SolverSettings, time_left: _TimeLeft,
+                 backhaul: BackhaulNetwork | None) -> Plan:
     """The phased plan: mandatory demand covered by ``objective.mandatory_by`` (default the
     last phase; as much of it as the phases allow), then the most people covered earliest
-    (:mod:`siting.optimize.phased`)."""
+    (:mod:`siting.optimize.phased`; with ``backhaul``, every site fed from the year it goes
+    on air, :mod:`siting.optimize.phased_backhaul`)."""
     cover = coverage.covers
     phases = objective.phases
     labels = [p.label for p in phases]
@@ -300,34 +337,46 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
                   counted=costs.new_site, fixed=costs.fixed,
                   groups=costs.group, mip_gap=solver.mip_gap, solver=solver.name,
                   seed=solver.seed)
+    planner = _PhasedSolver(cover, costs, limits, time_left, backhaul,
+                            coverage.options["candidate"].to_numpy(np.int64), objective.opex_years)
     discount = (1.0 + objective.discount_rate) ** -np.arange(len(phases), dtype=float)
+    share = 1.0 if backhaul is None else MOST_MANDATORY_SHARE
     stages = []
     try:
-        result = solve_phased_coverage(cover, costs.total_cny, demand.people,
-                                       period_weights=discount, must_cover=need,
-                                       time_limit_s=time_left(), **limits)
+        result = planner.solve(demand.people, discount, must_cover=need, share=share)
         stages.append(f"cover every reachable mandatory point by {labels[deadline]}"
-                      + _backup_text(need))
-    except InfeasibleError:
+                      + _backup_text(need) + _backhaul_text(backhaul))
+    except (InfeasibleError, SolverError) as exc:
         at_deadline = np.zeros(len(phases))
         at_deadline[deadline] = 1.0
-        most = solve_phased_coverage(cover, costs.total_cny, mandatory.astype(float),
-                                     period_weights=at_deadline, time_limit_s=time_left(),
-                                     **limits)
-        must = (mandatory & _covered(cover, most.solution.selected)).astype(np.int64)
-        stages.append(f"cover as many mandatory points by {labels[deadline]} as the phases' "
-                      f"budgets and quotas allow ({int(must.sum())} of {int(mandatory.sum())}, "
-                      f"without backup coverage)")
-        result = solve_phased_coverage(cover, costs.total_cny, demand.people,
-                                       period_weights=discount, must_cover=must,
-                                       time_limit_s=time_left(), **limits)
+        most = planner.solve(mandatory.astype(float), at_deadline, share=share)
+        period = _phased_parts(most)[0].build_period
+        by_deadline = np.flatnonzero(costs.fixed | ((period >= 0) & (period <= deadline)))
+        must = (mandatory & _covered(cover, by_deadline)).astype(np.int64)
+        why = ("the phases' budgets and quotas allow" if isinstance(exc, InfeasibleError)
+               else "the solver found in its time")
+        stages.append(f"cover as many mandatory points by {labels[deadline]} as {why} "
+                      f"({int(must.sum())} of {int(mandatory.sum())}, without backup coverage)"
+                      + _backhaul_text(backhaul))
+        result = planner.solve(demand.people, discount, must_cover=must,
+                               start=None if backhaul is None else most)
     rate = (f", discounted {objective.discount_rate:.0%} a year"
             if objective.discount_rate else "")
     stages.append(f"then cover the most people earliest: people covered summed over the "
                   f"{len(phases)} phases{rate}")
-    return _assemble(coverage, demand, costs, result.solution.selected, result.solution,
-                     tuple(stages), build_period=result.build_period,
-                     phase_labels=tuple(labels))
+    phased, feeds = _phased_parts(result)
+    return _assemble(coverage, demand, costs, phased.solution.selected, phased.solution,
+                     tuple(stages), build_period=phased.build_period,
+                     phase_labels=tuple(labels),
+                     backhaul=None if feeds is None else PlanBackhaul(backhaul, feeds))
+
+
+def _phased_parts(result) -> tuple[PhasedSolution, BackhaulSolution | None]:
+    """(the phased solution, its feeds or None) of what :meth:`_PhasedSolver.solve`
+    returned."""
+    if isinstance(result, PhasedBackhaulSolution):
+        return result.phased, result.feeds
+    return result, None
 
 
 def no_backhaul_rows(cover: sp.csr_matrix, site_of_option: np.ndarray,
@@ -474,15 +523,13 @@ def cheapest_backhaul(coverage: CoverageMatrix, costs: OptionCosts, selected: np
     Raises :class:`~siting.errors.InfeasibleError` when a site of ``selected`` cannot be fed.
     """
     chosen = np.asarray(selected, np.int64)
+    site_of_option = coverage.options["candidate"].to_numpy(np.int64)[chosen]
     return solve_with_backhaul(
         coverage.covers[:, chosen], costs.total_cny[chosen], objective="min_cost",
         must_cover=np.zeros(coverage.covers.shape[0], np.int64),
-        fixed=np.ones(chosen.size, bool), tie_break=False,
-        site_of_option=coverage.options["candidate"].to_numpy(np.int64)[chosen],
-        fiber_cost_cny=network.fiber["cost_cny"].to_numpy(float), links=network.links,
-        satellite_cost_cny=network.satellite_cost_cny(opex_years), max_hops=network.max_hops,
-        site_needs_backhaul=network.needs_backhaul, time_limit_s=solver.time_limit_s,
-        mip_gap=solver.mip_gap, solver=solver.name, seed=solver.seed)
+        fixed=np.ones(chosen.size, bool), tie_break=False, time_limit_s=solver.time_limit_s,
+        mip_gap=solver.mip_gap, solver=solver.name, seed=solver.seed,
+        **backhaul_arguments(network, site_of_option, opex_years))
 
 
 def backhaul_comparison(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
@@ -512,7 +559,8 @@ class PhaseKpis:
     label: str
     new_sites: int
     upgrades: int
-    cost_cny: float
+    cost_cny: float  # of the options built in the phase
+    backhaul_cost_cny: float  # of the feeds built in the phase (0 without backhaul)
     people_covered: float  # by the end of the phase, existing sites included
     mandatory_covered: int  # by the end of the phase
 
@@ -521,6 +569,7 @@ def phase_kpis(plan: Plan, coverage: CoverageMatrix, demand: Demand) -> list[Pha
     """One row per phase of a phased plan (an empty list for a single-period plan)."""
     rows = []
     fixed = np.flatnonzero(plan.costs.fixed)
+    feeds = None if plan.backhaul is None else plan.backhaul.feeds
     for t, label in enumerate(plan.phase_labels):
         built = np.flatnonzero(plan.build_period == t)
         on_air = np.union1d(fixed, np.flatnonzero((plan.build_period >= 0) & (plan.build_period <= t)))
@@ -528,6 +577,8 @@ def phase_kpis(plan: Plan, coverage: CoverageMatrix, demand: Demand) -> list[Pha
         rows.append(PhaseKpis(label=label, new_sites=int(plan.costs.new_site[built].sum()),
                               upgrades=int((~plan.costs.new_site[built]).sum()),
                               cost_cny=float(plan.costs.total_cny[built].sum()),
+                              backhaul_cost_cny=0.0 if feeds is None else float(
+                                  feeds.backhaul_cost_cny[feeds.feed_period == t].sum()),
                               people_covered=float(demand.people[covered].sum()),
                               mandatory_covered=int((covered & demand.mandatory).sum())))
     return rows

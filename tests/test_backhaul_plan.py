@@ -19,7 +19,6 @@ import siting
 from regions import CRS, candidate, ridge_dem, village, write_region, xy
 from siting.backhaul import min_clearance_f1_reference
 from siting.cli import app
-from siting.errors import ScenarioError
 from siting.pipeline import compute, write_outputs
 from siting.plan import REASON_NO_BACKHAUL
 
@@ -194,11 +193,27 @@ def test_a_sweep_plans_backhaul_and_its_budget_pays_for_it(tmp_path):
     assert sites_only.people_covered.iloc[0] > curve.people_covered.iloc[0]
 
 
-def test_backhaul_with_phases_is_refused(tmp_path):
-    path = write_backhaul_region(tmp_path, objective={
-        "type": "max_coverage", "phases": [{"year": 2026, "budget_cny": 1e6}]})
-    with pytest.raises(ScenarioError, match="backhaul with objective.phases is not supported yet"):
-        siting.load_scenario(path)
+def test_a_phased_plan_feeds_every_site_from_the_year_it_goes_on_air(tmp_path):
+    budget = 1.5e6
+    path = write_backhaul_region(tmp_path / "region", objective={
+        "type": "max_coverage", "phases": [{"year": 2027, "budget_cny": budget},
+                                           {"year": 2028, "budget_cny": budget}]})
+    run = compute(siting.load_scenario(path))
+    summary = write_outputs(run, tmp_path / "out")
+    links = check_plan(run, summary, tmp_path / "out")
+    sites = gpd.read_file(tmp_path / "out" / "sites.gpkg", layer="selected_sites")
+    built = sites[sites["action"] == "build"].set_index("site_id")
+    assert len(built) and len(links) == len(built)  # E1 has fiber on site
+    for link in links.itertuples():
+        assert link.phase == built.loc[link.from_id, "phase"]
+        if link.to_id in built.index:  # a new feeder is on air no later
+            assert built.loc[link.to_id, "phase"] <= link.phase
+    for year in summary["phases"]:
+        assert year["cost_cny"] + year["backhaul_cost_cny"] <= budget * (1 + 1e-9)
+        assert year["backhaul_cost_cny"] == pytest.approx(
+            links.loc[links["phase"] == year["label"], "cost_cny"].sum())
+    report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert "## Phased schedule" in report and "| backhaul [CNY] |" in report
 
 
 def _exit_line(path: Path) -> str:

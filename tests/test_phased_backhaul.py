@@ -11,6 +11,8 @@ import pytest
 import scipy.sparse as sp
 
 from siting.errors import InfeasibleError
+from siting.optimize import phased as phased_model
+from siting.optimize.model import MipResult
 from siting.optimize.phased_backhaul import solve_phased_with_backhaul
 
 INF = math.inf
@@ -192,3 +194,19 @@ def test_an_existing_site_is_fed_in_the_first_year():
     inst["budgets"] = [3.0, 10.0]
     with pytest.raises(InfeasibleError):
         solve(inst, fixed=np.array([True, False]))
+
+
+@pytest.mark.parametrize("seed", range(14))
+def test_the_greedy_warm_start_is_a_plan_of_the_model(monkeypatch, seed):
+    """A MIP stopped before a plan of its own leaves the year-by-year greedy plan, which
+    keeps every rule of the model (feeds from the year a site goes on air, feeders on air
+    by then, the hop limit, each year's budget with backhaul)."""
+    inst = random_instance(np.random.default_rng(seed))
+    inst["must"][:] = False  # the greedy needs no must row to be a plan
+    stopped = MipResult(x=None, status="no_solution", objective=math.nan, bound=math.inf)
+    monkeypatch.setattr(phased_model, "run_mip", lambda *args, **kwargs: stopped)
+    res = solve(inst)
+    assert res.phased.solution.status == "time_limit"
+    assert "the warm start is the plan" in " ".join(res.phased.solution.notes)
+    check_schedule(res, inst)
+    assert res.phased.solution.objective <= brute_force(inst) + 1e-9

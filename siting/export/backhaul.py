@@ -61,8 +61,8 @@ def backhaul_table(run) -> gpd.GeoDataFrame | None:
     satellite), ``kind`` (fiber, microwave, satellite), ``band_ghz`` [GHz], ``length_m``
     [m], ``cost_cny`` [CNY], ``min_clearance_f1`` [-] (microwave), ``hop`` (microwave hops
     from fiber: 0 fiber, -1 satellite) and the line in the run's CRS (fiber: the route
-    along the roads; microwave: the straight hop; satellite: none). None for a plan
-    without backhaul."""
+    along the roads; microwave: the straight hop; satellite: none); a phased plan adds
+    ``phase``, the year the feed is built in. None for a plan without backhaul."""
     backhaul = run.plan.backhaul
     if backhaul is None:
         return None
@@ -76,6 +76,10 @@ def backhaul_table(run) -> gpd.GeoDataFrame | None:
                       "cost_cny": feeds.backhaul_cost_cny[sites],
                       "hop": feeds.hop_level[sites].astype(np.int64), **rows(sites, run)})
     columns = {name: np.concatenate([p[name] for p in parts]) for name in LINK_FIELDS}
+    if feeds.feed_period is not None:  # phased plan: the year each feed is built in
+        order = np.concatenate([np.flatnonzero(fed & (feeds.backhaul == kind)) for kind in _ROWS])
+        columns["phase"] = np.asarray(run.plan.phase_labels, dtype=object)[
+            feeds.feed_period[order]]
     geometry = np.concatenate([np.asarray(p["geometry"], dtype=object) for p in parts])
     return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(geometry, crs=run.region.crs),
                             crs=run.region.crs)

@@ -268,12 +268,16 @@ def _schedule_section(summary: dict, objective, people_total: float, lang: str) 
     def limit(value, unit=""):
         return "-" if value is None else (f"{value:,.0f}{unit}" if isinstance(value, float) else value)
 
+    backhaul = "backhaul" in summary  # the budgets pay for sites and backhaul
     rows = [[p["label"], limit(limits[p["label"]].budget_cny), limit(limits[p["label"]].max_new_sites),
-             p["new_sites"], p["upgrades"], p["cost_cny"], p["people_covered"],
-             100 * p["people_covered"] / people_total, p["mandatory_covered"]]
+             p["new_sites"], p["upgrades"], p["cost_cny"]]
+            + ([p["backhaul_cost_cny"]] if backhaul else [])
+            + [p["people_covered"], 100 * p["people_covered"] / people_total,
+               p["mandatory_covered"]]
             for p in summary["phases"]]
-    header = ["year", "budget_cny", "quota", "new_sites", "upgrades", "cost_cny",
-              "people_covered_year_end", "percent", "mandatory_covered"]
+    header = (["year", "budget_cny", "quota", "new_sites", "upgrades", "cost_cny"]
+              + (["backhaul_cost_cny"] if backhaul else [])
+              + ["people_covered_year_end", "percent", "mandatory_covered"])
     return Section(term("section.schedule", lang), [Table(
         [term(f"header.{h}", lang) for h in header], rows), term("report.schedule_note", lang)])
 

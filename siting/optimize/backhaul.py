@@ -389,7 +389,13 @@ def feed_scope(A: sp.csr_matrix, required: np.ndarray, open_options: np.ndarray,
                fixed: np.ndarray, sites: SiteInputs, arcs: Arcs) -> FeedScope:
     """The :class:`FeedScope` of the options ``open_options`` (bool per option: fixed or
     choosable; ``fixed``: bool per option) covering the rows of ``A``, each needing
-    ``required`` options; :class:`InfeasibleError` for a fixed site nothing can feed."""
+    ``required`` options; :class:`InfeasibleError` for a must-cover row the open options
+    leave short, or a fixed site nothing can feed."""
+    short = np.flatnonzero(coverage_count(A, np.flatnonzero(open_options)) < required)
+    if short.size:
+        raise InfeasibleError(
+            f"{short.size} must-cover row(s) can only be covered by options excluded by fixed "
+            f"options' groups or the budget: rows {first_indices(short)}")
     possible = np.bincount(sites.site_of_option[open_options], minlength=sites.n_sites) > 0
     feedable = feedable_sites(sites, arcs, possible)
     stranded = np.unique(sites.site_of_option[fixed & ~feedable[sites.site_of_option]])
@@ -419,16 +425,9 @@ def _open_options(p: Problem, options: OptionInputs) -> np.ndarray:
 
 
 def _scope(p: Problem, options: OptionInputs, sites: SiteInputs, arcs: Arcs) -> FeedScope:
-    """The options and rows of the model (:func:`feed_scope` of the options the budget and
-    the fixed options' groups leave open); :class:`InfeasibleError` also for a must-cover
-    row the fixed options' groups or the budget leave short."""
-    open_ = _open_options(p, options)
-    short = np.flatnonzero(coverage_count(p.A, np.flatnonzero(open_)) < p.required)
-    if short.size:
-        raise InfeasibleError(
-            f"{short.size} must-cover row(s) can only be covered by options excluded by fixed "
-            f"options' groups or the budget: rows {first_indices(short)}")
-    return feed_scope(p.A, p.required, open_, options.fixed, sites, arcs)
+    """The options and rows of the model: :func:`feed_scope` of the options the budget and
+    the fixed options' groups leave open."""
+    return feed_scope(p.A, p.required, _open_options(p, options), options.fixed, sites, arcs)
 
 
 @dataclass(frozen=True)
@@ -603,7 +602,7 @@ def _feed_keys(site, kind, level, cost_cny):
                np.asarray(level).tolist(), np.asarray(cost_cny).tolist())
 
 
-def _feed_lookup(feed: FeedColumns, site, kind, level, cost_cny) -> np.ndarray:
+def feed_lookup(feed: FeedColumns, site, kind, level, cost_cny) -> np.ndarray:
     """The column of ``feed`` of each (site, kind, level, cost) given by the four arrays;
     -1 where it has none."""
     where = {key: i for i, key in enumerate(_feed_keys(feed.site, feed.kind, feed.level,
@@ -615,7 +614,7 @@ def _feed_lookup(feed: FeedColumns, site, kind, level, cost_cny) -> np.ndarray:
 def _feed_index(source: FeedColumns, chosen: np.ndarray, target: FeedColumns) -> np.ndarray:
     """The columns of ``target`` with the site, kind, level and cost of the columns
     ``chosen`` of ``source``; -1 where ``target`` has none."""
-    return _feed_lookup(target, source.site[chosen], source.kind[chosen],
+    return feed_lookup(target, source.site[chosen], source.kind[chosen],
                         source.level[chosen], source.cost_cny[chosen])
 
 
@@ -628,7 +627,7 @@ def _plan_columns(model: _JointModel, plan: BackhaulSolution) -> np.ndarray | No
         return None
     fed = np.flatnonzero(plan.on_air)
     kind = np.array([_KINDS.index(k) for k in plan.backhaul[fed]], np.int64)
-    feeds = _feed_lookup(model.feed, fed, kind, np.where(kind == 2, -1, plan.hop_level[fed]),
+    feeds = feed_lookup(model.feed, fed, kind, np.where(kind == 2, -1, plan.hop_level[fed]),
                          plan.backhaul_cost_cny[fed])
     # a site with fiber on site has a (free) column only where it can feed a hop
     if np.any((feeds < 0) & model.sites.needs_backhaul[fed]):

@@ -97,6 +97,8 @@ class SideColumns:
     rows: sp.csr_matrix  # (n_rows, n_options + n_side)
     row_lo: np.ndarray
     row_hi: np.ndarray
+    # a plan to warm-start from: (period per option, period per side column; -1: never)
+    start: tuple | None = None
 
     @property
     def size(self) -> int:
@@ -115,7 +117,7 @@ def _limits(values, periods: int, name: str, integer: bool) -> list:
 
 
 @dataclass(frozen=True)
-class _Periods:
+class PeriodLimits:
     """The periods' checked limits, their weights and the must-cover deadline."""
 
     budgets: list  # per period [any currency], None: no limit
@@ -144,9 +146,10 @@ class _Periods:
                    math.inf if self.total_budget is None else self.total_budget)
 
 
-def _validated_periods(period_budgets, period_quotas, period_weights, budget, max_options,
-                       must_cover_by) -> _Periods:
-    """The periods' limits, weights and must-cover deadline, checked (:class:`InputError`)."""
+def validated_periods(period_budgets, period_quotas, period_weights, budget, max_options,
+                       must_cover_by) -> PeriodLimits:
+    """The periods' limits, weights and must-cover deadline (arguments as in
+    :func:`solve_phased_coverage`), checked (:class:`InputError`)."""
     budgets = list(period_budgets)
     periods = len(budgets)
     if periods < 1:
@@ -155,19 +158,13 @@ def _validated_periods(period_budgets, period_quotas, period_weights, budget, ma
     if not 0 <= must_by < periods:
         raise InputError(f"must_cover_by must be a period index 0..{periods - 1}, "
                          f"got {must_cover_by!r}")
-    return _Periods(
+    return PeriodLimits(
         budgets=_limits(budgets, periods, "period_budgets", integer=False),
         quotas=_limits(period_quotas, periods, "period_quotas", integer=True),
         total_budget=as_budget(budget), total_quota=as_quota(max_options),
         weights=(np.ones(periods) if period_weights is None
                  else as_float(period_weights, periods, "period_weights")),
         must_by=must_by)
-
-
-def phase_cost_cap(period_budgets, budget) -> float:
-    """The most one option may cost and still be built in some period of a plan with these
-    budgets (``math.inf``: no limit); :class:`InputError` for bad budgets."""
-    return _validated_periods(period_budgets, None, None, budget, None, None).largest_budget()
 
 
 @dataclass(frozen=True)
@@ -190,7 +187,7 @@ class _Choice:
 
 
 def _choosable(options: OptionInputs, fixed: FixedOptions, need: np.ndarray,
-               periods: _Periods) -> _Choice:
+               periods: PeriodLimits) -> _Choice:
     """Options that are not fixed, in no group a fixed option takes, and affordable in some
     period; :class:`InfeasibleError` when they cannot give a must-cover row the options it
     needs."""
@@ -293,7 +290,7 @@ def _add_link_and_cover_rows(rows: _Rows, lay: _Layout, A: sp.csr_matrix) -> Non
                  np.full(lay.r, np.inf))
 
 
-def _add_limit_rows(rows: _Rows, lay: _Layout, choice: _Choice, periods: _Periods) -> None:
+def _add_limit_rows(rows: _Rows, lay: _Layout, choice: _Choice, periods: PeriodLimits) -> None:
     """Each period's budget and quota on what it builds, the caps on the whole plan, and at
     most one option per group."""
     n, last = lay.n, lay.periods - 1
@@ -316,7 +313,7 @@ def _add_limit_rows(rows: _Rows, lay: _Layout, choice: _Choice, periods: _Period
                  np.ones(n_groups))
 
 
-def _build(choice: _Choice, weight: np.ndarray, periods: _Periods,
+def _build(choice: _Choice, weight: np.ndarray, periods: PeriodLimits,
            epsilon: float) -> tuple[MipModel, _Layout]:
     """The MIP; rewarded rows covered by the same options share one ``y`` per period."""
     weight_rows = np.flatnonzero(choice.open_rows & (weight > 0))
@@ -345,7 +342,7 @@ def _build(choice: _Choice, weight: np.ndarray, periods: _Periods,
     return mip, lay
 
 
-def _myopic_start(choice: _Choice, weight: np.ndarray, periods: _Periods) -> np.ndarray | None:
+def _myopic_start(choice: _Choice, weight: np.ndarray, periods: PeriodLimits) -> np.ndarray | None:
     """Period of each option in a year-by-year greedy plan (warm start), or None when it
     misses a must-cover row. Each period takes the greedy best for that period alone,
     must-cover rows first."""
@@ -382,7 +379,7 @@ def _myopic_start(choice: _Choice, weight: np.ndarray, periods: _Periods) -> np.
     return period
 
 
-def _cost_weight(choice: _Choice, weight: np.ndarray, periods: _Periods,
+def _cost_weight(choice: _Choice, weight: np.ndarray, periods: PeriodLimits,
                  start_period: np.ndarray | None) -> float:
     r""":math:`\varepsilon`: the cost term shifts the objective by at most ``TIE_BREAK_SHARE``
     of a plan's value (the warm start's, or the largest row weight), so it only breaks ties."""
@@ -463,8 +460,8 @@ def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quot
         As in :func:`siting.optimize.solve_coverage_model`.
     side : SideColumns, optional
         Columns set besides the options, with rows binding them to the options in every
-        period (:class:`SideColumns`). Without a feasible way to set them, the year-by-year
-        greedy warm start is not used, and built options are not dropped after the solve
+        period (:class:`SideColumns`). Its ``start`` replaces the year-by-year greedy warm
+        start (which cannot set them), and built options are not dropped after the solve
         (unbuilding one may break a side row).
 
     Returns
@@ -485,7 +482,7 @@ def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quot
     t0 = time.perf_counter()
     check_solver_settings(solver, time_limit_s, mip_gap)
     options = validate_options(coverage, cost, counted=counted, fixed=fixed, groups=groups)
-    periods = _validated_periods(period_budgets, period_quotas, period_weights, budget,
+    periods = validated_periods(period_budgets, period_quotas, period_weights, budget,
                                  max_options, must_cover_by)
     weight = as_float(weight, options.n_rows, "weight")
     must, need = as_need(must_cover, options.n_rows, default=False)
@@ -495,19 +492,31 @@ def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quot
     choice = _choosable(options, fixed_options, need, periods)
     if side is not None:
         choice = _with_side(choice, side, fixed_options, options.cost.size)
-    start_period = None if side is not None else _myopic_start(choice, weight, periods)
+    if side is None:
+        start_period = _myopic_start(choice, weight, periods)
+    else:
+        start_period = (None if side.start is None else
+                        np.concatenate([np.asarray(side.start[0])[choice.cols], side.start[1]]))
     epsilon = _cost_weight(choice, weight, periods, start_period)
     mip, lay = _build(choice, weight, periods, epsilon)
     record = SolveLog()
+    start = _start_vector(choice, lay, start_period)
     res = run_mip(mip, solver=solver, time_limit_s=time_limit_s, mip_gap=float(mip_gap),
-                  seed=seed, start=_start_vector(choice, lay, start_period), record=record)
+                  seed=seed, start=start, record=record)
+    if res.x is None and start is not None and res.status != "infeasible" \
+            and mip.is_feasible(start):
+        record.note("the MIP stopped without a plan of its own: the warm start is the plan")
+        res = replace(res, x=start, status="time_limit")
     build_period, side_period = _build_periods(res, lay, choice, options.cost.size)
     if side is None:
         build_period = _drop_redundant(options.A, weight, periods, need, fixed_options.index,
                                        build_period, options.cost)
     value = _phased_value(options.A, weight, periods.weights, fixed_options.index, build_period)
     fixed_value = float(weight[fixed_options.covered].sum() * periods.weights.sum())
-    bound = max(res.bound + epsilon * periods.spendable(choice.cost) + fixed_value, value)
+    # a MIP stopped before its root relaxation has no bound: all weight in every period
+    bound = min(res.bound + epsilon * periods.spendable(choice.cost) + fixed_value,
+                float(weight.sum() * periods.weights.sum()))
+    bound = max(bound, value)
     status = res.status
     if status == "optimal" and relative_gap(value, bound) > TIE_BREAK_SHARE:
         status = "feasible"
@@ -520,7 +529,7 @@ def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quot
                           side_period=None if side is None else side_period)
 
 
-def _drop_redundant(A: sp.csr_matrix, weight, periods: _Periods, need, fixed_idx,
+def _drop_redundant(A: sp.csr_matrix, weight, periods: PeriodLimits, need, fixed_idx,
                     build_period, cost) -> np.ndarray:
     """Unbuild options (dearest first) whose removal loses no weight in any period and
     uncovers no must-cover row at the deadline: a MIP stopped at its gap tolerance may keep

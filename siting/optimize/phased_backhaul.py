@@ -33,7 +33,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from siting.optimize.backhaul import (
+    Arcs,
     BackhaulSolution,
+    FeedColumns,
+    FeedScope,
+    SiteInputs,
     checked_arcs,
     checked_sites,
     feed_columns,
@@ -41,12 +45,14 @@ from siting.optimize.backhaul import (
     feed_scope,
     site_feeds,
 )
-from siting.optimize.inputs import as_need, take_out_fixed, validate_options
+from siting.optimize.feed_greedy import greedy_schedule
+from siting.optimize.inputs import (OptionInputs, as_float, as_need, take_out_fixed,
+                                    validate_options)
 from siting.optimize.phased import (
     PhasedSolution,
     SideColumns,
-    phase_cost_cap,
     solve_phased_coverage,
+    validated_periods,
 )
 
 
@@ -64,7 +70,9 @@ def solve_phased_with_backhaul(coverage, cost, weight, *, period_budgets, site_o
                                fiber_cost_cny, max_hops: int, links=None,
                                satellite_cost_cny=None, site_needs_backhaul=None,
                                budget: float | None = None, must_cover=None, counted=None,
-                               fixed=None, groups=None, **phased) -> PhasedBackhaulSolution:
+                               fixed=None, groups=None,
+                               start: PhasedBackhaulSolution | None = None,
+                               **phased) -> PhasedBackhaulSolution:
     """Solve the phased model with backhaul of the module docstring.
 
     Parameters
@@ -74,6 +82,10 @@ def solve_phased_with_backhaul(coverage, cost, weight, *, period_budgets, site_o
         and backhaul.
     site_of_option, fiber_cost_cny, max_hops, links, satellite_cost_cny, site_needs_backhaul
         As in :func:`~siting.optimize.backhaul.solve_with_backhaul`.
+    start : PhasedBackhaulSolution, optional
+        A plan of an earlier call over the same options and network (a previous stage's),
+        the warm start instead of the greedy one
+        (:func:`~siting.optimize.feed_greedy.greedy_schedule`).
     **phased
         ``period_quotas``, ``period_weights``, ``max_options``, ``must_cover_by``,
         ``time_limit_s``, ``mip_gap``, ``solver``, ``seed`` of
@@ -91,18 +103,39 @@ def solve_phased_with_backhaul(coverage, cost, weight, *, period_budgets, site_o
     arcs = checked_arcs(links, sites.n_sites)
     must, need = as_need(must_cover, options.n_rows, default=False)
     need = must.astype(np.int64) if need is None else need
-    cap = phase_cost_cap(period_budgets, budget)
-    open_ = options.fixed | take_out_fixed(options).choosable(options, cap)
+    limits = validated_periods(period_budgets, phased.get("period_quotas"),
+                               phased.get("period_weights"), budget, phased.get("max_options"),
+                               phased.get("must_cover_by"))
+    open_ = options.fixed | take_out_fixed(options).choosable(options, limits.largest_budget())
     scope = feed_scope(options.A, need, open_, options.fixed, sites, arcs)
     cols = scope.cols
     feed = feed_columns(sites, arcs, scope.possible)
     rows, row_lo, row_hi = feed_rows(feed, arcs, sites.site_of_option[cols], sites.n_sites)
+    scoped = OptionInputs(A=options.A[:, cols], cost=options.cost[cols],
+                          counted=options.counted[cols], fixed=options.fixed[cols],
+                          groups=options.groups[cols])
+    if start is not None and start.phased.side_period.size == feed.size:
+        schedule = (start.phased.build_period[cols], start.phased.side_period)
+    else:
+        schedule = greedy_schedule(scoped, as_float(weight, options.n_rows, "weight"),
+                                   scope.required, limits,
+                                   replace(sites, site_of_option=sites.site_of_option[cols]),
+                                   arcs, feed)
     result = solve_phased_coverage(
-        options.A[:, cols], options.cost[cols], weight, period_budgets=period_budgets,
-        budget=budget, must_cover=scope.required, counted=options.counted[cols],
-        fixed=options.fixed[cols], groups=options.groups[cols],
-        side=SideColumns(cost=feed.cost_cny, rows=rows, row_lo=row_lo, row_hi=row_hi),
+        scoped.A, scoped.cost, weight, period_budgets=period_budgets, budget=budget,
+        must_cover=scope.required, counted=scoped.counted, fixed=scoped.fixed,
+        groups=scoped.groups,
+        side=SideColumns(cost=feed.cost_cny, rows=rows, row_lo=row_lo, row_hi=row_hi,
+                         start=schedule),
         **phased)
+    return _solution(result, options, cols, feed, sites, arcs, scope)
+
+
+def _solution(result: PhasedSolution, options: OptionInputs, cols: np.ndarray,
+              feed: FeedColumns, sites: SiteInputs, arcs: Arcs,
+              scope: FeedScope) -> PhasedBackhaulSolution:
+    """The phased solution over the scoped options ``cols``, over every option, and the
+    feeds of its sites."""
     build_period = np.full(options.cost.size, -1)
     build_period[cols] = result.build_period
     solution = replace(result.solution, selected=cols[result.solution.selected])

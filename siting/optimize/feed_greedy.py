@@ -1,0 +1,187 @@
+"""A year-by-year greedy plan with backhaul: the warm start of the phased model with backhaul.
+
+Without a plan to start from, HiGHS finds none for the demo's five-year model with backhaul
+in a minute. The greedy builds one the model accepts: existing sites are fed first (in the
+first year), then each year adds, while its budget and quota last, the option with the most
+newly covered value per yuan, its site's cheapest feed included: fiber, satellite, or one
+hop from a site already fed fewer than ``max_hops`` hops from fiber. Must-cover rows are
+worth more than all the weight together, as in the greedy of
+:func:`~siting.optimize.heuristics.greedy_general`. Relays are never built for their own
+sake: a site is fed only through sites built for coverage.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from siting.optimize.backhaul import (
+    Arcs,
+    FeedColumns,
+    SiteInputs,
+    feed_lookup,
+    useful_arcs,
+)
+from siting.optimize.inputs import OptionInputs
+from siting.optimize.model import coverage_count
+from siting.optimize.phased import PeriodLimits
+
+_FIBER, _MICROWAVE, _SATELLITE = 0, 1, 2  # feed kinds, as in FeedColumns.kind
+
+
+@dataclass
+class _Feeds:
+    """Each site's feed in the greedy plan so far: kind, hop level (-1 unfed), cost, and
+    the period it was built in."""
+
+    kind: np.ndarray
+    level: np.ndarray
+    cost_cny: np.ndarray
+    period: np.ndarray
+
+    @classmethod
+    def none(cls, n_sites: int) -> "_Feeds":
+        return cls(kind=np.full(n_sites, -1), level=np.full(n_sites, -1),
+                   cost_cny=np.zeros(n_sites), period=np.full(n_sites, -1))
+
+
+def _cheapest_feeds(sites: SiteInputs, arcs: Arcs, useful: np.ndarray,
+                    feeds: _Feeds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(cost [CNY], kind, hop level) of each site's cheapest feed now: fiber, satellite, or a
+    hop from a fed site fewer than ``max_hops`` from fiber (cost inf: none); fiber on site
+    costs 0."""
+    cost = sites.fiber_cost_cny.copy()
+    kind = np.full(sites.n_sites, _FIBER)
+    level = np.zeros(sites.n_sites, np.int64)
+    satellite = sites.satellite_cost_cny < cost
+    cost[satellite], kind[satellite], level[satellite] = sites.satellite_cost_cny[satellite], \
+        _SATELLITE, -1
+    parent_level = feeds.level[arcs.parent]
+    hop = useful & (parent_level >= 0) & (parent_level < sites.max_hops)
+    order = np.flatnonzero(hop)[np.lexsort((parent_level[hop], arcs.cost_cny[hop],
+                                            arcs.child[hop]))]
+    lead = order[np.flatnonzero(np.diff(arcs.child[order], prepend=-1) != 0)]
+    child = arcs.child[lead]
+    better = arcs.cost_cny[lead] < cost[child]
+    child, lead = child[better], lead[better]
+    cost[child], kind[child], level[child] = arcs.cost_cny[lead], _MICROWAVE, \
+        parent_level[lead] + 1
+    return cost, kind, level
+
+
+def _feed(feeds: _Feeds, site: np.ndarray, cheapest: tuple, period: int) -> float:
+    """Feed ``site`` (indices) by its ``cheapest`` feed in ``period``; returns the cost."""
+    cost, kind, level = cheapest
+    feeds.kind[site], feeds.level[site] = kind[site], level[site]
+    feeds.cost_cny[site], feeds.period[site] = cost[site], period
+    return float(cost[site].sum())
+
+
+def _feed_existing(sites: SiteInputs, arcs: Arcs, useful: np.ndarray, on_air: np.ndarray,
+                   feeds: _Feeds) -> float | None:
+    """Feed the sites on air before the plan in the first period, the cheapest feed first
+    (a fed site may relay to the next); their cost [CNY], or None when some need a relay
+    that is not on air."""
+    spent = 0.0
+    while True:
+        unfed = on_air & (feeds.kind < 0)
+        if not unfed.any():
+            return spent
+        cheapest = _cheapest_feeds(sites, arcs, useful, feeds)
+        cost = np.where(unfed, cheapest[0], np.inf)
+        if not np.isfinite(cost.min()):
+            return None
+        spent += _feed(feeds, np.array([int(np.argmin(cost))]), cheapest, 0)
+
+
+def _budget_left(limits: PeriodLimits, t: int, spent: list) -> float:
+    """What period ``t`` may still spend, given ``spent`` per period."""
+    period = math.inf if limits.budgets[t] is None else limits.budgets[t] - spent[t]
+    total = math.inf if limits.total_budget is None else limits.total_budget - sum(spent)
+    return min(period, total)
+
+
+def _quota_left(limits: PeriodLimits, t: int, built: list) -> float:
+    """Counted options period ``t`` may still build, given ``built`` per period."""
+    period = math.inf if limits.quotas[t] is None else limits.quotas[t] - built[t]
+    total = math.inf if limits.total_quota is None else limits.total_quota - sum(built)
+    return min(period, total)
+
+
+def _value(weight: np.ndarray, need_left: np.ndarray, covered: np.ndarray,
+           must_now: bool) -> np.ndarray:
+    """Value of covering each row now: a must row still short (by the deadline) is worth
+    more than all the weight together; another row its weight while uncovered."""
+    big = float(weight.sum()) + 1.0
+    value = np.where(covered, 0.0, weight)
+    return np.where(must_now & (need_left > 0), big, value)
+
+
+def _one_period(t: int, options: OptionInputs, site: np.ndarray, weight, need, limits,
+                state: dict, sites: SiteInputs, arcs: Arcs, useful: np.ndarray) -> None:
+    """Add options in period ``t`` while its budget and quota last and one adds value."""
+    A_t = options.A.T.tocsr()
+    while True:
+        budget_left = _budget_left(limits, t, state["spent"])
+        quota_left = _quota_left(limits, t, state["built"])
+        count = state["count"]
+        value = _value(weight, need - count, count > 0, t <= limits.must_by)
+        gain = A_t @ value
+        cheapest = _cheapest_feeds(sites, arcs, useful, state["feeds"])
+        fed = (state["feeds"].level >= 0) | (state["feeds"].kind >= 0)
+        total = options.cost + np.where(fed, 0.0, cheapest[0])[site]
+        ok = (state["period"] < 0) & ~options.fixed & ~np.isin(options.groups, state["groups"])
+        ok &= np.isfinite(total) & (total <= budget_left) & (gain > 0)
+        ok &= ~options.counted | (quota_left > 0)
+        if not ok.any():
+            return
+        j = int(np.argmax(np.where(ok, gain / np.maximum(total, 1.0), -np.inf)))
+        state["period"][j] = t
+        if not fed[site[j]]:
+            _feed(state["feeds"], np.array([site[j]]), cheapest, t)
+        state["spent"][t] += total[j]
+        state["built"][t] += int(options.counted[j])
+        state["count"] = count + coverage_count(options.A, np.array([j]))
+        if options.groups[j] >= 0:
+            state["groups"] = np.append(state["groups"], options.groups[j])
+
+
+def greedy_schedule(options: OptionInputs, weight: np.ndarray, need: np.ndarray,
+                    limits: PeriodLimits, sites: SiteInputs, arcs: Arcs,
+                    feed: FeedColumns) -> tuple[np.ndarray, np.ndarray] | None:
+    """The greedy plan of the module docstring: (period each option is built in, period each
+    column of ``feed`` is set in; -1: never), or None when the existing sites cannot be fed
+    in the first period by themselves within its budget. ``need``: options each row must be
+    covered by (0: optional)."""
+    site = sites.site_of_option
+    on_air = np.zeros(sites.n_sites, bool)
+    on_air[site[options.fixed]] = True
+    useful = useful_arcs(sites, arcs, np.ones(sites.n_sites, bool))
+    feeds = _Feeds.none(sites.n_sites)
+    spent = _feed_existing(sites, arcs, useful, on_air, feeds)
+    periods = len(limits.budgets)
+    if spent is None or _budget_left(limits, 0, [0.0] * periods) < spent:
+        return None
+    state = {"period": np.full(options.cost.size, -1), "feeds": feeds,
+             "count": coverage_count(options.A, np.flatnonzero(options.fixed)),
+             "groups": options.groups[options.fixed & (options.groups >= 0)],
+             "spent": [spent] + [0.0] * (periods - 1), "built": [0] * periods}
+    for t in range(len(limits.budgets)):
+        _one_period(t, options, site, weight, need, limits, state, sites, arcs, useful)
+    return state["period"], _feed_periods(feeds, sites, feed)
+
+
+def _feed_periods(feeds: _Feeds, sites: SiteInputs, feed: FeedColumns) -> np.ndarray:
+    """The period each column of ``feed`` is set in by the greedy's feeds (-1: never); a
+    site with fiber on site sets its free column, where it has one."""
+    fed = np.flatnonzero(feeds.period >= 0)
+    kind = np.where(sites.needs_backhaul[fed], feeds.kind[fed], _FIBER)
+    level = np.where(kind == _SATELLITE, -1, np.where(sites.needs_backhaul[fed],
+                                                      feeds.level[fed], 0))
+    cost = np.where(sites.needs_backhaul[fed], feeds.cost_cny[fed], 0.0)
+    columns = feed_lookup(feed, fed, kind, level, cost)
+    period = np.full(feed.size, -1)
+    period[columns[columns >= 0]] = feeds.period[fed][columns >= 0]
+    return period
