@@ -18,6 +18,8 @@ from siting.optimize import highs_backend, pulp_backend
 from siting.optimize.backhaul import (
     checked_arcs,
     checked_sites,
+    feed_columns,
+    feed_rows,
     relay_chains,
     solve_with_backhaul,
 )
@@ -400,6 +402,52 @@ def test_existing_site_nothing_can_feed():
     inst = instance([[1, 0]], [0, 20], [0, 1], [INF, 7], [], H=1, fixed=[True, False])
     with pytest.raises(InfeasibleError, match="existing site"):
         solve(inst, "min_cost")
+
+
+def model_of(inst):
+    """(feed columns, feed rows, arcs) of ``inst`` with every site possible."""
+    sites = checked_sites(inst["site"], inst["site"].size, inst["fiber"], inst["sat"],
+                          inst["needs"], inst["H"])
+    arcs = checked_arcs(link_table(inst["links"]), sites.n_sites)
+    feed = feed_columns(sites, arcs, np.ones(sites.n_sites, bool))
+    return feed, feed_rows(feed, arcs, sites.site_of_option, sites.n_sites), arcs
+
+
+def level_relay():
+    """Site 1 relays site 3's hop (link 1-3) and can be fed at level 1 by two cost classes
+    (from site 0 at 2, from site 2 at 3; both have fiber): its level is one column."""
+    return instance([[0, 0, 0, 1]], [1, 1, 1, 1], [0, 1, 2, 3], [10, INF, 10, INF],
+                    [(0, 1, 2.0), (2, 1, 3.0), (1, 3, 1.0)], H=2)
+
+
+def test_a_relay_with_two_cost_classes_has_one_level_column():
+    feed, (A, lo, hi), arcs = model_of(level_relay())
+    level = np.flatnonzero(feed.kind == backhaul_model.LEVEL_KIND)
+    assert list(zip(feed.site[level], feed.level[level])) == [(1, 1)]
+    assert feed.cost_cny[level].tolist() == [0.0]
+    hop = np.flatnonzero((feed.kind == 1) & (feed.site == 3) & (feed.level == 2))
+    row = A[:, 4 + hop[0]].nonzero()[0]  # 4 options come first
+    # site 3's level-2 row: its own column and site 1's level column, nothing else
+    parent_row = [r for r in row if A[r, 4 + level[0]] != 0]
+    assert len(parent_row) == 1 and A[parent_row[0]].nnz == 2
+    res = check_against_brute_force(level_relay(), "min_cost")
+    assert list(res.feeder_site) == [-1, 0, -1, 1]
+    assert res.total_cost_cny == 3 + 10 + 2 + 1
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_each_hop_row_names_each_parent_once(seed):
+    """A hop's row has its own column and one term per parent that can be one level lower,
+    whatever the parent's cost classes (its level column, or its one column there)."""
+    feed, (A, lo, hi), arcs = model_of(random_instance(np.random.default_rng([18, seed]),
+                                                       "min_cost"))
+    n = A.shape[1] - feed.size
+    for v in np.flatnonzero(feed.kind == 1):
+        members = feed.arcs_of[feed.arc_ptr[v]:feed.arc_ptr[v + 1]]
+        rows = [r for r in A[:, n + v].nonzero()[0] if hi[r] == 0 and lo[r] == -np.inf
+                and A[r, n + v] == 1 and A[r, :n].nnz == 0]  # not the on-air rows
+        assert len(rows) == 1
+        assert A[rows[0]].nnz == 1 + np.unique(arcs.parent[members]).size
 
 
 def test_bad_inputs():
