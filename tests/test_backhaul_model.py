@@ -450,6 +450,40 @@ def test_each_hop_row_names_each_parent_once(seed):
         assert A[rows[0]].nnz == 1 + np.unique(arcs.parent[members]).size
 
 
+def rooted_star():
+    """Site 0 exists with fiber on site (a root); site 2 covers the row and has no fiber;
+    it can hang off the root (3), site 1 (3, site 1 fed by the root at 4) or site 3 (5)."""
+    return instance([[0, 0, 1, 0]], [0, 1, 1, 1], [0, 1, 2, 3], [INF, 10, INF, 10],
+                    [(0, 2, 3.0), (0, 1, 4.0), (1, 2, 3.0), (3, 2, 5.0)], H=2,
+                    needs=[False, True, True, True], fixed=[True, False, False, False])
+
+
+@pytest.mark.parametrize("roots, expected", [(None, [(1, 3.0), (1, 5.0), (2, 3.0)]),
+                                             ([True, False, False, False], [(1, 3.0)])])
+def test_links_a_root_beats_are_dropped(roots, expected):
+    inst = rooted_star()
+    sites = checked_sites(inst["site"], 4, inst["fiber"], inst["sat"], inst["needs"], 2)
+    arcs = checked_arcs(link_table(inst["links"]), 4)
+    feed = feed_columns(sites, arcs, np.ones(4, bool),
+                        roots=None if roots is None else np.array(roots))
+    at_2 = np.flatnonzero((feed.site == 2) & (feed.kind == 1))
+    assert list(zip(feed.level[at_2].tolist(), feed.cost_cny[at_2].tolist())) == expected
+    res = check_against_brute_force(inst, "min_cost")
+    assert res.feeder_site[2] == 0 and res.total_cost_cny == 1 + 3
+
+
+@pytest.mark.parametrize("objective", ["min_cost", "max_coverage"])
+@pytest.mark.parametrize("seed", range(20))
+def test_random_instances_with_a_root_match_brute_force(objective, seed):
+    """As the random instances, with the first option's site an existing one with fiber
+    on site, whose links prune others."""
+    inst = random_instance(np.random.default_rng([19, seed, objective == "min_cost"]),
+                           objective)
+    inst["fixed"][0] = True
+    inst["needs"][inst["site"][0]] = False
+    check_against_brute_force(inst, objective)
+
+
 def test_bad_inputs():
     inst = relay_chain(H=2)
     with pytest.raises(InputError, match="site_of_option"):

@@ -50,7 +50,13 @@ options' groups and the budget exclude some) carry no variables and relay nothin
 a fiber-capable site (breadth-first layers); a link into a site whose fiber costs no more
 than the link, and satellite where fiber is no dearer, are dropped (fiber feeds the site at
 level 0, which serves any child at least as well); sites that need no backhaul get a
-variable only where they can feed a hop. Options at sites nothing can feed (no fiber, no
+variable only where they can feed a hop. A root, an existing site whose fiber costs 0 (on
+air and fed at level 0 in every plan), prunes the links into a site it links to for
+:math:`c_r`: at level 1 those dearer than :math:`c_r`, at levels 2 and up those costing
+:math:`c_r` or more, and satellite costing :math:`c_r` or more. Exchange argument: feeding
+the site from the root instead costs no more and lifts its subtree to lower levels, whose
+columns exist; repeated, this ends (each step lowers the cost, or the sum of levels at the
+same cost), with a plan as good using no pruned column. Options at sites nothing can feed (no fiber, no
 satellite, no chain within :math:`H` hops) leave the model.
 
 Must-cover rows that only such options could cover (or give the backup coverage
@@ -236,20 +242,39 @@ def checked_arcs(links, n_sites: int) -> Arcs:
 # which sites can be fed, and at which hop levels
 
 
-def useful_arcs(sites: SiteInputs, arcs: Arcs, possible: np.ndarray) -> np.ndarray:
-    """Bool per arc: both ends can be on air, the child needs backhaul and its fiber costs
-    more than the link (else fiber feeds it at level 0 for no more)."""
+def root_link_cny(sites: SiteInputs, arcs: Arcs, roots: np.ndarray | None) -> np.ndarray:
+    """Per site, the cheapest link into it from a root [CNY]; inf where none (everywhere
+    when ``roots`` is None). ``roots``: bool per site, on air and fed by fiber at no cost
+    in every plan (an existing site whose fiber costs 0)."""
+    cheapest = np.full(sites.n_sites, np.inf)
+    if roots is not None:
+        from_root = roots[arcs.parent]
+        np.minimum.at(cheapest, arcs.child[from_root], arcs.cost_cny[from_root])
+    return cheapest
+
+
+def useful_arcs(sites: SiteInputs, arcs: Arcs, possible: np.ndarray, *, level: int = 1,
+                roots: np.ndarray | None = None) -> np.ndarray:
+    """Bool per arc: can feed its child at hop level ``level`` in some optimal plan. Both
+    ends can be on air, the child needs backhaul, and its fiber costs more than the link
+    (else fiber feeds it at level 0 for no more); with ``roots`` (of
+    :func:`root_link_cny`), no root links to the child for less (``level`` 1) or for no
+    more (``level`` 2 and up): that link would feed it at level 1 for no more."""
+    dearest = root_link_cny(sites, arcs, roots)[arcs.child]
+    within = arcs.cost_cny <= dearest if level == 1 else arcs.cost_cny < dearest
     return (possible[arcs.child] & possible[arcs.parent] & sites.needs_backhaul[arcs.child]
-            & (arcs.cost_cny < sites.fiber_cost_cny[arcs.child]))
+            & (arcs.cost_cny < sites.fiber_cost_cny[arcs.child]) & within)
 
 
-def hop_levels(sites: SiteInputs, arcs: Arcs, possible: np.ndarray) -> np.ndarray:
+def hop_levels(sites: SiteInputs, arcs: Arcs, possible: np.ndarray, *,
+               roots: np.ndarray | None = None) -> np.ndarray:
     """Bool (max_hops + 1, n_sites): site ``s`` can be fed at hop level ``k`` (level 0:
-    fiber) using only sites that can be on air (``possible``); breadth-first layers."""
+    fiber) using only sites that can be on air (``possible``) and the arcs of
+    :func:`useful_arcs` at each level; breadth-first layers."""
     levels = np.zeros((sites.max_hops + 1, sites.n_sites), bool)
     levels[0] = possible & sites.fiber_source
-    useful = useful_arcs(sites, arcs, possible)
     for k in range(1, sites.max_hops + 1):
+        useful = useful_arcs(sites, arcs, possible, level=k, roots=roots)
         levels[k, arcs.child[useful & levels[k - 1][arcs.parent]]] = True
     return levels
 
@@ -296,22 +321,24 @@ def _microwave_columns(sites: SiteInputs, arcs: Arcs, levels: np.ndarray,
     return child[starts], cost[starts], np.append(starts, idx.size), idx
 
 
-def feed_columns(sites: SiteInputs, arcs: Arcs, possible: np.ndarray) -> FeedColumns:
+def feed_columns(sites: SiteInputs, arcs: Arcs, possible: np.ndarray, *,
+                 roots: np.ndarray | None = None) -> FeedColumns:
     """The pruned backhaul variables of the module docstring for the sites that can be on
-    air (``possible``)."""
-    levels = hop_levels(sites, arcs, possible)
-    useful = useful_arcs(sites, arcs, possible)
+    air (``possible``); ``roots`` as in :func:`root_link_cny` (None: no root pruning)."""
+    levels = hop_levels(sites, arcs, possible, roots=roots)
     parents = np.zeros(sites.n_sites, bool)
-    parents[arcs.parent[useful]] = True
+    parents[arcs.parent[useful_arcs(sites, arcs, possible, roots=roots)]] = True
     fiber = np.flatnonzero(levels[0] & (sites.needs_backhaul | parents))
     sat = np.flatnonzero(possible & sites.needs_backhaul
-                         & (sites.satellite_cost_cny < sites.fiber_cost_cny))
+                         & (sites.satellite_cost_cny < sites.fiber_cost_cny)
+                         & (sites.satellite_cost_cny < root_link_cny(sites, arcs, roots)))
     site = [fiber, sat]
     kind = [np.zeros(fiber.size, np.int8), np.full(sat.size, 2, np.int8)]
     level = [np.zeros(fiber.size, np.int64), np.full(sat.size, -1, np.int64)]
     cost = [sites.fiber_cost_cny[fiber], sites.satellite_cost_cny[sat]]
     ptr, members = [np.zeros(fiber.size + sat.size + 1, np.int64)], []
     for k in range(1, sites.max_hops + 1):
+        useful = useful_arcs(sites, arcs, possible, level=k, roots=roots)
         s, c, arc_ptr, arcs_of = _microwave_columns(sites, arcs, levels, useful, k)
         site.append(s)
         kind.append(np.ones(s.size, np.int8))
@@ -550,8 +577,10 @@ def _joint_model(p: Problem, options: OptionInputs, sites: SiteInputs, arcs: Arc
                  record: SolveLog) -> _JointModel:
     """Scope, feed columns and rows of the joint model of ``p``."""
     scope = _scope(p, options, sites, arcs)
-    feed = feed_columns(sites, arcs, scope.possible)
     cols, m = scope.cols, p.n_rows
+    roots = np.zeros(sites.n_sites, bool)
+    roots[sites.site_of_option[cols[options.fixed[cols]]]] = True
+    feed = feed_columns(sites, arcs, scope.possible, roots=roots & (sites.fiber_cost_cny == 0))
     A = sp.hstack([p.A[:, cols], sp.csr_matrix((m, feed.size))], format="csr")
     A.sort_indices()
     need = scope.required
