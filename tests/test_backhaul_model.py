@@ -421,7 +421,7 @@ def level_relay():
 
 
 def test_a_relay_with_two_cost_classes_has_one_level_column():
-    feed, (A, lo, hi), arcs = model_of(level_relay())
+    feed, (A, _, _), _ = model_of(level_relay())
     level = np.flatnonzero(feed.kind == backhaul_model.LEVEL_KIND)
     assert list(zip(feed.site[level], feed.level[level])) == [(1, 1)]
     assert feed.cost_cny[level].tolist() == [0.0]

@@ -56,8 +56,8 @@ air and fed at level 0 in every plan), prunes the links into a site it links to 
 :math:`c_r` or more, and satellite costing :math:`c_r` or more. Exchange argument: feeding
 the site from the root instead costs no more and lifts its subtree to lower levels, whose
 columns exist; repeated, this ends (each step lowers the cost, or the sum of levels at the
-same cost), with a plan as good using no pruned column. Options at sites nothing can feed (no fiber, no
-satellite, no chain within :math:`H` hops) leave the model.
+same cost), with a plan as good using no pruned column. Options at sites nothing can feed
+(no fiber, no satellite, no chain within :math:`H` hops) leave the model.
 
 Must-cover rows that only such options could cover (or give the backup coverage
 :math:`k_i` they ask for) are reported in :attr:`BackhaulSolution.backhaul_blocked` and
