@@ -523,36 +523,3 @@ def test_runs_after_pulp(monkeypatch):
     assert res.solution.solver == "highs"
     np.testing.assert_array_equal(res.solution.selected, cbc.solution.selected)
     assert list(res.backhaul) == list(cbc.backhaul)
-
-
-@pytest.mark.parametrize("objective", ["min_cost", "max_coverage"])
-def test_kernel_search_lp_bound_is_the_same_by_each_method(monkeypatch, objective):
-    """The kernel search's LP relaxation (forced on tiny models) is solved by the method
-    KERNEL_LP_METHOD names, and each method gives the same bound."""
-    monkeypatch.setattr(backhaul_model, "KERNEL_MIN_NNZ", 0)
-    used, solve_lp = [], highs_backend.solve_lp
-
-    def spy(model, **kwargs):
-        used.append(kwargs["method"])
-        return solve_lp(model, **kwargs)
-
-    monkeypatch.setattr(highs_backend, "solve_lp", spy)
-    bounds = {}
-    for method in highs_backend.LP_METHODS:
-        for kind in ("min_cost", "max_coverage"):  # the warm start's kernel is min_cost
-            monkeypatch.setitem(backhaul_model.KERNEL_LP_METHOD, kind, method)
-        for seed in range(6):
-            inst = random_instance(np.random.default_rng([18, seed, objective == "min_cost"]),
-                                   objective)
-            if brute_force(inst, objective) is not None:
-                res = solve(inst, objective, tie_break=False)
-                bounds.setdefault(seed, []).append(res.solution.bound)
-        assert used and set(used) == {method}
-        used.clear()
-    for seed, values in bounds.items():
-        assert values == pytest.approx([values[0]] * len(highs_backend.LP_METHODS), rel=1e-9)
-
-
-def test_unknown_lp_method():
-    with pytest.raises(InputError, match="choose, simplex, ipm"):
-        highs_backend.solve_lp(None, method="barrier")

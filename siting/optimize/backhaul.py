@@ -790,11 +790,6 @@ def _start_plan(model: _JointModel, *, solver, deadline, mip_gap, seed,
 KERNEL_MIN_NNZ = 3_000_000
 #: A variable the LP relaxation sets above this is in use [-].
 LP_USED = 1e-6
-#: HiGHS's method for the kernel search's LP relaxation, per objective
-#: (:data:`~siting.optimize.highs_backend.LP_METHODS`). On the 100 km region (3.9 and 4.8
-#: million nonzeros) dual simplex solves the ``min_cost`` LP in 30 s (interior point:
-#: 100 s) but not the ``max_coverage`` one in 420 s, which interior point solves in 270-300 s.
-KERNEL_LP_METHOD = {"min_cost": "simplex", "max_coverage": "ipm"}
 
 
 def _time_left_s(deadline: float | None) -> float | None:
@@ -861,8 +856,7 @@ def _kernel_stage(model: _JointModel, built: BuiltModel, start: np.ndarray | Non
     those of the warm start ``start``, which starts that MIP) gives the plan. Status and gap
     are the plan's against the LP bound."""
     trivial = -math.inf if model.p.objective == "min_cost" else math.inf
-    lp = highs_backend.solve_lp(built.mip, time_limit_s=_time_left_s(deadline),
-                                method=KERNEL_LP_METHOD[model.p.objective])
+    lp = highs_backend.solve_lp(built.mip, time_limit_s=_time_left_s(deadline))
     if lp is None:
         if start is None:
             raise SolverError("the time limit was reached before the LP relaxation of the "

@@ -19,7 +19,7 @@ import threading
 
 import numpy as np
 
-from siting.errors import InputError, SolverError
+from siting.errors import SolverError
 from siting.optimize.model import MipModel, MipResult
 
 log = logging.getLogger(__name__)
@@ -167,24 +167,16 @@ def lp_relaxation(model: MipModel, minimise_cost: np.ndarray):
     return h
 
 
-#: Methods :func:`solve_lp` takes: HiGHS's ``solver`` option ("choose": dual simplex for
-#: these models; "ipm": interior point with crossover to a basic optimum).
-LP_METHODS = ("choose", "simplex", "ipm")
-
-
-def solve_lp(model: MipModel, *, time_limit_s: float | None = None, method: str = "choose"):
+def solve_lp(model: MipModel, *, time_limit_s: float | None = None):
     """The LP relaxation of ``model`` solved by HiGHS (presolve on, one thread, on a thread
-    of its own) by ``method`` (one of ``LP_METHODS``): (values of the variables, objective
-    with the offset), or None when HiGHS stops before the optimum."""
-    if method not in LP_METHODS:
-        raise InputError(f"method must be one of {', '.join(LP_METHODS)}, got {method!r}")
-    return on_own_thread(_solve_lp, model, time_limit_s=time_limit_s, method=method)
+    of its own): (values of the variables, objective with the offset), or None when HiGHS
+    stops before the optimum."""
+    return on_own_thread(_solve_lp, model, time_limit_s=time_limit_s)
 
 
-def _solve_lp(model: MipModel, *, time_limit_s: float | None, method: str):
+def _solve_lp(model: MipModel, *, time_limit_s: float | None):
     import highspy
     h = _quiet_highs(highspy)
-    h.setOptionValue("solver", method)
     if time_limit_s is not None:
         h.setOptionValue("time_limit", max(float(time_limit_s), 0.01))
     if h.passModel(_highs_lp(highspy, model, integrality=False)) == highspy.HighsStatus.kError:
