@@ -251,6 +251,32 @@ def test_kernel_search_gives_a_valid_plan_and_bound(monkeypatch, objective, seed
     assert (res.solution.status == "feasible") == (res.solution.gap <= 0.0)
 
 
+@pytest.mark.parametrize("objective", ["min_cost", "max_coverage"])
+def test_cheapest_feed_bound_is_valid_and_no_tighter(monkeypatch, objective):
+    """Kernel search's bound by each relaxation (forced on tiny models): both bound the
+    brute-force optimum, the cheapest-feed one no tighter than the hop-indexed one."""
+    monkeypatch.setattr(backhaul_model, "KERNEL_MIN_NNZ", 0)
+    sense = 1 if objective == "min_cost" else -1
+    looser = 0
+    for seed in range(20):
+        inst = random_instance(np.random.default_rng([18, seed, objective == "min_cost"]),
+                               objective)
+        ref = brute_force(inst, objective)
+        if ref is None:
+            continue
+        bounds = {}
+        for relaxation in (backhaul_model.HOP_INDEXED, backhaul_model.CHEAPEST_FEED):
+            monkeypatch.setitem(backhaul_model.KERNEL_RELAXATION, objective, relaxation)
+            res = solve(inst, objective, tie_break=False)
+            check_feeds(res, inst)
+            assert sense * res.solution.bound <= sense * ref[0] + 1e-6
+            bounds[relaxation] = res.solution.bound
+        hop, flat = bounds[backhaul_model.HOP_INDEXED], bounds[backhaul_model.CHEAPEST_FEED]
+        assert sense * flat <= sense * hop + 1e-6
+        looser += sense * flat < sense * hop - 1e-6
+    assert looser > 0  # the hop rows do tighten some of these
+
+
 # ---------------------------------------------------------------------------------------
 # hand-made cases
 
