@@ -18,6 +18,8 @@ from siting.optimize import highs_backend, pulp_backend
 from siting.optimize.backhaul import (
     checked_arcs,
     checked_sites,
+    feed_columns,
+    feed_rows,
     relay_chains,
     solve_with_backhaul,
 )
@@ -249,6 +251,32 @@ def test_kernel_search_gives_a_valid_plan_and_bound(monkeypatch, objective, seed
     assert (res.solution.status == "feasible") == (res.solution.gap <= 0.0)
 
 
+@pytest.mark.parametrize("objective", ["min_cost", "max_coverage"])
+def test_cheapest_feed_bound_is_valid_and_no_tighter(monkeypatch, objective):
+    """Kernel search's bound by each relaxation (forced on tiny models): both bound the
+    brute-force optimum, the cheapest-feed one no tighter than the hop-indexed one."""
+    monkeypatch.setattr(backhaul_model, "KERNEL_MIN_NNZ", 0)
+    sense = 1 if objective == "min_cost" else -1
+    looser = 0
+    for seed in range(20):
+        inst = random_instance(np.random.default_rng([18, seed, objective == "min_cost"]),
+                               objective)
+        ref = brute_force(inst, objective)
+        if ref is None:
+            continue
+        bounds = {}
+        for relaxation in (backhaul_model.HOP_INDEXED, backhaul_model.CHEAPEST_FEED):
+            monkeypatch.setitem(backhaul_model.KERNEL_RELAXATION, objective, relaxation)
+            res = solve(inst, objective, tie_break=False)
+            check_feeds(res, inst)
+            assert sense * res.solution.bound <= sense * ref[0] + 1e-6
+            bounds[relaxation] = res.solution.bound
+        hop, flat = bounds[backhaul_model.HOP_INDEXED], bounds[backhaul_model.CHEAPEST_FEED]
+        assert sense * flat <= sense * hop + 1e-6
+        looser += sense * flat < sense * hop - 1e-6
+    assert looser > 0  # the hop rows do tighten some of these
+
+
 # ---------------------------------------------------------------------------------------
 # hand-made cases
 
@@ -400,6 +428,86 @@ def test_existing_site_nothing_can_feed():
     inst = instance([[1, 0]], [0, 20], [0, 1], [INF, 7], [], H=1, fixed=[True, False])
     with pytest.raises(InfeasibleError, match="existing site"):
         solve(inst, "min_cost")
+
+
+def model_of(inst):
+    """(feed columns, feed rows, arcs) of ``inst`` with every site possible."""
+    sites = checked_sites(inst["site"], inst["site"].size, inst["fiber"], inst["sat"],
+                          inst["needs"], inst["H"])
+    arcs = checked_arcs(link_table(inst["links"]), sites.n_sites)
+    feed = feed_columns(sites, arcs, np.ones(sites.n_sites, bool))
+    return feed, feed_rows(feed, arcs, sites.site_of_option, sites.n_sites), arcs
+
+
+def level_relay():
+    """Site 1 relays site 3's hop (link 1-3) and can be fed at level 1 by two cost classes
+    (from site 0 at 2, from site 2 at 3; both have fiber): its level is one column."""
+    return instance([[0, 0, 0, 1]], [1, 1, 1, 1], [0, 1, 2, 3], [10, INF, 10, INF],
+                    [(0, 1, 2.0), (2, 1, 3.0), (1, 3, 1.0)], H=2)
+
+
+def test_a_relay_with_two_cost_classes_has_one_level_column():
+    feed, (A, _, _), _ = model_of(level_relay())
+    level = np.flatnonzero(feed.kind == backhaul_model.LEVEL_KIND)
+    assert list(zip(feed.site[level], feed.level[level])) == [(1, 1)]
+    assert feed.cost_cny[level].tolist() == [0.0]
+    hop = np.flatnonzero((feed.kind == 1) & (feed.site == 3) & (feed.level == 2))
+    row = A[:, 4 + hop[0]].nonzero()[0]  # 4 options come first
+    # site 3's level-2 row: its own column and site 1's level column, nothing else
+    parent_row = [r for r in row if A[r, 4 + level[0]] != 0]
+    assert len(parent_row) == 1 and A[parent_row[0]].nnz == 2
+    res = check_against_brute_force(level_relay(), "min_cost")
+    assert list(res.feeder_site) == [-1, 0, -1, 1]
+    assert res.total_cost_cny == 3 + 10 + 2 + 1
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_each_hop_row_names_each_parent_once(seed):
+    """A hop's row has its own column and one term per parent that can be one level lower,
+    whatever the parent's cost classes (its level column, or its one column there)."""
+    feed, (A, lo, hi), arcs = model_of(random_instance(np.random.default_rng([18, seed]),
+                                                       "min_cost"))
+    n = A.shape[1] - feed.size
+    for v in np.flatnonzero(feed.kind == 1):
+        members = feed.arcs_of[feed.arc_ptr[v]:feed.arc_ptr[v + 1]]
+        rows = [r for r in A[:, n + v].nonzero()[0] if hi[r] == 0 and lo[r] == -np.inf
+                and A[r, n + v] == 1 and A[r, :n].nnz == 0]  # not the on-air rows
+        assert len(rows) == 1
+        assert A[rows[0]].nnz == 1 + np.unique(arcs.parent[members]).size
+
+
+def rooted_star():
+    """Site 0 exists with fiber on site (a root); site 2 covers the row and has no fiber;
+    it can hang off the root (3), site 1 (3, site 1 fed by the root at 4) or site 3 (5)."""
+    return instance([[0, 0, 1, 0]], [0, 1, 1, 1], [0, 1, 2, 3], [INF, 10, INF, 10],
+                    [(0, 2, 3.0), (0, 1, 4.0), (1, 2, 3.0), (3, 2, 5.0)], H=2,
+                    needs=[False, True, True, True], fixed=[True, False, False, False])
+
+
+@pytest.mark.parametrize("roots, expected", [(None, [(1, 3.0), (1, 5.0), (2, 3.0)]),
+                                             ([True, False, False, False], [(1, 3.0)])])
+def test_links_a_root_beats_are_dropped(roots, expected):
+    inst = rooted_star()
+    sites = checked_sites(inst["site"], 4, inst["fiber"], inst["sat"], inst["needs"], 2)
+    arcs = checked_arcs(link_table(inst["links"]), 4)
+    feed = feed_columns(sites, arcs, np.ones(4, bool),
+                        roots=None if roots is None else np.array(roots))
+    at_2 = np.flatnonzero((feed.site == 2) & (feed.kind == 1))
+    assert list(zip(feed.level[at_2].tolist(), feed.cost_cny[at_2].tolist())) == expected
+    res = check_against_brute_force(inst, "min_cost")
+    assert res.feeder_site[2] == 0 and res.total_cost_cny == 1 + 3
+
+
+@pytest.mark.parametrize("objective", ["min_cost", "max_coverage"])
+@pytest.mark.parametrize("seed", range(20))
+def test_random_instances_with_a_root_match_brute_force(objective, seed):
+    """As the random instances, with the first option's site an existing one with fiber
+    on site, whose links prune others."""
+    inst = random_instance(np.random.default_rng([19, seed, objective == "min_cost"]),
+                           objective)
+    inst["fixed"][0] = True
+    inst["needs"][inst["site"][0]] = False
+    check_against_brute_force(inst, objective)
 
 
 def test_bad_inputs():

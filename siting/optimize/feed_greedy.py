@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from siting.optimize.backhaul import (
+    LEVEL_KIND,
     Arcs,
     FeedColumns,
     SiteInputs,
@@ -184,4 +185,9 @@ def _feed_periods(feeds: _Feeds, sites: SiteInputs, feed: FeedColumns) -> np.nda
     columns = feed_lookup(feed, fed, kind, level, cost)
     period = np.full(feed.size, -1)
     period[columns[columns >= 0]] = feeds.period[fed][columns >= 0]
+    # a level column is the sum of its site's microwave columns at its level
+    levels = np.flatnonzero(feed.kind == LEVEL_KIND)
+    site = feed.site[levels]
+    by_hop = (feeds.kind[site] == _MICROWAVE) & (feeds.level[site] == feed.level[levels])
+    period[levels[by_hop]] = feeds.period[site[by_hop]]
     return period
