@@ -46,7 +46,8 @@ def _fed_within_budgets(period, inst):
     """Whether the sites of the build schedule ``period`` (per option, -1: never) can be
     fed, each from the period it goes on air, within every period's budget."""
     periods = len(inst["budgets"])
-    spend = [inst["cost"][period == t].sum() for t in range(periods)]
+    charged = ~inst["fixed"]  # an existing site charges no budget; its feed does
+    spend = [inst["cost"][charged & (period == t)].sum() for t in range(periods)]
     on_air = {}
     for j in np.flatnonzero(period >= 0):
         s = inst["site"][j]
@@ -67,7 +68,7 @@ def _fed_within_budgets(period, inst):
 def feedable_sites(inst):
     """Sites some backhaul could feed, budgets aside: fiber, satellite, or a chain of at
     most ``H`` hops to a fiber site through sites some year can afford."""
-    possible = set(inst["site"][inst["cost"] <= max(inst["budgets"])])
+    possible = set(inst["site"][inst["fixed"] | (inst["cost"] <= max(inst["budgets"]))])
     level = {s for s in possible if math.isfinite(inst["fiber"][s])}
     reached = set(level)
     for _ in range(inst["H"]):
@@ -86,7 +87,10 @@ def brute_force(inst):
     best = None
     for schedule in itertools.product(range(-1, periods), repeat=A.shape[1]):
         period = np.array(schedule)
-        if any((period == t).sum() > inst["quotas"][t] for t in range(periods)):
+        if np.any(period[inst["fixed"]] != 0):  # on air from the start
+            continue
+        if any((~inst["fixed"] & (period == t)).sum() > inst["quotas"][t]
+               for t in range(periods)):
             continue
         by_deadline = A[:, (period >= 0) & (period <= inst["must_by"])].sum(axis=1) > 0
         if np.any(must & ~by_deadline) or not _fed_within_budgets(period, inst):
@@ -106,7 +110,10 @@ def random_instance(rng):
     fiber = np.where(rng.random(n_sites) < 0.5, rng.integers(2, 9, n_sites), INF).astype(float)
     must = np.zeros(6, bool)
     must[rng.integers(0, 6)] = True
-    return {"A": A, "cost": rng.integers(1, 6, n_sites).astype(float),
+    fixed = np.zeros(n_sites, bool)
+    if rng.random() < 0.5:  # an existing site with fiber on site: a root
+        fixed[0], fiber[0] = True, 0.0
+    return {"A": A, "fixed": fixed, "cost": rng.integers(1, 6, n_sites).astype(float),
             "site": np.arange(n_sites), "fiber": fiber, "links": links,
             "sat": np.full(n_sites, 9.0 if rng.random() < 0.3 else INF),
             "H": int(rng.integers(1, 3)), "weight": rng.integers(0, 20, 6).astype(float),
@@ -124,7 +131,7 @@ def solve(inst, **kwargs):
         period_budgets=inst["budgets"], period_quotas=inst["quotas"],
         must_cover=inst["must"], must_cover_by=inst["must_by"], site_of_option=inst["site"],
         fiber_cost_cny=inst["fiber"], links=links, satellite_cost_cny=inst["sat"],
-        max_hops=inst["H"], **kwargs)
+        max_hops=inst["H"], fixed=inst.get("fixed"), **kwargs)
 
 
 def check_schedule(res, inst):
@@ -133,14 +140,15 @@ def check_schedule(res, inst):
     feeds, period = res.feeds, res.phased.build_period
     on_air = np.flatnonzero(feeds.on_air)
     for s in on_air:
-        first = period[inst["site"] == s]
+        first = np.where(inst["fixed"], 0, period)[inst["site"] == s]
         assert feeds.feed_period[s] == first[first >= 0].min()
         if feeds.backhaul[s] == "microwave":
             u = feeds.feeder_site[s]
             assert feeds.on_air[u] and feeds.feed_period[u] <= feeds.feed_period[s]
             assert feeds.hop_level[s] == feeds.hop_level[u] + 1 <= inst["H"]
     for t, limit in enumerate(inst["budgets"]):
-        spent = inst["cost"][period == t].sum() + feeds.backhaul_cost_cny[feeds.feed_period == t].sum()
+        spent = (inst["cost"][~inst["fixed"] & (period == t)].sum()
+                 + feeds.backhaul_cost_cny[feeds.feed_period == t].sum())
         assert spent <= limit + 1e-9
 
 
@@ -161,7 +169,8 @@ def test_random_instances_match_brute_force(seed):
 def hand_instance(budgets, fiber_b):
     """Site 0 (cost 2) covers 10 people and has fiber for 1; site 1 (cost 2) covers 30
     people and only a hop from site 0 (cost 1) or its own fiber route (``fiber_b``)."""
-    return {"A": np.array([[1, 0], [0, 1]]), "cost": np.array([2.0, 2.0]), "site": np.arange(2),
+    return {"A": np.array([[1, 0], [0, 1]]), "fixed": np.zeros(2, bool),
+            "cost": np.array([2.0, 2.0]), "site": np.arange(2),
             "fiber": np.array([1.0, fiber_b]), "links": [(0, 1, 1.0)], "sat": np.full(2, INF),
             "H": 1, "weight": np.array([10.0, 30.0]), "budgets": budgets, "quotas": [2, 2],
             "must": np.zeros(2, bool), "must_by": 1}
@@ -188,12 +197,13 @@ def test_an_existing_site_is_fed_in_the_first_year():
     # option 0 is on air already and needs its fiber (4): the first year's budget pays it
     inst = hand_instance([4.0, 4.0], fiber_b=INF)
     inst["fiber"] = np.array([4.0, INF])
-    res = solve(inst, fixed=np.array([True, False]))
+    inst["fixed"] = np.array([True, False])
+    res = solve(inst)
     assert res.feeds.feed_period.tolist() == [0, 1]
     assert res.phased.build_period.tolist() == [-1, 1]
     inst["budgets"] = [3.0, 10.0]
     with pytest.raises(InfeasibleError):
-        solve(inst, fixed=np.array([True, False]))
+        solve(inst)
 
 
 @pytest.mark.parametrize("seed", range(14))

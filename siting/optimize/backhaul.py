@@ -253,6 +253,14 @@ def root_link_cny(sites: SiteInputs, arcs: Arcs, roots: np.ndarray | None) -> np
     return cheapest
 
 
+def fiber_roots(sites: SiteInputs, fixed_options: np.ndarray) -> np.ndarray:
+    """Bool per site: a root of :func:`root_link_cny`, a site of one of the options
+    ``fixed_options`` (indices; on air before the plan) whose fiber costs 0."""
+    roots = np.zeros(sites.n_sites, bool)
+    roots[sites.site_of_option[fixed_options]] = True
+    return roots & (sites.fiber_cost_cny == 0)
+
+
 def useful_arcs(sites: SiteInputs, arcs: Arcs, possible: np.ndarray, *, level: int = 1,
                 roots: np.ndarray | None = None) -> np.ndarray:
     """Bool per arc: can feed its child at hop level ``level`` in some optimal plan. Both
@@ -585,9 +593,8 @@ def _joint_model(p: Problem, options: OptionInputs, sites: SiteInputs, arcs: Arc
     """Scope, feed columns and rows of the joint model of ``p``."""
     scope = _scope(p, options, sites, arcs)
     cols, m = scope.cols, p.n_rows
-    roots = np.zeros(sites.n_sites, bool)
-    roots[sites.site_of_option[cols[options.fixed[cols]]]] = True
-    feed = feed_columns(sites, arcs, scope.possible, roots=roots & (sites.fiber_cost_cny == 0))
+    feed = feed_columns(sites, arcs, scope.possible,
+                        roots=fiber_roots(sites, cols[options.fixed[cols]]))
     A = sp.hstack([p.A[:, cols], sp.csr_matrix((m, feed.size))], format="csr")
     A.sort_indices()
     need = scope.required

@@ -48,11 +48,11 @@ class _Feeds:
                    cost_cny=np.zeros(n_sites), period=np.full(n_sites, -1))
 
 
-def _cheapest_feeds(sites: SiteInputs, arcs: Arcs, useful: np.ndarray,
+def _cheapest_feeds(sites: SiteInputs, arcs: Arcs, useful: tuple[np.ndarray, np.ndarray],
                     feeds: _Feeds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(cost [CNY], kind, hop level) of each site's cheapest feed now: fiber, satellite, or a
-    hop from a fed site fewer than ``max_hops`` from fiber (cost inf: none); fiber on site
-    costs 0."""
+    hop from a fed site fewer than ``max_hops`` from fiber (cost inf: none), over the arcs
+    ``useful`` at level 1 and at the levels above; fiber on site costs 0."""
     cost = sites.fiber_cost_cny.copy()
     kind = np.full(sites.n_sites, _FIBER)
     level = np.zeros(sites.n_sites, np.int64)
@@ -60,7 +60,8 @@ def _cheapest_feeds(sites: SiteInputs, arcs: Arcs, useful: np.ndarray,
     cost[satellite], kind[satellite], level[satellite] = sites.satellite_cost_cny[satellite], \
         _SATELLITE, -1
     parent_level = feeds.level[arcs.parent]
-    hop = useful & (parent_level >= 0) & (parent_level < sites.max_hops)
+    hop = np.where(parent_level == 0, useful[0], useful[1])
+    hop &= (parent_level >= 0) & (parent_level < sites.max_hops)
     order = np.flatnonzero(hop)[np.lexsort((parent_level[hop], arcs.cost_cny[hop],
                                             arcs.child[hop]))]
     lead = order[np.flatnonzero(np.diff(arcs.child[order], prepend=-1) != 0)]
@@ -80,7 +81,7 @@ def _feed(feeds: _Feeds, site: np.ndarray, cheapest: tuple, period: int) -> floa
     return float(cost[site].sum())
 
 
-def _feed_existing(sites: SiteInputs, arcs: Arcs, useful: np.ndarray, on_air: np.ndarray,
+def _feed_existing(sites: SiteInputs, arcs: Arcs, useful: tuple, on_air: np.ndarray,
                    feeds: _Feeds) -> float | None:
     """Feed the sites on air before the plan in the first period, the cheapest feed first
     (a fed site may relay to the next); their cost [CNY], or None when some need a relay
@@ -121,7 +122,7 @@ def _value(weight: np.ndarray, need_left: np.ndarray, covered: np.ndarray,
 
 
 def _one_period(t: int, options: OptionInputs, site: np.ndarray, weight, need, limits,
-                state: dict, sites: SiteInputs, arcs: Arcs, useful: np.ndarray) -> None:
+                state: dict, sites: SiteInputs, arcs: Arcs, useful: tuple) -> None:
     """Add options in period ``t`` while its budget and quota last and one adds value."""
     A_t = options.A.T.tocsr()
     while True:
@@ -150,16 +151,18 @@ def _one_period(t: int, options: OptionInputs, site: np.ndarray, weight, need, l
 
 
 def greedy_schedule(options: OptionInputs, weight: np.ndarray, need: np.ndarray,
-                    limits: PeriodLimits, sites: SiteInputs, arcs: Arcs,
-                    feed: FeedColumns) -> tuple[np.ndarray, np.ndarray] | None:
+                    limits: PeriodLimits, sites: SiteInputs, arcs: Arcs, feed: FeedColumns,
+                    roots: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """The greedy plan of the module docstring: (period each option is built in, period each
     column of ``feed`` is set in; -1: never), or None when the existing sites cannot be fed
     in the first period by themselves within its budget. ``need``: options each row must be
-    covered by (0: optional)."""
+    covered by (0: optional); ``roots``: those ``feed`` was pruned with
+    (:func:`~siting.optimize.backhaul.feed_columns`), so that every hop has a column."""
     site = sites.site_of_option
     on_air = np.zeros(sites.n_sites, bool)
     on_air[site[options.fixed]] = True
-    useful = useful_arcs(sites, arcs, np.ones(sites.n_sites, bool))
+    everywhere = np.ones(sites.n_sites, bool)
+    useful = tuple(useful_arcs(sites, arcs, everywhere, level=k, roots=roots) for k in (1, 2))
     feeds = _Feeds.none(sites.n_sites)
     spent = _feed_existing(sites, arcs, useful, on_air, feeds)
     periods = len(limits.budgets)

@@ -20,8 +20,11 @@ feed's cost is charged to the period it is built in: to that period's budget, th
 plan's budget and the cost tie-break, like an option's. A site keeps the feed it was first
 given: the model does not re-feed it later by a route a later relay would make cheaper.
 
-The options and rows are pruned as for a single period (:func:`~siting.optimize.backhaul.
-feed_scope`), over the options some period can afford: options at sites nothing can feed
+The options, feed columns and rows are pruned as for a single period
+(:func:`~siting.optimize.backhaul.feed_scope`, :func:`~siting.optimize.backhaul.feed_columns`
+with the existing sites that have fiber as roots: on air and fed from the first period, they
+can take over any hop the pruning drops in every period), over the options some period can
+afford: options at sites nothing can feed
 leave the model, and must-cover rows only they could cover are asked for what the feedable
 options give and reported in ``backhaul_blocked``.
 """
@@ -43,6 +46,7 @@ from siting.optimize.backhaul import (
     feed_columns,
     feed_rows,
     feed_scope,
+    fiber_roots,
     site_feeds,
 )
 from siting.optimize.feed_greedy import greedy_schedule
@@ -109,7 +113,8 @@ def solve_phased_with_backhaul(coverage, cost, weight, *, period_budgets, site_o
     open_ = options.fixed | take_out_fixed(options).choosable(options, limits.largest_budget())
     scope = feed_scope(options.A, need, open_, options.fixed, sites, arcs)
     cols = scope.cols
-    feed = feed_columns(sites, arcs, scope.possible)
+    roots = fiber_roots(sites, cols[options.fixed[cols]])
+    feed = feed_columns(sites, arcs, scope.possible, roots=roots)
     rows, row_lo, row_hi = feed_rows(feed, arcs, sites.site_of_option[cols], sites.n_sites)
     scoped = OptionInputs(A=options.A[:, cols], cost=options.cost[cols],
                           counted=options.counted[cols], fixed=options.fixed[cols],
@@ -120,7 +125,7 @@ def solve_phased_with_backhaul(coverage, cost, weight, *, period_budgets, site_o
         schedule = greedy_schedule(scoped, as_float(weight, options.n_rows, "weight"),
                                    scope.required, limits,
                                    replace(sites, site_of_option=sites.site_of_option[cols]),
-                                   arcs, feed)
+                                   arcs, feed, roots)
     result = solve_phased_coverage(
         scoped.A, scoped.cost, weight, period_budgets=period_budgets, budget=budget,
         must_cover=scope.required, counted=scoped.counted, fixed=scoped.fixed,
