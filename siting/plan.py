@@ -302,20 +302,21 @@ class _PhasedSolver:
     opex_years: float
 
     def solve(self, weight: np.ndarray, period_weights: np.ndarray, must_cover=None,
-              share: float = 1.0, start: PhasedBackhaulSolution | None = None):
-        """One phased solve in ``share`` of the plan's time left:
-        :func:`~siting.optimize.phased.solve_phased_coverage` (returns its
-        :class:`~siting.optimize.phased.PhasedSolution`) or, with backhaul,
-        :func:`~siting.optimize.phased_backhaul.solve_phased_with_backhaul` warm-started by
-        ``start`` (returns its :class:`~siting.optimize.phased_backhaul.
-        PhasedBackhaulSolution`)."""
+              share: float = 1.0, start: PhasedBackhaulSolution | None = None
+              ) -> tuple[PhasedSolution, PhasedBackhaulSolution | None]:
+        """One phased solve in ``share`` of the plan's time left
+        (:func:`~siting.optimize.phased.solve_phased_coverage`), and with backhaul the plan
+        with its feeds (:func:`~siting.optimize.phased_backhaul.solve_phased_with_backhaul`,
+        warm-started by ``start``; else None)."""
         common = dict(period_weights=period_weights, must_cover=must_cover,
                       time_limit_s=self.time_left(share), **self.limits)
         if self.network is None:
-            return solve_phased_coverage(self.cover, self.costs.total_cny, weight, **common)
-        return solve_phased_with_backhaul(
+            return solve_phased_coverage(self.cover, self.costs.total_cny, weight,
+                                         **common), None
+        result = solve_phased_with_backhaul(
             self.cover, self.costs.total_cny, weight, start=start, **common,
             **backhaul_arguments(self.network, self.site_of_option, self.opex_years))
+        return result.phased, result
 
 
 def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
@@ -343,14 +344,14 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
     share = 1.0 if backhaul is None else MOST_MANDATORY_SHARE
     stages = []
     try:
-        result = planner.solve(demand.people, discount, must_cover=need, share=share)
+        result, joint = planner.solve(demand.people, discount, must_cover=need, share=share)
         stages.append(f"cover every reachable mandatory point by {labels[deadline]}"
                       + _backup_text(need) + _backhaul_text(backhaul))
     except (InfeasibleError, SolverError) as exc:
         at_deadline = np.zeros(len(phases))
         at_deadline[deadline] = 1.0
-        most = planner.solve(mandatory.astype(float), at_deadline, share=share)
-        period = _phased_parts(most)[0].build_period
+        most, most_joint = planner.solve(mandatory.astype(float), at_deadline, share=share)
+        period = most.build_period
         by_deadline = np.flatnonzero(costs.fixed | ((period >= 0) & (period <= deadline)))
         must = (mandatory & _covered(cover, by_deadline)).astype(np.int64)
         why = ("the phases' budgets and quotas allow" if isinstance(exc, InfeasibleError)
@@ -358,25 +359,16 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
         stages.append(f"cover as many mandatory points by {labels[deadline]} as {why} "
                       f"({int(must.sum())} of {int(mandatory.sum())}, without backup coverage)"
                       + _backhaul_text(backhaul))
-        result = planner.solve(demand.people, discount, must_cover=must,
-                               start=None if backhaul is None else most)
+        result, joint = planner.solve(demand.people, discount, must_cover=must,
+                                      start=most_joint)
     rate = (f", discounted {objective.discount_rate:.0%} a year"
             if objective.discount_rate else "")
     stages.append(f"then cover the most people earliest: people covered summed over the "
                   f"{len(phases)} phases{rate}")
-    phased, feeds = _phased_parts(result)
-    return _assemble(coverage, demand, costs, phased.solution.selected, phased.solution,
-                     tuple(stages), build_period=phased.build_period,
+    return _assemble(coverage, demand, costs, result.solution.selected, result.solution,
+                     tuple(stages), build_period=result.build_period,
                      phase_labels=tuple(labels),
-                     backhaul=None if feeds is None else PlanBackhaul(backhaul, feeds))
-
-
-def _phased_parts(result) -> tuple[PhasedSolution, BackhaulSolution | None]:
-    """(the phased solution, its feeds or None) of what :meth:`_PhasedSolver.solve`
-    returned."""
-    if isinstance(result, PhasedBackhaulSolution):
-        return result.phased, result.feeds
-    return result, None
+                     backhaul=None if joint is None else PlanBackhaul(backhaul, joint.feeds))
 
 
 def no_backhaul_rows(cover: sp.csr_matrix, site_of_option: np.ndarray,
