@@ -213,7 +213,7 @@ def test_a_phased_plan_feeds_every_site_from_the_year_it_goes_on_air(tmp_path):
         assert year["backhaul_cost_cny"] == pytest.approx(
             links.loc[links["phase"] == year["label"], "cost_cny"].sum())
     report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
-    assert "## Phased schedule" in report and "| backhaul [CNY] |" in report
+    assert "## Phased schedule" in report and "| sites [CNY] | backhaul [CNY] |" in report
 
 
 def _exit_line(path: Path) -> str:

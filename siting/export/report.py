@@ -275,8 +275,8 @@ def _schedule_section(summary: dict, objective, people_total: float, lang: str) 
             + [p["people_covered"], 100 * p["people_covered"] / people_total,
                p["mandatory_covered"]]
             for p in summary["phases"]]
-    header = (["year", "budget_cny", "quota", "new_sites", "upgrades", "cost_cny"]
-              + (["backhaul_cost_cny"] if backhaul else [])
+    header = (["year", "budget_cny", "quota", "new_sites", "upgrades"]
+              + (["site_cost_cny", "backhaul_cost_cny"] if backhaul else ["cost_cny"])
               + ["people_covered_year_end", "percent", "mandatory_covered"])
     return Section(term("section.schedule", lang), [Table(
         [term(f"header.{h}", lang) for h in header], rows), term("report.schedule_note", lang)])
