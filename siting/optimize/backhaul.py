@@ -113,6 +113,7 @@ from siting.optimize.core import (
     run_mip,
     solve_coverage_model,
     validated_problem,
+    warm_start_kept,
 )
 from siting.optimize.inputs import OptionInputs, as_bool, first_indices, take_out_fixed
 from siting.optimize.model import (
@@ -979,9 +980,7 @@ def _first_stage(model: _JointModel, *, solver, deadline, mip_gap, seed, record:
     if res.status == "infeasible":
         raise InfeasibleError("no plan covers every must-cover row and feeds every site on "
                               "air within the budget, the option quota and the groups")
-    if res.x is None and vector is not None:
-        record.note("the MIP stopped without a plan of its own: the warm start is the plan")
-        res = replace(res, x=vector, status="time_limit")
+    res = warm_start_kept(res, built.mip, vector, record)
     if res.x is None:
         raise SolverError("the time limit was reached before any plan with backhaul was found")
     selected = _selection(res, built.n_x)

@@ -166,6 +166,18 @@ def run_mip(mip: MipModel, *, solver: str, time_limit_s, mip_gap, seed, start,
     raise SolverError("no MIP solver could solve the model: " + "; ".join(errors))
 
 
+def warm_start_kept(res: MipResult, mip: MipModel, start: np.ndarray | None,
+                    record: SolveLog) -> MipResult:
+    """``res``, or, when the MIP stopped without a plan of its own (a time limit before
+    its first incumbent) and ``start`` is a plan of ``mip``, the warm start as the plan,
+    status ``time_limit`` (noted in ``record``)."""
+    if res.x is not None or start is None or res.status == "infeasible" \
+            or not mip.is_feasible(start):
+        return res
+    record.note("the MIP stopped without a plan of its own: the warm start is the plan")
+    return replace(res, x=start, status="time_limit")
+
+
 def _remaining(deadline: float | None) -> float | None:
     if deadline is None:
         return None

@@ -43,7 +43,7 @@ class _Feeds:
     period: np.ndarray
 
     @classmethod
-    def none(cls, n_sites: int) -> "_Feeds":
+    def none(cls, n_sites: int) -> _Feeds:
         return cls(kind=np.full(n_sites, -1), level=np.full(n_sites, -1),
                    cost_cny=np.zeros(n_sites), period=np.full(n_sites, -1))
 

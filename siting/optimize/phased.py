@@ -53,7 +53,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from siting.errors import InfeasibleError, InputError, SolverError
-from siting.optimize.core import SolveLog, run_mip
+from siting.optimize.core import SolveLog, run_mip, warm_start_kept
 from siting.optimize.heuristics import greedy_general
 from siting.optimize.inputs import (FixedOptions, OptionInputs, as_budget, as_float, as_need,
                                     as_quota, check_solver_settings, first_indices,
@@ -390,6 +390,17 @@ def _cost_weight(choice: _Choice, weight: np.ndarray, periods: PeriodLimits,
     return TIE_BREAK_SHARE * scale / max(periods.spendable(choice.cost), 1.0)
 
 
+def _start_period(choice: _Choice, weight: np.ndarray, periods: PeriodLimits,
+                  side: SideColumns | None) -> np.ndarray | None:
+    """The period each column of ``choice`` is set in by the warm start (-1: never): the
+    year-by-year greedy plan, or with side columns their ``start`` (None: no warm start)."""
+    if side is None:
+        return _myopic_start(choice, weight, periods)
+    if side.start is None:
+        return None
+    return np.concatenate([np.asarray(side.start[0])[choice.cols], side.start[1]])
+
+
 def _start_vector(choice: _Choice, lay: _Layout,
                   start_period: np.ndarray | None) -> np.ndarray | None:
     """The MIP's warm start for the build periods ``start_period`` (None: no warm start)."""
@@ -492,21 +503,14 @@ def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quot
     choice = _choosable(options, fixed_options, need, periods)
     if side is not None:
         choice = _with_side(choice, side, fixed_options, options.cost.size)
-    if side is None:
-        start_period = _myopic_start(choice, weight, periods)
-    else:
-        start_period = (None if side.start is None else
-                        np.concatenate([np.asarray(side.start[0])[choice.cols], side.start[1]]))
+    start_period = _start_period(choice, weight, periods, side)
     epsilon = _cost_weight(choice, weight, periods, start_period)
     mip, lay = _build(choice, weight, periods, epsilon)
     record = SolveLog()
     start = _start_vector(choice, lay, start_period)
-    res = run_mip(mip, solver=solver, time_limit_s=time_limit_s, mip_gap=float(mip_gap),
-                  seed=seed, start=start, record=record)
-    if res.x is None and start is not None and res.status != "infeasible" \
-            and mip.is_feasible(start):
-        record.note("the MIP stopped without a plan of its own: the warm start is the plan")
-        res = replace(res, x=start, status="time_limit")
+    res = warm_start_kept(run_mip(mip, solver=solver, time_limit_s=time_limit_s,
+                                  mip_gap=float(mip_gap), seed=seed, start=start,
+                                  record=record), mip, start, record)
     build_period, side_period = _build_periods(res, lay, choice, options.cost.size)
     if side is None:
         build_period = _drop_redundant(options.A, weight, periods, need, fixed_options.index,

@@ -24,9 +24,9 @@ The options, feed columns and rows are pruned as for a single period
 (:func:`~siting.optimize.backhaul.feed_scope`, :func:`~siting.optimize.backhaul.feed_columns`
 with the existing sites that have fiber as roots: on air and fed from the first period, they
 can take over any hop the pruning drops in every period), over the options some period can
-afford: options at sites nothing can feed
-leave the model, and must-cover rows only they could cover are asked for what the feedable
-options give and reported in ``backhaul_blocked``.
+afford: options at sites nothing can feed leave the model, and must-cover rows only they
+could cover are asked for what the feedable options give and reported in
+``backhaul_blocked``.
 """
 
 from __future__ import annotations
@@ -50,8 +50,13 @@ from siting.optimize.backhaul import (
     site_feeds,
 )
 from siting.optimize.feed_greedy import greedy_schedule
-from siting.optimize.inputs import (OptionInputs, as_float, as_need, take_out_fixed,
-                                    validate_options)
+from siting.optimize.inputs import (
+    OptionInputs,
+    as_float,
+    as_need,
+    take_out_fixed,
+    validate_options,
+)
 from siting.optimize.phased import (
     PhasedSolution,
     SideColumns,
