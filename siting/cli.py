@@ -406,7 +406,8 @@ def predict(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")
             technology: Annotated[str, typer.Option("--technology", "-t", help="A technology of the scenario.")],
             radius_km: Annotated[float, typer.Option("--radius-km", "-r", help="Radius of the prediction [km].")],
             site: Annotated[Optional[str], typer.Option("--site", help="A candidate's site_id.")] = None,
-            at: Annotated[Optional[str], typer.Option("--at", metavar="LON,LAT", help="A WGS 84 position instead of a site (needs --height).")] = None,
+            at: Annotated[Optional[str], typer.Option("--at", metavar="LON,LAT", help="A position instead of a site (needs --height).")] = None,
+            at_crs: Annotated[str, typer.Option("--at-crs", help="The coordinates of --at: WGS84 (GPS), GCJ-02 (Amap, Tencent) or BD-09 (Baidu).")] = "WGS84",
             height: Annotated[Optional[float], typer.Option("--height", help="Antenna height above ground [m] (default: the site's).")] = None,
             model: Annotated[Optional[str], typer.Option("--model", help="Path-loss model: a technology model name or itm (default: the technology's).")] = None,
             out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default out/<name>/predict-<site>).")] = None,
@@ -428,7 +429,8 @@ def predict(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")
         region = read_region(loaded)
         started = time.perf_counter()
         prediction = predict_in_region(region, loaded, technology=technology, radius_km=radius_km,
-                                       site=site, at=position, height_m=height, model=model)
+                                       site=site, at=position, height_m=height, model=model,
+                                       at_system=at_crs)
         seconds = time.perf_counter() - started
         label = (site if site is not None else "point").replace("/", "_")
         out_dir = write_prediction(prediction, out if out is not None

@@ -56,6 +56,7 @@ import numpy as np
 import pyproj
 from affine import Affine
 
+from siting.china_crs import outside_china, to_wgs84
 from siting.config import CoverageSettings, ItmSettings, Scenario, Technology
 from siting.coverage import ITM_MDVAR, ITM_POLARIZATION, best_sector_gain_db, model_loss_db
 from siting.errors import InputError
@@ -66,9 +67,9 @@ from siting.propagation import (EARTH_RADIUS_M, PATH_LOSS_MODELS, SPEED_OF_LIGHT
                                 knife_edge_loss_kernel, strongest_edge_kernel)
 from siting.terrain import DemCells, Terrain
 
-__all__ = ["RADIAL_LOSS_MODELS", "Prediction", "Radials", "nearest_samples",
-           "predict_area", "predict_in_region", "radial_count", "sample_radials_kernel",
-           "sample_radials_on_cells"]
+__all__ = ["AT_SYSTEMS", "RADIAL_LOSS_MODELS", "Prediction", "Radials", "nearest_samples",
+           "position_wgs84", "predict_area", "predict_in_region", "radial_count",
+           "sample_radials_kernel", "sample_radials_on_cells"]
 
 #: Radial samples between two exact transforms of their positions to a DEM's own CRS
 #: (:func:`sample_radials_on_cells`); linear in between, which moves a point by at most 2 cm
@@ -425,10 +426,35 @@ def predict_area(terrain: Terrain, site_x_m: float, site_y_m: float, height_m: f
                       model=model, radius_m=float(radius_m), n_radials=n_radials)
 
 
+#: The coordinate systems ``at`` may be given in: WGS 84 (GPS) and the Chinese web maps'.
+AT_SYSTEMS = ("WGS84", "GCJ-02", "BD-09")
+
+
+def position_wgs84(lon: float, lat: float, system: str = "WGS84") -> tuple[float, float]:
+    """(lon, lat) [deg] in WGS 84 of a point given in ``system``, one of :data:`AT_SYSTEMS`
+    (GCJ-02: Amap, Tencent; BD-09: Baidu; converted by :func:`siting.china_crs.to_wgs84`).
+    InputError for a point that is not a longitude,latitude, an unknown system, or a GCJ-02 /
+    BD-09 point outside China."""
+    if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
+        raise InputError(f"{lon:g},{lat:g} is not a longitude,latitude in degrees")
+    key = system.strip().upper().replace("-", "").replace(" ", "")
+    if key == "WGS84":
+        return lon, lat
+    if key not in ("GCJ02", "BD09"):
+        raise InputError(f"unknown coordinate system {system!r} for a position; use one of "
+                         f"{', '.join(AT_SYSTEMS)}")
+    if outside_china(lon, lat):
+        raise InputError(f"{lon:g},{lat:g} lies outside China, where {system} is not defined: "
+                         f"it is probably a WGS 84 position")
+    lon_wgs, lat_wgs = to_wgs84(lon, lat, key)
+    return float(lon_wgs), float(lat_wgs)
+
+
 def _site_position(region, site: str | None, at: tuple[float, float] | None,
-                   height_m: float | None) -> tuple[str, float, float, float]:
+                   height_m: float | None, at_system: str) -> tuple[str, float, float, float]:
     """(label, x [m], y [m], antenna height [m]) of a candidate (``site``, its own height unless
-    ``height_m``) or of a WGS 84 point (``at`` = (lon, lat) [deg], with ``height_m``)."""
+    ``height_m``) or of a point (``at`` = (lon, lat) [deg] in ``at_system``, with ``height_m``);
+    the label of a point is its WGS 84 position."""
     if (site is None) == (at is None):
         raise InputError("give exactly one of a site id and a lon,lat position")
     if site is not None:
@@ -442,9 +468,7 @@ def _site_position(region, site: str | None, at: tuple[float, float] | None,
         return site, float(row.geometry.x), float(row.geometry.y), height
     if height_m is None:
         raise InputError("a lon,lat position needs the antenna height (--height)")
-    lon, lat = at
-    if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
-        raise InputError(f"{lon:g},{lat:g} is not a longitude,latitude in degrees")
+    lon, lat = position_wgs84(*at, at_system)
     x, y = pyproj.Transformer.from_crs("EPSG:4326", region.crs, always_xy=True).transform(lon, lat)
     return f"{lon:.6f},{lat:.6f}", float(x), float(y), float(height_m)
 
@@ -452,9 +476,9 @@ def _site_position(region, site: str | None, at: tuple[float, float] | None,
 def predict_in_region(region, scenario: Scenario, *, technology: str, radius_km: float,
                       site: str | None = None, at: tuple[float, float] | None = None,
                       height_m: float | None = None, model: str | None = None,
-                      itm: ItmSettings | None = None) -> Prediction:
-    """:func:`predict_area` for a candidate of a scenario's region (``site``) or a WGS 84
-    point (``at``), with one of the scenario's technologies, its coverage settings and its
+                      itm: ItmSettings | None = None, at_system: str = "WGS84") -> Prediction:
+    """:func:`predict_area` for a candidate of a scenario's region (``site``) or a point
+    (``at``, in ``at_system``: :func:`position_wgs84`), with one of the scenario's technologies, its coverage settings and its
     user height, the profiles read from the DEM's own cells around the circle when the
     region's terrain is them warped (``region.dem_source``). ``region`` is the scenario's
     :class:`siting.io.RegionData`."""
@@ -464,7 +488,7 @@ def predict_in_region(region, scenario: Scenario, *, technology: str, radius_km:
     if technology not in names:
         raise InputError(f"unknown technology {technology!r}; the scenario's are "
                          f"{', '.join(names)}")
-    label, x, y, height = _site_position(region, site, at, height_m)
+    label, x, y, height = _site_position(region, site, at, height_m, at_system)
     radius_m = float(radius_km) * 1000.0
     cells = None
     if region.dem_source is not None and radius_m > 0 and region.terrain.contains(x, y):

@@ -214,7 +214,8 @@ class Study:
 
     def predict(self, *, technology: str, radius_km: float, site: str | None = None,
                 at: tuple[float, float] | None = None, height_m: float | None = None,
-                model: str | None = None, itm: ItmSettings | None = None) -> PredictionResult:
+                model: str | None = None, itm: ItmSettings | None = None,
+                at_system: str = "WGS84") -> PredictionResult:
         """One site's path loss and received level on every DEM cell within a radius, as
         ``siting predict`` computes them (:func:`siting.predict.predict_in_region`).
 
@@ -227,7 +228,7 @@ class Study:
         site : str, optional
             A candidate's ``site_id`` (its antenna height unless ``height_m``).
         at : (float, float), optional
-            Or a WGS 84 position (longitude, latitude) [deg], with ``height_m``.
+            Or a position (longitude, latitude) [deg], with ``height_m``.
         height_m : float, optional
             Antenna height above ground [m].
         model : str, optional
@@ -238,6 +239,10 @@ class Study:
             (default: the technology's ``itm`` block, else epsilon 15, sigma 0.005 S/m,
             climate 5, n0 301, vertical, 50 % time, locations and situations).
 
+        at_system : str
+            The coordinates of ``at``: ``WGS84`` (GPS), ``GCJ-02`` (Amap, Tencent) or ``BD-09``
+            (Baidu), converted to WGS 84 (:func:`siting.predict.position_wgs84`).
+
         Returns
         -------
         PredictionResult
@@ -245,7 +250,7 @@ class Study:
         """
         prediction = predict_in_region(self.region, self.scenario, technology=technology,
                                        radius_km=radius_km, site=site, at=at, height_m=height_m,
-                                       model=model, itm=itm)
+                                       model=model, itm=itm, at_system=at_system)
         fields = {f.name: getattr(prediction, f.name) for f in dataclasses.fields(Prediction)}
         return PredictionResult(**fields, language=self.scenario.outputs.language)
 

@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from regions import CRS, TECH_4G, X0, Y0, candidate, ridge_dem, village, write_region
 
 import siting
+from siting.china_crs import wgs84_to_bd09, wgs84_to_gcj02
 from siting.cli import app
 from siting.config import Technology
 from siting.coverage import model_loss_db
@@ -354,3 +355,39 @@ def test_cli_bad_input_exits_2_with_one_line(scenario, tmp_path, arguments):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("siting: error: "), result.stderr
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("system", ["GCJ-02", "BD-09"])
+def test_a_web_map_position_predicts_the_site_it_names(scenario, tmp_path, system):
+    """--at-crs GCJ-02 / BD-09: the position a Chinese web map shows for the candidate's
+    WGS 84 position (offset by several hundred metres) predicts from the candidate's own cell,
+    as the WGS 84 position does; the China offsets come from siting.china_crs, checked against
+    the reference pairs in tests/test_china_crs.py."""
+    study = siting.prepare(scenario)
+    area = study.predict(site="S1", technology="4G-1800", radius_km=1.0)
+    lon, lat = rasterio.warp.transform(CRS, "EPSG:4326", [area.site_x_m], [area.site_y_m])
+    to_web = {"GCJ-02": wgs84_to_gcj02, "BD-09": wgs84_to_bd09}[system]
+    web_lon, web_lat = to_web(lon[0], lat[0])
+    assert math.hypot(web_lon - lon[0], web_lat - lat[0]) > 1e-3, "the offset is not tiny"
+    at = study.predict(at=(float(web_lon), float(web_lat)), at_system=system,
+                       technology="4G-1800", radius_km=1.0, height_m=area.height_m)
+    assert (at.site_x_m, at.site_y_m) == pytest.approx((area.site_x_m, area.site_y_m), abs=0.01)
+    result = runner.invoke(app, ["predict", str(scenario), "--at", f"{web_lon},{web_lat}",
+                                 "--at-crs", system, "--height", "30", "--technology", "4G-1800",
+                                 "--radius-km", "1", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert f"of {lon[0]:.6f},{lat[0]:.6f}" in result.output.replace("\n", "")
+
+
+@pytest.mark.parametrize(("at", "system", "message"), [
+    ("109.0,32.7", "UTM", "unknown coordinate system 'UTM' for a position; use one of WGS84"),
+    ("-75.0,40.0", "GCJ-02", "-75,40 lies outside China, where GCJ-02 is not defined"),
+])
+def test_a_bad_web_map_position_is_one_error_line(scenario, tmp_path, at, system, message):
+    result = runner.invoke(app, ["predict", str(scenario), "--at", at, "--at-crs", system,
+                                 "--height", "30", "--technology", "4G-1800", "--radius-km", "1",
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
