@@ -41,7 +41,7 @@ from siting.export.kml import write_kml
 from siting.export.i18n import term
 from siting.export.tables import PlanTables, plan_tables
 from siting.export.webmap import write_map
-from siting.io import RegionData, read_region, resolve_itu_maps
+from siting.io import RegionData, backhaul_in_place, read_region, resolve_itu_maps
 from siting.plan import (BackhaulKpis, Plan, PlanKpis, backhaul_comparison,
                          baseline_free_public, baseline_greedy, kpis_of, option_costs,
                          plan_network)
@@ -252,7 +252,8 @@ def prepare_backhaul(region: RegionData, scenario: Scenario, *, cache_dir: Path 
         return backhaul_network(region.terrain, region.candidates, region.fiber_nodes,
                                 region.roads, scenario.backhaul,
                                 links=links,
-                                earth_radius_factor=scenario.coverage.earth_radius_factor)
+                                earth_radius_factor=scenario.coverage.earth_radius_factor,
+                                in_place=backhaul_in_place(region.candidates))
 
 
 def baseline_kpis(region: RegionData, coverage: CoverageMatrix, demand: Demand, costs,
@@ -292,12 +293,13 @@ def compute(scenario: Scenario, *, progress: Progress | None = None,
     timings: dict[str, float] = {}
     region, demand, coverage = prepare(scenario, timings=timings, progress=progress,
                                        cache_dir=cache_dir, scheduler=scheduler, workers=workers)
-    backhaul = prepare_backhaul(region, scenario, cache_dir=cache_dir, timings=timings,
-                                progress=progress)
     replan = None
     if as_built is not None:
         with timed(timings, "read the as-built list", progress):
             region, scenario, replan = replan_inputs(region, scenario, as_built, year=as_built_year)
+    # after the list: its sites' backhaul is in place
+    backhaul = prepare_backhaul(region, scenario, cache_dir=cache_dir, timings=timings,
+                                progress=progress)
     with timed(timings, "optimize", progress):
         costs = option_costs(coverage, region.candidates, scenario)
         plan = plan_network(coverage, demand, costs, scenario.objective, scenario.solver,

@@ -209,7 +209,8 @@ def backhaul_arguments(network: BackhaulNetwork, site_of_option: np.ndarray,
     return dict(site_of_option=site_of_option,
                 fiber_cost_cny=network.fiber["cost_cny"].to_numpy(float), links=network.links,
                 satellite_cost_cny=network.satellite_cost_cny(opex_years),
-                max_hops=network.max_hops, site_needs_backhaul=network.needs_backhaul)
+                max_hops=network.max_hops, site_needs_backhaul=network.needs_backhaul,
+                site_in_place=network.in_place)
 
 
 def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,

@@ -53,13 +53,15 @@ def _chain_ok(parent, site, fiber_fed, max_hops):
 def cheapest_backhaul(on_air, inst):
     """Least backhaul cost of the sites ``on_air`` (a frozenset) by enumerating, for every
     site that needs backhaul, fiber, satellite or any link to another on-air site; inf when
-    no choice feeds them all."""
+    no choice feeds them all. A site whose backhaul is in place (``inst["in_place"]``) needs
+    none ("place", which feeds no hop) but may take any of those to relay."""
+    in_place = inst.get("in_place", np.zeros(len(inst["fiber"]), bool))
     choices = []
     for s in sorted(on_air):
-        if not inst["needs"][s]:
+        if not inst["needs"][s] and not in_place[s]:
             choices.append([("own", None, 0.0)])
             continue
-        opts = []
+        opts = [("place", None, 0.0)] if in_place[s] else []
         if math.isfinite(inst["fiber"][s]):
             opts.append(("fiber", None, inst["fiber"][s]))
         if math.isfinite(inst["sat"][s]):
@@ -165,7 +167,7 @@ def solve(inst, objective, **kwargs):
         max_options=inst.get("max_options"), fixed=inst["fixed"], groups=inst["groups"],
         site_of_option=inst["site"], fiber_cost_cny=inst["fiber"],
         links=link_table(inst["links"]), satellite_cost_cny=inst["sat"], max_hops=inst["H"],
-        site_needs_backhaul=inst["needs"], **kwargs)
+        site_needs_backhaul=inst["needs"], site_in_place=inst.get("in_place"), **kwargs)
 
 
 def check_feeds(res, inst):
@@ -173,11 +175,14 @@ def check_feeds(res, inst):
     on_air = np.zeros(len(inst["fiber"]), bool)
     on_air[inst["site"][res.solution.selected]] = True
     np.testing.assert_array_equal(res.on_air, on_air)
+    in_place = inst.get("in_place", np.zeros(on_air.size, bool))
     for s in range(on_air.size):
         kind = res.backhaul[s]
         if not on_air[s]:
             assert kind == "" and res.backhaul_cost_cny[s] == 0
-        elif not inst["needs"][s]:
+        elif in_place[s] and kind == "in_place":
+            assert res.backhaul_cost_cny[s] == 0 and res.hop_level[s] == -1
+        elif not inst["needs"][s] and not in_place[s]:
             assert kind == "fiber" and res.backhaul_cost_cny[s] == 0
         elif kind == "fiber":
             assert res.backhaul_cost_cny[s] == inst["fiber"][s] and res.hop_level[s] == 0
@@ -508,6 +513,48 @@ def test_random_instances_with_a_root_match_brute_force(objective, seed):
     inst["fixed"][0] = True
     inst["needs"][inst["site"][0]] = False
     check_against_brute_force(inst, objective)
+
+
+@pytest.mark.parametrize("objective", ["min_cost", "max_coverage"])
+@pytest.mark.parametrize("seed", range(20))
+def test_random_instances_with_backhaul_in_place_match_brute_force(objective, seed):
+    """As the random instances, with the first option's site on air with its backhaul in
+    place (an as-built site): fed at no cost, relaying only through a feed bought for it."""
+    inst = random_instance(np.random.default_rng([20, seed, objective == "min_cost"]),
+                           objective)
+    inst["fixed"][0] = True
+    inst["in_place"] = np.zeros(len(inst["fiber"]), bool)
+    inst["in_place"][inst["site"][0]] = True
+    check_against_brute_force(inst, objective)
+
+
+def in_place_relay(relay_fiber):
+    """Site 0 is on air with its backhaul in place (no fiber on site); new site 1 covers
+    the row and has no fiber; it can hang off site 0 (hop 4) if site 0 relays: site 0 then
+    needs a feed of its own, fiber (``relay_fiber``) or a hop from site 2 (fiber 30, hop 6,
+    site cost 50)."""
+    inst = instance([[0, 1, 0]], [0, 20, 50], [0, 1, 2], [relay_fiber, INF, 30],
+                    [(0, 1, 4.0), (2, 0, 6.0)], H=2, fixed=[True, False, False])
+    inst["in_place"] = np.array([True, False, False])
+    return inst
+
+
+@pytest.mark.parametrize("relay_fiber, feeds, total", [
+    (5.0, ["fiber", "microwave", ""], 20 + 4 + 5),  # site 0 buys fiber to relay
+    (INF, ["microwave", "microwave", "fiber"], 20 + 4 + 50 + 6 + 30),  # and a hop from 2
+])
+def test_a_site_with_backhaul_in_place_relays_only_with_a_feed_of_its_own(relay_fiber, feeds,
+                                                                           total):
+    res = check_against_brute_force(in_place_relay(relay_fiber), "min_cost")
+    assert list(res.backhaul) == feeds and res.total_cost_cny == total
+    assert res.feeder_site[1] == 0 and res.hop_level[1] == res.hop_level[0] + 1
+
+
+def test_a_site_with_backhaul_in_place_costs_nothing_when_not_relaying():
+    inst = in_place_relay(5.0)
+    inst["A"] = np.array([[1, 0, 0]], bool)  # site 0 covers the row itself
+    res = check_against_brute_force(inst, "min_cost")
+    assert list(res.backhaul) == ["in_place", "", ""] and res.total_cost_cny == 0
 
 
 def test_bad_inputs():

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from shapely.geometry import LineString, Point, Polygon
@@ -84,7 +85,7 @@ def check_plan(run, summary, out: Path) -> gpd.GeoDataFrame:
     sites = gpd.read_file(out / "sites.gpkg", layer="selected_sites")
     network = run.plan.backhaul.network
     max_hops = network.max_hops
-    assert set(sites["backhaul"]) <= {"fiber", "microwave", "satellite"}
+    assert set(sites["backhaul"]) <= {"fiber", "microwave", "satellite", "in_place"}
     for site_id in sites["site_id"]:
         assert reaches_fiber(links, site_id, max_hops), site_id
     cand, terrain = run.region.candidates, run.region.terrain
@@ -214,6 +215,53 @@ def test_a_phased_plan_feeds_every_site_from_the_year_it_goes_on_air(tmp_path):
             links.loc[links["phase"] == year["label"], "cost_cny"].sum())
     report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     assert "## Phased schedule" in report and "| sites [CNY] | backhaul [CNY] |" in report
+
+
+def as_built_sheet(path: Path, run, out: Path, backhaul_word: str) -> Path:
+    """The plan's new sites as an as-built list the way a planner writes it: an XLSX sheet
+    with Chinese headers, each site at its planned cost plus its backhaul, and its
+    backhaul named in Chinese (``backhaul_word``; "" left empty)."""
+    sites = gpd.read_file(out / "sites.gpkg", layer="selected_sites")
+    built = sites[sites["action"] == "build"]
+    pd.DataFrame({"站址编号": built["site_id"], "制式": built["technology"], "建成年份": 2027,
+                  "实际投资": built["capex_cny"] + built["backhaul_cost_cny"],
+                  "回传方式": backhaul_word}).to_excel(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("word, kept_as", [("微波", "in_place"), ("", "in_place"),
+                                           ("光纤", "fiber")])
+def test_a_replan_keeps_the_backhaul_the_as_built_sites_were_built_with(tiny, tmp_path, word,
+                                                                      kept_as):
+    """The tiny plan builds C4, fed by a hop from E1. Re-planned from the list of what was
+    built, C4's hop is in place: no feed is planned or charged for it again; said to be
+    fed by fiber, C4 has fiber on site."""
+    run, _, out = tiny
+    sheet = as_built_sheet(tmp_path / "as_built.xlsx", run, out, word)
+    assert pd.read_excel(sheet)["站址编号"].tolist() == ["C4"]
+    replan = compute(run.scenario, as_built=sheet)
+    summary = write_outputs(replan, tmp_path / "out")
+    links = check_plan(replan, summary, tmp_path / "out")
+    sites = gpd.read_file(tmp_path / "out" / "sites.gpkg", layer="selected_sites")
+    sites = sites.set_index("site_id")
+    assert (sites.loc["C4", "backhaul"], sites.loc["C4", "backhaul_cost_cny"]) == (kept_as, 0.0)
+    assert "C4" not in set(links["from_id"])
+    facts = summary["backhaul"]
+    assert facts["in_place"] == (kept_as == "in_place")
+    assert facts["fiber_on_site"] == 1 + (kept_as == "fiber")
+    assert facts["backhaul_cost_cny"] == pytest.approx(links["cost_cny"].sum()) == 0.0
+
+
+def test_an_unknown_backhaul_in_the_as_built_list_is_one_line(tiny, tmp_path):
+    run, _, out = tiny
+    sheet = as_built_sheet(tmp_path / "as_built.xlsx", run, out, "铜缆")
+    result = runner.invoke(app, ["run", str(run.scenario.path), "--built", str(sheet),
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert (f"siting: error: {sheet}: row 2, field '回传方式': '铜缆' is not a kind of backhaul; "
+            f"use fiber (光纤), microwave (微波) or satellite (卫星), or leave it empty"
+            in result.output)
+    assert "Traceback" not in result.output and not (tmp_path / "out").exists()
 
 
 def _exit_line(path: Path) -> str:

@@ -139,9 +139,16 @@ def check_schedule(res, inst):
     within the hop limit, and every period keeps to its budget, backhaul included."""
     feeds, period = res.feeds, res.phased.build_period
     on_air = np.flatnonzero(feeds.on_air)
+    in_place = inst.get("in_place", np.zeros(len(inst["fiber"]), bool))
     for s in on_air:
+        if feeds.backhaul[s] == "in_place":  # backhaul built before the plan
+            assert in_place[s] and feeds.feed_period[s] == -1 and feeds.backhaul_cost_cny[s] == 0
+            continue
         first = np.where(inst["fixed"], 0, period)[inst["site"] == s]
-        assert feeds.feed_period[s] == first[first >= 0].min()
+        if in_place[s]:  # a feed bought to relay, in any year
+            assert feeds.feed_period[s] >= first[first >= 0].min()
+        else:
+            assert feeds.feed_period[s] == first[first >= 0].min()
         if feeds.backhaul[s] == "microwave":
             u = feeds.feeder_site[s]
             assert feeds.on_air[u] and feeds.feed_period[u] <= feeds.feed_period[s]
@@ -204,6 +211,45 @@ def test_an_existing_site_is_fed_in_the_first_year():
     inst["budgets"] = [3.0, 10.0]
     with pytest.raises(InfeasibleError):
         solve(inst)
+
+
+@pytest.mark.parametrize("greedy", [False, True])
+def test_a_site_with_backhaul_in_place_is_fed_for_nothing_and_relays_with_a_feed(monkeypatch,
+                                                                                  greedy):
+    """Option 0 is on air with its backhaul in place (an as-built site), its fiber route
+    dear (4): its backhaul costs nothing, and site 1 hangs off it only if it buys that
+    route. Budgets of 3 a year: site 1 (2 + hop 1) in year one, off site 0's fiber, would
+    pass the budget; so the plan builds site 1 on its own fiber (1) in year one. The greedy
+    warm start (the MIP stopped before a plan) keeps the same rules."""
+    inst = hand_instance([3.0, 3.0], fiber_b=1.0)
+    inst["fiber"] = np.array([4.0, 1.0])
+    inst["fixed"] = np.array([True, False])
+    if greedy:
+        stopped = MipResult(x=None, status="no_solution", objective=math.nan, bound=math.inf)
+        monkeypatch.setattr(phased_model, "run_mip", lambda *args, **kwargs: stopped)
+    inst["in_place"] = np.array([True, False])
+    res = solve(inst, site_in_place=inst["in_place"])
+    assert res.phased.build_period.tolist() == [-1, 0]
+    assert res.feeds.backhaul.tolist() == ["in_place", "fiber"]
+    assert res.feeds.backhaul_cost_cny.tolist() == [0.0, 1.0]
+    assert res.feeds.feed_period.tolist() == [-1, 0]
+    assert res.phased.solution.objective == pytest.approx(40 + 40)
+    check_schedule(res, inst)
+
+
+def test_a_site_with_backhaul_in_place_buys_its_relay_feed_in_the_year_it_relays():
+    """As above, but site 1 has no fiber: it hangs off site 0, whose fiber (4) with site 1
+    and the hop (3) passes year one's budget of 3: all three in year two."""
+    inst = hand_instance([3.0, 10.0], fiber_b=INF)
+    inst["fiber"] = np.array([4.0, INF])
+    inst["fixed"] = np.array([True, False])
+    inst["in_place"] = np.array([True, False])
+    res = solve(inst, site_in_place=inst["in_place"])
+    assert res.phased.build_period.tolist() == [-1, 1]
+    assert res.feeds.backhaul.tolist() == ["fiber", "microwave"]
+    assert res.feeds.feed_period.tolist() == [1, 1]
+    assert res.phased.solution.objective == pytest.approx(10 + 40)
+    check_schedule(res, inst)
 
 
 @pytest.mark.parametrize("seed", range(14))

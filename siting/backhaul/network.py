@@ -47,7 +47,12 @@ class BackhaulNetwork:
         (``fiber_node_id``: a fiber node's ``node_id`` or a ``site_id`` with fiber),
         ``cost_cny`` [CNY], ``length_m`` [m] and the route's LineString.
     needs_backhaul : numpy.ndarray
-        Bool per candidate: False where the candidate has fiber on site (``has_fiber``).
+        Bool per candidate: False where the candidate has fiber on site (``has_fiber``) or
+        its backhaul is in place.
+    in_place : numpy.ndarray
+        Bool per candidate: its backhaul was built before the plan (an as-built site of a
+        re-plan) and it has no fiber on site: it needs no feed, and relays hops only with a
+        feed the plan buys it.
     links : pandas.DataFrame
         Feasible microwave links, one row per (pair of sites, band): ``site_a``, ``site_b``
         (candidate positions), ``band_ghz`` [GHz], ``distance_m`` [m], ``min_clearance_f1``
@@ -61,6 +66,7 @@ class BackhaulNetwork:
 
     fiber: gpd.GeoDataFrame
     needs_backhaul: np.ndarray
+    in_place: np.ndarray
     links: pd.DataFrame
     satellite_cny_per_year: float | None
     max_hops: int
@@ -122,7 +128,8 @@ def link_costs(links: pd.DataFrame, bands: tuple[MicrowaveBand, ...]) -> pd.Data
 def backhaul_network(terrain: Terrain, candidates: gpd.GeoDataFrame,
                      fiber_nodes: gpd.GeoDataFrame | None, roads: gpd.GeoDataFrame | None,
                      settings: BackhaulSettings, *, links: pd.DataFrame | None = None,
-                     earth_radius_factor: float = 4.0 / 3.0) -> BackhaulNetwork:
+                     earth_radius_factor: float = 4.0 / 3.0,
+                     in_place: np.ndarray | None = None) -> BackhaulNetwork:
     """The backhaul options of ``candidates`` (module docstring).
 
     Parameters
@@ -141,6 +148,9 @@ def backhaul_network(terrain: Terrain, candidates: gpd.GeoDataFrame,
         :func:`band_links` of these candidates and bands, when already computed (a cache).
     earth_radius_factor : float
         Effective earth radius factor k of the link clearance [-].
+    in_place : numpy.ndarray, optional
+        Bool per candidate: its backhaul is built and kept (it needs no feed; without fiber
+        on site it relays only with a feed of its own); default none.
 
     Raises
     ------
@@ -155,7 +165,9 @@ def backhaul_network(terrain: Terrain, candidates: gpd.GeoDataFrame,
     if links is None:
         links = band_links(terrain, cx, cy, candidates["antenna_height_m"].to_numpy(float),
                            settings.microwave, earth_radius_factor=earth_radius_factor)
-    return BackhaulNetwork(fiber=routes, needs_backhaul=~has_fiber(candidates),
+    on_site = has_fiber(candidates)
+    in_place = np.zeros(len(candidates), bool) if in_place is None else in_place & ~on_site
+    return BackhaulNetwork(fiber=routes, needs_backhaul=~(on_site | in_place), in_place=in_place,
                            links=link_costs(links, settings.microwave),
                            satellite_cny_per_year=settings.satellite_cny_per_year,
                            max_hops=int(settings.max_microwave_hops))

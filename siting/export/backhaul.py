@@ -12,7 +12,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from siting.optimize.backhaul import FIBER, MICROWAVE, SATELLITE
+from siting.optimize.backhaul import FIBER, IN_PLACE, MICROWAVE, SATELLITE
 
 #: Columns of :func:`backhaul_table` besides the geometry.
 LINK_FIELDS = ("from_id", "to_id", "kind", "band_ghz", "length_m", "cost_cny",
@@ -56,7 +56,8 @@ _ROWS = {FIBER: _fiber_rows, MICROWAVE: _microwave_rows, SATELLITE: _satellite_r
 
 
 def backhaul_table(run) -> gpd.GeoDataFrame | None:
-    """One row per site on air that needs backhaul (fiber on site needs none): ``from_id``
+    """One row per site on air that needs backhaul (fiber on site, or backhaul in place from
+    an as-built list, needs none) or is fed by a link the plan buys: ``from_id``
     (the fed site), ``to_id`` (the feeding site's ``site_id``, the fiber node's id, "" for
     satellite), ``kind`` (fiber, microwave, satellite), ``band_ghz`` [GHz], ``length_m``
     [m], ``cost_cny`` [CNY], ``min_clearance_f1`` [-] (microwave), ``hop`` (microwave hops
@@ -68,7 +69,8 @@ def backhaul_table(run) -> gpd.GeoDataFrame | None:
         return None
     feeds = backhaul.feeds
     ids = run.region.candidates.index.astype(str).to_numpy(dtype=object)
-    fed = feeds.on_air & backhaul.network.needs_backhaul
+    # sites with fiber on site or backhaul in place need no link, unless the plan buys one
+    fed = feeds.on_air & (backhaul.network.needs_backhaul | (feeds.backhaul_cost_cny > 0))
     parts = []
     for kind, rows in _ROWS.items():
         sites = np.flatnonzero(fed & (feeds.backhaul == kind))
@@ -87,8 +89,10 @@ def backhaul_table(run) -> gpd.GeoDataFrame | None:
 
 def backhaul_facts(run, links: gpd.GeoDataFrame) -> dict:
     """The ``backhaul`` entry of summary.json: the cost of sites, backhaul and both [CNY],
-    the sites fed by each kind and their cost, the microwave hops by band and depth, and the
-    joint plan next to sites first and backhaul then (``comparison``)."""
+    the sites fed by each kind and their cost, those with fiber on site and those whose
+    backhaul is in place (``in_place``: as-built sites of a re-plan), the microwave hops by
+    band and depth, and the joint plan next to sites first and backhaul then
+    (``comparison``)."""
     plan = run.plan
     site_cost = float(plan.backhaul.feeds.site_cost_cny)
     backhaul_cost = float(links["cost_cny"].sum())
@@ -96,13 +100,16 @@ def backhaul_facts(run, links: gpd.GeoDataFrame) -> dict:
                       "cost_cny": float(links.loc[links["kind"] == kind, "cost_cny"].sum())}
                for kind in _ROWS}
     microwave = links[links["kind"] == MICROWAVE]
-    on_site = plan.backhaul.feeds.on_air & ~plan.backhaul.network.needs_backhaul
+    feeds = plan.backhaul.feeds
+    on_site = (feeds.backhaul == FIBER) & ~plan.backhaul.network.needs_backhaul & (
+        feeds.backhaul_cost_cny == 0)
     return {
         "site_cost_cny": site_cost,
         "backhaul_cost_cny": backhaul_cost,
         "total_cost_cny": site_cost + backhaul_cost,
         "by_kind": by_kind,
         "fiber_on_site": int(on_site.sum()),
+        "in_place": int((feeds.backhaul == IN_PLACE).sum()),
         "fiber_km": float(links.loc[links["kind"] == FIBER, "length_m"].sum()) / 1000.0,
         "microwave_by_band": {f"{band:g}": int(n) for band, n in
                               microwave.groupby("band_ghz").size().items()},

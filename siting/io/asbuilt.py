@@ -9,12 +9,19 @@ sites by the candidates' ``site_id``; one row per site and technology:
 - ``technology`` (制式): one of the scenario's technology names, which the site allows and does
   not already have on air;
 - ``year`` (建成年份, 年份): the year it went on air; with a phased plan, one of the plan's years;
-- ``cost_cny`` (实际投资): what was spent on it [CNY], at least 0.
+- ``cost_cny`` (实际投资): what was spent on it [CNY], at least 0, its backhaul included;
+- optionally ``backhaul`` (回传方式, 回传): how the site is fed, ``fiber`` (光纤), ``microwave``
+  (微波) or ``satellite`` (卫星); empty when not known.
 
 Every problem is reported at once, one line each, naming the file, the spreadsheet row (the
 header is row 1) and the field. :func:`with_as_built` marks the built technologies as on air
 in the candidate table (:data:`BUILT_COLUMN`), which is how the planner and the outputs treat
-them: as existing sites, kept at no cost, that may be upgraded.
+them: as existing sites, kept at no cost, that may be upgraded. A site on the list was built
+with its backhaul (paid in its cost): a re-plan with backhaul keeps that backhaul in place
+and plans no feed for it (:func:`backhaul_in_place`); one fed by fiber has fiber on site
+(``has_fiber``), from which new fiber routes and microwave hops may start. One fed otherwise
+(or not known) relays a hop only with a feed the plan buys it, since its own hop count from
+fiber is not known.
 """
 
 from __future__ import annotations
@@ -42,6 +49,11 @@ AS_BUILT_COLUMNS = {
     "year": ("year", "year_built", "建成年份", "年份", "建设年份"),
     "cost_cny": ("cost_cny", "actual_cost_cny", "实际投资", "实际投资(元)", "实际费用"),
 }
+#: Optional fields of the as-built list and the column names accepted for each.
+AS_BUILT_OPTIONAL_COLUMNS = {"backhaul": ("backhaul", "回传方式", "回传", "传输方式")}
+#: The kinds of backhaul the list may name, and the words accepted for each.
+BACKHAUL_KINDS = {"fiber": ("fiber", "光纤"), "microwave": ("microwave", "微波"),
+                  "satellite": ("satellite", "卫星")}
 #: The first data row's number as a spreadsheet shows it (the header is row 1).
 FIRST_ROW = 2
 
@@ -51,7 +63,8 @@ class AsBuilt:
     """The checked as-built list.
 
     ``sites``: one row per built (site, technology): ``site_id``, ``technology``, ``year``
-    (text, as the plan's years are labelled), ``cost_cny`` and ``row`` (its spreadsheet row).
+    (text, as the plan's years are labelled), ``cost_cny``, ``backhaul`` (a key of
+    :data:`BACKHAUL_KINDS`, "" when not known) and ``row`` (its spreadsheet row).
     """
     source: str
     sites: pd.DataFrame
@@ -97,9 +110,11 @@ def read_as_built(path: str | Path, candidates: pd.DataFrame, scenario: Scenario
         "technology": _text(frame[columns["technology"]]),
         "year": _year_labels(frame[columns["year"]]),
         "cost_cny": pd.to_numeric(frame[columns["cost_cny"]], errors="coerce").to_numpy(float),
+        "backhaul": (_text(frame[columns["backhaul"]]) if columns["backhaul"]
+                     else pd.Series([""] * len(frame), dtype=object)),
         "row": np.arange(len(frame)) + FIRST_ROW})
     for check in (_check_blank, _check_sites, _check_technologies, _check_years, _check_costs,
-                  _check_duplicates):
+                  _check_backhaul, _check_duplicates):
         check(sites, path, columns, problems, candidates=candidates, scenario=scenario,
               plan_years=plan_years)
     problems.raise_if_any()
@@ -134,6 +149,8 @@ def _columns(frame: pd.DataFrame, path: Path) -> dict[str, str]:
     if missing:
         raise InputError(f"{path}: no column {'; no column '.join(missing)}; the columns are "
                          f"{', '.join(frame.columns)}")
+    for field, names in AS_BUILT_OPTIONAL_COLUMNS.items():
+        found[field] = next((lower[n.lower()] for n in names if n.lower() in lower), None)
     return found
 
 
@@ -216,6 +233,18 @@ def _check_costs(sites, path, columns, problems, **_) -> None:
                      f"a number of CNY, at least 0")
 
 
+def _check_backhaul(sites, path, columns, problems, **_) -> None:
+    """Each backhaul named is one of :data:`BACKHAUL_KINDS` (in English or Chinese, any case);
+    the column then holds its English key."""
+    words = {word.lower(): kind for kind, names in BACKHAUL_KINDS.items() for word in names}
+    kinds = sites["backhaul"].str.lower().map(words)
+    for _, row in sites[(sites["backhaul"] != "") & kinds.isna()].iterrows():
+        problems.add(f"{_where(path, [row.row], columns['backhaul'])}: '{row.backhaul}' is not a "
+                     f"kind of backhaul; use fiber (光纤), microwave (微波) or satellite (卫星), "
+                     f"or leave it empty")
+    sites["backhaul"] = kinds.fillna("")
+
+
 def _check_duplicates(sites, path, columns, problems, **_) -> None:
     keys = sites[sites["site_id"] != ""].groupby(["site_id", "technology"])["row"]
     for (site_id, technology), rows in keys:
@@ -227,11 +256,24 @@ def _check_duplicates(sites, path, columns, problems, **_) -> None:
 
 def with_as_built(candidates: pd.DataFrame, as_built: AsBuilt) -> pd.DataFrame:
     """A copy of ``candidates`` whose :data:`BUILT_COLUMN` lists the technologies each as-built
-    site has on air ("" for the others)."""
+    site has on air ("" for the others), and whose ``has_fiber`` is also true at the sites the
+    list says are fed by fiber."""
     on_air = as_built.sites.groupby("site_id")["technology"].agg(lambda t: "+".join(sorted(t)))
     frame = candidates.copy()
-    frame[BUILT_COLUMN] = on_air.reindex(frame.index.astype(str)).fillna("").to_numpy(dtype=object)
+    ids = frame.index.astype(str)
+    frame[BUILT_COLUMN] = on_air.reindex(ids).fillna("").to_numpy(dtype=object)
+    by_fiber = ids.isin(as_built.sites.loc[as_built.sites["backhaul"] == "fiber", "site_id"])
+    if by_fiber.any():
+        before = (frame["has_fiber"].fillna(False).to_numpy(bool) if "has_fiber" in frame
+                  else np.zeros(len(frame), bool))
+        frame["has_fiber"] = before | by_fiber
     return frame
+
+
+def backhaul_in_place(candidates: pd.DataFrame) -> np.ndarray:
+    """Bool per candidate: on the as-built list, so built with its backhaul, which a re-plan
+    keeps (all False without a list)."""
+    return np.array([bool(t) for t in built_technologies(candidates)], dtype=bool)
 
 
 def built_technologies(candidates: pd.DataFrame) -> list[set[str]]:

@@ -130,6 +130,9 @@ from siting.optimize.solution import Solution, relative_gap
 #: Feed kinds, as reported per site ("" for a site off air).
 FIBER, MICROWAVE, SATELLITE = "fiber", "microwave", "satellite"
 _KINDS = (FIBER, MICROWAVE, SATELLITE)
+#: Reported for a site on air whose backhaul is in place (:attr:`SiteInputs.in_place`): it
+#: has no feed column.
+IN_PLACE = "in_place"
 #: Kind (index past ``_KINDS``) of the level columns :math:`L^k_t` of :func:`feed_columns`:
 #: no feed of their own, cost 0.
 LEVEL_KIND = len(_KINDS)
@@ -144,10 +147,11 @@ class SiteInputs:
     """The checked per-site backhaul inputs."""
 
     site_of_option: np.ndarray  # int64 per option
-    fiber_cost_cny: np.ndarray  # per site [CNY]; inf: no fiber route; 0 where none is needed
+    fiber_cost_cny: np.ndarray  # per site [CNY]; inf: no fiber route; 0: fiber on site
     satellite_cost_cny: np.ndarray  # per site [CNY]; inf: no satellite
-    needs_backhaul: np.ndarray  # bool per site
+    needs_backhaul: np.ndarray  # bool per site: False with fiber on site or backhaul in place
     max_hops: int
+    in_place: np.ndarray  # bool per site: backhaul built before the plan, no fiber on site
 
     @property
     def n_sites(self) -> int:
@@ -157,6 +161,11 @@ class SiteInputs:
     def fiber_source(self) -> np.ndarray:
         """Bool per site: can be fed at hop level 0 (fiber route, or fiber on site)."""
         return np.isfinite(self.fiber_cost_cny)
+
+    @property
+    def fiber_on_site(self) -> np.ndarray:
+        """Bool per site: needs no backhaul, being a fiber source itself (fiber cost 0)."""
+        return ~self.needs_backhaul & ~self.in_place
 
 
 @dataclass(frozen=True)
@@ -185,8 +194,11 @@ def _site_costs(values, n_sites: int, name: str) -> np.ndarray:
 
 
 def checked_sites(site_of_option, n_options: int, fiber_cost_cny, satellite_cost_cny,
-                  site_needs_backhaul, max_hops) -> SiteInputs:
-    """The per-site inputs of :func:`solve_with_backhaul`, checked (:class:`InputError`)."""
+                  site_needs_backhaul, max_hops, site_in_place=None) -> SiteInputs:
+    """The per-site inputs of :func:`solve_with_backhaul`, checked (:class:`InputError`).
+    A site that needs no backhaul has fiber on site (its fiber costs 0), unless its backhaul
+    is in place (``site_in_place``): then its fiber route keeps its cost, paid only if the
+    plan makes it a relay."""
     fiber = _site_costs(fiber_cost_cny, np.size(fiber_cost_cny), "fiber_cost_cny")
     n_sites = fiber.size
     site = np.asarray(site_of_option)
@@ -194,14 +206,15 @@ def checked_sites(site_of_option, n_options: int, fiber_cost_cny, satellite_cost
             or np.any(site < 0) or np.any(site >= n_sites)):
         raise InputError(f"site_of_option must be {n_options} integers in [0, {n_sites}) "
                          "(one site per option; fiber_cost_cny has one entry per site)")
-    needs = as_bool(site_needs_backhaul, n_sites, "site_needs_backhaul", default=True)
+    in_place = as_bool(site_in_place, n_sites, "site_in_place", default=False)
+    needs = as_bool(site_needs_backhaul, n_sites, "site_needs_backhaul", default=True) & ~in_place
     if isinstance(max_hops, bool) or not float(max_hops).is_integer() or max_hops < 0:
         raise InputError(f"max_hops must be an integer >= 0, got {max_hops!r}")
     return SiteInputs(site_of_option=site.astype(np.int64),
-                      fiber_cost_cny=np.where(needs, fiber, 0.0),
+                      fiber_cost_cny=np.where(needs | in_place, fiber, 0.0),
                       satellite_cost_cny=_site_costs(satellite_cost_cny, n_sites,
                                                      "satellite_cost_cny"),
-                      needs_backhaul=needs, max_hops=int(max_hops))
+                      needs_backhaul=needs, max_hops=int(max_hops), in_place=in_place)
 
 
 def checked_arcs(links, n_sites: int) -> Arcs:
@@ -265,13 +278,15 @@ def fiber_roots(sites: SiteInputs, fixed_options: np.ndarray) -> np.ndarray:
 def useful_arcs(sites: SiteInputs, arcs: Arcs, possible: np.ndarray, *, level: int = 1,
                 roots: np.ndarray | None = None) -> np.ndarray:
     """Bool per arc: can feed its child at hop level ``level`` in some optimal plan. Both
-    ends can be on air, the child needs backhaul, and its fiber costs more than the link
+    ends can be on air, the child needs backhaul (or has it in place, and may be fed to
+    relay), and its fiber costs more than the link
     (else fiber feeds it at level 0 for no more); with ``roots`` (of
     :func:`root_link_cny`), no root links to the child for less (``level`` 1) or for no
     more (``level`` 2 and up): that link would feed it at level 1 for no more."""
     dearest = root_link_cny(sites, arcs, roots)[arcs.child]
     within = arcs.cost_cny <= dearest if level == 1 else arcs.cost_cny < dearest
-    return (possible[arcs.child] & possible[arcs.parent] & sites.needs_backhaul[arcs.child]
+    feedable = sites.needs_backhaul | sites.in_place
+    return (possible[arcs.child] & possible[arcs.parent] & feedable[arcs.child]
             & (arcs.cost_cny < sites.fiber_cost_cny[arcs.child]) & within)
 
 
@@ -454,9 +469,11 @@ def _level_rows(feed: FeedColumns) -> sp.csr_matrix:
 
 
 def feed_rows(feed: FeedColumns, arcs: Arcs, site_of_option: np.ndarray,
-              n_sites: int) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+              n_sites: int, *, optional: np.ndarray | None = None
+              ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
     """The rows of the module docstring over ``[options, feed columns]``: each site with
-    feed columns fed when on air, only then, at most once; each hop's parent fed one level
+    feed columns fed when on air (but the sites ``optional``, bool per site: backhaul in
+    place, fed only to relay), only then, at most once; each hop's parent fed one level
     lower; each level column the sum of its site's microwave columns at its level. Returns
     (matrix, lower bounds, upper bounds)."""
     n = site_of_option.size
@@ -464,7 +481,8 @@ def feed_rows(feed: FeedColumns, arcs: Arcs, site_of_option: np.ndarray,
     served = np.flatnonzero(np.diff(fed.indptr) > 0)
     is_served = np.zeros(n_sites, bool)
     is_served[served] = True
-    opts = np.flatnonzero(is_served[site_of_option])
+    must = is_served if optional is None else is_served & ~optional
+    opts = np.flatnonzero(must[site_of_option])
     per_option = sp.hstack([-sp.csr_matrix((np.ones(opts.size), (np.arange(opts.size), opts)),
                                            shape=(opts.size, n)),
                             fed[site_of_option[opts]]])
@@ -605,7 +623,8 @@ def _joint_model(p: Problem, options: OptionInputs, sites: SiteInputs, arcs: Arc
                     counted=np.concatenate([p.counted[cols], np.zeros(feed.size, bool)]),
                     groups=np.concatenate([p.groups[cols], -np.ones(feed.size, np.int64)]),
                     need=need if np.any(need > 1) else None)
-    rows = feed_rows(feed, arcs, sites.site_of_option[cols], sites.n_sites)
+    rows = feed_rows(feed, arcs, sites.site_of_option[cols], sites.n_sites,
+                     optional=sites.in_place)
     record.note(f"backhaul: {feed.size} feed variables ({int(np.sum(feed.kind == 0))} fiber, "
                 f"{int(np.sum(feed.kind == 1))} microwave, {int(np.sum(feed.kind == 2))} "
                 f"satellite, {int(np.sum(feed.kind == LEVEL_KIND))} level) and "
@@ -740,7 +759,7 @@ def _plan_columns(model: _JointModel, plan: BackhaulSolution) -> np.ndarray | No
     at = np.minimum(np.searchsorted(model.scope.cols, options), max(model.n_options - 1, 0))
     if np.any(model.scope.cols[at] != options):
         return None
-    fed = np.flatnonzero(plan.on_air)
+    fed = np.flatnonzero(plan.on_air & (plan.backhaul != IN_PLACE))
     kind = np.array([_KINDS.index(k) for k in plan.backhaul[fed]], np.int64)
     feeds = feed_lookup(model.feed, fed, kind, np.where(kind == 2, -1, plan.hop_level[fed]),
                          plan.backhaul_cost_cny[fed])
@@ -1043,7 +1062,8 @@ class BackhaulSolution:
         Bool per site: one of its options is selected.
     backhaul : numpy.ndarray
         Str per site: ``"fiber"`` (a new route, or fiber on site when the site needs no
-        backhaul), ``"microwave"``, ``"satellite"``; ``""`` off air.
+        backhaul), ``"microwave"``, ``"satellite"``, ``"in_place"`` (:data:`IN_PLACE`: its
+        backhaul was built before the plan); ``""`` off air.
     hop_level : numpy.ndarray
         Int per site: 0 fiber-fed, k fed by a chain of k microwave hops from a fiber-fed
         site, -1 satellite or off air.
@@ -1104,8 +1124,9 @@ def site_feeds(feed: FeedColumns, sites: SiteInputs, arcs: Arcs, chosen: np.ndar
     n_sites = sites.n_sites
     on_air = np.zeros(n_sites, bool)
     on_air[sites.site_of_option[solution.selected]] = True
-    kind = np.where(on_air & ~sites.needs_backhaul, FIBER, "").astype(object)
-    level = np.where(on_air & ~sites.needs_backhaul, 0, -1)
+    kind = np.select([on_air & sites.fiber_on_site, on_air & sites.in_place], [FIBER, IN_PLACE],
+                     "").astype(object)
+    level = np.where(on_air & sites.fiber_on_site, 0, -1)
     cost = np.zeros(n_sites)
     keep = feed.kind[chosen] != LEVEL_KIND  # a level column feeds nothing of its own
     order = np.argsort(feed.level[chosen[keep]], kind="stable")
@@ -1138,7 +1159,7 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
                         satellite_cost_cny=None, max_hops: int, objective: str = "min_cost",
                         weight=None, must_cover=None, budget: float | None = None,
                         max_options: int | None = None, counted=None, fixed=None, groups=None,
-                        site_needs_backhaul=None, tie_break: bool = True,
+                        site_needs_backhaul=None, site_in_place=None, tie_break: bool = True,
                         time_limit_s: float | None = None, mip_gap: float = 0.0,
                         solver: str = "highs", seed: int = 0,
                         start: BackhaulSolution | None = None) -> BackhaulSolution:
@@ -1165,6 +1186,10 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
         Most microwave hops from a site to a fiber-fed site (0: no microwave).
     site_needs_backhaul : bool array, shape (n_sites,), optional
         False for sites with fiber on site (fed at no cost). Default: every site needs it.
+    site_in_place : bool array, shape (n_sites,), optional
+        True for sites whose backhaul was built before the plan (an as-built site of a
+        re-plan): fed at no cost, but, without fiber on site, relaying hops only through a
+        feed the plan buys them (its hop count from fiber is not known). Default: none.
     tie_break, time_limit_s, mip_gap, solver, seed
         As in :func:`siting.optimize.solve_coverage_model`; the tie-break stage is skipped
         when the first stage stopped on its time limit (with a note).
@@ -1195,7 +1220,7 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
                                    groups=groups, solver=solver, time_limit_s=time_limit_s,
                                    mip_gap=mip_gap)
     sites = checked_sites(site_of_option, p.n_cols, fiber_cost_cny, satellite_cost_cny,
-                          site_needs_backhaul, max_hops)
+                          site_needs_backhaul, max_hops, site_in_place)
     arcs = checked_arcs(links, sites.n_sites)
     deadline = None if time_limit_s is None else t0 + float(time_limit_s)
     record = SolveLog()

@@ -84,11 +84,11 @@ def _feed(feeds: _Feeds, site: np.ndarray, cheapest: tuple, period: int) -> floa
 def _feed_existing(sites: SiteInputs, arcs: Arcs, useful: tuple, on_air: np.ndarray,
                    feeds: _Feeds) -> float | None:
     """Feed the sites on air before the plan in the first period, the cheapest feed first
-    (a fed site may relay to the next); their cost [CNY], or None when some need a relay
-    that is not on air."""
+    (a fed site may relay to the next), but those whose backhaul is in place; their cost
+    [CNY], or None when some need a relay that is not on air."""
     spent = 0.0
     while True:
-        unfed = on_air & (feeds.kind < 0)
+        unfed = on_air & ~sites.in_place & (feeds.kind < 0)
         if not unfed.any():
             return spent
         cheapest = _cheapest_feeds(sites, arcs, useful, feeds)
@@ -132,7 +132,7 @@ def _one_period(t: int, options: OptionInputs, site: np.ndarray, weight, need, l
         value = _value(weight, need - count, count > 0, t <= limits.must_by)
         gain = A_t @ value
         cheapest = _cheapest_feeds(sites, arcs, useful, state["feeds"])
-        fed = (state["feeds"].level >= 0) | (state["feeds"].kind >= 0)
+        fed = (state["feeds"].level >= 0) | (state["feeds"].kind >= 0) | sites.in_place
         total = options.cost + np.where(fed, 0.0, cheapest[0])[site]
         ok = (state["period"] < 0) & ~options.fixed & ~np.isin(options.groups, state["groups"])
         ok &= np.isfinite(total) & (total <= budget_left) & (gain > 0)

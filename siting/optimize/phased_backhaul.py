@@ -78,7 +78,7 @@ class PhasedBackhaulSolution:
 def solve_phased_with_backhaul(coverage, cost, weight, *, period_budgets, site_of_option,
                                fiber_cost_cny, max_hops: int, links=None,
                                satellite_cost_cny=None, site_needs_backhaul=None,
-                               budget: float | None = None, must_cover=None, counted=None,
+                               site_in_place=None, budget: float | None = None, must_cover=None, counted=None,
                                fixed=None, groups=None,
                                start: PhasedBackhaulSolution | None = None,
                                **phased) -> PhasedBackhaulSolution:
@@ -89,7 +89,8 @@ def solve_phased_with_backhaul(coverage, cost, weight, *, period_budgets, site_o
     coverage, cost, weight, period_budgets, budget, must_cover, counted, fixed, groups
         As in :func:`~siting.optimize.phased.solve_phased_coverage`; budgets cover options
         and backhaul.
-    site_of_option, fiber_cost_cny, max_hops, links, satellite_cost_cny, site_needs_backhaul
+    site_of_option, fiber_cost_cny, max_hops, links, satellite_cost_cny, site_needs_backhaul,
+    site_in_place
         As in :func:`~siting.optimize.backhaul.solve_with_backhaul`.
     start : PhasedBackhaulSolution, optional
         A plan of an earlier call over the same options and network (a previous stage's),
@@ -108,7 +109,7 @@ def solve_phased_with_backhaul(coverage, cost, weight, *, period_budgets, site_o
     """
     options = validate_options(coverage, cost, counted=counted, fixed=fixed, groups=groups)
     sites = checked_sites(site_of_option, options.cost.size, fiber_cost_cny,
-                          satellite_cost_cny, site_needs_backhaul, max_hops)
+                          satellite_cost_cny, site_needs_backhaul, max_hops, site_in_place)
     arcs = checked_arcs(links, sites.n_sites)
     must, need = as_need(must_cover, options.n_rows, default=False)
     need = must.astype(np.int64) if need is None else need
@@ -120,7 +121,8 @@ def solve_phased_with_backhaul(coverage, cost, weight, *, period_budgets, site_o
     cols = scope.cols
     roots = fiber_roots(sites, cols[options.fixed[cols]])
     feed = feed_columns(sites, arcs, scope.possible, roots=roots)
-    rows, row_lo, row_hi = feed_rows(feed, arcs, sites.site_of_option[cols], sites.n_sites)
+    rows, row_lo, row_hi = feed_rows(feed, arcs, sites.site_of_option[cols], sites.n_sites,
+                                     optional=sites.in_place)
     scoped = OptionInputs(A=options.A[:, cols], cost=options.cost[cols],
                           counted=options.counted[cols], fixed=options.fixed[cols],
                           groups=options.groups[cols])
