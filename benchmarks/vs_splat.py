@@ -28,6 +28,10 @@ without either the script says what is missing and exits 0.
   radius measures each tool's start-up; points per second net of start-up are
   ``points(R) / (median(R) - median(0.5 km))``. Points: SPLAT!'s lines in the alphanumeric
   file (one per 3" pixel it computed), siting's cells with a value in prediction.tif.
+* Phases: at the largest radius, ``benchmarks/predict_phases.py`` times the phases of
+  ``--runs`` more siting processes (interpreter and imports, numba's start-up included;
+  scenario and DEM; the prediction; the outputs), printed beside SPLAT!'s whole run: what
+  a process spends before it computes anything bounds the whole-process ratio.
 * Loss agreement: for every point of SPLAT!'s alphanumeric output, siting's band 1 at the cell
   holding the receiver SPLAT! computed that loss for, minus SPLAT!'s path loss: median, 10th and
   90th percentiles and the median absolute difference. SPLAT! 1.4.2's ``PlotLRPath`` writes at
@@ -43,6 +47,7 @@ without either the script says what is missing and exits 0.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -215,6 +220,17 @@ def loss_differences(splat_file: Path, siting_dir: Path) -> np.ndarray:
     return np.asarray(ours[keep]) - splat_loss[keep]
 
 
+def phase_medians(scenario: Path, folder: Path, radius_km: float, runs: int) -> dict[str, float]:
+    """Median wall time [s] of each phase of ``siting predict`` at ``radius_km`` over ``runs``
+    fresh processes (``benchmarks/predict_phases.py``)."""
+    command = [sys.executable, str(REPO / "benchmarks" / "predict_phases.py"), str(scenario),
+               str(folder / "phases"), f"{radius_km}", "TX", "4G-1800"]
+    samples = [json.loads(subprocess.run(command, cwd=folder, check=True, capture_output=True,
+                                         text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+                          .stdout.splitlines()[-1]) for _ in range(runs)]
+    return {phase: statistics.median(s[phase] for s in samples) for phase in samples[0]}
+
+
 def report(medians: dict[float, dict[str, float]], points: dict[float, dict[str, int]],
            differences: dict[float, np.ndarray]) -> None:
     """Print the times, the points per second net of start-up, the ratios and the losses."""
@@ -239,6 +255,13 @@ def report(medians: dict[float, dict[str, float]], points: dict[float, dict[str,
         print(f"{radius:>6g}km  siting - SPLAT! loss over {len(diff):,} points: median "
               f"{median:+.2f} dB, 10th {p10:+.2f}, 90th {p90:+.2f}, median |diff| "
               f"{np.median(np.abs(diff)):.2f} dB")
+
+
+def report_phases(phases: dict[str, float], radius_km: float, splat_s: float) -> None:
+    """Where a siting process's time goes at ``radius_km``, beside SPLAT!'s whole run."""
+    print(f"{radius_km:>6g}km  siting by phase (median): "
+          + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in phases.items())
+          + f"; SPLAT! whole process {splat_s:.2f} s")
 
 
 def main() -> int:
@@ -268,6 +291,9 @@ def main() -> int:
         differences = {r: loss_differences(folder / f"splat_{r}.txt", folder / f"siting_{r}")
                        for r in radii[1:]}
         report(medians, points, differences)
+        largest = max(radii)
+        report_phases(phase_medians(scenario, folder, largest, args.runs), largest,
+                      medians[largest]["splat"])
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)
