@@ -250,6 +250,10 @@ def test_a_replan_keeps_the_backhaul_the_as_built_sites_were_built_with(tiny, tm
     assert facts["in_place"] == (kept_as == "in_place")
     assert facts["fiber_on_site"] == 1 + (kept_as == "fiber")
     assert facts["backhaul_cost_cny"] == pytest.approx(links["cost_cny"].sum()) == 0.0
+    said = ("Sites of the as-built list keeping the backhaul they were built with (not planned "
+            "or charged again): 1.")
+    assert (said in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")) == (
+        kept_as == "in_place")
 
 
 def test_an_unknown_backhaul_in_the_as_built_list_is_one_line(tiny, tmp_path):

@@ -138,13 +138,14 @@ TERMS: dict[str, dict[str, str]] = {
                                     "**{total:,.0f} CNY** over the horizon. Sites on air fed by fiber: "
                                     "{fiber} ({fiber_km:,.1f} km of new fiber) and {on_site} with fiber "
                                     "on site; by microwave: {microwave} (deepest {deepest} of at most "
-                                    "{max_hops} hops); by satellite: {satellite}. Sites on the as-built list "
-                                    "keeping the backhaul they were built with: {in_place}.",
+                                    "{max_hops} hops); by satellite: {satellite}.",
                               "zh": "站址 **{site:,.0f} 元** + 传输 **{backhaul:,.0f} 元** = 规划期合计 "
                                     "**{total:,.0f} 元**。光纤接入的在网站址 {fiber} 个（新建光缆 "
                                     "{fiber_km:,.1f} 公里），自带光纤 {on_site} 个；微波接入 {microwave} 个"
-                                    "（最深 {deepest} 跳，上限 {max_hops} 跳）；卫星接入 {satellite} 个。已建站址沿用"
-                                    "原有传输 {in_place} 个。"},
+                                    "（最深 {deepest} 跳，上限 {max_hops} 跳）；卫星接入 {satellite} 个。"},
+    "report.backhaul_in_place": {"en": "Sites of the as-built list keeping the backhaul they were "
+                                       "built with (not planned or charged again): {in_place}.",
+                                 "zh": "已建站址沿用原有传输（不再规划、不再计费）：{in_place} 个。"},
     "report.backhaul_compared": {"en": "The same scenario planned in two steps (sites as if backhaul "
                                        "were free, then the cheapest backhaul of each):",
                                  "zh": "同一场景分两步规划（先不计传输选站，再为每个站址配最省的传输）对比："},
@@ -547,6 +548,7 @@ TERMS: dict[str, dict[str, str]] = {
     "backhaul.fiber": {"en": "fiber", "zh": "光纤"},
     "backhaul.microwave": {"en": "microwave", "zh": "微波"},
     "backhaul.satellite": {"en": "satellite", "zh": "卫星"},
+    "backhaul.in_place": {"en": "in place (as built)", "zh": "沿用已建传输"},
     "schedule_status.built": {"en": "built", "zh": "已建"},
     "schedule_status.planned": {"en": "planned", "zh": "规划"},
     "boolean.true": {"en": "true", "zh": "是"},

@@ -160,7 +160,9 @@ def _backhaul_section(facts: dict, links, lang: str) -> Section:
                          fiber=kinds["fiber"]["sites"], fiber_km=facts["fiber_km"],
                          on_site=facts["fiber_on_site"], microwave=kinds["microwave"]["sites"],
                          deepest=facts["deepest_hop"], max_hops=facts["max_hops"],
-                         satellite=kinds["satellite"]["sites"], in_place=facts["in_place"])]
+                         satellite=kinds["satellite"]["sites"])]
+    if facts["in_place"]:
+        blocks.append(term("report.backhaul_in_place", lang, in_place=facts["in_place"]))
     if facts["comparison"]:
         header = ("plan", "site_cost_cny", "backhaul_cost_cny", "total_cost_cny",
                   "people_covered", "mandatory_covered")
