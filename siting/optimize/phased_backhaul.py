@@ -78,8 +78,8 @@ class PhasedBackhaulSolution:
 def solve_phased_with_backhaul(coverage, cost, weight, *, period_budgets, site_of_option,
                                fiber_cost_cny, max_hops: int, links=None,
                                satellite_cost_cny=None, site_needs_backhaul=None,
-                               site_in_place=None, budget: float | None = None, must_cover=None, counted=None,
-                               fixed=None, groups=None,
+                               site_in_place=None, budget: float | None = None,
+                               must_cover=None, counted=None, fixed=None, groups=None,
                                start: PhasedBackhaulSolution | None = None,
                                **phased) -> PhasedBackhaulSolution:
     """Solve the phased model with backhaul of the module docstring.
