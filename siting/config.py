@@ -362,7 +362,7 @@ def _section(raw: dict, key: str, problems: _Problems, *, required: bool = False
 
 def _number(section: dict, key: str, where: str, problems: _Problems, default: Any = None,
             *, minimum: float | None = None, maximum: float | None = None,
-            integer: bool = False) -> Any:
+            above: float | None = None, integer: bool = False) -> Any:
     if key not in section or section[key] is None:
         if default is ...:
             problems.add(f"{where}.{key}", "missing (a number is required)")
@@ -376,6 +376,8 @@ def _number(section: dict, key: str, where: str, problems: _Problems, default: A
         problems.add(f"{where}.{key}", f"must be a whole number, got {value!r}")
     if minimum is not None and value < minimum:
         problems.add(f"{where}.{key}", f"must be >= {minimum}, got {value!r}")
+    if above is not None and value <= above:
+        problems.add(f"{where}.{key}", f"must be > {above}, got {value!r}")
     if maximum is not None and value > maximum:
         problems.add(f"{where}.{key}", f"must be <= {maximum}, got {value!r}")
     return int(value) if integer else float(value)
@@ -795,6 +797,15 @@ def parse_objective_and_solver(objective: dict, solver: dict, source: str | Path
     return parsed
 
 
+def parse_backhaul_section(backhaul: dict, source: str | Path) -> BackhaulSettings:
+    """The ``backhaul`` section checked as a scenario file's is (for re-planning from Python
+    with other backhaul settings); raises one ScenarioError whose lines start with ``source``."""
+    problems = _Problems(source)
+    parsed = _parse_backhaul({"backhaul": backhaul}, problems)
+    problems.raise_if_any()
+    return parsed
+
+
 def _parse_coverage(raw: dict, problems: _Problems, base: Path = Path(".")) -> CoverageSettings:
     sec = _section(raw, "coverage", problems)
     _check_keys(sec, {"earth_radius_factor", "max_diffraction_edges", "raster_resolution_m",
@@ -953,9 +964,9 @@ def _parse_backhaul(raw: dict, problems: _Problems) -> BackhaulSettings:
     return BackhaulSettings(
         enabled=_bool(sec, "enabled", "backhaul", problems, d.enabled),
         fiber_cny_per_km_road=_number(sec, "fiber_cny_per_km_road", "backhaul", problems,
-                                      d.fiber_cny_per_km_road, minimum=0),
+                                      d.fiber_cny_per_km_road, above=0),
         fiber_cny_per_km_offroad=_number(sec, "fiber_cny_per_km_offroad", "backhaul", problems,
-                                         d.fiber_cny_per_km_offroad, minimum=0),
+                                         d.fiber_cny_per_km_offroad, above=0),
         detour_factor=_number(sec, "detour_factor", "backhaul", problems, d.detour_factor,
                               minimum=1, maximum=10),
         max_microwave_hops=_number(sec, "max_microwave_hops", "backhaul", problems,

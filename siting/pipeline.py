@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+import pandas as pd
 import rasterio
 
 from siting.backhaul import BackhaulNetwork, backhaul_network, band_links
@@ -240,15 +241,17 @@ def microwave_links_cached(region: RegionData, scenario: Scenario,
 
 
 def prepare_backhaul(region: RegionData, scenario: Scenario, *, cache_dir: Path | None = None,
-                     timings: dict[str, float] | None = None,
-                     progress: Progress | None = None) -> BackhaulNetwork | None:
+                     timings: dict[str, float] | None = None, progress: Progress | None = None,
+                     links: pd.DataFrame | None = None) -> BackhaulNetwork | None:
     """The backhaul network of the candidates (:func:`siting.backhaul.backhaul_network`)
     when ``backhaul.enabled`` (timed as :data:`BACKHAUL_STAGE` in ``timings``), else None;
-    the microwave links through the cache (:func:`microwave_links_cached`)."""
+    the microwave links given (``links``: of the same bands, e.g. another network's), else
+    through the cache (:func:`microwave_links_cached`)."""
     if not scenario.backhaul.enabled:
         return None
     with timed({} if timings is None else timings, BACKHAUL_STAGE, progress):
-        links = microwave_links_cached(region, scenario, cache_dir)
+        if links is None:
+            links = microwave_links_cached(region, scenario, cache_dir)
         return backhaul_network(region.terrain, region.candidates, region.fiber_nodes,
                                 region.roads, scenario.backhaul,
                                 links=links,

@@ -60,10 +60,10 @@ OBJECTIVE_KEYS = ("type", "budget_cny", "max_new_sites", "opex_years", "phases",
 #: Keys of :meth:`Study.plan` taken from the scenario file's ``solver`` section.
 SOLVER_KEYS = ("time_limit_s", "mip_gap")
 #: Every key :meth:`Study.plan` accepts.
-PLAN_KEYS = (*OBJECTIVE_KEYS, *SOLVER_KEYS, "technologies")
+PLAN_KEYS = (*OBJECTIVE_KEYS, *SOLVER_KEYS, "technologies", "backhaul")
 #: Every key :meth:`Study.sweep` accepts besides its series (which sets the objective type,
 #: drops phases and replaces the budget or the quota).
-SWEEP_KEYS = ("budget_cny", "opex_years", *SOLVER_KEYS, "technologies")
+SWEEP_KEYS = ("budget_cny", "opex_years", *SOLVER_KEYS, "technologies", "backhaul")
 #: Size of a new figure of :meth:`PlanResult.plot` [inch]: A4 landscape, as map.png.
 MAP_FIGSIZE_IN = (11.69, 8.27)
 
@@ -153,11 +153,15 @@ class Study:
             ``max_new_sites`` [count], ``opex_years`` [years], ``phases`` (a list of
             ``{"year": 2027, "budget_cny": 9e6, "max_new_sites": 30}``; None for a
             single-period plan), ``discount_rate`` [1/year], ``mandatory_by`` [year label];
-            the solver's ``time_limit_s`` [s] and ``mip_gap`` [-]; and ``technologies``, the
+            the solver's ``time_limit_s`` [s] and ``mip_gap`` [-]; ``technologies``, the
             names of the technologies new sites and upgrades may use (existing carriers stay
-            on air; default all). None clears ``budget_cny``, ``max_new_sites``, ``phases``
-            or ``mandatory_by`` and restores the default of the other numbers. The coverage
-            is the study's: nothing is recomputed but the plan.
+            on air; default all); and ``backhaul``, a mapping of keys of the scenario's
+            ``backhaul`` section that replace its values (e.g. ``{"enabled": False}``,
+            ``{"fiber_cny_per_km_road": 80000, "max_microwave_hops": 2}``). None clears
+            ``budget_cny``, ``max_new_sites``, ``phases`` or ``mandatory_by`` and restores the
+            default of the other numbers. The coverage is the study's: nothing is recomputed
+            but the plan, and with other backhaul settings its fiber routes (and its
+            microwave links when ``microwave`` changes).
 
         Returns
         -------
@@ -172,9 +176,10 @@ class Study:
         """
         scenario, coverage, costs = self._variant(overrides, PLAN_KEYS, "plan")
         timings = dict(self.timings_s)
+        backhaul = self._backhaul_of(scenario, timings)
         with timed(timings, "optimize"):
             plan = plan_network(coverage, self.demand, costs, scenario.objective, scenario.solver,
-                                self.backhaul)
+                                backhaul)
         with timed(timings, "baselines"):
             baselines = baseline_kpis(self.region, coverage, self.demand, costs, scenario, plan)
             compared = backhaul_baselines(coverage, self.demand, costs, scenario, plan)
@@ -197,7 +202,7 @@ class Study:
             Told of each plan solved.
         **overrides
             ``budget_cny`` (when sweeping quotas), ``opex_years``, ``time_limit_s``,
-            ``mip_gap`` and ``technologies``, as in :meth:`plan`.
+            ``mip_gap``, ``technologies`` and ``backhaul``, as in :meth:`plan`.
 
         Returns
         -------
@@ -210,7 +215,7 @@ class Study:
         scenario, coverage, costs = self._variant(overrides, allowed, "sweep")
         return solve_curve(scenario, self.demand, coverage, costs, budgets_cny=budgets_cny,
                            max_new_sites=max_new_sites, progress=progress,
-                           backhaul=self.backhaul)
+                           backhaul=self._backhaul_of(scenario))
 
     def predict(self, *, technology: str, radius_km: float, site: str | None = None,
                 at: tuple[float, float] | None = None, height_m: float | None = None,
@@ -260,6 +265,18 @@ class Study:
         county, the villages whose coverage differs (:class:`siting.compare.Comparison`;
         :func:`siting.compare.write_comparison` writes it)."""
         return compare_tables(plan_a.comparison_inputs(), plan_b.comparison_inputs())
+
+    def _backhaul_of(self, scenario: Scenario,
+                     timings: dict[str, float] | None = None) -> BackhaulNetwork | None:
+        """The backhaul network of a variant of the study's scenario: the study's own when
+        its backhaul settings are the same, else made again (the study's microwave links
+        reused when the bands are the same)."""
+        if scenario.backhaul == self.scenario.backhaul:
+            return self.backhaul
+        same_bands = (self.backhaul is not None
+                      and scenario.backhaul.microwave == self.scenario.backhaul.microwave)
+        return prepare_backhaul(self.region, scenario, timings=timings,
+                                links=self.backhaul.links if same_bands else None)
 
     def _variant(self, overrides: dict, allowed: tuple[str, ...],
                  method: str) -> tuple[Scenario, CoverageMatrix, OptionCosts]:
@@ -483,7 +500,8 @@ def _check_keys(overrides: dict, allowed: tuple[str, ...], method: str) -> None:
 
 
 def scenario_with(scenario: Scenario, overrides: dict, *, source: str = "overrides") -> Scenario:
-    """``scenario`` with the objective and solver keys of ``overrides`` replaced.
+    """``scenario`` with the objective and solver keys of ``overrides`` replaced, and the
+    keys of its ``backhaul`` section that ``overrides["backhaul"]`` (a mapping) gives.
 
     The sections are checked by the scenario file's own rules, so a value the file would
     refuse is refused with the same message, prefixed by ``source``; other keys of
@@ -494,7 +512,15 @@ def scenario_with(scenario: Scenario, overrides: dict, *, source: str = "overrid
     solver = {**dataclasses.asdict(scenario.solver),
               **{k: _plain(v) for k, v in overrides.items() if k in SOLVER_KEYS}}
     parsed_objective, parsed_solver = config.parse_objective_and_solver(objective, solver, source)
-    return dataclasses.replace(scenario, objective=parsed_objective, solver=parsed_solver)
+    scenario = dataclasses.replace(scenario, objective=parsed_objective, solver=parsed_solver)
+    if overrides.get("backhaul") is None:
+        return scenario
+    if not isinstance(overrides["backhaul"], dict):
+        raise ScenarioError(f"{source}: backhaul: expected a mapping of backhaul keys, got "
+                            f"{overrides['backhaul']!r}")
+    section = {**_plain(dataclasses.asdict(scenario.backhaul)), **_plain(overrides["backhaul"])}
+    return dataclasses.replace(scenario,
+                               backhaul=config.parse_backhaul_section(section, source))
 
 
 def _objective_section(objective: Objective) -> dict:

@@ -268,6 +268,33 @@ def test_an_unknown_backhaul_in_the_as_built_list_is_one_line(tiny, tmp_path):
     assert "Traceback" not in result.output and not (tmp_path / "out").exists()
 
 
+def test_a_study_plans_other_backhaul_settings_without_touching_its_own(tmp_path):
+    """study.plan(backhaul={...}): prices, the hop limit or no backhaul at all, each checked
+    as the scenario file is; the study's own network stays as it was."""
+    study = siting.prepare(write_backhaul_region(tmp_path))
+    own = study.backhaul
+    base = study.plan()
+    assert set(base.sites["backhaul"]) == {"fiber", "microwave", ""}  # "": off air
+    cheap = study.plan(backhaul={"fiber_cny_per_km_road": 1, "fiber_cny_per_km_offroad": 1})
+    fed = cheap.sites[cheap.sites["action"] == "build"]
+    assert set(fed["backhaul"]) == {"fiber"}  # cheaper than any hop
+    spent = cheap.summary()["backhaul"]["backhaul_cost_cny"]
+    assert spent == pytest.approx(fed["backhaul_cost_cny"].sum()) and spent < 100
+    no_hops = study.plan(backhaul={"max_microwave_hops": 0})
+    assert "microwave" not in set(no_hops.sites["backhaul"])
+    assert no_hops.summary()["backhaul"]["max_hops"] == 0
+    without = study.plan(backhaul={"enabled": False})
+    assert without.plan.backhaul is None and "backhaul" not in without.sites
+    assert study.backhaul is own and study.plan().summary()["backhaul"] == base.summary()["backhaul"]
+    with pytest.raises(siting.ScenarioError, match=r"plan\(\) overrides: backhaul\.fiber_per_km: "
+                                                   r"unknown key"):
+        study.plan(backhaul={"fiber_per_km": 1})
+    with pytest.raises(siting.ScenarioError, match="backhaul.max_microwave_hops"):
+        study.plan(backhaul={"max_microwave_hops": -1})
+    with pytest.raises(siting.ScenarioError, match="backhaul.fiber_cny_per_km_road: must be > 0"):
+        study.plan(backhaul={"fiber_cny_per_km_road": 0})
+
+
 def _exit_line(path: Path) -> str:
     result = runner.invoke(app, ["run", str(path), "--out", str(path.parent / "out")])
     assert result.exit_code == 2, result.output
