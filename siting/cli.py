@@ -405,15 +405,17 @@ def parse_lonlat(text: str) -> tuple[float, float]:
 def predict(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
             technology: Annotated[str, typer.Option("--technology", "-t", help="A technology of the scenario.")],
             radius_km: Annotated[float, typer.Option("--radius-km", "-r", help="Radius of the prediction [km].")],
-            site: Annotated[Optional[str], typer.Option("--site", help="A candidate's site_id.")] = None,
+            site: Annotated[Optional[list[str]], typer.Option("--site", help="A candidate's site_id; repeat for several sites (one process, one folder each).")] = None,
             at: Annotated[Optional[str], typer.Option("--at", metavar="LON,LAT", help="A position instead of a site (needs --height).")] = None,
             at_crs: Annotated[str, typer.Option("--at-crs", help="The coordinates of --at: WGS84 (GPS), GCJ-02 (Amap, Tencent) or BD-09 (Baidu).")] = "WGS84",
             height: Annotated[Optional[float], typer.Option("--height", help="Antenna height above ground [m] (default: the site's).")] = None,
             model: Annotated[Optional[str], typer.Option("--model", help="Path-loss model: a technology model name or itm (default: the technology's).")] = None,
-            out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default out/<name>/predict-<site>).")] = None,
+            out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default out/<name>/predict-<site>; with several sites, one sub-folder per site).")] = None,
             quiet: Annotated[bool, QUIET] = False, verbose: Annotated[bool, VERBOSE] = False) -> None:
     """Predict one site's path loss and received level on every DEM cell within a radius and
-    write prediction.tif (COG: loss, level), prediction.png and prediction.kmz.
+    write prediction.tif (COG: loss, level), prediction.png and prediction.kmz. Several
+    --site options predict each site in the same process (start-up paid once), every site's
+    files in a sub-folder named by its site_id; all are computed before any is written.
 
     Example: siting predict data/demo/scenario.yaml --site S001 --technology 4G-1800 --radius-km 10 --model itm
     """
@@ -423,25 +425,39 @@ def predict(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")
     from siting.predict import predict_in_region
 
     _logging(verbose)
+    sites = list(dict.fromkeys(site)) if site else [None]  # each site once, in order
     try:
         loaded = load_scenario(scenario)
         position = parse_lonlat(at) if at is not None else None
         region = read_region(loaded)
-        started = time.perf_counter()
-        prediction = predict_in_region(region, loaded, technology=technology, radius_km=radius_km,
-                                       site=site, at=position, height_m=height, model=model,
-                                       at_system=at_crs)
-        seconds = time.perf_counter() - started
-        label = (site if site is not None else "point").replace("/", "_")
-        out_dir = write_prediction(prediction, out if out is not None
-                                   else Path("out") / loaded.name / f"predict-{label}",
-                                   language=loaded.outputs.language)
+        timed = []
+        for one in sites:
+            started = time.perf_counter()
+            timed.append((predict_in_region(region, loaded, technology=technology,
+                                            radius_km=radius_km, site=one, at=position,
+                                            height_m=height, model=model, at_system=at_crs),
+                          time.perf_counter() - started))
+        folders = _prediction_folders(out, loaded.name, sites)
+        written = [write_prediction(prediction, folder, language=loaded.outputs.language)
+                   for (prediction, _), folder in zip(timed, folders)]
     except Exception as exc:  # one line and an exit code, never a traceback
         _fail(exc, verbose)
     if not quiet:
-        print(f"{prediction.points:,} cells within {radius_km:g} km of {prediction.site} "
-              f"({prediction.model}, {prediction.n_radials} radials) in {seconds:.2f} s; "
-              f"written to {out_dir.resolve()}: {', '.join(PREDICTION_FILES)}")
+        for (prediction, seconds), out_dir in zip(timed, written):
+            print(f"{prediction.points:,} cells within {radius_km:g} km of {prediction.site} "
+                  f"({prediction.model}, {prediction.n_radials} radials) in {seconds:.2f} s; "
+                  f"written to {out_dir.resolve()}: {', '.join(PREDICTION_FILES)}")
+
+
+def _prediction_folders(out: Path | None, name: str, sites: list) -> list[Path]:
+    """The output folder of each site's prediction: ``out`` (default
+    ``out/<name>/predict-<site>``) for one site, ``<out or out/<name>/predict>/<site_id>``
+    for several."""
+    labels = [(s if s is not None else "point").replace("/", "_") for s in sites]
+    if len(sites) == 1:
+        return [out if out is not None else Path("out") / name / f"predict-{labels[0]}"]
+    root = out if out is not None else Path("out") / name / "predict"
+    return [root / label for label in labels]
 
 
 @app.command()

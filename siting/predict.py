@@ -491,10 +491,13 @@ def predict_in_region(region, scenario: Scenario, *, technology: str, radius_km:
     label, x, y, height = _site_position(region, site, at, height_m, at_system)
     radius_m = float(radius_km) * 1000.0
     cells = None
-    if region.dem_source is not None and radius_m > 0 and region.terrain.contains(x, y):
-        reach_m = radius_m + 2.0 * region.terrain.cell_size_m
-        cells = region.dem_source.cells((x - reach_m, y - reach_m, x + reach_m, y + reach_m))
-    return predict_area(region.terrain, x, y, height, scenario.technology(technology), radius_m,
-                        model=model, settings=scenario.coverage,
-                        ue_height_m=scenario.demand.ue_height_m, itm=itm, site=label,
-                        dem_cells=cells)
+    try:
+        if region.dem_source is not None and radius_m > 0 and region.terrain.contains(x, y):
+            reach_m = radius_m + 2.0 * region.terrain.cell_size_m
+            cells = region.dem_source.cells((x - reach_m, y - reach_m, x + reach_m, y + reach_m))
+        return predict_area(region.terrain, x, y, height, scenario.technology(technology),
+                            radius_m, model=model, settings=scenario.coverage,
+                            ue_height_m=scenario.demand.ue_height_m, itm=itm, site=label,
+                            dem_cells=cells)
+    except InputError as exc:  # name the site: a command may predict several
+        raise InputError(f"site {label}: {exc}") from None

@@ -391,3 +391,39 @@ def test_a_bad_web_map_position_is_one_error_line(scenario, tmp_path, at, system
     assert message in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture(scope="module")
+def two_sites(tmp_path_factory):
+    return write_region(tmp_path_factory.mktemp("predict2"), ridge_dem(120, 120, ridge_col=70),
+                        villages=[village("V1", 1000, 1800)],
+                        candidates=[candidate("S1", 1800, 1800), candidate("S2", 2000, 1500)])
+
+
+def test_several_sites_are_predicted_in_one_process_each_in_its_folder(two_sites, tmp_path):
+    """--site S1 --site S2: one sub-folder per site, each the same files a one-site run
+    writes."""
+    common = ["--technology", "4G-1800", "--radius-km", "1", "--model", "itm"]
+    result = runner.invoke(app, ["predict", str(two_sites), "--site", "S1", "--site", "S2",
+                                 *common, "--out", str(tmp_path / "both")])
+    assert result.exit_code == 0, result.output
+    assert "of S1" in result.output and "of S2" in result.output
+    for site in ("S1", "S2"):
+        one = runner.invoke(app, ["predict", str(two_sites), "--site", site, *common, "--out",
+                                  str(tmp_path / site)])
+        assert one.exit_code == 0, one.output
+        assert sorted(p.name for p in (tmp_path / "both" / site).iterdir()) == sorted(
+            PREDICTION_FILES)
+        with rasterio.open(tmp_path / "both" / site / "prediction.tif") as both, \
+                rasterio.open(tmp_path / site / "prediction.tif") as alone:
+            np.testing.assert_array_equal(both.read(), alone.read())
+            assert both.transform == alone.transform
+
+
+def test_an_unknown_site_among_several_writes_nothing(two_sites, tmp_path):
+    result = runner.invoke(app, ["predict", str(two_sites), "--site", "S1", "--site", "NOPE",
+                                 "--technology", "4G-1800", "--radius-km", "1", "--out",
+                                 str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "unknown site 'NOPE'" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
