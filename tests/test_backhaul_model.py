@@ -255,9 +255,8 @@ def test_kernel_search_gives_a_valid_plan_and_bound(monkeypatch, objective, seed
 @pytest.mark.parametrize("objective", ["min_cost", "max_coverage"])
 def test_a_bucket_of_every_other_site_makes_kernel_search_exact(monkeypatch, objective):
     """Kernel search with a kernel of nothing the LP uses (``LP_USED`` above 1): its first
-    MIP (in its share of the time limit) has the warm start's and fixed options only, often
-    too few for the optimum (or for any plan); one bucket of every other site then gives
-    the brute-force optimum."""
+    MIP has the warm start's and fixed options only, often too few for the optimum (or for
+    any plan); one bucket of every other site then gives the brute-force optimum."""
     monkeypatch.setattr(backhaul_model, "KERNEL_MIN_NNZ", 0)
     monkeypatch.setattr(backhaul_model, "LP_USED", 2.0)
     monkeypatch.setattr(backhaul_model, "KERNEL_BUCKET_SITES", 100)
@@ -269,7 +268,7 @@ def test_a_bucket_of_every_other_site_makes_kernel_search_exact(monkeypatch, obj
         ref = brute_force(inst, objective)
         if ref is None:
             continue
-        res = solve(inst, objective, tie_break=False, time_limit_s=60)
+        res = solve(inst, objective, tie_break=False)
         check_feeds(res, inst)
         assert res.solution.objective == pytest.approx(ref[0])
         with monkeypatch.context() as no_buckets:  # no bucket has the time it asks for

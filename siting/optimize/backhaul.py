@@ -952,11 +952,6 @@ def _kernel_lp(model: _JointModel, built: BuiltModel, deadline) -> _KernelLp | N
 KERNEL_BUCKET_SITES = 200
 #: Kernel search starts no bucket with less time left than this [s].
 KERNEL_BUCKET_MIN_S = 5.0
-#: Share of the time left that kernel search's first MIP (the kernel alone) gets when there
-#: are buckets [-]: on the 100 km region it was still improving at 380 s (1,789,194
-#: people), while with half of that, a bucket's MIP warm-started by its plan (1,772,116)
-#: closed its own gap in 126 s at 1,790,678.
-KERNEL_FIRST_SHARE = 0.5
 #: HiGHS's ``mip_heuristic_effort`` in kernel search's MIPs [-] (HiGHS's default: 0.05).
 #: Their bounds count for nothing (the LP's is the plan's), their plans for everything: on
 #: the 100 km region the first kernel MIP (22,224 variables) reached 1,787,113 people in
@@ -1017,9 +1012,8 @@ def _kernel_stage(model: _JointModel, built: BuiltModel, start: np.ndarray | Non
     """The first stage of a model too large for HiGHS's MIP in the time, by kernel search
     (Angelelli, Mansini & Speranza 2010) with the LP relaxation as its guide: the LP
     relaxation bounds the optimum; the MIP over the options at the sites it uses (and those
-    of the warm start ``start``, which starts that MIP) gives a plan in
-    ``KERNEL_FIRST_SHARE`` of the time, and while time is left and the plan is not within
-    the gap, the MIP over that kernel and a bucket of the
+    of the warm start ``start``, which starts that MIP) gives a plan, and while time is
+    left and the plan is not within the gap, the MIP over that kernel and a bucket of the
     sites next in the LP's order (:func:`_buckets`, their relays added), warm-started by
     the plan, improves it; bucket sites the plan puts on air join the kernel. Status and
     gap are the plan's against the LP bound."""
@@ -1035,10 +1029,10 @@ def _kernel_stage(model: _JointModel, built: BuiltModel, start: np.ndarray | Non
     record.note(f"kernel search: LP bound {lp.bound:,.0f} ({KERNEL_RELAXATION[model.p.objective]}"
                 f" relaxation); the MIP over the options at the sites the LP relaxation uses "
                 f"and the warm start's, then with buckets of {KERNEL_BUCKET_SITES} sites more")
-    settings = {"solver": solver, "mip_gap": mip_gap, "seed": seed, "record": record}
+    settings = {"solver": solver, "deadline": deadline, "mip_gap": mip_gap, "seed": seed,
+                "record": record}
     kernel, plan, rounds = lp.used, start, 0
-    buckets = _buckets(lp, lp.used)
-    for bucket in buckets:
+    for bucket in _buckets(lp, lp.used):
         if rounds and ((plan is not None and relative_gap(model.value(plan), bound) <= mip_gap)
                        or (deadline is not None
                            and _time_left_s(deadline) < KERNEL_BUCKET_MIN_S)):
@@ -1046,10 +1040,7 @@ def _kernel_stage(model: _JointModel, built: BuiltModel, start: np.ndarray | Non
         sites = kernel | bucket
         if rounds:
             sites |= _relays(model, _on_air(model, plan) | bucket)[0]
-        until = deadline
-        if rounds == 0 and len(buckets) > 1 and deadline is not None:
-            until = time.perf_counter() + KERNEL_FIRST_SHARE * _time_left_s(deadline)
-        plan = _kernel_round(model, sites, plan, deadline=until, **settings)
+        plan = _kernel_round(model, sites, plan, **settings)
         kernel = kernel | (bucket & _on_air(model, plan))
         rounds += 1
     if plan is None:
