@@ -6,13 +6,14 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+from dataclasses import replace
 
 import numpy as np
 import pulp
 import pytest
 import scipy.sparse as sp
 
-from siting.errors import InfeasibleError, InputError
+from siting.errors import InfeasibleError, InputError, SolverError
 from siting.optimize import backhaul as backhaul_model
 from siting.optimize import highs_backend, pulp_backend
 from siting.optimize.backhaul import (
@@ -23,7 +24,7 @@ from siting.optimize.backhaul import (
     relay_chains,
     solve_with_backhaul,
 )
-from siting.optimize.model import MipResult
+from siting.optimize.model import MipModel, MipResult
 
 INF = math.inf
 
@@ -254,6 +255,61 @@ def test_kernel_search_gives_a_valid_plan_and_bound(monkeypatch, objective, seed
     assert any(note.startswith("kernel search: LP bound") for note in res.solution.notes)
     assert res.solution.status in ("feasible", "time_limit")
     assert (res.solution.status == "feasible") == (res.solution.gap <= 0.0)
+
+
+@pytest.mark.parametrize("objective", ["min_cost", "max_coverage"])
+def test_a_bucket_of_every_other_site_makes_kernel_search_exact(monkeypatch, objective):
+    """Kernel search with a kernel of nothing the LP uses (``LP_USED`` above 1): its first
+    MIP has the warm start's and fixed options only, often too few for the optimum (or for
+    any plan); one bucket of every other site then gives the brute-force optimum."""
+    monkeypatch.setattr(backhaul_model, "KERNEL_MIN_NNZ", 0)
+    monkeypatch.setattr(backhaul_model, "LP_USED", 2.0)
+    monkeypatch.setattr(backhaul_model, "KERNEL_BUCKET_SITES", 100)
+    sense = 1 if objective == "min_cost" else -1
+    missed = 0
+    for seed in range(20):
+        inst = random_instance(np.random.default_rng([18, seed, objective == "min_cost"]),
+                               objective)
+        ref = brute_force(inst, objective)
+        if ref is None:
+            continue
+        res = solve(inst, objective, tie_break=False)
+        check_feeds(res, inst)
+        assert res.solution.objective == pytest.approx(ref[0])
+        with monkeypatch.context() as no_buckets:  # no bucket has the time it asks for
+            no_buckets.setattr(backhaul_model, "KERNEL_BUCKET_MIN_S", math.inf)
+            try:
+                alone = solve(inst, objective, tie_break=False,
+                              time_limit_s=60).solution.objective
+            except SolverError:  # the kernel alone has no plan
+                alone = math.inf * sense
+        missed += sense * alone > sense * ref[0] + 1e-6
+    assert missed > 0  # the bucket is what finds the optimum on some of these
+
+
+def test_lp_reduced_costs_bound_the_loss_of_forcing_a_variable_in():
+    """The reduced costs of :func:`highs_backend.solve_lp` (which order kernel search's
+    buckets): forcing a variable at 0 up to 1 costs the LP at least its reduced cost, in
+    either sense (LP duality), checked by re-solving with the variable fixed."""
+    rng = np.random.default_rng(7)
+    for sense in ("max", "min"):
+        for _ in range(10):
+            A = sp.csc_matrix(rng.random((5, 8)) * (rng.random((5, 8)) < 0.6))
+            c = rng.random(8) * (1 if sense == "max" else -1)
+            lp = MipModel(c=c, A=A, row_lo=np.full(5, -np.inf), row_hi=np.ones(5),
+                          col_lo=np.zeros(8), col_hi=np.ones(8), integer=np.ones(8, bool),
+                          sense=sense)
+            x, value, reduced = highs_backend.solve_lp(lp)
+            for j in np.flatnonzero(x < 1e-9):
+                col_lo = lp.col_lo.copy()
+                col_lo[j] = 1.0
+                forced = highs_backend.solve_lp(replace(lp, col_lo=col_lo))
+                if forced is None:  # infeasible with it at 1
+                    continue
+                if sense == "max":
+                    assert forced[1] <= value + reduced[j] + 1e-7
+                else:
+                    assert forced[1] >= value + reduced[j] - 1e-7
 
 
 @pytest.mark.parametrize("objective", ["min_cost", "max_coverage"])

@@ -73,7 +73,9 @@ chains (:func:`relay_chains`) allows, and a plan of an earlier call (``start``).
 ``KERNEL_MIN_NNZ`` nonzeros or more is solved by kernel search (Angelelli, Mansini &
 Speranza 2010) guided by an LP relaxation: the LP bounds the optimum, and the MIP over the
 options at the sites the LP uses (and the warm start's) gives the plan, its gap proven
-against the LP bound. The relaxation (``KERNEL_RELAXATION``) is the model's own, or, where
+against the LP bound. Time that MIP leaves goes to buckets: the MIP over the kernel and the
+next sites in the order of the LP's reduced costs, warm-started by the plan. These MIPs'
+own bounds count for nothing, so HiGHS spends more of their work on primal heuristics. The relaxation (``KERNEL_RELAXATION``) is the model's own, or, where
 that LP is too slow (``max_coverage``), the model with each site on air charged its
 cheapest feed and no hop rows, whose kernel adds the relays :func:`relay_chains` proposes.
 Whatever stops a MIP before it has a plan of its own, the warm start is the plan, reported
@@ -927,28 +929,113 @@ def _cheapest_feed_model(model: _JointModel) -> _JointModel:
     return _joint_model(p, options, flat, checked_arcs(None, sites.n_sites), SolveLog())
 
 
-def _kernel_lp(model: _JointModel, built: BuiltModel, deadline):
-    """(bool per site the kernel takes, LP bound) of the relaxation ``KERNEL_RELAXATION``
-    names for the model's objective, or None when it is not solved in time. The cheapest-
-    feed relaxation has no relays: the kernel adds those :func:`relay_chains` proposes."""
+@dataclass(frozen=True)
+class _KernelLp:
+    """What kernel search takes from an LP relaxation: the sites it uses (bool per site),
+    the order its buckets add the others in (:func:`_site_penalty`), and the LP bound."""
+
+    used: np.ndarray
+    penalty: np.ndarray
+    bound: float
+
+
+def _site_penalty(model: _JointModel, reduced_cost: np.ndarray) -> np.ndarray:
+    """Per site, the least objective the LP relaxation of ``model`` loses per unit of one of
+    its options (the options' reduced costs ``reduced_cost``, signed so that a loss is
+    positive); inf at sites without options. Kernel search adds sites in this order
+    (Angelelli, Mansini & Speranza 2010)."""
+    n = model.n_options
+    loss = reduced_cost[:n] if model.p.objective == "min_cost" else -reduced_cost[:n]
+    penalty = np.full(model.sites.n_sites, np.inf)
+    np.minimum.at(penalty, model.sites.site_of_option[model.scope.cols], loss)
+    return penalty
+
+
+def _kernel_lp(model: _JointModel, built: BuiltModel, deadline) -> _KernelLp | None:
+    """The :class:`_KernelLp` of the relaxation ``KERNEL_RELAXATION`` names for the model's
+    objective, or None when it is not solved in time. The cheapest-feed relaxation has no
+    relays: the kernel adds those :func:`relay_chains` proposes."""
     if KERNEL_RELAXATION[model.p.objective] == HOP_INDEXED:
         lp = highs_backend.solve_lp(built.mip, time_limit_s=_time_left_s(deadline))
-        return None if lp is None else (_lp_sites(model, lp[0]), lp[1])
+        return None if lp is None else _KernelLp(_lp_sites(model, lp[0]),
+                                                 _site_penalty(model, lp[2]), lp[1])
     flat = _cheapest_feed_model(model)
     lp = highs_backend.solve_lp(flat.built("primary").mip, time_limit_s=_time_left_s(deadline))
     if lp is None:
         return None
     used = _lp_sites(flat, lp[0])
-    return used | _relays(model, used)[0], lp[1]
+    return _KernelLp(used | _relays(model, used)[0], _site_penalty(flat, lp[2]), lp[1])
+
+
+#: Sites each bucket of kernel search adds to the kernel (:func:`_kernel_stage`) [-].
+KERNEL_BUCKET_SITES = 200
+#: Kernel search starts no bucket with less time left than this [s].
+KERNEL_BUCKET_MIN_S = 5.0
+#: HiGHS's ``mip_heuristic_effort`` in kernel search's MIPs [-] (HiGHS's default: 0.05).
+#: Their bounds count for nothing (the LP's is the plan's), their plans for everything: on
+#: the 100 km region the first kernel MIP (22,224 variables) reached 1,787,113 people in
+#: 238 s with 0.5, where the default had 1,766,049 then and 1,781,845 at 380 s.
+KERNEL_HEURISTIC_EFFORT = 0.5
+
+
+def _buckets(lp: _KernelLp, kernel: np.ndarray) -> list[np.ndarray]:
+    """Bool per site for each bucket of kernel search: an empty one (the kernel alone),
+    then the sites outside ``kernel`` with options, ``KERNEL_BUCKET_SITES`` at a time in
+    the order of :func:`_site_penalty`."""
+    outside = np.flatnonzero(~kernel & np.isfinite(lp.penalty))
+    order = outside[np.argsort(lp.penalty[outside], kind="stable")]
+    buckets = [np.zeros(kernel.size, bool)]
+    for first in range(0, order.size, KERNEL_BUCKET_SITES):
+        bucket = np.zeros(kernel.size, bool)
+        bucket[order[first:first + KERNEL_BUCKET_SITES]] = True
+        buckets.append(bucket)
+    return buckets
+
+
+def _on_air(model: _JointModel, plan: np.ndarray | None) -> np.ndarray:
+    """Bool per site: one of the options among the joint columns ``plan`` is at it."""
+    on_air = np.zeros(model.sites.n_sites, bool)
+    if plan is not None:
+        options = plan[plan < model.n_options]
+        on_air[model.sites.site_of_option[model.scope.cols[options]]] = True
+    return on_air
+
+
+def _kernel_round(model: _JointModel, sites: np.ndarray, plan: np.ndarray | None, *, solver,
+                  deadline, mip_gap, seed, record: SolveLog) -> np.ndarray | None:
+    """Joint columns of the plan of the MIP restricted to the options at ``sites`` (bool
+    per site), the fixed ones and those of ``plan`` (joint columns or None), which starts
+    it: no worse than ``plan``. None when there is no ``plan`` and that MIP has none (in
+    the time, or at all)."""
+    columns = _lp_kernel(model, sites, plan)
+    try:
+        small = _restricted(model, columns,
+                            model.p.subproblem(np.arange(model.p.n_rows), columns),
+                            np.isin(columns, model.fixed_cols))
+        ids, every = columns[small.scope.cols], np.arange(model.n_options)
+        stage = _first_stage(small, solver=solver, deadline=deadline, mip_gap=mip_gap,
+                             seed=seed, record=record, kernel=False,
+                             heuristic_effort=KERNEL_HEURISTIC_EFFORT,
+                             starts=() if plan is None else (_translate(model, every, plan,
+                                                                          small, ids),))
+    except (InfeasibleError, SolverError):
+        if plan is None:
+            return None
+        raise
+    # the kernel's columns are the model's: the translation cannot fail
+    return _translate(small, ids, stage.selected, model, every)
 
 
 def _kernel_stage(model: _JointModel, built: BuiltModel, start: np.ndarray | None, *, solver,
                   deadline, mip_gap, seed, record: SolveLog) -> _Stage:
     """The first stage of a model too large for HiGHS's MIP in the time, by kernel search
     (Angelelli, Mansini & Speranza 2010) with the LP relaxation as its guide: the LP
-    relaxation bounds the optimum, and the MIP over the options at the sites it uses (and
-    those of the warm start ``start``, which starts that MIP) gives the plan. Status and gap
-    are the plan's against the LP bound."""
+    relaxation bounds the optimum; the MIP over the options at the sites it uses (and those
+    of the warm start ``start``, which starts that MIP) gives a plan, and while time is
+    left and the plan is not within the gap, the MIP over that kernel and a bucket of the
+    sites next in the LP's order (:func:`_buckets`, their relays added), warm-started by
+    the plan, improves it; bucket sites the plan puts on air join the kernel. Status and
+    gap are the plan's against the LP bound."""
     trivial = -math.inf if model.p.objective == "min_cost" else math.inf
     lp = _kernel_lp(model, built, deadline)
     if lp is None:
@@ -957,32 +1044,41 @@ def _kernel_stage(model: _JointModel, built: BuiltModel, start: np.ndarray | Non
                               "backhaul model was solved")
         record.note("the LP relaxation was not solved in time: the warm start is the plan")
         return _Stage(start, "time_limit", _stage_bound(model, trivial))
-    used, lp_value = lp
-    columns = _lp_kernel(model, used, start)
-    small = _restricted(model, columns, model.p.subproblem(np.arange(model.p.n_rows), columns),
-                        np.isin(columns, model.fixed_cols))
-    ids, every = columns[small.scope.cols], np.arange(model.n_options)
-    record.note(f"kernel search: LP bound {lp_value:,.0f} ({KERNEL_RELAXATION[model.p.objective]}"
-                f" relaxation); the MIP over the {columns.size} options at the sites the LP "
-                f"relaxation uses and the warm start's")
-    stage = _first_stage(small, solver=solver, deadline=deadline, mip_gap=mip_gap, seed=seed,
-                         record=record, kernel=False,
-                         starts=() if start is None else (_translate(model, every, start,
-                                                                       small, ids),))
-    # the kernel's columns are the model's: the translation cannot fail
-    selected = _translate(small, ids, stage.selected, model, every)
-    bound = _stage_bound(model, lp_value)
-    gap = relative_gap(model.value(selected), bound)
-    return _Stage(selected, "feasible" if gap <= mip_gap else "time_limit", bound)
+    bound = _stage_bound(model, lp.bound)
+    record.note(f"kernel search: LP bound {lp.bound:,.0f} ({KERNEL_RELAXATION[model.p.objective]}"
+                f" relaxation); the MIP over the options at the sites the LP relaxation uses "
+                f"and the warm start's, then with buckets of {KERNEL_BUCKET_SITES} sites more")
+    settings = {"solver": solver, "deadline": deadline, "mip_gap": mip_gap, "seed": seed,
+                "record": record}
+    kernel, plan, rounds = lp.used, start, 0
+    for bucket in _buckets(lp, lp.used):
+        if rounds and ((plan is not None and relative_gap(model.value(plan), bound) <= mip_gap)
+                       or (deadline is not None
+                           and _time_left_s(deadline) < KERNEL_BUCKET_MIN_S)):
+            break
+        sites = kernel | bucket
+        if rounds:
+            sites |= _relays(model, _on_air(model, plan) | bucket)[0]
+        plan = _kernel_round(model, sites, plan, **settings)
+        kernel = kernel | (bucket & _on_air(model, plan))
+        rounds += 1
+    if plan is None:
+        raise SolverError("kernel search found no plan with backhaul in its kernel and buckets")
+    record.note(f"kernel search: {rounds - 1} bucket(s) tried, {int((kernel & ~lp.used).sum())} "
+                f"of their sites joined the kernel")
+    gap = relative_gap(model.value(plan), bound)
+    return _Stage(plan, "feasible" if gap <= mip_gap else "time_limit", bound)
 
 
 def _first_stage(model: _JointModel, *, solver, deadline, mip_gap, seed, record: SolveLog,
-                 starts: tuple = (), kernel: bool = True) -> _Stage:
+                 starts: tuple = (), kernel: bool = True,
+                 heuristic_effort: float | None = None) -> _Stage:
     """The primary objective's MIP, warm-started by the best of ``starts`` (joint columns
     of plans); bound and status as in :func:`~siting.optimize.solve_coverage_model`. A model
     without columns (no option at a site that can be fed) has one plan, the empty one.
     With ``kernel``, a model of ``KERNEL_MIN_NNZ`` nonzeros or more solved by HiGHS goes to
-    :func:`_kernel_stage`."""
+    :func:`_kernel_stage`; ``heuristic_effort`` as :func:`~siting.optimize.core.run_mip`
+    takes it."""
     if model.p.n_cols == 0:
         nothing = np.zeros(0, np.int64)
         return _Stage(nothing, "optimal", model.value(nothing))
@@ -995,7 +1091,8 @@ def _first_stage(model: _JointModel, *, solver, deadline, mip_gap, seed, record:
         return _kernel_stage(model, built, start, solver=solver, deadline=deadline,
                              mip_gap=mip_gap, seed=seed, record=record)
     res = run_mip(built.mip, solver=solver, time_limit_s=_time_left_s(deadline),
-                  mip_gap=mip_gap, seed=seed, start=vector, record=record)
+                  mip_gap=mip_gap, seed=seed, start=vector, record=record,
+                  heuristic_effort=heuristic_effort)
     if res.status == "infeasible":
         raise InfeasibleError("no plan covers every must-cover row and feeds every site on "
                               "air within the budget, the option quota and the groups")

@@ -96,12 +96,13 @@ class SolveLog:
             log.info(text)
 
 
-def _solve_highs(mip: MipModel, *, time_limit_s, mip_gap, seed, start,
-                 record: SolveLog) -> MipResult:
+def _solve_highs(mip: MipModel, *, time_limit_s, mip_gap, seed, start, record: SolveLog,
+                 heuristic_effort: float | None = None) -> MipResult:
     """HiGHS: a small binary covering model by the LP-based branch and bound of
     :mod:`~siting.optimize.branch_bound` on HiGHS's simplex, HiGHS's MIP solver taking over
     from its best plan if the search hits its node limit or ``BRANCH_BOUND_SHARE`` of the
-    time limit; any other model by HiGHS's MIP solver."""
+    time limit; any other model by HiGHS's MIP solver (``heuristic_effort`` as
+    :func:`~siting.optimize.highs_backend.solve_mip` takes it)."""
     search = None
     if branch_bound.suits(mip):
         t0 = time.perf_counter()
@@ -118,7 +119,7 @@ def _solve_highs(mip: MipModel, *, time_limit_s, mip_gap, seed, start,
         if time_limit_s is not None:
             time_limit_s = max(time_limit_s - (time.perf_counter() - t0), 0.01)
     res = highs_backend.solve_mip(mip, time_limit_s=time_limit_s, mip_gap=mip_gap, seed=seed,
-                                  start=start)
+                                  start=start, heuristic_effort=heuristic_effort)
     record.solvers.append("highs")
     if search is not None and res.status != "infeasible":  # both bound the same model
         bounds = [b for b in (res.bound, search.result.bound) if math.isfinite(b)]
@@ -127,8 +128,9 @@ def _solve_highs(mip: MipModel, *, time_limit_s, mip_gap, seed, start,
     return res
 
 
-def _solve_cbc(mip: MipModel, *, time_limit_s, mip_gap, seed, start,
-               record: SolveLog) -> MipResult:
+def _solve_cbc(mip: MipModel, *, time_limit_s, mip_gap, seed, start, record: SolveLog,
+               heuristic_effort: float | None = None) -> MipResult:
+    """CBC through PuLP (``heuristic_effort`` is HiGHS's: CBC ignores it)."""
     res = pulp_backend.solve_mip(mip, time_limit_s=time_limit_s, mip_gap=mip_gap, seed=seed,
                                  start=start)
     record.solvers.append("cbc")
@@ -139,11 +141,12 @@ _SOLVE = {"highs": _solve_highs, "cbc": _solve_cbc}
 
 
 def run_mip(mip: MipModel, *, solver: str, time_limit_s, mip_gap, seed, start,
-            record: SolveLog) -> MipResult:
+            record: SolveLog, heuristic_effort: float | None = None) -> MipResult:
     """Solve ``mip`` with the chosen solver, the other one if it is unavailable or fails
-    (noted in ``record``); ``start`` is a warm-start vector or None. A model without
-    variables is settled here (HiGHS calls it empty and fails): optimal when every row
-    admits 0, else infeasible."""
+    (noted in ``record``); ``start`` is a warm-start vector or None; ``heuristic_effort``
+    as :func:`~siting.optimize.highs_backend.solve_mip` takes it (HiGHS only). A model
+    without variables is settled here (HiGHS calls it empty and fails): optimal when every
+    row admits 0, else infeasible."""
     if mip.n_vars == 0:
         feasible = bool(np.all(mip.row_lo <= 0.0) and np.all(mip.row_hi >= 0.0))
         return MipResult(x=np.zeros(0) if feasible else None,
@@ -158,7 +161,7 @@ def run_mip(mip: MipModel, *, solver: str, time_limit_s, mip_gap, seed, start,
             continue
         try:
             return _SOLVE[name](mip, time_limit_s=time_limit_s, mip_gap=mip_gap, seed=seed,
-                                start=start, record=record)
+                                start=start, record=record, heuristic_effort=heuristic_effort)
         except Exception as exc:  # noqa: BLE001 - a crashing solver falls back to the other
             errors.append(f"{name}: {exc}")
             record.note(f"solver {name} failed ({exc}); trying the next one")

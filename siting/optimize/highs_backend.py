@@ -169,8 +169,8 @@ def lp_relaxation(model: MipModel, minimise_cost: np.ndarray):
 
 def solve_lp(model: MipModel, *, time_limit_s: float | None = None):
     """The LP relaxation of ``model`` solved by HiGHS (presolve on, one thread, on a thread
-    of its own): (values of the variables, objective with the offset), or None when HiGHS
-    stops before the optimum."""
+    of its own): (values of the variables, objective with the offset, reduced costs of the
+    variables), or None when HiGHS stops before the optimum."""
     return on_own_thread(_solve_lp, model, time_limit_s=time_limit_s)
 
 
@@ -184,8 +184,10 @@ def _solve_lp(model: MipModel, *, time_limit_s: float | None):
     run(h)
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
-    return (np.asarray(h.getSolution().col_value, dtype=float),
-            float(h.getInfo().objective_function_value))
+    solution = h.getSolution()
+    return (np.asarray(solution.col_value, dtype=float),
+            float(h.getInfo().objective_function_value),
+            np.asarray(solution.col_dual, dtype=float))
 
 
 def available() -> bool:
@@ -197,15 +199,18 @@ def available() -> bool:
 
 
 def solve_mip(model: MipModel, *, time_limit_s: float | None = None, mip_gap: float = 0.0,
-              seed: int = 0, start: np.ndarray | None = None) -> MipResult:
+              seed: int = 0, start: np.ndarray | None = None,
+              heuristic_effort: float | None = None) -> MipResult:
     """Solve ``model``; raise :class:`SolverError` if HiGHS fails. HiGHS runs on a thread
-    of its own (:func:`on_own_thread`), whatever HiGHS did before on the caller's."""
+    of its own (:func:`on_own_thread`), whatever HiGHS did before on the caller's.
+    ``heuristic_effort``: HiGHS's ``mip_heuristic_effort`` (the share of its work spent on
+    primal heuristics, [0, 1]; None: HiGHS's default, 0.05)."""
     return on_own_thread(_solve_mip, model, time_limit_s=time_limit_s, mip_gap=mip_gap,
-                         seed=seed, start=start)
+                         seed=seed, start=start, heuristic_effort=heuristic_effort)
 
 
 def _solve_mip(model: MipModel, *, time_limit_s: float | None, mip_gap: float, seed: int,
-               start: np.ndarray | None) -> MipResult:
+               start: np.ndarray | None, heuristic_effort: float | None = None) -> MipResult:
     """:func:`solve_mip` on the calling thread."""
     try:
         import highspy
@@ -217,6 +222,8 @@ def _solve_mip(model: MipModel, *, time_limit_s: float | None, mip_gap: float, s
     h.setOptionValue("mip_abs_gap", 1e-6)
     if time_limit_s is not None:
         h.setOptionValue("time_limit", max(float(time_limit_s), 0.01))
+    if heuristic_effort is not None:
+        h.setOptionValue("mip_heuristic_effort", float(heuristic_effort))
     lp = _highs_lp(highspy, model, integrality=True)
     status = h.passModel(lp)
     if status == highspy.HighsStatus.kError:
@@ -246,7 +253,7 @@ def _solve_mip(model: MipModel, *, time_limit_s: float | None, mip_gap: float, s
                 log.info("HiGHS returned a solution inconsistent with its objective; "
                          "re-solving without the warm start")
                 return _solve_mip(model, time_limit_s=time_limit_s, mip_gap=mip_gap,
-                                  seed=seed, start=None)
+                                  seed=seed, start=None, heuristic_effort=heuristic_effort)
             raise SolverError("HiGHS returned a solution inconsistent with its objective")
         return MipResult(x=x, status="optimal", objective=obj, bound=bound)
     if ms in (S.kInfeasible, S.kUnboundedOrInfeasible):
