@@ -257,6 +257,17 @@ def test_kernel_search_gives_a_valid_plan_and_bound(monkeypatch, objective, seed
     assert (res.solution.status == "feasible") == (res.solution.gap <= 0.0)
 
 
+def feasible_instances(objective):
+    """(instance, brute-force reference) of the 20 random instances of ``objective`` that
+    have a plan."""
+    for seed in range(20):
+        inst = random_instance(np.random.default_rng([18, seed, objective == "min_cost"]),
+                               objective)
+        ref = brute_force(inst, objective)
+        if ref is not None:
+            yield inst, ref
+
+
 @pytest.mark.parametrize("objective", ["min_cost", "max_coverage"])
 def test_a_bucket_of_every_other_site_makes_kernel_search_exact(monkeypatch, objective):
     """Kernel search with a kernel of nothing the LP uses (``LP_USED`` above 1): its first
@@ -267,12 +278,7 @@ def test_a_bucket_of_every_other_site_makes_kernel_search_exact(monkeypatch, obj
     monkeypatch.setattr(backhaul_model, "KERNEL_BUCKET_SITES", 100)
     sense = 1 if objective == "min_cost" else -1
     missed = 0
-    for seed in range(20):
-        inst = random_instance(np.random.default_rng([18, seed, objective == "min_cost"]),
-                               objective)
-        ref = brute_force(inst, objective)
-        if ref is None:
-            continue
+    for inst, ref in feasible_instances(objective):
         res = solve(inst, objective, tie_break=False)
         check_feeds(res, inst)
         assert res.solution.objective == pytest.approx(ref[0])
@@ -319,12 +325,7 @@ def test_cheapest_feed_bound_is_valid_and_no_tighter(monkeypatch, objective):
     monkeypatch.setattr(backhaul_model, "KERNEL_MIN_NNZ", 0)
     sense = 1 if objective == "min_cost" else -1
     looser = 0
-    for seed in range(20):
-        inst = random_instance(np.random.default_rng([18, seed, objective == "min_cost"]),
-                               objective)
-        ref = brute_force(inst, objective)
-        if ref is None:
-            continue
+    for inst, ref in feasible_instances(objective):
         bounds = {}
         for relaxation in (backhaul_model.HOP_INDEXED, backhaul_model.CHEAPEST_FEED):
             monkeypatch.setitem(backhaul_model.KERNEL_RELAXATION, objective, relaxation)
