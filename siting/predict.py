@@ -478,10 +478,10 @@ def predict_in_region(region, scenario: Scenario, *, technology: str, radius_km:
                       height_m: float | None = None, model: str | None = None,
                       itm: ItmSettings | None = None, at_system: str = "WGS84") -> Prediction:
     """:func:`predict_area` for a candidate of a scenario's region (``site``) or a point
-    (``at``, in ``at_system``: :func:`position_wgs84`), with one of the scenario's technologies, its coverage settings and its
-    user height, the profiles read from the DEM's own cells around the circle when the
-    region's terrain is them warped (``region.dem_source``). ``region`` is the scenario's
-    :class:`siting.io.RegionData`."""
+    (``at``, in ``at_system``: :func:`position_wgs84`), with one of the scenario's
+    technologies, its coverage settings and its user height, the profiles read from the DEM's
+    own cells around the circle when the region's terrain is them warped
+    (``region.dem_source``). ``region`` is the scenario's :class:`siting.io.RegionData`."""
     if height_m is not None and not height_m > 0:
         raise InputError(f"the antenna height must be > 0 m, got {height_m:g}")
     names = [t.name for t in scenario.technologies]

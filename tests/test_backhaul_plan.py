@@ -285,7 +285,8 @@ def test_a_study_plans_other_backhaul_settings_without_touching_its_own(tmp_path
     assert no_hops.summary()["backhaul"]["max_hops"] == 0
     without = study.plan(backhaul={"enabled": False})
     assert without.plan.backhaul is None and "backhaul" not in without.sites
-    assert study.backhaul is own and study.plan().summary()["backhaul"] == base.summary()["backhaul"]
+    assert study.backhaul is own
+    assert study.plan().summary()["backhaul"] == base.summary()["backhaul"]
     with pytest.raises(siting.ScenarioError, match=r"plan\(\) overrides: backhaul\.fiber_per_km: "
                                                    r"unknown key"):
         study.plan(backhaul={"fiber_per_km": 1})

@@ -24,8 +24,8 @@ from siting.io.rasters import (
 )
 from siting.io.region import CANDIDATE_KINDS, EXISTING_KINDS, RegionData, read_region
 from siting.io.itu_maps import region_centre_deg, resolve_itu_maps
-from siting.io.asbuilt import (AsBuilt, backhaul_in_place, built_technologies, is_existing, read_as_built,
-                               with_as_built)
+from siting.io.asbuilt import (AsBuilt, backhaul_in_place, built_technologies, is_existing,
+                               read_as_built, with_as_built)
 
 __all__ = ["AsBuilt", "CANDIDATE_KINDS", "EXISTING_KINDS", "POPULATION_BAND_CELLS", "POPULATION_OVERVIEW_PX",
            "PopulationRaster", "RegionData", "crs_label_problem", "population_overview",

@@ -75,7 +75,8 @@ Speranza 2010) guided by an LP relaxation: the LP bounds the optimum, and the MI
 options at the sites the LP uses (and the warm start's) gives the plan, its gap proven
 against the LP bound. Time that MIP leaves goes to buckets: the MIP over the kernel and the
 next sites in the order of the LP's reduced costs, warm-started by the plan. These MIPs'
-own bounds count for nothing, so HiGHS spends more of their work on primal heuristics. The relaxation (``KERNEL_RELAXATION``) is the model's own, or, where
+own bounds count for nothing, so HiGHS spends more of their work on primal heuristics. The
+relaxation (``KERNEL_RELAXATION``) is the model's own, or, where
 that LP is too slow (``max_coverage``), the model with each site on air charged its
 cheapest feed and no hop rows, whose kernel adds the relays :func:`relay_chains` proposes.
 Whatever stops a MIP before it has a plan of its own, the warm start is the plan, reported
