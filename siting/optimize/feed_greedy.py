@@ -12,7 +12,6 @@ sake: a site is fed only through sites built for coverage.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,20 +97,6 @@ def _feed_existing(sites: SiteInputs, arcs: Arcs, useful: tuple, on_air: np.ndar
         spent += _feed(feeds, np.array([int(np.argmin(cost))]), cheapest, 0)
 
 
-def _budget_left(limits: PeriodLimits, t: int, spent: list) -> float:
-    """What period ``t`` may still spend, given ``spent`` per period."""
-    period = math.inf if limits.budgets[t] is None else limits.budgets[t] - spent[t]
-    total = math.inf if limits.total_budget is None else limits.total_budget - sum(spent)
-    return min(period, total)
-
-
-def _quota_left(limits: PeriodLimits, t: int, built: list) -> float:
-    """Counted options period ``t`` may still build, given ``built`` per period."""
-    period = math.inf if limits.quotas[t] is None else limits.quotas[t] - built[t]
-    total = math.inf if limits.total_quota is None else limits.total_quota - sum(built)
-    return min(period, total)
-
-
 def _value(weight: np.ndarray, need_left: np.ndarray, covered: np.ndarray,
            must_now: bool) -> np.ndarray:
     """Value of covering each row now: a must row still short (by the deadline) is worth
@@ -126,8 +111,8 @@ def _one_period(t: int, options: OptionInputs, site: np.ndarray, weight, need, l
     """Add options in period ``t`` while its budget and quota last and one adds value."""
     A_t = options.A.T.tocsr()
     while True:
-        budget_left = _budget_left(limits, t, state["spent"])
-        quota_left = _quota_left(limits, t, state["built"])
+        budget_left = limits.budget_left(t, state["spent"])
+        quota_left = limits.quota_left(t, state["built"])
         count = state["count"]
         value = _value(weight, need - count, count > 0, t <= limits.must_by)
         gain = A_t @ value
@@ -165,14 +150,14 @@ def greedy_schedule(options: OptionInputs, weight: np.ndarray, need: np.ndarray,
     useful = tuple(useful_arcs(sites, arcs, everywhere, level=k, roots=roots) for k in (1, 2))
     feeds = _Feeds.none(sites.n_sites)
     spent = _feed_existing(sites, arcs, useful, on_air, feeds)
-    periods = len(limits.budgets)
-    if spent is None or _budget_left(limits, 0, [0.0] * periods) < spent:
+    periods = limits.count
+    if spent is None or limits.budget_left(0, [0.0] * periods) < spent:
         return None
     state = {"period": np.full(options.cost.size, -1), "feeds": feeds,
              "count": coverage_count(options.A, np.flatnonzero(options.fixed)),
              "groups": options.groups[options.fixed & (options.groups >= 0)],
              "spent": [spent] + [0.0] * (periods - 1), "built": [0] * periods}
-    for t in range(len(limits.budgets)):
+    for t in range(periods):
         _one_period(t, options, site, weight, need, limits, state, sites, arcs, useful)
     return state["period"], _feed_periods(feeds, sites, feed)
 

@@ -140,6 +140,20 @@ class PeriodLimits:
         return min(math.inf if None in self.budgets else max(self.budgets),
                    math.inf if self.total_budget is None else self.total_budget)
 
+    def budget_left(self, t: int, spent: list) -> float:
+        """What period ``t`` may still spend, given ``spent`` per period so far
+        (``math.inf``: no limit)."""
+        period = math.inf if self.budgets[t] is None else self.budgets[t] - spent[t]
+        total = math.inf if self.total_budget is None else self.total_budget - sum(spent)
+        return min(period, total)
+
+    def quota_left(self, t: int, built: list) -> float:
+        """Counted options period ``t`` may still build, given ``built`` per period so far
+        (``math.inf``: no limit)."""
+        period = math.inf if self.quotas[t] is None else self.quotas[t] - built[t]
+        total = math.inf if self.total_quota is None else self.total_quota - sum(built)
+        return min(period, total)
+
     def spendable(self, cost: np.ndarray) -> float:
         """The most a plan can spend on options of ``cost``."""
         return min(float(cost.sum()), math.inf if None in self.budgets else sum(self.budgets),
@@ -353,11 +367,10 @@ def _myopic_start(choice: _Choice, weight: np.ndarray, periods: PeriodLimits) ->
     count = np.zeros(A.shape[0], np.int64)  # built options covering each row
     used_groups = np.zeros(0, np.int64)
     must_value = float(weight.sum()) + 1.0  # a must-cover row outranks all weight together
-    budget_left = math.inf if periods.total_budget is None else periods.total_budget
-    quota_left = math.inf if periods.total_quota is None else periods.total_quota
-    for t, (budget, quota) in enumerate(zip(periods.budgets, periods.quotas, strict=True)):
-        budget = min(math.inf if budget is None else budget, budget_left)
-        quota = min(math.inf if quota is None else quota, quota_left)
+    spent, built_count = [0.0] * periods.count, [0] * periods.count
+    for t in range(periods.count):
+        budget = periods.budget_left(t, spent)
+        quota = periods.quota_left(t, built_count)
         cols = np.flatnonzero((period < 0) & ~np.isin(groups, used_groups))
         open_need = np.maximum(choice.need - count, 0)
         open_value = np.where(count > 0, 0.0, weight) + must_value * (open_need > 0)
@@ -371,8 +384,8 @@ def _myopic_start(choice: _Choice, weight: np.ndarray, periods: PeriodLimits) ->
         if chosen is None:
             return None
         built = cols[chosen]
-        budget_left -= float(cost[built].sum())
-        quota_left -= int(counted[built].sum())
+        spent[t] = float(cost[built].sum())
+        built_count[t] = int(counted[built].sum())
         period[built] = t
         count += coverage_count(A, built)
         used_groups = np.union1d(used_groups, groups[built][groups[built] >= 0])
