@@ -773,6 +773,15 @@ def _plan_columns(model: _JointModel, plan: BackhaulSolution) -> np.ndarray | No
                            + _with_level_columns(model.feed, feeds[feeds >= 0])])
 
 
+def _on_air(model: _JointModel, plan: np.ndarray | None) -> np.ndarray:
+    """Bool per site: one of the options among the joint columns ``plan`` is at it."""
+    on_air = np.zeros(model.sites.n_sites, bool)
+    if plan is not None:
+        options = plan[plan < model.n_options]
+        on_air[model.sites.site_of_option[model.scope.cols[options]]] = True
+    return on_air
+
+
 def _relays(model: _JointModel, on_air: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(bool per site: the relays :func:`relay_chains` proposes to feed the sites
     ``on_air``, each priced at its cheapest option that is not fixed; those option
@@ -804,9 +813,7 @@ def _start_plan(model: _JointModel, *, solver, deadline, mip_gap, seed,
         return None
     p = model.p
     site = model.sites.site_of_option[model.scope.cols]
-    on_air = np.zeros(model.sites.n_sites, bool)
-    on_air[site[selected]] = True
-    relays, cheapest = _relays(model, on_air)
+    relays, cheapest = _relays(model, _on_air(model, selected))
     columns = np.union1d(selected, cheapest[relays[site[cheapest]]])
     kernel = Problem(A=sp.csr_matrix((0, columns.size)), cost=p.cost[columns],
                      weight=np.zeros(0), must=np.zeros(0, bool), objective="min_cost",
@@ -991,15 +998,6 @@ def _buckets(lp: _KernelLp, kernel: np.ndarray) -> list[np.ndarray]:
         bucket[order[first:first + KERNEL_BUCKET_SITES]] = True
         buckets.append(bucket)
     return buckets
-
-
-def _on_air(model: _JointModel, plan: np.ndarray | None) -> np.ndarray:
-    """Bool per site: one of the options among the joint columns ``plan`` is at it."""
-    on_air = np.zeros(model.sites.n_sites, bool)
-    if plan is not None:
-        options = plan[plan < model.n_options]
-        on_air[model.sites.site_of_option[model.scope.cols[options]]] = True
-    return on_air
 
 
 def _kernel_round(model: _JointModel, sites: np.ndarray, plan: np.ndarray | None, *, solver,
