@@ -18,7 +18,7 @@ header is row 1) and the field. :func:`with_as_built` marks the built technologi
 in the candidate table (:data:`BUILT_COLUMN`), which is how the planner and the outputs treat
 them: as existing sites, kept at no cost, that may be upgraded. A site on the list was built
 with its backhaul (paid in its cost): a re-plan with backhaul keeps that backhaul in place
-and plans no feed for it (:func:`backhaul_in_place`); one fed by fiber has fiber on site
+and plans no feed for it (:func:`on_as_built_list`); one fed by fiber has fiber on site
 (``has_fiber``), from which new fiber routes and microwave hops may start. One fed otherwise
 (or not known) relays a hop only with a feed the plan buys it, since its own hop count from
 fiber is not known.
@@ -138,19 +138,16 @@ def _read_rows(path: Path) -> pd.DataFrame:
 
 
 def _columns(frame: pd.DataFrame, path: Path) -> dict[str, str]:
-    """The file's column for each field of :data:`AS_BUILT_COLUMNS`."""
+    """The file's column for each field of :data:`AS_BUILT_COLUMNS` and of
+    :data:`AS_BUILT_OPTIONAL_COLUMNS` (None for an optional one it lacks)."""
     lower = {c.lower(): c for c in frame.columns}
-    found, missing = {}, []
-    for field, names in AS_BUILT_COLUMNS.items():
-        match = next((lower[n.lower()] for n in names if n.lower() in lower), None)
-        if match is None:
-            missing.append(f"'{field}' (or {', '.join(names[1:])})")
-        found[field] = match
+    found = {field: next((lower[n.lower()] for n in names if n.lower() in lower), None)
+             for field, names in {**AS_BUILT_COLUMNS, **AS_BUILT_OPTIONAL_COLUMNS}.items()}
+    missing = [f"'{field}' (or {', '.join(names[1:])})"
+               for field, names in AS_BUILT_COLUMNS.items() if found[field] is None]
     if missing:
         raise InputError(f"{path}: no column {'; no column '.join(missing)}; the columns are "
                          f"{', '.join(frame.columns)}")
-    for field, names in AS_BUILT_OPTIONAL_COLUMNS.items():
-        found[field] = next((lower[n.lower()] for n in names if n.lower() in lower), None)
     return found
 
 
@@ -270,9 +267,9 @@ def with_as_built(candidates: pd.DataFrame, as_built: AsBuilt) -> pd.DataFrame:
     return frame
 
 
-def backhaul_in_place(candidates: pd.DataFrame) -> np.ndarray:
-    """Bool per candidate: on the as-built list, so built with its backhaul, which a re-plan
-    keeps (all False without a list)."""
+def on_as_built_list(candidates: pd.DataFrame) -> np.ndarray:
+    """Bool per candidate: on the as-built list (all False without one). Such a site was
+    built with its backhaul, which a re-plan keeps in place."""
     return np.array([bool(t) for t in built_technologies(candidates)], dtype=bool)
 
 
@@ -286,5 +283,5 @@ def built_technologies(candidates: pd.DataFrame) -> list[set[str]]:
 def is_existing(candidates: pd.DataFrame) -> np.ndarray:
     """Whether each candidate is on air before the plan: an existing kind, or built per the
     as-built list."""
-    built = np.array([bool(t) for t in built_technologies(candidates)], dtype=bool)
-    return candidates["kind"].isin(list(EXISTING_KINDS)).to_numpy(bool) | built
+    return (candidates["kind"].isin(list(EXISTING_KINDS)).to_numpy(bool)
+            | on_as_built_list(candidates))
