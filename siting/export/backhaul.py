@@ -71,15 +71,14 @@ def backhaul_table(run) -> gpd.GeoDataFrame | None:
     ids = run.region.candidates.index.astype(str).to_numpy(dtype=object)
     # sites with fiber on site or backhaul in place need no link, unless the plan buys one
     fed = feeds.on_air & (backhaul.network.needs_backhaul | (feeds.backhaul_cost_cny > 0))
-    parts = []
-    for kind, rows in _ROWS.items():
-        sites = np.flatnonzero(fed & (feeds.backhaul == kind))
-        parts.append({"from_id": ids[sites], "kind": np.full(sites.size, kind, dtype=object),
-                      "cost_cny": feeds.backhaul_cost_cny[sites],
-                      "hop": feeds.hop_level[sites].astype(np.int64), **rows(sites, run)})
+    by_kind = {kind: np.flatnonzero(fed & (feeds.backhaul == kind)) for kind in _ROWS}
+    parts = [{"from_id": ids[sites], "kind": np.full(sites.size, kind, dtype=object),
+              "cost_cny": feeds.backhaul_cost_cny[sites],
+              "hop": feeds.hop_level[sites].astype(np.int64), **_ROWS[kind](sites, run)}
+             for kind, sites in by_kind.items()]
     columns = {name: np.concatenate([p[name] for p in parts]) for name in LINK_FIELDS}
     if feeds.feed_period is not None:  # phased plan: the year each feed is built in
-        order = np.concatenate([np.flatnonzero(fed & (feeds.backhaul == kind)) for kind in _ROWS])
+        order = np.concatenate(list(by_kind.values()))
         columns["phase"] = np.asarray(run.plan.phase_labels, dtype=object)[
             feeds.feed_period[order]]
     geometry = np.concatenate([np.asarray(p["geometry"], dtype=object) for p in parts])
