@@ -10,6 +10,7 @@ Public API::
 
 Modules: :mod:`.model` (the ILP as arrays), :mod:`.inputs` (input checks and fixed options,
 shared by :mod:`.core` and :mod:`.phased`), :mod:`.highs_backend`, :mod:`.pulp_backend`,
+:mod:`.highs_process` (HiGHS in a child process, stopped if it overruns its time limit),
 :mod:`.presolve`, :mod:`.heuristics`, :mod:`.branch_bound` (LP-based branch and bound for
 small covering models), :mod:`.phased` (multi-year plans), :mod:`.core` (orchestration),
 :mod:`.orlib` (OR-Library reader and instance generator).

@@ -41,7 +41,8 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from siting.errors import InfeasibleError, InputError, SolverError
-from siting.optimize import branch_bound, heuristics, highs_backend, pulp_backend
+from siting.optimize import (branch_bound, heuristics, highs_backend, highs_process,
+                             pulp_backend)
 from siting.optimize.inputs import (SOLVERS, FixedOptions, OptionInputs, as_budget, as_float,
                                     as_need, as_quota, check_solver_settings, first_indices,
                                     take_out_fixed, validate_options)
@@ -102,7 +103,9 @@ def _solve_highs(mip: MipModel, *, time_limit_s, mip_gap, seed, start, record: S
     :mod:`~siting.optimize.branch_bound` on HiGHS's simplex, HiGHS's MIP solver taking over
     from its best plan if the search hits its node limit or ``BRANCH_BOUND_SHARE`` of the
     time limit; any other model by HiGHS's MIP solver (``heuristic_effort`` as
-    :func:`~siting.optimize.highs_backend.solve_mip` takes it)."""
+    :func:`~siting.optimize.highs_backend.solve_mip` takes it), a long solve of a model that
+    is not small in a process of its own, stopped if HiGHS overruns its time limit
+    (:mod:`~siting.optimize.highs_process`)."""
     search = None
     if branch_bound.suits(mip):
         t0 = time.perf_counter()
@@ -118,8 +121,9 @@ def _solve_highs(mip: MipModel, *, time_limit_s, mip_gap, seed, start, record: S
             start = search.result.x
         if time_limit_s is not None:
             time_limit_s = max(time_limit_s - (time.perf_counter() - t0), 0.01)
-    res = highs_backend.solve_mip(mip, time_limit_s=time_limit_s, mip_gap=mip_gap, seed=seed,
-                                  start=start, heuristic_effort=heuristic_effort)
+    backend = highs_process if highs_process.applies(mip, time_limit_s) else highs_backend
+    res = backend.solve_mip(mip, time_limit_s=time_limit_s, mip_gap=mip_gap, seed=seed,
+                            start=start, heuristic_effort=heuristic_effort)
     record.solvers.append("highs")
     if search is not None and res.status != "infeasible":  # both bound the same model
         bounds = [b for b in (res.bound, search.result.bound) if math.isfinite(b)]

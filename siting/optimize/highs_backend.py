@@ -205,13 +205,17 @@ def solve_mip(model: MipModel, *, time_limit_s: float | None = None, mip_gap: fl
     of its own (:func:`on_own_thread`), whatever HiGHS did before on the caller's.
     ``heuristic_effort``: HiGHS's ``mip_heuristic_effort`` (the share of its work spent on
     primal heuristics, [0, 1]; None: HiGHS's default, 0.05)."""
-    return on_own_thread(_solve_mip, model, time_limit_s=time_limit_s, mip_gap=mip_gap,
+    return on_own_thread(solve_mip_here, model, time_limit_s=time_limit_s, mip_gap=mip_gap,
                          seed=seed, start=start, heuristic_effort=heuristic_effort)
 
 
-def _solve_mip(model: MipModel, *, time_limit_s: float | None, mip_gap: float, seed: int,
-               start: np.ndarray | None, heuristic_effort: float | None = None) -> MipResult:
-    """:func:`solve_mip` on the calling thread."""
+def solve_mip_here(model: MipModel, *, time_limit_s: float | None, mip_gap: float, seed: int,
+                   start: np.ndarray | None, heuristic_effort: float | None = None,
+                   on_plan=None, on_bound=None) -> MipResult:
+    """:func:`solve_mip` on the calling thread (a thread HiGHS has not run on with another
+    ``threads`` count, see :func:`on_own_thread`). ``on_plan(x)``, if given, is called
+    with the variables of each plan HiGHS finds, ``on_bound(bound)`` with HiGHS's bound
+    each time HiGHS polls for an interrupt (often: keep it cheap)."""
     try:
         import highspy
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -224,6 +228,11 @@ def _solve_mip(model: MipModel, *, time_limit_s: float | None, mip_gap: float, s
         h.setOptionValue("time_limit", max(float(time_limit_s), 0.01))
     if heuristic_effort is not None:
         h.setOptionValue("mip_heuristic_effort", float(heuristic_effort))
+    if on_plan is not None:
+        h.cbMipImprovingSolution.subscribe(
+            lambda event: on_plan(np.array(event.data_out.mip_solution, dtype=float)))
+    if on_bound is not None:
+        h.cbMipInterrupt.subscribe(lambda event: on_bound(float(event.data_out.mip_dual_bound)))
     lp = _highs_lp(highspy, model, integrality=True)
     status = h.passModel(lp)
     if status == highspy.HighsStatus.kError:
@@ -252,8 +261,9 @@ def _solve_mip(model: MipModel, *, time_limit_s: float | None, mip_gap: float, s
                 # setSolution, col_value can be the warm start, not the optimum reported.
                 log.info("HiGHS returned a solution inconsistent with its objective; "
                          "re-solving without the warm start")
-                return _solve_mip(model, time_limit_s=time_limit_s, mip_gap=mip_gap,
-                                  seed=seed, start=None, heuristic_effort=heuristic_effort)
+                return solve_mip_here(model, time_limit_s=time_limit_s, mip_gap=mip_gap,
+                                      seed=seed, start=None, heuristic_effort=heuristic_effort,
+                                      on_plan=on_plan, on_bound=on_bound)
             raise SolverError("HiGHS returned a solution inconsistent with its objective")
         return MipResult(x=x, status="optimal", objective=obj, bound=bound)
     if ms in (S.kInfeasible, S.kUnboundedOrInfeasible):

@@ -1,0 +1,171 @@
+"""HiGHS's MIP solver in a child process, stopped if it overruns its time limit.
+
+HiGHS 1.16 does not always keep to its ``time_limit``: on the 100 km region with backhaul a
+kernel-search MIP given 157 s was still running 195 s past it, and another stayed over 14
+minutes in presolve of a nested sub-MIP. A thread inside HiGHS cannot be stopped, and one
+left running makes the interpreter abort when it exits. A child process can be stopped: it
+sends every plan HiGHS finds as HiGHS finds it (HiGHS's improving-solution callback) and
+HiGHS's bound as it moves (at most every ``BOUND_EVERY_S``), and the parent takes HiGHS's
+result or, ``grace_s`` past the time limit, kills the child and keeps the last plan it
+sent, reported as not proven (``time_limit``) with the last bound.
+
+The child is a fresh interpreter running :func:`main` with this copy of ``siting`` first on
+its path: it reads (model, settings) pickled on its stdin and sends messages on a pipe.
+(multiprocessing's ``spawn`` would re-run the caller's main script in the child, which fails
+for a script without a ``__main__`` guard.) Starting it costs about a second, so only long solves of models that
+are not small take this way (:func:`applies`).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import math
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from multiprocessing.connection import Connection
+
+import numpy as np
+
+import siting
+from siting.errors import SolverError
+from siting.optimize import highs_backend
+from siting.optimize.model import MipModel, MipResult
+
+log = logging.getLogger(__name__)
+
+#: The child: :func:`main` with the folder holding this ``siting`` first on its path.
+_CHILD_CODE = "import sys; sys.path.insert(0, {root!r}); " \
+              "from siting.optimize.highs_process import main; main(sys.argv[1:])"
+#: Linux's ``prctl`` option: the signal a process gets when its parent dies.
+PR_SET_PDEATHSIG = 1
+#: The child sends HiGHS's bound at most this often [s].
+BOUND_EVERY_S = 1.0
+#: A MIP is solved in a child process when given at least this long [s] ...
+MIN_TIME_LIMIT_S = 30.0
+#: ... and it has at least this many nonzeros [-].
+MIN_NNZ = 20_000
+
+
+def applies(model: MipModel, time_limit_s: float | None) -> bool:
+    """Whether :func:`solve_mip` is the way to solve ``model`` in ``time_limit_s``."""
+    return (time_limit_s is not None and time_limit_s >= MIN_TIME_LIMIT_S
+            and model.A.nnz >= MIN_NNZ)
+
+
+def grace_s(time_limit_s: float) -> float:
+    """How long past its time limit HiGHS may run before its process is killed [s]: HiGHS
+    checks its clock between steps, and presolve or a node's LP may take seconds."""
+    return 5.0 + 0.01 * time_limit_s
+
+
+def solve_mip(model: MipModel, *, time_limit_s: float, mip_gap: float = 0.0, seed: int = 0,
+              start: np.ndarray | None = None, heuristic_effort: float | None = None,
+              hard_limit_s: float | None = None) -> MipResult:
+    """:func:`siting.optimize.highs_backend.solve_mip` in a child process, killed
+    ``hard_limit_s`` after the start (default: ``time_limit_s`` + :func:`grace_s`), its last
+    plan then the result. Raises :class:`SolverError` if HiGHS fails or the child dies."""
+    end = time.perf_counter() + (time_limit_s + grace_s(time_limit_s) if hard_limit_s is None
+                                 else hard_limit_s)
+    settings = {"time_limit_s": time_limit_s, "mip_gap": mip_gap, "seed": seed,
+                "start": start, "heuristic_effort": heuristic_effort}
+    read_fd, write_fd = os.pipe()
+    try:
+        root = os.path.dirname(os.path.dirname(os.path.abspath(siting.__file__)))
+        child = subprocess.Popen([sys.executable, "-c", _CHILD_CODE.format(root=root),
+                                  str(write_fd)], stdin=subprocess.PIPE, pass_fds=(write_fd,))
+    finally:
+        os.close(write_fd)
+    channel = Connection(read_fd, writable=False)
+    try:
+        try:
+            pickle.dump((model, settings), child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            child.stdin.close()
+        except BrokenPipeError as exc:
+            raise SolverError(f"HiGHS's process ended before it read the model "
+                              f"(exit code {child.wait()})") from exc
+        return _result(channel, child, model, end, time_limit_s)
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+        channel.close()
+
+
+def _result(channel: Connection, child: subprocess.Popen, model: MipModel, end: float,
+            time_limit_s: float) -> MipResult:
+    """HiGHS's result from ``channel``, or at ``end`` (a ``perf_counter`` time) the last
+    plan and bound it sent."""
+    plan, bound = None, math.nan
+    while True:
+        left = end - time.perf_counter()
+        if left <= 0 or not channel.poll(left):
+            log.warning("HiGHS ran past its time limit (%.0f s) and was stopped; its best "
+                        "plan so far is the result", time_limit_s)
+            return _last_plan(model, plan, bound)
+        try:
+            kind, *payload = channel.recv()
+        except EOFError:
+            raise SolverError(f"HiGHS's process ended without a result "
+                              f"(exit code {child.wait()})") from None
+        if kind == "done":
+            return payload[0]
+        if kind == "error":
+            raise SolverError(payload[0])
+        if kind == "plan":
+            plan = payload[0]
+        else:
+            bound = payload[0]
+
+
+def _last_plan(model: MipModel, x: np.ndarray | None, bound: float) -> MipResult:
+    """The result of a stopped solve from its last plan ``x`` (None: none) and bound."""
+    bound = bound if math.isfinite(bound) else (-math.inf if model.sense == "min" else math.inf)
+    if x is None or not model.is_feasible(x):
+        return MipResult(x=None, status="no_solution", objective=math.nan, bound=bound)
+    return MipResult(x=x, status="time_limit", objective=float(model.c @ x + model.offset),
+                     bound=bound)
+
+
+def _die_with_parent() -> None:
+    """Have Linux kill this process when its parent dies (``prctl(PR_SET_PDEATHSIG)``), so
+    that a killed run leaves no solver behind; elsewhere, nothing."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+
+
+def main(argv: list[str]) -> None:
+    """The child: solve the pickled (model, settings) of stdin, sending ``("plan", x)`` for
+    each plan HiGHS finds and ``("bound", bound)`` when HiGHS's bound moved (at most every
+    ``BOUND_EVERY_S``), then ``("done", MipResult)`` or ``("error", message)``, on the pipe
+    ``argv[0]``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it kills us
+    _die_with_parent()
+    channel = Connection(int(argv[0]), readable=False)
+    model, settings = pickle.load(sys.stdin.buffer)
+    sent = {"bound": math.nan, "at": -math.inf}
+
+    def on_plan(x: np.ndarray) -> None:
+        channel.send(("plan", x))
+
+    def on_bound(bound: float) -> None:
+        now = time.perf_counter()
+        if bound != sent["bound"] and now - sent["at"] >= BOUND_EVERY_S:
+            channel.send(("bound", bound))
+            sent.update(bound=bound, at=now)
+
+    try:
+        result = highs_backend.solve_mip_here(model, on_plan=on_plan, on_bound=on_bound,
+                                              **settings)
+    except SolverError as exc:
+        channel.send(("error", str(exc)))
+    else:
+        channel.send(("done", result))
+    channel.close()
