@@ -136,8 +136,10 @@ _KINDS = (FIBER, MICROWAVE, SATELLITE)
 #: Reported for a site on air whose backhaul is in place (:attr:`SiteInputs.in_place`): it
 #: has no feed column.
 IN_PLACE = "in_place"
-#: Kind (index past ``_KINDS``) of the level columns :math:`L^k_t` of :func:`feed_columns`:
-#: no feed of their own, cost 0.
+#: Codes of the kinds in :attr:`FeedColumns.kind` (indices into ``_KINDS``) ...
+FIBER_KIND, MICROWAVE_KIND, SATELLITE_KIND = (_KINDS.index(k) for k in _KINDS)
+#: ... and of the level columns :math:`L^k_t` of :func:`feed_columns`: no feed of their
+#: own, cost 0.
 LEVEL_KIND = len(_KINDS)
 
 
@@ -360,7 +362,7 @@ def feed_columns(sites: SiteInputs, arcs: Arcs, possible: np.ndarray, *,
                          & (sites.satellite_cost_cny < sites.fiber_cost_cny)
                          & (sites.satellite_cost_cny < root_link_cny(sites, arcs, roots)))
     site = [fiber, sat]
-    kind = [np.zeros(fiber.size, np.int8), np.full(sat.size, 2, np.int8)]
+    kind = [np.full(fiber.size, FIBER_KIND, np.int8), np.full(sat.size, SATELLITE_KIND, np.int8)]
     level = [np.zeros(fiber.size, np.int64), np.full(sat.size, -1, np.int64)]
     cost = [sites.fiber_cost_cny[fiber], sites.satellite_cost_cny[sat]]
     ptr, members = [np.zeros(fiber.size + sat.size + 1, np.int64)], []
@@ -368,7 +370,7 @@ def feed_columns(sites: SiteInputs, arcs: Arcs, possible: np.ndarray, *,
         useful = useful_arcs(sites, arcs, possible, level=k, roots=roots)
         s, c, arc_ptr, arcs_of = _microwave_columns(sites, arcs, levels, useful, k)
         site.append(s)
-        kind.append(np.ones(s.size, np.int8))
+        kind.append(np.full(s.size, MICROWAVE_KIND, np.int8))
         level.append(np.full(s.size, k, np.int64))
         cost.append(c)
         ptr.append(arc_ptr[1:] + sum(m.size for m in members))
@@ -422,7 +424,7 @@ def _represents_level(feed: FeedColumns, k: int, n_sites: int) -> np.ndarray:
 def _parent_rows(feed: FeedColumns, arcs: Arcs, n_sites: int) -> sp.csr_matrix:
     r""":math:`\mu^k_{s,c} - \sum_{t \in N_c(s)} L^{k-1}_t \le 0`, one row per microwave
     column, over the feed columns."""
-    mw = np.flatnonzero(feed.kind == 1)
+    mw = np.flatnonzero(feed.kind == MICROWAVE_KIND)
     counts = np.diff(feed.arc_ptr)[mw]
     member = sp.csr_matrix((np.ones(counts.sum()),
                             (np.repeat(np.arange(mw.size), counts), feed.arcs_of)),
@@ -462,7 +464,7 @@ def _level_rows(feed: FeedColumns) -> sp.csr_matrix:
     key = _site_level_key(feed)
     row_of = np.full(key.max(initial=0) + 1, -1)
     row_of[key[levels]] = np.arange(levels.size)
-    mw = np.flatnonzero(feed.kind == 1)
+    mw = np.flatnonzero(feed.kind == MICROWAVE_KIND)
     row = row_of[key[mw]]
     terms = mw[row >= 0]
     return sp.csr_matrix((np.concatenate([np.ones(levels.size), -np.ones(terms.size)]),
@@ -628,8 +630,10 @@ def _joint_model(p: Problem, options: OptionInputs, sites: SiteInputs, arcs: Arc
                     need=need if np.any(need > 1) else None)
     rows = feed_rows(feed, arcs, sites.site_of_option[cols], sites.n_sites,
                      optional=sites.in_place)
-    record.note(f"backhaul: {feed.size} feed variables ({int(np.sum(feed.kind == 0))} fiber, "
-                f"{int(np.sum(feed.kind == 1))} microwave, {int(np.sum(feed.kind == 2))} "
+    record.note(f"backhaul: {feed.size} feed variables "
+                f"({int(np.sum(feed.kind == FIBER_KIND))} fiber, "
+                f"{int(np.sum(feed.kind == MICROWAVE_KIND))} microwave, "
+                f"{int(np.sum(feed.kind == SATELLITE_KIND))} "
                 f"satellite, {int(np.sum(feed.kind == LEVEL_KIND))} level) and "
                 f"{rows[0].shape[0]} rows for {int(scope.possible.sum())} sites")
     if scope.blocked.any():
@@ -764,8 +768,8 @@ def _plan_columns(model: _JointModel, plan: BackhaulSolution) -> np.ndarray | No
         return None
     fed = np.flatnonzero(plan.on_air & (plan.backhaul != IN_PLACE))
     kind = np.array([_KINDS.index(k) for k in plan.backhaul[fed]], np.int64)
-    feeds = feed_lookup(model.feed, fed, kind, np.where(kind == 2, -1, plan.hop_level[fed]),
-                         plan.backhaul_cost_cny[fed])
+    level = np.where(kind == SATELLITE_KIND, -1, plan.hop_level[fed])
+    feeds = feed_lookup(model.feed, fed, kind, level, plan.backhaul_cost_cny[fed])
     # a site with fiber on site has a (free) column only where it can feed a hop
     if np.any((feeds < 0) & model.sites.needs_backhaul[fed]):
         return None

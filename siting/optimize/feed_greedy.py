@@ -17,7 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from siting.optimize.backhaul import (
+    FIBER_KIND,
     LEVEL_KIND,
+    MICROWAVE_KIND,
+    SATELLITE_KIND,
     Arcs,
     FeedColumns,
     SiteInputs,
@@ -27,8 +30,6 @@ from siting.optimize.backhaul import (
 from siting.optimize.inputs import OptionInputs
 from siting.optimize.model import coverage_count
 from siting.optimize.phased import PeriodLimits
-
-_FIBER, _MICROWAVE, _SATELLITE = 0, 1, 2  # feed kinds, as in FeedColumns.kind
 
 
 @dataclass
@@ -53,11 +54,11 @@ def _cheapest_feeds(sites: SiteInputs, arcs: Arcs, useful: tuple[np.ndarray, np.
     hop from a fed site fewer than ``max_hops`` from fiber (cost inf: none), over the arcs
     ``useful`` at level 1 and at the levels above; fiber on site costs 0."""
     cost = sites.fiber_cost_cny.copy()
-    kind = np.full(sites.n_sites, _FIBER)
+    kind = np.full(sites.n_sites, FIBER_KIND)
     level = np.zeros(sites.n_sites, np.int64)
     satellite = sites.satellite_cost_cny < cost
     cost[satellite], kind[satellite], level[satellite] = sites.satellite_cost_cny[satellite], \
-        _SATELLITE, -1
+        SATELLITE_KIND, -1
     parent_level = feeds.level[arcs.parent]
     hop = np.where(parent_level == 0, useful[0], useful[1])
     hop &= (parent_level >= 0) & (parent_level < sites.max_hops)
@@ -67,7 +68,7 @@ def _cheapest_feeds(sites: SiteInputs, arcs: Arcs, useful: tuple[np.ndarray, np.
     child = arcs.child[lead]
     better = arcs.cost_cny[lead] < cost[child]
     child, lead = child[better], lead[better]
-    cost[child], kind[child], level[child] = arcs.cost_cny[lead], _MICROWAVE, \
+    cost[child], kind[child], level[child] = arcs.cost_cny[lead], MICROWAVE_KIND, \
         parent_level[lead] + 1
     return cost, kind, level
 
@@ -166,8 +167,8 @@ def _feed_periods(feeds: _Feeds, sites: SiteInputs, feed: FeedColumns) -> np.nda
     """The period each column of ``feed`` is set in by the greedy's feeds (-1: never); a
     site with fiber on site sets its free column, where it has one."""
     fed = np.flatnonzero(feeds.period >= 0)
-    kind = np.where(sites.needs_backhaul[fed], feeds.kind[fed], _FIBER)
-    level = np.where(kind == _SATELLITE, -1, np.where(sites.needs_backhaul[fed],
+    kind = np.where(sites.needs_backhaul[fed], feeds.kind[fed], FIBER_KIND)
+    level = np.where(kind == SATELLITE_KIND, -1, np.where(sites.needs_backhaul[fed],
                                                       feeds.level[fed], 0))
     cost = np.where(sites.needs_backhaul[fed], feeds.cost_cny[fed], 0.0)
     columns = feed_lookup(feed, fed, kind, level, cost)
@@ -176,6 +177,6 @@ def _feed_periods(feeds: _Feeds, sites: SiteInputs, feed: FeedColumns) -> np.nda
     # a level column is the sum of its site's microwave columns at its level
     levels = np.flatnonzero(feed.kind == LEVEL_KIND)
     site = feed.site[levels]
-    by_hop = (feeds.kind[site] == _MICROWAVE) & (feeds.level[site] == feed.level[levels])
+    by_hop = (feeds.kind[site] == MICROWAVE_KIND) & (feeds.level[site] == feed.level[levels])
     period[levels[by_hop]] = feeds.period[site[by_hop]]
     return period
