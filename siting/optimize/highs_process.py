@@ -71,8 +71,9 @@ def solve_mip(model: MipModel, *, time_limit_s: float, mip_gap: float = 0.0, see
     plan then the result. Raises :class:`SolverError` if HiGHS fails or the child dies."""
     end = time.perf_counter() + (time_limit_s + grace_s(time_limit_s) if hard_limit_s is None
                                  else hard_limit_s)
-    settings = {"time_limit_s": time_limit_s, "mip_gap": mip_gap, "seed": seed,
-                "start": start, "heuristic_effort": heuristic_effort}
+    # HiGHS's limit is kept from now, not from when the child has started
+    settings = {"deadline_unix_s": time.time() + time_limit_s, "mip_gap": mip_gap,
+                "seed": seed, "start": start, "heuristic_effort": heuristic_effort}
     read_fd, write_fd = os.pipe()
     try:
         root = os.path.dirname(os.path.dirname(os.path.abspath(siting.__file__)))
@@ -150,6 +151,7 @@ def main(argv: list[str]) -> None:
     _die_with_parent()
     channel = Connection(int(argv[0]), readable=False)
     model, settings = pickle.load(sys.stdin.buffer)
+    time_limit_s = max(settings.pop("deadline_unix_s") - time.time(), 0.01)
     sent = {"bound": math.nan, "at": -math.inf}
 
     def on_plan(x: np.ndarray) -> None:
@@ -162,8 +164,8 @@ def main(argv: list[str]) -> None:
             sent.update(bound=bound, at=now)
 
     try:
-        result = highs_backend.solve_mip_here(model, on_plan=on_plan, on_bound=on_bound,
-                                              **settings)
+        result = highs_backend.solve_mip_here(model, time_limit_s=time_limit_s, on_plan=on_plan,
+                                              on_bound=on_bound, **settings)
     except SolverError as exc:
         channel.send(("error", str(exc)))
     else:
