@@ -83,6 +83,18 @@ def test_highs_failing_in_the_child_is_a_solver_error():
     assert not children_left()
 
 
+def test_without_a_child_highs_solves_here(monkeypatch, caplog):
+    def refuse(*args, **kwargs):
+        raise PermissionError("no new processes here")
+
+    monkeypatch.setattr(highs_process.subprocess, "Popen", refuse)
+    mip = multi_knapsack(30, 5, seed=1)
+    res = highs_process.solve_mip(mip, time_limit_s=60)
+    assert res.status == "optimal"
+    assert res.objective == highs_backend.solve_mip(mip, time_limit_s=60).objective
+    assert "no process could be started for it (no new processes here)" in caplog.text
+
+
 def test_only_long_solves_of_models_that_are_not_small_take_a_child():
     small, large = multi_knapsack(30, 5, seed=1), multi_knapsack(3000, 200, seed=1)
     assert large.A.nnz >= highs_process.MIN_NNZ > small.A.nnz

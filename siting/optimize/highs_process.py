@@ -68,7 +68,8 @@ def solve_mip(model: MipModel, *, time_limit_s: float, mip_gap: float = 0.0, see
               hard_limit_s: float | None = None) -> MipResult:
     """:func:`siting.optimize.highs_backend.solve_mip` in a child process, killed
     ``hard_limit_s`` after the start (default: ``time_limit_s`` + :func:`grace_s`), its last
-    plan then the result. Raises :class:`SolverError` if HiGHS fails or the child dies."""
+    plan then the result; in this process, without that stop, if no process can be started.
+    Raises :class:`SolverError` if HiGHS fails or the child dies."""
     end = time.perf_counter() + (time_limit_s + grace_s(time_limit_s) if hard_limit_s is None
                                  else hard_limit_s)
     # HiGHS's limit is kept from now, not from when the child has started
@@ -79,6 +80,13 @@ def solve_mip(model: MipModel, *, time_limit_s: float, mip_gap: float = 0.0, see
         root = os.path.dirname(os.path.dirname(os.path.abspath(siting.__file__)))
         child = subprocess.Popen([sys.executable, "-c", _CHILD_CODE.format(root=root),
                                   str(write_fd)], stdin=subprocess.PIPE, pass_fds=(write_fd,))
+    except OSError as exc:
+        os.close(read_fd)
+        log.warning("HiGHS runs in this process, without a stop past its time limit: no "
+                    "process could be started for it (%s)", exc)
+        return highs_backend.solve_mip(model, time_limit_s=time_limit_s, mip_gap=mip_gap,
+                                       seed=seed, start=start,
+                                       heuristic_effort=heuristic_effort)
     finally:
         os.close(write_fd)
     channel = Connection(read_fd, writable=False)
