@@ -12,8 +12,8 @@ sent, reported as not proven (``time_limit``) with the last bound.
 The child is a fresh interpreter running :func:`main` with this copy of ``siting`` first on
 its path: it reads (model, settings) pickled on its stdin and sends messages on a pipe.
 (multiprocessing's ``spawn`` would re-run the caller's main script in the child, which fails
-for a script without a ``__main__`` guard.) Starting it costs about a second, so only long solves of models that
-are not small take this way (:func:`applies`).
+for a script without a ``__main__`` guard.) Starting it costs about half a second, so only
+long solves of models that are not small take this way (:func:`applies`).
 """
 
 from __future__ import annotations
