@@ -209,6 +209,16 @@ def solve_mip(model: MipModel, *, time_limit_s: float | None = None, mip_gap: fl
                          seed=seed, start=start, heuristic_effort=heuristic_effort)
 
 
+def _report_progress(h, on_plan, on_bound) -> None:
+    """Subscribe ``on_plan`` (if given) to ``h``'s new plans and ``on_bound`` to its bound
+    at every interrupt check (HiGHS's callbacks)."""
+    if on_plan is not None:
+        h.cbMipImprovingSolution.subscribe(
+            lambda event: on_plan(np.array(event.data_out.mip_solution, dtype=float)))
+    if on_bound is not None:
+        h.cbMipInterrupt.subscribe(lambda event: on_bound(float(event.data_out.mip_dual_bound)))
+
+
 def solve_mip_here(model: MipModel, *, time_limit_s: float | None, mip_gap: float, seed: int,
                    start: np.ndarray | None, heuristic_effort: float | None = None,
                    on_plan=None, on_bound=None) -> MipResult:
@@ -228,11 +238,7 @@ def solve_mip_here(model: MipModel, *, time_limit_s: float | None, mip_gap: floa
         h.setOptionValue("time_limit", max(float(time_limit_s), 0.01))
     if heuristic_effort is not None:
         h.setOptionValue("mip_heuristic_effort", float(heuristic_effort))
-    if on_plan is not None:
-        h.cbMipImprovingSolution.subscribe(
-            lambda event: on_plan(np.array(event.data_out.mip_solution, dtype=float)))
-    if on_bound is not None:
-        h.cbMipInterrupt.subscribe(lambda event: on_bound(float(event.data_out.mip_dual_bound)))
+    _report_progress(h, on_plan, on_bound)
     lp = _highs_lp(highspy, model, integrality=True)
     status = h.passModel(lp)
     if status == highspy.HighsStatus.kError:
