@@ -66,6 +66,15 @@ def test_a_child_past_its_time_limit_is_stopped_with_its_last_plan():
     assert not children_left()
 
 
+def test_the_childs_log_is_logged_here(caplog):
+    """HiGHS's stop on its own time limit, logged in the child, is logged by the parent."""
+    caplog.set_level("INFO", logger="siting.optimize.highs_backend")
+    res = highs_process.solve_mip(multi_knapsack(300, 200, seed=0), time_limit_s=1.0)
+    assert res.status == "time_limit"
+    assert ("siting.optimize.highs_backend", 20, "HiGHS stopped: Time limit reached") \
+        in caplog.record_tuples
+
+
 def test_a_child_stopped_before_its_first_plan_has_none():
     mip = multi_knapsack(300, 200, seed=0)
     res = highs_process.solve_mip(mip, time_limit_s=100, hard_limit_s=0.01)

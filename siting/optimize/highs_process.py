@@ -127,8 +127,10 @@ def _result(channel: Connection, child: subprocess.Popen, model: MipModel, end: 
             raise SolverError(payload[0])
         if kind == "plan":
             plan = payload[0]
-        else:
+        elif kind == "bound":
             bound = payload[0]
+        else:  # a log record of the child's: (logger name, level, message)
+            logging.getLogger(payload[0]).log(payload[1], "%s", payload[2])
 
 
 def _last_plan(model: MipModel, x: np.ndarray | None, bound: float) -> MipResult:
@@ -150,14 +152,33 @@ def _die_with_parent() -> None:
         return
 
 
+class _ToParent(logging.Handler):
+    """Sends each log record to the parent, which logs it (and filters it by level)."""
+
+    def __init__(self, channel: Connection):
+        super().__init__()
+        self.channel = channel
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.channel.send(("log", record.name, record.levelno, record.getMessage()))
+
+
+def _log_to(channel: Connection) -> None:
+    """Route the child's ``siting`` log records, every level, to the parent."""
+    logger = logging.getLogger("siting")
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(_ToParent(channel))
+
+
 def main(argv: list[str]) -> None:
     """The child: solve the pickled (model, settings) of stdin, sending ``("plan", x)`` for
-    each plan HiGHS finds and ``("bound", bound)`` when HiGHS's bound moved (at most every
-    ``BOUND_EVERY_S``), then ``("done", MipResult)`` or ``("error", message)``, on the pipe
-    ``argv[0]``."""
+    each plan HiGHS finds, ``("bound", bound)`` when HiGHS's bound moved (at most every
+    ``BOUND_EVERY_S``) and ``("log", logger, level, message)`` for siting's log records,
+    then ``("done", MipResult)`` or ``("error", message)``, on the pipe ``argv[0]``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it kills us
     _die_with_parent()
     channel = Connection(int(argv[0]), readable=False)
+    _log_to(channel)
     model, settings = pickle.load(sys.stdin.buffer)
     time_limit_s = max(settings.pop("deadline_unix_s") - time.time(), 0.01)
     sent = {"bound": math.nan, "at": -math.inf}
