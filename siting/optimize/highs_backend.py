@@ -219,6 +219,26 @@ def _report_progress(h, on_plan, on_bound) -> None:
         h.cbMipInterrupt.subscribe(lambda event: on_bound(float(event.data_out.mip_dual_bound)))
 
 
+def _bound_or_trivial(model: MipModel, bound: float) -> float:
+    """``bound``, or where it is not finite the trivial one (-inf minimising, inf
+    maximising)."""
+    if math.isfinite(bound):
+        return bound
+    return -math.inf if model.sense == "min" else math.inf
+
+
+def stopped_result(model: MipModel, x: np.ndarray | None, bound: float) -> MipResult:
+    """The result of a solve stopped before its proof: its best plan ``x`` (None: none),
+    status ``time_limit``, if it meets ``model`` (else no plan), and its ``bound``."""
+    bound = _bound_or_trivial(model, bound)
+    if x is not None:
+        if model.is_feasible(x):
+            return MipResult(x=x, status="time_limit", objective=float(model.c @ x + model.offset),
+                             bound=bound)
+        log.info("HiGHS incumbent violates the model; reported as no solution")
+    return MipResult(x=None, status="no_solution", objective=math.nan, bound=bound)
+
+
 def solve_mip_here(model: MipModel, *, time_limit_s: float | None, mip_gap: float, seed: int,
                    start: np.ndarray | None, heuristic_effort: float | None = None,
                    on_plan=None, on_bound=None) -> MipResult:
@@ -255,9 +275,7 @@ def solve_mip_here(model: MipModel, *, time_limit_s: float | None, mip_gap: floa
     info = h.getInfo()
     has_incumbent = info.primal_solution_status == 2  # kSolutionStatusFeasible
     S = highspy.HighsModelStatus
-    bound = float(info.mip_dual_bound)
-    if not math.isfinite(bound):
-        bound = -math.inf if model.sense == "min" else math.inf
+    bound = _bound_or_trivial(model, float(info.mip_dual_bound))
     if ms == S.kOptimal:
         x = np.asarray(h.getSolution().col_value, dtype=float)
         obj = float(info.objective_function_value)
@@ -277,11 +295,6 @@ def solve_mip_here(model: MipModel, *, time_limit_s: float | None, mip_gap: floa
     if ms in (S.kTimeLimit, S.kIterationLimit, S.kSolutionLimit, S.kInterrupt, S.kHighsInterrupt,
               S.kObjectiveBound, S.kObjectiveTarget, S.kUnknown, S.kMemoryLimit):
         log.info("HiGHS stopped: %s", h.modelStatusToString(ms))
-        if has_incumbent:
-            x = np.asarray(h.getSolution().col_value, dtype=float)
-            obj = float(model.c @ x + model.offset)
-            if _consistent(model, x, obj):
-                return MipResult(x=x, status="time_limit", objective=obj, bound=bound)
-            log.info("HiGHS incumbent violates the model; reported as no solution")
-        return MipResult(x=None, status="no_solution", objective=math.nan, bound=bound)
+        x = np.asarray(h.getSolution().col_value, dtype=float) if has_incumbent else None
+        return stopped_result(model, x, bound)
     raise SolverError(f"HiGHS ended with status {h.modelStatusToString(ms)}")

@@ -115,7 +115,7 @@ def _result(channel: Connection, child: subprocess.Popen, model: MipModel, end: 
         if left <= 0 or not channel.poll(left):
             log.warning("HiGHS ran past its time limit (%.0f s) and was stopped; its best "
                         "plan so far is the result", time_limit_s)
-            return _last_plan(model, plan, bound)
+            return highs_backend.stopped_result(model, plan, bound)
         try:
             kind, *payload = channel.recv()
         except EOFError:
@@ -131,15 +131,6 @@ def _result(channel: Connection, child: subprocess.Popen, model: MipModel, end: 
             bound = payload[0]
         else:  # a log record of the child's: (logger name, level, message)
             logging.getLogger(payload[0]).log(payload[1], "%s", payload[2])
-
-
-def _last_plan(model: MipModel, x: np.ndarray | None, bound: float) -> MipResult:
-    """The result of a stopped solve from its last plan ``x`` (None: none) and bound."""
-    bound = bound if math.isfinite(bound) else (-math.inf if model.sense == "min" else math.inf)
-    if x is None or not model.is_feasible(x):
-        return MipResult(x=None, status="no_solution", objective=math.nan, bound=bound)
-    return MipResult(x=x, status="time_limit", objective=float(model.c @ x + model.offset),
-                     bound=bound)
 
 
 def _die_with_parent() -> None:
