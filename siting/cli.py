@@ -12,6 +12,7 @@ lines otherwise, nothing with ``--quiet``. Only this module imports typer and ri
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 import time
@@ -386,7 +387,7 @@ def evaluate(plan: Annotated[Path, typer.Argument(help="Output folder of the pla
     for column in ("KPI", "planned", "achieved"):
         table.add_column(column, justify="left" if column == "KPI" else "right")
     for row in evaluation.overall.itertuples():
-        table.add_row(row.name, *("" if v != v else f"{v:,.0f}" for v in (row.planned, row.achieved)))
+        table.add_row(row.name, *("" if math.isnan(v) else f"{v:,.0f}" for v in (row.planned, row.achieved)))
     Console().print(table)
     print(f"evaluation written to {out_dir.resolve()}: {', '.join(EVALUATION_FILES)}")
 

@@ -8,7 +8,6 @@ import hashlib
 import json
 import logging
 import shutil
-from pathlib import Path
 
 import numpy as np
 

@@ -45,7 +45,7 @@ def test_mandatory_demand_is_covered_by_the_deadline_and_coverage_only_grows(pha
 
 
 def test_the_site_list_says_when_each_site_is_built(phased):
-    run, summary, out = phased
+    _, summary, out = phased
     sites = pd.read_csv(out / "selected_sites.csv", dtype={"phase": str})
     built = sites[sites["action"].isin(["build", "upgrade"])]
     assert built["phase"].notna().all()
@@ -85,6 +85,7 @@ def year_one(phased, tmp_path_factory):
     planned_2027 = sites[sites["phase"] == "2027"]
     return path, dict(due=len(planned_2027), on_time=len(on_time), off_plan=off_plan["site_id"],
                       not_built=len(planned_2027) - len(on_time),
+                      dropped=sorted(dropped["site_id"]),
                       spent=sum(r[3] for r in rows if r[2] == 2027),
                       planned_capex=planned_2027["capex_cny"].sum(),
                       built_2027=[r[0] for r in rows if r[2] == 2027])
@@ -100,6 +101,9 @@ def test_evaluation_counts_match_a_hand_count_on_the_demo(phased, year_one):
     assert (total.sites_due, total.sites_on_time, total.sites_not_built, total.sites_not_in_plan) \
         == (hand["due"], hand["on_time"], hand["not_built"], 1)
     assert e.sites.loc[e.sites["status"] == "not_in_plan", "site_id"].tolist() == [hand["off_plan"]]
+    dropped = e.sites[e.sites["site_id"].isin(hand["dropped"])]
+    assert sorted(dropped["site_id"]) == hand["dropped"]
+    assert (dropped["status"] == "not_built").all()
     assert total.spent_cny == pytest.approx(hand["spent"])
     assert total.planned_capex_cny == pytest.approx(hand["planned_capex"])
     counties = e.counties[e.counties["admin_unit"] != "(all)"]

@@ -412,7 +412,7 @@ def test_viewshed_agrees_with_exact_on_real_usgs_dem():
     rng = np.random.default_rng(11)
     for seed in range(3):
         observer = (int(rng.integers(0, 344)), int(rng.integers(0, 403)))
-        share, n = agreement(dem, 30.0, observer, 30.0, 1.5, 2000, seed)
+        share, _ = agreement(dem, 30.0, observer, 30.0, 1.5, 2000, seed)
         assert share >= 0.999, (observer, share)
 
 

@@ -11,6 +11,7 @@ names and numbers read the same in both.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -184,7 +185,7 @@ def _backhaul_section(facts: dict, links, lang: str) -> Section:
 
 def _dash(value) -> object:
     """A number, or "-" where it does not apply (NaN)."""
-    return "-" if value != value else value
+    return "-" if isinstance(value, float) and math.isnan(value) else value
 
 
 def _breakdown_sections(summary: dict, lang: str) -> list[Section]:

@@ -432,7 +432,7 @@ def _add_backhaul(fmap: folium.Map, links, lang: str) -> None:
 def _number_text(value) -> str:
     """A popup value: numbers rounded (two decimals below 100), "-" for NaN."""
     if isinstance(value, (float, np.floating)):
-        if value != value:
+        if np.isnan(value):
             return "-"
         return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
     return str(value)

@@ -70,7 +70,7 @@ def greedy_set_cover(A, cost: np.ndarray, *, initial: np.ndarray | None = None,
     initial : columns already chosen (kept unless redundant)
     row_mask : rows that need covering (default: all)
     """
-    A_csc, A_csr = _csc_csr(A)
+    A_csc = sp.csc_matrix(A)
     m, n = A_csc.shape
     need = np.ones(m, bool) if row_mask is None else np.asarray(row_mask, bool).copy()
     chosen = np.zeros(n, bool)
@@ -407,7 +407,7 @@ def _three_phase(S: _Search, fixed: np.ndarray, u0: np.ndarray, pi: float) -> No
     (Lagrangian greedy at every ``HEUR_EVERY``-th step), then fix the first columns the
     greedy picks (enough to cover a share ``pi`` of the open rows) and repeat on the rest."""
     M, cost = S.M, S.cost
-    m, n = M.shape
+    m = M.shape[0]
     fixed = fixed.copy()
     while not S.out_of_time():
         covered = np.zeros(m, bool)
