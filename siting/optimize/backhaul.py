@@ -115,6 +115,7 @@ from siting.optimize.core import (
     SolveLog,
     run_mip,
     solve_coverage_model,
+    time_left_s,
     validated_problem,
     warm_start_kept,
 )
@@ -719,7 +720,7 @@ def _sites_first(model: _JointModel, *, solver, deadline, mip_gap, seed) -> np.n
         plan = solve_coverage_model(
             p.A[:, :n], p.cost[:n], objective="min_cost", must_cover=p.required,
             budget=p.budget, max_options=p.max_options, counted=p.counted[:n], fixed=fixed,
-            groups=p.groups[:n], tie_break=False, time_limit_s=_time_left_s(deadline),
+            groups=p.groups[:n], tie_break=False, time_limit_s=time_left_s(deadline),
             mip_gap=mip_gap, solver=solver, seed=seed)
     except (InfeasibleError, SolverError):
         return None
@@ -859,10 +860,6 @@ HOP_INDEXED, CHEAPEST_FEED = "hop-indexed", "cheapest-feed"
 KERNEL_RELAXATION = {"min_cost": HOP_INDEXED, "max_coverage": CHEAPEST_FEED}
 
 
-def _time_left_s(deadline: float | None) -> float | None:
-    return None if deadline is None else max(deadline - time.perf_counter(), 0.0)
-
-
 def _selection(res: MipResult, n_columns: int) -> np.ndarray:
     return np.flatnonzero(res.x[:n_columns] > 0.5).astype(np.int64)
 
@@ -968,11 +965,11 @@ def _kernel_lp(model: _JointModel, built: BuiltModel, deadline) -> _KernelLp | N
     objective, or None when it is not solved in time. The cheapest-feed relaxation has no
     relays: the kernel adds those :func:`relay_chains` proposes."""
     if KERNEL_RELAXATION[model.p.objective] == HOP_INDEXED:
-        lp = highs_backend.solve_lp(built.mip, time_limit_s=_time_left_s(deadline))
+        lp = highs_backend.solve_lp(built.mip, time_limit_s=time_left_s(deadline))
         return None if lp is None else _KernelLp(_lp_sites(model, lp[0]),
                                                  _site_penalty(model, lp[2]), lp[1])
     flat = _cheapest_feed_model(model)
-    lp = highs_backend.solve_lp(flat.built("primary").mip, time_limit_s=_time_left_s(deadline))
+    lp = highs_backend.solve_lp(flat.built("primary").mip, time_limit_s=time_left_s(deadline))
     if lp is None:
         return None
     used = _lp_sites(flat, lp[0])
@@ -1057,7 +1054,7 @@ def _kernel_stage(model: _JointModel, built: BuiltModel, start: np.ndarray | Non
     for bucket in _buckets(lp, lp.used):
         if rounds and ((plan is not None and relative_gap(model.value(plan), bound) <= mip_gap)
                        or (deadline is not None
-                           and _time_left_s(deadline) < KERNEL_BUCKET_MIN_S)):
+                           and time_left_s(deadline) < KERNEL_BUCKET_MIN_S)):
             break
         sites = kernel | bucket
         if rounds:
@@ -1093,7 +1090,7 @@ def _first_stage(model: _JointModel, *, solver, deadline, mip_gap, seed, record:
             and highs_backend.available()):
         return _kernel_stage(model, built, start, solver=solver, deadline=deadline,
                              mip_gap=mip_gap, seed=seed, record=record)
-    res = run_mip(built.mip, solver=solver, time_limit_s=_time_left_s(deadline),
+    res = run_mip(built.mip, solver=solver, time_limit_s=time_left_s(deadline),
                   mip_gap=mip_gap, seed=seed, start=vector, record=record,
                   heuristic_effort=heuristic_effort)
     if res.status == "infeasible":
@@ -1131,7 +1128,7 @@ def _tie_break(model: _JointModel, first: _Stage, *, solver, deadline, mip_gap, 
         rewarded = model.rewarded_value(first.selected)
         target = rewarded - 1e-7 * max(1.0, rewarded)
     built = model.built("tie_break", target)
-    res = run_mip(built.mip, solver=solver, time_limit_s=_time_left_s(deadline),
+    res = run_mip(built.mip, solver=solver, time_limit_s=time_left_s(deadline),
                   mip_gap=mip_gap, seed=seed, start=built.start_vector(p, first.selected),
                   record=record)
     if res.x is None:

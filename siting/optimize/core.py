@@ -41,15 +41,42 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from siting.errors import InfeasibleError, InputError, SolverError
-from siting.optimize import (branch_bound, heuristics, highs_backend, highs_process,
-                             pulp_backend)
-from siting.optimize.inputs import (SOLVERS, FixedOptions, OptionInputs, as_budget, as_float,
-                                    as_need, as_quota, check_solver_settings, first_indices,
-                                    take_out_fixed, validate_options)
-from siting.optimize.model import (BuiltModel, MipModel, MipResult, Problem, build_model,
-                                   coverage_count, covered_by, rewarded_rows)
-from siting.optimize.presolve import (dominated_columns, merge_identical_rows,
-                                      presolve_set_cover, reduced_cost_fixing)
+from siting.optimize import (
+    branch_bound,
+    heuristics,
+    highs_backend,
+    highs_process,
+    pulp_backend,
+)
+from siting.optimize.inputs import (
+    SOLVERS,
+    FixedOptions,
+    OptionInputs,
+    as_budget,
+    as_float,
+    as_need,
+    as_quota,
+    check_solver_settings,
+    first_indices,
+    take_out_fixed,
+    validate_options,
+)
+from siting.optimize.model import (
+    BuiltModel,
+    MipModel,
+    MipResult,
+    Problem,
+    build_model,
+    coverage_count,
+    covered_by,
+    rewarded_rows,
+)
+from siting.optimize.presolve import (
+    dominated_columns,
+    merge_identical_rows,
+    presolve_set_cover,
+    reduced_cost_fixing,
+)
 from siting.optimize.solution import Solution, relative_gap, worst_status
 
 log = logging.getLogger(__name__)
@@ -185,7 +212,9 @@ def warm_start_kept(res: MipResult, mip: MipModel, start: np.ndarray | None,
     return replace(res, x=start, status="time_limit")
 
 
-def _remaining(deadline: float | None) -> float | None:
+def time_left_s(deadline: float | None) -> float | None:
+    """Seconds left until ``deadline`` (a :func:`time.perf_counter` time), at least 0;
+    None without a deadline."""
     if deadline is None:
         return None
     return max(deadline - time.perf_counter(), 0.0)
@@ -215,7 +244,7 @@ def _part_value(p: Problem, selected: np.ndarray) -> float:
 
 def _lagrangian_budget(deadline: float | None) -> float:
     """Time for the Lagrangian heuristic: a share of what is left, at most ``LAGRANGIAN_MAX_S``."""
-    left = _remaining(deadline)
+    left = time_left_s(deadline)
     return LAGRANGIAN_MAX_S if left is None else min(LAGRANGIAN_MAX_S, LAGRANGIAN_SHARE * left)
 
 
@@ -295,7 +324,7 @@ def _set_cover_mip(A: sp.csr_matrix, cost: np.ndarray, greedy: np.ndarray, lag, 
                                 groups=-np.ones(free.size, np.int64)))
     mip = replace(built.mip, offset=float(cost[one].sum()))
     start = np.isin(free, inc).astype(float)
-    res = run_mip(mip, solver=solver, time_limit_s=_remaining(deadline), mip_gap=mip_gap,
+    res = run_mip(mip, solver=solver, time_limit_s=time_left_s(deadline), mip_gap=mip_gap,
                    seed=seed, start=start, record=record)
     if res.status == "infeasible":
         raise InfeasibleError("set cover infeasible")  # pragma: no cover - holds the incumbent
@@ -323,7 +352,7 @@ def _solve_general_part(p: Problem, *, solver, deadline, mip_gap, seed,
                                        budget=p.budget, max_options=p.max_options,
                                        counted=p.counted, groups=p.groups, need=p.need)
     start = built.start_vector(p, greedy) if greedy is not None else None
-    res = run_mip(built.mip, solver=solver, time_limit_s=_remaining(deadline), mip_gap=mip_gap,
+    res = run_mip(built.mip, solver=solver, time_limit_s=time_left_s(deadline), mip_gap=mip_gap,
                    seed=seed, start=start, record=record)
     if res.status == "infeasible":
         raise InfeasibleError(
@@ -360,7 +389,7 @@ def _tie_break(p: Problem, first: _PartResult, *, solver, deadline, mip_gap, see
         return first.selected
     if p.objective == "max_coverage" and not np.any(p.cost[first.selected] > 0):
         return first.selected
-    if deadline is not None and _remaining(deadline) <= 0:
+    if deadline is not None and time_left_s(deadline) <= 0:
         record.note("tie-break stage skipped: no time left")
         return first.selected
     value = _part_value(p, first.selected)
@@ -372,7 +401,7 @@ def _tie_break(p: Problem, first: _PartResult, *, solver, deadline, mip_gap, see
         target = value + tol
     built = build_model(p, "tie_break", target=target)
     start = built.start_vector(p, first.selected)
-    res = run_mip(built.mip, solver=solver, time_limit_s=_remaining(deadline), mip_gap=mip_gap,
+    res = run_mip(built.mip, solver=solver, time_limit_s=time_left_s(deadline), mip_gap=mip_gap,
                    seed=seed, start=start, record=record)
     if res.x is None:
         record.note(f"tie-break stage found no plan ({res.status}); first-stage plan kept")
