@@ -16,14 +16,8 @@ import scipy.sparse as sp
 from siting.errors import InfeasibleError, InputError, SolverError
 from siting.optimize import backhaul as backhaul_model
 from siting.optimize import highs_backend, pulp_backend
-from siting.optimize.backhaul import (
-    checked_arcs,
-    checked_sites,
-    feed_columns,
-    feed_rows,
-    relay_chains,
-    solve_with_backhaul,
-)
+from siting.optimize.backhaul import feed_columns, feed_rows, solve_with_backhaul
+from siting.optimize.feed_network import checked_arcs, checked_sites, relay_chains
 from siting.optimize.model import MipModel, MipResult
 
 INF = math.inf

@@ -107,7 +107,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.sparse as sp
 
-from siting.errors import InfeasibleError, InputError, SolverError
+from siting.errors import InfeasibleError, SolverError
 from siting.optimize import highs_backend
 from siting.optimize.core import (
     TIE_BREAK_MIN_S,
@@ -119,7 +119,19 @@ from siting.optimize.core import (
     validated_problem,
     warm_start_kept,
 )
-from siting.optimize.inputs import OptionInputs, as_bool, first_indices, take_out_fixed
+from siting.optimize.feed_network import (
+    Arcs,
+    SiteInputs,
+    checked_arcs,
+    checked_sites,
+    feedable_sites,
+    fiber_roots,
+    hop_levels,
+    relay_chains,
+    root_link_cny,
+    useful_arcs,
+)
+from siting.optimize.inputs import OptionInputs, first_indices, take_out_fixed
 from siting.optimize.model import (
     BuiltModel,
     MipResult,
@@ -134,186 +146,14 @@ from siting.optimize.solution import Solution, relative_gap
 #: Feed kinds, as reported per site ("" for a site off air).
 FIBER, MICROWAVE, SATELLITE = "fiber", "microwave", "satellite"
 _KINDS = (FIBER, MICROWAVE, SATELLITE)
-#: Reported for a site on air whose backhaul is in place (:attr:`SiteInputs.in_place`): it
-#: has no feed column.
+#: Reported for a site on air whose backhaul is in place
+#: (:attr:`~siting.optimize.feed_network.SiteInputs.in_place`): it has no feed column.
 IN_PLACE = "in_place"
 #: Codes of the kinds in :attr:`FeedColumns.kind` (indices into ``_KINDS``) ...
 FIBER_KIND, MICROWAVE_KIND, SATELLITE_KIND = (_KINDS.index(k) for k in _KINDS)
 #: ... and of the level columns :math:`L^k_t` of :func:`feed_columns`: no feed of their
 #: own, cost 0.
 LEVEL_KIND = len(_KINDS)
-
-
-# ---------------------------------------------------------------------------------------
-# inputs
-
-
-@dataclass(frozen=True)
-class SiteInputs:
-    """The checked per-site backhaul inputs."""
-
-    site_of_option: np.ndarray  # int64 per option
-    fiber_cost_cny: np.ndarray  # per site [CNY]; inf: no fiber route; 0: fiber on site
-    satellite_cost_cny: np.ndarray  # per site [CNY]; inf: no satellite
-    needs_backhaul: np.ndarray  # bool per site: False with fiber on site or backhaul in place
-    max_hops: int
-    in_place: np.ndarray  # bool per site: backhaul built before the plan, no fiber on site
-
-    @property
-    def n_sites(self) -> int:
-        return self.fiber_cost_cny.size
-
-    @property
-    def fiber_source(self) -> np.ndarray:
-        """Bool per site: can be fed at hop level 0 (fiber route, or fiber on site)."""
-        return np.isfinite(self.fiber_cost_cny)
-
-    @property
-    def fiber_on_site(self) -> np.ndarray:
-        """Bool per site: needs no backhaul, being a fiber source itself (fiber cost 0)."""
-        return ~self.needs_backhaul & ~self.in_place
-
-
-@dataclass(frozen=True)
-class Arcs:
-    """Directed microwave arcs ``child <- parent``: the cheapest link per ordered pair of
-    sites, sorted by child, cost, parent. ``link`` is the link's row in the input."""
-
-    child: np.ndarray
-    parent: np.ndarray
-    cost_cny: np.ndarray
-    link: np.ndarray
-
-
-def _site_costs(values, n_sites: int, name: str) -> np.ndarray:
-    """``values`` (None, a scalar or one per site) as ``n_sites`` floats >= 0, inf allowed
-    (unavailable); None: inf everywhere."""
-    if values is None:
-        return np.full(n_sites, np.inf)
-    arr = np.asarray(values, dtype=float)
-    if arr.ndim == 0:
-        arr = np.full(n_sites, float(arr))
-    if arr.shape != (n_sites,) or np.any(np.isnan(arr)) or np.any(arr < 0):
-        raise InputError(f"{name} must be None, a number or {n_sites} numbers >= 0 "
-                         "(inf: unavailable)")
-    return arr
-
-
-def checked_sites(site_of_option, n_options: int, fiber_cost_cny, satellite_cost_cny,
-                  site_needs_backhaul, max_hops, site_in_place=None) -> SiteInputs:
-    """The per-site inputs of :func:`solve_with_backhaul`, checked (:class:`InputError`).
-    A site that needs no backhaul has fiber on site (its fiber costs 0), unless its backhaul
-    is in place (``site_in_place``): then its fiber route keeps its cost, paid only if the
-    plan makes it a relay."""
-    fiber = _site_costs(fiber_cost_cny, np.size(fiber_cost_cny), "fiber_cost_cny")
-    n_sites = fiber.size
-    site = np.asarray(site_of_option)
-    if (site.shape != (n_options,) or not np.issubdtype(site.dtype, np.integer)
-            or np.any(site < 0) or np.any(site >= n_sites)):
-        raise InputError(f"site_of_option must be {n_options} integers in [0, {n_sites}) "
-                         "(one site per option; fiber_cost_cny has one entry per site)")
-    in_place = as_bool(site_in_place, n_sites, "site_in_place", default=False)
-    needs = as_bool(site_needs_backhaul, n_sites, "site_needs_backhaul", default=True) & ~in_place
-    if isinstance(max_hops, bool) or not float(max_hops).is_integer() or max_hops < 0:
-        raise InputError(f"max_hops must be an integer >= 0, got {max_hops!r}")
-    return SiteInputs(site_of_option=site.astype(np.int64),
-                      fiber_cost_cny=np.where(needs | in_place, fiber, 0.0),
-                      satellite_cost_cny=_site_costs(satellite_cost_cny, n_sites,
-                                                     "satellite_cost_cny"),
-                      needs_backhaul=needs, max_hops=int(max_hops), in_place=in_place)
-
-
-def checked_arcs(links, n_sites: int) -> Arcs:
-    """``links`` (a mapping or DataFrame with ``site_a``, ``site_b``, ``cost_cny``; None: no
-    links) as :class:`Arcs` in both directions, the cheapest link per ordered pair kept."""
-    if links is None:
-        empty = np.zeros(0, np.int64)
-        return Arcs(child=empty, parent=empty, cost_cny=np.zeros(0), link=empty)
-    try:
-        a, b = np.asarray(links["site_a"]), np.asarray(links["site_b"])
-        cost = np.asarray(links["cost_cny"], dtype=float)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(f"links needs columns site_a, site_b, cost_cny: {exc}") from None
-    if not (a.shape == b.shape == cost.shape and a.ndim == 1):
-        raise InputError("links: site_a, site_b and cost_cny must be 1-D of one length")
-    if a.size and (not np.issubdtype(a.dtype, np.integer)
-                   or not np.issubdtype(b.dtype, np.integer)
-                   or min(a.min(), b.min()) < 0 or max(a.max(), b.max()) >= n_sites
-                   or np.any(a == b)):
-        raise InputError(f"links: site_a and site_b must be distinct site indices in "
-                         f"[0, {n_sites})")
-    if np.any(~np.isfinite(cost)) or np.any(cost < 0):
-        raise InputError("links: cost_cny must be finite and >= 0")
-    link = np.arange(a.size)
-    child, parent = np.concatenate([a, b]), np.concatenate([b, a])
-    cost, link = np.concatenate([cost, cost]), np.concatenate([link, link])
-    order = np.lexsort((link, cost, parent, child))
-    child, parent, cost, link = child[order], parent[order], cost[order], link[order]
-    first = np.ones(child.size, bool)
-    first[1:] = (child[1:] != child[:-1]) | (parent[1:] != parent[:-1])
-    keep = np.flatnonzero(first)
-    order = np.lexsort((parent[keep], cost[keep], child[keep]))
-    keep = keep[order]
-    return Arcs(child=child[keep].astype(np.int64), parent=parent[keep].astype(np.int64),
-                cost_cny=cost[keep], link=link[keep].astype(np.int64))
-
-
-# ---------------------------------------------------------------------------------------
-# which sites can be fed, and at which hop levels
-
-
-def root_link_cny(sites: SiteInputs, arcs: Arcs, roots: np.ndarray | None) -> np.ndarray:
-    """Per site, the cheapest link into it from a root [CNY]; inf where none (everywhere
-    when ``roots`` is None). ``roots``: bool per site, on air and fed by fiber at no cost
-    in every plan (an existing site whose fiber costs 0)."""
-    cheapest = np.full(sites.n_sites, np.inf)
-    if roots is not None:
-        from_root = roots[arcs.parent]
-        np.minimum.at(cheapest, arcs.child[from_root], arcs.cost_cny[from_root])
-    return cheapest
-
-
-def fiber_roots(sites: SiteInputs, fixed_options: np.ndarray) -> np.ndarray:
-    """Bool per site: a root of :func:`root_link_cny`, a site of one of the options
-    ``fixed_options`` (indices; on air before the plan) whose fiber costs 0."""
-    roots = np.zeros(sites.n_sites, bool)
-    roots[sites.site_of_option[fixed_options]] = True
-    return roots & (sites.fiber_cost_cny == 0)
-
-
-def useful_arcs(sites: SiteInputs, arcs: Arcs, possible: np.ndarray, *, level: int = 1,
-                roots: np.ndarray | None = None) -> np.ndarray:
-    """Bool per arc: can feed its child at hop level ``level`` in some optimal plan. Both
-    ends can be on air, the child needs backhaul (or has it in place, and may be fed to
-    relay), and its fiber costs more than the link
-    (else fiber feeds it at level 0 for no more); with ``roots`` (of
-    :func:`root_link_cny`), no root links to the child for less (``level`` 1) or for no
-    more (``level`` 2 and up): that link would feed it at level 1 for no more."""
-    dearest = root_link_cny(sites, arcs, roots)[arcs.child]
-    within = arcs.cost_cny <= dearest if level == 1 else arcs.cost_cny < dearest
-    feedable = sites.needs_backhaul | sites.in_place
-    return (possible[arcs.child] & possible[arcs.parent] & feedable[arcs.child]
-            & (arcs.cost_cny < sites.fiber_cost_cny[arcs.child]) & within)
-
-
-def hop_levels(sites: SiteInputs, arcs: Arcs, possible: np.ndarray, *,
-               roots: np.ndarray | None = None) -> np.ndarray:
-    """Bool (max_hops + 1, n_sites): site ``s`` can be fed at hop level ``k`` (level 0:
-    fiber) using only sites that can be on air (``possible``) and the arcs of
-    :func:`useful_arcs` at each level; breadth-first layers."""
-    levels = np.zeros((sites.max_hops + 1, sites.n_sites), bool)
-    levels[0] = possible & sites.fiber_source
-    for k in range(1, sites.max_hops + 1):
-        useful = useful_arcs(sites, arcs, possible, level=k, roots=roots)
-        levels[k, arcs.child[useful & levels[k - 1][arcs.parent]]] = True
-    return levels
-
-
-def feedable_sites(sites: SiteInputs, arcs: Arcs, possible: np.ndarray) -> np.ndarray:
-    """Bool per site: some backhaul can feed it if it goes on air (a site that needs none
-    always can); ``possible``: the sites that can be on air (relays are among them)."""
-    satellite = sites.needs_backhaul & np.isfinite(sites.satellite_cost_cny)
-    return ~sites.needs_backhaul | satellite | hop_levels(sites, arcs, possible).any(axis=0)
 
 
 # ---------------------------------------------------------------------------------------
@@ -354,7 +194,8 @@ def _microwave_columns(sites: SiteInputs, arcs: Arcs, levels: np.ndarray,
 def feed_columns(sites: SiteInputs, arcs: Arcs, possible: np.ndarray, *,
                  roots: np.ndarray | None = None) -> FeedColumns:
     """The pruned backhaul variables of the module docstring for the sites that can be on
-    air (``possible``); ``roots`` as in :func:`root_link_cny` (None: no root pruning)."""
+    air (``possible``); ``roots`` as in :func:`~siting.optimize.feed_network.root_link_cny`
+    (None: no root pruning)."""
     levels = hop_levels(sites, arcs, possible, roots=roots)
     parents = np.zeros(sites.n_sites, bool)
     parents[arcs.parent[useful_arcs(sites, arcs, possible, roots=roots)]] = True
@@ -504,7 +345,6 @@ def feed_rows(feed: FeedColumns, arcs: Arcs, site_of_option: np.ndarray,
     hi = np.concatenate([np.full(opts.size, np.inf), np.zeros(served.size),
                          np.ones(served.size), np.zeros(parents.shape[0])])
     return A, lo, hi
-
 
 
 # ---------------------------------------------------------------------------------------
@@ -672,43 +512,6 @@ def _translate(source: _JointModel, source_ids: np.ndarray, chosen: np.ndarray,
 # the warm start
 
 
-def relay_chains(sites: SiteInputs, arcs: Arcs, possible: np.ndarray, on_air: np.ndarray,
-                 relay_cost_cny: np.ndarray) -> np.ndarray:
-    r"""Bool per site: off air, and on the cheapest chain of hops feeding some on-air site.
-
-    :math:`G^k_t`, the least cost of feeding site :math:`t` within :math:`k` hops, its own
-    cost :math:`r_t` included (``relay_cost_cny``: 0 on air, inf where it cannot go on
-    air), by the layers of a hop-limited Bellman-Ford recursion over the useful arcs
-    (:func:`useful_arcs`): :math:`G^0_t = r_t + f_t`, :math:`G^k_t = \min(G^{k-1}_t,\;
-    r_t + \min_u (c_{t \leftarrow u} + G^{k-1}_u))`. Each on-air site's chain is followed
-    back from level :math:`H`. Chains ignore that relays can be shared and that satellite
-    exists: they only propose relays, which the kernel model of :func:`_start_plan`
-    chooses among.
-    """
-    useful = useful_arcs(sites, arcs, possible)
-    child, parent, cost = arcs.child[useful], arcs.parent[useful], arcs.cost_cny[useful]
-    best = relay_cost_cny + sites.fiber_cost_cny
-    feeder = []
-    for _ in range(sites.max_hops):
-        via = cost + best[parent]
-        order = np.lexsort((via, child))
-        lead = order[np.flatnonzero(np.diff(child[order], prepend=-1) != 0)]
-        chained = np.full(sites.n_sites, np.inf)
-        chained[child[lead]] = relay_cost_cny[child[lead]] + via[lead]
-        from_ = np.full(sites.n_sites, -1)
-        from_[child[lead]] = parent[lead]
-        better = chained < best
-        feeder.append(np.where(better, from_, -1))
-        best = np.where(better, chained, best)
-    relays = np.zeros(sites.n_sites, bool)
-    here = np.flatnonzero(on_air & sites.needs_backhaul)
-    for up in reversed(feeder):
-        moved = up[here] >= 0
-        here = np.where(moved, up[here], here)
-        relays[here[moved]] = True
-    return relays & ~on_air
-
-
 def _sites_first(model: _JointModel, *, solver, deadline, mip_gap, seed) -> np.ndarray | None:
     """Option columns of the least-cost plan meeting the model's must-cover rows, budget,
     quota and groups as if backhaul were free
@@ -788,9 +591,9 @@ def _on_air(model: _JointModel, plan: np.ndarray | None) -> np.ndarray:
 
 
 def _relays(model: _JointModel, on_air: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(bool per site: the relays :func:`relay_chains` proposes to feed the sites
-    ``on_air``, each priced at its cheapest option that is not fixed; those option
-    columns, one per site that has one)."""
+    """(bool per site: the relays :func:`~siting.optimize.feed_network.relay_chains`
+    proposes to feed the sites ``on_air``, each priced at its cheapest option that is not
+    fixed; those option columns, one per site that has one)."""
     sites = model.sites
     site = sites.site_of_option[model.scope.cols]
     free = np.setdiff1d(np.arange(model.n_options), model.fixed_cols)
@@ -806,9 +609,9 @@ def _start_plan(model: _JointModel, *, solver, deadline, mip_gap, seed,
 
     The options of :func:`_sites_first` (must-cover rows at least cost, backhaul ignored),
     fed as cheaply as a small joint model allows: its options are those, fixed, and the
-    cheapest option at each relay :func:`relay_chains` proposes; it keeps the budget, quota
-    and groups, so its plan is one of the full model's. Without relays the sites' own
-    fiber routes would often cost many times their masts.
+    cheapest option at each relay :func:`~siting.optimize.feed_network.relay_chains`
+    proposes; it keeps the budget, quota and groups, so its plan is one of the full model's.
+    Without relays the sites' own fiber routes would often cost many times their masts.
     """
     if model.n_options == 0:
         return None
@@ -963,7 +766,8 @@ def _site_penalty(model: _JointModel, reduced_cost: np.ndarray) -> np.ndarray:
 def _kernel_lp(model: _JointModel, built: BuiltModel, deadline) -> _KernelLp | None:
     """The :class:`_KernelLp` of the relaxation ``KERNEL_RELAXATION`` names for the model's
     objective, or None when it is not solved in time. The cheapest-feed relaxation has no
-    relays: the kernel adds those :func:`relay_chains` proposes."""
+    relays: the kernel adds those :func:`~siting.optimize.feed_network.relay_chains`
+    proposes."""
     if KERNEL_RELAXATION[model.p.objective] == HOP_INDEXED:
         lp = highs_backend.solve_lp(built.mip, time_limit_s=time_left_s(deadline))
         return None if lp is None else _KernelLp(_lp_sites(model, lp[0]),

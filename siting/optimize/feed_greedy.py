@@ -21,12 +21,10 @@ from siting.optimize.backhaul import (
     LEVEL_KIND,
     MICROWAVE_KIND,
     SATELLITE_KIND,
-    Arcs,
     FeedColumns,
-    SiteInputs,
     feed_lookup,
-    useful_arcs,
 )
+from siting.optimize.feed_network import Arcs, SiteInputs, useful_arcs
 from siting.optimize.inputs import OptionInputs
 from siting.optimize.model import coverage_count
 from siting.optimize.phased import PeriodLimits

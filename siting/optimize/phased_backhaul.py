@@ -36,20 +36,22 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from siting.optimize.backhaul import (
-    Arcs,
     BackhaulSolution,
     FeedColumns,
     FeedScope,
-    SiteInputs,
-    checked_arcs,
-    checked_sites,
     feed_columns,
     feed_rows,
     feed_scope,
-    fiber_roots,
     site_feeds,
 )
 from siting.optimize.feed_greedy import greedy_schedule
+from siting.optimize.feed_network import (
+    Arcs,
+    SiteInputs,
+    checked_arcs,
+    checked_sites,
+    fiber_roots,
+)
 from siting.optimize.inputs import (
     OptionInputs,
     as_float,
