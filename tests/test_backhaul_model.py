@@ -16,7 +16,13 @@ import scipy.sparse as sp
 from siting.errors import InfeasibleError, InputError, SolverError
 from siting.optimize import backhaul as backhaul_model
 from siting.optimize import highs_backend, pulp_backend
-from siting.optimize.backhaul import feed_columns, feed_rows, solve_with_backhaul
+from siting.optimize.backhaul import solve_with_backhaul
+from siting.optimize.feed_model import (
+    LEVEL_KIND,
+    MICROWAVE_KIND,
+    feed_columns,
+    feed_rows,
+)
 from siting.optimize.feed_network import checked_arcs, checked_sites, relay_chains
 from siting.optimize.model import MipModel, MipResult
 
@@ -504,10 +510,10 @@ def level_relay():
 
 def test_a_relay_with_two_cost_classes_has_one_level_column():
     feed, (A, _, _), _ = model_of(level_relay())
-    level = np.flatnonzero(feed.kind == backhaul_model.LEVEL_KIND)
+    level = np.flatnonzero(feed.kind == LEVEL_KIND)
     assert list(zip(feed.site[level], feed.level[level])) == [(1, 1)]
     assert feed.cost_cny[level].tolist() == [0.0]
-    hop = np.flatnonzero((feed.kind == backhaul_model.MICROWAVE_KIND) & (feed.site == 3)
+    hop = np.flatnonzero((feed.kind == MICROWAVE_KIND) & (feed.site == 3)
                          & (feed.level == 2))
     row = A[:, 4 + hop[0]].nonzero()[0]  # 4 options come first
     # site 3's level-2 row: its own column and site 1's level column, nothing else
@@ -525,7 +531,7 @@ def test_each_hop_row_names_each_parent_once(seed):
     feed, (A, lo, hi), arcs = model_of(random_instance(np.random.default_rng([18, seed]),
                                                        "min_cost"))
     n = A.shape[1] - feed.size
-    for v in np.flatnonzero(feed.kind == backhaul_model.MICROWAVE_KIND):
+    for v in np.flatnonzero(feed.kind == MICROWAVE_KIND):
         members = feed.arcs_of[feed.arc_ptr[v]:feed.arc_ptr[v + 1]]
         rows = [r for r in A[:, n + v].nonzero()[0] if hi[r] == 0 and lo[r] == -np.inf
                 and A[r, n + v] == 1 and A[r, :n].nnz == 0]  # not the on-air rows
@@ -549,7 +555,7 @@ def test_links_a_root_beats_are_dropped(roots, expected):
     arcs = checked_arcs(link_table(inst["links"]), 4)
     feed = feed_columns(sites, arcs, np.ones(4, bool),
                         roots=None if roots is None else np.array(roots))
-    at_2 = np.flatnonzero((feed.site == 2) & (feed.kind == backhaul_model.MICROWAVE_KIND))
+    at_2 = np.flatnonzero((feed.site == 2) & (feed.kind == MICROWAVE_KIND))
     assert list(zip(feed.level[at_2].tolist(), feed.cost_cny[at_2].tolist())) == expected
     res = check_against_brute_force(inst, "min_cost")
     assert res.feeder_site[2] == 0 and res.total_cost_cny == 1 + 3

@@ -12,7 +12,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from siting.optimize.backhaul import FIBER, IN_PLACE, MICROWAVE, SATELLITE
+from siting.optimize.feed_model import FIBER, IN_PLACE, MICROWAVE, SATELLITE
 
 #: Columns of :func:`backhaul_table` besides the geometry.
 LINK_FIELDS = ("from_id", "to_id", "kind", "band_ghz", "length_m", "cost_cny",

@@ -8,63 +8,12 @@ none), a microwave hop from an on-air site that is itself fed within ``max_hops`
 (fiber on site) are fiber-fed at no cost. Backhaul costs count like option costs: in the
 ``min_cost`` objective, in the budget, and in the lexicographic tie-break.
 
-Model (the coverage model of :mod:`siting.optimize.model`, :math:`x_j`, :math:`y_i`, plus):
-:math:`\varphi_s \in \{0,1\}` site :math:`s` fed by fiber (hop level 0),
-:math:`\mu^k_{s,c} \in \{0,1\}` fed at hop level :math:`k = 1..H` by a link of cost
-:math:`c`, :math:`\psi_s \in \{0,1\}` fed by satellite. :math:`O_s` are the options of
-:math:`s`, :math:`N_c(s)` the sites a link of cost :math:`c` joins to :math:`s`,
-:math:`L^0_t = \varphi_t` and :math:`L^k_t = \sum_c \mu^k_{t,c}` the level of :math:`t`:
-
-.. math::
-
-    F_s = \varphi_s + \psi_s + \sum_{k,c} \mu^k_{s,c}, \qquad
-    F_s \ge x_j \;(j \in O_s), \qquad F_s \le \sum_{j \in O_s} x_j, \qquad F_s \le 1,
-
-    \mu^k_{s,c} \le \sum_{t \in N_c(s)} L^{k-1}_t \quad (k = 1..H),
-
-and every cost term :math:`\sum_j c_j x_j` of the coverage model (objective, budget row,
-tie-break row) gains :math:`\sum_s (f_s \varphi_s + \sigma_s \psi_s) + \sum_{s,k,c}
-c\, \mu^k_{s,c}`. A site fed at level :math:`k` needs an on-air neighbour fed at level
-:math:`k - 1` (:math:`F_t \le \sum_{O_t} x_j`), so the links in use form a forest rooted at
-fiber-fed sites with depth at most :math:`H`; no cycle can feed itself.
-
-Why this formulation. It is the hop-indexed model of hop-constrained spanning and Steiner
-trees (Gouveia 1998; Voß 1999), whose LP bound is much stronger than Miller-Tucker-Zemlin
-style level labels and close to the multicommodity flow model's (Gouveia 1996) at a fraction
-of its size (no commodity per site). Here each site has at most one incoming link and pays
-for it, so links of equal cost into a site are interchangeable: the arc variables
-:math:`z^k_{s \leftarrow t}` of the hop-indexed model are projected out per (site, level,
-link cost). The projection is exact and loses no LP strength (the projection of
-:math:`\{\sum_{t} z_t = \mu,\ 0 \le z_t \le L_t\}` is :math:`\mu \le \sum_t L_t`), and with
-one flat price per microwave band a site has at most one variable per band and level
-instead of one per neighbour and level. Where a site has two or more microwave columns at a
-level :math:`k < H` and can feed a hop, :math:`L^k_t` is a variable of its own (a feed
-column of cost 0, ``LEVEL_KIND``) with the row :math:`L^k_t = \sum_c \mu^k_{t,c}`, so that
-each hop's row names each parent once instead of once per cost class of the parent (on the
-100 km region: 6.0 million of those rows' nonzeros become 3.8 million). This is variable
-redefinition again (Gouveia 1998): the same polytope in more variables, as strong.
-
-Pruning, before the model is built: sites that cannot be on air (no option left once fixed
-options' groups and the budget exclude some) carry no variables and relay nothing; hop level
-:math:`k` exists for a site only when a chain of :math:`k` links through such sites reaches
-a fiber-capable site (breadth-first layers); a link into a site whose fiber costs no more
-than the link, and satellite where fiber is no dearer, are dropped (fiber feeds the site at
-level 0, which serves any child at least as well); sites that need no backhaul get a
-variable only where they can feed a hop. A root, an existing site whose fiber costs 0 (on
-air and fed at level 0 in every plan), prunes the links into a site it links to for
-:math:`c_r`: at level 1 those dearer than :math:`c_r`, at levels 2 and up those costing
-:math:`c_r` or more, and satellite costing :math:`c_r` or more. Exchange argument: feeding
-the site from the root instead costs no more and lifts its subtree to lower levels, whose
-columns exist; repeated, this ends (each step lowers the cost, or the sum of levels at the
-same cost), with a plan as good using no pruned column. Options at sites nothing can feed
-(no fiber, no satellite, no chain within :math:`H` hops) leave the model.
-
-Must-cover rows that only such options could cover (or give the backup coverage
-:math:`k_i` they ask for) are reported in :attr:`BackhaulSolution.backhaul_blocked` and
-their requirement is lowered to what the feedable options can give: backhaul, not the
-budget, is what leaves them uncovered. The check is structural (graph reachability over the
-sites that can be on air), done before the solve; rows the budget or quota leave uncovered
-raise :class:`~siting.errors.InfeasibleError` as in :func:`~siting.optimize.solve_coverage_model`.
+The model is the coverage model of :mod:`siting.optimize.model` with the feed variables and
+rows of :mod:`siting.optimize.feed_model` (a hop-indexed formulation, projected and pruned
+exactly; its derivation and references are there), built over the network of
+:mod:`siting.optimize.feed_network`. Options at sites nothing can feed leave the model;
+must-cover rows only they could cover are reported in
+:attr:`BackhaulSolution.backhaul_blocked`, asked for what the feedable options can give.
 
 Solving. The MIP gets warm starts, the better feasible one kept: the plan of the same
 constraints as if backhaul were free (:func:`~siting.optimize.solve_coverage_model`), fed
@@ -83,19 +32,12 @@ Whatever stops a MIP before it has a plan of its own, the warm start is the plan
 as not proven.
 
 Not modelled: link capacity (a site may feed any number of others). Phased plans with
-backhaul are :mod:`siting.optimize.phased_backhaul`: :func:`feed_scope`,
-:func:`feed_columns` and :func:`feed_rows` build the one-period block it repeats.
+backhaul are :mod:`siting.optimize.phased_backhaul`.
 
 References
 ----------
 Angelelli, E., Mansini, R., Speranza, M.G. (2010). Kernel search: a general heuristic for the
 multi-dimensional knapsack problem. Computers & Operations Research 37(11), 2017-2026.
-Gouveia, L. (1996). Multicommodity flow models for spanning trees with hop constraints.
-European Journal of Operational Research 95(1), 178-190.
-Gouveia, L. (1998). Using variable redefinition for computing lower bounds for minimum
-spanning and Steiner trees with hop constraints. INFORMS Journal on Computing 10(2), 180-188.
-Voß, S. (1999). The Steiner tree problem with hop constraints. Annals of Operations Research
-86, 321-345.
 """
 
 from __future__ import annotations
@@ -119,17 +61,29 @@ from siting.optimize.core import (
     validated_problem,
     warm_start_kept,
 )
+from siting.optimize.feed_model import (
+    FIBER,
+    FIBER_KIND,
+    IN_PLACE,
+    KINDS,
+    LEVEL_KIND,
+    MICROWAVE_KIND,
+    SATELLITE_KIND,
+    FeedColumns,
+    FeedScope,
+    feed_columns,
+    feed_lookup,
+    feed_rows,
+    feed_scope,
+    with_level_columns,
+)
 from siting.optimize.feed_network import (
     Arcs,
     SiteInputs,
     checked_arcs,
     checked_sites,
-    feedable_sites,
     fiber_roots,
-    hop_levels,
     relay_chains,
-    root_link_cny,
-    useful_arcs,
 )
 from siting.optimize.inputs import OptionInputs, first_indices, take_out_fixed
 from siting.optimize.model import (
@@ -137,254 +91,13 @@ from siting.optimize.model import (
     MipResult,
     Problem,
     build_model,
-    coverage_count,
     covered_by,
     rewarded_rows,
 )
 from siting.optimize.solution import Solution, relative_gap
 
-#: Feed kinds, as reported per site ("" for a site off air).
-FIBER, MICROWAVE, SATELLITE = "fiber", "microwave", "satellite"
-_KINDS = (FIBER, MICROWAVE, SATELLITE)
-#: Reported for a site on air whose backhaul is in place
-#: (:attr:`~siting.optimize.feed_network.SiteInputs.in_place`): it has no feed column.
-IN_PLACE = "in_place"
-#: Codes of the kinds in :attr:`FeedColumns.kind` (indices into ``_KINDS``) ...
-FIBER_KIND, MICROWAVE_KIND, SATELLITE_KIND = (_KINDS.index(k) for k in _KINDS)
-#: ... and of the level columns :math:`L^k_t` of :func:`feed_columns`: no feed of their
-#: own, cost 0.
-LEVEL_KIND = len(_KINDS)
-
-
-# ---------------------------------------------------------------------------------------
-# the backhaul columns and rows
-
-
-@dataclass(frozen=True)
-class FeedColumns:
-    """The backhaul variables: per column its site, kind (index into ``_KINDS``, or
-    ``LEVEL_KIND`` for a level column :math:`L^k_t` of cost 0), hop level (-1 for
-    satellite), cost [CNY], and for microwave columns the arcs of its cost class (CSR-like:
-    ``arcs_of[arc_ptr[v]:arc_ptr[v + 1]]``, empty for the other kinds)."""
-
-    site: np.ndarray
-    kind: np.ndarray
-    level: np.ndarray
-    cost_cny: np.ndarray
-    arc_ptr: np.ndarray
-    arcs_of: np.ndarray
-
-    @property
-    def size(self) -> int:
-        return self.site.size
-
-
-def _microwave_columns(sites: SiteInputs, arcs: Arcs, levels: np.ndarray,
-                       useful: np.ndarray, k: int):
-    """Columns of hop level ``k``: one per (child, link cost) over the useful arcs whose
-    parent can be at level ``k - 1``. Returns (site, cost, arc_ptr, arcs_of)."""
-    idx = np.flatnonzero(useful & levels[k - 1][arcs.parent])  # sorted by child, cost
-    child, cost = arcs.child[idx], arcs.cost_cny[idx]
-    new = np.ones(idx.size, bool)
-    new[1:] = (child[1:] != child[:-1]) | (cost[1:] != cost[:-1])
-    starts = np.flatnonzero(new)
-    return child[starts], cost[starts], np.append(starts, idx.size), idx
-
-
-def feed_columns(sites: SiteInputs, arcs: Arcs, possible: np.ndarray, *,
-                 roots: np.ndarray | None = None) -> FeedColumns:
-    """The pruned backhaul variables of the module docstring for the sites that can be on
-    air (``possible``); ``roots`` as in :func:`~siting.optimize.feed_network.root_link_cny`
-    (None: no root pruning)."""
-    levels = hop_levels(sites, arcs, possible, roots=roots)
-    parents = np.zeros(sites.n_sites, bool)
-    parents[arcs.parent[useful_arcs(sites, arcs, possible, roots=roots)]] = True
-    fiber = np.flatnonzero(levels[0] & (sites.needs_backhaul | parents))
-    sat = np.flatnonzero(possible & sites.needs_backhaul
-                         & (sites.satellite_cost_cny < sites.fiber_cost_cny)
-                         & (sites.satellite_cost_cny < root_link_cny(sites, arcs, roots)))
-    site = [fiber, sat]
-    kind = [np.full(fiber.size, FIBER_KIND, np.int8), np.full(sat.size, SATELLITE_KIND, np.int8)]
-    level = [np.zeros(fiber.size, np.int64), np.full(sat.size, -1, np.int64)]
-    cost = [sites.fiber_cost_cny[fiber], sites.satellite_cost_cny[sat]]
-    ptr, members = [np.zeros(fiber.size + sat.size + 1, np.int64)], []
-    for k in range(1, sites.max_hops + 1):
-        useful = useful_arcs(sites, arcs, possible, level=k, roots=roots)
-        s, c, arc_ptr, arcs_of = _microwave_columns(sites, arcs, levels, useful, k)
-        site.append(s)
-        kind.append(np.full(s.size, MICROWAVE_KIND, np.int8))
-        level.append(np.full(s.size, k, np.int64))
-        cost.append(c)
-        ptr.append(arc_ptr[1:] + sum(m.size for m in members))
-        members.append(arcs_of)
-    level_site, level_k = _level_columns(np.concatenate(site), np.concatenate(level),
-                                         parents, sites.n_sites, sites.max_hops)
-    n_members = sum(m.size for m in members)
-    return FeedColumns(site=np.concatenate(site + [level_site]),
-                       kind=np.concatenate(kind + [np.full(level_site.size, LEVEL_KIND,
-                                                           np.int8)]),
-                       level=np.concatenate(level + [level_k]),
-                       cost_cny=np.concatenate(cost + [np.zeros(level_site.size)]),
-                       arc_ptr=np.concatenate(ptr + [np.full(level_site.size, n_members)]),
-                       arcs_of=np.concatenate(members) if members else np.zeros(0, np.int64))
-
-
-def _level_columns(site: np.ndarray, level: np.ndarray, parents: np.ndarray, n_sites: int,
-                   max_hops: int) -> tuple[np.ndarray, np.ndarray]:
-    r"""(site, level) of the level columns :math:`L^k_t = \sum_c \mu^k_{t,c}`: one for each
-    site ``t`` with two or more microwave columns at a level ``k < max_hops`` that can
-    feed a hop (``parents``), so that a hop's row names its parent once, not once per cost
-    class. ``site``, ``level``: of the feed columns (fiber level 0, satellite -1)."""
-    out_site, out_level = [], []
-    for k in range(1, max_hops):
-        count = np.bincount(site[level == k], minlength=n_sites)
-        t = np.flatnonzero((count > 1) & parents)
-        out_site.append(t)
-        out_level.append(np.full(t.size, k, np.int64))
-    if not out_site:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return np.concatenate(out_site), np.concatenate(out_level)
-
-
-def _site_matrix(site: np.ndarray, n_sites: int, mask: np.ndarray | None = None) -> sp.csr_matrix:
-    """(n_sites x len(site)) 0/1 matrix: entry (s, v) when column ``v`` is at site ``s``
-    (and ``mask[v]``)."""
-    cols = np.arange(site.size) if mask is None else np.flatnonzero(mask)
-    return sp.csr_matrix((np.ones(cols.size), (site[cols], cols)), shape=(n_sites, site.size))
-
-
-def _represents_level(feed: FeedColumns, k: int, n_sites: int) -> np.ndarray:
-    r"""Bool per feed column: a term of :math:`L^k_t` in a hop's row, its site's level
-    column where it has one (:func:`_level_columns`), else its feed columns at level
-    ``k``."""
-    at = feed.level == k
-    has_level = np.zeros(n_sites, bool)
-    has_level[feed.site[at & (feed.kind == LEVEL_KIND)]] = True
-    return at & ((feed.kind == LEVEL_KIND) | ~has_level[feed.site])
-
-
-def _parent_rows(feed: FeedColumns, arcs: Arcs, n_sites: int) -> sp.csr_matrix:
-    r""":math:`\mu^k_{s,c} - \sum_{t \in N_c(s)} L^{k-1}_t \le 0`, one row per microwave
-    column, over the feed columns."""
-    mw = np.flatnonzero(feed.kind == MICROWAVE_KIND)
-    counts = np.diff(feed.arc_ptr)[mw]
-    member = sp.csr_matrix((np.ones(counts.sum()),
-                            (np.repeat(np.arange(mw.size), counts), feed.arcs_of)),
-                           shape=(mw.size, arcs.child.size))
-    to_parent = sp.csr_matrix((np.ones(arcs.parent.size),
-                               (np.arange(arcs.parent.size), arcs.parent)),
-                              shape=(arcs.parent.size, n_sites))
-    blocks = []
-    for k in np.unique(feed.level[mw]):
-        rows = np.flatnonzero(feed.level[mw] == k)
-        at_level = _site_matrix(feed.site, n_sites, _represents_level(feed, k - 1, n_sites))
-        own = sp.csr_matrix((np.ones(rows.size), (np.arange(rows.size), mw[rows])),
-                            shape=(rows.size, feed.size))
-        blocks.append(own - member[rows] @ to_parent @ at_level)
-    return sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, feed.size))
-
-
-def _site_level_key(feed: FeedColumns) -> np.ndarray:
-    """Per feed column, its (site, level) as one integer >= 0."""
-    return feed.site * (int(feed.level.max(initial=0)) + 2) + feed.level + 1
-
-
-def _with_level_columns(feed: FeedColumns, chosen: np.ndarray) -> np.ndarray:
-    """The feed columns ``chosen`` (level columns among them dropped) and the level columns
-    they set to 1: those at the site and level of a chosen microwave column (sorted)."""
-    chosen = chosen[feed.kind[chosen] != LEVEL_KIND]
-    levels = np.flatnonzero(feed.kind == LEVEL_KIND)
-    key = _site_level_key(feed)
-    used = np.isin(key[levels], key[chosen[feed.kind[chosen] == 1]])
-    return np.union1d(chosen, levels[used])
-
-
-def _level_rows(feed: FeedColumns) -> sp.csr_matrix:
-    r""":math:`L^k_t - \sum_c \mu^k_{t,c} = 0`, one row per level column, over the feed
-    columns."""
-    levels = np.flatnonzero(feed.kind == LEVEL_KIND)
-    key = _site_level_key(feed)
-    row_of = np.full(key.max(initial=0) + 1, -1)
-    row_of[key[levels]] = np.arange(levels.size)
-    mw = np.flatnonzero(feed.kind == MICROWAVE_KIND)
-    row = row_of[key[mw]]
-    terms = mw[row >= 0]
-    return sp.csr_matrix((np.concatenate([np.ones(levels.size), -np.ones(terms.size)]),
-                          (np.concatenate([np.arange(levels.size), row[row >= 0]]),
-                           np.concatenate([levels, terms]))),
-                         shape=(levels.size, feed.size))
-
-
-def feed_rows(feed: FeedColumns, arcs: Arcs, site_of_option: np.ndarray,
-              n_sites: int, *, optional: np.ndarray | None = None
-              ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
-    """The rows of the module docstring over ``[options, feed columns]``: each site with
-    feed columns fed when on air (but the sites ``optional``, bool per site: backhaul in
-    place, fed only to relay), only then, at most once; each hop's parent fed one level
-    lower; each level column the sum of its site's microwave columns at its level. Returns
-    (matrix, lower bounds, upper bounds)."""
-    n = site_of_option.size
-    fed = _site_matrix(feed.site, n_sites, feed.kind != LEVEL_KIND)  # F_s
-    served = np.flatnonzero(np.diff(fed.indptr) > 0)
-    is_served = np.zeros(n_sites, bool)
-    is_served[served] = True
-    must = is_served if optional is None else is_served & ~optional
-    opts = np.flatnonzero(must[site_of_option])
-    per_option = sp.hstack([-sp.csr_matrix((np.ones(opts.size), (np.arange(opts.size), opts)),
-                                           shape=(opts.size, n)),
-                            fed[site_of_option[opts]]])
-    on_air = _site_matrix(site_of_option, n_sites)[served]
-    at_most = sp.hstack([-on_air, fed[served]])
-    once = sp.hstack([sp.csr_matrix((served.size, n)), fed[served]])
-    hops = sp.vstack([_parent_rows(feed, arcs, n_sites), _level_rows(feed)])
-    parents = sp.hstack([sp.csr_matrix((hops.shape[0], n)), hops])
-    A = sp.vstack([per_option, at_most, once, parents], format="csr")
-    n_levels = int(np.sum(feed.kind == LEVEL_KIND))
-    lo = np.concatenate([np.zeros(opts.size), np.full(2 * served.size, -np.inf),
-                         np.full(parents.shape[0] - n_levels, -np.inf), np.zeros(n_levels)])
-    hi = np.concatenate([np.full(opts.size, np.inf), np.zeros(served.size),
-                         np.ones(served.size), np.zeros(parents.shape[0])])
-    return A, lo, hi
-
-
 # ---------------------------------------------------------------------------------------
 # the joint model
-
-
-@dataclass(frozen=True)
-class FeedScope:
-    """What a model with backhaul chooses from: the options in it, the sites that can be on
-    air and be fed, and the rows' requirements once backhaul is accounted for."""
-
-    cols: np.ndarray  # option index of each option column
-    possible: np.ndarray  # bool per site: can be on air
-    feedable: np.ndarray  # bool per site: can be fed if on air
-    required: np.ndarray  # options each row must be covered by, within the feedable ones
-    blocked: np.ndarray  # bool per row: backhaul lowers its requirement
-
-
-def feed_scope(A: sp.csr_matrix, required: np.ndarray, open_options: np.ndarray,
-               fixed: np.ndarray, sites: SiteInputs, arcs: Arcs) -> FeedScope:
-    """The :class:`FeedScope` of the options ``open_options`` (bool per option: fixed or
-    choosable; ``fixed``: bool per option) covering the rows of ``A``, each needing
-    ``required`` options; :class:`InfeasibleError` for a must-cover row the open options
-    leave short, or a fixed site nothing can feed."""
-    short = np.flatnonzero(coverage_count(A, np.flatnonzero(open_options)) < required)
-    if short.size:
-        raise InfeasibleError(
-            f"{short.size} must-cover row(s) can only be covered by options excluded by fixed "
-            f"options' groups or the budget: rows {first_indices(short)}")
-    possible = np.bincount(sites.site_of_option[open_options], minlength=sites.n_sites) > 0
-    feedable = feedable_sites(sites, arcs, possible)
-    stranded = np.unique(sites.site_of_option[fixed & ~feedable[sites.site_of_option]])
-    if stranded.size:
-        raise InfeasibleError(f"{stranded.size} existing site(s) can be fed by no fiber, "
-                              f"satellite or microwave chain within the hop limit: sites "
-                              f"{first_indices(stranded)}")
-    cols = np.flatnonzero(open_options & feedable[sites.site_of_option])
-    reach = coverage_count(A, cols)
-    return FeedScope(cols=cols, possible=possible, feedable=feedable,
-                     required=np.minimum(required, reach), blocked=reach < required)
 
 
 def _open_options(p: Problem, options: OptionInputs) -> np.ndarray:
@@ -403,8 +116,8 @@ def _open_options(p: Problem, options: OptionInputs) -> np.ndarray:
 
 
 def _scope(p: Problem, options: OptionInputs, sites: SiteInputs, arcs: Arcs) -> FeedScope:
-    """The options and rows of the model: :func:`feed_scope` of the options the budget and
-    the fixed options' groups leave open."""
+    """The options and rows of the model: :func:`~siting.optimize.feed_model.feed_scope` of
+    the options the budget and the fixed options' groups leave open."""
     return feed_scope(p.A, p.required, _open_options(p, options), options.fixed, sites, arcs)
 
 
@@ -505,7 +218,7 @@ def _translate(source: _JointModel, source_ids: np.ndarray, chosen: np.ndarray,
     feeds = _feed_index(source.feed, own[source.feed.kind[own] != LEVEL_KIND], target.feed)
     if np.any(target_ids[at] != options) or np.any(feeds < 0):
         return None
-    return np.concatenate([at, target.n_options + _with_level_columns(target.feed, feeds)])
+    return np.concatenate([at, target.n_options + with_level_columns(target.feed, feeds)])
 
 
 # ---------------------------------------------------------------------------------------
@@ -541,21 +254,6 @@ def _cheapest_column_per_site(site: np.ndarray, cost: np.ndarray, columns: np.nd
     return cheapest, lead
 
 
-def _feed_keys(site, kind, level, cost_cny):
-    """(site, kind, level, cost) of each feed column given by the four arrays."""
-    return zip(np.asarray(site).tolist(), np.asarray(kind).tolist(),
-               np.asarray(level).tolist(), np.asarray(cost_cny).tolist())
-
-
-def feed_lookup(feed: FeedColumns, site, kind, level, cost_cny) -> np.ndarray:
-    """The column of ``feed`` of each (site, kind, level, cost) given by the four arrays;
-    -1 where it has none."""
-    where = {key: i for i, key in enumerate(_feed_keys(feed.site, feed.kind, feed.level,
-                                                       feed.cost_cny))}
-    return np.array([where.get(key, -1) for key in _feed_keys(site, kind, level, cost_cny)],
-                    np.int64)
-
-
 def _feed_index(source: FeedColumns, chosen: np.ndarray, target: FeedColumns) -> np.ndarray:
     """The columns of ``target`` with the site, kind, level and cost of the columns
     ``chosen`` of ``source``; -1 where ``target`` has none."""
@@ -571,14 +269,14 @@ def _plan_columns(model: _JointModel, plan: BackhaulSolution) -> np.ndarray | No
     if np.any(model.scope.cols[at] != options):
         return None
     fed = np.flatnonzero(plan.on_air & (plan.backhaul != IN_PLACE))
-    kind = np.array([_KINDS.index(k) for k in plan.backhaul[fed]], np.int64)
+    kind = np.array([KINDS.index(k) for k in plan.backhaul[fed]], np.int64)
     level = np.where(kind == SATELLITE_KIND, -1, plan.hop_level[fed])
     feeds = feed_lookup(model.feed, fed, kind, level, plan.backhaul_cost_cny[fed])
     # a site with fiber on site has a (free) column only where it can feed a hop
     if np.any((feeds < 0) & model.sites.needs_backhaul[fed]):
         return None
     return np.concatenate([at, model.n_options
-                           + _with_level_columns(model.feed, feeds[feeds >= 0])])
+                           + with_level_columns(model.feed, feeds[feeds >= 0])])
 
 
 def _on_air(model: _JointModel, plan: np.ndarray | None) -> np.ndarray:
@@ -963,8 +661,9 @@ class BackhaulSolution:
         Bool per site: one of its options is selected.
     backhaul : numpy.ndarray
         Str per site: ``"fiber"`` (a new route, or fiber on site when the site needs no
-        backhaul), ``"microwave"``, ``"satellite"``, ``"in_place"`` (:data:`IN_PLACE`: its
-        backhaul was built before the plan); ``""`` off air.
+        backhaul), ``"microwave"``, ``"satellite"``, ``"in_place"``
+        (:data:`~siting.optimize.feed_model.IN_PLACE`: its backhaul was built before the
+        plan); ``""`` off air.
     hop_level : numpy.ndarray
         Int per site: 0 fiber-fed, k fed by a chain of k microwave hops from a fiber-fed
         site, -1 satellite or off air.
@@ -1033,7 +732,7 @@ def site_feeds(feed: FeedColumns, sites: SiteInputs, arcs: Arcs, chosen: np.ndar
     order = np.argsort(feed.level[chosen[keep]], kind="stable")
     chosen = chosen[keep][order]
     site = feed.site[chosen]
-    kind[site] = np.asarray(_KINDS, dtype=object)[feed.kind[chosen]]
+    kind[site] = np.asarray(KINDS, dtype=object)[feed.kind[chosen]]
     level[site] = feed.level[chosen]
     cost[site] = feed.cost_cny[chosen]
     feeder_site, feeder_link = np.full(n_sites, -1), np.full(n_sites, -1)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from siting.optimize.backhaul import (
+from siting.optimize.feed_model import (
     FIBER_KIND,
     LEVEL_KIND,
     MICROWAVE_KIND,
@@ -141,7 +141,7 @@ def greedy_schedule(options: OptionInputs, weight: np.ndarray, need: np.ndarray,
     column of ``feed`` is set in; -1: never), or None when the existing sites cannot be fed
     in the first period by themselves within its budget. ``need``: options each row must be
     covered by (0: optional); ``roots``: those ``feed`` was pruned with
-    (:func:`~siting.optimize.backhaul.feed_columns`), so that every hop has a column."""
+    (:func:`~siting.optimize.feed_model.feed_columns`), so that every hop has a column."""
     site = sites.site_of_option
     on_air = np.zeros(sites.n_sites, bool)
     on_air[site[options.fixed]] = True

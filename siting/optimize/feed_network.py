@@ -83,10 +83,10 @@ def _site_costs(values, n_sites: int, name: str) -> np.ndarray:
 
 def checked_sites(site_of_option, n_options: int, fiber_cost_cny, satellite_cost_cny,
                   site_needs_backhaul, max_hops, site_in_place=None) -> SiteInputs:
-    """The per-site inputs of :func:`solve_with_backhaul`, checked (:class:`InputError`).
-    A site that needs no backhaul has fiber on site (its fiber costs 0), unless its backhaul
-    is in place (``site_in_place``): then its fiber route keeps its cost, paid only if the
-    plan makes it a relay."""
+    """The per-site inputs of :func:`~siting.optimize.backhaul.solve_with_backhaul`, checked
+    (:class:`InputError`). A site that needs no backhaul has fiber on site (its fiber costs
+    0), unless its backhaul is in place (``site_in_place``): then its fiber route keeps its
+    cost, paid only if the plan makes it a relay."""
     fiber = _site_costs(fiber_cost_cny, np.size(fiber_cost_cny), "fiber_cost_cny")
     n_sites = fiber.size
     site = np.asarray(site_of_option)

@@ -1,7 +1,7 @@
 r"""Phased plans with backhaul: which sites to build in which year, and how each is fed.
 
 The multi-period model of :mod:`siting.optimize.phased` with the feed variables of
-:mod:`siting.optimize.backhaul` as its side columns
+:mod:`siting.optimize.feed_model` as its side columns
 (:class:`~siting.optimize.phased.SideColumns`): :math:`\varphi_{st}`,
 :math:`\mu^k_{s,c,t}` and :math:`\psi_{st}` say that site :math:`s` is fed by fiber, by a hop
 at level :math:`k` of cost :math:`c`, or by satellite by the end of period :math:`t`. Built
@@ -21,7 +21,7 @@ plan's budget and the cost tie-break, like an option's. A site keeps the feed it
 given: the model does not re-feed it later by a route a later relay would make cheaper.
 
 The options, feed columns and rows are pruned as for a single period
-(:func:`~siting.optimize.backhaul.feed_scope`, :func:`~siting.optimize.backhaul.feed_columns`
+(:func:`~siting.optimize.feed_model.feed_scope`, :func:`~siting.optimize.feed_model.feed_columns`
 with the existing sites that have fiber as roots: on air and fed from the first period, they
 can take over any hop the pruning drops in every period), over the options some period can
 afford: options at sites nothing can feed leave the model, and must-cover rows only they
@@ -35,16 +35,15 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from siting.optimize.backhaul import (
-    BackhaulSolution,
+from siting.optimize.backhaul import BackhaulSolution, site_feeds
+from siting.optimize.feed_greedy import greedy_schedule
+from siting.optimize.feed_model import (
     FeedColumns,
     FeedScope,
     feed_columns,
     feed_rows,
     feed_scope,
-    site_feeds,
 )
-from siting.optimize.feed_greedy import greedy_schedule
 from siting.optimize.feed_network import (
     Arcs,
     SiteInputs,
