@@ -8,28 +8,29 @@ none), a microwave hop from an on-air site that is itself fed within ``max_hops`
 (fiber on site) are fiber-fed at no cost. Backhaul costs count like option costs: in the
 ``min_cost`` objective, in the budget, and in the lexicographic tie-break.
 
-The model is the coverage model of :mod:`siting.optimize.model` with the feed variables and
-rows of :mod:`siting.optimize.feed_model` (a hop-indexed formulation, projected and pruned
-exactly; its derivation and references are there), built over the network of
+The model (:mod:`siting.optimize.joint_model`) is the coverage model of
+:mod:`siting.optimize.model` with the feed variables and rows of
+:mod:`siting.optimize.feed_model` (a hop-indexed formulation, projected and pruned exactly;
+its derivation and references are there), built over the network of
 :mod:`siting.optimize.feed_network`. Options at sites nothing can feed leave the model;
 must-cover rows only they could cover are reported in
 :attr:`BackhaulSolution.backhaul_blocked`, asked for what the feedable options can give.
 
 Solving. The MIP gets warm starts, the better feasible one kept: the plan of the same
-constraints as if backhaul were free (:func:`~siting.optimize.solve_coverage_model`), fed
-as cheaply as a small joint model over its sites and the relays of their cheapest hop
-chains (:func:`relay_chains`) allows, and a plan of an earlier call (``start``). A model of
-``KERNEL_MIN_NNZ`` nonzeros or more is solved by kernel search (Angelelli, Mansini &
-Speranza 2010) guided by an LP relaxation: the LP bounds the optimum, and the MIP over the
-options at the sites the LP uses (and the warm start's) gives the plan, its gap proven
-against the LP bound. Time that MIP leaves goes to buckets: the MIP over the kernel and the
-next sites in the order of the LP's reduced costs, warm-started by the plan. These MIPs'
-own bounds count for nothing, so HiGHS spends more of their work on primal heuristics. The
-relaxation (``KERNEL_RELAXATION``) is the model's own, or, where
-that LP is too slow (``max_coverage``), the model with each site on air charged its
-cheapest feed and no hop rows, whose kernel adds the relays :func:`relay_chains` proposes.
-Whatever stops a MIP before it has a plan of its own, the warm start is the plan, reported
-as not proven.
+constraints as if backhaul were free (:func:`~siting.optimize.solve_coverage_model`), fed as
+cheaply as a small joint model over its sites and the relays of their cheapest hop chains
+(:func:`~siting.optimize.feed_network.relay_chains`) allows, and a plan of an earlier call
+(``start``). A model of ``KERNEL_MIN_NNZ`` nonzeros or more is solved by kernel search
+(Angelelli, Mansini & Speranza 2010) guided by an LP relaxation: the LP bounds the optimum,
+and the MIP over the options at the sites the LP uses (and the warm start's) gives the plan,
+its gap proven against the LP bound. Time that MIP leaves goes to buckets: the MIP over the
+kernel and the next sites in the order of the LP's reduced costs, warm-started by the plan.
+These MIPs' own bounds count for nothing, so HiGHS spends more of their work on primal
+heuristics. The relaxation (``KERNEL_RELAXATION``) is the model's own, or, where that LP is
+too slow (``max_coverage``), the model with each site on air charged its cheapest feed and
+no hop rows, whose kernel adds the relays :func:`~siting.optimize.feed_network.relay_chains`
+proposes. Whatever stops a MIP before it has a plan of its own, the warm start is the plan,
+reported as not proven.
 
 Not modelled: link capacity (a site may feed any number of others). Phased plans with
 backhaul are :mod:`siting.optimize.phased_backhaul`.
@@ -63,18 +64,13 @@ from siting.optimize.core import (
 )
 from siting.optimize.feed_model import (
     FIBER,
-    FIBER_KIND,
     IN_PLACE,
     KINDS,
     LEVEL_KIND,
-    MICROWAVE_KIND,
     SATELLITE_KIND,
     FeedColumns,
     FeedScope,
-    feed_columns,
     feed_lookup,
-    feed_rows,
-    feed_scope,
     with_level_columns,
 )
 from siting.optimize.feed_network import (
@@ -82,150 +78,29 @@ from siting.optimize.feed_network import (
     SiteInputs,
     checked_arcs,
     checked_sites,
-    fiber_roots,
-    relay_chains,
 )
-from siting.optimize.inputs import OptionInputs, first_indices, take_out_fixed
+from siting.optimize.inputs import OptionInputs
+from siting.optimize.joint_model import (
+    JointModel,
+    joint_model,
+    proposed_relays,
+    restricted,
+    sites_on_air,
+    translate,
+)
 from siting.optimize.model import (
     BuiltModel,
     MipResult,
     Problem,
-    build_model,
-    covered_by,
     rewarded_rows,
 )
 from siting.optimize.solution import Solution, relative_gap
 
 # ---------------------------------------------------------------------------------------
-# the joint model
-
-
-def _open_options(p: Problem, options: OptionInputs) -> np.ndarray:
-    """Bool per option: fixed, or choosable once the fixed options take their groups and
-    budget (:class:`InfeasibleError` when they alone break the budget or share a group)."""
-    fixed = take_out_fixed(options)
-    ids, counts = np.unique(fixed.groups, return_counts=True)
-    if np.any(counts > 1):
-        raise InfeasibleError(f"two fixed options share a group (groups "
-                              f"{first_indices(ids[counts > 1])})")
-    spent = float(p.cost[fixed.index].sum())
-    cap = math.inf if p.budget is None else p.budget - spent
-    if cap < -1e-9 * max(1.0, spent):
-        raise InfeasibleError(f"the fixed options cost {spent:g}, over the budget {p.budget:g}")
-    return options.fixed | fixed.choosable(options, cap + 1e-9 * max(1.0, abs(cap)))
-
-
-def _scope(p: Problem, options: OptionInputs, sites: SiteInputs, arcs: Arcs) -> FeedScope:
-    """The options and rows of the model: :func:`~siting.optimize.feed_model.feed_scope` of
-    the options the budget and the fixed options' groups leave open."""
-    return feed_scope(p.A, p.required, _open_options(p, options), options.fixed, sites, arcs)
-
-
-@dataclass(frozen=True)
-class _JointModel:
-    """The coverage model over ``[option columns, feed columns]`` (feed columns cover
-    nothing and count against nothing but cost) and the feed rows that bind them."""
-
-    p: Problem
-    scope: FeedScope
-    feed: FeedColumns
-    rows: tuple  # (matrix over the columns of p, lower, upper)
-    fixed_cols: np.ndarray  # columns of fixed options (lower bound 1)
-    sites: SiteInputs
-    arcs: Arcs
-
-    @property
-    def n_options(self) -> int:
-        return self.scope.cols.size
-
-    def built(self, stage: str, target: float | None = None) -> BuiltModel:
-        """:func:`~siting.optimize.model.build_model` of ``stage`` with the feed rows added
-        and the fixed options fixed to 1."""
-        built = build_model(self.p, stage, target)
-        A, lo, hi = self.rows
-        ny = built.mip.n_vars - A.shape[1]
-        full = sp.vstack([built.mip.A, sp.hstack([A, sp.csr_matrix((A.shape[0], ny))])],
-                         format="csc")
-        full.sort_indices()
-        col_lo = built.mip.col_lo.copy()
-        col_lo[self.fixed_cols] = 1.0
-        mip = replace(built.mip, A=full, row_lo=np.concatenate([built.mip.row_lo, lo]),
-                      row_hi=np.concatenate([built.mip.row_hi, hi]), col_lo=col_lo)
-        return replace(built, mip=mip)
-
-    def value(self, selected: np.ndarray) -> float:
-        """First-stage objective of a selection of columns: cost with backhaul
-        (``min_cost``) or covered weight (``max_coverage``)."""
-        if self.p.objective == "min_cost":
-            return float(self.p.cost[selected].sum())
-        return float(self.p.weight[covered_by(self.p.A, selected)].sum())
-
-    def rewarded_value(self, selected: np.ndarray) -> float:
-        """Weight of the rewarded rows (the ``y`` of the model) a selection covers."""
-        rows = rewarded_rows(self.p)
-        return float(self.p.weight[rows][covered_by(self.p.A[rows], selected)].sum())
-
-
-def _joint_model(p: Problem, options: OptionInputs, sites: SiteInputs, arcs: Arcs,
-                 record: SolveLog) -> _JointModel:
-    """Scope, feed columns and rows of the joint model of ``p``."""
-    scope = _scope(p, options, sites, arcs)
-    cols, m = scope.cols, p.n_rows
-    feed = feed_columns(sites, arcs, scope.possible,
-                        roots=fiber_roots(sites, cols[options.fixed[cols]]))
-    A = sp.hstack([p.A[:, cols], sp.csr_matrix((m, feed.size))], format="csr")
-    A.sort_indices()
-    need = scope.required
-    joint = Problem(A=A, cost=np.concatenate([p.cost[cols], feed.cost_cny]), weight=p.weight,
-                    must=need > 0, objective=p.objective, budget=p.budget,
-                    max_options=p.max_options,
-                    counted=np.concatenate([p.counted[cols], np.zeros(feed.size, bool)]),
-                    groups=np.concatenate([p.groups[cols], -np.ones(feed.size, np.int64)]),
-                    need=need if np.any(need > 1) else None)
-    rows = feed_rows(feed, arcs, sites.site_of_option[cols], sites.n_sites,
-                     optional=sites.in_place)
-    record.note(f"backhaul: {feed.size} feed variables "
-                f"({int(np.sum(feed.kind == FIBER_KIND))} fiber, "
-                f"{int(np.sum(feed.kind == MICROWAVE_KIND))} microwave, "
-                f"{int(np.sum(feed.kind == SATELLITE_KIND))} "
-                f"satellite, {int(np.sum(feed.kind == LEVEL_KIND))} level) and "
-                f"{rows[0].shape[0]} rows for {int(scope.possible.sum())} sites")
-    if scope.blocked.any():
-        record.note(f"{int(scope.blocked.sum())} must-cover row(s) lack options at sites "
-                    f"backhaul can feed: rows {first_indices(np.flatnonzero(scope.blocked))}")
-    return _JointModel(p=joint, scope=scope, feed=feed, rows=rows,
-                       fixed_cols=np.flatnonzero(options.fixed[cols]), sites=sites, arcs=arcs)
-
-
-def _restricted(model: _JointModel, columns: np.ndarray, p: Problem,
-                fixed: np.ndarray) -> _JointModel:
-    """The joint model of ``p``, whose options are the option columns ``columns`` of
-    ``model`` (``fixed``: bool per column), over the same sites and arcs."""
-    options = OptionInputs(A=p.A, cost=p.cost, counted=p.counted, fixed=fixed, groups=p.groups)
-    site = model.sites.site_of_option[model.scope.cols]
-    return _joint_model(p, options, replace(model.sites, site_of_option=site[columns]),
-                        model.arcs, SolveLog())
-
-
-def _translate(source: _JointModel, source_ids: np.ndarray, chosen: np.ndarray,
-               target: _JointModel, target_ids: np.ndarray) -> np.ndarray | None:
-    """The joint columns of ``target`` for the joint columns ``chosen`` of ``source``:
-    option columns by their ids (``*_ids``: an id per option column, ascending in the
-    target), feed columns by site, kind, level and cost; None when ``target`` lacks one."""
-    options = source_ids[chosen[chosen < source.n_options]]
-    at = np.minimum(np.searchsorted(target_ids, options), max(target_ids.size - 1, 0))
-    own = chosen[chosen >= source.n_options] - source.n_options
-    feeds = _feed_index(source.feed, own[source.feed.kind[own] != LEVEL_KIND], target.feed)
-    if np.any(target_ids[at] != options) or np.any(feeds < 0):
-        return None
-    return np.concatenate([at, target.n_options + with_level_columns(target.feed, feeds)])
-
-
-# ---------------------------------------------------------------------------------------
 # the warm start
 
 
-def _sites_first(model: _JointModel, *, solver, deadline, mip_gap, seed) -> np.ndarray | None:
+def _sites_first(model: JointModel, *, solver, deadline, mip_gap, seed) -> np.ndarray | None:
     """Option columns of the least-cost plan meeting the model's must-cover rows, budget,
     quota and groups as if backhaul were free
     (:func:`~siting.optimize.solve_coverage_model`); None when there is none."""
@@ -243,25 +118,7 @@ def _sites_first(model: _JointModel, *, solver, deadline, mip_gap, seed) -> np.n
     return plan.selected
 
 
-def _cheapest_column_per_site(site: np.ndarray, cost: np.ndarray, columns: np.ndarray,
-                              n_sites: int) -> tuple[np.ndarray, np.ndarray]:
-    """(cost [CNY] per site, inf where none; the cheapest of ``columns`` at each site that
-    has one, as an array of column indices)."""
-    cheapest = np.full(n_sites, np.inf)
-    np.minimum.at(cheapest, site[columns], cost[columns])
-    order = columns[np.lexsort((cost[columns], site[columns]))]
-    lead = order[np.flatnonzero(np.diff(site[order], prepend=-1) != 0)]
-    return cheapest, lead
-
-
-def _feed_index(source: FeedColumns, chosen: np.ndarray, target: FeedColumns) -> np.ndarray:
-    """The columns of ``target`` with the site, kind, level and cost of the columns
-    ``chosen`` of ``source``; -1 where ``target`` has none."""
-    return feed_lookup(target, source.site[chosen], source.kind[chosen],
-                        source.level[chosen], source.cost_cny[chosen])
-
-
-def _plan_columns(model: _JointModel, plan: BackhaulSolution) -> np.ndarray | None:
+def _plan_columns(model: JointModel, plan: BackhaulSolution) -> np.ndarray | None:
     """The joint columns of ``plan`` (options and per-site feeds of another call over the
     same options and network), or None when this model lacks one of them."""
     options = plan.solution.selected
@@ -279,29 +136,7 @@ def _plan_columns(model: _JointModel, plan: BackhaulSolution) -> np.ndarray | No
                            + with_level_columns(model.feed, feeds[feeds >= 0])])
 
 
-def _on_air(model: _JointModel, plan: np.ndarray | None) -> np.ndarray:
-    """Bool per site: one of the options among the joint columns ``plan`` is at it."""
-    on_air = np.zeros(model.sites.n_sites, bool)
-    if plan is not None:
-        options = plan[plan < model.n_options]
-        on_air[model.sites.site_of_option[model.scope.cols[options]]] = True
-    return on_air
-
-
-def _relays(model: _JointModel, on_air: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(bool per site: the relays :func:`~siting.optimize.feed_network.relay_chains`
-    proposes to feed the sites ``on_air``, each priced at its cheapest option that is not
-    fixed; those option columns, one per site that has one)."""
-    sites = model.sites
-    site = sites.site_of_option[model.scope.cols]
-    free = np.setdiff1d(np.arange(model.n_options), model.fixed_cols)
-    relay_cost, cheapest = _cheapest_column_per_site(site, model.p.cost, free, sites.n_sites)
-    relays = relay_chains(sites, model.arcs, model.scope.possible, on_air,
-                          np.where(on_air, 0.0, relay_cost))
-    return relays, cheapest
-
-
-def _start_plan(model: _JointModel, *, solver, deadline, mip_gap, seed,
+def _start_plan(model: JointModel, *, solver, deadline, mip_gap, seed,
                 record: SolveLog) -> np.ndarray | None:
     """Joint columns of a plan to warm-start the MIP with, or None when this finds none.
 
@@ -319,14 +154,14 @@ def _start_plan(model: _JointModel, *, solver, deadline, mip_gap, seed,
         return None
     p = model.p
     site = model.sites.site_of_option[model.scope.cols]
-    relays, cheapest = _relays(model, _on_air(model, selected))
+    relays, cheapest = proposed_relays(model, sites_on_air(model, selected))
     columns = np.union1d(selected, cheapest[relays[site[cheapest]]])
     kernel = Problem(A=sp.csr_matrix((0, columns.size)), cost=p.cost[columns],
                      weight=np.zeros(0), must=np.zeros(0, bool), objective="min_cost",
                      budget=p.budget, max_options=p.max_options, counted=p.counted[columns],
                      groups=p.groups[columns])
     try:
-        small = _restricted(model, columns, kernel, np.isin(columns, selected))
+        small = restricted(model, columns, kernel, np.isin(columns, selected))
         stage = _first_stage(small, solver=solver, deadline=deadline, mip_gap=mip_gap,
                              seed=seed, record=SolveLog())
     except (InfeasibleError, SolverError) as exc:
@@ -335,8 +170,8 @@ def _start_plan(model: _JointModel, *, solver, deadline, mip_gap, seed,
     record.note(f"warm start: the sites-first plan, {int(relays.sum())} relays proposed, "
                 f"total {small.value(stage.selected):,.0f}")
     # the small model's columns are the full one's: the translation cannot fail
-    return _translate(small, columns[small.scope.cols], stage.selected, model,
-                      np.arange(model.n_options))
+    return translate(small, columns[small.scope.cols], stage.selected, model,
+                     np.arange(model.n_options))
 
 
 # ---------------------------------------------------------------------------------------
@@ -374,7 +209,7 @@ class _Stage:
     bound: float
 
 
-def _best_start(built: BuiltModel, model: _JointModel, starts: list[np.ndarray],
+def _best_start(built: BuiltModel, model: JointModel, starts: list[np.ndarray],
                 record: SolveLog) -> tuple[np.ndarray | None, np.ndarray | None]:
     """The best of the warm starts ``starts`` (joint columns) that meet every row of the
     MIP: (its columns, its variable vector), or (None, None); a note for each dropped."""
@@ -389,7 +224,7 @@ def _best_start(built: BuiltModel, model: _JointModel, starts: list[np.ndarray],
     return best, best_vector
 
 
-def _stage_bound(model: _JointModel, mip_bound: float) -> float:
+def _stage_bound(model: JointModel, mip_bound: float) -> float:
     """The first-stage objective's bound from the bound of its MIP (``max_coverage``: the
     must-cover rows' weight added, as the MIP rewards only the other rows); a trivial
     bound when ``mip_bound`` is not finite."""
@@ -401,7 +236,7 @@ def _stage_bound(model: _JointModel, mip_bound: float) -> float:
     return bound
 
 
-def _lp_sites(model: _JointModel, x: np.ndarray) -> np.ndarray:
+def _lp_sites(model: JointModel, x: np.ndarray) -> np.ndarray:
     """Bool per site: the LP relaxation ``x`` of ``model`` uses it (one of its options or
     feeds is above ``LP_USED``)."""
     n, feed = model.n_options, model.feed
@@ -411,7 +246,7 @@ def _lp_sites(model: _JointModel, x: np.ndarray) -> np.ndarray:
     return used
 
 
-def _lp_kernel(model: _JointModel, used: np.ndarray, start: np.ndarray | None) -> np.ndarray:
+def _lp_kernel(model: JointModel, used: np.ndarray, start: np.ndarray | None) -> np.ndarray:
     """Option columns of the kernel: every option at a site ``used`` (bool per site), the
     fixed options and those of ``start``."""
     n = model.n_options
@@ -420,7 +255,7 @@ def _lp_kernel(model: _JointModel, used: np.ndarray, start: np.ndarray | None) -
     return np.union1d(np.flatnonzero(used[site]), extra)
 
 
-def _cheapest_feed_model(model: _JointModel) -> _JointModel:
+def _cheapest_feed_model(model: JointModel) -> JointModel:
     r"""The relaxation of ``model`` that charges each site on air its cheapest feed column
     and has no hop rows (``max_hops`` 0, fiber at that cost, no satellite). Every plan of
     ``model`` is one of it, at no more cost (a site's feed costs at least its cheapest), so
@@ -436,7 +271,7 @@ def _cheapest_feed_model(model: _JointModel) -> _JointModel:
     p = model.p.subproblem(np.arange(model.p.n_rows), every)
     options = OptionInputs(A=p.A, cost=p.cost, counted=p.counted,
                            fixed=np.isin(every, model.fixed_cols), groups=p.groups)
-    return _joint_model(p, options, flat, checked_arcs(None, sites.n_sites), SolveLog())
+    return joint_model(p, options, flat, checked_arcs(None, sites.n_sites), SolveLog())
 
 
 @dataclass(frozen=True)
@@ -449,7 +284,7 @@ class _KernelLp:
     bound: float
 
 
-def _site_penalty(model: _JointModel, reduced_cost: np.ndarray) -> np.ndarray:
+def _site_penalty(model: JointModel, reduced_cost: np.ndarray) -> np.ndarray:
     """Per site, the least objective the LP relaxation of ``model`` loses per unit of one of
     its options (the options' reduced costs ``reduced_cost``, signed so that a loss is
     positive); inf at sites without options. Kernel search adds sites in this order
@@ -461,7 +296,7 @@ def _site_penalty(model: _JointModel, reduced_cost: np.ndarray) -> np.ndarray:
     return penalty
 
 
-def _kernel_lp(model: _JointModel, built: BuiltModel, deadline) -> _KernelLp | None:
+def _kernel_lp(model: JointModel, built: BuiltModel, deadline) -> _KernelLp | None:
     """The :class:`_KernelLp` of the relaxation ``KERNEL_RELAXATION`` names for the model's
     objective, or None when it is not solved in time. The cheapest-feed relaxation has no
     relays: the kernel adds those :func:`~siting.optimize.feed_network.relay_chains`
@@ -475,7 +310,7 @@ def _kernel_lp(model: _JointModel, built: BuiltModel, deadline) -> _KernelLp | N
     if lp is None:
         return None
     used = _lp_sites(flat, lp[0])
-    return _KernelLp(used | _relays(model, used)[0], _site_penalty(flat, lp[2]), lp[1])
+    return _KernelLp(used | proposed_relays(model, used)[0], _site_penalty(flat, lp[2]), lp[1])
 
 
 #: Sites each bucket of kernel search adds to the kernel (:func:`_kernel_stage`) [-].
@@ -503,7 +338,7 @@ def _buckets(lp: _KernelLp, kernel: np.ndarray) -> list[np.ndarray]:
     return buckets
 
 
-def _kernel_round(model: _JointModel, sites: np.ndarray, plan: np.ndarray | None, *, solver,
+def _kernel_round(model: JointModel, sites: np.ndarray, plan: np.ndarray | None, *, solver,
                   deadline, mip_gap, seed, record: SolveLog) -> np.ndarray | None:
     """Joint columns of the plan of the MIP restricted to the options at ``sites`` (bool
     per site), the fixed ones and those of ``plan`` (joint columns or None), which starts
@@ -511,24 +346,24 @@ def _kernel_round(model: _JointModel, sites: np.ndarray, plan: np.ndarray | None
     the time, or at all)."""
     columns = _lp_kernel(model, sites, plan)
     try:
-        small = _restricted(model, columns,
-                            model.p.subproblem(np.arange(model.p.n_rows), columns),
-                            np.isin(columns, model.fixed_cols))
+        small = restricted(model, columns,
+                           model.p.subproblem(np.arange(model.p.n_rows), columns),
+                           np.isin(columns, model.fixed_cols))
         ids, every = columns[small.scope.cols], np.arange(model.n_options)
         stage = _first_stage(small, solver=solver, deadline=deadline, mip_gap=mip_gap,
                              seed=seed, record=record, kernel=False,
                              heuristic_effort=KERNEL_HEURISTIC_EFFORT,
-                             starts=() if plan is None else (_translate(model, every, plan,
+                             starts=() if plan is None else (translate(model, every, plan,
                                                                           small, ids),))
     except (InfeasibleError, SolverError):
         if plan is None:
             return None
         raise
     # the kernel's columns are the model's: the translation cannot fail
-    return _translate(small, ids, stage.selected, model, every)
+    return translate(small, ids, stage.selected, model, every)
 
 
-def _kernel_stage(model: _JointModel, built: BuiltModel, start: np.ndarray | None, *, solver,
+def _kernel_stage(model: JointModel, built: BuiltModel, start: np.ndarray | None, *, solver,
                   deadline, mip_gap, seed, record: SolveLog) -> _Stage:
     """The first stage of a model too large for HiGHS's MIP in the time, by kernel search
     (Angelelli, Mansini & Speranza 2010) with the LP relaxation as its guide: the LP
@@ -560,9 +395,9 @@ def _kernel_stage(model: _JointModel, built: BuiltModel, start: np.ndarray | Non
             break
         sites = kernel | bucket
         if rounds:
-            sites |= _relays(model, _on_air(model, plan) | bucket)[0]
+            sites |= proposed_relays(model, sites_on_air(model, plan) | bucket)[0]
         plan = _kernel_round(model, sites, plan, **settings)
-        kernel = kernel | (bucket & _on_air(model, plan))
+        kernel = kernel | (bucket & sites_on_air(model, plan))
         rounds += 1
     if plan is None:
         raise SolverError("kernel search found no plan with backhaul in its kernel and buckets")
@@ -572,7 +407,7 @@ def _kernel_stage(model: _JointModel, built: BuiltModel, start: np.ndarray | Non
     return _Stage(plan, "feasible" if gap <= mip_gap else "time_limit", bound)
 
 
-def _first_stage(model: _JointModel, *, solver, deadline, mip_gap, seed, record: SolveLog,
+def _first_stage(model: JointModel, *, solver, deadline, mip_gap, seed, record: SolveLog,
                  starts: tuple = (), kernel: bool = True,
                  heuristic_effort: float | None = None) -> _Stage:
     """The primary objective's MIP, warm-started by the best of ``starts`` (joint columns
@@ -613,7 +448,7 @@ def _first_stage(model: _JointModel, *, solver, deadline, mip_gap, seed, record:
     return _Stage(selected, status, bound)
 
 
-def _tie_break(model: _JointModel, first: _Stage, *, solver, deadline, mip_gap, seed,
+def _tie_break(model: JointModel, first: _Stage, *, solver, deadline, mip_gap, seed,
                record: SolveLog) -> np.ndarray:
     """The lexicographic second stage (``min_cost``: most weight at no more cost;
     ``max_coverage``: least cost, backhaul included, at no less weight); the first plan
@@ -824,7 +659,7 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
     arcs = checked_arcs(links, sites.n_sites)
     deadline = None if time_limit_s is None else t0 + float(time_limit_s)
     record = SolveLog()
-    model = _joint_model(p, options, sites, arcs, record)
+    model = joint_model(p, options, sites, arcs, record)
     settings = {"solver": solver, "mip_gap": float(mip_gap), "seed": seed, "record": record}
     started = time.perf_counter()
     starts = (_start_plan(model, deadline=deadline, **settings),

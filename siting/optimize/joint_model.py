@@ -1,0 +1,208 @@
+"""The joint model of sites and their backhaul, and the plans that move between its restrictions.
+
+:class:`JointModel` is the coverage model of :mod:`siting.optimize.model` over
+``[option columns, feed columns]``: the options the budget and the fixed options' groups
+leave open at sites backhaul can feed (:func:`~siting.optimize.feed_model.feed_scope`), then
+the feed columns of :mod:`siting.optimize.feed_model`, which cover nothing and count against
+nothing but cost, bound to the options by the feed rows. :func:`joint_model` builds it.
+
+The warm start and kernel search solve smaller joint models: :func:`restricted` is the joint
+model over some of a model's options (same sites and network), :func:`translate` carries a
+plan's columns from one such model to another, and :func:`proposed_relays` names the sites
+off air that would relay the cheapest hop chains to a plan's sites
+(:func:`~siting.optimize.feed_network.relay_chains`), priced at their cheapest option.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+import scipy.sparse as sp
+
+from siting.errors import InfeasibleError
+from siting.optimize.core import SolveLog
+from siting.optimize.feed_model import (
+    FIBER_KIND,
+    LEVEL_KIND,
+    MICROWAVE_KIND,
+    SATELLITE_KIND,
+    FeedColumns,
+    FeedScope,
+    feed_columns,
+    feed_lookup,
+    feed_rows,
+    feed_scope,
+    with_level_columns,
+)
+from siting.optimize.feed_network import Arcs, SiteInputs, fiber_roots, relay_chains
+from siting.optimize.inputs import OptionInputs, first_indices, take_out_fixed
+from siting.optimize.model import (
+    BuiltModel,
+    Problem,
+    build_model,
+    covered_by,
+    rewarded_rows,
+)
+
+
+def _open_options(p: Problem, options: OptionInputs) -> np.ndarray:
+    """Bool per option: fixed, or choosable once the fixed options take their groups and
+    budget (:class:`InfeasibleError` when they alone break the budget or share a group)."""
+    fixed = take_out_fixed(options)
+    ids, counts = np.unique(fixed.groups, return_counts=True)
+    if np.any(counts > 1):
+        raise InfeasibleError(f"two fixed options share a group (groups "
+                              f"{first_indices(ids[counts > 1])})")
+    spent = float(p.cost[fixed.index].sum())
+    cap = math.inf if p.budget is None else p.budget - spent
+    if cap < -1e-9 * max(1.0, spent):
+        raise InfeasibleError(f"the fixed options cost {spent:g}, over the budget {p.budget:g}")
+    return options.fixed | fixed.choosable(options, cap + 1e-9 * max(1.0, abs(cap)))
+
+
+def _scope(p: Problem, options: OptionInputs, sites: SiteInputs, arcs: Arcs) -> FeedScope:
+    """The options and rows of the model: :func:`~siting.optimize.feed_model.feed_scope` of
+    the options the budget and the fixed options' groups leave open."""
+    return feed_scope(p.A, p.required, _open_options(p, options), options.fixed, sites, arcs)
+
+
+@dataclass(frozen=True)
+class JointModel:
+    """The coverage model over ``[option columns, feed columns]`` (feed columns cover
+    nothing and count against nothing but cost) and the feed rows that bind them."""
+
+    p: Problem
+    scope: FeedScope
+    feed: FeedColumns
+    rows: tuple  # (matrix over the columns of p, lower, upper)
+    fixed_cols: np.ndarray  # columns of fixed options (lower bound 1)
+    sites: SiteInputs
+    arcs: Arcs
+
+    @property
+    def n_options(self) -> int:
+        return self.scope.cols.size
+
+    def built(self, stage: str, target: float | None = None) -> BuiltModel:
+        """:func:`~siting.optimize.model.build_model` of ``stage`` with the feed rows added
+        and the fixed options fixed to 1."""
+        built = build_model(self.p, stage, target)
+        A, lo, hi = self.rows
+        ny = built.mip.n_vars - A.shape[1]
+        full = sp.vstack([built.mip.A, sp.hstack([A, sp.csr_matrix((A.shape[0], ny))])],
+                         format="csc")
+        full.sort_indices()
+        col_lo = built.mip.col_lo.copy()
+        col_lo[self.fixed_cols] = 1.0
+        mip = replace(built.mip, A=full, row_lo=np.concatenate([built.mip.row_lo, lo]),
+                      row_hi=np.concatenate([built.mip.row_hi, hi]), col_lo=col_lo)
+        return replace(built, mip=mip)
+
+    def value(self, selected: np.ndarray) -> float:
+        """First-stage objective of a selection of columns: cost with backhaul
+        (``min_cost``) or covered weight (``max_coverage``)."""
+        if self.p.objective == "min_cost":
+            return float(self.p.cost[selected].sum())
+        return float(self.p.weight[covered_by(self.p.A, selected)].sum())
+
+    def rewarded_value(self, selected: np.ndarray) -> float:
+        """Weight of the rewarded rows (the ``y`` of the model) a selection covers."""
+        rows = rewarded_rows(self.p)
+        return float(self.p.weight[rows][covered_by(self.p.A[rows], selected)].sum())
+
+
+def joint_model(p: Problem, options: OptionInputs, sites: SiteInputs, arcs: Arcs,
+                record: SolveLog) -> JointModel:
+    """Scope, feed columns and rows of the joint model of ``p``."""
+    scope = _scope(p, options, sites, arcs)
+    cols, m = scope.cols, p.n_rows
+    feed = feed_columns(sites, arcs, scope.possible,
+                        roots=fiber_roots(sites, cols[options.fixed[cols]]))
+    A = sp.hstack([p.A[:, cols], sp.csr_matrix((m, feed.size))], format="csr")
+    A.sort_indices()
+    need = scope.required
+    joint = Problem(A=A, cost=np.concatenate([p.cost[cols], feed.cost_cny]), weight=p.weight,
+                    must=need > 0, objective=p.objective, budget=p.budget,
+                    max_options=p.max_options,
+                    counted=np.concatenate([p.counted[cols], np.zeros(feed.size, bool)]),
+                    groups=np.concatenate([p.groups[cols], -np.ones(feed.size, np.int64)]),
+                    need=need if np.any(need > 1) else None)
+    rows = feed_rows(feed, arcs, sites.site_of_option[cols], sites.n_sites,
+                     optional=sites.in_place)
+    record.note(f"backhaul: {feed.size} feed variables "
+                f"({int(np.sum(feed.kind == FIBER_KIND))} fiber, "
+                f"{int(np.sum(feed.kind == MICROWAVE_KIND))} microwave, "
+                f"{int(np.sum(feed.kind == SATELLITE_KIND))} "
+                f"satellite, {int(np.sum(feed.kind == LEVEL_KIND))} level) and "
+                f"{rows[0].shape[0]} rows for {int(scope.possible.sum())} sites")
+    if scope.blocked.any():
+        record.note(f"{int(scope.blocked.sum())} must-cover row(s) lack options at sites "
+                    f"backhaul can feed: rows {first_indices(np.flatnonzero(scope.blocked))}")
+    return JointModel(p=joint, scope=scope, feed=feed, rows=rows,
+                      fixed_cols=np.flatnonzero(options.fixed[cols]), sites=sites, arcs=arcs)
+
+
+def restricted(model: JointModel, columns: np.ndarray, p: Problem,
+               fixed: np.ndarray) -> JointModel:
+    """The joint model of ``p``, whose options are the option columns ``columns`` of
+    ``model`` (``fixed``: bool per column), over the same sites and arcs."""
+    options = OptionInputs(A=p.A, cost=p.cost, counted=p.counted, fixed=fixed, groups=p.groups)
+    site = model.sites.site_of_option[model.scope.cols]
+    return joint_model(p, options, replace(model.sites, site_of_option=site[columns]),
+                       model.arcs, SolveLog())
+
+
+def translate(source: JointModel, source_ids: np.ndarray, chosen: np.ndarray,
+              target: JointModel, target_ids: np.ndarray) -> np.ndarray | None:
+    """The joint columns of ``target`` for the joint columns ``chosen`` of ``source``:
+    option columns by their ids (``*_ids``: an id per option column, ascending in the
+    target), feed columns by site, kind, level and cost; None when ``target`` lacks one."""
+    options = source_ids[chosen[chosen < source.n_options]]
+    at = np.minimum(np.searchsorted(target_ids, options), max(target_ids.size - 1, 0))
+    own = chosen[chosen >= source.n_options] - source.n_options
+    feeds = _feed_index(source.feed, own[source.feed.kind[own] != LEVEL_KIND], target.feed)
+    if np.any(target_ids[at] != options) or np.any(feeds < 0):
+        return None
+    return np.concatenate([at, target.n_options + with_level_columns(target.feed, feeds)])
+
+
+def _cheapest_column_per_site(site: np.ndarray, cost: np.ndarray, columns: np.ndarray,
+                              n_sites: int) -> tuple[np.ndarray, np.ndarray]:
+    """(cost [CNY] per site, inf where none; the cheapest of ``columns`` at each site that
+    has one, as an array of column indices)."""
+    cheapest = np.full(n_sites, np.inf)
+    np.minimum.at(cheapest, site[columns], cost[columns])
+    order = columns[np.lexsort((cost[columns], site[columns]))]
+    lead = order[np.flatnonzero(np.diff(site[order], prepend=-1) != 0)]
+    return cheapest, lead
+
+
+def _feed_index(source: FeedColumns, chosen: np.ndarray, target: FeedColumns) -> np.ndarray:
+    """The columns of ``target`` with the site, kind, level and cost of the columns
+    ``chosen`` of ``source``; -1 where ``target`` has none."""
+    return feed_lookup(target, source.site[chosen], source.kind[chosen],
+                       source.level[chosen], source.cost_cny[chosen])
+
+
+def sites_on_air(model: JointModel, plan: np.ndarray | None) -> np.ndarray:
+    """Bool per site: one of the options among the joint columns ``plan`` is at it."""
+    on_air = np.zeros(model.sites.n_sites, bool)
+    if plan is not None:
+        options = plan[plan < model.n_options]
+        on_air[model.sites.site_of_option[model.scope.cols[options]]] = True
+    return on_air
+
+
+def proposed_relays(model: JointModel, on_air: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(bool per site: the relays :func:`~siting.optimize.feed_network.relay_chains`
+    proposes to feed the sites ``on_air``, each priced at its cheapest option that is not
+    fixed; those option columns, one per site that has one)."""
+    sites = model.sites
+    site = sites.site_of_option[model.scope.cols]
+    free = np.setdiff1d(np.arange(model.n_options), model.fixed_cols)
+    relay_cost, cheapest = _cheapest_column_per_site(site, model.p.cost, free, sites.n_sites)
+    relays = relay_chains(sites, model.arcs, model.scope.possible, on_air,
+                          np.where(on_air, 0.0, relay_cost))
+    return relays, cheapest
