@@ -15,7 +15,7 @@ import scipy.sparse as sp
 
 from siting.errors import InfeasibleError, InputError, SolverError
 from siting.optimize import backhaul as backhaul_model
-from siting.optimize import highs_backend, pulp_backend
+from siting.optimize import highs_backend, kernel_search, pulp_backend
 from siting.optimize.backhaul import solve_with_backhaul
 from siting.optimize.feed_model import (
     LEVEL_KIND,
@@ -236,7 +236,7 @@ def test_kernel_search_gives_a_valid_plan_and_bound(monkeypatch, objective, seed
     """Kernel search (forced on tiny models): a feasible plan, no better than the brute
     force optimum, and an LP bound no better than it either; "feasible" only within the
     gap (0 here)."""
-    monkeypatch.setattr(backhaul_model, "KERNEL_MIN_NNZ", 0)
+    monkeypatch.setattr(kernel_search, "KERNEL_MIN_NNZ", 0)
     rng = np.random.default_rng([18, seed, objective == "min_cost"])
     inst = random_instance(rng, objective)
     ref = brute_force(inst, objective)
@@ -273,9 +273,9 @@ def test_a_bucket_of_every_other_site_makes_kernel_search_exact(monkeypatch, obj
     """Kernel search with a kernel of nothing the LP uses (``LP_USED`` above 1): its first
     MIP has the warm start's and fixed options only, often too few for the optimum (or for
     any plan); one bucket of every other site then gives the brute-force optimum."""
-    monkeypatch.setattr(backhaul_model, "KERNEL_MIN_NNZ", 0)
-    monkeypatch.setattr(backhaul_model, "LP_USED", 2.0)
-    monkeypatch.setattr(backhaul_model, "KERNEL_BUCKET_SITES", 100)
+    monkeypatch.setattr(kernel_search, "KERNEL_MIN_NNZ", 0)
+    monkeypatch.setattr(kernel_search, "LP_USED", 2.0)
+    monkeypatch.setattr(kernel_search, "KERNEL_BUCKET_SITES", 100)
     sense = 1 if objective == "min_cost" else -1
     missed = 0
     for inst, ref in feasible_instances(objective):
@@ -283,7 +283,7 @@ def test_a_bucket_of_every_other_site_makes_kernel_search_exact(monkeypatch, obj
         check_feeds(res, inst)
         assert res.solution.objective == pytest.approx(ref[0])
         with monkeypatch.context() as no_buckets:  # no bucket has the time it asks for
-            no_buckets.setattr(backhaul_model, "KERNEL_BUCKET_MIN_S", math.inf)
+            no_buckets.setattr(kernel_search, "KERNEL_BUCKET_MIN_S", math.inf)
             try:
                 alone = solve(inst, objective, tie_break=False,
                               time_limit_s=60).solution.objective
@@ -322,18 +322,18 @@ def test_lp_reduced_costs_bound_the_loss_of_forcing_a_variable_in():
 def test_cheapest_feed_bound_is_valid_and_no_tighter(monkeypatch, objective):
     """Kernel search's bound by each relaxation (forced on tiny models): both bound the
     brute-force optimum, the cheapest-feed one no tighter than the hop-indexed one."""
-    monkeypatch.setattr(backhaul_model, "KERNEL_MIN_NNZ", 0)
+    monkeypatch.setattr(kernel_search, "KERNEL_MIN_NNZ", 0)
     sense = 1 if objective == "min_cost" else -1
     looser = 0
     for inst, ref in feasible_instances(objective):
         bounds = {}
-        for relaxation in (backhaul_model.HOP_INDEXED, backhaul_model.CHEAPEST_FEED):
-            monkeypatch.setitem(backhaul_model.KERNEL_RELAXATION, objective, relaxation)
+        for relaxation in (kernel_search.HOP_INDEXED, kernel_search.CHEAPEST_FEED):
+            monkeypatch.setitem(kernel_search.KERNEL_RELAXATION, objective, relaxation)
             res = solve(inst, objective, tie_break=False)
             check_feeds(res, inst)
             assert sense * res.solution.bound <= sense * ref[0] + 1e-6
             bounds[relaxation] = res.solution.bound
-        hop, flat = bounds[backhaul_model.HOP_INDEXED], bounds[backhaul_model.CHEAPEST_FEED]
+        hop, flat = bounds[kernel_search.HOP_INDEXED], bounds[kernel_search.CHEAPEST_FEED]
         assert sense * flat <= sense * hop + 1e-6
         looser += sense * flat < sense * hop - 1e-6
     assert looser > 0  # the hop rows do tighten some of these

@@ -20,38 +20,25 @@ Solving. The MIP gets warm starts, the better feasible one kept: the plan of the
 constraints as if backhaul were free (:func:`~siting.optimize.solve_coverage_model`), fed as
 cheaply as a small joint model over its sites and the relays of their cheapest hop chains
 (:func:`~siting.optimize.feed_network.relay_chains`) allows, and a plan of an earlier call
-(``start``). A model of ``KERNEL_MIN_NNZ`` nonzeros or more is solved by kernel search
-(Angelelli, Mansini & Speranza 2010) guided by an LP relaxation: the LP bounds the optimum,
-and the MIP over the options at the sites the LP uses (and the warm start's) gives the plan,
-its gap proven against the LP bound. Time that MIP leaves goes to buckets: the MIP over the
-kernel and the next sites in the order of the LP's reduced costs, warm-started by the plan.
-These MIPs' own bounds count for nothing, so HiGHS spends more of their work on primal
-heuristics. The relaxation (``KERNEL_RELAXATION``) is the model's own, or, where that LP is
-too slow (``max_coverage``), the model with each site on air charged its cheapest feed and
-no hop rows, whose kernel adds the relays :func:`~siting.optimize.feed_network.relay_chains`
-proposes. Whatever stops a MIP before it has a plan of its own, the warm start is the plan,
-reported as not proven.
+(``start``). A MIP too large for HiGHS in the time is solved by kernel search guided by an LP
+relaxation (:mod:`siting.optimize.kernel_search`), its gap proven against the LP bound.
+Whatever stops a MIP before it has a plan of its own, the warm start is the plan, reported
+as not proven.
 
 Not modelled: link capacity (a site may feed any number of others). Phased plans with
 backhaul are :mod:`siting.optimize.phased_backhaul`.
-
-References
-----------
-Angelelli, E., Mansini, R., Speranza, M.G. (2010). Kernel search: a general heuristic for the
-multi-dimensional knapsack problem. Computers & Operations Research 37(11), 2017-2026.
 """
 
 from __future__ import annotations
 
-import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
 
 from siting.errors import InfeasibleError, SolverError
-from siting.optimize import highs_backend
 from siting.optimize.core import (
     TIE_BREAK_MIN_S,
     TIE_BREAK_TIME_FACTOR,
@@ -79,15 +66,16 @@ from siting.optimize.feed_network import (
     checked_arcs,
     checked_sites,
 )
-from siting.optimize.inputs import OptionInputs
 from siting.optimize.joint_model import (
     JointModel,
+    Stage,
     joint_model,
     proposed_relays,
     restricted,
     sites_on_air,
     translate,
 )
+from siting.optimize.kernel_search import kernel_search_fits, kernel_stage
 from siting.optimize.model import (
     BuiltModel,
     MipResult,
@@ -178,35 +166,8 @@ def _start_plan(model: JointModel, *, solver, deadline, mip_gap, seed,
 # solving
 
 
-#: A backhaul MIP with at least this many nonzeros is solved by LP-guided kernel search
-#: (:func:`_kernel_stage`) when HiGHS solves it: on the 100 km region (6.4e6 nonzeros)
-#: HiGHS's MIP spends ten minutes in presolve and the root's cut loop without improving on
-#: the warm start.
-KERNEL_MIN_NNZ = 3_000_000
-#: A variable the LP relaxation sets above this is in use [-].
-LP_USED = 1e-6
-#: Relaxations of :func:`_kernel_stage`: the model's own LP, or that of
-#: :func:`_cheapest_feed_model`.
-HOP_INDEXED, CHEAPEST_FEED = "hop-indexed", "cheapest-feed"
-#: The relaxation guiding and bounding kernel search, per objective. On the 100 km region
-#: dual simplex solves the hop-indexed ``min_cost`` LP (3.9 million nonzeros) in 25-30 s,
-#: but not the ``max_coverage`` one (4.7 million) in 420 s (interior point: 270-390 s,
-#: which leaves the MIP no time), while the cheapest-feed LP takes 4 s and bounds about
-#: 1.3% looser (1,866,407 people against 1,842,046 on a run whose stage-1 LP was 0.04% off).
-KERNEL_RELAXATION = {"min_cost": HOP_INDEXED, "max_coverage": CHEAPEST_FEED}
-
-
 def _selection(res: MipResult, n_columns: int) -> np.ndarray:
     return np.flatnonzero(res.x[:n_columns] > 0.5).astype(np.int64)
-
-
-@dataclass(frozen=True)
-class _Stage:
-    """The first stage's plan (columns of the joint model), status and bound."""
-
-    selected: np.ndarray
-    status: str
-    bound: float
 
 
 def _best_start(built: BuiltModel, model: JointModel, starts: list[np.ndarray],
@@ -224,209 +185,27 @@ def _best_start(built: BuiltModel, model: JointModel, starts: list[np.ndarray],
     return best, best_vector
 
 
-def _stage_bound(model: JointModel, mip_bound: float) -> float:
-    """The first-stage objective's bound from the bound of its MIP (``max_coverage``: the
-    must-cover rows' weight added, as the MIP rewards only the other rows); a trivial
-    bound when ``mip_bound`` is not finite."""
-    p = model.p
-    must_weight = float(p.weight[p.must].sum()) if p.objective == "max_coverage" else 0.0
-    bound = mip_bound + must_weight
-    if not math.isfinite(bound):
-        bound = 0.0 if p.objective == "min_cost" else float(p.weight.sum())
-    return bound
-
-
-def _lp_sites(model: JointModel, x: np.ndarray) -> np.ndarray:
-    """Bool per site: the LP relaxation ``x`` of ``model`` uses it (one of its options or
-    feeds is above ``LP_USED``)."""
-    n, feed = model.n_options, model.feed
-    used = np.zeros(model.sites.n_sites, bool)
-    used[model.sites.site_of_option[model.scope.cols[x[:n] > LP_USED]]] = True
-    used[feed.site[x[n:n + feed.size] > LP_USED]] = True
-    return used
-
-
-def _lp_kernel(model: JointModel, used: np.ndarray, start: np.ndarray | None) -> np.ndarray:
-    """Option columns of the kernel: every option at a site ``used`` (bool per site), the
-    fixed options and those of ``start``."""
-    n = model.n_options
-    site = model.sites.site_of_option[model.scope.cols]
-    extra = model.fixed_cols if start is None else np.union1d(model.fixed_cols, start[start < n])
-    return np.union1d(np.flatnonzero(used[site]), extra)
-
-
-def _cheapest_feed_model(model: JointModel) -> JointModel:
-    r"""The relaxation of ``model`` that charges each site on air its cheapest feed column
-    and has no hop rows (``max_hops`` 0, fiber at that cost, no satellite). Every plan of
-    ``model`` is one of it, at no more cost (a site's feed costs at least its cheapest), so
-    its optimum, and its LP relaxation's, bound ``model``'s."""
-    sites, feed = model.sites, model.feed
-    real = feed.kind != LEVEL_KIND
-    cheapest = np.full(sites.n_sites, np.inf)
-    np.minimum.at(cheapest, feed.site[real], feed.cost_cny[real])
-    every = np.arange(model.n_options)
-    flat = replace(sites, site_of_option=sites.site_of_option[model.scope.cols],
-                   fiber_cost_cny=np.where(sites.needs_backhaul, cheapest, 0.0),
-                   satellite_cost_cny=np.full(sites.n_sites, np.inf), max_hops=0)
-    p = model.p.subproblem(np.arange(model.p.n_rows), every)
-    options = OptionInputs(A=p.A, cost=p.cost, counted=p.counted,
-                           fixed=np.isin(every, model.fixed_cols), groups=p.groups)
-    return joint_model(p, options, flat, checked_arcs(None, sites.n_sites), SolveLog())
-
-
-@dataclass(frozen=True)
-class _KernelLp:
-    """What kernel search takes from an LP relaxation: the sites it uses (bool per site),
-    the order its buckets add the others in (:func:`_site_penalty`), and the LP bound."""
-
-    used: np.ndarray
-    penalty: np.ndarray
-    bound: float
-
-
-def _site_penalty(model: JointModel, reduced_cost: np.ndarray) -> np.ndarray:
-    """Per site, the least objective the LP relaxation of ``model`` loses per unit of one of
-    its options (the options' reduced costs ``reduced_cost``, signed so that a loss is
-    positive); inf at sites without options. Kernel search adds sites in this order
-    (Angelelli, Mansini & Speranza 2010)."""
-    n = model.n_options
-    loss = reduced_cost[:n] if model.p.objective == "min_cost" else -reduced_cost[:n]
-    penalty = np.full(model.sites.n_sites, np.inf)
-    np.minimum.at(penalty, model.sites.site_of_option[model.scope.cols], loss)
-    return penalty
-
-
-def _kernel_lp(model: JointModel, built: BuiltModel, deadline) -> _KernelLp | None:
-    """The :class:`_KernelLp` of the relaxation ``KERNEL_RELAXATION`` names for the model's
-    objective, or None when it is not solved in time. The cheapest-feed relaxation has no
-    relays: the kernel adds those :func:`~siting.optimize.feed_network.relay_chains`
-    proposes."""
-    if KERNEL_RELAXATION[model.p.objective] == HOP_INDEXED:
-        lp = highs_backend.solve_lp(built.mip, time_limit_s=time_left_s(deadline))
-        return None if lp is None else _KernelLp(_lp_sites(model, lp[0]),
-                                                 _site_penalty(model, lp[2]), lp[1])
-    flat = _cheapest_feed_model(model)
-    lp = highs_backend.solve_lp(flat.built("primary").mip, time_limit_s=time_left_s(deadline))
-    if lp is None:
-        return None
-    used = _lp_sites(flat, lp[0])
-    return _KernelLp(used | proposed_relays(model, used)[0], _site_penalty(flat, lp[2]), lp[1])
-
-
-#: Sites each bucket of kernel search adds to the kernel (:func:`_kernel_stage`) [-].
-KERNEL_BUCKET_SITES = 200
-#: Kernel search starts no bucket with less time left than this [s].
-KERNEL_BUCKET_MIN_S = 5.0
-#: HiGHS's ``mip_heuristic_effort`` in kernel search's MIPs [-] (HiGHS's default: 0.05).
-#: Their bounds count for nothing (the LP's is the plan's), their plans for everything: on
-#: the 100 km region the first kernel MIP (22,224 variables) reached 1,787,113 people in
-#: 238 s with 0.5, where the default had 1,766,049 then and 1,781,845 at 380 s.
-KERNEL_HEURISTIC_EFFORT = 0.5
-
-
-def _buckets(lp: _KernelLp, kernel: np.ndarray) -> list[np.ndarray]:
-    """Bool per site for each bucket of kernel search: an empty one (the kernel alone),
-    then the sites outside ``kernel`` with options, ``KERNEL_BUCKET_SITES`` at a time in
-    the order of :func:`_site_penalty`."""
-    outside = np.flatnonzero(~kernel & np.isfinite(lp.penalty))
-    order = outside[np.argsort(lp.penalty[outside], kind="stable")]
-    buckets = [np.zeros(kernel.size, bool)]
-    for first in range(0, order.size, KERNEL_BUCKET_SITES):
-        bucket = np.zeros(kernel.size, bool)
-        bucket[order[first:first + KERNEL_BUCKET_SITES]] = True
-        buckets.append(bucket)
-    return buckets
-
-
-def _kernel_round(model: JointModel, sites: np.ndarray, plan: np.ndarray | None, *, solver,
-                  deadline, mip_gap, seed, record: SolveLog) -> np.ndarray | None:
-    """Joint columns of the plan of the MIP restricted to the options at ``sites`` (bool
-    per site), the fixed ones and those of ``plan`` (joint columns or None), which starts
-    it: no worse than ``plan``. None when there is no ``plan`` and that MIP has none (in
-    the time, or at all)."""
-    columns = _lp_kernel(model, sites, plan)
-    try:
-        small = restricted(model, columns,
-                           model.p.subproblem(np.arange(model.p.n_rows), columns),
-                           np.isin(columns, model.fixed_cols))
-        ids, every = columns[small.scope.cols], np.arange(model.n_options)
-        stage = _first_stage(small, solver=solver, deadline=deadline, mip_gap=mip_gap,
-                             seed=seed, record=record, kernel=False,
-                             heuristic_effort=KERNEL_HEURISTIC_EFFORT,
-                             starts=() if plan is None else (translate(model, every, plan,
-                                                                          small, ids),))
-    except (InfeasibleError, SolverError):
-        if plan is None:
-            return None
-        raise
-    # the kernel's columns are the model's: the translation cannot fail
-    return translate(small, ids, stage.selected, model, every)
-
-
-def _kernel_stage(model: JointModel, built: BuiltModel, start: np.ndarray | None, *, solver,
-                  deadline, mip_gap, seed, record: SolveLog) -> _Stage:
-    """The first stage of a model too large for HiGHS's MIP in the time, by kernel search
-    (Angelelli, Mansini & Speranza 2010) with the LP relaxation as its guide: the LP
-    relaxation bounds the optimum; the MIP over the options at the sites it uses (and those
-    of the warm start ``start``, which starts that MIP) gives a plan, and while time is
-    left and the plan is not within the gap, the MIP over that kernel and a bucket of the
-    sites next in the LP's order (:func:`_buckets`, their relays added), warm-started by
-    the plan, improves it; bucket sites the plan puts on air join the kernel. Status and
-    gap are the plan's against the LP bound."""
-    trivial = -math.inf if model.p.objective == "min_cost" else math.inf
-    lp = _kernel_lp(model, built, deadline)
-    if lp is None:
-        if start is None:
-            raise SolverError("the time limit was reached before the LP relaxation of the "
-                              "backhaul model was solved")
-        record.note("the LP relaxation was not solved in time: the warm start is the plan")
-        return _Stage(start, "time_limit", _stage_bound(model, trivial))
-    bound = _stage_bound(model, lp.bound)
-    record.note(f"kernel search: LP bound {lp.bound:,.0f} ({KERNEL_RELAXATION[model.p.objective]}"
-                f" relaxation); the MIP over the options at the sites the LP relaxation uses "
-                f"and the warm start's, then with buckets of {KERNEL_BUCKET_SITES} sites more")
-    settings = {"solver": solver, "deadline": deadline, "mip_gap": mip_gap, "seed": seed,
-                "record": record}
-    kernel, plan, rounds = lp.used, start, 0
-    for bucket in _buckets(lp, lp.used):
-        if rounds and ((plan is not None and relative_gap(model.value(plan), bound) <= mip_gap)
-                       or (deadline is not None
-                           and time_left_s(deadline) < KERNEL_BUCKET_MIN_S)):
-            break
-        sites = kernel | bucket
-        if rounds:
-            sites |= proposed_relays(model, sites_on_air(model, plan) | bucket)[0]
-        plan = _kernel_round(model, sites, plan, **settings)
-        kernel = kernel | (bucket & sites_on_air(model, plan))
-        rounds += 1
-    if plan is None:
-        raise SolverError("kernel search found no plan with backhaul in its kernel and buckets")
-    record.note(f"kernel search: {rounds - 1} bucket(s) tried, {int((kernel & ~lp.used).sum())} "
-                f"of their sites joined the kernel")
-    gap = relative_gap(model.value(plan), bound)
-    return _Stage(plan, "feasible" if gap <= mip_gap else "time_limit", bound)
-
-
 def _first_stage(model: JointModel, *, solver, deadline, mip_gap, seed, record: SolveLog,
                  starts: tuple = (), kernel: bool = True,
-                 heuristic_effort: float | None = None) -> _Stage:
+                 heuristic_effort: float | None = None) -> Stage:
     """The primary objective's MIP, warm-started by the best of ``starts`` (joint columns
     of plans); bound and status as in :func:`~siting.optimize.solve_coverage_model`. A model
     without columns (no option at a site that can be fed) has one plan, the empty one.
-    With ``kernel``, a model of ``KERNEL_MIN_NNZ`` nonzeros or more solved by HiGHS goes to
-    :func:`_kernel_stage`; ``heuristic_effort`` as :func:`~siting.optimize.core.run_mip`
-    takes it."""
+    With ``kernel``, a model :func:`~siting.optimize.kernel_search.kernel_search_fits` goes
+    to :func:`~siting.optimize.kernel_search.kernel_stage`, whose restricted MIPs this solves
+    without ``kernel``; ``heuristic_effort`` as :func:`~siting.optimize.core.run_mip` takes
+    it."""
     if model.p.n_cols == 0:
         nothing = np.zeros(0, np.int64)
-        return _Stage(nothing, "optimal", model.value(nothing))
+        return Stage(nothing, "optimal", model.value(nothing))
     built = model.built("primary")
     record.note(f"backhaul MIP: {built.mip.n_vars} variables, {built.mip.A.shape[0]} rows, "
                 f"{built.mip.A.nnz} nonzeros")
     start, vector = _best_start(built, model, list(starts), record)
-    if (kernel and built.mip.A.nnz >= KERNEL_MIN_NNZ and solver == "highs"
-            and highs_backend.available()):
-        return _kernel_stage(model, built, start, solver=solver, deadline=deadline,
-                             mip_gap=mip_gap, seed=seed, record=record)
+    if kernel and kernel_search_fits(built.mip, solver):
+        return kernel_stage(model, built, start, solve_mip=partial(_first_stage, kernel=False),
+                            solver=solver, deadline=deadline, mip_gap=mip_gap, seed=seed,
+                            record=record)
     res = run_mip(built.mip, solver=solver, time_limit_s=time_left_s(deadline),
                   mip_gap=mip_gap, seed=seed, start=vector, record=record,
                   heuristic_effort=heuristic_effort)
@@ -439,16 +218,16 @@ def _first_stage(model: JointModel, *, solver, deadline, mip_gap, seed, record: 
     selected = _selection(res, built.n_x)
     value = model.value(selected)
     p = model.p
-    bound = _stage_bound(model, res.bound)
+    bound = model.objective_bound(res.bound)
     if res.status == "optimal" and mip_gap == 0:
         bound = (min if p.objective == "min_cost" else max)(bound, value)
     status = res.status
     if status == "optimal" and mip_gap > 0 and relative_gap(value, bound) > 1e-9:
         status = "feasible"
-    return _Stage(selected, status, bound)
+    return Stage(selected, status, bound)
 
 
-def _tie_break(model: JointModel, first: _Stage, *, solver, deadline, mip_gap, seed,
+def _tie_break(model: JointModel, first: Stage, *, solver, deadline, mip_gap, seed,
                record: SolveLog) -> np.ndarray:
     """The lexicographic second stage (``min_cost``: most weight at no more cost;
     ``max_coverage``: least cost, backhaul included, at no less weight); the first plan

@@ -112,6 +112,27 @@ class JointModel:
         rows = rewarded_rows(self.p)
         return float(self.p.weight[rows][covered_by(self.p.A[rows], selected)].sum())
 
+    def objective_bound(self, mip_bound: float) -> float:
+        """The first-stage objective's bound from the bound of its MIP (``max_coverage``: the
+        must-cover rows' weight added, as the MIP rewards only the other rows); a trivial
+        bound when ``mip_bound`` is not finite."""
+        p = self.p
+        must_weight = float(p.weight[p.must].sum()) if p.objective == "max_coverage" else 0.0
+        bound = mip_bound + must_weight
+        if not math.isfinite(bound):
+            bound = 0.0 if p.objective == "min_cost" else float(p.weight.sum())
+        return bound
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A first-stage plan of a joint model (its joint columns), its status and bound (as in
+    :func:`~siting.optimize.solve_coverage_model`)."""
+
+    selected: np.ndarray
+    status: str
+    bound: float
+
 
 def joint_model(p: Problem, options: OptionInputs, sites: SiteInputs, arcs: Arcs,
                 record: SolveLog) -> JointModel:
