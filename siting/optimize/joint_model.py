@@ -112,16 +112,19 @@ class JointModel:
         rows = rewarded_rows(self.p)
         return float(self.p.weight[rows][covered_by(self.p.A[rows], selected)].sum())
 
+    def trivial_bound(self) -> float:
+        """The first-stage objective's bound known without a solve: no cost (``min_cost``),
+        every row's weight (``max_coverage``)."""
+        return 0.0 if self.p.objective == "min_cost" else float(self.p.weight.sum())
+
     def objective_bound(self, mip_bound: float) -> float:
         """The first-stage objective's bound from the bound of its MIP (``max_coverage``: the
-        must-cover rows' weight added, as the MIP rewards only the other rows); a trivial
-        bound when ``mip_bound`` is not finite."""
+        must-cover rows' weight added, as the MIP rewards only the other rows); the
+        :meth:`trivial_bound` when ``mip_bound`` is not finite."""
         p = self.p
         must_weight = float(p.weight[p.must].sum()) if p.objective == "max_coverage" else 0.0
         bound = mip_bound + must_weight
-        if not math.isfinite(bound):
-            bound = 0.0 if p.objective == "min_cost" else float(p.weight.sum())
-        return bound
+        return bound if math.isfinite(bound) else self.trivial_bound()
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,6 @@ multi-dimensional knapsack problem. Computers & Operations Research 37(11), 2017
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -215,14 +214,13 @@ def kernel_stage(model: JointModel, built: BuiltModel, start: np.ndarray | None,
     ``solve_mip(model, *, starts, heuristic_effort, solver, deadline, mip_gap, seed, record)``
     solves the first stage of a restricted model (the kernel's, warm-started by ``starts``)
     by its MIP alone, returning a :class:`~siting.optimize.joint_model.Stage`."""
-    trivial = -math.inf if model.p.objective == "min_cost" else math.inf
     lp = _kernel_lp(model, built, deadline)
     if lp is None:
         if start is None:
             raise SolverError("the time limit was reached before the LP relaxation of the "
                               "backhaul model was solved")
         record.note("the LP relaxation was not solved in time: the warm start is the plan")
-        return Stage(start, "time_limit", model.objective_bound(trivial))
+        return Stage(start, "time_limit", model.trivial_bound())
     bound = model.objective_bound(lp.bound)
     record.note(f"kernel search: LP bound {lp.bound:,.0f} ({KERNEL_RELAXATION[model.p.objective]}"
                 f" relaxation); the MIP over the options at the sites the LP relaxation uses "
