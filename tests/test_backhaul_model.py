@@ -14,8 +14,7 @@ import pytest
 import scipy.sparse as sp
 
 from siting.errors import InfeasibleError, InputError, SolverError
-from siting.optimize import backhaul as backhaul_model
-from siting.optimize import highs_backend, kernel_search, pulp_backend
+from siting.optimize import highs_backend, joint_solve, kernel_search, pulp_backend
 from siting.optimize.backhaul import solve_with_backhaul
 from siting.optimize.feed_model import (
     LEVEL_KIND,
@@ -410,14 +409,14 @@ def test_warm_start_is_the_sites_first_plan_fed_through_relays():
 def stop_the_mip_before_a_plan(monkeypatch):
     """Every MIP but the warm start's own small model stops without a plan (as a time limit
     on a large model does)."""
-    solve_mip = backhaul_model.run_mip
+    solve_mip = joint_solve.run_mip
 
     def stopped(mip, *, start, **kwargs):
         if start is None:  # the warm start's own small model
             return solve_mip(mip, start=start, **kwargs)
         return MipResult(x=None, status="no_solution", objective=math.nan, bound=-math.inf)
 
-    monkeypatch.setattr(backhaul_model, "run_mip", stopped)
+    monkeypatch.setattr(joint_solve, "run_mip", stopped)
 
 
 def test_warm_start_is_the_plan_when_the_mip_finds_none(monkeypatch):

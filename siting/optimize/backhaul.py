@@ -8,46 +8,42 @@ none), a microwave hop from an on-air site that is itself fed within ``max_hops`
 (fiber on site) are fiber-fed at no cost. Backhaul costs count like option costs: in the
 ``min_cost`` objective, in the budget, and in the lexicographic tie-break.
 
-The model (:mod:`siting.optimize.joint_model`) is the coverage model of
-:mod:`siting.optimize.model` with the feed variables and rows of
-:mod:`siting.optimize.feed_model` (a hop-indexed formulation, projected and pruned exactly;
-its derivation and references are there), built over the network of
-:mod:`siting.optimize.feed_network`. Options at sites nothing can feed leave the model;
-must-cover rows only they could cover are reported in
-:attr:`BackhaulSolution.backhaul_blocked`, asked for what the feedable options can give.
+The entry point is :func:`solve_with_backhaul`, its result a :class:`BackhaulSolution`
+(each site's feed, read off the chosen columns by :func:`site_feeds`). The parts it is built
+from each have a module of their own:
 
-Solving. The MIP gets warm starts, the better feasible one kept: the plan of the same
-constraints as if backhaul were free (:func:`~siting.optimize.solve_coverage_model`), fed as
-cheaply as a small joint model over its sites and the relays of their cheapest hop chains
-(:func:`~siting.optimize.feed_network.relay_chains`) allows, and a plan of an earlier call
-(``start``). A MIP too large for HiGHS in the time is solved by kernel search guided by an LP
-relaxation (:mod:`siting.optimize.kernel_search`), its gap proven against the LP bound.
+- :mod:`siting.optimize.feed_network`: the checked site and link inputs, and which sites can
+  be fed, at which hop levels, through which relays;
+- :mod:`siting.optimize.feed_model`: the feed variables and rows (a hop-indexed formulation,
+  projected and pruned exactly; its derivation and references are there) and the scope of a
+  model with backhaul: options at sites nothing can feed leave it, and must-cover rows only
+  they could cover are reported in :attr:`BackhaulSolution.backhaul_blocked`, asked for
+  what the feedable options can give;
+- :mod:`siting.optimize.joint_model`: the coverage model of :mod:`siting.optimize.model`
+  with those columns and rows, and its restrictions to some of its options;
+- :mod:`siting.optimize.joint_solve`: its solve, a first stage warm-started by the
+  sites-first plan (chosen as if backhaul were free, then fed through the relays of its
+  cheapest hop chains) and by a plan of an earlier call (``start``), then the tie-break;
+- :mod:`siting.optimize.kernel_search`: the first stage of a MIP too large for HiGHS in the
+  time, by kernel search guided by an LP relaxation, its gap proven against the LP bound.
+
 Whatever stops a MIP before it has a plan of its own, the warm start is the plan, reported
-as not proven.
-
-Not modelled: link capacity (a site may feed any number of others). Phased plans with
-backhaul are :mod:`siting.optimize.phased_backhaul`.
+as not proven. Not modelled: link capacity (a site may feed any number of others). Phased
+plans with backhaul are :mod:`siting.optimize.phased_backhaul`.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
-import scipy.sparse as sp
 
-from siting.errors import InfeasibleError, SolverError
 from siting.optimize.core import (
     TIE_BREAK_MIN_S,
     TIE_BREAK_TIME_FACTOR,
     SolveLog,
-    run_mip,
-    solve_coverage_model,
-    time_left_s,
     validated_problem,
-    warm_start_kept,
 )
 from siting.optimize.feed_model import (
     FIBER,
@@ -68,42 +64,10 @@ from siting.optimize.feed_network import (
 )
 from siting.optimize.joint_model import (
     JointModel,
-    Stage,
     joint_model,
-    proposed_relays,
-    restricted,
-    sites_on_air,
-    translate,
 )
-from siting.optimize.kernel_search import kernel_search_fits, kernel_stage
-from siting.optimize.model import (
-    BuiltModel,
-    MipResult,
-    Problem,
-    rewarded_rows,
-)
+from siting.optimize.joint_solve import first_stage, start_plan, tie_break_stage
 from siting.optimize.solution import Solution, relative_gap
-
-# ---------------------------------------------------------------------------------------
-# the warm start
-
-
-def _sites_first(model: JointModel, *, solver, deadline, mip_gap, seed) -> np.ndarray | None:
-    """Option columns of the least-cost plan meeting the model's must-cover rows, budget,
-    quota and groups as if backhaul were free
-    (:func:`~siting.optimize.solve_coverage_model`); None when there is none."""
-    n, p = model.n_options, model.p
-    fixed = np.zeros(n, bool)
-    fixed[model.fixed_cols] = True
-    try:
-        plan = solve_coverage_model(
-            p.A[:, :n], p.cost[:n], objective="min_cost", must_cover=p.required,
-            budget=p.budget, max_options=p.max_options, counted=p.counted[:n], fixed=fixed,
-            groups=p.groups[:n], tie_break=False, time_limit_s=time_left_s(deadline),
-            mip_gap=mip_gap, solver=solver, seed=seed)
-    except (InfeasibleError, SolverError):
-        return None
-    return plan.selected
 
 
 def _plan_columns(model: JointModel, plan: BackhaulSolution) -> np.ndarray | None:
@@ -122,139 +86,6 @@ def _plan_columns(model: JointModel, plan: BackhaulSolution) -> np.ndarray | Non
         return None
     return np.concatenate([at, model.n_options
                            + with_level_columns(model.feed, feeds[feeds >= 0])])
-
-
-def _start_plan(model: JointModel, *, solver, deadline, mip_gap, seed,
-                record: SolveLog) -> np.ndarray | None:
-    """Joint columns of a plan to warm-start the MIP with, or None when this finds none.
-
-    The options of :func:`_sites_first` (must-cover rows at least cost, backhaul ignored),
-    fed as cheaply as a small joint model allows: its options are those, fixed, and the
-    cheapest option at each relay :func:`~siting.optimize.feed_network.relay_chains`
-    proposes; it keeps the budget, quota and groups, so its plan is one of the full model's.
-    Without relays the sites' own fiber routes would often cost many times their masts.
-    """
-    if model.n_options == 0:
-        return None
-    selected = _sites_first(model, solver=solver, deadline=deadline, mip_gap=mip_gap,
-                            seed=seed)
-    if selected is None:
-        return None
-    p = model.p
-    site = model.sites.site_of_option[model.scope.cols]
-    relays, cheapest = proposed_relays(model, sites_on_air(model, selected))
-    columns = np.union1d(selected, cheapest[relays[site[cheapest]]])
-    kernel = Problem(A=sp.csr_matrix((0, columns.size)), cost=p.cost[columns],
-                     weight=np.zeros(0), must=np.zeros(0, bool), objective="min_cost",
-                     budget=p.budget, max_options=p.max_options, counted=p.counted[columns],
-                     groups=p.groups[columns])
-    try:
-        small = restricted(model, columns, kernel, np.isin(columns, selected))
-        stage = _first_stage(small, solver=solver, deadline=deadline, mip_gap=mip_gap,
-                             seed=seed, record=SolveLog())
-    except (InfeasibleError, SolverError) as exc:
-        record.note(f"no warm start: the sites-first plan cannot be fed ({exc})")
-        return None
-    record.note(f"warm start: the sites-first plan, {int(relays.sum())} relays proposed, "
-                f"total {small.value(stage.selected):,.0f}")
-    # the small model's columns are the full one's: the translation cannot fail
-    return translate(small, columns[small.scope.cols], stage.selected, model,
-                     np.arange(model.n_options))
-
-
-# ---------------------------------------------------------------------------------------
-# solving
-
-
-def _selection(res: MipResult, n_columns: int) -> np.ndarray:
-    return np.flatnonzero(res.x[:n_columns] > 0.5).astype(np.int64)
-
-
-def _best_start(built: BuiltModel, model: JointModel, starts: list[np.ndarray],
-                record: SolveLog) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """The best of the warm starts ``starts`` (joint columns) that meet every row of the
-    MIP: (its columns, its variable vector), or (None, None); a note for each dropped."""
-    best, best_vector = None, None
-    sign = 1.0 if built.mip.sense == "min" else -1.0
-    for columns in (s for s in starts if s is not None):
-        vector = built.start_vector(model.p, columns)
-        if not built.mip.is_feasible(vector):
-            record.note("warm start dropped: it breaks a row of the backhaul MIP")
-        elif best is None or sign * (built.mip.c @ vector) < sign * (built.mip.c @ best_vector):
-            best, best_vector = columns, vector
-    return best, best_vector
-
-
-def _first_stage(model: JointModel, *, solver, deadline, mip_gap, seed, record: SolveLog,
-                 starts: tuple = (), kernel: bool = True,
-                 heuristic_effort: float | None = None) -> Stage:
-    """The primary objective's MIP, warm-started by the best of ``starts`` (joint columns
-    of plans); bound and status as in :func:`~siting.optimize.solve_coverage_model`. A model
-    without columns (no option at a site that can be fed) has one plan, the empty one.
-    With ``kernel``, a model :func:`~siting.optimize.kernel_search.kernel_search_fits` goes
-    to :func:`~siting.optimize.kernel_search.kernel_stage`, whose restricted MIPs this solves
-    without ``kernel``; ``heuristic_effort`` as :func:`~siting.optimize.core.run_mip` takes
-    it."""
-    if model.p.n_cols == 0:
-        nothing = np.zeros(0, np.int64)
-        return Stage(nothing, "optimal", model.value(nothing))
-    built = model.built("primary")
-    record.note(f"backhaul MIP: {built.mip.n_vars} variables, {built.mip.A.shape[0]} rows, "
-                f"{built.mip.A.nnz} nonzeros")
-    start, vector = _best_start(built, model, list(starts), record)
-    if kernel and kernel_search_fits(built.mip, solver):
-        return kernel_stage(model, built, start, solve_mip=partial(_first_stage, kernel=False),
-                            solver=solver, deadline=deadline, mip_gap=mip_gap, seed=seed,
-                            record=record)
-    res = run_mip(built.mip, solver=solver, time_limit_s=time_left_s(deadline),
-                  mip_gap=mip_gap, seed=seed, start=vector, record=record,
-                  heuristic_effort=heuristic_effort)
-    if res.status == "infeasible":
-        raise InfeasibleError("no plan covers every must-cover row and feeds every site on "
-                              "air within the budget, the option quota and the groups")
-    res = warm_start_kept(res, built.mip, vector, record)
-    if res.x is None:
-        raise SolverError("the time limit was reached before any plan with backhaul was found")
-    selected = _selection(res, built.n_x)
-    value = model.value(selected)
-    p = model.p
-    bound = model.objective_bound(res.bound)
-    if res.status == "optimal" and mip_gap == 0:
-        bound = (min if p.objective == "min_cost" else max)(bound, value)
-    status = res.status
-    if status == "optimal" and mip_gap > 0 and relative_gap(value, bound) > 1e-9:
-        status = "feasible"
-    return Stage(selected, status, bound)
-
-
-def _tie_break(model: JointModel, first: Stage, *, solver, deadline, mip_gap, seed,
-               record: SolveLog) -> np.ndarray:
-    """The lexicographic second stage (``min_cost``: most weight at no more cost;
-    ``max_coverage``: least cost, backhaul included, at no less weight); the first plan
-    when it finds nothing better."""
-    p = model.p
-    if p.n_cols == 0 or (p.objective == "min_cost" and rewarded_rows(p).size == 0):
-        return first.selected
-    if p.objective == "max_coverage" and not np.any(p.cost[first.selected] > 0):
-        return first.selected
-    value = model.value(first.selected)
-    if p.objective == "min_cost":
-        target = value + 1e-7 * max(1.0, value)
-    else:
-        rewarded = model.rewarded_value(first.selected)
-        target = rewarded - 1e-7 * max(1.0, rewarded)
-    built = model.built("tie_break", target)
-    res = run_mip(built.mip, solver=solver, time_limit_s=time_left_s(deadline),
-                  mip_gap=mip_gap, seed=seed, start=built.start_vector(p, first.selected),
-                  record=record)
-    if res.x is None:
-        record.note(f"tie-break stage found no plan ({res.status}); first-stage plan kept")
-        return first.selected
-    selected = _selection(res, built.n_x)
-    tol = 1e-7 * max(1.0, abs(value))
-    worse = (model.value(selected) < value - tol if p.objective == "max_coverage"
-             else model.value(selected) > value + tol)
-    return first.selected if worse else selected
 
 
 # ---------------------------------------------------------------------------------------
@@ -441,17 +272,17 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
     model = joint_model(p, options, sites, arcs, record)
     settings = {"solver": solver, "mip_gap": float(mip_gap), "seed": seed, "record": record}
     started = time.perf_counter()
-    starts = (_start_plan(model, deadline=deadline, **settings),
+    starts = (start_plan(model, deadline=deadline, **settings),
               None if start is None else _plan_columns(model, start))
-    first = _first_stage(model, deadline=deadline, starts=starts, **settings)
+    first = first_stage(model, deadline=deadline, starts=starts, **settings)
     selected = first.selected
     if tie_break and first.status == "time_limit":
         record.note("tie-break stage skipped: the first stage stopped on its time limit")
     elif tie_break:
         own = time.perf_counter() + max(TIE_BREAK_TIME_FACTOR * (time.perf_counter() - started),
                                         TIE_BREAK_MIN_S)
-        selected = _tie_break(model, first, deadline=own if deadline is None
-                              else min(deadline, own), **settings)
+        selected = tie_break_stage(model, first, deadline=own if deadline is None
+                                   else min(deadline, own), **settings)
     value = model.value(selected)
     solution = Solution(selected=model.scope.cols[selected[selected < model.n_options]],
                         objective=value, bound=first.bound,

@@ -205,7 +205,7 @@ def relay_chains(sites: SiteInputs, arcs: Arcs, possible: np.ndarray, on_air: np
     r_t + \min_u (c_{t \leftarrow u} + G^{k-1}_u))`. Each on-air site's chain is followed
     back from level :math:`H`. Chains ignore that relays can be shared and that satellite
     exists: they only propose relays, which the small joint model of the warm start
-    (:mod:`siting.optimize.backhaul`) chooses among.
+    (:func:`~siting.optimize.joint_solve.start_plan`) chooses among.
     """
     useful = useful_arcs(sites, arcs, possible)
     child, parent, cost = arcs.child[useful], arcs.parent[useful], arcs.cost_cny[useful]

@@ -17,8 +17,9 @@ and no hop rows (``CHEAPEST_FEED``), whose kernel adds the relays
 
 A first stage goes to kernel search when its MIP has ``KERNEL_MIN_NNZ`` nonzeros or more and
 HiGHS solves it (:func:`kernel_search_fits`). Kernel search's own MIPs are solved by the
-MIP stage the caller hands it (``solve_mip`` of :func:`kernel_stage`): the first stage
-without kernel search, so that this module needs nothing from the stage that calls it.
+MIP stage the caller hands it (``solve_mip`` of :func:`kernel_stage`):
+:func:`~siting.optimize.joint_solve.first_stage` without kernel search, so that this module
+needs nothing from the stage that calls it.
 
 References
 ----------
