@@ -15,6 +15,13 @@ shared by :mod:`.core` and :mod:`.phased`), :mod:`.highs_backend`, :mod:`.pulp_b
 small covering models), :mod:`.phased` (multi-year plans), :mod:`.core` (orchestration),
 :mod:`.orlib` (OR-Library reader and instance generator).
 
+Sites planned with their backhaul: :mod:`.backhaul` (the entry point and its result), built
+from :mod:`.feed_network` (site and link inputs, hop levels, relay chains),
+:mod:`.feed_model` (the feed variables and rows), :mod:`.joint_model` (the coverage model
+with them), :mod:`.joint_solve` (its warm start and stages) and :mod:`.kernel_search` (the
+first stage of models too large for HiGHS's MIP); :mod:`.phased_backhaul` (multi-year plans
+with backhaul, warm-started by :mod:`.feed_greedy`).
+
 References
 ----------
 Toregas, C., Swain, R., ReVelle, C., Bergman, L. (1971). The location of emergency service
@@ -27,7 +34,11 @@ Beasley, J.E. (1990). A Lagrangian heuristic for set-covering problems. Naval Re
 Logistics 37(1), 151-164.
 """
 
-from siting.optimize.core import solve_coverage_model, solve_max_coverage, solve_set_cover
+from siting.optimize.core import (
+    solve_coverage_model,
+    solve_max_coverage,
+    solve_set_cover,
+)
 from siting.optimize.solution import Solution
 
 __all__ = ["Solution", "solve_coverage_model", "solve_max_coverage", "solve_set_cover"]
