@@ -14,8 +14,7 @@ Both take arrays in the run's metric CRS and return tables; neither reads nor wr
 from siting.backhaul.fiber import RoadGraph, attach_points, build_road_graph, fiber_routes
 from siting.backhaul.microwave import (first_fresnel_radius_m, microwave_links,
                                        min_clearance_f1_reference)
-from siting.backhaul.network import (BackhaulNetwork, backhaul_network, band_links, has_fiber,
-                                     link_costs)
+from siting.backhaul.network import BackhaulNetwork, backhaul_network, band_links, link_costs
 
 __all__ = [
     "BackhaulNetwork",
@@ -26,7 +25,6 @@ __all__ = [
     "build_road_graph",
     "fiber_routes",
     "first_fresnel_radius_m",
-    "has_fiber",
     "link_costs",
     "microwave_links",
     "min_clearance_f1_reference",

@@ -27,6 +27,7 @@ from siting.backhaul.fiber import fiber_routes
 from siting.backhaul.microwave import microwave_links
 from siting.config import BackhaulSettings, MicrowaveBand
 from siting.errors import InputError
+from siting.io.region import has_fiber
 from siting.terrain import Terrain
 
 __all__ = ["BackhaulNetwork", "LINK_COLUMNS", "backhaul_network", "band_links",
@@ -76,13 +77,6 @@ class BackhaulNetwork:
         its yearly fee); None when it is not on offer."""
         per_year = self.satellite_cny_per_year
         return None if per_year is None else float(per_year) * float(opex_years)
-
-
-def has_fiber(candidates: pd.DataFrame) -> np.ndarray:
-    """Bool per candidate: its optional ``has_fiber`` field is true (False when absent)."""
-    if "has_fiber" not in candidates:
-        return np.zeros(len(candidates), bool)
-    return candidates["has_fiber"].fillna(False).to_numpy(bool)
 
 
 def _fiber_sources(candidates: gpd.GeoDataFrame, fiber_nodes: gpd.GeoDataFrame | None):

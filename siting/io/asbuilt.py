@@ -37,7 +37,7 @@ from siting.config import Scenario
 from siting.errors import InputError
 from siting.io.layers import generations_of
 from siting.io.problems import Problems, first_line, require_file
-from siting.io.region import EXISTING_KINDS
+from siting.io.region import EXISTING_KINDS, has_fiber
 from siting.io.tables import is_table, read_table
 
 #: The candidate column holding the technologies an as-built site has on air ("4G-1800+5G-3500").
@@ -261,9 +261,7 @@ def with_as_built(candidates: pd.DataFrame, as_built: AsBuilt) -> pd.DataFrame:
     frame[BUILT_COLUMN] = on_air.reindex(ids).fillna("").to_numpy(dtype=object)
     by_fiber = ids.isin(as_built.sites.loc[as_built.sites["backhaul"] == "fiber", "site_id"])
     if by_fiber.any():
-        before = (frame["has_fiber"].fillna(False).to_numpy(bool) if "has_fiber" in frame
-                  else np.zeros(len(frame), bool))
-        frame["has_fiber"] = before | by_fiber
+        frame["has_fiber"] = has_fiber(frame) | by_fiber
     return frame
 
 

@@ -66,6 +66,13 @@ class RegionData:
     dem_source: DemSource | None = None  # the DEM in its own grid, read by window (predict)
 
 
+def has_fiber(candidates: pd.DataFrame) -> np.ndarray:
+    """Bool per candidate: its optional ``has_fiber`` field is true (False when absent)."""
+    if "has_fiber" not in candidates:
+        return np.zeros(len(candidates), bool)
+    return candidates["has_fiber"].fillna(False).to_numpy(bool)
+
+
 def _swap_would_fit(frame: gpd.GeoDataFrame, terrain: Terrain) -> bool:
     """Whether the points would lie on the DEM with longitude and latitude exchanged."""
     lonlat = frame.geometry.to_crs("EPSG:4326")
