@@ -70,6 +70,7 @@ from siting.optimize.model import (
     coverage_count,
     covered_by,
     rewarded_rows,
+    selected_columns,
 )
 from siting.optimize.presolve import (
     dominated_columns,
@@ -231,10 +232,6 @@ class _PartResult:
     bound: float  # bound on the part's first-stage objective (part-local terms only)
 
 
-def _x_selection(x: np.ndarray, n: int) -> np.ndarray:
-    return np.flatnonzero(x[:n] > 0.5).astype(np.int64)
-
-
 def _part_value(p: Problem, selected: np.ndarray) -> float:
     """First-stage objective of a part (rewarded + must weight for max_coverage)."""
     if p.objective == "min_cost":
@@ -329,7 +326,7 @@ def _set_cover_mip(A: sp.csr_matrix, cost: np.ndarray, greedy: np.ndarray, lag, 
     if res.status == "infeasible":
         raise InfeasibleError("set cover infeasible")  # pragma: no cover - holds the incumbent
     if res.x is not None and float(res.objective) <= ub + 1e-9 * max(1.0, abs(ub)):
-        sel = np.union1d(free[_x_selection(res.x, free.size)], np.flatnonzero(one))
+        sel = np.union1d(free[selected_columns(res.x, free.size)], np.flatnonzero(one))
         ub = float(cost[sel].sum())
     else:
         sel = inc
@@ -369,7 +366,7 @@ def _solve_general_part(p: Problem, *, solver, deadline, mip_gap, seed,
         record.solvers.append("greedy")
         bound = res.bound + must_weight
         return _PartResult(greedy, "time_limit", bound), built
-    sel = _x_selection(res.x, p.n_cols)
+    sel = selected_columns(res.x, p.n_cols)
     value = _part_value(p, sel)
     bound = res.bound + must_weight
     if p.objective == "min_cost":
@@ -408,7 +405,7 @@ def _tie_break(p: Problem, first: _PartResult, *, solver, deadline, mip_gap, see
         return first.selected
     if res.status != "optimal":
         record.note(f"tie-break stage not proven optimal ({res.status})")
-    sel = _x_selection(res.x, p.n_cols)
+    sel = selected_columns(res.x, p.n_cols)
     # guard against numerical drift: keep the first-stage plan unless the new one is no worse
     new_value = _part_value(p, sel)
     if p.objective == "max_coverage" and new_value < value - tol:

@@ -41,7 +41,7 @@ from siting.optimize.joint_model import (
     translate,
 )
 from siting.optimize.kernel_search import kernel_search_fits, kernel_stage
-from siting.optimize.model import BuiltModel, MipResult, Problem, rewarded_rows
+from siting.optimize.model import BuiltModel, Problem, rewarded_rows, selected_columns
 from siting.optimize.solution import relative_gap
 
 
@@ -101,10 +101,6 @@ def start_plan(model: JointModel, *, solver, deadline, mip_gap, seed,
                      np.arange(model.n_options))
 
 
-def _selection(res: MipResult, n_columns: int) -> np.ndarray:
-    return np.flatnonzero(res.x[:n_columns] > 0.5).astype(np.int64)
-
-
 def _best_start(built: BuiltModel, model: JointModel, starts: list[np.ndarray],
                 record: SolveLog) -> tuple[np.ndarray | None, np.ndarray | None]:
     """The best of the warm starts ``starts`` (joint columns) that meet every row of the
@@ -150,7 +146,7 @@ def first_stage(model: JointModel, *, solver, deadline, mip_gap, seed, record: S
     res = warm_start_kept(res, built.mip, vector, record)
     if res.x is None:
         raise SolverError("the time limit was reached before any plan with backhaul was found")
-    selected = _selection(res, built.n_x)
+    selected = selected_columns(res.x, built.n_x)
     value = model.value(selected)
     p = model.p
     bound = model.objective_bound(res.bound)
@@ -185,7 +181,7 @@ def tie_break_stage(model: JointModel, first: Stage, *, solver, deadline, mip_ga
     if res.x is None:
         record.note(f"tie-break stage found no plan ({res.status}); first-stage plan kept")
         return first.selected
-    selected = _selection(res, built.n_x)
+    selected = selected_columns(res.x, built.n_x)
     tol = 1e-7 * max(1.0, abs(value))
     worse = (model.value(selected) < value - tol if p.objective == "max_coverage"
              else model.value(selected) > value + tol)

@@ -151,6 +151,12 @@ class BuiltModel:
         return v
 
 
+def selected_columns(v: np.ndarray, n_x: int) -> np.ndarray:
+    """The columns a MIP's variable vector ``v`` selects: those of its first ``n_x``
+    variables (the ``x`` of :class:`BuiltModel`) above 1/2, ascending."""
+    return np.flatnonzero(v[:n_x] > 0.5).astype(np.int64)
+
+
 def coverage_count(A: sp.csr_matrix, selected: np.ndarray) -> np.ndarray:
     """Selected options covering each row of the 0/1 matrix ``A``."""
     x = np.zeros(A.shape[1])
