@@ -6,6 +6,8 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import threading
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -231,11 +233,13 @@ def test_random_instances_match_brute_force(objective, seed):
 
 @pytest.mark.parametrize("objective", ["min_cost", "max_coverage"])
 @pytest.mark.parametrize("seed", range(20))
-def test_kernel_search_gives_a_valid_plan_and_bound(monkeypatch, objective, seed):
-    """Kernel search (forced on tiny models): a feasible plan, no better than the brute
-    force optimum, and an LP bound no better than it either; "feasible" only within the
-    gap (0 here)."""
+@pytest.mark.parametrize("width", [1, 2])
+def test_kernel_search_gives_a_valid_plan_and_bound(monkeypatch, objective, seed, width):
+    """Kernel search (forced on tiny models), one MIP at a time or two at once: a feasible
+    plan, no better than the brute force optimum, and an LP bound no better than it either;
+    "feasible" only within the gap (0 here)."""
     monkeypatch.setattr(kernel_search, "KERNEL_MIN_NNZ", 0)
+    monkeypatch.setattr(kernel_search, "KERNEL_WIDTH", width)
     rng = np.random.default_rng([18, seed, objective == "min_cost"])
     inst = random_instance(rng, objective)
     ref = brute_force(inst, objective)
@@ -268,11 +272,14 @@ def feasible_instances(objective):
 
 
 @pytest.mark.parametrize("objective", ["min_cost", "max_coverage"])
-def test_a_bucket_of_every_other_site_makes_kernel_search_exact(monkeypatch, objective):
+@pytest.mark.parametrize("width", [1, 2])
+def test_a_bucket_of_every_other_site_makes_kernel_search_exact(monkeypatch, objective, width):
     """Kernel search with a kernel of nothing the LP uses (``LP_USED`` above 1): its first
     MIP has the warm start's and fixed options only, often too few for the optimum (or for
-    any plan); one bucket of every other site then gives the brute-force optimum."""
+    any plan); one bucket of every other site (after the kernel's MIP, or beside it) then
+    gives the brute-force optimum."""
     monkeypatch.setattr(kernel_search, "KERNEL_MIN_NNZ", 0)
+    monkeypatch.setattr(kernel_search, "KERNEL_WIDTH", width)
     monkeypatch.setattr(kernel_search, "LP_USED", 2.0)
     monkeypatch.setattr(kernel_search, "KERNEL_BUCKET_SITES", 100)
     sense = 1 if objective == "min_cost" else -1
@@ -283,6 +290,7 @@ def test_a_bucket_of_every_other_site_makes_kernel_search_exact(monkeypatch, obj
         assert res.solution.objective == pytest.approx(ref[0])
         with monkeypatch.context() as no_buckets:  # no bucket has the time it asks for
             no_buckets.setattr(kernel_search, "KERNEL_BUCKET_MIN_S", math.inf)
+            no_buckets.setattr(kernel_search, "KERNEL_WIDTH", 1)
             try:
                 alone = solve(inst, objective, tie_break=False,
                               time_limit_s=60).solution.objective
@@ -290,6 +298,31 @@ def test_a_bucket_of_every_other_site_makes_kernel_search_exact(monkeypatch, obj
                 alone = math.inf * sense
         missed += sense * alone > sense * ref[0] + 1e-6
     assert missed > 0  # the bucket is what finds the optimum on some of these
+
+
+def test_two_kernel_mips_run_at_once(monkeypatch):
+    """With ``KERNEL_WIDTH`` 2 the kernel's MIP and the first bucket's run at the same time,
+    on two threads, and the plan is still the brute-force optimum."""
+    monkeypatch.setattr(kernel_search, "KERNEL_MIN_NNZ", 0)
+    monkeypatch.setattr(kernel_search, "LP_USED", 2.0)
+    monkeypatch.setattr(kernel_search, "KERNEL_BUCKET_SITES", 100)
+    monkeypatch.setattr(kernel_search, "KERNEL_WIDTH", 2)
+    inst, ref = next(feasible_instances("max_coverage"))
+    spans, run_mip = [], joint_solve.run_mip
+
+    def timed_mip(*args, **kwargs):
+        t0 = time.perf_counter()
+        time.sleep(0.2)  # long enough for the other MIP to start meanwhile
+        res = run_mip(*args, **kwargs)
+        spans.append((t0, time.perf_counter(), threading.current_thread().name))
+        return res
+
+    monkeypatch.setattr(joint_solve, "run_mip", timed_mip)
+    res = solve(inst, "max_coverage", tie_break=False)
+    assert res.solution.objective == pytest.approx(ref[0])
+    in_threads = sorted(span for span in spans if span[2].startswith("siting-kernel"))
+    (start_a, end_a, thread_a), (start_b, _, thread_b) = in_threads[:2]
+    assert thread_a != thread_b and start_b < end_a
 
 
 def test_lp_reduced_costs_bound_the_loss_of_forcing_a_variable_in():

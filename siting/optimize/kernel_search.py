@@ -8,7 +8,9 @@ the LP bound. Time that MIP leaves goes to buckets: the MIP over the kernel and 
 sites in the order of the LP's reduced costs (and their relays), warm-started by the plan;
 bucket sites the plan puts on air join the kernel. These MIPs' own bounds count for
 nothing, so HiGHS spends more of their work on primal heuristics
-(``KERNEL_HEURISTIC_EFFORT``).
+(``KERNEL_HEURISTIC_EFFORT``). HiGHS solves each on one thread, so on a machine of two
+cores or more two run at once (``KERNEL_WIDTH``): the kernel's beside the first bucket's,
+and each next bucket's as soon as one ends, with the best plan and kernel so far.
 
 The relaxation (``KERNEL_RELAXATION``) is the model's own (``HOP_INDEXED``), or, where that
 LP is too slow (``max_coverage``), the model with each site on air charged its cheapest feed
@@ -29,7 +31,9 @@ multi-dimensional knapsack problem. Computers & Operations Research 37(11), 2017
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -77,6 +81,20 @@ KERNEL_BUCKET_MIN_S = 5.0
 #: the 100 km region the first kernel MIP (22,224 variables) reached 1,787,113 people in
 #: 238 s with 0.5, where the default had 1,766,049 then and 1,781,845 at 380 s.
 KERNEL_HEURISTIC_EFFORT = 0.5
+
+
+def _usable_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+#: Kernel search's MIPs solved at once, one per core (two at most): HiGHS solves each on
+#: one thread, a long one in a process of its own (:mod:`~siting.optimize.highs_process`),
+#: so a second core would idle while kernel search waits for the first [-].
+KERNEL_WIDTH = min(2, _usable_cores())
 
 
 def kernel_search_fits(mip: MipModel, solver: str) -> bool:
@@ -201,6 +219,55 @@ def _kernel_round(model: JointModel, sites: np.ndarray, plan: np.ndarray | None,
     return translate(small, ids, stage.selected, model, every)
 
 
+def _best_plan(model: JointModel, plans: list[np.ndarray]) -> np.ndarray | None:
+    """The plan of ``plans`` (joint columns) with the best first-stage objective, the first
+    of equals; None when there is none."""
+    if not plans:
+        return None
+    values = [model.value(plan) for plan in plans]
+    pick = np.argmin if model.p.objective == "min_cost" else np.argmax
+    return plans[int(pick(values))]
+
+
+def _goes_on(model: JointModel, plan: np.ndarray | None, bound: float, settings: dict) -> bool:
+    """Whether kernel search starts another MIP: the plan is not within the gap of
+    ``bound`` and the time left is at least ``KERNEL_BUCKET_MIN_S``."""
+    deadline = settings["deadline"]
+    return not ((plan is not None
+                 and relative_gap(model.value(plan), bound) <= settings["mip_gap"])
+                or (deadline is not None and time_left_s(deadline) < KERNEL_BUCKET_MIN_S))
+
+
+def _bucket_search(model: JointModel, lp: _KernelLp, start: np.ndarray | None, bound: float,
+                   settings: dict) -> tuple[np.ndarray | None, np.ndarray, int]:
+    """Kernel search's MIPs, ``KERNEL_WIDTH`` at a time, each on a thread of its own
+    (waiting for its HiGHS process, or in HiGHS, which lets go of the GIL): the kernel's,
+    then one per bucket (:func:`_buckets`), each started as soon as a MIP ends and
+    :func:`_goes_on` allows, over the kernel so far, the bucket and their relays,
+    warm-started by the best plan so far; bucket sites a MIP's plan puts on air join the
+    kernel. (best plan or None, kernel (bool per site), MIPs solved)."""
+    kernel, plan, tried = lp.used, start, 0
+    buckets, running = iter(_buckets(lp, lp.used)), {}
+    with ThreadPoolExecutor(KERNEL_WIDTH, thread_name_prefix="siting-kernel") as pool:
+        while True:
+            while len(running) < KERNEL_WIDTH and (
+                    not (tried or running) or _goes_on(model, plan, bound, settings)):
+                bucket = next(buckets, None)
+                if bucket is None:
+                    break
+                sites = kernel | bucket | proposed_relays(
+                    model, sites_on_air(model, plan) | bucket)[0] if bucket.any() else kernel
+                running[pool.submit(_kernel_round, model, sites, plan, **settings)] = bucket
+            if not running:
+                return plan, kernel, tried
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                bucket, found = running.pop(future), future.result()
+                plan = _best_plan(model, [p for p in (found, plan) if p is not None])
+                kernel = kernel | (bucket & sites_on_air(model, found))
+                tried += 1
+
+
 def kernel_stage(model: JointModel, built: BuiltModel, start: np.ndarray | None, *,
                  solve_mip: Callable[..., Stage], solver, deadline, mip_gap, seed,
                  record: SolveLog) -> Stage:
@@ -210,8 +277,9 @@ def kernel_stage(model: JointModel, built: BuiltModel, start: np.ndarray | None,
     of the warm start ``start``, which starts that MIP) gives a plan, and while time is
     left and the plan is not within the gap, the MIP over that kernel and a bucket of the
     sites next in the LP's order (:func:`_buckets`, their relays added), warm-started by
-    the plan, improves it; bucket sites the plan puts on air join the kernel. Status and
-    gap are the plan's against the LP bound. ``built``: the model's primary MIP.
+    the plan, improves it; bucket sites the plan puts on air join the kernel. Up to
+    ``KERNEL_WIDTH`` of these MIPs run at once (:func:`_bucket_search`). Status and gap
+    are the plan's against the LP bound. ``built``: the model's primary MIP.
     ``solve_mip(model, *, starts, heuristic_effort, solver, deadline, mip_gap, seed, record)``
     solves the first stage of a restricted model (the kernel's, warm-started by ``starts``)
     by its MIP alone, returning a :class:`~siting.optimize.joint_model.Stage`."""
@@ -228,21 +296,10 @@ def kernel_stage(model: JointModel, built: BuiltModel, start: np.ndarray | None,
                 f"and the warm start's, then with buckets of {KERNEL_BUCKET_SITES} sites more")
     settings = {"solve_mip": solve_mip, "solver": solver, "deadline": deadline,
                 "mip_gap": mip_gap, "seed": seed, "record": record}
-    kernel, plan, rounds = lp.used, start, 0
-    for bucket in _buckets(lp, lp.used):
-        if rounds and ((plan is not None and relative_gap(model.value(plan), bound) <= mip_gap)
-                       or (deadline is not None
-                           and time_left_s(deadline) < KERNEL_BUCKET_MIN_S)):
-            break
-        sites = kernel | bucket
-        if rounds:
-            sites |= proposed_relays(model, sites_on_air(model, plan) | bucket)[0]
-        plan = _kernel_round(model, sites, plan, **settings)
-        kernel = kernel | (bucket & sites_on_air(model, plan))
-        rounds += 1
+    plan, kernel, tried = _bucket_search(model, lp, start, bound, settings)
     if plan is None:
         raise SolverError("kernel search found no plan with backhaul in its kernel and buckets")
-    record.note(f"kernel search: {rounds - 1} bucket(s) tried, {int((kernel & ~lp.used).sum())} "
+    record.note(f"kernel search: {tried - 1} bucket(s) tried, {int((kernel & ~lp.used).sum())} "
                 f"of their sites joined the kernel")
     gap = relative_gap(model.value(plan), bound)
     return Stage(plan, "feasible" if gap <= mip_gap else "time_limit", bound)
