@@ -245,7 +245,9 @@ def _bucket_search(model: JointModel, lp: _KernelLp, start: np.ndarray | None, b
     then one per bucket (:func:`_buckets`), each started as soon as a MIP ends and
     :func:`_goes_on` allows, over the kernel so far, the bucket and their relays,
     warm-started by the best plan so far; bucket sites a MIP's plan puts on air join the
-    kernel. (best plan or None, kernel (bool per site), MIPs solved)."""
+    kernel. A MIP still running when the plan comes within the gap is waited for (it ends
+    at its own gap or the deadline). (best plan or None, kernel (bool per site), MIPs
+    solved)."""
     kernel, plan, tried = lp.used, start, 0
     buckets, running = iter(_buckets(lp, lp.used)), {}
     with ThreadPoolExecutor(KERNEL_WIDTH, thread_name_prefix="siting-kernel") as pool:
