@@ -30,8 +30,7 @@ from siting.errors import InputError
 from siting.io.region import has_fiber
 from siting.terrain import Terrain
 
-__all__ = ["BackhaulNetwork", "LINK_COLUMNS", "backhaul_network", "band_links",
-           "has_fiber", "link_costs"]
+__all__ = ["BackhaulNetwork", "LINK_COLUMNS", "backhaul_network", "band_links", "link_costs"]
 
 #: Columns of :attr:`BackhaulNetwork.links` (and of :func:`band_links`).
 LINK_COLUMNS = ("site_a", "site_b", "band_ghz", "distance_m", "min_clearance_f1", "cost_cny")
