@@ -22,6 +22,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, SpinnerColumn,
                            Task, TextColumn, TimeElapsedColumn, TimeRemainingColumn)
 from rich.table import Table
@@ -55,7 +56,7 @@ def _fail(exc: BaseException, verbose: bool) -> None:
 def _summary_table(summary: dict, out: Path) -> Table:
     k = summary["kpis"]
     s = summary["solver"]
-    table = Table(title=f"siting: {summary['scenario']}", show_header=False)
+    table = Table(title=f"siting: {escape(summary['scenario'])}", show_header=False)
     total = k["people_total"] or 1
     table.add_row("people covered", f"{k['people_covered_before']:,.0f} -> {k['people_covered_after']:,.0f} "
                                     f"({100 * k['people_covered_after'] / total:.1f}%)")
@@ -71,7 +72,7 @@ def _summary_table(summary: dict, out: Path) -> Table:
     else:
         table.add_row("total cost", f"{k['total_cost_cny']:,.0f} CNY")
     table.add_row("solver", f"{s['name']} {s['status']}, gap {100 * (s['gap'] or 0):.3f}%")
-    table.add_row("outputs", str(out))
+    table.add_row("outputs", escape(str(out)))
     return table
 
 
@@ -277,7 +278,7 @@ def validate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file."
 @app.command()
 def sweep(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
           budgets: Annotated[Optional[str], typer.Option(
-              "--budgets", help="Budgets [CNY]: a list 10e6,20e6 or a range start:stop:step.")] = None,
+              "--budgets", help="Budgets \\[CNY]: a list 10e6,20e6 or a range start:stop:step.")] = None,
           sites: Annotated[Optional[str], typer.Option(
               "--sites", help="Quotas of new sites: a list 50,100 or a range start:stop:step.")] = None,
           out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default out/<name>).")] = None,
@@ -383,7 +384,7 @@ def evaluate(plan: Annotated[Path, typer.Argument(help="Output folder of the pla
         _fail(exc, verbose)
     if quiet:
         return
-    table = Table(title=f"siting evaluate: {evaluation.plan_name}, {evaluation.year}")
+    table = Table(title=f"siting evaluate: {escape(evaluation.plan_name)}, {evaluation.year}")
     for column in ("KPI", "planned", "achieved"):
         table.add_column(column, justify="left" if column == "KPI" else "right")
     for row in evaluation.overall.itertuples():
@@ -405,11 +406,11 @@ def parse_lonlat(text: str) -> tuple[float, float]:
 @app.command()
 def predict(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
             technology: Annotated[str, typer.Option("--technology", "-t", help="A technology of the scenario.")],
-            radius_km: Annotated[float, typer.Option("--radius-km", "-r", help="Radius of the prediction [km].")],
+            radius_km: Annotated[float, typer.Option("--radius-km", "-r", help="Radius of the prediction \\[km].")],
             site: Annotated[Optional[list[str]], typer.Option("--site", help="A candidate's site_id; repeat for several sites (one process, one folder each).")] = None,
             at: Annotated[Optional[str], typer.Option("--at", metavar="LON,LAT", help="A position instead of a site (needs --height).")] = None,
             at_crs: Annotated[str, typer.Option("--at-crs", help="The coordinates of --at: WGS84 (GPS), GCJ-02 (Amap, Tencent) or BD-09 (Baidu).")] = "WGS84",
-            height: Annotated[Optional[float], typer.Option("--height", help="Antenna height above ground [m] (default: the site's).")] = None,
+            height: Annotated[Optional[float], typer.Option("--height", help="Antenna height above ground \\[m] (default: the site's).")] = None,
             model: Annotated[Optional[str], typer.Option("--model", help="Path-loss model: a technology model name or itm (default: the technology's).")] = None,
             out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default out/<name>/predict-<site>; with several sites, one sub-folder per site).")] = None,
             quiet: Annotated[bool, QUIET] = False, verbose: Annotated[bool, VERBOSE] = False) -> None:
@@ -491,7 +492,7 @@ def calibrate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.
         _fail(exc, verbose)
     if quiet:
         return
-    table = Table(title=f"siting calibrate: offsets [dB] ({result.n_train} measurements fitted)")
+    table = Table(title=f"siting calibrate: offsets \\[dB] ({result.n_train} measurements fitted)")
     for column in ("technology", "land-cover class", "offset"):
         table.add_column(column)
     for tech, classes in result.offsets_db.items():

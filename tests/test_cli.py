@@ -46,6 +46,15 @@ def test_every_help_shows_an_example(command):
     assert f"Example: siting {command or ''}".rstrip() in result.output
 
 
+@pytest.mark.parametrize("command, unit", [("predict", "[km]"), ("predict", "[m]"),
+                                           ("sweep", "[CNY]")])
+def test_help_shows_units_in_brackets(command, unit):
+    """rich reads "[km]" as a style tag and drops it unless escaped."""
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert unit in result.output
+
+
 def test_missing_scenario_is_one_line_exit_2(tmp_path):
     result = runner.invoke(app, ["run", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
@@ -118,8 +127,10 @@ def test_init_writes_a_template_that_validates_and_matches_the_parser(tmp_path):
 
 
 def test_verbose_run_prints_stages_timings_and_summary(tmp_path):
-    result = runner.invoke(app, ["run", str(_small_region(tmp_path / "in")), "--out",
-                                 str(tmp_path / "out"), "--verbose"])
+    scenario = write_region(tmp_path / "in", ridge_dem(), villages=[village("V1", 1000, 3000)],
+                            candidates=[candidate("S1", 1500, 3000)], name="Ankang [draft]")
+    result = runner.invoke(app, ["run", str(scenario), "--out", str(tmp_path / "out"),
+                                 "--verbose"])
     assert result.exit_code == 0, result.stderr
     stages = ("read inputs", "build demand", COVERAGE_STAGE, "optimize", "write outputs")
     for stage in stages:  # not a terminal: one plain line per stage instead of bars
@@ -127,6 +138,7 @@ def test_verbose_run_prints_stages_timings_and_summary(tmp_path):
     timings = result.stdout[result.stdout.index("stage timings"):]
     assert all(stage in timings for stage in stages)
     assert "people covered" in result.stdout and "sites.kml" in result.stdout
+    assert "siting: Ankang [draft]" in result.stdout  # the name as written, not read as markup
 
 
 def test_progress_reports_increasing_coverage_steps(tmp_path):
