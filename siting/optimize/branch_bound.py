@@ -259,58 +259,80 @@ def _branch_and_bound(model: MipModel, start, time_limit_s, mip_gap,
         search.close()
 
 
-def _run(model: MipModel, search: _Search, sign: float, cost: np.ndarray, ints: np.ndarray,
-         start, time_limit_s, mip_gap, node_limit: int) -> SearchResult:
-    t0 = time.perf_counter()
-    deadline = None if time_limit_s is None else t0 + float(time_limit_s)
-    pseudo = _Pseudocosts(ints.size)
-    best_v, best = None, math.inf
-    if start is not None:
-        v = np.asarray(start, dtype=float).copy()
-        v[ints] = np.round(v[ints])
-        if model.is_feasible(v):
-            best_v, best = v, float(cost @ v)
-    pruned_at = math.inf  # smallest cutoff a node was pruned at: a bound on its subtree
+class _Incumbent:
+    """The best plan so far, in the search's minimised cost (``cost @ v``), the cutoff it
+    sets and the smallest cutoff a node was pruned at (a bound on that node's subtree)."""
 
-    def cutoff() -> float:
+    def __init__(self, model: MipModel, cost: np.ndarray, sign: float, mip_gap: float):
+        self.model, self.cost, self.sign, self.mip_gap = model, cost, sign, mip_gap
+        self.plan: np.ndarray | None = None
+        self.value = math.inf
+        self.pruned_at = math.inf
+
+    def offer(self, plan: np.ndarray) -> None:
+        """Keep ``plan`` if it is feasible and better than the incumbent."""
+        value = float(self.cost @ plan)
+        if value < self.value and self.model.is_feasible(plan):
+            self.plan, self.value = plan, value
+
+    def cutoff(self) -> float:
         """Nodes whose bound reaches this cannot hold a better plan (within the gap)."""
-        if not math.isfinite(best):
+        if not math.isfinite(self.value):
             return math.inf
-        margin = mip_gap * abs(best + sign * model.offset)
-        if model.integral_objective:
+        margin = self.mip_gap * abs(self.value + self.sign * self.model.offset)
+        if self.model.integral_objective:
             margin = max(margin, 1.0 - 1e-6)
-        return best - max(margin, 1e-9 * max(1.0, abs(best)))
+        return self.value - max(margin, 1e-9 * max(1.0, abs(self.value)))
 
-    def result(ended: str, open_bound: float, nodes: int) -> SearchResult:
-        lowest = min(open_bound, pruned_at, best)
+    def prune(self, at: float) -> None:
+        """A node was pruned at cutoff ``at``."""
+        self.pruned_at = min(self.pruned_at, at)
+
+    def result(self, ended: str, open_bound: float, nodes: int) -> SearchResult:
+        """The search's result, its bound the smallest of the open nodes', the pruned ones'
+        and the incumbent's."""
+        model = self.model
+        lowest = min(open_bound, self.pruned_at, self.value)
         if model.integral_objective and math.isfinite(lowest):
             lowest = math.ceil(lowest - 1e-9)  # plans are integral: at least the next integer
-        bound = sign * lowest + model.offset
+        bound = self.sign * lowest + model.offset
         completed = ended == "done"
-        if best_v is None:
+        if self.plan is None:
             mip = MipResult(x=None, status="infeasible" if completed else "no_solution",
                             objective=math.nan, bound=bound)
         else:
-            mip = MipResult(x=best_v, status="optimal" if completed else "time_limit",
-                            objective=float(model.c @ best_v + model.offset), bound=bound)
+            mip = MipResult(x=self.plan, status="optimal" if completed else "time_limit",
+                            objective=float(model.c @ self.plan + model.offset), bound=bound)
         return SearchResult(mip, nodes, ended)
 
+
+def _run(model: MipModel, search: _Search, sign: float, cost: np.ndarray, ints: np.ndarray,
+         start, time_limit_s, mip_gap, node_limit: int) -> SearchResult:
+    """Depth-first search from the root, up child first (see the module's notes)."""
+    deadline = None if time_limit_s is None else time.perf_counter() + float(time_limit_s)
+    pseudo = _Pseudocosts(ints.size)
+    incumbent = _Incumbent(model, cost, sign, mip_gap)
+    if start is not None:
+        v = np.asarray(start, dtype=float).copy()
+        v[ints] = np.round(v[ints])
+        incumbent.offer(v)
     lo0, hi0 = model.col_lo[ints].copy(), model.col_hi[ints].copy()
-    stack = [_Node(lo0, hi0, -math.inf, search.up.solve(lo0, hi0, None, cutoff()))]
+    stack = [_Node(lo0, hi0, -math.inf, search.up.solve(lo0, hi0, None, incumbent.cutoff()))]
     nodes = 1
     while stack:
         out_of_time = deadline is not None and time.perf_counter() > deadline
         if nodes >= node_limit or out_of_time:
-            return result("time_limit" if out_of_time else "node_limit",
-                          min(node.lower_bound() for node in stack), nodes)
+            return incumbent.result("time_limit" if out_of_time else "node_limit",
+                                    min(node.lower_bound() for node in stack), nodes)
         node = stack.pop()
-        lp, at = node.lp, cutoff()
+        lp, at = node.lp, incumbent.cutoff()
         if lp.status == "failed":
-            return result("lp_failed", min(n.lower_bound() for n in stack + [node]), nodes)
+            return incumbent.result("lp_failed", min(n.lower_bound() for n in stack + [node]),
+                                    nodes)
         if node.branched >= 0:
             pseudo.record(node.branched, node.up, lp.value - node.bound, node.change)
         if lp.status == "pruned" or lp.value >= at:
-            pruned_at = min(pruned_at, at)
+            incumbent.prune(at)
             continue
         lo, hi = node.lo.copy(), node.hi.copy()
         x = lp.x[ints]
@@ -320,15 +342,14 @@ def _run(model: MipModel, search: _Search, sign: float, cost: np.ndarray, ints: 
         if fractional.size == 0:
             plan = lp.x.copy()
             plan[ints] = np.round(x)
-            if model.is_feasible(plan) and float(cost @ plan) < best:
-                best_v, best = plan, float(cost @ plan)
+            incumbent.offer(plan)
             continue
         j = pseudo.best(fractional, frac[fractional])
         (d_lo, d_hi, d_lp), (u_lo, u_hi, u_lp) = search.children(lo, hi, j, x[j], lp.basis, at)
         nodes += 2
         stack.append(_Node(d_lo, d_hi, lp.value, d_lp, j, False, frac[j]))
         stack.append(_Node(u_lo, u_hi, lp.value, u_lp, j, True, 1.0 - frac[j]))
-    return result("done", math.inf, nodes)
+    return incumbent.result("done", math.inf, nodes)
 
 
 def _fix_by_reduced_cost(x, reduced, lo, hi, gap: float) -> None:
