@@ -330,6 +330,23 @@ def test_a_band_outside_1_to_100_ghz_is_one_line(tmp_path):
     assert "band_ghz" in _exit_line(path)
 
 
+def test_two_offers_in_one_band_price_each_link_at_the_cheapest_that_reaches_it(tmp_path):
+    """Two dish sizes of one band: a short cheap hop and a long dear one. Each link is found
+    once and costs the cheapest offer whose hop reaches it (the long one beyond the short)."""
+    long_offer = {"band_ghz": 15, "max_hop_m": 25000, "cost_cny": 120000}
+    alone = siting.prepare(write_backhaul_region(
+        tmp_path / "alone", backhaul={"enabled": True, "microwave": [long_offer]})).backhaul.links
+    short_hop_m = float(alone["distance_m"].median())
+    short_offer = {"band_ghz": 15, "max_hop_m": short_hop_m, "cost_cny": 50000}
+    links = siting.prepare(write_backhaul_region(
+        tmp_path / "both", backhaul={"enabled": True, "microwave": [short_offer, long_offer]})
+    ).backhaul.links
+    assert len(links) == len(alone)
+    expected_cny = np.where(links["distance_m"] <= short_hop_m, 50000.0, 120000.0)
+    assert links["cost_cny"].tolist() == expected_cny.tolist()
+    assert 0 < (expected_cny == 50000.0).sum() < len(links)
+
+
 def test_microwave_links_are_cached_with_the_coverage(tmp_path):
     study = siting.prepare(write_backhaul_region(tmp_path / "r"), cache_dir=tmp_path / "cache")
     assert len(list((tmp_path / "cache").glob("links-*.npz"))) == 1

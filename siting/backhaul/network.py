@@ -95,15 +95,21 @@ def _fiber_sources(candidates: gpd.GeoDataFrame, fiber_nodes: gpd.GeoDataFrame |
 def band_links(terrain: Terrain, x_m, y_m, antenna_height_m, bands: tuple[MicrowaveBand, ...],
                *, earth_radius_factor: float) -> pd.DataFrame:
     """The feasible links of every band (:func:`siting.backhaul.microwave_links`), one row
-    per (pair, band), with :data:`LINK_COLUMNS` but ``cost_cny`` (see :func:`link_costs`)."""
-    tables = []
+    per (pair, band), with :data:`LINK_COLUMNS` but ``cost_cny`` (see :func:`link_costs`).
+    Offers of the same frequency (e.g. two dish sizes) share their links, found up to the
+    longest of their hops."""
+    longest_hop_m: dict[float, float] = {}
     for band in bands:
-        found = microwave_links(terrain, x_m, y_m, antenna_height_m, band_ghz=band.band_ghz,
-                                max_hop_m=band.max_hop_m, earth_radius_factor=earth_radius_factor)
+        ghz = float(band.band_ghz)
+        longest_hop_m[ghz] = max(longest_hop_m.get(ghz, 0.0), float(band.max_hop_m))
+    tables = []
+    for band_ghz, max_hop_m in longest_hop_m.items():
+        found = microwave_links(terrain, x_m, y_m, antenna_height_m, band_ghz=band_ghz,
+                                max_hop_m=max_hop_m, earth_radius_factor=earth_radius_factor)
         found = found[found["feasible"]]
         tables.append(pd.DataFrame({"site_a": found["site_i"].to_numpy(np.int64),
                                     "site_b": found["site_j"].to_numpy(np.int64),
-                                    "band_ghz": float(band.band_ghz),
+                                    "band_ghz": band_ghz,
                                     "distance_m": found["distance_m"].to_numpy(float),
                                     "min_clearance_f1": found["min_clearance_f1"].to_numpy(float)}))
     if not tables:
@@ -113,9 +119,16 @@ def band_links(terrain: Terrain, x_m, y_m, antenna_height_m, bands: tuple[Microw
 
 
 def link_costs(links: pd.DataFrame, bands: tuple[MicrowaveBand, ...]) -> pd.DataFrame:
-    """``links`` with ``cost_cny``: the hop cost of each link's band [CNY]."""
-    price = {float(b.band_ghz): float(b.cost_cny) for b in bands}
-    return links.assign(cost_cny=links["band_ghz"].map(price).to_numpy(float))
+    """``links`` with ``cost_cny``: the cheapest offer of each link's band whose longest hop
+    reaches the link [CNY]; links no offer reaches (found for other bands' hops) are dropped."""
+    band_ghz = links["band_ghz"].to_numpy(float)
+    distance_m = links["distance_m"].to_numpy(float)
+    cost_cny = np.full(len(links), np.inf)
+    for band in bands:
+        offered = (band_ghz == float(band.band_ghz)) & (distance_m <= float(band.max_hop_m))
+        cost_cny[offered] = np.minimum(cost_cny[offered], float(band.cost_cny))
+    priced = np.isfinite(cost_cny)
+    return links[priced].assign(cost_cny=cost_cny[priced]).reset_index(drop=True)
 
 
 def backhaul_network(terrain: Terrain, candidates: gpd.GeoDataFrame,
