@@ -322,8 +322,12 @@ class Kpis:
         Investment of the plan [CNY].
     opex_cny_per_year : float
         Running cost of what the plan adds [CNY/year].
+    site_cost_cny : float
+        Capex + opex of the sites over the scenario's ``opex_years`` [CNY].
+    backhaul_cost_cny : float
+        Their backhaul over the same years [CNY]; 0 without backhaul planning.
     total_cost_cny : float
-        Capex + opex over the scenario's ``opex_years`` [CNY]: what the budget limits.
+        Sites and backhaul [CNY]: what the budget limits.
     solver_status : str
         ``optimal``, ``feasible``, ``time_limit`` or ``infeasible``.
     gap : float or None
@@ -351,6 +355,8 @@ class Kpis:
     upgrades: int
     capex_cny: float
     opex_cny_per_year: float
+    site_cost_cny: float
+    backhaul_cost_cny: float
     total_cost_cny: float
     solver_status: str
     gap: float | None

@@ -99,9 +99,14 @@ def check_plan(run, summary, out: Path) -> gpd.GeoDataFrame:
     facts = summary["backhaul"]
     assert facts["backhaul_cost_cny"] == pytest.approx(links["cost_cny"].sum(), rel=1e-9)
     assert facts["backhaul_cost_cny"] == pytest.approx(sites["backhaul_cost_cny"].sum(), rel=1e-9)
-    assert facts["site_cost_cny"] == pytest.approx(summary["kpis"]["total_cost_cny"], rel=1e-9)
+    kpis = summary["kpis"]  # the headline figures count the backhaul too
+    for cost in ("site_cost_cny", "backhaul_cost_cny", "total_cost_cny"):
+        assert kpis[cost] == pytest.approx(facts[cost], rel=1e-9), cost
+    assert facts["site_cost_cny"] == pytest.approx(sites["total_cost_cny"].sum(), rel=1e-9)
     report = (out / "report.md").read_text(encoding="utf-8")
     assert f"{facts['backhaul_cost_cny']:,.0f}" in report and "## Backhaul" in report
+    headline = report[:report.index("## Backhaul")]
+    assert f"total cost over the horizon **{facts['total_cost_cny']:,.0f} CNY**" in headline
     return links
 
 

@@ -67,6 +67,14 @@ TERMS: dict[str, dict[str, str]] = {
                            "horizon **{total:,.0f} CNY**.",
                      "zh": "新建站址 **{new_sites}** 个，现网站址升级 **{upgrades}** 个，建设投资 "
                            "{capex:,.0f} 元，运维费用 {opex:,.0f} 元/年，规划期总成本 **{total:,.0f} 元**。"},
+    "report.costs_with_backhaul": {
+        "en": "New sites: **{new_sites}**, upgrades of existing sites: **{upgrades}**, capex "
+              "{capex:,.0f} CNY, opex {opex:,.0f} CNY/year, sites over the horizon {site:,.0f} CNY; "
+              "with their backhaul ({backhaul:,.0f} CNY), total cost over the horizon "
+              "**{total:,.0f} CNY**.",
+        "zh": "新建站址 **{new_sites}** 个，现网站址升级 **{upgrades}** 个，建设投资 {capex:,.0f} 元，"
+              "运维费用 {opex:,.0f} 元/年，规划期站址成本 {site:,.0f} 元；加上传输（{backhaul:,.0f} 元），"
+              "规划期总成本 **{total:,.0f} 元**。"},
     "report.complaints_before": {"en": "Plausibility check: the model predicts {covered} of the "
                                        "{total} weak-signal complaint points as covered by today's "
                                        "sites (before the plan); a high share means the model is "

@@ -147,9 +147,11 @@ def _headline_section(k: dict, people_total: float, lang: str) -> Section:
     header = [term(f"header.{h}", lang) for h in ("kpi", "before", "after")]
     plausibility = [term("report.complaints_before", lang, covered=k["complaints_covered_before"],
                          total=k["complaints_total"])] if k["complaints_total"] else []
-    return Section(term("section.headline", lang), [Table(header, rows), *plausibility, term(
-        "report.costs", lang, new_sites=k["new_sites"], upgrades=k["upgrades"], capex=k["capex_cny"],
-        opex=k["opex_cny_per_year"], total=k["total_cost_cny"])])
+    costs = term("report.costs_with_backhaul" if k["backhaul_cost_cny"] else "report.costs", lang,
+                 new_sites=k["new_sites"], upgrades=k["upgrades"], capex=k["capex_cny"],
+                 opex=k["opex_cny_per_year"], site=k["site_cost_cny"],
+                 backhaul=k["backhaul_cost_cny"], total=k["total_cost_cny"])
+    return Section(term("section.headline", lang), [Table(header, rows), *plausibility, costs])
 
 
 def _backhaul_section(facts: dict, links, lang: str) -> Section:

@@ -44,7 +44,8 @@ def _clean(value):
 
 def _kpis(run, sites, villages) -> dict:
     """The plan's headline figures: people, villages, complaints, 5G zones and backup points
-    covered before and after, what stays uncovered, and what the plan builds and costs."""
+    covered before and after, what stays uncovered, and what the plan builds and costs (its
+    sites, their backhaul, 0 without, and the two together: what the budget limits)."""
     demand, plan = run.demand, run.plan
     # the rows that carry people: population cells, and villages where they carry their own
     residents = (demand.kind == "cell") | (demand.kind == "village")
@@ -55,6 +56,8 @@ def _kpis(run, sites, villages) -> dict:
     servers = np.asarray(run.coverage.covers[:, plan.selected].sum(axis=1)).ravel()
     uncovered_points = {kind: int((demand.mandatory & ~plan.covered_after & (demand.kind == kind)).sum())
                         for kind in ("village", "complaint", "zone")}
+    site_cny = float(sites["total_cost_cny"].sum())
+    backhaul_cny = 0.0 if plan.backhaul is None else float(plan.backhaul.feeds.total_backhaul_cny)
     return {
         "people_total": demand.people[residents].sum(),
         "people_covered_before": demand.people[residents & plan.covered_before].sum(),
@@ -80,7 +83,9 @@ def _kpis(run, sites, villages) -> dict:
         "upgrades": int((sites["action"] == "upgrade").sum()),
         "capex_cny": sites["capex_cny"].sum(),
         "opex_cny_per_year": sites["opex_cny_per_year"].sum(),
-        "total_cost_cny": sites["total_cost_cny"].sum(),
+        "site_cost_cny": site_cny,
+        "backhaul_cost_cny": backhaul_cny,
+        "total_cost_cny": site_cny + backhaul_cny,
     }
 
 
