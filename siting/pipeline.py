@@ -52,6 +52,10 @@ logger = logging.getLogger(__name__)
 OUTPUT_FILES = ("map.html", "map.png", "sites.gpkg", "sites.kml", "selected_sites.csv",
                 "coverage.tif", "report.md", "report.html", "summary.json")
 DEMO_SCENARIO = Path(__file__).resolve().parents[1] / "data" / "demo" / "scenario.yaml"
+#: The geometry of each layer of sites.gpkg, declared when a layer has none to show it
+#: (:func:`siting.export.gis.write_layers`).
+GPKG_GEOMETRY_TYPES = {"selected_sites": "Point", "candidates": "Point", "villages": "Point",
+                       "demand": "Point", "backhaul_links": "LineString"}
 COVERAGE_STAGE = "compute coverage"
 BACKHAUL_STAGE = "backhaul routes and links"
 #: Key of ``timings_s`` holding the Dask workers' summed peak memory [MB] (cluster runs only).
@@ -331,7 +335,8 @@ def _map_writers(tables: PlanTables) -> dict:
         "sites.gpkg": lambda path: write_layers(path, {
             "selected_sites": selected, "candidates": sites, "villages": villages,
             "demand": tables.demand, **({} if tables.backhaul_links is None
-                                        else {"backhaul_links": tables.backhaul_links})}),
+                                        else {"backhaul_links": tables.backhaul_links})},
+            geometry_types=GPKG_GEOMETRY_TYPES),
         "sites.kml": lambda path: write_kml(
             path, term("kml.title", language, name=tables.name), selected,
             tables.uncovered_mandatory, language=language, links=tables.backhaul_links),

@@ -11,6 +11,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import pytest
 import yaml
 from shapely.geometry import LineString, Point, Polygon
@@ -178,6 +179,19 @@ def test_satellite_is_priced_over_the_plans_opex_years(tmp_path):
         satellite = feeds.backhaul == "satellite"
         assert satellite.any()
         assert feeds.backhaul_cost_cny[satellite] == pytest.approx(1000.0 * years)
+
+
+def test_a_plan_fed_by_satellite_alone_writes_a_line_layer(tmp_path):
+    """Satellite links have no line; the layer is still declared LineString in sites.gpkg,
+    so that GIS tools can style it (GDAL's "Unknown" type otherwise)."""
+    path = write_backhaul_region(tmp_path / "region", backhaul={
+        "enabled": True, "microwave": [], "satellite_cny_per_year": 1.0})
+    run = compute(siting.load_scenario(path))
+    write_outputs(run, tmp_path / "out")
+    links = gpd.read_file(tmp_path / "out" / "sites.gpkg", layer="backhaul_links")
+    assert len(links) and set(links["kind"]) == {"satellite"} and links.geometry.isna().all()
+    info = pyogrio.read_info(tmp_path / "out" / "sites.gpkg", layer="backhaul_links")
+    assert info["geometry_type"] == "LineString"
 
 
 def test_a_sweep_plans_backhaul_and_its_budget_pays_for_it(tmp_path):

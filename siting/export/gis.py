@@ -23,18 +23,23 @@ XY_DECIMALS = 2  # metres in the run CRS: centimetres
 CSV_ENCODING = "utf-8-sig"
 
 
-def write_layers(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> None:
+def write_layers(path: Path, layers: dict[str, gpd.GeoDataFrame],
+                 geometry_types: dict[str, str] | None = None) -> None:
     """Write each GeoDataFrame as one layer of a GeoPackage (pyogrio engine).
 
     Every column is written under its own name (UTF-8, so a planner's ``站名`` stays
-    ``站名``); object columns as text, their missing values as NULL.
+    ``站名``); object columns as text, their missing values as NULL. A layer without any
+    geometry (no rows, or satellite links only) is declared of its type in
+    ``geometry_types`` (e.g. ``"LineString"``) rather than GDAL's "Unknown", which GIS tools
+    cannot style.
     """
     for name, frame in layers.items():
         out = frame.copy()
         for column in out.columns:
             if out[column].dtype == object and column != out.geometry.name:
                 out[column] = [None if _missing(v) else str(v) for v in out[column]]
-        out.to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+        declared = (geometry_types or {}).get(name) if out.geometry.isna().all() else None
+        out.to_file(path, layer=name, driver="GPKG", engine="pyogrio", geometry_type=declared)
 
 
 def _missing(value) -> bool:
