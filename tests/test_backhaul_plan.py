@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import geopandas as gpd
@@ -151,6 +153,23 @@ def test_backhaul_reaches_every_output(tiny):
     assert [b["label"].startswith("sites") for b in summary["backhaul"]["comparison"]] == [True, True]
     stages = summary["solver"]["stages"]
     assert "fed by fiber or by up to 2 microwave hops" in stages[0]
+
+
+def test_a_chinese_plan_names_a_links_kind_its_backhaul(tmp_path):
+    """In Chinese, a link's kind reads 传输方式 (its backhaul) in the KML balloons and the
+    map's popups, not 站址类型 (a site's kind)."""
+    path = write_backhaul_region(tmp_path / "region", report={"language": "zh"})
+    run = compute(siting.load_scenario(path))
+    write_outputs(run, tmp_path / "out")
+    kml = ET.parse(tmp_path / "out" / "sites.kml").getroot()
+    ns = {"k": kml.tag[1:kml.tag.index("}")]}
+    links = kml.find("k:Document", ns).findall("k:Folder", ns)[-1]
+    balloon = links.find("k:Placemark/k:description", ns).text
+    assert "<th>传输方式</th><td>微波</td>" in balloon or "<th>传输方式</th><td>光纤</td>" in balloon
+    assert "站址类型" not in balloon
+    page = (tmp_path / "out" / "map.html").read_text(encoding="utf-8")
+    assert re.search(r"传输方式</th><td>(微波|光纤)</td>", page)
+    assert not re.search(r"站址类型</th><td>(微波|光纤|卫星)</td>", page)
 
 
 def test_a_village_only_unfed_sites_reach_is_left_to_backhaul(tmp_path):

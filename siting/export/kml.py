@@ -49,6 +49,9 @@ VILLAGE_COLUMNS_FIRST = ("uncovered_reason", "population", "admin_unit", "best_l
 #: Columns whose values the balloon shows as words (the group of siting.export.i18n.value_text).
 VALUE_GROUPS = {"action": "action", "kind": "kind", "uncovered_reason": "reason",
                 "status": "village_status", "backhaul": "backhaul"}
+#: A link's ``kind`` is its backhaul (fiber, microwave, satellite), not a site's kind: its
+#: balloon shows it under that field's name and words.
+LINK_SHOWN_AS = {"kind": "backhaul"}
 
 
 def write_kml(path: Path, title: str, sites: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, *,
@@ -77,7 +80,7 @@ def write_kml(path: Path, title: str, sites: gpd.GeoDataFrame, villages: gpd.Geo
             _line_style(document, f"link_{kind}", kml_colour(colour))
         _folder(document, term("kml.folder_backhaul", language), links, name_column="from_id",
                 first=LINK_COLUMNS_FIRST, style_of=lambda row: f"link_{row['kind']}",
-                language=language)
+                language=language, shown_as=LINK_SHOWN_AS)
     tree = ET.ElementTree(root)
     ET.indent(tree)
     tree.write(path, encoding="UTF-8", xml_declaration=True)
@@ -128,8 +131,10 @@ def _shapes(frame: gpd.GeoDataFrame) -> list[tuple[str, str] | None]:
 
 
 def _folder(parent: ET.Element, name: str, frame: gpd.GeoDataFrame, *, name_column: str,
-            first: Sequence[str], style_of: Callable[[pd.Series], str], language: str) -> None:
-    """One KML folder with a placemark per row of ``frame`` (points or lines)."""
+            first: Sequence[str], style_of: Callable[[pd.Series], str], language: str,
+            shown_as: dict[str, str] | None = None) -> None:
+    """One KML folder with a placemark per row of ``frame`` (points or lines); ``shown_as``
+    names the field whose name and words a column's balloon row takes."""
     folder = ET.SubElement(parent, "Folder")
     _text(folder, "name", name)
     columns = [c for c in first if c in frame] + [
@@ -137,7 +142,7 @@ def _folder(parent: ET.Element, name: str, frame: gpd.GeoDataFrame, *, name_colu
     for (_, row), shape in zip(frame[columns].iterrows(), _shapes(frame)):
         placemark = ET.SubElement(folder, "Placemark")
         _text(placemark, "name", _as_text(row[name_column]))
-        _text(placemark, "description", _balloon(row, language))
+        _text(placemark, "description", _balloon(row, language, shown_as or {}))
         _text(placemark, "styleUrl", f"#{style_of(row)}")
         extended = ET.SubElement(placemark, "ExtendedData")
         for column, value in row.items():
@@ -146,12 +151,13 @@ def _folder(parent: ET.Element, name: str, frame: gpd.GeoDataFrame, *, name_colu
             _text(ET.SubElement(placemark, shape[0]), "coordinates", shape[1])
 
 
-def _balloon(row: pd.Series, language: str) -> str:
-    """Every attribute of ``row`` as an HTML table in ``language``, names and values
-    HTML-escaped."""
+def _balloon(row: pd.Series, language: str, shown_as: dict[str, str]) -> str:
+    """Every attribute of ``row`` as an HTML table in ``language`` (a column of ``shown_as``
+    under the name and words of the field it maps to), names and values HTML-escaped."""
+    shown = [(shown_as.get(column, column), value) for column, value in row.items()]
     cells = "".join(f"<tr><th>{html.escape(value_text('field', column, language))}</th>"
                     f"<td>{html.escape(_shown(column, value, language))}</td></tr>"
-                    for column, value in row.items())
+                    for column, value in shown)
     return f"<table>{cells}</table>"
 
 

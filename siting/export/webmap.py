@@ -419,9 +419,10 @@ def _add_backhaul(fmap: folium.Map, links, lang: str) -> None:
     layer = folium.FeatureGroup(name=esc(term("webmap.layer_backhaul", lang)))
     drawn = links[links.geometry.notna() & ~links.geometry.is_empty].to_crs(WGS84)
     for _, link in drawn.iterrows():
-        fields = {column: link[column] for column in ("from_id", "to_id", "kind", "band_ghz",
-                                                      "length_m", "cost_cny", "min_clearance_f1")}
-        fields["kind"] = value_text("backhaul", link["kind"], lang)
+        fields = {"from_id": link["from_id"], "to_id": link["to_id"],
+                  "backhaul": value_text("backhaul", link["kind"], lang),  # the link's kind
+                  **{column: link[column] for column in ("band_ghz", "length_m", "cost_cny",
+                                                         "min_clearance_f1")}}
         folium.PolyLine([[y, x] for x, y in link.geometry.coords],
                         color=BACKHAUL_COLOURS[link["kind"]], weight=3, opacity=0.85,
                         popup=_popup({term(f"field.{k}", lang): _number_text(v)
