@@ -64,11 +64,10 @@ def _summary_table(summary: dict, out: Path) -> Table:
                                       f"of {k['villages_total']}")
     table.add_row("mandatory villages", f"{k['mandatory_villages_covered']} of {k['mandatory_villages_total']} covered")
     table.add_row("new sites / upgrades", f"{k['new_sites']} / {k['upgrades']}")
-    backhaul = summary.get("backhaul")
-    if backhaul:
-        table.add_row("total cost", f"{backhaul['total_cost_cny']:,.0f} CNY (sites "
-                                    f"{backhaul['site_cost_cny']:,.0f} + backhaul "
-                                    f"{backhaul['backhaul_cost_cny']:,.0f})")
+    if "backhaul" in summary:
+        table.add_row("total cost", f"{k['total_cost_cny']:,.0f} CNY (sites "
+                                    f"{k['site_cost_cny']:,.0f} + backhaul "
+                                    f"{k['backhaul_cost_cny']:,.0f})")
     else:
         table.add_row("total cost", f"{k['total_cost_cny']:,.0f} CNY")
     table.add_row("solver", f"{s['name']} {s['status']}, gap {100 * (s['gap'] or 0):.3f}%")
