@@ -597,3 +597,11 @@ def test_bad_booleans_name_the_rows(tmp_path, out):
     table.to_csv(tmp_path / "villages.csv", index=False)
     assert_rejected(_with_villages(tmp_path, "villages.csv"), out, "villages.csv",
                     "field 'poverty_village'", "V2", "maybe")
+
+
+def test_blank_required_boolean_is_refused(tmp_path, out):
+    table = _villages_table()
+    table["poverty_village"] = ["是", ""]
+    table.to_csv(tmp_path / "villages.csv", index=False)
+    assert_rejected(_with_villages(tmp_path, "villages.csv"), out, "villages.csv",
+                    "field 'poverty_village' is empty", "V2", "fill it in")

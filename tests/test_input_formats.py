@@ -199,3 +199,22 @@ def test_chinese_booleans_and_extra_columns_survive(region, tmp_path):
                      None, VILLAGE_FIELDS, "village_id")
     assert got["poverty_village"].tolist() == layers["villages"]["poverty_village"].tolist()
     assert got.loc["V5", "name"] == "平利安置点" and (got["乡镇"] == "城关镇").all()
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+def test_blank_has_fiber_reads_as_no_fiber_and_you_wu_as_yes_no(region, tmp_path, suffix):
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import CANDIDATE_FIELDS, has_fiber
+
+    _, layers = region
+    table = _coordinate_table(layers["candidates"], "EPSG:4326")
+    table["has_fiber"] = ["是", None, "有", "无", True] if suffix == "xlsx" else ["是", "", "有", "无", " "]
+    path = tmp_path / f"sites.{suffix}"
+    if suffix == "csv":
+        table.to_csv(path, index=False, encoding="utf-8")
+    else:
+        table.to_excel(path, index=False, engine="openpyxl")
+    got = read_layer(LayerSource(path=path), None, CANDIDATE_FIELDS, "site_id")
+    expected = [True, False, True, False, suffix == "xlsx"]
+    assert has_fiber(got).tolist() == expected

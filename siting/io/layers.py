@@ -25,10 +25,13 @@ from siting.io.tables import coordinate_columns, is_table, read_table, table_poi
 logger = logging.getLogger(__name__)
 
 
-#: Spellings of booleans in planners' sheets (compared case-insensitively after stripping).
+#: Spellings of booleans in planners' sheets (compared case-insensitively after stripping);
+#: 有/无 ("there is"/"there is none") is how Chinese sheets often answer "has fiber?".
 BOOL_WORDS = {"1": True, "0": False, "true": True, "false": False, "yes": True, "no": False,
               "y": True, "n": False, "t": True, "f": False, "是": True, "否": False,
-              "1.0": True, "0.0": False}
+              "有": True, "无": False, "1.0": True, "0.0": False}
+#: How messages list the spellings of BOOL_WORDS.
+BOOL_SPELLINGS = "true/false, yes/no, 1/0, 是/否 or 有/无"
 #: The Chinese web-map coordinate systems, converted to WGS 84 at load (see siting.china_crs).
 WEB_MAP_SYSTEMS = ("GCJ-02", "BD-09")
 
@@ -58,27 +61,45 @@ def _bool_of(value) -> bool | None:
     return BOOL_WORDS.get(str(value).strip().lower()) if isinstance(value, str) else None
 
 
+def _blank(column: pd.Series) -> pd.Series:
+    """True where a cell is empty: missing, or only whitespace."""
+    return column.isna() | (column.astype(str).str.strip() == "")
+
+
+def _coerce_bool(column: pd.Series, field: str, optional: bool, where: str) -> pd.Series:
+    """A column of booleans; blank cells of an ``optional`` field read as false (its default)."""
+    if column.dtype == bool:
+        return column
+    blank = _blank(column)
+    if blank.any() and not optional:
+        raise InputError(f"{where}: field '{field}' is empty for feature(s) "
+                         f"{id_list(column.index, blank)}; fill it in ({BOOL_SPELLINGS})")
+    mapped = column.map(_bool_of)
+    bad = mapped.isna() & ~blank
+    if bad.any():
+        raise InputError(f"{where}: field '{field}' must be {BOOL_SPELLINGS}; feature(s) "
+                         f"{id_list(column.index, bad)} hold {list(column[bad][:3])}")
+    return mapped.where(~blank, False).astype(bool)
+
+
 def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series:
+    """The field's cells as ``kind`` ("str", "bool", "generations" or "float"); a kind ending
+    in ``?`` marks an optional field (its blank booleans read as false)."""
     column = frame[field]
     ids = frame.index
+    optional = kind.endswith("?")
+    kind = kind.rstrip("?")
     if kind == "str":
-        missing = column.isna() | (column.astype(str).str.strip() == "")
+        missing = _blank(column)
         if missing.any():
             raise InputError(f"{where}: field '{field}' is empty for feature(s) "
                              f"{id_list(ids, missing)}; fill it in")
         return column.astype(str)
     if kind == "bool":
-        if column.dtype == bool:
-            return column
-        mapped = column.map(_bool_of)
-        bad = mapped.isna()
-        if bad.any():
-            raise InputError(f"{where}: field '{field}' must be true/false (yes/no, 1/0, 是/否); feature(s) "
-                             f"{id_list(ids, bad)} hold {list(column[bad][:3])}")
-        return mapped.astype(bool)
+        return _coerce_bool(column, field, optional, where)
     if kind == "generations":
         mapped = column.map(generations_of)
-        bad = mapped.isna() & ~(column.isna() | (column.astype(str).str.strip() == ""))
+        bad = mapped.isna() & ~_blank(column)
         if bad.any():
             raise InputError(f"{where}: field '{field}' of feature(s) {id_list(ids, bad)} is not a "
                              f"list of generations (e.g. {column[bad].iloc[0]!r}); use a "
@@ -206,7 +227,7 @@ def _mapping_hint(source: LayerSource) -> str:
 def _index_by_id(frame: gpd.GeoDataFrame, id_field: str, where: str, problems: Problems):
     """The frame indexed by its id field's text (``row N`` for features without one)."""
     raw_ids = frame[id_field]
-    no_id = raw_ids.isna() | (raw_ids.astype(str).str.strip() == "")
+    no_id = _blank(raw_ids)
     labels = raw_ids.map(_id_text)
     labels[no_id] = [f"row {i + 1}" for i in np.flatnonzero(no_id.to_numpy())]
     frame.index = pd.Index(labels.astype(str).to_numpy(), dtype=object)
@@ -322,7 +343,6 @@ def read_layer(source: LayerSource, crs: pyproj.CRS | None, fields: dict[str, st
         frame[id_field] = [f"row {i + 1}" for i in range(len(frame))]
     frame = _index_by_id(frame, id_field, where, problems)
     for name, kind in fields.items():
-        kind = kind.rstrip("?")
         if name != id_field and name in frame.columns:
             try:
                 frame[name] = _coerce(frame, name, kind, where).to_numpy()
