@@ -605,3 +605,29 @@ def test_blank_required_boolean_is_refused(tmp_path, out):
     table.to_csv(tmp_path / "villages.csv", index=False)
     assert_rejected(_with_villages(tmp_path, "villages.csv"), out, "villages.csv",
                     "field 'poverty_village' is empty", "V2", "fill it in")
+
+
+# --- backhaul inputs: fiber nodes, roads, has_fiber -------------------------------------------
+
+def _fiber_table(nodes) -> pd.DataFrame:
+    """Fiber nodes (node_id, x_m, y_m in the region's metres) as a table of lon/lat."""
+    points = gpd.GeoSeries([Point(*xy(x, y)) for _, x, y in nodes], crs=CRS).to_crs("EPSG:4326")
+    return pd.DataFrame({"node_id": [node for node, _, _ in nodes],
+                         "lon": points.x.round(7).to_numpy(), "lat": points.y.round(7).to_numpy()},
+                        columns=["node_id", "lon", "lat"])
+
+
+def _backhaul_region(tmp_path: Path, nodes=(("N1", 300, 3000),), *, enabled=True,
+                     **overrides) -> Path:
+    """The standard region planning backhaul, its fiber nodes in fiber.csv (inputs.fiber_nodes)."""
+    _fiber_table(nodes).to_csv(tmp_path / "fiber.csv", index=False)
+    scenario = _region(tmp_path, backhaul={"enabled": enabled}, **overrides)
+    return _edit_scenario(scenario, lambda d: d["inputs"].update(fiber_nodes="fiber.csv"))
+
+
+def test_fiber_nodes_are_not_read_without_backhaul(tmp_path, caplog):
+    scenario = _backhaul_region(tmp_path, [("N1", 300, 3000), ("N1", 9000, 3000)], enabled=False)
+    result = runner.invoke(app, ["validate", str(scenario)])
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    assert any("inputs.fiber_nodes not read: backhaul.enabled is false" in r.getMessage()
+               for r in caplog.records)

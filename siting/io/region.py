@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -13,7 +14,7 @@ import rasterio
 import rasterio.warp
 import shapely
 
-from siting.config import LAYERS, Scenario
+from siting.config import BACKHAUL_LAYERS, LAYERS, Scenario
 from siting.errors import InputError
 from siting.io.dem import lonlat_box_outline
 from siting.io.layers import generations_of, has_layer, read_layer, reproject, source_label
@@ -28,6 +29,8 @@ CANDIDATE_KINDS = ("existing_4g", "existing_5g", "public_building", "lamp_pole",
                    "existing_tower", "rooftop", "greenfield")
 EXISTING_KINDS = {"existing_4g": "4G", "existing_5g": "5G"}
 MAX_ANTENNA_HEIGHT_M = 300.0
+
+logger = logging.getLogger(__name__)
 
 # Fields per layer: name -> "str" | "float" | "bool" | "generations" ("4G,5G"); a trailing "?"
 # marks a field that may be absent (a village's admin unit then comes from the polygons).
@@ -114,13 +117,26 @@ LAYER_RULES = {
 }
 
 
+def _layers_to_read(scenario: Scenario) -> tuple[str, ...]:
+    """The layers a run reads: the backhaul layers only with ``backhaul.enabled``. Backhaul
+    layers the scenario names on their own but does not use are logged once."""
+    if scenario.backhaul.enabled:
+        return LAYERS
+    named = [f"inputs.{name}" for name in BACKHAUL_LAYERS
+             if (source := scenario.inputs.layer(name)) is not None and not source.optional]
+    if named:
+        logger.warning("%s: %s not read: backhaul.enabled is false", scenario.path,
+                       " and ".join(named))
+    return tuple(name for name in LAYERS if name not in BACKHAUL_LAYERS)
+
+
 def _read_layers(scenario: Scenario, problems: Problems) -> dict[str, gpd.GeoDataFrame | None]:
-    """Every vector layer, checked and in its own CRS (GCJ-02/BD-09 already in WGS 84)."""
-    frames = {}
-    for name in LAYERS:
+    """Every vector layer the run reads, checked and in its own CRS (GCJ-02/BD-09 already in
+    WGS 84); None for the others."""
+    frames = dict.fromkeys(LAYERS)
+    for name in _layers_to_read(scenario):
         source = scenario.inputs.layer(name)
         if source is None or (source.optional and not has_layer(source)):
-            frames[name] = None
             continue
         fields, id_field, geometry = LAYER_RULES[name]
         check = (lambda frame, where: _validate_candidates(frame, scenario, where)) \
