@@ -631,3 +631,44 @@ def test_fiber_nodes_are_not_read_without_backhaul(tmp_path, caplog):
     assert result.exit_code == 0, (result.stderr, result.exception)
     assert any("inputs.fiber_nodes not read: backhaul.enabled is false" in r.getMessage()
                for r in caplog.records)
+
+
+def _validate_rejected(scenario: Path, *needles: str) -> list[str]:
+    """``siting validate`` refuses ``scenario``: exit 2, one clear line each, ``needles`` in them."""
+    result = runner.invoke(app, ["validate", str(scenario)])
+    assert result.exit_code == 2, (result.exit_code, result.stderr, result.exception)
+    assert "Traceback" not in result.stderr
+    lines = _error_lines(result.stderr)
+    assert lines and all(line.startswith("siting: error: ") for line in lines), result.stderr
+    for needle in needles:
+        assert needle in result.stderr, f"{needle!r} not in:\n{result.stderr}"
+    return lines
+
+
+def test_no_fiber_anywhere_is_found_by_validate(tmp_path, out):
+    scenario = _region(tmp_path, backhaul={"enabled": True})  # no fiber nodes, no has_fiber
+    needles = ("scenario.yaml", "no fiber", "inputs.fiber_nodes", "has_fiber",
+               "backhaul.enabled: false")
+    assert len(_validate_rejected(scenario, *needles)) == 1
+    assert_rejected(scenario, out, *needles)
+
+
+def test_a_candidate_with_fiber_is_fiber_enough(tmp_path):
+    sites = _candidates()
+    sites[0]["has_fiber"] = "有"
+    scenario = _region(tmp_path, candidates=sites, backhaul={"enabled": True})
+    result = runner.invoke(app, ["validate", str(scenario)])
+    assert result.exit_code == 0, (result.stderr, result.exception)
+
+
+def test_fiber_node_id_that_is_a_site_id(tmp_path, out):
+    scenario = _backhaul_region(tmp_path, [("N1", 300, 3000), ("S2", 600, 3000)])
+    lines = assert_rejected(scenario, out, "fiber.csv", "node_id S2", "site_id",
+                            "layer 'candidates'", "other ids")
+    assert len(lines) == 1 and "N1" not in lines[0]
+
+
+def test_fiber_nodes_outside_the_dem(tmp_path, out):
+    scenario = _backhaul_region(tmp_path, [("N1", 300, 3000), ("N9", 9000, 3000)])
+    lines = assert_rejected(scenario, out, "fiber.csv", "outside the DEM", "N9")
+    assert "N1" not in "\n".join(lines)
