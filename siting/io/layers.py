@@ -32,6 +32,8 @@ BOOL_WORDS = {"1": True, "0": False, "true": True, "false": False, "yes": True, 
               "有": True, "无": False, "1.0": True, "0.0": False}
 #: How messages list the spellings of BOOL_WORDS.
 BOOL_SPELLINGS = "true/false, yes/no, 1/0, 是/否 or 有/无"
+#: Google Earth's files: their folders are read as one layer when none is named.
+KML_SUFFIXES = (".kml", ".kmz")
 #: The Chinese web-map coordinate systems, converted to WGS 84 at load (see siting.china_crs).
 WEB_MAP_SYSTEMS = ("GCJ-02", "BD-09")
 
@@ -147,23 +149,44 @@ def has_layer(source: LayerSource) -> bool:
         return False
 
 
-def _load_vector(source: LayerSource, geometry: str) -> gpd.GeoDataFrame:
+def _layer_setting(source: LayerSource) -> str:
+    """The scenario key that chooses the layer of ``source``."""
+    return "inputs.layers" if source.key == "inputs.vectors" else f"{source.key}.layer"
+
+
+def _layers_to_load(source: LayerSource) -> list[str]:
+    """The layers read for ``source``: the one it names; else every folder of a KML/KMZ file
+    (Google Earth shows them all as one); else the file's first layer."""
     available = layer_names(source.path, source.key)
     layer = source.layer if source.layer is not None else (available[0] if available else None)
     if layer not in available:
-        setting = "inputs.layers" if source.key == "inputs.vectors" else f"{source.key}.layer"
         raise InputError(f"{source.path}: layer '{layer}' not found (layers: "
-                         f"{', '.join(available) or 'none'}); check {setting} in the scenario")
-    where = source_label(source)
+                         f"{', '.join(available) or 'none'}); check {_layer_setting(source)} in "
+                         f"the scenario")
+    if source.layer is None and source.path.suffix.lower() in KML_SUFFIXES and len(available) > 1:
+        logger.warning("%s: read all %d folders (%s) as one layer; to read one, set %s",
+                       source.path, len(available), ", ".join(available), _layer_setting(source))
+        return available
+    return [layer]
+
+
+def _read_vector_layer(source: LayerSource, layer: str, where: str) -> gpd.GeoDataFrame:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # GDAL notices on odd files
-            frame = gpd.read_file(source.path, layer=layer, engine="pyogrio")
+            return gpd.read_file(source.path, layer=layer, engine="pyogrio")
     except Exception as exc:
         raise InputError(f"{where}: cannot be read ({first_line(exc)})") from None
-    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
+
+
+def _load_vector(source: LayerSource, geometry: str) -> gpd.GeoDataFrame:
+    where = source_label(source)
+    frames = [_read_vector_layer(source, layer, where) for layer in _layers_to_load(source)]
+    if not all(isinstance(f, gpd.GeoDataFrame) and f.geometry.name in f.columns for f in frames):
         raise InputError(f"{where}: the layer has no geometry column; expected {geometry}s")
-    return frame
+    if len(frames) == 1:
+        return frames[0]
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
 
 
 def _load_table(source: LayerSource, geometry: str) -> gpd.GeoDataFrame:
