@@ -672,3 +672,11 @@ def test_fiber_nodes_outside_the_dem(tmp_path, out):
     scenario = _backhaul_region(tmp_path, [("N1", 300, 3000), ("N9", 9000, 3000)])
     lines = assert_rejected(scenario, out, "fiber.csv", "outside the DEM", "N9")
     assert "N1" not in "\n".join(lines)
+
+
+def test_an_empty_fiber_node_table_says_which_input_and_what_to_do(tmp_path, out):
+    scenario = _backhaul_region(tmp_path, nodes=())
+    assert (tmp_path / "fiber.csv").read_text().strip() == "node_id,lon,lat"
+    lines = assert_rejected(scenario, out, "fiber.csv", "no rows", "inputs.fiber_nodes",
+                            "remove inputs.fiber_nodes from the scenario")
+    assert len(lines) == 1

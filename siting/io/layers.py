@@ -195,7 +195,7 @@ def _load_table(source: LayerSource, geometry: str) -> gpd.GeoDataFrame:
     if geometry != "Point":
         raise InputError(f"{where}: a table holds points, but this layer needs {geometry}s; give "
                          f"it as a GeoPackage, Shapefile, GeoJSON or KML file")
-    frame = read_table(source.path, source.layer)
+    frame = read_table(source.path, source.layer, allow_empty=True)  # read_layer says what to do
     x, y = coordinate_columns(frame, source.x, source.y, where)
     return table_points(frame, x, y, None, where)
 
@@ -339,14 +339,25 @@ def reproject(frame: gpd.GeoDataFrame, crs: pyproj.CRS, where: str) -> gpd.GeoDa
     return frame
 
 
+def _empty_problem(source: LayerSource, where: str, optional: bool) -> str:
+    """What an empty layer gets told: fill it in, or (an optional one) leave it out."""
+    what = "the table has no rows" if is_table(source.path) else "the layer is empty (no features)"
+    if not optional:
+        return f"{where}: {what}; fill it in"
+    leave_out = (f"remove {source.key} from the scenario" if source.key != "inputs.vectors"
+                 else "delete the empty layer from the file")
+    return f"{where}: {what}; fill it in, or {leave_out} if there are none"
+
+
 def read_layer(source: LayerSource, crs: pyproj.CRS | None, fields: dict[str, str],
-               id_field: str, *, geometry: str = "Point", check=None) -> gpd.GeoDataFrame:
+               id_field: str, *, geometry: str = "Point", check=None,
+               optional: bool = False) -> gpd.GeoDataFrame:
     """Read one input layer, map and check its fields and geometries, and reproject it to ``crs``.
 
     Any vector format GDAL reads, or a CSV/XLSX table of points (:mod:`siting.io.tables`).
     Every problem of the layer is reported at once (one line each) in one InputError. With
     ``crs=None`` the layer is checked but not reprojected. A field whose kind ends in ``?``
-    may be absent. ``check(frame, where)`` is an extra
+    may be absent. An ``optional`` layer that is empty is told it may be left out. ``check(frame, where)`` is an extra
     layer-specific check (raising InputError), run after the fields are coerced. Columns
     beyond ``fields`` are kept as they are.
     """
@@ -354,7 +365,7 @@ def read_layer(source: LayerSource, crs: pyproj.CRS | None, fields: dict[str, st
     load = _load_table if is_table(source.path) else _load_vector
     frame = _declare_crs(load(source, geometry), source, where)
     if frame.empty:
-        raise InputError(f"{where}: the layer is empty (no features)")
+        raise InputError(_empty_problem(source, where, optional))
     problems = Problems()
     if frame.crs is None:
         problems.add(f"{where}: no CRS; assign one in the file or declare it with "

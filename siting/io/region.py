@@ -14,7 +14,7 @@ import rasterio
 import rasterio.warp
 import shapely
 
-from siting.config import BACKHAUL_LAYERS, LAYERS, LayerSource, Scenario
+from siting.config import BACKHAUL_LAYERS, LAYERS, REQUIRED_LAYERS, LayerSource, Scenario
 from siting.errors import InputError
 from siting.io.dem import lonlat_box_outline
 from siting.io.layers import generations_of, has_layer, read_layer, reproject, source_label
@@ -149,7 +149,8 @@ def _read_layers(scenario: Scenario, problems: Problems) -> dict[str, gpd.GeoDat
         check = (lambda frame, where: _validate_candidates(frame, scenario, where)) \
             if name == "candidates" else None
         frames[name] = problems.attempt(read_layer, source, None, fields, id_field,
-                                        geometry=geometry, check=check)
+                                        geometry=geometry, check=check,
+                                        optional=name not in REQUIRED_LAYERS)
     return frames
 
 
