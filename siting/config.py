@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -360,6 +361,29 @@ def _section(raw: dict, key: str, problems: _Problems, *, required: bool = False
     return value
 
 
+#: The unit a key's suffix names (``max_hop_m``: metres), for messages.
+UNIT_OF_SUFFIX = {"m": "metres", "km": "kilometres", "cny": "CNY", "ghz": "GHz", "mhz": "MHz",
+                  "mbps": "Mbit/s", "s": "seconds", "db": "dB", "dbm": "dBm", "deg": "degrees"}
+#: Factors from a unit written in a value to the key's unit: (key's, written) -> factor.
+UNIT_FACTORS = {("m", "km"): 1000.0, ("km", "m"): 0.001, ("mhz", "ghz"): 1000.0,
+                ("ghz", "mhz"): 0.001}
+
+
+def _write_as(key: str, value: Any) -> str:
+    """What to write instead of ``value`` for ``key``: a plain number in the key's unit, with
+    the value converted when it is a number and a unit ("25km" for a key in metres: 25000)."""
+    unit = key.rsplit("_", 1)[-1].lower()
+    if unit not in UNIT_OF_SUFFIX:
+        return ""
+    hint = f"; write a plain number in {UNIT_OF_SUFFIX[unit]}"
+    written = re.fullmatch(r"\s*([-+]?\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*", str(value))
+    if written is not None:
+        factor = 1.0 if written[2].lower() == unit else UNIT_FACTORS.get((unit, written[2].lower()))
+        if factor is not None:
+            hint += f", e.g. {float(written[1]) * factor:.10g}"
+    return hint
+
+
 def _number(section: dict, key: str, where: str, problems: _Problems, default: Any = None,
             *, minimum: float | None = None, maximum: float | None = None,
             above: float | None = None, integer: bool = False) -> Any:
@@ -370,7 +394,7 @@ def _number(section: dict, key: str, where: str, problems: _Problems, default: A
     value = section[key]
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (
             isinstance(value, float) and not math.isfinite(value)):
-        problems.add(f"{where}.{key}", f"must be a finite number, got {value!r}")
+        problems.add(f"{where}.{key}", f"must be a finite number, got {value!r}{_write_as(key, value)}")
         return default if default is not ... else None
     if integer and int(value) != value:
         problems.add(f"{where}.{key}", f"must be a whole number, got {value!r}")

@@ -597,3 +597,86 @@ def test_bad_booleans_name_the_rows(tmp_path, out):
     table.to_csv(tmp_path / "villages.csv", index=False)
     assert_rejected(_with_villages(tmp_path, "villages.csv"), out, "villages.csv",
                     "field 'poverty_village'", "V2", "maybe")
+
+
+def test_blank_required_boolean_is_refused(tmp_path, out):
+    table = _villages_table()
+    table["poverty_village"] = ["是", ""]
+    table.to_csv(tmp_path / "villages.csv", index=False)
+    assert_rejected(_with_villages(tmp_path, "villages.csv"), out, "villages.csv",
+                    "field 'poverty_village' is empty", "V2", "fill it in")
+
+
+# --- backhaul inputs: fiber nodes, roads, has_fiber -------------------------------------------
+
+def _fiber_table(nodes) -> pd.DataFrame:
+    """Fiber nodes (node_id, x_m, y_m in the region's metres) as a table of lon/lat."""
+    points = gpd.GeoSeries([Point(*xy(x, y)) for _, x, y in nodes], crs=CRS).to_crs("EPSG:4326")
+    return pd.DataFrame({"node_id": [node for node, _, _ in nodes],
+                         "lon": points.x.round(7).to_numpy(), "lat": points.y.round(7).to_numpy()},
+                        columns=["node_id", "lon", "lat"])
+
+
+def _backhaul_region(tmp_path: Path, nodes=(("N1", 300, 3000),), *, enabled=True,
+                     **overrides) -> Path:
+    """The standard region planning backhaul, its fiber nodes in fiber.csv (inputs.fiber_nodes)."""
+    _fiber_table(nodes).to_csv(tmp_path / "fiber.csv", index=False)
+    scenario = _region(tmp_path, backhaul={"enabled": enabled}, **overrides)
+    return _edit_scenario(scenario, lambda d: d["inputs"].update(fiber_nodes="fiber.csv"))
+
+
+def test_fiber_nodes_are_not_read_without_backhaul(tmp_path, caplog):
+    scenario = _backhaul_region(tmp_path, [("N1", 300, 3000), ("N1", 9000, 3000)], enabled=False)
+    result = runner.invoke(app, ["validate", str(scenario)])
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    assert any("inputs.fiber_nodes not read: backhaul.enabled is false" in r.getMessage()
+               for r in caplog.records)
+
+
+def _validate_rejected(scenario: Path, *needles: str) -> list[str]:
+    """``siting validate`` refuses ``scenario``: exit 2, one clear line each, ``needles`` in them."""
+    result = runner.invoke(app, ["validate", str(scenario)])
+    assert result.exit_code == 2, (result.exit_code, result.stderr, result.exception)
+    assert "Traceback" not in result.stderr
+    lines = _error_lines(result.stderr)
+    assert lines and all(line.startswith("siting: error: ") for line in lines), result.stderr
+    for needle in needles:
+        assert needle in result.stderr, f"{needle!r} not in:\n{result.stderr}"
+    return lines
+
+
+def test_no_fiber_anywhere_is_found_by_validate(tmp_path, out):
+    scenario = _region(tmp_path, backhaul={"enabled": True})  # no fiber nodes, no has_fiber
+    needles = ("scenario.yaml", "no fiber", "inputs.fiber_nodes", "has_fiber",
+               "backhaul.enabled: false")
+    assert len(_validate_rejected(scenario, *needles)) == 1
+    assert_rejected(scenario, out, *needles)
+
+
+def test_a_candidate_with_fiber_is_fiber_enough(tmp_path):
+    sites = _candidates()
+    sites[0]["has_fiber"] = "有"
+    scenario = _region(tmp_path, candidates=sites, backhaul={"enabled": True})
+    result = runner.invoke(app, ["validate", str(scenario)])
+    assert result.exit_code == 0, (result.stderr, result.exception)
+
+
+def test_fiber_node_id_that_is_a_site_id(tmp_path, out):
+    scenario = _backhaul_region(tmp_path, [("N1", 300, 3000), ("S2", 600, 3000)])
+    lines = assert_rejected(scenario, out, "fiber.csv", "node_id S2", "site_id",
+                            "layer 'candidates'", "other ids")
+    assert len(lines) == 1 and "N1" not in lines[0]
+
+
+def test_fiber_nodes_outside_the_dem(tmp_path, out):
+    scenario = _backhaul_region(tmp_path, [("N1", 300, 3000), ("N9", 9000, 3000)])
+    lines = assert_rejected(scenario, out, "fiber.csv", "outside the DEM", "N9")
+    assert "N1" not in "\n".join(lines)
+
+
+def test_an_empty_fiber_node_table_says_which_input_and_what_to_do(tmp_path, out):
+    scenario = _backhaul_region(tmp_path, nodes=())
+    assert (tmp_path / "fiber.csv").read_text().strip() == "node_id,lon,lat"
+    lines = assert_rejected(scenario, out, "fiber.csv", "no rows", "inputs.fiber_nodes",
+                            "remove inputs.fiber_nodes from the scenario")
+    assert len(lines) == 1

@@ -37,6 +37,13 @@ def test_paths_are_resolved_relative_to_the_scenario(tmp_path):
     ({"objective": {"type": "max_coverage"}}, "max_coverage needs budget_cny"),
     ({"solver": {"name": "gurobi"}}, "solver.name: must be one of highs, cbc"),
     ({"name": "../escape"}, "name: must be a plain name"),
+    ({"backhaul": {"microwave": [{"band_ghz": 15, "max_hop_m": "25km", "cost_cny": 1e5}]}},
+     "backhaul.microwave[0].max_hop_m: must be a finite number, got '25km'; write a plain "
+     "number in metres, e.g. 25000"),
+    ({"backhaul": {"microwave": [{"band_ghz": "15 GHz", "max_hop_m": 9000, "cost_cny": 1e5}]}},
+     "band_ghz: must be a finite number, got '15 GHz'; write a plain number in GHz, e.g. 15"),
+    ({"backhaul": {"fiber_cny_per_km_road": "cheap"}},
+     "fiber_cny_per_km_road: must be a finite number, got 'cheap'"),
 ])
 def test_bad_scenarios_name_the_key(tmp_path, change, message):
     with pytest.raises(ScenarioError) as err:

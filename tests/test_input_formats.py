@@ -199,3 +199,50 @@ def test_chinese_booleans_and_extra_columns_survive(region, tmp_path):
                      None, VILLAGE_FIELDS, "village_id")
     assert got["poverty_village"].tolist() == layers["villages"]["poverty_village"].tolist()
     assert got.loc["V5", "name"] == "平利安置点" and (got["乡镇"] == "城关镇").all()
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+def test_blank_has_fiber_reads_as_no_fiber_and_you_wu_as_yes_no(region, tmp_path, suffix):
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import CANDIDATE_FIELDS, has_fiber
+
+    _, layers = region
+    table = _coordinate_table(layers["candidates"], "EPSG:4326")
+    table["has_fiber"] = ["是", None, "有", "无", True] if suffix == "xlsx" else ["是", "", "有", "无", " "]
+    path = tmp_path / f"sites.{suffix}"
+    if suffix == "csv":
+        table.to_csv(path, index=False, encoding="utf-8")
+    else:
+        table.to_excel(path, index=False, engine="openpyxl")
+    got = read_layer(LayerSource(path=path), None, CANDIDATE_FIELDS, "site_id")
+    expected = [True, False, True, False, suffix == "xlsx"]
+    assert has_fiber(got).tolist() == expected
+
+
+def _placemark(name: str, lon: float) -> str:
+    return (f"<Placemark><name>{name}</name><LineString><coordinates>{lon},32.70 {lon},32.72"
+            f"</coordinates></LineString></Placemark>")
+
+
+def test_every_folder_of_a_kml_is_read_unless_one_is_named(tmp_path, caplog):
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import ROAD_FIELDS
+
+    folders = {"国道": ["G1"], "县道": ["X1", "X2"]}
+    body = "".join(f"<Folder><name>{folder}</name>"
+                   + "".join(_placemark(name, 109.3 + 0.01 * i) for i, name in enumerate(names))
+                   + "</Folder>" for folder, names in folders.items())
+    path = tmp_path / "roads.kml"
+    path.write_text('<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/'
+                    f'kml/2.2"><Document>{body}</Document></kml>', encoding="utf-8")
+
+    def names(**choice):
+        source = LayerSource(path=path, key="inputs.roads", **choice)
+        return sorted(read_layer(source, None, ROAD_FIELDS, "road_id", geometry="LineString")["Name"])
+
+    assert names() == ["G1", "X1", "X2"]
+    assert any("国道, 县道" in r.getMessage() and "inputs.roads.layer" in r.getMessage()
+               for r in caplog.records)
+    assert names(layer="县道") == ["X1", "X2"]

@@ -25,10 +25,15 @@ from siting.io.tables import coordinate_columns, is_table, read_table, table_poi
 logger = logging.getLogger(__name__)
 
 
-#: Spellings of booleans in planners' sheets (compared case-insensitively after stripping).
+#: Spellings of booleans in planners' sheets (compared case-insensitively after stripping);
+#: 有/无 ("there is"/"there is none") is how Chinese sheets often answer "has fiber?".
 BOOL_WORDS = {"1": True, "0": False, "true": True, "false": False, "yes": True, "no": False,
               "y": True, "n": False, "t": True, "f": False, "是": True, "否": False,
-              "1.0": True, "0.0": False}
+              "有": True, "无": False, "1.0": True, "0.0": False}
+#: How messages list the spellings of BOOL_WORDS.
+BOOL_SPELLINGS = "true/false, yes/no, 1/0, 是/否 or 有/无"
+#: Google Earth's files: their folders are read as one layer when none is named.
+KML_SUFFIXES = (".kml", ".kmz")
 #: The Chinese web-map coordinate systems, converted to WGS 84 at load (see siting.china_crs).
 WEB_MAP_SYSTEMS = ("GCJ-02", "BD-09")
 
@@ -58,27 +63,45 @@ def _bool_of(value) -> bool | None:
     return BOOL_WORDS.get(str(value).strip().lower()) if isinstance(value, str) else None
 
 
+def _blank(column: pd.Series) -> pd.Series:
+    """True where a cell is empty: missing, or only whitespace."""
+    return column.isna() | (column.astype(str).str.strip() == "")
+
+
+def _coerce_bool(column: pd.Series, field: str, optional: bool, where: str) -> pd.Series:
+    """A column of booleans; blank cells of an ``optional`` field read as false (its default)."""
+    if column.dtype == bool:
+        return column
+    blank = _blank(column)
+    if blank.any() and not optional:
+        raise InputError(f"{where}: field '{field}' is empty for feature(s) "
+                         f"{id_list(column.index, blank)}; fill it in ({BOOL_SPELLINGS})")
+    mapped = column.map(_bool_of)
+    bad = mapped.isna() & ~blank
+    if bad.any():
+        raise InputError(f"{where}: field '{field}' must be {BOOL_SPELLINGS}; feature(s) "
+                         f"{id_list(column.index, bad)} hold {list(column[bad][:3])}")
+    return mapped.where(~blank, False).astype(bool)
+
+
 def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series:
+    """The field's cells as ``kind`` ("str", "bool", "generations" or "float"); a kind ending
+    in ``?`` marks an optional field (its blank booleans read as false)."""
     column = frame[field]
     ids = frame.index
+    optional = kind.endswith("?")
+    kind = kind.rstrip("?")
     if kind == "str":
-        missing = column.isna() | (column.astype(str).str.strip() == "")
+        missing = _blank(column)
         if missing.any():
             raise InputError(f"{where}: field '{field}' is empty for feature(s) "
                              f"{id_list(ids, missing)}; fill it in")
         return column.astype(str)
     if kind == "bool":
-        if column.dtype == bool:
-            return column
-        mapped = column.map(_bool_of)
-        bad = mapped.isna()
-        if bad.any():
-            raise InputError(f"{where}: field '{field}' must be true/false (yes/no, 1/0, 是/否); feature(s) "
-                             f"{id_list(ids, bad)} hold {list(column[bad][:3])}")
-        return mapped.astype(bool)
+        return _coerce_bool(column, field, optional, where)
     if kind == "generations":
         mapped = column.map(generations_of)
-        bad = mapped.isna() & ~(column.isna() | (column.astype(str).str.strip() == ""))
+        bad = mapped.isna() & ~_blank(column)
         if bad.any():
             raise InputError(f"{where}: field '{field}' of feature(s) {id_list(ids, bad)} is not a "
                              f"list of generations (e.g. {column[bad].iloc[0]!r}); use a "
@@ -126,23 +149,44 @@ def has_layer(source: LayerSource) -> bool:
         return False
 
 
-def _load_vector(source: LayerSource, geometry: str) -> gpd.GeoDataFrame:
+def _layer_setting(source: LayerSource) -> str:
+    """The scenario key that chooses the layer of ``source``."""
+    return "inputs.layers" if source.key == "inputs.vectors" else f"{source.key}.layer"
+
+
+def _layers_to_load(source: LayerSource) -> list[str]:
+    """The layers read for ``source``: the one it names; else every folder of a KML/KMZ file
+    (Google Earth shows them all as one); else the file's first layer."""
     available = layer_names(source.path, source.key)
     layer = source.layer if source.layer is not None else (available[0] if available else None)
     if layer not in available:
-        setting = "inputs.layers" if source.key == "inputs.vectors" else f"{source.key}.layer"
         raise InputError(f"{source.path}: layer '{layer}' not found (layers: "
-                         f"{', '.join(available) or 'none'}); check {setting} in the scenario")
-    where = source_label(source)
+                         f"{', '.join(available) or 'none'}); check {_layer_setting(source)} in "
+                         f"the scenario")
+    if source.layer is None and source.path.suffix.lower() in KML_SUFFIXES and len(available) > 1:
+        logger.warning("%s: read all %d folders (%s) as one layer; to read one, set %s",
+                       source.path, len(available), ", ".join(available), _layer_setting(source))
+        return available
+    return [layer]
+
+
+def _read_vector_layer(source: LayerSource, layer: str, where: str) -> gpd.GeoDataFrame:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # GDAL notices on odd files
-            frame = gpd.read_file(source.path, layer=layer, engine="pyogrio")
+            return gpd.read_file(source.path, layer=layer, engine="pyogrio")
     except Exception as exc:
         raise InputError(f"{where}: cannot be read ({first_line(exc)})") from None
-    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
+
+
+def _load_vector(source: LayerSource, geometry: str) -> gpd.GeoDataFrame:
+    where = source_label(source)
+    frames = [_read_vector_layer(source, layer, where) for layer in _layers_to_load(source)]
+    if not all(isinstance(f, gpd.GeoDataFrame) and f.geometry.name in f.columns for f in frames):
         raise InputError(f"{where}: the layer has no geometry column; expected {geometry}s")
-    return frame
+    if len(frames) == 1:
+        return frames[0]
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
 
 
 def _load_table(source: LayerSource, geometry: str) -> gpd.GeoDataFrame:
@@ -151,7 +195,7 @@ def _load_table(source: LayerSource, geometry: str) -> gpd.GeoDataFrame:
     if geometry != "Point":
         raise InputError(f"{where}: a table holds points, but this layer needs {geometry}s; give "
                          f"it as a GeoPackage, Shapefile, GeoJSON or KML file")
-    frame = read_table(source.path, source.layer)
+    frame = read_table(source.path, source.layer, allow_empty=True)  # read_layer says what to do
     x, y = coordinate_columns(frame, source.x, source.y, where)
     return table_points(frame, x, y, None, where)
 
@@ -206,7 +250,7 @@ def _mapping_hint(source: LayerSource) -> str:
 def _index_by_id(frame: gpd.GeoDataFrame, id_field: str, where: str, problems: Problems):
     """The frame indexed by its id field's text (``row N`` for features without one)."""
     raw_ids = frame[id_field]
-    no_id = raw_ids.isna() | (raw_ids.astype(str).str.strip() == "")
+    no_id = _blank(raw_ids)
     labels = raw_ids.map(_id_text)
     labels[no_id] = [f"row {i + 1}" for i in np.flatnonzero(no_id.to_numpy())]
     frame.index = pd.Index(labels.astype(str).to_numpy(), dtype=object)
@@ -295,14 +339,25 @@ def reproject(frame: gpd.GeoDataFrame, crs: pyproj.CRS, where: str) -> gpd.GeoDa
     return frame
 
 
+def _empty_problem(source: LayerSource, where: str, optional: bool) -> str:
+    """What an empty layer gets told: fill it in, or (an optional one) leave it out."""
+    what = "the table has no rows" if is_table(source.path) else "the layer is empty (no features)"
+    if not optional:
+        return f"{where}: {what}; fill it in"
+    leave_out = (f"remove {source.key} from the scenario" if source.key != "inputs.vectors"
+                 else "delete the empty layer from the file")
+    return f"{where}: {what}; fill it in, or {leave_out} if there are none"
+
+
 def read_layer(source: LayerSource, crs: pyproj.CRS | None, fields: dict[str, str],
-               id_field: str, *, geometry: str = "Point", check=None) -> gpd.GeoDataFrame:
+               id_field: str, *, geometry: str = "Point", check=None,
+               optional: bool = False) -> gpd.GeoDataFrame:
     """Read one input layer, map and check its fields and geometries, and reproject it to ``crs``.
 
     Any vector format GDAL reads, or a CSV/XLSX table of points (:mod:`siting.io.tables`).
     Every problem of the layer is reported at once (one line each) in one InputError. With
     ``crs=None`` the layer is checked but not reprojected. A field whose kind ends in ``?``
-    may be absent. ``check(frame, where)`` is an extra
+    may be absent. An ``optional`` layer that is empty is told it may be left out. ``check(frame, where)`` is an extra
     layer-specific check (raising InputError), run after the fields are coerced. Columns
     beyond ``fields`` are kept as they are.
     """
@@ -310,7 +365,7 @@ def read_layer(source: LayerSource, crs: pyproj.CRS | None, fields: dict[str, st
     load = _load_table if is_table(source.path) else _load_vector
     frame = _declare_crs(load(source, geometry), source, where)
     if frame.empty:
-        raise InputError(f"{where}: the layer is empty (no features)")
+        raise InputError(_empty_problem(source, where, optional))
     problems = Problems()
     if frame.crs is None:
         problems.add(f"{where}: no CRS; assign one in the file or declare it with "
@@ -322,7 +377,6 @@ def read_layer(source: LayerSource, crs: pyproj.CRS | None, fields: dict[str, st
         frame[id_field] = [f"row {i + 1}" for i in range(len(frame))]
     frame = _index_by_id(frame, id_field, where, problems)
     for name, kind in fields.items():
-        kind = kind.rstrip("?")
         if name != id_field and name in frame.columns:
             try:
                 frame[name] = _coerce(frame, name, kind, where).to_numpy()

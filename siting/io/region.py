@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -13,7 +14,7 @@ import rasterio
 import rasterio.warp
 import shapely
 
-from siting.config import LAYERS, Scenario
+from siting.config import BACKHAUL_LAYERS, LAYERS, REQUIRED_LAYERS, LayerSource, Scenario
 from siting.errors import InputError
 from siting.io.dem import lonlat_box_outline
 from siting.io.layers import generations_of, has_layer, read_layer, reproject, source_label
@@ -28,6 +29,8 @@ CANDIDATE_KINDS = ("existing_4g", "existing_5g", "public_building", "lamp_pole",
                    "existing_tower", "rooftop", "greenfield")
 EXISTING_KINDS = {"existing_4g": "4G", "existing_5g": "5G"}
 MAX_ANTENNA_HEIGHT_M = 300.0
+
+logger = logging.getLogger(__name__)
 
 # Fields per layer: name -> "str" | "float" | "bool" | "generations" ("4G,5G"); a trailing "?"
 # marks a field that may be absent (a village's admin unit then comes from the polygons).
@@ -114,19 +117,40 @@ LAYER_RULES = {
 }
 
 
+def _source(scenario: Scenario, name: str) -> LayerSource | None:
+    """The source of layer ``name``, or None when the scenario gives none (an optional layer
+    of ``inputs.vectors`` missing from the file gives none)."""
+    source = scenario.inputs.layer(name)
+    return None if source is None or (source.optional and not has_layer(source)) else source
+
+
+def _layers_to_read(scenario: Scenario) -> tuple[str, ...]:
+    """The layers a run reads: the backhaul layers only with ``backhaul.enabled``. Backhaul
+    layers the scenario names on their own but does not use are logged once."""
+    if scenario.backhaul.enabled:
+        return LAYERS
+    named = [f"inputs.{name}" for name in BACKHAUL_LAYERS
+             if (source := scenario.inputs.layer(name)) is not None and not source.optional]
+    if named:
+        logger.warning("%s: %s not read: backhaul.enabled is false", scenario.path,
+                       " and ".join(named))
+    return tuple(name for name in LAYERS if name not in BACKHAUL_LAYERS)
+
+
 def _read_layers(scenario: Scenario, problems: Problems) -> dict[str, gpd.GeoDataFrame | None]:
-    """Every vector layer, checked and in its own CRS (GCJ-02/BD-09 already in WGS 84)."""
-    frames = {}
-    for name in LAYERS:
-        source = scenario.inputs.layer(name)
-        if source is None or (source.optional and not has_layer(source)):
-            frames[name] = None
+    """Every vector layer the run reads, checked and in its own CRS (GCJ-02/BD-09 already in
+    WGS 84); None for the others."""
+    frames = dict.fromkeys(LAYERS)
+    for name in _layers_to_read(scenario):
+        source = _source(scenario, name)
+        if source is None:
             continue
         fields, id_field, geometry = LAYER_RULES[name]
         check = (lambda frame, where: _validate_candidates(frame, scenario, where)) \
             if name == "candidates" else None
         frames[name] = problems.attempt(read_layer, source, None, fields, id_field,
-                                        geometry=geometry, check=check)
+                                        geometry=geometry, check=check,
+                                        optional=name not in REQUIRED_LAYERS)
     return frames
 
 
@@ -181,8 +205,27 @@ def _read_rasters(scenario: Scenario, crs, lonlat_box, admin, problems: Problems
     return terrain, source
 
 
+def _check_fiber(frames: dict, scenario: Scenario, problems: Problems) -> None:
+    """With backhaul, fiber must be somewhere, and no fiber node may share a candidate's id
+    (a backhaul link's ``to_id`` names either)."""
+    candidates, nodes = frames["candidates"], frames["fiber_nodes"]
+    if not scenario.backhaul.enabled or candidates is None:
+        return
+    if nodes is None and _source(scenario, "fiber_nodes") is None and not has_fiber(candidates).any():
+        problems.add(f"{scenario.path}: backhaul.enabled is true but there is no fiber (no "
+                     f"inputs.fiber_nodes and no candidate with has_fiber); give the points with "
+                     f"fiber today as inputs.fiber_nodes, mark the candidates with fiber on site "
+                     f"(has_fiber), or set backhaul.enabled: false")
+    if nodes is not None and (shared := nodes.index.isin(candidates.index)).any():
+        problems.add(f"{source_label(scenario.inputs.fiber_nodes)}: node_id "
+                     f"{id_list(nodes.index, shared)} is also a site_id of "
+                     f"{source_label(scenario.inputs.candidates)}; backhaul links name fiber nodes "
+                     f"and sites alike, so give the fiber node(s) other ids (e.g. FN-"
+                     f"{nodes.index[shared][0]})")
+
+
 def _check_on_dem(frames: dict, scenario: Scenario, terrain: Terrain, problems: Problems) -> None:
-    for name in ("villages", "candidates", "complaints"):
+    for name in ("villages", "candidates", "complaints", "fiber_nodes"):
         if frames[name] is not None:
             problems.attempt(_check_inside, frames[name], terrain,
                              source_label(scenario.inputs.layer(name)))
@@ -201,6 +244,7 @@ def read_region(scenario: Scenario) -> RegionData:
     """
     problems = Problems()
     frames = _read_layers(scenario, problems)
+    _check_fiber(frames, scenario, problems)
     lonlat_box = _region_lonlat(scenario, frames["admin_units"])
     crs = problems.attempt(resolve_crs, scenario, lonlat_box)
     if crs is not None:
