@@ -270,9 +270,16 @@ class Study:
                      timings: dict[str, float] | None = None) -> BackhaulNetwork | None:
         """The backhaul network of a variant of the study's scenario: the study's own when
         its backhaul settings are the same, else made again (the study's microwave links
-        reused when the bands are the same)."""
+        reused when the bands are the same). ScenarioError when it enables backhaul on a study
+        prepared without: its fiber nodes and roads were not read."""
         if scenario.backhaul == self.scenario.backhaul:
             return self.backhaul
+        if scenario.backhaul.enabled and not self.scenario.backhaul.enabled:
+            raise ScenarioError(f"{self.scenario.path}: the study was prepared with "
+                                f"backhaul.enabled: false, so its fiber nodes and roads were not "
+                                f"read; prepare it from a scenario with backhaul.enabled: true to "
+                                f"plan backhaul (plan(backhaul={{'enabled': False}}) then plans "
+                                f"without)")
         same_bands = (self.backhaul is not None
                       and scenario.backhaul.microwave == self.scenario.backhaul.microwave)
         return prepare_backhaul(self.region, scenario, timings=timings,

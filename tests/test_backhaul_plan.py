@@ -334,6 +334,15 @@ def test_a_study_plans_other_backhaul_settings_without_touching_its_own(tmp_path
         study.plan(backhaul={"fiber_cny_per_km_road": 0})
 
 
+def test_a_study_prepared_without_backhaul_says_how_to_plan_it(tmp_path):
+    """Without backhaul.enabled the fiber nodes and roads are not read, so enabling it on
+    the study says how to prepare one that can, rather than planning without the nodes."""
+    study = siting.prepare(write_backhaul_region(tmp_path, backhaul={"enabled": False}))
+    assert study.backhaul is None and study.region.fiber_nodes is None
+    with pytest.raises(siting.ScenarioError, match="prepared with backhaul.enabled: false"):
+        study.plan(backhaul={"enabled": True})
+
+
 def _exit_line(path: Path) -> str:
     result = runner.invoke(app, ["run", str(path), "--out", str(path.parent / "out")])
     assert result.exit_code == 2, result.output
