@@ -42,7 +42,7 @@ from siting.export.kml import write_kml
 from siting.export.i18n import term
 from siting.export.tables import PlanTables, plan_tables
 from siting.export.webmap import write_map
-from siting.io import RegionData, on_as_built_list, read_region, resolve_itu_maps
+from siting.io import RegionData, backhaul_in_place, on_as_built_list, read_region, resolve_itu_maps
 from siting.plan import (BackhaulKpis, Plan, PlanKpis, backhaul_comparison,
                          baseline_free_public, baseline_greedy, kpis_of, option_costs,
                          plan_network)
@@ -260,7 +260,8 @@ def prepare_backhaul(region: RegionData, scenario: Scenario, *, cache_dir: Path 
                                 region.roads, scenario.backhaul,
                                 links=links,
                                 earth_radius_factor=scenario.coverage.earth_radius_factor,
-                                in_place=on_as_built_list(region.candidates))
+                                in_place=on_as_built_list(region.candidates)
+                                | backhaul_in_place(region.candidates))
 
 
 def baseline_kpis(region: RegionData, coverage: CoverageMatrix, demand: Demand, costs,

@@ -172,6 +172,27 @@ def test_a_chinese_plan_names_a_links_kind_its_backhaul(tmp_path):
     assert not re.search(r"站址类型</th><td>(微波|光纤|卫星)</td>", page)
 
 
+def test_an_existing_site_with_backhaul_in_place_is_not_charged_a_feed(tmp_path):
+    """E1 without fiber on site: charged a feed to keep serving, unless its candidates row
+    says its backhaul is in place (a microwave hop or leased line of today's network). No
+    microwave on offer, so that E1 relays nothing (an in-place site relays only with a feed
+    the plan buys it)."""
+    costs = {}
+    for in_place in (False, True):
+        path = write_backhaul_region(tmp_path / str(in_place),
+                                     backhaul={"enabled": True, "microwave": []})
+        gpkg = tmp_path / str(in_place) / "region.gpkg"
+        sites = gpd.read_file(gpkg, layer="candidates")
+        sites["has_fiber"] = False
+        sites["backhaul_in_place"] = np.where(sites["site_id"] == "E1", in_place, None)
+        sites.to_file(gpkg, layer="candidates")
+        plan = siting.prepare(path).plan()
+        e1 = plan.sites.loc[plan.sites["site_id"] == "E1"].iloc[0]
+        costs[in_place] = e1["backhaul_cost_cny"]
+        assert e1["backhaul"] == ("in_place" if in_place else "fiber")
+    assert costs[True] == 0 < costs[False]
+
+
 def test_a_village_only_unfed_sites_reach_is_left_to_backhaul(tmp_path):
     study = siting.prepare(write_backhaul_region(tmp_path))
     network = study.backhaul

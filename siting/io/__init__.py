@@ -22,12 +22,13 @@ from siting.io.rasters import (
                                resolve_crs,
                                utm_crs_for,
 )
-from siting.io.region import CANDIDATE_KINDS, EXISTING_KINDS, RegionData, read_region
+from siting.io.region import (CANDIDATE_KINDS, EXISTING_KINDS, RegionData, backhaul_in_place,
+                              read_region)
 from siting.io.itu_maps import region_centre_deg, resolve_itu_maps
 from siting.io.asbuilt import (AsBuilt, built_technologies, is_existing, on_as_built_list,
                                read_as_built, with_as_built)
 
 __all__ = ["AsBuilt", "CANDIDATE_KINDS", "EXISTING_KINDS", "POPULATION_BAND_CELLS", "POPULATION_OVERVIEW_PX",
-           "PopulationRaster", "RegionData", "crs_label_problem", "population_overview",
+           "PopulationRaster", "RegionData", "backhaul_in_place", "crs_label_problem", "population_overview",
            "built_technologies", "is_existing", "on_as_built_list", "read_as_built", "read_land_cover", "read_population", "read_region",
            "region_centre_deg", "resolve_itu_maps", "with_as_built", "read_terrain", "resolve_crs", "utm_crs_for"]

@@ -39,7 +39,7 @@ VILLAGE_FIELDS = {"village_id": "str", "name": "str", "population": "float", "ad
 CANDIDATE_FIELDS = {"site_id": "str", "kind": "str", "antenna_height_m": "float",
                     "capex_cny": "float", "opex_cny_per_year": "float", "free_public": "bool",
                     "difficult": "bool", "extra_cost_cny": "float", "technologies": "generations",
-                    "has_fiber": "bool?"}
+                    "has_fiber": "bool?", "backhaul_in_place": "bool?"}
 COMPLAINT_FIELDS = {"complaint_id": "str", "people": "float"}
 ZONE_FIELDS = {"zone_id": "str", "name": "str", "kind": "str", "require_5g": "bool"}
 ADMIN_FIELDS = {"admin_unit": "str"}
@@ -69,11 +69,22 @@ class RegionData:
     dem_source: DemSource | None = None  # the DEM in its own grid, read by window (predict)
 
 
-def has_fiber(candidates: pd.DataFrame) -> np.ndarray:
-    """Bool per candidate: its optional ``has_fiber`` field is true (False when absent)."""
-    if "has_fiber" not in candidates:
+def _flag(candidates: pd.DataFrame, field: str) -> np.ndarray:
+    """Bool per candidate: its optional boolean ``field`` is true (False when absent)."""
+    if field not in candidates:
         return np.zeros(len(candidates), bool)
-    return candidates["has_fiber"].fillna(False).to_numpy(bool)
+    return candidates[field].fillna(False).to_numpy(bool)
+
+
+def has_fiber(candidates: pd.DataFrame) -> np.ndarray:
+    """Bool per candidate: it has fiber on site (the optional ``has_fiber`` field)."""
+    return _flag(candidates, "has_fiber")
+
+
+def backhaul_in_place(candidates: pd.DataFrame) -> np.ndarray:
+    """Bool per candidate: its backhaul exists without fiber on site, e.g. an existing
+    site's microwave hop or leased line (the optional ``backhaul_in_place`` field)."""
+    return _flag(candidates, "backhaul_in_place")
 
 
 def _swap_would_fit(frame: gpd.GeoDataFrame, terrain: Terrain) -> bool:
