@@ -25,8 +25,8 @@ from regions import CRS, TECH_4G, X0, Y0, candidate, ridge_dem, village, write_r
 import siting
 from siting.china_crs import wgs84_to_bd09, wgs84_to_gcj02
 from siting.cli import app
-from siting.config import Technology
-from siting.coverage import model_loss_db
+from siting.config import CoverageSettings, P1812Settings, Technology
+from siting.coverage import Transmitters, model_loss_db, pair_levels
 from siting.errors import InputError
 from siting.export.prediction import PREDICTION_FILES, write_prediction
 from siting.itm import itm_p2p_loss
@@ -138,6 +138,41 @@ def test_itm_cells_equal_point_to_point_calls(dem):
         expected = _itm_along_line(terrain.xy(50, 50), terrain.xy(row, col), CELL_M,
                                    _terrain_cell_elevation(terrain))
         assert got == pytest.approx(expected, abs=0.1), (row, col)
+
+
+TECH_P1812 = Technology(**{**TECH_4G, "model": "p1812"},
+                        p1812=P1812Settings(delta_n=45.0, n0=325.0))
+
+
+def _engine_levels(terrain: Terrain, site_cell, cells, tech, settings=CoverageSettings()):
+    """The coverage engine's RSRP (:func:`siting.coverage.pair_levels`) from an antenna
+    ``H_TX_M`` above the centre of ``site_cell`` to the centres of ``cells`` [dBm]."""
+    site = terrain.xy(*site_cell)
+    tx = Transmitters(np.array([site[0]]), np.array([site[1]]), np.array([H_TX_M]))
+    x, y = terrain.xy(*np.array(cells, float).T)
+    level, _ = pair_levels(terrain, tx, x, y, H_RX_M, np.zeros(len(cells), np.int32),
+                           np.arange(len(cells), dtype=np.int32), tech, settings)
+    return level
+
+
+@pytest.mark.parametrize("dem", [np.full((101, 101), 500.0), ridge_dem(101, 101, ridge_col=70)],
+                         ids=["flat", "ridge"])
+def test_p1812_cells_equal_the_coverage_engine(dem):
+    """Along the axes the radial samples are the cell centres the engine's profile holds, so
+    P.1812 over each prefix is the engine's P.1812 on the pair (the site's neighbours too)."""
+    terrain = _terrain(dem)
+    prediction = predict_area(terrain, *_site_cell(terrain, 50, 50), H_TX_M, TECH_P1812, 1200.0,
+                              ue_height_m=H_RX_M)
+    cells = _axis_cells(50, 50, [1, 2, 3, *range(5, 41, 5)])
+    got = [_cell_value(prediction, prediction.level_dbm, *cell) for cell in cells]
+    np.testing.assert_allclose(got, _engine_levels(terrain, (50, 50), cells, TECH_P1812),
+                               atol=1e-3)
+
+
+def test_p1812_without_the_itu_maps_values_is_an_input_error():
+    terrain = _terrain(np.full((101, 101), 500.0))
+    with pytest.raises(InputError, match="delta_n and n0"):
+        predict_area(terrain, *_site_cell(terrain, 50, 50), H_TX_M, TECH, 600.0, model="p1812")
 
 
 def test_every_radial_keeps_the_full_height_of_a_ridge_it_crosses():
@@ -427,3 +462,16 @@ def test_an_unknown_site_among_several_writes_nothing(two_sites, tmp_path):
     assert result.exit_code == 2
     assert "unknown site 'NOPE'" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_the_demo_p1812_scenario_predicts(tmp_path):
+    """A technology whose own model is p1812 predicts with it (it used to be an internal
+    error: the profile model was read as a distance formula)."""
+    result = runner.invoke(app, ["predict", str(REPO / "data" / "demo" / "scenario_p1812.yaml"),
+                                 "--site", "S0227", "--technology", "4G-1800", "--radius-km",
+                                 "1", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "(p1812," in result.output
+    with rasterio.open(tmp_path / "prediction.tif") as src:
+        assert src.tags()["model"] == "p1812"
+        assert np.isfinite(src.read(2, masked=True).compressed()).all()
