@@ -43,9 +43,12 @@ do, rather than one point-to-point profile per cell:
    :class:`~siting.config.Technology`, :class:`~siting.config.CoverageSettings`,
    :class:`~siting.config.ItmSettings`) that returns the loss of every needed sample.
 
-The received level is RSRP as :func:`siting.coverage.path_levels` computes it: EIRP per resource
-element minus the path loss and the technology's clutter loss, plus the best sector's pattern
-gain when ``coverage.antenna`` is ``three_sector`` (:func:`siting.coverage.best_sector_gain_db`).
+The received level is RSRP as :func:`siting.coverage.pair_levels` computes it: EIRP per resource
+element minus the path loss, plus the best sector's pattern gain when ``coverage.antenna`` is
+``three_sector`` (:func:`siting.coverage.best_sector_gain_db`), plus what the receiving cell
+adds (:func:`siting.coverage.receiver_offset_db`): minus its terminal clutter loss (ITU-R
+P.2108-1 for its land-cover class, else the technology's ``clutter_loss_db``) plus the
+``coverage.calibration`` offset of its class.
 The radial kernels run in numba over all cores (``prange`` over radials).
 """
 
@@ -64,7 +67,7 @@ from affine import Affine
 from siting.china_crs import outside_china, to_wgs84
 from siting.config import CoverageSettings, ItmSettings, P1812Settings, Scenario, Technology
 from siting.coverage import (ITM_MDVAR, ITM_POLARIZATION, MIN_MODEL_DISTANCE_M, P1812_POLARIZATION,
-                             best_sector_gain_db, model_loss_db)
+                             best_sector_gain_db, model_loss_db, receiver_offset_db)
 from siting.errors import InputError
 from siting.io import resolve_itu_maps
 from siting.itm import (ITM_OUT_LOSS, ITM_OUT_SIZE, itm_prefix_kernel, itm_profile_tables,
@@ -241,22 +244,26 @@ def nearest_samples(row0: float, col0: float, radius_cells: float, n_radials: in
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def diffraction_radials_kernel(elevation, needed, cell_m, h_tx_m, h_rx_m, wavelength_m, earth_k,
-                               max_edges, loss_out):
+def diffraction_radials_kernel(elevation, surface, needed, cell_m, h_tx_m, h_rx_m, wavelength_m,
+                               earth_k, max_edges, loss_out):
     """Deygout loss [dB] of every needed sample over its radial's prefix, as
     :func:`siting.coverage.diffraction_kernel` adds it: 0 when no sample (plus earth bulge)
     rises above the antenna-to-user line, else the principal edge
     (:func:`siting.propagation.strongest_edge_kernel`) and the secondary edges
-    (:func:`siting.propagation.deygout_secondary_edges_kernel`)."""
+    (:func:`siting.propagation.deygout_secondary_edges_kernel`). The obstacles stand on
+    ``surface`` (terrain plus clutter), the ends and the sample next to the user on
+    ``elevation`` (the user's own clutter is its terminal clutter loss)."""
     n_radials, n_samples = elevation.shape
     curvature = curvature_per_m(earth_k)
     for j in numba.prange(n_radials):
-        z = elevation[j].copy()
+        z = surface[j].copy()
+        z[0] = elevation[j, 0]
         distance = np.arange(n_samples) * cell_m
         h_tx = z[0] + h_tx_m
         for i in range(1, n_samples):
             if not needed[j, i]:
                 continue
+            z[i - 1], z[i] = elevation[j, i - 1], elevation[j, i]  # bare next to the user
             h_rx = z[i] + h_rx_m
             principal, v = strongest_edge_kernel(distance, z, 0, i, h_tx, h_rx, distance[i],
                                                  curvature, wavelength_m)
@@ -266,6 +273,9 @@ def diffraction_radials_kernel(elevation, needed, cell_m, h_tx_m, h_rx_m, wavele
                     curvature, wavelength_m, max_edges)
             else:
                 loss_out[j, i] = 0.0
+            if i > 1:
+                z[i - 1] = surface[j, i - 1]  # an obstacle again for the farther samples
+            z[i] = surface[j, i]
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -341,10 +351,11 @@ def p1812_radials_kernel(elevation, surface, needed, cell_m, h_tx_m, h_rx_m, tx_
 def empirical_radial_loss_db(radials: Radials, tech: Technology, settings: CoverageSettings,
                              itm: ItmSettings) -> np.ndarray:
     """The technology's distance formula (:func:`siting.coverage.model_loss_db`) plus Deygout's
-    diffraction over each prefix (:func:`diffraction_radials_kernel`) [dB]."""
+    diffraction over each prefix, the land cover's clutter heights standing on it
+    (:func:`diffraction_radials_kernel`) [dB]."""
     diffraction = np.full(radials.elevation_m.shape, np.nan)
-    diffraction_radials_kernel(radials.elevation_m, radials.needed, radials.cell_m, radials.h_tx_m,
-                               radials.h_rx_m, SPEED_OF_LIGHT_M_S / (tech.frequency_mhz * 1e6),
+    diffraction_radials_kernel(radials.elevation_m, radials.surface_m, radials.needed,
+                               radials.cell_m, radials.h_tx_m, radials.h_rx_m, SPEED_OF_LIGHT_M_S / (tech.frequency_mhz * 1e6),
                                float(settings.earth_radius_factor),
                                int(settings.max_diffraction_edges), diffraction)
     distance_m = radials.distance_m[1:]
@@ -523,14 +534,18 @@ def predict_area(terrain: Terrain, site_x_m: float, site_y_m: float, height_m: f
     radials = Radials(elevation, _surface_m(terrain, row0, col0, elevation),
                       needed.reshape(n_radials, n_samples), terrain.cell_size_m, float(height_m),
                       float(ue_height_m), float(site_x_m), float(site_y_m), terrain.crs)
-    loss = RADIAL_LOSS_MODELS[model](radials, dataclasses.replace(tech, model=model), settings, itm)
-    level = tech.rs_epre_dbm - loss - tech.clutter_loss_db + _antenna_gain_db(radials, settings)
+    tech = dataclasses.replace(tech, model=model)
+    loss = RADIAL_LOSS_MODELS[model](radials, tech, settings, itm)
+    level = tech.rs_epre_dbm - loss + _antenna_gain_db(radials, settings)
     inside = index >= 0
     grids = []
     for values in (loss, level):
         grid = np.full(index.shape, np.nan, np.float32)
         grid[inside] = values.ravel()[index[inside]]
         grids.append(grid)
+    rows, cols = np.nonzero(inside)
+    grids[1][inside] += receiver_offset_db(terrain, *terrain.xy(rows + row_start, cols + col_start),
+                                           float(ue_height_m), tech, settings)
     return Prediction(path_loss_db=grids[0], level_dbm=grids[1],
                       transform=terrain.transform @ Affine.translation(col_start, row_start),
                       crs=terrain.crs, terrain=terrain, site=site, site_x_m=float(site_x_m),

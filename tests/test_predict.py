@@ -4,6 +4,7 @@ files and the command line's errors."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import subprocess
@@ -25,7 +26,7 @@ from regions import CRS, TECH_4G, X0, Y0, candidate, ridge_dem, village, write_r
 import siting
 from siting.china_crs import wgs84_to_bd09, wgs84_to_gcj02
 from siting.cli import app
-from siting.config import CoverageSettings, P1812Settings, Technology
+from siting.config import Calibration, CoverageSettings, P1812Settings, Technology
 from siting.coverage import Transmitters, model_loss_db, pair_levels
 from siting.errors import InputError
 from siting.export.prediction import PREDICTION_FILES, write_prediction
@@ -33,6 +34,7 @@ from siting.itm import itm_p2p_loss
 from siting.config import ItmSettings
 from siting.coverage import ITM_MDVAR, ITM_POLARIZATION
 from siting.io.rasters import DemSource, read_terrain
+from siting.landcover import NO_CLASS_NAME, WORLDCOVER_CLASSES, LandCover
 from siting.predict import (predict_area, radial_count, sample_radials_kernel,
                             sample_radials_on_cells)
 from siting.terrain import DemCells, Terrain
@@ -173,6 +175,41 @@ def test_p1812_without_the_itu_maps_values_is_an_input_error():
     terrain = _terrain(np.full((101, 101), 500.0))
     with pytest.raises(InputError, match="delta_n and n0"):
         predict_area(terrain, *_site_cell(terrain, 50, 50), H_TX_M, TECH, 600.0, model="p1812")
+
+
+CALIBRATION = Calibration(offsets_db=(("4G-1800", (("tree_cover", 3.0),
+                                                   (NO_CLASS_NAME, -4.0))),),
+                          model_offset_db=(("4G-1800", 6.0),))
+
+
+def _land_cover(shape) -> LandCover:
+    """Cropland, with a band of trees (15 m) at rows 30-44 and columns 55-62, built-up (10 m)
+    around (50, 80) and cells without a class at rows 60-64."""
+    codes = np.full(shape, 40)
+    codes[30:45] = 10
+    codes[:, 55:63] = 10
+    codes[45:56, 75:86] = 50
+    codes[60:65] = 0
+    return LandCover.of_codes(codes, WORLDCOVER_CLASSES, nodata=0)
+
+
+@pytest.mark.parametrize("land_cover", [False, True], ids=["bare", "land_cover"])
+@pytest.mark.parametrize("model", ["rma_38901", "p1812", "itm"])
+def test_levels_equal_the_coverage_engine_with_land_cover_and_calibration(model, land_cover):
+    """Band 2 is RSRP as the coverage engine computes it: the terminal clutter loss of each
+    cell's land-cover class (P.2108), the clutter heights on the profile where the engine
+    puts them (Deygout's obstacles, P.1812's g; not ITM), and the calibration's offsets."""
+    dem = ridge_dem(101, 101, ridge_col=70)
+    terrain = Terrain(dem.astype(np.float32), _terrain(dem).transform, CRS,
+                      _land_cover(dem.shape) if land_cover else None)
+    tech = dataclasses.replace(TECH_P1812, model=model)
+    settings = CoverageSettings(calibration=CALIBRATION)
+    prediction = predict_area(terrain, *_site_cell(terrain, 50, 50), H_TX_M, tech, 1200.0,
+                              settings=settings, ue_height_m=H_RX_M)
+    cells = _axis_cells(50, 50, [1, 2, 3, *range(5, 41, 3)])
+    got = [_cell_value(prediction, prediction.level_dbm, *cell) for cell in cells]
+    expected = _engine_levels(terrain, (50, 50), cells, tech, settings)
+    np.testing.assert_allclose(got, expected, atol=1e-3)
 
 
 def test_every_radial_keeps_the_full_height_of_a_ridge_it_crosses():
