@@ -435,11 +435,15 @@ def _antenna_gain_db(radials: Radials, settings: CoverageSettings) -> np.ndarray
 
 
 def _check_radius(terrain: Terrain, row0: float, col0: float, radius_m: float) -> float:
-    """The radius in cells; InputError unless it is positive and every sample out to it (one
-    cell beyond, rounded up) stays on the DEM."""
+    """The radius in cells; InputError unless it is at least one DEM cell (a smaller circle
+    may hold no cell centre) and every sample out to it (one cell beyond, rounded up) stays on
+    the DEM."""
     if not (radius_m > 0 and math.isfinite(radius_m)):
         raise InputError(f"the radius must be a positive number of kilometres, got "
                          f"{radius_m / 1000:g} km")
+    if radius_m < terrain.cell_size_m:
+        raise InputError(f"a radius of {radius_m / 1000:g} km is under one DEM cell; use at "
+                         f"least {math.ceil(terrain.cell_size_m) / 1000:g} km")
     reach = math.ceil(radius_m / terrain.cell_size_m)
     rows, cols = terrain.shape
     room_cells = min(row0, rows - 1 - row0, col0, cols - 1 - col0)

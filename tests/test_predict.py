@@ -347,6 +347,26 @@ def test_outputs_open_as_rasters_and_kmz(tmp_path):
         assert 32 < north < 33.5
 
 
+@pytest.mark.parametrize("offset_cells", [(0.0, 0.0), (0.5, 0.5), (0.3, -0.45)],
+                         ids=["centre", "corner", "off_centre"])
+def test_the_smallest_radius_writes_valid_files(tmp_path, offset_cells):
+    """One DEM cell is the smallest radius: the window then holds a few cells, which the COG
+    (with its overview) and the maps hold; anything smaller is one error naming it."""
+    terrain = _terrain(ridge_dem(41, 41, ridge_col=30))
+    x, y = terrain.xy(20 + offset_cells[0], 20 + offset_cells[1])
+    with pytest.raises(InputError, match=r"under one DEM cell; use at least 0\.03 km"):
+        predict_area(terrain, x, y, H_TX_M, TECH, CELL_M - 0.5)
+    prediction = predict_area(terrain, x, y, H_TX_M, TECH, CELL_M, site="S1")
+    write_prediction(prediction, tmp_path)
+    with rasterio.open(tmp_path / "prediction.tif") as src:
+        level = src.read(2, masked=True)
+        assert level.count() == prediction.points >= 1
+        np.testing.assert_allclose(level.compressed(),
+                                   prediction.level_dbm[np.isfinite(prediction.level_dbm)])
+    with zipfile.ZipFile(tmp_path / "prediction.kmz") as kmz:
+        assert kmz.testzip() is None
+
+
 def test_bad_inputs_raise_input_error():
     terrain = _terrain(np.full((41, 41), 500.0))
     site = _site_cell(terrain, 20, 20)
