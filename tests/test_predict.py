@@ -30,6 +30,7 @@ from siting.config import Calibration, CoverageSettings, P1812Settings, Technolo
 from siting.coverage import Transmitters, model_loss_db, pair_levels
 from siting.errors import InputError
 from siting.export.prediction import PREDICTION_FILES, write_prediction
+from siting.export.staticmap import rsrp_class_index
 from siting.itm import itm_p2p_loss
 from siting.config import ItmSettings
 from siting.coverage import ITM_MDVAR, ITM_POLARIZATION
@@ -365,6 +366,14 @@ def test_the_smallest_radius_writes_valid_files(tmp_path, offset_cells):
                                    prediction.level_dbm[np.isfinite(prediction.level_dbm)])
     with zipfile.ZipFile(tmp_path / "prediction.kmz") as kmz:
         assert kmz.testzip() is None
+
+
+def test_every_finite_level_has_a_class_however_weak():
+    """Cells far below the weakest class's floor (deep shadow, -200 dBm and under) are drawn in
+    the weakest class on prediction.png and .kmz, not left transparent as if outside R."""
+    levels = np.array([-350.0, -200.5, -200.0, -106.0, -100.0, -90.0, -80.0, np.nan, -np.inf])
+    np.testing.assert_array_equal(rsrp_class_index(levels),
+                                  [0, 0, 0, 0, 1, 2, 3, np.nan, np.nan])
 
 
 def test_bad_inputs_raise_input_error():
