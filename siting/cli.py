@@ -419,7 +419,7 @@ def predict(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")
     --site options predict each site in the same process (start-up paid once), every site's
     files in a sub-folder named by its site_id; all are computed before any is written.
 
-    Example: siting predict data/demo/scenario.yaml --site S001 --technology 4G-1800 --radius-km 10 --model itm
+    Example: siting predict data/demo/scenario.yaml --site S0001 --technology 4G-1800 --radius-km 10 --model itm
     """
     from siting.config import load_scenario
     from siting.export.prediction import PREDICTION_FILES, write_prediction
