@@ -78,7 +78,8 @@ from siting.propagation import (EARTH_RADIUS_M, PATH_LOSS_MODELS, SPEED_OF_LIGHT
                                 knife_edge_loss_kernel, strongest_edge_kernel)
 from siting.terrain import DemCells, Terrain
 
-__all__ = ["AT_SYSTEMS", "RADIAL_LOSS_MODELS", "Prediction", "Radials", "nearest_samples",
+__all__ = ["AT_SYSTEMS", "RADIAL_LOSS_MODELS", "Prediction", "Radials", "check_site_ids",
+           "nearest_samples",
            "position_wgs84", "predict_area", "predict_in_region", "radial_count",
            "sample_radials_kernel", "sample_radials_on_cells"]
 
@@ -581,6 +582,18 @@ def position_wgs84(lon: float, lat: float, system: str = "WGS84") -> tuple[float
     return float(lon_wgs), float(lat_wgs)
 
 
+def check_site_ids(region, site_ids) -> None:
+    """InputError naming every id of ``site_ids`` that is no candidate of ``region`` (a
+    :class:`siting.io.RegionData`), with the first candidates' ids."""
+    candidates = region.candidates
+    unknown = [site for site in site_ids if site not in candidates.index]
+    if unknown:
+        raise InputError(f"unknown site{'s' if len(unknown) > 1 else ''} "
+                         f"{', '.join(map(repr, unknown))}; the scenario's candidates are "
+                         f"{', '.join(map(str, candidates.index[:10]))}"
+                         f"{', ...' if len(candidates) > 10 else ''}")
+
+
 def _site_position(region, site: str | None, at: tuple[float, float] | None,
                    height_m: float | None, at_system: str) -> tuple[str, float, float, float]:
     """(label, x [m], y [m], antenna height [m]) of a candidate (``site``, its own height unless
@@ -589,12 +602,8 @@ def _site_position(region, site: str | None, at: tuple[float, float] | None,
     if (site is None) == (at is None):
         raise InputError("give exactly one of a site id and a lon,lat position")
     if site is not None:
-        candidates = region.candidates
-        if site not in candidates.index:
-            raise InputError(f"unknown site {site!r}; the scenario's candidates are "
-                             f"{', '.join(map(str, candidates.index[:10]))}"
-                             f"{', ...' if len(candidates) > 10 else ''}")
-        row = candidates.loc[site]
+        check_site_ids(region, [site])
+        row = region.candidates.loc[site]
         height = float(row["antenna_height_m"]) if height_m is None else float(height_m)
         return site, float(row.geometry.x), float(row.geometry.y), height
     if height_m is None:

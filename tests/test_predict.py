@@ -541,3 +541,27 @@ def test_the_demo_p1812_scenario_predicts(tmp_path):
     with rasterio.open(tmp_path / "prediction.tif") as src:
         assert src.tags()["model"] == "p1812"
         assert np.isfinite(src.read(2, masked=True).compressed()).all()
+
+
+def test_every_unknown_site_is_named_before_any_is_computed(two_sites, tmp_path):
+    result = runner.invoke(app, ["predict", str(two_sites), "--site", "S1", "--site", "NOPE",
+                                 "--site", "GONE", "--technology", "4G-1800", "--radius-km", "1",
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "unknown sites 'NOPE', 'GONE'" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_failure_while_writing_names_the_sites_written_and_not(two_sites, tmp_path):
+    """S2's folder cannot be made (a file holds its name): S1 is written, and the one error
+    line says so and that S2 is not."""
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "S2").write_text("")
+    result = runner.invoke(app, ["predict", str(two_sites), "--site", "S1", "--site", "S2",
+                                 "--technology", "4G-1800", "--radius-km", "1", "--out",
+                                 str(tmp_path / "out")])
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in result.output, result.output
+    assert lines[0].endswith("sites written: S1; not written: S2"), lines[0]
+    assert sorted(p.name for p in (tmp_path / "out" / "S1").iterdir()) == sorted(PREDICTION_FILES)
