@@ -418,12 +418,12 @@ def predict(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")
     --site options predict each site in the same process (start-up paid once), every site's
     files in a sub-folder named by its site_id; all are computed before any is written.
 
-    Example: siting predict data/demo/scenario.yaml --site S001 --technology 4G-1800 --radius-km 10 --model itm
+    Example: siting predict data/demo/scenario.yaml --site S0001 --technology 4G-1800 --radius-km 10 --model itm
     """
     from siting.config import load_scenario
-    from siting.export.prediction import PREDICTION_FILES, write_prediction
+    from siting.export.prediction import PREDICTION_FILES
     from siting.io import read_region
-    from siting.predict import predict_in_region
+    from siting.predict import check_site_ids, predict_in_region
 
     _logging(verbose)
     sites = list(dict.fromkeys(site)) if site else [None]  # each site once, in order
@@ -431,6 +431,7 @@ def predict(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")
         loaded = load_scenario(scenario)
         position = parse_lonlat(at) if at is not None else None
         region = read_region(loaded)
+        check_site_ids(region, site or [])  # every id before any is computed
         timed = []
         for one in sites:
             started = time.perf_counter()
@@ -438,9 +439,9 @@ def predict(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")
                                             radius_km=radius_km, site=one, at=position,
                                             height_m=height, model=model, at_system=at_crs),
                           time.perf_counter() - started))
-        folders = _prediction_folders(out, loaded.name, sites)
-        written = [write_prediction(prediction, folder, language=loaded.outputs.language)
-                   for (prediction, _), folder in zip(timed, folders)]
+        written = _write_predictions([prediction for prediction, _ in timed],
+                                     _prediction_folders(out, loaded.name, sites),
+                                     loaded.outputs.language)
     except Exception as exc:  # one line and an exit code, never a traceback
         _fail(exc, verbose)
     if not quiet:
@@ -448,6 +449,26 @@ def predict(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")
             print(f"{prediction.points:,} cells within {radius_km:g} km of {prediction.site} "
                   f"({prediction.model}, {prediction.n_radials} radials) in {seconds:.2f} s; "
                   f"written to {out_dir.resolve()}: {', '.join(PREDICTION_FILES)}")
+
+
+def _write_predictions(predictions: list, folders: list[Path], language: str) -> list[Path]:
+    """Write each site's prediction into its folder, in order. When one of several fails, the
+    error (an OutputError) also names the sites already written and those not written."""
+    from siting.export.prediction import write_prediction
+
+    written = []
+    for prediction, folder in zip(predictions, folders):
+        try:
+            written.append(write_prediction(prediction, folder, language=language))
+        except Exception as exc:
+            if len(predictions) == 1:
+                raise
+            done = ", ".join(p.site for p in predictions[:len(written)]) or "none"
+            left = ", ".join(p.site for p in predictions[len(written):])
+            detail = str(exc) if isinstance(exc, SitingError) else f"{type(exc).__name__}: {exc}"
+            raise OutputError(f"{detail}; sites written: {done}; not written: {left}",
+                              path=folder, writing=f"the prediction of {prediction.site}") from exc
+    return written
 
 
 def _prediction_folders(out: Path | None, name: str, sites: list) -> list[Path]:

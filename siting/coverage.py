@@ -585,8 +585,7 @@ def pair_levels(terrain: Terrain, tx: Transmitters, rx_x_m: np.ndarray, rx_y_m: 
     ``RSRP = EIRP_RE - L_basic - L_diffraction - L_terminal + G_antenna + offset``: with
     ``settings.antenna == "three_sector"`` the best sector's pattern gain
     (:func:`best_sector_gain_db`; 0 dB at a sector's boresight); ``L_terminal`` the receiver's
-    clutter loss (:func:`terminal_clutter_loss_db`); ``offset`` the calibration's
-    (:func:`calibration_offset_db`).
+    clutter loss and ``offset`` the calibration's (:func:`receiver_offset_db`).
     """
     rx_x_m = np.atleast_1d(np.asarray(rx_x_m, np.float64))
     rx_y_m = np.atleast_1d(np.asarray(rx_y_m, np.float64))
@@ -602,14 +601,23 @@ def pair_levels(terrain: Terrain, tx: Transmitters, rx_x_m: np.ndarray, rx_y_m: 
         diffraction, los = _deygout_on_pairs(terrain, tx, rx_x_m, rx_y_m, rx_height_m, pair_tx,
                                              pair_rx, tech, settings)
         basic = model_loss_db(tech, distance_m, tx.height_m[pair_tx], rx_height_m)
-    classes = receiver_classes(terrain, rx_x_m, rx_y_m)
-    receiver_db = -terminal_clutter_loss_db(terrain, classes, rx_height_m, tech)
-    if settings.calibration is not None:
-        receiver_db += calibration_offset_db(class_names(terrain, classes), tech, settings)
+    receiver_db = receiver_offset_db(terrain, rx_x_m, rx_y_m, rx_height_m, tech, settings)
     level = (tech.rs_epre_dbm - basic - diffraction + receiver_db[pair_rx]
              + _antenna_gain_db(terrain, tx, rx_x_m, rx_y_m, rx_height_m, pair_tx, pair_rx,
                                 distance_m, settings))
     return level.astype(np.float32), los
+
+
+def receiver_offset_db(terrain: Terrain, rx_x_m, rx_y_m, rx_height_m: float, tech: Technology,
+                       settings: CoverageSettings) -> np.ndarray:
+    """What each receiver's cell adds to its level [dB]: minus its terminal clutter loss
+    (:func:`terminal_clutter_loss_db`, ITU-R P.2108-1 §3.1 for its land-cover class) plus the
+    calibration's offset (:func:`calibration_offset_db`)."""
+    classes = receiver_classes(terrain, rx_x_m, rx_y_m)
+    offset_db = -terminal_clutter_loss_db(terrain, classes, rx_height_m, tech)
+    if settings.calibration is not None:
+        offset_db += calibration_offset_db(class_names(terrain, classes), tech, settings)
+    return offset_db
 
 
 def receiver_classes(terrain: Terrain, rx_x_m, rx_y_m) -> np.ndarray:

@@ -27,20 +27,28 @@ do, rather than one point-to-point profile per cell:
    profile is read once per radial and shared by all its samples. The model comes from
    :data:`RADIAL_LOSS_MODELS`, one entry per name:
 
-   - every model of :data:`siting.propagation.PATH_LOSS_MODELS`: its distance formula
+   - every distance model of :data:`siting.propagation.PATH_LOSS_MODELS`: its formula
      (:func:`siting.coverage.model_loss_db`) plus Deygout's diffraction over the prefix with
      earth curvature, as :mod:`siting.coverage` adds it (0 dB when no sample rises above the
      antenna-to-user line, else the principal edge and up to two secondary edges);
-   - ``itm``: NTIA's ITM point-to-point mode (:func:`siting.itm.itm_p2p_kernel`) on the prefix,
-     which holds the earth's curvature and diffraction itself.
+   - the profile models (``terrain_profile``, :data:`siting.coverage.PROFILE_MODEL_LOSSES`),
+     which hold the earth's curvature and diffraction themselves: ``itm``, NTIA's ITM
+     point-to-point mode (:func:`siting.itm.itm_p2p_kernel`) on the prefix, and ``p1812``,
+     ITU-R P.1812-8 (:func:`siting.p1812.p1812_inland_loss_kernel`) on the prefix with the
+     inputs the coverage engine gives a pair (:func:`siting.coverage.p1812_kernel`: zone 4,
+     the land cover's clutter heights, the ends' latitudes and longitudes, the technology's
+     ``p1812`` settings).
 
    Another model plugs in as one more entry: a function of (:class:`Radials`,
    :class:`~siting.config.Technology`, :class:`~siting.config.CoverageSettings`,
    :class:`~siting.config.ItmSettings`) that returns the loss of every needed sample.
 
-The received level is RSRP as :func:`siting.coverage.path_levels` computes it: EIRP per resource
-element minus the path loss and the technology's clutter loss, plus the best sector's pattern
-gain when ``coverage.antenna`` is ``three_sector`` (:func:`siting.coverage.best_sector_gain_db`).
+The received level is RSRP as :func:`siting.coverage.pair_levels` computes it: EIRP per resource
+element minus the path loss, plus the best sector's pattern gain when ``coverage.antenna`` is
+``three_sector`` (:func:`siting.coverage.best_sector_gain_db`), plus what the receiving cell
+adds (:func:`siting.coverage.receiver_offset_db`): minus its terminal clutter loss (ITU-R
+P.2108-1 for its land-cover class, else the technology's ``clutter_loss_db``) plus the
+``coverage.calibration`` offset of its class.
 The radial kernels run in numba over all cores (``prange`` over radials).
 """
 
@@ -57,17 +65,21 @@ import pyproj
 from affine import Affine
 
 from siting.china_crs import outside_china, to_wgs84
-from siting.config import CoverageSettings, ItmSettings, Scenario, Technology
-from siting.coverage import ITM_MDVAR, ITM_POLARIZATION, best_sector_gain_db, model_loss_db
+from siting.config import CoverageSettings, ItmSettings, P1812Settings, Scenario, Technology
+from siting.coverage import (ITM_MDVAR, ITM_POLARIZATION, MIN_MODEL_DISTANCE_M, P1812_POLARIZATION,
+                             best_sector_gain_db, model_loss_db, receiver_offset_db)
 from siting.errors import InputError
+from siting.io import resolve_itu_maps
 from siting.itm import (ITM_OUT_LOSS, ITM_OUT_SIZE, itm_prefix_kernel, itm_profile_tables,
                         validate_itm_inputs)
+from siting.p1812 import p1812_inland_loss_kernel
 from siting.propagation import (EARTH_RADIUS_M, PATH_LOSS_MODELS, SPEED_OF_LIGHT_M_S,
                                 curvature_per_m, deygout_secondary_edges_kernel,
                                 knife_edge_loss_kernel, strongest_edge_kernel)
 from siting.terrain import DemCells, Terrain
 
-__all__ = ["AT_SYSTEMS", "RADIAL_LOSS_MODELS", "Prediction", "Radials", "nearest_samples",
+__all__ = ["AT_SYSTEMS", "RADIAL_LOSS_MODELS", "Prediction", "Radials", "check_site_ids",
+           "nearest_samples",
            "position_wgs84", "predict_area", "predict_in_region", "radial_count",
            "sample_radials_kernel", "sample_radials_on_cells"]
 
@@ -82,15 +94,35 @@ class Radials:
     """Terrain along the radials of one site and which of their samples some cell takes."""
 
     elevation_m: np.ndarray  # float64 (n_radials x n_samples), sample i at i cells from the site
+    surface_m: np.ndarray  # float64, same shape: terrain plus clutter height (the land cover's)
     needed: np.ndarray  # bool, same shape
     cell_m: float  # sample spacing = DEM cell [m]
     h_tx_m: float  # antenna above ground [m]
     h_rx_m: float  # user antenna above ground [m]
+    site_x_m: float  # the site in ``crs`` [m]
+    site_y_m: float
+    crs: pyproj.CRS | None
 
     @property
     def distance_m(self) -> np.ndarray:
         """Distance of each sample from the site [m] (float64, n_samples)."""
         return np.arange(self.elevation_m.shape[1]) * self.cell_m
+
+    def needed_lat_lon_deg(self) -> tuple[np.ndarray, np.ndarray]:
+        """WGS 84 latitude and longitude [deg] of every needed sample (n_radials x n_samples,
+        0 elsewhere); InputError without a CRS."""
+        if self.crs is None:
+            raise InputError("ITU-R P.1812 needs each path's latitude, and the terrain has no CRS")
+        n_radials = self.elevation_m.shape[0]
+        bearing = 2.0 * math.pi * np.arange(n_radials)[:, None] / n_radials
+        distance_m = np.broadcast_to(self.distance_m[None, :], self.needed.shape)[self.needed]
+        bearing = np.broadcast_to(bearing, self.needed.shape)[self.needed]
+        lon, lat = pyproj.Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True).transform(
+            self.site_x_m + distance_m * np.sin(bearing),
+            self.site_y_m + distance_m * np.cos(bearing))
+        lat_deg, lon_deg = np.zeros(self.needed.shape), np.zeros(self.needed.shape)
+        lat_deg[self.needed], lon_deg[self.needed] = lat, lon
+        return lat_deg, lon_deg
 
 
 @dataclass(frozen=True)
@@ -213,22 +245,26 @@ def nearest_samples(row0: float, col0: float, radius_cells: float, n_radials: in
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def diffraction_radials_kernel(elevation, needed, cell_m, h_tx_m, h_rx_m, wavelength_m, earth_k,
-                               max_edges, loss_out):
+def diffraction_radials_kernel(elevation, surface, needed, cell_m, h_tx_m, h_rx_m, wavelength_m,
+                               earth_k, max_edges, loss_out):
     """Deygout loss [dB] of every needed sample over its radial's prefix, as
     :func:`siting.coverage.diffraction_kernel` adds it: 0 when no sample (plus earth bulge)
     rises above the antenna-to-user line, else the principal edge
     (:func:`siting.propagation.strongest_edge_kernel`) and the secondary edges
-    (:func:`siting.propagation.deygout_secondary_edges_kernel`)."""
+    (:func:`siting.propagation.deygout_secondary_edges_kernel`). The obstacles stand on
+    ``surface`` (terrain plus clutter), the ends and the sample next to the user on
+    ``elevation`` (the user's own clutter is its terminal clutter loss)."""
     n_radials, n_samples = elevation.shape
     curvature = curvature_per_m(earth_k)
     for j in numba.prange(n_radials):
-        z = elevation[j].copy()
+        z = surface[j].copy()
+        z[0] = elevation[j, 0]
         distance = np.arange(n_samples) * cell_m
         h_tx = z[0] + h_tx_m
         for i in range(1, n_samples):
             if not needed[j, i]:
                 continue
+            z[i - 1], z[i] = elevation[j, i - 1], elevation[j, i]  # bare next to the user
             h_rx = z[i] + h_rx_m
             principal, v = strongest_edge_kernel(distance, z, 0, i, h_tx, h_rx, distance[i],
                                                  curvature, wavelength_m)
@@ -238,6 +274,9 @@ def diffraction_radials_kernel(elevation, needed, cell_m, h_tx_m, h_rx_m, wavele
                     curvature, wavelength_m, max_edges)
             else:
                 loss_out[j, i] = 0.0
+            if i > 1:
+                z[i - 1] = surface[j, i - 1]  # an obstacle again for the farther samples
+            z[i] = surface[j, i]
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -263,13 +302,61 @@ def itm_radials_kernel(elevation, needed, cell_m, h_tx_m, h_rx_m, climate, n0, f
             loss_out[j, i] = out[ITM_OUT_LOSS] if error == 0 else np.nan
 
 
+@numba.njit(cache=True, nogil=True)
+def prefix_profile(elevation, surface, i, cell_m, d_km, h_m, g_m):
+    """Fill ``d_km``, ``h_m`` and ``g_m`` with the profile from the site to sample ``i`` of one
+    radial as :func:`siting.coverage.p1812_kernel` samples a pair's path and return its sample
+    count: the prefix's ``i + 1`` samples (three for ``i = 1``, the middle one halfway up the
+    cell, as the bilinear profile of :data:`siting.coverage.profile_samples` has it), spaced
+    over at least :data:`siting.coverage.MIN_MODEL_DISTANCE_M`; ``g`` is the surface with the
+    ends and the sample next to the receiver bare."""
+    if i == 1:
+        n = 3
+        h_m[0], h_m[1], h_m[2] = elevation[0], 0.5 * (elevation[0] + elevation[1]), elevation[1]
+        g_m[:3] = h_m[:3]
+    else:
+        n = i + 1
+        h_m[:n] = elevation[:n]
+        g_m[:n] = surface[:n]
+        g_m[0], g_m[n - 2], g_m[n - 1] = h_m[0], h_m[n - 2], h_m[n - 1]
+    step_km = max(i * cell_m, MIN_MODEL_DISTANCE_M) / 1000.0 / (n - 1)
+    for k in range(n):
+        d_km[k] = k * step_km
+    return n
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def p1812_radials_kernel(elevation, surface, needed, cell_m, h_tx_m, h_rx_m, tx_lat, tx_lon,
+                         rx_lat, rx_lon, f_ghz, time_pct, location_pct, location_sigma_db,
+                         delta_n, n0, loss_out):
+    """ITU-R P.1812-8 loss [dB] of every needed sample: :func:`siting.p1812.p1812_inland_loss_kernel`
+    on its radial's prefix (:func:`prefix_profile`), with the inputs
+    :func:`siting.coverage.p1812_kernel` gives a pair: zone 4, vertical polarisation
+    (:data:`siting.coverage.P1812_POLARIZATION`), the sample's latitude and longitude
+    (``rx_lat``, ``rx_lon``, n_radials x n_samples) [deg]."""
+    n_radials, n_samples = elevation.shape
+    for j in numba.prange(n_radials):
+        d_km = np.empty(max(n_samples, 3))
+        h_m = np.empty(max(n_samples, 3))
+        g_m = np.empty(max(n_samples, 3))
+        for i in range(1, n_samples):
+            if not needed[j, i]:
+                continue
+            n = prefix_profile(elevation[j], surface[j], i, cell_m, d_km, h_m, g_m)
+            loss_out[j, i] = p1812_inland_loss_kernel(
+                d_km, h_m, g_m, n, f_ghz, time_pct, h_tx_m, h_rx_m, P1812_POLARIZATION, tx_lat,
+                rx_lat[j, i], tx_lon, rx_lon[j, i], delta_n, n0, location_pct,
+                location_sigma_db)[0]
+
+
 def empirical_radial_loss_db(radials: Radials, tech: Technology, settings: CoverageSettings,
                              itm: ItmSettings) -> np.ndarray:
     """The technology's distance formula (:func:`siting.coverage.model_loss_db`) plus Deygout's
-    diffraction over each prefix (:func:`diffraction_radials_kernel`) [dB]."""
+    diffraction over each prefix, the land cover's clutter heights standing on it
+    (:func:`diffraction_radials_kernel`) [dB]."""
     diffraction = np.full(radials.elevation_m.shape, np.nan)
-    diffraction_radials_kernel(radials.elevation_m, radials.needed, radials.cell_m, radials.h_tx_m,
-                               radials.h_rx_m, SPEED_OF_LIGHT_M_S / (tech.frequency_mhz * 1e6),
+    diffraction_radials_kernel(radials.elevation_m, radials.surface_m, radials.needed,
+                               radials.cell_m, radials.h_tx_m, radials.h_rx_m, SPEED_OF_LIGHT_M_S / (tech.frequency_mhz * 1e6),
                                float(settings.earth_radius_factor),
                                int(settings.max_diffraction_edges), diffraction)
     distance_m = radials.distance_m[1:]
@@ -294,10 +381,34 @@ def itm_radial_loss_db(radials: Radials, tech: Technology, settings: CoverageSet
     return loss
 
 
+def p1812_radial_loss_db(radials: Radials, tech: Technology, settings: CoverageSettings,
+                         itm: ItmSettings) -> np.ndarray:
+    """ITU-R P.1812-8's basic transmission loss over each prefix (:func:`p1812_radials_kernel`)
+    [dB], with the technology's ``p1812`` settings (defaults without); InputError unless
+    ``delta_n`` and ``n0`` are known (:func:`siting.io.resolve_itu_maps` reads them)."""
+    params = tech.p1812 or P1812Settings()
+    if params.delta_n is None or params.n0 is None:
+        raise InputError(f"the p1812 model needs the ITU-R maps' delta_n and n0: set "
+                         f"technologies[{tech.name}].p1812.delta_n and .n0 in the scenario, "
+                         f"or coverage.itu_maps_dir to a folder holding DN50.TXT and N050.TXT")
+    lat_deg, lon_deg = radials.needed_lat_lon_deg()
+    tx_lon, tx_lat = pyproj.Transformer.from_crs(radials.crs, "EPSG:4326", always_xy=True
+                                                 ).transform(radials.site_x_m, radials.site_y_m)
+    loss = np.full(radials.elevation_m.shape, np.nan)
+    p1812_radials_kernel(radials.elevation_m, radials.surface_m, radials.needed, radials.cell_m,
+                         radials.h_tx_m, radials.h_rx_m, float(tx_lat), float(tx_lon), lat_deg,
+                         lon_deg, tech.frequency_mhz / 1000.0, float(params.time_pct),
+                         float(params.location_pct), float(params.location_sigma_db),
+                         float(params.delta_n), float(params.n0), loss)
+    return loss
+
+
 #: The models a prediction can use: name -> loss [dB] of every needed radial sample.
 RADIAL_LOSS_MODELS: dict[str, Callable[[Radials, Technology, CoverageSettings, ItmSettings],
                                        np.ndarray]] = {
-    **{name: empirical_radial_loss_db for name in PATH_LOSS_MODELS},
+    **{name: empirical_radial_loss_db for name, model in PATH_LOSS_MODELS.items()
+       if not model.terrain_profile},
+    "p1812": p1812_radial_loss_db,
     "itm": itm_radial_loss_db,
 }
 
@@ -325,11 +436,15 @@ def _antenna_gain_db(radials: Radials, settings: CoverageSettings) -> np.ndarray
 
 
 def _check_radius(terrain: Terrain, row0: float, col0: float, radius_m: float) -> float:
-    """The radius in cells; InputError unless it is positive and every sample out to it (one
-    cell beyond, rounded up) stays on the DEM."""
+    """The radius in cells; InputError unless it is at least one DEM cell (a smaller circle
+    may hold no cell centre) and every sample out to it (one cell beyond, rounded up) stays on
+    the DEM."""
     if not (radius_m > 0 and math.isfinite(radius_m)):
         raise InputError(f"the radius must be a positive number of kilometres, got "
                          f"{radius_m / 1000:g} km")
+    if radius_m < terrain.cell_size_m:
+        raise InputError(f"a radius of {radius_m / 1000:g} km is under one DEM cell; use at "
+                         f"least {math.ceil(terrain.cell_size_m) / 1000:g} km")
     reach = math.ceil(radius_m / terrain.cell_size_m)
     rows, cols = terrain.shape
     room_cells = min(row0, rows - 1 - row0, col0, cols - 1 - col0)
@@ -338,6 +453,18 @@ def _check_radius(terrain: Terrain, row0: float, col0: float, radius_m: float) -
                          f"{max(room_cells, 0) * terrain.cell_size_m / 1000:.2f} km from its "
                          f"nearest edge; use a smaller radius or a larger DEM")
     return radius_m / terrain.cell_size_m
+
+
+def _surface_m(terrain: Terrain, row0: float, col0: float, elevation_m: np.ndarray) -> np.ndarray:
+    """The radials' terrain plus clutter height: ``elevation_m`` plus the land cover's
+    representative clutter height R of the terrain cell holding each sample
+    (:attr:`siting.landcover.LandCover.clutter_height_m`); ``elevation_m`` itself without land
+    cover."""
+    if terrain.land_cover is None:
+        return elevation_m
+    clutter_m = np.empty_like(elevation_m)
+    sample_radials_kernel(terrain.land_cover.clutter_height_m, row0, col0, clutter_m)
+    return elevation_m + clutter_m
 
 
 def predict_area(terrain: Terrain, site_x_m: float, site_y_m: float, height_m: float,
@@ -409,16 +536,21 @@ def predict_area(terrain: Terrain, site_x_m: float, site_y_m: float, height_m: f
     (row_start, col_start), index = nearest_samples(row0, col0, radius_cells, n_radials, n_samples)
     needed = np.zeros(n_radials * n_samples, bool)
     needed[index[index >= 0]] = True
-    radials = Radials(elevation, needed.reshape(n_radials, n_samples), terrain.cell_size_m,
-                      float(height_m), float(ue_height_m))
-    loss = RADIAL_LOSS_MODELS[model](radials, dataclasses.replace(tech, model=model), settings, itm)
-    level = tech.rs_epre_dbm - loss - tech.clutter_loss_db + _antenna_gain_db(radials, settings)
+    radials = Radials(elevation, _surface_m(terrain, row0, col0, elevation),
+                      needed.reshape(n_radials, n_samples), terrain.cell_size_m, float(height_m),
+                      float(ue_height_m), float(site_x_m), float(site_y_m), terrain.crs)
+    tech = dataclasses.replace(tech, model=model)
+    loss = RADIAL_LOSS_MODELS[model](radials, tech, settings, itm)
+    level = tech.rs_epre_dbm - loss + _antenna_gain_db(radials, settings)
     inside = index >= 0
     grids = []
     for values in (loss, level):
         grid = np.full(index.shape, np.nan, np.float32)
         grid[inside] = values.ravel()[index[inside]]
         grids.append(grid)
+    rows, cols = np.nonzero(inside)
+    grids[1][inside] += receiver_offset_db(terrain, *terrain.xy(rows + row_start, cols + col_start),
+                                           float(ue_height_m), tech, settings)
     return Prediction(path_loss_db=grids[0], level_dbm=grids[1],
                       transform=terrain.transform @ Affine.translation(col_start, row_start),
                       crs=terrain.crs, terrain=terrain, site=site, site_x_m=float(site_x_m),
@@ -450,6 +582,18 @@ def position_wgs84(lon: float, lat: float, system: str = "WGS84") -> tuple[float
     return float(lon_wgs), float(lat_wgs)
 
 
+def check_site_ids(region, site_ids) -> None:
+    """InputError naming every id of ``site_ids`` that is no candidate of ``region`` (a
+    :class:`siting.io.RegionData`), with the first candidates' ids."""
+    candidates = region.candidates
+    unknown = [site for site in site_ids if site not in candidates.index]
+    if unknown:
+        raise InputError(f"unknown site{'s' if len(unknown) > 1 else ''} "
+                         f"{', '.join(map(repr, unknown))}; the scenario's candidates are "
+                         f"{', '.join(map(str, candidates.index[:10]))}"
+                         f"{', ...' if len(candidates) > 10 else ''}")
+
+
 def _site_position(region, site: str | None, at: tuple[float, float] | None,
                    height_m: float | None, at_system: str) -> tuple[str, float, float, float]:
     """(label, x [m], y [m], antenna height [m]) of a candidate (``site``, its own height unless
@@ -458,12 +602,8 @@ def _site_position(region, site: str | None, at: tuple[float, float] | None,
     if (site is None) == (at is None):
         raise InputError("give exactly one of a site id and a lon,lat position")
     if site is not None:
-        candidates = region.candidates
-        if site not in candidates.index:
-            raise InputError(f"unknown site {site!r}; the scenario's candidates are "
-                             f"{', '.join(map(str, candidates.index[:10]))}"
-                             f"{', ...' if len(candidates) > 10 else ''}")
-        row = candidates.loc[site]
+        check_site_ids(region, [site])
+        row = region.candidates.loc[site]
         height = float(row["antenna_height_m"]) if height_m is None else float(height_m)
         return site, float(row.geometry.x), float(row.geometry.y), height
     if height_m is None:
@@ -471,6 +611,20 @@ def _site_position(region, site: str | None, at: tuple[float, float] | None,
     lon, lat = position_wgs84(*at, at_system)
     x, y = pyproj.Transformer.from_crs("EPSG:4326", region.crs, always_xy=True).transform(lon, lat)
     return f"{lon:.6f},{lat:.6f}", float(x), float(y), float(height_m)
+
+
+def _technology(scenario: Scenario, name: str, model: str | None,
+                terrain: Terrain) -> Technology:
+    """The scenario's technology ``name`` with ``model`` (default its own); for ``p1812``, its
+    ``delta_n`` and ``n0`` read from ``coverage.itu_maps_dir`` when the scenario gives the maps
+    and not the values (:func:`siting.io.resolve_itu_maps`)."""
+    tech = scenario.technology(name)
+    tech = dataclasses.replace(tech, model=tech.model if model is None else model)
+    if tech.model != "p1812" or scenario.coverage.itu_maps_dir is None:
+        return tech
+    tech = dataclasses.replace(tech, p1812=tech.p1812 or P1812Settings())
+    return resolve_itu_maps(dataclasses.replace(scenario, technologies=(tech,)),
+                            terrain).technologies[0]
 
 
 def predict_in_region(region, scenario: Scenario, *, technology: str, radius_km: float,
@@ -495,8 +649,9 @@ def predict_in_region(region, scenario: Scenario, *, technology: str, radius_km:
         if region.dem_source is not None and radius_m > 0 and region.terrain.contains(x, y):
             reach_m = radius_m + 2.0 * region.terrain.cell_size_m
             cells = region.dem_source.cells((x - reach_m, y - reach_m, x + reach_m, y + reach_m))
-        return predict_area(region.terrain, x, y, height, scenario.technology(technology),
-                            radius_m, model=model, settings=scenario.coverage,
+        return predict_area(region.terrain, x, y, height,
+                            _technology(scenario, technology, model, region.terrain),
+                            radius_m, settings=scenario.coverage,
                             ue_height_m=scenario.demand.ue_height_m, itm=itm, site=label,
                             dem_cells=cells)
     except InputError as exc:  # name the site: a command may predict several

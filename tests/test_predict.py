@@ -4,6 +4,7 @@ files and the command line's errors."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import subprocess
@@ -25,14 +26,16 @@ from regions import CRS, TECH_4G, X0, Y0, candidate, ridge_dem, village, write_r
 import siting
 from siting.china_crs import wgs84_to_bd09, wgs84_to_gcj02
 from siting.cli import app
-from siting.config import Technology
-from siting.coverage import model_loss_db
+from siting.config import Calibration, CoverageSettings, P1812Settings, Technology
+from siting.coverage import Transmitters, model_loss_db, pair_levels
 from siting.errors import InputError
 from siting.export.prediction import PREDICTION_FILES, write_prediction
+from siting.export.staticmap import rsrp_class_index
 from siting.itm import itm_p2p_loss
 from siting.config import ItmSettings
 from siting.coverage import ITM_MDVAR, ITM_POLARIZATION
 from siting.io.rasters import DemSource, read_terrain
+from siting.landcover import NO_CLASS_NAME, WORLDCOVER_CLASSES, LandCover
 from siting.predict import (predict_area, radial_count, sample_radials_kernel,
                             sample_radials_on_cells)
 from siting.terrain import DemCells, Terrain
@@ -138,6 +141,76 @@ def test_itm_cells_equal_point_to_point_calls(dem):
         expected = _itm_along_line(terrain.xy(50, 50), terrain.xy(row, col), CELL_M,
                                    _terrain_cell_elevation(terrain))
         assert got == pytest.approx(expected, abs=0.1), (row, col)
+
+
+TECH_P1812 = Technology(**{**TECH_4G, "model": "p1812"},
+                        p1812=P1812Settings(delta_n=45.0, n0=325.0))
+
+
+def _engine_levels(terrain: Terrain, site_cell, cells, tech, settings=CoverageSettings()):
+    """The coverage engine's RSRP (:func:`siting.coverage.pair_levels`) from an antenna
+    ``H_TX_M`` above the centre of ``site_cell`` to the centres of ``cells`` [dBm]."""
+    site = terrain.xy(*site_cell)
+    tx = Transmitters(np.array([site[0]]), np.array([site[1]]), np.array([H_TX_M]))
+    x, y = terrain.xy(*np.array(cells, float).T)
+    level, _ = pair_levels(terrain, tx, x, y, H_RX_M, np.zeros(len(cells), np.int32),
+                           np.arange(len(cells), dtype=np.int32), tech, settings)
+    return level
+
+
+@pytest.mark.parametrize("dem", [np.full((101, 101), 500.0), ridge_dem(101, 101, ridge_col=70)],
+                         ids=["flat", "ridge"])
+def test_p1812_cells_equal_the_coverage_engine(dem):
+    """Along the axes the radial samples are the cell centres the engine's profile holds, so
+    P.1812 over each prefix is the engine's P.1812 on the pair (the site's neighbours too)."""
+    terrain = _terrain(dem)
+    prediction = predict_area(terrain, *_site_cell(terrain, 50, 50), H_TX_M, TECH_P1812, 1200.0,
+                              ue_height_m=H_RX_M)
+    cells = _axis_cells(50, 50, [1, 2, 3, *range(5, 41, 5)])
+    got = [_cell_value(prediction, prediction.level_dbm, *cell) for cell in cells]
+    np.testing.assert_allclose(got, _engine_levels(terrain, (50, 50), cells, TECH_P1812),
+                               atol=1e-3)
+
+
+def test_p1812_without_the_itu_maps_values_is_an_input_error():
+    terrain = _terrain(np.full((101, 101), 500.0))
+    with pytest.raises(InputError, match="delta_n and n0"):
+        predict_area(terrain, *_site_cell(terrain, 50, 50), H_TX_M, TECH, 600.0, model="p1812")
+
+
+CALIBRATION = Calibration(offsets_db=(("4G-1800", (("tree_cover", 3.0),
+                                                   (NO_CLASS_NAME, -4.0))),),
+                          model_offset_db=(("4G-1800", 6.0),))
+
+
+def _land_cover(shape) -> LandCover:
+    """Cropland, with a band of trees (15 m) at rows 30-44 and columns 55-62, built-up (10 m)
+    around (50, 80) and cells without a class at rows 60-64."""
+    codes = np.full(shape, 40)
+    codes[30:45] = 10
+    codes[:, 55:63] = 10
+    codes[45:56, 75:86] = 50
+    codes[60:65] = 0
+    return LandCover.of_codes(codes, WORLDCOVER_CLASSES, nodata=0)
+
+
+@pytest.mark.parametrize("land_cover", [False, True], ids=["bare", "land_cover"])
+@pytest.mark.parametrize("model", ["rma_38901", "p1812", "itm"])
+def test_levels_equal_the_coverage_engine_with_land_cover_and_calibration(model, land_cover):
+    """Band 2 is RSRP as the coverage engine computes it: the terminal clutter loss of each
+    cell's land-cover class (P.2108), the clutter heights on the profile where the engine
+    puts them (Deygout's obstacles, P.1812's g; not ITM), and the calibration's offsets."""
+    dem = ridge_dem(101, 101, ridge_col=70)
+    terrain = Terrain(dem.astype(np.float32), _terrain(dem).transform, CRS,
+                      _land_cover(dem.shape) if land_cover else None)
+    tech = dataclasses.replace(TECH_P1812, model=model)
+    settings = CoverageSettings(calibration=CALIBRATION)
+    prediction = predict_area(terrain, *_site_cell(terrain, 50, 50), H_TX_M, tech, 1200.0,
+                              settings=settings, ue_height_m=H_RX_M)
+    cells = _axis_cells(50, 50, [1, 2, 3, *range(5, 41, 3)])
+    got = [_cell_value(prediction, prediction.level_dbm, *cell) for cell in cells]
+    expected = _engine_levels(terrain, (50, 50), cells, tech, settings)
+    np.testing.assert_allclose(got, expected, atol=1e-3)
 
 
 def test_every_radial_keeps_the_full_height_of_a_ridge_it_crosses():
@@ -273,6 +346,34 @@ def test_outputs_open_as_rasters_and_kmz(tmp_path):
         assert root.find(".//k:Placemark/k:Point/k:coordinates", ns) is not None
         north = float(root.find(".//k:LatLonBox/k:north", ns).text)
         assert 32 < north < 33.5
+
+
+@pytest.mark.parametrize("offset_cells", [(0.0, 0.0), (0.5, 0.5), (0.3, -0.45)],
+                         ids=["centre", "corner", "off_centre"])
+def test_the_smallest_radius_writes_valid_files(tmp_path, offset_cells):
+    """One DEM cell is the smallest radius: the window then holds a few cells, which the COG
+    (with its overview) and the maps hold; anything smaller is one error naming it."""
+    terrain = _terrain(ridge_dem(41, 41, ridge_col=30))
+    x, y = terrain.xy(20 + offset_cells[0], 20 + offset_cells[1])
+    with pytest.raises(InputError, match=r"under one DEM cell; use at least 0\.03 km"):
+        predict_area(terrain, x, y, H_TX_M, TECH, CELL_M - 0.5)
+    prediction = predict_area(terrain, x, y, H_TX_M, TECH, CELL_M, site="S1")
+    write_prediction(prediction, tmp_path)
+    with rasterio.open(tmp_path / "prediction.tif") as src:
+        level = src.read(2, masked=True)
+        assert level.count() == prediction.points >= 1
+        np.testing.assert_allclose(level.compressed(),
+                                   prediction.level_dbm[np.isfinite(prediction.level_dbm)])
+    with zipfile.ZipFile(tmp_path / "prediction.kmz") as kmz:
+        assert kmz.testzip() is None
+
+
+def test_every_finite_level_has_a_class_however_weak():
+    """Cells far below the weakest class's floor (deep shadow, -200 dBm and under) are drawn in
+    the weakest class on prediction.png and .kmz, not left transparent as if outside R."""
+    levels = np.array([-350.0, -200.5, -200.0, -106.0, -100.0, -90.0, -80.0, np.nan, -np.inf])
+    np.testing.assert_array_equal(rsrp_class_index(levels),
+                                  [0, 0, 0, 0, 1, 2, 3, np.nan, np.nan])
 
 
 def test_bad_inputs_raise_input_error():
@@ -427,3 +528,40 @@ def test_an_unknown_site_among_several_writes_nothing(two_sites, tmp_path):
     assert result.exit_code == 2
     assert "unknown site 'NOPE'" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_the_demo_p1812_scenario_predicts(tmp_path):
+    """A technology whose own model is p1812 predicts with it (it used to be an internal
+    error: the profile model was read as a distance formula)."""
+    result = runner.invoke(app, ["predict", str(REPO / "data" / "demo" / "scenario_p1812.yaml"),
+                                 "--site", "S0227", "--technology", "4G-1800", "--radius-km",
+                                 "1", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "(p1812," in result.output
+    with rasterio.open(tmp_path / "prediction.tif") as src:
+        assert src.tags()["model"] == "p1812"
+        assert np.isfinite(src.read(2, masked=True).compressed()).all()
+
+
+def test_every_unknown_site_is_named_before_any_is_computed(two_sites, tmp_path):
+    result = runner.invoke(app, ["predict", str(two_sites), "--site", "S1", "--site", "NOPE",
+                                 "--site", "GONE", "--technology", "4G-1800", "--radius-km", "1",
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "unknown sites 'NOPE', 'GONE'" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_failure_while_writing_names_the_sites_written_and_not(two_sites, tmp_path):
+    """S2's folder cannot be made (a file holds its name): S1 is written, and the one error
+    line says so and that S2 is not."""
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "S2").write_text("")
+    result = runner.invoke(app, ["predict", str(two_sites), "--site", "S1", "--site", "S2",
+                                 "--technology", "4G-1800", "--radius-km", "1", "--out",
+                                 str(tmp_path / "out")])
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in result.output, result.output
+    assert lines[0].endswith("sites written: S1; not written: S2"), lines[0]
+    assert sorted(p.name for p in (tmp_path / "out" / "S1").iterdir()) == sorted(PREDICTION_FILES)

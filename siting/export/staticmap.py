@@ -194,10 +194,13 @@ def draw_rasters(ax, terrain, level_dbm, level_transform) -> list[float]:
 
 def rsrp_class_index(level_dbm: np.ndarray) -> np.ndarray:
     """Index of each level's class in ``reversed(RSRP_CLASSES)`` (0 the weakest), NaN where
-    the level is not finite."""
-    classes = np.full(level_dbm.shape, np.nan)
-    for i, (floor, _, _) in enumerate(reversed(RSRP_CLASSES)):
-        classes[np.isfinite(level_dbm) & (level_dbm >= floor)] = i
+    the level is not finite. The weakest class takes every finite level below the next one's
+    floor, however low (its label reads "< -105 dBm"): a prediction's cells far below it are
+    weak, not missing."""
+    finite = np.isfinite(level_dbm)
+    classes = np.where(finite, 0.0, np.nan)
+    for i, (floor, _, _) in enumerate(reversed(RSRP_CLASSES[:-1]), 1):
+        classes[finite & (level_dbm >= floor)] = i
     return classes
 
 
