@@ -591,20 +591,15 @@ def test_undecodable_text(tmp_path, out):
                     "neither UTF-8 nor GB18030", "CSV UTF-8")
 
 
-def test_bad_booleans_name_the_rows(tmp_path, out):
+@pytest.mark.parametrize("value, expected", [
+    ("maybe", ("field 'poverty_village'", "V2", "maybe")),
+    ("", ("field 'poverty_village' is empty", "V2", "fill it in")),  # required: a blank is no answer
+])
+def test_bad_or_blank_required_booleans_name_the_rows(tmp_path, out, value, expected):
     table = _villages_table()
-    table["poverty_village"] = ["是", "maybe"]
+    table["poverty_village"] = ["是", value]
     table.to_csv(tmp_path / "villages.csv", index=False)
-    assert_rejected(_with_villages(tmp_path, "villages.csv"), out, "villages.csv",
-                    "field 'poverty_village'", "V2", "maybe")
-
-
-def test_blank_required_boolean_is_refused(tmp_path, out):
-    table = _villages_table()
-    table["poverty_village"] = ["是", ""]
-    table.to_csv(tmp_path / "villages.csv", index=False)
-    assert_rejected(_with_villages(tmp_path, "villages.csv"), out, "villages.csv",
-                    "field 'poverty_village' is empty", "V2", "fill it in")
+    assert_rejected(_with_villages(tmp_path, "villages.csv"), out, "villages.csv", *expected)
 
 
 # --- backhaul inputs: fiber nodes, roads, has_fiber -------------------------------------------
