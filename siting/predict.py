@@ -467,6 +467,30 @@ def _surface_m(terrain: Terrain, row0: float, col0: float, elevation_m: np.ndarr
     return elevation_m + clutter_m
 
 
+def _site_radials(terrain: Terrain, site_x_m: float, site_y_m: float, height_m: float,
+                  ue_height_m: float, radius_m: float, dem_cells: DemCells | None):
+    """The site's radials to ``radius_m`` (module docstring, steps 1-3), the (row, col) of
+    the window around the circle on the terrain's grid and each window cell's sample (flat
+    index into the radials' samples, -1 outside the circle)."""
+    row0, col0 = (float(v) for v in terrain.rowcol(site_x_m, site_y_m))
+    radius_cells = _check_radius(terrain, row0, col0, radius_m)
+    n_radials = radial_count(radius_m, terrain.cell_size_m)
+    n_samples = math.ceil(radius_cells) + 1
+    elevation = np.empty((n_radials, n_samples))
+    if dem_cells is None:
+        sample_radials_kernel(terrain.elevation_m, row0, col0, elevation)
+    else:
+        sample_radials_on_cells(dem_cells, terrain.crs, site_x_m, site_y_m,
+                                terrain.cell_size_m, elevation)
+    window_start, index = nearest_samples(row0, col0, radius_cells, n_radials, n_samples)
+    needed = np.zeros(n_radials * n_samples, bool)
+    needed[index[index >= 0]] = True
+    radials = Radials(elevation, _surface_m(terrain, row0, col0, elevation),
+                      needed.reshape(n_radials, n_samples), terrain.cell_size_m, height_m,
+                      ue_height_m, site_x_m, site_y_m, terrain.crs)
+    return radials, window_start, index
+
+
 def predict_area(terrain: Terrain, site_x_m: float, site_y_m: float, height_m: float,
                  tech: Technology, radius_m: float, *, model: str | None = None,
                  settings: CoverageSettings | None = None, ue_height_m: float = 1.5,
@@ -523,22 +547,9 @@ def predict_area(terrain: Terrain, site_x_m: float, site_y_m: float, height_m: f
     if not terrain.contains(site_x_m, site_y_m):
         raise InputError(f"the site ({site_x_m:.1f}, {site_y_m:.1f}) lies outside the DEM "
                          f"{tuple(round(b, 1) for b in terrain.bounds)}")
-    row0, col0 = (float(v) for v in terrain.rowcol(site_x_m, site_y_m))
-    radius_cells = _check_radius(terrain, row0, col0, float(radius_m))
-    n_radials = radial_count(float(radius_m), terrain.cell_size_m)
-    n_samples = math.ceil(radius_cells) + 1
-    elevation = np.empty((n_radials, n_samples))
-    if dem_cells is None:
-        sample_radials_kernel(terrain.elevation_m, row0, col0, elevation)
-    else:
-        sample_radials_on_cells(dem_cells, terrain.crs, float(site_x_m), float(site_y_m),
-                                terrain.cell_size_m, elevation)
-    (row_start, col_start), index = nearest_samples(row0, col0, radius_cells, n_radials, n_samples)
-    needed = np.zeros(n_radials * n_samples, bool)
-    needed[index[index >= 0]] = True
-    radials = Radials(elevation, _surface_m(terrain, row0, col0, elevation),
-                      needed.reshape(n_radials, n_samples), terrain.cell_size_m, float(height_m),
-                      float(ue_height_m), float(site_x_m), float(site_y_m), terrain.crs)
+    radials, (row_start, col_start), index = _site_radials(
+        terrain, float(site_x_m), float(site_y_m), float(height_m), float(ue_height_m),
+        float(radius_m), dem_cells)
     tech = dataclasses.replace(tech, model=model)
     loss = RADIAL_LOSS_MODELS[model](radials, tech, settings, itm)
     level = tech.rs_epre_dbm - loss + _antenna_gain_db(radials, settings)
@@ -555,7 +566,8 @@ def predict_area(terrain: Terrain, site_x_m: float, site_y_m: float, height_m: f
                       transform=terrain.transform @ Affine.translation(col_start, row_start),
                       crs=terrain.crs, terrain=terrain, site=site, site_x_m=float(site_x_m),
                       site_y_m=float(site_y_m), height_m=float(height_m), technology=tech.name,
-                      model=model, radius_m=float(radius_m), n_radials=n_radials)
+                      model=model, radius_m=float(radius_m),
+                      n_radials=radials.elevation_m.shape[0])
 
 
 #: The coordinate systems ``at`` may be given in: WGS 84 (GPS) and the Chinese web maps'.
