@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
 
+import matplotlib.axes
 import numpy as np
 import pyproj
 import pytest
@@ -346,6 +347,24 @@ def test_outputs_open_as_rasters_and_kmz(tmp_path):
         assert root.find(".//k:Placemark/k:Point/k:coordinates", ns) is not None
         north = float(root.find(".//k:LatLonBox/k:north", ns).text)
         assert 32 < north < 33.5
+
+
+def test_chinese_outputs_label_the_axes_and_the_overlay_in_chinese(tmp_path, monkeypatch):
+    terrain = _terrain(ridge_dem(41, 41, ridge_col=30))
+    prediction = predict_area(terrain, *_site_cell(terrain, 20, 20), H_TX_M, TECH, 450.0,
+                              site="安康S1")  # a missing glyph in the title would warn (an error here)
+    labels = []
+    for axis in ("set_xlabel", "set_ylabel"):
+        original = getattr(matplotlib.axes.Axes, axis)
+        monkeypatch.setattr(matplotlib.axes.Axes, axis,
+                            lambda ax, text, *a, _f=original, **k: (labels.append(text),
+                                                                   _f(ax, text, *a, **k))[1])
+    write_prediction(prediction, tmp_path, language="zh")
+    assert labels[0].startswith("东坐标 [km]") and labels[1] == "北坐标 [km]"
+    with zipfile.ZipFile(tmp_path / "prediction.kmz") as kmz:
+        root = ET.fromstring(kmz.read("doc.kml"))
+    name = root.find(".//k:GroundOverlay/k:name", {"k": "http://www.opengis.net/kml/2.2"}).text
+    assert name.startswith("参考信号接收功率")
 
 
 @pytest.mark.parametrize("offset_cells", [(0.0, 0.0), (0.5, 0.5), (0.3, -0.45)],

@@ -455,6 +455,7 @@ TERMS: dict[str, dict[str, str]] = {
     "staticmap.backhaul_fiber": {"en": "fiber route ({count})", "zh": "光纤路由（{count}）"},
     "staticmap.backhaul_microwave": {"en": "microwave hop ({count})", "zh": "微波链路（{count}）"},
     "staticmap.north": {"en": "N", "zh": "北"},
+    "prediction.overlay": {"en": "RSRP [dBm], {technology}", "zh": "参考信号接收功率 RSRP [dBm]，{technology}"},
     "staticmap.scale": {"en": "{km:g} km", "zh": "{km:g} km"},
     # --- map.html -----------------------------------------------------------------------------
     "webmap.title": {"en": "Siting plan: {name}", "zh": "基站站址规划：{name}"},

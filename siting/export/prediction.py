@@ -24,6 +24,7 @@ from pathlib import Path
 import matplotlib
 import matplotlib.image
 import numpy as np
+import pyproj
 import rasterio
 import rasterio.warp
 from matplotlib.colors import to_rgba
@@ -32,7 +33,7 @@ from matplotlib.patches import Circle
 
 from siting.diskfaults import write_files
 from siting.export.gis import COVERAGE_NODATA_DBM, cog_profile
-from siting.export.i18n import rsrp_class_labels
+from siting.export.i18n import rsrp_class_labels, term
 from siting.export.kml import KML_NAMESPACE
 from siting.export.staticmap import (
     draw_north_and_scale,
@@ -83,7 +84,11 @@ def write_prediction_map(path: Path, prediction: Prediction, *, language: str = 
     """``prediction.png``: hillshade and RSRP classes around the site, at 150 dpi."""
     labels = rsrp_class_labels([floor for floor, _, _ in RSRP_CLASSES], language)
     title = _title(prediction)
-    fonts = text_fonts([title, *labels], language)
+    crs_name = pyproj.CRS.from_user_input(prediction.crs).name
+    words = {"easting": term("staticmap.easting", language, crs=crs_name),
+             "northing": term("staticmap.northing", language),
+             "north": term("staticmap.north", language)}
+    fonts = text_fonts([title, *labels, *words.values()], language)
     fig = Figure(figsize=(8.5, 7.5), dpi=150)
     ax = fig.add_subplot()
     with matplotlib.rc_context({"font.family": fonts}):
@@ -98,12 +103,14 @@ def write_prediction_map(path: Path, prediction: Prediction, *, language: str = 
         extent_km = [x_km - 1.05 * r_km, x_km + 1.05 * r_km, y_km - 1.05 * r_km, y_km + 1.05 * r_km]
         ax.set_xlim(*extent_km[:2])
         ax.set_ylim(*extent_km[2:])
-        ax.set_title(title, parse_math=False, fontsize=10)
-        ax.set_xlabel("easting [km]")
-        ax.set_ylabel("northing [km]")
+        # the axes' own texts were made with the axes, before the fonts: set them on each
+        ax.set_title(title, parse_math=False, fontsize=10, family=fonts)
+        ax.set_xlabel(words["easting"], parse_math=False, family=fonts)
+        ax.set_ylabel(words["northing"], parse_math=False, family=fonts)
         ax.legend(loc="upper left", fontsize=7, framealpha=0.8)
         bar_km = scale_bar_km(extent_km[1] - extent_km[0])
-        draw_north_and_scale(ax, extent_km, "N", bar_km, f"{bar_km:g} km")
+        draw_north_and_scale(ax, extent_km, words["north"], bar_km,
+                             term("staticmap.scale", language, km=bar_km))
         fig.subplots_adjust(**MAP_MARGINS)  # fixed: tight_layout would draw the figure twice
         fig.savefig(path, dpi=150, pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
 
@@ -128,14 +135,15 @@ def overlay_rgba(prediction: Prediction) -> tuple[np.ndarray, tuple[float, float
     return rgba, rasterio.transform.array_bounds(out_height, out_width, transform)
 
 
-def prediction_kml(prediction: Prediction, bounds_deg, site_lonlat) -> bytes:
+def prediction_kml(prediction: Prediction, bounds_deg, site_lonlat, language: str = "en") -> bytes:
     """The KML document of prediction.kmz: the overlay's ``GroundOverlay`` over ``bounds_deg``
     (west, south, east, north) and the site's placemark at ``site_lonlat`` [deg]."""
     root = ET.Element("kml", xmlns=KML_NAMESPACE)
     document = ET.SubElement(root, "Document")
     ET.SubElement(document, "name").text = _title(prediction)
     overlay = ET.SubElement(document, "GroundOverlay")
-    ET.SubElement(overlay, "name").text = f"RSRP [dBm], {prediction.technology}"
+    ET.SubElement(overlay, "name").text = term("prediction.overlay", language,
+                                               technology=prediction.technology)
     ET.SubElement(ET.SubElement(overlay, "Icon"), "href").text = OVERLAY_PNG
     box = ET.SubElement(overlay, "LatLonBox")
     west, south, east, north = bounds_deg
@@ -149,7 +157,7 @@ def prediction_kml(prediction: Prediction, bounds_deg, site_lonlat) -> bytes:
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
-def write_prediction_kmz(path: Path, prediction: Prediction) -> None:
+def write_prediction_kmz(path: Path, prediction: Prediction, language: str = "en") -> None:
     """``prediction.kmz``: ``doc.kml`` (:func:`prediction_kml`) and the overlay PNG, zipped."""
     rgba, bounds_deg = overlay_rgba(prediction)
     lon, lat = rasterio.warp.transform(prediction.crs, WGS84, [prediction.site_x_m],
@@ -157,7 +165,8 @@ def write_prediction_kmz(path: Path, prediction: Prediction) -> None:
     overlay_path = path.with_name(OVERLAY_PNG)
     matplotlib.image.imsave(overlay_path, rgba, pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as kmz:
-        kmz.writestr("doc.kml", prediction_kml(prediction, bounds_deg, (lon[0], lat[0])))
+        kmz.writestr("doc.kml", prediction_kml(prediction, bounds_deg, (lon[0], lat[0]),
+                                               language))
         kmz.write(overlay_path, OVERLAY_PNG)
     overlay_path.unlink()
 
@@ -170,5 +179,5 @@ def write_prediction(prediction: Prediction, out_dir: str | Path, *, language: s
     """
     writers = {"prediction.tif": lambda p: write_prediction_raster(p, prediction),
                "prediction.png": lambda p: write_prediction_map(p, prediction, language=language),
-               "prediction.kmz": lambda p: write_prediction_kmz(p, prediction)}
+               "prediction.kmz": lambda p: write_prediction_kmz(p, prediction, language)}
     return write_files(writers, out_dir, "prediction")
