@@ -393,8 +393,9 @@ def evaluate(plan: Annotated[Path, typer.Argument(help="Output folder of the pla
 
 
 def parse_lonlat(text: str) -> tuple[float, float]:
-    """``LON,LAT`` [deg] as two floats; InputError otherwise."""
-    parts = text.split(",")
+    """``LON,LAT`` [deg] as two floats (a full-width comma, as pasted from a Chinese page,
+    is a comma); InputError otherwise."""
+    parts = text.replace("，", ",").split(",")
     try:
         lon, lat = (float(p) for p in parts)
     except ValueError:

@@ -580,7 +580,9 @@ def position_wgs84(lon: float, lat: float, system: str = "WGS84") -> tuple[float
     InputError for a point that is not a longitude,latitude, an unknown system, or a GCJ-02 /
     BD-09 point outside China."""
     if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
-        raise InputError(f"{lon:g},{lat:g} is not a longitude,latitude in degrees")
+        swapped = -90.0 <= lon <= 90.0 and -180.0 <= lat <= 180.0
+        raise InputError(f"{lon:g},{lat:g} is not a longitude,latitude in degrees" + (
+            f"; the longitude comes first: {lat:g},{lon:g}?" if swapped else ""))
     key = system.strip().upper().replace("-", "").replace(" ", "")
     if key == "WGS84":
         return lon, lat
@@ -621,8 +623,33 @@ def _site_position(region, site: str | None, at: tuple[float, float] | None,
     if height_m is None:
         raise InputError("a lon,lat position needs the antenna height (--height)")
     lon, lat = position_wgs84(*at, at_system)
-    x, y = pyproj.Transformer.from_crs("EPSG:4326", region.crs, always_xy=True).transform(lon, lat)
+    x, y = _lonlat_to_run_crs(region, lon, lat)
+    if not region.terrain.contains(x, y):
+        raise InputError(_off_dem_message(region, at, at_system))
     return f"{lon:.6f},{lat:.6f}", float(x), float(y), float(height_m)
+
+
+def _lonlat_to_run_crs(region, lon: float, lat: float) -> tuple[float, float]:
+    """A WGS 84 (lon, lat) [deg] in the region's CRS [m]."""
+    return pyproj.Transformer.from_crs("EPSG:4326", region.crs, always_xy=True).transform(lon, lat)
+
+
+def _off_dem_message(region, at: tuple[float, float], at_system: str) -> str:
+    """A position off the DEM, with the DEM's extent in degrees and, when the position with
+    longitude and latitude exchanged lies on it, that hint."""
+    west, south, east, north = pyproj.Transformer.from_crs(
+        region.crs, "EPSG:4326", always_xy=True).transform_bounds(*region.terrain.bounds)
+    lon, lat = at
+    hint = ""
+    if -90.0 <= lon <= 90.0 and -180.0 <= lat <= 180.0:
+        try:
+            on_dem = region.terrain.contains(*_lonlat_to_run_crs(
+                region, *position_wgs84(lat, lon, at_system)))
+        except InputError:
+            on_dem = False
+        hint = f"; longitude and latitude look swapped: {lat:g},{lon:g}" if on_dem else ""
+    return (f"the position {lon:g},{lat:g} ({at_system}) lies outside the DEM, which spans "
+            f"longitude {west:.4f} to {east:.4f} and latitude {south:.4f} to {north:.4f}{hint}")
 
 
 def _technology(scenario: Scenario, name: str, model: str | None,

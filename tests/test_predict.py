@@ -513,6 +513,37 @@ def test_a_bad_web_map_position_is_one_error_line(scenario, tmp_path, at, system
     assert not (tmp_path / "out").exists()
 
 
+def _site_lonlat(scenario) -> tuple[float, float]:
+    area = siting.prepare(scenario).predict(site="S1", technology="4G-1800", radius_km=1.0)
+    lon, lat = rasterio.warp.transform(CRS, "EPSG:4326", [area.site_x_m], [area.site_y_m])
+    return lon[0], lat[0]
+
+
+def test_a_position_pasted_with_a_full_width_comma_predicts(scenario, tmp_path):
+    lon, lat = _site_lonlat(scenario)
+    result = runner.invoke(app, ["predict", str(scenario), "--at", f"{lon:.6f}，{lat:.6f}",
+                                 "--height", "30", "--technology", "4G-1800", "--radius-km", "1",
+                                 "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("where", ["swapped", "off_dem"])
+def test_a_position_off_the_dem_says_where_the_dem_is(scenario, tmp_path, where):
+    """In degrees, as the user typed the position, with a hint when lon and lat look swapped."""
+    lon, lat = _site_lonlat(scenario)
+    at, message = {
+        "swapped": (f"{lat:.6f},{lon:.6f}", "is not a longitude,latitude in degrees; the "
+                                            "longitude comes first"),
+        "off_dem": (f"{lon + 0.5:.6f},{lat:.6f}", "lies outside the DEM, which spans longitude"),
+    }[where]
+    result = runner.invoke(app, ["predict", str(scenario), "--at", at, "--height", "30",
+                                 "--technology", "4G-1800", "--radius-km", "1",
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+
+
 @pytest.fixture(scope="module")
 def two_sites(tmp_path_factory):
     return write_region(tmp_path_factory.mktemp("predict2"), ridge_dem(120, 120, ridge_col=70),
