@@ -1049,18 +1049,27 @@ def _parse_land_cover_classes(raw: dict, problems: _Problems) -> tuple[LandCover
 TERRAIN_AVERAGED_MODELS = ("okumura_hata", "cost231_hata")
 
 
+def beyond_validity(model_name: str, distance_m: float) -> str:
+    """Why ``distance_m`` is beyond the validity of a distance-formula model (its formula is
+    extrapolated there), else "" (within it, or a model over the terrain profile)."""
+    model = propagation.PATH_LOSS_MODELS[model_name]
+    low, high = model.distance_range_m
+    if model.terrain_profile or distance_m <= high:
+        return ""
+    return (f"{distance_m:g} m is beyond the {model_name} model's validity ({low:g}-{high:g} m); "
+            f"longer paths are an extrapolation of its formula")
+
+
 def model_warnings(scenario: Scenario) -> list[str]:
     """What is unsound, though allowed, in the technologies' model choices: a ``max_range_m``
     beyond the model's validity (its formula is extrapolated), and an empirical model that holds
     average terrain loss used with Deygout diffraction. One line each, naming the key."""
     found = []
     for tech in scenario.technologies:
-        model = propagation.PATH_LOSS_MODELS[tech.model]
-        low, high = model.distance_range_m
-        if not model.terrain_profile and tech.max_range_m > high:
-            found.append(f"technologies[{tech.name}].max_range_m: {tech.max_range_m:g} m is beyond "
-                         f"the {tech.model} model's validity ({low:g}-{high:g} m); longer paths "
-                         f"are an extrapolation of its formula; lower max_range_m to {high:g} or "
+        beyond = beyond_validity(tech.model, tech.max_range_m)
+        if beyond:
+            found.append(f"technologies[{tech.name}].max_range_m: {beyond}; lower max_range_m to "
+                         f"{propagation.PATH_LOSS_MODELS[tech.model].distance_range_m[1]:g} or "
                          f"use model itm or p1812")
         if tech.model in TERRAIN_AVERAGED_MODELS and scenario.coverage.max_diffraction_edges > 0:
             found.append(f"technologies[{tech.name}].model: {tech.model} already holds the average "

@@ -55,6 +55,7 @@ The radial kernels run in numba over all cores (``prange`` over radials).
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -65,7 +66,8 @@ import pyproj
 from affine import Affine
 
 from siting.china_crs import outside_china, to_wgs84
-from siting.config import CoverageSettings, ItmSettings, P1812Settings, Scenario, Technology
+from siting.config import (CoverageSettings, ItmSettings, P1812Settings, Scenario, Technology,
+                           beyond_validity)
 from siting.coverage import (ITM_MDVAR, ITM_POLARIZATION, MIN_MODEL_DISTANCE_M, P1812_POLARIZATION,
                              best_sector_gain_db, model_loss_db, receiver_offset_db)
 from siting.errors import InputError
@@ -82,6 +84,8 @@ __all__ = ["AT_SYSTEMS", "RADIAL_LOSS_MODELS", "Prediction", "Radials", "check_s
            "nearest_samples",
            "position_wgs84", "predict_area", "predict_in_region", "radial_count",
            "sample_radials_kernel", "sample_radials_on_cells"]
+
+logger = logging.getLogger(__name__)
 
 #: Radial samples between two exact transforms of their positions to a DEM's own CRS
 #: (:func:`sample_radials_on_cells`); linear in between, which moves a point by at most 2 cm
@@ -683,6 +687,10 @@ def predict_in_region(region, scenario: Scenario, *, technology: str, radius_km:
                          f"{', '.join(names)}")
     label, x, y, height = _site_position(region, site, at, height_m, at_system)
     radius_m = float(radius_km) * 1000.0
+    model_name = scenario.technology(technology).model if model is None else model
+    if model_name in PATH_LOSS_MODELS and (beyond := beyond_validity(model_name, radius_m)):
+        logger.warning("site %s: a radius of %s; use --model itm or p1812 for it, or a radius "
+                       "within the model's range", label, beyond)
     cells = None
     try:
         if region.dem_source is not None and radius_m > 0 and region.terrain.contains(x, y):

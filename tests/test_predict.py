@@ -580,6 +580,18 @@ def test_an_unknown_site_among_several_writes_nothing(two_sites, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("radius_km, warned", [(4.0, False), (6.0, True)])
+def test_a_radius_beyond_the_models_validity_is_warned(tmp_path, caplog, radius_km, warned):
+    """UMa (3GPP TR 38.901) is specified to 5 km: a wider prediction extrapolates it (a
+    warning on the log, which the command prints on stderr)."""
+    result = runner.invoke(app, ["predict", str(REPO / "data" / "demo" / "scenario.yaml"),
+                                 "--site", "S0227", "--technology", "4G-1800", "--model",
+                                 "uma_38901", "--radius-km", f"{radius_km}", "--out",
+                                 str(tmp_path), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert ("beyond the uma_38901 model's validity (10-5000 m)" in caplog.text) == warned
+
+
 def test_the_demo_p1812_scenario_predicts(tmp_path):
     """A technology whose own model is p1812 predicts with it (it used to be an internal
     error: the profile model was read as a distance formula)."""
