@@ -138,6 +138,12 @@ def curve_labels(x_field: str, name: str, language: str) -> dict[str, str]:
             "y": term("sweep.people_axis", language)}
 
 
+#: Decimals of the curve's CSV: costs to the fen (so that sites + backhaul = the total as
+#: written), people whole, shares and gaps as the solver gives them.
+CSV_DECIMALS = {"budget_cny": 2, "cost_cny": 2, "site_cost_cny": 2, "backhaul_cost_cny": 2,
+                "people_covered": 0, "people_covered_pct": 4, "gap": 8}
+
+
 def write_curve(curve: pd.DataFrame, out_dir: Path, title: str, *,
                 language: str | None = None) -> tuple[Path, Path]:
     """``cost_coverage.csv`` and ``cost_coverage.png`` in ``out_dir``.
@@ -149,7 +155,7 @@ def write_curve(curve: pd.DataFrame, out_dir: Path, title: str, *,
     language = check_language(language or curve.attrs.get("language", "en"))
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path, png_path = out_dir / "cost_coverage.csv", out_dir / "cost_coverage.png"
-    curve.to_csv(csv_path, index=False, float_format="%.6g")
+    curve.round(CSV_DECIMALS).to_csv(csv_path, index=False)
     fig = Figure(figsize=(8, 5), dpi=150)
     labels = _draw_curve(fig.add_subplot(), curve, title, language)
     with matplotlib.rc_context({"font.family": labels["fonts"]}):

@@ -253,6 +253,19 @@ def test_a_sweep_plans_backhaul_and_its_budget_pays_for_it(tmp_path):
     assert sites_only.people_covered.iloc[0] > curve.people_covered.iloc[0]
 
 
+def test_the_sweep_csv_keeps_every_figure_to_the_fen(tmp_path):
+    """The curve's CSV writes budgets and costs as they are (6 significant digits wrote
+    1,234,567.5 as 1.23457e+06), so that sites + backhaul add up to the total as written."""
+    path = write_backhaul_region(tmp_path / "region")
+    result = runner.invoke(app, ["sweep", str(path), "--budgets", "567891.25,1234567.5",
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    curve = pd.read_csv(tmp_path / "out" / "cost_coverage.csv")
+    assert curve["budget_cny"].tolist() == [567891.25, 1234567.5]
+    assert (curve["site_cost_cny"] + curve["backhaul_cost_cny"]).round(2).tolist() == \
+        curve["cost_cny"].tolist()
+
+
 def test_a_phased_plan_feeds_every_site_from_the_year_it_goes_on_air(tmp_path):
     budget = 1.5e6
     path = write_backhaul_region(tmp_path / "region", objective={
