@@ -149,7 +149,14 @@ def test_backhaul_reaches_every_output(tiny):
     _, summary, out = tiny
     kml = (out / "sites.kml").read_text(encoding="utf-8")
     assert "Backhaul links" in kml and "<LineString>" in kml
-    assert "Backhaul links" in (out / "map.html").read_text(encoding="utf-8")
+    page = (out / "map.html").read_text(encoding="utf-8")
+    assert "Backhaul links" in page
+    links = gpd.read_file(out / "sites.gpkg", layer="backhaul_links")
+    for kind in ("fiber", "microwave", "satellite"):  # the legend: the kinds drawn as lines
+        drawn = (links["kind"] == kind).any() and kind != "satellite"
+        assert (f"backhaul: {kind}</div>" in page) == drawn, kind
+    assert "fed site</th>" in page and "microwave hops from fiber</th>" in page
+    assert "backhaul cost [CNY]</th>" in page  # a built site's popup: its feed's cost
     assert [b["label"].startswith("sites") for b in summary["backhaul"]["comparison"]] == [True, True]
     stages = summary["solver"]["stages"]
     assert "fed by fiber or by up to 2 microwave hops" in stages[0]

@@ -35,6 +35,7 @@ import base64
 import functools
 import html
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import folium
@@ -196,9 +197,11 @@ def _site_icon(colour: str, letter: str, action: str) -> folium.DivIcon:
               f"text-align:center'>{esc(letter)}</div>"))
 
 
-def _legend(technologies, population_max: float | None, lang: str) -> str:
+def _legend(technologies, population_max: float | None, lang: str,
+            backhaul_kinds: Iterable[str] = ()) -> str:
     """The legend box: RSRP classes, site technologies, icon shapes and letters, existing sites,
-    village states and (when shown) the population scale, in ``lang``."""
+    village states, the backhaul links' kinds drawn and (when shown) the population scale, in
+    ``lang``."""
     swatch = "display:inline-block;width:14px;height:10px;margin-right:4px;border:1px solid #666"
     rsrp = rsrp_class_labels([floor for floor, _, _ in RSRP_CLASSES], lang)
     items = [f"<div><span style='{swatch};background:{c};opacity:.7'></span>{esc(label)}</div>"
@@ -214,6 +217,10 @@ def _legend(technologies, population_max: float | None, lang: str) -> str:
     items += [f"<div><span style='color:{c}'>&#9679;</span> "
               f"{esc(term('webmap.legend_village', lang, status=value_text('village_status', k, lang)))}</div>"
               for k, c in VILLAGE_COLOURS.items()]
+    items += [f"<div><span style='display:inline-block;width:14px;height:0;margin:0 4px 3px 0;"
+              f"border-top:3px solid {BACKHAUL_COLOURS[k]}'></span>"
+              f"{esc(term('webmap.legend_link', lang, kind=value_text('backhaul', k, lang)))}</div>"
+              for k in backhaul_kinds]
     if population_max is not None:
         items.append(f"<div><span style='{swatch};background:linear-gradient(90deg,#ffffb2,#bd0026)'>"
                      f"</span>{esc(term('webmap.legend_population', lang, max=population_max))}</div>")
@@ -278,7 +285,11 @@ def build_map(tables: PlanTables) -> folium.Map:
     _add_existing_sites(fmap, sites_ll, lang)
     _add_villages(fmap, tables.villages.to_crs(WGS84), lang)
     _add_controls(fmap, tables.scenario.outputs.basemap, lang)
-    fmap.get_root().html.add_child(folium.Element(_legend(technologies, population_max, lang)))
+    links = tables.backhaul_links
+    drawn_kinds = [] if links is None else [
+        k for k in BACKHAUL_COLOURS if (links.geometry.notna() & (links["kind"] == k)).any()]
+    fmap.get_root().html.add_child(folium.Element(_legend(technologies, population_max, lang,
+                                                          drawn_kinds)))
     fmap.get_root().html.add_child(folium.Element(_title(tables.name, lang)))
     inline_assets(fmap)
     return fmap
@@ -419,15 +430,24 @@ def _add_backhaul(fmap: folium.Map, links, lang: str) -> None:
     layer = folium.FeatureGroup(name=esc(term("webmap.layer_backhaul", lang)))
     drawn = links[links.geometry.notna() & ~links.geometry.is_empty].to_crs(WGS84)
     for _, link in drawn.iterrows():
-        fields = {"from_id": link["from_id"], "to_id": link["to_id"],
-                  "backhaul": value_text("backhaul", link["kind"], lang),  # the link's kind
-                  **{column: link[column] for column in ("band_ghz", "length_m", "cost_cny",
-                                                         "min_clearance_f1")}}
         folium.PolyLine([[y, x] for x, y in link.geometry.coords],
                         color=BACKHAUL_COLOURS[link["kind"]], weight=3, opacity=0.85,
-                        popup=_popup({term(f"field.{k}", lang): _number_text(v)
-                                      for k, v in fields.items()})).add_to(layer)
+                        popup=_popup(_link_fields(link, lang))).add_to(layer)
     layer.add_to(fmap)
+
+
+def _link_fields(link, lang: str) -> dict:
+    """The popup of a backhaul link: field names and values in ``lang`` (its kind as its
+    backhaul; its hop count from fiber for microwave; its year in a phased plan)."""
+    fields = {"from_id": link["from_id"], "to_id": link["to_id"],
+              "backhaul": value_text("backhaul", link["kind"], lang),
+              **{column: _number_text(link[column]) for column in ("band_ghz", "length_m",
+                                                                    "cost_cny", "min_clearance_f1")}}
+    if link["kind"] == "microwave":
+        fields["hop"] = int(link["hop"])
+    if "phase" in link:
+        fields["phase"] = link["phase"]
+    return {term(f"webmap.popup_{key}", lang): value for key, value in fields.items()}
 
 
 def _number_text(value) -> str:
@@ -465,6 +485,9 @@ def _site_fields(s, lang: str) -> dict:
               "height_m": f"{s.antenna_height_m:g}", "cost_cny": f"{s.total_cost_cny:,.0f}",
               "people_newly_covered": f"{s.people_newly_covered:,.0f}",
               "phase": s.get("phase") or term("webmap.popup_this_plan", lang)}
+    if "backhaul" in s:  # a plan with backhaul: the site's feed and its cost beside its own
+        fields["backhaul"] = value_text("backhaul", s.backhaul, lang) if s.backhaul else "-"
+        fields["backhaul_cost_cny"] = f"{s.backhaul_cost_cny:,.0f}"
     return {term(f"webmap.popup_{key}", lang): value for key, value in fields.items()}
 
 
