@@ -328,7 +328,7 @@ def compare(plan_a: Annotated[Path, typer.Argument(help="Output folder of plan A
     """
     import pandas as pd
 
-    from siting.compare import compare_folders, write_comparison
+    from siting.compare import STATUSES, compare_folders, write_comparison
 
     out_dir = out if out is not None else plan_b / "compare"
     try:
@@ -339,8 +339,7 @@ def compare(plan_a: Annotated[Path, typer.Argument(help="Output folder of plan A
     if quiet:
         return
     counts = comparison.sites["status"].value_counts()
-    print(", ".join(f"{status}: {int(counts.get(status, 0))}" for status in ("only_a", "only_b",
-          "both_technology_changed", "both")))
+    print(", ".join(f"{status}: {int(counts.get(status, 0))}" for status in STATUSES))
     for _, s in comparison.differing_sites.iterrows():
         technologies = ["-" if pd.isna(t) or not t else t for t in (s.technology_a, s.technology_b)]
         print(f"{s.status}\t{s.site_id}\t" + "\t".join(technologies))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import folium
@@ -29,11 +29,16 @@ from siting.export.report import Report, Section, Table, render_markdown
 from siting.export.style import WGS84
 from siting.export.webmap import esc, inline_assets
 
-#: Site status, in the order the tables list them.
-STATUSES = ("only_a", "only_b", "both_technology_changed", "both")
+#: Site status, in the order the tables list them: in one plan only; in both with another
+#: technology; in both with the same technology but another year (phased plans) or backhaul
+#: (plans with backhaul); in both alike.
+STATUSES = ("only_a", "only_b", "both_technology_changed", "both_year_or_backhaul_changed", "both")
 #: Marker colours of the comparison map, by site status.
 STATUS_COLOURS = {"only_a": "#d95f02", "only_b": "#1b9e77", "both_technology_changed": "#7570b3",
-                  "both": "#888888"}
+                  "both_year_or_backhaul_changed": "#e7298a", "both": "#888888"}
+#: What a plan's sites may carry beyond technology and action, compared when either plan
+#: has it: the year a phased plan builds the site in, and its backhaul.
+OPTIONAL_COLUMNS = ("phase", "backhaul")
 #: Files :func:`write_comparison` writes.
 COMPARISON_FILES = ("comparison.md", "comparison.csv", "comparison_kpis.csv",
                     "comparison_by_county.csv", "comparison_villages.csv", "comparison.html")
@@ -55,7 +60,8 @@ class Comparison:
     """Plan A against plan B.
 
     ``sites``: one row per site in either plan (site_id, in_a, in_b, technology_a,
-    technology_b, action_a, action_b, status in :data:`STATUSES`, geometry in A's CRS [m]);
+    technology_b, action_a, action_b, and phase_a/_b, backhaul_a/_b when either plan has them
+    (:data:`OPTIONAL_COLUMNS`), status in :data:`STATUSES`, geometry in A's CRS [m]);
     ``kpis``: name, a, b, delta (b - a); ``by_county``: county, name, a, b, delta;
     ``villages``: the villages whose ``covered_after`` differs (covered_after_a/_b, serving
     site in each, change ``gained``/``lost`` in B).
@@ -69,7 +75,7 @@ class Comparison:
 
     @property
     def differing_sites(self) -> gpd.GeoDataFrame:
-        """The sites in only one plan, or in both with another technology."""
+        """The sites in only one plan, or in both with another technology, year or backhaul."""
         return self.sites[self.sites["status"] != "both"]
 
 
@@ -87,14 +93,16 @@ def compare_tables(a: PlanInputs, b: PlanInputs) -> Comparison:
 
 def site_changes(sites_a: gpd.GeoDataFrame, sites_b: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """One row per site in either plan, with its status (:data:`STATUSES`)."""
-    keep = ["site_id", "technology", "action"]
-    both = pd.merge(sites_a[keep], sites_b[keep], on="site_id", how="outer", suffixes=("_a", "_b"),
-                    indicator=True)
+    optional = [c for c in OPTIONAL_COLUMNS if c in sites_a or c in sites_b]
+    keep = ["site_id", "technology", "action", *optional]
+    both = pd.merge(sites_a.reindex(columns=keep), sites_b.reindex(columns=keep), on="site_id",
+                    how="outer", suffixes=("_a", "_b"), indicator=True)
     both["in_a"] = both["_merge"] != "right_only"
     both["in_b"] = both["_merge"] != "left_only"
-    changed = both["technology_a"].fillna("") != both["technology_b"].fillna("")
+    in_both = both["in_a"] & both["in_b"]
     both["status"] = "both"
-    both.loc[both["in_a"] & both["in_b"] & changed, "status"] = "both_technology_changed"
+    both.loc[in_both & _differs(both, optional), "status"] = "both_year_or_backhaul_changed"
+    both.loc[in_both & _differs(both, ["technology"]), "status"] = "both_technology_changed"
     both.loc[~both["in_b"], "status"] = "only_a"
     both.loc[~both["in_a"], "status"] = "only_b"
     located = pd.concat([sites_a[["site_id", "geometry"]],
@@ -103,8 +111,27 @@ def site_changes(sites_a: gpd.GeoDataFrame, sites_b: gpd.GeoDataFrame) -> gpd.Ge
     table["order"] = table["status"].map(STATUSES.index)
     table = table.sort_values(["order", "site_id"]).drop(columns="order").reset_index(drop=True)
     columns = ["site_id", "in_a", "in_b", "technology_a", "technology_b", "action_a", "action_b",
-               "status", "geometry"]
+               *(f"{c}_{plan}" for c in optional for plan in "ab"), "status", "geometry"]
     return gpd.GeoDataFrame(table[columns], geometry="geometry", crs=sites_a.crs)
+
+
+def _differs(both: pd.DataFrame, columns) -> pd.Series:
+    """Rows where any of ``columns`` reads differently in A and B (as text: a year may be a
+    number in one plan and text in the other; missing reads as empty)."""
+    differs = pd.Series(False, index=both.index)
+    for column in columns:
+        a, b = (both[f"{column}_{plan}"].map(_as_text) for plan in "ab")
+        differs |= a != b
+    return differs
+
+
+def _as_text(value) -> str:
+    """A cell as text, missing as "", a whole float as an integer ("2027", not "2027.0")."""
+    if _missing(value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def kpi_deltas(kpis_a: dict, kpis_b: dict) -> pd.DataFrame:
@@ -181,8 +208,13 @@ def read_plan_folder(folder: str | os.PathLike) -> PlanInputs:
 
 
 def compare_folders(folder_a: str | os.PathLike, folder_b: str | os.PathLike) -> Comparison:
-    """The :class:`Comparison` of two output folders of ``siting run``."""
-    return compare_tables(read_plan_folder(folder_a), read_plan_folder(folder_b))
+    """The :class:`Comparison` of two output folders of ``siting run``; two plans of one
+    scenario are named by their folders too."""
+    a, b = read_plan_folder(folder_a), read_plan_folder(folder_b)
+    if a.name == b.name:
+        a = replace(a, name=f"{a.name} ({Path(folder_a).name})")
+        b = replace(b, name=f"{b.name} ({Path(folder_b).name})")
+    return compare_tables(a, b)
 
 
 # ---------------------------------------------------------------------------------------

@@ -6,12 +6,13 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 import pytest
+from shapely.geometry import Point
 from typer.testing import CliRunner
 
 import siting
 from siting import pipeline
 from siting.cli import app
-from siting.compare import COMPARISON_FILES, compare_folders
+from siting.compare import COMPARISON_FILES, compare_folders, site_changes
 
 pytestmark = pytest.mark.skipif(not pipeline.DEMO_SCENARIO.exists(),
                                 reason=f"demo data not generated: {pipeline.DEMO_SCENARIO}")
@@ -69,3 +70,27 @@ def test_bad_folder_is_one_line_and_exit_2(plans, tmp_path):
     assert result.exit_code == 2
     assert result.stderr.strip().count("\n") == 0
     assert "not an output folder" in result.stderr
+
+
+def test_two_plans_of_one_scenario_are_named_by_their_folders(plans):
+    _, _, _, dir_a, dir_b = plans
+    comparison = compare_folders(dir_a, dir_b)
+    assert comparison.name_a.endswith(f"({dir_a.name})")
+    assert comparison.name_b.endswith(f"({dir_b.name})")
+
+
+def test_a_site_built_in_another_year_or_fed_otherwise_differs():
+    """Phased plans and plans with backhaul: the same site and technology in both plans, but
+    in another year or with another backhaul, is listed as a difference."""
+    def plan(rows):
+        return gpd.GeoDataFrame(rows, geometry=[Point(i, 0) for i in range(len(rows["site_id"]))],
+                                crs="EPSG:32649")
+    a = plan({"site_id": ["S1", "S2", "S3", "S4"], "technology": ["4G", "4G", "4G", "4G"],
+              "action": ["build"] * 4, "phase": [2027, 2027, 2028, 2027],
+              "backhaul": ["fiber", "microwave", "fiber", "fiber"]})
+    b = plan({"site_id": ["S1", "S2", "S3", "S4"], "technology": ["4G", "4G", "4G+5G", "4G"],
+              "action": ["build"] * 4, "phase": ["2027", "2027", "2028", "2029"],
+              "backhaul": ["fiber", "satellite", "fiber", "fiber"]})
+    status = dict(zip(*site_changes(a, b)[["site_id", "status"]].to_numpy().T))
+    assert status == {"S1": "both", "S2": "both_year_or_backhaul_changed",
+                      "S3": "both_technology_changed", "S4": "both_year_or_backhaul_changed"}
