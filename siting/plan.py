@@ -35,7 +35,7 @@ that would cover it, or the budget / quota.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -467,20 +467,38 @@ def baseline_greedy(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts
 
 @dataclass(frozen=True)
 class PlanKpis:
+    """What a plan builds, costs [CNY] and covers. ``cost_cny`` is what the budget limits:
+    ``site_cost_cny`` + ``backhaul_cost_cny`` (0 for a plan without backhaul; both None
+    when some site of the plan cannot be fed by any backhaul)."""
+
     label: str
     new_options: int
-    cost_cny: float
+    cost_cny: float | None
     people_covered: float
     mandatory_covered: int
+    site_cost_cny: float = 0.0
+    backhaul_cost_cny: float | None = 0.0
 
 
 def kpis_of(label: str, coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
             selected: np.ndarray) -> PlanKpis:
+    """The :class:`PlanKpis` of the options ``selected``, their sites' cost alone."""
     covered = _covered(coverage.covers, selected)
     new = selected[~costs.fixed[selected]]
-    return PlanKpis(label=label, new_options=len(new), cost_cny=float(costs.total_cny[new].sum()),
+    site_cost = float(costs.total_cny[new].sum())
+    return PlanKpis(label=label, new_options=len(new), cost_cny=site_cost,
                     people_covered=float(demand.people[covered].sum()),
-                    mandatory_covered=int((covered & demand.mandatory).sum()))
+                    mandatory_covered=int((covered & demand.mandatory).sum()),
+                    site_cost_cny=site_cost)
+
+
+def fed_kpis(kpis: PlanKpis, feeds: BackhaulSolution | None) -> PlanKpis:
+    """``kpis`` (:func:`kpis_of`) with its sites fed as ``feeds`` says, their backhaul in
+    its cost (None: some site cannot be fed, so the plan has no cost to show)."""
+    if feeds is None:
+        return replace(kpis, cost_cny=None, backhaul_cost_cny=None)
+    backhaul = float(feeds.total_backhaul_cny)
+    return replace(kpis, cost_cny=kpis.site_cost_cny + backhaul, backhaul_cost_cny=backhaul)
 
 
 @dataclass(frozen=True)
@@ -525,6 +543,16 @@ def cheapest_backhaul(coverage: CoverageMatrix, costs: OptionCosts, selected: np
         **backhaul_arguments(network, site_of_option, opex_years))
 
 
+def cheapest_backhaul_or_none(coverage: CoverageMatrix, costs: OptionCosts,
+                              selected: np.ndarray, network: BackhaulNetwork,
+                              solver: SolverSettings, opex_years: float) -> BackhaulSolution | None:
+    """:func:`cheapest_backhaul`, None when some site of ``selected`` cannot be fed."""
+    try:
+        return cheapest_backhaul(coverage, costs, selected, network, solver, opex_years)
+    except InfeasibleError:
+        return None
+
+
 def backhaul_comparison(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
                         objective: Objective, solver: SolverSettings,
                         plan: Plan) -> tuple[BackhaulKpis, ...]:
@@ -536,10 +564,9 @@ def backhaul_comparison(coverage: CoverageMatrix, demand: Demand, costs: OptionC
     joint = backhaul_kpis(JOINT_LABEL, coverage, demand, costs, plan.selected,
                           plan.backhaul.feeds)
     sites_only = plan_network(coverage, demand, costs, objective, solver)
-    try:
-        feeds = cheapest_backhaul(coverage, costs, sites_only.selected, network, solver,
-                                  objective.opex_years)
-    except InfeasibleError:
+    feeds = cheapest_backhaul_or_none(coverage, costs, sites_only.selected, network, solver,
+                                      objective.opex_years)
+    if feeds is None:
         return (joint,)
     return joint, backhaul_kpis(SEQUENTIAL_LABEL, coverage, demand, costs, sites_only.selected,
                                 feeds)

@@ -160,6 +160,14 @@ TERMS: dict[str, dict[str, str]] = {
     "report.backhaul_links": {"en": "The link feeding each site on air (fiber: the route to the "
                                      "fiber node reached; microwave: the hop to the feeding site):",
                               "zh": "各在网站址的传输链路（光纤：至所接光纤节点的路由；微波：至上级站址的一跳）："},
+    "report.baselines_with_backhaul": {
+        "en": "Each rule chooses its sites as if backhaul were free; its sites are then fed by "
+              "their cheapest backhaul (fiber, microwave through its own sites, or satellite), so "
+              "its total may pass the budget. The optimal plan's total is its own sites and "
+              "backhaul. \"-\": some of the rule's sites cannot be fed by any backhaul.",
+        "zh": "各简单规则先不计传输选站，再为其站址配最省的传输（光纤、经自身站址的微波或卫星），"
+              "因此合计可能超出预算；优化方案的合计为其自身的站址与传输成本。“-”：该规则有站址"
+              "无法接入任何传输。"},
     "baseline.joint": {"en": JOINT_LABEL, "zh": "站址与传输联合规划（siting）"},
     "baseline.sequential": {"en": SEQUENTIAL_LABEL, "zh": "先选站址（不计传输），再为每个站址配最省传输"},
     "header.site_cost_cny": {"en": "sites [CNY]", "zh": "站址成本 [元]"},

@@ -186,8 +186,8 @@ def _backhaul_section(facts: dict, links, lang: str) -> Section:
 
 
 def _dash(value) -> object:
-    """A number, or "-" where it does not apply (NaN)."""
-    return "-" if isinstance(value, float) and math.isnan(value) else value
+    """A number, or "-" where it does not apply (NaN or None)."""
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
 def _breakdown_sections(summary: dict, lang: str) -> list[Section]:
@@ -210,11 +210,24 @@ def _breakdown_sections(summary: dict, lang: str) -> list[Section]:
             [[value_text("admin", unit, lang), v["people"], v["people_before"], v["people_after"],
               int(v["villages"]), int(v["villages_before"]), int(v["villages_after"])]
              for unit, v in summary["by_admin_unit"].items()])]),
-        Section(term("section.baselines", lang), [Table(
-            headers("plan", "new_options", "cost_cny", "people_covered", "mandatory_covered"),
-            [[value_text("baseline", b["label"], lang), b["new_options"], b["cost_cny"],
-              b["people_covered"], b["mandatory_covered"]] for b in summary["baselines"]])]),
+        _baselines_section(summary, lang),
     ]
+
+
+def _baselines_section(summary: dict, lang: str) -> Section:
+    """The plan next to simpler rules; with backhaul, each rule's cost split into its sites
+    and their cheapest backhaul ("-" where some site cannot be fed)."""
+    backhaul = "backhaul" in summary
+    # (key of a summary baseline, header term)
+    costs = ([("site_cost_cny", "site_cost_cny"), ("backhaul_cost_cny", "backhaul_cost_cny"),
+              ("cost_cny", "total_cost_cny")] if backhaul else [("cost_cny", "cost_cny")])
+    columns = [("new_options", "new_options"), *costs, ("people_covered", "people_covered"),
+               ("mandatory_covered", "mandatory_covered")]
+    table = Table([term("header.plan", lang)] + [term(f"header.{h}", lang) for _, h in columns],
+                  [[value_text("baseline", b["label"], lang)] + [_dash(b[key]) for key, _ in columns]
+                   for b in summary["baselines"]])
+    note = [term("report.baselines_with_backhaul", lang)] if backhaul else []
+    return Section(term("section.baselines", lang), [*note, table])
 
 
 def _uncovered_section(summary: dict, units: dict[str, str], lang: str) -> Section:
