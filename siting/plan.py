@@ -330,7 +330,7 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
     cover = coverage.covers
     phases = objective.phases
     labels = [p.label for p in phases]
-    deadline = labels.index(objective.mandatory_by) if objective.mandatory_by else len(phases) - 1
+    deadline = mandatory_deadline(objective)
     need = reachable_need(cover, demand)
     mandatory = need > 0
     limits = dict(period_budgets=[p.budget_cny for p in phases],
@@ -370,6 +370,13 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
                      tuple(stages), build_period=result.build_period,
                      phase_labels=tuple(labels),
                      backhaul=None if joint is None else PlanBackhaul(backhaul, joint.feeds))
+
+
+def mandatory_deadline(objective: Objective) -> int:
+    """The phase by whose end mandatory demand is to be covered: ``objective.mandatory_by``,
+    else the last (a phased objective)."""
+    labels = [p.label for p in objective.phases]
+    return labels.index(objective.mandatory_by) if objective.mandatory_by else len(labels) - 1
 
 
 def no_backhaul_rows(cover: sp.csr_matrix, site_of_option: np.ndarray,
@@ -585,15 +592,29 @@ class PhaseKpis:
     mandatory_covered: int  # by the end of the phase
 
 
+def _on_air_through(plan: Plan, phase: int) -> np.ndarray:
+    """The options of a phased plan on air at the end of ``phase``: existing ones and those
+    built by then."""
+    built = (plan.build_period >= 0) & (plan.build_period <= phase)
+    return np.union1d(np.flatnonzero(plan.costs.fixed), np.flatnonzero(built))
+
+
+def first_covered_phase(plan: Plan, coverage: CoverageMatrix) -> np.ndarray:
+    """Per demand row of a phased plan: the first phase by whose end it is covered (0 when
+    existing sites cover it), -1 when it never is."""
+    first = np.full(coverage.covers.shape[0], -1, dtype=np.int64)
+    for phase in reversed(range(len(plan.phase_labels))):
+        first[_covered(coverage.covers, _on_air_through(plan, phase))] = phase
+    return first
+
+
 def phase_kpis(plan: Plan, coverage: CoverageMatrix, demand: Demand) -> list[PhaseKpis]:
     """One row per phase of a phased plan (an empty list for a single-period plan)."""
     rows = []
-    fixed = np.flatnonzero(plan.costs.fixed)
     feeds = None if plan.backhaul is None else plan.backhaul.feeds
     for t, label in enumerate(plan.phase_labels):
         built = np.flatnonzero(plan.build_period == t)
-        on_air = np.union1d(fixed, np.flatnonzero((plan.build_period >= 0) & (plan.build_period <= t)))
-        covered = _covered(coverage.covers, on_air)
+        covered = _covered(coverage.covers, _on_air_through(plan, t))
         rows.append(PhaseKpis(label=label, new_sites=int(plan.costs.new_site[built].sum()),
                               upgrades=int((~plan.costs.new_site[built]).sum()),
                               cost_cny=float(plan.costs.total_cny[built].sum()),

@@ -86,6 +86,20 @@ TERMS: dict[str, dict[str, str]] = {
                              "zh": "各站址的建设年份见下方站址清单、地图弹窗和 GIS 文件。"},
     "report.all_mandatory_covered": {"en": "None: every mandatory village is covered.",
                                      "zh": "无：所有必覆盖村均已覆盖。"},
+    "report.all_mandatory_covered_late": {
+        "en": "None by the end of {last}, but mandatory villages covered only after the "
+              "deadline {year}: {count} (see the headline).",
+        "zh": "截至 {last} 年底无；但有 {count} 个必覆盖村在期限 {year} 年之后才覆盖（见主要指标）。"},
+    "report.deadline": {
+        "en": "**By the end of {year} (the deadline for mandatory demand): {points} of {total} "
+              "mandatory points and {villages} of {villages_total} mandatory villages covered.**",
+        "zh": "**截至 {year} 年底（必覆盖需求的期限）：必覆盖点已覆盖 {points} / {total} 个，"
+              "必覆盖村已覆盖 {villages} / {villages_total} 个。**"},
+    "report.deadline_missed": {
+        "en": "**The deadline is missed.** These mandatory villages are covered only later, or "
+              "never (the table above counts coverage at the end of the last year):",
+        "zh": "**未能按期完成。** 下列必覆盖村在期限之后才覆盖，或始终未覆盖（上表为末年年底的覆盖情况）："},
+    "report.never": {"en": "never", "zh": "未覆盖"},
     "report.uncovered_by_kind": {"en": "Mandatory points uncovered by kind: villages {village}, "
                                        "complaints {complaint}, 5G zone check points {zone}.",
                                  "zh": "未覆盖的必覆盖点（按类型）：村 {village} 个，投诉点 "
@@ -204,6 +218,7 @@ TERMS: dict[str, dict[str, str]] = {
     "header.name": {"en": "name", "zh": "村名"},
     "header.best_level_dbm": {"en": "best level [dBm]", "zh": "最强电平 [dBm]"},
     "header.reason": {"en": "reason", "zh": "原因"},
+    "header.covered_in": {"en": "covered in", "zh": "覆盖年份"},
     "header.site": {"en": "site", "zh": "站址"},
     "header.action": {"en": "action", "zh": "建设方式"},
     "header.height_m": {"en": "height [m]", "zh": "挂高 [m]"},

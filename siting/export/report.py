@@ -88,6 +88,9 @@ def build_report(tables: PlanTables, *, figures: tuple[Figure, ...] = (),
     scenario = tables.scenario
     people_total = k["people_total"] or 1.0
     sections = [_headline_section(k, people_total, lang)]
+    if "mandatory_deadline" in summary:
+        sections[0].blocks += _deadline_blocks(summary["mandatory_deadline"],
+                                               tables.village_admin_units, lang)
     if "as_built" in summary:
         sections.append(_as_built_section(summary["as_built"], lang))
     if summary["phases"]:
@@ -152,6 +155,22 @@ def _headline_section(k: dict, people_total: float, lang: str) -> Section:
                  opex=k["opex_cny_per_year"], site=k["site_cost_cny"],
                  backhaul=k["backhaul_cost_cny"], total=k["total_cost_cny"])
     return Section(term("section.headline", lang), [Table(header, rows), *plausibility, costs])
+
+
+def _deadline_blocks(facts: dict, units: dict[str, str], lang: str) -> list:
+    """A phased plan's mandatory demand at its deadline and, when missed, the mandatory
+    villages covered later or never, with their year (admin units as in
+    :func:`_uncovered_section`)."""
+    blocks: list = [term("report.deadline", lang, year=facts["year"], points=facts["points_covered"],
+                         total=facts["points_total"], villages=facts["villages_covered"],
+                         villages_total=facts["villages_total"])]
+    if facts["late"]:
+        header = ("village", "name", "admin_unit", "covered_in")
+        blocks += [term("report.deadline_missed", lang), Table(
+            [term(f"header.{h}", lang) for h in header],
+            [[v["village_id"], v["name"], units.get(str(v["village_id"]), v["admin_unit"]),
+              v["year"] or term("report.never", lang)] for v in facts["late"]])]
+    return blocks
 
 
 def _backhaul_section(facts: dict, links, lang: str) -> Section:
@@ -244,6 +263,11 @@ def _uncovered_section(summary: dict, units: dict[str, str], lang: str) -> Secti
             [[u["village_id"], u["name"], units.get(str(u["village_id"]), u["admin_unit"]),
               "-" if u["best_level_dbm"] is None else f"{u['best_level_dbm']:.1f}",
               value_text("reason", u["reason"], lang)] for u in uncovered]))
+    elif summary.get("mandatory_deadline", {}).get("late"):
+        blocks.append(term("report.all_mandatory_covered_late", lang,
+                           last=summary["phases"][-1]["label"],
+                           count=len(summary["mandatory_deadline"]["late"]),
+                           year=summary["mandatory_deadline"]["year"]))
     else:
         blocks.append(term("report.all_mandatory_covered", lang))
     blocks.append(term("report.uncovered_by_kind", lang, **summary["kpis"]["mandatory_points_uncovered"]))
