@@ -54,6 +54,12 @@ from siting.optimize.backhaul import BackhaulSolution, solve_with_backhaul
 from siting.optimize.phased import PhasedSolution, solve_phased_coverage
 from siting.optimize.phased_backhaul import PhasedBackhaulSolution, solve_phased_with_backhaul
 
+#: Why a mandatory point some option reaches is left uncovered when the solver did not prove
+#: its plan (it stopped at its time limit, or short of ``solver.mip_gap``): the budget and
+#: quota are not known to be the cause.
+REASON_SOLVER_STOPPED = ("the solver stopped before finding a plan that covers it (not proven "
+                         "unaffordable: a longer solver.time_limit_s may cover it)")
+
 
 @dataclass(frozen=True)
 class OptionCosts:
@@ -241,10 +247,12 @@ def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
                   + _backhaul_text(backhaul)
                   + ("" if affordable else ": over the budget or quota"))
     must = need
+    deciding = []  # the solves that decide which mandatory points are covered
     if not affordable:
         most, feeds = planner.solve("max_coverage", weight=mandatory.astype(float),
                                     budget=budget, max_options=quota, tie_break=False,
                                     share=MOST_MANDATORY_SHARE)
+        deciding.append(most)
         must = (mandatory & _covered(cover, most.selected)).astype(np.int64)
         stages.append(f"cover as many mandatory points as the budget and quota allow "
                       f"({int(must.sum())} of {int(mandatory.sum())}, without backup coverage)")
@@ -261,7 +269,14 @@ def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
         stages.append("then cover the most people within the budget and quota, at least cost")
     selected = np.union1d(solution.selected, np.flatnonzero(costs.fixed)).astype(np.int64)
     return _assemble(coverage, demand, costs, selected, solution, tuple(stages),
-                     backhaul=None if feeds is None else PlanBackhaul(backhaul, feeds))
+                     backhaul=None if feeds is None else PlanBackhaul(backhaul, feeds),
+                     proven=all(is_proven(s, solver) for s in (*deciding, solution)))
+
+
+def is_proven(solution: Solution, solver: SolverSettings) -> bool:
+    """Whether the solver proved ``solution`` within the scenario's ``mip_gap`` (not stopped
+    at its time limit)."""
+    return solution.status != "time_limit" and solution.gap <= solver.mip_gap + 1e-9
 
 
 def _backhaul_text(network: BackhaulNetwork | None) -> str:
@@ -344,6 +359,8 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
     discount = (1.0 + objective.discount_rate) ** -np.arange(len(phases), dtype=float)
     share = 1.0 if backhaul is None else MOST_MANDATORY_SHARE
     stages = []
+    deciding = []  # the solves that decide which mandatory points are covered by the deadline
+    stopped = False  # the solver found no plan covering them all in its time
     try:
         result, joint = planner.solve(demand.people, discount, must_cover=need, share=share)
         stages.append(f"cover every reachable mandatory point by {labels[deadline]}"
@@ -352,6 +369,8 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
         at_deadline = np.zeros(len(phases))
         at_deadline[deadline] = 1.0
         most, most_joint = planner.solve(mandatory.astype(float), at_deadline, share=share)
+        deciding.append(most.solution)
+        stopped = isinstance(exc, SolverError)
         period = most.build_period
         by_deadline = np.flatnonzero(costs.fixed | ((period >= 0) & (period <= deadline)))
         must = (mandatory & _covered(cover, by_deadline)).astype(np.int64)
@@ -369,7 +388,9 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
     return _assemble(coverage, demand, costs, result.solution.selected, result.solution,
                      tuple(stages), build_period=result.build_period,
                      phase_labels=tuple(labels),
-                     backhaul=None if joint is None else PlanBackhaul(backhaul, joint.feeds))
+                     backhaul=None if joint is None else PlanBackhaul(backhaul, joint.feeds),
+                     proven=not stopped and all(is_proven(s, solver)
+                                                for s in (*deciding, result.solution)))
 
 
 def mandatory_deadline(objective: Objective) -> int:
@@ -389,7 +410,11 @@ def no_backhaul_rows(cover: sp.csr_matrix, site_of_option: np.ndarray,
 
 def _assemble(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts, selected: np.ndarray,
               solution: Solution, stages: tuple[str, ...], *, build_period=None,
-              phase_labels: tuple[str, ...] = (), backhaul: PlanBackhaul | None = None) -> Plan:
+              phase_labels: tuple[str, ...] = (), backhaul: PlanBackhaul | None = None,
+              proven: bool = True) -> Plan:
+    """The :class:`Plan` of the options ``selected``: coverage, serving options and the
+    reason each mandatory point is left uncovered (``proven``: the solves that decided it
+    were proven, so the budget or quota is the reason; else the solver stopped first)."""
     cover = coverage.covers
     after = _covered(cover, selected)
     five_g = selected[coverage.options["generation"].to_numpy()[selected] == "5G"]
@@ -401,7 +426,7 @@ def _assemble(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts, sele
     reason[missed & ~coverage.in_range] = REASON_NO_CANDIDATE
     reachable = np.diff(cover.indptr) > 0
     reason[missed & coverage.in_range & ~reachable] = REASON_BELOW_THRESHOLD
-    reason[missed & reachable] = REASON_BUDGET
+    reason[missed & reachable] = REASON_BUDGET if proven else REASON_SOLVER_STOPPED
     if backhaul is not None:
         site_of_option = coverage.options["candidate"].to_numpy(np.int64)
         blocked = no_backhaul_rows(cover, site_of_option, backhaul.feeds.feedable)

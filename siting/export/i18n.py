@@ -396,6 +396,11 @@ TERMS: dict[str, dict[str, str]] = {
     "reason.below_threshold": {"en": REASON_BELOW_THRESHOLD,
                                "zh": "受地形或距离影响，范围内所有候选站址的信号均低于门限"},
     "reason.budget": {"en": REASON_BUDGET, "zh": "在预算或新建站址数上限内无法覆盖"},
+    # siting.plan.REASON_SOLVER_STOPPED (to move to siting.labels with the other reasons)
+    "reason.solver_stopped": {"en": "the solver stopped before finding a plan that covers it (not "
+                                    "proven unaffordable: a longer solver.time_limit_s may cover it)",
+                              "zh": "求解器在找到覆盖该村的方案前已停止（未证明预算或站址数不足；"
+                                    "加大 solver.time_limit_s 可能覆盖）"},
     "reason.no_backhaul": {"en": REASON_NO_BACKHAUL, "zh": "可覆盖该村的站址均无法接入传输（光纤、微波或卫星）"},
     "solver_status.optimal": {"en": "optimal", "zh": "最优"},
     "solver_status.feasible": {"en": "feasible", "zh": "可行"},
