@@ -297,6 +297,12 @@ def test_a_phased_plan_feeds_every_site_from_the_year_it_goes_on_air(tmp_path):
             links.loc[links["phase"] == year["label"], "cost_cny"].sum())
     report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     assert "## Phased schedule" in report and "| sites [CNY] | backhaul [CNY] |" in report
+    # the report's links carry the year each feed is built in, as the layer does
+    table = report[report.index("| site | fed from |"):].split("\n\n")[0].split("\n")
+    assert table[0].endswith("| hop | year |")
+    years = {row.split(" | ")[0].lstrip("| "): row.rstrip(" |").split(" | ")[-1]
+             for row in table[2:]}
+    assert years == dict(zip(links["from_id"], links["phase"]))
 
 
 def as_built_sheet(path: Path, run, out: Path, backhaul_word: str) -> Path:

@@ -193,14 +193,15 @@ def _backhaul_section(facts: dict, links, lang: str) -> Section:
             [[value_text("baseline", b["label"], lang), b["site_cost_cny"], b["backhaul_cost_cny"],
               b["total_cost_cny"], b["people_covered"], b["mandatory_covered"]]
              for b in facts["comparison"]])]
+    phased = "phase" in links  # a phased plan: the year each feed is built in
     header = ("from_id", "to_id", "backhaul", "band_ghz", "length_m", "cost_cny",
-              "min_clearance_f1", "hop")
+              "min_clearance_f1", "hop") + (("year",) if phased else ())
     ordered = links.sort_values(["hop", "from_id"], ascending=[False, True])
     blocks += [term("report.backhaul_links", lang), Table(
         [term(f"header.{h}", lang) for h in header],
         [[r.from_id, r.to_id, value_text("backhaul", r.kind, lang), _dash(r.band_ghz),
           _dash(r.length_m), r.cost_cny, _dash(r.min_clearance_f1), r.hop]
-         for r in ordered.itertuples()])]
+         + ([r.phase] if phased else []) for r in ordered.itertuples()])]
     return Section(term("section.backhaul", lang), blocks)
 
 
