@@ -44,8 +44,8 @@ from siting.export.tables import PlanTables, plan_tables
 from siting.export.webmap import write_map
 from siting.io import RegionData, backhaul_in_place, on_as_built_list, read_region, resolve_itu_maps
 from siting.plan import (BackhaulKpis, Plan, PlanKpis, backhaul_comparison,
-                         baseline_free_public, baseline_greedy, kpis_of, option_costs,
-                         plan_network)
+                         baseline_free_public, baseline_greedy, cheapest_backhaul_or_none,
+                         fed_kpis, kpis_of, option_costs, plan_network)
 from siting.rolling import Replan, replan_inputs
 
 logger = logging.getLogger(__name__)
@@ -267,15 +267,27 @@ def prepare_backhaul(region: RegionData, scenario: Scenario, *, cache_dir: Path 
 def baseline_kpis(region: RegionData, coverage: CoverageMatrix, demand: Demand, costs,
                   scenario: Scenario, plan) -> tuple:
     """The plans the report compares with: existing sites only, every free public site, a
-    greedy rule, and the optimal plan itself (as ``PlanKpis``, in that order)."""
-    return (
-        kpis_of("existing sites only", coverage, demand, costs, np.flatnonzero(costs.fixed)),
-        kpis_of("build every free public site", coverage, demand, costs,
-                baseline_free_public(coverage, region.candidates, demand, costs)),
-        kpis_of("greedy (value per yuan)", coverage, demand, costs,
-                baseline_greedy(coverage, demand, costs, scenario.objective)),
-        kpis_of("optimal plan (siting)", coverage, demand, costs, plan.selected),
-    )
+    greedy rule, and the optimal plan itself (as ``PlanKpis``, in that order).
+
+    With backhaul, each rule's sites are fed by their cheapest backhaul
+    (:func:`siting.plan.cheapest_backhaul`: the rules choose sites as if backhaul were free)
+    and the optimal plan by its own, so every cost is sites and backhaul, as the budget counts
+    it (:func:`siting.plan.fed_kpis`)."""
+    rules = {
+        "existing sites only": np.flatnonzero(costs.fixed),
+        "build every free public site": baseline_free_public(coverage, region.candidates, demand,
+                                                             costs),
+        "greedy (value per yuan)": baseline_greedy(coverage, demand, costs, scenario.objective),
+    }
+    rows = [kpis_of(label, coverage, demand, costs, chosen) for label, chosen in rules.items()]
+    optimal = kpis_of("optimal plan (siting)", coverage, demand, costs, plan.selected)
+    if plan.backhaul is None:
+        return (*rows, optimal)
+    network = plan.backhaul.network
+    fed = [fed_kpis(row, cheapest_backhaul_or_none(coverage, costs, chosen, network,
+                                                   scenario.solver, scenario.objective.opex_years))
+           for row, chosen in zip(rows, rules.values())]
+    return (*fed, fed_kpis(optimal, plan.backhaul.feeds))
 
 
 def backhaul_baselines(coverage: CoverageMatrix, demand: Demand, costs, scenario: Scenario,

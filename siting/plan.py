@@ -35,7 +35,7 @@ that would cover it, or the budget / quota.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -53,6 +53,12 @@ from siting.optimize import Solution, solve_coverage_model
 from siting.optimize.backhaul import BackhaulSolution, solve_with_backhaul
 from siting.optimize.phased import PhasedSolution, solve_phased_coverage
 from siting.optimize.phased_backhaul import PhasedBackhaulSolution, solve_phased_with_backhaul
+
+#: Why a mandatory point some option reaches is left uncovered when the solver did not prove
+#: its plan (it stopped at its time limit, or short of ``solver.mip_gap``): the budget and
+#: quota are not known to be the cause.
+REASON_SOLVER_STOPPED = ("the solver stopped before finding a plan that covers it (not proven "
+                         "unaffordable: a longer solver.time_limit_s may cover it)")
 
 
 @dataclass(frozen=True)
@@ -241,10 +247,12 @@ def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
                   + _backhaul_text(backhaul)
                   + ("" if affordable else ": over the budget or quota"))
     must = need
+    deciding = []  # the solves that decide which mandatory points are covered
     if not affordable:
         most, feeds = planner.solve("max_coverage", weight=mandatory.astype(float),
                                     budget=budget, max_options=quota, tie_break=False,
                                     share=MOST_MANDATORY_SHARE)
+        deciding.append(most)
         must = (mandatory & _covered(cover, most.selected)).astype(np.int64)
         stages.append(f"cover as many mandatory points as the budget and quota allow "
                       f"({int(must.sum())} of {int(mandatory.sum())}, without backup coverage)")
@@ -261,7 +269,14 @@ def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
         stages.append("then cover the most people within the budget and quota, at least cost")
     selected = np.union1d(solution.selected, np.flatnonzero(costs.fixed)).astype(np.int64)
     return _assemble(coverage, demand, costs, selected, solution, tuple(stages),
-                     backhaul=None if feeds is None else PlanBackhaul(backhaul, feeds))
+                     backhaul=None if feeds is None else PlanBackhaul(backhaul, feeds),
+                     proven=all(is_proven(s, solver) for s in (*deciding, solution)))
+
+
+def is_proven(solution: Solution, solver: SolverSettings) -> bool:
+    """Whether the solver proved ``solution`` within the scenario's ``mip_gap`` (not stopped
+    at its time limit)."""
+    return solution.status != "time_limit" and solution.gap <= solver.mip_gap + 1e-9
 
 
 def _backhaul_text(network: BackhaulNetwork | None) -> str:
@@ -330,7 +345,7 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
     cover = coverage.covers
     phases = objective.phases
     labels = [p.label for p in phases]
-    deadline = labels.index(objective.mandatory_by) if objective.mandatory_by else len(phases) - 1
+    deadline = mandatory_deadline(objective)
     need = reachable_need(cover, demand)
     mandatory = need > 0
     limits = dict(period_budgets=[p.budget_cny for p in phases],
@@ -344,6 +359,8 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
     discount = (1.0 + objective.discount_rate) ** -np.arange(len(phases), dtype=float)
     share = 1.0 if backhaul is None else MOST_MANDATORY_SHARE
     stages = []
+    deciding = []  # the solves that decide which mandatory points are covered by the deadline
+    stopped = False  # the solver found no plan covering them all in its time
     try:
         result, joint = planner.solve(demand.people, discount, must_cover=need, share=share)
         stages.append(f"cover every reachable mandatory point by {labels[deadline]}"
@@ -352,6 +369,8 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
         at_deadline = np.zeros(len(phases))
         at_deadline[deadline] = 1.0
         most, most_joint = planner.solve(mandatory.astype(float), at_deadline, share=share)
+        deciding.append(most.solution)
+        stopped = isinstance(exc, SolverError)
         period = most.build_period
         by_deadline = np.flatnonzero(costs.fixed | ((period >= 0) & (period <= deadline)))
         must = (mandatory & _covered(cover, by_deadline)).astype(np.int64)
@@ -369,7 +388,16 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
     return _assemble(coverage, demand, costs, result.solution.selected, result.solution,
                      tuple(stages), build_period=result.build_period,
                      phase_labels=tuple(labels),
-                     backhaul=None if joint is None else PlanBackhaul(backhaul, joint.feeds))
+                     backhaul=None if joint is None else PlanBackhaul(backhaul, joint.feeds),
+                     proven=not stopped and all(is_proven(s, solver)
+                                                for s in (*deciding, result.solution)))
+
+
+def mandatory_deadline(objective: Objective) -> int:
+    """The phase by whose end mandatory demand is to be covered: ``objective.mandatory_by``,
+    else the last (a phased objective)."""
+    labels = [p.label for p in objective.phases]
+    return labels.index(objective.mandatory_by) if objective.mandatory_by else len(labels) - 1
 
 
 def no_backhaul_rows(cover: sp.csr_matrix, site_of_option: np.ndarray,
@@ -382,7 +410,11 @@ def no_backhaul_rows(cover: sp.csr_matrix, site_of_option: np.ndarray,
 
 def _assemble(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts, selected: np.ndarray,
               solution: Solution, stages: tuple[str, ...], *, build_period=None,
-              phase_labels: tuple[str, ...] = (), backhaul: PlanBackhaul | None = None) -> Plan:
+              phase_labels: tuple[str, ...] = (), backhaul: PlanBackhaul | None = None,
+              proven: bool = True) -> Plan:
+    """The :class:`Plan` of the options ``selected``: coverage, serving options and the
+    reason each mandatory point is left uncovered (``proven``: the solves that decided it
+    were proven, so the budget or quota is the reason; else the solver stopped first)."""
     cover = coverage.covers
     after = _covered(cover, selected)
     five_g = selected[coverage.options["generation"].to_numpy()[selected] == "5G"]
@@ -394,7 +426,7 @@ def _assemble(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts, sele
     reason[missed & ~coverage.in_range] = REASON_NO_CANDIDATE
     reachable = np.diff(cover.indptr) > 0
     reason[missed & coverage.in_range & ~reachable] = REASON_BELOW_THRESHOLD
-    reason[missed & reachable] = REASON_BUDGET
+    reason[missed & reachable] = REASON_BUDGET if proven else REASON_SOLVER_STOPPED
     if backhaul is not None:
         site_of_option = coverage.options["candidate"].to_numpy(np.int64)
         blocked = no_backhaul_rows(cover, site_of_option, backhaul.feeds.feedable)
@@ -467,20 +499,38 @@ def baseline_greedy(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts
 
 @dataclass(frozen=True)
 class PlanKpis:
+    """What a plan builds, costs [CNY] and covers. ``cost_cny`` is what the budget limits:
+    ``site_cost_cny`` + ``backhaul_cost_cny`` (0 for a plan without backhaul; both None
+    when some site of the plan cannot be fed by any backhaul)."""
+
     label: str
     new_options: int
-    cost_cny: float
+    cost_cny: float | None
     people_covered: float
     mandatory_covered: int
+    site_cost_cny: float = 0.0
+    backhaul_cost_cny: float | None = 0.0
 
 
 def kpis_of(label: str, coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
             selected: np.ndarray) -> PlanKpis:
+    """The :class:`PlanKpis` of the options ``selected``, their sites' cost alone."""
     covered = _covered(coverage.covers, selected)
     new = selected[~costs.fixed[selected]]
-    return PlanKpis(label=label, new_options=len(new), cost_cny=float(costs.total_cny[new].sum()),
+    site_cost = float(costs.total_cny[new].sum())
+    return PlanKpis(label=label, new_options=len(new), cost_cny=site_cost,
                     people_covered=float(demand.people[covered].sum()),
-                    mandatory_covered=int((covered & demand.mandatory).sum()))
+                    mandatory_covered=int((covered & demand.mandatory).sum()),
+                    site_cost_cny=site_cost)
+
+
+def fed_kpis(kpis: PlanKpis, feeds: BackhaulSolution | None) -> PlanKpis:
+    """``kpis`` (:func:`kpis_of`) with its sites fed as ``feeds`` says, their backhaul in
+    its cost (None: some site cannot be fed, so the plan has no cost to show)."""
+    if feeds is None:
+        return replace(kpis, cost_cny=None, backhaul_cost_cny=None)
+    backhaul = float(feeds.total_backhaul_cny)
+    return replace(kpis, cost_cny=kpis.site_cost_cny + backhaul, backhaul_cost_cny=backhaul)
 
 
 @dataclass(frozen=True)
@@ -525,6 +575,16 @@ def cheapest_backhaul(coverage: CoverageMatrix, costs: OptionCosts, selected: np
         **backhaul_arguments(network, site_of_option, opex_years))
 
 
+def cheapest_backhaul_or_none(coverage: CoverageMatrix, costs: OptionCosts,
+                              selected: np.ndarray, network: BackhaulNetwork,
+                              solver: SolverSettings, opex_years: float) -> BackhaulSolution | None:
+    """:func:`cheapest_backhaul`, None when some site of ``selected`` cannot be fed."""
+    try:
+        return cheapest_backhaul(coverage, costs, selected, network, solver, opex_years)
+    except InfeasibleError:
+        return None
+
+
 def backhaul_comparison(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
                         objective: Objective, solver: SolverSettings,
                         plan: Plan) -> tuple[BackhaulKpis, ...]:
@@ -536,10 +596,9 @@ def backhaul_comparison(coverage: CoverageMatrix, demand: Demand, costs: OptionC
     joint = backhaul_kpis(JOINT_LABEL, coverage, demand, costs, plan.selected,
                           plan.backhaul.feeds)
     sites_only = plan_network(coverage, demand, costs, objective, solver)
-    try:
-        feeds = cheapest_backhaul(coverage, costs, sites_only.selected, network, solver,
-                                  objective.opex_years)
-    except InfeasibleError:
+    feeds = cheapest_backhaul_or_none(coverage, costs, sites_only.selected, network, solver,
+                                      objective.opex_years)
+    if feeds is None:
         return (joint,)
     return joint, backhaul_kpis(SEQUENTIAL_LABEL, coverage, demand, costs, sites_only.selected,
                                 feeds)
@@ -558,15 +617,29 @@ class PhaseKpis:
     mandatory_covered: int  # by the end of the phase
 
 
+def _on_air_through(plan: Plan, phase: int) -> np.ndarray:
+    """The options of a phased plan on air at the end of ``phase``: existing ones and those
+    built by then."""
+    built = (plan.build_period >= 0) & (plan.build_period <= phase)
+    return np.union1d(np.flatnonzero(plan.costs.fixed), np.flatnonzero(built))
+
+
+def first_covered_phase(plan: Plan, coverage: CoverageMatrix) -> np.ndarray:
+    """Per demand row of a phased plan: the first phase by whose end it is covered (0 when
+    existing sites cover it), -1 when it never is."""
+    first = np.full(coverage.covers.shape[0], -1, dtype=np.int64)
+    for phase in reversed(range(len(plan.phase_labels))):
+        first[_covered(coverage.covers, _on_air_through(plan, phase))] = phase
+    return first
+
+
 def phase_kpis(plan: Plan, coverage: CoverageMatrix, demand: Demand) -> list[PhaseKpis]:
     """One row per phase of a phased plan (an empty list for a single-period plan)."""
     rows = []
-    fixed = np.flatnonzero(plan.costs.fixed)
     feeds = None if plan.backhaul is None else plan.backhaul.feeds
     for t, label in enumerate(plan.phase_labels):
         built = np.flatnonzero(plan.build_period == t)
-        on_air = np.union1d(fixed, np.flatnonzero((plan.build_period >= 0) & (plan.build_period <= t)))
-        covered = _covered(coverage.covers, on_air)
+        covered = _covered(coverage.covers, _on_air_through(plan, t))
         rows.append(PhaseKpis(label=label, new_sites=int(plan.costs.new_site[built].sum()),
                               upgrades=int((~plan.costs.new_site[built]).sum()),
                               cost_cny=float(plan.costs.total_cny[built].sum()),

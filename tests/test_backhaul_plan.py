@@ -110,7 +110,30 @@ def check_plan(run, summary, out: Path) -> gpd.GeoDataFrame:
     assert f"{facts['backhaul_cost_cny']:,.0f}" in report and "## Backhaul" in report
     headline = report[:report.index("## Backhaul")]
     assert f"total cost over the horizon **{facts['total_cost_cny']:,.0f} CNY**" in headline
+    check_baselines(summary, report)
     return links
+
+
+def check_baselines(summary: dict, report: str) -> None:
+    """Every simpler rule is priced with the backhaul of its sites, as the budget counts it:
+    its total is its sites and their backhaul (a new site here has no fiber on site, so it
+    needs some), and the optimal plan's row is the plan's own total."""
+    rows = {b["label"]: b for b in summary["baselines"]}
+    for row in rows.values():
+        if row["cost_cny"] is not None:  # None: some of its sites cannot be fed
+            assert row["cost_cny"] == pytest.approx(
+                row["site_cost_cny"] + row["backhaul_cost_cny"], rel=1e-9), row
+        if row["new_options"] and row["backhaul_cost_cny"] is not None:
+            assert row["backhaul_cost_cny"] > 0, row
+    optimal = rows["optimal plan (siting)"]
+    kpis = summary["kpis"]
+    for cost in ("site_cost_cny", "backhaul_cost_cny"):
+        assert optimal[cost] == pytest.approx(kpis[cost], rel=1e-9), cost
+    assert optimal["cost_cny"] == pytest.approx(kpis["total_cost_cny"], rel=1e-9)
+    section = report[report.index("## Compared with simpler rules"):]
+    section = section[:section.index("\n## ")]
+    assert "| sites [CNY] | backhaul [CNY] | total [CNY] |" in section
+    assert f"| {kpis['total_cost_cny']:,.0f} |" in section
 
 
 def test_every_site_on_air_is_fed_and_the_costs_add_up(tiny):
@@ -294,6 +317,12 @@ def test_a_phased_plan_feeds_every_site_from_the_year_it_goes_on_air(tmp_path):
             links.loc[links["phase"] == year["label"], "cost_cny"].sum())
     report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     assert "## Phased schedule" in report and "| sites [CNY] | backhaul [CNY] |" in report
+    # the report's links carry the year each feed is built in, as the layer does
+    table = report[report.index("| site | fed from |"):].split("\n\n")[0].split("\n")
+    assert table[0].endswith("| hop | year |")
+    years = {row.split(" | ")[0].lstrip("| "): row.rstrip(" |").split(" | ")[-1]
+             for row in table[2:]}
+    assert years == dict(zip(links["from_id"], links["phase"]))
 
 
 def as_built_sheet(path: Path, run, out: Path, backhaul_word: str) -> Path:

@@ -158,3 +158,40 @@ def test_a_two_year_plan_builds_the_bigger_cluster_first(tmp_path):
     assert dict(zip(built["site_id"], built["phase"])) == {"EAST": "2027", "WEST": "2028"}
     report = (tmp_path / "out" / "report.md").read_text()
     assert "## Phased schedule" in report and "| 2027 | 310,001 |" in report
+
+
+def test_a_missed_mandatory_deadline_is_flagged_by_the_headline_and_a_note(tmp_path):
+    """Two poverty villages 4 km apart, one mast each, one new site a year and both due by
+    2027: one is covered in 2027, the other only in 2028. The headline must not read as the
+    deadline met: summary.json, the report and the solver notes say 1 of 2 by 2027 and name
+    the late village with its year."""
+    path = write_region(tmp_path / "in", np.full((200, 200), 400.0),
+                        villages=[village("V1", 1000, 3000, population=300),
+                                  village("V2", 5000, 3000, population=100)],
+                        candidates=[candidate("WEST", 1000, 3000, techs="4G"),
+                                    candidate("EAST", 5000, 3000, techs="4G")],
+                        technologies=[dict(TECH_4G, max_range_m=1500)],
+                        objective=_phased_objective(mandatory_by=2027))
+    run = compute(load_scenario(path))
+    summary = write_outputs(run, tmp_path / "out")
+    deadline = summary["mandatory_deadline"]
+    assert summary["kpis"]["mandatory_villages_covered"] == 2  # by the last year
+    by_2027 = summary["phases"][0]["mandatory_covered"]
+    assert (deadline["year"], deadline["points_covered"], deadline["points_total"]) \
+        == ("2027", by_2027, 2) and by_2027 == 1
+    assert (deadline["villages_covered"], deadline["villages_total"]) == (1, 2)
+    late = deadline["late"]
+    built = pd.read_csv(tmp_path / "out" / "selected_sites.csv", dtype={"phase": str})
+    assert len(late) == 1 and late[0]["year"] == "2028"
+    late_site = "EAST" if late[0]["village_id"] == "V2" else "WEST"
+    assert built.set_index("site_id").loc[late_site, "phase"] == "2028"
+    assert any("misses its deadline" in note and "1 of 2 mandatory points" in note
+               for note in summary["solver"]["notes"])
+    report = (tmp_path / "out" / "report.md").read_text()
+    headline = report[report.index("## Headline"):report.index("## Phased schedule")]
+    assert "**By the end of 2027 (the deadline for mandatory demand): 1 of 2 mandatory points " \
+           "and 1 of 2 mandatory villages covered.**" in headline
+    assert f"| {late[0]['village_id']} | Village {late[0]['village_id']} | A | 2028 |" in headline
+    assert "None: every mandatory village is covered." not in report
+    assert "None by the end of 2028, but mandatory villages covered only after the deadline " \
+           "2027: 1" in report

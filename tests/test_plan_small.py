@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import geopandas as gpd
@@ -9,10 +10,13 @@ import numpy as np
 import pytest
 import rasterio
 
+import siting.plan
 from regions import TECH_4G, candidate, ridge_dem, village, write_region
 from siting.config import load_scenario
 from siting.pipeline import compute, write_outputs
-from siting.plan import REASON_BELOW_THRESHOLD, REASON_BUDGET, REASON_NO_CANDIDATE
+from siting.export.i18n import term
+from siting.plan import (REASON_BELOW_THRESHOLD, REASON_BUDGET, REASON_NO_CANDIDATE,
+                         REASON_SOLVER_STOPPED)
 
 FOUR_G_ONLY = (TECH_4G,)
 
@@ -129,3 +133,34 @@ def test_outputs_agree_with_each_other(tmp_path):
         assert level.count() > 0 and level.max() <= 0
     report = (out / "report.md").read_text()
     assert all(f"| {site_id} | build |" in report for site_id in built["site_id"])
+
+
+def test_a_village_the_solver_stopped_short_of_is_not_blamed_on_the_budget(tmp_path, monkeypatch):
+    """Three poverty villages 4 km apart and a quota of two new sites: the third village is
+    unaffordable, but only a proven plan shows that. When the solves stop at their time
+    limit short of the gap, the reason says the solver stopped (and how to give it longer),
+    in both languages, not the budget."""
+    solve = siting.plan.solve_coverage_model
+
+    def stopped(*args, **kwargs):
+        return dataclasses.replace(solve(*args, **kwargs), status="time_limit", gap=0.2)
+
+    path = write_region(tmp_path / "in", np.full((120, 300), 400.0),
+                        villages=[village(v, x, 1800) for v, x in
+                                  (("V1", 1000), ("V2", 5000), ("V3", 8000))],
+                        candidates=[candidate(f"S{i}", x, 1800, techs="4G")
+                                    for i, x in enumerate((1000, 5000, 8000))],
+                        technologies=[dict(TECH_4G, max_range_m=1500)],
+                        objective={"type": "max_coverage", "max_new_sites": 2})
+    proven = compute(load_scenario(path))
+    assert sorted(r for _, r in _village_status(proven).values()) == ["", "", REASON_BUDGET]
+    monkeypatch.setattr(siting.plan, "solve_coverage_model", stopped)
+    run = compute(load_scenario(path))
+    assert sorted(r for _, r in _village_status(run).values()) == ["", "", REASON_SOLVER_STOPPED]
+    for language, words in (("en", "solver.time_limit_s"), ("zh", "求解器")):
+        run = dataclasses.replace(run, scenario=dataclasses.replace(
+            run.scenario, outputs=dataclasses.replace(run.scenario.outputs, language=language)))
+        write_outputs(run, tmp_path / language)
+        report = (tmp_path / language / "report.md").read_text(encoding="utf-8")
+        uncovered = report[report.index("|", report.index(term("section.uncovered", language))):]
+        assert words in uncovered.split("\n")[2]  # the row of the uncovered village

@@ -86,6 +86,20 @@ TERMS: dict[str, dict[str, str]] = {
                              "zh": "各站址的建设年份见下方站址清单、地图弹窗和 GIS 文件。"},
     "report.all_mandatory_covered": {"en": "None: every mandatory village is covered.",
                                      "zh": "无：所有必覆盖村均已覆盖。"},
+    "report.all_mandatory_covered_late": {
+        "en": "None by the end of {last}, but mandatory villages covered only after the "
+              "deadline {year}: {count} (see the headline).",
+        "zh": "截至 {last} 年底无；但有 {count} 个必覆盖村在期限 {year} 年之后才覆盖（见主要指标）。"},
+    "report.deadline": {
+        "en": "**By the end of {year} (the deadline for mandatory demand): {points} of {total} "
+              "mandatory points and {villages} of {villages_total} mandatory villages covered.**",
+        "zh": "**截至 {year} 年底（必覆盖需求的期限）：必覆盖点已覆盖 {points} / {total} 个，"
+              "必覆盖村已覆盖 {villages} / {villages_total} 个。**"},
+    "report.deadline_missed": {
+        "en": "**The deadline is missed.** These mandatory villages are covered only later, or "
+              "never (the table above counts coverage at the end of the last year):",
+        "zh": "**未能按期完成。** 下列必覆盖村在期限之后才覆盖，或始终未覆盖（上表为末年年底的覆盖情况）："},
+    "report.never": {"en": "never", "zh": "未覆盖"},
     "report.uncovered_by_kind": {"en": "Mandatory points uncovered by kind: villages {village}, "
                                        "complaints {complaint}, 5G zone check points {zone}.",
                                  "zh": "未覆盖的必覆盖点（按类型）：村 {village} 个，投诉点 "
@@ -160,6 +174,14 @@ TERMS: dict[str, dict[str, str]] = {
     "report.backhaul_links": {"en": "The link feeding each site on air (fiber: the route to the "
                                      "fiber node reached; microwave: the hop to the feeding site):",
                               "zh": "各在网站址的传输链路（光纤：至所接光纤节点的路由；微波：至上级站址的一跳）："},
+    "report.baselines_with_backhaul": {
+        "en": "Each rule chooses its sites as if backhaul were free; its sites are then fed by "
+              "their cheapest backhaul (fiber, microwave through its own sites, or satellite), so "
+              "its total may pass the budget. The optimal plan's total is its own sites and "
+              "backhaul. \"-\": some of the rule's sites cannot be fed by any backhaul.",
+        "zh": "各简单规则先不计传输选站，再为其站址配最省的传输（光纤、经自身站址的微波或卫星），"
+              "因此合计可能超出预算；优化方案的合计为其自身的站址与传输成本。“-”：该规则有站址"
+              "无法接入任何传输。"},
     "baseline.joint": {"en": JOINT_LABEL, "zh": "站址与传输联合规划（siting）"},
     "baseline.sequential": {"en": SEQUENTIAL_LABEL, "zh": "先选站址（不计传输），再为每个站址配最省传输"},
     "header.site_cost_cny": {"en": "sites [CNY]", "zh": "站址成本 [元]"},
@@ -196,6 +218,7 @@ TERMS: dict[str, dict[str, str]] = {
     "header.name": {"en": "name", "zh": "村名"},
     "header.best_level_dbm": {"en": "best level [dBm]", "zh": "最强电平 [dBm]"},
     "header.reason": {"en": "reason", "zh": "原因"},
+    "header.covered_in": {"en": "covered in", "zh": "覆盖年份"},
     "header.site": {"en": "site", "zh": "站址"},
     "header.action": {"en": "action", "zh": "建设方式"},
     "header.height_m": {"en": "height [m]", "zh": "挂高 [m]"},
@@ -373,6 +396,11 @@ TERMS: dict[str, dict[str, str]] = {
     "reason.below_threshold": {"en": REASON_BELOW_THRESHOLD,
                                "zh": "受地形或距离影响，范围内所有候选站址的信号均低于门限"},
     "reason.budget": {"en": REASON_BUDGET, "zh": "在预算或新建站址数上限内无法覆盖"},
+    # siting.plan.REASON_SOLVER_STOPPED (to move to siting.labels with the other reasons)
+    "reason.solver_stopped": {"en": "the solver stopped before finding a plan that covers it (not "
+                                    "proven unaffordable: a longer solver.time_limit_s may cover it)",
+                              "zh": "求解器在找到覆盖该村的方案前已停止（未证明预算或站址数不足；"
+                                    "加大 solver.time_limit_s 可能覆盖）"},
     "reason.no_backhaul": {"en": REASON_NO_BACKHAUL, "zh": "可覆盖该村的站址均无法接入传输（光纤、微波或卫星）"},
     "solver_status.optimal": {"en": "optimal", "zh": "最优"},
     "solver_status.feasible": {"en": "feasible", "zh": "可行"},

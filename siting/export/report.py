@@ -88,6 +88,9 @@ def build_report(tables: PlanTables, *, figures: tuple[Figure, ...] = (),
     scenario = tables.scenario
     people_total = k["people_total"] or 1.0
     sections = [_headline_section(k, people_total, lang)]
+    if "mandatory_deadline" in summary:
+        sections[0].blocks += _deadline_blocks(summary["mandatory_deadline"],
+                                               tables.village_admin_units, lang)
     if "as_built" in summary:
         sections.append(_as_built_section(summary["as_built"], lang))
     if summary["phases"]:
@@ -154,6 +157,22 @@ def _headline_section(k: dict, people_total: float, lang: str) -> Section:
     return Section(term("section.headline", lang), [Table(header, rows), *plausibility, costs])
 
 
+def _deadline_blocks(facts: dict, units: dict[str, str], lang: str) -> list:
+    """A phased plan's mandatory demand at its deadline and, when missed, the mandatory
+    villages covered later or never, with their year (admin units as in
+    :func:`_uncovered_section`)."""
+    blocks: list = [term("report.deadline", lang, year=facts["year"], points=facts["points_covered"],
+                         total=facts["points_total"], villages=facts["villages_covered"],
+                         villages_total=facts["villages_total"])]
+    if facts["late"]:
+        header = ("village", "name", "admin_unit", "covered_in")
+        blocks += [term("report.deadline_missed", lang), Table(
+            [term(f"header.{h}", lang) for h in header],
+            [[v["village_id"], v["name"], units.get(str(v["village_id"]), v["admin_unit"]),
+              v["year"] or term("report.never", lang)] for v in facts["late"]])]
+    return blocks
+
+
 def _backhaul_section(facts: dict, links, lang: str) -> Section:
     """The cost split into sites and backhaul, the feeds by kind, the joint plan next to the
     plan of two steps, and every link (the hops), deepest first."""
@@ -174,20 +193,21 @@ def _backhaul_section(facts: dict, links, lang: str) -> Section:
             [[value_text("baseline", b["label"], lang), b["site_cost_cny"], b["backhaul_cost_cny"],
               b["total_cost_cny"], b["people_covered"], b["mandatory_covered"]]
              for b in facts["comparison"]])]
+    phased = "phase" in links  # a phased plan: the year each feed is built in
     header = ("from_id", "to_id", "backhaul", "band_ghz", "length_m", "cost_cny",
-              "min_clearance_f1", "hop")
+              "min_clearance_f1", "hop") + (("year",) if phased else ())
     ordered = links.sort_values(["hop", "from_id"], ascending=[False, True])
     blocks += [term("report.backhaul_links", lang), Table(
         [term(f"header.{h}", lang) for h in header],
         [[r.from_id, r.to_id, value_text("backhaul", r.kind, lang), _dash(r.band_ghz),
           _dash(r.length_m), r.cost_cny, _dash(r.min_clearance_f1), r.hop]
-         for r in ordered.itertuples()])]
+         + ([r.phase] if phased else []) for r in ordered.itertuples()])]
     return Section(term("section.backhaul", lang), blocks)
 
 
 def _dash(value) -> object:
-    """A number, or "-" where it does not apply (NaN)."""
-    return "-" if isinstance(value, float) and math.isnan(value) else value
+    """A number, or "-" where it does not apply (NaN or None)."""
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
 def _breakdown_sections(summary: dict, lang: str) -> list[Section]:
@@ -210,11 +230,24 @@ def _breakdown_sections(summary: dict, lang: str) -> list[Section]:
             [[value_text("admin", unit, lang), v["people"], v["people_before"], v["people_after"],
               int(v["villages"]), int(v["villages_before"]), int(v["villages_after"])]
              for unit, v in summary["by_admin_unit"].items()])]),
-        Section(term("section.baselines", lang), [Table(
-            headers("plan", "new_options", "cost_cny", "people_covered", "mandatory_covered"),
-            [[value_text("baseline", b["label"], lang), b["new_options"], b["cost_cny"],
-              b["people_covered"], b["mandatory_covered"]] for b in summary["baselines"]])]),
+        _baselines_section(summary, lang),
     ]
+
+
+def _baselines_section(summary: dict, lang: str) -> Section:
+    """The plan next to simpler rules; with backhaul, each rule's cost split into its sites
+    and their cheapest backhaul ("-" where some site cannot be fed)."""
+    backhaul = "backhaul" in summary
+    # (key of a summary baseline, header term)
+    costs = ([("site_cost_cny", "site_cost_cny"), ("backhaul_cost_cny", "backhaul_cost_cny"),
+              ("cost_cny", "total_cost_cny")] if backhaul else [("cost_cny", "cost_cny")])
+    columns = [("new_options", "new_options"), *costs, ("people_covered", "people_covered"),
+               ("mandatory_covered", "mandatory_covered")]
+    table = Table([term("header.plan", lang)] + [term(f"header.{h}", lang) for _, h in columns],
+                  [[value_text("baseline", b["label"], lang)] + [_dash(b[key]) for key, _ in columns]
+                   for b in summary["baselines"]])
+    note = [term("report.baselines_with_backhaul", lang)] if backhaul else []
+    return Section(term("section.baselines", lang), [*note, table])
 
 
 def _uncovered_section(summary: dict, units: dict[str, str], lang: str) -> Section:
@@ -231,6 +264,11 @@ def _uncovered_section(summary: dict, units: dict[str, str], lang: str) -> Secti
             [[u["village_id"], u["name"], units.get(str(u["village_id"]), u["admin_unit"]),
               "-" if u["best_level_dbm"] is None else f"{u['best_level_dbm']:.1f}",
               value_text("reason", u["reason"], lang)] for u in uncovered]))
+    elif summary.get("mandatory_deadline", {}).get("late"):
+        blocks.append(term("report.all_mandatory_covered_late", lang,
+                           last=summary["phases"][-1]["label"],
+                           count=len(summary["mandatory_deadline"]["late"]),
+                           year=summary["mandatory_deadline"]["year"]))
     else:
         blocks.append(term("report.all_mandatory_covered", lang))
     blocks.append(term("report.uncovered_by_kind", lang, **summary["kpis"]["mandatory_points_uncovered"]))

@@ -20,7 +20,8 @@ from siting import __version__
 from siting.distributed import peak_memory_mb
 from siting.export.backhaul import backhaul_facts, backhaul_table
 from siting.export.style import BUILT_ACTIONS
-from siting.plan import REASON_BELOW_THRESHOLD, REASON_NO_CANDIDATE, phase_kpis
+from siting.plan import (REASON_BELOW_THRESHOLD, REASON_NO_CANDIDATE, first_covered_phase,
+                         mandatory_deadline, phase_kpis)
 from siting.rolling import replan_facts
 
 
@@ -89,6 +90,46 @@ def _kpis(run, sites, villages) -> dict:
     }
 
 
+def deadline_facts(run, villages) -> dict:
+    """The ``mandatory_deadline`` entry of summary.json (phased plans): the deadline year
+    (``objective.mandatory_by``, else the last), the mandatory points and mandatory villages
+    covered by its end, and the mandatory villages that miss it (``late``: each with the year
+    it is first covered, None when never)."""
+    plan, demand = run.plan, run.demand
+    deadline = mandatory_deadline(run.scenario.objective)
+    first = first_covered_phase(plan, run.coverage)
+    in_time = (first >= 0) & (first <= deadline)
+    reachable = demand.mandatory & (np.diff(run.coverage.covers.indptr) > 0)
+    rows = np.flatnonzero(demand.kind == "village")
+    village_first = dict(zip(demand.ref_id[rows].astype(str), first[rows]))
+    mandatory = villages[villages["mandatory"]]
+    year = mandatory["village_id"].astype(str).map(village_first).to_numpy()
+    missed = (year < 0) | (year > deadline)
+    labels = plan.phase_labels
+    return {
+        "year": labels[deadline],
+        "points_total": int(demand.mandatory.sum()),
+        "points_reachable": int(reachable.sum()),
+        "points_covered": int((demand.mandatory & in_time).sum()),
+        "villages_total": len(mandatory),
+        "villages_covered": int((~missed).sum()),
+        "late": [{"village_id": r.village_id, "name": r["name"], "admin_unit": r.admin_unit,
+                  "year": labels[t] if t >= 0 else None}
+                 for t, (_, r) in zip(year[missed], mandatory[missed].iterrows())],
+    }
+
+
+def deadline_note(facts: dict) -> list[str]:
+    """The solver note of a deadline missed (:func:`deadline_facts`): some mandatory point
+    some option reaches is not covered by then; [] when none."""
+    if facts["points_covered"] >= facts["points_reachable"]:
+        return []
+    return [f"mandatory demand misses its deadline: {facts['points_covered']} of "
+            f"{facts['points_total']} mandatory points ({facts['villages_covered']} of "
+            f"{facts['villages_total']} mandatory villages) are covered by {facts['year']}; the "
+            f"report's headline lists the villages covered later or never"]
+
+
 def summary_facts(run, sites, villages, admin) -> dict:
     """Everything of ``summary.json`` but ``timings_s``: a pure function of the inputs.
 
@@ -149,6 +190,9 @@ def summary_facts(run, sites, villages, admin) -> dict:
         facts["as_built"] = replan_facts(replan, facts["phases"])
     if plan.backhaul is not None:
         facts["backhaul"] = backhaul_facts(run, backhaul_table(run))
+    if plan.phase_labels:
+        facts["mandatory_deadline"] = deadline_facts(run, villages)
+        facts["solver"]["notes"] += deadline_note(facts["mandatory_deadline"])
     return _clean(facts)
 
 
