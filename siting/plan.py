@@ -556,6 +556,11 @@ def backhaul_kpis(label: str, coverage: CoverageMatrix, demand: Demand, costs: O
                         mandatory_covered=sites.mandatory_covered)
 
 
+#: The most the feed solve of a comparison may take [s] (the cheapest backhaul of a simpler
+#: rule's sites, or of the sites-first plan): comparisons must not take the plan's time.
+COMPARISON_FEED_LIMIT_S = 60.0
+
+
 def cheapest_backhaul(coverage: CoverageMatrix, costs: OptionCosts, selected: np.ndarray,
                       network: BackhaulNetwork, solver: SolverSettings,
                       opex_years: float) -> BackhaulSolution:
@@ -578,10 +583,13 @@ def cheapest_backhaul(coverage: CoverageMatrix, costs: OptionCosts, selected: np
 def cheapest_backhaul_or_none(coverage: CoverageMatrix, costs: OptionCosts,
                               selected: np.ndarray, network: BackhaulNetwork,
                               solver: SolverSettings, opex_years: float) -> BackhaulSolution | None:
-    """:func:`cheapest_backhaul`, None when some site of ``selected`` cannot be fed."""
+    """:func:`cheapest_backhaul` for a comparison: within at most
+    :data:`COMPARISON_FEED_LIMIT_S` (its cost is then at most the cheapest's), None when some
+    site of ``selected`` cannot be fed or no feeds were found in that time."""
+    limited = replace(solver, time_limit_s=min(solver.time_limit_s, COMPARISON_FEED_LIMIT_S))
     try:
-        return cheapest_backhaul(coverage, costs, selected, network, solver, opex_years)
-    except InfeasibleError:
+        return cheapest_backhaul(coverage, costs, selected, network, limited, opex_years)
+    except (InfeasibleError, SolverError):
         return None
 
 
@@ -591,11 +599,15 @@ def backhaul_comparison(coverage: CoverageMatrix, demand: Demand, costs: OptionC
     """The joint plan (``plan``, with backhaul) next to the plan of two steps: sites planned
     as if backhaul were free, then the cheapest backhaul of each (:func:`cheapest_backhaul`;
     its total may pass the budget, which the first step spent on sites alone). The second is
-    left out when some of its sites cannot be fed at all."""
+    left out when some of its sites cannot be fed at all, or the solver found no plan of
+    either step in its time: a comparison does not fail the plan."""
     network = plan.backhaul.network
     joint = backhaul_kpis(JOINT_LABEL, coverage, demand, costs, plan.selected,
                           plan.backhaul.feeds)
-    sites_only = plan_network(coverage, demand, costs, objective, solver)
+    try:
+        sites_only = plan_network(coverage, demand, costs, objective, solver)
+    except SolverError:
+        return (joint,)
     feeds = cheapest_backhaul_or_none(coverage, costs, sites_only.selected, network, solver,
                                       objective.opex_years)
     if feeds is None:
