@@ -165,6 +165,7 @@ def _run(scenario: Path, out: Optional[Path], quiet: bool, verbose: bool, no_cac
          scheduler: Optional[str], workers: Optional[int], built: Optional[Path] = None,
          year: Optional[str] = None) -> None:
     from siting.cache import default_cache_dir
+    from siting.export.summary import MISSED_DEADLINE
     from siting.pipeline import OUTPUT_FILES, run_scenario
 
     _logging(verbose)
@@ -181,7 +182,8 @@ def _run(scenario: Path, out: Optional[Path], quiet: bool, verbose: bool, no_cac
     except Exception as exc:  # every failure becomes one line and an exit code, never a traceback
         _fail(exc, verbose)
     for note in summary["solver"]["notes"]:
-        if verbose or note.startswith("solver "):  # a fallback to the other solver is always told
+        # a fallback to the other solver and a missed deadline are always told
+        if verbose or note.startswith(("solver ", MISSED_DEADLINE)):
             print(f"siting: notice: {note}", file=sys.stderr)
     if quiet:
         return

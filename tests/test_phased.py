@@ -10,7 +10,10 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
+from typer.testing import CliRunner
+
 from regions import TECH_4G, candidate, village, write_region
+from siting.cli import app
 from siting.config import load_scenario
 from siting.errors import InfeasibleError, ScenarioError
 from siting.optimize.phased import solve_phased_coverage
@@ -195,3 +198,6 @@ def test_a_missed_mandatory_deadline_is_flagged_by_the_headline_and_a_note(tmp_p
     assert "None: every mandatory village is covered." not in report
     assert "None by the end of 2028, but mandatory villages covered only after the deadline " \
            "2027: 1" in report
+    told = CliRunner().invoke(app, ["run", str(path), "--out", str(tmp_path / "cli")])
+    assert told.exit_code == 0, told.output
+    assert "siting: notice: mandatory demand misses its deadline: 1 of 2" in told.stderr

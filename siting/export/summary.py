@@ -119,12 +119,16 @@ def deadline_facts(run, villages) -> dict:
     }
 
 
+#: How the note of a missed ``objective.mandatory_by`` begins (the command line always tells it).
+MISSED_DEADLINE = "mandatory demand misses its deadline"
+
+
 def deadline_note(facts: dict) -> list[str]:
     """The solver note of a deadline missed (:func:`deadline_facts`): some mandatory point
     some option reaches is not covered by then; [] when none."""
     if facts["points_covered"] >= facts["points_reachable"]:
         return []
-    return [f"mandatory demand misses its deadline: {facts['points_covered']} of "
+    return [f"{MISSED_DEADLINE}: {facts['points_covered']} of "
             f"{facts['points_total']} mandatory points ({facts['villages_covered']} of "
             f"{facts['villages_total']} mandatory villages) are covered by {facts['year']}; the "
             f"report's headline lists the villages covered later or never"]
