@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-
 from typer.testing import CliRunner
 
 from regions import TECH_4G, candidate, village, write_region
