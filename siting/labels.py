@@ -13,6 +13,8 @@ REASON_NO_CANDIDATE = "no candidate within range"
 REASON_BELOW_THRESHOLD = "terrain or distance keeps every candidate in range below the threshold"
 REASON_BUDGET = "not affordable within the budget or the quota of new sites"
 REASON_NO_BACKHAUL = "no backhaul can reach a site that would cover it"
+REASON_SOLVER_STOPPED = ("the solver stopped before finding a plan that covers it (not proven "
+                         "unaffordable: a longer solver.time_limit_s may cover it)")
 # Why the as-built network leaves a mandatory village uncovered (siting.evaluate).
 REASON_NOT_BUILT = "a planned site that would cover it is not built yet"
 REASON_LATER = "planned for a later year"

@@ -48,18 +48,11 @@ from siting.demand import Demand
 from siting.errors import InfeasibleError, SolverError
 from siting.io import EXISTING_KINDS, built_technologies, is_existing
 from siting.labels import (JOINT_LABEL, REASON_BELOW_THRESHOLD, REASON_BUDGET, REASON_NO_BACKHAUL,
-                           REASON_NO_CANDIDATE, SEQUENTIAL_LABEL)
+                           REASON_NO_CANDIDATE, REASON_SOLVER_STOPPED, SEQUENTIAL_LABEL)
 from siting.optimize import Solution, solve_coverage_model
 from siting.optimize.backhaul import BackhaulSolution, solve_with_backhaul
 from siting.optimize.phased import PhasedSolution, solve_phased_coverage
 from siting.optimize.phased_backhaul import PhasedBackhaulSolution, solve_phased_with_backhaul
-
-#: Why a mandatory point some option reaches is left uncovered when the solver did not prove
-#: its plan (it stopped at its time limit, or short of ``solver.mip_gap``): the budget and
-#: quota are not known to be the cause.
-REASON_SOLVER_STOPPED = ("the solver stopped before finding a plan that covers it (not proven "
-                         "unaffordable: a longer solver.time_limit_s may cover it)")
-
 
 @dataclass(frozen=True)
 class OptionCosts:

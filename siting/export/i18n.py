@@ -46,7 +46,8 @@ from collections.abc import Iterable, Sequence
 from siting.config import LANGUAGES  # the languages of the outputs: en, zh
 from siting.labels import (ALL_UNITS, JOINT_LABEL, OUTSIDE_ADMIN_UNITS, REASON_BELOW_THRESHOLD,
                            REASON_BUDGET, REASON_LATER, REASON_NO_BACKHAUL, REASON_NO_CANDIDATE,
-                           REASON_NOT_BUILT, REASON_NOT_PLANNED, SEQUENTIAL_LABEL)
+                           REASON_NOT_BUILT, REASON_NOT_PLANNED, REASON_SOLVER_STOPPED,
+                           SEQUENTIAL_LABEL)
 
 #: The ``lang`` attribute of an HTML page in each language.
 HTML_LANG = {"en": "en", "zh": "zh-CN"}
@@ -396,9 +397,7 @@ TERMS: dict[str, dict[str, str]] = {
     "reason.below_threshold": {"en": REASON_BELOW_THRESHOLD,
                                "zh": "受地形或距离影响，范围内所有候选站址的信号均低于门限"},
     "reason.budget": {"en": REASON_BUDGET, "zh": "在预算或新建站址数上限内无法覆盖"},
-    # siting.plan.REASON_SOLVER_STOPPED (to move to siting.labels with the other reasons)
-    "reason.solver_stopped": {"en": "the solver stopped before finding a plan that covers it (not "
-                                    "proven unaffordable: a longer solver.time_limit_s may cover it)",
+    "reason.solver_stopped": {"en": REASON_SOLVER_STOPPED,
                               "zh": "求解器在找到覆盖该村的方案前已停止（未证明预算或站址数不足；"
                                     "加大 solver.time_limit_s 可能覆盖）"},
     "reason.no_backhaul": {"en": REASON_NO_BACKHAUL, "zh": "可覆盖该村的站址均无法接入传输（光纤、微波或卫星）"},
