@@ -30,9 +30,10 @@ runner = CliRunner()
 DEMO_BACKHAUL = Path(__file__).resolve().parents[1] / "data" / "demo" / "scenario_backhaul.yaml"
 
 
-def _sites():
-    """An existing site with fiber in the west, new candidates east of a ridge (col 100)."""
-    sites = [candidate("E1", 500, 1800, kind="existing_4g", techs="4G"),
+def _sites(extra=()):
+    """An existing site with fiber in the west, new candidates east of a ridge (col 100)
+    (and the ``extra`` ones)."""
+    sites = [*extra, candidate("E1", 500, 1800, kind="existing_4g", techs="4G"),
              candidate("C1", 2000, 1500), candidate("C2", 4000, 1500, capex=40000),
              candidate("C3", 5500, 2500, capex=30000),
              candidate("C4", 3100, 200, height=150, capex=20000)]
@@ -41,12 +42,13 @@ def _sites():
     return sites
 
 
-def write_backhaul_region(folder: Path, *, fiber_nodes=True, roads=True, **scenario) -> Path:
+def write_backhaul_region(folder: Path, *, fiber_nodes=True, roads=True, extra_sites=(),
+                          **scenario) -> Path:
     """The tiny ridge region with fiber at E1 (and a node and a road in the south)."""
     villages = [village("V1", 1500, 1800), village("V2", 4500, 1800), village("V3", 5200, 3000)]
     scenario.setdefault("backhaul", {"enabled": True, "max_microwave_hops": 2})
-    path = write_region(folder, ridge_dem(rows=120, cols=200, ridge_col=100), villages, _sites(),
-                        **scenario)
+    path = write_region(folder, ridge_dem(rows=120, cols=200, ridge_col=100), villages,
+                        _sites(extra_sites), **scenario)
     gpkg = folder / "region.gpkg"
     if fiber_nodes:
         gpd.GeoDataFrame({"node_id": ["N1"]}, geometry=[Point(*xy(300, 3000))],
@@ -313,6 +315,61 @@ def test_a_replan_keeps_the_backhaul_the_as_built_sites_were_built_with(tiny, tm
             "or charged again): 1.")
     assert (said in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")) == (
         kept_as == "in_place")
+
+
+@pytest.mark.parametrize("recorded, kept_as", [(None, "charged"), ("microwave", "in_place"),
+                                               ("光纤", "fiber")])
+def test_a_replan_charges_no_feed_the_as_built_list_records_for_an_existing_site(
+        tmp_path, recorded, kept_as):
+    """E2, an existing site without fiber west of the ridge, is fed by the plan. Re-planned
+    from a list that records the feed built for it (a row with no technology), its backhaul is
+    in place (fiber on site when the feed is fiber) and charged nothing; without the record it
+    is charged its feed as before."""
+    path = write_backhaul_region(tmp_path / "region", extra_sites=[
+        candidate("E2", 1200, 700, kind="existing_4g", techs="4G")])
+    scenario = siting.load_scenario(path)
+    run = compute(scenario)
+    feeds = run.plan.backhaul.feeds
+    e2 = list(run.region.candidates.index).index("E2")
+    planned_cny = float(feeds.backhaul_cost_cny[e2])
+    assert planned_cny > 0 and feeds.backhaul[e2] != "in_place"
+    rows = [("C1", "4G-1800", 2027, 1.0, "")]
+    if recorded is not None:
+        rows.append(("E2", "", 2027, planned_cny, recorded))
+    listed = tmp_path / "built.csv"
+    pd.DataFrame(rows, columns=["site_id", "technology", "year", "cost_cny", "backhaul"]).to_csv(
+        listed, index=False)
+    replan = compute(scenario, as_built=listed)
+    summary = write_outputs(replan, tmp_path / "out")
+    links = check_plan(replan, summary, tmp_path / "out")
+    sites = gpd.read_file(tmp_path / "out" / "sites.gpkg", layer="selected_sites").set_index("site_id")
+    if kept_as == "charged":
+        assert sites.loc["E2", "backhaul_cost_cny"] > 0 and "E2" in set(links["from_id"])
+    else:
+        assert (sites.loc["E2", "backhaul"], sites.loc["E2", "backhaul_cost_cny"]) == (kept_as, 0.0)
+        assert "E2" not in set(links["from_id"])
+    assert summary["backhaul"]["backhaul_cost_cny"] == pytest.approx(links["cost_cny"].sum())
+    assert summary["as_built"]["spent_cny"] == pytest.approx(sum(r[3] for r in rows))
+    assert (summary["as_built"]["sites"], summary["as_built"]["upgrades"]) == (1, 0)
+
+
+@pytest.mark.parametrize("site, backhaul, expected", [
+    ("C2", "fiber", "field 'technology': empty; give the technology built at site C2"),
+    ("E1", "", "field 'backhaul': empty; a row of existing site E1 without a technology records "
+               "a feed built for it"),
+])
+def test_a_feed_row_needs_an_existing_site_and_a_backhaul(tiny, tmp_path, site, backhaul,
+                                                          expected):
+    run, _, _ = tiny
+    listed = tmp_path / "built.csv"
+    pd.DataFrame([(site, "", 2027, 1.0, backhaul)],
+                 columns=["site_id", "technology", "year", "cost_cny", "backhaul"]).to_csv(
+        listed, index=False)
+    result = runner.invoke(app, ["run", str(run.scenario.path), "--built", str(listed),
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert f"siting: error: {listed}: row 2, {expected}" in result.output
+    assert result.output.count("siting: error:") == 1
 
 
 def test_an_unknown_backhaul_in_the_as_built_list_is_one_line(tiny, tmp_path):
