@@ -372,6 +372,78 @@ def test_a_feed_row_needs_an_existing_site_and_a_backhaul(tiny, tmp_path, site, 
     assert result.output.count("siting: error:") == 1
 
 
+@pytest.fixture(scope="module")
+def phased_with_feed(tmp_path_factory):
+    """A two-year plan with backhaul in which existing E2 (no fiber) is fed too."""
+    folder = tmp_path_factory.mktemp("phased_feed")
+    path = write_backhaul_region(folder / "region", extra_sites=[
+        candidate("E2", 1200, 700, kind="existing_4g", techs="4G")], objective={
+        "type": "max_coverage", "phases": [{"year": 2027, "budget_cny": 1.5e6},
+                                           {"year": 2028, "budget_cny": 1.5e6}]})
+    scenario = siting.load_scenario(path)
+    write_outputs(compute(scenario), folder / "out")
+    return scenario, folder / "out"
+
+
+def built_as_planned(path: Path, out: Path, year: str) -> tuple[Path, pd.DataFrame]:
+    """An as-built list that builds exactly the plan's year: every build or upgrade at its
+    capex plus its feed of that year, every feed of an existing site alone (a feed row), each
+    with its planned backhaul; with the plan's links of the year."""
+    sites = gpd.read_file(out / "sites.gpkg", layer="selected_sites").set_index("site_id")
+    links = gpd.read_file(out / "sites.gpkg", layer="backhaul_links")
+    links = links[links["phase"] == year].set_index("from_id")
+    feed = links["cost_cny"].reindex(sites.index).fillna(0.0)
+    due = sites["phase"] == year
+    rows = [(s, sites.at[s, "technology"].split("+")[-1], year, sites.at[s, "capex_cny"] + feed[s],
+             sites.at[s, "backhaul"]) for s in sites.index[due]]
+    rows += [(s, "", year, feed[s], sites.at[s, "backhaul"]) for s in links.index if not due[s]]
+    pd.DataFrame(rows, columns=["site_id", "technology", "year", "cost_cny", "backhaul"]).to_csv(
+        path, index=False)
+    return path, links
+
+
+def test_an_evaluation_of_a_year_built_exactly_to_plan_counts_its_backhaul(phased_with_feed,
+                                                                           tmp_path):
+    """Built exactly as planned (sites and feeds, at planned cost), the planned cost (capex and
+    backhaul, the existing E2's feed included) equals what was spent: budget 1.0, no flag.
+    Built with another backhaul than planned, the site is flagged in the tables and the report."""
+    from siting.evaluate import evaluate_plan
+    from siting.export.evaluation import build_evaluation_report
+    from siting.export.report import render_markdown
+    scenario, out = phased_with_feed
+    listed, links = built_as_planned(tmp_path / "built.csv", out, "2027")
+    assert "E2" in links.index and links["cost_cny"].sum() > 0
+    built = pd.read_csv(listed)
+    assert (built["technology"].isna()).sum() >= 1  # E2's feed row
+    evaluation = evaluate_plan(out, listed, year="2027", scenario=scenario)
+    total = evaluation.counties.set_index("admin_unit").iloc[-1]
+    assert total.criterion_budget == 1.0
+    sites = gpd.read_file(out / "sites.gpkg", layer="selected_sites")
+    capex = sites.loc[sites["phase"] == "2027", "capex_cny"].sum()
+    assert total.planned_backhaul_cny == pytest.approx(links["cost_cny"].sum())
+    assert total.planned_cost_cny == pytest.approx(capex + links["cost_cny"].sum())
+    assert total.spent_cny == pytest.approx(built["cost_cny"].sum())
+    assert total.planned_cost_cny == pytest.approx(total.spent_cny)
+    assert total.sites_backhaul_changed == 0 and total.feeds_due == total.feeds_due_built >= 1
+    assert set(evaluation.sites["status"]) <= {"on_time", "later"}
+    report = render_markdown(build_evaluation_report(evaluation, figure=False))
+    assert "another backhaul than planned:" not in report
+    changed = built["site_id"].iloc[0]
+    planned_kind = built["backhaul"].iloc[0]
+    other = "satellite" if planned_kind != "satellite" else "fiber"
+    built.loc[0, "backhaul"] = other
+    built.to_csv(listed, index=False)
+    evaluation = evaluate_plan(out, listed, year="2027", scenario=scenario)
+    total = evaluation.counties.set_index("admin_unit").iloc[-1]
+    assert total.sites_backhaul_changed == 1
+    row = evaluation.sites[evaluation.sites["backhaul_changed"]]
+    assert row[["site_id", "planned_backhaul", "built_backhaul"]].values.tolist() == [
+        [changed, planned_kind, other]]
+    report = render_markdown(build_evaluation_report(evaluation, figure=False))
+    assert (f"Built with another backhaul than planned: {changed} (planned {planned_kind}, "
+            f"built {other})." in report)
+
+
 def test_an_unknown_backhaul_in_the_as_built_list_is_one_line(tiny, tmp_path):
     run, _, out = tiny
     sheet = as_built_sheet(tmp_path / "as_built.xlsx", run, out, "铜缆")
