@@ -217,12 +217,13 @@ def planned_feeds(plan_dir, plan_sites: gpd.GeoDataFrame) -> pd.DataFrame:
     gives the site ("" without backhaul planning), and from its ``backhaul_links`` layer the
     feed it buys: ``feed_cny`` (0 for none) and ``feed_year`` (the link's ``phase``, "" for a
     single-period plan)."""
-    kinds = (plan_sites["backhaul"] if "backhaul" in plan_sites else pd.Series("", plan_sites.index))
+    kinds = plan_sites["backhaul"] if "backhaul" in plan_sites else pd.Series("", plan_sites.index)
     frame = pd.DataFrame({"backhaul": kinds.fillna("").astype(str).to_numpy()},
                          index=plan_sites["site_id"].astype(str).to_numpy())
     links = _backhaul_links(Path(plan_dir) / "sites.gpkg")
     ids = links["from_id"].astype(str).to_numpy()
-    frame["feed_cny"] = pd.Series(links["cost_cny"].to_numpy(float), ids).reindex(frame.index).fillna(0.0)
+    cost = pd.Series(links["cost_cny"].to_numpy(float), ids)
+    frame["feed_cny"] = cost.reindex(frame.index).fillna(0.0)
     years = links["phase"] if "phase" in links else pd.Series("", links.index)
     years = pd.Series(years.fillna("").astype(str).to_numpy(), ids)
     frame["feed_year"] = years.reindex(frame.index).fillna("")
@@ -236,7 +237,7 @@ def _backhaul_links(gpkg: Path) -> pd.DataFrame:
         return empty
     try:
         return pyogrio.read_dataframe(gpkg, layer="backhaul_links", read_geometry=False)
-    except Exception as exc:  # GDAL's errors for an unreadable layer: one line naming it
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise InputError(f"{gpkg}: cannot read the plan's layer backhaul_links ({exc}); give "
                          f"the --out folder of a run as it was written") from None
 
@@ -259,30 +260,19 @@ def site_status(region, coverage, costs, as_built: AsBuilt, planned_year: dict[i
     """One row per planned build or upgrade, per planned feed of its own and per as-built row,
     with its status and its planned and built backhaul (``feeds``: :func:`planned_feeds`)."""
     options = coverage.options
-    keys = {(str(options.at[o, "site_id"]), options.at[o, "technology"]): planned_year[o]
-            for o in planned_year}
+    option_of = {(str(options.at[o, "site_id"]), options.at[o, "technology"]): o
+                 for o in planned_year}
+    keys = {key: planned_year[o] for key, o in option_of.items()}
+    capex = {key: float(costs.capex_cny[o]) for key, o in option_of.items()}
     charged = _feed_keys(feeds, keys)
     keys.update({key: feeds.at[site_id, "feed_year"] for key, site_id in charged.items()
                  if key not in keys})
-    capex = {(str(options.at[o, "site_id"]), options.at[o, "technology"]): float(costs.capex_cny[o])
-             for o in planned_year}
+    feed_cny = {key: float(feeds.at[site_id, "feed_cny"]) for key, site_id in charged.items()}
     built = {(r.site_id, r.technology): r for r in as_built.sites.itertuples()}
     rank = _rank(years)
-    rows = []
-    for key in sorted(set(keys) | set(built)):
-        planned, done = keys.get(key), built.get(key)
-        planned_kind = feeds["backhaul"].get(key[0], "") if planned is not None else ""
-        built_kind = done.backhaul if done is not None else ""
-        rows.append({"site_id": key[0], "technology": key[1],
-                     "planned_year": planned if planned is not None else "",
-                     "built_year": done.year if done is not None else "",
-                     "planned_backhaul": planned_kind, "built_backhaul": built_kind,
-                     "planned_capex_cny": capex.get(key, 0.0),
-                     "planned_backhaul_cny": float(feeds.at[key[0], "feed_cny"]) if key in charged else 0.0,
-                     "actual_cost_cny": float(done.cost_cny) if done is not None else 0.0,
-                     "status": _status(planned, done.year if done is not None else None, year, rank),
-                     "due": planned is not None and rank(planned) <= rank(year),
-                     "backhaul_changed": _changed(planned_kind, built_kind)})
+    rows = [_site_row(key, keys.get(key), built.get(key), capex.get(key, 0.0),
+                      feed_cny.get(key, 0.0), feeds, year, rank)
+            for key in sorted(set(keys) | set(built))]
     frame = pd.DataFrame(rows, columns=list(SITE_COLUMNS))
     points = region.candidates.geometry.loc[frame["site_id"]].to_numpy()
     frame["admin_unit"] = _site_units(region, points, frame["site_id"])
@@ -292,9 +282,27 @@ def site_status(region, coverage, costs, as_built: AsBuilt, planned_year: dict[i
                             crs=region.crs)
 
 
+def _site_row(key, planned: str | None, done, capex_cny: float, feed_cny: float,
+              feeds: pd.DataFrame, year: str, rank) -> dict:
+    """The site table's row of ``key`` (site, technology): ``planned`` its planned year (None
+    when not planned), ``done`` its as-built row (None when not built)."""
+    planned_kind = feeds["backhaul"].get(key[0], "") if planned is not None else ""
+    built_kind = done.backhaul if done is not None else ""
+    return {"site_id": key[0], "technology": key[1],
+            "planned_year": planned if planned is not None else "",
+            "built_year": done.year if done is not None else "",
+            "planned_backhaul": planned_kind, "built_backhaul": built_kind,
+            "planned_capex_cny": capex_cny, "planned_backhaul_cny": feed_cny,
+            "actual_cost_cny": float(done.cost_cny) if done is not None else 0.0,
+            "status": _status(planned, done.year if done is not None else None, year, rank),
+            "due": planned is not None and rank(planned) <= rank(year),
+            "backhaul_changed": _changed(planned_kind, built_kind)}
+
+
 def _changed(planned_kind: str, built_kind: str) -> bool:
     """Whether a site was built with another kind of backhaul than planned (both known)."""
-    return planned_kind in BACKHAUL_KINDS and built_kind in BACKHAUL_KINDS and planned_kind != built_kind
+    known = planned_kind in BACKHAUL_KINDS and built_kind in BACKHAUL_KINDS
+    return known and planned_kind != built_kind
 
 
 def _status(planned: str | None, built: str | None, year: str, rank) -> str:
@@ -485,7 +493,7 @@ def _site_counts(sites: gpd.GeoDataFrame) -> pd.DataFrame:
         "sites_on_time": site & (status == "on_time"), "sites_late": site & (status == "late"),
         "sites_not_built": site & (status == "not_built"), "sites_early": site & (status == "early"),
         "sites_not_in_plan": site & (status == "not_in_plan"),
-        "sites_backhaul_changed": changed & ~sites.duplicated(["site_id", "backhaul_changed"]).to_numpy(bool),
+        "sites_backhaul_changed": changed & ~sites.duplicated(["site_id", "backhaul_changed"]),
         "feeds_due": ~site & due, "feeds_due_built": ~site & due & built,
         "planned_capex_cny": planned_capex, "planned_backhaul_cny": planned_backhaul,
         "planned_cost_cny": planned_capex + planned_backhaul, "spent_cny": sites["actual_cost_cny"]})

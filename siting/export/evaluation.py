@@ -206,10 +206,12 @@ def draw_evaluation_map(ax, evaluation) -> None:
 
 
 def _map_layers(e, lang: str) -> list:
-    """(legend label, points, scatter style) of each layer the map draws, empty ones left out."""
+    """(legend label, points, scatter style) of each layer the map draws, empty ones left out;
+    the sites are builds and upgrades, as the tables count them (not the rows of a feed alone)."""
     layers = []
+    sites = e.sites[e.sites["technology"] != ""]
     for status, colour in STATUS_COLOURS.items():
-        frame = e.sites[e.sites["status"] == status]
+        frame = sites[sites["status"] == status]
         layers.append((f"{value_text('site_status', status, lang)} ({len(frame)})", frame,
                        {"marker": "^", "s": 40, "c": colour, "edgecolors": "k",
                         "linewidths": 0.4, "zorder": 5}))
