@@ -317,14 +317,15 @@ def test_a_replan_keeps_the_backhaul_the_as_built_sites_were_built_with(tiny, tm
         kept_as == "in_place")
 
 
-@pytest.mark.parametrize("recorded, kept_as", [(None, "charged"), ("microwave", "in_place"),
-                                               ("光纤", "fiber")])
+@pytest.mark.parametrize("recorded, technology, kept_as", [
+    (None, "", "charged"), ("microwave", "", "in_place"), ("光纤", "", "fiber"),
+    ("microwave", "4G-1800", "in_place")])
 def test_a_replan_charges_no_feed_the_as_built_list_records_for_an_existing_site(
-        tmp_path, recorded, kept_as):
+        tmp_path, recorded, technology, kept_as):
     """E2, an existing site without fiber west of the ridge, is fed by the plan. Re-planned
-    from a list that records the feed built for it (a row with no technology), its backhaul is
-    in place (fiber on site when the feed is fiber) and charged nothing; without the record it
-    is charged its feed as before."""
+    from a list that records the feed built for it (a row with no technology, or the one it
+    has on air), its backhaul is in place (fiber on site when the feed is fiber) and charged
+    nothing; without the record it is charged its feed as before."""
     path = write_backhaul_region(tmp_path / "region", extra_sites=[
         candidate("E2", 1200, 700, kind="existing_4g", techs="4G")])
     scenario = siting.load_scenario(path)
@@ -335,7 +336,7 @@ def test_a_replan_charges_no_feed_the_as_built_list_records_for_an_existing_site
     assert planned_cny > 0 and feeds.backhaul[e2] != "in_place"
     rows = [("C1", "4G-1800", 2027, 1.0, "")]
     if recorded is not None:
-        rows.append(("E2", "", 2027, planned_cny, recorded))
+        rows.append(("E2", technology, 2027, planned_cny, recorded))
     listed = tmp_path / "built.csv"
     pd.DataFrame(rows, columns=["site_id", "technology", "year", "cost_cny", "backhaul"]).to_csv(
         listed, index=False)
@@ -355,8 +356,8 @@ def test_a_replan_charges_no_feed_the_as_built_list_records_for_an_existing_site
 
 @pytest.mark.parametrize("site, backhaul, expected", [
     ("C2", "fiber", "field 'technology': empty; give the technology built at site C2"),
-    ("E1", "", "field 'backhaul': empty; a row of existing site E1 without a technology records "
-               "a feed built for it"),
+    ("E1", "", ("field 'backhaul': empty; a row of existing site E1 without a technology "
+                "records a feed built for it")),
 ])
 def test_a_feed_row_needs_an_existing_site_and_a_backhaul(tiny, tmp_path, site, backhaul,
                                                           expected):

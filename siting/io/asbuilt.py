@@ -13,8 +13,8 @@ sites by the candidates' ``site_id``; one row per site and technology:
 - optionally ``backhaul`` (回传方式, 回传): how the site is fed, ``fiber`` (光纤), ``microwave``
   (微波) or ``satellite`` (卫星); empty when not known.
 
-A row of an existing site with no technology and a backhaul records a feed built for that
-site (its cost in ``cost_cny``): a *feed row*. A re-plan keeps that feed in place, as it keeps
+A row of an existing site with no technology (or one it has on air already) and a backhaul
+records a feed built for that site (its cost in ``cost_cny``): a *feed row*. A re-plan keeps that feed in place, as it keeps
 an as-built site's (:func:`with_as_built`).
 
 Every problem is reported at once, one line each, naming the file, the spreadsheet row (the
@@ -222,9 +222,12 @@ def _check_sites(sites, path, columns, problems, *, candidates, **_) -> None:
 
 
 def _check_technologies(sites, path, columns, problems, *, candidates, scenario, **_) -> None:
+    """Each technology is the scenario's, allowed at the site and not on air there already; a
+    row naming a technology an existing site has on air, with a backhaul, records a feed built
+    for the site: it becomes a feed row (technology "")."""
     names = {t.name: t.generation for t in scenario.technologies}
     index = candidates.index.astype(str)
-    for _, row in sites[(sites["technology"] != "") & sites["site_id"].isin(index)].iterrows():
+    for i, row in sites[(sites["technology"] != "") & sites["site_id"].isin(index)].iterrows():
         where = _where(path, [row.row], columns["technology"])
         if row.technology not in names:
             problems.add(f"{where}: '{row.technology}' is not one of the scenario's technologies "
@@ -237,9 +240,12 @@ def _check_technologies(sites, path, columns, problems, *, candidates, scenario,
             problems.add(f"{where}: site {row.site_id} does not allow {row.technology} (its "
                          f"technologies: {', '.join(allowed) or 'none'}); correct the technology "
                          f"or the site's technologies")
+        elif (on_air == "5G" or on_air == names[row.technology]) and row.backhaul:
+            sites.at[i, "technology"] = ""
         elif on_air == "5G" or on_air == names[row.technology]:
             problems.add(f"{where}: site {row.site_id} is an existing {on_air} site: "
-                         f"{row.technology} was on air already; list only what was built or upgraded")
+                         f"{row.technology} was on air already; list only what was built or "
+                         f"upgraded (a feed built for the site: give its backhaul)")
 
 
 def _check_years(sites, path, columns, problems, *, plan_years, **_) -> None:
