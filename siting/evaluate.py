@@ -10,7 +10,12 @@ reused), so the evaluation and the plan predict levels the same way. For the eva
   plan's every site) is ``on_time`` (built in its year), ``early``, ``late`` (built after its
   year) or ``not_built``; a planned site of a later year is ``later`` (not due) or, built
   already, ``early``; a site built but not in the plan (or with another technology) is
-  ``not_in_plan``. Budget: the planned capex of the sites due against the actual cost.
+  ``not_in_plan``. Budget: the planned cost of what is due (capex, plus the backhaul the plan
+  buys: each site's planned feed, in the year of the feed, :func:`planned_feeds`) against the
+  actual cost. A planned feed of an existing site that is not built or upgraded in the feed's
+  year is a row of its own (technology ""), built by the as-built list's feed row. Each row
+  shows the site's planned and built backhaul kind; ``backhaul_changed`` flags a site built
+  with another kind than planned.
 - people and villages covered by the planned network at Y against the as-built network (the
   sites on air before the plan and the as-built list through Y); every mandatory village the
   as-built network leaves uncovered, with the reason (:data:`REASONS`).
@@ -20,7 +25,8 @@ reused), so the evaluation and the plan predict levels the same way. For the eva
 - a score per county, 0-100: the weighted mean of the criteria of
   :data:`siting.config.SCORE_CRITERIA` (weights in the scenario's ``evaluation.score_weights``):
   ``sites_on_time`` = sites built on time or early / sites due (1 when none is due);
-  ``budget`` = min(1, planned capex / actual cost) (1 when nothing was spent);
+  ``budget`` = min(1, planned cost (capex and backhaul) / actual cost) (1 when nothing was
+  spent);
   ``people`` = people gained / people the plan gains by Y, and ``mandatory_villages`` the same
   for mandatory villages (each clipped to 0-1; 1 when the plan gains none);
   ``complaints`` = complaint points (old and new) covered / all complaint points (1 when none).
@@ -39,6 +45,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import scipy.sparse as sp
 
 from siting.compare import read_plan_folder
@@ -50,6 +57,7 @@ from siting.export.i18n import term
 from siting.export.style import BUILT_ACTIONS
 from siting.export.tables import admin_unit_of, demand_units, unit_order
 from siting.io import AsBuilt, RegionData, read_as_built, resolve_itu_maps, with_as_built
+from siting.io.asbuilt import BACKHAUL_KINDS
 from siting.io.layers import read_layer
 from siting.io.region import COMPLAINT_FIELDS
 from siting.labels import (ALL_UNITS, OUTSIDE_ADMIN_UNITS, REASON_BELOW_THRESHOLD, REASON_LATER,
@@ -124,7 +132,8 @@ def evaluate_plan(plan_dir: str | os.PathLike, built: str | os.PathLike, *,
     planned_year = _planned_years(plan.sites, coverage, costs)
     networks = _networks(coverage, costs, region, as_built, planned_year, year, years)
     units = demand_units(demand, region)
-    sites = site_status(region, coverage, costs, as_built, planned_year, year, years)
+    feeds = planned_feeds(plan_dir, plan.sites)
+    sites = site_status(region, coverage, costs, as_built, planned_year, year, years, feeds)
     complaint_rows = _complaint_rows(region, scenario, demand, coverage, networks, units,
                                      complaints, planned_year)
     uncovered = _uncovered(demand, coverage, networks, units, region)
@@ -197,32 +206,103 @@ def covered_by(cover: sp.csr_matrix, network: np.ndarray) -> np.ndarray:
     return np.asarray(cover[:, network].sum(axis=1)).ravel() > 0
 
 
+#: The columns of the site table, in order (before ``admin_unit`` and the geometry).
+SITE_COLUMNS = ("site_id", "technology", "planned_year", "built_year", "planned_backhaul",
+                "built_backhaul", "planned_capex_cny", "planned_backhaul_cny", "actual_cost_cny",
+                "status", "due", "backhaul_changed")
+
+
+def planned_feeds(plan_dir, plan_sites: gpd.GeoDataFrame) -> pd.DataFrame:
+    """The plan's backhaul per site (indexed by ``site_id``): ``backhaul``, the kind the plan
+    gives the site ("" without backhaul planning), and from its ``backhaul_links`` layer the
+    feed it buys: ``feed_cny`` (0 for none) and ``feed_year`` (the link's ``phase``, "" for a
+    single-period plan)."""
+    kinds = plan_sites["backhaul"] if "backhaul" in plan_sites else pd.Series("", plan_sites.index)
+    frame = pd.DataFrame({"backhaul": kinds.fillna("").astype(str).to_numpy()},
+                         index=plan_sites["site_id"].astype(str).to_numpy())
+    links = _backhaul_links(Path(plan_dir) / "sites.gpkg")
+    ids = links["from_id"].astype(str).to_numpy()
+    cost = pd.Series(links["cost_cny"].to_numpy(float), ids)
+    frame["feed_cny"] = cost.reindex(frame.index).fillna(0.0)
+    years = links["phase"] if "phase" in links else pd.Series("", links.index)
+    years = pd.Series(years.fillna("").astype(str).to_numpy(), ids)
+    frame["feed_year"] = years.reindex(frame.index).fillna("")
+    return frame
+
+
+def _backhaul_links(gpkg: Path) -> pd.DataFrame:
+    """The plan's ``backhaul_links`` layer (attributes only), empty for a plan without."""
+    empty = pd.DataFrame({"from_id": [], "cost_cny": [], "phase": []})
+    if "backhaul_links" not in pyogrio.list_layers(gpkg)[:, 0]:
+        return empty
+    try:
+        return pyogrio.read_dataframe(gpkg, layer="backhaul_links", read_geometry=False)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise InputError(f"{gpkg}: cannot read the plan's layer backhaul_links ({exc}); give "
+                         f"the --out folder of a run as it was written") from None
+
+
+def _feed_keys(feeds: pd.DataFrame, keys: dict) -> dict[tuple[str, str], str]:
+    """The row key each planned feed is charged to: the site's first planned build or upgrade
+    of the feed's year, else a row of its own (the site, technology "")."""
+    by_site: dict[str, list] = {}
+    for key, year in sorted(keys.items()):
+        by_site.setdefault(key[0], []).append((key, year))
+    charged = {}
+    for site_id, feed in feeds[feeds["feed_cny"] > 0].iterrows():
+        same_year = [key for key, year in by_site.get(site_id, []) if year == feed["feed_year"]]
+        charged[same_year[0] if same_year else (site_id, "")] = site_id
+    return charged
+
+
 def site_status(region, coverage, costs, as_built: AsBuilt, planned_year: dict[int, str],
-                year: str, years: tuple[str, ...]) -> gpd.GeoDataFrame:
-    """One row per planned build or upgrade and per as-built row, with its status."""
+                year: str, years: tuple[str, ...], feeds: pd.DataFrame) -> gpd.GeoDataFrame:
+    """One row per planned build or upgrade, per planned feed of its own and per as-built row,
+    with its status and its planned and built backhaul (``feeds``: :func:`planned_feeds`)."""
     options = coverage.options
-    keys = {(str(options.at[o, "site_id"]), options.at[o, "technology"]): o for o in planned_year}
+    option_of = {(str(options.at[o, "site_id"]), options.at[o, "technology"]): o
+                 for o in planned_year}
+    keys = {key: planned_year[o] for key, o in option_of.items()}
+    capex = {key: float(costs.capex_cny[o]) for key, o in option_of.items()}
+    charged = _feed_keys(feeds, keys)
+    keys.update({key: feeds.at[site_id, "feed_year"] for key, site_id in charged.items()
+                 if key not in keys})
+    feed_cny = {key: float(feeds.at[site_id, "feed_cny"]) for key, site_id in charged.items()}
     built = {(r.site_id, r.technology): r for r in as_built.sites.itertuples()}
     rank = _rank(years)
-    rows = []
-    for key in sorted(set(keys) | set(built)):
-        option, done = keys.get(key), built.get(key)
-        planned = planned_year.get(option) if option is not None else None
-        rows.append({"site_id": key[0], "technology": key[1],
-                     "planned_year": planned if planned is not None else "",
-                     "built_year": done.year if done is not None else "",
-                     "planned_capex_cny": float(costs.capex_cny[option]) if option is not None else 0.0,
-                     "actual_cost_cny": float(done.cost_cny) if done is not None else 0.0,
-                     "status": _status(planned, done.year if done is not None else None, year, rank),
-                     "due": planned is not None and rank(planned) <= rank(year)})
-    frame = pd.DataFrame(rows, columns=["site_id", "technology", "planned_year", "built_year",
-                                        "planned_capex_cny", "actual_cost_cny", "status", "due"])
+    rows = [_site_row(key, keys.get(key), built.get(key), capex.get(key, 0.0),
+                      feed_cny.get(key, 0.0), feeds, year, rank)
+            for key in sorted(set(keys) | set(built))]
+    frame = pd.DataFrame(rows, columns=list(SITE_COLUMNS))
     points = region.candidates.geometry.loc[frame["site_id"]].to_numpy()
     frame["admin_unit"] = _site_units(region, points, frame["site_id"])
     frame["order"] = frame["status"].map(SITE_STATUSES.index)
     frame = frame.sort_values(["order", "site_id", "technology"]).drop(columns="order")
     return gpd.GeoDataFrame(frame.reset_index(drop=True), geometry=list(points[frame.index]),
                             crs=region.crs)
+
+
+def _site_row(key, planned: str | None, done, capex_cny: float, feed_cny: float,
+              feeds: pd.DataFrame, year: str, rank) -> dict:
+    """The site table's row of ``key`` (site, technology): ``planned`` its planned year (None
+    when not planned), ``done`` its as-built row (None when not built)."""
+    planned_kind = feeds["backhaul"].get(key[0], "") if planned is not None else ""
+    built_kind = done.backhaul if done is not None else ""
+    return {"site_id": key[0], "technology": key[1],
+            "planned_year": planned if planned is not None else "",
+            "built_year": done.year if done is not None else "",
+            "planned_backhaul": planned_kind, "built_backhaul": built_kind,
+            "planned_capex_cny": capex_cny, "planned_backhaul_cny": feed_cny,
+            "actual_cost_cny": float(done.cost_cny) if done is not None else 0.0,
+            "status": _status(planned, done.year if done is not None else None, year, rank),
+            "due": planned is not None and rank(planned) <= rank(year),
+            "backhaul_changed": _changed(planned_kind, built_kind)}
+
+
+def _changed(planned_kind: str, built_kind: str) -> bool:
+    """Whether a site was built with another kind of backhaul than planned (both known)."""
+    known = planned_kind in BACKHAUL_KINDS and built_kind in BACKHAUL_KINDS
+    return known and planned_kind != built_kind
 
 
 def _status(planned: str | None, built: str | None, year: str, rank) -> str:
@@ -347,7 +427,9 @@ def _nearest_covering(cover: sp.csr_matrix, unbuilt: np.ndarray, frame: pd.DataF
 
 #: Count columns of the county table, summed for the whole region.
 COUNT_COLUMNS = ("sites_due", "sites_due_built", "sites_on_time", "sites_late", "sites_not_built", "sites_early",
-                 "sites_not_in_plan", "planned_capex_cny", "spent_cny", "people", "people_before",
+                 "sites_not_in_plan", "sites_backhaul_changed", "feeds_due", "feeds_due_built",
+                 "planned_capex_cny", "planned_backhaul_cny", "planned_cost_cny", "spent_cny",
+                 "people", "people_before",
                  "people_planned", "people_achieved", "villages", "villages_planned",
                  "villages_achieved", "mandatory_villages", "mandatory_villages_before",
                  "mandatory_villages_planned", "mandatory_villages_achieved",
@@ -376,15 +458,7 @@ def county_table(demand: Demand, coverage, networks: _Networks, units, sites, co
             "mandatory_villages_achieved": mandatory & covered["built"],
             "mandatory_villages_uncovered": mandatory & ~covered["built"]}
     demand_part = pd.DataFrame(rows)[counted].groupby("admin_unit").sum()
-    status = sites["status"]
-    site_part = pd.DataFrame({
-        "admin_unit": sites["admin_unit"], "sites_due": sites["due"],
-        "sites_due_built": sites["due"] & (sites["built_year"] != ""),
-        "sites_on_time": status == "on_time", "sites_late": status == "late",
-        "sites_not_built": status == "not_built", "sites_early": status == "early",
-        "sites_not_in_plan": status == "not_in_plan",
-        "planned_capex_cny": np.where(sites["due"], sites["planned_capex_cny"], 0.0),
-        "spent_cny": sites["actual_cost_cny"]}).groupby("admin_unit").sum()
+    site_part = _site_counts(sites).groupby("admin_unit").sum()
     c = complaints["status"]
     complaint_part = pd.DataFrame({
         "admin_unit": complaints["admin_unit"], "complaints": np.ones(len(c), np.int64),
@@ -398,9 +472,31 @@ def county_table(demand: Demand, coverage, networks: _Networks, units, sites, co
     table.loc[ALL_UNITS] = table.sum()
     table = table[list(COUNT_COLUMNS)]
     for column in COUNT_COLUMNS:
-        if not column.startswith(("people", "planned_capex", "spent")):
+        if not column.startswith(("people", "planned_", "spent")):
             table[column] = table[column].astype(np.int64)
     return with_scores(table.rename_axis("admin_unit").reset_index(), weights)
+
+
+def _site_counts(sites: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Per site row, its counts of :data:`COUNT_COLUMNS` (summed per county by the caller):
+    builds and upgrades count as sites, rows of a feed alone (technology "") as feeds; a site
+    built with another backhaul than planned counts once."""
+    status, due = sites["status"], sites["due"].to_numpy(bool)
+    site = (sites["technology"] != "").to_numpy(bool)
+    built = (sites["built_year"] != "").to_numpy(bool)
+    changed = sites["backhaul_changed"].to_numpy(bool)
+    planned_capex = np.where(due, sites["planned_capex_cny"], 0.0)
+    planned_backhaul = np.where(due, sites["planned_backhaul_cny"], 0.0)
+    return pd.DataFrame({
+        "admin_unit": sites["admin_unit"], "sites_due": site & due,
+        "sites_due_built": site & due & built,
+        "sites_on_time": site & (status == "on_time"), "sites_late": site & (status == "late"),
+        "sites_not_built": site & (status == "not_built"), "sites_early": site & (status == "early"),
+        "sites_not_in_plan": site & (status == "not_in_plan"),
+        "sites_backhaul_changed": changed & ~sites.duplicated(["site_id", "backhaul_changed"]),
+        "feeds_due": ~site & due, "feeds_due_built": ~site & due & built,
+        "planned_capex_cny": planned_capex, "planned_backhaul_cny": planned_backhaul,
+        "planned_cost_cny": planned_capex + planned_backhaul, "spent_cny": sites["actual_cost_cny"]})
 
 
 def _share(part, whole) -> np.ndarray:
@@ -415,7 +511,7 @@ def with_scores(table: pd.DataFrame, weights: dict) -> pd.DataFrame:
     t = table.copy()
     criteria = {
         "sites_on_time": _share(t["sites_on_time"], t["sites_due"]),
-        "budget": _share(t["planned_capex_cny"], t["spent_cny"]),
+        "budget": _share(t["planned_cost_cny"], t["spent_cny"]),
         "people": _share(t["people_achieved"] - t["people_before"],
                          t["people_planned"] - t["people_before"]),
         "mandatory_villages": _share(t["mandatory_villages_achieved"] - t["mandatory_villages_before"],
@@ -442,7 +538,10 @@ def _overall(counties: pd.DataFrame) -> pd.DataFrame:
     pairs = [("sites_due", "sites_due", "sites_due_built"), ("sites_on_time", None, "sites_on_time"),
              ("sites_late", None, "sites_late"), ("sites_not_built", None, "sites_not_built"),
              ("sites_not_in_plan", None, "sites_not_in_plan"),
-             ("capex_cny", "planned_capex_cny", "spent_cny"),
+             ("sites_backhaul_changed", None, "sites_backhaul_changed"),
+             ("feeds_due", "feeds_due", "feeds_due_built"),
+             ("backhaul_cny", "planned_backhaul_cny", None),
+             ("cost_cny", "planned_cost_cny", "spent_cny"),
              ("people_covered", "people_planned", "people_achieved"),
              ("villages_covered", "villages_planned", "villages_achieved"),
              ("mandatory_villages_covered", "mandatory_villages_planned", "mandatory_villages_achieved"),

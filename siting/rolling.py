@@ -4,7 +4,9 @@ A three-year plan is built a year at a time, never exactly as planned. Next year
 from the as-built list (:mod:`siting.io.asbuilt`):
 
 - every as-built site is on air, kept at no cost, and may be upgraded like an existing site
-  (:func:`siting.io.with_as_built`; :func:`siting.plan.option_costs` reads it);
+  (:func:`siting.io.with_as_built`; :func:`siting.plan.option_costs` reads it); a feed the
+  list records for an existing site (a row without a technology) is in place, and its cost
+  spent, like an as-built site's;
 - a phased plan keeps the years after the last year built (``year``, or the list's last
   year), each with its own budget and quota; the whole plan's budget and quota become what is
   left of them after what the list built and spent, counted as the plan counts a cost: the
@@ -76,16 +78,16 @@ def _through_year(as_built: AsBuilt, years: tuple[str, ...], year: str | None) -
 
 
 def _counts(as_built: AsBuilt, region: RegionData) -> tuple[int, int]:
-    """New sites built and existing sites upgraded by the list."""
-    sites = as_built.sites["site_id"].unique()
+    """New sites built and existing sites upgraded by the list (its feed rows neither)."""
+    sites = as_built.builds["site_id"].unique()
     existing = is_existing(region.candidates.loc[list(sites)]) if len(sites) else []
     return int(len(sites) - sum(existing)), int(sum(existing))
 
 
 def _opex_cny_per_year(as_built: AsBuilt, region: RegionData, scenario: Scenario) -> float:
     """The yearly opex the list adds, as :func:`siting.plan.option_costs` counts it: each
-    technology's opex, plus the site's own for a new site (once per site)."""
-    rows = as_built.sites
+    technology's opex, plus the site's own for a new site (once per site); a feed row adds none."""
+    rows = as_built.builds
     technology = sum(scenario.technology(name).opex_cny_per_year for name in rows["technology"])
     sites = region.candidates.loc[list(rows["site_id"].unique())]
     new = ~is_existing(sites)
@@ -127,7 +129,8 @@ def schedule_rows(replan: Replan, planned_phases: list[dict]) -> list[dict]:
             row.update(status="planned", sites=p["new_sites"] + p["upgrades"], cost_cny=p["cost_cny"])
         else:
             done = built[built["year"] == phase.label]
-            row.update(status="built", sites=int(done["site_id"].nunique()),
+            sites = done.loc[done["technology"] != "", "site_id"]
+            row.update(status="built", sites=int(sites.nunique()),
                        cost_cny=float(done["cost_cny"].sum()))
         rows.append(row)
     return rows
@@ -137,7 +140,7 @@ def replan_facts(replan: Replan, planned_phases: list[dict]) -> dict:
     """The ``as_built`` block of summary.json."""
     remaining = replan.remaining
     return {"source": replan.as_built.source, "through_year": replan.through_year,
-            "sites": int(replan.as_built.sites["site_id"].nunique()), "new_sites": replan.new_sites,
+            "sites": int(replan.as_built.builds["site_id"].nunique()), "new_sites": replan.new_sites,
             "upgrades": replan.upgrades, "spent_cny": replan.spent_cny,
             "charged_cny": replan.charged_cny,
             "budget_left_cny": remaining.total_budget_cny,

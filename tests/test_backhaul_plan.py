@@ -30,9 +30,10 @@ runner = CliRunner()
 DEMO_BACKHAUL = Path(__file__).resolve().parents[1] / "data" / "demo" / "scenario_backhaul.yaml"
 
 
-def _sites():
-    """An existing site with fiber in the west, new candidates east of a ridge (col 100)."""
-    sites = [candidate("E1", 500, 1800, kind="existing_4g", techs="4G"),
+def _sites(extra=()):
+    """An existing site with fiber in the west, new candidates east of a ridge (col 100)
+    (and the ``extra`` ones)."""
+    sites = [*extra, candidate("E1", 500, 1800, kind="existing_4g", techs="4G"),
              candidate("C1", 2000, 1500), candidate("C2", 4000, 1500, capex=40000),
              candidate("C3", 5500, 2500, capex=30000),
              candidate("C4", 3100, 200, height=150, capex=20000)]
@@ -41,12 +42,13 @@ def _sites():
     return sites
 
 
-def write_backhaul_region(folder: Path, *, fiber_nodes=True, roads=True, **scenario) -> Path:
+def write_backhaul_region(folder: Path, *, fiber_nodes=True, roads=True, extra_sites=(),
+                          **scenario) -> Path:
     """The tiny ridge region with fiber at E1 (and a node and a road in the south)."""
     villages = [village("V1", 1500, 1800), village("V2", 4500, 1800), village("V3", 5200, 3000)]
     scenario.setdefault("backhaul", {"enabled": True, "max_microwave_hops": 2})
-    path = write_region(folder, ridge_dem(rows=120, cols=200, ridge_col=100), villages, _sites(),
-                        **scenario)
+    path = write_region(folder, ridge_dem(rows=120, cols=200, ridge_col=100), villages,
+                        _sites(extra_sites), **scenario)
     gpkg = folder / "region.gpkg"
     if fiber_nodes:
         gpd.GeoDataFrame({"node_id": ["N1"]}, geometry=[Point(*xy(300, 3000))],
@@ -362,6 +364,134 @@ def test_a_replan_keeps_the_backhaul_the_as_built_sites_were_built_with(tiny, tm
             "or charged again): 1.")
     assert (said in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")) == (
         kept_as == "in_place")
+
+
+@pytest.mark.parametrize("recorded, technology, kept_as", [
+    (None, "", "charged"), ("microwave", "", "in_place"), ("光纤", "", "fiber"),
+    ("microwave", "4G-1800", "in_place")])
+def test_a_replan_charges_no_feed_the_as_built_list_records_for_an_existing_site(
+        tmp_path, recorded, technology, kept_as):
+    """E2, an existing site without fiber west of the ridge, is fed by the plan. Re-planned
+    from a list that records the feed built for it (a row with no technology, or the one it
+    has on air), its backhaul is in place (fiber on site when the feed is fiber) and charged
+    nothing; without the record it is charged its feed as before."""
+    path = write_backhaul_region(tmp_path / "region", extra_sites=[
+        candidate("E2", 1200, 700, kind="existing_4g", techs="4G")])
+    scenario = siting.load_scenario(path)
+    run = compute(scenario)
+    feeds = run.plan.backhaul.feeds
+    e2 = list(run.region.candidates.index).index("E2")
+    planned_cny = float(feeds.backhaul_cost_cny[e2])
+    assert planned_cny > 0 and feeds.backhaul[e2] != "in_place"
+    rows = [("C1", "4G-1800", 2027, 1.0, "")]
+    if recorded is not None:
+        rows.append(("E2", technology, 2027, planned_cny, recorded))
+    listed = tmp_path / "built.csv"
+    pd.DataFrame(rows, columns=["site_id", "technology", "year", "cost_cny", "backhaul"]).to_csv(
+        listed, index=False)
+    replan = compute(scenario, as_built=listed)
+    summary = write_outputs(replan, tmp_path / "out")
+    links = check_plan(replan, summary, tmp_path / "out")
+    sites = gpd.read_file(tmp_path / "out" / "sites.gpkg", layer="selected_sites").set_index("site_id")
+    if kept_as == "charged":
+        assert sites.loc["E2", "backhaul_cost_cny"] > 0 and "E2" in set(links["from_id"])
+    else:
+        assert (sites.loc["E2", "backhaul"], sites.loc["E2", "backhaul_cost_cny"]) == (kept_as, 0.0)
+        assert "E2" not in set(links["from_id"])
+    assert summary["backhaul"]["backhaul_cost_cny"] == pytest.approx(links["cost_cny"].sum())
+    assert summary["as_built"]["spent_cny"] == pytest.approx(sum(r[3] for r in rows))
+    assert (summary["as_built"]["sites"], summary["as_built"]["upgrades"]) == (1, 0)
+
+
+@pytest.mark.parametrize("site, backhaul, expected", [
+    ("C2", "fiber", "field 'technology': empty; give the technology built at site C2"),
+    ("E1", "", ("field 'backhaul': empty; a row of existing site E1 without a technology "
+                "records a feed built for it")),
+])
+def test_a_feed_row_needs_an_existing_site_and_a_backhaul(tiny, tmp_path, site, backhaul,
+                                                          expected):
+    run, _, _ = tiny
+    listed = tmp_path / "built.csv"
+    pd.DataFrame([(site, "", 2027, 1.0, backhaul)],
+                 columns=["site_id", "technology", "year", "cost_cny", "backhaul"]).to_csv(
+        listed, index=False)
+    result = runner.invoke(app, ["run", str(run.scenario.path), "--built", str(listed),
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert f"siting: error: {listed}: row 2, {expected}" in result.output
+    assert result.output.count("siting: error:") == 1
+
+
+@pytest.fixture(scope="module")
+def phased_with_feed(tmp_path_factory):
+    """A two-year plan with backhaul in which existing E2 (no fiber) is fed too."""
+    folder = tmp_path_factory.mktemp("phased_feed")
+    path = write_backhaul_region(folder / "region", extra_sites=[
+        candidate("E2", 1200, 700, kind="existing_4g", techs="4G")], objective={
+        "type": "max_coverage", "phases": [{"year": 2027, "budget_cny": 1.5e6},
+                                           {"year": 2028, "budget_cny": 1.5e6}]})
+    scenario = siting.load_scenario(path)
+    write_outputs(compute(scenario), folder / "out")
+    return scenario, folder / "out"
+
+
+def built_as_planned(path: Path, out: Path, year: str) -> tuple[Path, pd.DataFrame]:
+    """An as-built list that builds exactly the plan's year: every build or upgrade at its
+    capex plus its feed of that year, every feed of an existing site alone (a feed row), each
+    with its planned backhaul; with the plan's links of the year."""
+    sites = gpd.read_file(out / "sites.gpkg", layer="selected_sites").set_index("site_id")
+    links = gpd.read_file(out / "sites.gpkg", layer="backhaul_links")
+    links = links[links["phase"] == year].set_index("from_id")
+    feed = links["cost_cny"].reindex(sites.index).fillna(0.0)
+    due = sites["phase"] == year
+    rows = [(s, sites.at[s, "technology"].split("+")[-1], year, sites.at[s, "capex_cny"] + feed[s],
+             sites.at[s, "backhaul"]) for s in sites.index[due]]
+    rows += [(s, "", year, feed[s], sites.at[s, "backhaul"]) for s in links.index if not due[s]]
+    pd.DataFrame(rows, columns=["site_id", "technology", "year", "cost_cny", "backhaul"]).to_csv(
+        path, index=False)
+    return path, links
+
+
+def test_an_evaluation_of_a_year_built_exactly_to_plan_counts_its_backhaul(phased_with_feed,
+                                                                           tmp_path):
+    """Built exactly as planned (sites and feeds, at planned cost), the planned cost (capex and
+    backhaul, the existing E2's feed included) equals what was spent: budget 1.0, no flag.
+    Built with another backhaul than planned, the site is flagged in the tables and the report."""
+    from siting.evaluate import evaluate_plan
+    from siting.export.evaluation import build_evaluation_report
+    from siting.export.report import render_markdown
+    scenario, out = phased_with_feed
+    listed, links = built_as_planned(tmp_path / "built.csv", out, "2027")
+    assert "E2" in links.index and links["cost_cny"].sum() > 0
+    built = pd.read_csv(listed)
+    assert (built["technology"].isna()).sum() >= 1  # E2's feed row
+    evaluation = evaluate_plan(out, listed, year="2027", scenario=scenario)
+    total = evaluation.counties.set_index("admin_unit").iloc[-1]
+    assert total.criterion_budget == 1.0
+    sites = gpd.read_file(out / "sites.gpkg", layer="selected_sites")
+    capex = sites.loc[sites["phase"] == "2027", "capex_cny"].sum()
+    assert total.planned_backhaul_cny == pytest.approx(links["cost_cny"].sum())
+    assert total.planned_cost_cny == pytest.approx(capex + links["cost_cny"].sum())
+    assert total.spent_cny == pytest.approx(built["cost_cny"].sum())
+    assert total.planned_cost_cny == pytest.approx(total.spent_cny)
+    assert total.sites_backhaul_changed == 0 and total.feeds_due == total.feeds_due_built >= 1
+    assert set(evaluation.sites["status"]) <= {"on_time", "later"}
+    report = render_markdown(build_evaluation_report(evaluation, figure=False))
+    assert "another backhaul than planned:" not in report
+    changed = built["site_id"].iloc[0]
+    planned_kind = built["backhaul"].iloc[0]
+    other = "satellite" if planned_kind != "satellite" else "fiber"
+    built.loc[0, "backhaul"] = other
+    built.to_csv(listed, index=False)
+    evaluation = evaluate_plan(out, listed, year="2027", scenario=scenario)
+    total = evaluation.counties.set_index("admin_unit").iloc[-1]
+    assert total.sites_backhaul_changed == 1
+    row = evaluation.sites[evaluation.sites["backhaul_changed"]]
+    assert row[["site_id", "planned_backhaul", "built_backhaul"]].values.tolist() == [
+        [changed, planned_kind, other]]
+    report = render_markdown(build_evaluation_report(evaluation, figure=False))
+    assert (f"Built with another backhaul than planned: {changed} (planned {planned_kind}, "
+            f"built {other})." in report)
 
 
 def test_an_unknown_backhaul_in_the_as_built_list_is_one_line(tiny, tmp_path):

@@ -50,7 +50,8 @@ COMPLAINT_COLOURS = {"resolved": "#1a9641", "still_uncovered": "#000000",
                      "new_covered": "#2c7bb6", "new_uncovered": "#d7191c"}
 #: Columns of the county table shown in the report, in order.
 COUNTY_COLUMNS = ("admin_unit", "sites_due", "sites_on_time", "sites_late", "sites_not_built",
-                  "sites_not_in_plan", "planned_capex_cny", "spent_cny", "people_planned",
+                  "sites_not_in_plan", "sites_backhaul_changed", "planned_cost_cny", "spent_cny",
+                  "people_planned",
                   "people_achieved", "mandatory_villages_planned", "mandatory_villages_achieved",
                   "mandatory_villages_uncovered", "complaints_resolved",
                   "complaints_still_uncovered", "complaints_new", "score")
@@ -68,7 +69,8 @@ def build_evaluation_report(evaluation, *, figure: bool = True) -> Report:
         sections.append(Section(term("section.figures", lang),
                                 [Figure("evaluation.png", term("evaluation.figure", lang))]))
     sections += [
-        Section(term("evaluation.section.sites", lang), [_sites_table(e.sites, lang)]),
+        Section(term("evaluation.section.sites", lang),
+                [*_backhaul_changed_line(e.sites, lang), _sites_table(e.sites, lang)]),
         Section(term("evaluation.section.uncovered", lang), [_uncovered_table(e.uncovered, lang)]),
         Section(term("evaluation.section.complaints", lang), [_complaints_table(e.complaints, lang)]),
         Section(term("evaluation.section.score_rule", lang), [_score_rule_table(e.score_rule, lang)]),
@@ -110,11 +112,29 @@ def _county_table(counties: pd.DataFrame, lang: str) -> Table:
 def _sites_table(sites, lang: str) -> Table:
     shown = sites[sites["status"] != "later"]
     columns = ["site_id", "admin_unit", "technology", "planned_year", "built_year",
-               "planned_capex_cny", "actual_cost_cny", "status"]
-    rows = [[r.site_id, value_text("admin", r.admin_unit, lang), r.technology, r.planned_year,
-             r.built_year, r.planned_capex_cny, r.actual_cost_cny,
+               "planned_backhaul", "built_backhaul", "planned_capex_cny", "planned_backhaul_cny",
+               "actual_cost_cny", "status"]
+    rows = [[r.site_id, value_text("admin", r.admin_unit, lang),
+             r.technology or term("evaluation.feed_only", lang), r.planned_year, r.built_year,
+             _backhaul(r.planned_backhaul, lang), _backhaul(r.built_backhaul, lang),
+             r.planned_capex_cny, r.planned_backhaul_cny, r.actual_cost_cny,
              value_text("site_status", r.status, lang)] for r in shown.itertuples()]
     return Table(_headers(columns, lang), rows)
+
+
+def _backhaul(kind: str, lang: str) -> str:
+    return value_text("backhaul", kind, lang) if kind else ""
+
+
+def _backhaul_changed_line(sites, lang: str) -> list[str]:
+    """The sentence naming each site built with another backhaul than planned (none: no line)."""
+    changed = sites[sites["backhaul_changed"]].drop_duplicates("site_id")
+    if changed.empty:
+        return []
+    named = [term("evaluation.backhaul_changed_site", lang, site=r.site_id,
+                  planned=_backhaul(r.planned_backhaul, lang), built=_backhaul(r.built_backhaul, lang))
+             for r in changed.itertuples()]
+    return [term("evaluation.backhaul_changed", lang, sites=", ".join(named))]
 
 
 def _uncovered_table(uncovered, lang: str) -> Table:
@@ -186,10 +206,12 @@ def draw_evaluation_map(ax, evaluation) -> None:
 
 
 def _map_layers(e, lang: str) -> list:
-    """(legend label, points, scatter style) of each layer the map draws, empty ones left out."""
+    """(legend label, points, scatter style) of each layer the map draws, empty ones left out;
+    the sites are builds and upgrades, as the tables count them (not the rows of a feed alone)."""
     layers = []
+    sites = e.sites[e.sites["technology"] != ""]
     for status, colour in STATUS_COLOURS.items():
-        frame = e.sites[e.sites["status"] == status]
+        frame = sites[sites["status"] == status]
         layers.append((f"{value_text('site_status', status, lang)} ({len(frame)})", frame,
                        {"marker": "^", "s": 40, "c": colour, "edgecolors": "k",
                         "linewidths": 0.4, "zorder": 5}))

@@ -13,6 +13,10 @@ sites by the candidates' ``site_id``; one row per site and technology:
 - optionally ``backhaul`` (回传方式, 回传): how the site is fed, ``fiber`` (光纤), ``microwave``
   (微波) or ``satellite`` (卫星); empty when not known.
 
+A row of an existing site with no technology (or one it has on air already) and a backhaul
+records a feed built for that site (its cost in ``cost_cny``): a *feed row*. A re-plan keeps that feed in place, as it keeps
+an as-built site's (:func:`with_as_built`).
+
 Every problem is reported at once, one line each, naming the file, the spreadsheet row (the
 header is row 1) and the field. :func:`with_as_built` marks the built technologies as on air
 in the candidate table (:data:`BUILT_COLUMN`), which is how the planner and the outputs treat
@@ -37,7 +41,7 @@ from siting.config import Scenario
 from siting.errors import InputError
 from siting.io.layers import generations_of
 from siting.io.problems import Problems, first_line, require_file
-from siting.io.region import EXISTING_KINDS, has_fiber
+from siting.io.region import EXISTING_KINDS, backhaul_in_place, has_fiber
 from siting.io.tables import is_table, read_table
 
 #: The candidate column holding the technologies an as-built site has on air ("4G-1800+5G-3500").
@@ -64,7 +68,8 @@ class AsBuilt:
 
     ``sites``: one row per built (site, technology): ``site_id``, ``technology``, ``year``
     (text, as the plan's years are labelled), ``cost_cny``, ``backhaul`` (a key of
-    :data:`BACKHAUL_KINDS`, "" when not known) and ``row`` (its spreadsheet row).
+    :data:`BACKHAUL_KINDS`, "" when not known) and ``row`` (its spreadsheet row); a feed row
+    (a feed built for an existing site) has ``technology`` "".
     """
     source: str
     sites: pd.DataFrame
@@ -75,6 +80,16 @@ class AsBuilt:
         rank = _year_rank(years)
         keep = self.sites["year"].map(rank) <= rank(year)
         return AsBuilt(self.source, self.sites[keep.to_numpy(bool)].reset_index(drop=True))
+
+    @property
+    def builds(self) -> pd.DataFrame:
+        """The rows that built or upgraded a site (all but the feed rows)."""
+        return self.sites[self.sites["technology"] != ""]
+
+    @property
+    def feeds(self) -> pd.DataFrame:
+        """The feed rows: a feed built for an existing site, no technology."""
+        return self.sites[self.sites["technology"] == ""]
 
     @property
     def last_year(self) -> str | None:
@@ -114,7 +129,7 @@ def read_as_built(path: str | Path, candidates: pd.DataFrame, scenario: Scenario
                      else pd.Series([""] * len(frame), dtype=object)),
         "row": np.arange(len(frame)) + FIRST_ROW})
     for check in (_check_blank, _check_sites, _check_technologies, _check_years, _check_costs,
-                  _check_backhaul, _check_duplicates):
+                  _check_feeds, _check_backhaul, _check_duplicates):
         check(sites, path, columns, problems, candidates=candidates, scenario=scenario,
               plan_years=plan_years)
     problems.raise_if_any()
@@ -173,11 +188,29 @@ def _where(path: Path, rows, field: str) -> str:
 
 
 def _check_blank(sites, path, columns, problems, **_) -> None:
-    for field in ("site_id", "technology", "year"):
+    for field in ("site_id", "year"):
         blank = sites[field] == ""
         if blank.any():
             problems.add(f"{_where(path, sites['row'][blank], columns[field])}: empty; fill it in "
                          f"or delete the row")
+
+
+def _check_feeds(sites, path, columns, problems, *, candidates, **_) -> None:
+    """A row without a technology records a feed built for an existing site: the site must be
+    an existing one and the row must name the backhaul."""
+    kind_of = dict(zip(candidates.index.astype(str), candidates["kind"].astype(str)))
+    known = sites["site_id"].isin(list(kind_of))
+    existing = sites["site_id"].map(kind_of).isin(list(EXISTING_KINDS))
+    feeds = (sites["technology"] == "") & known
+    for _, row in sites[feeds & ~existing].iterrows():
+        problems.add(f"{_where(path, [row.row], columns['technology'])}: empty; give the "
+                     f"technology built at site {row.site_id} (only an existing site's row may "
+                     f"leave it empty, to record a feed built for it)")
+    for _, row in sites[feeds & existing & (sites["backhaul"] == "")].iterrows():
+        field = columns["backhaul"] or "backhaul"
+        problems.add(f"{_where(path, [row.row], field)}: empty; a row of existing site "
+                     f"{row.site_id} without a technology records a feed built for it: give the "
+                     f"backhaul (fiber, microwave or satellite), or the technology built")
 
 
 def _check_sites(sites, path, columns, problems, *, candidates, **_) -> None:
@@ -189,9 +222,12 @@ def _check_sites(sites, path, columns, problems, *, candidates, **_) -> None:
 
 
 def _check_technologies(sites, path, columns, problems, *, candidates, scenario, **_) -> None:
+    """Each technology is the scenario's, allowed at the site and not on air there already; a
+    row naming a technology an existing site has on air, with a backhaul, records a feed built
+    for the site: it becomes a feed row (technology "")."""
     names = {t.name: t.generation for t in scenario.technologies}
     index = candidates.index.astype(str)
-    for _, row in sites[(sites["technology"] != "") & sites["site_id"].isin(index)].iterrows():
+    for i, row in sites[(sites["technology"] != "") & sites["site_id"].isin(index)].iterrows():
         where = _where(path, [row.row], columns["technology"])
         if row.technology not in names:
             problems.add(f"{where}: '{row.technology}' is not one of the scenario's technologies "
@@ -204,9 +240,12 @@ def _check_technologies(sites, path, columns, problems, *, candidates, scenario,
             problems.add(f"{where}: site {row.site_id} does not allow {row.technology} (its "
                          f"technologies: {', '.join(allowed) or 'none'}); correct the technology "
                          f"or the site's technologies")
+        elif (on_air == "5G" or on_air == names[row.technology]) and row.backhaul:
+            sites.at[i, "technology"] = ""
         elif on_air == "5G" or on_air == names[row.technology]:
             problems.add(f"{where}: site {row.site_id} is an existing {on_air} site: "
-                         f"{row.technology} was on air already; list only what was built or upgraded")
+                         f"{row.technology} was on air already; list only what was built or "
+                         f"upgraded (a feed built for the site: give its backhaul)")
 
 
 def _check_years(sites, path, columns, problems, *, plan_years, **_) -> None:
@@ -246,22 +285,28 @@ def _check_duplicates(sites, path, columns, problems, **_) -> None:
     keys = sites[sites["site_id"] != ""].groupby(["site_id", "technology"])["row"]
     for (site_id, technology), rows in keys:
         if len(rows) > 1:
+            what = technology or "a feed (no technology)"
             problems.add(f"{_where(path, rows, columns['site_id'])}: site {site_id} with "
-                         f"{technology or 'no technology'} is listed {len(rows)} times; keep one "
-                         f"row per site and technology")
+                         f"{what} is listed {len(rows)} times; keep one row per site and "
+                         f"technology, and one per feed")
 
 
 def with_as_built(candidates: pd.DataFrame, as_built: AsBuilt) -> pd.DataFrame:
     """A copy of ``candidates`` whose :data:`BUILT_COLUMN` lists the technologies each as-built
-    site has on air ("" for the others), and whose ``has_fiber`` is also true at the sites the
-    list says are fed by fiber."""
-    on_air = as_built.sites.groupby("site_id")["technology"].agg(lambda t: "+".join(sorted(t)))
+    site has on air ("" for the others), whose ``has_fiber`` is also true at the sites the
+    list says are fed by fiber, and whose ``backhaul_in_place`` is also true at the existing
+    sites a feed row gives another feed (kept in place like an as-built site's)."""
+    builds = as_built.builds
+    on_air = builds.groupby("site_id")["technology"].agg(lambda t: "+".join(sorted(t)))
     frame = candidates.copy()
     ids = frame.index.astype(str)
     frame[BUILT_COLUMN] = on_air.reindex(ids).fillna("").to_numpy(dtype=object)
     by_fiber = ids.isin(as_built.sites.loc[as_built.sites["backhaul"] == "fiber", "site_id"])
     if by_fiber.any():
         frame["has_fiber"] = has_fiber(frame) | by_fiber
+    fed = ids.isin(as_built.feeds.loc[as_built.feeds["backhaul"] != "fiber", "site_id"])
+    if fed.any():
+        frame["backhaul_in_place"] = backhaul_in_place(frame) | fed
     return frame
 
 
