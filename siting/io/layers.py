@@ -20,7 +20,7 @@ from siting.config import LayerSource
 from siting.errors import InputError
 from siting.io.problems import Problems, first_line, id_list, require_file
 from siting.io.rasters import crs_label_problem
-from siting.io.tables import coordinate_columns, is_table, read_table, table_points
+from siting.io.tables import blank_cells, coordinate_columns, is_table, read_table, table_points
 
 logger = logging.getLogger(__name__)
 
@@ -63,16 +63,11 @@ def _bool_of(value) -> bool | None:
     return BOOL_WORDS.get(str(value).strip().lower()) if isinstance(value, str) else None
 
 
-def _blank(column: pd.Series) -> pd.Series:
-    """True where a cell is empty: missing, or only whitespace."""
-    return column.isna() | (column.astype(str).str.strip() == "")
-
-
 def _coerce_bool(column: pd.Series, field: str, optional: bool, where: str) -> pd.Series:
     """A column of booleans; blank cells of an ``optional`` field read as false (its default)."""
     if column.dtype == bool:
         return column
-    blank = _blank(column)
+    blank = blank_cells(column)
     if blank.any() and not optional:
         raise InputError(f"{where}: field '{field}' is empty for feature(s) "
                          f"{id_list(column.index, blank)}; fill it in ({BOOL_SPELLINGS})")
@@ -92,7 +87,7 @@ def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series
     optional = kind.endswith("?")
     kind = kind.rstrip("?")
     if kind == "str":
-        missing = _blank(column)
+        missing = blank_cells(column)
         if missing.any():
             raise InputError(f"{where}: field '{field}' is empty for feature(s) "
                              f"{id_list(ids, missing)}; fill it in")
@@ -101,7 +96,7 @@ def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series
         return _coerce_bool(column, field, optional, where)
     if kind == "generations":
         mapped = column.map(generations_of)
-        bad = mapped.isna() & ~_blank(column)
+        bad = mapped.isna() & ~blank_cells(column)
         if bad.any():
             raise InputError(f"{where}: field '{field}' of feature(s) {id_list(ids, bad)} is not a "
                              f"list of generations (e.g. {column[bad].iloc[0]!r}); use a "
@@ -250,7 +245,7 @@ def _mapping_hint(source: LayerSource) -> str:
 def _index_by_id(frame: gpd.GeoDataFrame, id_field: str, where: str, problems: Problems):
     """The frame indexed by its id field's text (``row N`` for features without one)."""
     raw_ids = frame[id_field]
-    no_id = _blank(raw_ids)
+    no_id = blank_cells(raw_ids)
     labels = raw_ids.map(_id_text)
     labels[no_id] = [f"row {i + 1}" for i in np.flatnonzero(no_id.to_numpy())]
     frame.index = pd.Index(labels.astype(str).to_numpy(), dtype=object)

@@ -22,6 +22,7 @@ from siting.io.problems import Problems, id_list
 from siting.io.rasters import (DemSource, PopulationRaster, check_overlap, open_raster,
                                population_overview, read_land_cover, read_population,
                                read_terrain, resolve_crs)
+from siting.io.tables import blank_cells
 from siting.propagation import PATH_LOSS_MODELS
 from siting.terrain import Terrain
 
@@ -279,7 +280,7 @@ def read_region(scenario: Scenario) -> RegionData:
 def _validate_candidates(candidates: gpd.GeoDataFrame, scenario: Scenario, where: str) -> None:
     problems = Problems()
     kind = candidates["kind"]
-    blank = kind.isna() | (kind.astype(str).str.strip() == "")  # reported as an empty field
+    blank = blank_cells(kind)  # reported as an empty field
     unknown = ~kind.astype(str).isin(CANDIDATE_KINDS) & ~blank
     if unknown.any():
         values = sorted(set(candidates["kind"][unknown].astype(str)))

@@ -72,12 +72,17 @@ def _read_sheet(path: Path, sheet: str | None) -> pd.DataFrame:
                              dtype=object)
 
 
+def blank_cells(column: pd.Series) -> pd.Series:
+    """True where a cell is empty: missing, or only whitespace."""
+    return column.isna() | (column.astype(str).str.strip() == "")
+
+
 def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False) -> pd.DataFrame:
     """The rows of a CSV file or XLSX sheet, column names stripped, blank rows dropped; a table
     without rows is an error unless ``allow_empty`` (the caller then says what to do)."""
     frame = _read_sheet(path, sheet) if path.suffix.lower() in (".xlsx", ".xlsm") else _read_csv(path)
     frame.columns = [str(c).strip() for c in frame.columns]
-    blank = frame.apply(lambda col: col.isna() | (col.astype(str).str.strip() == "")).all(axis=1)
+    blank = frame.apply(blank_cells).all(axis=1)
     frame = frame[~blank.to_numpy(bool)]
     if frame.empty and not allow_empty:
         raise InputError(f"{path}: the table has no rows")
