@@ -119,7 +119,7 @@ def schedule_rows(replan: Replan, planned_phases: list[dict]) -> list[dict]:
     with its budget and quota, ``status`` ``built`` (the as-built list's sites and cost) or
     ``planned`` (the re-plan's, from ``planned_phases``, the summary's ``phases``)."""
     planned = {p["label"]: p for p in planned_phases}
-    built = replan.as_built.sites
+    built, builds = replan.as_built.sites, replan.as_built.builds
     rows = []
     for phase in replan.original.phases:
         row = {"year": phase.label, "budget_cny": phase.budget_cny,
@@ -128,10 +128,9 @@ def schedule_rows(replan: Replan, planned_phases: list[dict]) -> list[dict]:
             p = planned[phase.label]
             row.update(status="planned", sites=p["new_sites"] + p["upgrades"], cost_cny=p["cost_cny"])
         else:
-            done = built[built["year"] == phase.label]
-            sites = done.loc[done["technology"] != "", "site_id"]
+            sites = builds.loc[builds["year"] == phase.label, "site_id"]  # feed rows: cost only
             row.update(status="built", sites=int(sites.nunique()),
-                       cost_cny=float(done["cost_cny"].sum()))
+                       cost_cny=float(built.loc[built["year"] == phase.label, "cost_cny"].sum()))
         rows.append(row)
     return rows
 
