@@ -21,7 +21,7 @@ from siting.distributed import peak_memory_mb
 from siting.export.backhaul import backhaul_facts, backhaul_table
 from siting.export.style import BUILT_ACTIONS
 from siting.plan import (REASON_BELOW_THRESHOLD, REASON_NO_CANDIDATE, first_covered_phase,
-                         mandatory_deadline, phase_kpis)
+                         mandatory_deadline, phase_kpis, reachable_need)
 from siting.rolling import replan_facts
 
 
@@ -99,7 +99,7 @@ def deadline_facts(run, villages) -> dict:
     deadline = mandatory_deadline(run.scenario.objective)
     first = first_covered_phase(plan, run.coverage)
     in_time = (first >= 0) & (first <= deadline)
-    reachable = demand.mandatory & (np.diff(run.coverage.covers.indptr) > 0)
+    reachable = reachable_need(run.coverage.covers, demand) > 0  # mandatory, some option reaches
     rows = np.flatnonzero(demand.kind == "village")
     village_first = dict(zip(demand.ref_id[rows].astype(str), first[rows]))
     mandatory = villages[villages["mandatory"]]
