@@ -38,6 +38,7 @@ from siting.export.kml import KML_NAMESPACE
 from siting.export.staticmap import (
     draw_north_and_scale,
     draw_rasters,
+    frame_words,
     plain_label,
     rsrp_class_index,
     scale_bar_km,
@@ -84,23 +85,21 @@ def write_prediction_map(path: Path, prediction: Prediction, *, language: str = 
     """``prediction.png``: hillshade and RSRP classes around the site, at 150 dpi."""
     labels = rsrp_class_labels([floor for floor, _, _ in RSRP_CLASSES], language)
     title = _title(prediction)
-    crs_name = pyproj.CRS.from_user_input(prediction.crs).name
-    words = {"easting": term("staticmap.easting", language, crs=crs_name),
-             "northing": term("staticmap.northing", language),
-             "north": term("staticmap.north", language)}
+    x_km, y_km, r_km = (prediction.site_x_m / 1000, prediction.site_y_m / 1000,
+                        prediction.radius_m / 1000)
+    extent_km = [x_km - 1.05 * r_km, x_km + 1.05 * r_km, y_km - 1.05 * r_km, y_km + 1.05 * r_km]
+    bar_km = scale_bar_km(extent_km[1] - extent_km[0])
+    words = frame_words(language, pyproj.CRS.from_user_input(prediction.crs).name, bar_km)
     fonts = text_fonts([title, *labels, *words.values()], language)
     fig = Figure(figsize=(8.5, 7.5), dpi=150)
     ax = fig.add_subplot()
     with matplotlib.rc_context({"font.family": fonts}):
         draw_rasters(ax, prediction.terrain, prediction.level_dbm, prediction.transform)
-        x_km, y_km, r_km = (prediction.site_x_m / 1000, prediction.site_y_m / 1000,
-                            prediction.radius_m / 1000)
         ax.add_patch(Circle((x_km, y_km), r_km, fill=False, linestyle="--", linewidth=0.8,
                             edgecolor="k"))
         ax.scatter([x_km], [y_km], marker="^", s=60, c="k", zorder=5)
         for (_, colour, _), label in zip(RSRP_CLASSES, labels):
             ax.fill_between([], [], color=colour, alpha=0.6, label=plain_label(label))
-        extent_km = [x_km - 1.05 * r_km, x_km + 1.05 * r_km, y_km - 1.05 * r_km, y_km + 1.05 * r_km]
         ax.set_xlim(*extent_km[:2])
         ax.set_ylim(*extent_km[2:])
         # the axes' own texts were made with the axes, before the fonts: set them on each
@@ -108,9 +107,7 @@ def write_prediction_map(path: Path, prediction: Prediction, *, language: str = 
         ax.set_xlabel(words["easting"], parse_math=False, family=fonts)
         ax.set_ylabel(words["northing"], parse_math=False, family=fonts)
         ax.legend(loc="upper left", fontsize=7, framealpha=0.8)
-        bar_km = scale_bar_km(extent_km[1] - extent_km[0])
-        draw_north_and_scale(ax, extent_km, words["north"], bar_km,
-                             term("staticmap.scale", language, km=bar_km))
+        draw_north_and_scale(ax, extent_km, words["north"], bar_km, words["scale"])
         fig.subplots_adjust(**MAP_MARGINS)  # fixed: tight_layout would draw the figure twice
         fig.savefig(path, dpi=150, pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
 

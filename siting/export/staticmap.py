@@ -87,10 +87,7 @@ def draw_static_map(ax, tables: PlanTables) -> None:
     xmin, _, xmax, _ = tables.terrain.bounds
     bar_km = scale_bar_km((xmax - xmin) / 1000)
     words = {"title": term("staticmap.title", language, name=tables.name),
-             "easting": term("staticmap.easting", language, crs=tables.crs.name),
-             "northing": term("staticmap.northing", language),
-             "north": term("staticmap.north", language),
-             "scale": term("staticmap.scale", language, km=bar_km),
+             **frame_words(language, tables.crs.name, bar_km),
              "units": term("staticmap.admin_units", language)}
     legend = _legend_labels(tables.technologies, sites, villages, language)
     legend.update(_backhaul_labels(tables.backhaul_links, language))
@@ -256,6 +253,15 @@ def _label_villages(ax, villages) -> None:
         ax.annotate(name, (geometry.x / 1000, geometry.y / 1000), xytext=(4, 3),
                     textcoords="offset points", fontsize=6, color="#a50f15", zorder=6,
                     path_effects=halo, annotation_clip=True, parse_math=False)
+
+
+def frame_words(language: str, crs_name: str, bar_km: float) -> dict[str, str]:
+    """The words of a map's frame in ``language``: the axis labels (``easting`` naming the
+    CRS, ``northing``), the north arrow's (``north``) and the scale bar's (``scale``)."""
+    return {"easting": term("staticmap.easting", language, crs=crs_name),
+            "northing": term("staticmap.northing", language),
+            "north": term("staticmap.north", language),
+            "scale": term("staticmap.scale", language, km=bar_km)}
 
 
 def draw_north_and_scale(ax, extent_km, north: str, bar_km: float, scale: str) -> None:
