@@ -454,21 +454,21 @@ def predict(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")
 
 
 def _write_predictions(predictions: list, folders: list[Path], language: str) -> list[Path]:
-    """Write each site's prediction into its folder, in order. When one of several fails, the
-    error (an OutputError) also names the sites already written and those not written."""
+    """Write each site's prediction into its folder, in order. When the outputs of one of
+    several cannot be written (an OutputError), the error also names the sites already written
+    and those not written; any other failure is a bug and stays what it is."""
     from siting.export.prediction import write_prediction
 
     written = []
     for prediction, folder in zip(predictions, folders):
         try:
             written.append(write_prediction(prediction, folder, language=language))
-        except Exception as exc:
+        except OutputError as exc:
             if len(predictions) == 1:
                 raise
             done = ", ".join(p.site for p in predictions[:len(written)]) or "none"
             left = ", ".join(p.site for p in predictions[len(written):])
-            detail = str(exc) if isinstance(exc, SitingError) else f"{type(exc).__name__}: {exc}"
-            raise OutputError(f"{detail}; sites written: {done}; not written: {left}",
+            raise OutputError(f"{exc}; sites written: {done}; not written: {left}",
                               path=folder, writing=f"the prediction of {prediction.site}") from exc
     return written
 
