@@ -460,13 +460,14 @@ def _number_text(value) -> str:
 
 
 def _add_selected_sites(fmap: folium.Map, sites_ll, technologies, lang: str) -> None:
-    """One layer per technology with the sites the plan builds or upgrades for it (a site with
-    two technologies is in both layers)."""
+    """One layer per technology with the sites the plan builds it at (an upgraded site is in
+    the layer of the technology it gets, not of the one it has)."""
     chosen_all = sites_ll[sites_ll["action"].isin(BUILT_ACTIONS)]
     for i, tech in enumerate(technologies):
         colour = TECH_COLOURS[i % len(TECH_COLOURS)]
         layer = folium.FeatureGroup(name=esc(term("webmap.layer_selected_sites", lang, technology=tech)))
-        chosen = chosen_all[chosen_all["technology"].str.split("+").apply(lambda t, tech=tech: tech in t)]
+        chosen = chosen_all[chosen_all["technology_built"].str.split("+").apply(
+            lambda t, tech=tech: tech in t)]
         for _, s in chosen.iterrows():
             action, kind = value_text("action", s.action, lang), value_text("kind", s.kind, lang)
             folium.Marker(
