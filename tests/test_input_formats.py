@@ -246,3 +246,44 @@ def test_every_folder_of_a_kml_is_read_unless_one_is_named(tmp_path, caplog):
     assert any("国道, 县道" in r.getMessage() and "inputs.roads.layer" in r.getMessage()
                for r in caplog.records)
     assert names(layer="县道") == ["X1", "X2"]
+
+
+def _sheet_with_a_title(table: pd.DataFrame, path: Path) -> None:
+    """``table`` as planners keep it: a title merged across the columns and the unit that made
+    the list above the header, header cells with a trailing space, blank rows below."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "村庄"
+    sheet.append(["安康市2026年行政村清单（高德坐标）"])
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(table.columns))
+    sheet.append(["制表单位：安康移动", None, None, "日期：2026-11-30"])
+    sheet.append([f"{c} " for c in table.columns])
+    for row in table.itertuples(index=False):
+        sheet.append([str(v) for v in row])
+    sheet.append([None] * len(table.columns))
+    sheet.append([" "] * len(table.columns))
+    book.save(path)
+
+
+@pytest.mark.parametrize("suffix", ["xlsx", "csv"])
+def test_a_title_above_the_header_is_skipped(region, tmp_path, suffix):
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import VILLAGE_FIELDS
+
+    _, layers = region
+    table = _chinese_villages(layers["villages"], "GCJ-02")
+    path = tmp_path / f"villages.{suffix}"
+    if suffix == "xlsx":
+        _sheet_with_a_title(table, path)
+    else:  # as Excel on Chinese Windows saves such a sheet: GB18030, commas padding the title
+        title = "安康市2026年行政村清单（高德坐标）" + "," * (len(table.columns) - 1)
+        path.write_text(f"{title}\n制表单位：安康移动,,,日期：2026-11-30\n\n"
+                        + table.to_csv(index=False), encoding="gb18030")
+    got = read_layer(LayerSource(path=path, crs="GCJ-02", fields=tuple(VILLAGE_COLUMNS.items())),
+                     layers["villages"].crs, VILLAGE_FIELDS, "village_id")
+    want = layers["villages"].set_index("village_id")
+    assert got["population"].tolist() == want["population"].reindex(got.index).tolist()
+    assert got.geometry.distance(want.geometry.reindex(got.index), align=False).max() < 0.1

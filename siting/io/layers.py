@@ -20,7 +20,8 @@ from siting.config import LayerSource
 from siting.errors import InputError
 from siting.io.problems import Problems, first_line, id_list, require_file
 from siting.io.rasters import crs_label_problem
-from siting.io.tables import blank_cells, coordinate_columns, is_table, read_table, table_points
+from siting.io.tables import (blank_cells, coordinate_columns, has_coordinates, is_table,
+                              read_table, table_points)
 
 logger = logging.getLogger(__name__)
 
@@ -190,7 +191,8 @@ def _load_table(source: LayerSource, geometry: str) -> gpd.GeoDataFrame:
     if geometry != "Point":
         raise InputError(f"{where}: a table holds points, but this layer needs {geometry}s; give "
                          f"it as a GeoPackage, Shapefile, GeoJSON or KML file")
-    frame = read_table(source.path, source.layer, allow_empty=True)  # read_layer says what to do
+    frame = read_table(source.path, source.layer, allow_empty=True,  # read_layer says what to do
+                       is_header=has_coordinates(source.x, source.y))
     x, y = coordinate_columns(frame, source.x, source.y, where)
     return table_points(frame, x, y, None, where)
 

@@ -22,6 +22,9 @@ from siting.io.problems import first_line
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
 #: Encodings tried in turn; UTF-8 (a BOM is skipped) first, then China's national standard.
 TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
+#: The top rows of a sheet searched for its header: a title (often merged across the columns),
+#: the unit that made the list or a date may stand above it.
+HEADER_SEARCH_ROWS = 20
 #: Coordinate column names recognised when a source names none, as (x, y) pairs.
 COORDINATE_COLUMNS = (("lon", "lat"), ("lng", "lat"), ("longitude", "latitude"), ("x", "y"),
                       ("经度", "纬度"), ("东经", "北纬"), ("easting", "northing"))
@@ -43,21 +46,32 @@ def decode_text(path: Path) -> str:
                      f"{failure.start}); save the sheet as 'CSV UTF-8'")
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_csv(path: Path, is_header) -> tuple[pd.DataFrame, int]:
+    """The CSV table from its header row on (:func:`header_row`), and that row's position."""
     text = decode_text(path)
     try:
         dialect = csv.Sniffer().sniff(text[:65536], delimiters=",;\t|")
         delimiter = dialect.delimiter
     except csv.Error:
         delimiter = ","
+    records = csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True)
+    top, lines_before = [], [0]  # lines_before[i]: the text lines before record i
+    for record in records:
+        top.append(record)
+        lines_before.append(records.line_num)
+        if len(top) == HEADER_SEARCH_ROWS:
+            break
+    header = header_row(top, is_header)
     try:
-        return pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
-                           skipinitialspace=True)
+        frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
+                            skipinitialspace=True, skiprows=lines_before[header])
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"{path}: not a readable CSV table ({first_line(exc)})") from None
+    return frame, header
 
 
-def _read_sheet(path: Path, sheet: str | None) -> pd.DataFrame:
+def _read_sheet(path: Path, sheet: str | None, is_header) -> tuple[pd.DataFrame, int]:
+    """The sheet from its header row on (:func:`header_row`), and that row's position."""
     try:
         book = pd.ExcelFile(path, engine="openpyxl")
     except Exception as exc:  # openpyxl raises zipfile and XML errors for damaged files
@@ -68,8 +82,11 @@ def _read_sheet(path: Path, sheet: str | None) -> pd.DataFrame:
         if sheet is not None and sheet not in names:
             raise InputError(f"{path}: sheet '{sheet}' not found (sheets: {', '.join(names)}); "
                              f"set sheet: in the scenario")
-        return pd.read_excel(book, sheet_name=sheet if sheet is not None else names[0],
-                             dtype=object)
+        name = sheet if sheet is not None else names[0]
+        top = pd.read_excel(book, sheet_name=name, header=None, nrows=HEADER_SEARCH_ROWS,
+                            dtype=object)
+        header = header_row(top.to_numpy().tolist(), is_header)
+        return pd.read_excel(book, sheet_name=name, header=header, dtype=object), header
 
 
 def blank_cells(column: pd.Series) -> pd.Series:
@@ -77,16 +94,43 @@ def blank_cells(column: pd.Series) -> pd.Series:
     return column.isna() | (column.astype(str).str.strip() == "")
 
 
-def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False) -> pd.DataFrame:
-    """The rows of a CSV file or XLSX sheet, column names stripped, blank rows dropped; a table
-    without rows is an error unless ``allow_empty`` (the caller then says what to do)."""
-    frame = _read_sheet(path, sheet) if path.suffix.lower() in (".xlsx", ".xlsm") else _read_csv(path)
+def header_row(top: list[list], is_header) -> int:
+    """The position among a sheet's ``top`` rows (lists of cells) of the first whose stripped
+    cells ``is_header`` accepts (a set of texts); the first row when none is, or without
+    ``is_header``."""
+    if is_header is None:
+        return 0
+    for position, cells in enumerate(top):
+        if is_header({str(c).strip() for c in cells if not pd.isna(c)}):
+            return position
+    return 0
+
+
+def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
+               is_header=None) -> pd.DataFrame:
+    """The rows of a CSV file or XLSX sheet, column names stripped, blank rows dropped, indexed
+    by their row numbers as a spreadsheet shows them; a table without rows is an error unless
+    ``allow_empty`` (the caller then says what to do). The header is the first row
+    ``is_header`` accepts (see :func:`header_row`), so titles above it are skipped."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        frame, header = _read_sheet(path, sheet, is_header)
+    else:
+        frame, header = _read_csv(path, is_header)
     frame.columns = [str(c).strip() for c in frame.columns]
+    frame.index = pd.RangeIndex(header + 2, header + 2 + len(frame))  # the header's row + 1
     blank = frame.apply(blank_cells).all(axis=1)
     frame = frame[~blank.to_numpy(bool)]
     if frame.empty and not allow_empty:
         raise InputError(f"{path}: the table has no rows")
-    return frame.reset_index(drop=True)
+    return frame
+
+
+def has_coordinates(x: str | None, y: str | None):
+    """Whether a row of texts is a header naming the coordinate columns: ``x`` and ``y`` when
+    given, else one of the pairs of :data:`COORDINATE_COLUMNS` (any case)."""
+    if x is not None or y is not None:
+        return lambda texts: {x, y} <= texts
+    return lambda texts: any({a, b} <= {t.lower() for t in texts} for a, b in COORDINATE_COLUMNS)
 
 
 def coordinate_columns(frame: pd.DataFrame, x: str | None, y: str | None, where: str) -> tuple[str, str]:
@@ -107,14 +151,14 @@ def coordinate_columns(frame: pd.DataFrame, x: str | None, y: str | None, where:
 
 
 def table_points(frame: pd.DataFrame, x: str, y: str, crs, where: str) -> gpd.GeoDataFrame:
-    """Point features from the coordinate columns; spreadsheet rows (header = row 1) are named
-    when a coordinate is not a number."""
+    """Point features from the coordinate columns; the rows (``frame``'s index, see
+    :func:`read_table`) are named when a coordinate is not a number."""
     xs = pd.to_numeric(frame[x], errors="coerce").to_numpy(float)
     ys = pd.to_numeric(frame[y], errors="coerce").to_numpy(float)
     bad = ~(np.isfinite(xs) & np.isfinite(ys))
     if bad.any():
-        rows = [str(i + 2) for i in np.flatnonzero(bad)[:5]]
+        rows = [str(row) for row in frame.index[bad][:5]]
         raise InputError(f"{where}: row(s) {', '.join(rows)}{' and more' if bad.sum() > 5 else ''} "
                          f"have no numeric coordinates in columns '{x}'/'{y}'; fill them in")
-    rest = frame.drop(columns=[x, y])
+    rest = frame.drop(columns=[x, y]).reset_index(drop=True)
     return gpd.GeoDataFrame(rest, geometry=gpd.points_from_xy(xs, ys), crs=crs)
