@@ -287,3 +287,41 @@ def test_a_title_above_the_header_is_skipped(region, tmp_path, suffix):
     want = layers["villages"].set_index("village_id")
     assert got["population"].tolist() == want["population"].reindex(got.index).tolist()
     assert got.geometry.distance(want.geometry.reindex(got.index), align=False).max() < 0.1
+
+
+def _google_earth_placemark(row, lonlat) -> str:
+    """A Placemark as Google Earth or My Maps writes it: untyped ``<Data name=...>`` values."""
+    data = "".join(f'<Data name="{column}"><value>{row[column]}</value></Data>'
+                   for column in ("编号", "人口", "区县", "贫困村", "易地搬迁"))
+    return (f"<Placemark><name>{row['村名']}</name><ExtendedData>{data}</ExtendedData>"
+            f"<Point><coordinates>{lonlat.x:.9f},{lonlat.y:.9f},0</coordinates></Point></Placemark>")
+
+
+def test_chinese_extended_data_of_a_google_earth_kmz_keeps_its_names(region, tmp_path):
+    import pyogrio
+
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import VILLAGE_FIELDS
+
+    _, layers = region
+    table = _chinese_villages(layers["villages"])
+    lonlat = layers["villages"].to_crs("EPSG:4326").geometry
+    marks = [_google_earth_placemark(row, lonlat[i]) for i, row in table.iterrows()]
+    inner = f"<Folder><name>山区</name>{''.join(marks[2:])}</Folder>"  # folders in folders
+    kml = ('<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2">'
+           f"<Document><Folder><name>安康市</name>{''.join(marks[:2])}{inner}</Folder>"
+           "</Document></kml>")
+    path = tmp_path / "villages.kmz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("doc.kml", kml)
+    fields = {**VILLAGE_COLUMNS, "name": "Name"}
+    got = read_layer(LayerSource(path=path, fields=tuple(fields.items())), layers["villages"].crs,
+                     VILLAGE_FIELDS, "village_id")
+    want = layers["villages"].set_index("village_id").reindex(got.index)
+    assert sorted(got.index) == sorted(want.index)
+    assert got["population"].tolist() == want["population"].tolist()
+    assert got["poverty_village"].tolist() == want["poverty_village"].tolist()
+    assert got["name"].tolist() == want["name"].tolist()
+    assert got.geometry.distance(want.geometry, align=False).max() < 0.1
+    assert pyogrio.get_gdal_config_option("LIBKML_LAUNDER_FIELD_NAMES") is None  # left as it was

@@ -6,6 +6,7 @@ import difflib
 import logging
 import re
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
@@ -166,9 +167,24 @@ def _layers_to_load(source: LayerSource) -> list[str]:
     return [layer]
 
 
+@contextmanager
+def _kml_names_as_written():
+    """GDAL's LIBKML driver reads the names of ``<ExtendedData><Data name="人口">`` (what
+    Google Earth, Google My Maps and Ovi write) laundered to ASCII by default: every Chinese
+    character becomes ``_``, so 编号, 人口 and 区县 all read as ``______``, one column whose
+    value is the last of them. Within this context the names are read as written."""
+    option = "LIBKML_LAUNDER_FIELD_NAMES"
+    before = pyogrio.get_gdal_config_option(option)
+    pyogrio.set_gdal_config_options({option: "NO"})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({option: before})
+
+
 def _read_vector_layer(source: LayerSource, layer: str, where: str) -> gpd.GeoDataFrame:
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _kml_names_as_written():
             warnings.simplefilter("ignore", RuntimeWarning)  # GDAL notices on odd files
             return gpd.read_file(source.path, layer=layer, engine="pyogrio")
     except Exception as exc:
