@@ -325,3 +325,35 @@ def test_chinese_extended_data_of_a_google_earth_kmz_keeps_its_names(region, tmp
     assert got["name"].tolist() == want["name"].tolist()
     assert got.geometry.distance(want.geometry, align=False).max() < 0.1
     assert pyogrio.get_gdal_config_option("LIBKML_LAUNDER_FIELD_NAMES") is None  # left as it was
+
+
+@pytest.mark.parametrize("encoding", ["GBK", "UTF-8"])
+@pytest.mark.parametrize("zipped", [False, True])
+def test_a_shapefile_without_cpg_keeps_its_chinese_names(region, tmp_path, encoding, zipped):
+    """Chinese ArcGIS and MapGIS write the .dbf in GBK with no .cpg nor code page byte, which
+    GDAL alone reads as ISO-8859-1 (编号 as ±àºÅ)."""
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import VILLAGE_FIELDS
+
+    _, layers = region
+    columns = {**VILLAGE_COLUMNS, "relocation_site": "搬迁"}  # names fit 10 bytes in UTF-8 too
+    table = _chinese_villages(layers["villages"]).rename(columns={"易地搬迁": "搬迁"})
+    chinese = gpd.GeoDataFrame(table.drop(columns=["经度", "纬度"]),
+                               geometry=layers["villages"].geometry.to_numpy(),
+                               crs=layers["villages"].crs).to_crs("EPSG:4545")  # CGCS2000 GK
+    chinese.to_file(tmp_path / "村庄.shp", engine="pyogrio", encoding=encoding)
+    (tmp_path / "村庄.cpg").unlink()
+    assert (tmp_path / "村庄.dbf").read_bytes()[29] == 0  # no code page byte either
+    path = tmp_path / "村庄.shp"
+    if zipped:
+        path = tmp_path / "villages.zip"
+        with zipfile.ZipFile(path, "w") as archive:
+            for part in tmp_path.glob("村庄.*"):
+                archive.write(part, part.name)
+    got = read_layer(LayerSource(path=path, fields=tuple(columns.items())),
+                     layers["villages"].crs, VILLAGE_FIELDS, "village_id")
+    want = layers["villages"].set_index("village_id").reindex(got.index)
+    assert got["name"].tolist() == want["name"].tolist()  # 石泉村, 汉阴村, ...
+    assert got["poverty_village"].tolist() == want["poverty_village"].tolist()
+    assert got.geometry.distance(want.geometry, align=False).max() < 0.1
