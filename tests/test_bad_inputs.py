@@ -684,4 +684,4 @@ def test_a_bad_coordinate_below_a_title_names_its_spreadsheet_row(tmp_path, out)
     text = "安康市村庄清单,,,\n\n" + table.to_csv(index=False)  # title, blank, header: row 3
     (tmp_path / "villages.csv").write_text(text, encoding="utf-8")
     assert_rejected(_with_villages(tmp_path, "villages.csv"), out, "villages.csv",
-                    "row(s) 5 have no numeric coordinates")
+                    "row(s) 5 have no coordinates", "108.9E", "108°58")

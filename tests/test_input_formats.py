@@ -357,3 +357,55 @@ def test_a_shapefile_without_cpg_keeps_its_chinese_names(region, tmp_path, encod
     assert got["name"].tolist() == want["name"].tolist()  # 石泉村, 汉阴村, ...
     assert got["poverty_village"].tolist() == want["poverty_village"].tolist()
     assert got.geometry.distance(want.geometry, align=False).max() < 0.1
+
+
+FULL_WIDTH = str.maketrans("0123456789.,-", "０１２３４５６７８９．，－")
+
+
+def test_numbers_written_as_chinese_excel_shows_them(region, tmp_path):
+    """Thousands separators (also full-width), full-width digits and spaces around numbers."""
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import VILLAGE_FIELDS
+
+    _, layers = region
+    table = _chinese_villages(layers["villages"]).astype({"人口": object})
+    table["人口"] = [f"{1980:,}", f"{1980:,}".translate(FULL_WIDTH), " 200 ",
+                   "２００", f"{200:,}"]  # '1,980', '１，９８０', ...
+    table["经度"] = [f"{v:.7f}".translate(FULL_WIDTH) for v in table["经度"]]
+    path = tmp_path / "villages.xlsx"
+    table.to_excel(path, index=False, engine="openpyxl")
+    got = read_layer(LayerSource(path=path, fields=tuple(VILLAGE_COLUMNS.items())),
+                     layers["villages"].crs, VILLAGE_FIELDS, "village_id")
+    want = layers["villages"].set_index("village_id").reindex(got.index)
+    assert got["population"].tolist() == [1980.0, 1980.0, 200.0, 200.0, 200.0]
+    assert got.geometry.distance(want.geometry, align=False).max() < 0.1
+
+
+def _dms(degrees: float, style: str) -> str:
+    whole = int(degrees)
+    minutes = int((degrees - whole) * 60)
+    seconds = (degrees - whole - minutes / 60) * 3600
+    return style.format(d=whole, m=minutes, s=f"{seconds:.4f}")
+
+
+@pytest.mark.parametrize("lon_style, lat_style", [
+    ("{d}°{m}'{s}\"", "{d}°{m}'{s}\""),
+    ("东经{d}度{m}分{s}秒", "北纬{d}度{m}分{s}秒"),
+    ("{d}°{m}′{s}″E", "N{d}°{m}′{s}″"),
+])
+def test_coordinates_in_degrees_minutes_and_seconds(region, tmp_path, lon_style, lat_style):
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import VILLAGE_FIELDS
+
+    _, layers = region
+    table = _chinese_villages(layers["villages"])
+    table["经度"] = [_dms(v, lon_style) for v in table["经度"]]
+    table["纬度"] = [_dms(v, lat_style) for v in table["纬度"]]
+    table.to_csv(tmp_path / "villages.csv", index=False, encoding="gb18030")
+    got = read_layer(LayerSource(path=tmp_path / "villages.csv",
+                                 fields=tuple(VILLAGE_COLUMNS.items())),
+                     layers["villages"].crs, VILLAGE_FIELDS, "village_id")
+    want = layers["villages"].set_index("village_id").reindex(got.index)
+    assert got.geometry.distance(want.geometry, align=False).max() < 0.1

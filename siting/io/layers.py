@@ -26,7 +26,7 @@ from siting.errors import InputError
 from siting.io.problems import Problems, first_line, id_list, require_file
 from siting.io.rasters import crs_label_problem
 from siting.io.tables import (blank_cells, coordinate_columns, has_coordinates, is_table,
-                              read_table, table_points)
+                              numbers_of, read_table, table_points)
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series
             raise InputError(f"{where}: field '{field}' is empty for feature(s) "
                              f"{id_list(ids, mapped.isna())}; fill it in")
         return mapped.map(",".join)
-    numeric = pd.to_numeric(column, errors="coerce")
+    numeric = numbers_of(column)
     bad = numeric.isna() | ~np.isfinite(numeric.to_numpy(dtype=float, na_value=np.nan))
     if bad.any():
         shown = [v for v in column[bad][:3]]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import unicodedata
 from pathlib import Path
 
 import geopandas as gpd
@@ -133,6 +135,59 @@ def has_coordinates(x: str | None, y: str | None):
     return lambda texts: any({a, b} <= {t.lower() for t in texts} for a, b in COORDINATE_COLUMNS)
 
 
+#: A number written with thousands separators ("1,980", "12,345.5"): commas between groups
+#: of three digits only, so a decimal comma ("32,5") is not read as thousands.
+THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
+#: An angle in degrees, minutes and seconds ("108°58'12.5\"", "32度41分", "E108°58′12.5″",
+#: "108:58:12.5"), after NFKC normalisation; minutes and seconds are optional and may be
+#: decimal. Groups: hemisphere before, degrees, minutes, seconds, hemisphere after.
+DMS = re.compile(r"([NSEW]?)\s*(\d+(?:\.\d+)?)\s*(?:°|度|:)\s*(?:(\d+(?:\.\d+)?)\s*(?:'|′|’|分|:)\s*)?"
+                 r"(?:(\d+(?:\.\d+)?)\s*(?:\"|″|′′|''|”|秒)?\s*)?([NSEW]?)", re.IGNORECASE)
+#: Chinese hemisphere words, as the letters :data:`DMS` reads.
+HEMISPHERES = {"东经": "E", "西经": "W", "北纬": "N", "南纬": "S"}
+
+
+def _plain_number_text(cell) -> str:
+    """A cell's text as Python reads numbers: full-width digits and signs made ASCII (NFKC),
+    spaces stripped, thousands separators dropped."""
+    text = unicodedata.normalize("NFKC", str(cell)).strip()
+    return text.replace(",", "") if THOUSANDS.fullmatch(text) else text
+
+
+def numbers_of(column: pd.Series) -> pd.Series:
+    """The cells as floats (NaN where a cell is blank or not a number); text cells may be
+    written as Chinese Excel shows them: "１２３", "1,980", "1，980", " 480 "."""
+    text = column.map(lambda c: c if pd.isna(c) or not isinstance(c, str) else _plain_number_text(c))
+    return pd.to_numeric(text, errors="coerce").astype(float)
+
+
+def _degrees_of(cell) -> float:
+    """An angle written in degrees, minutes and seconds (:data:`DMS`) in decimal degrees,
+    negative in the south and west; NaN when the cell is not such an angle."""
+    if not isinstance(cell, str):
+        return np.nan
+    text = unicodedata.normalize("NFKC", cell).strip()
+    for word, letter in HEMISPHERES.items():
+        text = text.replace(word, letter)
+    match = DMS.fullmatch(text)
+    if match is None or (match[1] and match[5]):
+        return np.nan
+    degrees, minutes, seconds = (float(g) if g else 0.0 for g in match.group(2, 3, 4))
+    if minutes >= 60 or seconds >= 60:
+        return np.nan
+    sign = -1.0 if (match[1] or match[5]).upper() in ("S", "W") else 1.0
+    return sign * (degrees + minutes / 60 + seconds / 3600)
+
+
+def coordinates_of(column: pd.Series) -> np.ndarray:
+    """A coordinate column as floats: numbers (:func:`numbers_of`), or angles in degrees,
+    minutes and seconds (:data:`DMS`); NaN where a cell is neither."""
+    values = numbers_of(column).to_numpy(float, copy=True)
+    missing = np.isnan(values)
+    values[missing] = [_degrees_of(cell) for cell in column[missing]]
+    return values
+
+
 def coordinate_columns(frame: pd.DataFrame, x: str | None, y: str | None, where: str) -> tuple[str, str]:
     """The names of the x (longitude) and y (latitude) columns: the given ones, or detected."""
     if x is None and y is None:
@@ -151,14 +206,17 @@ def coordinate_columns(frame: pd.DataFrame, x: str | None, y: str | None, where:
 
 
 def table_points(frame: pd.DataFrame, x: str, y: str, crs, where: str) -> gpd.GeoDataFrame:
-    """Point features from the coordinate columns; the rows (``frame``'s index, see
+    """Point features from the coordinate columns (decimal numbers, or degrees, minutes and
+    seconds: :func:`coordinates_of`); the rows (``frame``'s index, see
     :func:`read_table`) are named when a coordinate is not a number."""
-    xs = pd.to_numeric(frame[x], errors="coerce").to_numpy(float)
-    ys = pd.to_numeric(frame[y], errors="coerce").to_numpy(float)
+    xs, ys = coordinates_of(frame[x]), coordinates_of(frame[y])
     bad = ~(np.isfinite(xs) & np.isfinite(ys))
     if bad.any():
         rows = [str(row) for row in frame.index[bad][:5]]
+        first = frame.loc[frame.index[bad][0], [x, y]].tolist()
         raise InputError(f"{where}: row(s) {', '.join(rows)}{' and more' if bad.sum() > 5 else ''} "
-                         f"have no numeric coordinates in columns '{x}'/'{y}'; fill them in")
+                         f"have no coordinates in columns '{x}'/'{y}' (row {rows[0]}: "
+                         f"{first[0]!r}, {first[1]!r}); write them as numbers (108.9701) or "
+                         f"degrees, minutes and seconds (108°58'12.5\")")
     rest = frame.drop(columns=[x, y]).reset_index(drop=True)
     return gpd.GeoDataFrame(rest, geometry=gpd.points_from_xy(xs, ys), crs=crs)
