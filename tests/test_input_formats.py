@@ -409,3 +409,16 @@ def test_coordinates_in_degrees_minutes_and_seconds(region, tmp_path, lon_style,
                      layers["villages"].crs, VILLAGE_FIELDS, "village_id")
     want = layers["villages"].set_index("village_id").reindex(got.index)
     assert got.geometry.distance(want.geometry, align=False).max() < 0.1
+
+
+def test_technologies_joined_with_a_plus_sign(region, tmp_path):
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import CANDIDATE_FIELDS
+
+    _, layers = region
+    table = _coordinate_table(layers["candidates"], "EPSG:4326")
+    table["technologies"] = ["4G+5G", "4G＋5G", "5G + 4G", "4G", "4G、5G"]
+    table.to_csv(tmp_path / "sites.csv", index=False, encoding="gb18030")
+    got = read_layer(LayerSource(path=tmp_path / "sites.csv"), None, CANDIDATE_FIELDS, "site_id")
+    assert got["technologies"].tolist() == ["4G,5G", "4G,5G", "4G,5G", "4G", "4G,5G"]

@@ -46,12 +46,12 @@ WEB_MAP_SYSTEMS = ("GCJ-02", "BD-09")
 
 GENERATIONS = ("4G", "5G")
 #: What separates the items of a list in a cell: commas (also full-width), the Chinese
-#: enumeration comma, semicolons, slashes, bars or spaces.
-LIST_SEPARATORS = re.compile(r"[,，、;；/|\s]+")
+#: enumeration comma, semicolons, slashes, bars, plus signs ("4G+5G") or spaces.
+LIST_SEPARATORS = re.compile(r"[,，、;；/|+＋\s]+")
 
 
 def generations_of(listed) -> tuple[str, ...] | None:
-    """The generations a cell lists ("4G,5G", "4G，5G", "4g 5g"), in order; None when the cell
+    """The generations a cell lists ("4G,5G", "4G，5G", "4G+5G", "4g 5g"), in order; None when the cell
     is not such a list."""
     if not isinstance(listed, str):
         return None
