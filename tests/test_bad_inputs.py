@@ -685,3 +685,10 @@ def test_a_bad_coordinate_below_a_title_names_its_spreadsheet_row(tmp_path, out)
     (tmp_path / "villages.csv").write_text(text, encoding="utf-8")
     assert_rejected(_with_villages(tmp_path, "villages.csv"), out, "villages.csv",
                     "row(s) 5 have no coordinates", "108.9E", "108°58")
+
+
+def test_an_excel_97_workbook_is_told_to_be_saved_as_xlsx(tmp_path, out):
+    # The first bytes of every Excel 97-2003 file (an OLE2 compound document).
+    (tmp_path / "villages.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+    assert_rejected(_with_villages(tmp_path, "villages.xls"), out, "villages.xls",
+                    "Excel 97-2003", "save it as", ".xlsx")

@@ -21,7 +21,7 @@ import pandas as pd
 from siting.errors import InputError
 from siting.io.problems import first_line
 
-TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
+TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls")
 #: Encodings tried in turn; UTF-8 (a BOM is skipped) first, then China's national standard.
 TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
 #: The top rows of a sheet searched for its header: a title (often merged across the columns),
@@ -114,6 +114,9 @@ def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
     by their row numbers as a spreadsheet shows them; a table without rows is an error unless
     ``allow_empty`` (the caller then says what to do). The header is the first row
     ``is_header`` accepts (see :func:`header_row`), so titles above it are skipped."""
+    if path.suffix.lower() == ".xls":
+        raise InputError(f"{path}: an Excel 97-2003 workbook (.xls) cannot be read; save it as "
+                         f"an Excel workbook (.xlsx: 另存为 > Excel 工作簿) and name that file")
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         frame, header = _read_sheet(path, sheet, is_header)
     else:
