@@ -692,3 +692,13 @@ def test_an_excel_97_workbook_is_told_to_be_saved_as_xlsx(tmp_path, out):
     (tmp_path / "villages.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
     assert_rejected(_with_villages(tmp_path, "villages.xls"), out, "villages.xls",
                     "Excel 97-2003", "save it as", ".xlsx")
+
+
+def test_a_first_sheet_of_instructions_names_the_sheet_with_coordinates(tmp_path, out):
+    with pd.ExcelWriter(tmp_path / "villages.xlsx", engine="openpyxl") as writer:
+        pd.DataFrame({"填表说明": ["坐标用高德地图拾取"]}).to_excel(writer, sheet_name="说明",
+                                                           index=False)
+        _villages_table().to_excel(writer, sheet_name="村庄", index=False)
+    lines = assert_rejected(_with_villages(tmp_path, "villages.xlsx"), out, "villages.xlsx",
+                            "first sheet '说明' has no coordinate columns", "set sheet: 村庄")
+    assert len(lines) == 1

@@ -63,7 +63,7 @@ def _read_csv(path: Path, is_header) -> tuple[pd.DataFrame, int]:
         lines_before.append(records.line_num)
         if len(top) == HEADER_SEARCH_ROWS:
             break
-    header = header_row(top, is_header)
+    header = header_row(top, is_header) or 0
     try:
         frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
                             skipinitialspace=True, skiprows=lines_before[header])
@@ -85,10 +85,21 @@ def _read_sheet(path: Path, sheet: str | None, is_header) -> tuple[pd.DataFrame,
             raise InputError(f"{path}: sheet '{sheet}' not found (sheets: {', '.join(names)}); "
                              f"set sheet: in the scenario")
         name = sheet if sheet is not None else names[0]
-        top = pd.read_excel(book, sheet_name=name, header=None, nrows=HEADER_SEARCH_ROWS,
-                            dtype=object)
-        header = header_row(top.to_numpy().tolist(), is_header)
+        header = _sheet_header(book, name, is_header)
+        if header is None and sheet is None:
+            others = [n for n in names[1:] if _sheet_header(book, n, is_header) is not None]
+            if others:
+                raise InputError(f"{path}: its first sheet '{name}' has no coordinate columns; "
+                                 f"sheet(s) {', '.join(others)} have them: set sheet: {others[0]} "
+                                 f"in the scenario")
+        header = header or 0
         return pd.read_excel(book, sheet_name=name, header=header, dtype=object), header
+
+
+def _sheet_header(book: pd.ExcelFile, name: str, is_header) -> int | None:
+    """The header's position in the sheet ``name`` (:func:`header_row`)."""
+    top = pd.read_excel(book, sheet_name=name, header=None, nrows=HEADER_SEARCH_ROWS, dtype=object)
+    return header_row(top.to_numpy().tolist(), is_header)
 
 
 def blank_cells(column: pd.Series) -> pd.Series:
@@ -96,16 +107,16 @@ def blank_cells(column: pd.Series) -> pd.Series:
     return column.isna() | (column.astype(str).str.strip() == "")
 
 
-def header_row(top: list[list], is_header) -> int:
+def header_row(top: list[list], is_header) -> int | None:
     """The position among a sheet's ``top`` rows (lists of cells) of the first whose stripped
-    cells ``is_header`` accepts (a set of texts); the first row when none is, or without
+    cells ``is_header`` accepts (a set of texts); None when none is; the first row without
     ``is_header``."""
     if is_header is None:
         return 0
     for position, cells in enumerate(top):
         if is_header({str(c).strip() for c in cells if not pd.isna(c)}):
             return position
-    return 0
+    return None
 
 
 def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
