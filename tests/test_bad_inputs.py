@@ -702,3 +702,21 @@ def test_a_first_sheet_of_instructions_names_the_sheet_with_coordinates(tmp_path
     lines = assert_rejected(_with_villages(tmp_path, "villages.xlsx"), out, "villages.xlsx",
                             "first sheet '说明' has no coordinate columns", "set sheet: 村庄")
     assert len(lines) == 1
+
+
+@pytest.mark.parametrize("swap, zone, expected", [
+    (True, 0, ("x and y look swapped", "northing X", "easting column as x:")),
+    (False, 37, ("zone number 37 in front", "declare EPSG:4525 (CGCS2000 / 3-degree "
+                                            "Gauss-Kruger zone 37)")),
+])
+def test_coordinates_written_as_chinese_surveying_writes_them(tmp_path, out, swap, zone, expected):
+    """X the northing, Y the easting, and the zone in front of the easting (37512345.6)."""
+    table = _villages_table("EPSG:4546")  # CGCS2000 / 3-degree Gauss-Kruger CM 111E
+    table["lon"] += zone * 1e6
+    table = table.rename(columns={"lon": "Y坐标", "lat": "X坐标"})
+    table.to_csv(tmp_path / "villages.csv", index=False)
+    x, y = ("X坐标", "Y坐标") if swap else ("Y坐标", "X坐标")
+    source = {"path": "villages.csv", "crs": "EPSG:4546", "x": x, "y": y}
+    lines = assert_rejected(_with_villages(tmp_path, source), out, "villages.csv",
+                            "outside the area of CGCS2000 / 3-degree Gauss-Kruger CM 111E", *expected)
+    assert len(lines) == 1

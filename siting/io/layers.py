@@ -368,6 +368,8 @@ def _check_geometries(frame: gpd.GeoDataFrame, geometry: str, where: str, proble
             problems.add(swap)
         elif (label := crs_label_problem(bounds, frame.crs, where)) is not None:
             problems.add(label)
+        elif (survey := _survey_axes_problem(frame.geometry[usable], frame.crs, where)) is not None:
+            problems.add(survey)
     return frame
 
 
@@ -379,6 +381,72 @@ def _swapped_axes_problem(bounds, crs, where: str) -> str | None:
         return (f"{where}: latitudes up to {max(abs(ymin), abs(ymax)):.4g} degrees with longitudes "
                 f"of {xmin:.4g}..{xmax:.4g}: longitude and latitude look swapped; swap the x and y "
                 f"columns (x is the longitude, 经度)")
+    return None
+
+
+#: How far [degrees] points may lie outside their projected CRS's area of use.
+AREA_OF_USE_MARGIN_DEG = 0.5
+#: Gauss-Kruger zone numbers written in front of eastings: 6-degree zones 13-23 and 3-degree
+#: zones 25-45 cover China.
+GAUSS_KRUGER_ZONES = range(13, 46)
+
+
+def _in_area_of_use(crs: pyproj.CRS, xs: np.ndarray, ys: np.ndarray) -> bool:
+    """Whether every point lies within the area of use of the projected ``crs``."""
+    area = crs.area_of_use
+    to_degrees = pyproj.Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
+    lon, lat = to_degrees.transform(xs, ys, errcheck=False)
+    margin = AREA_OF_USE_MARGIN_DEG
+    return bool(np.all(np.isfinite(lon) & np.isfinite(lat)
+                       & (lon >= area.west - margin) & (lon <= area.east + margin)
+                       & (lat >= area.south - margin) & (lat <= area.north + margin)))
+
+
+def _zone_prefix(xs: np.ndarray) -> int | None:
+    """The Gauss-Kruger zone number every easting carries in its millions (36 of 36512345.6),
+    or None."""
+    zones = np.unique(np.floor(xs / 1e6))
+    return int(zones[0]) if len(zones) == 1 and zones[0] in GAUSS_KRUGER_ZONES else None
+
+
+def _crs_with_zone(crs: pyproj.CRS, zone: int) -> str:
+    """The EPSG CRS like ``crs`` whose eastings carry ``zone`` in front (CGCS2000 / 3-degree
+    Gauss-Kruger CM 108E -> zone 36, EPSG:4524), or how to find it."""
+    name = re.sub(r"CM \d+E$", f"zone {zone}", crs.name)
+    for info in pyproj.database.query_crs_info(auth_name="EPSG",
+                                               pj_types=pyproj.enums.PJType.PROJECTED_CRS):
+        if info.name == name and name != crs.name:
+            return f"EPSG:{info.code} ({name})"
+    return f"the CRS of Gauss-Kruger zone {zone}"
+
+
+def _survey_axes_problem(geoms: gpd.GeoSeries, crs, where: str) -> str | None:
+    """Projected coordinates outside their CRS's area of use that fit it once read as Chinese
+    surveying writes them: X the northing and Y the easting (swapped), and the eastings with
+    the Gauss-Kruger zone number in front (36512345.6 in zone 36)."""
+    crs = pyproj.CRS.from_user_input(crs)
+    if not crs.is_projected or crs.area_of_use is None:
+        return None
+    coords = shapely.get_coordinates(geoms.to_numpy())
+    xs, ys = coords[:, 0], coords[:, 1]
+    if _in_area_of_use(crs, xs, ys):
+        return None
+    for swapped in (False, True):
+        eastings, northings = (ys, xs) if swapped else (xs, ys)
+        zone = _zone_prefix(eastings)
+        if zone is not None:
+            eastings = eastings - zone * 1e6
+        if (swapped or zone is not None) and _in_area_of_use(crs, eastings, northings):
+            fixes = []
+            if swapped:
+                fixes.append("x and y look swapped (Chinese surveying calls the northing X): give "
+                             "the easting column as x: and the northing as y:")
+            if zone is not None:
+                fixes.append(f"the eastings carry the zone number {zone} in front, which "
+                             f"{crs.to_string()} ({crs.name}) does not: declare "
+                             f"{_crs_with_zone(crs, zone)} as crs:")
+            return (f"{where}: coordinates ({xs.min():.0f}, {ys.min():.0f})-({xs.max():.0f}, "
+                    f"{ys.max():.0f}) lie outside the area of {crs.name}; {'; and '.join(fixes)}")
     return None
 
 
