@@ -422,3 +422,35 @@ def test_technologies_joined_with_a_plus_sign(region, tmp_path):
     table.to_csv(tmp_path / "sites.csv", index=False, encoding="gb18030")
     got = read_layer(LayerSource(path=tmp_path / "sites.csv"), None, CANDIDATE_FIELDS, "site_id")
     assert got["technologies"].tolist() == ["4G,5G", "4G,5G", "4G,5G", "4G", "4G,5G"]
+
+
+def test_a_two_row_header_with_merged_cells_is_read(region, tmp_path):
+    """Names merged down over two header rows beside 坐标 merged across 经度 and 纬度."""
+    from openpyxl import Workbook
+
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import VILLAGE_FIELDS
+
+    _, layers = region
+    table = _chinese_villages(layers["villages"], "GCJ-02")
+    named = [c for c in table.columns if c not in ("经度", "纬度")]
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["安康市行政村清单"])
+    sheet.append([*named, "坐标（高德）", None])
+    sheet.append([None] * len(named) + ["经度", "纬度"])
+    for column in range(1, len(named) + 1):
+        sheet.merge_cells(start_row=2, start_column=column, end_row=3, end_column=column)
+    sheet.merge_cells(start_row=2, start_column=len(named) + 1, end_row=2,
+                      end_column=len(named) + 2)
+    for row in table[[*named, "经度", "纬度"]].itertuples(index=False):
+        sheet.append(list(row))
+    book.save(tmp_path / "villages.xlsx")
+    got = read_layer(LayerSource(path=tmp_path / "villages.xlsx", crs="GCJ-02",
+                                 fields=tuple(VILLAGE_COLUMNS.items())),
+                     layers["villages"].crs, VILLAGE_FIELDS, "village_id")
+    want = layers["villages"].set_index("village_id").reindex(got.index)
+    assert sorted(got.index) == sorted(layers["villages"]["village_id"])
+    assert got["population"].tolist() == want["population"].tolist()
+    assert got.geometry.distance(want.geometry, align=False).max() < 0.1

@@ -48,8 +48,9 @@ def decode_text(path: Path) -> str:
                      f"{failure.start}); save the sheet as 'CSV UTF-8'")
 
 
-def _read_csv(path: Path, is_header) -> tuple[pd.DataFrame, int]:
-    """The CSV table from its header row on (:func:`header_row`), and that row's position."""
+def _read_csv(path: Path, is_header) -> tuple[pd.DataFrame, int, list[list]]:
+    """The CSV table from its header row on (:func:`header_row`), that row's position, and the
+    top rows."""
     text = decode_text(path)
     try:
         dialect = csv.Sniffer().sniff(text[:65536], delimiters=",;\t|")
@@ -69,11 +70,12 @@ def _read_csv(path: Path, is_header) -> tuple[pd.DataFrame, int]:
                             skipinitialspace=True, skiprows=lines_before[header])
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"{path}: not a readable CSV table ({first_line(exc)})") from None
-    return frame, header
+    return frame, header, top
 
 
-def _read_sheet(path: Path, sheet: str | None, is_header) -> tuple[pd.DataFrame, int]:
-    """The sheet from its header row on (:func:`header_row`), and that row's position."""
+def _read_sheet(path: Path, sheet: str | None, is_header) -> tuple[pd.DataFrame, int, list[list]]:
+    """The sheet from its header row on (:func:`header_row`), that row's position, and the top
+    rows."""
     try:
         book = pd.ExcelFile(path, engine="openpyxl")
     except Exception as exc:  # openpyxl raises zipfile and XML errors for damaged files
@@ -85,21 +87,23 @@ def _read_sheet(path: Path, sheet: str | None, is_header) -> tuple[pd.DataFrame,
             raise InputError(f"{path}: sheet '{sheet}' not found (sheets: {', '.join(names)}); "
                              f"set sheet: in the scenario")
         name = sheet if sheet is not None else names[0]
-        header = _sheet_header(book, name, is_header)
+        top = _sheet_top(book, name)
+        header = header_row(top, is_header)
         if header is None and sheet is None:
-            others = [n for n in names[1:] if _sheet_header(book, n, is_header) is not None]
+            others = [n for n in names[1:]
+                      if header_row(_sheet_top(book, n), is_header) is not None]
             if others:
                 raise InputError(f"{path}: its first sheet '{name}' has no coordinate columns; "
                                  f"sheet(s) {', '.join(others)} have them: set sheet: {others[0]} "
                                  f"in the scenario")
         header = header or 0
-        return pd.read_excel(book, sheet_name=name, header=header, dtype=object), header
+        return pd.read_excel(book, sheet_name=name, header=header, dtype=object), header, top
 
 
-def _sheet_header(book: pd.ExcelFile, name: str, is_header) -> int | None:
-    """The header's position in the sheet ``name`` (:func:`header_row`)."""
+def _sheet_top(book: pd.ExcelFile, name: str) -> list[list]:
+    """The top rows of the sheet ``name``, as lists of cells."""
     top = pd.read_excel(book, sheet_name=name, header=None, nrows=HEADER_SEARCH_ROWS, dtype=object)
-    return header_row(top.to_numpy().tolist(), is_header)
+    return top.to_numpy().tolist()
 
 
 def blank_cells(column: pd.Series) -> pd.Series:
@@ -119,6 +123,21 @@ def header_row(top: list[list], is_header) -> int | None:
     return None
 
 
+def _is_blank(cell) -> bool:
+    return cell is None or pd.isna(cell) or not str(cell).strip()
+
+
+def _header_names(columns, top: list[list], header: int) -> list[str]:
+    """The column names, stripped; a blank header cell takes the name above it: a two-row
+    header names most columns in cells merged down over both rows (their text in the upper
+    one), beside a group such as 坐标 merged across 经度 and 纬度 below it."""
+    above = top[header - 1] if 0 < header < len(top) else []
+    cells = top[header] if header < len(top) else []
+    return [str(above[i]).strip() if (i >= len(cells) or _is_blank(cells[i])) and i < len(above)
+            and not _is_blank(above[i]) else str(column).strip()
+            for i, column in enumerate(columns)]
+
+
 def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
                is_header=None) -> pd.DataFrame:
     """The rows of a CSV file or XLSX sheet, column names stripped, blank rows dropped, indexed
@@ -129,10 +148,10 @@ def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
         raise InputError(f"{path}: an Excel 97-2003 workbook (.xls) cannot be read; save it as "
                          f"an Excel workbook (.xlsx: 另存为 > Excel 工作簿) and name that file")
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        frame, header = _read_sheet(path, sheet, is_header)
+        frame, header, top = _read_sheet(path, sheet, is_header)
     else:
-        frame, header = _read_csv(path, is_header)
-    frame.columns = [str(c).strip() for c in frame.columns]
+        frame, header, top = _read_csv(path, is_header)
+    frame.columns = _header_names(frame.columns, top, header)
     frame.index = pd.RangeIndex(header + 2, header + 2 + len(frame))  # the header's row + 1
     blank = frame.apply(blank_cells).all(axis=1)
     frame = frame[~blank.to_numpy(bool)]
