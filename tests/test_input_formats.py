@@ -454,3 +454,20 @@ def test_a_two_row_header_with_merged_cells_is_read(region, tmp_path):
     assert sorted(got.index) == sorted(layers["villages"]["village_id"])
     assert got["population"].tolist() == want["population"].tolist()
     assert got.geometry.distance(want.geometry, align=False).max() < 0.1
+
+
+def test_ticks_and_crosses_are_booleans(region, tmp_path):
+    """Chinese forms mark a box with √ (yes) or × (no)."""
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import VILLAGE_FIELDS
+
+    _, layers = region
+    table = _chinese_villages(layers["villages"])
+    table["贫困村"] = np.where(layers["villages"]["poverty_village"], "√", "×")
+    table["易地搬迁"] = np.where(layers["villages"]["relocation_site"], "✓", "✗")
+    table.to_excel(tmp_path / "v.xlsx", index=False, engine="openpyxl")
+    got = read_layer(LayerSource(path=tmp_path / "v.xlsx", fields=tuple(VILLAGE_COLUMNS.items())),
+                     None, VILLAGE_FIELDS, "village_id")
+    assert got["poverty_village"].tolist() == layers["villages"]["poverty_village"].tolist()
+    assert got["relocation_site"].tolist() == layers["villages"]["relocation_site"].tolist()

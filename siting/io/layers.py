@@ -32,12 +32,14 @@ logger = logging.getLogger(__name__)
 
 
 #: Spellings of booleans in planners' sheets (compared case-insensitively after stripping);
-#: 有/无 ("there is"/"there is none") is how Chinese sheets often answer "has fiber?".
+#: 有/无 ("there is"/"there is none") is how Chinese sheets often answer "has fiber?", and a
+#: tick or a cross (√/×) how Chinese forms mark a box.
 BOOL_WORDS = {"1": True, "0": False, "true": True, "false": False, "yes": True, "no": False,
               "y": True, "n": False, "t": True, "f": False, "是": True, "否": False,
-              "有": True, "无": False, "1.0": True, "0.0": False}
+              "有": True, "无": False, "1.0": True, "0.0": False,
+              "√": True, "✓": True, "✔": True, "×": False, "✗": False, "✘": False}
 #: How messages list the spellings of BOOL_WORDS.
-BOOL_SPELLINGS = "true/false, yes/no, 1/0, 是/否 or 有/无"
+BOOL_SPELLINGS = "true/false, yes/no, 1/0, 是/否, 有/无 or √/×"
 #: Google Earth's files: their folders are read as one layer when none is named.
 KML_SUFFIXES = (".kml", ".kmz")
 #: The Chinese web-map coordinate systems, converted to WGS 84 at load (see siting.china_crs).
