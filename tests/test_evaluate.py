@@ -258,3 +258,45 @@ def test_a_plan_folder_without_its_scenario_file_asks_for_it(plan, tmp_path):
     result = runner.invoke(app, ["evaluate", str(copy), "--built", str(built), "--scenario",
                                  str(scenario), "-q"])
     assert result.exit_code == 0, result.output
+
+
+def _gcj02_csv(path, points: dict, headers=("complaint_id", "people", "经度", "纬度")):
+    """A complaints CSV as copied from Amap: each point (UTM metres) in GCJ-02 degrees."""
+    from pyproj import Transformer
+
+    from siting.china_crs import wgs84_to_gcj02
+
+    to_deg = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
+    rows = []
+    for complaint_id, (x_m, y_m) in points.items():
+        lon, lat = wgs84_to_gcj02(*to_deg.transform(*xy(x_m, y_m)))
+        rows.append((complaint_id, 1, f"{float(lon):.7f}", f"{float(lat):.7f}"))
+    pd.DataFrame(rows, columns=list(headers)).to_csv(path, index=False, encoding="utf-8-sig")
+    return path
+
+
+def test_new_complaints_copied_from_amap_are_read_in_gcj02(plan, tmp_path):
+    """--complaints-crs GCJ-02: a complaint 100 m west of S2 (planned for 2028) is 100 m from
+    it, not the 300-700 m the web map's offset would put it at."""
+    _, folder = plan
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000)])
+    new = _gcj02_csv(tmp_path / "amap.csv", {"C1": (2900, 3000)})
+    result = runner.invoke(app, ["evaluate", str(folder), "--built", str(built), "--complaints",
+                                 str(new), "--complaints-crs", "GCJ-02", "--out",
+                                 str(tmp_path / "ev"), "-q"])
+    assert result.exit_code == 0, result.output
+    facts = json.loads((tmp_path / "ev" / "evaluation.json").read_text(encoding="utf-8"))
+    c1 = next(c for c in facts["complaints"] if c["complaint_id"] == "C1")
+    assert (c1["status"], c1["nearest_unbuilt_site"]) == ("new_uncovered", "S2")
+    assert c1["distance_m"] == pytest.approx(100, abs=0.5)
+
+
+def test_new_complaints_with_other_columns_say_what_to_do(plan, tmp_path):
+    _, folder = plan
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000)])
+    new = _gcj02_csv(tmp_path / "amap.csv", {"C1": (2900, 3000)}, headers=("投诉编号", "人数", "经度", "纬度"))
+    result = runner.invoke(app, ["evaluate", str(folder), "--built", str(built), "--complaints",
+                                 str(new), "--complaints-crs", "GCJ-02"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert (f"siting: error: {new}: missing column(s) 'complaint_id', 'people'; columns present: "
+            f"投诉编号, 人数; rename those columns in the file") in result.output
