@@ -531,7 +531,8 @@ def with_scores(table: pd.DataFrame, weights: dict) -> pd.DataFrame:
     (0-100) added (see the module docstring for their definitions)."""
     t = table.copy()
     criteria = {
-        "sites_on_time": _share(t["sites_on_time"], t["sites_due"]),
+        # the due sites built are on time, early or late (a late one is always due)
+        "sites_on_time": _share(t["sites_due_built"] - t["sites_late"], t["sites_due"]),
         "budget": _share(t["planned_cost_cny"], t["spent_cny"]),
         "people": _share(t["people_achieved"] - t["people_before"],
                          t["people_planned"] - t["people_before"]),

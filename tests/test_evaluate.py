@@ -300,3 +300,19 @@ def test_new_complaints_with_other_columns_say_what_to_do(plan, tmp_path):
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert (f"siting: error: {new}: missing column(s) 'complaint_id', 'people'; columns present: "
             f"投诉编号, 人数; rename those columns in the file") in result.output
+
+
+def test_a_due_site_built_early_counts_as_in_time_in_the_score(plan, tmp_path):
+    """By 2028, S1 (2027) and S2 (2028) are due: S1 went up late, S2 early (in 2027). The
+    criterion is sites built on time or early / sites due = 1/2; S3 (planned for 2029, built
+    early in 2028) is not due and counts for nothing."""
+    _, folder = plan
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2028, 200000),
+                                               ("S2", "4G-1800", 2027, 200000),
+                                               ("S3", "4G-1800", 2028, 200000)])
+    e = evaluate_plan(folder, built, year="2028")
+    assert dict(zip(e.sites["site_id"], e.sites["status"])) == {"S1": "late", "S2": "early",
+                                                                  "S3": "early"}
+    total = e.counties.set_index("admin_unit").loc["(all)"]
+    assert (total.sites_due, total.sites_on_time, total.sites_late) == (2, 0, 1)
+    assert total.criterion_sites_on_time == 0.5
