@@ -60,8 +60,8 @@ from siting.export.tables import admin_unit_of, demand_units, unit_order
 from siting.io import AsBuilt, RegionData, read_as_built, resolve_itu_maps, with_as_built
 from siting.io.asbuilt import BACKHAUL_KINDS
 from siting.io.layers import read_layer
-from siting.io.tables import is_table
 from siting.io.region import COMPLAINT_FIELDS
+from siting.io.tables import is_table
 from siting.labels import (ALL_UNITS, OUTSIDE_ADMIN_UNITS, REASON_BELOW_THRESHOLD, REASON_LATER,
                            REASON_NO_CANDIDATE, REASON_NOT_BUILT, REASON_NOT_PLANNED)
 from siting.pipeline import best_server_raster, prepare

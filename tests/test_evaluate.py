@@ -316,3 +316,16 @@ def test_a_due_site_built_early_counts_as_in_time_in_the_score(plan, tmp_path):
     total = e.counties.set_index("admin_unit").loc["(all)"]
     assert (total.sites_due, total.sites_on_time, total.sites_late) == (2, 0, 1)
     assert total.criterion_sites_on_time == 0.5
+
+
+def test_an_as_built_sheet_with_full_width_headers_is_read(plan, tmp_path):
+    """A county engineer's sheet typed with a Chinese input method: 实际投资（元） with full-width
+    parentheses is the documented 实际投资(元), and a stray space in a header is no matter."""
+    _, folder = plan
+    path = tmp_path / "竣工清单.xlsx"
+    pd.DataFrame({"站址编号": ["S1", "S2"], "制式": ["4G-1800", "4G-1800"], "建成年份": [2027, 2028],
+                  "实际投资（元）": [205000, 198000], "回传 方式": ["光纤", "微波"]}).to_excel(path, index=False)
+    e = evaluate_plan(folder, path, year="2028")
+    sites = e.sites.set_index("site_id")
+    assert list(sites.loc[["S1", "S2"], "actual_cost_cny"]) == [205000, 198000]
+    assert list(sites.loc[["S1", "S2"], "built_backhaul"]) == ["fiber", "microwave"]
