@@ -329,3 +329,23 @@ def test_an_as_built_sheet_with_full_width_headers_is_read(plan, tmp_path):
     sites = e.sites.set_index("site_id")
     assert list(sites.loc[["S1", "S2"], "actual_cost_cny"]) == [205000, 198000]
     assert list(sites.loc[["S1", "S2"], "built_backhaul"]) == ["fiber", "microwave"]
+
+
+def test_new_complaints_are_read_like_the_scenarios_complaints_table(plan, tmp_path):
+    """A scenario whose complaints are an Amap export (Chinese headers, GCJ-02) reads the new
+    complaints the same way; --complaints-crs overrides the CRS; a GeoPackage keeps its own."""
+    import dataclasses
+    from pathlib import Path
+
+    from siting.config import LayerSource
+    from siting.evaluate import new_complaints_source
+
+    scenario = load_scenario(plan[0])
+    fields = (("complaint_id", "投诉编号"), ("people", "人数"))
+    own = LayerSource(path=Path("complaints.xlsx"), x="经度", y="纬度", crs="GCJ-02", fields=fields,
+                      key="inputs.complaints")
+    amap = dataclasses.replace(scenario, inputs=dataclasses.replace(scenario.inputs, complaints=own))
+    read = new_complaints_source(tmp_path / "new.csv", amap)
+    assert (read.fields, read.x, read.y, read.crs) == (fields, "经度", "纬度", "GCJ-02")
+    assert new_complaints_source(tmp_path / "new.csv", amap, "BD-09").crs == "BD-09"
+    assert new_complaints_source(tmp_path / "new.gpkg", amap).crs is None
