@@ -131,7 +131,7 @@ def evaluate_plan(plan_dir: str | os.PathLike, built: str | os.PathLike, *,
     years = tuple(p.label for p in scenario.objective.phases)
     as_built = read_as_built(built, region.candidates, scenario, plan_years=years)
     year = _evaluated_year(as_built, years, year)
-    as_built = as_built.until(year, years) if years else as_built
+    as_built = as_built.until(year, years)  # what was on air at the end of the year
     planned_year = _planned_years(plan.sites, coverage, costs)
     networks = _networks(coverage, costs, region, as_built, planned_year, year, years)
     units = demand_units(demand, region)

@@ -349,3 +349,19 @@ def test_new_complaints_are_read_like_the_scenarios_complaints_table(plan, tmp_p
     assert (read.fields, read.x, read.y, read.crs) == (fields, "经度", "纬度", "GCJ-02")
     assert new_complaints_source(tmp_path / "new.csv", amap, "BD-09").crs == "BD-09"
     assert new_complaints_source(tmp_path / "new.gpkg", amap).crs is None
+
+
+def test_a_single_period_plan_evaluated_at_a_year_leaves_out_later_builds(tmp_path):
+    """A single-period plan, a list of 2027 and 2028 rows, --year 2027: the 2028 site is not
+    built yet at the end of 2027 (neither on air nor spent), as a phased plan's would not be."""
+    scenario = write_region(tmp_path / "in", np.full((200, 200), 400.0),
+                            [village("V1", 1000, 3000, population=300), village("V2", 3000, 3000)],
+                            [candidate("S1", 1000, 3000, techs="4G"), candidate("S2", 3000, 3000, techs="4G")],
+                            technologies=[dict(TECH_4G, max_range_m=900)])
+    run_scenario(scenario, tmp_path / "plan")
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000),
+                                               ("S2", "4G-1800", 2028, 210000)])
+    e = evaluate_plan(tmp_path / "plan", built, year="2027")
+    assert dict(zip(e.sites["site_id"], e.sites["status"])) == {"S1": "on_time", "S2": "not_built"}
+    total = e.counties.set_index("admin_unit").loc["(all)"]
+    assert (total.spent_cny, total.people_achieved, total.villages_achieved) == (200000, 300, 1)
