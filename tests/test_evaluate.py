@@ -365,3 +365,14 @@ def test_a_single_period_plan_evaluated_at_a_year_leaves_out_later_builds(tmp_pa
     assert dict(zip(e.sites["site_id"], e.sites["status"])) == {"S1": "on_time", "S2": "not_built"}
     total = e.counties.set_index("admin_unit").loc["(all)"]
     assert (total.spent_cny, total.people_achieved, total.villages_achieved) == (200000, 300, 1)
+
+
+def test_amounts_of_zero_yuan_read_0_not_0_00(plan, tmp_path):
+    _, folder = plan
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000)])
+    result = runner.invoke(app, ["evaluate", str(folder), "--built", str(built), "--out",
+                                 str(tmp_path / "ev"), "-q"])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "ev" / "evaluation.md").read_text(encoding="utf-8")
+    s1 = next(line for line in text.splitlines() if line.startswith("| S1 |"))
+    assert s1.split(" | ")[7:10] == ["200,000", "0", "200,000"]  # capex, backhaul, actual cost
