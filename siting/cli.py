@@ -357,6 +357,10 @@ def evaluate(plan: Annotated[Path, typer.Argument(help="Output folder of the pla
              complaints: Annotated[Optional[Path], typer.Option(
                  "--complaints", help="New complaint points (a layer like the scenario's "
                                       "complaints).")] = None,
+             complaints_crs: Annotated[Optional[str], typer.Option(
+                 "--complaints-crs", help="The CRS of --complaints: WGS84 (GPS), GCJ-02 (Amap, "
+                                          "Tencent), BD-09 (Baidu) or e.g. EPSG:4490 (default: the "
+                                          "file's own; WGS84 for CSV/XLSX).")] = None,
              year: Annotated[Optional[str], typer.Option(
                  "--year", help="The year evaluated (default: the as-built list's last year).")] = None,
              scenario: Annotated[Optional[Path], typer.Option(
@@ -377,7 +381,7 @@ def evaluate(plan: Annotated[Path, typer.Argument(help="Output folder of the pla
     _announce_compiling(quiet)
     try:
         evaluation = evaluate_plan(plan, built, complaints=complaints, year=year, scenario=scenario,
-                                   cache_dir=default_cache_dir())
+                                   cache_dir=default_cache_dir(), complaints_crs=complaints_crs)
         out_dir = write_evaluation(evaluation, out if out is not None
                                    else plan / f"evaluation-{evaluation.year}")
     except Exception as exc:  # one line and an exit code, never a traceback

@@ -214,6 +214,8 @@ INSPECT = """(() => {
     fullscreen: box.querySelector('.leaflet-control-zoom-fullscreen') !== null,
     legend: legend === null ? null : legend.textContent,
     lang: document.documentElement.lang,
+    title: document.title,
+    titleBox: document.getElementById('siting-title').textContent,
     regionInView: map.getBounds().contains(region),
     zoom: map.getZoom(),
     fittedZoom: map.getBoundsZoom(region),
@@ -366,6 +368,7 @@ def test_map_renders_markers_layers_and_legend(maps, visits):
         assert state["vectors"] >= 5, kind  # villages, existing sites, admin units
         assert state["imageLayers"] == 2, kind  # hillshade and coverage shown; population hidden
         assert state["lang"] == {"en": "en", "zh": "zh-CN"}[language], kind
+        assert state["title"] == state["titleBox"] and maps[kind][0].scenario.name in state["title"], kind
         for name in OVERLAYS[language]:
             assert name in state["overlays"], (kind, name)
         assert state["legend"] and all(text in state["legend"] for text in LEGEND[language]), kind

@@ -270,7 +270,9 @@ def build_map(tables: PlanTables) -> folium.Map:
     south_deg, west_deg, north_deg, east_deg = region_bounds_deg(tables)
     fmap = folium.Map(location=[(south_deg + north_deg) / 2, (west_deg + east_deg) / 2], zoom_start=10,
                       tiles=None)
-    Page(HTML_LANG[lang]).add_child(fmap)  # the page folium made is replaced by one with lang=
+    page = Page(HTML_LANG[lang])  # the page folium made is replaced by one with lang=
+    page.title = esc(term("webmap.title", lang, name=tables.name))  # the browser tab's name
+    page.add_child(fmap)
     FitRegion([[south_deg, west_deg], [north_deg, east_deg]]).add_to(fmap)  # before any layer
     basemap = _tile_layer(tables.scenario.outputs.basemap, lang)
     if basemap is not None:

@@ -318,7 +318,20 @@ def _mapping_hint(source: LayerSource) -> str:
     if source.key == "inputs.vectors":
         return ("add them, or give the layer on its own (inputs.<layer>: {path, layer, fields}) "
                 "and map them with fields")
+    if _is_command_option(source.key):
+        return "rename those columns in the file"
     return f"map them with {source.key}.fields (siting name: column)"
+
+
+def _is_command_option(key: str) -> bool:
+    """Whether a source is named by a command-line option (``--complaints``), not a scenario key."""
+    return key.startswith("--")
+
+
+def _crs_setting(source: LayerSource) -> str:
+    """Where the CRS of ``source`` is declared: its scenario key's ``crs``, or the option's
+    ``-crs`` twin (``--complaints-crs``)."""
+    return f"{source.key}-crs" if _is_command_option(source.key) else f"{source.key}.crs"
 
 
 def _index_by_id(frame: gpd.GeoDataFrame, id_field: str, where: str, problems: Problems):
@@ -511,7 +524,7 @@ def read_layer(source: LayerSource, crs: pyproj.CRS | None, fields: dict[str, st
     problems = Problems()
     if frame.crs is None:
         problems.add(f"{where}: no CRS; assign one in the file or declare it with "
-                     f"{source.key}.crs (e.g. EPSG:4326)")
+                     f"{_crs_setting(source)} (e.g. EPSG:4326)")
     required = [name for name, kind in fields.items() if not kind.endswith("?")]
     wanted = [id_field, *required] if id_field in required else required
     frame = _map_fields(frame, source, list(dict.fromkeys(wanted)), where)
