@@ -153,11 +153,12 @@ def calibrate_frame(scenario: Scenario, region: RegionData, measurements: pd.Dat
 
 
 def calibrate(scenario: Scenario, measurements_path: str | Path, *,
-              train_share: float = TRAIN_SHARE) -> CalibrationResult:
-    """Read the scenario's inputs and the measurements, predict, fit and report (seeded by
-    ``solver.seed``)."""
+              train_share: float = TRAIN_SHARE, crs: str | None = None) -> CalibrationResult:
+    """Read the scenario's inputs and the measurements (coordinates in ``crs``: any pyproj CRS,
+    ``GCJ-02`` or ``BD-09``; None: the file's own, WGS 84 for a table), predict, fit and report
+    (seeded by ``solver.seed``)."""
     region = read_region(scenario)
-    measurements = read_measurements(measurements_path, scenario, region)
+    measurements = read_measurements(measurements_path, scenario, region, crs=crs)
     return calibrate_frame(scenario, region, measurements, seed=scenario.solver.seed,
                            train_share=train_share)
 

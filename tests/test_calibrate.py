@@ -153,3 +153,45 @@ def test_a_bad_measurement_file_names_file_row_and_field(region_dir, tmp_path, f
     line = next(ln for ln in result.output.splitlines() if "bad.csv" in ln)
     assert "row 2" in line and f"'{field}'" in line
     assert not (tmp_path / "o" / "calibration.yaml").exists()
+
+
+def _drive_test_export(synthetic, path, rsrp_column="RSRP（dBm）"):
+    """The synthetic drive test as a drive-test tool's export and a planner's sheet write it:
+    Chinese headers, positions in GCJ-02 (copied from Amap), RSRP as text with its unit, GB18030."""
+    from siting.china_crs import wgs84_to_gcj02
+    frame = pd.read_csv(synthetic)
+    lon, lat = wgs84_to_gcj02(frame.lon.to_numpy(), frame.lat.to_numpy())
+    pd.DataFrame({"时间": "2026-05-01 10:00:00", "经度": lon, "纬度": lat, "站号": frame.site_id,
+                  "制式": frame.technology, "PCI": 101,
+                  rsrp_column: [f"{v:.2f} dBm" for v in frame.rsrp_dbm]}
+                 ).to_csv(path, index=False, encoding="gb18030")
+    return path
+
+
+def test_a_drive_test_export_with_chinese_headers_in_gcj02_gives_the_same_offsets(
+        region_dir, synthetic, tmp_path):
+    scenario = str(region_dir / "scenario.yaml")
+    assert runner.invoke(app, ["calibrate", scenario, str(synthetic), "--out",
+                               str(tmp_path / "plain"), "--quiet"]).exit_code == 0
+    export = _drive_test_export(synthetic, tmp_path / "路测.csv")
+    result = runner.invoke(app, ["calibrate", scenario, str(export), "--crs", "GCJ-02",
+                                 "--out", str(tmp_path / "export"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    plain = json.loads((tmp_path / "plain" / "calibration_report.json").read_text())
+    export = json.loads((tmp_path / "export" / "calibration_report.json").read_text())
+    for name, truth in TRUE_OFFSETS_DB.items():
+        assert export["offsets_db"][TECH_4G["name"]][name] == pytest.approx(truth, abs=0.5)
+        assert (export["offsets_db"][TECH_4G["name"]][name]
+                == pytest.approx(plain["offsets_db"][TECH_4G["name"]][name], abs=0.02))
+    assert export["held_out"]["n"] == plain["held_out"]["n"]
+
+
+def test_a_drive_test_export_without_an_rsrp_column_names_the_names_accepted(
+        region_dir, synthetic, tmp_path):
+    export = _drive_test_export(synthetic, tmp_path / "路测.csv", rsrp_column="信号强度")
+    result = runner.invoke(app, ["calibrate", str(region_dir / "scenario.yaml"), str(export),
+                                 "--crs", "GCJ-02", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    line = next(ln for ln in result.output.splitlines() if "路测.csv" in ln)
+    assert "'rsrp_dbm'" in line and "RSRP" in line and "信号强度" in line
+    assert "Traceback" not in result.output and not (tmp_path / "o").exists()
