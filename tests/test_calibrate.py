@@ -195,3 +195,50 @@ def test_a_drive_test_export_without_an_rsrp_column_names_the_names_accepted(
     line = next(ln for ln in result.output.splitlines() if "路测.csv" in ln)
     assert "'rsrp_dbm'" in line and "RSRP" in line and "信号强度" in line
     assert "Traceback" not in result.output and not (tmp_path / "o").exists()
+
+
+def _two_technology_scenario(region_dir):
+    from regions import TECH_5G
+    doc = yaml.safe_load((region_dir / "scenario.yaml").read_text())
+    doc["technologies"] = [TECH_4G, TECH_5G]
+    path = region_dir / "two_technologies.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def _few_measurements(synthetic, n_4g, rows_5g):
+    """``n_4g`` rows of the synthetic drive test on 4G, then 5G at positions ``rows_5g`` of
+    the file (the level is the 4G one: only which rows are fitted matters here)."""
+    frame = pd.read_csv(synthetic).head(n_4g + len(rows_5g)).copy()
+    frame["technology"] = TECH_4G["name"]
+    frame.loc[list(rows_5g), "technology"] = "5G-3500"
+    return frame
+
+
+def test_every_technology_is_fitted_and_held_out_however_few_its_measurements(
+        region_dir, synthetic, tmp_path):
+    """Two 5G measurements among 30 4G ones, at the rows a split drawn over all measurements
+    (seed 0) would both hold out: the split is drawn per technology, so 5G gets an offset."""
+    n = 32
+    held_out = np.random.default_rng(0).permutation(n)[round(0.7 * n):]
+    path = tmp_path / "few.csv"
+    _few_measurements(synthetic, n - 2, held_out[:2]).to_csv(path, index=False)
+    result = runner.invoke(app, ["calibrate", str(_two_technology_scenario(region_dir)), str(path),
+                                 "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "o" / "calibration_report.json").read_text())
+    assert set(report["offsets_db"]) == {TECH_4G["name"], "5G-3500"}
+    assert {tech: sum(c["n"] for c in classes.values())
+            for tech, classes in report["held_out_by_class"].items()} == {TECH_4G["name"]: 9,
+                                                                         "5G-3500": 1}
+
+
+def test_a_technology_with_one_measurement_is_one_error_line(region_dir, synthetic, tmp_path):
+    path = tmp_path / "one.csv"
+    _few_measurements(synthetic, 30, [4]).to_csv(path, index=False)
+    result = runner.invoke(app, ["calibrate", str(_two_technology_scenario(region_dir)), str(path),
+                                 "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2, result.output
+    line = next(ln for ln in result.output.splitlines() if "one.csv" in ln)
+    assert "row 5" in line and "'technology'" in line and "5G-3500" in line
+    assert "Traceback" not in result.output and not (tmp_path / "o").exists()

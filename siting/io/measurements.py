@@ -42,6 +42,8 @@ MEASUREMENT_COLUMNS = {
 DBM_UNIT = re.compile(r"\s*dbm\s*$", re.IGNORECASE)
 #: Minus signs other than ASCII's that spreadsheets and web pages write (full-width, U+2212).
 MINUS_SIGNS = str.maketrans({"－": "-", "−": "-"})
+#: Measurements each technology needs: one to fit its offset on and one to hold out.
+MIN_MEASUREMENTS_PER_TECHNOLOGY = 2
 #: RSRP a handset can report [dBm] (3GPP TS 36.133 reports -140..-44; a margin either side).
 RSRP_RANGE_DBM = (-150.0, -20.0)
 
@@ -107,6 +109,13 @@ def _check_rows(frame: gpd.GeoDataFrame, scenario: Scenario, region: RegionData,
         problems.add(_rows(where, frame, unknown, "technology",
                            f"{sorted(set(technology[unknown]))[:3]} not among the scenario's "
                            f"technologies ({', '.join(names)})"))
+    counts = technology[~unknown].value_counts()
+    for name, count in counts[counts < MIN_MEASUREMENTS_PER_TECHNOLOGY].items():
+        problems.add(_rows(where, frame, technology == name, "technology",
+                           f"only {count} measurement(s) of {name}; calibration needs at least "
+                           f"{MIN_MEASUREMENTS_PER_TECHNOLOGY} of each technology (one to fit "
+                           f"its offset on, one to hold out): add measurements or delete its "
+                           f"rows"))
     sites = region.candidates
     site = frame["site_id"].astype(str)
     missing = ~site.isin(sites.index.astype(str))
