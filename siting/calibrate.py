@@ -175,8 +175,7 @@ def practice_verdict(held_out: dict, when: str = "after") -> str:
     mean, std = held_out[f"mean_error_{when}_db"], held_out[f"std_{when}_db"]
     low, high = PRACTICE_STD_DB
     mean_ok = abs(mean) <= PRACTICE_MEAN_DB
-    std_ok = std <= high
+    std_word = "below" if std < low else "within" if std <= high else "above"
     return (f"{when} calibration: mean error {mean:+.2f} dB "
             f"({'within' if mean_ok else 'outside'} practice: |mean| <= {PRACTICE_MEAN_DB:g} dB), "
-            f"standard deviation {std:.2f} dB "
-            f"({'within' if std_ok else 'above'} practice: {low:g}-{high:g} dB)")
+            f"standard deviation {std:.2f} dB ({std_word} practice: {low:g}-{high:g} dB)")

@@ -242,3 +242,12 @@ def test_a_technology_with_one_measurement_is_one_error_line(region_dir, synthet
     line = next(ln for ln in result.output.splitlines() if "one.csv" in ln)
     assert "row 5" in line and "'technology'" in line and "5G-3500" in line
     assert "Traceback" not in result.output and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("std_db, word", [(3.9, "below"), (6.0, "within"), (7.5, "within"),
+                                          (9.2, "above")])
+def test_the_verdict_places_the_standard_deviation_against_the_practice_range(std_db, word):
+    """Practice is 6-8 dB: 3.9 dB is below it (it was printed "within practice: 6-8 dB")."""
+    from siting.calibrate import practice_verdict
+    line = practice_verdict({"mean_error_after_db": 0.2, "std_after_db": std_db})
+    assert f"standard deviation {std_db:.2f} dB ({word} practice: 6-8 dB)" in line
