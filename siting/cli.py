@@ -496,6 +496,10 @@ def calibrate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.
               out: Annotated[Optional[Path], typer.Option(
                   "--out", "-o", help="Folder for calibration.yaml and calibration_report.json "
                                       "(default: the scenario's folder).")] = None,
+              crs: Annotated[Optional[str], typer.Option(
+                  "--crs", help="CRS of the measurements' coordinates: any EPSG code, or GCJ-02 "
+                                "(Amap, Tencent) / BD-09 (Baidu) (default: the file's own, WGS "
+                                "84 for CSV/XLSX).")] = None,
               quiet: Annotated[bool, QUIET] = False,
               verbose: Annotated[bool, VERBOSE] = False) -> None:
     """Fit per technology a model offset and an offset per land-cover class to drive tests,
@@ -511,7 +515,7 @@ def calibrate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.
     _announce_compiling(quiet)
     try:
         loaded = load_scenario(scenario)
-        result = fit(loaded, measurements)
+        result = fit(loaded, measurements, crs=crs)
         out_dir = write_calibration(result, measurements.name,
                                     out if out is not None else scenario.parent)
     except Exception as exc:  # one line and an exit code, never a traceback

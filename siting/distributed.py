@@ -31,6 +31,7 @@ a local cluster of N single-threaded worker processes, or nothing (in-process).
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Callable, Iterator
@@ -372,6 +373,14 @@ def workers_peak_memory_mb(client) -> float:
     return float(sum(client.run(peak_memory_mb).values()))
 
 
+def _quiet_dask_logs() -> None:
+    """Log distributed's messages at the level the process logs at (``siting run``: warnings,
+    or INFO with ``--verbose``). Importing distributed sets its loggers to INFO, so every run on
+    a cluster printed some thirty lines of scheduler and nanny chatter, ``--quiet`` too."""
+    logger = logging.getLogger("distributed")
+    logger.setLevel(max(logger.getEffectiveLevel(), logging.getLogger().getEffectiveLevel()))
+
+
 @contextmanager
 def client_for(scheduler: str | None = None, workers: int | None = None, *,
                threads_per_worker: int = 1) -> Iterator[object | None]:
@@ -399,6 +408,7 @@ def client_for(scheduler: str | None = None, workers: int | None = None, *,
         return
     from distributed import Client, LocalCluster
 
+    _quiet_dask_logs()
     if scheduler:
         try:
             client = Client(scheduler)

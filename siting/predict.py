@@ -670,6 +670,21 @@ def _technology(scenario: Scenario, name: str, model: str | None,
                             terrain).technologies[0]
 
 
+def _check_radius_on_dem_data(region, x_m: float, y_m: float, radius_m: float) -> None:
+    """InputError unless every radial sample out to ``radius_m`` (one DEM cell beyond, rounded
+    up, as :func:`_check_radius` counts them) lies on the data of the region's DEM tiles: a DEM
+    warped from another CRS (SRTM's longitude/latitude) has, around its data, cells the
+    reprojection filled from their neighbours, and a map over them would be invented terrain."""
+    if region.dem_source is None or not (radius_m > 0 and math.isfinite(radius_m)):
+        return  # _check_radius refuses a radius that is no positive number
+    cell_m = region.terrain.cell_size_m
+    room_m = region.dem_source.room_m(x_m, y_m)
+    if math.ceil(radius_m / cell_m) * cell_m > room_m:
+        raise InputError(f"a radius of {radius_m / 1000:g} km reaches past the DEM: the site is "
+                         f"{room_m / 1000:.2f} km from the nearest edge of its data; use a "
+                         f"smaller radius or a larger DEM")
+
+
 def predict_in_region(region, scenario: Scenario, *, technology: str, radius_km: float,
                       site: str | None = None, at: tuple[float, float] | None = None,
                       height_m: float | None = None, model: str | None = None,
@@ -693,6 +708,7 @@ def predict_in_region(region, scenario: Scenario, *, technology: str, radius_km:
                        "within the model's range", label, beyond)
     cells = None
     try:
+        _check_radius_on_dem_data(region, x, y, radius_m)
         if region.dem_source is not None and radius_m > 0 and region.terrain.contains(x, y):
             reach_m = radius_m + 2.0 * region.terrain.cell_size_m
             cells = region.dem_source.cells((x - reach_m, y - reach_m, x + reach_m, y + reach_m))

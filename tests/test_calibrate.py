@@ -153,3 +153,101 @@ def test_a_bad_measurement_file_names_file_row_and_field(region_dir, tmp_path, f
     line = next(ln for ln in result.output.splitlines() if "bad.csv" in ln)
     assert "row 2" in line and f"'{field}'" in line
     assert not (tmp_path / "o" / "calibration.yaml").exists()
+
+
+def _drive_test_export(synthetic, path, rsrp_column="RSRP（dBm）"):
+    """The synthetic drive test as a drive-test tool's export and a planner's sheet write it:
+    Chinese headers, positions in GCJ-02 (copied from Amap), RSRP as text with its unit, GB18030."""
+    from siting.china_crs import wgs84_to_gcj02
+    frame = pd.read_csv(synthetic)
+    lon, lat = wgs84_to_gcj02(frame.lon.to_numpy(), frame.lat.to_numpy())
+    pd.DataFrame({"时间": "2026-05-01 10:00:00", "经度": lon, "纬度": lat, "站号": frame.site_id,
+                  "制式": frame.technology, "PCI": 101,
+                  rsrp_column: [f"{v:.2f} dBm" for v in frame.rsrp_dbm]}
+                 ).to_csv(path, index=False, encoding="gb18030")
+    return path
+
+
+def test_a_drive_test_export_with_chinese_headers_in_gcj02_gives_the_same_offsets(
+        region_dir, synthetic, tmp_path):
+    scenario = str(region_dir / "scenario.yaml")
+    assert runner.invoke(app, ["calibrate", scenario, str(synthetic), "--out",
+                               str(tmp_path / "plain"), "--quiet"]).exit_code == 0
+    export = _drive_test_export(synthetic, tmp_path / "路测.csv")
+    result = runner.invoke(app, ["calibrate", scenario, str(export), "--crs", "GCJ-02",
+                                 "--out", str(tmp_path / "export"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    plain = json.loads((tmp_path / "plain" / "calibration_report.json").read_text())
+    export = json.loads((tmp_path / "export" / "calibration_report.json").read_text())
+    for name, truth in TRUE_OFFSETS_DB.items():
+        assert export["offsets_db"][TECH_4G["name"]][name] == pytest.approx(truth, abs=0.5)
+        assert (export["offsets_db"][TECH_4G["name"]][name]
+                == pytest.approx(plain["offsets_db"][TECH_4G["name"]][name], abs=0.02))
+    assert export["held_out"]["n"] == plain["held_out"]["n"]
+
+
+def test_a_drive_test_export_without_an_rsrp_column_names_the_names_accepted(
+        region_dir, synthetic, tmp_path):
+    export = _drive_test_export(synthetic, tmp_path / "路测.csv", rsrp_column="信号强度")
+    result = runner.invoke(app, ["calibrate", str(region_dir / "scenario.yaml"), str(export),
+                                 "--crs", "GCJ-02", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    line = next(ln for ln in result.output.splitlines() if "路测.csv" in ln)
+    assert "'rsrp_dbm'" in line and "RSRP" in line and "信号强度" in line
+    assert "Traceback" not in result.output and not (tmp_path / "o").exists()
+
+
+def _two_technology_scenario(region_dir):
+    from regions import TECH_5G
+    doc = yaml.safe_load((region_dir / "scenario.yaml").read_text())
+    doc["technologies"] = [TECH_4G, TECH_5G]
+    path = region_dir / "two_technologies.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def _few_measurements(synthetic, n_4g, rows_5g):
+    """``n_4g`` rows of the synthetic drive test on 4G, then 5G at positions ``rows_5g`` of
+    the file (the level is the 4G one: only which rows are fitted matters here)."""
+    frame = pd.read_csv(synthetic).head(n_4g + len(rows_5g)).copy()
+    frame["technology"] = TECH_4G["name"]
+    frame.loc[list(rows_5g), "technology"] = "5G-3500"
+    return frame
+
+
+def test_every_technology_is_fitted_and_held_out_however_few_its_measurements(
+        region_dir, synthetic, tmp_path):
+    """Two 5G measurements among 30 4G ones, at the rows a split drawn over all measurements
+    (seed 0) would both hold out: the split is drawn per technology, so 5G gets an offset."""
+    n = 32
+    held_out = np.random.default_rng(0).permutation(n)[round(0.7 * n):]
+    path = tmp_path / "few.csv"
+    _few_measurements(synthetic, n - 2, held_out[:2]).to_csv(path, index=False)
+    result = runner.invoke(app, ["calibrate", str(_two_technology_scenario(region_dir)), str(path),
+                                 "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "o" / "calibration_report.json").read_text())
+    assert set(report["offsets_db"]) == {TECH_4G["name"], "5G-3500"}
+    assert {tech: sum(c["n"] for c in classes.values())
+            for tech, classes in report["held_out_by_class"].items()} == {TECH_4G["name"]: 9,
+                                                                         "5G-3500": 1}
+
+
+def test_a_technology_with_one_measurement_is_one_error_line(region_dir, synthetic, tmp_path):
+    path = tmp_path / "one.csv"
+    _few_measurements(synthetic, 30, [4]).to_csv(path, index=False)
+    result = runner.invoke(app, ["calibrate", str(_two_technology_scenario(region_dir)), str(path),
+                                 "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2, result.output
+    line = next(ln for ln in result.output.splitlines() if "one.csv" in ln)
+    assert "row 5" in line and "'technology'" in line and "5G-3500" in line
+    assert "Traceback" not in result.output and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("std_db, word", [(3.9, "below"), (6.0, "within"), (7.5, "within"),
+                                          (9.2, "above")])
+def test_the_verdict_places_the_standard_deviation_against_the_practice_range(std_db, word):
+    """Practice is 6-8 dB: 3.9 dB is below it (it was printed "within practice: 6-8 dB")."""
+    from siting.calibrate import practice_verdict
+    line = practice_verdict({"mean_error_after_db": 0.2, "std_after_db": std_db})
+    assert f"standard deviation {std_db:.2f} dB ({word} practice: 6-8 dB)" in line

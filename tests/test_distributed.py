@@ -277,3 +277,21 @@ def test_local_workers_run_coverage_kernels_on_one_thread(client):
         return numba.get_num_threads()
 
     assert client.submit(threads_in_a_task, pure=False).result() == 1
+
+
+def test_a_quiet_run_on_local_workers_prints_no_dask_chatter(tmp_path):
+    """``siting run --workers 1 --quiet`` says nothing on success: distributed's loggers log at
+    the run's level, not the INFO that importing distributed sets (thirty lines of scheduler
+    and nanny messages)."""
+    import os
+    import subprocess
+    import sys
+    scenario = _small_region(tmp_path / "region")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    done = subprocess.run([sys.executable, "-c", "from siting.cli import main; main()", "run",
+                           str(scenario), "--out", str(tmp_path / "out"), "--workers", "1",
+                           "--quiet", "--no-cache"], capture_output=True, text=True, env=env,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out" / "summary.json").exists()
+    assert "distributed" not in done.stderr, done.stderr

@@ -1,31 +1,97 @@
 """Drive-test (or crowd-sourced) RSRP measurements for ``siting calibrate``.
 
 A layer per the usual input rules (:func:`siting.io.layers.read_layer`: any vector format, or a
-CSV/XLSX table with lon/lat columns, WGS 84 unless declared): one point per measurement with
-``site_id`` (the serving candidate), ``technology`` (a technology name of the scenario) and
-``rsrp_dbm``. Every problem is reported at once, one line each, naming the file, the rows and
-the field.
+CSV/XLSX table with lon/lat (经度/纬度) columns, WGS 84 unless declared, e.g. ``GCJ-02`` for a
+position from Amap): one point per measurement with ``site_id`` (the serving candidate),
+``technology`` (a technology name of the scenario) and ``rsrp_dbm``, under siting's names or
+the names a drive-test export or a planner's sheet gives them (:data:`MEASUREMENT_COLUMNS`).
+RSRP may carry its unit (``-95 dBm``). Every problem is reported at once, one line each,
+naming the file, the rows and the field.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 
 from siting.config import LayerSource, Scenario
+from siting.errors import InputError
 from siting.io.layers import read_layer, source_label
 from siting.io.problems import Problems, id_list
 from siting.io.region import RegionData
+from siting.io.tables import is_table, read_table
 
 #: Fields of a measurement; rows without a ``measurement_id`` are named "row N". RSRP is read
 #: as text and checked here (the layers' numbers are never negative).
 MEASUREMENT_FIELDS = {"measurement_id": "str?", "site_id": "str", "technology": "str",
                       "rsrp_dbm": "str"}
+#: The column names accepted for each field, first siting's own; matched ignoring case, spaces
+#: and full-width brackets ("RSRP（dBm）" is "rsrp(dbm)").
+MEASUREMENT_COLUMNS = {
+    "measurement_id": ("measurement_id", "测量编号"),
+    "site_id": ("site_id", "站址编号", "站点编号", "站址ID", "站号", "基站编号"),
+    "technology": ("technology", "制式", "技术", "网络制式"),
+    "rsrp_dbm": ("rsrp_dbm", "RSRP", "RSRP(dBm)", "RSRP[dBm]", "参考信号接收功率"),
+}
+#: A level's unit after its number ("-95 dBm", "-95dBm"), removed before reading the number.
+DBM_UNIT = re.compile(r"\s*dbm\s*$", re.IGNORECASE)
+#: Minus signs other than ASCII's that spreadsheets and web pages write (full-width, U+2212).
+MINUS_SIGNS = str.maketrans({"－": "-", "−": "-"})
+#: Measurements each technology needs: one to fit its offset on and one to hold out.
+MIN_MEASUREMENTS_PER_TECHNOLOGY = 2
 #: RSRP a handset can report [dBm] (3GPP TS 36.133 reports -140..-44; a margin either side).
 RSRP_RANGE_DBM = (-150.0, -20.0)
+
+
+def _column_key(name) -> str:
+    """A column name as :data:`MEASUREMENT_COLUMNS` lists it: lower case, no spaces, ASCII
+    brackets."""
+    return re.sub(r"\s+", "", str(name)).lower().replace("（", "(").replace("）", ")")
+
+
+def _header(path: Path) -> list[str]:
+    """The column names of a measurement file (the first sheet of an XLSX, the first layer of a
+    vector file); [] when it cannot be read (:func:`read_layer` then says why)."""
+    try:
+        if is_table(path):
+            return list(read_table(path, None, allow_empty=True).columns)
+        return list(pyogrio.read_info(path)["fields"])
+    except (InputError, OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
+        return []
+
+
+def measurement_columns(path: Path) -> tuple[tuple[str, str], ...]:
+    """(field, the file's column) for every field of :data:`MEASUREMENT_COLUMNS` the file
+    names otherwise; InputError naming the names accepted when a required field has none."""
+    header = _header(path)
+    by_key = {}
+    for column in header:
+        by_key.setdefault(_column_key(column), column)
+    if not by_key:
+        return ()
+    found = {field: next((by_key[_column_key(n)] for n in names if _column_key(n) in by_key), None)
+             for field, names in MEASUREMENT_COLUMNS.items()}
+    missing = [f"'{field}' (or {', '.join(MEASUREMENT_COLUMNS[field][1:])})"
+               for field, kind in MEASUREMENT_FIELDS.items()
+               if found[field] is None and not kind.endswith("?")]
+    if missing:
+        raise InputError(f"{path}: no column {'; no column '.join(missing)}; the columns are "
+                         f"{', '.join(map(str, header))}; rename the column in the "
+                         f"file")
+    return tuple((field, column) for field, column in found.items()
+                 if column is not None and column != field)
+
+
+def level_dbm(cells: pd.Series) -> np.ndarray:
+    """Levels [dBm] of RSRP cells: numbers, or text with the unit (``-95 dBm``) or another
+    minus sign; NaN for a cell that is no number."""
+    text = cells.astype(str).str.translate(MINUS_SIGNS).str.replace(DBM_UNIT, "", regex=True)
+    return pd.to_numeric(text.str.strip(), errors="coerce").to_numpy(float)
 
 
 def _rows(where: str, frame, mask, field: str, problem: str) -> str:
@@ -43,6 +109,13 @@ def _check_rows(frame: gpd.GeoDataFrame, scenario: Scenario, region: RegionData,
         problems.add(_rows(where, frame, unknown, "technology",
                            f"{sorted(set(technology[unknown]))[:3]} not among the scenario's "
                            f"technologies ({', '.join(names)})"))
+    counts = technology[~unknown].value_counts()
+    for name, count in counts[counts < MIN_MEASUREMENTS_PER_TECHNOLOGY].items():
+        problems.add(_rows(where, frame, technology == name, "technology",
+                           f"only {count} measurement(s) of {name}; calibration needs at least "
+                           f"{MIN_MEASUREMENTS_PER_TECHNOLOGY} of each technology (one to fit "
+                           f"its offset on, one to hold out): add measurements or delete its "
+                           f"rows"))
     sites = region.candidates
     site = frame["site_id"].astype(str)
     missing = ~site.isin(sites.index.astype(str))
@@ -56,7 +129,7 @@ def _check_rows(frame: gpd.GeoDataFrame, scenario: Scenario, region: RegionData,
     if not allowed.all():
         problems.add(_rows(where, frame, ~allowed, "technology",
                            "the site does not carry this technology's generation"))
-    rsrp = pd.to_numeric(frame["rsrp_dbm"], errors="coerce").to_numpy(float)
+    rsrp = level_dbm(frame["rsrp_dbm"])
     low, high = RSRP_RANGE_DBM
     bad = ~((rsrp >= low) & (rsrp <= high))
     if bad.any():
@@ -69,19 +142,21 @@ def _check_rows(frame: gpd.GeoDataFrame, scenario: Scenario, region: RegionData,
                            "the point lies outside the DEM"))
 
 
-def read_measurements(path: str | Path, scenario: Scenario,
-                      region: RegionData) -> gpd.GeoDataFrame:
+def read_measurements(path: str | Path, scenario: Scenario, region: RegionData, *,
+                      crs: str | None = None) -> gpd.GeoDataFrame:
     """The measurements of ``path`` in the run's CRS, checked against the scenario and its
-    region (one InputError listing every problem).
+    region (one InputError listing every problem). ``crs`` declares the coordinates' CRS
+    (any pyproj CRS, ``GCJ-02`` or ``BD-09``; None: the file's own, WGS 84 for a table).
 
     Returns
     -------
     geopandas.GeoDataFrame
         Indexed by measurement id ("row N" without one), with site_id, technology, rsrp_dbm.
     """
-    source = LayerSource(path=Path(path), key="MEASUREMENTS")
+    source = LayerSource(path=Path(path), crs=crs, fields=measurement_columns(Path(path)),
+                         key="MEASUREMENTS")
     frame = read_layer(source, region.crs, MEASUREMENT_FIELDS, "measurement_id")
     problems = Problems()
     _check_rows(frame, scenario, region, source_label(source), problems)
     problems.raise_if_any()
-    return frame.assign(rsrp_dbm=frame["rsrp_dbm"].astype(float))
+    return frame.assign(rsrp_dbm=level_dbm(frame["rsrp_dbm"]))

@@ -519,6 +519,14 @@ class DemSource:
     dem: tuple[Path, ...]
     crs: pyproj.CRS
 
+    def room_m(self, x: float, y: float) -> float:
+        """Distance [m] from (x, y) (the run's CRS) to the nearest edge of the tiles' data, 0
+        outside them. A Terrain warped from another CRS holds, beyond that edge, cells its
+        reprojection filled from their neighbours: no elevation was ever read there."""
+        outline = tiles_outline(dem_tiles(self.dem), self.crs)
+        site = shapely.Point(x, y)
+        return float(outline.boundary.distance(site)) if outline.contains(site) else 0.0
+
     def cells(self, bounds) -> DemCells | None:
         """The DEM's own cells over ``bounds`` (xmin, ymin, xmax, ymax [m] in the run's CRS)
         and a few cells around, in the CRS of the mosaic (:func:`siting.io.dem.open_mosaic`).
