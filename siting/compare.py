@@ -27,6 +27,7 @@ from siting.errors import InputError
 from siting.export.gis import CSV_ENCODING, inert_cells
 from siting.export.report import Report, Section, Table, render_markdown
 from siting.export.style import WGS84
+from siting.export.webfont import PAGE_FONTS, save_map
 from siting.export.webmap import MetricScale, esc, inline_assets
 
 #: Site status, in the order the tables list them: in one plan only; in both with another
@@ -290,7 +291,7 @@ def comparison_legend(comparison: Comparison) -> str:
               for change, colour in VILLAGE_COLOURS.items()]
     return ("<div id='siting-legend' style='position:fixed;bottom:44px;left:12px;z-index:9999;"
             "background:white;padding:8px 10px;border:1px solid #888;border-radius:4px;"
-            "font:12px sans-serif;max-width:320px'><b>Legend</b>" + "".join(items) + "</div>")
+            f"font:12px {PAGE_FONTS};max-width:320px'><b>Legend</b>" + "".join(items) + "</div>")
 
 
 def _add_village_changes(fmap: folium.Map, villages_ll: gpd.GeoDataFrame) -> None:
@@ -321,7 +322,7 @@ def _writers(comparison: Comparison) -> dict:
     return {"comparison.md": lambda path: path.write_text(render_comparison(c), encoding="utf-8"),
             "comparison.csv": csv(c.sites), "comparison_kpis.csv": csv(c.kpis),
             "comparison_by_county.csv": csv(c.by_county), "comparison_villages.csv": csv(c.villages),
-            "comparison.html": lambda path: comparison_map(c).save(str(path))}
+            "comparison.html": lambda path: save_map(comparison_map(c), path)}
 
 
 def write_comparison(comparison: Comparison, out_dir: str | os.PathLike) -> Path:
