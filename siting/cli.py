@@ -28,7 +28,8 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColu
 from rich.table import Table
 from rich.text import Text
 
-from siting.errors import InfeasibleError, InputError, OutputError, ScenarioError, SitingError
+from siting.errors import (InfeasibleError, InputError, OutputError, ScenarioError, SitingError,
+                           TimeLimitError)
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
                   help="Plan 4G/5G base-station sites over terrain: coverage, optimal sites, maps."
@@ -46,6 +47,10 @@ def _fail(exc: BaseException, verbose: bool) -> None:
         traceback.print_exception(exc)
     if isinstance(exc, OutputError):  # the user's disk, not our bug: the message says it all
         print(f"siting: error: {exc}", file=sys.stderr)
+        raise typer.Exit(1)
+    if isinstance(exc, TimeLimitError):  # the machine or the limit, not our bug
+        print(f"siting: error: {exc}; give the solver more time (solver.time_limit_s in the "
+              f"scenario)", file=sys.stderr)
         raise typer.Exit(1)
     kind = "error" if isinstance(exc, SitingError) else "internal error"
     print(f"siting: {kind}: {type(exc).__name__}: {exc} (rerun with --verbose for the traceback)",

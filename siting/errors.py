@@ -3,8 +3,8 @@
 Every error a user can cause derives from :class:`SitingError`; each subclass also inherits
 the matching builtin (as rasterio does), so callers can catch either. The CLI maps
 :class:`InputError`, :class:`ScenarioError` and :class:`InfeasibleError` to exit code 2,
-:class:`OutputError` to exit code 1 with its one-line message, and everything else to exit
-code 1 as an internal error.
+:class:`OutputError` and :class:`TimeLimitError` to exit code 1 with their one-line message,
+and everything else to exit code 1 as an internal error.
 """
 
 from __future__ import annotations
@@ -31,6 +31,11 @@ class InfeasibleError(SitingError, ValueError):
 
 class SolverError(SitingError, RuntimeError):
     """The MIP solver failed or is unavailable."""
+
+
+class TimeLimitError(SolverError):
+    """The solver's time limit ran out before it found any plan: not a bug, but a limit too
+    short for the model on this machine (the CLI says which setting to raise)."""
 
 
 class OutputError(SitingError, OSError):

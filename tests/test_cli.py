@@ -3,6 +3,7 @@ progress reporting, help examples."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -114,6 +115,48 @@ def test_a_crashing_solver_falls_back_to_cbc_with_a_notice(tmp_path, monkeypatch
     assert "siting: notice: solver highs failed" in result.stderr
     summary = (out / "summary.json").read_text()
     assert '"name": "cbc"' in summary
+
+
+def test_a_phased_plan_stopped_before_any_bound_says_the_bound_is_not_known(tmp_path,
+                                                                        monkeypatch):
+    """The phased MIP stops at its time limit with no plan and no bound of its own (a busy
+    machine): the year-by-year warm start is the plan, and the report gives its objective but
+    no bound and no proven gap (it claimed a proven gap of 0.000 %, or failed on the bound)."""
+    from siting.optimize import highs_backend
+    from siting.optimize.model import MipResult
+
+    def out_of_time(*args, **kwargs):
+        return MipResult(x=None, status="no_solution", objective=float("nan"), bound=float("nan"))
+
+    monkeypatch.setattr(highs_backend, "solve_mip", out_of_time)
+    out = tmp_path / "out"
+    scenario = write_region(tmp_path / "in", ridge_dem(ridge_height_m=0.0),
+                            villages=[village(f"V{i}", 400 + 1200 * i, 3000) for i in range(5)],
+                            candidates=[candidate(f"S{i}", 500 + 1200 * i, 3000) for i in range(5)],
+                            objective={"type": "max_coverage", "phases": [
+                                {"year": 2027, "budget_cny": 4e5}, {"year": 2028, "budget_cny": 4e5}]})
+    result = runner.invoke(app, ["run", str(scenario), "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert re.search(r"status \*\*[^*]+\*\*, objective [0-9,]+ person-years, bound -, proven gap -\.",
+                     report), report[:600]
+
+
+def test_a_time_limit_too_short_for_any_plan_says_which_setting_to_raise(tmp_path, monkeypatch):
+    """The solver found no plan at all in its time: one line naming the setting to raise,
+    exit 1, not an internal error to rerun with --verbose."""
+    import siting.pipeline
+    from siting.errors import TimeLimitError
+
+    def out_of_time(*args, **kwargs):
+        raise TimeLimitError("the time limit was reached before any phased plan was found")
+
+    monkeypatch.setattr(siting.pipeline, "run_scenario", out_of_time)
+    result = runner.invoke(app, ["run", str(_small_region(tmp_path)), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines() == [
+        "siting: error: the time limit was reached before any phased plan was found; give the "
+        "solver more time (solver.time_limit_s in the scenario)"], result.stderr
 
 
 def test_init_writes_a_template_that_validates_and_matches_the_parser(tmp_path):

@@ -58,10 +58,10 @@ TERMS: dict[str, dict[str, str]] = {
     "report.objective": {"en": "Objective: **{goal}**{limits}; costs include {years:g} years of opex.",
                          "zh": "规划目标：**{goal}**{limits}；成本含 {years:g} 年运维费用。"},
     "report.within": {"en": " within {limits}", "zh": "，约束：{limits}"},
-    "report.solver": {"en": "Solver: {name}, status **{status}**, objective {objective:,.0f}{unit}, "
-                            "bound {bound:,.0f}, proven gap {gap:.3f}%.",
-                      "zh": "求解器：{name}，状态 **{status}**，目标值 {objective:,.0f}{unit}，"
-                            "界 {bound:,.0f}，已证明的最优间隙 {gap:.3f}%。"},
+    "report.solver": {"en": "Solver: {name}, status **{status}**, objective {objective}{unit}, "
+                            "bound {bound}, proven gap {gap}.",
+                      "zh": "求解器：{name}，状态 **{status}**，目标值 {objective}{unit}，"
+                            "界 {bound}，已证明的最优间隙 {gap}。"},
     "report.person_years": {"en": " person-years", "zh": " 人·年"},
     "report.costs": {"en": "New sites: **{new_sites}**, upgrades of existing sites: **{upgrades}**, "
                            "capex {capex:,.0f} CNY, opex {opex:,.0f} CNY/year, total cost over the "

@@ -125,8 +125,16 @@ def _intro(solver: dict, objective, lang: str) -> list[str]:
     return [term("report.objective", lang, goal=goal, limits=within, years=objective.opex_years),
             term("report.solver", lang, name=solver["name"],
                  status=value_text("solver_status", solver["status"], lang),
-                 objective=solver["objective"], bound=solver["bound"], gap=100 * (solver["gap"] or 0),
+                 objective=_known(solver["objective"], "{:,.0f}"),
+                 bound=_known(solver["bound"], "{:,.0f}"),
+                 gap=_known(None if solver["gap"] is None else 100 * solver["gap"], "{:.3f}%"),
                  unit=term("report.person_years", lang) if objective.phases else "")]
+
+
+def _known(value: float | None, form: str) -> str:
+    """``value`` written in ``form``; "-" when it is not known (None: a solve stopped before
+    its first bound leaves the bound and the gap unknown)."""
+    return "-" if value is None else form.format(value)
 
 
 def _headline_section(k: dict, people_total: float, lang: str) -> Section:

@@ -40,7 +40,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from siting.errors import InfeasibleError, InputError, SolverError
+from siting.errors import InfeasibleError, InputError, SolverError, TimeLimitError
 from siting.optimize import (
     branch_bound,
     heuristics,
@@ -205,12 +205,13 @@ def warm_start_kept(res: MipResult, mip: MipModel, start: np.ndarray | None,
                     record: SolveLog) -> MipResult:
     """``res``, or, when the MIP stopped without a plan of its own (a time limit before
     its first incumbent) and ``start`` is a plan of ``mip``, the warm start as the plan,
-    status ``time_limit`` (noted in ``record``)."""
+    status ``time_limit``, with its objective value (noted in ``record``)."""
     if res.x is not None or start is None or res.status == "infeasible" \
             or not mip.is_feasible(start):
         return res
     record.note("the MIP stopped without a plan of its own: the warm start is the plan")
-    return replace(res, x=start, status="time_limit")
+    return replace(res, x=start, status="time_limit",
+                   objective=float(mip.c @ start) + mip.offset)
 
 
 def time_left_s(deadline: float | None) -> float | None:
@@ -361,7 +362,7 @@ def _solve_general_part(p: Problem, *, solver, deadline, mip_gap, seed,
         res = MipResult(x=res.x, status=res.status, objective=res.objective, bound=trivial)
     if res.x is None:
         if greedy is None:
-            raise SolverError("the time limit was reached before any feasible plan was found")
+            raise TimeLimitError("the time limit was reached before any feasible plan was found")
         record.note("MIP found no plan within the time limit: greedy plan returned")
         record.solvers.append("greedy")
         bound = res.bound + must_weight

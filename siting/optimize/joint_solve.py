@@ -24,7 +24,7 @@ from functools import partial
 import numpy as np
 import scipy.sparse as sp
 
-from siting.errors import InfeasibleError, SolverError
+from siting.errors import InfeasibleError, SolverError, TimeLimitError
 from siting.optimize.core import (
     SolveLog,
     run_mip,
@@ -145,7 +145,7 @@ def first_stage(model: JointModel, *, solver, deadline, mip_gap, seed, record: S
                               "air within the budget, the option quota and the groups")
     res = warm_start_kept(res, built.mip, vector, record)
     if res.x is None:
-        raise SolverError("the time limit was reached before any plan with backhaul was found")
+        raise TimeLimitError("the time limit was reached before any plan with backhaul was found")
     selected = selected_columns(res.x, built.n_x)
     value = model.value(selected)
     p = model.p

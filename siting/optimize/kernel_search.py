@@ -38,7 +38,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from siting.errors import InfeasibleError, SolverError
+from siting.errors import InfeasibleError, SolverError, TimeLimitError
 from siting.optimize import highs_backend
 from siting.optimize.core import SolveLog, time_left_s
 from siting.optimize.feed_model import LEVEL_KIND
@@ -288,7 +288,7 @@ def kernel_stage(model: JointModel, built: BuiltModel, start: np.ndarray | None,
     lp = _kernel_lp(model, built, deadline)
     if lp is None:
         if start is None:
-            raise SolverError("the time limit was reached before the LP relaxation of the "
+            raise TimeLimitError("the time limit was reached before the LP relaxation of the "
                               "backhaul model was solved")
         record.note("the LP relaxation was not solved in time: the warm start is the plan")
         return Stage(start, "time_limit", model.trivial_bound())

@@ -52,7 +52,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.sparse as sp
 
-from siting.errors import InfeasibleError, InputError, SolverError
+from siting.errors import InfeasibleError, InputError, TimeLimitError
 from siting.optimize.core import SolveLog, run_mip, warm_start_kept
 from siting.optimize.heuristics import greedy_general
 from siting.optimize.inputs import (FixedOptions, OptionInputs, as_budget, as_float, as_need,
@@ -438,7 +438,7 @@ def _build_periods(res: MipResult, lay: _Layout, choice: _Choice,
                               "budgets, quotas and the one-option-per-group rule"
                               + ("" if choice.bind is None else ", with its side rows"))
     if res.x is None:
-        raise SolverError("the time limit was reached before any phased plan was found")
+        raise TimeLimitError("the time limit was reached before any phased plan was found")
     built_by = np.stack([res.x[lay.x(t)] > 0.5 for t in range(lay.periods)])
     period = np.where(built_by.any(axis=0), np.argmax(built_by, axis=0), -1)
     build_period = np.full(n_all, -1)
