@@ -15,12 +15,13 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import folium
 import geopandas as gpd
 import pandas as pd
+import pyogrio
 
 from siting.diskfaults import write_files
 from siting.errors import InputError
@@ -52,15 +53,23 @@ COMPARISON_FILES = ("comparison.md", "comparison.csv", "comparison_kpis.csv",
                     "comparison_by_county.csv", "comparison_villages.csv", "comparison.html")
 
 
+def no_backhaul_links() -> pd.DataFrame:
+    """The attributes of an empty ``backhaul_links`` layer (a plan without backhaul)."""
+    return pd.DataFrame({"from_id": [], "to_id": [], "kind": [], "cost_cny": [], "phase": []})
+
+
 @dataclass(frozen=True)
 class PlanInputs:
-    """What a comparison needs of one plan: its name, the sites in the plan (built, upgraded
-    or kept; ``site_id``, ``technology``, ``action``, geometry), the villages (``village_id``,
-    ``covered_after``, ...) and the ``summary.json`` dictionary."""
+    """What a comparison or an evaluation needs of one plan: its name, the sites in the plan
+    (built, upgraded or kept; ``site_id``, ``technology``, ``action``, geometry), the villages
+    (``village_id``, ``covered_after``, ...), the ``summary.json`` dictionary and the
+    attributes of its ``backhaul_links`` layer (``from_id``, ``cost_cny``, ``phase``, ...;
+    no rows without backhaul)."""
     name: str
     sites: gpd.GeoDataFrame
     villages: gpd.GeoDataFrame
     summary: dict
+    backhaul_links: pd.DataFrame = field(default_factory=no_backhaul_links)
 
 
 @dataclass(frozen=True)
@@ -196,8 +205,8 @@ def _numeric(value) -> bool:
 
 def read_plan_folder(folder: str | os.PathLike) -> PlanInputs:
     """The :class:`PlanInputs` of an output folder of ``siting run`` (``sites.gpkg`` with its
-    ``selected_sites`` and ``villages`` layers, ``summary.json``); :class:`InputError` naming
-    the folder and what is missing otherwise."""
+    ``selected_sites``, ``villages`` and, with backhaul, ``backhaul_links`` layers,
+    ``summary.json``); :class:`InputError` naming the folder and what is missing otherwise."""
     folder = Path(folder)
     gpkg, summary = folder / "sites.gpkg", folder / "summary.json"
     for path in (gpkg, summary):
@@ -207,12 +216,14 @@ def read_plan_folder(folder: str | os.PathLike) -> PlanInputs:
     try:
         sites = gpd.read_file(gpkg, layer="selected_sites", engine="pyogrio")
         villages = gpd.read_file(gpkg, layer="villages", engine="pyogrio")
+        links = (pyogrio.read_dataframe(gpkg, layer="backhaul_links", read_geometry=False)
+                 if "backhaul_links" in pyogrio.list_layers(gpkg)[:, 0] else no_backhaul_links())
         facts = json.loads(summary.read_text(encoding="utf-8"))
         facts["kpis"]
     except Exception as exc:  # any unreadable file: one line naming it
         raise InputError(f"{folder}: cannot read the plan's sites.gpkg or summary.json: "
                          f"{type(exc).__name__}: {exc}") from exc
-    return PlanInputs(str(facts.get("scenario", folder.name)), sites, villages, facts)
+    return PlanInputs(str(facts.get("scenario", folder.name)), sites, villages, facts, links)
 
 
 def compare_folders(folder_a: str | os.PathLike, folder_b: str | os.PathLike) -> Comparison:

@@ -46,10 +46,9 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import scipy.sparse as sp
 
-from siting.compare import read_plan_folder
+from siting.compare import PlanInputs, read_plan_folder
 from siting.config import SCORE_CRITERIA, LayerSource, Scenario, load_scenario
 from siting.coverage import CoverageMatrix, build_coverage
 from siting.demand import Demand
@@ -135,7 +134,7 @@ def evaluate_plan(plan_dir: str | os.PathLike, built: str | os.PathLike, *,
     planned_year = _planned_years(plan.sites, coverage, costs)
     networks = _networks(coverage, costs, region, as_built, planned_year, year, years)
     units = demand_units(demand, region)
-    feeds = planned_feeds(plan_dir, plan.sites)
+    feeds = planned_feeds(plan)
     sites = site_status(region, coverage, costs, as_built, planned_year, year, years, feeds)
     source = None if complaints is None else new_complaints_source(complaints, scenario, complaints_crs)
     complaint_rows = _complaint_rows(region, scenario, demand, coverage, networks, units,
@@ -216,15 +215,15 @@ SITE_COLUMNS = ("site_id", "technology", "planned_year", "built_year", "planned_
                 "status", "due", "backhaul_changed")
 
 
-def planned_feeds(plan_dir, plan_sites: gpd.GeoDataFrame) -> pd.DataFrame:
+def planned_feeds(plan: PlanInputs) -> pd.DataFrame:
     """The plan's backhaul per site (indexed by ``site_id``): ``backhaul``, the kind the plan
     gives the site ("" without backhaul planning), and from its ``backhaul_links`` layer the
     feed it buys: ``feed_cny`` (0 for none) and ``feed_year`` (the link's ``phase``, "" for a
     single-period plan)."""
-    kinds = plan_sites["backhaul"] if "backhaul" in plan_sites else pd.Series("", plan_sites.index)
+    sites, links = plan.sites, plan.backhaul_links
+    kinds = sites["backhaul"] if "backhaul" in sites else pd.Series("", sites.index)
     frame = pd.DataFrame({"backhaul": kinds.fillna("").astype(str).to_numpy()},
-                         index=plan_sites["site_id"].astype(str).to_numpy())
-    links = _backhaul_links(Path(plan_dir) / "sites.gpkg")
+                         index=sites["site_id"].astype(str).to_numpy())
     ids = links["from_id"].astype(str).to_numpy()
     cost = pd.Series(links["cost_cny"].to_numpy(float), ids)
     frame["feed_cny"] = cost.reindex(frame.index).fillna(0.0)
@@ -232,18 +231,6 @@ def planned_feeds(plan_dir, plan_sites: gpd.GeoDataFrame) -> pd.DataFrame:
     years = pd.Series(years.fillna("").astype(str).to_numpy(), ids)
     frame["feed_year"] = years.reindex(frame.index).fillna("")
     return frame
-
-
-def _backhaul_links(gpkg: Path) -> pd.DataFrame:
-    """The plan's ``backhaul_links`` layer (attributes only), empty for a plan without."""
-    empty = pd.DataFrame({"from_id": [], "cost_cny": [], "phase": []})
-    if "backhaul_links" not in pyogrio.list_layers(gpkg)[:, 0]:
-        return empty
-    try:
-        return pyogrio.read_dataframe(gpkg, layer="backhaul_links", read_geometry=False)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise InputError(f"{gpkg}: cannot read the plan's layer backhaul_links ({exc}); give "
-                         f"the --out folder of a run as it was written") from None
 
 
 def _feed_keys(feeds: pd.DataFrame, keys: dict) -> dict[tuple[str, str], str]:
