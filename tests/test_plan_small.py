@@ -108,6 +108,30 @@ def test_mandatory_village_over_budget_gets_the_budget_reason(tmp_path):
     assert reasons == ["", REASON_BUDGET]
 
 
+def test_uncovered_complaints_are_listed_with_their_reason(tmp_path):
+    """Complaint points are mandatory: the one beside the mast is covered, the one behind the
+    ridge is below the threshold and the one 5 km past it has no candidate in range. The two
+    uncovered are listed with why, in summary.json and in the report, as villages are."""
+    from shapely.geometry import Point
+
+    from regions import xy
+    complaints = [{"complaint_id": cid, "people": 1.0, "geometry": Point(*xy(x, 3000))}
+                  for cid, x in (("C-near", 2000), ("C-behind", 4500), ("C-far", 5900))]
+    path = write_region(tmp_path / "in", ridge_dem(),
+                        villages=[village("V1", 2500, 3000)],
+                        candidates=[candidate("S1", 1500, 3000, techs="4G")],
+                        technologies=[dict(TECH_4G, max_range_m=4000)], complaints=complaints)
+    run = compute(load_scenario(path))
+    summary = write_outputs(run, tmp_path / "out")
+    points = {p["id"]: p for p in summary["uncovered_mandatory_points"]}
+    assert {i: (p["kind"], p["reason"]) for i, p in points.items()} == {
+        "C-behind": ("complaint", REASON_BELOW_THRESHOLD), "C-far": ("complaint", REASON_NO_CANDIDATE)}
+    assert points["C-far"]["best_level_dbm"] is None and points["C-behind"]["best_level_dbm"] < -110
+    report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert f"| complaint | C-far | A | - | {REASON_NO_CANDIDATE} |" in report
+    assert summary["kpis"]["mandatory_points_uncovered"]["complaint"] == 2
+
+
 def test_outputs_agree_with_each_other(tmp_path):
     population = np.zeros((60, 60), np.float32)
     population[10:20, 10:20] = 5.0

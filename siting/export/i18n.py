@@ -101,6 +101,9 @@ TERMS: dict[str, dict[str, str]] = {
               "never (the table above counts coverage at the end of the last year):",
         "zh": "**未能按期完成。** 下列必覆盖村在期限之后才覆盖，或始终未覆盖（上表为末年年底的覆盖情况）："},
     "report.never": {"en": "never", "zh": "未覆盖"},
+    "report.uncovered_points": {"en": "Mandatory complaint points and 5G zone check points still "
+                                      "uncovered, and why:",
+                                "zh": "仍未覆盖的必覆盖投诉点与 5G 重点区域检测点及原因："},
     "report.uncovered_by_kind": {"en": "Mandatory points uncovered by kind: villages {village}, "
                                        "complaints {complaint}, 5G zone check points {zone}.",
                                  "zh": "未覆盖的必覆盖点（按类型）：村 {village} 个，投诉点 "
@@ -219,6 +222,10 @@ TERMS: dict[str, dict[str, str]] = {
     "header.name": {"en": "name", "zh": "村名"},
     "header.best_level_dbm": {"en": "best level [dBm]", "zh": "最强电平 [dBm]"},
     "header.reason": {"en": "reason", "zh": "原因"},
+    "header.point_kind": {"en": "point", "zh": "类型"},
+    "header.point": {"en": "id", "zh": "编号"},
+    "point_kind.complaint": {"en": "complaint", "zh": "投诉点"},
+    "point_kind.zone": {"en": "5G zone check point", "zh": "5G 重点区域检测点"},
     "header.covered_in": {"en": "covered in", "zh": "覆盖年份"},
     "header.site": {"en": "site", "zh": "站址"},
     "header.action": {"en": "action", "zh": "建设方式"},

@@ -280,6 +280,14 @@ def _uncovered_section(summary: dict, units: dict[str, str], lang: str) -> Secti
     else:
         blocks.append(term("report.all_mandatory_covered", lang))
     blocks.append(term("report.uncovered_by_kind", lang, **summary["kpis"]["mandatory_points_uncovered"]))
+    points = summary["uncovered_mandatory_points"]
+    if points:
+        header = ("point_kind", "point", "admin_unit", "best_level_dbm", "reason")
+        blocks += [term("report.uncovered_points", lang), Table(
+            [term(f"header.{h}", lang) for h in header],
+            [[value_text("point_kind", p["kind"], lang), p["id"], p["admin_unit"],
+              "-" if p["best_level_dbm"] is None else f"{p['best_level_dbm']:.1f}",
+              value_text("reason", p["reason"], lang)] for p in points])]
     return Section(term("section.uncovered", lang), blocks)
 
 

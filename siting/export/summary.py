@@ -162,10 +162,6 @@ def summary_facts(run, sites, villages, admin) -> dict:
     by_kind = {}
     for label, group in built.groupby("kind", sort=True):
         by_kind[label] = {"sites": len(group), "cost_cny": group["total_cost_cny"].sum()}
-    uncovered = [
-        {"village_id": r.village_id, "name": r["name"], "admin_unit": r.admin_unit,
-         "reason": r.uncovered_reason, "best_level_dbm": r.best_level_dbm}
-        for _, r in mandatory_villages[~mandatory_villages["covered_after"]].iterrows()]
     facts = {
         "siting_version": __version__,
         "scenario": run.scenario.name,
@@ -186,7 +182,8 @@ def summary_facts(run, sites, villages, admin) -> dict:
         "by_technology": by_tech,
         "by_kind": by_kind,
         "by_admin_unit": admin.set_index("admin_unit").to_dict(orient="index"),
-        "uncovered_mandatory_villages": uncovered,
+        "uncovered_mandatory_villages": _uncovered_villages(mandatory_villages),
+        "uncovered_mandatory_points": uncovered_points(run),
         "baselines": [vars(b) for b in run.baselines],
     }
     replan = getattr(run, "replan", None)
@@ -198,6 +195,26 @@ def summary_facts(run, sites, villages, admin) -> dict:
         facts["mandatory_deadline"] = deadline_facts(run, villages)
         facts["solver"]["notes"] += deadline_note(facts["mandatory_deadline"])
     return _clean(facts)
+
+
+def _uncovered_villages(mandatory_villages) -> list[dict]:
+    """The mandatory villages left uncovered, with why (rows of the village table)."""
+    return [{"village_id": r.village_id, "name": r["name"], "admin_unit": r.admin_unit,
+             "reason": r.uncovered_reason, "best_level_dbm": r.best_level_dbm}
+            for _, r in mandatory_villages[~mandatory_villages["covered_after"]].iterrows()]
+
+
+def uncovered_points(run) -> list[dict]:
+    """The mandatory points other than villages left uncovered (complaint points, 5G zones'
+    check points), with why: ``kind``, ``id``, ``admin_unit``, ``best_level_dbm`` (None
+    where no candidate reaches it) and ``reason`` (:attr:`siting.plan.Plan.uncovered_reason`)."""
+    demand, reason = run.demand, run.plan.uncovered_reason
+    level = run.coverage.best_level_dbm
+    rows = np.flatnonzero((reason != "") & (demand.kind != "village"))
+    return [{"kind": str(demand.kind[r]), "id": str(demand.ref_id[r]),
+             "admin_unit": str(demand.admin_unit[r]), "reason": str(reason[r]),
+             "best_level_dbm": round(float(level[r]), 1) if np.isfinite(level[r]) else None}
+            for r in rows]
 
 
 def build_summary(facts: dict, timings_s: dict[str, float]) -> dict:
