@@ -471,3 +471,19 @@ def test_ticks_and_crosses_are_booleans(region, tmp_path):
                      None, VILLAGE_FIELDS, "village_id")
     assert got["poverty_village"].tolist() == layers["villages"]["poverty_village"].tolist()
     assert got["relocation_site"].tolist() == layers["villages"]["relocation_site"].tolist()
+
+
+def test_excel_unicode_text_is_read(region, tmp_path):
+    """Excel's "Unicode text (*.txt)" export: UTF-16 with a byte-order mark, tab-separated."""
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import VILLAGE_FIELDS
+
+    _, layers = region
+    path = tmp_path / "villages.txt"
+    _chinese_villages(layers["villages"]).to_csv(path, index=False, sep="\t", encoding="utf-16")
+    got = read_layer(LayerSource(path=path, fields=tuple(VILLAGE_COLUMNS.items())),
+                     layers["villages"].crs, VILLAGE_FIELDS, "village_id")
+    want = layers["villages"].set_index("village_id").reindex(got.index)
+    assert got["name"].tolist() == want["name"].tolist()
+    assert got.geometry.distance(want.geometry, align=False).max() < 0.1

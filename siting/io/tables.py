@@ -8,6 +8,7 @@ and converted by the layer's field rules, so ids such as ``007`` keep their lead
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -37,14 +38,19 @@ def is_table(path: Path) -> bool:
 
 
 def decode_text(path: Path) -> str:
-    """The text of a CSV file in the first of :data:`TEXT_ENCODINGS` that decodes it whole."""
+    """The text of a CSV file: UTF-16 when it opens with a UTF-16 byte-order mark (Excel's
+    "Unicode text" export, tab-separated), else the first of :data:`TEXT_ENCODINGS` that
+    decodes it whole."""
     data = path.read_bytes()
-    for encoding in TEXT_ENCODINGS:
+    encodings = ("utf-16",) if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) \
+        else TEXT_ENCODINGS
+    for encoding in encodings:
         try:
             return data.decode(encoding)
         except UnicodeDecodeError as exc:
             failure = exc
-    raise InputError(f"{path}: the text is neither UTF-8 nor GB18030 (undecodable byte at offset "
+    named = "not valid UTF-16" if encodings != TEXT_ENCODINGS else "neither UTF-8 nor GB18030"
+    raise InputError(f"{path}: the text is {named} (undecodable byte at offset "
                      f"{failure.start}); save the sheet as 'CSV UTF-8'")
 
 
