@@ -487,3 +487,23 @@ def test_excel_unicode_text_is_read(region, tmp_path):
     want = layers["villages"].set_index("village_id").reindex(got.index)
     assert got["name"].tolist() == want["name"].tolist()
     assert got.geometry.distance(want.geometry, align=False).max() < 0.1
+
+
+def test_costs_in_wan_yuan_are_read_in_yuan(region, tmp_path):
+    """A cost sheet's header says 万元 (ten thousand yuan): 15 there is 150,000 CNY."""
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import CANDIDATE_FIELDS
+
+    _, layers = region
+    table = _coordinate_table(layers["candidates"], "EPSG:4326")
+    table["建设投资（万元）"] = table.pop("capex_cny") / 1e4
+    table["年运维费(万元)"] = table.pop("opex_cny_per_year") / 1e4
+    table.to_excel(tmp_path / "sites.xlsx", index=False, engine="openpyxl")
+    fields = {"capex_cny": "建设投资（万元）", "opex_cny_per_year": "年运维费(万元)"}
+    got = read_layer(LayerSource(path=tmp_path / "sites.xlsx", fields=tuple(fields.items())),
+                     None, CANDIDATE_FIELDS, "site_id")
+    want = layers["candidates"].set_index("site_id").reindex(got.index)
+    assert np.allclose(got["capex_cny"], want["capex_cny"])
+    assert np.allclose(got["opex_cny_per_year"], want["opex_cny_per_year"])
+    assert got["capex_cny"].max() >= 30000  # not 3 (万元 read as yuan)

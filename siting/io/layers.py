@@ -125,6 +125,19 @@ def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series
     return numeric.astype(float)
 
 
+#: Chinese cost sheets often give sums in 万元 (ten thousand yuan), saying so in the header.
+WAN_YUAN = 10_000.0
+
+
+def _in_yuan(values: pd.Series, field: str, column: str | None, where: str) -> pd.Series:
+    """A cost field (``*_cny*``) in yuan: a column whose header says 万元 holds ten-thousands."""
+    if "_cny" not in field or column is None or "万元" not in str(column):
+        return values
+    logger.warning("%s: column '%s' is in 万元; read as %s in yuan (x %g)", where, column, field,
+                   WAN_YUAN)
+    return values * WAN_YUAN
+
+
 def layer_names(path: Path, key: str) -> list[str]:
     """The layers of a vector file; ``key`` is the scenario key that names the file."""
     require_file(path, key)
@@ -521,7 +534,8 @@ def read_layer(source: LayerSource, crs: pyproj.CRS | None, fields: dict[str, st
     for name, kind in fields.items():
         if name != id_field and name in frame.columns:
             try:
-                frame[name] = _coerce(frame, name, kind, where).to_numpy()
+                values = _coerce(frame, name, kind, where)
+                frame[name] = _in_yuan(values, name, source.column_of.get(name), where).to_numpy()
             except InputError as exc:
                 problems.add(str(exc))
     if check is not None:
