@@ -507,3 +507,19 @@ def test_costs_in_wan_yuan_are_read_in_yuan(region, tmp_path):
     assert np.allclose(got["capex_cny"], want["capex_cny"])
     assert np.allclose(got["opex_cny_per_year"], want["opex_cny_per_year"])
     assert got["capex_cny"].max() >= 30000  # not 3 (万元 read as yuan)
+
+
+def test_a_huge_cell_does_not_stop_the_header_search(region, tmp_path):
+    """A WKT column of a QGIS export holds cells beyond the csv module's field size limit."""
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import VILLAGE_FIELDS
+
+    _, layers = region
+    table = _chinese_villages(layers["villages"])
+    table["边界WKT"] = "POLYGON ((" + ", ".join(["108.1 32.1"] * 20000) + "))"
+    table.to_csv(tmp_path / "villages.csv", index=False)
+    got = read_layer(LayerSource(path=tmp_path / "villages.csv",
+                                 fields=tuple(VILLAGE_COLUMNS.items())),
+                     None, VILLAGE_FIELDS, "village_id")
+    assert sorted(got.index) == sorted(layers["villages"]["village_id"])

@@ -65,11 +65,14 @@ def _read_csv(path: Path, is_header) -> tuple[pd.DataFrame, int, list[list]]:
         delimiter = ","
     records = csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True)
     top, lines_before = [], [0]  # lines_before[i]: the text lines before record i
-    for record in records:
-        top.append(record)
-        lines_before.append(records.line_num)
-        if len(top) == HEADER_SEARCH_ROWS:
-            break
+    try:
+        for record in records:
+            top.append(record)
+            lines_before.append(records.line_num)
+            if len(top) == HEADER_SEARCH_ROWS:
+                break
+    except csv.Error:  # a cell beyond csv's size limit: the rows before it are searched
+        pass
     header = header_row(top, is_header) or 0
     try:
         frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
