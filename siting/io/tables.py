@@ -37,10 +37,10 @@ def is_table(path: Path) -> bool:
     return path.suffix.lower() in TABLE_SUFFIXES
 
 
-def decode_text(path: Path) -> str:
-    """The text of a CSV file: UTF-16 when it opens with a UTF-16 byte-order mark (Excel's
+def decode_text(path: Path, advice: str = "save the sheet as 'CSV UTF-8'") -> str:
+    """The text of a file: UTF-16 when it opens with a UTF-16 byte-order mark (Excel's
     "Unicode text" export, tab-separated), else the first of :data:`TEXT_ENCODINGS` that
-    decodes it whole."""
+    decodes it whole; else an InputError ending in ``advice``."""
     data = path.read_bytes()
     encodings = ("utf-16",) if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) \
         else TEXT_ENCODINGS
@@ -51,7 +51,7 @@ def decode_text(path: Path) -> str:
             failure = exc
     named = "not valid UTF-16" if encodings != TEXT_ENCODINGS else "neither UTF-8 nor GB18030"
     raise InputError(f"{path}: the text is {named} (undecodable byte at offset "
-                     f"{failure.start}); save the sheet as 'CSV UTF-8'")
+                     f"{failure.start}); {advice}")
 
 
 def _read_csv(path: Path, is_header) -> tuple[pd.DataFrame, int, list[list]]:
