@@ -680,11 +680,11 @@ def test_an_empty_fiber_node_table_says_which_input_and_what_to_do(tmp_path, out
 def test_a_bad_coordinate_below_a_title_names_its_spreadsheet_row(tmp_path, out):
     table = _villages_table()
     table["lon"] = table["lon"].astype(object)
-    table.loc[1, "lon"] = "108.9E"
+    table.loc[1, "lon"] = "108,9"  # a decimal comma
     text = "安康市村庄清单,,,\n\n" + table.to_csv(index=False)  # title, blank, header: row 3
     (tmp_path / "villages.csv").write_text(text, encoding="utf-8")
     assert_rejected(_with_villages(tmp_path, "villages.csv"), out, "villages.csv",
-                    "row(s) 5 have no coordinates", "108.9E", "108°58")
+                    "row(s) 5 have no coordinates", "108,9", "108°58")
 
 
 def test_an_excel_97_workbook_is_told_to_be_saved_as_xlsx(tmp_path, out):

@@ -386,13 +386,14 @@ def _dms(degrees: float, style: str) -> str:
     whole = int(degrees)
     minutes = int((degrees - whole) * 60)
     seconds = (degrees - whole - minutes / 60) * 3600
-    return style.format(d=whole, m=minutes, s=f"{seconds:.4f}")
+    return style.format(d=whole, m=minutes, s=f"{seconds:.4f}", decimal=f"{degrees:.7f}")
 
 
 @pytest.mark.parametrize("lon_style, lat_style", [
     ("{d}°{m}'{s}\"", "{d}°{m}'{s}\""),
     ("东经{d}度{m}分{s}秒", "北纬{d}度{m}分{s}秒"),
     ("{d}°{m}′{s}″E", "N{d}°{m}′{s}″"),
+    ("E{decimal}", "{decimal}N"),  # a GPS's degrees with a hemisphere
 ])
 def test_coordinates_in_degrees_minutes_and_seconds(region, tmp_path, lon_style, lat_style):
     from siting.config import LayerSource

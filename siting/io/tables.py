@@ -181,10 +181,11 @@ def has_coordinates(x: str | None, y: str | None):
 #: of three digits only, so a decimal comma ("32,5") is not read as thousands.
 THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 #: An angle in degrees, minutes and seconds ("108°58'12.5\"", "32度41分", "E108°58′12.5″",
-#: "108:58:12.5"), after NFKC normalisation; minutes and seconds are optional and may be
-#: decimal. Groups: hemisphere before, degrees, minutes, seconds, hemisphere after.
-DMS = re.compile(r"([NSEW]?)\s*(\d+(?:\.\d+)?)\s*(?:°|度|:)\s*(?:(\d+(?:\.\d+)?)\s*(?:'|′|’|分|:)\s*)?"
-                 r"(?:(\d+(?:\.\d+)?)\s*(?:\"|″|′′|''|”|秒)?\s*)?([NSEW]?)", re.IGNORECASE)
+#: "108:58:12.5") or in degrees with a hemisphere ("108.9701E", "N32.685"), after NFKC
+#: normalisation; minutes and seconds follow a degree mark, are optional and may be decimal.
+#: Groups: hemisphere before, degrees, minutes, seconds, hemisphere after.
+DMS = re.compile(r"([NSEW]?)\s*(\d+(?:\.\d+)?)\s*(?:(?:°|度|:)\s*(?:(\d+(?:\.\d+)?)\s*(?:'|′|’|分|:)\s*)?"
+                 r"(?:(\d+(?:\.\d+)?)\s*(?:\"|″|′′|''|”|秒)?\s*)?)?([NSEW]?)", re.IGNORECASE)
 #: Chinese hemisphere words, as the letters :data:`DMS` reads.
 HEMISPHERES = {"东经": "E", "西经": "W", "北纬": "N", "南纬": "S"}
 
