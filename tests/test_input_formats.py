@@ -524,3 +524,23 @@ def test_a_huge_cell_does_not_stop_the_header_search(region, tmp_path):
                                  fields=tuple(VILLAGE_COLUMNS.items())),
                      None, VILLAGE_FIELDS, "village_id")
     assert sorted(got.index) == sorted(layers["villages"]["village_id"])
+
+
+@pytest.mark.parametrize("decimals, warned", [(2, True), (3, True), (5, False)])
+def test_coordinates_rounded_by_excel_are_warned_about(region, tmp_path, caplog, decimals, warned):
+    """Excel saves a CSV with the digits its cells show: a "0.00" column moves points 550 m."""
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import VILLAGE_FIELDS
+
+    _, layers = region
+    table = _chinese_villages(layers["villages"])
+    for column in ("经度", "纬度"):
+        table[column] = [f"{v:.{decimals}f}" for v in table[column]]
+    table.to_csv(tmp_path / "villages.csv", index=False, encoding="gb18030")
+    read_layer(LayerSource(path=tmp_path / "villages.csv", fields=tuple(VILLAGE_COLUMNS.items())),
+               None, VILLAGE_FIELDS, "village_id")
+    notices = [r.getMessage() for r in caplog.records if "decimals" in r.getMessage()]
+    assert bool(notices) == warned, notices
+    if warned:
+        assert f"at most {decimals} decimals" in notices[0] and "villages.csv" in notices[0]

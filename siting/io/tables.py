@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import logging
 import re
 import unicodedata
 from pathlib import Path
@@ -21,6 +22,8 @@ import pandas as pd
 
 from siting.errors import InputError
 from siting.io.problems import first_line
+
+logger = logging.getLogger(__name__)
 
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls")
 #: Encodings tried in turn; UTF-8 (a BOM is skipped) first, then China's national standard.
@@ -248,6 +251,33 @@ def coordinate_columns(frame: pd.DataFrame, x: str | None, y: str | None, where:
     return x, y
 
 
+#: Decimals of a longitude/latitude written as text at or below which a point is placed no
+#: better than about 100 m (0.001 degree is 111 m of latitude).
+ROUNDED_DEGREE_DECIMALS = 3
+DECIMAL_TEXT = re.compile(r"[+-]?\d+(?:\.(\d*))?")
+
+
+def _decimals(cell) -> int | None:
+    """The digits after the point of a coordinate written as a plain decimal text, else None."""
+    match = DECIMAL_TEXT.fullmatch(str(cell).strip()) if isinstance(cell, str) else None
+    return len(match[1] or "") if match else None
+
+
+def _warn_if_rounded(x_cells: pd.Series, y_cells: pd.Series, xs: np.ndarray, ys: np.ndarray,
+                     where: str) -> None:
+    """Warn when every longitude/latitude was written with few decimals: Excel saves a CSV
+    with the digits its cells show, so a column formatted "0.00" moves points by up to 550 m."""
+    if np.abs(xs).max() > 180 or np.abs(ys).max() > 90:
+        return  # projected metres: decimals are centimetres
+    decimals = [_decimals(c) for c in (*x_cells, *y_cells)]
+    if None in decimals or max(decimals) > ROUNDED_DEGREE_DECIMALS:
+        return
+    error_m = 0.5 * 10.0 ** -max(decimals) * 111_320.0
+    logger.warning("%s: every coordinate has at most %d decimals, which places a point only to "
+                   "about %.0f m; if the sheet was saved from Excel, show more decimals in the "
+                   "coordinate columns and save it again", where, max(decimals), error_m)
+
+
 def table_points(frame: pd.DataFrame, x: str, y: str, crs, where: str) -> gpd.GeoDataFrame:
     """Point features from the coordinate columns (decimal numbers, or degrees, minutes and
     seconds: :func:`coordinates_of`); the rows (``frame``'s index, see
@@ -261,5 +291,6 @@ def table_points(frame: pd.DataFrame, x: str, y: str, crs, where: str) -> gpd.Ge
                          f"have no coordinates in columns '{x}'/'{y}' (row {rows[0]}: "
                          f"{first[0]!r}, {first[1]!r}); write them as numbers (108.9701) or "
                          f"degrees, minutes and seconds (108°58'12.5\")")
+    _warn_if_rounded(frame[x], frame[y], xs, ys, where)
     rest = frame.drop(columns=[x, y]).reset_index(drop=True)
     return gpd.GeoDataFrame(rest, geometry=gpd.points_from_xy(xs, ys), crs=crs)
