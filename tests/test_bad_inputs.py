@@ -718,5 +718,6 @@ def test_coordinates_written_as_chinese_surveying_writes_them(tmp_path, out, swa
     x, y = ("X坐标", "Y坐标") if swap else ("Y坐标", "X坐标")
     source = {"path": "villages.csv", "crs": "EPSG:4546", "x": x, "y": y}
     lines = assert_rejected(_with_villages(tmp_path, source), out, "villages.csv",
-                            "outside the area of CGCS2000 / 3-degree Gauss-Kruger CM 111E", *expected)
+                            "outside the area of CGCS2000 / 3-degree Gauss-Kruger CM 111E",
+                            *expected)
     assert len(lines) == 1

@@ -118,7 +118,8 @@ def test_a_scenario_saved_by_chinese_notepad_is_read(tmp_path, encoding):
 def test_a_scenario_in_an_unknown_encoding_is_told_to_be_saved_as_utf8(tmp_path):
     path = tmp_path / "scenario.yaml"
     path.write_bytes(b"name: t\ninputs: \xff\xfe\xff\n")
-    with pytest.raises(ScenarioError, match="neither UTF-8 nor GB18030.*save the scenario file as UTF-8"):
+    with pytest.raises(ScenarioError,
+                       match="neither UTF-8 nor GB18030.*save the scenario file as UTF-8"):
         load_scenario(path)
 
 

@@ -294,7 +294,8 @@ def _google_earth_placemark(row, lonlat) -> str:
     data = "".join(f'<Data name="{column}"><value>{row[column]}</value></Data>'
                    for column in ("编号", "人口", "区县", "贫困村", "易地搬迁"))
     return (f"<Placemark><name>{row['村名']}</name><ExtendedData>{data}</ExtendedData>"
-            f"<Point><coordinates>{lonlat.x:.9f},{lonlat.y:.9f},0</coordinates></Point></Placemark>")
+            f"<Point><coordinates>{lonlat.x:.9f},{lonlat.y:.9f},0</coordinates></Point>"
+            "</Placemark>")
 
 
 def test_chinese_extended_data_of_a_google_earth_kmz_keeps_its_names(region, tmp_path):

@@ -187,7 +187,8 @@ THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 #: "108:58:12.5") or in degrees with a hemisphere ("108.9701E", "N32.685"), after NFKC
 #: normalisation; minutes and seconds follow a degree mark, are optional and may be decimal.
 #: Groups: hemisphere before, degrees, minutes, seconds, hemisphere after.
-DMS = re.compile(r"([NSEW]?)\s*(\d+(?:\.\d+)?)\s*(?:(?:°|度|:)\s*(?:(\d+(?:\.\d+)?)\s*(?:'|′|’|分|:)\s*)?"
+DMS = re.compile(r"([NSEW]?)\s*(\d+(?:\.\d+)?)\s*"
+                 r"(?:(?:°|度|:)\s*(?:(\d+(?:\.\d+)?)\s*(?:'|′|’|分|:)\s*)?"
                  r"(?:(\d+(?:\.\d+)?)\s*(?:\"|″|′′|''|”|秒)?\s*)?)?([NSEW]?)", re.IGNORECASE)
 #: Chinese hemisphere words, as the letters :data:`DMS` reads.
 HEMISPHERES = {"东经": "E", "西经": "W", "北纬": "N", "南纬": "S"}
@@ -203,7 +204,7 @@ def _plain_number_text(cell) -> str:
 def numbers_of(column: pd.Series) -> pd.Series:
     """The cells as floats (NaN where a cell is blank or not a number); text cells may be
     written as Chinese Excel shows them: "１２３", "1,980", "1，980", " 480 "."""
-    text = column.map(lambda c: c if pd.isna(c) or not isinstance(c, str) else _plain_number_text(c))
+    text = column.map(lambda c: _plain_number_text(c) if isinstance(c, str) else c)
     return pd.to_numeric(text, errors="coerce").astype(float)
 
 
