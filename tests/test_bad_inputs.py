@@ -721,3 +721,14 @@ def test_coordinates_written_as_chinese_surveying_writes_them(tmp_path, out, swa
                             "outside the area of CGCS2000 / 3-degree Gauss-Kruger CM 111E",
                             *expected)
     assert len(lines) == 1
+
+
+@pytest.mark.parametrize("title, row", [("", 3), ("安康市村庄清单,,,\n", 4)])
+def test_a_table_row_without_id_is_named_by_its_spreadsheet_row(tmp_path, out, title, row):
+    table = _villages_table()
+    table["village_id"] = table["village_id"].astype(object)
+    table.loc[1, "village_id"] = ""  # the second village: spreadsheet row 3 below the header
+    (tmp_path / "villages.csv").write_text(title + table.to_csv(index=False), encoding="utf-8")
+    lines = assert_rejected(_with_villages(tmp_path, "villages.csv"), out, "villages.csv",
+                            f"field 'village_id' is empty for row {row};")
+    assert len(lines) == 1

@@ -270,9 +270,10 @@ def _load_vector(source: LayerSource, geometry: str) -> gpd.GeoDataFrame:
     frames = [_read_vector_layer(source, layer, where) for layer in _layers_to_load(source)]
     if not all(isinstance(f, gpd.GeoDataFrame) and f.geometry.name in f.columns for f in frames):
         raise InputError(f"{where}: the layer has no geometry column; expected {geometry}s")
-    if len(frames) == 1:
-        return frames[0]
-    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+    frame = (frames[0] if len(frames) == 1
+             else gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs))
+    frame.index = pd.RangeIndex(1, len(frame) + 1)  # features numbered as GIS tools show them
+    return frame
 
 
 def _load_table(source: LayerSource, geometry: str) -> gpd.GeoDataFrame:
@@ -335,11 +336,12 @@ def _mapping_hint(source: LayerSource) -> str:
 
 
 def _index_by_id(frame: gpd.GeoDataFrame, id_field: str, where: str, problems: Problems):
-    """The frame indexed by its id field's text (``row N`` for features without one)."""
+    """The frame indexed by its id field's text (``row N`` for features without one: N is the
+    frame's index, a table's spreadsheet row or a vector layer's feature number)."""
     raw_ids = frame[id_field]
     no_id = blank_cells(raw_ids)
     labels = raw_ids.map(_id_text)
-    labels[no_id] = [f"row {i + 1}" for i in np.flatnonzero(no_id.to_numpy())]
+    labels[no_id] = [f"row {row}" for row in frame.index[no_id.to_numpy()]]
     frame.index = pd.Index(labels.astype(str).to_numpy(), dtype=object)
     if no_id.any():
         problems.add(f"{where}: field '{id_field}' is empty for {id_list(frame.index, no_id)}; "
@@ -529,7 +531,7 @@ def read_layer(source: LayerSource, crs: pyproj.CRS | None, fields: dict[str, st
     wanted = [id_field, *required] if id_field in required else required
     frame = _map_fields(frame, source, list(dict.fromkeys(wanted)), where)
     if id_field not in frame.columns:  # an optional id: features are named by their row
-        frame[id_field] = [f"row {i + 1}" for i in range(len(frame))]
+        frame[id_field] = [f"row {row}" for row in frame.index]
     frame = _index_by_id(frame, id_field, where, problems)
     for name, kind in fields.items():
         if name != id_field and name in frame.columns:

@@ -281,8 +281,8 @@ def _warn_if_rounded(x_cells: pd.Series, y_cells: pd.Series, xs: np.ndarray, ys:
 
 def table_points(frame: pd.DataFrame, x: str, y: str, crs, where: str) -> gpd.GeoDataFrame:
     """Point features from the coordinate columns (decimal numbers, or degrees, minutes and
-    seconds: :func:`coordinates_of`); the rows (``frame``'s index, see
-    :func:`read_table`) are named when a coordinate is not a number."""
+    seconds: :func:`coordinates_of`), indexed as ``frame`` (its spreadsheet rows, see
+    :func:`read_table`, which name the rows whose coordinates are not numbers)."""
     xs, ys = coordinates_of(frame[x]), coordinates_of(frame[y])
     bad = ~(np.isfinite(xs) & np.isfinite(ys))
     if bad.any():
@@ -293,5 +293,5 @@ def table_points(frame: pd.DataFrame, x: str, y: str, crs, where: str) -> gpd.Ge
                          f"{first[0]!r}, {first[1]!r}); write them as numbers (108.9701) or "
                          f"degrees, minutes and seconds (108°58'12.5\")")
     _warn_if_rounded(frame[x], frame[y], xs, ys, where)
-    rest = frame.drop(columns=[x, y]).reset_index(drop=True)
+    rest = frame.drop(columns=[x, y])
     return gpd.GeoDataFrame(rest, geometry=gpd.points_from_xy(xs, ys), crs=crs)
