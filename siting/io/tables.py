@@ -268,8 +268,8 @@ def _warn_if_rounded(x_cells: pd.Series, y_cells: pd.Series, xs: np.ndarray, ys:
                      where: str) -> None:
     """Warn when every longitude/latitude was written with few decimals: Excel saves a CSV
     with the digits its cells show, so a column formatted "0.00" moves points by up to 550 m."""
-    if np.abs(xs).max() > 180 or np.abs(ys).max() > 90:
-        return  # projected metres: decimals are centimetres
+    if len(xs) == 0 or np.abs(xs).max() > 180 or np.abs(ys).max() > 90:
+        return  # no rows (the caller says so), or projected metres: decimals are centimetres
     decimals = [_decimals(c) for c in (*x_cells, *y_cells)]
     if None in decimals or max(decimals) > ROUNDED_DEGREE_DECIMALS:
         return
