@@ -14,6 +14,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import pytest
 import yaml
 
@@ -545,3 +546,22 @@ def test_coordinates_rounded_by_excel_are_warned_about(region, tmp_path, caplog,
     assert bool(notices) == warned, notices
     if warned:
         assert f"at most {decimals} decimals" in notices[0] and "villages.csv" in notices[0]
+
+
+@pytest.mark.parametrize("crs, warned", [("EPSG:2382", True),   # Xian 1980 / GK CM 111E
+                                         ("EPSG:2434", True),   # Beijing 1954 / GK CM 111E
+                                         ("EPSG:4546", False)])  # CGCS2000 / GK CM 111E
+def test_old_chinese_datums_are_warned_about(region, tmp_path, caplog, crs, warned):
+    """PROJ has no shift from Xian 1980 or Beijing 1954 to WGS 84 inland: only a ballpark."""
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import VILLAGE_FIELDS
+
+    _, layers = region
+    _coordinate_table(layers["villages"], crs, decimals=2).to_csv(tmp_path / "v.csv", index=False)
+    read_layer(LayerSource(path=tmp_path / "v.csv", crs=crs), layers["villages"].crs,
+               VILLAGE_FIELDS, "village_id")
+    notices = [r.getMessage() for r in caplog.records if "no shift" in r.getMessage()]
+    assert bool(notices) == warned, notices
+    if warned:
+        assert "v.csv" in notices[0] and pyproj.CRS(crs).geodetic_crs.datum.name in notices[0]

@@ -481,10 +481,30 @@ def _to_wgs84_from_web_map(frame: gpd.GeoDataFrame, source: LayerSource, where: 
     return frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs="EPSG:4326"))
 
 
+#: Datums of older Chinese maps (Xian 1980, Beijing 1954) that PROJ has no shift to WGS 84
+#: for: it places their points as if their datum were WGS 84's. Names compared lower case,
+#: letters and digits only, ESRI's "D_" dropped.
+UNSHIFTED_DATUMS = ("xian1980", "beijing1954", "newbeijing")
+
+
+def _unshifted_datum(crs: pyproj.CRS) -> str | None:
+    """The name of ``crs``'s datum when it is one of :data:`UNSHIFTED_DATUMS`, else None."""
+    geodetic = crs.geodetic_crs
+    name = geodetic.datum.name if geodetic is not None else ""
+    key = re.sub(r"[^a-z0-9]", "", name.lower())
+    return name if key in UNSHIFTED_DATUMS or key.removeprefix("d") in UNSHIFTED_DATUMS else None
+
+
 def reproject(frame: gpd.GeoDataFrame, crs: pyproj.CRS, where: str) -> gpd.GeoDataFrame:
-    if pyproj.CRS.from_user_input(frame.crs) != crs:
+    source_crs = pyproj.CRS.from_user_input(frame.crs)
+    if source_crs != crs:
         logger.warning("%s: reprojected from %s to the run's CRS %s", where,
                        frame.crs.to_string(), crs.to_string())
+        if (datum := _unshifted_datum(source_crs)) is not None:
+            logger.warning("%s: PROJ knows no shift from the %s datum to WGS 84, so its points "
+                           "are placed as if on WGS 84's (off by tens of metres); convert the "
+                           "layer to CGCS2000 (EPSG:4490 or its Gauss-Kruger zones) with your "
+                           "surveying office's parameters", where, datum)
     try:
         frame = frame.to_crs(crs)
     except Exception as exc:
