@@ -565,3 +565,22 @@ def test_old_chinese_datums_are_warned_about(region, tmp_path, caplog, crs, warn
     assert bool(notices) == warned, notices
     if warned:
         assert "v.csv" in notices[0] and pyproj.CRS(crs).geodetic_crs.datum.name in notices[0]
+
+
+@pytest.mark.parametrize("separator", [",", "，", ", "])
+def test_one_column_of_coordinate_pairs_from_a_web_map_picker(region, tmp_path, separator):
+    """Amap's and Baidu's coordinate pickers copy "lng,lat" into one cell."""
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import VILLAGE_FIELDS
+
+    _, layers = region
+    table = _chinese_villages(layers["villages"], "GCJ-02")
+    table["高德坐标"] = [f"{lon:.7f}{separator}{lat:.7f}"
+                     for lon, lat in zip(table.pop("经度"), table.pop("纬度"))]
+    table.to_excel(tmp_path / "v.xlsx", index=False, engine="openpyxl")
+    source = LayerSource(path=tmp_path / "v.xlsx", x="高德坐标", y="高德坐标", crs="GCJ-02",
+                         fields=tuple(VILLAGE_COLUMNS.items()))
+    got = read_layer(source, layers["villages"].crs, VILLAGE_FIELDS, "village_id")
+    want = layers["villages"].set_index("village_id").reindex(got.index)
+    assert got.geometry.distance(want.geometry, align=False).max() < 0.1

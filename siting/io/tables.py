@@ -279,19 +279,36 @@ def _warn_if_rounded(x_cells: pd.Series, y_cells: pd.Series, xs: np.ndarray, ys:
                    "coordinate columns and save it again", where, max(decimals), error_m)
 
 
+#: What separates the two coordinates of one cell ("108.970139,32.685123", as the coordinate
+#: pickers of Amap and Baidu copy them): a comma (also full-width), else spaces.
+PAIR_SEPARATOR = re.compile(r"\s*[,，]\s*|\s+")
+
+
+def _split_pairs(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """The first and second coordinates of "x,y" cells (None where a cell is not two parts)."""
+    parts = cells.map(lambda c: PAIR_SEPARATOR.split(c.strip()) if isinstance(c, str) else [])
+    return (parts.map(lambda p: p[0] if len(p) == 2 else None),
+            parts.map(lambda p: p[1] if len(p) == 2 else None))
+
+
 def table_points(frame: pd.DataFrame, x: str, y: str, crs, where: str) -> gpd.GeoDataFrame:
     """Point features from the coordinate columns (decimal numbers, or degrees, minutes and
-    seconds: :func:`coordinates_of`), indexed as ``frame`` (its spreadsheet rows, see
-    :func:`read_table`, which name the rows whose coordinates are not numbers)."""
-    xs, ys = coordinates_of(frame[x]), coordinates_of(frame[y])
+    seconds: :func:`coordinates_of`; ``x`` and ``y`` may name one column of "x,y" pairs),
+    indexed as ``frame`` (its spreadsheet rows, see :func:`read_table`, which name the rows
+    whose coordinates are not numbers)."""
+    x_cells, y_cells = _split_pairs(frame[x]) if x == y else (frame[x], frame[y])
+    xs, ys = coordinates_of(x_cells), coordinates_of(y_cells)
     bad = ~(np.isfinite(xs) & np.isfinite(ys))
     if bad.any():
         rows = [str(row) for row in frame.index[bad][:5]]
-        first = frame.loc[frame.index[bad][0], [x, y]].tolist()
+        columns = f"column '{x}'" if x == y else f"columns '{x}'/'{y}'"
+        first = frame.loc[frame.index[bad][0], list(dict.fromkeys([x, y]))]
+        cells = ", ".join(repr(cell) for cell in first)
+        pair = " or one cell of both (108.9701,32.6851)" if x == y else ""
         raise InputError(f"{where}: row(s) {', '.join(rows)}{' and more' if bad.sum() > 5 else ''} "
-                         f"have no coordinates in columns '{x}'/'{y}' (row {rows[0]}: "
-                         f"{first[0]!r}, {first[1]!r}); write them as numbers (108.9701) or "
-                         f"degrees, minutes and seconds (108°58'12.5\")")
-    _warn_if_rounded(frame[x], frame[y], xs, ys, where)
-    rest = frame.drop(columns=[x, y])
+                         f"have no coordinates in {columns} (row {rows[0]}: {cells}); write them "
+                         f"as numbers (108.9701) or degrees, minutes and seconds "
+                         f"(108°58'12.5\"){pair}")
+    _warn_if_rounded(x_cells, y_cells, xs, ys, where)
+    rest = frame.drop(columns=list({x, y}))
     return gpd.GeoDataFrame(rest, geometry=gpd.points_from_xy(xs, ys), crs=crs)
