@@ -20,7 +20,7 @@ import yaml
 
 from siting import p1812, propagation
 from siting.clutter import P2108_CLUTTER_TYPES
-from siting.errors import ScenarioError
+from siting.errors import InputError, ScenarioError
 from siting.landcover import WORLDCOVER_CLASSES, LandCoverClass
 
 #: Path-loss models a technology may name, with their validity ranges: views of the one registry,
@@ -1087,13 +1087,17 @@ def load_scenario(path: str | Path) -> Scenario:
     ScenarioError
         One line per problem, each naming the file and the key.
     """
+    from siting.io.tables import decode_text  # siting.io imports this module
+
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
+    try:  # UTF-8, or GB18030: what Notepad on Chinese Windows saves as "ANSI"
+        text = decode_text(path, advice="save the scenario file as UTF-8")
     except FileNotFoundError:
         raise ScenarioError(f"{path}: scenario file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise ScenarioError(f"{path}: cannot read the scenario file ({exc})") from None
+    except InputError as exc:
+        raise ScenarioError(str(exc)) from None
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:

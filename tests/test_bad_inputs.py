@@ -680,11 +680,11 @@ def test_an_empty_fiber_node_table_says_which_input_and_what_to_do(tmp_path, out
 def test_a_bad_coordinate_below_a_title_names_its_spreadsheet_row(tmp_path, out):
     table = _villages_table()
     table["lon"] = table["lon"].astype(object)
-    table.loc[1, "lon"] = "108.9E"
+    table.loc[1, "lon"] = "108,9"  # a decimal comma
     text = "安康市村庄清单,,,\n\n" + table.to_csv(index=False)  # title, blank, header: row 3
     (tmp_path / "villages.csv").write_text(text, encoding="utf-8")
     assert_rejected(_with_villages(tmp_path, "villages.csv"), out, "villages.csv",
-                    "row(s) 5 have no coordinates", "108.9E", "108°58")
+                    "row(s) 5 have no coordinates", "108,9", "108°58")
 
 
 def test_an_excel_97_workbook_is_told_to_be_saved_as_xlsx(tmp_path, out):
@@ -718,5 +718,17 @@ def test_coordinates_written_as_chinese_surveying_writes_them(tmp_path, out, swa
     x, y = ("X坐标", "Y坐标") if swap else ("Y坐标", "X坐标")
     source = {"path": "villages.csv", "crs": "EPSG:4546", "x": x, "y": y}
     lines = assert_rejected(_with_villages(tmp_path, source), out, "villages.csv",
-                            "outside the area of CGCS2000 / 3-degree Gauss-Kruger CM 111E", *expected)
+                            "outside the area of CGCS2000 / 3-degree Gauss-Kruger CM 111E",
+                            *expected)
+    assert len(lines) == 1
+
+
+@pytest.mark.parametrize("title, row", [("", 3), ("安康市村庄清单,,,\n", 4)])
+def test_a_table_row_without_id_is_named_by_its_spreadsheet_row(tmp_path, out, title, row):
+    table = _villages_table()
+    table["village_id"] = table["village_id"].astype(object)
+    table.loc[1, "village_id"] = ""  # the second village: spreadsheet row 3 below the header
+    (tmp_path / "villages.csv").write_text(title + table.to_csv(index=False), encoding="utf-8")
+    lines = assert_rejected(_with_villages(tmp_path, "villages.csv"), out, "villages.csv",
+                            f"field 'village_id' is empty for row {row};")
     assert len(lines) == 1

@@ -151,7 +151,7 @@ def test_a_bad_measurement_file_names_file_row_and_field(region_dir, tmp_path, f
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     line = next(ln for ln in result.output.splitlines() if "bad.csv" in ln)
-    assert "row 2" in line and f"'{field}'" in line
+    assert "row 3" in line and f"'{field}'" in line  # the spreadsheet row: the header is row 1
     assert not (tmp_path / "o" / "calibration.yaml").exists()
 
 

@@ -101,6 +101,28 @@ def test_each_layer_from_its_own_file(tmp_path):
     assert inputs.zones is None and inputs.complaints.layer == "complaints"  # from inputs.vectors
 
 
+@pytest.mark.parametrize("encoding", ["gbk", "utf-8-sig"])
+def test_a_scenario_saved_by_chinese_notepad_is_read(tmp_path, encoding):
+    """Notepad on Chinese Windows saves "ANSI" (GBK) or UTF-8 with a byte-order mark."""
+    doc = BASE | {"name": "安康规划", "inputs": {
+        "dem": "d.tif", "population": None, "candidates": "站址.csv",
+        "villages": {"path": "村庄.xlsx", "fields": {"name": "村名", "population": "人口"}}}}
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding=encoding)
+    scenario = load_scenario(path)
+    assert scenario.name == "安康规划"
+    assert scenario.inputs.villages.column_of == {"name": "村名", "population": "人口"}
+    assert scenario.inputs.candidates.path == (tmp_path / "站址.csv").resolve()
+
+
+def test_a_scenario_in_an_unknown_encoding_is_told_to_be_saved_as_utf8(tmp_path):
+    path = tmp_path / "scenario.yaml"
+    path.write_bytes(b"name: t\ninputs: \xff\xfe\xff\n")
+    with pytest.raises(ScenarioError,
+                       match="neither UTF-8 nor GB18030.*save the scenario file as UTF-8"):
+        load_scenario(path)
+
+
 @pytest.mark.parametrize("inputs, message", [
     ({"dem": "d.tif", "candidates": "c.csv"}, "inputs.villages: missing"),
     ({"dem": "d.tif", "villages": {"sheet": "x"}, "candidates": "c.csv"}, "inputs.villages.path: missing"),

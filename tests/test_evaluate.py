@@ -148,6 +148,20 @@ def test_bad_as_built_lists_are_one_line_each_and_exit_2(plan, tmp_path, rows, e
     assert sorted(p.name for p in folder.iterdir()) == before  # nothing written
 
 
+def test_an_as_built_sheet_with_a_title_names_its_spreadsheet_rows(plan, tmp_path):
+    """A title and the unit that made the list stand above the header (row 3)."""
+    _, folder = plan
+    built = tmp_path / "built.xlsx"
+    rows = [["2027年建成站址", None, None, None], ["填报单位：安康移动", None, None, None],
+            ["站址编号", "制式", "建成年份", "实际投资"],
+            ["S1", "4G-1800", 2027, 1], ["S9", "4G-1800", 2027, 1]]
+    pd.DataFrame(rows).to_excel(built, index=False, header=False, engine="openpyxl")
+    result = runner.invoke(app, ["evaluate", str(folder), "--built", str(built)])
+    assert result.exit_code == 2
+    assert f"siting: error: {built}: row 5, field '站址编号': unknown site 'S9'" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_a_technology_the_site_does_not_allow_is_named(tmp_path):
     folder = tmp_path / "in"
     villages = [village("V1", 1000, 1000)]

@@ -14,6 +14,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import pytest
 import yaml
 
@@ -294,7 +295,8 @@ def _google_earth_placemark(row, lonlat) -> str:
     data = "".join(f'<Data name="{column}"><value>{row[column]}</value></Data>'
                    for column in ("编号", "人口", "区县", "贫困村", "易地搬迁"))
     return (f"<Placemark><name>{row['村名']}</name><ExtendedData>{data}</ExtendedData>"
-            f"<Point><coordinates>{lonlat.x:.9f},{lonlat.y:.9f},0</coordinates></Point></Placemark>")
+            f"<Point><coordinates>{lonlat.x:.9f},{lonlat.y:.9f},0</coordinates></Point>"
+            "</Placemark>")
 
 
 def test_chinese_extended_data_of_a_google_earth_kmz_keeps_its_names(region, tmp_path):
@@ -386,13 +388,14 @@ def _dms(degrees: float, style: str) -> str:
     whole = int(degrees)
     minutes = int((degrees - whole) * 60)
     seconds = (degrees - whole - minutes / 60) * 3600
-    return style.format(d=whole, m=minutes, s=f"{seconds:.4f}")
+    return style.format(d=whole, m=minutes, s=f"{seconds:.4f}", decimal=f"{degrees:.7f}")
 
 
 @pytest.mark.parametrize("lon_style, lat_style", [
     ("{d}°{m}'{s}\"", "{d}°{m}'{s}\""),
     ("东经{d}度{m}分{s}秒", "北纬{d}度{m}分{s}秒"),
     ("{d}°{m}′{s}″E", "N{d}°{m}′{s}″"),
+    ("E{decimal}", "{decimal}N"),  # a GPS's degrees with a hemisphere
 ])
 def test_coordinates_in_degrees_minutes_and_seconds(region, tmp_path, lon_style, lat_style):
     from siting.config import LayerSource
@@ -471,3 +474,113 @@ def test_ticks_and_crosses_are_booleans(region, tmp_path):
                      None, VILLAGE_FIELDS, "village_id")
     assert got["poverty_village"].tolist() == layers["villages"]["poverty_village"].tolist()
     assert got["relocation_site"].tolist() == layers["villages"]["relocation_site"].tolist()
+
+
+def test_excel_unicode_text_is_read(region, tmp_path):
+    """Excel's "Unicode text (*.txt)" export: UTF-16 with a byte-order mark, tab-separated."""
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import VILLAGE_FIELDS
+
+    _, layers = region
+    path = tmp_path / "villages.txt"
+    _chinese_villages(layers["villages"]).to_csv(path, index=False, sep="\t", encoding="utf-16")
+    got = read_layer(LayerSource(path=path, fields=tuple(VILLAGE_COLUMNS.items())),
+                     layers["villages"].crs, VILLAGE_FIELDS, "village_id")
+    want = layers["villages"].set_index("village_id").reindex(got.index)
+    assert got["name"].tolist() == want["name"].tolist()
+    assert got.geometry.distance(want.geometry, align=False).max() < 0.1
+
+
+def test_costs_in_wan_yuan_are_read_in_yuan(region, tmp_path):
+    """A cost sheet's header says 万元 (ten thousand yuan): 15 there is 150,000 CNY."""
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import CANDIDATE_FIELDS
+
+    _, layers = region
+    table = _coordinate_table(layers["candidates"], "EPSG:4326")
+    table["建设投资（万元）"] = table.pop("capex_cny") / 1e4
+    table["年运维费(万元)"] = table.pop("opex_cny_per_year") / 1e4
+    table.to_excel(tmp_path / "sites.xlsx", index=False, engine="openpyxl")
+    fields = {"capex_cny": "建设投资（万元）", "opex_cny_per_year": "年运维费(万元)"}
+    got = read_layer(LayerSource(path=tmp_path / "sites.xlsx", fields=tuple(fields.items())),
+                     None, CANDIDATE_FIELDS, "site_id")
+    want = layers["candidates"].set_index("site_id").reindex(got.index)
+    assert np.allclose(got["capex_cny"], want["capex_cny"])
+    assert np.allclose(got["opex_cny_per_year"], want["opex_cny_per_year"])
+    assert got["capex_cny"].max() >= 30000  # not 3 (万元 read as yuan)
+
+
+def test_a_huge_cell_does_not_stop_the_header_search(region, tmp_path):
+    """A WKT column of a QGIS export holds cells beyond the csv module's field size limit."""
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import VILLAGE_FIELDS
+
+    _, layers = region
+    table = _chinese_villages(layers["villages"])
+    table["边界WKT"] = "POLYGON ((" + ", ".join(["108.1 32.1"] * 20000) + "))"
+    table.to_csv(tmp_path / "villages.csv", index=False)
+    got = read_layer(LayerSource(path=tmp_path / "villages.csv",
+                                 fields=tuple(VILLAGE_COLUMNS.items())),
+                     None, VILLAGE_FIELDS, "village_id")
+    assert sorted(got.index) == sorted(layers["villages"]["village_id"])
+
+
+@pytest.mark.parametrize("decimals, warned", [(2, True), (3, True), (5, False)])
+def test_coordinates_rounded_by_excel_are_warned_about(region, tmp_path, caplog, decimals, warned):
+    """Excel saves a CSV with the digits its cells show: a "0.00" column moves points 550 m."""
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import VILLAGE_FIELDS
+
+    _, layers = region
+    table = _chinese_villages(layers["villages"])
+    for column in ("经度", "纬度"):
+        table[column] = [f"{v:.{decimals}f}" for v in table[column]]
+    table.to_csv(tmp_path / "villages.csv", index=False, encoding="gb18030")
+    read_layer(LayerSource(path=tmp_path / "villages.csv", fields=tuple(VILLAGE_COLUMNS.items())),
+               None, VILLAGE_FIELDS, "village_id")
+    notices = [r.getMessage() for r in caplog.records if "decimals" in r.getMessage()]
+    assert bool(notices) == warned, notices
+    if warned:
+        assert f"at most {decimals} decimals" in notices[0] and "villages.csv" in notices[0]
+
+
+@pytest.mark.parametrize("crs, warned", [("EPSG:2382", True),   # Xian 1980 / GK CM 111E
+                                         ("EPSG:2434", True),   # Beijing 1954 / GK CM 111E
+                                         ("EPSG:4546", False)])  # CGCS2000 / GK CM 111E
+def test_old_chinese_datums_are_warned_about(region, tmp_path, caplog, crs, warned):
+    """PROJ has no shift from Xian 1980 or Beijing 1954 to WGS 84 inland: only a ballpark."""
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import VILLAGE_FIELDS
+
+    _, layers = region
+    _coordinate_table(layers["villages"], crs, decimals=2).to_csv(tmp_path / "v.csv", index=False)
+    read_layer(LayerSource(path=tmp_path / "v.csv", crs=crs), layers["villages"].crs,
+               VILLAGE_FIELDS, "village_id")
+    notices = [r.getMessage() for r in caplog.records if "no shift" in r.getMessage()]
+    assert bool(notices) == warned, notices
+    if warned:
+        assert "v.csv" in notices[0] and pyproj.CRS(crs).geodetic_crs.datum.name in notices[0]
+
+
+@pytest.mark.parametrize("separator", [",", "，", ", "])
+def test_one_column_of_coordinate_pairs_from_a_web_map_picker(region, tmp_path, separator):
+    """Amap's and Baidu's coordinate pickers copy "lng,lat" into one cell."""
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import VILLAGE_FIELDS
+
+    _, layers = region
+    table = _chinese_villages(layers["villages"], "GCJ-02")
+    table["高德坐标"] = [f"{lon:.7f}{separator}{lat:.7f}"
+                     for lon, lat in zip(table.pop("经度"), table.pop("纬度"))]
+    table.to_excel(tmp_path / "v.xlsx", index=False, engine="openpyxl")
+    source = LayerSource(path=tmp_path / "v.xlsx", x="高德坐标", y="高德坐标", crs="GCJ-02",
+                         fields=tuple(VILLAGE_COLUMNS.items()))
+    got = read_layer(source, layers["villages"].crs, VILLAGE_FIELDS, "village_id")
+    want = layers["villages"].set_index("village_id").reindex(got.index)
+    assert got.geometry.distance(want.geometry, align=False).max() < 0.1

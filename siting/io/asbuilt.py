@@ -130,7 +130,7 @@ def read_as_built(path: str | Path, candidates: pd.DataFrame, scenario: Scenario
         "cost_cny": pd.to_numeric(frame[columns["cost_cny"]], errors="coerce").to_numpy(float),
         "backhaul": (_text(frame[columns["backhaul"]]) if columns["backhaul"]
                      else pd.Series([""] * len(frame), dtype=object)),
-        "row": np.arange(len(frame)) + FIRST_ROW})
+        "row": frame.index.to_numpy()})
     sites.loc[_records_a_feed(sites, candidates, scenario), "technology"] = ""
     for check in (_check_blank, _check_sites, _check_technologies, _check_years, _check_costs,
                   _check_feeds, _check_backhaul, _check_duplicates):
@@ -140,11 +140,19 @@ def read_as_built(path: str | Path, candidates: pd.DataFrame, scenario: Scenario
     return AsBuilt(str(path), sites.reset_index(drop=True))
 
 
+def _names_the_fields(texts: set[str]) -> bool:
+    """Whether a row of texts is the list's header: it names every field of
+    :data:`AS_BUILT_COLUMNS` (any of its names, any case)."""
+    lowered = {t.lower() for t in texts}
+    return all(any(n.lower() in lowered for n in names) for names in AS_BUILT_COLUMNS.values())
+
+
 def _read_rows(path: Path) -> pd.DataFrame:
-    """The list's rows: a CSV/XLSX table (first sheet), or the first layer of a vector file
-    (its attributes only)."""
+    """The list's rows, indexed by their spreadsheet row numbers: a CSV/XLSX table (first
+    sheet; a title above the header is skipped), or the first layer of a vector file (its
+    attributes only)."""
     if is_table(path):
-        return read_table(path, None)
+        return read_table(path, None, is_header=_names_the_fields)
     try:
         frame = pyogrio.read_dataframe(path, read_geometry=False)
     except Exception as exc:  # GDAL's errors for unreadable files
@@ -153,6 +161,7 @@ def _read_rows(path: Path) -> pd.DataFrame:
     if frame.empty:
         raise InputError(f"{path}: the as-built list has no rows")
     frame.columns = [str(c).strip() for c in frame.columns]
+    frame.index = pd.RangeIndex(FIRST_ROW, FIRST_ROW + len(frame))
     return frame.astype(object)
 
 

@@ -53,8 +53,8 @@ LIST_SEPARATORS = re.compile(r"[,，、;；/|+＋\s]+")
 
 
 def generations_of(listed) -> tuple[str, ...] | None:
-    """The generations a cell lists ("4G,5G", "4G，5G", "4G+5G", "4g 5g"), in order; None when the cell
-    is not such a list."""
+    """The generations a cell lists ("4G,5G", "4G，5G", "4G+5G", "4g 5g"), in order; None when
+    the cell is not such a list."""
     if not isinstance(listed, str):
         return None
     items = {item.upper() for item in LIST_SEPARATORS.split(listed.strip()) if item}
@@ -123,6 +123,19 @@ def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series
         raise InputError(f"{where}: field '{field}' is negative for feature(s) "
                          f"{id_list(ids, numeric < 0)}")
     return numeric.astype(float)
+
+
+#: Chinese cost sheets often give sums in 万元 (ten thousand yuan), saying so in the header.
+WAN_YUAN = 10_000.0
+
+
+def _in_yuan(values: pd.Series, field: str, column: str | None, where: str) -> pd.Series:
+    """A cost field (``*_cny*``) in yuan: a column whose header says 万元 holds ten-thousands."""
+    if "_cny" not in field or column is None or "万元" not in str(column):
+        return values
+    logger.warning("%s: column '%s' is in 万元; read as %s in yuan (x %g)", where, column, field,
+                   WAN_YUAN)
+    return values * WAN_YUAN
 
 
 def layer_names(path: Path, key: str) -> list[str]:
@@ -257,9 +270,10 @@ def _load_vector(source: LayerSource, geometry: str) -> gpd.GeoDataFrame:
     frames = [_read_vector_layer(source, layer, where) for layer in _layers_to_load(source)]
     if not all(isinstance(f, gpd.GeoDataFrame) and f.geometry.name in f.columns for f in frames):
         raise InputError(f"{where}: the layer has no geometry column; expected {geometry}s")
-    if len(frames) == 1:
-        return frames[0]
-    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+    frame = (frames[0] if len(frames) == 1
+             else gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs))
+    frame.index = pd.RangeIndex(1, len(frame) + 1)  # features numbered as GIS tools show them
+    return frame
 
 
 def _load_table(source: LayerSource, geometry: str) -> gpd.GeoDataFrame:
@@ -335,11 +349,12 @@ def _crs_setting(source: LayerSource) -> str:
 
 
 def _index_by_id(frame: gpd.GeoDataFrame, id_field: str, where: str, problems: Problems):
-    """The frame indexed by its id field's text (``row N`` for features without one)."""
+    """The frame indexed by its id field's text (``row N`` for features without one: N is the
+    frame's index, a table's spreadsheet row or a vector layer's feature number)."""
     raw_ids = frame[id_field]
     no_id = blank_cells(raw_ids)
     labels = raw_ids.map(_id_text)
-    labels[no_id] = [f"row {i + 1}" for i in np.flatnonzero(no_id.to_numpy())]
+    labels[no_id] = [f"row {row}" for row in frame.index[no_id.to_numpy()]]
     frame.index = pd.Index(labels.astype(str).to_numpy(), dtype=object)
     if no_id.any():
         problems.add(f"{where}: field '{id_field}' is empty for {id_list(frame.index, no_id)}; "
@@ -479,10 +494,30 @@ def _to_wgs84_from_web_map(frame: gpd.GeoDataFrame, source: LayerSource, where: 
     return frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs="EPSG:4326"))
 
 
+#: Datums of older Chinese maps (Xian 1980, Beijing 1954) that PROJ has no shift to WGS 84
+#: for: it places their points as if their datum were WGS 84's. Names compared lower case,
+#: letters and digits only, ESRI's "D_" dropped.
+UNSHIFTED_DATUMS = ("xian1980", "beijing1954", "newbeijing")
+
+
+def _unshifted_datum(crs: pyproj.CRS) -> str | None:
+    """The name of ``crs``'s datum when it is one of :data:`UNSHIFTED_DATUMS`, else None."""
+    geodetic = crs.geodetic_crs
+    name = geodetic.datum.name if geodetic is not None else ""
+    key = re.sub(r"[^a-z0-9]", "", name.lower())
+    return name if key in UNSHIFTED_DATUMS or key.removeprefix("d") in UNSHIFTED_DATUMS else None
+
+
 def reproject(frame: gpd.GeoDataFrame, crs: pyproj.CRS, where: str) -> gpd.GeoDataFrame:
-    if pyproj.CRS.from_user_input(frame.crs) != crs:
+    source_crs = pyproj.CRS.from_user_input(frame.crs)
+    if source_crs != crs:
         logger.warning("%s: reprojected from %s to the run's CRS %s", where,
                        frame.crs.to_string(), crs.to_string())
+        if (datum := _unshifted_datum(source_crs)) is not None:
+            logger.warning("%s: PROJ knows no shift from the %s datum to WGS 84, so its points "
+                           "are placed as if on WGS 84's (off by tens of metres); convert the "
+                           "layer to CGCS2000 (EPSG:4490 or its Gauss-Kruger zones) with your "
+                           "surveying office's parameters", where, datum)
     try:
         frame = frame.to_crs(crs)
     except Exception as exc:
@@ -529,12 +564,13 @@ def read_layer(source: LayerSource, crs: pyproj.CRS | None, fields: dict[str, st
     wanted = [id_field, *required] if id_field in required else required
     frame = _map_fields(frame, source, list(dict.fromkeys(wanted)), where)
     if id_field not in frame.columns:  # an optional id: features are named by their row
-        frame[id_field] = [f"row {i + 1}" for i in range(len(frame))]
+        frame[id_field] = [f"row {row}" for row in frame.index]
     frame = _index_by_id(frame, id_field, where, problems)
     for name, kind in fields.items():
         if name != id_field and name in frame.columns:
             try:
-                frame[name] = _coerce(frame, name, kind, where).to_numpy()
+                values = _coerce(frame, name, kind, where)
+                frame[name] = _in_yuan(values, name, source.column_of.get(name), where).to_numpy()
             except InputError as exc:
                 problems.add(str(exc))
     if check is not None:

@@ -8,8 +8,10 @@ and converted by the layer's field rules, so ids such as ``007`` keep their lead
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import logging
 import re
 import unicodedata
 from pathlib import Path
@@ -20,6 +22,8 @@ import pandas as pd
 
 from siting.errors import InputError
 from siting.io.problems import first_line
+
+logger = logging.getLogger(__name__)
 
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls")
 #: Encodings tried in turn; UTF-8 (a BOM is skipped) first, then China's national standard.
@@ -36,16 +40,21 @@ def is_table(path: Path) -> bool:
     return path.suffix.lower() in TABLE_SUFFIXES
 
 
-def decode_text(path: Path) -> str:
-    """The text of a CSV file in the first of :data:`TEXT_ENCODINGS` that decodes it whole."""
+def decode_text(path: Path, advice: str = "save the sheet as 'CSV UTF-8'") -> str:
+    """The text of a file: UTF-16 when it opens with a UTF-16 byte-order mark (Excel's
+    "Unicode text" export, tab-separated), else the first of :data:`TEXT_ENCODINGS` that
+    decodes it whole; else an InputError ending in ``advice``."""
     data = path.read_bytes()
-    for encoding in TEXT_ENCODINGS:
+    encodings = ("utf-16",) if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) \
+        else TEXT_ENCODINGS
+    for encoding in encodings:
         try:
             return data.decode(encoding)
         except UnicodeDecodeError as exc:
             failure = exc
-    raise InputError(f"{path}: the text is neither UTF-8 nor GB18030 (undecodable byte at offset "
-                     f"{failure.start}); save the sheet as 'CSV UTF-8'")
+    named = "not valid UTF-16" if encodings != TEXT_ENCODINGS else "neither UTF-8 nor GB18030"
+    raise InputError(f"{path}: the text is {named} (undecodable byte at offset "
+                     f"{failure.start}); {advice}")
 
 
 def _read_csv(path: Path, is_header) -> tuple[pd.DataFrame, int, list[list]]:
@@ -59,11 +68,14 @@ def _read_csv(path: Path, is_header) -> tuple[pd.DataFrame, int, list[list]]:
         delimiter = ","
     records = csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True)
     top, lines_before = [], [0]  # lines_before[i]: the text lines before record i
-    for record in records:
-        top.append(record)
-        lines_before.append(records.line_num)
-        if len(top) == HEADER_SEARCH_ROWS:
-            break
+    try:
+        for record in records:
+            top.append(record)
+            lines_before.append(records.line_num)
+            if len(top) == HEADER_SEARCH_ROWS:
+                break
+    except csv.Error:  # a cell beyond csv's size limit: the rows before it are searched
+        pass
     header = header_row(top, is_header) or 0
     try:
         frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
@@ -172,10 +184,12 @@ def has_coordinates(x: str | None, y: str | None):
 #: of three digits only, so a decimal comma ("32,5") is not read as thousands.
 THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 #: An angle in degrees, minutes and seconds ("108°58'12.5\"", "32度41分", "E108°58′12.5″",
-#: "108:58:12.5"), after NFKC normalisation; minutes and seconds are optional and may be
-#: decimal. Groups: hemisphere before, degrees, minutes, seconds, hemisphere after.
-DMS = re.compile(r"([NSEW]?)\s*(\d+(?:\.\d+)?)\s*(?:°|度|:)\s*(?:(\d+(?:\.\d+)?)\s*(?:'|′|’|分|:)\s*)?"
-                 r"(?:(\d+(?:\.\d+)?)\s*(?:\"|″|′′|''|”|秒)?\s*)?([NSEW]?)", re.IGNORECASE)
+#: "108:58:12.5") or in degrees with a hemisphere ("108.9701E", "N32.685"), after NFKC
+#: normalisation; minutes and seconds follow a degree mark, are optional and may be decimal.
+#: Groups: hemisphere before, degrees, minutes, seconds, hemisphere after.
+DMS = re.compile(r"([NSEW]?)\s*(\d+(?:\.\d+)?)\s*"
+                 r"(?:(?:°|度|:)\s*(?:(\d+(?:\.\d+)?)\s*(?:'|′|’|分|:)\s*)?"
+                 r"(?:(\d+(?:\.\d+)?)\s*(?:\"|″|′′|''|”|秒)?\s*)?)?([NSEW]?)", re.IGNORECASE)
 #: Chinese hemisphere words, as the letters :data:`DMS` reads.
 HEMISPHERES = {"东经": "E", "西经": "W", "北纬": "N", "南纬": "S"}
 
@@ -190,7 +204,7 @@ def _plain_number_text(cell) -> str:
 def numbers_of(column: pd.Series) -> pd.Series:
     """The cells as floats (NaN where a cell is blank or not a number); text cells may be
     written as Chinese Excel shows them: "１２３", "1,980", "1，980", " 480 "."""
-    text = column.map(lambda c: c if pd.isna(c) or not isinstance(c, str) else _plain_number_text(c))
+    text = column.map(lambda c: _plain_number_text(c) if isinstance(c, str) else c)
     return pd.to_numeric(text, errors="coerce").astype(float)
 
 
@@ -238,18 +252,63 @@ def coordinate_columns(frame: pd.DataFrame, x: str | None, y: str | None, where:
     return x, y
 
 
+#: Decimals of a longitude/latitude written as text at or below which a point is placed no
+#: better than about 100 m (0.001 degree is 111 m of latitude).
+ROUNDED_DEGREE_DECIMALS = 3
+DECIMAL_TEXT = re.compile(r"[+-]?\d+(?:\.(\d*))?")
+
+
+def _decimals(cell) -> int | None:
+    """The digits after the point of a coordinate written as a plain decimal text, else None."""
+    match = DECIMAL_TEXT.fullmatch(str(cell).strip()) if isinstance(cell, str) else None
+    return len(match[1] or "") if match else None
+
+
+def _warn_if_rounded(x_cells: pd.Series, y_cells: pd.Series, xs: np.ndarray, ys: np.ndarray,
+                     where: str) -> None:
+    """Warn when every longitude/latitude was written with few decimals: Excel saves a CSV
+    with the digits its cells show, so a column formatted "0.00" moves points by up to 550 m."""
+    if len(xs) == 0 or np.abs(xs).max() > 180 or np.abs(ys).max() > 90:
+        return  # no rows (the caller says so), or projected metres: decimals are centimetres
+    decimals = [_decimals(c) for c in (*x_cells, *y_cells)]
+    if None in decimals or max(decimals) > ROUNDED_DEGREE_DECIMALS:
+        return
+    error_m = 0.5 * 10.0 ** -max(decimals) * 111_320.0
+    logger.warning("%s: every coordinate has at most %d decimals, which places a point only to "
+                   "about %.0f m; if the sheet was saved from Excel, show more decimals in the "
+                   "coordinate columns and save it again", where, max(decimals), error_m)
+
+
+#: What separates the two coordinates of one cell ("108.970139,32.685123", as the coordinate
+#: pickers of Amap and Baidu copy them): a comma (also full-width), else spaces.
+PAIR_SEPARATOR = re.compile(r"\s*[,，]\s*|\s+")
+
+
+def _split_pairs(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """The first and second coordinates of "x,y" cells (None where a cell is not two parts)."""
+    parts = cells.map(lambda c: PAIR_SEPARATOR.split(c.strip()) if isinstance(c, str) else [])
+    return (parts.map(lambda p: p[0] if len(p) == 2 else None),
+            parts.map(lambda p: p[1] if len(p) == 2 else None))
+
+
 def table_points(frame: pd.DataFrame, x: str, y: str, crs, where: str) -> gpd.GeoDataFrame:
     """Point features from the coordinate columns (decimal numbers, or degrees, minutes and
-    seconds: :func:`coordinates_of`); the rows (``frame``'s index, see
-    :func:`read_table`) are named when a coordinate is not a number."""
-    xs, ys = coordinates_of(frame[x]), coordinates_of(frame[y])
+    seconds: :func:`coordinates_of`; ``x`` and ``y`` may name one column of "x,y" pairs),
+    indexed as ``frame`` (its spreadsheet rows, see :func:`read_table`, which name the rows
+    whose coordinates are not numbers)."""
+    x_cells, y_cells = _split_pairs(frame[x]) if x == y else (frame[x], frame[y])
+    xs, ys = coordinates_of(x_cells), coordinates_of(y_cells)
     bad = ~(np.isfinite(xs) & np.isfinite(ys))
     if bad.any():
         rows = [str(row) for row in frame.index[bad][:5]]
-        first = frame.loc[frame.index[bad][0], [x, y]].tolist()
+        columns = f"column '{x}'" if x == y else f"columns '{x}'/'{y}'"
+        first = frame.loc[frame.index[bad][0], list(dict.fromkeys([x, y]))]
+        cells = ", ".join(repr(cell) for cell in first)
+        pair = " or one cell of both (108.9701,32.6851)" if x == y else ""
         raise InputError(f"{where}: row(s) {', '.join(rows)}{' and more' if bad.sum() > 5 else ''} "
-                         f"have no coordinates in columns '{x}'/'{y}' (row {rows[0]}: "
-                         f"{first[0]!r}, {first[1]!r}); write them as numbers (108.9701) or "
-                         f"degrees, minutes and seconds (108°58'12.5\")")
-    rest = frame.drop(columns=[x, y]).reset_index(drop=True)
+                         f"have no coordinates in {columns} (row {rows[0]}: {cells}); write them "
+                         f"as numbers (108.9701) or degrees, minutes and seconds "
+                         f"(108°58'12.5\"){pair}")
+    _warn_if_rounded(x_cells, y_cells, xs, ys, where)
+    rest = frame.drop(columns=list({x, y}))
     return gpd.GeoDataFrame(rest, geometry=gpd.points_from_xy(xs, ys), crs=crs)
