@@ -628,7 +628,7 @@ def _site_position(region, site: str | None, at: tuple[float, float] | None,
         raise InputError("a lon,lat position needs the antenna height (--height)")
     lon, lat = position_wgs84(*at, at_system)
     x, y = _lonlat_to_run_crs(region, lon, lat)
-    if not region.terrain.contains(x, y):
+    if not region.on_dem(x, y):
         raise InputError(_off_dem_message(region, at, at_system))
     return f"{lon:.6f},{lat:.6f}", float(x), float(y), float(height_m)
 
@@ -647,7 +647,7 @@ def _off_dem_message(region, at: tuple[float, float], at_system: str) -> str:
     hint = ""
     if -90.0 <= lon <= 90.0 and -180.0 <= lat <= 180.0:
         try:
-            on_dem = region.terrain.contains(*_lonlat_to_run_crs(
+            on_dem = region.on_dem(*_lonlat_to_run_crs(
                 region, *position_wgs84(lat, lon, at_system)))
         except InputError:
             on_dem = False

@@ -457,3 +457,19 @@ def test_coverage_key_digests_every_dem_tile(demo_tiles, tmp_path):
         data[5, 5] += 1
         dst.write(data, 1)
     assert coverage_key(scenario) != key
+
+
+def test_a_site_beside_a_lonlat_dem_is_off_the_dem_though_its_warp_margin_holds_it(tmp_path):
+    """A DEM in longitude/latitude warped to UTM has, around its data, grid cells the warp
+    filled from their neighbours: a site 190 m west of the data lies on that margin, and is
+    refused as off the DEM rather than set on invented terrain."""
+    from regions import lonlat_region
+    from siting.io import read_region
+    scenario, _ = lonlat_region(tmp_path, {"IN": 1.5 / 1200.0, "OUT": -0.002})
+    with pytest.raises(InputError, match=r"sites.csv: 1 point\(s\) lie outside the DEM: OUT;"):
+        read_region(load_scenario(scenario))
+    region_of_in = lonlat_region(tmp_path / "in", {"IN": 1.5 / 1200.0})[0]
+    region = read_region(load_scenario(region_of_in))
+    site = region.candidates.loc["IN"].geometry
+    assert region.on_dem(site.x, site.y) and not region.on_dem(site.x - 300.0, site.y)
+    assert region.terrain.contains(site.x - 300.0, site.y)  # the margin the check sees past

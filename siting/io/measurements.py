@@ -136,7 +136,7 @@ def _check_rows(frame: gpd.GeoDataFrame, scenario: Scenario, region: RegionData,
         problems.add(_rows(where, frame, bad, "rsrp_dbm",
                            f"{frame['rsrp_dbm'][bad][:3].tolist()} not a level in "
                            f"{low:g}..{high:g} dBm"))
-    outside = ~region.terrain.contains(frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy())
+    outside = ~region.on_dem(frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy())
     if outside.any():
         problems.add(_rows(where, frame, outside, "geometry",
                            "the point lies outside the DEM"))
