@@ -648,3 +648,18 @@ def test_a_radius_past_a_lonlat_dem_data_is_refused_not_mapped_on_its_warp_margi
     assert result.exit_code == 0, result.output
     with rasterio.open(tmp_path / "c" / "prediction.tif") as src:
         assert src.read(2, masked=True).count() > 40
+
+
+def test_a_position_on_a_warped_dem_margin_is_off_the_dem_whose_span_is_its_data(tmp_path):
+    """190 m west of a lon/lat DEM's data, inside the grid its warp to UTM fills: refused, and
+    the DEM's span given is its data's (108.9 E...), which the position lies outside of."""
+    scenario, (west, south, east, north) = lonlat_region(tmp_path / "region", {"C": 0.1})
+    lat = (south + north) / 2
+    result = runner.invoke(app, ["predict", str(scenario), "--at", f"{west - 0.002:.6f},{lat:.6f}",
+                                 "--height", "30", "--technology", TECH_4G["name"],
+                                 "--radius-km", "0.2", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "lies outside the DEM, which spans longitude " \
+        f"{west:.4f} to {east:.4f} and latitude {south:.4f} to {north:.4f}" in lines[0]
+    assert not (tmp_path / "out").exists()

@@ -74,6 +74,13 @@ class RegionData:
         tiles (not in the margin a DEM warped from another CRS gains)."""
         return on_dem(self.terrain, self.dem_source, x, y)
 
+    def dem_footprint(self) -> shapely.Geometry:
+        """Where :meth:`on_dem` holds: the terrain's box, within the DEM tiles' outline."""
+        footprint = shapely.box(*self.terrain.bounds)
+        if self.dem_source is None:
+            return footprint
+        return shapely.intersection(footprint, self.dem_source.outline())
+
 
 def on_dem(terrain: Terrain, dem_source: DemSource | None, x, y) -> np.ndarray:
     """:meth:`RegionData.on_dem` before the region is assembled."""
