@@ -357,6 +357,10 @@ def evaluate(plan: Annotated[Path, typer.Argument(help="Output folder of the pla
              complaints: Annotated[Optional[Path], typer.Option(
                  "--complaints", help="New complaint points (a layer like the scenario's "
                                       "complaints).")] = None,
+             complaints_crs: Annotated[Optional[str], typer.Option(
+                 "--complaints-crs", help="The CRS of --complaints: WGS84 (GPS), GCJ-02 (Amap, "
+                                          "Tencent), BD-09 (Baidu) or e.g. EPSG:4490 (default: the "
+                                          "file's own; WGS84 for CSV/XLSX).")] = None,
              year: Annotated[Optional[str], typer.Option(
                  "--year", help="The year evaluated (default: the as-built list's last year).")] = None,
              scenario: Annotated[Optional[Path], typer.Option(
@@ -377,7 +381,7 @@ def evaluate(plan: Annotated[Path, typer.Argument(help="Output folder of the pla
     _announce_compiling(quiet)
     try:
         evaluation = evaluate_plan(plan, built, complaints=complaints, year=year, scenario=scenario,
-                                   cache_dir=default_cache_dir())
+                                   cache_dir=default_cache_dir(), complaints_crs=complaints_crs)
         out_dir = write_evaluation(evaluation, out if out is not None
                                    else plan / f"evaluation-{evaluation.year}")
     except Exception as exc:  # one line and an exit code, never a traceback
@@ -454,21 +458,21 @@ def predict(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")
 
 
 def _write_predictions(predictions: list, folders: list[Path], language: str) -> list[Path]:
-    """Write each site's prediction into its folder, in order. When one of several fails, the
-    error (an OutputError) also names the sites already written and those not written."""
+    """Write each site's prediction into its folder, in order. When the outputs of one of
+    several cannot be written (an OutputError), the error also names the sites already written
+    and those not written; any other failure is a bug and stays what it is."""
     from siting.export.prediction import write_prediction
 
     written = []
     for prediction, folder in zip(predictions, folders):
         try:
             written.append(write_prediction(prediction, folder, language=language))
-        except Exception as exc:
+        except OutputError as exc:
             if len(predictions) == 1:
                 raise
             done = ", ".join(p.site for p in predictions[:len(written)]) or "none"
             left = ", ".join(p.site for p in predictions[len(written):])
-            detail = str(exc) if isinstance(exc, SitingError) else f"{type(exc).__name__}: {exc}"
-            raise OutputError(f"{detail}; sites written: {done}; not written: {left}",
+            raise OutputError(f"{exc}; sites written: {done}; not written: {left}",
                               path=folder, writing=f"the prediction of {prediction.site}") from exc
     return written
 

@@ -27,7 +27,8 @@ from siting.errors import InputError
 from siting.export.gis import CSV_ENCODING, inert_cells
 from siting.export.report import Report, Section, Table, render_markdown
 from siting.export.style import WGS84
-from siting.export.webmap import esc, inline_assets
+from siting.export.webfont import PAGE_FONTS, save_map
+from siting.export.webmap import MetricScale, esc, inline_assets
 
 #: Site status, in the order the tables list them: in one plan only; in both with another
 #: technology; in both with the same technology but another year (phased plans) or backhaul
@@ -36,6 +37,13 @@ STATUSES = ("only_a", "only_b", "both_technology_changed", "both_year_or_backhau
 #: Marker colours of the comparison map, by site status.
 STATUS_COLOURS = {"only_a": "#d95f02", "only_b": "#1b9e77", "both_technology_changed": "#7570b3",
                   "both_year_or_backhaul_changed": "#e7298a", "both": "#888888"}
+#: What the comparison map's legend calls each site status.
+STATUS_LEGEND = {"only_a": "only in plan A", "only_b": "only in plan B",
+                 "both_technology_changed": "in both, another technology",
+                 "both_year_or_backhaul_changed": "in both, another year or backhaul",
+                 "both": "in both, alike"}
+#: Marker colour of a village whose coverage differs, by its change in B.
+VILLAGE_COLOURS = {"gained": "#1b9e77", "lost": "#d95f02"}
 #: What a plan's sites may carry beyond technology and action, compared when either plan
 #: has it: the year a phased plan builds the site in, and its backhaul.
 OPTIONAL_COLUMNS = ("phase", "backhaul")
@@ -252,6 +260,7 @@ def comparison_map(comparison: Comparison) -> folium.Map:
     sites = comparison.sites.to_crs(WGS84)
     south, west, north, east = _bounds(sites, comparison.villages)
     fmap = folium.Map(location=[(south + north) / 2, (west + east) / 2], tiles=None)
+    fmap.get_root().title = esc(f"Plan comparison: {comparison.name_a} vs {comparison.name_b}")
     fmap.fit_bounds([[south, west], [north, east]])
     for plan, name in (("a", comparison.name_a), ("b", comparison.name_b)):
         layer = folium.FeatureGroup(name=esc(f"Plan {plan.upper()}: {name}"))
@@ -262,16 +271,34 @@ def comparison_map(comparison: Comparison) -> folium.Map:
                                 ).add_to(layer)
         layer.add_to(fmap)
     _add_village_changes(fmap, comparison.villages.to_crs(WGS84))
+    MetricScale().add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
+    fmap.get_root().html.add_child(folium.Element(comparison_legend(comparison)))
     inline_assets(fmap)
     return fmap
+
+
+def comparison_legend(comparison: Comparison) -> str:
+    """The map's legend box: the plans' names, each site status's colour with its count of
+    sites, and the villages gained and lost in B with theirs."""
+    c = comparison
+    sites = c.sites["status"].value_counts()
+    villages = c.villages["change"].value_counts() if len(c.villages) else pd.Series(dtype=int)
+    dot = "<div><span style='color:{};font-size:15px'>&#9679;</span> {} ({:,})</div>"
+    items = [f"<div>A: {esc(c.name_a)}<br>B: {esc(c.name_b)}</div>"]
+    items += [dot.format(STATUS_COLOURS[s], esc(STATUS_LEGEND[s]), int(sites.get(s, 0))) for s in STATUSES]
+    items += [dot.format(colour, esc(f"village {change} in B"), int(villages.get(change, 0)))
+              for change, colour in VILLAGE_COLOURS.items()]
+    return ("<div id='siting-legend' style='position:fixed;bottom:44px;left:12px;z-index:9999;"
+            "background:white;padding:8px 10px;border:1px solid #888;border-radius:4px;"
+            f"font:12px {PAGE_FONTS};max-width:320px'><b>Legend</b>" + "".join(items) + "</div>")
 
 
 def _add_village_changes(fmap: folium.Map, villages_ll: gpd.GeoDataFrame) -> None:
     layer = folium.FeatureGroup(name="Villages whose coverage differs")
     for _, v in villages_ll.iterrows():
         folium.CircleMarker([v.geometry.y, v.geometry.x], radius=3, color="#fff", weight=1,
-                            fill_color="#1b9e77" if v.change == "gained" else "#d95f02",
+                            fill_color=VILLAGE_COLOURS[v.change],
                             fill_opacity=1.0, tooltip=esc(f"{v['name']}: {v.change} in B")).add_to(layer)
     layer.add_to(fmap)
 
@@ -295,7 +322,7 @@ def _writers(comparison: Comparison) -> dict:
     return {"comparison.md": lambda path: path.write_text(render_comparison(c), encoding="utf-8"),
             "comparison.csv": csv(c.sites), "comparison_kpis.csv": csv(c.kpis),
             "comparison_by_county.csv": csv(c.by_county), "comparison_villages.csv": csv(c.villages),
-            "comparison.html": lambda path: comparison_map(c).save(str(path))}
+            "comparison.html": lambda path: save_map(comparison_map(c), path)}
 
 
 def write_comparison(comparison: Comparison, out_dir: str | os.PathLike) -> Path:

@@ -37,6 +37,7 @@ The as-built network is the one ``siting run --built`` starts from: the same on-
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -60,6 +61,7 @@ from siting.io import AsBuilt, RegionData, read_as_built, resolve_itu_maps, with
 from siting.io.asbuilt import BACKHAUL_KINDS
 from siting.io.layers import read_layer
 from siting.io.region import COMPLAINT_FIELDS
+from siting.io.tables import is_table
 from siting.labels import (ALL_UNITS, OUTSIDE_ADMIN_UNITS, REASON_BELOW_THRESHOLD, REASON_LATER,
                            REASON_NO_CANDIDATE, REASON_NOT_BUILT, REASON_NOT_PLANNED)
 from siting.pipeline import best_server_raster, prepare
@@ -117,9 +119,10 @@ class _Networks:
 def evaluate_plan(plan_dir: str | os.PathLike, built: str | os.PathLike, *,
                   complaints: str | os.PathLike | None = None, year: str | None = None,
                   scenario: Scenario | str | os.PathLike | None = None,
-                  cache_dir: Path | None = None) -> Evaluation:
+                  cache_dir: Path | None = None, complaints_crs: str | None = None) -> Evaluation:
     """Evaluate the plan in ``plan_dir`` against the as-built list ``built`` (see the module
-    docstring); ``scenario`` overrides the scenario file the plan's summary.json names."""
+    docstring); ``scenario`` overrides the scenario file the plan's summary.json names. The new
+    ``complaints`` are read by :func:`new_complaints_source` (``complaints_crs``: their CRS)."""
     plan = read_plan_folder(plan_dir)
     scenario = _plan_scenario(plan_dir, plan.summary, scenario)
     region, demand, coverage = prepare(scenario, cache_dir=cache_dir)
@@ -128,14 +131,15 @@ def evaluate_plan(plan_dir: str | os.PathLike, built: str | os.PathLike, *,
     years = tuple(p.label for p in scenario.objective.phases)
     as_built = read_as_built(built, region.candidates, scenario, plan_years=years)
     year = _evaluated_year(as_built, years, year)
-    as_built = as_built.until(year, years) if years else as_built
+    as_built = as_built.until(year, years)  # what was on air at the end of the year
     planned_year = _planned_years(plan.sites, coverage, costs)
     networks = _networks(coverage, costs, region, as_built, planned_year, year, years)
     units = demand_units(demand, region)
     feeds = planned_feeds(plan_dir, plan.sites)
     sites = site_status(region, coverage, costs, as_built, planned_year, year, years, feeds)
+    source = None if complaints is None else new_complaints_source(complaints, scenario, complaints_crs)
     complaint_rows = _complaint_rows(region, scenario, demand, coverage, networks, units,
-                                     complaints, planned_year)
+                                     source, planned_year)
     uncovered = _uncovered(demand, coverage, networks, units, region)
     counties = county_table(demand, coverage, networks, units, sites, complaint_rows, region,
                             scenario.evaluation.score_weights)
@@ -345,8 +349,9 @@ def _uncovered(demand: Demand, coverage, networks: _Networks, units, region) -> 
 
 
 def _complaint_rows(region, scenario, demand: Demand, coverage, networks: _Networks, units,
-                    new_path, planned_year: dict[int, str]) -> gpd.GeoDataFrame:
-    """The scenario's complaint points and the new ones, with their status now."""
+                    new_source: LayerSource | None, planned_year: dict[int, str]) -> gpd.GeoDataFrame:
+    """The scenario's complaint points and the new ones (read from ``new_source``), with their
+    status now."""
     cover = coverage.covers
     old = np.flatnonzero(demand.kind == "complaint")
     before, now = covered_by(cover, networks.before)[old], covered_by(cover, networks.built)[old]
@@ -355,8 +360,8 @@ def _complaint_rows(region, scenario, demand: Demand, coverage, networks: _Netwo
                           "admin_unit": units[old], "status": status,
                           "x": demand.x_m[old], "y": demand.y_m[old]})
     columns = [cover[old]]
-    if new_path is not None:
-        new, new_cover = _new_complaints(new_path, region, scenario, coverage)
+    if new_source is not None:
+        new, new_cover = _new_complaints(new_source, region, scenario, coverage)
         new_now = covered_by(new_cover, networks.built)
         frame = pd.concat([frame, pd.DataFrame({
             "complaint_id": new.index.astype(str), "origin": "new",
@@ -382,16 +387,32 @@ def _point_units(region, x_m, y_m) -> np.ndarray:
     return np.where(units == "", OUTSIDE_ADMIN_UNITS, units)
 
 
-def _new_complaints(path, region, scenario, coverage) -> tuple[gpd.GeoDataFrame, sp.csr_matrix]:
-    """The new complaint points (read like the scenario's complaints layer) and the coverage of
-    every option over them, computed by the plan's coverage engine (``scenario`` with its ITU
-    maps already read, :func:`siting.io.resolve_itu_maps`)."""
-    source = LayerSource(path=Path(path), key="--complaints")
+def new_complaints_source(path, scenario: Scenario, crs: str | None = None) -> LayerSource:
+    """Where the new complaints (``--complaints``) come from and how they are read: like the
+    scenario's complaints layer when the scenario gives it on its own (its ``fields``; its
+    coordinate columns and ``crs`` too when both are tables, as one complaint system exports
+    them), else as a plain layer (columns ``complaint_id``, ``people``; a table's coordinates in
+    WGS 84). ``crs`` (``--complaints-crs``: any CRS, or ``GCJ-02`` / ``BD-09`` for coordinates
+    copied from Chinese web maps) declares the file's CRS over both."""
+    path = Path(path)
+    own = scenario.inputs.complaints
+    source = LayerSource(path=path, key="--complaints")
+    if own is not None and own.key == "inputs.complaints":
+        source = dataclasses.replace(source, fields=own.fields)
+        if is_table(own.path) and is_table(path):
+            source = dataclasses.replace(source, x=own.x, y=own.y, crs=own.crs)
+    return source if crs is None else dataclasses.replace(source, crs=crs)
+
+
+def _new_complaints(source: LayerSource, region, scenario, coverage) -> tuple[gpd.GeoDataFrame, sp.csr_matrix]:
+    """The new complaint points (read from ``source``, :func:`new_complaints_source`) and the
+    coverage of every option over them, computed by the plan's coverage engine (``scenario``
+    with its ITU maps already read, :func:`siting.io.resolve_itu_maps`)."""
     points = read_layer(source, region.crs, COMPLAINT_FIELDS, "complaint_id")
     inside = region.terrain.contains(points.geometry.x.to_numpy(), points.geometry.y.to_numpy())
     if not inside.all():
         outside = ", ".join(points.index[~inside].astype(str)[:5])
-        raise InputError(f"{path}: complaint point(s) {outside} lie outside the plan's DEM; remove "
+        raise InputError(f"{source.path}: complaint point(s) {outside} lie outside the plan's DEM; remove "
                          f"them or give a larger DEM")
     n = len(points)
     demand = Demand(x_m=points.geometry.x.to_numpy(), y_m=points.geometry.y.to_numpy(),
@@ -510,7 +531,8 @@ def with_scores(table: pd.DataFrame, weights: dict) -> pd.DataFrame:
     (0-100) added (see the module docstring for their definitions)."""
     t = table.copy()
     criteria = {
-        "sites_on_time": _share(t["sites_on_time"], t["sites_due"]),
+        # the due sites built are on time, early or late (a late one is always due)
+        "sites_on_time": _share(t["sites_due_built"] - t["sites_late"], t["sites_due"]),
         "budget": _share(t["planned_cost_cny"], t["spent_cny"]),
         "people": _share(t["people_achieved"] - t["people_before"],
                          t["people_planned"] - t["people_before"]),

@@ -51,7 +51,7 @@ from siting.labels import (JOINT_LABEL, REASON_BELOW_THRESHOLD, REASON_BUDGET, R
                            REASON_NO_CANDIDATE, REASON_SOLVER_STOPPED, SEQUENTIAL_LABEL)
 from siting.optimize import Solution, solve_coverage_model
 from siting.optimize.backhaul import BackhaulSolution, solve_with_backhaul
-from siting.optimize.phased import PhasedSolution, solve_phased_coverage
+from siting.optimize.phased import PhasedSolution, on_air_through, solve_phased_coverage
 from siting.optimize.phased_backhaul import PhasedBackhaulSolution, solve_phased_with_backhaul
 
 @dataclass(frozen=True)
@@ -364,8 +364,7 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
         most, most_joint = planner.solve(mandatory.astype(float), at_deadline, share=share)
         deciding.append(most.solution)
         stopped = isinstance(exc, SolverError)
-        period = most.build_period
-        by_deadline = np.flatnonzero(costs.fixed | ((period >= 0) & (period <= deadline)))
+        by_deadline = on_air_through(np.flatnonzero(costs.fixed), most.build_period, deadline)
         must = (mandatory & _covered(cover, by_deadline)).astype(np.int64)
         why = ("the phases' budgets and quotas allow" if isinstance(exc, InfeasibleError)
                else "the solver found in its time")
@@ -625,8 +624,7 @@ class PhaseKpis:
 def _on_air_through(plan: Plan, phase: int) -> np.ndarray:
     """The options of a phased plan on air at the end of ``phase``: existing ones and those
     built by then."""
-    built = (plan.build_period >= 0) & (plan.build_period <= phase)
-    return np.union1d(np.flatnonzero(plan.costs.fixed), np.flatnonzero(built))
+    return on_air_through(np.flatnonzero(plan.costs.fixed), plan.build_period, phase)
 
 
 def first_covered_phase(plan: Plan, coverage: CoverageMatrix) -> np.ndarray:

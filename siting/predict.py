@@ -702,8 +702,8 @@ def predict_in_region(region, scenario: Scenario, *, technology: str, radius_km:
                          f"{', '.join(names)}")
     label, x, y, height = _site_position(region, site, at, height_m, at_system)
     radius_m = float(radius_km) * 1000.0
-    model_name = scenario.technology(technology).model if model is None else model
-    if model_name in PATH_LOSS_MODELS and (beyond := beyond_validity(model_name, radius_m)):
+    tech = _technology(scenario, technology, model, region.terrain)
+    if tech.model in PATH_LOSS_MODELS and (beyond := beyond_validity(tech.model, radius_m)):
         logger.warning("site %s: a radius of %s; use --model itm or p1812 for it, or a radius "
                        "within the model's range", label, beyond)
     cells = None
@@ -712,9 +712,8 @@ def predict_in_region(region, scenario: Scenario, *, technology: str, radius_km:
         if region.dem_source is not None and radius_m > 0 and region.terrain.contains(x, y):
             reach_m = radius_m + 2.0 * region.terrain.cell_size_m
             cells = region.dem_source.cells((x - reach_m, y - reach_m, x + reach_m, y + reach_m))
-        return predict_area(region.terrain, x, y, height,
-                            _technology(scenario, technology, model, region.terrain),
-                            radius_m, settings=scenario.coverage,
+        return predict_area(region.terrain, x, y, height, tech, radius_m,
+                            settings=scenario.coverage,
                             ue_height_m=scenario.demand.ue_height_m, itm=itm, site=label,
                             dem_cells=cells)
     except InputError as exc:  # name the site: a command may predict several

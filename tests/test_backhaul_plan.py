@@ -405,8 +405,8 @@ def test_a_replan_charges_no_feed_the_as_built_list_records_for_an_existing_site
 
 @pytest.mark.parametrize("site, backhaul, expected", [
     ("C2", "fiber", "field 'technology': empty; give the technology built at site C2"),
-    ("E1", "", ("field 'backhaul': empty; a row of existing site E1 without a technology "
-                "records a feed built for it")),
+    ("E1", "", ("field 'backhaul': empty; a row of site E1 without a technology records a "
+                "feed built for it")),
 ])
 def test_a_feed_row_needs_an_existing_site_and_a_backhaul(tiny, tmp_path, site, backhaul,
                                                           expected):
@@ -419,6 +419,38 @@ def test_a_feed_row_needs_an_existing_site_and_a_backhaul(tiny, tmp_path, site, 
                                  "--out", str(tmp_path / "out")])
     assert result.exit_code == 2, result.output
     assert f"siting: error: {listed}: row 2, {expected}" in result.output
+    assert result.output.count("siting: error:") == 1
+
+
+def test_a_feed_laid_after_the_mast_is_a_row_of_its_own(tiny, tmp_path):
+    """C4, built in 2027 and fed by a microwave hop, gets fiber in 2028: the list records that
+    feed as a row without technology. The re-plan has fiber on site at C4 and the list's spending
+    counts both rows."""
+    run, _, out = tiny
+    built = pd.read_excel(as_built_sheet(tmp_path / "as_built.xlsx", run, out, "微波"))
+    laid = pd.DataFrame({"站址编号": ["C4"], "制式": [""], "建成年份": [2028],
+                         "实际投资": [80000.0], "回传方式": ["光纤"]})
+    sheet = tmp_path / "with_feed.xlsx"
+    pd.concat([built, laid]).to_excel(sheet, index=False)
+    replan = compute(run.scenario, as_built=sheet)
+    summary = write_outputs(replan, tmp_path / "out")
+    check_plan(replan, summary, tmp_path / "out")
+    assert summary["backhaul"]["fiber_on_site"] == 2  # E1's and now C4's
+    assert summary["as_built"]["spent_cny"] == pytest.approx(built["实际投资"].sum() + 80000.0)
+    assert (summary["as_built"]["sites"], summary["as_built"]["upgrades"]) == (1, 0)
+
+
+def test_a_feed_dated_before_its_site_is_built_is_one_line(tiny, tmp_path):
+    run, _, _ = tiny
+    listed = tmp_path / "built.csv"
+    pd.DataFrame([("C4", "4G-1800", 2028, 1.0, "microwave"), ("C4", "", 2027, 1.0, "fiber")],
+                 columns=["site_id", "technology", "year", "cost_cny", "backhaul"]).to_csv(
+        listed, index=False)
+    result = runner.invoke(app, ["run", str(run.scenario.path), "--built", str(listed),
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert (f"siting: error: {listed}: row 3, field 'year': the feed of site C4 is dated 2027, "
+            f"before the list builds the site (2028)") in result.output
     assert result.output.count("siting: error:") == 1
 
 

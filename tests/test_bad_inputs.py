@@ -675,3 +675,48 @@ def test_an_empty_fiber_node_table_says_which_input_and_what_to_do(tmp_path, out
     lines = assert_rejected(scenario, out, "fiber.csv", "no rows", "inputs.fiber_nodes",
                             "remove inputs.fiber_nodes from the scenario")
     assert len(lines) == 1
+
+
+def test_a_bad_coordinate_below_a_title_names_its_spreadsheet_row(tmp_path, out):
+    table = _villages_table()
+    table["lon"] = table["lon"].astype(object)
+    table.loc[1, "lon"] = "108.9E"
+    text = "安康市村庄清单,,,\n\n" + table.to_csv(index=False)  # title, blank, header: row 3
+    (tmp_path / "villages.csv").write_text(text, encoding="utf-8")
+    assert_rejected(_with_villages(tmp_path, "villages.csv"), out, "villages.csv",
+                    "row(s) 5 have no coordinates", "108.9E", "108°58")
+
+
+def test_an_excel_97_workbook_is_told_to_be_saved_as_xlsx(tmp_path, out):
+    # The first bytes of every Excel 97-2003 file (an OLE2 compound document).
+    (tmp_path / "villages.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+    assert_rejected(_with_villages(tmp_path, "villages.xls"), out, "villages.xls",
+                    "Excel 97-2003", "save it as", ".xlsx")
+
+
+def test_a_first_sheet_of_instructions_names_the_sheet_with_coordinates(tmp_path, out):
+    with pd.ExcelWriter(tmp_path / "villages.xlsx", engine="openpyxl") as writer:
+        pd.DataFrame({"填表说明": ["坐标用高德地图拾取"]}).to_excel(writer, sheet_name="说明",
+                                                           index=False)
+        _villages_table().to_excel(writer, sheet_name="村庄", index=False)
+    lines = assert_rejected(_with_villages(tmp_path, "villages.xlsx"), out, "villages.xlsx",
+                            "first sheet '说明' has no coordinate columns", "set sheet: 村庄")
+    assert len(lines) == 1
+
+
+@pytest.mark.parametrize("swap, zone, expected", [
+    (True, 0, ("x and y look swapped", "northing X", "easting column as x:")),
+    (False, 37, ("zone number 37 in front", "declare EPSG:4525 (CGCS2000 / 3-degree "
+                                            "Gauss-Kruger zone 37)")),
+])
+def test_coordinates_written_as_chinese_surveying_writes_them(tmp_path, out, swap, zone, expected):
+    """X the northing, Y the easting, and the zone in front of the easting (37512345.6)."""
+    table = _villages_table("EPSG:4546")  # CGCS2000 / 3-degree Gauss-Kruger CM 111E
+    table["lon"] += zone * 1e6
+    table = table.rename(columns={"lon": "Y坐标", "lat": "X坐标"})
+    table.to_csv(tmp_path / "villages.csv", index=False)
+    x, y = ("X坐标", "Y坐标") if swap else ("Y坐标", "X坐标")
+    source = {"path": "villages.csv", "crs": "EPSG:4546", "x": x, "y": y}
+    lines = assert_rejected(_with_villages(tmp_path, source), out, "villages.csv",
+                            "outside the area of CGCS2000 / 3-degree Gauss-Kruger CM 111E", *expected)
+    assert len(lines) == 1

@@ -94,3 +94,44 @@ def test_a_site_built_in_another_year_or_fed_otherwise_differs():
     status = dict(zip(*site_changes(a, b)[["site_id", "status"]].to_numpy().T))
     assert status == {"S1": "both", "S2": "both_year_or_backhaul_changed",
                       "S3": "both_technology_changed", "S4": "both_year_or_backhaul_changed"}
+
+
+def test_comparison_map_explains_its_colours_offline(tmp_path):
+    """comparison.html in chromium with no network: a legend names each colour with its count
+    (the sites of each status, the villages gained and lost), a metric scale bar, a page title,
+    no request and no JavaScript error."""
+    from siting.compare import Comparison, comparison_map, village_changes
+    from tests.test_browser import chromium_binary, inspect_page, page_errors, requested_hosts
+
+    binary = chromium_binary()
+    def plan(ids, technologies):
+        return gpd.GeoDataFrame({"site_id": ids, "technology": technologies, "action": "build"},
+                                geometry=[Point(500_000 + 1000 * int(i[1:]), 3_620_000) for i in ids],
+                                crs="EPSG:32649")
+
+    def villages(covered):
+        return gpd.GeoDataFrame({"village_id": ["V1", "V2", "V3"], "name": ["甲村", "乙村", "丙村"],
+                                 "admin_unit": "汉滨区", "population": 100, "covered_after": covered,
+                                 "serving_site": ""},
+                                geometry=[Point(500_500 + 1000 * i, 3_621_000) for i in range(3)],
+                                crs="EPSG:32649")
+    sites = site_changes(plan(["S1", "S2", "S3"], ["4G", "4G", "4G"]),
+                         plan(["S2", "S3", "S4", "S5"], ["4G", "5G", "4G", "4G"]))
+    comparison = Comparison("方案甲", "方案乙", sites, pd.DataFrame(), pd.DataFrame(),
+                            village_changes(villages([True, False, False]), villages([False, True, True])))
+    comparison_map(comparison).save(str(tmp_path / "comparison.html"))
+    visit = inspect_page(binary, tmp_path / "comparison.html", """({
+        title: document.title,
+        legend: (l => l ? l.innerText : null)(document.getElementById('siting-legend')),
+        scale: [...document.querySelectorAll('.leaflet-control-scale-line')].map(e => e.textContent),
+        markers: document.querySelectorAll('path.leaflet-interactive').length,
+    })""", tmp_path / "chromium")
+    state = visit.state
+    assert state["title"] == "Plan comparison: 方案甲 vs 方案乙"
+    legend = state["legend"].splitlines()
+    assert legend == ["Legend", "A: 方案甲", "B: 方案乙", "● only in plan A (1)", "● only in plan B (2)",
+                      "● in both, another technology (1)", "● in both, another year or backhaul (0)",
+                      "● in both, alike (1)", "● village gained in B (2)", "● village lost in B (1)"]
+    assert len(state["scale"]) == 1 and state["scale"][0].endswith(("m", "km"))
+    assert state["markers"] == 3 + 4 + 3  # plan A's sites, plan B's, the villages that differ
+    assert page_errors(visit, None) == [] and requested_hosts(visit) == set()

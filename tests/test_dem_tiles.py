@@ -291,6 +291,18 @@ def test_hgt_tiles_zipped_or_not_give_the_geotiff_terrain(srtm):
     assert len(dem_files((folder / "zipped",))) == 4
 
 
+def test_an_srtm_tile_that_lost_its_name_is_told_to_get_it_back(srtm, tmp_path):
+    """GDAL places a .hgt tile by its name alone; a second download saved by a browser as
+    'N33E108 (1).hgt' cannot be read."""
+    folder, _ = srtm
+    tiles = tmp_path / "tiles"
+    shutil.copytree(folder / "hgt", tiles)
+    (tiles / "N33E108.hgt").rename(tiles / "N33E108 (1).hgt")
+    with pytest.raises(InputError, match=re.escape("cannot read the SRTM tile N33E108 (1).hgt: "
+                                                   "a .hgt tile is placed by its file name")):
+        read_terrain((tiles,), UTM49, region_bounds=_utm_region(108.8, 32.8, 109.3, 33.2))
+
+
 def test_a_lonlat_region_is_covered_by_its_tiles_not_by_its_utm_bounding_box(srtm):
     folder, _ = srtm
     box = (108.0, 32.0, 110.0, 34.0)  # the four tiles exactly

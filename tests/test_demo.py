@@ -74,6 +74,27 @@ def test_demo_summary_agrees_with_the_gis_layers(demo):
         assert src.read(1, masked=True).count() > 0
 
 
+def test_demo_counts_an_upgrade_under_the_technology_it_gets(demo):
+    """An existing 4G site upgraded to 5G is built 5G, not 4G: its ``technology_built`` is the
+    added technology alone, and the by-technology counts (the report's table, map.png's
+    legend) add up to the sites built and upgraded, each once."""
+    _, summary, out = demo
+    candidates = gpd.read_file(out / "sites.gpkg", layer="candidates")
+    upgraded = candidates[candidates["action"] == "upgrade"]
+    assert len(upgraded) >= 1
+    for _, site in upgraded.iterrows():
+        on_air, built = site["technology"].split("+"), site["technology_built"].split("+")
+        assert set(built) < set(on_air), site["site_id"]
+    built = candidates[candidates["action"] == "build"]
+    assert (built["technology_built"] == built["technology"]).all()
+    by_technology = summary["by_technology"]
+    assert all("+" not in label for label in by_technology), by_technology
+    k = summary["kpis"]
+    assert sum(v["sites"] for v in by_technology.values()) == k["new_sites"] + k["upgrades"]
+    assert sum(v["cost_cny"] for v in by_technology.values()) == pytest.approx(
+        k["site_cost_cny"], abs=1.0)
+
+
 def test_demo_plan_beats_the_simple_rules(demo):
     _, summary, _ = demo
     plans = {b["label"]: b for b in summary["baselines"]}

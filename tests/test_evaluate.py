@@ -258,3 +258,121 @@ def test_a_plan_folder_without_its_scenario_file_asks_for_it(plan, tmp_path):
     result = runner.invoke(app, ["evaluate", str(copy), "--built", str(built), "--scenario",
                                  str(scenario), "-q"])
     assert result.exit_code == 0, result.output
+
+
+def _gcj02_csv(path, points: dict, headers=("complaint_id", "people", "经度", "纬度")):
+    """A complaints CSV as copied from Amap: each point (UTM metres) in GCJ-02 degrees."""
+    from pyproj import Transformer
+
+    from siting.china_crs import wgs84_to_gcj02
+
+    to_deg = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
+    rows = []
+    for complaint_id, (x_m, y_m) in points.items():
+        lon, lat = wgs84_to_gcj02(*to_deg.transform(*xy(x_m, y_m)))
+        rows.append((complaint_id, 1, f"{float(lon):.7f}", f"{float(lat):.7f}"))
+    pd.DataFrame(rows, columns=list(headers)).to_csv(path, index=False, encoding="utf-8-sig")
+    return path
+
+
+def test_new_complaints_copied_from_amap_are_read_in_gcj02(plan, tmp_path):
+    """--complaints-crs GCJ-02: a complaint 100 m west of S2 (planned for 2028) is 100 m from
+    it, not the 300-700 m the web map's offset would put it at."""
+    _, folder = plan
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000)])
+    new = _gcj02_csv(tmp_path / "amap.csv", {"C1": (2900, 3000)})
+    result = runner.invoke(app, ["evaluate", str(folder), "--built", str(built), "--complaints",
+                                 str(new), "--complaints-crs", "GCJ-02", "--out",
+                                 str(tmp_path / "ev"), "-q"])
+    assert result.exit_code == 0, result.output
+    facts = json.loads((tmp_path / "ev" / "evaluation.json").read_text(encoding="utf-8"))
+    c1 = next(c for c in facts["complaints"] if c["complaint_id"] == "C1")
+    assert (c1["status"], c1["nearest_unbuilt_site"]) == ("new_uncovered", "S2")
+    assert c1["distance_m"] == pytest.approx(100, abs=0.5)
+
+
+def test_new_complaints_with_other_columns_say_what_to_do(plan, tmp_path):
+    _, folder = plan
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000)])
+    new = _gcj02_csv(tmp_path / "amap.csv", {"C1": (2900, 3000)}, headers=("投诉编号", "人数", "经度", "纬度"))
+    result = runner.invoke(app, ["evaluate", str(folder), "--built", str(built), "--complaints",
+                                 str(new), "--complaints-crs", "GCJ-02"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert (f"siting: error: {new}: missing column(s) 'complaint_id', 'people'; columns present: "
+            f"投诉编号, 人数; rename those columns in the file") in result.output
+
+
+def test_a_due_site_built_early_counts_as_in_time_in_the_score(plan, tmp_path):
+    """By 2028, S1 (2027) and S2 (2028) are due: S1 went up late, S2 early (in 2027). The
+    criterion is sites built on time or early / sites due = 1/2; S3 (planned for 2029, built
+    early in 2028) is not due and counts for nothing."""
+    _, folder = plan
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2028, 200000),
+                                               ("S2", "4G-1800", 2027, 200000),
+                                               ("S3", "4G-1800", 2028, 200000)])
+    e = evaluate_plan(folder, built, year="2028")
+    assert dict(zip(e.sites["site_id"], e.sites["status"])) == {"S1": "late", "S2": "early",
+                                                                  "S3": "early"}
+    total = e.counties.set_index("admin_unit").loc["(all)"]
+    assert (total.sites_due, total.sites_on_time, total.sites_late) == (2, 0, 1)
+    assert total.criterion_sites_on_time == 0.5
+
+
+def test_an_as_built_sheet_with_full_width_headers_is_read(plan, tmp_path):
+    """A county engineer's sheet typed with a Chinese input method: 实际投资（元） with full-width
+    parentheses is the documented 实际投资(元), and a stray space in a header is no matter."""
+    _, folder = plan
+    path = tmp_path / "竣工清单.xlsx"
+    pd.DataFrame({"站址编号": ["S1", "S2"], "制式": ["4G-1800", "4G-1800"], "建成年份": [2027, 2028],
+                  "实际投资（元）": [205000, 198000], "回传 方式": ["光纤", "微波"]}).to_excel(path, index=False)
+    e = evaluate_plan(folder, path, year="2028")
+    sites = e.sites.set_index("site_id")
+    assert list(sites.loc[["S1", "S2"], "actual_cost_cny"]) == [205000, 198000]
+    assert list(sites.loc[["S1", "S2"], "built_backhaul"]) == ["fiber", "microwave"]
+
+
+def test_new_complaints_are_read_like_the_scenarios_complaints_table(plan, tmp_path):
+    """A scenario whose complaints are an Amap export (Chinese headers, GCJ-02) reads the new
+    complaints the same way; --complaints-crs overrides the CRS; a GeoPackage keeps its own."""
+    import dataclasses
+    from pathlib import Path
+
+    from siting.config import LayerSource
+    from siting.evaluate import new_complaints_source
+
+    scenario = load_scenario(plan[0])
+    fields = (("complaint_id", "投诉编号"), ("people", "人数"))
+    own = LayerSource(path=Path("complaints.xlsx"), x="经度", y="纬度", crs="GCJ-02", fields=fields,
+                      key="inputs.complaints")
+    amap = dataclasses.replace(scenario, inputs=dataclasses.replace(scenario.inputs, complaints=own))
+    read = new_complaints_source(tmp_path / "new.csv", amap)
+    assert (read.fields, read.x, read.y, read.crs) == (fields, "经度", "纬度", "GCJ-02")
+    assert new_complaints_source(tmp_path / "new.csv", amap, "BD-09").crs == "BD-09"
+    assert new_complaints_source(tmp_path / "new.gpkg", amap).crs is None
+
+
+def test_a_single_period_plan_evaluated_at_a_year_leaves_out_later_builds(tmp_path):
+    """A single-period plan, a list of 2027 and 2028 rows, --year 2027: the 2028 site is not
+    built yet at the end of 2027 (neither on air nor spent), as a phased plan's would not be."""
+    scenario = write_region(tmp_path / "in", np.full((200, 200), 400.0),
+                            [village("V1", 1000, 3000, population=300), village("V2", 3000, 3000)],
+                            [candidate("S1", 1000, 3000, techs="4G"), candidate("S2", 3000, 3000, techs="4G")],
+                            technologies=[dict(TECH_4G, max_range_m=900)])
+    run_scenario(scenario, tmp_path / "plan")
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000),
+                                               ("S2", "4G-1800", 2028, 210000)])
+    e = evaluate_plan(tmp_path / "plan", built, year="2027")
+    assert dict(zip(e.sites["site_id"], e.sites["status"])) == {"S1": "on_time", "S2": "not_built"}
+    total = e.counties.set_index("admin_unit").loc["(all)"]
+    assert (total.spent_cny, total.people_achieved, total.villages_achieved) == (200000, 300, 1)
+
+
+def test_amounts_of_zero_yuan_read_0_not_0_00(plan, tmp_path):
+    _, folder = plan
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000)])
+    result = runner.invoke(app, ["evaluate", str(folder), "--built", str(built), "--out",
+                                 str(tmp_path / "ev"), "-q"])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "ev" / "evaluation.md").read_text(encoding="utf-8")
+    s1 = next(line for line in text.splitlines() if line.startswith("| S1 |"))
+    assert s1.split(" | ")[7:10] == ["200,000", "0", "200,000"]  # capex, backhaul, actual cost

@@ -246,3 +246,228 @@ def test_every_folder_of_a_kml_is_read_unless_one_is_named(tmp_path, caplog):
     assert any("国道, 县道" in r.getMessage() and "inputs.roads.layer" in r.getMessage()
                for r in caplog.records)
     assert names(layer="县道") == ["X1", "X2"]
+
+
+def _sheet_with_a_title(table: pd.DataFrame, path: Path) -> None:
+    """``table`` as planners keep it: a title merged across the columns and the unit that made
+    the list above the header, header cells with a trailing space, blank rows below."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "村庄"
+    sheet.append(["安康市2026年行政村清单（高德坐标）"])
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(table.columns))
+    sheet.append(["制表单位：安康移动", None, None, "日期：2026-11-30"])
+    sheet.append([f"{c} " for c in table.columns])
+    for row in table.itertuples(index=False):
+        sheet.append([str(v) for v in row])
+    sheet.append([None] * len(table.columns))
+    sheet.append([" "] * len(table.columns))
+    book.save(path)
+
+
+@pytest.mark.parametrize("suffix", ["xlsx", "csv"])
+def test_a_title_above_the_header_is_skipped(region, tmp_path, suffix):
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import VILLAGE_FIELDS
+
+    _, layers = region
+    table = _chinese_villages(layers["villages"], "GCJ-02")
+    path = tmp_path / f"villages.{suffix}"
+    if suffix == "xlsx":
+        _sheet_with_a_title(table, path)
+    else:  # as Excel on Chinese Windows saves such a sheet: GB18030, commas padding the title
+        title = "安康市2026年行政村清单（高德坐标）" + "," * (len(table.columns) - 1)
+        path.write_text(f"{title}\n制表单位：安康移动,,,日期：2026-11-30\n\n"
+                        + table.to_csv(index=False), encoding="gb18030")
+    got = read_layer(LayerSource(path=path, crs="GCJ-02", fields=tuple(VILLAGE_COLUMNS.items())),
+                     layers["villages"].crs, VILLAGE_FIELDS, "village_id")
+    want = layers["villages"].set_index("village_id")
+    assert got["population"].tolist() == want["population"].reindex(got.index).tolist()
+    assert got.geometry.distance(want.geometry.reindex(got.index), align=False).max() < 0.1
+
+
+def _google_earth_placemark(row, lonlat) -> str:
+    """A Placemark as Google Earth or My Maps writes it: untyped ``<Data name=...>`` values."""
+    data = "".join(f'<Data name="{column}"><value>{row[column]}</value></Data>'
+                   for column in ("编号", "人口", "区县", "贫困村", "易地搬迁"))
+    return (f"<Placemark><name>{row['村名']}</name><ExtendedData>{data}</ExtendedData>"
+            f"<Point><coordinates>{lonlat.x:.9f},{lonlat.y:.9f},0</coordinates></Point></Placemark>")
+
+
+def test_chinese_extended_data_of_a_google_earth_kmz_keeps_its_names(region, tmp_path):
+    import pyogrio
+
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import VILLAGE_FIELDS
+
+    _, layers = region
+    table = _chinese_villages(layers["villages"])
+    lonlat = layers["villages"].to_crs("EPSG:4326").geometry
+    marks = [_google_earth_placemark(row, lonlat[i]) for i, row in table.iterrows()]
+    inner = f"<Folder><name>山区</name>{''.join(marks[2:])}</Folder>"  # folders in folders
+    kml = ('<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2">'
+           f"<Document><Folder><name>安康市</name>{''.join(marks[:2])}{inner}</Folder>"
+           "</Document></kml>")
+    path = tmp_path / "villages.kmz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("doc.kml", kml)
+    fields = {**VILLAGE_COLUMNS, "name": "Name"}
+    got = read_layer(LayerSource(path=path, fields=tuple(fields.items())), layers["villages"].crs,
+                     VILLAGE_FIELDS, "village_id")
+    want = layers["villages"].set_index("village_id").reindex(got.index)
+    assert sorted(got.index) == sorted(want.index)
+    assert got["population"].tolist() == want["population"].tolist()
+    assert got["poverty_village"].tolist() == want["poverty_village"].tolist()
+    assert got["name"].tolist() == want["name"].tolist()
+    assert got.geometry.distance(want.geometry, align=False).max() < 0.1
+    assert pyogrio.get_gdal_config_option("LIBKML_LAUNDER_FIELD_NAMES") is None  # left as it was
+
+
+@pytest.mark.parametrize("encoding", ["GBK", "UTF-8"])
+@pytest.mark.parametrize("zipped", [False, True])
+def test_a_shapefile_without_cpg_keeps_its_chinese_names(region, tmp_path, encoding, zipped):
+    """Chinese ArcGIS and MapGIS write the .dbf in GBK with no .cpg nor code page byte, which
+    GDAL alone reads as ISO-8859-1 (编号 as ±àºÅ)."""
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import VILLAGE_FIELDS
+
+    _, layers = region
+    columns = {**VILLAGE_COLUMNS, "relocation_site": "搬迁"}  # names fit 10 bytes in UTF-8 too
+    table = _chinese_villages(layers["villages"]).rename(columns={"易地搬迁": "搬迁"})
+    chinese = gpd.GeoDataFrame(table.drop(columns=["经度", "纬度"]),
+                               geometry=layers["villages"].geometry.to_numpy(),
+                               crs=layers["villages"].crs).to_crs("EPSG:4545")  # CGCS2000 GK
+    chinese.to_file(tmp_path / "村庄.shp", engine="pyogrio", encoding=encoding)
+    (tmp_path / "村庄.cpg").unlink()
+    assert (tmp_path / "村庄.dbf").read_bytes()[29] == 0  # no code page byte either
+    path = tmp_path / "村庄.shp"
+    if zipped:
+        path = tmp_path / "villages.zip"
+        with zipfile.ZipFile(path, "w") as archive:
+            for part in tmp_path.glob("村庄.*"):
+                archive.write(part, part.name)
+    got = read_layer(LayerSource(path=path, fields=tuple(columns.items())),
+                     layers["villages"].crs, VILLAGE_FIELDS, "village_id")
+    want = layers["villages"].set_index("village_id").reindex(got.index)
+    assert got["name"].tolist() == want["name"].tolist()  # 石泉村, 汉阴村, ...
+    assert got["poverty_village"].tolist() == want["poverty_village"].tolist()
+    assert got.geometry.distance(want.geometry, align=False).max() < 0.1
+
+
+FULL_WIDTH = str.maketrans("0123456789.,-", "０１２３４５６７８９．，－")
+
+
+def test_numbers_written_as_chinese_excel_shows_them(region, tmp_path):
+    """Thousands separators (also full-width), full-width digits and spaces around numbers."""
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import VILLAGE_FIELDS
+
+    _, layers = region
+    table = _chinese_villages(layers["villages"]).astype({"人口": object})
+    table["人口"] = [f"{1980:,}", f"{1980:,}".translate(FULL_WIDTH), " 200 ",
+                   "２００", f"{200:,}"]  # '1,980', '１，９８０', ...
+    table["经度"] = [f"{v:.7f}".translate(FULL_WIDTH) for v in table["经度"]]
+    path = tmp_path / "villages.xlsx"
+    table.to_excel(path, index=False, engine="openpyxl")
+    got = read_layer(LayerSource(path=path, fields=tuple(VILLAGE_COLUMNS.items())),
+                     layers["villages"].crs, VILLAGE_FIELDS, "village_id")
+    want = layers["villages"].set_index("village_id").reindex(got.index)
+    assert got["population"].tolist() == [1980.0, 1980.0, 200.0, 200.0, 200.0]
+    assert got.geometry.distance(want.geometry, align=False).max() < 0.1
+
+
+def _dms(degrees: float, style: str) -> str:
+    whole = int(degrees)
+    minutes = int((degrees - whole) * 60)
+    seconds = (degrees - whole - minutes / 60) * 3600
+    return style.format(d=whole, m=minutes, s=f"{seconds:.4f}")
+
+
+@pytest.mark.parametrize("lon_style, lat_style", [
+    ("{d}°{m}'{s}\"", "{d}°{m}'{s}\""),
+    ("东经{d}度{m}分{s}秒", "北纬{d}度{m}分{s}秒"),
+    ("{d}°{m}′{s}″E", "N{d}°{m}′{s}″"),
+])
+def test_coordinates_in_degrees_minutes_and_seconds(region, tmp_path, lon_style, lat_style):
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import VILLAGE_FIELDS
+
+    _, layers = region
+    table = _chinese_villages(layers["villages"])
+    table["经度"] = [_dms(v, lon_style) for v in table["经度"]]
+    table["纬度"] = [_dms(v, lat_style) for v in table["纬度"]]
+    table.to_csv(tmp_path / "villages.csv", index=False, encoding="gb18030")
+    got = read_layer(LayerSource(path=tmp_path / "villages.csv",
+                                 fields=tuple(VILLAGE_COLUMNS.items())),
+                     layers["villages"].crs, VILLAGE_FIELDS, "village_id")
+    want = layers["villages"].set_index("village_id").reindex(got.index)
+    assert got.geometry.distance(want.geometry, align=False).max() < 0.1
+
+
+def test_technologies_joined_with_a_plus_sign(region, tmp_path):
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import CANDIDATE_FIELDS
+
+    _, layers = region
+    table = _coordinate_table(layers["candidates"], "EPSG:4326")
+    table["technologies"] = ["4G+5G", "4G＋5G", "5G + 4G", "4G", "4G、5G"]
+    table.to_csv(tmp_path / "sites.csv", index=False, encoding="gb18030")
+    got = read_layer(LayerSource(path=tmp_path / "sites.csv"), None, CANDIDATE_FIELDS, "site_id")
+    assert got["technologies"].tolist() == ["4G,5G", "4G,5G", "4G,5G", "4G", "4G,5G"]
+
+
+def test_a_two_row_header_with_merged_cells_is_read(region, tmp_path):
+    """Names merged down over two header rows beside 坐标 merged across 经度 and 纬度."""
+    from openpyxl import Workbook
+
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import VILLAGE_FIELDS
+
+    _, layers = region
+    table = _chinese_villages(layers["villages"], "GCJ-02")
+    named = [c for c in table.columns if c not in ("经度", "纬度")]
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["安康市行政村清单"])
+    sheet.append([*named, "坐标（高德）", None])
+    sheet.append([None] * len(named) + ["经度", "纬度"])
+    for column in range(1, len(named) + 1):
+        sheet.merge_cells(start_row=2, start_column=column, end_row=3, end_column=column)
+    sheet.merge_cells(start_row=2, start_column=len(named) + 1, end_row=2,
+                      end_column=len(named) + 2)
+    for row in table[[*named, "经度", "纬度"]].itertuples(index=False):
+        sheet.append(list(row))
+    book.save(tmp_path / "villages.xlsx")
+    got = read_layer(LayerSource(path=tmp_path / "villages.xlsx", crs="GCJ-02",
+                                 fields=tuple(VILLAGE_COLUMNS.items())),
+                     layers["villages"].crs, VILLAGE_FIELDS, "village_id")
+    want = layers["villages"].set_index("village_id").reindex(got.index)
+    assert sorted(got.index) == sorted(layers["villages"]["village_id"])
+    assert got["population"].tolist() == want["population"].tolist()
+    assert got.geometry.distance(want.geometry, align=False).max() < 0.1
+
+
+def test_ticks_and_crosses_are_booleans(region, tmp_path):
+    """Chinese forms mark a box with √ (yes) or × (no)."""
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import VILLAGE_FIELDS
+
+    _, layers = region
+    table = _chinese_villages(layers["villages"])
+    table["贫困村"] = np.where(layers["villages"]["poverty_village"], "√", "×")
+    table["易地搬迁"] = np.where(layers["villages"]["relocation_site"], "✓", "✗")
+    table.to_excel(tmp_path / "v.xlsx", index=False, engine="openpyxl")
+    got = read_layer(LayerSource(path=tmp_path / "v.xlsx", fields=tuple(VILLAGE_COLUMNS.items())),
+                     None, VILLAGE_FIELDS, "village_id")
+    assert got["poverty_village"].tolist() == layers["villages"]["poverty_village"].tolist()
+    assert got["relocation_site"].tolist() == layers["villages"]["relocation_site"].tolist()

@@ -3,8 +3,10 @@ planner's own columns carried to the GIS files, and coverage per county from the
 
 from __future__ import annotations
 
+import base64
 import copy
 import dataclasses
+import io
 import json
 import logging
 import re
@@ -19,6 +21,7 @@ import pandas as pd
 import pytest
 import yaml
 from matplotlib import font_manager
+from fontTools.ttLib import TTFont
 from matplotlib.figure import Figure
 from PIL import Image
 from shapely.geometry import box
@@ -34,6 +37,7 @@ from siting.export.staticmap import (FontError, find_cjk_font, packaged_cjk_font
 from siting.export.tables import (OUTSIDE_ADMIN_UNITS, admin_table, plan_tables, selected_sites,
                                   site_table, uncovered_mandatory, village_admin_units,
                                   village_table)
+from siting.export.webfont import cjk_characters, with_embedded_font
 from siting.export.webmap import write_map
 from siting.pipeline import compute, write_outputs
 from siting.sweep import curve_labels, write_curve
@@ -195,6 +199,34 @@ def test_report_html_in_chinese(zh):
     page = (out / "report.html").read_text(encoding="utf-8")
     assert '<html lang="zh-CN">' in page and "<h2>主要指标</h2>" in page and "双龙易地搬迁安置点" in page
     assert '由 siting 生成。交互式地图见 <a href="map.html">map.html</a>' in page
+
+
+def embedded_font(page: str) -> TTFont:
+    """The font a page carries in its ``@font-face`` rule (a WOFF ``data:`` URL)."""
+    found = re.search(r'font-family: "siting CJK"; src: url\(data:font/woff;base64,([A-Za-z0-9+/=]+)\)',
+                      page)
+    assert found, "no embedded font"
+    return TTFont(io.BytesIO(base64.b64decode(found.group(1))))
+
+
+def test_chinese_pages_carry_the_font_of_every_chinese_character(zh):
+    """report.html and map.html hold the Chinese font cut down to their own characters, so a
+    laptop without a Chinese font draws them: every CJK character of the page is in the font's
+    character map, and the font holds little more (it is a subset, not the whole font)."""
+    _, _, out, _ = zh
+    shown = {"report.html": NAME + "主要指标双龙易地搬迁安置点",  # the title, a heading, a name
+             "map.html": NAME + "地形（晕渲）图例"}  # a JS-escaped layer name, an HTML-escaped legend
+    for name, text in shown.items():
+        page = (out / name).read_text(encoding="utf-8")
+        font = embedded_font(page)
+        characters = set(cjk_characters(page))
+        assert set(text) - {" "} <= characters <= set(map(chr, font.getBestCmap())), name
+        assert len(font.getGlyphOrder()) <= len(characters) + 10, name
+
+
+def test_a_page_without_chinese_carries_no_font():
+    page = "<html><head><title>map</title></head><body>Legend</body></html>"
+    assert with_embedded_font(page) == page
 
 
 def test_english_stays_english_with_chinese_names(zh):

@@ -630,6 +630,27 @@ def test_a_failure_while_writing_names_the_sites_written_and_not(two_sites, tmp_
     assert sorted(p.name for p in (tmp_path / "out" / "S1").iterdir()) == sorted(PREDICTION_FILES)
 
 
+def test_a_bug_while_writing_one_of_several_stays_an_internal_error(two_sites, tmp_path,
+                                                                     monkeypatch):
+    """Only an output error (the disk, the folder) gets the sites written and not; a bug in
+    the writer is reported as the internal error it is, not as the user's disk."""
+    import siting.export.prediction as prediction_export
+
+    write = prediction_export.write_prediction
+
+    def write_failing_on_s2(prediction, out_dir, **kwargs):
+        if prediction.site == "S2":
+            raise ValueError("a bug in the writer")
+        return write(prediction, out_dir, **kwargs)
+
+    monkeypatch.setattr(prediction_export, "write_prediction", write_failing_on_s2)
+    result = runner.invoke(app, ["predict", str(two_sites), "--site", "S1", "--site", "S2",
+                                 "--technology", "4G-1800", "--radius-km", "1", "--out",
+                                 str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "internal error: ValueError: a bug in the writer" in result.output, result.output
+
+
 def test_a_radius_past_a_lonlat_dem_data_is_refused_not_mapped_on_its_warp_margin(tmp_path):
     """A DEM in longitude/latitude warped to UTM has, around its data, grid cells the warp
     filled from their neighbours (here 390 m west of site W, which is 117 m inside the data):

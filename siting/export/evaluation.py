@@ -94,7 +94,8 @@ def _overall_table(overall: pd.DataFrame, lang: str) -> Table:
 
 
 def _count(value):
-    """A KPI as the table shows it: whole numbers without decimals, NaN as empty."""
+    """A KPI or an amount [CNY] as the table shows it: whole numbers without decimals (0, not
+    0.00 yuan), NaN as empty."""
     if pd.isna(value):
         return ""
     return int(value) if float(value).is_integer() else float(value)
@@ -103,9 +104,9 @@ def _count(value):
 def _county_table(counties: pd.DataFrame, lang: str) -> Table:
     rows = []
     for record in counties[list(COUNTY_COLUMNS)].itertuples(index=False):
-        row = list(record)
+        row = [v.item() if isinstance(v, np.generic) else v for v in record]
         row[0] = value_text("admin", row[0], lang)
-        rows.append([v.item() if isinstance(v, np.generic) else v for v in row])
+        rows.append([_count(v) if c.endswith("_cny") else v for c, v in zip(COUNTY_COLUMNS, row)])
     return Table(_headers(COUNTY_COLUMNS, lang), rows)
 
 
@@ -117,7 +118,7 @@ def _sites_table(sites, lang: str) -> Table:
     rows = [[r.site_id, value_text("admin", r.admin_unit, lang),
              r.technology or term("evaluation.feed_only", lang), r.planned_year, r.built_year,
              _backhaul(r.planned_backhaul, lang), _backhaul(r.built_backhaul, lang),
-             r.planned_capex_cny, r.planned_backhaul_cny, r.actual_cost_cny,
+             _count(r.planned_capex_cny), _count(r.planned_backhaul_cny), _count(r.actual_cost_cny),
              value_text("site_status", r.status, lang)] for r in shown.itertuples()]
     return Table(_headers(columns, lang), rows)
 

@@ -18,11 +18,12 @@ from pathlib import Path
 from siting.export.i18n import HTML_LANG, check_language, term
 from siting.export.report import Figure, Report, Steps, Table, build_report, cell_text
 from siting.export.tables import PlanTables
+from siting.export.webfont import FAMILY, with_embedded_font
 
-# Latin faces first, then the CJK faces of Linux, Windows and macOS for Chinese text.
-CSS = """
-body { font: 11pt/1.45 "Noto Sans", "Helvetica Neue", Arial, "Noto Sans CJK SC", "Noto Sans SC",
-       "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif; color: #222;
+#: The Chinese face the page carries (:mod:`siting.export.webfont`; Chinese characters only),
+#: then Latin faces.
+BODY_FONTS = f'"{FAMILY}", "Noto Sans", "Helvetica Neue", Arial, sans-serif'
+CSS = "\nbody { font: 11pt/1.45 " + BODY_FONTS + """; color: #222;
        max-width: 1100px; margin: 2em auto; padding: 0 1em; }
 h1 { font-size: 20pt; border-bottom: 2px solid #2166ac; padding-bottom: .2em; }
 h2 { font-size: 14pt; color: #2166ac; margin-top: 1.6em; page-break-after: avoid; }
@@ -83,7 +84,8 @@ def _figure(figure: Figure, base: Path | None, embed: bool) -> str:
 
 
 def render_html(report: Report, *, base: Path | None = None, embed_images: bool = True) -> str:
-    """The report as one HTML page; images under ``base`` are embedded when ``embed_images``."""
+    """The report as one HTML page; images under ``base`` are embedded when ``embed_images``,
+    and its Chinese characters' font always (:func:`~siting.export.webfont.with_embedded_font`)."""
     parts = ["<!DOCTYPE html>", f"<html lang=\"{HTML_LANG[report.language]}\"><head><meta charset=\"utf-8\">",
              "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
              f"<title>{html.escape(report.title)}</title><style>{CSS}</style></head><body>",
@@ -104,7 +106,7 @@ def render_html(report: Report, *, base: Path | None = None, embed_images: bool 
     before, linked, after = term(report.footer_key, report.language, map_link="\0").partition("\0")
     link = '<a href="map.html">map.html</a>' if linked else ""
     parts += [f"<footer>{html.escape(before)}{link}{html.escape(after)}</footer>", "</body></html>"]
-    return "\n".join(parts) + "\n"
+    return with_embedded_font("\n".join(parts) + "\n")
 
 
 def report_figures(folder: Path, language: str = "en") -> tuple[Figure, ...]:

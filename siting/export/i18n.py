@@ -578,6 +578,7 @@ TERMS: dict[str, dict[str, str]] = {
     "field.existing": {"en": "existing", "zh": "现网站址"},
     "field.selected": {"en": "selected", "zh": "入选"},
     "field.technology": {"en": "technology", "zh": "制式"},
+    "field.technology_built": {"en": "technology_built", "zh": "本期建设制式"},
     "field.capex_cny": {"en": "capex_cny", "zh": "建设投资 [元]"},
     "field.opex_cny_per_year": {"en": "opex_cny_per_year", "zh": "运维费用 [元/年]"},
     "field.total_cost_cny": {"en": "total_cost_cny", "zh": "规划期总成本 [元]"},

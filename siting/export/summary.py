@@ -156,7 +156,7 @@ def summary_facts(run, sites, villages, admin) -> dict:
     mandatory_villages = villages[villages["mandatory"]]
     solution = plan.solution
     by_tech = {}
-    for label, group in built.groupby("technology", sort=True):
+    for label, group in built.groupby("technology_built", sort=True):
         by_tech[label] = {"sites": len(group), "cost_cny": group["total_cost_cny"].sum(),
                           "people_newly_covered": group["people_newly_covered"].sum()}
     by_kind = {}

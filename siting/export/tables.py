@@ -40,7 +40,8 @@ def site_table(run) -> gpd.GeoDataFrame:
     frame.insert(0, "site_id", cand.index.to_numpy())
     frame["existing"] = is_existing(cand)  # existing kinds and the as-built sites
     frame["selected"] = False
-    frame["technology"] = ""
+    frame["technology"] = ""  # every technology on air at the site in the plan
+    frame["technology_built"] = ""  # those the plan builds there (an upgrade: the added one)
     frame["capex_cny"] = 0.0
     frame["opex_cny_per_year"] = 0.0
     frame["total_cost_cny"] = 0.0
@@ -59,8 +60,9 @@ def site_table(run) -> gpd.GeoDataFrame:
         is_new = not costs.fixed[option]
         frame.at[row, "selected"] = True
         label = options.at[option, "technology"]
-        previous = frame.at[row, "technology"]
-        frame.at[row, "technology"] = f"{previous}+{label}" if previous else label
+        frame.at[row, "technology"] = _joined(frame.at[row, "technology"], label)
+        if is_new:
+            frame.at[row, "technology_built"] = _joined(frame.at[row, "technology_built"], label)
         frame.at[row, "capex_cny"] += costs.capex_cny[option] if is_new else 0.0
         frame.at[row, "opex_cny_per_year"] += costs.opex_cny_per_year[option] if is_new else 0.0
         frame.at[row, "total_cost_cny"] += costs.total_cny[option] if is_new else 0.0
@@ -78,6 +80,11 @@ def site_table(run) -> gpd.GeoDataFrame:
             row = frame.index[options.at[option, "candidate"]]
             frame.at[row, "phase"] = run.plan.phase_labels[run.plan.build_period[option]]
     return with_input_columns(frame, cand, ("site_id", *SITE_INPUT_COLUMNS)).reset_index(drop=True)
+
+
+def _joined(technologies: str, label: str) -> str:
+    """``technologies`` (``+``-joined, e.g. ``4G-1800+5G-3500``) with ``label`` added."""
+    return f"{technologies}+{label}" if technologies else label
 
 
 #: Candidate columns the site table shows as they are (besides ``site_id`` and the geometry).

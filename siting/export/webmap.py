@@ -52,6 +52,7 @@ from siting.export.i18n import HTML_LANG, check_language, join, rsrp_class_label
 from siting.export.style import (ADMIN_UNIT_COLOUR, BACKHAUL_COLOURS, BUILT_ACTIONS, RSRP_CLASSES,
                                  TECH_COLOURS, VILLAGE_COLOURS, WGS84, hillshade)
 from siting.export.tables import PlanTables
+from siting.export.webfont import PAGE_FONTS, save_map
 
 # One letter per candidate kind, shown inside the site icon.
 KIND_LETTERS = {"existing_4g": "E", "existing_5g": "E", "public_building": "P", "lamp_pole": "L",
@@ -226,7 +227,7 @@ def _legend(technologies, population_max: float | None, lang: str,
                      f"</span>{esc(term('webmap.legend_population', lang, max=population_max))}</div>")
     return ("<div id='siting-legend' style='position:fixed;bottom:44px;left:12px;z-index:9999;"
             "background:white;padding:8px 10px;border:1px solid #888;border-radius:4px;"
-            f"font:12px sans-serif;max-width:300px'><b>{esc(term('webmap.legend', lang))}</b>"
+            f"font:12px {PAGE_FONTS};max-width:300px'><b>{esc(term('webmap.legend', lang))}</b>"
             + "".join(items) + "</div>")
 
 
@@ -234,7 +235,7 @@ def _title(name: str, lang: str) -> str:
     """The map's title box (the scenario's name), fixed at the top left."""
     return ("<div id='siting-title' style='position:fixed;top:10px;left:60px;z-index:9999;"
             "background:white;padding:4px 8px;border:1px solid #888;border-radius:4px;"
-            f"font:bold 14px sans-serif'>{esc(term('webmap.title', lang, name=name))}</div>")
+            f"font:bold 14px {PAGE_FONTS}'>{esc(term('webmap.title', lang, name=name))}</div>")
 
 
 def _polygons(layer_name: str, frame, crs_tolerance_m: float, style: dict, popup_fields,
@@ -253,8 +254,9 @@ def _polygons(layer_name: str, frame, crs_tolerance_m: float, style: dict, popup
 
 
 def write_map(path: Path, tables: PlanTables) -> None:
-    """Write the folium map of a run's tables to ``path`` (see :func:`build_map`)."""
-    build_map(tables).save(str(path))
+    """Write the folium map of a run's tables to ``path`` (see :func:`build_map`), with the
+    font of its Chinese characters (:func:`~siting.export.webfont.save_map`)."""
+    save_map(build_map(tables), path)
 
 
 def build_map(tables: PlanTables) -> folium.Map:
@@ -270,7 +272,9 @@ def build_map(tables: PlanTables) -> folium.Map:
     south_deg, west_deg, north_deg, east_deg = region_bounds_deg(tables)
     fmap = folium.Map(location=[(south_deg + north_deg) / 2, (west_deg + east_deg) / 2], zoom_start=10,
                       tiles=None)
-    Page(HTML_LANG[lang]).add_child(fmap)  # the page folium made is replaced by one with lang=
+    page = Page(HTML_LANG[lang])  # the page folium made is replaced by one with lang=
+    page.title = esc(term("webmap.title", lang, name=tables.name))  # the browser tab's name
+    page.add_child(fmap)
     FitRegion([[south_deg, west_deg], [north_deg, east_deg]]).add_to(fmap)  # before any layer
     basemap = _tile_layer(tables.scenario.outputs.basemap, lang)
     if basemap is not None:
@@ -460,13 +464,14 @@ def _number_text(value) -> str:
 
 
 def _add_selected_sites(fmap: folium.Map, sites_ll, technologies, lang: str) -> None:
-    """One layer per technology with the sites the plan builds or upgrades for it (a site with
-    two technologies is in both layers)."""
+    """One layer per technology with the sites the plan builds it at (an upgraded site is in
+    the layer of the technology it gets, not of the one it has)."""
     chosen_all = sites_ll[sites_ll["action"].isin(BUILT_ACTIONS)]
     for i, tech in enumerate(technologies):
         colour = TECH_COLOURS[i % len(TECH_COLOURS)]
         layer = folium.FeatureGroup(name=esc(term("webmap.layer_selected_sites", lang, technology=tech)))
-        chosen = chosen_all[chosen_all["technology"].str.split("+").apply(lambda t, tech=tech: tech in t)]
+        chosen = chosen_all[chosen_all["technology_built"].str.split("+").apply(
+            lambda t, tech=tech: tech in t)]
         for _, s in chosen.iterrows():
             action, kind = value_text("action", s.action, lang), value_text("kind", s.kind, lang)
             folium.Marker(

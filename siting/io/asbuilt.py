@@ -13,9 +13,11 @@ sites by the candidates' ``site_id``; one row per site and technology:
 - optionally ``backhaul`` (回传方式, 回传): how the site is fed, ``fiber`` (光纤), ``microwave``
   (微波) or ``satellite`` (卫星); empty when not known.
 
-A row of an existing site with no technology (or one it has on air already) and a backhaul
-records a feed built for that site (its cost in ``cost_cny``): a *feed row*. A re-plan keeps that feed in place, as it keeps
-an as-built site's (:func:`with_as_built`).
+A row with no technology and a backhaul records a feed built for a site (its cost in
+``cost_cny``): a *feed row*. The site is an existing one (a row naming a technology it has on
+air already, with a backhaul, is read the same way), or one a row of the list builds, in the
+feed's year or before (a mast first fed by satellite, its fiber laid a year later). A re-plan
+keeps that feed in place, as it keeps an as-built site's (:func:`with_as_built`).
 
 Every problem is reported at once, one line each, naming the file, the spreadsheet row (the
 header is row 1) and the field. :func:`with_as_built` marks the built technologies as on air
@@ -30,6 +32,7 @@ fiber is not known.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,7 +72,7 @@ class AsBuilt:
     ``sites``: one row per built (site, technology): ``site_id``, ``technology``, ``year``
     (text, as the plan's years are labelled), ``cost_cny``, ``backhaul`` (a key of
     :data:`BACKHAUL_KINDS`, "" when not known) and ``row`` (its spreadsheet row); a feed row
-    (a feed built for an existing site) has ``technology`` "".
+    (a feed built for an existing site or for one the list builds) has ``technology`` "".
     """
     source: str
     sites: pd.DataFrame
@@ -88,7 +91,7 @@ class AsBuilt:
 
     @property
     def feeds(self) -> pd.DataFrame:
-        """The feed rows: a feed built for an existing site, no technology."""
+        """The feed rows: a feed built for a site, no technology."""
         return self.sites[self.sites["technology"] == ""]
 
     @property
@@ -128,6 +131,7 @@ def read_as_built(path: str | Path, candidates: pd.DataFrame, scenario: Scenario
         "backhaul": (_text(frame[columns["backhaul"]]) if columns["backhaul"]
                      else pd.Series([""] * len(frame), dtype=object)),
         "row": np.arange(len(frame)) + FIRST_ROW})
+    sites.loc[_records_a_feed(sites, candidates, scenario), "technology"] = ""
     for check in (_check_blank, _check_sites, _check_technologies, _check_years, _check_costs,
                   _check_feeds, _check_backhaul, _check_duplicates):
         check(sites, path, columns, problems, candidates=candidates, scenario=scenario,
@@ -155,8 +159,8 @@ def _read_rows(path: Path) -> pd.DataFrame:
 def _columns(frame: pd.DataFrame, path: Path) -> dict[str, str]:
     """The file's column for each field of :data:`AS_BUILT_COLUMNS` and of
     :data:`AS_BUILT_OPTIONAL_COLUMNS` (None for an optional one it lacks)."""
-    lower = {c.lower(): c for c in frame.columns}
-    found = {field: next((lower[n.lower()] for n in names if n.lower() in lower), None)
+    keys = {_header_key(c): c for c in frame.columns}
+    found = {field: next((keys[_header_key(n)] for n in names if _header_key(n) in keys), None)
              for field, names in {**AS_BUILT_COLUMNS, **AS_BUILT_OPTIONAL_COLUMNS}.items()}
     missing = [f"'{field}' (or {', '.join(names[1:])})"
                for field, names in AS_BUILT_COLUMNS.items() if found[field] is None]
@@ -164,6 +168,12 @@ def _columns(frame: pd.DataFrame, path: Path) -> dict[str, str]:
         raise InputError(f"{path}: no column {'; no column '.join(missing)}; the columns are "
                          f"{', '.join(frame.columns)}")
     return found
+
+
+def _header_key(name) -> str:
+    """A column name as it is matched: NFKC-folded (a Chinese input method's full-width
+    ``实际投资（元）`` reads as ``实际投资(元)``), lower case, without spaces."""
+    return "".join(unicodedata.normalize("NFKC", str(name)).lower().split())
 
 
 def _cell_text(value) -> str:
@@ -195,22 +205,42 @@ def _check_blank(sites, path, columns, problems, **_) -> None:
                          f"or delete the row")
 
 
-def _check_feeds(sites, path, columns, problems, *, candidates, **_) -> None:
-    """A row without a technology records a feed built for an existing site: the site must be
-    an existing one and the row must name the backhaul."""
+def _records_a_feed(sites, candidates, scenario) -> np.ndarray:
+    """Bool per row: it names a technology its existing site has on air already, and a
+    backhaul, so it records a feed built for the site (a feed row, once its technology is
+    cleared)."""
+    generation = sites["technology"].map({t.name: t.generation for t in scenario.technologies})
     kind_of = dict(zip(candidates.index.astype(str), candidates["kind"].astype(str)))
-    known = sites["site_id"].isin(list(kind_of))
+    on_air = sites["site_id"].map(kind_of).map(EXISTING_KINDS)
+    return (generation.notna() & ((on_air == "5G") | (on_air == generation))
+            & (sites["backhaul"] != "")).to_numpy(bool)
+
+
+def _check_feeds(sites, path, columns, problems, *, candidates, plan_years, **_) -> None:
+    """A row without a technology records a feed built for a site: an existing one, or one the
+    list builds in the feed's year or before; the row must name the backhaul."""
+    kind_of = dict(zip(candidates.index.astype(str), candidates["kind"].astype(str)))
     existing = sites["site_id"].map(kind_of).isin(list(EXISTING_KINDS))
-    feeds = (sites["technology"] == "") & known
+    rank = _year_rank(plan_years)
+    builds = sites[sites["technology"] != ""]
+    first_built = builds.groupby("site_id")["year"].agg(lambda years: min(years, key=rank))
+    feeds = (sites["technology"] == "") & sites["site_id"].isin(list(kind_of))
     for _, row in sites[feeds & ~existing].iterrows():
-        problems.add(f"{_where(path, [row.row], columns['technology'])}: empty; give the "
-                     f"technology built at site {row.site_id} (only an existing site's row may "
-                     f"leave it empty, to record a feed built for it)")
-    for _, row in sites[feeds & existing & (sites["backhaul"] == "")].iterrows():
+        built = first_built.get(row.site_id)
+        if built is None:
+            problems.add(f"{_where(path, [row.row], columns['technology'])}: empty; give the "
+                         f"technology built at site {row.site_id} (a row may leave it empty to "
+                         f"record a feed built for an existing site, or for one this list "
+                         f"builds)")
+        elif rank(row.year) < rank(built):
+            problems.add(f"{_where(path, [row.row], columns['year'])}: the feed of site "
+                         f"{row.site_id} is dated {row.year}, before the list builds the site "
+                         f"({built}); correct the year of the feed or of the site")
+    for _, row in sites[feeds & (sites["backhaul"] == "")].iterrows():
         field = columns["backhaul"] or "backhaul"
-        problems.add(f"{_where(path, [row.row], field)}: empty; a row of existing site "
-                     f"{row.site_id} without a technology records a feed built for it: give the "
-                     f"backhaul (fiber, microwave or satellite), or the technology built")
+        problems.add(f"{_where(path, [row.row], field)}: empty; a row of site {row.site_id} "
+                     f"without a technology records a feed built for it: give the backhaul "
+                     f"(fiber, microwave or satellite), or the technology built")
 
 
 def _check_sites(sites, path, columns, problems, *, candidates, **_) -> None:
@@ -222,12 +252,11 @@ def _check_sites(sites, path, columns, problems, *, candidates, **_) -> None:
 
 
 def _check_technologies(sites, path, columns, problems, *, candidates, scenario, **_) -> None:
-    """Each technology is the scenario's, allowed at the site and not on air there already; a
-    row naming a technology an existing site has on air, with a backhaul, records a feed built
-    for the site: it becomes a feed row (technology "")."""
+    """Each technology is the scenario's, allowed at the site and not on air there already
+    (a row naming one on air with a backhaul is a feed row by now: :func:`_records_a_feed`)."""
     names = {t.name: t.generation for t in scenario.technologies}
     index = candidates.index.astype(str)
-    for i, row in sites[(sites["technology"] != "") & sites["site_id"].isin(index)].iterrows():
+    for _, row in sites[(sites["technology"] != "") & sites["site_id"].isin(index)].iterrows():
         where = _where(path, [row.row], columns["technology"])
         if row.technology not in names:
             problems.add(f"{where}: '{row.technology}' is not one of the scenario's technologies "
@@ -240,8 +269,6 @@ def _check_technologies(sites, path, columns, problems, *, candidates, scenario,
             problems.add(f"{where}: site {row.site_id} does not allow {row.technology} (its "
                          f"technologies: {', '.join(allowed) or 'none'}); correct the technology "
                          f"or the site's technologies")
-        elif (on_air == "5G" or on_air == names[row.technology]) and row.backhaul:
-            sites.at[i, "technology"] = ""
         elif on_air == "5G" or on_air == names[row.technology]:
             problems.add(f"{where}: site {row.site_id} is an existing {on_air} site: "
                          f"{row.technology} was on air already; list only what was built or "

@@ -15,6 +15,7 @@ from __future__ import annotations
 import glob
 import logging
 import math
+import re
 import warnings
 import xml.etree.ElementTree as ET
 import zipfile
@@ -227,10 +228,24 @@ def describe_tiles(files: Sequence[Path]) -> list[DemTile]:
                             transform=src.transform, width=src.width, height=src.height,
                             nodata=src.nodata, driver=src.driver))
             except rasterio.errors.RasterioIOError as exc:
-                raise InputError(f"{path}: cannot read the DEM ({first_line(exc)}); is it a "
-                                 f"GeoTIFF, an SRTM .hgt (or zipped .hgt), a VRT or an ASCII "
-                                 f"grid?") from None
+                raise InputError(_unreadable_message(path, name, exc)) from None
     return tiles
+
+
+#: The file name GDAL's SRTMHGT driver needs: the tile's south-west corner (N32E108.hgt).
+HGT_NAME = re.compile(r"[NS]\d{2}[EW]\d{3}\.hgt", re.IGNORECASE)
+
+
+def _unreadable_message(path: Path, name: str, exc: Exception) -> str:
+    """What to do about a DEM file GDAL cannot open; an SRTM tile that lost its name (GDAL
+    places a .hgt tile by its name alone) is told to get it back."""
+    inner = Path(name.split("/vsizip/")[-1]).name
+    if inner.lower().endswith(".hgt") and not HGT_NAME.fullmatch(inner):
+        return (f"{path}: cannot read the SRTM tile {inner}: a .hgt tile is placed by its file "
+                f"name, which must name its south-west corner as it came (e.g. N32E108.hgt); "
+                f"rename it so")
+    return (f"{path}: cannot read the DEM ({first_line(exc)}); is it a GeoTIFF, an SRTM .hgt (or "
+            f"zipped .hgt), a VRT or an ASCII grid?")
 
 
 def tiles_outline(tiles: Sequence[DemTile], crs: pyproj.CRS) -> shapely.Geometry:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import codecs
 import difflib
+import glob
 import logging
 import re
+import struct
 import warnings
+import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,18 +25,21 @@ from siting.config import LayerSource
 from siting.errors import InputError
 from siting.io.problems import Problems, first_line, id_list, require_file
 from siting.io.rasters import crs_label_problem
-from siting.io.tables import blank_cells, coordinate_columns, is_table, read_table, table_points
+from siting.io.tables import (blank_cells, coordinate_columns, has_coordinates, is_table,
+                              numbers_of, read_table, table_points)
 
 logger = logging.getLogger(__name__)
 
 
 #: Spellings of booleans in planners' sheets (compared case-insensitively after stripping);
-#: 有/无 ("there is"/"there is none") is how Chinese sheets often answer "has fiber?".
+#: 有/无 ("there is"/"there is none") is how Chinese sheets often answer "has fiber?", and a
+#: tick or a cross (√/×) how Chinese forms mark a box.
 BOOL_WORDS = {"1": True, "0": False, "true": True, "false": False, "yes": True, "no": False,
               "y": True, "n": False, "t": True, "f": False, "是": True, "否": False,
-              "有": True, "无": False, "1.0": True, "0.0": False}
+              "有": True, "无": False, "1.0": True, "0.0": False,
+              "√": True, "✓": True, "✔": True, "×": False, "✗": False, "✘": False}
 #: How messages list the spellings of BOOL_WORDS.
-BOOL_SPELLINGS = "true/false, yes/no, 1/0, 是/否 or 有/无"
+BOOL_SPELLINGS = "true/false, yes/no, 1/0, 是/否, 有/无 or √/×"
 #: Google Earth's files: their folders are read as one layer when none is named.
 KML_SUFFIXES = (".kml", ".kmz")
 #: The Chinese web-map coordinate systems, converted to WGS 84 at load (see siting.china_crs).
@@ -40,12 +48,12 @@ WEB_MAP_SYSTEMS = ("GCJ-02", "BD-09")
 
 GENERATIONS = ("4G", "5G")
 #: What separates the items of a list in a cell: commas (also full-width), the Chinese
-#: enumeration comma, semicolons, slashes, bars or spaces.
-LIST_SEPARATORS = re.compile(r"[,，、;；/|\s]+")
+#: enumeration comma, semicolons, slashes, bars, plus signs ("4G+5G") or spaces.
+LIST_SEPARATORS = re.compile(r"[,，、;；/|+＋\s]+")
 
 
 def generations_of(listed) -> tuple[str, ...] | None:
-    """The generations a cell lists ("4G,5G", "4G，5G", "4g 5g"), in order; None when the cell
+    """The generations a cell lists ("4G,5G", "4G，5G", "4G+5G", "4g 5g"), in order; None when the cell
     is not such a list."""
     if not isinstance(listed, str):
         return None
@@ -105,7 +113,7 @@ def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series
             raise InputError(f"{where}: field '{field}' is empty for feature(s) "
                              f"{id_list(ids, mapped.isna())}; fill it in")
         return mapped.map(",".join)
-    numeric = pd.to_numeric(column, errors="coerce")
+    numeric = numbers_of(column)
     bad = numeric.isna() | ~np.isfinite(numeric.to_numpy(dtype=float, na_value=np.nan))
     if bad.any():
         shown = [v for v in column[bad][:3]]
@@ -165,11 +173,81 @@ def _layers_to_load(source: LayerSource) -> list[str]:
     return [layer]
 
 
-def _read_vector_layer(source: LayerSource, layer: str, where: str) -> gpd.GeoDataFrame:
+@contextmanager
+def _kml_names_as_written():
+    """GDAL's LIBKML driver reads the names of ``<ExtendedData><Data name="人口">`` (what
+    Google Earth, Google My Maps and Ovi write) laundered to ASCII by default: every Chinese
+    character becomes ``_``, so 编号, 人口 and 区县 all read as ``______``, one column whose
+    value is the last of them. Within this context the names are read as written."""
+    option = "LIBKML_LAUNDER_FIELD_NAMES"
+    before = pyogrio.get_gdal_config_option(option)
+    pyogrio.set_gdal_config_options({option: "NO"})
     try:
-        with warnings.catch_warnings():
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({option: before})
+
+
+def _dbf_of(path: Path, layer: str) -> tuple[bytes, bool] | None:
+    """The bytes of a Shapefile's (or zipped Shapefile's) attribute table ``layer``.dbf, and
+    whether a ``.cpg`` file names its encoding; None for other files."""
+    suffix = path.suffix.lower()
+    if suffix == ".shp":
+        parts = {p.suffix.lower(): p for p in path.parent.glob(f"{glob.escape(path.stem)}.*")}
+        dbf = parts.get(".dbf")
+        return (dbf.read_bytes(), ".cpg" in parts) if dbf is not None else None
+    if suffix == ".zip" and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            members = {Path(n).name.lower(): n for n in archive.namelist()}
+            dbf = members.get(f"{layer.lower()}.dbf")
+            return ((archive.read(dbf), f"{layer.lower()}.cpg" in members) if dbf is not None
+                    else None)
+    return None
+
+
+def _dbf_texts(dbf: bytes) -> list[bytes]:
+    """The texts of a dBase table: each field name, and the records (dBase stores every value
+    as text), without the binary header."""
+    header_bytes = struct.unpack("<H", dbf[8:10])[0]
+    names = [dbf[i:i + 11].rstrip(b"\x00") for i in range(32, header_bytes - 1, 32)]
+    return [*names, dbf[header_bytes:]]
+
+
+def _is_utf8(text: bytes) -> bool:
+    """Whether ``text`` is UTF-8, but for a character cut at its end (a field name is cut
+    at 10 bytes, which may fall inside a character)."""
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(text, final=False)
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def shapefile_encoding(path: Path, layer: str) -> str | None:
+    """The encoding of a Shapefile's attributes when nothing in it says so (no ``.cpg``, no
+    code page byte in the ``.dbf``): GDAL then reads them as ISO-8859-1, which turns the GBK
+    of a Shapefile from Chinese ArcGIS or MapGIS into mojibake (编号 as ``±àºÅ``). UTF-8 when
+    the texts decode as UTF-8, else GB18030 (a superset of GBK); None when GDAL knows the
+    encoding or the texts are ASCII."""
+    found = _dbf_of(path, layer)
+    if found is None or found[1] or len(found[0]) < 32 or found[0][29] != 0:
+        return None
+    texts = _dbf_texts(found[0])
+    if all(text.isascii() for text in texts):
+        return None
+    return "UTF-8" if all(_is_utf8(text) for text in texts) else "GB18030"
+
+
+def _read_vector_layer(source: LayerSource, layer: str, where: str) -> gpd.GeoDataFrame:
+    encoding = shapefile_encoding(source.path, layer)
+    if encoding is not None:
+        logger.warning("%s: no .cpg file gives the encoding of its attributes; read them as %s "
+                       "(add a .cpg file holding %s to say so)", where, encoding,
+                       "GBK" if encoding == "GB18030" else encoding)
+    try:
+        with warnings.catch_warnings(), _kml_names_as_written():
             warnings.simplefilter("ignore", RuntimeWarning)  # GDAL notices on odd files
-            return gpd.read_file(source.path, layer=layer, engine="pyogrio")
+            return gpd.read_file(source.path, layer=layer, engine="pyogrio", encoding=encoding)
     except Exception as exc:
         raise InputError(f"{where}: cannot be read ({first_line(exc)})") from None
 
@@ -190,7 +268,8 @@ def _load_table(source: LayerSource, geometry: str) -> gpd.GeoDataFrame:
     if geometry != "Point":
         raise InputError(f"{where}: a table holds points, but this layer needs {geometry}s; give "
                          f"it as a GeoPackage, Shapefile, GeoJSON or KML file")
-    frame = read_table(source.path, source.layer, allow_empty=True)  # read_layer says what to do
+    frame = read_table(source.path, source.layer, allow_empty=True,  # read_layer says what to do
+                       is_header=has_coordinates(source.x, source.y))
     x, y = coordinate_columns(frame, source.x, source.y, where)
     return table_points(frame, x, y, None, where)
 
@@ -239,7 +318,20 @@ def _mapping_hint(source: LayerSource) -> str:
     if source.key == "inputs.vectors":
         return ("add them, or give the layer on its own (inputs.<layer>: {path, layer, fields}) "
                 "and map them with fields")
+    if _is_command_option(source.key):
+        return "rename those columns in the file"
     return f"map them with {source.key}.fields (siting name: column)"
+
+
+def _is_command_option(key: str) -> bool:
+    """Whether a source is named by a command-line option (``--complaints``), not a scenario key."""
+    return key.startswith("--")
+
+
+def _crs_setting(source: LayerSource) -> str:
+    """Where the CRS of ``source`` is declared: its scenario key's ``crs``, or the option's
+    ``-crs`` twin (``--complaints-crs``)."""
+    return f"{source.key}-crs" if _is_command_option(source.key) else f"{source.key}.crs"
 
 
 def _index_by_id(frame: gpd.GeoDataFrame, id_field: str, where: str, problems: Problems):
@@ -291,6 +383,8 @@ def _check_geometries(frame: gpd.GeoDataFrame, geometry: str, where: str, proble
             problems.add(swap)
         elif (label := crs_label_problem(bounds, frame.crs, where)) is not None:
             problems.add(label)
+        elif (survey := _survey_axes_problem(frame.geometry[usable], frame.crs, where)) is not None:
+            problems.add(survey)
     return frame
 
 
@@ -302,6 +396,72 @@ def _swapped_axes_problem(bounds, crs, where: str) -> str | None:
         return (f"{where}: latitudes up to {max(abs(ymin), abs(ymax)):.4g} degrees with longitudes "
                 f"of {xmin:.4g}..{xmax:.4g}: longitude and latitude look swapped; swap the x and y "
                 f"columns (x is the longitude, 经度)")
+    return None
+
+
+#: How far [degrees] points may lie outside their projected CRS's area of use.
+AREA_OF_USE_MARGIN_DEG = 0.5
+#: Gauss-Kruger zone numbers written in front of eastings: 6-degree zones 13-23 and 3-degree
+#: zones 25-45 cover China.
+GAUSS_KRUGER_ZONES = range(13, 46)
+
+
+def _in_area_of_use(crs: pyproj.CRS, xs: np.ndarray, ys: np.ndarray) -> bool:
+    """Whether every point lies within the area of use of the projected ``crs``."""
+    area = crs.area_of_use
+    to_degrees = pyproj.Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
+    lon, lat = to_degrees.transform(xs, ys, errcheck=False)
+    margin = AREA_OF_USE_MARGIN_DEG
+    return bool(np.all(np.isfinite(lon) & np.isfinite(lat)
+                       & (lon >= area.west - margin) & (lon <= area.east + margin)
+                       & (lat >= area.south - margin) & (lat <= area.north + margin)))
+
+
+def _zone_prefix(xs: np.ndarray) -> int | None:
+    """The Gauss-Kruger zone number every easting carries in its millions (36 of 36512345.6),
+    or None."""
+    zones = np.unique(np.floor(xs / 1e6))
+    return int(zones[0]) if len(zones) == 1 and zones[0] in GAUSS_KRUGER_ZONES else None
+
+
+def _crs_with_zone(crs: pyproj.CRS, zone: int) -> str:
+    """The EPSG CRS like ``crs`` whose eastings carry ``zone`` in front (CGCS2000 / 3-degree
+    Gauss-Kruger CM 108E -> zone 36, EPSG:4524), or how to find it."""
+    name = re.sub(r"CM \d+E$", f"zone {zone}", crs.name)
+    for info in pyproj.database.query_crs_info(auth_name="EPSG",
+                                               pj_types=pyproj.enums.PJType.PROJECTED_CRS):
+        if info.name == name and name != crs.name:
+            return f"EPSG:{info.code} ({name})"
+    return f"the CRS of Gauss-Kruger zone {zone}"
+
+
+def _survey_axes_problem(geoms: gpd.GeoSeries, crs, where: str) -> str | None:
+    """Projected coordinates outside their CRS's area of use that fit it once read as Chinese
+    surveying writes them: X the northing and Y the easting (swapped), and the eastings with
+    the Gauss-Kruger zone number in front (36512345.6 in zone 36)."""
+    crs = pyproj.CRS.from_user_input(crs)
+    if not crs.is_projected or crs.area_of_use is None:
+        return None
+    coords = shapely.get_coordinates(geoms.to_numpy())
+    xs, ys = coords[:, 0], coords[:, 1]
+    if _in_area_of_use(crs, xs, ys):
+        return None
+    for swapped in (False, True):
+        eastings, northings = (ys, xs) if swapped else (xs, ys)
+        zone = _zone_prefix(eastings)
+        if zone is not None:
+            eastings = eastings - zone * 1e6
+        if (swapped or zone is not None) and _in_area_of_use(crs, eastings, northings):
+            fixes = []
+            if swapped:
+                fixes.append("x and y look swapped (Chinese surveying calls the northing X): give "
+                             "the easting column as x: and the northing as y:")
+            if zone is not None:
+                fixes.append(f"the eastings carry the zone number {zone} in front, which "
+                             f"{crs.to_string()} ({crs.name}) does not: declare "
+                             f"{_crs_with_zone(crs, zone)} as crs:")
+            return (f"{where}: coordinates ({xs.min():.0f}, {ys.min():.0f})-({xs.max():.0f}, "
+                    f"{ys.max():.0f}) lie outside the area of {crs.name}; {'; and '.join(fixes)}")
     return None
 
 
@@ -364,7 +524,7 @@ def read_layer(source: LayerSource, crs: pyproj.CRS | None, fields: dict[str, st
     problems = Problems()
     if frame.crs is None:
         problems.add(f"{where}: no CRS; assign one in the file or declare it with "
-                     f"{source.key}.crs (e.g. EPSG:4326)")
+                     f"{_crs_setting(source)} (e.g. EPSG:4326)")
     required = [name for name, kind in fields.items() if not kind.endswith("?")]
     wanted = [id_field, *required] if id_field in required else required
     frame = _map_fields(frame, source, list(dict.fromkeys(wanted)), where)

@@ -558,8 +558,7 @@ def _drop_redundant(A: sp.csr_matrix, weight, periods: PeriodLimits, need, fixed
             continue
         trial = period.copy()
         trial[j] = -1
-        on_air = np.union1d(fixed_idx, np.flatnonzero((trial >= 0) & (trial <= periods.must_by)))
-        if np.any(coverage_count(A, on_air) < need):
+        if np.any(coverage_count(A, on_air_through(fixed_idx, trial, periods.must_by)) < need):
             continue
         kept = _phased_value(A, weight, periods.weights, fixed_idx, trial)
         if kept >= value - 1e-9 * max(value, 1.0):
@@ -571,7 +570,13 @@ def _phased_value(A: sp.csr_matrix, weight, period_weights, fixed_idx, build_per
     """:math:`\\sum_t \\pi_t` x weight covered by the options on air in period t."""
     total = 0.0
     for t, pi_t in enumerate(period_weights):
-        on_air = np.union1d(fixed_idx, np.flatnonzero((build_period >= 0) & (build_period <= t)))
-        total += pi_t * float(weight[covered_by(A, on_air)].sum())
+        covered = covered_by(A, on_air_through(fixed_idx, build_period, t))
+        total += pi_t * float(weight[covered].sum())
     return total
 
+
+def on_air_through(fixed_idx: np.ndarray, build_period: np.ndarray, period: int) -> np.ndarray:
+    """The options on air at the end of ``period``: the fixed ones (on air before the first
+    period) and those built in a period up to and including it (``build_period`` -1: never)."""
+    built = (build_period >= 0) & (build_period <= period)
+    return np.union1d(fixed_idx, np.flatnonzero(built))
