@@ -1076,7 +1076,24 @@ def model_warnings(scenario: Scenario) -> list[str]:
                          f"terrain loss of its measurements, and Deygout diffraction over the DEM "
                          f"counts terrain twice; use rma_38901, itm or p1812, or set "
                          f"coverage.max_diffraction_edges: 0")
+    found.extend(_calibration_warnings(scenario))
     return found
+
+
+def _calibration_warnings(scenario: Scenario) -> list[str]:
+    """Offsets of ``coverage.calibration`` for a technology the scenario does not name (one
+    renamed since the calibration, or a file of another scenario): no level gets them."""
+    calibration = scenario.coverage.calibration
+    if calibration is None:
+        return []
+    names = [tech.name for tech in scenario.technologies]
+    listed = [tech for tech, _ in calibration.offsets_db + calibration.model_offset_db]
+    unknown = sorted(set(listed) - set(names))
+    if not unknown:
+        return []
+    return [f"coverage.calibration: the offsets of {', '.join(unknown)} are not applied: the "
+            f"scenario has no technology of that name (its technologies: {', '.join(names)}); "
+            f"name in the calibration file the technology each offset was fitted for"]
 
 
 def load_scenario(path: str | Path) -> Scenario:

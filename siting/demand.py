@@ -147,7 +147,7 @@ def _cell_rows(region: RegionData, rules: DemandRules) -> dict:
     """The population cells on the DEM, less the listed people of the villages inside them."""
     cx, cy, cpeople, cids = population_cells(region.population_source, rules.grid_m,
                                              rules.min_people_per_cell)
-    on_dem = region.terrain.contains(cx, cy)
+    on_dem = region.on_dem(cx, cy)
     cx, cy, cpeople, cids = cx[on_dem], cy[on_dem], cpeople[on_dem], cids[on_dem]
     v = region.villages
     listed = pd.Series(v["population"].to_numpy(float)).groupby(
@@ -169,7 +169,6 @@ def _village_admin(villages: gpd.GeoDataFrame, admin_units: gpd.GeoDataFrame | N
 
 def build_demand(region: RegionData, rules: DemandRules) -> Demand:
     """Assemble every demand row of a run (see the module docstring for the four kinds)."""
-    terrain = region.terrain
     parts = [] if region.population_source is None else [_cell_rows(region, rules)]
 
     v = region.villages
@@ -195,7 +194,7 @@ def build_demand(region: RegionData, rules: DemandRules) -> Demand:
     if region.zones is not None:
         zones = region.zones[region.zones["require_5g"]]
         zx, zy, zids = _zone_points(zones, rules.zone_sample_m)
-        inside = terrain.contains(zx, zy)
+        inside = region.on_dem(zx, zy)
         zx, zy, zids = zx[inside], zy[inside], zids[inside]
         backup = zones.index[zones["kind"].isin(rules.backup_zone_kinds)]
         servers = np.where(np.isin(zids, backup), rules.backup_servers, 1)

@@ -72,6 +72,7 @@ from siting.coverage import (ITM_MDVAR, ITM_POLARIZATION, MIN_MODEL_DISTANCE_M, 
                              best_sector_gain_db, model_loss_db, receiver_offset_db)
 from siting.errors import InputError
 from siting.io import resolve_itu_maps
+from siting.io.dem import lonlat_bounds
 from siting.itm import (ITM_OUT_LOSS, ITM_OUT_SIZE, itm_prefix_kernel, itm_profile_tables,
                         validate_itm_inputs)
 from siting.p1812 import p1812_inland_loss_kernel
@@ -628,7 +629,7 @@ def _site_position(region, site: str | None, at: tuple[float, float] | None,
         raise InputError("a lon,lat position needs the antenna height (--height)")
     lon, lat = position_wgs84(*at, at_system)
     x, y = _lonlat_to_run_crs(region, lon, lat)
-    if not region.terrain.contains(x, y):
+    if not region.on_dem(x, y):
         raise InputError(_off_dem_message(region, at, at_system))
     return f"{lon:.6f},{lat:.6f}", float(x), float(y), float(height_m)
 
@@ -641,13 +642,12 @@ def _lonlat_to_run_crs(region, lon: float, lat: float) -> tuple[float, float]:
 def _off_dem_message(region, at: tuple[float, float], at_system: str) -> str:
     """A position off the DEM, with the DEM's extent in degrees and, when the position with
     longitude and latitude exchanged lies on it, that hint."""
-    west, south, east, north = pyproj.Transformer.from_crs(
-        region.crs, "EPSG:4326", always_xy=True).transform_bounds(*region.terrain.bounds)
+    west, south, east, north = lonlat_bounds(region.dem_footprint(), region.crs)
     lon, lat = at
     hint = ""
     if -90.0 <= lon <= 90.0 and -180.0 <= lat <= 180.0:
         try:
-            on_dem = region.terrain.contains(*_lonlat_to_run_crs(
+            on_dem = region.on_dem(*_lonlat_to_run_crs(
                 region, *position_wgs84(lat, lon, at_system)))
         except InputError:
             on_dem = False

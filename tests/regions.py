@@ -6,6 +6,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import rasterio
 import yaml
 from shapely.geometry import Point, box
@@ -111,3 +112,39 @@ def random_links(terrain, seed: int, n_sites: int, points_per_site: int, spread_
     rx_y = np.clip(np.repeat(tx.y_m, points_per_site) + rng.uniform(-spread_m, spread_m, n_points),
                    ymin + inner, ymax - inner)
     return tx, rx_x, rx_y
+
+
+#: lonlat_region's DEM: north-west corner [deg], cell [deg] (3"), rows x cols (0.4 x 0.25 deg).
+LONLAT_NW, LONLAT_STEP, LONLAT_SHAPE = (108.90, 32.80), 1.0 / 1200.0, (480, 300)
+
+
+def lonlat_region(folder: Path, sites_east_deg: dict[str, float]):
+    """A 3" DEM in longitude/latitude near Ankang (rolling hills; warped to UTM 49N by a run,
+    which adds a margin of filled cells around its data), one village, and a site
+    ``sites_east_deg[id]`` degrees east of the DEM's west edge (negative: west of it) on its
+    middle row, as lon/lat CSV files; region.bbox is the DEM's extent. Returns (scenario path,
+    the DEM's (west, south, east, north) [deg])."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (west, north), step, (n_rows, n_cols) = LONLAT_NW, LONLAT_STEP, LONLAT_SHAPE
+    rows, cols = np.mgrid[0:n_rows, 0:n_cols]
+    dem = (600 + 80 * np.sin(rows / 17.0) * np.cos(cols / 23.0)).astype(np.float32)
+    with rasterio.open(folder / "dem.tif", "w", driver="GTiff", height=n_rows, width=n_cols,
+                       count=1, dtype="float32", crs="EPSG:4326",
+                       transform=rasterio.transform.from_origin(west, north, step, step)) as dst:
+        dst.write(dem, 1)
+    bounds = (west, north - n_rows * step, west + n_cols * step, north)
+    lat = north - n_rows / 2 * step
+    pd.DataFrame([dict(village_id="V1", name="V1", population=300, admin_unit="A",
+                       poverty_village=True, relocation_site=False, lon=west + 0.1, lat=lat)]
+                 ).to_csv(folder / "villages.csv", index=False)
+    pd.DataFrame([dict(site_id=sid, kind="greenfield", antenna_height_m=30, capex_cny=1e5,
+                       opex_cny_per_year=1e4, free_public=False, difficult=False,
+                       extra_cost_cny=0, technologies="4G", lon=west + east_deg, lat=lat)
+                  for sid, east_deg in sites_east_deg.items()]
+                 ).to_csv(folder / "sites.csv", index=False)
+    doc = {"name": "lonlat", "inputs": {"dem": "dem.tif", "villages": "villages.csv",
+                                        "candidates": "sites.csv"},
+           "region": {"bbox": list(bounds)}, "technologies": [TECH_4G],
+           "objective": {"type": "min_cost"}}
+    (folder / "scenario.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    return folder / "scenario.yaml", bounds

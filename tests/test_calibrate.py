@@ -251,3 +251,19 @@ def test_the_verdict_places_the_standard_deviation_against_the_practice_range(st
     from siting.calibrate import practice_verdict
     line = practice_verdict({"mean_error_after_db": 0.2, "std_after_db": std_db})
     assert f"standard deviation {std_db:.2f} dB ({word} practice: 6-8 dB)" in line
+
+
+def test_a_calibration_naming_a_technology_the_scenario_lacks_is_warned(region_dir, tmp_path):
+    """A technology renamed after calibrating: its offsets would silently apply to nothing."""
+    calibration = tmp_path / "calibration.yaml"
+    calibration.write_text(yaml.safe_dump({"offsets_db": {"LTE1800": {"unclassified": 4.0}},
+                                           "model_offset_db": {"LTE1800": 4.0}}))
+    doc = yaml.safe_load((region_dir / "scenario.yaml").read_text())
+    doc["coverage"]["calibration"] = str(calibration)
+    doc["inputs"] = {key: str(region_dir / value) for key, value in doc["inputs"].items()}
+    path = tmp_path / "renamed.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    warning = next(ln for ln in result.output.splitlines() if "coverage.calibration" in ln)
+    assert "LTE1800" in warning and "not applied" in warning and TECH_4G["name"] in warning

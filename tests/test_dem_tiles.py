@@ -469,3 +469,48 @@ def test_coverage_key_digests_every_dem_tile(demo_tiles, tmp_path):
         data[5, 5] += 1
         dst.write(data, 1)
     assert coverage_key(scenario) != key
+
+
+def test_a_site_beside_a_lonlat_dem_is_off_the_dem_though_its_warp_margin_holds_it(tmp_path):
+    """A DEM in longitude/latitude warped to UTM has, around its data, grid cells the warp
+    filled from their neighbours: a site 190 m west of the data lies on that margin, and is
+    refused as off the DEM rather than set on invented terrain."""
+    from regions import lonlat_region
+    from siting.io import read_region
+    scenario, _ = lonlat_region(tmp_path, {"IN": 1.5 / 1200.0, "OUT": -0.002})
+    with pytest.raises(InputError, match=r"sites.csv: 1 point\(s\) lie outside the DEM: OUT;"):
+        read_region(load_scenario(scenario))
+    region_of_in = lonlat_region(tmp_path / "in", {"IN": 1.5 / 1200.0})[0]
+    region = read_region(load_scenario(region_of_in))
+    site = region.candidates.loc["IN"].geometry
+    assert region.on_dem(site.x, site.y) and not region.on_dem(site.x - 300.0, site.y)
+    assert region.terrain.contains(site.x - 300.0, site.y)  # the margin the check sees past
+
+
+def test_population_cells_on_a_warped_dem_margin_are_no_demand(tmp_path):
+    """A population raster wider than a lon/lat DEM: the cells on the margin the DEM's warp to
+    UTM fills from its neighbours (off the DEM's data) are not demand, as cells off the DEM
+    never are; every cell kept lies on the DEM."""
+    from regions import LONLAT_STEP, lonlat_region
+    from siting.demand import build_demand
+    from siting.io import read_region
+    scenario, (west, south, east, north) = lonlat_region(tmp_path, {"C": 0.1})
+    step = 10 * LONLAT_STEP
+    shape = (round((north - south) / step) + 20, round((east - west) / step) + 20)
+    with rasterio.open(tmp_path / "population.tif", "w", driver="GTiff", height=shape[0],
+                       width=shape[1], count=1, dtype="float32", crs="EPSG:4326",
+                       transform=rasterio.transform.from_origin(west - 10 * step,
+                                                                north + 10 * step, step,
+                                                                step)) as dst:
+        dst.write(np.full(shape, 10.0, np.float32), 1)
+    doc = yaml.safe_load(scenario.read_text())
+    doc["inputs"]["population"] = "population.tif"
+    scenario.write_text(yaml.safe_dump(doc, sort_keys=False))
+    loaded = load_scenario(scenario)
+    region = read_region(loaded)
+    demand = build_demand(region, loaded.demand)
+    cells = np.asarray(demand.kind) == "cell"
+    lon, lat = pyproj.Transformer.from_crs(region.crs, "EPSG:4326", always_xy=True).transform(
+        np.asarray(demand.x_m)[cells], np.asarray(demand.y_m)[cells])
+    assert cells.sum() > 1000
+    assert ((lon > west) & (lon < east) & (lat > south) & (lat < north)).all()

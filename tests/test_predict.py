@@ -22,7 +22,8 @@ import rasterio.warp
 from affine import Affine
 from typer.testing import CliRunner
 
-from regions import CRS, TECH_4G, X0, Y0, candidate, ridge_dem, village, write_region
+from regions import (CRS, TECH_4G, X0, Y0, candidate, lonlat_region, ridge_dem, village,
+                     write_region)
 
 import siting
 from siting.china_crs import wgs84_to_bd09, wgs84_to_gcj02
@@ -650,44 +651,13 @@ def test_a_bug_while_writing_one_of_several_stays_an_internal_error(two_sites, t
     assert "internal error: ValueError: a bug in the writer" in result.output, result.output
 
 
-def _lonlat_region(folder: Path) -> tuple[Path, tuple[float, float, float, float]]:
-    """A 3" DEM in longitude/latitude near Ankang (rolling hills, 0.25 x 0.4 deg), villages
-    and sites as a lon/lat CSV, site W 1.5 cells (about 120 m) inside the DEM's west edge:
-    the scenario's path and the DEM's (west, south, east, north) [deg]."""
-    folder.mkdir(parents=True, exist_ok=True)
-    west, north, step = 108.90, 32.80, 1.0 / 1200.0
-    rows, cols = np.mgrid[0:480, 0:300]
-    dem = (600 + 80 * np.sin(rows / 17.0) * np.cos(cols / 23.0)).astype(np.float32)
-    with rasterio.open(folder / "dem.tif", "w", driver="GTiff", height=480, width=300, count=1,
-                       dtype="float32", crs="EPSG:4326",
-                       transform=rasterio.transform.from_origin(west, north, step, step)) as dst:
-        dst.write(dem, 1)
-    bounds = (west, north - 480 * step, west + 300 * step, north)
-    lat = north - 240 * step
-    import pandas as pd
-    import yaml
-    pd.DataFrame([dict(village_id="V1", name="V1", population=300, admin_unit="A",
-                       poverty_village=True, relocation_site=False, lon=west + 0.1, lat=lat)]
-                 ).to_csv(folder / "villages.csv", index=False)
-    pd.DataFrame([dict(site_id=sid, kind="greenfield", antenna_height_m=30, capex_cny=1e5,
-                       opex_cny_per_year=1e4, free_public=False, difficult=False,
-                       extra_cost_cny=0, technologies="4G", lon=lon, lat=lat)
-                  for sid, lon in (("W", west + 1.5 * step), ("C", west + 0.1))]
-                 ).to_csv(folder / "sites.csv", index=False)
-    doc = {"name": "lonlat", "inputs": {"dem": "dem.tif", "villages": "villages.csv",
-                                        "candidates": "sites.csv"},
-           "region": {"bbox": list(bounds)}, "technologies": [TECH_4G],
-           "objective": {"type": "min_cost"}}
-    (folder / "scenario.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    return folder / "scenario.yaml", bounds
-
-
 def test_a_radius_past_a_lonlat_dem_data_is_refused_not_mapped_on_its_warp_margin(tmp_path):
     """A DEM in longitude/latitude warped to UTM has, around its data, grid cells the warp
     filled from their neighbours (here 390 m west of site W, which is 117 m inside the data):
     a circle that reaches past the data is refused as one past the grid's edge is, rather than
     mapped over that invented terrain; the site in the middle predicts."""
-    scenario, _ = _lonlat_region(tmp_path / "region")
+    scenario, _ = lonlat_region(tmp_path / "region",
+                                {"W": 1.5 / 1200.0, "C": 0.1})  # W about 117 m inside
     common = ["predict", str(scenario), "--technology", TECH_4G["name"], "--radius-km", "0.35"]
     result = runner.invoke(app, [*common, "--site", "W", "--out", str(tmp_path / "w")])
     assert result.exit_code == 2, result.output
@@ -699,3 +669,18 @@ def test_a_radius_past_a_lonlat_dem_data_is_refused_not_mapped_on_its_warp_margi
     assert result.exit_code == 0, result.output
     with rasterio.open(tmp_path / "c" / "prediction.tif") as src:
         assert src.read(2, masked=True).count() > 40
+
+
+def test_a_position_on_a_warped_dem_margin_is_off_the_dem_whose_span_is_its_data(tmp_path):
+    """190 m west of a lon/lat DEM's data, inside the grid its warp to UTM fills: refused, and
+    the DEM's span given is its data's (108.9 E...), which the position lies outside of."""
+    scenario, (west, south, east, north) = lonlat_region(tmp_path / "region", {"C": 0.1})
+    lat = (south + north) / 2
+    result = runner.invoke(app, ["predict", str(scenario), "--at", f"{west - 0.002:.6f},{lat:.6f}",
+                                 "--height", "30", "--technology", TECH_4G["name"],
+                                 "--radius-km", "0.2", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "lies outside the DEM, which spans longitude " \
+        f"{west:.4f} to {east:.4f} and latitude {south:.4f} to {north:.4f}" in lines[0]
+    assert not (tmp_path / "out").exists()

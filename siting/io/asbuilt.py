@@ -32,7 +32,6 @@ fiber is not known.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +44,7 @@ from siting.errors import InputError
 from siting.io.layers import generations_of
 from siting.io.problems import Problems, first_line, require_file
 from siting.io.region import EXISTING_KINDS, backhaul_in_place, has_fiber
-from siting.io.tables import is_table, read_table
+from siting.io.tables import header_key, is_table, read_table
 
 #: The candidate column holding the technologies an as-built site has on air ("4G-1800+5G-3500").
 BUILT_COLUMN = "built_technologies"
@@ -168,8 +167,8 @@ def _read_rows(path: Path) -> pd.DataFrame:
 def _columns(frame: pd.DataFrame, path: Path) -> dict[str, str]:
     """The file's column for each field of :data:`AS_BUILT_COLUMNS` and of
     :data:`AS_BUILT_OPTIONAL_COLUMNS` (None for an optional one it lacks)."""
-    keys = {_header_key(c): c for c in frame.columns}
-    found = {field: next((keys[_header_key(n)] for n in names if _header_key(n) in keys), None)
+    keys = {header_key(c): c for c in frame.columns}
+    found = {field: next((keys[header_key(n)] for n in names if header_key(n) in keys), None)
              for field, names in {**AS_BUILT_COLUMNS, **AS_BUILT_OPTIONAL_COLUMNS}.items()}
     missing = [f"'{field}' (or {', '.join(names[1:])})"
                for field, names in AS_BUILT_COLUMNS.items() if found[field] is None]
@@ -177,12 +176,6 @@ def _columns(frame: pd.DataFrame, path: Path) -> dict[str, str]:
         raise InputError(f"{path}: no column {'; no column '.join(missing)}; the columns are "
                          f"{', '.join(frame.columns)}")
     return found
-
-
-def _header_key(name) -> str:
-    """A column name as it is matched: NFKC-folded (a Chinese input method's full-width
-    ``实际投资（元）`` reads as ``实际投资(元)``), lower case, without spaces."""
-    return "".join(unicodedata.normalize("NFKC", str(name)).lower().split())
 
 
 def _cell_text(value) -> str:

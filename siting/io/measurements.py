@@ -24,14 +24,14 @@ from siting.errors import InputError
 from siting.io.layers import read_layer, source_label
 from siting.io.problems import Problems, id_list
 from siting.io.region import RegionData
-from siting.io.tables import is_table, read_table
+from siting.io.tables import header_key, is_table, read_table
 
 #: Fields of a measurement; rows without a ``measurement_id`` are named "row N". RSRP is read
 #: as text and checked here (the layers' numbers are never negative).
 MEASUREMENT_FIELDS = {"measurement_id": "str?", "site_id": "str", "technology": "str",
                       "rsrp_dbm": "str"}
-#: The column names accepted for each field, first siting's own; matched ignoring case, spaces
-#: and full-width brackets ("RSRP（dBm）" is "rsrp(dbm)").
+#: The column names accepted for each field, first siting's own; matched by
+#: :func:`siting.io.tables.header_key` (case, spaces and full-width forms aside: "RSRP（dBm）").
 MEASUREMENT_COLUMNS = {
     "measurement_id": ("measurement_id", "测量编号"),
     "site_id": ("site_id", "站址编号", "站点编号", "站址ID", "站号", "基站编号"),
@@ -46,12 +46,6 @@ MINUS_SIGNS = str.maketrans({"－": "-", "−": "-"})
 MIN_MEASUREMENTS_PER_TECHNOLOGY = 2
 #: RSRP a handset can report [dBm] (3GPP TS 36.133 reports -140..-44; a margin either side).
 RSRP_RANGE_DBM = (-150.0, -20.0)
-
-
-def _column_key(name) -> str:
-    """A column name as :data:`MEASUREMENT_COLUMNS` lists it: lower case, no spaces, ASCII
-    brackets."""
-    return re.sub(r"\s+", "", str(name)).lower().replace("（", "(").replace("）", ")")
 
 
 def _header(path: Path) -> list[str]:
@@ -71,10 +65,10 @@ def measurement_columns(path: Path) -> tuple[tuple[str, str], ...]:
     header = _header(path)
     by_key = {}
     for column in header:
-        by_key.setdefault(_column_key(column), column)
+        by_key.setdefault(header_key(column), column)
     if not by_key:
         return ()
-    found = {field: next((by_key[_column_key(n)] for n in names if _column_key(n) in by_key), None)
+    found = {field: next((by_key[header_key(n)] for n in names if header_key(n) in by_key), None)
              for field, names in MEASUREMENT_COLUMNS.items()}
     missing = [f"'{field}' (or {', '.join(MEASUREMENT_COLUMNS[field][1:])})"
                for field, kind in MEASUREMENT_FIELDS.items()
@@ -136,7 +130,7 @@ def _check_rows(frame: gpd.GeoDataFrame, scenario: Scenario, region: RegionData,
         problems.add(_rows(where, frame, bad, "rsrp_dbm",
                            f"{frame['rsrp_dbm'][bad][:3].tolist()} not a level in "
                            f"{low:g}..{high:g} dBm"))
-    outside = ~region.terrain.contains(frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy())
+    outside = ~region.on_dem(frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy())
     if outside.any():
         problems.add(_rows(where, frame, outside, "geometry",
                            "the point lies outside the DEM"))

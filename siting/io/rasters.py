@@ -519,11 +519,22 @@ class DemSource:
     dem: tuple[Path, ...]
     crs: pyproj.CRS
 
+    def outline(self) -> shapely.Geometry:
+        """The tiles' footprint (outer cell edges) in the run's CRS. A Terrain warped from
+        another CRS holds, beyond it, cells its reprojection filled from their neighbours: no
+        elevation was ever read there."""
+        return tiles_outline(dem_tiles(self.dem), self.crs)
+
+    def contains(self, x, y) -> np.ndarray:
+        """Whether each point (x, y) [m, the run's CRS] lies on the tiles (edges included)."""
+        outline = self.outline()
+        shapely.prepare(outline)
+        return shapely.intersects_xy(outline, np.asarray(x, np.float64), np.asarray(y, np.float64))
+
     def room_m(self, x: float, y: float) -> float:
-        """Distance [m] from (x, y) (the run's CRS) to the nearest edge of the tiles' data, 0
-        outside them. A Terrain warped from another CRS holds, beyond that edge, cells its
-        reprojection filled from their neighbours: no elevation was ever read there."""
-        outline = tiles_outline(dem_tiles(self.dem), self.crs)
+        """Distance [m] from (x, y) (the run's CRS) to the nearest edge of the tiles' data
+        (:meth:`outline`), 0 outside them."""
+        outline = self.outline()
         site = shapely.Point(x, y)
         return float(outline.boundary.distance(site)) if outline.contains(site) else 0.0
 

@@ -69,6 +69,26 @@ class RegionData:
     roads: gpd.GeoDataFrame | None = None  # lines fiber may follow (backhaul)
     dem_source: DemSource | None = None  # the DEM in its own grid, read by window (predict)
 
+    def on_dem(self, x, y) -> np.ndarray:
+        """Whether each point (x, y) [m] lies on the DEM's data: on the terrain and on the DEM
+        tiles (not in the margin a DEM warped from another CRS gains)."""
+        return on_dem(self.terrain, self.dem_source, x, y)
+
+    def dem_footprint(self) -> shapely.Geometry:
+        """Where :meth:`on_dem` holds: the terrain's box, within the DEM tiles' outline."""
+        footprint = shapely.box(*self.terrain.bounds)
+        if self.dem_source is None:
+            return footprint
+        return shapely.intersection(footprint, self.dem_source.outline())
+
+
+def on_dem(terrain: Terrain, dem_source: DemSource | None, x, y) -> np.ndarray:
+    """:meth:`RegionData.on_dem` before the region is assembled."""
+    inside = terrain.contains(np.asarray(x, np.float64), np.asarray(y, np.float64))
+    if dem_source is not None and inside.any():
+        inside &= dem_source.contains(x, y)
+    return inside
+
 
 def _flag(candidates: pd.DataFrame, field: str) -> np.ndarray:
     """Bool per candidate: its optional boolean ``field`` is true (False when absent)."""
@@ -98,8 +118,9 @@ def _swap_would_fit(frame: gpd.GeoDataFrame, terrain: Terrain) -> bool:
     return bool(terrain.contains(swapped.x.to_numpy(), swapped.y.to_numpy()).all())
 
 
-def _check_inside(frame: gpd.GeoDataFrame, terrain: Terrain, where: str) -> None:
-    inside = terrain.contains(frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy())
+def _check_inside(frame: gpd.GeoDataFrame, terrain: Terrain, dem_source: DemSource | None,
+                  where: str) -> None:
+    inside = on_dem(terrain, dem_source, frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy())
     if inside.all():
         return
     outside = frame[~inside]
@@ -236,10 +257,11 @@ def _check_fiber(frames: dict, scenario: Scenario, problems: Problems) -> None:
                      f"{nodes.index[shared][0]})")
 
 
-def _check_on_dem(frames: dict, scenario: Scenario, terrain: Terrain, problems: Problems) -> None:
+def _check_on_dem(frames: dict, scenario: Scenario, terrain: Terrain, dem_source: DemSource,
+                  problems: Problems) -> None:
     for name in ("villages", "candidates", "complaints", "fiber_nodes"):
         if frames[name] is not None:
-            problems.attempt(_check_inside, frames[name], terrain,
+            problems.attempt(_check_inside, frames[name], terrain, dem_source,
                              source_label(scenario.inputs.layer(name)))
     if frames["zones"] is not None:
         problems.attempt(_check_zones_inside, frames["zones"], terrain,
@@ -263,8 +285,9 @@ def read_region(scenario: Scenario) -> RegionData:
         frames = {name: problems.attempt(reproject, frame, crs, source_label(scenario.inputs.layer(name)))
                   if frame is not None else None for name, frame in frames.items()}
     terrain, source = _read_rasters(scenario, crs, lonlat_box, frames["admin_units"], problems)
+    dem_source = DemSource(scenario.inputs.dem, crs) if terrain is not None else None
     if terrain is not None:
-        _check_on_dem(frames, scenario, terrain, problems)
+        _check_on_dem(frames, scenario, terrain, dem_source, problems)
     problems.raise_if_any()
     population, pop_transform = population_overview(source) if source is not None else (None, None)
     return RegionData(crs=crs, terrain=terrain, population=population,
@@ -273,8 +296,7 @@ def read_region(scenario: Scenario) -> RegionData:
                       zones=frames["zones"], admin_units=frames["admin_units"],
                       population_source=source, fiber_nodes=frames["fiber_nodes"],
                       roads=frames["roads"],
-                      dem_source=DemSource(scenario.inputs.dem, crs)
-                      if terrain is not None else None)
+                      dem_source=dem_source)
 
 
 def _validate_candidates(candidates: gpd.GeoDataFrame, scenario: Scenario, where: str) -> None:

@@ -118,6 +118,13 @@ def _sheet_top(book: pd.ExcelFile, name: str) -> list[list]:
     return top.to_numpy().tolist()
 
 
+def header_key(name) -> str:
+    """A column name as it is matched against the names a field accepts: NFKC-folded (a
+    Chinese input method's full-width ``实际投资（元）`` reads as ``实际投资(元)``), lower case,
+    without spaces."""
+    return "".join(unicodedata.normalize("NFKC", str(name)).lower().split())
+
+
 def blank_cells(column: pd.Series) -> pd.Series:
     """True where a cell is empty: missing, or only whitespace."""
     return column.isna() | (column.astype(str).str.strip() == "")
