@@ -240,7 +240,7 @@ def test_a_technology_with_one_measurement_is_one_error_line(region_dir, synthet
                                  "--out", str(tmp_path / "o")])
     assert result.exit_code == 2, result.output
     line = next(ln for ln in result.output.splitlines() if "one.csv" in ln)
-    assert "row 5" in line and "'technology'" in line and "5G-3500" in line
+    assert ": row 6: field 'technology'" in line and "5G-3500" in line  # the sheet's 6th row
     assert "Traceback" not in result.output and not (tmp_path / "o").exists()
 
 

@@ -89,7 +89,9 @@ def level_dbm(cells: pd.Series) -> np.ndarray:
 
 
 def _rows(where: str, frame, mask, field: str, problem: str) -> str:
-    return f"{where}: row(s) {id_list(frame.index, mask)}: field '{field}': {problem}"
+    """A problem of the measurements at ``mask``, named as the reader labels them ("row 6" in
+    a sheet, "feature 4" in a vector file)."""
+    return f"{where}: {id_list(frame.index, mask)}: field '{field}': {problem}"
 
 
 def _check_rows(frame: gpd.GeoDataFrame, scenario: Scenario, region: RegionData, where: str,
