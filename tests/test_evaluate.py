@@ -345,6 +345,21 @@ def test_an_as_built_sheet_with_full_width_headers_is_read(plan, tmp_path):
     assert list(sites.loc[["S1", "S2"], "built_backhaul"]) == ["fiber", "microwave"]
 
 
+def test_an_as_built_sheet_with_years_and_costs_typed_as_chinese_text_is_read(plan, tmp_path):
+    """Years typed 2027年 or in full-width digits, costs typed as text with separators
+    ("205,000", "１９８，０００"), as a county engineer's sheet has them: read as 2027/2028 and
+    yuan (they were refused as 'outside the plan' and 'not a number of CNY')."""
+    _, folder = plan
+    path = tmp_path / "竣工清单.xlsx"
+    pd.DataFrame({"站址编号": ["S1", "S2"], "制式": ["4G-1800", "4G-1800"],
+                  "建成年份": ["2027年", "２０２８年"], "实际投资": ["205,000", "１９８，０００"]}
+                 ).to_excel(path, index=False)
+    e = evaluate_plan(folder, path, year="2028")
+    sites = e.sites.set_index("site_id")
+    assert list(sites.loc[["S1", "S2"], "built_year"]) == ["2027", "2028"]
+    assert list(sites.loc[["S1", "S2"], "actual_cost_cny"]) == [205000, 198000]
+
+
 def test_new_complaints_are_read_like_the_scenarios_complaints_table(plan, tmp_path):
     """A scenario whose complaints are an Amap export (Chinese headers, GCJ-02) reads the new
     complaints the same way; --complaints-crs overrides the CRS; a GeoPackage keeps its own."""

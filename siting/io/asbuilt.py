@@ -32,6 +32,8 @@ fiber is not known.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +46,7 @@ from siting.errors import InputError
 from siting.io.layers import generations_of
 from siting.io.problems import Problems, first_line, require_file
 from siting.io.region import EXISTING_KINDS, backhaul_in_place, has_fiber
-from siting.io.tables import header_key, is_table, read_table
+from siting.io.tables import header_key, is_table, numbers_of, read_table
 
 #: The candidate column holding the technologies an as-built site has on air ("4G-1800+5G-3500").
 BUILT_COLUMN = "built_technologies"
@@ -126,7 +128,7 @@ def read_as_built(path: str | Path, candidates: pd.DataFrame, scenario: Scenario
         "site_id": _text(frame[columns["site_id"]]),
         "technology": _text(frame[columns["technology"]]),
         "year": _year_labels(frame[columns["year"]]),
-        "cost_cny": pd.to_numeric(frame[columns["cost_cny"]], errors="coerce").to_numpy(float),
+        "cost_cny": numbers_of(frame[columns["cost_cny"]]).to_numpy(float),
         "backhaul": (_text(frame[columns["backhaul"]]) if columns["backhaul"]
                      else pd.Series([""] * len(frame), dtype=object)),
         "row": frame.index.to_numpy()})
@@ -187,10 +189,20 @@ def _text(column: pd.Series) -> pd.Series:
     return column.map(_cell_text).reset_index(drop=True)
 
 
+#: A year as a Chinese sheet may write it: "2027年", "２０２７" (after NFKC), "2027.0".
+YEAR_TEXT = re.compile(r"(\d{4})(?:\.0+)?\s*年?")
+
+
 def _year_labels(column: pd.Series) -> pd.Series:
-    """Years as text labels, as a phased plan names its years ("2027"; 2027.0 from Excel too)."""
-    return column.map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer()
-                      else _cell_text(v)).reset_index(drop=True)
+    """Years as text labels, as a phased plan names its years ("2027"; 2027.0 from Excel, and
+    "2027年" or full-width digits as a Chinese sheet writes them, too)."""
+    def label(value) -> str:
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        text = unicodedata.normalize("NFKC", _cell_text(value))
+        year = YEAR_TEXT.fullmatch(text)
+        return year.group(1) if year else text
+    return column.map(label).reset_index(drop=True)
 
 
 def _where(path: Path, rows, field: str) -> str:
