@@ -222,6 +222,21 @@ def test_extra_site_columns_flow_through_to_csv_and_kml(small, tmp_path):
     assert [p.text for p in phases] == ["2027"] * len(sites)
 
 
+def test_a_planners_own_position_columns_are_kept_beside_the_computed_ones(small, tmp_path):
+    """A candidate sheet with its own x_m, lon and crs columns (a survey's, in another CRS):
+    selected_sites.csv has each column once, the computed first and the planner's as
+    input_<name> (pandas read the second x_m as x_m.1, Excel showed two x_m columns)."""
+    run, _, _ = small
+    sites = selected_sites(site_table(run)).assign(x_m=36500000.0, lon="108°58'", crs="CGCS2000")
+    write_site_csv(tmp_path / "s.csv", sites)
+    header = (tmp_path / "s.csv").read_text(encoding="utf-8-sig").splitlines()[0].split(",")
+    assert len(header) == len(set(header))
+    table = pd.read_csv(tmp_path / "s.csv")
+    np.testing.assert_allclose(table["x_m"], sites.geometry.x, atol=0.01)
+    assert (table["input_x_m"] == 36500000.0).all() and (table["input_crs"] == "CGCS2000").all()
+    assert (table["crs"] == "EPSG:32649").all()
+
+
 def test_map_html_escapes_every_attribute(small):
     _, _, out = small
     page = (out / "map.html").read_text(encoding="utf-8")

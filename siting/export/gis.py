@@ -112,7 +112,8 @@ def inert_cells(frame: pd.DataFrame) -> pd.DataFrame:
 def write_site_csv(path: Path, sites: gpd.GeoDataFrame) -> None:
     """One row per site: ``site_id``, ``lon``, ``lat`` (WGS84, 6 decimals), ``x_m``, ``y_m`` and
     ``crs`` (the run's projected CRS), then every other column of the table unchanged (so
-    columns added to the site table, such as a plan's phase, flow through).
+    columns added to the site table, such as a plan's phase, flow through); a column of the
+    table named like one of the first six (a candidate sheet's own ``x_m``) as ``input_<name>``.
 
     Written as UTF-8 with a byte-order mark (``utf-8-sig``): Excel, which reads a CSV without
     one in the system's code page (GBK on a Chinese Windows), then shows Chinese names as
@@ -127,5 +128,7 @@ def write_site_csv(path: Path, sites: gpd.GeoDataFrame) -> None:
         "crs": sites.crs.to_string(),
     })
     attributes = pd.DataFrame(sites.drop(columns=["site_id", sites.geometry.name])).reset_index(drop=True)
+    # a planner's own lon, x_m, crs ... column is kept beside the computed one, as input_<name>
+    attributes = attributes.rename(columns={c: f"input_{c}" for c in attributes if c in position})
     table = inert_cells(pd.concat([position, attributes], axis=1))
     table.to_csv(path, index=False, encoding=CSV_ENCODING)
