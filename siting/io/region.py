@@ -124,10 +124,25 @@ def _check_inside(frame: gpd.GeoDataFrame, terrain: Terrain, dem_source: DemSour
     if inside.all():
         return
     outside = frame[~inside]
-    hint = ("longitude and latitude look swapped (swapped, they fall on the DEM); swap the x and "
-            "y columns" if _swap_would_fit(outside, terrain) else "remove them or use a larger DEM")
     raise InputError(f"{where}: {int((~inside).sum())} point(s) lie outside the DEM: "
-                     f"{id_list(frame.index, ~inside)}; {hint}")
+                     f"{id_list(frame.index, ~inside)}; "
+                     f"{_outside_hint(outside, terrain, dem_source)}")
+
+
+def _outside_hint(outside: gpd.GeoDataFrame, terrain: Terrain,
+                  dem_source: DemSource | None) -> str:
+    """What to do about points off the terrain: swap the coordinates, leave out the points
+    beyond the planning area (the DEM's tiles reach them, but only the planning area is read
+    from the tiles), or bring a larger DEM."""
+    if _swap_would_fit(outside, terrain):
+        return ("longitude and latitude look swapped (swapped, they fall on the DEM); swap the x "
+                "and y columns")
+    x, y = outside.geometry.x.to_numpy(), outside.geometry.y.to_numpy()
+    if dem_source is not None and dem_source.contains(x, y).all():
+        return ("the DEM's tiles reach them, but only the planning area is read from the tiles "
+                "(the admin units, or region.bbox, widened by the longest max_range_m); remove "
+                "the points beyond it, or widen inputs.admin_units or region.bbox to include them")
+    return "remove them or use a larger DEM"
 
 
 def _check_zones_inside(zones: gpd.GeoDataFrame, terrain: Terrain, where: str) -> None:
