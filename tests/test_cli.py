@@ -63,6 +63,22 @@ def test_missing_scenario_is_one_line_exit_2(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("command, argument", [
+    (["run", "{scenario}", "--built", "{missing}"], "--built"),
+    (["calibrate", "{scenario}", "{missing}"], "MEASUREMENTS"),
+])
+def test_a_missing_file_given_on_the_command_line_is_not_sent_to_the_scenario(tmp_path, command,
+                                                                             argument):
+    # The as-built list and the drive tests are named on the command line, not in the
+    # scenario; "check --built in the scenario" sent the planner looking in the wrong file.
+    scenario, missing = _small_region(tmp_path), tmp_path / "as_built_2027.csv"
+    result = runner.invoke(app, [a.format(scenario=scenario, missing=missing) for a in command])
+    assert result.exit_code == 2, (result.stderr, result.exception)
+    assert result.stderr.strip() == (f"siting: error: {missing}: "
+                                     f"{'as-built list' if argument == '--built' else 'file'} "
+                                     f"not found; check the command's {argument}")
+
+
 def test_validate_reports_a_good_region(tmp_path):
     result = runner.invoke(app, ["validate", str(_small_region(tmp_path))])
     assert result.exit_code == 0, result.output
