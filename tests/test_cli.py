@@ -79,6 +79,16 @@ def test_a_missing_file_given_on_the_command_line_is_not_sent_to_the_scenario(tm
                                      f"not found; check the command's {argument}")
 
 
+@pytest.mark.parametrize("where", [[], ["--site", "S1", "--at", "109.0,32.7"]])
+def test_predict_without_one_site_or_position_names_the_options(tmp_path, where):
+    scenario = _small_region(tmp_path)
+    result = runner.invoke(app, ["predict", str(scenario), "--technology", "4G-1800",
+                                 "--radius-km", "2", *where])
+    assert result.exit_code == 2, (result.stderr, result.exception)
+    assert result.stderr.strip() == ("siting: error: give exactly one of a site (--site ID) and a "
+                                     "position (--at LON,LAT)")
+
+
 def test_validate_reports_a_good_region(tmp_path):
     result = runner.invoke(app, ["validate", str(_small_region(tmp_path))])
     assert result.exit_code == 0, result.output
