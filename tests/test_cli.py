@@ -195,6 +195,35 @@ def test_init_writes_a_template_that_validates_and_matches_the_parser(tmp_path):
     assert again.exit_code == 2 and "already exists" in again.stderr
 
 
+def test_init_template_lists_every_scenario_key_of_the_readme(tmp_path):
+    # The template says it lists every key; backhaul, the itm/p1812 settings, fiber_nodes,
+    # roads and itu_maps_dir were missing, so a planner editing it never learnt of them.
+    from pathlib import Path
+    assert runner.invoke(app, ["init", str(tmp_path / "new"), "--no-samples"]).exit_code == 0
+    template = (tmp_path / "new" / "scenario.yaml").read_text(encoding="utf-8")
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("## Scenario file"):readme.index("## Bring your own data")]
+    keys = re.findall(r"^\| `([^`]+)`", table, re.M)
+    assert len(keys) > 60
+    names = {key: re.split(r"[.\]]", key)[-1] for key in keys}  # technologies[].itm.n0 -> n0
+    missing = [key for key, name in names.items()
+               if not re.search(r"\b" + re.escape(name) + r"\s*:", template)]
+    assert missing == []
+
+
+def test_init_template_backhaul_block_loads_once_uncommented(tmp_path):
+    assert runner.invoke(app, ["init", str(tmp_path / "new"), "--no-samples"]).exit_code == 0
+    path = tmp_path / "new" / "scenario.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    start = lines.index(next(line for line in lines if line.startswith("# backhaul:")))
+    end = next(i for i in range(start, len(lines)) if not lines[i].startswith("#"))
+    lines[start:end] = [line[2:] for line in lines[start:end]]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    backhaul = load_scenario(path).backhaul
+    assert not backhaul.enabled and backhaul.fiber_cny_per_km_road == 60000
+    assert [band.max_hop_m for band in backhaul.microwave] == [25000, 12000]
+
+
 def test_verbose_run_prints_stages_timings_and_summary(tmp_path):
     scenario = write_region(tmp_path / "in", ridge_dem(), villages=[village("V1", 1000, 3000)],
                             candidates=[candidate("S1", 1500, 3000)], name="Ankang [draft]")
