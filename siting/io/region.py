@@ -272,6 +272,26 @@ def _check_fiber(frames: dict, scenario: Scenario, problems: Problems) -> None:
                      f"{nodes.index[shared][0]})")
 
 
+def _warn_mixed_sources(frames: dict, scenario: Scenario) -> None:
+    """Warn when the villages and candidates come from files of their own while other layers
+    are still read from ``inputs.vectors``: what a planner sees after replacing the first in
+    ``siting init``'s template, whose sample GeoPackage would add its complaints and 5G zones
+    (mandatory points of another region) to the plan unnoticed."""
+    own = [name for name in REQUIRED_LAYERS
+           if (source := scenario.inputs.layer(name)) is not None and source.key != "inputs.vectors"]
+    shared = [name for name, frame in frames.items()
+              if frame is not None and name not in REQUIRED_LAYERS
+              and scenario.inputs.layer(name).key == "inputs.vectors"]
+    if len(own) < len(REQUIRED_LAYERS) or not shared:
+        return
+    counts = ", ".join(f"{name} ({len(frames[name])})" for name in shared)
+    path = scenario.inputs.layer(shared[0]).path
+    logger.warning("%s: %s are read from %s (inputs.vectors), while the villages and candidates "
+                   "come from files of their own; if %s is not of this region (siting init's "
+                   "sample), set %s", scenario.path, counts, path.name, path.name,
+                   ", ".join(f"inputs.layers.{name}: null" for name in shared))
+
+
 def _check_on_dem(frames: dict, scenario: Scenario, terrain: Terrain, dem_source: DemSource,
                   problems: Problems) -> None:
     for name in ("villages", "candidates", "complaints", "fiber_nodes"):
@@ -293,6 +313,7 @@ def read_region(scenario: Scenario) -> RegionData:
     """
     problems = Problems()
     frames = _read_layers(scenario, problems)
+    _warn_mixed_sources(frames, scenario)
     _check_fiber(frames, scenario, problems)
     lonlat_box = _region_lonlat(scenario, frames["admin_units"])
     crs = problems.attempt(resolve_crs, scenario, lonlat_box)
