@@ -224,6 +224,20 @@ def test_init_writes_a_template_that_validates_and_matches_the_parser(tmp_path):
     assert again.exit_code == 2 and "already exists" in again.stderr
 
 
+def test_init_where_no_folder_can_be_made_is_one_line_without_traceback(tmp_path):
+    (tmp_path / "taken").write_text("notes", encoding="utf-8")
+    result = runner.invoke(app, ["init", str(tmp_path / "taken")])
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (f"siting: error: {tmp_path / 'taken'}: is a file, not a "
+                                     f"folder; choose another folder")
+    assert (tmp_path / "taken").read_text(encoding="utf-8") == "notes"
+    under_a_file = tmp_path / "taken" / "region"
+    result = runner.invoke(app, ["init", str(under_a_file)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)  # not a crash
+    assert result.stderr.strip().startswith(f"siting: error: cannot write the scenario to {under_a_file} (")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_init_template_lists_every_scenario_key_of_the_readme(tmp_path):
     # The template says it lists every key; backhaul, the itm/p1812 settings, fiber_nodes,
     # roads and itu_maps_dir were missing, so a planner editing it never learnt of them.
