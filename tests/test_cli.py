@@ -118,6 +118,16 @@ def test_layers_left_in_the_template_geopackage_are_named_beside_ones_own_files(
     assert warning.endswith("set inputs.layers.complaints: null, inputs.layers.admin_units: null")
 
 
+def test_sweep_range_running_backwards_says_so(tmp_path):
+    # --budgets 50e6:10e6:10e6 was blamed on the scenario file ("scenario.yaml: sweep values
+    # must be a non-empty list of numbers >= 0").
+    result = runner.invoke(app, ["sweep", str(_small_region(tmp_path)), "--budgets", "50e6:10e6:10e6"])
+    assert result.exit_code == 2, (result.stderr, result.exception)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("siting: error")]
+    assert errors == ["siting: error: the range '50e6:10e6:10e6' holds no value: its stop 1e+07 is "
+                      "below its start 5e+07; write start:stop:step with start <= stop"]
+
+
 def test_validate_reports_a_good_region(tmp_path):
     result = runner.invoke(app, ["validate", str(_small_region(tmp_path))])
     assert result.exit_code == 0, result.output
