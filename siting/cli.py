@@ -559,17 +559,31 @@ def init(folder: Annotated[Path, typer.Argument(help="Folder to create the scena
     if target.exists():
         print(f"siting: error: {target}: already exists; choose another folder", file=sys.stderr)
         raise typer.Exit(2)
-    folder.mkdir(parents=True, exist_ok=True)
-    if with_samples:
-        for name in ("dem.tif", "population.tif", "region.gpkg"):
-            source = DEMO_SCENARIO.parent / name
-            if not source.exists():
-                print(f"siting: error: {source}: sample data not found (run from a source checkout "
-                      f"or use --no-samples)", file=sys.stderr)
-                raise typer.Exit(2)
-            shutil.copyfile(source, folder / name)
-    target.write_text(files("siting").joinpath("scenario_template.yaml").read_text(encoding="utf-8"),
-                      encoding="utf-8")
+    if folder.exists() and not folder.is_dir():
+        print(f"siting: error: {folder}: is a file, not a folder; choose another folder",
+              file=sys.stderr)
+        raise typer.Exit(2)
+    samples = ("dem.tif", "population.tif", "region.gpkg") if with_samples else ()
+    for name in samples:
+        if not (DEMO_SCENARIO.parent / name).exists():
+            print(f"siting: error: {DEMO_SCENARIO.parent / name}: sample data not found (run from "
+                  f"a source checkout or use --no-samples)", file=sys.stderr)
+            raise typer.Exit(2)
+    written: list[Path] = []
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in samples:
+            written.append(folder / name)
+            shutil.copyfile(DEMO_SCENARIO.parent / name, folder / name)
+        written.append(target)
+        target.write_text(files("siting").joinpath("scenario_template.yaml")
+                          .read_text(encoding="utf-8"), encoding="utf-8")
+    except OSError as exc:  # a file where the folder should be, no permission, a full disk
+        for path in written:  # nothing half-written
+            path.unlink(missing_ok=True)
+        print(f"siting: error: cannot write the scenario to {folder} ({exc.strerror or exc}); "
+              f"choose another folder", file=sys.stderr)
+        raise typer.Exit(1) from None
     print(f"wrote {target}" + (" and sample inputs" if with_samples else "")
           + f"; check it with: siting validate {target}")
 

@@ -1096,6 +1096,28 @@ def _calibration_warnings(scenario: Scenario) -> list[str]:
             f"name in the calibration file the technology each offset was fitted for"]
 
 
+# A key typed with a Chinese input method: a full-width colon after it ("opex_years：5"), or
+# full-width spaces (U+3000) in its indentation. YAML reads neither as structure, and its own
+# message points at another line ("expected '<document start>'") or at an unknown key.
+_FULLWIDTH_COLON_KEY = re.compile(r"^[ \t\u3000]*(?:- )?([A-Za-z_][\w.\-]*)[ \t\u3000]*：")
+_FULLWIDTH_INDENT = re.compile(r"^[ \t]*\u3000")
+
+
+def _input_method_slips(text: str) -> list[tuple[int, str]]:
+    """(line number, what to fix) for each line of a scenario file that a Chinese input method
+    left a full-width colon or a full-width space in, where YAML needs ASCII ones."""
+    slips = []
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if (match := _FULLWIDTH_COLON_KEY.match(line)) is not None:
+            slips.append((line_no, f"'{match.group(1)}' is followed by a full-width colon '：' "
+                                   f"(a Chinese input method's); type the ASCII colon ':' and a "
+                                   f"space, e.g. '{match.group(1)}: ...'"))
+        elif _FULLWIDTH_INDENT.match(line):
+            slips.append((line_no, "the indentation holds a full-width space (U+3000, a Chinese "
+                                   "input method's); indent with ASCII spaces only"))
+    return slips
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file.
 
@@ -1115,6 +1137,10 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError(f"{path}: cannot read the scenario file ({exc})") from None
     except InputError as exc:
         raise ScenarioError(str(exc)) from None
+    slips = _Problems(path)
+    for line_no, message in _input_method_slips(text):
+        slips.add(f"line {line_no}", message)
+    slips.raise_if_any()
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -619,7 +619,7 @@ def _site_position(region, site: str | None, at: tuple[float, float] | None,
     ``height_m``) or of a point (``at`` = (lon, lat) [deg] in ``at_system``, with ``height_m``);
     the label of a point is its WGS 84 position."""
     if (site is None) == (at is None):
-        raise InputError("give exactly one of a site id and a lon,lat position")
+        raise InputError("give exactly one of a site (--site ID) and a position (--at LON,LAT)")
     if site is not None:
         check_site_ids(region, [site])
         row = region.candidates.loc[site]

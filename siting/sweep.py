@@ -222,7 +222,11 @@ def parse_numbers(text: str) -> list[float]:
             start, stop, step = (float(v) for v in text.split(":"))
             if step <= 0:
                 raise ValueError
-            return list(np.arange(start, stop + step / 2, step))
-        return [float(v) for v in text.split(",") if v.strip()]
+        else:
+            return [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise ScenarioError(f"cannot read the list {text!r}; use 10e6,20e6 or start:stop:step") from None
+    if stop < start:
+        raise ScenarioError(f"the range {text!r} holds no value: its stop {stop:g} is below its "
+                            f"start {start:g}; write start:stop:step with start <= stop")
+    return list(np.arange(start, stop + step / 2, step))

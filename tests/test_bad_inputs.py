@@ -16,6 +16,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import pytest
 import rasterio
 import rasterio.enums
@@ -330,6 +331,21 @@ def test_villages_outside_the_dem(tmp_path, out):
                                            village("V8", 1000, -500)])
     lines = assert_rejected(scenario, out, "layer 'villages'", "outside the DEM", "V9", "V8")
     assert not any("V1" in line for line in lines)
+
+
+def test_villages_on_the_dem_but_beyond_the_planning_area(tmp_path, out):
+    # A village list of a wider area than the counties (GeoNames' box around Ankang): the DEM
+    # file reaches the far villages, so "use a larger DEM" would leave the planner stuck.
+    from regions import TECH_4G
+    to_lonlat = pyproj.Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
+    west, north = to_lonlat.transform(*xy(0, 0))
+    east, south = to_lonlat.transform(*xy(2000, 6000))
+    scenario = _region(tmp_path, dem=ridge_dem(cols=600), villages=[*_villages(),
+                       village("V9", 15000, 3000)], technologies=({**TECH_4G, "max_range_m": 3000},),
+                       region={"bbox": [west, south, east, north]})
+    lines = assert_rejected(scenario, out, "layer 'villages'", "outside the DEM", "V9",
+                            "planning area", "region.bbox")
+    assert not any("larger DEM" in line for line in lines)
 
 
 def test_candidates_outside_the_dem(tmp_path, out):

@@ -63,6 +63,71 @@ def test_missing_scenario_is_one_line_exit_2(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("command, argument", [
+    (["run", "{scenario}", "--built", "{missing}"], "--built"),
+    (["calibrate", "{scenario}", "{missing}"], "MEASUREMENTS"),
+])
+def test_a_missing_file_given_on_the_command_line_is_not_sent_to_the_scenario(tmp_path, command,
+                                                                             argument):
+    # The as-built list and the drive tests are named on the command line, not in the
+    # scenario; "check --built in the scenario" sent the planner looking in the wrong file.
+    scenario, missing = _small_region(tmp_path), tmp_path / "as_built_2027.csv"
+    result = runner.invoke(app, [a.format(scenario=scenario, missing=missing) for a in command])
+    assert result.exit_code == 2, (result.stderr, result.exception)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("siting: error")]
+    assert errors == [f"siting: error: {missing}: "
+                      f"{'as-built list' if argument == '--built' else 'file'} "
+                      f"not found; check the command's {argument}"]  # a compiling notice may precede
+
+
+@pytest.mark.parametrize("where", [[], ["--site", "S1", "--at", "109.0,32.7"]])
+def test_predict_without_one_site_or_position_names_the_options(tmp_path, where):
+    scenario = _small_region(tmp_path)
+    result = runner.invoke(app, ["predict", str(scenario), "--technology", "4G-1800",
+                                 "--radius-km", "2", *where])
+    assert result.exit_code == 2, (result.stderr, result.exception)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("siting: error")]
+    assert errors == ["siting: error: give exactly one of a site (--site ID) and a position "
+                      "(--at LON,LAT)"]
+
+
+def test_layers_left_in_the_template_geopackage_are_named_beside_ones_own_files(tmp_path, caplog):
+    # A planner replaces the villages and candidates of siting init's template with files of
+    # their own; the template's region.gpkg still gave its complaints (mandatory points of
+    # the sample region) to the plan, and validate said nothing of them.
+    import geopandas as gpd
+    import yaml
+    from shapely.geometry import Point
+
+    from regions import CRS, xy
+    complaints = [dict(complaint_id="C1", people=10, geometry=Point(*xy(1200, 3000)))]
+    scenario = write_region(tmp_path, ridge_dem(), villages=[village("V1", 1000, 3000)],
+                            candidates=[candidate("S1", 1500, 3000)], complaints=complaints)
+    assert runner.invoke(app, ["validate", str(scenario)]).exit_code == 0
+    assert not [r for r in caplog.records if "inputs.vectors" in r.getMessage()]
+    for name, row in (("villages", village("V1", 1000, 3000)), ("candidates", candidate("S1", 1500, 3000))):
+        gpd.GeoDataFrame([row], crs=CRS).to_file(tmp_path / f"my_{name}.geojson")
+    doc = yaml.safe_load(scenario.read_text(encoding="utf-8"))
+    doc["inputs"].update(villages="my_villages.geojson", candidates="my_candidates.geojson")
+    scenario.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    result = runner.invoke(app, ["validate", str(scenario)])
+    assert result.exit_code == 0, result.stderr
+    [warning] = [r.getMessage() for r in caplog.records if "inputs.vectors" in r.getMessage()]
+    assert warning.startswith(f"{scenario}: complaints (1), admin_units (1) are read from "
+                              f"region.gpkg (inputs.vectors)")
+    assert warning.endswith("set inputs.layers.complaints: null, inputs.layers.admin_units: null")
+
+
+def test_sweep_range_running_backwards_says_so(tmp_path):
+    # --budgets 50e6:10e6:10e6 was blamed on the scenario file ("scenario.yaml: sweep values
+    # must be a non-empty list of numbers >= 0").
+    result = runner.invoke(app, ["sweep", str(_small_region(tmp_path)), "--budgets", "50e6:10e6:10e6"])
+    assert result.exit_code == 2, (result.stderr, result.exception)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("siting: error")]
+    assert errors == ["siting: error: the range '50e6:10e6:10e6' holds no value: its stop 1e+07 is "
+                      "below its start 5e+07; write start:stop:step with start <= stop"]
+
+
 def test_validate_reports_a_good_region(tmp_path):
     result = runner.invoke(app, ["validate", str(_small_region(tmp_path))])
     assert result.exit_code == 0, result.output
@@ -167,6 +232,49 @@ def test_init_writes_a_template_that_validates_and_matches_the_parser(tmp_path):
     assert "1101 candidates" in check.stdout
     again = runner.invoke(app, ["init", str(tmp_path / "new")])
     assert again.exit_code == 2 and "already exists" in again.stderr
+
+
+def test_init_where_no_folder_can_be_made_is_one_line_without_traceback(tmp_path):
+    (tmp_path / "taken").write_text("notes", encoding="utf-8")
+    result = runner.invoke(app, ["init", str(tmp_path / "taken")])
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (f"siting: error: {tmp_path / 'taken'}: is a file, not a "
+                                     f"folder; choose another folder")
+    assert (tmp_path / "taken").read_text(encoding="utf-8") == "notes"
+    under_a_file = tmp_path / "taken" / "region"
+    result = runner.invoke(app, ["init", str(under_a_file)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)  # not a crash
+    assert result.stderr.strip().startswith(f"siting: error: cannot write the scenario to {under_a_file} (")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_init_template_lists_every_scenario_key_of_the_readme(tmp_path):
+    # The template says it lists every key; backhaul, the itm/p1812 settings, fiber_nodes,
+    # roads and itu_maps_dir were missing, so a planner editing it never learnt of them.
+    from pathlib import Path
+    assert runner.invoke(app, ["init", str(tmp_path / "new"), "--no-samples"]).exit_code == 0
+    template = (tmp_path / "new" / "scenario.yaml").read_text(encoding="utf-8")
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("## Scenario file"):readme.index("## Bring your own data")]
+    keys = re.findall(r"^\| `([^`]+)`", table, re.M)
+    assert len(keys) > 60
+    names = {key: re.split(r"[.\]]", key)[-1] for key in keys}  # technologies[].itm.n0 -> n0
+    missing = [key for key, name in names.items()
+               if not re.search(r"\b" + re.escape(name) + r"\s*:", template)]
+    assert missing == []
+
+
+def test_init_template_backhaul_block_loads_once_uncommented(tmp_path):
+    assert runner.invoke(app, ["init", str(tmp_path / "new"), "--no-samples"]).exit_code == 0
+    path = tmp_path / "new" / "scenario.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    start = lines.index(next(line for line in lines if line.startswith("# backhaul:")))
+    end = next(i for i in range(start, len(lines)) if not lines[i].startswith("#"))
+    lines[start:end] = [line[2:] for line in lines[start:end]]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    backhaul = load_scenario(path).backhaul
+    assert not backhaul.enabled and backhaul.fiber_cny_per_km_road == 60000
+    assert [band.max_hop_m for band in backhaul.microwave] == [25000, 12000]
 
 
 def test_verbose_run_prints_stages_timings_and_summary(tmp_path):

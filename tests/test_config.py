@@ -143,3 +143,33 @@ def test_region_bbox(tmp_path):
     assert scenario.region.bbox_deg == (108.0, 31.7, 110.2, 33.8)
     with pytest.raises(ScenarioError, match="region.bbox"):
         load_scenario(_write(tmp_path, BASE | {"region": {"bbox": [110, 31, 108, 33]}}))
+
+
+@pytest.mark.parametrize("typed, slip, message", [
+    # name：t at the top: YAML said "line 2: expected '<document start>'"
+    ("name：t", "name：t", "'name' is followed by a full-width colon '：'"),
+    # opex_years：5 in a section: YAML pointed at the line after it
+    ("objective:\n  type: min_cost\n  opex_years：5", "  opex_years：5",
+     "'opex_years' is followed by a full-width colon"),
+    # a full-width space in the indentation: YAML read '\u3000 type' as an unknown top-level key
+    ("objective:\n\u3000 type: min_cost", "\u3000 type: min_cost",
+     "indentation holds a full-width space (U+3000"),
+])
+def test_keys_typed_with_a_chinese_input_method_name_the_line(tmp_path, typed, slip, message):
+    doc = {k: v for k, v in BASE.items() if k not in ("name", "objective")}
+    lines = yaml.safe_dump(doc, sort_keys=False).splitlines()
+    lines = [*lines, *typed.splitlines()] if "objective" in typed else [typed, *lines]
+    path = tmp_path / "scenario.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    line_no = lines.index(slip) + 1
+    assert str(info.value).startswith(f"{path}: line {line_no}: ")
+    assert message in str(info.value) and len(str(info.value).splitlines()) == 1
+
+
+def test_full_width_colons_in_values_and_comments_are_kept(tmp_path):
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(BASE, allow_unicode=True) + "# 注意：预算单位为元\n"
+                    "crs: auto  # 说明：自动\n", encoding="utf-8")
+    assert load_scenario(path).name == "t"

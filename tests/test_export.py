@@ -307,6 +307,16 @@ def test_report_blocks_render_in_both_formats():
     assert 'src="missing.png"' in page
 
 
+def test_whole_numbers_read_without_decimals(small):
+    # A county nobody lives in showed "0.00" people and "0.00" CNY; fractions keep 2 decimals.
+    from siting.export.report import Report, Section
+
+    report = Report("T", [], [Section("S", [Table(["a", "b", "c", "d"], [[0.0, 45.0, 4.55, -0.0]])])])
+    assert "| 0 | 45 | 4.55 | 0 |" in render_markdown(report)
+    markdown = (small[2] / "report.md").read_text(encoding="utf-8")
+    assert "| 0 |" in markdown and "| 0.00 |" not in markdown
+
+
 def test_overlay_block_means_skip_empty_blocks_quietly():
     from siting.export.webmap import overlay_block_means
 

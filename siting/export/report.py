@@ -59,9 +59,12 @@ class Report:
 
 
 def cell_text(value) -> str:
-    """A table value as text: thousands separators, no decimals for large numbers."""
+    """A table value as text: thousands separators, no decimals for large or whole numbers
+    (0 people, not 0.00)."""
     if isinstance(value, float):
-        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+        value += 0.0  # -0.0 reads 0
+        whole = math.isfinite(value) and value == round(value)
+        return f"{value:,.0f}" if abs(value) >= 100 or whole else f"{value:,.2f}"
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)

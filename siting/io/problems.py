@@ -53,8 +53,11 @@ def id_list(labels: pd.Index, mask) -> str:
 
 
 def require_file(path: Path, key: str, *, what: str = "file", kind: str = "file") -> None:
-    """Refuse a ``path`` (named by the scenario's ``key``) that is missing or a folder."""
+    """Refuse a ``path`` (named by the scenario's ``key``, or by a command's argument: an
+    option ``--built`` or an upper-case argument ``MEASUREMENTS``) that is missing or a folder."""
     if not path.exists():
-        raise InputError(f"{path}: {what} not found; check {key} in the scenario")
+        given = (f"the command's {key}" if key.startswith("--") or key.isupper()
+                 else f"{key} in the scenario")
+        raise InputError(f"{path}: {what} not found; check {given}")
     if path.is_dir():
         raise InputError(f"{path}: {key} is a folder, not a {kind}")

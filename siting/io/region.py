@@ -124,10 +124,25 @@ def _check_inside(frame: gpd.GeoDataFrame, terrain: Terrain, dem_source: DemSour
     if inside.all():
         return
     outside = frame[~inside]
-    hint = ("longitude and latitude look swapped (swapped, they fall on the DEM); swap the x and "
-            "y columns" if _swap_would_fit(outside, terrain) else "remove them or use a larger DEM")
     raise InputError(f"{where}: {int((~inside).sum())} point(s) lie outside the DEM: "
-                     f"{id_list(frame.index, ~inside)}; {hint}")
+                     f"{id_list(frame.index, ~inside)}; "
+                     f"{_outside_hint(outside, terrain, dem_source)}")
+
+
+def _outside_hint(outside: gpd.GeoDataFrame, terrain: Terrain,
+                  dem_source: DemSource | None) -> str:
+    """What to do about points off the terrain: swap the coordinates, leave out the points
+    beyond the planning area (the DEM's tiles reach them, but only the planning area is read
+    from the tiles), or bring a larger DEM."""
+    if _swap_would_fit(outside, terrain):
+        return ("longitude and latitude look swapped (swapped, they fall on the DEM); swap the x "
+                "and y columns")
+    x, y = outside.geometry.x.to_numpy(), outside.geometry.y.to_numpy()
+    if dem_source is not None and dem_source.contains(x, y).all():
+        return ("the DEM's tiles reach them, but only the planning area is read from the tiles "
+                "(the admin units, or region.bbox, widened by the longest max_range_m); remove "
+                "the points beyond it, or widen inputs.admin_units or region.bbox to include them")
+    return "remove them or use a larger DEM"
 
 
 def _check_zones_inside(zones: gpd.GeoDataFrame, terrain: Terrain, where: str) -> None:
@@ -257,6 +272,26 @@ def _check_fiber(frames: dict, scenario: Scenario, problems: Problems) -> None:
                      f"{nodes.index[shared][0]})")
 
 
+def _warn_mixed_sources(frames: dict, scenario: Scenario) -> None:
+    """Warn when the villages and candidates come from files of their own while other layers
+    are still read from ``inputs.vectors``: what a planner sees after replacing the first in
+    ``siting init``'s template, whose sample GeoPackage would add its complaints and 5G zones
+    (mandatory points of another region) to the plan unnoticed."""
+    own = [name for name in REQUIRED_LAYERS
+           if (source := scenario.inputs.layer(name)) is not None and source.key != "inputs.vectors"]
+    shared = [name for name, frame in frames.items()
+              if frame is not None and name not in REQUIRED_LAYERS
+              and scenario.inputs.layer(name).key == "inputs.vectors"]
+    if len(own) < len(REQUIRED_LAYERS) or not shared:
+        return
+    counts = ", ".join(f"{name} ({len(frames[name])})" for name in shared)
+    path = scenario.inputs.layer(shared[0]).path
+    logger.warning("%s: %s are read from %s (inputs.vectors), while the villages and candidates "
+                   "come from files of their own; if %s is not of this region (siting init's "
+                   "sample), set %s", scenario.path, counts, path.name, path.name,
+                   ", ".join(f"inputs.layers.{name}: null" for name in shared))
+
+
 def _check_on_dem(frames: dict, scenario: Scenario, terrain: Terrain, dem_source: DemSource,
                   problems: Problems) -> None:
     for name in ("villages", "candidates", "complaints", "fiber_nodes"):
@@ -278,6 +313,7 @@ def read_region(scenario: Scenario) -> RegionData:
     """
     problems = Problems()
     frames = _read_layers(scenario, problems)
+    _warn_mixed_sources(frames, scenario)
     _check_fiber(frames, scenario, problems)
     lonlat_box = _region_lonlat(scenario, frames["admin_units"])
     crs = problems.attempt(resolve_crs, scenario, lonlat_box)
