@@ -150,9 +150,11 @@ class StageReporter:
         return table
 
 
-def _logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+def _logging(verbose: bool, quiet: bool) -> None:
+    """Log records at INFO with ``--verbose``, at WARNING by default, and only errors with
+    ``--quiet`` (its help promises nothing but errors)."""
+    level = logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
 def _announce_compiling(quiet: bool) -> None:
@@ -173,7 +175,7 @@ def _run(scenario: Path, out: Optional[Path], quiet: bool, verbose: bool, no_cac
     from siting.export.summary import MISSED_DEADLINE
     from siting.pipeline import OUTPUT_FILES, run_scenario
 
-    _logging(verbose)
+    _logging(verbose, quiet)
     _announce_compiling(quiet)
     try:
         with StageReporter(quiet=quiet) as reporter:
@@ -298,7 +300,7 @@ def sweep(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     from siting.diskfaults import check_output_folder, output_errors
     from siting.sweep import parse_numbers, sweep as sweep_plans, write_curve
 
-    _logging(verbose)
+    _logging(verbose, quiet)
     try:
         if (budgets is None) == (sites is None):
             raise ScenarioError("sweep: give exactly one of --budgets and --sites")
@@ -382,7 +384,7 @@ def evaluate(plan: Annotated[Path, typer.Argument(help="Output folder of the pla
     from siting.evaluate import evaluate_plan
     from siting.export.evaluation import EVALUATION_FILES, write_evaluation
 
-    _logging(verbose)
+    _logging(verbose, quiet)
     _announce_compiling(quiet)
     try:
         evaluation = evaluate_plan(plan, built, complaints=complaints, year=year, scenario=scenario,
@@ -436,7 +438,7 @@ def predict(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")
     from siting.io import read_region
     from siting.predict import check_site_ids, predict_in_region
 
-    _logging(verbose)
+    _logging(verbose, quiet)
     sites = list(dict.fromkeys(site)) if site else [None]  # each site once, in order
     try:
         loaded = load_scenario(scenario)
@@ -516,7 +518,7 @@ def calibrate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.
     from siting.config import load_scenario
     from siting.export.calibration import CALIBRATION_FILES, write_calibration
 
-    _logging(verbose)
+    _logging(verbose, quiet)
     _announce_compiling(quiet)
     try:
         loaded = load_scenario(scenario)

@@ -160,6 +160,23 @@ def test_console_script_runs_without_traceback(tmp_path):
     assert "scenario file not found" in result.stderr
 
 
+def test_quiet_prints_nothing_but_errors_and_the_default_shows_warnings(tmp_path):
+    """A DEM of 120 m cells logs a warning (too coarse for line-of-sight work): a plain run
+    shows it, ``--quiet`` (help: "Print nothing but errors") does not; both plan."""
+    scenario = write_region(tmp_path / "in", np.full((50, 50), 400.0), cell_m=120.0,
+                            villages=[village("V1", 1000, 3000)],
+                            candidates=[candidate("S1", 1200, 3000)])
+    printed = {}
+    for flags in ((), ("--quiet",)):
+        result = subprocess.run([sys.executable, "-m", "siting.cli", "run", str(scenario), "--out",
+                                 str(tmp_path / f"out{len(flags)}"), *flags],
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        printed[flags] = result.stderr
+    assert "too coarse for line-of-sight work" in printed[()]
+    assert printed[("--quiet",)] == "", printed[("--quiet",)]
+
+
 def test_a_crashing_solver_falls_back_to_cbc_with_a_notice(tmp_path, monkeypatch):
     from siting.errors import SolverError
     from siting.optimize import highs_backend
