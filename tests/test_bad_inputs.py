@@ -563,6 +563,19 @@ def test_table_missing_a_column_lists_the_columns(tmp_path, out):
                     "columns present", "inputs.villages.fields")
 
 
+def test_chinese_headers_without_fields_get_the_mapping_to_write(tmp_path, out):
+    """A village sheet headed as the README's example (编号, 村名, 人口, 区县, 贫困村, 易地搬迁)
+    but without its fields: line: the error writes the mapping out for the planner."""
+    table = _villages_table().rename(columns={
+        "village_id": "编号", "name": "村名", "population": "人口", "admin_unit": "区县",
+        "poverty_village": "贫困村", "relocation_site": "易地搬迁"})
+    table.to_excel(tmp_path / "villages.xlsx", index=False)
+    assert_rejected(_with_villages(tmp_path, "villages.xlsx"), out, "villages.xlsx",
+                    "map them with inputs.villages.fields (siting name: column), e.g. fields: "
+                    "{village_id: 编号, name: 村名, population: 人口, poverty_village: 贫困村, "
+                    "relocation_site: 易地搬迁}")
+
+
 def test_mapped_column_that_is_not_there(tmp_path, out):
     _villages_table().to_csv(tmp_path / "villages.csv", index=False)
     source = {"path": "villages.csv", "fields": {"population": "人口"}}

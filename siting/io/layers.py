@@ -309,6 +309,33 @@ def web_map_system(name: str | None) -> str | None:
     return {"GCJ02": "GCJ-02", "BD09": "BD-09"}.get(key)
 
 
+#: The Chinese column names planners' sheets commonly give siting's fields, for the hint of a
+#: missing field (the mapping stays the planner's: a name such as 名称 is not read unasked).
+CHINESE_COLUMN_NAMES = {
+    "village_id": ("编号", "村编号", "行政村编码", "村代码"), "name": ("村名", "名称", "村庄名称", "行政村"),
+    "population": ("人口", "户籍人口", "常住人口", "人数"), "admin_unit": ("区县", "县区", "所属区县"),
+    "poverty_village": ("贫困村", "是否贫困村"), "relocation_site": ("易地搬迁", "易地搬迁安置点", "安置点"),
+    "site_id": ("站址编号", "站点编号", "站号", "编号"), "kind": ("站址类型", "类型"),
+    "antenna_height_m": ("站高", "天线挂高", "挂高"), "capex_cny": ("建设投资", "投资"),
+    "opex_cny_per_year": ("年运维费", "运维费用"), "free_public": ("免费公共站址", "免费开放"),
+    "difficult": ("建设困难", "困难站址"), "extra_cost_cny": ("额外费用", "附加费用"),
+    "technologies": ("可建制式", "制式"), "complaint_id": ("投诉编号", "工单号", "编号"),
+    "people": ("人数", "人口"), "zone_id": ("区域编号", "编号"), "node_id": ("节点编号", "编号"),
+}
+
+
+def _suggested_mapping(missing: list[str], present: list[str]) -> dict[str, str]:
+    """For each missing field, the first present column named as Chinese sheets name it."""
+    stripped = {c.strip(): c for c in present}
+    suggested = {}
+    for field in missing:
+        column = next((stripped[n] for n in CHINESE_COLUMN_NAMES.get(field, ()) if n in stripped
+                       and stripped[n] not in suggested.values()), None)
+        if column is not None:
+            suggested[field] = column
+    return suggested
+
+
 def _map_fields(frame: gpd.GeoDataFrame, source: LayerSource, wanted: list[str],
                 where: str) -> gpd.GeoDataFrame:
     """Rename the file's columns to siting's field names; every wanted field must then exist."""
@@ -320,8 +347,11 @@ def _map_fields(frame: gpd.GeoDataFrame, source: LayerSource, wanted: list[str],
         present = [str(c) for c in frame.columns if c != frame.geometry.name]
         hints = [f"'{m}' (did you mean '{close[0]}'?)" if (close := difflib.get_close_matches(
             m.split(" (")[0], present, n=1)) else f"'{m}'" for m in absent + missing]
+        suggested = _suggested_mapping(missing, present)
+        example = ("" if not suggested or _is_command_option(source.key) else
+                   f", e.g. fields: {{{', '.join(f'{f}: {c}' for f, c in suggested.items())}}}")
         raise InputError(f"{where}: missing column(s) {', '.join(hints)}; columns present: "
-                         f"{', '.join(present)}; {_mapping_hint(source)}")
+                         f"{', '.join(present)}; {_mapping_hint(source)}{example}")
     renamed = {column: field for field, column in mapping.items() if column != field}
     clashes = [field for field in renamed.values() if field in frame.columns]
     frame = frame.drop(columns=[c for c in clashes if c not in renamed])
