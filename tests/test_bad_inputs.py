@@ -576,6 +576,15 @@ def test_chinese_headers_without_fields_get_the_mapping_to_write(tmp_path, out):
                     "relocation_site: 易地搬迁}")
 
 
+def test_duplicate_ids_in_a_sheet_name_their_rows(tmp_path, out):
+    """The sheet's rows of a duplicate id (the header is row 1), so the planner finds both."""
+    table = _villages_table()
+    again = len(table) + 2  # the first village's row listed once more, at the end
+    pd.concat([table, table.iloc[[0]]]).to_csv(tmp_path / "villages.csv", index=False)
+    assert_rejected(_with_villages(tmp_path, "villages.csv"), out, "villages.csv",
+                    f"duplicate village_id {table['village_id'].iloc[0]} (rows 2, {again})")
+
+
 def test_mapped_column_that_is_not_there(tmp_path, out):
     _villages_table().to_csv(tmp_path / "villages.csv", index=False)
     source = {"path": "villages.csv", "fields": {"population": "人口"}}

@@ -385,13 +385,15 @@ def _index_by_id(frame: gpd.GeoDataFrame, id_field: str, where: str, problems: P
     no_id = blank_cells(raw_ids)
     labels = raw_ids.map(_id_text)
     labels[no_id] = [f"row {row}" for row in frame.index[no_id.to_numpy()]]
+    rows = frame.index
     frame.index = pd.Index(labels.astype(str).to_numpy(), dtype=object)
     if no_id.any():
         problems.add(f"{where}: field '{id_field}' is empty for {id_list(frame.index, no_id)}; "
                      f"every feature needs an id")
     dup = frame.index[frame.index.duplicated() & ~no_id.to_numpy()]
     if len(dup):
-        shown = sorted(set(dup))
+        shown = [f"{i} (rows {', '.join(map(str, rows[frame.index == i]))})"
+                 for i in sorted(set(dup))]
         problems.add(f"{where}: duplicate {id_field} {', '.join(shown[:5])}"
                      f"{' and more' if len(shown) > 5 else ''}; ids must be unique")
     return frame
