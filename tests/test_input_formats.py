@@ -427,6 +427,23 @@ def test_technologies_joined_with_a_plus_sign(region, tmp_path):
     assert got["technologies"].tolist() == ["4G,5G", "4G,5G", "4G,5G", "4G", "4G,5G"]
 
 
+def test_site_kinds_written_in_chinese_are_read_as_their_keys(region, tmp_path):
+    """存量5G, 路灯杆, 新建铁塔 ... as a Chinese site list (or siting's own Chinese output) writes
+    the kinds; each was refused as an unknown kind. A bare 铁塔 is not guessed."""
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import CANDIDATE_FIELDS, CANDIDATE_KINDS
+
+    _, layers = region
+    table = _coordinate_table(layers["candidates"], "EPSG:4326")
+    table["kind"] = ["存量5G", "路灯杆", "新建铁塔", "楼顶", "public_building"]
+    table.to_csv(tmp_path / "sites.csv", index=False, encoding="gb18030")
+    got = read_layer(LayerSource(path=tmp_path / "sites.csv"), None, CANDIDATE_FIELDS, "site_id")
+    assert got["kind"].tolist() == ["existing_5g", "lamp_pole", "greenfield", "rooftop",
+                                    "public_building"]
+    assert set(got["kind"]) <= set(CANDIDATE_KINDS)
+
+
 def test_a_two_row_header_with_merged_cells_is_read(region, tmp_path):
     """Names merged down over two header rows beside 坐标 merged across 经度 and 纬度."""
     from openpyxl import Workbook

@@ -87,13 +87,28 @@ def _coerce_bool(column: pd.Series, field: str, optional: bool, where: str) -> p
     return mapped.where(~blank, False).astype(bool)
 
 
+#: Chinese names of the candidate kinds as site lists (and siting's Chinese outputs) write
+#: them, read as the kind's key; a bare 铁塔 (existing or new?) is not guessed.
+SITE_KIND_NAMES = {
+    "现网4G站": "existing_4g", "存量4G": "existing_4g", "存量4G站": "existing_4g",
+    "现网5G站": "existing_5g", "存量5G": "existing_5g", "存量5G站": "existing_5g",
+    "公共建筑": "public_building", "路灯杆": "lamp_pole", "灯杆": "lamp_pole", "水塔": "water_tower",
+    "现有铁塔": "existing_tower", "存量铁塔": "existing_tower", "楼顶": "rooftop", "楼面": "rooftop",
+    "新建落地塔": "greenfield", "新建铁塔": "greenfield", "落地塔": "greenfield",
+}
+
+
 def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series:
-    """The field's cells as ``kind`` ("str", "bool", "generations" or "float"); a kind ending
-    in ``?`` marks an optional field (its blank booleans read as false)."""
+    """The field's cells as ``kind`` ("str", "site_kind" (text, Chinese names of
+    :data:`SITE_KIND_NAMES` read as their key), "bool", "generations" or "float"); a kind
+    ending in ``?`` marks an optional field (its blank booleans read as false)."""
     column = frame[field]
     ids = frame.index
     optional = kind.endswith("?")
     kind = kind.rstrip("?")
+    if kind == "site_kind":
+        text = _coerce(frame, field, "str", where)
+        return text.map(lambda value: SITE_KIND_NAMES.get(value.strip().upper(), value))
     if kind == "str":
         missing = blank_cells(column)
         if missing.any():

@@ -33,11 +33,12 @@ MAX_ANTENNA_HEIGHT_M = 300.0
 
 logger = logging.getLogger(__name__)
 
-# Fields per layer: name -> "str" | "float" | "bool" | "generations" ("4G,5G"); a trailing "?"
-# marks a field that may be absent (a village's admin unit then comes from the polygons).
+# Fields per layer: name -> "str" | "site_kind" | "float" | "bool" | "generations" ("4G,5G");
+# a trailing "?" marks a field that may be absent (a village's admin unit then comes from the
+# polygons).
 VILLAGE_FIELDS = {"village_id": "str", "name": "str", "population": "float", "admin_unit": "str?",
                   "poverty_village": "bool", "relocation_site": "bool"}
-CANDIDATE_FIELDS = {"site_id": "str", "kind": "str", "antenna_height_m": "float",
+CANDIDATE_FIELDS = {"site_id": "str", "kind": "site_kind", "antenna_height_m": "float",
                     "capex_cny": "float", "opex_cny_per_year": "float", "free_public": "bool",
                     "difficult": "bool", "extra_cost_cny": "float", "technologies": "generations",
                     "has_fiber": "bool?", "backhaul_in_place": "bool?"}
