@@ -444,6 +444,21 @@ def test_site_kinds_written_in_chinese_are_read_as_their_keys(region, tmp_path):
     assert set(got["kind"]) <= set(CANDIDATE_KINDS)
 
 
+def test_heights_written_with_their_unit_are_read_in_metres(region, tmp_path):
+    """站高 written 35米, 40 m, 45M, ３０米 as site lists write them; each was refused as not a
+    number."""
+    from siting.config import LayerSource
+    from siting.io.layers import read_layer
+    from siting.io.region import CANDIDATE_FIELDS
+
+    _, layers = region
+    table = _coordinate_table(layers["candidates"], "EPSG:4326")
+    table["antenna_height_m"] = ["35米", "40 m", "45M", "３０米", "25"]
+    table.to_csv(tmp_path / "sites.csv", index=False, encoding="gb18030")
+    got = read_layer(LayerSource(path=tmp_path / "sites.csv"), None, CANDIDATE_FIELDS, "site_id")
+    assert got["antenna_height_m"].tolist() == [35.0, 40.0, 45.0, 30.0, 25.0]
+
+
 def test_a_two_row_header_with_merged_cells_is_read(region, tmp_path):
     """Names merged down over two header rows beside 坐标 merged across 经度 and 纬度."""
     from openpyxl import Workbook

@@ -128,7 +128,7 @@ def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series
             raise InputError(f"{where}: field '{field}' is empty for feature(s) "
                              f"{id_list(ids, mapped.isna())}; fill it in")
         return mapped.map(",".join)
-    numeric = numbers_of(column)
+    numeric = numbers_of(_without_metres(column) if field.endswith("_m") else column)
     bad = numeric.isna() | ~np.isfinite(numeric.to_numpy(dtype=float, na_value=np.nan))
     if bad.any():
         shown = [v for v in column[bad][:3]]
@@ -138,6 +138,15 @@ def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series
         raise InputError(f"{where}: field '{field}' is negative for feature(s) "
                          f"{id_list(ids, numeric < 0)}")
     return numeric.astype(float)
+
+
+#: A length written with its unit, as site lists write heights: "35米", "35 m", "35M".
+METRES_TEXT = re.compile(r"\s*(米|[mM])\s*$")
+
+
+def _without_metres(column: pd.Series) -> pd.Series:
+    """A length field's cells with a trailing metre unit (:data:`METRES_TEXT`) dropped."""
+    return column.map(lambda cell: METRES_TEXT.sub("", cell) if isinstance(cell, str) else cell)
 
 
 #: Chinese cost sheets often give sums in 万元 (ten thousand yuan), saying so in the header.
