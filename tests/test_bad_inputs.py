@@ -576,6 +576,19 @@ def test_chinese_headers_without_fields_get_the_mapping_to_write(tmp_path, out):
                     "relocation_site: 易地搬迁}")
 
 
+def test_chinese_headers_typed_with_spaces_or_full_width_get_the_mapping_too(tmp_path, out):
+    """Headers typed with a space inside or in full-width letters (村 编号, ＲＳＲＰ) are the names
+    they spell, as the as-built and measurement readers compare them: the mapping is
+    suggested with the sheet's own column names (it was left out for them)."""
+    table = _villages_table().rename(columns={
+        "village_id": "村 编号", "name": "村名", "population": "人口 ", "admin_unit": "区县",
+        "poverty_village": "贫困村", "relocation_site": "易地搬迁"})
+    table.to_excel(tmp_path / "villages.xlsx", index=False)
+    assert_rejected(_with_villages(tmp_path, "villages.xlsx"), out, "villages.xlsx",
+                    "e.g. fields: {village_id: 村 编号, name: 村名, population: 人口, "
+                    "poverty_village: 贫困村, relocation_site: 易地搬迁}")
+
+
 def test_duplicate_ids_in_a_sheet_name_their_rows(tmp_path, out):
     """The sheet's rows of a duplicate id (the header is row 1), so the planner finds both."""
     table = _villages_table()

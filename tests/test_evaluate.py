@@ -360,6 +360,19 @@ def test_an_as_built_sheet_with_years_and_costs_typed_as_chinese_text_is_read(pl
     assert list(sites.loc[["S1", "S2"], "actual_cost_cny"]) == [205000, 198000]
 
 
+def test_an_as_built_sheet_headed_as_a_drive_test_export_is_read(plan, tmp_path):
+    """基站编号 and 网络制式 name the site and the technology in operators' exports; the as-built
+    list reads them as the measurement reader does (it answered "no column 'site_id'")."""
+    _, folder = plan
+    path = tmp_path / "竣工清单.csv"
+    pd.DataFrame({"基站编号": ["S1", "S2"], "网络制式": ["4G-1800", "4G-1800"],
+                  "建成年份": [2027, 2028], "实际投资": [205000, 198000]}).to_csv(path, index=False)
+    e = evaluate_plan(folder, path, year="2028")
+    sites = e.sites.set_index("site_id")
+    assert list(sites.loc[["S1", "S2"], "built_year"]) == ["2027", "2028"]
+    assert list(sites.loc[["S1", "S2"], "actual_cost_cny"]) == [205000, 198000]
+
+
 def test_new_complaints_are_read_like_the_scenarios_complaints_table(plan, tmp_path):
     """A scenario whose complaints are an Amap export (Chinese headers, GCJ-02) reads the new
     complaints the same way; --complaints-crs overrides the CRS; a GeoPackage keeps its own."""

@@ -46,19 +46,21 @@ from siting.errors import InputError
 from siting.io.layers import generations_of
 from siting.io.problems import Problems, first_line, require_file
 from siting.io.region import EXISTING_KINDS, backhaul_in_place, has_fiber
-from siting.io.tables import header_key, is_table, numbers_of, read_table
+from siting.io.headers import accepted_names
+from siting.io.tables import (cell_text, is_table, matching_columns, numbers_of, read_table,
+                              required_columns)
 
 #: The candidate column holding the technologies an as-built site has on air ("4G-1800+5G-3500").
 BUILT_COLUMN = "built_technologies"
 #: The as-built list's fields and the column names accepted for each, first the English one.
 AS_BUILT_COLUMNS = {
-    "site_id": ("site_id", "站址编号", "站点编号", "站址ID", "站号"),
-    "technology": ("technology", "制式", "技术"),
-    "year": ("year", "year_built", "建成年份", "年份", "建设年份"),
-    "cost_cny": ("cost_cny", "actual_cost_cny", "实际投资", "实际投资(元)", "实际费用"),
+    "site_id": accepted_names("site_id"),
+    "technology": accepted_names("technology"),
+    "year": accepted_names("year", "year_built"),
+    "cost_cny": accepted_names("cost_cny", "actual_cost_cny"),
 }
 #: Optional fields of the as-built list and the column names accepted for each.
-AS_BUILT_OPTIONAL_COLUMNS = {"backhaul": ("backhaul", "回传方式", "回传", "传输方式")}
+AS_BUILT_OPTIONAL_COLUMNS = {"backhaul": accepted_names("backhaul")}
 #: The kinds of backhaul the list may name, and the words accepted for each.
 BACKHAUL_KINDS = {"fiber": ("fiber", "光纤"), "microwave": ("microwave", "微波"),
                   "satellite": ("satellite", "卫星")}
@@ -143,9 +145,9 @@ def read_as_built(path: str | Path, candidates: pd.DataFrame, scenario: Scenario
 
 def _names_the_fields(texts: set[str]) -> bool:
     """Whether a row of texts is the list's header: it names every field of
-    :data:`AS_BUILT_COLUMNS` (any of its names, any case)."""
-    lowered = {t.lower() for t in texts}
-    return all(any(n.lower() in lowered for n in names) for names in AS_BUILT_COLUMNS.values())
+    :data:`AS_BUILT_COLUMNS` (any of its names, as :func:`siting.io.tables.header_key` compares
+    them)."""
+    return None not in matching_columns(texts, AS_BUILT_COLUMNS).values()
 
 
 def _read_rows(path: Path) -> pd.DataFrame:
@@ -166,27 +168,15 @@ def _read_rows(path: Path) -> pd.DataFrame:
     return frame.astype(object)
 
 
-def _columns(frame: pd.DataFrame, path: Path) -> dict[str, str]:
+def _columns(frame: pd.DataFrame, path: Path) -> dict[str, str | None]:
     """The file's column for each field of :data:`AS_BUILT_COLUMNS` and of
     :data:`AS_BUILT_OPTIONAL_COLUMNS` (None for an optional one it lacks)."""
-    keys = {header_key(c): c for c in frame.columns}
-    found = {field: next((keys[header_key(n)] for n in names if header_key(n) in keys), None)
-             for field, names in {**AS_BUILT_COLUMNS, **AS_BUILT_OPTIONAL_COLUMNS}.items()}
-    missing = [f"'{field}' (or {', '.join(names[1:])})"
-               for field, names in AS_BUILT_COLUMNS.items() if found[field] is None]
-    if missing:
-        raise InputError(f"{path}: no column {'; no column '.join(missing)}; the columns are "
-                         f"{', '.join(frame.columns)}")
-    return found
-
-
-def _cell_text(value) -> str:
-    """A cell as stripped text, "" for an empty one."""
-    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value).strip()
+    return required_columns(path, list(frame.columns),
+                            {**AS_BUILT_COLUMNS, **AS_BUILT_OPTIONAL_COLUMNS}, AS_BUILT_COLUMNS)
 
 
 def _text(column: pd.Series) -> pd.Series:
-    return column.map(_cell_text).reset_index(drop=True)
+    return column.map(cell_text).reset_index(drop=True)
 
 
 #: A year as a Chinese sheet may write it: "2027年", "２０２７" (after NFKC), "2027.0".
@@ -199,7 +189,7 @@ def _year_labels(column: pd.Series) -> pd.Series:
     def label(value) -> str:
         if isinstance(value, float) and value.is_integer():
             return str(int(value))
-        text = unicodedata.normalize("NFKC", _cell_text(value))
+        text = unicodedata.normalize("NFKC", cell_text(value))
         year = YEAR_TEXT.fullmatch(text)
         return year.group(1) if year else text
     return column.map(label).reset_index(drop=True)

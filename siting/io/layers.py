@@ -23,10 +23,11 @@ import shapely
 from siting.china_crs import to_wgs84
 from siting.config import LayerSource
 from siting.errors import InputError
+from siting.io.headers import suggested_names
 from siting.io.problems import Problems, first_line, id_list, require_file
 from siting.io.rasters import crs_label_problem
 from siting.io.tables import (blank_cells, coordinate_columns, has_coordinates, is_table,
-                              numbers_of, read_table, table_points)
+                              matching_columns, numbers_of, read_table, table_points)
 
 logger = logging.getLogger(__name__)
 
@@ -333,28 +334,14 @@ def web_map_system(name: str | None) -> str | None:
     return {"GCJ02": "GCJ-02", "BD09": "BD-09"}.get(key)
 
 
-#: The Chinese column names planners' sheets commonly give siting's fields, for the hint of a
-#: missing field (the mapping stays the planner's: a name such as 名称 is not read unasked).
-CHINESE_COLUMN_NAMES = {
-    "village_id": ("编号", "村编号", "行政村编码", "村代码"), "name": ("村名", "名称", "村庄名称", "行政村"),
-    "population": ("人口", "户籍人口", "常住人口", "人数"), "admin_unit": ("区县", "县区", "所属区县"),
-    "poverty_village": ("贫困村", "是否贫困村"), "relocation_site": ("易地搬迁", "易地搬迁安置点", "安置点"),
-    "site_id": ("站址编号", "站点编号", "站号", "编号"), "kind": ("站址类型", "类型"),
-    "antenna_height_m": ("站高", "天线挂高", "挂高"), "capex_cny": ("建设投资", "投资"),
-    "opex_cny_per_year": ("年运维费", "运维费用"), "free_public": ("免费公共站址", "免费开放"),
-    "difficult": ("建设困难", "困难站址"), "extra_cost_cny": ("额外费用", "附加费用"),
-    "technologies": ("可建制式", "制式"), "complaint_id": ("投诉编号", "工单号", "编号"),
-    "people": ("人数", "人口"), "zone_id": ("区域编号", "编号"), "node_id": ("节点编号", "编号"),
-}
-
-
 def _suggested_mapping(missing: list[str], present: list[str]) -> dict[str, str]:
-    """For each missing field, the first present column named as Chinese sheets name it."""
-    stripped = {c.strip(): c for c in present}
+    """For each missing field, the first present column named as Chinese sheets name it
+    (:func:`siting.io.headers.suggested_names`); each column suggested once. The mapping stays
+    the planner's to write: a name such as 名称 is not read unasked."""
     suggested = {}
     for field in missing:
-        column = next((stripped[n] for n in CHINESE_COLUMN_NAMES.get(field, ()) if n in stripped
-                       and stripped[n] not in suggested.values()), None)
+        unused = [c for c in present if c not in suggested.values()]
+        column = matching_columns(unused, {field: suggested_names(field)})[field]
         if column is not None:
             suggested[field] = column
     return suggested

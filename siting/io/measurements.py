@@ -24,7 +24,8 @@ from siting.errors import InputError
 from siting.io.layers import read_layer, source_label
 from siting.io.problems import Problems, id_list
 from siting.io.region import RegionData
-from siting.io.tables import header_key, is_table, read_table
+from siting.io.headers import accepted_names
+from siting.io.tables import is_table, read_table, required_columns
 
 #: Fields of a measurement; rows without a ``measurement_id`` are named "row N". RSRP is read
 #: as text and checked here (the layers' numbers are never negative).
@@ -33,10 +34,10 @@ MEASUREMENT_FIELDS = {"measurement_id": "str?", "site_id": "str", "technology": 
 #: The column names accepted for each field, first siting's own; matched by
 #: :func:`siting.io.tables.header_key` (case, spaces and full-width forms aside: "RSRP（dBm）").
 MEASUREMENT_COLUMNS = {
-    "measurement_id": ("measurement_id", "测量编号"),
-    "site_id": ("site_id", "站址编号", "站点编号", "站址ID", "站号", "基站编号"),
-    "technology": ("technology", "制式", "技术", "网络制式"),
-    "rsrp_dbm": ("rsrp_dbm", "RSRP", "RSRP(dBm)", "RSRP[dBm]", "参考信号接收功率"),
+    "measurement_id": accepted_names("measurement_id"),
+    "site_id": accepted_names("site_id"),
+    "technology": accepted_names("technology"),
+    "rsrp_dbm": accepted_names("rsrp_dbm", "RSRP", "RSRP(dBm)", "RSRP[dBm]"),
 }
 #: A level's unit after its number ("-95 dBm", "-95dBm"), removed before reading the number.
 DBM_UNIT = re.compile(r"\s*dbm\s*$", re.IGNORECASE)
@@ -63,20 +64,10 @@ def measurement_columns(path: Path) -> tuple[tuple[str, str], ...]:
     """(field, the file's column) for every field of :data:`MEASUREMENT_COLUMNS` the file
     names otherwise; InputError naming the names accepted when a required field has none."""
     header = _header(path)
-    by_key = {}
-    for column in header:
-        by_key.setdefault(header_key(column), column)
-    if not by_key:
+    if not header:
         return ()
-    found = {field: next((by_key[header_key(n)] for n in names if header_key(n) in by_key), None)
-             for field, names in MEASUREMENT_COLUMNS.items()}
-    missing = [f"'{field}' (or {', '.join(MEASUREMENT_COLUMNS[field][1:])})"
-               for field, kind in MEASUREMENT_FIELDS.items()
-               if found[field] is None and not kind.endswith("?")]
-    if missing:
-        raise InputError(f"{path}: no column {'; no column '.join(missing)}; the columns are "
-                         f"{', '.join(map(str, header))}; rename the column in the "
-                         f"file")
+    required = [field for field, kind in MEASUREMENT_FIELDS.items() if not kind.endswith("?")]
+    found = required_columns(path, header, MEASUREMENT_COLUMNS, required)
     return tuple((field, column) for field, column in found.items()
                  if column is not None and column != field)
 

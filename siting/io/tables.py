@@ -125,9 +125,40 @@ def header_key(name) -> str:
     return "".join(unicodedata.normalize("NFKC", str(name)).lower().split())
 
 
+def cell_text(cell) -> str:
+    """A sheet's cell as stripped text; "" for an empty one (missing: None, NaN, pandas' NA;
+    or only whitespace)."""
+    if cell is None or (not isinstance(cell, str) and pd.isna(cell)):
+        return ""
+    return str(cell).strip()
+
+
 def blank_cells(column: pd.Series) -> pd.Series:
-    """True where a cell is empty: missing, or only whitespace."""
+    """True where a cell is empty, as :func:`cell_text` reads it (vectorised)."""
     return column.isna() | (column.astype(str).str.strip() == "")
+
+
+def matching_columns(columns, accepted: dict[str, tuple[str, ...]]) -> dict[str, str | None]:
+    """For each field of ``accepted``, the first of ``columns`` (in its names' order) one of
+    its names names, compared by :func:`header_key`; None where none does."""
+    by_key = {}
+    for column in columns:
+        by_key.setdefault(header_key(column), column)
+    return {field: next((by_key[header_key(n)] for n in names if header_key(n) in by_key), None)
+            for field, names in accepted.items()}
+
+
+def required_columns(path: Path, columns, accepted: dict[str, tuple[str, ...]],
+                     required) -> dict[str, str | None]:
+    """:func:`matching_columns`; InputError naming every ``required`` field no column names,
+    the names accepted for it and the file's columns."""
+    found = matching_columns(columns, accepted)
+    missing = [f"'{field}' (or {', '.join(accepted[field][1:])})" for field in required
+               if found[field] is None]
+    if missing:
+        raise InputError(f"{path}: no column {'; no column '.join(missing)}; the columns are "
+                         f"{', '.join(map(str, columns))}; rename a column to one of these names")
+    return found
 
 
 def header_row(top: list[list], is_header) -> int | None:
@@ -142,18 +173,14 @@ def header_row(top: list[list], is_header) -> int | None:
     return None
 
 
-def _is_blank(cell) -> bool:
-    return cell is None or pd.isna(cell) or not str(cell).strip()
-
-
 def _header_names(columns, top: list[list], header: int) -> list[str]:
     """The column names, stripped; a blank header cell takes the name above it: a two-row
     header names most columns in cells merged down over both rows (their text in the upper
     one), beside a group such as 坐标 merged across 经度 and 纬度 below it."""
     above = top[header - 1] if 0 < header < len(top) else []
     cells = top[header] if header < len(top) else []
-    return [str(above[i]).strip() if (i >= len(cells) or _is_blank(cells[i])) and i < len(above)
-            and not _is_blank(above[i]) else str(column).strip()
+    return [str(above[i]).strip() if (i >= len(cells) or not cell_text(cells[i])) and i < len(above)
+            and cell_text(above[i]) else str(column).strip()
             for i, column in enumerate(columns)]
 
 
