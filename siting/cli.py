@@ -226,8 +226,10 @@ def run(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
         year: Annotated[Optional[str], typer.Option(
             "--year", help="With --built: the last year built (default: the list's last year); "
                            "the plan covers the years after it.")] = None) -> None:
-    """Run a scenario end to end and write the maps, report, GIS layers (GeoPackage, KML, CSV,
-    COG) and summary.json.
+    """Run a scenario end to end: the plan, its maps, report, GIS layers and summary.
+
+    Writes map.html, map.png, report.html, the GIS layers (GeoPackage, KML, CSV, COG) and
+    summary.json into the output folder.
 
     Example: siting run data/demo/scenario.yaml --out out/demo
     """
@@ -330,8 +332,10 @@ def compare(plan_a: Annotated[Path, typer.Argument(help="Output folder of plan A
             out: Annotated[Optional[Path], typer.Option(
                 "--out", "-o", help="Folder for the comparison (default PLAN_B/compare).")] = None,
             quiet: Annotated[bool, QUIET] = False, verbose: Annotated[bool, VERBOSE] = False) -> None:
-    """Compare two plans: sites only in A, only in B and in both (technology changes), KPI
-    deltas overall and per county, villages whose coverage differs, and a map of both.
+    """Compare two plans: sites, KPIs per county and villages whose coverage differs.
+
+    Sites only in A, only in B and in both (technology changes), KPI deltas overall and per
+    county, villages whose coverage differs, and a map of both.
 
     Example: siting compare out/budget-30m out/budget-45m
     """
@@ -375,8 +379,10 @@ def evaluate(plan: Annotated[Path, typer.Argument(help="Output folder of the pla
              out: Annotated[Optional[Path], typer.Option(
                  "--out", "-o", help="Folder for the evaluation (default PLAN/evaluation-YEAR).")] = None,
              quiet: Annotated[bool, QUIET] = False, verbose: Annotated[bool, VERBOSE] = False) -> None:
-    """Evaluate a plan at year end against what was built: sites on time, late, not built or
-    outside the plan, budget, people and villages covered, complaints, a score per county.
+    """Evaluate a plan at year end against what was built, with a score per county.
+
+    Sites on time, late, not built or outside the plan, budget, people and villages covered,
+    complaints, and a score per county.
 
     Example: siting evaluate out/phased --built as_built_2027.xlsx --year 2027
     """
@@ -426,8 +432,9 @@ def predict(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")
             model: Annotated[Optional[str], typer.Option("--model", help="Path-loss model: a technology model name or itm (default: the technology's).")] = None,
             out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default out/<name>/predict-<site>; with several sites, one sub-folder per site).")] = None,
             quiet: Annotated[bool, QUIET] = False, verbose: Annotated[bool, VERBOSE] = False) -> None:
-    """Predict one site's path loss and received level on every DEM cell within a radius and
-    write prediction.tif (COG: loss, level), prediction.png and prediction.kmz. Several
+    """Predict one site's path loss and received level on every DEM cell within a radius.
+
+    Writes prediction.tif (COG: loss, level), prediction.png and prediction.kmz. Several
     --site options predict each site in the same process (start-up paid once), every site's
     files in a sub-folder named by its site_id; all are computed before any is written.
 
@@ -509,8 +516,10 @@ def calibrate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.
                                 "84 for CSV/XLSX).")] = None,
               quiet: Annotated[bool, QUIET] = False,
               verbose: Annotated[bool, VERBOSE] = False) -> None:
-    """Fit per technology a model offset and an offset per land-cover class to drive tests,
-    and report the held-out errors before and after against industry practice.
+    """Fit the models to drive tests and report the held-out errors before and after.
+
+    Per technology a model offset and an offset per land-cover class; the held-out errors
+    before and after the fit are set against industry practice.
 
     Example: siting calibrate data/demo/scenario_landcover.yaml drive_tests.csv --out calib
     """

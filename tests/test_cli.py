@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from regions import TECH_4G, candidate, ridge_dem, village, write_region
@@ -38,6 +39,19 @@ def test_help_lists_the_commands():
     assert result.exit_code == 0
     for command in ("run", "validate", "demo", "sweep", "init"):
         assert command in result.output
+
+
+def test_the_command_list_gives_each_command_one_line():
+    """The list ``siting --help`` prints keeps a command's summary on its line: a summary
+    broken across lines in the docstring was printed broken ("(GeoPackage, KML, CSV," / "COG)")."""
+    result = runner.invoke(app, ["--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0
+    commands = [c.name for c in typer.main.get_command(app).commands.values()]
+    listed = {line.split()[1]: line for line in result.output.splitlines()
+              if len(line.split()) > 1 and line.split()[1] in commands}
+    assert sorted(listed) == sorted(commands)
+    for line in listed.values():
+        assert line.rstrip(" │").endswith("."), line
 
 
 @pytest.mark.parametrize("command", ["run", "demo", "validate", "sweep", "init", None])
