@@ -134,6 +134,8 @@ def _write_village_file(frame: gpd.GeoDataFrame, folder: Path, kind: str) -> dic
                 if part.suffix != ".zip":
                     archive.write(part, part.name)
         return {"path": str(folder / "villages.zip"), "fields": fields}
+    if kind == "kml-arcgis":
+        return _village_source(_arcgis_kml(chinese, folder / "villages.kml"))
     suffix, driver = {"geojson": (".geojson", "GeoJSON"), "fgb": (".fgb", "FlatGeobuf"),
                       "kml": (".kml", "LIBKML")}[kind]
     path = folder / f"villages{suffix}"
@@ -141,8 +143,40 @@ def _write_village_file(frame: gpd.GeoDataFrame, folder: Path, kind: str) -> dic
     return _village_source(path)
 
 
+#: A placemark as ArcGIS's Layer To KML writes it: the attributes only in the description's
+#: HTML, a one-cell row with the label over a nested table of (field, value) rows.
+ARCGIS_PLACEMARK = """<Placemark><name>{label}</name><Snippet maxLines="0"></Snippet>
+<description><![CDATA[<html xmlns:fo="http://www.w3.org/1999/XSL/Format"
+xmlns:msxsl="urn:schemas-microsoft-com:xslt"><head><META http-equiv="Content-Type"
+content="text/html"></head><body style="margin:0px 0px 0px 0px;overflow:auto;background:#FFFFFF;">
+<table style="font-family:Arial,Verdana,Times;font-size:12px;text-align:left;width:100%;">
+<tr style="text-align:center;font-weight:bold;background:#9CBCE2"><td>{label}</td></tr>
+<tr><td><table style="font-family:Arial,Verdana,Times;font-size:12px;width:100%">{rows}
+</table></td></tr></table></body></html>]]></description>
+<styleUrl>#IconStyle00</styleUrl><Point><altitudeMode>clampToGround</altitudeMode>
+<coordinates>{lon:.7f},{lat:.7f},0</coordinates></Point></Placemark>"""
+
+
+def _arcgis_kml(frame: gpd.GeoDataFrame, path: Path) -> Path:
+    """``frame`` (WGS 84) as ArcGIS's Layer To KML writes it (no ExtendedData; booleans as
+    是/否; a field ArcGIS has no value for, <Null>)."""
+    placemarks = []
+    for _, row in frame.iterrows():
+        values = {c: ("是" if v else "否") if isinstance(v, (bool, np.bool_)) else v
+                  for c, v in row.drop("geometry").items()}
+        values["备注"] = "<Null>"
+        rows = "".join(f'<tr{" bgcolor=#D4E4F3" if i % 2 else ""}><td>{c}</td><td>{v}</td></tr>'
+                       for i, (c, v) in enumerate(values.items()))
+        placemarks.append(ARCGIS_PLACEMARK.format(label=values["村名"], rows=rows,
+                                                  lon=row.geometry.x, lat=row.geometry.y))
+    path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net'
+                    '/kml/2.2"><Document><Folder><name>villages</name>' + "".join(placemarks)
+                    + "</Folder></Document></kml>", encoding="utf-8")
+    return path
+
+
 @pytest.mark.parametrize("kind", ["csv-utf8-bom", "csv-gb18030", "xlsx", "geojson", "shp",
-                                  "shp-zip", "fgb", "kml"])
+                                  "shp-zip", "fgb", "kml", "kml-arcgis"])
 def test_every_format_gives_the_original_plan(original, tmp_path, kind):
     path, selected, layers = original
     assert selected, "the original plan selects no site; the comparison would be empty"

@@ -10,6 +10,7 @@ import re
 import struct
 import warnings
 import zipfile
+from collections.abc import Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from siting.china_crs import to_wgs84
 from siting.config import LayerSource
 from siting.errors import InputError
 from siting.io.headers import suggested_names
+from siting.io.kml_tables import description_attributes
 from siting.io.problems import Problems, first_line, id_list, require_file
 from siting.io.rasters import crs_label_problem
 from siting.io.tables import (blank_cells, coordinate_columns, has_coordinates, is_table,
@@ -298,7 +300,22 @@ def _load_vector(source: LayerSource, geometry: str) -> gpd.GeoDataFrame:
     frame = (frames[0] if len(frames) == 1
              else gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs))
     frame.index = pd.RangeIndex(1, len(frame) + 1)  # features numbered as GIS tools show them
+    if source.path.suffix.lower() in KML_SUFFIXES and "description" in frame.columns:
+        frame = _with_description_attributes(frame, where)
     return frame
+
+
+def _with_description_attributes(frame: gpd.GeoDataFrame, where: str) -> gpd.GeoDataFrame:
+    """A KML layer with the fields of its placemarks' description tables as columns
+    (:func:`siting.io.kml_tables.description_attributes`: ArcGIS's Layer To KML), beside the
+    columns it has, never over them."""
+    found = description_attributes(frame["description"])
+    added = [c for c in found.columns if c not in frame.columns]
+    if not added:
+        return frame
+    logger.info("%s: read the fields %s from the placemarks' description tables", where,
+                ", ".join(map(str, added)))
+    return frame.join(found[added])
 
 
 def _load_table(source: LayerSource, geometry: str) -> gpd.GeoDataFrame:
@@ -348,8 +365,9 @@ def _suggested_mapping(missing: list[str], present: list[str]) -> dict[str, str]
 
 
 def _map_fields(frame: gpd.GeoDataFrame, source: LayerSource, wanted: list[str],
-                where: str) -> gpd.GeoDataFrame:
-    """Rename the file's columns to siting's field names; every wanted field must then exist."""
+                where: str, needed_by: Mapping[str, str]) -> gpd.GeoDataFrame:
+    """Rename the file's columns to siting's field names; every wanted field must then exist
+    (a missing one that ``needed_by`` names is told which setting reads it)."""
     mapping = source.column_of
     absent = [f"{column} (for {field})" for field, column in mapping.items()
               if column not in frame.columns]
@@ -361,8 +379,10 @@ def _map_fields(frame: gpd.GeoDataFrame, source: LayerSource, wanted: list[str],
         suggested = _suggested_mapping(missing, present)
         example = ("" if not suggested or _is_command_option(source.key) else
                    f", e.g. fields: {{{', '.join(f'{f}: {c}' for f, c in suggested.items())}}}")
+        settings = "".join(f"; '{f}' is read for {needed_by[f]}: set it to false if the layer "
+                           f"has no such column" for f in missing if f in needed_by)
         raise InputError(f"{where}: missing column(s) {', '.join(hints)}; columns present: "
-                         f"{', '.join(present)}; {_mapping_hint(source)}{example}")
+                         f"{', '.join(present)}; {_mapping_hint(source)}{example}{settings}")
     renamed = {column: field for field, column in mapping.items() if column != field}
     clashes = [field for field in renamed.values() if field in frame.columns]
     frame = frame.drop(columns=[c for c in clashes if c not in renamed])
@@ -584,13 +604,16 @@ def _empty_problem(source: LayerSource, where: str, optional: bool) -> str:
 
 def read_layer(source: LayerSource, crs: pyproj.CRS | None, fields: dict[str, str],
                id_field: str, *, geometry: str = "Point", check=None,
-               optional: bool = False) -> gpd.GeoDataFrame:
+               optional: bool = False, needed_by: Mapping[str, str] | None = None
+               ) -> gpd.GeoDataFrame:
     """Read one input layer, map and check its fields and geometries, and reproject it to ``crs``.
 
     Any vector format GDAL reads, or a CSV/XLSX table of points (:mod:`siting.io.tables`).
     Every problem of the layer is reported at once (one line each) in one InputError. With
     ``crs=None`` the layer is checked but not reprojected. A field whose kind ends in ``?``
-    may be absent. An ``optional`` layer that is empty is told it may be left out. ``check(frame, where)`` is an extra
+    may be absent; ``needed_by`` names the setting that makes a field required (the error for
+    its absence says so). An ``optional`` layer that is empty is told it may be left out.
+    ``check(frame, where)`` is an extra
     layer-specific check (raising InputError), run after the fields are coerced. Columns
     beyond ``fields`` are kept as they are.
     """
@@ -605,7 +628,7 @@ def read_layer(source: LayerSource, crs: pyproj.CRS | None, fields: dict[str, st
                      f"{_crs_setting(source)} (e.g. EPSG:4326)")
     required = [name for name, kind in fields.items() if not kind.endswith("?")]
     wanted = [id_field, *required] if id_field in required else required
-    frame = _map_fields(frame, source, list(dict.fromkeys(wanted)), where)
+    frame = _map_fields(frame, source, list(dict.fromkeys(wanted)), where, needed_by or {})
     if id_field not in frame.columns:  # an optional id: features are named by their row
         frame[id_field] = [f"row {row}" for row in frame.index]
     frame = _index_by_id(frame, id_field, where, problems)
