@@ -589,6 +589,27 @@ def test_chinese_headers_typed_with_spaces_or_full_width_get_the_mapping_too(tmp
                     "poverty_village: 贫困村, relocation_site: 易地搬迁}")
 
 
+def test_a_village_sheet_without_poverty_columns_needs_them_only_for_their_rules(tmp_path, out):
+    """A register with no 贫困村/易地搬迁 columns: refused while the rules that read them are on
+    (the error names the setting to turn off), read with every village not one once they are
+    off (it was refused either way)."""
+    from siting.config import load_scenario
+    from siting.io import read_region
+
+    table = _villages_table().drop(columns=["poverty_village", "relocation_site"])
+    table.to_csv(tmp_path / "villages.csv", index=False)
+    scenario = _with_villages(tmp_path, "villages.csv")
+    assert_rejected(scenario, out, "villages.csv", "missing column(s) 'poverty_village', "
+                    "'relocation_site'", "'poverty_village' is read for "
+                    "demand.mandatory.poverty_villages: set it to false if the layer has no such "
+                    "column", "'relocation_site' is read for demand.mandatory.relocation_sites")
+    _edit_scenario(scenario, lambda d: d.setdefault("demand", {}).update(
+        mandatory={"poverty_villages": False, "relocation_sites": False}))
+    villages = read_region(load_scenario(scenario)).villages
+    assert sorted(villages.index) == ["V1", "V2"]
+    assert not villages[["poverty_village", "relocation_site"]].to_numpy().any()
+
+
 def test_duplicate_ids_in_a_sheet_name_their_rows(tmp_path, out):
     """The sheet's rows of a duplicate id (the header is row 1), so the planner finds both."""
     table = _villages_table()

@@ -42,6 +42,8 @@ CANDIDATE_FIELDS = {"site_id": "str", "kind": "site_kind", "antenna_height_m": "
                     "capex_cny": "float", "opex_cny_per_year": "float", "free_public": "bool",
                     "difficult": "bool", "extra_cost_cny": "float", "technologies": "generations",
                     "has_fiber": "bool?", "backhaul_in_place": "bool?"}
+#: The villages' flags a ``demand.mandatory`` rule reads, and the rule's key.
+VILLAGE_RULE_FLAGS = {"poverty_village": "poverty_villages", "relocation_site": "relocation_sites"}
 COMPLAINT_FIELDS = {"complaint_id": "str", "people": "float"}
 ZONE_FIELDS = {"zone_id": "str", "name": "str", "kind": "str", "require_5g": "bool"}
 ADMIN_FIELDS = {"admin_unit": "str"}
@@ -195,12 +197,32 @@ def _read_layers(scenario: Scenario, problems: Problems) -> dict[str, gpd.GeoDat
         if source is None:
             continue
         fields, id_field, geometry = LAYER_RULES[name]
+        needed_by = {}
+        if name == "villages":
+            fields, needed_by = _village_fields(scenario)
         check = (lambda frame, where: _validate_candidates(frame, scenario, where)) \
             if name == "candidates" else None
         frames[name] = problems.attempt(read_layer, source, None, fields, id_field,
                                         geometry=geometry, check=check,
-                                        optional=name not in REQUIRED_LAYERS)
+                                        optional=name not in REQUIRED_LAYERS, needed_by=needed_by)
+    if frames["villages"] is not None:
+        for flag in VILLAGE_RULE_FLAGS:
+            if flag not in frames["villages"].columns:
+                frames["villages"][flag] = False
     return frames
+
+
+def _village_fields(scenario: Scenario) -> tuple[dict[str, str], dict[str, str]]:
+    """The villages' fields as the scenario reads them, and the setting that requires each
+    flag of :data:`VILLAGE_RULE_FLAGS`: a flag is required while its ``demand.mandatory`` rule
+    is on, else optional (an absent column reads as false: no village is one)."""
+    rule_on = {flag: getattr(scenario.demand, f"mandatory_{setting}")
+               for flag, setting in VILLAGE_RULE_FLAGS.items()}
+    fields = {**VILLAGE_FIELDS, **{flag: "bool" if rule_on[flag] else "bool?"
+                                   for flag in VILLAGE_RULE_FLAGS}}
+    needed_by = {flag: f"demand.mandatory.{setting}" for flag, setting in VILLAGE_RULE_FLAGS.items()
+                 if rule_on[flag]}
+    return fields, needed_by
 
 
 def _region_lonlat(scenario: Scenario, admin: gpd.GeoDataFrame | None):
