@@ -108,11 +108,57 @@ def test_replanning_keeps_what_was_built_and_spends_only_what_is_left(plan, tmp_
     assert chosen == {("S2", "2028"), ("S3", "2029")}
     s4 = options.index[options["site_id"] == "S4"][0]
     assert run.plan.costs.fixed[s4] and s4 in run.plan.selected
-    left = 3 * (ONE_SITE_CNY + 1) - (150000 + 5 * (10000 + 12000))
-    assert run.scenario.objective.budget_cny == left
-    assert run.plan.costs.total_cny[run.plan.new_options].sum() <= left
+    # 3 years' budgets less what S4 cost with its opex is more than the 2 years left may
+    # spend: no cap beyond their own budgets
+    assert 3 * (ONE_SITE_CNY + 1) - (150000 + 5 * (10000 + 12000)) > 2 * (ONE_SITE_CNY + 1)
+    assert run.scenario.objective.budget_cny is None
+    assert run.scenario.objective.total_budget_cny == 2 * (ONE_SITE_CNY + 1)
     assert run.plan.covered_after[run.demand.kind == "village"].all()
     assert [p.label for p in run.scenario.objective.phases] == ["2028", "2029"]
+
+
+@pytest.mark.parametrize("cost_cny", [150000, 420000])
+def test_a_replan_states_one_budget_left(plan, tmp_path, cost_cny):
+    """The report's objective and its "left to plan" give the same budget: the years left
+    summed (2 x 310,001) when the list spent within its year, else what the plan has left
+    after the list's cost and its opex (the objective stated 3 x 310,001 less the list's
+    charge, 670,003, beside "left to plan: 620,002")."""
+    scenario, _ = plan
+    built = _as_built(tmp_path / "built.csv", [("S4", "4G-1800", 2027, cost_cny)])
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(scenario), "--built", str(built), "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    facts = json.loads((out / "summary.json").read_text())
+    left = min(2 * (ONE_SITE_CNY + 1), 3 * (ONE_SITE_CNY + 1) - (cost_cny + 5 * (10000 + 12000)))
+    assert facts["as_built"]["budget_left_cny"] == left
+    stated = facts["objective"]["budget_cny"]
+    assert stated == (None if left == 2 * (ONE_SITE_CNY + 1) else left)
+    report = (out / "report.md").read_text()
+    objective_line = next(line for line in report.splitlines() if line.startswith("Objective:"))
+    assert ("within budget" in objective_line) == (stated is not None)
+    assert f"budget {left:,.0f} CNY" in report
+
+
+def test_a_missed_mandatory_deadline_is_due_in_the_first_year_left(tmp_path):
+    """V3 (100 people, a poverty village) was due by 2027; the list built S1 (V1, 300
+    people) that year instead of S3. The re-plan covers V3 in 2028, the first year left, before
+    the bigger V2 (200 people, not mandatory); it put off V3 to the plan's last year, 2029."""
+    villages = [village("V1", 1000, 3000, population=300, poverty=False),
+                village("V2", 3000, 3000, population=200, poverty=False),
+                village("V3", 5000, 3000, population=100)]
+    candidates = [candidate(s, x, 3000, techs="4G") for s, x in (("S1", 1000), ("S2", 3000), ("S3", 5000))]
+    phases = [{"year": y, "budget_cny": ONE_SITE_CNY + 1} for y in (2027, 2028, 2029)]
+    scenario = write_region(tmp_path / "in", np.full((200, 200), 400.0), villages, candidates,
+                            technologies=[dict(TECH_4G, max_range_m=900)],
+                            objective={"type": "max_coverage", "phases": phases,
+                                       "mandatory_by": 2027})
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000)])
+    run = compute(load_scenario(scenario), as_built=built)
+    options = run.coverage.options
+    chosen = {options.at[o, "site_id"]: run.plan.phase_labels[run.plan.build_period[o]]
+              for o in run.plan.new_options}
+    assert chosen == {"S3": "2028", "S2": "2029"}
+    assert run.scenario.objective.mandatory_by == "2028"
 
 
 def test_replan_report_shows_the_original_schedule(plan, tmp_path):
