@@ -391,6 +391,24 @@ def test_an_as_built_sheet_with_full_width_headers_is_read(plan, tmp_path):
     assert list(sites.loc[["S1", "S2"], "built_backhaul"]) == ["fiber", "microwave"]
 
 
+@pytest.mark.parametrize("cost_header, factor", [("实际投资（元）", 1), ("实际投资（万元）", 1e4)])
+def test_an_as_built_sheet_with_a_title_over_full_width_headers_is_read(plan, tmp_path, caplog,
+                                                                        cost_header, factor):
+    """A title above headers typed with a Chinese input method (实际投资（元）), or costs in
+    万元 as Chinese cost sheets give them: the header was not found ("no column 'site_id' ...;
+    the columns are <the title>, Unnamed: 1, ..."), and a 万元 column was no cost column."""
+    _, folder = plan
+    path = tmp_path / "竣工清单.xlsx"
+    rows = [["安康市2027-2028年基站建设完成情况", None, None, None],
+            ["站址编号", "制式", "建成年份", cost_header],
+            ["S1", "4G-1800", "2027年", 205000 / factor], ["S2", "4G-1800", "2028年", 198000 / factor]]
+    pd.DataFrame(rows).to_excel(path, index=False, header=False)
+    e = evaluate_plan(folder, path, year="2028")
+    sites = e.sites.set_index("site_id")
+    assert list(sites.loc[["S1", "S2"], "actual_cost_cny"]) == pytest.approx([205000, 198000])
+    assert ("is in 万元" in caplog.text) == (factor != 1)
+
+
 def test_an_as_built_sheet_with_years_and_costs_typed_as_chinese_text_is_read(plan, tmp_path):
     """Years typed 2027年 or in full-width digits, costs typed as text with separators
     ("205,000", "１９８，０００"), as a county engineer's sheet has them: read as 2027/2028 and

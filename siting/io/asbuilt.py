@@ -32,6 +32,7 @@ fiber is not known.
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -43,7 +44,7 @@ import pyogrio
 
 from siting.config import Scenario
 from siting.errors import InputError
-from siting.io.layers import generations_of
+from siting.io.layers import WAN_YUAN, generations_of
 from siting.io.problems import Problems, first_line, require_file
 from siting.io.region import EXISTING_KINDS, backhaul_in_place, has_fiber
 from siting.io.tables import header_key, is_table, numbers_of, read_table
@@ -64,6 +65,11 @@ BACKHAUL_KINDS = {"fiber": ("fiber", "光纤"), "microwave": ("microwave", "微�
                   "satellite": ("satellite", "卫星")}
 #: The first data row's number as a spreadsheet shows it (the header is row 1).
 FIRST_ROW = 2
+#: A cost header's unit when the sums are in ten thousands of yuan, as Chinese cost sheets
+#: write them (实际投资（万元）): the header is matched without it, and the costs converted.
+WAN_YUAN_UNIT = re.compile(r"\(?万元\)?")
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -128,7 +134,7 @@ def read_as_built(path: str | Path, candidates: pd.DataFrame, scenario: Scenario
         "site_id": _text(frame[columns["site_id"]]),
         "technology": _text(frame[columns["technology"]]),
         "year": _year_labels(frame[columns["year"]]),
-        "cost_cny": numbers_of(frame[columns["cost_cny"]]).to_numpy(float),
+        "cost_cny": _costs_in_yuan(frame[columns["cost_cny"]], columns["cost_cny"], path),
         "backhaul": (_text(frame[columns["backhaul"]]) if columns["backhaul"]
                      else pd.Series([""] * len(frame), dtype=object)),
         "row": frame.index.to_numpy()})
@@ -141,11 +147,27 @@ def read_as_built(path: str | Path, candidates: pd.DataFrame, scenario: Scenario
     return AsBuilt(str(path), sites.reset_index(drop=True))
 
 
+def _column_key(name) -> str:
+    """A column name as the list's fields are matched: :func:`header_key` (case, spaces and
+    full-width forms aside), without a 万元 unit (:data:`WAN_YUAN_UNIT`)."""
+    return WAN_YUAN_UNIT.sub("", header_key(name))
+
+
 def _names_the_fields(texts: set[str]) -> bool:
     """Whether a row of texts is the list's header: it names every field of
-    :data:`AS_BUILT_COLUMNS` (any of its names, any case)."""
-    lowered = {t.lower() for t in texts}
-    return all(any(n.lower() in lowered for n in names) for names in AS_BUILT_COLUMNS.values())
+    :data:`AS_BUILT_COLUMNS` (any of its names, matched as :func:`_column_key` matches)."""
+    keys = {_column_key(t) for t in texts}
+    return all(any(_column_key(n) in keys for n in names) for names in AS_BUILT_COLUMNS.values())
+
+
+def _costs_in_yuan(column: pd.Series, name: str, path: Path) -> np.ndarray:
+    """The cost cells in yuan: a header that says 万元 holds ten thousands of yuan."""
+    costs = numbers_of(column).to_numpy(float)
+    if not WAN_YUAN_UNIT.search(header_key(name)):
+        return costs
+    logger.warning("%s: column '%s' is in 万元; read as cost_cny in yuan (x %g)", path, name,
+                   WAN_YUAN)
+    return costs * WAN_YUAN
 
 
 def _read_rows(path: Path) -> pd.DataFrame:
@@ -169,8 +191,8 @@ def _read_rows(path: Path) -> pd.DataFrame:
 def _columns(frame: pd.DataFrame, path: Path) -> dict[str, str]:
     """The file's column for each field of :data:`AS_BUILT_COLUMNS` and of
     :data:`AS_BUILT_OPTIONAL_COLUMNS` (None for an optional one it lacks)."""
-    keys = {header_key(c): c for c in frame.columns}
-    found = {field: next((keys[header_key(n)] for n in names if header_key(n) in keys), None)
+    keys = {_column_key(c): c for c in frame.columns}
+    found = {field: next((keys[_column_key(n)] for n in names if _column_key(n) in keys), None)
              for field, names in {**AS_BUILT_COLUMNS, **AS_BUILT_OPTIONAL_COLUMNS}.items()}
     missing = [f"'{field}' (or {', '.join(names[1:])})"
                for field, names in AS_BUILT_COLUMNS.items() if found[field] is None]
