@@ -175,6 +175,25 @@ def test_replan_report_shows_the_original_schedule(plan, tmp_path):
     assert facts["spent_cny"] == 205000 and facts["through_year"] == "2027"
 
 
+def test_comparing_a_plan_with_its_replan_dates_the_built_sites(plan, tmp_path):
+    """S1 was planned and built in 2027, S2 planned for 2028 went up in 2027: comparing the
+    plan with its re-plan shows S1 alike and S2 a year early; every as-built site was shown
+    as 'another year' (2027 against none), on time or not."""
+    scenario, folder = plan
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000),
+                                               ("S2", "4G-1800", 2027, 200000)])
+    out = tmp_path / "replan"
+    result = runner.invoke(app, ["run", str(scenario), "--built", str(built), "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["compare", str(folder), str(out), "--out", str(tmp_path / "cmp"), "-q"])
+    assert result.exit_code == 0, result.output
+    sites = pd.read_csv(tmp_path / "cmp" / "comparison.csv", dtype=str, encoding="utf-8-sig",
+                        keep_default_na=False).set_index("site_id")
+    assert list(sites.loc["S1", ["phase_a", "phase_b", "status"]]) == ["2027", "2027", "both"]
+    assert list(sites.loc["S2", ["phase_a", "phase_b", "status"]]) == [
+        "2028", "2027", "both_year_or_backhaul_changed"]
+
+
 @pytest.mark.parametrize("rows, expected", [
     ([("S9", "4G-1800", 2027, 1)], "row 2, field 'site_id': unknown site 'S9'"),
     ([("S1", "5G-3500", 2027, 1)], "row 2, field 'technology': '5G-3500' is not one of the scenario's"),

@@ -51,6 +51,8 @@ from siting.io.tables import header_key, is_table, numbers_of, read_table
 
 #: The candidate column holding the technologies an as-built site has on air ("4G-1800+5G-3500").
 BUILT_COLUMN = "built_technologies"
+#: The candidate column holding the year an as-built site first went on air ("" for others).
+BUILT_YEAR_COLUMN = "built_year"
 #: The as-built list's fields and the column names accepted for each, first the English one.
 AS_BUILT_COLUMNS = {
     "site_id": ("site_id", "站址编号", "站点编号", "站址ID", "站号"),
@@ -356,7 +358,9 @@ def _check_duplicates(sites, path, columns, problems, **_) -> None:
 
 def with_as_built(candidates: pd.DataFrame, as_built: AsBuilt) -> pd.DataFrame:
     """A copy of ``candidates`` whose :data:`BUILT_COLUMN` lists the technologies each as-built
-    site has on air ("" for the others), whose ``has_fiber`` is also true at the sites the
+    site has on air ("" for the others) and :data:`BUILT_YEAR_COLUMN` the year it first went
+    on air (so a re-plan's sites say when they were built), whose ``has_fiber`` is also true
+    at the sites the
     list says are fed by fiber, and whose ``backhaul_in_place`` is also true at the existing
     sites a feed row gives another feed (kept in place like an as-built site's)."""
     builds = as_built.builds
@@ -364,6 +368,9 @@ def with_as_built(candidates: pd.DataFrame, as_built: AsBuilt) -> pd.DataFrame:
     frame = candidates.copy()
     ids = frame.index.astype(str)
     frame[BUILT_COLUMN] = on_air.reindex(ids).fillna("").to_numpy(dtype=object)
+    rank = _year_rank(())
+    first = builds.groupby("site_id")["year"].agg(lambda years: min(years, key=rank))
+    frame[BUILT_YEAR_COLUMN] = first.reindex(ids).fillna("").to_numpy(dtype=object)
     by_fiber = ids.isin(as_built.sites.loc[as_built.sites["backhaul"] == "fiber", "site_id"])
     if by_fiber.any():
         frame["has_fiber"] = has_fiber(frame) | by_fiber
