@@ -300,7 +300,7 @@ def sweep(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     from siting.cache import default_cache_dir
     from siting.config import load_scenario
     from siting.diskfaults import check_output_folder, output_errors
-    from siting.sweep import parse_numbers, sweep as sweep_plans, write_curve
+    from siting.sweep import curve_text, parse_numbers, sweep as sweep_plans, write_curve
 
     _logging(verbose, quiet)
     try:
@@ -322,7 +322,7 @@ def sweep(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
         return
     if verbose:
         Console().print(reporter.timings_table())
-    Console().print(curve.to_string(index=False))
+    print(curve_text(curve))
     print(f"curve written to {csv_path.resolve()} and {png_path.resolve()}")
 
 

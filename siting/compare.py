@@ -25,6 +25,7 @@ import pyogrio
 
 from siting.diskfaults import write_files
 from siting.errors import InputError
+from siting.io.asbuilt import BUILT_YEAR_COLUMN
 from siting.export.gis import CSV_ENCODING, inert_cells
 from siting.export.report import Report, Section, Table, render_markdown
 from siting.export.style import WGS84
@@ -109,9 +110,11 @@ def compare_tables(a: PlanInputs, b: PlanInputs) -> Comparison:
 
 
 def site_changes(sites_a: gpd.GeoDataFrame, sites_b: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """One row per site in either plan, with its status (:data:`STATUSES`)."""
+    """One row per site in either plan, with its status (:data:`STATUSES`). A re-plan's
+    as-built site (kept, without a phase) is compared in the year the list built it."""
     optional = [c for c in OPTIONAL_COLUMNS if c in sites_a or c in sites_b]
     keep = ["site_id", "technology", "action", *optional]
+    sites_a, sites_b = _with_built_year(sites_a), _with_built_year(sites_b)
     both = pd.merge(sites_a.reindex(columns=keep), sites_b.reindex(columns=keep), on="site_id",
                     how="outer", suffixes=("_a", "_b"), indicator=True)
     both["in_a"] = both["_merge"] != "right_only"
@@ -130,6 +133,15 @@ def site_changes(sites_a: gpd.GeoDataFrame, sites_b: gpd.GeoDataFrame) -> gpd.Ge
     columns = ["site_id", "in_a", "in_b", "technology_a", "technology_b", "action_a", "action_b",
                *(f"{c}_{plan}" for c in optional for plan in "ab"), "status", "geometry"]
     return gpd.GeoDataFrame(table[columns], geometry="geometry", crs=sites_a.crs)
+
+
+def _with_built_year(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``sites`` whose blank ``phase`` is the year the as-built list built the site
+    (:data:`siting.io.asbuilt.BUILT_YEAR_COLUMN`) where it gives one."""
+    if "phase" not in sites or BUILT_YEAR_COLUMN not in sites:
+        return sites
+    phase, built = sites["phase"].map(_as_text), sites[BUILT_YEAR_COLUMN].map(_as_text)
+    return sites.assign(phase=phase.where(phase != "", built))
 
 
 def _differs(both: pd.DataFrame, columns) -> pd.Series:

@@ -11,8 +11,9 @@ from the as-built list (:mod:`siting.io.asbuilt`):
   year), each with its own budget and quota; the whole plan's budget and quota become what is
   left of them after what the list built and spent, counted as the plan counts a cost: the
   actual cost plus the opex of ``objective.opex_years`` (the site's and the technology's
-  opex per year, as the cost model has them); a ``mandatory_by`` year already past becomes
-  the last year left;
+  opex per year, as the cost model has them), kept as a cap only where it binds (is tighter
+  than the years left summed), so the plan states one budget left; a ``mandatory_by`` year
+  already past becomes the first year left: the mandatory points it missed are overdue;
 - a single-period plan plans the scenario's budget for the next period on top of the list.
 
 :class:`Replan` keeps what the report shows: the original schedule, what each year built and
@@ -107,11 +108,21 @@ def _remaining(objective: Objective, through: str | None, spent_cny: float, new_
     budget, quota = objective.total_budget_cny, objective.total_max_new_sites
     deadline = objective.mandatory_by
     if deadline is not None and labels.index(deadline) <= labels.index(through):
-        deadline = None  # already past: the last year left
+        deadline = phases[0].label  # already past: overdue, due in the first year left
     return dataclasses.replace(
         objective, phases=phases, mandatory_by=deadline,
-        budget_cny=None if budget is None else max(0.0, budget - spent_cny),
-        max_new_sites=None if quota is None else max(0, quota - new_sites))
+        budget_cny=_binding(None if budget is None else max(0.0, budget - spent_cny),
+                            [p.budget_cny for p in phases]),
+        max_new_sites=_binding(None if quota is None else max(0, quota - new_sites),
+                               [p.max_new_sites for p in phases]))
+
+
+def _binding(left, per_phase: list):
+    """``left`` of a whole-plan limit when it binds: tighter than the years left summed
+    (None: no limit, or one those years' own limits always keep)."""
+    if left is None or None in per_phase or left < sum(per_phase):
+        return left
+    return None
 
 
 def schedule_rows(replan: Replan, planned_phases: list[dict]) -> list[dict]:

@@ -11,6 +11,7 @@ Figures are made without pyplot (:func:`write_curve`) or, for a notebook, on a g
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 
 import matplotlib
@@ -27,6 +28,8 @@ from siting.export.i18n import check_language, term
 from siting.export.staticmap import text_fonts
 from siting.pipeline import Progress, prepare, prepare_backhaul
 from siting.plan import OptionCosts, kpis_of, option_costs, plan_network
+
+log = logging.getLogger(__name__)
 
 
 def sweep(scenario: Scenario, *, budgets_cny=None, max_new_sites=None,
@@ -96,6 +99,11 @@ def solve_curve(scenario: Scenario, demand: Demand, coverage: CoverageMatrix, co
     buy").
     """
     field, values = _series(scenario, budgets_cny, max_new_sites)
+    if scenario.objective.phases:
+        log.warning("%s: the sweep plans each %s as one period: the scenario's %d yearly "
+                    "phases (their budgets, quotas and mandatory_by) are not used; run the "
+                    "scenario with each value to see it year by year", scenario.path,
+                    "budget" if field == "budget_cny" else "quota", len(scenario.objective.phases))
     people_total = max(demand.people.sum(), 1e-9)  # cells and villages; other points carry 0
     rows = []
     stage = f"solve {len(values)} plans over {field}"
@@ -128,6 +136,36 @@ def _costs(site_cost_cny: float, plan) -> dict[str, float]:
     backhaul_cny = float(plan.backhaul.feeds.total_backhaul_cny)
     return {"cost_cny": site_cost_cny + backhaul_cny, "site_cost_cny": site_cost_cny,
             "backhaul_cost_cny": backhaul_cny}
+
+
+#: The terminal table of a curve: its columns, their headers and how each value is written
+#: (money in M CNY, which the table's first line says).
+CURVE_TEXT_COLUMNS = {
+    "budget_cny": ("budget", lambda v: f"{v / 1e6:,.3f}"),
+    "max_new_sites": ("quota", lambda v: f"{int(v):,}"),
+    "cost_cny": ("cost", lambda v: f"{v / 1e6:,.3f}"),
+    "site_cost_cny": ("site cost", lambda v: f"{v / 1e6:,.3f}"),
+    "backhaul_cost_cny": ("backhaul", lambda v: f"{v / 1e6:,.3f}"),
+    "new_options": ("sites", lambda v: f"{int(v):,}"),
+    "people_covered": ("people", lambda v: f"{v:,.0f}"),
+    "people_covered_pct": ("[%]", lambda v: f"{v:.2f}"),
+    "status": ("solver", str),
+    "gap": ("gap [%]", lambda v: f"{100 * v:.3f}"),
+}
+
+
+def curve_text(curve: pd.DataFrame) -> str:
+    """The curve as a terminal reads it: one line per point, short headers with units,
+    money in millions of CNY, people whole and the mandatory points as covered/total, so a
+    row fits 80 columns (pandas' own ``to_string`` wrapped each row over two lines); a
+    first line gives the unit of the money."""
+    columns = [c for c in CURVE_TEXT_COLUMNS if c in curve]
+    table = pd.DataFrame({CURVE_TEXT_COLUMNS[c][0]: curve[c].map(CURVE_TEXT_COLUMNS[c][1])
+                          for c in columns})
+    table.insert(table.columns.get_loc("[%]") + 1, "mandatory",
+                 [f"{int(c)}/{int(t)}" for c, t in zip(curve["mandatory_covered"],
+                                                        curve["mandatory_total"])])
+    return f"budget and costs in M CNY\n{table.to_string(index=False)}"
 
 
 def curve_labels(x_field: str, name: str, language: str) -> dict[str, str]:

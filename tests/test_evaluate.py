@@ -108,11 +108,57 @@ def test_replanning_keeps_what_was_built_and_spends_only_what_is_left(plan, tmp_
     assert chosen == {("S2", "2028"), ("S3", "2029")}
     s4 = options.index[options["site_id"] == "S4"][0]
     assert run.plan.costs.fixed[s4] and s4 in run.plan.selected
-    left = 3 * (ONE_SITE_CNY + 1) - (150000 + 5 * (10000 + 12000))
-    assert run.scenario.objective.budget_cny == left
-    assert run.plan.costs.total_cny[run.plan.new_options].sum() <= left
+    # 3 years' budgets less what S4 cost with its opex is more than the 2 years left may
+    # spend: no cap beyond their own budgets
+    assert 3 * (ONE_SITE_CNY + 1) - (150000 + 5 * (10000 + 12000)) > 2 * (ONE_SITE_CNY + 1)
+    assert run.scenario.objective.budget_cny is None
+    assert run.scenario.objective.total_budget_cny == 2 * (ONE_SITE_CNY + 1)
     assert run.plan.covered_after[run.demand.kind == "village"].all()
     assert [p.label for p in run.scenario.objective.phases] == ["2028", "2029"]
+
+
+@pytest.mark.parametrize("cost_cny", [150000, 420000])
+def test_a_replan_states_one_budget_left(plan, tmp_path, cost_cny):
+    """The report's objective and its "left to plan" give the same budget: the years left
+    summed (2 x 310,001) when the list spent within its year, else what the plan has left
+    after the list's cost and its opex (the objective stated 3 x 310,001 less the list's
+    charge, 670,003, beside "left to plan: 620,002")."""
+    scenario, _ = plan
+    built = _as_built(tmp_path / "built.csv", [("S4", "4G-1800", 2027, cost_cny)])
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(scenario), "--built", str(built), "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    facts = json.loads((out / "summary.json").read_text())
+    left = min(2 * (ONE_SITE_CNY + 1), 3 * (ONE_SITE_CNY + 1) - (cost_cny + 5 * (10000 + 12000)))
+    assert facts["as_built"]["budget_left_cny"] == left
+    stated = facts["objective"]["budget_cny"]
+    assert stated == (None if left == 2 * (ONE_SITE_CNY + 1) else left)
+    report = (out / "report.md").read_text()
+    objective_line = next(line for line in report.splitlines() if line.startswith("Objective:"))
+    assert ("within budget" in objective_line) == (stated is not None)
+    assert f"budget {left:,.0f} CNY" in report
+
+
+def test_a_missed_mandatory_deadline_is_due_in_the_first_year_left(tmp_path):
+    """V3 (100 people, a poverty village) was due by 2027; the list built S1 (V1, 300
+    people) that year instead of S3. The re-plan covers V3 in 2028, the first year left, before
+    the bigger V2 (200 people, not mandatory); it put off V3 to the plan's last year, 2029."""
+    villages = [village("V1", 1000, 3000, population=300, poverty=False),
+                village("V2", 3000, 3000, population=200, poverty=False),
+                village("V3", 5000, 3000, population=100)]
+    candidates = [candidate(s, x, 3000, techs="4G") for s, x in (("S1", 1000), ("S2", 3000), ("S3", 5000))]
+    phases = [{"year": y, "budget_cny": ONE_SITE_CNY + 1} for y in (2027, 2028, 2029)]
+    scenario = write_region(tmp_path / "in", np.full((200, 200), 400.0), villages, candidates,
+                            technologies=[dict(TECH_4G, max_range_m=900)],
+                            objective={"type": "max_coverage", "phases": phases,
+                                       "mandatory_by": 2027})
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000)])
+    run = compute(load_scenario(scenario), as_built=built)
+    options = run.coverage.options
+    chosen = {options.at[o, "site_id"]: run.plan.phase_labels[run.plan.build_period[o]]
+              for o in run.plan.new_options}
+    assert chosen == {"S3": "2028", "S2": "2029"}
+    assert run.scenario.objective.mandatory_by == "2028"
 
 
 def test_replan_report_shows_the_original_schedule(plan, tmp_path):
@@ -127,6 +173,25 @@ def test_replan_report_shows_the_original_schedule(plan, tmp_path):
     assert "| 2028 | 310,001 | - | planned | 1 |" in report
     facts = json.loads((tmp_path / "out" / "summary.json").read_text())["as_built"]
     assert facts["spent_cny"] == 205000 and facts["through_year"] == "2027"
+
+
+def test_comparing_a_plan_with_its_replan_dates_the_built_sites(plan, tmp_path):
+    """S1 was planned and built in 2027, S2 planned for 2028 went up in 2027: comparing the
+    plan with its re-plan shows S1 alike and S2 a year early; every as-built site was shown
+    as 'another year' (2027 against none), on time or not."""
+    scenario, folder = plan
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000),
+                                               ("S2", "4G-1800", 2027, 200000)])
+    out = tmp_path / "replan"
+    result = runner.invoke(app, ["run", str(scenario), "--built", str(built), "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["compare", str(folder), str(out), "--out", str(tmp_path / "cmp"), "-q"])
+    assert result.exit_code == 0, result.output
+    sites = pd.read_csv(tmp_path / "cmp" / "comparison.csv", dtype=str, encoding="utf-8-sig",
+                        keep_default_na=False).set_index("site_id")
+    assert list(sites.loc["S1", ["phase_a", "phase_b", "status"]]) == ["2027", "2027", "both"]
+    assert list(sites.loc["S2", ["phase_a", "phase_b", "status"]]) == [
+        "2028", "2027", "both_year_or_backhaul_changed"]
 
 
 @pytest.mark.parametrize("rows, expected", [
@@ -343,6 +408,24 @@ def test_an_as_built_sheet_with_full_width_headers_is_read(plan, tmp_path):
     sites = e.sites.set_index("site_id")
     assert list(sites.loc[["S1", "S2"], "actual_cost_cny"]) == [205000, 198000]
     assert list(sites.loc[["S1", "S2"], "built_backhaul"]) == ["fiber", "microwave"]
+
+
+@pytest.mark.parametrize("cost_header, factor", [("实际投资（元）", 1), ("实际投资（万元）", 1e4)])
+def test_an_as_built_sheet_with_a_title_over_full_width_headers_is_read(plan, tmp_path, caplog,
+                                                                        cost_header, factor):
+    """A title above headers typed with a Chinese input method (实际投资（元）), or costs in
+    万元 as Chinese cost sheets give them: the header was not found ("no column 'site_id' ...;
+    the columns are <the title>, Unnamed: 1, ..."), and a 万元 column was no cost column."""
+    _, folder = plan
+    path = tmp_path / "竣工清单.xlsx"
+    rows = [["安康市2027-2028年基站建设完成情况", None, None, None],
+            ["站址编号", "制式", "建成年份", cost_header],
+            ["S1", "4G-1800", "2027年", 205000 / factor], ["S2", "4G-1800", "2028年", 198000 / factor]]
+    pd.DataFrame(rows).to_excel(path, index=False, header=False)
+    e = evaluate_plan(folder, path, year="2028")
+    sites = e.sites.set_index("site_id")
+    assert list(sites.loc[["S1", "S2"], "actual_cost_cny"]) == pytest.approx([205000, 198000])
+    assert ("is in 万元" in caplog.text) == (factor != 1)
 
 
 def test_an_as_built_sheet_with_years_and_costs_typed_as_chinese_text_is_read(plan, tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import yaml
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -52,3 +53,38 @@ def test_sweep_needs_exactly_one_series(tmp_path):
     result = CliRunner().invoke(app, ["sweep", str(_two_clusters(tmp_path / "in"))])
     assert result.exit_code == 2
     assert "exactly one of --budgets and --sites" in result.stderr
+
+
+def test_sweep_prints_one_line_per_point_within_80_columns(tmp_path):
+    """The terminal table: a header and one row per budget, each within 80 columns, with the
+    CSV's figures (pandas' to_string of the whole frame wrapped every row over two lines)."""
+    scenario = _two_clusters(tmp_path / "in")
+    budgets = f"0,{ONE_SITE},{2 * ONE_SITE}"
+    result = CliRunner().invoke(app, ["sweep", str(scenario), "--budgets", budgets, "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output + result.stderr
+    lines = result.stdout.splitlines()
+    first = lines.index("budget and costs in M CNY")
+    table = lines[first + 1:first + 5]  # the header and the three points
+    assert all(len(line) <= 80 for line in table)
+    assert table[0].split() == ["budget", "cost", "sites", "people", "[%]", "mandatory", "solver",
+                                "gap", "[%]"]
+    curve = pd.read_csv(tmp_path / "o" / "cost_coverage.csv")
+    for line, point in zip(table[1:], curve.itertuples()):
+        cells = line.split()
+        assert float(cells[1]) * 1e6 == round(point.cost_cny, -3)
+        assert int(cells[3].replace(",", "")) == point.people_covered
+        assert cells[5] == f"{point.mandatory_covered}/{point.mandatory_total}"
+
+
+def test_sweeping_a_phased_scenario_says_its_phases_are_not_used(tmp_path, caplog):
+    phases = [{"year": 2027, "budget_cny": ONE_SITE}, {"year": 2028, "budget_cny": ONE_SITE}]
+    scenario = _two_clusters(tmp_path / "in")
+    config = yaml.safe_load(scenario.read_text())
+    config["objective"] = {"type": "max_coverage", "phases": phases}
+    scenario.write_text(yaml.safe_dump(config))
+    result = CliRunner().invoke(app, ["sweep", str(scenario), "--budgets", f"{2 * ONE_SITE}",
+                                      "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "the scenario's 2 yearly phases (their budgets, quotas and mandatory_by) are not used" \
+        in caplog.text
+    assert list(pd.read_csv(tmp_path / "o" / "cost_coverage.csv")["people_covered"]) == [1120.0]

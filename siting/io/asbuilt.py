@@ -32,6 +32,7 @@ fiber is not known.
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -43,15 +44,17 @@ import pyogrio
 
 from siting.config import Scenario
 from siting.errors import InputError
-from siting.io.layers import generations_of
+from siting.io.layers import WAN_YUAN, generations_of
 from siting.io.problems import Problems, first_line, require_file
 from siting.io.region import EXISTING_KINDS, backhaul_in_place, has_fiber
 from siting.io.headers import accepted_names
-from siting.io.tables import (cell_text, is_table, matching_columns, numbers_of, read_table,
-                              required_columns)
+from siting.io.tables import (cell_text, header_key, is_table, matching_columns, numbers_of,
+                              read_table, required_columns)
 
 #: The candidate column holding the technologies an as-built site has on air ("4G-1800+5G-3500").
 BUILT_COLUMN = "built_technologies"
+#: The candidate column holding the year an as-built site first went on air ("" for others).
+BUILT_YEAR_COLUMN = "built_year"
 #: The as-built list's fields and the column names accepted for each, first the English one.
 AS_BUILT_COLUMNS = {
     "site_id": accepted_names("site_id"),
@@ -66,6 +69,11 @@ BACKHAUL_KINDS = {"fiber": ("fiber", "光纤"), "microwave": ("microwave", "微�
                   "satellite": ("satellite", "卫星")}
 #: The first data row's number as a spreadsheet shows it (the header is row 1).
 FIRST_ROW = 2
+#: A cost header's unit when the sums are in ten thousands of yuan, as Chinese cost sheets
+#: write them (实际投资（万元）): the header is matched without it, and the costs converted.
+WAN_YUAN_UNIT = re.compile(r"\(?万元\)?")
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -130,7 +138,7 @@ def read_as_built(path: str | Path, candidates: pd.DataFrame, scenario: Scenario
         "site_id": _text(frame[columns["site_id"]]),
         "technology": _text(frame[columns["technology"]]),
         "year": _year_labels(frame[columns["year"]]),
-        "cost_cny": numbers_of(frame[columns["cost_cny"]]).to_numpy(float),
+        "cost_cny": _costs_in_yuan(frame[columns["cost_cny"]], columns["cost_cny"], path),
         "backhaul": (_text(frame[columns["backhaul"]]) if columns["backhaul"]
                      else pd.Series([""] * len(frame), dtype=object)),
         "row": frame.index.to_numpy()})
@@ -143,11 +151,26 @@ def read_as_built(path: str | Path, candidates: pd.DataFrame, scenario: Scenario
     return AsBuilt(str(path), sites.reset_index(drop=True))
 
 
+def _column_key(name) -> str:
+    """A column name as the list's fields are matched: :func:`header_key` (case, spaces and
+    full-width forms aside), without a 万元 unit (:data:`WAN_YUAN_UNIT`)."""
+    return WAN_YUAN_UNIT.sub("", header_key(name))
+
+
 def _names_the_fields(texts: set[str]) -> bool:
     """Whether a row of texts is the list's header: it names every field of
-    :data:`AS_BUILT_COLUMNS` (any of its names, as :func:`siting.io.tables.header_key` compares
-    them)."""
-    return None not in matching_columns(texts, AS_BUILT_COLUMNS).values()
+    :data:`AS_BUILT_COLUMNS` (any of its names, matched as :func:`_column_key` matches)."""
+    return None not in matching_columns(texts, AS_BUILT_COLUMNS, key=_column_key).values()
+
+
+def _costs_in_yuan(column: pd.Series, name: str, path: Path) -> np.ndarray:
+    """The cost cells in yuan: a header that says 万元 holds ten thousands of yuan."""
+    costs = numbers_of(column).to_numpy(float)
+    if not WAN_YUAN_UNIT.search(header_key(name)):
+        return costs
+    logger.warning("%s: column '%s' is in 万元; read as cost_cny in yuan (x %g)", path, name,
+                   WAN_YUAN)
+    return costs * WAN_YUAN
 
 
 def _read_rows(path: Path) -> pd.DataFrame:
@@ -172,7 +195,8 @@ def _columns(frame: pd.DataFrame, path: Path) -> dict[str, str | None]:
     """The file's column for each field of :data:`AS_BUILT_COLUMNS` and of
     :data:`AS_BUILT_OPTIONAL_COLUMNS` (None for an optional one it lacks)."""
     return required_columns(path, list(frame.columns),
-                            {**AS_BUILT_COLUMNS, **AS_BUILT_OPTIONAL_COLUMNS}, AS_BUILT_COLUMNS)
+                            {**AS_BUILT_COLUMNS, **AS_BUILT_OPTIONAL_COLUMNS}, AS_BUILT_COLUMNS,
+                            key=_column_key)
 
 
 def _text(column: pd.Series) -> pd.Series:
@@ -324,7 +348,9 @@ def _check_duplicates(sites, path, columns, problems, **_) -> None:
 
 def with_as_built(candidates: pd.DataFrame, as_built: AsBuilt) -> pd.DataFrame:
     """A copy of ``candidates`` whose :data:`BUILT_COLUMN` lists the technologies each as-built
-    site has on air ("" for the others), whose ``has_fiber`` is also true at the sites the
+    site has on air ("" for the others) and :data:`BUILT_YEAR_COLUMN` the year it first went
+    on air (so a re-plan's sites say when they were built), whose ``has_fiber`` is also true
+    at the sites the
     list says are fed by fiber, and whose ``backhaul_in_place`` is also true at the existing
     sites a feed row gives another feed (kept in place like an as-built site's)."""
     builds = as_built.builds
@@ -332,6 +358,9 @@ def with_as_built(candidates: pd.DataFrame, as_built: AsBuilt) -> pd.DataFrame:
     frame = candidates.copy()
     ids = frame.index.astype(str)
     frame[BUILT_COLUMN] = on_air.reindex(ids).fillna("").to_numpy(dtype=object)
+    rank = _year_rank(())
+    first = builds.groupby("site_id")["year"].agg(lambda years: min(years, key=rank))
+    frame[BUILT_YEAR_COLUMN] = first.reindex(ids).fillna("").to_numpy(dtype=object)
     by_fiber = ids.isin(as_built.sites.loc[as_built.sites["backhaul"] == "fiber", "site_id"])
     if by_fiber.any():
         frame["has_fiber"] = has_fiber(frame) | by_fiber

@@ -138,21 +138,22 @@ def blank_cells(column: pd.Series) -> pd.Series:
     return column.isna() | (column.astype(str).str.strip() == "")
 
 
-def matching_columns(columns, accepted: dict[str, tuple[str, ...]]) -> dict[str, str | None]:
+def matching_columns(columns, accepted: dict[str, tuple[str, ...]], *,
+                     key=header_key) -> dict[str, str | None]:
     """For each field of ``accepted``, the first of ``columns`` (in its names' order) one of
-    its names names, compared by :func:`header_key`; None where none does."""
+    its names names, compared by ``key`` (:func:`header_key`); None where none does."""
     by_key = {}
     for column in columns:
-        by_key.setdefault(header_key(column), column)
-    return {field: next((by_key[header_key(n)] for n in names if header_key(n) in by_key), None)
+        by_key.setdefault(key(column), column)
+    return {field: next((by_key[key(n)] for n in names if key(n) in by_key), None)
             for field, names in accepted.items()}
 
 
-def required_columns(path: Path, columns, accepted: dict[str, tuple[str, ...]],
-                     required) -> dict[str, str | None]:
+def required_columns(path: Path, columns, accepted: dict[str, tuple[str, ...]], required, *,
+                     key=header_key) -> dict[str, str | None]:
     """:func:`matching_columns`; InputError naming every ``required`` field no column names,
     the names accepted for it and the file's columns."""
-    found = matching_columns(columns, accepted)
+    found = matching_columns(columns, accepted, key=key)
     missing = [f"'{field}' (or {', '.join(accepted[field][1:])})" for field in required
                if found[field] is None]
     if missing:
