@@ -759,6 +759,21 @@ def test_a_bad_coordinate_below_a_title_names_its_spreadsheet_row(tmp_path, out)
                     "row(s) 5 have no coordinates", "108,9", "108°58")
 
 
+def test_a_row_without_coordinates_is_reported_with_the_sheets_other_problems(tmp_path, out):
+    """A blank coordinate in one row and a population typed as text in another: both in one
+    run (the blank coordinate stopped the reading, and the planner met the second problem
+    only after fixing the first)."""
+    table = _villages_table()
+    table[["lat", "population"]] = table[["lat", "population"]].astype(object)
+    table.loc[0, "lat"] = None
+    table.loc[1, "population"] = "约两百"
+    table.to_csv(tmp_path / "villages.csv", index=False)
+    lines = assert_rejected(_with_villages(tmp_path, "villages.csv"), out, "villages.csv",
+                            "row(s) 2 have no coordinates in columns 'lon'/'lat'",
+                            "field 'population'", "V2")
+    assert len(lines) == 2, lines
+
+
 def test_an_excel_97_workbook_is_told_to_be_saved_as_xlsx(tmp_path, out):
     # The first bytes of every Excel 97-2003 file (an OLE2 compound document).
     (tmp_path / "villages.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))

@@ -318,7 +318,8 @@ def _with_description_attributes(frame: gpd.GeoDataFrame, where: str) -> gpd.Geo
     return frame.join(found[added])
 
 
-def _load_table(source: LayerSource, geometry: str) -> gpd.GeoDataFrame:
+def _load_table(source: LayerSource, geometry: str, problems: Problems) -> gpd.GeoDataFrame:
+    """The table's points (rows without coordinates are named in ``problems``, left out)."""
     where = source_label(source)
     require_file(source.path, source.key)
     if geometry != "Point":
@@ -327,7 +328,7 @@ def _load_table(source: LayerSource, geometry: str) -> gpd.GeoDataFrame:
     frame = read_table(source.path, source.layer, allow_empty=True,  # read_layer says what to do
                        is_header=has_coordinates(source.x, source.y))
     x, y = coordinate_columns(frame, source.x, source.y, where)
-    return table_points(frame, x, y, None, where)
+    return table_points(frame, x, y, None, where, problems)
 
 
 def _declare_crs(frame: gpd.GeoDataFrame, source: LayerSource, where: str) -> gpd.GeoDataFrame:
@@ -618,11 +619,13 @@ def read_layer(source: LayerSource, crs: pyproj.CRS | None, fields: dict[str, st
     beyond ``fields`` are kept as they are.
     """
     where = source_label(source)
-    load = _load_table if is_table(source.path) else _load_vector
-    frame = _declare_crs(load(source, geometry), source, where)
-    if frame.empty:
-        raise InputError(_empty_problem(source, where, optional))
     problems = Problems()
+    loaded = (_load_table(source, geometry, problems) if is_table(source.path)
+              else _load_vector(source, geometry))
+    frame = _declare_crs(loaded, source, where)
+    if frame.empty:
+        problems.raise_if_any()  # every row without coordinates
+        raise InputError(_empty_problem(source, where, optional))
     if frame.crs is None:
         problems.add(f"{where}: no CRS; assign one in the file or declare it with "
                      f"{_crs_setting(source)} (e.g. EPSG:4326)")

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from siting.errors import InputError
-from siting.io.problems import first_line
+from siting.io.problems import Problems, first_line
 
 logger = logging.getLogger(__name__)
 
@@ -326,11 +326,13 @@ def _split_pairs(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
             parts.map(lambda p: p[1] if len(p) == 2 else None))
 
 
-def table_points(frame: pd.DataFrame, x: str, y: str, crs, where: str) -> gpd.GeoDataFrame:
+def table_points(frame: pd.DataFrame, x: str, y: str, crs, where: str,
+                 problems: Problems) -> gpd.GeoDataFrame:
     """Point features from the coordinate columns (decimal numbers, or degrees, minutes and
     seconds: :func:`coordinates_of`; ``x`` and ``y`` may name one column of "x,y" pairs),
-    indexed as ``frame`` (its spreadsheet rows, see :func:`read_table`, which name the rows
-    whose coordinates are not numbers)."""
+    indexed as ``frame`` (its spreadsheet rows, see :func:`read_table`). Rows whose
+    coordinates are not numbers are named in ``problems`` and left out, so that the other
+    problems of the sheet are found in the same run."""
     x_cells, y_cells = _split_pairs(frame[x]) if x == y else (frame[x], frame[y])
     xs, ys = coordinates_of(x_cells), coordinates_of(y_cells)
     bad = ~(np.isfinite(xs) & np.isfinite(ys))
@@ -340,10 +342,11 @@ def table_points(frame: pd.DataFrame, x: str, y: str, crs, where: str) -> gpd.Ge
         first = frame.loc[frame.index[bad][0], list(dict.fromkeys([x, y]))]
         cells = ", ".join(repr(cell) for cell in first)
         pair = " or one cell of both (108.9701,32.6851)" if x == y else ""
-        raise InputError(f"{where}: row(s) {', '.join(rows)}{' and more' if bad.sum() > 5 else ''} "
-                         f"have no coordinates in {columns} (row {rows[0]}: {cells}); write them "
-                         f"as numbers (108.9701) or degrees, minutes and seconds "
-                         f"(108°58'12.5\"){pair}")
-    _warn_if_rounded(x_cells, y_cells, xs, ys, where)
-    rest = frame.drop(columns=list({x, y}))
-    return gpd.GeoDataFrame(rest, geometry=gpd.points_from_xy(xs, ys), crs=crs)
+        problems.add(f"{where}: row(s) {', '.join(rows)}{' and more' if bad.sum() > 5 else ''} "
+                     f"have no coordinates in {columns} (row {rows[0]}: {cells}); write them "
+                     f"as numbers (108.9701) or degrees, minutes and seconds "
+                     f"(108°58'12.5\"){pair}")
+    keep = ~bad
+    _warn_if_rounded(x_cells[keep], y_cells[keep], xs[keep], ys[keep], where)
+    rest = frame.drop(columns=list({x, y}))[keep]
+    return gpd.GeoDataFrame(rest, geometry=gpd.points_from_xy(xs[keep], ys[keep]), crs=crs)
