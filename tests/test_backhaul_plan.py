@@ -658,3 +658,30 @@ def test_demo_joint_plan_is_checked_and_beats_sites_first(demo):
     assert f"{sequential['total_cost_cny']:,.0f}" in report
     assert yaml.safe_load(DEMO_BACKHAUL.read_text())["backhaul"]["enabled"] is True
     assert json.loads((out / "summary.json").read_text())["backhaul"] == summary["backhaul"]
+
+
+def sites_behind(hops: pd.DataFrame, site: str) -> int:
+    """Sites whose traffic the hop into ``site`` carries: itself and, recursively, every
+    site fed by a hop from it (``hops``: from_id fed by to_id)."""
+    return 1 + sum(sites_behind(hops, child) for child in hops.loc[hops["to_id"] == site, "from_id"])
+
+
+def test_the_report_says_capacity_is_not_planned_and_names_the_relays_to_check(demo):
+    # a band's capacity_mbps limits nothing: the report says so and names the loaded relays
+    run, summary, out = demo
+    links = pyogrio.read_dataframe(out / "sites.gpkg", layer="backhaul_links")
+    hops = links[links["kind"] == "microwave"]
+    carried = {site: sites_behind(hops, site) for site in hops["from_id"]}
+    most = max(carried.values())
+    relays = summary["backhaul"]["relays"]
+    hop = relays["busiest_hop"]
+    assert hop["sites_carried"] == most > 1 and carried[hop["from_id"]] == most
+    assert hop["from_id"] == min(site for site, n in carried.items() if n == most)
+    feeds = hops["to_id"].value_counts()
+    assert relays["busiest_relay"]["hops"] == feeds.max()
+    assert feeds[relays["busiest_relay"]["site_id"]] == feeds.max()
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "Link capacity is not planned" in report
+    assert (f"{relays['busiest_relay']['site_id']} feeds {feeds.max()} site(s) by its own hops"
+            in report)
+    assert f"carries the traffic of {most} site(s)" in report
