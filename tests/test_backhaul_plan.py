@@ -685,3 +685,16 @@ def test_the_report_says_capacity_is_not_planned_and_names_the_relays_to_check(d
     assert (f"{relays['busiest_relay']['site_id']} feeds {feeds.max()} site(s) by its own hops"
             in report)
     assert f"carries the traffic of {most} site(s)" in report
+
+
+def test_existing_sites_whose_feeds_pass_the_budget_is_one_line(tmp_path):
+    # a planner who has not marked which existing sites have fiber: E1 must then be fed
+    path = write_backhaul_region(tmp_path, objective={"type": "max_coverage",
+                                                      "budget_cny": 1000})
+    gpkg = tmp_path / "region.gpkg"
+    sites = gpd.read_file(gpkg, layer="candidates")
+    sites["has_fiber"] = False
+    sites.to_file(gpkg, layer="candidates")
+    line = _exit_line(path)
+    assert "1 existing site(s)" in line and "budget of 1,000 CNY" in line
+    assert "has_fiber" in line and "inputs.candidates" in line
