@@ -698,3 +698,19 @@ def test_existing_sites_whose_feeds_pass_the_budget_is_one_line(tmp_path):
     line = _exit_line(path)
     assert "1 existing site(s)" in line and "budget of 1,000 CNY" in line
     assert "has_fiber" in line and "inputs.candidates" in line
+
+
+def test_roads_that_all_lie_off_the_dem_are_one_line(tmp_path):
+    # roads whose file declares the wrong CRS land far from the region; fiber would follow
+    # none of them and every route would silently go off road
+    path = write_backhaul_region(tmp_path, roads=False)
+    (x0, y0), (x1, y1) = xy(300, 3000), xy(5900, 3000)
+    far = LineString([(x0 + 300_000, y0), (x1 + 300_000, y1)])
+    gpd.GeoDataFrame({"road_id": ["R1"]}, geometry=[far], crs=CRS).to_file(
+        tmp_path / "region.gpkg", layer="roads")
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2, result.output
+    (line,) = [line for line in result.output.splitlines() if line.startswith("siting: error")]
+    assert "layer 'roads': none of the 1 road(s) comes onto the DEM" in line
+    assert "inputs.roads.crs" in line
+    assert "inputs.roads" in _exit_line(path)  # a run stops on it too, before computing
