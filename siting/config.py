@@ -296,6 +296,7 @@ class BackhaulSettings:
     fiber_cny_per_km_road: float = 60000.0
     fiber_cny_per_km_offroad: float = 150000.0
     detour_factor: float = 1.4  # straight line -> route length when no roads are given
+    road_gap_m: float = 10.0  # a road's end this short of another road is joined to it
     max_microwave_hops: int = 3  # hops from a site to a fiber-fed site
     microwave: tuple[MicrowaveBand, ...] = (MicrowaveBand(15.0, 25000.0, 120000.0, 400.0),
                                             MicrowaveBand(23.0, 12000.0, 90000.0, 800.0))
@@ -982,7 +983,7 @@ def _parse_bands(items, problems: _Problems) -> tuple[MicrowaveBand, ...]:
 def _parse_backhaul(raw: dict, problems: _Problems) -> BackhaulSettings:
     sec = _section(raw, "backhaul", problems)
     _check_keys(sec, {"enabled", "fiber_cny_per_km_road", "fiber_cny_per_km_offroad",
-                      "detour_factor", "max_microwave_hops", "microwave",
+                      "detour_factor", "road_gap_m", "max_microwave_hops", "microwave",
                       "satellite_cny_per_year"}, "backhaul", problems)
     d = BackhaulSettings()
     return BackhaulSettings(
@@ -993,6 +994,8 @@ def _parse_backhaul(raw: dict, problems: _Problems) -> BackhaulSettings:
                                          d.fiber_cny_per_km_offroad, above=0),
         detour_factor=_number(sec, "detour_factor", "backhaul", problems, d.detour_factor,
                               minimum=1, maximum=10),
+        road_gap_m=_number(sec, "road_gap_m", "backhaul", problems, d.road_gap_m, minimum=0,
+                           maximum=1000),
         max_microwave_hops=_number(sec, "max_microwave_hops", "backhaul", problems,
                                    d.max_microwave_hops, minimum=0, maximum=10, integer=True),
         microwave=_parse_bands(sec.get("microwave"), problems),

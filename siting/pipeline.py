@@ -43,6 +43,7 @@ from siting.export.i18n import term
 from siting.export.tables import PlanTables, plan_tables
 from siting.export.webmap import write_map
 from siting.io import RegionData, backhaul_in_place, on_as_built_list, read_region, resolve_itu_maps
+from siting.io.layers import source_label
 from siting.plan import (BackhaulKpis, Plan, PlanKpis, backhaul_comparison,
                          baseline_free_public, baseline_greedy, cheapest_backhaul_or_none,
                          fed_kpis, kpis_of, option_costs, plan_network)
@@ -261,7 +262,9 @@ def prepare_backhaul(region: RegionData, scenario: Scenario, *, cache_dir: Path 
                                 links=links,
                                 earth_radius_factor=scenario.coverage.earth_radius_factor,
                                 in_place=on_as_built_list(region.candidates)
-                                | backhaul_in_place(region.candidates))
+                                | backhaul_in_place(region.candidates),
+                                roads_source=source_label(scenario.inputs.roads)
+                                if scenario.inputs.roads is not None else "inputs.roads")
 
 
 def baseline_kpis(region: RegionData, coverage: CoverageMatrix, demand: Demand, costs,

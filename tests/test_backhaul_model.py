@@ -524,6 +524,28 @@ def test_existing_site_nothing_can_feed():
         solve(inst, "min_cost")
 
 
+@pytest.mark.parametrize("objective", ["min_cost", "max_coverage"])
+def test_existing_sites_whose_feeds_alone_pass_the_budget_say_what_to_mark(objective):
+    """Existing sites 0 and 1 need feeds: at the least fiber 100 and a 40 CNY hop from site
+    2 (which then costs 5 and its fiber 30); any plan spends 175 on backhaul."""
+    def inst(budget):
+        return instance([[1, 0, 0], [0, 1, 0]], [0, 0, 5], [0, 1, 2], [100, INF, 30],
+                        [(1, 2, 40.0)], H=1, fixed=[True, True, False], budget=budget)
+
+    with pytest.raises(InfeasibleError) as raised:
+        solve(inst(120), objective)
+    message = str(raised.value)
+    assert "2 existing site(s)" in message and "at least 140 CNY" in message
+    assert "has_fiber" in message and "backhaul_in_place" in message
+    assert brute_force(inst(120), objective) is None
+    # between the bound and what a plan costs: infeasible, without blaming the existing sites
+    with pytest.raises(InfeasibleError) as raised:
+        solve(inst(150), objective)
+    assert "has_fiber" not in str(raised.value) and brute_force(inst(150), objective) is None
+    res = check_against_brute_force(inst(175), objective)
+    assert res.total_cost_cny == 175
+
+
 def model_of(inst):
     """(feed columns, feed rows, arcs) of ``inst`` with every site possible."""
     sites = checked_sites(inst["site"], inst["site"].size, inst["fiber"], inst["sat"],

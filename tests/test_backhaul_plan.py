@@ -658,3 +658,59 @@ def test_demo_joint_plan_is_checked_and_beats_sites_first(demo):
     assert f"{sequential['total_cost_cny']:,.0f}" in report
     assert yaml.safe_load(DEMO_BACKHAUL.read_text())["backhaul"]["enabled"] is True
     assert json.loads((out / "summary.json").read_text())["backhaul"] == summary["backhaul"]
+
+
+def sites_behind(hops: pd.DataFrame, site: str) -> int:
+    """Sites whose traffic the hop into ``site`` carries: itself and, recursively, every
+    site fed by a hop from it (``hops``: from_id fed by to_id)."""
+    return 1 + sum(sites_behind(hops, child) for child in hops.loc[hops["to_id"] == site, "from_id"])
+
+
+def test_the_report_says_capacity_is_not_planned_and_names_the_relays_to_check(demo):
+    # a band's capacity_mbps limits nothing: the report says so and names the loaded relays
+    run, summary, out = demo
+    links = pyogrio.read_dataframe(out / "sites.gpkg", layer="backhaul_links")
+    hops = links[links["kind"] == "microwave"]
+    carried = {site: sites_behind(hops, site) for site in hops["from_id"]}
+    most = max(carried.values())
+    relays = summary["backhaul"]["relays"]
+    hop = relays["busiest_hop"]
+    assert hop["sites_carried"] == most > 1 and carried[hop["from_id"]] == most
+    assert hop["from_id"] == min(site for site, n in carried.items() if n == most)
+    feeds = hops["to_id"].value_counts()
+    assert relays["busiest_relay"]["hops"] == feeds.max()
+    assert feeds[relays["busiest_relay"]["site_id"]] == feeds.max()
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "Link capacity is not planned" in report
+    assert (f"{relays['busiest_relay']['site_id']} feeds {feeds.max()} site(s) by its own hops"
+            in report)
+    assert f"carries the traffic of {most} site(s)" in report
+
+
+def test_existing_sites_whose_feeds_pass_the_budget_is_one_line(tmp_path):
+    # a planner who has not marked which existing sites have fiber: E1 must then be fed
+    path = write_backhaul_region(tmp_path, objective={"type": "max_coverage",
+                                                      "budget_cny": 1000})
+    gpkg = tmp_path / "region.gpkg"
+    sites = gpd.read_file(gpkg, layer="candidates")
+    sites["has_fiber"] = False
+    sites.to_file(gpkg, layer="candidates")
+    line = _exit_line(path)
+    assert "1 existing site(s)" in line and "budget of 1,000 CNY" in line
+    assert "has_fiber" in line and "inputs.candidates" in line
+
+
+def test_roads_that_all_lie_off_the_dem_are_one_line(tmp_path):
+    # roads whose file declares the wrong CRS land far from the region; fiber would follow
+    # none of them and every route would silently go off road
+    path = write_backhaul_region(tmp_path, roads=False)
+    (x0, y0), (x1, y1) = xy(300, 3000), xy(5900, 3000)
+    far = LineString([(x0 + 300_000, y0), (x1 + 300_000, y1)])
+    gpd.GeoDataFrame({"road_id": ["R1"]}, geometry=[far], crs=CRS).to_file(
+        tmp_path / "region.gpkg", layer="roads")
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2, result.output
+    (line,) = [line for line in result.output.splitlines() if line.startswith("siting: error")]
+    assert "layer 'roads': none of the 1 road(s) comes onto the DEM" in line
+    assert "inputs.roads.crs" in line
+    assert "inputs.roads" in _exit_line(path)  # a run stops on it too, before computing

@@ -11,7 +11,8 @@
 Both take arrays in the run's metric CRS and return tables; neither reads nor writes files.
 """
 
-from siting.backhaul.fiber import RoadGraph, attach_points, build_road_graph, fiber_routes
+from siting.backhaul.fiber import (RoadGraph, attach_points, build_road_graph, fiber_routes,
+                                   road_end_gaps)
 from siting.backhaul.microwave import (first_fresnel_radius_m, microwave_links,
                                        min_clearance_f1_reference)
 from siting.backhaul.network import BackhaulNetwork, backhaul_network, band_links, link_costs
@@ -28,4 +29,5 @@ __all__ = [
     "link_costs",
     "microwave_links",
     "min_clearance_f1_reference",
+    "road_end_gaps",
 ]

@@ -11,7 +11,9 @@ country where it must (``fiber_cny_per_km_offroad``). A route is the cheaper of 
 
 Without roads every route is direct. The road graph is built once (:func:`build_road_graph`:
 nodes at road vertices, crossings and T-junctions, vertices closer than ``snap_tolerance_m``
-merged so touching roads connect); the candidates and fiber nodes are attached to it by
+merged so touching roads connect, and a road's end that stops short of another road by up to
+``road_gap_m`` joined to it, as roads digitised by hand often stop a few metres short of the
+road they meet); the candidates and fiber nodes are attached to it by
 splitting the road edges at their nearest points (:func:`attach_points`); one call of
 :func:`scipy.sparse.csgraph.dijkstra` with every fiber node as a source (``min_only``) then
 gives every road node's cheapest cost to the network, the fiber node reached and the
@@ -31,10 +33,13 @@ from scipy.spatial import cKDTree
 
 from siting.errors import InputError
 
-__all__ = ["RoadGraph", "attach_points", "build_road_graph", "fiber_routes"]
+__all__ = ["RoadGraph", "attach_points", "build_road_graph", "fiber_routes", "road_end_gaps"]
 
 #: Distance [m] below which road vertices are merged into one node (touching roads connect).
 DEFAULT_SNAP_TOLERANCE_M = 1.0
+#: Gap [m] up to which a road's end is joined to another road it stops short of: a road
+#: digitised by hand over imagery often ends a few metres from the road it meets.
+DEFAULT_ROAD_GAP_M = 10.0
 
 
 @dataclass(frozen=True)
@@ -90,14 +95,15 @@ def _road_lines(roads) -> np.ndarray:
     return parts
 
 
-def _segments(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Vertices (k x 2) [m] of the lines and the (start, end) vertex indices of every
-    non-degenerate straight segment between consecutive vertices of one line."""
+def _segments(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Vertices (k x 2) [m] of the lines, the line of each vertex and the (start, end) vertex
+    indices of every non-degenerate straight segment between consecutive vertices of one
+    line."""
     xy, line = shapely.get_coordinates(lines, return_index=True)
     start = np.flatnonzero(line[:-1] == line[1:])
     end = start + 1
     keep = np.any(xy[start] != xy[end], axis=1)
-    return xy, start[keep], end[keep]
+    return xy, line, start[keep], end[keep]
 
 
 def _segment_lines(xy: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
@@ -144,6 +150,57 @@ def _snaps(xy, start, end, tolerance_m: float):
     return vertex[inside], seg[inside], t[inside]
 
 
+def _end_gaps(xy, line, start, end, snap_tolerance_m: float, within_m: float):
+    """Road ends (first and last vertices of the lines) that no other line passes within
+    ``snap_tolerance_m`` of, but one passes within ``within_m`` of: per end, (its vertex, the
+    nearest segment of another line, the fraction along it of the nearest point, the gap
+    [m])."""
+    nothing = np.empty(0, np.int64)
+    if not within_m > snap_tolerance_m or len(start) == 0:
+        return nothing, nothing, np.empty(0), np.empty(0)
+    new_line = line[1:] != line[:-1]
+    ends = np.unique(np.concatenate([np.flatnonzero(np.concatenate([[True], new_line])),
+                                     np.flatnonzero(np.concatenate([new_line, [True]]))]))
+    tree = shapely.STRtree(_segment_lines(xy, start, end))
+    which, seg = tree.query(shapely.points(xy[ends]), predicate="dwithin", distance=within_m)
+    vertex = ends[which]
+    other = line[start[seg]] != line[vertex]
+    vertex, seg = vertex[other], seg[other]
+    t = _projection_fraction(xy[vertex], xy[start[seg]], xy[end[seg]])
+    nearest_xy = xy[start[seg]] + t[:, None] * (xy[end[seg]] - xy[start[seg]])
+    gap_m = np.hypot(*(nearest_xy - xy[vertex]).T)
+    order = np.lexsort((gap_m, vertex))  # by end, nearest first
+    first = order[np.unique(vertex[order], return_index=True)[1]]
+    apart = gap_m[first] > snap_tolerance_m  # nearer ones already touch: no gap
+    pick = first[apart]
+    return vertex[pick], seg[pick], t[pick], gap_m[pick]
+
+
+def road_end_gaps(roads, *, within_m: float,
+                  snap_tolerance_m: float = DEFAULT_SNAP_TOLERANCE_M) -> np.ndarray:
+    """The gaps [m] between road ends and the nearest other road, for the ends that stop short
+    of one (by more than ``snap_tolerance_m``, up to ``within_m``): those
+    :func:`build_road_graph` joins with ``road_gap_m`` at least the gap, and the near misses
+    a larger ``road_gap_m`` would join.
+
+    Parameters
+    ----------
+    roads : geopandas.GeoDataFrame, geopandas.GeoSeries or array of shapely geometries
+        LineStrings or MultiLineStrings in a metric CRS [m] (each part a line of its own).
+    within_m : float
+        Widest gap looked for [m].
+    snap_tolerance_m : float
+        Ends this near another road touch it [m].
+
+    Returns
+    -------
+    numpy.ndarray
+        One gap per such end [m] (float64), unordered.
+    """
+    xy, line, start, end = _segments(_road_lines(roads))
+    return _end_gaps(xy, line, start, end, snap_tolerance_m, within_m)[3]
+
+
 def _split_edges(start, end, seg, t, node):
     """Edges of the segments (start, end) split at the nodes ``node`` inserted at fraction
     ``t`` along segment ``seg``: each segment becomes the chain of its points in order."""
@@ -176,21 +233,44 @@ def _graph(xy: np.ndarray, edge_from: np.ndarray, edge_to: np.ndarray) -> RoadGr
                      edges[:, 1].astype(np.int64))
 
 
-def build_road_graph(roads, *, snap_tolerance_m: float = DEFAULT_SNAP_TOLERANCE_M) -> RoadGraph:
+def _gap_bridges(xy, line, start, end, snap_tolerance_m: float, road_gap_m: float,
+                 first_node: int):
+    """Straight edges joining each road end that stops short of another road (by up to
+    ``road_gap_m``) to the nearest point of that road: the new points (b x 2) [m], numbered
+    from ``first_node``, the splits they make (segment, fraction, node) and the bridge
+    edges (from, to)."""
+    vertex, seg, t, _ = _end_gaps(xy, line, start, end, snap_tolerance_m, road_gap_m)
+    inside = (t > 0.0) & (t < 1.0)  # else the nearest point is the segment's end vertex
+    new_node = first_node + np.arange(int(inside.sum()))
+    new_xy = xy[start[seg[inside]]] + t[inside, None] * (
+        xy[end[seg[inside]]] - xy[start[seg[inside]]])
+    target = np.where(t <= 0.0, start[seg], end[seg])
+    target[inside] = new_node
+    return new_xy, (seg[inside], t[inside], new_node), (vertex, target)
+
+
+def build_road_graph(roads, *, snap_tolerance_m: float = DEFAULT_SNAP_TOLERANCE_M,
+                     road_gap_m: float = DEFAULT_ROAD_GAP_M) -> RoadGraph:
     """The road graph of a set of lines.
 
     Nodes are the lines' vertices, the points where two segments cross, and the vertices that
     end on (or within ``snap_tolerance_m`` of) another segment's interior, which split that
-    segment; then nodes closer than ``snap_tolerance_m`` are merged (transitively, each group
+    segment; a line's end that stops short of every other line by more than
+    ``snap_tolerance_m`` but up to ``road_gap_m`` is joined by a straight edge (a road edge
+    like any other) to the nearest point of the nearest other line, which splits it there;
+    then nodes closer than ``snap_tolerance_m`` are merged (transitively, each group
     keeping the position of its first vertex), so roads that touch or nearly touch connect.
     Edges are the straight pieces between consecutive nodes along each line.
 
     Parameters
     ----------
     roads : geopandas.GeoDataFrame, geopandas.GeoSeries or array of shapely geometries
-        LineStrings or MultiLineStrings in a metric CRS [m].
+        LineStrings or MultiLineStrings in a metric CRS [m] (each part a line of its own).
     snap_tolerance_m : float
         Merge and snap distance, > 0 [m].
+    road_gap_m : float
+        Widest gap between a road's end and another road that is joined, >= 0 [m] (gaps of
+        ``snap_tolerance_m`` or less connect anyway).
 
     Returns
     -------
@@ -198,17 +278,23 @@ def build_road_graph(roads, *, snap_tolerance_m: float = DEFAULT_SNAP_TOLERANCE_
     """
     if not snap_tolerance_m > 0:
         raise InputError(f"snap_tolerance_m must be > 0 m, got {snap_tolerance_m!r}")
-    xy, start, end = _segments(_road_lines(roads))
+    if not road_gap_m >= 0:
+        raise InputError(f"road_gap_m must be >= 0 m, got {road_gap_m!r}")
+    xy, line, start, end = _segments(_road_lines(roads))
     if len(start) == 0:
         return _graph(np.empty((0, 2)), np.empty(0, np.int64), np.empty(0, np.int64))
     cross_xy, cross_seg, cross_t = _crossings(xy, start, end)
     cross_node = len(xy) + np.arange(len(cross_xy))
     snap_node, snap_seg, snap_t = _snaps(xy, start, end, snap_tolerance_m)
+    bridge_xy, (bridge_seg, bridge_t, bridge_node), (bridge_from, bridge_to) = _gap_bridges(
+        xy, line, start, end, snap_tolerance_m, road_gap_m, len(xy) + len(cross_xy))
     edge_from, edge_to = _split_edges(
-        start, end, np.concatenate([cross_seg, snap_seg]), np.concatenate([cross_t, snap_t]),
-        np.concatenate([cross_node, cross_node, snap_node]))
-    label, merged_xy = _merge_close(np.vstack([xy, cross_xy]), snap_tolerance_m)
-    return _graph(merged_xy, label[edge_from], label[edge_to])
+        start, end, np.concatenate([cross_seg, snap_seg, bridge_seg]),
+        np.concatenate([cross_t, snap_t, bridge_t]),
+        np.concatenate([cross_node, cross_node, snap_node, bridge_node]))
+    label, merged_xy = _merge_close(np.vstack([xy, cross_xy, bridge_xy]), snap_tolerance_m)
+    return _graph(merged_xy, label[np.concatenate([edge_from, bridge_from])],
+                  label[np.concatenate([edge_to, bridge_to])])
 
 
 def attach_points(graph: RoadGraph, x_m, y_m, *,
@@ -379,7 +465,7 @@ def fiber_routes(candidate_x_m, candidate_y_m, fiber_x_m, fiber_y_m, fiber_node_
                  fiber_cny_per_km_road: float, fiber_cny_per_km_offroad: float,
                  detour_factor: float, roads=None,
                  snap_tolerance_m: float = DEFAULT_SNAP_TOLERANCE_M,
-                 crs=None) -> gpd.GeoDataFrame:
+                 road_gap_m: float = DEFAULT_ROAD_GAP_M, crs=None) -> gpd.GeoDataFrame:
     """The cheapest fiber route from every candidate to the fiber network.
 
     Each route is the cheaper of the road route (off-road spur to the nearest road point,
@@ -406,6 +492,9 @@ def fiber_routes(candidate_x_m, candidate_y_m, fiber_x_m, fiber_y_m, fiber_node_
         Road (Multi)LineStrings in the same CRS.
     snap_tolerance_m : float
         Road vertices closer than this are one node [m] (:func:`build_road_graph`).
+    road_gap_m : float
+        A road's end that stops this short of another road, or less, is joined to it [m]
+        (:func:`build_road_graph`).
     crs : optional
         CRS of the result (default the roads'); InputError when it differs from the roads'.
 
@@ -429,7 +518,8 @@ def fiber_routes(candidate_x_m, candidate_y_m, fiber_x_m, fiber_y_m, fiber_node_
     out_crs = _output_crs(roads, crs)
     offroad_cny_per_m = fiber_cny_per_km_offroad / 1000.0
     routes = _direct_routes(candidate_xy, fiber_xy, offroad_cny_per_m, detour_factor)
-    graph = None if roads is None else build_road_graph(roads, snap_tolerance_m=snap_tolerance_m)
+    graph = None if roads is None else build_road_graph(roads, snap_tolerance_m=snap_tolerance_m,
+                                                        road_gap_m=road_gap_m)
     if graph is not None and len(graph.edge_from) and len(candidate_xy):
         routes = _cheaper(routes, _road_routes(graph, candidate_xy, fiber_xy,
                                                fiber_cny_per_km_road / 1000.0,

@@ -17,20 +17,29 @@ Everything is in the run's metric CRS; nothing is read or written here.
 
 from __future__ import annotations
 
+import logging
+import math
 from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from siting.backhaul.fiber import fiber_routes
+from siting.backhaul.fiber import fiber_routes, road_end_gaps
 from siting.backhaul.microwave import microwave_links
 from siting.config import BackhaulSettings, MicrowaveBand
 from siting.errors import InputError
 from siting.io.region import has_fiber
 from siting.terrain import Terrain
 
-__all__ = ["BackhaulNetwork", "LINK_COLUMNS", "backhaul_network", "band_links", "link_costs"]
+__all__ = ["BackhaulNetwork", "LINK_COLUMNS", "backhaul_network", "band_links", "link_costs",
+           "report_road_gaps"]
+
+logger = logging.getLogger(__name__)
+
+#: How far beyond ``backhaul.road_gap_m`` road ends left short of a road are reported, as a
+#: multiple of it (a junction digitised more coarsely than the setting allows).
+NEAR_MISS_FACTOR = 5.0
 
 #: Columns of :attr:`BackhaulNetwork.links` (and of :func:`band_links`).
 LINK_COLUMNS = ("site_a", "site_b", "band_ghz", "distance_m", "min_clearance_f1", "cost_cny")
@@ -131,11 +140,36 @@ def link_costs(links: pd.DataFrame, bands: tuple[MicrowaveBand, ...]) -> pd.Data
     return links[priced].assign(cost_cny=cost_cny[priced]).reset_index(drop=True)
 
 
+def report_road_gaps(roads: gpd.GeoDataFrame | None, road_gap_m: float, where: str) -> None:
+    """Say how many road ends the road graph joins to a road they stop short of (gaps up to
+    ``road_gap_m``), and how many stop up to :data:`NEAR_MISS_FACTOR` times that short and are
+    left apart (a warning naming ``where``, the roads' file, and the setting); silent when
+    there are neither."""
+    if roads is None or not len(roads) or road_gap_m <= 0:
+        return
+    gap_m = road_end_gaps(roads, within_m=NEAR_MISS_FACTOR * road_gap_m)
+    joined = gap_m <= road_gap_m
+    parts = []
+    if joined.any():
+        parts.append(f"joined {int(joined.sum())} road end(s) to the road each stops short of "
+                     f"(gaps up to {gap_m[joined].max():.1f} m; backhaul.road_gap_m: "
+                     f"{road_gap_m:g})")
+    if (~joined).any():
+        parts.append(f"{int((~joined).sum())} road end(s) stop {road_gap_m:g}-"
+                     f"{NEAR_MISS_FACTOR * road_gap_m:g} m short of another road and are not "
+                     f"joined (fiber does not follow them across the gap); if they are "
+                     f"junctions, raise backhaul.road_gap_m to "
+                     f"{math.ceil(gap_m[~joined].max()):d}")
+    if parts:
+        logger.warning("%s: %s", where, "; ".join(parts))
+
+
 def backhaul_network(terrain: Terrain, candidates: gpd.GeoDataFrame,
                      fiber_nodes: gpd.GeoDataFrame | None, roads: gpd.GeoDataFrame | None,
                      settings: BackhaulSettings, *, links: pd.DataFrame | None = None,
                      earth_radius_factor: float = 4.0 / 3.0,
-                     in_place: np.ndarray | None = None) -> BackhaulNetwork:
+                     in_place: np.ndarray | None = None,
+                     roads_source: str = "inputs.roads") -> BackhaulNetwork:
     """The backhaul options of ``candidates`` (module docstring).
 
     Parameters
@@ -157,6 +191,8 @@ def backhaul_network(terrain: Terrain, candidates: gpd.GeoDataFrame,
     in_place : numpy.ndarray, optional
         Bool per candidate: its backhaul is built and kept (it needs no feed; without fiber
         on site it relays only with a feed of its own); default none.
+    roads_source : str
+        How messages name the roads' file (:func:`report_road_gaps`).
 
     Raises
     ------
@@ -167,7 +203,9 @@ def backhaul_network(terrain: Terrain, candidates: gpd.GeoDataFrame,
     cx, cy = candidates.geometry.x.to_numpy(), candidates.geometry.y.to_numpy()
     routes = fiber_routes(cx, cy, x, y, ids, fiber_cny_per_km_road=settings.fiber_cny_per_km_road,
                           fiber_cny_per_km_offroad=settings.fiber_cny_per_km_offroad,
-                          detour_factor=settings.detour_factor, roads=roads, crs=candidates.crs)
+                          detour_factor=settings.detour_factor, roads=roads,
+                          road_gap_m=settings.road_gap_m, crs=candidates.crs)
+    report_road_gaps(roads, settings.road_gap_m, roads_source)
     if links is None:
         links = band_links(terrain, cx, cy, candidates["antenna_height_m"].to_numpy(float),
                            settings.microwave, earth_radius_factor=earth_radius_factor)

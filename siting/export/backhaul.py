@@ -3,10 +3,14 @@
 :func:`backhaul_table` is the ``backhaul_links`` layer of sites.gpkg (and what sites.kml,
 map.html, map.png and the report draw): one row per site on air that needs backhaul, the link
 that feeds it. :func:`backhaul_facts` is the ``backhaul`` entry of summary.json; its costs are
-the sums over that table.
+the sums over that table. Link capacity is not planned (a band's ``capacity_mbps`` limits no
+hop), so the facts name the busiest relay and the hop that carries the most sites' traffic,
+for the planner to check.
 """
 
 from __future__ import annotations
+
+from collections import Counter
 
 import geopandas as gpd
 import numpy as np
@@ -86,12 +90,37 @@ def backhaul_table(run) -> gpd.GeoDataFrame | None:
                             crs=run.region.crs)
 
 
+def relay_facts(links: gpd.GeoDataFrame) -> dict | None:
+    """The microwave relays a planner checks for capacity, which the plan does not limit:
+    ``busiest_relay`` (the site most hops start from: ``site_id``, ``hops``) and
+    ``busiest_hop`` (the hop carrying the most sites' traffic, its own site's and that of
+    every site fed through it: ``from_id``, ``to_id``, ``band_ghz``, ``sites_carried``),
+    ties to the smallest id; None without microwave hops. ``links``: :func:`backhaul_table`."""
+    hops = links[links["kind"] == MICROWAVE]
+    if hops.empty:
+        return None
+    feeder = dict(zip(hops["from_id"], hops["to_id"]))
+    carried = Counter(dict.fromkeys(feeder, 1))  # the hop into each site carries that site
+    for site in feeder:
+        relay = feeder[site]
+        while relay in feeder:  # and every site fed through it, up the chain
+            carried[relay] += 1
+            relay = feeder[relay]
+    relays = Counter(feeder.values())
+    relay = min(relays, key=lambda site: (-relays[site], site))
+    site = min(carried, key=lambda s: (-carried[s], s))
+    hop = hops[hops["from_id"] == site].iloc[0]
+    return {"busiest_relay": {"site_id": relay, "hops": relays[relay]},
+            "busiest_hop": {"from_id": site, "to_id": hop["to_id"],
+                            "band_ghz": float(hop["band_ghz"]), "sites_carried": carried[site]}}
+
+
 def backhaul_facts(run, links: gpd.GeoDataFrame) -> dict:
     """The ``backhaul`` entry of summary.json: the cost of sites, backhaul and both [CNY],
     the sites fed by each kind and their cost, those with fiber on site and those whose
     backhaul is in place (``in_place``: as-built sites of a re-plan), the microwave hops by
-    band and depth, and the joint plan next to sites first and backhaul then
-    (``comparison``)."""
+    band and depth, the relays to check for capacity (``relays``: :func:`relay_facts`), and
+    the joint plan next to sites first and backhaul then (``comparison``)."""
     plan = run.plan
     site_cost = float(plan.backhaul.feeds.site_cost_cny)
     backhaul_cost = float(links["cost_cny"].sum())
@@ -114,5 +143,6 @@ def backhaul_facts(run, links: gpd.GeoDataFrame) -> dict:
                               microwave.groupby("band_ghz").size().items()},
         "deepest_hop": int(microwave["hop"].max()) if len(microwave) else 0,
         "max_hops": plan.backhaul.network.max_hops,
+        "relays": relay_facts(links),
         "comparison": [vars(b) for b in run.backhaul_baselines],
     }

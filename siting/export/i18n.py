@@ -169,6 +169,14 @@ TERMS: dict[str, dict[str, str]] = {
                                     "**{total:,.0f} 元**。光纤接入的在网站址 {fiber} 个（新建光缆 "
                                     "{fiber_km:,.1f} 公里），自带光纤 {on_site} 个；微波接入 {microwave} 个"
                                     "（最深 {deepest} 跳，上限 {max_hops} 跳）；卫星接入 {satellite} 个。"},
+    "report.backhaul_capacity": {
+        "en": "Link capacity is not planned: a band's capacity_mbps limits no hop, and a site may "
+              "relay any number of others. Here {relay} feeds {relay_hops} site(s) by its own hops, "
+              "and the busiest hop, {hop_from}-{hop_to} ({band:g} GHz), carries the traffic of "
+              "{carried} site(s); check such relays' capacity before building.",
+        "zh": "未规划链路容量：微波频段的 capacity_mbps 不限制任何一跳，一个站址可为任意多个站址中继。"
+              "本方案中 {relay} 以自身微波直接接入 {relay_hops} 个站址，最繁忙的一跳 "
+              "{hop_from}-{hop_to}（{band:g} GHz）承载 {carried} 个站址的业务；建设前请核查这些中继的容量。"},
     "report.backhaul_in_place": {"en": "Sites of the as-built list keeping the backhaul they were "
                                        "built with (not planned or charged again): {in_place}.",
                                  "zh": "已建站址沿用原有传输（不再规划、不再计费）：{in_place} 个。"},

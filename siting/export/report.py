@@ -194,6 +194,11 @@ def _backhaul_section(facts: dict, links, lang: str) -> Section:
                          on_site=facts["fiber_on_site"], microwave=kinds["microwave"]["sites"],
                          deepest=facts["deepest_hop"], max_hops=facts["max_hops"],
                          satellite=kinds["satellite"]["sites"])]
+    if facts["relays"] is not None:
+        relay, hop = facts["relays"]["busiest_relay"], facts["relays"]["busiest_hop"]
+        blocks.append(term("report.backhaul_capacity", lang, relay=relay["site_id"],
+                           relay_hops=relay["hops"], hop_from=hop["from_id"], hop_to=hop["to_id"],
+                           band=hop["band_ghz"], carried=hop["sites_carried"]))
     if facts["in_place"]:
         blocks.append(term("report.backhaul_in_place", lang, in_place=facts["in_place"]))
     if facts["comparison"]:

@@ -315,12 +315,33 @@ def _warn_mixed_sources(frames: dict, scenario: Scenario) -> None:
                    ", ".join(f"inputs.layers.{name}: null" for name in shared))
 
 
+def _lonlat_extent(geometry: gpd.GeoSeries) -> str:
+    """The extent of ``geometry`` in degrees, as messages write it."""
+    west, south, east, north = geometry.to_crs("EPSG:4326").total_bounds
+    return f"{west:.3f}..{east:.3f} E, {south:.3f}..{north:.3f} N"
+
+
+def _check_roads_reach(roads: gpd.GeoDataFrame, terrain: Terrain, where: str) -> None:
+    """Roads that all lie off the DEM are a mistake (a wrong CRS label, another region's
+    file): fiber would follow none of them, and every route would silently go off road."""
+    dem = gpd.GeoSeries([shapely.box(*terrain.bounds)], crs=roads.crs)
+    if roads.geometry.intersects(dem.iloc[0]).any():
+        return
+    raise InputError(f"{where}: none of the {len(roads)} road(s) comes onto the DEM (the roads "
+                     f"span {_lonlat_extent(roads.geometry)}, the DEM "
+                     f"{_lonlat_extent(dem)}); check the CRS the file declares (its .prj, or "
+                     f"inputs.roads.crs), or remove inputs.roads")
+
+
 def _check_on_dem(frames: dict, scenario: Scenario, terrain: Terrain, dem_source: DemSource,
                   problems: Problems) -> None:
     for name in ("villages", "candidates", "complaints", "fiber_nodes"):
         if frames[name] is not None:
             problems.attempt(_check_inside, frames[name], terrain, dem_source,
                              source_label(scenario.inputs.layer(name)))
+    if frames["roads"] is not None:
+        problems.attempt(_check_roads_reach, frames["roads"], terrain,
+                         source_label(scenario.inputs.roads))
     if frames["zones"] is not None:
         problems.attempt(_check_zones_inside, frames["zones"], terrain,
                          source_label(scenario.inputs.zones))

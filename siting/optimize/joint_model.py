@@ -62,10 +62,47 @@ def _open_options(p: Problem, options: OptionInputs) -> np.ndarray:
     return options.fixed | fixed.choosable(options, cap + 1e-9 * max(1.0, abs(cap)))
 
 
+def cheapest_feed_cny(sites: SiteInputs, arcs: Arcs) -> np.ndarray:
+    """Per site, the least any feed of it costs [CNY]: the cheapest of its fiber route,
+    satellite and the hops into it (inf: none; 0 where it needs no feed)."""
+    hop_cny = np.full(sites.n_sites, np.inf)
+    np.minimum.at(hop_cny, arcs.child, arcs.cost_cny)
+    cheapest = np.minimum(np.minimum(sites.fiber_cost_cny, sites.satellite_cost_cny), hop_cny)
+    return np.where(sites.needs_backhaul, cheapest, 0.0)
+
+
+def _check_fixed_feeds(p: Problem, options: OptionInputs, sites: SiteInputs,
+                       arcs: Arcs) -> None:
+    """:class:`InfeasibleError` when the fixed options (existing sites) and the feeds of
+    their sites, each at its cheapest (:func:`cheapest_feed_cny`, a lower bound of what
+    feeding them costs), pass the budget: what to mark in the inputs, or to raise."""
+    if p.budget is None:
+        return
+    feed_cny = cheapest_feed_cny(sites, arcs)[np.unique(sites.site_of_option[options.fixed])]
+    feed_cny = feed_cny[np.isfinite(feed_cny)]  # sites nothing feeds: feed_scope says so
+    spent, least = float(p.cost[options.fixed].sum()), float(feed_cny.sum())
+    if spent + least > p.budget + 1e-9 * max(1.0, p.budget):
+        raise InfeasibleError(
+            f"the {int(np.count_nonzero(feed_cny > 0))} existing site(s) without fiber on site "
+            f"or backhaul in place must be fed, at least {least:,.0f} CNY (each by its "
+            f"cheapest fiber route, microwave hop or satellite), which passes the budget of "
+            f"{p.budget:,.0f} CNY{_spent_text(spent)}; mark the existing "
+            f"sites that have fiber (has_fiber) or a feed already built (backhaul_in_place) in "
+            f"inputs.candidates, or raise objective.budget_cny")
+
+
+def _spent_text(spent_cny: float) -> str:
+    """What the existing sites themselves cost, in words ("" for nothing)."""
+    return f" (with {spent_cny:,.0f} CNY for the existing sites themselves)" if spent_cny > 0 else ""
+
+
 def _scope(p: Problem, options: OptionInputs, sites: SiteInputs, arcs: Arcs) -> FeedScope:
     """The options and rows of the model: :func:`~siting.optimize.feed_model.feed_scope` of
-    the options the budget and the fixed options' groups leave open."""
-    return feed_scope(p.A, p.required, _open_options(p, options), options.fixed, sites, arcs)
+    the options the budget and the fixed options' groups leave open (the fixed sites' feeds
+    checked against the budget first)."""
+    open_options = _open_options(p, options)
+    _check_fixed_feeds(p, options, sites, arcs)
+    return feed_scope(p.A, p.required, open_options, options.fixed, sites, arcs)
 
 
 @dataclass(frozen=True)
