@@ -619,6 +619,31 @@ def test_duplicate_ids_in_a_sheet_name_their_rows(tmp_path, out):
                     f"duplicate village_id {table['village_id'].iloc[0]} (rows 2, {again})")
 
 
+def test_one_row_with_longitude_and_latitude_swapped_is_named(tmp_path, out):
+    """One row typed latitude first in a GCJ-02 sheet: the row is named and told to swap its
+    two numbers (the whole sheet was blamed on its CRS label, no row named)."""
+    table = _villages_table()
+    table.loc[1, ["lon", "lat"]] = table.loc[1, ["lat", "lon"]].to_numpy()
+    table.to_csv(tmp_path / "villages.csv", index=False)
+    source = {"path": "villages.csv", "crs": "GCJ-02"}
+    lines = assert_rejected(_with_villages(tmp_path, source), out, "villages.csv",
+                            "feature(s) V2 have latitudes beyond 90 degrees",
+                            "swap the two coordinates in those rows")
+    assert len(lines) == 1 and "CRS" not in lines[0], lines
+
+
+def test_a_bad_value_in_a_mapped_column_names_the_column(tmp_path, out):
+    """A 贫困村 cell written 待定 ("to be decided"): the error names the sheet's column beside
+    siting's field (it named poverty_village only, which the sheet does not have)."""
+    table = _villages_table().rename(columns={"poverty_village": "贫困村"})
+    table["贫困村"] = table["贫困村"].astype(object)
+    table.loc[0, "贫困村"] = "待定"
+    table.to_csv(tmp_path / "villages.csv", index=False)
+    source = {"path": "villages.csv", "fields": {"poverty_village": "贫困村"}}
+    assert_rejected(_with_villages(tmp_path, source), out, "villages.csv",
+                    "field 'poverty_village' (column '贫困村')", "V1")
+
+
 def test_mapped_column_that_is_not_there(tmp_path, out):
     _villages_table().to_csv(tmp_path / "villages.csv", index=False)
     source = {"path": "villages.csv", "fields": {"population": "人口"}}

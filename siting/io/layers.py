@@ -458,7 +458,7 @@ def _check_geometries(frame: gpd.GeoDataFrame, geometry: str, where: str, proble
     usable = ~(empty | wrong)
     if frame.crs is not None and usable.any():
         bounds = frame.geometry[usable].total_bounds
-        if (swap := _swapped_axes_problem(bounds, frame.crs, where)) is not None:
+        if (swap := _swapped_axes_problem(frame.geometry[usable], where)) is not None:
             problems.add(swap)
         elif (label := crs_label_problem(bounds, frame.crs, where)) is not None:
             problems.add(label)
@@ -467,15 +467,23 @@ def _check_geometries(frame: gpd.GeoDataFrame, geometry: str, where: str, proble
     return frame
 
 
-def _swapped_axes_problem(bounds, crs, where: str) -> str | None:
-    """Latitudes beyond 90 degrees with longitudes within it: the columns are swapped."""
-    xmin, ymin, xmax, ymax = bounds
-    if (pyproj.CRS.from_user_input(crs).is_geographic and max(abs(ymin), abs(ymax)) > 90
-            and max(abs(xmin), abs(xmax)) <= 90):
-        return (f"{where}: latitudes up to {max(abs(ymin), abs(ymax)):.4g} degrees with longitudes "
-                f"of {xmin:.4g}..{xmax:.4g}: longitude and latitude look swapped; swap the x and y "
-                f"columns (x is the longitude, 经度)")
-    return None
+def _swapped_axes_problem(geoms: gpd.GeoSeries, where: str) -> str | None:
+    """Features in degrees whose latitudes pass 90 degrees while their longitudes do not: their
+    x and y are swapped, in every feature (the columns) or in some (those rows)."""
+    if not geoms.crs.is_geographic:
+        return None
+    box = geoms.bounds
+    lon_deg = np.maximum(box["minx"].abs(), box["maxx"].abs()).to_numpy()
+    lat_deg = np.maximum(box["miny"].abs(), box["maxy"].abs()).to_numpy()
+    swapped = (lat_deg > 90) & (lon_deg <= 90)
+    if not swapped.any():
+        return None
+    first = np.flatnonzero(swapped)[0]
+    fix = ("swap the x and y columns (x is the longitude, 经度)" if swapped.all() else
+           "swap the two coordinates in those rows (x is the longitude, 经度)")
+    return (f"{where}: feature(s) {id_list(geoms.index, swapped)} have latitudes beyond 90 "
+            f"degrees ({geoms.index[first]}: x {box['minx'].iloc[first]:.6g}, y "
+            f"{box['miny'].iloc[first]:.6g}): longitude and latitude look swapped; {fix}")
 
 
 #: How far [degrees] points may lie outside their projected CRS's area of use.
@@ -641,7 +649,7 @@ def read_layer(source: LayerSource, crs: pyproj.CRS | None, fields: dict[str, st
                 values = _coerce(frame, name, kind, where)
                 frame[name] = _in_yuan(values, name, source.column_of.get(name), where).to_numpy()
             except InputError as exc:
-                problems.add(str(exc))
+                problems.add(_naming_the_column(str(exc), name, source.column_of.get(name)))
     if check is not None:
         problems.attempt(check, frame, where)
     frame = _check_geometries(frame, geometry, where, problems)
@@ -651,6 +659,14 @@ def read_layer(source: LayerSource, crs: pyproj.CRS | None, fields: dict[str, st
         frame = reproject(frame, crs, where)
     frame.index.name = None
     return frame
+
+
+def _naming_the_column(message: str, field: str, column: str | None) -> str:
+    """A problem of ``field`` that also names the file's ``column`` mapped to it (the planner
+    looks for 是否有光纤 in the sheet, not for has_fiber)."""
+    if column is None or column == field:
+        return message
+    return message.replace(f"field '{field}'", f"field '{field}' (column '{column}')")
 
 
 def _id_text(value) -> str:
