@@ -22,6 +22,7 @@ objective sum the weights of all rows.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -34,6 +35,8 @@ from siting.config import DemandRules
 from siting.io import POPULATION_BAND_CELLS, PopulationRaster, RegionData
 
 DEMAND_KINDS = ("cell", "village", "complaint", "zone")
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -143,10 +146,21 @@ def _cell_ids_of(x_m, y_m, raster: PopulationRaster, grid_m: float) -> np.ndarra
     return cell_ids(np.floor(row).astype(int), np.floor(col).astype(int))
 
 
+def _log_nodata_cells(region: RegionData, x_m, y_m, people) -> None:
+    """Warn about the population cells that lie on the DEM's nodata cells: they are left out
+    of the demand, as cells off the DEM are."""
+    on_nodata = region.on_nodata(x_m, y_m)
+    if on_nodata.any():
+        logger.warning("%d population cell(s) holding %.0f people lie on DEM cells without data "
+                       "(nodata) and are left out of the demand; fill the DEM there to count them",
+                       int(on_nodata.sum()), float(np.sum(people[on_nodata])))
+
+
 def _cell_rows(region: RegionData, rules: DemandRules) -> dict:
     """The population cells on the DEM, less the listed people of the villages inside them."""
     cx, cy, cpeople, cids = population_cells(region.population_source, rules.grid_m,
                                              rules.min_people_per_cell)
+    _log_nodata_cells(region, cx, cy, cpeople)
     on_dem = region.on_dem(cx, cy)
     cx, cy, cpeople, cids = cx[on_dem], cy[on_dem], cpeople[on_dem], cids[on_dem]
     v = region.villages

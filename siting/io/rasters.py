@@ -19,6 +19,7 @@ import pyproj
 import rasterio
 import rasterio.errors
 import rasterio.features
+import rasterio.fill
 import rasterio.warp
 import rasterio.windows
 import shapely
@@ -199,20 +200,20 @@ def resolve_crs(scenario: Scenario, region_lonlat_bounds=None) -> pyproj.CRS:
 # almost always an undeclared nodata value (-32768, -9999, 3.4e38).
 ELEVATION_RANGE_M = (-500.0, 9000.0)
 MAX_NODATA_FRACTION = 0.01
+#: A void (nodata enclosed by data) none of whose cells lies farther than this [m] from a cell
+#: with data is small: interpolated from its edges it stands for the ground, and points on it
+#: are on the DEM (SRTM's voids in steep terrain are mostly a few cells). Farther from data the
+#: interpolation is a guess at a hill or a valley: points there are refused.
+SMALL_VOID_M = 100.0
 #: DEM cells coarser than this [m] miss the ridges and valleys that decide line of sight.
 COARSE_DEM_CELL_M = 100.0
 #: Cells read beyond the region on each side, so that bilinear sampling at its edge is defined.
 REGION_PAD_CELLS = 2
 
 
-def _fill_holes(elevation: np.ndarray, valid: np.ndarray, holes: np.ndarray, n_counted: int,
-                where: str) -> np.ndarray:
-    """Fill every nodata cell from its nearest valid neighbour; refuse when ``holes`` are more
-    than 1% of the ``n_counted`` cells the check covers (nodata cells that are not holes, outside
-    the data, are filled without counting)."""
-    missing = ~valid
-    if not missing.any():
-        return elevation
+def _check_holes(valid: np.ndarray, holes: np.ndarray, n_counted: int, where: str) -> None:
+    """Refuse a DEM without a valid cell, or whose ``holes`` are more than 1% of the
+    ``n_counted`` cells the check covers."""
     if not valid.any():
         raise InputError(f"{where}: the DEM holds no valid elevation (every cell is nodata)")
     fraction = holes.sum() / max(n_counted, 1)
@@ -220,11 +221,68 @@ def _fill_holes(elevation: np.ndarray, valid: np.ndarray, holes: np.ndarray, n_c
         raise InputError(f"{where}: {fraction:.1%} of the DEM is nodata (more than "
                          f"{MAX_NODATA_FRACTION:.0%}); fill the holes or choose a DEM that covers "
                          f"the area")
-    if holes.any():
-        logger.warning("%s: filled %d nodata cell(s) (%.2f%% of the DEM) from their nearest "
-                       "neighbours", where, int(holes.sum()), 100 * fraction)
+
+
+def _small_voids(voids: np.ndarray, distance_m: np.ndarray) -> np.ndarray:
+    """The cells of the voids none of whose cells lies farther than :data:`SMALL_VOID_M` from
+    a cell with data (``distance_m``: each cell's distance to the nearest one)."""
+    labels, n = ndimage.label(voids)
+    if n == 0:
+        return voids
+    widest_m = ndimage.maximum(distance_m, labels, np.arange(1, n + 1))
+    return np.concatenate([[False], widest_m <= SMALL_VOID_M])[labels]
+
+
+def _interpolate_voids(elevation: np.ndarray, valid: np.ndarray, voids: np.ndarray,
+                       reach_cells: float) -> np.ndarray:
+    """``elevation`` with the ``voids`` cells interpolated from the data around them by GDAL's
+    fillnodata (inverse distance weighting of the nearest data in each direction, searched
+    ``reach_cells`` far, no smoothing: what ``gdal_fillnodata.py`` does); other cells as they
+    are. A void cell the search does not reach stays NaN.
+
+    References: GDAL, ``GDALFillNodata`` (alg/rasterfill.cpp).
+    """
+    source = np.where(valid, elevation, np.float32(np.nan)).astype(np.float32)
+    filled = rasterio.fill.fillnodata(source, mask=valid.astype(np.uint8),
+                                      max_search_distance=reach_cells, smoothing_iterations=0)
+    out = elevation.copy()
+    out[voids] = filled[voids]
+    return out
+
+
+def _fill_nearest(elevation: np.ndarray) -> np.ndarray:
+    """Every NaN cell set to the value of its nearest finite cell."""
+    missing = ~np.isfinite(elevation)
+    if not missing.any():
+        return elevation
     _, (rows, cols) = ndimage.distance_transform_edt(missing, return_indices=True)
     return elevation[rows, cols]
+
+
+def _fill_voids(elevation: np.ndarray, valid: np.ndarray, inside: np.ndarray, cell_m: float,
+                where: str) -> tuple[np.ndarray, np.ndarray]:
+    """(elevation without NaN, data mask) of a grid whose ``valid`` cells hold data.
+
+    Voids (nodata enclosed by data, :func:`_enclosed`) are interpolated from their edges
+    (:func:`_interpolate_voids`); the small ones (:func:`_small_voids`) then count as data, the
+    larger ones do not: their interpolation keeps profiles across them defined, but no point
+    may stand on them. Every other empty cell (the collar of a reprojected tile, cells beyond
+    the tiles) is filled from its nearest valid cell and is no data either.
+    """
+    voids = _enclosed(~valid, inside)
+    small = np.zeros_like(voids)
+    if voids.any():
+        distance_cells = ndimage.distance_transform_edt(~valid)
+        small = _small_voids(voids, distance_cells * cell_m)
+        elevation = _interpolate_voids(elevation, valid, voids,
+                                       float(distance_cells[voids].max()) + 2.0)
+        n_large = int(voids.sum() - small.sum())
+        logger.warning("%s: filled %d nodata cell(s) of voids in the DEM by interpolation from "
+                       "their edges (inverse distance, as gdal_fillnodata.py)%s", where,
+                       int(voids.sum()),
+                       f"; {n_large} of them lie more than {SMALL_VOID_M:g} m from data: no "
+                       f"site, village or demand point may stand there" if n_large else "")
+    return _fill_nearest(elevation), valid | small
 
 
 def crs_label_problem(bounds, crs, where: str) -> str | None:
@@ -384,6 +442,17 @@ def _trim_to_data(elevation: np.ndarray, valid: np.ndarray, keep: np.ndarray | N
     return elevation[r0:r1, c0:c1], valid[r0:r1, c0:c1], transform
 
 
+def _enclosed(missing: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """The ``missing`` cells enclosed by data: inside the tiles and not connected to the
+    grid's border or to cells outside the tiles (the collar of a reprojected tile)."""
+    seeds = missing & ~inside
+    for edge in (np.s_[0, :], np.s_[-1, :], np.s_[:, 0], np.s_[:, -1]):
+        seeds[edge] |= missing[edge]
+    labels, _ = ndimage.label(missing)
+    collar = np.isin(labels, np.unique(labels[seeds]))
+    return missing & ~collar & inside
+
+
 def _holes(valid: np.ndarray, inside: np.ndarray, required: np.ndarray | None):
     """(holes, cells counted): the nodata cells that count as holes in the data.
 
@@ -398,18 +467,14 @@ def _holes(valid: np.ndarray, inside: np.ndarray, required: np.ndarray | None):
     if required is not None:
         counted = inside & required
         return missing & counted, int(counted.sum())
-    seeds = missing & ~inside
-    for edge in (np.s_[0, :], np.s_[-1, :], np.s_[:, 0], np.s_[:, -1]):
-        seeds[edge] |= missing[edge]
-    labels, _ = ndimage.label(missing)
-    collar = np.isin(labels, np.unique(labels[seeds]))
-    return missing & ~collar & inside, int(inside.sum())
+    return _enclosed(missing, inside), int(inside.sum())
 
 
 def _fill_empty_cells(elevation: np.ndarray, valid: np.ndarray, transform, outline, warped: bool,
                       required_area, where: str):
-    """(elevation, transform) with the outer rows and columns without data cut off and every
-    other empty cell filled, after checking the holes among them (see :func:`_holes`)."""
+    """(elevation, data mask, transform) with the outer rows and columns without data cut off
+    and every other empty cell filled (:func:`_fill_voids`), after checking the holes among
+    them (see :func:`_holes`)."""
     required = None
     if required_area is not None:
         required = _cell_mask(required_area, transform, elevation.shape)
@@ -420,7 +485,9 @@ def _fill_empty_cells(elevation: np.ndarray, valid: np.ndarray, transform, outli
     inside = _cell_mask(outline.buffer(-transform.a) if warped else outline, transform,
                         elevation.shape)
     holes, n_counted = _holes(valid, inside, required)
-    return _fill_holes(elevation, valid, holes, n_counted, where), transform
+    _check_holes(valid, holes, n_counted, where)
+    elevation, data_mask = _fill_voids(elevation, valid, inside, transform.a, where)
+    return elevation, data_mask, transform
 
 
 def _check_elevations(elevation: np.ndarray, valid: np.ndarray, where: str) -> None:
@@ -465,9 +532,13 @@ def read_terrain(dem, crs, *, region_bounds=None, required_area=None) -> Terrain
     ``crs`` with square north-up cells is read as it is (only the window over
     ``region_bounds``), anything else is warped bilinearly to square north-up cells of ``crs``.
     Cells outside the tiles' footprint (the corners a reprojection adds) are never holes.
-    Holes are refused when more than 1% of the cells checked, else filled from their nearest
-    valid neighbours, like every other empty cell (outer rows and columns without data are
-    cut off first). Cells coarser than :data:`COARSE_DEM_CELL_M` log a warning.
+    Holes are refused when more than 1% of the cells checked. Outer rows and columns without
+    data are cut off; voids enclosed by data are interpolated from their edges as
+    ``gdal_fillnodata.py`` does, every other empty cell is filled from its nearest valid cell.
+    The Terrain's ``data_mask`` tells the cells that hold data (read, or in a void within
+    :data:`SMALL_VOID_M` of data) from the fills, on which no point may stand
+    (:meth:`siting.terrain.Terrain.on_data`). Cells coarser than :data:`COARSE_DEM_CELL_M` log
+    a warning.
     """
     specs = _dem_specs(dem)
     where = dem_label(specs)
@@ -495,12 +566,13 @@ def read_terrain(dem, crs, *, region_bounds=None, required_area=None) -> Terrain
     elevation = np.ma.filled(data.astype(np.float32), np.nan)
     valid = np.isfinite(elevation) & ~np.ma.getmaskarray(data)
     _check_elevations(elevation, valid, where)
+    data_mask = None
     if not valid.all():
-        elevation, transform = _fill_empty_cells(elevation, valid, transform, outline, warped,
-                                                 required_area, where)
+        elevation, data_mask, transform = _fill_empty_cells(elevation, valid, transform, outline,
+                                                            warped, required_area, where)
     try:
         terrain = Terrain(elevation_m=np.ascontiguousarray(elevation, dtype=np.float32),
-                          transform=transform, crs=crs)
+                          transform=transform, crs=crs, data_mask=data_mask)
     except InputError as exc:
         raise InputError(f"{where}: {exc}") from None
     if terrain.cell_size_m > COARSE_DEM_CELL_M:
