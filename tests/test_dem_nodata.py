@@ -311,3 +311,79 @@ def test_coverage_and_predict_beside_a_small_void_match_the_unvoided_dem(voided,
         error_db["interpolated"] += [np.abs(got - want).sum(), np.nansum(np.abs(got_map - want_map))]
         error_db["nearest"] += [np.abs(old - want).sum(), np.nansum(np.abs(old_map - want_map))]
     assert sum(error_db["interpolated"]) < sum(error_db["nearest"])
+
+
+# ---------------------------------------------------------------------------------------------
+# a masked band; scaled elevations, or in feet
+
+
+@pytest.mark.parametrize("source", ["inner.tif", "lonlat.tif"])
+def test_a_masked_band_is_nodata_like_the_nodata_value(utm_inner, tmp_path, source):
+    """A GeoTIFF without a nodata value whose band carries a mask (cells under it hold 0)
+    gives the terrain the same file with those cells nodata gives: the mosaic's VRT ignored
+    the mask and the terrain had 0 m pits there. In the run's CRS and warped into it."""
+    with rasterio.open(utm_inner.with_name(source)) as src:
+        z, profile = src.read(1), src.profile
+    mask = np.full(z.shape, 255, np.uint8)
+    for void in (SMALL_VOID, LARGE_VOID):
+        mask[void] = 0
+    with rasterio.open(tmp_path / "nodata.tif", "w", **profile) as dst:
+        dst.write(np.where(mask > 0, z, profile["nodata"]).astype(z.dtype), 1)
+    with rasterio.open(tmp_path / "masked.tif", "w", **{**profile, "nodata": None}) as dst:
+        dst.write(np.where(mask > 0, z, 0).astype(z.dtype), 1)
+        dst.write_mask(mask)
+    want = read_terrain(tmp_path / "nodata.tif", UTM16)
+    got = read_terrain(tmp_path / "masked.tif", UTM16)
+    assert got.transform == want.transform and (~want.data_mask).sum() >= 64
+    np.testing.assert_array_equal(got.elevation_m, want.elevation_m)
+    np.testing.assert_array_equal(got.data_mask, want.data_mask)
+
+
+def _rewrite(src_path: Path, path: Path, convert, **tags) -> Path:
+    """``src_path`` with its values converted and band tags (scales, offsets, units) set."""
+    with rasterio.open(src_path) as src:
+        z, profile = src.read(1), src.profile
+    valid = z != profile["nodata"]
+    stored = np.where(valid, np.round(convert(z.astype(np.float64))), profile["nodata"])
+    return _write(path, stored.astype(np.int16), crs=profile["crs"],
+                  transform=profile["transform"], nodata=profile["nodata"], **tags)
+
+
+@pytest.mark.parametrize("convert, tags, atol_m", [
+    (lambda z: z * 10, dict(scales=(0.1,)), 1e-4),  # decimetres
+    (lambda z: z - 1000, dict(offsets=(1000.0,)), 0.0),
+    (lambda z: z / 0.3048, dict(units=("ft",)), 0.3048 / 2),  # feet, rounded to whole feet
+    (lambda z: z / (1200 / 3937), dict(units=("US survey foot",)), 0.31 / 2),
+], ids=["scale", "offset", "feet", "us-survey-feet"])
+def test_scaled_or_foot_elevations_are_read_in_metres(utm_inner, lonlat_dem, tmp_path, convert,
+                                                      tags, atol_m):
+    """The band's scale, offset and unit (as gdalinfo shows them) apply: they were ignored,
+    so decimetres were refused as absurd heights and feet read as 3.3 times the relief."""
+    want = read_terrain(utm_inner, UTM16)
+    got = read_terrain(_rewrite(utm_inner, tmp_path / "inner.tif", convert, **tags), UTM16)
+    np.testing.assert_allclose(got.elevation_m, want.elevation_m, atol=atol_m, rtol=1e-6)  # float32 rounding
+    # a tile warped into the mosaic's CRS: its values converted too
+    lonlat = _rewrite(lonlat_dem, tmp_path / "lonlat.tif", convert, **tags)
+    want = read_terrain((utm_inner, lonlat_dem), UTM16)
+    got = read_terrain((utm_inner, lonlat), UTM16)
+    assert got.transform == want.transform and got.data_mask is not None
+    np.testing.assert_allclose(got.elevation_m, want.elevation_m, atol=atol_m, rtol=1e-6)  # float32 rounding
+
+
+def test_elevations_in_an_unknown_unit_are_refused_naming_the_file(utm_inner, tmp_path):
+    path = _rewrite(utm_inner, tmp_path / "odd.tif", lambda z: z, units=("fathom",))
+    with pytest.raises(InputError, match=r"odd\.tif: the DEM's elevations are in 'fathom'.*"
+                                         r"gdal_edit\.py -units m"):
+        read_terrain(path, UTM16)
+
+
+def test_an_external_mask_file_is_part_of_the_dem(utm_inner, tmp_path):
+    """GDAL keeps a mask in a .msk file next to the GeoTIFF when told to: a change to it
+    changes the terrain, so the coverage cache must digest it."""
+    from siting.io.dem import dem_source_files
+    path = shutil.copyfile(utm_inner, tmp_path / "dem.tif")
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=False):
+        with rasterio.open(path, "r+") as dst:
+            dst.write_mask(np.full((dst.height, dst.width), 255, np.uint8))
+    assert (tmp_path / "dem.tif.msk").is_file()
+    assert tmp_path / "dem.tif.msk" in dem_source_files(path)

@@ -639,14 +639,17 @@ class DemSource:
 
 def single_dem_in_crs(dem, crs) -> Path | None:
     """The DEM file when ``dem`` (``inputs.dem``) is one raster file already in ``crs`` with
-    square north-up cells, which :func:`siting.distributed.read_terrain_window` can read window
-    by window; else None (tiles, zipped tiles, another CRS: read the mosaic whole instead)."""
+    square north-up cells and elevations stored in metres (no scale, offset or other unit),
+    which :func:`siting.distributed.read_terrain_window` can read window by window as they are;
+    else None (tiles, zipped tiles, another CRS, elevations to convert: read the mosaic whole
+    instead)."""
     files = dem_files(_dem_specs(dem))
     if len(files) != 1 or files[0].suffix.lower() == ".zip":
         return None
     (tile,) = describe_tiles(files)
     t = tile.transform
-    if tile.crs == pyproj.CRS.from_user_input(crs) and tile.north_up and t.a == -t.e:
+    if (tile.crs == pyproj.CRS.from_user_input(crs) and tile.north_up and t.a == -t.e
+            and tile.to_metres == (1.0, 0.0)):
         return files[0]
     return None
 
