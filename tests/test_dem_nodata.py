@@ -387,3 +387,54 @@ def test_an_external_mask_file_is_part_of_the_dem(utm_inner, tmp_path):
             dst.write_mask(np.full((dst.height, dst.width), 255, np.uint8))
     assert (tmp_path / "dem.tif.msk").is_file()
     assert tmp_path / "dem.tif.msk" in dem_source_files(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# a VRT mosaic with a gap between its tiles; an ASCII grid's NODATA_value
+
+
+def test_a_site_in_the_gap_of_a_vrt_mosaic_is_refused(utm_inner, tmp_path):
+    """A VRT (gdalbuildvrt) of two tiles a column apart: the VRT's own rectangle covers the
+    gap, which was filled from the nearest cells and taken for terrain."""
+    for name, first_col in (("west.tif", 0), ("east.tif", 101)):
+        _gdal("gdal_translate", "-q", "-srcwin", str(first_col), "0", "99" if first_col else "100",
+              "200", str(utm_inner), str(tmp_path / name))
+    vrt = tmp_path / "mosaic.vrt"
+    _gdal("gdalbuildvrt", "-q", str(vrt), str(tmp_path / "west.tif"), str(tmp_path / "east.tif"))
+    terrain, truth = read_terrain(vrt, UTM16), read_terrain(utm_inner, UTM16)
+    assert terrain.transform == truth.transform
+    gap = np.zeros(terrain.shape, bool)
+    gap[:, 100] = True
+    np.testing.assert_array_equal(terrain.data_mask, ~gap)
+    np.testing.assert_array_equal(terrain.elevation_m[~gap], truth.elevation_m[~gap])
+    with rasterio.open(utm_inner) as src:
+        at = {"GAP": src.xy(120, 100), "WEST": src.xy(120, 98)}
+    with pytest.raises(InputError, match=r"1 point\(s\) lie on DEM cells without data .*: GAP;"):
+        read_region(load_scenario(_lonlat_scenario(tmp_path, vrt, at, _inner_bbox(utm_inner))))
+
+
+def test_an_ascii_grid_nodata_value_is_no_data(tmp_path):
+    """The real Jacksboro ASCII grid (lon/lat, NODATA_value -9999) with an 8 x 8 cell void,
+    read into UTM: the cells without data are those GDAL's own warp of it leaves empty."""
+    if not JACKSBORO.is_file():
+        pytest.skip(f"{JACKSBORO} is absent (the shared real data are not mounted)")
+    lines = JACKSBORO.read_text().splitlines()
+    header, rows = lines[:6], [line.split() for line in lines[6:]]
+    assert header[5].split() == ["NODATA_value", "-9999"]
+    for row in rows[150:158]:
+        row[200:208] = ["-9999"] * 8
+    grid = tmp_path / "voided.asc"
+    grid.write_text("\n".join(header + [" ".join(row) for row in rows]) + "\n")
+    grid.with_suffix(".prj").write_text(
+        pyproj.CRS.from_epsg(4326).to_wkt(pyproj.enums.WktVersion.WKT1_ESRI))
+    terrain = read_terrain(grid, UTM16)
+    with rasterio.open(grid) as src:
+        assert src.nodata == -9999
+        warped = np.full(terrain.shape, np.nan, np.float32)
+        rasterio.warp.reproject(rasterio.band(src, 1), warped, dst_transform=terrain.transform,
+                                dst_crs=UTM16, dst_nodata=np.nan,
+                                resampling=rasterio.enums.Resampling.bilinear)
+        void_x, void_y = src.xy(153.5, 203.5)
+    (x,), (y,) = rasterio.warp.transform("EPSG:4326", UTM16, [void_x], [void_y])
+    assert not terrain.on_data(x, y) and np.isfinite(terrain.elevation_at(x, y))
+    np.testing.assert_array_equal(terrain.data_mask, np.isfinite(warped))
