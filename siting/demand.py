@@ -128,6 +128,16 @@ def _zone_points(zones: gpd.GeoDataFrame, spacing_m: float):
     return np.array(xs), np.array(ys), np.array(ids, dtype=object)
 
 
+def _warn_zones_without_points(zone_ids: np.ndarray, on_dem: np.ndarray) -> None:
+    """Warn about the 5G zones none of whose check points lies on the DEM's data: their
+    requirement has no demand row to plan for."""
+    lost = sorted(set(zone_ids.tolist()) - set(zone_ids[on_dem].tolist()))
+    if lost:
+        logger.warning("5G zone(s) %s keep no check point on the DEM's data (they lie on DEM "
+                       "cells without data, or off the DEM): their 5G requirement is not "
+                       "planned; fill the DEM there or move the zone(s)", ", ".join(map(str, lost)))
+
+
 def _admin_of(x, y, admin_units: gpd.GeoDataFrame | None) -> np.ndarray:
     if admin_units is None or len(x) == 0:
         return np.full(len(x), "", dtype=object)
@@ -209,6 +219,7 @@ def build_demand(region: RegionData, rules: DemandRules) -> Demand:
         zones = region.zones[region.zones["require_5g"]]
         zx, zy, zids = _zone_points(zones, rules.zone_sample_m)
         inside = region.on_dem(zx, zy)
+        _warn_zones_without_points(zids, inside)
         zx, zy, zids = zx[inside], zy[inside], zids[inside]
         backup = zones.index[zones["kind"].isin(rules.backup_zone_kinds)]
         servers = np.where(np.isin(zids, backup), rules.backup_servers, 1)

@@ -438,3 +438,28 @@ def test_an_ascii_grid_nodata_value_is_no_data(tmp_path):
     (x,), (y,) = rasterio.warp.transform("EPSG:4326", UTM16, [void_x], [void_y])
     assert not terrain.on_data(x, y) and np.isfinite(terrain.elevation_at(x, y))
     np.testing.assert_array_equal(terrain.data_mask, np.isfinite(warped))
+
+
+def test_a_5g_zone_on_the_nodata_corner_keeps_no_check_point_and_says_so(lonlat_dem, utm_dem,
+                                                                        tmp_path, caplog):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from siting.demand import build_demand
+    with rasterio.open(utm_dem) as src:
+        assert (src.read(1)[:6, :6] == src.nodata).all()
+        corner = box(*src.xy(5, 1), *src.xy(1, 5))  # cells (1..5, 1..5): nodata
+        middle = box(*src.xy(src.height // 2 + 4, src.width // 2 - 4),
+                     *src.xy(src.height // 2 - 4, src.width // 2 + 4))
+        site = src.xy(src.height // 2, src.width // 2)
+    gpd.GeoDataFrame({"zone_id": ["CORNER", "MIDDLE"], "name": ["c", "m"], "kind": ["town"] * 2,
+                      "require_5g": [True, True]}, geometry=[corner, middle], crs=UTM16
+                     ).to_file(tmp_path / "zones.geojson")
+    loaded = load_scenario(_lonlat_scenario(tmp_path, utm_dem, {"S": site},
+                                            _lonlat_bounds(lonlat_dem), zones="zones.geojson"))
+    with caplog.at_level(logging.WARNING, logger="siting"):
+        demand = build_demand(read_region(loaded), loaded.demand)
+    zone_rows = np.asarray(demand.ref_id)[np.asarray(demand.kind) == "zone"]
+    assert set(zone_rows) == {"MIDDLE"}
+    assert any("5G zone(s) CORNER keep no check point on the DEM's data" in r.getMessage()
+               for r in caplog.records)
