@@ -223,31 +223,40 @@ def _check_holes(valid: np.ndarray, holes: np.ndarray, n_counted: int, where: st
                          f"the area")
 
 
-def _small_voids(voids: np.ndarray, distance_m: np.ndarray) -> np.ndarray:
-    """The cells of the voids none of whose cells lies farther than :data:`SMALL_VOID_M` from
-    a cell with data (``distance_m``: each cell's distance to the nearest one)."""
-    labels, n = ndimage.label(voids)
-    if n == 0:
-        return voids
-    widest_m = ndimage.maximum(distance_m, labels, np.arange(1, n + 1))
-    return np.concatenate([[False], widest_m <= SMALL_VOID_M])[labels]
+def _void_windows(valid: np.ndarray, voids: np.ndarray):
+    """For each void (a connected set of ``voids`` cells, all enclosed by ``valid`` cells):
+    (window, its cells in the window, each window cell's distance [cells] to the nearest valid
+    cell). The window is the void's bounding box grown by its larger side and 2 cells, which
+    holds the nearest valid cell of every cell of the void (walking along a row or column out
+    of the void meets a valid cell within that side) and GDAL's search from it."""
+    labels, _ = ndimage.label(voids)
+    for label, box in enumerate(ndimage.find_objects(labels), start=1):
+        pad = max(s.stop - s.start for s in box) + 2
+        window = tuple(slice(max(s.start - pad, 0), s.stop + pad) for s in box)
+        yield window, labels[window] == label, ndimage.distance_transform_edt(~valid[window])
 
 
 def _interpolate_voids(elevation: np.ndarray, valid: np.ndarray, voids: np.ndarray,
-                       reach_cells: float) -> np.ndarray:
-    """``elevation`` with the ``voids`` cells interpolated from the data around them by GDAL's
-    fillnodata (inverse distance weighting of the nearest data in each direction, searched
-    ``reach_cells`` far, no smoothing: what ``gdal_fillnodata.py`` does); other cells as they
-    are. A void cell the search does not reach stays NaN.
+                       cell_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """(elevation, small voids): ``elevation`` with each void's cells interpolated from the
+    data around it by GDAL's fillnodata (inverse distance weighting of the nearest data in each
+    direction, no smoothing: what ``gdal_fillnodata.py`` does, searching as far as the void's
+    cell farthest from data and 2 cells more), other cells as they are (a void cell the search
+    does not reach stays NaN); and the cells of the voids none of whose cells lies farther than
+    :data:`SMALL_VOID_M` from data.
 
     References: GDAL, ``GDALFillNodata`` (alg/rasterfill.cpp).
     """
     source = np.where(valid, elevation, np.float32(np.nan)).astype(np.float32)
-    filled = rasterio.fill.fillnodata(source, mask=valid.astype(np.uint8),
-                                      max_search_distance=reach_cells, smoothing_iterations=0)
-    out = elevation.copy()
-    out[voids] = filled[voids]
-    return out
+    out, small = elevation.copy(), np.zeros_like(voids)
+    for window, void, distance_cells in _void_windows(valid, voids):
+        widest_cells = float(distance_cells[void].max())
+        filled = rasterio.fill.fillnodata(source[window], mask=valid[window].astype(np.uint8),
+                                          max_search_distance=widest_cells + 2.0,
+                                          smoothing_iterations=0)
+        out[window][void] = filled[void]
+        small[window] |= void & (widest_cells * cell_m <= SMALL_VOID_M)
+    return out, small
 
 
 def _fill_nearest(elevation: np.ndarray) -> np.ndarray:
@@ -264,18 +273,14 @@ def _fill_voids(elevation: np.ndarray, valid: np.ndarray, inside: np.ndarray, ce
     """(elevation without NaN, data mask) of a grid whose ``valid`` cells hold data.
 
     Voids (nodata enclosed by data, :func:`_enclosed`) are interpolated from their edges
-    (:func:`_interpolate_voids`); the small ones (:func:`_small_voids`) then count as data, the
-    larger ones do not: their interpolation keeps profiles across them defined, but no point
+    (:func:`_interpolate_voids`); the small ones then count as data, the larger ones do not: their interpolation keeps profiles across them defined, but no point
     may stand on them. Every other empty cell (the collar of a reprojected tile, cells beyond
     the tiles) is filled from its nearest valid cell and is no data either.
     """
     voids = _enclosed(~valid, inside)
     small = np.zeros_like(voids)
     if voids.any():
-        distance_cells = ndimage.distance_transform_edt(~valid)
-        small = _small_voids(voids, distance_cells * cell_m)
-        elevation = _interpolate_voids(elevation, valid, voids,
-                                       float(distance_cells[voids].max()) + 2.0)
+        elevation, small = _interpolate_voids(elevation, valid, voids, cell_m)
         n_large = int(voids.sum() - small.sum())
         logger.warning("%s: filled %d nodata cell(s) of voids in the DEM by interpolation from "
                        "their edges (inverse distance, as gdal_fillnodata.py)%s", where,
