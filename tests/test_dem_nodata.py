@@ -319,19 +319,24 @@ def test_coverage_and_predict_beside_a_small_void_match_the_unvoided_dem(voided,
 
 @pytest.mark.parametrize("source", ["inner.tif", "lonlat.tif"])
 def test_a_masked_band_is_nodata_like_the_nodata_value(utm_inner, tmp_path, source):
-    """A GeoTIFF without a nodata value whose band carries a mask (cells under it hold 0)
-    gives the terrain the same file with those cells nodata gives: the mosaic's VRT ignored
-    the mask and the terrain had 0 m pits there. In the run's CRS and warped into it."""
+    """A GeoTIFF whose band carries a mask (cells under it hold 0) as well as a nodata value
+    gives the terrain the same file with all those cells nodata gives: the mosaic's VRT
+    ignored the mask and the terrain had 0 m pits there. In the run's CRS and warped into it."""
     with rasterio.open(utm_inner.with_name(source)) as src:
         z, profile = src.read(1), src.profile
     mask = np.full(z.shape, 255, np.uint8)
+    mask[LARGE_VOID] = 0
+    voided = z.copy()
     for void in (SMALL_VOID, LARGE_VOID):
-        mask[void] = 0
-    with rasterio.open(tmp_path / "nodata.tif", "w", **profile) as dst:
-        dst.write(np.where(mask > 0, z, profile["nodata"]).astype(z.dtype), 1)
-    with rasterio.open(tmp_path / "masked.tif", "w", **{**profile, "nodata": None}) as dst:
-        dst.write(np.where(mask > 0, z, 0).astype(z.dtype), 1)
+        voided[void] = profile["nodata"]
+    _write(tmp_path / "nodata.tif", voided, crs=profile["crs"], transform=profile["transform"],
+           nodata=profile["nodata"])
+    z[LARGE_VOID], z[SMALL_VOID] = 0, profile["nodata"]
+    with rasterio.open(tmp_path / "masked.tif", "w", **profile) as dst:
+        dst.write(z, 1)
         dst.write_mask(mask)
+    with rasterio.open(tmp_path / "masked.tif") as src:  # GDAL's validity: the mask alone
+        assert not src.read(1, masked=True).mask[SMALL_VOID].any()
     want = read_terrain(tmp_path / "nodata.tif", UTM16)
     got = read_terrain(tmp_path / "masked.tif", UTM16)
     assert got.transform == want.transform and (~want.data_mask).sum() >= 64

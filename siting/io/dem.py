@@ -12,6 +12,7 @@ reprojection leaves empty outside the tiles apart from holes in the data.
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import logging
 import math
@@ -238,7 +239,7 @@ def _metres_per_unit(unit: str | None, path: Path) -> float:
 
 def _has_own_mask(src) -> bool:
     """Whether the first band's valid cells come from a mask of its own (a per-dataset mask
-    band or an alpha band), which a VRT source must be told to use."""
+    band or an alpha band), which the mosaic applies itself (:func:`_unmasked`)."""
     flags = src.mask_flag_enums[0]
     return MaskFlags.per_dataset in flags or MaskFlags.alpha in flags
 
@@ -350,12 +351,11 @@ class _Source:
     height: int
     nodata: float | None
     to_metres: tuple[float, float] = (1.0, 0.0)  # (ratio, offset_m), see DemTile.to_metres
-    masked: bool = False  # DemTile.masked
 
     @classmethod
     def of_tile(cls, tile: DemTile) -> _Source:
         return cls(tile.name, tile.transform, tile.width, tile.height, tile.nodata,
-                   tile.to_metres, tile.masked)
+                   tile.to_metres)
 
 
 def _rio_crs(crs: pyproj.CRS) -> rasterio.crs.CRS:
@@ -401,12 +401,34 @@ def _warp_tile(tile: DemTile, crs: pyproj.CRS, grid: tuple[float, float, float, 
                                 resampling=Resampling.bilinear)
     ratio, offset_m = tile.to_metres
     out = out * np.float32(ratio) + np.float32(offset_m)  # bilinear weights commute with it
+    name = _hold(out, transform, crs, stack)
+    return _Source(name, transform, out.shape[1], out.shape[0], np.nan), grid
+
+
+def _hold(values: np.ndarray, transform, crs: pyproj.CRS, stack: ExitStack) -> str:
+    """The GDAL name of a /vsimem/ float32 GeoTIFF (nodata NaN) of ``values``, alive as long as
+    ``stack``."""
     memory = stack.enter_context(MemoryFile())
-    with memory.open(driver="GTiff", width=out.shape[1], height=out.shape[0], count=1,
+    with memory.open(driver="GTiff", width=values.shape[1], height=values.shape[0], count=1,
                      dtype="float32", crs=_rio_crs(crs), transform=transform,
                      nodata=np.nan) as dst:
-        dst.write(out, 1)
-    return _Source(memory.name, transform, out.shape[1], out.shape[0], np.nan), grid
+        dst.write(values.astype(np.float32), 1)
+    return memory.name
+
+
+def _unmasked(tile: DemTile, stack: ExitStack) -> DemTile:
+    """A tile whose band has a mask of its own, as a float32 tile in metres held in /vsimem/
+    with NaN where its mask or its nodata value leaves cells out: a VRT source honours the
+    nodata value alone when given both (and GDAL's validity for such a band is its mask)."""
+    with rasterio.open(tile.name) as src:
+        stored = src.read(1, masked=True)
+    ratio, offset_m = tile.to_metres
+    values = stored.astype(np.float32).filled(np.nan) * np.float32(ratio) + np.float32(offset_m)
+    if tile.nodata is not None:
+        values[stored.data == tile.nodata] = np.nan
+    return dataclasses.replace(tile, name=_hold(values, tile.transform, tile.crs, stack),
+                               nodata=np.nan, scale=1.0, offset=0.0, metres_per_unit=1.0,
+                               masked=False)
 
 
 def _vrt_xml(sources: Sequence[_Source], crs: pyproj.CRS, res_x: float, res_y: float) -> bytes:
@@ -439,8 +461,6 @@ def _vrt_xml(sources: Sequence[_Source], crs: pyproj.CRS, res_x: float, res_y: f
                       ySize=str(y_size))
         if s.nodata is not None:
             ET.SubElement(source, "NODATA").text = "nan" if np.isnan(s.nodata) else repr(s.nodata)
-        if s.masked:
-            ET.SubElement(source, "UseMaskBand").text = "true"
         if s.to_metres != (1.0, 0.0):
             ET.SubElement(source, "ScaleOffset").text = repr(float(s.to_metres[1]))
             ET.SubElement(source, "ScaleRatio").text = repr(float(s.to_metres[0]))
@@ -456,23 +476,26 @@ def open_mosaic(tiles: Sequence[DemTile], *, within: tuple[float, float, float, 
     them (a tile of another cell size or off that grid is resampled bilinearly by the VRT).
     Tiles in another CRS (or rotated) are warped (bilinear) into it first, only over
     ``within`` (bounds in that CRS) when given, with a logged notice; where tiles overlap,
-    the tiles in the mosaic's CRS win, then the later ones in file order.
+    the tiles in the mosaic's CRS win, then the later ones in file order. A tile whose band
+    has a mask of its own is read whole into memory first, its masked and nodata cells NaN
+    (:func:`_unmasked`). Elevations are converted to metres (the band's scale, offset, unit).
     """
     crs = tiles[0].crs
-    native = [t for t in tiles if t.crs.equals(crs, ignore_axis_order=True) and t.north_up]
-    native_ids = {id(t) for t in native}
-    grid = None
-    if native:
-        grid = (min(t.transform.a for t in native), min(-t.transform.e for t in native),
-                native[0].transform.c, native[0].transform.f)
     with ExitStack() as stack:
+        tiles = [_unmasked(t, stack) if t.masked else t for t in tiles]
+        native = [t for t in tiles if t.crs.equals(crs, ignore_axis_order=True) and t.north_up]
+        native_ids = {id(t) for t in native}
+        grid = None
+        if native:
+            grid = (min(t.transform.a for t in native), min(-t.transform.e for t in native),
+                    native[0].transform.c, native[0].transform.f)
         sources = []
         for tile in tiles:
             if id(tile) in native_ids:
                 continue
             logger.warning("%s: DEM tile in %s reprojected (bilinear) to %s, the CRS of %s, to "
-                           "join the mosaic", tile.name, tile.crs.to_string(), crs.to_string(),
-                           tiles[0].name)
+                           "join the mosaic", tile.file, tile.crs.to_string(), crs.to_string(),
+                           tiles[0].file)
             source, grid = _warp_tile(tile, crs, grid, within, stack)
             if source is not None:
                 sources.append(source)
