@@ -19,6 +19,7 @@ import pandas as pd
 import pyproj
 import pytest
 import rasterio
+import rasterio.crs
 import rasterio.transform
 import rasterio.warp
 import yaml
@@ -26,7 +27,7 @@ import yaml
 from siting.config import load_scenario
 from siting.errors import InputError
 from siting.io import read_region
-from siting.io.rasters import read_terrain
+from siting.io.rasters import read_terrain, single_dem_in_crs
 
 JACKSBORO = (Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "dem"
              / "usgs_jacksboro_fault_tn" / "jacksboro_fault_dem.asc")
@@ -488,3 +489,29 @@ def test_data_room_is_the_distance_to_the_nearest_nodata_cell(utm_dem, utm_inner
     assert terrain.data_room_m(*sites[-1]) == 0.0  # on the corner
     inner = read_terrain(utm_inner, UTM16)
     assert inner.data_mask is None and inner.data_room_m(*sites[1]) == np.inf
+
+
+def test_a_dem_in_a_compound_crs_with_feet_is_read_as_its_horizontal_crs_in_metres(utm_inner,
+                                                                                   tmp_path,
+                                                                                   caplog):
+    """UTM 16N + NAVD88 height (ftUS): GDAL reports the vertical unit as the band's; the grid
+    is the UTM one, read as it is (it was warped onto itself)."""
+    compound = pyproj.CRS("EPSG:32616+6360")
+    with rasterio.open(utm_inner) as src:
+        z, profile = src.read(1), src.profile
+    feet = np.round(z / (1200 / 3937)).astype(np.int16)
+    path = _write(tmp_path / "feet.tif", feet, crs=rasterio.crs.CRS.from_wkt(compound.to_wkt()),
+                  transform=profile["transform"], nodata=profile["nodata"])
+    with rasterio.open(path) as src:
+        assert src.units == ("US survey foot",)
+    want = read_terrain(utm_inner, UTM16)
+    with caplog.at_level(logging.WARNING, logger="siting"):
+        got = read_terrain(path, UTM16)
+    assert not any("reprojected" in r.getMessage() for r in caplog.records)
+    assert got.transform == want.transform
+    np.testing.assert_allclose(got.elevation_m, want.elevation_m, atol=0.31 / 2, rtol=1e-6)
+    # in metres, it is still no DEM the windowed reader takes as it is (its CRS differs)
+    metres = _write(tmp_path / "metres.tif", z, crs=rasterio.crs.CRS.from_wkt(
+        pyproj.CRS("EPSG:32616+5773").to_wkt()), transform=profile["transform"],
+        nodata=profile["nodata"])
+    assert single_dem_in_crs(metres, UTM16) is None and single_dem_in_crs(utm_inner, UTM16)

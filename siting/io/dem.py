@@ -237,6 +237,14 @@ def _metres_per_unit(unit: str | None, path: Path) -> float:
     return _ELEVATION_UNITS_M[key]
 
 
+def _horizontal(crs) -> pyproj.CRS:
+    """A raster's CRS without its vertical part (a compound CRS such as "UTM 16N + NAVD88
+    height (ftUS)"): the grid's coordinates are the horizontal CRS's; GDAL reports the
+    vertical unit as the band's unit, which :func:`_metres_per_unit` reads."""
+    crs = pyproj.CRS.from_user_input(crs)
+    return crs.sub_crs_list[0] if crs.is_compound else crs
+
+
 def _has_own_mask(src) -> bool:
     """Whether the first band's valid cells come from a mask of its own (a per-dataset mask
     band or an alpha band), which the mosaic applies itself (:func:`_unmasked`)."""
@@ -263,7 +271,7 @@ def describe_tiles(files: Sequence[Path]) -> list[DemTile]:
                         if src.crs is None:
                             raise InputError(_no_crs_message(path, src.driver))
                         tiles.append(DemTile(
-                            file=Path(path), name=name, crs=pyproj.CRS.from_user_input(src.crs),
+                            file=Path(path), name=name, crs=_horizontal(src.crs),
                             transform=src.transform, width=src.width, height=src.height,
                             nodata=src.nodata, driver=src.driver, scale=src.scales[0],
                             offset=src.offsets[0],

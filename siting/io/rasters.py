@@ -653,8 +653,9 @@ def single_dem_in_crs(dem, crs) -> Path | None:
         return None
     (tile,) = describe_tiles(files)
     t = tile.transform
-    if (tile.crs == pyproj.CRS.from_user_input(crs) and tile.north_up and t.a == -t.e
-            and tile.to_metres == (1.0, 0.0)):
+    with rasterio.open(tile.name) as src:  # the whole CRS: a vertical part makes it another
+        same_crs = pyproj.CRS.from_user_input(src.crs) == pyproj.CRS.from_user_input(crs)
+    if same_crs and tile.north_up and t.a == -t.e and tile.to_metres == (1.0, 0.0):
         return files[0]
     return None
 
