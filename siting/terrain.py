@@ -151,9 +151,11 @@ class Terrain:
             raise InputError(f"Terrain.land_cover must have the elevation's shape {z.shape}, "
                              f"got {self.land_cover.class_index.shape}")
         mask = self.data_mask
-        if mask is not None and (not isinstance(mask, np.ndarray) or mask.shape != z.shape):
-            raise InputError(f"Terrain.data_mask must be a bool array of the elevation's shape "
-                             f"{z.shape}")
+        if mask is not None:
+            if np.shape(mask) != z.shape:
+                raise InputError(f"Terrain.data_mask must be a bool array of the elevation's "
+                                 f"shape {z.shape}, got {np.shape(mask)}")
+            object.__setattr__(self, "data_mask", np.asarray(mask, dtype=bool))
 
     @cached_property
     def surface_m(self) -> np.ndarray:
