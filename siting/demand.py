@@ -22,6 +22,7 @@ objective sum the weights of all rows.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -34,6 +35,8 @@ from siting.config import DemandRules
 from siting.io import POPULATION_BAND_CELLS, PopulationRaster, RegionData
 
 DEMAND_KINDS = ("cell", "village", "complaint", "zone")
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,16 @@ def _zone_points(zones: gpd.GeoDataFrame, spacing_m: float):
     return np.array(xs), np.array(ys), np.array(ids, dtype=object)
 
 
+def _warn_zones_without_points(zone_ids: np.ndarray, on_dem: np.ndarray) -> None:
+    """Warn about the 5G zones none of whose check points lies on the DEM's data: their
+    requirement has no demand row to plan for."""
+    lost = sorted(set(zone_ids.tolist()) - set(zone_ids[on_dem].tolist()))
+    if lost:
+        logger.warning("5G zone(s) %s keep no check point on the DEM's data (they lie on DEM "
+                       "cells without data, or off the DEM): their 5G requirement is not "
+                       "planned; fill the DEM there or move the zone(s)", ", ".join(map(str, lost)))
+
+
 def _admin_of(x, y, admin_units: gpd.GeoDataFrame | None) -> np.ndarray:
     if admin_units is None or len(x) == 0:
         return np.full(len(x), "", dtype=object)
@@ -143,10 +156,21 @@ def _cell_ids_of(x_m, y_m, raster: PopulationRaster, grid_m: float) -> np.ndarra
     return cell_ids(np.floor(row).astype(int), np.floor(col).astype(int))
 
 
+def _log_nodata_cells(region: RegionData, x_m, y_m, people) -> None:
+    """Warn about the population cells that lie on the DEM's nodata cells: they are left out
+    of the demand, as cells off the DEM are."""
+    on_nodata = region.on_nodata(x_m, y_m)
+    if on_nodata.any():
+        logger.warning("%d population cell(s) holding %.0f people lie on DEM cells without data "
+                       "(nodata) and are left out of the demand; fill the DEM there to count them",
+                       int(on_nodata.sum()), float(np.sum(people[on_nodata])))
+
+
 def _cell_rows(region: RegionData, rules: DemandRules) -> dict:
     """The population cells on the DEM, less the listed people of the villages inside them."""
     cx, cy, cpeople, cids = population_cells(region.population_source, rules.grid_m,
                                              rules.min_people_per_cell)
+    _log_nodata_cells(region, cx, cy, cpeople)
     on_dem = region.on_dem(cx, cy)
     cx, cy, cpeople, cids = cx[on_dem], cy[on_dem], cpeople[on_dem], cids[on_dem]
     v = region.villages
@@ -195,6 +219,7 @@ def build_demand(region: RegionData, rules: DemandRules) -> Demand:
         zones = region.zones[region.zones["require_5g"]]
         zx, zy, zids = _zone_points(zones, rules.zone_sample_m)
         inside = region.on_dem(zx, zy)
+        _warn_zones_without_points(zids, inside)
         zx, zy, zids = zx[inside], zy[inside], zids[inside]
         backup = zones.index[zones["kind"].isin(rules.backup_zone_kinds)]
         servers = np.where(np.isin(zids, backup), rules.backup_servers, 1)

@@ -122,12 +122,18 @@ class Terrain:
         Projected CRS of the map coordinates [m].
     land_cover : siting.landcover.LandCover or None
         Land-cover classes on the same grid (``inputs.land_cover``), or None.
+    data_mask : numpy.ndarray or None
+        bool (rows x cols): True where the cell's elevation comes from the DEM's data (read,
+        or interpolated over a small void); False where the DEM had no data there (nodata
+        corners of a reprojected tile, a gap between tiles, a large void) and the cell only
+        holds a fill so that profiles stay defined. None: every cell holds data.
     """
 
     elevation_m: np.ndarray
     transform: Affine
     crs: pyproj.CRS | None = None
     land_cover: LandCover | None = None
+    data_mask: np.ndarray | None = None
 
     def __post_init__(self):
         z = self.elevation_m
@@ -144,6 +150,12 @@ class Terrain:
         if self.land_cover is not None and self.land_cover.class_index.shape != z.shape:
             raise InputError(f"Terrain.land_cover must have the elevation's shape {z.shape}, "
                              f"got {self.land_cover.class_index.shape}")
+        mask = self.data_mask
+        if mask is not None:
+            if np.shape(mask) != z.shape:
+                raise InputError(f"Terrain.data_mask must be a bool array of the elevation's "
+                                 f"shape {z.shape}, got {np.shape(mask)}")
+            object.__setattr__(self, "data_mask", np.asarray(mask, dtype=bool))
 
     @cached_property
     def surface_m(self) -> np.ndarray:
@@ -191,6 +203,31 @@ class Terrain:
         row, col = self.rowcol(x, y)
         rows, cols = self.shape
         return (row >= 0) & (row <= rows - 1) & (col >= 0) & (col <= cols - 1)
+
+    def on_data(self, x, y) -> np.ndarray:
+        """True where (x, y) lies in the cell-centre hull on a cell that holds the DEM's data
+        (:attr:`data_mask`), not on a cell filled where the DEM had none."""
+        inside = self.contains(x, y)
+        if self.data_mask is None or not inside.any():
+            return inside
+        row, col = self.rowcol(x, y)
+        # the cell holding the point: the nearest cell centre (0 for points outside the hull)
+        r = np.floor(np.where(inside, row, 0.0) + 0.5).astype(np.int64)
+        c = np.floor(np.where(inside, col, 0.0) + 0.5).astype(np.int64)
+        return inside & self.data_mask[r, c]
+
+    def data_room_m(self, x: float, y: float) -> float:
+        """Distance [m] from (x, y) to the nearest cell without data (to its outer edge): how
+        far a circle around the point stays on the DEM's data. 0 on such a cell; infinite when
+        every cell holds data (the grid's own edge is :meth:`contains`'s business)."""
+        if self.data_mask is None or self.data_mask.all():
+            return math.inf
+        rows, cols = np.nonzero(~self.data_mask)
+        cx, cy = self.xy(rows, cols)
+        half = self.cell_size_m / 2
+        dx = np.maximum(np.abs(cx - float(x)) - half, 0.0)
+        dy = np.maximum(np.abs(cy - float(y)) - half, 0.0)
+        return float(np.hypot(dx, dy).min())
 
     def elevation_at(self, x, y) -> np.ndarray:
         """Bilinear ground elevation [m] (float64, broadcast shape of x and y).

@@ -444,3 +444,22 @@ def test_terrain_re_exports_the_visibility_functions_of_the_viewshed_module():
     for name in ("viewshed", "exact_line_of_sight", "exact_line_of_sight_many",
                  "exact_line_of_sight_kernel"):
         assert getattr(terrain_module, name) is getattr(viewshed_module, name)
+
+
+def test_on_data_is_the_data_mask_of_the_cell_holding_each_point():
+    """Each point is on data when the cell whose square holds it is; points outside the
+    cell-centre hull never are; without a mask every point inside is."""
+    rng = np.random.default_rng(7)
+    mask = rng.random((6, 9)) < 0.7
+    terrain = Terrain(np.zeros((6, 9), np.float32), Affine(30.0, 0.0, 1000.0, 0.0, -30.0, 2000.0),
+                      data_mask=mask.astype(np.uint8))
+    x = rng.uniform(990.0, 1000.0 + 9 * 30.0 + 10.0, 2000)
+    y = rng.uniform(2000.0 - 6 * 30.0 - 10.0, 2010.0, 2000)
+    col, row = np.floor((x - 1000.0) / 30.0).astype(int), np.floor((2000.0 - y) / 30.0).astype(int)
+    in_hull = (x >= 1015.0) & (x <= 1000.0 + 8.5 * 30.0) & (y <= 1985.0) & (y >= 2000.0 - 5.5 * 30)
+    want = in_hull & mask[np.clip(row, 0, 5), np.clip(col, 0, 8)]
+    np.testing.assert_array_equal(terrain.on_data(x, y), want)
+    np.testing.assert_array_equal(Terrain(terrain.elevation_m, terrain.transform).on_data(x, y),
+                                  in_hull)
+    with pytest.raises(InputError, match="data_mask"):
+        Terrain(terrain.elevation_m, terrain.transform, data_mask=mask[:, :5])

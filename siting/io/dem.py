@@ -12,6 +12,7 @@ reprojection leaves empty outside the tiles apart from holes in the data.
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import logging
 import math
@@ -31,7 +32,7 @@ import rasterio.crs
 import rasterio.errors
 import rasterio.warp
 import shapely
-from rasterio.enums import Resampling
+from rasterio.enums import MaskFlags, Resampling
 from rasterio.io import MemoryFile
 
 from siting.errors import InputError
@@ -82,8 +83,8 @@ def dem_files(specs: Sequence[Path]) -> list[Path]:
     return sorted(files)
 
 
-#: Files next to a raster that change how GDAL reads it (CRS, georeferencing, nodata).
-_SIDECARS = (".prj", ".aux.xml", ".hdr", ".tfw", ".wld")
+#: Files next to a raster that change how GDAL reads it (CRS, georeferencing, nodata, mask).
+_SIDECARS = (".prj", ".aux.xml", ".hdr", ".tfw", ".wld", ".msk")
 
 
 def dem_source_files(path: Path, _found: list[Path] | None = None) -> list[Path]:
@@ -149,6 +150,17 @@ class DemTile:
     height: int
     nodata: float | None
     driver: str
+    # elevation = stored value x scale + offset, in units of metres_per_unit metres (the band's
+    # scale, offset and unit as GDAL reports them)
+    scale: float = 1.0
+    offset: float = 0.0
+    metres_per_unit: float = 1.0
+    masked: bool = False  # the band has a mask of its own (a mask band, not a nodata value)
+
+    @property
+    def to_metres(self) -> tuple[float, float]:
+        """(ratio, offset_m): elevation [m] = stored value x ratio + offset_m."""
+        return self.scale * self.metres_per_unit, self.offset * self.metres_per_unit
 
     @property
     def north_up(self) -> bool:
@@ -205,6 +217,41 @@ def _no_crs_message(path: Path, driver: str) -> str:
             f"({convert} for longitude/latitude)")
 
 
+#: Band units (``gdalinfo``'s "Unit Type", lower case) of elevations, in metres per unit.
+_ELEVATION_UNITS_M = {
+    **dict.fromkeys(("", "m", "metre", "meter", "metres", "meters"), 1.0),
+    **dict.fromkeys(("ft", "foot", "feet", "international foot", "international feet"), 0.3048),
+    **dict.fromkeys(("us survey foot", "us survey feet", "ft-us", "us-ft", "ftus", "foot_us"),
+                    1200.0 / 3937.0),
+}
+
+
+def _metres_per_unit(unit: str | None, path: Path) -> float:
+    """Metres per unit of a DEM band's elevations (its unit as GDAL reports it; none: metres).
+    Raises InputError for a unit that is no length siting knows."""
+    key = (unit or "").strip().lower()
+    if key not in _ELEVATION_UNITS_M:
+        raise InputError(f"{path}: the DEM's elevations are in {unit!r}, which siting does not "
+                         f"read as a length; give them in metres or feet and set the band's "
+                         f"unit (gdal_edit.py -units m, or -units ft)")
+    return _ELEVATION_UNITS_M[key]
+
+
+def _horizontal(crs) -> pyproj.CRS:
+    """A raster's CRS without its vertical part (a compound CRS such as "UTM 16N + NAVD88
+    height (ftUS)"): the grid's coordinates are the horizontal CRS's; GDAL reports the
+    vertical unit as the band's unit, which :func:`_metres_per_unit` reads."""
+    crs = pyproj.CRS.from_user_input(crs)
+    return crs.sub_crs_list[0] if crs.is_compound else crs
+
+
+def _has_own_mask(src) -> bool:
+    """Whether the first band's valid cells come from a mask of its own (a per-dataset mask
+    band or an alpha band), which the mosaic applies itself (:func:`_unmasked`)."""
+    flags = src.mask_flag_enums[0]
+    return MaskFlags.per_dataset in flags or MaskFlags.alpha in flags
+
+
 def describe_tiles(files: Sequence[Path]) -> list[DemTile]:
     """Open every DEM file (every raster of a zip) for its grid, CRS and nodata value.
 
@@ -224,9 +271,12 @@ def describe_tiles(files: Sequence[Path]) -> list[DemTile]:
                         if src.crs is None:
                             raise InputError(_no_crs_message(path, src.driver))
                         tiles.append(DemTile(
-                            file=Path(path), name=name, crs=pyproj.CRS.from_user_input(src.crs),
+                            file=Path(path), name=name, crs=_horizontal(src.crs),
                             transform=src.transform, width=src.width, height=src.height,
-                            nodata=src.nodata, driver=src.driver))
+                            nodata=src.nodata, driver=src.driver, scale=src.scales[0],
+                            offset=src.offsets[0],
+                            metres_per_unit=_metres_per_unit(src.units[0], path),
+                            masked=_has_own_mask(src)))
             except rasterio.errors.RasterioIOError as exc:
                 raise InputError(_unreadable_message(path, name, exc)) from None
     return tiles
@@ -308,6 +358,12 @@ class _Source:
     width: int
     height: int
     nodata: float | None
+    to_metres: tuple[float, float] = (1.0, 0.0)  # (ratio, offset_m), see DemTile.to_metres
+
+    @classmethod
+    def of_tile(cls, tile: DemTile) -> _Source:
+        return cls(tile.name, tile.transform, tile.width, tile.height, tile.nodata,
+                   tile.to_metres)
 
 
 def _rio_crs(crs: pyproj.CRS) -> rasterio.crs.CRS:
@@ -351,12 +407,36 @@ def _warp_tile(tile: DemTile, crs: pyproj.CRS, grid: tuple[float, float, float, 
         rasterio.warp.reproject(rasterio.band(src, 1), out, src_nodata=tile.nodata,
                                 dst_transform=transform, dst_crs=_rio_crs(crs), dst_nodata=np.nan,
                                 resampling=Resampling.bilinear)
+    ratio, offset_m = tile.to_metres
+    out = out * np.float32(ratio) + np.float32(offset_m)  # bilinear weights commute with it
+    name = _hold(out, transform, crs, stack)
+    return _Source(name, transform, out.shape[1], out.shape[0], np.nan), grid
+
+
+def _hold(values: np.ndarray, transform, crs: pyproj.CRS, stack: ExitStack) -> str:
+    """The GDAL name of a /vsimem/ float32 GeoTIFF (nodata NaN) of ``values``, alive as long as
+    ``stack``."""
     memory = stack.enter_context(MemoryFile())
-    with memory.open(driver="GTiff", width=out.shape[1], height=out.shape[0], count=1,
+    with memory.open(driver="GTiff", width=values.shape[1], height=values.shape[0], count=1,
                      dtype="float32", crs=_rio_crs(crs), transform=transform,
                      nodata=np.nan) as dst:
-        dst.write(out, 1)
-    return _Source(memory.name, transform, out.shape[1], out.shape[0], np.nan), grid
+        dst.write(values.astype(np.float32), 1)
+    return memory.name
+
+
+def _unmasked(tile: DemTile, stack: ExitStack) -> DemTile:
+    """A tile whose band has a mask of its own, as a float32 tile in metres held in /vsimem/
+    with NaN where its mask or its nodata value leaves cells out: a VRT source honours the
+    nodata value alone when given both (and GDAL's validity for such a band is its mask)."""
+    with rasterio.open(tile.name) as src:
+        stored = src.read(1, masked=True)
+    ratio, offset_m = tile.to_metres
+    values = stored.astype(np.float32).filled(np.nan) * np.float32(ratio) + np.float32(offset_m)
+    if tile.nodata is not None:
+        values[stored.data == tile.nodata] = np.nan
+    return dataclasses.replace(tile, name=_hold(values, tile.transform, tile.crs, stack),
+                               nodata=np.nan, scale=1.0, offset=0.0, metres_per_unit=1.0,
+                               masked=False)
 
 
 def _vrt_xml(sources: Sequence[_Source], crs: pyproj.CRS, res_x: float, res_y: float) -> bytes:
@@ -389,6 +469,9 @@ def _vrt_xml(sources: Sequence[_Source], crs: pyproj.CRS, res_x: float, res_y: f
                       ySize=str(y_size))
         if s.nodata is not None:
             ET.SubElement(source, "NODATA").text = "nan" if np.isnan(s.nodata) else repr(s.nodata)
+        if s.to_metres != (1.0, 0.0):
+            ET.SubElement(source, "ScaleOffset").text = repr(float(s.to_metres[1]))
+            ET.SubElement(source, "ScaleRatio").text = repr(float(s.to_metres[0]))
     return ET.tostring(root)
 
 
@@ -401,27 +484,30 @@ def open_mosaic(tiles: Sequence[DemTile], *, within: tuple[float, float, float, 
     them (a tile of another cell size or off that grid is resampled bilinearly by the VRT).
     Tiles in another CRS (or rotated) are warped (bilinear) into it first, only over
     ``within`` (bounds in that CRS) when given, with a logged notice; where tiles overlap,
-    the tiles in the mosaic's CRS win, then the later ones in file order.
+    the tiles in the mosaic's CRS win, then the later ones in file order. A tile whose band
+    has a mask of its own is read whole into memory first, its masked and nodata cells NaN
+    (:func:`_unmasked`). Elevations are converted to metres (the band's scale, offset, unit).
     """
     crs = tiles[0].crs
-    native = [t for t in tiles if t.crs.equals(crs, ignore_axis_order=True) and t.north_up]
-    native_ids = {id(t) for t in native}
-    grid = None
-    if native:
-        grid = (min(t.transform.a for t in native), min(-t.transform.e for t in native),
-                native[0].transform.c, native[0].transform.f)
     with ExitStack() as stack:
+        tiles = [_unmasked(t, stack) if t.masked else t for t in tiles]
+        native = [t for t in tiles if t.crs.equals(crs, ignore_axis_order=True) and t.north_up]
+        native_ids = {id(t) for t in native}
+        grid = None
+        if native:
+            grid = (min(t.transform.a for t in native), min(-t.transform.e for t in native),
+                    native[0].transform.c, native[0].transform.f)
         sources = []
         for tile in tiles:
             if id(tile) in native_ids:
                 continue
             logger.warning("%s: DEM tile in %s reprojected (bilinear) to %s, the CRS of %s, to "
-                           "join the mosaic", tile.name, tile.crs.to_string(), crs.to_string(),
-                           tiles[0].name)
+                           "join the mosaic", tile.file, tile.crs.to_string(), crs.to_string(),
+                           tiles[0].file)
             source, grid = _warp_tile(tile, crs, grid, within, stack)
             if source is not None:
                 sources.append(source)
-        sources += [_Source(t.name, t.transform, t.width, t.height, t.nodata) for t in native]
+        sources += [_Source.of_tile(t) for t in native]
         if not sources:
             raise InputError(f"{tiles[0].file}: no DEM tile reaches the region")
         memory = stack.enter_context(MemoryFile(_vrt_xml(sources, crs, grid[0], grid[1]),

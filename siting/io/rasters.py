@@ -19,6 +19,7 @@ import pyproj
 import rasterio
 import rasterio.errors
 import rasterio.features
+import rasterio.fill
 import rasterio.warp
 import rasterio.windows
 import shapely
@@ -199,20 +200,20 @@ def resolve_crs(scenario: Scenario, region_lonlat_bounds=None) -> pyproj.CRS:
 # almost always an undeclared nodata value (-32768, -9999, 3.4e38).
 ELEVATION_RANGE_M = (-500.0, 9000.0)
 MAX_NODATA_FRACTION = 0.01
+#: A void (nodata enclosed by data) none of whose cells lies farther than this [m] from a cell
+#: with data is small: interpolated from its edges it stands for the ground, and points on it
+#: are on the DEM (SRTM's voids in steep terrain are mostly a few cells). Farther from data the
+#: interpolation is a guess at a hill or a valley: points there are refused.
+SMALL_VOID_M = 100.0
 #: DEM cells coarser than this [m] miss the ridges and valleys that decide line of sight.
 COARSE_DEM_CELL_M = 100.0
 #: Cells read beyond the region on each side, so that bilinear sampling at its edge is defined.
 REGION_PAD_CELLS = 2
 
 
-def _fill_holes(elevation: np.ndarray, valid: np.ndarray, holes: np.ndarray, n_counted: int,
-                where: str) -> np.ndarray:
-    """Fill every nodata cell from its nearest valid neighbour; refuse when ``holes`` are more
-    than 1% of the ``n_counted`` cells the check covers (nodata cells that are not holes, outside
-    the data, are filled without counting)."""
-    missing = ~valid
-    if not missing.any():
-        return elevation
+def _check_holes(valid: np.ndarray, holes: np.ndarray, n_counted: int, where: str) -> None:
+    """Refuse a DEM without a valid cell, or whose ``holes`` are more than 1% of the
+    ``n_counted`` cells the check covers."""
     if not valid.any():
         raise InputError(f"{where}: the DEM holds no valid elevation (every cell is nodata)")
     fraction = holes.sum() / max(n_counted, 1)
@@ -220,11 +221,73 @@ def _fill_holes(elevation: np.ndarray, valid: np.ndarray, holes: np.ndarray, n_c
         raise InputError(f"{where}: {fraction:.1%} of the DEM is nodata (more than "
                          f"{MAX_NODATA_FRACTION:.0%}); fill the holes or choose a DEM that covers "
                          f"the area")
-    if holes.any():
-        logger.warning("%s: filled %d nodata cell(s) (%.2f%% of the DEM) from their nearest "
-                       "neighbours", where, int(holes.sum()), 100 * fraction)
+
+
+def _void_windows(valid: np.ndarray, voids: np.ndarray):
+    """For each void (a connected set of ``voids`` cells, all enclosed by ``valid`` cells):
+    (window, its cells in the window, each window cell's distance [cells] to the nearest valid
+    cell). The window is the void's bounding box grown by its larger side and 2 cells, which
+    holds the nearest valid cell of every cell of the void (walking along a row or column out
+    of the void meets a valid cell within that side) and GDAL's search from it."""
+    labels, _ = ndimage.label(voids)
+    for label, box in enumerate(ndimage.find_objects(labels), start=1):
+        pad = max(s.stop - s.start for s in box) + 2
+        window = tuple(slice(max(s.start - pad, 0), s.stop + pad) for s in box)
+        yield window, labels[window] == label, ndimage.distance_transform_edt(~valid[window])
+
+
+def _interpolate_voids(elevation: np.ndarray, valid: np.ndarray, voids: np.ndarray,
+                       cell_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """(elevation, small voids): ``elevation`` with each void's cells interpolated from the
+    data around it by GDAL's fillnodata (inverse distance weighting of the nearest data in each
+    direction, no smoothing: what ``gdal_fillnodata.py`` does, searching as far as the void's
+    cell farthest from data and 2 cells more), other cells as they are (a void cell the search
+    does not reach stays NaN); and the cells of the voids none of whose cells lies farther than
+    :data:`SMALL_VOID_M` from data.
+
+    References: GDAL, ``GDALFillNodata`` (alg/rasterfill.cpp).
+    """
+    source = np.where(valid, elevation, np.float32(np.nan)).astype(np.float32)
+    out, small = elevation.copy(), np.zeros_like(voids)
+    for window, void, distance_cells in _void_windows(valid, voids):
+        widest_cells = float(distance_cells[void].max())
+        filled = rasterio.fill.fillnodata(source[window], mask=valid[window].astype(np.uint8),
+                                          max_search_distance=widest_cells + 2.0,
+                                          smoothing_iterations=0)
+        out[window][void] = filled[void]
+        small[window] |= void & (widest_cells * cell_m <= SMALL_VOID_M)
+    return out, small
+
+
+def _fill_nearest(elevation: np.ndarray) -> np.ndarray:
+    """Every NaN cell set to the value of its nearest finite cell."""
+    missing = ~np.isfinite(elevation)
+    if not missing.any():
+        return elevation
     _, (rows, cols) = ndimage.distance_transform_edt(missing, return_indices=True)
     return elevation[rows, cols]
+
+
+def _fill_voids(elevation: np.ndarray, valid: np.ndarray, inside: np.ndarray, cell_m: float,
+                where: str) -> tuple[np.ndarray, np.ndarray]:
+    """(elevation without NaN, data mask) of a grid whose ``valid`` cells hold data.
+
+    Voids (nodata enclosed by data, :func:`_enclosed`) are interpolated from their edges
+    (:func:`_interpolate_voids`); the small ones then count as data, the larger ones do not: their interpolation keeps profiles across them defined, but no point
+    may stand on them. Every other empty cell (the collar of a reprojected tile, cells beyond
+    the tiles) is filled from its nearest valid cell and is no data either.
+    """
+    voids = _enclosed(~valid, inside)
+    small = np.zeros_like(voids)
+    if voids.any():
+        elevation, small = _interpolate_voids(elevation, valid, voids, cell_m)
+        n_large = int(voids.sum() - small.sum())
+        logger.warning("%s: filled %d nodata cell(s) of voids in the DEM by interpolation from "
+                       "their edges (inverse distance, as gdal_fillnodata.py)%s", where,
+                       int(voids.sum()),
+                       f"; {n_large} of them lie more than {SMALL_VOID_M:g} m from data: no "
+                       f"site, village or demand point may stand there" if n_large else "")
+    return _fill_nearest(elevation), valid | small
 
 
 def crs_label_problem(bounds, crs, where: str) -> str | None:
@@ -384,6 +447,17 @@ def _trim_to_data(elevation: np.ndarray, valid: np.ndarray, keep: np.ndarray | N
     return elevation[r0:r1, c0:c1], valid[r0:r1, c0:c1], transform
 
 
+def _enclosed(missing: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """The ``missing`` cells enclosed by data: inside the tiles and not connected to the
+    grid's border or to cells outside the tiles (the collar of a reprojected tile)."""
+    seeds = missing & ~inside
+    for edge in (np.s_[0, :], np.s_[-1, :], np.s_[:, 0], np.s_[:, -1]):
+        seeds[edge] |= missing[edge]
+    labels, _ = ndimage.label(missing)
+    collar = np.isin(labels, np.unique(labels[seeds]))
+    return missing & ~collar & inside
+
+
 def _holes(valid: np.ndarray, inside: np.ndarray, required: np.ndarray | None):
     """(holes, cells counted): the nodata cells that count as holes in the data.
 
@@ -398,18 +472,14 @@ def _holes(valid: np.ndarray, inside: np.ndarray, required: np.ndarray | None):
     if required is not None:
         counted = inside & required
         return missing & counted, int(counted.sum())
-    seeds = missing & ~inside
-    for edge in (np.s_[0, :], np.s_[-1, :], np.s_[:, 0], np.s_[:, -1]):
-        seeds[edge] |= missing[edge]
-    labels, _ = ndimage.label(missing)
-    collar = np.isin(labels, np.unique(labels[seeds]))
-    return missing & ~collar & inside, int(inside.sum())
+    return _enclosed(missing, inside), int(inside.sum())
 
 
 def _fill_empty_cells(elevation: np.ndarray, valid: np.ndarray, transform, outline, warped: bool,
                       required_area, where: str):
-    """(elevation, transform) with the outer rows and columns without data cut off and every
-    other empty cell filled, after checking the holes among them (see :func:`_holes`)."""
+    """(elevation, data mask, transform) with the outer rows and columns without data cut off
+    and every other empty cell filled (:func:`_fill_voids`), after checking the holes among
+    them (see :func:`_holes`)."""
     required = None
     if required_area is not None:
         required = _cell_mask(required_area, transform, elevation.shape)
@@ -420,7 +490,9 @@ def _fill_empty_cells(elevation: np.ndarray, valid: np.ndarray, transform, outli
     inside = _cell_mask(outline.buffer(-transform.a) if warped else outline, transform,
                         elevation.shape)
     holes, n_counted = _holes(valid, inside, required)
-    return _fill_holes(elevation, valid, holes, n_counted, where), transform
+    _check_holes(valid, holes, n_counted, where)
+    elevation, data_mask = _fill_voids(elevation, valid, inside, transform.a, where)
+    return elevation, data_mask, transform
 
 
 def _check_elevations(elevation: np.ndarray, valid: np.ndarray, where: str) -> None:
@@ -465,9 +537,13 @@ def read_terrain(dem, crs, *, region_bounds=None, required_area=None) -> Terrain
     ``crs`` with square north-up cells is read as it is (only the window over
     ``region_bounds``), anything else is warped bilinearly to square north-up cells of ``crs``.
     Cells outside the tiles' footprint (the corners a reprojection adds) are never holes.
-    Holes are refused when more than 1% of the cells checked, else filled from their nearest
-    valid neighbours, like every other empty cell (outer rows and columns without data are
-    cut off first). Cells coarser than :data:`COARSE_DEM_CELL_M` log a warning.
+    Holes are refused when more than 1% of the cells checked. Outer rows and columns without
+    data are cut off; voids enclosed by data are interpolated from their edges as
+    ``gdal_fillnodata.py`` does, every other empty cell is filled from its nearest valid cell.
+    The Terrain's ``data_mask`` tells the cells that hold data (read, or in a void within
+    :data:`SMALL_VOID_M` of data) from the fills, on which no point may stand
+    (:meth:`siting.terrain.Terrain.on_data`). Cells coarser than :data:`COARSE_DEM_CELL_M` log
+    a warning.
     """
     specs = _dem_specs(dem)
     where = dem_label(specs)
@@ -495,12 +571,13 @@ def read_terrain(dem, crs, *, region_bounds=None, required_area=None) -> Terrain
     elevation = np.ma.filled(data.astype(np.float32), np.nan)
     valid = np.isfinite(elevation) & ~np.ma.getmaskarray(data)
     _check_elevations(elevation, valid, where)
+    data_mask = None
     if not valid.all():
-        elevation, transform = _fill_empty_cells(elevation, valid, transform, outline, warped,
-                                                 required_area, where)
+        elevation, data_mask, transform = _fill_empty_cells(elevation, valid, transform, outline,
+                                                            warped, required_area, where)
     try:
         terrain = Terrain(elevation_m=np.ascontiguousarray(elevation, dtype=np.float32),
-                          transform=transform, crs=crs)
+                          transform=transform, crs=crs, data_mask=data_mask)
     except InputError as exc:
         raise InputError(f"{where}: {exc}") from None
     if terrain.cell_size_m > COARSE_DEM_CELL_M:
@@ -567,14 +644,18 @@ class DemSource:
 
 def single_dem_in_crs(dem, crs) -> Path | None:
     """The DEM file when ``dem`` (``inputs.dem``) is one raster file already in ``crs`` with
-    square north-up cells, which :func:`siting.distributed.read_terrain_window` can read window
-    by window; else None (tiles, zipped tiles, another CRS: read the mosaic whole instead)."""
+    square north-up cells and elevations stored in metres (no scale, offset or other unit),
+    which :func:`siting.distributed.read_terrain_window` can read window by window as they are;
+    else None (tiles, zipped tiles, another CRS, elevations to convert: read the mosaic whole
+    instead)."""
     files = dem_files(_dem_specs(dem))
     if len(files) != 1 or files[0].suffix.lower() == ".zip":
         return None
     (tile,) = describe_tiles(files)
     t = tile.transform
-    if tile.crs == pyproj.CRS.from_user_input(crs) and tile.north_up and t.a == -t.e:
+    with rasterio.open(tile.name) as src:  # the whole CRS: a vertical part makes it another
+        same_crs = pyproj.CRS.from_user_input(src.crs) == pyproj.CRS.from_user_input(crs)
+    if same_crs and tile.north_up and t.a == -t.e and tile.to_metres == (1.0, 0.0):
         return files[0]
     return None
 

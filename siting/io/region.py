@@ -73,12 +73,21 @@ class RegionData:
     dem_source: DemSource | None = None  # the DEM in its own grid, read by window (predict)
 
     def on_dem(self, x, y) -> np.ndarray:
-        """Whether each point (x, y) [m] lies on the DEM's data: on the terrain and on the DEM
-        tiles (not in the margin a DEM warped from another CRS gains)."""
+        """Whether each point (x, y) [m] lies on the DEM's data: on a terrain cell that holds
+        data (:meth:`siting.terrain.Terrain.on_data`: not on nodata, such as a large void, a gap
+        between tiles or the nodata corners of a tile warped to UTM) and on the DEM tiles (not
+        in the margin a DEM warped from another CRS gains)."""
         return on_dem(self.terrain, self.dem_source, x, y)
 
+    def on_nodata(self, x, y) -> np.ndarray:
+        """Whether each point (x, y) [m] lies on the DEM tiles but on a cell without data
+        (where :meth:`on_dem` is False for want of data, not of tiles)."""
+        x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+        return _on_tiles(self.terrain, self.dem_source, x, y) & ~self.terrain.on_data(x, y)
+
     def dem_footprint(self) -> shapely.Geometry:
-        """Where :meth:`on_dem` holds: the terrain's box, within the DEM tiles' outline."""
+        """The area :meth:`on_dem` holds in but for nodata cells: the terrain's box, within the
+        DEM tiles' outline."""
         footprint = shapely.box(*self.terrain.bounds)
         if self.dem_source is None:
             return footprint
@@ -87,7 +96,13 @@ class RegionData:
 
 def on_dem(terrain: Terrain, dem_source: DemSource | None, x, y) -> np.ndarray:
     """:meth:`RegionData.on_dem` before the region is assembled."""
-    inside = terrain.contains(np.asarray(x, np.float64), np.asarray(y, np.float64))
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    return _on_tiles(terrain, dem_source, x, y) & terrain.on_data(x, y)
+
+
+def _on_tiles(terrain: Terrain, dem_source: DemSource | None, x, y) -> np.ndarray:
+    """Whether each point lies on the terrain and on the DEM tiles, nodata cells or not."""
+    inside = terrain.contains(x, y)
     if dem_source is not None and inside.any():
         inside &= dem_source.contains(x, y)
     return inside
@@ -123,13 +138,21 @@ def _swap_would_fit(frame: gpd.GeoDataFrame, terrain: Terrain) -> bool:
 
 def _check_inside(frame: gpd.GeoDataFrame, terrain: Terrain, dem_source: DemSource | None,
                   where: str) -> None:
-    inside = on_dem(terrain, dem_source, frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy())
-    if inside.all():
-        return
-    outside = frame[~inside]
-    raise InputError(f"{where}: {int((~inside).sum())} point(s) lie outside the DEM: "
-                     f"{id_list(frame.index, ~inside)}; "
-                     f"{_outside_hint(outside, terrain, dem_source)}")
+    """Refuse points off the DEM (naming what to do), then points on its nodata cells."""
+    x, y = frame.geometry.x.to_numpy(np.float64), frame.geometry.y.to_numpy(np.float64)
+    on_tiles = _on_tiles(terrain, dem_source, x, y)
+    if not on_tiles.all():
+        raise InputError(f"{where}: {int((~on_tiles).sum())} point(s) lie outside the DEM: "
+                         f"{id_list(frame.index, ~on_tiles)}; "
+                         f"{_outside_hint(frame[~on_tiles], terrain, dem_source)}")
+    on_nodata = ~terrain.on_data(x, y)
+    if on_nodata.any():
+        raise InputError(f"{where}: {int(on_nodata.sum())} point(s) lie on DEM cells without "
+                         f"data (nodata: a void in the DEM, a gap between its tiles, or the "
+                         f"empty corners of a tile reprojected to another CRS): "
+                         f"{id_list(frame.index, on_nodata)}; fill the DEM there (a void-filled "
+                         f"DEM such as SRTM v3 or Copernicus GLO-30, or gdal_fillnodata.py) or "
+                         f"move or remove those points")
 
 
 def _outside_hint(outside: gpd.GeoDataFrame, terrain: Terrain,
