@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
@@ -214,3 +216,30 @@ def test_plan_refuses_a_bad_override(study, overrides, message):
 def test_sweep_refuses_to_fix_what_it_sweeps(study):
     with pytest.raises(siting.ScenarioError, match="unknown key 'budget_cny'"):
         study.sweep(budgets_cny=[1e6], budget_cny=2e6)
+
+
+@pytest.mark.parametrize("series, message", [
+    ({"budgets_cny": 30e6}, "sweep: budgets_cny: must be a list of values such as [10e6, 20e6], "
+                            "got 30000000.0"),
+    ({"budgets_cny": "10e6,20e6"}, "sweep: budgets_cny: must be a list of values"),
+    ({"budgets_cny": [10e6, float("nan")]}, "sweep: budgets_cny: nan is not allowed; the values "
+                                            "must be finite numbers >= 0"),
+    ({"budgets_cny": [True]}, "sweep: budgets_cny: True is not allowed"),
+    ({"budgets_cny": []}, "sweep: budgets_cny: the list is empty"),
+    ({"max_new_sites": [10, 2.5]}, "sweep: max_new_sites: 2.5 is not allowed; the values must "
+                                   "be finite whole numbers >= 0, such as [50, 100]"),
+    ({"max_new_sites": [-1]}, "sweep: max_new_sites: -1 is not allowed"),
+    ({}, "sweep: give exactly one of budgets_cny (a list of budgets [CNY]) and max_new_sites"),
+])
+def test_sweep_refuses_a_series_that_is_not_a_list_of_limits(study, series, message):
+    # a scalar or a string was a TypeError from inside siting.sweep; nan, True and 2.5 were
+    # swept (2.5 sites solved as 2)
+    with pytest.raises(siting.ScenarioError) as error:
+        study.sweep(**series)
+    assert message in str(error.value)
+
+
+def test_sweep_takes_a_numpy_array_of_quotas(study):
+    curve = study.sweep(max_new_sites=np.array([0, 5]), mip_gap=0.01)
+    assert list(curve["max_new_sites"]) == [0, 5]
+    assert curve["people_covered"].iloc[0] < curve["people_covered"].iloc[1]
