@@ -821,6 +821,19 @@ def parse_objective_and_solver(objective: dict, solver: dict, source: str | Path
     return parsed
 
 
+def parse_technologies_section(technologies: list, coverage: CoverageSettings,
+                               demand: DemandRules, source: str | Path) -> tuple[Technology, ...]:
+    """The ``technologies`` section checked as a scenario file's is, with the ``coverage`` and
+    ``demand`` it is checked against (for a scenario whose technologies were changed in
+    Python); raises one ScenarioError whose lines start with ``source``."""
+    problems = _Problems(source)
+    parsed = _parse_technologies({"technologies": technologies}, problems)
+    _check_p1812_maps(parsed, coverage, problems)
+    _check_mobile_heights(parsed, demand, problems)
+    problems.raise_if_any()
+    return parsed
+
+
 def parse_backhaul_section(backhaul: dict, source: str | Path) -> BackhaulSettings:
     """The ``backhaul`` section checked as a scenario file's is (for re-planning from Python
     with other backhaul settings); raises one ScenarioError whose lines start with ``source``."""

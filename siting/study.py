@@ -95,10 +95,12 @@ def prepare(scenario: Scenario | str | os.PathLike, *, cache_dir: str | os.PathL
     Raises
     ------
     siting.errors.ScenarioError, siting.errors.InputError
-        The scenario or an input is invalid (the message names the file and the field).
+        The scenario or an input is invalid (the message names the file and the field). A
+        scenario whose technologies were changed in Python (``dataclasses.replace``) has them
+        checked as the scenario file's are (:func:`technologies_checked`).
     """
-    if not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario)
+    scenario = (technologies_checked(scenario) if isinstance(scenario, Scenario)
+                else load_scenario(scenario))
     timings: dict[str, float] = {}
     cache = None if cache_dir is None else Path(cache_dir)
     region, demand, coverage = prepare_inputs(
@@ -534,6 +536,18 @@ def scenario_with(scenario: Scenario, overrides: dict, *, source: str = "overrid
     section = {**_plain(dataclasses.asdict(scenario.backhaul)), **_plain(overrides["backhaul"])}
     return dataclasses.replace(scenario,
                                backhaul=config.parse_backhaul_section(section, source))
+
+
+def technologies_checked(scenario: Scenario, *, source: str = "prepare()") -> Scenario:
+    """``scenario`` with its technologies checked by the scenario file's rules (model,
+    frequency in the model's range, EIRP, threshold, duplicate names, the model's ``p1812``
+    or ``itm`` block, which a model changed to ``itm`` gets with its defaults), so one changed
+    in Python with ``dataclasses.replace`` is refused as the file would be, each message
+    prefixed by ``source``; the scenario is returned with the technologies as parsed."""
+    sections = [_plain(dataclasses.asdict(tech)) for tech in scenario.technologies]
+    technologies = config.parse_technologies_section(sections, scenario.coverage,
+                                                     scenario.demand, source)
+    return dataclasses.replace(scenario, technologies=technologies)
 
 
 def _objective_section(objective: Objective) -> dict:

@@ -243,3 +243,35 @@ def test_sweep_takes_a_numpy_array_of_quotas(study):
     curve = study.sweep(max_new_sites=np.array([0, 5]), mip_gap=0.01)
     assert list(curve["max_new_sites"]) == [0, 5]
     assert curve["people_covered"].iloc[0] < curve["people_covered"].iloc[1]
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"model": "hata"}, "prepare(): technologies[4G-1800].model: must be one of okumura_hata, "
+                        "cost231_hata, rma_38901, uma_38901, free_space, p1812, itm, got 'hata'"),
+    ({"model": "okumura_hata"}, "prepare(): technologies[4G-1800].frequency_mhz: 1800 MHz is "
+                                "outside the okumura_hata model's range 150-1500 MHz"),
+    ({"eirp_dbm": "61"}, "prepare(): technologies[4G-1800].eirp_dbm: must be a finite number"),
+    ({"generation": "3G"}, "prepare(): technologies[4G-1800].generation: must be one of 4G, 5G"),
+    ({"name": "5G-3500"}, "prepare(): technologies[5G-3500]: duplicate technology name"),
+])
+def test_prepare_checks_technologies_changed_in_python(change, message):
+    # an unknown model was a KeyError from config.beyond_validity; a model outside its
+    # frequency range, a 3G generation or a duplicate name were planned without a word
+    scenario = siting.load_scenario(pipeline.DEMO_SCENARIO)
+    first, *others = scenario.technologies
+    changed = dataclasses.replace(scenario, technologies=(dataclasses.replace(first, **change),
+                                                          *others))
+    with pytest.raises(siting.ScenarioError) as error:
+        siting.prepare(changed)
+    assert message in str(error.value)
+
+
+def test_a_technology_changed_to_itm_in_python_gets_the_itm_defaults():
+    scenario = siting.load_scenario(pipeline.DEMO_SCENARIO)
+    first, *others = scenario.technologies
+    changed = dataclasses.replace(scenario, technologies=(dataclasses.replace(first, model="itm"),
+                                                          *others))
+    checked = siting.study.technologies_checked(changed)
+    assert checked.technologies[0].itm == siting.config.ItmSettings()
+    assert checked.technologies[1:] == scenario.technologies[1:]
+    assert siting.study.technologies_checked(scenario) == scenario  # a loaded one is as it was
