@@ -320,7 +320,12 @@ class Scenario:
     land_cover_classes: tuple[LandCoverClass, ...] = WORLDCOVER_CLASSES
 
     def technology(self, name: str) -> Technology:
-        return next(t for t in self.technologies if t.name == name)
+        """The technology called ``name``; ScenarioError naming the scenario's when none is."""
+        for tech in self.technologies:
+            if tech.name == name:
+                return tech
+        raise ScenarioError(f"{self.path}: no technology {name!r}; the scenario's technologies "
+                            f"are {', '.join(t.name for t in self.technologies)}")
 
 
 # ---------------------------------------------------------------------------------------

@@ -275,3 +275,10 @@ def test_a_technology_changed_to_itm_in_python_gets_the_itm_defaults():
     assert checked.technologies[0].itm == siting.config.ItmSettings()
     assert checked.technologies[1:] == scenario.technologies[1:]
     assert siting.study.technologies_checked(scenario) == scenario  # a loaded one is as it was
+
+
+def test_scenario_technology_names_the_scenarios_technologies(study):
+    assert study.scenario.technology("5G-3500").frequency_mhz == 3500
+    with pytest.raises(siting.ScenarioError, match="no technology '6G'; the scenario's "
+                                                   "technologies are 4G-1800, 5G-3500"):
+        study.scenario.technology("6G")  # was a bare StopIteration
