@@ -485,11 +485,35 @@ class PlanResult(PlanOutcome):
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class PredictionResult(Prediction):
-    """A :class:`siting.predict.Prediction` of a :class:`Study` that writes its files."""
+    """A :class:`siting.predict.Prediction` of a :class:`Study` that writes its files.
+
+    Attributes
+    ----------
+    path_loss_db, level_dbm : numpy.ndarray
+        Basic loss with terrain [dB] and received level (RSRP) [dBm] of each DEM cell of the
+        window around the circle, NaN outside the radius.
+    transform, crs
+        Where the window lies, in the run's projected CRS [m].
+    site, technology, model : str
+        The candidate's ``site_id`` (or ``"lon,lat"``), the technology and the model used.
+    site_x_m, site_y_m, height_m, radius_m : float
+        The site's position [m], antenna height above ground [m] and the radius [m].
+    points, n_radials : int
+        Cells predicted, and radials traced [count].
+    language : str
+        Language of prediction.png's legend (the scenario's ``report.language``).
+    """
 
     language: str = "en"  # of prediction.png's legend
+
+    def __repr__(self) -> str:
+        level = self.level_dbm[np.isfinite(self.level_dbm)]
+        span = f", level {level.min():.1f} to {level.max():.1f} dBm" if level.size else ""
+        return (f"<PredictionResult {self.site} {self.technology} ({self.model}, antenna "
+                f"{self.height_m:g} m): {self.points:,} cells within "
+                f"{self.radius_m / 1000:g} km{span}>")
 
     def write(self, out_dir: str | os.PathLike) -> Path:
         """Write prediction.tif, prediction.png and prediction.kmz into ``out_dir`` (created

@@ -282,3 +282,15 @@ def test_scenario_technology_names_the_scenarios_technologies(study):
     with pytest.raises(siting.ScenarioError, match="no technology '6G'; the scenario's "
                                                    "technologies are 4G-1800, 5G-3500"):
         study.scenario.technology("6G")  # was a bare StopIteration
+
+
+def test_prediction_shows_a_one_line_summary(study):
+    area = study.predict(site="S0100", technology="4G-1800", radius_km=2)
+    level = area.level_dbm[np.isfinite(area.level_dbm)]
+    assert repr(area) == (f"<PredictionResult S0100 4G-1800 (rma_38901, antenna "
+                          f"{area.height_m:g} m): {level.size:,} cells within 2 km, level "
+                          f"{level.min():.1f} to {level.max():.1f} dBm>")
+    assert area.height_m == study.region.candidates.set_index("site_id").loc[
+        "S0100", "antenna_height_m"]
+    # the dataclass repr printed every grid and the whole DEM: some 50 lines of numbers
+    assert "\n" not in repr(area) and "array" not in repr(area)
