@@ -515,6 +515,11 @@ class PredictionResult(Prediction):
                 f"{self.height_m:g} m): {self.points:,} cells within "
                 f"{self.radius_m / 1000:g} km{span}>")
 
+    def covered_pct(self, threshold_dbm: float) -> float:
+        """Share of the cells within the radius whose level reaches ``threshold_dbm`` [dBm],
+        in [%]; the window's corners beyond the radius (NaN in the grids) are not counted."""
+        return 100.0 * int(np.sum(self.level_dbm >= threshold_dbm)) / max(self.points, 1)
+
     def write(self, out_dir: str | os.PathLike) -> Path:
         """Write prediction.tif, prediction.png and prediction.kmz into ``out_dir`` (created
         if needed; :func:`siting.export.prediction.write_prediction`). Returns the folder."""

@@ -294,3 +294,20 @@ def test_prediction_shows_a_one_line_summary(study):
         "S0100", "antenna_height_m"]
     # the dataclass repr printed every grid and the whole DEM: some 50 lines of numbers
     assert "\n" not in repr(area) and "array" not in repr(area)
+
+
+
+def test_prediction_covered_share_counts_the_cells_within_the_radius(study):
+    # backhaul_study.ipynb took np.nanmean(level >= threshold) over the whole square window,
+    # whose corners (NaN, beyond the radius) counted as not covered: 46 % for 58 %
+    area = study.predict(site="S0100", technology="4G-1800", radius_km=2)
+    transform = area.transform
+    rows, cols = np.indices(area.level_dbm.shape)
+    x_m = transform.c + (cols + 0.5) * transform.a + (rows + 0.5) * transform.b
+    y_m = transform.f + (cols + 0.5) * transform.d + (rows + 0.5) * transform.e
+    inside = np.hypot(x_m - area.site_x_m, y_m - area.site_y_m) <= area.radius_m
+    for threshold_dbm in (-110.0, -90.0):
+        reached = inside & (np.nan_to_num(area.level_dbm, nan=-np.inf) >= threshold_dbm)
+        assert area.covered_pct(threshold_dbm) == pytest.approx(
+            100 * reached.sum() / inside.sum(), rel=1e-12)
+    assert area.covered_pct(-110.0) > 100 * np.nanmean(area.level_dbm >= -110.0) + 5
