@@ -39,7 +39,7 @@ from siting.compare import Comparison, PlanInputs, compare_tables
 from siting.config import ItmSettings, Objective, Phase, Scenario, load_scenario
 from siting.coverage import CoverageMatrix
 from siting.demand import Demand
-from siting.errors import ScenarioError
+from siting.errors import InputError, ScenarioError
 from siting.export.prediction import write_prediction
 from siting.export.staticmap import draw_static_map
 from siting.export.summary import build_summary, summary_facts
@@ -261,12 +261,32 @@ class Study:
         fields = {f.name: getattr(prediction, f.name) for f in dataclasses.fields(Prediction)}
         return PredictionResult(**fields, language=self.scenario.outputs.language)
 
-    def compare(self, plan_a: PlanResult, plan_b: PlanResult) -> Comparison:
+    def compare(self, plan_a: PlanResult, plan_b: PlanResult, *,
+                names: tuple[str, str] | None = None) -> Comparison:
         """Compare two plans as ``siting compare`` compares their output folders: the sites
         only in A, only in B and in both (technology changes), the KPI deltas overall and per
         county, the villages whose coverage differs (:class:`siting.compare.Comparison`;
-        :func:`siting.compare.write_comparison` writes it)."""
-        return compare_tables(plan_a.comparison_inputs(), plan_b.comparison_inputs())
+        :func:`siting.compare.write_comparison` writes it, its report and map naming each
+        plan).
+
+        ``names`` labels the two plans (e.g. ``("45 M CNY", "30 M CNY")``); by default each
+        is its scenario's name, followed by ``(A)`` and ``(B)`` when both plans share it.
+        Output folders are compared by :func:`siting.compare.compare_folders`.
+        """
+        for label, plan in (("plan_a", plan_a), ("plan_b", plan_b)):
+            if not isinstance(plan, PlanResult):
+                raise InputError(f"compare(): {label} must be a plan of Study.plan(), got "
+                                 f"{type(plan).__name__}; compare two output folders with "
+                                 f"siting.compare.compare_folders(folder_a, folder_b)")
+        a, b = plan_a.comparison_inputs(), plan_b.comparison_inputs()
+        if names is None and a.name == b.name:
+            names = (f"{a.name} (A)", f"{b.name} (B)")
+        if names is not None:
+            if len(names) != 2 or not all(isinstance(n, str) and n.strip() for n in names):
+                raise InputError(f"compare(): names must be two labels such as ('45 M CNY', "
+                                 f"'30 M CNY'), got {names!r}")
+            a, b = dataclasses.replace(a, name=names[0]), dataclasses.replace(b, name=names[1])
+        return compare_tables(a, b)
 
     def _backhaul_of(self, scenario: Scenario,
                      timings: dict[str, float] | None = None) -> BackhaulNetwork | None:

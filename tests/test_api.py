@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 import siting
 from siting import pipeline
 from siting.cli import app
+from siting.compare import write_comparison
 
 pytestmark = pytest.mark.skipif(not pipeline.DEMO_SCENARIO.exists(),
                                 reason=f"demo data not generated: {pipeline.DEMO_SCENARIO}")
@@ -311,3 +312,34 @@ def test_prediction_covered_share_counts_the_cells_within_the_radius(study):
         assert area.covered_pct(threshold_dbm) == pytest.approx(
             100 * reached.sum() / inside.sum(), rel=1e-12)
     assert area.covered_pct(-110.0) > 100 * np.nanmean(area.level_dbm >= -110.0) + 5
+
+
+def test_compare_tells_two_plans_of_one_study_apart(study, plan, plan2, tmp_path):
+    # both were named 'demo-ankang': comparison.html read "demo-ankang vs demo-ankang" and
+    # its map had two layers of that one name
+    comparison = study.compare(plan, plan2)
+    assert (comparison.name_a, comparison.name_b) == ("demo-ankang (A)", "demo-ankang (B)")
+    html = (write_comparison(comparison, tmp_path) / "comparison.html").read_text(encoding="utf-8")
+    assert "demo-ankang (A) vs demo-ankang (B)" in html
+    named = study.compare(plan, plan2, names=("45 M CNY", "30 M CNY"))
+    assert (named.name_a, named.name_b) == ("45 M CNY", "30 M CNY")
+    pd.testing.assert_frame_equal(named.kpis, comparison.kpis)
+    deltas = named.kpis.set_index("name")["delta"]
+    assert deltas["total_cost_cny"] == pytest.approx(plan2.kpis.total_cost_cny
+                                                     - plan.kpis.total_cost_cny)
+    assert deltas["new_sites"] == plan2.kpis.new_sites - plan.kpis.new_sites
+
+
+@pytest.mark.parametrize("plans, names, message", [
+    (("out/a", "out/b"), None, "compare(): plan_a must be a plan of Study.plan(), got str; "
+                               "compare two output folders with siting.compare.compare_folders"),
+    ((None, None), None, "compare(): plan_a must be a plan of Study.plan(), got NoneType"),
+    (("plan", "out/b"), None, "compare(): plan_b must be a plan of Study.plan(), got str"),
+    (("plan", "plan"), ("only one",), "compare(): names must be two labels"),
+])
+def test_compare_refuses_what_is_not_a_plan(study, plan, plans, names, message):
+    # a folder or None was an AttributeError: 'str' object has no attribute 'comparison_inputs'
+    given = [plan if p == "plan" else p for p in plans]
+    with pytest.raises(siting.InputError) as error:
+        study.compare(*given, names=names)
+    assert message in str(error.value)
