@@ -99,6 +99,10 @@ def prepare(scenario: Scenario | str | os.PathLike, *, cache_dir: str | os.PathL
         scenario whose technologies were changed in Python (``dataclasses.replace``) has them
         checked as the scenario file's are (:func:`technologies_checked`).
     """
+    if not isinstance(scenario, (Scenario, str, os.PathLike)):
+        raise ScenarioError(f"prepare(): scenario must be a siting.Scenario "
+                            f"(siting.load_scenario) or a scenario file's path, got "
+                            f"{type(scenario).__name__}")
     scenario = (technologies_checked(scenario) if isinstance(scenario, Scenario)
                 else load_scenario(scenario))
     timings: dict[str, float] = {}

@@ -297,7 +297,6 @@ def test_prediction_shows_a_one_line_summary(study):
     assert "\n" not in repr(area) and "array" not in repr(area)
 
 
-
 def test_prediction_covered_share_counts_the_cells_within_the_radius(study):
     # backhaul_study.ipynb took np.nanmean(level >= threshold) over the whole square window,
     # whose corners (NaN, beyond the radius) counted as not covered: 46 % for 58 %
@@ -343,3 +342,12 @@ def test_compare_refuses_what_is_not_a_plan(study, plan, plans, names, message):
     with pytest.raises(siting.InputError) as error:
         study.compare(*given, names=names)
     assert message in str(error.value)
+
+
+@pytest.mark.parametrize("given", [None, {"name": "demo"}, 3])
+def test_prepare_refuses_what_is_neither_a_scenario_nor_a_path(given):
+    # was a TypeError from pathlib: expected str, bytes or os.PathLike object, not dict
+    with pytest.raises(siting.ScenarioError, match=r"prepare\(\): scenario must be a "
+                                                   r"siting.Scenario \(siting.load_scenario\) or "
+                                                   r"a scenario file's path, got "):
+        siting.prepare(given)
