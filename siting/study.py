@@ -417,8 +417,14 @@ class PlanResult(PlanOutcome):
 
     def __repr__(self) -> str:
         new = self.plan.new_options
-        return (f"<PlanResult {self.scenario.name!r}: {self.plan.solution.status}, "
-                f"{len(new)} new options, {self.plan.costs.total_cny[new].sum() / 1e6:,.2f} M CNY>")
+        site_cny = float(self.plan.costs.total_cny[new].sum())
+        text = (f"<PlanResult {self.scenario.name!r}: {self.plan.solution.status}, "
+                f"{len(new)} new options, ")
+        if self.plan.backhaul is None:
+            return text + f"{site_cny / 1e6:,.2f} M CNY>"
+        backhaul_cny = float(self.plan.backhaul.feeds.total_backhaul_cny)
+        return text + (f"{(site_cny + backhaul_cny) / 1e6:,.2f} M CNY (sites "
+                       f"{site_cny / 1e6:,.2f}, backhaul {backhaul_cny / 1e6:,.2f})>")
 
     @cached_property
     def run(self) -> RunResult:

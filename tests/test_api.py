@@ -351,3 +351,21 @@ def test_prepare_refuses_what_is_neither_a_scenario_nor_a_path(given):
                                                    r"siting.Scenario \(siting.load_scenario\) or "
                                                    r"a scenario file's path, got "):
         siting.prepare(given)
+
+
+def test_a_plan_with_backhaul_shows_what_it_costs_with_its_backhaul(tmp_path):
+    # the repr showed the sites' cost alone: 19.45 M CNY for a demo plan costing 42.82 M CNY
+    from test_backhaul_plan import write_backhaul_region
+
+    study = siting.prepare(write_backhaul_region(tmp_path / "region"))
+    plan = study.plan()
+    kpis = plan.kpis
+    assert kpis.backhaul_cost_cny > 0
+    assert repr(plan) == (f"<PlanResult {plan.scenario.name!r}: {kpis.solver_status}, "
+                          f"{kpis.new_sites + kpis.upgrades} new options, "
+                          f"{kpis.total_cost_cny / 1e6:,.2f} M CNY (sites "
+                          f"{kpis.site_cost_cny / 1e6:,.2f}, backhaul "
+                          f"{kpis.backhaul_cost_cny / 1e6:,.2f})>")
+    without = study.plan(backhaul={"enabled": False})
+    assert without.kpis.backhaul_cost_cny == 0
+    assert repr(without).endswith(f" {without.kpis.total_cost_cny / 1e6:,.2f} M CNY>")
