@@ -839,6 +839,16 @@ def parse_technologies_section(technologies: list, coverage: CoverageSettings,
     return parsed
 
 
+def parse_itm_section(itm: dict, technology: str, source: str | Path) -> ItmSettings:
+    """The ``itm`` block of the technology called ``technology`` checked as a scenario file's
+    is (for a prediction from Python with other ITM settings); raises one ScenarioError whose
+    lines start with ``source``."""
+    problems = _Problems(source)
+    parsed = _parse_itm({"itm": itm}, "itm", f"technologies[{technology}]", problems)
+    problems.raise_if_any()
+    return parsed
+
+
 def parse_backhaul_section(backhaul: dict, source: str | Path) -> BackhaulSettings:
     """The ``backhaul`` section checked as a scenario file's is (for re-planning from Python
     with other backhaul settings); raises one ScenarioError whose lines start with ``source``."""

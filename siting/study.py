@@ -245,10 +245,12 @@ class Study:
         model : str, optional
             A model of :data:`siting.predict.RADIAL_LOSS_MODELS` (the technology's models and
             ``itm``); default the technology's.
-        itm : siting.config.ItmSettings, optional
-            Ground constants, climate, refractivity, polarisation and quantiles of ``itm``
-            (default: the technology's ``itm`` block, else epsilon 15, sigma 0.005 S/m,
-            climate 5, n0 301, vertical, 50 % time, locations and situations).
+        itm : siting.config.ItmSettings or dict, optional
+            Ground constants, climate, refractivity, polarisation and quantiles of ``itm``,
+            or a mapping of the keys of a technology's ``itm`` block (e.g.
+            ``{"climate": 5, "epsilon": 15}``; checked as the scenario file's are; the others
+            take their defaults). Default: the technology's ``itm`` block, else epsilon 15,
+            sigma 0.005 S/m, climate 5, n0 301, vertical, 50 % time, locations and situations.
 
         at_system : str
             The coordinates of ``at``: ``WGS84`` (GPS), ``GCJ-02`` (Amap, Tencent) or ``BD-09``
@@ -259,6 +261,7 @@ class Study:
         PredictionResult
             The loss [dB] and level [dBm] grids; ``.write(out_dir)`` writes the files.
         """
+        itm = _predict_arguments(site, at, height_m, itm, technology)
         prediction = predict_in_region(self.region, self.scenario, technology=technology,
                                        radius_km=radius_km, site=site, at=at, height_m=height_m,
                                        model=model, itm=itm, at_system=at_system)
@@ -558,6 +561,33 @@ class PredictionResult(Prediction):
 
 # ---------------------------------------------------------------------------------------
 # Overrides of a plan: checked as the scenario file is
+
+
+def _predict_arguments(site, at, height_m, itm, technology: str) -> ItmSettings | None:
+    """Check the Python types of :meth:`Study.predict`'s position and ITM arguments (their
+    values are checked by :func:`siting.predict.predict_in_region`); a mapping given for
+    ``itm`` is read as a technology's ``itm`` block. Raises InputError or ScenarioError."""
+    if site is not None and not isinstance(site, str):
+        raise InputError(f"predict(): site must be one candidate's site_id (a str), got "
+                         f"{site!r}; predict several sites one call each")
+    if at is not None and (isinstance(at, (str, bytes)) or not np.iterable(at) or len(at) != 2
+                           or not all(_is_number(v) for v in at)):
+        raise InputError(f"predict(): at must be (longitude, latitude) in degrees, such as "
+                         f"(109.03, 32.68), got {at!r}")
+    if height_m is not None and not _is_number(height_m):
+        raise InputError(f"predict(): height_m must be a number of metres, got {height_m!r}")
+    if itm is None or isinstance(itm, ItmSettings):
+        return itm
+    if not isinstance(itm, dict):
+        raise ScenarioError(f"predict(): itm must be a siting.config.ItmSettings or a mapping "
+                            f"of itm keys such as {{'climate': 5, 'epsilon': 15}}, got {itm!r}")
+    return config.parse_itm_section(_plain(itm), technology, "predict()")
+
+
+def _is_number(value) -> bool:
+    """Whether ``value`` is a real number (a Python or numpy int or float, not a bool)."""
+    return (isinstance(value, (int, float, np.integer, np.floating))
+            and not isinstance(value, (bool, np.bool_)))
 
 
 def _check_keys(overrides: dict, allowed: tuple[str, ...], method: str) -> None:

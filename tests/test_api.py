@@ -369,3 +369,39 @@ def test_a_plan_with_backhaul_shows_what_it_costs_with_its_backhaul(tmp_path):
     without = study.plan(backhaul={"enabled": False})
     assert without.kpis.backhaul_cost_cny == 0
     assert repr(without).endswith(f" {without.kpis.total_cost_cny / 1e6:,.2f} M CNY>")
+
+
+@pytest.mark.parametrize("arguments, error, message", [
+    ({"at": "109.0,32.7", "height_m": 30}, siting.InputError,
+     "predict(): at must be (longitude, latitude) in degrees, such as (109.03, 32.68), got "
+     "'109.0,32.7'"),
+    ({"at": (109.0, 32.7, 30.0), "height_m": 30}, siting.InputError,
+     "predict(): at must be (longitude, latitude)"),
+    ({"site": "S0100", "height_m": "30"}, siting.InputError,
+     "predict(): height_m must be a number of metres, got '30'"),
+    ({"site": ["S0100", "S0101"]}, siting.InputError,
+     "predict(): site must be one candidate's site_id (a str), got ['S0100', 'S0101']"),
+    ({"site": "S0100", "model": "itm", "itm": {"climat": 4}}, siting.ScenarioError,
+     "predict(): technologies[4G-1800].itm.climat: unknown key (did you mean 'climate'?)"),
+    ({"site": "S0100", "model": "itm", "itm": {"climate": 9}}, siting.ScenarioError,
+     "predict(): technologies[4G-1800].itm.climate: must be <= 7, got 9"),
+    ({"site": "S0100", "model": "itm", "itm": 5}, siting.ScenarioError,
+     "predict(): itm must be a siting.config.ItmSettings or a mapping of itm keys"),
+])
+def test_predict_refuses_arguments_of_the_wrong_kind(study, arguments, error, message):
+    # each was a TypeError or an AttributeError from inside siting.predict
+    with pytest.raises(error) as raised:
+        study.predict(technology="4G-1800", radius_km=2, **arguments)
+    assert message in str(raised.value)
+
+
+def test_predict_reads_itm_settings_given_as_a_mapping(study):
+    from siting.config import ItmSettings
+
+    given = study.predict(site="S0100", technology="4G-1800", radius_km=2, model="itm",
+                          itm={"climate": 4, "epsilon": 25})
+    same = study.predict(site="S0100", technology="4G-1800", radius_km=2, model="itm",
+                         itm=ItmSettings(climate=4, epsilon=25.0))
+    default = study.predict(site="S0100", technology="4G-1800", radius_km=2, model="itm")
+    np.testing.assert_array_equal(given.path_loss_db, same.path_loss_db)
+    assert not np.array_equal(given.path_loss_db, default.path_loss_db, equal_nan=True)
