@@ -671,8 +671,11 @@ def restrict_technologies(coverage: CoverageMatrix, costs: OptionCosts, scenario
     kept as it is, so a point only an excluded technology reaches reads "below threshold".
     Raises ScenarioError, prefixed by ``source``, for a name the scenario does not have.
     """
-    technologies = [technologies] if isinstance(technologies, str) else list(technologies)
     names = [t.name for t in scenario.technologies]
+    if not isinstance(technologies, str) and not np.iterable(technologies):
+        raise ScenarioError(f"{source}: technologies: expected a list of technology names such "
+                            f"as [{names[0]!r}], got {technologies!r}")
+    technologies = [technologies] if isinstance(technologies, str) else list(technologies)
     unknown = [t for t in technologies if t not in names]
     if unknown or not technologies:
         given = f"unknown {', '.join(map(repr, unknown))}" if unknown else "none given"

@@ -206,6 +206,8 @@ def test_plan_restricted_to_one_technology(study):
     ({"phases": [{"year": 2027}]}, "objective.phases[0]: needs budget_cny and/or max_new_sites"),
     ({"technologies": ["6G"]}, "technologies: unknown '6G'; the scenario's technologies are "
                                "4G-1800, 5G-3500"),
+    ({"technologies": 5}, "technologies: expected a list of technology names such as "
+                          "['4G-1800'], got 5"),  # was a TypeError: 'int' object is not iterable
 ])
 def test_plan_refuses_a_bad_override(study, overrides, message):
     with pytest.raises(siting.ScenarioError) as error:
