@@ -7,7 +7,7 @@
     plan.kpis, plan.sites, plan.villages, plan.summary()
     plan.map(); fig, ax = plan.plot(); plan.write("out/dir")
     curve = study.sweep(budgets_cny=[10e6, 20e6, 30e6])
-    area = study.predict(site="S001", technology="4G-1800", radius_km=10, model="itm")
+    area = study.predict(site="S0001", technology="4G-1800", radius_km=10, model="itm")
     area.level_dbm; area.write("out/predict")
 
 :func:`prepare` reads the inputs, builds the demand and computes the coverage matrix (the
