@@ -826,15 +826,16 @@ def parse_objective_and_solver(objective: dict, solver: dict, source: str | Path
     return parsed
 
 
-def parse_technologies_section(technologies: list, coverage: CoverageSettings,
-                               demand: DemandRules, source: str | Path) -> tuple[Technology, ...]:
-    """The ``technologies`` section checked as a scenario file's is, with the ``coverage`` and
-    ``demand`` it is checked against (for a scenario whose technologies were changed in
+def parse_demand_and_technologies(demand: dict, technologies: list, coverage: CoverageSettings,
+                                  source: str | Path) -> tuple[DemandRules, tuple[Technology, ...]]:
+    """The ``demand`` and ``technologies`` sections checked as a scenario file's are, against
+    its ``coverage`` (for a scenario whose demand rules or technologies were changed in
     Python); raises one ScenarioError whose lines start with ``source``."""
     problems = _Problems(source)
-    parsed = _parse_technologies({"technologies": technologies}, problems)
-    _check_p1812_maps(parsed, coverage, problems)
-    _check_mobile_heights(parsed, demand, problems)
+    raw = {"demand": demand, "technologies": technologies}
+    parsed = _parse_demand(raw, problems), _parse_technologies(raw, problems)
+    _check_p1812_maps(parsed[1], coverage, problems)
+    _check_mobile_heights(parsed[1], parsed[0], problems)
     problems.raise_if_any()
     return parsed
 

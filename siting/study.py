@@ -36,7 +36,7 @@ import pandas as pd
 from siting import config
 from siting.backhaul import BackhaulNetwork
 from siting.compare import Comparison, PlanInputs, compare_tables
-from siting.config import ItmSettings, Objective, Phase, Scenario, load_scenario
+from siting.config import DemandRules, ItmSettings, Objective, Phase, Scenario, load_scenario
 from siting.coverage import CoverageMatrix
 from siting.demand import Demand
 from siting.errors import InputError, ScenarioError
@@ -96,14 +96,15 @@ def prepare(scenario: Scenario | str | os.PathLike, *, cache_dir: str | os.PathL
     ------
     siting.errors.ScenarioError, siting.errors.InputError
         The scenario or an input is invalid (the message names the file and the field). A
-        scenario whose technologies were changed in Python (``dataclasses.replace``) has them
-        checked as the scenario file's are (:func:`technologies_checked`).
+        scenario whose demand rules or technologies were changed in Python
+        (``dataclasses.replace``) has them checked as the scenario file's are
+        (:func:`scenario_checked`).
     """
     if not isinstance(scenario, (Scenario, str, os.PathLike)):
         raise ScenarioError(f"prepare(): scenario must be a siting.Scenario "
                             f"(siting.load_scenario) or a scenario file's path, got "
                             f"{type(scenario).__name__}")
-    scenario = (technologies_checked(scenario) if isinstance(scenario, Scenario)
+    scenario = (scenario_checked(scenario) if isinstance(scenario, Scenario)
                 else load_scenario(scenario))
     timings: dict[str, float] = {}
     cache = None if cache_dir is None else Path(cache_dir)
@@ -627,16 +628,29 @@ def scenario_with(scenario: Scenario, overrides: dict, *, source: str = "overrid
                                backhaul=config.parse_backhaul_section(section, source))
 
 
-def technologies_checked(scenario: Scenario, *, source: str = "prepare()") -> Scenario:
-    """``scenario`` with its technologies checked by the scenario file's rules (model,
-    frequency in the model's range, EIRP, threshold, duplicate names, the model's ``p1812``
-    or ``itm`` block, which a model changed to ``itm`` gets with its defaults), so one changed
-    in Python with ``dataclasses.replace`` is refused as the file would be, each message
-    prefixed by ``source``; the scenario is returned with the technologies as parsed."""
+def scenario_checked(scenario: Scenario, *, source: str = "prepare()") -> Scenario:
+    """``scenario`` with its ``demand`` rules and ``technologies`` checked by the scenario
+    file's rules (a technology's model, frequency in the model's range, EIRP, threshold,
+    duplicate names, the model's ``p1812`` or ``itm`` block, which a model changed to ``itm``
+    gets with its defaults; the demand grid, heights and mandatory flags), so a scenario
+    changed in Python with ``dataclasses.replace`` is refused as the file would be, each
+    message prefixed by ``source``; the scenario is returned with the sections as parsed."""
     sections = [_plain(dataclasses.asdict(tech)) for tech in scenario.technologies]
-    technologies = config.parse_technologies_section(sections, scenario.coverage,
-                                                     scenario.demand, source)
-    return dataclasses.replace(scenario, technologies=technologies)
+    demand, technologies = config.parse_demand_and_technologies(
+        _demand_section(scenario.demand), sections, scenario.coverage, source)
+    return dataclasses.replace(scenario, demand=demand, technologies=technologies)
+
+
+def _demand_section(rules: DemandRules) -> dict:
+    """The scenario file's ``demand`` section that gives ``rules``."""
+    return _plain({"grid_m": rules.grid_m, "min_people_per_cell": rules.min_people_per_cell,
+                   "ue_height_m": rules.ue_height_m, "zone_sample_m": rules.zone_sample_m,
+                   "backup": {"zone_kinds": rules.backup_zone_kinds,
+                              "servers": rules.backup_servers},
+                   "mandatory": {"poverty_villages": rules.mandatory_poverty_villages,
+                                 "relocation_sites": rules.mandatory_relocation_sites,
+                                 "all_villages": rules.mandatory_all_villages,
+                                 "complaints": rules.mandatory_complaints}})
 
 
 def _objective_section(objective: Objective) -> dict:

@@ -269,15 +269,33 @@ def test_prepare_checks_technologies_changed_in_python(change, message):
     assert message in str(error.value)
 
 
+@pytest.mark.parametrize("change, message", [
+    ({"grid_m": 0}, "prepare(): demand.grid_m: must be >= 30, got 0"),
+    ({"ue_height_m": "1.5"}, "prepare(): demand.ue_height_m: must be a finite number, got '1.5'"),
+    ({"mandatory_all_villages": "no"}, "prepare(): demand.mandatory.all_villages: "),
+    ({"min_people_per_cell": -1}, "prepare(): demand.min_people_per_cell: must be >= 0, got -1"),
+])
+def test_prepare_checks_demand_rules_changed_in_python(change, message):
+    # grid_m 0 was planned on 62,550 demand points; a height as text or a mandatory flag as
+    # text was a TypeError from inside config or demand
+    scenario = siting.load_scenario(pipeline.DEMO_SCENARIO)
+    changed = dataclasses.replace(scenario, demand=dataclasses.replace(scenario.demand, **change))
+    with pytest.raises(siting.ScenarioError) as error:
+        siting.prepare(changed)
+    assert message in str(error.value)
+
+
 def test_a_technology_changed_to_itm_in_python_gets_the_itm_defaults():
     scenario = siting.load_scenario(pipeline.DEMO_SCENARIO)
     first, *others = scenario.technologies
     changed = dataclasses.replace(scenario, technologies=(dataclasses.replace(first, model="itm"),
                                                           *others))
-    checked = siting.study.technologies_checked(changed)
+    checked = siting.study.scenario_checked(changed)
     assert checked.technologies[0].itm == siting.config.ItmSettings()
     assert checked.technologies[1:] == scenario.technologies[1:]
-    assert siting.study.technologies_checked(scenario) == scenario  # a loaded one is as it was
+    for path in sorted(pipeline.DEMO_SCENARIO.parent.glob("scenario*.yaml")):
+        loaded = siting.load_scenario(path)
+        assert siting.study.scenario_checked(loaded) == loaded, path  # as it was
 
 
 def test_scenario_technology_names_the_scenarios_technologies(study):
