@@ -226,7 +226,7 @@ class Study:
 
     def predict(self, *, technology: str, radius_km: float, site: str | None = None,
                 at: tuple[float, float] | None = None, height_m: float | None = None,
-                model: str | None = None, itm: ItmSettings | None = None,
+                model: str | None = None, itm: ItmSettings | dict | None = None,
                 at_system: str = "WGS84") -> PredictionResult:
         """One site's path loss and received level on every DEM cell within a radius, as
         ``siting predict`` computes them (:func:`siting.predict.predict_in_region`).
@@ -252,7 +252,6 @@ class Study:
             ``{"climate": 5, "epsilon": 15}``; checked as the scenario file's are; the others
             take their defaults). Default: the technology's ``itm`` block, else epsilon 15,
             sigma 0.005 S/m, climate 5, n0 301, vertical, 50 % time, locations and situations.
-
         at_system : str
             The coordinates of ``at``: ``WGS84`` (GPS), ``GCJ-02`` (Amap, Tencent) or ``BD-09``
             (Baidu), converted to WGS 84 (:func:`siting.predict.position_wgs84`).
@@ -261,6 +260,14 @@ class Study:
         -------
         PredictionResult
             The loss [dB] and level [dBm] grids; ``.write(out_dir)`` writes the files.
+
+        Raises
+        ------
+        siting.errors.InputError
+            An unknown site, technology or model, a position off the DEM, a radius past its
+            data, or an argument of the wrong kind (the message names it).
+        siting.errors.ScenarioError
+            ``itm`` settings the scenario file would refuse.
         """
         itm = _predict_arguments(site, at, height_m, itm, technology)
         prediction = predict_in_region(self.region, self.scenario, technology=technology,
