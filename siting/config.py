@@ -321,7 +321,12 @@ class Scenario:
     land_cover_classes: tuple[LandCoverClass, ...] = WORLDCOVER_CLASSES
 
     def technology(self, name: str) -> Technology:
-        return next(t for t in self.technologies if t.name == name)
+        """The technology called ``name``; ScenarioError naming the scenario's when none is."""
+        for tech in self.technologies:
+            if tech.name == name:
+                return tech
+        raise ScenarioError(f"{self.path}: no technology {name!r}; the scenario's technologies "
+                            f"are {', '.join(t.name for t in self.technologies)}")
 
 
 # ---------------------------------------------------------------------------------------
@@ -818,6 +823,30 @@ def parse_objective_and_solver(objective: dict, solver: dict, source: str | Path
     problems = _Problems(source)
     raw = {"objective": objective, "solver": solver}
     parsed = _parse_objective(raw, problems), _parse_solver(raw, problems)
+    problems.raise_if_any()
+    return parsed
+
+
+def parse_demand_and_technologies(demand: dict, technologies: list, coverage: CoverageSettings,
+                                  source: str | Path) -> tuple[DemandRules, tuple[Technology, ...]]:
+    """The ``demand`` and ``technologies`` sections checked as a scenario file's are, against
+    its ``coverage`` (for a scenario whose demand rules or technologies were changed in
+    Python); raises one ScenarioError whose lines start with ``source``."""
+    problems = _Problems(source)
+    raw = {"demand": demand, "technologies": technologies}
+    parsed = _parse_demand(raw, problems), _parse_technologies(raw, problems)
+    _check_p1812_maps(parsed[1], coverage, problems)
+    _check_mobile_heights(parsed[1], parsed[0], problems)
+    problems.raise_if_any()
+    return parsed
+
+
+def parse_itm_section(itm: dict, technology: str, source: str | Path) -> ItmSettings:
+    """The ``itm`` block of the technology called ``technology`` checked as a scenario file's
+    is (for a prediction from Python with other ITM settings); raises one ScenarioError whose
+    lines start with ``source``."""
+    problems = _Problems(source)
+    parsed = _parse_itm({"itm": itm}, "itm", f"technologies[{technology}]", problems)
     problems.raise_if_any()
     return parsed
 

@@ -7,7 +7,7 @@
     plan.kpis, plan.sites, plan.villages, plan.summary()
     plan.map(); fig, ax = plan.plot(); plan.write("out/dir")
     curve = study.sweep(budgets_cny=[10e6, 20e6, 30e6])
-    area = study.predict(site="S001", technology="4G-1800", radius_km=10, model="itm")
+    area = study.predict(site="S0001", technology="4G-1800", radius_km=10, model="itm")
     area.level_dbm; area.write("out/predict")
 
 :func:`prepare` reads the inputs, builds the demand and computes the coverage matrix (the
@@ -36,10 +36,10 @@ import pandas as pd
 from siting import config
 from siting.backhaul import BackhaulNetwork
 from siting.compare import Comparison, PlanInputs, compare_tables
-from siting.config import ItmSettings, Objective, Phase, Scenario, load_scenario
+from siting.config import DemandRules, ItmSettings, Objective, Phase, Scenario, load_scenario
 from siting.coverage import CoverageMatrix
 from siting.demand import Demand
-from siting.errors import ScenarioError
+from siting.errors import InputError, ScenarioError
 from siting.export.prediction import write_prediction
 from siting.export.staticmap import draw_static_map
 from siting.export.summary import build_summary, summary_facts
@@ -95,10 +95,17 @@ def prepare(scenario: Scenario | str | os.PathLike, *, cache_dir: str | os.PathL
     Raises
     ------
     siting.errors.ScenarioError, siting.errors.InputError
-        The scenario or an input is invalid (the message names the file and the field).
+        The scenario or an input is invalid (the message names the file and the field). A
+        scenario whose demand rules or technologies were changed in Python
+        (``dataclasses.replace``) has them checked as the scenario file's are
+        (:func:`scenario_checked`).
     """
-    if not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario)
+    if not isinstance(scenario, (Scenario, str, os.PathLike)):
+        raise ScenarioError(f"prepare(): scenario must be a siting.Scenario "
+                            f"(siting.load_scenario) or a scenario file's path, got "
+                            f"{type(scenario).__name__}")
+    scenario = (scenario_checked(scenario) if isinstance(scenario, Scenario)
+                else load_scenario(scenario))
     timings: dict[str, float] = {}
     cache = None if cache_dir is None else Path(cache_dir)
     region, demand, coverage = prepare_inputs(
@@ -219,7 +226,7 @@ class Study:
 
     def predict(self, *, technology: str, radius_km: float, site: str | None = None,
                 at: tuple[float, float] | None = None, height_m: float | None = None,
-                model: str | None = None, itm: ItmSettings | None = None,
+                model: str | None = None, itm: ItmSettings | dict | None = None,
                 at_system: str = "WGS84") -> PredictionResult:
         """One site's path loss and received level on every DEM cell within a radius, as
         ``siting predict`` computes them (:func:`siting.predict.predict_in_region`).
@@ -239,11 +246,12 @@ class Study:
         model : str, optional
             A model of :data:`siting.predict.RADIAL_LOSS_MODELS` (the technology's models and
             ``itm``); default the technology's.
-        itm : siting.config.ItmSettings, optional
-            Ground constants, climate, refractivity, polarisation and quantiles of ``itm``
-            (default: the technology's ``itm`` block, else epsilon 15, sigma 0.005 S/m,
-            climate 5, n0 301, vertical, 50 % time, locations and situations).
-
+        itm : siting.config.ItmSettings or dict, optional
+            Ground constants, climate, refractivity, polarisation and quantiles of ``itm``,
+            or a mapping of the keys of a technology's ``itm`` block (e.g.
+            ``{"climate": 5, "epsilon": 15}``; checked as the scenario file's are; the others
+            take their defaults). Default: the technology's ``itm`` block, else epsilon 15,
+            sigma 0.005 S/m, climate 5, n0 301, vertical, 50 % time, locations and situations.
         at_system : str
             The coordinates of ``at``: ``WGS84`` (GPS), ``GCJ-02`` (Amap, Tencent) or ``BD-09``
             (Baidu), converted to WGS 84 (:func:`siting.predict.position_wgs84`).
@@ -252,19 +260,48 @@ class Study:
         -------
         PredictionResult
             The loss [dB] and level [dBm] grids; ``.write(out_dir)`` writes the files.
+
+        Raises
+        ------
+        siting.errors.InputError
+            An unknown site, technology or model, a position off the DEM, a radius past its
+            data, or an argument of the wrong kind (the message names it).
+        siting.errors.ScenarioError
+            ``itm`` settings the scenario file would refuse.
         """
+        itm = _predict_arguments(site, at, height_m, itm, technology)
         prediction = predict_in_region(self.region, self.scenario, technology=technology,
                                        radius_km=radius_km, site=site, at=at, height_m=height_m,
                                        model=model, itm=itm, at_system=at_system)
         fields = {f.name: getattr(prediction, f.name) for f in dataclasses.fields(Prediction)}
         return PredictionResult(**fields, language=self.scenario.outputs.language)
 
-    def compare(self, plan_a: PlanResult, plan_b: PlanResult) -> Comparison:
+    def compare(self, plan_a: PlanResult, plan_b: PlanResult, *,
+                names: tuple[str, str] | None = None) -> Comparison:
         """Compare two plans as ``siting compare`` compares their output folders: the sites
         only in A, only in B and in both (technology changes), the KPI deltas overall and per
         county, the villages whose coverage differs (:class:`siting.compare.Comparison`;
-        :func:`siting.compare.write_comparison` writes it)."""
-        return compare_tables(plan_a.comparison_inputs(), plan_b.comparison_inputs())
+        :func:`siting.compare.write_comparison` writes it, its report and map naming each
+        plan).
+
+        ``names`` labels the two plans (e.g. ``("45 M CNY", "30 M CNY")``); by default each
+        is its scenario's name, followed by ``(A)`` and ``(B)`` when both plans share it.
+        Output folders are compared by :func:`siting.compare.compare_folders`.
+        """
+        for label, plan in (("plan_a", plan_a), ("plan_b", plan_b)):
+            if not isinstance(plan, PlanResult):
+                raise InputError(f"compare(): {label} must be a plan of Study.plan(), got "
+                                 f"{type(plan).__name__}; compare two output folders with "
+                                 f"siting.compare.compare_folders(folder_a, folder_b)")
+        a, b = plan_a.comparison_inputs(), plan_b.comparison_inputs()
+        if names is None and a.name == b.name:
+            names = (f"{a.name} (A)", f"{b.name} (B)")
+        if names is not None:
+            if len(names) != 2 or not all(isinstance(n, str) and n.strip() for n in names):
+                raise InputError(f"compare(): names must be two labels such as ('45 M CNY', "
+                                 f"'30 M CNY'), got {names!r}")
+            a, b = dataclasses.replace(a, name=names[0]), dataclasses.replace(b, name=names[1])
+        return compare_tables(a, b)
 
     def _backhaul_of(self, scenario: Scenario,
                      timings: dict[str, float] | None = None) -> BackhaulNetwork | None:
@@ -391,8 +428,14 @@ class PlanResult(PlanOutcome):
 
     def __repr__(self) -> str:
         new = self.plan.new_options
-        return (f"<PlanResult {self.scenario.name!r}: {self.plan.solution.status}, "
-                f"{len(new)} new options, {self.plan.costs.total_cny[new].sum() / 1e6:,.2f} M CNY>")
+        site_cny = float(self.plan.costs.total_cny[new].sum())
+        text = (f"<PlanResult {self.scenario.name!r}: {self.plan.solution.status}, "
+                f"{len(new)} new options, ")
+        if self.plan.backhaul is None:
+            return text + f"{site_cny / 1e6:,.2f} M CNY>"
+        backhaul_cny = float(self.plan.backhaul.feeds.total_backhaul_cny)
+        return text + (f"{(site_cny + backhaul_cny) / 1e6:,.2f} M CNY (sites "
+                       f"{site_cny / 1e6:,.2f}, backhaul {backhaul_cny / 1e6:,.2f})>")
 
     @cached_property
     def run(self) -> RunResult:
@@ -483,11 +526,40 @@ class PlanResult(PlanOutcome):
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class PredictionResult(Prediction):
-    """A :class:`siting.predict.Prediction` of a :class:`Study` that writes its files."""
+    """A :class:`siting.predict.Prediction` of a :class:`Study` that writes its files.
+
+    Attributes
+    ----------
+    path_loss_db, level_dbm : numpy.ndarray
+        Basic loss with terrain [dB] and received level (RSRP) [dBm] of each DEM cell of the
+        window around the circle, NaN outside the radius.
+    transform, crs
+        Where the window lies, in the run's projected CRS [m].
+    site, technology, model : str
+        The candidate's ``site_id`` (or ``"lon,lat"``), the technology and the model used.
+    site_x_m, site_y_m, height_m, radius_m : float
+        The site's position [m], antenna height above ground [m] and the radius [m].
+    points, n_radials : int
+        Cells predicted, and radials traced [count].
+    language : str
+        Language of prediction.png's legend (the scenario's ``report.language``).
+    """
 
     language: str = "en"  # of prediction.png's legend
+
+    def __repr__(self) -> str:
+        level = self.level_dbm[np.isfinite(self.level_dbm)]
+        span = f", level {level.min():.1f} to {level.max():.1f} dBm" if level.size else ""
+        return (f"<PredictionResult {self.site} {self.technology} ({self.model}, antenna "
+                f"{self.height_m:g} m): {self.points:,} cells within "
+                f"{self.radius_m / 1000:g} km{span}>")
+
+    def covered_pct(self, threshold_dbm: float) -> float:
+        """Share of the cells within the radius whose level reaches ``threshold_dbm`` [dBm],
+        in [%]; the window's corners beyond the radius (NaN in the grids) are not counted."""
+        return 100.0 * int(np.sum(self.level_dbm >= threshold_dbm)) / max(self.points, 1)
 
     def write(self, out_dir: str | os.PathLike) -> Path:
         """Write prediction.tif, prediction.png and prediction.kmz into ``out_dir`` (created
@@ -497,6 +569,33 @@ class PredictionResult(Prediction):
 
 # ---------------------------------------------------------------------------------------
 # Overrides of a plan: checked as the scenario file is
+
+
+def _predict_arguments(site, at, height_m, itm, technology: str) -> ItmSettings | None:
+    """Check the Python types of :meth:`Study.predict`'s position and ITM arguments (their
+    values are checked by :func:`siting.predict.predict_in_region`); a mapping given for
+    ``itm`` is read as a technology's ``itm`` block. Raises InputError or ScenarioError."""
+    if site is not None and not isinstance(site, str):
+        raise InputError(f"predict(): site must be one candidate's site_id (a str), got "
+                         f"{site!r}; predict several sites one call each")
+    if at is not None and (isinstance(at, (str, bytes)) or not np.iterable(at) or len(at) != 2
+                           or not all(_is_number(v) for v in at)):
+        raise InputError(f"predict(): at must be (longitude, latitude) in degrees, such as "
+                         f"(109.03, 32.68), got {at!r}")
+    if height_m is not None and not _is_number(height_m):
+        raise InputError(f"predict(): height_m must be a number of metres, got {height_m!r}")
+    if itm is None or isinstance(itm, ItmSettings):
+        return itm
+    if not isinstance(itm, dict):
+        raise ScenarioError(f"predict(): itm must be a siting.config.ItmSettings or a mapping "
+                            f"of itm keys such as {{'climate': 5, 'epsilon': 15}}, got {itm!r}")
+    return config.parse_itm_section(_plain(itm), technology, "predict()")
+
+
+def _is_number(value) -> bool:
+    """Whether ``value`` is a real number (a Python or numpy int or float, not a bool)."""
+    return (isinstance(value, (int, float, np.integer, np.floating))
+            and not isinstance(value, (bool, np.bool_)))
 
 
 def _check_keys(overrides: dict, allowed: tuple[str, ...], method: str) -> None:
@@ -536,6 +635,31 @@ def scenario_with(scenario: Scenario, overrides: dict, *, source: str = "overrid
                                backhaul=config.parse_backhaul_section(section, source))
 
 
+def scenario_checked(scenario: Scenario, *, source: str = "prepare()") -> Scenario:
+    """``scenario`` with its ``demand`` rules and ``technologies`` checked by the scenario
+    file's rules (a technology's model, frequency in the model's range, EIRP, threshold,
+    duplicate names, the model's ``p1812`` or ``itm`` block, which a model changed to ``itm``
+    gets with its defaults; the demand grid, heights and mandatory flags), so a scenario
+    changed in Python with ``dataclasses.replace`` is refused as the file would be, each
+    message prefixed by ``source``; the scenario is returned with the sections as parsed."""
+    sections = [_plain(dataclasses.asdict(tech)) for tech in scenario.technologies]
+    demand, technologies = config.parse_demand_and_technologies(
+        _demand_section(scenario.demand), sections, scenario.coverage, source)
+    return dataclasses.replace(scenario, demand=demand, technologies=technologies)
+
+
+def _demand_section(rules: DemandRules) -> dict:
+    """The scenario file's ``demand`` section that gives ``rules``."""
+    return _plain({"grid_m": rules.grid_m, "min_people_per_cell": rules.min_people_per_cell,
+                   "ue_height_m": rules.ue_height_m, "zone_sample_m": rules.zone_sample_m,
+                   "backup": {"zone_kinds": rules.backup_zone_kinds,
+                              "servers": rules.backup_servers},
+                   "mandatory": {"poverty_villages": rules.mandatory_poverty_villages,
+                                 "relocation_sites": rules.mandatory_relocation_sites,
+                                 "all_villages": rules.mandatory_all_villages,
+                                 "complaints": rules.mandatory_complaints}})
+
+
 def _objective_section(objective: Objective) -> dict:
     """The scenario file's ``objective`` section that gives ``objective``."""
     return {"type": objective.kind, "budget_cny": objective.budget_cny,
@@ -568,8 +692,11 @@ def restrict_technologies(coverage: CoverageMatrix, costs: OptionCosts, scenario
     kept as it is, so a point only an excluded technology reaches reads "below threshold".
     Raises ScenarioError, prefixed by ``source``, for a name the scenario does not have.
     """
-    technologies = [technologies] if isinstance(technologies, str) else list(technologies)
     names = [t.name for t in scenario.technologies]
+    if not isinstance(technologies, str) and not np.iterable(technologies):
+        raise ScenarioError(f"{source}: technologies: expected a list of technology names such "
+                            f"as [{names[0]!r}], got {technologies!r}")
+    technologies = [technologies] if isinstance(technologies, str) else list(technologies)
     unknown = [t for t in technologies if t not in names]
     if unknown or not technologies:
         given = f"unknown {', '.join(map(repr, unknown))}" if unknown else "none given"

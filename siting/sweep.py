@@ -48,14 +48,35 @@ def sweep(scenario: Scenario, *, budgets_cny=None, max_new_sites=None,
 
 
 def _series(scenario: Scenario, budgets_cny, max_new_sites) -> tuple[str, list]:
-    """The swept objective key and its values; raises ScenarioError unless exactly one
-    non-empty series of numbers >= 0 is given."""
+    """The swept objective key and its values; raises ScenarioError, naming the series and
+    the first bad value, unless exactly one non-empty list of finite numbers >= 0 is given
+    (whole numbers for quotas)."""
     if (budgets_cny is None) == (max_new_sites is None):
-        raise ScenarioError(f"{scenario.path}: sweep needs budgets or site counts (one of them)")
-    values = list(budgets_cny if budgets_cny is not None else max_new_sites)
-    if not values or any(v < 0 for v in values):
-        raise ScenarioError(f"{scenario.path}: sweep values must be a non-empty list of numbers >= 0")
+        raise ScenarioError(f"{scenario.path}: sweep: give exactly one of budgets_cny (a list of "
+                            f"budgets [CNY]) and max_new_sites (a list of quotas of new sites)")
+    name, given, whole = (("budgets_cny", budgets_cny, False) if budgets_cny is not None
+                          else ("max_new_sites", max_new_sites, True))
+    example = "[50, 100]" if whole else "[10e6, 20e6]"
+    if isinstance(given, (str, bytes, dict)) or not np.iterable(given):
+        raise ScenarioError(f"sweep: {name}: must be a list of values such as {example}, "
+                            f"got {given!r}")
+    values = list(given)
+    if not values:
+        raise ScenarioError(f"sweep: {name}: the list is empty; give values such as {example}")
+    for value in values:
+        if not _is_limit(value, whole=whole):
+            kind = "whole numbers" if whole else "numbers"
+            raise ScenarioError(f"sweep: {name}: {value!r} is not allowed; the values must be "
+                                f"finite {kind} >= 0, such as {example}")
     return ("budget_cny" if budgets_cny is not None else "max_new_sites"), values
+
+
+def _is_limit(value, *, whole: bool) -> bool:
+    """Whether ``value`` is a finite real number >= 0 (and whole when ``whole``), as a
+    budget [CNY] or a quota of new sites [count] must be; booleans are not numbers here."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return False
+    return bool(np.isfinite(value) and value >= 0 and (not whole or float(value).is_integer()))
 
 
 def solve_curve(scenario: Scenario, demand: Demand, coverage: CoverageMatrix, costs: OptionCosts,
