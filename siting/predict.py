@@ -629,6 +629,10 @@ def _site_position(region, site: str | None, at: tuple[float, float] | None,
         raise InputError("a lon,lat position needs the antenna height (--height)")
     lon, lat = position_wgs84(*at, at_system)
     x, y = _lonlat_to_run_crs(region, lon, lat)
+    if region.on_nodata(x, y):
+        raise InputError(f"the position {at[0]:g},{at[1]:g} ({at_system}) lies on a DEM cell "
+                         f"without data (nodata: a void, a gap between tiles or the corner of "
+                         f"a warped tile); fill the DEM there or predict from another position")
     if not region.on_dem(x, y):
         raise InputError(_off_dem_message(region, at, at_system))
     return f"{lon:.6f},{lat:.6f}", float(x), float(y), float(height_m)
@@ -712,9 +716,29 @@ def predict_in_region(region, scenario: Scenario, *, technology: str, radius_km:
         if region.dem_source is not None and radius_m > 0 and region.terrain.contains(x, y):
             reach_m = radius_m + 2.0 * region.terrain.cell_size_m
             cells = region.dem_source.cells((x - reach_m, y - reach_m, x + reach_m, y + reach_m))
-        return predict_area(region.terrain, x, y, height, tech, radius_m,
-                            settings=scenario.coverage,
-                            ue_height_m=scenario.demand.ue_height_m, itm=itm, site=label,
-                            dem_cells=cells)
+        prediction = predict_area(region.terrain, x, y, height, tech, radius_m,
+                                  settings=scenario.coverage,
+                                  ue_height_m=scenario.demand.ue_height_m, itm=itm, site=label,
+                                  dem_cells=cells)
     except InputError as exc:  # name the site: a command may predict several
         raise InputError(f"site {label}: {exc}") from None
+    return _on_data_only(prediction, region.terrain)
+
+
+def _on_data_only(prediction: Prediction, terrain: Terrain) -> Prediction:
+    """``prediction`` with its cells on the DEM's nodata (:meth:`siting.terrain.Terrain.on_data`:
+    the corners of a tile warped to UTM, a large void, a gap between tiles) left empty, as
+    outside the radius: the terrain there is filled, not measured, so no level is claimed for
+    a user standing on it (paths across it still use the filled ground). Logged when any is."""
+    rows, cols = np.nonzero(np.isfinite(prediction.path_loss_db))
+    x, y = prediction.transform * (cols + 0.5, rows + 0.5)
+    off = ~terrain.on_data(np.asarray(x), np.asarray(y))
+    if not off.any():
+        return prediction
+    logger.warning("site %s: %d of the %d cells within the radius lie on the DEM's nodata; "
+                   "they are left empty in the prediction", prediction.site, int(off.sum()),
+                   rows.size)
+    loss, level = prediction.path_loss_db.copy(), prediction.level_dbm.copy()
+    loss[rows[off], cols[off]] = np.nan
+    level[rows[off], cols[off]] = np.nan
+    return dataclasses.replace(prediction, path_loss_db=loss, level_dbm=level)

@@ -148,6 +148,37 @@ def test_a_site_on_the_nodata_corner_of_a_utm_warped_tile_is_refused(lonlat_dem,
     assert np.isfinite(region.terrain.elevation_m).all()
 
 
+def test_a_prediction_leaves_the_cells_on_a_warped_tiles_nodata_empty(lonlat_dem, utm_dem,
+                                                                       tmp_path, caplog):
+    """A site 5.4 km from the top-left corner of a tile warped to UTM, a 5 km radius: the
+    cells of the nodata border within it are left empty (they were given levels over the
+    filled ground, as if measured), every other cell within the radius has its level."""
+    from siting.predict import predict_in_region
+
+    site = rasterio.open(utm_dem).xy(60, 60)
+    scenario = load_scenario(_lonlat_scenario(tmp_path, utm_dem, {"S": site},
+                                              _lonlat_bounds(lonlat_dem)))
+    region = read_region(scenario)
+    with caplog.at_level(logging.WARNING, logger="siting"):
+        prediction = predict_in_region(region, scenario, technology="4G-1800", radius_km=5.0,
+                                       site="S", model="itm")
+    height, width = prediction.path_loss_db.shape
+    rows, cols = np.mgrid[0:height, 0:width]
+    x, y = prediction.transform * (cols + 0.5, rows + 0.5)
+    within = np.hypot(x - site[0], y - site[1]) <= 5000.0 - 60.0  # clear of the rim's rounding
+    on_data = region.terrain.on_data(x, y)
+    assert (within & ~on_data).sum() > 20  # the test reaches the nodata border
+    assert not np.isfinite(prediction.path_loss_db[~on_data]).any()
+    assert not np.isfinite(prediction.level_dbm[~on_data]).any()
+    assert np.isfinite(prediction.level_dbm[within & on_data]).all()
+    assert any("lie on the DEM's nodata" in r.getMessage() for r in caplog.records)
+    corner = pyproj.Transformer.from_crs(UTM16, "EPSG:4326", always_xy=True).transform(
+        *_nodata_cell_centre(utm_dem, 2, 2))
+    with pytest.raises(InputError, match=r"lies on a DEM cell without data \(nodata"):
+        predict_in_region(region, scenario, technology="4G-1800", radius_km=1.0,
+                          at=corner, height_m=30.0)
+
+
 def test_the_data_mask_is_the_files_nodata(utm_dem):
     """Cell by cell, the Terrain's data mask is where the warped file holds data."""
     terrain = read_terrain(utm_dem, UTM16)
