@@ -45,7 +45,6 @@ import pyproj
 import rasterio
 import rasterio.windows
 import scipy.sparse as sp
-from scipy import ndimage
 
 from siting.coverage import CoverageMatrix, build_coverage, option_table
 from siting.errors import InputError
@@ -120,8 +119,9 @@ def read_terrain_window(path: str | Path, crs, bounds: tuple[float, float, float
     Only the blocks of the GeoTIFF that intersect the window are read. The DEM must already be
     in ``crs``, north-up with square cells (the layout :func:`siting.io.read_terrain` reads
     without warping); anything else raises :class:`~siting.errors.InputError`, as do windows
-    that miss the raster. Nodata cells are filled from their nearest valid neighbour within the
-    window (the whole-raster checks of :func:`siting.io.read_terrain` are the driver's job).
+    that miss the raster, and windows holding nodata cells: :func:`siting.io.read_terrain`
+    interpolates voids over the whole raster, which a window cannot reproduce at its edges, so
+    the levels would differ from an in-process run's (ship the terrain instead: ``dem_path=None``).
 
     The window's transform is the raster's shifted by whole cells, so elevations and the
     geometry are the same as in the full raster; pixel coordinates computed from it differ from
@@ -153,11 +153,10 @@ def read_terrain_window(path: str | Path, crs, bounds: tuple[float, float, float
         transform = rasterio.Affine(t.a, 0.0, t.c + col0 * t.a, 0.0, t.e, t.f + row0 * t.e)
     elevation = np.ma.filled(data.astype(np.float32), np.nan)
     missing = ~np.isfinite(elevation) | np.ma.getmaskarray(data)
-    if missing.all():
-        raise InputError(f"{path}: the DEM window {bounds} holds no valid elevation")
     if missing.any():
-        _, (rows, cols) = ndimage.distance_transform_edt(missing, return_indices=True)
-        elevation = elevation[rows, cols]
+        raise InputError(f"{path}: the DEM window {bounds} holds {int(missing.sum())} cell(s) "
+                         f"without data; windowed reads need a DEM without nodata (pass "
+                         f"dem_path=None to ship the terrain, its voids filled, instead)")
     return Terrain(elevation_m=np.ascontiguousarray(elevation, np.float32), transform=transform,
                    crs=crs)
 

@@ -223,6 +223,24 @@ def test_read_terrain_window_matches_the_full_raster(small):
                             (xmax + 1e4, ymax + 1e4, xmax + 2e4, ymax + 2e4))
 
 
+def test_a_window_holding_nodata_is_refused_not_filled_otherwise(small, tmp_path):
+    """read_terrain interpolates a void over the whole raster; a window filled on its own
+    (nearest cell) gave other levels beside it than a 1-worker run: it is refused instead."""
+    scenario, region, _ = small
+    with rasterio.open(single_dem_in_crs(scenario.inputs.dem, region.crs)) as src:
+        profile, z = src.profile, src.read(1)
+    z[50:53, 60:63] = -9999.0
+    voided = tmp_path / "voided.tif"
+    with rasterio.open(voided, "w", **{**profile, "nodata": -9999.0}) as dst:
+        dst.write(z, 1)
+    with rasterio.open(voided) as src:
+        x, y = src.xy(51, 61)
+    with pytest.raises(InputError, match=r"holds 9 cell\(s\) without data.*dem_path=None"):
+        read_terrain_window(voided, region.crs, (x - 500, y - 500, x + 500, y + 500))
+    clear = read_terrain_window(voided, region.crs, (x + 1000, y - 1500, x + 1300, y - 1200))
+    assert np.isfinite(clear.elevation_m).all()  # a window beside the void reads as before
+
+
 def test_a_failing_task_raises_its_error_in_the_driver(client, small, tmp_path):
     scenario, region, demand = small
     other = tmp_path / "dem_wgs84.tif"
