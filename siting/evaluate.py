@@ -396,11 +396,12 @@ def _new_complaints(source: LayerSource, region, scenario, coverage) -> tuple[gp
     coverage of every option over them, computed by the plan's coverage engine (``scenario``
     with its ITU maps already read, :func:`siting.io.resolve_itu_maps`)."""
     points = read_layer(source, region.crs, COMPLAINT_FIELDS, "complaint_id")
-    inside = region.terrain.contains(points.geometry.x.to_numpy(), points.geometry.y.to_numpy())
+    inside = region.on_dem(points.geometry.x.to_numpy(), points.geometry.y.to_numpy())
     if not inside.all():
         outside = ", ".join(points.index[~inside].astype(str)[:5])
-        raise InputError(f"{source.path}: complaint point(s) {outside} lie outside the plan's DEM; remove "
-                         f"them or give a larger DEM")
+        raise InputError(f"{source.path}: complaint point(s) {outside} lie outside the plan's DEM "
+                         f"or on its cells without data; remove them, or give a larger DEM or "
+                         f"one with data there")
     n = len(points)
     demand = Demand(x_m=points.geometry.x.to_numpy(), y_m=points.geometry.y.to_numpy(),
                     people=np.zeros(n), mandatory=np.zeros(n, bool), require_5g=np.zeros(n, bool),

@@ -145,7 +145,8 @@ def technology_rasters(region: RegionData, scenario: Scenario, coverage: Coverag
     ``raster_resolution_m`` (NaN where no option of it reaches the threshold).
 
     Returns ``({technology name: level}, transform, shape)``; technologies without a selected
-    option are left out.
+    option are left out. Cells off the DEM's data (:meth:`RegionData.on_dem`: nodata, the
+    margin of a warped DEM) are NaN: no level is claimed over filled ground.
     """
     terrain = region.terrain
     resolution = scenario.coverage.raster_resolution_m
@@ -156,7 +157,7 @@ def technology_rasters(region: RegionData, scenario: Scenario, coverage: Coverag
     cols, rows = np.meshgrid(np.arange(width), np.arange(height))
     gx = (xmin + (cols + 0.5) * resolution).ravel()
     gy = (ymax - (rows + 0.5) * resolution).ravel()
-    inside = terrain.contains(gx, gy)
+    inside = region.on_dem(gx, gy)
     candidates = region.candidates
     options = coverage.options
     rasters = {}

@@ -179,6 +179,31 @@ def test_a_prediction_leaves_the_cells_on_a_warped_tiles_nodata_empty(lonlat_dem
                           at=corner, height_m=30.0)
 
 
+def test_coverage_tif_claims_no_level_on_a_warped_tiles_nodata(lonlat_dem, utm_dem, tmp_path):
+    """A site 1.8 km from the top-left corner of a tile warped to UTM: coverage.tif's cells on
+    the nodata border are nodata (they carried levels over the filled ground), its cells on
+    data near the site have levels."""
+    from siting.pipeline import run_scenario
+
+    with rasterio.open(utm_dem) as src:
+        site, village = src.xy(20, 20), src.xy(24, 24)
+    scenario = _lonlat_scenario(tmp_path, utm_dem, {"S": site}, _lonlat_bounds(lonlat_dem))
+    to_lonlat = pyproj.Transformer.from_crs(UTM16, "EPSG:4326", always_xy=True)
+    villages = pd.read_csv(tmp_path / "villages.csv")
+    villages[["lon", "lat"]] = to_lonlat.transform(*village)
+    villages.to_csv(tmp_path / "villages.csv", index=False)
+    run_scenario(scenario, tmp_path / "out")
+    region = read_region(load_scenario(scenario))
+    with rasterio.open(tmp_path / "out" / "coverage.tif") as src:
+        level = src.read(1, masked=True)
+        rows, cols = np.mgrid[0:src.height, 0:src.width]
+        x, y = src.xy(rows.ravel(), cols.ravel())
+    on_data = region.on_dem(np.array(x), np.array(y)).reshape(level.shape)
+    near = (np.hypot(np.array(x) - site[0], np.array(y) - site[1]) < 1500).reshape(level.shape)
+    assert (near & ~on_data).any() and (near & on_data & ~level.mask).any()
+    assert level.mask[~on_data].all()
+
+
 def test_the_data_mask_is_the_files_nodata(utm_dem):
     """Cell by cell, the Terrain's data mask is where the warped file holds data."""
     terrain = read_terrain(utm_dem, UTM16)
