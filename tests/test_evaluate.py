@@ -501,3 +501,33 @@ def test_amounts_of_zero_yuan_read_0_not_0_00(plan, tmp_path):
     text = (tmp_path / "ev" / "evaluation.md").read_text(encoding="utf-8")
     s1 = next(line for line in text.splitlines() if line.startswith("| S1 |"))
     assert s1.split(" | ")[7:10] == ["200,000", "0", "200,000"]  # capex, backhaul, actual cost
+
+
+def test_a_replans_plausibility_check_counts_only_the_network_before_the_plan(tmp_path):
+    """Complaint CE lies beside the existing 4G site E1, C1 beside V1, which only S1 (900 m
+    range) covers. The plan builds S1 in 2027 to fix C1; re-planned from a list that built
+    S1, the report's plausibility check still counts 1 of the 2 complaint points covered
+    before the plan (by E1), as the original plan's report does, and says the as-built sites
+    are left out: counting S1 made the model look too optimistic at the very point it fixed."""
+    folder = tmp_path / "in"
+    villages = [village("V1", 1000, 3000, population=300), village("V2", 3000, 3000, population=200)]
+    candidates = [candidate("S1", 1000, 3000, techs="4G"), candidate("S2", 3000, 3000, techs="4G"),
+                  candidate("E1", 1000, 5000, kind="existing_4g", techs="4G")]
+    complaints = [{"complaint_id": "CE", "people": 1, "geometry": Point(xy(1050, 5000))},
+                  {"complaint_id": "C1", "people": 1, "geometry": Point(xy(1050, 3000))}]
+    phases = [{"year": y, "budget_cny": ONE_SITE_CNY + 1} for y in (2027, 2028)]
+    scenario = write_region(folder, np.full((200, 200), 400.0), villages, candidates,
+                            complaints=complaints, technologies=[dict(TECH_4G, max_range_m=900)],
+                            objective={"type": "max_coverage", "phases": phases})
+    run_scenario(scenario, tmp_path / "plan")
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000)])
+    result = runner.invoke(app, ["run", str(scenario), "--built", str(built), "--out",
+                                 str(tmp_path / "replan"), "-q"])
+    assert result.exit_code == 0, result.output
+    plan, replan = (json.loads((tmp_path / name / "summary.json").read_text())["kpis"]
+                    for name in ("plan", "replan"))
+    assert replan["people_covered_before"] == 300  # the re-plan starts with S1 on air
+    assert plan["complaints_covered_before"] == replan["complaints_covered_before"] == 1
+    report = (tmp_path / "replan" / "report.md").read_text()
+    assert ("the model predicts 1 of the 2 weak-signal complaint points as covered by the sites "
+            "on air before the original plan (the sites of the as-built list not counted)") in report

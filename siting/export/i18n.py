@@ -82,6 +82,12 @@ TERMS: dict[str, dict[str, str]] = {
                                        "too optimistic there.",
                                  "zh": "合理性检验：模型预测 {total} 个弱信号投诉点中有 {covered} 个"
                                        "已被现网站址覆盖（规划前）；比例越高，说明模型在这些地方越偏乐观。"},
+    "report.complaints_before_replan": {
+        "en": "Plausibility check: the model predicts {covered} of the {total} weak-signal complaint "
+              "points as covered by the sites on air before the original plan (the sites of the "
+              "as-built list not counted); a high share means the model is too optimistic there.",
+        "zh": "合理性检验：模型预测 {total} 个弱信号投诉点中有 {covered} 个已被原规划前的现网站址覆盖"
+              "（不计已建清单中的站址）；比例越高，说明模型在这些地方越偏乐观。"},
     "report.schedule_note": {"en": "Each site's year is in the site list below, on the map's popups "
                                    "and in the GIS files.",
                              "zh": "各站址的建设年份见下方站址清单、地图弹窗和 GIS 文件。"},
