@@ -12,7 +12,6 @@ lines otherwise, nothing with ``--quiet``. Only this module imports typer and ri
 from __future__ import annotations
 
 import logging
-import math
 import os
 import sys
 import time
@@ -388,7 +387,9 @@ def evaluate(plan: Annotated[Path, typer.Argument(help="Output folder of the pla
     """
     from siting.cache import default_cache_dir
     from siting.evaluate import evaluate_plan
-    from siting.export.evaluation import EVALUATION_FILES, write_evaluation
+    from siting.export.evaluation import EVALUATION_FILES, overall_header, overall_rows, write_evaluation
+    from siting.export.i18n import term
+    from siting.export.report import cell_text
 
     _logging(verbose, quiet)
     _announce_compiling(quiet)
@@ -401,11 +402,13 @@ def evaluate(plan: Annotated[Path, typer.Argument(help="Output folder of the pla
         _fail(exc, verbose)
     if quiet:
         return
-    table = Table(title=f"siting evaluate: {escape(evaluation.plan_name)}, {evaluation.year}")
-    for column in ("KPI", "planned", "achieved"):
-        table.add_column(column, justify="left" if column == "KPI" else "right")
-    for row in evaluation.overall.itertuples():
-        table.add_row(row.name, *("" if math.isnan(v) else f"{v:,.0f}" for v in (row.planned, row.achieved)))
+    lang = evaluation.language  # the table of evaluation.md, as the file has it
+    table = Table(title=escape(term("evaluation.title", lang, name=evaluation.plan_name,
+                                    year=evaluation.year)))
+    for i, column in enumerate(overall_header(lang)):
+        table.add_column(escape(column), justify="right" if i else "left")
+    for row in overall_rows(evaluation, lang):
+        table.add_row(*(escape(cell_text(v)) for v in row))
     Console().print(table)
     print(f"evaluation written to {out_dir.resolve()}: {', '.join(EVALUATION_FILES)}")
 

@@ -494,13 +494,14 @@ def test_a_single_period_plan_evaluated_at_a_year_leaves_out_later_builds(tmp_pa
 
 def test_amounts_of_zero_yuan_read_0_not_0_00(plan, tmp_path):
     _, folder = plan
-    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000)])
+    built = _as_built(tmp_path / "built.csv", [("S2", "4G-1800", 2027, 200000)])  # S1 is not
     result = runner.invoke(app, ["evaluate", str(folder), "--built", str(built), "--out",
                                  str(tmp_path / "ev"), "-q"])
     assert result.exit_code == 0, result.output
     text = (tmp_path / "ev" / "evaluation.md").read_text(encoding="utf-8")
-    s1 = next(line for line in text.splitlines() if line.startswith("| S1 |"))
-    assert s1.split(" | ")[7:10] == ["200,000", "0", "200,000"]  # capex, backhaul, actual cost
+    rows = {row[0]: row for row in _table_rows(text.splitlines(), "|")}
+    # planned capex and actual cost (a plan without backhaul has no backhaul columns)
+    assert rows["S1"][-3:] == ["200,000", "0", "not_built"]
 
 
 def test_a_replans_plausibility_check_counts_only_the_network_before_the_plan(tmp_path):
@@ -531,3 +532,36 @@ def test_a_replans_plausibility_check_counts_only_the_network_before_the_plan(tm
     report = (tmp_path / "replan" / "report.md").read_text()
     assert ("the model predicts 1 of the 2 weak-signal complaint points as covered by the sites "
             "on air before the original plan (the sites of the as-built list not counted)") in report
+
+
+def _table_rows(lines, bar: str) -> list[list[str]]:
+    """The cells of each table row among ``lines`` (rows start and end with ``bar``)."""
+    return [[cell.strip() for cell in line.strip().strip(bar).split(bar)]
+            for line in lines if line.strip().startswith(bar) and line.strip().endswith(bar)]
+
+
+def test_the_terminal_shows_the_overall_table_of_evaluation_md(plan, tmp_path):
+    """The terminal table is evaluation.md's table of KPIs, row for row: KPIs in words, no
+    backhaul rows for a plan without backhaul, and the score to its one decimal: 0 of 1 site
+    on time, budget 200,000 / 450,000 (weight 10), people and villages beyond the plan (20 +
+    30) and no complaint points (10): 64.4, which the terminal showed as 64 and the file as
+    64.44."""
+    _, folder = plan
+    built = _as_built(tmp_path / "built.csv", [("S4", "4G-1800", 2027, 260000),
+                                               ("S2", "4G-1800", 2027, 190000)])
+    result = runner.invoke(app, ["evaluate", str(folder), "--built", str(built), "--out",
+                                 str(tmp_path / "ev")])
+    assert result.exit_code == 0, result.output
+    shown = _table_rows(result.stdout.splitlines(), "│")
+    lines = (tmp_path / "ev" / "evaluation.md").read_text().splitlines()
+    overall = lines[lines.index("## Planned and achieved") + 4:]
+    in_file = _table_rows(overall[:overall.index("")], "|")
+    assert shown == in_file
+    score = 0 + 10 * 200000 / 450000 + 20 + 30 + 10
+    assert shown[-1] == ["score (0-100)", "", f"{score:.1f}"] == ["score (0-100)", "", "64.4"]
+    assert ["sites built on time", "", "0"] in shown
+    assert ["capex [CNY]: planned / spent", "200,000", "450,000"] in shown
+    assert not [row for row in shown if "_" in row[0] or "backhaul" in row[0]]
+    county = next(line for line in lines if line.startswith("| (all) |"))
+    rule = lines.index("## How the score is computed")  # the rule names backhaul costs
+    assert county.endswith("| 64.4 |") and "backhaul" not in "".join(lines[:rule])

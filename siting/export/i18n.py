@@ -329,6 +329,7 @@ TERMS: dict[str, dict[str, str]] = {
     "evaluation.kpi.backhaul_cny": {"en": "backhaul [CNY]: planned", "zh": "回传投资 [元]：计划"},
     "evaluation.kpi.cost_cny": {"en": "cost (capex and backhaul) [CNY]: planned / spent",
                                 "zh": "投资（含回传）[元]：计划 / 实际"},
+    "evaluation.kpi.capex_cny": {"en": "capex [CNY]: planned / spent", "zh": "建设投资 [元]：计划 / 实际"},
     "evaluation.kpi.people_covered": {"en": "people covered", "zh": "覆盖人口"},
     "evaluation.kpi.villages_covered": {"en": "villages covered", "zh": "覆盖村数"},
     "evaluation.kpi.mandatory_villages_covered": {"en": "mandatory villages covered",
