@@ -10,6 +10,8 @@ earliest count most, so the plan builds S1 (300 people) in 2027, S2 (200) in 202
 from __future__ import annotations
 
 import json
+import re
+import shutil
 
 import geopandas as gpd
 import numpy as np
@@ -20,6 +22,7 @@ from shapely.geometry import Point
 from typer.testing import CliRunner
 
 from siting.cli import app
+from siting.compare import compare_folders
 from siting.config import load_scenario
 from siting.evaluate import evaluate_plan
 from siting.export.evaluation import EVALUATION_FILES, SHEETS
@@ -565,3 +568,58 @@ def test_the_terminal_shows_the_overall_table_of_evaluation_md(plan, tmp_path):
     county = next(line for line in lines if line.startswith("| (all) |"))
     rule = lines.index("## How the score is computed")  # the rule names backhaul costs
     assert county.endswith("| 64.4 |") and "backhaul" not in "".join(lines[:rule])
+
+
+@pytest.fixture(scope="module")
+def chinese_plan(tmp_path_factory):
+    """The tiny region's plan in Chinese (report.language: zh) and its re-plan from a list
+    that built S1 and S2 in 2027."""
+    folder = tmp_path_factory.mktemp("tiny-zh")
+    scenario = _region(folder / "in", report={"language": "zh"})
+    run_scenario(scenario, folder / "plan")
+    built = _as_built(folder / "built.csv", [("S1", "4G-1800", 2027, 200000),
+                                             ("S2", "4G-1800", 2027, 200000)])
+    result = runner.invoke(app, ["run", str(scenario), "--built", str(built), "--out",
+                                 str(folder / "replan"), "-q"])
+    assert result.exit_code == 0, result.output
+    return scenario, folder / "plan", folder / "replan"
+
+
+def test_comparing_chinese_plans_writes_and_prints_chinese(chinese_plan, tmp_path):
+    """A plan and its re-plan in Chinese are compared in Chinese: comparison.md's headings,
+    headers, statuses and KPI names, and what the command prints; what is left in Latin
+    letters is data (site ids, technologies, the plans' names, file names)."""
+    _, plan, replan = chinese_plan
+    result = runner.invoke(app, ["compare", str(plan), str(replan), "--out", str(tmp_path / "cmp")])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "cmp" / "comparison.md").read_text(encoding="utf-8")
+    assert text.startswith("# 方案对比：test (plan) 与 test (replan)\n")
+    for heading in ("## 站址", "## 指标", "## 各区县指标", "## 覆盖情况不同的村"):
+        assert f"\n{heading}\n" in text
+    # S2 was planned for 2028 and built in 2027; S3 is planned as before
+    assert "| S2 | 4G-1800 | 4G-1800 | 新建 | 保留 | 2028 | 2027 | 两方案均有但建设年份或传输方式不同 |" in text
+    assert "| 规划后覆盖人口 | 600 | 600 | 0 |" in text
+    data = r"test \((re)?plan\)|S\d|4G-1800|comparison\.csv|\b[AB]\b"
+    for page in (text, result.stdout.split("comparison written to")[0]):
+        assert re.findall(r"[A-Za-z_]{2,}", re.sub(data, "", page)) == []
+    assert "站址：仅方案 A 有 0 个、仅方案 B 有 0 个、" in result.stdout
+    assert "  S2  两方案均有但建设年份或传输方式不同：制式 4G-1800 -> 4G-1800、建设年份 2028 -> 2027" in result.stdout
+
+
+def test_plans_in_two_languages_are_compared_in_plan_bs(plan, chinese_plan, tmp_path, caplog):
+    """Plan A in English, plan B in Chinese: the comparison is in Chinese, and the command
+    warns that it chose plan B's language. A run of a siting that did not record its language
+    in summary.json is taken in its scenario file's."""
+    _, english = plan
+    _, chinese, _ = chinese_plan
+    result = runner.invoke(app, ["compare", str(english), str(chinese), "--out", str(tmp_path / "cmp")])
+    assert result.exit_code == 0, result.output
+    assert ("plan A is written in en and plan B in zh (report.language): the comparison is "
+            "written in zh, plan B's") in caplog.messages
+    assert (tmp_path / "cmp" / "comparison.md").read_text(encoding="utf-8").startswith("# 方案对比：")
+    older = tmp_path / "older"
+    shutil.copytree(chinese, older)
+    summary = json.loads((older / "summary.json").read_text(encoding="utf-8"))
+    del summary["language"]
+    (older / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    assert compare_folders(english, older).language == "zh"

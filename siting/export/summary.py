@@ -180,6 +180,7 @@ def summary_facts(run, sites, villages, admin) -> dict:
         "siting_version": __version__,
         "scenario": run.scenario.name,
         "scenario_file": str(run.scenario.path),
+        "language": run.scenario.outputs.language,
         "crs": run.region.crs.to_string(),
         "objective": {"type": run.scenario.objective.kind,
                       "budget_cny": run.scenario.objective.budget_cny,
