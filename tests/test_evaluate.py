@@ -623,3 +623,22 @@ def test_plans_in_two_languages_are_compared_in_plan_bs(plan, chinese_plan, tmp_
     del summary["language"]
     (older / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
     assert compare_folders(english, older).language == "zh"
+
+
+def test_the_chinese_evaluation_map_names_its_complaint_points(chinese_plan, tmp_path):
+    """evaluation.png's legend says its crosses are complaint points: a Chinese committee read
+    "已解决 (1)" and "新投诉（未覆盖） (1)" beside the sites' statuses, without a word of what."""
+    from matplotlib.figure import Figure
+
+    from siting.export.evaluation import draw_evaluation_map
+    _, plan, _ = chinese_plan
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000)])
+    new = gpd.GeoDataFrame({"complaint_id": ["C1", "C2"], "people": [1, 1]},
+                           geometry=[Point(xy(2950, 3000)), Point(xy(1020, 3000))], crs=CRS)
+    new.to_file(tmp_path / "new.gpkg", engine="pyogrio")
+    e = evaluate_plan(plan, built, complaints=tmp_path / "new.gpkg")
+    ax = Figure().add_subplot()
+    draw_evaluation_map(ax, e)
+    labels = ax.get_legend_handles_labels()[1]
+    assert "投诉点：新投诉（未覆盖） (1)" in labels and "投诉点：新投诉（已覆盖） (1)" in labels
+    assert "按期建成 (1)" in labels

@@ -259,7 +259,8 @@ def _map_layers(e, lang: str) -> list:
                     "linewidths": 0.4, "zorder": 6}))
     for status, colour in COMPLAINT_COLOURS.items():
         frame = e.complaints[e.complaints["status"] == status]
-        layers.append((f"{value_text('complaint_status', status, lang)} ({len(frame)})", frame,
+        label = term("evaluation.map_complaint", lang, status=value_text("complaint_status", status, lang))
+        layers.append((f"{label} ({len(frame)})", frame,
                        {"marker": "x", "s": 18, "c": colour, "linewidths": 1.0, "zorder": 7}))
     return [layer for layer in layers if len(layer[1])]
 

@@ -312,6 +312,7 @@ TERMS: dict[str, dict[str, str]] = {
     "evaluation.backhaul_changed_site": {"en": "{site} (planned {planned}, built {built})",
                                          "zh": "{site}（规划{planned}，实建{built}）"},
     "evaluation.feed_only": {"en": "backhaul only", "zh": "仅回传"},
+    "evaluation.map_complaint": {"en": "complaint point {status}", "zh": "投诉点：{status}"},
     "evaluation.map_uncovered": {"en": "mandatory village uncovered", "zh": "未覆盖的必覆盖村"},
     "evaluation.section.overall": {"en": "Planned and achieved", "zh": "计划与完成情况"},
     "evaluation.section.counties": {"en": "By county, with the score", "zh": "各区县完成情况与得分"},
