@@ -642,3 +642,22 @@ def test_the_chinese_evaluation_map_names_its_complaint_points(chinese_plan, tmp
     labels = ax.get_legend_handles_labels()[1]
     assert "投诉点：新投诉（未覆盖） (1)" in labels and "投诉点：新投诉（已覆盖） (1)" in labels
     assert "按期建成 (1)" in labels
+
+
+def test_a_chinese_replan_counts_what_is_left_in_yuan_and_sites(tmp_path):
+    """Three years of one site (quota 1) and 310,001 yuan each; the list built S1 in 2027 for
+    200,000 yuan: left are the two years' budgets (less than all three's less S1 with its
+    five years of opex) and two sites, each with its unit (the quota read "新建站址 2")."""
+    phases = [{"year": y, "budget_cny": ONE_SITE_CNY + 1, "max_new_sites": 1} for y in (2027, 2028, 2029)]
+    villages = [village("V1", 1000, 3000, population=300), village("V2", 3000, 3000, population=200)]
+    candidates = [candidate("S1", 1000, 3000, techs="4G"), candidate("S2", 3000, 3000, techs="4G")]
+    scenario = write_region(tmp_path / "in", np.full((200, 200), 400.0), villages, candidates,
+                            technologies=[dict(TECH_4G, max_range_m=900)], report={"language": "zh"},
+                            objective={"type": "max_coverage", "phases": phases})
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000)])
+    result = runner.invoke(app, ["run", str(scenario), "--built", str(built), "--out",
+                                 str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 0, result.output
+    budget = min(2 * (ONE_SITE_CNY + 1), 3 * (ONE_SITE_CNY + 1) - (200000 + 5 * (10000 + 12000)))
+    report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert f"剩余可规划：预算 {budget:,.0f} 元，新建站址 2 个。" in report

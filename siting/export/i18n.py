@@ -157,6 +157,8 @@ TERMS: dict[str, dict[str, str]] = {
     "report.as_built_left": {"en": "Left to plan: budget {budget}, new sites {quota}.",
                              "zh": "剩余可规划：预算 {budget}，新建站址 {quota}。"},
     "report.no_limit": {"en": "no limit", "zh": "不限"},
+    "report.left_budget": {"en": "{cny:,.0f} CNY", "zh": "{cny:,.0f} 元"},
+    "report.left_quota": {"en": "{count:,}", "zh": "{count:,} 个"},
     "report.schedule_next_to_original": {"en": "The original schedule (budget and quota of each "
                                                "year) next to what was built and what is planned now.",
                                          "zh": "原分年计划（各年预算与新建上限）与已建、现规划情况对照。"},

@@ -350,16 +350,16 @@ def _schedule_section(summary: dict, objective, people_total: float, lang: str) 
 def _as_built_section(facts: dict, lang: str) -> Section:
     """What a re-plan started from (``siting run --built``) and, for a phased plan, the original
     schedule next to what was built and what is planned now."""
-    def left(value, unit):
-        return term("report.no_limit", lang) if value is None else f"{value:,.0f}{unit}"
+    def left(key, **value):
+        """What is left (``value``: one amount) in words, "no limit" where it is None."""
+        return term("report.no_limit", lang) if None in value.values() else term(key, lang, **value)
 
     blocks = [term("report.as_built", lang, source=facts["source"], sites=facts["sites"],
                    year=facts["through_year"] or "-", new_sites=facts["new_sites"],
                    upgrades=facts["upgrades"], spent=facts["spent_cny"],
                    charged=facts["charged_cny"]),
-              term("report.as_built_left", lang, budget=left(facts["budget_left_cny"], " CNY"
-                                                             if lang == "en" else " 元"),
-                   quota=left(facts["quota_left"], ""))]
+              term("report.as_built_left", lang, budget=left("report.left_budget", cny=facts["budget_left_cny"]),
+                   quota=left("report.left_quota", count=facts["quota_left"]))]
     if facts["schedule"]:
         header = ["year", "budget_cny", "quota", "status", "sites", "cost_cny"]
         rows = [[r["year"], "-" if r["budget_cny"] is None else r["budget_cny"],
