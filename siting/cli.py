@@ -12,7 +12,6 @@ lines otherwise, nothing with ``--quiet``. Only this module imports typer and ri
 from __future__ import annotations
 
 import logging
-import math
 import os
 import sys
 import time
@@ -56,6 +55,19 @@ def _fail(exc: BaseException, verbose: bool) -> None:
     print(f"siting: {kind}: {type(exc).__name__}: {exc} (rerun with --verbose for the traceback)",
           file=sys.stderr)
     raise typer.Exit(1)
+
+
+def _rich_table(title: str, header: list[str], rows: list[list]) -> Table:
+    """A table of a report (its header and rows, cells as the report writes them) for the
+    terminal: the first column left-aligned, the others (numbers) right-aligned."""
+    from siting.export.report import cell_text
+
+    table = Table(title=escape(title))
+    for i, column in enumerate(header):
+        table.add_column(escape(column), justify="right" if i else "left")
+    for row in rows:
+        table.add_row(*(escape(cell_text(v)) for v in row))
+    return table
 
 
 def _summary_table(summary: dict, out: Path) -> Table:
@@ -339,10 +351,11 @@ def compare(plan_a: Annotated[Path, typer.Argument(help="Output folder of plan A
 
     Example: siting compare out/budget-30m out/budget-45m
     """
-    import pandas as pd
+    from siting.compare import (COMPARISON_FILES, compare_folders, headline_kpis, listed_sites,
+                                status_counts, write_comparison)
+    from siting.export.i18n import term
 
-    from siting.compare import STATUSES, compare_folders, write_comparison
-
+    _logging(verbose, quiet)
     out_dir = out if out is not None else plan_b / "compare"
     try:
         comparison = compare_folders(plan_a, plan_b)
@@ -351,12 +364,12 @@ def compare(plan_a: Annotated[Path, typer.Argument(help="Output folder of plan A
         _fail(exc, verbose)
     if quiet:
         return
-    counts = comparison.sites["status"].value_counts()
-    print(", ".join(f"{status}: {int(counts.get(status, 0))}" for status in STATUSES))
-    for _, s in comparison.differing_sites.iterrows():
-        technologies = ["-" if pd.isna(t) or not t else t for t in (s.technology_a, s.technology_b)]
-        print(f"{s.status}\t{s.site_id}\t" + "\t".join(technologies))
-    print(f"comparison written to {out_dir.resolve()}")
+    lang = comparison.language  # the words of comparison.md
+    title = term("compare.title", lang, a=comparison.name_a, b=comparison.name_b)
+    kpis = headline_kpis(comparison)
+    Console().print(_rich_table(title, kpis.header, kpis.rows))
+    print("\n".join([status_counts(comparison), *listed_sites(comparison)]))
+    print(f"comparison written to {out_dir.resolve()}: {', '.join(COMPARISON_FILES)}")
 
 
 @app.command()
@@ -388,7 +401,8 @@ def evaluate(plan: Annotated[Path, typer.Argument(help="Output folder of the pla
     """
     from siting.cache import default_cache_dir
     from siting.evaluate import evaluate_plan
-    from siting.export.evaluation import EVALUATION_FILES, write_evaluation
+    from siting.export.evaluation import EVALUATION_FILES, overall_header, overall_rows, write_evaluation
+    from siting.export.i18n import term
 
     _logging(verbose, quiet)
     _announce_compiling(quiet)
@@ -401,12 +415,9 @@ def evaluate(plan: Annotated[Path, typer.Argument(help="Output folder of the pla
         _fail(exc, verbose)
     if quiet:
         return
-    table = Table(title=f"siting evaluate: {escape(evaluation.plan_name)}, {evaluation.year}")
-    for column in ("KPI", "planned", "achieved"):
-        table.add_column(column, justify="left" if column == "KPI" else "right")
-    for row in evaluation.overall.itertuples():
-        table.add_row(row.name, *("" if math.isnan(v) else f"{v:,.0f}" for v in (row.planned, row.achieved)))
-    Console().print(table)
+    lang = evaluation.language  # the table of evaluation.md, as the file has it
+    title = term("evaluation.title", lang, name=evaluation.plan_name, year=evaluation.year)
+    Console().print(_rich_table(title, overall_header(lang), overall_rows(evaluation, lang)))
     print(f"evaluation written to {out_dir.resolve()}: {', '.join(EVALUATION_FILES)}")
 
 

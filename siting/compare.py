@@ -8,11 +8,16 @@ and summary; :func:`read_plan_folder` feeds it from an output folder of ``siting
 :class:`~siting.study.PlanResult` objects, so both give the same tables.
 :func:`write_comparison` writes ``comparison.md``, the ``comparison*.csv`` tables and
 ``comparison.html`` into a folder, rendered in a staging folder and moved into place.
+
+What people read (comparison.md, comparison.html, what ``siting compare`` prints) is in the
+plans' ``report.language`` (:func:`comparison_language`); the CSV tables keep siting's
+machine names, like a run's.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 from dataclasses import dataclass, field, replace
@@ -24,13 +29,17 @@ import pandas as pd
 import pyogrio
 
 from siting.diskfaults import write_files
-from siting.errors import InputError
+from siting.config import load_scenario
+from siting.errors import InputError, SitingError
 from siting.io.asbuilt import BUILT_YEAR_COLUMN
 from siting.export.gis import CSV_ENCODING, inert_cells
+from siting.export.i18n import HTML_LANG, join, term, value_text
 from siting.export.report import Report, Section, Table, render_markdown
 from siting.export.style import WGS84
 from siting.export.webfont import PAGE_FONTS, save_map
-from siting.export.webmap import MetricScale, esc, inline_assets
+from siting.export.webmap import MetricScale, Page, esc, inline_assets
+
+log = logging.getLogger(__name__)
 
 #: Site status, in the order the tables list them: in one plan only; in both with another
 #: technology; in both with the same technology but another year (phased plans) or backhaul
@@ -39,11 +48,6 @@ STATUSES = ("only_a", "only_b", "both_technology_changed", "both_year_or_backhau
 #: Marker colours of the comparison map, by site status.
 STATUS_COLOURS = {"only_a": "#d95f02", "only_b": "#1b9e77", "both_technology_changed": "#7570b3",
                   "both_year_or_backhaul_changed": "#e7298a", "both": "#888888"}
-#: What the comparison map's legend calls each site status.
-STATUS_LEGEND = {"only_a": "only in plan A", "only_b": "only in plan B",
-                 "both_technology_changed": "in both, another technology",
-                 "both_year_or_backhaul_changed": "in both, another year or backhaul",
-                 "both": "in both, alike"}
 #: Marker colour of a village whose coverage differs, by its change in B.
 VILLAGE_COLOURS = {"gained": "#1b9e77", "lost": "#d95f02"}
 #: What a plan's sites may carry beyond technology and action, compared when either plan
@@ -52,6 +56,11 @@ OPTIONAL_COLUMNS = ("phase", "backhaul")
 #: Files :func:`write_comparison` writes.
 COMPARISON_FILES = ("comparison.md", "comparison.csv", "comparison_kpis.csv",
                     "comparison_by_county.csv", "comparison_villages.csv", "comparison.html")
+#: The KPIs ``siting compare`` prints (comparison_kpis.csv has them all).
+HEADLINE_KPIS = ("people_covered_after", "villages_covered_after", "mandatory_villages_covered",
+                 "complaints_covered", "new_sites", "upgrades", "total_cost_cny")
+#: How many of the sites that differ ``siting compare`` prints (comparison.csv has them all).
+LISTED_SITES = 5
 
 
 def no_backhaul_links() -> pd.DataFrame:
@@ -82,7 +91,8 @@ class Comparison:
     (:data:`OPTIONAL_COLUMNS`), status in :data:`STATUSES`, geometry in A's CRS [m]);
     ``kpis``: name, a, b, delta (b - a); ``by_county``: county, name, a, b, delta;
     ``villages``: the villages whose ``covered_after`` differs (covered_after_a/_b, serving
-    site in each, change ``gained``/``lost`` in B).
+    site in each, change ``gained``/``lost`` in B); ``language``: of what people read
+    (:func:`comparison_language`).
     """
     name_a: str
     name_b: str
@@ -90,6 +100,7 @@ class Comparison:
     kpis: pd.DataFrame
     by_county: pd.DataFrame
     villages: gpd.GeoDataFrame
+    language: str = "en"
 
     @property
     def differing_sites(self) -> gpd.GeoDataFrame:
@@ -106,7 +117,20 @@ def compare_tables(a: PlanInputs, b: PlanInputs) -> Comparison:
     return Comparison(a.name, b.name, site_changes(a.sites, b.sites),
                       kpi_deltas(_flat(a.summary["kpis"]), _flat(b.summary["kpis"])),
                       county_deltas(a.summary.get("by_admin_unit", {}), b.summary.get("by_admin_unit", {})),
-                      village_changes(a.villages, b.villages))
+                      village_changes(a.villages, b.villages),
+                      comparison_language(a.summary, b.summary))
+
+
+def comparison_language(summary_a: dict, summary_b: dict) -> str:
+    """The language of a comparison: the plans' ``report.language`` (their summary.json's
+    ``language``, :func:`recorded_language`; "en" without). When the two differ,
+    plan B's (the newer plan, whose folder the comparison goes to by default), with a warning
+    that says so."""
+    language_a, language_b = (s.get("language", "en") for s in (summary_a, summary_b))
+    if language_a != language_b:
+        log.warning("plan A is written in %s and plan B in %s (report.language): the comparison "
+                    "is written in %s, plan B's", language_a, language_b, language_b)
+    return language_b
 
 
 def site_changes(sites_a: gpd.GeoDataFrame, sites_b: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -235,7 +259,20 @@ def read_plan_folder(folder: str | os.PathLike) -> PlanInputs:
     except Exception as exc:  # any unreadable file: one line naming it
         raise InputError(f"{folder}: cannot read the plan's sites.gpkg or summary.json: "
                          f"{type(exc).__name__}: {exc}") from exc
+    facts["language"] = recorded_language(facts)
     return PlanInputs(str(facts.get("scenario", folder.name)), sites, villages, facts, links)
+
+
+def recorded_language(facts: dict) -> str:
+    """The ``report.language`` of a run: its summary.json's ``language``; for a run of a siting
+    that did not record it, that of the scenario file the summary names, "en" when that file
+    cannot be read."""
+    if "language" in facts:
+        return facts["language"]
+    try:
+        return load_scenario(facts["scenario_file"]).outputs.language
+    except (KeyError, OSError, SitingError):
+        return "en"
 
 
 def compare_folders(folder_a: str | os.PathLike, folder_b: str | os.PathLike) -> Comparison:
@@ -253,24 +290,124 @@ def compare_folders(folder_a: str | os.PathLike, folder_b: str | os.PathLike) ->
 
 
 def render_comparison(comparison: Comparison) -> str:
-    """The comparison as Markdown: site counts, differing sites, KPI and county deltas,
-    villages whose coverage differs."""
-    c = comparison
+    """The comparison as Markdown (:func:`comparison_report`)."""
+    return render_markdown(comparison_report(comparison))
+
+
+def comparison_report(comparison: Comparison) -> Report:
+    """The comparison in its language: site counts by status, the sites that differ, KPI and
+    county deltas, villages whose coverage differs."""
+    c, lang = comparison, comparison.language
     counts = c.sites["status"].value_counts()
+    kpis = ["kpi", "a", "b", "delta"]
     sections = [
-        Section("Sites", [Table(["status", "sites"], [[s, int(counts.get(s, 0))] for s in STATUSES]),
-                          _frame_table(c.differing_sites.drop(columns="geometry"))]),
-        Section("KPIs", [_frame_table(c.kpis)]),
-        Section("KPIs by county", [_frame_table(c.by_county)]),
-        Section("Villages whose coverage differs", [_frame_table(c.villages.drop(columns="geometry"))]),
+        Section(term("compare.section.sites", lang), [
+            Table(_headers(["status", "sites"], lang),
+                  [[value_text("compare_status", s, lang), int(counts.get(s, 0))] for s in STATUSES]),
+            _site_table(c.differing_sites, lang)]),
+        Section(term("compare.section.kpis", lang), [Table(_headers(kpis, lang), _kpi_rows(c.kpis, lang))]),
+        Section(term("compare.section.by_county", lang), [Table(
+            _headers(["admin_unit", *kpis], lang),
+            [[value_text("admin", county, lang), *row]
+             for county, row in zip(c.by_county["county"], _kpi_rows(c.by_county, lang))])]),
+        Section(term("compare.section.villages", lang), [_village_table(c.villages, lang)]),
     ]
-    intro = [f"A: **{c.name_a}**; B: **{c.name_b}**; delta = B - A."]
-    return render_markdown(Report(f"Plan comparison: {c.name_a} vs {c.name_b}", intro, sections))
+    for section in sections:  # an empty table says so
+        section.blocks = [term("compare.none", lang) if not b.rows else b for b in section.blocks]
+    intro = [term("compare.intro", lang, a=c.name_a, b=c.name_b)]
+    return Report(term("compare.title", lang, a=c.name_a, b=c.name_b), intro, sections, language=lang)
 
 
-def _frame_table(frame: pd.DataFrame) -> Table:
-    rows = [["" if _missing(v) else v for v in row] for row in frame.itertuples(index=False)]
-    return Table([str(c) for c in frame.columns], rows)
+def headline_kpis(comparison: Comparison) -> Table:
+    """The KPIs of :data:`HEADLINE_KPIS` that the plans have, in words: A, B, B - A."""
+    kpis = comparison.kpis.set_index("name")
+    names = [n for n in HEADLINE_KPIS if n in kpis.index]
+    return Table(_headers(["kpi", "a", "b", "delta"], comparison.language),
+                 _kpi_rows(kpis.loc[names].reset_index(), comparison.language))
+
+
+def status_counts(comparison: Comparison) -> str:
+    """One sentence: the count of sites of each status."""
+    lang, counts = comparison.language, comparison.sites["status"].value_counts()
+    return term("compare.sites", lang, counts=join(
+        [term("compare.status_count", lang, status=value_text("compare_status", s, lang),
+              count=int(counts.get(s, 0))) for s in STATUSES], lang))
+
+
+def listed_sites(comparison: Comparison, limit: int = LISTED_SITES) -> list[str]:
+    """The first ``limit`` sites that differ, one line each (site, status, then each plan's
+    technology and, when they differ, year), after a line saying how many there are and that
+    comparison.csv lists them all; [] when none differs."""
+    lang, differing = comparison.language, comparison.differing_sites
+    if differing.empty:
+        return []
+    lines = [term("compare.listed", lang, shown=min(limit, len(differing)), total=len(differing),
+                  file="comparison.csv")]
+    for _, s in differing.head(limit).iterrows():
+        changes = [_change(s, "technology", lang)]
+        if "phase_a" in s and _as_text(s.phase_a) != _as_text(s.phase_b):
+            changes.append(_change(s, "phase", lang))
+        lines.append(term("compare.site_line", lang, site=s.site_id, changes=join(changes, lang),
+                          status=value_text("compare_status", s.status, lang)))
+    return lines
+
+
+def _change(site: pd.Series, column: str, lang: str) -> str:
+    """A site's ``column`` named, in plan A -> in plan B ("-" where a plan has none)."""
+    a, b = (_as_text(site[f"{column}_{plan}"]) or "-" for plan in "ab")
+    return term("compare.change_of", lang, column=_headers([column], lang)[0], a=a, b=b)
+
+
+def _headers(columns, lang: str) -> list[str]:
+    """Column headers in ``lang``: ``x_a`` / ``x_b`` as column x of plan A / B."""
+    words = {"a": "A", "b": "B", "delta": term("compare.delta", lang), "phase": term("compare.year", lang),
+             "serving_site": term("compare.serving_site", lang), "change": term("compare.change", lang),
+             "village_id": term("header.village", lang), "population": term("header.people", lang)}
+
+    def header(column):
+        return words[column] if column in words else term(f"header.{column}", lang)
+
+    return [term("compare.of_plan", lang, column=header(c[:-2]), plan=c[-1].upper())
+            if c.endswith(("_a", "_b")) else header(c) for c in columns]
+
+
+def _kpi_rows(frame: pd.DataFrame, lang: str) -> list[list]:
+    """name (in words), a, b, delta of each KPI row of ``frame``; people as whole persons (the
+    raster's cells hold parts of one), their delta that of the whole numbers shown (838,775 -
+    838,754 reads 21, not 21.22)."""
+    rows = []
+    for r in frame.itertuples():
+        values = [r.a, r.b, r.delta]
+        if r.name.startswith("people") and not (_missing(r.a) or _missing(r.b)):
+            values = [round(r.a), round(r.b), round(r.b) - round(r.a)]
+        rows.append([value_text("compare_kpi", r.name, lang), *("" if _missing(v) else v for v in values)])
+    return rows
+
+
+def _site_table(sites: pd.DataFrame, lang: str) -> Table:
+    """The sites that differ: each plan's technology, action and, when either has them, year
+    and backhaul, and the status, in ``lang``."""
+    columns = [c for c in sites.columns if c not in ("in_a", "in_b", "geometry")]
+    groups = {"action": "action", "backhaul": "backhaul", "status": "compare_status"}
+
+    def shown(column, value):
+        group = groups.get(column.rsplit("_", 1)[0] if column != "status" else column)
+        text = _as_text(value)
+        return value_text(group, text, lang) if group and text else text
+
+    rows = [[shown(c, v) for c, v in zip(columns, row)] for row in sites[columns].itertuples(index=False)]
+    return Table(_headers(["site" if c == "site_id" else c for c in columns], lang), rows)
+
+
+def _village_table(villages: pd.DataFrame, lang: str) -> Table:
+    """The villages whose coverage differs: id, name, county, people, each plan's serving site
+    and the change in B, in ``lang``."""
+    columns = ["village_id", "name", "admin_unit", "population", "serving_site_a", "serving_site_b",
+               "change"]
+    rows = [[r.village_id, r.name, value_text("admin", r.admin_unit, lang), r.population,
+             _as_text(r.serving_site_a), _as_text(r.serving_site_b),
+             value_text("compare_change", r.change, lang)] for r in villages.itertuples()]
+    return Table(_headers(columns, lang), rows)
 
 
 def _missing(value) -> bool:
@@ -279,24 +416,29 @@ def _missing(value) -> bool:
 
 def comparison_map(comparison: Comparison) -> folium.Map:
     """A folium map with plan A's and plan B's sites as two layers (coloured by status) and
-    the villages whose coverage differs, its scripts inlined (works offline)."""
-    sites = comparison.sites.to_crs(WGS84)
-    south, west, north, east = _bounds(sites, comparison.villages)
+    the villages whose coverage differs, its scripts inlined (works offline), its words in the
+    comparison's language (the page says which: ``<html lang="zh-CN">``)."""
+    c, lang = comparison, comparison.language
+    sites = c.sites.to_crs(WGS84)
+    south, west, north, east = _bounds(sites, c.villages)
     fmap = folium.Map(location=[(south + north) / 2, (west + east) / 2], tiles=None)
-    fmap.get_root().title = esc(f"Plan comparison: {comparison.name_a} vs {comparison.name_b}")
+    page = Page(HTML_LANG[lang])  # the page folium made, replaced by one with lang=
+    page.title = esc(term("compare.title", lang, a=c.name_a, b=c.name_b))
+    page.add_child(fmap)
     fmap.fit_bounds([[south, west], [north, east]])
-    for plan, name in (("a", comparison.name_a), ("b", comparison.name_b)):
-        layer = folium.FeatureGroup(name=esc(f"Plan {plan.upper()}: {name}"))
+    for plan, name in (("a", c.name_a), ("b", c.name_b)):
+        layer = folium.FeatureGroup(name=esc(term("compare.layer_plan", lang, plan=plan.upper(), name=name)))
         for _, s in sites[sites[f"in_{plan}"]].iterrows():
+            tooltip = term("compare.tooltip_site", lang, site=s.site_id, technology=s[f"technology_{plan}"],
+                           status=value_text("compare_status", s.status, lang))
             folium.CircleMarker([s.geometry.y, s.geometry.x], radius=5, weight=1, color="#000",
                                 fill_color=STATUS_COLOURS[s.status], fill_opacity=0.9,
-                                tooltip=esc(f"{s.site_id}: {s.status}, {s[f'technology_{plan}']}")
-                                ).add_to(layer)
+                                tooltip=esc(tooltip)).add_to(layer)
         layer.add_to(fmap)
-    _add_village_changes(fmap, comparison.villages.to_crs(WGS84))
+    _add_village_changes(fmap, c.villages.to_crs(WGS84), lang)
     MetricScale().add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
-    fmap.get_root().html.add_child(folium.Element(comparison_legend(comparison)))
+    fmap.get_root().html.add_child(folium.Element(comparison_legend(c)))
     inline_assets(fmap)
     return fmap
 
@@ -304,25 +446,31 @@ def comparison_map(comparison: Comparison) -> folium.Map:
 def comparison_legend(comparison: Comparison) -> str:
     """The map's legend box: the plans' names, each site status's colour with its count of
     sites, and the villages gained and lost in B with theirs."""
-    c = comparison
+    c, lang = comparison, comparison.language
     sites = c.sites["status"].value_counts()
     villages = c.villages["change"].value_counts() if len(c.villages) else pd.Series(dtype=int)
     dot = "<div><span style='color:{};font-size:15px'>&#9679;</span> {} ({:,})</div>"
     items = [f"<div>A: {esc(c.name_a)}<br>B: {esc(c.name_b)}</div>"]
-    items += [dot.format(STATUS_COLOURS[s], esc(STATUS_LEGEND[s]), int(sites.get(s, 0))) for s in STATUSES]
-    items += [dot.format(colour, esc(f"village {change} in B"), int(villages.get(change, 0)))
+    items += [dot.format(STATUS_COLOURS[s], esc(value_text("compare_status", s, lang)), int(sites.get(s, 0)))
+              for s in STATUSES]
+    items += [dot.format(colour, esc(term("compare.legend_village", lang,
+                                          change=value_text("compare_change", change, lang))),
+                         int(villages.get(change, 0)))
               for change, colour in VILLAGE_COLOURS.items()]
     return ("<div id='siting-legend' style='position:fixed;bottom:44px;left:12px;z-index:9999;"
             "background:white;padding:8px 10px;border:1px solid #888;border-radius:4px;"
-            f"font:12px {PAGE_FONTS};max-width:320px'><b>Legend</b>" + "".join(items) + "</div>")
+            f"font:12px {PAGE_FONTS};max-width:320px'><b>{esc(term('webmap.legend', lang))}</b>"
+            + "".join(items) + "</div>")
 
 
-def _add_village_changes(fmap: folium.Map, villages_ll: gpd.GeoDataFrame) -> None:
-    layer = folium.FeatureGroup(name="Villages whose coverage differs")
+def _add_village_changes(fmap: folium.Map, villages_ll: gpd.GeoDataFrame, lang: str) -> None:
+    layer = folium.FeatureGroup(name=esc(term("compare.layer_villages", lang)))
     for _, v in villages_ll.iterrows():
+        tooltip = term("compare.tooltip_village", lang, name=v["name"],
+                       change=value_text("compare_change", v.change, lang))
         folium.CircleMarker([v.geometry.y, v.geometry.x], radius=3, color="#fff", weight=1,
                             fill_color=VILLAGE_COLOURS[v.change],
-                            fill_opacity=1.0, tooltip=esc(f"{v['name']}: {v.change} in B")).add_to(layer)
+                            fill_opacity=1.0, tooltip=esc(tooltip)).add_to(layer)
     layer.add_to(fmap)
 
 

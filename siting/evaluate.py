@@ -94,6 +94,7 @@ class Evaluation:
     region: RegionData
     level_dbm: np.ndarray  # best-server RSRP [dBm] of the as-built network, NaN where none
     level_transform: object  # its rasterio.Affine
+    with_backhaul: bool = False  # the plan planned backhaul (its summary.json has ``backhaul``)
 
     def as_json(self) -> dict:
         """The evaluation as ``evaluation.json`` holds it (tables as lists of records)."""
@@ -146,7 +147,8 @@ def evaluate_plan(plan_dir: str | os.PathLike, built: str | os.PathLike, *,
                                               np.flatnonzero(networks.built))
     return Evaluation(plan.name, year, as_built.source, scenario.outputs.language,
                       _overall(counties), counties, sites, uncovered, complaint_rows,
-                      score_rule(scenario.evaluation.score_weights), region, level_dbm, transform)
+                      score_rule(scenario.evaluation.score_weights), region, level_dbm, transform,
+                      with_backhaul="backhaul" in plan.summary)
 
 
 def _plan_scenario(plan_dir, summary: dict, scenario) -> Scenario:

@@ -524,6 +524,9 @@ def test_an_evaluation_of_a_year_built_exactly_to_plan_counts_its_backhaul(phase
     report = render_markdown(build_evaluation_report(evaluation, figure=False))
     assert (f"Built with another backhaul than planned: {changed} (planned {planned_kind}, "
             f"built {other})." in report)
+    # a plan with backhaul keeps the backhaul rows of the overall table, the cost with its backhaul
+    assert "| sites built with another backhaul than planned |  | 1 |" in report
+    assert "| cost (capex and backhaul) [CNY]: planned / spent |" in report
 
 
 def test_an_unknown_backhaul_in_the_as_built_list_is_one_line(tiny, tmp_path):

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 import siting
 from siting import pipeline
 from siting.cli import app
-from siting.compare import COMPARISON_FILES, compare_folders, site_changes
+from siting.compare import COMPARISON_FILES, LISTED_SITES, compare_folders, site_changes
 
 pytestmark = pytest.mark.skipif(not pipeline.DEMO_SCENARIO.exists(),
                                 reason=f"demo data not generated: {pipeline.DEMO_SCENARIO}")
@@ -32,21 +32,39 @@ def _selected(folder) -> dict[str, str]:
     return dict(zip(sites["site_id"], sites["technology"]))
 
 
-def test_cli_lists_exactly_the_sites_that_differ(plans):
+def test_cli_prints_a_summary_and_the_files_list_every_site_that_differs(plans):
+    """The terminal gets the headline KPIs (A, B, B - A), the count of sites of each status and
+    the first few sites that differ with a pointer to comparison.csv, which lists exactly the
+    sites that differ (the terminal printed one line per site: about 170 for a re-plan)."""
     _, _, _, dir_a, dir_b = plans
     result = CliRunner().invoke(app, ["compare", str(dir_a), str(dir_b)])
     assert result.exit_code == 0, result.output
     a, b = _selected(dir_a), _selected(dir_b)
-    listed = {line.split("\t")[1]: line.split("\t")[0] for line in result.stdout.splitlines() if "\t" in line}
     changed = {s for s in set(a) & set(b) if a[s] != b[s]}
-    assert {s for s, st in listed.items() if st == "only_a"} == set(a) - set(b)
-    assert {s for s, st in listed.items() if st == "only_b"} == set(b) - set(a)
-    assert {s for s, st in listed.items() if st == "both_technology_changed"} == changed
-    assert set(b) - set(a)  # the larger budget builds more
+    csv = pd.read_csv(dir_b / "compare" / "comparison.csv", encoding="utf-8-sig")
+    listed = csv.groupby("status")["site_id"].agg(set)
+    assert listed["only_a"] == set(a) - set(b) and listed["only_b"] == set(b) - set(a)
+    assert listed.get("both_technology_changed", set()) == changed
+    assert listed["both"] == set(a) & set(b) - changed
+    differing = csv[csv["status"] != "both"]
+    assert len(differing) > LISTED_SITES  # the larger budget builds many more sites
+    lines = result.stdout.splitlines()
+    counts = csv["status"].value_counts()
+    assert (f"Sites: only in plan A {counts.get('only_a', 0):,}, only in plan B "
+            f"{counts['only_b']:,}, in both, another technology "
+            f"{counts.get('both_technology_changed', 0):,}, in both, another year or backhaul 0, "
+            f"in both, alike {counts['both']:,}.") in lines
+    pointer = lines.index(f"{LISTED_SITES} of the {len(differing)} sites that differ (all of them "
+                          f"in comparison.csv):")
+    shown = [line.split()[0] for line in lines[pointer + 1:pointer + 1 + LISTED_SITES]]
+    assert shown == list(differing["site_id"][:LISTED_SITES])
+    assert len(lines) < 30
+    kpis = pd.read_csv(dir_b / "compare" / "comparison_kpis.csv", encoding="utf-8-sig").set_index("name")
+    cost = kpis.loc["total_cost_cny"]
+    row = next(line for line in lines if "total cost over the horizon [CNY]" in line)
+    assert [c.strip() for c in row.split("│")[2:5]] == [f"{v:,.0f}" for v in (cost.a, cost.b, cost.delta)]
     for name in COMPARISON_FILES:
         assert (dir_b / "compare" / name).is_file()
-    csv = pd.read_csv(dir_b / "compare" / "comparison.csv", encoding="utf-8-sig")
-    assert set(csv.loc[csv["status"] == "both", "site_id"]) == set(a) & set(b) - changed
     assert not list((dir_b / "compare").glob(".siting-*"))
 
 
@@ -96,10 +114,26 @@ def test_a_site_built_in_another_year_or_fed_otherwise_differs():
                       "S3": "both_technology_changed", "S4": "both_year_or_backhaul_changed"}
 
 
-def test_comparison_map_explains_its_colours_offline(tmp_path):
+COMPARISON_MAP_WORDS = {
+    "en": {"lang": "en", "title": "Plan comparison: 方案甲 vs 方案乙",
+           "legend": ["Legend", "A: 方案甲", "B: 方案乙", "● only in plan A (1)", "● only in plan B (2)",
+                      "● in both, another technology (1)", "● in both, another year or backhaul (0)",
+                      "● in both, alike (1)", "● village gained in B (2)", "● village lost in B (1)"],
+           "layers": ["Plan A: 方案甲", "Plan B: 方案乙", "Villages whose coverage differs"]},
+    "zh": {"lang": "zh-CN", "title": "方案对比：方案甲 与 方案乙",
+           "legend": ["图例", "A: 方案甲", "B: 方案乙", "● 仅方案 A 有 (1)", "● 仅方案 B 有 (2)",
+                      "● 两方案均有但制式不同 (1)", "● 两方案均有但建设年份或传输方式不同 (0)",
+                      "● 两方案均有且相同 (1)", "● 方案 B 中新增覆盖的村 (2)", "● 方案 B 中失去覆盖的村 (1)"],
+           "layers": ["方案 A：方案甲", "方案 B：方案乙", "覆盖情况不同的村"]},
+}
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_comparison_map_explains_its_colours_offline(tmp_path, language):
     """comparison.html in chromium with no network: a legend names each colour with its count
     (the sites of each status, the villages gained and lost), a metric scale bar, a page title,
-    no request and no JavaScript error."""
+    no request and no JavaScript error; in the plans' language, which the page declares (a
+    committee reading Chinese got it in English)."""
     from siting.compare import Comparison, comparison_map, village_changes
     from tests.test_browser import chromium_binary, inspect_page, page_errors, requested_hosts
 
@@ -118,20 +152,23 @@ def test_comparison_map_explains_its_colours_offline(tmp_path):
     sites = site_changes(plan(["S1", "S2", "S3"], ["4G", "4G", "4G"]),
                          plan(["S2", "S3", "S4", "S5"], ["4G", "5G", "4G", "4G"]))
     comparison = Comparison("方案甲", "方案乙", sites, pd.DataFrame(), pd.DataFrame(),
-                            village_changes(villages([True, False, False]), villages([False, True, True])))
+                            village_changes(villages([True, False, False]), villages([False, True, True])),
+                            language)
     comparison_map(comparison).save(str(tmp_path / "comparison.html"))
     visit = inspect_page(binary, tmp_path / "comparison.html", """({
         title: document.title,
+        lang: document.documentElement.lang,
+        layers: [...document.querySelectorAll('.leaflet-control-layers-overlays span span')]
+            .map(e => e.textContent.trim()),
         legend: (l => l ? l.innerText : null)(document.getElementById('siting-legend')),
         scale: [...document.querySelectorAll('.leaflet-control-scale-line')].map(e => e.textContent),
         markers: document.querySelectorAll('path.leaflet-interactive').length,
     })""", tmp_path / "chromium")
     state = visit.state
-    assert state["title"] == "Plan comparison: 方案甲 vs 方案乙"
-    legend = state["legend"].splitlines()
-    assert legend == ["Legend", "A: 方案甲", "B: 方案乙", "● only in plan A (1)", "● only in plan B (2)",
-                      "● in both, another technology (1)", "● in both, another year or backhaul (0)",
-                      "● in both, alike (1)", "● village gained in B (2)", "● village lost in B (1)"]
+    words = COMPARISON_MAP_WORDS[language]
+    assert (state["title"], state["lang"]) == (words["title"], words["lang"])
+    assert state["legend"].splitlines() == words["legend"]
+    assert state["layers"] == words["layers"]
     assert len(state["scale"]) == 1 and state["scale"][0].endswith(("m", "km"))
     assert state["markers"] == 3 + 4 + 3  # plan A's sites, plan B's, the villages that differ
     assert page_errors(visit, None) == [] and requested_hosts(visit) == set()

@@ -10,6 +10,8 @@ earliest count most, so the plan builds S1 (300 people) in 2027, S2 (200) in 202
 from __future__ import annotations
 
 import json
+import re
+import shutil
 
 import geopandas as gpd
 import numpy as np
@@ -20,6 +22,7 @@ from shapely.geometry import Point
 from typer.testing import CliRunner
 
 from siting.cli import app
+from siting.compare import compare_folders
 from siting.config import load_scenario
 from siting.evaluate import evaluate_plan
 from siting.export.evaluation import EVALUATION_FILES, SHEETS
@@ -494,10 +497,167 @@ def test_a_single_period_plan_evaluated_at_a_year_leaves_out_later_builds(tmp_pa
 
 def test_amounts_of_zero_yuan_read_0_not_0_00(plan, tmp_path):
     _, folder = plan
-    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000)])
+    built = _as_built(tmp_path / "built.csv", [("S2", "4G-1800", 2027, 200000)])  # S1 is not
     result = runner.invoke(app, ["evaluate", str(folder), "--built", str(built), "--out",
                                  str(tmp_path / "ev"), "-q"])
     assert result.exit_code == 0, result.output
     text = (tmp_path / "ev" / "evaluation.md").read_text(encoding="utf-8")
-    s1 = next(line for line in text.splitlines() if line.startswith("| S1 |"))
-    assert s1.split(" | ")[7:10] == ["200,000", "0", "200,000"]  # capex, backhaul, actual cost
+    rows = {row[0]: row for row in _table_rows(text.splitlines(), "|")}
+    # planned capex and actual cost (a plan without backhaul has no backhaul columns)
+    assert rows["S1"][-3:] == ["200,000", "0", "not_built"]
+
+
+def test_a_replans_plausibility_check_counts_only_the_network_before_the_plan(tmp_path):
+    """Complaint CE lies beside the existing 4G site E1, C1 beside V1, which only S1 (900 m
+    range) covers. The plan builds S1 in 2027 to fix C1; re-planned from a list that built
+    S1, the report's plausibility check still counts 1 of the 2 complaint points covered
+    before the plan (by E1), as the original plan's report does, and says the as-built sites
+    are left out: counting S1 made the model look too optimistic at the very point it fixed."""
+    folder = tmp_path / "in"
+    villages = [village("V1", 1000, 3000, population=300), village("V2", 3000, 3000, population=200)]
+    candidates = [candidate("S1", 1000, 3000, techs="4G"), candidate("S2", 3000, 3000, techs="4G"),
+                  candidate("E1", 1000, 5000, kind="existing_4g", techs="4G")]
+    complaints = [{"complaint_id": "CE", "people": 1, "geometry": Point(xy(1050, 5000))},
+                  {"complaint_id": "C1", "people": 1, "geometry": Point(xy(1050, 3000))}]
+    phases = [{"year": y, "budget_cny": ONE_SITE_CNY + 1} for y in (2027, 2028)]
+    scenario = write_region(folder, np.full((200, 200), 400.0), villages, candidates,
+                            complaints=complaints, technologies=[dict(TECH_4G, max_range_m=900)],
+                            objective={"type": "max_coverage", "phases": phases})
+    run_scenario(scenario, tmp_path / "plan")
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000)])
+    result = runner.invoke(app, ["run", str(scenario), "--built", str(built), "--out",
+                                 str(tmp_path / "replan"), "-q"])
+    assert result.exit_code == 0, result.output
+    plan, replan = (json.loads((tmp_path / name / "summary.json").read_text())["kpis"]
+                    for name in ("plan", "replan"))
+    assert replan["people_covered_before"] == 300  # the re-plan starts with S1 on air
+    assert plan["complaints_covered_before"] == replan["complaints_covered_before"] == 1
+    report = (tmp_path / "replan" / "report.md").read_text()
+    assert ("the model predicts 1 of the 2 weak-signal complaint points as covered by the sites "
+            "on air before the original plan (the sites of the as-built list not counted)") in report
+
+
+def _table_rows(lines, bar: str) -> list[list[str]]:
+    """The cells of each table row among ``lines`` (rows start and end with ``bar``)."""
+    return [[cell.strip() for cell in line.strip().strip(bar).split(bar)]
+            for line in lines if line.strip().startswith(bar) and line.strip().endswith(bar)]
+
+
+def test_the_terminal_shows_the_overall_table_of_evaluation_md(plan, tmp_path):
+    """The terminal table is evaluation.md's table of KPIs, row for row: KPIs in words, no
+    backhaul rows for a plan without backhaul, and the score to its one decimal: 0 of 1 site
+    on time, budget 200,000 / 450,000 (weight 10), people and villages beyond the plan (20 +
+    30) and no complaint points (10): 64.4, which the terminal showed as 64 and the file as
+    64.44."""
+    _, folder = plan
+    built = _as_built(tmp_path / "built.csv", [("S4", "4G-1800", 2027, 260000),
+                                               ("S2", "4G-1800", 2027, 190000)])
+    result = runner.invoke(app, ["evaluate", str(folder), "--built", str(built), "--out",
+                                 str(tmp_path / "ev")])
+    assert result.exit_code == 0, result.output
+    shown = _table_rows(result.stdout.splitlines(), "│")
+    lines = (tmp_path / "ev" / "evaluation.md").read_text().splitlines()
+    overall = lines[lines.index("## Planned and achieved") + 4:]
+    in_file = _table_rows(overall[:overall.index("")], "|")
+    assert shown == in_file
+    score = 0 + 10 * 200000 / 450000 + 20 + 30 + 10
+    assert shown[-1] == ["score (0-100)", "", f"{score:.1f}"] == ["score (0-100)", "", "64.4"]
+    assert ["sites built on time", "", "0"] in shown
+    assert ["capex [CNY]: planned / spent", "200,000", "450,000"] in shown
+    assert not [row for row in shown if "_" in row[0] or "backhaul" in row[0]]
+    county = next(line for line in lines if line.startswith("| (all) |"))
+    rule = lines.index("## How the score is computed")  # the rule names backhaul costs
+    assert county.endswith("| 64.4 |") and "backhaul" not in "".join(lines[:rule])
+
+
+@pytest.fixture(scope="module")
+def chinese_plan(tmp_path_factory):
+    """The tiny region's plan in Chinese (report.language: zh) and its re-plan from a list
+    that built S1 and S2 in 2027."""
+    folder = tmp_path_factory.mktemp("tiny-zh")
+    scenario = _region(folder / "in", report={"language": "zh"})
+    run_scenario(scenario, folder / "plan")
+    built = _as_built(folder / "built.csv", [("S1", "4G-1800", 2027, 200000),
+                                             ("S2", "4G-1800", 2027, 200000)])
+    result = runner.invoke(app, ["run", str(scenario), "--built", str(built), "--out",
+                                 str(folder / "replan"), "-q"])
+    assert result.exit_code == 0, result.output
+    return scenario, folder / "plan", folder / "replan"
+
+
+def test_comparing_chinese_plans_writes_and_prints_chinese(chinese_plan, tmp_path):
+    """A plan and its re-plan in Chinese are compared in Chinese: comparison.md's headings,
+    headers, statuses and KPI names, and what the command prints; what is left in Latin
+    letters is data (site ids, technologies, the plans' names, file names)."""
+    _, plan, replan = chinese_plan
+    result = runner.invoke(app, ["compare", str(plan), str(replan), "--out", str(tmp_path / "cmp")])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "cmp" / "comparison.md").read_text(encoding="utf-8")
+    assert text.startswith("# 方案对比：test (plan) 与 test (replan)\n")
+    for heading in ("## 站址", "## 指标", "## 各区县指标", "## 覆盖情况不同的村"):
+        assert f"\n{heading}\n" in text
+    # S2 was planned for 2028 and built in 2027; S3 is planned as before
+    assert "| S2 | 4G-1800 | 4G-1800 | 新建 | 保留 | 2028 | 2027 | 两方案均有但建设年份或传输方式不同 |" in text
+    assert "| 规划后覆盖人口 | 600 | 600 | 0 |" in text
+    data = r"test \((re)?plan\)|S\d|4G-1800|comparison\.csv|\b[AB]\b"
+    for page in (text, result.stdout.split("comparison written to")[0]):
+        assert re.findall(r"[A-Za-z_]{2,}", re.sub(data, "", page)) == []
+    assert "站址：仅方案 A 有 0 个、仅方案 B 有 0 个、" in result.stdout
+    assert "  S2  两方案均有但建设年份或传输方式不同：制式 4G-1800 -> 4G-1800、建设年份 2028 -> 2027" in result.stdout
+
+
+def test_plans_in_two_languages_are_compared_in_plan_bs(plan, chinese_plan, tmp_path, caplog):
+    """Plan A in English, plan B in Chinese: the comparison is in Chinese, and the command
+    warns that it chose plan B's language. A run of a siting that did not record its language
+    in summary.json is taken in its scenario file's."""
+    _, english = plan
+    _, chinese, _ = chinese_plan
+    result = runner.invoke(app, ["compare", str(english), str(chinese), "--out", str(tmp_path / "cmp")])
+    assert result.exit_code == 0, result.output
+    assert ("plan A is written in en and plan B in zh (report.language): the comparison is "
+            "written in zh, plan B's") in caplog.messages
+    assert (tmp_path / "cmp" / "comparison.md").read_text(encoding="utf-8").startswith("# 方案对比：")
+    older = tmp_path / "older"
+    shutil.copytree(chinese, older)
+    summary = json.loads((older / "summary.json").read_text(encoding="utf-8"))
+    del summary["language"]
+    (older / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    assert compare_folders(english, older).language == "zh"
+
+
+def test_the_chinese_evaluation_map_names_its_complaint_points(chinese_plan, tmp_path):
+    """evaluation.png's legend says its crosses are complaint points: a Chinese committee read
+    "已解决 (1)" and "新投诉（未覆盖） (1)" beside the sites' statuses, without a word of what."""
+    from matplotlib.figure import Figure
+
+    from siting.export.evaluation import draw_evaluation_map
+    _, plan, _ = chinese_plan
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000)])
+    new = gpd.GeoDataFrame({"complaint_id": ["C1", "C2"], "people": [1, 1]},
+                           geometry=[Point(xy(2950, 3000)), Point(xy(1020, 3000))], crs=CRS)
+    new.to_file(tmp_path / "new.gpkg", engine="pyogrio")
+    e = evaluate_plan(plan, built, complaints=tmp_path / "new.gpkg")
+    ax = Figure().add_subplot()
+    draw_evaluation_map(ax, e)
+    labels = ax.get_legend_handles_labels()[1]
+    assert "投诉点：新投诉（未覆盖） (1)" in labels and "投诉点：新投诉（已覆盖） (1)" in labels
+    assert "按期建成 (1)" in labels
+
+
+def test_a_chinese_replan_counts_what_is_left_in_yuan_and_sites(tmp_path):
+    """Three years of one site (quota 1) and 310,001 yuan each; the list built S1 in 2027 for
+    200,000 yuan: left are the two years' budgets (less than all three's less S1 with its
+    five years of opex) and two sites, each with its unit (the quota read "新建站址 2")."""
+    phases = [{"year": y, "budget_cny": ONE_SITE_CNY + 1, "max_new_sites": 1} for y in (2027, 2028, 2029)]
+    villages = [village("V1", 1000, 3000, population=300), village("V2", 3000, 3000, population=200)]
+    candidates = [candidate("S1", 1000, 3000, techs="4G"), candidate("S2", 3000, 3000, techs="4G")]
+    scenario = write_region(tmp_path / "in", np.full((200, 200), 400.0), villages, candidates,
+                            technologies=[dict(TECH_4G, max_range_m=900)], report={"language": "zh"},
+                            objective={"type": "max_coverage", "phases": phases})
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000)])
+    result = runner.invoke(app, ["run", str(scenario), "--built", str(built), "--out",
+                                 str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 0, result.output
+    budget = min(2 * (ONE_SITE_CNY + 1), 3 * (ONE_SITE_CNY + 1) - (200000 + 5 * (10000 + 12000)))
+    report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert f"剩余可规划：预算 {budget:,.0f} 元，新建站址 2 个。" in report

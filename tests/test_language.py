@@ -329,6 +329,14 @@ def test_every_term_has_both_languages_with_the_same_placeholders():
             assert HAN.search(TERMS[key]["zh"]), key
 
 
+def test_backhaul_is_one_word_in_every_chinese_output():
+    """The report, map and sites.kml call backhaul 传输; the year-end evaluation called it 回传,
+    so the committee read two words for one thing in two documents of one plan."""
+    backhaul = [key for key, texts in TERMS.items() if "backhaul" in texts["en"].lower()]
+    assert len(backhaul) > 30
+    assert [key for key in backhaul if "传输" not in TERMS[key]["zh"]] == []
+
+
 def test_term_lookup():
     assert term("section.headline", "zh") == "主要指标"
     assert term("limit.budget", "zh", budget=9e6) == "预算 9,000,000 元"

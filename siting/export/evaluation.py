@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import matplotlib
@@ -48,6 +49,11 @@ STATUS_COLOURS = {"on_time": "#1a9641", "early": "#66bd63", "late": "#fdae61",
 #: Marker colour of each complaint status on the map.
 COMPLAINT_COLOURS = {"resolved": "#1a9641", "still_uncovered": "#000000",
                      "new_covered": "#2c7bb6", "new_uncovered": "#d7191c"}
+#: Rows of the overall table and columns of the county table that only a plan with backhaul
+#: has (without, they are all 0: nothing to plan or change).
+BACKHAUL_KPIS = ("sites_backhaul_changed", "feeds_due", "backhaul_cny")
+#: Without backhaul, the KPIs and columns of cost are named by what they hold then: capex.
+CAPEX_NAMES = {"cost_cny": "capex_cny", "planned_cost_cny": "planned_capex_cny"}
 #: Columns of the county table shown in the report, in order.
 COUNTY_COLUMNS = ("admin_unit", "sites_due", "sites_on_time", "sites_late", "sites_not_built",
                   "sites_not_in_plan", "sites_backhaul_changed", "planned_cost_cny", "spent_cny",
@@ -62,15 +68,17 @@ def build_evaluation_report(evaluation, *, figure: bool = True) -> Report:
     lang = check_language(evaluation.language)
     e = evaluation
     sections = [
-        Section(term("evaluation.section.overall", lang), [_overall_table(e.overall, lang)]),
-        Section(term("evaluation.section.counties", lang), [_county_table(e.counties, lang)]),
+        Section(term("evaluation.section.overall", lang), [Table(overall_header(lang),
+                                                                 overall_rows(e, lang))]),
+        Section(term("evaluation.section.counties", lang),
+                [_county_table(e.counties, lang, e.with_backhaul)]),
     ]
     if figure:
         sections.append(Section(term("section.figures", lang),
                                 [Figure("evaluation.png", term("evaluation.figure", lang))]))
     sections += [
         Section(term("evaluation.section.sites", lang),
-                [*_backhaul_changed_line(e.sites, lang), _sites_table(e.sites, lang)]),
+                [*_backhaul_changed_line(e.sites, lang), _sites_table(e.sites, lang, e.with_backhaul)]),
         Section(term("evaluation.section.uncovered", lang), [_uncovered_table(e.uncovered, lang)]),
         Section(term("evaluation.section.complaints", lang), [_complaints_table(e.complaints, lang)]),
         Section(term("evaluation.section.score_rule", lang), [_score_rule_table(e.score_rule, lang)]),
@@ -87,10 +95,22 @@ def _headers(names, lang: str) -> list[str]:
     return [term(f"evaluation.column.{n}", lang) for n in names]
 
 
-def _overall_table(overall: pd.DataFrame, lang: str) -> Table:
-    rows = [[term(f"evaluation.kpi.{r.name}", lang), _count(r.planned), _count(r.achieved)]
+def overall_header(lang: str) -> list[str]:
+    """The header of the overall table: KPI, planned, achieved."""
+    return _headers(["kpi", "planned", "achieved"], lang)
+
+
+def overall_rows(evaluation, lang: str) -> list[list]:
+    """The overall table's rows as ``evaluation.md`` and the terminal show them: the KPI in
+    words, planned, achieved ("" where it does not apply), the score to its one decimal; the
+    backhaul rows (:data:`BACKHAUL_KPIS`) only for a plan with backhaul."""
+    overall, names = evaluation.overall, {}
+    if not evaluation.with_backhaul:
+        overall, names = overall[~overall["name"].isin(BACKHAUL_KPIS)], CAPEX_NAMES
+    shown = {"score": _score}
+    return [[term(f"evaluation.kpi.{names.get(r.name, r.name)}", lang),
+             *(shown.get(r.name, _count)(v) for v in (r.planned, r.achieved))]
             for r in overall.itertuples()]
-    return Table(_headers(["kpi", "planned", "achieved"], lang), rows)
 
 
 def _count(value):
@@ -101,25 +121,43 @@ def _count(value):
     return int(value) if float(value).is_integer() else float(value)
 
 
-def _county_table(counties: pd.DataFrame, lang: str) -> Table:
+def _score(value):
+    """A score (0-100) as the table shows it: to the one decimal it is computed to (93.2,
+    90.0; a Decimal, so it reads so and is aligned as a number), NaN as empty."""
+    return "" if pd.isna(value) else Decimal(f"{value:.1f}")
+
+
+def _county_table(counties: pd.DataFrame, lang: str, with_backhaul: bool) -> Table:
+    columns = [c for c in COUNTY_COLUMNS if with_backhaul or c not in BACKHAUL_KPIS]
+    shown = {"admin_unit": lambda unit: value_text("admin", unit, lang), "score": _score}
     rows = []
-    for record in counties[list(COUNTY_COLUMNS)].itertuples(index=False):
+    for record in counties[columns].itertuples(index=False):
         row = [v.item() if isinstance(v, np.generic) else v for v in record]
-        row[0] = value_text("admin", row[0], lang)
-        rows.append([_count(v) if c.endswith("_cny") else v for c, v in zip(COUNTY_COLUMNS, row)])
-    return Table(_headers(COUNTY_COLUMNS, lang), rows)
+        rows.append([shown.get(c, _count if c.endswith("_cny") else lambda v: v)(v)
+                     for c, v in zip(columns, row)])
+    names = {} if with_backhaul else CAPEX_NAMES
+    return Table(_headers([names.get(c, c) for c in columns], lang), rows)
 
 
-def _sites_table(sites, lang: str) -> Table:
+def _sites_table(sites, lang: str, with_backhaul: bool) -> Table:
+    """The planned and built sites (not those of later years); the planned backhaul columns
+    for a plan with backhaul, the built one when the as-built list names some."""
     shown = sites[sites["status"] != "later"]
-    columns = ["site_id", "admin_unit", "technology", "planned_year", "built_year",
-               "planned_backhaul", "built_backhaul", "planned_capex_cny", "planned_backhaul_cny",
-               "actual_cost_cny", "status"]
-    rows = [[r.site_id, value_text("admin", r.admin_unit, lang),
-             r.technology or term("evaluation.feed_only", lang), r.planned_year, r.built_year,
-             _backhaul(r.planned_backhaul, lang), _backhaul(r.built_backhaul, lang),
-             _count(r.planned_capex_cny), _count(r.planned_backhaul_cny), _count(r.actual_cost_cny),
-             value_text("site_status", r.status, lang)] for r in shown.itertuples()]
+    values = {
+        "site_id": lambda r: r.site_id, "admin_unit": lambda r: value_text("admin", r.admin_unit, lang),
+        "technology": lambda r: r.technology or term("evaluation.feed_only", lang),
+        "planned_year": lambda r: r.planned_year, "built_year": lambda r: r.built_year,
+        "planned_backhaul": lambda r: _backhaul(r.planned_backhaul, lang),
+        "built_backhaul": lambda r: _backhaul(r.built_backhaul, lang),
+        "planned_capex_cny": lambda r: _count(r.planned_capex_cny),
+        "planned_backhaul_cny": lambda r: _count(r.planned_backhaul_cny),
+        "actual_cost_cny": lambda r: _count(r.actual_cost_cny),
+        "status": lambda r: value_text("site_status", r.status, lang)}
+    hidden = set() if with_backhaul else {"planned_backhaul", "planned_backhaul_cny"}
+    if not (sites["built_backhaul"] != "").any():
+        hidden.add("built_backhaul")
+    columns = [c for c in values if c not in hidden]
+    rows = [[values[c](r) for c in columns] for r in shown.itertuples()]
     return Table(_headers(columns, lang), rows)
 
 
@@ -221,7 +259,8 @@ def _map_layers(e, lang: str) -> list:
                     "linewidths": 0.4, "zorder": 6}))
     for status, colour in COMPLAINT_COLOURS.items():
         frame = e.complaints[e.complaints["status"] == status]
-        layers.append((f"{value_text('complaint_status', status, lang)} ({len(frame)})", frame,
+        label = term("evaluation.map_complaint", lang, status=value_text("complaint_status", status, lang))
+        layers.append((f"{label} ({len(frame)})", frame,
                        {"marker": "x", "s": 18, "c": colour, "linewidths": 1.0, "zorder": 7}))
     return [layer for layer in layers if len(layer[1])]
 

@@ -13,6 +13,7 @@ import base64
 import html
 import io
 import re
+from numbers import Number
 from pathlib import Path
 
 from siting.export.i18n import HTML_LANG, check_language, term
@@ -55,7 +56,7 @@ def _table(table: Table) -> str:
     for row in table.rows:
         cells = []
         for value in row:
-            numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+            numeric = isinstance(value, Number) and not isinstance(value, bool)
             css = ' class="num"' if numeric else ""
             cells.append(f"<td{css}>{html.escape(cell_text(value))}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")

@@ -90,7 +90,7 @@ def build_report(tables: PlanTables, *, figures: tuple[Figure, ...] = (),
     k = summary["kpis"]
     scenario = tables.scenario
     people_total = k["people_total"] or 1.0
-    sections = [_headline_section(k, people_total, lang)]
+    sections = [_headline_section(k, people_total, lang, replan="as_built" in summary)]
     if "mandatory_deadline" in summary:
         sections[0].blocks += _deadline_blocks(summary["mandatory_deadline"],
                                                tables.village_admin_units, lang)
@@ -140,8 +140,10 @@ def _known(value: float | None, form: str) -> str:
     return "-" if value is None else form.format(value)
 
 
-def _headline_section(k: dict, people_total: float, lang: str) -> Section:
-    """KPIs before and after the plan, and what the plan builds and costs."""
+def _headline_section(k: dict, people_total: float, lang: str, *, replan: bool = False) -> Section:
+    """KPIs before and after the plan, the complaint points the model covers with the network
+    they were raised against (a re-plan's: without the as-built list's sites), and what the
+    plan builds and costs."""
     def of(done, total):
         return f"{k[done]} / {k[total]}"
 
@@ -159,7 +161,8 @@ def _headline_section(k: dict, people_total: float, lang: str) -> Section:
     if k["backup_points_total"]:
         rows.append([term("kpi.backup_points_met", lang), "", of("backup_points_met", "backup_points_total")])
     header = [term(f"header.{h}", lang) for h in ("kpi", "before", "after")]
-    plausibility = [term("report.complaints_before", lang, covered=k["complaints_covered_before"],
+    check = "report.complaints_before_replan" if replan else "report.complaints_before"
+    plausibility = [term(check, lang, covered=k["complaints_covered_before"],
                          total=k["complaints_total"])] if k["complaints_total"] else []
     costs = term("report.costs_with_backhaul" if k["backhaul_cost_cny"] else "report.costs", lang,
                  new_sites=k["new_sites"], upgrades=k["upgrades"], capex=k["capex_cny"],
@@ -352,16 +355,16 @@ def _schedule_section(summary: dict, objective, people_total: float, lang: str) 
 def _as_built_section(facts: dict, lang: str) -> Section:
     """What a re-plan started from (``siting run --built``) and, for a phased plan, the original
     schedule next to what was built and what is planned now."""
-    def left(value, unit):
-        return term("report.no_limit", lang) if value is None else f"{value:,.0f}{unit}"
+    def left(key, **value):
+        """What is left (``value``: one amount) in words, "no limit" where it is None."""
+        return term("report.no_limit", lang) if None in value.values() else term(key, lang, **value)
 
     blocks = [term("report.as_built", lang, source=facts["source"], sites=facts["sites"],
                    year=facts["through_year"] or "-", new_sites=facts["new_sites"],
                    upgrades=facts["upgrades"], spent=facts["spent_cny"],
                    charged=facts["charged_cny"]),
-              term("report.as_built_left", lang, budget=left(facts["budget_left_cny"], " CNY"
-                                                             if lang == "en" else " 元"),
-                   quota=left(facts["quota_left"], ""))]
+              term("report.as_built_left", lang, budget=left("report.left_budget", cny=facts["budget_left_cny"]),
+                   quota=left("report.left_quota", count=facts["quota_left"]))]
     if facts["schedule"]:
         header = ["year", "budget_cny", "quota", "status", "sites", "cost_cny"]
         rows = [[r["year"], "-" if r["budget_cny"] is None else r["budget_cny"],

@@ -20,8 +20,9 @@ from siting import __version__
 from siting.distributed import peak_memory_mb
 from siting.export.backhaul import backhaul_facts, backhaul_table
 from siting.export.style import BUILT_ACTIONS
+from siting.io.asbuilt import BUILT_COLUMN
 from siting.plan import (REASON_BELOW_THRESHOLD, REASON_NO_CANDIDATE, first_covered_phase,
-                         mandatory_deadline, phase_kpis, reachable_need)
+                         mandatory_deadline, on_air, phase_kpis, reachable_need)
 from siting.rolling import replan_facts
 
 
@@ -73,8 +74,8 @@ def _kpis(run, sites, villages) -> dict:
         "complaints_total": int(complaints.sum()),
         "complaints_covered": int((complaints & plan.covered_after).sum()),
         # plausibility: complaints are places of weak signal; the model covering many of them
-        # with today's sites is too optimistic there
-        "complaints_covered_before": int((complaints & plan.covered_before).sum()),
+        # with the network they were raised against is too optimistic there
+        "complaints_covered_before": int((complaints & covered_before_as_built(run)).sum()),
         "zone_points_total": int(zones.sum()),
         "zone_points_covered_5g": int((zones & plan.covered_after).sum()),
         "backup_points_total": int(backup.sum()),
@@ -88,6 +89,19 @@ def _kpis(run, sites, villages) -> dict:
         "backhaul_cost_cny": backhaul_cny,
         "total_cost_cny": site_cny + backhaul_cny,
     }
+
+
+def covered_before_as_built(run) -> np.ndarray:
+    """Bool per demand row: covered by the sites on air before the plan, the sites of an
+    as-built list left out (a re-plan's network without what the list built since the
+    original plan); the plan's own ``covered_before`` without an as-built list."""
+    candidates = run.region.candidates
+    if BUILT_COLUMN not in candidates:
+        return run.plan.covered_before
+    options = run.coverage.options
+    original = candidates.drop(columns=BUILT_COLUMN).iloc[options["candidate"].to_numpy()]
+    network = np.flatnonzero(on_air(options, original))
+    return np.asarray(run.coverage.covers[:, network].sum(axis=1)).ravel() > 0
 
 
 def deadline_facts(run, villages) -> dict:
@@ -166,6 +180,7 @@ def summary_facts(run, sites, villages, admin) -> dict:
         "siting_version": __version__,
         "scenario": run.scenario.name,
         "scenario_file": str(run.scenario.path),
+        "language": run.scenario.outputs.language,
         "crs": run.region.crs.to_string(),
         "objective": {"type": run.scenario.objective.kind,
                       "budget_cny": run.scenario.objective.budget_cny,
