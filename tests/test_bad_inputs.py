@@ -563,30 +563,21 @@ def test_table_missing_a_column_lists_the_columns(tmp_path, out):
                     "columns present", "inputs.villages.fields")
 
 
-def test_chinese_headers_without_fields_get_the_mapping_to_write(tmp_path, out):
+@pytest.mark.parametrize("village_id, population", [("编号", "人口"), ("村 编号", "人口 ")])
+def test_chinese_headers_without_fields_get_the_mapping_to_write(tmp_path, out, village_id,
+                                                                 population):
     """A village sheet headed as the README's example (编号, 村名, 人口, 区县, 贫困村, 易地搬迁)
-    but without its fields: line: the error writes the mapping out for the planner."""
+    but without its fields: line: the error writes the mapping out for the planner, with the
+    sheet's own names, also when a header was typed with a space inside (村 编号: such
+    headers were left out of the mapping; the as-built and measurement readers read them)."""
     table = _villages_table().rename(columns={
-        "village_id": "编号", "name": "村名", "population": "人口", "admin_unit": "区县",
+        "village_id": village_id, "name": "村名", "population": population, "admin_unit": "区县",
         "poverty_village": "贫困村", "relocation_site": "易地搬迁"})
     table.to_excel(tmp_path / "villages.xlsx", index=False)
     assert_rejected(_with_villages(tmp_path, "villages.xlsx"), out, "villages.xlsx",
                     "map them with inputs.villages.fields (siting name: column), e.g. fields: "
-                    "{village_id: 编号, name: 村名, population: 人口, poverty_village: 贫困村, "
-                    "relocation_site: 易地搬迁}")
-
-
-def test_chinese_headers_typed_with_spaces_or_full_width_get_the_mapping_too(tmp_path, out):
-    """Headers typed with a space inside or in full-width letters (村 编号, ＲＳＲＰ) are the names
-    they spell, as the as-built and measurement readers compare them: the mapping is
-    suggested with the sheet's own column names (it was left out for them)."""
-    table = _villages_table().rename(columns={
-        "village_id": "村 编号", "name": "村名", "population": "人口 ", "admin_unit": "区县",
-        "poverty_village": "贫困村", "relocation_site": "易地搬迁"})
-    table.to_excel(tmp_path / "villages.xlsx", index=False)
-    assert_rejected(_with_villages(tmp_path, "villages.xlsx"), out, "villages.xlsx",
-                    "e.g. fields: {village_id: 村 编号, name: 村名, population: 人口, "
-                    "poverty_village: 贫困村, relocation_site: 易地搬迁}")
+                    f"{{village_id: {village_id}, name: 村名, population: 人口, poverty_village: "
+                    "贫困村, relocation_site: 易地搬迁}")
 
 
 def test_a_village_sheet_without_poverty_columns_needs_them_only_for_their_rules(tmp_path, out):
