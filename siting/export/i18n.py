@@ -29,7 +29,8 @@ Keys are grouped by prefix, each group for one output:
     names). In English a column reads as it is named; a column of the planner's own (``站名``)
     is not in the catalogue and reads as it is named in both languages.
 ``sweep.``
-    the cost-coverage curve of ``siting sweep`` (:func:`siting.sweep.write_curve`).
+    the cost-coverage curve of ``siting sweep``: its figure (:func:`siting.sweep.write_curve`)
+    and the table the command prints (:func:`siting.sweep.curve_text`).
 ``compare.``, ``compare_status.``, ``compare_change.``, ``compare_kpi.``
     the comparison of two plans (:mod:`siting.compare`): comparison.md, comparison.html and
     what ``siting compare`` prints; its statuses, village changes and KPI names (the keys of
@@ -728,6 +729,18 @@ TERMS: dict[str, dict[str, str]] = {
     "sweep.budget_axis": {"en": "budget [million CNY]", "zh": "预算 [百万元]"},
     "sweep.quota_axis": {"en": "quota of new sites", "zh": "新建站址上限 [个]"},
     "sweep.people_axis": {"en": "people covered [%]", "zh": "人口覆盖率 [%]"},
+    "sweep.money_unit": {"en": "budget and costs in M CNY", "zh": "预算与成本单位：百万元"},
+    "sweep.column.budget": {"en": "budget", "zh": "预算"},
+    "sweep.column.quota": {"en": "quota", "zh": "新建上限"},
+    "sweep.column.cost": {"en": "cost", "zh": "成本"},
+    "sweep.column.site_cost": {"en": "site cost", "zh": "站址成本"},
+    "sweep.column.backhaul": {"en": "backhaul", "zh": "传输成本"},
+    "sweep.column.sites": {"en": "sites", "zh": "建设项"},
+    "sweep.column.people": {"en": "people", "zh": "覆盖人口"},
+    "sweep.column.percent": {"en": "[%]", "zh": "覆盖率[%]"},
+    "sweep.column.mandatory": {"en": "mandatory", "zh": "必覆盖点"},
+    "sweep.column.solver": {"en": "solver", "zh": "求解状态"},
+    "sweep.column.gap": {"en": "gap [%]", "zh": "间隙[%]"},
     # --- joining phrases ----------------------------------------------------------------------
     "list.separator": {"en": ", ", "zh": "、"},
 }
