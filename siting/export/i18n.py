@@ -64,9 +64,12 @@ TERMS: dict[str, dict[str, str]] = {
                          "zh": "规划目标：**{goal}**{limits}；成本含 {years:g} 年运维费用。"},
     "report.within": {"en": " within {limits}", "zh": "，约束：{limits}"},
     "report.solver": {"en": "Solver: {name}, status **{status}**, objective {objective}{unit}, "
-                            "bound {bound}, proven gap {gap}.",
+                            "{bound_name} {bound}, proven gap {gap}.",
                       "zh": "求解器：{name}，状态 **{status}**，目标值 {objective}{unit}，"
-                            "界 {bound}，已证明的最优间隙 {gap}。"},
+                            "{bound_name} {bound}，已证明的最优间隙 {gap}。"},
+    # the solver's proven bound: above the optimum when maximising, below it when minimising
+    "report.bound_max": {"en": "upper bound", "zh": "上界"},
+    "report.bound_min": {"en": "lower bound", "zh": "下界"},
     "report.person_years": {"en": " person-years", "zh": " 人·年"},
     "report.costs": {"en": "New sites: **{new_sites}**, upgrades of existing sites: **{upgrades}**, "
                            "capex {capex:,.0f} CNY, opex {opex:,.0f} CNY/year, total cost over the "

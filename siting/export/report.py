@@ -114,7 +114,9 @@ def build_report(tables: PlanTables, *, figures: tuple[Figure, ...] = (),
 
 
 def _intro(solver: dict, objective, lang: str) -> list[str]:
-    """The objective with its limits, and the solver's outcome."""
+    """The objective with its limits, and the solver's outcome; its bound is named by the
+    objective's sense (:class:`siting.optimize.solution.Solution`: an upper bound on the
+    covered weight of ``max_coverage``, a lower bound on the cost of ``min_cost``)."""
     goal = term("goal.min_cost" if objective.kind == "min_cost" else "goal.max_coverage", lang)
     limits = []
     if objective.budget_cny is not None:
@@ -129,6 +131,8 @@ def _intro(solver: dict, objective, lang: str) -> list[str]:
             term("report.solver", lang, name=solver["name"],
                  status=value_text("solver_status", solver["status"], lang),
                  objective=_known(solver["objective"], "{:,.0f}"),
+                 bound_name=term("report.bound_min" if objective.kind == "min_cost"
+                                 else "report.bound_max", lang),
                  bound=_known(solver["bound"], "{:,.0f}"),
                  gap=_known(None if solver["gap"] is None else 100 * solver["gap"], "{:.3f}%"),
                  unit=term("report.person_years", lang) if objective.phases else "")]
