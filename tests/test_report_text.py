@@ -5,6 +5,7 @@ the objective's sense, and the propagation models by their names."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 
 import numpy as np
@@ -16,7 +17,7 @@ from siting.export.html_report import render_html
 from siting.export.i18n import term
 from siting.export.report import build_report, render_markdown
 from siting.export.tables import plan_tables
-from siting.pipeline import compute
+from siting.pipeline import compute, write_outputs
 
 HEIGHT_M = 33.7  # the candidate's antenna height as given
 
@@ -61,6 +62,32 @@ def html_row(page: str, first_cell: str) -> list[str]:
     """The cells of the HTML table row starting with ``first_cell``."""
     row = re.search(rf"<tr><td>{re.escape(first_cell)}</td>(.*?)</tr>", page).group(0)
     return re.findall(r"<td[^>]*>(.*?)</td>", row)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_sites_read_heights_to_a_tenth_of_a_metre_and_people_whole(runs, language):
+    run = runs["min_cost"]
+    sites = plan_tables(run).sites.set_index("site_id")
+    people = float(sites.loc["W", "people_newly_covered"])
+    assert sites.loc["W", "antenna_height_m"] == HEIGHT_M and people != round(people) and people < 100
+    markdown, page = reports(run, language)
+    for cells in (md_row(markdown, "W"), html_row(page, "W")):
+        assert cells[4] == "33.7"  # the height column, as the candidate gives it
+        assert cells[6] == f"{round(people):,}"  # people newly covered: a count
+    headline = md_row(markdown, term("kpi.people_covered", language))
+    assert headline[1:] == ["0", f"{round(people):,}"]
+    unit = md_row(markdown, "A")  # the county table: people, covered before, covered after
+    assert unit[1:4] == [f"{round(people):,}", "0", f"{round(people):,}"]
+
+
+def test_the_files_programs_read_keep_the_fractions(runs, tmp_path):
+    run = runs["min_cost"]
+    write_outputs(run, tmp_path)
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    people = summary["kpis"]["people_covered_after"]
+    assert people == pytest.approx(float(plan_tables(run).sites.set_index("site_id")
+                                         .loc["W", "people_newly_covered"]))
+    assert people != round(people)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
