@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from regions import TECH_4G, candidate, village, write_region
-from siting.config import LANGUAGES, load_scenario
+from siting.config import LANGUAGES, PATH_LOSS_MODELS, load_scenario
 from siting.export.html_report import render_html
-from siting.export.i18n import term
+from siting.export.i18n import model_text, term
 from siting.export.report import build_report, render_markdown
 from siting.export.tables import plan_tables
 from siting.pipeline import compute, write_outputs
@@ -105,3 +105,26 @@ def test_the_solver_line_names_the_bound_by_the_objectives_sense(runs, kind, bou
     assert named in markdown and named in page
     other = "report.bound_max" if bound_key == "report.bound_min" else "report.bound_min"
     assert term(other, language) not in markdown.split("\n\n")[2]
+
+
+def test_every_path_loss_model_has_a_name_in_both_languages():
+    for key in PATH_LOSS_MODELS:
+        for language in LANGUAGES:
+            shown = model_text(key, language)
+            assert shown != key and shown.endswith(("(" if language == "en" else "（") + key
+                                                   + (")" if language == "en" else "）"))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_assumptions_name_the_propagation_model(runs, language):
+    """The assumptions table showed the scenario key rma_38901; it names the model as the
+    literature does, the key in brackets (what the scenario file says)."""
+    run = runs["min_cost"]
+    assert run.scenario.technologies[0].model == "rma_38901"
+    named = {"en": "3GPP TR 38.901 RMa (rma_38901)", "zh": "3GPP TR 38.901 RMa（rma_38901）"}[language]
+    markdown, page = reports(run, language)
+    heading = term("section.assumptions", language)
+    markdown, page = markdown.split(f"## {heading}")[1], page.split(f">{heading}</h2>")[1]
+    for cells in (md_row(markdown, TECH_4G["name"]), html_row(page, TECH_4G["name"])):
+        assert cells[5] == named
+    assert "| 61.0 | -110.0 |" in markdown  # EIRP and threshold [dBm] to 0.1 dB

@@ -15,6 +15,9 @@ Keys are grouped by prefix, each group for one output:
     values of the tables shown to people (report tables, map popups, the KML balloon):
     translate a stored value with :func:`value_text`. In English a value reads as it is
     stored, so the report and the GIS files use the same words.
+``model.``
+    the path-loss models by their names in the literature (:func:`model_text`: the report's
+    assumptions table), each with the scenario key in brackets.
 ``rsrp.``
     the RSRP classes of the coverage legend (:func:`rsrp_class_labels`): map.png, map.html.
 ``staticmap.``
@@ -744,6 +747,15 @@ TERMS: dict[str, dict[str, str]] = {
     "sweep.column.mandatory": {"en": "mandatory", "zh": "必覆盖点"},
     "sweep.column.solver": {"en": "solver", "zh": "求解状态"},
     "sweep.column.gap": {"en": "gap [%]", "zh": "间隙[%]"},
+    # --- the path-loss models (siting.propagation.PATH_LOSS_MODELS) by their names -------------
+    "model.named": {"en": "{name} ({key})", "zh": "{name}（{key}）"},
+    "model.okumura_hata": {"en": "Okumura-Hata", "zh": "Okumura-Hata"},
+    "model.cost231_hata": {"en": "COST-231 Hata", "zh": "COST-231 Hata"},
+    "model.rma_38901": {"en": "3GPP TR 38.901 RMa", "zh": "3GPP TR 38.901 RMa"},
+    "model.uma_38901": {"en": "3GPP TR 38.901 UMa", "zh": "3GPP TR 38.901 UMa"},
+    "model.free_space": {"en": "ITU-R P.525 free space", "zh": "ITU-R P.525 自由空间"},
+    "model.p1812": {"en": "ITU-R P.1812", "zh": "ITU-R P.1812"},
+    "model.itm": {"en": "ITM (Longley-Rice)", "zh": "ITM（Longley-Rice）"},
     # --- joining phrases ----------------------------------------------------------------------
     "list.separator": {"en": ", ", "zh": "、"},
 }
@@ -788,6 +800,14 @@ def value_text(group: str, value, language: str) -> str:
     if key not in TERMS:
         key = _ENGLISH_INDEX.get((group, text), "")
     return TERMS[key][language] if key else text
+
+
+def model_text(model: str, language: str) -> str:
+    """A path-loss model as a person reads it: its name in the literature with the scenario's
+    key in brackets (``3GPP TR 38.901 RMa (rma_38901)``); a key the catalogue does not know
+    reads as it is."""
+    name = value_text("model", model, language)
+    return name if name == model else term("model.named", language, name=name, key=model)
 
 
 def rsrp_class_labels(floors_dbm: Sequence[float], language: str,

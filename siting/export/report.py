@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from siting.export.i18n import check_language, join, stage_text, term, value_text
+from siting.export.i18n import check_language, join, model_text, stage_text, term, value_text
 from siting.export.style import BUILT_ACTIONS
 from siting.export.tables import PlanTables
 
@@ -353,7 +353,8 @@ def _assumptions_section(scenario, has_population_raster: bool, lang: str) -> Se
               "max_range_m", "clutter_db", "equipment_cny", "opex_cny_per_year"]
     return Section(term("section.assumptions", lang), [Table(
         [term(f"header.{h}", lang) for h in header],
-        [[t.name, t.generation, t.frequency_mhz, t.eirp_dbm, t.rsrp_threshold_dbm, t.model,
+        [[t.name, t.generation, t.frequency_mhz, t.eirp_dbm, t.rsrp_threshold_dbm,
+          model_text(t.model, lang),
           t.max_range_m, t.clutter_loss_db, t.equipment_capex_cny, t.opex_cny_per_year]
          for t in scenario.technologies], decimals=(None, None, None, 1, 1, None, None, 1)),
         term("report.assumptions", lang, k=scenario.coverage.earth_radius_factor,
