@@ -9,6 +9,7 @@ earliest count most, so the plan builds S1 (300 people) in 2027, S2 (200) in 202
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -697,3 +698,26 @@ def test_sites_built_early_are_counted_beside_on_time_and_late(tmp_path, languag
     saved = json.loads((tmp_path / "ev" / "evaluation.json").read_text(encoding="utf-8"))
     assert {"name": "sites_early", "planned": None, "achieved": early} in saved["overall"]
 
+
+def test_people_in_the_evaluation_read_whole(plan, tmp_path):
+    """People covered come out fractional where a raster cell's people are shared (2.25
+    people); the evaluation's tables showed "52.25" people. They read whole, as counts; the
+    tables programs read keep the fractions."""
+    from siting.export.evaluation import build_evaluation_report
+    from siting.export.report import render_markdown
+
+    _, folder = plan
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000)])
+    e = evaluate_plan(folder, built)
+    overall = e.overall.copy()
+    people = overall["name"] == "people_covered"
+    overall.loc[people, ["planned", "achieved"]] = [52.25, 47.75]
+    counties = e.counties.assign(people_planned=52.25, people_achieved=47.75)
+    uncovered = e.uncovered.assign(population=2.25)
+    shared = dataclasses.replace(e, overall=overall, counties=counties, uncovered=uncovered)
+    md = render_markdown(build_evaluation_report(shared, figure=False))
+    assert "| people covered | 52 | 48 |" in md
+    county = next(line for line in md.splitlines() if line.startswith("| (all) |"))
+    assert "| 52 | 48 |" in county and ".25" not in md and ".75" not in md
+    assert f"| {uncovered['village_id'].iloc[0]} |" in md and "| 2 |" in md
+    assert shared.as_json()["overall"][int(np.flatnonzero(people)[0])]["planned"] == 52.25
