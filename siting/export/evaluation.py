@@ -57,7 +57,8 @@ CAPEX_NAMES = {"cost_cny": "capex_cny", "planned_cost_cny": "planned_capex_cny"}
 #: Columns of the county table shown in the report, in order.
 COUNTY_COLUMNS = ("admin_unit", "sites_due", "sites_on_time", "sites_early", "sites_late",
                   "sites_not_built", "sites_not_in_plan", "sites_backhaul_changed",
-                  "planned_cost_cny", "spent_cny", "people_planned", "people_achieved", "mandatory_villages_planned", "mandatory_villages_achieved",
+                  "planned_cost_cny", "spent_cny", "people_planned", "people_achieved",
+                  "mandatory_villages_planned", "mandatory_villages_achieved",
                   "mandatory_villages_uncovered", "complaints_resolved",
                   "complaints_still_uncovered", "complaints_new", "score")
 
