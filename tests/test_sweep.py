@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from regions import TECH_4G, candidate, village, write_region
 from siting.cli import app
+from siting.sweep import curve_text
 
 ONE_SITE = 50000 + 150000 + 5 * (10000 + 12000)
 
@@ -102,8 +103,8 @@ def test_sweep_prints_its_table_in_the_scenario_language(tmp_path):
     lines = result.stdout.splitlines()
     first = lines.index("预算与成本单位：百万元")
     table = lines[first + 1:first + 4]
-    assert table[0].split() == ["新建上限", "成本", "建设项", "覆盖人口", "覆盖率[%]", "必覆盖点",
-                                "求解状态", "间隙[%]"]
+    assert table[0].split() == ["新建上限", "成本", "建设项", "覆盖人口", "覆盖率%", "必覆盖点", "求解",
+                                "间隙[%]"]
     assert len({_columns(line) for line in table}) == 1  # columns line up on screen
     assert all(_columns(line) <= 80 for line in table)
     curve = pd.read_csv(tmp_path / "o" / "cost_coverage.csv")
@@ -112,6 +113,10 @@ def test_sweep_prints_its_table_in_the_scenario_language(tmp_path):
         cells = line.split()
         assert int(cells[3].replace(",", "")) == point.people_covered
         assert cells[6] == "最优"
+    # with backhaul (its two cost columns, tens of millions, a feasible plan) it still fits
+    widest = curve.assign(cost_cny=40e6, site_cost_cny=24e6, backhaul_cost_cny=16e6,
+                          people_covered=820213.0, status="feasible")
+    assert all(_columns(line) <= 80 for line in curve_text(widest, "zh").splitlines())
 
 
 def _columns(line: str) -> int:
