@@ -394,8 +394,8 @@ def evaluate(plan: Annotated[Path, typer.Argument(help="Output folder of the pla
              quiet: Annotated[bool, QUIET] = False, verbose: Annotated[bool, VERBOSE] = False) -> None:
     """Evaluate a plan at year end against what was built, with a score per county.
 
-    Sites on time, late, not built or outside the plan, budget, people and villages covered,
-    complaints, and a score per county.
+    Sites on time, early, late, not built or outside the plan, budget, people and villages
+    covered, complaints, and a score per county.
 
     Example: siting evaluate out/phased --built as_built_2027.xlsx --year 2027
     """

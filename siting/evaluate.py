@@ -548,7 +548,8 @@ def _overall(counties: pd.DataFrame) -> pd.DataFrame:
     """The whole region's row as KPI rows: name, planned, achieved."""
     total = counties.set_index("admin_unit").loc[ALL_UNITS]
     pairs = [("sites_due", "sites_due", "sites_due_built"), ("sites_on_time", None, "sites_on_time"),
-             ("sites_late", None, "sites_late"), ("sites_not_built", None, "sites_not_built"),
+             ("sites_early", None, "sites_early"), ("sites_late", None, "sites_late"),
+             ("sites_not_built", None, "sites_not_built"),
              ("sites_not_in_plan", None, "sites_not_in_plan"),
              ("sites_backhaul_changed", None, "sites_backhaul_changed"),
              ("feeds_due", "feeds_due", "feeds_due_built"),

@@ -24,7 +24,7 @@ from siting.config import Scenario
 from siting.coverage import CoverageMatrix
 from siting.demand import Demand
 from siting.errors import ScenarioError
-from siting.export.i18n import check_language, term
+from siting.export.i18n import check_language, term, value_text
 from siting.export.staticmap import text_fonts
 from siting.pipeline import Progress, prepare, prepare_backhaul
 from siting.plan import OptionCosts, kpis_of, option_costs, plan_network
@@ -159,34 +159,47 @@ def _costs(site_cost_cny: float, plan) -> dict[str, float]:
             "backhaul_cost_cny": backhaul_cny}
 
 
-#: The terminal table of a curve: its columns, their headers and how each value is written
-#: (money in M CNY, which the table's first line says).
+#: The terminal table of a curve: its columns, the term of each header
+#: (:mod:`siting.export.i18n`) and how each value is written (money in M CNY, which the
+#: table's first line says).
 CURVE_TEXT_COLUMNS = {
-    "budget_cny": ("budget", lambda v: f"{v / 1e6:,.3f}"),
-    "max_new_sites": ("quota", lambda v: f"{int(v):,}"),
-    "cost_cny": ("cost", lambda v: f"{v / 1e6:,.3f}"),
-    "site_cost_cny": ("site cost", lambda v: f"{v / 1e6:,.3f}"),
-    "backhaul_cost_cny": ("backhaul", lambda v: f"{v / 1e6:,.3f}"),
-    "new_options": ("sites", lambda v: f"{int(v):,}"),
-    "people_covered": ("people", lambda v: f"{v:,.0f}"),
-    "people_covered_pct": ("[%]", lambda v: f"{v:.2f}"),
-    "status": ("solver", str),
-    "gap": ("gap [%]", lambda v: f"{100 * v:.3f}"),
+    "budget_cny": ("sweep.column.budget", lambda v: f"{v / 1e6:,.3f}"),
+    "max_new_sites": ("sweep.column.quota", lambda v: f"{int(v):,}"),
+    "cost_cny": ("sweep.column.cost", lambda v: f"{v / 1e6:,.3f}"),
+    "site_cost_cny": ("sweep.column.site_cost", lambda v: f"{v / 1e6:,.3f}"),
+    "backhaul_cost_cny": ("sweep.column.backhaul", lambda v: f"{v / 1e6:,.3f}"),
+    "new_options": ("sweep.column.sites", lambda v: f"{int(v):,}"),
+    "people_covered": ("sweep.column.people", lambda v: f"{v:,.0f}"),
+    "people_covered_pct": ("sweep.column.percent", lambda v: f"{v:.2f}"),
+    "status": ("sweep.column.solver", None),  # a solver status, in words of the language
+    "gap": ("sweep.column.gap", lambda v: f"{100 * v:.3f}"),
 }
 
 
-def curve_text(curve: pd.DataFrame) -> str:
-    """The curve as a terminal reads it: one line per point, short headers with units,
-    money in millions of CNY, people whole and the mandatory points as covered/total, so a
-    row fits 80 columns (pandas' own ``to_string`` wrapped each row over two lines); a
-    first line gives the unit of the money."""
+def curve_text(curve: pd.DataFrame, language: str | None = None) -> str:
+    """The curve as a terminal reads it, in ``language`` (by default the scenario's
+    ``report.language`` that :func:`sweep` noted in ``curve.attrs``): one line per point,
+    short headers with units, money in millions of CNY, people whole and the mandatory points
+    as covered/total, so a row fits 80 columns (pandas' own ``to_string`` wrapped each row
+    over two lines); a first line gives the unit of the money. Chinese characters count two
+    columns in the alignment, as a terminal shows them."""
+    lang = check_language(language or curve.attrs.get("language", "en"))
+
+    def written(column: str) -> pd.Series:
+        form = CURVE_TEXT_COLUMNS[column][1]
+        if form is None:
+            return curve[column].map(lambda v: value_text("solver_status", v, lang))
+        return curve[column].map(form)
+
     columns = [c for c in CURVE_TEXT_COLUMNS if c in curve]
-    table = pd.DataFrame({CURVE_TEXT_COLUMNS[c][0]: curve[c].map(CURVE_TEXT_COLUMNS[c][1])
-                          for c in columns})
-    table.insert(table.columns.get_loc("[%]") + 1, "mandatory",
+    table = pd.DataFrame({term(CURVE_TEXT_COLUMNS[c][0], lang): written(c) for c in columns})
+    table.insert(table.columns.get_loc(term("sweep.column.percent", lang)) + 1,
+                 term("sweep.column.mandatory", lang),
                  [f"{int(c)}/{int(t)}" for c, t in zip(curve["mandatory_covered"],
                                                         curve["mandatory_total"])])
-    return f"budget and costs in M CNY\n{table.to_string(index=False)}"
+    with pd.option_context("display.unicode.east_asian_width", True):
+        text = table.to_string(index=False)
+    return f"{term('sweep.money_unit', lang)}\n{text}"
 
 
 def curve_labels(x_field: str, name: str, language: str) -> dict[str, str]:

@@ -234,7 +234,7 @@ def test_a_phased_plan_stopped_before_any_bound_says_the_bound_is_not_known(tmp_
     result = runner.invoke(app, ["run", str(scenario), "--out", str(out), "-q"])
     assert result.exit_code == 0, result.output
     report = (out / "report.md").read_text(encoding="utf-8")
-    assert re.search(r"status \*\*[^*]+\*\*, objective [0-9,]+ person-years, bound -, proven gap -\.",
+    assert re.search(r"status \*\*[^*]+\*\*, objective [0-9,]+ person-years, upper bound -, proven gap -\.",
                      report), report[:600]
 
 

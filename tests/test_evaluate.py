@@ -9,6 +9,7 @@ earliest count most, so the plan builds S1 (300 people) in 2027, S2 (200) in 202
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -26,6 +27,7 @@ from siting.compare import compare_folders
 from siting.config import load_scenario
 from siting.evaluate import evaluate_plan
 from siting.export.evaluation import EVALUATION_FILES, SHEETS
+from siting.export.i18n import value_text
 from siting.pipeline import compute, run_scenario
 from tests.regions import CRS, TECH_4G, candidate, village, write_region, xy
 
@@ -661,3 +663,61 @@ def test_a_chinese_replan_counts_what_is_left_in_yuan_and_sites(tmp_path):
     budget = min(2 * (ONE_SITE_CNY + 1), 3 * (ONE_SITE_CNY + 1) - (200000 + 5 * (10000 + 12000)))
     report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     assert f"剩余可规划：预算 {budget:,.0f} 元，新建站址 2 个。" in report
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_sites_built_early_are_counted_beside_on_time_and_late(tmp_path, language):
+    """By 2028, S2 (planned 2028) and S3 (planned 2029) went up in 2027 and 2028: two sites
+    built early, which the overall and county tables left out (only the site table showed
+    them). They are a row of the overall table and a column of the county table in
+    evaluation.md, evaluation.html and the terminal, and a KPI of evaluation.xlsx/json."""
+    scenario = _region(tmp_path / "in", report={"language": language})
+    run_scenario(scenario, tmp_path / "plan")
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2028, 200000),
+                                               ("S2", "4G-1800", 2027, 200000),
+                                               ("S3", "4G-1800", 2028, 200000)])
+    result = runner.invoke(app, ["evaluate", str(tmp_path / "plan"), "--built", str(built),
+                                 "--year", "2028", "--out", str(tmp_path / "ev")])
+    assert result.exit_code == 0, result.output
+    sites = pd.read_excel(tmp_path / "ev" / "evaluation.xlsx", sheet_name="sites")
+    early = int(((sites["status"] == "early") & sites["technology"].notna()).sum())
+    assert early == 2
+    kpi = {"en": "sites built early", "zh": "提前建成站址"}[language]
+    assert [kpi, "", str(early)] in _table_rows(result.stdout.splitlines(), "│")
+    md = (tmp_path / "ev" / "evaluation.md").read_text(encoding="utf-8")
+    assert f"| {kpi} |  | {early} |" in md
+    county = _table_rows(md.splitlines(), "|")
+    header = next(row for row in county if row[0] in ("county", "区县"))
+    total = next(row for row in county if row[0] == value_text("admin", "(all)", language))
+    column = {"en": "early", "zh": "提前建成"}[language]
+    assert total[header.index(column)] == str(early)
+    page = (tmp_path / "ev" / "evaluation.html").read_text(encoding="utf-8")
+    assert f"<th>{column}</th>" in page and f"<td>{kpi}</td>" in page
+    overall = pd.read_excel(tmp_path / "ev" / "evaluation.xlsx", sheet_name="overall")
+    assert overall.set_index("name").loc["sites_early", "achieved"] == early
+    saved = json.loads((tmp_path / "ev" / "evaluation.json").read_text(encoding="utf-8"))
+    assert {"name": "sites_early", "planned": None, "achieved": early} in saved["overall"]
+
+
+def test_people_in_the_evaluation_read_whole(plan, tmp_path):
+    """People covered come out fractional where a raster cell's people are shared (2.25
+    people); the evaluation's tables showed "52.25" people. They read whole, as counts; the
+    tables programs read keep the fractions."""
+    from siting.export.evaluation import build_evaluation_report
+    from siting.export.report import render_markdown
+
+    _, folder = plan
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000)])
+    e = evaluate_plan(folder, built)
+    overall = e.overall.copy()
+    people = overall["name"] == "people_covered"
+    overall.loc[people, ["planned", "achieved"]] = [52.25, 47.75]
+    counties = e.counties.assign(people_planned=52.25, people_achieved=47.75)
+    uncovered = e.uncovered.assign(population=2.25)
+    shared = dataclasses.replace(e, overall=overall, counties=counties, uncovered=uncovered)
+    md = render_markdown(build_evaluation_report(shared, figure=False))
+    assert "| people covered | 52 | 48 |" in md
+    county = next(line for line in md.splitlines() if line.startswith("| (all) |"))
+    assert "| 52 | 48 |" in county and ".25" not in md and ".75" not in md
+    assert f"| {uncovered['village_id'].iloc[0]} |" in md and "| 2 |" in md
+    assert shared.as_json()["overall"][int(np.flatnonzero(people)[0])]["planned"] == 52.25

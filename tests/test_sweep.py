@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import numpy as np
 import pandas as pd
 import yaml
@@ -10,6 +12,7 @@ from typer.testing import CliRunner
 
 from regions import TECH_4G, candidate, village, write_region
 from siting.cli import app
+from siting.sweep import curve_text
 
 ONE_SITE = 50000 + 150000 + 5 * (10000 + 12000)
 
@@ -88,3 +91,34 @@ def test_sweeping_a_phased_scenario_says_its_phases_are_not_used(tmp_path, caplo
     assert "the scenario's 2 yearly phases (their budgets, quotas and mandatory_by) are not used" \
         in caplog.text
     assert list(pd.read_csv(tmp_path / "o" / "cost_coverage.csv")["people_covered"]) == [1120.0]
+
+
+def test_sweep_prints_its_table_in_the_scenario_language(tmp_path):
+    """A scenario with report.language zh: the terminal table's unit line, headers and solver
+    status read in Chinese, aligned as a terminal shows wide characters, with the CSV's
+    figures; the CSV itself stays English."""
+    scenario = _two_clusters(tmp_path / "in", report={"language": "zh"})
+    result = CliRunner().invoke(app, ["sweep", str(scenario), "--sites", "0,1", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output + result.stderr
+    lines = result.stdout.splitlines()
+    first = lines.index("预算与成本单位：百万元")
+    table = lines[first + 1:first + 4]
+    assert table[0].split() == ["新建上限", "成本", "建设项", "覆盖人口", "覆盖率%", "必覆盖点", "求解",
+                                "间隙[%]"]
+    assert len({_columns(line) for line in table}) == 1  # columns line up on screen
+    assert all(_columns(line) <= 80 for line in table)
+    curve = pd.read_csv(tmp_path / "o" / "cost_coverage.csv")
+    assert list(curve["status"]) == ["optimal", "optimal"]
+    for line, point in zip(table[1:], curve.itertuples()):
+        cells = line.split()
+        assert int(cells[3].replace(",", "")) == point.people_covered
+        assert cells[6] == "最优"
+    # with backhaul (its two cost columns, tens of millions, a feasible plan) it still fits
+    widest = curve.assign(cost_cny=40e6, site_cost_cny=24e6, backhaul_cost_cny=16e6,
+                          people_covered=820213.0, status="feasible")
+    assert all(_columns(line) <= 80 for line in curve_text(widest, "zh").splitlines())
+
+
+def _columns(line: str) -> int:
+    """The columns ``line`` takes on a terminal: wide (CJK) characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)

@@ -25,7 +25,7 @@ from openpyxl import Workbook
 from siting.diskfaults import write_files
 from siting.export.html_report import render_html
 from siting.export.i18n import check_language, term, value_text
-from siting.export.report import Figure, Report, Section, Table, render_markdown
+from siting.export.report import Figure, Report, Section, Table, persons, render_markdown
 from siting.export.staticmap import (
     add_rsrp_legend,
     admin_units_in_view,
@@ -55,10 +55,10 @@ BACKHAUL_KPIS = ("sites_backhaul_changed", "feeds_due", "backhaul_cny")
 #: Without backhaul, the KPIs and columns of cost are named by what they hold then: capex.
 CAPEX_NAMES = {"cost_cny": "capex_cny", "planned_cost_cny": "planned_capex_cny"}
 #: Columns of the county table shown in the report, in order.
-COUNTY_COLUMNS = ("admin_unit", "sites_due", "sites_on_time", "sites_late", "sites_not_built",
-                  "sites_not_in_plan", "sites_backhaul_changed", "planned_cost_cny", "spent_cny",
-                  "people_planned",
-                  "people_achieved", "mandatory_villages_planned", "mandatory_villages_achieved",
+COUNTY_COLUMNS = ("admin_unit", "sites_due", "sites_on_time", "sites_early", "sites_late",
+                  "sites_not_built", "sites_not_in_plan", "sites_backhaul_changed",
+                  "planned_cost_cny", "spent_cny", "people_planned", "people_achieved",
+                  "mandatory_villages_planned", "mandatory_villages_achieved",
                   "mandatory_villages_uncovered", "complaints_resolved",
                   "complaints_still_uncovered", "complaints_new", "score")
 
@@ -102,12 +102,12 @@ def overall_header(lang: str) -> list[str]:
 
 def overall_rows(evaluation, lang: str) -> list[list]:
     """The overall table's rows as ``evaluation.md`` and the terminal show them: the KPI in
-    words, planned, achieved ("" where it does not apply), the score to its one decimal; the
-    backhaul rows (:data:`BACKHAUL_KPIS`) only for a plan with backhaul."""
+    words, planned, achieved ("" where it does not apply), people whole, the score to its one
+    decimal; the backhaul rows (:data:`BACKHAUL_KPIS`) only for a plan with backhaul."""
     overall, names = evaluation.overall, {}
     if not evaluation.with_backhaul:
         overall, names = overall[~overall["name"].isin(BACKHAUL_KPIS)], CAPEX_NAMES
-    shown = {"score": _score}
+    shown = {"score": _score, "people_covered": lambda v: persons(_count(v))}
     return [[term(f"evaluation.kpi.{names.get(r.name, r.name)}", lang),
              *(shown.get(r.name, _count)(v) for v in (r.planned, r.achieved))]
             for r in overall.itertuples()]
@@ -129,7 +129,8 @@ def _score(value):
 
 def _county_table(counties: pd.DataFrame, lang: str, with_backhaul: bool) -> Table:
     columns = [c for c in COUNTY_COLUMNS if with_backhaul or c not in BACKHAUL_KPIS]
-    shown = {"admin_unit": lambda unit: value_text("admin", unit, lang), "score": _score}
+    shown = {"admin_unit": lambda unit: value_text("admin", unit, lang), "score": _score,
+             "people_planned": persons, "people_achieved": persons}
     rows = []
     for record in counties[columns].itertuples(index=False):
         row = [v.item() if isinstance(v, np.generic) else v for v in record]
@@ -178,7 +179,7 @@ def _backhaul_changed_line(sites, lang: str) -> list[str]:
 
 def _uncovered_table(uncovered, lang: str) -> Table:
     columns = ["village_id", "name", "admin_unit", "population", "reason"]
-    rows = [[r.village_id, r.name, value_text("admin", r.admin_unit, lang), r.population,
+    rows = [[r.village_id, r.name, value_text("admin", r.admin_unit, lang), persons(r.population),
              value_text("reason", r.reason, lang)] for r in uncovered.itertuples()]
     return Table(_headers(columns, lang), rows)
 

@@ -55,10 +55,11 @@ def _table(table: Table) -> str:
     body = []
     for row in table.rows:
         cells = []
-        for value in row:
+        for column, value in enumerate(row):
             numeric = isinstance(value, Number) and not isinstance(value, bool)
             css = ' class="num"' if numeric else ""
-            cells.append(f"<td{css}>{html.escape(cell_text(value))}</td>")
+            text = cell_text(value, table.column_decimals(column))
+            cells.append(f"<td{css}>{html.escape(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 

@@ -15,6 +15,9 @@ Keys are grouped by prefix, each group for one output:
     values of the tables shown to people (report tables, map popups, the KML balloon):
     translate a stored value with :func:`value_text`. In English a value reads as it is
     stored, so the report and the GIS files use the same words.
+``model.``
+    the path-loss models by their names in the literature (:func:`model_text`: the report's
+    assumptions table), each with the scenario key in brackets.
 ``rsrp.``
     the RSRP classes of the coverage legend (:func:`rsrp_class_labels`): map.png, map.html.
 ``staticmap.``
@@ -29,7 +32,8 @@ Keys are grouped by prefix, each group for one output:
     names). In English a column reads as it is named; a column of the planner's own (``站名``)
     is not in the catalogue and reads as it is named in both languages.
 ``sweep.``
-    the cost-coverage curve of ``siting sweep`` (:func:`siting.sweep.write_curve`).
+    the cost-coverage curve of ``siting sweep``: its figure (:func:`siting.sweep.write_curve`)
+    and the table the command prints (:func:`siting.sweep.curve_text`).
 ``compare.``, ``compare_status.``, ``compare_change.``, ``compare_kpi.``
     the comparison of two plans (:mod:`siting.compare`): comparison.md, comparison.html and
     what ``siting compare`` prints; its statuses, village changes and KPI names (the keys of
@@ -63,9 +67,12 @@ TERMS: dict[str, dict[str, str]] = {
                          "zh": "规划目标：**{goal}**{limits}；成本含 {years:g} 年运维费用。"},
     "report.within": {"en": " within {limits}", "zh": "，约束：{limits}"},
     "report.solver": {"en": "Solver: {name}, status **{status}**, objective {objective}{unit}, "
-                            "bound {bound}, proven gap {gap}.",
+                            "{bound_name} {bound}, proven gap {gap}.",
                       "zh": "求解器：{name}，状态 **{status}**，目标值 {objective}{unit}，"
-                            "界 {bound}，已证明的最优间隙 {gap}。"},
+                            "{bound_name} {bound}，已证明的最优间隙 {gap}。"},
+    # the solver's proven bound: above the optimum when maximising, below it when minimising
+    "report.bound_max": {"en": "upper bound", "zh": "上界"},
+    "report.bound_min": {"en": "lower bound", "zh": "下界"},
     "report.person_years": {"en": " person-years", "zh": " 人·年"},
     "report.costs": {"en": "New sites: **{new_sites}**, upgrades of existing sites: **{upgrades}**, "
                            "capex {capex:,.0f} CNY, opex {opex:,.0f} CNY/year, total cost over the "
@@ -334,6 +341,7 @@ TERMS: dict[str, dict[str, str]] = {
     "evaluation.section.score_rule": {"en": "How the score is computed", "zh": "得分计算规则"},
     "evaluation.kpi.sites_due": {"en": "sites due / built", "zh": "计划应建 / 已建站址"},
     "evaluation.kpi.sites_on_time": {"en": "sites built on time", "zh": "按期建成站址"},
+    "evaluation.kpi.sites_early": {"en": "sites built early", "zh": "提前建成站址"},
     "evaluation.kpi.sites_late": {"en": "sites built late", "zh": "延期建成站址"},
     "evaluation.kpi.sites_not_built": {"en": "sites due, not built", "zh": "应建未建站址"},
     "evaluation.kpi.sites_not_in_plan": {"en": "sites built outside the plan", "zh": "规划外建设站址"},
@@ -364,6 +372,7 @@ TERMS: dict[str, dict[str, str]] = {
     "evaluation.column.admin_unit": {"en": "county", "zh": "区县"},
     "evaluation.column.sites_due": {"en": "sites due", "zh": "应建站址"},
     "evaluation.column.sites_on_time": {"en": "on time", "zh": "按期建成"},
+    "evaluation.column.sites_early": {"en": "early", "zh": "提前建成"},
     "evaluation.column.sites_late": {"en": "late", "zh": "延期建成"},
     "evaluation.column.sites_not_built": {"en": "not built", "zh": "未建"},
     "evaluation.column.sites_not_in_plan": {"en": "outside the plan", "zh": "规划外"},
@@ -728,6 +737,27 @@ TERMS: dict[str, dict[str, str]] = {
     "sweep.budget_axis": {"en": "budget [million CNY]", "zh": "预算 [百万元]"},
     "sweep.quota_axis": {"en": "quota of new sites", "zh": "新建站址上限 [个]"},
     "sweep.people_axis": {"en": "people covered [%]", "zh": "人口覆盖率 [%]"},
+    "sweep.money_unit": {"en": "budget and costs in M CNY", "zh": "预算与成本单位：百万元"},
+    "sweep.column.budget": {"en": "budget", "zh": "预算"},
+    "sweep.column.quota": {"en": "quota", "zh": "新建上限"},
+    "sweep.column.cost": {"en": "cost", "zh": "成本"},
+    "sweep.column.site_cost": {"en": "site cost", "zh": "站址费"},
+    "sweep.column.backhaul": {"en": "backhaul", "zh": "传输费"},
+    "sweep.column.sites": {"en": "sites", "zh": "建设项"},
+    "sweep.column.people": {"en": "people", "zh": "覆盖人口"},
+    "sweep.column.percent": {"en": "[%]", "zh": "覆盖率%"},
+    "sweep.column.mandatory": {"en": "mandatory", "zh": "必覆盖点"},
+    "sweep.column.solver": {"en": "solver", "zh": "求解"},
+    "sweep.column.gap": {"en": "gap [%]", "zh": "间隙[%]"},
+    # --- the path-loss models (siting.propagation.PATH_LOSS_MODELS) by their names -------------
+    "model.named": {"en": "{name} ({key})", "zh": "{name}（{key}）"},
+    "model.okumura_hata": {"en": "Okumura-Hata", "zh": "Okumura-Hata"},
+    "model.cost231_hata": {"en": "COST-231 Hata", "zh": "COST-231 Hata"},
+    "model.rma_38901": {"en": "3GPP TR 38.901 RMa", "zh": "3GPP TR 38.901 RMa"},
+    "model.uma_38901": {"en": "3GPP TR 38.901 UMa", "zh": "3GPP TR 38.901 UMa"},
+    "model.free_space": {"en": "ITU-R P.525 free space", "zh": "ITU-R P.525 自由空间"},
+    "model.p1812": {"en": "ITU-R P.1812", "zh": "ITU-R P.1812"},
+    "model.itm": {"en": "ITM (Longley-Rice)", "zh": "ITM（Longley-Rice）"},
     # --- joining phrases ----------------------------------------------------------------------
     "list.separator": {"en": ", ", "zh": "、"},
 }
@@ -772,6 +802,14 @@ def value_text(group: str, value, language: str) -> str:
     if key not in TERMS:
         key = _ENGLISH_INDEX.get((group, text), "")
     return TERMS[key][language] if key else text
+
+
+def model_text(model: str, language: str) -> str:
+    """A path-loss model as a person reads it: its name in the literature with the scenario's
+    key in brackets (``3GPP TR 38.901 RMa (rma_38901)``); a key the catalogue does not know
+    reads as it is."""
+    name = value_text("model", model, language)
+    return name if name == model else term("model.named", language, name=name, key=model)
 
 
 def rsrp_class_labels(floors_dbm: Sequence[float], language: str,

@@ -15,16 +15,25 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from siting.export.i18n import check_language, join, stage_text, term, value_text
+from siting.export.i18n import check_language, join, model_text, stage_text, term, value_text
 from siting.export.style import BUILT_ACTIONS
 from siting.export.tables import PlanTables
 
 
 @dataclass(frozen=True)
 class Table:
-    """A table: its header cells and its rows (values, formatted by :func:`cell_text`)."""
+    """A table: its header cells and its rows (values, formatted by :func:`cell_text`).
+
+    ``decimals`` gives, column by column, the decimals a measured quantity is written with
+    (a height [m] to 0.1: 33.7, not 33.70); a column beyond it, or None, is written by
+    :func:`cell_text`'s default."""
     header: list[str]
     rows: list[list]
+    decimals: tuple[int | None, ...] = ()
+
+    def column_decimals(self, column: int) -> int | None:
+        """The decimals of column ``column`` (None: :func:`cell_text`'s default)."""
+        return self.decimals[column] if column < len(self.decimals) else None
 
 
 @dataclass(frozen=True)
@@ -58,9 +67,11 @@ class Report:
     footer_key: str = "footer.html"  # the term of the HTML page's footer ({map_link}: map.html)
 
 
-def cell_text(value) -> str:
-    """A table value as text: thousands separators, no decimals for large or whole numbers
-    (0 people, not 0.00)."""
+def cell_text(value, decimals: int | None = None) -> str:
+    """A table value as text: thousands separators; a number with ``decimals`` decimals when
+    given, else none for large or whole numbers (0 people, not 0.00) and two for the others."""
+    if decimals is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value + 0.0:,.{decimals}f}"  # + 0.0: -0.0 reads 0
     if isinstance(value, float):
         value += 0.0  # -0.0 reads 0
         whole = math.isfinite(value) and value == round(value)
@@ -68,6 +79,16 @@ def cell_text(value) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)
+
+
+def persons(value):
+    """A count of people as the report shows it: whole, since a village's or a raster cell's
+    share of people is fractional (2.25 people reads 2); what is not a number (``"-"``, or
+    NaN) stays as it is. The files programs read (CSV, GeoPackage, summary.json) keep the
+    fractions."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return value
+    return int(round(value))
 
 
 def build_report(tables: PlanTables, *, figures: tuple[Figure, ...] = (),
@@ -114,7 +135,9 @@ def build_report(tables: PlanTables, *, figures: tuple[Figure, ...] = (),
 
 
 def _intro(solver: dict, objective, lang: str) -> list[str]:
-    """The objective with its limits, and the solver's outcome."""
+    """The objective with its limits, and the solver's outcome; its bound is named by the
+    objective's sense (:class:`siting.optimize.solution.Solution`: an upper bound on the
+    covered weight of ``max_coverage``, a lower bound on the cost of ``min_cost``)."""
     goal = term("goal.min_cost" if objective.kind == "min_cost" else "goal.max_coverage", lang)
     limits = []
     if objective.budget_cny is not None:
@@ -129,6 +152,8 @@ def _intro(solver: dict, objective, lang: str) -> list[str]:
             term("report.solver", lang, name=solver["name"],
                  status=value_text("solver_status", solver["status"], lang),
                  objective=_known(solver["objective"], "{:,.0f}"),
+                 bound_name=term("report.bound_min" if objective.kind == "min_cost"
+                                 else "report.bound_max", lang),
                  bound=_known(solver["bound"], "{:,.0f}"),
                  gap=_known(None if solver["gap"] is None else 100 * solver["gap"], "{:.3f}%"),
                  unit=term("report.person_years", lang) if objective.phases else "")]
@@ -148,7 +173,8 @@ def _headline_section(k: dict, people_total: float, lang: str, *, replan: bool =
         return f"{k[done]} / {k[total]}"
 
     rows = [
-        [term("kpi.people_covered", lang), k["people_covered_before"], k["people_covered_after"]],
+        [term("kpi.people_covered", lang), persons(k["people_covered_before"]),
+         persons(k["people_covered_after"])],
         [term("kpi.people_covered_pct", lang), 100 * k["people_covered_before"] / people_total,
          100 * k["people_covered_after"] / people_total],
         [term("kpi.villages_covered", lang), of("villages_covered_before", "villages_total"),
@@ -210,7 +236,7 @@ def _backhaul_section(facts: dict, links, lang: str) -> Section:
         blocks += [term("report.backhaul_compared", lang), Table(
             [term(f"header.{h}", lang) for h in header],
             [[value_text("baseline", b["label"], lang), b["site_cost_cny"], b["backhaul_cost_cny"],
-              b["total_cost_cny"], b["people_covered"], b["mandatory_covered"]]
+              b["total_cost_cny"], persons(b["people_covered"]), b["mandatory_covered"]]
              for b in facts["comparison"]])]
     phased = "phase" in links  # a phased plan: the year each feed is built in
     header = ("from_id", "to_id", "backhaul", "band_ghz", "length_m", "cost_cny",
@@ -220,7 +246,8 @@ def _backhaul_section(facts: dict, links, lang: str) -> Section:
         [term(f"header.{h}", lang) for h in header],
         [[r.from_id, r.to_id, value_text("backhaul", r.kind, lang), _dash(r.band_ghz),
           _dash(r.length_m), r.cost_cny, _dash(r.min_clearance_f1), r.hop]
-         + ([r.phase] if phased else []) for r in ordered.itertuples()])]
+         + ([r.phase] if phased else []) for r in ordered.itertuples()],
+        decimals=(None, None, None, None, 0))]  # length [m]: to the metre
     return Section(term("section.backhaul", lang), blocks)
 
 
@@ -237,7 +264,7 @@ def _breakdown_sections(summary: dict, lang: str) -> list[Section]:
     return [
         Section(term("section.by_technology", lang), [Table(
             headers("technology", "sites", "cost_cny", "people_newly_covered"),
-            [[t, v["sites"], v["cost_cny"], v["people_newly_covered"]]
+            [[t, v["sites"], v["cost_cny"], persons(v["people_newly_covered"])]
              for t, v in summary["by_technology"].items()])]),
         Section(term("section.by_kind", lang), [Table(
             headers("kind", "sites", "cost_cny"),
@@ -246,7 +273,8 @@ def _breakdown_sections(summary: dict, lang: str) -> list[Section]:
         Section(term("section.by_admin_unit", lang), [Table(
             headers("admin_unit", "people", "people_before", "people_after", "villages",
                     "villages_before", "villages_after"),
-            [[value_text("admin", unit, lang), v["people"], v["people_before"], v["people_after"],
+            [[value_text("admin", unit, lang), persons(v["people"]), persons(v["people_before"]),
+              persons(v["people_after"]),
               int(v["villages"]), int(v["villages_before"]), int(v["villages_after"])]
              for unit, v in summary["by_admin_unit"].items()])]),
         _baselines_section(summary, lang),
@@ -263,7 +291,9 @@ def _baselines_section(summary: dict, lang: str) -> Section:
     columns = [("new_options", "new_options"), *costs, ("people_covered", "people_covered"),
                ("mandatory_covered", "mandatory_covered")]
     table = Table([term("header.plan", lang)] + [term(f"header.{h}", lang) for _, h in columns],
-                  [[value_text("baseline", b["label"], lang)] + [_dash(b[key]) for key, _ in columns]
+                  [[value_text("baseline", b["label"], lang)]
+                   + [persons(_dash(b[key])) if key == "people_covered" else _dash(b[key])
+                      for key, _ in columns]
                    for b in summary["baselines"]])
     note = [term("report.baselines_with_backhaul", lang)] if backhaul else []
     return Section(term("section.baselines", lang), [*note, table])
@@ -310,8 +340,9 @@ def _sites_section(sites, lang: str) -> Section:
     return Section(term("section.sites", lang), [Table(
         [term(f"header.{h}", lang) for h in header + (["year"] if phased else [])],
         [[r.site_id, value_text("action", r.action, lang), value_text("kind", r.kind, lang),
-          r.technology, r.antenna_height_m, r.total_cost_cny, r.people_newly_covered]
-         + ([r.phase] if phased else []) for r in built.itertuples()])])
+          r.technology, r.antenna_height_m, r.total_cost_cny, persons(r.people_newly_covered)]
+         + ([r.phase] if phased else []) for r in built.itertuples()],
+        decimals=(None, None, None, None, 1))])  # height [m] to 0.1
 
 
 def _assumptions_section(scenario, has_population_raster: bool, lang: str) -> Section:
@@ -322,9 +353,10 @@ def _assumptions_section(scenario, has_population_raster: bool, lang: str) -> Se
               "max_range_m", "clutter_db", "equipment_cny", "opex_cny_per_year"]
     return Section(term("section.assumptions", lang), [Table(
         [term(f"header.{h}", lang) for h in header],
-        [[t.name, t.generation, t.frequency_mhz, t.eirp_dbm, t.rsrp_threshold_dbm, t.model,
+        [[t.name, t.generation, t.frequency_mhz, t.eirp_dbm, t.rsrp_threshold_dbm,
+          model_text(t.model, lang),
           t.max_range_m, t.clutter_loss_db, t.equipment_capex_cny, t.opex_cny_per_year]
-         for t in scenario.technologies]),
+         for t in scenario.technologies], decimals=(None, None, None, 1, 1, None, None, 1)),
         term("report.assumptions", lang, k=scenario.coverage.earth_radius_factor,
              ue_height_m=scenario.demand.ue_height_m),
         term("report.demand_raster", lang, grid_m=scenario.demand.grid_m) if has_population_raster
@@ -342,7 +374,7 @@ def _schedule_section(summary: dict, objective, people_total: float, lang: str) 
     rows = [[p["label"], limit(limits[p["label"]].budget_cny), limit(limits[p["label"]].max_new_sites),
              p["new_sites"], p["upgrades"], p["cost_cny"]]
             + ([p["backhaul_cost_cny"]] if backhaul else [])
-            + [p["people_covered"], 100 * p["people_covered"] / people_total,
+            + [persons(p["people_covered"]), 100 * p["people_covered"] / people_total,
                p["mandatory_covered"]]
             for p in summary["phases"]]
     header = (["year", "budget_cny", "quota", "new_sites", "upgrades"]
@@ -376,15 +408,16 @@ def _as_built_section(facts: dict, lang: str) -> Section:
     return Section(term("section.as_built", lang), blocks)
 
 
-def _md_cell(value) -> str:
+def _md_cell(value, decimals: int | None = None) -> str:
     """A table value as Markdown cell text (pipes escaped, on one line)."""
-    return cell_text(value).replace("|", "\\|").replace("\n", " ")
+    return cell_text(value, decimals).replace("|", "\\|").replace("\n", " ")
 
 
 def _md_table(table: Table) -> str:
     """A :class:`Table` as a Markdown pipe table."""
     lines = ["| " + " | ".join(table.header) + " |", "|" + "---|" * len(table.header)]
-    lines += ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in table.rows]
+    lines += ["| " + " | ".join(_md_cell(v, table.column_decimals(i)) for i, v in enumerate(row))
+              + " |" for row in table.rows]
     return "\n".join(lines)
 
 
