@@ -364,8 +364,11 @@ def test_chinese_outputs_label_the_axes_and_the_overlay_in_chinese(tmp_path, mon
     assert labels[0].startswith("东坐标 [km]") and labels[1] == "北坐标 [km]"
     with zipfile.ZipFile(tmp_path / "prediction.kmz") as kmz:
         root = ET.fromstring(kmz.read("doc.kml"))
-    name = root.find(".//k:GroundOverlay/k:name", {"k": "http://www.opengis.net/kml/2.2"}).text
-    assert name.startswith("参考信号接收功率")
+    ns = {"k": "http://www.opengis.net/kml/2.2"}
+    assert root.find(".//k:GroundOverlay/k:name", ns).text.startswith("参考信号接收功率")
+    # the model by its name, its key in brackets (the title showed the key alone)
+    title = root.find("k:Document/k:name", ns).text
+    assert f"3GPP TR 38.901 RMa（{prediction.model}）" in title, title
 
 
 @pytest.mark.parametrize("offset_cells", [(0.0, 0.0), (0.5, 0.5), (0.3, -0.45)],

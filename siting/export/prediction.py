@@ -33,7 +33,7 @@ from matplotlib.patches import Circle
 
 from siting.diskfaults import write_files
 from siting.export.gis import COVERAGE_NODATA_DBM, cog_profile
-from siting.export.i18n import rsrp_class_labels, term
+from siting.export.i18n import model_text, rsrp_class_labels, term
 from siting.export.kml import KML_NAMESPACE
 from siting.export.staticmap import (
     draw_north_and_scale,
@@ -75,16 +75,18 @@ def write_prediction_raster(path: Path, prediction: Prediction) -> None:
                         radius_m=f"{prediction.radius_m:g}")
 
 
-def _title(prediction: Prediction) -> str:
-    """The map's title: site, technology, model, height and radius."""
-    return (f"{prediction.site}: {prediction.technology}, {prediction.model}, "
+def _title(prediction: Prediction, language: str) -> str:
+    """The map's title: site, technology, model (:func:`siting.export.i18n.model_text`),
+    height and radius."""
+    return (f"{prediction.site}: {prediction.technology}, "
+            f"{model_text(prediction.model, language)}, "
             f"{prediction.height_m:g} m, {prediction.radius_m / 1000:g} km")
 
 
 def write_prediction_map(path: Path, prediction: Prediction, *, language: str = "en") -> None:
     """``prediction.png``: hillshade and RSRP classes around the site, at 150 dpi."""
     labels = rsrp_class_labels([floor for floor, _, _ in RSRP_CLASSES], language)
-    title = _title(prediction)
+    title = _title(prediction, language)
     x_km, y_km, r_km = (prediction.site_x_m / 1000, prediction.site_y_m / 1000,
                         prediction.radius_m / 1000)
     extent_km = [x_km - 1.05 * r_km, x_km + 1.05 * r_km, y_km - 1.05 * r_km, y_km + 1.05 * r_km]
@@ -137,7 +139,7 @@ def prediction_kml(prediction: Prediction, bounds_deg, site_lonlat, language: st
     (west, south, east, north) and the site's placemark at ``site_lonlat`` [deg]."""
     root = ET.Element("kml", xmlns=KML_NAMESPACE)
     document = ET.SubElement(root, "Document")
-    ET.SubElement(document, "name").text = _title(prediction)
+    ET.SubElement(document, "name").text = _title(prediction, language)
     overlay = ET.SubElement(document, "GroundOverlay")
     ET.SubElement(overlay, "name").text = term("prediction.overlay", language,
                                                technology=prediction.technology)
@@ -148,7 +150,7 @@ def prediction_kml(prediction: Prediction, bounds_deg, site_lonlat, language: st
         ET.SubElement(box, tag).text = f"{value:.7f}"
     placemark = ET.SubElement(document, "Placemark")
     ET.SubElement(placemark, "name").text = prediction.site
-    ET.SubElement(placemark, "description").text = _title(prediction)
+    ET.SubElement(placemark, "description").text = _title(prediction, language)
     point = ET.SubElement(placemark, "Point")
     ET.SubElement(point, "coordinates").text = f"{site_lonlat[0]:.7f},{site_lonlat[1]:.7f},0"
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
