@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -37,15 +40,47 @@ console = Console(stderr=True)
 USER_ERRORS = (InputError, ScenarioError, InfeasibleError)
 
 
+#: The library's arguments as its messages name them (``height_m=``, as a notebook user passes
+#: them) -> this command line's options, which :func:`in_cli_terms` puts in their place.
+CLI_OPTIONS = {"site": "--site", "at": "--at", "height_m": "--height", "model": "--model"}
+_ARGUMENT = re.compile(rf"\b({'|'.join(CLI_OPTIONS)})=(\w?)")
+#: What the library asks of an output folder that cannot be written, and the option that does it.
+_OUTPUT_FOLDER = ("choose another output folder", "choose another --out")
+
+
+def in_cli_terms(message: str) -> str:
+    """A library message with its arguments named as this command line's options:
+    ``height_m=`` -> ``--height``, ``model=itm`` -> ``--model itm``, and "choose another output
+    folder" -> "choose another --out" (every command that writes has ``--out``)."""
+    message = message.replace(*_OUTPUT_FOLDER)
+    return _ARGUMENT.sub(lambda m: " ".join(filter(None, (CLI_OPTIONS[m[1]], m[2]))), message)
+
+
+@contextmanager
+def _warnings_in_cli_terms(logger_name: str) -> Iterator[None]:
+    """Inside the block, the warnings of the logger ``logger_name`` name this command line's
+    options (:func:`in_cli_terms`); the library's own wording again after it."""
+    def reword(record: logging.LogRecord) -> bool:
+        record.msg = in_cli_terms(str(record.msg))
+        return True
+
+    logger = logging.getLogger(logger_name)
+    logger.addFilter(reword)
+    try:
+        yield
+    finally:
+        logger.removeFilter(reword)
+
+
 def _fail(exc: BaseException, verbose: bool) -> None:
     if isinstance(exc, USER_ERRORS):
-        for line in str(exc).splitlines():
+        for line in in_cli_terms(str(exc)).splitlines():
             print(f"siting: error: {line}", file=sys.stderr)
         raise typer.Exit(2)
     if verbose:
         traceback.print_exception(exc)
     if isinstance(exc, OutputError):  # the user's disk, not our bug: the message says it all
-        print(f"siting: error: {exc}", file=sys.stderr)
+        print(f"siting: error: {in_cli_terms(str(exc))}", file=sys.stderr)
         raise typer.Exit(1)
     if isinstance(exc, TimeLimitError):  # the machine or the limit, not our bug
         print(f"siting: error: {exc}; give the solver more time (solver.time_limit_s in the "
@@ -466,10 +501,11 @@ def predict(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")
         timed = []
         for one in sites:
             started = time.perf_counter()
-            timed.append((predict_in_region(region, loaded, technology=technology,
-                                            radius_km=radius_km, site=one, at=position,
-                                            height_m=height, model=model, at_system=at_crs),
-                          time.perf_counter() - started))
+            with _warnings_in_cli_terms("siting.predict"):
+                prediction = predict_in_region(region, loaded, technology=technology,
+                                               radius_km=radius_km, site=one, at=position,
+                                               height_m=height, model=model, at_system=at_crs)
+            timed.append((prediction, time.perf_counter() - started))
         written = _write_predictions([prediction for prediction, _ in timed],
                                      _prediction_folders(out, loaded.name, sites),
                                      loaded.outputs.language)
