@@ -330,6 +330,12 @@ def validate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file."
           f"{len(region.candidates)} candidates, {len(region.villages)} villages, "
           f"{len(demand)} demand points ({int(demand.mandatory.sum())} mandatory), "
           f"{len(loaded.technologies)} technologies")
+    if loaded.backhaul.enabled:  # what run reads for it; its routes are left to run
+        from siting.backhaul.network import backhaul_inputs_text
+
+        for line in backhaul_inputs_text(region.candidates, region.fiber_nodes, region.roads,
+                                         loaded.backhaul.road_gap_m):
+            print(f"{scenario}: backhaul: {line}")
 
 
 @app.command()
