@@ -17,7 +17,7 @@ import re
 import sys
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
@@ -40,28 +40,35 @@ console = Console(stderr=True)
 USER_ERRORS = (InputError, ScenarioError, InfeasibleError)
 
 
-#: The library's arguments as its messages name them (``height_m=``, as a notebook user passes
-#: them) -> this command line's options, which :func:`in_cli_terms` puts in their place.
-CLI_OPTIONS = {"site": "--site", "at": "--at", "height_m": "--height", "model": "--model"}
-_ARGUMENT = re.compile(rf"\b({'|'.join(CLI_OPTIONS)})=(\w?)")
-#: What the library asks of an output folder that cannot be written, and the option that does it.
+#: What the library asks of an output folder that cannot be written, and the option that does it
+#: (every command that writes has ``--out``).
 _OUTPUT_FOLDER = ("choose another output folder", "choose another --out")
+#: :mod:`siting.predict`'s arguments as its messages name them (``height_m=``, as a notebook user
+#: passes them) -> the options of ``siting predict`` (:func:`predict_option_words`).
+PREDICT_OPTIONS = {"site": "--site", "at": "--at", "height_m": "--height", "model": "--model"}
+#: One of them and its "=" at the start of a word (after a space or "(", so that a path such as
+#: /data/site=A/ is left alone), with the first letter of a value that follows.
+_PREDICT_ARGUMENT = re.compile(rf"(?<![^\s(])({'|'.join(PREDICT_OPTIONS)})=(\w?)")
 
 
-def in_cli_terms(message: str) -> str:
-    """A library message with its arguments named as this command line's options:
-    ``height_m=`` -> ``--height``, ``model=itm`` -> ``--model itm``, and "choose another output
-    folder" -> "choose another --out" (every command that writes has ``--out``)."""
-    message = message.replace(*_OUTPUT_FOLDER)
-    return _ARGUMENT.sub(lambda m: " ".join(filter(None, (CLI_OPTIONS[m[1]], m[2]))), message)
+def output_folder_words(message: str) -> str:
+    """A library message with "choose another output folder" as "choose another --out"."""
+    return message.replace(*_OUTPUT_FOLDER)
+
+
+def predict_option_words(message: str) -> str:
+    """A message of :mod:`siting.predict` in the words of ``siting predict``: ``height_m=`` ->
+    ``--height``, ``model=itm`` -> ``--model itm`` (and :func:`output_folder_words`)."""
+    return _PREDICT_ARGUMENT.sub(lambda m: " ".join(filter(None, (PREDICT_OPTIONS[m[1]], m[2]))),
+                                 output_folder_words(message))
 
 
 @contextmanager
-def _warnings_in_cli_terms(logger_name: str) -> Iterator[None]:
-    """Inside the block, the warnings of the logger ``logger_name`` name this command line's
-    options (:func:`in_cli_terms`); the library's own wording again after it."""
+def _warnings_in_option_words(logger_name: str) -> Iterator[None]:
+    """Inside the block, the warnings of the logger ``logger_name`` name ``siting predict``'s
+    options (:func:`predict_option_words`); the library's own wording again after it."""
     def reword(record: logging.LogRecord) -> bool:
-        record.msg = in_cli_terms(str(record.msg))
+        record.msg = predict_option_words(str(record.msg))
         return True
 
     logger = logging.getLogger(logger_name)
@@ -72,15 +79,17 @@ def _warnings_in_cli_terms(logger_name: str) -> Iterator[None]:
         logger.removeFilter(reword)
 
 
-def _fail(exc: BaseException, verbose: bool) -> None:
+def _fail(exc: BaseException, verbose: bool,
+          words: Callable[[str], str] = output_folder_words) -> None:
+    """Print ``exc`` as one line (a line per problem) of the command's ``words`` and exit."""
     if isinstance(exc, USER_ERRORS):
-        for line in in_cli_terms(str(exc)).splitlines():
+        for line in words(str(exc)).splitlines():
             print(f"siting: error: {line}", file=sys.stderr)
         raise typer.Exit(2)
     if verbose:
         traceback.print_exception(exc)
     if isinstance(exc, OutputError):  # the user's disk, not our bug: the message says it all
-        print(f"siting: error: {in_cli_terms(str(exc))}", file=sys.stderr)
+        print(f"siting: error: {words(str(exc))}", file=sys.stderr)
         raise typer.Exit(1)
     if isinstance(exc, TimeLimitError):  # the machine or the limit, not our bug
         print(f"siting: error: {exc}; give the solver more time (solver.time_limit_s in the "
@@ -507,7 +516,7 @@ def predict(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")
         timed = []
         for one in sites:
             started = time.perf_counter()
-            with _warnings_in_cli_terms("siting.predict"):
+            with _warnings_in_option_words("siting.predict"):
                 prediction = predict_in_region(region, loaded, technology=technology,
                                                radius_km=radius_km, site=one, at=position,
                                                height_m=height, model=model, at_system=at_crs)
@@ -516,7 +525,7 @@ def predict(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")
                                      _prediction_folders(out, loaded.name, sites),
                                      loaded.outputs.language)
     except Exception as exc:  # one line and an exit code, never a traceback
-        _fail(exc, verbose)
+        _fail(exc, verbose, words=predict_option_words)
     if not quiet:
         for (prediction, seconds), out_dir in zip(timed, written):
             print(f"{prediction.points:,} cells within {radius_km:g} km of {prediction.site} "

@@ -619,8 +619,8 @@ def _site_position(region, site: str | None, at: tuple[float, float] | None,
     ``height_m``) or of a point (``at`` = (lon, lat) [deg] in ``at_system``, with ``height_m``);
     the label of a point is its WGS 84 position."""
     if (site is None) == (at is None):
-        raise InputError("give exactly one of site= (a candidate's site_id) and at= (a position "
-                         "LON,LAT)")
+        raise InputError("give exactly one of site= (a candidate's site_id) and at= (a position: "
+                         "longitude, latitude)")
     if site is not None:
         check_site_ids(region, [site])
         row = region.candidates.loc[site]

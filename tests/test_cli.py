@@ -106,7 +106,7 @@ def test_predict_without_one_site_or_position_names_the_options(tmp_path, where)
     assert result.exit_code == 2, (result.stderr, result.exception)
     errors = [line for line in result.stderr.splitlines() if line.startswith("siting: error")]
     assert errors == ["siting: error: give exactly one of --site (a candidate's site_id) and "
-                      "--at (a position LON,LAT)"]
+                      "--at (a position: longitude, latitude)"]
 
 
 def test_layers_left_in_the_template_geopackage_are_named_beside_ones_own_files(tmp_path, caplog):

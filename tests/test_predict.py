@@ -749,3 +749,14 @@ def test_an_unwritable_output_folder_is_named_as_each_caller_chose_it(scenario, 
     line, = result.stderr.strip().splitlines()
     assert line.endswith("is a file, not a folder (while creating the prediction folder); choose "
                          "another --out"), line
+
+
+def test_a_path_that_looks_like_an_argument_is_left_as_the_user_wrote_it(tmp_path):
+    """Only siting.predict's argument names become options: a folder named site=A (a
+    Hive-style partition) stays in the message as it is on disk."""
+    missing = tmp_path / "site=A" / "at=B" / "scenario.yaml"
+    result = runner.invoke(app, ["predict", str(missing), "--site", "S1", "--technology",
+                                 "4G-1800", "--radius-km", "1"])
+    assert result.exit_code == 2, result.output
+    line, = result.stderr.strip().splitlines()
+    assert line == f"siting: error: {missing}: scenario file not found"
