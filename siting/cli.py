@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import time
 import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -37,15 +40,56 @@ console = Console(stderr=True)
 USER_ERRORS = (InputError, ScenarioError, InfeasibleError)
 
 
-def _fail(exc: BaseException, verbose: bool) -> None:
+#: What the library asks of an output folder that cannot be written, and the option that does it
+#: (every command that writes has ``--out``).
+_OUTPUT_FOLDER = ("choose another output folder", "choose another --out")
+#: :mod:`siting.predict`'s arguments as its messages name them (``height_m=``, as a notebook user
+#: passes them) -> the options of ``siting predict`` (:func:`predict_option_words`).
+PREDICT_OPTIONS = {"site": "--site", "at": "--at", "height_m": "--height", "model": "--model"}
+#: One of them and its "=" at the start of a word (after a space or "(", so that a path such as
+#: /data/site=A/ is left alone), with the first letter of a value that follows.
+_PREDICT_ARGUMENT = re.compile(rf"(?<![^\s(])({'|'.join(PREDICT_OPTIONS)})=(\w?)")
+
+
+def output_folder_words(message: str) -> str:
+    """A library message with "choose another output folder" as "choose another --out"."""
+    return message.replace(*_OUTPUT_FOLDER)
+
+
+def predict_option_words(message: str) -> str:
+    """A message of :mod:`siting.predict` in the words of ``siting predict``: ``height_m=`` ->
+    ``--height``, ``model=itm`` -> ``--model itm`` (and :func:`output_folder_words`)."""
+    return _PREDICT_ARGUMENT.sub(lambda m: " ".join(filter(None, (PREDICT_OPTIONS[m[1]], m[2]))),
+                                 output_folder_words(message))
+
+
+@contextmanager
+def _warnings_in_option_words(logger_name: str) -> Iterator[None]:
+    """Inside the block, the warnings of the logger ``logger_name`` name ``siting predict``'s
+    options (:func:`predict_option_words`); the library's own wording again after it."""
+    def reword(record: logging.LogRecord) -> bool:
+        record.msg = predict_option_words(str(record.msg))
+        return True
+
+    logger = logging.getLogger(logger_name)
+    logger.addFilter(reword)
+    try:
+        yield
+    finally:
+        logger.removeFilter(reword)
+
+
+def _fail(exc: BaseException, verbose: bool,
+          words: Callable[[str], str] = output_folder_words) -> None:
+    """Print ``exc`` as one line (a line per problem) of the command's ``words`` and exit."""
     if isinstance(exc, USER_ERRORS):
-        for line in str(exc).splitlines():
+        for line in words(str(exc)).splitlines():
             print(f"siting: error: {line}", file=sys.stderr)
         raise typer.Exit(2)
     if verbose:
         traceback.print_exception(exc)
     if isinstance(exc, OutputError):  # the user's disk, not our bug: the message says it all
-        print(f"siting: error: {exc}", file=sys.stderr)
+        print(f"siting: error: {words(str(exc))}", file=sys.stderr)
         raise typer.Exit(1)
     if isinstance(exc, TimeLimitError):  # the machine or the limit, not our bug
         print(f"siting: error: {exc}; give the solver more time (solver.time_limit_s in the "
@@ -295,6 +339,12 @@ def validate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file."
           f"{len(region.candidates)} candidates, {len(region.villages)} villages, "
           f"{len(demand)} demand points ({int(demand.mandatory.sum())} mandatory), "
           f"{len(loaded.technologies)} technologies")
+    if loaded.backhaul.enabled:  # what run reads for it; its routes are left to run
+        from siting.backhaul.network import backhaul_inputs_text
+
+        for line in backhaul_inputs_text(region.candidates, region.fiber_nodes, region.roads,
+                                         loaded.backhaul.road_gap_m):
+            print(f"{scenario}: backhaul: {line}")
 
 
 @app.command()
@@ -466,15 +516,16 @@ def predict(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")
         timed = []
         for one in sites:
             started = time.perf_counter()
-            timed.append((predict_in_region(region, loaded, technology=technology,
-                                            radius_km=radius_km, site=one, at=position,
-                                            height_m=height, model=model, at_system=at_crs),
-                          time.perf_counter() - started))
+            with _warnings_in_option_words("siting.predict"):
+                prediction = predict_in_region(region, loaded, technology=technology,
+                                               radius_km=radius_km, site=one, at=position,
+                                               height_m=height, model=model, at_system=at_crs)
+            timed.append((prediction, time.perf_counter() - started))
         written = _write_predictions([prediction for prediction, _ in timed],
                                      _prediction_folders(out, loaded.name, sites),
                                      loaded.outputs.language)
     except Exception as exc:  # one line and an exit code, never a traceback
-        _fail(exc, verbose)
+        _fail(exc, verbose, words=predict_option_words)
     if not quiet:
         for (prediction, seconds), out_dir in zip(timed, written):
             print(f"{prediction.points:,} cells within {radius_km:g} km of {prediction.site} "

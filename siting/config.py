@@ -320,6 +320,16 @@ class Scenario:
     backhaul: BackhaulSettings = field(default_factory=BackhaulSettings)
     land_cover_classes: tuple[LandCoverClass, ...] = WORLDCOVER_CLASSES
 
+    def __repr__(self) -> str:
+        """One short line for a notebook: name, CRS, technologies, objective and budget. Every
+        section stays an attribute (``scenario.technologies``, ``scenario.objective``, ...);
+        ``dataclasses.asdict(scenario)`` gives them all."""
+        techs = self.technologies
+        budget_cny = self.objective.total_budget_cny
+        budget = "no budget" if budget_cny is None else f"budget {budget_cny / 1e6:,.2f} M CNY"
+        return (f"<Scenario {self.name!r}: CRS {self.crs}, {len(techs)} "
+                f"technolog{'y' if len(techs) == 1 else 'ies'}, {self.objective.kind}, {budget}>")
+
     def technology(self, name: str) -> Technology:
         """The technology called ``name``; ScenarioError naming the scenario's when none is."""
         for tech in self.technologies:

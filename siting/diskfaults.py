@@ -107,10 +107,10 @@ def _message(folder: Path, writing: str, reason: str, free: int | None, needed: 
         reason = f"{blocker} is a file, not a folder" if blocker else reason
     if reason != _FULL:
         return (f"cannot write the outputs to {folder}: {reason} (while {writing}); choose "
-                f"another --out")
+                f"another output folder")
     return (f"cannot write the outputs to {folder}: {reason} (while {writing}; "
             f"{size_text(free)} free, the outputs need {needed}); free some space or choose "
-            f"another --out")
+            f"another output folder")
 
 
 @contextmanager

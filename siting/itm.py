@@ -49,6 +49,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from siting.broadcast import broadcast_scalars
 from siting.errors import InputError
 
 __all__ = [
@@ -1314,7 +1315,7 @@ def itm_p2p(h_tx_m, h_rx_m, pfl, climate, n0, f_mhz, pol, epsilon, sigma, mdvar,
 
 
 def itm_p2p_loss(h_tx_m, h_rx_m, pfl, climate, n0, f_mhz, pol, epsilon, sigma, mdvar, time_pct,
-                 location_pct, situation_pct) -> float:
+                 location_pct, situation_pct) -> float | np.ndarray:
     """Basic transmission loss (dB) of ITM's point-to-point mode (NTIA's ``ITM_P2P_TLS``).
 
     ``h_tx_m``, ``h_rx_m``: structural antenna heights above ground, 0.5-3000 m. ``pfl``: terrain
@@ -1325,9 +1326,21 @@ def itm_p2p_loss(h_tx_m, h_rx_m, pfl, climate, n0, f_mhz, pol, epsilon, sigma, m
     ground conductivity (> 0 S/m). ``mdvar``: variability mode 0 single message, 1 accidental,
     2 mobile, 3 broadcast, +10 without location and/or +20 without direct situation variability.
     ``time_pct``, ``location_pct``, ``situation_pct``: quantiles in (0, 100) %.
+
+    Every argument but ``pfl`` broadcasts with numpy rules
+    (:func:`siting.broadcast.broadcast_scalars`): arrays in give an array of their broadcast
+    shape out, each element computed on the same profile as a scalar call computes it.
+    InputError for an argument out of its range (naming the element of an array), shapes that
+    do not broadcast, or a malformed profile.
     """
-    return itm_p2p(h_tx_m, h_rx_m, pfl, climate, n0, f_mhz, pol, epsilon, sigma, mdvar, time_pct,
-                   location_pct, situation_pct).loss_db
+    def on_the_profile(**scalars) -> float:
+        return itm_p2p(pfl=pfl, **scalars).loss_db
+
+    scalars = dict(h_tx_m=h_tx_m, h_rx_m=h_rx_m, climate=climate, n0=n0, f_mhz=f_mhz, pol=pol,
+                   epsilon=epsilon, sigma=sigma, mdvar=mdvar, time_pct=time_pct,
+                   location_pct=location_pct, situation_pct=situation_pct)
+    return broadcast_scalars("itm_p2p_loss", scalars, on_the_profile,
+                             check_fixed=lambda: _profile(pfl))
 
 
 def itm_p2p_cr(h_tx_m, h_rx_m, pfl, climate, n0, f_mhz, pol, epsilon, sigma, mdvar,

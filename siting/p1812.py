@@ -47,6 +47,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from siting.broadcast import broadcast_scalars
 from siting.errors import InputError
 
 __all__ = [
@@ -195,8 +196,12 @@ class _DeltaBullington(NamedTuple):
 def p1812_loss(f_ghz, p_percent, d_km, h_m, r_m, zone, htg_m, hrg_m, pol,
                phi_t_deg, phi_r_deg, lam_t_deg, lam_r_deg, *,
                pl_percent=50.0, sigma_l_db=0.0, delta_n=None, n0=None,
-               dct_km=500.0, dcr_km=500.0) -> tuple[float, float]:
+               dct_km=500.0, dcr_km=500.0) -> tuple[float, float] | tuple[np.ndarray, np.ndarray]:
     """Basic transmission loss and field strength of ITU-R P.1812-8 for one path profile.
+
+    Every argument but the profile (``d_km``, ``h_m``, ``r_m``, ``zone``) broadcasts with numpy
+    rules (:func:`siting.broadcast.broadcast_scalars`): arrays in give arrays of their broadcast
+    shape out, each element computed on the same profile as a scalar call computes it.
 
     Args:
         f_ghz: frequency, 0.03 to 6 GHz.
@@ -214,17 +219,24 @@ def p1812_loss(f_ghz, p_percent, d_km, h_m, r_m, zone, htg_m, hrg_m, pol,
             taken as 0 when the terminal's profile point is in the sea zone.
 
     Returns:
-        ``(lb_db, ep_dbuv_m)``: Lb (eq. 69) and Ep for 1 kW e.r.p. (eq. 70).
+        ``(lb_db, ep_dbuv_m)``: Lb (eq. 69) and Ep for 1 kW e.r.p. (eq. 70), floats for scalar
+        arguments, else two arrays of their broadcast shape.
 
     Raises:
-        InputError: an argument is outside its range, the profile is malformed, or
-            ``delta_n`` / ``n0`` is missing.
+        InputError: an argument is outside its range (naming the element of an array), the
+            arguments' shapes do not broadcast, the profile is malformed, or ``delta_n`` /
+            ``n0`` is missing.
     """
-    parts = p1812_components(f_ghz, p_percent, d_km, h_m, r_m, zone, htg_m, hrg_m, pol,
-                             phi_t_deg, phi_r_deg, lam_t_deg, lam_r_deg,
-                             pl_percent=pl_percent, sigma_l_db=sigma_l_db, delta_n=delta_n,
-                             n0=n0, dct_km=dct_km, dcr_km=dcr_km)
-    return parts.lb_db, parts.ep_dbuv_m
+    def on_the_profile(**scalars) -> tuple[float, float]:
+        parts = p1812_components(d_km=d_km, h_m=h_m, r_m=r_m, zone=zone, **scalars)
+        return parts.lb_db, parts.ep_dbuv_m
+
+    scalars = dict(f_ghz=f_ghz, p_percent=p_percent, htg_m=htg_m, hrg_m=hrg_m, pol=pol,
+                   phi_t_deg=phi_t_deg, phi_r_deg=phi_r_deg, lam_t_deg=lam_t_deg,
+                   lam_r_deg=lam_r_deg, pl_percent=pl_percent, sigma_l_db=sigma_l_db,
+                   delta_n=delta_n, n0=n0, dct_km=dct_km, dcr_km=dcr_km)
+    return broadcast_scalars("p1812_loss", scalars, on_the_profile, n_outputs=2,
+                             check_fixed=lambda: _checked_profile(d_km, h_m, r_m, zone))
 
 
 def p1812_components(f_ghz, p_percent, d_km, h_m, r_m, zone, htg_m, hrg_m, pol,

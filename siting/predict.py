@@ -619,14 +619,15 @@ def _site_position(region, site: str | None, at: tuple[float, float] | None,
     ``height_m``) or of a point (``at`` = (lon, lat) [deg] in ``at_system``, with ``height_m``);
     the label of a point is its WGS 84 position."""
     if (site is None) == (at is None):
-        raise InputError("give exactly one of a site (--site ID) and a position (--at LON,LAT)")
+        raise InputError("give exactly one of site= (a candidate's site_id) and at= (a position: "
+                         "longitude, latitude)")
     if site is not None:
         check_site_ids(region, [site])
         row = region.candidates.loc[site]
         height = float(row["antenna_height_m"]) if height_m is None else float(height_m)
         return site, float(row.geometry.x), float(row.geometry.y), height
     if height_m is None:
-        raise InputError("a lon,lat position needs the antenna height (--height)")
+        raise InputError("a lon,lat position needs the antenna height (height_m=)")
     lon, lat = position_wgs84(*at, at_system)
     x, y = _lonlat_to_run_crs(region, lon, lat)
     if region.on_nodata(x, y):
@@ -699,7 +700,7 @@ def predict_in_region(region, scenario: Scenario, *, technology: str, radius_km:
     own cells around the circle when the region's terrain is them warped
     (``region.dem_source``). ``region`` is the scenario's :class:`siting.io.RegionData`."""
     if height_m is not None and not height_m > 0:
-        raise InputError(f"the antenna height must be > 0 m, got {height_m:g}")
+        raise InputError(f"the antenna height (height_m=) must be > 0 m, got {height_m:g}")
     names = [t.name for t in scenario.technologies]
     if technology not in names:
         raise InputError(f"unknown technology {technology!r}; the scenario's are "
@@ -708,7 +709,7 @@ def predict_in_region(region, scenario: Scenario, *, technology: str, radius_km:
     radius_m = float(radius_km) * 1000.0
     tech = _technology(scenario, technology, model, region.terrain)
     if tech.model in PATH_LOSS_MODELS and (beyond := beyond_validity(tech.model, radius_m)):
-        logger.warning("site %s: a radius of %s; use --model itm or p1812 for it, or a radius "
+        logger.warning("site %s: a radius of %s; use model=itm or model=p1812 for it, or a radius "
                        "within the model's range", label, beyond)
     cells = None
     try:

@@ -11,7 +11,7 @@ entry holds the model's loss in siting's common units and its validity ranges, t
 the functions enforce. The scenario checks (:mod:`siting.config`, :mod:`siting.io`) and the
 coverage stage (:mod:`siting.coverage`) read it, so a range is written once. This module imports
 nothing of siting but :mod:`siting.errors`, :mod:`siting.itm` and :mod:`siting.p1812` (which import only
-:mod:`siting.errors`), which is why the scenario layer may read it. ITU-R P.1812
+:mod:`siting.errors` and :mod:`siting.broadcast`), which is why the scenario layer may read it. ITU-R P.1812
 (:func:`p1812_loss`, re-exported from :mod:`siting.p1812`) and NTIA's ITM (:func:`itm_p2p_loss`,
 from :mod:`siting.itm`) are *profile* models: each computes the
 whole basic loss over the terrain profile, diffraction included, so its registry entry has no

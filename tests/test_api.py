@@ -425,3 +425,22 @@ def test_predict_reads_itm_settings_given_as_a_mapping(study):
     default = study.predict(site="S0100", technology="4G-1800", radius_km=2, model="itm")
     np.testing.assert_array_equal(given.path_loss_db, same.path_loss_db)
     assert not np.array_equal(given.path_loss_db, default.path_loss_db, equal_nan=True)
+
+
+@pytest.mark.parametrize("objective", [{}, {"kind": "min_cost", "budget_cny": None,
+                                            "phases": ()}])
+def test_a_scenario_shows_as_one_short_line_with_its_content_at_hand(objective):
+    """A notebook cell showing a Scenario printed the whole nested dataclass (thousands of
+    characters on one line); now one short line, every section still an attribute."""
+    scenario = siting.load_scenario(pipeline.DEMO_SCENARIO)
+    scenario = dataclasses.replace(
+        scenario, objective=dataclasses.replace(scenario.objective, **objective))
+    text = repr(scenario)
+    assert "\n" not in text and len(text) < 120, text
+    budget_cny = scenario.objective.total_budget_cny
+    budget = "no budget" if budget_cny is None else f"budget {budget_cny / 1e6:,.2f} M CNY"
+    assert text == (f"<Scenario {scenario.name!r}: CRS {scenario.crs}, "
+                    f"{len(scenario.technologies)} technologies, {scenario.objective.kind}, "
+                    f"{budget}>")
+    assert dataclasses.asdict(scenario)["technologies"][0]["name"] == \
+        scenario.technologies[0].name

@@ -6,19 +6,23 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pytest
 import typer
+from shapely.geometry import LineString, Point
 from typer.testing import CliRunner
 
-from regions import TECH_4G, candidate, ridge_dem, village, write_region
+from regions import CRS, TECH_4G, candidate, ridge_dem, village, write_region, xy
 from siting.cli import app
 from siting.config import load_scenario
 from siting.coverage import build_coverage
 from siting.pipeline import COVERAGE_STAGE, OUTPUT_FILES, prepare
 from siting.sweep import sweep
 
+REPO = Path(__file__).resolve().parents[1]
 runner = CliRunner()
 
 
@@ -101,8 +105,8 @@ def test_predict_without_one_site_or_position_names_the_options(tmp_path, where)
                                  "--radius-km", "2", *where])
     assert result.exit_code == 2, (result.stderr, result.exception)
     errors = [line for line in result.stderr.splitlines() if line.startswith("siting: error")]
-    assert errors == ["siting: error: give exactly one of a site (--site ID) and a position "
-                      "(--at LON,LAT)"]
+    assert errors == ["siting: error: give exactly one of --site (a candidate's site_id) and "
+                      "--at (a position: longitude, latitude)"]
 
 
 def test_layers_left_in_the_template_geopackage_are_named_beside_ones_own_files(tmp_path, caplog):
@@ -363,3 +367,49 @@ def test_sweep_progress_advances_over_the_budgets(tmp_path):
           progress=lambda stage, done=None, total=None: calls.append((stage, done, total)))
     solves = [(done, total) for stage, done, total in calls if stage.startswith("solve")]
     assert solves == [(0, 3), (1, 3), (2, 3), (3, 3)]
+
+
+def test_validate_says_what_backhaul_reads_and_the_road_gaps_run_reports(tmp_path):
+    """A planner validating a backhaul scenario saw nothing of the fiber nodes and roads read,
+    nor of the road ends left short of a road, until run warned of them after the compute."""
+    sites = [candidate("S1", 1500, 3000), candidate("S2", 4000, 3000)]
+    for site in sites:
+        site["has_fiber"] = site["site_id"] == "S1"
+    scenario = write_region(tmp_path, ridge_dem(), [village("V1", 1000, 3000)], sites,
+                            backhaul={"enabled": True, "road_gap_m": 10})
+    gpkg = tmp_path / "region.gpkg"
+    gpd.GeoDataFrame({"node_id": ["N1", "N2"]}, geometry=[Point(*xy(300, 3000)),
+                                                          Point(*xy(5000, 3000))],
+                     crs=CRS).to_file(gpkg, layer="fiber_nodes")
+    bar = LineString([xy(300, 3000), xy(5900, 3000)])
+    stems = [LineString([xy(col, 3000 - short_m), xy(col, 1000)])  # north of the bar
+             for col, short_m in ((1000, 6.0), (2000, 30.0), (3000, 0.0))]
+    roads = gpd.GeoDataFrame({"road_id": ["R1", "R2", "R3", "R4"]}, geometry=[bar, *stems],
+                             crs=CRS)
+    roads.to_file(gpkg, layer="roads")
+    result = runner.invoke(app, ["validate", str(scenario)])
+    assert result.exit_code == 0, result.output
+    said = [line.removeprefix(f"{scenario}: backhaul: ") for line in result.stdout.splitlines()
+            if line.startswith(f"{scenario}: backhaul: ")]
+    gaps_m = sorted(bar.distance(stem) for stem in stems)  # 0 (touching), 6, 30
+    km = roads.length.sum() / 1000.0
+    assert said == [
+        "2 fiber node(s), 1 candidate(s) with fiber on site",
+        f"4 road(s), {km:,.1f} km; joined 1 road end(s) to the road each stops short of (gaps "
+        f"up to {gaps_m[1]:.1f} m; backhaul.road_gap_m: 10); 1 road end(s) stop 10-50 m short "
+        f"of another road and are not joined (fiber does not follow them across the gap); if "
+        f"they are junctions, raise backhaul.road_gap_m to {gaps_m[2]:.0f}"]
+
+
+@pytest.mark.skipif(not (REPO / "data" / "demo" / "scenario_backhaul.yaml").exists(),
+                    reason="demo data not generated: data/demo/scenario_backhaul.yaml")
+def test_validate_counts_the_demo_backhaul_inputs_as_the_files_hold_them():
+    scenario = REPO / "data" / "demo" / "scenario_backhaul.yaml"
+    result = runner.invoke(app, ["validate", str(scenario)])
+    assert result.exit_code == 0, result.output
+    gpkg = scenario.parent / "region.gpkg"
+    nodes, roads = gpd.read_file(gpkg, layer="fiber_nodes"), gpd.read_file(gpkg, layer="roads")
+    on_site = int(gpd.read_file(gpkg, layer="candidates")["has_fiber"].astype(bool).sum())
+    assert (f"{scenario}: backhaul: {len(nodes)} fiber node(s), {on_site} candidate(s) with "
+            f"fiber on site") in result.stdout.splitlines()
+    assert f"{scenario}: backhaul: {len(roads)} road(s), " in result.stdout

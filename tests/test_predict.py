@@ -30,7 +30,7 @@ from siting.china_crs import wgs84_to_bd09, wgs84_to_gcj02
 from siting.cli import app
 from siting.config import Calibration, CoverageSettings, P1812Settings, Technology
 from siting.coverage import Transmitters, model_loss_db, pair_levels
-from siting.errors import InputError
+from siting.errors import InputError, OutputError
 from siting.export.prediction import PREDICTION_FILES, write_prediction
 from siting.export.staticmap import rsrp_class_index
 from siting.itm import itm_p2p_loss
@@ -687,3 +687,79 @@ def test_a_position_on_a_warped_dem_margin_is_off_the_dem_whose_span_is_its_data
     assert len(lines) == 1 and "lies outside the DEM, which spans longitude " \
         f"{west:.4f} to {east:.4f} and latitude {south:.4f} to {north:.4f}" in lines[0]
     assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# the same fault in a notebook's words and in the command line's
+
+
+@pytest.mark.parametrize(("call", "python_words", "cli_arguments", "cli_words"), [
+    ({}, ["site=", "at="], [], ["--site", "--at"]),
+    ({"at": (109.0, 32.7)}, ["(height_m=)"], ["--at", "109.0,32.7"], ["(--height)"]),
+    ({"site": "S1", "height_m": -5.0}, ["(height_m=)"], ["--site", "S1", "--height", "-5"],
+     ["(--height)"]),
+], ids=["neither-site-nor-position", "position-without-height", "negative-height"])
+def test_a_bad_argument_is_named_as_each_caller_passes_it(scenario, tmp_path, call,
+                                                          python_words, cli_arguments, cli_words):
+    """A notebook user has no --height to pass: Study.predict names its parameters, the
+    command its options, from the one message of siting.predict."""
+    with pytest.raises(InputError) as caught:
+        siting.prepare(scenario).predict(technology="4G-1800", radius_km=1.0, **call)
+    assert all(word in str(caught.value) for word in python_words), caught.value
+    assert "--" not in str(caught.value)
+    result = runner.invoke(app, ["predict", str(scenario), "--technology", "4G-1800",
+                                 "--radius-km", "1", *cli_arguments, "--out", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    line, = result.stderr.strip().splitlines()
+    assert all(word in line for word in cli_words) and "=" not in line, line
+
+
+def test_the_model_validity_warning_names_the_model_argument_or_option(tmp_path, caplog):
+    """The warning of a radius beyond UMa's 5 km suggests model=itm in Python, --model itm on
+    the command line."""
+    demo = REPO / "data" / "demo" / "scenario.yaml"
+    study = siting.prepare(demo)
+    with caplog.at_level("WARNING", logger="siting.predict"):
+        study.predict(site="S0227", technology="4G-1800", model="uma_38901", radius_km=6.0)
+    assert "use model=itm or model=p1812 for it" in caplog.text
+    assert "--model" not in caplog.text
+    caplog.clear()
+    result = runner.invoke(app, ["predict", str(demo), "--site", "S0227", "--technology",
+                                 "4G-1800", "--model", "uma_38901", "--radius-km", "6",
+                                 "--out", str(tmp_path), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "use --model itm or --model p1812 for it" in caplog.text
+    assert "model=" not in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="siting.predict"):  # the library's words again
+        study.predict(site="S0227", technology="4G-1800", model="uma_38901", radius_km=6.0)
+    assert "use model=itm or model=p1812 for it" in caplog.text
+
+
+def test_an_unwritable_output_folder_is_named_as_each_caller_chose_it(scenario, tmp_path):
+    """A notebook's write(out_dir) asks for another output folder, the command for another
+    --out (siting.diskfaults words it once)."""
+    blocker = tmp_path / "report.pdf"
+    blocker.write_text("a file where a folder should be")
+    prediction = siting.prepare(scenario).predict(site="S1", technology="4G-1800", radius_km=1.0)
+    with pytest.raises(OutputError) as caught:
+        prediction.write(blocker / "out")
+    assert str(caught.value).endswith(f"{blocker} is a file, not a folder (while creating the "
+                                      f"prediction folder); choose another output folder")
+    result = runner.invoke(app, ["predict", str(scenario), "--site", "S1", "--technology",
+                                 "4G-1800", "--radius-km", "1", "--out", str(blocker / "out")])
+    assert result.exit_code == 1, result.output
+    line, = result.stderr.strip().splitlines()
+    assert line.endswith("is a file, not a folder (while creating the prediction folder); choose "
+                         "another --out"), line
+
+
+def test_a_path_that_looks_like_an_argument_is_left_as_the_user_wrote_it(tmp_path):
+    """Only siting.predict's argument names become options: a folder named site=A (a
+    Hive-style partition) stays in the message as it is on disk."""
+    missing = tmp_path / "site=A" / "at=B" / "scenario.yaml"
+    result = runner.invoke(app, ["predict", str(missing), "--site", "S1", "--technology",
+                                 "4G-1800", "--radius-km", "1"])
+    assert result.exit_code == 2, result.output
+    line, = result.stderr.strip().splitlines()
+    assert line == f"siting: error: {missing}: scenario file not found"

@@ -676,3 +676,65 @@ def test_line_of_sight_is_no_sample_above_the_ray_on_random_profiles():
             ray = z[0] + h_a + (z[-1] + h_b - z[0] - h_a) * (d - d[0]) / length
             expected = not np.any((z + bulge > ray)[1:-1])
             assert prop.line_of_sight_clear_kernel(d, z, d.size, h_a, h_b, k) == expected
+
+
+# --- the profile models broadcast their scalar arguments (docs/DESIGN.md, public API) -------
+
+def _ridge_profile(n: int = 60, length_km: float = 8.0):
+    """A 300 m plain with a 420 m ridge at its middle: distances [km] and heights [m]."""
+    d_km = np.linspace(0.0, length_km, n)
+    h_m = 300.0 + 120.0 * np.exp(-((d_km - length_km / 2) / 0.4) ** 2)
+    return d_km, h_m
+
+
+def test_p1812_loss_broadcasts_heights_and_frequency_as_elementwise_calls():
+    d_km, h_m = _ridge_profile()
+    r_m, zone = np.zeros(d_km.size), np.full(d_km.size, 4)
+    htg_m = np.array([[10.0], [30.0], [60.0]])  # (3, 1) against the frequencies' (2,)
+    f_ghz = np.array([0.7, 1.8])
+    common = dict(pol=2, phi_t_deg=32.7, phi_r_deg=32.7, lam_t_deg=109.0, lam_r_deg=109.08)
+    lb_db, ep_dbuv_m = prop.p1812_loss(f_ghz, 50.0, d_km, h_m, r_m, zone, htg_m, 1.5,
+                                       delta_n=45.0, n0=325.0, **common)
+    assert lb_db.shape == ep_dbuv_m.shape == (3, 2)
+    for i, j in np.ndindex(3, 2):
+        one = prop.p1812_loss(float(f_ghz[j]), 50.0, d_km, h_m, r_m, zone, float(htg_m[i, 0]),
+                              1.5, delta_n=45.0, n0=325.0, **common)
+        assert (lb_db[i, j], ep_dbuv_m[i, j]) == one
+    assert lb_db[2, 0] < lb_db[0, 0]  # a taller mast over the ridge loses less
+
+
+def test_itm_p2p_loss_broadcasts_heights_and_percentages_as_elementwise_calls():
+    d_km, h_m = _ridge_profile()
+    pfl = [d_km.size - 1, 1000.0 * (d_km[1] - d_km[0]), *h_m]
+    h_tx_m = np.array([10.0, 30.0, 60.0])
+    time_pct = np.array([[10.0], [50.0], [90.0]])
+    loss_db = prop.itm_p2p_loss(h_tx_m, 1.5, pfl, 5, 301.0, 1800.0, 1, 15.0, 0.005, 12,
+                                time_pct, 50.0, 50.0)
+    assert loss_db.shape == (3, 3)
+    for i, j in np.ndindex(3, 3):
+        assert loss_db[i, j] == prop.itm_p2p_loss(float(h_tx_m[j]), 1.5, pfl, 5, 301.0, 1800.0,
+                                                  1, 15.0, 0.005, 12, float(time_pct[i, 0]),
+                                                  50.0, 50.0)
+    assert isinstance(prop.itm_p2p_loss(30.0, 1.5, pfl, 5, 301.0, 1800.0, 1, 15.0, 0.005, 12,
+                                        50.0, 50.0, 50.0), float)  # scalars in, a float out
+
+
+def test_profile_models_name_shapes_that_do_not_broadcast_and_the_element_refused():
+    d_km, h_m = _ridge_profile()
+    pfl = [d_km.size - 1, 1000.0 * (d_km[1] - d_km[0]), *h_m]
+    with pytest.raises(InputError, match=r"itm_p2p_loss\(\): the arguments h_tx_m \(3,\), "
+                                         r"h_rx_m \(2,\) do not broadcast together"):
+        prop.itm_p2p_loss(np.array([10.0, 30.0, 60.0]), np.array([1.5, 2.0]), pfl, 5, 301.0,
+                          1800.0, 1, 15.0, 0.005, 12, 50.0, 50.0, 50.0)
+    with pytest.raises(InputError, match=r"p1812_loss\(\): element \[1\] \(htg_m=0\.2\): "):
+        prop.p1812_loss(1.8, 50.0, d_km, h_m, np.zeros(d_km.size), np.full(d_km.size, 4),
+                        np.array([30.0, 0.2]), 1.5, 2, 32.7, 32.7, 109.0, 109.08,
+                        delta_n=45.0, n0=325.0)
+    with pytest.raises(InputError) as caught:  # the profile is every element's: none is named
+        prop.itm_p2p_loss(np.array([10.0, 30.0]), 1.5, [5, 100.0, 300.0, 310.0], 5, 301.0,
+                          1800.0, 1, 15.0, 0.005, 12, 50.0, 50.0, 50.0)
+    assert "element" not in str(caught.value)
+    with pytest.raises(InputError) as scalar:  # the very message of a scalar call
+        prop.itm_p2p_loss(30.0, 1.5, [5, 100.0, 300.0, 310.0], 5, 301.0,
+                          1800.0, 1, 15.0, 0.005, 12, 50.0, 50.0, 50.0)
+    assert str(caught.value) == str(scalar.value)

@@ -33,7 +33,7 @@ from siting.io.region import has_fiber
 from siting.terrain import Terrain
 
 __all__ = ["BackhaulNetwork", "LINK_COLUMNS", "backhaul_network", "band_links", "link_costs",
-           "report_road_gaps"]
+           "report_road_gaps", "road_gaps_text", "backhaul_inputs_text"]
 
 logger = logging.getLogger(__name__)
 
@@ -140,13 +140,13 @@ def link_costs(links: pd.DataFrame, bands: tuple[MicrowaveBand, ...]) -> pd.Data
     return links[priced].assign(cost_cny=cost_cny[priced]).reset_index(drop=True)
 
 
-def report_road_gaps(roads: gpd.GeoDataFrame | None, road_gap_m: float, where: str) -> None:
-    """Say how many road ends the road graph joins to a road they stop short of (gaps up to
+def road_gaps_text(roads: gpd.GeoDataFrame | None, road_gap_m: float) -> str:
+    """How many road ends the road graph joins to a road they stop short of (gaps up to
     ``road_gap_m``), and how many stop up to :data:`NEAR_MISS_FACTOR` times that short and are
-    left apart (a warning naming ``where``, the roads' file, and the setting); silent when
-    there are neither."""
+    left apart, with the setting to raise; "" when there are neither (or no roads, or
+    ``road_gap_m`` 0: nothing is joined)."""
     if roads is None or not len(roads) or road_gap_m <= 0:
-        return
+        return ""
     gap_m = road_end_gaps(roads, within_m=NEAR_MISS_FACTOR * road_gap_m)
     joined = gap_m <= road_gap_m
     parts = []
@@ -160,8 +160,34 @@ def report_road_gaps(roads: gpd.GeoDataFrame | None, road_gap_m: float, where: s
                      f"joined (fiber does not follow them across the gap); if they are "
                      f"junctions, raise backhaul.road_gap_m to "
                      f"{math.ceil(gap_m[~joined].max()):d}")
-    if parts:
-        logger.warning("%s: %s", where, "; ".join(parts))
+    return "; ".join(parts)
+
+
+def report_road_gaps(roads: gpd.GeoDataFrame | None, road_gap_m: float, where: str) -> None:
+    """Warn with :func:`road_gaps_text`, naming ``where`` (the roads' file); silent when it
+    says nothing."""
+    if text := road_gaps_text(roads, road_gap_m):
+        logger.warning("%s: %s", where, text)
+
+
+def backhaul_inputs_text(candidates: gpd.GeoDataFrame, fiber_nodes: gpd.GeoDataFrame | None,
+                         roads: gpd.GeoDataFrame | None, road_gap_m: float) -> tuple[str, str]:
+    """What the backhaul reads, without computing a route (``siting validate`` says it): one
+    line on the fiber (the fiber nodes and the candidates with fiber on site), one on the roads
+    (their count and length [km], in a metric CRS, and :func:`road_gaps_text`)."""
+    n_nodes = 0 if fiber_nodes is None else len(fiber_nodes)
+    fiber = (f"{n_nodes} fiber node(s), {int(has_fiber(candidates).sum())} candidate(s) with "
+             f"fiber on site")
+    if roads is None or not len(roads):
+        return fiber, ("no roads: every fiber route is priced across country "
+                       "(backhaul.fiber_cny_per_km_offroad, detour_factor)")
+    if road_gap_m <= 0:
+        gaps = "road ends are not joined to a road they stop short of (backhaul.road_gap_m: 0)"
+    else:
+        gaps = road_gaps_text(roads, road_gap_m) or (
+            f"no road end stops short of another road (looked for up to "
+            f"{NEAR_MISS_FACTOR * road_gap_m:g} m)")
+    return fiber, f"{len(roads)} road(s), {float(roads.length.sum()) / 1000.0:,.1f} km; {gaps}"
 
 
 def backhaul_network(terrain: Terrain, candidates: gpd.GeoDataFrame,
