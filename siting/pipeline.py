@@ -414,7 +414,7 @@ def output_lock(out_dir: Path):
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise InputError(f"{out_dir}: another siting run is writing to this folder; wait for "
-                             f"it to finish or choose another --out") from None
+                             f"it to finish or choose another output folder") from None
         for leftover in out_dir.glob(".siting-*"):
             shutil.rmtree(leftover, ignore_errors=True)
         try:

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from regions import candidate, ridge_dem, village, write_region
 from siting.cli import app
+from siting.errors import InputError
 from siting.pipeline import OUTPUT_FILES, output_lock
 
 
@@ -56,4 +57,14 @@ def test_second_writer_is_refused_while_the_folder_is_locked(tmp_path):
         result = CliRunner().invoke(app, ["run", str(scenario), "--out", str(out)])
     assert result.exit_code == 2
     assert "another siting run is writing to this folder" in result.stderr
+    assert result.stderr.rstrip().endswith("choose another --out")  # the CLI names its option
     assert not any(name in os.listdir(out) for name in OUTPUT_FILES)
+
+
+def test_a_locked_folder_names_no_command_option_to_a_python_caller(tmp_path):
+    """plan.write() from a notebook into a folder another run holds: the error says to choose
+    another output folder (it said "--out", an option a notebook has not)."""
+    with output_lock(tmp_path), pytest.raises(InputError) as raised:
+        with output_lock(tmp_path):
+            pass
+    assert str(raised.value).endswith("choose another output folder")
