@@ -14,8 +14,7 @@ import pytest
 import siting
 from regions import TECH_4G, candidate, village, write_region
 from siting.export.i18n import reason_key, term, value_text
-from siting.labels import (REASON_NO_BACKHAUL, REASON_OVER_BUDGET, REASON_OVER_BUDGET_FED,
-                           REASON_QUOTA)
+from siting.labels import REASON_OVER_BUDGET, REASON_OVER_BUDGET_FED, REASON_QUOTA
 from siting.plan import plan_network
 from test_backhaul_plan import DEMO_BACKHAUL, write_backhaul_region
 
@@ -113,19 +112,6 @@ def test_a_village_over_the_budget_left_with_its_feed_names_the_feed(tmp_path,
         "reason.over_budget_fed", "zh", cost_m=million(cover_cny),
         left_m=million(cover_cny - 10000.0), feed=term(f"backhaul.{feed}", "zh"),
         backhaul_m="0.00")
-
-
-def test_a_village_only_unfed_sites_reach_names_every_missing_feed(tmp_path):
-    study = siting.prepare(write_backhaul_region(tmp_path))
-    network = study.backhaul
-    fiber = network.fiber.copy()
-    fiber["cost_cny"] = np.where(network.needs_backhaul, np.inf, 0.0)
-    cut = dataclasses.replace(network, fiber=fiber, links=network.links.iloc[:0])
-    reasons = reasons_by_village(dataclasses.replace(study, backhaul=cut).plan())
-    expected = REASON_NO_BACKHAUL.format(hops=2)
-    assert set(reasons.values()) == {"", expected}
-    assert value_text("reason", expected, "zh") == term("reason.no_backhaul", "zh", hops="2")
-    assert reason_key(expected) == "no_backhaul"
 
 
 @pytest.fixture(scope="module")
