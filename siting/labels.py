@@ -21,6 +21,7 @@ REASON_OVER_BUDGET_FED = ("its cheapest site with its cheapest feed ({feed}) cos
                           "CNY, more than the {left_m} M CNY left of the budget (backhaul takes "
                           "{backhaul_m} M CNY)")
 REASON_QUOTA = "the quota of {quota} new sites is used up"
+REASON_OVER_BUDGET_AND_QUOTA = "{reason}; the quota of {quota} new sites is used up too"
 REASON_SOLVER_STOPPED = ("the solver stopped before finding a plan that covers it (not proven "
                          "unaffordable: a longer solver.time_limit_s may cover it)")
 # Why the as-built network leaves a mandatory village uncovered (siting.evaluate).

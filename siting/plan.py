@@ -30,8 +30,8 @@ Options are (candidate, technology) pairs. The rules a prefecture plans by:
 Every mandatory point left uncovered gets a reason: no candidate within range, terrain (or
 distance) keeps every candidate in range below the threshold, no backhaul can reach a site
 that would cover it, or the budget / quota. A single-period plan says which of the two stops
-it (:func:`limit_reasons`): the quota of new sites is used up, or its cheapest site (with its
-cheapest feed) costs more than the budget left.
+it (:func:`limit_reasons`): its cheapest site (with its cheapest feed) costs more than the
+budget left, and/or the quota of new sites is used up.
 """
 
 from __future__ import annotations
@@ -50,8 +50,9 @@ from siting.demand import Demand
 from siting.errors import InfeasibleError, SolverError
 from siting.io import EXISTING_KINDS, built_technologies, is_existing
 from siting.labels import (JOINT_LABEL, REASON_BELOW_THRESHOLD, REASON_BUDGET, REASON_NO_BACKHAUL,
-                           REASON_NO_CANDIDATE, REASON_OVER_BUDGET, REASON_OVER_BUDGET_FED,
-                           REASON_QUOTA, REASON_SOLVER_STOPPED, SEQUENTIAL_LABEL)
+                           REASON_NO_CANDIDATE, REASON_OVER_BUDGET, REASON_OVER_BUDGET_AND_QUOTA,
+                           REASON_OVER_BUDGET_FED, REASON_QUOTA, REASON_SOLVER_STOPPED,
+                           SEQUENTIAL_LABEL)
 from siting.optimize import Solution, solve_coverage_model
 from siting.optimize.backhaul import BackhaulSolution, solve_with_backhaul
 from siting.optimize.phased import PhasedSolution, on_air_through, solve_phased_coverage
@@ -453,25 +454,34 @@ def cheapest_cover(plan: Plan, coverage: CoverageMatrix, feed_cny) -> tuple[np.n
 
 
 def limit_reasons(plan: Plan, coverage: CoverageMatrix, objective: Objective) -> np.ndarray:
-    """Which limit stops each mandatory row that ``plan`` (single-period) leaves uncovered
-    for the budget or quota (:data:`REASON_BUDGET`): the quota of new sites is used up and
-    every option covering it builds a new site (:data:`REASON_QUOTA`), or its cheapest
-    option with its site's cheapest feed (:func:`cheapest_cover`, :func:`cheapest_feeds`)
-    costs more than the budget left (:data:`REASON_OVER_BUDGET`; with backhaul
-    :data:`REASON_OVER_BUDGET_FED`, naming the feed and what backhaul takes). "" for every
-    other row, and where neither limit explains it alone (covering it as well would leave
-    another mandatory point out)."""
+    """Which limits stop each mandatory row that ``plan`` (single-period) leaves uncovered
+    for the budget or quota (:data:`REASON_BUDGET`): its cheapest option with its site's
+    cheapest feed (:func:`cheapest_cover`, :func:`cheapest_feeds`) costs more than the
+    budget left (:data:`REASON_OVER_BUDGET`; with backhaul :data:`REASON_OVER_BUDGET_FED`,
+    naming the feed and what backhaul takes), and/or the quota of new sites is used up and
+    every option covering it builds a new site (:data:`REASON_QUOTA`; both:
+    :data:`REASON_OVER_BUDGET_AND_QUOTA`). "" for every other row, and where neither limit
+    explains it alone (covering it as well would leave another mandatory point out)."""
     reason = np.full(len(plan.uncovered_reason), "", dtype=object)
     stopped = plan.uncovered_reason == REASON_BUDGET
     if not stopped.any():
         return reason
+    if objective.budget_cny is not None:
+        reason[stopped] = over_budget_reasons(plan, coverage, objective)[stopped]
     quota = objective.max_new_sites
     if quota is not None and plan.costs.new_site[plan.new_options].sum() >= quota:
         not_building = np.flatnonzero(~plan.costs.new_site | plan.costs.fixed)
-        reason[stopped & ~_covered(coverage.covers, not_building)] = REASON_QUOTA.format(
-            quota=quota)
-    if objective.budget_cny is None:
-        return reason
+        for row in np.flatnonzero(stopped & ~_covered(coverage.covers, not_building)):
+            reason[row] = (REASON_OVER_BUDGET_AND_QUOTA.format(reason=reason[row], quota=quota)
+                           if reason[row] else REASON_QUOTA.format(quota=quota))
+    return reason
+
+
+def over_budget_reasons(plan: Plan, coverage: CoverageMatrix, objective: Objective) -> np.ndarray:
+    """Per demand row of ``plan`` (single-period, with a budget): its cheapest option with
+    its site's cheapest feed and the budget left, where that option costs more
+    (:data:`REASON_OVER_BUDGET`, with backhaul :data:`REASON_OVER_BUDGET_FED`), else ""."""
+    reason = np.full(len(plan.uncovered_reason), "", dtype=object)
     site_of_option = coverage.options["candidate"].to_numpy(np.int64)
     feed_cny, feed_kind, backhaul_cny = 0.0, None, 0.0
     if plan.backhaul is not None:
@@ -480,9 +490,8 @@ def limit_reasons(plan: Plan, coverage: CoverageMatrix, objective: Objective) ->
     left_cny = (objective.budget_cny - plan.costs.total_cny[plan.new_options].sum()
                 - backhaul_cny)
     cheapest_cny, option = cheapest_cover(plan, coverage, feed_cny)
-    over = (stopped & (reason == "") & np.isfinite(cheapest_cny)
-            & (cheapest_cny > left_cny + objective.budget_cny * 1e-9))
-    for row in np.flatnonzero(over):
+    over = np.isfinite(cheapest_cny) & (cheapest_cny > left_cny + objective.budget_cny * 1e-9)
+    for row in np.flatnonzero(over & ~plan.covered_after):
         numbers = dict(cost_m=f"{cheapest_cny[row] / 1e6:.2f}",
                        left_m=f"{max(left_cny, 0.0) / 1e6:.2f}")
         reason[row] = (REASON_OVER_BUDGET.format(**numbers) if feed_kind is None else

@@ -14,7 +14,8 @@ import pytest
 import siting
 from regions import TECH_4G, candidate, village, write_region
 from siting.export.i18n import reason_key, term, value_text
-from siting.labels import REASON_OVER_BUDGET, REASON_OVER_BUDGET_FED, REASON_QUOTA
+from siting.labels import (REASON_OVER_BUDGET, REASON_OVER_BUDGET_AND_QUOTA,
+                           REASON_OVER_BUDGET_FED, REASON_QUOTA)
 from siting.plan import plan_network
 from test_backhaul_plan import DEMO_BACKHAUL, write_backhaul_region
 
@@ -67,18 +68,32 @@ def test_a_village_whose_only_site_passes_the_budget_left_says_what_it_costs(tmp
                 left_m="0.00") in report
 
 
-def test_a_village_left_out_by_a_used_up_quota_says_so(tmp_path):
-    """Three poverty villages, one mast each, a quota of two new sites and no budget."""
+@pytest.mark.parametrize("budget_short", [False, True])
+def test_a_village_left_out_by_a_used_up_quota_says_so(tmp_path, budget_short):
+    """Three poverty villages, one mast each (the dearest at S2), a quota of two new sites,
+    and either no budget or one that pays the two cheaper masts and 1 yuan more: then both
+    limits stop V3, and the reason names both (raising the quota alone would not do)."""
+    sites = [candidate(f"S{i}", x, 1800, techs="4G", capex=50000 + 10000 * i)
+             for i, x in enumerate((1000, 5000, 8000))]
+    objective = {"type": "max_coverage", "max_new_sites": 2, "opex_years": OPEX_YEARS}
+    budget = site_cost_cny(sites[0]) + site_cost_cny(sites[1]) + 1.0
+    if budget_short:
+        objective["budget_cny"] = budget
     path = write_region(tmp_path, np.full((120, 300), 400.0),
                         villages=[village(v, x, 1800) for v, x in
                                   (("V1", 1000), ("V2", 5000), ("V3", 8000))],
-                        candidates=[candidate(f"S{i}", x, 1800, techs="4G")
-                                    for i, x in enumerate((1000, 5000, 8000))],
-                        technologies=[TECH], objective={"type": "max_coverage",
-                                                        "max_new_sites": 2})
-    reasons = sorted(reasons_by_village(siting.prepare(path).plan()).values())
-    assert reasons == ["", "", REASON_QUOTA.format(quota=2)]
-    assert reason_key(reasons[-1]) == "quota"
+                        candidates=sites, technologies=[TECH], objective=objective)
+    reasons = reasons_by_village(siting.prepare(path).plan())
+    over = REASON_OVER_BUDGET.format(cost_m=million(site_cost_cny(sites[2])), left_m="0.00")
+    expected = (REASON_OVER_BUDGET_AND_QUOTA.format(reason=over, quota=2) if budget_short
+                else REASON_QUOTA.format(quota=2))
+    assert reasons == {"V1": "", "V2": "", "V3": expected}
+    assert reason_key(expected) == ("over_budget_and_quota" if budget_short else "quota")
+    if budget_short:
+        assert value_text("reason", expected, "zh") == term(
+            "reason.over_budget_and_quota", "zh", quota="2",
+            reason=term("reason.over_budget", "zh", cost_m=million(site_cost_cny(sites[2])),
+                        left_m="0.00"))
 
 
 @pytest.mark.parametrize("satellite_cny_per_year", [None, 20000.0])

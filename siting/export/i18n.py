@@ -51,7 +51,8 @@ from siting.config import LANGUAGES  # the languages of the outputs: en, zh
 from siting.labels import (ALL_UNITS, JOINT_LABEL, OUTSIDE_ADMIN_UNITS, REASON_BELOW_THRESHOLD,
                            REASON_BUDGET, REASON_LATER, REASON_NO_BACKHAUL, REASON_NO_CANDIDATE,
                            REASON_NOT_BUILT, REASON_NOT_PLANNED, REASON_OVER_BUDGET,
-                           REASON_OVER_BUDGET_FED, REASON_QUOTA, REASON_SOLVER_STOPPED,
+                           REASON_OVER_BUDGET_AND_QUOTA, REASON_OVER_BUDGET_FED, REASON_QUOTA,
+                           REASON_SOLVER_STOPPED,
                            SEQUENTIAL_LABEL)
 
 #: The ``lang`` attribute of an HTML page in each language.
@@ -457,6 +458,8 @@ TERMS: dict[str, dict[str, str]] = {
                                "zh": "最便宜的可覆盖站址加最便宜的传输接入（{feed}）需 {cost_m} 百万元，超过剩余预算 "
                                      "{left_m} 百万元（传输已占 {backhaul_m} 百万元）"},
     "reason.quota": {"en": REASON_QUOTA, "zh": "新建站址数上限 {quota} 个已用完"},
+    "reason.over_budget_and_quota": {"en": REASON_OVER_BUDGET_AND_QUOTA,
+                                     "zh": "{reason}；且新建站址数上限 {quota} 个也已用完"},
     "solver_status.optimal": {"en": "optimal", "zh": "最优"},
     "solver_status.feasible": {"en": "feasible", "zh": "可行"},
     "solver_status.time_limit": {"en": "time_limit", "zh": "达到时间上限"},
@@ -863,8 +866,9 @@ _STAGE_KEYS = ("stage.most_mandatory_by", "stage.most_mandatory", "stage.mandato
 
 #: (group, English text) -> key, for values stored as English sentences (reasons, baselines).
 _ENGLISH_INDEX = {(key.split(".", 1)[0], texts["en"]): key for key, texts in TERMS.items()}
-#: Placeholders of those sentences filled with a value of a group (the kind of a feed).
-_PLACEHOLDER_GROUPS = {"feed": "backhaul"}
+#: Placeholders of those sentences filled with a value of a group (the kind of a feed, a
+#: reason within a reason).
+_PLACEHOLDER_GROUPS = {"feed": "backhaul", "reason": "reason"}
 #: group -> keys of its values stored as English sentences filled with numbers (reasons).
 _TEMPLATE_KEYS = {"reason": tuple(key for key, texts in TERMS.items()
                                   if key.startswith("reason.") and "{" in texts["en"])}
