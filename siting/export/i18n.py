@@ -774,9 +774,10 @@ def join(parts: Iterable[str], language: str) -> str:
 def value_text(group: str, value, language: str) -> str:
     """A stored value (an action, a site kind, a reason, ...) as a person reads it.
 
-    The value is looked up as ``group.value`` and then among the English texts of ``group``;
-    a value the catalogue does not know (a technology name, a planner's own kind) is shown as
-    it is.
+    The value is looked up as ``group.value``, then among the English texts of ``group``,
+    then among its English templates filled with numbers (a reason naming costs: the
+    numbers are kept, a feed's kind or a reason within it translated); a value the
+    catalogue does not know (a technology name, a planner's own kind) is shown as it is.
     """
     check_language(language)
     text = str(value)
