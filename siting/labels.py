@@ -12,7 +12,16 @@ from __future__ import annotations
 REASON_NO_CANDIDATE = "no candidate within range"
 REASON_BELOW_THRESHOLD = "terrain or distance keeps every candidate in range below the threshold"
 REASON_BUDGET = "not affordable within the budget or the quota of new sites"
-REASON_NO_BACKHAUL = "no backhaul can reach a site that would cover it"
+REASON_NO_BACKHAUL = ("no backhaul can reach a site that would cover it: no fiber route, no "
+                      "microwave chain of at most {hops} hops, no satellite on offer")
+# Templates filled with the plan's numbers [M CNY]: what stops a reachable village.
+REASON_OVER_BUDGET = ("its cheapest site costs {cost_m} M CNY, more than the {left_m} M CNY "
+                      "left of the budget")
+REASON_OVER_BUDGET_FED = ("its cheapest site with its cheapest feed ({feed}) costs {cost_m} M "
+                          "CNY, more than the {left_m} M CNY left of the budget (backhaul takes "
+                          "{backhaul_m} M CNY)")
+REASON_QUOTA = "the quota of {quota} new sites is used up"
+REASON_OVER_BUDGET_AND_QUOTA = "{reason}; the quota of {quota} new sites is used up too"
 REASON_SOLVER_STOPPED = ("the solver stopped before finding a plan that covers it (not proven "
                          "unaffordable: a longer solver.time_limit_s may cover it)")
 # Why the as-built network leaves a mandatory village uncovered (siting.evaluate).

@@ -29,7 +29,9 @@ Options are (candidate, technology) pairs. The rules a prefecture plans by:
 
 Every mandatory point left uncovered gets a reason: no candidate within range, terrain (or
 distance) keeps every candidate in range below the threshold, no backhaul can reach a site
-that would cover it, or the budget / quota.
+that would cover it, or the budget / quota. A single-period plan says which of the two stops
+it (:func:`limit_reasons`): its cheapest site (with its cheapest feed) costs more than the
+budget left, and/or the quota of new sites is used up.
 """
 
 from __future__ import annotations
@@ -48,7 +50,9 @@ from siting.demand import Demand
 from siting.errors import InfeasibleError, SolverError
 from siting.io import EXISTING_KINDS, built_technologies, is_existing
 from siting.labels import (JOINT_LABEL, REASON_BELOW_THRESHOLD, REASON_BUDGET, REASON_NO_BACKHAUL,
-                           REASON_NO_CANDIDATE, REASON_SOLVER_STOPPED, SEQUENTIAL_LABEL)
+                           REASON_NO_CANDIDATE, REASON_OVER_BUDGET, REASON_OVER_BUDGET_AND_QUOTA,
+                           REASON_OVER_BUDGET_FED, REASON_QUOTA, REASON_SOLVER_STOPPED,
+                           SEQUENTIAL_LABEL)
 from siting.optimize import Solution, solve_coverage_model
 from siting.optimize.backhaul import BackhaulSolution, solve_with_backhaul
 from siting.optimize.phased import PhasedSolution, on_air_through, solve_phased_coverage
@@ -261,9 +265,11 @@ def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
                                         budget=budget, max_options=quota, start=feeds)
         stages.append("then cover the most people within the budget and quota, at least cost")
     selected = np.union1d(solution.selected, np.flatnonzero(costs.fixed)).astype(np.int64)
-    return _assemble(coverage, demand, costs, selected, solution, tuple(stages),
+    plan = _assemble(coverage, demand, costs, selected, solution, tuple(stages),
                      backhaul=None if feeds is None else PlanBackhaul(backhaul, feeds),
                      proven=all(is_proven(s, solver) for s in (*deciding, solution)))
+    reason = limit_reasons(plan, coverage, objective)
+    return replace(plan, uncovered_reason=np.where(reason != "", reason, plan.uncovered_reason))
 
 
 def is_proven(solution: Solution, solver: SolverSettings) -> bool:
@@ -400,6 +406,101 @@ def no_backhaul_rows(cover: sp.csr_matrix, site_of_option: np.ndarray,
     return reachable & ~_covered(cover, np.flatnonzero(feedable[site_of_option]))
 
 
+def cheapest_feeds(backhaul: PlanBackhaul, opex_years: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per candidate site: the cheapest feed it would get if it went on air next to the
+    sites fed as ``backhaul`` says, its cost [CNY] and kind (``fiber``, ``microwave``,
+    ``satellite``, or ``in_place``). A site on air keeps its feed (0 more); a site with
+    fiber on site or its backhaul in place needs none (0). Else the least of its fiber
+    route, satellite (its fee over ``opex_years``) and one microwave hop to a site of the
+    plan fed by fewer than ``max_hops`` hops (a chain through sites the plan does not build
+    is not counted); inf where none of them can feed it."""
+    network, feeds = backhaul.network, backhaul.feeds
+    satellite = network.satellite_cost_cny(opex_years)
+    hop = np.full(len(network.needs_backhaul), np.inf)
+    relay = feeds.on_air & (feeds.hop_level >= 0) & (feeds.hop_level < network.max_hops)
+    links = network.links
+    for near, far in (("site_a", "site_b"), ("site_b", "site_a")):
+        usable = relay[links[far].to_numpy(np.int64)]
+        np.minimum.at(hop, links[near].to_numpy(np.int64)[usable],
+                      links["cost_cny"].to_numpy(float)[usable])
+    by_kind = np.vstack([network.fiber["cost_cny"].to_numpy(float), hop,
+                         np.full(len(hop), np.inf if satellite is None else satellite)])
+    kind = np.array(["fiber", "microwave", "satellite"], dtype=object)[np.argmin(by_kind, axis=0)]
+    cost = by_kind.min(axis=0)
+    unfed = ~network.needs_backhaul
+    kind[unfed] = np.where(network.in_place[unfed], "in_place", "fiber")
+    kind[feeds.on_air] = feeds.backhaul[feeds.on_air]
+    cost[unfed | feeds.on_air] = 0.0
+    return cost, kind
+
+
+def cheapest_cover(plan: Plan, coverage: CoverageMatrix, feed_cny) -> tuple[np.ndarray, np.ndarray]:
+    """Per demand row: the least cost [CNY] of adding to ``plan`` one option that covers it,
+    its site's feed (``feed_cny``, per option, or 0 without backhaul) included, and that
+    option (-1 where none covers it); inf where no option can be added (every one that
+    covers it is at a site the plan builds with another technology)."""
+    costs = plan.costs
+    taken = np.isin(costs.group, costs.group[plan.new_options]) & (costs.group >= 0)
+    option_cny = np.where(taken, np.inf, costs.total_cny + feed_cny)
+    cover = coverage.covers.tocsr()
+    cheapest_cny = np.full(cover.shape[0], np.inf)
+    option = np.full(cover.shape[0], -1, dtype=np.int64)
+    rows = np.repeat(np.arange(cover.shape[0]), np.diff(cover.indptr))
+    order = np.lexsort((option_cny[cover.indices], rows))
+    first = order[np.flatnonzero(np.diff(rows[order], prepend=-1) != 0)]  # each row's cheapest
+    option[rows[first]] = cover.indices[first]
+    cheapest_cny[rows[first]] = option_cny[cover.indices[first]]
+    return cheapest_cny, option
+
+
+def limit_reasons(plan: Plan, coverage: CoverageMatrix, objective: Objective) -> np.ndarray:
+    """Which limits stop each mandatory row that ``plan`` (single-period) leaves uncovered
+    for the budget or quota (:data:`REASON_BUDGET`): its cheapest option with its site's
+    cheapest feed (:func:`cheapest_cover`, :func:`cheapest_feeds`) costs more than the
+    budget left (:data:`REASON_OVER_BUDGET`; with backhaul :data:`REASON_OVER_BUDGET_FED`,
+    naming the feed and what backhaul takes), and/or the quota of new sites is used up and
+    every option covering it builds a new site (:data:`REASON_QUOTA`; both:
+    :data:`REASON_OVER_BUDGET_AND_QUOTA`). "" for every other row, and where neither limit
+    explains it alone (covering it as well would leave another mandatory point out)."""
+    reason = np.full(len(plan.uncovered_reason), "", dtype=object)
+    stopped = plan.uncovered_reason == REASON_BUDGET
+    if not stopped.any():
+        return reason
+    if objective.budget_cny is not None:
+        reason[stopped] = over_budget_reasons(plan, coverage, objective)[stopped]
+    quota = objective.max_new_sites
+    if quota is not None and plan.costs.new_site[plan.new_options].sum() >= quota:
+        not_building = np.flatnonzero(~plan.costs.new_site | plan.costs.fixed)
+        for row in np.flatnonzero(stopped & ~_covered(coverage.covers, not_building)):
+            reason[row] = (REASON_OVER_BUDGET_AND_QUOTA.format(reason=reason[row], quota=quota)
+                           if reason[row] else REASON_QUOTA.format(quota=quota))
+    return reason
+
+
+def over_budget_reasons(plan: Plan, coverage: CoverageMatrix, objective: Objective) -> np.ndarray:
+    """Per demand row of ``plan`` (single-period, with a budget): its cheapest option with
+    its site's cheapest feed and the budget left, where that option costs more
+    (:data:`REASON_OVER_BUDGET`, with backhaul :data:`REASON_OVER_BUDGET_FED`), else ""."""
+    reason = np.full(len(plan.uncovered_reason), "", dtype=object)
+    site_of_option = coverage.options["candidate"].to_numpy(np.int64)
+    feed_cny, feed_kind, backhaul_cny = 0.0, None, 0.0
+    if plan.backhaul is not None:
+        feed_cny, feed_kind = cheapest_feeds(plan.backhaul, objective.opex_years)
+        feed_cny, backhaul_cny = feed_cny[site_of_option], plan.backhaul.feeds.total_backhaul_cny
+    left_cny = (objective.budget_cny - plan.costs.total_cny[plan.new_options].sum()
+                - backhaul_cny)
+    cheapest_cny, option = cheapest_cover(plan, coverage, feed_cny)
+    over = np.isfinite(cheapest_cny) & (cheapest_cny > left_cny + objective.budget_cny * 1e-9)
+    for row in np.flatnonzero(over & ~plan.covered_after):
+        numbers = dict(cost_m=f"{cheapest_cny[row] / 1e6:.2f}",
+                       left_m=f"{max(left_cny, 0.0) / 1e6:.2f}")
+        reason[row] = (REASON_OVER_BUDGET.format(**numbers) if feed_kind is None else
+                       REASON_OVER_BUDGET_FED.format(
+                           **numbers, feed=feed_kind[site_of_option[option[row]]],
+                           backhaul_m=f"{backhaul_cny / 1e6:.2f}"))
+    return reason
+
+
 def _assemble(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts, selected: np.ndarray,
               solution: Solution, stages: tuple[str, ...], *, build_period=None,
               phase_labels: tuple[str, ...] = (), backhaul: PlanBackhaul | None = None,
@@ -422,7 +523,7 @@ def _assemble(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts, sele
     if backhaul is not None:
         site_of_option = coverage.options["candidate"].to_numpy(np.int64)
         blocked = no_backhaul_rows(cover, site_of_option, backhaul.feeds.feedable)
-        reason[missed & blocked] = REASON_NO_BACKHAUL
+        reason[missed & blocked] = REASON_NO_BACKHAUL.format(hops=backhaul.network.max_hops)
     return Plan(selected=selected, solution=solution,
                 covered_before=_covered(cover, np.flatnonzero(costs.fixed)), covered_after=after,
                 covered_5g_after=_covered(cover, five_g), serving_option=serving,

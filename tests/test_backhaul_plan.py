@@ -24,6 +24,7 @@ from regions import CRS, candidate, ridge_dem, village, write_region, xy
 from siting.backhaul import min_clearance_f1_reference
 from siting.cli import app
 from siting.pipeline import compute, write_outputs
+from siting.export.i18n import reason_key, term, value_text
 from siting.plan import REASON_NO_BACKHAUL
 
 runner = CliRunner()
@@ -233,7 +234,11 @@ def test_a_village_only_unfed_sites_reach_is_left_to_backhaul(tmp_path):
     cut = dataclasses.replace(network, fiber=fiber, links=network.links.iloc[:0])
     plan = dataclasses.replace(study, backhaul=cut).plan()
     reasons = dict(zip(plan.villages["village_id"], plan.villages["uncovered_reason"]))
-    assert REASON_NO_BACKHAUL in reasons.values()
+    missing_all_feeds = REASON_NO_BACKHAUL.format(hops=2)  # what is missing, by the scenario
+    assert set(reasons.values()) == {"", missing_all_feeds}
+    assert value_text("reason", missing_all_feeds, "zh") == term("reason.no_backhaul", "zh",
+                                                                 hops="2")
+    assert reason_key(missing_all_feeds) == "no_backhaul"
     assert plan.plan.backhaul.feeds.on_air.sum() == 1  # E1 alone
 
 

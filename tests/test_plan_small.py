@@ -15,8 +15,8 @@ from regions import TECH_4G, candidate, ridge_dem, village, write_region
 from siting.config import load_scenario
 from siting.pipeline import compute, write_outputs
 from siting.export.i18n import term
-from siting.plan import (REASON_BELOW_THRESHOLD, REASON_BUDGET, REASON_NO_CANDIDATE,
-                         REASON_SOLVER_STOPPED)
+from siting.labels import REASON_QUOTA
+from siting.plan import REASON_BELOW_THRESHOLD, REASON_NO_CANDIDATE, REASON_SOLVER_STOPPED
 
 FOUR_G_ONLY = (TECH_4G,)
 
@@ -96,7 +96,7 @@ def test_budget_limits_the_plan_to_the_most_valuable_site(tmp_path):
     assert run.plan.solution.objective == pytest.approx(800.0)
 
 
-def test_mandatory_village_over_budget_gets_the_budget_reason(tmp_path):
+def test_mandatory_village_over_the_quota_gets_the_quota_reason(tmp_path):
     path = write_region(tmp_path, np.full((200, 200), 400.0),
                         villages=[village("V1", 1000, 3000), village("V2", 5000, 3000)],
                         candidates=[candidate("WEST", 1000, 3000, techs="4G"),
@@ -105,7 +105,7 @@ def test_mandatory_village_over_budget_gets_the_budget_reason(tmp_path):
                         objective={"type": "max_coverage", "max_new_sites": 1})
     run = compute(load_scenario(path))
     reasons = sorted(r for _, r in _village_status(run).values())
-    assert reasons == ["", REASON_BUDGET]
+    assert reasons == ["", REASON_QUOTA.format(quota=1)]
 
 
 def test_uncovered_complaints_are_listed_with_their_reason(tmp_path):
@@ -177,7 +177,8 @@ def test_a_village_the_solver_stopped_short_of_is_not_blamed_on_the_budget(tmp_p
                         technologies=[dict(TECH_4G, max_range_m=1500)],
                         objective={"type": "max_coverage", "max_new_sites": 2})
     proven = compute(load_scenario(path))
-    assert sorted(r for _, r in _village_status(proven).values()) == ["", "", REASON_BUDGET]
+    assert sorted(r for _, r in _village_status(proven).values()) == [
+        "", "", REASON_QUOTA.format(quota=2)]
     monkeypatch.setattr(siting.plan, "solve_coverage_model", stopped)
     run = compute(load_scenario(path))
     assert sorted(r for _, r in _village_status(run).values()) == ["", "", REASON_SOLVER_STOPPED]

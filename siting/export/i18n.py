@@ -54,7 +54,9 @@ from collections.abc import Iterable, Sequence
 from siting.config import LANGUAGES  # the languages of the outputs: en, zh
 from siting.labels import (ALL_UNITS, JOINT_LABEL, OUTSIDE_ADMIN_UNITS, REASON_BELOW_THRESHOLD,
                            REASON_BUDGET, REASON_LATER, REASON_NO_BACKHAUL, REASON_NO_CANDIDATE,
-                           REASON_NOT_BUILT, REASON_NOT_PLANNED, REASON_SOLVER_STOPPED,
+                           REASON_NOT_BUILT, REASON_NOT_PLANNED, REASON_OVER_BUDGET,
+                           REASON_OVER_BUDGET_AND_QUOTA, REASON_OVER_BUDGET_FED, REASON_QUOTA,
+                           REASON_SOLVER_STOPPED,
                            SEQUENTIAL_LABEL)
 
 #: The ``lang`` attribute of an HTML page in each language.
@@ -456,7 +458,17 @@ TERMS: dict[str, dict[str, str]] = {
     "reason.solver_stopped": {"en": REASON_SOLVER_STOPPED,
                               "zh": "求解器在找到覆盖该村的方案前已停止（未证明预算或站址数不足；"
                                     "加大 solver.time_limit_s 可能覆盖）"},
-    "reason.no_backhaul": {"en": REASON_NO_BACKHAUL, "zh": "可覆盖该村的站址均无法接入传输（光纤、微波或卫星）"},
+    "reason.no_backhaul": {"en": REASON_NO_BACKHAUL,
+                           "zh": "可覆盖该村的站址均无法接入传输：无光纤路由，无 {hops} 跳以内的微波链路，"
+                                 "无卫星"},
+    "reason.over_budget": {"en": REASON_OVER_BUDGET,
+                           "zh": "最便宜的可覆盖站址需 {cost_m} 百万元，超过剩余预算 {left_m} 百万元"},
+    "reason.over_budget_fed": {"en": REASON_OVER_BUDGET_FED,
+                               "zh": "最便宜的可覆盖站址加最便宜的传输接入（{feed}）需 {cost_m} 百万元，超过剩余预算 "
+                                     "{left_m} 百万元（传输已占 {backhaul_m} 百万元）"},
+    "reason.quota": {"en": REASON_QUOTA, "zh": "新建站址数上限 {quota} 个已用完"},
+    "reason.over_budget_and_quota": {"en": REASON_OVER_BUDGET_AND_QUOTA,
+                                     "zh": "{reason}；且新建站址数上限 {quota} 个也已用完"},
     "solver_status.optimal": {"en": "optimal", "zh": "最优"},
     "solver_status.feasible": {"en": "feasible", "zh": "可行"},
     "solver_status.time_limit": {"en": "time_limit", "zh": "达到时间上限"},
@@ -792,16 +804,34 @@ def join(parts: Iterable[str], language: str) -> str:
 def value_text(group: str, value, language: str) -> str:
     """A stored value (an action, a site kind, a reason, ...) as a person reads it.
 
-    The value is looked up as ``group.value`` and then among the English texts of ``group``;
-    a value the catalogue does not know (a technology name, a planner's own kind) is shown as
-    it is.
+    The value is looked up as ``group.value``, then among the English texts of ``group``,
+    then among its English templates filled with numbers (a reason naming costs: the
+    numbers are kept, a feed's kind or a reason within it translated); a value the
+    catalogue does not know (a technology name, a planner's own kind) is shown as it is.
     """
     check_language(language)
     text = str(value)
     key = f"{group}.{text}"
     if key not in TERMS:
         key = _ENGLISH_INDEX.get((group, text), "")
-    return TERMS[key][language] if key else text
+    if key:
+        return TERMS[key][language]
+    for key in _TEMPLATE_KEYS.get(group, ()):
+        found = _match(TERMS[key]["en"], text)
+        if found is not None:
+            return term(key, language, **{name: value_text(_PLACEHOLDER_GROUPS[name], value,
+                                                           language)
+                                          if name in _PLACEHOLDER_GROUPS else value
+                                          for name, value in found[1].items()})
+    return text
+
+
+def reason_key(reason: str) -> str:
+    """The catalogue name of an uncovered reason (``budget``, ``over_budget``, ``quota``, ...:
+    its ``reason.`` key), the same whatever numbers fill it; "" for no reason."""
+    key = _ENGLISH_INDEX.get(("reason", reason)) or next(
+        (k for k in _TEMPLATE_KEYS["reason"] if _match(TERMS[k]["en"], reason) is not None), "")
+    return key.split(".", 1)[-1]
 
 
 def model_text(model: str, language: str) -> str:
@@ -875,3 +905,9 @@ _STAGE_KEYS = ("stage.most_mandatory_by", "stage.most_mandatory", "stage.mandato
 
 #: (group, English text) -> key, for values stored as English sentences (reasons, baselines).
 _ENGLISH_INDEX = {(key.split(".", 1)[0], texts["en"]): key for key, texts in TERMS.items()}
+#: Placeholders of those sentences filled with a value of a group (the kind of a feed, a
+#: reason within a reason).
+_PLACEHOLDER_GROUPS = {"feed": "backhaul", "reason": "reason"}
+#: group -> keys of its values stored as English sentences filled with numbers (reasons).
+_TEMPLATE_KEYS = {"reason": tuple(key for key, texts in TERMS.items()
+                                  if key.startswith("reason.") and "{" in texts["en"])}

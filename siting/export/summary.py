@@ -19,6 +19,7 @@ import numpy as np
 from siting import __version__
 from siting.distributed import peak_memory_mb
 from siting.export.backhaul import backhaul_facts, backhaul_table
+from siting.export.i18n import reason_key
 from siting.export.style import BUILT_ACTIONS
 from siting.io.asbuilt import BUILT_COLUMN
 from siting.plan import (REASON_BELOW_THRESHOLD, REASON_NO_CANDIDATE, first_covered_phase,
@@ -213,21 +214,25 @@ def summary_facts(run, sites, villages, admin) -> dict:
 
 
 def _uncovered_villages(mandatory_villages) -> list[dict]:
-    """The mandatory villages left uncovered, with why (rows of the village table)."""
+    """The mandatory villages left uncovered, with why (rows of the village table): the
+    ``reason`` as people read it and its ``reason_key`` (:func:`siting.export.i18n.reason_key`)."""
     return [{"village_id": r.village_id, "name": r["name"], "admin_unit": r.admin_unit,
-             "reason": r.uncovered_reason, "best_level_dbm": r.best_level_dbm}
+             "reason": r.uncovered_reason, "reason_key": reason_key(r.uncovered_reason),
+             "best_level_dbm": r.best_level_dbm}
             for _, r in mandatory_villages[~mandatory_villages["covered_after"]].iterrows()]
 
 
 def uncovered_points(run) -> list[dict]:
     """The mandatory points other than villages left uncovered (complaint points, 5G zones'
     check points), with why: ``kind``, ``id``, ``admin_unit``, ``best_level_dbm`` (None
-    where no candidate reaches it) and ``reason`` (:attr:`siting.plan.Plan.uncovered_reason`)."""
+    where no candidate reaches it), ``reason`` (:attr:`siting.plan.Plan.uncovered_reason`) and
+    its ``reason_key`` (:func:`siting.export.i18n.reason_key`)."""
     demand, reason = run.demand, run.plan.uncovered_reason
     level = run.coverage.best_level_dbm
     rows = np.flatnonzero((reason != "") & (demand.kind != "village"))
     return [{"kind": str(demand.kind[r]), "id": str(demand.ref_id[r]),
              "admin_unit": str(demand.admin_unit[r]), "reason": str(reason[r]),
+             "reason_key": reason_key(str(reason[r])),
              "best_level_dbm": round(float(level[r]), 1) if np.isfinite(level[r]) else None}
             for r in rows]
 
