@@ -1,0 +1,173 @@
+"""The README's scenario-key table is the contract with planners: every key it lists is one the
+scenario parser accepts, with the default the parser uses, and every key the parser accepts is
+listed there. The accepted keys are learnt from the parser's own "unknown key (allowed: ...)"
+message, so a key added to the parser without a README row fails here."""
+import math
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from siting import ScenarioError, load_scenario
+
+README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+UNKNOWN = "qqqqqqqqqq"  # far from every key, so the message lists the allowed ones
+
+
+def readme_rows() -> dict[str, list[str]]:
+    """{key: [type, default, meaning]} of the "Scenario file" table; a row naming several keys
+    (`technologies[].itm.time_pct`, `.location_pct`, ...) gives one entry per key."""
+    table = README[README.index("## Scenario file"):README.index("## Bring your own data")]
+    rows = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        if len(cells) != 4 or not cells[0].startswith("`") or " field " in cells[0]:
+            continue
+        names = re.findall(r"`([^`]+)`", cells[0])
+        stem = names[0].rsplit(".", 1)[0]
+        for name in names:
+            rows[stem + name if name.startswith(".") else name] = cells[1:]
+    return rows
+
+
+TECH = {"name": "T", "generation": "4G", "frequency_mhz": 1800, "eirp_dbm": 60,
+        "resource_blocks": 100, "rsrp_threshold_dbm": -110, "model": "rma_38901",
+        "max_range_m": 10000}
+#: The keys the minimal scenario sets itself (their defaults cannot be read from it).
+GIVEN = {"objective.max_new_sites", "technologies[].p1812.delta_n", "technologies[].p1812.n0"}
+#: Keys a loaded Scenario keeps only through their effect (the layers the GeoPackage gives).
+NOT_HELD = {"inputs.vectors", "inputs.layers"}
+
+
+def minimal() -> dict:
+    return {"inputs": {"dem": "dem.tif", "villages": "v.csv", "candidates": "c.csv"},
+            "technologies": [dict(TECH), dict(TECH, name="I", model="itm"),
+                             dict(TECH, name="P", model="p1812",
+                                  p1812={"delta_n": 45, "n0": 325})],
+            "objective": {"max_new_sites": 10}}
+
+
+def load(tmp_path, doc):
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    return load_scenario(path)
+
+
+#: Where an unknown key goes to ask a section for its keys: (README prefix, path in the YAML).
+SECTIONS = [("", ()), ("inputs", ("inputs",)), ("demand", ("demand",)),
+            ("demand.mandatory", ("demand", "mandatory")), ("demand.backup", ("demand", "backup")),
+            ("technologies[]", ("technologies", 0)), ("technologies[].itm", ("technologies", 1, "itm")),
+            ("technologies[].p1812", ("technologies", 2, "p1812")), ("objective", ("objective",)),
+            ("objective.phases", ("objective", "phases", 0)), ("solver", ("solver",)),
+            ("coverage", ("coverage",)), ("backhaul", ("backhaul",)),
+            ("backhaul.microwave", ("backhaul", "microwave", 0)), ("report", ("report",)),
+            ("map", ("map",)), ("map.basemap", ("map", "basemap")), ("region", ("region",)),
+            ("evaluation", ("evaluation",)), ("evaluation.score_weights", ("evaluation", "score_weights")),
+            ("land_cover_classes", ("land_cover_classes", 10))]
+#: A section's content before the unknown key is added, where an empty one is not valid.
+SEEDS = {("objective", "phases", 0): {"year": 2027, "budget_cny": 1e6},
+         ("backhaul", "microwave", 0): {"band_ghz": 15, "max_hop_m": 1000, "cost_cny": 1},
+         ("map", "basemap"): {"url": "https://t/{z}/{x}/{y}.png", "attribution": "t"},
+         ("land_cover_classes", 10): {"name": "trees", "clutter_height_m": 15,
+                                      "p2108_type": "trees_forest"}}
+
+
+def allowed_keys(tmp_path, where: tuple) -> list[str]:
+    doc = minimal()
+    if where[:2] == ("objective", "phases"):
+        doc["objective"] = {"phases": []}
+    node = doc
+    for i, step in enumerate(where):
+        if isinstance(node, list):
+            node.extend({} for _ in range(step + 1 - len(node)))
+        elif step not in node:
+            node[step] = [] if step in ("phases", "microwave") else {}
+        if not node[step]:
+            node[step] = dict(SEEDS.get(where[:i + 1], {})) or node[step]
+        node = node[step]
+    node[UNKNOWN] = 1
+    with pytest.raises(ScenarioError) as caught:
+        load(tmp_path, doc)
+    listed = re.search(re.escape(UNKNOWN) + r": unknown key \(allowed: ([^)]*)\)", str(caught.value))
+    assert listed, str(caught.value)
+    return listed[1].split(", ")
+
+
+@pytest.mark.parametrize("prefix, where", SECTIONS, ids=[p or "top" for p, _ in SECTIONS])
+def test_every_key_the_parser_accepts_is_in_the_readme(tmp_path, prefix, where):
+    rows = readme_rows()
+    undocumented = []
+    for key in allowed_keys(tmp_path, where):
+        full = f"{prefix}.{key}" if prefix else key
+        has_row = any(name == full or name.startswith((full + ".", full + "[]")) for name in rows)
+        # keys of a mapping or list item are named in the row of the key holding them
+        in_parent_row = prefix in rows and re.search(rf"\b{re.escape(key)}\b", " ".join(rows[prefix]))
+        if not (has_row or in_parent_row):
+            undocumented.append(full)
+    assert undocumented == []
+
+
+def test_every_readme_key_is_accepted(tmp_path):
+    accepted = set()
+    for prefix, where in SECTIONS:
+        accepted |= {f"{prefix}.{key}" if prefix else key for key in allowed_keys(tmp_path, where)}
+    rows = readme_rows()
+    assert len(rows) > 60
+    assert sorted(set(rows) - accepted) == []
+
+
+def documented_default(text: str):
+    """The README's default cell as a value, or ... when it is prose (required, file stem)."""
+    text = text.strip("`")
+    if text in ("none", "null"):
+        return None
+    if text in ("true", "false"):
+        return text == "true"
+    if re.fullmatch(r"\[[\d, ]+\]", text):
+        return [float(v) for v in yaml.safe_load(text)]
+    if re.fullmatch(r"\d+/\d+", text):
+        top, bottom = text.split("/")
+        return int(top) / int(bottom)
+    if re.fullmatch(r"-?[\d.]+(e-?\d+)?", text):
+        return float(text)
+    if re.fullmatch(r"[a-z_0-9]+", text) and text not in ("required",):
+        return text
+    return ...
+
+
+#: README key -> where a loaded Scenario holds it, where the names differ.
+ATTRIBUTES = {"objective.type": "objective.kind", "report.language": "outputs.language",
+              "map.basemap": "outputs.basemap.kind", "technologies[].itm": "technologies[1].itm",
+              "technologies[].p1812": "technologies[2].p1812",
+              "technologies[]": "technologies[0]", "demand.mandatory.": "demand.mandatory_",
+              "demand.backup.": "demand.backup_"}
+
+
+def scenario_value(scenario, key: str):
+    for readme_name, attribute in ATTRIBUTES.items():
+        key = key.replace(readme_name, attribute)
+    value = scenario
+    for part in key.split("."):
+        name, index = re.fullmatch(r"(\w+)(?:\[(\d+)\])?", part).groups()
+        value = getattr(value, name)
+        value = value if index is None else value[int(index)]
+    return value
+
+
+def test_readme_defaults_are_the_parsers(tmp_path):
+    scenario = load(tmp_path, minimal())
+    compared, wrong = 0, []
+    for key, (_, default, _) in readme_rows().items():
+        expected = documented_default(default)
+        if expected is ... or key in GIVEN | NOT_HELD:
+            continue
+        actual = scenario_value(scenario, key)
+        if isinstance(actual, tuple):  # a list the README calls "none" when it is empty
+            actual = list(actual) if actual or expected is not None else None
+        same = (math.isclose(actual, expected) if isinstance(expected, float)
+                and isinstance(actual, (int, float)) else actual == expected)
+        compared += 1
+        if not same:
+            wrong.append(f"{key}: README {default}, parser {actual!r}")
+    assert compared > 50 and wrong == []
