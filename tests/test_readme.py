@@ -171,3 +171,78 @@ def test_readme_defaults_are_the_parsers(tmp_path):
         if not same:
             wrong.append(f"{key}: README {default}, parser {actual!r}")
     assert compared > 50 and wrong == []
+
+
+# --- The outputs the README lists, against a run of a small region with backhaul ------------
+
+def outputs_row(first_cell: str) -> str:
+    """The text of the "## Outputs" table's row whose first cell is ``first_cell`` (without it)."""
+    table = README[README.index("## Outputs"):]
+    row = next(line for line in table.splitlines() if line.startswith(f"| {first_cell} |"))
+    return row[len(f"| {first_cell} |"):]
+
+
+def names(text: str) -> set[str]:
+    """The backticked identifiers of ``text`` (`site_id`, `kpis.total_cost_cny`)."""
+    return {name for name in re.findall(r"`([^`]+)`", text) if re.fullmatch(r"[a-z_0-9.]+", name)}
+
+
+@pytest.fixture(scope="module")
+def backhaul_run(tmp_path_factory):
+    from typer.testing import CliRunner
+
+    from siting.cli import app
+    from test_backhaul_plan import write_backhaul_region
+    folder = tmp_path_factory.mktemp("readme")
+    scenario = write_backhaul_region(folder / "region")
+    result = CliRunner().invoke(app, ["run", str(scenario), "--out", str(folder / "out"), "--quiet"])
+    assert result.exit_code == 0, result.stderr
+    return folder / "out"
+
+
+def test_readme_gpkg_layers_and_fields_are_written(backhaul_run):
+    import pyogrio
+    gpkg = backhaul_run / "sites.gpkg"
+    layers = {name for name, _ in pyogrio.list_layers(gpkg)}
+    site_row = outputs_row("`sites.gpkg`")
+    assert names(site_row) - {"backhaul", "backhaul_cost_cny"} <= layers
+    for layer in ("selected_sites", "candidates"):
+        fields = set(pyogrio.read_info(gpkg, layer=layer)["fields"])
+        assert {"action", "technology", "backhaul", "backhaul_cost_cny"} <= fields
+    links_row = outputs_row("backhaul (with `backhaul.enabled`)")
+    link_fields = links_row[links_row.index("with `from_id`"):links_row.index("; fiber is the route")]
+    kinds = {"fiber", "microwave", "satellite"}
+    assert "backhaul_links" in layers
+    links = pyogrio.read_dataframe(gpkg, layer="backhaul_links")
+    assert names(link_fields) - kinds - {"site_id"} == set(links.columns) - {"geometry"}
+    assert set(links["kind"]) <= kinds and len(links) > 0
+
+
+def test_readme_selected_sites_columns_are_written(backhaul_run):
+    import pandas as pd
+    raw = (backhaul_run / "selected_sites.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # the byte-order mark the README promises Excel
+    table = pd.read_csv(backhaul_run / "selected_sites.csv", encoding="utf-8-sig", dtype=str)
+    listed = names(outputs_row("`selected_sites.csv`"))
+    assert list(table.columns[:6]) == ["site_id", "lon", "lat", "x_m", "y_m", "crs"]
+    assert listed <= set(table.columns)
+    assert all(len(value.split(".")[1]) == 6 for value in table["lon"])  # 6 decimals
+
+
+def test_readme_summary_keys_are_written(backhaul_run):
+    import json
+    summary = json.loads((backhaul_run / "summary.json").read_text(encoding="utf-8"))
+    # peak_memory_mb_workers is a cluster's only; report.language is the scenario key it copies
+    listed = names(outputs_row("`summary.json`")) - {"peak_memory_mb_workers", "report.language"}
+    listed |= {"backhaul.comparison", "backhaul.relays", "uncovered_mandatory_points",
+               "by_admin_unit"}
+    missing = []
+    for name in listed:
+        node = summary
+        for part in name.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is None and name not in summary.get("timings_s", {}):
+            missing.append(name)
+    assert missing == []
+    assert {"status", "objective", "bound", "gap"} <= set(summary["solver"])
+    assert {"cost_cny", "site_cost_cny", "backhaul_cost_cny"} <= set(summary["baselines"][0])
