@@ -246,3 +246,48 @@ def test_readme_summary_keys_are_written(backhaul_run):
     assert missing == []
     assert {"status", "objective", "bound", "gap"} <= set(summary["solver"])
     assert {"cost_cny", "site_cost_cny", "backhaul_cost_cny"} <= set(summary["baselines"][0])
+
+
+# --- The input spellings the README lists, against the readers' tables ----------------------
+
+def test_readme_boolean_spellings_are_the_readers():
+    from siting.io.layers import BOOL_WORDS
+    listed = re.search(r"Booleans may be written (.*?); a blank", README, re.S)[1]
+    pairs = [pair.split("/") for pair in re.split(r",\s*|\s+or\s+", " ".join(listed.split()))]
+    assert len(pairs) == 7
+    assert all(BOOL_WORDS[yes] is True and BOOL_WORDS[no] is False for yes, no in pairs)
+
+
+def test_readme_site_kinds_are_the_readers():
+    from siting.io import CANDIDATE_KINDS
+    from siting.io.layers import SITE_KIND_NAMES
+    row = readme_rows()["inputs.candidates"][2]
+    kinds = re.search(r"`kind` \((.*?); or in Chinese: (.*?)\), `antenna_height_m`", row)
+    assert tuple(kinds[1].split(", ")) == CANDIDATE_KINDS
+    chinese = kinds[2].split(", ")  # one group of names per kind, in the same order
+    assert len(chinese) == len(CANDIDATE_KINDS)
+    named = {name: kind for kind, group in zip(CANDIDATE_KINDS, chinese) for name in group.split("/")}
+    assert named == SITE_KIND_NAMES
+
+
+def test_readme_as_built_columns_are_the_readers():
+    from siting.io.asbuilt import AS_BUILT_COLUMNS, AS_BUILT_OPTIONAL_COLUMNS, BACKHAUL_KINDS
+    table = README[README.index("| column | also accepted | meaning |"):]
+    rows = {}
+    for line in table.splitlines()[2:]:
+        if not line.startswith("| `"):
+            break
+        cells = [c.strip() for c in line.split("|")[1:-1]]
+        rows[re.match(r"`(\w+)`", cells[0])[1]] = tuple(cells[1].split(", "))
+    accepted = {**AS_BUILT_COLUMNS, **AS_BUILT_OPTIONAL_COLUMNS}
+    assert rows == {field: names[1:] for field, names in accepted.items()}
+    feeds = dict(re.findall(r"`(fiber|microwave|satellite)` \((\w+)\)", table))
+    assert feeds == {kind: words[1] for kind, words in BACKHAUL_KINDS.items()}
+
+
+def test_readme_measurement_columns_are_the_readers():
+    from siting.io.measurements import MEASUREMENT_COLUMNS
+    section = README[README.index("### Calibration from drive tests"):]
+    listed = {field: tuple(re.split(r",\s*", " ".join(names.split())))
+              for field, names in re.findall(r"`(\w+)` \(also\s+([^;]+);", section[:2000])}
+    assert listed == {field: names[1:] for field, names in MEASUREMENT_COLUMNS.items()}
