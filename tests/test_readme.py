@@ -291,3 +291,9 @@ def test_readme_measurement_columns_are_the_readers():
     listed = {field: tuple(re.split(r",\s*", " ".join(names.split())))
               for field, names in re.findall(r"`(\w+)` \(also\s+([^;]+);", section[:2000])}
     assert listed == {field: names[1:] for field, names in MEASUREMENT_COLUMNS.items()}
+
+
+def test_readme_quotes_the_compile_notice_as_printed():
+    from siting.kernels import COMPILE_TIME_S, COMPILING_NOTICE
+    printed = f"siting: notice: {COMPILING_NOTICE.format(seconds=COMPILE_TIME_S)}"
+    assert f"``{printed}``" in " ".join(README.split())
