@@ -297,3 +297,13 @@ def test_readme_quotes_the_compile_notice_as_printed():
     from siting.kernels import COMPILE_TIME_S, COMPILING_NOTICE
     printed = f"siting: notice: {COMPILING_NOTICE.format(seconds=COMPILE_TIME_S)}"
     assert f"``{printed}``" in " ".join(README.split())
+
+
+def test_readme_study_keys_are_the_studys():
+    from siting.study import PLAN_KEYS, SWEEP_KEYS
+    api = " ".join(README[README.index("## Python API"):README.index("## Running on a Dask")].split())
+    plan = api[api.index("`study.plan(**overrides)` takes"):api.index("Values are checked")]
+    sweep = api[api.index("`study.sweep` takes"):api.index("- `siting.prepare` also")]
+    # besides the keys: "the scenario file's `objective` keys", "when `microwave` changes"
+    assert names(plan) - {"objective", "microwave"} == set(PLAN_KEYS)
+    assert names(sweep) - {"study.sweep"} == {*SWEEP_KEYS, "budgets_cny", "max_new_sites"}
