@@ -307,3 +307,14 @@ def test_readme_study_keys_are_the_studys():
     # besides the keys: "the scenario file's `objective` keys", "when `microwave` changes"
     assert names(plan) - {"objective", "microwave"} == set(PLAN_KEYS)
     assert names(sweep) - {"study.sweep"} == {*SWEEP_KEYS, "budgets_cny", "max_new_sites"}
+
+
+def test_readme_layer_mapping_keys_are_the_parsers(tmp_path):
+    doc = minimal()
+    doc["inputs"]["villages"] = {"path": "v.csv", UNKNOWN: 1}
+    with pytest.raises(ScenarioError) as caught:
+        load(tmp_path, doc)
+    allowed = set(re.search(r"unknown key \(allowed: ([^)]*)\)", str(caught.value))[1].split(", "))
+    section = README[README.index("## Bring your own data"):README.index("- **Formats.**")]
+    example = set(re.findall(r"^ {8}(\w+):", section, re.M)) | set(re.findall(r"\((\w+): for", section))
+    assert example == allowed
