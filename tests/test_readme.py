@@ -318,3 +318,12 @@ def test_readme_layer_mapping_keys_are_the_parsers(tmp_path):
     section = README[README.index("## Bring your own data"):README.index("- **Formats.**")]
     example = set(re.findall(r"^ {8}(\w+):", section, re.M)) | set(re.findall(r"\((\w+): for", section))
     assert example == allowed
+
+
+def test_readme_coordinate_column_pairs_are_the_readers():
+    from siting.io.tables import COORDINATE_COLUMNS
+    section = README[README.index("## Bring your own data"):README.index("- **Formats.**")]
+    start = section.index("default: detected from")
+    listed = " ".join(line.split("#")[-1] for line in section[start:].splitlines()[1:3])
+    pairs = re.findall(r"(\w+)/(\w+)", listed)
+    assert tuple(pairs) == COORDINATE_COLUMNS
