@@ -1,7 +1,13 @@
-"""The README's scenario-key table is the contract with planners: every key it lists is one the
-scenario parser accepts, with the default the parser uses, and every key the parser accepts is
-listed there. The accepted keys are learnt from the parser's own "unknown key (allowed: ...)"
-message, so a key added to the parser without a README row fails here."""
+"""The README is the contract with planners; these tests hold it to the code.
+
+- The "Scenario file" table: every key it lists is one the parser accepts, with the parser's
+  default, and every key the parser accepts is listed (learnt from the parser's own "unknown
+  key (allowed: ...)" message, so a key added without a README row fails here).
+- The outputs it lists (GeoPackage layers and fields, selected_sites.csv columns, summary.json
+  keys), read back from a run of a small region with backhaul.
+- The spellings it lists (booleans, site kinds, as-built and drive-test columns, coordinate
+  columns) against the readers' tables; the Python API's keys; the notice it quotes.
+"""
 import math
 import re
 from pathlib import Path
