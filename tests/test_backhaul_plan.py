@@ -722,3 +722,16 @@ def test_roads_that_all_lie_off_the_dem_are_one_line(tmp_path):
     assert "layer 'roads': none of the 1 road(s) comes onto the DEM" in line
     assert "inputs.roads.crs" in line
     assert "inputs.roads" in _exit_line(path)  # a run stops on it too, before computing
+
+
+def test_readme_quotes_the_demo_joint_plan_as_run(demo):
+    # the README's figures of this run (joint against sites-first) are what the demo gives
+    _, summary, _ = demo
+    joint, sequential = summary["backhaul"]["comparison"]
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8").split())
+    budget_m = yaml.safe_load(DEMO_BACKHAUL.read_text())["objective"]["budget_cny"] / 1e6
+    quoted = (f"(on the demo: {joint['total_cost_cny'] / 1e6:.2f} M CNY within the {budget_m:g} M "
+              f"budget against {sequential['total_cost_cny'] / 1e6:.2f} M, "
+              f"{joint['people_covered']:,.0f} people covered against "
+              f"{sequential['people_covered']:,.0f})")
+    assert quoted in readme
