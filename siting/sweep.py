@@ -104,7 +104,8 @@ def solve_curve(scenario: Scenario, demand: Demand, coverage: CoverageMatrix, co
     -------
     pandas.DataFrame
         One row per value, sorted: the value (column ``budget_cny`` or ``max_new_sites``),
-        ``cost_cny`` [CNY], ``new_options`` [count], ``people_covered`` [persons],
+        ``cost_cny`` [CNY], ``new_options`` [count]: ``new_sites`` (what a quota limits) plus
+        ``upgrades`` (existing sites given a technology), ``people_covered`` [persons],
         ``people_covered_pct`` [%] of the people of the region (population cells and
         villages, as ``people_total`` of summary.json), ``mandatory_covered``
         and ``mandatory_total`` [points], the solver's ``status`` and ``gap`` [-].
@@ -136,7 +137,9 @@ def solve_curve(scenario: Scenario, demand: Demand, coverage: CoverageMatrix, co
                                         mandatory_by=None, **{field: limit})
         plan = plan_network(coverage, demand, costs, objective, scenario.solver, backhaul)
         kpis = kpis_of("sweep", coverage, demand, costs, plan.selected)
+        new_sites = int(costs.new_site[plan.new_options].sum())
         rows.append({field: value, **_costs(kpis.cost_cny, plan), "new_options": kpis.new_options,
+                     "new_sites": new_sites, "upgrades": kpis.new_options - new_sites,
                      "people_covered": kpis.people_covered,
                      "people_covered_pct": 100 * kpis.people_covered / people_total,
                      "mandatory_covered": kpis.mandatory_covered,
@@ -168,7 +171,7 @@ CURVE_TEXT_COLUMNS = {
     "cost_cny": ("sweep.column.cost", lambda v: f"{v / 1e6:,.3f}"),
     "site_cost_cny": ("sweep.column.site_cost", lambda v: f"{v / 1e6:,.3f}"),
     "backhaul_cost_cny": ("sweep.column.backhaul", lambda v: f"{v / 1e6:,.3f}"),
-    "new_options": ("sweep.column.sites", lambda v: f"{int(v):,}"),
+    "new_sites": ("sweep.column.new_sites", lambda v: f"{int(v):,}"),
     "people_covered": ("sweep.column.people", lambda v: f"{v:,.0f}"),
     "people_covered_pct": ("sweep.column.percent", lambda v: f"{v:.2f}"),
     "status": ("sweep.column.solver", None),  # a solver status, in words of the language

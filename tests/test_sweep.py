@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import yaml
 from PIL import Image
+from shapely.geometry import box
 from typer.testing import CliRunner
 
-from regions import TECH_4G, candidate, village, write_region
+from regions import TECH_4G, TECH_5G, candidate, village, write_region, xy
 from siting.cli import app
 from siting.sweep import curve_text
 
@@ -69,7 +70,7 @@ def test_sweep_prints_one_line_per_point_within_80_columns(tmp_path):
     first = lines.index("budget and costs in M CNY")
     table = lines[first + 1:first + 5]  # the header and the three points
     assert all(len(line) <= 80 for line in table)
-    assert table[0].split() == ["budget", "cost", "sites", "people", "[%]", "mandatory", "solver",
+    assert table[0].split() == ["budget", "cost", "new", "people", "[%]", "mandatory", "solver",
                                 "gap", "[%]"]
     curve = pd.read_csv(tmp_path / "o" / "cost_coverage.csv")
     for line, point in zip(table[1:], curve.itertuples()):
@@ -103,7 +104,7 @@ def test_sweep_prints_its_table_in_the_scenario_language(tmp_path):
     lines = result.stdout.splitlines()
     first = lines.index("预算与成本单位：百万元")
     table = lines[first + 1:first + 4]
-    assert table[0].split() == ["新建上限", "成本", "建设项", "覆盖人口", "覆盖率%", "必覆盖点", "求解",
+    assert table[0].split() == ["新建上限", "成本", "新建站", "覆盖人口", "覆盖率%", "必覆盖点", "求解",
                                 "间隙[%]"]
     assert len({_columns(line) for line in table}) == 1  # columns line up on screen
     assert all(_columns(line) <= 80 for line in table)
@@ -117,6 +118,33 @@ def test_sweep_prints_its_table_in_the_scenario_language(tmp_path):
     widest = curve.assign(cost_cny=40e6, site_cost_cny=24e6, backhaul_cost_cny=16e6,
                           people_covered=820213.0, status="feasible")
     assert all(_columns(line) <= 80 for line in curve_text(widest, "zh").splitlines())
+
+
+def test_a_quota_sweep_counts_new_sites_apart_from_upgrades(tmp_path):
+    """An existing 4G site that 5G upgrades beside new sites: the quota limits new sites only,
+    and the curve's count of "sites" (new_options) went past it (57 on a quota of 50 in the
+    demo); the terminal shows the new sites, the CSV both counts."""
+    scenario = write_region(
+        tmp_path / "in", np.full((200, 200), 400.0),
+        villages=[village("V1", 1000, 3000, poverty=False), village("V2", 5000, 3000)],
+        candidates=[candidate("OLD", 1000, 3000, kind="existing_4g", techs="4G,5G"),
+                    candidate("EAST", 5000, 3000, techs="4G,5G")],
+        technologies=[dict(TECH_4G, max_range_m=1500), dict(TECH_5G, max_range_m=1500)],
+        zones=[dict(zone_id="Z1", name="town", kind="county_town", require_5g=True,
+                    geometry=box(*xy(800, 3200), *xy(1200, 2800)))],
+        demand={"grid_m": 300, "min_people_per_cell": 1,
+                "mandatory": {"poverty_villages": False, "relocation_sites": False}},
+        objective={"type": "max_coverage", "budget_cny": 10 * ONE_SITE})
+    result = CliRunner().invoke(app, ["sweep", str(scenario), "--sites", "0,1", "--out",
+                                      str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output + result.stderr
+    curve = pd.read_csv(tmp_path / "o" / "cost_coverage.csv")
+    assert list(curve["new_sites"]) == [0, 1]
+    assert (curve["upgrades"] >= 1).all()  # OLD gets 5G at either quota
+    assert list(curve["new_sites"] + curve["upgrades"]) == list(curve["new_options"])
+    lines = result.stdout.splitlines()
+    table = lines[lines.index("budget and costs in M CNY") + 1:][:3]
+    assert [line.split()[2] for line in table] == ["new", "0", "1"]
 
 
 def _columns(line: str) -> int:

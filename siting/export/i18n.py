@@ -755,7 +755,7 @@ TERMS: dict[str, dict[str, str]] = {
     "sweep.column.cost": {"en": "cost", "zh": "成本"},
     "sweep.column.site_cost": {"en": "site cost", "zh": "站址费"},
     "sweep.column.backhaul": {"en": "backhaul", "zh": "传输费"},
-    "sweep.column.sites": {"en": "sites", "zh": "建设项"},
+    "sweep.column.new_sites": {"en": "new", "zh": "新建站"},
     "sweep.column.people": {"en": "people", "zh": "覆盖人口"},
     "sweep.column.percent": {"en": "[%]", "zh": "覆盖率%"},
     "sweep.column.mandatory": {"en": "mandatory", "zh": "必覆盖点"},
