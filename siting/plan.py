@@ -36,6 +36,7 @@ budget left, and/or the quota of new sites is used up.
 
 from __future__ import annotations
 
+import heapq
 import time
 from dataclasses import dataclass, replace
 
@@ -551,43 +552,91 @@ def baseline_free_public(coverage: CoverageMatrix, candidates: pd.DataFrame, dem
 def baseline_greedy(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
                     objective: Objective) -> np.ndarray:
     """The rule a planner might apply by hand: repeatedly add the option with the most newly
-    covered value per yuan (mandatory points first, then people) while budget and quota last.
+    covered value per yuan (mandatory points first, then people) while budget and quota last;
+    of equal ratios, the first option.
 
     The value of a newly covered mandatory point outranks all people together, so mandatory
     demand is served first, as in the optimal model.
+
+    Lazy greedy (Minoux 1978): an option's gain only shrinks as coverage grows and the budget,
+    quota and groups only rule options out, so each option waits in a heap under its last
+    ratio, and only the top one's ratio is brought up to date; when it still tops the heap, it
+    is the best of all. Each pick costs a few options' columns instead of the whole matrix, and
+    the picks are those of recomputing every gain each round (the same sums, in the same order).
     """
-    cover = coverage.covers.tocsc().astype(np.float64)
-    big = demand.people.sum() + 1.0
-    value = np.where(demand.mandatory, big, demand.people)
+    by_option = coverage.covers.T.tocsr().astype(np.float64)  # options x demand
+    value = np.where(demand.mandatory, demand.people.sum() + 1.0, demand.people)
     chosen = list(np.flatnonzero(costs.fixed))
-    covered = _covered(coverage.covers, np.asarray(chosen, dtype=np.int64))
-    available = ~costs.fixed
-    used_groups = set()
-    spent, built = 0.0, 0
-    budget = objective.total_budget_cny if objective.total_budget_cny is not None else np.inf
-    quota = (objective.total_max_new_sites if objective.total_max_new_sites is not None
-             else np.iinfo(np.int64).max)
+    uncovered_value = value * ~_covered(coverage.covers, np.asarray(chosen, dtype=np.int64))
+    cost_cny = np.maximum(costs.total_cny, 1.0)
+    gain = by_option @ uncovered_value
+    heap = [(-gain[j] / cost_cny[j], j) for j in np.flatnonzero(~costs.fixed & (gain > 0))]
+    heapq.heapify(heap)
+    limits = _GreedyLimits(costs, objective)
     must = demand.mandatory & (np.diff(coverage.covers.indptr) > 0)
-    while True:
-        gain = cover.T @ (value * ~covered)
-        if objective.kind == "min_cost" and not (must & ~covered).any():
+    while not (objective.kind == "min_cost" and not (must & (uncovered_value > 0)).any()):
+        best = _next_best(heap, by_option, uncovered_value, cost_cny, limits)
+        if best is None:
             break
-        affordable = available & (costs.total_cny <= budget - spent) & (gain > 0)
-        affordable &= ~np.isin(costs.group, list(used_groups)) | (costs.group < 0)
-        if built >= quota:
-            affordable &= ~costs.new_site
-        if not affordable.any():
-            break
-        ratio = np.where(affordable, gain / np.maximum(costs.total_cny, 1.0), -np.inf)
-        best = int(np.argmax(ratio))
         chosen.append(best)
-        available[best] = False
-        spent += costs.total_cny[best]
-        built += int(costs.new_site[best])
-        if costs.group[best] >= 0:
-            used_groups.add(int(costs.group[best]))
-        covered |= cover[:, best].toarray().ravel() > 0
+        limits.take(best)
+        row = slice(by_option.indptr[best], by_option.indptr[best + 1])
+        uncovered_value[by_option.indices[row][by_option.data[row] > 0]] = 0.0
     return np.unique(np.asarray(chosen, dtype=np.int64))
+
+
+def _next_best(heap: list, by_option: sp.csr_matrix, uncovered_value: np.ndarray,
+               cost_cny: np.ndarray, limits: _GreedyLimits) -> int | None:
+    """Pop the option of most newly covered value per yuan (the first of equal ratios) that the
+    limits allow from ``heap`` (``(-ratio, option)``, ratios never below the current ones);
+    None when no option allows and gains any more. Options ruled out are dropped for good."""
+    while heap:
+        negative_ratio, j = heapq.heappop(heap)
+        if not limits.allow(j):
+            continue
+        gain = _option_gain(by_option, j, uncovered_value)
+        if gain <= 0:
+            continue
+        ratio = gain / cost_cny[j]
+        if -ratio == negative_ratio:
+            return int(j)
+        heapq.heappush(heap, (-ratio, j))
+    return None
+
+
+def _option_gain(by_option: sp.csr_matrix, j: int, uncovered_value: np.ndarray) -> float:
+    """Row ``j`` of ``by_option @ uncovered_value``, summed term by term in the row's order as
+    the sparse product sums it (a cumulative sum, not numpy's pairwise one), so a ratio
+    brought up to date equals, to the last bit, the one a whole product would give."""
+    row = slice(by_option.indptr[j], by_option.indptr[j + 1])
+    terms = by_option.data[row] * uncovered_value[by_option.indices[row]]
+    return float(np.cumsum(terms)[-1]) if len(terms) else 0.0
+
+
+class _GreedyLimits:
+    """Budget [CNY], quota of new sites and option groups left while the greedy rule builds."""
+
+    def __init__(self, costs: OptionCosts, objective: Objective):
+        self.costs = costs
+        self.budget_cny = (objective.total_budget_cny if objective.total_budget_cny is not None
+                           else np.inf)
+        self.quota = (objective.total_max_new_sites if objective.total_max_new_sites is not None
+                      else np.iinfo(np.int64).max)
+        self.spent_cny, self.built, self.used_groups = 0.0, 0, set()
+
+    def allow(self, j: int) -> bool:
+        """Whether option ``j`` fits the budget left, the quota left and the groups not used."""
+        costs = self.costs
+        return (costs.total_cny[j] <= self.budget_cny - self.spent_cny
+                and not (costs.group[j] >= 0 and int(costs.group[j]) in self.used_groups)
+                and not (self.built >= self.quota and costs.new_site[j]))
+
+    def take(self, j: int) -> None:
+        """Count option ``j`` as built."""
+        self.spent_cny += self.costs.total_cny[j]
+        self.built += int(self.costs.new_site[j])
+        if self.costs.group[j] >= 0:
+            self.used_groups.add(int(self.costs.group[j]))
 
 
 @dataclass(frozen=True)

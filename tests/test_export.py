@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import json
 import re
 import shutil
@@ -24,7 +25,7 @@ from siting.export.kml import write_kml
 from siting.export.report import Figure, Steps, Table, build_report, render_markdown
 from siting.export.tables import (plan_tables, selected_sites, site_table, uncovered_mandatory,
                                   village_table)
-from siting.export.webmap import Page, esc
+from siting.export.webmap import Page, esc, write_map
 from siting.pipeline import compute, write_outputs
 
 XSS = "<script>alert(1)</script>"
@@ -242,8 +243,21 @@ def test_map_html_escapes_every_attribute(small):
     page = (out / "map.html").read_text(encoding="utf-8")
     assert XSS not in page
     assert ESCAPED in page
-    assert "Back&#96;&#36;{tick}&#92;" in page  # cannot end or interpolate folium's JS template literal
+    assert "Back&#96;&#36;&#123;tick&#125;&#92;" in page  # cannot end or interpolate folium's JS template literal
     assert "${tick}" not in page
+
+
+@pytest.mark.parametrize("name", ["{{ 7*7 }}村", "村{% if %}", "{# 村"])
+def test_map_html_shows_a_village_name_with_braces_as_written(small, tmp_path, name):
+    """folium makes a Jinja template of every rendered popup and tooltip: a name with ``{{``
+    was evaluated (``{{ 7*7 }}`` showed 49) and one with ``{%`` or ``{#`` stopped the run."""
+    run, _, _ = small
+    tables = plan_tables(run)
+    tables.villages.loc[tables.villages["village_id"] == "v1", "name"] = name
+    write_map(tmp_path / "map.html", tables)
+    page = (tmp_path / "map.html").read_text(encoding="utf-8")
+    cells = [html.unescape(cell) for cell in re.findall(r"<td>(.*?)</td>", page)]
+    assert name in cells
 
 
 def test_map_html_has_every_layer_and_control(small):

@@ -91,9 +91,12 @@ _MIME_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
 
 
 def esc(value) -> str:
-    """Text safe inside HTML and inside the JS template literal folium puts popups in."""
+    """Text safe inside HTML, inside the JS template literal folium puts popups in, and inside
+    the Jinja template folium makes of every rendered marker and popup (``{{``, ``{%``, ``{#``
+    would run or break it), so braces are character references too."""
     return (html.escape(str(value), quote=True)
-            .replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;"))
+            .replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
+            .replace("{", "&#123;").replace("}", "&#125;"))
 
 
 def _popup(fields: dict) -> folium.Popup:
