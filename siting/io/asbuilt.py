@@ -32,7 +32,6 @@ fiber is not known.
 
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -44,7 +43,7 @@ import pyogrio
 
 from siting.config import Scenario
 from siting.errors import InputError
-from siting.io.layers import WAN_YUAN, generations_of
+from siting.io.layers import generations_of, in_yuan
 from siting.io.problems import Problems, first_line, require_file
 from siting.io.region import EXISTING_KINDS, backhaul_in_place, has_fiber
 from siting.io.headers import accepted_names
@@ -70,10 +69,9 @@ BACKHAUL_KINDS = {"fiber": ("fiber", "光纤"), "microwave": ("microwave", "微�
 #: The first data row's number as a spreadsheet shows it (the header is row 1).
 FIRST_ROW = 2
 #: A cost header's unit when the sums are in ten thousands of yuan, as Chinese cost sheets
-#: write them (实际投资（万元）): the header is matched without it, and the costs converted.
+#: write them (实际投资（万元）): the header is matched without it, and the costs converted
+#: (:func:`siting.io.layers.in_yuan`).
 WAN_YUAN_UNIT = re.compile(r"\(?万元\)?")
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -138,7 +136,8 @@ def read_as_built(path: str | Path, candidates: pd.DataFrame, scenario: Scenario
         "site_id": _text(frame[columns["site_id"]]),
         "technology": _text(frame[columns["technology"]]),
         "year": _year_labels(frame[columns["year"]]),
-        "cost_cny": _costs_in_yuan(frame[columns["cost_cny"]], columns["cost_cny"], path),
+        "cost_cny": in_yuan(numbers_of(frame[columns["cost_cny"]]), "cost_cny",
+                            columns["cost_cny"], str(path)).to_numpy(float),
         "backhaul": (_text(frame[columns["backhaul"]]) if columns["backhaul"]
                      else pd.Series([""] * len(frame), dtype=object)),
         "row": frame.index.to_numpy()})
@@ -161,16 +160,6 @@ def _names_the_fields(texts: set[str]) -> bool:
     """Whether a row of texts is the list's header: it names every field of
     :data:`AS_BUILT_COLUMNS` (any of its names, matched as :func:`_column_key` matches)."""
     return None not in matching_columns(texts, AS_BUILT_COLUMNS, key=_column_key).values()
-
-
-def _costs_in_yuan(column: pd.Series, name: str, path: Path) -> np.ndarray:
-    """The cost cells in yuan: a header that says 万元 holds ten thousands of yuan."""
-    costs = numbers_of(column).to_numpy(float)
-    if not WAN_YUAN_UNIT.search(header_key(name)):
-        return costs
-    logger.warning("%s: column '%s' is in 万元; read as cost_cny in yuan (x %g)", path, name,
-                   WAN_YUAN)
-    return costs * WAN_YUAN
 
 
 def _read_rows(path: Path) -> pd.DataFrame:

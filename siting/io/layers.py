@@ -156,8 +156,9 @@ def _without_metres(column: pd.Series) -> pd.Series:
 WAN_YUAN = 10_000.0
 
 
-def _in_yuan(values: pd.Series, field: str, column: str | None, where: str) -> pd.Series:
-    """A cost field (``*_cny*``) in yuan: a column whose header says 万元 holds ten-thousands."""
+def in_yuan(values: pd.Series, field: str, column: str | None, where: str) -> pd.Series:
+    """A cost field (``*_cny*``) in yuan: a column whose header says 万元 holds ten-thousands
+    (said in a warning)."""
     if "_cny" not in field or column is None or "万元" not in str(column):
         return values
     logger.warning("%s: column '%s' is in 万元; read as %s in yuan (x %g)", where, column, field,
@@ -647,7 +648,7 @@ def read_layer(source: LayerSource, crs: pyproj.CRS | None, fields: dict[str, st
         if name != id_field and name in frame.columns:
             try:
                 values = _coerce(frame, name, kind, where)
-                frame[name] = _in_yuan(values, name, source.column_of.get(name), where).to_numpy()
+                frame[name] = in_yuan(values, name, source.column_of.get(name), where).to_numpy()
             except InputError as exc:
                 problems.add(_naming_the_column(str(exc), name, source.column_of.get(name)))
     if check is not None:
