@@ -216,19 +216,6 @@ class Terrain:
         c = np.floor(np.where(inside, col, 0.0) + 0.5).astype(np.int64)
         return inside & self.data_mask[r, c]
 
-    def data_room_m(self, x: float, y: float) -> float:
-        """Distance [m] from (x, y) to the nearest cell without data (to its outer edge): how
-        far a circle around the point stays on the DEM's data. 0 on such a cell; infinite when
-        every cell holds data (the grid's own edge is :meth:`contains`'s business)."""
-        if self.data_mask is None or self.data_mask.all():
-            return math.inf
-        rows, cols = np.nonzero(~self.data_mask)
-        cx, cy = self.xy(rows, cols)
-        half = self.cell_size_m / 2
-        dx = np.maximum(np.abs(cx - float(x)) - half, 0.0)
-        dy = np.maximum(np.abs(cy - float(y)) - half, 0.0)
-        return float(np.hypot(dx, dy).min())
-
     def elevation_at(self, x, y) -> np.ndarray:
         """Bilinear ground elevation [m] (float64, broadcast shape of x and y).
 

@@ -527,26 +527,6 @@ def test_a_5g_zone_on_the_nodata_corner_keeps_no_check_point_and_says_so(lonlat_
                for r in caplog.records)
 
 
-def test_data_room_is_the_distance_to_the_nearest_nodata_cell(utm_dem, utm_inner):
-    """What predict needs to keep a radius on data: the distance from a site to the nearest
-    nodata cell of the file, against shapely's distance to those cells' squares."""
-    import shapely
-    terrain = read_terrain(utm_dem, UTM16)
-    with rasterio.open(utm_dem) as src:
-        rows, cols = np.nonzero(src.read(1) == src.nodata)
-        cells = shapely.union_all([shapely.box(*src.xy(r, c, offset="ll"),
-                                               *src.xy(r, c, offset="ur"))
-                                   for r, c in zip(rows, cols)])
-        sites = [src.xy(r, c) for r, c in ((20, 20), (src.height // 2, src.width // 2),
-                                            (src.height - 30, 40), (3, 3))]
-    for x, y in sites:
-        want = cells.distance(shapely.Point(x, y))
-        assert terrain.data_room_m(x, y) == pytest.approx(want, abs=1e-6)
-    assert terrain.data_room_m(*sites[-1]) == 0.0  # on the corner
-    inner = read_terrain(utm_inner, UTM16)
-    assert inner.data_mask is None and inner.data_room_m(*sites[1]) == np.inf
-
-
 def test_a_dem_in_a_compound_crs_with_feet_is_read_as_its_horizontal_crs_in_metres(utm_inner,
                                                                                    tmp_path,
                                                                                    caplog):
