@@ -7,6 +7,7 @@ by :mod:`siting.io.dem` and read over the region only (:func:`read_terrain`).
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import warnings
@@ -596,17 +597,23 @@ class DemSource:
     dem: tuple[Path, ...]
     crs: pyproj.CRS
 
+    @functools.cached_property
+    def _outline(self) -> shapely.Geometry:
+        """:meth:`outline`, computed once (it opens every tile), prepared for point tests."""
+        outline = tiles_outline(dem_tiles(self.dem), self.crs)
+        shapely.prepare(outline)
+        return outline
+
     def outline(self) -> shapely.Geometry:
         """The tiles' footprint (outer cell edges) in the run's CRS. A Terrain warped from
         another CRS holds, beyond it, cells its reprojection filled from their neighbours: no
         elevation was ever read there."""
-        return tiles_outline(dem_tiles(self.dem), self.crs)
+        return self._outline
 
     def contains(self, x, y) -> np.ndarray:
         """Whether each point (x, y) [m, the run's CRS] lies on the tiles (edges included)."""
-        outline = self.outline()
-        shapely.prepare(outline)
-        return shapely.intersects_xy(outline, np.asarray(x, np.float64), np.asarray(y, np.float64))
+        return shapely.intersects_xy(self.outline(), np.asarray(x, np.float64),
+                                     np.asarray(y, np.float64))
 
     def room_m(self, x: float, y: float) -> float:
         """Distance [m] from (x, y) (the run's CRS) to the nearest edge of the tiles' data
