@@ -103,6 +103,11 @@ class Plan:
     def new_options(self) -> np.ndarray:
         return self.selected[~self.costs.fixed[self.selected]]
 
+    @property
+    def new_site_count(self) -> int:
+        """New sites the plan builds: what a quota of new sites limits (upgrades aside)."""
+        return int(self.costs.new_site[self.new_options].sum())
+
 
 def option_costs(coverage: CoverageMatrix, candidates: pd.DataFrame, scenario: Scenario) -> OptionCosts:
     """Costs, fixed flags, quota flags and groups of every option (see the module docstring)."""
@@ -470,7 +475,7 @@ def limit_reasons(plan: Plan, coverage: CoverageMatrix, objective: Objective) ->
     if objective.budget_cny is not None:
         reason[stopped] = over_budget_reasons(plan, coverage, objective)[stopped]
     quota = objective.max_new_sites
-    if quota is not None and plan.costs.new_site[plan.new_options].sum() >= quota:
+    if quota is not None and plan.new_site_count >= quota:
         not_building = np.flatnonzero(~plan.costs.new_site | plan.costs.fixed)
         for row in np.flatnonzero(stopped & ~_covered(coverage.covers, not_building)):
             reason[row] = (REASON_OVER_BUDGET_AND_QUOTA.format(reason=reason[row], quota=quota)

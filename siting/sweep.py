@@ -137,9 +137,9 @@ def solve_curve(scenario: Scenario, demand: Demand, coverage: CoverageMatrix, co
                                         mandatory_by=None, **{field: limit})
         plan = plan_network(coverage, demand, costs, objective, scenario.solver, backhaul)
         kpis = kpis_of("sweep", coverage, demand, costs, plan.selected)
-        new_sites = int(costs.new_site[plan.new_options].sum())
         rows.append({field: value, **_costs(kpis.cost_cny, plan), "new_options": kpis.new_options,
-                     "new_sites": new_sites, "upgrades": kpis.new_options - new_sites,
+                     "new_sites": plan.new_site_count,
+                     "upgrades": kpis.new_options - plan.new_site_count,
                      "people_covered": kpis.people_covered,
                      "people_covered_pct": 100 * kpis.people_covered / people_total,
                      "mandatory_covered": kpis.mandatory_covered,
