@@ -339,9 +339,9 @@ def with_as_built(candidates: pd.DataFrame, as_built: AsBuilt) -> pd.DataFrame:
     """A copy of ``candidates`` whose :data:`BUILT_COLUMN` lists the technologies each as-built
     site has on air ("" for the others) and :data:`BUILT_YEAR_COLUMN` the year it first went
     on air (so a re-plan's sites say when they were built), whose ``has_fiber`` is also true
-    at the sites the
-    list says are fed by fiber, and whose ``backhaul_in_place`` is also true at the existing
-    sites a feed row gives another feed (kept in place like an as-built site's)."""
+    at the sites the list says are fed by fiber, and whose ``backhaul_in_place`` is also true
+    at the existing sites a feed row gives another feed (kept in place like an as-built
+    site's)."""
     builds = as_built.builds
     on_air = builds.groupby("site_id")["technology"].agg(lambda t: "+".join(sorted(t)))
     frame = candidates.copy()
