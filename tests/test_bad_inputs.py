@@ -751,10 +751,38 @@ def test_fiber_node_id_that_is_a_site_id(tmp_path, out):
     assert len(lines) == 1 and "N1" not in lines[0]
 
 
-def test_fiber_nodes_outside_the_dem(tmp_path, out):
-    scenario = _backhaul_region(tmp_path, [("N1", 300, 3000), ("N9", 9000, 3000)])
-    lines = assert_rejected(scenario, out, "fiber.csv", "outside the DEM", "N9")
-    assert "N1" not in "\n".join(lines)
+def test_a_fiber_node_beyond_the_dem_ends_the_routes_it_is_nearest(tmp_path, caplog):
+    # An exchange in the next county, 3 km east of the DEM: S2 (5,000 m east) is 4.0 km from
+    # it and 4.7 km from N1, so its fiber runs to N9, off road: 4.0 km x detour_factor 1.4.
+    scenario = _backhaul_region(tmp_path, [("N1", 300, 3000), ("N9", 9000, 3000)],
+                                candidates=[candidate("S2", 5000, 3500)],
+                                objective={"type": "max_coverage", "budget_cny": 5e6})
+    result = runner.invoke(app, ["run", str(scenario), "--out", str(tmp_path / "out"), "--quiet"])
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    warned = [r.getMessage() for r in caplog.records if "outside the DEM" in r.getMessage()]
+    assert len(warned) == 1 and "fiber.csv" in warned[0] and "N9 (3.0 km)" in warned[0]
+    assert "N1" not in warned[0]
+    links = gpd.read_file(tmp_path / "out" / "sites.gpkg", layer="backhaul_links")
+    to_s2 = links[(links.from_id == "S2") & (links.kind == "fiber")]
+    assert list(to_s2.to_id) == ["N9"]
+    straight_m = float(np.hypot(9000 - 5000, 3000 - 3500))
+    assert to_s2.length_m.iloc[0] == pytest.approx(1.4 * straight_m, rel=0.01)
+    assert to_s2.cost_cny.iloc[0] == pytest.approx(150_000 * 1.4 * straight_m / 1000, rel=0.01)
+
+
+def test_fiber_nodes_all_beyond_the_dem_are_refused(tmp_path, out):
+    scenario = _backhaul_region(tmp_path, [("N8", 8000, 3000), ("N9", 9000, 3000)])
+    lines = assert_rejected(scenario, out, "fiber.csv", "outside the DEM", "N8", "N9")
+    assert len(lines) == 1
+
+
+def test_a_fiber_node_with_its_coordinates_swapped_is_refused(tmp_path, out):
+    scenario = _backhaul_region(tmp_path, [("N1", 300, 3000), ("N2", 3000, 3000)])
+    table = pd.read_csv(tmp_path / "fiber.csv")
+    table.loc[1, ["lon", "lat"]] = table.loc[1, ["lat", "lon"]].to_numpy()
+    table.to_csv(tmp_path / "fiber.csv", index=False)
+    lines = assert_rejected(scenario, out, "fiber.csv", "N2", "swapped")
+    assert len(lines) == 1 and "N1" not in lines[0]
 
 
 def test_an_empty_fiber_node_table_says_which_input_and_what_to_do(tmp_path, out):

@@ -171,6 +171,25 @@ def _outside_hint(outside: gpd.GeoDataFrame, terrain: Terrain,
     return "remove them or use a larger DEM"
 
 
+def _check_fiber_nodes(nodes: gpd.GeoDataFrame, terrain: Terrain,
+                       dem_source: DemSource | None, where: str) -> None:
+    """Fiber nodes end fiber routes, along the roads and off-road spurs, and carry no radio:
+    a node beyond the DEM (an exchange in the next county) is used, with a warning naming
+    it and its distance. Nodes that all lie off the DEM (a wrong CRS) are refused as other
+    layers' points are."""
+    x, y = nodes.geometry.x.to_numpy(np.float64), nodes.geometry.y.to_numpy(np.float64)
+    off = ~_on_tiles(terrain, dem_source, x, y)
+    if off.all():
+        _check_inside(nodes, terrain, dem_source, where)
+    if off.any():
+        dem = shapely.box(*terrain.bounds)
+        off_km = shapely.distance(dem, shapely.points(x[off], y[off])) / 1000.0
+        named = pd.Index([f"{node} ({km:.1f} km)" for node, km in zip(nodes.index[off], off_km)])
+        logger.warning("%s: %d fiber node(s) lie outside the DEM, by: %s; they are used as the "
+                       "ends of fiber routes (roads and off-road spurs need no terrain)",
+                       where, int(off.sum()), id_list(named, np.ones(named.size, bool)))
+
+
 def _check_zones_inside(zones: gpd.GeoDataFrame, terrain: Terrain, where: str) -> None:
     dem = shapely.box(*terrain.bounds)
     outside = ~zones.geometry.intersects(dem)
@@ -358,10 +377,13 @@ def _check_roads_reach(roads: gpd.GeoDataFrame, terrain: Terrain, where: str) ->
 
 def _check_on_dem(frames: dict, scenario: Scenario, terrain: Terrain, dem_source: DemSource,
                   problems: Problems) -> None:
-    for name in ("villages", "candidates", "complaints", "fiber_nodes"):
+    for name in ("villages", "candidates", "complaints"):
         if frames[name] is not None:
             problems.attempt(_check_inside, frames[name], terrain, dem_source,
                              source_label(scenario.inputs.layer(name)))
+    if frames["fiber_nodes"] is not None:
+        problems.attempt(_check_fiber_nodes, frames["fiber_nodes"], terrain, dem_source,
+                         source_label(scenario.inputs.fiber_nodes))
     if frames["roads"] is not None:
         problems.attempt(_check_roads_reach, frames["roads"], terrain,
                          source_label(scenario.inputs.roads))
