@@ -38,6 +38,11 @@ def million(cny: float) -> str:
     return f"{cny / 1e6:.2f}"
 
 
+def wan(cny: float) -> str:
+    """An amount in 万元 (ten thousand CNY), as Chinese reasons give it."""
+    return f"{cny / 1e4:,.0f}"
+
+
 def test_a_village_whose_only_site_passes_the_budget_left_says_what_it_costs(tmp_path):
     """Two poverty villages 4 km apart, one mast each; the budget pays the cheaper mast and
     1 yuan more. The other village's reason gives its mast's cost and the budget left, in
@@ -64,8 +69,8 @@ def test_a_village_whose_only_site_passes_the_budget_left_says_what_it_costs(tmp
     zh = dataclasses.replace(result, scenario=dataclasses.replace(
         result.scenario, outputs=dataclasses.replace(result.scenario.outputs, language="zh")))
     report = (zh.write(tmp_path / "zh") / "report.md").read_text(encoding="utf-8")
-    assert term("reason.over_budget", "zh", cost_m=million(site_cost_cny(east)),
-                left_m="0.00") in report
+    in_wan = term("reason.over_budget", "zh", cost_m=wan(site_cost_cny(east)), left_m="0")
+    assert in_wan in report and f"需 {wan(site_cost_cny(east))} 万元" in in_wan
 
 
 @pytest.mark.parametrize("budget_short", [False, True])
@@ -92,8 +97,8 @@ def test_a_village_left_out_by_a_used_up_quota_says_so(tmp_path, budget_short):
     if budget_short:
         assert value_text("reason", expected, "zh") == term(
             "reason.over_budget_and_quota", "zh", quota="2",
-            reason=term("reason.over_budget", "zh", cost_m=million(site_cost_cny(sites[2])),
-                        left_m="0.00"))
+            reason=term("reason.over_budget", "zh", cost_m=wan(site_cost_cny(sites[2])),
+                        left_m="0"))
 
 
 @pytest.mark.parametrize("satellite_cny_per_year", [None, 20000.0])
@@ -124,9 +129,9 @@ def test_a_village_over_the_budget_left_with_its_feed_names_the_feed(tmp_path,
                                              backhaul_m="0.00")
     assert reasons_by_village(result) == {"V1": "", "V2": expected, "V3": expected}
     assert value_text("reason", expected, "zh") == term(
-        "reason.over_budget_fed", "zh", cost_m=million(cover_cny),
-        left_m=million(cover_cny - 10000.0), feed=term(f"backhaul.{feed}", "zh"),
-        backhaul_m="0.00")
+        "reason.over_budget_fed", "zh", cost_m=wan(cover_cny),
+        left_m=wan(cover_cny - 10000.0), feed=term(f"backhaul.{feed}", "zh"),
+        backhaul_m="0")
 
 
 @pytest.fixture(scope="module")

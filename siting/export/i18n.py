@@ -462,10 +462,10 @@ TERMS: dict[str, dict[str, str]] = {
                            "zh": "可覆盖该村的站址均无法接入传输：无光纤路由，无 {hops} 跳以内的微波链路，"
                                  "无卫星"},
     "reason.over_budget": {"en": REASON_OVER_BUDGET,
-                           "zh": "最便宜的可覆盖站址需 {cost_m} 百万元，超过剩余预算 {left_m} 百万元"},
+                           "zh": "最便宜的可覆盖站址需 {cost_m} 万元，超过剩余预算 {left_m} 万元"},
     "reason.over_budget_fed": {"en": REASON_OVER_BUDGET_FED,
-                               "zh": "最便宜的可覆盖站址加最便宜的传输接入（{feed}）需 {cost_m} 百万元，超过剩余预算 "
-                                     "{left_m} 百万元（传输已占 {backhaul_m} 百万元）"},
+                               "zh": "最便宜的可覆盖站址加最便宜的传输接入（{feed}）需 {cost_m} 万元，超过剩余预算 "
+                                     "{left_m} 万元（传输已占 {backhaul_m} 万元）"},
     "reason.quota": {"en": REASON_QUOTA, "zh": "新建站址数上限 {quota} 个已用完"},
     "reason.over_budget_and_quota": {"en": REASON_OVER_BUDGET_AND_QUOTA,
                                      "zh": "{reason}；且新建站址数上限 {quota} 个也已用完"},
@@ -819,11 +819,20 @@ def value_text(group: str, value, language: str) -> str:
     for key in _TEMPLATE_KEYS.get(group, ()):
         found = _match(TERMS[key]["en"], text)
         if found is not None:
-            return term(key, language, **{name: value_text(_PLACEHOLDER_GROUPS[name], value,
-                                                           language)
-                                          if name in _PLACEHOLDER_GROUPS else value
+            return term(key, language, **{name: _placeholder_text(name, value, language)
                                           for name, value in found[1].items()})
     return text
+
+
+def _placeholder_text(name: str, value: str, language: str) -> str:
+    """A value read off an English template (:func:`value_text`) for the ``language``'s
+    template: a feed's kind or a reason translated, an amount in million CNY given in 万元
+    in Chinese (two decimals of a million are whole 万), any other number kept."""
+    if name in _PLACEHOLDER_GROUPS:
+        return value_text(_PLACEHOLDER_GROUPS[name], value, language)
+    if name in _MILLION_CNY_PLACEHOLDERS and language == "zh":
+        return f"{float(value) * 100:,.0f}"
+    return value
 
 
 def reason_key(reason: str) -> str:
@@ -908,6 +917,9 @@ _ENGLISH_INDEX = {(key.split(".", 1)[0], texts["en"]): key for key, texts in TER
 #: Placeholders of those sentences filled with a value of a group (the kind of a feed, a
 #: reason within a reason).
 _PLACEHOLDER_GROUPS = {"feed": "backhaul", "reason": "reason"}
+#: Placeholders of those sentences holding an amount in million CNY (English), which the
+#: Chinese sentences give in 万元, the unit Chinese budgets are written in.
+_MILLION_CNY_PLACEHOLDERS = frozenset({"cost_m", "left_m", "backhaul_m"})
 #: group -> keys of its values stored as English sentences filled with numbers (reasons).
 _TEMPLATE_KEYS = {"reason": tuple(key for key, texts in TERMS.items()
                                   if key.startswith("reason.") and "{" in texts["en"])}
