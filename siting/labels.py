@@ -22,6 +22,14 @@ REASON_OVER_BUDGET_FED = ("its cheapest site with its cheapest feed ({feed}) cos
                           "{backhaul_m} M CNY)")
 REASON_QUOTA = "the quota of {quota} new sites is used up"
 REASON_OVER_BUDGET_AND_QUOTA = "{reason}; the quota of {quota} new sites is used up too"
+# ... in a phased plan, where each year has its budget and quota.
+REASON_OVER_YEAR_BUDGETS = ("its cheapest site costs {cost_m} M CNY, more than any year's "
+                            "budget left (the most, {left_m} M CNY, in {year})")
+REASON_OVER_YEAR_BUDGETS_FED = ("its cheapest site with its cheapest feed ({feed}) costs "
+                                "{cost_m} M CNY, more than any year's budget left (the most, "
+                                "{left_m} M CNY, in {year}; backhaul takes {backhaul_m} M CNY)")
+REASON_YEAR_QUOTAS = "every year's quota of new sites is used up"
+REASON_OVER_BUDGET_AND_YEAR_QUOTAS = "{reason}; every year's quota of new sites is used up too"
 REASON_SOLVER_STOPPED = ("the solver stopped before finding a plan that covers it (not proven "
                          "unaffordable: a longer solver.time_limit_s may cover it)")
 # Why the as-built network leaves a mandatory village uncovered (siting.evaluate).

@@ -29,9 +29,10 @@ Options are (candidate, technology) pairs. The rules a prefecture plans by:
 
 Every mandatory point left uncovered gets a reason: no candidate within range, terrain (or
 distance) keeps every candidate in range below the threshold, no backhaul can reach a site
-that would cover it, or the budget / quota. A single-period plan says which of the two stops
-it (:func:`limit_reasons`): its cheapest site (with its cheapest feed) costs more than the
-budget left, and/or the quota of new sites is used up.
+that would cover it, or the budget / quota, saying which of the two stops it
+(:func:`limit_reasons`): its cheapest site (with its cheapest feed) costs more than the
+budget left (a phased plan: in any year), and/or the quota of new sites is used up (a phased
+plan: every year's).
 """
 
 from __future__ import annotations
@@ -52,8 +53,9 @@ from siting.errors import InfeasibleError, SolverError
 from siting.io import EXISTING_KINDS, built_technologies, is_existing
 from siting.labels import (JOINT_LABEL, REASON_BELOW_THRESHOLD, REASON_BUDGET, REASON_NO_BACKHAUL,
                            REASON_NO_CANDIDATE, REASON_OVER_BUDGET, REASON_OVER_BUDGET_AND_QUOTA,
-                           REASON_OVER_BUDGET_FED, REASON_QUOTA, REASON_SOLVER_STOPPED,
-                           SEQUENTIAL_LABEL)
+                           REASON_OVER_BUDGET_AND_YEAR_QUOTAS, REASON_OVER_BUDGET_FED,
+                           REASON_OVER_YEAR_BUDGETS, REASON_OVER_YEAR_BUDGETS_FED, REASON_QUOTA,
+                           REASON_SOLVER_STOPPED, REASON_YEAR_QUOTAS, SEQUENTIAL_LABEL)
 from siting.optimize import Solution, solve_coverage_model
 from siting.optimize.backhaul import BackhaulSolution, solve_with_backhaul
 from siting.optimize.phased import PhasedSolution, on_air_through, solve_phased_coverage
@@ -279,9 +281,11 @@ def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
 
 
 def is_proven(solution: Solution, solver: SolverSettings) -> bool:
-    """Whether the solver proved ``solution`` within the scenario's ``mip_gap`` (not stopped
-    at its time limit)."""
-    return solution.status != "time_limit" and solution.gap <= solver.mip_gap + 1e-9
+    """Whether the solver proved ``solution`` optimal, or within the scenario's ``mip_gap``
+    (not stopped at its time limit). An optimal phased plan keeps a gap of up to its cost
+    tie-break's share (:mod:`siting.optimize.phased`), which counts as proven."""
+    return solution.status == "optimal" or (solution.status != "time_limit"
+                                            and solution.gap <= solver.mip_gap + 1e-9)
 
 
 def _backhaul_text(network: BackhaulNetwork | None) -> str:
@@ -389,12 +393,14 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
             if objective.discount_rate else "")
     stages.append(f"then cover the most people earliest: people covered summed over the "
                   f"{len(phases)} phases{rate}")
-    return _assemble(coverage, demand, costs, result.solution.selected, result.solution,
+    plan = _assemble(coverage, demand, costs, result.solution.selected, result.solution,
                      tuple(stages), build_period=result.build_period,
                      phase_labels=tuple(labels),
                      backhaul=None if joint is None else PlanBackhaul(backhaul, joint.feeds),
                      proven=not stopped and all(is_proven(s, solver)
                                                 for s in (*deciding, result.solution)))
+    reason = limit_reasons(plan, coverage, objective)
+    return replace(plan, uncovered_reason=np.where(reason != "", reason, plan.uncovered_reason))
 
 
 def mandatory_deadline(objective: Objective) -> int:
@@ -460,50 +466,110 @@ def cheapest_cover(plan: Plan, coverage: CoverageMatrix, feed_cny) -> tuple[np.n
 
 
 def limit_reasons(plan: Plan, coverage: CoverageMatrix, objective: Objective) -> np.ndarray:
-    """Which limits stop each mandatory row that ``plan`` (single-period) leaves uncovered
-    for the budget or quota (:data:`REASON_BUDGET`): its cheapest option with its site's
-    cheapest feed (:func:`cheapest_cover`, :func:`cheapest_feeds`) costs more than the
-    budget left (:data:`REASON_OVER_BUDGET`; with backhaul :data:`REASON_OVER_BUDGET_FED`,
-    naming the feed and what backhaul takes), and/or the quota of new sites is used up and
-    every option covering it builds a new site (:data:`REASON_QUOTA`; both:
-    :data:`REASON_OVER_BUDGET_AND_QUOTA`). "" for every other row, and where neither limit
-    explains it alone (covering it as well would leave another mandatory point out)."""
+    """Which limits stop each mandatory row that ``plan`` leaves uncovered for the budget or
+    quota (:data:`REASON_BUDGET`): its cheapest option with its site's cheapest feed
+    (:func:`cheapest_cover`, :func:`cheapest_feeds`) costs more than the budget left
+    (:func:`over_budget_reasons`), and/or the quota of new sites is used up (a phased plan:
+    every year's) and every option covering it builds a new site (:data:`REASON_QUOTA`,
+    :data:`REASON_YEAR_QUOTAS`; both: :data:`REASON_OVER_BUDGET_AND_QUOTA`,
+    :data:`REASON_OVER_BUDGET_AND_YEAR_QUOTAS`). "" for every other row, and where neither
+    limit explains it alone (covering it as well would leave another mandatory point out)."""
     reason = np.full(len(plan.uncovered_reason), "", dtype=object)
     stopped = plan.uncovered_reason == REASON_BUDGET
     if not stopped.any():
         return reason
-    if objective.budget_cny is not None:
-        reason[stopped] = over_budget_reasons(plan, coverage, objective)[stopped]
-    quota = objective.max_new_sites
-    if quota is not None and plan.new_site_count >= quota:
+    reason[stopped] = over_budget_reasons(plan, coverage, objective)[stopped]
+    quota = _quota_reasons(plan, objective)
+    if quota is not None:
+        alone, added = quota
         not_building = np.flatnonzero(~plan.costs.new_site | plan.costs.fixed)
         for row in np.flatnonzero(stopped & ~_covered(coverage.covers, not_building)):
-            reason[row] = (REASON_OVER_BUDGET_AND_QUOTA.format(reason=reason[row], quota=quota)
-                           if reason[row] else REASON_QUOTA.format(quota=quota))
+            reason[row] = added.format(reason=reason[row]) if reason[row] else alone
     return reason
 
 
+def _quota_reasons(plan: Plan, objective: Objective) -> tuple[str, str] | None:
+    """When the quota of new sites leaves no room for one more (a phased plan: in no year,
+    by its own quota or the whole plan's): the reason alone, and the template adding it to
+    a budget reason; None when there is room."""
+    if plan.build_period is None:
+        quota = objective.max_new_sites
+        if quota is None or plan.new_site_count < quota:
+            return None
+        return (REASON_QUOTA.format(quota=quota),
+                REASON_OVER_BUDGET_AND_QUOTA.replace("{quota}", str(quota)))
+    whole_full = (objective.max_new_sites is not None
+                  and plan.new_site_count >= objective.max_new_sites)
+    built = _new_sites_per_phase(plan)
+    year_full = [p.max_new_sites is not None and n >= p.max_new_sites
+                 for p, n in zip(objective.phases, built)]
+    if not (whole_full or all(year_full)):
+        return None
+    return REASON_YEAR_QUOTAS, REASON_OVER_BUDGET_AND_YEAR_QUOTAS
+
+
+def _new_sites_per_phase(plan: Plan) -> np.ndarray:
+    """New sites a phased plan builds in each phase."""
+    new = plan.new_options[plan.costs.new_site[plan.new_options]]
+    return np.bincount(plan.build_period[new], minlength=len(plan.phase_labels))
+
+
+def _spent_per_phase(plan: Plan) -> np.ndarray:
+    """What a phased plan spends in each phase [CNY]: the options built and feeds laid in it."""
+    n_phases = len(plan.phase_labels)
+    new = plan.new_options
+    spent = np.bincount(plan.build_period[new], weights=plan.costs.total_cny[new],
+                        minlength=n_phases)
+    if plan.backhaul is not None:
+        feeds = plan.backhaul.feeds
+        laid = feeds.feed_period >= 0
+        spent += np.bincount(feeds.feed_period[laid], weights=feeds.backhaul_cost_cny[laid],
+                             minlength=n_phases)
+    return spent
+
+
+def _budget_left(plan: Plan, objective: Objective) -> tuple[float, str | None]:
+    """The most budget left for one more option and its feed [CNY] (inf: no budget limits
+    it): of the whole budget, and in a phased plan of the year with the most left, within
+    what the whole budget leaves (that year's label, else None)."""
+    backhaul_cny = 0.0 if plan.backhaul is None else plan.backhaul.feeds.total_backhaul_cny
+    whole_cny = (np.inf if objective.budget_cny is None else
+                 objective.budget_cny - plan.costs.total_cny[plan.new_options].sum() - backhaul_cny)
+    if plan.build_period is None:
+        return float(whole_cny), None
+    yearly_cny = np.array([np.inf if p.budget_cny is None else p.budget_cny
+                           for p in objective.phases]) - _spent_per_phase(plan)
+    left_cny = np.minimum(yearly_cny, whole_cny)
+    most = int(np.argmax(left_cny))
+    return float(left_cny[most]), plan.phase_labels[most]
+
+
 def over_budget_reasons(plan: Plan, coverage: CoverageMatrix, objective: Objective) -> np.ndarray:
-    """Per demand row of ``plan`` (single-period, with a budget): its cheapest option with
-    its site's cheapest feed and the budget left, where that option costs more
-    (:data:`REASON_OVER_BUDGET`, with backhaul :data:`REASON_OVER_BUDGET_FED`), else ""."""
+    """Per demand row of ``plan``: its cheapest option with its site's cheapest feed and the
+    budget left (:func:`_budget_left`), where that option costs more
+    (:data:`REASON_OVER_BUDGET`, with backhaul :data:`REASON_OVER_BUDGET_FED`; a phased plan
+    :data:`REASON_OVER_YEAR_BUDGETS`, :data:`REASON_OVER_YEAR_BUDGETS_FED`), else ""."""
     reason = np.full(len(plan.uncovered_reason), "", dtype=object)
+    left_cny, year = _budget_left(plan, objective)
+    if not np.isfinite(left_cny):
+        return reason
     site_of_option = coverage.options["candidate"].to_numpy(np.int64)
-    feed_cny, feed_kind, backhaul_cny = 0.0, None, 0.0
+    feed_cny, feed_kind = 0.0, None
     if plan.backhaul is not None:
         feed_cny, feed_kind = cheapest_feeds(plan.backhaul, objective.opex_years)
-        feed_cny, backhaul_cny = feed_cny[site_of_option], plan.backhaul.feeds.total_backhaul_cny
-    left_cny = (objective.budget_cny - plan.costs.total_cny[plan.new_options].sum()
-                - backhaul_cny)
+        feed_cny = feed_cny[site_of_option]
     cheapest_cny, option = cheapest_cover(plan, coverage, feed_cny)
-    over = np.isfinite(cheapest_cny) & (cheapest_cny > left_cny + objective.budget_cny * 1e-9)
+    tolerance_cny = 1e-9 * max(1.0, abs(left_cny))
+    over = np.isfinite(cheapest_cny) & (cheapest_cny > left_cny + tolerance_cny)
+    template = ((REASON_OVER_BUDGET, REASON_OVER_BUDGET_FED) if year is None else
+                (REASON_OVER_YEAR_BUDGETS, REASON_OVER_YEAR_BUDGETS_FED))[feed_kind is not None]
     for row in np.flatnonzero(over & ~plan.covered_after):
         numbers = dict(cost_m=f"{cheapest_cny[row] / 1e6:.2f}",
-                       left_m=f"{max(left_cny, 0.0) / 1e6:.2f}")
-        reason[row] = (REASON_OVER_BUDGET.format(**numbers) if feed_kind is None else
-                       REASON_OVER_BUDGET_FED.format(
-                           **numbers, feed=feed_kind[site_of_option[option[row]]],
-                           backhaul_m=f"{backhaul_cny / 1e6:.2f}"))
+                       left_m=f"{max(left_cny, 0.0) / 1e6:.2f}", year=year)
+        if feed_kind is not None:
+            numbers.update(feed=feed_kind[site_of_option[option[row]]],
+                           backhaul_m=f"{plan.backhaul.feeds.total_backhaul_cny / 1e6:.2f}")
+        reason[row] = template.format(**numbers)
     return reason
 
 

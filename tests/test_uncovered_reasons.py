@@ -15,7 +15,8 @@ import siting
 from regions import TECH_4G, candidate, village, write_region
 from siting.export.i18n import reason_key, term, value_text
 from siting.labels import (REASON_OVER_BUDGET, REASON_OVER_BUDGET_AND_QUOTA,
-                           REASON_OVER_BUDGET_FED, REASON_QUOTA)
+                           REASON_OVER_BUDGET_AND_YEAR_QUOTAS, REASON_OVER_BUDGET_FED,
+                           REASON_OVER_YEAR_BUDGETS, REASON_QUOTA, REASON_YEAR_QUOTAS)
 from siting.plan import plan_network
 from test_backhaul_plan import DEMO_BACKHAUL, write_backhaul_region
 
@@ -132,6 +133,54 @@ def test_a_village_over_the_budget_left_with_its_feed_names_the_feed(tmp_path,
         "reason.over_budget_fed", "zh", cost_m=wan(cover_cny),
         left_m=wan(cover_cny - 10000.0), feed=term(f"backhaul.{feed}", "zh"),
         backhaul_m="0")
+
+
+def test_a_phased_plan_names_the_year_with_the_most_budget_left(tmp_path):
+    """Two poverty villages 4 km apart, one mast each, over two years: 2027's budget pays the
+    cheaper mast and 1 yuan more, 2028's is 10,000 yuan short of the dearer mast. The reason
+    names 2028, the year with the most left, and its amount (in 万元 in Chinese)."""
+    west = candidate("WEST", 1000, 3000, techs="4G")
+    east = candidate("EAST", 5000, 3000, techs="4G", capex=80000)
+    left_2028 = site_cost_cny(east) - 10000.0
+    path = write_region(tmp_path, np.full((200, 200), 400.0),
+                        villages=[village("V1", 1000, 3000), village("V2", 5000, 3000)],
+                        candidates=[west, east], technologies=[TECH],
+                        objective={"type": "max_coverage", "opex_years": OPEX_YEARS,
+                                   "phases": [{"year": 2027, "budget_cny": site_cost_cny(west) + 1},
+                                              {"year": 2028, "budget_cny": left_2028}]})
+    result = siting.prepare(path).plan()
+    expected = REASON_OVER_YEAR_BUDGETS.format(cost_m=million(site_cost_cny(east)),
+                                               left_m=million(left_2028), year="2028")
+    assert reasons_by_village(result) == {"V1": "", "V2": expected}
+    assert reason_key(expected) == "over_year_budgets"
+    assert value_text("reason", expected, "zh") == term(
+        "reason.over_year_budgets", "zh", cost_m=wan(site_cost_cny(east)), left_m=wan(left_2028),
+        year="2028")
+
+
+@pytest.mark.parametrize("budget_short", [False, True])
+def test_a_phased_plan_left_short_by_every_years_quota_says_so(tmp_path, budget_short):
+    """Three poverty villages, one mast each (the dearest at S2), two years of one new site
+    each, and either no budgets or yearly ones that pay the two cheaper masts and 1 yuan
+    more: V3 is left out, by the quotas (and the budgets)."""
+    sites = [candidate(f"S{i}", x, 1800, techs="4G", capex=50000 + 10000 * i)
+             for i, x in enumerate((1000, 5000, 8000))]
+    phases = [{"year": 2027 + i, "max_new_sites": 1} for i in range(2)]
+    if budget_short:
+        for phase, site in zip(phases, sites):
+            phase["budget_cny"] = site_cost_cny(site) + 1.0
+    path = write_region(tmp_path, np.full((120, 300), 400.0),
+                        villages=[village(v, x, 1800) for v, x in
+                                  (("V1", 1000), ("V2", 5000), ("V3", 8000))],
+                        candidates=sites, technologies=[TECH],
+                        objective={"type": "max_coverage", "opex_years": OPEX_YEARS,
+                                   "phases": phases})
+    reasons = reasons_by_village(siting.prepare(path).plan())
+    over = REASON_OVER_YEAR_BUDGETS.format(cost_m=million(site_cost_cny(sites[2])),
+                                           left_m="0.00", year="2027")
+    expected = (REASON_OVER_BUDGET_AND_YEAR_QUOTAS.format(reason=over) if budget_short
+                else REASON_YEAR_QUOTAS)
+    assert reasons == {"V1": "", "V2": "", "V3": expected}
 
 
 @pytest.fixture(scope="module")

@@ -55,7 +55,9 @@ from siting.config import LANGUAGES  # the languages of the outputs: en, zh
 from siting.labels import (ALL_UNITS, JOINT_LABEL, OUTSIDE_ADMIN_UNITS, REASON_BELOW_THRESHOLD,
                            REASON_BUDGET, REASON_LATER, REASON_NO_BACKHAUL, REASON_NO_CANDIDATE,
                            REASON_NOT_BUILT, REASON_NOT_PLANNED, REASON_OVER_BUDGET,
-                           REASON_OVER_BUDGET_AND_QUOTA, REASON_OVER_BUDGET_FED, REASON_QUOTA,
+                           REASON_OVER_BUDGET_AND_QUOTA, REASON_OVER_BUDGET_AND_YEAR_QUOTAS,
+                           REASON_OVER_BUDGET_FED, REASON_OVER_YEAR_BUDGETS,
+                           REASON_OVER_YEAR_BUDGETS_FED, REASON_QUOTA, REASON_YEAR_QUOTAS,
                            REASON_SOLVER_STOPPED,
                            SEQUENTIAL_LABEL)
 
@@ -469,6 +471,16 @@ TERMS: dict[str, dict[str, str]] = {
     "reason.quota": {"en": REASON_QUOTA, "zh": "新建站址数上限 {quota} 个已用完"},
     "reason.over_budget_and_quota": {"en": REASON_OVER_BUDGET_AND_QUOTA,
                                      "zh": "{reason}；且新建站址数上限 {quota} 个也已用完"},
+    "reason.over_year_budgets": {"en": REASON_OVER_YEAR_BUDGETS,
+                                 "zh": "最便宜的可覆盖站址需 {cost_m} 万元，超过每一年的剩余预算"
+                                       "（剩余最多的是 {year} 年：{left_m} 万元）"},
+    "reason.over_year_budgets_fed": {"en": REASON_OVER_YEAR_BUDGETS_FED,
+                                     "zh": "最便宜的可覆盖站址加最便宜的传输接入（{feed}）需 {cost_m} "
+                                           "万元，超过每一年的剩余预算（剩余最多的是 {year} 年：{left_m} "
+                                           "万元；传输已占 {backhaul_m} 万元）"},
+    "reason.year_quotas": {"en": REASON_YEAR_QUOTAS, "zh": "每一年的新建站址数上限均已用完"},
+    "reason.over_budget_and_year_quotas": {"en": REASON_OVER_BUDGET_AND_YEAR_QUOTAS,
+                                           "zh": "{reason}；且每一年的新建站址数上限也已用完"},
     "solver_status.optimal": {"en": "optimal", "zh": "最优"},
     "solver_status.feasible": {"en": "feasible", "zh": "可行"},
     "solver_status.time_limit": {"en": "time_limit", "zh": "达到时间上限"},
