@@ -450,14 +450,24 @@ def _check_radius(terrain: Terrain, row0: float, col0: float, radius_m: float) -
     if radius_m < terrain.cell_size_m:
         raise InputError(f"a radius of {radius_m / 1000:g} km is under one DEM cell; use at "
                          f"least {math.ceil(terrain.cell_size_m) / 1000:g} km")
-    reach = math.ceil(radius_m / terrain.cell_size_m)
-    rows, cols = terrain.shape
-    room_cells = min(row0, rows - 1 - row0, col0, cols - 1 - col0)
-    if reach > room_cells:
+    room_cells = _room_cells(terrain, row0, col0)
+    if _reach_cells(radius_m, terrain.cell_size_m) > room_cells:
         raise InputError(f"a radius of {radius_m / 1000:g} km reaches past the DEM: the site is "
                          f"{max(room_cells, 0) * terrain.cell_size_m / 1000:.2f} km from its "
                          f"nearest edge; use a smaller radius or a larger DEM")
     return radius_m / terrain.cell_size_m
+
+
+def _reach_cells(radius_m: float, cell_m: float) -> int:
+    """Cells the radials run out to for ``radius_m``: one sample beyond, rounded up."""
+    return math.ceil(radius_m / cell_m)
+
+
+def _room_cells(terrain: Terrain, row0: float, col0: float) -> float:
+    """Cells from (row0, col0) (continuous pixel coordinates) to the nearest edge of the
+    terrain's cell-centre hull, where the radial samples must stay."""
+    rows, cols = terrain.shape
+    return min(row0, rows - 1 - row0, col0, cols - 1 - col0)
 
 
 def _surface_m(terrain: Terrain, row0: float, col0: float, elevation_m: np.ndarray) -> np.ndarray:
@@ -684,10 +694,27 @@ def _check_radius_on_dem_data(region, x_m: float, y_m: float, radius_m: float) -
         return  # _check_radius refuses a radius that is no positive number
     cell_m = region.terrain.cell_size_m
     room_m = region.dem_source.room_m(x_m, y_m)
-    if math.ceil(radius_m / cell_m) * cell_m > room_m:
+    if _reach_cells(radius_m, cell_m) * cell_m > room_m:
         raise InputError(f"a radius of {radius_m / 1000:g} km reaches past the DEM: the site is "
                          f"{room_m / 1000:.2f} km from the nearest edge of its data; use a "
                          f"smaller radius or a larger DEM")
+    _check_radius_in_planning_area(region, x_m, y_m, radius_m)
+
+
+def _check_radius_in_planning_area(region, x_m: float, y_m: float, radius_m: float) -> None:
+    """InputError when the DEM's data reach ``radius_m`` but the terrain read from them does
+    not: a run reads only the planning area (the admin units, or ``region.bbox``) widened by
+    the longest ``max_range_m``, so a larger DEM would not help; the message says what does."""
+    terrain = region.terrain
+    if not terrain.contains(x_m, y_m):
+        return  # predict_area refuses a site off the terrain
+    room_cells = _room_cells(terrain, *(float(v) for v in terrain.rowcol(x_m, y_m)))
+    if _reach_cells(radius_m, terrain.cell_size_m) > room_cells:
+        room_km = room_cells * terrain.cell_size_m / 1000
+        raise InputError(f"a radius of {radius_m / 1000:g} km reaches past the part of the DEM "
+                         f"the scenario reads: the site is {room_km:.2f} km from its edge (the DEM's data reach further, but only the admin "
+                         f"units, or region.bbox, widened by the longest max_range_m are read); "
+                         f"use a smaller radius, or widen region.bbox or inputs.admin_units")
 
 
 def predict_in_region(region, scenario: Scenario, *, technology: str, radius_km: float,

@@ -1,0 +1,70 @@
+"""The radio engine on DEMs other than the demo's: what ``siting predict`` says and computes at
+the edge of the area a scenario reads, across DEM tiles and on flat terrain."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyproj
+from typer.testing import CliRunner
+
+from regions import CRS, TECH_4G, candidate, village, write_region, xy
+
+from siting.cli import app
+from siting.config import load_scenario
+from siting.io import read_region
+
+runner = CliRunner()
+
+CELL_M = 30.0
+DEM_CELLS = 400  # 12 km square
+
+
+def _bbox_deg(half_width_m: float) -> list[float]:
+    """region.bbox [deg] of a square of ``half_width_m`` around the DEM's centre."""
+    to_lonlat = pyproj.Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
+    centre_m = DEM_CELLS * CELL_M / 2
+    x, y = xy(centre_m, centre_m)
+    west, south = to_lonlat.transform(x - half_width_m, y - half_width_m)
+    east, north = to_lonlat.transform(x + half_width_m, y + half_width_m)
+    return [west, south, east, north]
+
+
+def _centre_scenario(folder, half_width_m: float):
+    """A 12 km flat DEM in UTM, a site at its centre, region.bbox ``half_width_m`` around it
+    and a technology reaching 1 km: the run reads the DEM only that far around the box."""
+    centre_m = DEM_CELLS * CELL_M / 2
+    return write_region(folder, np.full((DEM_CELLS, DEM_CELLS), 500.0, np.float32),
+                        [village("V1", centre_m, centre_m)],
+                        [candidate("S", centre_m, centre_m)],
+                        technologies=[dict(TECH_4G, max_range_m=1000)],
+                        region={"bbox": _bbox_deg(half_width_m)})
+
+
+def test_a_radius_past_the_area_read_but_on_the_dem_says_to_widen_the_region(tmp_path):
+    """The DEM reaches 6 km around the site, the area the scenario reads (region.bbox widened
+    by max_range_m) about 1.5 km: a 3 km circle is refused with what to change (the region,
+    not the DEM, which is large enough), and the distance to the edge of the area read; with
+    region.bbox over the whole DEM the same circle predicts."""
+    scenario = _centre_scenario(tmp_path / "small", 500.0)
+    region = read_region(load_scenario(scenario))
+    site = region.candidates.loc["S"].geometry
+    xmin, ymin, xmax, ymax = region.terrain.bounds
+    half_cell = region.terrain.cell_size_m / 2  # the samples stay on the cell-centre hull
+    room_km = (min(site.x - xmin, xmax - site.x, site.y - ymin, ymax - site.y) - half_cell) / 1000
+    assert 1.0 < room_km < 3.0
+    common = ["predict", "--site", "S", "--technology", TECH_4G["name"], "--radius-km", "3"]
+    result = runner.invoke(app, [*common[:1], str(scenario), *common[1:],
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output, result.output
+    assert "site S: a radius of 3 km reaches past the part of the DEM the scenario reads" in lines[0]
+    assert f"the site is {room_km:.2f} km from its edge" in lines[0]
+    assert "widen region.bbox" in lines[0] and "larger DEM" not in lines[0]
+    assert not (tmp_path / "out").exists()
+
+    wide = _centre_scenario(tmp_path / "wide", 5800.0)
+    result = runner.invoke(app, [*common[:1], str(wide), *common[1:],
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "prediction.tif").is_file()
