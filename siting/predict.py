@@ -701,15 +701,25 @@ def _check_radius_on_dem_data(region, x_m: float, y_m: float, radius_m: float) -
     _check_radius_in_planning_area(region, x_m, y_m, radius_m)
 
 
+#: Cells between the edge of a DEM's data and the terrain's last cell centres when the whole
+#: DEM is read: half a cell for a DEM in the run's CRS, about one for one warped to it.
+READ_AREA_SLACK_CELLS = 2
+
+
 def _check_radius_in_planning_area(region, x_m: float, y_m: float, radius_m: float) -> None:
     """InputError when the DEM's data reach ``radius_m`` but the terrain read from them does
     not: a run reads only the planning area (the admin units, or ``region.bbox``) widened by
-    the longest ``max_range_m``, so a larger DEM would not help; the message says what does."""
+    the longest ``max_range_m``, so a larger DEM would not help; the message says what does.
+    The data must reach :data:`READ_AREA_SLACK_CELLS` cells beyond the radius: the terrain's
+    last cell centres lie up to that far inside the data's outer edge when the whole DEM is
+    read, and :func:`_check_radius` then says the DEM itself is too small."""
     terrain = region.terrain
     if not terrain.contains(x_m, y_m):
         return  # predict_area refuses a site off the terrain
+    reach_cells = _reach_cells(radius_m, terrain.cell_size_m)
+    data_room_cells = region.dem_source.room_m(x_m, y_m) / terrain.cell_size_m
     room_cells = _room_cells(terrain, *(float(v) for v in terrain.rowcol(x_m, y_m)))
-    if _reach_cells(radius_m, terrain.cell_size_m) > room_cells:
+    if room_cells < reach_cells <= data_room_cells - READ_AREA_SLACK_CELLS:
         room_km = room_cells * terrain.cell_size_m / 1000
         raise InputError(f"a radius of {radius_m / 1000:g} km reaches past the part of the DEM "
                          f"the scenario reads: the site is {room_km:.2f} km from its edge (the DEM's data reach further, but only the admin "

@@ -68,3 +68,23 @@ def test_a_radius_past_the_area_read_but_on_the_dem_says_to_widen_the_region(tmp
                                  "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "prediction.tif").is_file()
+
+
+def test_a_radius_past_the_dem_itself_by_less_than_a_cell_still_says_past_the_dem(tmp_path):
+    """A site 1003 m from the west edge of a DEM in the run's CRS, read whole: a 0.99 km
+    circle needs samples out to 990 m, past the last cell centre (988 m) though inside the
+    outer cell edge; the DEM itself is too small, which the message says (not the area read)."""
+    centre_m = DEM_CELLS * CELL_M / 2
+    scenario = write_region(tmp_path / "r", np.full((DEM_CELLS, DEM_CELLS), 500.0, np.float32),
+                            [village("V1", centre_m, centre_m)],
+                            [candidate("W", 1003.0, centre_m)],
+                            technologies=[dict(TECH_4G, max_range_m=1000)])
+    result = runner.invoke(app, ["predict", str(scenario), "--site", "W", "--technology",
+                                 TECH_4G["name"], "--radius-km", "0.99", "--out",
+                                 str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output, result.output
+    assert lines[0].endswith("site W: a radius of 0.99 km reaches past the DEM: the site is "
+                             "0.99 km from its nearest edge; use a smaller radius or a larger "
+                             "DEM"), lines[0]
