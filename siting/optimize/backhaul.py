@@ -59,8 +59,10 @@ from siting.optimize.feed_model import (
     with_level_columns,
 )
 from siting.optimize.feed_network import (
+    CAPACITY_PARENTS,
     Arcs,
     SiteInputs,
+    best_parent_arcs,
     carried_traffic_mbps,
     checked_arcs,
     checked_sites,
@@ -238,7 +240,8 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
         Feasible microwave links, one per row: ``site_a``, ``site_b`` (site indices),
         ``cost_cny`` [CNY], optional ``capacity_mbps`` [Mbit/s] (NaN: not limited); usable
         in either direction. Between two sites the cheapest link is used (of those, the one
-        of most capacity); ``feeder_link`` of the result is its row.
+        of most capacity; where capacity is planned, also any dearer one of more capacity);
+        ``feeder_link`` of the result is its row.
     satellite_cost_cny : float or array (n_sites,), optional
         Satellite backhaul cost [CNY] (None or inf: unavailable).
     max_hops : int
@@ -286,7 +289,9 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
                                    mip_gap=mip_gap)
     sites = checked_sites(site_of_option, p.n_cols, fiber_cost_cny, satellite_cost_cny,
                           site_needs_backhaul, max_hops, site_in_place, option_traffic_mbps)
-    arcs = checked_arcs(links, sites.n_sites)
+    arcs = checked_arcs(links, sites.n_sites, by_capacity=sites.plans_capacity)
+    if sites.plans_capacity:
+        arcs = best_parent_arcs(sites, arcs, CAPACITY_PARENTS)
     deadline = None if time_limit_s is None else t0 + float(time_limit_s)
     record = SolveLog()
     model = joint_model(p, options, sites, arcs, record)

@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from siting.errors import InputError
 from siting.optimize.inputs import as_bool
@@ -143,10 +144,12 @@ def _link_capacity_mbps(links, n_links: int) -> np.ndarray:
     return np.where(np.isnan(capacity), np.inf, capacity)
 
 
-def checked_arcs(links, n_sites: int) -> Arcs:
+def checked_arcs(links, n_sites: int, *, by_capacity: bool = False) -> Arcs:
     """``links`` (a mapping or DataFrame with ``site_a``, ``site_b``, ``cost_cny`` and
     optional ``capacity_mbps``; None: no links) as :class:`Arcs` in both directions, the
-    cheapest link per ordered pair kept (of those, the one of most capacity)."""
+    cheapest link per ordered pair kept (of those, the one of most capacity); with
+    ``by_capacity`` (link capacity planned), also each dearer link of more capacity than
+    every cheaper one (a band that carries more, e.g. for a relay)."""
     if links is None:
         empty = np.zeros(0, np.int64)
         return Arcs(child=empty, parent=empty, cost_cny=np.zeros(0), link=empty,
@@ -176,12 +179,21 @@ def checked_arcs(links, n_sites: int) -> Arcs:
     capacity = capacity[order]
     first = np.ones(child.size, bool)
     first[1:] = (child[1:] != child[:-1]) | (parent[1:] != parent[:-1])
+    if by_capacity:
+        first |= _more_capacity(capacity, np.cumsum(first))
     keep = np.flatnonzero(first)
     order = np.lexsort((parent[keep], cost[keep], child[keep]))
     keep = keep[order]
     return Arcs(child=child[keep].astype(np.int64), parent=parent[keep].astype(np.int64),
                 cost_cny=cost[keep], link=link[keep].astype(np.int64),
                 capacity_mbps=capacity[keep])
+
+
+def _more_capacity(capacity: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Bool per entry: more capacity than every entry before it in its group (entries of
+    one group consecutive)."""
+    before = pd.Series(capacity).groupby(group).cummax().groupby(group).shift()
+    return capacity > before.fillna(-np.inf).to_numpy(float)
 
 
 def root_link_cny(sites: SiteInputs, arcs: Arcs, roots: np.ndarray | None) -> np.ndarray:
@@ -286,3 +298,30 @@ def carried_traffic_mbps(own_mbps: np.ndarray, feeder_site: np.ndarray,
         here = fed[hop_level[fed] == level]
         np.add.at(carried, feeder_site[here], carried[here])
     return carried
+
+
+#: Where link capacity is planned, the hops considered into each site: from its this many
+#: most promising parents (:func:`best_parent_arcs`). Projected hop columns need no limit
+#: (parents of one link price are interchangeable); per-arc ones, which capacity needs,
+#: would be one per neighbour and level: on the demo region 0.5 million columns.
+CAPACITY_PARENTS = 8
+
+
+def best_parent_arcs(sites: SiteInputs, arcs: Arcs, n_parents: int) -> Arcs:
+    """The arcs into each site from its ``n_parents`` most promising parents: the least
+    link cost plus the least cost of feeding the parent (its fiber, or a chain of at most
+    ``max_hops - 1`` hops: the Bellman-Ford layers of :func:`relay_chains`, relays' own
+    costs left out), ties by parent index. The order of ``arcs`` is kept."""
+    feed_cny = sites.fiber_cost_cny.copy()
+    for _ in range(max(sites.max_hops - 1, 0)):
+        via = np.full(sites.n_sites, np.inf)
+        np.minimum.at(via, arcs.child, arcs.cost_cny + feed_cny[arcs.parent])
+        feed_cny = np.minimum(feed_cny, via)
+    score = arcs.cost_cny + feed_cny[arcs.parent]
+    order = np.lexsort((arcs.parent, score, arcs.child))
+    starts = np.flatnonzero(np.diff(arcs.child[order], prepend=-1) != 0)
+    rank = np.arange(order.size) - np.repeat(starts, np.diff(np.append(starts, order.size)))
+    keep = np.zeros(order.size, bool)
+    keep[order[rank < n_parents]] = True
+    return Arcs(child=arcs.child[keep], parent=arcs.parent[keep], cost_cny=arcs.cost_cny[keep],
+                link=arcs.link[keep], capacity_mbps=arcs.capacity_mbps[keep])
