@@ -209,7 +209,7 @@ TERMS: dict[str, dict[str, str]] = {
               "Here {relay} feeds {relay_hops} site(s) by its own hops, and the busiest hop, "
               "{hop_from}-{hop_to} ({band:g} GHz), carries the traffic of {carried} site(s); "
               "check such relays' capacity before building.",
-        "zh": "未规划链路容量（设置 backhaul.site_traffic_mbps 即可规划）：微波频段的 capacity_mbps "
+        "zh": "未规划传输链路容量（设置 backhaul.site_traffic_mbps 即可规划）：微波频段的 capacity_mbps "
               "不限制任何一跳，一个站址可为任意多个站址中继。"
               "本方案中 {relay} 以自身微波直接接入 {relay_hops} 个站址，最繁忙的一跳 "
               "{hop_from}-{hop_to}（{band:g} GHz）承载 {carried} 个站址的业务；建设前请核查这些中继的容量。"},
