@@ -301,6 +301,9 @@ class BackhaulSettings:
     microwave: tuple[MicrowaveBand, ...] = (MicrowaveBand(15.0, 25000.0, 120000.0, 400.0),
                                             MicrowaveBand(23.0, 12000.0, 90000.0, 800.0))
     satellite_cny_per_year: float | None = None  # a last resort; None: not on offer
+    # [Mbit/s] a site puts on its feed per generation it carries ({"4G": .., "5G": ..}),
+    # which microwave hops carry within their capacity_mbps; None: capacity not planned
+    site_traffic_mbps: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -1023,7 +1026,7 @@ def _parse_backhaul(raw: dict, problems: _Problems) -> BackhaulSettings:
     sec = _section(raw, "backhaul", problems)
     _check_keys(sec, {"enabled", "fiber_cny_per_km_road", "fiber_cny_per_km_offroad",
                       "detour_factor", "road_gap_m", "max_microwave_hops", "microwave",
-                      "satellite_cny_per_year"}, "backhaul", problems)
+                      "satellite_cny_per_year", "site_traffic_mbps"}, "backhaul", problems)
     d = BackhaulSettings()
     return BackhaulSettings(
         enabled=_bool(sec, "enabled", "backhaul", problems, d.enabled),
@@ -1039,7 +1042,40 @@ def _parse_backhaul(raw: dict, problems: _Problems) -> BackhaulSettings:
                                    d.max_microwave_hops, minimum=0, maximum=10, integer=True),
         microwave=_parse_bands(sec.get("microwave"), problems),
         satellite_cny_per_year=_number(sec, "satellite_cny_per_year", "backhaul", problems, None,
-                                       minimum=0))
+                                       minimum=0),
+        site_traffic_mbps=_parse_site_traffic(sec, problems))
+
+
+def _parse_site_traffic(sec: dict, problems: _Problems) -> dict | None:
+    """``backhaul.site_traffic_mbps``: one number for every site, or one per generation
+    (``{4G: 150, 5G: 600}``), as ``{"4G": .., "5G": ..}`` [Mbit/s]; None when not given."""
+    where = "backhaul.site_traffic_mbps"
+    given = sec.get("site_traffic_mbps")
+    if given is None:
+        return None
+    if not isinstance(given, dict):
+        given = {"4G": given, "5G": given}
+    unknown = set(map(str, given)) - {"4G", "5G"}
+    if unknown:
+        problems.add(where, f"keys are generations, 4G and 5G; got {sorted(unknown)}")
+        return None
+    traffic = {str(g): _number(given, g, where, problems, ..., above=0) for g in given}
+    return None if None in traffic.values() else traffic
+
+
+def _check_site_traffic(parts: dict, problems: _Problems) -> None:
+    """``backhaul.site_traffic_mbps`` gives each generation the technologies carry, and is
+    not combined with ``objective.phases`` (phased plans do not plan link capacity yet)."""
+    traffic, where = parts["backhaul"].site_traffic_mbps, "backhaul.site_traffic_mbps"
+    if traffic is None:
+        return
+    missing = sorted({t.generation for t in parts["technologies"]} - set(traffic))
+    if missing:
+        problems.add(where, f"gives no traffic for {', '.join(missing)}, a generation of the "
+                            f"technologies; add it (e.g. {{4G: 150, 5G: 600}})")
+    if parts["backhaul"].enabled and parts["objective"].phases:
+        problems.add(where, "link capacity is not planned in phased plans yet; remove "
+                            "backhaul.site_traffic_mbps, or plan one year at a time")
 
 
 _TOP_KEYS = {"name", "crs", "inputs", "demand", "technologies", "objective", "solver", "coverage",
@@ -1216,5 +1252,6 @@ def load_scenario(path: str | Path) -> Scenario:
     )
     _check_p1812_maps(scenario_parts["technologies"], scenario_parts["coverage"], problems)
     _check_mobile_heights(scenario_parts["technologies"], scenario_parts["demand"], problems)
+    _check_site_traffic(scenario_parts, problems)
     problems.raise_if_any()
     return Scenario(name=name, path=path.resolve(), crs=str(crs), **scenario_parts)

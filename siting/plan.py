@@ -188,7 +188,7 @@ class _Solver:
     settings: SolverSettings
     time_left: _TimeLeft
     network: BackhaulNetwork | None
-    site_of_option: np.ndarray  # the candidate of each option
+    options: pd.DataFrame  # CoverageMatrix.options: each option's candidate and generation
     opex_years: float  # the horizon satellite backhaul's fee is counted over [years]
 
     def solve(self, objective: str, *, weight=None, must_cover=None, budget=None,
@@ -207,17 +207,20 @@ class _Solver:
         if self.network is None:
             return solve_coverage_model(self.cover, self.costs.total_cny, **common), None
         feeds = solve_with_backhaul(self.cover, self.costs.total_cny, start=start, **common,
-                                    **backhaul_arguments(self.network, self.site_of_option,
+                                    **backhaul_arguments(self.network, self.options,
                                                          self.opex_years))
         return feeds.solution, feeds
 
 
-def backhaul_arguments(network: BackhaulNetwork, site_of_option: np.ndarray,
+def backhaul_arguments(network: BackhaulNetwork, options: pd.DataFrame,
                        opex_years: float) -> dict:
     """The backhaul keywords of :func:`~siting.optimize.backhaul.solve_with_backhaul` (and
-    of the phased solver) for options at the candidates ``site_of_option``, satellite's fee
-    counted over ``opex_years``."""
-    return dict(site_of_option=site_of_option,
+    of the phased solver) for ``options`` (rows of ``CoverageMatrix.options``: their
+    candidates and, where link capacity is planned, the traffic of their generations),
+    satellite's fee counted over ``opex_years``."""
+    traffic = network.option_traffic_mbps(options["generation"].to_numpy())
+    return dict(site_of_option=options["candidate"].to_numpy(np.int64),
+                option_traffic_mbps=traffic,
                 fiber_cost_cny=network.fiber["cost_cny"].to_numpy(float), links=network.links,
                 satellite_cost_cny=network.satellite_cost_cny(opex_years),
                 max_hops=network.max_hops, site_needs_backhaul=network.needs_backhaul,
@@ -233,8 +236,8 @@ def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
     if objective.phases:
         return _plan_phased(coverage, demand, costs, objective, solver, time_left, backhaul)
     cover = coverage.covers
-    planner = _Solver(cover, costs, solver, time_left, backhaul,
-                      coverage.options["candidate"].to_numpy(np.int64), objective.opex_years)
+    planner = _Solver(cover, costs, solver, time_left, backhaul, coverage.options,
+                      objective.opex_years)
     need = reachable_need(cover, demand)
     mandatory = need > 0
     stages = []
@@ -323,7 +326,7 @@ class _PhasedSolver:
     limits: dict  # the phases' budgets, quotas, deadline and the solver settings
     time_left: _TimeLeft
     network: BackhaulNetwork | None
-    site_of_option: np.ndarray  # the candidate of each option
+    options: pd.DataFrame  # CoverageMatrix.options: each option's candidate and generation
     opex_years: float
 
     def solve(self, weight: np.ndarray, period_weights: np.ndarray, must_cover=None,
@@ -340,7 +343,7 @@ class _PhasedSolver:
                                          **common), None
         result = solve_phased_with_backhaul(
             self.cover, self.costs.total_cny, weight, start=start, **common,
-            **backhaul_arguments(self.network, self.site_of_option, self.opex_years))
+            **backhaul_arguments(self.network, self.options, self.opex_years))
         return result.phased, result
 
 
@@ -363,8 +366,8 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
                   counted=costs.new_site, fixed=costs.fixed,
                   groups=costs.group, mip_gap=solver.mip_gap, solver=solver.name,
                   seed=solver.seed)
-    planner = _PhasedSolver(cover, costs, limits, time_left, backhaul,
-                            coverage.options["candidate"].to_numpy(np.int64), objective.opex_years)
+    planner = _PhasedSolver(cover, costs, limits, time_left, backhaul, coverage.options,
+                            objective.opex_years)
     discount = (1.0 + objective.discount_rate) ** -np.arange(len(phases), dtype=float)
     share = 1.0 if backhaul is None else MOST_MANDATORY_SHARE
     stages = []
@@ -784,13 +787,12 @@ def cheapest_backhaul(coverage: CoverageMatrix, costs: OptionCosts, selected: np
     Raises :class:`~siting.errors.InfeasibleError` when a site of ``selected`` cannot be fed.
     """
     chosen = np.asarray(selected, np.int64)
-    site_of_option = coverage.options["candidate"].to_numpy(np.int64)[chosen]
     return solve_with_backhaul(
         coverage.covers[:, chosen], costs.total_cny[chosen], objective="min_cost",
         must_cover=np.zeros(coverage.covers.shape[0], np.int64),
         fixed=np.ones(chosen.size, bool), tie_break=False, time_limit_s=solver.time_limit_s,
         mip_gap=solver.mip_gap, solver=solver.name, seed=solver.seed,
-        **backhaul_arguments(network, site_of_option, opex_years))
+        **backhaul_arguments(network, coverage.options.iloc[chosen], opex_years))
 
 
 def cheapest_backhaul_or_none(coverage: CoverageMatrix, costs: OptionCosts,

@@ -85,14 +85,17 @@ def cheapest_backhaul(on_air, inst):
     return best
 
 
-def brute_force(inst, objective):
+def brute_force(inst, objective, backhaul_cny=None):
     """(objective value, tie-break value, blocked rows) of the lexicographic optimum over
-    every option selection, or None when no plan is feasible."""
+    every option selection, or None when no plan is feasible. ``backhaul_cny``: the least
+    backhaul cost of a selection (bool per option; default :func:`cheapest_backhaul` of
+    its sites); which sites backhaul can feed at all is :func:`cheapest_backhaul`'s."""
     A = inst["A"]
     n = A.shape[1]
     cost, site = inst["cost"], inst["site"]
     fixed, groups = inst["fixed"], inst["groups"]
     bh = functools.lru_cache(maxsize=None)(lambda s: cheapest_backhaul(s, inst))
+    backhaul_cny = backhaul_cny or (lambda x: bh(frozenset(site[x])))
     budget = INF if inst.get("budget") is None else inst["budget"]
     taken = set(groups[fixed][groups[fixed] >= 0])
     spent = cost[fixed].sum()
@@ -114,7 +117,7 @@ def brute_force(inst, objective):
         count = A[:, x].sum(axis=1)
         if np.any(count < cap):
             continue
-        total = cost[x].sum() + bh(frozenset(site[x]))
+        total = cost[x].sum() + backhaul_cny(x)
         if not (math.isfinite(total) and total <= budget + 1e-9):  # inf: a site unfed
             continue
         people = inst["weight"][count > 0].sum()

@@ -71,6 +71,10 @@ class BackhaulNetwork:
         (:meth:`satellite_cost_cny` prices it over a plan's opex horizon).
     max_hops : int
         Most microwave hops from a site to a fiber-fed site.
+    traffic_mbps : dict or None
+        The traffic a site puts on its feed per technology generation it carries
+        (``{"4G": ..., "5G": ...}`` [Mbit/s]), which hops carry within their
+        ``capacity_mbps``; None: link capacity is not planned.
     """
 
     fiber: gpd.GeoDataFrame
@@ -79,6 +83,14 @@ class BackhaulNetwork:
     links: pd.DataFrame
     satellite_cny_per_year: float | None
     max_hops: int
+    traffic_mbps: dict | None = None
+
+    def option_traffic_mbps(self, generation: np.ndarray) -> np.ndarray | None:
+        """The traffic [Mbit/s] each option of technology ``generation`` (one per option)
+        puts on its site's feed; None when link capacity is not planned."""
+        if self.traffic_mbps is None:
+            return None
+        return np.array([self.traffic_mbps[g] for g in generation], dtype=float)
 
     def satellite_cost_cny(self, opex_years: float) -> float | None:
         """Satellite backhaul of one site over ``opex_years`` [CNY] (it has no capex, only
@@ -128,16 +140,22 @@ def band_links(terrain: Terrain, x_m, y_m, antenna_height_m, bands: tuple[Microw
 
 
 def link_costs(links: pd.DataFrame, bands: tuple[MicrowaveBand, ...]) -> pd.DataFrame:
-    """``links`` with ``cost_cny``: the cheapest offer of each link's band whose longest hop
-    reaches the link [CNY]; links no offer reaches (found for other bands' hops) are dropped."""
+    """``links`` with ``cost_cny`` and ``capacity_mbps``: the cheapest offer of each link's
+    band whose longest hop reaches the link [CNY], and that offer's capacity [Mbit/s] (NaN
+    where the offer gives none); links no offer reaches (found for other bands' hops) are
+    dropped."""
     band_ghz = links["band_ghz"].to_numpy(float)
     distance_m = links["distance_m"].to_numpy(float)
     cost_cny = np.full(len(links), np.inf)
+    capacity_mbps = np.full(len(links), np.nan)
     for band in bands:
         offered = (band_ghz == float(band.band_ghz)) & (distance_m <= float(band.max_hop_m))
-        cost_cny[offered] = np.minimum(cost_cny[offered], float(band.cost_cny))
+        cheaper = offered & (float(band.cost_cny) < cost_cny)
+        cost_cny[cheaper] = float(band.cost_cny)
+        capacity_mbps[cheaper] = np.nan if band.capacity_mbps is None else band.capacity_mbps
     priced = np.isfinite(cost_cny)
-    return links[priced].assign(cost_cny=cost_cny[priced]).reset_index(drop=True)
+    return links[priced].assign(cost_cny=cost_cny[priced],
+                                capacity_mbps=capacity_mbps[priced]).reset_index(drop=True)
 
 
 def road_gaps_text(roads: gpd.GeoDataFrame | None, road_gap_m: float) -> str:
@@ -240,4 +258,5 @@ def backhaul_network(terrain: Terrain, candidates: gpd.GeoDataFrame,
     return BackhaulNetwork(fiber=routes, needs_backhaul=~(on_site | in_place), in_place=in_place,
                            links=link_costs(links, settings.microwave),
                            satellite_cny_per_year=settings.satellite_cny_per_year,
-                           max_hops=int(settings.max_microwave_hops))
+                           max_hops=int(settings.max_microwave_hops),
+                           traffic_mbps=settings.site_traffic_mbps)

@@ -3,9 +3,10 @@
 :func:`backhaul_table` is the ``backhaul_links`` layer of sites.gpkg (and what sites.kml,
 map.html, map.png and the report draw): one row per site on air that needs backhaul, the link
 that feeds it. :func:`backhaul_facts` is the ``backhaul`` entry of summary.json; its costs are
-the sums over that table. Link capacity is not planned (a band's ``capacity_mbps`` limits no
-hop), so the facts name the busiest relay and the hop that carries the most sites' traffic,
-for the planner to check.
+the sums over that table. Where link capacity is planned (``backhaul.site_traffic_mbps``),
+each link has the traffic it carries and the facts name the fullest hop; where it is not (a
+band's ``capacity_mbps`` then limits no hop), the facts name the busiest relay and the hop
+that carries the most sites' traffic, for the planner to check.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from siting.optimize.feed_model import FIBER, IN_PLACE, MICROWAVE, SATELLITE
 
 #: Columns of :func:`backhaul_table` besides the geometry.
 LINK_FIELDS = ("from_id", "to_id", "kind", "band_ghz", "length_m", "cost_cny",
-               "min_clearance_f1", "hop")
+               "min_clearance_f1", "hop", "load_mbps", "capacity_mbps")
 
 
 def _fiber_rows(sites: np.ndarray, run) -> dict:
@@ -29,7 +30,7 @@ def _fiber_rows(sites: np.ndarray, run) -> dict:
     return {"to_id": routes["fiber_node_id"].astype(str).to_numpy(dtype=object),
             "band_ghz": np.full(sites.size, np.nan), "length_m": routes["length_m"].to_numpy(),
             "min_clearance_f1": np.full(sites.size, np.nan),
-            "geometry": routes.geometry.to_numpy()}
+            "capacity_mbps": np.full(sites.size, np.nan), "geometry": routes.geometry.to_numpy()}
 
 
 def _microwave_rows(sites: np.ndarray, run) -> dict:
@@ -44,6 +45,7 @@ def _microwave_rows(sites: np.ndarray, run) -> dict:
     return {"to_id": ids[feeder], "band_ghz": links["band_ghz"].to_numpy(float),
             "length_m": links["distance_m"].to_numpy(float),
             "min_clearance_f1": links["min_clearance_f1"].to_numpy(float),
+            "capacity_mbps": links["capacity_mbps"].to_numpy(float),
             "geometry": shapely.linestrings(np.stack([xy_from, xy_to], axis=1))
             if sites.size else np.empty(0, dtype=object)}
 
@@ -52,7 +54,7 @@ def _satellite_rows(sites: np.ndarray, run) -> dict:
     """Satellite-fed sites: no line (empty geometry), no far end."""
     nothing = np.full(sites.size, np.nan)
     return {"to_id": np.full(sites.size, "", dtype=object), "band_ghz": nothing,
-            "length_m": nothing, "min_clearance_f1": nothing,
+            "length_m": nothing, "min_clearance_f1": nothing, "capacity_mbps": nothing,
             "geometry": np.full(sites.size, None, dtype=object)}
 
 
@@ -65,7 +67,10 @@ def backhaul_table(run) -> gpd.GeoDataFrame | None:
     (the fed site), ``to_id`` (the feeding site's ``site_id``, the fiber node's id, "" for
     satellite), ``kind`` (fiber, microwave, satellite), ``band_ghz`` [GHz], ``length_m``
     [m], ``cost_cny`` [CNY], ``min_clearance_f1`` [-] (microwave), ``hop`` (microwave hops
-    from fiber: 0 fiber, -1 satellite) and the line in the run's CRS (fiber: the route
+    from fiber: 0 fiber, -1 satellite), ``load_mbps`` (the traffic the link carries, its
+    site's and all that site relays [Mbit/s]; NaN where link capacity is not planned),
+    ``capacity_mbps`` (a microwave link's band offer; NaN otherwise) and the line in the
+    run's CRS (fiber: the route
     along the roads; microwave: the straight hop; satellite: none); a phased plan adds
     ``phase``, the year the feed is built in. None for a plan without backhaul."""
     backhaul = run.plan.backhaul
@@ -76,9 +81,12 @@ def backhaul_table(run) -> gpd.GeoDataFrame | None:
     # sites with fiber on site or backhaul in place need no link, unless the plan buys one
     fed = feeds.on_air & (backhaul.network.needs_backhaul | (feeds.backhaul_cost_cny > 0))
     by_kind = {kind: np.flatnonzero(fed & (feeds.backhaul == kind)) for kind in _ROWS}
+    carried = (np.full(ids.size, np.nan) if feeds.carried_mbps is None
+               else feeds.carried_mbps)
     parts = [{"from_id": ids[sites], "kind": np.full(sites.size, kind, dtype=object),
               "cost_cny": feeds.backhaul_cost_cny[sites],
-              "hop": feeds.hop_level[sites].astype(np.int64), **_ROWS[kind](sites, run)}
+              "hop": feeds.hop_level[sites].astype(np.int64), "load_mbps": carried[sites],
+              **_ROWS[kind](sites, run)}
              for kind, sites in by_kind.items()]
     columns = {name: np.concatenate([p[name] for p in parts]) for name in LINK_FIELDS}
     if feeds.feed_period is not None:  # phased plan: the year each feed is built in
@@ -91,11 +99,13 @@ def backhaul_table(run) -> gpd.GeoDataFrame | None:
 
 
 def relay_facts(links: gpd.GeoDataFrame) -> dict | None:
-    """The microwave relays a planner checks for capacity, which the plan does not limit:
-    ``busiest_relay`` (the site most hops start from: ``site_id``, ``hops``) and
-    ``busiest_hop`` (the hop carrying the most sites' traffic, its own site's and that of
-    every site fed through it: ``from_id``, ``to_id``, ``band_ghz``, ``sites_carried``),
-    ties to the smallest id; None without microwave hops. ``links``: :func:`backhaul_table`."""
+    """The microwave relays: ``busiest_relay`` (the site most hops start from: ``site_id``,
+    ``hops``), ``busiest_hop`` (the hop carrying the most sites' traffic, its own site's and
+    that of every site fed through it: ``from_id``, ``to_id``, ``band_ghz``,
+    ``sites_carried``) and, where link capacity is planned, ``fullest_hop`` (the hop of
+    the largest share of its capacity in use: ``from_id``, ``to_id``, ``band_ghz``,
+    ``load_mbps``, ``capacity_mbps``; else None); ties to the smallest id; None without
+    microwave hops. ``links``: :func:`backhaul_table`."""
     hops = links[links["kind"] == MICROWAVE]
     if hops.empty:
         return None
@@ -112,14 +122,28 @@ def relay_facts(links: gpd.GeoDataFrame) -> dict | None:
     hop = hops[hops["from_id"] == site].iloc[0]
     return {"busiest_relay": {"site_id": relay, "hops": relays[relay]},
             "busiest_hop": {"from_id": site, "to_id": hop["to_id"],
-                            "band_ghz": float(hop["band_ghz"]), "sites_carried": carried[site]}}
+                            "band_ghz": float(hop["band_ghz"]), "sites_carried": carried[site]},
+            "fullest_hop": _fullest_hop(hops)}
+
+
+def _fullest_hop(hops: gpd.GeoDataFrame) -> dict | None:
+    """The microwave hop using the largest share of its capacity (ties to the smallest
+    ``from_id``), or None where loads or capacities are not known."""
+    share = (hops["load_mbps"] / hops["capacity_mbps"]).to_numpy(float)
+    if not np.isfinite(share).any():
+        return None
+    order = np.lexsort((hops["from_id"].to_numpy(str), -np.nan_to_num(share, nan=-1.0)))
+    hop = hops.iloc[order[0]]
+    return {"from_id": hop["from_id"], "to_id": hop["to_id"], "band_ghz": float(hop["band_ghz"]),
+            "load_mbps": float(hop["load_mbps"]), "capacity_mbps": float(hop["capacity_mbps"])}
 
 
 def backhaul_facts(run, links: gpd.GeoDataFrame) -> dict:
     """The ``backhaul`` entry of summary.json: the cost of sites, backhaul and both [CNY],
     the sites fed by each kind and their cost, those with fiber on site and those whose
     backhaul is in place (``in_place``: as-built sites of a re-plan), the microwave hops by
-    band and depth, the relays to check for capacity (``relays``: :func:`relay_facts`), and
+    band and depth, the traffic a site puts on its feed where link capacity is planned
+    (``site_traffic_mbps``, None otherwise), the relays (``relays``: :func:`relay_facts`), and
     the joint plan next to sites first and backhaul then (``comparison``)."""
     plan = run.plan
     site_cost = float(plan.backhaul.feeds.site_cost_cny)
@@ -143,6 +167,7 @@ def backhaul_facts(run, links: gpd.GeoDataFrame) -> dict:
                               microwave.groupby("band_ghz").size().items()},
         "deepest_hop": int(microwave["hop"].max()) if len(microwave) else 0,
         "max_hops": plan.backhaul.network.max_hops,
+        "site_traffic_mbps": plan.backhaul.network.traffic_mbps,
         "relays": relay_facts(links),
         "comparison": [vars(b) for b in run.backhaul_baselines],
     }

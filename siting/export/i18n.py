@@ -192,12 +192,25 @@ TERMS: dict[str, dict[str, str]] = {
                                     "**{total:,.0f} 元**。光纤接入的在网站址 {fiber} 个（新建光缆 "
                                     "{fiber_km:,.1f} 公里），自带光纤 {on_site} 个；微波接入 {microwave} 个"
                                     "（最深 {deepest} 跳，上限 {max_hops} 跳）；卫星接入 {satellite} 个。"},
+    "report.backhaul_capacity_planned": {
+        "en": "Link capacity is planned: each site puts {traffic} on its feed (by the "
+              "generations it carries), and every microwave hop carries its own site's traffic "
+              "and that of every site it relays within its band's capacity_mbps.",
+        "zh": "已规划链路容量：每个站址按其制式向传输接入注入 {traffic} 的业务量，每一跳微波承载本站及其"
+              "中继的全部站址的业务量，不超过所用频段的 capacity_mbps。"},
+    "report.backhaul_fullest_hop": {
+        "en": " The fullest hop, {hop_from}-{hop_to} ({band:g} GHz), carries {load:,.0f} of its "
+              "{capacity:,.0f} Mbit/s.",
+        "zh": "最满的一跳 {hop_from}-{hop_to}（{band:g} GHz）承载 {load:,.0f} Mbit/s，容量 "
+              "{capacity:,.0f} Mbit/s。"},
     "report.backhaul_capacity": {
-        "en": "Link capacity is not planned: a band's capacity_mbps limits no hop, and a site may "
-              "relay any number of others. Here {relay} feeds {relay_hops} site(s) by its own hops, "
-              "and the busiest hop, {hop_from}-{hop_to} ({band:g} GHz), carries the traffic of "
-              "{carried} site(s); check such relays' capacity before building.",
-        "zh": "未规划链路容量：微波频段的 capacity_mbps 不限制任何一跳，一个站址可为任意多个站址中继。"
+        "en": "Link capacity is not planned (give backhaul.site_traffic_mbps to plan it): a "
+              "band's capacity_mbps limits no hop, and a site may relay any number of others. "
+              "Here {relay} feeds {relay_hops} site(s) by its own hops, and the busiest hop, "
+              "{hop_from}-{hop_to} ({band:g} GHz), carries the traffic of {carried} site(s); "
+              "check such relays' capacity before building.",
+        "zh": "未规划传输链路容量（设置 backhaul.site_traffic_mbps 即可规划）：微波频段的 capacity_mbps "
+              "不限制任何一跳，一个站址可为任意多个站址中继。"
               "本方案中 {relay} 以自身微波直接接入 {relay_hops} 个站址，最繁忙的一跳 "
               "{hop_from}-{hop_to}（{band:g} GHz）承载 {carried} 个站址的业务；建设前请核查这些中继的容量。"},
     "report.backhaul_in_place": {"en": "Sites of the as-built list keeping the backhaul they were "
@@ -229,6 +242,8 @@ TERMS: dict[str, dict[str, str]] = {
     "header.length_m": {"en": "length [m]", "zh": "长度 [m]"},
     "header.min_clearance_f1": {"en": "clearance [F1]", "zh": "余隙 [F1]"},
     "header.hop": {"en": "hop", "zh": "跳数"},
+    "header.load_mbps": {"en": "load [Mbit/s]", "zh": "负荷 [Mbit/s]"},
+    "header.capacity_mbps": {"en": "capacity [Mbit/s]", "zh": "容量 [Mbit/s]"},
     # --- report: table headers ----------------------------------------------------------------
     "header.kpi": {"en": "KPI", "zh": "指标"},
     "header.before": {"en": "before", "zh": "规划前"},
@@ -672,6 +687,8 @@ TERMS: dict[str, dict[str, str]] = {
     "field.cost_cny": {"en": "cost_cny", "zh": "成本 [元]"},
     "field.min_clearance_f1": {"en": "min_clearance_f1", "zh": "最小余隙 / 第一菲涅尔区半径"},
     "field.hop": {"en": "hop", "zh": "距光纤跳数"},
+    "field.load_mbps": {"en": "load_mbps", "zh": "链路负荷 [Mbit/s]"},
+    "field.capacity_mbps": {"en": "capacity_mbps", "zh": "链路容量 [Mbit/s]"},
     "backhaul.fiber": {"en": "fiber", "zh": "光纤"},
     "backhaul.microwave": {"en": "microwave", "zh": "微波"},
     "backhaul.satellite": {"en": "satellite", "zh": "卫星"},

@@ -213,6 +213,27 @@ def _deadline_blocks(facts: dict, units: dict[str, str], lang: str) -> list:
     return blocks
 
 
+def _capacity_blocks(facts: dict, lang: str) -> list[str]:
+    """What the plan says of link capacity: planned, each generation's traffic and the
+    fullest hop; else not planned, and the relays to check."""
+    relays, traffic = facts["relays"], facts["site_traffic_mbps"]
+    if traffic is not None:
+        per_site = join([f"{g} {mbps:g} Mbit/s" for g, mbps in sorted(traffic.items())], lang)
+        text = term("report.backhaul_capacity_planned", lang, traffic=per_site)
+        fullest = None if relays is None else relays["fullest_hop"]
+        if fullest is not None:
+            text += term("report.backhaul_fullest_hop", lang, hop_from=fullest["from_id"],
+                         hop_to=fullest["to_id"], band=fullest["band_ghz"],
+                         load=fullest["load_mbps"], capacity=fullest["capacity_mbps"])
+        return [text]
+    if relays is None:
+        return []
+    relay, hop = relays["busiest_relay"], relays["busiest_hop"]
+    return [term("report.backhaul_capacity", lang, relay=relay["site_id"],
+                 relay_hops=relay["hops"], hop_from=hop["from_id"], hop_to=hop["to_id"],
+                 band=hop["band_ghz"], carried=hop["sites_carried"])]
+
+
 def _backhaul_section(facts: dict, links, lang: str) -> Section:
     """The cost split into sites and backhaul, the feeds by kind, the joint plan next to the
     plan of two steps, and every link (the hops), deepest first."""
@@ -223,11 +244,7 @@ def _backhaul_section(facts: dict, links, lang: str) -> Section:
                          on_site=facts["fiber_on_site"], microwave=kinds["microwave"]["sites"],
                          deepest=facts["deepest_hop"], max_hops=facts["max_hops"],
                          satellite=kinds["satellite"]["sites"])]
-    if facts["relays"] is not None:
-        relay, hop = facts["relays"]["busiest_relay"], facts["relays"]["busiest_hop"]
-        blocks.append(term("report.backhaul_capacity", lang, relay=relay["site_id"],
-                           relay_hops=relay["hops"], hop_from=hop["from_id"], hop_to=hop["to_id"],
-                           band=hop["band_ghz"], carried=hop["sites_carried"]))
+    blocks += _capacity_blocks(facts, lang)
     if facts["in_place"]:
         blocks.append(term("report.backhaul_in_place", lang, in_place=facts["in_place"]))
     if facts["comparison"]:
@@ -239,13 +256,16 @@ def _backhaul_section(facts: dict, links, lang: str) -> Section:
               b["total_cost_cny"], persons(b["people_covered"]), b["mandatory_covered"]]
              for b in facts["comparison"]])]
     phased = "phase" in links  # a phased plan: the year each feed is built in
-    header = ("from_id", "to_id", "backhaul", "band_ghz", "length_m", "cost_cny",
-              "min_clearance_f1", "hop") + (("year",) if phased else ())
+    loads = facts["site_traffic_mbps"] is not None  # link capacity planned: each link's load
+    header = (("from_id", "to_id", "backhaul", "band_ghz", "length_m", "cost_cny",
+               "min_clearance_f1", "hop") + (("load_mbps", "capacity_mbps") if loads else ())
+              + (("year",) if phased else ()))
     ordered = links.sort_values(["hop", "from_id"], ascending=[False, True])
     blocks += [term("report.backhaul_links", lang), Table(
         [term(f"header.{h}", lang) for h in header],
         [[r.from_id, r.to_id, value_text("backhaul", r.kind, lang), _dash(r.band_ghz),
           _dash(r.length_m), r.cost_cny, _dash(r.min_clearance_f1), r.hop]
+         + ([_dash(r.load_mbps), _dash(r.capacity_mbps)] if loads else [])
          + ([r.phase] if phased else []) for r in ordered.itertuples()],
         decimals=(None, None, None, None, 0))]  # length [m]: to the metre
     return Section(term("section.backhaul", lang), blocks)

@@ -28,8 +28,10 @@ from each have a module of their own:
   time, by kernel search guided by an LP relaxation, its gap proven against the LP bound.
 
 Whatever stops a MIP before it has a plan of its own, the warm start is the plan, reported
-as not proven. Not modelled: link capacity (a site may feed any number of others). Phased
-plans with backhaul are :mod:`siting.optimize.phased_backhaul`.
+as not proven. Link capacity is planned when the options carry traffic
+(``option_traffic_mbps``): each hop then carries no more than its link's capacity
+(:class:`~siting.optimize.feed_model.FlowRows`); without, a site may relay any number of
+others. Phased plans with backhaul are :mod:`siting.optimize.phased_backhaul`.
 """
 
 from __future__ import annotations
@@ -57,8 +59,11 @@ from siting.optimize.feed_model import (
     with_level_columns,
 )
 from siting.optimize.feed_network import (
+    CAPACITY_PARENTS,
     Arcs,
     SiteInputs,
+    best_parent_arcs,
+    carried_traffic_mbps,
     checked_arcs,
     checked_sites,
 )
@@ -80,7 +85,8 @@ def _plan_columns(model: JointModel, plan: BackhaulSolution) -> np.ndarray | Non
     fed = np.flatnonzero(plan.on_air & (plan.backhaul != IN_PLACE))
     kind = np.array([KINDS.index(k) for k in plan.backhaul[fed]], np.int64)
     level = np.where(kind == SATELLITE_KIND, -1, plan.hop_level[fed])
-    feeds = feed_lookup(model.feed, fed, kind, level, plan.backhaul_cost_cny[fed])
+    feeds = feed_lookup(model.feed, fed, kind, level, plan.backhaul_cost_cny[fed],
+                        plan.feeder_site[fed])
     # a site with fiber on site has a (free) column only where it can feed a hop
     if np.any((feeds < 0) & model.sites.needs_backhaul[fed]):
         return None
@@ -130,6 +136,9 @@ class BackhaulSolution:
     feed_period : numpy.ndarray or None
         Phased plans: int per site, the 0-based period its feed is built in (-1 off air or
         with fiber on site); None for a single-period plan.
+    carried_mbps : numpy.ndarray or None
+        Where link capacity is planned (options carry traffic): float per site, the traffic
+        its feed carries [Mbit/s], its own and all it relays; None otherwise.
     """
 
     solution: Solution
@@ -143,6 +152,7 @@ class BackhaulSolution:
     backhaul_blocked: np.ndarray
     feedable: np.ndarray
     feed_period: np.ndarray | None = None
+    carried_mbps: np.ndarray | None = None
 
     @property
     def total_backhaul_cny(self) -> float:
@@ -189,11 +199,15 @@ def site_feeds(feed: FeedColumns, sites: SiteInputs, arcs: Arcs, chosen: np.ndar
     if feed_period is not None:
         period = np.full(n_sites, -1)
         period[site] = np.asarray(feed_period)[keep][order]
+    carried = None
+    if sites.plans_capacity:
+        carried = carried_traffic_mbps(sites.site_traffic_mbps(solution.selected),
+                                       feeder_site, level)
     return BackhaulSolution(solution=solution, on_air=on_air, backhaul=kind, hop_level=level,
                             feeder_site=feeder_site, feeder_link=feeder_link,
                             backhaul_cost_cny=cost, site_cost_cny=site_cost_cny,
                             backhaul_blocked=scope.blocked, feedable=scope.feedable,
-                            feed_period=period)
+                            feed_period=period, carried_mbps=carried)
 
 
 # ---------------------------------------------------------------------------------------
@@ -204,7 +218,8 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
                         satellite_cost_cny=None, max_hops: int, objective: str = "min_cost",
                         weight=None, must_cover=None, budget: float | None = None,
                         max_options: int | None = None, counted=None, fixed=None, groups=None,
-                        site_needs_backhaul=None, site_in_place=None, tie_break: bool = True,
+                        site_needs_backhaul=None, site_in_place=None,
+                        option_traffic_mbps=None, tie_break: bool = True,
                         time_limit_s: float | None = None, mip_gap: float = 0.0,
                         solver: str = "highs", seed: int = 0,
                         start: BackhaulSolution | None = None) -> BackhaulSolution:
@@ -223,8 +238,10 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
         route can be built. Its length is the number of sites.
     links : mapping or DataFrame, optional
         Feasible microwave links, one per row: ``site_a``, ``site_b`` (site indices),
-        ``cost_cny`` [CNY]; usable in either direction. Between two sites the cheapest link
-        is used (capacity is not modelled); ``feeder_link`` of the result is its row.
+        ``cost_cny`` [CNY], optional ``capacity_mbps`` [Mbit/s] (NaN: not limited); usable
+        in either direction. Between two sites the cheapest link is used (of those, the one
+        of most capacity; where capacity is planned, also any dearer one of more capacity);
+        ``feeder_link`` of the result is its row.
     satellite_cost_cny : float or array (n_sites,), optional
         Satellite backhaul cost [CNY] (None or inf: unavailable).
     max_hops : int
@@ -235,6 +252,12 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
         True for sites whose backhaul was built before the plan (an as-built site of a
         re-plan): fed at no cost, but, without fiber on site, relaying hops only through a
         feed the plan buys them (its hop count from fiber is not known). Default: none.
+    option_traffic_mbps : array, shape (n_options,), optional
+        The traffic each option puts on its site's feed [Mbit/s]. Given, link capacity is
+        planned: each hop carries the traffic of the site it feeds and of every site that
+        site relays, within the link's ``capacity_mbps``
+        (:class:`~siting.optimize.feed_model.FlowRows`). None (default): hops carry any
+        traffic.
     tie_break, time_limit_s, mip_gap, solver, seed
         As in :func:`siting.optimize.solve_coverage_model`; the tie-break stage is skipped
         when the first stage stopped on its time limit (with a note).
@@ -265,8 +288,10 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
                                    groups=groups, solver=solver, time_limit_s=time_limit_s,
                                    mip_gap=mip_gap)
     sites = checked_sites(site_of_option, p.n_cols, fiber_cost_cny, satellite_cost_cny,
-                          site_needs_backhaul, max_hops, site_in_place)
-    arcs = checked_arcs(links, sites.n_sites)
+                          site_needs_backhaul, max_hops, site_in_place, option_traffic_mbps)
+    arcs = checked_arcs(links, sites.n_sites, by_capacity=sites.plans_capacity)
+    if sites.plans_capacity:
+        arcs = best_parent_arcs(sites, arcs, CAPACITY_PARENTS)
     deadline = None if time_limit_s is None else t0 + float(time_limit_s)
     record = SolveLog()
     model = joint_model(p, options, sites, arcs, record)

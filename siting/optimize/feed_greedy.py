@@ -169,7 +169,7 @@ def _feed_periods(feeds: _Feeds, sites: SiteInputs, feed: FeedColumns) -> np.nda
     level = np.where(kind == SATELLITE_KIND, -1, np.where(sites.needs_backhaul[fed],
                                                       feeds.level[fed], 0))
     cost = np.where(sites.needs_backhaul[fed], feeds.cost_cny[fed], 0.0)
-    columns = feed_lookup(feed, fed, kind, level, cost)
+    columns = feed_lookup(feed, fed, kind, level, cost, np.full(fed.size, -1))  # projected
     period = np.full(feed.size, -1)
     period[columns[columns >= 0]] = feeds.period[fed][columns >= 0]
     # a level column is the sum of its site's microwave columns at its level

@@ -72,6 +72,8 @@ Gouveia, L. (1996). Multicommodity flow models for spanning trees with hop const
 European Journal of Operational Research 95(1), 178-190.
 Gouveia, L. (1998). Using variable redefinition for computing lower bounds for minimum
 spanning and Steiner trees with hop constraints. INFORMS Journal on Computing 10(2), 180-188.
+Magnanti, T. L. and Wong, R. T. (1984). Network design and transportation planning: models
+and algorithms. Transportation Science 18(1), 1-55.
 Voß, S. (1999). The Steiner tree problem with hop constraints. Annals of Operations Research
 86, 321-345.
 """
@@ -87,6 +89,7 @@ from siting.errors import InfeasibleError
 from siting.optimize.feed_network import (
     Arcs,
     SiteInputs,
+    carried_traffic_mbps,
     feedable_sites,
     hop_levels,
     root_link_cny,
@@ -121,20 +124,26 @@ class FeedColumns:
     cost_cny: np.ndarray
     arc_ptr: np.ndarray
     arcs_of: np.ndarray
+    # per column: the feeding site of a microwave column of one arc (link capacity planned:
+    # ``per_arc``), else -1
+    parent: np.ndarray
+    per_arc: bool = False
 
     @property
     def size(self) -> int:
         return self.site.size
 
 
-def _microwave_columns(sites: SiteInputs, arcs: Arcs, levels: np.ndarray,
-                       useful: np.ndarray, k: int):
+def _microwave_columns(arcs: Arcs, levels: np.ndarray, useful: np.ndarray, k: int,
+                       per_arc: bool):
     """Columns of hop level ``k``: one per (child, link cost) over the useful arcs whose
-    parent can be at level ``k - 1``. Returns (site, cost, arc_ptr, arcs_of)."""
+    parent can be at level ``k - 1`` (``per_arc``: one per such arc, not projected, for the
+    link flows of :func:`flow_rows`). Returns (site, cost, arc_ptr, arcs_of)."""
     idx = np.flatnonzero(useful & levels[k - 1][arcs.parent])  # sorted by child, cost
     child, cost = arcs.child[idx], arcs.cost_cny[idx]
     new = np.ones(idx.size, bool)
-    new[1:] = (child[1:] != child[:-1]) | (cost[1:] != cost[:-1])
+    if not per_arc:
+        new[1:] = (child[1:] != child[:-1]) | (cost[1:] != cost[:-1])
     starts = np.flatnonzero(new)
     return child[starts], cost[starts], np.append(starts, idx.size), idx
 
@@ -143,7 +152,11 @@ def feed_columns(sites: SiteInputs, arcs: Arcs, possible: np.ndarray, *,
                  roots: np.ndarray | None = None) -> FeedColumns:
     """The pruned backhaul variables of the module docstring for the sites that can be on
     air (``possible``); ``roots`` as in :func:`~siting.optimize.feed_network.root_link_cny`
-    (None: no root pruning)."""
+    (None: no root pruning; ignored where link capacity is planned, as moving a subtree
+    to a root's link may overload it). Where link capacity is planned, microwave columns
+    are one per arc and level (not projected)."""
+    per_arc = sites.plans_capacity
+    roots = None if per_arc else roots
     levels = hop_levels(sites, arcs, possible, roots=roots)
     parents = np.zeros(sites.n_sites, bool)
     parents[arcs.parent[useful_arcs(sites, arcs, possible, roots=roots)]] = True
@@ -158,7 +171,7 @@ def feed_columns(sites: SiteInputs, arcs: Arcs, possible: np.ndarray, *,
     ptr, members = [np.zeros(fiber.size + sat.size + 1, np.int64)], []
     for k in range(1, sites.max_hops + 1):
         useful = useful_arcs(sites, arcs, possible, level=k, roots=roots)
-        s, c, arc_ptr, arcs_of = _microwave_columns(sites, arcs, levels, useful, k)
+        s, c, arc_ptr, arcs_of = _microwave_columns(arcs, levels, useful, k, per_arc)
         site.append(s)
         kind.append(np.full(s.size, MICROWAVE_KIND, np.int8))
         level.append(np.full(s.size, k, np.int64))
@@ -168,13 +181,17 @@ def feed_columns(sites: SiteInputs, arcs: Arcs, possible: np.ndarray, *,
     level_site, level_k = _level_columns(np.concatenate(site), np.concatenate(level),
                                          parents, sites.n_sites, sites.max_hops)
     n_members = sum(m.size for m in members)
-    return FeedColumns(site=np.concatenate(site + [level_site]),
-                       kind=np.concatenate(kind + [np.full(level_site.size, LEVEL_KIND,
-                                                           np.int8)]),
+    arc_ptr = np.concatenate(ptr + [np.full(level_site.size, n_members)])
+    arcs_of = np.concatenate(members) if members else np.zeros(0, np.int64)
+    kind = np.concatenate(kind + [np.full(level_site.size, LEVEL_KIND, np.int8)])
+    parent = np.full(kind.size, -1, np.int64)
+    if per_arc:
+        mw = np.flatnonzero(kind == MICROWAVE_KIND)
+        parent[mw] = arcs.parent[arcs_of[arc_ptr[mw]]]
+    return FeedColumns(site=np.concatenate(site + [level_site]), kind=kind,
                        level=np.concatenate(level + [level_k]),
                        cost_cny=np.concatenate(cost + [np.zeros(level_site.size)]),
-                       arc_ptr=np.concatenate(ptr + [np.full(level_site.size, n_members)]),
-                       arcs_of=np.concatenate(members) if members else np.zeros(0, np.int64))
+                       arc_ptr=arc_ptr, arcs_of=arcs_of, parent=parent, per_arc=per_arc)
 
 
 def _level_columns(site: np.ndarray, level: np.ndarray, parents: np.ndarray, n_sites: int,
@@ -296,6 +313,118 @@ def feed_rows(feed: FeedColumns, arcs: Arcs, site_of_option: np.ndarray,
 
 
 @dataclass(frozen=True)
+class FlowRows:
+    r"""The link flows of a model that plans link capacity (:attr:`FeedColumns.per_arc`):
+    one continuous column :math:`g_a` [Mbit/s] per arc with microwave columns, the traffic
+    its hop carries towards fiber, and the rows binding them to the options and feeds,
+
+    .. math::
+
+        g_a \le \kappa_a \sum_k \mu^k_a, \qquad
+        \sum_{a:\,\mathrm{child}(a) = s} g_a - \sum_{a:\,\mathrm{parent}(a) = s} g_a
+        - \sum_{j \in O_s} t_j x_j \ge -M_s \Bigl(1 - \sum_{k,a} \mu^k_{s,a}\Bigr),
+
+    with :math:`\kappa_a` the link's capacity, :math:`t_j` an option's traffic (0 at a
+    site whose backhaul is in place: its own traffic keeps that feed) and :math:`M_s =
+    \sum_{O_s} t_j + \sum_{\mathrm{parent}(a) = s} \kappa_a`. A site fed by a hop sends
+    its own traffic and all it relays up that one hop (one arc column at most is set per
+    site); fiber takes any traffic, so the row is void at a site fed otherwise. This is the
+    single-commodity flow of capacitated network design (Magnanti and Wong 1984) over the
+    hop-indexed arcs, which keep the hop limit. ``rows`` is over ``[option columns, feed
+    columns, flow columns]``."""
+
+    arc: np.ndarray  # the arc of each flow column
+    upper_mbps: np.ndarray  # each flow column's upper bound [Mbit/s]
+    rows: sp.csr_matrix
+    lo: np.ndarray
+    hi: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return self.arc.size
+
+
+def flow_rows(feed: FeedColumns, arcs: Arcs, option_site: np.ndarray,
+              option_traffic_mbps: np.ndarray, in_place: np.ndarray) -> FlowRows:
+    """The :class:`FlowRows` of ``feed`` (per-arc microwave columns) for option columns at
+    the sites ``option_site``, each putting ``option_traffic_mbps`` on its site's feed
+    (none at the sites ``in_place``, bool per site)."""
+    n_opt, n_sites = option_site.size, in_place.size
+    mw = np.flatnonzero(feed.kind == MICROWAVE_KIND)
+    col_arc = feed.arcs_of[feed.arc_ptr[mw]]
+    arc, flow_of_col = np.unique(col_arc, return_inverse=True)
+    traffic = np.where(in_place[option_site], 0.0, option_traffic_mbps)
+    upper = np.minimum(arcs.capacity_mbps[arc], max(float(traffic.sum()), 1.0))
+    n_x, n_f = n_opt + feed.size, arc.size
+    use = sp.csr_matrix((-upper[flow_of_col], (flow_of_col, n_opt + mw)), shape=(n_f, n_x))
+    capacity = sp.hstack([use, sp.identity(n_f, format="csr")])
+    relay_mbps = np.bincount(arcs.parent[arc], weights=upper, minlength=n_sites)
+    own_mbps = np.bincount(option_site, weights=traffic, minlength=n_sites)
+    site = np.unique(feed.site[mw])
+    row_of = np.full(n_sites, -1)
+    row_of[site] = np.arange(site.size)
+    big_m = own_mbps[site] + relay_mbps[site]
+    child, parent = arcs.child[arc], arcs.parent[arc]
+    to_parent = row_of[parent] >= 0
+    opts = np.flatnonzero(row_of[option_site] >= 0)
+    rows = np.concatenate([row_of[child], row_of[parent[to_parent]], row_of[option_site[opts]],
+                           row_of[feed.site[mw]]])
+    cols = np.concatenate([n_x + np.arange(n_f), n_x + np.flatnonzero(to_parent), opts,
+                           n_opt + mw])
+    vals = np.concatenate([np.ones(n_f), -np.ones(int(to_parent.sum())), -traffic[opts],
+                           -big_m[row_of[feed.site[mw]]]])
+    balance = sp.csr_matrix((vals, (rows, cols)), shape=(site.size, n_x + n_f))
+    relay = _relay_rows(feed, arcs, arc, row_of, option_site, traffic, big_m, n_opt)
+    return FlowRows(arc=arc, upper_mbps=upper,
+                    rows=sp.vstack([capacity, balance, relay], format="csr"),
+                    lo=np.concatenate([np.full(n_f, -np.inf), -big_m,
+                                       np.full(site.size, -np.inf)]),
+                    hi=np.concatenate([np.zeros(n_f), np.full(site.size, np.inf),
+                                       np.zeros(site.size)]))
+
+
+def _relay_rows(feed: FeedColumns, arcs: Arcs, arc: np.ndarray, row_of: np.ndarray,
+                option_site: np.ndarray, traffic: np.ndarray, big_m: np.ndarray,
+                n_opt: int) -> sp.csr_matrix:
+    r"""A valid inequality that tightens :class:`FlowRows`' LP bound: what a site relays
+    and sends of its own fits its hop, unless fiber or satellite feeds it,
+    :math:`\sum_{\mathrm{parent}(a) = s} g_a + \sum_{O_s} t_j x_j \le \sum_{k,a} \kappa_a
+    \mu^k_{s,a} + M_s (\varphi_s + \psi_s)`, one row per site with microwave columns
+    (``row_of``), over ``[options, feed columns, flows of the arcs arc]``."""
+    n_x, n_rows = n_opt + feed.size, int(np.count_nonzero(row_of >= 0))
+    mw = np.flatnonzero(feed.kind == MICROWAVE_KIND)
+    other = np.flatnonzero(np.isin(feed.kind, (FIBER_KIND, SATELLITE_KIND))
+                           & (row_of[feed.site] >= 0))
+    to_parent = np.flatnonzero(row_of[arcs.parent[arc]] >= 0)
+    opts = np.flatnonzero(row_of[option_site] >= 0)
+    hop_capacity = np.minimum(arcs.capacity_mbps[feed.arcs_of[feed.arc_ptr[mw]]],
+                              big_m[row_of[feed.site[mw]]])
+    rows = np.concatenate([row_of[arcs.parent[arc[to_parent]]], row_of[option_site[opts]],
+                           row_of[feed.site[mw]], row_of[feed.site[other]]])
+    cols = np.concatenate([n_x + to_parent, opts, n_opt + mw, n_opt + other])
+    vals = np.concatenate([np.ones(to_parent.size), traffic[opts], -hop_capacity,
+                           -big_m[row_of[feed.site[other]]]])
+    return sp.csr_matrix((vals, (rows, cols)), shape=(n_rows, n_x + arc.size))
+
+
+def flow_values(flows: FlowRows, feed: FeedColumns, arcs: Arcs, chosen: np.ndarray,
+                site_mbps: np.ndarray) -> np.ndarray:
+    """The flow columns' values [Mbit/s] of a plan: its feed columns ``chosen`` (indices
+    into ``feed``) and each site's own traffic (``site_mbps``), carried up its hops
+    (:func:`~siting.optimize.feed_network.carried_traffic_mbps`)."""
+    hops = chosen[feed.kind[chosen] == MICROWAVE_KIND]
+    hop_arc = feed.arcs_of[feed.arc_ptr[hops]]
+    feeder = np.full(site_mbps.size, -1)
+    level = np.zeros(site_mbps.size, np.int64)
+    feeder[feed.site[hops]] = arcs.parent[hop_arc]
+    level[feed.site[hops]] = feed.level[hops]
+    carried = carried_traffic_mbps(site_mbps, feeder, level)
+    values = np.zeros(flows.size)
+    values[np.searchsorted(flows.arc, hop_arc)] = carried[feed.site[hops]]
+    return values
+
+
+@dataclass(frozen=True)
 class FeedScope:
     """What a model with backhaul chooses from: the options in it, the sites that can be on
     air and be fed, and the rows' requirements once backhaul is accounted for."""
@@ -331,16 +460,20 @@ def feed_scope(A: sp.csr_matrix, required: np.ndarray, open_options: np.ndarray,
                      required=np.minimum(required, reach), blocked=reach < required)
 
 
-def _feed_keys(site, kind, level, cost_cny):
-    """(site, kind, level, cost) of each feed column given by the four arrays."""
+def _feed_keys(site, kind, level, cost_cny, parent):
+    """(site, kind, level, cost, parent) of each feed column given by the five arrays."""
     return zip(np.asarray(site).tolist(), np.asarray(kind).tolist(),
-               np.asarray(level).tolist(), np.asarray(cost_cny).tolist())
+               np.asarray(level).tolist(), np.asarray(cost_cny).tolist(),
+               np.asarray(parent).tolist())
 
 
-def feed_lookup(feed: FeedColumns, site, kind, level, cost_cny) -> np.ndarray:
-    """The column of ``feed`` of each (site, kind, level, cost) given by the four arrays;
-    -1 where it has none."""
+def feed_lookup(feed: FeedColumns, site, kind, level, cost_cny, parent) -> np.ndarray:
+    """The column of ``feed`` of each (site, kind, level, cost, feeding site) given by the
+    five arrays (the feeding site counts only for microwave columns of one arc,
+    :attr:`FeedColumns.per_arc`); -1 where it has none."""
     where = {key: i for i, key in enumerate(_feed_keys(feed.site, feed.kind, feed.level,
-                                                       feed.cost_cny))}
-    return np.array([where.get(key, -1) for key in _feed_keys(site, kind, level, cost_cny)],
-                    np.int64)
+                                                       feed.cost_cny, feed.parent))}
+    kind = np.asarray(kind)
+    parent = np.where((kind == MICROWAVE_KIND) & feed.per_arc, parent, -1)
+    return np.array([where.get(key, -1)
+                     for key in _feed_keys(site, kind, level, cost_cny, parent)], np.int64)

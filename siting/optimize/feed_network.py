@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from siting.errors import InputError
 from siting.optimize.inputs import as_bool
@@ -40,6 +41,9 @@ class SiteInputs:
     needs_backhaul: np.ndarray  # bool per site: False with fiber on site or backhaul in place
     max_hops: int
     in_place: np.ndarray  # bool per site: backhaul built before the plan, no fiber on site
+    # per option [Mbit/s]: the traffic it puts on its site's feed; None: link capacity is
+    # not planned
+    option_traffic_mbps: np.ndarray | None = None
 
     @property
     def n_sites(self) -> int:
@@ -55,6 +59,18 @@ class SiteInputs:
         """Bool per site: needs no backhaul, being a fiber source itself (fiber cost 0)."""
         return ~self.needs_backhaul & ~self.in_place
 
+    @property
+    def plans_capacity(self) -> bool:
+        """Whether microwave links carry no more than their capacity."""
+        return self.option_traffic_mbps is not None
+
+    def site_traffic_mbps(self, options: np.ndarray) -> np.ndarray:
+        """Per site, the traffic its own options among ``options`` (indices) put on its feed
+        [Mbit/s]; 0 where its backhaul is in place (its own traffic keeps that feed)."""
+        traffic = np.bincount(self.site_of_option[options],
+                              weights=self.option_traffic_mbps[options], minlength=self.n_sites)
+        return np.where(self.in_place, 0.0, traffic)
+
 
 @dataclass(frozen=True)
 class Arcs:
@@ -65,6 +81,7 @@ class Arcs:
     parent: np.ndarray
     cost_cny: np.ndarray
     link: np.ndarray
+    capacity_mbps: np.ndarray  # [Mbit/s] of the link; inf: not limited
 
 
 def _site_costs(values, n_sites: int, name: str) -> np.ndarray:
@@ -82,11 +99,19 @@ def _site_costs(values, n_sites: int, name: str) -> np.ndarray:
 
 
 def checked_sites(site_of_option, n_options: int, fiber_cost_cny, satellite_cost_cny,
-                  site_needs_backhaul, max_hops, site_in_place=None) -> SiteInputs:
+                  site_needs_backhaul, max_hops, site_in_place=None,
+                  option_traffic_mbps=None) -> SiteInputs:
     """The per-site inputs of :func:`~siting.optimize.backhaul.solve_with_backhaul`, checked
     (:class:`InputError`). A site that needs no backhaul has fiber on site (its fiber costs
     0), unless its backhaul is in place (``site_in_place``): then its fiber route keeps its
     cost, paid only if the plan makes it a relay."""
+    traffic = None
+    if option_traffic_mbps is not None:
+        traffic = np.asarray(option_traffic_mbps, dtype=float)
+        if traffic.shape != (n_options,) or not np.all(np.isfinite(traffic)) \
+                or np.any(traffic < 0):
+            raise InputError(f"option_traffic_mbps must be None or {n_options} finite numbers "
+                             ">= 0 (one per option)")
     fiber = _site_costs(fiber_cost_cny, np.size(fiber_cost_cny), "fiber_cost_cny")
     n_sites = fiber.size
     site = np.asarray(site_of_option)
@@ -102,15 +127,33 @@ def checked_sites(site_of_option, n_options: int, fiber_cost_cny, satellite_cost
                       fiber_cost_cny=np.where(needs | in_place, fiber, 0.0),
                       satellite_cost_cny=_site_costs(satellite_cost_cny, n_sites,
                                                      "satellite_cost_cny"),
-                      needs_backhaul=needs, max_hops=int(max_hops), in_place=in_place)
+                      needs_backhaul=needs, max_hops=int(max_hops), in_place=in_place,
+                      option_traffic_mbps=traffic)
 
 
-def checked_arcs(links, n_sites: int) -> Arcs:
-    """``links`` (a mapping or DataFrame with ``site_a``, ``site_b``, ``cost_cny``; None: no
-    links) as :class:`Arcs` in both directions, the cheapest link per ordered pair kept."""
+def _link_capacity_mbps(links, n_links: int) -> np.ndarray:
+    """The links' optional ``capacity_mbps`` [Mbit/s] (missing, None or NaN: inf)."""
+    try:
+        given = links["capacity_mbps"]
+    except (KeyError, IndexError):
+        return np.full(n_links, np.inf)
+    capacity = np.asarray(given, dtype=float)
+    if capacity.shape != (n_links,) or np.any(capacity <= 0):
+        raise InputError("links: capacity_mbps must be 1-D like site_a, each > 0 (NaN or inf: "
+                         "not limited)")
+    return np.where(np.isnan(capacity), np.inf, capacity)
+
+
+def checked_arcs(links, n_sites: int, *, by_capacity: bool = False) -> Arcs:
+    """``links`` (a mapping or DataFrame with ``site_a``, ``site_b``, ``cost_cny`` and
+    optional ``capacity_mbps``; None: no links) as :class:`Arcs` in both directions, the
+    cheapest link per ordered pair kept (of those, the one of most capacity); with
+    ``by_capacity`` (link capacity planned), also each dearer link of more capacity than
+    every cheaper one (a band that carries more, e.g. for a relay)."""
     if links is None:
         empty = np.zeros(0, np.int64)
-        return Arcs(child=empty, parent=empty, cost_cny=np.zeros(0), link=empty)
+        return Arcs(child=empty, parent=empty, cost_cny=np.zeros(0), link=empty,
+                    capacity_mbps=np.zeros(0))
     try:
         a, b = np.asarray(links["site_a"]), np.asarray(links["site_b"])
         cost = np.asarray(links["cost_cny"], dtype=float)
@@ -118,6 +161,7 @@ def checked_arcs(links, n_sites: int) -> Arcs:
         raise InputError(f"links needs columns site_a, site_b, cost_cny: {exc}") from None
     if not (a.shape == b.shape == cost.shape and a.ndim == 1):
         raise InputError("links: site_a, site_b and cost_cny must be 1-D of one length")
+    capacity = _link_capacity_mbps(links, a.size)
     if a.size and (not np.issubdtype(a.dtype, np.integer)
                    or not np.issubdtype(b.dtype, np.integer)
                    or min(a.min(), b.min()) < 0 or max(a.max(), b.max()) >= n_sites
@@ -129,15 +173,27 @@ def checked_arcs(links, n_sites: int) -> Arcs:
     link = np.arange(a.size)
     child, parent = np.concatenate([a, b]), np.concatenate([b, a])
     cost, link = np.concatenate([cost, cost]), np.concatenate([link, link])
-    order = np.lexsort((link, cost, parent, child))
+    capacity = np.concatenate([capacity, capacity])
+    order = np.lexsort((link, -capacity, cost, parent, child))
     child, parent, cost, link = child[order], parent[order], cost[order], link[order]
+    capacity = capacity[order]
     first = np.ones(child.size, bool)
     first[1:] = (child[1:] != child[:-1]) | (parent[1:] != parent[:-1])
+    if by_capacity:
+        first |= _more_capacity(capacity, np.cumsum(first))
     keep = np.flatnonzero(first)
     order = np.lexsort((parent[keep], cost[keep], child[keep]))
     keep = keep[order]
     return Arcs(child=child[keep].astype(np.int64), parent=parent[keep].astype(np.int64),
-                cost_cny=cost[keep], link=link[keep].astype(np.int64))
+                cost_cny=cost[keep], link=link[keep].astype(np.int64),
+                capacity_mbps=capacity[keep])
+
+
+def _more_capacity(capacity: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Bool per entry: more capacity than every entry before it in its group (entries of
+    one group consecutive)."""
+    before = pd.Series(capacity).groupby(group).cummax().groupby(group).shift()
+    return capacity > before.fillna(-np.inf).to_numpy(float)
 
 
 def root_link_cny(sites: SiteInputs, arcs: Arcs, roots: np.ndarray | None) -> np.ndarray:
@@ -229,3 +285,43 @@ def relay_chains(sites: SiteInputs, arcs: Arcs, possible: np.ndarray, on_air: np
         here = np.where(moved, up[here], here)
         relays[here[moved]] = True
     return relays & ~on_air
+
+
+def carried_traffic_mbps(own_mbps: np.ndarray, feeder_site: np.ndarray,
+                         hop_level: np.ndarray) -> np.ndarray:
+    """Per site, the traffic its feed carries [Mbit/s]: its own (``own_mbps``) and that of
+    every site it relays, down the microwave tree (``feeder_site``: the site feeding each by
+    a hop, -1 otherwise; ``hop_level``: its hops from fiber)."""
+    carried = np.asarray(own_mbps, dtype=float).copy()
+    fed = np.flatnonzero(feeder_site >= 0)
+    for level in range(int(hop_level.max(initial=0)), 0, -1):
+        here = fed[hop_level[fed] == level]
+        np.add.at(carried, feeder_site[here], carried[here])
+    return carried
+
+
+#: Where link capacity is planned, the hops considered into each site: from its this many
+#: most promising parents (:func:`best_parent_arcs`). Projected hop columns need no limit
+#: (parents of one link price are interchangeable); per-arc ones, which capacity needs,
+#: would be one per neighbour and level: on the demo region 0.5 million columns.
+CAPACITY_PARENTS = 8
+
+
+def best_parent_arcs(sites: SiteInputs, arcs: Arcs, n_parents: int) -> Arcs:
+    """The arcs into each site from its ``n_parents`` most promising parents: the least
+    link cost plus the least cost of feeding the parent (its fiber, or a chain of at most
+    ``max_hops - 1`` hops: the Bellman-Ford layers of :func:`relay_chains`, relays' own
+    costs left out), ties by parent index. The order of ``arcs`` is kept."""
+    feed_cny = sites.fiber_cost_cny.copy()
+    for _ in range(max(sites.max_hops - 1, 0)):
+        via = np.full(sites.n_sites, np.inf)
+        np.minimum.at(via, arcs.child, arcs.cost_cny + feed_cny[arcs.parent])
+        feed_cny = np.minimum(feed_cny, via)
+    score = arcs.cost_cny + feed_cny[arcs.parent]
+    order = np.lexsort((arcs.parent, score, arcs.child))
+    starts = np.flatnonzero(np.diff(arcs.child[order], prepend=-1) != 0)
+    rank = np.arange(order.size) - np.repeat(starts, np.diff(np.append(starts, order.size)))
+    keep = np.zeros(order.size, bool)
+    keep[order[rank < n_parents]] = True
+    return Arcs(child=arcs.child[keep], parent=arcs.parent[keep], cost_cny=arcs.cost_cny[keep],
+                link=arcs.link[keep], capacity_mbps=arcs.capacity_mbps[keep])

@@ -30,10 +30,13 @@ from siting.optimize.feed_model import (
     SATELLITE_KIND,
     FeedColumns,
     FeedScope,
+    FlowRows,
     feed_columns,
     feed_lookup,
     feed_rows,
     feed_scope,
+    flow_rows,
+    flow_values,
     with_level_columns,
 )
 from siting.optimize.feed_network import Arcs, SiteInputs, fiber_roots, relay_chains
@@ -117,6 +120,7 @@ class JointModel:
     fixed_cols: np.ndarray  # columns of fixed options (lower bound 1)
     sites: SiteInputs
     arcs: Arcs
+    flows: FlowRows | None = None  # link capacity planned: the link flows
 
     @property
     def n_options(self) -> int:
@@ -124,18 +128,42 @@ class JointModel:
 
     def built(self, stage: str, target: float | None = None) -> BuiltModel:
         """:func:`~siting.optimize.model.build_model` of ``stage`` with the feed rows added
-        and the fixed options fixed to 1."""
+        and the fixed options fixed to 1; the link flows, where capacity is planned, after
+        its variables, filled in by its warm starts (:class:`FlowBuiltModel`)."""
         built = build_model(self.p, stage, target)
         A, lo, hi = self.rows
         ny = built.mip.n_vars - A.shape[1]
-        full = sp.vstack([built.mip.A, sp.hstack([A, sp.csr_matrix((A.shape[0], ny))])],
-                         format="csc")
-        full.sort_indices()
+        blocks = [built.mip.A, sp.hstack([A, sp.csr_matrix((A.shape[0], ny))])]
+        row_lo, row_hi = [built.mip.row_lo, lo], [built.mip.row_hi, hi]
         col_lo = built.mip.col_lo.copy()
         col_lo[self.fixed_cols] = 1.0
-        mip = replace(built.mip, A=full, row_lo=np.concatenate([built.mip.row_lo, lo]),
-                      row_hi=np.concatenate([built.mip.row_hi, hi]), col_lo=col_lo)
-        return replace(built, mip=mip)
+        mip = built.mip
+        if self.flows is not None:
+            n_f, n_x = self.flows.size, A.shape[1]
+            blocks = [sp.hstack([b, sp.csr_matrix((b.shape[0], n_f))]) for b in blocks]
+            flow = self.flows.rows
+            blocks.append(sp.hstack([flow[:, :n_x], sp.csr_matrix((flow.shape[0], ny)),
+                                     flow[:, n_x:]]))
+            row_lo.append(self.flows.lo)
+            row_hi.append(self.flows.hi)
+            col_lo = np.concatenate([col_lo, np.zeros(n_f)])
+            mip = replace(mip, c=np.concatenate([mip.c, np.zeros(n_f)]),
+                          col_hi=np.concatenate([mip.col_hi, self.flows.upper_mbps]),
+                          integer=np.concatenate([mip.integer, np.zeros(n_f, bool)]))
+        full = sp.vstack(blocks, format="csc")
+        full.sort_indices()
+        mip = replace(mip, A=full, row_lo=np.concatenate(row_lo),
+                      row_hi=np.concatenate(row_hi), col_lo=col_lo)
+        if self.flows is None:
+            return replace(built, mip=mip)
+        return FlowBuiltModel(mip=mip, n_x=built.n_x, y_rows=built.y_rows, model=self)
+
+    def flow_values(self, selected: np.ndarray) -> np.ndarray:
+        """The link flows [Mbit/s] of a plan, its joint columns ``selected``."""
+        options = selected[selected < self.n_options]
+        own = self.sites.site_traffic_mbps(self.scope.cols[options])
+        return flow_values(self.flows, self.feed, self.arcs,
+                           selected[selected >= self.n_options] - self.n_options, own)
 
     def value(self, selected: np.ndarray) -> float:
         """First-stage objective of a selection of columns: cost with backhaul
@@ -165,6 +193,19 @@ class JointModel:
 
 
 @dataclass(frozen=True)
+class FlowBuiltModel(BuiltModel):
+    """A joint model's MIP with link flows (its last columns): a warm start's flows are
+    those its hops carry (:meth:`JointModel.flow_values`)."""
+
+    model: JointModel | None = None
+
+    def start_vector(self, p: Problem, selected: np.ndarray) -> np.ndarray:
+        v = super().start_vector(p, selected)
+        v[v.size - self.model.flows.size:] = self.model.flow_values(selected)
+        return v
+
+
+@dataclass(frozen=True)
 class Stage:
     """A first-stage plan of a joint model (its joint columns), its status and bound (as in
     :func:`~siting.optimize.solve_coverage_model`)."""
@@ -181,6 +222,9 @@ def joint_model(p: Problem, options: OptionInputs, sites: SiteInputs, arcs: Arcs
     cols, m = scope.cols, p.n_rows
     feed = feed_columns(sites, arcs, scope.possible,
                         roots=fiber_roots(sites, cols[options.fixed[cols]]))
+    flows = (flow_rows(feed, arcs, sites.site_of_option[cols],
+                       sites.option_traffic_mbps[cols], sites.in_place)
+             if sites.plans_capacity else None)
     A = sp.hstack([p.A[:, cols], sp.csr_matrix((m, feed.size))], format="csr")
     A.sort_indices()
     need = scope.required
@@ -201,8 +245,11 @@ def joint_model(p: Problem, options: OptionInputs, sites: SiteInputs, arcs: Arcs
     if scope.blocked.any():
         record.note(f"{int(scope.blocked.sum())} must-cover row(s) lack options at sites "
                     f"backhaul can feed: rows {first_indices(np.flatnonzero(scope.blocked))}")
+    if flows is not None:
+        record.note(f"link capacity: {flows.size} link flows and {flows.rows.shape[0]} rows")
     return JointModel(p=joint, scope=scope, feed=feed, rows=rows,
-                      fixed_cols=np.flatnonzero(options.fixed[cols]), sites=sites, arcs=arcs)
+                      fixed_cols=np.flatnonzero(options.fixed[cols]), sites=sites, arcs=arcs,
+                      flows=flows)
 
 
 def restricted(model: JointModel, columns: np.ndarray, p: Problem,
@@ -210,8 +257,12 @@ def restricted(model: JointModel, columns: np.ndarray, p: Problem,
     """The joint model of ``p``, whose options are the option columns ``columns`` of
     ``model`` (``fixed``: bool per column), over the same sites and arcs."""
     options = OptionInputs(A=p.A, cost=p.cost, counted=p.counted, fixed=fixed, groups=p.groups)
-    site = model.sites.site_of_option[model.scope.cols]
-    return joint_model(p, options, replace(model.sites, site_of_option=site[columns]),
+    sites = model.sites
+    traffic = (None if sites.option_traffic_mbps is None
+               else sites.option_traffic_mbps[model.scope.cols][columns])
+    return joint_model(p, options, replace(sites, option_traffic_mbps=traffic,
+                                           site_of_option=sites.site_of_option[
+                                               model.scope.cols][columns]),
                        model.arcs, SolveLog())
 
 
@@ -244,7 +295,7 @@ def _feed_index(source: FeedColumns, chosen: np.ndarray, target: FeedColumns) ->
     """The columns of ``target`` with the site, kind, level and cost of the columns
     ``chosen`` of ``source``; -1 where ``target`` has none."""
     return feed_lookup(target, source.site[chosen], source.kind[chosen],
-                       source.level[chosen], source.cost_cny[chosen])
+                       source.level[chosen], source.cost_cny[chosen], source.parent[chosen])
 
 
 def sites_on_air(model: JointModel, plan: np.ndarray | None) -> np.ndarray:

@@ -147,7 +147,7 @@ class BuiltModel:
         v[: self.n_x] = x
         if self.y_rows.size:
             covered = (p.A @ x) > 0.5
-            v[self.n_x:] = covered[self.y_rows].astype(float)
+            v[self.n_x:self.n_x + self.y_rows.size] = covered[self.y_rows].astype(float)
         return v
 
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from siting.errors import InputError
 from siting.optimize.backhaul import BackhaulSolution, site_feeds
 from siting.optimize.feed_greedy import greedy_schedule
 from siting.optimize.feed_model import (
@@ -79,7 +80,8 @@ class PhasedBackhaulSolution:
 def solve_phased_with_backhaul(coverage, cost, weight, *, period_budgets, site_of_option,
                                fiber_cost_cny, max_hops: int, links=None,
                                satellite_cost_cny=None, site_needs_backhaul=None,
-                               site_in_place=None, budget: float | None = None,
+                               site_in_place=None, option_traffic_mbps=None,
+                               budget: float | None = None,
                                must_cover=None, counted=None, fixed=None, groups=None,
                                start: PhasedBackhaulSolution | None = None,
                                **phased) -> PhasedBackhaulSolution:
@@ -93,6 +95,9 @@ def solve_phased_with_backhaul(coverage, cost, weight, *, period_budgets, site_o
     site_of_option, fiber_cost_cny, max_hops, links, satellite_cost_cny, site_needs_backhaul,
     site_in_place
         As in :func:`~siting.optimize.backhaul.solve_with_backhaul`.
+    option_traffic_mbps : None
+        Link capacity is not planned in phased plans yet: anything but None is refused
+        (:class:`~siting.errors.InputError`).
     start : PhasedBackhaulSolution, optional
         A plan of an earlier call over the same options and network (a previous stage's),
         the warm start instead of the greedy one
@@ -108,6 +113,9 @@ def solve_phased_with_backhaul(coverage, cost, weight, *, period_budgets, site_o
         As :func:`~siting.optimize.phased.solve_phased_coverage` and
         :func:`~siting.optimize.backhaul.solve_with_backhaul` do.
     """
+    if option_traffic_mbps is not None:
+        raise InputError("link capacity (option_traffic_mbps) is not planned in phased plans "
+                         "yet; pass None, or plan one period at a time")
     options = validate_options(coverage, cost, counted=counted, fixed=fixed, groups=groups)
     sites = checked_sites(site_of_option, options.cost.size, fiber_cost_cny,
                           satellite_cost_cny, site_needs_backhaul, max_hops, site_in_place)
