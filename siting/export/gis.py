@@ -15,6 +15,11 @@ import rasterio
 
 from siting.export.style import WGS84
 
+#: GeoPackage version sites.gpkg declares: 1.2, what GDAL 2.3 to 3.8 write and every GIS tool of
+#: that age (QGIS, ArcGIS, GDAL's own ogrinfo) reads without a warning; GDAL 3.9 and later write
+#: 1.4 by default, which the older ones report as "may only be partially supported". siting's
+#: layers need nothing of 1.3 or 1.4.
+GPKG_VERSION = "1.2"
 COVERAGE_NODATA_DBM = -999.0
 COG_BLOCK_PX = 256  # tile size of coverage.tif
 LONLAT_DECIMALS = 6  # about 0.1 m
@@ -31,7 +36,7 @@ def write_layers(path: Path, layers: dict[str, gpd.GeoDataFrame],
     ``站名``); object columns as text, their missing values as NULL. A layer without any
     geometry (no rows, or satellite links only) is declared of its type in
     ``geometry_types`` (e.g. ``"LineString"``) rather than GDAL's "Unknown", which GIS tools
-    cannot style.
+    cannot style. The file declares GeoPackage :data:`GPKG_VERSION`.
     """
     for name, frame in layers.items():
         out = frame.copy()
@@ -39,7 +44,8 @@ def write_layers(path: Path, layers: dict[str, gpd.GeoDataFrame],
             if out[column].dtype == object and column != out.geometry.name:
                 out[column] = [None if _missing(v) else str(v) for v in out[column]]
         declared = (geometry_types or {}).get(name) if out.geometry.isna().all() else None
-        out.to_file(path, layer=name, driver="GPKG", engine="pyogrio", geometry_type=declared)
+        out.to_file(path, layer=name, driver="GPKG", engine="pyogrio", geometry_type=declared,
+                    dataset_options={"VERSION": GPKG_VERSION})
 
 
 def _missing(value) -> bool:
