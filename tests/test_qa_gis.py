@@ -7,6 +7,8 @@ import shutil
 import sqlite3
 import subprocess
 
+import numpy as np
+import pyogrio
 import pytest
 
 from regions import candidate, ridge_dem, village, write_region
@@ -48,3 +50,23 @@ def test_sites_gpkg_declares_a_geopackage_version_older_gdal_reads_without_warni
                             check=True)
     assert "partially supported" not in result.stderr, result.stderr
     assert "villages (Point)" in result.stdout
+
+
+def test_village_best_level_is_a_double_with_its_one_decimal(small_run, tmp_path):
+    """best_level_dbm is rounded to 0.1 dB; written as float32 it read -58.599998 in QGIS's
+    attribute table and in a Shapefile made by ogr2ogr."""
+    run, out = small_run
+    demand = run.demand
+    rows = np.flatnonzero(demand.kind == "village")
+    expected = {str(v): round(float(level), 1) for v, level in
+                zip(demand.ref_id[rows], run.coverage.best_level_dbm[rows]) if np.isfinite(level)}
+    assert expected
+    info = pyogrio.read_info(out / "sites.gpkg", layer="villages")
+    field = list(info["fields"]).index("best_level_dbm")
+    assert (info["ogr_types"][field], info["ogr_subtypes"][field]) == ("OFTReal", "OFSTNone")
+    shapefile = tmp_path / "villages.shp"
+    subprocess.run([_tool("ogr2ogr"), "-f", "ESRI Shapefile", str(shapefile), str(out / "sites.gpkg"),
+                    "villages"], capture_output=True, check=True)
+    read = pyogrio.read_dataframe(shapefile)
+    got = {v: level for v, level in zip(read["village_id"], read["best_level"]) if v in expected}
+    assert got == expected
