@@ -6,15 +6,21 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import subprocess
+import xml.etree.ElementTree as ET
 
+import geopandas as gpd
 import numpy as np
 import pyogrio
 import pytest
+import shapely
 
 from regions import candidate, ridge_dem, village, write_region
 from siting.config import load_scenario
+from siting.export.kml import KML_NAMESPACE, write_kml
 from siting.pipeline import compute, write_outputs
 
+KML = {"kml": KML_NAMESPACE}
+UTM_49N = "EPSG:32649"
 
 
 def _tool(name: str) -> str:
@@ -70,3 +76,49 @@ def test_village_best_level_is_a_double_with_its_one_decimal(small_run, tmp_path
     read = pyogrio.read_dataframe(shapefile)
     got = {v: level for v, level in zip(read["village_id"], read["best_level"]) if v in expected}
     assert got == expected
+
+
+def _plan_with_links() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Two sites, an uncovered village and the microwave hop between the sites (UTM 49N)."""
+    west, east = shapely.Point(300000, 3600000), shapely.Point(305000, 3602000)
+    sites = gpd.GeoDataFrame({"site_id": ["S1", "S2"], "action": ["build", "keep"]},
+                             geometry=[west, east], crs=UTM_49N)
+    villages = gpd.GeoDataFrame({"name": ["白河村"], "uncovered_reason": ["no_candidate"]},
+                                geometry=[shapely.Point(301000, 3601000)], crs=UTM_49N)
+    links = gpd.GeoDataFrame({"from_id": ["S1"], "to_id": ["S2"], "kind": ["microwave"],
+                              "cost_cny": [80000.0]},
+                             geometry=[shapely.LineString([west, east])], crs=UTM_49N)
+    return sites, villages, links
+
+
+def test_kml_document_puts_every_style_before_its_folders(tmp_path):
+    """OGC KML 2.2 (OGC 07-147r2, 9.1 and 9.7): a Document's StyleSelectors belong to its
+    Feature part, which precedes its child Features; the backhaul line styles were written
+    between the villages' folder and the links' one, which a schema-validating reader refuses."""
+    sites, villages, links = _plan_with_links()
+    path = tmp_path / "sites.kml"
+    write_kml(path, "plan", sites, villages, links=links)
+    document = ET.parse(path).getroot().find("kml:Document", KML)
+    tags = [child.tag.split("}")[1] for child in document]
+    first_folder = tags.index("Folder")
+    assert "Style" not in tags[first_folder:], tags
+    assert tags.count("Folder") == 3
+    styles = {s.get("id") for s in document.findall("kml:Style", KML)}
+    used = {u.text.lstrip("#") for u in document.iterfind(".//kml:styleUrl", KML)}
+    assert used <= styles and "link_microwave" in used
+
+
+def test_kml_backhaul_links_read_by_libkml_with_their_line_style(tmp_path):
+    """GDAL's LIBKML driver (what QGIS opens a KML with) reads the three folders, the link
+    with its style and its line in WGS 84."""
+    sites, villages, links = _plan_with_links()
+    path = tmp_path / "sites.kml"
+    write_kml(path, "plan", sites, villages, links=links)
+    result = subprocess.run([_tool("ogrinfo"), "-al", str(path)], capture_output=True, text=True,
+                            check=True)
+    assert "using driver `LIBKML'" in result.stdout
+    assert result.stdout.count("Layer name:") == 3
+    assert "Style = @link_microwave" in result.stdout
+    read = pyogrio.read_dataframe(path, layer=2)
+    expected = links.to_crs(4326).geometry.iloc[0]
+    assert read.geometry.iloc[0].equals_exact(expected, tolerance=1e-6)

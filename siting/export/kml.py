@@ -71,13 +71,14 @@ def write_kml(path: Path, title: str, sites: gpd.GeoDataFrame, villages: gpd.Geo
     _text(document, "name", title)
     for style_id, colour in STYLE_COLOURS.items():
         _style(document, style_id, colour, STYLE_SCALES[style_id])
+    if links is not None:  # every style before the first folder, as KML 2.2's Document orders them
+        for kind, colour in BACKHAUL_COLOURS.items():
+            _line_style(document, f"link_{kind}", kml_colour(colour))
     _folder(document, term("kml.folder_sites", language), sites, name_column="site_id",
             first=SITE_COLUMNS_FIRST, style_of=lambda row: row["action"], language=language)
     _folder(document, term("kml.folder_uncovered", language), villages, name_column="name",
             first=VILLAGE_COLUMNS_FIRST, style_of=lambda row: "village_uncovered", language=language)
     if links is not None:
-        for kind, colour in BACKHAUL_COLOURS.items():
-            _line_style(document, f"link_{kind}", kml_colour(colour))
         _folder(document, term("kml.folder_backhaul", language), links, name_column="from_id",
                 first=LINK_COLUMNS_FIRST, style_of=lambda row: f"link_{row['kind']}",
                 language=language, shown_as=LINK_SHOWN_AS)
