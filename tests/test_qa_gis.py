@@ -16,6 +16,7 @@ import shapely
 
 from regions import candidate, ridge_dem, village, write_region
 from siting.config import load_scenario
+from siting.export.gis import write_layers
 from siting.export.kml import KML_NAMESPACE, write_kml
 from siting.pipeline import compute, write_outputs
 
@@ -122,3 +123,28 @@ def test_kml_backhaul_links_read_by_libkml_with_their_line_style(tmp_path):
     read = pyogrio.read_dataframe(path, layer=2)
     expected = links.to_crs(4326).geometry.iloc[0]
     assert read.geometry.iloc[0].equals_exact(expected, tolerance=1e-6)
+
+
+def test_gpkg_keeps_a_planners_fid_and_case_twin_columns_as_input_columns(tmp_path):
+    """A candidate sheet exported from ArcGIS carries ``FID`` (two counties' sheets pasted
+    together repeat it) and may have its own ``Technology``: the GeoPackage driver names its
+    feature id ``fid`` and SQLite matches column names regardless of case, so the run
+    computed the whole plan and then failed writing sites.gpkg ("Error adding field 'FID'",
+    exit 1). They are now written as ``input_<name>``, as the tables name a clashing input."""
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["S1", "S2", "S3"], "technology": ["4G-1800", "", "5G-3500"],
+         "FID": [0, 0, 1], "Technology": ["LTE", "LTE", "NR"], "geom": ["roof", "pole", "tower"],
+         "站名": ["安康一号", "安康二号", "汉滨三号"]},
+        geometry=[shapely.Point(300000 + 1000 * i, 3600000) for i in range(3)], crs=UTM_49N)
+    path = tmp_path / "sites.gpkg"
+    write_layers(path, {"selected_sites": sites})
+    read = pyogrio.read_dataframe(path, layer="selected_sites")
+    assert list(read.columns) == ["site_id", "technology", "input_FID", "input_Technology",
+                                  "input_geom", "站名", "geometry"]
+    for written, column in (("input_FID", "FID"), ("input_Technology", "Technology"),
+                            ("input_geom", "geom"), ("站名", "站名"), ("technology", "technology")):
+        assert read[written].tolist() == sites[column].tolist()
+    assert read.geometry.equals(sites.geometry)
+    result = subprocess.run([_tool("ogrinfo"), "-so", str(path), "selected_sites"],
+                            capture_output=True, text=True, check=True)
+    assert "input_FID: Integer64" in result.stdout and "FID Column = fid" in result.stdout

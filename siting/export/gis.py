@@ -33,19 +33,45 @@ def write_layers(path: Path, layers: dict[str, gpd.GeoDataFrame],
     """Write each GeoDataFrame as one layer of a GeoPackage (pyogrio engine).
 
     Every column is written under its own name (UTF-8, so a planner's ``站名`` stays
-    ``站名``); object columns as text, their missing values as NULL. A layer without any
+    ``站名``) but one the GeoPackage cannot hold as it is (:func:`gpkg_field_names`); object
+    columns as text, their missing values as NULL. A layer without any
     geometry (no rows, or satellite links only) is declared of its type in
     ``geometry_types`` (e.g. ``"LineString"``) rather than GDAL's "Unknown", which GIS tools
     cannot style. The file declares GeoPackage :data:`GPKG_VERSION`.
     """
     for name, frame in layers.items():
-        out = frame.copy()
+        out = frame.rename(columns=gpkg_field_names(frame.columns, frame.geometry.name))
         for column in out.columns:
             if out[column].dtype == object and column != out.geometry.name:
                 out[column] = [None if _missing(v) else str(v) for v in out[column]]
         declared = (geometry_types or {}).get(name) if out.geometry.isna().all() else None
         out.to_file(path, layer=name, driver="GPKG", engine="pyogrio", geometry_type=declared,
                     dataset_options={"VERSION": GPKG_VERSION})
+
+
+#: Columns GDAL's GeoPackage driver adds to every layer: the feature id and the geometry.
+GPKG_OWN_COLUMNS = ("fid", "geom")
+
+
+def gpkg_field_names(columns, geometry: str) -> dict[str, str]:
+    """The renames that let ``columns`` be written to a GeoPackage layer: SQLite tells column
+    names apart regardless of case, and the driver names its own columns
+    :data:`GPKG_OWN_COLUMNS`, so a column named like one of those (the ``FID`` of a table
+    exported from ArcGIS) or like an earlier column but for case (a planner's ``Technology``
+    beside siting's ``technology``) is written as ``input_<name>``, as the tables name an
+    input column that clashes (:func:`siting.export.tables.with_input_columns`)."""
+    taken = set(GPKG_OWN_COLUMNS)
+    renames = {}
+    for column in columns:
+        if column == geometry:
+            continue
+        name = str(column)
+        while name.lower() in taken:
+            name = f"input_{name}"
+        taken.add(name.lower())
+        if name != column:
+            renames[column] = name
+    return renames
 
 
 def _missing(value) -> bool:
