@@ -7,18 +7,23 @@ import shutil
 import sqlite3
 import subprocess
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pyogrio
+import pyproj
 import pytest
+import rasterio
 import shapely
 
 from regions import candidate, ridge_dem, village, write_region
 from siting.config import load_scenario
 from siting.export.gis import write_layers
 from siting.export.kml import KML_NAMESPACE, write_kml
+from siting.export.prediction import write_prediction_raster
 from siting.pipeline import compute, write_outputs
+from siting.predict import Prediction
 
 KML = {"kml": KML_NAMESPACE}
 UTM_49N = "EPSG:32649"
@@ -148,3 +153,56 @@ def test_gpkg_keeps_a_planners_fid_and_case_twin_columns_as_input_columns(tmp_pa
     result = subprocess.run([_tool("ogrinfo"), "-so", str(path), "selected_sites"],
                             capture_output=True, text=True, check=True)
     assert "input_FID: Integer64" in result.stdout and "FID Column = fid" in result.stdout
+
+
+#: GDAL's COG validator and the Python with GDAL's bindings that runs it (Debian's python3-gdal).
+COG_VALIDATOR = Path("/usr/lib/python3/dist-packages/osgeo_utils/samples/validate_cloud_optimized_geotiff.py")
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+
+
+def _band_units(gdalinfo_text: str) -> list[str | None]:
+    """Each band's ``Unit Type`` as gdalinfo prints it, None for a band without one."""
+    bands = gdalinfo_text.split("\nBand ")[1:]
+    return [next((line.split(":", 1)[1].strip() for line in band.splitlines()
+                  if line.strip().startswith("Unit Type:")), None) for band in bands]
+
+
+def test_coverage_tif_declares_its_band_unit_and_holds_the_plans_levels(small_run):
+    """The level's unit was only a dataset tag (``units=dBm``), which QGIS's layer properties
+    and identify tool, and gdalinfo's band report, do not show as the band's unit."""
+    run, out = small_run
+    path = out / "coverage.tif"
+    info = subprocess.run([_tool("gdalinfo"), "-checksum", str(path)], capture_output=True,
+                          text=True, check=True).stdout
+    assert _band_units(info) == ["dBm"]
+    assert "NoData Value=-999" in info and "LAYOUT=COG" in info and "Overviews:" in info
+    with rasterio.open(path) as src:
+        assert src.crs == run.region.crs and src.transform == run.level_transform
+        stored = src.read(1, masked=True)
+    level = np.asarray(run.level_dbm, np.float32)
+    assert np.array_equal(stored.mask, ~np.isfinite(level))
+    assert np.array_equal(stored.compressed(), level[np.isfinite(level)])
+    if SYSTEM_PYTHON.exists() and COG_VALIDATOR.exists():
+        check = subprocess.run([SYSTEM_PYTHON, COG_VALIDATOR, "--full-check=yes", str(path)],
+                               capture_output=True, text=True)
+        assert "is a valid cloud optimized GeoTIFF" in check.stdout, check.stdout + check.stderr
+
+
+def test_prediction_tif_declares_db_and_dbm_per_band(tmp_path):
+    """Band 1 (path loss) is in dB and band 2 (RSRP) in dBm; the file said so only in the
+    band descriptions' text."""
+    loss_db = np.array([[np.nan, 120.5], [98.25, 140.0]], np.float32)
+    prediction = Prediction(path_loss_db=loss_db, level_dbm=20.0 - loss_db,
+                            transform=rasterio.Affine(30, 0, 300000, 0, -30, 3600000),
+                            crs=pyproj.CRS.from_user_input(UTM_49N), terrain=None, site="S1",
+                            site_x_m=300030.0, site_y_m=3599970.0, height_m=30.0,
+                            technology="4G-1800", model="rma_38901", radius_m=60.0, n_radials=8)
+    path = tmp_path / "prediction.tif"
+    write_prediction_raster(path, prediction)
+    info = subprocess.run([_tool("gdalinfo"), str(path)], capture_output=True, text=True,
+                          check=True).stdout
+    assert _band_units(info) == ["dB", "dBm"]
+    with rasterio.open(path) as src:
+        loss, level = src.read(1, masked=True), src.read(2, masked=True)
+    assert loss.mask.tolist() == [[True, False], [False, False]]
+    assert (level + loss).compressed().tolist() == [20.0, 20.0, 20.0]

@@ -97,11 +97,13 @@ def cog_profile(shape: tuple[int, int], count: int, transform, crs) -> dict:
 
 def write_level_raster(path: Path, level_dbm: np.ndarray, transform, crs) -> None:
     """Best-server level [dBm] as a float32 Cloud-Optimized GeoTIFF (:func:`cog_profile`),
-    nodata ``COVERAGE_NODATA_DBM`` where no signal."""
+    nodata ``COVERAGE_NODATA_DBM`` where no signal; the band's unit type (what QGIS and
+    ``gdalinfo`` show as the band's unit) ``dBm``, also kept as the file's ``units`` tag."""
     data = np.where(np.isfinite(level_dbm), level_dbm, COVERAGE_NODATA_DBM).astype(np.float32)
     with rasterio.open(path, "w", **cog_profile(data.shape, 1, transform, crs)) as dst:
         dst.write(data, 1)
         dst.set_band_description(1, "best-server RSRP [dBm]")
+        dst.set_band_unit(1, "dBm")
         dst.update_tags(units="dBm")
 
 

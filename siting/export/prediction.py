@@ -61,8 +61,8 @@ MAP_MARGINS = {"left": 0.08, "right": 0.98, "bottom": 0.07, "top": 0.95}
 
 
 def write_prediction_raster(path: Path, prediction: Prediction) -> None:
-    """``prediction.tif``: band 1 path loss [dB], band 2 RSRP [dBm], nodata
-    ``COVERAGE_NODATA_DBM`` outside the radius."""
+    """``prediction.tif``: band 1 path loss [dB], band 2 RSRP [dBm] (each band's unit type
+    says which), nodata ``COVERAGE_NODATA_DBM`` outside the radius."""
     bands = np.stack([prediction.path_loss_db, prediction.level_dbm])
     data = np.where(np.isfinite(bands), bands, COVERAGE_NODATA_DBM).astype(np.float32)
     profile = cog_profile(data.shape[1:], 2, prediction.transform, prediction.crs)
@@ -70,6 +70,8 @@ def write_prediction_raster(path: Path, prediction: Prediction) -> None:
         dst.write(data)
         dst.set_band_description(1, "path loss [dB]")
         dst.set_band_description(2, "received level, RSRP [dBm]")
+        dst.set_band_unit(1, "dB")
+        dst.set_band_unit(2, "dBm")
         dst.update_tags(site=prediction.site, technology=prediction.technology,
                         model=prediction.model, antenna_height_m=f"{prediction.height_m:g}",
                         radius_m=f"{prediction.radius_m:g}")
