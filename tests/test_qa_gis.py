@@ -21,7 +21,7 @@ from regions import candidate, ridge_dem, village, write_region
 from siting.config import load_scenario
 from siting.export.gis import write_layers
 from siting.export.kml import KML_NAMESPACE, write_kml
-from siting.export.prediction import write_prediction_raster
+from siting.export.prediction import prediction_kml, write_prediction_raster
 from siting.pipeline import compute, write_outputs
 from siting.predict import Prediction
 
@@ -206,3 +206,29 @@ def test_prediction_tif_declares_db_and_dbm_per_band(tmp_path):
         loss, level = src.read(1, masked=True), src.read(2, masked=True)
     assert loss.mask.tolist() == [[True, False], [False, False]]
     assert (level + loss).compressed().tolist() == [20.0, 20.0, 20.0]
+
+
+def test_kml_with_control_characters_from_pasted_cells_still_opens(tmp_path):
+    """A cell pasted from Word or a web page into the candidate sheet carries a vertical tab
+    (or another C0 control character); ElementTree wrote it as it was, which XML 1.0 forbids,
+    so GDAL and Google Earth refused the whole sites.kml ("not well-formed (invalid token)").
+    Each such character is now a space, in the KML of a run and of ``siting predict``."""
+    sites, villages, links = _plan_with_links()
+    sites["remark"] = ["楼顶\x0b东侧\x01", "tower"]
+    villages["name"] = ["白河\x0c村"]
+    path = tmp_path / "sites.kml"
+    write_kml(path, "plan\x07", sites, villages, links=links)
+    document = ET.parse(path).getroot()  # well-formed XML
+    remark = document.find(".//kml:Data[@name='remark']/kml:value", KML).text
+    assert remark == "楼顶 东侧 "
+    read = pyogrio.read_dataframe(path, layer=0)
+    assert read["remark"].tolist() == ["楼顶 东侧 ", "tower"]
+    assert pyogrio.read_dataframe(path, layer=1)["Name"].tolist() == ["白河 村"]
+    loss_db = np.full((2, 2), 100.0, np.float32)
+    prediction = Prediction(path_loss_db=loss_db, level_dbm=loss_db - 200.0,
+                            transform=rasterio.Affine(30, 0, 300000, 0, -30, 3600000),
+                            crs=pyproj.CRS.from_user_input(UTM_49N), terrain=None,
+                            site="S\x0b1", site_x_m=300030.0, site_y_m=3599970.0, height_m=30.0,
+                            technology="4G-1800", model="rma_38901", radius_m=60.0, n_radials=8)
+    kml = ET.fromstring(prediction_kml(prediction, (108.87, 32.51, 108.88, 32.52), (108.875, 32.515)))
+    assert kml.find(".//kml:Placemark/kml:name", KML).text == "S 1"

@@ -22,6 +22,7 @@ applied to the viewer's own default placemark icon, not an icon fetched from a w
 from __future__ import annotations
 
 import html
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -35,6 +36,9 @@ from siting.export.style import BACKHAUL_COLOURS, WGS84
 from siting.export.i18n import check_language, term, value_text
 
 KML_NAMESPACE = "http://www.opengis.net/kml/2.2"
+#: Characters XML 1.0 cannot hold, not even as a character reference (XML 1.0, 2.2 "Char"):
+#: the C0 controls but tab, line feed and carriage return, lone surrogates, U+FFFE and U+FFFF.
+NOT_XML_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 #: Icon colour (KML aabbggrr) of each style: sites by plan action, uncovered villages in red.
 STYLE_COLOURS = {"build": "ff0088ff", "upgrade": "ffcc44aa", "keep": "ff999999",
                  "village_uncovered": "ff0000ff"}
@@ -147,7 +151,8 @@ def _folder(parent: ET.Element, name: str, frame: gpd.GeoDataFrame, *, name_colu
         _text(placemark, "styleUrl", f"#{style_of(row)}")
         extended = ET.SubElement(placemark, "ExtendedData")
         for column, value in row.items():
-            _text(ET.SubElement(extended, "Data", name=str(column)), "value", _as_text(value))
+            _text(ET.SubElement(extended, "Data", name=xml_text(str(column))), "value",
+                  _as_text(value))
         if shape is not None:
             _text(ET.SubElement(placemark, shape[0]), "coordinates", shape[1])
 
@@ -175,10 +180,17 @@ def _shown(column, value, language: str) -> str:
     return text
 
 
+def xml_text(text: str) -> str:
+    """``text`` as an XML 1.0 file can hold it: each of :data:`NOT_XML_CHARACTERS` (the
+    vertical tab a cell pasted from Word carries, say) as a space. ElementTree writes such a
+    character as it is, and no XML reader (GDAL, Google Earth) then opens the file."""
+    return NOT_XML_CHARACTERS.sub(" ", text)
+
+
 def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:
-    """A child element holding ``text`` (ElementTree escapes it on writing)."""
+    """A child element holding ``text`` (:func:`xml_text`; ElementTree escapes it on writing)."""
     element = ET.SubElement(parent, tag)
-    element.text = text
+    element.text = xml_text(text)
     return element
 
 
