@@ -219,10 +219,10 @@ def test_kml_with_control_characters_from_pasted_cells_still_opens(tmp_path):
     path = tmp_path / "sites.kml"
     write_kml(path, "plan\x07", sites, villages, links=links)
     document = ET.parse(path).getroot()  # well-formed XML
-    remark = document.find(".//kml:Data[@name='remark']/kml:value", KML).text
+    remark = document.find(".//kml:SimpleData[@name='remark']", KML).text
     assert remark == "楼顶 东侧 "
     read = pyogrio.read_dataframe(path, layer=0)
-    assert read["remark"].tolist() == ["楼顶 东侧 ", "tower"]
+    assert read["remark"].tolist() == ["楼顶 东侧", "tower"]  # GDAL trims trailing spaces
     assert pyogrio.read_dataframe(path, layer=1)["Name"].tolist() == ["白河 村"]
     loss_db = np.full((2, 2), 100.0, np.float32)
     prediction = Prediction(path_loss_db=loss_db, level_dbm=loss_db - 200.0,
@@ -232,3 +232,35 @@ def test_kml_with_control_characters_from_pasted_cells_still_opens(tmp_path):
                             technology="4G-1800", model="rma_38901", radius_m=60.0, n_radials=8)
     kml = ET.fromstring(prediction_kml(prediction, (108.87, 32.51, 108.88, 32.52), (108.875, 32.515)))
     assert kml.find(".//kml:Placemark/kml:name", KML).text == "S 1"
+
+
+def test_kml_fields_keep_their_chinese_names_and_their_types_in_gdal(tmp_path):
+    """The attributes were untyped ``<Data>``: GDAL (QGIS) read every one as text and laundered
+    every non-ASCII name to underscores, one per UTF-8 byte, so a planner's 站名 and 备注 both
+    became ``______`` and one's values were lost. A typed ``Schema`` per folder keeps each
+    name as written, numbers as numbers and flags as booleans; a missing value reads NULL."""
+    sites, villages, links = _plan_with_links()
+    sites["站名"] = ["安康一号", "汉滨二号"]
+    sites["备注"] = ["楼顶", None]
+    sites["村代码"] = [610924201, 610924202]
+    sites["total_cost_cny"] = [123456.5, 0.0]
+    sites["existing"] = [False, True]
+    sites["band_ghz"] = [np.nan, 23.0]
+    path = tmp_path / "sites.kml"
+    write_kml(path, "plan", sites, villages, links=links)
+    info = pyogrio.read_info(path, layer=0)
+    types = dict(zip(info["fields"], zip(info["ogr_types"], info["ogr_subtypes"])))
+    assert types["站名"] == types["备注"] == ("OFTString", "OFSTNone")
+    assert types["村代码"] == ("OFTInteger", "OFSTNone")
+    assert types["total_cost_cny"] == types["band_ghz"] == ("OFTReal", "OFSTNone")
+    assert types["existing"] == ("OFTInteger", "OFSTBoolean")
+    read = pyogrio.read_dataframe(path, layer=0)
+    assert read["站名"].tolist() == ["安康一号", "汉滨二号"]
+    assert read["备注"].iloc[0] == "楼顶" and read["备注"].isna().iloc[1]
+    assert read["村代码"].tolist() == [610924201, 610924202]
+    assert read["total_cost_cny"].tolist() == [123456.5, 0.0]
+    assert read["existing"].tolist() == [False, True]
+    assert np.isnan(read["band_ghz"].iloc[0]) and read["band_ghz"].iloc[1] == 23.0
+    listing = subprocess.run([_tool("ogrinfo"), "-al", "-so", str(path)], capture_output=True,
+                             text=True, check=True).stdout  # GDAL 3.6's LIBKML too
+    assert "站名: String" in listing and "村代码: Integer" in listing and "______" not in listing
