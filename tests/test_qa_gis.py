@@ -20,8 +20,9 @@ import shapely
 from regions import candidate, ridge_dem, village, write_region
 from siting.config import load_scenario
 from siting.export.gis import write_layers
-from siting.export.kml import KML_NAMESPACE, write_kml
+from siting.export.kml import KML_NAMESPACE, STYLE_COLOURS, write_kml
 from siting.export.prediction import prediction_kml, write_prediction_raster
+from siting.export.style import BACKHAUL_COLOURS
 from siting.pipeline import compute, write_outputs
 from siting.predict import Prediction
 
@@ -106,9 +107,9 @@ def test_kml_document_puts_every_style_before_its_folders(tmp_path):
     write_kml(path, "plan", sites, villages, links=links)
     document = ET.parse(path).getroot().find("kml:Document", KML)
     tags = [child.tag.split("}")[1] for child in document]
-    first_folder = tags.index("Folder")
-    assert "Style" not in tags[first_folder:], tags
-    assert tags.count("Folder") == 3
+    # DocumentType: the Feature's name and StyleSelectors, then Schemas, then the Features
+    styles = len(STYLE_COLOURS) + len(BACKHAUL_COLOURS)
+    assert tags == ["name"] + ["Style"] * styles + ["Schema"] * 3 + ["Folder"] * 3, tags
     styles = {s.get("id") for s in document.findall("kml:Style", KML)}
     used = {u.text.lstrip("#") for u in document.iterfind(".//kml:styleUrl", KML)}
     assert used <= styles and "link_microwave" in used
