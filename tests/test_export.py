@@ -153,7 +153,7 @@ def test_sites_kml_opens_in_ogrinfo_with_counts_and_wgs84_points(small):
         assert len(points) == count
         assert all(lon_min <= lon <= lon_max and lat_min <= lat <= lat_max for lon, lat in points)
     assert "technology (String) = 4G-1800" in layers["Sites of the plan"]
-    assert "people_newly_covered (String) = " in layers["Sites of the plan"]
+    assert "people_newly_covered (Real) = " in layers["Sites of the plan"]
     assert f"Name (String) = {XSS}" in layers["Uncovered mandatory villages"]  # text, round-tripped
     assert re.search(r"uncovered_reason \(String\) = \S", layers["Uncovered mandatory villages"])
 
@@ -219,7 +219,7 @@ def test_extra_site_columns_flow_through_to_csv_and_kml(small, tmp_path):
     write_kml(tmp_path / "s.kml", "t", sites, uncovered_mandatory(village_table(run)))
     assert (pd.read_csv(tmp_path / "s.csv")["phase"] == 2027).all()
     placemarks = ET.parse(tmp_path / "s.kml").getroot().findall(".//kml:Folder", KML)[0]
-    phases = placemarks.findall(".//kml:Data[@name='phase']/kml:value", KML)
+    phases = placemarks.findall(".//kml:SimpleData[@name='phase']", KML)
     assert [p.text for p in phases] == ["2027"] * len(sites)
 
 

@@ -259,11 +259,11 @@ def test_extra_columns_reach_csv_gpkg_and_kml(zh):
     assert villages.at["v3", "村代码"] == "610924201" and villages.at["v3", "name"] == "双龙易地搬迁安置点"
     assert villages.at["v2", "admin_unit"] == "石泉县"  # the planner's field, as given
     root = ET.parse(out / "sites.kml").getroot()
-    names = [e.text for e in root.findall(".//kml:Data[@name='站名']/kml:value", KML)]
+    names = [e.text for e in root.findall(".//kml:SimpleData[@name='站名']", KML)]
     assert sorted(names) == sorted(csv["站名"])
     uncovered = root.findall(".//kml:Folder", KML)[1]
     assert uncovered.findtext("kml:Placemark/kml:name", namespaces=KML) == "双龙易地搬迁安置点"
-    assert uncovered.findtext(".//kml:Data[@name='村代码']/kml:value", namespaces=KML) == "610924201"
+    assert uncovered.findtext(".//kml:SimpleData[@name='村代码']", namespaces=KML) == "610924201"
 
 
 def test_gpkg_keeps_chinese_field_names_and_missing_values(tmp_path):
@@ -457,12 +457,11 @@ def test_sites_kml_in_chinese(zh, tmp_path):
     for cell in ("<th>建设方式</th><td>新建</td>", "<th>站址类型</th><td>路灯杆</td>",
                  f"<th>站名</th><td>{SITE_NAMES['c3']}</td>", "<th>免费公共站址</th><td>否</td>"):
         assert cell in balloon, cell
-    fields = {d.get("name"): d.findtext("kml:value", namespaces=KML)
-              for d in c3.findall(".//kml:Data", KML)}
+    fields = {d.get("name"): d.text for d in c3.findall(".//kml:SimpleData", KML)}
     assert fields["action"] == "build" and fields["kind"] == "lamp_pole" and fields["free_public"] == "false"
     village = folders[1].find("kml:Placemark", KML)
     assert village.findtext("kml:name", namespaces=KML) == "双龙易地搬迁安置点"
-    reason = village.find(".//kml:Data[@name='uncovered_reason']/kml:value", KML).text
+    reason = village.find(".//kml:SimpleData[@name='uncovered_reason']", KML).text
     assert f"<th>未覆盖原因</th><td>{value_text('reason', reason, 'zh')}</td>" in (
         village.findtext("kml:description", namespaces=KML))
 

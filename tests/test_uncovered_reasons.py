@@ -66,7 +66,7 @@ def test_a_village_whose_only_site_passes_the_budget_left_says_what_it_costs(tmp
     assert (entry["reason"], entry["reason_key"]) == (expected, "over_budget")
     assert expected in (out / "report.md").read_text(encoding="utf-8")
     kml = ET.parse(out / "sites.kml").getroot()
-    assert expected in {e.text for e in kml.iter() if e.tag.endswith("value")}
+    assert expected in {e.text for e in kml.iter() if e.tag.endswith("SimpleData")}
     zh = dataclasses.replace(result, scenario=dataclasses.replace(
         result.scenario, outputs=dataclasses.replace(result.scenario.outputs, language="zh")))
     report = (zh.write(tmp_path / "zh") / "report.md").read_text(encoding="utf-8")

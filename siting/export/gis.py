@@ -15,6 +15,11 @@ import rasterio
 
 from siting.export.style import WGS84
 
+#: GeoPackage version sites.gpkg declares: 1.2, what GDAL 2.3 to 3.8 write and every GIS tool of
+#: that age (QGIS, ArcGIS, GDAL's own ogrinfo) reads without a warning; GDAL 3.9 and later write
+#: 1.4 by default, which the older ones report as "may only be partially supported". siting's
+#: layers need nothing of 1.3 or 1.4.
+GPKG_VERSION = "1.2"
 COVERAGE_NODATA_DBM = -999.0
 COG_BLOCK_PX = 256  # tile size of coverage.tif
 LONLAT_DECIMALS = 6  # about 0.1 m
@@ -28,18 +33,45 @@ def write_layers(path: Path, layers: dict[str, gpd.GeoDataFrame],
     """Write each GeoDataFrame as one layer of a GeoPackage (pyogrio engine).
 
     Every column is written under its own name (UTF-8, so a planner's ``站名`` stays
-    ``站名``); object columns as text, their missing values as NULL. A layer without any
+    ``站名``) but one the GeoPackage cannot hold as it is (:func:`gpkg_field_names`); object
+    columns as text, their missing values as NULL. A layer without any
     geometry (no rows, or satellite links only) is declared of its type in
     ``geometry_types`` (e.g. ``"LineString"``) rather than GDAL's "Unknown", which GIS tools
-    cannot style.
+    cannot style. The file declares GeoPackage :data:`GPKG_VERSION`.
     """
     for name, frame in layers.items():
-        out = frame.copy()
+        out = frame.rename(columns=gpkg_field_names(frame.columns, frame.geometry.name))
         for column in out.columns:
             if out[column].dtype == object and column != out.geometry.name:
                 out[column] = [None if _missing(v) else str(v) for v in out[column]]
         declared = (geometry_types or {}).get(name) if out.geometry.isna().all() else None
-        out.to_file(path, layer=name, driver="GPKG", engine="pyogrio", geometry_type=declared)
+        out.to_file(path, layer=name, driver="GPKG", engine="pyogrio", geometry_type=declared,
+                    dataset_options={"VERSION": GPKG_VERSION})
+
+
+#: Columns GDAL's GeoPackage driver adds to every layer: the feature id and the geometry.
+GPKG_OWN_COLUMNS = ("fid", "geom")
+
+
+def gpkg_field_names(columns, geometry: str) -> dict[str, str]:
+    """The renames that let ``columns`` be written to a GeoPackage layer: SQLite tells column
+    names apart regardless of case, and the driver names its own columns
+    :data:`GPKG_OWN_COLUMNS`, so a column named like one of those (the ``FID`` of a table
+    exported from ArcGIS) or like an earlier column but for case (a planner's ``Technology``
+    beside siting's ``technology``) is written as ``input_<name>``, as the tables name an
+    input column that clashes (:func:`siting.export.tables.with_input_columns`)."""
+    taken = set(GPKG_OWN_COLUMNS)
+    renames = {}
+    for column in columns:
+        if column == geometry:
+            continue
+        name = str(column)
+        while name.lower() in taken:
+            name = f"input_{name}"
+        taken.add(name.lower())
+        if name != column:
+            renames[column] = name
+    return renames
 
 
 def _missing(value) -> bool:
@@ -65,11 +97,13 @@ def cog_profile(shape: tuple[int, int], count: int, transform, crs) -> dict:
 
 def write_level_raster(path: Path, level_dbm: np.ndarray, transform, crs) -> None:
     """Best-server level [dBm] as a float32 Cloud-Optimized GeoTIFF (:func:`cog_profile`),
-    nodata ``COVERAGE_NODATA_DBM`` where no signal."""
+    nodata ``COVERAGE_NODATA_DBM`` where no signal; the band's unit type (what QGIS and
+    ``gdalinfo`` show as the band's unit) ``dBm``, also kept as the file's ``units`` tag."""
     data = np.where(np.isfinite(level_dbm), level_dbm, COVERAGE_NODATA_DBM).astype(np.float32)
     with rasterio.open(path, "w", **cog_profile(data.shape, 1, transform, crs)) as dst:
         dst.write(data, 1)
         dst.set_band_description(1, "best-server RSRP [dBm]")
+        dst.set_band_unit(1, "dBm")
         dst.update_tags(units="dBm")
 
 

@@ -4,7 +4,8 @@ backhaul, the links feeding the sites (WGS84).
 Written with :mod:`xml.etree.ElementTree`, which escapes every text node, rather than GDAL's
 LIBKML driver, which writes names as raw CDATA (a village named ``<script>`` would reach the
 file unescaped) and nests one ``Document`` per layer. Each placemark carries every column of
-its table twice: in ``ExtendedData`` (read by GDAL/ogrinfo and GIS tools as fields) and as an
+its table twice: in ``ExtendedData`` (the ``SchemaData`` of its folder's typed ``Schema``, read
+by GDAL/ogrinfo and GIS tools as fields of their own names and types) and as an
 HTML table in ``description`` (Google Earth's balloon), the HTML escaped before the XML
 escaping so the balloon shows text, never markup. Columns added to the tables later (a plan's
 phase, say) flow through unchanged.
@@ -22,6 +23,7 @@ applied to the viewer's own default placemark icon, not an icon fetched from a w
 from __future__ import annotations
 
 import html
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -35,6 +37,9 @@ from siting.export.style import BACKHAUL_COLOURS, WGS84
 from siting.export.i18n import check_language, term, value_text
 
 KML_NAMESPACE = "http://www.opengis.net/kml/2.2"
+#: Characters XML 1.0 cannot hold, not even as a character reference (XML 1.0, 2.2 "Char"):
+#: the C0 controls but tab, line feed and carriage return, lone surrogates, U+FFFE and U+FFFF.
+NOT_XML_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 #: Icon colour (KML aabbggrr) of each style: sites by plan action, uncovered villages in red.
 STYLE_COLOURS = {"build": "ff0088ff", "upgrade": "ffcc44aa", "keep": "ff999999",
                  "village_uncovered": "ff0000ff"}
@@ -71,16 +76,24 @@ def write_kml(path: Path, title: str, sites: gpd.GeoDataFrame, villages: gpd.Geo
     _text(document, "name", title)
     for style_id, colour in STYLE_COLOURS.items():
         _style(document, style_id, colour, STYLE_SCALES[style_id])
-    _folder(document, term("kml.folder_sites", language), sites, name_column="site_id",
-            first=SITE_COLUMNS_FIRST, style_of=lambda row: row["action"], language=language)
-    _folder(document, term("kml.folder_uncovered", language), villages, name_column="name",
-            first=VILLAGE_COLUMNS_FIRST, style_of=lambda row: "village_uncovered", language=language)
-    if links is not None:
+    if links is not None:  # every style before the first folder, as KML 2.2's Document orders them
         for kind, colour in BACKHAUL_COLOURS.items():
             _line_style(document, f"link_{kind}", kml_colour(colour))
+    # then the schemas, also before the folders
+    _schema(document, "sites", sites, SITE_COLUMNS_FIRST)
+    _schema(document, "villages", villages, VILLAGE_COLUMNS_FIRST)
+    if links is not None:
+        _schema(document, "links", links, LINK_COLUMNS_FIRST)
+    _folder(document, term("kml.folder_sites", language), sites, name_column="site_id",
+            first=SITE_COLUMNS_FIRST, style_of=lambda row: row["action"], language=language,
+            schema_id="sites")
+    _folder(document, term("kml.folder_uncovered", language), villages, name_column="name",
+            first=VILLAGE_COLUMNS_FIRST, style_of=lambda row: "village_uncovered", language=language,
+            schema_id="villages")
+    if links is not None:
         _folder(document, term("kml.folder_backhaul", language), links, name_column="from_id",
                 first=LINK_COLUMNS_FIRST, style_of=lambda row: f"link_{row['kind']}",
-                language=language, shown_as=LINK_SHOWN_AS)
+                language=language, shown_as=LINK_SHOWN_AS, schema_id="links")
     tree = ET.ElementTree(root)
     ET.indent(tree)
     tree.write(path, encoding="UTF-8", xml_declaration=True)
@@ -130,23 +143,57 @@ def _shapes(frame: gpd.GeoDataFrame) -> list[tuple[str, str] | None]:
     return shapes
 
 
+def _field_order(frame: gpd.GeoDataFrame, first: Sequence[str]) -> list:
+    """The columns of ``frame`` but its geometry, those of ``first`` first."""
+    return [c for c in first if c in frame] + [
+        c for c in frame.columns if c not in first and c != frame.geometry.name]
+
+
+#: Range of KML's ``int`` (xsd:int, 32 bits): a larger integer column is declared ``double``.
+KML_INT_RANGE = (-(2 ** 31), 2 ** 31 - 1)
+
+
+def field_type(column: pd.Series) -> str:
+    """The KML ``SimpleField`` type of a column (OGC 07-147r2, 9.9.2): ``bool``, ``int``
+    (integers within :data:`KML_INT_RANGE`), ``double`` (other numbers) or ``string``."""
+    if pd.api.types.is_bool_dtype(column):
+        return "bool"
+    if pd.api.types.is_integer_dtype(column) and column.between(*KML_INT_RANGE).all():
+        return "int"
+    return "double" if pd.api.types.is_numeric_dtype(column) else "string"
+
+
+def _schema(document: ET.Element, schema_id: str, frame: gpd.GeoDataFrame,
+            first: Sequence[str]) -> None:
+    """The typed fields of a folder's ExtendedData: a ``Schema`` with one ``SimpleField`` per
+    column (:func:`field_type`). GDAL reads them under their own names and types, where it
+    reads untyped ``<Data>`` as text and launders every non-ASCII name (``站名`` became
+    ``______``, the same as ``备注``, whose values it then lost)."""
+    schema = ET.SubElement(document, "Schema", name=schema_id, id=schema_id)
+    for column in _field_order(frame, first):
+        ET.SubElement(schema, "SimpleField", name=xml_text(str(column)),
+                      type=field_type(frame[column]))
+
+
 def _folder(parent: ET.Element, name: str, frame: gpd.GeoDataFrame, *, name_column: str,
             first: Sequence[str], style_of: Callable[[pd.Series], str], language: str,
-            shown_as: dict[str, str] | None = None) -> None:
-    """One KML folder with a placemark per row of ``frame`` (points or lines); ``shown_as``
-    names the field whose name and words a column's balloon row takes."""
+            schema_id: str, shown_as: dict[str, str] | None = None) -> None:
+    """One KML folder with a placemark per row of ``frame`` (points or lines), its attributes
+    in ``SchemaData`` of the schema ``schema_id`` (:func:`_schema`; a missing value left out,
+    so it reads as NULL); ``shown_as`` names the field whose name and words a column's balloon
+    row takes."""
     folder = ET.SubElement(parent, "Folder")
     _text(folder, "name", name)
-    columns = [c for c in first if c in frame] + [
-        c for c in frame.columns if c not in first and c != frame.geometry.name]
-    for (_, row), shape in zip(frame[columns].iterrows(), _shapes(frame)):
+    for (_, row), shape in zip(frame[_field_order(frame, first)].iterrows(), _shapes(frame)):
         placemark = ET.SubElement(folder, "Placemark")
         _text(placemark, "name", _as_text(row[name_column]))
         _text(placemark, "description", _balloon(row, language, shown_as or {}))
         _text(placemark, "styleUrl", f"#{style_of(row)}")
-        extended = ET.SubElement(placemark, "ExtendedData")
+        data = ET.SubElement(ET.SubElement(placemark, "ExtendedData"), "SchemaData",
+                             schemaUrl=f"#{schema_id}")
         for column, value in row.items():
-            _text(ET.SubElement(extended, "Data", name=str(column)), "value", _as_text(value))
+            if not _missing(value):
+                _text(data, "SimpleData", _as_text(value)).set("name", xml_text(str(column)))
         if shape is not None:
             _text(ET.SubElement(placemark, shape[0]), "coordinates", shape[1])
 
@@ -174,11 +221,23 @@ def _shown(column, value, language: str) -> str:
     return text
 
 
+def xml_text(text: str) -> str:
+    """``text`` as an XML 1.0 file can hold it: each of :data:`NOT_XML_CHARACTERS` (the
+    vertical tab a cell pasted from Word carries, say) as a space. ElementTree writes such a
+    character as it is, and no XML reader (GDAL, Google Earth) then opens the file."""
+    return NOT_XML_CHARACTERS.sub(" ", text)
+
+
 def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:
-    """A child element holding ``text`` (ElementTree escapes it on writing)."""
+    """A child element holding ``text`` (:func:`xml_text`; ElementTree escapes it on writing)."""
     element = ET.SubElement(parent, tag)
-    element.text = text
+    element.text = xml_text(text)
     return element
+
+
+def _missing(value) -> bool:
+    """Whether a scalar attribute is missing (None, NaN, NaT, pandas' NA)."""
+    return pd.api.types.is_scalar(value) and pd.isna(value)
 
 
 def _as_text(value) -> str:
@@ -186,7 +245,7 @@ def _as_text(value) -> str:
     6 decimals without trailing zeros."""
     if isinstance(value, (bool, np.bool_)):
         return "true" if value else "false"
-    if pd.api.types.is_scalar(value) and pd.isna(value):
+    if _missing(value):
         return ""
     if isinstance(value, (float, np.floating)):
         return f"{float(value):.6f}".rstrip("0").rstrip(".")

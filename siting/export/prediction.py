@@ -34,7 +34,7 @@ from matplotlib.patches import Circle
 from siting.diskfaults import write_files
 from siting.export.gis import COVERAGE_NODATA_DBM, cog_profile
 from siting.export.i18n import model_text, rsrp_class_labels, term
-from siting.export.kml import KML_NAMESPACE
+from siting.export.kml import KML_NAMESPACE, xml_text
 from siting.export.staticmap import (
     draw_north_and_scale,
     draw_rasters,
@@ -61,8 +61,8 @@ MAP_MARGINS = {"left": 0.08, "right": 0.98, "bottom": 0.07, "top": 0.95}
 
 
 def write_prediction_raster(path: Path, prediction: Prediction) -> None:
-    """``prediction.tif``: band 1 path loss [dB], band 2 RSRP [dBm], nodata
-    ``COVERAGE_NODATA_DBM`` outside the radius."""
+    """``prediction.tif``: band 1 path loss [dB], band 2 RSRP [dBm] (each band's unit type
+    says which), nodata ``COVERAGE_NODATA_DBM`` outside the radius."""
     bands = np.stack([prediction.path_loss_db, prediction.level_dbm])
     data = np.where(np.isfinite(bands), bands, COVERAGE_NODATA_DBM).astype(np.float32)
     profile = cog_profile(data.shape[1:], 2, prediction.transform, prediction.crs)
@@ -70,6 +70,8 @@ def write_prediction_raster(path: Path, prediction: Prediction) -> None:
         dst.write(data)
         dst.set_band_description(1, "path loss [dB]")
         dst.set_band_description(2, "received level, RSRP [dBm]")
+        dst.set_band_unit(1, "dB")
+        dst.set_band_unit(2, "dBm")
         dst.update_tags(site=prediction.site, technology=prediction.technology,
                         model=prediction.model, antenna_height_m=f"{prediction.height_m:g}",
                         radius_m=f"{prediction.radius_m:g}")
@@ -139,18 +141,19 @@ def prediction_kml(prediction: Prediction, bounds_deg, site_lonlat, language: st
     (west, south, east, north) and the site's placemark at ``site_lonlat`` [deg]."""
     root = ET.Element("kml", xmlns=KML_NAMESPACE)
     document = ET.SubElement(root, "Document")
-    ET.SubElement(document, "name").text = _title(prediction, language)
+    title = xml_text(_title(prediction, language))  # a site id pasted from Word may hold a vertical tab
+    ET.SubElement(document, "name").text = title
     overlay = ET.SubElement(document, "GroundOverlay")
-    ET.SubElement(overlay, "name").text = term("prediction.overlay", language,
-                                               technology=prediction.technology)
+    ET.SubElement(overlay, "name").text = xml_text(term("prediction.overlay", language,
+                                                        technology=prediction.technology))
     ET.SubElement(ET.SubElement(overlay, "Icon"), "href").text = OVERLAY_PNG
     box = ET.SubElement(overlay, "LatLonBox")
     west, south, east, north = bounds_deg
     for tag, value in (("north", north), ("south", south), ("east", east), ("west", west)):
         ET.SubElement(box, tag).text = f"{value:.7f}"
     placemark = ET.SubElement(document, "Placemark")
-    ET.SubElement(placemark, "name").text = prediction.site
-    ET.SubElement(placemark, "description").text = _title(prediction, language)
+    ET.SubElement(placemark, "name").text = xml_text(prediction.site)
+    ET.SubElement(placemark, "description").text = title
     point = ET.SubElement(placemark, "Point")
     ET.SubElement(point, "coordinates").text = f"{site_lonlat[0]:.7f},{site_lonlat[1]:.7f},0"
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)

@@ -134,7 +134,8 @@ def village_table(run) -> gpd.GeoDataFrame:
     serving = plan.serving_option[rows]
     villages["serving_site"] = np.where(serving >= 0, options["site_id"].to_numpy()[np.maximum(serving, 0)], "")
     villages["serving_technology"] = np.where(serving >= 0, options["technology"].to_numpy()[np.maximum(serving, 0)], "")
-    level = run.coverage.best_level_dbm[rows]
+    # float64: a float32 -58.6 is -58.599998 in a GIS attribute table and a Shapefile's .dbf
+    level = run.coverage.best_level_dbm[rows].astype(np.float64)
     villages["best_level_dbm"] = np.where(np.isfinite(level), np.round(level, 1), np.nan)
     if "admin_unit" not in villages:  # no field: the unit of the polygon it lies in
         villages["admin_unit"] = demand.admin_unit[rows].astype(str)
