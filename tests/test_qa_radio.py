@@ -133,3 +133,33 @@ def test_flat_ground_gives_every_cell_the_formula_at_its_own_distance(model, fre
     np.testing.assert_allclose(prediction.level_dbm[rows, cols],
                                tech.rs_epre_dbm - FORMULAS[model](distance_m, frequency_mhz),
                                atol=0.01)
+
+
+def _geographic_dem(path, lat0_deg: float = 33.0, lon0_deg: float = 108.5, cells: int = 600):
+    """A 3-arc-second DEM in WGS 84 (0.5 degree square from lon0, lat0), gentle relief."""
+    import rasterio
+    step = 1.0 / 1200.0
+    z = 400.0 + 50.0 * np.sin(np.arange(cells)[:, None] / 40.0) * np.cos(np.arange(cells) / 55.0)
+    profile = dict(driver="GTiff", width=cells, height=cells, count=1, dtype="float32",
+                   crs="EPSG:4326", transform=Affine(step, 0, lon0_deg, 0, -step, lat0_deg + 0.5))
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(z.astype("float32"), 1)
+    return path
+
+
+@pytest.mark.parametrize("box_km", [(20, 20), (40, 8), (8, 30)])
+def test_a_warped_dem_has_the_cell_of_its_own_cells_whatever_the_regions_shape(tmp_path, box_km):
+    """A 3" DEM at 33 N warped to UTM 49N: the cell is the geometric mean of a 3" cell's two
+    sides at the region's centre, by geodesic distances (pyproj.Geod), for a square region
+    and for long ones; GDAL's default resolution gave 78-92 m as the box's shape changed."""
+    from siting.io.rasters import read_terrain
+    dem = _geographic_dem(tmp_path / "dem.tif")
+    utm = pyproj.CRS("EPSG:32649")
+    lon, lat = 108.75, 33.25
+    x, y = pyproj.Transformer.from_crs("EPSG:4326", utm, always_xy=True).transform(lon, lat)
+    half_w, half_h = box_km[0] * 500.0, box_km[1] * 500.0
+    terrain = read_terrain(dem, utm, region_bounds=(x - half_w, y - half_h, x + half_w, y + half_h))
+    geod = pyproj.Geod(ellps="WGS84")
+    east_m = geod.inv(lon, lat, lon + 1 / 1200, lat)[2]
+    north_m = geod.inv(lon, lat, lon, lat + 1 / 1200)[2]
+    assert terrain.cell_size_m == pytest.approx(np.sqrt(east_m * north_m), rel=2e-3)

@@ -373,11 +373,21 @@ def _region_window(src, region_bounds, where: str) -> rasterio.windows.Window:
     return rasterio.windows.Window(col0, row0, col1 - col0, row1 - row0)
 
 
+def _native_cell(src, crs: pyproj.CRS, x, y) -> float:
+    """The side of the square cell of ``crs`` as large as a cell of ``src`` at ``(x, y)`` (in
+    ``src``'s CRS): the geometric mean of its two sides there. It depends on the DEM and the
+    place alone; GDAL's default resolution follows the shape of the window warped, so one 3"
+    DEM came out in 78 to 92 m cells as the region's box changed."""
+    res_x, res_y = src.res
+    xs, ys = rasterio.warp.transform(src.crs, crs, [x, x + res_x, x], [y, y, y + res_y])
+    return math.sqrt(math.hypot(xs[1] - xs[0], ys[1] - ys[0])
+                     * math.hypot(xs[2] - xs[0], ys[2] - ys[0]))
+
+
 def _warp_region(src, crs: pyproj.CRS, region_bounds):
     """``src`` warped (bilinear) to square north-up cells of ``crs`` over its bounding box in
     ``crs``, limited to ``region_bounds`` (and a few cells) when given; NaN outside ``src``."""
     left, bottom, right, top = src.bounds
-    width, height = src.width, src.height
     res_x, res_y = src.res
     if region_bounds is not None:
         b = rasterio.warp.transform_bounds(crs, src.crs, *region_bounds, densify_pts=21)
@@ -385,11 +395,7 @@ def _warp_region(src, crs: pyproj.CRS, region_bounds):
         bottom = max(bottom, b[1] - REGION_PAD_CELLS * res_y)
         right = min(right, b[2] + REGION_PAD_CELLS * res_x)
         top = min(top, b[3] + REGION_PAD_CELLS * res_y)
-        width = max(1, round((right - left) / res_x))
-        height = max(1, round((top - bottom) / res_y))
-    default, _, _ = rasterio.warp.calculate_default_transform(src.crs, crs, width, height, left,
-                                                              bottom, right, top)
-    cell = max(default.a, -default.e)
+    cell = _native_cell(src, crs, (left + right) / 2.0, (bottom + top) / 2.0)
     xmin, ymin, xmax, ymax = rasterio.warp.transform_bounds(src.crs, crs, left, bottom, right, top,
                                                             densify_pts=21)
     if region_bounds is not None:
