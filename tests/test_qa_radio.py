@@ -163,3 +163,24 @@ def test_a_warped_dem_has_the_cell_of_its_own_cells_whatever_the_regions_shape(t
     east_m = geod.inv(lon, lat, lon + 1 / 1200, lat)[2]
     north_m = geod.inv(lon, lat, lon, lat + 1 / 1200)[2]
     assert terrain.cell_size_m == pytest.approx(np.sqrt(east_m * north_m), rel=2e-3)
+
+
+def test_the_dems_own_cells_are_read_up_to_the_edge_of_the_mosaic(tmp_path):
+    """A window near the edge of a 3" DEM (its padding reaching past the mosaic): the DEM's
+    own cells are read as far as the mosaic goes, equal to the file's values; they were
+    dropped, and predict quietly took the Terrain's warped cells there instead."""
+    import rasterio
+    from siting.io.rasters import DemSource
+    dem = _geographic_dem(tmp_path / "dem.tif")
+    utm = pyproj.CRS("EPSG:32649")
+    lon, lat = 108.5 + 2.5 / 1200, 33.25  # 2.5 cells from the west edge
+    x, y = pyproj.Transformer.from_crs("EPSG:4326", utm, always_xy=True).transform(lon, lat)
+    cells = DemSource((dem,), utm).cells((x - 1000.0, y - 1000.0, x + 1000.0, y + 1000.0))
+    assert cells is not None
+    with rasterio.open(dem) as src:
+        whole = src.read(1)
+        col0, row0 = ~src.transform * (cells.transform.c, cells.transform.f)
+    rows, cols = cells.elevation_m.shape
+    assert round(col0) == 0 and cols > 20
+    np.testing.assert_array_equal(
+        cells.elevation_m, whole[round(row0):round(row0) + rows, :cols])

@@ -630,21 +630,19 @@ class DemSource:
 
     def cells(self, bounds) -> DemCells | None:
         """The DEM's own cells over ``bounds`` (xmin, ymin, xmax, ymax [m] in the run's CRS)
-        and a few cells around, in the CRS of the mosaic (:func:`siting.io.dem.open_mosaic`).
+        and a few cells around, as far as the mosaic reaches, in the CRS of the mosaic
+        (:func:`siting.io.dem.open_mosaic`).
 
         None when the Terrain already holds them (a mosaic in the run's CRS with square
-        north-up cells is read as it is), and when the area reaches past the mosaic's edge or
-        holds nodata (the Terrain's filled cells are then the DEM there).
+        north-up cells is read as it is), and when the area holds nodata (the Terrain's
+        filled cells are then the DEM there).
         """
         tiles = dem_tiles(self.dem)
         within = _source_window(bounds, self.crs, tiles[0])
         with open_mosaic(tiles, within=within) as src:
             t = src.transform
             crs = pyproj.CRS.from_user_input(src.crs)
-            left, bottom, right, top = src.bounds
-            if (crs == self.crs and t.a == -t.e) or not (
-                    left <= within[0] and bottom <= within[1] and within[2] <= right
-                    and within[3] <= top):
+            if crs == self.crs and t.a == -t.e:
                 return None
             window = _region_window(src, within, dem_label(self.dem))
             data = src.read(1, window=window, masked=True)
