@@ -26,7 +26,8 @@ folium's interface and the CDN addresses are not; a name that is neither vendore
 jQuery is not shipped: folium's popups use it only as ``$(html)[0]``, which :data:`POPUP_PARSER`
 provides in a few lines. Only the basemap tiles (``map.basemap``: ``osm`` by default, a custom
 ``{url, attribution}``, or ``none``) come from the network; the hillshade overlay keeps the map
-readable when they cannot load.
+readable when they cannot load, and a notice under the title (:class:`TileNotice`) then says
+that the basemap needs a network.
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ KIND_LETTERS = {"existing_4g": "E", "existing_5g": "E", "public_building": "P", 
 MAX_OVERLAY_PX = 700
 #: Background of the map where no tile is drawn (``map.basemap: none``, or tiles offline).
 BACKGROUND_COLOUR = "#f2f2ef"
+
+#: The id of the box saying the basemap tiles need a network (:class:`TileNotice`).
+TILE_NOTICE_ID = "siting-tile-notice"
 
 ASSETS_DIR = Path(__file__).with_name("assets")
 #: folium's name of a script or stylesheet -> the vendored copy inlined instead (under ASSETS_DIR).
@@ -282,6 +286,7 @@ def build_map(tables: PlanTables) -> folium.Map:
     basemap = _tile_layer(tables.scenario.outputs.basemap, lang)
     if basemap is not None:
         basemap.add_to(fmap)
+        TileNotice(term("webmap.tiles_offline", lang)).add_to(basemap)
     population_max = _add_rasters(fmap, tables, lang)
     _add_polygons(fmap, tables, lang)
     technologies = [t.name for t in tables.technologies]
@@ -360,6 +365,32 @@ class FitRegion(MacroElement):
         super().__init__()
         self._name = "FitRegion"
         self.bounds_deg = bounds_deg
+
+
+class TileNotice(MacroElement):
+    """A box under the title saying ``text`` (that the basemap tiles need a network), hidden
+    until a tile of its parent tile layer fails to load: offline, the committee reads why the
+    background map is missing instead of guessing at a broken page."""
+
+    _template = Template("""
+        {% macro html(this, kwargs) %}
+            <div id="{{ this.box_id }}" role="status" style='display:none;position:fixed;top:44px;
+                 left:60px;z-index:9999;max-width:460px;background:#fff8e1;padding:4px 8px;
+                 border:1px solid #c9a227;border-radius:4px;font:12px {{ this.fonts }}'>{{ this.text }}</div>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+            {{ this._parent.get_name() }}.once("tileerror", function () {
+                document.getElementById({{ this.box_id|tojson }}).style.display = "block";
+            });
+        {% endmacro %}
+    """)
+
+    def __init__(self, text: str):
+        super().__init__()
+        self._name = "TileNotice"
+        self.box_id = TILE_NOTICE_ID
+        self.text = esc(text)
+        self.fonts = PAGE_FONTS
 
 
 class MetricScale(MacroElement):
