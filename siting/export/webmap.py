@@ -63,6 +63,12 @@ MAX_OVERLAY_PX = 700
 #: Background of the map where no tile is drawn (``map.basemap: none``, or tiles offline).
 BACKGROUND_COLOUR = "#f2f2ef"
 
+#: The page map.html prints on (:class:`PrintView`): A4 landscape, width and height [mm], and its
+#: margins [mm].
+PRINT_PAGE_MM = (297.0, 210.0)
+PRINT_MARGIN_MM = 10.0
+#: CSS pixels per millimetre: 96 px to the inch (CSS Values and Units 3, section 6.2).
+CSS_PX_PER_MM = 96 / 25.4
 #: The id of the box saying the basemap tiles need a network (:class:`TileNotice`).
 TILE_NOTICE_ID = "siting-tile-notice"
 
@@ -282,7 +288,8 @@ def build_map(tables: PlanTables) -> folium.Map:
     page = Page(HTML_LANG[lang])  # the page folium made is replaced by one with lang=
     page.title = esc(term("webmap.title", lang, name=tables.name))  # the browser tab's name
     page.add_child(fmap)
-    FitRegion([[south_deg, west_deg], [north_deg, east_deg]]).add_to(fmap)  # before any layer
+    region_deg = [[south_deg, west_deg], [north_deg, east_deg]]
+    FitRegion(region_deg).add_to(fmap)  # before any layer
     basemap = _tile_layer(tables.scenario.outputs.basemap, lang)
     if basemap is not None:
         basemap.add_to(fmap)
@@ -296,7 +303,7 @@ def build_map(tables: PlanTables) -> folium.Map:
     _add_selected_sites(fmap, sites_ll, technologies, lang)
     _add_existing_sites(fmap, sites_ll, lang)
     _add_villages(fmap, tables.villages.to_crs(WGS84), lang)
-    _add_controls(fmap, tables.scenario.outputs.basemap, lang)
+    _add_controls(fmap, tables.scenario.outputs.basemap, lang, region_deg)
     links = tables.backhaul_links
     drawn_kinds = [] if links is None else [
         k for k in BACKHAUL_COLOURS if (links.geometry.notna() & (links["kind"] == k)).any()]
@@ -367,6 +374,73 @@ class FitRegion(MacroElement):
         self.bounds_deg = bounds_deg
 
 
+class PrintView(MacroElement):
+    """Print the map on one A4 landscape page (:data:`PRINT_PAGE_MM`), filled with the part of
+    the region that was on screen (the whole region unless one zoomed in; what was on screen
+    when one panned off the region), beside the legend.
+
+    Leaflet lays the map out for the window only: printed as it is, the page cuts the view
+    where the paper is narrower than the window and the layer control covers the map. The
+    stylesheet asks for the page and hides the controls one clicks (zoom, fullscreen, layers,
+    minimap; the legend, title and scale bar stay). Before printing, the map is sized to the
+    page's printable area and fitted, at any fractional zoom, right of the legend; after, the
+    window's size and view come back. The minimap stops following the map meanwhile: it
+    follows each move with an animated move of its own, and two moves in a row make it move
+    the map back to the printed view."""
+
+    _template = Template("""
+        {% macro header(this, kwargs) %}
+            <style>
+                @page { size: {{ this.page_mm[0] }}mm {{ this.page_mm[1] }}mm; margin: {{ this.margin_mm }}mm; }
+                @media print {
+                    .leaflet-bar, .leaflet-control-layers, .leaflet-control-minimap { display: none !important; }
+                }
+            </style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+            (function (map, region, minimap) {
+                var box = map.getContainer(), screen = null;
+                window.addEventListener("beforeprint", function () {
+                    if (minimap !== null) { map.off("moveend", minimap._onMainMapMoved, minimap); }
+                    var seen = map.getBounds(), legend = document.getElementById("siting-legend");
+                    var shown = L.latLngBounds(
+                        [Math.max(seen.getSouth(), region.getSouth()), Math.max(seen.getWest(), region.getWest())],
+                        [Math.min(seen.getNorth(), region.getNorth()), Math.min(seen.getEast(), region.getEast())]);
+                    var left = legend === null ? 0 : legend.offsetLeft + legend.offsetWidth;
+                    screen = {center: map.getCenter(), zoom: map.getZoom(), snap: map.options.zoomSnap};
+                    box.style.width = "{{ this.size_px[0] }}px";
+                    box.style.height = "{{ this.size_px[1] }}px";
+                    map.options.zoomSnap = 0;
+                    map.invalidateSize({pan: false});
+                    map.fitBounds(seen.intersects(region) ? shown : seen,
+                                  {animate: false, paddingTopLeft: [left, 0]});
+                });
+                window.addEventListener("afterprint", function () {
+                    box.style.width = box.style.height = "";
+                    map.options.zoomSnap = screen.snap;
+                    map.invalidateSize({pan: false});
+                    map.setView(screen.center, screen.zoom, {animate: false});
+                    if (minimap !== null) { map.on("moveend", minimap._onMainMapMoved, minimap); }
+                });
+            })({{ this._parent.get_name() }}, L.latLngBounds({{ this.bounds_deg|tojson }}),
+               {{ this.minimap.get_name() if this.minimap else "null" }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, bounds_deg: list[list[float]], minimap: folium.plugins.MiniMap | None):
+        super().__init__()
+        self._name = "PrintView"
+        self.bounds_deg, self.minimap = bounds_deg, minimap
+        self.page_mm, self.margin_mm = PRINT_PAGE_MM, PRINT_MARGIN_MM
+        self.size_px = print_map_size_px()
+
+
+def print_map_size_px() -> tuple[int, int]:
+    """Width and height [CSS px, 96 per inch (CSS Values 3, section 6.2)] of the printable area
+    of :data:`PRINT_PAGE_MM` within :data:`PRINT_MARGIN_MM` margins, rounded down."""
+    return tuple(int((side - 2 * PRINT_MARGIN_MM) * CSS_PX_PER_MM) for side in PRINT_PAGE_MM)
+
+
 class TileNotice(MacroElement):
     """A box under the title saying ``text`` (that the basemap tiles need a network), hidden
     until a tile of its parent tile layer fails to load: offline, the committee reads why the
@@ -404,13 +478,15 @@ class MetricScale(MacroElement):
     """)
 
 
-def _add_controls(fmap: folium.Map, basemap, lang: str) -> None:
+def _add_controls(fmap: folium.Map, basemap, lang: str, region_deg: list[list[float]]) -> None:
     """Minimap (over tiles only: with no basemap it would be an empty box), fullscreen button,
-    metric scale bar, the expanded layer control, and the neutral background under the layers."""
-    minimap_tiles = _tile_layer(basemap, lang)
+    metric scale bar, the expanded layer control, the neutral background under the layers, and
+    the print layout of ``region_deg`` ([[south, west], [north, east]] [degrees])."""
+    minimap_tiles, minimap = _tile_layer(basemap, lang), None
     if minimap_tiles is not None:
-        folium.plugins.MiniMap(tile_layer=minimap_tiles, toggle_display=True,
-                               position="bottomright").add_to(fmap)
+        minimap = folium.plugins.MiniMap(tile_layer=minimap_tiles, toggle_display=True,
+                                         position="bottomright").add_to(fmap)
+    PrintView(region_deg, minimap).add_to(fmap)
     folium.plugins.Fullscreen(position="topleft").add_to(fmap)
     MetricScale().add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
