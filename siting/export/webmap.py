@@ -69,6 +69,9 @@ PRINT_PAGE_MM = (297.0, 210.0)
 PRINT_MARGIN_MM = 10.0
 #: CSS pixels per millimetre: 96 px to the inch (CSS Values and Units 3, section 6.2).
 CSS_PX_PER_MM = 96 / 25.4
+#: Leaflet path styles of the admin units' outlines (dashed, as on map.png) and the 5G zones.
+ADMIN_UNIT_STYLE = {"color": ADMIN_UNIT_COLOUR, "weight": 1.5, "fill": False, "dashArray": "4 4"}
+ZONE_STYLE = {"color": "#762a83", "weight": 2, "fillOpacity": 0.05}
 #: The id of the box saying the basemap tiles need a network (:class:`TileNotice`).
 TILE_NOTICE_ID = "siting-tile-notice"
 
@@ -212,10 +215,10 @@ def _site_icon(colour: str, letter: str, action: str) -> folium.DivIcon:
 
 
 def _legend(technologies, population_max: float | None, lang: str,
-            backhaul_kinds: Iterable[str] = ()) -> str:
+            backhaul_kinds: Iterable[str] = (), outlines: Iterable[tuple[str, dict]] = ()) -> str:
     """The legend box: RSRP classes, site technologies, icon shapes and letters, existing sites,
-    village states, the backhaul links' kinds drawn and (when shown) the population scale, in
-    ``lang``."""
+    village states, the backhaul links' kinds drawn, the polygon layers drawn (``outlines``:
+    (layer name, Leaflet path style)) and (when shown) the population scale, in ``lang``."""
     swatch = "display:inline-block;width:14px;height:10px;margin-right:4px;border:1px solid #666"
     rsrp = rsrp_class_labels([floor for floor, _, _ in RSRP_CLASSES], lang)
     items = [f"<div><span style='{swatch};background:{c};opacity:.7'></span>{esc(label)}</div>"
@@ -235,6 +238,9 @@ def _legend(technologies, population_max: float | None, lang: str,
               f"border-top:3px solid {BACKHAUL_COLOURS[k]}'></span>"
               f"{esc(term('webmap.legend_link', lang, kind=value_text('backhaul', k, lang)))}</div>"
               for k in backhaul_kinds]
+    items += [f"<div><span style='display:inline-block;width:12px;height:8px;margin:0 4px 0 0;"
+              f"border:2px {'dashed' if style.get('dashArray') else 'solid'} {style['color']}'>"
+              f"</span>{esc(name)}</div>" for name, style in outlines]
     if population_max is not None:
         items.append(f"<div><span style='{swatch};background:linear-gradient(90deg,#ffffb2,#bd0026)'>"
                      f"</span>{esc(term('webmap.legend_population', lang, max=population_max))}</div>")
@@ -295,7 +301,7 @@ def build_map(tables: PlanTables) -> folium.Map:
         basemap.add_to(fmap)
         TileNotice(term("webmap.tiles_offline", lang)).add_to(basemap)
     population_max = _add_rasters(fmap, tables, lang)
-    _add_polygons(fmap, tables, lang)
+    outlines = _add_polygons(fmap, tables, lang)
     technologies = [t.name for t in tables.technologies]
     sites_ll = tables.sites.to_crs(WGS84)
     if tables.backhaul_links is not None:
@@ -308,7 +314,7 @@ def build_map(tables: PlanTables) -> folium.Map:
     drawn_kinds = [] if links is None else [
         k for k in BACKHAUL_COLOURS if (links.geometry.notna() & (links["kind"] == k)).any()]
     fmap.get_root().html.add_child(folium.Element(_legend(technologies, population_max, lang,
-                                                          drawn_kinds)))
+                                                          drawn_kinds, outlines)))
     fmap.get_root().html.add_child(folium.Element(_title(tables.name, lang)))
     inline_assets(fmap)
     return fmap
@@ -519,23 +525,26 @@ def _add_rasters(fmap: folium.Map, tables: PlanTables, lang: str) -> float | Non
     return population_max
 
 
-def _add_polygons(fmap: folium.Map, tables: PlanTables, lang: str) -> None:
-    """Admin unit outlines and 5G zones, when the region has them."""
+def _add_polygons(fmap: folium.Map, tables: PlanTables, lang: str) -> list[tuple[str, dict]]:
+    """Admin unit outlines and 5G zones, when the region has them; returns the (layer name,
+    style) of each layer drawn, for the legend."""
     def label(key):
         return term(f"webmap.popup_{key}", lang)
 
+    drawn = []
     if tables.admin_units is not None and len(tables.admin_units):
         units = tables.admin_units
+        drawn.append((term("webmap.layer_admin_units", lang), ADMIN_UNIT_STYLE))
         fmap.add_child(_polygons(
-            esc(term("webmap.layer_admin_units", lang)), units, 50.0,
-            {"color": ADMIN_UNIT_COLOUR, "weight": 1.5, "fill": False, "dashArray": "4 4"},
+            esc(drawn[-1][0]), units, 50.0, ADMIN_UNIT_STYLE,
             lambda key, row: {label("admin_unit"): row["admin_unit"] if "admin_unit" in row else key}))
     if tables.zones is not None and len(tables.zones):
+        drawn.append((term("webmap.layer_zones", lang), ZONE_STYLE))
         fmap.add_child(_polygons(
-            esc(term("webmap.layer_zones", lang)), tables.zones, 10.0,
-            {"color": "#762a83", "weight": 2, "fillOpacity": 0.05},
+            esc(drawn[-1][0]), tables.zones, 10.0, ZONE_STYLE,
             lambda key, row: {label("zone"): key, label("name"): row.get("name", ""),
                               label("zone_kind"): row.get("kind", "")}))
+    return drawn
 
 
 def _add_backhaul(fmap: folium.Map, links, lang: str) -> None:
