@@ -229,8 +229,13 @@ def admin_units_in_view(units, terrain):
 
 
 def draw_admin_units(ax, units, label: str) -> None:
-    """Dashed unit boundaries, each unit's name at a point inside it (within the DEM)."""
-    lines = shapely.get_parts(shapely.get_parts(units.geometry.boundary.to_numpy()))
+    """Dashed unit boundaries, each unit's name at a point inside it (within the DEM).
+
+    A boundary two units share is drawn once: drawn with each unit's outline, its two dash
+    patterns (out of phase, one running each way) filled each other's gaps, so the boundaries
+    between counties came out solid while the legend shows them dashed."""
+    merged = shapely.line_merge(shapely.union_all(units.geometry.boundary.to_numpy()))
+    lines = shapely.get_parts(merged)
     for i, line in enumerate(lines):
         xy = shapely.get_coordinates(line) / 1000
         ax.plot(xy[:, 0], xy[:, 1], color=ADMIN_UNIT_COLOUR, linewidth=0.8, linestyle="--",
