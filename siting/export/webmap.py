@@ -41,6 +41,7 @@ from pathlib import Path
 
 import folium
 import folium.plugins
+import geopandas as gpd
 import numpy as np
 import rasterio.transform
 import rasterio.warp
@@ -51,7 +52,7 @@ from rasterio.enums import Resampling
 
 from siting.export.i18n import HTML_LANG, check_language, join, rsrp_class_labels, term, value_text
 from siting.export.style import (ADMIN_UNIT_COLOUR, BACKHAUL_COLOURS, BUILT_ACTIONS, RSRP_CLASSES,
-                                 TECH_COLOURS, VILLAGE_COLOURS, WGS84, hillshade)
+                                 TECH_COLOURS, VILLAGE_COLOURS, WGS84, admin_boundaries, hillshade)
 from siting.export.tables import PlanTables
 from siting.export.webfont import PAGE_FONTS, save_map
 
@@ -69,8 +70,11 @@ PRINT_PAGE_MM = (297.0, 210.0)
 PRINT_MARGIN_MM = 10.0
 #: CSS pixels per millimetre: 96 px to the inch (CSS Values and Units 3, section 6.2).
 CSS_PX_PER_MM = 96 / 25.4
-#: Leaflet path styles of the admin units' outlines (dashed, as on map.png) and the 5G zones.
+#: Leaflet path styles of the admin units' boundaries (dashed, as on map.png) and the 5G zones.
 ADMIN_UNIT_STYLE = {"color": ADMIN_UNIT_COLOUR, "weight": 1.5, "fill": False, "dashArray": "4 4"}
+#: Each admin unit's own outline, unseen and 8 px wide: where a click opens the unit's popup
+#: (the boundaries are drawn once, in ADMIN_UNIT_STYLE, above them).
+ADMIN_UNIT_CLICK_STYLE = {"color": ADMIN_UNIT_COLOUR, "opacity": 0, "weight": 8, "fill": False}
 ZONE_STYLE = {"color": "#762a83", "weight": 2, "fillOpacity": 0.05}
 #: The id of the box saying the basemap tiles need a network (:class:`TileNotice`).
 TILE_NOTICE_ID = "siting-tile-notice"
@@ -535,9 +539,13 @@ def _add_polygons(fmap: folium.Map, tables: PlanTables, lang: str) -> list[tuple
     if tables.admin_units is not None and len(tables.admin_units):
         units = tables.admin_units
         drawn.append((term("webmap.layer_admin_units", lang), ADMIN_UNIT_STYLE))
-        fmap.add_child(_polygons(
-            esc(drawn[-1][0]), units, 50.0, ADMIN_UNIT_STYLE,
-            lambda key, row: {label("admin_unit"): row["admin_unit"] if "admin_unit" in row else key}))
+        layer = _polygons(
+            esc(drawn[-1][0]), units, 50.0, ADMIN_UNIT_CLICK_STYLE,
+            lambda key, row: {label("admin_unit"): row["admin_unit"] if "admin_unit" in row else key})
+        lines = gpd.GeoSeries([admin_boundaries(units).simplify(50.0)], crs=units.crs).to_crs(WGS84)
+        folium.GeoJson(lines.iloc[0].__geo_interface__, style_function=lambda _: ADMIN_UNIT_STYLE,
+                       interactive=False).add_to(layer)
+        fmap.add_child(layer)
     if tables.zones is not None and len(tables.zones):
         drawn.append((term("webmap.layer_zones", lang), ZONE_STYLE))
         fmap.add_child(_polygons(
