@@ -39,26 +39,30 @@ TILE_STATE = """(() => {
 })()""".replace("NOTICE_ID", json.dumps(TILE_NOTICE_ID))
 
 
-def local_tile(folder: Path) -> str:
-    """An XYZ template whose every tile is one PNG on disk (a local tile server stand-in: a
-    ``file:`` address ignores the query that carries z/x/y)."""
+def local_tiles(folder: Path, subdomains: str = "abc") -> str:
+    """An XYZ template of a local tile server stand-in: a tile is the PNG on disk named by its
+    Leaflet subdomain (``{s}``: a, b or c in turn; a ``file:`` address ignores the query that
+    carries z/x/y), so with ``subdomains`` "a" only every other tile or so is missing, as
+    outside a server's coverage."""
     buffer = io.BytesIO()
     Image.new("RGB", (256, 256), (200, 220, 240)).save(buffer, format="PNG")
-    tile = folder / "tile.png"
-    tile.write_bytes(buffer.getvalue())
-    return tile.as_uri() + "?{z}/{x}/{y}"
+    folder.mkdir(exist_ok=True)
+    for name in subdomains:
+        (folder / f"{name}.png").write_bytes(buffer.getvalue())
+    return folder.as_uri() + "/{s}.png?{z}/{x}/{y}"
 
 
 @pytest.fixture(scope="module")
 def tile_pages(tmp_path_factory):
     """{kind: (language, map.html, region [[south, west], [north, east]] [degrees])}: one
     computed run written with OpenStreetMap tiles in English and in Chinese (unreachable
-    offline), with tiles that load, and with no basemap."""
+    offline), with tiles that load, with only some tiles there, and with no basemap."""
     folder = tmp_path_factory.mktemp("offline")
     run = compute(load_scenario(small_region(folder)))
     south, west, north, east = region_bounds_deg(plan_tables(run))
     basemaps = {"osm_en": ("en", Basemap()), "osm_zh": ("zh", Basemap()),
-                "local": ("en", Basemap("custom", local_tile(folder), "local tiles")),
+                "local": ("en", Basemap("custom", local_tiles(folder / "tiles"), "local tiles")),
+                "partial": ("en", Basemap("custom", local_tiles(folder / "some", "a"), "some tiles")),
                 "none": ("en", Basemap("none"))}
     pages = {}
     for kind, (language, basemap) in basemaps.items():
@@ -98,6 +102,13 @@ def test_offline_map_says_the_basemap_needs_a_network(tile_pages, tile_states, k
 def test_notice_stays_hidden_when_the_tiles_load(tile_states):
     state = tile_states["local"]
     assert state["tiles"] > 0 and state["tilesDrawn"] == state["tiles"]
+    assert state["notice"] is not None and not state["notice"]["shown"]
+
+
+def test_notice_stays_hidden_when_only_some_tiles_are_missing(tile_states):
+    """A tile server that lacks the tiles outside its coverage is no network failure."""
+    state = tile_states["partial"]
+    assert 0 < state["tilesDrawn"] < state["tiles"]
     assert state["notice"] is not None and not state["notice"]["shown"]
 
 

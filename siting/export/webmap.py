@@ -452,9 +452,11 @@ def print_map_size_px() -> tuple[int, int]:
 
 
 class TileNotice(MacroElement):
-    """A box under the title saying ``text`` (that the basemap tiles need a network), hidden
-    until a tile of its parent tile layer fails to load: offline, the committee reads why the
-    background map is missing instead of guessing at a broken page."""
+    """A box under the title saying ``text`` (that the basemap tiles need a network), shown
+    while tiles of its parent tile layer fail to load and none has loaded: offline, the
+    committee reads why the background map is missing instead of guessing at a broken page. A
+    tile server that only lacks some tiles (outside its coverage) loads the others, which hides
+    the box."""
 
     _template = Template("""
         {% macro html(this, kwargs) %}
@@ -463,9 +465,11 @@ class TileNotice(MacroElement):
                  border:1px solid #c9a227;border-radius:4px;font:12px {{ this.fonts }}'>{{ this.text }}</div>
         {% endmacro %}
         {% macro script(this, kwargs) %}
-            {{ this._parent.get_name() }}.once("tileerror", function () {
-                document.getElementById({{ this.box_id|tojson }}).style.display = "block";
-            });
+            (function (tiles, box) {
+                var loaded = false;
+                tiles.on("tileload", function () { loaded = true; box.style.display = "none"; });
+                tiles.on("tileerror", function () { if (!loaded) { box.style.display = "block"; } });
+            })({{ this._parent.get_name() }}, document.getElementById({{ this.box_id|tojson }}));
         {% endmacro %}
     """)
 
