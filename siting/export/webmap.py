@@ -72,10 +72,10 @@ PRINT_MARGIN_MM = 10.0
 CSS_PX_PER_MM = 96 / 25.4
 #: Leaflet path styles of the admin units' boundaries (dashed, as on map.png) and the 5G zones.
 ADMIN_UNIT_STYLE = {"color": ADMIN_UNIT_COLOUR, "weight": 1.5, "fill": False, "dashArray": "4 4"}
+ZONE_STYLE = {"color": "#762a83", "weight": 2, "fillOpacity": 0.05}
 #: Each admin unit's own outline, unseen and 8 px wide: where a click opens the unit's popup
 #: (the boundaries are drawn once, in ADMIN_UNIT_STYLE, above them).
 ADMIN_UNIT_CLICK_STYLE = {"color": ADMIN_UNIT_COLOUR, "opacity": 0, "weight": 8, "fill": False}
-ZONE_STYLE = {"color": "#762a83", "weight": 2, "fillOpacity": 0.05}
 #: The id of the box saying the basemap tiles need a network (:class:`TileNotice`).
 TILE_NOTICE_ID = "siting-tile-notice"
 
