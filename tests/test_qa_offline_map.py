@@ -1,8 +1,8 @@
 """map.html on the committee's laptop with no network: headless chromium opens the map.html a
 run writes, every host name unresolvable, and the page says why the basemap is missing when its
-tiles cannot load (and only then: not when the tiles load, not without a basemap); printed, it
-fills one A4 landscape page with the part of the region that was on screen, beside the legend,
-without the controls one clicks.
+tiles cannot load, and hides the empty minimap (and only then: not when the tiles load, not
+without a basemap); printed, it fills one A4 landscape page with the part of the region that
+was on screen, beside the legend, without the controls one clicks.
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ from test_export import small_region
 TILE_STATE = """(() => {
   const box = document.getElementById(NOTICE_ID);
   const tiles = document.querySelectorAll('.folium-map > .leaflet-map-pane img.leaflet-tile');
+  const minimap = document.querySelector('.leaflet-control-minimap');
   return {
+    minimapShown: minimap === null ? null : getComputedStyle(minimap).display !== 'none',
     notice: box === null ? null : {shown: getComputedStyle(box).display !== 'none',
                                    text: box.textContent.trim(),
                                    width: box.getBoundingClientRect().width},
@@ -97,12 +99,14 @@ def test_offline_map_says_the_basemap_needs_a_network(tile_pages, tile_states, k
     assert state["notice"] is not None and state["notice"]["shown"], state
     assert state["notice"]["text"] == term("webmap.tiles_offline", language)
     assert 0 < state["notice"]["width"] <= 480
+    assert state["minimapShown"] is False  # its tiles fail too: an empty box
 
 
 def test_notice_stays_hidden_when_the_tiles_load(tile_states):
     state = tile_states["local"]
     assert state["tiles"] > 0 and state["tilesDrawn"] == state["tiles"]
     assert state["notice"] is not None and not state["notice"]["shown"]
+    assert state["minimapShown"] is True
 
 
 def test_notice_stays_hidden_when_only_some_tiles_are_missing(tile_states):
@@ -110,10 +114,11 @@ def test_notice_stays_hidden_when_only_some_tiles_are_missing(tile_states):
     state = tile_states["partial"]
     assert 0 < state["tilesDrawn"] < state["tiles"]
     assert state["notice"] is not None and not state["notice"]["shown"]
+    assert state["minimapShown"] is True
 
 
 def test_map_without_basemap_has_no_tile_notice(tile_states):
-    assert tile_states["none"] == {"notice": None, "tiles": 0, "tilesDrawn": 0}
+    assert tile_states["none"] == {"minimapShown": None, "notice": None, "tiles": 0, "tilesDrawn": 0}
 
 
 # --- printing ----------------------------------------------------------------------------------
@@ -231,7 +236,8 @@ def test_zoomed_map_was_printed_zoomed_in(printed):
 
 def test_print_hides_the_controls_one_clicks_and_keeps_the_legend(printed):
     _, on_screen, in_print = printed
-    # the zoom bar (with the full-screen button in it), the layer control, the minimap
-    assert len(on_screen["clicked"]) == 3 and all(on_screen["clicked"])
+    # the zoom bar (with the full-screen button in it), the layer control, and the minimap,
+    # hidden on screen already: offline, its tiles fail
+    assert on_screen["clicked"] == [True, True, False]
     assert not any(in_print["clicked"])
     assert all(on_screen["read"]) and all(in_print["read"]) and len(in_print["read"]) == 3

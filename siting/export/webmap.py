@@ -454,11 +454,14 @@ def print_map_size_px() -> tuple[int, int]:
 class TileNotice(MacroElement):
     """A box under the title saying ``text`` (that the basemap tiles need a network), shown
     while tiles of its parent tile layer fail to load and none has loaded: offline, the
-    committee reads why the background map is missing instead of guessing at a broken page. A
-    tile server that only lacks some tiles (outside its coverage) loads the others, which hides
-    the box."""
+    committee reads why the background map is missing instead of guessing at a broken page,
+    and the minimap, an empty box then, is hidden. A tile server that only lacks some tiles
+    (outside its coverage) loads the others, which hides the box and shows the minimap."""
 
     _template = Template("""
+        {% macro header(this, kwargs) %}
+            <style>.{{ this.offline_class }} .leaflet-control-minimap { display: none !important; }</style>
+        {% endmacro %}
         {% macro html(this, kwargs) %}
             <div id="{{ this.box_id }}" role="status" style='display:none;position:fixed;top:44px;
                  left:60px;z-index:9999;max-width:460px;background:#fff8e1;padding:4px 8px;
@@ -467,8 +470,12 @@ class TileNotice(MacroElement):
         {% macro script(this, kwargs) %}
             (function (tiles, box) {
                 var loaded = false;
-                tiles.on("tileload", function () { loaded = true; box.style.display = "none"; });
-                tiles.on("tileerror", function () { if (!loaded) { box.style.display = "block"; } });
+                function offline(yes) {
+                    box.style.display = yes ? "block" : "none";
+                    tiles._map.getContainer().classList.toggle({{ this.offline_class|tojson }}, yes);
+                }
+                tiles.on("tileload", function () { loaded = true; offline(false); });
+                tiles.on("tileerror", function () { if (!loaded) { offline(true); } });
             })({{ this._parent.get_name() }}, document.getElementById({{ this.box_id|tojson }}));
         {% endmacro %}
     """)
@@ -476,7 +483,7 @@ class TileNotice(MacroElement):
     def __init__(self, text: str):
         super().__init__()
         self._name = "TileNotice"
-        self.box_id = TILE_NOTICE_ID
+        self.box_id, self.offline_class = TILE_NOTICE_ID, "siting-tiles-offline"
         self.text = esc(text)
         self.fonts = PAGE_FONTS
 
