@@ -596,6 +596,9 @@ TERMS: dict[str, dict[str, str]] = {
     "webmap.layer_villages": {"en": "Villages", "zh": "村"},
     "webmap.layer_backhaul": {"en": "Backhaul links", "zh": "传输链路"},
     "webmap.layer_basemap": {"en": "Basemap", "zh": "底图"},
+    "webmap.tiles_offline": {"en": "The basemap tiles could not be loaded: they need a network "
+                                   "connection. The terrain and the plan's layers are all here.",
+                             "zh": "底图瓦片无法加载（需要联网）；地形和规划的各图层均已完整显示。"},
     "webmap.legend_site": {"en": "site: {technology}", "zh": "站址：{technology}"},
     "webmap.legend_new_site": {"en": "new site", "zh": "新建站址"},
     "webmap.legend_upgraded_site": {"en": "upgraded existing site", "zh": "升级的现网站址"},

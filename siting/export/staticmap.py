@@ -32,7 +32,7 @@ from matplotlib.figure import Figure
 from siting.errors import SitingError
 from siting.export.i18n import check_language, rsrp_class_labels, term
 from siting.export.style import (ADMIN_UNIT_COLOUR, BACKHAUL_COLOURS, BUILT_ACTIONS, RSRP_CLASSES,
-                                 TECH_COLOURS, VILLAGE_COLOURS, hillshade)
+                                 TECH_COLOURS, VILLAGE_COLOURS, admin_boundaries, hillshade)
 
 if TYPE_CHECKING:  # the run's tables; predict's map is drawn without the planner
     from siting.export.tables import PlanTables
@@ -229,8 +229,9 @@ def admin_units_in_view(units, terrain):
 
 
 def draw_admin_units(ax, units, label: str) -> None:
-    """Dashed unit boundaries, each unit's name at a point inside it (within the DEM)."""
-    lines = shapely.get_parts(shapely.get_parts(units.geometry.boundary.to_numpy()))
+    """Dashed unit boundaries, each drawn once (:func:`~siting.export.style.admin_boundaries`),
+    each unit's name at a point inside it (within the DEM)."""
+    lines = shapely.get_parts(admin_boundaries(units))
     for i, line in enumerate(lines):
         xy = shapely.get_coordinates(line) / 1000
         ax.plot(xy[:, 0], xy[:, 1], color=ADMIN_UNIT_COLOUR, linewidth=0.8, linestyle="--",

@@ -8,6 +8,7 @@ under both maps. Each exporter imports them from here rather than from another e
 from __future__ import annotations
 
 import numpy as np
+import shapely
 
 #: Longitude and latitude [degrees] of map.html, sites.kml and selected_sites.csv.
 WGS84 = "EPSG:4326"
@@ -49,3 +50,10 @@ def hillshade(elevation_m: np.ndarray, cell_size_m: float) -> np.ndarray:
     light = LightSource(azdeg=HILLSHADE_AZIMUTH_DEG, altdeg=HILLSHADE_ALTITUDE_DEG)
     return light.hillshade(elevation_m, vert_exag=HILLSHADE_VERTICAL_EXAGGERATION,
                            dx=cell_size_m, dy=cell_size_m)
+
+
+def admin_boundaries(units) -> shapely.Geometry:
+    """The boundaries of the admin units (a GeoDataFrame of polygons), each drawn once: a
+    boundary two units share is one line, not one per unit (drawn twice, dashed, the two dash
+    patterns fill each other's gaps and the line looks solid)."""
+    return shapely.line_merge(shapely.union_all(units.geometry.boundary.to_numpy()))

@@ -26,7 +26,8 @@ folium's interface and the CDN addresses are not; a name that is neither vendore
 jQuery is not shipped: folium's popups use it only as ``$(html)[0]``, which :data:`POPUP_PARSER`
 provides in a few lines. Only the basemap tiles (``map.basemap``: ``osm`` by default, a custom
 ``{url, attribution}``, or ``none``) come from the network; the hillshade overlay keeps the map
-readable when they cannot load.
+readable when they cannot load, and a notice under the title (:class:`TileNotice`) then says
+that the basemap needs a network.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from pathlib import Path
 
 import folium
 import folium.plugins
+import geopandas as gpd
 import numpy as np
 import rasterio.transform
 import rasterio.warp
@@ -50,7 +52,7 @@ from rasterio.enums import Resampling
 
 from siting.export.i18n import HTML_LANG, check_language, join, rsrp_class_labels, term, value_text
 from siting.export.style import (ADMIN_UNIT_COLOUR, BACKHAUL_COLOURS, BUILT_ACTIONS, RSRP_CLASSES,
-                                 TECH_COLOURS, VILLAGE_COLOURS, WGS84, hillshade)
+                                 TECH_COLOURS, VILLAGE_COLOURS, WGS84, admin_boundaries, hillshade)
 from siting.export.tables import PlanTables
 from siting.export.webfont import PAGE_FONTS, save_map
 
@@ -61,6 +63,21 @@ KIND_LETTERS = {"existing_4g": "E", "existing_5g": "E", "public_building": "P", 
 MAX_OVERLAY_PX = 700
 #: Background of the map where no tile is drawn (``map.basemap: none``, or tiles offline).
 BACKGROUND_COLOUR = "#f2f2ef"
+
+#: The page map.html prints on (:class:`PrintView`): A4 landscape, width and height [mm], and its
+#: margins [mm].
+PRINT_PAGE_MM = (297.0, 210.0)
+PRINT_MARGIN_MM = 10.0
+#: CSS pixels per millimetre: 96 px to the inch (CSS Values and Units 3, section 6.2).
+CSS_PX_PER_MM = 96 / 25.4
+#: Leaflet path styles of the admin units' boundaries (dashed, as on map.png) and the 5G zones.
+ADMIN_UNIT_STYLE = {"color": ADMIN_UNIT_COLOUR, "weight": 1.5, "fill": False, "dashArray": "4 4"}
+ZONE_STYLE = {"color": "#762a83", "weight": 2, "fillOpacity": 0.05}
+#: Each admin unit's own outline, unseen and 8 px wide: where a click opens the unit's popup
+#: (the boundaries are drawn once, in ADMIN_UNIT_STYLE, above them).
+ADMIN_UNIT_CLICK_STYLE = {"color": ADMIN_UNIT_COLOUR, "opacity": 0, "weight": 8, "fill": False}
+#: The id of the box saying the basemap tiles need a network (:class:`TileNotice`).
+TILE_NOTICE_ID = "siting-tile-notice"
 
 ASSETS_DIR = Path(__file__).with_name("assets")
 #: folium's name of a script or stylesheet -> the vendored copy inlined instead (under ASSETS_DIR).
@@ -202,10 +219,10 @@ def _site_icon(colour: str, letter: str, action: str) -> folium.DivIcon:
 
 
 def _legend(technologies, population_max: float | None, lang: str,
-            backhaul_kinds: Iterable[str] = ()) -> str:
+            backhaul_kinds: Iterable[str] = (), outlines: Iterable[tuple[str, dict]] = ()) -> str:
     """The legend box: RSRP classes, site technologies, icon shapes and letters, existing sites,
-    village states, the backhaul links' kinds drawn and (when shown) the population scale, in
-    ``lang``."""
+    village states, the backhaul links' kinds drawn, the polygon layers drawn (``outlines``:
+    (layer name, Leaflet path style)) and (when shown) the population scale, in ``lang``."""
     swatch = "display:inline-block;width:14px;height:10px;margin-right:4px;border:1px solid #666"
     rsrp = rsrp_class_labels([floor for floor, _, _ in RSRP_CLASSES], lang)
     items = [f"<div><span style='{swatch};background:{c};opacity:.7'></span>{esc(label)}</div>"
@@ -225,6 +242,9 @@ def _legend(technologies, population_max: float | None, lang: str,
               f"border-top:3px solid {BACKHAUL_COLOURS[k]}'></span>"
               f"{esc(term('webmap.legend_link', lang, kind=value_text('backhaul', k, lang)))}</div>"
               for k in backhaul_kinds]
+    items += [f"<div><span style='display:inline-block;width:12px;height:8px;margin:0 4px 0 0;"
+              f"border:2px {'dashed' if style.get('dashArray') else 'solid'} {style['color']}'>"
+              f"</span>{esc(name)}</div>" for name, style in outlines]
     if population_max is not None:
         items.append(f"<div><span style='{swatch};background:linear-gradient(90deg,#ffffb2,#bd0026)'>"
                      f"</span>{esc(term('webmap.legend_population', lang, max=population_max))}</div>")
@@ -278,12 +298,14 @@ def build_map(tables: PlanTables) -> folium.Map:
     page = Page(HTML_LANG[lang])  # the page folium made is replaced by one with lang=
     page.title = esc(term("webmap.title", lang, name=tables.name))  # the browser tab's name
     page.add_child(fmap)
-    FitRegion([[south_deg, west_deg], [north_deg, east_deg]]).add_to(fmap)  # before any layer
+    region_deg = [[south_deg, west_deg], [north_deg, east_deg]]
+    FitRegion(region_deg).add_to(fmap)  # before any layer
     basemap = _tile_layer(tables.scenario.outputs.basemap, lang)
     if basemap is not None:
         basemap.add_to(fmap)
+        TileNotice(term("webmap.tiles_offline", lang)).add_to(basemap)
     population_max = _add_rasters(fmap, tables, lang)
-    _add_polygons(fmap, tables, lang)
+    outlines = _add_polygons(fmap, tables, lang)
     technologies = [t.name for t in tables.technologies]
     sites_ll = tables.sites.to_crs(WGS84)
     if tables.backhaul_links is not None:
@@ -291,12 +313,12 @@ def build_map(tables: PlanTables) -> folium.Map:
     _add_selected_sites(fmap, sites_ll, technologies, lang)
     _add_existing_sites(fmap, sites_ll, lang)
     _add_villages(fmap, tables.villages.to_crs(WGS84), lang)
-    _add_controls(fmap, tables.scenario.outputs.basemap, lang)
+    _add_controls(fmap, tables.scenario.outputs.basemap, lang, region_deg)
     links = tables.backhaul_links
     drawn_kinds = [] if links is None else [
         k for k in BACKHAUL_COLOURS if (links.geometry.notna() & (links["kind"] == k)).any()]
     fmap.get_root().html.add_child(folium.Element(_legend(technologies, population_max, lang,
-                                                          drawn_kinds)))
+                                                          drawn_kinds, outlines)))
     fmap.get_root().html.add_child(folium.Element(_title(tables.name, lang)))
     inline_assets(fmap)
     return fmap
@@ -362,6 +384,110 @@ class FitRegion(MacroElement):
         self.bounds_deg = bounds_deg
 
 
+class PrintView(MacroElement):
+    """Print the map on one A4 landscape page (:data:`PRINT_PAGE_MM`), filled with the part of
+    the region that was on screen (the whole region unless one zoomed in; what was on screen
+    when one panned off the region), beside the legend.
+
+    Leaflet lays the map out for the window only: printed as it is, the page cuts the view
+    where the paper is narrower than the window and the layer control covers the map. The
+    stylesheet asks for the page and hides the controls one clicks (zoom, fullscreen, layers,
+    minimap; the legend, title and scale bar stay). Before printing, the map is sized to the
+    page's printable area and fitted, at any fractional zoom, right of the legend; after, the
+    window's size and view come back. The minimap stops following the map meanwhile: it
+    follows each move with an animated move of its own, and two moves in a row make it move
+    the map back to the printed view."""
+
+    _template = Template("""
+        {% macro header(this, kwargs) %}
+            <style>
+                @page { size: {{ this.page_mm[0] }}mm {{ this.page_mm[1] }}mm; margin: {{ this.margin_mm }}mm; }
+                @media print {
+                    .leaflet-bar, .leaflet-control-layers, .leaflet-control-minimap { display: none !important; }
+                }
+            </style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+            (function (map, region, minimap) {
+                var box = map.getContainer(), screen = null;
+                window.addEventListener("beforeprint", function () {
+                    if (minimap !== null) { map.off("moveend", minimap._onMainMapMoved, minimap); }
+                    var seen = map.getBounds(), legend = document.getElementById("siting-legend");
+                    var shown = L.latLngBounds(
+                        [Math.max(seen.getSouth(), region.getSouth()), Math.max(seen.getWest(), region.getWest())],
+                        [Math.min(seen.getNorth(), region.getNorth()), Math.min(seen.getEast(), region.getEast())]);
+                    var left = legend === null ? 0 : legend.offsetLeft + legend.offsetWidth;
+                    screen = {center: map.getCenter(), zoom: map.getZoom(), snap: map.options.zoomSnap};
+                    box.style.width = "{{ this.size_px[0] }}px";
+                    box.style.height = "{{ this.size_px[1] }}px";
+                    map.options.zoomSnap = 0;
+                    map.invalidateSize({pan: false});
+                    map.fitBounds(seen.intersects(region) ? shown : seen,
+                                  {animate: false, paddingTopLeft: [left, 0]});
+                });
+                window.addEventListener("afterprint", function () {
+                    box.style.width = box.style.height = "";
+                    map.options.zoomSnap = screen.snap;
+                    map.invalidateSize({pan: false});
+                    map.setView(screen.center, screen.zoom, {animate: false});
+                    if (minimap !== null) { map.on("moveend", minimap._onMainMapMoved, minimap); }
+                });
+            })({{ this._parent.get_name() }}, L.latLngBounds({{ this.bounds_deg|tojson }}),
+               {{ this.minimap.get_name() if this.minimap else "null" }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, bounds_deg: list[list[float]], minimap: folium.plugins.MiniMap | None):
+        super().__init__()
+        self._name = "PrintView"
+        self.bounds_deg, self.minimap = bounds_deg, minimap
+        self.page_mm, self.margin_mm = PRINT_PAGE_MM, PRINT_MARGIN_MM
+        self.size_px = print_map_size_px()
+
+
+def print_map_size_px() -> tuple[int, int]:
+    """Width and height [CSS px, 96 per inch (CSS Values 3, section 6.2)] of the printable area
+    of :data:`PRINT_PAGE_MM` within :data:`PRINT_MARGIN_MM` margins, rounded down."""
+    return tuple(int((side - 2 * PRINT_MARGIN_MM) * CSS_PX_PER_MM) for side in PRINT_PAGE_MM)
+
+
+class TileNotice(MacroElement):
+    """A box under the title saying ``text`` (that the basemap tiles need a network), shown
+    while tiles of its parent tile layer fail to load and none has loaded: offline, the
+    committee reads why the background map is missing instead of guessing at a broken page,
+    and the minimap, an empty box then, is hidden. A tile server that only lacks some tiles
+    (outside its coverage) loads the others, which hides the box and shows the minimap."""
+
+    _template = Template("""
+        {% macro header(this, kwargs) %}
+            <style>.{{ this.offline_class }} .leaflet-control-minimap { display: none !important; }</style>
+        {% endmacro %}
+        {% macro html(this, kwargs) %}
+            <div id="{{ this.box_id }}" role="status" style='display:none;position:fixed;top:44px;
+                 left:60px;z-index:9999;max-width:460px;background:#fff8e1;padding:4px 8px;
+                 border:1px solid #c9a227;border-radius:4px;font:12px {{ this.fonts }}'>{{ this.text }}</div>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+            (function (tiles, box) {
+                var loaded = false;
+                function offline(yes) {
+                    box.style.display = yes ? "block" : "none";
+                    tiles._map.getContainer().classList.toggle({{ this.offline_class|tojson }}, yes);
+                }
+                tiles.on("tileload", function () { loaded = true; offline(false); });
+                tiles.on("tileerror", function () { if (!loaded) { offline(true); } });
+            })({{ this._parent.get_name() }}, document.getElementById({{ this.box_id|tojson }}));
+        {% endmacro %}
+    """)
+
+    def __init__(self, text: str):
+        super().__init__()
+        self._name = "TileNotice"
+        self.box_id, self.offline_class = TILE_NOTICE_ID, "siting-tiles-offline"
+        self.text = esc(text)
+        self.fonts = PAGE_FONTS
+
+
 class MetricScale(MacroElement):
     """Leaflet's scale bar in metres and kilometres only (folium's ``control_scale`` adds miles)."""
 
@@ -373,13 +499,15 @@ class MetricScale(MacroElement):
     """)
 
 
-def _add_controls(fmap: folium.Map, basemap, lang: str) -> None:
+def _add_controls(fmap: folium.Map, basemap, lang: str, region_deg: list[list[float]]) -> None:
     """Minimap (over tiles only: with no basemap it would be an empty box), fullscreen button,
-    metric scale bar, the expanded layer control, and the neutral background under the layers."""
-    minimap_tiles = _tile_layer(basemap, lang)
+    metric scale bar, the expanded layer control, the neutral background under the layers, and
+    the print layout of ``region_deg`` ([[south, west], [north, east]] [degrees])."""
+    minimap_tiles, minimap = _tile_layer(basemap, lang), None
     if minimap_tiles is not None:
-        folium.plugins.MiniMap(tile_layer=minimap_tiles, toggle_display=True,
-                               position="bottomright").add_to(fmap)
+        minimap = folium.plugins.MiniMap(tile_layer=minimap_tiles, toggle_display=True,
+                                         position="bottomright").add_to(fmap)
+    PrintView(region_deg, minimap).add_to(fmap)
     folium.plugins.Fullscreen(position="topleft").add_to(fmap)
     MetricScale().add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
@@ -412,23 +540,30 @@ def _add_rasters(fmap: folium.Map, tables: PlanTables, lang: str) -> float | Non
     return population_max
 
 
-def _add_polygons(fmap: folium.Map, tables: PlanTables, lang: str) -> None:
-    """Admin unit outlines and 5G zones, when the region has them."""
+def _add_polygons(fmap: folium.Map, tables: PlanTables, lang: str) -> list[tuple[str, dict]]:
+    """Admin unit outlines and 5G zones, when the region has them; returns the (layer name,
+    style) of each layer drawn, for the legend."""
     def label(key):
         return term(f"webmap.popup_{key}", lang)
 
+    drawn = []
     if tables.admin_units is not None and len(tables.admin_units):
         units = tables.admin_units
-        fmap.add_child(_polygons(
-            esc(term("webmap.layer_admin_units", lang)), units, 50.0,
-            {"color": ADMIN_UNIT_COLOUR, "weight": 1.5, "fill": False, "dashArray": "4 4"},
-            lambda key, row: {label("admin_unit"): row["admin_unit"] if "admin_unit" in row else key}))
+        drawn.append((term("webmap.layer_admin_units", lang), ADMIN_UNIT_STYLE))
+        layer = _polygons(
+            esc(drawn[-1][0]), units, 50.0, ADMIN_UNIT_CLICK_STYLE,
+            lambda key, row: {label("admin_unit"): row["admin_unit"] if "admin_unit" in row else key})
+        lines = gpd.GeoSeries([admin_boundaries(units).simplify(50.0)], crs=units.crs).to_crs(WGS84)
+        folium.GeoJson(lines.iloc[0].__geo_interface__, style_function=lambda _: ADMIN_UNIT_STYLE,
+                       interactive=False).add_to(layer)
+        fmap.add_child(layer)
     if tables.zones is not None and len(tables.zones):
+        drawn.append((term("webmap.layer_zones", lang), ZONE_STYLE))
         fmap.add_child(_polygons(
-            esc(term("webmap.layer_zones", lang)), tables.zones, 10.0,
-            {"color": "#762a83", "weight": 2, "fillOpacity": 0.05},
+            esc(drawn[-1][0]), tables.zones, 10.0, ZONE_STYLE,
             lambda key, row: {label("zone"): key, label("name"): row.get("name", ""),
                               label("zone_kind"): row.get("kind", "")}))
+    return drawn
 
 
 def _add_backhaul(fmap: folium.Map, links, lang: str) -> None:
