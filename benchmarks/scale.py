@@ -47,6 +47,7 @@ The machine is shared: the load average is printed with the results.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -174,9 +175,9 @@ def coverage_on_demo(args) -> int:
         with client_for(None, workers) as client:
             client.wait_for_workers(workers)
             median, times, got, cpu = _timed(
-                lambda: build_coverage_distributed(client, terrain, candidates, demand, techs,
-                                                   settings, ue, chunk_size=args.chunk_size,
-                                                   **extra), args.repeat,
+                functools.partial(build_coverage_distributed, client, terrain, candidates,
+                                  demand, techs, settings, ue, chunk_size=args.chunk_size,
+                                  **extra), args.repeat,
                 lambda: sum(client.run(_cpu_s).values()))
             worker_mb = workers_peak_memory_mb(client)
         if not _same(got, reference):

@@ -133,7 +133,7 @@ def first_stage(model: JointModel, *, solver, deadline, mip_gap, seed, record: S
     record.note(f"backhaul MIP: {built.mip.n_vars} variables, {built.mip.A.shape[0]} rows, "
                 f"{built.mip.A.nnz} nonzeros")
     start, vector = _best_start(built, model, list(starts), record)
-    if kernel and kernel_search_fits(built.mip, solver):
+    if kernel and kernel_search_fits(built.mip, solver, flows=model.flows is not None):
         return kernel_stage(model, built, start, solve_mip=partial(first_stage, kernel=False),
                             solver=solver, deadline=deadline, mip_gap=mip_gap, seed=seed,
                             record=record)

@@ -17,9 +17,10 @@ LP is too slow (``max_coverage``), the model with each site on air charged its c
 and no hop rows (``CHEAPEST_FEED``), whose kernel adds the relays
 :func:`~siting.optimize.joint_model.proposed_relays` proposes.
 
-A first stage goes to kernel search when its MIP has ``KERNEL_MIN_NNZ`` nonzeros or more and
-HiGHS solves it (:func:`kernel_search_fits`). Kernel search's own MIPs are solved by the
-MIP stage the caller hands it (``solve_mip`` of :func:`kernel_stage`):
+A first stage goes to kernel search when its MIP has ``KERNEL_MIN_NNZ`` nonzeros or more
+(``KERNEL_MIN_NNZ_FLOWS`` with link capacity planned) and HiGHS solves it
+(:func:`kernel_search_fits`). Kernel search's own MIPs are solved by the MIP stage the
+caller hands it (``solve_mip`` of :func:`kernel_stage`):
 :func:`~siting.optimize.joint_solve.first_stage` without kernel search, so that this module
 needs nothing from the stage that calls it.
 
@@ -61,6 +62,11 @@ from siting.optimize.solution import relative_gap
 #: HiGHS's MIP spends ten minutes in presolve and the root's cut loop without improving on
 #: the warm start.
 KERNEL_MIN_NNZ = 3_000_000
+#: ... and one with link flows (link capacity planned) from this many: the flows' big-M rows
+#: leave HiGHS a weak bound and few plans. On the demo region with capacity (0.5 million
+#: nonzeros, 60 s) kernel search's plan covers 823,180 people, HiGHS's MIP 786,710 (823,075
+#: in 240 s).
+KERNEL_MIN_NNZ_FLOWS = 200_000
 #: A variable the LP relaxation sets above this is in use [-].
 LP_USED = 1e-6
 #: Relaxations of :func:`kernel_stage`: the model's own LP, or that of
@@ -97,10 +103,12 @@ def _usable_cores() -> int:
 KERNEL_WIDTH = min(2, _usable_cores())
 
 
-def kernel_search_fits(mip: MipModel, solver: str) -> bool:
+def kernel_search_fits(mip: MipModel, solver: str, *, flows: bool = False) -> bool:
     """Whether kernel search (:func:`kernel_stage`) solves the first stage of the primary MIP
-    ``mip``: one of ``KERNEL_MIN_NNZ`` nonzeros or more, solved by HiGHS."""
-    return mip.A.nnz >= KERNEL_MIN_NNZ and solver == "highs" and highs_backend.available()
+    ``mip``: one of ``KERNEL_MIN_NNZ`` nonzeros or more (``KERNEL_MIN_NNZ_FLOWS`` with link
+    ``flows``), solved by HiGHS."""
+    least = min(KERNEL_MIN_NNZ, KERNEL_MIN_NNZ_FLOWS) if flows else KERNEL_MIN_NNZ
+    return mip.A.nnz >= least and solver == "highs" and highs_backend.available()
 
 
 def _lp_sites(model: JointModel, x: np.ndarray) -> np.ndarray:
