@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import codecs
 import difflib
-import glob
 import logging
 import re
-import struct
 import warnings
-import zipfile
 from collections.abc import Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +20,7 @@ import shapely
 from siting.china_crs import to_wgs84
 from siting.config import LayerSource
 from siting.errors import InputError
+from siting.io.dbf import RAW_CODEC, attribute_encoding
 from siting.io.headers import suggested_names
 from siting.io.kml_tables import description_attributes
 from siting.io.problems import Problems, first_line, id_list, require_file
@@ -229,68 +226,20 @@ def _kml_names_as_written():
         pyogrio.set_gdal_config_options({option: before})
 
 
-def _dbf_of(path: Path, layer: str) -> tuple[bytes, bool] | None:
-    """The bytes of a Shapefile's (or zipped Shapefile's) attribute table ``layer``.dbf, and
-    whether a ``.cpg`` file names its encoding; None for other files."""
-    suffix = path.suffix.lower()
-    if suffix == ".shp":
-        parts = {p.suffix.lower(): p for p in path.parent.glob(f"{glob.escape(path.stem)}.*")}
-        dbf = parts.get(".dbf")
-        return (dbf.read_bytes(), ".cpg" in parts) if dbf is not None else None
-    if suffix == ".zip" and zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            members = {Path(n).name.lower(): n for n in archive.namelist()}
-            dbf = members.get(f"{layer.lower()}.dbf")
-            return ((archive.read(dbf), f"{layer.lower()}.cpg" in members) if dbf is not None
-                    else None)
-    return None
-
-
-def _dbf_texts(dbf: bytes) -> list[bytes]:
-    """The texts of a dBase table: each field name, and the records (dBase stores every value
-    as text), without the binary header."""
-    header_bytes = struct.unpack("<H", dbf[8:10])[0]
-    names = [dbf[i:i + 11].rstrip(b"\x00") for i in range(32, header_bytes - 1, 32)]
-    return [*names, dbf[header_bytes:]]
-
-
-def _is_utf8(text: bytes) -> bool:
-    """Whether ``text`` is UTF-8, but for a character cut at its end (a field name is cut
-    at 10 bytes, which may fall inside a character)."""
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(text, final=False)
-        return True
-    except UnicodeDecodeError:
-        return False
-
-
-def shapefile_encoding(path: Path, layer: str) -> str | None:
-    """The encoding of a Shapefile's attributes when nothing in it says so (no ``.cpg``, no
-    code page byte in the ``.dbf``): GDAL then reads them as ISO-8859-1, which turns the GBK
-    of a Shapefile from Chinese ArcGIS or MapGIS into mojibake (编号 as ``±àºÅ``). UTF-8 when
-    the texts decode as UTF-8, else GB18030 (a superset of GBK); None when GDAL knows the
-    encoding or the texts are ASCII."""
-    found = _dbf_of(path, layer)
-    if found is None or found[1] or len(found[0]) < 32 or found[0][29] != 0:
-        return None
-    texts = _dbf_texts(found[0])
-    if all(text.isascii() for text in texts):
-        return None
-    return "UTF-8" if all(_is_utf8(text) for text in texts) else "GB18030"
-
-
 def _read_vector_layer(source: LayerSource, layer: str, where: str) -> gpd.GeoDataFrame:
-    encoding = shapefile_encoding(source.path, layer)
-    if encoding is not None:
-        logger.warning("%s: no .cpg file gives the encoding of its attributes; read them as %s "
-                       "(add a .cpg file holding %s to say so)", where, encoding,
-                       "GBK" if encoding == "GB18030" else encoding)
+    """One layer of a vector file; a Shapefile's texts decoded as :mod:`siting.io.dbf` finds
+    them encoded (said in a warning when the files do not say it)."""
+    encoding = attribute_encoding(source.path, layer)
+    if encoding is not None and encoding.note is not None:
+        logger.warning("%s: %s", where, encoding.note)
     try:
         with warnings.catch_warnings(), _kml_names_as_written():
             warnings.simplefilter("ignore", RuntimeWarning)  # GDAL notices on odd files
-            return gpd.read_file(source.path, layer=layer, engine="pyogrio", encoding=encoding)
+            frame = gpd.read_file(source.path, layer=layer, engine="pyogrio",
+                                  encoding=RAW_CODEC if encoding is not None else None)
     except Exception as exc:
         raise InputError(f"{where}: cannot be read ({first_line(exc)})") from None
+    return encoding.decoded(frame) if encoding is not None else frame
 
 
 def _load_vector(source: LayerSource, geometry: str) -> gpd.GeoDataFrame:
