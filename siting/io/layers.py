@@ -276,9 +276,16 @@ def _load_table(source: LayerSource, geometry: str, problems: Problems) -> gpd.G
         raise InputError(f"{where}: a table holds points, but this layer needs {geometry}s; give "
                          f"it as a GeoPackage, Shapefile, GeoJSON or KML file")
     frame = read_table(source.path, source.layer, allow_empty=True,  # read_layer says what to do
-                       is_header=has_coordinates(source.x, source.y))
+                       is_header=has_coordinates(source.x, source.y),
+                       sheet_key=_sheet_key(source))
     x, y = coordinate_columns(frame, source.x, source.y, where)
     return table_points(frame, x, y, None, where, problems)
+
+
+def _sheet_key(source: LayerSource) -> str | None:
+    """The scenario key whose ``sheet`` chooses the sheet of ``source``; None for a file a
+    command's option (``--complaints``) or argument (``MEASUREMENTS``) names."""
+    return None if _is_command_option(source.key) or source.key.isupper() else source.key
 
 
 def _declare_crs(frame: gpd.GeoDataFrame, source: LayerSource, where: str) -> gpd.GeoDataFrame:

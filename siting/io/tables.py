@@ -85,9 +85,11 @@ def _read_csv(path: Path, is_header) -> tuple[pd.DataFrame, int, list[list]]:
     return frame, header, top
 
 
-def _read_sheet(path: Path, sheet: str | None, is_header) -> tuple[pd.DataFrame, int, list[list]]:
+def _read_sheet(path: Path, sheet: str | None, is_header,
+                sheet_key: str | None) -> tuple[pd.DataFrame, int, list[list]]:
     """The sheet from its header row on (:func:`header_row`), that row's position, and the top
-    rows."""
+    rows. Without ``sheet``, the first sheet: refused when it has no header but others have,
+    warned (:func:`_warn_of_other_sheets`) when others have one too."""
     try:
         book = pd.ExcelFile(path, engine="openpyxl")
     except Exception as exc:  # openpyxl raises zipfile and XML errors for damaged files
@@ -101,15 +103,27 @@ def _read_sheet(path: Path, sheet: str | None, is_header) -> tuple[pd.DataFrame,
         name = sheet if sheet is not None else names[0]
         top = _sheet_top(book, name)
         header = header_row(top, is_header)
-        if header is None and sheet is None:
-            others = [n for n in names[1:]
-                      if header_row(_sheet_top(book, n), is_header) is not None]
-            if others:
-                raise InputError(f"{path}: its first sheet '{name}' has no coordinate columns; "
-                                 f"sheet(s) {', '.join(others)} have them: set sheet: {others[0]} "
-                                 f"in the scenario")
+        others = ([n for n in names[1:] if header_row(_sheet_top(book, n), is_header) is not None]
+                  if sheet is None and is_header is not None else [])
+        if header is None and others:
+            raise InputError(f"{path}: its first sheet '{name}' has no coordinate columns; "
+                             f"sheet(s) {', '.join(others)} have them: set sheet: {others[0]} "
+                             f"in the scenario")
+        if header is not None and others:
+            _warn_of_other_sheets(path, name, others, sheet_key)
         header = header or 0
         return pd.read_excel(book, sheet_name=name, header=header, dtype=object), header, top
+
+
+def _warn_of_other_sheets(path: Path, name: str, others: list[str], sheet_key: str | None):
+    """Warn that only the first sheet ``name`` of a workbook is read while the sheets
+    ``others`` have a header too (a sheet per county is common), saying how to read them:
+    ``sheet_key`` is the setting that names a sheet (None where there is none)."""
+    choose = (f"set {sheet_key}.sheet to read one of them instead, or " if sheet_key is not None
+              else "")
+    logger.warning("%s: read its first sheet '%s' only; sheet(s) %s also have a header row with "
+                   "the columns read here, and are not read; %scopy their rows into one sheet to read them all", path, name,
+                   ", ".join(others), choose)
 
 
 def _sheet_top(book: pd.ExcelFile, name: str) -> list[list]:
@@ -186,16 +200,18 @@ def _header_names(columns, top: list[list], header: int) -> list[str]:
 
 
 def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
-               is_header=None) -> pd.DataFrame:
+               is_header=None, sheet_key: str | None = None) -> pd.DataFrame:
     """The rows of a CSV file or XLSX sheet, column names stripped, blank rows dropped, indexed
     by their row numbers as a spreadsheet shows them; a table without rows is an error unless
     ``allow_empty`` (the caller then says what to do). The header is the first row
-    ``is_header`` accepts (see :func:`header_row`), so titles above it are skipped."""
+    ``is_header`` accepts (see :func:`header_row`), so titles above it are skipped.
+    ``sheet_key`` is the scenario key whose ``sheet`` chooses the sheet (None: no setting
+    does), named when other sheets have the header too."""
     if path.suffix.lower() == ".xls":
         raise InputError(f"{path}: an Excel 97-2003 workbook (.xls) cannot be read; save it as "
                          f"an Excel workbook (.xlsx: 另存为 > Excel 工作簿) and name that file")
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        frame, header, top = _read_sheet(path, sheet, is_header)
+        frame, header, top = _read_sheet(path, sheet, is_header, sheet_key)
     else:
         frame, header, top = _read_csv(path, is_header)
     frame.columns = _header_names(frame.columns, top, header)

@@ -1,0 +1,81 @@
+"""Input workbooks as Chinese planners keep them: a sheet per county, titles merged above the
+header, numbers stored as text, coordinates in degrees, minutes and seconds."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from siting.config import LayerSource
+from siting.io.layers import read_layer
+from siting.io.region import VILLAGE_FIELDS
+from siting.io.tables import has_coordinates, read_table
+
+COLUMNS = {"village_id": "编号", "name": "村名", "population": "人口", "admin_unit": "区县",
+           "poverty_village": "贫困村", "relocation_site": "易地搬迁"}
+#: Each county's villages: (id, name, people, longitude, latitude).
+COUNTIES = {"石泉县": [("V1", "石泉村", 120, 108.25, 33.04), ("V2", "后柳村", 560, 108.30, 33.10)],
+            "汉阴县": [("V3", "城关村", 3400, 108.51, 32.89)],
+            "紫阳县": [("V4", "洞河村", 870, 108.54, 32.52)]}
+
+
+def _workbook(path: Path, counties=COUNTIES) -> Path:
+    """A sheet per county, each with a title merged across the columns above its header,
+    numbers stored as text and coordinates in degrees, minutes and seconds (度分秒)."""
+    book = Workbook()
+    for k, (county, villages) in enumerate(counties.items()):
+        sheet = book.active if k == 0 else book.create_sheet()
+        sheet.title = county
+        sheet.append([f"{county}行政村名单（2024年）"])
+        sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=8)
+        sheet.append([*COLUMNS.values(), "经度", "纬度"])
+        for vid, name, people, lon, lat in villages:
+            sheet.append([vid, name, str(people), county, "是", "否", _dms(lon), _dms(lat)])
+    book.save(path)
+    return path
+
+
+def _dms(degrees: float) -> str:
+    whole = int(degrees)
+    minutes = int(round((degrees - whole) * 60))
+    return f"{whole}度{minutes:02d}分00.0秒"
+
+
+def _source(path: Path, **extra) -> LayerSource:
+    return LayerSource(path=path, fields=tuple(COLUMNS.items()), key="inputs.villages", **extra)
+
+
+def test_a_workbook_of_a_sheet_per_county_says_it_reads_the_first_only(tmp_path, caplog):
+    """Only the first county's villages were read, and nothing said the others were left out."""
+    path = _workbook(tmp_path / "村庄.xlsx")
+    with caplog.at_level(logging.WARNING):
+        got = read_layer(_source(path), None, VILLAGE_FIELDS, "village_id")
+    assert got.index.tolist() == ["V1", "V2"]
+    assert got["population"].tolist() == [120.0, 560.0]
+    assert got.geometry.x.tolist() == pytest.approx([108.25, 108.30], abs=1e-9)
+    assert (f"{path}: read its first sheet '石泉县' only; sheet(s) 汉阴县, 紫阳县 also have a "
+            f"header row with the columns read here, and are not read; set inputs.villages.sheet "
+            f"to read one of them instead, or copy their rows into one sheet to read them all"
+            in caplog.text)
+
+
+def test_a_named_sheet_or_a_single_sheet_is_read_without_a_word(tmp_path, caplog):
+    named = _workbook(tmp_path / "all.xlsx")
+    single = _workbook(tmp_path / "one.xlsx", {"紫阳县": COUNTIES["紫阳县"]})
+    with caplog.at_level(logging.WARNING):
+        got = read_layer(_source(named, layer="汉阴县"), None, VILLAGE_FIELDS, "village_id")
+        alone = read_layer(_source(single), None, VILLAGE_FIELDS, "village_id")
+    assert got.index.tolist() == ["V3"] and alone.index.tolist() == ["V4"]
+    assert "sheet" not in caplog.text
+
+
+def test_a_list_no_setting_chooses_the_sheet_of_names_no_setting(tmp_path, caplog):
+    """A file a command names (an as-built list, measurements) has no sheet setting."""
+    path = _workbook(tmp_path / "村庄.xlsx")
+    with caplog.at_level(logging.WARNING):
+        rows = read_table(path, None, is_header=has_coordinates(None, None))
+    assert rows["编号"].tolist() == ["V1", "V2"]
+    assert "are not read; copy their rows into one sheet to read them all" in caplog.text
