@@ -290,12 +290,15 @@ def _sheet_key(source: LayerSource) -> str | None:
 
 def _declare_crs(frame: gpd.GeoDataFrame, source: LayerSource, where: str) -> gpd.GeoDataFrame:
     """The frame labelled with the CRS the scenario declares (it overrides the file's label);
-    tables without a declaration are WGS 84 longitude/latitude."""
+    tables without a declaration are WGS 84 longitude/latitude. A layer declared GCJ-02 or
+    BD-09 keeps its file's label (a layer digitized over Amap's tiles is often in their Web
+    Mercator, EPSG:3857), else is longitude/latitude; it is shifted to WGS 84 once its
+    coordinates are checked (:func:`_to_wgs84_from_web_map`)."""
     declared = source.crs
     if declared is None:
         return frame.set_crs("EPSG:4326") if frame.crs is None and is_table(source.path) else frame
     if web_map_system(declared) is not None:
-        declared = "EPSG:4326"  # converted to WGS 84 once the coordinates are checked
+        return frame if frame.crs is not None else frame.set_crs("EPSG:4326")
     try:
         return frame.set_crs(pyproj.CRS.from_user_input(declared), allow_override=True)
     except pyproj.exceptions.CRSError:
@@ -510,10 +513,13 @@ def _survey_axes_problem(geoms: gpd.GeoSeries, crs, where: str) -> str | None:
 
 
 def _to_wgs84_from_web_map(frame: gpd.GeoDataFrame, source: LayerSource, where: str):
-    """Coordinates declared GCJ-02 or BD-09 converted to WGS 84 (:mod:`siting.china_crs`)."""
+    """Coordinates declared GCJ-02 or BD-09 converted to WGS 84 (:mod:`siting.china_crs`),
+    from their longitude and latitude in the layer's own CRS (Web Mercator, for one)."""
     system = web_map_system(source.crs)
     if system is None:
         return frame
+    if not pyproj.CRS.from_user_input(frame.crs).is_geographic:
+        frame = frame.to_crs("EPSG:4326")
     coords = shapely.get_coordinates(frame.geometry.to_numpy())
     try:
         lon, lat = to_wgs84(coords[:, 0], coords[:, 1], system)
