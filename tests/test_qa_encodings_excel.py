@@ -1,15 +1,18 @@
-"""Input workbooks as Chinese planners keep them: a sheet per county, titles merged above the
-header, numbers stored as text, coordinates in degrees, minutes and seconds."""
+"""Input workbooks as Chinese planners keep them (a sheet per county, titles merged above the
+header, numbers stored as text, coordinates in degrees, minutes and seconds), and the CSV
+files Excel saves from them."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from openpyxl import Workbook
 
 from siting.config import LayerSource
+from siting.errors import InputError
 from siting.io.layers import read_layer
 from siting.io.region import VILLAGE_FIELDS
 from siting.io.tables import has_coordinates, read_table
@@ -79,3 +82,28 @@ def test_a_list_no_setting_chooses_the_sheet_of_names_no_setting(tmp_path, caplo
         rows = read_table(path, None, is_header=has_coordinates(None, None))
     assert rows["编号"].tolist() == ["V1", "V2"]
     assert "are not read; copy their rows into one sheet to read them all" in caplog.text
+
+
+def test_village_codes_excel_saved_in_scientific_notation_are_explained(tmp_path):
+    """12-digit village codes (统计用区划代码) show as 6.10902E+11 in Excel, and a CSV saved
+    from it holds that text: every village had the same id, and the error listed all their
+    rows on one line without saying why."""
+    codes = [610902100200 + 100 * k for k in range(8)]
+    table = pd.DataFrame({"编号": codes, "村名": [f"村{k}" for k in range(8)], "人口": 100,
+                          "区县": "汉滨区", "贫困村": "是", "易地搬迁": "否",
+                          "经度": 109.0, "纬度": [32.6 + 0.01 * k for k in range(8)]})
+    workbook = tmp_path / "村庄.xlsx"
+    table.to_excel(workbook, index=False)
+    shown = table.assign(编号=[f"{code:.5E}".replace("00E", "E") for code in codes])
+    assert shown["编号"].iloc[0] == "6.10902E+11"  # as Excel shows and saves it
+    saved = tmp_path / "村庄.csv"
+    shown.to_csv(saved, index=False, encoding="gb18030")
+    with pytest.raises(InputError) as refused:
+        read_layer(_source(saved), None, VILLAGE_FIELDS, "village_id")
+    assert str(refused.value) == (
+        f"{saved}: duplicate village_id 6.10902E+11 (rows 2, 3, 4, 5, 6 and 3 more); ids must "
+        f"be unique; they are long numbers Excel showed in scientific notation (6.10902E+11) "
+        f"and saved so in the CSV, without their last digits: in the workbook format the "
+        f"column as text (设置单元格格式 > 文本) and save again, or give the .xlsx file")
+    got = read_layer(_source(workbook), None, VILLAGE_FIELDS, "village_id")
+    assert got.index.tolist() == [str(code) for code in codes]
