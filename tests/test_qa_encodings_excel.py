@@ -107,3 +107,16 @@ def test_village_codes_excel_saved_in_scientific_notation_are_explained(tmp_path
         f"column as text (设置单元格格式 > 文本) and save again, or give the .xlsx file")
     got = read_layer(_source(workbook), None, VILLAGE_FIELDS, "village_id")
     assert got.index.tolist() == [str(code) for code in codes]
+
+
+def test_an_excel_97_workbook_named_xlsx_is_refused_saying_what_it_is(tmp_path):
+    """A .xls renamed .xlsx (or a workbook locked by a password, also an OLE2 compound file)
+    was refused as 'File is not a zip file; is it a valid .xlsx file?'."""
+    path = tmp_path / "村庄.xlsx"
+    path.write_bytes(bytes.fromhex("d0cf11e0a1b11ae1") + bytes(504))  # a compound file's header
+    with pytest.raises(InputError) as refused:
+        read_layer(_source(path), None, VILLAGE_FIELDS, "village_id")
+    assert str(refused.value) == (
+        f"{path}: not an .xlsx workbook inside but an Excel 97-2003 one (or one locked by a "
+        f"password); open it in Excel and save it as an Excel workbook (.xlsx: 另存为 > Excel "
+        f"工作簿) without a password")

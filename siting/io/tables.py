@@ -28,6 +28,9 @@ logger = logging.getLogger(__name__)
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls")
 #: Encodings tried in turn; UTF-8 (a BOM is skipped) first, then China's national standard.
 TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
+#: The first bytes of an OLE2 compound file: an Excel 97-2003 workbook, or an .xlsx workbook
+#: Excel encrypted with a password (MS-OFFCRYPTO), whatever the file's name says.
+OLE2_SIGNATURE = bytes.fromhex("d0cf11e0a1b11ae1")
 #: The top rows of a sheet searched for its header: a title (often merged across the columns),
 #: the unit that made the list or a date may stand above it.
 HEADER_SEARCH_ROWS = 20
@@ -90,6 +93,12 @@ def _read_sheet(path: Path, sheet: str | None, is_header,
     """The sheet from its header row on (:func:`header_row`), that row's position, and the top
     rows. Without ``sheet``, the first sheet: refused when it has no header but others have,
     warned (:func:`_warn_of_other_sheets`) when others have one too."""
+    with open(path, "rb") as file:
+        compound = file.read(len(OLE2_SIGNATURE)) == OLE2_SIGNATURE
+    if compound:
+        raise InputError(f"{path}: not an .xlsx workbook inside but an Excel 97-2003 one (or one "
+                         f"locked by a password); open it in Excel and save it as an Excel "
+                         f"workbook (.xlsx: 另存为 > Excel 工作簿) without a password")
     try:
         book = pd.ExcelFile(path, engine="openpyxl")
     except Exception as exc:  # openpyxl raises zipfile and XML errors for damaged files
