@@ -120,3 +120,21 @@ def test_an_excel_97_workbook_named_xlsx_is_refused_saying_what_it_is(tmp_path):
         f"{path}: not an .xlsx workbook inside but an Excel 97-2003 one (or one locked by a "
         f"password); open it in Excel and save it as an Excel workbook (.xlsx: 另存为 > Excel "
         f"工作簿) without a password")
+
+
+@pytest.mark.parametrize("x, y", [("经度（°）", "纬度（°）"), ("经度(度)", "纬度(度)"),
+                                  ("Lon (deg)", "Lat (deg)"), ("东经[E]", "北纬[N]")])
+def test_coordinate_columns_headed_with_their_unit_are_found(tmp_path, x, y):
+    """经度（°） under a title row: the header was not found, and the error listed the title
+    as the columns (安康市行政村名单, Unnamed: 1, ...)."""
+    villages = [v for county in COUNTIES.values() for v in county]
+    table = pd.DataFrame({"编号": [v[0] for v in villages], "村名": [v[1] for v in villages],
+                          "人口": [v[2] for v in villages], "区县": "石泉县", "贫困村": "否",
+                          "易地搬迁": "否", x: [v[3] for v in villages], y: [v[4] for v in villages]})
+    path = tmp_path / "村庄.csv"
+    path.write_bytes(("安康市行政村名单,,,,,,,\r\n" + table.to_csv(index=False, lineterminator="\r\n"))
+                     .encode("gbk"))
+    got = read_layer(_source(path), None, VILLAGE_FIELDS, "village_id")
+    assert got.index.tolist() == ["V1", "V2", "V3", "V4"]
+    assert got.geometry.x.tolist() == [v[3] for v in villages]
+    assert got.geometry.y.tolist() == [v[4] for v in villages]

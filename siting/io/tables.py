@@ -232,12 +232,32 @@ def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
     return frame
 
 
+#: A unit in brackets after a column name: 经度（°）, 纬度(度), lon (deg), 东经[E].
+BRACKETED_UNIT = re.compile(r"[(\[].*[)\]]$")
+
+
+def coordinate_key(name) -> str:
+    """A column name as it is matched against :data:`COORDINATE_COLUMNS`: as
+    :func:`header_key` folds it (case, spaces, full-width forms), without a bracketed unit."""
+    return BRACKETED_UNIT.sub("", header_key(name))
+
+
+def _detected_coordinates(names) -> tuple[str, str] | None:
+    """The first pair of :data:`COORDINATE_COLUMNS` that ``names`` name (compared by
+    :func:`coordinate_key`), as the names are written; None when none is."""
+    by_key = {}
+    for name in names:
+        by_key.setdefault(coordinate_key(name), name)
+    return next(((by_key[a], by_key[b]) for a, b in COORDINATE_COLUMNS
+                 if a in by_key and b in by_key), None)
+
+
 def has_coordinates(x: str | None, y: str | None):
     """Whether a row of texts is a header naming the coordinate columns: ``x`` and ``y`` when
-    given, else one of the pairs of :data:`COORDINATE_COLUMNS` (any case)."""
+    given, else one of the pairs of :data:`COORDINATE_COLUMNS` (:func:`coordinate_key`)."""
     if x is not None or y is not None:
         return lambda texts: {x, y} <= texts
-    return lambda texts: any({a, b} <= {t.lower() for t in texts} for a, b in COORDINATE_COLUMNS)
+    return lambda texts: _detected_coordinates(texts) is not None
 
 
 #: A number written with thousands separators ("1,980", "12,345.5"): commas between groups
@@ -298,10 +318,8 @@ def coordinates_of(column: pd.Series) -> np.ndarray:
 def coordinate_columns(frame: pd.DataFrame, x: str | None, y: str | None, where: str) -> tuple[str, str]:
     """The names of the x (longitude) and y (latitude) columns: the given ones, or detected."""
     if x is None and y is None:
-        lower = {c.lower(): c for c in frame.columns}
-        for x_name, y_name in COORDINATE_COLUMNS:
-            if x_name in lower and y_name in lower:
-                return lower[x_name], lower[y_name]
+        if (found := _detected_coordinates(frame.columns)) is not None:
+            return found
         raise InputError(f"{where}: no coordinate columns found (columns: "
                          f"{', '.join(frame.columns)}); name them with x: and y: in the scenario "
                          f"(e.g. x: 经度, y: 纬度)")
