@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import PatternFill
 
 from siting.config import LayerSource
 from siting.errors import InputError
@@ -138,3 +139,25 @@ def test_coordinate_columns_headed_with_their_unit_are_found(tmp_path, x, y):
     assert got.index.tolist() == ["V1", "V2", "V3", "V4"]
     assert got.geometry.x.tolist() == [v[3] for v in villages]
     assert got.geometry.y.tolist() == [v[4] for v in villages]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_blank_columns_and_rows_excel_leaves_after_the_table_are_dropped(tmp_path, suffix):
+    """Two blank columns after the table (cells once used, or only formatted) came through
+    as columns 'Unnamed: 9' and 'Unnamed: 10', written on to the outputs."""
+    path = _workbook(tmp_path / "村庄.xlsx", {"石泉县": COUNTIES["石泉县"]})
+    book = load_workbook(path)
+    sheet = book.active
+    sheet["I2"] = "乡镇"
+    sheet["I3"], sheet["I4"] = "城关镇", "后柳镇"
+    for row in range(1, 8):  # formatted, never filled: Excel keeps them in the used range
+        for column in ("J", "K"):
+            sheet[f"{column}{row}"].fill = PatternFill("solid", fgColor="FFFF00")
+    book.save(path)
+    if suffix == ".csv":  # as Excel saves the sheet: its used range, blanks included
+        rows = [["" if c.value is None else str(c.value) for c in r] for r in sheet.iter_rows()]
+        path = tmp_path / "村庄.csv"
+        path.write_bytes("\r\n".join(",".join(r) for r in rows).encode("gbk") + b"\r\n")
+    got = read_layer(_source(path), None, VILLAGE_FIELDS, "village_id")
+    assert list(got.columns) == [*COLUMNS, "乡镇", "geometry"]
+    assert got["乡镇"].tolist() == ["城关镇", "后柳镇"] and got.index.tolist() == ["V1", "V2"]

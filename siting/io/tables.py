@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls")
 #: Encodings tried in turn; UTF-8 (a BOM is skipped) first, then China's national standard.
 TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
+#: How pandas names a column whose header cell is blank.
+UNNAMED_COLUMN = r"Unnamed: \d+"
 #: The first bytes of an OLE2 compound file: an Excel 97-2003 workbook, or an .xlsx workbook
 #: Excel encrypted with a password (MS-OFFCRYPTO), whatever the file's name says.
 OLE2_SIGNATURE = bytes.fromhex("d0cf11e0a1b11ae1")
@@ -211,7 +213,8 @@ def _header_names(columns, top: list[list], header: int) -> list[str]:
 def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
                is_header=None, sheet_key: str | None = None) -> pd.DataFrame:
     """The rows of a CSV file or XLSX sheet, column names stripped, blank rows dropped, indexed
-    by their row numbers as a spreadsheet shows them; a table without rows is an error unless
+    by their row numbers as a spreadsheet shows them, blank columns without a header (which
+    Excel leaves after the table) dropped; a table without rows is an error unless
     ``allow_empty`` (the caller then says what to do). The header is the first row
     ``is_header`` accepts (see :func:`header_row`), so titles above it are skipped.
     ``sheet_key`` is the scenario key whose ``sheet`` chooses the sheet (None: no setting
@@ -225,8 +228,10 @@ def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
         frame, header, top = _read_csv(path, is_header)
     frame.columns = _header_names(frame.columns, top, header)
     frame.index = pd.RangeIndex(header + 2, header + 2 + len(frame))  # the header's row + 1
-    blank = frame.apply(blank_cells).all(axis=1)
-    frame = frame[~blank.to_numpy(bool)]
+    blank = frame.apply(blank_cells)
+    blank_rows = blank.all(axis=1).to_numpy(bool)
+    unnamed = frame.columns.astype(str).str.fullmatch(UNNAMED_COLUMN)
+    frame = frame.loc[~blank_rows, ~(unnamed & blank.all(axis=0).to_numpy(bool))]
     if frame.empty and not allow_empty:
         raise InputError(f"{path}: the table has no rows")
     return frame
