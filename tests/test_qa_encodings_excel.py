@@ -161,3 +161,19 @@ def test_blank_columns_and_rows_excel_leaves_after_the_table_are_dropped(tmp_pat
     got = read_layer(_source(path), None, VILLAGE_FIELDS, "village_id")
     assert list(got.columns) == [*COLUMNS, "乡镇", "geometry"]
     assert got["乡镇"].tolist() == ["城关镇", "后柳镇"] and got.index.tolist() == ["V1", "V2"]
+
+
+def test_a_hand_edited_csv_row_with_an_unquoted_comma_is_named_with_the_fix(tmp_path):
+    """'Expected 8 fields in line 8, saw 9' (pandas' words) said neither what is wrong nor
+    what to do."""
+    villages = [v for county in COUNTIES.values() for v in county]
+    lines = ["安康市行政村名单,,,,,,,", "填表单位：石泉县,,,,,,,", ",".join([*COLUMNS.values(), "经度", "纬度"])]
+    lines += [f"{vid},{name},{people},石泉县,是,否,{lon},{lat}" for vid, name, people, lon, lat in villages]
+    lines[4] = lines[4].replace("后柳村", "后柳村,二组")  # row 5: a name typed with a comma
+    path = tmp_path / "村庄.csv"
+    path.write_bytes("\r\n".join(lines).encode("gbk"))
+    with pytest.raises(InputError) as refused:
+        read_layer(_source(path), None, VILLAGE_FIELDS, "village_id")
+    assert str(refused.value) == (f"{path}: row 5 has 9 cells where the header has 8; put a cell "
+                                  f"holding a comma in double quotes, or write it without (a "
+                                  f"Chinese comma ， or 、)")

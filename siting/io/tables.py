@@ -86,8 +86,25 @@ def _read_csv(path: Path, is_header) -> tuple[pd.DataFrame, int, list[list]]:
         frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
                             skipinitialspace=True, skiprows=lines_before[header])
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"{path}: not a readable CSV table ({first_line(exc)})") from None
+        raise InputError(_csv_problem(path, first_line(exc), delimiter)) from None
     return frame, header, top
+
+
+#: pandas' message for a row with more cells than the header.
+TOO_MANY_CELLS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+def _csv_problem(path: Path, reason: str, delimiter: str) -> str:
+    """What a CSV file pandas cannot parse gets told: a row with more cells than the header
+    (a name holding the delimiter, unquoted, as a hand-edited file has it) is named, with the
+    fix; any other reason is given as pandas gives it."""
+    found = TOO_MANY_CELLS.search(reason)
+    if found is None:
+        return f"{path}: not a readable CSV table ({reason})"
+    header, line, cells = found.groups()
+    mark = {",": "a comma", ";": "a semicolon", "\t": "a tab"}.get(delimiter, repr(delimiter))
+    return (f"{path}: row {line} has {cells} cells where the header has {header}; put a cell "
+            f"holding {mark} in double quotes, or write it without (a Chinese comma ， or 、)")
 
 
 def _read_sheet(path: Path, sheet: str | None, is_header,
