@@ -1,4 +1,5 @@
-"""Input files as Chinese planners' tools write them: Shapefile attribute encodings.
+"""Input files as Chinese planners' tools write them: Shapefile attribute encodings, and
+Shapefiles without their .prj file.
 
 Each file is written from a known table and read back through the layer reader; what it reads
 must be the table (names, Chinese texts, numbers), whatever the .cpg or the .dbf header says.
@@ -7,12 +8,17 @@ must be the table (names, Chinese texts, numbers), whatever the .cpg or the .dbf
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 from pathlib import Path
 
 import geopandas as gpd
+import pyproj
 import pytest
+import shapely
 from shapely.geometry import Point
+
+from siting.errors import InputError
 
 from siting.config import LayerSource
 from siting.io.layers import read_layer
@@ -128,3 +134,28 @@ def test_latin_texts_a_cpg_names_stay_as_written(tmp_path):
                      "village_id")
     assert got["name"].tolist() == ["Śląsk"] and got["admin_unit"].tolist() == ["Żary"]
     assert got["population"].tolist() == [5.0]
+
+
+@pytest.mark.parametrize("written_in, hint", [
+    ("EPSG:4490", "its coordinates look like longitude and latitude: EPSG:4490 (CGCS2000) or "
+                  "EPSG:4326 (WGS 84)"),
+    ("EPSG:4524", "its eastings carry the Gauss-Kruger zone number 36 in front: EPSG:4524 "
+                  "(CGCS2000 / 3-degree Gauss-Kruger zone 36) if on CGCS2000"),
+    ("EPSG:4496", "its eastings carry the Gauss-Kruger zone number 18 in front: EPSG:4496 "
+                  "(CGCS2000 / Gauss-Kruger zone 18) if on CGCS2000")])
+def test_a_shapefile_without_its_prj_is_told_the_crs_its_coordinates_show(tmp_path, written_in,
+                                                                           hint):
+    """A Shapefile copied without its .prj was told only 'no CRS ... (e.g. EPSG:4326)', even
+    when its eastings carry their Gauss-Kruger zone; the CRS named reads it where it was."""
+    path = _shapefile(tmp_path / "shp", "GBK", cpg=b"GBK")
+    _villages().to_crs(written_in).to_file(path, engine="pyogrio", encoding="GBK")
+    path.with_suffix(".prj").unlink()
+    with pytest.raises(InputError) as refused:
+        _read(path, "易地搬迁")
+    assert f"{path}: no CRS (no .prj file); {hint}; declare it with" in str(refused.value)
+    declared = re.search(r"EPSG:\d+", hint)[0]
+    fields = tuple(COLUMNS.items())
+    got = read_layer(LayerSource(path=path, crs=declared, fields=fields), pyproj.CRS(CRS),
+                     VILLAGE_FIELDS, "village_id")
+    assert shapely.get_coordinates(got.geometry.to_numpy()) == pytest.approx(
+        shapely.get_coordinates(_villages().geometry.to_numpy()), abs=1e-7)  # degrees: 1 cm

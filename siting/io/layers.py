@@ -485,6 +485,32 @@ def _zone_prefix(xs: np.ndarray) -> int | None:
     return int(zones[0]) if len(zones) == 1 and zones[0] in GAUSS_KRUGER_ZONES else None
 
 
+#: The first EPSG code of CGCS2000's Gauss-Kruger zones written with their number in front of
+#: the easting: 6-degree zones 13-23 (EPSG:4491-4501), 3-degree zones 25-45 (EPSG:4513-4533).
+GAUSS_KRUGER_ZONE_EPSG = {13: 4491, 25: 4513}
+
+
+def _unlabelled_crs_hint(geoms: gpd.GeoSeries) -> str:
+    """What the coordinates of a layer without a CRS look like, and the CRS to declare:
+    longitude/latitude, a CGCS2000 Gauss-Kruger zone (its number in front of the eastings),
+    or projected metres."""
+    coords = shapely.get_coordinates(geoms[~(geoms.isna() | geoms.is_empty)].to_numpy())
+    if len(coords) == 0:
+        return "its coordinates cannot tell which"
+    xs, ys = coords[:, 0], coords[:, 1]
+    if np.abs(xs).max() <= 180 and np.abs(ys).max() <= 90:
+        return ("its coordinates look like longitude and latitude: EPSG:4490 (CGCS2000) or "
+                "EPSG:4326 (WGS 84)")
+    zone = _zone_prefix(xs)
+    if zone is not None:
+        first = max(z for z in GAUSS_KRUGER_ZONE_EPSG if z <= zone)
+        code = GAUSS_KRUGER_ZONE_EPSG[first] + zone - first
+        return (f"its eastings carry the Gauss-Kruger zone number {zone} in front: "
+                f"EPSG:{code} ({pyproj.CRS.from_epsg(code).name}) if on CGCS2000")
+    return ("its coordinates are projected metres: the Gauss-Kruger or UTM CRS they were "
+            "surveyed in, e.g. EPSG:4545 (CGCS2000 / 3-degree Gauss-Kruger CM 108E)")
+
+
 def _crs_with_zone(crs: pyproj.CRS, zone: int) -> str:
     """The EPSG CRS like ``crs`` whose eastings carry ``zone`` in front (CGCS2000 / 3-degree
     Gauss-Kruger CM 108E -> zone 36, EPSG:4524), or how to find it."""
@@ -612,8 +638,9 @@ def read_layer(source: LayerSource, crs: pyproj.CRS | None, fields: dict[str, st
         problems.raise_if_any()  # every row without coordinates
         raise InputError(_empty_problem(source, where, optional))
     if frame.crs is None:
-        problems.add(f"{where}: no CRS; assign one in the file or declare it with "
-                     f"{_crs_setting(source)} (e.g. EPSG:4326)")
+        prj = " (no .prj file)" if source.path.suffix.lower() in (".shp", ".zip") else ""
+        problems.add(f"{where}: no CRS{prj}; {_unlabelled_crs_hint(frame.geometry)}; declare it with "
+                     f"{_crs_setting(source)}, or assign it in the file")
     required = [name for name, kind in fields.items() if not kind.endswith("?")]
     wanted = [id_field, *required] if id_field in required else required
     frame = _map_fields(frame, source, list(dict.fromkeys(wanted)), where, needed_by or {})
