@@ -7,6 +7,7 @@ compared with the WGS 84 of the pairs.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import geopandas as gpd
@@ -60,3 +61,45 @@ def test_a_sheet_of_web_map_positions_is_shifted(tmp_path, pairs, system, x, y):
     got = _read(path, system)
     assert _error_m(got, pairs) < 0.05
     assert _error_m(_read(path, "EPSG:4326"), pairs) > 300  # undeclared: hundreds of metres off
+
+
+@pytest.mark.parametrize("x, y, system", [("百度经度", "百度纬度", "BD-09"),
+                                          ("高德坐标", "高德坐标", "GCJ-02")])
+def test_columns_named_for_a_web_map_without_a_declared_crs_are_warned(tmp_path, caplog, pairs,
+                                                                       x, y, system):
+    """A sheet whose columns say 百度经度 or 高德坐标 was read as WGS 84 without a word,
+    every point some 500 m from where it is."""
+    prefix = "bd09" if system == "BD-09" else "gcj02"
+    table = pairs[["place"]].copy()
+    if x == y:  # one cell of "lng,lat", as the Amap picker copies it
+        table[x] = [f"{lon:.8f},{lat:.8f}" for lon, lat in
+                    zip(pairs[f"{prefix}_lon"], pairs[f"{prefix}_lat"])]
+    else:
+        table[x], table[y] = pairs[f"{prefix}_lon"], pairs[f"{prefix}_lat"]
+    path = tmp_path / "sites.csv"
+    table.to_csv(path, index=False, encoding="utf-8-sig")
+    undeclared = LayerSource(path=path, x=x, y=y, key="inputs.candidates")
+    with caplog.at_level(logging.WARNING):
+        got = read_layer(undeclared, None, FIELDS, "place")
+    assert _error_m(got, pairs) > 300
+    columns = f"column '{x}'" if x == y else f"columns '{x}'/'{y}'"
+    assert (f"{path}: {columns} name {system} coordinates of a web map, but no crs declares "
+            f"them, so they are read as WGS 84, 300-700 m from where they are; declare "
+            f"inputs.candidates.crs: {system} (or EPSG:4326 if they were converted)") in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        got = read_layer(LayerSource(path=path, x=x, y=y, crs=system), None, FIELDS, "place")
+    assert _error_m(got, pairs) < 0.05 and "web map" not in caplog.text
+
+
+@pytest.mark.parametrize("key, declaration", [("MEASUREMENTS", "--crs BD-09"),
+                                              ("--complaints", "--complaints-crs BD-09")])
+def test_the_warning_names_the_option_of_a_file_a_command_names(tmp_path, caplog, pairs, key,
+                                                                declaration):
+    """Drive tests (siting calibrate ... MEASUREMENTS --crs) would have been told to set
+    'MEASUREMENTS.crs', a setting no scenario has."""
+    path = tmp_path / "drive.csv"
+    pairs.rename(columns={"bd09_lon": "百度经度", "bd09_lat": "百度纬度"}).to_csv(path, index=False)
+    with caplog.at_level(logging.WARNING):
+        read_layer(LayerSource(path=path, x="百度经度", y="百度纬度", key=key), None, FIELDS, "place")
+    assert f"declare {declaration} (or EPSG:4326" in caplog.text

@@ -279,7 +279,29 @@ def _load_table(source: LayerSource, geometry: str, problems: Problems) -> gpd.G
                        is_header=has_coordinates(source.x, source.y),
                        sheet_key=_sheet_key(source))
     x, y = coordinate_columns(frame, source.x, source.y, where)
+    if source.crs is None:
+        _warn_of_web_map_columns(source, x, y, where)
     return table_points(frame, x, y, None, where, problems)
+
+
+#: Words in a column's name that say its coordinates come from a Chinese web map, and its system.
+WEB_MAP_WORDS = {"高德": "GCJ-02", "amap": "GCJ-02", "gaode": "GCJ-02", "腾讯": "GCJ-02",
+                 "tencent": "GCJ-02", "火星": "GCJ-02", "gcj": "GCJ-02", "百度": "BD-09",
+                 "baidu": "BD-09", "bd09": "BD-09", "bd-09": "BD-09"}
+
+
+def _warn_of_web_map_columns(source: LayerSource, x: str, y: str, where: str) -> None:
+    """Warn when the coordinate columns' names say a Chinese web map (百度经度, 高德坐标) while
+    no ``crs`` declares it: they are read as WGS 84, 300-700 m from where they are."""
+    named = " ".join(dict.fromkeys([x, y])).lower()
+    system = next((s for word, s in WEB_MAP_WORDS.items() if word in named), None)
+    if system is None:
+        return
+    columns = f"column '{x}'" if x == y else f"columns '{x}'/'{y}'"
+    logger.warning("%s: %s name %s coordinates of a web map, but no crs declares them, so they "
+                   "are read as WGS 84, 300-700 m from where they are; declare %s (or EPSG:4326 "
+                   "if they were converted)", where, columns, system,
+                   _crs_declaration(source, system))
 
 
 def _sheet_key(source: LayerSource) -> str | None:
@@ -365,9 +387,18 @@ def _is_command_option(key: str) -> bool:
 
 
 def _crs_setting(source: LayerSource) -> str:
-    """Where the CRS of ``source`` is declared: its scenario key's ``crs``, or the option's
-    ``-crs`` twin (``--complaints-crs``)."""
-    return f"{source.key}-crs" if _is_command_option(source.key) else f"{source.key}.crs"
+    """Where the CRS of ``source`` is declared: its scenario key's ``crs``, the option's
+    ``-crs`` twin (``--complaints-crs``), or the ``--crs`` of the command whose argument
+    (``MEASUREMENTS``) names the file."""
+    if _is_command_option(source.key):
+        return f"{source.key}-crs"
+    return "--crs" if source.key.isupper() else f"{source.key}.crs"
+
+
+def _crs_declaration(source: LayerSource, crs: str) -> str:
+    """How the scenario or the command line declares ``crs`` for ``source``."""
+    setting = _crs_setting(source)
+    return f"{setting} {crs}" if setting.startswith("--") else f"{setting}: {crs}"
 
 
 def _index_by_id(frame: gpd.GeoDataFrame, id_field: str, where: str, problems: Problems):
