@@ -1,5 +1,5 @@
-"""Input files as Chinese planners' tools write them: Shapefile attribute encodings, and
-Shapefiles without their .prj file.
+"""Input files as Chinese planners' tools write them: Shapefile attribute encodings,
+Shapefiles without their .prj file, KML files declared in GB2312.
 
 Each file is written from a known table and read back through the layer reader; what it reads
 must be the table (names, Chinese texts, numbers), whatever the .cpg or the .dbf header says.
@@ -159,3 +159,29 @@ def test_a_shapefile_without_its_prj_is_told_the_crs_its_coordinates_show(tmp_pa
                      VILLAGE_FIELDS, "village_id")
     assert shapely.get_coordinates(got.geometry.to_numpy()) == pytest.approx(
         shapely.get_coordinates(_villages().geometry.to_numpy()), abs=1e-7)  # degrees: 1 cm
+
+
+@pytest.mark.parametrize("declared", ["GB2312", "GBK", "gb2312"])
+def test_a_kml_declared_in_a_chinese_encoding_is_read(tmp_path, declared):
+    """<?xml ... encoding="GB2312"?>, as older Chinese tools write KML, was refused by GDAL as
+    'unknown encoding' under 'is it a GeoPackage, GeoJSON, ... or KML file?'; 堃 is GBK's,
+    beyond GB2312, as such files often hold."""
+    villages = _villages().assign(村名=["石泉村", "汉阴县堃村", "紫阳村"])
+    placemarks = "".join(
+        f"<Placemark><name>{row.村名}</name><ExtendedData>"
+        + "".join(f'<Data name="{c}"><value>{getattr(row, c)}</value></Data>'
+                  for c in ("编号", "人口", "区县", "贫困村", "易地搬迁"))
+        + f"</ExtendedData><Point><coordinates>{row.geometry.x},{row.geometry.y},0</coordinates>"
+          f"</Point></Placemark>" for row in villages.itertuples())
+    path = tmp_path / "村庄.kml"
+    path.write_bytes((f'<?xml version="1.0" encoding="{declared}"?>\n<kml xmlns="http://www.'
+                      f'opengis.net/kml/2.2"><Document><Folder><name>村庄</name>{placemarks}'
+                      f"</Folder></Document></kml>").encode("gbk"))
+    fields = {**COLUMNS, "name": "Name"}
+    got = read_layer(LayerSource(path=path, fields=tuple(fields.items())), None, VILLAGE_FIELDS,
+                     "village_id")
+    assert got["name"].tolist() == ["石泉村", "汉阴县堃村", "紫阳村"]
+    assert got["admin_unit"].tolist() == villages["区县"].tolist()
+    assert got["population"].tolist() == villages["人口"].astype(float).tolist()
+    assert shapely.get_coordinates(got.geometry.to_numpy()) == pytest.approx(
+        shapely.get_coordinates(villages.geometry.to_numpy()))

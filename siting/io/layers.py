@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import logging
 import re
@@ -163,13 +164,45 @@ def in_yuan(values: pd.Series, field: str, column: str | None, where: str) -> pd
     return values * WAN_YUAN
 
 
+#: An XML declaration's encoding (<?xml version="1.0" encoding="GB2312"?>).
+XML_ENCODING = re.compile(rb"\s*<\?xml[^>]*\sencoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+#: Encodings GDAL's XML parser (expat) reads itself, as Python's codecs name them.
+EXPAT_ENCODINGS = ("utf-8", "utf-16", "latin-1", "iso8859-1", "ascii")
+#: China's national encodings, each read as GB18030, their superset: a file declared GB2312
+#: often holds GBK characters (堃, 喆) beyond it.
+GB_ENCODINGS = ("gb2312", "gbk", "gb18030")
+
+
+def gdal_source(path: Path) -> Path | bytes:
+    """What GDAL is given to read ``path``: the file; or, for a KML file whose XML declaration
+    names an encoding GDAL's XML parser does not know (GB2312 or GBK, as older Chinese tools
+    write them; GDAL refuses it as 'unknown encoding'), its text recoded to UTF-8."""
+    if path.suffix.lower() != ".kml" or not path.is_file():
+        return path
+    with open(path, "rb") as file:
+        declared = XML_ENCODING.match(file.read(256))
+    try:
+        codec = codecs.lookup(declared[1].decode("ascii")).name if declared else "utf-8"
+    except LookupError:
+        return path  # GDAL names the encoding it does not know
+    if codec in EXPAT_ENCODINGS:
+        return path
+    codec = "gb18030" if codec in GB_ENCODINGS else codec
+    try:
+        text = path.read_bytes().decode(codec)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: its XML declaration says {declared[1].decode('ascii')}, but "
+                         f"byte {exc.start} is not {codec.upper()}; save the KML as UTF-8") from None
+    return text.replace(declared[1].decode("ascii"), "UTF-8", 1).encode("utf-8")
+
+
 def layer_names(path: Path, key: str) -> list[str]:
     """The layers of a vector file; ``key`` is the scenario key that names the file."""
     require_file(path, key)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # GDAL notices on odd files
-            return [str(name) for name, _ in pyogrio.list_layers(path)]
+            return [str(name) for name, _ in pyogrio.list_layers(gdal_source(path))]
     except Exception as exc:  # pyogrio raises DataSourceError and friends from GDAL
         raise InputError(f"{path}: cannot read the vector file ({first_line(exc)}); is it a "
                          f"GeoPackage, GeoJSON, Shapefile, FlatGeobuf or KML file?") from None
@@ -235,7 +268,7 @@ def _read_vector_layer(source: LayerSource, layer: str, where: str) -> gpd.GeoDa
     try:
         with warnings.catch_warnings(), _kml_names_as_written():
             warnings.simplefilter("ignore", RuntimeWarning)  # GDAL notices on odd files
-            frame = gpd.read_file(source.path, layer=layer, engine="pyogrio",
+            frame = gpd.read_file(gdal_source(source.path), layer=layer, engine="pyogrio",
                                   encoding=RAW_CODEC if encoding is not None else None)
     except Exception as exc:
         raise InputError(f"{where}: cannot be read ({first_line(exc)})") from None
