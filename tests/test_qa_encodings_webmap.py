@@ -16,6 +16,7 @@ import pytest
 from pyproj import Geod
 
 from siting.config import LayerSource
+from siting.errors import InputError
 from siting.io.layers import read_layer
 
 PAIRS = Path("/work/shared/data/real/coordinates_gcj02/wgs84_gcj02_bd09_pairs.csv")
@@ -103,3 +104,25 @@ def test_the_warning_names_the_option_of_a_file_a_command_names(tmp_path, caplog
     with caplog.at_level(logging.WARNING):
         read_layer(LayerSource(path=path, x="百度经度", y="百度纬度", key=key), None, FIELDS, "place")
     assert f"declare {declaration} (or EPSG:4326" in caplog.text
+
+
+def test_a_web_map_point_outside_china_is_named_by_its_id(tmp_path, pairs):
+    """A typo (10.89 for 108.9) in one of the sheet's GCJ-02 points was refused as '1 of 20
+    points (first at index 3) lie outside China ... probably plain WGS84 coordinates': an
+    index no sheet shows, and a wrong guess."""
+    table = pairs[["place", "gcj02_lon", "gcj02_lat"]].copy()
+    table.loc[3, "gcj02_lon"] = 10.9
+    path = tmp_path / "picked.csv"
+    table.to_csv(path, index=False)
+    source = LayerSource(path=path, x="gcj02_lon", y="gcj02_lat", crs="GCJ-02")
+    with pytest.raises(InputError) as refused:
+        read_layer(source, None, FIELDS, "place")
+    place = pairs["place"][3]
+    assert str(refused.value) == (f"{path}: feature(s) {place} lie outside China ({place}: 10.9, "
+                                  f"{pairs['gcj02_lat'][3]:.6g}), where the GCJ-02 offset is not "
+                                  f"defined; check their coordinates")
+    table["gcj02_lon"] -= 180  # every point elsewhere: not a GCJ-02 layer
+    table.to_csv(path, index=False)
+    with pytest.raises(InputError, match="the layer is probably plain WGS 84, not GCJ-02: "
+                                         "remove its crs$"):
+        read_layer(source, None, FIELDS, "place")

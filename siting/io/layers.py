@@ -18,7 +18,7 @@ import pyogrio
 import pyproj
 import shapely
 
-from siting.china_crs import to_wgs84
+from siting.china_crs import outside_china, to_wgs84
 from siting.config import LayerSource
 from siting.errors import InputError
 from siting.io.dbf import RAW_CODEC, attribute_encoding
@@ -625,12 +625,30 @@ def _to_wgs84_from_web_map(frame: gpd.GeoDataFrame, source: LayerSource, where: 
     if not pyproj.CRS.from_user_input(frame.crs).is_geographic:
         frame = frame.to_crs("EPSG:4326")
     coords = shapely.get_coordinates(frame.geometry.to_numpy())
+    if frame.geometry.geom_type.eq("Point").all():
+        _refuse_points_outside_china(frame, coords, system, where)
     try:
         lon, lat = to_wgs84(coords[:, 0], coords[:, 1], system)
     except InputError as exc:
         raise InputError(f"{where}: {exc}") from None
     geoms = shapely.set_coordinates(frame.geometry.to_numpy().copy(), np.column_stack([lon, lat]))
     return frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs="EPSG:4326"))
+
+
+def _refuse_points_outside_china(frame: gpd.GeoDataFrame, coords: np.ndarray, system: str,
+                                 where: str) -> None:
+    """InputError naming the features (by id) whose web-map coordinates lie outside China,
+    where the offset is not defined (:func:`siting.china_crs.outside_china`): a typo in some,
+    or, when all are, a layer that is not in ``system``."""
+    outside = np.asarray(outside_china(coords[:, 0], coords[:, 1]), dtype=bool)
+    if not outside.any():
+        return
+    first = np.flatnonzero(outside)[0]
+    fix = (f"the layer is probably plain WGS 84, not {system}: remove its crs" if outside.all()
+           else "check their coordinates")
+    raise InputError(f"{where}: feature(s) {id_list(frame.index, outside)} lie outside China "
+                     f"({frame.index[first]}: {coords[first, 0]:.6g}, {coords[first, 1]:.6g}), "
+                     f"where the {system} offset is not defined; {fix}")
 
 
 #: Datums of older Chinese maps (Xian 1980, Beijing 1954) that PROJ has no shift to WGS 84
