@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pyproj
 import pytest
 import shapely
@@ -185,3 +186,39 @@ def test_a_kml_declared_in_a_chinese_encoding_is_read(tmp_path, declared):
     assert got["population"].tolist() == villages["人口"].astype(float).tolist()
     assert shapely.get_coordinates(got.geometry.to_numpy()) == pytest.approx(
         shapely.get_coordinates(villages.geometry.to_numpy()))
+
+
+def _gbk_shapefile_without_cpg(path: Path, columns: dict) -> Path:
+    gpd.GeoDataFrame(columns, geometry=[Point(108.25, 33.04)] * len(next(iter(columns.values()))),
+                     crs=CRS).to_file(path, engine="pyogrio", encoding="GBK")
+    path.with_suffix(".cpg").unlink()
+    return path
+
+
+def test_an_as_built_shapefile_in_gbk_without_cpg_is_read(tmp_path):
+    """The as-built list read GDAL's mojibake (站址编号 as Õ¾Ö·±àºÅ) and was refused as having
+    no site_id column."""
+    from siting.evaluate import evaluate_plan
+    from siting.pipeline import run_scenario
+    from tests.regions import TECH_4G, candidate, village, write_region
+
+    scenario = write_region(tmp_path / "in", np.full((100, 100), 400.0),
+                            [village("V1", 1000, 1500)], [candidate("S1", 1000, 1500, techs="4G")],
+                            technologies=[dict(TECH_4G, max_range_m=900)],
+                            objective={"type": "max_coverage", "budget_cny": 1e6})
+    run_scenario(scenario, tmp_path / "plan")
+    built = _gbk_shapefile_without_cpg(tmp_path / "竣工.shp", {
+        "站址编号": ["S1"], "制式": ["4G-1800"], "建成年份": ["2026"], "实际投资": [205000.0],
+        "回传方式": ["光纤"]})
+    sites = evaluate_plan(tmp_path / "plan", built).sites.set_index("site_id")
+    assert sites.loc["S1", "actual_cost_cny"] == 205000
+    assert sites.loc["S1", "built_backhaul"] == "fiber"
+
+
+def test_drive_test_shapefile_columns_in_gbk_without_cpg_are_matched(tmp_path):
+    from siting.io.measurements import measurement_columns
+
+    path = _gbk_shapefile_without_cpg(tmp_path / "路测.shp", {
+        "测量编号": ["M1"], "站址编号": ["S1"], "网络制式": ["4G-1800"], "RSRP": [-95.0]})
+    assert dict(measurement_columns(path)) == {"measurement_id": "测量编号", "site_id": "站址编号",
+                                               "technology": "网络制式", "rsrp_dbm": "RSRP"}

@@ -259,25 +259,35 @@ def _kml_names_as_written():
         pyogrio.set_gdal_config_options({option: before})
 
 
-def _read_vector_layer(source: LayerSource, layer: str, where: str) -> gpd.GeoDataFrame:
-    """One layer of a vector file; a Shapefile's texts decoded as :mod:`siting.io.dbf` finds
-    them encoded (said in a warning when the files do not say it)."""
-    encoding = attribute_encoding(source.path, layer)
-    if encoding is not None and encoding.note is not None:
-        logger.warning("%s: %s", where, encoding.note)
+def read_vector(path: Path, layer: str | None, where: str, *, warn: bool = True,
+                **options) -> pd.DataFrame:
+    """The layer ``layer`` of a vector file (its first when None) as pyogrio reads it with
+    ``options`` (``read_geometry=False``, ``max_features``), KML ``<ExtendedData>`` names as
+    written, a Shapefile's texts decoded as :mod:`siting.io.dbf` finds them encoded (said in
+    a warning when the files do not say it, unless not ``warn``). InputError naming ``where``
+    when GDAL cannot read it."""
     try:
         with warnings.catch_warnings(), _kml_names_as_written():
             warnings.simplefilter("ignore", RuntimeWarning)  # GDAL notices on odd files
-            frame = gpd.read_file(gdal_source(source.path), layer=layer, engine="pyogrio",
-                                  encoding=RAW_CODEC if encoding is not None else None)
-    except Exception as exc:
+            source = gdal_source(path)
+            layer = layer if layer is not None else str(pyogrio.list_layers(source)[0][0])
+            encoding = attribute_encoding(path, layer)
+            frame = pyogrio.read_dataframe(source, layer=layer, encoding=RAW_CODEC
+                                           if encoding is not None else None, **options)
+    except InputError:
+        raise
+    except Exception as exc:  # pyogrio raises DataSourceError and friends from GDAL
         raise InputError(f"{where}: cannot be read ({first_line(exc)})") from None
-    return encoding.decoded(frame) if encoding is not None else frame
+    if encoding is None:
+        return frame
+    if encoding.note is not None and warn:
+        logger.warning("%s: %s", where, encoding.note)
+    return encoding.decoded(frame)
 
 
 def _load_vector(source: LayerSource, geometry: str) -> gpd.GeoDataFrame:
     where = source_label(source)
-    frames = [_read_vector_layer(source, layer, where) for layer in _layers_to_load(source)]
+    frames = [read_vector(source.path, layer, where) for layer in _layers_to_load(source)]
     if not all(isinstance(f, gpd.GeoDataFrame) and f.geometry.name in f.columns for f in frames):
         raise InputError(f"{where}: the layer has no geometry column; expected {geometry}s")
     frame = (frames[0] if len(frames) == 1
