@@ -177,3 +177,19 @@ def test_a_hand_edited_csv_row_with_an_unquoted_comma_is_named_with_the_fix(tmp_
     assert str(refused.value) == (f"{path}: row 5 has 9 cells where the header has 8; put a cell "
                                   f"holding a comma in double quotes, or write it without (a "
                                   f"Chinese comma ， or 、)")
+
+
+@pytest.mark.parametrize("line_end", ["\r", "\r\n", "\n"])
+def test_a_csv_with_lines_ended_as_excel_for_mac_ends_them_is_read(tmp_path, line_end):
+    """Excel for Mac's "CSV (Macintosh)" ends lines with CR alone: the whole file read as one
+    line, its title taken for the header ('no coordinate columns found (columns: 安康市行政村
+    名单, Unnamed: 1, ...)')."""
+    villages = [v for county in COUNTIES.values() for v in county]
+    lines = ["安康市行政村名单,,,,,,,", ",".join([*COLUMNS.values(), "经度", "纬度"])]
+    lines += [f"{vid},{name},{people},石泉县,是,否,{lon},{lat}" for vid, name, people, lon, lat in villages]
+    path = tmp_path / "村庄.csv"
+    path.write_bytes(line_end.join(lines).encode("gbk") + line_end.encode())
+    got = read_layer(_source(path), None, VILLAGE_FIELDS, "village_id")
+    assert got.index.tolist() == ["V1", "V2", "V3", "V4"]
+    assert got["population"].tolist() == [float(v[2]) for v in villages]
+    assert got.geometry.y.tolist() == [v[4] for v in villages]

@@ -46,15 +46,16 @@ def is_table(path: Path) -> bool:
 
 
 def decode_text(path: Path, advice: str = "save the sheet as 'CSV UTF-8'") -> str:
-    """The text of a file: UTF-16 when it opens with a UTF-16 byte-order mark (Excel's
-    "Unicode text" export, tab-separated), else the first of :data:`TEXT_ENCODINGS` that
-    decodes it whole; else an InputError ending in ``advice``."""
+    """The text of a file, its lines ended by "\\n" whether they end in CR LF (Windows) or CR
+    alone (Excel for Mac's "CSV (Macintosh)"): UTF-16 when it opens with a UTF-16 byte-order
+    mark (Excel's "Unicode text" export, tab-separated), else the first of
+    :data:`TEXT_ENCODINGS` that decodes it whole; else an InputError ending in ``advice``."""
     data = path.read_bytes()
     encodings = ("utf-16",) if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) \
         else TEXT_ENCODINGS
     for encoding in encodings:
         try:
-            return data.decode(encoding)
+            return data.decode(encoding).replace("\r\n", "\n").replace("\r", "\n")
         except UnicodeDecodeError as exc:
             failure = exc
     named = "not valid UTF-16" if encodings != TEXT_ENCODINGS else "neither UTF-8 nor GB18030"
