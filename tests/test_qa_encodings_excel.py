@@ -193,3 +193,13 @@ def test_a_csv_with_lines_ended_as_excel_for_mac_ends_them_is_read(tmp_path, lin
     assert got.index.tolist() == ["V1", "V2", "V3", "V4"]
     assert got["population"].tolist() == [float(v[2]) for v in villages]
     assert got.geometry.y.tolist() == [v[4] for v in villages]
+
+
+@pytest.mark.parametrize("tab, named", [("汉阴县 ", "汉阴县"), ("Hanyin", "hanyin"),
+                                        ("ＨＹ２０２４", "HY2024")])
+def test_a_sheet_named_as_its_tab_reads_but_for_spaces_case_and_full_width(tmp_path, tab, named):
+    """A tab named '汉阴县 ' (a trailing space no tab shows) was 'not found' under the name
+    the planner reads on it."""
+    path = _workbook(tmp_path / "村庄.xlsx", {"石泉县": COUNTIES["石泉县"], tab: COUNTIES["汉阴县"]})
+    got = read_layer(_source(path, layer=named), None, VILLAGE_FIELDS, "village_id")
+    assert got.index.tolist() == ["V3"]

@@ -126,10 +126,7 @@ def _read_sheet(path: Path, sheet: str | None, is_header,
                          f".xlsx file?") from None
     with book:
         names = [str(name) for name in book.sheet_names]
-        if sheet is not None and sheet not in names:
-            raise InputError(f"{path}: sheet '{sheet}' not found (sheets: {', '.join(names)}); "
-                             f"set sheet: in the scenario")
-        name = sheet if sheet is not None else names[0]
+        name = _sheet_named(path, sheet, names) if sheet is not None else names[0]
         top = _sheet_top(book, name)
         header = header_row(top, is_header)
         others = ([n for n in names[1:] if header_row(_sheet_top(book, n), is_header) is not None]
@@ -142,6 +139,19 @@ def _read_sheet(path: Path, sheet: str | None, is_header,
             _warn_of_other_sheets(path, name, others, sheet_key)
         header = header or 0
         return pd.read_excel(book, sheet_name=name, header=header, dtype=object), header, top
+
+
+def _sheet_named(path: Path, sheet: str, names: list[str]) -> str:
+    """The sheet of ``names`` that ``sheet`` names: as written, else the one whose name reads
+    the same but for case, spaces and full-width forms (:func:`header_key`: a tab named
+    '村庄 ' shows no trailing space); InputError listing the sheets when none does."""
+    if sheet in names:
+        return sheet
+    alike = [n for n in names if header_key(n) == header_key(sheet)]
+    if len(alike) == 1:
+        return alike[0]
+    raise InputError(f"{path}: sheet '{sheet}' not found (sheets: {', '.join(names)}); set "
+                     f"sheet: in the scenario")
 
 
 def _warn_of_other_sheets(path: Path, name: str, others: list[str], sheet_key: str | None):
