@@ -203,3 +203,18 @@ def test_a_sheet_named_as_its_tab_reads_but_for_spaces_case_and_full_width(tmp_p
     path = _workbook(tmp_path / "村庄.xlsx", {"石泉县": COUNTIES["石泉县"], tab: COUNTIES["汉阴县"]})
     got = read_layer(_source(path, layer=named), None, VILLAGE_FIELDS, "village_id")
     assert got.index.tolist() == ["V3"]
+
+
+def test_fields_mapped_as_typed_find_columns_typed_in_full_width(tmp_path):
+    """fields: {population: 人口(人)} typed in ASCII against the sheet's 人口（人） from a Chinese
+    input method was 'missing column(s) 人口(人)'."""
+    path = _workbook(tmp_path / "村庄.xlsx", {"石泉县": COUNTIES["石泉县"]})
+    book = load_workbook(path)
+    book.active["C2"] = "人口（人）"
+    book.active["D2"] = "区　县"  # an ideographic space, as names are padded to line up
+    book.save(path)
+    fields = {**COLUMNS, "population": "人口(人)", "admin_unit": "区县"}
+    source = LayerSource(path=path, fields=tuple(fields.items()), key="inputs.villages")
+    got = read_layer(source, None, VILLAGE_FIELDS, "village_id")
+    assert got["population"].tolist() == [120.0, 560.0]
+    assert got["admin_unit"].tolist() == ["石泉县", "石泉县"]
