@@ -218,3 +218,17 @@ def test_fields_mapped_as_typed_find_columns_typed_in_full_width(tmp_path):
     got = read_layer(source, None, VILLAGE_FIELDS, "village_id")
     assert got["population"].tolist() == [120.0, 560.0]
     assert got["admin_unit"].tolist() == ["石泉县", "石泉县"]
+
+
+def test_coordinate_columns_named_as_typed_find_the_sheets_full_width_ones(tmp_path):
+    """x: 东经(E) typed in ASCII found no header row (东经（E） in the sheet), so the title row was
+    taken as the header and the column was 'not found'."""
+    path = _workbook(tmp_path / "村庄.xlsx", {"石泉县": COUNTIES["石泉县"]})
+    book = load_workbook(path)
+    book.active["G2"], book.active["H2"] = "东经（E）", "北纬（N）"
+    book.save(path)
+    source = LayerSource(path=path, x="东经(E)", y="北纬 (N)", fields=tuple(COLUMNS.items()),
+                         key="inputs.villages")
+    got = read_layer(source, None, VILLAGE_FIELDS, "village_id")
+    assert got.geometry.x.tolist() == pytest.approx([108.25, 108.30], abs=1e-9)
+    assert got.geometry.y.tolist() == pytest.approx([33 + 2 / 60, 33 + 6 / 60], abs=1e-9)  # 33度02分

@@ -26,7 +26,7 @@ from siting.io.headers import suggested_names
 from siting.io.kml_tables import description_attributes
 from siting.io.problems import Problems, first_line, id_list, require_file
 from siting.io.rasters import crs_label_problem
-from siting.io.tables import (blank_cells, coordinate_columns, has_coordinates, header_key,
+from siting.io.tables import (blank_cells, column_named, coordinate_columns, has_coordinates,
                               is_table, matching_columns, numbers_of, read_table, table_points)
 
 logger = logging.getLogger(__name__)
@@ -394,8 +394,8 @@ def _map_fields(frame: gpd.GeoDataFrame, source: LayerSource, wanted: list[str],
                 where: str, needed_by: Mapping[str, str]) -> gpd.GeoDataFrame:
     """Rename the file's columns to siting's field names; every wanted field must then exist
     (a missing one that ``needed_by`` names is told which setting reads it). A column the
-    mapping names is found as written, else as :func:`_column_named` finds it."""
-    mapping = {field: _column_named(column, frame.columns)
+    mapping names is found as written, else as :func:`siting.io.tables.column_named` finds it."""
+    mapping = {field: column_named(column, frame.columns)
                for field, column in source.column_of.items()}
     absent = [f"{column} (for {field})" for field, column in mapping.items()
               if column not in frame.columns]
@@ -415,16 +415,6 @@ def _map_fields(frame: gpd.GeoDataFrame, source: LayerSource, wanted: list[str],
     clashes = [field for field in renamed.values() if field in frame.columns]
     frame = frame.drop(columns=[c for c in clashes if c not in renamed])
     return frame.rename(columns=renamed)
-
-
-def _column_named(name: str, columns) -> str:
-    """The column of ``columns`` that the scenario's ``name`` names: itself when present, else
-    the only one that reads the same but for case, spaces and full-width forms
-    (:func:`siting.io.tables.header_key`: 人口(人) for a sheet's 人口（人）); else ``name``."""
-    if name in columns:
-        return name
-    alike = [c for c in columns if header_key(c) == header_key(name)]
-    return alike[0] if len(alike) == 1 else name
 
 
 def _mapping_hint(source: LayerSource) -> str:

@@ -191,6 +191,16 @@ def blank_cells(column: pd.Series) -> pd.Series:
     return column.isna() | (column.astype(str).str.strip() == "")
 
 
+def column_named(name: str, columns) -> str:
+    """The column of ``columns`` that a scenario's ``name`` names: itself when present, else
+    the only one that reads the same but for case, spaces and full-width forms
+    (:func:`header_key`: 人口(人) for a sheet's 人口（人）); else ``name``."""
+    if name in columns:
+        return name
+    alike = [c for c in columns if header_key(c) == header_key(name)]
+    return alike[0] if len(alike) == 1 else name
+
+
 def matching_columns(columns, accepted: dict[str, tuple[str, ...]], *,
                      key=header_key) -> dict[str, str | None]:
     """For each field of ``accepted``, the first of ``columns`` (in its names' order) one of
@@ -287,9 +297,10 @@ def _detected_coordinates(names) -> tuple[str, str] | None:
 
 def has_coordinates(x: str | None, y: str | None):
     """Whether a row of texts is a header naming the coordinate columns: ``x`` and ``y`` when
-    given, else one of the pairs of :data:`COORDINATE_COLUMNS` (:func:`coordinate_key`)."""
+    given (as :func:`column_named` finds them), else one of the pairs of
+    :data:`COORDINATE_COLUMNS` (:func:`coordinate_key`)."""
     if x is not None or y is not None:
-        return lambda texts: {x, y} <= texts
+        return lambda texts: all(column_named(name, texts) in texts for name in (x, y))
     return lambda texts: _detected_coordinates(texts) is not None
 
 
@@ -349,18 +360,19 @@ def coordinates_of(column: pd.Series) -> np.ndarray:
 
 
 def coordinate_columns(frame: pd.DataFrame, x: str | None, y: str | None, where: str) -> tuple[str, str]:
-    """The names of the x (longitude) and y (latitude) columns: the given ones, or detected."""
+    """The names of the x (longitude) and y (latitude) columns: the given ones (as
+    :func:`column_named` finds them), or detected."""
     if x is None and y is None:
         if (found := _detected_coordinates(frame.columns)) is not None:
             return found
         raise InputError(f"{where}: no coordinate columns found (columns: "
                          f"{', '.join(frame.columns)}); name them with x: and y: in the scenario "
                          f"(e.g. x: 经度, y: 纬度)")
-    missing = [c for c in (x, y) if c is None or c not in frame.columns]
+    missing = [c for c in (x, y) if c is None or column_named(c, frame.columns) not in frame.columns]
     if missing:
         raise InputError(f"{where}: coordinate column(s) {', '.join(map(str, missing))} not found "
                          f"(columns: {', '.join(frame.columns)}); give both x: and y:")
-    return x, y
+    return column_named(x, frame.columns), column_named(y, frame.columns)
 
 
 #: Decimals of a longitude/latitude written as text at or below which a point is placed no
