@@ -232,3 +232,15 @@ def test_coordinate_columns_named_as_typed_find_the_sheets_full_width_ones(tmp_p
     got = read_layer(source, None, VILLAGE_FIELDS, "village_id")
     assert got.geometry.x.tolist() == pytest.approx([108.25, 108.30], abs=1e-9)
     assert got.geometry.y.tolist() == pytest.approx([33 + 2 / 60, 33 + 6 / 60], abs=1e-9)  # 33度02分
+
+
+def test_text_cells_with_a_trailing_space_read_as_the_same_county(tmp_path):
+    """'石泉县 ' (a space typed after the name, which no cell shows) was a county of its own
+    beside '石泉县' in the per-county figures."""
+    path = _workbook(tmp_path / "村庄.xlsx", {"石泉县": COUNTIES["石泉县"]})
+    book = load_workbook(path)
+    book.active["D3"], book.active["B4"] = "石泉县 ", " 后柳村　"
+    book.save(path)
+    got = read_layer(_source(path), None, VILLAGE_FIELDS, "village_id")
+    assert got["admin_unit"].tolist() == ["石泉县", "石泉县"]
+    assert got["name"].tolist() == ["石泉村", "后柳村"]

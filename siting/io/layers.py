@@ -26,8 +26,9 @@ from siting.io.headers import suggested_names
 from siting.io.kml_tables import description_attributes
 from siting.io.problems import Problems, first_line, id_list, require_file
 from siting.io.rasters import crs_label_problem
-from siting.io.tables import (blank_cells, column_named, coordinate_columns, has_coordinates,
-                              is_table, matching_columns, numbers_of, read_table, table_points)
+from siting.io.tables import (blank_cells, cell_text, column_named, coordinate_columns,
+                              has_coordinates, is_table, matching_columns, numbers_of, read_table,
+                              table_points)
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series
         if missing.any():
             raise InputError(f"{where}: field '{field}' is empty for feature(s) "
                              f"{id_list(ids, missing)}; fill it in")
-        return column.astype(str)
+        return column.map(cell_text)  # stripped: a trailing space in 汉滨区 is no other county
     if kind == "bool":
         return _coerce_bool(column, field, optional, where)
     if kind == "generations":
