@@ -244,3 +244,17 @@ def test_text_cells_with_a_trailing_space_read_as_the_same_county(tmp_path):
     got = read_layer(_source(path), None, VILLAGE_FIELDS, "village_id")
     assert got["admin_unit"].tolist() == ["石泉县", "石泉县"]
     assert got["name"].tolist() == ["石泉村", "后柳村"]
+
+
+def test_numbers_pasted_from_a_web_page_with_invisible_characters_are_read(tmp_path):
+    """A coordinate pasted from a web page with a zero-width space (U+200B) or a direction
+    mark (U+200E), which no cell shows, was 'no coordinates' for its row."""
+    villages = COUNTIES["石泉县"]
+    table = pd.DataFrame({"编号": [v[0] for v in villages], "村名": [v[1] for v in villages],
+                          "人口": ["1,200\u200b", "560"], "区县": "石泉县", "贫困村": "是", "易地搬迁": "否",
+                          "经度": ["\u200b108.25", "108.30\u200e"], "纬度": ["33.04\u200b", "33.10"]})
+    path = tmp_path / "村庄.csv"
+    table.to_csv(path, index=False, encoding="utf-8-sig")
+    got = read_layer(_source(path), None, VILLAGE_FIELDS, "village_id")
+    assert got["population"].tolist() == [1200.0, 560.0]
+    assert got.geometry.x.tolist() == [108.25, 108.30] and got.geometry.y.tolist() == [33.04, 33.10]

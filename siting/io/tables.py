@@ -318,10 +318,18 @@ DMS = re.compile(r"([NSEW]?)\s*(\d+(?:\.\d+)?)\s*"
 HEMISPHERES = {"东经": "E", "西经": "W", "北纬": "N", "南纬": "S"}
 
 
+def _normalised(cell) -> str:
+    """A cell's text NFKC-normalised (full-width digits and signs made ASCII), without the
+    invisible format characters text copied from web pages carries (zero-width spaces, the
+    byte-order mark, direction marks: Unicode category Cf), stripped."""
+    text = unicodedata.normalize("NFKC", str(cell))
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf").strip()
+
+
 def _plain_number_text(cell) -> str:
-    """A cell's text as Python reads numbers: full-width digits and signs made ASCII (NFKC),
-    spaces stripped, thousands separators dropped."""
-    text = unicodedata.normalize("NFKC", str(cell)).strip()
+    """A cell's text as Python reads numbers (:func:`_normalised`), thousands separators
+    dropped."""
+    text = _normalised(cell)
     return text.replace(",", "") if THOUSANDS.fullmatch(text) else text
 
 
@@ -337,7 +345,7 @@ def _degrees_of(cell) -> float:
     negative in the south and west; NaN when the cell is not such an angle."""
     if not isinstance(cell, str):
         return np.nan
-    text = unicodedata.normalize("NFKC", cell).strip()
+    text = _normalised(cell)
     for word, letter in HEMISPHERES.items():
         text = text.replace(word, letter)
     match = DMS.fullmatch(text)
