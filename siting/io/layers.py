@@ -193,7 +193,8 @@ def gdal_source(path: Path) -> Path | bytes:
         text = path.read_bytes().decode(codec)
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: its XML declaration says {declared[1].decode('ascii')}, but "
-                         f"byte {exc.start} is not {codec.upper()}; save the KML as UTF-8") from None
+                         f"byte {exc.start} is not {codec.upper()}; save the KML as "
+                         f"UTF-8") from None
     return text.replace(declared[1].decode("ascii"), "UTF-8", 1).encode("utf-8")
 
 
@@ -734,8 +735,8 @@ def read_layer(source: LayerSource, crs: pyproj.CRS | None, fields: dict[str, st
         raise InputError(_empty_problem(source, where, optional))
     if frame.crs is None:
         prj = " (no .prj file)" if source.path.suffix.lower() in (".shp", ".zip") else ""
-        problems.add(f"{where}: no CRS{prj}; {_unlabelled_crs_hint(frame.geometry)}; declare it with "
-                     f"{_crs_setting(source)}, or assign it in the file")
+        problems.add(f"{where}: no CRS{prj}; {_unlabelled_crs_hint(frame.geometry)}; declare "
+                     f"it with {_crs_setting(source)}, or assign it in the file")
     required = [name for name, kind in fields.items() if not kind.endswith("?")]
     wanted = [id_field, *required] if id_field in required else required
     frame = _map_fields(frame, source, list(dict.fromkeys(wanted)), where, needed_by or {})

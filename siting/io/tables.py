@@ -142,14 +142,10 @@ def _read_sheet(path: Path, sheet: str | None, is_header,
 
 
 def _sheet_named(path: Path, sheet: str, names: list[str]) -> str:
-    """The sheet of ``names`` that ``sheet`` names: as written, else the one whose name reads
-    the same but for case, spaces and full-width forms (:func:`header_key`: a tab named
-    '村庄 ' shows no trailing space); InputError listing the sheets when none does."""
-    if sheet in names:
-        return sheet
-    alike = [n for n in names if header_key(n) == header_key(sheet)]
-    if len(alike) == 1:
-        return alike[0]
+    """The sheet of ``names`` that ``sheet`` names, as :func:`column_named` finds a column (a
+    tab named '村庄 ' shows no trailing space); InputError listing the sheets when none is."""
+    if (name := column_named(sheet, names)) in names:
+        return name
     raise InputError(f"{path}: sheet '{sheet}' not found (sheets: {', '.join(names)}); set "
                      f"sheet: in the scenario")
 
@@ -161,8 +157,8 @@ def _warn_of_other_sheets(path: Path, name: str, others: list[str], sheet_key: s
     choose = (f"set {sheet_key}.sheet to read one of them instead, or " if sheet_key is not None
               else "")
     logger.warning("%s: read its first sheet '%s' only; sheet(s) %s also have a header row with "
-                   "the columns read here, and are not read; %scopy their rows into one sheet to read them all", path, name,
-                   ", ".join(others), choose)
+                   "the columns read here, and are not read; %scopy their rows into one sheet "
+                   "to read them all", path, name, ", ".join(others), choose)
 
 
 def _sheet_top(book: pd.ExcelFile, name: str) -> list[list]:
@@ -376,7 +372,8 @@ def coordinate_columns(frame: pd.DataFrame, x: str | None, y: str | None, where:
         raise InputError(f"{where}: no coordinate columns found (columns: "
                          f"{', '.join(frame.columns)}); name them with x: and y: in the scenario "
                          f"(e.g. x: 经度, y: 纬度)")
-    missing = [c for c in (x, y) if c is None or column_named(c, frame.columns) not in frame.columns]
+    missing = [c for c in (x, y)
+               if c is None or column_named(c, frame.columns) not in frame.columns]
     if missing:
         raise InputError(f"{where}: coordinate column(s) {', '.join(map(str, missing))} not found "
                          f"(columns: {', '.join(frame.columns)}); give both x: and y:")
