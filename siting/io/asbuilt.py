@@ -39,12 +39,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyogrio
 
 from siting.config import Scenario
 from siting.errors import InputError
-from siting.io.layers import generations_of, in_yuan
-from siting.io.problems import Problems, first_line, require_file
+from siting.io.layers import generations_of, in_yuan, read_vector
+from siting.io.problems import Problems, require_file
 from siting.io.region import EXISTING_KINDS, backhaul_in_place, has_fiber
 from siting.io.headers import accepted_names
 from siting.io.tables import (cell_text, header_key, is_table, matching_columns, numbers_of,
@@ -169,10 +168,9 @@ def _read_rows(path: Path) -> pd.DataFrame:
     if is_table(path):
         return read_table(path, None, is_header=_names_the_fields)
     try:
-        frame = pyogrio.read_dataframe(path, read_geometry=False)
-    except Exception as exc:  # GDAL's errors for unreadable files
-        raise InputError(f"{path}: cannot read the as-built list ({first_line(exc)}); give a CSV, "
-                         f"XLSX or vector file") from None
+        frame = read_vector(path, None, str(path), read_geometry=False)
+    except InputError as exc:
+        raise InputError(f"{exc}; give a CSV, XLSX or vector file") from None
     if frame.empty:
         raise InputError(f"{path}: the as-built list has no rows")
     frame.columns = [str(c).strip() for c in frame.columns]

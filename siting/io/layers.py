@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import codecs
 import difflib
-import glob
 import logging
 import re
-import struct
 import warnings
-import zipfile
 from collections.abc import Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,15 +18,17 @@ import pyogrio
 import pyproj
 import shapely
 
-from siting.china_crs import to_wgs84
+from siting.china_crs import outside_china, to_wgs84
 from siting.config import LayerSource
 from siting.errors import InputError
+from siting.io.dbf import RAW_CODEC, attribute_encoding
 from siting.io.headers import suggested_names
 from siting.io.kml_tables import description_attributes
 from siting.io.problems import Problems, first_line, id_list, require_file
 from siting.io.rasters import crs_label_problem
-from siting.io.tables import (blank_cells, coordinate_columns, has_coordinates, is_table,
-                              matching_columns, numbers_of, read_table, table_points)
+from siting.io.tables import (blank_cells, cell_text, column_named, coordinate_columns,
+                              has_coordinates, is_table, matching_columns, numbers_of, read_table,
+                              table_points)
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +116,7 @@ def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series
         if missing.any():
             raise InputError(f"{where}: field '{field}' is empty for feature(s) "
                              f"{id_list(ids, missing)}; fill it in")
-        return column.astype(str)
+        return column.map(cell_text)  # stripped: a trailing space in 汉滨区 is no other county
     if kind == "bool":
         return _coerce_bool(column, field, optional, where)
     if kind == "generations":
@@ -166,13 +165,46 @@ def in_yuan(values: pd.Series, field: str, column: str | None, where: str) -> pd
     return values * WAN_YUAN
 
 
+#: An XML declaration's encoding (<?xml version="1.0" encoding="GB2312"?>).
+XML_ENCODING = re.compile(rb"\s*<\?xml[^>]*\sencoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+#: Encodings GDAL's XML parser (expat) reads itself, as Python's codecs name them.
+EXPAT_ENCODINGS = ("utf-8", "utf-16", "latin-1", "iso8859-1", "ascii")
+#: China's national encodings, each read as GB18030, their superset: a file declared GB2312
+#: often holds GBK characters (堃, 喆) beyond it.
+GB_ENCODINGS = ("gb2312", "gbk", "gb18030")
+
+
+def gdal_source(path: Path) -> Path | bytes:
+    """What GDAL is given to read ``path``: the file; or, for a KML file whose XML declaration
+    names an encoding GDAL's XML parser does not know (GB2312 or GBK, as older Chinese tools
+    write them; GDAL refuses it as 'unknown encoding'), its text recoded to UTF-8."""
+    if path.suffix.lower() != ".kml" or not path.is_file():
+        return path
+    with open(path, "rb") as file:
+        declared = XML_ENCODING.match(file.read(256))
+    try:
+        codec = codecs.lookup(declared[1].decode("ascii")).name if declared else "utf-8"
+    except LookupError:
+        return path  # GDAL names the encoding it does not know
+    if codec in EXPAT_ENCODINGS:
+        return path
+    codec = "gb18030" if codec in GB_ENCODINGS else codec
+    try:
+        text = path.read_bytes().decode(codec)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: its XML declaration says {declared[1].decode('ascii')}, but "
+                         f"byte {exc.start} is not {codec.upper()}; save the KML as "
+                         f"UTF-8") from None
+    return text.replace(declared[1].decode("ascii"), "UTF-8", 1).encode("utf-8")
+
+
 def layer_names(path: Path, key: str) -> list[str]:
     """The layers of a vector file; ``key`` is the scenario key that names the file."""
     require_file(path, key)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # GDAL notices on odd files
-            return [str(name) for name, _ in pyogrio.list_layers(path)]
+            return [str(name) for name, _ in pyogrio.list_layers(gdal_source(path))]
     except Exception as exc:  # pyogrio raises DataSourceError and friends from GDAL
         raise InputError(f"{path}: cannot read the vector file ({first_line(exc)}); is it a "
                          f"GeoPackage, GeoJSON, Shapefile, FlatGeobuf or KML file?") from None
@@ -229,73 +261,35 @@ def _kml_names_as_written():
         pyogrio.set_gdal_config_options({option: before})
 
 
-def _dbf_of(path: Path, layer: str) -> tuple[bytes, bool] | None:
-    """The bytes of a Shapefile's (or zipped Shapefile's) attribute table ``layer``.dbf, and
-    whether a ``.cpg`` file names its encoding; None for other files."""
-    suffix = path.suffix.lower()
-    if suffix == ".shp":
-        parts = {p.suffix.lower(): p for p in path.parent.glob(f"{glob.escape(path.stem)}.*")}
-        dbf = parts.get(".dbf")
-        return (dbf.read_bytes(), ".cpg" in parts) if dbf is not None else None
-    if suffix == ".zip" and zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            members = {Path(n).name.lower(): n for n in archive.namelist()}
-            dbf = members.get(f"{layer.lower()}.dbf")
-            return ((archive.read(dbf), f"{layer.lower()}.cpg" in members) if dbf is not None
-                    else None)
-    return None
-
-
-def _dbf_texts(dbf: bytes) -> list[bytes]:
-    """The texts of a dBase table: each field name, and the records (dBase stores every value
-    as text), without the binary header."""
-    header_bytes = struct.unpack("<H", dbf[8:10])[0]
-    names = [dbf[i:i + 11].rstrip(b"\x00") for i in range(32, header_bytes - 1, 32)]
-    return [*names, dbf[header_bytes:]]
-
-
-def _is_utf8(text: bytes) -> bool:
-    """Whether ``text`` is UTF-8, but for a character cut at its end (a field name is cut
-    at 10 bytes, which may fall inside a character)."""
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(text, final=False)
-        return True
-    except UnicodeDecodeError:
-        return False
-
-
-def shapefile_encoding(path: Path, layer: str) -> str | None:
-    """The encoding of a Shapefile's attributes when nothing in it says so (no ``.cpg``, no
-    code page byte in the ``.dbf``): GDAL then reads them as ISO-8859-1, which turns the GBK
-    of a Shapefile from Chinese ArcGIS or MapGIS into mojibake (编号 as ``±àºÅ``). UTF-8 when
-    the texts decode as UTF-8, else GB18030 (a superset of GBK); None when GDAL knows the
-    encoding or the texts are ASCII."""
-    found = _dbf_of(path, layer)
-    if found is None or found[1] or len(found[0]) < 32 or found[0][29] != 0:
-        return None
-    texts = _dbf_texts(found[0])
-    if all(text.isascii() for text in texts):
-        return None
-    return "UTF-8" if all(_is_utf8(text) for text in texts) else "GB18030"
-
-
-def _read_vector_layer(source: LayerSource, layer: str, where: str) -> gpd.GeoDataFrame:
-    encoding = shapefile_encoding(source.path, layer)
-    if encoding is not None:
-        logger.warning("%s: no .cpg file gives the encoding of its attributes; read them as %s "
-                       "(add a .cpg file holding %s to say so)", where, encoding,
-                       "GBK" if encoding == "GB18030" else encoding)
+def read_vector(path: Path, layer: str | None, where: str, *, warn: bool = True,
+                **options) -> pd.DataFrame:
+    """The layer ``layer`` of a vector file (its first when None) as pyogrio reads it with
+    ``options`` (``read_geometry=False``, ``max_features``), KML ``<ExtendedData>`` names as
+    written, a Shapefile's texts decoded as :mod:`siting.io.dbf` finds them encoded (said in
+    a warning when the files do not say it, unless not ``warn``). InputError naming ``where``
+    when GDAL cannot read it."""
     try:
         with warnings.catch_warnings(), _kml_names_as_written():
             warnings.simplefilter("ignore", RuntimeWarning)  # GDAL notices on odd files
-            return gpd.read_file(source.path, layer=layer, engine="pyogrio", encoding=encoding)
-    except Exception as exc:
+            source = gdal_source(path)
+            layer = layer if layer is not None else str(pyogrio.list_layers(source)[0][0])
+            encoding = attribute_encoding(path, layer)
+            frame = pyogrio.read_dataframe(source, layer=layer, encoding=RAW_CODEC
+                                           if encoding is not None else None, **options)
+    except InputError:
+        raise
+    except Exception as exc:  # pyogrio raises DataSourceError and friends from GDAL
         raise InputError(f"{where}: cannot be read ({first_line(exc)})") from None
+    if encoding is None:
+        return frame
+    if encoding.note is not None and warn:
+        logger.warning("%s: %s", where, encoding.note)
+    return encoding.decoded(frame)
 
 
 def _load_vector(source: LayerSource, geometry: str) -> gpd.GeoDataFrame:
     where = source_label(source)
-    frames = [_read_vector_layer(source, layer, where) for layer in _layers_to_load(source)]
+    frames = [read_vector(source.path, layer, where) for layer in _layers_to_load(source)]
     if not all(isinstance(f, gpd.GeoDataFrame) and f.geometry.name in f.columns for f in frames):
         raise InputError(f"{where}: the layer has no geometry column; expected {geometry}s")
     frame = (frames[0] if len(frames) == 1
@@ -327,19 +321,51 @@ def _load_table(source: LayerSource, geometry: str, problems: Problems) -> gpd.G
         raise InputError(f"{where}: a table holds points, but this layer needs {geometry}s; give "
                          f"it as a GeoPackage, Shapefile, GeoJSON or KML file")
     frame = read_table(source.path, source.layer, allow_empty=True,  # read_layer says what to do
-                       is_header=has_coordinates(source.x, source.y))
+                       is_header=has_coordinates(source.x, source.y),
+                       sheet_key=_sheet_key(source))
     x, y = coordinate_columns(frame, source.x, source.y, where)
+    if source.crs is None:
+        _warn_of_web_map_columns(source, x, y, where)
     return table_points(frame, x, y, None, where, problems)
+
+
+#: Words in a column's name that say its coordinates come from a Chinese web map, and its system.
+WEB_MAP_WORDS = {"高德": "GCJ-02", "amap": "GCJ-02", "gaode": "GCJ-02", "腾讯": "GCJ-02",
+                 "tencent": "GCJ-02", "火星": "GCJ-02", "gcj": "GCJ-02", "百度": "BD-09",
+                 "baidu": "BD-09", "bd09": "BD-09", "bd-09": "BD-09"}
+
+
+def _warn_of_web_map_columns(source: LayerSource, x: str, y: str, where: str) -> None:
+    """Warn when the coordinate columns' names say a Chinese web map (百度经度, 高德坐标) while
+    no ``crs`` declares it: they are read as WGS 84, 300-700 m from where they are."""
+    named = " ".join(dict.fromkeys([x, y])).lower()
+    system = next((s for word, s in WEB_MAP_WORDS.items() if word in named), None)
+    if system is None:
+        return
+    columns = f"column '{x}'" if x == y else f"columns '{x}'/'{y}'"
+    logger.warning("%s: %s name %s coordinates of a web map, but no crs declares them, so they "
+                   "are read as WGS 84, 300-700 m from where they are; declare %s (or EPSG:4326 "
+                   "if they were converted)", where, columns, system,
+                   _crs_declaration(source, system))
+
+
+def _sheet_key(source: LayerSource) -> str | None:
+    """The scenario key whose ``sheet`` chooses the sheet of ``source``; None for a file a
+    command's option (``--complaints``) or argument (``MEASUREMENTS``) names."""
+    return None if _is_command_option(source.key) or source.key.isupper() else source.key
 
 
 def _declare_crs(frame: gpd.GeoDataFrame, source: LayerSource, where: str) -> gpd.GeoDataFrame:
     """The frame labelled with the CRS the scenario declares (it overrides the file's label);
-    tables without a declaration are WGS 84 longitude/latitude."""
+    tables without a declaration are WGS 84 longitude/latitude. A layer declared GCJ-02 or
+    BD-09 keeps its file's label (a layer digitized over Amap's tiles is often in their Web
+    Mercator, EPSG:3857), else is longitude/latitude; it is shifted to WGS 84 once its
+    coordinates are checked (:func:`_to_wgs84_from_web_map`)."""
     declared = source.crs
     if declared is None:
         return frame.set_crs("EPSG:4326") if frame.crs is None and is_table(source.path) else frame
     if web_map_system(declared) is not None:
-        declared = "EPSG:4326"  # converted to WGS 84 once the coordinates are checked
+        return frame if frame.crs is not None else frame.set_crs("EPSG:4326")
     try:
         return frame.set_crs(pyproj.CRS.from_user_input(declared), allow_override=True)
     except pyproj.exceptions.CRSError:
@@ -369,8 +395,10 @@ def _suggested_mapping(missing: list[str], present: list[str]) -> dict[str, str]
 def _map_fields(frame: gpd.GeoDataFrame, source: LayerSource, wanted: list[str],
                 where: str, needed_by: Mapping[str, str]) -> gpd.GeoDataFrame:
     """Rename the file's columns to siting's field names; every wanted field must then exist
-    (a missing one that ``needed_by`` names is told which setting reads it)."""
-    mapping = source.column_of
+    (a missing one that ``needed_by`` names is told which setting reads it). A column the
+    mapping names is found as written, else as :func:`siting.io.tables.column_named` finds it."""
+    mapping = {field: column_named(column, frame.columns)
+               for field, column in source.column_of.items()}
     absent = [f"{column} (for {field})" for field, column in mapping.items()
               if column not in frame.columns]
     missing = [f for f in wanted if f not in frame.columns and f not in mapping]
@@ -406,9 +434,18 @@ def _is_command_option(key: str) -> bool:
 
 
 def _crs_setting(source: LayerSource) -> str:
-    """Where the CRS of ``source`` is declared: its scenario key's ``crs``, or the option's
-    ``-crs`` twin (``--complaints-crs``)."""
-    return f"{source.key}-crs" if _is_command_option(source.key) else f"{source.key}.crs"
+    """Where the CRS of ``source`` is declared: its scenario key's ``crs``, the option's
+    ``-crs`` twin (``--complaints-crs``), or the ``--crs`` of the command whose argument
+    (``MEASUREMENTS``) names the file."""
+    if _is_command_option(source.key):
+        return f"{source.key}-crs"
+    return "--crs" if source.key.isupper() else f"{source.key}.crs"
+
+
+def _crs_declaration(source: LayerSource, crs: str) -> str:
+    """How the scenario or the command line declares ``crs`` for ``source``."""
+    setting = _crs_setting(source)
+    return f"{setting} {crs}" if setting.startswith("--") else f"{setting}: {crs}"
 
 
 def _index_by_id(frame: gpd.GeoDataFrame, id_field: str, where: str, problems: Problems):
@@ -425,11 +462,25 @@ def _index_by_id(frame: gpd.GeoDataFrame, id_field: str, where: str, problems: P
                      f"every feature needs an id")
     dup = frame.index[frame.index.duplicated() & ~no_id.to_numpy()]
     if len(dup):
-        shown = [f"{i} (rows {', '.join(map(str, rows[frame.index == i]))})"
-                 for i in sorted(set(dup))]
+        shown = [f"{i} (rows {id_list(rows, frame.index == i)})" for i in sorted(set(dup))]
         problems.add(f"{where}: duplicate {id_field} {', '.join(shown[:5])}"
-                     f"{' and more' if len(shown) > 5 else ''}; ids must be unique")
+                     f"{' and more' if len(shown) > 5 else ''}; ids must be unique"
+                     f"{_scientific_ids_hint(set(dup))}")
     return frame
+
+
+#: A number as Excel shows one too long for its column, in scientific notation (6.10902E+11).
+SCIENTIFIC = re.compile(r"[+-]?\d(?:\.\d+)?E[+-]?\d+", re.IGNORECASE)
+
+
+def _scientific_ids_hint(ids) -> str:
+    """What to do when ids are long numbers (12-digit village codes) that Excel showed in
+    scientific notation and so saved in a CSV, their last digits lost; else ""."""
+    if not any(SCIENTIFIC.fullmatch(str(i)) for i in ids):
+        return ""
+    return ("; they are long numbers Excel showed in scientific notation (6.10902E+11) and saved "
+            "so in the CSV, without their last digits: in the workbook format the column as "
+            "text (设置单元格格式 > 文本) and save again, or give the .xlsx file")
 
 
 def _check_geometries(frame: gpd.GeoDataFrame, geometry: str, where: str, problems: Problems):
@@ -512,6 +563,32 @@ def _zone_prefix(xs: np.ndarray) -> int | None:
     return int(zones[0]) if len(zones) == 1 and zones[0] in GAUSS_KRUGER_ZONES else None
 
 
+#: The first EPSG code of CGCS2000's Gauss-Kruger zones written with their number in front of
+#: the easting: 6-degree zones 13-23 (EPSG:4491-4501), 3-degree zones 25-45 (EPSG:4513-4533).
+GAUSS_KRUGER_ZONE_EPSG = {13: 4491, 25: 4513}
+
+
+def _unlabelled_crs_hint(geoms: gpd.GeoSeries) -> str:
+    """What the coordinates of a layer without a CRS look like, and the CRS to declare:
+    longitude/latitude, a CGCS2000 Gauss-Kruger zone (its number in front of the eastings),
+    or projected metres."""
+    coords = shapely.get_coordinates(geoms[~(geoms.isna() | geoms.is_empty)].to_numpy())
+    if len(coords) == 0:
+        return "its coordinates cannot tell which"
+    xs, ys = coords[:, 0], coords[:, 1]
+    if np.abs(xs).max() <= 180 and np.abs(ys).max() <= 90:
+        return ("its coordinates look like longitude and latitude: EPSG:4490 (CGCS2000) or "
+                "EPSG:4326 (WGS 84)")
+    zone = _zone_prefix(xs)
+    if zone is not None:
+        first = max(z for z in GAUSS_KRUGER_ZONE_EPSG if z <= zone)
+        code = GAUSS_KRUGER_ZONE_EPSG[first] + zone - first
+        return (f"its eastings carry the Gauss-Kruger zone number {zone} in front: "
+                f"EPSG:{code} ({pyproj.CRS.from_epsg(code).name}) if on CGCS2000")
+    return ("its coordinates are projected metres: the Gauss-Kruger or UTM CRS they were "
+            "surveyed in, e.g. EPSG:4545 (CGCS2000 / 3-degree Gauss-Kruger CM 108E)")
+
+
 def _crs_with_zone(crs: pyproj.CRS, zone: int) -> str:
     """The EPSG CRS like ``crs`` whose eastings carry ``zone`` in front (CGCS2000 / 3-degree
     Gauss-Kruger CM 108E -> zone 36, EPSG:4524), or how to find it."""
@@ -554,17 +631,38 @@ def _survey_axes_problem(geoms: gpd.GeoSeries, crs, where: str) -> str | None:
 
 
 def _to_wgs84_from_web_map(frame: gpd.GeoDataFrame, source: LayerSource, where: str):
-    """Coordinates declared GCJ-02 or BD-09 converted to WGS 84 (:mod:`siting.china_crs`)."""
+    """Coordinates declared GCJ-02 or BD-09 converted to WGS 84 (:mod:`siting.china_crs`),
+    from their longitude and latitude in the layer's own CRS (Web Mercator, for one)."""
     system = web_map_system(source.crs)
     if system is None:
         return frame
+    if not pyproj.CRS.from_user_input(frame.crs).is_geographic:
+        frame = frame.to_crs("EPSG:4326")
     coords = shapely.get_coordinates(frame.geometry.to_numpy())
+    if frame.geometry.geom_type.eq("Point").all():
+        _refuse_points_outside_china(frame, coords, system, where)
     try:
         lon, lat = to_wgs84(coords[:, 0], coords[:, 1], system)
     except InputError as exc:
         raise InputError(f"{where}: {exc}") from None
     geoms = shapely.set_coordinates(frame.geometry.to_numpy().copy(), np.column_stack([lon, lat]))
     return frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs="EPSG:4326"))
+
+
+def _refuse_points_outside_china(frame: gpd.GeoDataFrame, coords: np.ndarray, system: str,
+                                 where: str) -> None:
+    """InputError naming the features (by id) whose web-map coordinates lie outside China,
+    where the offset is not defined (:func:`siting.china_crs.outside_china`): a typo in some,
+    or, when all are, a layer that is not in ``system``."""
+    outside = np.asarray(outside_china(coords[:, 0], coords[:, 1]), dtype=bool)
+    if not outside.any():
+        return
+    first = np.flatnonzero(outside)[0]
+    fix = (f"the layer is probably plain WGS 84, not {system}: remove its crs" if outside.all()
+           else "check their coordinates")
+    raise InputError(f"{where}: feature(s) {id_list(frame.index, outside)} lie outside China "
+                     f"({frame.index[first]}: {coords[first, 0]:.6g}, {coords[first, 1]:.6g}), "
+                     f"where the {system} offset is not defined; {fix}")
 
 
 #: Datums of older Chinese maps (Xian 1980, Beijing 1954) that PROJ has no shift to WGS 84
@@ -636,8 +734,9 @@ def read_layer(source: LayerSource, crs: pyproj.CRS | None, fields: dict[str, st
         problems.raise_if_any()  # every row without coordinates
         raise InputError(_empty_problem(source, where, optional))
     if frame.crs is None:
-        problems.add(f"{where}: no CRS; assign one in the file or declare it with "
-                     f"{_crs_setting(source)} (e.g. EPSG:4326)")
+        prj = " (no .prj file)" if source.path.suffix.lower() in (".shp", ".zip") else ""
+        problems.add(f"{where}: no CRS{prj}; {_unlabelled_crs_hint(frame.geometry)}; declare "
+                     f"it with {_crs_setting(source)}, or assign it in the file")
     required = [name for name, kind in fields.items() if not kind.endswith("?")]
     wanted = [id_field, *required] if id_field in required else required
     frame = _map_fields(frame, source, list(dict.fromkeys(wanted)), where, needed_by or {})

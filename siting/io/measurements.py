@@ -17,11 +17,10 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 
 from siting.config import LayerSource, Scenario
 from siting.errors import InputError
-from siting.io.layers import read_layer, source_label
+from siting.io.layers import read_layer, read_vector, source_label
 from siting.io.problems import Problems, id_list
 from siting.io.region import RegionData
 from siting.io.headers import accepted_names
@@ -55,8 +54,9 @@ def _header(path: Path) -> list[str]:
     try:
         if is_table(path):
             return list(read_table(path, None, allow_empty=True).columns)
-        return list(pyogrio.read_info(path)["fields"])
-    except (InputError, OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
+        return [str(c) for c in read_vector(path, None, str(path), warn=False,
+                                            read_geometry=False, max_features=1).columns]
+    except (InputError, OSError):
         return []
 
 

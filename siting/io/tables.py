@@ -28,6 +28,11 @@ logger = logging.getLogger(__name__)
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls")
 #: Encodings tried in turn; UTF-8 (a BOM is skipped) first, then China's national standard.
 TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
+#: How pandas names a column whose header cell is blank.
+UNNAMED_COLUMN = r"Unnamed: \d+"
+#: The first bytes of an OLE2 compound file: an Excel 97-2003 workbook, or an .xlsx workbook
+#: Excel encrypted with a password (MS-OFFCRYPTO), whatever the file's name says.
+OLE2_SIGNATURE = bytes.fromhex("d0cf11e0a1b11ae1")
 #: The top rows of a sheet searched for its header: a title (often merged across the columns),
 #: the unit that made the list or a date may stand above it.
 HEADER_SEARCH_ROWS = 20
@@ -41,15 +46,16 @@ def is_table(path: Path) -> bool:
 
 
 def decode_text(path: Path, advice: str = "save the sheet as 'CSV UTF-8'") -> str:
-    """The text of a file: UTF-16 when it opens with a UTF-16 byte-order mark (Excel's
-    "Unicode text" export, tab-separated), else the first of :data:`TEXT_ENCODINGS` that
-    decodes it whole; else an InputError ending in ``advice``."""
+    """The text of a file, its lines ended by "\\n" whether they end in CR LF (Windows) or CR
+    alone (Excel for Mac's "CSV (Macintosh)"): UTF-16 when it opens with a UTF-16 byte-order
+    mark (Excel's "Unicode text" export, tab-separated), else the first of
+    :data:`TEXT_ENCODINGS` that decodes it whole; else an InputError ending in ``advice``."""
     data = path.read_bytes()
     encodings = ("utf-16",) if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) \
         else TEXT_ENCODINGS
     for encoding in encodings:
         try:
-            return data.decode(encoding)
+            return data.decode(encoding).replace("\r\n", "\n").replace("\r", "\n")
         except UnicodeDecodeError as exc:
             failure = exc
     named = "not valid UTF-16" if encodings != TEXT_ENCODINGS else "neither UTF-8 nor GB18030"
@@ -81,13 +87,38 @@ def _read_csv(path: Path, is_header) -> tuple[pd.DataFrame, int, list[list]]:
         frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
                             skipinitialspace=True, skiprows=lines_before[header])
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"{path}: not a readable CSV table ({first_line(exc)})") from None
+        raise InputError(_csv_problem(path, first_line(exc), delimiter)) from None
     return frame, header, top
 
 
-def _read_sheet(path: Path, sheet: str | None, is_header) -> tuple[pd.DataFrame, int, list[list]]:
+#: pandas' message for a row with more cells than the header.
+TOO_MANY_CELLS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+def _csv_problem(path: Path, reason: str, delimiter: str) -> str:
+    """What a CSV file pandas cannot parse gets told: a row with more cells than the header
+    (a name holding the delimiter, unquoted, as a hand-edited file has it) is named, with the
+    fix; any other reason is given as pandas gives it."""
+    found = TOO_MANY_CELLS.search(reason)
+    if found is None:
+        return f"{path}: not a readable CSV table ({reason})"
+    header, line, cells = found.groups()
+    mark = {",": "a comma", ";": "a semicolon", "\t": "a tab"}.get(delimiter, repr(delimiter))
+    return (f"{path}: row {line} has {cells} cells where the header has {header}; put a cell "
+            f"holding {mark} in double quotes, or write it without (a Chinese comma ， or 、)")
+
+
+def _read_sheet(path: Path, sheet: str | None, is_header,
+                sheet_key: str | None) -> tuple[pd.DataFrame, int, list[list]]:
     """The sheet from its header row on (:func:`header_row`), that row's position, and the top
-    rows."""
+    rows. Without ``sheet``, the first sheet: refused when it has no header but others have,
+    warned (:func:`_warn_of_other_sheets`) when others have one too."""
+    with open(path, "rb") as file:
+        compound = file.read(len(OLE2_SIGNATURE)) == OLE2_SIGNATURE
+    if compound:
+        raise InputError(f"{path}: not an .xlsx workbook inside but an Excel 97-2003 one (or one "
+                         f"locked by a password); open it in Excel and save it as an Excel "
+                         f"workbook (.xlsx: 另存为 > Excel 工作簿) without a password")
     try:
         book = pd.ExcelFile(path, engine="openpyxl")
     except Exception as exc:  # openpyxl raises zipfile and XML errors for damaged files
@@ -95,21 +126,39 @@ def _read_sheet(path: Path, sheet: str | None, is_header) -> tuple[pd.DataFrame,
                          f".xlsx file?") from None
     with book:
         names = [str(name) for name in book.sheet_names]
-        if sheet is not None and sheet not in names:
-            raise InputError(f"{path}: sheet '{sheet}' not found (sheets: {', '.join(names)}); "
-                             f"set sheet: in the scenario")
-        name = sheet if sheet is not None else names[0]
+        name = _sheet_named(path, sheet, names) if sheet is not None else names[0]
         top = _sheet_top(book, name)
         header = header_row(top, is_header)
-        if header is None and sheet is None:
-            others = [n for n in names[1:]
-                      if header_row(_sheet_top(book, n), is_header) is not None]
-            if others:
-                raise InputError(f"{path}: its first sheet '{name}' has no coordinate columns; "
-                                 f"sheet(s) {', '.join(others)} have them: set sheet: {others[0]} "
-                                 f"in the scenario")
+        others = ([n for n in names[1:] if header_row(_sheet_top(book, n), is_header) is not None]
+                  if sheet is None and is_header is not None else [])
+        if header is None and others:
+            raise InputError(f"{path}: its first sheet '{name}' has no coordinate columns; "
+                             f"sheet(s) {', '.join(others)} have them: set sheet: {others[0]} "
+                             f"in the scenario")
+        if header is not None and others:
+            _warn_of_other_sheets(path, name, others, sheet_key)
         header = header or 0
         return pd.read_excel(book, sheet_name=name, header=header, dtype=object), header, top
+
+
+def _sheet_named(path: Path, sheet: str, names: list[str]) -> str:
+    """The sheet of ``names`` that ``sheet`` names, as :func:`column_named` finds a column (a
+    tab named '村庄 ' shows no trailing space); InputError listing the sheets when none is."""
+    if (name := column_named(sheet, names)) in names:
+        return name
+    raise InputError(f"{path}: sheet '{sheet}' not found (sheets: {', '.join(names)}); set "
+                     f"sheet: in the scenario")
+
+
+def _warn_of_other_sheets(path: Path, name: str, others: list[str], sheet_key: str | None):
+    """Warn that only the first sheet ``name`` of a workbook is read while the sheets
+    ``others`` have a header too (a sheet per county is common), saying how to read them:
+    ``sheet_key`` is the setting that names a sheet (None where there is none)."""
+    choose = (f"set {sheet_key}.sheet to read one of them instead, or " if sheet_key is not None
+              else "")
+    logger.warning("%s: read its first sheet '%s' only; sheet(s) %s also have a header row with "
+                   "the columns read here, and are not read; %scopy their rows into one sheet "
+                   "to read them all", path, name, ", ".join(others), choose)
 
 
 def _sheet_top(book: pd.ExcelFile, name: str) -> list[list]:
@@ -136,6 +185,16 @@ def cell_text(cell) -> str:
 def blank_cells(column: pd.Series) -> pd.Series:
     """True where a cell is empty, as :func:`cell_text` reads it (vectorised)."""
     return column.isna() | (column.astype(str).str.strip() == "")
+
+
+def column_named(name: str, columns) -> str:
+    """The column of ``columns`` that a scenario's ``name`` names: itself when present, else
+    the only one that reads the same but for case, spaces and full-width forms
+    (:func:`header_key`: 人口(人) for a sheet's 人口（人）); else ``name``."""
+    if name in columns:
+        return name
+    alike = [c for c in columns if header_key(c) == header_key(name)]
+    return alike[0] if len(alike) == 1 else name
 
 
 def matching_columns(columns, accepted: dict[str, tuple[str, ...]], *,
@@ -186,33 +245,59 @@ def _header_names(columns, top: list[list], header: int) -> list[str]:
 
 
 def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
-               is_header=None) -> pd.DataFrame:
+               is_header=None, sheet_key: str | None = None) -> pd.DataFrame:
     """The rows of a CSV file or XLSX sheet, column names stripped, blank rows dropped, indexed
-    by their row numbers as a spreadsheet shows them; a table without rows is an error unless
+    by their row numbers as a spreadsheet shows them, blank columns without a header (which
+    Excel leaves after the table) dropped; a table without rows is an error unless
     ``allow_empty`` (the caller then says what to do). The header is the first row
-    ``is_header`` accepts (see :func:`header_row`), so titles above it are skipped."""
+    ``is_header`` accepts (see :func:`header_row`), so titles above it are skipped.
+    ``sheet_key`` is the scenario key whose ``sheet`` chooses the sheet (None: no setting
+    does), named when other sheets have the header too."""
     if path.suffix.lower() == ".xls":
         raise InputError(f"{path}: an Excel 97-2003 workbook (.xls) cannot be read; save it as "
                          f"an Excel workbook (.xlsx: 另存为 > Excel 工作簿) and name that file")
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        frame, header, top = _read_sheet(path, sheet, is_header)
+        frame, header, top = _read_sheet(path, sheet, is_header, sheet_key)
     else:
         frame, header, top = _read_csv(path, is_header)
     frame.columns = _header_names(frame.columns, top, header)
     frame.index = pd.RangeIndex(header + 2, header + 2 + len(frame))  # the header's row + 1
-    blank = frame.apply(blank_cells).all(axis=1)
-    frame = frame[~blank.to_numpy(bool)]
+    blank = frame.apply(blank_cells)
+    blank_rows = blank.all(axis=1).to_numpy(bool)
+    unnamed = frame.columns.astype(str).str.fullmatch(UNNAMED_COLUMN)
+    frame = frame.loc[~blank_rows, ~(unnamed & blank.all(axis=0).to_numpy(bool))]
     if frame.empty and not allow_empty:
         raise InputError(f"{path}: the table has no rows")
     return frame
 
 
+#: A unit in brackets after a column name: 经度（°）, 纬度(度), lon (deg), 东经[E].
+BRACKETED_UNIT = re.compile(r"[(\[].*[)\]]$")
+
+
+def coordinate_key(name) -> str:
+    """A column name as it is matched against :data:`COORDINATE_COLUMNS`: as
+    :func:`header_key` folds it (case, spaces, full-width forms), without a bracketed unit."""
+    return BRACKETED_UNIT.sub("", header_key(name))
+
+
+def _detected_coordinates(names) -> tuple[str, str] | None:
+    """The first pair of :data:`COORDINATE_COLUMNS` that ``names`` name (compared by
+    :func:`coordinate_key`), as the names are written; None when none is."""
+    by_key = {}
+    for name in names:
+        by_key.setdefault(coordinate_key(name), name)
+    return next(((by_key[a], by_key[b]) for a, b in COORDINATE_COLUMNS
+                 if a in by_key and b in by_key), None)
+
+
 def has_coordinates(x: str | None, y: str | None):
     """Whether a row of texts is a header naming the coordinate columns: ``x`` and ``y`` when
-    given, else one of the pairs of :data:`COORDINATE_COLUMNS` (any case)."""
+    given (as :func:`column_named` finds them), else one of the pairs of
+    :data:`COORDINATE_COLUMNS` (:func:`coordinate_key`)."""
     if x is not None or y is not None:
-        return lambda texts: {x, y} <= texts
-    return lambda texts: any({a, b} <= {t.lower() for t in texts} for a, b in COORDINATE_COLUMNS)
+        return lambda texts: all(column_named(name, texts) in texts for name in (x, y))
+    return lambda texts: _detected_coordinates(texts) is not None
 
 
 #: A number written with thousands separators ("1,980", "12,345.5"): commas between groups
@@ -229,10 +314,18 @@ DMS = re.compile(r"([NSEW]?)\s*(\d+(?:\.\d+)?)\s*"
 HEMISPHERES = {"东经": "E", "西经": "W", "北纬": "N", "南纬": "S"}
 
 
+def _normalised(cell) -> str:
+    """A cell's text NFKC-normalised (full-width digits and signs made ASCII), without the
+    invisible format characters text copied from web pages carries (zero-width spaces, the
+    byte-order mark, direction marks: Unicode category Cf), stripped."""
+    text = unicodedata.normalize("NFKC", str(cell))
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf").strip()
+
+
 def _plain_number_text(cell) -> str:
-    """A cell's text as Python reads numbers: full-width digits and signs made ASCII (NFKC),
-    spaces stripped, thousands separators dropped."""
-    text = unicodedata.normalize("NFKC", str(cell)).strip()
+    """A cell's text as Python reads numbers (:func:`_normalised`), thousands separators
+    dropped."""
+    text = _normalised(cell)
     return text.replace(",", "") if THOUSANDS.fullmatch(text) else text
 
 
@@ -248,7 +341,7 @@ def _degrees_of(cell) -> float:
     negative in the south and west; NaN when the cell is not such an angle."""
     if not isinstance(cell, str):
         return np.nan
-    text = unicodedata.normalize("NFKC", cell).strip()
+    text = _normalised(cell)
     for word, letter in HEMISPHERES.items():
         text = text.replace(word, letter)
     match = DMS.fullmatch(text)
@@ -271,20 +364,20 @@ def coordinates_of(column: pd.Series) -> np.ndarray:
 
 
 def coordinate_columns(frame: pd.DataFrame, x: str | None, y: str | None, where: str) -> tuple[str, str]:
-    """The names of the x (longitude) and y (latitude) columns: the given ones, or detected."""
+    """The names of the x (longitude) and y (latitude) columns: the given ones (as
+    :func:`column_named` finds them), or detected."""
     if x is None and y is None:
-        lower = {c.lower(): c for c in frame.columns}
-        for x_name, y_name in COORDINATE_COLUMNS:
-            if x_name in lower and y_name in lower:
-                return lower[x_name], lower[y_name]
+        if (found := _detected_coordinates(frame.columns)) is not None:
+            return found
         raise InputError(f"{where}: no coordinate columns found (columns: "
                          f"{', '.join(frame.columns)}); name them with x: and y: in the scenario "
                          f"(e.g. x: 经度, y: 纬度)")
-    missing = [c for c in (x, y) if c is None or c not in frame.columns]
+    missing = [c for c in (x, y)
+               if c is None or column_named(c, frame.columns) not in frame.columns]
     if missing:
         raise InputError(f"{where}: coordinate column(s) {', '.join(map(str, missing))} not found "
                          f"(columns: {', '.join(frame.columns)}); give both x: and y:")
-    return x, y
+    return column_named(x, frame.columns), column_named(y, frame.columns)
 
 
 #: Decimals of a longitude/latitude written as text at or below which a point is placed no
