@@ -36,7 +36,8 @@ the pipeline's coverage stage (:func:`siting.pipeline.prepare`, cluster start in
     python benchmarks/scale.py --regions /tmp/large [--sizes-km 50 100 200] [--workers-size-km 100]
 
 With ``--backhaul``, the whole runs plan sites and backhaul together: each region's scenario
-gets a sibling ``scenario_backhaul.yaml`` (the demo's ``backhaul`` block, ``backhaul.enabled``)
+gets a sibling ``scenario_backhaul.yaml`` (the demo's ``backhaul`` block, ``backhaul.enabled``;
+its link capacity, ``site_traffic_mbps``, only with ``--capacity``)
 whose fiber network is ``fiber_nodes.gpkg``: an exchange at each existing 5G site (the seats'
 networks); no roads, so fiber routes are straight lines times the detour factor. The solver's
 status and proven gap are printed with the optimize stage's time.
@@ -267,10 +268,10 @@ def region_scenario(regions: Path, size_km: float) -> Path:
 DEMO_BACKHAUL = Path(__file__).resolve().parents[1] / "data" / "demo" / "scenario_backhaul.yaml"
 
 
-def backhaul_scenario(scenario_path: Path) -> Path:
+def backhaul_scenario(scenario_path: Path, capacity: bool = False) -> Path:
     """``scenario_backhaul.yaml`` beside ``scenario_path``: its scenario with the demo's
-    ``backhaul`` block and fiber exchanges at the region's existing 5G sites (written as
-    ``fiber_nodes.gpkg``)."""
+    ``backhaul`` block (its ``site_traffic_mbps``, link capacity, only with ``capacity``)
+    and fiber exchanges at the region's existing 5G sites (written as ``fiber_nodes.gpkg``)."""
     folder = scenario_path.parent
     sites = gpd.read_file(folder / "region.gpkg", layer="candidates")
     exchanges = sites[sites["kind"] == "existing_5g"]
@@ -281,6 +282,8 @@ def backhaul_scenario(scenario_path: Path) -> Path:
     scenario["name"] = f"{scenario['name']}-backhaul"
     scenario["inputs"]["fiber_nodes"] = {"path": "fiber_nodes.gpkg", "layer": "fiber_nodes"}
     scenario["backhaul"] = yaml.safe_load(DEMO_BACKHAUL.read_text(encoding="utf-8"))["backhaul"]
+    if not capacity:
+        scenario["backhaul"].pop("site_traffic_mbps", None)
     path = folder / "scenario_backhaul.yaml"
     path.write_text(yaml.safe_dump(scenario, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return path
@@ -345,7 +348,7 @@ def pipeline_on_regions(args) -> int:
     regions = Path(args.regions)
     scenarios = [region_scenario(regions, size) for size in args.sizes_km]
     if args.backhaul:
-        scenarios = [backhaul_scenario(s) for s in scenarios]
+        scenarios = [backhaul_scenario(s, args.capacity) for s in scenarios]
     print(f"whole runs (no cache, fresh process each) of {', '.join(map(str, scenarios))}; "
           f"{os.cpu_count()} CPUs; load average before: {_load()}", flush=True)
     runs = [_child("--run-one", str(s), "--out", str(regions / "bench-out" / s.parent.name))
@@ -380,6 +383,9 @@ def main(argv=None) -> int:
     parser.add_argument("--workers-size-km", type=float, default=100.0)
     parser.add_argument("--backhaul", action="store_true",
                         help="with --regions: plan sites and backhaul together")
+    parser.add_argument("--capacity", action="store_true",
+                        help="with --backhaul: plan link capacity too (the demo's "
+                             "backhaul.site_traffic_mbps)")
     parser.add_argument("--run-one", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--coverage-on-cluster", type=Path, help=argparse.SUPPRESS)
