@@ -29,6 +29,7 @@ from siting.plan import REASON_NO_BACKHAUL
 
 runner = CliRunner()
 DEMO_BACKHAUL = Path(__file__).resolve().parents[1] / "data" / "demo" / "scenario_backhaul.yaml"
+DEMO_CAPACITY = DEMO_BACKHAUL.with_name("scenario_backhaul_capacity.yaml")
 
 
 def _sites(extra=()):
@@ -674,10 +675,42 @@ def sites_behind(hops: pd.DataFrame, site: str) -> int:
     return 1 + sum(sites_behind(hops, child) for child in hops.loc[hops["to_id"] == site, "from_id"])
 
 
-def test_the_demos_hops_carry_their_traffic_within_capacity_and_the_relays_are_named(demo):
-    # the demo plans link capacity (4G 150, 5G 600 Mbit/s): every hop's load, added up by
-    # hand from the layers, is within its band's capacity; the relays are named as well
+def test_the_report_says_capacity_is_not_planned_and_names_the_relays_to_check(demo):
+    # a band's capacity_mbps limits nothing: the report says so and names the loaded relays
     run, summary, out = demo
+    links = pyogrio.read_dataframe(out / "sites.gpkg", layer="backhaul_links")
+    hops = links[links["kind"] == "microwave"]
+    carried = {site: sites_behind(hops, site) for site in hops["from_id"]}
+    most = max(carried.values())
+    relays = summary["backhaul"]["relays"]
+    hop = relays["busiest_hop"]
+    assert hop["sites_carried"] == most > 1 and carried[hop["from_id"]] == most
+    assert hop["from_id"] == min(site for site, n in carried.items() if n == most)
+    feeds = hops["to_id"].value_counts()
+    assert relays["busiest_relay"]["hops"] == feeds.max()
+    assert feeds[relays["busiest_relay"]["site_id"]] == feeds.max()
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "Link capacity is not planned" in report
+    assert (f"{relays['busiest_relay']['site_id']} feeds {feeds.max()} site(s) by its own hops"
+            in report)
+    assert f"carries the traffic of {most} site(s)" in report
+
+
+@pytest.fixture(scope="module")
+def demo_capacity(tmp_path_factory):
+    """The backhaul demo with link capacity planned (``scenario_backhaul_capacity.yaml``)."""
+    if not DEMO_CAPACITY.exists():
+        pytest.skip(f"demo data not generated: {DEMO_CAPACITY}")
+    out = tmp_path_factory.mktemp("demo_capacity")
+    run = compute(siting.load_scenario(DEMO_CAPACITY))
+    return run, write_outputs(run, out), out
+
+
+def test_the_demos_hops_carry_their_traffic_within_capacity_and_the_relays_are_named(
+        demo_capacity):
+    # the demo with link capacity (4G 150, 5G 600 Mbit/s): every hop's load, added up by
+    # hand from the layers, is within its band's capacity; the relays are named as well
+    run, summary, out = demo_capacity
     links = pyogrio.read_dataframe(out / "sites.gpkg", layer="backhaul_links")
     sites = pyogrio.read_dataframe(out / "sites.gpkg", layer="selected_sites")
     traffic = summary["backhaul"]["site_traffic_mbps"]
@@ -707,18 +740,6 @@ def test_the_demos_hops_carry_their_traffic_within_capacity_and_the_relays_are_n
     assert (f"The fullest hop, {fullest['from_id']}-{fullest['to_id']} "
             f"({fullest['band_ghz']:g} GHz), carries {fullest['load_mbps']:,.0f} of its "
             f"{fullest['capacity_mbps']:,.0f} Mbit/s." in report)
-
-
-def test_without_site_traffic_the_report_says_capacity_is_not_planned(tiny):
-    # a band's capacity_mbps limits nothing: the report says so and names the relays
-    run, summary, out = tiny
-    relays = summary["backhaul"]["relays"]
-    assert summary["backhaul"]["site_traffic_mbps"] is None and relays["fullest_hop"] is None
-    hop, relay = relays["busiest_hop"], relays["busiest_relay"]
-    report = (out / "report.md").read_text(encoding="utf-8")
-    assert "Link capacity is not planned (give backhaul.site_traffic_mbps to plan it)" in report
-    assert f"{relay['site_id']} feeds {relay['hops']} site(s) by its own hops" in report
-    assert f"carries the traffic of {hop['sites_carried']} site(s)" in report
 
 
 def test_existing_sites_whose_feeds_pass_the_budget_is_one_line(tmp_path):

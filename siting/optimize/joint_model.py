@@ -222,9 +222,10 @@ def joint_model(p: Problem, options: OptionInputs, sites: SiteInputs, arcs: Arcs
     cols, m = scope.cols, p.n_rows
     feed = feed_columns(sites, arcs, scope.possible,
                         roots=fiber_roots(sites, cols[options.fixed[cols]]))
+    hops = feed.kind == MICROWAVE_KIND
     flows = (flow_rows(feed, arcs, sites.site_of_option[cols],
                        sites.option_traffic_mbps[cols], sites.in_place)
-             if sites.plans_capacity else None)
+             if sites.plans_capacity and hops.any() else None)
     A = sp.hstack([p.A[:, cols], sp.csr_matrix((m, feed.size))], format="csr")
     A.sort_indices()
     need = scope.required
