@@ -361,7 +361,7 @@ def sweep(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     """
     from siting.cache import default_cache_dir
     from siting.config import load_scenario
-    from siting.diskfaults import check_output_folder, output_errors
+    from siting.diskfaults import check_output_folder
     from siting.sweep import curve_text, parse_numbers, sweep as sweep_plans, write_curve
 
     _logging(verbose, quiet)
@@ -376,8 +376,7 @@ def sweep(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
             curve = sweep_plans(loaded, budgets_cny=parse_numbers(budgets) if budgets else None,
                                 max_new_sites=[int(v) for v in parse_numbers(sites)] if sites else None,
                                 progress=reporter, cache_dir=default_cache_dir())
-        with output_errors(out_dir, "writing the cost-coverage curve"):
-            csv_path, png_path = write_curve(curve, out_dir, loaded.name)
+        csv_path, png_path = write_curve(curve, out_dir, loaded.name)
     except Exception as exc:  # one line and an exit code, never a traceback
         _fail(exc, verbose)
     if quiet:

@@ -1,0 +1,63 @@
+"""The command line's promise on bad input and interruption, checked as a user meets it (a
+subprocess of ``python -m siting.cli``): one clear line naming the file, the record, the field
+and what to do; exit code 2 (1 for the user's disk); no traceback; nothing half-written; the
+previous outputs untouched."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+from regions import TECH_4G, candidate, village, write_region
+
+ONE_SITE_CNY = 50000 + 150000 + 5 * (10000 + 12000)
+
+
+def siting(*args, **popen) -> subprocess.CompletedProcess:
+    """``python -m siting.cli ARGS`` as a user runs it, its output as text."""
+    env = dict(os.environ, COLUMNS="200")
+    return subprocess.run([sys.executable, "-m", "siting.cli", *map(str, args)],
+                          capture_output=True, text=True, env=env, timeout=600, **popen)
+
+
+def one_error_line(done: subprocess.CompletedProcess, exit_code: int = 2) -> str:
+    """The single ``siting: error:`` line of a failed command (no traceback, nothing else)."""
+    assert done.returncode == exit_code, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("siting: error: ")
+    return line
+
+
+def two_villages(folder):
+    """A flat region with two candidates, one village each: sweeps in a few seconds."""
+    return write_region(folder, np.full((200, 200), 400.0),
+                        villages=[village("V1", 1000, 3000), village("V2", 5000, 3000)],
+                        candidates=[candidate("WEST", 1000, 3000, techs="4G"),
+                                    candidate("EAST", 5000, 3000, techs="4G")],
+                        technologies=[dict(TECH_4G, max_range_m=1500)],
+                        objective={"type": "max_coverage", "budget_cny": ONE_SITE_CNY})
+
+
+def files_of(folder) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+def test_a_sweep_on_a_full_disk_keeps_the_previous_curve(tmp_path, tmpfs):
+    scenario = two_villages(tmp_path / "in")
+    out = tmpfs("2m") / "out"
+    assert siting("sweep", scenario, "--budgets", "0", "--out", out, "-q").returncode == 0
+    before = files_of(out)
+    assert set(before) == {"cost_coverage.csv", "cost_coverage.png"}
+    subprocess.run(["dd", "if=/dev/zero", f"of={out.parent / 'filler'}", "bs=4k"],
+                   capture_output=True)  # fills the disk to the last byte, then fails
+    more = f"0:{2 * ONE_SITE_CNY}:{ONE_SITE_CNY / 8}"  # 17 points: larger files than 1
+    line = one_error_line(siting("sweep", scenario, "--budgets", more, "--out", out, "-q"), 1)
+    assert files_of(out) == before  # neither file was touched, and no staging folder is left
+    assert sorted(p.name for p in out.iterdir()) == sorted(before)
+    assert line.startswith(f"siting: error: cannot write the outputs to {out}: no space left "
+                           f"on the disk (while writing cost_coverage.")
+    assert line.endswith("free some space or choose another --out")
