@@ -6,6 +6,7 @@ previous outputs untouched."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -61,3 +62,23 @@ def test_a_sweep_on_a_full_disk_keeps_the_previous_curve(tmp_path, tmpfs):
     assert line.startswith(f"siting: error: cannot write the outputs to {out}: no space left "
                            f"on the disk (while writing cost_coverage.")
     assert line.endswith("free some space or choose another --out")
+
+
+def test_a_run_stopped_with_sigterm_leaves_no_staging_folder(tmp_path):
+    scenario = two_villages(tmp_path / "in")
+    out = tmp_path / "out"
+    assert siting("run", scenario, "--out", out, "-q").returncode == 0
+    before = files_of(out)
+    env = dict(os.environ, COLUMNS="200")
+    proc = subprocess.Popen([sys.executable, "-m", "siting.cli", "run", str(scenario), "--out",
+                             str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    for line in proc.stdout:
+        if "write outputs" in line:  # the staging folder is being filled
+            proc.send_signal(signal.SIGTERM)
+            break
+    _, stderr = proc.communicate(timeout=120)
+    assert files_of(out) == before
+    assert sorted(p.name for p in out.iterdir()) == sorted(before)  # no .siting-* folder
+    assert proc.returncode == 130
+    assert stderr == "siting: interrupted; previous outputs were left as they were\n"
