@@ -348,6 +348,38 @@ def validate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file."
             print(f"{scenario}: backhaul: {line}")
 
 
+#: :func:`siting.sweep.sweep`'s arguments as its messages name them ("sweep: max_new_sites:")
+#: -> the options of ``siting sweep``.
+SWEEP_OPTIONS = {"budgets_cny": "--budgets", "max_new_sites": "--sites"}
+
+
+def sweep_option_words(message: str) -> str:
+    """A message of :mod:`siting.sweep` in the words of ``siting sweep``: "sweep:
+    max_new_sites:" -> "--sites:" (and :func:`output_folder_words`)."""
+    for argument, option in SWEEP_OPTIONS.items():
+        message = message.replace(f"sweep: {argument}:", f"{option}:")
+    return output_folder_words(message)
+
+
+def sweep_values(option: str, text: str | None) -> list | None:
+    """The values ``option`` of ``siting sweep`` gives (:func:`siting.sweep.parse_numbers`),
+    None when it is not given; a list that cannot be read is named by its option."""
+    from siting.sweep import parse_numbers
+
+    if text is None:
+        return None
+    try:
+        return [float(v) for v in parse_numbers(text)]
+    except ScenarioError as exc:
+        raise ScenarioError(f"{option}: {exc}") from None
+
+
+def whole_as_int(values: list) -> list:
+    """The whole numbers of ``values`` as int (a quota of 5 sites, not 5.0); the others as
+    they are, for :func:`siting.sweep.sweep` to refuse by name."""
+    return [int(v) if float(v).is_integer() else v for v in values]
+
+
 @app.command()
 def sweep(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
           budgets: Annotated[Optional[str], typer.Option(
@@ -363,23 +395,24 @@ def sweep(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     from siting.cache import default_cache_dir
     from siting.config import load_scenario
     from siting.diskfaults import check_output_folder
-    from siting.sweep import curve_text, parse_numbers, sweep as sweep_plans, write_curve
+    from siting.sweep import curve_text, sweep as sweep_plans, write_curve
 
     _logging(verbose, quiet)
     try:
         if (budgets is None) == (sites is None):
             raise ScenarioError("sweep: give exactly one of --budgets and --sites")
+        budgets_cny, quotas = sweep_values("--budgets", budgets), sweep_values("--sites", sites)
         loaded = load_scenario(scenario)
         out_dir = out if out is not None else Path("out") / loaded.name
         check_output_folder(out_dir)
         _announce_compiling(quiet)
         with StageReporter(quiet=quiet) as reporter:
-            curve = sweep_plans(loaded, budgets_cny=parse_numbers(budgets) if budgets else None,
-                                max_new_sites=[int(v) for v in parse_numbers(sites)] if sites else None,
+            curve = sweep_plans(loaded, budgets_cny=budgets_cny,
+                                max_new_sites=None if quotas is None else whole_as_int(quotas),
                                 progress=reporter, cache_dir=default_cache_dir())
         csv_path, png_path = write_curve(curve, out_dir, loaded.name)
     except Exception as exc:  # one line and an exit code, never a traceback
-        _fail(exc, verbose)
+        _fail(exc, verbose, words=sweep_option_words)
     if quiet:
         return
     if verbose:

@@ -82,3 +82,15 @@ def test_a_run_stopped_with_sigterm_leaves_no_staging_folder(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == sorted(before)  # no .siting-* folder
     assert proc.returncode == 130
     assert stderr == "siting: interrupted; previous outputs were left as they were\n"
+
+
+def test_a_sweep_names_its_options_and_refuses_a_fraction_of_a_site(tmp_path):
+    scenario = two_villages(tmp_path / "in")
+    out = tmp_path / "out"
+    line = one_error_line(siting("sweep", scenario, "--sites", "0:2:0.5", "--out", out))
+    assert line == ("siting: error: --sites: 0.5 is not allowed; the values must be finite "
+                    "whole numbers >= 0, such as [50, 100]")
+    line = one_error_line(siting("sweep", scenario, "--budgets", "1e6;2e6", "--out", out))
+    assert line == ("siting: error: --budgets: cannot read the list '1e6;2e6'; use 10e6,20e6 or "
+                    "start:stop:step")
+    assert not out.exists()
