@@ -365,14 +365,19 @@ def _check_keys(section: dict, allowed: set[str], where: str, problems: _Problem
             problems.add(f"{where}.{key}" if where else str(key), f"unknown key{hint}")
 
 
-def _section(raw: dict, key: str, problems: _Problems, *, required: bool = False) -> dict:
+def _section(raw: dict, key: str, problems: _Problems, *, parent: str = "",
+             required: bool = False) -> dict:
+    """The mapping ``raw[key]`` ({} when absent or not a mapping, which is a problem named
+    ``parent.key``)."""
     value = raw.get(key)
+    where = f"{parent}.{key}" if parent else key
     if value is None:
         if required:
-            problems.add(key, "missing section")
+            problems.add(where, "missing section")
         return {}
     if not isinstance(value, dict):
-        problems.add(key, f"must be a mapping, got {type(value).__name__}")
+        problems.add(where, f"must be a mapping, got {value!r}; write its keys indented below "
+                            f"'{key}:', one 'key: value' a line")
         return {}
     return value
 
@@ -490,7 +495,7 @@ def _parse_dem(value: Any, base: Path, problems: _Problems) -> tuple[Path, ...]:
 
 def _legacy_layers(sec: dict, base: Path, problems: _Problems) -> dict[str, LayerSource | None]:
     """The layers of ``inputs.vectors`` (one GeoPackage) named by ``inputs.layers``."""
-    layers = _section(sec, "layers", problems)
+    layers = _section(sec, "layers", problems, parent="inputs")
     _check_keys(layers, set(LAYERS), "inputs.layers", problems)
     for key, value in layers.items():
         if value is not None and not isinstance(value, str):
@@ -557,14 +562,14 @@ def _parse_demand(raw: dict, problems: _Problems) -> DemandRules:
     sec = _section(raw, "demand", problems)
     _check_keys(sec, {"grid_m", "min_people_per_cell", "ue_height_m", "mandatory", "zone_sample_m",
                       "backup"}, "demand", problems)
-    backup = _section(sec, "backup", problems)
+    backup = _section(sec, "backup", problems, parent="demand")
     _check_keys(backup, {"zone_kinds", "servers"}, "demand.backup", problems)
     zone_kinds = backup.get("zone_kinds", [])
     if not isinstance(zone_kinds, list) or not all(isinstance(k, str) for k in zone_kinds):
         problems.add("demand.backup.zone_kinds", f"must be a list of zone kinds such as "
                                                  f"[city_centre, government], got {zone_kinds!r}")
         zone_kinds = []
-    mandatory = _section(sec, "mandatory", problems)
+    mandatory = _section(sec, "mandatory", problems, parent="demand")
     _check_keys(mandatory, {"poverty_villages", "relocation_sites", "all_villages", "complaints"},
                 "demand.mandatory", problems)
     d = DemandRules()

@@ -94,3 +94,26 @@ def test_a_sweep_names_its_options_and_refuses_a_fraction_of_a_site(tmp_path):
     assert line == ("siting: error: --budgets: cannot read the list '1e6;2e6'; use 10e6,20e6 or "
                     "start:stop:step")
     assert not out.exists()
+
+
+def edited_demo(folder, old: str, new: str):
+    """The demo scenario with ``old`` replaced by ``new``, its inputs in place (read where
+    they are: the scenario's input paths are made absolute)."""
+    from siting.pipeline import DEMO_SCENARIO
+
+    text = DEMO_SCENARIO.read_text(encoding="utf-8")
+    for name in ("dem.tif", "population.tif", "region.gpkg"):
+        text = text.replace(f": {name}", f": {DEMO_SCENARIO.parent / name}")
+    assert old in text
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "scenario.yaml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def test_a_nested_section_that_is_not_a_mapping_is_named_with_its_parent(tmp_path):
+    scenario = edited_demo(tmp_path, "  mandatory:\n", "  mandatory: yes\n  zz:\n")
+    done = siting("validate", scenario)
+    assert done.returncode == 2
+    assert f"siting: error: {scenario}: demand.mandatory: must be a mapping, got True; write its " \
+           f"keys indented below 'mandatory:', one 'key: value' a line" in done.stderr.splitlines()
