@@ -1165,6 +1165,27 @@ def _input_method_slips(text: str) -> list[tuple[int, str]]:
     return slips
 
 
+# Slips that make a file invalid YAML, whose own message names a later line in its terms
+# ("expected <block end>, but found '<block mapping start>'"): a tab in the indentation, a key
+# without the space after its colon ("grid_m:500" reads as one word, not a key and a value).
+_TAB_INDENT = re.compile(r"^ *\t")
+_KEY_WITHOUT_SPACE = re.compile(r"^[ \t]*(?:- )?([A-Za-z_]\w*):([^\s/:][^#]*?)\s*(?:#.*)?$")
+
+
+def _yaml_slips(text: str) -> list[tuple[int, str]]:
+    """(line number, what to fix) for each line of a scenario file that is not valid YAML
+    with a tab in its indentation or a key without a space after its colon."""
+    slips = []
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if _TAB_INDENT.match(line):
+            slips.append((line_no, "the indentation holds a tab; YAML indents with spaces only: "
+                                   "replace the tab with spaces"))
+        elif (match := _KEY_WITHOUT_SPACE.match(line)) is not None:
+            slips.append((line_no, f"'{match.group(1)}:{match.group(2)}' needs a space after the "
+                                   f"colon: '{match.group(1)}: {match.group(2)}'"))
+    return slips
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file.
 
@@ -1191,9 +1212,16 @@ def load_scenario(path: str | Path) -> Scenario:
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
+        yaml_problems = _Problems(path)
+        for line_no, message in _yaml_slips(text):
+            yaml_problems.add(f"line {line_no}", message)
+        yaml_problems.raise_if_any()
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "YAML"
-        raise ScenarioError(f"{path}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        raise ScenarioError(f"{path}: {where}: not valid YAML ({getattr(exc, 'problem', exc)}); "
+                            f"check the indentation there and just above (spaces, each key "
+                            f"aligned with the keys of its section) and put a value holding "
+                            f"': ' or ' #' in quotes") from None
     if not isinstance(raw, dict):
         raise ScenarioError(f"{path}: the scenario must be a YAML mapping of sections")
     problems = _Problems(path)

@@ -117,3 +117,16 @@ def test_a_nested_section_that_is_not_a_mapping_is_named_with_its_parent(tmp_pat
     assert done.returncode == 2
     assert f"siting: error: {scenario}: demand.mandatory: must be a mapping, got True; write its " \
            f"keys indented below 'mandatory:', one 'key: value' a line" in done.stderr.splitlines()
+
+
+def test_a_tab_or_a_key_without_its_space_is_named_on_its_own_line(tmp_path):
+    tab = edited_demo(tmp_path / "tab", "  grid_m: 500", "\tgrid_m: 500")
+    line_no = next(n for n, line in enumerate(tab.read_text(encoding="utf-8").splitlines(), 1)
+                   if line.startswith("\tgrid_m: 500"))
+    assert one_error_line(siting("validate", tab)) == (
+        f"siting: error: {tab}: line {line_no}: the indentation holds a tab; YAML indents with "
+        f"spaces only: replace the tab with spaces")
+    glued = edited_demo(tmp_path / "glued", "  grid_m: 500", "  grid_m:500")
+    assert one_error_line(siting("validate", glued)) == (
+        f"siting: error: {glued}: line {line_no}: 'grid_m:500' needs a space after the colon: "
+        f"'grid_m: 500'")
