@@ -386,22 +386,30 @@ def _section(raw: dict, key: str, problems: _Problems, *, parent: str = "",
 UNIT_OF_SUFFIX = {"m": "metres", "km": "kilometres", "cny": "CNY", "ghz": "GHz", "mhz": "MHz",
                   "mbps": "Mbit/s", "s": "seconds", "db": "dB", "dbm": "dBm", "deg": "degrees"}
 #: Factors from a unit written in a value to the key's unit: (key's, written) -> factor.
+#: A sum of money in Chinese is often written in 万 (1e4) or 亿 (1e8) yuan: "4500万".
 UNIT_FACTORS = {("m", "km"): 1000.0, ("km", "m"): 0.001, ("mhz", "ghz"): 1000.0,
-                ("ghz", "mhz"): 0.001}
+                ("ghz", "mhz"): 0.001, ("cny", "元"): 1.0, ("cny", "万"): 1e4,
+                ("cny", "万元"): 1e4, ("cny", "亿"): 1e8, ("cny", "亿元"): 1e8}
+#: A number with thousands separators (45,000,000) and a unit ("25km", "4500万元"), as written
+#: in a value.
+_NUMBER_AND_UNIT = re.compile(r"\s*([-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|[-+]?\d+(?:\.\d+)?)"
+                              r"\s*([a-zA-Z]*|万元?|亿元?|元)\s*")
 
 
 def _write_as(key: str, value: Any) -> str:
     """What to write instead of ``value`` for ``key``: a plain number in the key's unit, with
-    the value converted when it is a number and a unit ("25km" for a key in metres: 25000)."""
+    the value converted when it is a number and a unit ("25km" for a key in metres: 25000;
+    "4500万" for a key in CNY: 45000000) or has thousands separators ("45,000,000")."""
     unit = key.rsplit("_", 1)[-1].lower()
     if unit not in UNIT_OF_SUFFIX:
         return ""
     hint = f"; write a plain number in {UNIT_OF_SUFFIX[unit]}"
-    written = re.fullmatch(r"\s*([-+]?\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*", str(value))
+    written = _NUMBER_AND_UNIT.fullmatch(str(value))
     if written is not None:
-        factor = 1.0 if written[2].lower() == unit else UNIT_FACTORS.get((unit, written[2].lower()))
+        written_unit = written[2].lower() or unit
+        factor = 1.0 if written_unit == unit else UNIT_FACTORS.get((unit, written_unit))
         if factor is not None:
-            hint += f", e.g. {float(written[1]) * factor:.10g}"
+            hint += f", e.g. {float(written[1].replace(',', '')) * factor:.10g}"
     return hint
 
 

@@ -130,3 +130,12 @@ def test_a_tab_or_a_key_without_its_space_is_named_on_its_own_line(tmp_path):
     assert one_error_line(siting("validate", glued)) == (
         f"siting: error: {glued}: line {line_no}: 'grid_m:500' needs a space after the colon: "
         f"'grid_m: 500'")
+
+
+def test_a_budget_in_wan_yuan_or_with_separators_is_given_in_yuan(tmp_path):
+    for written, yuan in (("4500万", 45_000_000), ("45,000,000", 45_000_000), ("1.2亿元", 120_000_000)):
+        scenario = edited_demo(tmp_path / str(yuan) / written.replace(",", "_"),
+                               "budget_cny: 45000000", f"budget_cny: {written}")
+        assert one_error_line(siting("validate", scenario)) == (
+            f"siting: error: {scenario}: objective.budget_cny: must be a finite number, got "
+            f"'{written}'; write a plain number in CNY, e.g. {yuan}")
