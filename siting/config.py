@@ -746,6 +746,26 @@ def _check_p1812_maps(technologies, coverage: CoverageSettings, problems: _Probl
                              f"from the R-REC-P.1812 zip")
 
 
+def _check_dem_apart(inputs: Inputs | None, problems: _Problems) -> None:
+    """A folder or glob pattern of ``inputs.dem`` must not pick up the population or
+    land-cover raster: it would be mosaicked as elevations (a later tile wins where tiles
+    overlap), and the run would plan over people per cell as terrain."""
+    from siting.io.dem import dem_files  # siting.io imports this module
+
+    if inputs is None:
+        return
+    try:
+        tiles = {path.resolve() for path in dem_files(inputs.dem)}
+    except InputError:
+        return  # a DEM entry that names nothing is reported when the DEM is read
+    for key in ("population", "land_cover"):
+        raster = getattr(inputs, key)
+        if raster is not None and raster.resolve() in tiles:
+            problems.add("inputs.dem", f"takes {raster.name}, the inputs.{key} raster, as a "
+                                       f"DEM tile; name the DEM file itself, or keep the DEM "
+                                       f"tiles in a folder of their own")
+
+
 def _check_mobile_heights(technologies, demand: DemandRules, problems: _Problems) -> None:
     """demand.ue_height_m must lie in the mobile height range of every technology's model."""
     for tech in technologies:
@@ -1257,5 +1277,6 @@ def load_scenario(path: str | Path) -> Scenario:
     )
     _check_p1812_maps(scenario_parts["technologies"], scenario_parts["coverage"], problems)
     _check_mobile_heights(scenario_parts["technologies"], scenario_parts["demand"], problems)
+    _check_dem_apart(scenario_parts["inputs"], problems)
     problems.raise_if_any()
     return Scenario(name=name, path=path.resolve(), crs=str(crs), **scenario_parts)

@@ -139,3 +139,16 @@ def test_a_budget_in_wan_yuan_or_with_separators_is_given_in_yuan(tmp_path):
         assert one_error_line(siting("validate", scenario)) == (
             f"siting: error: {scenario}: objective.budget_cny: must be a finite number, got "
             f"'{written}'; write a plain number in CNY, e.g. {yuan}")
+
+
+def test_a_dem_folder_holding_the_population_raster_is_refused(tmp_path):
+    # dem.tif and population.tif side by side, the DEM named by its folder: the population
+    # raster would be mosaicked over the elevations (the later tile wins)
+    scenario = write_region(tmp_path, np.full((200, 200), 400.0), villages=[village("V1", 1000, 3000)],
+                            candidates=[candidate("S1", 1000, 3000)],
+                            inputs={"dem": ".", "population": "population.tif",
+                                    "vectors": "region.gpkg"})
+    assert one_error_line(siting("validate", scenario)) == (
+        f"siting: error: {scenario}: inputs.dem: takes population.tif, the inputs.population "
+        f"raster, as a DEM tile; name the DEM file itself, or keep the DEM tiles in a folder of "
+        f"their own")
