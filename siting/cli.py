@@ -232,6 +232,10 @@ def _run(scenario: Path, out: Optional[Path], quiet: bool, verbose: bool, no_cac
     from siting.export.summary import MISSED_DEADLINE
     from siting.pipeline import OUTPUT_FILES, run_scenario
 
+    if scheduler is not None and workers is not None:  # found now, not after reading the inputs
+        print("siting: error: --scheduler and --workers exclude each other; give the address of "
+              "your Dask cluster or the number of local workers, not both", file=sys.stderr)
+        raise typer.Exit(2)
     _logging(verbose, quiet)
     _announce_compiling(quiet)
     try:

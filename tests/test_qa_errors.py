@@ -152,3 +152,15 @@ def test_a_dem_folder_holding_the_population_raster_is_refused(tmp_path):
         f"siting: error: {scenario}: inputs.dem: takes population.tif, the inputs.population "
         f"raster, as a DEM tile; name the DEM file itself, or keep the DEM tiles in a folder of "
         f"their own")
+
+
+def test_scheduler_and_workers_together_are_refused_before_any_work(tmp_path):
+    scenario = two_villages(tmp_path / "in")
+    out = tmp_path / "out"
+    done = siting("run", scenario, "--out", out, "--workers", "2", "--scheduler",
+                  "tcp://127.0.0.1:8786")
+    assert one_error_line(done) == (
+        "siting: error: --scheduler and --workers exclude each other; give the address of your "
+        "Dask cluster or the number of local workers, not both")
+    assert done.stdout == ""  # not a stage started
+    assert not out.exists()
