@@ -1214,6 +1214,15 @@ def _yaml_slips(text: str) -> list[tuple[int, str]]:
     return slips
 
 
+def _folder_given(path: Path) -> str:
+    """What to say when a folder is given for a scenario file: the folder's scenario files
+    to choose from (``siting init`` writes ``scenario.yaml``), if it has any."""
+    inside = sorted(p.name for p in path.glob("*.y*ml") if p.is_file())
+    choose = (f"give one of its scenario files: {', '.join(str(path / n) for n in inside[:5])}"
+              if inside else "give the path of a scenario .yaml file")
+    return f"{path}: is a folder, not a scenario file; {choose}"
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file.
 
@@ -1229,6 +1238,8 @@ def load_scenario(path: str | Path) -> Scenario:
         text = decode_text(path, advice="save the scenario file as UTF-8")
     except FileNotFoundError:
         raise ScenarioError(f"{path}: scenario file not found") from None
+    except IsADirectoryError:
+        raise ScenarioError(_folder_given(path)) from None
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read the scenario file ({exc})") from None
     except InputError as exc:

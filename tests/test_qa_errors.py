@@ -164,3 +164,11 @@ def test_scheduler_and_workers_together_are_refused_before_any_work(tmp_path):
         "Dask cluster or the number of local workers, not both")
     assert done.stdout == ""  # not a stage started
     assert not out.exists()
+
+
+def test_a_folder_given_for_the_scenario_names_the_scenario_in_it(tmp_path):
+    region = tmp_path / "my-region"
+    assert siting("init", region, "--no-samples").returncode == 0
+    assert one_error_line(siting("validate", region)) == (
+        f"siting: error: {region}: is a folder, not a scenario file; give one of its scenario "
+        f"files: {region / 'scenario.yaml'}")
