@@ -172,3 +172,19 @@ def test_a_folder_given_for_the_scenario_names_the_scenario_in_it(tmp_path):
     assert one_error_line(siting("validate", region)) == (
         f"siting: error: {region}: is a folder, not a scenario file; give one of its scenario "
         f"files: {region / 'scenario.yaml'}")
+
+
+def test_an_empty_sheet_or_file_is_told_to_be_filled_in(tmp_path):
+    import pandas as pd
+
+    empty_sheet = tmp_path / "villages.xlsx"
+    with pd.ExcelWriter(empty_sheet) as book:
+        pd.DataFrame().to_excel(book, sheet_name="村庄", index=False)
+    scenario = edited_demo(tmp_path, "  vectors:", f"  villages: {empty_sheet}\n  vectors:")
+    assert one_error_line(siting("validate", scenario)) == (
+        f"siting: error: {empty_sheet}: the table has no rows; fill it in")
+    empty_csv = tmp_path / "drive_tests.csv"
+    empty_csv.write_bytes(b"")
+    done = siting("calibrate", two_villages(tmp_path / "in"), empty_csv, "--out", tmp_path / "c")
+    assert one_error_line(done) == f"siting: error: {empty_csv}: the table has no rows; fill it in"
+    assert not (tmp_path / "c").exists()

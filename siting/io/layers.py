@@ -328,6 +328,8 @@ def _load_table(source: LayerSource, geometry: str, problems: Problems) -> gpd.G
                          f"it as a GeoPackage, Shapefile, GeoJSON or KML file")
     frame = read_table(source.path, source.layer, allow_empty=True,  # read_layer says what to do
                        is_header=has_coordinates(source.x, source.y))
+    if len(frame.columns) == 0:  # an empty file or sheet: read_layer says to fill it in
+        return gpd.GeoDataFrame(geometry=[])
     x, y = coordinate_columns(frame, source.x, source.y, where)
     return table_points(frame, x, y, None, where, problems)
 

@@ -80,7 +80,9 @@ def _read_csv(path: Path, is_header) -> tuple[pd.DataFrame, int, list[list]]:
     try:
         frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
                             skipinitialspace=True, skiprows=lines_before[header])
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+    except pd.errors.EmptyDataError:  # an empty file: no header, no rows
+        return pd.DataFrame(), header, top
+    except pd.errors.ParserError as exc:
         raise InputError(f"{path}: not a readable CSV table ({first_line(exc)})") from None
     return frame, header, top
 
@@ -203,7 +205,7 @@ def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
     blank = frame.apply(blank_cells).all(axis=1)
     frame = frame[~blank.to_numpy(bool)]
     if frame.empty and not allow_empty:
-        raise InputError(f"{path}: the table has no rows")
+        raise InputError(f"{path}: the table has no rows; fill it in")
     return frame
 
 
