@@ -1262,7 +1262,11 @@ def load_scenario(path: str | Path) -> Scenario:
                             f"aligned with the keys of its section) and put a value holding "
                             f"': ' or ' #' in quotes") from None
     if not isinstance(raw, dict):
-        raise ScenarioError(f"{path}: the scenario must be a YAML mapping of sections")
+        found = ("the file is empty" if raw is None else "it holds a list"
+                 if isinstance(raw, list) else "it holds plain text")
+        raise ScenarioError(f"{path}: the scenario must be a YAML mapping of sections (name:, "
+                            f"inputs:, technologies:, ...), but {found}; start from the template "
+                            f"that 'siting init DIR' writes")
     problems = _Problems(path)
     _check_keys(raw, _TOP_KEYS, "", problems)
     name = raw.get("name", path.stem)

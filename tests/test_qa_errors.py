@@ -188,3 +188,13 @@ def test_an_empty_sheet_or_file_is_told_to_be_filled_in(tmp_path):
     done = siting("calibrate", two_villages(tmp_path / "in"), empty_csv, "--out", tmp_path / "c")
     assert one_error_line(done) == f"siting: error: {empty_csv}: the table has no rows; fill it in"
     assert not (tmp_path / "c").exists()
+
+
+def test_an_empty_scenario_file_is_told_where_to_start(tmp_path):
+    for text, found in (("", "the file is empty"), ("- inputs\n- technologies\n", "it holds a list")):
+        scenario = tmp_path / "scenario.yaml"
+        scenario.write_text(text, encoding="utf-8")
+        assert one_error_line(siting("validate", scenario)) == (
+            f"siting: error: {scenario}: the scenario must be a YAML mapping of sections (name:, "
+            f"inputs:, technologies:, ...), but {found}; start from the template that 'siting "
+            f"init DIR' writes")
