@@ -675,6 +675,10 @@ def init(folder: Annotated[Path, typer.Argument(help="Folder to create the scena
         raise typer.Exit(2)
     samples = ("dem.tif", "population.tif", "region.gpkg") if with_samples else ()
     for name in samples:
+        if (folder / name).exists():  # the user's own data, never replaced by the demo's
+            print(f"siting: error: {folder / name}: already exists and would be replaced by the "
+                  f"demo's sample; choose another folder or use --no-samples", file=sys.stderr)
+            raise typer.Exit(2)
         if not (DEMO_SCENARIO.parent / name).exists():
             print(f"siting: error: {DEMO_SCENARIO.parent / name}: sample data not found (run from "
                   f"a source checkout or use --no-samples)", file=sys.stderr)

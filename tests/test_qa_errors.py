@@ -198,3 +198,18 @@ def test_an_empty_scenario_file_is_told_where_to_start(tmp_path):
             f"siting: error: {scenario}: the scenario must be a YAML mapping of sections (name:, "
             f"inputs:, technologies:, ...), but {found}; start from the template that 'siting "
             f"init DIR' writes")
+
+
+def test_init_never_replaces_the_users_own_data_with_the_demos(tmp_path):
+    folder = tmp_path / "my-region"
+    folder.mkdir()
+    own_dem = folder / "dem.tif"
+    own_dem.write_bytes(b"the user's own DEM")
+    assert one_error_line(siting("init", folder)) == (
+        f"siting: error: {own_dem}: already exists and would be replaced by the demo's sample; "
+        f"choose another folder or use --no-samples")
+    assert sorted(p.name for p in folder.iterdir()) == ["dem.tif"]
+    assert own_dem.read_bytes() == b"the user's own DEM"
+    assert siting("init", folder, "--no-samples").returncode == 0  # the template alone
+    assert own_dem.read_bytes() == b"the user's own DEM"
+    assert (folder / "scenario.yaml").exists()
