@@ -213,3 +213,19 @@ def test_init_never_replaces_the_users_own_data_with_the_demos(tmp_path):
     assert siting("init", folder, "--no-samples").returncode == 0  # the template alone
     assert own_dem.read_bytes() == b"the user's own DEM"
     assert (folder / "scenario.yaml").exists()
+
+
+def test_a_year_that_is_not_a_year_is_refused_by_evaluate_and_by_a_replan(tmp_path):
+    scenario = two_villages(tmp_path / "in")
+    plan = tmp_path / "plan"
+    assert siting("run", scenario, "--out", plan, "-q").returncode == 0
+    built = tmp_path / "as_built.csv"
+    built.write_text("site_id,technology,year,cost_cny\nWEST,4G-1800,2026,200000\n",
+                     encoding="utf-8")
+    for command in (("evaluate", plan, "--built", built, "--year", "2026年"),
+                    ("run", scenario, "--out", tmp_path / "replan", "--built", built, "--year",
+                     "2026年")):
+        line = one_error_line(siting(*command, "-q"))
+        assert line == "siting: error: --year 2026年: not a year; give the year as a number such as 2027"
+    assert sorted(p.name for p in plan.iterdir() if p.is_dir()) == []  # no evaluation-2026年
+    assert not (tmp_path / "replan").exists()
