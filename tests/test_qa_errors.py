@@ -229,3 +229,19 @@ def test_a_year_that_is_not_a_year_is_refused_by_evaluate_and_by_a_replan(tmp_pa
         assert line == "siting: error: --year 2026年: not a year; give the year as a number such as 2027"
     assert sorted(p.name for p in plan.iterdir() if p.is_dir()) == []  # no evaluation-2026年
     assert not (tmp_path / "replan").exists()
+
+
+def test_a_damaged_file_of_a_plan_folder_is_named_with_what_to_do(tmp_path):
+    import shutil
+
+    plan_a, plan_b = tmp_path / "a", tmp_path / "b"
+    assert siting("run", two_villages(tmp_path / "in"), "--out", plan_a, "-q").returncode == 0
+    shutil.copytree(plan_a, plan_b)
+    summary = plan_b / "summary.json"
+    summary.write_bytes(summary.read_bytes()[:100])  # cut short, as by a copy that was stopped
+    line = one_error_line(siting("compare", plan_a, plan_b))
+    assert line.startswith(f"siting: error: {summary}: cannot read this file of the plan "
+                           f"(JSONDecodeError: ")
+    assert line.endswith("; it is damaged or not written by siting run: run the plan again into "
+                         "its folder")
+    assert not (plan_b / "compare").exists()
