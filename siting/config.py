@@ -1214,6 +1214,38 @@ def _yaml_slips(text: str) -> list[tuple[int, str]]:
     return slips
 
 
+class _RepeatedKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader noting each key given twice in one mapping as (line, key, line of
+    its first), where YAML itself keeps the last silently (a budget typed again below the
+    first would win unseen)."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.repeated: list[tuple[int, Any, int]] = []
+
+    def construct_mapping(self, node, deep=False):
+        first_lines: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = first_lines.setdefault(key, key_node.start_mark.line + 1)
+            except TypeError:  # an unhashable key: yaml's own constructor reports it
+                continue
+            if first != key_node.start_mark.line + 1:
+                self.repeated.append((key_node.start_mark.line + 1, key, first))
+        return super().construct_mapping(node, deep)
+
+
+def _load_yaml(text: str) -> tuple[Any, list[tuple[int, Any, int]]]:
+    """The document of ``text`` (YAML, safe) and the keys given twice in one mapping, as
+    :class:`_RepeatedKeyLoader` notes them."""
+    loader = _RepeatedKeyLoader(text)
+    try:
+        return loader.get_single_data(), loader.repeated
+    finally:
+        loader.dispose()
+
+
 def _folder_given(path: Path) -> str:
     """What to say when a folder is given for a scenario file: the folder's scenario files
     to choose from (``siting init`` writes ``scenario.yaml``), if it has any."""
@@ -1249,7 +1281,7 @@ def load_scenario(path: str | Path) -> Scenario:
         slips.add(f"line {line_no}", message)
     slips.raise_if_any()
     try:
-        raw = yaml.safe_load(text)
+        raw, repeated = _load_yaml(text)
     except yaml.YAMLError as exc:
         yaml_problems = _Problems(path)
         for line_no, message in _yaml_slips(text):
@@ -1268,6 +1300,10 @@ def load_scenario(path: str | Path) -> Scenario:
                             f"inputs:, technologies:, ...), but {found}; start from the template "
                             f"that 'siting init DIR' writes")
     problems = _Problems(path)
+    for line_no, key, first_line_no in repeated:
+        problems.add(f"line {line_no}", f"'{key}' is given a second time in its section (first "
+                                        f"on line {first_line_no}); YAML would keep only the "
+                                        f"last: delete one of them")
     _check_keys(raw, _TOP_KEYS, "", problems)
     name = raw.get("name", path.stem)
     if not isinstance(name, str) or not name.strip() or any(c in name for c in "/\\\0") or name in (".", ".."):

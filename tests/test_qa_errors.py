@@ -245,3 +245,13 @@ def test_a_damaged_file_of_a_plan_folder_is_named_with_what_to_do(tmp_path):
     assert line.endswith("; it is damaged or not written by siting run: run the plan again into "
                          "its folder")
     assert not (plan_b / "compare").exists()
+
+
+def test_a_key_given_twice_in_a_section_is_refused(tmp_path):
+    # YAML keeps the last of two keys silently: the budget typed again below would win
+    scenario = edited_demo(tmp_path, "  opex_years: 5\n", "  opex_years: 5\n  budget_cny: 1000\n")
+    lines = scenario.read_text(encoding="utf-8").splitlines()
+    first, second = (n for n, line in enumerate(lines, 1) if line.startswith("  budget_cny:"))
+    assert one_error_line(siting("validate", scenario)) == (
+        f"siting: error: {scenario}: line {second}: 'budget_cny' is given a second time in its "
+        f"section (first on line {first}); YAML would keep only the last: delete one of them")
