@@ -1195,9 +1195,10 @@ def _input_method_slips(text: str) -> list[tuple[int, str]]:
 
 # Slips that make a file invalid YAML, whose own message names a later line in its terms
 # ("expected <block end>, but found '<block mapping start>'"): a tab in the indentation, a key
-# without the space after its colon ("grid_m:500" reads as one word, not a key and a value).
+# without the space after its colon ("grid_m:500" reads as one word, not a key and a value;
+# siting's keys are lower case, so a list item such as "- EPSG:4326" or "- C:\dem" is not one).
 _TAB_INDENT = re.compile(r"^ *\t")
-_KEY_WITHOUT_SPACE = re.compile(r"^[ \t]*(?:- )?([A-Za-z_]\w*):([^\s/:][^#]*?)\s*(?:#.*)?$")
+_KEY_WITHOUT_SPACE = re.compile(r"^[ \t]*(?:- )?([a-z][a-z0-9_]+):([^\s/\\:][^#]*?)\s*(?:#.*)?$")
 
 
 def _yaml_slips(text: str) -> list[tuple[int, str]]:
