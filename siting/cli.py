@@ -155,10 +155,12 @@ class StageReporter:
     report (done, total), a pulsing bar with the elapsed time for the others (the solve: HiGHS
     gives no ETA). Not on a terminal, one plain line per stage on stdout. Nothing with
     ``quiet``. Every stage is timed (``timings_s``), however it is shown.
+    ``before_first_stage`` is called once, when the first stage starts.
     """
 
-    def __init__(self, *, quiet: bool):
+    def __init__(self, *, quiet: bool, before_first_stage: Callable[[], None] | None = None):
         self.timings_s: dict[str, float] = {}
+        self._before_first_stage = before_first_stage
         self._lines = not quiet and not console.is_terminal
         self._bars = Progress(
             SpinnerColumn(finished_text="[green]✓"), TextColumn("{task.description}"),
@@ -180,6 +182,9 @@ class StageReporter:
         self._bars.stop()
 
     def __call__(self, stage: str, done: int | None = None, total: int | None = None) -> None:
+        if self._before_first_stage is not None:
+            before, self._before_first_stage = self._before_first_stage, None
+            before()
         if stage != self._stage:
             self._finish()
             self._stage, self._steps, self._started_s = stage, None, time.perf_counter()
@@ -237,9 +242,9 @@ def _run(scenario: Path, out: Optional[Path], quiet: bool, verbose: bool, no_cac
               "your Dask cluster or the number of local workers, not both", file=sys.stderr)
         raise typer.Exit(2)
     _logging(verbose, quiet)
-    _announce_compiling(quiet)
-    try:
-        with StageReporter(quiet=quiet) as reporter:
+    try:  # the compile notice once the scenario is read: a bad one gets its error line alone
+        with StageReporter(quiet=quiet,
+                           before_first_stage=lambda: _announce_compiling(quiet)) as reporter:
             _, summary, out_dir = run_scenario(scenario, out, progress=reporter,
                                                cache_dir=None if no_cache else default_cache_dir(),
                                                scheduler=scheduler, workers=workers,

@@ -17,11 +17,12 @@ from regions import TECH_4G, candidate, village, write_region
 ONE_SITE_CNY = 50000 + 150000 + 5 * (10000 + 12000)
 
 
-def siting(*args, **popen) -> subprocess.CompletedProcess:
-    """``python -m siting.cli ARGS`` as a user runs it, its output as text."""
-    env = dict(os.environ, COLUMNS="200")
+def siting(*args, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``python -m siting.cli ARGS`` as a user runs it (``env``: variables set on top of this
+    process's), its output as text."""
+    variables = {**os.environ, "COLUMNS": "200", **(env or {})}
     return subprocess.run([sys.executable, "-m", "siting.cli", *map(str, args)],
-                          capture_output=True, text=True, env=env, timeout=600, **popen)
+                          capture_output=True, text=True, env=variables, timeout=600)
 
 
 def one_error_line(done: subprocess.CompletedProcess, exit_code: int = 2) -> str:
@@ -255,3 +256,14 @@ def test_a_key_given_twice_in_a_section_is_refused(tmp_path):
     assert one_error_line(siting("validate", scenario)) == (
         f"siting: error: {scenario}: line {second}: 'budget_cny' is given a second time in its "
         f"section (first on line {first}); YAML would keep only the last: delete one of them")
+
+
+def test_a_first_run_with_a_bad_scenario_prints_its_error_line_alone(tmp_path):
+    # a fresh numba cache: the run would compile the kernels, and says so only once it starts
+    scenario = two_villages(tmp_path / "in")
+    scenario.write_text(scenario.read_text(encoding="utf-8").replace("grid_m:", "grid_mm:"),
+                        encoding="utf-8")
+    done = siting("run", scenario, "--out", tmp_path / "out",
+                  env={"NUMBA_CACHE_DIR": str(tmp_path / "numba")})
+    assert one_error_line(done) == (f"siting: error: {scenario}: demand.grid_mm: unknown key "
+                                    f"(did you mean 'grid_m'?)")
