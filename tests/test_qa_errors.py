@@ -267,3 +267,13 @@ def test_a_first_run_with_a_bad_scenario_prints_its_error_line_alone(tmp_path):
                   env={"NUMBA_CACHE_DIR": str(tmp_path / "numba")})
     assert one_error_line(done) == (f"siting: error: {scenario}: demand.grid_mm: unknown key "
                                     f"(did you mean 'grid_m'?)")
+
+
+def test_a_kml_without_placemarks_is_told_to_be_filled_in(tmp_path):
+    # what Google Earth saves for a folder with nothing in it: no layer at all
+    empty = tmp_path / "villages.kml"
+    empty.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/'
+                     'kml/2.2"><Document><name>村庄</name></Document></kml>\n', encoding="utf-8")
+    scenario = edited_demo(tmp_path, "  vectors:", f"  villages: {empty}\n  vectors:")
+    assert one_error_line(siting("validate", scenario)) == (
+        f"siting: error: {empty}: the layer is empty (no features); fill it in")
