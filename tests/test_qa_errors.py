@@ -277,3 +277,11 @@ def test_a_kml_without_placemarks_is_told_to_be_filled_in(tmp_path):
     scenario = edited_demo(tmp_path, "  vectors:", f"  villages: {empty}\n  vectors:")
     assert one_error_line(siting("validate", scenario)) == (
         f"siting: error: {empty}: the layer is empty (no features); fill it in")
+
+
+def test_a_folder_given_for_an_input_file_says_to_name_the_file(tmp_path):
+    scenario = two_villages(tmp_path / "in")
+    folder = tmp_path / "drive_tests"
+    folder.mkdir()
+    assert one_error_line(siting("calibrate", scenario, folder, "--out", tmp_path / "c")) == (
+        f"siting: error: {folder}: MEASUREMENTS is a folder, not a file; name the file itself")
