@@ -797,6 +797,7 @@ def _parse_phases(sec: dict, problems: _Problems) -> tuple[Phase, ...]:
                                          "max_new_sites), at least one")
         return ()
     phases = []
+    first_of: dict[str, int] = {}  # each year's first phase
     for i, item in enumerate(items):
         where = f"objective.phases[{i}]"
         if not isinstance(item, dict):
@@ -811,10 +812,11 @@ def _parse_phases(sec: dict, problems: _Problems) -> tuple[Phase, ...]:
         quota = _number(item, "max_new_sites", where, problems, None, minimum=0, integer=True)
         if budget is None and quota is None:
             problems.add(where, "needs budget_cny and/or max_new_sites")
-        phases.append(Phase(label=str(year), budget_cny=budget, max_new_sites=quota))
-    labels = [p.label for p in phases]
-    for dup in sorted({label for label in labels if labels.count(label) > 1}):
-        problems.add("objective.phases", f"year {dup} appears twice")
+        label = str(year)
+        if first_of.setdefault(label, i) != i:
+            problems.add(f"{where}.year", f"{label} is the year of phases[{first_of[label]}] too; "
+                                          f"give each phase a year of its own")
+        phases.append(Phase(label=label, budget_cny=budget, max_new_sites=quota))
     return tuple(phases)
 
 

@@ -97,12 +97,12 @@ def test_a_sweep_names_its_options_and_refuses_a_fraction_of_a_site(tmp_path):
     assert not out.exists()
 
 
-def edited_demo(folder, old: str, new: str):
-    """The demo scenario with ``old`` replaced by ``new``, its inputs in place (read where
-    they are: the scenario's input paths are made absolute)."""
+def edited_demo(folder, old: str, new: str, *, name: str = "scenario.yaml"):
+    """The demo scenario ``name`` with ``old`` replaced by ``new``, its inputs in place (read
+    where they are: the scenario's input paths are made absolute)."""
     from siting.pipeline import DEMO_SCENARIO
 
-    text = DEMO_SCENARIO.read_text(encoding="utf-8")
+    text = DEMO_SCENARIO.with_name(name).read_text(encoding="utf-8")
     for name in ("dem.tif", "population.tif", "region.gpkg"):
         text = text.replace(f": {name}", f": {DEMO_SCENARIO.parent / name}")
     assert old in text
@@ -285,3 +285,10 @@ def test_a_folder_given_for_an_input_file_says_to_name_the_file(tmp_path):
     folder.mkdir()
     assert one_error_line(siting("calibrate", scenario, folder, "--out", tmp_path / "c")) == (
         f"siting: error: {folder}: MEASUREMENTS is a folder, not a file; name the file itself")
+
+
+def test_a_phase_year_given_twice_names_both_phases(tmp_path):
+    scenario = edited_demo(tmp_path, "{year: 2029,", "{year: 2028,", name="scenario_phased.yaml")
+    assert one_error_line(siting("validate", scenario)) == (
+        f"siting: error: {scenario}: objective.phases[2].year: 2028 is the year of phases[1] too; "
+        f"give each phase a year of its own")
