@@ -548,6 +548,10 @@ def predict(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")
     from siting.io import read_region
     from siting.predict import check_site_ids, predict_in_region
 
+    if at is None and at_crs != "WGS84":  # it would be ignored: the sites' own positions count
+        print(f"siting: error: --at-crs {at_crs} needs --at (the position it is the coordinates "
+              f"of); a --site is placed by its candidate's own coordinates", file=sys.stderr)
+        raise typer.Exit(2)
     _logging(verbose, quiet)
     sites = list(dict.fromkeys(site)) if site else [None]  # each site once, in order
     try:

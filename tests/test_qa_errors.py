@@ -292,3 +292,13 @@ def test_a_phase_year_given_twice_names_both_phases(tmp_path):
     assert one_error_line(siting("validate", scenario)) == (
         f"siting: error: {scenario}: objective.phases[2].year: 2028 is the year of phases[1] too; "
         f"give each phase a year of its own")
+
+
+def test_predict_refuses_at_crs_without_a_position(tmp_path):
+    out = tmp_path / "p"
+    done = siting("predict", two_villages(tmp_path / "in"), "--site", "WEST", "--technology",
+                  "4G-1800", "--radius-km", "0.5", "--at-crs", "GCJ-02", "--out", out)
+    assert one_error_line(done) == (
+        "siting: error: --at-crs GCJ-02 needs --at (the position it is the coordinates of); a "
+        "--site is placed by its candidate's own coordinates")
+    assert not out.exists()
