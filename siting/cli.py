@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import signal
 import sys
 import time
 import traceback
@@ -154,10 +155,12 @@ class StageReporter:
     report (done, total), a pulsing bar with the elapsed time for the others (the solve: HiGHS
     gives no ETA). Not on a terminal, one plain line per stage on stdout. Nothing with
     ``quiet``. Every stage is timed (``timings_s``), however it is shown.
+    ``before_first_stage`` is called once, when the first stage starts.
     """
 
-    def __init__(self, *, quiet: bool):
+    def __init__(self, *, quiet: bool, before_first_stage: Callable[[], None] | None = None):
         self.timings_s: dict[str, float] = {}
+        self._before_first_stage = before_first_stage
         self._lines = not quiet and not console.is_terminal
         self._bars = Progress(
             SpinnerColumn(finished_text="[green]✓"), TextColumn("{task.description}"),
@@ -179,6 +182,9 @@ class StageReporter:
         self._bars.stop()
 
     def __call__(self, stage: str, done: int | None = None, total: int | None = None) -> None:
+        if self._before_first_stage is not None:
+            before, self._before_first_stage = self._before_first_stage, None
+            before()
         if stage != self._stage:
             self._finish()
             self._stage, self._steps, self._started_s = stage, None, time.perf_counter()
@@ -231,10 +237,14 @@ def _run(scenario: Path, out: Optional[Path], quiet: bool, verbose: bool, no_cac
     from siting.export.summary import MISSED_DEADLINE
     from siting.pipeline import OUTPUT_FILES, run_scenario
 
+    if scheduler is not None and workers is not None:  # found now, not after reading the inputs
+        print("siting: error: --scheduler and --workers exclude each other; give the address of "
+              "your Dask cluster or the number of local workers, not both", file=sys.stderr)
+        raise typer.Exit(2)
     _logging(verbose, quiet)
-    _announce_compiling(quiet)
-    try:
-        with StageReporter(quiet=quiet) as reporter:
+    try:  # the compile notice once the scenario is read: a bad one gets its error line alone
+        with StageReporter(quiet=quiet,
+                           before_first_stage=lambda: _announce_compiling(quiet)) as reporter:
             _, summary, out_dir = run_scenario(scenario, out, progress=reporter,
                                                cache_dir=None if no_cache else default_cache_dir(),
                                                scheduler=scheduler, workers=workers,
@@ -347,6 +357,38 @@ def validate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file."
             print(f"{scenario}: backhaul: {line}")
 
 
+#: :func:`siting.sweep.sweep`'s arguments as its messages name them ("sweep: max_new_sites:")
+#: -> the options of ``siting sweep``.
+SWEEP_OPTIONS = {"budgets_cny": "--budgets", "max_new_sites": "--sites"}
+
+
+def sweep_option_words(message: str) -> str:
+    """A message of :mod:`siting.sweep` in the words of ``siting sweep``: "sweep:
+    max_new_sites:" -> "--sites:" (and :func:`output_folder_words`)."""
+    for argument, option in SWEEP_OPTIONS.items():
+        message = message.replace(f"sweep: {argument}:", f"{option}:")
+    return output_folder_words(message)
+
+
+def sweep_values(option: str, text: str | None) -> list | None:
+    """The values ``option`` of ``siting sweep`` gives (:func:`siting.sweep.parse_numbers`),
+    None when it is not given; a list that cannot be read is named by its option."""
+    from siting.sweep import parse_numbers
+
+    if text is None:
+        return None
+    try:
+        return [float(v) for v in parse_numbers(text)]
+    except ScenarioError as exc:
+        raise ScenarioError(f"{option}: {exc}") from None
+
+
+def whole_as_int(values: list) -> list:
+    """The whole numbers of ``values`` as int (a quota of 5 sites, not 5.0); the others as
+    they are, for :func:`siting.sweep.sweep` to refuse by name."""
+    return [int(v) if float(v).is_integer() else v for v in values]
+
+
 @app.command()
 def sweep(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
           budgets: Annotated[Optional[str], typer.Option(
@@ -361,25 +403,25 @@ def sweep(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     """
     from siting.cache import default_cache_dir
     from siting.config import load_scenario
-    from siting.diskfaults import check_output_folder, output_errors
-    from siting.sweep import curve_text, parse_numbers, sweep as sweep_plans, write_curve
+    from siting.diskfaults import check_output_folder
+    from siting.sweep import curve_text, sweep as sweep_plans, write_curve
 
     _logging(verbose, quiet)
     try:
         if (budgets is None) == (sites is None):
             raise ScenarioError("sweep: give exactly one of --budgets and --sites")
+        budgets_cny, quotas = sweep_values("--budgets", budgets), sweep_values("--sites", sites)
         loaded = load_scenario(scenario)
         out_dir = out if out is not None else Path("out") / loaded.name
         check_output_folder(out_dir)
         _announce_compiling(quiet)
         with StageReporter(quiet=quiet) as reporter:
-            curve = sweep_plans(loaded, budgets_cny=parse_numbers(budgets) if budgets else None,
-                                max_new_sites=[int(v) for v in parse_numbers(sites)] if sites else None,
+            curve = sweep_plans(loaded, budgets_cny=budgets_cny,
+                                max_new_sites=None if quotas is None else whole_as_int(quotas),
                                 progress=reporter, cache_dir=default_cache_dir())
-        with output_errors(out_dir, "writing the cost-coverage curve"):
-            csv_path, png_path = write_curve(curve, out_dir, loaded.name)
+        csv_path, png_path = write_curve(curve, out_dir, loaded.name)
     except Exception as exc:  # one line and an exit code, never a traceback
-        _fail(exc, verbose)
+        _fail(exc, verbose, words=sweep_option_words)
     if quiet:
         return
     if verbose:
@@ -506,6 +548,10 @@ def predict(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")
     from siting.io import read_region
     from siting.predict import check_site_ids, predict_in_region
 
+    if at is None and at_crs != "WGS84":  # it would be ignored: the sites' own positions count
+        print(f"siting: error: --at-crs {at_crs} needs --at (the position it is the coordinates "
+              f"of); a --site is placed by its candidate's own coordinates", file=sys.stderr)
+        raise typer.Exit(2)
     _logging(verbose, quiet)
     sites = list(dict.fromkeys(site)) if site else [None]  # each site once, in order
     try:
@@ -638,6 +684,10 @@ def init(folder: Annotated[Path, typer.Argument(help="Folder to create the scena
         raise typer.Exit(2)
     samples = ("dem.tif", "population.tif", "region.gpkg") if with_samples else ()
     for name in samples:
+        if (folder / name).exists():  # the user's own data, never replaced by the demo's
+            print(f"siting: error: {folder / name}: already exists and would be replaced by the "
+                  f"demo's sample; choose another folder or use --no-samples", file=sys.stderr)
+            raise typer.Exit(2)
         if not (DEMO_SCENARIO.parent / name).exists():
             print(f"siting: error: {DEMO_SCENARIO.parent / name}: sample data not found (run from "
                   f"a source checkout or use --no-samples)", file=sys.stderr)
@@ -666,12 +716,21 @@ def init(folder: Annotated[Path, typer.Argument(help="Folder to create the scena
 FAST_EXIT_COMMANDS = ("predict",)
 
 
+def _interrupt(signum: int, frame) -> None:
+    """Stop a command on SIGTERM as on Ctrl-C (:class:`KeyboardInterrupt` where it is), so
+    its staging folder is removed and the previous outputs stay as they were."""
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def main() -> None:  # pragma: no cover - console entry point
-    """The ``siting`` command. After a command of :data:`FAST_EXIT_COMMANDS` the process ends at
-    once (``os._exit``, with stdout, stderr and logging flushed): the interpreter's teardown,
-    which unloads every numba kernel, is a noticeable share of a small prediction's run
-    (``benchmarks/vs_splat.py`` times whole processes). Only here, never inside ``app``, which
-    tests and notebooks run in their own process."""
+    """The ``siting`` command. SIGTERM (``kill``, ``timeout``, a job scheduler) interrupts it
+    as Ctrl-C does (exit 130, nothing half-written left behind). After a command of
+    :data:`FAST_EXIT_COMMANDS` the process ends at once (``os._exit``, with stdout, stderr and
+    logging flushed): the interpreter's teardown, which unloads every numba kernel, is a
+    noticeable share of a small prediction's run (``benchmarks/vs_splat.py`` times whole
+    processes). Only here, never inside ``app``, which tests and notebooks run in their own
+    process."""
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         app()
     except SystemExit as done:

@@ -20,6 +20,8 @@ import json
 import logging
 import math
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -32,6 +34,7 @@ from siting.diskfaults import write_files
 from siting.config import load_scenario
 from siting.errors import InputError, SitingError
 from siting.io.asbuilt import BUILT_YEAR_COLUMN
+from siting.io.problems import first_line
 from siting.export.gis import CSV_ENCODING, inert_cells
 from siting.export.i18n import HTML_LANG, join, term, value_text
 from siting.export.report import Report, Section, Table, render_markdown
@@ -239,6 +242,17 @@ def _numeric(value) -> bool:
 # Reading output folders
 
 
+@contextmanager
+def _reading_plan_file(path: Path) -> Iterator[None]:
+    """Any failure to read ``path``, a file of a plan's folder, as one InputError naming it."""
+    try:
+        yield
+    except Exception as exc:  # a damaged or foreign file, whatever its reader raises
+        raise InputError(f"{path}: cannot read this file of the plan ({type(exc).__name__}: "
+                         f"{first_line(exc)}); it is damaged or not written by siting run: run "
+                         f"the plan again into its folder") from exc
+
+
 def read_plan_folder(folder: str | os.PathLike) -> PlanInputs:
     """The :class:`PlanInputs` of an output folder of ``siting run`` (``sites.gpkg`` with its
     ``selected_sites``, ``villages`` and, with backhaul, ``backhaul_links`` layers,
@@ -249,16 +263,14 @@ def read_plan_folder(folder: str | os.PathLike) -> PlanInputs:
         if not path.is_file():
             raise InputError(f"{folder}: not an output folder of siting run (no {path.name}); "
                              f"give the --out folder of a run")
-    try:
+    with _reading_plan_file(gpkg):
         sites = gpd.read_file(gpkg, layer="selected_sites", engine="pyogrio")
         villages = gpd.read_file(gpkg, layer="villages", engine="pyogrio")
         links = (pyogrio.read_dataframe(gpkg, layer="backhaul_links", read_geometry=False)
                  if "backhaul_links" in pyogrio.list_layers(gpkg)[:, 0] else no_backhaul_links())
+    with _reading_plan_file(summary):
         facts = json.loads(summary.read_text(encoding="utf-8"))
         facts["kpis"]
-    except Exception as exc:  # any unreadable file: one line naming it
-        raise InputError(f"{folder}: cannot read the plan's sites.gpkg or summary.json: "
-                         f"{type(exc).__name__}: {exc}") from exc
     facts["language"] = recorded_language(facts)
     return PlanInputs(str(facts.get("scenario", folder.name)), sites, villages, facts, links)
 

@@ -368,14 +368,19 @@ def _check_keys(section: dict, allowed: set[str], where: str, problems: _Problem
             problems.add(f"{where}.{key}" if where else str(key), f"unknown key{hint}")
 
 
-def _section(raw: dict, key: str, problems: _Problems, *, required: bool = False) -> dict:
+def _section(raw: dict, key: str, problems: _Problems, *, parent: str = "",
+             required: bool = False) -> dict:
+    """The mapping ``raw[key]`` ({} when absent or not a mapping, which is a problem named
+    ``parent.key``)."""
     value = raw.get(key)
+    where = f"{parent}.{key}" if parent else key
     if value is None:
         if required:
-            problems.add(key, "missing section")
+            problems.add(where, "missing section")
         return {}
     if not isinstance(value, dict):
-        problems.add(key, f"must be a mapping, got {type(value).__name__}")
+        problems.add(where, f"must be a mapping, got {value!r}; write its keys indented below "
+                            f"'{key}:', one 'key: value' a line")
         return {}
     return value
 
@@ -384,22 +389,30 @@ def _section(raw: dict, key: str, problems: _Problems, *, required: bool = False
 UNIT_OF_SUFFIX = {"m": "metres", "km": "kilometres", "cny": "CNY", "ghz": "GHz", "mhz": "MHz",
                   "mbps": "Mbit/s", "s": "seconds", "db": "dB", "dbm": "dBm", "deg": "degrees"}
 #: Factors from a unit written in a value to the key's unit: (key's, written) -> factor.
+#: A sum of money in Chinese is often written in 万 (1e4) or 亿 (1e8) yuan: "4500万".
 UNIT_FACTORS = {("m", "km"): 1000.0, ("km", "m"): 0.001, ("mhz", "ghz"): 1000.0,
-                ("ghz", "mhz"): 0.001}
+                ("ghz", "mhz"): 0.001, ("cny", "元"): 1.0, ("cny", "万"): 1e4,
+                ("cny", "万元"): 1e4, ("cny", "亿"): 1e8, ("cny", "亿元"): 1e8}
+#: A number with thousands separators (45,000,000) and a unit ("25km", "4500万元"), as written
+#: in a value.
+_NUMBER_AND_UNIT = re.compile(r"\s*([-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|[-+]?\d+(?:\.\d+)?)"
+                              r"\s*([a-zA-Z]*|万元?|亿元?|元)\s*")
 
 
 def _write_as(key: str, value: Any) -> str:
     """What to write instead of ``value`` for ``key``: a plain number in the key's unit, with
-    the value converted when it is a number and a unit ("25km" for a key in metres: 25000)."""
+    the value converted when it is a number and a unit ("25km" for a key in metres: 25000;
+    "4500万" for a key in CNY: 45000000) or has thousands separators ("45,000,000")."""
     unit = key.rsplit("_", 1)[-1].lower()
     if unit not in UNIT_OF_SUFFIX:
         return ""
     hint = f"; write a plain number in {UNIT_OF_SUFFIX[unit]}"
-    written = re.fullmatch(r"\s*([-+]?\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*", str(value))
+    written = _NUMBER_AND_UNIT.fullmatch(str(value))
     if written is not None:
-        factor = 1.0 if written[2].lower() == unit else UNIT_FACTORS.get((unit, written[2].lower()))
+        written_unit = written[2].lower() or unit
+        factor = 1.0 if written_unit == unit else UNIT_FACTORS.get((unit, written_unit))
         if factor is not None:
-            hint += f", e.g. {float(written[1]) * factor:.10g}"
+            hint += f", e.g. {float(written[1].replace(',', '')) * factor:.10g}"
     return hint
 
 
@@ -493,7 +506,7 @@ def _parse_dem(value: Any, base: Path, problems: _Problems) -> tuple[Path, ...]:
 
 def _legacy_layers(sec: dict, base: Path, problems: _Problems) -> dict[str, LayerSource | None]:
     """The layers of ``inputs.vectors`` (one GeoPackage) named by ``inputs.layers``."""
-    layers = _section(sec, "layers", problems)
+    layers = _section(sec, "layers", problems, parent="inputs")
     _check_keys(layers, set(LAYERS), "inputs.layers", problems)
     for key, value in layers.items():
         if value is not None and not isinstance(value, str):
@@ -560,14 +573,14 @@ def _parse_demand(raw: dict, problems: _Problems) -> DemandRules:
     sec = _section(raw, "demand", problems)
     _check_keys(sec, {"grid_m", "min_people_per_cell", "ue_height_m", "mandatory", "zone_sample_m",
                       "backup"}, "demand", problems)
-    backup = _section(sec, "backup", problems)
+    backup = _section(sec, "backup", problems, parent="demand")
     _check_keys(backup, {"zone_kinds", "servers"}, "demand.backup", problems)
     zone_kinds = backup.get("zone_kinds", [])
     if not isinstance(zone_kinds, list) or not all(isinstance(k, str) for k in zone_kinds):
         problems.add("demand.backup.zone_kinds", f"must be a list of zone kinds such as "
                                                  f"[city_centre, government], got {zone_kinds!r}")
         zone_kinds = []
-    mandatory = _section(sec, "mandatory", problems)
+    mandatory = _section(sec, "mandatory", problems, parent="demand")
     _check_keys(mandatory, {"poverty_villages", "relocation_sites", "all_villages", "complaints"},
                 "demand.mandatory", problems)
     d = DemandRules()
@@ -736,6 +749,26 @@ def _check_p1812_maps(technologies, coverage: CoverageSettings, problems: _Probl
                              f"from the R-REC-P.1812 zip")
 
 
+def _check_dem_apart(inputs: Inputs | None, problems: _Problems) -> None:
+    """A folder or glob pattern of ``inputs.dem`` must not pick up the population or
+    land-cover raster: it would be mosaicked as elevations (a later tile wins where tiles
+    overlap), and the run would plan over people per cell as terrain."""
+    from siting.io.dem import dem_files  # siting.io imports this module
+
+    if inputs is None:
+        return
+    try:
+        tiles = {path.resolve() for path in dem_files(inputs.dem)}
+    except InputError:
+        return  # a DEM entry that names nothing is reported when the DEM is read
+    for key in ("population", "land_cover"):
+        raster = getattr(inputs, key)
+        if raster is not None and raster.resolve() in tiles:
+            problems.add("inputs.dem", f"takes {raster.name}, the inputs.{key} raster, as a "
+                                       f"DEM tile; name the DEM file itself, or keep the DEM "
+                                       f"tiles in a folder of their own")
+
+
 def _check_mobile_heights(technologies, demand: DemandRules, problems: _Problems) -> None:
     """demand.ue_height_m must lie in the mobile height range of every technology's model."""
     for tech in technologies:
@@ -767,6 +800,7 @@ def _parse_phases(sec: dict, problems: _Problems) -> tuple[Phase, ...]:
                                          "max_new_sites), at least one")
         return ()
     phases = []
+    first_of: dict[str, int] = {}  # each year's first phase
     for i, item in enumerate(items):
         where = f"objective.phases[{i}]"
         if not isinstance(item, dict):
@@ -781,10 +815,11 @@ def _parse_phases(sec: dict, problems: _Problems) -> tuple[Phase, ...]:
         quota = _number(item, "max_new_sites", where, problems, None, minimum=0, integer=True)
         if budget is None and quota is None:
             problems.add(where, "needs budget_cny and/or max_new_sites")
-        phases.append(Phase(label=str(year), budget_cny=budget, max_new_sites=quota))
-    labels = [p.label for p in phases]
-    for dup in sorted({label for label in labels if labels.count(label) > 1}):
-        problems.add("objective.phases", f"year {dup} appears twice")
+        label = str(year)
+        if first_of.setdefault(label, i) != i:
+            problems.add(f"{where}.year", f"{label} is the year of phases[{first_of[label]}] too; "
+                                          f"give each phase a year of its own")
+        phases.append(Phase(label=label, budget_cny=budget, max_new_sites=quota))
     return tuple(phases)
 
 
@@ -1196,6 +1231,69 @@ def _input_method_slips(text: str) -> list[tuple[int, str]]:
     return slips
 
 
+# Slips that make a file invalid YAML, whose own message names a later line in its terms
+# ("expected <block end>, but found '<block mapping start>'"): a tab in the indentation, a key
+# without the space after its colon ("grid_m:500" reads as one word, not a key and a value;
+# siting's keys are lower case, so a list item such as "- EPSG:4326" or "- C:\dem" is not one).
+_TAB_INDENT = re.compile(r"^ *\t")
+_KEY_WITHOUT_SPACE = re.compile(r"^[ \t]*(?:- )?([a-z][a-z0-9_]+):([^\s/\\:][^#]*?)\s*(?:#.*)?$")
+
+
+def _yaml_slips(text: str) -> list[tuple[int, str]]:
+    """(line number, what to fix) for each line of a scenario file that is not valid YAML
+    with a tab in its indentation or a key without a space after its colon."""
+    slips = []
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if _TAB_INDENT.match(line):
+            slips.append((line_no, "the indentation holds a tab; YAML indents with spaces only: "
+                                   "replace the tab with spaces"))
+        elif (match := _KEY_WITHOUT_SPACE.match(line)) is not None:
+            slips.append((line_no, f"'{match.group(1)}:{match.group(2)}' needs a space after the "
+                                   f"colon: '{match.group(1)}: {match.group(2)}'"))
+    return slips
+
+
+class _RepeatedKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader noting each key given twice in one mapping as (line, key, line of
+    its first), where YAML itself keeps the last silently (a budget typed again below the
+    first would win unseen)."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.repeated: list[tuple[int, Any, int]] = []
+
+    def construct_mapping(self, node, deep=False):
+        first_lines: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = first_lines.setdefault(key, key_node.start_mark.line + 1)
+            except TypeError:  # an unhashable key: yaml's own constructor reports it
+                continue
+            if first != key_node.start_mark.line + 1:
+                self.repeated.append((key_node.start_mark.line + 1, key, first))
+        return super().construct_mapping(node, deep)
+
+
+def _load_yaml(text: str) -> tuple[Any, list[tuple[int, Any, int]]]:
+    """The document of ``text`` (YAML, safe) and the keys given twice in one mapping, as
+    :class:`_RepeatedKeyLoader` notes them."""
+    loader = _RepeatedKeyLoader(text)
+    try:
+        return loader.get_single_data(), loader.repeated
+    finally:
+        loader.dispose()
+
+
+def _folder_given(path: Path) -> str:
+    """What to say when a folder is given for a scenario file: the folder's scenario files
+    to choose from (``siting init`` writes ``scenario.yaml``), if it has any."""
+    inside = sorted(p.name for p in path.glob("*.y*ml") if p.is_file())
+    choose = (f"give one of its scenario files: {', '.join(str(path / n) for n in inside[:5])}"
+              if inside else "give the path of a scenario .yaml file")
+    return f"{path}: is a folder, not a scenario file; {choose}"
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file.
 
@@ -1211,6 +1309,8 @@ def load_scenario(path: str | Path) -> Scenario:
         text = decode_text(path, advice="save the scenario file as UTF-8")
     except FileNotFoundError:
         raise ScenarioError(f"{path}: scenario file not found") from None
+    except IsADirectoryError:
+        raise ScenarioError(_folder_given(path)) from None
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read the scenario file ({exc})") from None
     except InputError as exc:
@@ -1220,14 +1320,29 @@ def load_scenario(path: str | Path) -> Scenario:
         slips.add(f"line {line_no}", message)
     slips.raise_if_any()
     try:
-        raw = yaml.safe_load(text)
+        raw, repeated = _load_yaml(text)
     except yaml.YAMLError as exc:
+        yaml_problems = _Problems(path)
+        for line_no, message in _yaml_slips(text):
+            yaml_problems.add(f"line {line_no}", message)
+        yaml_problems.raise_if_any()
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "YAML"
-        raise ScenarioError(f"{path}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        raise ScenarioError(f"{path}: {where}: not valid YAML ({getattr(exc, 'problem', exc)}); "
+                            f"check the indentation there and just above (spaces, each key "
+                            f"aligned with the keys of its section) and put a value holding "
+                            f"': ' or ' #' in quotes") from None
     if not isinstance(raw, dict):
-        raise ScenarioError(f"{path}: the scenario must be a YAML mapping of sections")
+        found = ("the file is empty" if raw is None else "it holds a list"
+                 if isinstance(raw, list) else "it holds plain text")
+        raise ScenarioError(f"{path}: the scenario must be a YAML mapping of sections (name:, "
+                            f"inputs:, technologies:, ...), but {found}; start from the template "
+                            f"that 'siting init DIR' writes")
     problems = _Problems(path)
+    for line_no, key, first_line_no in repeated:
+        problems.add(f"line {line_no}", f"'{key}' is given a second time in its section (first "
+                                        f"on line {first_line_no}); YAML would keep only the "
+                                        f"last: delete one of them")
     _check_keys(raw, _TOP_KEYS, "", problems)
     name = raw.get("name", path.stem)
     if not isinstance(name, str) or not name.strip() or any(c in name for c in "/\\\0") or name in (".", ".."):
@@ -1253,5 +1368,6 @@ def load_scenario(path: str | Path) -> Scenario:
     _check_p1812_maps(scenario_parts["technologies"], scenario_parts["coverage"], problems)
     _check_mobile_heights(scenario_parts["technologies"], scenario_parts["demand"], problems)
     _check_site_traffic(scenario_parts, problems)
+    _check_dem_apart(scenario_parts["inputs"], problems)
     problems.raise_if_any()
     return Scenario(name=name, path=path.resolve(), crs=str(crs), **scenario_parts)

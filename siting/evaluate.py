@@ -57,7 +57,7 @@ from siting.export.i18n import term
 from siting.export.style import BUILT_ACTIONS
 from siting.export.tables import admin_unit_of, demand_units, unit_order
 from siting.io import AsBuilt, RegionData, read_as_built, resolve_itu_maps, with_as_built
-from siting.io.asbuilt import BACKHAUL_KINDS
+from siting.io.asbuilt import BACKHAUL_KINDS, option_year
 from siting.io.layers import read_layer
 from siting.io.region import COMPLAINT_FIELDS
 from siting.io.tables import is_table
@@ -168,10 +168,7 @@ def _plan_scenario(plan_dir, summary: dict, scenario) -> Scenario:
 def _evaluated_year(as_built: AsBuilt, years: tuple[str, ...], year) -> str:
     if year is None:
         return as_built.last_year
-    year = str(year)
-    if years and year not in years:
-        raise InputError(f"--year {year}: not one of the plan's years ({', '.join(years)})")
-    return year
+    return option_year(year, years)
 
 
 def _planned_years(plan_sites: gpd.GeoDataFrame, coverage: CoverageMatrix,

@@ -29,6 +29,7 @@ from pathlib import Path
 from siting.config import Objective, Scenario
 from siting.errors import InputError
 from siting.io import AsBuilt, RegionData, is_existing, read_as_built, with_as_built
+from siting.io.asbuilt import option_year
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,7 @@ def _through_year(as_built: AsBuilt, years: tuple[str, ...], year: str | None) -
     """The last year the list covers: ``year`` if given (one of the plan's years when phased),
     else the list's last year; None for a single-period plan without ``year``."""
     if year is not None:
-        if years and str(year) not in years:
-            raise InputError(f"--year {year}: not one of the plan's years ({', '.join(years)})")
-        return str(year)
+        return option_year(year, years)
     return as_built.last_year if years else None
 
 

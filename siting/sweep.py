@@ -23,6 +23,7 @@ from siting.backhaul import BackhaulNetwork
 from siting.config import Scenario
 from siting.coverage import CoverageMatrix
 from siting.demand import Demand
+from siting.diskfaults import write_files
 from siting.errors import ScenarioError
 from siting.export.i18n import check_language, term, value_text
 from siting.export.staticmap import text_fonts
@@ -219,24 +220,35 @@ CSV_DECIMALS = {"budget_cny": 2, "cost_cny": 2, "site_cost_cny": 2, "backhaul_co
                 "people_covered": 0, "people_covered_pct": 4, "gap": 8}
 
 
+#: The files of a cost-coverage curve (:func:`write_curve`).
+CURVE_FILES = ("cost_coverage.csv", "cost_coverage.png")
+
+
 def write_curve(curve: pd.DataFrame, out_dir: Path, title: str, *,
                 language: str | None = None) -> tuple[Path, Path]:
     """``cost_coverage.csv`` and ``cost_coverage.png`` in ``out_dir``.
 
     ``title`` is the scenario's name; the figure is in ``language``, by default the one
     :func:`sweep` noted in ``curve.attrs`` (English when the curve carries none). The PNG
-    carries its title as metadata (``Title``).
+    carries its title as metadata (``Title``). Both are rendered before either replaces a
+    previous curve (:func:`siting.diskfaults.write_files`): a disk fault raises
+    :class:`~siting.errors.OutputError` and leaves the previous files as they were.
     """
     language = check_language(language or curve.attrs.get("language", "en"))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    csv_path, png_path = out_dir / "cost_coverage.csv", out_dir / "cost_coverage.png"
-    curve.round(CSV_DECIMALS).to_csv(csv_path, index=False)
+    csv_name, png_name = CURVE_FILES
+    out = write_files({csv_name: lambda path: curve.round(CSV_DECIMALS).to_csv(path, index=False),
+                       png_name: lambda path: _save_curve_figure(curve, path, title, language)},
+                      out_dir, "curve")
+    return out / csv_name, out / png_name
+
+
+def _save_curve_figure(curve: pd.DataFrame, path: Path, title: str, language: str) -> None:
+    """The curve's figure as a PNG at ``path``, its title as metadata (``Title``)."""
     fig = Figure(figsize=(8, 5), dpi=150)
     labels = _draw_curve(fig.add_subplot(), curve, title, language)
     with matplotlib.rc_context({"font.family": labels["fonts"]}):
         fig.tight_layout()
-        fig.savefig(png_path, metadata={"Title": labels["title"]})
-    return csv_path, png_path
+        fig.savefig(path, metadata={"Title": labels["title"]})
 
 
 def plot_curve(curve: pd.DataFrame, ax=None, *, title: str | None = None,

@@ -142,7 +142,7 @@ def test_sweep_range_running_backwards_says_so(tmp_path):
     result = runner.invoke(app, ["sweep", str(_small_region(tmp_path)), "--budgets", "50e6:10e6:10e6"])
     assert result.exit_code == 2, (result.stderr, result.exception)
     errors = [line for line in result.stderr.splitlines() if line.startswith("siting: error")]
-    assert errors == ["siting: error: the range '50e6:10e6:10e6' holds no value: its stop 1e+07 is "
+    assert errors == ["siting: error: --budgets: the range '50e6:10e6:10e6' holds no value: its stop 1e+07 is "
                       "below its start 5e+07; write start:stop:step with start <= stop"]
 
 

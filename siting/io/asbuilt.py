@@ -290,15 +290,36 @@ def _check_technologies(sites, path, columns, problems, *, candidates, scenario,
                          f"upgraded (a feed built for the site: give its backhaul)")
 
 
+#: The advice for a year that is not a number of a year (a single-period plan's list).
+YEAR_NUMBER_ADVICE = "give the year as a number such as 2027"
+
+
+def _year_numbers(labels: pd.Series) -> pd.Series:
+    """Whether each label is the number of a year (1900-2200), as a single-period plan's
+    as-built list and ``--year`` must give it."""
+    numbers = pd.to_numeric(labels, errors="coerce")
+    return (numbers >= 1900) & (numbers <= 2200) & (numbers % 1 == 0)
+
+
+def option_year(year, plan_years: tuple[str, ...]) -> str:
+    """The year of ``--year`` as a label: one of the plan's years when it has phases, else
+    the number of a year; InputError naming ``--year`` otherwise."""
+    year = str(year)
+    if plan_years and year not in plan_years:
+        raise InputError(f"--year {year}: not one of the plan's years ({', '.join(plan_years)})")
+    if not plan_years and not _year_numbers(pd.Series([year])).all():
+        raise InputError(f"--year {year}: not a year; {YEAR_NUMBER_ADVICE}")
+    return year
+
+
 def _check_years(sites, path, columns, problems, *, plan_years, **_) -> None:
     given = sites["year"] != ""
     if plan_years:
         outside = given & ~sites["year"].isin(plan_years)
         advice = f"use one of the plan's years ({', '.join(plan_years)})"
     else:
-        numbers = pd.to_numeric(sites["year"], errors="coerce")
-        outside = given & ~((numbers >= 1900) & (numbers <= 2200) & (numbers % 1 == 0))
-        advice = "give the year as a number such as 2027"
+        outside = given & ~_year_numbers(sites["year"])
+        advice = YEAR_NUMBER_ADVICE
     for _, row in sites[outside].iterrows():
         problems.add(f"{_where(path, [row.row], columns['year'])}: year '{row.year}' is outside "
                      f"the plan; {advice}")

@@ -232,9 +232,12 @@ def _layer_setting(source: LayerSource) -> str:
 
 def _layers_to_load(source: LayerSource) -> list[str]:
     """The layers read for ``source``: the one it names; else every folder of a KML/KMZ file
-    (Google Earth shows them all as one); else the file's first layer."""
+    (Google Earth shows them all as one); else the file's first layer; none of a file without
+    any."""
     available = layer_names(source.path, source.key)
-    layer = source.layer if source.layer is not None else (available[0] if available else None)
+    if source.layer is None and not available:  # a KML without placemarks: read_layer says
+        return []                               # to fill it in
+    layer = source.layer if source.layer is not None else available[0]
     if layer not in available:
         raise InputError(f"{source.path}: layer '{layer}' not found (layers: "
                          f"{', '.join(available) or 'none'}); check {_layer_setting(source)} in "
@@ -290,6 +293,8 @@ def read_vector(path: Path, layer: str | None, where: str, *, warn: bool = True,
 def _load_vector(source: LayerSource, geometry: str) -> gpd.GeoDataFrame:
     where = source_label(source)
     frames = [read_vector(source.path, layer, where) for layer in _layers_to_load(source)]
+    if not frames:
+        return gpd.GeoDataFrame(geometry=[])
     if not all(isinstance(f, gpd.GeoDataFrame) and f.geometry.name in f.columns for f in frames):
         raise InputError(f"{where}: the layer has no geometry column; expected {geometry}s")
     frame = (frames[0] if len(frames) == 1
@@ -323,6 +328,8 @@ def _load_table(source: LayerSource, geometry: str, problems: Problems) -> gpd.G
     frame = read_table(source.path, source.layer, allow_empty=True,  # read_layer says what to do
                        is_header=has_coordinates(source.x, source.y),
                        sheet_key=_sheet_key(source))
+    if len(frame.columns) == 0:  # an empty file or sheet: read_layer says to fill it in
+        return gpd.GeoDataFrame(geometry=[])
     x, y = coordinate_columns(frame, source.x, source.y, where)
     if source.crs is None:
         _warn_of_web_map_columns(source, x, y, where)

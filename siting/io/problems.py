@@ -60,4 +60,4 @@ def require_file(path: Path, key: str, *, what: str = "file", kind: str = "file"
                  else f"{key} in the scenario")
         raise InputError(f"{path}: {what} not found; check {given}")
     if path.is_dir():
-        raise InputError(f"{path}: {key} is a folder, not a {kind}")
+        raise InputError(f"{path}: {key} is a folder, not a {kind}; name the {kind} itself")

@@ -86,7 +86,9 @@ def _read_csv(path: Path, is_header) -> tuple[pd.DataFrame, int, list[list]]:
     try:
         frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
                             skipinitialspace=True, skiprows=lines_before[header])
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+    except pd.errors.EmptyDataError:  # an empty file: no header, no rows
+        return pd.DataFrame(), header, top
+    except pd.errors.ParserError as exc:
         raise InputError(_csv_problem(path, first_line(exc), delimiter)) from None
     return frame, header, top
 
@@ -267,7 +269,7 @@ def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
     unnamed = frame.columns.astype(str).str.fullmatch(UNNAMED_COLUMN)
     frame = frame.loc[~blank_rows, ~(unnamed & blank.all(axis=0).to_numpy(bool))]
     if frame.empty and not allow_empty:
-        raise InputError(f"{path}: the table has no rows")
+        raise InputError(f"{path}: the table has no rows; fill it in")
     return frame
 
 
