@@ -59,6 +59,13 @@ them uncovered. The check is structural (graph reachability over the sites that 
 air), done before the solve (:func:`feed_scope`); rows the budget or quota leave uncovered
 raise :class:`~siting.errors.InfeasibleError` as in :func:`~siting.optimize.solve_coverage_model`.
 
+Link capacity (options that carry traffic, :attr:`SiteInputs.option_traffic_mbps
+<siting.optimize.feed_network.SiteInputs>`): the projection is not made (a hop's load
+lands on its parent's own hop, so parents of one price are no longer interchangeable), the
+microwave columns are one per arc and level, and :func:`flow_rows` adds a flow per arc
+within the link's capacity (:class:`FlowRows`); root pruning is off, as moving a subtree
+to a root's link may overload it.
+
 The network these are built over (inputs, hop levels, useful arcs) is
 :mod:`siting.optimize.feed_network`'s. :func:`feed_scope`, :func:`feed_columns` and
 :func:`feed_rows` build the backhaul block of the single-period model of
