@@ -626,6 +626,8 @@ TERMS: dict[str, dict[str, str]] = {
     "webmap.popup_min_clearance_f1": {"en": "clearance / first Fresnel radius",
                                       "zh": "最小余隙 / 第一菲涅尔区半径"},
     "webmap.popup_hop": {"en": "microwave hops from fiber", "zh": "距光纤的微波跳数"},
+    "webmap.popup_load_mbps": {"en": "load [Mbit/s]", "zh": "链路负荷 [Mbit/s]"},
+    "webmap.popup_capacity_mbps": {"en": "capacity [Mbit/s]", "zh": "链路容量 [Mbit/s]"},
     "webmap.legend_link": {"en": "backhaul: {kind}", "zh": "传输：{kind}"},
     "webmap.popup_village": {"en": "village", "zh": "村"},
     "webmap.popup_id": {"en": "id", "zh": "编号"},

@@ -1,0 +1,46 @@
+"""Link capacity as a planner meets it in the outputs of a run: each link's load and
+capacity in map.html's popups (both languages), sites.kml's balloons and the report."""
+
+from __future__ import annotations
+
+import re
+
+import geopandas as gpd
+import pytest
+
+import siting
+from siting.pipeline import compute, write_outputs
+from test_backhaul_capacity import _capacity_region
+
+TRAFFIC_MBPS = {"4G": 150, "5G": 600}
+
+
+@pytest.fixture(scope="module", params=["en", "zh"])
+def planned(request, tmp_path_factory):
+    """The tiny ridge region planned with link capacity, in English and in Chinese."""
+    folder = tmp_path_factory.mktemp(request.param)
+    path = _capacity_region(folder / "region", TRAFFIC_MBPS)
+    text = path.read_text(encoding="utf-8") + f"\nreport:\n  language: {request.param}\n"
+    path.write_text(text, encoding="utf-8")
+    run = compute(siting.load_scenario(path))
+    summary = write_outputs(run, folder / "out")
+    links = gpd.read_file(folder / "out" / "sites.gpkg", layer="backhaul_links")
+    return request.param, run, summary, folder / "out", links
+
+
+LABELS = {"en": ("fed site", "load [Mbit/s]", "capacity [Mbit/s]"),
+          "zh": ("被接入站址", "链路负荷 [Mbit/s]", "链路容量 [Mbit/s]")}
+
+
+def test_a_microwave_links_popup_shows_its_load_and_capacity(planned):
+    """Each microwave hop's popup in map.html: its load and its band's capacity, as in
+    the backhaul_links layer, under names in the plan's language."""
+    lang, _, _, out, links = planned
+    page = (out / "map.html").read_text(encoding="utf-8")
+    fed, load, capacity = LABELS[lang]
+    hops = links[links["kind"] == "microwave"]
+    assert len(hops)
+    for hop in hops.itertuples():
+        popup = re.search(rf"{fed}</th><td>{hop.from_id}</td>.*?</table>", page).group(0)
+        assert f"{load}</th><td>{hop.load_mbps:,.0f}</td>" in popup
+        assert f"{capacity}</th><td>{hop.capacity_mbps:,.0f}</td>" in popup
