@@ -44,3 +44,39 @@ def test_a_microwave_links_popup_shows_its_load_and_capacity(planned):
         popup = re.search(rf"{fed}</th><td>{hop.from_id}</td>.*?</table>", page).group(0)
         assert f"{load}</th><td>{hop.load_mbps:,.0f}</td>" in popup
         assert f"{capacity}</th><td>{hop.capacity_mbps:,.0f}</td>" in popup
+
+
+def own_traffic_mbps(sites, technologies) -> dict:
+    """Each site on air's own traffic [Mbit/s]: that of every generation of its
+    technologies ("4G-1800+5G-3500": both)."""
+    generation = {t.name: t.generation for t in technologies}
+    return {site: sum(TRAFFIC_MBPS[generation[name]] for name in names.split("+"))
+            for site, names, selected in zip(sites["site_id"], sites["technology"],
+                                             sites["selected"]) if selected}
+
+
+def loads_by_hand(links, own: dict) -> dict:
+    """Each link's load [Mbit/s]: every site's own traffic climbing its chain of feeders."""
+    feeder = dict(zip(links["from_id"], links["to_id"]))
+    load = dict.fromkeys(feeder, 0.0)
+    for site, mbps in own.items():
+        while site in load:
+            load[site] += mbps
+            site = feeder[site]
+    return load
+
+
+def test_a_notebook_plan_has_its_links_with_their_loads(tmp_path):
+    """``plan.backhaul_links`` (Study API): the links with the traffic each carries, added
+    up by hand from the plan's sites, within capacity; no coverage raster computed for it."""
+    study = siting.prepare(_capacity_region(tmp_path, TRAFFIC_MBPS))
+    plan = study.plan()
+    links = plan.backhaul_links
+    assert "coverage raster" not in plan.timings_s
+    load = loads_by_hand(links, own_traffic_mbps(plan.sites, plan.scenario.technologies))
+    assert len(load) and all(v > 0 for v in load.values())
+    assert links.set_index("from_id")["load_mbps"].loc[list(load)].tolist() == \
+        pytest.approx(list(load.values()))
+    hops = links[links["kind"] == "microwave"]
+    assert (hops["load_mbps"] <= hops["capacity_mbps"]).all()
+    assert study.plan(backhaul={"enabled": False}).backhaul_links is None
