@@ -80,3 +80,19 @@ def test_a_notebook_plan_has_its_links_with_their_loads(tmp_path):
     hops = links[links["kind"] == "microwave"]
     assert (hops["load_mbps"] <= hops["capacity_mbps"]).all()
     assert study.plan(backhaul={"enabled": False}).backhaul_links is None
+
+
+@pytest.mark.xfail(strict=True, reason="siting.plan.cheapest_feeds prices a microwave hop "
+                                       "whatever its capacity (siting/plan.py, not the "
+                                       "exporters): reported for its owner")
+def test_an_over_budget_reason_names_no_hop_too_small_for_the_sites_traffic(tmp_path):
+    """5000 Mbit/s a site: no band (400, 100 Mbit/s) carries one, so a site east of the ridge
+    can only be fed by fiber. With 0.35 M CNY, the mandatory villages there stay uncovered,
+    and their reason must price that feed, not a microwave hop that cannot carry the site."""
+    path = _capacity_region(tmp_path, 5000)
+    text = path.read_text(encoding="utf-8").replace("type: min_cost",
+                                                    "type: max_coverage\n  budget_cny: 350000")
+    path.write_text(text, encoding="utf-8")
+    plan = siting.prepare(path).plan()
+    reason = plan.villages.set_index("village_id").loc["V2", "uncovered_reason"]
+    assert reason and "(microwave)" not in reason
