@@ -96,3 +96,36 @@ def test_an_over_budget_reason_names_no_hop_too_small_for_the_sites_traffic(tmp_
     plan = siting.prepare(path).plan()
     reason = plan.villages.set_index("village_id").loc["V2", "uncovered_reason"]
     assert reason and "(microwave)" not in reason
+
+
+UNLIMITED_SENTENCE = {
+    "en": "Hops of a band offered without capacity_mbps are not limited: the busiest, "
+          "{f}-{t} ({b:g} GHz), carries {m:,.0f} Mbit/s",
+    "zh": "未给出 capacity_mbps 的微波频段不限制其各跳的业务量：其中最繁忙的一跳 "
+          "{f}-{t}（{b:g} GHz）承载 {m:,.0f} Mbit/s"}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_band_without_capacity_is_named_with_its_busiest_hop(tmp_path, lang):
+    """Link capacity planned, but the 15 GHz band offered without capacity_mbps: its hops
+    carry any traffic. The report must not let "every hop within its band's capacity"
+    stand alone: it names the busiest such hop, found here from the layer by hand."""
+    path = _capacity_region(tmp_path, TRAFFIC_MBPS)
+    text = path.read_text(encoding="utf-8").replace("    capacity_mbps: 400\n", "")
+    path.write_text(text + f"\nreport:\n  language: {lang}\n", encoding="utf-8")
+    run = compute(siting.load_scenario(path))
+    summary = write_outputs(run, tmp_path / "out")
+    links = gpd.read_file(tmp_path / "out" / "sites.gpkg", layer="backhaul_links")
+    free = links[(links["kind"] == "microwave") & links["capacity_mbps"].isna()]
+    assert len(free) and (free["band_ghz"] == 15).all()
+    busiest = free.sort_values(["load_mbps", "from_id"], ascending=[False, True]).iloc[0]
+    load = loads_by_hand(links, own_traffic_mbps(
+        gpd.read_file(tmp_path / "out" / "sites.gpkg", layer="candidates"),
+        run.scenario.technologies))
+    assert busiest["load_mbps"] == pytest.approx(load[busiest["from_id"]])
+    assert summary["backhaul"]["relays"]["unlimited_hop"] == {
+        "from_id": busiest["from_id"], "to_id": busiest["to_id"], "band_ghz": 15.0,
+        "load_mbps": busiest["load_mbps"]}
+    report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert UNLIMITED_SENTENCE[lang].format(f=busiest["from_id"], t=busiest["to_id"], b=15,
+                                           m=busiest["load_mbps"]) in report

@@ -203,6 +203,13 @@ TERMS: dict[str, dict[str, str]] = {
               "{capacity:,.0f} Mbit/s.",
         "zh": "最满的一跳 {hop_from}-{hop_to}（{band:g} GHz）承载 {load:,.0f} Mbit/s，容量 "
               "{capacity:,.0f} Mbit/s。"},
+    "report.backhaul_unlimited_hop": {
+        "en": " Hops of a band offered without capacity_mbps are not limited: the busiest, "
+              "{hop_from}-{hop_to} ({band:g} GHz), carries {load:,.0f} Mbit/s; give that band's "
+              "capacity_mbps in backhaul.microwave to plan it.",
+        "zh": "未给出 capacity_mbps 的微波频段不限制其各跳的业务量：其中最繁忙的一跳 "
+              "{hop_from}-{hop_to}（{band:g} GHz）承载 {load:,.0f} Mbit/s；请在 backhaul.microwave "
+              "中为该频段给出 capacity_mbps 以规划其传输容量。"},
     "report.backhaul_capacity": {
         "en": "Link capacity is not planned (give backhaul.site_traffic_mbps to plan it): a "
               "band's capacity_mbps limits no hop, and a site may relay any number of others. "

@@ -214,8 +214,9 @@ def _deadline_blocks(facts: dict, units: dict[str, str], lang: str) -> list:
 
 
 def _capacity_blocks(facts: dict, lang: str) -> list[str]:
-    """What the plan says of link capacity: planned, each generation's traffic and the
-    fullest hop; else not planned, and the relays to check."""
+    """What the plan says of link capacity: planned, each generation's traffic, the
+    fullest hop and the busiest hop no capacity limits (its band offered without
+    ``capacity_mbps``); else not planned, and the relays to check."""
     relays, traffic = facts["relays"], facts["site_traffic_mbps"]
     if traffic is not None:
         per_site = join([f"{g} {mbps:g} Mbit/s" for g, mbps in sorted(traffic.items())], lang)
@@ -225,6 +226,11 @@ def _capacity_blocks(facts: dict, lang: str) -> list[str]:
             text += term("report.backhaul_fullest_hop", lang, hop_from=fullest["from_id"],
                          hop_to=fullest["to_id"], band=fullest["band_ghz"],
                          load=fullest["load_mbps"], capacity=fullest["capacity_mbps"])
+        unlimited = None if relays is None else relays["unlimited_hop"]
+        if unlimited is not None:
+            text += term("report.backhaul_unlimited_hop", lang, hop_from=unlimited["from_id"],
+                         hop_to=unlimited["to_id"], band=unlimited["band_ghz"],
+                         load=unlimited["load_mbps"])
         return [text]
     if relays is None:
         return []
