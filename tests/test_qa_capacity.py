@@ -6,9 +6,12 @@ from __future__ import annotations
 import re
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 
 import siting
+from siting.backhaul.network import link_costs
+from siting.config import MicrowaveBand
 from siting.errors import ScenarioError
 from siting.pipeline import compute, write_outputs
 from test_backhaul_capacity import _capacity_region
@@ -144,3 +147,17 @@ def test_a_band_of_zero_capacity_is_refused_when_the_scenario_is_read(tmp_path):
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ScenarioError, match=r"backhaul\.microwave.*capacity_mbps"):
         siting.load_scenario(path)
+
+
+@pytest.mark.xfail(strict=True, reason="siting.backhaul.network.link_costs keeps the first of "
+                                       "equally cheap offers (siting/backhaul/network.py): "
+                                       "reported for its owner")
+def test_equally_cheap_offers_of_a_band_give_a_link_the_largest_capacity():
+    """README (backhaul.microwave): a link's capacity is that of the cheapest offer, the
+    largest among equally cheap ones; whichever order the offers are listed in."""
+    links = pd.DataFrame({"site_a": [0], "site_b": [1], "band_ghz": [23.0],
+                          "distance_m": [5000.0]})
+    offers = (MicrowaveBand(band_ghz=23, max_hop_m=12000, cost_cny=90000, capacity_mbps=100),
+              MicrowaveBand(band_ghz=23, max_hop_m=12000, cost_cny=90000, capacity_mbps=400))
+    for listed in (offers, offers[::-1]):
+        assert link_costs(links, listed)["capacity_mbps"].tolist() == [400.0]
