@@ -161,3 +161,34 @@ def test_equally_cheap_offers_of_a_band_give_a_link_the_largest_capacity():
               MicrowaveBand(band_ghz=23, max_hop_m=12000, cost_cny=90000, capacity_mbps=400))
     for listed in (offers, offers[::-1]):
         assert link_costs(links, listed)["capacity_mbps"].tolist() == [400.0]
+
+
+NO_HOP_SENTENCE = {
+    "en": "No microwave band carries even one site's traffic (a hop carries at most {c:,.0f} "
+          "Mbit/s, a site puts at least {t:,.0f} on its feed)",
+    "zh": "没有任何微波频段能承载哪怕一个站址的业务量（每跳至多 {c:,.0f} Mbit/s，每个站址至少 "
+          "{t:,.0f} Mbit/s）"}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_traffic_no_band_carries_is_said_in_the_report(tmp_path, lang):
+    """5000 Mbit/s a site against bands of 400 and 100: no site can be relayed or fed by a
+    hop. The report said only "Link capacity is planned" and "by microwave: 0"; it now says
+    why, with the largest capacity on offer and the least traffic of a site."""
+    path = _capacity_region(tmp_path, 5000)
+    path.write_text(path.read_text(encoding="utf-8") + f"\nreport:\n  language: {lang}\n",
+                    encoding="utf-8")
+    run = compute(siting.load_scenario(path))
+    summary = write_outputs(run, tmp_path / "out")
+    links = gpd.read_file(tmp_path / "out" / "sites.gpkg", layer="backhaul_links")
+    assert len(links) and not (links["kind"] == "microwave").any()
+    largest = max(band.capacity_mbps for band in run.scenario.backhaul.microwave)
+    assert largest == 400 and summary["backhaul"]["largest_hop_capacity_mbps"] == largest
+    report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert NO_HOP_SENTENCE[lang].format(c=largest, t=5000) in report
+
+
+def test_traffic_a_band_carries_is_not_said_to_be_too_much(planned):
+    lang, _, _, out, _ = planned
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert NO_HOP_SENTENCE[lang].split("（")[0].split(" (")[0] not in report

@@ -153,12 +153,21 @@ def _unlimited_hop(hops: gpd.GeoDataFrame) -> dict | None:
             "load_mbps": float(hop["load_mbps"])}
 
 
+def largest_hop_capacity_mbps(bands) -> float | None:
+    """The most traffic a microwave hop of any of ``bands`` (``backhaul.microwave``) may
+    carry [Mbit/s]; None where a band gives no ``capacity_mbps`` (its hops are not limited)
+    or none is offered."""
+    capacities = [band.capacity_mbps for band in bands]
+    return None if not capacities or None in capacities else float(max(capacities))
+
+
 def backhaul_facts(run, links: gpd.GeoDataFrame) -> dict:
     """The ``backhaul`` entry of summary.json: the cost of sites, backhaul and both [CNY],
     the sites fed by each kind and their cost, those with fiber on site and those whose
     backhaul is in place (``in_place``: as-built sites of a re-plan), the microwave hops by
     band and depth, the traffic a site puts on its feed where link capacity is planned
-    (``site_traffic_mbps``, None otherwise), the relays (``relays``: :func:`relay_facts`), and
+    (``site_traffic_mbps``, None otherwise), the most a hop may carry
+    (``largest_hop_capacity_mbps``: :func:`largest_hop_capacity_mbps`), the relays (``relays``: :func:`relay_facts`), and
     the joint plan next to sites first and backhaul then (``comparison``)."""
     plan = run.plan
     site_cost = float(plan.backhaul.feeds.site_cost_cny)
@@ -183,6 +192,7 @@ def backhaul_facts(run, links: gpd.GeoDataFrame) -> dict:
         "deepest_hop": int(microwave["hop"].max()) if len(microwave) else 0,
         "max_hops": plan.backhaul.network.max_hops,
         "site_traffic_mbps": plan.backhaul.network.traffic_mbps,
+        "largest_hop_capacity_mbps": largest_hop_capacity_mbps(run.scenario.backhaul.microwave),
         "relays": relay_facts(links),
         "comparison": [vars(b) for b in run.backhaul_baselines],
     }

@@ -203,6 +203,14 @@ TERMS: dict[str, dict[str, str]] = {
               "{capacity:,.0f} Mbit/s.",
         "zh": "最满的一跳 {hop_from}-{hop_to}（{band:g} GHz）承载 {load:,.0f} Mbit/s，容量 "
               "{capacity:,.0f} Mbit/s。"},
+    "report.backhaul_no_hop_carries_a_site": {
+        "en": " No microwave band carries even one site's traffic (a hop carries at most "
+              "{capacity:,.0f} Mbit/s, a site puts at least {traffic:,.0f} on its feed), so "
+              "every site is fed by fiber or satellite: offer a band of more capacity_mbps in "
+              "backhaul.microwave to relay sites.",
+        "zh": "没有任何微波频段能承载哪怕一个站址的业务量（每跳至多 {capacity:,.0f} Mbit/s，每个站址至少 "
+              "{traffic:,.0f} Mbit/s），因此所有站址均由光纤或卫星接入传输：如需微波中继，请在 "
+              "backhaul.microwave 中提供 capacity_mbps 更大的频段。"},
     "report.backhaul_unlimited_hop": {
         "en": " Hops of a band offered without capacity_mbps are not limited: the busiest, "
               "{hop_from}-{hop_to} ({band:g} GHz), carries {load:,.0f} Mbit/s; give that band's "

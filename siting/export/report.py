@@ -214,13 +214,17 @@ def _deadline_blocks(facts: dict, units: dict[str, str], lang: str) -> list:
 
 
 def _capacity_blocks(facts: dict, lang: str) -> list[str]:
-    """What the plan says of link capacity: planned, each generation's traffic, the
-    fullest hop and the busiest hop no capacity limits (its band offered without
+    """What the plan says of link capacity: planned, each generation's traffic (and that
+    no band carries even one site's, where so), the fullest hop and the busiest hop no capacity limits (its band offered without
     ``capacity_mbps``); else not planned, and the relays to check."""
     relays, traffic = facts["relays"], facts["site_traffic_mbps"]
     if traffic is not None:
         per_site = join([f"{g} {mbps:g} Mbit/s" for g, mbps in sorted(traffic.items())], lang)
         text = term("report.backhaul_capacity_planned", lang, traffic=per_site)
+        largest = facts["largest_hop_capacity_mbps"]
+        if largest is not None and facts["max_hops"] > 0 and min(traffic.values()) > largest:
+            text += term("report.backhaul_no_hop_carries_a_site", lang, capacity=largest,
+                         traffic=min(traffic.values()))
         fullest = None if relays is None else relays["fullest_hop"]
         if fullest is not None:
             text += term("report.backhaul_fullest_hop", lang, hop_from=fullest["from_id"],
