@@ -192,3 +192,19 @@ def test_traffic_a_band_carries_is_not_said_to_be_too_much(planned):
     lang, _, _, out, _ = planned
     report = (out / "report.md").read_text(encoding="utf-8")
     assert NO_HOP_SENTENCE[lang].split("（")[0].split(" (")[0] not in report
+
+
+BAND_HEADER = {"en": "| band [GHz] | longest hop [m] | cost [CNY] | capacity [Mbit/s] |",
+               "zh": "| 频段 [GHz] | 最长单跳 [m] | 成本 [元] | 容量 [Mbit/s] |"}
+
+
+def test_the_report_states_the_bands_the_capacities_come_from(planned):
+    """The report named the fullest hop's capacity but not the bands on offer: the
+    assumptions now list each offer as the scenario gives it."""
+    lang, run, _, out, _ = planned
+    report = (out / "report.md").read_text(encoding="utf-8")
+    table = report[report.index(BAND_HEADER[lang]):]
+    for band in run.scenario.backhaul.microwave:
+        row = (f"| {band.band_ghz:g} | {band.max_hop_m:,.0f} | {band.cost_cny:,.0f} | "
+               f"{band.capacity_mbps:,.0f} |")
+        assert row in table.split("\n\n")[0], row

@@ -259,6 +259,12 @@ TERMS: dict[str, dict[str, str]] = {
     "header.hop": {"en": "hop", "zh": "跳数"},
     "header.load_mbps": {"en": "load [Mbit/s]", "zh": "负荷 [Mbit/s]"},
     "header.capacity_mbps": {"en": "capacity [Mbit/s]", "zh": "容量 [Mbit/s]"},
+    "header.max_hop_m": {"en": "longest hop [m]", "zh": "最长单跳 [m]"},
+    "report.assumptions_bands": {"en": "Microwave bands on offer for backhaul (a hop costs the "
+                                       "cheapest offer that reaches it; \"-\": no capacity "
+                                       "given, its hops are not limited):",
+                                 "zh": "可用于传输的微波频段（每跳按能达到该距离的最便宜报价计费；"
+                                       "“-”：未给出容量，其各跳不限业务量）："},
     # --- report: table headers ----------------------------------------------------------------
     "header.kpi": {"en": "KPI", "zh": "指标"},
     "header.before": {"en": "before", "zh": "规划前"},

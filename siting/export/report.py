@@ -376,9 +376,10 @@ def _sites_section(sites, lang: str) -> Section:
 
 
 def _assumptions_section(scenario, has_population_raster: bool, lang: str) -> Section:
-    """The technologies' radio parameters and costs, how a level is computed, and how people
-    are counted: with a population raster, how villages and raster cells share them; without
-    one, that the villages' listed people are all there is."""
+    """The technologies' radio parameters and costs, how a level is computed, how people
+    are counted (with a population raster, how villages and raster cells share them; without
+    one, that the villages' listed people are all there is) and, with backhaul, the
+    microwave bands on offer."""
     header = ["technology", "generation", "frequency_mhz", "eirp_dbm", "rsrp_threshold_dbm", "model",
               "max_range_m", "clutter_db", "equipment_cny", "opex_cny_per_year"]
     return Section(term("section.assumptions", lang), [Table(
@@ -390,7 +391,19 @@ def _assumptions_section(scenario, has_population_raster: bool, lang: str) -> Se
         term("report.assumptions", lang, k=scenario.coverage.earth_radius_factor,
              ue_height_m=scenario.demand.ue_height_m),
         term("report.demand_raster", lang, grid_m=scenario.demand.grid_m) if has_population_raster
-        else term("report.demand_no_raster", lang)])
+        else term("report.demand_no_raster", lang), *_band_blocks(scenario.backhaul, lang)])
+
+
+def _band_blocks(backhaul, lang: str) -> list:
+    """The microwave bands on offer where backhaul is planned: each offer's longest hop [m],
+    cost of a hop [CNY] and capacity [Mbit/s] ("-": none given, its hops not limited)."""
+    if not backhaul.enabled or not backhaul.microwave:
+        return []
+    header = ("band_ghz", "max_hop_m", "cost_cny", "capacity_mbps")
+    return [term("report.assumptions_bands", lang), Table(
+        [term(f"header.{h}", lang) for h in header],
+        [[b.band_ghz, b.max_hop_m, b.cost_cny, _dash(b.capacity_mbps)] for b in backhaul.microwave],
+        decimals=(None, 0))]
 
 
 def _schedule_section(summary: dict, objective, people_total: float, lang: str) -> Section:
