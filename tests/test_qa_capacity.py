@@ -208,3 +208,15 @@ def test_the_report_states_the_bands_the_capacities_come_from(planned):
         row = (f"| {band.band_ghz:g} | {band.max_hop_m:,.0f} | {band.cost_cny:,.0f} | "
                f"{band.capacity_mbps:,.0f} |")
         assert row in table.split("\n\n")[0], row
+
+
+@pytest.mark.xfail(strict=True, raises=KeyError, reason="scenario_with checks the backhaul "
+                   "section alone; the file's cross-check of site_traffic_mbps against the "
+                   "technologies is private to siting/config.py: reported for its owner")
+def test_a_notebook_traffic_without_a_generation_is_refused_as_the_file_is(tmp_path):
+    """study.plan(backhaul={"site_traffic_mbps": {"4G": 150}}) with 5G technologies raised a
+    bare KeyError '5G' from the backhaul network; the scenario file gets "gives no traffic
+    for 5G"."""
+    study = siting.prepare(_capacity_region(tmp_path, None))
+    with pytest.raises(ScenarioError, match="gives no traffic for 5G"):
+        study.plan(backhaul={"site_traffic_mbps": {"4G": 150}})
