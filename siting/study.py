@@ -40,6 +40,7 @@ from siting.config import DemandRules, ItmSettings, Objective, Phase, Scenario, 
 from siting.coverage import CoverageMatrix
 from siting.demand import Demand
 from siting.errors import InputError, ScenarioError
+from siting.export.backhaul import backhaul_table
 from siting.export.prediction import write_prediction
 from siting.export.staticmap import draw_static_map
 from siting.export.summary import build_summary, summary_facts
@@ -467,6 +468,15 @@ class PlanResult(PlanOutcome):
         site and technology, best level [dBm], status and the reason a mandatory village
         stays uncovered (as in sites.gpkg)."""
         return village_table(self)
+
+    @cached_property
+    def backhaul_links(self) -> gpd.GeoDataFrame | None:
+        """The link feeding each site on air, in the run's CRS [m] (as the ``backhaul_links``
+        layer of sites.gpkg: kind, band [GHz], length [m], cost [CNY], hop and, where link
+        capacity is planned, the traffic each link carries and its band's capacity
+        [Mbit/s]); None for a plan without backhaul
+        (:func:`siting.export.backhaul.backhaul_table`)."""
+        return backhaul_table(self)
 
     @cached_property
     def kpis(self) -> Kpis:

@@ -104,8 +104,10 @@ def relay_facts(links: gpd.GeoDataFrame) -> dict | None:
     that of every site fed through it: ``from_id``, ``to_id``, ``band_ghz``,
     ``sites_carried``) and, where link capacity is planned, ``fullest_hop`` (the hop of
     the largest share of its capacity in use: ``from_id``, ``to_id``, ``band_ghz``,
-    ``load_mbps``, ``capacity_mbps``; else None); ties to the smallest id; None without
-    microwave hops. ``links``: :func:`backhaul_table`."""
+    ``load_mbps``, ``capacity_mbps``; else None) and ``unlimited_hop`` (the hop carrying the
+    most traffic among those of a band offered without ``capacity_mbps``, which no capacity
+    limits: ``from_id``, ``to_id``, ``band_ghz``, ``load_mbps``; else None); ties to the
+    smallest id; None without microwave hops. ``links``: :func:`backhaul_table`."""
     hops = links[links["kind"] == MICROWAVE]
     if hops.empty:
         return None
@@ -123,7 +125,7 @@ def relay_facts(links: gpd.GeoDataFrame) -> dict | None:
     return {"busiest_relay": {"site_id": relay, "hops": relays[relay]},
             "busiest_hop": {"from_id": site, "to_id": hop["to_id"],
                             "band_ghz": float(hop["band_ghz"]), "sites_carried": carried[site]},
-            "fullest_hop": _fullest_hop(hops)}
+            "fullest_hop": _fullest_hop(hops), "unlimited_hop": _unlimited_hop(hops)}
 
 
 def _fullest_hop(hops: gpd.GeoDataFrame) -> dict | None:
@@ -138,12 +140,34 @@ def _fullest_hop(hops: gpd.GeoDataFrame) -> dict | None:
             "load_mbps": float(hop["load_mbps"]), "capacity_mbps": float(hop["capacity_mbps"])}
 
 
+def _unlimited_hop(hops: gpd.GeoDataFrame) -> dict | None:
+    """Where loads are known, the microwave hop of no capacity (its band offered without
+    ``capacity_mbps``) carrying the most traffic (ties to the smallest ``from_id``); None
+    when every hop has a capacity or loads are not known."""
+    free = hops[hops["load_mbps"].notna() & hops["capacity_mbps"].isna()]
+    if free.empty:
+        return None
+    order = np.lexsort((free["from_id"].to_numpy(str), -free["load_mbps"].to_numpy(float)))
+    hop = free.iloc[order[0]]
+    return {"from_id": hop["from_id"], "to_id": hop["to_id"], "band_ghz": float(hop["band_ghz"]),
+            "load_mbps": float(hop["load_mbps"])}
+
+
+def largest_hop_capacity_mbps(bands) -> float | None:
+    """The most traffic a microwave hop of any of ``bands`` (``backhaul.microwave``) may
+    carry [Mbit/s]; None where a band gives no ``capacity_mbps`` (its hops are not limited)
+    or none is offered."""
+    capacities = [band.capacity_mbps for band in bands]
+    return None if not capacities or None in capacities else float(max(capacities))
+
+
 def backhaul_facts(run, links: gpd.GeoDataFrame) -> dict:
     """The ``backhaul`` entry of summary.json: the cost of sites, backhaul and both [CNY],
     the sites fed by each kind and their cost, those with fiber on site and those whose
     backhaul is in place (``in_place``: as-built sites of a re-plan), the microwave hops by
     band and depth, the traffic a site puts on its feed where link capacity is planned
-    (``site_traffic_mbps``, None otherwise), the relays (``relays``: :func:`relay_facts`), and
+    (``site_traffic_mbps``, None otherwise), the most a hop may carry
+    (``largest_hop_capacity_mbps``: :func:`largest_hop_capacity_mbps`), the relays (``relays``: :func:`relay_facts`), and
     the joint plan next to sites first and backhaul then (``comparison``)."""
     plan = run.plan
     site_cost = float(plan.backhaul.feeds.site_cost_cny)
@@ -168,6 +192,7 @@ def backhaul_facts(run, links: gpd.GeoDataFrame) -> dict:
         "deepest_hop": int(microwave["hop"].max()) if len(microwave) else 0,
         "max_hops": plan.backhaul.network.max_hops,
         "site_traffic_mbps": plan.backhaul.network.traffic_mbps,
+        "largest_hop_capacity_mbps": largest_hop_capacity_mbps(run.scenario.backhaul.microwave),
         "relays": relay_facts(links),
         "comparison": [vars(b) for b in run.backhaul_baselines],
     }

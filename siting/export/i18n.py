@@ -203,6 +203,21 @@ TERMS: dict[str, dict[str, str]] = {
               "{capacity:,.0f} Mbit/s.",
         "zh": "最满的一跳 {hop_from}-{hop_to}（{band:g} GHz）承载 {load:,.0f} Mbit/s，容量 "
               "{capacity:,.0f} Mbit/s。"},
+    "report.backhaul_no_hop_carries_a_site": {
+        "en": " No microwave band carries even one site's traffic (a hop carries at most "
+              "{capacity:,.0f} Mbit/s, a site puts at least {traffic:,.0f} on its feed), so "
+              "every site is fed by fiber or satellite: offer a band of more capacity_mbps in "
+              "backhaul.microwave to relay sites.",
+        "zh": "没有任何微波频段能承载哪怕一个站址的业务量（每跳至多 {capacity:,.0f} Mbit/s，每个站址至少 "
+              "{traffic:,.0f} Mbit/s），因此所有站址均由光纤或卫星接入传输：如需微波中继，请在 "
+              "backhaul.microwave 中提供 capacity_mbps 更大的频段。"},
+    "report.backhaul_unlimited_hop": {
+        "en": " Hops of a band offered without capacity_mbps are not limited: the busiest, "
+              "{hop_from}-{hop_to} ({band:g} GHz), carries {load:,.0f} Mbit/s; give that band's "
+              "capacity_mbps in backhaul.microwave to plan it.",
+        "zh": "未给出 capacity_mbps 的微波频段不限制其各跳的业务量：其中最繁忙的一跳 "
+              "{hop_from}-{hop_to}（{band:g} GHz）承载 {load:,.0f} Mbit/s；请在 backhaul.microwave "
+              "中为该频段给出 capacity_mbps 以规划其传输容量。"},
     "report.backhaul_capacity": {
         "en": "Link capacity is not planned (give backhaul.site_traffic_mbps to plan it): a "
               "band's capacity_mbps limits no hop, and a site may relay any number of others. "
@@ -244,6 +259,12 @@ TERMS: dict[str, dict[str, str]] = {
     "header.hop": {"en": "hop", "zh": "跳数"},
     "header.load_mbps": {"en": "load [Mbit/s]", "zh": "负荷 [Mbit/s]"},
     "header.capacity_mbps": {"en": "capacity [Mbit/s]", "zh": "容量 [Mbit/s]"},
+    "header.max_hop_m": {"en": "longest hop [m]", "zh": "最长单跳 [m]"},
+    "report.assumptions_bands": {"en": "Microwave bands on offer for backhaul (a hop costs the "
+                                       "cheapest offer that reaches it; \"-\": no capacity "
+                                       "given, its hops are not limited):",
+                                 "zh": "可用于传输的微波频段（每跳按能达到该距离的最便宜报价计费；"
+                                       "“-”：未给出容量，其各跳不限业务量）："},
     # --- report: table headers ----------------------------------------------------------------
     "header.kpi": {"en": "KPI", "zh": "指标"},
     "header.before": {"en": "before", "zh": "规划前"},
@@ -626,6 +647,8 @@ TERMS: dict[str, dict[str, str]] = {
     "webmap.popup_min_clearance_f1": {"en": "clearance / first Fresnel radius",
                                       "zh": "最小余隙 / 第一菲涅尔区半径"},
     "webmap.popup_hop": {"en": "microwave hops from fiber", "zh": "距光纤的微波跳数"},
+    "webmap.popup_load_mbps": {"en": "load [Mbit/s]", "zh": "链路负荷 [Mbit/s]"},
+    "webmap.popup_capacity_mbps": {"en": "capacity [Mbit/s]", "zh": "链路容量 [Mbit/s]"},
     "webmap.legend_link": {"en": "backhaul: {kind}", "zh": "传输：{kind}"},
     "webmap.popup_village": {"en": "village", "zh": "村"},
     "webmap.popup_id": {"en": "id", "zh": "编号"},

@@ -214,17 +214,27 @@ def _deadline_blocks(facts: dict, units: dict[str, str], lang: str) -> list:
 
 
 def _capacity_blocks(facts: dict, lang: str) -> list[str]:
-    """What the plan says of link capacity: planned, each generation's traffic and the
-    fullest hop; else not planned, and the relays to check."""
+    """What the plan says of link capacity: planned, each generation's traffic (and that
+    no band carries even one site's, where so), the fullest hop and the busiest hop no capacity limits (its band offered without
+    ``capacity_mbps``); else not planned, and the relays to check."""
     relays, traffic = facts["relays"], facts["site_traffic_mbps"]
     if traffic is not None:
         per_site = join([f"{g} {mbps:g} Mbit/s" for g, mbps in sorted(traffic.items())], lang)
         text = term("report.backhaul_capacity_planned", lang, traffic=per_site)
+        largest = facts["largest_hop_capacity_mbps"]
+        if largest is not None and facts["max_hops"] > 0 and min(traffic.values()) > largest:
+            text += term("report.backhaul_no_hop_carries_a_site", lang, capacity=largest,
+                         traffic=min(traffic.values()))
         fullest = None if relays is None else relays["fullest_hop"]
         if fullest is not None:
             text += term("report.backhaul_fullest_hop", lang, hop_from=fullest["from_id"],
                          hop_to=fullest["to_id"], band=fullest["band_ghz"],
                          load=fullest["load_mbps"], capacity=fullest["capacity_mbps"])
+        unlimited = None if relays is None else relays["unlimited_hop"]
+        if unlimited is not None:
+            text += term("report.backhaul_unlimited_hop", lang, hop_from=unlimited["from_id"],
+                         hop_to=unlimited["to_id"], band=unlimited["band_ghz"],
+                         load=unlimited["load_mbps"])
         return [text]
     if relays is None:
         return []
@@ -366,9 +376,10 @@ def _sites_section(sites, lang: str) -> Section:
 
 
 def _assumptions_section(scenario, has_population_raster: bool, lang: str) -> Section:
-    """The technologies' radio parameters and costs, how a level is computed, and how people
-    are counted: with a population raster, how villages and raster cells share them; without
-    one, that the villages' listed people are all there is."""
+    """The technologies' radio parameters and costs, how a level is computed, how people
+    are counted (with a population raster, how villages and raster cells share them; without
+    one, that the villages' listed people are all there is) and, with backhaul, the
+    microwave bands on offer."""
     header = ["technology", "generation", "frequency_mhz", "eirp_dbm", "rsrp_threshold_dbm", "model",
               "max_range_m", "clutter_db", "equipment_cny", "opex_cny_per_year"]
     return Section(term("section.assumptions", lang), [Table(
@@ -380,7 +391,19 @@ def _assumptions_section(scenario, has_population_raster: bool, lang: str) -> Se
         term("report.assumptions", lang, k=scenario.coverage.earth_radius_factor,
              ue_height_m=scenario.demand.ue_height_m),
         term("report.demand_raster", lang, grid_m=scenario.demand.grid_m) if has_population_raster
-        else term("report.demand_no_raster", lang)])
+        else term("report.demand_no_raster", lang), *_band_blocks(scenario.backhaul, lang)])
+
+
+def _band_blocks(backhaul, lang: str) -> list:
+    """The microwave bands on offer where backhaul is planned: each offer's longest hop [m],
+    cost of a hop [CNY] and capacity [Mbit/s] ("-": none given, its hops not limited)."""
+    if not backhaul.enabled or not backhaul.microwave:
+        return []
+    header = ("band_ghz", "max_hop_m", "cost_cny", "capacity_mbps")
+    return [term("report.assumptions_bands", lang), Table(
+        [term(f"header.{h}", lang) for h in header],
+        [[b.band_ghz, b.max_hop_m, b.cost_cny, _dash(b.capacity_mbps)] for b in backhaul.microwave],
+        decimals=(None, 0))]
 
 
 def _schedule_section(summary: dict, objective, people_total: float, lang: str) -> Section:

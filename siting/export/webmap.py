@@ -580,13 +580,17 @@ def _add_backhaul(fmap: folium.Map, links, lang: str) -> None:
 
 def _link_fields(link, lang: str) -> dict:
     """The popup of a backhaul link: field names and values in ``lang`` (its kind as its
-    backhaul; its hop count from fiber for microwave; its year in a phased plan)."""
+    backhaul; its hop count from fiber for microwave; where link capacity is planned, the
+    traffic it carries and, for microwave, its band's capacity; its year in a phased plan)."""
     fields = {"from_id": link["from_id"], "to_id": link["to_id"],
               "backhaul": value_text("backhaul", link["kind"], lang),
               **{column: _number_text(link[column]) for column in ("band_ghz", "length_m",
                                                                     "cost_cny", "min_clearance_f1")}}
     if link["kind"] == "microwave":
         fields["hop"] = int(link["hop"])
+    if np.isfinite(link["load_mbps"]):  # link capacity planned
+        fields["load_mbps"] = _number_text(link["load_mbps"])
+        fields["capacity_mbps"] = _number_text(link["capacity_mbps"])
     if "phase" in link:
         fields["phase"] = link["phase"]
     return {term(f"webmap.popup_{key}", lang): value for key, value in fields.items()}
