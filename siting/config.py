@@ -908,6 +908,16 @@ def parse_backhaul_section(backhaul: dict, source: str | Path) -> BackhaulSettin
     return parsed
 
 
+def check_site_traffic(scenario: Scenario, source: str | Path) -> None:
+    """A scenario changed in Python checked as a scenario file is for link capacity
+    (:func:`_check_site_traffic`); raises one ScenarioError whose lines start with
+    ``source``."""
+    problems = _Problems(source)
+    _check_site_traffic({"backhaul": scenario.backhaul, "technologies": scenario.technologies,
+                         "objective": scenario.objective}, problems)
+    problems.raise_if_any()
+
+
 def _parse_coverage(raw: dict, problems: _Problems, base: Path = Path(".")) -> CoverageSettings:
     sec = _section(raw, "coverage", problems)
     _check_keys(sec, {"earth_radius_factor", "max_diffraction_edges", "raster_resolution_m",
@@ -1051,7 +1061,7 @@ def _parse_bands(items, problems: _Problems) -> tuple[MicrowaveBand, ...]:
         band = _number(item, "band_ghz", where, problems, ..., minimum=1, maximum=100)
         hop = _number(item, "max_hop_m", where, problems, ..., minimum=1, maximum=200_000)
         cost = _number(item, "cost_cny", where, problems, ..., minimum=0)
-        capacity = _number(item, "capacity_mbps", where, problems, None, minimum=0)
+        capacity = _number(item, "capacity_mbps", where, problems, None, above=0)
         if None not in (band, hop, cost):
             bands.append(MicrowaveBand(band, hop, cost, capacity))
     return tuple(bands)

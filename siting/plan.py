@@ -428,14 +428,17 @@ def cheapest_feeds(backhaul: PlanBackhaul, opex_years: float) -> tuple[np.ndarra
     fiber on site or its backhaul in place needs none (0). Else the least of its fiber
     route, satellite (its fee over ``opex_years``) and one microwave hop to a site of the
     plan fed by fewer than ``max_hops`` hops (a chain through sites the plan does not build
-    is not counted); inf where none of them can feed it."""
+    is not counted; where link capacity is planned, a hop whose link, or whose relay's
+    chain of hops, has no room for the least traffic of a site); inf where none of them can
+    feed it."""
     network, feeds = backhaul.network, backhaul.feeds
     satellite = network.satellite_cost_cny(opex_years)
     hop = np.full(len(network.needs_backhaul), np.inf)
     relay = feeds.on_air & (feeds.hop_level >= 0) & (feeds.hop_level < network.max_hops)
     links = network.links
+    room = _hop_room(backhaul)
     for near, far in (("site_a", "site_b"), ("site_b", "site_a")):
-        usable = relay[links[far].to_numpy(np.int64)]
+        usable = relay[links[far].to_numpy(np.int64)] & room[far]
         np.minimum.at(hop, links[near].to_numpy(np.int64)[usable],
                       links["cost_cny"].to_numpy(float)[usable])
     by_kind = np.vstack([network.fiber["cost_cny"].to_numpy(float), hop,
@@ -447,6 +450,28 @@ def cheapest_feeds(backhaul: PlanBackhaul, opex_years: float) -> tuple[np.ndarra
     kind[feeds.on_air] = feeds.backhaul[feeds.on_air]
     cost[unfed | feeds.on_air] = 0.0
     return cost, kind
+
+
+def _hop_room(backhaul: PlanBackhaul) -> dict[str, np.ndarray]:
+    """Per link and the end (``site_a``, ``site_b``) that would relay it: whether one more
+    hop there has room for the least traffic a site puts on its feed, on the link itself
+    and up the relay's chain of hops to fiber (each hop's capacity less what it carries).
+    All True where link capacity is not planned."""
+    network, feeds = backhaul.network, backhaul.feeds
+    links = network.links
+    if network.traffic_mbps is None:
+        return {end: np.ones(len(links), bool) for end in ("site_a", "site_b")}
+    least_mbps = min(network.traffic_mbps.values())
+    capacity = np.nan_to_num(links["capacity_mbps"].to_numpy(float), nan=np.inf)
+    spare = np.full(feeds.on_air.size, np.inf)  # up the chain from each site to fiber
+    hops = np.flatnonzero(feeds.feeder_site >= 0)
+    for level in range(1, int(feeds.hop_level.max(initial=0)) + 1):
+        here = hops[feeds.hop_level[hops] == level]
+        spare[here] = np.minimum(capacity[feeds.feeder_link[here]] - feeds.carried_mbps[here],
+                                 spare[feeds.feeder_site[here]])
+    fits = capacity >= least_mbps
+    return {end: fits & (spare[links[end].to_numpy(np.int64)] >= least_mbps)
+            for end in ("site_a", "site_b")}
 
 
 def cheapest_cover(plan: Plan, coverage: CoverageMatrix, feed_cny) -> tuple[np.ndarray, np.ndarray]:

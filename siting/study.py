@@ -625,9 +625,9 @@ def scenario_with(scenario: Scenario, overrides: dict, *, source: str = "overrid
     """``scenario`` with the objective and solver keys of ``overrides`` replaced, and the
     keys of its ``backhaul`` section that ``overrides["backhaul"]`` (a mapping) gives.
 
-    The sections are checked by the scenario file's own rules, so a value the file would
-    refuse is refused with the same message, prefixed by ``source``; other keys of
-    ``overrides`` are ignored.
+    The sections are checked by the scenario file's own rules (link capacity's traffic
+    against the technologies and phases too), so a value the file would refuse is refused
+    with the same message, prefixed by ``source``; other keys of ``overrides`` are ignored.
     """
     objective = {**_objective_section(scenario.objective),
                  **{k: _plain(v) for k, v in overrides.items() if k in OBJECTIVE_KEYS}}
@@ -635,14 +635,16 @@ def scenario_with(scenario: Scenario, overrides: dict, *, source: str = "overrid
               **{k: _plain(v) for k, v in overrides.items() if k in SOLVER_KEYS}}
     parsed_objective, parsed_solver = config.parse_objective_and_solver(objective, solver, source)
     scenario = dataclasses.replace(scenario, objective=parsed_objective, solver=parsed_solver)
-    if overrides.get("backhaul") is None:
-        return scenario
-    if not isinstance(overrides["backhaul"], dict):
-        raise ScenarioError(f"{source}: backhaul: expected a mapping of backhaul keys, got "
-                            f"{overrides['backhaul']!r}")
-    section = {**_plain(dataclasses.asdict(scenario.backhaul)), **_plain(overrides["backhaul"])}
-    return dataclasses.replace(scenario,
-                               backhaul=config.parse_backhaul_section(section, source))
+    if overrides.get("backhaul") is not None:
+        if not isinstance(overrides["backhaul"], dict):
+            raise ScenarioError(f"{source}: backhaul: expected a mapping of backhaul keys, got "
+                                f"{overrides['backhaul']!r}")
+        section = {**_plain(dataclasses.asdict(scenario.backhaul)),
+                   **_plain(overrides["backhaul"])}
+        scenario = dataclasses.replace(scenario,
+                                       backhaul=config.parse_backhaul_section(section, source))
+    config.check_site_traffic(scenario, source)
+    return scenario
 
 
 def scenario_checked(scenario: Scenario, *, source: str = "prepare()") -> Scenario:

@@ -86,9 +86,6 @@ def test_a_notebook_plan_has_its_links_with_their_loads(tmp_path):
     assert study.plan(backhaul={"enabled": False}).backhaul_links is None
 
 
-@pytest.mark.xfail(strict=True, reason="siting.plan.cheapest_feeds prices a microwave hop "
-                                       "whatever its capacity (siting/plan.py, not the "
-                                       "exporters): reported for its owner")
 def test_an_over_budget_reason_names_no_hop_too_small_for_the_sites_traffic(tmp_path):
     """5000 Mbit/s a site: no band (400, 100 Mbit/s) carries one, so a site east of the ridge
     can only be fed by fiber. With 0.35 M CNY, the mandatory villages there stay uncovered,
@@ -135,9 +132,6 @@ def test_a_band_without_capacity_is_named_with_its_busiest_hop(tmp_path, lang):
                                            m=busiest["load_mbps"]) in report
 
 
-@pytest.mark.xfail(strict=True, reason="siting.config takes capacity_mbps >= 0 where the "
-                                       "backhaul model needs > 0 (siting/config.py): reported "
-                                       "for its owner")
 def test_a_band_of_zero_capacity_is_refused_when_the_scenario_is_read(tmp_path):
     """capacity_mbps: 0 passed `siting validate`; `siting run` then computed the coverage and
     stopped at the optimizer on "links: capacity_mbps must be 1-D like site_a, each > 0",
@@ -149,9 +143,6 @@ def test_a_band_of_zero_capacity_is_refused_when_the_scenario_is_read(tmp_path):
         siting.load_scenario(path)
 
 
-@pytest.mark.xfail(strict=True, reason="siting.backhaul.network.link_costs keeps the first of "
-                                       "equally cheap offers (siting/backhaul/network.py): "
-                                       "reported for its owner")
 def test_equally_cheap_offers_of_a_band_give_a_link_the_largest_capacity():
     """README (backhaul.microwave): a link's capacity is that of the cheapest offer, the
     largest among equally cheap ones; whichever order the offers are listed in."""
@@ -210,9 +201,6 @@ def test_the_report_states_the_bands_the_capacities_come_from(planned):
         assert row in table.split("\n\n")[0], row
 
 
-@pytest.mark.xfail(strict=True, raises=KeyError, reason="scenario_with checks the backhaul "
-                   "section alone; the file's cross-check of site_traffic_mbps against the "
-                   "technologies is private to siting/config.py: reported for its owner")
 def test_a_notebook_traffic_without_a_generation_is_refused_as_the_file_is(tmp_path):
     """study.plan(backhaul={"site_traffic_mbps": {"4G": 150}}) with 5G technologies raised a
     bare KeyError '5G' from the backhaul network; the scenario file gets "gives no traffic

@@ -141,19 +141,22 @@ def band_links(terrain: Terrain, x_m, y_m, antenna_height_m, bands: tuple[Microw
 
 def link_costs(links: pd.DataFrame, bands: tuple[MicrowaveBand, ...]) -> pd.DataFrame:
     """``links`` with ``cost_cny`` and ``capacity_mbps``: the cheapest offer of each link's
-    band whose longest hop reaches the link [CNY], and that offer's capacity [Mbit/s] (NaN
-    where the offer gives none); links no offer reaches (found for other bands' hops) are
-    dropped."""
+    band whose longest hop reaches the link [CNY], and that offer's capacity [Mbit/s], the
+    largest of equally cheap offers (NaN, not limited, where the offer gives none); links no
+    offer reaches (found for other bands' hops) are dropped."""
     band_ghz = links["band_ghz"].to_numpy(float)
     distance_m = links["distance_m"].to_numpy(float)
     cost_cny = np.full(len(links), np.inf)
-    capacity_mbps = np.full(len(links), np.nan)
+    capacity_mbps = np.zeros(len(links))  # inf: an offer without capacity_mbps
     for band in bands:
         offered = (band_ghz == float(band.band_ghz)) & (distance_m <= float(band.max_hop_m))
-        cheaper = offered & (float(band.cost_cny) < cost_cny)
-        cost_cny[cheaper] = float(band.cost_cny)
-        capacity_mbps[cheaper] = np.nan if band.capacity_mbps is None else band.capacity_mbps
+        capacity = np.inf if band.capacity_mbps is None else float(band.capacity_mbps)
+        better = offered & ((float(band.cost_cny) < cost_cny)
+                            | ((float(band.cost_cny) == cost_cny) & (capacity > capacity_mbps)))
+        cost_cny[better] = float(band.cost_cny)
+        capacity_mbps[better] = capacity
     priced = np.isfinite(cost_cny)
+    capacity_mbps = np.where(np.isinf(capacity_mbps), np.nan, capacity_mbps)
     return links[priced].assign(cost_cny=cost_cny[priced],
                                 capacity_mbps=capacity_mbps[priced]).reset_index(drop=True)
 
