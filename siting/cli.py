@@ -642,6 +642,11 @@ def init(folder: Annotated[Path, typer.Argument(help="Folder to create the scena
             print(f"siting: error: {DEMO_SCENARIO.parent / name}: sample data not found (run from "
                   f"a source checkout or use --no-samples)", file=sys.stderr)
             raise typer.Exit(2)
+        if (folder / name).exists():  # a planner's own file of that name is never replaced
+            print(f"siting: error: {folder / name}: already exists and would be replaced by the "
+                  f"sample; use --no-samples to keep your own inputs, or choose another folder",
+                  file=sys.stderr)
+            raise typer.Exit(2)
     written: list[Path] = []
     try:
         folder.mkdir(parents=True, exist_ok=True)
