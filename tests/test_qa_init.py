@@ -3,9 +3,14 @@ run as the planner runs them (a subprocess of ``python -m siting.cli``)."""
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+from siting.config import Technology
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -34,3 +39,58 @@ def test_init_never_replaces_a_planners_own_dem(tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == ["dem.tif", "scenario.yaml"]
     assert (folder / "dem.tif").read_bytes() == own_dem
 
+
+
+def template_lines(text: str, key: str) -> list[str]:
+    """The template's uncommented lines that set ``key``'s last part (``solver.time_limit_s``:
+    every ``time_limit_s:`` line not in a comment)."""
+    name = re.split(r"[.\]]", key)[-1]
+    return [line for line in text.splitlines() if re.match(rf"\s*(- )?{name}:", line)]
+
+
+def default_text(value) -> str:
+    """A parser default as the template's comment writes it: ``(default 0)``, ``(default none)``."""
+    if value is None:
+        return "(default none)"
+    return f"(default {value:g})" if isinstance(value, (int, float)) else f"(default {value})"
+
+
+def same(value, default) -> bool:
+    """The template's value is the default (4/3 written as 1.3333333)."""
+    both_numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (value, default))
+    return math.isclose(value, default, rel_tol=1e-6) if both_numbers else value == default
+
+
+def test_init_template_values_are_the_defaults_or_say_the_default(tmp_path):
+    # The template said "every key is listed with its default; delete what you do not need",
+    # but gave clutter_loss_db 10 (default 0) and equipment and running costs of 150,000 and
+    # 12,000 CNY (default 0) without a word: a planner deleting the line "left at its default"
+    # moved every level by 10 dB and dropped the equipment from every cost.
+    from test_readme import load, minimal, readme_rows, scenario_value
+
+    from siting import load_scenario
+    assert siting("init", str(tmp_path / "new"), "--no-samples").returncode == 0
+    path = tmp_path / "new" / "scenario.yaml"
+    text = path.read_text(encoding="utf-8")
+    template, parser = load_scenario(path), load(tmp_path, minimal())
+    checked, silent = 0, []
+    for key in readme_rows():
+        if key.startswith(("inputs.", "technologies[]", "region.")) or key == "name":
+            continue  # inputs are the sample files; technologies below; region has no value
+        value, default = scenario_value(template, key), scenario_value(parser, key)
+        if key == "objective.max_new_sites":  # the minimal scenario sets one
+            default = None
+        checked += 1
+        if not same(value, default):
+            silent += [f"{key}: {line.strip()}" for line in template_lines(text, key)
+                       if default_text(default) not in line]
+    for field in dataclasses.fields(Technology):
+        if field.default is dataclasses.MISSING or field.default is None:
+            continue  # required, or a model's own block
+        for technology in template.technologies:
+            checked += 1
+            if not same(getattr(technology, field.name), field.default):
+                silent += [f"{technology.name}.{field.name}: {line.strip()}"
+                           for line in template_lines(text, field.name)
+                           if default_text(field.default) not in line]
+    assert checked > 40 and silent == []
