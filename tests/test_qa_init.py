@@ -94,3 +94,16 @@ def test_init_template_values_are_the_defaults_or_say_the_default(tmp_path):
                            for line in template_lines(text, field.name)
                            if default_text(field.default) not in line]
     assert checked > 40 and silent == []
+
+
+def test_readme_default_microwave_bands_are_the_parsers_with_their_capacity():
+    # The README's default cell gave each band's hop and cost but not the capacity the parser
+    # gives it (400 and 800 Mbit/s), which limits every hop once site_traffic_mbps is set.
+    from siting.config import BackhaulSettings
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    row = next(line for line in readme.splitlines() if line.startswith("| `backhaul.microwave` |"))
+    default_cell = row.split("|")[3]
+    bands = re.findall(r"(\d+) GHz / (\d+) km / (\d+) CNY / (\d+) Mbit/s", default_cell)
+    assert [tuple(float(v) for v in band) for band in bands] == [
+        (band.band_ghz, band.max_hop_m / 1000, band.cost_cny, band.capacity_mbps)
+        for band in BackhaulSettings().microwave]
