@@ -107,3 +107,17 @@ def test_readme_default_microwave_bands_are_the_parsers_with_their_capacity():
     assert [tuple(float(v) for v in band) for band in bands] == [
         (band.band_ghz, band.max_hop_m / 1000, band.cost_cny, band.capacity_mbps)
         for band in BackhaulSettings().microwave]
+
+
+def test_init_template_names_every_optional_candidate_field_of_the_readme(tmp_path):
+    # backhaul_in_place (an existing site fed by microwave or a leased line) was in the README
+    # but nowhere in the template, so a planner filling it in never learnt that such a site
+    # needs no planned feed.
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    fields = re.findall(r"^\| `inputs\.candidates` field `(\w+)`", readme, re.M)
+    assert fields
+    assert siting("init", str(tmp_path / "new"), "--no-samples").returncode == 0
+    template = (tmp_path / "new" / "scenario.yaml").read_text(encoding="utf-8")
+    candidates_comment = template[template.index("    candidates: candidates"):
+                                  template.index("    complaints: complaints")]
+    assert [field for field in fields if not re.search(rf"\b{field}\b", candidates_comment)] == []
