@@ -662,7 +662,9 @@ def init(folder: Annotated[Path, typer.Argument(help="Folder to create the scena
         print(f"siting: error: cannot write the scenario to {folder} ({exc.strerror or exc}); "
               f"choose another folder", file=sys.stderr)
         raise typer.Exit(1) from None
-    print(f"wrote {target}" + (" and sample inputs" if with_samples else "")
+    own_inputs = ("" if with_samples else "; point its inputs.dem, inputs.population and "
+                  "inputs.vectors (or each layer's own file) at your data")
+    print(f"wrote {target}" + (" and sample inputs" if with_samples else "") + own_inputs
           + f"; check it with: siting validate {target}")
 
 

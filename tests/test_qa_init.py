@@ -121,3 +121,17 @@ def test_init_template_names_every_optional_candidate_field_of_the_readme(tmp_pa
     candidates_comment = template[template.index("    candidates: candidates"):
                                   template.index("    complaints: complaints")]
     assert [field for field in fields if not re.search(rf"\b{field}\b", candidates_comment)] == []
+
+
+def test_init_without_samples_says_which_inputs_to_point_at_ones_data(tmp_path):
+    # `siting init DIR --no-samples` said only "check it with: siting validate", whose first
+    # words were three errors on files the planner never had (dem.tif, population.tif,
+    # region.gpkg, the samples' names); now init names the keys those errors name.
+    written = siting("init", str(tmp_path / "new"), "--no-samples")
+    assert written.returncode == 0, written.stderr
+    checked = siting("validate", str(tmp_path / "new" / "scenario.yaml"))
+    assert checked.returncode == 2 and "Traceback" not in checked.stderr
+    keys = re.findall(r"check (inputs\.\w+) in the scenario", checked.stderr)
+    assert sorted(keys) == ["inputs.dem", "inputs.population", "inputs.vectors"]
+    said = written.stdout.split("; check it with")[0]
+    assert [key for key in keys if key not in said] == []
