@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 from siting.config import Technology
 
 REPO = Path(__file__).resolve().parents[1]
@@ -135,3 +137,45 @@ def test_init_without_samples_says_which_inputs_to_point_at_ones_data(tmp_path):
     assert sorted(keys) == ["inputs.dem", "inputs.population", "inputs.vectors"]
     said = written.stdout.split("; check it with")[0]
     assert [key for key in keys if key not in said] == []
+
+
+def readme_yaml_snippets() -> list[str]:
+    """The README's inline YAML examples: backticked ``key: value`` and ``{...}`` mappings."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"`([a-z_.]+: [^`\n]+|\{[^`\n]*\})`", readme)
+
+
+def plain_values(node) -> list:
+    """Every scalar of a parsed YAML tree."""
+    if isinstance(node, dict):
+        return [v for value in node.values() for v in plain_values(value)]
+    if isinstance(node, list):
+        return [v for value in node for v in plain_values(value)]
+    return [node]
+
+
+def looks_numeric(value) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return isinstance(value, str)
+
+
+def test_readme_yaml_examples_give_numbers_where_they_write_numbers(tmp_path):
+    # The README's phased plan was `{year: 2027, budget_cny: 9e6, max_new_sites: 30}`; YAML reads
+    # 9e6 (no dot) as text, and a planner copying it got "objective.phases[0].budget_cny: must
+    # be a finite number, got '9e6'".
+    snippets = readme_yaml_snippets()
+    assert any("phases" in s or "year:" in s for s in snippets)
+    as_text = {snippet: [v for v in plain_values(yaml.safe_load(snippet)) if looks_numeric(v)]
+               for snippet in snippets}
+    assert {snippet: values for snippet, values in as_text.items() if values} == {}
+    phase = next(s for s in snippets if s.startswith("{year:"))
+    assert siting("init", str(tmp_path / "new"), "--no-samples").returncode == 0
+    path = tmp_path / "new" / "scenario.yaml"
+    text = path.read_text(encoding="utf-8").replace("  # phases:\n", f"  phases:\n    - {phase}\n")
+    path.write_text(text, encoding="utf-8")
+    from siting import load_scenario
+    assert [p.budget_cny for p in load_scenario(path).objective.phases] == [
+        yaml.safe_load(phase)["budget_cny"]]
