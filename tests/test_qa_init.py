@@ -179,3 +179,21 @@ def test_readme_yaml_examples_give_numbers_where_they_write_numbers(tmp_path):
     from siting import load_scenario
     assert [p.budget_cny for p in load_scenario(path).objective.phases] == [
         yaml.safe_load(phase)["budget_cny"]]
+
+
+def test_init_template_own_tile_server_example_loads_as_written(tmp_path):
+    # The template's comment offered `{url: https://host/{z}/{x}/{y}.png, attribution: ...}`;
+    # written so, the url's braces end YAML's flow mapping and the scenario is "not valid YAML".
+    assert siting("init", str(tmp_path / "new"), "--no-samples").returncode == 0
+    path = tmp_path / "new" / "scenario.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("  basemap:"))
+    example = next(line for line in lines[start + 1:] if line.startswith("  # basemap:"))
+    lines[start] = example.replace("# ", "", 1)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    from siting import load_scenario
+    basemap = load_scenario(path).outputs.basemap
+    written = yaml.safe_load(example.replace("# ", "", 1))["basemap"]
+    assert (basemap.kind, basemap.url, basemap.attribution) == (
+        "custom", written["url"], written["attribution"])
+    assert all(part in basemap.url for part in ("{z}", "{x}", "{y}"))
