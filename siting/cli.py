@@ -623,6 +623,7 @@ def init(folder: Annotated[Path, typer.Argument(help="Folder to create the scena
 
     Example: siting init my-region && siting validate my-region/scenario.yaml
     """
+    import shlex
     import shutil
     from importlib.resources import files
 
@@ -665,7 +666,7 @@ def init(folder: Annotated[Path, typer.Argument(help="Folder to create the scena
     own_inputs = ("" if with_samples else "; point its inputs.dem, inputs.population and "
                   "inputs.vectors (or each layer's own file) at your data")
     print(f"wrote {target}" + (" and sample inputs" if with_samples else "") + own_inputs
-          + f"; check it with: siting validate {target}")
+          + f"; check it with: siting validate {shlex.quote(str(target))}")
 
 
 #: Commands after which the process ends without the interpreter's teardown: their outputs are

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -197,3 +198,16 @@ def test_init_template_own_tile_server_example_loads_as_written(tmp_path):
     assert (basemap.kind, basemap.url, basemap.attribution) == (
         "custom", written["url"], written["attribution"])
     assert all(part in basemap.url for part in ("{z}", "{x}", "{y}"))
+
+
+def test_init_prints_a_validate_command_that_runs_as_pasted(tmp_path):
+    # In a folder named with a space ("安康 县"), init printed `siting validate 安康 县/scenario.yaml`,
+    # which the shell splits into two arguments: pasted, it failed.
+    folder = tmp_path / "安康 县"
+    written = siting("init", str(folder))
+    assert written.returncode == 0, written.stderr
+    command = shlex.split(written.stdout.split("check it with: ")[1])
+    assert command[:2] == ["siting", "validate"]
+    checked = siting(*command[1:])
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.startswith(f"{folder / 'scenario.yaml'}: OK")
