@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shlex
 import sys
 import time
 import traceback
@@ -345,6 +346,8 @@ def validate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file."
         for line in backhaul_inputs_text(region.candidates, region.fiber_nodes, region.roads,
                                          loaded.backhaul.road_gap_m):
             print(f"{scenario}: backhaul: {line}")
+    print(f"plan it with: siting run {shlex.quote(str(scenario))} (outputs in "
+          f"{Path('out') / loaded.name}, or --out DIR)")
 
 
 @app.command()
@@ -623,7 +626,6 @@ def init(folder: Annotated[Path, typer.Argument(help="Folder to create the scena
 
     Example: siting init my-region && siting validate my-region/scenario.yaml
     """
-    import shlex
     import shutil
     from importlib.resources import files
 

@@ -4,6 +4,7 @@ run as the planner runs them (a subprocess of ``python -m siting.cli``)."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import re
 import shlex
@@ -211,3 +212,23 @@ def test_init_prints_a_validate_command_that_runs_as_pasted(tmp_path):
     checked = siting(*command[1:])
     assert checked.returncode == 0, checked.stderr
     assert checked.stdout.startswith(f"{folder / 'scenario.yaml'}: OK")
+
+
+def test_validate_says_how_to_run_the_plan_and_where_its_outputs_go(tmp_path):
+    # validate's "OK" was its last word: a planner learnt neither the next command nor where a
+    # run would write (out/<name> under the folder the command runs in, not the scenario's).
+    from regions import candidate, ridge_dem, village, write_region
+    scenario = write_region(tmp_path / "my county", ridge_dem(), villages=[village("V1", 1000, 3000)],
+                            candidates=[candidate("S1", 1500, 3000)], name="县 plan")
+    work = tmp_path / "work"
+    work.mkdir()
+    checked = siting("validate", str(scenario), cwd=work)
+    assert checked.returncode == 0, checked.stderr
+    hint = re.fullmatch(r"plan it with: (.+) \(outputs in (.+), or --out DIR\)",
+                        checked.stdout.splitlines()[-1])
+    assert hint, checked.stdout
+    command = shlex.split(hint[1])
+    assert command[:2] == ["siting", "run"]
+    planned = siting(*command[1:], "--quiet", cwd=work)
+    assert planned.returncode == 0, planned.stderr
+    assert json.loads((work / hint[2] / "summary.json").read_text(encoding="utf-8"))["kpis"]
