@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from siting.config import Technology
@@ -232,3 +233,21 @@ def test_validate_says_how_to_run_the_plan_and_where_its_outputs_go(tmp_path):
     planned = siting(*command[1:], "--quiet", cwd=work)
     assert planned.returncode == 0, planned.stderr
     assert json.loads((work / hint[2] / "summary.json").read_text(encoding="utf-8"))["kpis"]
+
+
+def test_readme_says_where_the_siting_command_is_before_using_it_bare():
+    # The README's command list (and init's "check it with: siting validate ...") use a bare
+    # `siting`, but `make` installs it only into .venv/bin: a first-day planner's shell said
+    # "siting: command not found". The section now names the script and the activation, and
+    # both are where the environment running these tests has them.
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Command line"):readme.index("    siting run SCENARIO.yaml")]
+    named = re.findall(r"`(?:\. )?(\.venv/bin/\w+)`", section)
+    assert sorted(named) == [".venv/bin/activate", ".venv/bin/siting"]
+    bin_dir = Path(sys.executable).parent
+    if bin_dir.parent.name != ".venv":
+        pytest.skip(f"not run from a make-built .venv ({sys.executable})")
+    for path in named:
+        assert (bin_dir.parent.parent / path).is_file(), path
+    script = (bin_dir / "siting").read_text(encoding="utf-8")
+    assert "from siting.cli import main" in script
