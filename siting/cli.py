@@ -631,6 +631,10 @@ def init(folder: Annotated[Path, typer.Argument(help="Folder to create the scena
 
     from siting.pipeline import DEMO_SCENARIO
 
+    if folder.suffix.lower() in (".yaml", ".yml") and not folder.is_dir():  # the file, not its folder
+        print(f"siting: error: {folder}: init takes the folder to create the scenario in (it "
+              f"writes scenario.yaml there); give {shlex.quote(str(folder.parent))}", file=sys.stderr)
+        raise typer.Exit(2)
     target = folder / "scenario.yaml"
     if target.exists():
         print(f"siting: error: {target}: already exists; choose another folder", file=sys.stderr)

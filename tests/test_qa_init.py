@@ -251,3 +251,17 @@ def test_readme_says_where_the_siting_command_is_before_using_it_bare():
         assert (bin_dir.parent.parent / path).is_file(), path
     script = (bin_dir / "siting").read_text(encoding="utf-8")
     assert "from siting.cli import main" in script
+
+
+def test_init_given_the_scenario_file_instead_of_its_folder_says_so(tmp_path):
+    # `siting init county/scenario.yaml` made a folder named scenario.yaml holding
+    # county/scenario.yaml/scenario.yaml, which the planner then could not find nor validate.
+    given = tmp_path / "county" / "scenario.yaml"
+    result = siting("init", str(given), "--no-samples")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        f"siting: error: {given}: init takes the folder to create the scenario in (it writes "
+        f"scenario.yaml there); give {tmp_path / 'county'}"]
+    assert not (tmp_path / "county").exists()  # nothing written
+    assert siting("init", str(tmp_path / "county"), "--no-samples").returncode == 0
+    assert given.is_file()
