@@ -11,6 +11,7 @@ lines otherwise, nothing with ``--quiet``. Only this module imports typer and ri
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -618,6 +619,16 @@ def calibrate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.
     print(f"calibration written to {out_dir.resolve()}: {', '.join(CALIBRATION_FILES)}")
 
 
+def named_template(template: str, name: str) -> str:
+    """The scenario template with its run name set to ``name`` (the folder's), quoted as a YAML
+    string so that a name YAML would read otherwise (``2027``, ``yes``, ``a: b``) stays text;
+    the comment keeps its column."""
+    line = next(line for line in template.splitlines() if line.startswith("name: "))
+    comment = line[line.index("#"):]
+    named = f"name: {json.dumps(name, ensure_ascii=False)}"
+    return template.replace(line, f"{named:<29} {comment}", 1)
+
+
 @app.command()
 def init(folder: Annotated[Path, typer.Argument(help="Folder to create the scenario in.")],
          with_samples: Annotated[bool, typer.Option(
@@ -661,8 +672,8 @@ def init(folder: Annotated[Path, typer.Argument(help="Folder to create the scena
             written.append(folder / name)
             shutil.copyfile(DEMO_SCENARIO.parent / name, folder / name)
         written.append(target)
-        target.write_text(files("siting").joinpath("scenario_template.yaml")
-                          .read_text(encoding="utf-8"), encoding="utf-8")
+        template = files("siting").joinpath("scenario_template.yaml").read_text(encoding="utf-8")
+        target.write_text(named_template(template, folder.resolve().name), encoding="utf-8")
     except OSError as exc:  # a file where the folder should be, no permission, a full disk
         for path in written:  # nothing half-written
             path.unlink(missing_ok=True)

@@ -265,3 +265,14 @@ def test_init_given_the_scenario_file_instead_of_its_folder_says_so(tmp_path):
     assert not (tmp_path / "county").exists()  # nothing written
     assert siting("init", str(tmp_path / "county"), "--no-samples").returncode == 0
     assert given.is_file()
+
+
+def test_init_names_the_run_after_its_folder_so_two_counties_keep_their_outputs(tmp_path):
+    # Every template was `name: my-region`, so the plans of two counties initialised side by side
+    # both went to out/my-region, the second replacing the first's outputs.
+    from siting import load_scenario
+    folders = ["石泉县", "汉阴县", "2027", "yes", "a: b # c"]  # the last three YAML reads otherwise
+    for folder in folders:
+        assert siting("init", str(tmp_path / folder), "--no-samples").returncode == 0
+    names = [load_scenario(tmp_path / folder / "scenario.yaml").name for folder in folders]
+    assert names == folders
