@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import re
 import shlex
 import subprocess
@@ -22,7 +23,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 def siting(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "siting.cli", *args], capture_output=True,
-                          text=True, cwd=cwd, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+                          text=True, encoding="utf-8", cwd=cwd,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
 
 
 def test_init_never_replaces_a_planners_own_dem(tmp_path):
