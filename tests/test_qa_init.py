@@ -278,3 +278,32 @@ def test_init_names_the_run_after_its_folder_so_two_counties_keep_their_outputs(
         assert siting("init", str(tmp_path / folder), "--no-samples").returncode == 0
     names = [load_scenario(tmp_path / folder / "scenario.yaml").name for folder in folders]
     assert names == folders
+
+
+def test_layers_left_without_their_geopackage_are_refused_not_ignored(tmp_path):
+    # A planner with files of their own deletes the template's `vectors: region.gpkg` line but
+    # leaves its `layers:` block (complaints, zones, admin_units): validate said OK and the run
+    # read none of those layers, the counties and complaints silently gone from the plan.
+    from regions import candidate, ridge_dem, village, write_region
+    scenario = write_region(tmp_path / "county", ridge_dem(), villages=[village("V1", 1000, 3000)],
+                            candidates=[candidate("S1", 1500, 3000)],
+                            complaints=[{"complaint_id": "C1", "people": 20,
+                                         "geometry": village("V1", 1200, 3000)["geometry"]}])
+    doc = yaml.safe_load(scenario.read_text(encoding="utf-8"))
+    del doc["inputs"]["vectors"]
+    doc["inputs"] |= {"villages": {"path": "region.gpkg", "layer": "villages"},
+                      "candidates": {"path": "region.gpkg", "layer": "candidates"},
+                      "layers": {"complaints": "complaints", "admin_units": "admin_units"}}
+    scenario.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    checked = siting("validate", str(scenario))
+    assert checked.returncode == 2 and "Traceback" not in checked.stderr
+    assert checked.stderr.splitlines() == [
+        f"siting: error: {scenario}: inputs.layers: names layers of inputs.vectors, which is not "
+        f"given, so none of them is read: remove inputs.layers, or give each layer its own file "
+        f"(e.g. inputs.complaints: complaints.csv), or give inputs.vectors"]
+    doc["inputs"] |= {"complaints": {"path": "region.gpkg", "layer": "complaints"}}
+    del doc["inputs"]["layers"]
+    scenario.write_text(yaml.safe_dump(doc), encoding="utf-8")  # what the message says to do
+    fixed = siting("validate", str(scenario))
+    assert fixed.returncode == 0, fixed.stderr
+    assert "(2 mandatory)" in fixed.stdout  # the poverty village and the complaint
