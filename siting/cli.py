@@ -11,9 +11,11 @@ lines otherwise, nothing with ``--quiet``. Only this module imports typer and ri
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
+import shlex
 import signal
 import sys
 import time
@@ -355,6 +357,8 @@ def validate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file."
         for line in backhaul_inputs_text(region.candidates, region.fiber_nodes, region.roads,
                                          loaded.backhaul.road_gap_m):
             print(f"{scenario}: backhaul: {line}")
+    print(f"plan it with: siting run {shlex.quote(str(scenario))} (outputs in "
+          f"{Path('out') / loaded.name}, or --out DIR)")
 
 
 #: :func:`siting.sweep.sweep`'s arguments as its messages name them ("sweep: max_new_sites:")
@@ -661,6 +665,16 @@ def calibrate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.
     print(f"calibration written to {out_dir.resolve()}: {', '.join(CALIBRATION_FILES)}")
 
 
+def named_template(template: str, name: str) -> str:
+    """The scenario template with its run name set to ``name`` (the folder's), quoted as a YAML
+    string so that a name YAML would read otherwise (``2027``, ``yes``, ``a: b``) stays text;
+    the comment keeps its column."""
+    line = next(line for line in template.splitlines() if line.startswith("name: "))
+    comment = line[line.index("#"):]
+    named = f"name: {json.dumps(name, ensure_ascii=False)}"
+    return template.replace(line, f"{named:<29} {comment}", 1)
+
+
 @app.command()
 def init(folder: Annotated[Path, typer.Argument(help="Folder to create the scenario in.")],
          with_samples: Annotated[bool, typer.Option(
@@ -674,6 +688,10 @@ def init(folder: Annotated[Path, typer.Argument(help="Folder to create the scena
 
     from siting.pipeline import DEMO_SCENARIO
 
+    if folder.suffix.lower() in (".yaml", ".yml") and not folder.is_dir():  # the file, not its folder
+        print(f"siting: error: {folder}: init takes the folder to create the scenario in (it "
+              f"writes scenario.yaml there); give {shlex.quote(str(folder.parent))}", file=sys.stderr)
+        raise typer.Exit(2)
     target = folder / "scenario.yaml"
     if target.exists():
         print(f"siting: error: {target}: already exists; choose another folder", file=sys.stderr)
@@ -684,13 +702,14 @@ def init(folder: Annotated[Path, typer.Argument(help="Folder to create the scena
         raise typer.Exit(2)
     samples = ("dem.tif", "population.tif", "region.gpkg") if with_samples else ()
     for name in samples:
-        if (folder / name).exists():  # the user's own data, never replaced by the demo's
-            print(f"siting: error: {folder / name}: already exists and would be replaced by the "
-                  f"demo's sample; choose another folder or use --no-samples", file=sys.stderr)
-            raise typer.Exit(2)
         if not (DEMO_SCENARIO.parent / name).exists():
             print(f"siting: error: {DEMO_SCENARIO.parent / name}: sample data not found (run from "
                   f"a source checkout or use --no-samples)", file=sys.stderr)
+            raise typer.Exit(2)
+        if (folder / name).exists():  # a planner's own file of that name is never replaced
+            print(f"siting: error: {folder / name}: already exists and would be replaced by the "
+                  f"sample; use --no-samples to keep your own inputs, or choose another folder",
+                  file=sys.stderr)
             raise typer.Exit(2)
     written: list[Path] = []
     try:
@@ -699,16 +718,18 @@ def init(folder: Annotated[Path, typer.Argument(help="Folder to create the scena
             written.append(folder / name)
             shutil.copyfile(DEMO_SCENARIO.parent / name, folder / name)
         written.append(target)
-        target.write_text(files("siting").joinpath("scenario_template.yaml")
-                          .read_text(encoding="utf-8"), encoding="utf-8")
+        template = files("siting").joinpath("scenario_template.yaml").read_text(encoding="utf-8")
+        target.write_text(named_template(template, folder.resolve().name), encoding="utf-8")
     except OSError as exc:  # a file where the folder should be, no permission, a full disk
         for path in written:  # nothing half-written
             path.unlink(missing_ok=True)
         print(f"siting: error: cannot write the scenario to {folder} ({exc.strerror or exc}); "
               f"choose another folder", file=sys.stderr)
         raise typer.Exit(1) from None
-    print(f"wrote {target}" + (" and sample inputs" if with_samples else "")
-          + f"; check it with: siting validate {target}")
+    own_inputs = ("" if with_samples else "; point its inputs.dem, inputs.population and "
+                  "inputs.vectors (or each layer's own file) at your data")
+    print(f"wrote {target}" + (" and sample inputs" if with_samples else "") + own_inputs
+          + f"; check it with: siting validate {shlex.quote(str(target))}")
 
 
 #: Commands after which the process ends without the interpreter's teardown: their outputs are

@@ -513,6 +513,11 @@ def _legacy_layers(sec: dict, base: Path, problems: _Problems) -> dict[str, Laye
             problems.add(f"inputs.layers.{key}", f"must be a layer name or null, got {value!r}")
     vectors = sec.get("vectors")
     if vectors is None:
+        if layers:  # the template's layers left behind once its GeoPackage line is deleted
+            problems.add("inputs.layers", "names layers of inputs.vectors, which is not given, so "
+                                          "none of them is read: remove inputs.layers, or give "
+                                          "each layer its own file (e.g. inputs.complaints: "
+                                          "complaints.csv), or give inputs.vectors")
         return {}
     if not isinstance(vectors, str) or not vectors:
         problems.add("inputs.vectors", "must be a GeoPackage path relative to the scenario file")

@@ -207,8 +207,8 @@ def test_init_never_replaces_the_users_own_data_with_the_demos(tmp_path):
     own_dem = folder / "dem.tif"
     own_dem.write_bytes(b"the user's own DEM")
     assert one_error_line(siting("init", folder)) == (
-        f"siting: error: {own_dem}: already exists and would be replaced by the demo's sample; "
-        f"choose another folder or use --no-samples")
+        f"siting: error: {own_dem}: already exists and would be replaced by the sample; use "
+        f"--no-samples to keep your own inputs, or choose another folder")
     assert sorted(p.name for p in folder.iterdir()) == ["dem.tif"]
     assert own_dem.read_bytes() == b"the user's own DEM"
     assert siting("init", folder, "--no-samples").returncode == 0  # the template alone
