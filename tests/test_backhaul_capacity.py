@@ -20,8 +20,10 @@ from siting.errors import InfeasibleError, ScenarioError
 from siting.optimize import kernel_search
 from siting.optimize.backhaul import solve_with_backhaul
 from siting.pipeline import compute, write_outputs
-from test_backhaul_model import brute_force, check_feeds, random_instance
-from test_backhaul_plan import write_backhaul_region
+from test_backhaul_model import brute_force, chain_ok, check_feeds, random_instance
+from test_backhaul_plan import DEMO_BACKHAUL, sites_behind, write_backhaul_region
+
+DEMO_CAPACITY = DEMO_BACKHAUL.with_name("scenario_backhaul_capacity.yaml")
 
 INF = math.inf
 
@@ -72,19 +74,10 @@ def cheapest_backhaul_within_capacity(traffic, inst):
         fiber_fed = {s for s, (k, _, _, _) in zip(sites, combo) if k in ("own", "fiber")}
         parent = {s: t for s, (k, t, _, _) in zip(sites, combo) if k == "mw"}
         link_of = {s: row for s, (k, _, _, row) in zip(sites, combo) if k == "mw"}
-        if all(_reaches_fiber(parent, s, fiber_fed, inst["H"]) for s in parent) \
+        if all(chain_ok(parent, s, fiber_fed, inst["H"]) for s in parent) \
                 and _loads_fit(parent, link_of, own, inst["capacity"]):
             best = cost
     return best
-
-
-def _reaches_fiber(parent, site, fiber_fed, max_hops):
-    hops, here = 0, site
-    while here not in fiber_fed:
-        if here not in parent or hops == max_hops:
-            return False
-        here, hops = parent[here], hops + 1
-    return True
 
 
 def capacity_instance(rng, objective):
@@ -198,7 +191,30 @@ def test_kernel_search_keeps_link_capacity(monkeypatch, objective, seed):
     assert sense * res.solution.bound <= sense * ref[0] + 1e-6
 
 
-def _capacity_region(folder, traffic):
+def own_traffic_mbps(sites, technologies, traffic_mbps: dict) -> dict:
+    """Each site on air's own traffic [Mbit/s] (``sites``: a site layer; with a ``selected``
+    column, only those selected): that of every generation of its technologies
+    ("4G-1800+5G-3500": both)."""
+    generation = {t.name: t.generation for t in technologies}
+    on_air = sites["selected"] if "selected" in sites else [True] * len(sites)
+    return {site: sum(traffic_mbps[generation[name]] for name in names.split("+"))
+            for site, names, selected in zip(sites["site_id"], sites["technology"], on_air)
+            if selected}
+
+
+def loads_by_hand(links, own: dict) -> dict:
+    """Each link's load [Mbit/s]: every site's own traffic climbing its chain of feeders
+    (``links``: the backhaul_links layer)."""
+    feeder = dict(zip(links["from_id"], links["to_id"]))
+    load = dict.fromkeys(feeder, 0.0)
+    for site, mbps in own.items():
+        while site in load:
+            load[site] += mbps
+            site = feeder[site]
+    return load
+
+
+def capacity_region(folder, traffic):
     """test_backhaul_plan's tiny ridge region, where C4 is fed by one hop from E1: the
     cheap band (23 GHz) carries 100 Mbit/s, the dear one (15 GHz) 400."""
     bands = [{"band_ghz": 15, "max_hop_m": 25000, "cost_cny": 120000, "capacity_mbps": 400},
@@ -214,7 +230,7 @@ def planned(tmp_path_factory):
     outputs = {}
     for name, traffic in (("free", None), ("capacity", {"4G": 150, "5G": 600})):
         folder = tmp_path_factory.mktemp(name)
-        run = compute(siting.load_scenario(_capacity_region(folder / "region", traffic)))
+        run = compute(siting.load_scenario(capacity_region(folder / "region", traffic)))
         outputs[name] = run, write_outputs(run, folder / "out"), folder / "out"
     return outputs
 
@@ -236,16 +252,8 @@ def test_each_links_load_is_its_sites_traffic_and_all_it_relays(planned):
     run, summary, out = planned["capacity"]
     links = gpd.read_file(out / "sites.gpkg", layer="backhaul_links")
     sites = gpd.read_file(out / "sites.gpkg", layer="selected_sites")
-    generation = {t.name: t.generation for t in run.scenario.technologies}
     traffic = {"4G": 150.0, "5G": 600.0}
-    own = {site: sum(traffic[generation[name]] for name in names.split("+"))
-           for site, names in zip(sites["site_id"], sites["technology"])}  # "4G-1800+5G-3500"
-    feeder = dict(zip(links["from_id"], links["to_id"]))
-    load = dict.fromkeys(feeder, 0.0)
-    for site, mbps in own.items():
-        while site in load:
-            load[site] += mbps
-            site = feeder[site]
+    load = loads_by_hand(links, own_traffic_mbps(sites, run.scenario.technologies, traffic))
     np.testing.assert_allclose(links.set_index("from_id")["load_mbps"].loc[list(load)],
                                list(load.values()))
     hops = links[links["kind"] == "microwave"]
@@ -261,7 +269,7 @@ def test_each_links_load_is_its_sites_traffic_and_all_it_relays(planned):
 
 
 def test_capacity_in_a_phased_plan_is_refused_in_one_line(tmp_path):
-    path = _capacity_region(tmp_path, {"4G": 150, "5G": 600})
+    path = capacity_region(tmp_path, {"4G": 150, "5G": 600})
     scenario = yaml.safe_load(path.read_text(encoding="utf-8"))
     scenario["objective"] = {"type": "max_coverage",
                              "phases": [{"year": 2027, "budget_cny": 1e6}]}
@@ -276,4 +284,42 @@ def test_capacity_in_a_phased_plan_is_refused_in_one_line(tmp_path):
     ({"4G": 150, "5G": 0}, "must be > 0")])
 def test_bad_site_traffic_is_named(tmp_path, traffic, message):
     with pytest.raises(ScenarioError, match=message):
-        siting.load_scenario(_capacity_region(tmp_path, traffic))
+        siting.load_scenario(capacity_region(tmp_path, traffic))
+
+
+@pytest.fixture(scope="module")
+def demo_capacity(tmp_path_factory):
+    """The backhaul demo with link capacity planned (``scenario_backhaul_capacity.yaml``)."""
+    if not DEMO_CAPACITY.exists():
+        pytest.skip(f"demo data not generated: {DEMO_CAPACITY}")
+    out = tmp_path_factory.mktemp("demo_capacity")
+    run = compute(siting.load_scenario(DEMO_CAPACITY))
+    return run, write_outputs(run, out), out
+
+
+def test_the_demos_hops_carry_their_traffic_within_capacity_and_the_relays_are_named(
+        demo_capacity):
+    # the demo with link capacity (4G 150, 5G 600 Mbit/s): every hop's load, added up by
+    # hand from the layers, is within its band's capacity; the relays are named as well
+    run, summary, out = demo_capacity
+    links = gpd.read_file(out / "sites.gpkg", layer="backhaul_links")
+    sites = gpd.read_file(out / "sites.gpkg", layer="selected_sites")
+    traffic = summary["backhaul"]["site_traffic_mbps"]
+    assert traffic == {"4G": 150.0, "5G": 600.0}
+    load = loads_by_hand(links, own_traffic_mbps(sites, run.scenario.technologies, traffic))
+    got = links.set_index("from_id")["load_mbps"]
+    np.testing.assert_allclose(got.loc[list(load)], list(load.values()))
+    hops = links[links["kind"] == "microwave"]
+    assert len(hops) > 20 and (hops["load_mbps"] <= hops["capacity_mbps"]).all()
+    carried = {site: sites_behind(hops, site) for site in hops["from_id"]}
+    relays = summary["backhaul"]["relays"]
+    assert relays["busiest_hop"]["sites_carried"] == max(carried.values())
+    assert relays["busiest_relay"]["hops"] == hops["to_id"].value_counts().max()
+    fullest = relays["fullest_hop"]
+    share = hops["load_mbps"] / hops["capacity_mbps"]
+    assert fullest["load_mbps"] / fullest["capacity_mbps"] == pytest.approx(share.max())
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "Link capacity is planned: each site puts 4G 150 Mbit/s, 5G 600 Mbit/s" in report
+    assert (f"The fullest hop, {fullest['from_id']}-{fullest['to_id']} "
+            f"({fullest['band_ghz']:g} GHz), carries {fullest['load_mbps']:,.0f} of its "
+            f"{fullest['capacity_mbps']:,.0f} Mbit/s." in report)

@@ -41,7 +41,7 @@ def link_table(pairs):
             "cost_cny": np.array(c, dtype=float)}
 
 
-def _chain_ok(parent, site, fiber_fed, max_hops):
+def chain_ok(parent, site, fiber_fed, max_hops):
     """Whether following microwave parents from ``site`` reaches a fiber-fed site within
     ``max_hops`` hops."""
     hops, here = 0, site
@@ -80,7 +80,7 @@ def cheapest_backhaul(on_air, inst):
         sites = sorted(on_air)
         fiber_fed = {s for s, (k, _, _) in zip(sites, combo) if k in ("own", "fiber")}
         parent = {s: t for s, (k, t, _) in zip(sites, combo) if k == "mw"}
-        if all(_chain_ok(parent, s, fiber_fed, inst["H"]) for s in parent):
+        if all(chain_ok(parent, s, fiber_fed, inst["H"]) for s in parent):
             best = cost
     return best
 

@@ -29,7 +29,6 @@ from siting.plan import REASON_NO_BACKHAUL
 
 runner = CliRunner()
 DEMO_BACKHAUL = Path(__file__).resolve().parents[1] / "data" / "demo" / "scenario_backhaul.yaml"
-DEMO_CAPACITY = DEMO_BACKHAUL.with_name("scenario_backhaul_capacity.yaml")
 
 
 def _sites(extra=()):
@@ -694,52 +693,6 @@ def test_the_report_says_capacity_is_not_planned_and_names_the_relays_to_check(d
     assert (f"{relays['busiest_relay']['site_id']} feeds {feeds.max()} site(s) by its own hops"
             in report)
     assert f"carries the traffic of {most} site(s)" in report
-
-
-@pytest.fixture(scope="module")
-def demo_capacity(tmp_path_factory):
-    """The backhaul demo with link capacity planned (``scenario_backhaul_capacity.yaml``)."""
-    if not DEMO_CAPACITY.exists():
-        pytest.skip(f"demo data not generated: {DEMO_CAPACITY}")
-    out = tmp_path_factory.mktemp("demo_capacity")
-    run = compute(siting.load_scenario(DEMO_CAPACITY))
-    return run, write_outputs(run, out), out
-
-
-def test_the_demos_hops_carry_their_traffic_within_capacity_and_the_relays_are_named(
-        demo_capacity):
-    # the demo with link capacity (4G 150, 5G 600 Mbit/s): every hop's load, added up by
-    # hand from the layers, is within its band's capacity; the relays are named as well
-    run, summary, out = demo_capacity
-    links = pyogrio.read_dataframe(out / "sites.gpkg", layer="backhaul_links")
-    sites = pyogrio.read_dataframe(out / "sites.gpkg", layer="selected_sites")
-    traffic = summary["backhaul"]["site_traffic_mbps"]
-    assert traffic == {"4G": 150.0, "5G": 600.0}
-    generation = {t.name: t.generation for t in run.scenario.technologies}
-    own = {site: sum(traffic[generation[name]] for name in str(names).split("+"))
-           for site, names in zip(sites["site_id"], sites["technology"])}
-    feeder = dict(zip(links["from_id"], links["to_id"]))
-    load = dict.fromkeys(feeder, 0.0)
-    for site, mbps in own.items():
-        while site in load:
-            load[site] += mbps
-            site = feeder[site]
-    got = links.set_index("from_id")["load_mbps"]
-    np.testing.assert_allclose(got.loc[list(load)], list(load.values()))
-    hops = links[links["kind"] == "microwave"]
-    assert len(hops) > 20 and (hops["load_mbps"] <= hops["capacity_mbps"]).all()
-    carried = {site: sites_behind(hops, site) for site in hops["from_id"]}
-    relays = summary["backhaul"]["relays"]
-    assert relays["busiest_hop"]["sites_carried"] == max(carried.values())
-    assert relays["busiest_relay"]["hops"] == hops["to_id"].value_counts().max()
-    fullest = relays["fullest_hop"]
-    share = hops["load_mbps"] / hops["capacity_mbps"]
-    assert fullest["load_mbps"] / fullest["capacity_mbps"] == pytest.approx(share.max())
-    report = (out / "report.md").read_text(encoding="utf-8")
-    assert "Link capacity is planned: each site puts 4G 150 Mbit/s, 5G 600 Mbit/s" in report
-    assert (f"The fullest hop, {fullest['from_id']}-{fullest['to_id']} "
-            f"({fullest['band_ghz']:g} GHz), carries {fullest['load_mbps']:,.0f} of its "
-            f"{fullest['capacity_mbps']:,.0f} Mbit/s." in report)
 
 
 def test_existing_sites_whose_feeds_pass_the_budget_is_one_line(tmp_path):

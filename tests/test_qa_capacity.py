@@ -14,7 +14,7 @@ from siting.backhaul.network import link_costs
 from siting.config import MicrowaveBand
 from siting.errors import ScenarioError
 from siting.pipeline import compute, write_outputs
-from test_backhaul_capacity import _capacity_region
+from test_backhaul_capacity import capacity_region, loads_by_hand, own_traffic_mbps
 
 TRAFFIC_MBPS = {"4G": 150, "5G": 600}
 
@@ -23,7 +23,7 @@ TRAFFIC_MBPS = {"4G": 150, "5G": 600}
 def planned(request, tmp_path_factory):
     """The tiny ridge region planned with link capacity, in English and in Chinese."""
     folder = tmp_path_factory.mktemp(request.param)
-    path = _capacity_region(folder / "region", TRAFFIC_MBPS)
+    path = capacity_region(folder / "region", TRAFFIC_MBPS)
     text = path.read_text(encoding="utf-8") + f"\nreport:\n  language: {request.param}\n"
     path.write_text(text, encoding="utf-8")
     run = compute(siting.load_scenario(path))
@@ -50,34 +50,14 @@ def test_a_microwave_links_popup_shows_its_load_and_capacity(planned):
         assert f"{capacity}</th><td>{hop.capacity_mbps:,.0f}</td>" in popup
 
 
-def own_traffic_mbps(sites, technologies) -> dict:
-    """Each site on air's own traffic [Mbit/s]: that of every generation of its
-    technologies ("4G-1800+5G-3500": both)."""
-    generation = {t.name: t.generation for t in technologies}
-    return {site: sum(TRAFFIC_MBPS[generation[name]] for name in names.split("+"))
-            for site, names, selected in zip(sites["site_id"], sites["technology"],
-                                             sites["selected"]) if selected}
-
-
-def loads_by_hand(links, own: dict) -> dict:
-    """Each link's load [Mbit/s]: every site's own traffic climbing its chain of feeders."""
-    feeder = dict(zip(links["from_id"], links["to_id"]))
-    load = dict.fromkeys(feeder, 0.0)
-    for site, mbps in own.items():
-        while site in load:
-            load[site] += mbps
-            site = feeder[site]
-    return load
-
-
 def test_a_notebook_plan_has_its_links_with_their_loads(tmp_path):
     """``plan.backhaul_links`` (Study API): the links with the traffic each carries, added
     up by hand from the plan's sites, within capacity; no coverage raster computed for it."""
-    study = siting.prepare(_capacity_region(tmp_path, TRAFFIC_MBPS))
+    study = siting.prepare(capacity_region(tmp_path, TRAFFIC_MBPS))
     plan = study.plan()
     links = plan.backhaul_links
     assert "coverage raster" not in plan.timings_s
-    load = loads_by_hand(links, own_traffic_mbps(plan.sites, plan.scenario.technologies))
+    load = loads_by_hand(links, own_traffic_mbps(plan.sites, plan.scenario.technologies, TRAFFIC_MBPS))
     assert len(load) and all(v > 0 for v in load.values())
     assert links.set_index("from_id")["load_mbps"].loc[list(load)].tolist() == \
         pytest.approx(list(load.values()))
@@ -90,7 +70,7 @@ def test_an_over_budget_reason_names_no_hop_too_small_for_the_sites_traffic(tmp_
     """5000 Mbit/s a site: no band (400, 100 Mbit/s) carries one, so a site east of the ridge
     can only be fed by fiber. With 0.35 M CNY, the mandatory villages there stay uncovered,
     and their reason must price that feed, not a microwave hop that cannot carry the site."""
-    path = _capacity_region(tmp_path, 5000)
+    path = capacity_region(tmp_path, 5000)
     text = path.read_text(encoding="utf-8").replace("type: min_cost",
                                                     "type: max_coverage\n  budget_cny: 350000")
     path.write_text(text, encoding="utf-8")
@@ -111,7 +91,7 @@ def test_a_band_without_capacity_is_named_with_its_busiest_hop(tmp_path, lang):
     """Link capacity planned, but the 15 GHz band offered without capacity_mbps: its hops
     carry any traffic. The report must not let "every hop within its band's capacity"
     stand alone: it names the busiest such hop, found here from the layer by hand."""
-    path = _capacity_region(tmp_path, TRAFFIC_MBPS)
+    path = capacity_region(tmp_path, TRAFFIC_MBPS)
     text = path.read_text(encoding="utf-8").replace("    capacity_mbps: 400\n", "")
     path.write_text(text + f"\nreport:\n  language: {lang}\n", encoding="utf-8")
     run = compute(siting.load_scenario(path))
@@ -122,7 +102,7 @@ def test_a_band_without_capacity_is_named_with_its_busiest_hop(tmp_path, lang):
     busiest = free.sort_values(["load_mbps", "from_id"], ascending=[False, True]).iloc[0]
     load = loads_by_hand(links, own_traffic_mbps(
         gpd.read_file(tmp_path / "out" / "sites.gpkg", layer="candidates"),
-        run.scenario.technologies))
+        run.scenario.technologies, TRAFFIC_MBPS))
     assert busiest["load_mbps"] == pytest.approx(load[busiest["from_id"]])
     assert summary["backhaul"]["relays"]["unlimited_hop"] == {
         "from_id": busiest["from_id"], "to_id": busiest["to_id"], "band_ghz": 15.0,
@@ -136,7 +116,7 @@ def test_a_band_of_zero_capacity_is_refused_when_the_scenario_is_read(tmp_path):
     """capacity_mbps: 0 passed `siting validate`; `siting run` then computed the coverage and
     stopped at the optimizer on "links: capacity_mbps must be 1-D like site_a, each > 0",
     naming neither the scenario file nor the band."""
-    path = _capacity_region(tmp_path, TRAFFIC_MBPS)
+    path = capacity_region(tmp_path, TRAFFIC_MBPS)
     text = path.read_text(encoding="utf-8").replace("capacity_mbps: 100", "capacity_mbps: 0")
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ScenarioError, match=r"backhaul\.microwave.*capacity_mbps"):
@@ -166,7 +146,7 @@ def test_traffic_no_band_carries_is_said_in_the_report(tmp_path, lang):
     """5000 Mbit/s a site against bands of 400 and 100: no site can be relayed or fed by a
     hop. The report said only "Link capacity is planned" and "by microwave: 0"; it now says
     why, with the largest capacity on offer and the least traffic of a site."""
-    path = _capacity_region(tmp_path, 5000)
+    path = capacity_region(tmp_path, 5000)
     path.write_text(path.read_text(encoding="utf-8") + f"\nreport:\n  language: {lang}\n",
                     encoding="utf-8")
     run = compute(siting.load_scenario(path))
@@ -205,6 +185,6 @@ def test_a_notebook_traffic_without_a_generation_is_refused_as_the_file_is(tmp_p
     """study.plan(backhaul={"site_traffic_mbps": {"4G": 150}}) with 5G technologies raised a
     bare KeyError '5G' from the backhaul network; the scenario file gets "gives no traffic
     for 5G"."""
-    study = siting.prepare(_capacity_region(tmp_path, None))
+    study = siting.prepare(capacity_region(tmp_path, None))
     with pytest.raises(ScenarioError, match="gives no traffic for 5G"):
         study.plan(backhaul={"site_traffic_mbps": {"4G": 150}})
