@@ -282,7 +282,10 @@ def test_itm_on_a_warped_dem_reads_its_own_cells(tmp_path):
     terrain = read_terrain((tif,), utm, region_bounds=around(radius_m + 1000.0))
     cells = DemSource((tif,), utm).cells(around(radius_m + 200.0))
     assert cells is not None and cells.crs.is_geographic
-    assert DemSource((tif,), utm).cells(around(10_500.0)) is None  # past the DEM's west edge
+    clipped = DemSource((tif,), utm).cells(around(10_500.0))  # past the DEM's west edge:
+    with rasterio.open(tif) as src:  # its own cells up to that edge
+        assert clipped.transform.c == pytest.approx(src.bounds.left)
+        assert clipped.transform.a == pytest.approx(src.transform.a)
     prediction = predict_area(terrain, *site, H_TX_M, TECH, radius_m, model="itm",
                               ue_height_m=H_RX_M, dem_cells=cells)
     to_dem = pyproj.Transformer.from_crs(utm, cells.crs, always_xy=True)
