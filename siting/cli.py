@@ -640,9 +640,9 @@ def calibrate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.
     from siting.export.calibration import CALIBRATION_FILES, write_calibration
 
     _logging(verbose, quiet)
-    _announce_compiling(quiet)
     try:
         loaded = load_scenario(scenario)
+        _announce_compiling(quiet)  # once the scenario is read: a bad one gets its line alone
         result = fit(loaded, measurements, crs=crs)
         out_dir = write_calibration(result, measurements.name,
                                     out if out is not None else scenario.parent)

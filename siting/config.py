@@ -1271,7 +1271,10 @@ def _yaml_slips(text: str) -> list[tuple[int, str]]:
 class _RepeatedKeyLoader(yaml.SafeLoader):
     """YAML's safe loader noting each key given twice in one mapping as (line, key, line of
     its first), where YAML itself keeps the last silently (a budget typed again below the
-    first would win unseen)."""
+    first would win unseen). It reads numbers in exponent form as YAML 1.2 does (``9e6``,
+    ``4.5e7``: floats), which PyYAML's YAML 1.1 reads as text unless they have a dot and
+    a signed exponent (``9.0e+6``): a budget written ``9e6`` was refused as "a plain
+    number"."""
 
     def __init__(self, text: str):
         super().__init__(text)
@@ -1288,6 +1291,12 @@ class _RepeatedKeyLoader(yaml.SafeLoader):
             if first != key_node.start_mark.line + 1:
                 self.repeated.append((key_node.start_mark.line + 1, key, first))
         return super().construct_mapping(node, deep)
+
+
+_RepeatedKeyLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."))
 
 
 def _load_yaml(text: str) -> tuple[Any, list[tuple[int, Any, int]]]:

@@ -173,3 +173,20 @@ def test_full_width_colons_in_values_and_comments_are_kept(tmp_path):
     path.write_text(yaml.safe_dump(BASE, allow_unicode=True) + "# 注意：预算单位为元\n"
                     "crs: auto  # 说明：自动\n", encoding="utf-8")
     assert load_scenario(path).name == "t"
+
+
+def test_numbers_in_exponent_form_are_numbers_as_yaml_1_2_reads_them(tmp_path):
+    """``budget_cny: 9e6`` and ``4.5e7``, as planners write millions: PyYAML (YAML 1.1) read
+    them as text unless written ``9.0e+6``, and the scenario was refused as not a number."""
+    path = tmp_path / "scenario.yaml"
+    path.write_text(
+        "name: t\ninputs: {dem: dem.tif, population: pop.tif, villages: v.csv, candidates: c.csv}\n"
+        "technologies:\n"
+        f"  - {yaml.safe_dump(TECH_4G, default_flow_style=True).strip()}\n"
+        "objective:\n  type: max_coverage\n  budget_cny: 4.5e7\n  phases:\n"
+        "    - {year: 2027, budget_cny: 9e6, max_new_sites: 30}\n"
+        "    - {year: 2028, budget_cny: 1.2E7}\n", encoding="utf-8")
+    objective = load_scenario(path).objective
+    assert objective.budget_cny == 45_000_000.0
+    assert [p.budget_cny for p in objective.phases] == [9_000_000.0, 12_000_000.0]
+    assert objective.phases[0].max_new_sites == 30 and objective.phases[0].label == "2027"

@@ -267,6 +267,12 @@ def test_a_first_run_with_a_bad_scenario_prints_its_error_line_alone(tmp_path):
                   env={"NUMBA_CACHE_DIR": str(tmp_path / "numba")})
     assert one_error_line(done) == (f"siting: error: {scenario}: demand.grid_mm: unknown key "
                                     f"(did you mean 'grid_m'?)")
+    drive_tests = tmp_path / "drive_tests.csv"  # calibrate reads the scenario first too
+    drive_tests.write_text("lon,lat,rsrp_dbm\n111.0,32.7,-90\n", encoding="utf-8")
+    done = siting("calibrate", scenario, drive_tests, "--out", tmp_path / "calib",
+                  env={"NUMBA_CACHE_DIR": str(tmp_path / "numba")})
+    assert one_error_line(done) == (f"siting: error: {scenario}: demand.grid_mm: unknown key "
+                                    f"(did you mean 'grid_m'?)")
 
 
 def test_a_kml_without_placemarks_is_told_to_be_filled_in(tmp_path):

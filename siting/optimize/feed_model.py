@@ -373,7 +373,7 @@ def flow_rows(feed: FeedColumns, arcs: Arcs, option_site: np.ndarray,
     big_m = own_mbps[site] + relay_mbps[site]
     child, parent = arcs.child[arc], arcs.parent[arc]
     to_parent = row_of[parent] >= 0
-    opts = np.flatnonzero(row_of[option_site] >= 0)
+    opts = np.flatnonzero((row_of[option_site] >= 0) & (traffic > 0))  # no zero entries
     rows = np.concatenate([row_of[child], row_of[parent[to_parent]], row_of[option_site[opts]],
                            row_of[feed.site[mw]]])
     cols = np.concatenate([n_x + np.arange(n_f), n_x + np.flatnonzero(to_parent), opts,
@@ -403,7 +403,7 @@ def _relay_rows(feed: FeedColumns, arcs: Arcs, arc: np.ndarray, row_of: np.ndarr
     other = np.flatnonzero(np.isin(feed.kind, (FIBER_KIND, SATELLITE_KIND))
                            & (row_of[feed.site] >= 0))
     to_parent = np.flatnonzero(row_of[arcs.parent[arc]] >= 0)
-    opts = np.flatnonzero(row_of[option_site] >= 0)
+    opts = np.flatnonzero((row_of[option_site] >= 0) & (traffic > 0))  # no zero entries
     hop_capacity = np.minimum(arcs.capacity_mbps[feed.arcs_of[feed.arc_ptr[mw]]],
                               big_m[row_of[feed.site[mw]]])
     rows = np.concatenate([row_of[arcs.parent[arc[to_parent]]], row_of[option_site[opts]],
