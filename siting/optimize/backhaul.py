@@ -69,6 +69,7 @@ from siting.optimize.feed_network import (
 )
 from siting.optimize.joint_model import (
     JointModel,
+    Stage,
     joint_model,
 )
 from siting.optimize.joint_solve import first_stage, start_plan, tie_break_stage
@@ -214,6 +215,34 @@ def site_feeds(feed: FeedColumns, sites: SiteInputs, arcs: Arcs, chosen: np.ndar
 # public entry point
 
 
+def _model_arcs(links, sites: SiteInputs) -> Arcs:
+    """The arcs of ``links`` the model chooses from: the cheapest link per ordered pair of
+    sites; where link capacity is planned, also dearer links of more capacity, and only
+    those from each site's ``CAPACITY_PARENTS`` most promising parents."""
+    arcs = checked_arcs(links, sites.n_sites, by_capacity=sites.plans_capacity)
+    return best_parent_arcs(sites, arcs, CAPACITY_PARENTS) if sites.plans_capacity else arcs
+
+
+def _solved(model: JointModel, start: BackhaulSolution | None, *, tie_break: bool, deadline,
+            record: SolveLog, **settings) -> tuple[Stage, np.ndarray]:
+    """(the first stage, the joint columns of the plan): the first stage warm-started by the
+    sites-first plan and ``start``, then with ``tie_break`` the tie-break stage, in time
+    proportional to the first's (skipped when the first stopped on its time limit)."""
+    started = time.perf_counter()
+    starts = (start_plan(model, deadline=deadline, record=record, **settings),
+              None if start is None else _plan_columns(model, start))
+    first = first_stage(model, deadline=deadline, starts=starts, record=record, **settings)
+    if not tie_break:
+        return first, first.selected
+    if first.status == "time_limit":
+        record.note("tie-break stage skipped: the first stage stopped on its time limit")
+        return first, first.selected
+    own = time.perf_counter() + max(TIE_BREAK_TIME_FACTOR * (time.perf_counter() - started),
+                                    TIE_BREAK_MIN_S)
+    return first, tie_break_stage(model, first, deadline=own if deadline is None
+                                  else min(deadline, own), record=record, **settings)
+
+
 def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links=None,
                         satellite_cost_cny=None, max_hops: int, objective: str = "min_cost",
                         weight=None, must_cover=None, budget: float | None = None,
@@ -289,25 +318,12 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
                                    mip_gap=mip_gap)
     sites = checked_sites(site_of_option, p.n_cols, fiber_cost_cny, satellite_cost_cny,
                           site_needs_backhaul, max_hops, site_in_place, option_traffic_mbps)
-    arcs = checked_arcs(links, sites.n_sites, by_capacity=sites.plans_capacity)
-    if sites.plans_capacity:
-        arcs = best_parent_arcs(sites, arcs, CAPACITY_PARENTS)
+    arcs = _model_arcs(links, sites)
     deadline = None if time_limit_s is None else t0 + float(time_limit_s)
     record = SolveLog()
     model = joint_model(p, options, sites, arcs, record)
     settings = {"solver": solver, "mip_gap": float(mip_gap), "seed": seed, "record": record}
-    started = time.perf_counter()
-    starts = (start_plan(model, deadline=deadline, **settings),
-              None if start is None else _plan_columns(model, start))
-    first = first_stage(model, deadline=deadline, starts=starts, **settings)
-    selected = first.selected
-    if tie_break and first.status == "time_limit":
-        record.note("tie-break stage skipped: the first stage stopped on its time limit")
-    elif tie_break:
-        own = time.perf_counter() + max(TIE_BREAK_TIME_FACTOR * (time.perf_counter() - started),
-                                        TIE_BREAK_MIN_S)
-        selected = tie_break_stage(model, first, deadline=own if deadline is None
-                                   else min(deadline, own), **settings)
+    first, selected = _solved(model, start, tie_break=tie_break, deadline=deadline, **settings)
     value = model.value(selected)
     solution = Solution(selected=model.scope.cols[selected[selected < model.n_options]],
                         objective=value, bound=first.bound,
