@@ -528,7 +528,7 @@ def _quota_reasons(plan: Plan, objective: Objective) -> tuple[str, str] | None:
                 REASON_OVER_BUDGET_AND_QUOTA.replace("{quota}", str(quota)))
     whole_full = (objective.max_new_sites is not None
                   and plan.new_site_count >= objective.max_new_sites)
-    built = _new_sites_per_phase(plan)
+    built = _phase_spending(plan)[1]
     year_full = [p.max_new_sites is not None and n >= p.max_new_sites
                  for p, n in zip(objective.phases, built)]
     if not (whole_full or all(year_full)):
@@ -536,24 +536,22 @@ def _quota_reasons(plan: Plan, objective: Objective) -> tuple[str, str] | None:
     return REASON_YEAR_QUOTAS, REASON_OVER_BUDGET_AND_YEAR_QUOTAS
 
 
-def _new_sites_per_phase(plan: Plan) -> np.ndarray:
-    """New sites a phased plan builds in each phase."""
-    new = plan.new_options[plan.costs.new_site[plan.new_options]]
-    return np.bincount(plan.build_period[new], minlength=len(plan.phase_labels))
-
-
-def _spent_per_phase(plan: Plan) -> np.ndarray:
-    """What a phased plan spends in each phase [CNY]: the options built and feeds laid in it."""
+def _phase_spending(plan: Plan) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per phase of a phased plan: the options it builds, the new sites among them, what
+    those options cost and what the feeds it lays cost [CNY]."""
     n_phases = len(plan.phase_labels)
-    new = plan.new_options
-    spent = np.bincount(plan.build_period[new], weights=plan.costs.total_cny[new],
-                        minlength=n_phases)
+    built = np.flatnonzero(plan.build_period >= 0)
+    period = plan.build_period[built]
+    options = np.bincount(period, minlength=n_phases)
+    new_sites = np.bincount(period[plan.costs.new_site[built]], minlength=n_phases)
+    site_cny = np.bincount(period, weights=plan.costs.total_cny[built], minlength=n_phases)
+    backhaul_cny = np.zeros(n_phases)
     if plan.backhaul is not None:
         feeds = plan.backhaul.feeds
         laid = feeds.feed_period >= 0
-        spent += np.bincount(feeds.feed_period[laid], weights=feeds.backhaul_cost_cny[laid],
-                             minlength=n_phases)
-    return spent
+        backhaul_cny = np.bincount(feeds.feed_period[laid], weights=feeds.backhaul_cost_cny[laid],
+                                   minlength=n_phases)
+    return options, new_sites, site_cny, backhaul_cny
 
 
 def _budget_left(plan: Plan, objective: Objective) -> tuple[float, str | None]:
@@ -566,7 +564,7 @@ def _budget_left(plan: Plan, objective: Objective) -> tuple[float, str | None]:
     if plan.build_period is None:
         return float(whole_cny), None
     yearly_cny = np.array([np.inf if p.budget_cny is None else p.budget_cny
-                           for p in objective.phases]) - _spent_per_phase(plan)
+                           for p in objective.phases]) - sum(_phase_spending(plan)[2:])
     left_cny = np.minimum(yearly_cny, whole_cny)
     most = int(np.argmax(left_cny))
     return float(left_cny[most]), plan.phase_labels[most]
@@ -886,16 +884,15 @@ def first_covered_phase(plan: Plan, coverage: CoverageMatrix) -> np.ndarray:
 
 def phase_kpis(plan: Plan, coverage: CoverageMatrix, demand: Demand) -> list[PhaseKpis]:
     """One row per phase of a phased plan (an empty list for a single-period plan)."""
+    if plan.build_period is None:
+        return []
     rows = []
-    feeds = None if plan.backhaul is None else plan.backhaul.feeds
+    options, new_sites, site_cny, backhaul_cny = _phase_spending(plan)
     for t, label in enumerate(plan.phase_labels):
-        built = np.flatnonzero(plan.build_period == t)
         covered = _covered(coverage.covers, _on_air_through(plan, t))
-        rows.append(PhaseKpis(label=label, new_sites=int(plan.costs.new_site[built].sum()),
-                              upgrades=int((~plan.costs.new_site[built]).sum()),
-                              cost_cny=float(plan.costs.total_cny[built].sum()),
-                              backhaul_cost_cny=0.0 if feeds is None else float(
-                                  feeds.backhaul_cost_cny[feeds.feed_period == t].sum()),
+        rows.append(PhaseKpis(label=label, new_sites=int(new_sites[t]),
+                              upgrades=int(options[t] - new_sites[t]),
+                              cost_cny=float(site_cny[t]), backhaul_cost_cny=float(backhaul_cny[t]),
                               people_covered=float(demand.people[covered].sum()),
                               mandatory_covered=int((covered & demand.mandatory).sum())))
     return rows
