@@ -110,33 +110,78 @@ def test_demo_tiles_give_the_single_file_coverage_matrix(demo_tiles, tmp_path):
     assert got.options.equals(want.options)
 
 
-def test_a_vrt_of_the_tiles_gives_the_single_file_terrain(demo_tiles, demo_terrain, tmp_path):
-    """A VRT the user built (as gdalbuildvrt would), its tiles named relative to it."""
+def _vrt_text(tiles: list[Path], prefix: str) -> str:
+    """A VRT of the demo DEM's ``tiles``, as gdalbuildvrt would write it, each tile named
+    ``prefix`` + its file name relative to the VRT."""
     with rasterio.open(DEMO_DEM) as src:
         profile = src.profile
     sources = []
-    for path in sorted(demo_tiles.glob("*.tif")):
+    for path in tiles:
         with rasterio.open(path) as tile:
             col = round((tile.transform.c - profile["transform"].c) / 30.0)
             row = round((profile["transform"].f - tile.transform.f) / 30.0)
             sources.append(
-                f'<ComplexSource><SourceFilename relativeToVRT="1">tiles/{path.name}'
+                f'<ComplexSource><SourceFilename relativeToVRT="1">{prefix}{path.name}'
                 f'</SourceFilename><SourceBand>1</SourceBand>'
                 f'<SrcRect xOff="0" yOff="0" xSize="{tile.width}" ySize="{tile.height}"/>'
                 f'<DstRect xOff="{col}" yOff="{row}" xSize="{tile.width}" ySize="{tile.height}"/>'
                 f'<NODATA>-32768</NODATA></ComplexSource>')
-    shutil.copytree(demo_tiles, tmp_path / "tiles")
     t = profile["transform"]
-    (tmp_path / "dem.vrt").write_text(
-        f'<VRTDataset rasterXSize="{profile["width"]}" rasterYSize="{profile["height"]}">'
-        f'<SRS>EPSG:32649</SRS><GeoTransform>{t.c}, {t.a}, 0, {t.f}, 0, {t.e}</GeoTransform>'
-        f'<VRTRasterBand dataType="Int16" band="1"><NoDataValue>-32768</NoDataValue>'
-        f'{"".join(sources)}</VRTRasterBand></VRTDataset>')
+    return (f'<VRTDataset rasterXSize="{profile["width"]}" rasterYSize="{profile["height"]}">'
+            f'<SRS>EPSG:32649</SRS><GeoTransform>{t.c}, {t.a}, 0, {t.f}, 0, {t.e}</GeoTransform>'
+            f'<VRTRasterBand dataType="Int16" band="1"><NoDataValue>-32768</NoDataValue>'
+            f'{"".join(sources)}</VRTRasterBand></VRTDataset>')
+
+
+def test_a_vrt_of_the_tiles_gives_the_single_file_terrain(demo_tiles, demo_terrain, tmp_path):
+    """A VRT the user built (as gdalbuildvrt would), its tiles named relative to it."""
+    shutil.copytree(demo_tiles, tmp_path / "tiles")
+    (tmp_path / "dem.vrt").write_text(_vrt_text(sorted(demo_tiles.glob("*.tif")), "tiles/"))
     assert_same_terrain(read_terrain(tmp_path / "dem.vrt", UTM49), demo_terrain)
     assert single_dem_in_crs(tmp_path / "dem.vrt", UTM49) == tmp_path / "dem.vrt"
     # the cache key digests the tiles a VRT references
     assert len(dem_source_files(tmp_path / "dem.vrt")) == 5
 
+
+
+def test_a_vrt_beside_its_tiles_in_the_folder_reads_each_tile_once(demo_tiles, demo_terrain,
+                                                                    tmp_path):
+    """gdalbuildvrt's mosaic kept in the tiles' folder: the folder is the VRT."""
+    folder = shutil.copytree(demo_tiles, tmp_path / "dem")
+    (folder / "dem.vrt").write_text(_vrt_text(sorted(demo_tiles.glob("*.tif")), ""))
+    assert dem_files((folder,)) == [folder / "dem.vrt"]
+    assert_same_terrain(read_terrain(folder, UTM49), demo_terrain)
+
+
+def _hillshade(dem: Path, path: Path) -> Path:
+    """A greyscale hillshade of ``dem`` (bytes 0-255 on the DEM's grid), as a planner keeps one
+    beside the DEM for the map."""
+    with rasterio.open(dem) as src:
+        gradient_y, gradient_x = np.gradient(src.read(1).astype(float))
+        return _write(path, np.clip(128 + 4 * (gradient_x - gradient_y), 0, 255).astype("uint8"),
+                      crs=src.crs, transform=src.transform)
+
+
+def test_a_hillshade_in_the_dem_folder_is_refused_naming_both_rasters(demo_tiles, tmp_path):
+    """Found in the folder, the hillshade would have been drawn over the tiles: elevations of
+    0-255 m in a region of 200-2,000 m."""
+    folder = shutil.copytree(demo_tiles, tmp_path / "dem")
+    _hillshade(DEMO_DEM, folder / "hillshade.tif")
+    for dem in (folder, folder / "*.tif"):
+        with pytest.raises(InputError) as refused:
+            read_terrain(dem, UTM49)
+        message = str(refused.value)
+        assert "hillshade.tif" in message and re.search(r"tile_\d_\d.tif", message)
+        assert "cover the same ground (100% of the smaller one)" in message
+        assert "move it out of the folder" in message
+
+
+def test_rasters_named_one_by_one_may_overlap(demo_tiles, demo_terrain, tmp_path):
+    """A finer survey over a coarser DEM, both named: the later in path order is drawn over
+    the earlier (here the tiles over the whole raster)."""
+    coarse = _hillshade(DEMO_DEM, tmp_path / "a_coarse.tif")
+    tiles = sorted(shutil.copytree(demo_tiles, tmp_path / "tiles").glob("*.tif"))
+    assert_same_terrain(read_terrain((coarse, *tiles), UTM49), demo_terrain)
 
 def test_region_bounds_read_only_that_window(demo_tiles, demo_terrain):
     xmin, ymin, _, ymax = demo_terrain.bounds

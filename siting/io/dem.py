@@ -79,8 +79,49 @@ def dem_files(specs: Sequence[Path]) -> list[Path]:
                                  f"check the pattern in the scenario")
         else:
             raise InputError(f"{spec}: dem raster not found; check inputs.dem in the scenario")
-        files.update(found)
+        files.update(_without_vrt_sources(found) if len(found) > 1 else found)
     return sorted(files)
+
+
+def _without_vrt_sources(found: list[Path]) -> list[Path]:
+    """The files a folder or pattern found, less those a VRT among them mosaics already (a
+    folder of tiles with the ``gdalbuildvrt`` mosaic of them beside)."""
+    mosaicked = {source.resolve() for path in found if path.suffix.lower() == ".vrt"
+                 for source in dem_source_files(path)[1:]}
+    kept = [path for path in found if path.resolve() not in mosaicked]
+    if len(kept) < len(found):
+        logger.info("DEM: %d tiles read through the VRT beside them", len(found) - len(kept))
+    return kept
+
+
+#: The share of a raster's area another raster of a DEM folder may cover: tiles of one DEM meet
+#: at their edges (SRTM tiles share a row and a column, retiled GeoTIFFs a few cells).
+_MAX_TILE_OVERLAP = 0.5
+
+
+def check_separate_tiles(tiles: Sequence[DemTile], named: set[Path]) -> None:
+    """Refuse two rasters, not both named in ``inputs.dem`` themselves but found in a folder or
+    by a pattern, of which one covers more than half the other: they cannot both be tiles of
+    the DEM (a hillshade, a slope map or a copy beside the tiles), and the mosaic would draw
+    one over the other. Rasters named one by one may overlap (a finer survey over a coarser
+    DEM): the later wins (:func:`open_mosaic`)."""
+    found = [tile for tile in tiles if tile.file.resolve() not in named]
+    if len(found) < 2:
+        return
+    outlines = [tile.outline(found[0].crs) for tile in found]
+    tree = shapely.STRtree(outlines)
+    for i, j in zip(*tree.query(outlines, predicate="intersects")):
+        if i >= j:
+            continue
+        smaller = min(outlines[i].area, outlines[j].area)
+        share = outlines[i].intersection(outlines[j]).area / smaller if smaller > 0 else 0.0
+        if share > _MAX_TILE_OVERLAP:
+            a, b = found[i], found[j]
+            raise InputError(
+                f"{a.file} and {b.file}: inputs.dem takes both as tiles of the DEM, but they "
+                f"cover the same ground ({share:.0%} of the smaller one), so one of them is not "
+                f"part of the DEM (a hillshade, a slope map, a copy?); move it out of the folder, "
+                f"or name the DEM's files in inputs.dem")
 
 
 #: Files next to a raster that change how GDAL reads it (CRS, georeferencing, nodata, mask).

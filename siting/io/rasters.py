@@ -29,8 +29,8 @@ from scipy import ndimage
 
 from siting.config import Scenario
 from siting.errors import InputError
-from siting.io.dem import (DemTile, dem_files, dem_label, describe_tiles, lonlat_bounds,
-                           open_mosaic, tiles_outline, uncovered_message)
+from siting.io.dem import (DemTile, check_separate_tiles, dem_files, dem_label, describe_tiles,
+                           lonlat_bounds, open_mosaic, tiles_outline, uncovered_message)
 from siting.io.problems import first_line, require_file
 from siting.landcover import NO_CLASS_CODE, LandCover
 from siting.terrain import DemCells, Terrain
@@ -149,7 +149,9 @@ def _dem_specs(dem) -> tuple[Path, ...]:
 def dem_tiles(dem) -> list[DemTile]:
     """Every raster ``dem`` (``inputs.dem``: files, folders, glob patterns) names, opened and
     checked: readable, a band, a CRS, and coordinates that fit that CRS."""
-    tiles = describe_tiles(dem_files(_dem_specs(dem)))
+    specs = _dem_specs(dem)
+    tiles = describe_tiles(dem_files(specs))
+    check_separate_tiles(tiles, named={spec.resolve() for spec in specs if spec.is_file()})
     for tile in tiles:
         if (label := crs_label_problem(tile.bounds, tile.crs, tile.name)) is not None:
             raise InputError(label)
