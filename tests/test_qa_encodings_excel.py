@@ -258,3 +258,44 @@ def test_numbers_pasted_from_a_web_page_with_invisible_characters_are_read(tmp_p
     got = read_layer(_source(path), None, VILLAGE_FIELDS, "village_id")
     assert got["population"].tolist() == [1200.0, 560.0]
     assert got.geometry.x.tolist() == [108.25, 108.30] and got.geometry.y.tolist() == [33.04, 33.10]
+
+
+def test_total_and_subtotal_rows_of_a_statistical_sheet_are_left_out_with_a_warning(tmp_path,
+                                                                                      caplog):
+    """A county's 小计 and the list's 合计 (sums of the rows above, no coordinates) refused the
+    whole sheet: "row(s) 5, 7 have no coordinates"."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["序号", *COLUMNS.values(), "经度", "纬度"])
+    rows = 0
+    for county, villages in COUNTIES.items():
+        for vid, name, people, lon, lat in villages:
+            rows += 1
+            sheet.append([rows, vid, name, people, county, "是", "否", lon, lat])
+        sheet.append([None, f"{county} 小计", None, sum(v[2] for v in villages)])
+    sheet.append(["合  计", None, None, 4950])
+    path = tmp_path / "村庄.xlsx"
+    book.save(path)
+    with caplog.at_level(logging.WARNING):
+        got = read_layer(_source(path), None, VILLAGE_FIELDS, "village_id")
+    assert got.index.tolist() == ["V1", "V2", "V3", "V4"]
+    assert got["population"].sum() == 4950
+    warned = [r.getMessage() for r in caplog.records if "totals, not records" in r.getMessage()]
+    assert len(warned) == 1
+    assert "row(s) 4 (石泉县小计), 6 (汉阴县小计), 8 (紫阳县小计), 9 (合计)" in warned[0]
+
+
+@pytest.mark.parametrize("label", ["Total", "总计：", "共计"])
+def test_a_total_row_under_a_csv_list_is_left_out(tmp_path, label):
+    path = tmp_path / "villages.csv"
+    path.write_text("编号,村名,人口,区县,贫困村,易地搬迁,经度,纬度\n"
+                    "V1,石泉村,120,石泉县,是,否,108.25,33.04\n"
+                    f"{label},,120,,,,,\n", encoding="utf-8")
+    assert read_table(path, None).index.tolist() == [2]
+
+
+def test_a_village_whose_name_holds_a_total_word_is_read(tmp_path):
+    path = tmp_path / "villages.csv"
+    path.write_text("村名,人口,经度,纬度\n合计村,120,108.25,33.04\n小计沟,80,108.3,33.1\n",
+                    encoding="utf-8")
+    assert read_table(path, None)["村名"].tolist() == ["合计村", "小计沟"]

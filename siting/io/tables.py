@@ -248,7 +248,8 @@ def _header_names(columns, top: list[list], header: int) -> list[str]:
 
 def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
                is_header=None, sheet_key: str | None = None) -> pd.DataFrame:
-    """The rows of a CSV file or XLSX sheet, column names stripped, blank rows dropped, indexed
+    """The rows of a CSV file or XLSX sheet, column names stripped, blank rows and total rows
+    (合计, 小计: :func:`_total_rows`) dropped, indexed
     by their row numbers as a spreadsheet shows them, blank columns without a header (which
     Excel leaves after the table) dropped; a table without rows is an error unless
     ``allow_empty`` (the caller then says what to do). The header is the first row
@@ -265,12 +266,42 @@ def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
     frame.columns = _header_names(frame.columns, top, header)
     frame.index = pd.RangeIndex(header + 2, header + 2 + len(frame))  # the header's row + 1
     blank = frame.apply(blank_cells)
-    blank_rows = blank.all(axis=1).to_numpy(bool)
+    skipped_rows = blank.all(axis=1).to_numpy(bool) | _total_rows(frame, blank, path)
     unnamed = frame.columns.astype(str).str.fullmatch(UNNAMED_COLUMN)
-    frame = frame.loc[~blank_rows, ~(unnamed & blank.all(axis=0).to_numpy(bool))]
+    frame = frame.loc[~skipped_rows, ~(unnamed & blank.all(axis=0).to_numpy(bool))]
     if frame.empty and not allow_empty:
         raise InputError(f"{path}: the table has no rows; fill it in")
     return frame
+
+
+#: What the first filled cell of a total row says: 合计 (sum), 总计 (grand total), 小计 (subtotal,
+#: often after a county's name: 汉滨区小计), 共计, or an English total.
+TOTAL_ROW = re.compile(r".{0,12}(合计|总计|小计|共计)[:：]?|(grand|sub)?total[:：]?|sum[:：]?",
+                       re.IGNORECASE)
+
+
+def _first_texts(frame: pd.DataFrame, blank: pd.DataFrame) -> pd.Series:
+    """Each row's first filled cell (``blank``: which cells are empty) as text, NFKC-folded,
+    without spaces."""
+    cells = frame.to_numpy()[np.arange(len(frame)), (~blank.to_numpy(bool)).argmax(axis=1)]
+    texts = pd.Series(cells, index=frame.index).map(cell_text)
+    return texts.str.normalize("NFKC").str.replace(r"\s+", "", regex=True)
+
+
+def _total_rows(frame: pd.DataFrame, blank: pd.DataFrame, path: Path) -> np.ndarray:
+    """Where ``frame`` has a total or subtotal row of a statistical sheet (合计 under the list,
+    小计 under each county's villages), with a warning naming them: they are sums of the rows
+    above, not records."""
+    if frame.empty:
+        return np.zeros(len(frame), bool)
+    first = _first_texts(frame, blank)
+    totals = first.str.fullmatch(TOTAL_ROW).to_numpy(bool)
+    if totals.any():
+        rows = frame.index[totals]
+        named = ", ".join(f"{row} ({first[row]})" for row in rows[:5])
+        logger.warning("%s: row(s) %s%s are totals, not records; not read", path, named,
+                       " and more" if len(rows) > 5 else "")
+    return totals
 
 
 #: A unit in brackets after a column name: 经度（°）, 纬度(度), lon (deg), 东经[E].
