@@ -299,3 +299,34 @@ def test_a_village_whose_name_holds_a_total_word_is_read(tmp_path):
     path.write_text("村名,人口,经度,纬度\n合计村,120,108.25,33.04\n小计沟,80,108.3,33.1\n",
                     encoding="utf-8")
     assert read_table(path, None)["村名"].tolist() == ["合计村", "小计沟"]
+
+
+def test_rows_a_filter_hides_are_read_with_a_warning_naming_them(tmp_path, caplog):
+    """A planner filters the list to one county (Excel hides the other rows) and saves it:
+    every row was read, without a word that the hidden ones were."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "村庄"
+    sheet.append(["安康市行政村名单"])
+    sheet.append([*COLUMNS.values(), "经度", "纬度"])
+    for county, villages in COUNTIES.items():
+        for vid, name, people, lon, lat in villages:
+            sheet.append([vid, name, people, county, "是", "否", lon, lat])
+    sheet.auto_filter.ref = "A2:H6"
+    sheet.auto_filter.add_filter_column(3, ["石泉县"])
+    for row in (5, 6):  # 汉阴县, 紫阳县: hidden by the filter
+        sheet.row_dimensions[row].hidden = True
+    path = tmp_path / "村庄.xlsx"
+    book.save(path)
+    with caplog.at_level(logging.WARNING):
+        got = read_layer(_source(path), None, VILLAGE_FIELDS, "village_id")
+    assert got.index.tolist() == ["V1", "V2", "V3", "V4"]
+    warned = [r.getMessage() for r in caplog.records if "hidden in Excel" in r.getMessage()]
+    assert len(warned) == 1 and "2 row(s) hidden in Excel (by a filter or by hand: 5, 6)" in warned[0]
+
+
+def test_a_sheet_hiding_no_rows_warns_of_none(tmp_path, caplog):
+    path = _workbook(tmp_path / "村庄.xlsx", {"石泉县": COUNTIES["石泉县"]})
+    with caplog.at_level(logging.WARNING):
+        read_layer(_source(path), None, VILLAGE_FIELDS, "village_id")
+    assert not [r for r in caplog.records if "hidden in Excel" in r.getMessage()]

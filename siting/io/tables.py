@@ -22,6 +22,7 @@ import pandas as pd
 
 from siting.errors import InputError
 from siting.io.problems import Problems, first_line
+from siting.io.xlsx_rows import hidden_rows
 
 logger = logging.getLogger(__name__)
 
@@ -111,9 +112,9 @@ def _csv_problem(path: Path, reason: str, delimiter: str) -> str:
 
 
 def _read_sheet(path: Path, sheet: str | None, is_header,
-                sheet_key: str | None) -> tuple[pd.DataFrame, int, list[list]]:
-    """The sheet from its header row on (:func:`header_row`), that row's position, and the top
-    rows. Without ``sheet``, the first sheet: refused when it has no header but others have,
+                sheet_key: str | None) -> tuple[pd.DataFrame, int, list[list], list[int]]:
+    """The sheet from its header row on (:func:`header_row`), that row's position, the top
+    rows and the rows the sheet hides (:func:`~siting.io.xlsx_rows.hidden_rows`). Without ``sheet``, the first sheet: refused when it has no header but others have,
     warned (:func:`_warn_of_other_sheets`) when others have one too."""
     with open(path, "rb") as file:
         compound = file.read(len(OLE2_SIGNATURE)) == OLE2_SIGNATURE
@@ -140,7 +141,8 @@ def _read_sheet(path: Path, sheet: str | None, is_header,
         if header is not None and others:
             _warn_of_other_sheets(path, name, others, sheet_key)
         header = header or 0
-        return pd.read_excel(book, sheet_name=name, header=header, dtype=object), header, top
+        frame = pd.read_excel(book, sheet_name=name, header=header, dtype=object)
+        return frame, header, top, hidden_rows(path, name)
 
 
 def _sheet_named(path: Path, sheet: str, names: list[str]) -> str:
@@ -259,8 +261,9 @@ def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
     if path.suffix.lower() == ".xls":
         raise InputError(f"{path}: an Excel 97-2003 workbook (.xls) cannot be read; save it as "
                          f"an Excel workbook (.xlsx: 另存为 > Excel 工作簿) and name that file")
+    hidden: list[int] = []
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        frame, header, top = _read_sheet(path, sheet, is_header, sheet_key)
+        frame, header, top, hidden = _read_sheet(path, sheet, is_header, sheet_key)
     else:
         frame, header, top = _read_csv(path, is_header)
     frame.columns = _header_names(frame.columns, top, header)
@@ -271,7 +274,18 @@ def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
     frame = frame.loc[~skipped_rows, ~(unnamed & blank.all(axis=0).to_numpy(bool))]
     if frame.empty and not allow_empty:
         raise InputError(f"{path}: the table has no rows; fill it in")
+    _warn_of_hidden_rows(path, frame.index.intersection(hidden))
     return frame
+
+
+def _warn_of_hidden_rows(path: Path, rows: pd.Index) -> None:
+    """Warn that the sheet's rows ``rows``, which Excel hides (by hand or by a filter, so the
+    planner may think them left out), are read like the others."""
+    if len(rows):
+        shown = ", ".join(str(row) for row in rows[:5]) + (" and more" if len(rows) > 5 else "")
+        logger.warning("%s: %d row(s) hidden in Excel (by a filter or by hand: %s) are read like "
+                       "the others; delete them from the sheet if they are not meant to be read",
+                       path, len(rows), shown)
 
 
 #: What the first filled cell of a total row says: 合计 (sum), 总计 (grand total), 小计 (subtotal,

@@ -1,0 +1,52 @@
+"""The rows an XLSX sheet hides (hidden by hand, or by a filter), which pandas reads like the
+others: openpyxl's read-only reader, which pandas uses, does not report row attributes, so they
+are found in the sheet's XML part (ECMA-376 Part 1, 18.3.1.73 ``row``: ``hidden``), located
+through the workbook's relationships (18.2.19 ``sheet``, ``r:id``)."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_RELATIONSHIP_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_PACKAGE_RELATIONSHIP = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+#: A row element that is hidden, and its row number (1-based, as Excel shows it).
+_HIDDEN_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*?\bhidden="(?:1|true)"[^>]*>')
+_ROW_NUMBER = re.compile(rb'\br="(\d+)"')
+
+
+def _sheet_part(book: zipfile.ZipFile, sheet: str) -> str | None:
+    """The zip member holding the sheet named ``sheet``, or None."""
+    workbook = ET.fromstring(book.read("xl/workbook.xml"))
+    ids = [s.get(_RELATIONSHIP_ID) for s in workbook.iter(f"{_MAIN}sheet") if s.get("name") == sheet]
+    if not ids:
+        return None
+    relations = ET.fromstring(book.read("xl/_rels/workbook.xml.rels"))
+    for relation in relations.iter(_PACKAGE_RELATIONSHIP):
+        if relation.get("Id") == ids[0]:
+            target = relation.get("Target", "")
+            return target.lstrip("/") if target.startswith("/") else posixpath.normpath(
+                posixpath.join("xl", target))
+    return None
+
+
+def hidden_rows(path: Path, sheet: str) -> list[int]:
+    """Row numbers (as Excel shows them) that the sheet ``sheet`` of the workbook ``path``
+    hides; empty when it hides none or its parts cannot be found (the rows are then read as
+    pandas reads them)."""
+    try:
+        with zipfile.ZipFile(path) as book:
+            part = _sheet_part(book, sheet)
+            xml = book.read(part) if part is not None else b""
+    except (KeyError, OSError, zipfile.BadZipFile, ET.ParseError):
+        return []
+    rows = []
+    for match in _HIDDEN_ROW.finditer(xml):
+        number = _ROW_NUMBER.search(match.group(0))
+        if number is not None:
+            rows.append(int(number.group(1)))
+    return rows
