@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import shutil
+import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -162,11 +163,13 @@ def test_a_shapefile_without_its_prj_is_told_the_crs_its_coordinates_show(tmp_pa
         shapely.get_coordinates(_villages().geometry.to_numpy()), abs=1e-7)  # degrees: 1 cm
 
 
+@pytest.mark.parametrize("suffix", [".kml", ".kmz"])
 @pytest.mark.parametrize("declared", ["GB2312", "GBK", "gb2312"])
-def test_a_kml_declared_in_a_chinese_encoding_is_read(tmp_path, declared):
+def test_a_kml_declared_in_a_chinese_encoding_is_read(tmp_path, declared, suffix):
     """<?xml ... encoding="GB2312"?>, as older Chinese tools write KML, was refused by GDAL as
     'unknown encoding' under 'is it a GeoPackage, GeoJSON, ... or KML file?'; 堃 is GBK's,
-    beyond GB2312, as such files often hold."""
+    beyond GB2312, as such files often hold. The same KML zipped as doc.kml in a KMZ (with an
+    icon beside it, as Google Earth saves one) was still refused."""
     villages = _villages().assign(村名=["石泉村", "汉阴县堃村", "紫阳村"])
     placemarks = "".join(
         f"<Placemark><name>{row.村名}</name><ExtendedData>"
@@ -174,10 +177,16 @@ def test_a_kml_declared_in_a_chinese_encoding_is_read(tmp_path, declared):
                   for c in ("编号", "人口", "区县", "贫困村", "易地搬迁"))
         + f"</ExtendedData><Point><coordinates>{row.geometry.x},{row.geometry.y},0</coordinates>"
           f"</Point></Placemark>" for row in villages.itertuples())
-    path = tmp_path / "村庄.kml"
-    path.write_bytes((f'<?xml version="1.0" encoding="{declared}"?>\n<kml xmlns="http://www.'
-                      f'opengis.net/kml/2.2"><Document><Folder><name>村庄</name>{placemarks}'
-                      f"</Folder></Document></kml>").encode("gbk"))
+    kml = (f'<?xml version="1.0" encoding="{declared}"?>\n<kml xmlns="http://www.opengis.net/'
+           f'kml/2.2"><Document><Folder><name>村庄</name>{placemarks}</Folder></Document>'
+           f"</kml>").encode("gbk")
+    path = tmp_path / f"村庄{suffix}"
+    if suffix == ".kml":
+        path.write_bytes(kml)
+    else:
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as kmz:
+            kmz.writestr("doc.kml", kml)
+            kmz.writestr("files/icon.png", b"\x89PNG\r\n\x1a\n")
     fields = {**COLUMNS, "name": "Name"}
     got = read_layer(LayerSource(path=path, fields=tuple(fields.items())), None, VILLAGE_FIELDS,
                      "village_id")

@@ -7,6 +7,7 @@ import difflib
 import logging
 import re
 import warnings
+import zipfile
 from collections.abc import Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -174,28 +175,46 @@ EXPAT_ENCODINGS = ("utf-8", "utf-16", "latin-1", "iso8859-1", "ascii")
 GB_ENCODINGS = ("gb2312", "gbk", "gb18030")
 
 
-def gdal_source(path: Path) -> Path | bytes:
-    """What GDAL is given to read ``path``: the file; or, for a KML file whose XML declaration
-    names an encoding GDAL's XML parser does not know (GB2312 or GBK, as older Chinese tools
-    write them; GDAL refuses it as 'unknown encoding'), its text recoded to UTF-8."""
-    if path.suffix.lower() != ".kml" or not path.is_file():
-        return path
-    with open(path, "rb") as file:
-        declared = XML_ENCODING.match(file.read(256))
+def _kml_text(path: Path) -> bytes | None:
+    """The KML document of a KML file, or of a KMZ (its ``doc.kml``, else its first KML, as
+    Google Earth reads it); None for other files."""
+    suffix = path.suffix.lower()
+    if suffix == ".kml":
+        return path.read_bytes()
+    if suffix != ".kmz":
+        return None
     try:
-        codec = codecs.lookup(declared[1].decode("ascii")).name if declared else "utf-8"
+        with zipfile.ZipFile(path) as kmz:
+            names = [n for n in kmz.namelist() if n.lower().endswith(".kml")]
+            main = "doc.kml" if "doc.kml" in names else (names[0] if names else None)
+            return kmz.read(main) if main is not None else None
+    except (OSError, zipfile.BadZipFile):
+        return None  # GDAL says what is wrong with it
+
+
+def gdal_source(path: Path) -> Path | bytes:
+    """What GDAL is given to read ``path``: the file; or, for a KML file (or a KMZ's KML) whose
+    XML declaration names an encoding GDAL's XML parser does not know (GB2312 or GBK, as older
+    Chinese tools write them; GDAL refuses it as 'unknown encoding'), its text recoded to
+    UTF-8."""
+    text = _kml_text(path) if path.is_file() else None
+    declared = XML_ENCODING.match(text[:256]) if text is not None else None
+    if declared is None:
+        return path
+    try:
+        codec = codecs.lookup(declared[1].decode("ascii")).name
     except LookupError:
         return path  # GDAL names the encoding it does not know
     if codec in EXPAT_ENCODINGS:
         return path
     codec = "gb18030" if codec in GB_ENCODINGS else codec
     try:
-        text = path.read_bytes().decode(codec)
+        decoded = text.decode(codec)
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: its XML declaration says {declared[1].decode('ascii')}, but "
                          f"byte {exc.start} is not {codec.upper()}; save the KML as "
                          f"UTF-8") from None
-    return text.replace(declared[1].decode("ascii"), "UTF-8", 1).encode("utf-8")
+    return decoded.replace(declared[1].decode("ascii"), "UTF-8", 1).encode("utf-8")
 
 
 def layer_names(path: Path, key: str) -> list[str]:
