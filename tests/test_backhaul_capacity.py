@@ -28,7 +28,7 @@ DEMO_CAPACITY = DEMO_BACKHAUL.with_name("scenario_backhaul_capacity.yaml")
 INF = math.inf
 
 
-def _loads_fit(parent, link_of, traffic, capacity):
+def loads_fit(parent, link_of, traffic, capacity):
     """Whether every hop carries no more than its link's capacity: each site's traffic
     climbs its chain of hops (``parent``: site -> feeding site; ``link_of``: site -> the
     row of its link) and counts on every link it crosses."""
@@ -75,7 +75,7 @@ def cheapest_backhaul_within_capacity(traffic, inst):
         parent = {s: t for s, (k, t, _, _) in zip(sites, combo) if k == "mw"}
         link_of = {s: row for s, (k, _, _, row) in zip(sites, combo) if k == "mw"}
         if all(chain_ok(parent, s, fiber_fed, inst["H"]) for s in parent) \
-                and _loads_fit(parent, link_of, own, inst["capacity"]):
+                and loads_fit(parent, link_of, own, inst["capacity"]):
             best = cost
     return best
 
