@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import math
 
+import geopandas as gpd
 import numpy as np
 import pytest
+import yaml
 
+import siting
 from siting.errors import InfeasibleError
 from siting.optimize import phased as phased_model
 from siting.optimize.model import MipResult
-from test_backhaul_capacity import loads_fit
+from siting.pipeline import compute, write_outputs
+from test_backhaul_capacity import capacity_region, loads_by_hand, loads_fit
+from test_backhaul_plan import DEMO_BACKHAUL
 from test_phased_backhaul import INF, brute_force, check_schedule, random_instance, solve
 
 
@@ -144,3 +149,93 @@ def test_a_hop_without_room_for_an_upgrade_keeps_one_generation():
     assert res.phased.solution.objective == pytest.approx(2 * (10 + 35))
     free = solve({k: v for k, v in inst.items() if k != "capacity"})
     assert free.phased.build_period.tolist() == [0, 0, 0]
+
+
+def own_in_year(sites, technologies, traffic_mbps: dict, year: str) -> dict:
+    """Each site's own traffic [Mbit/s] in ``year``, from the selected_sites layer: the
+    generations of its technologies on air then (``technology_built``, the plan's, from
+    its ``phase``; the others before the plan)."""
+    generation = {t.name: t.generation for t in technologies}
+    own = {}
+    for row in sites.itertuples():
+        built = set(filter(None, (row.technology_built or "").split("+")))
+        on_air = [name for name in row.technology.split("+")
+                  if name not in built or str(row.phase) <= year]
+        if on_air:
+            own[row.site_id] = sum(traffic_mbps[generation[name]] for name in on_air)
+    return own
+
+
+def check_every_years_loads(run, summary, out):
+    """Every year's hop loads, added up by hand from the layers (each site's traffic in
+    that year climbing the links built by then), within the hops' capacity; the last
+    year's are the reported ones. Returns each year's largest load [Mbit/s]."""
+    links = gpd.read_file(out / "sites.gpkg", layer="backhaul_links")
+    sites = gpd.read_file(out / "sites.gpkg", layer="selected_sites")
+    traffic = summary["backhaul"]["site_traffic_mbps"]
+    years = [p["label"] for p in summary["phases"]]
+    largest = []
+    for year in years:
+        built = links[links["phase"].astype(str) <= year]
+        load = loads_by_hand(built, own_in_year(sites, run.scenario.technologies, traffic, year))
+        hops = built[built["kind"] == "microwave"].set_index("from_id")
+        assert all(load[s] <= hops.loc[s, "capacity_mbps"] + 1e-6 for s in hops.index), year
+        largest.append(max(load[s] for s in hops.index))
+    np.testing.assert_allclose(links.set_index("from_id")["load_mbps"].loc[list(load)],
+                               list(load.values()))
+    assert summary["backhaul"]["loads_year"] == years[-1]
+    return largest
+
+
+@pytest.fixture(scope="module")
+def tiny_phased(tmp_path_factory):
+    """test_backhaul_capacity's tiny ridge region (a cheap band of 100 Mbit/s, a dear one of
+    400) planned over two years."""
+    folder = tmp_path_factory.mktemp("tiny_phased")
+    path = capacity_region(folder / "region", {"4G": 150, "5G": 600})
+    scenario = yaml.safe_load(path.read_text(encoding="utf-8"))
+    scenario["objective"] = {"type": "max_coverage",
+                             "phases": [{"year": 2027, "budget_cny": 1e6},
+                                        {"year": 2028, "budget_cny": 1e6}]}
+    path.write_text(yaml.safe_dump(scenario, allow_unicode=True), encoding="utf-8")
+    run = compute(siting.load_scenario(path))
+    return run, write_outputs(run, folder / "out"), folder / "out"
+
+
+def test_a_phased_plan_with_link_capacity_keeps_every_hop_within_it(tiny_phased):
+    run, summary, out = tiny_phased
+    check_every_years_loads(run, summary, out)
+    hop = gpd.read_file(out / "sites.gpkg", layer="backhaul_links").set_index("from_id").loc["C4"]
+    assert (hop["kind"], hop["band_ghz"], hop["load_mbps"]) == ("microwave", 15, 150)
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert ("The fullest hop, C4-E1 (15 GHz), carries 150 of its 400 Mbit/s. Loads are those "
+            "of 2028, the plan's last year" in report)
+
+
+DEMO_PHASED_BACKHAUL = DEMO_BACKHAUL.with_name("scenario_phased_backhaul.yaml")
+
+
+@pytest.fixture(scope="module")
+def demo_phased_capacity(tmp_path_factory):
+    """The phased backhaul demo (five years) with link capacity planned: 4G 150, 5G 600
+    Mbit/s a site, as in scenario_backhaul_capacity.yaml."""
+    if not DEMO_PHASED_BACKHAUL.exists():
+        pytest.skip(f"demo data not generated: {DEMO_PHASED_BACKHAUL}")
+    folder = tmp_path_factory.mktemp("demo_phased_capacity")
+    doc = yaml.safe_load(DEMO_PHASED_BACKHAUL.read_text(encoding="utf-8"))
+    doc["inputs"] = {key: str(DEMO_PHASED_BACKHAUL.parent / name)
+                     for key, name in doc["inputs"].items()}
+    doc["backhaul"]["site_traffic_mbps"] = {"4G": 150, "5G": 600}
+    path = folder / "scenario.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    run = compute(siting.load_scenario(path))
+    return run, write_outputs(run, folder / "out"), folder / "out"
+
+
+def test_the_phased_demos_hops_carry_every_years_traffic_within_capacity(demo_phased_capacity):
+    run, summary, out = demo_phased_capacity
+    largest = check_every_years_loads(*demo_phased_capacity)
+    assert largest[0] < largest[-1]  # the loads grow as sites go on air
+    links = gpd.read_file(out / "sites.gpkg", layer="backhaul_links")
+    assert (links["kind"] == "microwave").sum() > 20
+    assert set(links["phase"]) > {"2027", "2031"}
