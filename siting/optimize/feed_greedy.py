@@ -28,7 +28,7 @@ from siting.optimize.feed_model import (
     FeedColumns,
     feed_lookup,
 )
-from siting.optimize.feed_network import Arcs, SiteInputs, useful_arcs
+from siting.optimize.feed_network import Arcs, SiteInputs, chain_room_mbps, useful_arcs
 from siting.optimize.inputs import OptionInputs
 from siting.optimize.model import coverage_count
 from siting.optimize.phased import PeriodLimits
@@ -57,14 +57,11 @@ class _Feeds:
         """Per site, the traffic its feed can still take up to fiber [Mbit/s]: the least
         spare capacity of its hop and of every hop above it (inf: fed by fiber or
         satellite, or unfed)."""
-        room = np.full(self.kind.size, np.inf)
         hop = np.flatnonzero(self.arc >= 0)
-        for k in range(1, int(self.level.max(initial=0)) + 1):
-            here = hop[self.level[hop] == k]
-            arc = self.arc[here]
-            room[here] = np.minimum(arcs.capacity_mbps[arc] - self.load_mbps[here],
-                                    room[arcs.parent[arc]])
-        return room
+        spare, feeder = np.full(self.arc.size, np.inf), np.full(self.arc.size, -1)
+        spare[hop] = arcs.capacity_mbps[self.arc[hop]] - self.load_mbps[hop]
+        feeder[hop] = arcs.parent[self.arc[hop]]
+        return chain_room_mbps(spare, feeder, self.level)
 
     def add_load(self, site: int, mbps: float, arcs: Arcs) -> None:
         """Put ``mbps`` on the feed of ``site`` and every hop above it."""
