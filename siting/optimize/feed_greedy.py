@@ -163,8 +163,9 @@ def _offers(sites: SiteInputs, arcs: Arcs, useful: tuple, feeds: _Feeds,
         values, which = np.unique(traffic, return_inverse=True)
         offers = [_cheapest_feeds(sites, arcs, useful, feeds, np.full(sites.n_sites, v))
                   for v in values]
-    cost = np.array([offers[w][0][s] for w, s in zip(which, sites.site_of_option)], float)
-    return cost, which, offers
+    if not offers:  # no options
+        return np.zeros(0), which, offers
+    return np.stack([offer[0] for offer in offers])[which, sites.site_of_option], which, offers
 
 
 def _one_period(t: int, options: OptionInputs, site: np.ndarray, weight, need, limits,
@@ -239,8 +240,9 @@ def _feed_periods(feeds: _Feeds, sites: SiteInputs, arcs: Arcs, feed: FeedColumn
     level = np.where(kind == SATELLITE_KIND, -1, np.where(sites.needs_backhaul[fed],
                                                       feeds.level[fed], 0))
     cost = np.where(sites.needs_backhaul[fed], feeds.cost_cny[fed], 0.0)
-    arc = feeds.arc[fed]
-    parent = np.where((arc >= 0) & (kind == MICROWAVE_KIND), arcs.parent[arc], -1)
+    parent = np.full(fed.size, -1)  # a microwave column's feeding site (one per arc)
+    hop = np.flatnonzero((feeds.arc[fed] >= 0) & (kind == MICROWAVE_KIND))
+    parent[hop] = arcs.parent[feeds.arc[fed[hop]]]
     columns = feed_lookup(feed, fed, kind, level, cost, parent)
     period = np.full(feed.size, -1)
     period[columns[columns >= 0]] = feeds.period[fed][columns >= 0]
