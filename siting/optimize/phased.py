@@ -254,11 +254,6 @@ def _with_side(choice: _Choice, side: SideColumns, fixed: FixedOptions, n_all: i
                          f"columns) with one lower and upper bound per row")
     if np.any(~np.isfinite(side.cost)) or np.any(side.cost < 0):
         raise InputError("side column costs must be finite and >= 0")
-    last = side.last
-    if last is not None and (last.rows.shape[1] != n_all + side.size + last.size
-                             or np.any(~(last.upper >= 0))):
-        raise InputError(f"last-period rows must be over {n_all} options + {side.size} side "
-                         f"+ {last.size} last-period columns, each column's upper bound >= 0")
     keep = np.concatenate([choice.cols, n_all + np.arange(side.size)])
     empty = sp.csr_matrix((choice.A.shape[0], side.size))
     return replace(choice, A=sp.hstack([choice.A, empty], format="csr"),
@@ -266,11 +261,26 @@ def _with_side(choice: _Choice, side: SideColumns, fixed: FixedOptions, n_all: i
                    counted=np.concatenate([choice.counted, np.zeros(side.size, bool)]),
                    groups=np.concatenate([choice.groups, np.full(side.size, -1, np.int64)]),
                    bind=_fixed_in_bounds(rows, lo, hi, fixed, n_all, keep),
-                   last=None if last is None else (
-                       *_fixed_in_bounds(sp.csr_matrix(last.rows), np.asarray(last.row_lo, float),
-                                         np.asarray(last.row_hi, float), fixed, n_all,
-                                         np.concatenate([keep, n_all + side.size
-                                                         + np.arange(last.size)])), last))
+                   last=_last_period(side, fixed, n_all, keep))
+
+
+def _last_period(side: SideColumns, fixed: FixedOptions, n_all: int,
+                 keep: np.ndarray) -> tuple | None:
+    """The ``last`` of :class:`_Choice`: ``side.last``'s rows over the columns ``keep`` and
+    its own, the fixed options' part moved into the bounds, and ``side.last`` (None
+    without; :class:`InputError` for bad shapes or bounds)."""
+    last = side.last
+    if last is None:
+        return None
+    rows = sp.csr_matrix(last.rows)
+    lo, hi = np.asarray(last.row_lo, float), np.asarray(last.row_hi, float)
+    if (rows.shape[1] != n_all + side.size + last.size or not lo.shape == hi.shape
+            == (rows.shape[0],) or np.any(~(last.upper >= 0))):
+        raise InputError(f"last-period rows must be (rows, {n_all} options + {side.size} side "
+                         f"+ {last.size} last-period columns) with one lower and upper bound "
+                         f"per row, each column's upper bound >= 0")
+    own = n_all + side.size + np.arange(last.size)
+    return (*_fixed_in_bounds(rows, lo, hi, fixed, n_all, np.concatenate([keep, own])), last)
 
 
 def _fixed_in_bounds(rows: sp.csr_matrix, lo: np.ndarray, hi: np.ndarray, fixed: FixedOptions,
@@ -285,7 +295,8 @@ def _fixed_in_bounds(rows: sp.csr_matrix, lo: np.ndarray, hi: np.ndarray, fixed:
 
 @dataclass(frozen=True)
 class _Layout:
-    """Variable indices: ``X[j, t]`` at ``t * n + j``; ``y[i, t]`` at ``n T + t r + i``."""
+    """Variable indices: ``X[j, t]`` at ``t * n + j``; ``y[i, t]`` at ``n T + t r + i``;
+    the last period's own columns after them."""
 
     n: int  # options in the model
     y_rows: np.ndarray  # the rewarded row each y stands for (one per class of identical rows)
