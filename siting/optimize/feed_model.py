@@ -70,7 +70,8 @@ The network these are built over (inputs, hop levels, useful arcs) is
 :mod:`siting.optimize.feed_network`'s. :func:`feed_scope`, :func:`feed_columns` and
 :func:`feed_rows` build the backhaul block of the single-period model of
 :mod:`siting.optimize.backhaul` and the one-period block the phased model of
-:mod:`siting.optimize.phased_backhaul` repeats; :func:`feed_lookup` finds a plan's feeds
+:mod:`siting.optimize.phased_backhaul` repeats (and :func:`flow_rows`' link flows, which
+it adds in its last period); :func:`feed_lookup` finds a plan's feeds
 among the columns of another model over the same network.
 
 References
