@@ -1114,8 +1114,7 @@ def _parse_site_traffic(sec: dict, problems: _Problems) -> dict | None:
 
 
 def _check_site_traffic(parts: dict, problems: _Problems) -> None:
-    """``backhaul.site_traffic_mbps`` gives each generation the technologies carry, and is
-    not combined with ``objective.phases`` (phased plans do not plan link capacity yet)."""
+    """``backhaul.site_traffic_mbps`` gives each generation the technologies carry."""
     traffic, where = parts["backhaul"].site_traffic_mbps, "backhaul.site_traffic_mbps"
     if traffic is None:
         return
@@ -1123,9 +1122,6 @@ def _check_site_traffic(parts: dict, problems: _Problems) -> None:
     if missing:
         problems.add(where, f"gives no traffic for {', '.join(missing)}, a generation of the "
                             f"technologies; add it (e.g. {{4G: 150, 5G: 600}})")
-    if parts["backhaul"].enabled and parts["objective"].phases:
-        problems.add(where, "link capacity is not planned in phased plans yet; remove "
-                            "backhaul.site_traffic_mbps, or plan one year at a time")
 
 
 _TOP_KEYS = {"name", "crs", "inputs", "demand", "technologies", "objective", "solver", "coverage",

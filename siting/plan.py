@@ -58,6 +58,7 @@ from siting.labels import (JOINT_LABEL, REASON_BELOW_THRESHOLD, REASON_BUDGET, R
                            REASON_SOLVER_STOPPED, REASON_YEAR_QUOTAS, SEQUENTIAL_LABEL)
 from siting.optimize import Solution, solve_coverage_model
 from siting.optimize.backhaul import BackhaulSolution, solve_with_backhaul
+from siting.optimize.feed_network import chain_room_mbps
 from siting.optimize.phased import PhasedSolution, on_air_through, solve_phased_coverage
 from siting.optimize.phased_backhaul import PhasedBackhaulSolution, solve_phased_with_backhaul
 
@@ -463,12 +464,10 @@ def _hop_room(backhaul: PlanBackhaul) -> dict[str, np.ndarray]:
         return {end: np.ones(len(links), bool) for end in ("site_a", "site_b")}
     least_mbps = min(network.traffic_mbps.values())
     capacity = np.nan_to_num(links["capacity_mbps"].to_numpy(float), nan=np.inf)
-    spare = np.full(feeds.on_air.size, np.inf)  # up the chain from each site to fiber
-    hops = np.flatnonzero(feeds.feeder_site >= 0)
-    for level in range(1, int(feeds.hop_level.max(initial=0)) + 1):
-        here = hops[feeds.hop_level[hops] == level]
-        spare[here] = np.minimum(capacity[feeds.feeder_link[here]] - feeds.carried_mbps[here],
-                                 spare[feeds.feeder_site[here]])
+    hop = np.flatnonzero(feeds.feeder_site >= 0)
+    own_spare = np.full(feeds.on_air.size, np.inf)  # of each site's own hop
+    own_spare[hop] = capacity[feeds.feeder_link[hop]] - feeds.carried_mbps[hop]
+    spare = chain_room_mbps(own_spare, feeds.feeder_site, feeds.hop_level)  # up to fiber
     fits = capacity >= least_mbps
     return {end: fits & (spare[links[end].to_numpy(np.int64)] >= least_mbps)
             for end in ("site_a", "site_b")}

@@ -13,7 +13,6 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import scipy.sparse as sp
-import yaml
 
 import siting
 from siting.errors import InfeasibleError, ScenarioError
@@ -28,7 +27,7 @@ DEMO_CAPACITY = DEMO_BACKHAUL.with_name("scenario_backhaul_capacity.yaml")
 INF = math.inf
 
 
-def _loads_fit(parent, link_of, traffic, capacity):
+def loads_fit(parent, link_of, traffic, capacity):
     """Whether every hop carries no more than its link's capacity: each site's traffic
     climbs its chain of hops (``parent``: site -> feeding site; ``link_of``: site -> the
     row of its link) and counts on every link it crosses."""
@@ -75,7 +74,7 @@ def cheapest_backhaul_within_capacity(traffic, inst):
         parent = {s: t for s, (k, t, _, _) in zip(sites, combo) if k == "mw"}
         link_of = {s: row for s, (k, _, _, row) in zip(sites, combo) if k == "mw"}
         if all(chain_ok(parent, s, fiber_fed, inst["H"]) for s in parent) \
-                and _loads_fit(parent, link_of, own, inst["capacity"]):
+                and loads_fit(parent, link_of, own, inst["capacity"]):
             best = cost
     return best
 
@@ -266,17 +265,6 @@ def test_each_links_load_is_its_sites_traffic_and_all_it_relays(planned):
     assert "Link capacity is planned: each site puts 4G 150 Mbit/s, 5G 600 Mbit/s" in report
     assert "The fullest hop, C4-E1 (15 GHz), carries 150 of its 400 Mbit/s." in report
     assert "| load [Mbit/s] | capacity [Mbit/s] |" in report
-
-
-def test_capacity_in_a_phased_plan_is_refused_in_one_line(tmp_path):
-    path = capacity_region(tmp_path, {"4G": 150, "5G": 600})
-    scenario = yaml.safe_load(path.read_text(encoding="utf-8"))
-    scenario["objective"] = {"type": "max_coverage",
-                             "phases": [{"year": 2027, "budget_cny": 1e6}]}
-    path.write_text(yaml.safe_dump(scenario, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(ScenarioError, match=r"backhaul.site_traffic_mbps: link capacity is not "
-                                            r"planned in phased plans yet"):
-        siting.load_scenario(path)
 
 
 @pytest.mark.parametrize("traffic, message", [

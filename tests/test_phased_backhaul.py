@@ -14,37 +14,30 @@ from siting.errors import InfeasibleError
 from siting.optimize import phased as phased_model
 from siting.optimize.model import MipResult
 from siting.optimize.phased_backhaul import solve_phased_with_backhaul
+from test_backhaul_model import chain_ok
 
 INF = math.inf
 
 
 def _feed_choices(site, inst, on_air_period):
-    """(kind, parent, cost) feeds of ``site``: fiber, satellite, or a hop from a site on
-    air no later than it."""
+    """(kind, parent, cost, link row) feeds of ``site``: fiber, satellite, or a hop from a
+    site on air no later than it."""
     choices = []
     if math.isfinite(inst["fiber"][site]):
-        choices.append(("fiber", None, inst["fiber"][site]))
+        choices.append(("fiber", None, inst["fiber"][site], None))
     if math.isfinite(inst["sat"][site]):
-        choices.append(("sat", None, inst["sat"][site]))
-    for a, b, c in inst["links"]:
+        choices.append(("sat", None, inst["sat"][site], None))
+    for row, (a, b, c) in enumerate(inst["links"]):
         other = b if site == a else a if site == b else None
         if other is not None and 0 <= on_air_period.get(other, -1) <= on_air_period[site]:
-            choices.append(("mw", other, c))
+            choices.append(("mw", other, c, row))
     return choices
 
 
-def _within_hops(parent, site, max_hops):
-    hops, here = 0, site
-    while here in parent:
-        here, hops = parent[here], hops + 1
-        if hops > max_hops:
-            return False
-    return True
-
-
-def _fed_within_budgets(period, inst):
+def _fed_within_budgets(period, inst, loads_fit=None):
     """Whether the sites of the build schedule ``period`` (per option, -1: never) can be
-    fed, each from the period it goes on air, within every period's budget."""
+    fed, each from the period it goes on air, within every period's budget (and
+    ``loads_fit(parent, link_of, on_air, period)``: the hops' loads, where given)."""
     periods = len(inst["budgets"])
     charged = ~inst["fixed"]  # an existing site charges no budget; its feed does
     spend = [inst["cost"][charged & (period == t)].sum() for t in range(periods)]
@@ -54,13 +47,16 @@ def _fed_within_budgets(period, inst):
         on_air[s] = min(on_air.get(s, periods), period[j])
     sites = sorted(on_air)
     for combo in itertools.product(*[_feed_choices(s, inst, on_air) for s in sites]):
-        parent = {s: p for s, (kind, p, _) in zip(sites, combo) if kind == "mw"}
-        if not all(_within_hops(parent, s, inst["H"]) for s in sites):
+        parent = {s: p for s, (kind, p, _, _) in zip(sites, combo) if kind == "mw"}
+        fiber_fed = {s for s, (kind, _, _, _) in zip(sites, combo) if kind == "fiber"}
+        if not all(chain_ok(parent, s, fiber_fed, inst["H"]) for s in parent):
             continue
         total = list(spend)
-        for s, (_, _, c) in zip(sites, combo):
+        for s, (_, _, c, _) in zip(sites, combo):
             total[on_air[s]] += c
-        if all(total[t] <= inst["budgets"][t] + 1e-9 for t in range(periods)):
+        link_of = {s: row for s, (kind, _, _, row) in zip(sites, combo) if kind == "mw"}
+        if all(total[t] <= inst["budgets"][t] + 1e-9 for t in range(periods)) and (
+                loads_fit is None or loads_fit(parent, link_of, on_air, period)):
             return True
     return False
 
@@ -78,10 +74,11 @@ def feedable_sites(inst):
     return reached | {s for s in possible if math.isfinite(inst["sat"][s])}
 
 
-def brute_force(inst):
+def brute_force(inst, loads_fit=None):
     """Best people covered summed over the periods, over every build schedule whose sites
-    can be fed within the budgets; None when none covers the must rows by the deadline (a
-    must row only options at sites nothing can feed cover is not asked for)."""
+    can be fed within the budgets (and ``loads_fit``, as in :func:`_fed_within_budgets`);
+    None when none covers the must rows by the deadline (a must row only options at sites
+    nothing can feed cover is not asked for)."""
     A, periods = inst["A"], len(inst["budgets"])
     must = inst["must"] & A[:, np.isin(inst["site"], list(feedable_sites(inst)))].any(axis=1)
     best = None
@@ -93,7 +90,7 @@ def brute_force(inst):
                for t in range(periods)):
             continue
         by_deadline = A[:, (period >= 0) & (period <= inst["must_by"])].sum(axis=1) > 0
-        if np.any(must & ~by_deadline) or not _fed_within_budgets(period, inst):
+        if np.any(must & ~by_deadline) or not _fed_within_budgets(period, inst, loads_fit):
             continue
         value = sum(inst["weight"][A[:, (period >= 0) & (period <= t)].sum(axis=1) > 0].sum()
                     for t in range(periods))
@@ -126,6 +123,9 @@ def solve(inst, **kwargs):
     a, b, c = zip(*inst["links"]) if inst["links"] else ((), (), ())
     links = {"site_a": np.array(a, np.int64), "site_b": np.array(b, np.int64),
              "cost_cny": np.array(c, float)}
+    if "capacity" in inst:  # link capacity planned
+        links["capacity_mbps"] = inst["capacity"]
+        kwargs.setdefault("option_traffic_mbps", inst["traffic"])
     return solve_phased_with_backhaul(
         sp.csr_matrix(inst["A"]), inst["cost"], inst["weight"],
         period_budgets=inst["budgets"], period_quotas=inst["quotas"],

@@ -19,17 +19,24 @@ from test_backhaul_capacity import capacity_region, loads_by_hand, own_traffic_m
 TRAFFIC_MBPS = {"4G": 150, "5G": 600}
 
 
-@pytest.fixture(scope="module", params=["en", "zh"])
-def planned(request, tmp_path_factory):
-    """The tiny ridge region planned with link capacity, in English and in Chinese."""
-    folder = tmp_path_factory.mktemp(request.param)
-    path = capacity_region(folder / "region", TRAFFIC_MBPS)
-    text = path.read_text(encoding="utf-8") + f"\nreport:\n  language: {request.param}\n"
+def plan_region(folder, traffic, lang: str, edit=lambda text: text):
+    """test_backhaul_capacity's tiny ridge region with ``traffic`` a site (its scenario's
+    text changed by ``edit``), planned with its report in ``lang``: (run, summary.json,
+    the output folder, the backhaul_links layer)."""
+    path = capacity_region(folder / "region", traffic)
+    text = edit(path.read_text(encoding="utf-8")) + f"\nreport:\n  language: {lang}\n"
     path.write_text(text, encoding="utf-8")
     run = compute(siting.load_scenario(path))
     summary = write_outputs(run, folder / "out")
     links = gpd.read_file(folder / "out" / "sites.gpkg", layer="backhaul_links")
-    return request.param, run, summary, folder / "out", links
+    return run, summary, folder / "out", links
+
+
+@pytest.fixture(scope="module", params=["en", "zh"])
+def planned(request, tmp_path_factory):
+    """The tiny ridge region planned with link capacity, in English and in Chinese."""
+    return request.param, *plan_region(tmp_path_factory.mktemp(request.param), TRAFFIC_MBPS,
+                                       request.param)
 
 
 LABELS = {"en": ("fed site", "load [Mbit/s]", "capacity [Mbit/s]"),
@@ -91,23 +98,19 @@ def test_a_band_without_capacity_is_named_with_its_busiest_hop(tmp_path, lang):
     """Link capacity planned, but the 15 GHz band offered without capacity_mbps: its hops
     carry any traffic. The report must not let "every hop within its band's capacity"
     stand alone: it names the busiest such hop, found here from the layer by hand."""
-    path = capacity_region(tmp_path, TRAFFIC_MBPS)
-    text = path.read_text(encoding="utf-8").replace("    capacity_mbps: 400\n", "")
-    path.write_text(text + f"\nreport:\n  language: {lang}\n", encoding="utf-8")
-    run = compute(siting.load_scenario(path))
-    summary = write_outputs(run, tmp_path / "out")
-    links = gpd.read_file(tmp_path / "out" / "sites.gpkg", layer="backhaul_links")
+    run, summary, out, links = plan_region(
+        tmp_path, TRAFFIC_MBPS, lang, lambda text: text.replace("    capacity_mbps: 400\n", ""))
     free = links[(links["kind"] == "microwave") & links["capacity_mbps"].isna()]
     assert len(free) and (free["band_ghz"] == 15).all()
     busiest = free.sort_values(["load_mbps", "from_id"], ascending=[False, True]).iloc[0]
     load = loads_by_hand(links, own_traffic_mbps(
-        gpd.read_file(tmp_path / "out" / "sites.gpkg", layer="candidates"),
+        gpd.read_file(out / "sites.gpkg", layer="candidates"),
         run.scenario.technologies, TRAFFIC_MBPS))
     assert busiest["load_mbps"] == pytest.approx(load[busiest["from_id"]])
     assert summary["backhaul"]["relays"]["unlimited_hop"] == {
         "from_id": busiest["from_id"], "to_id": busiest["to_id"], "band_ghz": 15.0,
         "load_mbps": busiest["load_mbps"]}
-    report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    report = (out / "report.md").read_text(encoding="utf-8")
     assert UNLIMITED_SENTENCE[lang].format(f=busiest["from_id"], t=busiest["to_id"], b=15,
                                            m=busiest["load_mbps"]) in report
 
@@ -146,16 +149,11 @@ def test_traffic_no_band_carries_is_said_in_the_report(tmp_path, lang):
     """5000 Mbit/s a site against bands of 400 and 100: no site can be relayed or fed by a
     hop. The report said only "Link capacity is planned" and "by microwave: 0"; it now says
     why, with the largest capacity on offer and the least traffic of a site."""
-    path = capacity_region(tmp_path, 5000)
-    path.write_text(path.read_text(encoding="utf-8") + f"\nreport:\n  language: {lang}\n",
-                    encoding="utf-8")
-    run = compute(siting.load_scenario(path))
-    summary = write_outputs(run, tmp_path / "out")
-    links = gpd.read_file(tmp_path / "out" / "sites.gpkg", layer="backhaul_links")
+    run, summary, out, links = plan_region(tmp_path, 5000, lang)
     assert len(links) and not (links["kind"] == "microwave").any()
     largest = max(band.capacity_mbps for band in run.scenario.backhaul.microwave)
     assert largest == 400 and summary["backhaul"]["largest_hop_capacity_mbps"] == largest
-    report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    report = (out / "report.md").read_text(encoding="utf-8")
     assert NO_HOP_SENTENCE[lang].format(c=largest, t=5000) in report
 
 

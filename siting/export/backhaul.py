@@ -167,8 +167,11 @@ def backhaul_facts(run, links: gpd.GeoDataFrame) -> dict:
     backhaul is in place (``in_place``: as-built sites of a re-plan), the microwave hops by
     band and depth, the traffic a site puts on its feed where link capacity is planned
     (``site_traffic_mbps``, None otherwise), the most a hop may carry
-    (``largest_hop_capacity_mbps``: :func:`largest_hop_capacity_mbps`), the relays (``relays``: :func:`relay_facts`), and
-    the joint plan next to sites first and backhaul then (``comparison``)."""
+    (``largest_hop_capacity_mbps``: :func:`largest_hop_capacity_mbps`), the year whose loads
+    the links and relays give (``loads_year``: a phased plan's last, when every site of the
+    plan is on air and each hop carries the most; None for a single-period plan or without
+    link capacity), the relays (``relays``: :func:`relay_facts`), and the joint plan next
+    to sites first and backhaul then (``comparison``)."""
     plan = run.plan
     site_cost = float(plan.backhaul.feeds.site_cost_cny)
     backhaul_cost = float(links["cost_cny"].sum())
@@ -193,6 +196,8 @@ def backhaul_facts(run, links: gpd.GeoDataFrame) -> dict:
         "max_hops": plan.backhaul.network.max_hops,
         "site_traffic_mbps": plan.backhaul.network.traffic_mbps,
         "largest_hop_capacity_mbps": largest_hop_capacity_mbps(run.scenario.backhaul.microwave),
+        "loads_year": (plan.phase_labels[-1] if plan.phase_labels
+                       and plan.backhaul.network.traffic_mbps is not None else None),
         "relays": relay_facts(links),
         "comparison": [vars(b) for b in run.backhaul_baselines],
     }

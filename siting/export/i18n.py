@@ -203,6 +203,10 @@ TERMS: dict[str, dict[str, str]] = {
               "{capacity:,.0f} Mbit/s.",
         "zh": "最满的一跳 {hop_from}-{hop_to}（{band:g} GHz）承载 {load:,.0f} Mbit/s，容量 "
               "{capacity:,.0f} Mbit/s。"},
+    "report.backhaul_loads_year": {
+        "en": " Loads are those of {year}, the plan's last year, when all its sites are on air: "
+              "no hop carries more in an earlier year.",
+        "zh": "负荷为规划最后一年（{year} 年）全部站址在网时的数值，此前各年任一跳的负荷均不超过该值。"},
     "report.backhaul_no_hop_carries_a_site": {
         "en": " No microwave band carries even one site's traffic (a hop carries at most "
               "{capacity:,.0f} Mbit/s, a site puts at least {traffic:,.0f} on its feed), so "

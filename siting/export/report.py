@@ -230,6 +230,8 @@ def _capacity_blocks(facts: dict, lang: str) -> list[str]:
             text += term("report.backhaul_fullest_hop", lang, hop_from=fullest["from_id"],
                          hop_to=fullest["to_id"], band=fullest["band_ghz"],
                          load=fullest["load_mbps"], capacity=fullest["capacity_mbps"])
+        if facts["loads_year"] is not None:
+            text += term("report.backhaul_loads_year", lang, year=facts["loads_year"])
         unlimited = None if relays is None else relays["unlimited_hop"]
         if unlimited is not None:
             text += term("report.backhaul_unlimited_hop", lang, hop_from=unlimited["from_id"],

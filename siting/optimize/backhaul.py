@@ -215,7 +215,7 @@ def site_feeds(feed: FeedColumns, sites: SiteInputs, arcs: Arcs, chosen: np.ndar
 # public entry point
 
 
-def _model_arcs(links, sites: SiteInputs) -> Arcs:
+def model_arcs(links, sites: SiteInputs) -> Arcs:
     """The arcs of ``links`` the model chooses from: the cheapest link per ordered pair of
     sites; where link capacity is planned, also dearer links of more capacity, and only
     those from each site's ``CAPACITY_PARENTS`` most promising parents."""
@@ -318,7 +318,7 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
                                    mip_gap=mip_gap)
     sites = checked_sites(site_of_option, p.n_cols, fiber_cost_cny, satellite_cost_cny,
                           site_needs_backhaul, max_hops, site_in_place, option_traffic_mbps)
-    arcs = _model_arcs(links, sites)
+    arcs = model_arcs(links, sites)
     deadline = None if time_limit_s is None else t0 + float(time_limit_s)
     record = SolveLog()
     model = joint_model(p, options, sites, arcs, record)

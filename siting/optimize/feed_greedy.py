@@ -7,7 +7,11 @@ newly covered value per yuan, its site's cheapest feed included: fiber, satellit
 hop from a site already fed fewer than ``max_hops`` hops from fiber. Must-cover rows are
 worth more than all the weight together, as in the greedy of
 :func:`~siting.optimize.heuristics.greedy_general`. Relays are never built for their own
-sake: a site is fed only through sites built for coverage.
+sake: a site is fed only through sites built for coverage. Where link capacity is planned
+(:attr:`~siting.optimize.feed_network.SiteInputs.option_traffic_mbps`), an option's traffic
+must fit every hop from its site to fiber: a new site is fed only by a hop (of the cheapest
+link with room) from a parent whose chain has room, and an option at a site fed by hops only
+where its chain has room.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from siting.optimize.feed_model import (
     FeedColumns,
     feed_lookup,
 )
-from siting.optimize.feed_network import Arcs, SiteInputs, useful_arcs
+from siting.optimize.feed_network import Arcs, SiteInputs, chain_room_mbps, useful_arcs
 from siting.optimize.inputs import OptionInputs
 from siting.optimize.model import coverage_count
 from siting.optimize.phased import PeriodLimits
@@ -32,25 +36,47 @@ from siting.optimize.phased import PeriodLimits
 
 @dataclass
 class _Feeds:
-    """Each site's feed in the greedy plan so far: kind, hop level (-1 unfed), cost, and
-    the period it was built in."""
+    """Each site's feed in the greedy plan so far: kind, hop level (-1 unfed), cost, the
+    period it was built in, the arc of its hop (-1: none) and the traffic its feed carries
+    [Mbit/s] (its own and all it relays; link capacity planned)."""
 
     kind: np.ndarray
     level: np.ndarray
     cost_cny: np.ndarray
     period: np.ndarray
+    arc: np.ndarray
+    load_mbps: np.ndarray
 
     @classmethod
     def none(cls, n_sites: int) -> _Feeds:
         return cls(kind=np.full(n_sites, -1), level=np.full(n_sites, -1),
-                   cost_cny=np.zeros(n_sites), period=np.full(n_sites, -1))
+                   cost_cny=np.zeros(n_sites), period=np.full(n_sites, -1),
+                   arc=np.full(n_sites, -1), load_mbps=np.zeros(n_sites))
+
+    def room_mbps(self, arcs: Arcs) -> np.ndarray:
+        """Per site, the traffic its feed can still take up to fiber [Mbit/s]: the least
+        spare capacity of its hop and of every hop above it (inf: fed by fiber or
+        satellite, or unfed)."""
+        hop = np.flatnonzero(self.arc >= 0)
+        spare, feeder = np.full(self.arc.size, np.inf), np.full(self.arc.size, -1)
+        spare[hop] = arcs.capacity_mbps[self.arc[hop]] - self.load_mbps[hop]
+        feeder[hop] = arcs.parent[self.arc[hop]]
+        return chain_room_mbps(spare, feeder, self.level)
+
+    def add_load(self, site: int, mbps: float, arcs: Arcs) -> None:
+        """Put ``mbps`` on the feed of ``site`` and every hop above it."""
+        while site >= 0:
+            self.load_mbps[site] += mbps
+            site = arcs.parent[self.arc[site]] if self.arc[site] >= 0 else -1
 
 
 def _cheapest_feeds(sites: SiteInputs, arcs: Arcs, useful: tuple[np.ndarray, np.ndarray],
-                    feeds: _Feeds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(cost [CNY], kind, hop level) of each site's cheapest feed now: fiber, satellite, or a
-    hop from a fed site fewer than ``max_hops`` from fiber (cost inf: none), over the arcs
-    ``useful`` at level 1 and at the levels above; fiber on site costs 0."""
+                    feeds: _Feeds, need_mbps: np.ndarray | None = None) -> tuple:
+    """(cost [CNY], kind, hop level, arc (-1: no hop)) of each site's cheapest feed now:
+    fiber, satellite, or a hop from a fed site fewer than ``max_hops`` from fiber (cost inf:
+    none), over the arcs ``useful`` at level 1 and at the levels above; fiber on site costs
+    0. ``need_mbps`` (per site; link capacity planned): the traffic the hop and every hop
+    above it must have room for."""
     cost = sites.fiber_cost_cny.copy()
     kind = np.full(sites.n_sites, FIBER_KIND)
     level = np.zeros(sites.n_sites, np.int64)
@@ -60,6 +86,9 @@ def _cheapest_feeds(sites: SiteInputs, arcs: Arcs, useful: tuple[np.ndarray, np.
     parent_level = feeds.level[arcs.parent]
     hop = np.where(parent_level == 0, useful[0], useful[1])
     hop &= (parent_level >= 0) & (parent_level < sites.max_hops)
+    if need_mbps is not None:
+        need = need_mbps[arcs.child]
+        hop &= (arcs.capacity_mbps >= need) & (feeds.room_mbps(arcs)[arcs.parent] >= need)
     order = np.flatnonzero(hop)[np.lexsort((parent_level[hop], arcs.cost_cny[hop],
                                             arcs.child[hop]))]
     lead = order[np.flatnonzero(np.diff(arcs.child[order], prepend=-1) != 0)]
@@ -68,32 +97,40 @@ def _cheapest_feeds(sites: SiteInputs, arcs: Arcs, useful: tuple[np.ndarray, np.
     child, lead = child[better], lead[better]
     cost[child], kind[child], level[child] = arcs.cost_cny[lead], MICROWAVE_KIND, \
         parent_level[lead] + 1
-    return cost, kind, level
+    arc = np.full(sites.n_sites, -1)
+    arc[child] = lead
+    return cost, kind, level, arc
 
 
-def _feed(feeds: _Feeds, site: np.ndarray, cheapest: tuple, period: int) -> float:
-    """Feed ``site`` (indices) by its ``cheapest`` feed in ``period``; returns the cost."""
-    cost, kind, level = cheapest
+def _feed(feeds: _Feeds, site: int, cheapest: tuple, period: int, arcs: Arcs,
+          mbps: float) -> float:
+    """Feed ``site`` by its ``cheapest`` feed in ``period``, its traffic ``mbps`` on it;
+    returns the cost."""
+    cost, kind, level, arc = cheapest
     feeds.kind[site], feeds.level[site] = kind[site], level[site]
-    feeds.cost_cny[site], feeds.period[site] = cost[site], period
-    return float(cost[site].sum())
+    feeds.cost_cny[site], feeds.period[site], feeds.arc[site] = cost[site], period, arc[site]
+    feeds.add_load(site, mbps, arcs)
+    return float(cost[site])
 
 
 def _feed_existing(sites: SiteInputs, arcs: Arcs, useful: tuple, on_air: np.ndarray,
-                   feeds: _Feeds) -> float | None:
+                   own_mbps: np.ndarray | None, feeds: _Feeds) -> float | None:
     """Feed the sites on air before the plan in the first period, the cheapest feed first
     (a fed site may relay to the next), but those whose backhaul is in place; their cost
-    [CNY], or None when some need a relay that is not on air."""
+    [CNY], or None when some need a relay that is not on air (or, ``own_mbps`` per site
+    given, one whose chain has room)."""
     spent = 0.0
     while True:
         unfed = on_air & ~sites.in_place & (feeds.kind < 0)
         if not unfed.any():
             return spent
-        cheapest = _cheapest_feeds(sites, arcs, useful, feeds)
+        cheapest = _cheapest_feeds(sites, arcs, useful, feeds, own_mbps)
         cost = np.where(unfed, cheapest[0], np.inf)
         if not np.isfinite(cost.min()):
             return None
-        spent += _feed(feeds, np.array([int(np.argmin(cost))]), cheapest, 0)
+        site = int(np.argmin(cost))
+        spent += _feed(feeds, site, cheapest, 0, arcs,
+                       0.0 if own_mbps is None else float(own_mbps[site]))
 
 
 def _value(weight: np.ndarray, need_left: np.ndarray, covered: np.ndarray,
@@ -105,28 +142,60 @@ def _value(weight: np.ndarray, need_left: np.ndarray, covered: np.ndarray,
     return np.where(must_now & (need_left > 0), big, value)
 
 
+def _option_traffic_mbps(sites: SiteInputs) -> np.ndarray | None:
+    """Per option, the traffic it puts on its site's feed [Mbit/s] (0 at a site whose
+    backhaul is in place); None where link capacity is not planned."""
+    if not sites.plans_capacity:
+        return None
+    return np.where(sites.in_place[sites.site_of_option], 0.0, sites.option_traffic_mbps)
+
+
+def _offers(sites: SiteInputs, arcs: Arcs, useful: tuple, feeds: _Feeds,
+            traffic: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, list]:
+    """The cheapest feeds (:func:`_cheapest_feeds`) a site could get now for the traffic of
+    each option (``traffic``; None: capacity not planned): (per option, the cost of its
+    site's offer [CNY] and the index of that offer; the offers, one per distinct
+    traffic)."""
+    if traffic is None:
+        offers = [_cheapest_feeds(sites, arcs, useful, feeds)]
+        which = np.zeros(sites.site_of_option.size, np.int64)
+    else:
+        values, which = np.unique(traffic, return_inverse=True)
+        offers = [_cheapest_feeds(sites, arcs, useful, feeds, np.full(sites.n_sites, v))
+                  for v in values]
+    if not offers:  # no options
+        return np.zeros(0), which, offers
+    return np.stack([offer[0] for offer in offers])[which, sites.site_of_option], which, offers
+
+
 def _one_period(t: int, options: OptionInputs, site: np.ndarray, weight, need, limits,
                 state: dict, sites: SiteInputs, arcs: Arcs, useful: tuple) -> None:
     """Add options in period ``t`` while its budget and quota last and one adds value."""
     A_t = options.A.T.tocsr()
+    feeds, traffic = state["feeds"], _option_traffic_mbps(sites)
     while True:
         budget_left = limits.budget_left(t, state["spent"])
         quota_left = limits.quota_left(t, state["built"])
         count = state["count"]
         value = _value(weight, need - count, count > 0, t <= limits.must_by)
         gain = A_t @ value
-        cheapest = _cheapest_feeds(sites, arcs, useful, state["feeds"])
-        fed = (state["feeds"].level >= 0) | (state["feeds"].kind >= 0) | sites.in_place
-        total = options.cost + np.where(fed, 0.0, cheapest[0])[site]
+        feed_cny, which, offers = _offers(sites, arcs, useful, feeds, traffic)
+        fed = ((feeds.level >= 0) | (feeds.kind >= 0) | sites.in_place)[site]
+        total = options.cost + np.where(fed, 0.0, feed_cny)
         ok = (state["period"] < 0) & ~options.fixed & ~np.isin(options.groups, state["groups"])
         ok &= np.isfinite(total) & (total <= budget_left) & (gain > 0)
         ok &= ~options.counted | (quota_left > 0)
+        if traffic is not None:  # an option at a site fed already: its chain has room
+            ok &= ~fed | (feeds.room_mbps(arcs)[site] >= traffic)
         if not ok.any():
             return
         j = int(np.argmax(np.where(ok, gain / np.maximum(total, 1.0), -np.inf)))
         state["period"][j] = t
-        if not fed[site[j]]:
-            _feed(state["feeds"], np.array([site[j]]), cheapest, t)
+        mbps = 0.0 if traffic is None else float(traffic[j])
+        if not fed[j]:
+            _feed(feeds, int(site[j]), offers[which[j]], t, arcs, mbps)
+        else:
+            feeds.add_load(int(site[j]), mbps, arcs)
         state["spent"][t] += total[j]
         state["built"][t] += int(options.counted[j])
         state["count"] = count + coverage_count(options.A, np.array([j]))
@@ -148,7 +217,9 @@ def greedy_schedule(options: OptionInputs, weight: np.ndarray, need: np.ndarray,
     everywhere = np.ones(sites.n_sites, bool)
     useful = tuple(useful_arcs(sites, arcs, everywhere, level=k, roots=roots) for k in (1, 2))
     feeds = _Feeds.none(sites.n_sites)
-    spent = _feed_existing(sites, arcs, useful, on_air, feeds)
+    own_mbps = (sites.site_traffic_mbps(np.flatnonzero(options.fixed)) if sites.plans_capacity
+                else None)
+    spent = _feed_existing(sites, arcs, useful, on_air, own_mbps, feeds)
     periods = limits.count
     if spent is None or limits.budget_left(0, [0.0] * periods) < spent:
         return None
@@ -158,10 +229,10 @@ def greedy_schedule(options: OptionInputs, weight: np.ndarray, need: np.ndarray,
              "spent": [spent] + [0.0] * (periods - 1), "built": [0] * periods}
     for t in range(periods):
         _one_period(t, options, site, weight, need, limits, state, sites, arcs, useful)
-    return state["period"], _feed_periods(feeds, sites, feed)
+    return state["period"], _feed_periods(feeds, sites, arcs, feed)
 
 
-def _feed_periods(feeds: _Feeds, sites: SiteInputs, feed: FeedColumns) -> np.ndarray:
+def _feed_periods(feeds: _Feeds, sites: SiteInputs, arcs: Arcs, feed: FeedColumns) -> np.ndarray:
     """The period each column of ``feed`` is set in by the greedy's feeds (-1: never); a
     site with fiber on site sets its free column, where it has one."""
     fed = np.flatnonzero(feeds.period >= 0)
@@ -169,7 +240,10 @@ def _feed_periods(feeds: _Feeds, sites: SiteInputs, feed: FeedColumns) -> np.nda
     level = np.where(kind == SATELLITE_KIND, -1, np.where(sites.needs_backhaul[fed],
                                                       feeds.level[fed], 0))
     cost = np.where(sites.needs_backhaul[fed], feeds.cost_cny[fed], 0.0)
-    columns = feed_lookup(feed, fed, kind, level, cost, np.full(fed.size, -1))  # projected
+    parent = np.full(fed.size, -1)  # a microwave column's feeding site (one per arc)
+    hop = np.flatnonzero((feeds.arc[fed] >= 0) & (kind == MICROWAVE_KIND))
+    parent[hop] = arcs.parent[feeds.arc[fed[hop]]]
+    columns = feed_lookup(feed, fed, kind, level, cost, parent)
     period = np.full(feed.size, -1)
     period[columns[columns >= 0]] = feeds.period[fed][columns >= 0]
     # a level column is the sum of its site's microwave columns at its level

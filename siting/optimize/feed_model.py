@@ -70,7 +70,8 @@ The network these are built over (inputs, hop levels, useful arcs) is
 :mod:`siting.optimize.feed_network`'s. :func:`feed_scope`, :func:`feed_columns` and
 :func:`feed_rows` build the backhaul block of the single-period model of
 :mod:`siting.optimize.backhaul` and the one-period block the phased model of
-:mod:`siting.optimize.phased_backhaul` repeats; :func:`feed_lookup` finds a plan's feeds
+:mod:`siting.optimize.phased_backhaul` repeats (and :func:`flow_rows`' link flows, which
+it adds in its last period); :func:`feed_lookup` finds a plan's feeds
 among the columns of another model over the same network.
 
 References
@@ -381,7 +382,7 @@ def flow_rows(feed: FeedColumns, arcs: Arcs, option_site: np.ndarray,
     vals = np.concatenate([np.ones(n_f), -np.ones(int(to_parent.sum())), -traffic[opts],
                            -big_m[row_of[feed.site[mw]]]])
     balance = sp.csr_matrix((vals, (rows, cols)), shape=(site.size, n_x + n_f))
-    relay = _relay_rows(feed, arcs, arc, row_of, option_site, traffic, big_m, n_opt)
+    relay = _relay_rows(feed, arcs, arc, row_of, (mw, opts), (option_site, traffic), big_m)
     return FlowRows(arc=arc, upper_mbps=upper,
                     rows=sp.vstack([capacity, balance, relay], format="csr"),
                     lo=np.concatenate([np.full(n_f, -np.inf), -big_m,
@@ -391,19 +392,22 @@ def flow_rows(feed: FeedColumns, arcs: Arcs, option_site: np.ndarray,
 
 
 def _relay_rows(feed: FeedColumns, arcs: Arcs, arc: np.ndarray, row_of: np.ndarray,
-                option_site: np.ndarray, traffic: np.ndarray, big_m: np.ndarray,
-                n_opt: int) -> sp.csr_matrix:
+                columns: tuple[np.ndarray, np.ndarray], options: tuple[np.ndarray, np.ndarray],
+                big_m: np.ndarray) -> sp.csr_matrix:
     r"""A valid inequality that tightens :class:`FlowRows`' LP bound: what a site relays
     and sends of its own fits its hop, unless fiber or satellite feeds it,
     :math:`\sum_{\mathrm{parent}(a) = s} g_a + \sum_{O_s} t_j x_j \le \sum_{k,a} \kappa_a
     \mu^k_{s,a} + M_s (\varphi_s + \psi_s)`, one row per site with microwave columns
-    (``row_of``), over ``[options, feed columns, flows of the arcs arc]``."""
+    (``row_of``), over ``[options, feed columns, flows of the arcs arc]``. ``columns``:
+    (the microwave feed columns, the options with traffic at those sites) of
+    :func:`flow_rows`; ``options``: (each option's site, its traffic [Mbit/s])."""
+    mw, opts = columns
+    option_site, traffic = options
+    n_opt = option_site.size
     n_x, n_rows = n_opt + feed.size, int(np.count_nonzero(row_of >= 0))
-    mw = np.flatnonzero(feed.kind == MICROWAVE_KIND)
     other = np.flatnonzero(np.isin(feed.kind, (FIBER_KIND, SATELLITE_KIND))
                            & (row_of[feed.site] >= 0))
     to_parent = np.flatnonzero(row_of[arcs.parent[arc]] >= 0)
-    opts = np.flatnonzero((row_of[option_site] >= 0) & (traffic > 0))  # no zero entries
     hop_capacity = np.minimum(arcs.capacity_mbps[feed.arcs_of[feed.arc_ptr[mw]]],
                               big_m[row_of[feed.site[mw]]])
     rows = np.concatenate([row_of[arcs.parent[arc[to_parent]]], row_of[option_site[opts]],

@@ -287,17 +287,34 @@ def relay_chains(sites: SiteInputs, arcs: Arcs, possible: np.ndarray, on_air: np
     return relays & ~on_air
 
 
+def _hop_layers(feeder_site: np.ndarray, hop_level: np.ndarray) -> list[np.ndarray]:
+    """The sites fed by a hop (``feeder_site`` >= 0), one array per hop level 1, 2, ...
+    (``hop_level``: hops from fiber): the microwave tree, layer by layer from fiber."""
+    fed = np.flatnonzero(feeder_site >= 0)
+    return [fed[hop_level[fed] == level] for level in range(1, int(hop_level.max(initial=0)) + 1)]
+
+
 def carried_traffic_mbps(own_mbps: np.ndarray, feeder_site: np.ndarray,
                          hop_level: np.ndarray) -> np.ndarray:
     """Per site, the traffic its feed carries [Mbit/s]: its own (``own_mbps``) and that of
     every site it relays, down the microwave tree (``feeder_site``: the site feeding each by
     a hop, -1 otherwise; ``hop_level``: its hops from fiber)."""
     carried = np.asarray(own_mbps, dtype=float).copy()
-    fed = np.flatnonzero(feeder_site >= 0)
-    for level in range(int(hop_level.max(initial=0)), 0, -1):
-        here = fed[hop_level[fed] == level]
+    for here in reversed(_hop_layers(feeder_site, hop_level)):
         np.add.at(carried, feeder_site[here], carried[here])
     return carried
+
+
+def chain_room_mbps(spare_mbps: np.ndarray, feeder_site: np.ndarray,
+                    hop_level: np.ndarray) -> np.ndarray:
+    """Per site, the traffic its feed can still take up to fiber [Mbit/s]: the least spare
+    capacity of its hop and of every hop above it (``spare_mbps``: per site, its hop's
+    capacity less what it carries; inf where no hop feeds it), up the microwave tree
+    (``feeder_site``, ``hop_level`` as in :func:`carried_traffic_mbps`)."""
+    room = np.where(feeder_site >= 0, spare_mbps, np.inf)
+    for here in _hop_layers(feeder_site, hop_level):
+        room[here] = np.minimum(room[here], room[feeder_site[here]])
+    return room
 
 
 #: Where link capacity is planned, the hops considered into each site: from its this many

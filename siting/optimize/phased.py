@@ -30,7 +30,9 @@ the "built-by" form of Gunawardane (1982); the time-expanded coverage rows follo
 Side columns (:class:`SideColumns`, the backhaul feeds of
 :mod:`siting.optimize.phased_backhaul`) are set the same "by the end of period :math:`t`"
 way: they cover nothing, their costs count in the budgets and the cost term like an
-option's, and their own rows bind them to the options built by each period.
+option's, and their own rows bind them to the options built by each period. Continuous
+columns of the last period only (:class:`LastPeriodColumns`, the link flows) join rows
+over what is built by the end of the plan.
 
 References
 ----------
@@ -99,10 +101,29 @@ class SideColumns:
     row_hi: np.ndarray
     # a plan to warm-start from: (period per option, period per side column; -1: never)
     start: tuple | None = None
+    last: LastPeriodColumns | None = None
 
     @property
     def size(self) -> int:
         return self.cost.size
+
+
+@dataclass(frozen=True)
+class LastPeriodColumns:
+    r"""Continuous columns :math:`g_e \in [0, u_e]` of the last period :math:`T` only (the
+    link flows of :mod:`siting.optimize.phased_backhaul`), in no objective term, budget or
+    quota, and rows ``row_lo <= rows @ [X_T, Z_T, g] <= row_hi`` over every option, the side
+    columns and these, which hold in the last period only."""
+
+    upper: np.ndarray  # u_e, per column
+    rows: sp.csr_matrix  # (n_rows, n_options + n_side + n_last)
+    row_lo: np.ndarray
+    row_hi: np.ndarray
+    start: np.ndarray | None = None  # the columns' values in the warm start of SideColumns
+
+    @property
+    def size(self) -> int:
+        return self.upper.size
 
 
 def _limits(values, periods: int, name: str, integer: bool) -> list:
@@ -194,6 +215,9 @@ class _Choice:
     need: np.ndarray  # options each row still needs besides the fixed ones
     # side columns (after the options): their rows over the columns of A, lower, upper
     bind: tuple | None = None
+    # the last period's columns: their rows over [columns of A, these], lower, upper; and
+    # the LastPeriodColumns
+    last: tuple | None = None
 
     @property
     def n_options(self) -> int:
@@ -230,25 +254,57 @@ def _with_side(choice: _Choice, side: SideColumns, fixed: FixedOptions, n_all: i
                          f"columns) with one lower and upper bound per row")
     if np.any(~np.isfinite(side.cost)) or np.any(side.cost < 0):
         raise InputError("side column costs must be finite and >= 0")
-    on_air = np.zeros(n_all)
-    on_air[fixed.index] = 1.0
-    fixed_part = rows[:, :n_all] @ on_air
     keep = np.concatenate([choice.cols, n_all + np.arange(side.size)])
     empty = sp.csr_matrix((choice.A.shape[0], side.size))
     return replace(choice, A=sp.hstack([choice.A, empty], format="csr"),
                    cost=np.concatenate([choice.cost, side.cost]),
                    counted=np.concatenate([choice.counted, np.zeros(side.size, bool)]),
                    groups=np.concatenate([choice.groups, np.full(side.size, -1, np.int64)]),
-                   bind=(rows[:, keep].tocoo(), lo - fixed_part, hi - fixed_part))
+                   bind=_fixed_in_bounds(rows, lo, hi, fixed, n_all, keep),
+                   last=_last_period(side, fixed, n_all, keep))
+
+
+def _last_period(side: SideColumns, fixed: FixedOptions, n_all: int,
+                 keep: np.ndarray) -> tuple | None:
+    """The ``last`` of :class:`_Choice`: ``side.last``'s rows over the columns ``keep`` and
+    its own, the fixed options' part moved into the bounds, and ``side.last`` (None
+    without; :class:`InputError` for bad shapes or bounds)."""
+    last = side.last
+    if last is None:
+        return None
+    rows = sp.csr_matrix(last.rows)
+    lo, hi = np.asarray(last.row_lo, float), np.asarray(last.row_hi, float)
+    if (rows.shape[1] != n_all + side.size + last.size or not lo.shape == hi.shape
+            == (rows.shape[0],) or np.any(~(last.upper >= 0))):
+        raise InputError(f"last-period rows must be (rows, {n_all} options + {side.size} side "
+                         f"+ {last.size} last-period columns) with one lower and upper bound "
+                         f"per row, each column's upper bound >= 0")
+    own = n_all + side.size + np.arange(last.size)
+    return (*_fixed_in_bounds(rows, lo, hi, fixed, n_all, np.concatenate([keep, own])), last)
+
+
+def _fixed_in_bounds(rows: sp.csr_matrix, lo: np.ndarray, hi: np.ndarray, fixed: FixedOptions,
+                     n_all: int, keep: np.ndarray) -> tuple:
+    """(the columns ``keep`` of ``rows`` as COO, lower and upper bounds less the part of the
+    fixed options, on air in every period, of the first ``n_all`` columns)."""
+    on_air = np.zeros(n_all)
+    on_air[fixed.index] = 1.0
+    fixed_part = rows[:, :n_all] @ on_air
+    return rows[:, keep].tocoo(), lo - fixed_part, hi - fixed_part
 
 
 @dataclass(frozen=True)
 class _Layout:
-    """Variable indices: ``X[j, t]`` at ``t * n + j``; ``y[i, t]`` at ``n T + t r + i``."""
+    """Variable indices: ``X[j, t]`` at ``t * n + j``; ``y[i, t]`` at ``n T + t r + i``;
+    the last period's own columns after them."""
 
     n: int  # options in the model
     y_rows: np.ndarray  # the rewarded row each y stands for (one per class of identical rows)
     periods: int
+    n_last: int = 0  # columns of the last period only, after the y
+
+    def last(self) -> np.ndarray:
+        return (self.n + self.r) * self.periods + np.arange(self.n_last)
 
     @property
     def r(self) -> int:
@@ -262,7 +318,7 @@ class _Layout:
 
     @property
     def size(self) -> int:
-        return (self.n + self.r) * self.periods
+        return (self.n + self.r) * self.periods + self.n_last
 
 
 class _Rows:
@@ -332,7 +388,8 @@ def _build(choice: _Choice, weight: np.ndarray, periods: PeriodLimits,
     """The MIP; rewarded rows covered by the same options share one ``y`` per period."""
     weight_rows = np.flatnonzero(choice.open_rows & (weight > 0))
     first, class_weight = merge_identical_rows(choice.A[weight_rows], weight[weight_rows])
-    lay = _Layout(n=choice.A.shape[1], y_rows=weight_rows[first], periods=periods.count)
+    lay = _Layout(n=choice.A.shape[1], y_rows=weight_rows[first], periods=periods.count,
+                  n_last=0 if choice.last is None else choice.last[3].size)
     rows = _Rows()
     _add_link_and_cover_rows(rows, lay, choice.A)
     must_rows = np.flatnonzero(choice.need > 0)
@@ -344,6 +401,12 @@ def _build(choice: _Choice, weight: np.ndarray, periods: PeriodLimits,
         B, lo, hi = choice.bind
         for t in range(lay.periods):
             rows.add(B.row, lay.x(t)[B.col], B.data, lo, hi)
+    col_hi = np.ones(lay.size)
+    if choice.last is not None:  # the last period's rows, over its columns and its own
+        B, lo, hi, last = choice.last
+        rows.add(B.row, np.concatenate([lay.x(lay.periods - 1), lay.last()])[B.col], B.data,
+                 lo, hi)
+        col_hi[lay.last()] = last.upper
     c = np.zeros(lay.size)
     c[lay.x(lay.periods - 1)] = -epsilon * choice.cost
     for t in range(lay.periods):
@@ -352,7 +415,7 @@ def _build(choice: _Choice, weight: np.ndarray, periods: PeriodLimits,
     integer[: lay.n * lay.periods] = True
     mip = MipModel(c=c, A=rows.matrix(lay.size), row_lo=np.concatenate(rows.lo),
                    row_hi=np.concatenate(rows.hi), col_lo=np.zeros(lay.size),
-                   col_hi=np.ones(lay.size), integer=integer, sense="max")
+                   col_hi=col_hi, integer=integer, sense="max")
     return mip, lay
 
 
@@ -426,6 +489,8 @@ def _start_vector(choice: _Choice, lay: _Layout,
         built = (start_period >= 0) & (start_period <= t)
         start[lay.x(t)] = built
         start[lay.y(t)] = covered_by(choice.A[lay.y_rows], np.flatnonzero(built))
+    if choice.last is not None and choice.last[3].start is not None:
+        start[lay.last()] = choice.last[3].start
     return start
 
 
@@ -484,9 +549,10 @@ def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quot
         As in :func:`siting.optimize.solve_coverage_model`.
     side : SideColumns, optional
         Columns set besides the options, with rows binding them to the options in every
-        period (:class:`SideColumns`). Its ``start`` replaces the year-by-year greedy warm
-        start (which cannot set them), and built options are not dropped after the solve
-        (unbuilding one may break a side row).
+        period (:class:`SideColumns`), and its ``last`` columns with rows of the last
+        period (:class:`LastPeriodColumns`). Its ``start`` replaces the year-by-year greedy
+        warm start (which cannot set them), and built options are not dropped after the
+        solve (unbuilding one may break a side row).
 
     Returns
     -------

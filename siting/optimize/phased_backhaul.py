@@ -27,6 +27,18 @@ can take over any hop the pruning drops in every period), over the options some 
 afford: options at sites nothing can feed leave the model, and must-cover rows only they
 could cover are asked for what the feedable options give and reported in
 ``backhaul_blocked``.
+
+Link capacity (``option_traffic_mbps``): as for a single period, the microwave columns are
+one per arc, the root pruning is off, and the link flows of
+:class:`~siting.optimize.feed_model.FlowRows` bound each hop's load by its link's capacity;
+here they hold in the last period :math:`T` only
+(:class:`~siting.optimize.phased.LastPeriodColumns`), which holds them in every period. A
+site keeps its feed (:math:`F_{st} \le 1`, built feeds stay built) and options stay built,
+so the hops in use in period :math:`t` are among those in use in :math:`T`, with the same
+parents, and a site's own traffic in :math:`t` (of its options on air then: an upgrade
+adds its generation's) is at most its traffic in :math:`T`: a hop's load in :math:`t`, the
+traffic of the sites it carries then, is at most its load in :math:`T`. The loads a plan
+reports (``carried_mbps``) are the last period's, each hop's largest.
 """
 
 from __future__ import annotations
@@ -35,20 +47,21 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from siting.errors import InputError
-from siting.optimize.backhaul import BackhaulSolution, site_feeds
+from siting.optimize.backhaul import BackhaulSolution, model_arcs, site_feeds
 from siting.optimize.feed_greedy import greedy_schedule
 from siting.optimize.feed_model import (
+    MICROWAVE_KIND,
     FeedColumns,
     FeedScope,
     feed_columns,
     feed_rows,
     feed_scope,
+    flow_rows,
+    flow_values,
 )
 from siting.optimize.feed_network import (
     Arcs,
     SiteInputs,
-    checked_arcs,
     checked_sites,
     fiber_roots,
 )
@@ -60,6 +73,7 @@ from siting.optimize.inputs import (
     validate_options,
 )
 from siting.optimize.phased import (
+    LastPeriodColumns,
     PhasedSolution,
     SideColumns,
     solve_phased_coverage,
@@ -95,9 +109,12 @@ def solve_phased_with_backhaul(coverage, cost, weight, *, period_budgets, site_o
     site_of_option, fiber_cost_cny, max_hops, links, satellite_cost_cny, site_needs_backhaul,
     site_in_place
         As in :func:`~siting.optimize.backhaul.solve_with_backhaul`.
-    option_traffic_mbps : None
-        Link capacity is not planned in phased plans yet: anything but None is refused
-        (:class:`~siting.errors.InputError`).
+    option_traffic_mbps : array, shape (n_options,), optional
+        The traffic each option puts on its site's feed [Mbit/s]. Given, link capacity is
+        planned: in every period, each hop built by then carries the traffic of the site it
+        feeds and of every site that site relays, of the options on air in that period,
+        within the link's ``capacity_mbps`` (module docstring). None (default): hops carry
+        any traffic.
     start : PhasedBackhaulSolution, optional
         A plan of an earlier call over the same options and network (a previous stage's),
         the warm start instead of the greedy one
@@ -113,13 +130,11 @@ def solve_phased_with_backhaul(coverage, cost, weight, *, period_budgets, site_o
         As :func:`~siting.optimize.phased.solve_phased_coverage` and
         :func:`~siting.optimize.backhaul.solve_with_backhaul` do.
     """
-    if option_traffic_mbps is not None:
-        raise InputError("link capacity (option_traffic_mbps) is not planned in phased plans "
-                         "yet; pass None, or plan one period at a time")
     options = validate_options(coverage, cost, counted=counted, fixed=fixed, groups=groups)
     sites = checked_sites(site_of_option, options.cost.size, fiber_cost_cny,
-                          satellite_cost_cny, site_needs_backhaul, max_hops, site_in_place)
-    arcs = checked_arcs(links, sites.n_sites)
+                          satellite_cost_cny, site_needs_backhaul, max_hops, site_in_place,
+                          option_traffic_mbps)
+    arcs = model_arcs(links, sites)
     must, need = as_need(must_cover, options.n_rows, default=False)
     need = must.astype(np.int64) if need is None else need
     limits = validated_periods(period_budgets, phased.get("period_quotas"),
@@ -128,28 +143,50 @@ def solve_phased_with_backhaul(coverage, cost, weight, *, period_budgets, site_o
     open_ = options.fixed | take_out_fixed(options).choosable(options, limits.largest_budget())
     scope = feed_scope(options.A, need, open_, options.fixed, sites, arcs)
     cols = scope.cols
-    roots = fiber_roots(sites, cols[options.fixed[cols]])
+    # moving a subtree to a root's link may overload it: no root pruning with capacity
+    roots = None if sites.plans_capacity else fiber_roots(sites, cols[options.fixed[cols]])
     feed = feed_columns(sites, arcs, scope.possible, roots=roots)
     rows, row_lo, row_hi = feed_rows(feed, arcs, sites.site_of_option[cols], sites.n_sites,
                                      optional=sites.in_place)
     scoped = OptionInputs(A=options.A[:, cols], cost=options.cost[cols],
                           counted=options.counted[cols], fixed=options.fixed[cols],
                           groups=options.groups[cols])
+    scoped_sites = replace(sites, site_of_option=sites.site_of_option[cols],
+                           option_traffic_mbps=None if not sites.plans_capacity
+                           else sites.option_traffic_mbps[cols])
     if start is not None and start.phased.side_period.size == feed.size:
         schedule = (start.phased.build_period[cols], start.phased.side_period)
     else:
         schedule = greedy_schedule(scoped, as_float(weight, options.n_rows, "weight"),
-                                   scope.required, limits,
-                                   replace(sites, site_of_option=sites.site_of_option[cols]),
-                                   arcs, feed, roots)
+                                   scope.required, limits, scoped_sites, arcs, feed, roots)
     result = solve_phased_coverage(
         scoped.A, scoped.cost, weight, period_budgets=period_budgets, budget=budget,
         must_cover=scope.required, counted=scoped.counted, fixed=scoped.fixed,
         groups=scoped.groups,
         side=SideColumns(cost=feed.cost_cny, rows=rows, row_lo=row_lo, row_hi=row_hi,
-                         start=schedule),
+                         start=schedule,
+                         last=_link_flows(feed, arcs, scoped_sites, scoped.fixed, schedule)),
         **phased)
     return _solution(result, options, cols, feed, sites, arcs, scope)
+
+
+def _link_flows(feed: FeedColumns, arcs: Arcs, sites: SiteInputs, fixed: np.ndarray,
+                schedule: tuple | None) -> LastPeriodColumns | None:
+    """The link flows of the last period (:class:`~siting.optimize.feed_model.FlowRows` over
+    the options ``sites.site_of_option`` (``fixed``: bool per option) and ``feed``), with
+    the flows of the warm start ``schedule`` (period per option, per feed column; -1:
+    never); None where link capacity is not planned or no hop can be built."""
+    if not sites.plans_capacity or not np.any(feed.kind == MICROWAVE_KIND):
+        return None
+    flows = flow_rows(feed, arcs, sites.site_of_option, sites.option_traffic_mbps,
+                      sites.in_place)
+    start = None
+    if schedule is not None:
+        on_air = np.flatnonzero(fixed | (np.asarray(schedule[0]) >= 0))
+        start = flow_values(flows, feed, arcs, np.flatnonzero(np.asarray(schedule[1]) >= 0),
+                            sites.site_traffic_mbps(on_air))
+    return LastPeriodColumns(upper=flows.upper_mbps, rows=flows.rows, row_lo=flows.lo,
+                             row_hi=flows.hi, start=start)
 
 
 def _solution(result: PhasedSolution, options: OptionInputs, cols: np.ndarray,
