@@ -418,7 +418,10 @@ def client_for(scheduler: str | None = None, workers: int | None = None, *,
         with client:
             yield client
         return
-    env = {"NUMBA_NUM_THREADS": str(threads_per_worker), NUMBA_THREADS_ENV: str(threads_per_worker)}
+    # Not NUMBA_NUM_THREADS: a worker that imported numba before the nanny set it (a driver
+    # script importing siting, which the spawned worker re-imports) then failed every kernel it
+    # had to compile ("Cannot set NUMBA_NUM_THREADS ... once the threads have been launched").
+    env = {NUMBA_THREADS_ENV: str(threads_per_worker)}
     # No dashboard; the scheduler's small HTTP server (health checks) takes any free port instead
     # of 8787, which another cluster on the machine may hold (distributed warns when it moves).
     scheduler_kwargs = {"dashboard": False, "dashboard_address": "127.0.0.1:0"}

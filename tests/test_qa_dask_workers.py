@@ -1,0 +1,68 @@
+"""Dask workers as an analyst meets them: a driver script on a machine whose kernels are not
+compiled yet, a worker that dies mid-run, a scheduler without workers. Each run uses a tiny
+region and closes its cluster."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+
+from regions import TECH_4G, candidate, ridge_dem, village, write_region
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _tiny_region(folder: Path) -> Path:
+    """1.8 km x 1.8 km, a ridge, three candidates, 4G only."""
+    return write_region(folder, ridge_dem(60, 60, ridge_col=30, ridge_height_m=80.0),
+                        [village("V1", 300, 900), village("V2", 1500, 600)],
+                        [candidate("S1", 400, 400), candidate("S2", 1400, 1300),
+                         candidate("S3", 900, 900, height=20.0)],
+                        technologies=(dict(TECH_4G, max_range_m=1500),))
+
+
+#: A driver script that imports siting at the top, as a notebook exported to a script does: the
+#: spawned worker processes import it again, so numba is loaded before the nanny's environment.
+DRIVER = textwrap.dedent("""
+    import sys
+    import numpy as np
+    from siting.config import load_scenario
+    from siting.coverage import build_coverage
+    from siting.demand import build_demand
+    from siting.distributed import build_coverage_distributed, client_for
+    from siting.io import read_region
+
+    if __name__ == "__main__":
+        scenario = load_scenario(sys.argv[1])
+        region = read_region(scenario)
+        demand = build_demand(region, scenario.demand)
+        args = (region.terrain, region.candidates, demand, scenario.technologies,
+                scenario.coverage, scenario.demand.ue_height_m)
+        with client_for(None, 1) as client:
+            got = build_coverage_distributed(client, *args, chunk_size=1)
+        want = build_coverage(*args)
+        np.savez(sys.argv[2], got=got.level_dbm.toarray(), want=want.level_dbm.toarray())
+""")
+
+
+def test_a_driver_script_runs_on_local_workers_before_the_kernels_are_compiled(tmp_path):
+    """Every kernel compiled on a worker failed with numba's "Cannot set NUMBA_NUM_THREADS to a
+    different value once the threads have been launched": the cluster set NUMBA_NUM_THREADS
+    after the worker had imported numba."""
+    scenario = _tiny_region(tmp_path / "region")
+    (tmp_path / "driver.py").write_text(DRIVER, encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=str(REPO), NUMBA_CACHE_DIR=str(tmp_path / "numba"))
+    env.pop("NUMBA_NUM_THREADS", None)
+    done = subprocess.run([sys.executable, str(tmp_path / "driver.py"), str(scenario),
+                           str(tmp_path / "levels.npz")], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Cannot set NUMBA_NUM_THREADS" not in done.stderr
+    levels = np.load(tmp_path / "levels.npz")
+    assert np.count_nonzero(levels["want"]) > 0
+    np.testing.assert_array_equal(levels["got"], levels["want"])
