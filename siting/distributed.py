@@ -47,10 +47,10 @@ import rasterio.windows
 import scipy.sparse as sp
 
 from siting.coverage import CoverageMatrix, build_coverage, option_table
-from siting.errors import InputError
+from siting.errors import InputError, SitingError
 from siting.terrain import Terrain
 
-__all__ = ["DemandPoints", "build_coverage_distributed", "client_for", "default_chunk_size",
+__all__ = ["ClusterError", "DemandPoints", "build_coverage_distributed", "client_for", "default_chunk_size",
            "peak_memory_mb", "read_terrain_window", "spatial_chunks", "terrain_window_bounds",
            "workers_peak_memory_mb"]
 
@@ -65,6 +65,11 @@ MAX_CHUNK_SIZE = 200
 #: to rounding in the box test.
 _WINDOW_MARGIN_CELLS = 3
 _DEMAND_MARGIN_M = 1.0
+
+
+class ClusterError(SitingError, RuntimeError):
+    """The Dask cluster could not compute the coverage: no worker to run it, or a worker that
+    died with its share of the work (memory, a killed process) or a lost scheduler."""
 
 
 @dataclass(frozen=True)
@@ -289,11 +294,16 @@ def build_coverage_distributed(client, terrain: Terrain, candidates: pd.DataFram
 def _run_blocks(client, terrain, candidates, demand, technologies, settings, ue_height_m,
                 chunks, dem_path, progress) -> list[_Block]:
     """Each chunk's coverage block, computed on the cluster, in chunk order. A failing task
-    cancels the others and its exception is raised."""
-    from distributed import as_completed
+    cancels the others and its exception is raised; a task lost with its worker (or a cluster
+    without workers) is a :class:`ClusterError`."""
+    from distributed import KilledWorker, as_completed
 
     slim = candidates[_CANDIDATE_COLUMNS + [candidates.geometry.name]]
-    demand_f = client.scatter(DemandPoints.of(demand), broadcast=True, hash=False)
+    try:
+        demand_f = client.scatter(DemandPoints.of(demand), broadcast=True, hash=False)
+    except TimeoutError:
+        raise ClusterError(f"the Dask scheduler at {client.scheduler.address} has no workers; "
+                           f"start some (`dask worker {client.scheduler.address}`)") from None
     if dem_path is None:
         terrain_f = client.scatter(terrain, broadcast=True, hash=False)
         extra = {}
@@ -308,16 +318,33 @@ def _run_blocks(client, terrain, candidates, demand, technologies, settings, ue_
     blocks: list[_Block | None] = [None] * len(futures)
     try:
         for done, (future, block) in enumerate(as_completed(futures, with_results=True), 1):
+            if future.cancelled():  # its worker died with the data it needed, or the scheduler
+                raise ClusterError(_lost_work(slim.index[chunks[index_of[future.key]]],
+                                              f"dask cancelled its task: "
+                                              f"{getattr(block, 'reason', block)}"))
             blocks[index_of[future.key]] = block
             future.release()
             if progress is not None:
                 progress(done, len(futures))
+    except KilledWorker as exc:
+        client.cancel(futures)
+        chunk = chunks[index_of.get(exc.task, 0)]
+        raise ClusterError(_lost_work(slim.index[chunk], f"it killed {exc.allowed_failures + 1} "
+                                                         f"workers")) from None
     except BaseException:
         client.cancel(futures)
         raise
     finally:
         del futures, demand_f, terrain_f
     return blocks
+
+
+def _lost_work(site_ids, what: str) -> str:
+    """The message of a coverage task lost with its worker: which sites, what dask said, what
+    to do."""
+    shown = ", ".join(map(str, site_ids[:5])) + (" ..." if len(site_ids) > 5 else "")
+    return (f"a Dask worker died while computing the coverage of sites {shown} ({what}); check "
+            f"the workers' logs and memory (each needs the terrain and demand), then rerun")
 
 
 def _assemble(blocks: list[_Block], chunks, options: pd.DataFrame, n_candidates: int,

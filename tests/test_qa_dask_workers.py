@@ -10,9 +10,17 @@ import sys
 import textwrap
 from pathlib import Path
 
+import dask
 import numpy as np
+import pytest
+from distributed import LocalCluster, WorkerPlugin
 
 from regions import TECH_4G, candidate, ridge_dem, village, write_region
+from siting.config import load_scenario
+from siting.demand import build_demand
+from siting.distributed import build_coverage_distributed, client_for
+from siting.errors import SitingError
+from siting.io import read_region
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -66,3 +74,56 @@ def test_a_driver_script_runs_on_local_workers_before_the_kernels_are_compiled(t
     levels = np.load(tmp_path / "levels.npz")
     assert np.count_nonzero(levels["want"]) > 0
     np.testing.assert_array_equal(levels["got"], levels["want"])
+
+
+def _inputs(scenario_path):
+    scenario = load_scenario(scenario_path)
+    region = read_region(scenario)
+    return scenario, region, build_demand(region, scenario.demand)
+
+
+def _on_cluster(client, scenario, region, demand):
+    return build_coverage_distributed(client, region.terrain, region.candidates, demand,
+                                      scenario.technologies, scenario.coverage,
+                                      scenario.demand.ue_height_m, chunk_size=1)
+
+
+class DieInEveryTask(WorkerPlugin):
+    """A worker plugin: the worker process exits (as the kernel's OOM killer ends it) in every
+    coverage task it starts, and again after each restart by its nanny."""
+
+    name = "die-in-every-task"
+
+    def setup(self, worker):
+        import siting.distributed
+
+        def die(*args, **kwargs):
+            os._exit(1)
+
+        siting.distributed._coverage_block = die
+
+
+def test_a_worker_that_dies_mid_run_is_one_clear_error_not_a_crash(tmp_path):
+    """Workers dying with the scattered terrain and demand left cancelled tasks, whose
+    exception objects were assembled as blocks: "internal error: AttributeError:
+    'FutureCancelledError' object has no attribute 'n_options'"."""
+    scenario, region, demand = _inputs(_tiny_region(tmp_path / "region"))
+    with client_for(None, 2) as client:
+        client.wait_for_workers(2)
+        client.register_plugin(DieInEveryTask())
+        with pytest.raises(SitingError) as raised:  # the CLI's one line, exit 1
+            _on_cluster(client, scenario, region, demand)
+    message = str(raised.value)
+    assert "a Dask worker died while computing the coverage of sites S" in message
+    assert "workers' logs and memory" in message and "\n" not in message
+
+
+def test_a_scheduler_without_workers_is_one_clear_error(tmp_path):
+    """It was "internal error: TimeoutError: No valid workers found"."""
+    scenario, region, demand = _inputs(_tiny_region(tmp_path / "region"))
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}), \
+            LocalCluster(n_workers=0, dashboard_address=None, processes=False) as cluster:
+        with client_for(cluster.scheduler_address, None) as client:
+            with pytest.raises(SitingError, match="has no workers") as raised:
+                _on_cluster(client, scenario, region, demand)
+    assert f"dask worker {cluster.scheduler_address}" in str(raised.value)
