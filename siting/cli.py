@@ -657,6 +657,11 @@ def calibrate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.
         for name, offset in classes.items():
             table.add_row(tech, name, f"{offset:+.2f}")
     Console().print(table)
+    for tech, count in result.n_at_floor.items():
+        if count:
+            print(f"{tech}: {count} measurement(s) at the handsets' reporting floor "
+                  f"({result.reporting_floor_dbm[tech]:g} dBm: the level was at most that), "
+                  f"fitted as censored")
     print(f"held out: {result.held_out['n']} measurements; industry practice: mean error near "
           f"0 dB, standard deviation 6-8 dB")
     for when in ("before", "after"):
