@@ -95,7 +95,8 @@ def _check_rows(frame: gpd.GeoDataFrame, scenario: Scenario, region: RegionData,
     if unknown.any():
         problems.add(_rows(where, frame, unknown, "technology",
                            f"{sorted(set(technology[unknown]))[:3]} not among the scenario's "
-                           f"technologies ({', '.join(names)})"))
+                           f"technologies ({', '.join(names)}); write one of these names, or "
+                           f"delete the rows"))
     counts = technology[~unknown].value_counts()
     for name, count in counts[counts < MIN_MEASUREMENTS_PER_TECHNOLOGY].items():
         problems.add(_rows(where, frame, technology == name, "technology",
@@ -109,24 +110,28 @@ def _check_rows(frame: gpd.GeoDataFrame, scenario: Scenario, region: RegionData,
     if missing.any():
         problems.add(_rows(where, frame, missing, "site_id",
                            f"no candidate site {sorted(set(site[missing]))[:3]} in the "
-                           f"scenario's candidates"))
+                           f"scenario's candidates; add the site to the candidates (with its "
+                           f"position and antenna height), or delete the rows"))
     known = ~unknown & ~missing
     allowed = np.array([names[t] in str(sites.loc[s, "technologies"]) if ok else True
                         for s, t, ok in zip(site, technology, known)])
     if not allowed.all():
         problems.add(_rows(where, frame, ~allowed, "technology",
-                           "the site does not carry this technology's generation"))
+                           "the site does not carry this technology's generation; add it to "
+                           "the site's 'technologies' in the candidates, or delete the rows"))
     rsrp = level_dbm(frame["rsrp_dbm"])
     low, high = RSRP_RANGE_DBM
     bad = ~((rsrp >= low) & (rsrp <= high))
     if bad.any():
         problems.add(_rows(where, frame, bad, "rsrp_dbm",
                            f"{frame['rsrp_dbm'][bad][:3].tolist()} not a level in "
-                           f"{low:g}..{high:g} dBm"))
+                           f"{low:g}..{high:g} dBm; correct the levels, or delete the rows"))
     outside = ~region.on_dem(frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy())
     if outside.any():
         problems.add(_rows(where, frame, outside, "geometry",
-                           "the point lies outside the DEM"))
+                           "the point lies outside the DEM; delete the rows, or extend "
+                           "inputs.dem (positions from Amap or Tencent, or from Baidu, need "
+                           "--crs GCJ-02 or --crs BD-09)"))
 
 
 def read_measurements(path: str | Path, scenario: Scenario, region: RegionData, *,
