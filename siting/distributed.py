@@ -48,9 +48,11 @@ import scipy.sparse as sp
 
 from siting.coverage import CoverageMatrix, build_coverage, option_table
 from siting.errors import InputError, SitingError
+from siting.sourcecode import code_digest
 from siting.terrain import Terrain
 
-__all__ = ["ClusterError", "DemandPoints", "build_coverage_distributed", "client_for", "default_chunk_size",
+__all__ = ["ClusterError", "DemandPoints", "build_coverage_distributed", "check_workers_code",
+           "client_for", "default_chunk_size",
            "peak_memory_mb", "read_terrain_window", "spatial_chunks", "terrain_window_bounds",
            "workers_peak_memory_mb"]
 
@@ -281,6 +283,7 @@ def build_coverage_distributed(client, terrain: Terrain, candidates: pd.DataFram
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
     if len(candidates) == 0:
         return build_coverage(terrain, candidates, demand, technologies, settings, ue_height_m)
+    check_workers_code(client)
     technologies = tuple(technologies)
     reach = max(float(t.max_range_m) for t in technologies) if technologies else 1.0
     chunks = spatial_chunks(candidates.geometry.x.to_numpy(), candidates.geometry.y.to_numpy(),
@@ -289,6 +292,22 @@ def build_coverage_distributed(client, terrain: Terrain, candidates: pd.DataFram
                          ue_height_m, chunks, dem_path, progress)
     return _assemble(blocks, chunks, option_table(candidates, technologies), len(candidates),
                      len(demand))
+
+
+def check_workers_code(client) -> None:
+    """:class:`ClusterError` unless every worker runs this process's siting code (the same
+    :func:`siting.sourcecode.code_digest`): a node left on another version would compute its
+    chunks with other models, and the matrix would be cached under this code's key."""
+    try:
+        digests = client.run(code_digest)
+    except ImportError as exc:
+        raise ClusterError(f"the Dask workers cannot import siting ({exc}); install siting in "
+                           f"the workers' environment") from None
+    other = sorted(address for address, digest in digests.items() if digest != code_digest())
+    if other:
+        raise ClusterError(f"the Dask worker(s) {', '.join(other[:3])} run other siting code "
+                           f"than this run; install the same siting on every worker and "
+                           f"restart them")
 
 
 def _run_blocks(client, terrain, candidates, demand, technologies, settings, ue_height_m,

@@ -127,3 +127,27 @@ def test_a_scheduler_without_workers_is_one_clear_error(tmp_path):
             with pytest.raises(SitingError, match="has no workers") as raised:
                 _on_cluster(client, scenario, region, demand)
     assert f"dask worker {cluster.scheduler_address}" in str(raised.value)
+
+
+class OtherSitingCode(WorkerPlugin):
+    """A worker plugin: the worker's siting is another version's (another code digest)."""
+
+    name = "other-siting-code"
+
+    def setup(self, worker):
+        import siting.sourcecode
+
+        siting.sourcecode.code_digest = lambda: "0" * 64
+
+
+def test_a_worker_running_other_siting_code_is_refused(tmp_path):
+    """A node left on another siting computed its chunks with its own models, silently, and the
+    matrix was cached under this code's key."""
+    scenario, region, demand = _inputs(_tiny_region(tmp_path / "region"))
+    with client_for(None, 1) as client:
+        client.wait_for_workers(1)
+        client.register_plugin(OtherSitingCode())
+        (address,) = client.scheduler_info()["workers"]
+        with pytest.raises(SitingError, match="run other siting code") as raised:
+            _on_cluster(client, scenario, region, demand)
+    assert address in str(raised.value) and "install the same siting" in str(raised.value)
