@@ -62,7 +62,8 @@ class CalibrationResult:
     ``model_offset_db``: {technology: m}, the offset of classes without measurements;
     ``held_out``: error statistics of the held-out share (:func:`error_stats`, before and
     after); ``by_class`` / ``by_site``: the same per technology and class, per site;
-    ``n_train``: measurements fitted on; ``reporting_floor_dbm``: {technology: its handsets'
+    ``n_train``: measurements fitted on, ``n_train_by_class`` the same per technology and
+    class (an offset fitted on a few measurements carries their noise); ``reporting_floor_dbm``: {technology: its handsets'
     floor (:data:`REPORTING_FLOOR_DBM`)}; ``n_at_floor``: {technology: measurements at or
     below it, fitted as censored}.
     """
@@ -73,6 +74,7 @@ class CalibrationResult:
     by_class: dict
     by_site: dict
     n_train: int
+    n_train_by_class: dict[str, dict[str, int]]
     reporting_floor_dbm: dict[str, float]
     n_at_floor: dict[str, int]
 
@@ -174,7 +176,7 @@ def calibrate_frame(scenario: Scenario, region: RegionData, measurements: pd.Dat
     technology = measurements["technology"].astype(str).to_numpy()
     generation = {t.name: t.generation for t in scenario.technologies}
     train = _split(technology, seed, train_share)
-    offsets, models, floors, at_floor = {}, {}, {}, {}
+    offsets, models, floors, at_floor, n_fitted = {}, {}, {}, {}, {}
     before, after = np.zeros(len(measured)), np.zeros(len(measured))
     for tech in np.unique(technology):
         mine = technology == tech
@@ -182,6 +184,8 @@ def calibrate_frame(scenario: Scenario, region: RegionData, measurements: pd.Dat
         at_floor[tech] = int(np.sum(measured[mine] <= floors[tech]))
         models[tech], offsets[tech] = fit_offsets(measured[mine & train], predicted[mine & train],
                                                   classes[mine & train], floor_dbm=floors[tech])
+        names, counts = np.unique(classes[mine & train].astype(str), return_counts=True)
+        n_fitted[tech] = {str(name): int(n) for name, n in zip(names, counts)}
         applied = [offsets[tech].get(c, models[tech]) for c in classes[mine]]
         before[mine] = reported_error_db(measured[mine], predicted[mine], floors[tech])
         after[mine] = reported_error_db(measured[mine], predicted[mine], floors[tech], applied)
@@ -194,7 +198,8 @@ def calibrate_frame(scenario: Scenario, region: RegionData, measurements: pd.Dat
     return CalibrationResult(offsets_db=offsets, model_offset_db=models,
                              held_out=error_stats(before, after), by_class=by_class,
                              by_site=_breakdown(held["site_id"].astype(str), before, after),
-                             n_train=int(train.sum()), reporting_floor_dbm=floors,
+                             n_train=int(train.sum()), n_train_by_class=n_fitted,
+                             reporting_floor_dbm=floors,
                              n_at_floor=at_floor)
 
 

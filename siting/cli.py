@@ -651,11 +651,11 @@ def calibrate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.
     if quiet:
         return
     table = Table(title=f"siting calibrate: offsets \\[dB] ({result.n_train} measurements fitted)")
-    for column in ("technology", "land-cover class", "offset"):
+    for column in ("technology", "land-cover class", "offset", "fitted on"):
         table.add_column(column)
     for tech, classes in result.offsets_db.items():
         for name, offset in classes.items():
-            table.add_row(tech, name, f"{offset:+.2f}")
+            table.add_row(tech, name, f"{offset:+.2f}", str(result.n_train_by_class[tech][name]))
     Console().print(table)
     for tech, count in result.n_at_floor.items():
         if count:

@@ -101,3 +101,22 @@ def test_measurements_at_the_reporting_floor_do_not_bias_the_offsets(region, dri
     held = report["held_out"]
     assert abs(held["mean_error_after_db"]) < 0.5
     assert held["rmse_after_db"] < held["rmse_before_db"]
+
+
+def test_the_report_says_how_many_measurements_each_offset_rests_on(region, drive_test,
+                                                                    tmp_path):
+    """The offsets were printed and written without the number of measurements each was
+    fitted on: an offset of a class with three measurements looked as sure as one with 700."""
+    path, _, classes, _ = drive_test
+    result = runner.invoke(app, ["calibrate", str(region), str(path), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "calibration_report.json").read_text())
+    fitted = report["n_train_by_class"][TECH_4G["name"]]
+    held = report["held_out_by_class"][TECH_4G["name"]]
+    names, counts = np.unique(classes.astype(str), return_counts=True)
+    assert {name: fitted[name] + held[name]["n"] for name in fitted} == dict(
+        zip(names.tolist(), counts.tolist()))
+    assert sum(fitted.values()) == report["n_train"]
+    assert "fitted on" in result.output
+    for name, n in fitted.items():
+        assert any(name in line and f" {n} " in line for line in result.output.splitlines())
