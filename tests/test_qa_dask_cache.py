@@ -63,3 +63,31 @@ def test_every_shapefile_sidecar_is_part_of_the_key(tmp_path, sidecar, content):
     before = coverage_key(load_scenario(path))
     (tmp_path / "in" / f"candidates{sidecar}").write_text(content, encoding="ascii")
     assert coverage_key(load_scenario(path)) != before
+
+
+def _wall_between_s1_and_v1(folder):
+    import rasterio
+
+    with rasterio.open(folder / "dem.tif", "r+") as dem:
+        elevation = dem.read(1)
+        elevation[:, 40:43] += 150.0  # 1200-1290 m east: between V1 (1000 m) and S1 (1500 m)
+        dem.write(elevation, 1)
+
+
+def _louder_4g(folder):
+    path = folder / "scenario.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc["technologies"][0]["eirp_dbm"] += 6.0
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+
+
+@pytest.mark.parametrize("change", [_wall_between_s1_and_v1, _louder_4g], ids=["dem", "technology"])
+def test_a_changed_dem_or_technology_misses_the_cache(tmp_path, change):
+    path, _ = _shapefile_scenario(tmp_path / "in")
+    cache = tmp_path / "cache"
+    before = compute(load_scenario(path), cache_dir=cache).coverage
+    change(tmp_path / "in")
+    changed = load_scenario(path)
+    want = compute(changed).coverage
+    assert not _same_matrix(want, before)
+    assert _same_matrix(compute(changed, cache_dir=cache).coverage, want)
