@@ -36,8 +36,9 @@ from scipy.optimize import least_squares
 
 from siting.config import Scenario
 from siting.coverage import Transmitters, class_names, pair_levels, receiver_classes
+from siting.errors import InputError
 from siting.io import RegionData, read_region, resolve_itu_maps
-from siting.io.measurements import read_measurements
+from siting.io.measurements import REPORTING_FLOOR_DBM, read_measurements
 
 #: Share of the measurements the offsets are fitted on; the rest is held out.
 TRAIN_SHARE = 0.7
@@ -48,10 +49,6 @@ HUBER_K = 1.345
 PRACTICE_MEAN_DB = 1.0
 #: ... and a standard deviation in this range.
 PRACTICE_STD_DB = (6.0, 8.0)
-#: The lowest RSRP a handset reports [dBm], per generation: LTE's RSRP_00 stands for any
-#: level below -140 dBm (3GPP TS 36.133 Table 9.1.4-1), NR's SS-RSRP_0 for any below -156 dBm
-#: (3GPP TS 38.133 Table 10.1.6.1-1); drive-test tools write it as the floor itself.
-REPORTING_FLOOR_DBM = {"4G": -140.0, "5G": -156.0}
 
 
 @dataclass(frozen=True)
@@ -120,6 +117,20 @@ def reported_error_db(measured_dbm, predicted_dbm, floor_dbm: float, offset_db=0
     return measured - np.maximum(np.asarray(predicted_dbm, float) + offset_db, floor_dbm)
 
 
+def _identifiable(measured_dbm, predicted_dbm, classes, floor_dbm: float):
+    """The measurements of the classes with at least one above ``floor_dbm``; InputError when
+    there are none."""
+    classes = np.asarray(classes).astype(str)
+    above = np.unique(classes[np.asarray(measured_dbm, float) > floor_dbm])
+    if len(above) == 0:
+        raise InputError(f"none of the {len(classes)} measurements fitted on lies above the "
+                         f"handsets' reporting floor ({floor_dbm:g} dBm), so no offset can be "
+                         f"fitted; add measurements with a level")
+    keep = np.isin(classes, above)
+    return np.asarray(measured_dbm, float)[keep], np.asarray(predicted_dbm, float)[keep], \
+        classes[keep]
+
+
 def fit_offsets(measured_dbm: np.ndarray, predicted_dbm: np.ndarray, classes: np.ndarray, *,
                 floor_dbm: float = -np.inf) -> tuple[float, dict[str, float]]:
     """Huber least-squares fit of ``measured = max(floor, predicted + m + d_c)`` (the most
@@ -127,8 +138,12 @@ def fit_offsets(measured_dbm: np.ndarray, predicted_dbm: np.ndarray, classes: np
     ``errors = m + d_c``); returns (m, {class: m + d_c}) [dB].
 
     ``f_scale`` is :data:`HUBER_K` times the robust standard deviation (1.4826 x the median
-    absolute deviation) of the errors about their class medians.
+    absolute deviation) of the errors about their class medians. A class whose measurements
+    all lie at the floor says only that its levels were at most the floor, which any low
+    enough offset fits: it gets no offset of its own (its users get ``m``).
     """
+    measured_dbm, predicted_dbm, classes = _identifiable(measured_dbm, predicted_dbm, classes,
+                                                         floor_dbm)
     errors_db = reported_error_db(measured_dbm, predicted_dbm, floor_dbm)
     names, index, counts = np.unique(classes.astype(str), return_inverse=True, return_counts=True)
     reference = int(np.argmax(counts))
@@ -185,7 +200,8 @@ def calibrate_frame(scenario: Scenario, region: RegionData, measurements: pd.Dat
         models[tech], offsets[tech] = fit_offsets(measured[mine & train], predicted[mine & train],
                                                   classes[mine & train], floor_dbm=floors[tech])
         names, counts = np.unique(classes[mine & train].astype(str), return_counts=True)
-        n_fitted[tech] = {str(name): int(n) for name, n in zip(names, counts)}
+        n_fitted[tech] = {str(name): int(n) for name, n in zip(names, counts)
+                          if name in offsets[tech]}
         applied = [offsets[tech].get(c, models[tech]) for c in classes[mine]]
         before[mine] = reported_error_db(measured[mine], predicted[mine], floors[tech])
         after[mine] = reported_error_db(measured[mine], predicted[mine], floors[tech], applied)

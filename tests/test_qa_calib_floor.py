@@ -120,3 +120,36 @@ def test_the_report_says_how_many_measurements_each_offset_rests_on(region, driv
     assert "fitted on" in result.output
     for name, n in fitted.items():
         assert any(name in line and f" {n} " in line for line in result.output.splitlines())
+
+
+def test_a_class_heard_only_at_the_floor_gets_no_offset_of_its_own(region, drive_test, tmp_path):
+    """Every forest measurement at -140 dBm says only that the forest levels were at most
+    that; the fit drove the forest offset to any low value (about -100 dB) and wrote it."""
+    path, _, classes, _ = drive_test
+    export = pd.read_csv(path)
+    export.loc[classes == "tree_cover", "RSRP"] = FLOOR_DBM
+    forest_at_floor = tmp_path / "forest_at_floor.csv"
+    export.to_csv(forest_at_floor, index=False)
+    result = runner.invoke(app, ["calibrate", str(region), str(forest_at_floor), "--out",
+                                 str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    written = yaml.safe_load((tmp_path / "out" / "calibration.yaml").read_text())
+    offsets = written["offsets_db"][TECH_4G["name"]]
+    assert set(offsets) == {"cropland", "built_up"}  # forest users get the model offset
+    for name in offsets:
+        assert offsets[name] == pytest.approx(TRUE_OFFSETS_DB[name], abs=0.5)
+    assert written["model_offset_db"][TECH_4G["name"]] in offsets.values()
+
+
+def test_a_technology_heard_only_at_the_floor_is_one_error_line(region, drive_test, tmp_path):
+    path, *_ = drive_test
+    export = pd.read_csv(path).assign(RSRP=FLOOR_DBM)
+    all_at_floor = tmp_path / "no_signal.csv"
+    export.to_csv(all_at_floor, index=False)
+    result = runner.invoke(app, ["calibrate", str(region), str(all_at_floor), "--out",
+                                 str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    (line,) = [ln for ln in result.output.splitlines() if "no_signal.csv" in ln]
+    assert "row 2, row 3" in line and "field 'rsrp_dbm'" in line
+    assert f"every measurement of {TECH_4G['name']} is at the handsets' reporting floor" in line
+    assert "Traceback" not in result.output and not (tmp_path / "out").exists()

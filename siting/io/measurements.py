@@ -46,6 +46,10 @@ MINUS_SIGNS = str.maketrans({"－": "-", "−": "-"})
 MIN_MEASUREMENTS_PER_TECHNOLOGY = 2
 #: RSRP a handset can report [dBm] (3GPP TS 36.133 reports -140..-44; a margin either side).
 RSRP_RANGE_DBM = (-150.0, -20.0)
+#: The lowest RSRP a handset reports [dBm], per generation: LTE's RSRP_00 stands for any
+#: level below -140 dBm (3GPP TS 36.133 Table 9.1.4-1), NR's SS-RSRP_0 for any below -156 dBm
+#: (3GPP TS 38.133 Table 10.1.6.1-1); drive-test tools write it as the floor itself.
+REPORTING_FLOOR_DBM = {"4G": -140.0, "5G": -156.0}
 
 
 def _header(path: Path) -> list[str]:
@@ -85,6 +89,22 @@ def _rows(where: str, frame, mask, field: str, problem: str) -> str:
     return f"{where}: {id_list(frame.index, mask)}: field '{field}': {problem}"
 
 
+def _check_floor(frame, generations: dict[str, str], technologies, rsrp_dbm: np.ndarray,
+                 where: str, problems: Problems) -> None:
+    """Technologies whose every measurement lies at the handsets' reporting floor
+    (:data:`REPORTING_FLOOR_DBM`): they say only that the levels were at most the floor."""
+    technology = frame["technology"].astype(str).to_numpy()
+    for name in technologies:
+        mine = technology == name
+        floor = REPORTING_FLOOR_DBM[generations[name]]
+        if not (rsrp_dbm[mine] > floor).any():
+            problems.add(_rows(where, frame, mine, "rsrp_dbm",
+                               f"every measurement of {name} is at the handsets' reporting "
+                               f"floor ({floor:g} dBm: the level was at most that), which any "
+                               f"low enough offset fits; add measurements with a level, or "
+                               f"delete its rows"))
+
+
 def _check_rows(frame: gpd.GeoDataFrame, scenario: Scenario, region: RegionData, where: str,
                 problems: Problems) -> None:
     """Sites the scenario has, technologies it has and the site allows, RSRP in range, points
@@ -120,6 +140,8 @@ def _check_rows(frame: gpd.GeoDataFrame, scenario: Scenario, region: RegionData,
                            "the site does not carry this technology's generation; add it to "
                            "the site's 'technologies' in the candidates, or delete the rows"))
     rsrp = level_dbm(frame["rsrp_dbm"])
+    _check_floor(frame, names, counts[counts >= MIN_MEASUREMENTS_PER_TECHNOLOGY].index, rsrp,
+                 where, problems)
     low, high = RSRP_RANGE_DBM
     bad = ~((rsrp >= low) & (rsrp <= high))
     if bad.any():
