@@ -348,8 +348,9 @@ def _run_blocks(client, terrain, candidates, demand, technologies, settings, ue_
     except KilledWorker as exc:
         client.cancel(futures)
         chunk = chunks[index_of.get(exc.task, 0)]
-        raise ClusterError(_lost_work(slim.index[chunk], f"it killed {exc.allowed_failures + 1} "
-                                                         f"workers")) from None
+        killed = exc.allowed_failures + 1
+        raise ClusterError(_lost_work(slim.index[chunk], f"its task killed {killed} worker(s)")
+                           ) from None
     except BaseException:
         client.cancel(futures)
         raise

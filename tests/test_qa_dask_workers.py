@@ -118,6 +118,21 @@ def test_a_worker_that_dies_mid_run_is_one_clear_error_not_a_crash(tmp_path):
     assert "workers' logs and memory" in message and "\n" not in message
 
 
+def test_a_task_that_kills_its_worker_while_others_hold_the_data_is_one_clear_error(tmp_path):
+    """With the terrain and demand still on other workers, dask gives up on the task itself
+    (KilledWorker, here at its first death) instead of cancelling it."""
+    scenario, region, demand = _inputs(_tiny_region(tmp_path / "region"))
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            client_for(None, 3) as client:
+        client.wait_for_workers(3)
+        client.register_plugin(DieInEveryTask())
+        with pytest.raises(SitingError) as raised:
+            _on_cluster(client, scenario, region, demand)
+    message = str(raised.value)
+    assert "a Dask worker died while computing the coverage of sites S" in message
+    assert "its task killed 1 worker(s)" in message and "\n" not in message
+
+
 def test_a_scheduler_without_workers_is_one_clear_error(tmp_path):
     """It was "internal error: TimeoutError: No valid workers found"."""
     scenario, region, demand = _inputs(_tiny_region(tmp_path / "region"))
