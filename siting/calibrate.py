@@ -49,6 +49,11 @@ HUBER_K = 1.345
 PRACTICE_MEAN_DB = 1.0
 #: ... and a standard deviation in this range.
 PRACTICE_STD_DB = (6.0, 8.0)
+#: A measurement farther than this many robust standard deviations from the fit is listed as
+#: an outlier (0.3 % of Gaussian errors lie beyond 3): a wrong serving site, a GPS jump.
+OUTLIER_SIGMAS = 3.0
+#: How many of the largest outliers the report names.
+OUTLIERS_NAMED = 5
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,7 @@ class CalibrationResult:
     ``n_train``: measurements fitted on, ``n_train_by_class`` the same per technology and
     class (an offset fitted on a few measurements carries their noise); ``reporting_floor_dbm``: {technology: its handsets'
     floor (:data:`REPORTING_FLOOR_DBM`)}; ``n_at_floor``: {technology: measurements at or
-    below it, fitted as censored}.
+    below it, fitted as censored}; ``outliers``: {technology: :func:`find_outliers`}.
     """
 
     offsets_db: dict[str, dict[str, float]]
@@ -74,6 +79,7 @@ class CalibrationResult:
     n_train_by_class: dict[str, dict[str, int]]
     reporting_floor_dbm: dict[str, float]
     n_at_floor: dict[str, int]
+    outliers: dict[str, dict]
 
 
 def error_stats(before_db: np.ndarray, after_db: np.ndarray) -> dict:
@@ -177,6 +183,21 @@ def _split(groups: np.ndarray, seed: int, train_share: float) -> np.ndarray:
     return train
 
 
+def find_outliers(errors_db: np.ndarray, ids) -> dict:
+    """Measurements whose error after calibration [dB] lies more than :data:`OUTLIER_SIGMAS`
+    robust standard deviations (1.4826 x the median absolute deviation) from the median:
+    ``n``, ``threshold_db`` (that distance) and ``largest_db`` ({id: error [dB]} of the
+    :data:`OUTLIERS_NAMED` farthest). The Huber fit down-weights them; they are listed so
+    that their serving site and position can be checked."""
+    errors_db = np.asarray(errors_db, float)
+    distance = np.abs(errors_db - np.median(errors_db))
+    threshold = OUTLIER_SIGMAS * 1.4826 * float(np.median(distance))
+    far = np.flatnonzero(distance > threshold)
+    largest = far[np.argsort(-distance[far], kind="stable")[:OUTLIERS_NAMED]]
+    return {"n": len(far), "threshold_db": threshold,
+            "largest_db": {str(ids[i]): float(errors_db[i]) for i in largest}}
+
+
 def _breakdown(keys: pd.Series, before: np.ndarray, after: np.ndarray) -> dict:
     """:func:`error_stats` per value of ``keys``."""
     return {str(k): error_stats(before[keys.to_numpy() == k], after[keys.to_numpy() == k])
@@ -191,7 +212,7 @@ def calibrate_frame(scenario: Scenario, region: RegionData, measurements: pd.Dat
     technology = measurements["technology"].astype(str).to_numpy()
     generation = {t.name: t.generation for t in scenario.technologies}
     train = _split(technology, seed, train_share)
-    offsets, models, floors, at_floor, n_fitted = {}, {}, {}, {}, {}
+    offsets, models, floors, at_floor, n_fitted, outliers = {}, {}, {}, {}, {}, {}
     before, after = np.zeros(len(measured)), np.zeros(len(measured))
     for tech in np.unique(technology):
         mine = technology == tech
@@ -205,6 +226,8 @@ def calibrate_frame(scenario: Scenario, region: RegionData, measurements: pd.Dat
         applied = [offsets[tech].get(c, models[tech]) for c in classes[mine]]
         before[mine] = reported_error_db(measured[mine], predicted[mine], floors[tech])
         after[mine] = reported_error_db(measured[mine], predicted[mine], floors[tech], applied)
+        heard = mine & (measured > floors[tech])  # a level at the floor is no error of its own
+        outliers[tech] = find_outliers(after[heard], measurements.index[heard])
     test = ~train
     before, after = before[test], after[test]
     held = measurements[test]
@@ -215,7 +238,7 @@ def calibrate_frame(scenario: Scenario, region: RegionData, measurements: pd.Dat
                              held_out=error_stats(before, after), by_class=by_class,
                              by_site=_breakdown(held["site_id"].astype(str), before, after),
                              n_train=int(train.sum()), n_train_by_class=n_fitted,
-                             reporting_floor_dbm=floors,
+                             reporting_floor_dbm=floors, outliers=outliers,
                              n_at_floor=at_floor)
 
 

@@ -662,6 +662,12 @@ def calibrate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.
             print(f"{tech}: {count} measurement(s) at the handsets' reporting floor "
                   f"({result.reporting_floor_dbm[tech]:g} dBm: the level was at most that), "
                   f"fitted as censored")
+    for tech, far in result.outliers.items():
+        if far["n"]:
+            named = ", ".join(f"{k} {v:+.1f} dB" for k, v in far["largest_db"].items())
+            print(f"{tech}: {far['n']} measurement(s) more than {far['threshold_db']:.1f} dB from "
+                  f"the fit, down-weighted (largest: {named}); check their serving site and "
+                  f"position")
     print(f"held out: {result.held_out['n']} measurements; industry practice: mean error near "
           f"0 dB, standard deviation 6-8 dB")
     for when in ("before", "after"):

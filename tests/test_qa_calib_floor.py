@@ -153,3 +153,29 @@ def test_a_technology_heard_only_at_the_floor_is_one_error_line(region, drive_te
     assert "row 2, row 3" in line and "field 'rsrp_dbm'" in line
     assert f"every measurement of {TECH_4G['name']} is at the handsets' reporting floor" in line
     assert "Traceback" not in result.output and not (tmp_path / "out").exists()
+
+
+def test_measurements_far_from_the_fit_are_named_as_outliers(region, drive_test, tmp_path):
+    """25 rows logged against the wrong serving site read 35 dB stronger than the model says:
+    the robust fit shrugged them off without a word; they are now counted and the largest
+    named, for the engineer to check."""
+    path, _, _, level = drive_test
+    export = pd.read_csv(path)
+    export.insert(0, "measurement_id", [f"M{i}" for i in range(len(export))])
+    wrong = np.flatnonzero((level > -110.0) & (level < -80.0))[:25]
+    export.loc[wrong, "RSRP"] += 35.0
+    export.loc[wrong, "measurement_id"] = [f"WRONG-{i}" for i in range(len(wrong))]
+    mixed = tmp_path / "wrong_sites.csv"
+    export.to_csv(mixed, index=False)
+    result = runner.invoke(app, ["calibrate", str(region), str(mixed), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "calibration_report.json").read_text())
+    far = report["outliers"][TECH_4G["name"]]
+    assert len(wrong) <= far["n"] <= len(wrong) + 15  # Gaussian noise adds a few beyond 3 sigma
+    assert 3 * 0.8 * NOISE_DB < far["threshold_db"] < 3 * 1.2 * NOISE_DB
+    assert all(name.startswith("WRONG-") for name in far["largest_db"])
+    assert all(abs(error - 35.0) < 3 * NOISE_DB for error in far["largest_db"].values())
+    for name, truth in TRUE_OFFSETS_DB.items():  # Huber: the fit itself is barely moved
+        assert report["offsets_db"][TECH_4G["name"]][name] == pytest.approx(truth, abs=0.6)
+    line = next(ln for ln in result.output.splitlines() if "from the fit" in ln)
+    assert f"{far['n']} measurement(s) more than" in line and "WRONG-" in line
