@@ -65,9 +65,10 @@ class CalibrationResult:
     ``held_out``: error statistics of the held-out share (:func:`error_stats`, before and
     after); ``by_class`` / ``by_site``: the same per technology and class, per site;
     ``n_train``: measurements fitted on, ``n_train_by_class`` the same per technology and
-    class (an offset fitted on a few measurements carries their noise); ``reporting_floor_dbm``: {technology: its handsets'
-    floor (:data:`REPORTING_FLOOR_DBM`)}; ``n_at_floor``: {technology: measurements at or
-    below it, fitted as censored}; ``outliers``: {technology: :func:`find_outliers`}.
+    class (an offset fitted on a few measurements carries their noise);
+    ``reporting_floor_dbm``: {technology: its handsets' floor (:data:`REPORTING_FLOOR_DBM`)};
+    ``n_at_floor``: {technology: measurements at or below it, fitted as censored};
+    ``outliers``: {technology: :func:`find_outliers`}.
     """
 
     offsets_db: dict[str, dict[str, float]]
