@@ -49,3 +49,23 @@ def test_every_bad_row_kind_is_one_line_with_what_to_do(tmp_path):
     generation = next(ln for ln in lines if "generation" in ln)
     assert ": row 6: " in generation and "site's 'technologies'" in generation
     assert len(lines) == 5
+
+
+def test_nr_levels_down_to_its_reporting_floor_are_read(tmp_path):
+    """NR reports SS-RSRP down to -156 dBm (3GPP TS 38.133); a 5G drive test's cell-edge rows
+    at -151..-156 dBm were refused as "not a level in -150..-20 dBm"."""
+    scenario = write_region(tmp_path / "region", ridge_dem(60, 60, ridge_col=30),
+                            [village("V1", 300, 900)], [candidate("A", 400, 400)],
+                            technologies=(TECH_5G,))
+    x = X0 + np.linspace(300.0, 1700.0, 8)
+    y = Y0 - np.linspace(300.0, 1700.0, 8)
+    lon, lat = pyproj.Transformer.from_crs(CRS, "EPSG:4326", always_xy=True).transform(x, y)
+    rsrp = [-88.0, -95.0, -104.0, -118.0, -133.0, -151.5, -154.0, -156.0]
+    pd.DataFrame({"经度": lon, "纬度": lat, "站号": "A", "制式": TECH_5G["name"],
+                  "RSRP(dBm)": rsrp}).to_csv(tmp_path / "nr_drive.csv", index=False)
+    result = runner.invoke(app, ["calibrate", str(scenario), str(tmp_path / "nr_drive.csv"),
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "calibration.yaml").exists()
+    assert f"{TECH_5G['name']}: 1 measurement(s) at the handsets' reporting floor (-156 dBm" \
+        in result.output

@@ -44,8 +44,10 @@ DBM_UNIT = re.compile(r"\s*dbm\s*$", re.IGNORECASE)
 MINUS_SIGNS = str.maketrans({"－": "-", "−": "-"})
 #: Measurements each technology needs: one to fit its offset on and one to hold out.
 MIN_MEASUREMENTS_PER_TECHNOLOGY = 2
-#: RSRP a handset can report [dBm] (3GPP TS 36.133 reports -140..-44; a margin either side).
-RSRP_RANGE_DBM = (-150.0, -20.0)
+#: RSRP a handset can report [dBm], a margin either side: NR's SS-RSRP reports -156..-31 dBm
+#: (3GPP TS 38.133 Table 10.1.6.1-1), LTE's RSRP -140..-44 (TS 36.133 Table 9.1.4-1; -156 with
+#: the extended range).
+RSRP_RANGE_DBM = (-160.0, -20.0)
 #: The lowest RSRP a handset reports [dBm], per generation: LTE's RSRP_00 stands for any
 #: level below -140 dBm (3GPP TS 36.133 Table 9.1.4-1), NR's SS-RSRP_0 for any below -156 dBm
 #: (3GPP TS 38.133 Table 10.1.6.1-1); drive-test tools write it as the floor itself.
