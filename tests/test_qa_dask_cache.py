@@ -91,3 +91,20 @@ def test_a_changed_dem_or_technology_misses_the_cache(tmp_path, change):
     want = compute(changed).coverage
     assert not _same_matrix(want, before)
     assert _same_matrix(compute(changed, cache_dir=cache).coverage, want)
+
+
+def test_a_run_on_workers_stores_the_matrix_the_next_run_reuses_without_a_cluster(
+        tmp_path, monkeypatch):
+    import siting.pipeline
+
+    path, _ = _shapefile_scenario(tmp_path / "in")
+    cache = tmp_path / "cache"
+    on_workers = compute(load_scenario(path), cache_dir=cache, workers=1).coverage
+    assert _same_matrix(on_workers, compute(load_scenario(path)).coverage)
+
+    def no_cluster(*args, **kwargs):
+        raise AssertionError("a cached run started a Dask cluster")
+
+    monkeypatch.setattr(siting.pipeline, "client_for", no_cluster)
+    again = compute(load_scenario(path), cache_dir=cache, workers=1).coverage
+    assert _same_matrix(again, on_workers)
