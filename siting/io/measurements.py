@@ -99,7 +99,8 @@ def _check_floor(frame, generations: dict[str, str], technologies, rsrp_dbm: np.
     for name in technologies:
         mine = technology == name
         floor = REPORTING_FLOOR_DBM[generations[name]]
-        if not (rsrp_dbm[mine] > floor).any():
+        levels = rsrp_dbm[mine][np.isfinite(rsrp_dbm[mine])]  # no number: said by the range
+        if len(levels) and not (levels > floor).any():
             problems.add(_rows(where, frame, mine, "rsrp_dbm",
                                f"every measurement of {name} is at the handsets' reporting "
                                f"floor ({floor:g} dBm: the level was at most that), which any "
