@@ -1,6 +1,6 @@
 """Drive tests as a TEMS/Nemo-like tool exports them: English headers (Longitude, Latitude,
-RSRP, PCI, EARFCN) and LTE's reporting floor, -140 dBm, written wherever the handset heard
--140 dBm or less (3GPP TS 36.133 RSRP_00). The offsets must match an independent least-squares
+Site, Technology, RSRP, PCI, EARFCN) and LTE's reporting floor, -140 dBm, written wherever the
+handset heard -140 dBm or less (3GPP TS 36.133 RSRP_00). The offsets must match an independent least-squares
 fit of the same measurements before the handset clipped them."""
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def drive_test(region):
     level = predicted + np.array([TRUE_OFFSETS_DB[c] for c in classes]) + rng.normal(0, NOISE_DB, n)
     lon, lat = pyproj.Transformer.from_crs(CRS, "EPSG:4326", always_xy=True).transform(x, y)
     export = pd.DataFrame({"Time": "10:00:00.000", "Longitude": lon, "Latitude": lat,
-                           "site_id": sites, "technology": TECH_4G["name"], "PCI": 101,
+                           "Site": sites, "Technology": TECH_4G["name"], "PCI": 101,
                            "EARFCN": 1850, "RSRP": np.round(np.maximum(level, FLOOR_DBM), 2)})
     path = region.parent / "tems_export.csv"
     export.to_csv(path, index=False)

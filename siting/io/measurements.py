@@ -34,7 +34,7 @@ MEASUREMENT_FIELDS = {"measurement_id": "str?", "site_id": "str", "technology": 
 #: :func:`siting.io.tables.header_key` (case, spaces and full-width forms aside: "RSRP（dBm）").
 MEASUREMENT_COLUMNS = {
     "measurement_id": accepted_names("measurement_id"),
-    "site_id": accepted_names("site_id"),
+    "site_id": accepted_names("site_id", "Site", "Site ID"),  # a TEMS / Nemo cell list's
     "technology": accepted_names("technology"),
     "rsrp_dbm": accepted_names("rsrp_dbm", "RSRP", "RSRP(dBm)", "RSRP[dBm]"),
 }
