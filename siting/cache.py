@@ -1,7 +1,8 @@
 """On-disk cache of coverage matrices, keyed by a hash of everything they depend on.
 
 The key covers the bytes of every input file (each DEM tile with its sidecars and, for a VRT,
-the files it references; the population raster; the land cover raster; every layer's file), the
+the files it references; the population and land cover rasters with theirs; every layer's file
+with the files beside it that hold part of it: a Shapefile's ``.dbf``, ``.prj``...), the
 scenario settings that shape coverage (how each layer is read, the region, CRS, demand rules,
 technologies with their ITU-R P.1812 parameters, coverage settings with the calibration's
 offsets, the land cover's class table, the ITU-R maps of ``coverage.itu_maps_dir``) and the
@@ -75,6 +76,28 @@ def _itu_map_digests(maps_dir: Path | None, digest) -> list:
             for suffix in (".TXT", ".txt")]
 
 
+#: Files beside a vector layer's file that hold part of the layer: a Shapefile's index,
+#: attribute table (antenna heights, technologies), CRS and code page (Esri, "ESRI Shapefile
+#: Technical Description", 1998; the ``.cpg`` of ArcGIS and QGIS), a MapInfo TAB's data,
+#: objects and index.
+VECTOR_SIDECARS = (".shx", ".dbf", ".prj", ".cpg", ".dat", ".map", ".id")
+
+
+def layer_source_files(path: Path) -> list[Path]:
+    """Every file whose bytes a vector layer's file reads from: the file and its
+    :data:`VECTOR_SIDECARS` (either case: ``.DBF`` from Windows tools)."""
+    path = Path(path)
+    sidecars = [path.with_suffix(suffix) for lower in VECTOR_SIDECARS
+                for suffix in (lower, lower.upper())]
+    return [path, *sorted({f for f in sidecars if f != path and f.is_file()})]
+
+
+def _named_digests(files: list[Path], main: Path, digest) -> list:
+    """[name, digest] of ``files``, named without ``main``'s stem (a renamed input keeps its
+    cache; which sidecar holds which bytes still counts)."""
+    return [[f.name.removeprefix(Path(main).stem), digest(f)] for f in files]
+
+
 def coverage_key(scenario: Scenario) -> str:
     """A hex digest of everything a coverage matrix depends on."""
     inputs = scenario.inputs
@@ -91,10 +114,12 @@ def coverage_key(scenario: Scenario) -> str:
     layers = {name: getattr(inputs, name) for name in LAYERS if name not in BACKHAUL_LAYERS}
     parts = {
         "code": code_digest(),
-        "files": {"dem": dem, "population": digest(inputs.population),
-                  "land_cover": digest(inputs.land_cover),
-                  **{name: digest(source.path) for name, source in layers.items()
-                     if source is not None}},
+        "files": {"dem": dem,
+                  **{name: _named_digests(dem_source_files(path), path, digest)
+                     for name, path in (("population", inputs.population),
+                                        ("land_cover", inputs.land_cover)) if path is not None},
+                  **{name: _named_digests(layer_source_files(source.path), source.path, digest)
+                     for name, source in layers.items() if source is not None}},
         "layers": {name: None if source is None else dataclasses.asdict(source) | {"path": ""}
                    for name, source in layers.items()},
         "region": dataclasses.asdict(scenario.region),

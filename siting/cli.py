@@ -651,12 +651,23 @@ def calibrate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.
     if quiet:
         return
     table = Table(title=f"siting calibrate: offsets \\[dB] ({result.n_train} measurements fitted)")
-    for column in ("technology", "land-cover class", "offset"):
+    for column in ("technology", "land-cover class", "offset", "fitted on"):
         table.add_column(column)
     for tech, classes in result.offsets_db.items():
         for name, offset in classes.items():
-            table.add_row(tech, name, f"{offset:+.2f}")
+            table.add_row(tech, name, f"{offset:+.2f}", str(result.n_train_by_class[tech][name]))
     Console().print(table)
+    for tech, count in result.n_at_floor.items():
+        if count:
+            print(f"{tech}: {count} measurement(s) at the handsets' reporting floor "
+                  f"({result.reporting_floor_dbm[tech]:g} dBm: the level was at most that), "
+                  f"fitted as censored")
+    for tech, far in result.outliers.items():
+        if far["n"]:
+            named = ", ".join(f"{k} {v:+.1f} dB" for k, v in far["largest_db"].items())
+            print(f"{tech}: {far['n']} measurement(s) more than {far['threshold_db']:.1f} dB from "
+                  f"the fit, down-weighted (largest: {named}); check their serving site and "
+                  f"position")
     print(f"held out: {result.held_out['n']} measurements; industry practice: mean error near "
           f"0 dB, standard deviation 6-8 dB")
     for when in ("before", "after"):

@@ -21,7 +21,7 @@ import yaml
 from siting import p1812, propagation
 from siting.clutter import P2108_CLUTTER_TYPES
 from siting.errors import InputError, ScenarioError
-from siting.landcover import WORLDCOVER_CLASSES, LandCoverClass
+from siting.landcover import NO_CLASS_NAME, WORLDCOVER_CLASSES, LandCoverClass
 
 #: Path-loss models a technology may name, with their validity ranges: views of the one registry,
 #: :data:`siting.propagation.PATH_LOSS_MODELS`, whose functions enforce the same ranges.
@@ -1201,6 +1201,7 @@ def model_warnings(scenario: Scenario) -> list[str]:
                          f"counts terrain twice; use rma_38901, itm or p1812, or set "
                          f"coverage.max_diffraction_edges: 0")
     found.extend(_calibration_warnings(scenario))
+    found.extend(_calibration_class_warnings(scenario))
     return found
 
 
@@ -1218,6 +1219,26 @@ def _calibration_warnings(scenario: Scenario) -> list[str]:
     return [f"coverage.calibration: the offsets of {', '.join(unknown)} are not applied: the "
             f"scenario has no technology of that name (its technologies: {', '.join(names)}); "
             f"name in the calibration file the technology each offset was fitted for"]
+
+
+def _calibration_class_warnings(scenario: Scenario) -> list[str]:
+    """Offsets of ``coverage.calibration`` for a land-cover class no user of the scenario can
+    be in (a calibration fitted with ``inputs.land_cover``, included in a scenario without it
+    or with another class table): those users get the model offset instead."""
+    calibration = scenario.coverage.calibration
+    if calibration is None:
+        return []
+    has_land_cover = scenario.inputs.land_cover is not None
+    names = {c.name for c in scenario.land_cover_classes} if has_land_cover else set()
+    fitted = {name for _, by_class in calibration.offsets_db for name, _ in by_class}
+    unknown = sorted(fitted - names - {NO_CLASS_NAME})
+    if not unknown:
+        return []
+    lacks = ("no inputs.land_cover" if not has_land_cover
+             else f"no land-cover class of that name (its classes: {', '.join(sorted(names))})")
+    return [f"coverage.calibration: the offsets of land-cover class(es) {', '.join(unknown)} "
+            f"are not applied: the scenario has {lacks}, so every user gets its technology's "
+            f"model_offset_db instead; include the land cover the calibration was fitted with"]
 
 
 # A key typed with a Chinese input method: a full-width colon after it ("opex_years：5"), or

@@ -47,10 +47,12 @@ import rasterio.windows
 import scipy.sparse as sp
 
 from siting.coverage import CoverageMatrix, build_coverage, option_table
-from siting.errors import InputError
+from siting.errors import InputError, SitingError
+from siting.sourcecode import code_digest
 from siting.terrain import Terrain
 
-__all__ = ["DemandPoints", "build_coverage_distributed", "client_for", "default_chunk_size",
+__all__ = ["ClusterError", "DemandPoints", "build_coverage_distributed", "check_workers_code",
+           "client_for", "default_chunk_size",
            "peak_memory_mb", "read_terrain_window", "spatial_chunks", "terrain_window_bounds",
            "workers_peak_memory_mb"]
 
@@ -65,6 +67,11 @@ MAX_CHUNK_SIZE = 200
 #: to rounding in the box test.
 _WINDOW_MARGIN_CELLS = 3
 _DEMAND_MARGIN_M = 1.0
+
+
+class ClusterError(SitingError, RuntimeError):
+    """The Dask cluster could not compute the coverage: no worker to run it, or a worker that
+    died with its share of the work (memory, a killed process) or a lost scheduler."""
 
 
 @dataclass(frozen=True)
@@ -276,6 +283,7 @@ def build_coverage_distributed(client, terrain: Terrain, candidates: pd.DataFram
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
     if len(candidates) == 0:
         return build_coverage(terrain, candidates, demand, technologies, settings, ue_height_m)
+    check_workers_code(client)
     technologies = tuple(technologies)
     reach = max(float(t.max_range_m) for t in technologies) if technologies else 1.0
     chunks = spatial_chunks(candidates.geometry.x.to_numpy(), candidates.geometry.y.to_numpy(),
@@ -286,14 +294,35 @@ def build_coverage_distributed(client, terrain: Terrain, candidates: pd.DataFram
                      len(demand))
 
 
+def check_workers_code(client) -> None:
+    """:class:`ClusterError` unless every worker runs this process's siting code (the same
+    :func:`siting.sourcecode.code_digest`): a node left on another version would compute its
+    chunks with other models, and the matrix would be cached under this code's key."""
+    try:
+        digests = client.run(code_digest)
+    except ImportError as exc:
+        raise ClusterError(f"the Dask workers cannot import siting ({exc}); install siting in "
+                           f"the workers' environment") from None
+    other = sorted(address for address, digest in digests.items() if digest != code_digest())
+    if other:
+        raise ClusterError(f"the Dask worker(s) {', '.join(other[:3])} run other siting code "
+                           f"than this run; install the same siting on every worker and "
+                           f"restart them")
+
+
 def _run_blocks(client, terrain, candidates, demand, technologies, settings, ue_height_m,
                 chunks, dem_path, progress) -> list[_Block]:
     """Each chunk's coverage block, computed on the cluster, in chunk order. A failing task
-    cancels the others and its exception is raised."""
-    from distributed import as_completed
+    cancels the others and its exception is raised; a task lost with its worker (or a cluster
+    without workers) is a :class:`ClusterError`."""
+    from distributed import KilledWorker, as_completed
 
     slim = candidates[_CANDIDATE_COLUMNS + [candidates.geometry.name]]
-    demand_f = client.scatter(DemandPoints.of(demand), broadcast=True, hash=False)
+    try:
+        demand_f = client.scatter(DemandPoints.of(demand), broadcast=True, hash=False)
+    except TimeoutError:
+        raise ClusterError(f"the Dask scheduler at {client.scheduler.address} has no workers; "
+                           f"start some (`dask worker {client.scheduler.address}`)") from None
     if dem_path is None:
         terrain_f = client.scatter(terrain, broadcast=True, hash=False)
         extra = {}
@@ -308,16 +337,34 @@ def _run_blocks(client, terrain, candidates, demand, technologies, settings, ue_
     blocks: list[_Block | None] = [None] * len(futures)
     try:
         for done, (future, block) in enumerate(as_completed(futures, with_results=True), 1):
+            if future.cancelled():  # its worker died with the data it needed, or the scheduler
+                raise ClusterError(_lost_work(slim.index[chunks[index_of[future.key]]],
+                                              f"dask cancelled its task: "
+                                              f"{getattr(block, 'reason', block)}"))
             blocks[index_of[future.key]] = block
             future.release()
             if progress is not None:
                 progress(done, len(futures))
+    except KilledWorker as exc:
+        client.cancel(futures)
+        chunk = chunks[index_of.get(exc.task, 0)]
+        killed = exc.allowed_failures + 1
+        raise ClusterError(_lost_work(slim.index[chunk], f"its task killed {killed} worker(s)")
+                           ) from None
     except BaseException:
         client.cancel(futures)
         raise
     finally:
         del futures, demand_f, terrain_f
     return blocks
+
+
+def _lost_work(site_ids, what: str) -> str:
+    """The message of a coverage task lost with its worker: which sites, what dask said, what
+    to do."""
+    shown = ", ".join(map(str, site_ids[:5])) + (" ..." if len(site_ids) > 5 else "")
+    return (f"a Dask worker died while computing the coverage of sites {shown} ({what}); check "
+            f"the workers' logs and memory (each needs the terrain and demand), then rerun")
 
 
 def _assemble(blocks: list[_Block], chunks, options: pd.DataFrame, n_candidates: int,
@@ -418,7 +465,10 @@ def client_for(scheduler: str | None = None, workers: int | None = None, *,
         with client:
             yield client
         return
-    env = {"NUMBA_NUM_THREADS": str(threads_per_worker), NUMBA_THREADS_ENV: str(threads_per_worker)}
+    # Not NUMBA_NUM_THREADS: a worker that imported numba before the nanny set it (a driver
+    # script importing siting, which the spawned worker re-imports) then failed every kernel it
+    # had to compile ("Cannot set NUMBA_NUM_THREADS ... once the threads have been launched").
+    env = {NUMBA_THREADS_ENV: str(threads_per_worker)}
     # No dashboard; the scheduler's small HTTP server (health checks) takes any free port instead
     # of 8787, which another cluster on the machine may hold (distributed warns when it moves).
     scheduler_kwargs = {"dashboard": False, "dashboard_address": "127.0.0.1:0"}

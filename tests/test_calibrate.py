@@ -26,7 +26,7 @@ TRUE_OFFSETS_DB = {"tree_cover": 4.0, "cropland": -3.0, "built_up": 1.5}
 NOISE_DB = 6.0
 N_MEASUREMENTS = 14000
 #: Points are drawn where the true level is above this [dBm], so that the noise never takes a
-#: measurement out of the -150..-20 dBm a file may hold (dropping those would bias the truth).
+#: measurement out of the -160..-20 dBm a file may hold (dropping those would bias the truth).
 LOWEST_TRUTH_DBM = -125.0
 
 

@@ -31,9 +31,12 @@ def calibration_document(result, measurements: str) -> dict:
 def report_document(result, measurements: str) -> dict:
     """What ``calibration_report.json`` holds (errors are measured minus predicted [dB])."""
     return {"measurements": measurements, "n_train": result.n_train,
+            "n_train_by_class": result.n_train_by_class,
             "offsets_db": result.offsets_db, "model_offset_db": result.model_offset_db,
             "held_out": result.held_out, "held_out_by_class": result.by_class,
-            "held_out_by_site": result.by_site}
+            "held_out_by_site": result.by_site,
+            "reporting_floor_dbm": result.reporting_floor_dbm, "n_at_floor": result.n_at_floor,
+            "outliers": result.outliers}
 
 
 def write_calibration(result, measurements: str, out_dir: str | os.PathLike) -> Path:

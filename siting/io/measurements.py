@@ -34,7 +34,7 @@ MEASUREMENT_FIELDS = {"measurement_id": "str?", "site_id": "str", "technology": 
 #: :func:`siting.io.tables.header_key` (case, spaces and full-width forms aside: "RSRP（dBm）").
 MEASUREMENT_COLUMNS = {
     "measurement_id": accepted_names("measurement_id"),
-    "site_id": accepted_names("site_id"),
+    "site_id": accepted_names("site_id", "Site", "Site ID"),  # a TEMS / Nemo cell list's
     "technology": accepted_names("technology"),
     "rsrp_dbm": accepted_names("rsrp_dbm", "RSRP", "RSRP(dBm)", "RSRP[dBm]"),
 }
@@ -44,8 +44,14 @@ DBM_UNIT = re.compile(r"\s*dbm\s*$", re.IGNORECASE)
 MINUS_SIGNS = str.maketrans({"－": "-", "−": "-"})
 #: Measurements each technology needs: one to fit its offset on and one to hold out.
 MIN_MEASUREMENTS_PER_TECHNOLOGY = 2
-#: RSRP a handset can report [dBm] (3GPP TS 36.133 reports -140..-44; a margin either side).
-RSRP_RANGE_DBM = (-150.0, -20.0)
+#: RSRP a handset can report [dBm], a margin either side: NR's SS-RSRP reports -156..-31 dBm
+#: (3GPP TS 38.133 Table 10.1.6.1-1), LTE's RSRP -140..-44 (TS 36.133 Table 9.1.4-1; -156 with
+#: the extended range).
+RSRP_RANGE_DBM = (-160.0, -20.0)
+#: The lowest RSRP a handset reports [dBm], per generation: LTE's RSRP_00 stands for any
+#: level below -140 dBm (3GPP TS 36.133 Table 9.1.4-1), NR's SS-RSRP_0 for any below -156 dBm
+#: (3GPP TS 38.133 Table 10.1.6.1-1); drive-test tools write it as the floor itself.
+REPORTING_FLOOR_DBM = {"4G": -140.0, "5G": -156.0}
 
 
 def _header(path: Path) -> list[str]:
@@ -85,6 +91,23 @@ def _rows(where: str, frame, mask, field: str, problem: str) -> str:
     return f"{where}: {id_list(frame.index, mask)}: field '{field}': {problem}"
 
 
+def _check_floor(frame, generations: dict[str, str], technologies, rsrp_dbm: np.ndarray,
+                 where: str, problems: Problems) -> None:
+    """Technologies whose every measurement lies at the handsets' reporting floor
+    (:data:`REPORTING_FLOOR_DBM`): they say only that the levels were at most the floor."""
+    technology = frame["technology"].astype(str).to_numpy()
+    for name in technologies:
+        mine = technology == name
+        floor = REPORTING_FLOOR_DBM[generations[name]]
+        levels = rsrp_dbm[mine][np.isfinite(rsrp_dbm[mine])]  # no number: said by the range
+        if len(levels) and not (levels > floor).any():
+            problems.add(_rows(where, frame, mine, "rsrp_dbm",
+                               f"every measurement of {name} is at the handsets' reporting "
+                               f"floor ({floor:g} dBm: the level was at most that), which any "
+                               f"low enough offset fits; add measurements with a level, or "
+                               f"delete its rows"))
+
+
 def _check_rows(frame: gpd.GeoDataFrame, scenario: Scenario, region: RegionData, where: str,
                 problems: Problems) -> None:
     """Sites the scenario has, technologies it has and the site allows, RSRP in range, points
@@ -95,7 +118,8 @@ def _check_rows(frame: gpd.GeoDataFrame, scenario: Scenario, region: RegionData,
     if unknown.any():
         problems.add(_rows(where, frame, unknown, "technology",
                            f"{sorted(set(technology[unknown]))[:3]} not among the scenario's "
-                           f"technologies ({', '.join(names)})"))
+                           f"technologies ({', '.join(names)}); write one of these names, or "
+                           f"delete the rows"))
     counts = technology[~unknown].value_counts()
     for name, count in counts[counts < MIN_MEASUREMENTS_PER_TECHNOLOGY].items():
         problems.add(_rows(where, frame, technology == name, "technology",
@@ -109,24 +133,30 @@ def _check_rows(frame: gpd.GeoDataFrame, scenario: Scenario, region: RegionData,
     if missing.any():
         problems.add(_rows(where, frame, missing, "site_id",
                            f"no candidate site {sorted(set(site[missing]))[:3]} in the "
-                           f"scenario's candidates"))
+                           f"scenario's candidates; add the site to the candidates (with its "
+                           f"position and antenna height), or delete the rows"))
     known = ~unknown & ~missing
     allowed = np.array([names[t] in str(sites.loc[s, "technologies"]) if ok else True
                         for s, t, ok in zip(site, technology, known)])
     if not allowed.all():
         problems.add(_rows(where, frame, ~allowed, "technology",
-                           "the site does not carry this technology's generation"))
+                           "the site does not carry this technology's generation; add it to "
+                           "the site's 'technologies' in the candidates, or delete the rows"))
     rsrp = level_dbm(frame["rsrp_dbm"])
+    _check_floor(frame, names, counts[counts >= MIN_MEASUREMENTS_PER_TECHNOLOGY].index, rsrp,
+                 where, problems)
     low, high = RSRP_RANGE_DBM
     bad = ~((rsrp >= low) & (rsrp <= high))
     if bad.any():
         problems.add(_rows(where, frame, bad, "rsrp_dbm",
                            f"{frame['rsrp_dbm'][bad][:3].tolist()} not a level in "
-                           f"{low:g}..{high:g} dBm"))
+                           f"{low:g}..{high:g} dBm; correct the levels, or delete the rows"))
     outside = ~region.on_dem(frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy())
     if outside.any():
         problems.add(_rows(where, frame, outside, "geometry",
-                           "the point lies outside the DEM"))
+                           "the point lies outside the DEM; delete the rows, or extend "
+                           "inputs.dem (positions from Amap or Tencent, or from Baidu, need "
+                           "--crs GCJ-02 or --crs BD-09)"))
 
 
 def read_measurements(path: str | Path, scenario: Scenario, region: RegionData, *,
