@@ -270,7 +270,7 @@ class Study:
         siting.errors.ScenarioError
             ``itm`` settings the scenario file would refuse.
         """
-        itm = _predict_arguments(site, at, height_m, itm, technology)
+        itm = _predict_arguments(site, at, height_m, radius_km, itm, technology)
         prediction = predict_in_region(self.region, self.scenario, technology=technology,
                                        radius_km=radius_km, site=site, at=at, height_m=height_m,
                                        model=model, itm=itm, at_system=at_system)
@@ -408,8 +408,9 @@ class Kpis:
 
     @classmethod
     def from_summary(cls, summary: dict) -> Kpis:
-        """The KPIs of a summary (:func:`siting.export.summary.build_summary`)."""
-        kpis = summary["kpis"]
+        """The KPIs of a summary (:func:`siting.export.summary.build_summary`); they share no
+        mutable value with it (``mandatory_points_uncovered`` is a dict of its own)."""
+        kpis = copy.deepcopy(summary["kpis"])
         share = 100 * kpis["people_covered_after"] / max(kpis["people_total"], 1e-9)
         extra = {"people_covered_pct": share, "solver_status": summary["solver"]["status"],
                  "gap": summary["solver"]["gap"]}
@@ -428,15 +429,29 @@ class PlanResult(PlanOutcome):
     """
 
     def __repr__(self) -> str:
-        new = self.plan.new_options
+        """One line with what a notebook compares plans by: the solver's outcome, the sites
+        built and upgraded (and in which phases), the cost [M CNY] and the people covered [%],
+        counted as :attr:`kpis` counts them, without computing its tables."""
+        plan, people = self.plan, self.demand.people
+        new = plan.new_options
+        solution = plan.solution
+        gap = f" (gap {100 * solution.gap:.2g} %)" if solution.gap else ""
+        phases = (f" in {len(plan.phase_labels)} phases ({', '.join(plan.phase_labels)})"
+                  if plan.phase_labels else "")
+        covered_pct = 100 * people[plan.covered_after].sum() / max(people.sum(), 1e-9)
+        return (f"<PlanResult {self.scenario.name!r}: {solution.status}{gap}, "
+                f"{plan.new_site_count} new sites and {len(new) - plan.new_site_count} "
+                f"upgrades{phases}, {self._cost_text(new)}, {covered_pct:.2f} % of people "
+                f"covered>")
+
+    def _cost_text(self, new: np.ndarray) -> str:
+        """The plan's cost [M CNY], split in sites and backhaul when it has backhaul."""
         site_cny = float(self.plan.costs.total_cny[new].sum())
-        text = (f"<PlanResult {self.scenario.name!r}: {self.plan.solution.status}, "
-                f"{len(new)} new options, ")
         if self.plan.backhaul is None:
-            return text + f"{site_cny / 1e6:,.2f} M CNY>"
+            return f"{site_cny / 1e6:,.2f} M CNY"
         backhaul_cny = float(self.plan.backhaul.feeds.total_backhaul_cny)
-        return text + (f"{(site_cny + backhaul_cny) / 1e6:,.2f} M CNY (sites "
-                       f"{site_cny / 1e6:,.2f}, backhaul {backhaul_cny / 1e6:,.2f})>")
+        return (f"{(site_cny + backhaul_cny) / 1e6:,.2f} M CNY (sites {site_cny / 1e6:,.2f}, "
+                f"backhaul {backhaul_cny / 1e6:,.2f})")
 
     @cached_property
     def run(self) -> RunResult:
@@ -581,10 +596,11 @@ class PredictionResult(Prediction):
 # Overrides of a plan: checked as the scenario file is
 
 
-def _predict_arguments(site, at, height_m, itm, technology: str) -> ItmSettings | None:
-    """Check the Python types of :meth:`Study.predict`'s position and ITM arguments (their
-    values are checked by :func:`siting.predict.predict_in_region`); a mapping given for
-    ``itm`` is read as a technology's ``itm`` block. Raises InputError or ScenarioError."""
+def _predict_arguments(site, at, height_m, radius_km, itm,
+                       technology: str) -> ItmSettings | None:
+    """Check the Python types of :meth:`Study.predict`'s position, radius and ITM arguments
+    (their values are checked by :func:`siting.predict.predict_in_region`); a mapping given
+    for ``itm`` is read as a technology's ``itm`` block. Raises InputError or ScenarioError."""
     if site is not None and not isinstance(site, str):
         raise InputError(f"predict(): site must be one candidate's site_id (a str), got "
                          f"{site!r}; predict several sites one call each")
@@ -594,6 +610,9 @@ def _predict_arguments(site, at, height_m, itm, technology: str) -> ItmSettings 
                          f"(109.03, 32.68), got {at!r}")
     if height_m is not None and not _is_number(height_m):
         raise InputError(f"predict(): height_m must be a number of metres, got {height_m!r}")
+    if not _is_number(radius_km):
+        raise InputError(f"predict(): radius_km must be a number of kilometres, such as 5, got "
+                         f"{radius_km!r}")
     if itm is None or isinstance(itm, ItmSettings):
         return itm
     if not isinstance(itm, dict):

@@ -1,0 +1,91 @@
+"""The notebook API as an analyst meets it on the demo region: what a plan shows of itself,
+what its KPIs share with its summary, and how predict refuses a radius."""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+import siting
+from siting import pipeline
+from siting.cli import app
+
+pytestmark = pytest.mark.skipif(not pipeline.DEMO_SCENARIO.exists(),
+                                reason=f"demo data not generated: {pipeline.DEMO_SCENARIO}")
+
+#: A study's settings, not a final plan's: each plan solves in seconds.
+FAST = {"mip_gap": 0.005, "time_limit_s": 10}
+PHASES = [{"year": 2026, "budget_cny": 15e6}, {"year": 2027, "budget_cny": 15e6}]
+REPR = re.compile(r"<PlanResult '(?P<name>[^']+)': (?P<status>\w+)( \(gap [0-9.e-]+ %\))?, "
+                  r"(?P<sites>\d+) new sites and (?P<upgrades>\d+) upgrades"
+                  r"( in (?P<phases>\d+) phases \((?P<labels>[^)]*)\))?, "
+                  r"(?P<cost>[0-9,.]+) M CNY, (?P<pct>[0-9.]+) % of people covered>")
+
+
+@pytest.fixture(scope="module")
+def study():
+    return siting.prepare(pipeline.DEMO_SCENARIO)
+
+
+@pytest.fixture(scope="module")
+def plan(study):
+    return study.plan(**FAST)
+
+
+@pytest.mark.parametrize("overrides", [{}, {"phases": PHASES}], ids=["single", "phased"])
+def test_a_plans_repr_shows_its_sites_cost_and_people_covered_as_its_kpis(study, overrides):
+    # the repr read "feasible, 118 new options, 45.00 M CNY": upgrades counted with the new
+    # sites, nothing of the people covered, nothing of the phases
+    plan = study.plan(**overrides, **FAST)
+    shown = REPR.fullmatch(repr(plan))
+    assert shown, repr(plan)
+    kpis = plan.kpis  # from the site and village tables of summary.json
+    assert shown["status"] == kpis.solver_status
+    assert (int(shown["sites"]), int(shown["upgrades"])) == (kpis.new_sites, kpis.upgrades)
+    assert kpis.new_sites > 0
+    assert shown["cost"] == f"{kpis.total_cost_cny / 1e6:,.2f}"
+    assert float(shown["pct"]) == pytest.approx(kpis.people_covered_pct, abs=0.005)
+    phases = [p["label"] for p in plan.summary()["phases"]] if overrides else None
+    assert (shown["labels"].split(", ") if shown["labels"] else None) == phases
+
+
+def test_changing_a_plans_kpis_leaves_its_summary_and_comparison_alone(study, plan):
+    # plan.kpis.mandatory_points_uncovered was the summary's own dict: an analyst adding a
+    # total to it changed plan.summary() and what study.compare() reported
+    before = plan.summary()["kpis"]["mandatory_points_uncovered"]
+    plan.kpis.mandatory_points_uncovered["village"] = 999
+    assert plan.summary()["kpis"]["mandatory_points_uncovered"] == before
+    kpis = study.compare(plan, plan).kpis.set_index("name")
+    assert kpis.loc["mandatory_points_uncovered.village", "a"] == before["village"]
+
+
+@pytest.mark.parametrize("radius_km", ["5", True, None])
+def test_predict_refuses_a_radius_that_is_not_a_number(study, radius_km):
+    # "5" was read as 5 km and True as 1 km
+    with pytest.raises(siting.InputError, match=r"predict\(\): radius_km must be a number of "
+                                                r"kilometres, such as 5, got "):
+        study.predict(site="S0040", technology="5G-3500", radius_km=radius_km)
+
+
+@pytest.mark.parametrize("radius_km", [50.0, math.nan])
+def test_a_refused_radius_is_not_also_warned_about(study, caplog, radius_km):
+    # a radius past the DEM (or nan) was first warned to be beyond the rma_38901 model's
+    # validity, then refused: two messages for one mistake
+    with caplog.at_level(logging.WARNING), pytest.raises(siting.InputError, match="radius"):
+        study.predict(site="S0040", technology="5G-3500", radius_km=radius_km)
+    assert not caplog.records
+
+
+def test_siting_predict_refuses_a_radius_past_the_dem_in_one_line(tmp_path, caplog):
+    result = CliRunner().invoke(app, ["predict", str(pipeline.DEMO_SCENARIO), "--site", "S0040",
+                                      "--technology", "5G-3500", "--radius-km", "50", "--out",
+                                      str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "siting: error: site S0040: a radius of 50 km reaches past the DEM: the site is 5.26 km "
+        "from the nearest edge of its data; use a smaller radius or a larger DEM"]
+    assert not caplog.records and not (tmp_path / "out").exists()
