@@ -202,7 +202,7 @@ def test_plan_restricted_to_one_technology(study):
                       "mandatory_by, time_limit_s, mip_gap, technologies"),
     ({"budget_cny": -1}, "objective.budget_cny: must be >= 0"),
     ({"type": "cheapest"}, "objective.type: must be one of min_cost, max_coverage"),
-    ({"mip_gap": 2}, "solver.mip_gap: must be <= 1"),
+    ({"mip_gap": 2}, "solver.mip_gap: must be < 1, got 2"),
     ({"phases": [{"year": 2027}]}, "objective.phases[0]: needs budget_cny and/or max_new_sites"),
     ({"technologies": ["6G"]}, "technologies: unknown '6G'; the scenario's technologies are "
                                "4G-1800, 5G-3500"),

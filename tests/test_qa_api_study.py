@@ -8,6 +8,7 @@ import math
 import re
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 import siting
@@ -89,3 +90,18 @@ def test_siting_predict_refuses_a_radius_past_the_dem_in_one_line(tmp_path, capl
         "siting: error: site S0040: a radius of 50 km reaches past the DEM: the site is 5.26 km "
         "from the nearest edge of its data; use a smaller radius or a larger DEM"]
     assert not caplog.records and not (tmp_path / "out").exists()
+
+
+def test_plan_refuses_a_mip_gap_of_one_as_the_scenario_file_does(study, tmp_path):
+    # a gap of 1 passed the scenario's check (<= 1), then the solver refused it with a line
+    # naming neither the file nor the key: "mip_gap must be in [0, 1), got 1.0"
+    with pytest.raises(siting.ScenarioError, match=re.escape(
+            "plan() overrides: solver.mip_gap: must be < 1, got 1")):
+        study.plan(mip_gap=1)
+    scenario = yaml.safe_load(pipeline.DEMO_SCENARIO.read_text(encoding="utf-8"))
+    scenario["solver"]["mip_gap"] = 1
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(scenario), encoding="utf-8")
+    with pytest.raises(siting.ScenarioError, match=re.escape(
+            f"{path}: solver.mip_gap: must be < 1, got 1")):
+        siting.load_scenario(path)
