@@ -440,9 +440,9 @@ class PlanResult(PlanOutcome):
                   if plan.phase_labels else "")
         covered_pct = 100 * people[plan.covered_after].sum() / max(people.sum(), 1e-9)
         return (f"<PlanResult {self.scenario.name!r}: {solution.status}{gap}, "
-                f"{plan.new_site_count} new sites and {len(new) - plan.new_site_count} "
-                f"upgrades{phases}, {self._cost_text(new)}, {covered_pct:.2f} % of people "
-                f"covered>")
+                f"{_counted(plan.new_site_count, 'new site')} and "
+                f"{_counted(len(new) - plan.new_site_count, 'upgrade')}{phases}, "
+                f"{self._cost_text(new)}, {covered_pct:.2f} % of people covered>")
 
     def _cost_text(self, new: np.ndarray) -> str:
         """The plan's cost [M CNY], split in sites and backhaul when it has backhaul."""
@@ -619,6 +619,11 @@ def _predict_arguments(site, at, height_m, radius_km, itm,
         raise ScenarioError(f"predict(): itm must be a siting.config.ItmSettings or a mapping "
                             f"of itm keys such as {{'climate': 5, 'epsilon': 15}}, got {itm!r}")
     return config.parse_itm_section(_plain(itm), technology, "predict()")
+
+
+def _counted(count: int, noun: str) -> str:
+    """``count`` and ``noun``, in the plural unless one: "1 upgrade", "2 upgrades"."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _is_number(value) -> bool:

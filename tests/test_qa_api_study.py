@@ -22,7 +22,8 @@ pytestmark = pytest.mark.skipif(not pipeline.DEMO_SCENARIO.exists(),
 FAST = {"mip_gap": 0.005, "time_limit_s": 10}
 PHASES = [{"year": 2026, "budget_cny": 15e6}, {"year": 2027, "budget_cny": 15e6}]
 REPR = re.compile(r"<PlanResult '(?P<name>[^']+)': (?P<status>\w+)( \(gap [0-9.e-]+ %\))?, "
-                  r"(?P<sites>\d+) new sites and (?P<upgrades>\d+) upgrades"
+                  r"(?P<sites>\d+) (?P<site_word>new sites?) and (?P<upgrades>\d+) "
+                  r"(?P<upgrade_word>upgrades?)"
                   r"( in (?P<phases>\d+) phases \((?P<labels>[^)]*)\))?, "
                   r"(?P<cost>[0-9,.]+) M CNY, (?P<pct>[0-9.]+) % of people covered>")
 
@@ -37,7 +38,8 @@ def plan(study):
     return study.plan(**FAST)
 
 
-@pytest.mark.parametrize("overrides", [{}, {"phases": PHASES}], ids=["single", "phased"])
+@pytest.mark.parametrize("overrides", [{}, {"phases": PHASES}, {"max_new_sites": 1}],
+                         ids=["single", "phased", "one-site"])
 def test_a_plans_repr_shows_its_sites_cost_and_people_covered_as_its_kpis(study, overrides):
     # the repr read "feasible, 118 new options, 45.00 M CNY": upgrades counted with the new
     # sites, nothing of the people covered, nothing of the phases
@@ -48,9 +50,11 @@ def test_a_plans_repr_shows_its_sites_cost_and_people_covered_as_its_kpis(study,
     assert shown["status"] == kpis.solver_status
     assert (int(shown["sites"]), int(shown["upgrades"])) == (kpis.new_sites, kpis.upgrades)
     assert kpis.new_sites > 0
+    assert shown["site_word"] == ("new site" if kpis.new_sites == 1 else "new sites")
+    assert shown["upgrade_word"] == ("upgrade" if kpis.upgrades == 1 else "upgrades")
     assert shown["cost"] == f"{kpis.total_cost_cny / 1e6:,.2f}"
     assert float(shown["pct"]) == pytest.approx(kpis.people_covered_pct, abs=0.005)
-    phases = [p["label"] for p in plan.summary()["phases"]] if overrides else None
+    phases = [p["label"] for p in plan.summary()["phases"]] if "phases" in overrides else None
     assert (shown["labels"].split(", ") if shown["labels"] else None) == phases
 
 
