@@ -897,6 +897,18 @@ def parse_demand_and_technologies(demand: dict, technologies: list, coverage: Co
     return parsed
 
 
+def parse_coverage_and_outputs(coverage: dict, outputs: dict, source: str | Path
+                               ) -> tuple[CoverageSettings, OutputSettings]:
+    """The ``coverage`` section and the ``report`` and ``map`` sections (``outputs``, a mapping
+    of the two) checked as a scenario file's are (for a scenario whose coverage settings or
+    language were changed in Python); raises one ScenarioError whose lines start with
+    ``source``."""
+    problems = _Problems(source)
+    parsed = _parse_coverage({"coverage": coverage}, problems), _parse_outputs(outputs, problems)
+    problems.raise_if_any()
+    return parsed
+
+
 def parse_itm_section(itm: dict, technology: str, source: str | Path) -> ItmSettings:
     """The ``itm`` block of the technology called ``technology`` checked as a scenario file's
     is (for a prediction from Python with other ITM settings); raises one ScenarioError whose

@@ -36,7 +36,8 @@ import pandas as pd
 from siting import config
 from siting.backhaul import BackhaulNetwork
 from siting.compare import Comparison, PlanInputs, compare_tables
-from siting.config import DemandRules, ItmSettings, Objective, Phase, Scenario, load_scenario
+from siting.config import (CoverageSettings, DemandRules, ItmSettings, Objective, OutputSettings, Phase,
+                           Scenario, load_scenario)
 from siting.coverage import CoverageMatrix
 from siting.demand import Demand
 from siting.errors import InputError, ScenarioError
@@ -97,8 +98,8 @@ def prepare(scenario: Scenario | str | os.PathLike, *, cache_dir: str | os.PathL
     ------
     siting.errors.ScenarioError, siting.errors.InputError
         The scenario or an input is invalid (the message names the file and the field). A
-        scenario whose demand rules or technologies were changed in Python
-        (``dataclasses.replace``) has them checked as the scenario file's are
+        scenario whose demand rules, technologies, coverage settings or language were changed
+        in Python (``dataclasses.replace``) has them checked as the scenario file's are
         (:func:`scenario_checked`).
     """
     if not isinstance(scenario, (Scenario, str, os.PathLike)):
@@ -672,16 +673,42 @@ def scenario_with(scenario: Scenario, overrides: dict, *, source: str = "overrid
 
 
 def scenario_checked(scenario: Scenario, *, source: str = "prepare()") -> Scenario:
-    """``scenario`` with its ``demand`` rules and ``technologies`` checked by the scenario
-    file's rules (a technology's model, frequency in the model's range, EIRP, threshold,
-    duplicate names, the model's ``p1812`` or ``itm`` block, which a model changed to ``itm``
-    gets with its defaults; the demand grid, heights and mandatory flags), so a scenario
-    changed in Python with ``dataclasses.replace`` is refused as the file would be, each
-    message prefixed by ``source``; the scenario is returned with the sections as parsed."""
+    """``scenario`` with its ``demand`` rules, ``technologies``, ``coverage`` settings and
+    outputs' language and basemap checked by the scenario file's rules (a technology's model,
+    frequency in the model's range, EIRP, threshold, duplicate names, the model's ``p1812``
+    or ``itm`` block, which a model changed to ``itm`` gets with its defaults; the demand
+    grid, heights and mandatory flags; the antenna pattern, earth radius factor and raster
+    resolution; the language), so a scenario changed in Python with ``dataclasses.replace``
+    is refused as the file would be, each message prefixed by ``source``; the scenario is
+    returned with the sections as parsed. The coverage's ITU-R maps folder and calibration
+    are kept as read with the file."""
     sections = [_plain(dataclasses.asdict(tech)) for tech in scenario.technologies]
     demand, technologies = config.parse_demand_and_technologies(
         _demand_section(scenario.demand), sections, scenario.coverage, source)
-    return dataclasses.replace(scenario, demand=demand, technologies=technologies)
+    coverage, outputs = config.parse_coverage_and_outputs(
+        _coverage_section(scenario.coverage), _outputs_sections(scenario.outputs), source)
+    coverage = dataclasses.replace(coverage, itu_maps_dir=scenario.coverage.itu_maps_dir,
+                                   calibration=scenario.coverage.calibration)
+    return dataclasses.replace(scenario, demand=demand, technologies=technologies,
+                               coverage=coverage, outputs=outputs)
+
+
+def _coverage_section(settings: CoverageSettings) -> dict:
+    """The scenario file's ``coverage`` section that gives ``settings``, but for the ITU-R
+    maps folder and the calibration (files the scenario file names, read with it)."""
+    return _plain({"earth_radius_factor": settings.earth_radius_factor,
+                   "max_diffraction_edges": settings.max_diffraction_edges,
+                   "raster_resolution_m": settings.raster_resolution_m,
+                   "antenna": settings.antenna, "sector_azimuths_deg": settings.sector_azimuths_deg,
+                   "downtilt_deg": settings.downtilt_deg})
+
+
+def _outputs_sections(outputs: OutputSettings) -> dict:
+    """The scenario file's ``report`` and ``map`` sections that give ``outputs``."""
+    basemap = outputs.basemap
+    return {"report": {"language": outputs.language},
+            "map": {"basemap": {"url": basemap.url, "attribution": basemap.attribution}
+                    if basemap.kind == "custom" else basemap.kind}}
 
 
 def _demand_section(rules: DemandRules) -> dict:

@@ -3,6 +3,7 @@ what its KPIs share with its summary, and how predict refuses a radius."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import re
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 import siting
 from siting import pipeline
 from siting.cli import app
+from siting.config import Basemap, Calibration, OutputSettings
 
 pytestmark = pytest.mark.skipif(not pipeline.DEMO_SCENARIO.exists(),
                                 reason=f"demo data not generated: {pipeline.DEMO_SCENARIO}")
@@ -109,3 +111,39 @@ def test_plan_refuses_a_mip_gap_of_one_as_the_scenario_file_does(study, tmp_path
     with pytest.raises(siting.ScenarioError, match=re.escape(
             f"{path}: solver.mip_gap: must be < 1, got 1")):
         siting.load_scenario(path)
+
+
+@pytest.mark.parametrize("section, change, message", [
+    ("outputs", {"language": "cn"}, "prepare(): report.language: must be one of en, zh, got 'cn'"),
+    ("coverage", {"antenna": "3sector"},
+     "prepare(): coverage.antenna: must be one of omni, three_sector, got '3sector'"),
+    ("coverage", {"raster_resolution_m": 0.0},
+     "prepare(): coverage.raster_resolution_m: must be >= 10, got 0.0"),
+    ("coverage", {"earth_radius_factor": -1.0},
+     "prepare(): coverage.earth_radius_factor: must be >= 0, got -1.0"),
+])
+def test_prepare_checks_coverage_settings_and_language_changed_in_python(section, change,
+                                                                         message):
+    # language 'cn' planned, then plan.write() failed with a ValueError traceback; antenna
+    # '3sector' was computed as omni; a 0 m raster was a ZeroDivisionError in plan.write()
+    scenario = siting.load_scenario(pipeline.DEMO_SCENARIO)
+    changed = dataclasses.replace(
+        scenario, **{section: dataclasses.replace(getattr(scenario, section), **change)})
+    with pytest.raises(siting.ScenarioError, match=re.escape(message)):
+        siting.prepare(changed)
+
+
+def test_coverage_settings_and_language_changed_in_python_are_kept(tmp_path):
+    # the ITU-R maps folder and the calibration are files the scenario file names: they are
+    # kept as read, not read again
+    scenario = siting.load_scenario(pipeline.DEMO_SCENARIO.with_name("scenario_p1812.yaml"))
+    calibration = Calibration(offsets_db=(("4G-1800", (("forest", -6.5),)),),
+                              model_offset_db=(("4G-1800", 1.5),))
+    changed = dataclasses.replace(
+        scenario,
+        coverage=dataclasses.replace(scenario.coverage, antenna="three_sector",
+                                     sector_azimuths_deg=(30.0, 150.0, 270.0),
+                                     itu_maps_dir=tmp_path, calibration=calibration),
+        outputs=OutputSettings(language="zh", basemap=Basemap(
+            kind="custom", url="https://tiles.example.cn/{z}/{x}/{y}.png", attribution="天地图")))
+    assert siting.study.scenario_checked(changed) == changed
