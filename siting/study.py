@@ -773,7 +773,3 @@ def restrict_technologies(coverage: CoverageMatrix, costs: OptionCosts, scenario
                             in_range=coverage.in_range, best_level_dbm=best)
     return subset, OptionCosts(**{f.name: getattr(costs, f.name)[keep]
                                   for f in dataclasses.fields(costs)})
-
-
-# ---------------------------------------------------------------------------------------
-# Steps shared with siting.pipeline.compute
