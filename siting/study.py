@@ -167,8 +167,9 @@ class Study:
             on air; default all); and ``backhaul``, a mapping of keys of the scenario's
             ``backhaul`` section that replace its values (e.g. ``{"enabled": False}``,
             ``{"fiber_cny_per_km_road": 80000, "max_microwave_hops": 2}``). None clears
-            ``budget_cny``, ``max_new_sites``, ``phases`` or ``mandatory_by`` and restores the
-            default of the other numbers. The coverage is the study's: nothing is recomputed
+            ``budget_cny``, ``max_new_sites``, ``phases`` (and with them ``mandatory_by``, a
+            phase's year, unless given) or ``mandatory_by`` and restores the default of the
+            other numbers. The coverage is the study's: nothing is recomputed
             but the plan, and with other backhaul settings its fiber routes (and its
             microwave links when ``microwave`` changes).
 
@@ -653,9 +654,13 @@ def scenario_with(scenario: Scenario, overrides: dict, *, source: str = "overrid
     The sections are checked by the scenario file's own rules (link capacity's traffic
     against the technologies and phases too), so a value the file would refuse is refused
     with the same message, prefixed by ``source``; other keys of ``overrides`` are ignored.
+    ``phases=None`` clears ``mandatory_by`` too, unless ``overrides`` gives it: that deadline
+    is the year of a phase.
     """
-    objective = {**_objective_section(scenario.objective),
-                 **{k: _plain(v) for k, v in overrides.items() if k in OBJECTIVE_KEYS}}
+    given = {k: _plain(v) for k, v in overrides.items() if k in OBJECTIVE_KEYS}
+    if "phases" in given and given["phases"] is None:
+        given.setdefault("mandatory_by", None)
+    objective = {**_objective_section(scenario.objective), **given}
     solver = {**dataclasses.asdict(scenario.solver),
               **{k: _plain(v) for k, v in overrides.items() if k in SOLVER_KEYS}}
     parsed_objective, parsed_solver = config.parse_objective_and_solver(objective, solver, source)

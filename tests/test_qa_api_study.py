@@ -147,3 +147,24 @@ def test_coverage_settings_and_language_changed_in_python_are_kept(tmp_path):
         outputs=OutputSettings(language="zh", basemap=Basemap(
             kind="custom", url="https://tiles.example.cn/{z}/{x}/{y}.png", attribution="天地图")))
     assert siting.study.scenario_checked(changed) == changed
+
+
+@pytest.fixture(scope="module")
+def phased_study():
+    return siting.prepare(pipeline.DEMO_SCENARIO.with_name("scenario_phased.yaml"))
+
+
+def test_clearing_the_phases_plans_one_period_as_the_sweep_does(phased_study):
+    # phases=None was refused: "objective.mandatory_by: '2028' is not one of the phases'
+    # years (no phases)", a deadline the analyst had not set and that no longer applies
+    assert phased_study.scenario.objective.mandatory_by == "2028"
+    settings = {"mip_gap": 0.01, "time_limit_s": 120}
+    plan = phased_study.plan(phases=None, budget_cny=20e6, **settings)
+    assert plan.plan.phase_labels == () and plan.scenario.objective.mandatory_by is None
+    point = phased_study.sweep(budgets_cny=[20e6], **settings).iloc[0]
+    assert point["status"] == plan.kpis.solver_status
+    assert plan.kpis.total_cost_cny == pytest.approx(point["cost_cny"])
+    assert plan.kpis.people_covered_pct == pytest.approx(point["people_covered_pct"])
+    with pytest.raises(siting.ScenarioError, match="objective.mandatory_by: '2028' is not one "
+                                                   "of the phases' years"):
+        phased_study.plan(phases=None, mandatory_by="2028")
