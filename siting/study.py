@@ -476,14 +476,26 @@ class PlanResult(PlanOutcome):
     def sites(self) -> gpd.GeoDataFrame:
         """One row per candidate site, in the run's CRS [m]: action (build, upgrade, keep),
         technology, capex [CNY], opex [CNY/year], total cost [CNY], people served and newly
-        covered [persons], and every input column (as in sites.gpkg)."""
-        return site_table(self)
+        covered [persons], and every input column (as in sites.gpkg). The table is the
+        caller's: changing it changes none of the plan's KPIs, summary or comparisons."""
+        return self._site_table.copy()
 
     @cached_property
     def villages(self) -> gpd.GeoDataFrame:
         """One row per village, in the run's CRS [m]: covered before/after, by 5G, serving
         site and technology, best level [dBm], status and the reason a mandatory village
-        stays uncovered (as in sites.gpkg)."""
+        stays uncovered (as in sites.gpkg). The table is the caller's, as :attr:`sites`."""
+        return self._village_table.copy()
+
+    @cached_property
+    def _site_table(self) -> gpd.GeoDataFrame:
+        """:attr:`sites` as the plan's KPIs and comparisons read it, whatever is done to
+        :attr:`sites`."""
+        return site_table(self)
+
+    @cached_property
+    def _village_table(self) -> gpd.GeoDataFrame:
+        """:attr:`villages` as the plan's KPIs and comparisons read it."""
         return village_table(self)
 
     @cached_property
@@ -502,7 +514,7 @@ class PlanResult(PlanOutcome):
 
     @cached_property
     def _summary(self) -> dict:
-        facts = summary_facts(self, self.sites, self.villages, admin_table(self))
+        facts = summary_facts(self, self._site_table, self._village_table, admin_table(self))
         return build_summary(facts, self.timings_s)
 
     def summary(self) -> dict:
@@ -513,7 +525,8 @@ class PlanResult(PlanOutcome):
     def comparison_inputs(self) -> PlanInputs:
         """What :meth:`Study.compare` reads of this plan: its selected sites (as in the
         ``selected_sites`` layer), villages and summary."""
-        return PlanInputs(self.scenario.name, selected_sites(self.sites), self.villages, self._summary)
+        return PlanInputs(self.scenario.name, selected_sites(self._site_table),
+                          self._village_table, self._summary)
 
     def map(self):
         """The interactive map of ``map.html`` (a ``folium.Map``; a notebook shows it inline)."""

@@ -168,3 +168,24 @@ def test_clearing_the_phases_plans_one_period_as_the_sweep_does(phased_study):
     with pytest.raises(siting.ScenarioError, match="objective.mandatory_by: '2028' is not one "
                                                    "of the phases' years"):
         phased_study.plan(phases=None, mandatory_by="2028")
+
+
+def test_changing_a_plans_tables_changes_none_of_its_figures(study):
+    # plan.sites and plan.villages were the tables the KPIs, summary and comparisons read:
+    # after notebook lines like these, plan.kpis failed with KeyError: 'action' (or, with
+    # the column kept, counted no mandatory village covered), while plan.write() stayed right
+    plan, twin = study.plan(**FAST), study.plan(**FAST)
+    sites, villages = plan.sites, plan.villages
+    sites["capex_m_cny"] = sites["capex_cny"] / 1e6
+    sites.loc[:, "total_cost_cny"] = 0.0
+    del sites["action"]
+    villages["covered_after"] = False
+    del villages["village_id"]
+    assert "capex_m_cny" in plan.sites  # the caller's table keeps the caller's changes
+    assert plan.kpis == twin.kpis
+    assert plan.kpis.mandatory_villages_covered > 0 and plan.kpis.total_cost_cny > 0
+    summary, expected = plan.summary(), twin.summary()
+    summary.pop("timings_s"), expected.pop("timings_s")
+    assert summary == expected
+    comparison = study.compare(plan, twin)
+    assert comparison.villages.empty and set(comparison.sites["status"]) == {"both"}
