@@ -418,7 +418,8 @@ def _write_as(key: str, value: Any) -> str:
 
 def _number(section: dict, key: str, where: str, problems: _Problems, default: Any = None,
             *, minimum: float | None = None, maximum: float | None = None,
-            above: float | None = None, integer: bool = False) -> Any:
+            above: float | None = None, below: float | None = None,
+            integer: bool = False) -> Any:
     if key not in section or section[key] is None:
         if default is ...:
             problems.add(f"{where}.{key}", "missing (a number is required)")
@@ -436,6 +437,8 @@ def _number(section: dict, key: str, where: str, problems: _Problems, default: A
         problems.add(f"{where}.{key}", f"must be > {above}, got {value!r}")
     if maximum is not None and value > maximum:
         problems.add(f"{where}.{key}", f"must be <= {maximum}, got {value!r}")
+    if below is not None and value >= below:
+        problems.add(f"{where}.{key}", f"must be < {below}, got {value!r}")
     return int(value) if integer else float(value)
 
 
@@ -864,7 +867,7 @@ def _parse_solver(raw: dict, problems: _Problems) -> SolverSettings:
     return SolverSettings(
         name=_choice(sec, "name", "solver", problems, SOLVERS, d.name),
         time_limit_s=_number(sec, "time_limit_s", "solver", problems, d.time_limit_s, minimum=0.1),
-        mip_gap=_number(sec, "mip_gap", "solver", problems, d.mip_gap, minimum=0, maximum=1),
+        mip_gap=_number(sec, "mip_gap", "solver", problems, d.mip_gap, minimum=0, below=1),
         seed=_number(sec, "seed", "solver", problems, d.seed, minimum=0, integer=True),
     )
 
@@ -890,6 +893,18 @@ def parse_demand_and_technologies(demand: dict, technologies: list, coverage: Co
     parsed = _parse_demand(raw, problems), _parse_technologies(raw, problems)
     _check_p1812_maps(parsed[1], coverage, problems)
     _check_mobile_heights(parsed[1], parsed[0], problems)
+    problems.raise_if_any()
+    return parsed
+
+
+def parse_coverage_and_outputs(coverage: dict, outputs: dict, source: str | Path
+                               ) -> tuple[CoverageSettings, OutputSettings]:
+    """The ``coverage`` section and the ``report`` and ``map`` sections (``outputs``, a mapping
+    of the two) checked as a scenario file's are (for a scenario whose coverage settings or
+    language were changed in Python); raises one ScenarioError whose lines start with
+    ``source``."""
+    problems = _Problems(source)
+    parsed = _parse_coverage({"coverage": coverage}, problems), _parse_outputs(outputs, problems)
     problems.raise_if_any()
     return parsed
 

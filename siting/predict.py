@@ -765,9 +765,6 @@ def predict_in_region(region, scenario: Scenario, *, technology: str, radius_km:
     label, x, y, height = _site_position(region, site, at, height_m, at_system)
     radius_m = float(radius_km) * 1000.0
     tech = _technology(scenario, technology, model, region.terrain)
-    if tech.model in PATH_LOSS_MODELS and (beyond := beyond_validity(tech.model, radius_m)):
-        logger.warning("site %s: a radius of %s; use model=itm or model=p1812 for it, or a radius "
-                       "within the model's range", label, beyond)
     cells = None
     try:
         _check_radius_on_dem_data(region, x, y, radius_m)
@@ -780,6 +777,10 @@ def predict_in_region(region, scenario: Scenario, *, technology: str, radius_km:
                                   dem_cells=cells)
     except InputError as exc:  # name the site: a command may predict several
         raise InputError(f"site {label}: {exc}") from None
+    # warned once the radius is known to be usable: a refused one gets its error line alone
+    if tech.model in PATH_LOSS_MODELS and (beyond := beyond_validity(tech.model, radius_m)):
+        logger.warning("site %s: a radius of %s; use model=itm or model=p1812 for it, or a radius "
+                       "within the model's range", label, beyond)
     return _on_data_only(prediction, region.terrain)
 
 

@@ -36,7 +36,8 @@ import pandas as pd
 from siting import config
 from siting.backhaul import BackhaulNetwork
 from siting.compare import Comparison, PlanInputs, compare_tables
-from siting.config import DemandRules, ItmSettings, Objective, Phase, Scenario, load_scenario
+from siting.config import (CoverageSettings, DemandRules, ItmSettings, Objective, OutputSettings, Phase,
+                           Scenario, load_scenario)
 from siting.coverage import CoverageMatrix
 from siting.demand import Demand
 from siting.errors import InputError, ScenarioError
@@ -97,8 +98,8 @@ def prepare(scenario: Scenario | str | os.PathLike, *, cache_dir: str | os.PathL
     ------
     siting.errors.ScenarioError, siting.errors.InputError
         The scenario or an input is invalid (the message names the file and the field). A
-        scenario whose demand rules or technologies were changed in Python
-        (``dataclasses.replace``) has them checked as the scenario file's are
+        scenario whose demand rules, technologies, coverage settings or language were changed
+        in Python (``dataclasses.replace``) has them checked as the scenario file's are
         (:func:`scenario_checked`).
     """
     if not isinstance(scenario, (Scenario, str, os.PathLike)):
@@ -166,8 +167,9 @@ class Study:
             on air; default all); and ``backhaul``, a mapping of keys of the scenario's
             ``backhaul`` section that replace its values (e.g. ``{"enabled": False}``,
             ``{"fiber_cny_per_km_road": 80000, "max_microwave_hops": 2}``). None clears
-            ``budget_cny``, ``max_new_sites``, ``phases`` or ``mandatory_by`` and restores the
-            default of the other numbers. The coverage is the study's: nothing is recomputed
+            ``budget_cny``, ``max_new_sites``, ``phases`` (and with them ``mandatory_by``, a
+            phase's year, unless given) or ``mandatory_by`` and restores the default of the
+            other numbers. The coverage is the study's: nothing is recomputed
             but the plan, and with other backhaul settings its fiber routes (and its
             microwave links when ``microwave`` changes).
 
@@ -270,7 +272,7 @@ class Study:
         siting.errors.ScenarioError
             ``itm`` settings the scenario file would refuse.
         """
-        itm = _predict_arguments(site, at, height_m, itm, technology)
+        itm = _predict_arguments(site, at, height_m, radius_km, itm, technology)
         prediction = predict_in_region(self.region, self.scenario, technology=technology,
                                        radius_km=radius_km, site=site, at=at, height_m=height_m,
                                        model=model, itm=itm, at_system=at_system)
@@ -408,8 +410,9 @@ class Kpis:
 
     @classmethod
     def from_summary(cls, summary: dict) -> Kpis:
-        """The KPIs of a summary (:func:`siting.export.summary.build_summary`)."""
-        kpis = summary["kpis"]
+        """The KPIs of a summary (:func:`siting.export.summary.build_summary`); they share no
+        mutable value with it (``mandatory_points_uncovered`` is a dict of its own)."""
+        kpis = copy.deepcopy(summary["kpis"])
         share = 100 * kpis["people_covered_after"] / max(kpis["people_total"], 1e-9)
         extra = {"people_covered_pct": share, "solver_status": summary["solver"]["status"],
                  "gap": summary["solver"]["gap"]}
@@ -428,15 +431,29 @@ class PlanResult(PlanOutcome):
     """
 
     def __repr__(self) -> str:
-        new = self.plan.new_options
+        """One line with what a notebook compares plans by: the solver's outcome, the sites
+        built and upgraded (and in which phases), the cost [M CNY] and the people covered [%],
+        counted as :attr:`kpis` counts them, without computing its tables."""
+        plan, people = self.plan, self.demand.people
+        new = plan.new_options
+        solution = plan.solution
+        gap = f" (gap {100 * solution.gap:.2g} %)" if solution.gap else ""
+        phases = (f" in {len(plan.phase_labels)} phases ({', '.join(plan.phase_labels)})"
+                  if plan.phase_labels else "")
+        covered_pct = 100 * people[plan.covered_after].sum() / max(people.sum(), 1e-9)
+        return (f"<PlanResult {self.scenario.name!r}: {solution.status}{gap}, "
+                f"{_counted(plan.new_site_count, 'new site')} and "
+                f"{_counted(len(new) - plan.new_site_count, 'upgrade')}{phases}, "
+                f"{self._cost_text(new)}, {covered_pct:.2f} % of people covered>")
+
+    def _cost_text(self, new: np.ndarray) -> str:
+        """The plan's cost [M CNY], split in sites and backhaul when it has backhaul."""
         site_cny = float(self.plan.costs.total_cny[new].sum())
-        text = (f"<PlanResult {self.scenario.name!r}: {self.plan.solution.status}, "
-                f"{len(new)} new options, ")
         if self.plan.backhaul is None:
-            return text + f"{site_cny / 1e6:,.2f} M CNY>"
+            return f"{site_cny / 1e6:,.2f} M CNY"
         backhaul_cny = float(self.plan.backhaul.feeds.total_backhaul_cny)
-        return text + (f"{(site_cny + backhaul_cny) / 1e6:,.2f} M CNY (sites "
-                       f"{site_cny / 1e6:,.2f}, backhaul {backhaul_cny / 1e6:,.2f})>")
+        return (f"{(site_cny + backhaul_cny) / 1e6:,.2f} M CNY (sites {site_cny / 1e6:,.2f}, "
+                f"backhaul {backhaul_cny / 1e6:,.2f})")
 
     @cached_property
     def run(self) -> RunResult:
@@ -459,14 +476,26 @@ class PlanResult(PlanOutcome):
     def sites(self) -> gpd.GeoDataFrame:
         """One row per candidate site, in the run's CRS [m]: action (build, upgrade, keep),
         technology, capex [CNY], opex [CNY/year], total cost [CNY], people served and newly
-        covered [persons], and every input column (as in sites.gpkg)."""
-        return site_table(self)
+        covered [persons], and every input column (as in sites.gpkg). The table is the
+        caller's: changing it changes none of the plan's KPIs, summary or comparisons."""
+        return self._site_table.copy()
 
     @cached_property
     def villages(self) -> gpd.GeoDataFrame:
         """One row per village, in the run's CRS [m]: covered before/after, by 5G, serving
         site and technology, best level [dBm], status and the reason a mandatory village
-        stays uncovered (as in sites.gpkg)."""
+        stays uncovered (as in sites.gpkg). The table is the caller's, as :attr:`sites`."""
+        return self._village_table.copy()
+
+    @cached_property
+    def _site_table(self) -> gpd.GeoDataFrame:
+        """:attr:`sites` as the plan's KPIs and comparisons read it, whatever is done to
+        :attr:`sites`."""
+        return site_table(self)
+
+    @cached_property
+    def _village_table(self) -> gpd.GeoDataFrame:
+        """:attr:`villages` as the plan's KPIs and comparisons read it."""
         return village_table(self)
 
     @cached_property
@@ -485,7 +514,7 @@ class PlanResult(PlanOutcome):
 
     @cached_property
     def _summary(self) -> dict:
-        facts = summary_facts(self, self.sites, self.villages, admin_table(self))
+        facts = summary_facts(self, self._site_table, self._village_table, admin_table(self))
         return build_summary(facts, self.timings_s)
 
     def summary(self) -> dict:
@@ -496,7 +525,8 @@ class PlanResult(PlanOutcome):
     def comparison_inputs(self) -> PlanInputs:
         """What :meth:`Study.compare` reads of this plan: its selected sites (as in the
         ``selected_sites`` layer), villages and summary."""
-        return PlanInputs(self.scenario.name, selected_sites(self.sites), self.villages, self._summary)
+        return PlanInputs(self.scenario.name, selected_sites(self._site_table),
+                          self._village_table, self._summary)
 
     def map(self):
         """The interactive map of ``map.html`` (a ``folium.Map``; a notebook shows it inline)."""
@@ -581,10 +611,11 @@ class PredictionResult(Prediction):
 # Overrides of a plan: checked as the scenario file is
 
 
-def _predict_arguments(site, at, height_m, itm, technology: str) -> ItmSettings | None:
-    """Check the Python types of :meth:`Study.predict`'s position and ITM arguments (their
-    values are checked by :func:`siting.predict.predict_in_region`); a mapping given for
-    ``itm`` is read as a technology's ``itm`` block. Raises InputError or ScenarioError."""
+def _predict_arguments(site, at, height_m, radius_km, itm,
+                       technology: str) -> ItmSettings | None:
+    """Check the Python types of :meth:`Study.predict`'s position, radius and ITM arguments
+    (their values are checked by :func:`siting.predict.predict_in_region`); a mapping given
+    for ``itm`` is read as a technology's ``itm`` block. Raises InputError or ScenarioError."""
     if site is not None and not isinstance(site, str):
         raise InputError(f"predict(): site must be one candidate's site_id (a str), got "
                          f"{site!r}; predict several sites one call each")
@@ -594,12 +625,20 @@ def _predict_arguments(site, at, height_m, itm, technology: str) -> ItmSettings 
                          f"(109.03, 32.68), got {at!r}")
     if height_m is not None and not _is_number(height_m):
         raise InputError(f"predict(): height_m must be a number of metres, got {height_m!r}")
+    if not _is_number(radius_km):
+        raise InputError(f"predict(): radius_km must be a number of kilometres, such as 5, got "
+                         f"{radius_km!r}")
     if itm is None or isinstance(itm, ItmSettings):
         return itm
     if not isinstance(itm, dict):
         raise ScenarioError(f"predict(): itm must be a siting.config.ItmSettings or a mapping "
                             f"of itm keys such as {{'climate': 5, 'epsilon': 15}}, got {itm!r}")
     return config.parse_itm_section(_plain(itm), technology, "predict()")
+
+
+def _counted(count: int, noun: str) -> str:
+    """``count`` and ``noun``, in the plural unless one: "1 upgrade", "2 upgrades"."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _is_number(value) -> bool:
@@ -628,9 +667,13 @@ def scenario_with(scenario: Scenario, overrides: dict, *, source: str = "overrid
     The sections are checked by the scenario file's own rules (link capacity's traffic
     against the technologies and phases too), so a value the file would refuse is refused
     with the same message, prefixed by ``source``; other keys of ``overrides`` are ignored.
+    ``phases=None`` clears ``mandatory_by`` too, unless ``overrides`` gives it: that deadline
+    is the year of a phase.
     """
-    objective = {**_objective_section(scenario.objective),
-                 **{k: _plain(v) for k, v in overrides.items() if k in OBJECTIVE_KEYS}}
+    given = {k: _plain(v) for k, v in overrides.items() if k in OBJECTIVE_KEYS}
+    if "phases" in given and given["phases"] is None:
+        given.setdefault("mandatory_by", None)
+    objective = {**_objective_section(scenario.objective), **given}
     solver = {**dataclasses.asdict(scenario.solver),
               **{k: _plain(v) for k, v in overrides.items() if k in SOLVER_KEYS}}
     parsed_objective, parsed_solver = config.parse_objective_and_solver(objective, solver, source)
@@ -648,16 +691,42 @@ def scenario_with(scenario: Scenario, overrides: dict, *, source: str = "overrid
 
 
 def scenario_checked(scenario: Scenario, *, source: str = "prepare()") -> Scenario:
-    """``scenario`` with its ``demand`` rules and ``technologies`` checked by the scenario
-    file's rules (a technology's model, frequency in the model's range, EIRP, threshold,
-    duplicate names, the model's ``p1812`` or ``itm`` block, which a model changed to ``itm``
-    gets with its defaults; the demand grid, heights and mandatory flags), so a scenario
-    changed in Python with ``dataclasses.replace`` is refused as the file would be, each
-    message prefixed by ``source``; the scenario is returned with the sections as parsed."""
+    """``scenario`` with its ``demand`` rules, ``technologies``, ``coverage`` settings and
+    outputs' language and basemap checked by the scenario file's rules (a technology's model,
+    frequency in the model's range, EIRP, threshold, duplicate names, the model's ``p1812``
+    or ``itm`` block, which a model changed to ``itm`` gets with its defaults; the demand
+    grid, heights and mandatory flags; the antenna pattern, earth radius factor and raster
+    resolution; the language), so a scenario changed in Python with ``dataclasses.replace``
+    is refused as the file would be, each message prefixed by ``source``; the scenario is
+    returned with the sections as parsed. The coverage's ITU-R maps folder and calibration
+    are kept as read with the file."""
     sections = [_plain(dataclasses.asdict(tech)) for tech in scenario.technologies]
     demand, technologies = config.parse_demand_and_technologies(
         _demand_section(scenario.demand), sections, scenario.coverage, source)
-    return dataclasses.replace(scenario, demand=demand, technologies=technologies)
+    coverage, outputs = config.parse_coverage_and_outputs(
+        _coverage_section(scenario.coverage), _outputs_sections(scenario.outputs), source)
+    coverage = dataclasses.replace(coverage, itu_maps_dir=scenario.coverage.itu_maps_dir,
+                                   calibration=scenario.coverage.calibration)
+    return dataclasses.replace(scenario, demand=demand, technologies=technologies,
+                               coverage=coverage, outputs=outputs)
+
+
+def _coverage_section(settings: CoverageSettings) -> dict:
+    """The scenario file's ``coverage`` section that gives ``settings``, but for the ITU-R
+    maps folder and the calibration (files the scenario file names, read with it)."""
+    return _plain({"earth_radius_factor": settings.earth_radius_factor,
+                   "max_diffraction_edges": settings.max_diffraction_edges,
+                   "raster_resolution_m": settings.raster_resolution_m,
+                   "antenna": settings.antenna, "sector_azimuths_deg": settings.sector_azimuths_deg,
+                   "downtilt_deg": settings.downtilt_deg})
+
+
+def _outputs_sections(outputs: OutputSettings) -> dict:
+    """The scenario file's ``report`` and ``map`` sections that give ``outputs``."""
+    basemap = outputs.basemap
+    return {"report": {"language": outputs.language},
+            "map": {"basemap": {"url": basemap.url, "attribution": basemap.attribution}
+                    if basemap.kind == "custom" else basemap.kind}}
 
 
 def _demand_section(rules: DemandRules) -> dict:
@@ -722,7 +791,3 @@ def restrict_technologies(coverage: CoverageMatrix, costs: OptionCosts, scenario
                             in_range=coverage.in_range, best_level_dbm=best)
     return subset, OptionCosts(**{f.name: getattr(costs, f.name)[keep]
                                   for f in dataclasses.fields(costs)})
-
-
-# ---------------------------------------------------------------------------------------
-# Steps shared with siting.pipeline.compute
