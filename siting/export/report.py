@@ -18,6 +18,7 @@ from pathlib import Path
 from siting.export.i18n import check_language, join, model_text, stage_text, term, value_text
 from siting.export.style import BUILT_ACTIONS
 from siting.export.tables import PlanTables
+from siting.labels import ALL_UNITS
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,28 @@ def persons(value):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return value
     return int(round(value))
+
+
+def apportioned(values, decimals: int = 0) -> list:
+    """``values`` rounded to ``decimals`` so that they add up to their own sum so rounded
+    (Hamilton's largest-remainder method): each is rounded down, then those with the largest
+    remainders get one more unit until the total is reached. A table's rows then add up to
+    the total the report shows (three counties' 1.4 + 1.4 + 1.2 people read 1 + 2 + 1 = 4,
+    not 1 + 1 + 1 = 3). Whole numbers (int) for ``decimals`` 0.
+
+    References
+    ----------
+    Balinski, M. L., Young, H. P. (2001). Fair Representation, 2nd ed., Brookings, ch. 2
+    (Hamilton's method).
+    """
+    scale = 10 ** decimals
+    units = [value * scale for value in values]
+    floors = [math.floor(u + 1e-9) for u in units]  # 1e-9: 7621.9999999 units are 7622
+    missing = round(sum(units)) - sum(floors)
+    by_remainder = sorted(range(len(units)), key=lambda i: floors[i] - units[i])
+    for i in by_remainder[:max(missing, 0)]:
+        floors[i] += 1
+    return [int(f) if decimals == 0 else f / scale for f in floors]
 
 
 def build_report(tables: PlanTables, *, figures: tuple[Figure, ...] = (),
@@ -300,15 +323,22 @@ def _breakdown_sections(summary: dict, lang: str) -> list[Section]:
             headers("kind", "sites", "cost_cny"),
             [[value_text("kind", t, lang), v["sites"], v["cost_cny"]]
              for t, v in summary["by_kind"].items()])]),
-        Section(term("section.by_admin_unit", lang), [Table(
-            headers("admin_unit", "people", "people_before", "people_after", "villages",
-                    "villages_before", "villages_after"),
-            [[value_text("admin", unit, lang), persons(v["people"]), persons(v["people_before"]),
-              persons(v["people_after"]),
-              int(v["villages"]), int(v["villages_before"]), int(v["villages_after"])]
-             for unit, v in summary["by_admin_unit"].items()])]),
+        Section(term("section.by_admin_unit", lang), [_admin_unit_table(summary["by_admin_unit"], lang)]),
         _baselines_section(summary, lang),
     ]
+
+
+def _admin_unit_table(units: dict, lang: str) -> Table:
+    """People and villages of each admin unit before and after, and their total row (the
+    headline's figures); people whole, rounded so that the units add up to the total shown
+    (:func:`apportioned`)."""
+    columns = ("people", "people_before", "people_after", "villages", "villages_before",
+               "villages_after")
+    names = list(units) + [ALL_UNITS]
+    shown = [apportioned([v[c] for v in units.values()]) for c in columns]
+    shown = [column + [sum(column)] for column in shown]
+    return Table([term(f"header.{h}", lang) for h in ("admin_unit", *columns)],
+                 [[value_text("admin", name, lang), *row] for name, row in zip(names, zip(*shown))])
 
 
 def _baselines_section(summary: dict, lang: str) -> Section:

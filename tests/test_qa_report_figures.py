@@ -1,0 +1,87 @@
+"""The report's figures as a planning committee checks them: every table's rows add up to the
+total it shows, and that total is the headline's figure, in both languages."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from shapely.geometry import box
+
+from regions import CRS, TECH_4G, X0, Y0, candidate, village, write_region
+from siting.config import LANGUAGES, load_scenario
+from siting.export.i18n import term, value_text
+from siting.export.report import apportioned, build_report, render_markdown
+from siting.export.tables import plan_tables
+from siting.labels import ALL_UNITS
+from siting.pipeline import compute
+
+COUNTY_WIDTH_M = 1200.0
+COUNTIES = ("East", "Middle", "West")
+PEOPLE_PER_PIXEL = 0.155  # 100 m pixels: 1.395 people in each 300 m demand cell
+
+
+def three_county_region(folder):
+    """A flat 3.6 km x 1.2 km region cut into three counties of 16 demand cells each, every cell
+    holding 1.395 people (22.32 a county: each county rounds down, their sum up), one site in
+    the middle covering all, and a poverty village of 50 people."""
+    population = np.full((12, 36), PEOPLE_PER_PIXEL, np.float32)
+    path = write_region(folder, np.full((40, 120), 400.0),
+                        villages=[village("V1", 1800, 600, population=50, admin="Middle")],
+                        candidates=[candidate("W", 1800, 650, techs="4G")],
+                        population=population, technologies=[TECH_4G])
+    counties = [box(X0 + i * COUNTY_WIDTH_M, Y0 - 1200.0, X0 + (i + 1) * COUNTY_WIDTH_M, Y0)
+                for i in range(3)]
+    gpd.GeoDataFrame({"admin_unit": list(COUNTIES)}, geometry=counties, crs=CRS).to_file(
+        folder / "region.gpkg", layer="admin_units", engine="pyogrio")
+    return path
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return compute(load_scenario(three_county_region(tmp_path_factory.mktemp("counties"))))
+
+
+def markdown_in(run, language):
+    tables = plan_tables(run)
+    outputs = dataclasses.replace(tables.scenario.outputs, language=language)
+    tables = dataclasses.replace(tables, scenario=dataclasses.replace(tables.scenario, outputs=outputs))
+    return tables.summary, render_markdown(build_report(tables))
+
+
+def row_numbers(markdown: str, first_cell: str) -> list[float]:
+    """The numbers of the Markdown table row starting with ``first_cell``."""
+    line = next(line for line in markdown.splitlines() if line.startswith(f"| {first_cell} |"))
+    return [float(cell.strip().replace(",", "")) for cell in line.strip("|").split("|")[1:]]
+
+
+def test_apportioned_rounds_each_value_to_the_next_unit_and_keeps_the_total():
+    values = [1.4, 1.4, 1.2, 0.0, 7.0]
+    shown = apportioned(values)
+    assert shown == [1, 2, 1, 0, 7] or shown == [2, 1, 1, 0, 7]
+    assert sum(shown) == round(sum(values)) == 11
+    money = [7621.99999999, 0.333, 0.333, 0.334]  # in 万元, to the cent of a 万
+    cents = apportioned(money, 2)
+    assert sum(cents) == pytest.approx(round(sum(money), 2)) and cents[0] == 7622.0
+    assert all(abs(a - b) < 0.01 for a, b in zip(cents, money))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_counties_add_up_to_the_total_row_and_the_headline(run, language):
+    """Each county of 22.32 people read 22, the total 67: the rows said 66 beside a headline
+    of 67. The rows are rounded to add up, and a total row shows the headline's figures."""
+    summary, markdown = markdown_in(run, language)
+    units = summary["by_admin_unit"]
+    assert list(units) == list(COUNTIES)
+    people = [units[c]["people_after"] for c in COUNTIES]
+    assert sum(round(p) for p in people) != round(sum(people))  # rounding each row loses one
+    rows = np.array([row_numbers(markdown, c) for c in COUNTIES])
+    total = row_numbers(markdown, value_text("admin", ALL_UNITS, language))
+    assert rows.sum(axis=0).tolist() == total
+    assert np.all(np.abs(rows[:, 2] - people) < 1)
+    k = summary["kpis"]
+    headline = row_numbers(markdown, term("kpi.people_covered", language))
+    assert total[2] == headline[1] == round(k["people_covered_after"])
+    assert total[0] == round(k["people_total"]) and total[3] == k["villages_total"]
