@@ -4,6 +4,7 @@ total it shows, and that total is the headline's figure, in both languages."""
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import geopandas as gpd
 import numpy as np
@@ -85,3 +86,25 @@ def test_the_counties_add_up_to_the_total_row_and_the_headline(run, language):
     headline = row_numbers(markdown, term("kpi.people_covered", language))
     assert total[2] == headline[1] == round(k["people_covered_after"])
     assert total[0] == round(k["people_total"]) and total[3] == k["villages_total"]
+
+
+def money_numbers(text: str, unit: str) -> list[float]:
+    """The amounts written before ``unit`` in ``text`` (``4,499.62 万元``)."""
+    return [float(n.replace(",", "")) for n in re.findall(rf"([\d,]+(?:\.\d+)?) \**{unit}", text)]
+
+
+def test_the_chinese_report_states_money_in_wan_yuan(run):
+    """The Chinese report gave costs in 元 (310,000 元, 45,000,000 元 budgets) while its
+    uncovered reasons gave 万元; every amount is now in 万元 to 0.01, as Chinese budgets are."""
+    summary, markdown = markdown_in(run, "zh")
+    k = summary["kpis"]
+    assert re.search(r"(?<!万)元", markdown) is None  # no amount left in yuan
+    total, = money_numbers(markdown, r"万元\**。")
+    assert total == round(k["total_cost_cny"] / 1e4, 2) == 31.0
+    header = term("header.cost_cny", "zh")
+    assert header.endswith("[万元]")
+    sites = markdown.split(f"## {term('section.sites', 'zh')}")[1]
+    assert "| 31.00 |" in next(line for line in sites.splitlines() if line.startswith("| W |"))
+    assert k["total_cost_cny"] == 310_000  # two decimals of 万元, also when whole
+    _, english = markdown_in(run, "en")
+    assert f"**{k['total_cost_cny']:,.0f} CNY**" in english

@@ -82,15 +82,15 @@ TERMS: dict[str, dict[str, str]] = {
                            "capex {capex:,.0f} CNY, opex {opex:,.0f} CNY/year, total cost over the "
                            "horizon **{total:,.0f} CNY**.",
                      "zh": "新建站址 **{new_sites}** 个，现网站址升级 **{upgrades}** 个，建设投资 "
-                           "{capex:,.0f} 元，运维费用 {opex:,.0f} 元/年，规划期总成本 **{total:,.0f} 元**。"},
+                           "{capex:,.2f} 万元，运维费用 {opex:,.2f} 万元/年，规划期总成本 **{total:,.2f} 万元**。"},
     "report.costs_with_backhaul": {
         "en": "New sites: **{new_sites}**, upgrades of existing sites: **{upgrades}**, capex "
               "{capex:,.0f} CNY, opex {opex:,.0f} CNY/year, sites over the horizon {site:,.0f} CNY; "
               "with their backhaul ({backhaul:,.0f} CNY), total cost over the horizon "
               "**{total:,.0f} CNY**.",
-        "zh": "新建站址 **{new_sites}** 个，现网站址升级 **{upgrades}** 个，建设投资 {capex:,.0f} 元，"
-              "运维费用 {opex:,.0f} 元/年，规划期站址成本 {site:,.0f} 元；加上传输（{backhaul:,.0f} 元），"
-              "规划期总成本 **{total:,.0f} 元**。"},
+        "zh": "新建站址 **{new_sites}** 个，现网站址升级 **{upgrades}** 个，建设投资 {capex:,.2f} 万元，"
+              "运维费用 {opex:,.2f} 万元/年，规划期站址成本 {site:,.2f} 万元；加上传输（{backhaul:,.2f} 万元），"
+              "规划期总成本 **{total:,.2f} 万元**。"},
     "report.complaints_before": {"en": "Plausibility check: the model predicts {covered} of the "
                                        "{total} weak-signal complaint points as covered by today's "
                                        "sites (before the plan); a high share means the model is "
@@ -162,13 +162,13 @@ TERMS: dict[str, dict[str, str]] = {
                               "over the plan's horizon, as the budget counts it). They are kept as "
                               "existing sites, at no cost, and may be upgraded.",
                         "zh": "本规划以已建清单 {source} 为起点：截至 {year} 年已建站址 {sites} 个（新建 "
-                              "{new_sites} 个，现网升级 {upgrades} 个），实际投资 {spent:,.0f} 元"
-                              "（计入规划期运维费用后为 {charged:,.0f} 元，按此计入预算）。"
+                              "{new_sites} 个，现网升级 {upgrades} 个），实际投资 {spent:,.2f} 万元"
+                              "（计入规划期运维费用后为 {charged:,.2f} 万元，按此计入预算）。"
                               "已建站址按现网站址保留、不再计费，可升级。"},
     "report.as_built_left": {"en": "Left to plan: budget {budget}, new sites {quota}.",
                              "zh": "剩余可规划：预算 {budget}，新建站址 {quota}。"},
     "report.no_limit": {"en": "no limit", "zh": "不限"},
-    "report.left_budget": {"en": "{cny:,.0f} CNY", "zh": "{cny:,.0f} 元"},
+    "report.left_budget": {"en": "{cny:,.0f} CNY", "zh": "{cny:,.2f} 万元"},
     "report.left_quota": {"en": "{count:,}", "zh": "{count:,} 个"},
     "report.schedule_next_to_original": {"en": "The original schedule (budget and quota of each "
                                                "year) next to what was built and what is planned now.",
@@ -188,8 +188,8 @@ TERMS: dict[str, dict[str, str]] = {
                                     "{fiber} ({fiber_km:,.1f} km of new fiber) and {on_site} with fiber "
                                     "on site; by microwave: {microwave} (deepest {deepest} of at most "
                                     "{max_hops} hops); by satellite: {satellite}.",
-                              "zh": "站址 **{site:,.0f} 元** + 传输 **{backhaul:,.0f} 元** = 规划期合计 "
-                                    "**{total:,.0f} 元**。光纤接入的在网站址 {fiber} 个（新建光缆 "
+                              "zh": "站址 **{site:,.2f} 万元** + 传输 **{backhaul:,.2f} 万元** = 规划期合计 "
+                                    "**{total:,.2f} 万元**。光纤接入的在网站址 {fiber} 个（新建光缆 "
                                     "{fiber_km:,.1f} 公里），自带光纤 {on_site} 个；微波接入 {microwave} 个"
                                     "（最深 {deepest} 跳，上限 {max_hops} 跳）；卫星接入 {satellite} 个。"},
     "report.backhaul_capacity_planned": {
@@ -247,9 +247,9 @@ TERMS: dict[str, dict[str, str]] = {
               "无法接入任何传输。"},
     "baseline.joint": {"en": JOINT_LABEL, "zh": "站址与传输联合规划（siting）"},
     "baseline.sequential": {"en": SEQUENTIAL_LABEL, "zh": "先选站址（不计传输），再为每个站址配最省传输"},
-    "header.site_cost_cny": {"en": "sites [CNY]", "zh": "站址成本 [元]"},
-    "header.backhaul_cost_cny": {"en": "backhaul [CNY]", "zh": "传输成本 [元]"},
-    "header.total_cost_cny": {"en": "total [CNY]", "zh": "合计 [元]"},
+    "header.site_cost_cny": {"en": "sites [CNY]", "zh": "站址成本 [万元]"},
+    "header.backhaul_cost_cny": {"en": "backhaul [CNY]", "zh": "传输成本 [万元]"},
+    "header.total_cost_cny": {"en": "total [CNY]", "zh": "合计 [万元]"},
     "header.from_id": {"en": "site", "zh": "被接入站址"},
     "header.to_id": {"en": "fed from", "zh": "接入点"},
     "header.backhaul": {"en": "backhaul", "zh": "传输方式"},
@@ -271,7 +271,7 @@ TERMS: dict[str, dict[str, str]] = {
     "header.after": {"en": "after", "zh": "规划后"},
     "header.technology": {"en": "technology", "zh": "制式"},
     "header.sites": {"en": "sites", "zh": "站址数"},
-    "header.cost_cny": {"en": "cost [CNY]", "zh": "成本 [元]"},
+    "header.cost_cny": {"en": "cost [CNY]", "zh": "成本 [万元]"},
     "header.people_newly_covered": {"en": "people newly covered", "zh": "新增覆盖人口"},
     "header.kind": {"en": "kind", "zh": "站址类型"},
     "header.admin_unit": {"en": "admin unit", "zh": "区县"},
@@ -299,7 +299,7 @@ TERMS: dict[str, dict[str, str]] = {
     "header.height_m": {"en": "height [m]", "zh": "挂高 [m]"},
     "header.year": {"en": "year", "zh": "年份"},
     "header.status": {"en": "status", "zh": "状态"},
-    "header.budget_cny": {"en": "budget [CNY]", "zh": "预算 [元]"},
+    "header.budget_cny": {"en": "budget [CNY]", "zh": "预算 [万元]"},
     "header.quota": {"en": "quota", "zh": "新建站址上限"},
     "header.new_sites": {"en": "new sites", "zh": "新建站址"},
     "header.upgrades": {"en": "upgrades", "zh": "升级站址"},
@@ -312,8 +312,8 @@ TERMS: dict[str, dict[str, str]] = {
     "header.model": {"en": "model", "zh": "传播模型"},
     "header.max_range_m": {"en": "max range [m]", "zh": "最大计算距离 [m]"},
     "header.clutter_db": {"en": "clutter [dB]", "zh": "地物损耗 [dB]"},
-    "header.equipment_cny": {"en": "equipment [CNY]", "zh": "设备投资 [元]"},
-    "header.opex_cny_per_year": {"en": "opex [CNY/yr]", "zh": "运维费用 [元/年]"},
+    "header.equipment_cny": {"en": "equipment [CNY]", "zh": "设备投资 [万元]"},
+    "header.opex_cny_per_year": {"en": "opex [CNY/yr]", "zh": "运维费用 [万元/年]"},
     # --- report: KPI names --------------------------------------------------------------------
     "kpi.people_covered": {"en": "people covered", "zh": "覆盖人口"},
     "kpi.people_covered_pct": {"en": "people covered [%]", "zh": "人口覆盖率 [%]"},
@@ -332,7 +332,7 @@ TERMS: dict[str, dict[str, str]] = {
                           "zh": "先覆盖必覆盖需求，再使覆盖人口最多"},
     "goal.phased": {"en": "cover the mandatory demand by {year}, then the most people, earliest",
                     "zh": "{year} 年前覆盖必覆盖需求，再尽早覆盖最多人口"},
-    "limit.budget": {"en": "budget {budget:,.0f} CNY", "zh": "预算 {budget:,.0f} 元"},
+    "limit.budget": {"en": "budget {budget:,.0f} CNY", "zh": "预算 {budget:,.2f} 万元"},
     "limit.max_new_sites": {"en": "at most {count} new sites", "zh": "新建站址不超过 {count} 个"},
     "limit.phases": {"en": "{count} yearly phases (see the phased schedule)",
                      "zh": "分 {count} 年实施（见分年建设计划）"},
@@ -830,6 +830,23 @@ TERMS: dict[str, dict[str, str]] = {
 }
 
 
+#: CNY in one unit of money as each language writes it: yuan in English; 万元 (ten thousand
+#: yuan) in Chinese, the unit Chinese budgets and planning documents state money in (and the
+#: Chinese uncovered reasons already did).
+MONEY_UNIT_CNY = {"en": 1, "zh": 10_000}
+#: Decimals of an amount of money in that unit: whole yuan; 万元 to 0.01 (100 yuan).
+MONEY_DECIMALS = {"en": 0, "zh": 2}
+
+
+def money(amount_cny: float, language: str) -> float:
+    """An amount [CNY] in the unit of money of ``language`` (:data:`MONEY_UNIT_CNY`).
+
+    >>> money(45_000_000, "zh")
+    4500.0
+    """
+    return amount_cny / MONEY_UNIT_CNY[check_language(language)]
+
+
 def check_language(language: str) -> str:
     """``language`` if it is one of :data:`LANGUAGES`; a ValueError listing them otherwise."""
     if language not in LANGUAGES:
@@ -840,8 +857,8 @@ def check_language(language: str) -> str:
 def term(key: str, language: str = "en", /, **values) -> str:
     """The text of ``key`` in ``language``, its ``{placeholders}`` filled from ``values``.
 
-    >>> term("limit.budget", "zh", budget=9e6)
-    '预算 9,000,000 元'
+    >>> term("limit.budget", "zh", budget=900)
+    '预算 900.00 万元'
     """
     check_language(language)
     try:
