@@ -108,3 +108,29 @@ def test_the_chinese_report_states_money_in_wan_yuan(run):
     assert k["total_cost_cny"] == 310_000  # two decimals of 万元, also when whole
     _, english = markdown_in(run, "en")
     assert f"**{k['total_cost_cny']:,.0f} CNY**" in english
+
+
+def stopped_at_time_limit(tables, gap):
+    """``tables`` as if the solve had stopped at its time limit with ``gap`` (None: no bound)."""
+    solver = dict(tables.summary["solver"], status="time_limit", gap=gap,
+                  bound=None if gap is None else tables.summary["solver"]["bound"])
+    return dataclasses.replace(tables, summary=dict(tables.summary, solver=solver))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("gap", [0.12152, None])
+def test_a_plan_stopped_at_the_time_limit_says_it_is_not_proven(run, language, gap):
+    """A solve stopped at solver.time_limit_s (a phased plan with backhaul at 60 s: gap 12 %,
+    deadline missed) read only "status time_limit ... proven gap 12.152%"; the report now says
+    the plan is not proven the best, by how much at most, and which setting gives more time."""
+    tables = plan_tables(run)
+    outputs = dataclasses.replace(tables.scenario.outputs, language=language)
+    tables = dataclasses.replace(tables, scenario=dataclasses.replace(tables.scenario, outputs=outputs))
+    proven = build_report(tables).intro
+    assert run.plan.solution.status == "optimal" and len(proven) == 2
+    intro = build_report(stopped_at_time_limit(tables, gap)).intro
+    seconds = f"{run.scenario.solver.time_limit_s:g}"
+    assert len(intro) == 3 and seconds in intro[2] and "solver.time_limit_s" in intro[2]
+    assert ("12.152%" in intro[2]) == (gap is not None)
+    assert "time_limit**" not in intro[1]  # the status in words, not the key
+    assert value_text("solver_status", "time_limit", language) in intro[1]

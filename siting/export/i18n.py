@@ -74,6 +74,19 @@ TERMS: dict[str, dict[str, str]] = {
                             "{bound_name} {bound}, proven gap {gap}.",
                       "zh": "求解器：{name}，状态 **{status}**，目标值 {objective}{unit}，"
                             "{bound_name} {bound}，已证明的最优间隙 {gap}。"},
+    # a solve stopped at solver.time_limit_s: its plan is not proven the best
+    "report.time_limit": {
+        "en": "**The solver stopped at its time limit ({seconds:g} s) before proving this plan the "
+              "best:** the best plan is at most {gap} better; more time (solver.time_limit_s in "
+              "the scenario) may find a better one.",
+        "zh": "**求解器在达到时间上限（{seconds:g} 秒）时停止，未能证明本方案最优：**最优方案至多比本方案"
+              "好 {gap}；延长求解时间（场景文件中的 solver.time_limit_s）可能找到更好的方案。"},
+    "report.time_limit_no_bound": {
+        "en": "**The solver stopped at its time limit ({seconds:g} s) before proving this plan the "
+              "best,** and before any bound: how far it is from the best is not known; more time "
+              "(solver.time_limit_s in the scenario) may find a better one.",
+        "zh": "**求解器在达到时间上限（{seconds:g} 秒）时停止，未能证明本方案最优，**且尚无界，与最优方案"
+              "的差距未知；延长求解时间（场景文件中的 solver.time_limit_s）可能找到更好的方案。"},
     # the solver's proven bound: above the optimum when maximising, below it when minimising
     "report.bound_max": {"en": "upper bound", "zh": "上界"},
     "report.bound_min": {"en": "lower bound", "zh": "下界"},
@@ -519,7 +532,7 @@ TERMS: dict[str, dict[str, str]] = {
                                            "zh": "{reason}；且每一年的新建站址数上限也已用完"},
     "solver_status.optimal": {"en": "optimal", "zh": "最优"},
     "solver_status.feasible": {"en": "feasible", "zh": "可行"},
-    "solver_status.time_limit": {"en": "time_limit", "zh": "达到时间上限"},
+    "solver_status.time_limit": {"en": "stopped at the time limit", "zh": "达到时间上限"},
     "solver_status.infeasible": {"en": "infeasible", "zh": "不可行"},
     "baseline.existing": {"en": "existing sites only", "zh": "仅现网站址"},
     "baseline.free_public": {"en": "build every free public site", "zh": "建设全部免费公共站址"},

@@ -181,14 +181,16 @@ def build_report(tables: PlanTables, *, figures: tuple[Figure, ...] = (),
     sections.append(Section(term("section.stages", lang),
                             [Steps([stage_text(s, lang) for s in summary["solver"]["stages"]])]))
     return Report(title=term("report.title", lang, name=scenario.name),
-                  intro=_intro(summary["solver"], scenario.objective, lang), sections=sections,
+                  intro=_intro(summary["solver"], scenario.objective, lang,
+                               time_limit_s=scenario.solver.time_limit_s), sections=sections,
                   language=lang)
 
 
-def _intro(solver: dict, objective, lang: str) -> list[str]:
+def _intro(solver: dict, objective, lang: str, *, time_limit_s: float) -> list[str]:
     """The objective with its limits, and the solver's outcome; its bound is named by the
     objective's sense (:class:`siting.optimize.solution.Solution`: an upper bound on the
-    covered weight of ``max_coverage``, a lower bound on the cost of ``min_cost``)."""
+    covered weight of ``max_coverage``, a lower bound on the cost of ``min_cost``); a solve
+    stopped at its time limit (``time_limit_s`` [s]) is said to be not proven the best."""
     goal = term("goal.min_cost" if objective.kind == "min_cost" else "goal.max_coverage", lang)
     limits = []
     if objective.budget_cny is not None:
@@ -199,6 +201,7 @@ def _intro(solver: dict, objective, lang: str) -> list[str]:
         goal = term("goal.phased", lang, year=objective.mandatory_by or objective.phases[-1].label)
         limits.append(term("limit.phases", lang, count=len(objective.phases)))
     within = term("report.within", lang, limits=join(limits, lang)) if limits else ""
+    gap = _known(None if solver["gap"] is None else 100 * solver["gap"], "{:.3f}%")
     return [term("report.objective", lang, goal=goal, limits=within, years=objective.opex_years),
             term("report.solver", lang, name=solver["name"],
                  status=value_text("solver_status", solver["status"], lang),
@@ -206,8 +209,18 @@ def _intro(solver: dict, objective, lang: str) -> list[str]:
                  bound_name=term("report.bound_min" if objective.kind == "min_cost"
                                  else "report.bound_max", lang),
                  bound=_known(solver["bound"], "{:,.0f}"),
-                 gap=_known(None if solver["gap"] is None else 100 * solver["gap"], "{:.3f}%"),
-                 unit=term("report.person_years", lang) if objective.phases else "")]
+                 gap=gap, unit=term("report.person_years", lang) if objective.phases else "")
+            ] + _time_limit_note(solver["status"], gap, lang, time_limit_s=time_limit_s)
+
+
+def _time_limit_note(status: str, gap: str, lang: str, *, time_limit_s: float) -> list[str]:
+    """What a solve stopped at its time limit means for the plan, and the setting to raise
+    (``gap`` as shown, "-" when no bound is known); [] for a proven plan."""
+    if status != "time_limit":
+        return []
+    if gap == "-":
+        return [term("report.time_limit_no_bound", lang, seconds=time_limit_s)]
+    return [term("report.time_limit", lang, seconds=time_limit_s, gap=gap)]
 
 
 def _known(value: float | None, form: str) -> str:
