@@ -507,10 +507,10 @@ TERMS: dict[str, dict[str, str]] = {
                                "zh": "受地形或距离影响，范围内所有候选站址的信号均低于门限"},
     "reason.budget": {"en": REASON_BUDGET, "zh": "在预算或新建站址数上限内无法覆盖"},
     "reason.solver_stopped": {"en": REASON_SOLVER_STOPPED,
-                              "zh": "求解器在找到覆盖该村的方案前已停止（未证明预算或站址数不足；"
+                              "zh": "求解器在找到覆盖该处的方案前已停止（未证明预算或站址数不足；"
                                     "加大 solver.time_limit_s 可能覆盖）"},
     "reason.no_backhaul": {"en": REASON_NO_BACKHAUL,
-                           "zh": "可覆盖该村的站址均无法接入传输：无光纤路由，无 {hops} 跳以内的微波链路，"
+                           "zh": "可覆盖该处的站址均无法接入传输：无光纤路由，无 {hops} 跳以内的微波链路，"
                                  "无卫星"},
     "reason.over_budget": {"en": REASON_OVER_BUDGET,
                            "zh": "最便宜的可覆盖站址需 {cost_m} 万元，超过剩余预算 {left_m} 万元"},
@@ -543,7 +543,7 @@ TERMS: dict[str, dict[str, str]] = {
     "village_status.mandatory_uncovered": {"en": "mandatory uncovered", "zh": "必覆盖村未覆盖"},
     "admin.outside": {"en": OUTSIDE_ADMIN_UNITS, "zh": "（行政区外）"},
     "admin.all": {"en": ALL_UNITS, "zh": "（全市合计）"},
-    "reason.not_built": {"en": REASON_NOT_BUILT, "zh": "可覆盖该村的规划站址尚未建成"},
+    "reason.not_built": {"en": REASON_NOT_BUILT, "zh": "可覆盖该处的规划站址尚未建成"},
     "reason.later": {"en": REASON_LATER, "zh": "已规划在以后年度建设"},
     "reason.not_planned": {"en": REASON_NOT_PLANNED, "zh": "在网站址信号均达不到门限，且本年度前未规划站址"},
     "site_status.on_time": {"en": "on_time", "zh": "按期建成"},
