@@ -210,7 +210,7 @@ TERMS: dict[str, dict[str, str]] = {
               "generations it carries), and every microwave hop carries its own site's traffic "
               "and that of every site it relays within its band's capacity_mbps.",
         "zh": "已规划链路容量：每个站址按其制式向传输接入注入 {traffic} 的业务量，每一跳微波承载本站及其"
-              "中继的全部站址的业务量，不超过所用频段的 capacity_mbps。"},
+              "中继的全部站址的业务量，不超过所用频段的容量（capacity_mbps）。"},
     "report.backhaul_fullest_hop": {
         "en": " The fullest hop, {hop_from}-{hop_to} ({band:g} GHz), carries {load:,.0f} of its "
               "{capacity:,.0f} Mbit/s.",
@@ -223,21 +223,21 @@ TERMS: dict[str, dict[str, str]] = {
               "backhaul.microwave to relay sites.",
         "zh": "没有任何微波频段能承载哪怕一个站址的业务量（每跳至多 {capacity:,.0f} Mbit/s，每个站址至少 "
               "{traffic:,.0f} Mbit/s），因此所有站址均由光纤或卫星接入传输：如需微波中继，请在 "
-              "backhaul.microwave 中提供 capacity_mbps 更大的频段。"},
+              "backhaul.microwave 中提供容量（capacity_mbps）更大的频段。"},
     "report.backhaul_unlimited_hop": {
         "en": " Hops of a band offered without capacity_mbps are not limited: the busiest, "
               "{hop_from}-{hop_to} ({band:g} GHz), carries {load:,.0f} Mbit/s; give that band's "
               "capacity_mbps in backhaul.microwave to plan it.",
-        "zh": "未给出 capacity_mbps 的微波频段不限制其各跳的业务量：其中最繁忙的一跳 "
+        "zh": "未给出容量（capacity_mbps）的微波频段不限制其各跳的业务量：其中最繁忙的一跳 "
               "{hop_from}-{hop_to}（{band:g} GHz）承载 {load:,.0f} Mbit/s；请在 backhaul.microwave "
-              "中为该频段给出 capacity_mbps 以规划其传输容量。"},
+              "中为该频段给出容量（capacity_mbps）以规划其传输容量。"},
     "report.backhaul_capacity": {
         "en": "Link capacity is not planned (give backhaul.site_traffic_mbps to plan it): a "
               "band's capacity_mbps limits no hop, and a site may relay any number of others. "
               "Here {relay} feeds {relay_hops} site(s) by its own hops, and the busiest hop, "
               "{hop_from}-{hop_to} ({band:g} GHz), carries the traffic of {carried} site(s); "
               "check such relays' capacity before building.",
-        "zh": "未规划传输链路容量（设置 backhaul.site_traffic_mbps 即可规划）：微波频段的 capacity_mbps "
+        "zh": "未规划传输链路容量（设置 backhaul.site_traffic_mbps 即可规划）：微波频段的容量（capacity_mbps）"
               "不限制任何一跳，一个站址可为任意多个站址中继。"
               "本方案中 {relay} 以自身微波直接接入 {relay_hops} 个站址，最繁忙的一跳 "
               "{hop_from}-{hop_to}（{band:g} GHz）承载 {carried} 个站址的业务；建设前请核查这些中继的容量。"},
