@@ -19,7 +19,7 @@ from siting.export.i18n import (MONEY_DECIMALS, check_language, join, model_text
                                  term, value_text)
 from siting.export.style import BUILT_ACTIONS
 from siting.export.tables import PlanTables
-from siting.labels import ALL_UNITS
+from siting.labels import ALL_UNITS, OUTSIDE_ADMIN_UNITS
 
 
 @dataclass(frozen=True)
@@ -280,7 +280,7 @@ def _deadline_blocks(facts: dict, units: dict[str, str], lang: str) -> list:
         header = ("village", "name", "admin_unit", "covered_in")
         blocks += [term("report.deadline_missed", lang), Table(
             [term(f"header.{h}", lang) for h in header],
-            [[v["village_id"], v["name"], units.get(str(v["village_id"]), v["admin_unit"]),
+            [[v["village_id"], v["name"], _village_unit(v, units, lang),
               v["year"] or term("report.never", lang)] for v in facts["late"]])]
     return blocks
 
@@ -416,7 +416,7 @@ def _uncovered_section(summary: dict, units: dict[str, str], lang: str) -> Secti
         header = ("village", "name", "admin_unit", "best_level_dbm", "reason")
         blocks.append(Table(
             [term(f"header.{h}", lang) for h in header],
-            [[u["village_id"], u["name"], units.get(str(u["village_id"]), u["admin_unit"]),
+            [[u["village_id"], u["name"], _village_unit(u, units, lang),
               "-" if u["best_level_dbm"] is None else f"{u['best_level_dbm']:.1f}",
               value_text("reason", u["reason"], lang)] for u in uncovered]))
     elif summary.get("mandatory_deadline", {}).get("late"):
@@ -432,10 +432,22 @@ def _uncovered_section(summary: dict, units: dict[str, str], lang: str) -> Secti
         header = ("point_kind", "point", "admin_unit", "best_level_dbm", "reason")
         blocks += [term("report.uncovered_points", lang), Table(
             [term(f"header.{h}", lang) for h in header],
-            [[value_text("point_kind", p["kind"], lang), p["id"], p["admin_unit"],
+            [[value_text("point_kind", p["kind"], lang), p["id"], _unit_text(p["admin_unit"], lang),
               "-" if p["best_level_dbm"] is None else f"{p['best_level_dbm']:.1f}",
               value_text("reason", p["reason"], lang)] for p in points])]
     return Section(term("section.uncovered", lang), blocks)
+
+
+def _unit_text(unit, lang: str) -> str:
+    """An admin unit as the report shows it: a point in none (``""`` or None) is outside the
+    admin units, as the county table counts it (:data:`~siting.labels.OUTSIDE_ADMIN_UNITS`)."""
+    return value_text("admin", unit or OUTSIDE_ADMIN_UNITS, lang)
+
+
+def _village_unit(village: dict, units: dict[str, str], lang: str) -> str:
+    """The admin unit a village of summary.json counts in: the one the demand gives it
+    (``units``, by village id), else its own field."""
+    return _unit_text(units.get(str(village["village_id"]), village["admin_unit"]), lang)
 
 
 def _sites_section(sites, lang: str) -> Section:
