@@ -52,10 +52,12 @@ def markdown_in(run, language):
     return tables.summary, render_markdown(build_report(tables))
 
 
-def row_numbers(markdown: str, first_cell: str) -> list[float]:
-    """The numbers of the Markdown table row starting with ``first_cell``."""
+def row_numbers(markdown: str, first_cell: str) -> list:
+    """The cells after the first of the Markdown table row starting with ``first_cell``, as
+    numbers ("-" as it is)."""
     line = next(line for line in markdown.splitlines() if line.startswith(f"| {first_cell} |"))
-    return [float(cell.strip().replace(",", "")) for cell in line.strip("|").split("|")[1:]]
+    cells = [cell.strip() for cell in line.strip("|").split("|")[1:]]
+    return [cell if cell == "-" else float(cell.replace(",", "")) for cell in cells]
 
 
 def test_apportioned_rounds_each_value_to_the_next_unit_and_keeps_the_total():
@@ -134,3 +136,35 @@ def test_a_plan_stopped_at_the_time_limit_says_it_is_not_proven(run, language, g
     assert ("12.152%" in intro[2]) == (gap is not None)
     assert "time_limit**" not in intro[1]  # the status in words, not the key
     assert value_text("solver_status", "time_limit", language) in intro[1]
+
+
+@pytest.fixture(scope="module")
+def phased_backhaul(tmp_path_factory):
+    from test_backhaul_plan import write_backhaul_region
+    path = write_backhaul_region(tmp_path_factory.mktemp("phased_backhaul"), objective={
+        "type": "max_coverage", "phases": [{"year": 2027, "budget_cny": 1.5e6},
+                                           {"year": 2028, "budget_cny": 1.5e6}]})
+    return compute(load_scenario(path))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_phased_plan_with_backhaul_shows_each_years_total_beside_its_budget(phased_backhaul,
+                                                                            language):
+    """Each year's budget pays for its sites and their backhaul, but the schedule showed the two
+    apart, leaving the committee to add them to check the budget; a total column now does, its
+    figures the sum of the two shown and within the year's budget."""
+    summary, markdown = markdown_in(phased_backhaul, language)
+    assert "backhaul" in summary and len(summary["phases"]) == 2
+    schedule = markdown.split(f"## {term('section.schedule', language)}")[1].split("\n## ")[0]
+    header = next(line for line in schedule.splitlines() if line.startswith("| "))
+    names = [cell.strip() for cell in header.strip("|").split("|")]
+    columns = {key: names.index(term(f"header.{key}", language))
+               for key in ("budget_cny", "site_cost_cny", "backhaul_cost_cny", "total_cost_cny")}
+    unit = 1e4 if language == "zh" else 1.0
+    for year in summary["phases"]:
+        row = row_numbers(schedule, year["label"])
+        at = {key: row[i - 1] for key, i in columns.items()}
+        assert at["site_cost_cny"] + at["backhaul_cost_cny"] == pytest.approx(at["total_cost_cny"])
+        assert at["total_cost_cny"] == pytest.approx(
+            round((year["cost_cny"] + year["backhaul_cost_cny"]) / unit, 2 if unit > 1 else 0))
+        assert at["total_cost_cny"] <= at["budget_cny"] == 1.5e6 / unit

@@ -15,8 +15,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from siting.export.i18n import (MONEY_DECIMALS, check_language, join, model_text, money, stage_text,
-                                 term, value_text)
+from siting.export.i18n import (MONEY_DECIMALS, MONEY_UNIT_CNY, check_language, join, model_text,
+                                 money, stage_text, term, value_text)
 from siting.export.style import BUILT_ACTIONS
 from siting.export.tables import PlanTables
 from siting.labels import ALL_UNITS, OUTSIDE_ADMIN_UNITS
@@ -269,6 +269,13 @@ def _cost_split(site_cny: float, backhaul_cny: float, lang: str) -> dict[str, fl
     return {"site": site, "backhaul": backhaul, "total": round(site + backhaul, decimals)}
 
 
+def _split_cny(site_cny: float, backhaul_cny: float, lang: str) -> list[float]:
+    """Sites, backhaul and total [CNY] as :func:`_cost_split` shows them (a table row's
+    money columns, which :func:`_table` writes in the language's money)."""
+    split = _cost_split(site_cny, backhaul_cny, lang)
+    return [split[key] * MONEY_UNIT_CNY[lang] for key in ("site", "backhaul", "total")]
+
+
 def _deadline_blocks(facts: dict, units: dict[str, str], lang: str) -> list:
     """A phased plan's mandatory demand at its deadline and, when missed, the mandatory
     villages covered later or never, with their year (admin units as in
@@ -495,17 +502,18 @@ def _band_blocks(backhaul, lang: str) -> list:
 
 
 def _schedule_section(summary: dict, objective, people_total: float, lang: str) -> Section:
-    """Per phase: its limits, what it builds and where coverage stands at its end."""
+    """Per phase: its limits, what it builds and costs (with backhaul: sites, backhaul and their
+    total, what the year's budget limits) and where coverage stands at its end."""
     limits = {p.label: p for p in objective.phases}
     backhaul = "backhaul" in summary  # the budgets pay for sites and backhaul
     rows = [[p["label"], _dash(limits[p["label"]].budget_cny), _dash(limits[p["label"]].max_new_sites),
-             p["new_sites"], p["upgrades"], p["cost_cny"]]
-            + ([p["backhaul_cost_cny"]] if backhaul else [])
+             p["new_sites"], p["upgrades"]]
+            + (_split_cny(p["cost_cny"], p["backhaul_cost_cny"], lang) if backhaul else [p["cost_cny"]])
             + [persons(p["people_covered"]), 100 * p["people_covered"] / people_total,
                p["mandatory_covered"]]
             for p in summary["phases"]]
     header = (["year", "budget_cny", "quota", "new_sites", "upgrades"]
-              + (["site_cost_cny", "backhaul_cost_cny"] if backhaul else ["cost_cny"])
+              + (["site_cost_cny", "backhaul_cost_cny", "total_cost_cny"] if backhaul else ["cost_cny"])
               + ["people_covered_year_end", "percent", "mandatory_covered"])
     return Section(term("section.schedule", lang), [_table(header, rows, lang),
                                                      term("report.schedule_note", lang)])
