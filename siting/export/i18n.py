@@ -43,7 +43,9 @@ Keys are grouped by prefix, each group for one output:
 
 Chinese terms follow the usage of Chinese mobile-network planning (站址, 新建/升级/保留,
 覆盖, 人口覆盖率, 贫困村, 易地搬迁安置点, 投诉点, 区县, 预算). Numbers stay numbers: they are
-formatted by the placeholders (``{cost:,.0f}``) the same way in both languages.
+formatted by the placeholders (``{count:,}``) the same way in both languages, but for money,
+which the Chinese report gives in 万元 (:func:`money`: its callers pass the amount in the
+language's unit, the Chinese templates write it to 0.01).
 """
 
 from __future__ import annotations

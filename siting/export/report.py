@@ -6,7 +6,8 @@ rules.
 and figures); :func:`render_markdown` and :mod:`siting.export.html_report` only render it, so
 both reports always say the same thing. The report is written in the scenario's
 ``report.language`` (English or Simplified Chinese, the words from :mod:`siting.export.i18n`);
-names and numbers read the same in both.
+names and numbers read the same in both, but for money: CNY in English, 万元 in Chinese
+(:func:`~siting.export.i18n.money`).
 """
 
 from __future__ import annotations
@@ -145,7 +146,8 @@ def apportioned(values, decimals: int = 0) -> list:
 def build_report(tables: PlanTables, *, figures: tuple[Figure, ...] = (),
                  language: str | None = None) -> Report:
     """The content of the report of a run, as data, in ``language`` (default: the scenario's
-    ``outputs.language``). Names and numbers are shown as they are in either language.
+    ``outputs.language``). Names and numbers are shown as they are in either language, amounts
+of money in its unit (CNY, 万元).
 
     Parameters
     ----------
