@@ -168,3 +168,18 @@ def test_a_phased_plan_with_backhaul_shows_each_years_total_beside_its_budget(ph
         assert at["total_cost_cny"] == pytest.approx(
             round((year["cost_cny"] + year["backhaul_cost_cny"]) / unit, 2 if unit > 1 else 0))
         assert at["total_cost_cny"] <= at["budget_cny"] == 1.5e6 / unit
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_solvers_objective_reads_with_its_unit(run, language):
+    """A least-cost plan's objective read "目标值 310,000" in a report giving every other amount
+    in 万元, and no unit said it was money; it now reads as the headline's cost does."""
+    summary, markdown = markdown_in(run, language)
+    assert run.scenario.objective.kind == "min_cost"
+    cost = summary["kpis"]["total_cost_cny"]
+    assert summary["solver"]["objective"] == pytest.approx(cost)
+    shown = {"en": f"{cost:,.0f} CNY", "zh": f"{cost / 1e4:,.2f} 万元"}[language]
+    solver_line = markdown.split("\n\n")[2]
+    assert f"{term('report.bound_min', language)} " in solver_line
+    assert solver_line.count(shown) == 2  # the objective and its bound: the same cost
+    assert shown in markdown.split(f"## {term('section.headline', language)}")[1]

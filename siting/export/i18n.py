@@ -72,9 +72,9 @@ TERMS: dict[str, dict[str, str]] = {
     "report.objective": {"en": "Objective: **{goal}**{limits}; costs include {years:g} years of opex.",
                          "zh": "规划目标：**{goal}**{limits}；成本含 {years:g} 年运维费用。"},
     "report.within": {"en": " within {limits}", "zh": "，约束：{limits}"},
-    "report.solver": {"en": "Solver: {name}, status **{status}**, objective {objective}{unit}, "
+    "report.solver": {"en": "Solver: {name}, status **{status}**, objective {objective}, "
                             "{bound_name} {bound}, proven gap {gap}.",
-                      "zh": "求解器：{name}，状态 **{status}**，目标值 {objective}{unit}，"
+                      "zh": "求解器：{name}，状态 **{status}**，目标值 {objective}，"
                             "{bound_name} {bound}，已证明的最优间隙 {gap}。"},
     # a solve stopped at solver.time_limit_s: its plan is not proven the best
     "report.time_limit": {
@@ -92,7 +92,9 @@ TERMS: dict[str, dict[str, str]] = {
     # the solver's proven bound: above the optimum when maximising, below it when minimising
     "report.bound_max": {"en": "upper bound", "zh": "上界"},
     "report.bound_min": {"en": "lower bound", "zh": "下界"},
-    "report.person_years": {"en": " person-years", "zh": " 人·年"},
+    # the solver's objective and bound: people covered, person-years (phased) or a cost
+    "report.people": {"en": "{count:,.0f} people", "zh": "{count:,.0f} 人"},
+    "report.person_years": {"en": "{count:,.0f} person-years", "zh": "{count:,.0f} 人·年"},
     "report.costs": {"en": "New sites: **{new_sites}**, upgrades of existing sites: **{upgrades}**, "
                            "capex {capex:,.0f} CNY, opex {opex:,.0f} CNY/year, total cost over the "
                            "horizon **{total:,.0f} CNY**.",
@@ -183,7 +185,7 @@ TERMS: dict[str, dict[str, str]] = {
     "report.as_built_left": {"en": "Left to plan: budget {budget}, new sites {quota}.",
                              "zh": "剩余可规划：预算 {budget}，新建站址 {quota}。"},
     "report.no_limit": {"en": "no limit", "zh": "不限"},
-    "report.left_budget": {"en": "{cny:,.0f} CNY", "zh": "{cny:,.2f} 万元"},
+    "report.amount": {"en": "{cny:,.0f} CNY", "zh": "{cny:,.2f} 万元"},
     "report.left_quota": {"en": "{count:,}", "zh": "{count:,} 个"},
     "report.schedule_next_to_original": {"en": "The original schedule (budget and quota of each "
                                                "year) next to what was built and what is planned now.",

@@ -207,12 +207,24 @@ def _intro(solver: dict, objective, lang: str, *, time_limit_s: float) -> list[s
     return [term("report.objective", lang, goal=goal, limits=within, years=objective.opex_years),
             term("report.solver", lang, name=solver["name"],
                  status=value_text("solver_status", solver["status"], lang),
-                 objective=_known(solver["objective"], "{:,.0f}"),
+                 objective=_objective_text(solver["objective"], objective, lang),
                  bound_name=term("report.bound_min" if objective.kind == "min_cost"
                                  else "report.bound_max", lang),
-                 bound=_known(solver["bound"], "{:,.0f}"),
-                 gap=gap, unit=term("report.person_years", lang) if objective.phases else "")
+                 bound=_objective_text(solver["bound"], objective, lang), gap=gap)
             ] + _time_limit_note(solver["status"], gap, lang, time_limit_s=time_limit_s)
+
+
+def _objective_text(value: float | None, objective, lang: str) -> str:
+    """The solver's objective or bound with its unit: person-years of coverage for a phased
+    plan, else a cost in the language's money (``min_cost``) or people covered; "-" when not
+    known (:func:`_known`)."""
+    if value is None:
+        return _known(value, "")
+    if objective.phases:
+        return term("report.person_years", lang, count=value)
+    if objective.kind == "min_cost":
+        return term("report.amount", lang, cny=money(value, lang))
+    return term("report.people", lang, count=value)
 
 
 def _time_limit_note(status: str, gap: str, lang: str, *, time_limit_s: float) -> list[str]:
@@ -533,7 +545,7 @@ def _as_built_section(facts: dict, lang: str) -> Section:
                    upgrades=facts["upgrades"], spent=money(facts["spent_cny"], lang),
                    charged=money(facts["charged_cny"], lang)),
               term("report.as_built_left", lang, budget=left(
-                  "report.left_budget",
+                  "report.amount",
                   cny=None if facts["budget_left_cny"] is None else money(facts["budget_left_cny"], lang)),
                    quota=left("report.left_quota", count=facts["quota_left"]))]
     if facts["schedule"]:
