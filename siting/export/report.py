@@ -147,7 +147,7 @@ def build_report(tables: PlanTables, *, figures: tuple[Figure, ...] = (),
                  language: str | None = None) -> Report:
     """The content of the report of a run, as data, in ``language`` (default: the scenario's
     ``outputs.language``). Names and numbers are shown as they are in either language, amounts
-of money in its unit (CNY, 万元).
+    of money in its unit (CNY, 万元).
 
     Parameters
     ----------
@@ -217,9 +217,9 @@ def _intro(solver: dict, objective, lang: str, *, time_limit_s: float) -> list[s
 def _objective_text(value: float | None, objective, lang: str) -> str:
     """The solver's objective or bound with its unit: person-years of coverage for a phased
     plan, else a cost in the language's money (``min_cost``) or people covered; "-" when not
-    known (:func:`_known`)."""
+    known (as :func:`_known`)."""
     if value is None:
-        return _known(value, "")
+        return "-"
     if objective.phases:
         return term("report.person_years", lang, count=value)
     if objective.kind == "min_cost":
