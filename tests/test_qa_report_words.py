@@ -14,7 +14,7 @@ from shapely.geometry import Point, box
 
 from regions import CRS, TECH_4G, X0, Y0, candidate, village, write_region, xy
 from siting.config import LANGUAGES, load_scenario
-from siting.export.i18n import TERMS, value_text
+from siting.export.i18n import TERMS, term, value_text
 from siting.export.report import build_report, render_markdown
 from siting.export.tables import plan_tables
 from siting.labels import OUTSIDE_ADMIN_UNITS, REASON_NO_BACKHAUL, REASON_NOT_BUILT, REASON_SOLVER_STOPPED
@@ -80,3 +80,21 @@ def test_a_point_outside_every_county_reads_outside_not_blank(tmp_path, language
     row = next(line for line in markdown.splitlines() if "| C1 |" in line)
     cells = [cell.strip() for cell in row.strip("|").split("|")]
     assert cells[2] == value_text("admin", OUTSIDE_ADMIN_UNITS, language)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_headline_says_when_mandatory_demand_stays_uncovered(tmp_path, language):
+    """With a mandatory point left uncovered, the headline showed its counts in a table row and
+    the solver line "status optimal"; the first thing the committee reads now says plainly
+    that not all mandatory demand is covered, how much is not, and where the reasons are."""
+    run = compute(load_scenario(region_with_a_point_outside_the_counties(tmp_path)))
+    tables = plan_tables(run)
+    uncovered = tables.summary["kpis"]["mandatory_points_uncovered"]
+    assert uncovered == {"village": 0, "complaint": 1, "zone": 0}
+    outputs = dataclasses.replace(tables.scenario.outputs, language=language)
+    tables = dataclasses.replace(tables, scenario=dataclasses.replace(tables.scenario, outputs=outputs))
+    headline = build_report(tables).sections[0]
+    said = headline.blocks[0]
+    assert said == term("report.mandatory_missed", language, section=term("section.uncovered", language),
+                        **uncovered)
+    assert "1" in said and term("section.uncovered", language) in said

@@ -142,6 +142,12 @@ TERMS: dict[str, dict[str, str]] = {
     "report.uncovered_points": {"en": "Mandatory complaint points and 5G zone check points still "
                                       "uncovered, and why:",
                                 "zh": "仍未覆盖的必覆盖投诉点与 5G 重点区域检测点及原因："},
+    "report.mandatory_missed": {
+        "en": "**Not all mandatory demand is covered:** {village} mandatory villages, {complaint} "
+              "complaint points and {zone} 5G zone check points stay uncovered; the section "
+              "\"{section}\" says why.",
+        "zh": "**必覆盖需求未能全部覆盖：**仍有必覆盖村 {village} 个、投诉点 {complaint} 个、5G 重点区域"
+              "检测点 {zone} 个未覆盖，原因见“{section}”一节。"},
     "report.uncovered_by_kind": {"en": "Mandatory points uncovered by kind: villages {village}, "
                                        "complaints {complaint}, 5G zone check points {zone}.",
                                  "zh": "未覆盖的必覆盖点（按类型）：村 {village} 个，投诉点 "

@@ -246,7 +246,7 @@ def _known(value: float | None, form: str) -> str:
 def _headline_section(k: dict, people_total: float, lang: str, *, replan: bool = False) -> Section:
     """KPIs before and after the plan, the complaint points the model covers with the network
     they were raised against (a re-plan's: without the as-built list's sites), and what the
-    plan builds and costs."""
+    plan builds and costs; first, when some mandatory demand stays uncovered, that it does."""
     def of(done, total):
         return f"{k[done]} / {k[total]}"
 
@@ -272,7 +272,11 @@ def _headline_section(k: dict, people_total: float, lang: str, *, replan: bool =
                  new_sites=k["new_sites"], upgrades=k["upgrades"],
                  capex=money(k["capex_cny"], lang), opex=money(k["opex_cny_per_year"], lang),
                  **_cost_split(k["site_cost_cny"], k["backhaul_cost_cny"], lang))
-    return Section(term("section.headline", lang), [Table(header, rows), *plausibility, costs])
+    uncovered = k["mandatory_points_uncovered"]
+    missed = [term("report.mandatory_missed", lang, section=term("section.uncovered", lang),
+                   **uncovered)] if sum(uncovered.values()) else []
+    return Section(term("section.headline", lang), [*missed, Table(header, rows), *plausibility,
+                                                    costs])
 
 
 def _cost_split(site_cny: float, backhaul_cny: float, lang: str) -> dict[str, float]:
