@@ -662,7 +662,7 @@ def test_a_chinese_replan_counts_what_is_left_in_yuan_and_sites(tmp_path):
     assert result.exit_code == 0, result.output
     budget = min(2 * (ONE_SITE_CNY + 1), 3 * (ONE_SITE_CNY + 1) - (200000 + 5 * (10000 + 12000)))
     report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
-    assert f"剩余可规划：预算 {budget:,.0f} 元，新建站址 2 个。" in report
+    assert f"剩余可规划：预算 {budget / 1e4:,.2f} 万元，新建站址 2 个。" in report
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])

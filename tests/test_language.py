@@ -29,7 +29,7 @@ from shapely.geometry import box
 from regions import X0, Y0, candidate, ridge_dem, village, write_region
 from siting.config import load_scenario
 from siting.export.gis import write_layers
-from siting.export.i18n import LANGUAGES, TERMS, rsrp_class_labels, stage_text, term, value_text
+from siting.export.i18n import LANGUAGES, TERMS, money, rsrp_class_labels, stage_text, term, value_text
 from siting.export.kml import write_kml
 from siting.export.report import build_report, render_markdown
 from siting.export.staticmap import (FontError, find_cjk_font, packaged_cjk_font, text_fonts,
@@ -339,7 +339,7 @@ def test_backhaul_is_one_word_in_every_chinese_output():
 
 def test_term_lookup():
     assert term("section.headline", "zh") == "主要指标"
-    assert term("limit.budget", "zh", budget=9e6) == "预算 9,000,000 元"
+    assert term("limit.budget", "zh", budget=money(9e6, "zh")) == "预算 900.00 万元"
     assert value_text("action", "build", "zh") == "新建" and value_text("action", "build", "en") == "build"
     assert value_text("kind", "my_own_kind", "zh") == "my_own_kind"
     assert value_text("admin", OUTSIDE_ADMIN_UNITS, "zh") == "（行政区外）"

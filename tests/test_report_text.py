@@ -101,7 +101,10 @@ def test_the_solver_line_names_the_bound_by_the_objectives_sense(runs, kind, bou
     assert (solution.bound <= solution.objective + 1e-6) if kind == "min_cost" \
         else (solution.bound >= solution.objective - 1e-6)
     markdown, page = reports(run, language)
-    named = f"{term(bound_key, language)} {solution.bound:,.0f}"
+    bound = {("min_cost", "en"): f"{solution.bound:,.0f} CNY",  # a cost, in the language's money
+             ("min_cost", "zh"): f"{solution.bound / 1e4:,.2f} 万元"}.get(
+        (kind, language), f"{solution.bound:,.0f} {'people' if language == 'en' else '人'}")
+    named = f"{term(bound_key, language)} {bound}"
     assert named in markdown and named in page
     other = "report.bound_max" if bound_key == "report.bound_min" else "report.bound_min"
     assert term(other, language) not in markdown.split("\n\n")[2]

@@ -43,7 +43,9 @@ Keys are grouped by prefix, each group for one output:
 
 Chinese terms follow the usage of Chinese mobile-network planning (站址, 新建/升级/保留,
 覆盖, 人口覆盖率, 贫困村, 易地搬迁安置点, 投诉点, 区县, 预算). Numbers stay numbers: they are
-formatted by the placeholders (``{cost:,.0f}``) the same way in both languages.
+formatted by the placeholders (``{count:,}``) the same way in both languages, but for money,
+which the Chinese report gives in 万元 (:func:`money`: its callers pass the amount in the
+language's unit, the Chinese templates write it to 0.01).
 """
 
 from __future__ import annotations
@@ -70,27 +72,42 @@ TERMS: dict[str, dict[str, str]] = {
     "report.objective": {"en": "Objective: **{goal}**{limits}; costs include {years:g} years of opex.",
                          "zh": "规划目标：**{goal}**{limits}；成本含 {years:g} 年运维费用。"},
     "report.within": {"en": " within {limits}", "zh": "，约束：{limits}"},
-    "report.solver": {"en": "Solver: {name}, status **{status}**, objective {objective}{unit}, "
+    "report.solver": {"en": "Solver: {name}, status **{status}**, objective {objective}, "
                             "{bound_name} {bound}, proven gap {gap}.",
-                      "zh": "求解器：{name}，状态 **{status}**，目标值 {objective}{unit}，"
+                      "zh": "求解器：{name}，状态 **{status}**，目标值 {objective}，"
                             "{bound_name} {bound}，已证明的最优间隙 {gap}。"},
+    # a solve stopped at solver.time_limit_s: its plan is not proven the best
+    "report.time_limit": {
+        "en": "**The solver stopped at its time limit ({seconds:g} s) before proving this plan the "
+              "best:** the best plan is at most {gap} better; more time (solver.time_limit_s in "
+              "the scenario) may find a better one.",
+        "zh": "**求解器在达到时间上限（{seconds:g} 秒）时停止，未能证明本方案最优：**最优方案至多比本方案"
+              "好 {gap}；延长求解时间（场景文件中的 solver.time_limit_s）可能找到更好的方案。"},
+    "report.time_limit_no_bound": {
+        "en": "**The solver stopped at its time limit ({seconds:g} s) before proving this plan the "
+              "best,** and before any bound: how far it is from the best is not known; more time "
+              "(solver.time_limit_s in the scenario) may find a better one.",
+        "zh": "**求解器在达到时间上限（{seconds:g} 秒）时停止，未能证明本方案最优，**且尚无界，与最优方案"
+              "的差距未知；延长求解时间（场景文件中的 solver.time_limit_s）可能找到更好的方案。"},
     # the solver's proven bound: above the optimum when maximising, below it when minimising
     "report.bound_max": {"en": "upper bound", "zh": "上界"},
     "report.bound_min": {"en": "lower bound", "zh": "下界"},
-    "report.person_years": {"en": " person-years", "zh": " 人·年"},
+    # the solver's objective and bound: people covered, person-years (phased) or a cost
+    "report.people": {"en": "{count:,.0f} people", "zh": "{count:,.0f} 人"},
+    "report.person_years": {"en": "{count:,.0f} person-years", "zh": "{count:,.0f} 人·年"},
     "report.costs": {"en": "New sites: **{new_sites}**, upgrades of existing sites: **{upgrades}**, "
                            "capex {capex:,.0f} CNY, opex {opex:,.0f} CNY/year, total cost over the "
                            "horizon **{total:,.0f} CNY**.",
                      "zh": "新建站址 **{new_sites}** 个，现网站址升级 **{upgrades}** 个，建设投资 "
-                           "{capex:,.0f} 元，运维费用 {opex:,.0f} 元/年，规划期总成本 **{total:,.0f} 元**。"},
+                           "{capex:,.2f} 万元，运维费用 {opex:,.2f} 万元/年，规划期总成本 **{total:,.2f} 万元**。"},
     "report.costs_with_backhaul": {
         "en": "New sites: **{new_sites}**, upgrades of existing sites: **{upgrades}**, capex "
               "{capex:,.0f} CNY, opex {opex:,.0f} CNY/year, sites over the horizon {site:,.0f} CNY; "
               "with their backhaul ({backhaul:,.0f} CNY), total cost over the horizon "
               "**{total:,.0f} CNY**.",
-        "zh": "新建站址 **{new_sites}** 个，现网站址升级 **{upgrades}** 个，建设投资 {capex:,.0f} 元，"
-              "运维费用 {opex:,.0f} 元/年，规划期站址成本 {site:,.0f} 元；加上传输（{backhaul:,.0f} 元），"
-              "规划期总成本 **{total:,.0f} 元**。"},
+        "zh": "新建站址 **{new_sites}** 个，现网站址升级 **{upgrades}** 个，建设投资 {capex:,.2f} 万元，"
+              "运维费用 {opex:,.2f} 万元/年，规划期站址成本 {site:,.2f} 万元；加上传输（{backhaul:,.2f} 万元），"
+              "规划期总成本 **{total:,.2f} 万元**。"},
     "report.complaints_before": {"en": "Plausibility check: the model predicts {covered} of the "
                                        "{total} weak-signal complaint points as covered by today's "
                                        "sites (before the plan); a high share means the model is "
@@ -125,6 +142,12 @@ TERMS: dict[str, dict[str, str]] = {
     "report.uncovered_points": {"en": "Mandatory complaint points and 5G zone check points still "
                                       "uncovered, and why:",
                                 "zh": "仍未覆盖的必覆盖投诉点与 5G 重点区域检测点及原因："},
+    "report.mandatory_missed": {
+        "en": "**Not all mandatory demand is covered:** {village} mandatory villages, {complaint} "
+              "complaint points and {zone} 5G zone check points stay uncovered; the section "
+              "\"{section}\" says why.",
+        "zh": "**必覆盖需求未能全部覆盖：**仍有必覆盖村 {village} 个、投诉点 {complaint} 个、5G 重点区域"
+              "检测点 {zone} 个未覆盖，原因见“{section}”一节。"},
     "report.uncovered_by_kind": {"en": "Mandatory points uncovered by kind: villages {village}, "
                                        "complaints {complaint}, 5G zone check points {zone}.",
                                  "zh": "未覆盖的必覆盖点（按类型）：村 {village} 个，投诉点 "
@@ -162,13 +185,13 @@ TERMS: dict[str, dict[str, str]] = {
                               "over the plan's horizon, as the budget counts it). They are kept as "
                               "existing sites, at no cost, and may be upgraded.",
                         "zh": "本规划以已建清单 {source} 为起点：截至 {year} 年已建站址 {sites} 个（新建 "
-                              "{new_sites} 个，现网升级 {upgrades} 个），实际投资 {spent:,.0f} 元"
-                              "（计入规划期运维费用后为 {charged:,.0f} 元，按此计入预算）。"
+                              "{new_sites} 个，现网升级 {upgrades} 个），实际投资 {spent:,.2f} 万元"
+                              "（计入规划期运维费用后为 {charged:,.2f} 万元，按此计入预算）。"
                               "已建站址按现网站址保留、不再计费，可升级。"},
     "report.as_built_left": {"en": "Left to plan: budget {budget}, new sites {quota}.",
                              "zh": "剩余可规划：预算 {budget}，新建站址 {quota}。"},
     "report.no_limit": {"en": "no limit", "zh": "不限"},
-    "report.left_budget": {"en": "{cny:,.0f} CNY", "zh": "{cny:,.0f} 元"},
+    "report.amount": {"en": "{cny:,.0f} CNY", "zh": "{cny:,.2f} 万元"},
     "report.left_quota": {"en": "{count:,}", "zh": "{count:,} 个"},
     "report.schedule_next_to_original": {"en": "The original schedule (budget and quota of each "
                                                "year) next to what was built and what is planned now.",
@@ -188,8 +211,8 @@ TERMS: dict[str, dict[str, str]] = {
                                     "{fiber} ({fiber_km:,.1f} km of new fiber) and {on_site} with fiber "
                                     "on site; by microwave: {microwave} (deepest {deepest} of at most "
                                     "{max_hops} hops); by satellite: {satellite}.",
-                              "zh": "站址 **{site:,.0f} 元** + 传输 **{backhaul:,.0f} 元** = 规划期合计 "
-                                    "**{total:,.0f} 元**。光纤接入的在网站址 {fiber} 个（新建光缆 "
+                              "zh": "站址 **{site:,.2f} 万元** + 传输 **{backhaul:,.2f} 万元** = 规划期合计 "
+                                    "**{total:,.2f} 万元**。光纤接入的在网站址 {fiber} 个（新建光缆 "
                                     "{fiber_km:,.1f} 公里），自带光纤 {on_site} 个；微波接入 {microwave} 个"
                                     "（最深 {deepest} 跳，上限 {max_hops} 跳）；卫星接入 {satellite} 个。"},
     "report.backhaul_capacity_planned": {
@@ -197,7 +220,7 @@ TERMS: dict[str, dict[str, str]] = {
               "generations it carries), and every microwave hop carries its own site's traffic "
               "and that of every site it relays within its band's capacity_mbps.",
         "zh": "已规划链路容量：每个站址按其制式向传输接入注入 {traffic} 的业务量，每一跳微波承载本站及其"
-              "中继的全部站址的业务量，不超过所用频段的 capacity_mbps。"},
+              "中继的全部站址的业务量，不超过所用频段的容量（capacity_mbps）。"},
     "report.backhaul_fullest_hop": {
         "en": " The fullest hop, {hop_from}-{hop_to} ({band:g} GHz), carries {load:,.0f} of its "
               "{capacity:,.0f} Mbit/s.",
@@ -214,21 +237,21 @@ TERMS: dict[str, dict[str, str]] = {
               "backhaul.microwave to relay sites.",
         "zh": "没有任何微波频段能承载哪怕一个站址的业务量（每跳至多 {capacity:,.0f} Mbit/s，每个站址至少 "
               "{traffic:,.0f} Mbit/s），因此所有站址均由光纤或卫星接入传输：如需微波中继，请在 "
-              "backhaul.microwave 中提供 capacity_mbps 更大的频段。"},
+              "backhaul.microwave 中提供容量（capacity_mbps）更大的频段。"},
     "report.backhaul_unlimited_hop": {
         "en": " Hops of a band offered without capacity_mbps are not limited: the busiest, "
               "{hop_from}-{hop_to} ({band:g} GHz), carries {load:,.0f} Mbit/s; give that band's "
               "capacity_mbps in backhaul.microwave to plan it.",
-        "zh": "未给出 capacity_mbps 的微波频段不限制其各跳的业务量：其中最繁忙的一跳 "
+        "zh": "未给出容量（capacity_mbps）的微波频段不限制其各跳的业务量：其中最繁忙的一跳 "
               "{hop_from}-{hop_to}（{band:g} GHz）承载 {load:,.0f} Mbit/s；请在 backhaul.microwave "
-              "中为该频段给出 capacity_mbps 以规划其传输容量。"},
+              "中为该频段给出容量（capacity_mbps）以规划其传输容量。"},
     "report.backhaul_capacity": {
         "en": "Link capacity is not planned (give backhaul.site_traffic_mbps to plan it): a "
               "band's capacity_mbps limits no hop, and a site may relay any number of others. "
               "Here {relay} feeds {relay_hops} site(s) by its own hops, and the busiest hop, "
               "{hop_from}-{hop_to} ({band:g} GHz), carries the traffic of {carried} site(s); "
               "check such relays' capacity before building.",
-        "zh": "未规划传输链路容量（设置 backhaul.site_traffic_mbps 即可规划）：微波频段的 capacity_mbps "
+        "zh": "未规划传输链路容量（设置 backhaul.site_traffic_mbps 即可规划）：微波频段的容量（capacity_mbps）"
               "不限制任何一跳，一个站址可为任意多个站址中继。"
               "本方案中 {relay} 以自身微波直接接入 {relay_hops} 个站址，最繁忙的一跳 "
               "{hop_from}-{hop_to}（{band:g} GHz）承载 {carried} 个站址的业务；建设前请核查这些中继的容量。"},
@@ -251,9 +274,9 @@ TERMS: dict[str, dict[str, str]] = {
               "无法接入任何传输。"},
     "baseline.joint": {"en": JOINT_LABEL, "zh": "站址与传输联合规划（siting）"},
     "baseline.sequential": {"en": SEQUENTIAL_LABEL, "zh": "先选站址（不计传输），再为每个站址配最省传输"},
-    "header.site_cost_cny": {"en": "sites [CNY]", "zh": "站址成本 [元]"},
-    "header.backhaul_cost_cny": {"en": "backhaul [CNY]", "zh": "传输成本 [元]"},
-    "header.total_cost_cny": {"en": "total [CNY]", "zh": "合计 [元]"},
+    "header.site_cost_cny": {"en": "sites [CNY]", "zh": "站址成本 [万元]"},
+    "header.backhaul_cost_cny": {"en": "backhaul [CNY]", "zh": "传输成本 [万元]"},
+    "header.total_cost_cny": {"en": "total [CNY]", "zh": "合计 [万元]"},
     "header.from_id": {"en": "site", "zh": "被接入站址"},
     "header.to_id": {"en": "fed from", "zh": "接入点"},
     "header.backhaul": {"en": "backhaul", "zh": "传输方式"},
@@ -275,7 +298,7 @@ TERMS: dict[str, dict[str, str]] = {
     "header.after": {"en": "after", "zh": "规划后"},
     "header.technology": {"en": "technology", "zh": "制式"},
     "header.sites": {"en": "sites", "zh": "站址数"},
-    "header.cost_cny": {"en": "cost [CNY]", "zh": "成本 [元]"},
+    "header.cost_cny": {"en": "cost [CNY]", "zh": "成本 [万元]"},
     "header.people_newly_covered": {"en": "people newly covered", "zh": "新增覆盖人口"},
     "header.kind": {"en": "kind", "zh": "站址类型"},
     "header.admin_unit": {"en": "admin unit", "zh": "区县"},
@@ -303,7 +326,7 @@ TERMS: dict[str, dict[str, str]] = {
     "header.height_m": {"en": "height [m]", "zh": "挂高 [m]"},
     "header.year": {"en": "year", "zh": "年份"},
     "header.status": {"en": "status", "zh": "状态"},
-    "header.budget_cny": {"en": "budget [CNY]", "zh": "预算 [元]"},
+    "header.budget_cny": {"en": "budget [CNY]", "zh": "预算 [万元]"},
     "header.quota": {"en": "quota", "zh": "新建站址上限"},
     "header.new_sites": {"en": "new sites", "zh": "新建站址"},
     "header.upgrades": {"en": "upgrades", "zh": "升级站址"},
@@ -316,8 +339,8 @@ TERMS: dict[str, dict[str, str]] = {
     "header.model": {"en": "model", "zh": "传播模型"},
     "header.max_range_m": {"en": "max range [m]", "zh": "最大计算距离 [m]"},
     "header.clutter_db": {"en": "clutter [dB]", "zh": "地物损耗 [dB]"},
-    "header.equipment_cny": {"en": "equipment [CNY]", "zh": "设备投资 [元]"},
-    "header.opex_cny_per_year": {"en": "opex [CNY/yr]", "zh": "运维费用 [元/年]"},
+    "header.equipment_cny": {"en": "equipment [CNY]", "zh": "设备投资 [万元]"},
+    "header.opex_cny_per_year": {"en": "opex [CNY/yr]", "zh": "运维费用 [万元/年]"},
     # --- report: KPI names --------------------------------------------------------------------
     "kpi.people_covered": {"en": "people covered", "zh": "覆盖人口"},
     "kpi.people_covered_pct": {"en": "people covered [%]", "zh": "人口覆盖率 [%]"},
@@ -336,7 +359,7 @@ TERMS: dict[str, dict[str, str]] = {
                           "zh": "先覆盖必覆盖需求，再使覆盖人口最多"},
     "goal.phased": {"en": "cover the mandatory demand by {year}, then the most people, earliest",
                     "zh": "{year} 年前覆盖必覆盖需求，再尽早覆盖最多人口"},
-    "limit.budget": {"en": "budget {budget:,.0f} CNY", "zh": "预算 {budget:,.0f} 元"},
+    "limit.budget": {"en": "budget {budget:,.0f} CNY", "zh": "预算 {budget:,.2f} 万元"},
     "limit.max_new_sites": {"en": "at most {count} new sites", "zh": "新建站址不超过 {count} 个"},
     "limit.phases": {"en": "{count} yearly phases (see the phased schedule)",
                      "zh": "分 {count} 年实施（见分年建设计划）"},
@@ -498,10 +521,10 @@ TERMS: dict[str, dict[str, str]] = {
                                "zh": "受地形或距离影响，范围内所有候选站址的信号均低于门限"},
     "reason.budget": {"en": REASON_BUDGET, "zh": "在预算或新建站址数上限内无法覆盖"},
     "reason.solver_stopped": {"en": REASON_SOLVER_STOPPED,
-                              "zh": "求解器在找到覆盖该村的方案前已停止（未证明预算或站址数不足；"
+                              "zh": "求解器在找到覆盖该处的方案前已停止（未证明预算或站址数不足；"
                                     "加大 solver.time_limit_s 可能覆盖）"},
     "reason.no_backhaul": {"en": REASON_NO_BACKHAUL,
-                           "zh": "可覆盖该村的站址均无法接入传输：无光纤路由，无 {hops} 跳以内的微波链路，"
+                           "zh": "可覆盖该处的站址均无法接入传输：无光纤路由，无 {hops} 跳以内的微波链路，"
                                  "无卫星"},
     "reason.over_budget": {"en": REASON_OVER_BUDGET,
                            "zh": "最便宜的可覆盖站址需 {cost_m} 万元，超过剩余预算 {left_m} 万元"},
@@ -523,7 +546,7 @@ TERMS: dict[str, dict[str, str]] = {
                                            "zh": "{reason}；且每一年的新建站址数上限也已用完"},
     "solver_status.optimal": {"en": "optimal", "zh": "最优"},
     "solver_status.feasible": {"en": "feasible", "zh": "可行"},
-    "solver_status.time_limit": {"en": "time_limit", "zh": "达到时间上限"},
+    "solver_status.time_limit": {"en": "stopped at the time limit", "zh": "达到时间上限"},
     "solver_status.infeasible": {"en": "infeasible", "zh": "不可行"},
     "baseline.existing": {"en": "existing sites only", "zh": "仅现网站址"},
     "baseline.free_public": {"en": "build every free public site", "zh": "建设全部免费公共站址"},
@@ -534,7 +557,7 @@ TERMS: dict[str, dict[str, str]] = {
     "village_status.mandatory_uncovered": {"en": "mandatory uncovered", "zh": "必覆盖村未覆盖"},
     "admin.outside": {"en": OUTSIDE_ADMIN_UNITS, "zh": "（行政区外）"},
     "admin.all": {"en": ALL_UNITS, "zh": "（全市合计）"},
-    "reason.not_built": {"en": REASON_NOT_BUILT, "zh": "可覆盖该村的规划站址尚未建成"},
+    "reason.not_built": {"en": REASON_NOT_BUILT, "zh": "可覆盖该处的规划站址尚未建成"},
     "reason.later": {"en": REASON_LATER, "zh": "已规划在以后年度建设"},
     "reason.not_planned": {"en": REASON_NOT_PLANNED, "zh": "在网站址信号均达不到门限，且本年度前未规划站址"},
     "site_status.on_time": {"en": "on_time", "zh": "按期建成"},
@@ -834,6 +857,23 @@ TERMS: dict[str, dict[str, str]] = {
 }
 
 
+#: CNY in one unit of money as each language writes it: yuan in English; 万元 (ten thousand
+#: yuan) in Chinese, the unit Chinese budgets and planning documents state money in (and the
+#: Chinese uncovered reasons already did).
+MONEY_UNIT_CNY = {"en": 1, "zh": 10_000}
+#: Decimals of an amount of money in that unit: whole yuan; 万元 to 0.01 (100 yuan).
+MONEY_DECIMALS = {"en": 0, "zh": 2}
+
+
+def money(amount_cny: float, language: str) -> float:
+    """An amount [CNY] in the unit of money of ``language`` (:data:`MONEY_UNIT_CNY`).
+
+    >>> money(45_000_000, "zh")
+    4500.0
+    """
+    return amount_cny / MONEY_UNIT_CNY[check_language(language)]
+
+
 def check_language(language: str) -> str:
     """``language`` if it is one of :data:`LANGUAGES`; a ValueError listing them otherwise."""
     if language not in LANGUAGES:
@@ -844,8 +884,8 @@ def check_language(language: str) -> str:
 def term(key: str, language: str = "en", /, **values) -> str:
     """The text of ``key`` in ``language``, its ``{placeholders}`` filled from ``values``.
 
-    >>> term("limit.budget", "zh", budget=9e6)
-    '预算 9,000,000 元'
+    >>> term("limit.budget", "zh", budget=900)
+    '预算 900.00 万元'
     """
     check_language(language)
     try:

@@ -6,7 +6,8 @@ rules.
 and figures); :func:`render_markdown` and :mod:`siting.export.html_report` only render it, so
 both reports always say the same thing. The report is written in the scenario's
 ``report.language`` (English or Simplified Chinese, the words from :mod:`siting.export.i18n`);
-names and numbers read the same in both.
+names and numbers read the same in both, but for money: CNY in English, 万元 in Chinese
+(:func:`~siting.export.i18n.money`).
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from siting.export.i18n import check_language, join, model_text, stage_text, term, value_text
+from siting.export.i18n import (MONEY_DECIMALS, MONEY_UNIT_CNY, check_language, join, model_text,
+                                 money, stage_text, term, value_text)
 from siting.export.style import BUILT_ACTIONS
 from siting.export.tables import PlanTables
+from siting.labels import ALL_UNITS, OUTSIDE_ADMIN_UNITS
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,33 @@ class Table:
     def column_decimals(self, column: int) -> int | None:
         """The decimals of column ``column`` (None: :func:`cell_text`'s default)."""
         return self.decimals[column] if column < len(self.decimals) else None
+
+
+def _table(keys, rows: list[list], lang: str, decimals: tuple[int | None, ...] = (),
+          summed: tuple[str, ...] = ()) -> Table:
+    """A :class:`Table` of the columns ``keys`` (their ``header.`` terms) in ``lang``: a
+    column of money (a key naming ``cny``) in the language's unit and decimals
+    (:func:`~siting.export.i18n.money`: 万元 in Chinese); the columns in ``summed`` rounded so
+    that their rows add up to the total of the column (:func:`apportioned`)."""
+    keys, rows = list(keys), [list(row) for row in rows]
+    decimals = list(decimals) + [None] * (len(keys) - len(decimals))
+    for column, key in enumerate(keys):
+        numbers = [i for i, row in enumerate(rows) if _is_number(row[column])]
+        if "cny" in key:
+            decimals[column] = MONEY_DECIMALS[lang]
+            for i in numbers:
+                rows[i][column] = money(rows[i][column], lang)
+        if key in summed:
+            shown = apportioned([rows[i][column] for i in numbers], decimals[column] or 0)
+            for i, value in zip(numbers, shown):
+                rows[i][column] = value
+    return Table([term(f"header.{key}", lang) for key in keys], rows, tuple(decimals))
+
+
+def _is_number(value) -> bool:
+    """Whether ``value`` is a finite number (not a bool, not "-", not NaN)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
 
 
 @dataclass(frozen=True)
@@ -91,10 +121,33 @@ def persons(value):
     return int(round(value))
 
 
+def apportioned(values, decimals: int = 0) -> list:
+    """``values`` rounded to ``decimals`` so that they add up to their own sum so rounded
+    (Hamilton's largest-remainder method): each is rounded down, then those with the largest
+    remainders get one more unit until the total is reached. A table's rows then add up to
+    the total the report shows (three counties' 1.4 + 1.4 + 1.2 people read 1 + 2 + 1 = 4,
+    not 1 + 1 + 1 = 3). Whole numbers (int) for ``decimals`` 0.
+
+    References
+    ----------
+    Balinski, M. L., Young, H. P. (2001). Fair Representation, 2nd ed., Brookings, ch. 2
+    (Hamilton's method).
+    """
+    scale = 10 ** decimals
+    units = [value * scale for value in values]
+    floors = [math.floor(u + 1e-9) for u in units]  # 1e-9: 7621.9999999 units are 7622
+    missing = round(sum(units)) - sum(floors)
+    by_remainder = sorted(range(len(units)), key=lambda i: floors[i] - units[i])
+    for i in by_remainder[:max(missing, 0)]:
+        floors[i] += 1
+    return [int(f) if decimals == 0 else f / scale for f in floors]
+
+
 def build_report(tables: PlanTables, *, figures: tuple[Figure, ...] = (),
                  language: str | None = None) -> Report:
     """The content of the report of a run, as data, in ``language`` (default: the scenario's
-    ``outputs.language``). Names and numbers are shown as they are in either language.
+    ``outputs.language``). Names and numbers are shown as they are in either language, amounts
+    of money in its unit (CNY, 万元).
 
     Parameters
     ----------
@@ -130,33 +183,58 @@ def build_report(tables: PlanTables, *, figures: tuple[Figure, ...] = (),
     sections.append(Section(term("section.stages", lang),
                             [Steps([stage_text(s, lang) for s in summary["solver"]["stages"]])]))
     return Report(title=term("report.title", lang, name=scenario.name),
-                  intro=_intro(summary["solver"], scenario.objective, lang), sections=sections,
+                  intro=_intro(summary["solver"], scenario.objective, lang,
+                               time_limit_s=scenario.solver.time_limit_s), sections=sections,
                   language=lang)
 
 
-def _intro(solver: dict, objective, lang: str) -> list[str]:
+def _intro(solver: dict, objective, lang: str, *, time_limit_s: float) -> list[str]:
     """The objective with its limits, and the solver's outcome; its bound is named by the
     objective's sense (:class:`siting.optimize.solution.Solution`: an upper bound on the
-    covered weight of ``max_coverage``, a lower bound on the cost of ``min_cost``)."""
+    covered weight of ``max_coverage``, a lower bound on the cost of ``min_cost``); a solve
+    stopped at its time limit (``time_limit_s`` [s]) is said to be not proven the best."""
     goal = term("goal.min_cost" if objective.kind == "min_cost" else "goal.max_coverage", lang)
     limits = []
     if objective.budget_cny is not None:
-        limits.append(term("limit.budget", lang, budget=objective.budget_cny))
+        limits.append(term("limit.budget", lang, budget=money(objective.budget_cny, lang)))
     if objective.max_new_sites is not None:
         limits.append(term("limit.max_new_sites", lang, count=objective.max_new_sites))
     if objective.phases:
         goal = term("goal.phased", lang, year=objective.mandatory_by or objective.phases[-1].label)
         limits.append(term("limit.phases", lang, count=len(objective.phases)))
     within = term("report.within", lang, limits=join(limits, lang)) if limits else ""
+    gap = _known(None if solver["gap"] is None else 100 * solver["gap"], "{:.3f}%")
     return [term("report.objective", lang, goal=goal, limits=within, years=objective.opex_years),
             term("report.solver", lang, name=solver["name"],
                  status=value_text("solver_status", solver["status"], lang),
-                 objective=_known(solver["objective"], "{:,.0f}"),
+                 objective=_objective_text(solver["objective"], objective, lang),
                  bound_name=term("report.bound_min" if objective.kind == "min_cost"
                                  else "report.bound_max", lang),
-                 bound=_known(solver["bound"], "{:,.0f}"),
-                 gap=_known(None if solver["gap"] is None else 100 * solver["gap"], "{:.3f}%"),
-                 unit=term("report.person_years", lang) if objective.phases else "")]
+                 bound=_objective_text(solver["bound"], objective, lang), gap=gap)
+            ] + _time_limit_note(solver["status"], gap, lang, time_limit_s=time_limit_s)
+
+
+def _objective_text(value: float | None, objective, lang: str) -> str:
+    """The solver's objective or bound with its unit: person-years of coverage for a phased
+    plan, else a cost in the language's money (``min_cost``) or people covered; "-" when not
+    known (as :func:`_known`)."""
+    if value is None:
+        return "-"
+    if objective.phases:
+        return term("report.person_years", lang, count=value)
+    if objective.kind == "min_cost":
+        return term("report.amount", lang, cny=money(value, lang))
+    return term("report.people", lang, count=value)
+
+
+def _time_limit_note(status: str, gap: str, lang: str, *, time_limit_s: float) -> list[str]:
+    """What a solve stopped at its time limit means for the plan, and the setting to raise
+    (``gap`` as shown, "-" when no bound is known); [] for a proven plan."""
+    if status != "time_limit":
+        return []
+    if gap == "-":
+        return [term("report.time_limit_no_bound", lang, seconds=time_limit_s)]
+    return [term("report.time_limit", lang, seconds=time_limit_s, gap=gap)]
 
 
 def _known(value: float | None, form: str) -> str:
@@ -168,7 +246,7 @@ def _known(value: float | None, form: str) -> str:
 def _headline_section(k: dict, people_total: float, lang: str, *, replan: bool = False) -> Section:
     """KPIs before and after the plan, the complaint points the model covers with the network
     they were raised against (a re-plan's: without the as-built list's sites), and what the
-    plan builds and costs."""
+    plan builds and costs; first, when some mandatory demand stays uncovered, that it does."""
     def of(done, total):
         return f"{k[done]} / {k[total]}"
 
@@ -191,10 +269,29 @@ def _headline_section(k: dict, people_total: float, lang: str, *, replan: bool =
     plausibility = [term(check, lang, covered=k["complaints_covered_before"],
                          total=k["complaints_total"])] if k["complaints_total"] else []
     costs = term("report.costs_with_backhaul" if k["backhaul_cost_cny"] else "report.costs", lang,
-                 new_sites=k["new_sites"], upgrades=k["upgrades"], capex=k["capex_cny"],
-                 opex=k["opex_cny_per_year"], site=k["site_cost_cny"],
-                 backhaul=k["backhaul_cost_cny"], total=k["total_cost_cny"])
-    return Section(term("section.headline", lang), [Table(header, rows), *plausibility, costs])
+                 new_sites=k["new_sites"], upgrades=k["upgrades"],
+                 capex=money(k["capex_cny"], lang), opex=money(k["opex_cny_per_year"], lang),
+                 **_cost_split(k["site_cost_cny"], k["backhaul_cost_cny"], lang))
+    uncovered = k["mandatory_points_uncovered"]
+    missed = [term("report.mandatory_missed", lang, section=term("section.uncovered", lang),
+                   **uncovered)] if sum(uncovered.values()) else []
+    return Section(term("section.headline", lang), [*missed, Table(header, rows), *plausibility,
+                                                    costs])
+
+
+def _cost_split(site_cny: float, backhaul_cny: float, lang: str) -> dict[str, float]:
+    """``site``, ``backhaul`` and their ``total`` in the language's money, rounded to its
+    decimals so that the two shown add up to the total shown (:func:`apportioned`)."""
+    decimals = MONEY_DECIMALS[lang]
+    site, backhaul = apportioned([money(site_cny, lang), money(backhaul_cny, lang)], decimals)
+    return {"site": site, "backhaul": backhaul, "total": round(site + backhaul, decimals)}
+
+
+def _split_cny(site_cny: float, backhaul_cny: float, lang: str) -> list[float]:
+    """Sites, backhaul and total [CNY] as :func:`_cost_split` shows them (a table row's
+    money columns, which :func:`_table` writes in the language's money)."""
+    split = _cost_split(site_cny, backhaul_cny, lang)
+    return [split[key] * MONEY_UNIT_CNY[lang] for key in ("site", "backhaul", "total")]
 
 
 def _deadline_blocks(facts: dict, units: dict[str, str], lang: str) -> list:
@@ -208,7 +305,7 @@ def _deadline_blocks(facts: dict, units: dict[str, str], lang: str) -> list:
         header = ("village", "name", "admin_unit", "covered_in")
         blocks += [term("report.deadline_missed", lang), Table(
             [term(f"header.{h}", lang) for h in header],
-            [[v["village_id"], v["name"], units.get(str(v["village_id"]), v["admin_unit"]),
+            [[v["village_id"], v["name"], _village_unit(v, units, lang),
               v["year"] or term("report.never", lang)] for v in facts["late"]])]
     return blocks
 
@@ -250,8 +347,8 @@ def _backhaul_section(facts: dict, links, lang: str) -> Section:
     """The cost split into sites and backhaul, the feeds by kind, the joint plan next to the
     plan of two steps, and every link (the hops), deepest first."""
     kinds = facts["by_kind"]
-    blocks: list = [term("report.backhaul_costs", lang, site=facts["site_cost_cny"],
-                         backhaul=facts["backhaul_cost_cny"], total=facts["total_cost_cny"],
+    blocks: list = [term("report.backhaul_costs", lang,
+                         **_cost_split(facts["site_cost_cny"], facts["backhaul_cost_cny"], lang),
                          fiber=kinds["fiber"]["sites"], fiber_km=facts["fiber_km"],
                          on_site=facts["fiber_on_site"], microwave=kinds["microwave"]["sites"],
                          deepest=facts["deepest_hop"], max_hops=facts["max_hops"],
@@ -262,24 +359,24 @@ def _backhaul_section(facts: dict, links, lang: str) -> Section:
     if facts["comparison"]:
         header = ("plan", "site_cost_cny", "backhaul_cost_cny", "total_cost_cny",
                   "people_covered", "mandatory_covered")
-        blocks += [term("report.backhaul_compared", lang), Table(
-            [term(f"header.{h}", lang) for h in header],
+        blocks += [term("report.backhaul_compared", lang), _table(
+            header,
             [[value_text("baseline", b["label"], lang), b["site_cost_cny"], b["backhaul_cost_cny"],
               b["total_cost_cny"], persons(b["people_covered"]), b["mandatory_covered"]]
-             for b in facts["comparison"]])]
+             for b in facts["comparison"]], lang)]
     phased = "phase" in links  # a phased plan: the year each feed is built in
     loads = facts["site_traffic_mbps"] is not None  # link capacity planned: each link's load
     header = (("from_id", "to_id", "backhaul", "band_ghz", "length_m", "cost_cny",
                "min_clearance_f1", "hop") + (("load_mbps", "capacity_mbps") if loads else ())
               + (("year",) if phased else ()))
     ordered = links.sort_values(["hop", "from_id"], ascending=[False, True])
-    blocks += [term("report.backhaul_links", lang), Table(
-        [term(f"header.{h}", lang) for h in header],
+    blocks += [term("report.backhaul_links", lang), _table(
+        header,
         [[r.from_id, r.to_id, value_text("backhaul", r.kind, lang), _dash(r.band_ghz),
           _dash(r.length_m), r.cost_cny, _dash(r.min_clearance_f1), r.hop]
          + ([_dash(r.load_mbps), _dash(r.capacity_mbps)] if loads else [])
-         + ([r.phase] if phased else []) for r in ordered.itertuples()],
-        decimals=(None, None, None, None, 0))]  # length [m]: to the metre
+         + ([r.phase] if phased else []) for r in ordered.itertuples()], lang,
+        decimals=(None, None, None, None, 0), summed=("cost_cny",))]  # length [m]: to the metre
     return Section(term("section.backhaul", lang), blocks)
 
 
@@ -290,27 +387,31 @@ def _dash(value) -> object:
 
 def _breakdown_sections(summary: dict, lang: str) -> list[Section]:
     """Sites and cost by technology and by kind, coverage per admin unit, the baselines."""
-    def headers(*keys):
-        return [term(f"header.{key}", lang) for key in keys]
-
     return [
-        Section(term("section.by_technology", lang), [Table(
-            headers("technology", "sites", "cost_cny", "people_newly_covered"),
+        Section(term("section.by_technology", lang), [_table(
+            ("technology", "sites", "cost_cny", "people_newly_covered"),
             [[t, v["sites"], v["cost_cny"], persons(v["people_newly_covered"])]
-             for t, v in summary["by_technology"].items()])]),
-        Section(term("section.by_kind", lang), [Table(
-            headers("kind", "sites", "cost_cny"),
+             for t, v in summary["by_technology"].items()], lang)]),
+        Section(term("section.by_kind", lang), [_table(
+            ("kind", "sites", "cost_cny"),
             [[value_text("kind", t, lang), v["sites"], v["cost_cny"]]
-             for t, v in summary["by_kind"].items()])]),
-        Section(term("section.by_admin_unit", lang), [Table(
-            headers("admin_unit", "people", "people_before", "people_after", "villages",
-                    "villages_before", "villages_after"),
-            [[value_text("admin", unit, lang), persons(v["people"]), persons(v["people_before"]),
-              persons(v["people_after"]),
-              int(v["villages"]), int(v["villages_before"]), int(v["villages_after"])]
-             for unit, v in summary["by_admin_unit"].items()])]),
+             for t, v in summary["by_kind"].items()], lang)]),
+        Section(term("section.by_admin_unit", lang), [_admin_unit_table(summary["by_admin_unit"], lang)]),
         _baselines_section(summary, lang),
     ]
+
+
+def _admin_unit_table(units: dict, lang: str) -> Table:
+    """People and villages of each admin unit before and after, and their total row (the
+    headline's figures); people whole, rounded so that the units add up to the total shown
+    (:func:`apportioned`)."""
+    columns = ("people", "people_before", "people_after", "villages", "villages_before",
+               "villages_after")
+    names = list(units) + [ALL_UNITS]
+    shown = [apportioned([v[c] for v in units.values()]) for c in columns]
+    shown = [column + [sum(column)] for column in shown]
+    return Table([term(f"header.{h}", lang) for h in ("admin_unit", *columns)],
+                 [[value_text("admin", name, lang), *row] for name, row in zip(names, zip(*shown))])
 
 
 def _baselines_section(summary: dict, lang: str) -> Section:
@@ -322,11 +423,11 @@ def _baselines_section(summary: dict, lang: str) -> Section:
               ("cost_cny", "total_cost_cny")] if backhaul else [("cost_cny", "cost_cny")])
     columns = [("new_options", "new_options"), *costs, ("people_covered", "people_covered"),
                ("mandatory_covered", "mandatory_covered")]
-    table = Table([term("header.plan", lang)] + [term(f"header.{h}", lang) for _, h in columns],
-                  [[value_text("baseline", b["label"], lang)]
-                   + [persons(_dash(b[key])) if key == "people_covered" else _dash(b[key])
-                      for key, _ in columns]
-                   for b in summary["baselines"]])
+    table = _table(["plan"] + [h for _, h in columns],
+                   [[value_text("baseline", b["label"], lang)]
+                    + [persons(_dash(b[key])) if key == "people_covered" else _dash(b[key])
+                       for key, _ in columns]
+                    for b in summary["baselines"]], lang)
     note = [term("report.baselines_with_backhaul", lang)] if backhaul else []
     return Section(term("section.baselines", lang), [*note, table])
 
@@ -342,7 +443,7 @@ def _uncovered_section(summary: dict, units: dict[str, str], lang: str) -> Secti
         header = ("village", "name", "admin_unit", "best_level_dbm", "reason")
         blocks.append(Table(
             [term(f"header.{h}", lang) for h in header],
-            [[u["village_id"], u["name"], units.get(str(u["village_id"]), u["admin_unit"]),
+            [[u["village_id"], u["name"], _village_unit(u, units, lang),
               "-" if u["best_level_dbm"] is None else f"{u['best_level_dbm']:.1f}",
               value_text("reason", u["reason"], lang)] for u in uncovered]))
     elif summary.get("mandatory_deadline", {}).get("late"):
@@ -358,10 +459,22 @@ def _uncovered_section(summary: dict, units: dict[str, str], lang: str) -> Secti
         header = ("point_kind", "point", "admin_unit", "best_level_dbm", "reason")
         blocks += [term("report.uncovered_points", lang), Table(
             [term(f"header.{h}", lang) for h in header],
-            [[value_text("point_kind", p["kind"], lang), p["id"], p["admin_unit"],
+            [[value_text("point_kind", p["kind"], lang), p["id"], _unit_text(p["admin_unit"], lang),
               "-" if p["best_level_dbm"] is None else f"{p['best_level_dbm']:.1f}",
               value_text("reason", p["reason"], lang)] for p in points])]
     return Section(term("section.uncovered", lang), blocks)
+
+
+def _unit_text(unit, lang: str) -> str:
+    """An admin unit as the report shows it: a point in none (``""`` or None) is outside the
+    admin units, as the county table counts it (:data:`~siting.labels.OUTSIDE_ADMIN_UNITS`)."""
+    return value_text("admin", unit or OUTSIDE_ADMIN_UNITS, lang)
+
+
+def _village_unit(village: dict, units: dict[str, str], lang: str) -> str:
+    """The admin unit a village of summary.json counts in: the one the demand gives it
+    (``units``, by village id), else its own field."""
+    return _unit_text(units.get(str(village["village_id"]), village["admin_unit"]), lang)
 
 
 def _sites_section(sites, lang: str) -> Section:
@@ -369,12 +482,12 @@ def _sites_section(sites, lang: str) -> Section:
     built = sites[sites["action"].isin(BUILT_ACTIONS)].sort_values("total_cost_cny", ascending=False)
     phased = "phase" in built
     header = ["site", "action", "kind", "technology", "height_m", "cost_cny", "people_newly_covered"]
-    return Section(term("section.sites", lang), [Table(
-        [term(f"header.{h}", lang) for h in header + (["year"] if phased else [])],
+    return Section(term("section.sites", lang), [_table(
+        header + (["year"] if phased else []),
         [[r.site_id, value_text("action", r.action, lang), value_text("kind", r.kind, lang),
           r.technology, r.antenna_height_m, r.total_cost_cny, persons(r.people_newly_covered)]
-         + ([r.phase] if phased else []) for r in built.itertuples()],
-        decimals=(None, None, None, None, 1))])  # height [m] to 0.1
+         + ([r.phase] if phased else []) for r in built.itertuples()], lang,
+        decimals=(None, None, None, None, 1), summed=("cost_cny",))])  # height [m] to 0.1
 
 
 def _assumptions_section(scenario, has_population_raster: bool, lang: str) -> Section:
@@ -384,12 +497,12 @@ def _assumptions_section(scenario, has_population_raster: bool, lang: str) -> Se
     microwave bands on offer."""
     header = ["technology", "generation", "frequency_mhz", "eirp_dbm", "rsrp_threshold_dbm", "model",
               "max_range_m", "clutter_db", "equipment_cny", "opex_cny_per_year"]
-    return Section(term("section.assumptions", lang), [Table(
-        [term(f"header.{h}", lang) for h in header],
+    return Section(term("section.assumptions", lang), [_table(
+        header,
         [[t.name, t.generation, t.frequency_mhz, t.eirp_dbm, t.rsrp_threshold_dbm,
           model_text(t.model, lang),
           t.max_range_m, t.clutter_loss_db, t.equipment_capex_cny, t.opex_cny_per_year]
-         for t in scenario.technologies], decimals=(None, None, None, 1, 1, None, None, 1)),
+         for t in scenario.technologies], lang, decimals=(None, None, None, 1, 1, None, None, 1)),
         term("report.assumptions", lang, k=scenario.coverage.earth_radius_factor,
              ue_height_m=scenario.demand.ue_height_m),
         term("report.demand_raster", lang, grid_m=scenario.demand.grid_m) if has_population_raster
@@ -402,31 +515,28 @@ def _band_blocks(backhaul, lang: str) -> list:
     if not backhaul.enabled or not backhaul.microwave:
         return []
     header = ("band_ghz", "max_hop_m", "cost_cny", "capacity_mbps")
-    return [term("report.assumptions_bands", lang), Table(
-        [term(f"header.{h}", lang) for h in header],
+    return [term("report.assumptions_bands", lang), _table(
+        header,
         [[b.band_ghz, b.max_hop_m, b.cost_cny, _dash(b.capacity_mbps)] for b in backhaul.microwave],
-        decimals=(None, 0))]
+        lang, decimals=(None, 0))]
 
 
 def _schedule_section(summary: dict, objective, people_total: float, lang: str) -> Section:
-    """Per phase: its limits, what it builds and where coverage stands at its end."""
+    """Per phase: its limits, what it builds and costs (with backhaul: sites, backhaul and their
+    total, what the year's budget limits) and where coverage stands at its end."""
     limits = {p.label: p for p in objective.phases}
-
-    def limit(value, unit=""):
-        return "-" if value is None else (f"{value:,.0f}{unit}" if isinstance(value, float) else value)
-
     backhaul = "backhaul" in summary  # the budgets pay for sites and backhaul
-    rows = [[p["label"], limit(limits[p["label"]].budget_cny), limit(limits[p["label"]].max_new_sites),
-             p["new_sites"], p["upgrades"], p["cost_cny"]]
-            + ([p["backhaul_cost_cny"]] if backhaul else [])
+    rows = [[p["label"], _dash(limits[p["label"]].budget_cny), _dash(limits[p["label"]].max_new_sites),
+             p["new_sites"], p["upgrades"]]
+            + (_split_cny(p["cost_cny"], p["backhaul_cost_cny"], lang) if backhaul else [p["cost_cny"]])
             + [persons(p["people_covered"]), 100 * p["people_covered"] / people_total,
                p["mandatory_covered"]]
             for p in summary["phases"]]
     header = (["year", "budget_cny", "quota", "new_sites", "upgrades"]
-              + (["site_cost_cny", "backhaul_cost_cny"] if backhaul else ["cost_cny"])
+              + (["site_cost_cny", "backhaul_cost_cny", "total_cost_cny"] if backhaul else ["cost_cny"])
               + ["people_covered_year_end", "percent", "mandatory_covered"])
-    return Section(term("section.schedule", lang), [Table(
-        [term(f"header.{h}", lang) for h in header], rows), term("report.schedule_note", lang)])
+    return Section(term("section.schedule", lang), [_table(header, rows, lang),
+                                                     term("report.schedule_note", lang)])
 
 
 def _as_built_section(facts: dict, lang: str) -> Section:
@@ -438,18 +548,19 @@ def _as_built_section(facts: dict, lang: str) -> Section:
 
     blocks = [term("report.as_built", lang, source=facts["source"], sites=facts["sites"],
                    year=facts["through_year"] or "-", new_sites=facts["new_sites"],
-                   upgrades=facts["upgrades"], spent=facts["spent_cny"],
-                   charged=facts["charged_cny"]),
-              term("report.as_built_left", lang, budget=left("report.left_budget", cny=facts["budget_left_cny"]),
+                   upgrades=facts["upgrades"], spent=money(facts["spent_cny"], lang),
+                   charged=money(facts["charged_cny"], lang)),
+              term("report.as_built_left", lang, budget=left(
+                  "report.amount",
+                  cny=None if facts["budget_left_cny"] is None else money(facts["budget_left_cny"], lang)),
                    quota=left("report.left_quota", count=facts["quota_left"]))]
     if facts["schedule"]:
         header = ["year", "budget_cny", "quota", "status", "sites", "cost_cny"]
-        rows = [[r["year"], "-" if r["budget_cny"] is None else r["budget_cny"],
-                 "-" if r["max_new_sites"] is None else r["max_new_sites"],
+        rows = [[r["year"], _dash(r["budget_cny"]), _dash(r["max_new_sites"]),
                  value_text("schedule_status", r["status"], lang), r["sites"], r["cost_cny"]]
                 for r in facts["schedule"]]
         blocks += [term("report.schedule_next_to_original", lang),
-                   Table([term(f"header.{h}", lang) for h in header], rows)]
+                   _table(header, rows, lang)]
     return Section(term("section.as_built", lang), blocks)
 
 
