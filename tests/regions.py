@@ -88,6 +88,19 @@ def write_region(folder: Path, dem: np.ndarray, villages: list[dict], candidates
     return path
 
 
+
+def write_land_cover(scenario: Path, codes: np.ndarray, cell_m: float = 30.0) -> None:
+    """Write landcover.tif (ESA WorldCover class codes, 0 nodata) on the region's grid beside
+    ``scenario``, and have the scenario read it as ``inputs.land_cover``."""
+    with rasterio.open(scenario.parent / "landcover.tif", "w", driver="GTiff",
+                       height=codes.shape[0], width=codes.shape[1], count=1, dtype="uint8",
+                       crs=CRS, nodata=0,
+                       transform=rasterio.transform.from_origin(X0, Y0, cell_m, cell_m)) as dst:
+        dst.write(codes.astype(np.uint8), 1)
+    doc = yaml.safe_load(scenario.read_text(encoding="utf-8"))
+    doc["inputs"]["land_cover"] = "landcover.tif"
+    scenario.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+
 def ridge_dem(rows=200, cols=200, *, base_m=400.0, ridge_col=100, ridge_height_m=300.0,
               ridge_width_cells=4) -> np.ndarray:
     """A flat valley floor cut in two by a north-south ridge wall."""

@@ -12,12 +12,10 @@ import numpy as np
 import pandas as pd
 import pyproj
 import pytest
-import rasterio
 import yaml
-from affine import Affine
 from typer.testing import CliRunner
 
-from regions import CRS, TECH_4G, X0, Y0, candidate, village, write_region
+from regions import CRS, TECH_4G, X0, Y0, candidate, village, write_land_cover, write_region
 from siting.calibrate import predict_measurements
 from siting.cli import app
 from siting.config import load_scenario
@@ -42,13 +40,7 @@ def region(tmp_path_factory):
                          candidate("C", 3000, 900, height=25.0)], technologies=(TECH_4G,))
     codes = np.full((ROWS, COLS), 40, np.uint8)
     codes[:, :40], codes[:, 80:] = 10, 50
-    with rasterio.open(folder / "landcover.tif", "w", driver="GTiff", height=ROWS, width=COLS,
-                       count=1, dtype="uint8", crs=CRS, nodata=0,
-                       transform=Affine(CELL_M, 0, X0, 0, -CELL_M, Y0)) as dst:
-        dst.write(codes, 1)
-    doc = yaml.safe_load(path.read_text())
-    doc["inputs"]["land_cover"] = "landcover.tif"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    write_land_cover(path, codes, CELL_M)
     return path
 
 

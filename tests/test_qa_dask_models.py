@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import rasterio
 import yaml
-from affine import Affine
 
-from regions import CRS, TECH_4G, X0, Y0, candidate, ridge_dem, village, write_region
+from regions import TECH_4G, candidate, ridge_dem, village, write_land_cover, write_region
 from siting.config import load_scenario
 from siting.coverage import build_coverage
 from siting.demand import build_demand
@@ -47,15 +45,11 @@ def _region(folder, model: str):
                         population=np.random.default_rng(3).integers(0, 20, (18, 18)).astype(float))
     codes = np.full((SIZE, SIZE), 40, np.uint8)
     codes[:, :20], codes[:, 45:] = 10, 50
-    with rasterio.open(folder / "landcover.tif", "w", driver="GTiff", height=SIZE, width=SIZE,
-                       count=1, dtype="uint8", crs=CRS, nodata=0,
-                       transform=Affine(CELL_M, 0, X0, 0, -CELL_M, Y0)) as dst:
-        dst.write(codes, 1)
+    write_land_cover(path, codes, CELL_M)
     (folder / "calibration.yaml").write_text(yaml.safe_dump(
         {"offsets_db": {"4G": {"tree_cover": 3.0, "built_up": -2.0}},
          "model_offset_db": {"4G": 0.5}}))
     doc = yaml.safe_load(path.read_text())
-    doc["inputs"]["land_cover"] = "landcover.tif"
     doc["coverage"]["calibration"] = "calibration.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
