@@ -32,6 +32,7 @@ fiber is not known.
 
 from __future__ import annotations
 
+import datetime
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -190,16 +191,23 @@ def _text(column: pd.Series) -> pd.Series:
     return column.map(cell_text).reset_index(drop=True)
 
 
-#: A year as a Chinese sheet may write it: "2027年", "２０２７" (after NFKC), "2027.0".
-YEAR_TEXT = re.compile(r"(\d{4})(?:\.0+)?\s*年?")
+#: A year as a Chinese sheet may write it: "2027年", "２０２７" (after NFKC), "2027.0", or the
+#: date it went on air, of which the year is taken: "2027年5月", "2027年5月20日", "2027.5",
+#: "2027-05", "2027/5/20", "2027-05-20 00:00:00".
+_MONTH, _DAY = r"(?:1[0-2]|0?[1-9])", r"(?:3[01]|[12]\d|0?[1-9])"
+YEAR_TEXT = re.compile(rf"(\d{{4}})(?:\.0+|\s*年(?:\s*{_MONTH}\s*月(?:\s*{_DAY}\s*日)?)?"
+                       rf"|[./-]{_MONTH}(?:[./-]{_DAY})?)?(?:\s+\d{{1,2}}:\d{{2}}(?::\d{{2}})?)?")
 
 
 def _year_labels(column: pd.Series) -> pd.Series:
     """Years as text labels, as a phased plan names its years ("2027"; 2027.0 from Excel, and
-    "2027年" or full-width digits as a Chinese sheet writes them, too)."""
+    "2027年" or full-width digits as a Chinese sheet writes them, too); a date (an Excel date
+    cell, or text such as "2027年5月" or "2027.5", :data:`YEAR_TEXT`) gives its year."""
     def label(value) -> str:
         if isinstance(value, float) and value.is_integer():
             return str(int(value))
+        if isinstance(value, (datetime.date, pd.Timestamp)):
+            return str(value.year)
         text = unicodedata.normalize("NFKC", cell_text(value))
         year = YEAR_TEXT.fullmatch(text)
         return year.group(1) if year else text
