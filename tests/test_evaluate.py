@@ -601,7 +601,7 @@ def test_comparing_chinese_plans_writes_and_prints_chinese(chinese_plan, tmp_pat
     # S2 was planned for 2028 and built in 2027; S3 is planned as before
     assert "| S2 | 4G-1800 | 4G-1800 | 新建 | 保留 | 2028 | 2027 | 两方案均有但建设年份或传输方式不同 |" in text
     assert "| 规划后覆盖人口 | 600 | 600 | 0 |" in text
-    data = r"test \((re)?plan\)|S\d|4G-1800|comparison\.csv|\b[AB]\b"
+    data = r"test \((re)?plan\)|S\d|4G-1800|comparison\.csv|built\.csv|\b[AB]\b"
     for page in (text, result.stdout.split("comparison written to")[0]):
         assert re.findall(r"[A-Za-z_]{2,}", re.sub(data, "", page)) == []
     assert "站址：仅方案 A 有 0 个、仅方案 B 有 0 个、" in result.stdout

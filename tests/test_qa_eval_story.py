@@ -1,4 +1,5 @@
-"""QA of the year-end story: as-built sheets written as a prefecture's planners write them.
+"""QA of the year-end story: as-built sheets written as a prefecture's planners write them,
+the evaluation, the re-plan and its comparison with the plan.
 
 The region: three villages 2 km apart on a flat valley floor, one candidate beside each (S1,
 S2, S3), a 4G range of 900 m (each site covers its own village only) and one site's budget a
@@ -8,9 +9,12 @@ year, so the plan builds S1 (300 people) in 2027, S2 (200) in 2028, S3 (100) in 
 from __future__ import annotations
 
 import datetime
+import json
 
+import geopandas as gpd
 import numpy as np
 import openpyxl
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -22,6 +26,9 @@ from tests.regions import TECH_4G, candidate, village, write_region
 runner = CliRunner()
 #: What one site costs the plan: capex + equipment + 5 years of the site's and the 4G opex.
 ONE_SITE_CNY = 50000 + 150000 + 5 * (10000 + 12000)
+#: The opex a 4G site adds per year: the site's own and the technology's [CNY].
+SITE_OPEX_CNY = 10000 + 12000
+OPEX_YEARS = 5
 
 
 def three_village_region(folder, **scenario):
@@ -90,3 +97,49 @@ def test_a_date_that_is_no_date_is_named(plan, tmp_path, written):
         f"siting: error: {built}: row 2, field '建成时间': year '{written}' is outside the plan; "
         f"use one of the plan's years (2027, 2028, 2029)"]
     assert not out.exists()
+
+
+def _built_sites_cost(folder) -> tuple[int, float]:
+    """The sites a plan's folder builds or upgrades and their cost over the horizon, summed
+    from its selected_sites layer."""
+    sites = gpd.read_file(folder / "sites.gpkg", layer="selected_sites", engine="pyogrio")
+    built = sites[sites["action"].isin(["build", "upgrade"])]
+    return len(built), float(built["total_cost_cny"].sum())
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_plan_and_its_replan_are_compared_on_one_cost_basis(plan, tmp_path, language):
+    """S1 went up in 2027 for 205,000 CNY. The re-plan keeps S1 at no cost and counts only the
+    site it builds now: compare put its 310,000 CNY against the plan's 930,000 for three sites
+    and printed 'new sites 3 -> 1', as if the re-plan saved 620,000 CNY. The re-plan now counts
+    what the list built and spent, with the list's opex over the horizon, as the plan counts
+    its own sites; comparison.md and the terminal say so."""
+    scenario, folder = plan
+    if language == "zh":
+        text = scenario.read_text(encoding="utf-8") + "report:\n  language: zh\n"
+        scenario = tmp_path / "scenario.yaml"  # beside its inputs, named by absolute paths
+        for name in ("dem.tif", "population.tif", "region.gpkg"):
+            text = text.replace(f": {name}", f": {plan[0].parent / name}")
+        scenario.write_text(text, encoding="utf-8")
+    built = tmp_path / "built.csv"
+    built.write_text("site_id,technology,year,cost_cny\nS1,4G-1800,2027,205000\n", encoding="utf-8")
+    replan = tmp_path / "replan"
+    result = runner.invoke(app, ["run", str(scenario), "--built", str(built), "--out", str(replan), "-q"])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "cmp"
+    result = runner.invoke(app, ["compare", str(folder), str(replan), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    kpis = pd.read_csv(out / "comparison_kpis.csv", encoding="utf-8-sig").set_index("name")
+    sites_a, cost_a = _built_sites_cost(folder)
+    sites_b, cost_b = _built_sites_cost(replan)
+    whole_b = cost_b + 205000 + OPEX_YEARS * SITE_OPEX_CNY  # what the list built, as the plan counts it
+    assert (kpis.at["total_cost_cny", "a"], kpis.at["total_cost_cny", "b"]) == (cost_a, whole_b)
+    assert kpis.at["total_cost_cny", "delta"] == whole_b - cost_a
+    assert (kpis.at["new_sites", "a"], kpis.at["new_sites", "b"]) == (sites_a, sites_b + 1)
+    assert kpis.at["capex_cny", "b"] == json.loads((replan / "summary.json").read_text())[
+        "kpis"]["capex_cny"] + 205000
+    assert kpis.at["opex_cny_per_year", "b"] == (sites_b + 1) * SITE_OPEX_CNY
+    note = {"en": "Plan B is re-planned from the as-built list built.csv",
+            "zh": "方案 B 依据竣工清单 built.csv 滚动调整"}[language]
+    assert note in (out / "comparison.md").read_text(encoding="utf-8")
+    assert note in result.output
