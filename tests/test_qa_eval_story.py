@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 
 import geopandas as gpd
 import numpy as np
@@ -143,3 +144,38 @@ def test_a_plan_and_its_replan_are_compared_on_one_cost_basis(plan, tmp_path, la
             "zh": "方案 B 依据竣工清单 built.csv 滚动调整"}[language]
     assert note in (out / "comparison.md").read_text(encoding="utf-8")
     assert note in result.output
+
+
+def _popup_rows(page: str, site_id: str) -> dict[str, str]:
+    """The rows (header -> value) of the map popup whose first row names ``site_id``."""
+    rows = re.findall(r"<th[^>]*>([^<]*)</th><td>([^<]*)</td>", page)
+    starts = [i for i, (_, value) in enumerate(rows) if value == site_id]
+    assert starts, f"no popup of {site_id}"
+    popup = {}
+    for header, value in rows[starts[0]:]:
+        if header in popup:
+            break
+        popup[header] = value
+    return popup
+
+
+def test_the_replan_map_dates_the_as_built_sites(plan, tmp_path):
+    """S1 went up in 2027 (as the plan had it), S2 in 2027 too (a year early); the re-plan
+    keeps both on air. Their map popups showed site, kind, action, technology and height, like
+    a site on air before the plan: the committee could not tell what the list built, nor when.
+    They now give the year the list built each; S3, which the re-plan builds, gives none."""
+    scenario, _ = plan
+    built = tmp_path / "built.csv"
+    built.write_text("site_id,technology,year,cost_cny\nS1,4G-1800,2027,200000\n"
+                     "S2,4G-1800,2027,200000\n", encoding="utf-8")
+    out = tmp_path / "replan"
+    result = runner.invoke(app, ["run", str(scenario), "--built", str(built), "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    page = (out / "map.html").read_text(encoding="utf-8")
+    for site in ("S1", "S2"):
+        popup = _popup_rows(page, site)
+        assert popup["action"] == "keep"
+        assert popup["built in (as-built list)"] == "2027"
+    assert "built in (as-built list)" not in _popup_rows(page, "S3")
+    sites = gpd.read_file(out / "sites.gpkg", layer="selected_sites", engine="pyogrio")
+    assert dict(zip(sites["site_id"], sites["built_year"])) == {"S1": "2027", "S2": "2027", "S3": ""}

@@ -638,6 +638,7 @@ TERMS: dict[str, dict[str, str]] = {
     "webmap.popup_people_newly_covered": {"en": "people newly covered", "zh": "新增覆盖人口"},
     "webmap.popup_phase": {"en": "phase", "zh": "建设年份"},
     "webmap.popup_this_plan": {"en": "this plan", "zh": "本期"},
+    "webmap.popup_built_year": {"en": "built in (as-built list)", "zh": "建成年份（竣工清单）"},
     "webmap.popup_backhaul": {"en": "backhaul", "zh": "传输方式"},
     "webmap.popup_backhaul_cost_cny": {"en": "backhaul cost [CNY]", "zh": "传输成本 [元]"},
     "webmap.popup_from_id": {"en": "fed site", "zh": "被接入站址"},
