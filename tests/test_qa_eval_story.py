@@ -179,3 +179,51 @@ def test_the_replan_map_dates_the_as_built_sites(plan, tmp_path):
     assert "built in (as-built list)" not in _popup_rows(page, "S3")
     sites = gpd.read_file(out / "sites.gpkg", layer="selected_sites", engine="pyogrio")
     assert dict(zip(sites["site_id"], sites["built_year"])) == {"S1": "2027", "S2": "2027", "S3": ""}
+
+
+def test_an_as_built_sheet_with_a_two_row_merged_header_is_read(plan, tmp_path):
+    """A 竣工表 heads its columns over two rows: 站址编号, 制式, 建成年份 and 回传方式 merged down
+    over both, 投资情况 merged across 实际投资 and 其中传输 below it. The reader knows that layout
+    once it has found the header, but looked for the header one row at a time, found no row
+    naming all four fields and took the title for the header: 'no column site_id (or
+    站址编号, ...)' while the sheet had it. The lower row, its blank cells named by the cells
+    above, is the header."""
+    _, folder = plan
+    built = tmp_path / "竣工表.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["安康市2027年基站建设竣工表"])
+    sheet.append(["站址编号", "制式", "建成年份", "投资情况", None, "回传方式"])
+    sheet.append([None, None, None, "实际投资", "其中传输", None])
+    sheet.append(["S1", "4G-1800", 2027, 205000, 30000, "光纤"])
+    sheet.merge_cells("A1:F1")
+    for column in "ABCF":
+        sheet.merge_cells(f"{column}2:{column}3")
+    sheet.merge_cells("D2:E2")
+    book.save(built)
+    e = evaluate_plan(folder, built)
+    row = e.sites.set_index("site_id").loc["S1"]
+    assert (row.status, row.actual_cost_cny, row.built_backhaul) == ("on_time", 205000, "fiber")
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_one_column_named_otherwise_is_the_only_one_reported(plan, tmp_path, suffix):
+    """The year headed 完工年度 (a name siting does not read) below a title: the error said
+    there was no column site_id, technology, year nor cost_cny, and that the columns were the
+    title and 'Unnamed: 1' ...; it names the year alone and the sheet's own columns."""
+    _, folder = plan
+    built = tmp_path / f"built{suffix}"
+    header = ["站址编号", "制式", "完工年度", "实际投资"]
+    if suffix == ".xlsx":
+        planners_sheet(built, header, [["S1", "4G-1800", 2027, 205000]])
+    else:
+        built.write_text("安康市基站建设竣工清单\n" + ",".join(header) + "\nS1,4G-1800,2027,205000\n",
+                         encoding="utf-8")
+    out = tmp_path / "ev"
+    result = runner.invoke(app, ["evaluate", str(folder), "--built", str(built), "--out", str(out)])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        f"siting: error: {built}: no column 'year' (or year_built, 建成年份, 年份, 建设年份, 建成时间, "
+        f"建成日期, 竣工时间, 竣工日期, 开通时间, 开通日期); the columns are 站址编号, 制式, 完工年度, 实际投资; "
+        f"rename a column to one of these names"]
+    assert not out.exists()

@@ -162,12 +162,25 @@ def _names_the_fields(texts: set[str]) -> bool:
     return None not in matching_columns(texts, AS_BUILT_COLUMNS, key=_column_key).values()
 
 
+def _names_some_fields(texts: set[str]) -> bool:
+    """Whether a row of texts names two fields of :data:`AS_BUILT_COLUMNS` or more: a header
+    with a column named otherwise than siting reads it (a title, a date or a note above the
+    header names none), so the error names that column alone, not every field with the
+    title for the columns."""
+    found = matching_columns(texts, AS_BUILT_COLUMNS, key=_column_key).values()
+    return sum(column is not None for column in found) >= 2
+
+
 def _read_rows(path: Path) -> pd.DataFrame:
     """The list's rows, indexed by their spreadsheet row numbers: a CSV/XLSX table (first
-    sheet; a title above the header is skipped), or the first layer of a vector file (its
+    sheet; a title above the header is skipped; without a row naming every field, the header
+    is the first naming some, :func:`_names_some_fields`), or the first layer of a vector file (its
     attributes only)."""
     if is_table(path):
-        return read_table(path, None, is_header=_names_the_fields)
+        frame = read_table(path, None, is_header=_names_the_fields)
+        if _names_the_fields(set(map(str, frame.columns))):
+            return frame
+        return read_table(path, None, is_header=_names_some_fields)
     try:
         frame = read_vector(path, None, str(path), read_geometry=False)
     except InputError as exc:
