@@ -227,3 +227,37 @@ def test_one_column_named_otherwise_is_the_only_one_reported(plan, tmp_path, suf
         f"建成日期, 竣工时间, 竣工日期, 开通时间, 开通日期); the columns are 站址编号, 制式, 完工年度, 实际投资; "
         f"rename a column to one of these names"]
     assert not out.exists()
+
+
+def test_a_list_of_planned_sites_answering_built_yes_or_no_counts_the_yes(plan, tmp_path):
+    """A county office keeps every planned site on its sheet and answers 是否建成 是/否. The
+    column was not read: S2, 否 with its planned year and 0 yuan, counted as built (early),
+    and S3, 否 with no year, stopped the evaluation ('empty; fill it in'). A row answered 否
+    is now not built; 是 or an empty answer is."""
+    _, folder = plan
+    built = tmp_path / "建设进度.xlsx"
+    planners_sheet(built, ["站址编号", "制式", "建成年份", "实际投资", "是否建成"], [
+        ["S1", "4G-1800", 2027, 205000, "是"], ["S2", "4G-1800", 2028, 0, "否"],
+        ["S3", "4G-1800", None, None, "否"]])
+    e = evaluate_plan(folder, built, year="2028")
+    assert dict(zip(e.sites["site_id"], e.sites["status"])) == {"S1": "on_time", "S2": "not_built",
+                                                                  "S3": "later"}
+    total = e.counties.set_index("admin_unit").loc["(all)"]
+    assert (total.sites_due, total.sites_due_built, total.spent_cny) == (2, 1, 205000)
+
+
+@pytest.mark.parametrize("answers, expected", [
+    (["是", "待定"], "row 3, field '是否建成': '待定' answers neither yes nor no; write true/false, "
+                   "yes/no, 1/0, 是/否, 有/无 or √/×, or leave it empty for a site built"),
+    (["否", "否"], "every row's '是否建成' says not built; list the sites built"),
+])
+def test_an_unclear_built_answer_is_one_line(plan, tmp_path, answers, expected):
+    _, folder = plan
+    built = tmp_path / "built.csv"
+    built.write_text("站址编号,制式,建成年份,实际投资,是否建成\n" + "".join(
+        f"S{i},4G-1800,2027,1000,{a}\n" for i, a in enumerate(answers, start=1)), encoding="utf-8")
+    out = tmp_path / "ev"
+    result = runner.invoke(app, ["evaluate", str(folder), "--built", str(built), "--out", str(out)])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [f"siting: error: {built}: {expected}"]
+    assert not out.exists()

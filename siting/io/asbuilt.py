@@ -12,6 +12,8 @@ sites by the candidates' ``site_id``; one row per site and technology:
 - ``cost_cny`` (实际投资): what was spent on it [CNY], at least 0, its backhaul included;
 - optionally ``backhaul`` (回传方式, 回传): how the site is fed, ``fiber`` (光纤), ``microwave``
   (微波) or ``satellite`` (卫星); empty when not known.
+- optionally ``built`` (是否建成): whether the row's site was built, as a sheet that keeps
+  every planned site answers it; a row answered no (否) is left out.
 
 A row with no technology and a backhaul records a feed built for a site (its cost in
 ``cost_cny``): a *feed row*. The site is an existing one (a row naming a technology it has on
@@ -43,7 +45,7 @@ import pandas as pd
 
 from siting.config import Scenario
 from siting.errors import InputError
-from siting.io.layers import generations_of, in_yuan, read_vector
+from siting.io.layers import BOOL_SPELLINGS, bool_of, generations_of, in_yuan, read_vector
 from siting.io.problems import Problems, require_file
 from siting.io.region import EXISTING_KINDS, backhaul_in_place, has_fiber
 from siting.io.headers import accepted_names
@@ -61,8 +63,10 @@ AS_BUILT_COLUMNS = {
     "year": accepted_names("year", "year_built"),
     "cost_cny": accepted_names("cost_cny", "actual_cost_cny"),
 }
-#: Optional fields of the as-built list and the column names accepted for each.
-AS_BUILT_OPTIONAL_COLUMNS = {"backhaul": accepted_names("backhaul")}
+#: Optional fields of the as-built list and the column names accepted for each: ``built``
+#: (是否建成) answers whether the row's site was built, as a sheet listing every planned site
+#: answers it; a row answered no (否) is left out.
+AS_BUILT_OPTIONAL_COLUMNS = {"backhaul": accepted_names("backhaul"), "built": accepted_names("built")}
 #: The kinds of backhaul the list may name, and the words accepted for each.
 BACKHAUL_KINDS = {"fiber": ("fiber", "光纤"), "microwave": ("microwave", "微波"),
                   "satellite": ("satellite", "卫星")}
@@ -132,6 +136,8 @@ def read_as_built(path: str | Path, candidates: pd.DataFrame, scenario: Scenario
     frame = _read_rows(path)
     columns = _columns(frame, path)
     problems = Problems()
+    if columns["built"]:
+        frame = frame[_built_rows(frame[columns["built"]], path, columns["built"], problems)]
     sites = pd.DataFrame({
         "site_id": _text(frame[columns["site_id"]]),
         "technology": _text(frame[columns["technology"]]),
@@ -225,6 +231,22 @@ def _year_labels(column: pd.Series) -> pd.Series:
         year = YEAR_TEXT.fullmatch(text)
         return year.group(1) if year else text
     return column.map(label).reset_index(drop=True)
+
+
+def _built_rows(answers: pd.Series, path: Path, field: str, problems: Problems) -> np.ndarray:
+    """Bool per row: built, as the ``built`` column answers (yes, or blank: the row is on the
+    list); a row answered no (否) is left out, an answer that is neither yes nor no is a
+    problem (and its row kept, so its other fields are checked)."""
+    said = answers.map(lambda cell: None if cell_text(cell) == "" else bool_of(cell))
+    unclear = said.isna() & (answers.map(cell_text) != "")
+    if unclear.any():
+        problems.add(f"{_where(path, answers.index[unclear], field)}: "
+                     f"'{cell_text(answers[unclear].iloc[0])}' answers neither yes nor no; "
+                     f"write {BOOL_SPELLINGS}, or leave it empty for a site built")
+    built = (~said.eq(False)).to_numpy(bool)  # blank or unclear: kept
+    if not built.any():
+        problems.add(f"{path}: every row's '{field}' says not built; list the sites built")
+    return built
 
 
 def _where(path: Path, rows, field: str) -> str:
