@@ -134,9 +134,12 @@ def evaluate_plan(plan_dir: str | os.PathLike, built: str | os.PathLike, *,
     as_built = as_built.until(year, years)  # what was on air at the end of the year
     planned_year = _planned_years(plan.sites, coverage, costs)
     networks = _networks(coverage, costs, region, as_built, planned_year, year, years)
-    units = demand_units(demand, region)
     feeds = planned_feeds(plan)
     sites = site_status(region, coverage, costs, as_built, planned_year, year, years, feeds)
+    units = demand_units(demand, region)
+    names = county_names({*units, *sites["admin_unit"]}, _official_counties(region))
+    units = np.array([names[u] for u in units], dtype=object)
+    sites["admin_unit"] = sites["admin_unit"].map(names)
     source = None if complaints is None else new_complaints_source(complaints, scenario, complaints_crs)
     complaint_rows = _complaint_rows(region, scenario, demand, coverage, networks, units,
                                      source, planned_year)
@@ -293,6 +296,31 @@ def _changed(planned_kind: str, built_kind: str) -> bool:
     """Whether a site was built with another kind of backhaul than planned (both known)."""
     known = planned_kind in BACKHAUL_KINDS and built_kind in BACKHAUL_KINDS
     return known and planned_kind != built_kind
+
+
+#: The suffixes a county's name may be written with or without (石泉县 or 石泉, 汉滨区 or 汉滨).
+COUNTY_SUFFIXES = ("县", "区", "市", "旗")
+
+
+def _county_stem(name: str) -> str:
+    """A county's name without its suffix (:data:`COUNTY_SUFFIXES`); a two-character name
+    (岚县, 城区) is kept whole, as no one writes it shorter."""
+    return name[:-1] if len(name) > 2 and name.endswith(COUNTY_SUFFIXES) else name
+
+
+def county_names(names, official=()) -> dict[str, str]:
+    """Each of ``names`` -> the county it names, one name per county: names that differ only
+    by a suffix (:func:`_county_stem`: the sites' 石泉 and the villages' 石泉县) are one
+    county, named as ``official`` (the admin-unit polygons) names it, else with its suffix."""
+    chosen: dict[str, str] = {}
+    for name in sorted(names, key=lambda n: (n in official, len(n))):
+        chosen[_county_stem(name)] = name  # the official, else the longest, is chosen last
+    return {name: chosen[_county_stem(name)] for name in names}
+
+
+def _official_counties(region) -> set[str]:
+    """The admin-unit polygons' names (none without polygons)."""
+    return set() if region.admin_units is None else set(region.admin_units.index.astype(str))
 
 
 def _status(planned: str | None, built: str | None, year: str, rank) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
+import subprocess
 
 import geopandas as gpd
 import numpy as np
@@ -261,3 +262,35 @@ def test_an_unclear_built_answer_is_one_line(plan, tmp_path, answers, expected):
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [f"siting: error: {built}: {expected}"]
     assert not out.exists()
+
+
+def test_a_county_written_with_and_without_its_suffix_is_one_county(tmp_path):
+    """Without county polygons, the villages' register names the counties as the official
+    list does (石泉县, 汉滨区) and the tower company's site list without the suffix (石泉, 汉滨).
+    The evaluation counted them as four counties: 石泉 with the sites due and no people,
+    石泉县 with the people and no site, each scored apart (汉滨 and 汉滨区 100 each). They
+    are one county each, named as the register names it, whose counts are the sums of their
+    parts and whose score is the region's (all of it is one county's)."""
+    villages = [village("V1", 1000, 3000, population=300, admin="石泉县"),
+                village("V2", 3000, 3000, population=200, admin="石泉县"),
+                village("V3", 5000, 3000, population=100, admin="汉滨区")]
+    candidates = [dict(candidate(s, x, 3000, techs="4G"), admin_unit=a)
+                  for s, x, a in (("S1", 1000, "石泉"), ("S2", 3000, "石泉"), ("S3", 5000, "汉滨"))]
+    phases = [{"year": y, "budget_cny": ONE_SITE_CNY + 1} for y in (2027, 2028, 2029)]
+    scenario = write_region(tmp_path / "in", np.full((200, 200), 400.0), villages, candidates,
+                            technologies=[dict(TECH_4G, max_range_m=900)],
+                            objective={"type": "max_coverage", "phases": phases})
+    gpkg = tmp_path / "in" / "region.gpkg"
+    subprocess.run(["ogrinfo", str(gpkg), "-sql", "DROP TABLE admin_units"], check=True,
+                   capture_output=True)
+    run_scenario(scenario, tmp_path / "plan")
+    built = tmp_path / "built.csv"
+    built.write_text("site_id,technology,year,cost_cny\nS1,4G-1800,2028,200000\n", encoding="utf-8")
+    counties = evaluate_plan(tmp_path / "plan", built, year="2028").counties.set_index("admin_unit")
+    assert list(counties.index) == ["汉滨区", "石泉县", "(all)"]
+    shiquan = counties.loc["石泉县"]
+    # due by 2028: S1 (2027, built late) and S2 (2028, not built); V1 covered of V1 and V2
+    assert (shiquan.sites_due, shiquan.sites_late, shiquan.sites_not_built) == (2, 1, 1)
+    assert (shiquan.people, shiquan.people_planned, shiquan.people_achieved) == (500, 500, 300)
+    assert shiquan.score == counties.loc["(all)", "score"]
+    assert counties.loc["汉滨区", "sites_due"] == 0
