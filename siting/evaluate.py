@@ -10,7 +10,8 @@ reused), so the evaluation and the plan predict levels the same way. For the eva
   plan's every site) is ``on_time`` (built in its year), ``early``, ``late`` (built after its
   year) or ``not_built``; a planned site of a later year is ``later`` (not due) or, built
   already, ``early``; a site built but not in the plan (or with another technology) is
-  ``not_in_plan``. Budget: the planned cost of what is due (capex, plus the backhaul the plan
+  ``not_in_plan``; a re-plan's as-built sites (kept on air) are planned in the year the list
+  built them. Budget: the planned cost of what is due (capex, plus the backhaul the plan
   buys: each site's planned feed, in the year of the feed, :func:`planned_feeds`) against the
   actual cost. A planned feed of an existing site that is not built or upgraded in the feed's
   year is a row of its own (technology ""), built by the as-built list's feed row. Each row
@@ -57,7 +58,7 @@ from siting.export.i18n import term
 from siting.export.style import BUILT_ACTIONS
 from siting.export.tables import admin_unit_of, demand_units, unit_order
 from siting.io import AsBuilt, RegionData, read_as_built, resolve_itu_maps, with_as_built
-from siting.io.asbuilt import BACKHAUL_KINDS, option_year
+from siting.io.asbuilt import BACKHAUL_KINDS, BUILT_YEAR_COLUMN, built_technologies, option_year
 from siting.io.layers import read_layer
 from siting.io.region import COMPLAINT_FIELDS
 from siting.io.tables import is_table
@@ -177,16 +178,23 @@ def _evaluated_year(as_built: AsBuilt, years: tuple[str, ...], year) -> str:
 def _planned_years(plan_sites: gpd.GeoDataFrame, coverage: CoverageMatrix,
                    costs: OptionCosts) -> dict[int, str]:
     """The option index of every planned build or upgrade, with its year ("" for a
-    single-period plan)."""
+    single-period plan). A re-plan keeps its as-built list's sites on air (kept, or upgraded):
+    it plans each technology the list put on air in the year the list built it
+    (:data:`siting.io.asbuilt.BUILT_YEAR_COLUMN`)."""
     index = {(s, t): i for i, (s, t) in enumerate(zip(coverage.options["site_id"].astype(str),
                                                        coverage.options["technology"]))}
+    years_built = (plan_sites[BUILT_YEAR_COLUMN] if BUILT_YEAR_COLUMN in plan_sites
+                   else pd.Series("", plan_sites.index))
     planned = {}
-    for row in plan_sites[plan_sites["action"].isin(BUILT_ACTIONS)].itertuples():
+    for row, listed, year_built in zip(plan_sites.itertuples(), built_technologies(plan_sites),
+                                       years_built):
         phase = getattr(row, "phase", "")
-        for technology in str(row.technology).split("+"):
+        year = "" if phase is None or pd.isna(phase) else str(phase)
+        built_now = str(row.technology).split("+") if row.action in BUILT_ACTIONS else []
+        for technology in {*listed, *built_now}:
             option = index.get((str(row.site_id), technology))
             if option is not None and not costs.fixed[option]:
-                planned[option] = "" if phase is None or pd.isna(phase) else str(phase)
+                planned[option] = str(year_built) if technology in listed else year
     return planned
 
 

@@ -294,3 +294,28 @@ def test_a_county_written_with_and_without_its_suffix_is_one_county(tmp_path):
     assert (shiquan.people, shiquan.people_planned, shiquan.people_achieved) == (500, 500, 300)
     assert shiquan.score == counties.loc["(all)", "score"]
     assert counties.loc["汉滨区", "sites_due"] == 0
+
+
+def test_a_replan_evaluated_a_year_later_counts_its_as_built_sites_as_planned(plan, tmp_path):
+    """A year on, the planners evaluate the re-plan (made from S1, built in 2027) against the
+    list that now holds S1 (2027) and S2 (2028). The re-plan keeps S1 on air (action keep),
+    and the evaluation took it for a site 'built outside the plan', left it out of the
+    planned network (planned people 200 against 500 achieved) and out of the sites due. S1 is
+    planned in the year the list built it: on time, due, its planned people counted."""
+    scenario, _ = plan
+    first = tmp_path / "built-2027.csv"
+    first.write_text("site_id,technology,year,cost_cny\nS1,4G-1800,2027,200000\n", encoding="utf-8")
+    replan = tmp_path / "replan"
+    result = runner.invoke(app, ["run", str(scenario), "--built", str(first), "--out", str(replan), "-q"])
+    assert result.exit_code == 0, result.output
+    sites = gpd.read_file(replan / "sites.gpkg", layer="selected_sites", engine="pyogrio")
+    assert dict(zip(sites["site_id"], sites["phase"].fillna(""))) == {"S1": "", "S2": "2028", "S3": "2029"}
+    second = tmp_path / "built-2028.csv"
+    second.write_text(first.read_text(encoding="utf-8") + "S2,4G-1800,2028,200000\n", encoding="utf-8")
+    e = evaluate_plan(replan, second, year="2028")
+    assert dict(zip(e.sites["site_id"], e.sites["status"])) == {"S1": "on_time", "S2": "on_time",
+                                                                  "S3": "later"}
+    total = e.counties.set_index("admin_unit").loc["(all)"]
+    assert (total.sites_due, total.sites_on_time, total.sites_not_in_plan) == (2, 2, 0)
+    assert (total.people_planned, total.people_achieved) == (300 + 200, 300 + 200)
+    assert total.planned_capex_cny == 2 * (50000 + 150000)
