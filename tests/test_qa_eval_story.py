@@ -319,3 +319,20 @@ def test_a_replan_evaluated_a_year_later_counts_its_as_built_sites_as_planned(pl
     assert (total.sites_due, total.sites_on_time, total.sites_not_in_plan) == (2, 2, 0)
     assert (total.people_planned, total.people_achieved) == (300 + 200, 300 + 200)
     assert total.planned_capex_cny == 2 * (50000 + 150000)
+
+
+def test_a_site_built_ahead_of_its_year_at_its_planned_cost_is_no_overspend(plan, tmp_path):
+    """By 2027 S1 went up on time and S2, planned for 2028, a year early, each at its planned
+    capex (50,000 + 150,000 CNY). The budget criterion set the planned cost of the sites due
+    (S1 alone) against all that was spent (S1 and S2): 0.5, as if the county had overspent by
+    half. The planned cost of what was built ahead of its year counts beside what is due: 1."""
+    _, folder = plan
+    capex = 50000 + 150000
+    built = tmp_path / "built.csv"
+    built.write_text(f"site_id,technology,year,cost_cny\nS1,4G-1800,2027,{capex}\n"
+                     f"S2,4G-1800,2027,{capex}\n", encoding="utf-8")
+    total = evaluate_plan(folder, built, year="2027").counties.set_index("admin_unit").loc["(all)"]
+    assert (total.planned_cost_cny, total.planned_cost_early_cny, total.spent_cny) == (capex, capex, 2 * capex)
+    assert total.criterion_budget == 1.0
+    # 30 on time + 10 budget + 20 people + 30 mandatory villages + 10 without complaints
+    assert total.score == 100.0
