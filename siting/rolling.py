@@ -158,4 +158,12 @@ def replan_facts(replan: Replan, planned_phases: list[dict]) -> dict:
             "charged_cny": replan.charged_cny, "opex_cny_per_year": replan.opex_cny_per_year,
             "budget_left_cny": remaining.total_budget_cny,
             "quota_left": remaining.total_max_new_sites,
-            "schedule": schedule_rows(replan, planned_phases)}
+            "schedule": schedule_rows(replan, planned_phases), "built": built_rows(replan.as_built)}
+
+
+def built_rows(as_built: AsBuilt) -> list[dict]:
+    """What the list built, one row per site and technology (a feed row's technology ""), in
+    the list's order: ``site_id``, ``technology``, ``year``, ``cost_cny``, ``backhaul``."""
+    columns = ["site_id", "technology", "year", "cost_cny", "backhaul"]
+    return [dict(zip(columns, (str(s), str(t), str(y), float(c), str(b))))
+            for s, t, y, c, b in as_built.sites[columns].itertuples(index=False)]

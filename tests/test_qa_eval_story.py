@@ -182,6 +182,27 @@ def test_the_replan_map_dates_the_as_built_sites(plan, tmp_path):
     assert dict(zip(sites["site_id"], sites["built_year"])) == {"S1": "2027", "S2": "2027", "S3": ""}
 
 
+
+def test_the_replan_report_lists_the_as_built_sites_with_their_year(plan, tmp_path):
+    """The re-plan's report counted what the list built (1 site, 205,000 CNY) and listed only
+    the sites it builds now, each with its year: which sites the list built, and when, was in
+    no table the committee reads. The section on the list lists them, with year, cost and
+    backhaul, in the report's language."""
+    scenario, _ = plan
+    built = tmp_path / "built.csv"
+    built.write_text("site_id,technology,year,cost_cny,backhaul\nS1,4G-1800,2027,205000,光纤\n",
+                     encoding="utf-8")
+    out = tmp_path / "replan"
+    result = runner.invoke(app, ["run", str(scenario), "--built", str(built), "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    report = (out / "report.md").read_text(encoding="utf-8")
+    section = report[report.index("## Re-planned from what was built"):]
+    assert "| site | technology | year | cost [CNY] | backhaul |\n|---|---|---|---|---|\n" \
+           "| S1 | 4G-1800 | 2027 | 205,000 | fiber |\n" in section
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert re.search(r"<td>S1</td>\s*<td>4G-1800</td>\s*<td>2027</td>", page)
+
+
 def test_an_as_built_sheet_with_a_two_row_merged_header_is_read(plan, tmp_path):
     """A 竣工表 heads its columns over two rows: 站址编号, 制式, 建成年份 and 回传方式 merged down
     over both, 投资情况 merged across 实际投资 and 其中传输 below it. The reader knows that layout

@@ -722,6 +722,9 @@ TERMS: dict[str, dict[str, str]] = {
     "backhaul.microwave": {"en": "microwave", "zh": "微波"},
     "backhaul.satellite": {"en": "satellite", "zh": "卫星"},
     "backhaul.in_place": {"en": "in place (as built)", "zh": "沿用已建传输"},
+    "report.as_built_sites": {
+        "en": "The sites the list built, each in the year it went on air (this plan keeps them on air):",
+        "zh": "竣工清单已建站址及其建成年份（本规划予以保留）："},
     "schedule_status.built": {"en": "built", "zh": "已建"},
     "schedule_status.planned": {"en": "planned", "zh": "规划"},
     "boolean.true": {"en": "true", "zh": "是"},

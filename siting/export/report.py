@@ -440,6 +440,11 @@ def _as_built_section(facts: dict, lang: str) -> Section:
                    charged=facts["charged_cny"]),
               term("report.as_built_left", lang, budget=left("report.left_budget", cny=facts["budget_left_cny"]),
                    quota=left("report.left_quota", count=facts["quota_left"]))]
+    blocks += [term("report.as_built_sites", lang), Table(
+        [term(f"header.{h}", lang) for h in ("site", "technology", "year", "cost_cny", "backhaul")],
+        [[r["site_id"], r["technology"] or "-", r["year"], r["cost_cny"],
+          value_text("backhaul", r["backhaul"], lang) if r["backhaul"] else "-"]
+         for r in facts["built"]])]
     if facts["schedule"]:
         header = ["year", "budget_cny", "quota", "status", "sites", "cost_cny"]
         rows = [[r["year"], "-" if r["budget_cny"] is None else r["budget_cny"],
