@@ -21,6 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from siting.cli import app
+from siting.compare import whole_plan_kpis
 from siting.evaluate import evaluate_plan
 from siting.pipeline import run_scenario
 from tests.regions import TECH_4G, candidate, village, write_region
@@ -357,3 +358,16 @@ def test_a_site_built_ahead_of_its_year_at_its_planned_cost_is_no_overspend(plan
     assert total.criterion_budget == 1.0
     # 30 on time + 10 budget + 20 people + 30 mandatory villages + 10 without complaints
     assert total.score == 100.0
+
+
+def test_a_replan_of_an_older_siting_gets_the_lists_opex_from_its_costs():
+    """summary.json of a re-plan made before the list's opex per year was recorded: the
+    list's opex is its cost with the opex over opex_years less its cost, over those years."""
+    summary = {"kpis": {"opex_cny_per_year": 22000.0, "total_cost_cny": 310000.0, "new_sites": 1},
+               "objective": {"opex_years": OPEX_YEARS},
+               "as_built": {"spent_cny": 205000.0, "charged_cny": 205000.0 + OPEX_YEARS * SITE_OPEX_CNY,
+                            "new_sites": 1, "upgrades": 0}}
+    kpis = whole_plan_kpis(summary)
+    assert kpis["opex_cny_per_year"] == 22000.0 + SITE_OPEX_CNY
+    assert kpis["total_cost_cny"] == 310000.0 + 205000.0 + OPEX_YEARS * SITE_OPEX_CNY
+    assert kpis["new_sites"] == 2
