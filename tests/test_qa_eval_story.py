@@ -65,11 +65,12 @@ def planners_sheet(path, header: list, rows: list) -> None:
     book.save(path)
 
 
-def test_an_as_built_sheet_dated_as_planners_date_it_is_read(plan, tmp_path):
+@pytest.mark.parametrize("dated_2028", ["2028.5", "2028年度", "2028-06-30", "2028/6"])
+def test_an_as_built_sheet_dated_as_planners_date_it_is_read(plan, tmp_path, dated_2028):
     """The year column headed 建成时间 holds the date each site went on air, as planners write
-    it: an Excel date cell, "2027年5月", "2028.5". Each was refused as "year '2027年5月' is
-    outside the plan" (and the header 建成时间 was not found at all); the year of each date is
-    the year the site was built. Ids with spaces around them, a 是/否 column and a 区县 column
+    it: an Excel date cell, "2027年5月", "2028.5", "2028年度" (the year of account). Each was
+    refused as "year '2027年5月' is outside the plan" (and the header 建成时间 was not found at
+    all); the year of each date is the year the site was built. Ids with spaces around them, a 是/否 column and a 区县 column
     siting does not read, and a blank row are read as planners mean them."""
     _, folder = plan
     built = tmp_path / "竣工清单.xlsx"
@@ -77,7 +78,7 @@ def test_an_as_built_sheet_dated_as_planners_date_it_is_read(plan, tmp_path):
         [1, "A县", "S1 ", "4G-1800", datetime.datetime(2027, 6, 1), 20, "是"],
         [None] * 7,
         [2, "A", " S2", "4G-1800", "2027年5月", 19.5, "否"],
-        [3, "A县", "S3", "4G-1800", "2028.5", "21", "否"]])
+        [3, "A县", "S3", "4G-1800", dated_2028, "21", "否"]])
     e = evaluate_plan(folder, built, year="2028")
     sites = e.sites.set_index("site_id")
     assert dict(sites["built_year"]) == {"S1": "2027", "S2": "2027", "S3": "2028"}
