@@ -734,12 +734,13 @@ TERMS: dict[str, dict[str, str]] = {
     "compare.intro": {"en": "A: **{a}**; B: **{b}**; delta = B - A.",
                       "zh": "方案 A：**{a}**；方案 B：**{b}**；差值 = B - A。"},
     "compare.as_built": {
-        "en": "Plan {plan} is re-planned from the as-built list {source}: its sites and costs "
-              "include what the list built (sites: {sites:,}; spent: {spent:,.0f} CNY, "
-              "{charged:,.0f} CNY with their opex over the plan's horizon), so both plans count "
-              "every year of the plan.",
-        "zh": "方案 {plan} 依据竣工清单 {source} 滚动调整：其站址数和投资含清单已建的 {sites:,} 个站址、"
-              "实际投资 {spent:,.0f} 元（计入规划期运维费为 {charged:,.0f} 元），两方案均按整个规划期计。"},
+        "en": "Plan {plan} is re-planned from the as-built list {source}: its new sites, upgrades "
+              "and costs include what the list built (sites: {sites:,}; spent: {spent:,.0f} CNY, "
+              "{charged:,.0f} CNY with their opex over the plan's horizon), counted as a plan "
+              "counts the sites it builds.",
+        "zh": "方案 {plan} 依据竣工清单 {source} 滚动调整：其新建、升级站址数和投资含清单已建的 "
+              "{sites:,} 个站址、实际投资 {spent:,.0f} 元（计入规划期运维费为 {charged:,.0f} 元），"
+              "与规划自身所建站址同样计入。"},
     "compare.section.sites": {"en": "Sites", "zh": "站址"},
     "compare.section.kpis": {"en": "KPIs", "zh": "指标"},
     "compare.section.by_county": {"en": "KPIs by county", "zh": "各区县指标"},
