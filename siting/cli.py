@@ -447,8 +447,8 @@ def compare(plan_a: Annotated[Path, typer.Argument(help="Output folder of plan A
 
     Example: siting compare out/budget-30m out/budget-45m
     """
-    from siting.compare import (COMPARISON_FILES, compare_folders, headline_kpis, listed_sites,
-                                status_counts, write_comparison)
+    from siting.compare import (COMPARISON_FILES, as_built_notes, compare_folders, headline_kpis,
+                                listed_sites, status_counts, write_comparison)
     from siting.export.i18n import term
 
     _logging(verbose, quiet)
@@ -464,7 +464,7 @@ def compare(plan_a: Annotated[Path, typer.Argument(help="Output folder of plan A
     title = term("compare.title", lang, a=comparison.name_a, b=comparison.name_b)
     kpis = headline_kpis(comparison)
     Console().print(_rich_table(title, kpis.header, kpis.rows))
-    print("\n".join([status_counts(comparison), *listed_sites(comparison)]))
+    print("\n".join([*as_built_notes(comparison), status_counts(comparison), *listed_sites(comparison)]))
     print(f"comparison written to {out_dir.resolve()}: {', '.join(COMPARISON_FILES)}")
 
 

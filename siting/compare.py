@@ -64,6 +64,13 @@ HEADLINE_KPIS = ("people_covered_after", "villages_covered_after", "mandatory_vi
                  "complaints_covered", "new_sites", "upgrades", "total_cost_cny")
 #: How many of the sites that differ ``siting compare`` prints (comparison.csv has them all).
 LISTED_SITES = 5
+#: The KPIs a re-plan counts without its as-built sites (kept on air at no cost), each with
+#: the field of its summary.json's ``as_built`` block (:func:`siting.rolling.replan_facts`)
+#: holding the as-built list's part: the list's actual cost is capex and, with its opex over
+#: ``opex_years``, the sites' and the total cost (its backhaul included, as the list gives it).
+AS_BUILT_PARTS = {"new_sites": "new_sites", "upgrades": "upgrades", "capex_cny": "spent_cny",
+                  "opex_cny_per_year": "opex_cny_per_year", "site_cost_cny": "charged_cny",
+                  "total_cost_cny": "charged_cny"}
 
 
 def no_backhaul_links() -> pd.DataFrame:
@@ -95,7 +102,8 @@ class Comparison:
     ``kpis``: name, a, b, delta (b - a); ``by_county``: county, name, a, b, delta;
     ``villages``: the villages whose ``covered_after`` differs (covered_after_a/_b, serving
     site in each, change ``gained``/``lost`` in B); ``language``: of what people read
-    (:func:`comparison_language`).
+    (:func:`comparison_language`); ``as_built``: the ``as_built`` block of a re-plan's
+    summary.json by plan ("A", "B"), whose list :func:`whole_plan_kpis` counts in its KPIs.
     """
     name_a: str
     name_b: str
@@ -104,6 +112,7 @@ class Comparison:
     by_county: pd.DataFrame
     villages: gpd.GeoDataFrame
     language: str = "en"
+    as_built: dict = field(default_factory=dict)
 
     @property
     def differing_sites(self) -> gpd.GeoDataFrame:
@@ -118,10 +127,32 @@ class Comparison:
 def compare_tables(a: PlanInputs, b: PlanInputs) -> Comparison:
     """The :class:`Comparison` of two plans."""
     return Comparison(a.name, b.name, site_changes(a.sites, b.sites),
-                      kpi_deltas(_flat(a.summary["kpis"]), _flat(b.summary["kpis"])),
+                      kpi_deltas(_flat(whole_plan_kpis(a.summary)), _flat(whole_plan_kpis(b.summary))),
                       county_deltas(a.summary.get("by_admin_unit", {}), b.summary.get("by_admin_unit", {})),
                       village_changes(a.villages, b.villages),
-                      comparison_language(a.summary, b.summary))
+                      comparison_language(a.summary, b.summary),
+                      {plan: p.summary["as_built"] for plan, p in (("A", a), ("B", b))
+                       if "as_built" in p.summary})
+
+
+def whole_plan_kpis(summary: dict) -> dict:
+    """A plan's KPIs (its summary.json's ``kpis``) over all its years, on one cost basis: a
+    re-plan (a summary with ``as_built``) keeps the as-built sites at no cost and counts only
+    what it plans now, so what the as-built list built and spent is added to the KPIs of
+    :data:`AS_BUILT_PARTS`; a plan and its re-plan then both count every site of the plan's
+    years and its cost (capex plus opex over ``opex_years``). A re-plan of a siting that did
+    not record the list's opex has it from its cost with and without the opex."""
+    kpis = dict(summary["kpis"])
+    built = summary.get("as_built")
+    if built is None:
+        return kpis
+    opex_years = summary.get("objective", {}).get("opex_years") or 0
+    parts = {"opex_cny_per_year": (built["charged_cny"] - built["spent_cny"]) / opex_years
+             if opex_years else 0.0, **built}
+    for name, part in AS_BUILT_PARTS.items():
+        if name in kpis:
+            kpis[name] = kpis[name] + parts[part]
+    return kpis
 
 
 def comparison_language(summary_a: dict, summary_b: dict) -> str:
@@ -326,8 +357,16 @@ def comparison_report(comparison: Comparison) -> Report:
     ]
     for section in sections:  # an empty table says so
         section.blocks = [term("compare.none", lang) if not b.rows else b for b in section.blocks]
-    intro = [term("compare.intro", lang, a=c.name_a, b=c.name_b)]
+    intro = [term("compare.intro", lang, a=c.name_a, b=c.name_b), *as_built_notes(c)]
     return Report(term("compare.title", lang, a=c.name_a, b=c.name_b), intro, sections, language=lang)
+
+
+def as_built_notes(comparison: Comparison) -> list[str]:
+    """One sentence per re-planned plan: its KPIs count the as-built list's sites and cost
+    (:func:`whole_plan_kpis`)."""
+    return [term("compare.as_built", comparison.language, plan=plan, source=Path(facts["source"]).name,
+                 sites=facts["sites"], spent=facts["spent_cny"], charged=facts["charged_cny"])
+            for plan, facts in sorted(comparison.as_built.items())]
 
 
 def headline_kpis(comparison: Comparison) -> Table:

@@ -10,7 +10,8 @@ reused), so the evaluation and the plan predict levels the same way. For the eva
   plan's every site) is ``on_time`` (built in its year), ``early``, ``late`` (built after its
   year) or ``not_built``; a planned site of a later year is ``later`` (not due) or, built
   already, ``early``; a site built but not in the plan (or with another technology) is
-  ``not_in_plan``. Budget: the planned cost of what is due (capex, plus the backhaul the plan
+  ``not_in_plan``; a re-plan's as-built sites (kept on air) are planned in the year the list
+  built them. Budget: the planned cost of what is due (capex, plus the backhaul the plan
   buys: each site's planned feed, in the year of the feed, :func:`planned_feeds`) against the
   actual cost. A planned feed of an existing site that is not built or upgraded in the feed's
   year is a row of its own (technology ""), built by the as-built list's feed row. Each row
@@ -25,8 +26,8 @@ reused), so the evaluation and the plan predict levels the same way. For the eva
 - a score per county, 0-100: the weighted mean of the criteria of
   :data:`siting.config.SCORE_CRITERIA` (weights in the scenario's ``evaluation.score_weights``):
   ``sites_on_time`` = sites built on time or early / sites due (1 when none is due);
-  ``budget`` = min(1, planned cost (capex and backhaul) / actual cost) (1 when nothing was
-  spent);
+  ``budget`` = min(1, planned cost (capex and backhaul) of what is due and of what was built
+  ahead of its year / actual cost) (1 when nothing was spent);
   ``people`` = people gained / people the plan gains by Y, and ``mandatory_villages`` the same
   for mandatory villages (each clipped to 0-1; 1 when the plan gains none);
   ``complaints`` = complaint points (old and new) covered / all complaint points (1 when none).
@@ -57,7 +58,7 @@ from siting.export.i18n import term
 from siting.export.style import BUILT_ACTIONS
 from siting.export.tables import admin_unit_of, demand_units, unit_order
 from siting.io import AsBuilt, RegionData, read_as_built, resolve_itu_maps, with_as_built
-from siting.io.asbuilt import BACKHAUL_KINDS, option_year
+from siting.io.asbuilt import BACKHAUL_KINDS, BUILT_YEAR_COLUMN, built_technologies, option_year
 from siting.io.layers import read_layer
 from siting.io.region import COMPLAINT_FIELDS
 from siting.io.tables import is_table
@@ -134,9 +135,12 @@ def evaluate_plan(plan_dir: str | os.PathLike, built: str | os.PathLike, *,
     as_built = as_built.until(year, years)  # what was on air at the end of the year
     planned_year = _planned_years(plan.sites, coverage, costs)
     networks = _networks(coverage, costs, region, as_built, planned_year, year, years)
-    units = demand_units(demand, region)
     feeds = planned_feeds(plan)
     sites = site_status(region, coverage, costs, as_built, planned_year, year, years, feeds)
+    units = demand_units(demand, region)
+    names = county_names({*units, *sites["admin_unit"]}, _official_counties(region))
+    units = np.array([names[u] for u in units], dtype=object)
+    sites["admin_unit"] = sites["admin_unit"].map(names)
     source = None if complaints is None else new_complaints_source(complaints, scenario, complaints_crs)
     complaint_rows = _complaint_rows(region, scenario, demand, coverage, networks, units,
                                      source, planned_year)
@@ -174,16 +178,23 @@ def _evaluated_year(as_built: AsBuilt, years: tuple[str, ...], year) -> str:
 def _planned_years(plan_sites: gpd.GeoDataFrame, coverage: CoverageMatrix,
                    costs: OptionCosts) -> dict[int, str]:
     """The option index of every planned build or upgrade, with its year ("" for a
-    single-period plan)."""
+    single-period plan). A re-plan keeps its as-built list's sites on air (kept, or upgraded):
+    it plans each technology the list put on air in the year the list built it
+    (:data:`siting.io.asbuilt.BUILT_YEAR_COLUMN`)."""
     index = {(s, t): i for i, (s, t) in enumerate(zip(coverage.options["site_id"].astype(str),
                                                        coverage.options["technology"]))}
+    years_built = (plan_sites[BUILT_YEAR_COLUMN] if BUILT_YEAR_COLUMN in plan_sites
+                   else pd.Series("", plan_sites.index))
     planned = {}
-    for row in plan_sites[plan_sites["action"].isin(BUILT_ACTIONS)].itertuples():
+    for row, listed, year_built in zip(plan_sites.itertuples(), built_technologies(plan_sites),
+                                       years_built):
         phase = getattr(row, "phase", "")
-        for technology in str(row.technology).split("+"):
+        year = "" if phase is None or pd.isna(phase) else str(phase)
+        built_now = str(row.technology).split("+") if row.action in BUILT_ACTIONS else []
+        for technology in {*listed, *built_now}:
             option = index.get((str(row.site_id), technology))
             if option is not None and not costs.fixed[option]:
-                planned[option] = "" if phase is None or pd.isna(phase) else str(phase)
+                planned[option] = str(year_built) if technology in listed else year
     return planned
 
 
@@ -293,6 +304,31 @@ def _changed(planned_kind: str, built_kind: str) -> bool:
     """Whether a site was built with another kind of backhaul than planned (both known)."""
     known = planned_kind in BACKHAUL_KINDS and built_kind in BACKHAUL_KINDS
     return known and planned_kind != built_kind
+
+
+#: The suffixes a county's name may be written with or without (石泉县 or 石泉, 汉滨区 or 汉滨).
+COUNTY_SUFFIXES = ("县", "区", "市", "旗")
+
+
+def _county_stem(name: str) -> str:
+    """A county's name without its suffix (:data:`COUNTY_SUFFIXES`); a two-character name
+    (岚县, 城区) is kept whole, as no one writes it shorter."""
+    return name[:-1] if len(name) > 2 and name.endswith(COUNTY_SUFFIXES) else name
+
+
+def county_names(names, official=()) -> dict[str, str]:
+    """Each of ``names`` -> the county it names, one name per county: names that differ only
+    by a suffix (:func:`_county_stem`: the sites' 石泉 and the villages' 石泉县) are one
+    county, named as ``official`` (the admin-unit polygons) names it, else with its suffix."""
+    chosen: dict[str, str] = {}
+    for name in sorted(names, key=lambda n: (n in official, len(n))):
+        chosen[_county_stem(name)] = name  # the official, else the longest, is chosen last
+    return {name: chosen[_county_stem(name)] for name in names}
+
+
+def _official_counties(region) -> set[str]:
+    """The admin-unit polygons' names (none without polygons)."""
+    return set() if region.admin_units is None else set(region.admin_units.index.astype(str))
 
 
 def _status(planned: str | None, built: str | None, year: str, rank) -> str:
@@ -436,7 +472,8 @@ def _nearest_covering(cover: sp.csr_matrix, unbuilt: np.ndarray, frame: pd.DataF
 #: Count columns of the county table, summed for the whole region.
 COUNT_COLUMNS = ("sites_due", "sites_due_built", "sites_on_time", "sites_late", "sites_not_built", "sites_early",
                  "sites_not_in_plan", "sites_backhaul_changed", "feeds_due", "feeds_due_built",
-                 "planned_capex_cny", "planned_backhaul_cny", "planned_cost_cny", "spent_cny",
+                 "planned_capex_cny", "planned_backhaul_cny", "planned_cost_cny",
+                 "planned_cost_early_cny", "spent_cny",
                  "people", "people_before",
                  "people_planned", "people_achieved", "villages", "villages_planned",
                  "villages_achieved", "mandatory_villages", "mandatory_villages_before",
@@ -495,6 +532,8 @@ def _site_counts(sites: gpd.GeoDataFrame) -> pd.DataFrame:
     changed = sites["backhaul_changed"].to_numpy(bool)
     planned_capex = np.where(due, sites["planned_capex_cny"], 0.0)
     planned_backhaul = np.where(due, sites["planned_backhaul_cny"], 0.0)
+    early = ~due & (status == "early").to_numpy(bool)  # built before a later year it was due in
+    planned_early = np.where(early, sites["planned_capex_cny"] + sites["planned_backhaul_cny"], 0.0)
     return pd.DataFrame({
         "admin_unit": sites["admin_unit"], "sites_due": site & due,
         "sites_due_built": site & due & built,
@@ -504,7 +543,8 @@ def _site_counts(sites: gpd.GeoDataFrame) -> pd.DataFrame:
         "sites_backhaul_changed": changed & ~sites.duplicated(["site_id", "backhaul_changed"]),
         "feeds_due": ~site & due, "feeds_due_built": ~site & due & built,
         "planned_capex_cny": planned_capex, "planned_backhaul_cny": planned_backhaul,
-        "planned_cost_cny": planned_capex + planned_backhaul, "spent_cny": sites["actual_cost_cny"]})
+        "planned_cost_cny": planned_capex + planned_backhaul,
+        "planned_cost_early_cny": planned_early, "spent_cny": sites["actual_cost_cny"]})
 
 
 def _share(part, whole) -> np.ndarray:
@@ -520,7 +560,8 @@ def with_scores(table: pd.DataFrame, weights: dict) -> pd.DataFrame:
     criteria = {
         # the due sites built are on time, early or late (a late one is always due)
         "sites_on_time": _share(t["sites_due_built"] - t["sites_late"], t["sites_due"]),
-        "budget": _share(t["planned_cost_cny"], t["spent_cny"]),
+        # what was spent on sites built ahead of their year was planned too, in that year
+        "budget": _share(t["planned_cost_cny"] + t["planned_cost_early_cny"], t["spent_cny"]),
         "people": _share(t["people_achieved"] - t["people_before"],
                          t["people_planned"] - t["people_before"]),
         "mandatory_villages": _share(t["mandatory_villages_achieved"] - t["mandatory_villages_before"],

@@ -39,7 +39,8 @@ class Replan:
     ``original``: the scenario's objective; ``remaining``: the objective planned now;
     ``through_year``: the last year of the list taken (None for a single-period plan's list
     taken whole); ``spent_cny`` (actual costs), ``charged_cny`` (the same with the opex
-    horizon, what the plan's budget counts), ``new_sites``, ``upgrades``: what the list built.
+    horizon, what the plan's budget counts), ``opex_cny_per_year`` (the opex the list adds),
+    ``new_sites``, ``upgrades``: what the list built.
     """
     as_built: AsBuilt
     original: Objective
@@ -47,6 +48,7 @@ class Replan:
     through_year: str | None
     spent_cny: float
     charged_cny: float
+    opex_cny_per_year: float
     new_sites: int
     upgrades: int
 
@@ -62,9 +64,11 @@ def replan_inputs(region: RegionData, scenario: Scenario, as_built_path: str | P
         as_built = as_built.until(through, years)
     new_sites, upgrades = _counts(as_built, region)
     spent = float(as_built.sites["cost_cny"].sum())
-    charged = spent + objective.opex_years * _opex_cny_per_year(as_built, region, scenario)
+    opex = _opex_cny_per_year(as_built, region, scenario)
+    charged = spent + objective.opex_years * opex
     remaining = _remaining(objective, through, charged, new_sites, as_built.source)
-    replan = Replan(as_built, objective, remaining, through, spent, charged, new_sites, upgrades)
+    replan = Replan(as_built, objective, remaining, through, spent, charged, opex, new_sites,
+                    upgrades)
     region = dataclasses.replace(region, candidates=with_as_built(region.candidates, as_built))
     return region, dataclasses.replace(scenario, objective=remaining), replan
 
@@ -151,7 +155,15 @@ def replan_facts(replan: Replan, planned_phases: list[dict]) -> dict:
     return {"source": replan.as_built.source, "through_year": replan.through_year,
             "sites": int(replan.as_built.builds["site_id"].nunique()), "new_sites": replan.new_sites,
             "upgrades": replan.upgrades, "spent_cny": replan.spent_cny,
-            "charged_cny": replan.charged_cny,
+            "charged_cny": replan.charged_cny, "opex_cny_per_year": replan.opex_cny_per_year,
             "budget_left_cny": remaining.total_budget_cny,
             "quota_left": remaining.total_max_new_sites,
-            "schedule": schedule_rows(replan, planned_phases)}
+            "schedule": schedule_rows(replan, planned_phases), "built": built_rows(replan.as_built)}
+
+
+def built_rows(as_built: AsBuilt) -> list[dict]:
+    """What the list built, one row per site and technology (a feed row's technology ""), in
+    the list's order: ``site_id``, ``technology``, ``year``, ``cost_cny``, ``backhaul``."""
+    columns = ["site_id", "technology", "year", "cost_cny", "backhaul"]
+    return [dict(zip(columns, (str(s), str(t), str(y), float(c), str(b))))
+            for s, t, y, c, b in as_built.sites[columns].itertuples(index=False)]

@@ -86,9 +86,10 @@ def test_evaluation_counts_match_a_hand_count(plan, tmp_path):
     assert (total.mandatory_villages_planned, total.mandatory_villages_achieved) == (1, 2)
     assert list(e.uncovered["village_id"]) == ["V3"]
     assert e.uncovered["reason"].iloc[0] == "planned for a later year"
-    # score: 0 of 1 site on time (30), budget 200000/450000 (10), people and villages gained
-    # beyond the plan, clipped at 1 (20 + 30), no complaint points (10)
-    assert total.score == pytest.approx((0 + 10 * 200000 / 450000 + 20 + 30 + 10), abs=0.05)
+    # score: 0 of 1 site on time (30), budget: the planned cost of S1 (due) and of S2 (built
+    # early) against what was spent, (200000 + 200000) / 450000 (10), people and villages
+    # gained beyond the plan, clipped at 1 (20 + 30), no complaint points (10)
+    assert total.score == pytest.approx((0 + 10 * 400000 / 450000 + 20 + 30 + 10), abs=0.05)
 
 
 def test_a_later_year_shows_late_sites(plan, tmp_path):
@@ -548,9 +549,9 @@ def _table_rows(lines, bar: str) -> list[list[str]]:
 def test_the_terminal_shows_the_overall_table_of_evaluation_md(plan, tmp_path):
     """The terminal table is evaluation.md's table of KPIs, row for row: KPIs in words, no
     backhaul rows for a plan without backhaul, and the score to its one decimal: 0 of 1 site
-    on time, budget 200,000 / 450,000 (weight 10), people and villages beyond the plan (20 +
-    30) and no complaint points (10): 64.4, which the terminal showed as 64 and the file as
-    64.44."""
+    on time, budget (200,000 due + 200,000 built early) / 450,000 (weight 10), people and
+    villages beyond the plan (20 + 30) and no complaint points (10): 68.9, which the terminal
+    showed as 69 and the file as 68.89."""
     _, folder = plan
     built = _as_built(tmp_path / "built.csv", [("S4", "4G-1800", 2027, 260000),
                                                ("S2", "4G-1800", 2027, 190000)])
@@ -562,14 +563,14 @@ def test_the_terminal_shows_the_overall_table_of_evaluation_md(plan, tmp_path):
     overall = lines[lines.index("## Planned and achieved") + 4:]
     in_file = _table_rows(overall[:overall.index("")], "|")
     assert shown == in_file
-    score = 0 + 10 * 200000 / 450000 + 20 + 30 + 10
-    assert shown[-1] == ["score (0-100)", "", f"{score:.1f}"] == ["score (0-100)", "", "64.4"]
+    score = 0 + 10 * 400000 / 450000 + 20 + 30 + 10
+    assert shown[-1] == ["score (0-100)", "", f"{score:.1f}"] == ["score (0-100)", "", "68.9"]
     assert ["sites built on time", "", "0"] in shown
     assert ["capex [CNY]: planned / spent", "200,000", "450,000"] in shown
     assert not [row for row in shown if "_" in row[0] or "backhaul" in row[0]]
     county = next(line for line in lines if line.startswith("| (all) |"))
     rule = lines.index("## How the score is computed")  # the rule names backhaul costs
-    assert county.endswith("| 64.4 |") and "backhaul" not in "".join(lines[:rule])
+    assert county.endswith("| 68.9 |") and "backhaul" not in "".join(lines[:rule])
 
 
 @pytest.fixture(scope="module")
@@ -601,7 +602,7 @@ def test_comparing_chinese_plans_writes_and_prints_chinese(chinese_plan, tmp_pat
     # S2 was planned for 2028 and built in 2027; S3 is planned as before
     assert "| S2 | 4G-1800 | 4G-1800 | 新建 | 保留 | 2028 | 2027 | 两方案均有但建设年份或传输方式不同 |" in text
     assert "| 规划后覆盖人口 | 600 | 600 | 0 |" in text
-    data = r"test \((re)?plan\)|S\d|4G-1800|comparison\.csv|\b[AB]\b"
+    data = r"test \((re)?plan\)|S\d|4G-1800|comparison\.csv|built\.csv|\b[AB]\b"
     for page in (text, result.stdout.split("comparison written to")[0]):
         assert re.findall(r"[A-Za-z_]{2,}", re.sub(data, "", page)) == []
     assert "站址：仅方案 A 有 0 个、仅方案 B 有 0 个、" in result.stdout

@@ -445,6 +445,8 @@ TERMS: dict[str, dict[str, str]] = {
     "evaluation.column.sites_not_in_plan": {"en": "outside the plan", "zh": "规划外"},
     "evaluation.column.planned_capex_cny": {"en": "planned capex [CNY]", "zh": "计划投资 [元]"},
     "evaluation.column.planned_backhaul_cny": {"en": "planned backhaul [CNY]", "zh": "计划传输投资 [元]"},
+    "evaluation.column.planned_cost_early_cny": {"en": "planned cost of what was built early [CNY]",
+                                                  "zh": "提前建成部分的计划投资 [元]"},
     "evaluation.column.planned_cost_cny": {"en": "planned cost with backhaul [CNY]",
                                            "zh": "计划投资（含传输）[元]"},
     "evaluation.column.planned_backhaul": {"en": "planned backhaul", "zh": "规划传输方式"},
@@ -491,9 +493,9 @@ TERMS: dict[str, dict[str, str]] = {
         "en": "sites built on time or early / sites due by the year (1 when none is due)",
         "zh": "按期或提前建成的站址数 / 截至本年度应建站址数（无应建站址时为 1）"},
     "evaluation.definition.budget": {
-        "en": "min(1, planned cost of the sites and feeds due, capex and backhaul / actual "
-              "cost) (1 when nothing was spent)",
-        "zh": "min(1, 应建站址及传输接入的计划投资 / 实际投资)（无实际投资时为 1）"},
+        "en": "min(1, planned cost of the sites and feeds due and of those built ahead of "
+              "their year, capex and backhaul / actual cost) (1 when nothing was spent)",
+        "zh": "min(1, 应建及提前建成的站址与传输接入的计划投资 / 实际投资)（无实际投资时为 1）"},
     "evaluation.definition.people": {
         "en": "people gained / people the plan gains by the year (0-1; 1 when it gains none)",
         "zh": "实际新增覆盖人口 / 计划截至本年度新增覆盖人口（0-1；计划无新增时为 1）"},
@@ -665,6 +667,7 @@ TERMS: dict[str, dict[str, str]] = {
     "webmap.popup_people_newly_covered": {"en": "people newly covered", "zh": "新增覆盖人口"},
     "webmap.popup_phase": {"en": "phase", "zh": "建设年份"},
     "webmap.popup_this_plan": {"en": "this plan", "zh": "本期"},
+    "webmap.popup_built_year": {"en": "built in (as-built list)", "zh": "建成年份（竣工清单）"},
     "webmap.popup_backhaul": {"en": "backhaul", "zh": "传输方式"},
     "webmap.popup_backhaul_cost_cny": {"en": "backhaul cost [CNY]", "zh": "传输成本 [元]"},
     "webmap.popup_from_id": {"en": "fed site", "zh": "被接入站址"},
@@ -746,6 +749,9 @@ TERMS: dict[str, dict[str, str]] = {
     "backhaul.microwave": {"en": "microwave", "zh": "微波"},
     "backhaul.satellite": {"en": "satellite", "zh": "卫星"},
     "backhaul.in_place": {"en": "in place (as built)", "zh": "沿用已建传输"},
+    "report.as_built_sites": {
+        "en": "The sites the list built, each in the year it went on air (this plan keeps them on air):",
+        "zh": "竣工清单已建站址及其建成年份（本规划予以保留）："},
     "schedule_status.built": {"en": "built", "zh": "已建"},
     "schedule_status.planned": {"en": "planned", "zh": "规划"},
     "boolean.true": {"en": "true", "zh": "是"},
@@ -754,6 +760,14 @@ TERMS: dict[str, dict[str, str]] = {
     "compare.title": {"en": "Plan comparison: {a} vs {b}", "zh": "方案对比：{a} 与 {b}"},
     "compare.intro": {"en": "A: **{a}**; B: **{b}**; delta = B - A.",
                       "zh": "方案 A：**{a}**；方案 B：**{b}**；差值 = B - A。"},
+    "compare.as_built": {
+        "en": "Plan {plan} is re-planned from the as-built list {source}: its new sites, upgrades "
+              "and costs include what the list built (sites: {sites:,}; spent: {spent:,.0f} CNY, "
+              "{charged:,.0f} CNY with their opex over the plan's horizon), counted as a plan "
+              "counts the sites it builds.",
+        "zh": "方案 {plan} 依据竣工清单 {source} 滚动调整：其新建、升级站址数和投资含清单已建的 "
+              "{sites:,} 个站址、实际投资 {spent:,.0f} 元（计入规划期运维费为 {charged:,.0f} 元），"
+              "与规划自身所建站址同样计入。"},
     "compare.section.sites": {"en": "Sites", "zh": "站址"},
     "compare.section.kpis": {"en": "KPIs", "zh": "指标"},
     "compare.section.by_county": {"en": "KPIs by county", "zh": "各区县指标"},

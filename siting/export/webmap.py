@@ -55,6 +55,7 @@ from siting.export.style import (ADMIN_UNIT_COLOUR, BACKHAUL_COLOURS, BUILT_ACTI
                                  TECH_COLOURS, VILLAGE_COLOURS, WGS84, admin_boundaries, hillshade)
 from siting.export.tables import PlanTables
 from siting.export.webfont import PAGE_FONTS, save_map
+from siting.io.asbuilt import BUILT_YEAR_COLUMN
 
 # One letter per candidate kind, shown inside the site icon.
 KIND_LETTERS = {"existing_4g": "E", "existing_5g": "E", "public_building": "P", "lamp_pole": "L",
@@ -635,7 +636,15 @@ def _site_fields(s, lang: str) -> dict:
     if "backhaul" in s:  # a plan with backhaul: the site's feed and its cost beside its own
         fields["backhaul"] = value_text("backhaul", s.backhaul, lang) if s.backhaul else "-"
         fields["backhaul_cost_cny"] = f"{s.backhaul_cost_cny:,.0f}"
+    fields.update(_built_year_field(s))
     return {term(f"webmap.popup_{key}", lang): value for key, value in fields.items()}
+
+
+def _built_year_field(s) -> dict:
+    """A re-plan's as-built site's year on air (:data:`siting.io.asbuilt.BUILT_YEAR_COLUMN`),
+    as a popup field; none for other sites."""
+    year = s.get(BUILT_YEAR_COLUMN)
+    return {"built_year": year} if isinstance(year, str) and year else {}
 
 
 def _add_existing_sites(fmap: folium.Map, sites_ll, lang: str) -> None:
@@ -644,7 +653,7 @@ def _add_existing_sites(fmap: folium.Map, sites_ll, lang: str) -> None:
     for _, s in sites_ll[sites_ll["existing"]].iterrows():
         fields = {"site": s.site_id, "kind": value_text("kind", s.kind, lang),
                   "action": value_text("action", s.action, lang), "technology": s.technology or "-",
-                  "height_m": f"{s.antenna_height_m:g}"}
+                  "height_m": f"{s.antenna_height_m:g}", **_built_year_field(s)}
         folium.CircleMarker([s.geometry.y, s.geometry.x], radius=3, weight=1, color="#000",
                             fill_color="#000", fill_opacity=0.8,
                             popup=_popup({term(f"webmap.popup_{k}", lang): v for k, v in fields.items()})

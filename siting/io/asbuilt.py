@@ -12,6 +12,8 @@ sites by the candidates' ``site_id``; one row per site and technology:
 - ``cost_cny`` (实际投资): what was spent on it [CNY], at least 0, its backhaul included;
 - optionally ``backhaul`` (回传方式, 回传): how the site is fed, ``fiber`` (光纤), ``microwave``
   (微波) or ``satellite`` (卫星); empty when not known.
+- optionally ``built`` (是否建成): whether the row's site was built, as a sheet that keeps
+  every planned site answers it; a row answered no (否) is left out.
 
 A row with no technology and a backhaul records a feed built for a site (its cost in
 ``cost_cny``): a *feed row*. The site is an existing one (a row naming a technology it has on
@@ -32,6 +34,7 @@ fiber is not known.
 
 from __future__ import annotations
 
+import datetime
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -42,7 +45,7 @@ import pandas as pd
 
 from siting.config import Scenario
 from siting.errors import InputError
-from siting.io.layers import generations_of, in_yuan, read_vector
+from siting.io.layers import BOOL_SPELLINGS, bool_of, generations_of, in_yuan, read_vector
 from siting.io.problems import Problems, require_file
 from siting.io.region import EXISTING_KINDS, backhaul_in_place, has_fiber
 from siting.io.headers import accepted_names
@@ -60,8 +63,10 @@ AS_BUILT_COLUMNS = {
     "year": accepted_names("year", "year_built"),
     "cost_cny": accepted_names("cost_cny", "actual_cost_cny"),
 }
-#: Optional fields of the as-built list and the column names accepted for each.
-AS_BUILT_OPTIONAL_COLUMNS = {"backhaul": accepted_names("backhaul")}
+#: Optional fields of the as-built list and the column names accepted for each: ``built``
+#: (是否建成) answers whether the row's site was built, as a sheet listing every planned site
+#: answers it; a row answered no (否) is left out.
+AS_BUILT_OPTIONAL_COLUMNS = {"backhaul": accepted_names("backhaul"), "built": accepted_names("built")}
 #: The kinds of backhaul the list may name, and the words accepted for each.
 BACKHAUL_KINDS = {"fiber": ("fiber", "光纤"), "microwave": ("microwave", "微波"),
                   "satellite": ("satellite", "卫星")}
@@ -131,6 +136,8 @@ def read_as_built(path: str | Path, candidates: pd.DataFrame, scenario: Scenario
     frame = _read_rows(path)
     columns = _columns(frame, path)
     problems = Problems()
+    if columns["built"]:
+        frame = frame[_built_rows(frame[columns["built"]], path, columns["built"], problems)]
     sites = pd.DataFrame({
         "site_id": _text(frame[columns["site_id"]]),
         "technology": _text(frame[columns["technology"]]),
@@ -161,12 +168,25 @@ def _names_the_fields(texts: set[str]) -> bool:
     return None not in matching_columns(texts, AS_BUILT_COLUMNS, key=_column_key).values()
 
 
+def _names_some_fields(texts: set[str]) -> bool:
+    """Whether a row of texts names two fields of :data:`AS_BUILT_COLUMNS` or more: a header
+    with a column named otherwise than siting reads it (a title, a date or a note above the
+    header names none), so the error names that column alone, not every field with the
+    title for the columns."""
+    found = matching_columns(texts, AS_BUILT_COLUMNS, key=_column_key).values()
+    return sum(column is not None for column in found) >= 2
+
+
 def _read_rows(path: Path) -> pd.DataFrame:
     """The list's rows, indexed by their spreadsheet row numbers: a CSV/XLSX table (first
-    sheet; a title above the header is skipped), or the first layer of a vector file (its
+    sheet; a title above the header is skipped; without a row naming every field, the header
+    is the first naming some, :func:`_names_some_fields`), or the first layer of a vector file (its
     attributes only)."""
     if is_table(path):
-        return read_table(path, None, is_header=_names_the_fields)
+        frame = read_table(path, None, is_header=_names_the_fields)
+        if _names_the_fields(set(map(str, frame.columns))):
+            return frame
+        return read_table(path, None, is_header=_names_some_fields)
     try:
         frame = read_vector(path, None, str(path), read_geometry=False)
     except InputError as exc:
@@ -190,20 +210,43 @@ def _text(column: pd.Series) -> pd.Series:
     return column.map(cell_text).reset_index(drop=True)
 
 
-#: A year as a Chinese sheet may write it: "2027年", "２０２７" (after NFKC), "2027.0".
-YEAR_TEXT = re.compile(r"(\d{4})(?:\.0+)?\s*年?")
+#: A year as a Chinese sheet may write it: "2027年", "2027年度", "２０２７" (after NFKC),
+#: "2027.0", or the date it went on air, of which the year is taken: "2027年5月",
+#: "2027年5月20日", "2027.5", "2027-05", "2027/5/20", "2027-05-20 00:00:00".
+_MONTH, _DAY = r"(?:1[0-2]|0?[1-9])", r"(?:3[01]|[12]\d|0?[1-9])"
+YEAR_TEXT = re.compile(rf"(\d{{4}})(?:\.0+|\s*年度?(?:\s*{_MONTH}\s*月(?:\s*{_DAY}\s*日)?)?"
+                       rf"|[./-]{_MONTH}(?:[./-]{_DAY})?)?(?:\s+\d{{1,2}}:\d{{2}}(?::\d{{2}})?)?")
 
 
 def _year_labels(column: pd.Series) -> pd.Series:
     """Years as text labels, as a phased plan names its years ("2027"; 2027.0 from Excel, and
-    "2027年" or full-width digits as a Chinese sheet writes them, too)."""
+    "2027年" or full-width digits as a Chinese sheet writes them, too); a date (an Excel date
+    cell, or text such as "2027年5月" or "2027.5", :data:`YEAR_TEXT`) gives its year."""
     def label(value) -> str:
         if isinstance(value, float) and value.is_integer():
             return str(int(value))
+        if isinstance(value, (datetime.date, pd.Timestamp)):
+            return str(value.year)
         text = unicodedata.normalize("NFKC", cell_text(value))
         year = YEAR_TEXT.fullmatch(text)
         return year.group(1) if year else text
     return column.map(label).reset_index(drop=True)
+
+
+def _built_rows(answers: pd.Series, path: Path, field: str, problems: Problems) -> np.ndarray:
+    """Bool per row: built, as the ``built`` column answers (yes, or blank: the row is on the
+    list); a row answered no (否) is left out, an answer that is neither yes nor no is a
+    problem (and its row kept, so its other fields are checked)."""
+    said = answers.map(lambda cell: None if cell_text(cell) == "" else bool_of(cell))
+    unclear = said.isna() & (answers.map(cell_text) != "")
+    if unclear.any():
+        problems.add(f"{_where(path, answers.index[unclear], field)}: "
+                     f"'{cell_text(answers[unclear].iloc[0])}' answers neither yes nor no; "
+                     f"write {BOOL_SPELLINGS}, or leave it empty for a site built")
+    built = (~said.eq(False)).to_numpy(bool)  # blank or unclear: kept
+    if not built.any():
+        problems.add(f"{path}: every row's '{field}' says not built; list the sites built")
+    return built
 
 
 def _where(path: Path, rows, field: str) -> str:

@@ -66,7 +66,8 @@ def generations_of(listed) -> tuple[str, ...] | None:
     return tuple(g for g in GENERATIONS if g in items)
 
 
-def _bool_of(value) -> bool | None:
+def bool_of(value) -> bool | None:
+    """A cell as a boolean (:data:`BOOL_WORDS`, a bool, 0 or 1); None when it is none of those."""
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, (int, float, np.integer, np.floating)) and value in (0, 1):
@@ -82,7 +83,7 @@ def _coerce_bool(column: pd.Series, field: str, optional: bool, where: str) -> p
     if blank.any() and not optional:
         raise InputError(f"{where}: field '{field}' is empty for feature(s) "
                          f"{id_list(column.index, blank)}; fill it in ({BOOL_SPELLINGS})")
-    mapped = column.map(_bool_of)
+    mapped = column.map(bool_of)
     bad = mapped.isna() & ~blank
     if bad.any():
         raise InputError(f"{where}: field '{field}' must be {BOOL_SPELLINGS}; feature(s) "

@@ -226,13 +226,14 @@ def required_columns(path: Path, columns, accepted: dict[str, tuple[str, ...]], 
 
 
 def header_row(top: list[list], is_header) -> int | None:
-    """The position among a sheet's ``top`` rows (lists of cells) of the first whose stripped
-    cells ``is_header`` accepts (a set of texts); None when none is; the first row without
-    ``is_header``."""
+    """The position among a sheet's ``top`` rows (lists of cells) of the first whose column
+    names (:func:`_header_names`: a blank cell named by the cell above it, as a two-row header
+    merges them) ``is_header`` accepts (a set of texts); None when none is; the first row
+    without ``is_header``."""
     if is_header is None:
         return 0
     for position, cells in enumerate(top):
-        if is_header({str(c).strip() for c in cells if not pd.isna(c)}):
+        if is_header({name for name in _header_names(cells, top, position) if name}):
             return position
     return None
 
@@ -243,8 +244,8 @@ def _header_names(columns, top: list[list], header: int) -> list[str]:
     one), beside a group such as 坐标 merged across 经度 and 纬度 below it."""
     above = top[header - 1] if 0 < header < len(top) else []
     cells = top[header] if header < len(top) else []
-    return [str(above[i]).strip() if (i >= len(cells) or not cell_text(cells[i])) and i < len(above)
-            and cell_text(above[i]) else str(column).strip()
+    return [cell_text(above[i]) if (i >= len(cells) or not cell_text(cells[i])) and i < len(above)
+            and cell_text(above[i]) else cell_text(column)
             for i, column in enumerate(columns)]
 
 
