@@ -187,5 +187,6 @@ def test_a_village_the_solver_stopped_short_of_is_not_blamed_on_the_budget(tmp_p
             run.scenario, outputs=dataclasses.replace(run.scenario.outputs, language=language)))
         write_outputs(run, tmp_path / language)
         report = (tmp_path / language / "report.md").read_text(encoding="utf-8")
-        uncovered = report[report.index("|", report.index(term("section.uncovered", language))):]
+        section = report.index(f"## {term('section.uncovered', language)}")
+        uncovered = report[report.index("|", section):]
         assert words in uncovered.split("\n")[2]  # the row of the uncovered village

@@ -89,7 +89,7 @@ def test_an_over_budget_reason_names_no_hop_too_small_for_the_sites_traffic(tmp_
 UNLIMITED_SENTENCE = {
     "en": "Hops of a band offered without capacity_mbps are not limited: the busiest, "
           "{f}-{t} ({b:g} GHz), carries {m:,.0f} Mbit/s",
-    "zh": "未给出 capacity_mbps 的微波频段不限制其各跳的业务量：其中最繁忙的一跳 "
+    "zh": "未给出容量（capacity_mbps）的微波频段不限制其各跳的业务量：其中最繁忙的一跳 "
           "{f}-{t}（{b:g} GHz）承载 {m:,.0f} Mbit/s"}
 
 
@@ -164,7 +164,9 @@ def test_traffic_a_band_carries_is_not_said_to_be_too_much(planned):
 
 
 BAND_HEADER = {"en": "| band [GHz] | longest hop [m] | cost [CNY] | capacity [Mbit/s] |",
-               "zh": "| 频段 [GHz] | 最长单跳 [m] | 成本 [元] | 容量 [Mbit/s] |"}
+               "zh": "| 频段 [GHz] | 最长单跳 [m] | 成本 [万元] | 容量 [Mbit/s] |"}
+#: A band's cost as the report states it: CNY in English, 万元 in Chinese.
+BAND_COST = {"en": lambda cny: f"{cny:,.0f}", "zh": lambda cny: f"{cny / 10_000:,.2f}"}
 
 
 def test_the_report_states_the_bands_the_capacities_come_from(planned):
@@ -174,7 +176,7 @@ def test_the_report_states_the_bands_the_capacities_come_from(planned):
     report = (out / "report.md").read_text(encoding="utf-8")
     table = report[report.index(BAND_HEADER[lang]):]
     for band in run.scenario.backhaul.microwave:
-        row = (f"| {band.band_ghz:g} | {band.max_hop_m:,.0f} | {band.cost_cny:,.0f} | "
+        row = (f"| {band.band_ghz:g} | {band.max_hop_m:,.0f} | {BAND_COST[lang](band.cost_cny)} | "
                f"{band.capacity_mbps:,.0f} |")
         assert row in table.split("\n\n")[0], row
 
