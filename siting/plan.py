@@ -331,20 +331,22 @@ class _PhasedSolver:
     opex_years: float
 
     def solve(self, weight: np.ndarray, period_weights: np.ndarray, must_cover=None,
-              share: float = 1.0, start: PhasedBackhaulSolution | None = None
+              share: float = 1.0,
+              start: tuple[PhasedSolution, PhasedBackhaulSolution | None] | None = None
               ) -> tuple[PhasedSolution, PhasedBackhaulSolution | None]:
         """One phased solve in ``share`` of the plan's time left
         (:func:`~siting.optimize.phased.solve_phased_coverage`), and with backhaul the plan
-        with its feeds (:func:`~siting.optimize.phased_backhaul.solve_phased_with_backhaul`,
-        warm-started by ``start``; else None)."""
+        with its feeds (:func:`~siting.optimize.phased_backhaul.solve_phased_with_backhaul`;
+        else None); ``start``: an earlier solve's result, its plan a warm start."""
         common = dict(period_weights=period_weights, must_cover=must_cover,
                       time_limit_s=self.time_left(share), **self.limits)
         if self.network is None:
-            return solve_phased_coverage(self.cover, self.costs.total_cny, weight,
-                                         **common), None
+            return solve_phased_coverage(
+                self.cover, self.costs.total_cny, weight, **common,
+                start=None if start is None else start[0].build_period), None
         result = solve_phased_with_backhaul(
-            self.cover, self.costs.total_cny, weight, start=start, **common,
-            **backhaul_arguments(self.network, self.options, self.opex_years))
+            self.cover, self.costs.total_cny, weight, start=None if start is None else start[1],
+            **common, **backhaul_arguments(self.network, self.options, self.opex_years))
         return result.phased, result
 
 
@@ -392,7 +394,7 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
                       f"({int(must.sum())} of {int(mandatory.sum())}, without backup coverage)"
                       + _backhaul_text(backhaul))
         result, joint = planner.solve(demand.people, discount, must_cover=must,
-                                      start=most_joint)
+                                      start=(most, most_joint))
     rate = (f", discounted {objective.discount_rate:.0%} a year"
             if objective.discount_rate else "")
     stages.append(f"then cover the most people earliest: people covered summed over the "

@@ -10,12 +10,14 @@ import numpy as np
 import pytest
 import rasterio
 
+import siting.optimize.phased
 import siting.plan
 from regions import TECH_4G, candidate, ridge_dem, village, write_region
 from siting.config import load_scenario
 from siting.pipeline import compute, write_outputs
 from siting.export.i18n import term
 from siting.labels import REASON_QUOTA
+from siting.optimize.model import MipResult
 from siting.plan import REASON_BELOW_THRESHOLD, REASON_NO_CANDIDATE, REASON_SOLVER_STOPPED
 
 FOUR_G_ONLY = (TECH_4G,)
@@ -190,3 +192,44 @@ def test_a_village_the_solver_stopped_short_of_is_not_blamed_on_the_budget(tmp_p
         section = report.index(f"## {term('section.uncovered', language)}")
         uncovered = report[report.index("|", section):]
         assert words in uncovered.split("\n")[2]  # the row of the uncovered village
+
+
+def test_a_phased_plan_whose_last_solve_finds_nothing_in_time_keeps_the_mandatory_plan(
+        tmp_path, monkeypatch):
+    """On a loaded machine the phased demo stopped with "the time limit was reached before
+    any phased plan was found" (exit 1). Its last solve (the most people, keeping the
+    mandatory points the previous solve covered by the deadline) had no warm start: the
+    year-by-year greedy plan misses them. Here two sites a year; by 2027 P and Q cover six
+    poverty villages, which the greedy cannot find (it takes X, covering four, first, and
+    then needs three sites); the seventh, under R, must wait. The previous solve's plan is
+    now the warm start, and the plan when the MIP finds none of its own in time."""
+    path = write_region(tmp_path / "in", np.full((60, 400), 400.0),
+                        villages=[village(f"M{i}", x, 900, population=100) for i, x in
+                                  enumerate((1000, 2000, 3000, 5000, 6000, 7000, 10500), 1)],
+                        candidates=[candidate(s, x, 900, techs="4G") for s, x in
+                                    (("P", 2000), ("X", 4000), ("Q", 6000), ("R", 10500))],
+                        technologies=[dict(TECH_4G, max_range_m=2100)],
+                        objective={"type": "max_coverage", "mandatory_by": 2027,
+                                   "phases": [{"year": 2027, "budget_cny": 700000},
+                                              {"year": 2028, "budget_cny": 700000}]})
+    solve = siting.optimize.phased.run_mip
+    calls = []
+
+    def last_finds_nothing(mip, **settings):  # the third solve: the most people
+        calls.append(mip)
+        if len(calls) < 3:
+            return solve(mip, **settings)
+        return MipResult(x=None, status="no_solution", objective=float("nan"),
+                         bound=float("nan"))
+
+    monkeypatch.setattr(siting.optimize.phased, "run_mip", last_finds_nothing)
+    run = compute(load_scenario(path))
+    assert len(calls) == 3
+    options = run.coverage.options.set_index("site_id")
+    built = {site: run.plan.phase_labels[run.plan.build_period[options.index.get_loc(site)]]
+             for site in ("P", "Q")}
+    assert built == {"P": "2027", "Q": "2027"}
+    assert [v for v, (covered, _) in _village_status(run).items() if covered] == [
+        f"M{i}" for i in range(1, 7)]
+    assert run.plan.solution.status == "time_limit"
+    assert any("the warm start is the plan" in note for note in run.plan.solution.notes)

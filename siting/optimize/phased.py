@@ -467,11 +467,15 @@ def _cost_weight(choice: _Choice, weight: np.ndarray, periods: PeriodLimits,
 
 
 def _start_period(choice: _Choice, weight: np.ndarray, periods: PeriodLimits,
-                  side: SideColumns | None) -> np.ndarray | None:
+                  side: SideColumns | None, given: np.ndarray | None) -> np.ndarray | None:
     """The period each column of ``choice`` is set in by the warm start (-1: never): the
-    year-by-year greedy plan, or with side columns their ``start`` (None: no warm start)."""
+    year-by-year greedy plan, else the ``given`` one (build period per option); with side
+    columns their ``start`` (None: no warm start)."""
     if side is None:
-        return _myopic_start(choice, weight, periods)
+        greedy = _myopic_start(choice, weight, periods)
+        if greedy is None and given is not None:
+            return np.asarray(given, dtype=np.int64)[choice.cols]
+        return greedy
     if side.start is None:
         return None
     return np.concatenate([np.asarray(side.start[0])[choice.cols], side.start[1]])
@@ -517,7 +521,8 @@ def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quot
                           must_cover_by: int | None = None, counted=None,
                           fixed=None, groups=None, time_limit_s: float | None = None,
                           mip_gap: float = 0.0, solver: str = "highs", seed: int = 0,
-                          side: SideColumns | None = None) -> PhasedSolution:
+                          side: SideColumns | None = None,
+                          start: np.ndarray | None = None) -> PhasedSolution:
     """Solve the multi-period maximal covering model of the module docstring.
 
     Parameters
@@ -553,6 +558,11 @@ def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quot
         period (:class:`LastPeriodColumns`). Its ``start`` replaces the year-by-year greedy
         warm start (which cannot set them), and built options are not dropped after the
         solve (unbuilding one may break a side row).
+    start : int array, shape (n_options,), optional
+        A plan to warm-start from where the year-by-year greedy plan misses a must-cover
+        row: the 0-based period each option is built in (-1: never), e.g. an earlier
+        stage's ``build_period`` whose coverage the must-cover rows ask for. Without
+        ``side`` only. A MIP stopped before a plan of its own keeps it, if it is one.
 
     Returns
     -------
@@ -575,6 +585,9 @@ def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quot
     periods = validated_periods(period_budgets, period_quotas, period_weights, budget,
                                  max_options, must_cover_by)
     weight = as_float(weight, options.n_rows, "weight")
+    if start is not None and np.shape(start) != options.cost.shape:
+        raise InputError(f"start must give a build period per option ({options.cost.size}), "
+                         f"got shape {np.shape(start)}")
     must, need = as_need(must_cover, options.n_rows, default=False)
     need = must.astype(np.int64) if need is None else need
     # fixed options serve every period; their groups and the rows they cover leave the model
@@ -582,7 +595,7 @@ def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quot
     choice = _choosable(options, fixed_options, need, periods)
     if side is not None:
         choice = _with_side(choice, side, fixed_options, options.cost.size)
-    start_period = _start_period(choice, weight, periods, side)
+    start_period = _start_period(choice, weight, periods, side, start)
     epsilon = _cost_weight(choice, weight, periods, start_period)
     mip, lay = _build(choice, weight, periods, epsilon)
     record = SolveLog()
