@@ -585,9 +585,7 @@ def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quot
     periods = validated_periods(period_budgets, period_quotas, period_weights, budget,
                                  max_options, must_cover_by)
     weight = as_float(weight, options.n_rows, "weight")
-    if start is not None and np.shape(start) != options.cost.shape:
-        raise InputError(f"start must give a build period per option ({options.cost.size}), "
-                         f"got shape {np.shape(start)}")
+    _check_start(start, options.cost.size)
     must, need = as_need(must_cover, options.n_rows, default=False)
     need = must.astype(np.int64) if need is None else need
     # fixed options serve every period; their groups and the rows they cover leave the model
@@ -608,21 +606,44 @@ def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quot
         build_period = _drop_redundant(options.A, weight, periods, need, fixed_options.index,
                                        build_period, options.cost)
     value = _phased_value(options.A, weight, periods.weights, fixed_options.index, build_period)
-    fixed_value = float(weight[fixed_options.covered].sum() * periods.weights.sum())
-    # a MIP stopped before its root relaxation has no bound: all weight in every period
-    bound = min(res.bound + epsilon * periods.spendable(choice.cost) + fixed_value,
-                float(weight.sum() * periods.weights.sum()))
-    bound = max(bound, value)
-    status = res.status
-    if status == "optimal" and relative_gap(value, bound) > TIE_BREAK_SHARE:
-        status = "feasible"
+    bound = _value_bound(res, value, epsilon * periods.spendable(choice.cost),
+                         weight, periods, fixed_options)
     selected = np.union1d(fixed_options.index, np.flatnonzero(build_period >= 0))
-    solution = Solution(selected=selected, objective=value, bound=bound,
-                        gap=relative_gap(value, bound), status=status,
-                        solver="+".join(dict.fromkeys(record.solvers)) or solver,
-                        solve_time_s=time.perf_counter() - t0, notes=tuple(record.notes))
+    solution = _solution(res.status, selected, value, bound, record, solver, t0)
     return PhasedSolution(solution=solution, build_period=build_period,
                           side_period=None if side is None else side_period)
+
+
+def _solution(mip_status: str, selected: np.ndarray, value: float, bound: float,
+              record: SolveLog, solver: str, t0: float) -> Solution:
+    """The :class:`Solution` of a phased plan of ``value`` within ``bound``, solved since
+    ``t0``; an optimal MIP whose gap exceeds its cost tie-break's share is "feasible"."""
+    status = mip_status
+    if status == "optimal" and relative_gap(value, bound) > TIE_BREAK_SHARE:
+        status = "feasible"
+    return Solution(selected=selected, objective=value, bound=bound,
+                    gap=relative_gap(value, bound), status=status,
+                    solver="+".join(dict.fromkeys(record.solvers)) or solver,
+                    solve_time_s=time.perf_counter() - t0, notes=tuple(record.notes))
+
+
+def _check_start(start: np.ndarray | None, n_options: int) -> None:
+    """:class:`InputError` unless ``start`` (of :func:`solve_phased_coverage`) is None or
+    gives a build period per option."""
+    if start is not None and np.shape(start) != (n_options,):
+        raise InputError(f"start must give a build period per option ({n_options}), "
+                         f"got shape {np.shape(start)}")
+
+
+def _value_bound(res: MipResult, value: float, cost_term: float, weight: np.ndarray,
+                 periods: PeriodLimits, fixed_options: FixedOptions) -> float:
+    """The bound on a phased plan's value: the MIP's bound less its cost term (at most
+    ``cost_term``), plus what the fixed options cover in every period; at most all weight
+    in every period (a MIP stopped before its root relaxation has no bound), at least the
+    plan's ``value``."""
+    fixed_value = float(weight[fixed_options.covered].sum() * periods.weights.sum())
+    bound = min(res.bound + cost_term + fixed_value, float(weight.sum() * periods.weights.sum()))
+    return max(bound, value)
 
 
 def _drop_redundant(A: sp.csr_matrix, weight, periods: PeriodLimits, need, fixed_idx,
