@@ -101,6 +101,21 @@ def write_land_cover(scenario: Path, codes: np.ndarray, cell_m: float = 30.0) ->
     doc["inputs"]["land_cover"] = "landcover.tif"
     scenario.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
 
+
+#: What one candidate() site with TECH_4G costs a plan: capex + equipment + 5 years of the
+#: site's and the technology's opex [CNY].
+ONE_4G_SITE_CNY = 50000 + 150000 + 5 * (10000 + 12000)
+
+
+def one_site_a_year_region(folder: Path, villages: list[dict], candidates: list[dict],
+                           **scenario) -> Path:
+    """A flat 6 km square planned over 2027-2029, each year's budget one 4G site (900 m
+    reach); ``scenario``: more sections of the scenario file."""
+    phases = [{"year": y, "budget_cny": ONE_4G_SITE_CNY + 1} for y in (2027, 2028, 2029)]
+    return write_region(folder, np.full((200, 200), 400.0), villages, candidates,
+                        technologies=[dict(TECH_4G, max_range_m=900)],
+                        objective={"type": "max_coverage", "phases": phases}, **scenario)
+
 def ridge_dem(rows=200, cols=200, *, base_m=400.0, ridge_col=100, ridge_height_m=300.0,
               ridge_width_cells=4) -> np.ndarray:
     """A flat valley floor cut in two by a north-south ridge wall."""

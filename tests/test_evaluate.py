@@ -29,10 +29,11 @@ from siting.evaluate import evaluate_plan
 from siting.export.evaluation import EVALUATION_FILES, SHEETS
 from siting.export.i18n import value_text
 from siting.pipeline import compute, run_scenario
-from tests.regions import CRS, TECH_4G, candidate, village, write_region, xy
+from tests.regions import (CRS, ONE_4G_SITE_CNY, TECH_4G, candidate, one_site_a_year_region,
+                           village, write_region, xy)
 
 runner = CliRunner()
-ONE_SITE_CNY = 50000 + 150000 + 5 * (10000 + 12000)  # capex + equipment + 5 years of opex
+ONE_SITE_CNY = ONE_4G_SITE_CNY
 HYPERLINK = '=HYPERLINK("http://x","y")'
 
 
@@ -43,10 +44,7 @@ def _region(folder, **scenario):
                   candidate("S3", 5000, 3000, techs="4G"),
                   candidate("S4", 1100, 3000, techs="4G", capex=80000.0),
                   candidate("@SUM(1)", 3200, 3000, techs="4G", capex=90000.0)]
-    phases = [{"year": y, "budget_cny": ONE_SITE_CNY + 1} for y in (2027, 2028, 2029)]
-    return write_region(folder, np.full((200, 200), 400.0), villages, candidates,
-                        technologies=[dict(TECH_4G, max_range_m=900)],
-                        objective={"type": "max_coverage", "phases": phases}, **scenario)
+    return one_site_a_year_region(folder, villages, candidates, **scenario)
 
 
 @pytest.fixture(scope="module")

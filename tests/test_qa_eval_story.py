@@ -14,7 +14,6 @@ import re
 import subprocess
 
 import geopandas as gpd
-import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -24,11 +23,10 @@ from siting.cli import app
 from siting.compare import whole_plan_kpis
 from siting.evaluate import evaluate_plan
 from siting.pipeline import run_scenario
-from tests.regions import TECH_4G, candidate, village, write_region
+from tests.regions import ONE_4G_SITE_CNY, candidate, one_site_a_year_region, village
 
 runner = CliRunner()
-#: What one site costs the plan: capex + equipment + 5 years of the site's and the 4G opex.
-ONE_SITE_CNY = 50000 + 150000 + 5 * (10000 + 12000)
+ONE_SITE_CNY = ONE_4G_SITE_CNY
 #: The opex a 4G site adds per year: the site's own and the technology's [CNY].
 SITE_OPEX_CNY = 10000 + 12000
 OPEX_YEARS = 5
@@ -38,10 +36,7 @@ def three_village_region(folder, **scenario):
     villages = [village("V1", 1000, 3000, population=300), village("V2", 3000, 3000, population=200),
                 village("V3", 5000, 3000, population=100)]
     candidates = [candidate(s, x, 3000, techs="4G") for s, x in (("S1", 1000), ("S2", 3000), ("S3", 5000))]
-    phases = [{"year": y, "budget_cny": ONE_SITE_CNY + 1} for y in (2027, 2028, 2029)]
-    return write_region(folder, np.full((200, 200), 400.0), villages, candidates,
-                        technologies=[dict(TECH_4G, max_range_m=900)],
-                        objective={"type": "max_coverage", "phases": phases}, **scenario)
+    return one_site_a_year_region(folder, villages, candidates, **scenario)
 
 
 @pytest.fixture(scope="module")
@@ -299,10 +294,7 @@ def test_a_county_written_with_and_without_its_suffix_is_one_county(tmp_path):
                 village("V3", 5000, 3000, population=100, admin="汉滨区")]
     candidates = [dict(candidate(s, x, 3000, techs="4G"), admin_unit=a)
                   for s, x, a in (("S1", 1000, "石泉"), ("S2", 3000, "石泉"), ("S3", 5000, "汉滨"))]
-    phases = [{"year": y, "budget_cny": ONE_SITE_CNY + 1} for y in (2027, 2028, 2029)]
-    scenario = write_region(tmp_path / "in", np.full((200, 200), 400.0), villages, candidates,
-                            technologies=[dict(TECH_4G, max_range_m=900)],
-                            objective={"type": "max_coverage", "phases": phases})
+    scenario = one_site_a_year_region(tmp_path / "in", villages, candidates)
     gpkg = tmp_path / "in" / "region.gpkg"
     subprocess.run(["ogrinfo", str(gpkg), "-sql", "DROP TABLE admin_units"], check=True,
                    capture_output=True)
