@@ -7,11 +7,14 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pytest
 import rasterio
 import yaml
 from shapely.geometry import Point, box
 
+from siting.config import load_scenario
 from siting.coverage import Transmitters
+from siting.pipeline import compute, write_outputs
 
 CRS = "EPSG:32649"
 X0, Y0 = 500_000.0, 3_620_000.0  # upper-left corner of every test region (UTM 49N)
@@ -176,3 +179,13 @@ def lonlat_region(folder: Path, sites_east_deg: dict[str, float]):
            "objective": {"type": "min_cost"}}
     (folder / "scenario.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     return folder / "scenario.yaml", bounds
+
+
+
+def planned_run(scenario: Path, out: Path) -> tuple:
+    """(the run, its summary, ``out``): ``scenario`` (a demo's) planned and its outputs
+    written into ``out``; the test is skipped where the demo data are not generated."""
+    if not scenario.exists():
+        pytest.skip(f"demo data not generated: {scenario}")
+    run = compute(load_scenario(scenario))
+    return run, write_outputs(run, out), out

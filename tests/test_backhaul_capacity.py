@@ -15,6 +15,7 @@ import pytest
 import scipy.sparse as sp
 
 import siting
+from regions import planned_run
 from siting.errors import InfeasibleError, ScenarioError
 from siting.optimize import kernel_search
 from siting.optimize.backhaul import solve_with_backhaul
@@ -278,11 +279,7 @@ def test_bad_site_traffic_is_named(tmp_path, traffic, message):
 @pytest.fixture(scope="module")
 def demo_capacity(tmp_path_factory):
     """The backhaul demo with link capacity planned (``scenario_backhaul_capacity.yaml``)."""
-    if not DEMO_CAPACITY.exists():
-        pytest.skip(f"demo data not generated: {DEMO_CAPACITY}")
-    out = tmp_path_factory.mktemp("demo_capacity")
-    run = compute(siting.load_scenario(DEMO_CAPACITY))
-    return run, write_outputs(run, out), out
+    return planned_run(DEMO_CAPACITY, tmp_path_factory.mktemp("demo_capacity"))
 
 
 def test_the_demos_hops_carry_their_traffic_within_capacity_and_the_relays_are_named(

@@ -20,7 +20,7 @@ from shapely.geometry import LineString, Point, Polygon
 from typer.testing import CliRunner
 
 import siting
-from regions import CRS, candidate, ridge_dem, village, write_region, xy
+from regions import CRS, candidate, planned_run, ridge_dem, village, write_region, xy
 from siting.backhaul import min_clearance_f1_reference
 from siting.cli import app
 from siting.pipeline import compute, write_outputs
@@ -647,11 +647,7 @@ def test_microwave_links_are_cached_with_the_coverage(tmp_path):
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    if not DEMO_BACKHAUL.exists():
-        pytest.skip(f"demo data not generated: {DEMO_BACKHAUL}")
-    out = tmp_path_factory.mktemp("demo_backhaul")
-    run = compute(siting.load_scenario(DEMO_BACKHAUL))
-    return run, write_outputs(run, out), out
+    return planned_run(DEMO_BACKHAUL, tmp_path_factory.mktemp("demo_backhaul"))
 
 
 def test_demo_joint_plan_is_checked_and_beats_sites_first(demo):

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import rasterio
 
+from regions import planned_run
 from siting.config import load_scenario
 from siting.pipeline import DEMO_SCENARIO, OUTPUT_FILES, compute, write_outputs
 from siting.plan import REASON_BELOW_THRESHOLD, REASON_NO_CANDIDATE
@@ -18,12 +19,7 @@ from siting.plan import REASON_BELOW_THRESHOLD, REASON_NO_CANDIDATE
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    if not DEMO_SCENARIO.exists():
-        pytest.skip(f"demo data not generated: {DEMO_SCENARIO}")
-    out = tmp_path_factory.mktemp("demo")
-    run = compute(load_scenario(DEMO_SCENARIO))
-    summary = write_outputs(run, out)
-    return run, summary, out
+    return planned_run(DEMO_SCENARIO, tmp_path_factory.mktemp("demo"))
 
 
 def test_demo_region_looks_like_the_real_problem(demo):
