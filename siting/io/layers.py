@@ -176,19 +176,27 @@ EXPAT_ENCODINGS = ("utf-8", "utf-16", "latin-1", "iso8859-1", "ascii")
 GB_ENCODINGS = ("gb2312", "gbk", "gb18030")
 
 
-def _kml_text(path: Path) -> bytes | None:
-    """The KML document of a KML file, or of a KMZ (its ``doc.kml``, else its first KML, as
-    Google Earth reads it); None for other files."""
+#: Bytes of a KML read for its XML declaration.
+XML_DECLARATION_BYTES = 256
+
+
+def _kml_text(path: Path, size: int = -1) -> bytes | None:
+    """The first ``size`` bytes (-1: all) of the KML document of a KML file, or of a KMZ (its
+    ``doc.kml``, else its first KML, as Google Earth reads it); None for other files."""
     suffix = path.suffix.lower()
     if suffix == ".kml":
-        return path.read_bytes()
+        with open(path, "rb") as file:
+            return file.read(size)
     if suffix != ".kmz":
         return None
     try:
         with zipfile.ZipFile(path) as kmz:
             names = [n for n in kmz.namelist() if n.lower().endswith(".kml")]
             main = "doc.kml" if "doc.kml" in names else (names[0] if names else None)
-            return kmz.read(main) if main is not None else None
+            if main is None:
+                return None
+            with kmz.open(main) as document:
+                return document.read(size)
     except (OSError, zipfile.BadZipFile):
         return None  # GDAL says what is wrong with it
 
@@ -198,8 +206,8 @@ def gdal_source(path: Path) -> Path | bytes:
     XML declaration names an encoding GDAL's XML parser does not know (GB2312 or GBK, as older
     Chinese tools write them; GDAL refuses it as 'unknown encoding'), its text recoded to
     UTF-8."""
-    text = _kml_text(path) if path.is_file() else None
-    declared = XML_ENCODING.match(text[:256]) if text is not None else None
+    head = _kml_text(path, XML_DECLARATION_BYTES) if path.is_file() else None
+    declared = XML_ENCODING.match(head) if head is not None else None
     if declared is None:
         return path
     try:
@@ -210,7 +218,7 @@ def gdal_source(path: Path) -> Path | bytes:
         return path
     codec = "gb18030" if codec in GB_ENCODINGS else codec
     try:
-        decoded = text.decode(codec)
+        decoded = _kml_text(path).decode(codec)
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: its XML declaration says {declared[1].decode('ascii')}, but "
                          f"byte {exc.start} is not {codec.upper()}; save the KML as "
