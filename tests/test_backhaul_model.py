@@ -15,7 +15,7 @@ import pulp
 import pytest
 import scipy.sparse as sp
 
-from siting.errors import InfeasibleError, InputError, SolverError
+from siting.errors import InfeasibleError, InputError, SolverError, TimeLimitError
 from siting.optimize import highs_backend, joint_solve, kernel_search, pulp_backend
 from siting.optimize.backhaul import solve_with_backhaul
 from siting.optimize.feed_model import (
@@ -527,13 +527,17 @@ def test_existing_site_nothing_can_feed():
         solve(inst, "min_cost")
 
 
-@pytest.mark.parametrize("objective", ["min_cost", "max_coverage"])
-def test_existing_sites_whose_feeds_alone_pass_the_budget_say_what_to_mark(objective):
+def two_existing_sites(budget):
     """Existing sites 0 and 1 need feeds: at the least fiber 100 and a 40 CNY hop from site
     2 (which then costs 5 and its fiber 30); any plan spends 175 on backhaul."""
-    def inst(budget):
-        return instance([[1, 0, 0], [0, 1, 0]], [0, 0, 5], [0, 1, 2], [100, INF, 30],
-                        [(1, 2, 40.0)], H=1, fixed=[True, True, False], budget=budget)
+    return instance([[1, 0, 0], [0, 1, 0]], [0, 0, 5], [0, 1, 2], [100, INF, 30],
+                    [(1, 2, 40.0)], H=1, fixed=[True, True, False], budget=budget)
+
+
+@pytest.mark.parametrize("objective", ["min_cost", "max_coverage"])
+def test_existing_sites_whose_feeds_alone_pass_the_budget_say_what_to_mark(objective):
+    """:func:`two_existing_sites`: every plan spends 175 on backhaul."""
+    inst = two_existing_sites
 
     with pytest.raises(InfeasibleError) as raised:
         solve(inst(120), objective)
@@ -541,12 +545,42 @@ def test_existing_sites_whose_feeds_alone_pass_the_budget_say_what_to_mark(objec
     assert "2 existing site(s)" in message and "at least 140 CNY" in message
     assert "has_fiber" in message and "backhaul_in_place" in message
     assert brute_force(inst(120), objective) is None
-    # between the bound and what a plan costs: infeasible, without blaming the existing sites
+    # between the bound and what a plan costs: the MIP finds no plan, and the message says
+    # what feeding the existing sites costs through the relay tried (site 2)
     with pytest.raises(InfeasibleError) as raised:
         solve(inst(150), objective)
-    assert "has_fiber" not in str(raised.value) and brute_force(inst(150), objective) is None
+    message = str(raised.value)
+    assert message.startswith("no plan covers every must-cover row")
+    assert ("feeding the 2 existing site(s) without fiber or backhaul in place costs 175 CNY "
+            "through the relays tried, over the budget of 150 CNY") in message
+    assert "has_fiber" in message and brute_force(inst(150), objective) is None
     res = check_against_brute_force(inst(175), objective)
     assert res.total_cost_cny == 175
+
+
+def test_no_plan_in_time_says_what_feeding_the_existing_sites_costs(monkeypatch):
+    """A MIP that stops before any plan (a 50 km region's, where feeding the existing sites
+    ate the budget) had no warm start, as the existing sites could not be fed within the
+    budget: the error says what feeding them costs and what to mark, not only that time ran
+    out."""
+    solve_mip, calls = joint_solve.run_mip, []
+
+    def stopped(mip, **kwargs):  # the warm start's two small models run, the MIP stops
+        calls.append(mip)
+        if len(calls) <= 2:
+            return solve_mip(mip, **kwargs)
+        return MipResult(x=None, status="no_solution", objective=math.nan, bound=-math.inf)
+
+    monkeypatch.setattr(joint_solve, "run_mip", stopped)
+    with pytest.raises(TimeLimitError) as raised:
+        solve(two_existing_sites(150), "max_coverage")
+    assert str(raised.value) == (
+        "the time limit was reached before any plan with backhaul was found; feeding the 2 "
+        "existing site(s) without fiber or backhaul in place costs 175 CNY through the relays "
+        "tried, over the budget of 150 CNY: mark the existing sites that have fiber "
+        "(has_fiber) or a feed already built (backhaul_in_place) in inputs.candidates, or "
+        "raise objective.budget_cny")
+    assert len(calls) == 3
 
 
 def model_of(inst):

@@ -114,15 +114,21 @@ TIE_BREAK_MIN_S = 10.0
 @dataclass
 class SolveLog:
     """What a solve reports besides its plan: notes for :attr:`Solution.notes` (each once,
-    in order) and the solvers that ran."""
+    in order), the solvers that ran, and what to tell the user should no plan be found
+    (``no_plan_hint``: why a warm start failed, what to change; "" when nothing is known)."""
 
     notes: list[str] = field(default_factory=list)
     solvers: list[str] = field(default_factory=list)
+    no_plan_hint: str = ""
 
     def note(self, text: str) -> None:
         if text not in self.notes:
             self.notes.append(text)
             log.info(text)
+
+    def hinted(self, message: str) -> str:
+        """``message`` (no plan found) with the ``no_plan_hint`` after it, if any."""
+        return f"{message}; {self.no_plan_hint}" if self.no_plan_hint else message
 
 
 def _solve_highs(mip: MipModel, *, time_limit_s, mip_gap, seed, start, record: SolveLog,

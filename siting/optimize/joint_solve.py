@@ -35,6 +35,7 @@ from siting.optimize.core import (
 from siting.optimize.joint_model import (
     JointModel,
     Stage,
+    cheapest_feed_cny,
     proposed_relays,
     restricted,
     sites_on_air,
@@ -79,26 +80,64 @@ def start_plan(model: JointModel, *, solver, deadline, mip_gap, seed,
                             seed=seed)
     if selected is None:
         return None
-    p = model.p
     site = model.sites.site_of_option[model.scope.cols]
     relays, cheapest = proposed_relays(model, sites_on_air(model, selected))
     columns = np.union1d(selected, cheapest[relays[site[cheapest]]])
-    kernel = Problem(A=sp.csr_matrix((0, columns.size)), cost=p.cost[columns],
-                     weight=np.zeros(0), must=np.zeros(0, bool), objective="min_cost",
-                     budget=p.budget, max_options=p.max_options, counted=p.counted[columns],
-                     groups=p.groups[columns])
+    settings = {"solver": solver, "deadline": deadline, "mip_gap": mip_gap, "seed": seed}
     try:
-        small = restricted(model, columns, kernel, np.isin(columns, selected))
-        stage = first_stage(small, solver=solver, deadline=deadline, mip_gap=mip_gap,
-                            seed=seed, record=SolveLog())
+        small, stage = _fed(model, columns, selected, model.p.budget, settings)
     except (InfeasibleError, SolverError) as exc:
         record.note(f"no warm start: the sites-first plan cannot be fed ({exc})")
+        record.no_plan_hint = _over_budget_hint(model, columns, selected, settings)
         return None
     record.note(f"warm start: the sites-first plan, {int(relays.sum())} relays proposed, "
                 f"total {small.value(stage.selected):,.0f}")
     # the small model's columns are the full one's: the translation cannot fail
     return translate(small, columns[small.scope.cols], stage.selected, model,
                      np.arange(model.n_options))
+
+
+def _fed(model: JointModel, columns: np.ndarray, selected: np.ndarray, budget: float | None,
+         settings: dict) -> tuple[JointModel, Stage]:
+    """The least-cost feeds of the options ``selected`` (option columns, fixed) within
+    ``budget``: the joint model over ``columns`` (those and optional relay options), covering
+    nothing, and its first stage."""
+    p = model.p
+    kernel = Problem(A=sp.csr_matrix((0, columns.size)), cost=p.cost[columns],
+                     weight=np.zeros(0), must=np.zeros(0, bool), objective="min_cost",
+                     budget=budget, max_options=p.max_options, counted=p.counted[columns],
+                     groups=p.groups[columns])
+    small = restricted(model, columns, kernel, np.isin(columns, selected))
+    return small, first_stage(small, record=SolveLog(), **settings)
+
+
+def _over_budget_hint(model: JointModel, columns: np.ndarray, selected: np.ndarray,
+                      settings: dict) -> str:
+    """Why the sites-first plan (option columns ``selected``) found no feeds within the
+    budget, for a message when no plan is found: what feeding it costs at least (within the
+    MIP gap) through the relay options of ``columns``, and, when its sites are only the
+    fixed (existing) ones, what to mark in the inputs; "" without a budget, or unless that
+    cost is proven within the gap and over the budget."""
+    budget = model.p.budget
+    if budget is None:
+        return ""
+    try:
+        small, stage = _fed(model, columns, selected, None, settings)
+    except (InfeasibleError, SolverError):
+        return ""
+    cost = small.value(stage.selected)
+    if stage.status not in ("optimal", "feasible") or cost <= budget:
+        return ""
+    if not np.all(np.isin(selected, model.fixed_cols)):
+        return (f"the least-cost plan of the must-cover points costs {cost:,.0f} CNY once fed "
+                f"through the relays tried, over the budget of {budget:,.0f} CNY")
+    paying = cheapest_feed_cny(model.sites, model.arcs) > 0
+    existing = int(np.sum(sites_on_air(model, selected) & paying))
+    return (f"feeding the {existing} existing site(s) without fiber or backhaul in place "
+            f"costs {cost:,.0f} CNY through the relays tried, over the budget of "
+            f"{budget:,.0f} CNY: mark the existing sites that have fiber (has_fiber) or a feed "
+            f"already built (backhaul_in_place) in inputs.candidates, or raise "
+            f"objective.budget_cny")
 
 
 def _best_start(built: BuiltModel, model: JointModel, starts: list[np.ndarray],
@@ -141,11 +180,13 @@ def first_stage(model: JointModel, *, solver, deadline, mip_gap, seed, record: S
                   mip_gap=mip_gap, seed=seed, start=vector, record=record,
                   heuristic_effort=heuristic_effort)
     if res.status == "infeasible":
-        raise InfeasibleError("no plan covers every must-cover row and feeds every site on "
-                              "air within the budget, the option quota and the groups")
+        raise InfeasibleError(record.hinted(
+            "no plan covers every must-cover row and feeds every site on air within the "
+            "budget, the option quota and the groups"))
     res = warm_start_kept(res, built.mip, vector, record)
     if res.x is None:
-        raise TimeLimitError("the time limit was reached before any plan with backhaul was found")
+        raise TimeLimitError(record.hinted(
+            "the time limit was reached before any plan with backhaul was found"))
     selected = selected_columns(res.x, built.n_x)
     value = model.value(selected)
     p = model.p

@@ -296,8 +296,8 @@ def kernel_stage(model: JointModel, built: BuiltModel, start: np.ndarray | None,
     lp = _kernel_lp(model, built, deadline)
     if lp is None:
         if start is None:
-            raise TimeLimitError("the time limit was reached before the LP relaxation of the "
-                              "backhaul model was solved")
+            raise TimeLimitError(record.hinted("the time limit was reached before the LP "
+                                               "relaxation of the backhaul model was solved"))
         record.note("the LP relaxation was not solved in time: the warm start is the plan")
         return Stage(start, "time_limit", model.trivial_bound())
     bound = model.objective_bound(lp.bound)
@@ -308,7 +308,8 @@ def kernel_stage(model: JointModel, built: BuiltModel, start: np.ndarray | None,
                 "mip_gap": mip_gap, "seed": seed, "record": record}
     plan, kernel, tried = _bucket_search(model, lp, start, bound, settings)
     if plan is None:
-        raise SolverError("kernel search found no plan with backhaul in its kernel and buckets")
+        raise SolverError(record.hinted("kernel search found no plan with backhaul in its "
+                                        "kernel and buckets"))
     record.note(f"kernel search: {tried - 1} bucket(s) tried, {int((kernel & ~lp.used).sum())} "
                 f"of their sites joined the kernel")
     gap = relative_gap(model.value(plan), bound)
