@@ -200,9 +200,11 @@ def coverage_on_demo(args) -> int:
 
 
 def _child(*args: str) -> dict:
-    """Run this script with ``args`` in a fresh process; its last stdout line is a JSON dict."""
-    done = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True,
-                          text=True)
+    """Run this script with ``args`` in a fresh process; its last stdout line is a JSON dict,
+    or, when it fails, ``{"error": its last stderr line}`` (a region without a plan)."""
+    done = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        return {"error": (done.stderr.strip().splitlines() or ["no output"])[-1]}
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -353,14 +355,23 @@ def pipeline_on_regions(args) -> int:
           f"{os.cpu_count()} CPUs; load average before: {_load()}", flush=True)
     runs = [_child("--run-one", str(s), "--out", str(regions / "bench-out" / s.parent.name))
             for s in scenarios]
-    _print_runs(args.sizes_km, runs)
-    _print_exponents(args.sizes_km, runs)
+    for size, run in zip(args.sizes_km, runs):
+        if "error" in run:
+            print(f"{size:g} km: no plan: {run['error']}")
+    planned = [(size, run) for size, run in zip(args.sizes_km, runs) if "error" not in run]
+    if planned:
+        _print_runs([size for size, _ in planned], [run for _, run in planned])
+    if len(planned) >= 2:
+        _print_exponents([size for size, _ in planned], [run for _, run in planned])
 
     scenario = region_scenario(regions, args.workers_size_km)
     print(f"coverage stage of {scenario} on a LocalCluster (cluster start included):", flush=True)
     seconds = {}
     for workers in (1, 2):
         result = _child("--coverage-on-cluster", str(scenario), "--workers", str(workers))
+        if "error" in result:
+            print(f"  {workers} worker(s): failed: {result['error']}")
+            return 1
         seconds[workers] = result["coverage_s"]
         print(f"  {workers} worker(s): {result['coverage_s']:.1f} s, workers' peak "
               f"{result['workers_peak_mb']:,.0f} MB, driver peak "
