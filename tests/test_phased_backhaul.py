@@ -208,9 +208,33 @@ def test_an_existing_site_is_fed_in_the_first_year():
     res = solve(inst)
     assert res.feeds.feed_period.tolist() == [0, 1]
     assert res.phased.build_period.tolist() == [-1, 1]
+    # its fiber, its only feed, fits the first year's budget exactly (the existing site's own
+    # cost, 2, is no year's), then passes it: the message says so, and what to mark
+    inst["budgets"], inst["links"] = [4.0, 10.0], []
+    assert solve(inst).feeds.feed_period.tolist() == [0, -1]
     inst["budgets"] = [3.0, 10.0]
-    with pytest.raises(InfeasibleError):
+    with pytest.raises(InfeasibleError) as raised:
         solve(inst)
+    assert str(raised.value) == (
+        "the 1 existing site(s) without fiber on site or backhaul in place must be fed, at "
+        "least 4 CNY (each by its cheapest fiber route, microwave hop or satellite), which "
+        "passes the first phase's budget of 3 CNY, from which they are fed; mark the existing "
+        "sites that have fiber (has_fiber) or a feed already built (backhaul_in_place) in "
+        "inputs.candidates, or raise the first phase's budget_cny in objective.phases")
+
+
+def test_a_must_cover_row_backhaul_cannot_afford_says_so_in_words():
+    """Site 1 must be on air by the first year, at 2 plus its hop (1) through site 0 (2 and
+    fiber 1) or its own fiber (9): 6 at least, over the first year's 5. The message named
+    the model's "side rows"; it names the backhaul rule."""
+    inst = hand_instance([5.0, 5.0], fiber_b=9.0)
+    inst["must"], inst["must_by"] = np.array([False, True]), 0
+    with pytest.raises(InfeasibleError) as raised:
+        solve(inst)
+    assert str(raised.value) == (
+        "no phased plan covers every must-cover row within the periods' budgets, quotas and "
+        "the one-option-per-group rule, with the rows of its side columns (backhaul: every "
+        "site on air fed from its phase, through relays on air by then)")
 
 
 @pytest.mark.parametrize("greedy", [False, True])

@@ -74,24 +74,29 @@ def cheapest_feed_cny(sites: SiteInputs, arcs: Arcs) -> np.ndarray:
     return np.where(sites.needs_backhaul, cheapest, 0.0)
 
 
-def _check_fixed_feeds(p: Problem, options: OptionInputs, sites: SiteInputs,
-                       arcs: Arcs) -> None:
+def check_fixed_feeds(budget_cny: float | None, options: OptionInputs, sites: SiteInputs,
+                      arcs: Arcs, *, budget_text: str = "the budget of {budget} CNY",
+                      setting: str = "objective.budget_cny", fixed_paid: bool = True) -> None:
     """:class:`InfeasibleError` when the fixed options (existing sites) and the feeds of
     their sites, each at its cheapest (:func:`cheapest_feed_cny`, a lower bound of what
-    feeding them costs), pass the budget: what to mark in the inputs, or to raise."""
-    if p.budget is None:
+    feeding them costs), pass ``budget_cny`` (None: no limit; ``budget_text`` names it in
+    the message, ``{budget}`` its amount): what to mark in the inputs, or to raise
+    (``setting``). ``fixed_paid``: the budget pays for the fixed options themselves too
+    (not in a phased plan, which charges only what is built)."""
+    if budget_cny is None:
         return
     feed_cny = cheapest_feed_cny(sites, arcs)[np.unique(sites.site_of_option[options.fixed])]
     feed_cny = feed_cny[np.isfinite(feed_cny)]  # sites nothing feeds: feed_scope says so
-    spent, least = float(p.cost[options.fixed].sum()), float(feed_cny.sum())
-    if spent + least > p.budget + 1e-9 * max(1.0, p.budget):
+    spent = float(options.cost[options.fixed].sum()) if fixed_paid else 0.0
+    least = float(feed_cny.sum())
+    if spent + least > budget_cny + 1e-9 * max(1.0, budget_cny):
         raise InfeasibleError(
             f"the {int(np.count_nonzero(feed_cny > 0))} existing site(s) without fiber on site "
             f"or backhaul in place must be fed, at least {least:,.0f} CNY (each by its "
-            f"cheapest fiber route, microwave hop or satellite), which passes the budget of "
-            f"{p.budget:,.0f} CNY{_spent_text(spent)}; mark the existing "
-            f"sites that have fiber (has_fiber) or a feed already built (backhaul_in_place) in "
-            f"inputs.candidates, or raise objective.budget_cny")
+            f"cheapest fiber route, microwave hop or satellite), which passes "
+            f"{budget_text.format(budget=f'{budget_cny:,.0f}')}{_spent_text(spent)}; mark the "
+            f"existing sites that have fiber (has_fiber) or a feed already built "
+            f"(backhaul_in_place) in inputs.candidates, or raise {setting}")
 
 
 def _spent_text(spent_cny: float) -> str:
@@ -104,7 +109,7 @@ def _scope(p: Problem, options: OptionInputs, sites: SiteInputs, arcs: Arcs) -> 
     the options the budget and the fixed options' groups leave open (the fixed sites' feeds
     checked against the budget first)."""
     open_options = _open_options(p, options)
-    _check_fixed_feeds(p, options, sites, arcs)
+    check_fixed_feeds(p.budget, options, sites, arcs)
     return feed_scope(p.A, p.required, open_options, options.fixed, sites, arcs)
 
 

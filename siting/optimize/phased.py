@@ -505,7 +505,9 @@ def _build_periods(res: MipResult, lay: _Layout, choice: _Choice,
     if res.status == "infeasible":
         raise InfeasibleError("no phased plan covers every must-cover row within the periods' "
                               "budgets, quotas and the one-option-per-group rule"
-                              + ("" if choice.bind is None else ", with its side rows"))
+                              + ("" if choice.bind is None else
+                                 ", with the rows of its side columns (backhaul: every site on "
+                                 "air fed from its phase, through relays on air by then)"))
     if res.x is None:
         raise TimeLimitError("the time limit was reached before any phased plan was found")
     built_by = np.stack([res.x[lay.x(t)] > 0.5 for t in range(lay.periods)])

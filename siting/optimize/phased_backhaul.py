@@ -72,6 +72,7 @@ from siting.optimize.inputs import (
     take_out_fixed,
     validate_options,
 )
+from siting.optimize.joint_model import check_fixed_feeds
 from siting.optimize.phased import (
     LastPeriodColumns,
     PhasedSolution,
@@ -140,6 +141,11 @@ def solve_phased_with_backhaul(coverage, cost, weight, *, period_budgets, site_o
     limits = validated_periods(period_budgets, phased.get("period_quotas"),
                                phased.get("period_weights"), budget, phased.get("max_options"),
                                phased.get("must_cover_by"))
+    check_fixed_feeds(limits.budgets[0], options, sites, arcs, fixed_paid=False,
+                      budget_text="the first phase's budget of {budget} CNY, from which they "
+                                  "are fed",
+                      setting="the first phase's budget_cny in objective.phases")
+    check_fixed_feeds(limits.total_budget, options, sites, arcs, fixed_paid=False)
     open_ = options.fixed | take_out_fixed(options).choosable(options, limits.largest_budget())
     scope = feed_scope(options.A, need, open_, options.fixed, sites, arcs)
     cols = scope.cols
