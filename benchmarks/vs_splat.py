@@ -24,10 +24,18 @@ without either the script says what is missing and exits 0.
   defaults).
 * Timing: each tool as a whole process (start-up, reading the DEM, the computation and writing
   its outputs: SPLAT!'s alphanumeric file and its map, siting's COG, PNG and KMZ), one warm-up
-  each, then ``--runs`` runs of the two in turn; the median wall time is quoted. The 0.5 km
+  each, then ``--runs`` runs of the two in turn; the median wall time is quoted. siting's
+  modules are compiled to bytecode first (:func:`compile_bytecode`), as an installed copy has
+  them: with ``PYTHONDONTWRITEBYTECODE`` set (as on the shared benchmark machine) a checkout
+  never caches its bytecode, and every run compiled the 38 modules of siting's source that
+  the command imports again, about 0.1 s of CPU that no user's start-up pays. The 0.5 km
   radius measures each tool's start-up; points per second net of start-up are
   ``points(R) / (median(R) - median(0.5 km))``. Points: SPLAT!'s lines in the alphanumeric
-  file (one per 3" pixel it computed), siting's cells with a value in prediction.tif.
+  file (one per 3" pixel it computed), siting's cells with a value in prediction.tif. Each run's
+  CPU time (user + system, of the process and its children) is measured too and its medians
+  give the same figures per CPU second: on a shared machine a process waits for a core, which
+  its wall time counts and its CPU time does not (siting's prediction runs on all cores, so
+  its wall time on an idle machine is below its CPU time).
 * Phases: at the largest radius, ``benchmarks/predict_phases.py`` times the phases of
   ``--runs`` more siting processes (interpreter and imports, numba's start-up included;
   scenario and DEM; the prediction; the outputs), printed beside SPLAT!'s whole run: what
@@ -47,8 +55,10 @@ without either the script says what is missing and exits 0.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -142,6 +152,13 @@ def siting_command(scenario: Path, folder: Path, radius_km: float) -> list[str]:
             str(folder / f"siting_{radius_km}"), "--quiet"]
 
 
+def compile_bytecode() -> None:
+    """Write the bytecode of siting's modules into their ``__pycache__`` (what ``pip install``
+    does, and a checkout's first run unless ``PYTHONDONTWRITEBYTECODE`` is set); fails loudly."""
+    if not compileall.compile_dir(REPO / "siting", quiet=1):
+        raise RuntimeError(f"could not compile {REPO / 'siting'} to bytecode")
+
+
 def prepare(folder: Path, npz: Path, max_radius_km: float) -> Path:
     """The tile, SPLAT!'s .sdf, .qth and .lrp, and siting's scenario; returns the scenario."""
     hgt = write_tile(npz, folder)
@@ -151,26 +168,35 @@ def prepare(folder: Path, npz: Path, max_radius_km: float) -> Path:
     return write_scenario(folder, hgt, max_radius_km)
 
 
-def wall_s(command: list[str], folder: Path) -> float:
-    """Wall time [s] of one run of ``command`` as a whole process (fails loudly)."""
-    started = time.perf_counter()
+def children_cpu_s() -> float:
+    """CPU time [s] (user + system) of this process's finished children so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_s(command: list[str], folder: Path) -> tuple[float, float]:
+    """(wall, CPU) time [s] of one run of ``command`` as a whole process (fails loudly)."""
+    started, cpu_before = time.perf_counter(), children_cpu_s()
     subprocess.run(command, cwd=folder, check=True, capture_output=True,
                    env={**os.environ, "PYTHONPATH": str(REPO)})
-    return time.perf_counter() - started
+    return time.perf_counter() - started, children_cpu_s() - cpu_before
 
 
-def timings(folder: Path, scenario: Path, radius_km: float, runs: int) -> dict[str, float]:
-    """Median wall time [s] of each tool at ``radius_km``: one warm-up each, then ``runs``
-    runs of the two in turn."""
+def timings(folder: Path, scenario: Path, radius_km: float,
+            runs: int) -> dict[str, dict[str, float]]:
+    """Median wall and CPU time [s] of each tool at ``radius_km`` ({"wall": {tool: s},
+    "cpu": {tool: s}}): one warm-up each, then ``runs`` runs of the two in turn."""
     commands = {"splat": splat_command(folder, radius_km),
                 "siting": siting_command(scenario, folder, radius_km)}
     for command in commands.values():
-        wall_s(command, folder)
+        run_s(command, folder)
     times = {name: [] for name in commands}
     for _ in range(runs):
         for name, command in commands.items():
-            times[name].append(wall_s(command, folder))
-    return {name: statistics.median(values) for name, values in times.items()}
+            times[name].append(run_s(command, folder))
+    return {clock: {name: statistics.median(t[index] for t in values)
+                    for name, values in times.items()}
+            for index, clock in enumerate(("wall", "cpu"))}
 
 
 def splat_points(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -231,25 +257,43 @@ def phase_medians(scenario: Path, folder: Path, radius_km: float, runs: int) -> 
     return {phase: statistics.median(s[phase] for s in samples) for phase in samples[0]}
 
 
-def report(medians: dict[float, dict[str, float]], points: dict[float, dict[str, int]],
-           differences: dict[float, np.ndarray]) -> None:
-    """Print the times, the points per second net of start-up, the ratios and the losses."""
-    radii = sorted(medians)
-    start = radii[0]
-    print(f"{'radius':>8} {'tool':>7} {'median s':>9} {'points':>9} {'net pts/s':>11}")
+def net_rates(seconds: dict[float, dict[str, float]],
+              points: dict[float, dict[str, int]]) -> dict[tuple[float, str], float]:
+    """Points per second net of start-up of each (radius, tool): ``points(R) / (seconds(R) -
+    seconds(first radius))``, NaN at the first radius (the start-up's own)."""
+    start = min(seconds)
     rates = {}
+    for radius in seconds:
+        for tool in ("splat", "siting"):
+            net_s = seconds[radius][tool] - seconds[start][tool]
+            rates[radius, tool] = (points[radius][tool] / net_s if radius != start and net_s > 0
+                                   else float("nan"))
+    return rates
+
+
+def report(medians: dict[float, dict[str, dict[str, float]]],
+           points: dict[float, dict[str, int]], differences: dict[float, np.ndarray]) -> None:
+    """Print the wall and CPU times, the points per second net of start-up, the ratios and the
+    losses."""
+    radii = sorted(medians)
+    rates = {clock: net_rates({r: medians[r][clock] for r in radii}, points)
+             for clock in ("wall", "cpu")}
+    print(f"{'radius':>8} {'tool':>7} {'median s':>9} {'points':>9} {'net pts/s':>11} "
+          f"{'median cpu s':>13} {'net pts/cpu s':>14}")
     for radius in radii:
         for tool in ("splat", "siting"):
-            net_s = medians[radius][tool] - medians[start][tool]
-            rate = points[radius][tool] / net_s if radius != start and net_s > 0 else float("nan")
-            rates[radius, tool] = rate
-            print(f"{radius:>6g}km {tool:>7} {medians[radius][tool]:>9.3f} "
-                  f"{points[radius][tool]:>9,} {rate:>11,.0f}")
+            print(f"{radius:>6g}km {tool:>7} {medians[radius]['wall'][tool]:>9.3f} "
+                  f"{points[radius][tool]:>9,} {rates['wall'][radius, tool]:>11,.0f} "
+                  f"{medians[radius]['cpu'][tool]:>13.3f} {rates['cpu'][radius, tool]:>14,.0f}")
     for radius in radii:
-        whole = medians[radius]["splat"] / medians[radius]["siting"]
-        net = rates[radius, "siting"] / rates[radius, "splat"] if radius != start else float("nan")
-        print(f"{radius:>6g}km  SPLAT!/siting whole process {whole:.2f}x, siting/SPLAT! net "
-              f"points per second {net:.2f}x")
+        words = []
+        for clock, name in (("wall", "whole process"), ("cpu", "CPU time")):
+            whole = medians[radius][clock]["splat"] / medians[radius][clock]["siting"]
+            net = rates[clock][radius, "siting"] / rates[clock][radius, "splat"]
+            per = "second" if clock == "wall" else "CPU second"
+            words.append(f"SPLAT!/siting {name} {whole:.2f}x, siting/SPLAT! net points per "
+                         f"{per} {net:.2f}x")
+        print(f"{radius:>6g}km  " + "; ".join(words))
     for radius, diff in differences.items():
         p10, median, p90 = np.percentile(diff, [10, 50, 90])
         print(f"{radius:>6g}km  siting - SPLAT! loss over {len(diff):,} points: median "
@@ -283,6 +327,7 @@ def main() -> int:
     folder.mkdir(parents=True, exist_ok=True)
     try:
         scenario = prepare(folder, npz, max(radii))
+        compile_bytecode()
         print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         medians = {r: timings(folder, scenario, r, args.runs) for r in radii}
         print(f"load average after: {os.getloadavg()[0]:.1f}")
@@ -293,7 +338,7 @@ def main() -> int:
         report(medians, points, differences)
         largest = max(radii)
         report_phases(phase_medians(scenario, folder, largest, args.runs), largest,
-                      medians[largest]["splat"])
+                      medians[largest]["wall"]["splat"])
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)

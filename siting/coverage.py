@@ -67,7 +67,6 @@ import numpy as np
 import pandas as pd
 import pyproj
 import scipy.sparse as sp
-from scipy.spatial import cKDTree
 
 from siting.config import CoverageSettings, ItmSettings, Technology
 from siting.errors import InputError
@@ -498,6 +497,8 @@ def pairs_within_range(tx_x_m, tx_y_m, rx_x_m, rx_y_m, max_range_m):
     The KD-tree's neighbour lists (Python objects, ~40 bytes a pair) are held for
     ``_PAIR_QUERY_BATCH`` transmitters at a time; the result takes 8 bytes a pair.
     """
+    from scipy.spatial import cKDTree  # here: siting predict imports this module, never calls it
+
     tree = cKDTree(np.column_stack([rx_x_m, rx_y_m]))
     points = np.column_stack([tx_x_m, tx_y_m])
     pair_tx, pair_rx = [np.empty(0, np.int32)], [np.empty(0, np.int32)]
@@ -537,6 +538,8 @@ def path_levels_in_batches(terrain: Terrain, tx: Transmitters, rx_x_m, rx_y_m,
     if len(tx.x_m) == 0 or len(rx_x_m) == 0:
         return
     reach_m = float(tech.max_range_m)
+    from scipy.spatial import cKDTree  # here: siting predict imports this module, never calls it
+
     order = np.lexsort((tx.x_m, np.floor((tx.y_m.max() - tx.y_m) / reach_m)))
     counts = cKDTree(np.column_stack([rx_x_m, rx_y_m])).query_ball_point(
         np.column_stack([tx.x_m[order], tx.y_m[order]]), r=reach_m, return_length=True)

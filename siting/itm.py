@@ -407,6 +407,22 @@ def _keep_bin(a, m, bins, target, out):
 
 
 @_jit
+def _keep_two_bins(a, m, bins, target_low, target_high, out_high):
+    """:func:`_keep_bin` of bins ``target_low`` (into the front of ``a``) and ``target_high``
+    (into ``out_high``) in one pass over a[0:m]; returns their numbers of values."""
+    kept_low = kept_high = 0
+    for j in range(m):
+        value = a[j]
+        if bins[j] == target_high:
+            out_high[kept_high] = value
+            kept_high += 1
+        if bins[j] == target_low:
+            a[kept_low] = value
+            kept_low += 1
+    return kept_low, kept_high
+
+
+@_jit
 def _kth_smallest(a, m, k, bins, counts):
     """The value at index ``k`` of ``a[0:m]`` sorted ascending (the same value as
     :func:`_select_in_place`), reordering ``a[0:m]``: the range is narrowed by histograms to the
@@ -437,8 +453,7 @@ def _two_order_statistics(a, m, low, high, k_low, k_high, bins, counts, spare):
     _histogram(a, m, low, high, bins, counts)
     target_low, k_low = _bin_of_rank(counts, k_low)
     target_high, k_high = _bin_of_rank(counts, k_high)
-    m_high = _keep_bin(a, m, bins, target_high, spare)
-    m_low = _keep_bin(a, m, bins, target_low, a)
+    m_low, m_high = _keep_two_bins(a, m, bins, target_low, target_high, spare)
     return (_kth_smallest(a, m_low, k_low, bins, counts),
             _kth_smallest(spare, m_high, k_high, bins, counts))
 

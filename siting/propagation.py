@@ -31,6 +31,7 @@ k the effective earth-radius factor) to every sample at distance d of a path of 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -537,10 +538,18 @@ def knife_edge_loss_kernel(v):
     return 6.9 + 20.0 * math.log10(math.sqrt(x * x + 1.0) + x)
 
 
-@numba.vectorize(["float64(float64)"], cache=True)
-def _knife_edge_loss_ufunc(v):
-    """:func:`knife_edge_loss_kernel` as a numpy ufunc (broadcasting, any shape)."""
+def _knife_edge_loss_scalar(v):
+    """:func:`knife_edge_loss_kernel`, for :func:`_knife_edge_loss_ufunc` to vectorize."""
     return knife_edge_loss_kernel(v)
+
+
+@functools.cache
+def _knife_edge_loss_ufunc():
+    """:func:`knife_edge_loss_kernel` as a numpy ufunc (broadcasting, any shape), built at its
+    first use: building a ufunc compiles its loop's wrapper even when numba's cache holds the
+    loop (about 0.03 s CPU), which every process importing this module paid at import, a
+    ``siting predict`` that never asks for J(v) of an array included."""
+    return numba.vectorize(["float64(float64)"], cache=True)(_knife_edge_loss_scalar)
 
 
 def knife_edge_loss(v):
@@ -565,7 +574,7 @@ def knife_edge_loss(v):
     ----------
     .. [1] ITU-R P.526-15, "Propagation by diffraction", 2019, section 4.1, eqs. (26), (31).
     """
-    return _scalar_or_array(np.asarray(_knife_edge_loss_ufunc(_float_array(v, "v"))))
+    return _scalar_or_array(np.asarray(_knife_edge_loss_ufunc()(_float_array(v, "v"))))
 
 
 def fresnel_v(h_m, d1_m, d2_m, wavelength_m):

@@ -430,6 +430,25 @@ def test_cli_writes_the_prediction(scenario, tmp_path):
     assert all((tmp_path / name).exists() for name in PREDICTION_FILES)
 
 
+#: What ``siting predict`` never uses: the planning stages' libraries and the coverage
+#: engine's KD-tree (its start-up is part of every prediction's time, benchmarks/vs_splat.py).
+NOT_FOR_PREDICT = ("scipy.spatial", "dask", "distributed", "pulp", "highspy", "folium",
+                   "matplotlib.pyplot", "siting.optimize", "siting.export.webmap")
+
+
+def test_the_command_imports_no_module_it_does_not_use(scenario, tmp_path):
+    code = ("import sys; from siting.cli import app; "
+            f"app(['predict', {str(scenario)!r}, '--site', 'S1', '--technology', '4G-1800', "
+            f"'--radius-km', '1', '--model', 'itm', '--out', {str(tmp_path)!r}, '--quiet'], "
+            "standalone_mode=False); "
+            f"print(sorted(set({NOT_FOR_PREDICT!r}) & set(sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert result.returncode == 0, result.stderr
+    assert all((tmp_path / name).exists() for name in PREDICTION_FILES)
+    assert result.stdout.splitlines()[-1] == "[]"
+
+
 def test_study_predict_matches_the_command_line(scenario, tmp_path):
     study = siting.prepare(scenario)
     area = study.predict(site="S1", technology="4G-1800", radius_km=1.0, model="itm")
