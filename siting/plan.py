@@ -11,7 +11,9 @@ Options are (candidate, technology) pairs. The rules a prefecture plans by:
 - cost of an option = site capex + extra cost + equipment capex + opex x ``opex_years``;
 - mandatory demand (poverty villages, relocation sites, complaints, 5G zones) is covered first:
   every mandatory point that any option can reach must be covered; when the budget or the site
-  quota cannot pay for all of them, as many as possible are, and the rest are reported;
+  quota cannot pay for all of them, as many as possible are (any of them: the next stage keeps
+  how many, not which, so that it may choose the ones that leave the most people coverable),
+  and the rest are reported;
 - ``min_cost``: cover all reachable mandatory demand at least cost (then the most people);
   ``max_coverage``: within the budget and/or quota of new sites, cover the mandatory demand,
   then the most people (then at least cost);
@@ -56,7 +58,7 @@ from siting.labels import (JOINT_LABEL, REASON_BELOW_THRESHOLD, REASON_BUDGET, R
                            REASON_OVER_BUDGET_AND_YEAR_QUOTAS, REASON_OVER_BUDGET_FED,
                            REASON_OVER_YEAR_BUDGETS, REASON_OVER_YEAR_BUDGETS_FED, REASON_QUOTA,
                            REASON_SOLVER_STOPPED, REASON_YEAR_QUOTAS, SEQUENTIAL_LABEL)
-from siting.optimize import Solution, solve_coverage_model
+from siting.optimize import CoverCount, Solution, solve_coverage_model
 from siting.optimize.backhaul import BackhaulSolution, solve_with_backhaul
 from siting.optimize.feed_network import chain_room_mbps
 from siting.optimize.phased import PhasedSolution, on_air_through, solve_phased_coverage
@@ -192,17 +194,18 @@ class _Solver:
     options: pd.DataFrame  # CoverageMatrix.options: each option's candidate and generation
     opex_years: float  # the horizon satellite backhaul's fee is counted over [years]
 
-    def solve(self, objective: str, *, weight=None, must_cover=None, budget=None,
-              max_options=None, tie_break: bool = True, share: float = 1.0,
+    def solve(self, objective: str, *, weight=None, must_cover=None, cover_count=None,
+              budget=None, max_options=None, tie_break: bool = True, share: float = 1.0,
               start: BackhaulSolution | None = None) -> tuple[Solution, BackhaulSolution | None]:
         """One solver call of the plan, and its feeds with backhaul (else None), in
         ``share`` of the plan's time left; with backhaul, ``start`` (an earlier stage's plan)
         is tried as a warm start. ``tie_break=False`` for a stage whose plan is not
         delivered (only its objective or coverage is used): its second lexicographic stage
         would be time spent for nothing."""
-        common = dict(objective=objective, weight=weight, must_cover=must_cover, budget=budget,
-                      max_options=max_options, counted=self.costs.new_site,
-                      fixed=self.costs.fixed, groups=self.costs.group, tie_break=tie_break,
+        common = dict(objective=objective, weight=weight, must_cover=must_cover,
+                      cover_count=cover_count, budget=budget, max_options=max_options,
+                      counted=self.costs.new_site, fixed=self.costs.fixed,
+                      groups=self.costs.group, tie_break=tie_break,
                       time_limit_s=self.time_left(share), mip_gap=self.settings.mip_gap,
                       solver=self.settings.name, seed=self.settings.seed)
         if self.network is None:
@@ -255,26 +258,28 @@ def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
     stages.append("cover every reachable mandatory point at least cost" + _backup_text(need)
                   + _backhaul_text(backhaul)
                   + ("" if affordable else ": over the budget or quota"))
-    must = need
-    deciding = []  # the solves that decide which mandatory points are covered
+    must, count = need, None
+    deciding = []  # the solves that decide how many mandatory points are covered
     if not affordable:
         most, feeds = planner.solve("max_coverage", weight=mandatory.astype(float),
                                     budget=budget, max_options=quota, tie_break=False,
                                     share=MOST_MANDATORY_SHARE)
         deciding.append(most)
-        must = (mandatory & _covered(cover, most.selected)).astype(np.int64)
+        # as many mandatory points, any of them, without backup coverage
+        must, count = np.zeros_like(need), _most_mandatory(cover, mandatory, most.selected)
         stages.append(f"cover as many mandatory points as the budget and quota allow "
-                      f"({int(must.sum())} of {int(mandatory.sum())}, without backup coverage)")
+                      f"({count.count} of {int(mandatory.sum())}, without backup coverage)")
     # the plan so far (``feeds``: the first stage's if affordable, else the most-mandatory
     # one's) meets the last stage's constraints: its warm start with backhaul
     if objective.kind == "min_cost" and affordable:
         solution = first
     elif objective.kind == "min_cost":
         solution, feeds = planner.solve("min_cost", weight=demand.people, must_cover=must,
-                                        max_options=quota, start=feeds)
+                                        cover_count=count, max_options=quota, start=feeds)
     else:
         solution, feeds = planner.solve("max_coverage", weight=demand.people, must_cover=must,
-                                        budget=budget, max_options=quota, start=feeds)
+                                        cover_count=count, budget=budget, max_options=quota,
+                                        start=feeds)
         stages.append("then cover the most people within the budget and quota, at least cost")
     selected = np.union1d(solution.selected, np.flatnonzero(costs.fixed)).astype(np.int64)
     plan = _assemble(coverage, demand, costs, selected, solution, tuple(stages),
@@ -282,6 +287,15 @@ def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
                      proven=all(is_proven(s, solver) for s in (*deciding, solution)))
     reason = limit_reasons(plan, coverage, objective)
     return replace(plan, uncovered_reason=np.where(reason != "", reason, plan.uncovered_reason))
+
+
+def _most_mandatory(cover: sp.csr_matrix, mandatory: np.ndarray,
+                    on_air: np.ndarray) -> CoverCount:
+    """The count row the stages after a most-mandatory solve keep: as many of the
+    ``mandatory`` rows covered as the options ``on_air`` (that solve's plan) cover, any of
+    them (:class:`~siting.optimize.model.CoverCount`)."""
+    return CoverCount(rows=mandatory, count=int(np.count_nonzero(mandatory
+                                                                 & _covered(cover, on_air))))
 
 
 def is_proven(solution: Solution, solver: SolverSettings) -> bool:
@@ -331,7 +345,7 @@ class _PhasedSolver:
     opex_years: float
 
     def solve(self, weight: np.ndarray, period_weights: np.ndarray, must_cover=None,
-              share: float = 1.0,
+              cover_count=None, share: float = 1.0,
               start: tuple[PhasedSolution, PhasedBackhaulSolution | None] | None = None
               ) -> tuple[PhasedSolution, PhasedBackhaulSolution | None]:
         """One phased solve in ``share`` of the plan's time left
@@ -339,7 +353,8 @@ class _PhasedSolver:
         with its feeds (:func:`~siting.optimize.phased_backhaul.solve_phased_with_backhaul`;
         else None); ``start``: an earlier solve's result, its plan a warm start."""
         common = dict(period_weights=period_weights, must_cover=must_cover,
-                      time_limit_s=self.time_left(share), **self.limits)
+                      cover_count=cover_count, time_limit_s=self.time_left(share),
+                      **self.limits)
         if self.network is None:
             return solve_phased_coverage(
                 self.cover, self.costs.total_cny, weight, **common,
@@ -374,7 +389,7 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
     discount = (1.0 + objective.discount_rate) ** -np.arange(len(phases), dtype=float)
     share = 1.0 if backhaul is None else MOST_MANDATORY_SHARE
     stages = []
-    deciding = []  # the solves that decide which mandatory points are covered by the deadline
+    deciding = []  # the solves that decide how many mandatory points are covered by the deadline
     stopped = False  # the solver found no plan covering them all in its time
     try:
         result, joint = planner.solve(demand.people, discount, must_cover=need, share=share)
@@ -387,13 +402,13 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
         deciding.append(most.solution)
         stopped = isinstance(exc, SolverError)
         by_deadline = on_air_through(np.flatnonzero(costs.fixed), most.build_period, deadline)
-        must = (mandatory & _covered(cover, by_deadline)).astype(np.int64)
+        count = _most_mandatory(cover, mandatory, by_deadline)
         why = ("the phases' budgets and quotas allow" if isinstance(exc, InfeasibleError)
                else "the solver found in its time")
         stages.append(f"cover as many mandatory points by {labels[deadline]} as {why} "
-                      f"({int(must.sum())} of {int(mandatory.sum())}, without backup coverage)"
+                      f"({count.count} of {int(mandatory.sum())}, without backup coverage)"
                       + _backhaul_text(backhaul))
-        result, joint = planner.solve(demand.people, discount, must_cover=must,
+        result, joint = planner.solve(demand.people, discount, cover_count=count,
                                       start=(most, most_joint))
     rate = (f", discounted {objective.discount_rate:.0%} a year"
             if objective.discount_rate else "")
