@@ -22,6 +22,7 @@ from siting.coverage import CoverageMatrix
 from siting.demand import Demand
 import siting.optimize.core
 import siting.optimize.joint_solve
+from siting.optimize import kernel_search
 from siting.optimize import CoverCount, solve_coverage_model
 from siting.optimize.backhaul import solve_with_backhaul
 from siting.optimize.model import MipResult
@@ -213,7 +214,28 @@ def test_a_count_row_solve_equals_brute_force(seed):
     assert _score(inst, fed.solution.selected) == best
 
 
-@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("seed", range(12))
+def test_kernel_search_keeps_the_count_row(monkeypatch, seed):
+    """Kernel search (forced on tiny models; its kernel the warm start's options, then one
+    bucket of every other site, which makes it exact) with a count row: each site fed by
+    fiber at 1 CNY (the budget 2 CNY more), the brute force's most people with as many
+    mandatory rows."""
+    monkeypatch.setattr(kernel_search, "KERNEL_MIN_NNZ", 0)
+    monkeypatch.setattr(kernel_search, "LP_USED", 2.0)
+    monkeypatch.setattr(kernel_search, "KERNEL_BUCKET_SITES", 100)
+    inst = _random_instance(seed)
+    n = inst["cost"].size
+    budget = inst["budget"] + 2.0
+    best = _brute_force(dict(inst, cost=inst["cost"] + 1.0), budget)
+    fed = solve_with_backhaul(inst["cover"], inst["cost"], site_of_option=np.arange(n),
+                              fiber_cost_cny=np.ones(n), max_hops=0, objective="max_coverage",
+                              weight=inst["people"], budget=budget, tie_break=False,
+                              cover_count=CoverCount(rows=inst["mandatory"], count=best[0]))
+    assert any(note.startswith("kernel search: LP bound") for note in fed.solution.notes)
+    assert _score(inst, fed.solution.selected) == best
+
+
+@pytest.mark.parametrize("seed", range(12))
 def test_a_phased_count_row_solve_equals_brute_force(seed):
     """solve_phased_coverage with a count row due in the first of two periods: the most
     people summed over both, against every build schedule."""
