@@ -259,3 +259,25 @@ def test_a_phased_count_row_solve_equals_brute_force(seed):
     assert result.solution.objective == pytest.approx(best)
     by_first = np.flatnonzero(result.build_period == 0)
     assert _score(inst, by_first)[0] >= first[0]
+
+
+@pytest.mark.parametrize("start, kept", [([1], [1]), ([0, 1], [0])])
+def test_a_warm_start_is_the_plan_when_the_mip_finds_none(monkeypatch, start, kept):
+    """solve_coverage_model's ``start`` (the plan of an earlier stage): with a budget of 2,
+    the greedy plan takes A (1 CNY, a mandatory row and 100 people: the better ratio) and
+    then cannot afford B (2 CNY, a mandatory row and 400 people). A MIP that stops without a
+    plan returns the start {B}, the better one; the start {A, B} is over the budget and
+    dropped, and the greedy plan returned."""
+    def nothing(mip, **settings):
+        return MipResult(x=None, status="no_solution", objective=float("nan"),
+                         bound=float("nan"))
+
+    monkeypatch.setattr(siting.optimize.core, "run_mip", nothing)
+    inst = dict(TWO_VILLAGES, cost=[1.0, 2.0])
+    solution = solve_coverage_model(np.asarray(inst["cover"]), inst["cost"],
+                                    objective="max_coverage", weight=inst["people"],
+                                    budget=2.0, tie_break=False, start=start,
+                                    cover_count=CoverCount(rows=np.array(inst["mandatory"]),
+                                                           count=1))
+    assert solution.selected.tolist() == kept
+    assert solution.status == "time_limit"

@@ -365,11 +365,28 @@ def _greedy_plan(p: Problem) -> np.ndarray | None:
     return greedy
 
 
+def _warm_start(p: Problem, built: BuiltModel) -> tuple[np.ndarray | None, str]:
+    """The better of the greedy plan (:func:`_greedy_plan`) and the caller's (``p.start``)
+    among those that meet every row of ``built``, and its name ("greedy" or "start");
+    (None, "") when neither does."""
+    best, name = None, ""
+    sign = 1.0 if built.mip.sense == "min" else -1.0
+    given = None if p.start is None else np.flatnonzero(p.start)
+    for label, plan in (("greedy", _greedy_plan(p)), ("start", given)):
+        if plan is None or not built.mip.is_feasible(built.start_vector(p, plan)):
+            continue
+        if best is None or sign * _part_value(p, plan) < sign * _part_value(p, best):
+            best, name = plan, label
+    return best, name
+
+
 def _solve_general_part(p: Problem, *, solver, deadline, mip_gap, seed,
                         record: SolveLog) -> tuple[_PartResult, BuiltModel]:
+    """The MIP of a part, warm-started by :func:`_warm_start`, which is the plan when the
+    MIP stops without one."""
     built = build_model(p, "primary")
-    greedy = _greedy_plan(p)
-    start = built.start_vector(p, greedy) if greedy is not None else None
+    warm, name = _warm_start(p, built)
+    start = built.start_vector(p, warm) if warm is not None else None
     res = run_mip(built.mip, solver=solver, time_limit_s=time_left_s(deadline), mip_gap=mip_gap,
                    seed=seed, start=start, record=record)
     if res.status == "infeasible":
@@ -381,12 +398,12 @@ def _solve_general_part(p: Problem, *, solver, deadline, mip_gap, seed,
         trivial = float(p.weight[~p.must].sum()) if p.objective == "max_coverage" else 0.0
         res = MipResult(x=res.x, status=res.status, objective=res.objective, bound=trivial)
     if res.x is None:
-        if greedy is None:
+        if warm is None:
             raise TimeLimitError("the time limit was reached before any feasible plan was found")
-        record.note("MIP found no plan within the time limit: greedy plan returned")
-        record.solvers.append("greedy")
+        record.note(f"MIP found no plan within the time limit: {name} plan returned")
+        record.solvers.append(name)
         bound = res.bound + must_weight
-        return _PartResult(greedy, "time_limit", bound), built
+        return _PartResult(warm, "time_limit", bound), built
     sel = selected_columns(res.x, p.n_cols)
     value = _part_value(p, sel)
     bound = res.bound + must_weight
@@ -472,6 +489,8 @@ def _reduce_general(p: Problem, presolve: bool, record: SolveLog) -> tuple[Probl
         eligible = None
         if sub.need is not None:  # a row needing k options may need a dominated one too
             eligible = np.asarray(A[sub.need > 1].sum(axis=0)).ravel() == 0
+        if sub.start is not None:  # the warm start keeps its options
+            eligible = ~sub.start[cols] & (True if eligible is None else eligible)
         dom = dominated_columns(A, sub.cost[cols], eligible=eligible, groups=g,
                                 counted=sub.counted[cols] if sub.max_options is not None else None)
         if dom is not None and dom.any():
@@ -598,6 +617,19 @@ def validated_problem(coverage, cost, *, objective, weight, must_cover, budget, 
                 cover_count=as_cover_count(cover_count, m))
     _check_coverable(p)
     return p, options
+
+
+def _start_columns(start, n: int) -> np.ndarray | None:
+    """``start`` (option indices, or None) as a bool per option; :class:`InputError` for an
+    index out of range."""
+    if start is None:
+        return None
+    index = np.asarray(start, dtype=np.int64).ravel()
+    if np.any((index < 0) | (index >= n)):
+        raise InputError(f"start must hold option indices in [0, {n})")
+    mask = np.zeros(n, bool)
+    mask[index] = True
+    return mask
 
 
 def _check_coverable(p: Problem) -> None:
@@ -733,7 +765,8 @@ def solve_coverage_model(coverage, cost, *, objective: str = "min_cost", weight=
                          max_options: int | None = None, counted=None, fixed=None, groups=None,
                          tie_break: bool = True, time_limit_s: float | None = None,
                          mip_gap: float = 0.0, solver: str = "highs", seed: int = 0,
-                         decompose: bool = True, presolve: bool = True) -> Solution:
+                         decompose: bool = True, presolve: bool = True,
+                         start=None) -> Solution:
     r"""Solve the general coverage model (LSCP / MCLP with the planner's side constraints).
 
     Parameters
@@ -786,6 +819,11 @@ def solve_coverage_model(coverage, cost, *, objective: str = "min_cost", weight=
         Solve independent components separately (only when no budget / quota couples them).
     presolve : bool
         Apply the set covering reductions of :mod:`siting.optimize.presolve`.
+    start : int array, optional
+        The options of a plan to warm-start from (an earlier stage's), tried besides the
+        greedy plan by the MIP of a part that is not pure set covering, and its plan when
+        that MIP stops without one; dropped where it breaks a constraint. Dominated-option
+        removal keeps its options.
 
     Returns
     -------
@@ -808,6 +846,7 @@ def solve_coverage_model(coverage, cost, *, objective: str = "min_cost", weight=
                                    max_options=max_options, counted=counted, fixed=fixed,
                                    groups=groups, solver=solver, time_limit_s=time_limit_s,
                                    mip_gap=mip_gap, cover_count=cover_count)
+    p = replace(p, start=_start_columns(start, p.n_cols))
     record = SolveLog()
     fixed_options = take_out_fixed(options)
     sub, cols = _open_problem(p, options, fixed_options)

@@ -96,6 +96,7 @@ class Problem:
     groups: np.ndarray
     need: np.ndarray | None = None  # options each must row needs (k-coverage); None: 1 each
     cover_count: CoverCount | None = None  # at least so many of these rows covered
+    start: np.ndarray | None = None  # bool per option: a plan to warm-start from (no constraint)
 
     @property
     def required(self) -> np.ndarray:
@@ -124,7 +125,8 @@ class Problem:
                        groups=self.groups[cols],
                        need=None if self.need is None else self.need[rows],
                        cover_count=(None if self.cover_count is None
-                                    else self.cover_count.subset(rows)))
+                                    else self.cover_count.subset(rows)),
+                       start=None if self.start is None else self.start[cols])
 
 
 @dataclass(frozen=True)
