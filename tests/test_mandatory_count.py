@@ -20,6 +20,7 @@ from siting.backhaul.network import BackhaulNetwork
 from siting.config import Objective, Phase, SolverSettings
 from siting.coverage import CoverageMatrix
 from siting.demand import Demand
+from siting.errors import InfeasibleError, InputError
 import siting.optimize.core
 import siting.optimize.joint_solve
 from siting.optimize import kernel_search
@@ -281,3 +282,21 @@ def test_a_warm_start_is_the_plan_when_the_mip_finds_none(monkeypatch, start, ke
                                                            count=1))
     assert solution.selected.tolist() == kept
     assert solution.status == "time_limit"
+
+
+def test_a_bad_count_row_is_one_clear_error():
+    """A count row of the wrong length or type is an input error naming it; one asking for
+    more rows than options reach has no plan, and says how many they reach."""
+    cover, cost = np.asarray(TWO_VILLAGES["cover"]), np.asarray(TWO_VILLAGES["cost"])
+    weight = np.asarray(TWO_VILLAGES["people"])
+    with pytest.raises(InputError, match="cover_count.rows must have length 4"):
+        solve_coverage_model(cover, cost, objective="max_coverage", weight=weight,
+                             cover_count=CoverCount(rows=np.ones(3, bool), count=1))
+    with pytest.raises(InputError, match="cover_count must be a CoverCount"):
+        solve_coverage_model(cover, cost, objective="max_coverage", weight=weight,
+                             cover_count=(np.ones(4, bool), 1))
+    with pytest.raises(InfeasibleError, match="asks for 3 of its rows covered, but options "
+                                              "reach only 2"):
+        solve_phased_coverage(cover, cost, weight, period_budgets=[2.0],
+                              cover_count=CoverCount(rows=np.array([1, 1, 0, 0], bool),
+                                                     count=3))

@@ -73,6 +73,7 @@ from siting.optimize.joint_model import (
     joint_model,
 )
 from siting.optimize.joint_solve import first_stage, start_plan, tie_break_stage
+from siting.optimize.model import CoverCount
 from siting.optimize.solution import Solution, relative_gap
 
 
@@ -245,7 +246,7 @@ def _solved(model: JointModel, start: BackhaulSolution | None, *, tie_break: boo
 
 def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links=None,
                         satellite_cost_cny=None, max_hops: int, objective: str = "min_cost",
-                        weight=None, must_cover=None, cover_count=None,
+                        weight=None, must_cover=None, cover_count: CoverCount | None = None,
                         budget: float | None = None,
                         max_options: int | None = None, counted=None, fixed=None, groups=None,
                         site_needs_backhaul=None, site_in_place=None,
