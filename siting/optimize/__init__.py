@@ -6,6 +6,7 @@ Public API::
     solve_max_coverage(coverage, weight, cost, *, budget=None, max_options=None,
                        time_limit_s=None, mip_gap=0.0, solver="highs")
     solve_coverage_model(coverage, cost, *, objective="min_cost", ...)   # the general model
+    CoverCount(rows, count)            # at least `count` of `rows` covered, any of them
     Solution                                                             # frozen result
 
 Modules: :mod:`.model` (the ILP as arrays), :mod:`.inputs` (input checks and fixed options,
@@ -39,6 +40,8 @@ from siting.optimize.core import (
     solve_max_coverage,
     solve_set_cover,
 )
+from siting.optimize.model import CoverCount
 from siting.optimize.solution import Solution
 
-__all__ = ["Solution", "solve_coverage_model", "solve_max_coverage", "solve_set_cover"]
+__all__ = ["CoverCount", "Solution", "solve_coverage_model", "solve_max_coverage",
+           "solve_set_cover"]

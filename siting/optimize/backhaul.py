@@ -73,6 +73,7 @@ from siting.optimize.joint_model import (
     joint_model,
 )
 from siting.optimize.joint_solve import first_stage, start_plan, tie_break_stage
+from siting.optimize.model import CoverCount
 from siting.optimize.solution import Solution, relative_gap
 
 
@@ -245,7 +246,8 @@ def _solved(model: JointModel, start: BackhaulSolution | None, *, tie_break: boo
 
 def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links=None,
                         satellite_cost_cny=None, max_hops: int, objective: str = "min_cost",
-                        weight=None, must_cover=None, budget: float | None = None,
+                        weight=None, must_cover=None, cover_count: CoverCount | None = None,
+                        budget: float | None = None,
                         max_options: int | None = None, counted=None, fixed=None, groups=None,
                         site_needs_backhaul=None, site_in_place=None,
                         option_traffic_mbps=None, tie_break: bool = True,
@@ -257,9 +259,11 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
 
     Parameters
     ----------
-    coverage, cost, objective, weight, must_cover, budget, max_options, counted, fixed, groups
+    coverage, cost, objective, weight, must_cover, cover_count, budget, max_options, counted,
+    fixed, groups
         As in :func:`siting.optimize.solve_coverage_model` (``cost`` [CNY]); ``budget``
-        covers options and backhaul.
+        covers options and backhaul; ``cover_count`` counts the rows options at sites
+        backhaul can feed cover.
     site_of_option : int array, shape (n_options,)
         The site of each option, in ``[0, n_sites)``.
     fiber_cost_cny : array, shape (n_sites,)
@@ -315,7 +319,7 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
                                    must_cover=must_cover, budget=budget,
                                    max_options=max_options, counted=counted, fixed=fixed,
                                    groups=groups, solver=solver, time_limit_s=time_limit_s,
-                                   mip_gap=mip_gap)
+                                   mip_gap=mip_gap, cover_count=cover_count)
     sites = checked_sites(site_of_option, p.n_cols, fiber_cost_cny, satellite_cost_cny,
                           site_needs_backhaul, max_hops, site_in_place, option_traffic_mbps)
     arcs = model_arcs(links, sites)

@@ -53,9 +53,11 @@ from siting.optimize.inputs import (
     FixedOptions,
     OptionInputs,
     as_budget,
+    as_cover_count,
     as_float,
     as_need,
     as_quota,
+    check_count_reachable,
     check_solver_settings,
     first_indices,
     take_out_fixed,
@@ -63,6 +65,7 @@ from siting.optimize.inputs import (
 )
 from siting.optimize.model import (
     BuiltModel,
+    CoverCount,
     MipModel,
     MipResult,
     Problem,
@@ -349,13 +352,47 @@ def _set_cover_mip(A: sp.csr_matrix, cost: np.ndarray, greedy: np.ndarray, lag, 
     return sel, "optimal" if ub <= bound + tol else "time_limit", bound
 
 
-def _solve_general_part(p: Problem, *, solver, deadline, mip_gap, seed,
-                        record: SolveLog) -> tuple[_PartResult, BuiltModel]:
-    built = build_model(p, "primary")
-    greedy = heuristics.greedy_general(p.A, p.cost, p.weight, p.must, objective=p.objective,
+def _greedy_plan(p: Problem) -> np.ndarray | None:
+    """The greedy plan of ``p`` (:func:`~siting.optimize.heuristics.greedy_general`), or
+    None when it misses a must-cover row or the count row. With a count row the greedy
+    maximises coverage, each count row worth more than all weight together (and, for
+    ``min_cost``, the others nothing), so that it meets the count where it can."""
+    weight, objective = p.weight, p.objective
+    if p.cover_count is not None:
+        others = np.zeros_like(weight) if objective == "min_cost" else weight
+        weight = np.where(p.cover_count.rows, float(weight.sum()) + 1.0, others)
+        objective = "max_coverage"
+    greedy = heuristics.greedy_general(p.A, p.cost, weight, p.must, objective=objective,
                                        budget=p.budget, max_options=p.max_options,
                                        counted=p.counted, groups=p.groups, need=p.need)
-    start = built.start_vector(p, greedy) if greedy is not None else None
+    if greedy is None or (p.cover_count is not None
+                          and not p.cover_count.met_by(covered_by(p.A, greedy))):
+        return None
+    return greedy
+
+
+def _warm_start(p: Problem, built: BuiltModel) -> tuple[np.ndarray | None, str]:
+    """The better of the greedy plan (:func:`_greedy_plan`) and the caller's (``p.start``)
+    among those that meet every row of ``built``, and its name ("greedy" or "start");
+    (None, "") when neither does."""
+    best, name = None, ""
+    sign = 1.0 if built.mip.sense == "min" else -1.0
+    given = None if p.start is None else np.flatnonzero(p.start)
+    for label, plan in (("greedy", _greedy_plan(p)), ("start", given)):
+        if plan is None or not built.mip.is_feasible(built.start_vector(p, plan)):
+            continue
+        if best is None or sign * _part_value(p, plan) < sign * _part_value(p, best):
+            best, name = plan, label
+    return best, name
+
+
+def _solve_general_part(p: Problem, *, solver, deadline, mip_gap, seed,
+                        record: SolveLog) -> tuple[_PartResult, BuiltModel]:
+    """The MIP of a part, warm-started by :func:`_warm_start`, which is the plan when the
+    MIP stops without one."""
+    built = build_model(p, "primary")
+    warm, name = _warm_start(p, built)
+    start = built.start_vector(p, warm) if warm is not None else None
     res = run_mip(built.mip, solver=solver, time_limit_s=time_left_s(deadline), mip_gap=mip_gap,
                    seed=seed, start=start, record=record)
     if res.status == "infeasible":
@@ -367,12 +404,12 @@ def _solve_general_part(p: Problem, *, solver, deadline, mip_gap, seed,
         trivial = float(p.weight[~p.must].sum()) if p.objective == "max_coverage" else 0.0
         res = MipResult(x=res.x, status=res.status, objective=res.objective, bound=trivial)
     if res.x is None:
-        if greedy is None:
+        if warm is None:
             raise TimeLimitError("the time limit was reached before any feasible plan was found")
-        record.note("MIP found no plan within the time limit: greedy plan returned")
-        record.solvers.append("greedy")
+        record.note(f"MIP found no plan within the time limit: {name} plan returned")
+        record.solvers.append(name)
         bound = res.bound + must_weight
-        return _PartResult(greedy, "time_limit", bound), built
+        return _PartResult(warm, "time_limit", bound), built
     sel = selected_columns(res.x, p.n_cols)
     value = _part_value(p, sel)
     bound = res.bound + must_weight
@@ -426,7 +463,8 @@ def _tie_break(p: Problem, first: _PartResult, *, solver, deadline, mip_gap, see
 def _merge_identical_rows(p: Problem, record: SolveLog) -> Problem:
     """One row, with the summed weight, for rewarded rows covered by the same options: they
     are covered together or not at all, so values and bounds are unchanged (exact)."""
-    rewarded = np.flatnonzero(~p.must)
+    in_count = np.zeros(p.n_rows, bool) if p.cover_count is None else p.cover_count.rows
+    rewarded = np.flatnonzero(~p.must & ~in_count)  # a count row counts on its own
     if rewarded.size < 2:
         return p
     first, class_weight = merge_identical_rows(p.A[rewarded], p.weight[rewarded])
@@ -436,14 +474,15 @@ def _merge_identical_rows(p: Problem, record: SolveLog) -> Problem:
     record.note(f"{merged} demand row(s) merged into rows with the same options")
     weight = p.weight.copy()
     weight[rewarded[first]] = class_weight
-    keep = np.union1d(np.flatnonzero(p.must), rewarded[first])
+    keep = np.union1d(np.flatnonzero(p.must | in_count), rewarded[first])
     return replace(p, weight=weight).subproblem(keep, np.arange(p.n_cols))
 
 
 def _reduce_general(p: Problem, presolve: bool, record: SolveLog) -> tuple[Problem, np.ndarray]:
     """Drop rows that matter to no objective, merge identical rewarded rows and drop
     columns dominated by another column."""
-    rows = np.flatnonzero(p.must | (p.weight > 0))
+    in_count = np.zeros(p.n_rows, bool) if p.cover_count is None else p.cover_count.rows
+    rows = np.flatnonzero(p.must | (p.weight > 0) | in_count)
     sub = p.subproblem(rows, np.arange(p.n_cols)) if rows.size < p.n_rows else p
     if presolve:
         sub = _merge_identical_rows(sub, record)
@@ -456,6 +495,8 @@ def _reduce_general(p: Problem, presolve: bool, record: SolveLog) -> tuple[Probl
         eligible = None
         if sub.need is not None:  # a row needing k options may need a dominated one too
             eligible = np.asarray(A[sub.need > 1].sum(axis=0)).ravel() == 0
+        if sub.start is not None:  # the warm start keeps its options
+            eligible = ~sub.start[cols] & (True if eligible is None else eligible)
         dom = dominated_columns(A, sub.cost[cols], eligible=eligible, groups=g,
                                 counted=sub.counted[cols] if sub.max_options is not None else None)
         if dom is not None and dom.any():
@@ -478,7 +519,7 @@ def _solve_part(p: Problem, *, solver, deadline, mip_gap, seed, tie_break, preso
 def _solve_reduced_part(p: Problem, *, solver, deadline, mip_gap, seed, tie_break, presolve,
                         record: SolveLog) -> _PartResult:
     pure = (p.objective == "min_cost" and p.budget is None and p.max_options is None
-            and not p.has_groups() and p.need is None)
+            and not p.has_groups() and p.need is None and p.cover_count is None)
     started = time.perf_counter()
     if pure:
         first = _solve_set_cover_part(p, solver=solver, deadline=deadline, mip_gap=mip_gap,
@@ -559,12 +600,12 @@ def _parts(p: Problem, bundle_nnz: int) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def validated_problem(coverage, cost, *, objective, weight, must_cover, budget, max_options,
-                      counted, fixed, groups, solver, time_limit_s,
-                      mip_gap) -> tuple[Problem, OptionInputs]:
+                      counted, fixed, groups, solver, time_limit_s, mip_gap,
+                      cover_count: CoverCount | None = None) -> tuple[Problem, OptionInputs]:
     """Step 1 of a solve: the model as a :class:`Problem` (fixed options still in it) and the
     checked option arrays; raises :class:`InputError` for bad shapes or values (solver
     settings included) and :class:`InfeasibleError` for must-cover rows too few options
-    cover (:func:`_check_coverable`)."""
+    cover, or a count more rows than options reach (:func:`_check_coverable`)."""
     if objective not in OBJECTIVES:
         raise InputError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     check_solver_settings(solver, time_limit_s, mip_gap)
@@ -578,15 +619,31 @@ def validated_problem(coverage, cost, *, objective, weight, must_cover, budget, 
     must, need = as_need(must_cover, m, default=objective == "min_cost")
     p = Problem(A=options.A, cost=options.cost, weight=weight, must=must, objective=objective,
                 budget=as_budget(budget), max_options=as_quota(max_options),
-                counted=options.counted, groups=options.groups, need=need)
+                counted=options.counted, groups=options.groups, need=need,
+                cover_count=as_cover_count(cover_count, m))
     _check_coverable(p)
     return p, options
 
 
+def _start_columns(start, n: int) -> np.ndarray | None:
+    """``start`` (option indices, or None) as a bool per option; :class:`InputError` for an
+    index out of range."""
+    if start is None:
+        return None
+    index = np.asarray(start, dtype=np.int64).ravel()
+    if np.any((index < 0) | (index >= n)):
+        raise InputError(f"start must hold option indices in [0, {n})")
+    mask = np.zeros(n, bool)
+    mask[index] = True
+    return mask
+
+
 def _check_coverable(p: Problem) -> None:
     """Raise :class:`InfeasibleError` for must-cover rows that no option covers, or that fewer
-    options cover than they need: no plan can satisfy them, and the message names them."""
+    options cover than they need, or a count row asking for more rows than options reach:
+    no plan can satisfy them, and the message names them."""
     per_row = np.diff(p.A.indptr)
+    check_count_reachable(p.cover_count, per_row > 0)
     dead = np.flatnonzero(p.must & (per_row == 0))
     if dead.size:
         raise InfeasibleError(f"{dead.size} must-cover row(s) are covered by no option: rows "
@@ -633,8 +690,9 @@ def _open_problem(p: Problem, options: OptionInputs,
     rows = np.flatnonzero(open_rows)
     cols = np.flatnonzero(fixed.choosable(options, cap))
     sub = replace(p, weight=weight, must=must, budget=budget_left, max_options=quota_left,
-                  need=need).subproblem(rows, cols)
+                  need=need, cover_count=fixed.count_left(p.cover_count)).subproblem(rows, cols)
     per_row = np.diff(sub.A.indptr)
+    check_count_reachable(sub.cover_count, per_row > 0)
     lost = np.flatnonzero(sub.must & (per_row < sub.required))
     if lost.size:
         raise InfeasibleError(
@@ -658,8 +716,9 @@ def _without_slack_limits(p: Problem) -> Problem:
 def _independent_parts(p: Problem, decompose: bool,
                        record: SolveLog) -> list[tuple[np.ndarray, np.ndarray]]:
     """(rows, columns) of each part to solve on its own: the bundled components of ``p``
-    when ``decompose`` and no budget or quota couples them, else all of ``p``."""
-    if decompose and p.budget is None and p.max_options is None and p.n_rows:
+    when ``decompose`` and no budget, quota or count row couples them, else all of ``p``."""
+    if decompose and p.budget is None and p.max_options is None and p.cover_count is None \
+            and p.n_rows:
         parts = _parts(p, BUNDLE_NNZ)
     else:
         parts = [(np.arange(p.n_rows), np.arange(p.n_cols))]
@@ -707,11 +766,13 @@ def _merged_solution(p: Problem, fixed: FixedOptions, selected: np.ndarray, foun
 
 
 def solve_coverage_model(coverage, cost, *, objective: str = "min_cost", weight=None,
-                         must_cover=None, budget: float | None = None,
+                         must_cover=None, cover_count: CoverCount | None = None,
+                         budget: float | None = None,
                          max_options: int | None = None, counted=None, fixed=None, groups=None,
                          tie_break: bool = True, time_limit_s: float | None = None,
                          mip_gap: float = 0.0, solver: str = "highs", seed: int = 0,
-                         decompose: bool = True, presolve: bool = True) -> Solution:
+                         decompose: bool = True, presolve: bool = True,
+                         start=None) -> Solution:
     r"""Solve the general coverage model (LSCP / MCLP with the planner's side constraints).
 
     Parameters
@@ -730,6 +791,10 @@ def solve_coverage_model(coverage, cost, *, objective: str = "min_cost", weight=
         Rows that must be covered. Default: all rows for ``min_cost``, none for
         ``max_coverage``. Integers ask for k-coverage: row i must be covered by at least
         ``must_cover[i]`` distinct options (0: need not be covered).
+    cover_count : CoverCount, optional
+        At least ``cover_count.count`` of the rows ``cover_count.rows`` covered, any of them
+        (the count row of :mod:`~siting.optimize.model`): a later lexicographic stage keeps
+        how many mandatory rows an earlier one covered, not which.
     budget : float, optional
         :math:`\sum_j c_j x_j \le` budget (fixed options' cost included).
     max_options : int, optional
@@ -760,6 +825,11 @@ def solve_coverage_model(coverage, cost, *, objective: str = "min_cost", weight=
         Solve independent components separately (only when no budget / quota couples them).
     presolve : bool
         Apply the set covering reductions of :mod:`siting.optimize.presolve`.
+    start : int array, optional
+        The options of a plan to warm-start from (an earlier stage's), tried besides the
+        greedy plan by the MIP of a part that is not pure set covering, and its plan when
+        that MIP stops without one; dropped where it breaks a constraint. Dominated-option
+        removal keeps its options.
 
     Returns
     -------
@@ -781,7 +851,8 @@ def solve_coverage_model(coverage, cost, *, objective: str = "min_cost", weight=
                                    must_cover=must_cover, budget=budget,
                                    max_options=max_options, counted=counted, fixed=fixed,
                                    groups=groups, solver=solver, time_limit_s=time_limit_s,
-                                   mip_gap=mip_gap)
+                                   mip_gap=mip_gap, cover_count=cover_count)
+    p = replace(p, start=_start_columns(start, p.n_cols))
     record = SolveLog()
     fixed_options = take_out_fixed(options)
     sub, cols = _open_problem(p, options, fixed_options)

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from siting.errors import InputError
-from siting.optimize.model import coverage_count
+from siting.errors import InfeasibleError, InputError
+from siting.optimize.model import CoverCount, coverage_count
 
 #: The MIP solvers, in the order they are tried after the preferred one.
 SOLVERS = ("highs", "cbc")
@@ -87,6 +87,28 @@ def as_need(values, n: int, default: bool) -> tuple[np.ndarray, np.ndarray | Non
                          f"each row needs)")
     need = arr.astype(np.int64)
     return need > 0, (need if np.any(need > 1) else None)
+
+
+def as_cover_count(value, n: int) -> CoverCount | None:
+    """``cover_count`` checked: None, or a :class:`~siting.optimize.model.CoverCount` of
+    ``n`` booleans and a count >= 0."""
+    if value is None:
+        return None
+    if not isinstance(value, CoverCount):
+        raise InputError(f"cover_count must be a CoverCount, got {type(value).__name__}")
+    rows = as_bool(value.rows, n, "cover_count.rows", default=False)
+    return CoverCount(rows=rows, count=as_quota(value.count, "cover_count.count"))
+
+
+def check_count_reachable(cover_count: CoverCount | None, reach: np.ndarray) -> None:
+    """:class:`InfeasibleError` when fewer rows of ``cover_count`` than its count can be
+    covered (``reach``: bool per row, some option that may be chosen covers it)."""
+    if cover_count is None:
+        return
+    reachable = int(np.count_nonzero(cover_count.rows & reach))
+    if reachable < cover_count.count:
+        raise InfeasibleError(f"cover_count asks for {cover_count.count} of its rows covered, "
+                              f"but options reach only {reachable} of them")
 
 
 def as_groups(values, n: int) -> np.ndarray:
@@ -173,6 +195,16 @@ class FixedOptions:
     def need_left(self, need: np.ndarray) -> np.ndarray:
         """Options each row still needs on top of the fixed ones covering it."""
         return np.maximum(need - self.covers, 0)
+
+    def count_left(self, cover_count: CoverCount | None) -> CoverCount | None:
+        """``cover_count`` over the rows no fixed option covers, less those they do; None
+        when the fixed options meet it (or there is none)."""
+        if cover_count is None:
+            return None
+        met = int(np.count_nonzero(cover_count.rows & self.covered))
+        if cover_count.count <= met:
+            return None
+        return CoverCount(rows=cover_count.rows & ~self.covered, count=cover_count.count - met)
 
     def choosable(self, options: OptionInputs, cost_cap: float) -> np.ndarray:
         """Bool per option: not fixed, in no group a fixed option takes, and costing at

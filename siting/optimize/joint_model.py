@@ -40,7 +40,12 @@ from siting.optimize.feed_model import (
     with_level_columns,
 )
 from siting.optimize.feed_network import Arcs, SiteInputs, fiber_roots, relay_chains
-from siting.optimize.inputs import OptionInputs, first_indices, take_out_fixed
+from siting.optimize.inputs import (
+    OptionInputs,
+    check_count_reachable,
+    first_indices,
+    take_out_fixed,
+)
 from siting.optimize.model import (
     BuiltModel,
     Problem,
@@ -239,7 +244,8 @@ def joint_model(p: Problem, options: OptionInputs, sites: SiteInputs, arcs: Arcs
                     max_options=p.max_options,
                     counted=np.concatenate([p.counted[cols], np.zeros(feed.size, bool)]),
                     groups=np.concatenate([p.groups[cols], -np.ones(feed.size, np.int64)]),
-                    need=need if np.any(need > 1) else None)
+                    need=need if np.any(need > 1) else None, cover_count=p.cover_count)
+    check_count_reachable(p.cover_count, covered_by(p.A, cols))
     rows = feed_rows(feed, arcs, sites.site_of_option[cols], sites.n_sites,
                      optional=sites.in_place)
     record.note(f"backhaul: {feed.size} feed variables "

@@ -22,6 +22,17 @@ options, as in the backup coverage model of Hogan & ReVelle 1986).
     \max \sum_{i \in R} w_i y_i \quad \text{s.t.} \quad y_i \le \sum_{j \in N_i} x_j \;\;(i \in R),
     \quad \text{plus the constraints above.}
 
+A stage that keeps an earlier stage's count of covered rows (the most mandatory points the
+budget allows, then the most people) has a count row over a set :math:`C` of rows, each
+with a :math:`y_i` even when its coverage earns nothing (:class:`CoverCount`):
+
+.. math::
+
+    \sum_{i \in C \setminus M} y_i \ge q - |C \cap M|,
+
+so any :math:`q` rows of :math:`C` may be covered, not only the ones the earlier stage
+covered (a lexicographic optimum of the two objectives, Ehrgott 2005, ch. 5).
+
 :math:`y` may be continuous: at an optimum :math:`y_i = \min(1, \sum_{j \in N_i} x_j)`, so it
 is 1 exactly for covered rows. The tie-break stage swaps objective and constraint: for
 ``max_coverage`` it minimises :math:`\sum_j c_j x_j` subject to
@@ -36,6 +47,8 @@ Church, R., ReVelle, C. (1974). The maximal covering location problem. Papers of
 Science Association 32, 101-118.
 Hogan, K., ReVelle, C. (1986). Concepts and applications of backup coverage. Management
 Science 32(11), 1434-1444.
+Ehrgott, M. (2005). Multicriteria Optimization, 2nd ed. Springer (ch. 5: lexicographic
+optimality).
 """
 
 from __future__ import annotations
@@ -44,6 +57,24 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+
+
+@dataclass(frozen=True)
+class CoverCount:
+    """At least ``count`` of the rows ``rows`` (bool per demand row) covered, any of them:
+    what a lexicographic stage keeps of an earlier one that covered ``count`` of these rows
+    at most (e.g. the mandatory points the budget allows), leaving free which ones."""
+
+    rows: np.ndarray
+    count: int
+
+    def subset(self, rows: np.ndarray) -> "CoverCount":
+        """The count over the rows ``rows`` (an index array) only, ``count`` unchanged."""
+        return CoverCount(rows=self.rows[rows], count=self.count)
+
+    def met_by(self, covered: np.ndarray) -> bool:
+        """Whether ``covered`` (bool per row) covers ``count`` of the rows."""
+        return int(np.count_nonzero(self.rows & covered)) >= self.count
 
 
 @dataclass(frozen=True)
@@ -64,6 +95,8 @@ class Problem:
     counted: np.ndarray
     groups: np.ndarray
     need: np.ndarray | None = None  # options each must row needs (k-coverage); None: 1 each
+    cover_count: CoverCount | None = None  # at least so many of these rows covered
+    start: np.ndarray | None = None  # bool per option: a plan to warm-start from (no constraint)
 
     @property
     def required(self) -> np.ndarray:
@@ -90,7 +123,10 @@ class Problem:
                        objective=self.objective, budget=self.budget,
                        max_options=self.max_options, counted=self.counted[cols],
                        groups=self.groups[cols],
-                       need=None if self.need is None else self.need[rows])
+                       need=None if self.need is None else self.need[rows],
+                       cover_count=(None if self.cover_count is None
+                                    else self.cover_count.subset(rows)),
+                       start=None if self.start is None else self.start[cols])
 
 
 @dataclass(frozen=True)
@@ -175,6 +211,23 @@ def rewarded_rows(p: Problem) -> np.ndarray:
     return np.flatnonzero(~p.must & (p.weight > 0) & reach)
 
 
+def count_rows(p: Problem) -> np.ndarray:
+    """Rows of ``p``'s count row (:class:`CoverCount`) that need a ``y``: not must-cover
+    and covered by some option."""
+    if p.cover_count is None:
+        return np.zeros(0, np.int64)
+    reach = np.diff(p.A.indptr) > 0
+    return np.flatnonzero(p.cover_count.rows & ~p.must & reach)
+
+
+def count_left(p: Problem) -> int:
+    """How many of the rows :func:`count_rows` names must be covered: the count less the
+    count rows that must be covered anyway."""
+    if p.cover_count is None:
+        return 0
+    return p.cover_count.count - int(np.count_nonzero(p.cover_count.rows & p.must))
+
+
 class _RowBlocks:
     """Constraint rows ``lo <= block @ v <= hi``, collected block by block."""
 
@@ -199,7 +252,7 @@ class _RowBlocks:
 
 
 def _constraint_rows(p: Problem, y_rows: np.ndarray) -> _RowBlocks:
-    """Must-cover, coverage-indicator, budget, quota and group rows over ``[x, y]``."""
+    """Must-cover, coverage-indicator, count, budget, quota and group rows over ``[x, y]``."""
     n, ny = p.n_cols, y_rows.size
     rows = _RowBlocks(n + ny)
     must_rows = np.flatnonzero(p.must)
@@ -209,6 +262,10 @@ def _constraint_rows(p: Problem, y_rows: np.ndarray) -> _RowBlocks:
     if ny:
         rows.add(sp.hstack([p.A[y_rows], -sp.identity(ny, format="csr")]), np.zeros(ny),
                  np.full(ny, np.inf))
+    if count_left(p) > 0:
+        in_count = np.isin(y_rows, count_rows(p)).astype(float)
+        rows.add(sp.csr_matrix(np.concatenate([np.zeros(n), in_count])[None, :]),
+                 [float(count_left(p))], [np.inf])
     if p.budget is not None:
         rows.add(sp.csr_matrix(np.concatenate([p.cost, np.zeros(ny)])[None, :]), [-np.inf],
                  [p.budget])
@@ -253,7 +310,8 @@ def build_model(p: Problem, stage: str = "primary", target: float | None = None)
     """
     n = p.n_cols
     use_y = p.objective == "max_coverage" or stage == "tie_break"
-    y_rows = rewarded_rows(p) if use_y else np.zeros(0, dtype=np.int64)
+    y_rows = np.union1d(rewarded_rows(p) if use_y else np.zeros(0, np.int64),
+                        count_rows(p)).astype(np.int64)
     ny = y_rows.size
     rows = _constraint_rows(p, y_rows)
     c, sense = _objective(p, y_rows, stage, target, rows)

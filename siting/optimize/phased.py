@@ -18,7 +18,11 @@ row :math:`i` is covered in period :math:`t`:
     \sum_{j \in G_g} X_{jT} \le 1,
 
 with :math:`X_{j0} = 0` and :math:`d \le T` the deadline for must-cover rows (a row may need
-:math:`k_i > 1` distinct options: backup coverage). An option built in period :math:`t` serves
+:math:`k_i > 1` distinct options: backup coverage). A count row (``cover_count``: at least
+:math:`q` of the rows :math:`C` covered by the deadline, any of them) has a
+:math:`z_i \in [0, 1]` per row of :math:`C` that need not be covered anyway:
+:math:`z_i \le \sum_{j \in N_i} X_{jd}`, :math:`\sum_i z_i \ge q - |C \cap M|` (the count
+row of :mod:`siting.optimize.model`). An option built in period :math:`t` serves
 from period :math:`t` on, so the objective counts covered weight once per period it is
 covered: people covered earlier count more (the period weights :math:`\pi_t` can add a
 discount). The small cost term (:math:`\varepsilon`, chosen so the whole term is worth at
@@ -49,7 +53,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -57,10 +61,11 @@ import scipy.sparse as sp
 from siting.errors import InfeasibleError, InputError, TimeLimitError
 from siting.optimize.core import SolveLog, run_mip, warm_start_kept
 from siting.optimize.heuristics import greedy_general
-from siting.optimize.inputs import (FixedOptions, OptionInputs, as_budget, as_float, as_need,
-                                    as_quota, check_solver_settings, first_indices,
-                                    take_out_fixed, validate_options)
-from siting.optimize.model import MipModel, MipResult, coverage_count, covered_by
+from siting.optimize.inputs import (FixedOptions, OptionInputs, as_budget, as_cover_count,
+                                    as_float, as_need, as_quota, check_count_reachable,
+                                    check_solver_settings, first_indices, take_out_fixed,
+                                    validate_options)
+from siting.optimize.model import CoverCount, MipModel, MipResult, coverage_count, covered_by
 from siting.optimize.presolve import merge_identical_rows
 from siting.optimize.solution import Solution, relative_gap
 
@@ -213,6 +218,7 @@ class _Choice:
     groups: np.ndarray
     open_rows: np.ndarray  # bool per row: no fixed option covers it and one of these does
     need: np.ndarray  # options each row still needs besides the fixed ones
+    count: CoverCount | None = None  # the count row over the rows the fixed ones leave open
     # side columns (after the options): their rows over the columns of A, lower, upper
     bind: tuple | None = None
     # the last period's columns: their rows over [columns of A, these], lower, upper; and
@@ -223,12 +229,24 @@ class _Choice:
     def n_options(self) -> int:
         return self.cols.size
 
+    def count_rows(self) -> np.ndarray:
+        """The rows of the count row that get a ``z``: not must-cover, some option covers."""
+        if self.count is None:
+            return np.zeros(0, np.int64)
+        return np.flatnonzero(self.count.rows & (self.need == 0) & self.open_rows)
+
+    def count_left(self) -> int:
+        """How many of :meth:`count_rows` must be covered by the deadline."""
+        if self.count is None:
+            return 0
+        return self.count.count - int(np.count_nonzero(self.count.rows & (self.need > 0)))
+
 
 def _choosable(options: OptionInputs, fixed: FixedOptions, need: np.ndarray,
-               periods: PeriodLimits) -> _Choice:
+               periods: PeriodLimits, cover_count: CoverCount | None) -> _Choice:
     """Options that are not fixed, in no group a fixed option takes, and affordable in some
     period; :class:`InfeasibleError` when they cannot give a must-cover row the options it
-    needs."""
+    needs, or cover as many rows of ``cover_count`` as it asks for."""
     cols = np.flatnonzero(fixed.choosable(options, periods.largest_budget()))
     A = options.A[:, cols].tocsr()
     per_row = np.diff(A.indptr)
@@ -238,9 +256,11 @@ def _choosable(options: OptionInputs, fixed: FixedOptions, need: np.ndarray,
         raise InfeasibleError(f"{lost.size} must-cover row(s) are covered by no option that "
                               f"can be built (or by fewer than they need): rows "
                               f"{first_indices(lost)}")
+    count = fixed.count_left(cover_count)
+    check_count_reachable(count, per_row > 0)
     return _Choice(cols=cols, A=A, cost=options.cost[cols], counted=options.counted[cols],
                    groups=options.groups[cols], open_rows=~fixed.covered & (per_row > 0),
-                   need=need_left)
+                   need=need_left, count=count)
 
 
 def _with_side(choice: _Choice, side: SideColumns, fixed: FixedOptions, n_all: int) -> _Choice:
@@ -296,15 +316,19 @@ def _fixed_in_bounds(rows: sp.csr_matrix, lo: np.ndarray, hi: np.ndarray, fixed:
 @dataclass(frozen=True)
 class _Layout:
     """Variable indices: ``X[j, t]`` at ``t * n + j``; ``y[i, t]`` at ``n T + t r + i``;
-    the last period's own columns after them."""
+    the last period's own columns after them, then the count row's ``z``."""
 
     n: int  # options in the model
     y_rows: np.ndarray  # the rewarded row each y stands for (one per class of identical rows)
     periods: int
     n_last: int = 0  # columns of the last period only, after the y
+    z_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # row of each z
 
     def last(self) -> np.ndarray:
         return (self.n + self.r) * self.periods + np.arange(self.n_last)
+
+    def z(self) -> np.ndarray:
+        return (self.n + self.r) * self.periods + self.n_last + np.arange(self.z_rows.size)
 
     @property
     def r(self) -> int:
@@ -318,7 +342,7 @@ class _Layout:
 
     @property
     def size(self) -> int:
-        return (self.n + self.r) * self.periods + self.n_last
+        return (self.n + self.r) * self.periods + self.n_last + self.z_rows.size
 
 
 class _Rows:
@@ -383,19 +407,35 @@ def _add_limit_rows(rows: _Rows, lay: _Layout, choice: _Choice, periods: PeriodL
                  np.ones(n_groups))
 
 
+def _add_count_rows(rows: _Rows, lay: _Layout, choice: _Choice, must_by: int) -> None:
+    """``z[i]`` <= the options covering row ``i`` built by the deadline ``must_by``, and the
+    count row: the ``z`` sum to at least :meth:`_Choice.count_left`."""
+    nz = lay.z_rows.size
+    if nz == 0:
+        return
+    Z = choice.A[lay.z_rows].tocoo()
+    rows.add(np.concatenate([Z.row, np.arange(nz)]),
+             np.concatenate([lay.x(must_by)[Z.col], lay.z()]),
+             np.concatenate([np.ones(Z.nnz), -np.ones(nz)]), np.zeros(nz), np.full(nz, np.inf))
+    rows.add(np.zeros(nz, int), lay.z(), np.ones(nz), [float(choice.count_left())], [np.inf])
+
+
 def _build(choice: _Choice, weight: np.ndarray, periods: PeriodLimits,
            epsilon: float) -> tuple[MipModel, _Layout]:
     """The MIP; rewarded rows covered by the same options share one ``y`` per period."""
     weight_rows = np.flatnonzero(choice.open_rows & (weight > 0))
     first, class_weight = merge_identical_rows(choice.A[weight_rows], weight[weight_rows])
     lay = _Layout(n=choice.A.shape[1], y_rows=weight_rows[first], periods=periods.count,
-                  n_last=0 if choice.last is None else choice.last[3].size)
+                  n_last=0 if choice.last is None else choice.last[3].size,
+                  z_rows=(choice.count_rows() if choice.count_left() > 0
+                          else np.zeros(0, np.int64)))
     rows = _Rows()
     _add_link_and_cover_rows(rows, lay, choice.A)
     must_rows = np.flatnonzero(choice.need > 0)
     M = choice.A[must_rows].tocoo()
     rows.add(M.row, lay.x(periods.must_by)[M.col], np.ones(M.nnz), choice.need[must_rows],
              np.full(must_rows.size, np.inf))
+    _add_count_rows(rows, lay, choice, periods.must_by)
     _add_limit_rows(rows, lay, choice, periods)
     if choice.bind is not None:  # the side columns' rows hold in every period
         B, lo, hi = choice.bind
@@ -469,10 +509,12 @@ def _cost_weight(choice: _Choice, weight: np.ndarray, periods: PeriodLimits,
 def _start_period(choice: _Choice, weight: np.ndarray, periods: PeriodLimits,
                   side: SideColumns | None, given: np.ndarray | None) -> np.ndarray | None:
     """The period each column of ``choice`` is set in by the warm start (-1: never): the
-    year-by-year greedy plan, else the ``given`` one (build period per option); with side
-    columns their ``start`` (None: no warm start)."""
+    year-by-year greedy plan where it meets the count row, else the ``given`` one (build
+    period per option); with side columns their ``start`` (None: no warm start)."""
     if side is None:
         greedy = _myopic_start(choice, weight, periods)
+        if not _meets_count(choice, greedy, periods.must_by):
+            greedy = None
         if greedy is None and given is not None:
             return np.asarray(given, dtype=np.int64)[choice.cols]
         return greedy
@@ -481,12 +523,22 @@ def _start_period(choice: _Choice, weight: np.ndarray, periods: PeriodLimits,
     return np.concatenate([np.asarray(side.start[0])[choice.cols], side.start[1]])
 
 
-def _start_vector(choice: _Choice, lay: _Layout,
-                  start_period: np.ndarray | None) -> np.ndarray | None:
-    """The MIP's warm start for the build periods ``start_period`` (None: no warm start)."""
+def _meets_count(choice: _Choice, start_period: np.ndarray | None, must_by: int) -> bool:
+    """Whether the plan ``start_period`` (period per column of ``choice``, -1: never; None:
+    no plan) meets the count row of ``choice`` by the deadline ``must_by``."""
+    if start_period is None or choice.count is None:
+        return start_period is not None
+    by_deadline = np.flatnonzero((start_period >= 0) & (start_period <= must_by))
+    return choice.count.met_by(covered_by(choice.A, by_deadline))
+
+
+def _start_vector(choice: _Choice, lay: _Layout, start_period: np.ndarray | None,
+                  must_by: int) -> np.ndarray | None:
+    """The MIP's warm start for the build periods ``start_period`` (None: no warm start),
+    its ``z`` the count rows covered by the deadline ``must_by``."""
     if start_period is None:
-        log.info("no warm start: the year-by-year greedy plan misses a must-cover row or "
-                 "cannot set the side columns")
+        log.info("no warm start: the year-by-year greedy plan misses a must-cover row or the "
+                 "count row, or cannot set the side columns")
         return None
     start = np.zeros(lay.size)
     for t in range(lay.periods):
@@ -495,6 +547,8 @@ def _start_vector(choice: _Choice, lay: _Layout,
         start[lay.y(t)] = covered_by(choice.A[lay.y_rows], np.flatnonzero(built))
     if choice.last is not None and choice.last[3].start is not None:
         start[lay.last()] = choice.last[3].start
+    by_deadline = np.flatnonzero((start_period >= 0) & (start_period <= must_by))
+    start[lay.z()] = covered_by(choice.A[lay.z_rows], by_deadline)
     return start
 
 
@@ -520,7 +574,8 @@ def _build_periods(res: MipResult, lay: _Layout, choice: _Choice,
 def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quotas=None,
                           period_weights=None, budget: float | None = None,
                           max_options: int | None = None, must_cover=None,
-                          must_cover_by: int | None = None, counted=None,
+                          must_cover_by: int | None = None,
+                          cover_count: CoverCount | None = None, counted=None,
                           fixed=None, groups=None, time_limit_s: float | None = None,
                           mip_gap: float = 0.0, solver: str = "highs", seed: int = 0,
                           side: SideColumns | None = None,
@@ -549,6 +604,10 @@ def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quot
         Rows that must be covered (integers: by that many distinct options) ...
     must_cover_by : int, optional
         ... by the end of this period (0-based; default: the last).
+    cover_count : CoverCount, optional
+        At least ``cover_count.count`` of the rows ``cover_count.rows`` covered by the end of
+        period ``must_cover_by``, any of them (module docstring): the last solve of a plan
+        that could not cover every mandatory row keeps how many the solve before it covered.
     counted, fixed, groups
         As in :func:`siting.optimize.solve_coverage_model`; fixed options are on air before
         the first period and charge no budget or quota.
@@ -562,8 +621,9 @@ def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quot
         solve (unbuilding one may break a side row).
     start : int array, shape (n_options,), optional
         A plan to warm-start from where the year-by-year greedy plan misses a must-cover
-        row: the 0-based period each option is built in (-1: never), e.g. an earlier
-        stage's ``build_period`` whose coverage the must-cover rows ask for. Without
+        row or the count row: the 0-based period each option is built in (-1: never), e.g.
+        an earlier stage's ``build_period`` whose coverage the must-cover rows or the count
+        row ask for. Without
         ``side`` only. A MIP stopped before a plan of its own keeps it, if it is one.
 
     Returns
@@ -592,21 +652,22 @@ def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quot
     need = must.astype(np.int64) if need is None else need
     # fixed options serve every period; their groups and the rows they cover leave the model
     fixed_options = take_out_fixed(options)
-    choice = _choosable(options, fixed_options, need, periods)
+    cover_count = as_cover_count(cover_count, options.n_rows)
+    choice = _choosable(options, fixed_options, need, periods, cover_count)
     if side is not None:
         choice = _with_side(choice, side, fixed_options, options.cost.size)
     start_period = _start_period(choice, weight, periods, side, start)
     epsilon = _cost_weight(choice, weight, periods, start_period)
     mip, lay = _build(choice, weight, periods, epsilon)
     record = SolveLog()
-    start = _start_vector(choice, lay, start_period)
+    start = _start_vector(choice, lay, start_period, periods.must_by)
     res = warm_start_kept(run_mip(mip, solver=solver, time_limit_s=time_limit_s,
                                   mip_gap=float(mip_gap), seed=seed, start=start,
                                   record=record), mip, start, record)
     build_period, side_period = _build_periods(res, lay, choice, options.cost.size)
     if side is None:
         build_period = _drop_redundant(options.A, weight, periods, need, fixed_options.index,
-                                       build_period, options.cost)
+                                       build_period, options.cost, cover_count=cover_count)
     value = _phased_value(options.A, weight, periods.weights, fixed_options.index, build_period)
     bound = _value_bound(res, value, epsilon * periods.spendable(choice.cost),
                          weight, periods, fixed_options)
@@ -649,10 +710,10 @@ def _value_bound(res: MipResult, value: float, cost_term: float, weight: np.ndar
 
 
 def _drop_redundant(A: sp.csr_matrix, weight, periods: PeriodLimits, need, fixed_idx,
-                    build_period, cost) -> np.ndarray:
+                    build_period, cost, *, cover_count: CoverCount | None) -> np.ndarray:
     """Unbuild options (dearest first) whose removal loses no weight in any period and
-    uncovers no must-cover row at the deadline: a MIP stopped at its gap tolerance may keep
-    such spending."""
+    uncovers no must-cover row at the deadline nor leaves the count row unmet there: a MIP
+    stopped at its gap tolerance may keep such spending."""
     period = build_period.copy()
     value = _phased_value(A, weight, periods.weights, fixed_idx, period)
     for j in sorted(np.flatnonzero(period >= 0), key=lambda j: -cost[j]):
@@ -660,7 +721,9 @@ def _drop_redundant(A: sp.csr_matrix, weight, periods: PeriodLimits, need, fixed
             continue
         trial = period.copy()
         trial[j] = -1
-        if np.any(coverage_count(A, on_air_through(fixed_idx, trial, periods.must_by)) < need):
+        at_deadline = coverage_count(A, on_air_through(fixed_idx, trial, periods.must_by))
+        if np.any(at_deadline < need) or (cover_count is not None
+                                          and not cover_count.met_by(at_deadline > 0)):
             continue
         kept = _phased_value(A, weight, periods.weights, fixed_idx, trial)
         if kept >= value - 1e-9 * max(value, 1.0):

@@ -122,7 +122,7 @@ def solve_phased_with_backhaul(coverage, cost, weight, *, period_budgets, site_o
         (:func:`~siting.optimize.feed_greedy.greedy_schedule`).
     **phased
         ``period_quotas``, ``period_weights``, ``max_options``, ``must_cover_by``,
-        ``time_limit_s``, ``mip_gap``, ``solver``, ``seed`` of
+        ``cover_count``, ``time_limit_s``, ``mip_gap``, ``solver``, ``seed`` of
         :func:`~siting.optimize.phased.solve_phased_coverage`.
 
     Raises
