@@ -36,7 +36,7 @@ from siting.errors import InputError, SitingError
 from siting.io.asbuilt import BUILT_YEAR_COLUMN
 from siting.io.problems import first_line
 from siting.export.gis import CSV_ENCODING, inert_cells
-from siting.export.i18n import HTML_LANG, join, term, value_text
+from siting.export.i18n import HTML_LANG, admin_text, join, term, value_text
 from siting.export.report import Report, Section, Table, render_markdown
 from siting.export.style import WGS84
 from siting.export.webfont import PAGE_FONTS, save_map
@@ -103,7 +103,9 @@ class Comparison:
     ``villages``: the villages whose ``covered_after`` differs (covered_after_a/_b, serving
     site in each, change ``gained``/``lost`` in B); ``language``: of what people read
     (:func:`comparison_language`); ``as_built``: the ``as_built`` block of a re-plan's
-    summary.json by plan ("A", "B"), whose list :func:`whole_plan_kpis` counts in its KPIs.
+    summary.json by plan ("A", "B"), whose list :func:`whole_plan_kpis` counts in its KPIs;
+    ``admin_unit_names_zh``: the counties' Chinese names of both summaries (B's where both
+    name a county), which the Chinese tables show.
     """
     name_a: str
     name_b: str
@@ -113,6 +115,7 @@ class Comparison:
     villages: gpd.GeoDataFrame
     language: str = "en"
     as_built: dict = field(default_factory=dict)
+    admin_unit_names_zh: dict = field(default_factory=dict)
 
     @property
     def differing_sites(self) -> gpd.GeoDataFrame:
@@ -132,7 +135,8 @@ def compare_tables(a: PlanInputs, b: PlanInputs) -> Comparison:
                       village_changes(a.villages, b.villages),
                       comparison_language(a.summary, b.summary),
                       {plan: p.summary["as_built"] for plan, p in (("A", a), ("B", b))
-                       if "as_built" in p.summary})
+                       if "as_built" in p.summary},
+                      {**a.summary.get("admin_unit_names_zh", {}), **b.summary.get("admin_unit_names_zh", {})})
 
 
 def whole_plan_kpis(summary: dict) -> dict:
@@ -351,9 +355,10 @@ def comparison_report(comparison: Comparison) -> Report:
         Section(term("compare.section.kpis", lang), [Table(_headers(kpis, lang), _kpi_rows(c.kpis, lang))]),
         Section(term("compare.section.by_county", lang), [Table(
             _headers(["admin_unit", *kpis], lang),
-            [[value_text("admin", county, lang), *row]
+            [[admin_text(county, lang, c.admin_unit_names_zh), *row]
              for county, row in zip(c.by_county["county"], _kpi_rows(c.by_county, lang))])]),
-        Section(term("compare.section.villages", lang), [_village_table(c.villages, lang)]),
+        Section(term("compare.section.villages", lang),
+                [_village_table(c.villages, lang, c.admin_unit_names_zh)]),
     ]
     for section in sections:  # an empty table says so
         section.blocks = [term("compare.none", lang) if not b.rows else b for b in section.blocks]
@@ -450,12 +455,12 @@ def _site_table(sites: pd.DataFrame, lang: str) -> Table:
     return Table(_headers(["site" if c == "site_id" else c for c in columns], lang), rows)
 
 
-def _village_table(villages: pd.DataFrame, lang: str) -> Table:
-    """The villages whose coverage differs: id, name, county, people, each plan's serving site
-    and the change in B, in ``lang``."""
+def _village_table(villages: pd.DataFrame, lang: str, names_zh: dict[str, str]) -> Table:
+    """The villages whose coverage differs: id, name, county (in Chinese its name of
+    ``names_zh``), people, each plan's serving site and the change in B, in ``lang``."""
     columns = ["village_id", "name", "admin_unit", "population", "serving_site_a", "serving_site_b",
                "change"]
-    rows = [[r.village_id, r.name, value_text("admin", r.admin_unit, lang), r.population,
+    rows = [[r.village_id, r.name, admin_text(r.admin_unit, lang, names_zh), r.population,
              _as_text(r.serving_site_a), _as_text(r.serving_site_b),
              value_text("compare_change", r.change, lang)] for r in villages.itertuples()]
     return Table(_headers(columns, lang), rows)

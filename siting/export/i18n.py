@@ -937,6 +937,32 @@ def value_text(group: str, value, language: str) -> str:
     return text
 
 
+#: The field of the admin-unit layer with each unit's name in Chinese (the demo's
+#: ``region.gpkg`` has it; a planner maps a column of their own to it with
+#: ``inputs.admin_units.fields: {name_zh: 名称}``).
+ADMIN_NAME_ZH_FIELD = "name_zh"
+
+
+def admin_unit_names(admin_units) -> dict[str, str]:
+    """Each admin unit's Chinese name (its :data:`ADMIN_NAME_ZH_FIELD`), by the unit as the
+    tables name it (the layer's index); units without one (no field, an empty value) are left
+    out. ``admin_units``: the admin-unit polygons, or None without any."""
+    if admin_units is None or ADMIN_NAME_ZH_FIELD not in admin_units.columns:
+        return {}
+    names = admin_units[ADMIN_NAME_ZH_FIELD]
+    return {str(unit): str(name).strip() for unit, name in zip(admin_units.index, names)
+            if isinstance(name, str) and name.strip()}
+
+
+def admin_text(unit, language: str, names_zh: dict[str, str] | None = None) -> str:
+    """An admin unit as a person reads it in ``language``: in Chinese its Chinese name from
+    ``names_zh`` (:func:`admin_unit_names`) where it has one; else as the tables name it, the
+    rows of all units and of none translated (``admin.`` terms)."""
+    if check_language(language) == "zh" and names_zh and str(unit) in names_zh:
+        return names_zh[str(unit)]
+    return value_text("admin", unit, language)
+
+
 def _placeholder_text(name: str, value: str, language: str) -> str:
     """A value read off an English template (:func:`value_text`) for the ``language``'s
     template: a feed's kind or a reason translated, an amount in million CNY given in 万元

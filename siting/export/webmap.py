@@ -50,12 +50,14 @@ from folium.elements import JSCSSMixin
 from folium.template import Template
 from rasterio.enums import Resampling
 
-from siting.export.i18n import HTML_LANG, check_language, join, rsrp_class_labels, term, value_text
+from siting.export.i18n import (HTML_LANG, admin_text, admin_unit_names, check_language, join,
+                                rsrp_class_labels, term, value_text)
 from siting.export.style import (ADMIN_UNIT_COLOUR, BACKHAUL_COLOURS, BUILT_ACTIONS, RSRP_CLASSES,
                                  TECH_COLOURS, VILLAGE_COLOURS, WGS84, admin_boundaries, hillshade)
 from siting.export.tables import PlanTables
 from siting.export.webfont import PAGE_FONTS, save_map
 from siting.io.asbuilt import BUILT_YEAR_COLUMN
+from siting.labels import OUTSIDE_ADMIN_UNITS
 
 # One letter per candidate kind, shown inside the site icon.
 KIND_LETTERS = {"existing_4g": "E", "existing_5g": "E", "public_building": "P", "lamp_pole": "L",
@@ -313,7 +315,7 @@ def build_map(tables: PlanTables) -> folium.Map:
         _add_backhaul(fmap, tables.backhaul_links, lang)
     _add_selected_sites(fmap, sites_ll, technologies, lang)
     _add_existing_sites(fmap, sites_ll, lang)
-    _add_villages(fmap, tables.villages.to_crs(WGS84), lang)
+    _add_villages(fmap, tables.villages.to_crs(WGS84), _village_counties(tables, lang), lang)
     _add_controls(fmap, tables.scenario.outputs.basemap, lang, region_deg)
     links = tables.backhaul_links
     drawn_kinds = [] if links is None else [
@@ -550,10 +552,11 @@ def _add_polygons(fmap: folium.Map, tables: PlanTables, lang: str) -> list[tuple
     drawn = []
     if tables.admin_units is not None and len(tables.admin_units):
         units = tables.admin_units
+        names_zh = admin_unit_names(units)
         drawn.append((term("webmap.layer_admin_units", lang), ADMIN_UNIT_STYLE))
         layer = _polygons(
             esc(drawn[-1][0]), units, 50.0, ADMIN_UNIT_CLICK_STYLE,
-            lambda key, row: {label("admin_unit"): row["admin_unit"] if "admin_unit" in row else key})
+            lambda key, row: {label("admin_unit"): admin_text(key, lang, names_zh)})
         lines = gpd.GeoSeries([admin_boundaries(units).simplify(50.0)], crs=units.crs).to_crs(WGS84)
         folium.GeoJson(lines.iloc[0].__geo_interface__, style_function=lambda _: ADMIN_UNIT_STYLE,
                        interactive=False).add_to(layer)
@@ -661,22 +664,37 @@ def _add_existing_sites(fmap: folium.Map, sites_ll, lang: str) -> None:
     existing.add_to(fmap)
 
 
-def _add_villages(fmap: folium.Map, villages_ll, lang: str) -> None:
-    """Villages coloured by coverage status, with every attribute and the reason in the popup."""
+def _village_counties(tables: PlanTables, lang: str) -> dict[str, str]:
+    """Each village's county as the popup names it, by village id: the unit the report counts
+    it in (the polygon it lies in, its own field as the fallback:
+    :func:`~siting.export.tables.village_admin_units`), in Chinese by its ``name_zh``
+    (:func:`~siting.export.i18n.admin_text`)."""
+    names_zh = admin_unit_names(tables.admin_units)
+    fields = dict(zip(tables.villages["village_id"].astype(str), tables.villages["admin_unit"]))
+    units = {v: tables.village_admin_units.get(v, unit if isinstance(unit, str) else "")
+             for v, unit in fields.items()}
+    return {v: admin_text(unit or OUTSIDE_ADMIN_UNITS, lang, names_zh) for v, unit in units.items()}
+
+
+def _add_villages(fmap: folium.Map, villages_ll, counties: dict[str, str], lang: str) -> None:
+    """Villages coloured by coverage status, with every attribute and the reason in the popup
+    (the county of ``counties``, by village id: :func:`_village_counties`)."""
     village_layer = folium.FeatureGroup(name=esc(term("webmap.layer_villages", lang)))
     for _, v in villages_ll.iterrows():
         folium.CircleMarker(
             [v.geometry.y, v.geometry.x], radius=4, weight=1, color="#333",
             fill_color=VILLAGE_COLOURS[v.status], fill_opacity=0.9,
-            popup=_popup(_village_fields(v, lang)), tooltip=esc(v["name"])).add_to(village_layer)
+            popup=_popup(_village_fields(v, counties[str(v.village_id)], lang)),
+            tooltip=esc(v["name"])).add_to(village_layer)
     village_layer.add_to(fmap)
 
 
-def _village_fields(v, lang: str) -> dict:
-    """The popup of a village: field names and values (status, reason) in ``lang``."""
+def _village_fields(v, county: str, lang: str) -> dict:
+    """The popup of a village: field names and values (status, reason) in ``lang``; its
+    ``county`` as the map names it."""
     level = v.best_level_dbm
     fields = {"village": v["name"], "id": v.village_id, "people": int(v.population),
-              "admin_unit": value_text("admin", v.admin_unit, lang),
+              "admin_unit": county,
               "mandatory": term("webmap.yes" if v.mandatory else "webmap.no", lang),
               "status": value_text("village_status", v.status, lang),
               "served_by": f"{v.serving_site} {v.serving_technology}".strip() or "-",

@@ -1,0 +1,121 @@
+"""What a planning committee reading Chinese sees: counties by their Chinese names (the admin
+units' ``name_zh``, as the demo's region.gpkg has them) in every Chinese output, their English
+names in the English ones."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+from shapely.geometry import box
+from typer.testing import CliRunner
+
+from regions import CRS, X0, Y0, candidate, one_site_a_year_region, village
+from siting.cli import app
+from siting.compare import compare_tables, read_plan_folder, render_comparison
+from siting.config import load_scenario
+from siting.export.report import build_report, render_markdown
+from siting.export.staticmap import draw_static_map
+from siting.export.tables import plan_tables
+from siting.export.webmap import build_map
+from siting.pipeline import compute, run_scenario, write_outputs
+from test_language import COUNTIES, chinese_region, in_language
+
+#: The counties of :func:`chinese_region` as an English-keyed layer with Chinese names.
+ENGLISH = {"汉滨区": "Hanbin", "紫阳县": "Ziyang", "岚皋县": "Langao"}
+
+
+@pytest.fixture(scope="module")
+def named(tmp_path_factory):
+    """(run, summary, out): the Chinese region whose admin units are keyed by their English
+    names and carry ``name_zh``, planned and written in Chinese."""
+    folder = tmp_path_factory.mktemp("zh_names")
+    scenario = chinese_region(folder)
+    gpd.GeoDataFrame({"admin_unit": [ENGLISH[c] for c in COUNTIES], "name_zh": list(COUNTIES)},
+                     geometry=list(COUNTIES.values()), crs="EPSG:32649").to_file(
+        folder / "region.gpkg", layer="admin_units", engine="pyogrio")
+    run = compute(load_scenario(scenario))
+    out = folder / "out"
+    return run, write_outputs(run, out), out
+
+
+def test_summary_keeps_the_english_keys_and_records_the_chinese_names(named):
+    _, summary, out = named
+    on_disk = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert sorted(on_disk["by_admin_unit"]) == sorted(ENGLISH.values())
+    assert on_disk["admin_unit_names_zh"] == {e: c for c, e in ENGLISH.items()}
+
+
+def county_rows(report_md: str) -> list[str]:
+    """The first cell of each row of the report's county table."""
+    section = report_md.split("## 各区县覆盖情况" if "各区县" in report_md else "## Coverage by admin unit")[1]
+    table = section.split("\n## ")[0]
+    return [line.split("|")[1].strip() for line in table.splitlines()[4:] if line.startswith("|")]
+
+
+def test_the_chinese_report_names_counties_in_chinese_the_english_one_in_english(named):
+    run, _, out = named
+    zh = (out / "report.md").read_text(encoding="utf-8")
+    assert county_rows(zh) == [*COUNTIES, "（全市合计）"]
+    # v3, the relocation site out of every site's range, stays uncovered in 紫阳县's polygon
+    assert "| v3 | 双龙易地搬迁安置点 | 紫阳县 |" in zh
+    assert not re.search("|".join(ENGLISH.values()), zh)
+    assert "汉滨区" in (out / "report.html").read_text(encoding="utf-8")
+    en = render_markdown(build_report(in_language(plan_tables(run), "en")))
+    assert county_rows(en) == [*ENGLISH.values(), "(all)"]
+    assert "| v3 | 双龙易地搬迁安置点 | Ziyang |" in en
+
+
+def test_map_html_and_map_png_name_counties_in_chinese(named):
+    run, _, out = named
+    page = (out / "map.html").read_text(encoding="utf-8")
+    # each county's popup, then each village's, which names the county the report counts it
+    # in (v2's own field says 石泉县, its polygon 汉滨区)
+    popups = re.findall(r"区县</th><td>([^<]*)</td>", page)
+    assert sorted(popups) == sorted([*COUNTIES, "汉滨区", "汉滨区", "汉滨区", "紫阳县"]), popups
+    assert not re.search("|".join(ENGLISH.values()), page)
+    for language, names in (("zh", list(COUNTIES)), ("en", list(ENGLISH.values()))):
+        ax = Figure().add_subplot()
+        draw_static_map(ax, in_language(plan_tables(run), language))
+        drawn = [t.get_text() for t in ax.texts]
+        assert all(name in drawn for name in names), drawn
+    assert "Hanbin" in build_map(in_language(plan_tables(run), "en")).get_root().render()
+
+
+def test_the_comparison_names_counties_in_chinese(named):
+    _, _, out = named
+    plan = read_plan_folder(out)
+    text = render_comparison(compare_tables(plan, dataclasses.replace(plan, name="B")))
+    section = text.split("## 各区县指标")[1]
+    assert all(f"| {c} |" in section for c in COUNTIES), section[:2000]
+    assert not re.search("|".join(ENGLISH.values()), text)
+
+
+def test_the_evaluation_names_counties_in_chinese(tmp_path):
+    """A year-end evaluation of a Chinese plan whose admin units are keyed in English: its
+    county, site and uncovered-village tables name the counties by their ``name_zh``."""
+    villages = [village("V1", 1000, 3000, population=300), village("V2", 3000, 3000, population=200),
+                village("V3", 5000, 3000, population=100)]
+    candidates = [candidate(s, x, 3000, techs="4G") for s, x in (("S1", 1000), ("S2", 3000), ("S3", 5000))]
+    scenario = one_site_a_year_region(tmp_path / "in", villages, candidates, report={"language": "zh"})
+    gpd.GeoDataFrame({"admin_unit": ["West", "East"], "name_zh": ["西城区", "东城区"]},
+                     geometry=[box(X0, Y0 - 6000, X0 + 2000, Y0), box(X0 + 2000, Y0 - 6000, X0 + 6000, Y0)],
+                     crs=CRS).to_file(tmp_path / "in" / "region.gpkg", layer="admin_units", engine="pyogrio")
+    run_scenario(scenario, tmp_path / "plan")
+    built = tmp_path / "built.csv"
+    pd.DataFrame([("S1", "4G-1800", 2027, 200000)],
+                 columns=["site_id", "technology", "year", "cost_cny"]).to_csv(built, index=False)
+    result = CliRunner().invoke(app, ["evaluate", str(tmp_path / "plan"), "--built", str(built), "-q"])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "plan" / "evaluation-2027" / "evaluation.md").read_text(encoding="utf-8")
+    counties = text.split("## 各区县完成情况与得分")[1].split("\n## ")[0]
+    assert [line.split("|")[1].strip() for line in counties.splitlines() if line.startswith("| ")][1:] \
+        == ["西城区", "东城区", "（全市合计）"]
+    assert "| S1 | 西城区 |" in text
+    assert not re.search(r"\b(West|East)\b", text)
+
