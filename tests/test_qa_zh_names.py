@@ -4,6 +4,7 @@ names in the English ones."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import re
@@ -119,3 +120,23 @@ def test_the_evaluation_names_counties_in_chinese(tmp_path):
     assert "| S1 | 西城区 |" in text
     assert not re.search(r"\b(West|East)\b", text)
 
+
+def headline_row(report_md: str, kpi: str) -> list[str]:
+    """The cells after the name of the headline table's row ``kpi``."""
+    line = next(line for line in report_md.splitlines() if line.startswith(f"| {kpi} |"))
+    return [cell.strip() for cell in line.split("|")[2:-1]]
+
+
+@pytest.mark.parametrize("language, kpi", [("zh", "人口覆盖率 [%]"), ("en", "people covered [%]")])
+def test_a_share_of_100_percent_reads_like_the_others(named, language, kpi):
+    """Every share of the report to two decimals: all people covered reads 100.00 beside the
+    share before, not 100 beside 98.90."""
+    run, summary, _ = named
+    k = summary["kpis"]
+    full = copy.deepcopy(summary)
+    full["kpis"]["people_covered_after"] = k["people_total"]
+    tables = dataclasses.replace(plan_tables(run), summary=full)
+    report = render_markdown(build_report(in_language(tables, language)))
+    before = 100 * k["people_covered_before"] / k["people_total"]
+    assert 0 < before < 100
+    assert headline_row(report, kpi) == [f"{before:.2f}", "100.00"]

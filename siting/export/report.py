@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from siting.export.i18n import (MONEY_DECIMALS, MONEY_UNIT_CNY, admin_text, check_language, join,
@@ -109,6 +110,18 @@ def cell_text(value, decimals: int | None = None) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)
+
+
+#: Decimals of a share in percent as the tables show it, every share alike (98.90 beside
+#: 100.00, as the sweep's table writes them).
+PERCENT_DECIMALS = 2
+
+
+def percent(part: float, whole: float) -> Decimal:
+    """``part`` of ``whole`` [%] as the tables show it: to :data:`PERCENT_DECIMALS` decimals
+    whatever its value (a whole 100 reads 100.00 beside 98.90, not 100; a Decimal, so
+    :func:`cell_text` writes it so and report.html aligns it as a number)."""
+    return Decimal(f"{100 * part / whole:.{PERCENT_DECIMALS}f}")
 
 
 def persons(value):
@@ -253,8 +266,8 @@ def _headline_section(k: dict, people_total: float, lang: str, *, replan: bool =
     rows = [
         [term("kpi.people_covered", lang), persons(k["people_covered_before"]),
          persons(k["people_covered_after"])],
-        [term("kpi.people_covered_pct", lang), 100 * k["people_covered_before"] / people_total,
-         100 * k["people_covered_after"] / people_total],
+        [term("kpi.people_covered_pct", lang), percent(k["people_covered_before"], people_total),
+         percent(k["people_covered_after"], people_total)],
         [term("kpi.villages_covered", lang), of("villages_covered_before", "villages_total"),
          of("villages_covered_after", "villages_total")],
         [term("kpi.mandatory_villages_covered", lang), "",
@@ -533,7 +546,7 @@ def _schedule_section(summary: dict, objective, people_total: float, lang: str) 
     rows = [[p["label"], _dash(limits[p["label"]].budget_cny), _dash(limits[p["label"]].max_new_sites),
              p["new_sites"], p["upgrades"]]
             + (_split_cny(p["cost_cny"], p["backhaul_cost_cny"], lang) if backhaul else [p["cost_cny"]])
-            + [persons(p["people_covered"]), 100 * p["people_covered"] / people_total,
+            + [persons(p["people_covered"]), percent(p["people_covered"], people_total),
                p["mandatory_covered"]]
             for p in summary["phases"]]
     header = (["year", "budget_cny", "quota", "new_sites", "upgrades"]
