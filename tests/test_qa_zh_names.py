@@ -140,3 +140,36 @@ def test_a_share_of_100_percent_reads_like_the_others(named, language, kpi):
     before = 100 * k["people_covered_before"] / k["people_total"]
     assert 0 < before < 100
     assert headline_row(report, kpi) == [f"{before:.2f}", "100.00"]
+
+
+#: Run in report.html: its tables at their narrowest (each column as narrow as its words allow,
+#: as in a narrow window or print column), then each header's text and the indices of the
+#: characters that start a new line.
+HEADER_LINES = """(() => {
+  document.querySelectorAll('table').forEach(t => { t.style.width = '1px'; });
+  return [...document.querySelectorAll('th')].map(th => {
+    const node = th.firstChild, text = th.textContent, starts = [], range = document.createRange();
+    let top = null;
+    for (let i = 0; i < text.length; i++) {
+      range.setStart(node, i);
+      range.setEnd(node, i + 1);
+      const rects = range.getClientRects();
+      if (!rects.length || rects[0].width === 0) continue;
+      if (top !== null && rects[0].top > top + 1) starts.push(i);
+      top = rects[0].top;
+    }
+    return [text, starts];
+  });
+})()"""
+
+
+def test_chinese_headers_wrap_only_at_their_spaces_in_chromium(named, tmp_path):
+    """report.html in headless chromium, its tables squeezed: a header breaks only at a space
+    (before its unit), never inside a word or a unit ("成本 [万" over "元]")."""
+    from test_browser import chromium_binary, inspect_page
+    _, _, out = named
+    visit = inspect_page(chromium_binary(), out / "report.html", HEADER_LINES, tmp_path / "chromium")
+    headers = {text: starts for text, starts in visit.state}
+    assert headers["成本 [万元]"] == [len("成本 ")]  # squeezed: it wraps, before its unit
+    inside = {text: starts for text, starts in headers.items() if any(text[i - 1] != " " for i in starts)}
+    assert inside == {}
