@@ -29,10 +29,12 @@ import folium
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import pyproj
 
 from siting.diskfaults import write_files
 from siting.config import load_scenario
 from siting.errors import InputError, SitingError
+from siting.io import read_terrain
 from siting.io.asbuilt import BUILT_YEAR_COLUMN
 from siting.io.problems import first_line
 from siting.export.gis import CSV_ENCODING, inert_cells
@@ -40,7 +42,8 @@ from siting.export.i18n import HTML_LANG, admin_text, join, term, value_text
 from siting.export.report import Report, Section, Table, render_markdown
 from siting.export.style import WGS84
 from siting.export.webfont import PAGE_FONTS, save_map
-from siting.export.webmap import MetricScale, Page, esc, inline_assets
+from siting.export.webmap import MetricScale, Page, add_hillshade, esc, inline_assets
+from siting.terrain import Terrain
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +87,14 @@ class PlanInputs:
     (built, upgraded or kept; ``site_id``, ``technology``, ``action``, geometry), the villages
     (``village_id``, ``covered_after``, ...), the ``summary.json`` dictionary and the
     attributes of its ``backhaul_links`` layer (``from_id``, ``cost_cny``, ``phase``, ...;
-    no rows without backhaul)."""
+    no rows without backhaul) and the DEM the plan was made on (the comparison map's
+    hillshade; None where it cannot be read)."""
     name: str
     sites: gpd.GeoDataFrame
     villages: gpd.GeoDataFrame
     summary: dict
     backhaul_links: pd.DataFrame = field(default_factory=no_backhaul_links)
+    terrain: Terrain | None = None
 
 
 @dataclass(frozen=True)
@@ -105,7 +110,8 @@ class Comparison:
     (:func:`comparison_language`); ``as_built``: the ``as_built`` block of a re-plan's
     summary.json by plan ("A", "B"), whose list :func:`whole_plan_kpis` counts in its KPIs;
     ``admin_unit_names_zh``: the counties' Chinese names of both summaries (B's where both
-    name a county), which the Chinese tables show.
+    name a county), which the Chinese tables show; ``terrain``: the DEM under the plans (B's,
+    else A's), the map's hillshade as on map.html, None without one.
     """
     name_a: str
     name_b: str
@@ -116,6 +122,7 @@ class Comparison:
     language: str = "en"
     as_built: dict = field(default_factory=dict)
     admin_unit_names_zh: dict = field(default_factory=dict)
+    terrain: Terrain | None = None
 
     @property
     def differing_sites(self) -> gpd.GeoDataFrame:
@@ -136,7 +143,8 @@ def compare_tables(a: PlanInputs, b: PlanInputs) -> Comparison:
                       comparison_language(a.summary, b.summary),
                       {plan: p.summary["as_built"] for plan, p in (("A", a), ("B", b))
                        if "as_built" in p.summary},
-                      {**a.summary.get("admin_unit_names_zh", {}), **b.summary.get("admin_unit_names_zh", {})})
+                      {**a.summary.get("admin_unit_names_zh", {}), **b.summary.get("admin_unit_names_zh", {})},
+                      b.terrain if b.terrain is not None else a.terrain)
 
 
 def whole_plan_kpis(summary: dict) -> dict:
@@ -307,7 +315,31 @@ def read_plan_folder(folder: str | os.PathLike) -> PlanInputs:
         facts = json.loads(summary.read_text(encoding="utf-8"))
         facts["kpis"]
     facts["language"] = recorded_language(facts)
-    return PlanInputs(str(facts.get("scenario", folder.name)), sites, villages, facts, links)
+    return PlanInputs(str(facts.get("scenario", folder.name)), sites, villages, facts, links,
+                      plan_terrain(folder, facts, sites, villages))
+
+
+#: How far [m] the DEM read for the comparison map reaches beyond the plans' sites and villages.
+TERRAIN_MARGIN_M = 2000.0
+
+
+def plan_terrain(folder: Path, facts: dict, *frames: gpd.GeoDataFrame) -> Terrain | None:
+    """The DEM of the scenario a plan's summary names (``scenario_file``), in the plan's CRS,
+    over ``frames`` (its sites and villages) and :data:`TERRAIN_MARGIN_M` around them, for
+    the comparison map's hillshade; None, with a warning naming ``folder``, where that file
+    or its DEM cannot be read (the map is drawn without terrain)."""
+    boxes = [f.total_bounds for f in frames if len(f)]
+    try:
+        scenario = load_scenario(facts["scenario_file"])
+        if not boxes:
+            return None
+        bounds = (min(b[0] for b in boxes) - TERRAIN_MARGIN_M, min(b[1] for b in boxes) - TERRAIN_MARGIN_M,
+                  max(b[2] for b in boxes) + TERRAIN_MARGIN_M, max(b[3] for b in boxes) + TERRAIN_MARGIN_M)
+        return read_terrain(scenario.inputs.dem, pyproj.CRS(facts["crs"]), region_bounds=bounds)
+    except (KeyError, OSError, SitingError) as exc:
+        log.warning("%s: comparison.html is drawn without the terrain hillshade: the DEM of the "
+                    "plan's scenario file cannot be read (%s)", folder, first_line(exc))
+        return None
 
 
 def recorded_language(facts: dict) -> str:
@@ -482,6 +514,8 @@ def comparison_map(comparison: Comparison) -> folium.Map:
     page.title = esc(term("compare.title", lang, a=c.name_a, b=c.name_b))
     page.add_child(fmap)
     fmap.fit_bounds([[south, west], [north, east]])
+    if c.terrain is not None:  # the terrain under both plans, as map.html shows it
+        add_hillshade(fmap, c.terrain, c.sites.crs, lang)
     for plan, name in (("a", c.name_a), ("b", c.name_b)):
         layer = folium.FeatureGroup(name=esc(term("compare.layer_plan", lang, plan=plan.upper(), name=name)))
         for _, s in sites[sites[f"in_{plan}"]].iterrows():

@@ -8,6 +8,7 @@ import copy
 import dataclasses
 import json
 import re
+import shutil
 
 import geopandas as gpd
 import pandas as pd
@@ -18,7 +19,8 @@ from typer.testing import CliRunner
 
 from regions import CRS, X0, Y0, candidate, one_site_a_year_region, village
 from siting.cli import app
-from siting.compare import compare_tables, read_plan_folder, render_comparison
+from siting.compare import (compare_folders, compare_tables, comparison_map, read_plan_folder,
+                            render_comparison, write_comparison)
 from siting.config import load_scenario
 from siting.export.report import build_report, render_markdown
 from siting.export.staticmap import draw_static_map
@@ -173,3 +175,56 @@ def test_chinese_headers_wrap_only_at_their_spaces_in_chromium(named, tmp_path):
     assert headers["成本 [万元]"] == [len("成本 ")]  # squeezed: it wraps, before its unit
     inside = {text: starts for text, starts in headers.items() if any(text[i - 1] != " " for i in starts)}
     assert inside == {}
+
+
+#: Run in comparison.html: its image overlays (name, decoded, bounds) and the plans' markers.
+OVERLAYS = """(() => {
+  const map = window[document.querySelector('.folium-map').id];
+  const images = [], markers = [];
+  map.eachLayer(layer => {
+    if (layer instanceof L.ImageOverlay) {
+      const b = layer.getBounds(), img = layer.getElement();
+      images.push({south: b.getSouth(), west: b.getWest(), north: b.getNorth(), east: b.getEast(),
+                   decoded: img.complete && img.naturalWidth > 0});
+    } else if (layer instanceof L.CircleMarker) {
+      markers.push(layer.getLatLng());
+    }
+  });
+  return {images: images, markers: markers,
+          layers: [...document.querySelectorAll('.leaflet-control-layers-overlays span span')]
+              .map(e => e.textContent.trim())};
+})()"""
+
+
+def test_comparison_html_has_the_hillshade_of_map_html_offline(named, tmp_path):
+    """comparison.html shows the terrain of map.html (the committee compares the plans on the
+    same view): one hillshade overlay under every site and village, decoded with the network
+    off, named as on map.html, no request, no script error."""
+    from test_browser import chromium_binary, inspect_page, page_errors, requested_hosts
+    _, _, out = named
+    write_comparison(compare_folders(out, out), tmp_path / "cmp")
+    visit = inspect_page(chromium_binary(), tmp_path / "cmp" / "comparison.html", OVERLAYS,
+                         tmp_path / "chromium")
+    state = visit.state
+    assert state["layers"][0] == "地形（晕渲）"
+    assert len(state["images"]) == 1 and state["images"][0]["decoded"]
+    shade = state["images"][0]
+    assert state["markers"]
+    assert all(shade["south"] < m["lat"] < shade["north"] and shade["west"] < m["lng"] < shade["east"]
+               for m in state["markers"])
+    assert page_errors(visit, None) == [] and requested_hosts(visit) == set()
+
+
+def test_a_comparison_without_the_dem_says_so_and_is_drawn_without_terrain(named, tmp_path, caplog):
+    _, _, out = named
+    moved = tmp_path / "plan"
+    shutil.copytree(out, moved)
+    summary = json.loads((moved / "summary.json").read_text(encoding="utf-8"))
+    summary["scenario_file"] = str(tmp_path / "gone" / "scenario.yaml")
+    (moved / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    comparison = compare_folders(moved, moved)
+    assert comparison.terrain is None
+    assert "comparison.html is drawn without the terrain hillshade" in caplog.text
+    assert str(moved) in caplog.text
+    page = comparison_map(comparison).get_root().render()
+    assert "地形（晕渲）" not in page

@@ -195,6 +195,15 @@ def hillshade_rgba(terrain, crs, max_px: int = MAX_OVERLAY_PX):
     return rgba, bounds
 
 
+def add_hillshade(fmap: folium.Map, terrain, crs, lang: str) -> None:
+    """The DEM's hillshade (:func:`hillshade_rgba`; ``crs``: the DEM's projected CRS) as an
+    overlay always shown, named in ``lang``: the terrain view map.html and comparison.html
+    share."""
+    shade, bounds = hillshade_rgba(terrain, crs)
+    folium.raster_layers.ImageOverlay(shade, bounds=bounds, name=esc(term("webmap.layer_hillshade", lang)),
+                                      opacity=0.6, mercator_project=True).add_to(fmap)
+
+
 def population_rgba(population: np.ndarray, transform, crs, max_px: int = MAX_OVERLAY_PX):
     """People per cell on a log colour scale (transparent where nobody lives); (rgba, bounds, vmax)."""
     from matplotlib import colormaps
@@ -523,9 +532,7 @@ def _add_rasters(fmap: folium.Map, tables: PlanTables, lang: str) -> float | Non
     """Hillshade (always shown), population (hidden), coverage after the plan and per technology
     (hidden); returns the population colour scale's maximum (None without population)."""
     crs = tables.crs
-    shade, bounds = hillshade_rgba(tables.terrain, crs)
-    folium.raster_layers.ImageOverlay(shade, bounds=bounds, name=esc(term("webmap.layer_hillshade", lang)),
-                                      opacity=0.6, mercator_project=True).add_to(fmap)
+    add_hillshade(fmap, tables.terrain, crs, lang)
     population_max = None
     if tables.population is not None and np.nanmax(tables.population, initial=0) > 0:
         pop, bounds, population_max = population_rgba(tables.population,
