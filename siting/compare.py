@@ -39,7 +39,7 @@ from siting.io.asbuilt import BUILT_YEAR_COLUMN
 from siting.io.problems import first_line
 from siting.export.gis import CSV_ENCODING, inert_cells
 from siting.export.i18n import HTML_LANG, admin_text, join, term, value_text
-from siting.export.report import Report, Section, Table, render_markdown
+from siting.export.report import Report, Section, Table, money_cell, render_markdown
 from siting.export.style import WGS84
 from siting.export.webfont import PAGE_FONTS, save_map
 from siting.export.webmap import MetricScale, Page, add_hillshade, esc, inline_assets
@@ -461,13 +461,18 @@ def _headers(columns, lang: str) -> list[str]:
 
 def _kpi_rows(frame: pd.DataFrame, lang: str) -> list[list]:
     """name (in words), a, b, delta of each KPI row of ``frame``; people as whole persons (the
-    raster's cells hold parts of one), their delta that of the whole numbers shown (838,775 -
-    838,754 reads 21, not 21.22)."""
+    raster's cells hold parts of one), amounts in the money of ``lang`` (:func:`money_cell`:
+    万元 in Chinese, as the report), each delta that of the values shown (838,775 - 838,754
+    reads 21, not 21.22)."""
     rows = []
     for r in frame.itertuples():
         values = [r.a, r.b, r.delta]
-        if r.name.startswith("people") and not (_missing(r.a) or _missing(r.b)):
+        known = not (_missing(r.a) or _missing(r.b))
+        if r.name.startswith("people") and known:
             values = [round(r.a), round(r.b), round(r.b) - round(r.a)]
+        elif "_cny" in r.name and known:
+            a, b = money_cell(r.a, lang), money_cell(r.b, lang)
+            values = [a, b, b - a]
         rows.append([value_text("compare_kpi", r.name, lang), *("" if _missing(v) else v for v in values)])
     return rows
 

@@ -228,3 +228,25 @@ def test_a_comparison_without_the_dem_says_so_and_is_drawn_without_terrain(named
     assert str(moved) in caplog.text
     page = comparison_map(comparison).get_root().render()
     assert "地形（晕渲）" not in page
+
+
+def test_chinese_comparison_and_map_popups_state_money_in_wan_yuan_as_the_report(named):
+    """The report states the total cost in 万元 (4,499.62 万元); comparison.md, the terminal's
+    table and map.html's site popups stated the same amounts in 元 (44,996,200)."""
+    run, summary, out = named
+    total_cny = summary["kpis"]["total_cost_cny"]
+    assert total_cny > 0
+    wan = f"{total_cny / 1e4:,.2f}"
+    assert f"{wan} 万元" in (out / "report.md").read_text(encoding="utf-8")
+    plan = read_plan_folder(out)
+    for language, label, shown, zero in (("zh", "规划期总成本 [万元]", wan, "0.00"),
+                                         ("en", "total cost over the horizon [CNY]", f"{total_cny:,.0f}", "0")):
+        text = render_comparison(dataclasses.replace(
+            compare_tables(plan, dataclasses.replace(plan, name="B")), language=language))
+        assert f"| {label} | {shown} | {shown} | {zero} |" in text
+    page = (out / "map.html").read_text(encoding="utf-8")
+    built = plan_tables(run).sites.query("action == 'build'")
+    assert len(built)
+    for cost in built["total_cost_cny"]:
+        assert f"成本 [万元]</th><td>{cost / 1e4:,.2f}</td>" in page
+    assert "[元]" not in page

@@ -103,6 +103,8 @@ def cell_text(value, decimals: int | None = None) -> str:
     given, else none for large or whole numbers (0 people, not 0.00) and two for the others."""
     if decimals is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
         return f"{value + 0.0:,.{decimals}f}"  # + 0.0: -0.0 reads 0
+    if isinstance(value, Decimal):  # written to its own decimals (money_cell, percent)
+        return f"{value + 0:,}"
     if isinstance(value, float):
         value += 0.0  # -0.0 reads 0
         whole = math.isfinite(value) and value == round(value)
@@ -110,6 +112,14 @@ def cell_text(value, decimals: int | None = None) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)
+
+
+def money_cell(amount_cny: float, lang: str) -> Decimal:
+    """An amount [CNY] as a table cell in the money of ``lang`` (:func:`money`: 万元 in
+    Chinese) to its decimals (:data:`MONEY_DECIMALS`): 4,499.62 万元 in Chinese, 44,996,200
+    CNY in English, whichever table or page shows it (a Decimal: :func:`cell_text` writes it
+    so, report.html aligns it as a number)."""
+    return Decimal(f"{money(amount_cny, lang):.{MONEY_DECIMALS[lang]}f}")
 
 
 #: Decimals of a share in percent as the tables show it, every share alike (98.90 beside

@@ -54,6 +54,7 @@ from siting.export.i18n import (HTML_LANG, admin_text, admin_unit_names, check_l
                                 rsrp_class_labels, term, value_text)
 from siting.export.style import (ADMIN_UNIT_COLOUR, BACKHAUL_COLOURS, BUILT_ACTIONS, RSRP_CLASSES,
                                  TECH_COLOURS, VILLAGE_COLOURS, WGS84, admin_boundaries, hillshade)
+from siting.export.report import cell_text, money_cell
 from siting.export.tables import PlanTables
 from siting.export.webfont import PAGE_FONTS, save_map
 from siting.io.asbuilt import BUILT_YEAR_COLUMN
@@ -596,7 +597,8 @@ def _link_fields(link, lang: str) -> dict:
     fields = {"from_id": link["from_id"], "to_id": link["to_id"],
               "backhaul": value_text("backhaul", link["kind"], lang),
               **{column: _number_text(link[column]) for column in ("band_ghz", "length_m",
-                                                                    "cost_cny", "min_clearance_f1")}}
+                                                                    "min_clearance_f1")},
+              "cost_cny": _money_text(link["cost_cny"], lang)}
     if link["kind"] == "microwave":
         fields["hop"] = int(link["hop"])
     if np.isfinite(link["load_mbps"]):  # link capacity planned
@@ -605,6 +607,12 @@ def _link_fields(link, lang: str) -> dict:
     if "phase" in link:
         fields["phase"] = link["phase"]
     return {term(f"webmap.popup_{key}", lang): value for key, value in fields.items()}
+
+
+def _money_text(amount_cny: float, lang: str) -> str:
+    """A popup's amount [CNY] in the money of ``lang``, as the report writes it
+    (:func:`~siting.export.report.money_cell`: 万元 to 0.01 in Chinese), "-" for NaN."""
+    return "-" if np.isnan(amount_cny) else cell_text(money_cell(amount_cny, lang))
 
 
 def _number_text(value) -> str:
@@ -640,12 +648,12 @@ def _site_fields(s, lang: str) -> dict:
     """The popup of a site the plan builds or upgrades: field names and values in ``lang``."""
     fields = {"site": s.site_id, "action": value_text("action", s.action, lang),
               "kind": value_text("kind", s.kind, lang), "technology": s.technology,
-              "height_m": f"{s.antenna_height_m:g}", "cost_cny": f"{s.total_cost_cny:,.0f}",
+              "height_m": f"{s.antenna_height_m:g}", "cost_cny": _money_text(s.total_cost_cny, lang),
               "people_newly_covered": f"{s.people_newly_covered:,.0f}",
               "phase": s.get("phase") or term("webmap.popup_this_plan", lang)}
     if "backhaul" in s:  # a plan with backhaul: the site's feed and its cost beside its own
         fields["backhaul"] = value_text("backhaul", s.backhaul, lang) if s.backhaul else "-"
-        fields["backhaul_cost_cny"] = f"{s.backhaul_cost_cny:,.0f}"
+        fields["backhaul_cost_cny"] = _money_text(s.backhaul_cost_cny, lang)
     fields.update(_built_year_field(s))
     return {term(f"webmap.popup_{key}", lang): value for key, value in fields.items()}
 
