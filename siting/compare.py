@@ -38,7 +38,7 @@ from siting.io import read_terrain
 from siting.io.asbuilt import BUILT_YEAR_COLUMN
 from siting.io.problems import first_line
 from siting.export.gis import CSV_ENCODING, inert_cells
-from siting.export.i18n import HTML_LANG, admin_text, join, term, value_text
+from siting.export.i18n import HTML_LANG, admin_text, join, money, term, value_text
 from siting.export.report import Report, Section, Table, money_cell, render_markdown
 from siting.export.style import WGS84
 from siting.export.webfont import PAGE_FONTS, save_map
@@ -400,9 +400,11 @@ def comparison_report(comparison: Comparison) -> Report:
 
 def as_built_notes(comparison: Comparison) -> list[str]:
     """One sentence per re-planned plan: its KPIs count the as-built list's sites and cost
-    (:func:`whole_plan_kpis`)."""
-    return [term("compare.as_built", comparison.language, plan=plan, source=Path(facts["source"]).name,
-                 sites=facts["sites"], spent=facts["spent_cny"], charged=facts["charged_cny"])
+    (:func:`whole_plan_kpis`), amounts in the money of the language (万元 in Chinese)."""
+    lang = comparison.language
+    return [term("compare.as_built", lang, plan=plan, source=Path(facts["source"]).name,
+                 sites=facts["sites"], spent=money(facts["spent_cny"], lang),
+                 charged=money(facts["charged_cny"], lang))
             for plan, facts in sorted(comparison.as_built.items())]
 
 

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from regions import CRS, X0, Y0, candidate, one_site_a_year_region, village
 from siting.cli import app
-from siting.compare import (compare_folders, compare_tables, comparison_map, read_plan_folder,
+from siting.compare import (as_built_notes, compare_folders, compare_tables, comparison_map, read_plan_folder,
                             render_comparison, write_comparison)
 from siting.config import load_scenario
 from siting.export.report import build_report, render_markdown
@@ -99,28 +99,51 @@ def test_the_comparison_names_counties_in_chinese(named):
     assert not re.search("|".join(ENGLISH.values()), text)
 
 
-def test_the_evaluation_names_counties_in_chinese(tmp_path):
-    """A year-end evaluation of a Chinese plan whose admin units are keyed in English: its
-    county, site and uncovered-village tables name the counties by their ``name_zh``."""
+@pytest.fixture(scope="module")
+def evaluation_md(tmp_path_factory) -> str:
+    """evaluation.md of a Chinese plan whose admin units are keyed in English (West, East) with
+    Chinese names, S1 (V1, in West) built in 2027 for 200,000 元 as planned."""
+    folder = tmp_path_factory.mktemp("zh_evaluation")
     villages = [village("V1", 1000, 3000, population=300), village("V2", 3000, 3000, population=200),
                 village("V3", 5000, 3000, population=100)]
     candidates = [candidate(s, x, 3000, techs="4G") for s, x in (("S1", 1000), ("S2", 3000), ("S3", 5000))]
-    scenario = one_site_a_year_region(tmp_path / "in", villages, candidates, report={"language": "zh"})
+    scenario = one_site_a_year_region(folder / "in", villages, candidates, report={"language": "zh"})
     gpd.GeoDataFrame({"admin_unit": ["West", "East"], "name_zh": ["西城区", "东城区"]},
                      geometry=[box(X0, Y0 - 6000, X0 + 2000, Y0), box(X0 + 2000, Y0 - 6000, X0 + 6000, Y0)],
-                     crs=CRS).to_file(tmp_path / "in" / "region.gpkg", layer="admin_units", engine="pyogrio")
-    run_scenario(scenario, tmp_path / "plan")
-    built = tmp_path / "built.csv"
+                     crs=CRS).to_file(folder / "in" / "region.gpkg", layer="admin_units", engine="pyogrio")
+    run_scenario(scenario, folder / "plan")
+    built = folder / "built.csv"
     pd.DataFrame([("S1", "4G-1800", 2027, 200000)],
                  columns=["site_id", "technology", "year", "cost_cny"]).to_csv(built, index=False)
-    result = CliRunner().invoke(app, ["evaluate", str(tmp_path / "plan"), "--built", str(built), "-q"])
+    result = CliRunner().invoke(app, ["evaluate", str(folder / "plan"), "--built", str(built), "-q"])
     assert result.exit_code == 0, result.output
-    text = (tmp_path / "plan" / "evaluation-2027" / "evaluation.md").read_text(encoding="utf-8")
-    counties = text.split("## 各区县完成情况与得分")[1].split("\n## ")[0]
-    assert [line.split("|")[1].strip() for line in counties.splitlines() if line.startswith("| ")][1:] \
+    return (folder / "plan" / "evaluation-2027" / "evaluation.md").read_text(encoding="utf-8")
+
+
+def table_rows(text: str, heading: str) -> list[list[str]]:
+    """The cells of each row (header first) of the table under ``## heading``."""
+    section = text.split(f"## {heading}")[1].split("\n## ")[0]
+    return [[cell.strip() for cell in line.split("|")[1:-1]] for line in section.splitlines()
+            if line.startswith("| ")]
+
+
+def test_the_evaluation_names_counties_in_chinese(evaluation_md):
+    """The county, site and uncovered-village tables name the counties by their ``name_zh``."""
+    assert [row[0] for row in table_rows(evaluation_md, "各区县完成情况与得分")[1:]] \
         == ["西城区", "东城区", "（全市合计）"]
-    assert "| S1 | 西城区 |" in text
-    assert not re.search(r"\b(West|East)\b", text)
+    assert "| S1 | 西城区 |" in evaluation_md
+    assert not re.search(r"\b(West|East)\b", evaluation_md)
+
+
+def test_the_chinese_evaluation_states_money_in_wan_yuan(evaluation_md):
+    """S1 cost 200,000 元 (its capex and equipment, and the as-built list's cost): 20.00 万元 in
+    every table, as the report states money, not 200,000."""
+    sites = table_rows(evaluation_md, "站址计划与建设情况")
+    header, s1 = sites[0], next(row for row in sites if row[0] == "S1")
+    assert s1[header.index("计划投资 [万元]")] == "20.00" and s1[header.index("实际投资 [万元]")] == "20.00"
+    overall = {row[0]: row[1:] for row in table_rows(evaluation_md, "计划与完成情况")}
+    assert overall["建设投资 [万元]：计划 / 实际"] == ["20.00", "20.00"]
+    assert "200,000" not in evaluation_md and "[元]" not in evaluation_md
 
 
 def headline_row(report_md: str, kpi: str) -> list[str]:
@@ -250,3 +273,17 @@ def test_chinese_comparison_and_map_popups_state_money_in_wan_yuan_as_the_report
     for cost in built["total_cost_cny"]:
         assert f"成本 [万元]</th><td>{cost / 1e4:,.2f}</td>" in page
     assert "[元]" not in page
+
+
+def test_a_chinese_comparison_states_the_as_built_lists_money_in_wan_yuan(named):
+    """A re-plan's note in the comparison: the list's 200,000 元 spent, 310,000 元 with its opex,
+    read 20.00 and 31.00 万元, as the report states them."""
+    _, _, out = named
+    plan = read_plan_folder(out)
+    comparison = dataclasses.replace(
+        compare_tables(plan, dataclasses.replace(plan, name="B")),
+        as_built={"B": {"source": "built.csv", "sites": 1, "spent_cny": 200000.0, "charged_cny": 310000.0}})
+    note = as_built_notes(comparison)[0]
+    assert "实际投资 20.00 万元（计入规划期运维费为 31.00 万元）" in note, note
+    english = as_built_notes(dataclasses.replace(comparison, language="en"))[0]
+    assert "spent: 200,000 CNY, 310,000 CNY with their opex" in english, english

@@ -25,7 +25,7 @@ from openpyxl import Workbook
 from siting.diskfaults import write_files
 from siting.export.html_report import render_html
 from siting.export.i18n import admin_text, admin_unit_names, check_language, term, value_text
-from siting.export.report import Figure, Report, Section, Table, persons, render_markdown
+from siting.export.report import Figure, Report, Section, Table, money_cell, persons, render_markdown
 from siting.export.staticmap import (
     add_rsrp_legend,
     admin_units_in_view,
@@ -104,20 +104,29 @@ def overall_header(lang: str) -> list[str]:
 
 def overall_rows(evaluation, lang: str) -> list[list]:
     """The overall table's rows as ``evaluation.md`` and the terminal show them: the KPI in
-    words, planned, achieved ("" where it does not apply), people whole, the score to its one
-    decimal; the backhaul rows (:data:`BACKHAUL_KPIS`) only for a plan with backhaul."""
+    words, planned, achieved ("" where it does not apply), people whole, amounts in the money
+    of ``lang`` (:func:`_amount`), the score to its one decimal; the backhaul rows
+    (:data:`BACKHAUL_KPIS`) only for a plan with backhaul."""
     overall, names = evaluation.overall, {}
     if not evaluation.with_backhaul:
         overall, names = overall[~overall["name"].isin(BACKHAUL_KPIS)], CAPEX_NAMES
     shown = {"score": _score, "people_covered": lambda v: persons(_count(v))}
     return [[term(f"evaluation.kpi.{names.get(r.name, r.name)}", lang),
-             *(shown.get(r.name, _count)(v) for v in (r.planned, r.achieved))]
+             *(shown.get(r.name, _amount(lang) if r.name.endswith("_cny") else _count)(v)
+               for v in (r.planned, r.achieved))]
             for r in overall.itertuples()]
 
 
+def _amount(lang: str):
+    """A function showing an amount [CNY] in the money of ``lang`` as the report does
+    (:func:`~siting.export.report.money_cell`: 万元 to 0.01 in Chinese, whole CNY in English),
+    NaN as empty."""
+    return lambda value: "" if pd.isna(value) else money_cell(value, lang)
+
+
 def _count(value):
-    """A KPI or an amount [CNY] as the table shows it: whole numbers without decimals (0, not
-    0.00 yuan), NaN as empty."""
+    """A KPI as the table shows it: whole numbers without decimals (0, not 0.00), NaN as
+    empty."""
     if pd.isna(value):
         return ""
     return int(value) if float(value).is_integer() else float(value)
@@ -138,7 +147,7 @@ def _county_table(counties: pd.DataFrame, lang: str, with_backhaul: bool,
     rows = []
     for record in counties[columns].itertuples(index=False):
         row = [v.item() if isinstance(v, np.generic) else v for v in record]
-        rows.append([shown.get(c, _count if c.endswith("_cny") else lambda v: v)(v)
+        rows.append([shown.get(c, _amount(lang) if c.endswith("_cny") else lambda v: v)(v)
                      for c, v in zip(columns, row)])
     names = {} if with_backhaul else CAPEX_NAMES
     return Table(_headers([names.get(c, c) for c in columns], lang), rows)
@@ -154,9 +163,9 @@ def _sites_table(sites, lang: str, with_backhaul: bool, names_zh: dict[str, str]
         "planned_year": lambda r: r.planned_year, "built_year": lambda r: r.built_year,
         "planned_backhaul": lambda r: _backhaul(r.planned_backhaul, lang),
         "built_backhaul": lambda r: _backhaul(r.built_backhaul, lang),
-        "planned_capex_cny": lambda r: _count(r.planned_capex_cny),
-        "planned_backhaul_cny": lambda r: _count(r.planned_backhaul_cny),
-        "actual_cost_cny": lambda r: _count(r.actual_cost_cny),
+        "planned_capex_cny": lambda r: _amount(lang)(r.planned_capex_cny),
+        "planned_backhaul_cny": lambda r: _amount(lang)(r.planned_backhaul_cny),
+        "actual_cost_cny": lambda r: _amount(lang)(r.actual_cost_cny),
         "status": lambda r: value_text("site_status", r.status, lang)}
     hidden = set() if with_backhaul else {"planned_backhaul", "planned_backhaul_cny"}
     if not (sites["built_backhaul"] != "").any():
