@@ -287,3 +287,19 @@ def test_a_chinese_comparison_states_the_as_built_lists_money_in_wan_yuan(named)
     assert "实际投资 20.00 万元（计入规划期运维费为 31.00 万元）" in note, note
     english = as_built_notes(dataclasses.replace(comparison, language="en"))[0]
     assert "spent: 200,000 CNY, 310,000 CNY with their opex" in english, english
+
+
+@pytest.mark.parametrize("language, word", [("zh", "字母："), ("en", "letter: ")])
+def test_the_map_legend_explains_every_letter_on_a_site_icon(named, language, word):
+    """A site on an existing tower carries the letter T on map.html, which the legend left out
+    (it skipped every kind named existing_..., meant for the existing network's E)."""
+    run, _, _ = named
+    tables = in_language(plan_tables(run), language)
+    sites = tables.sites.copy()
+    sites.loc[sites["action"] == "build", "kind"] = "existing_tower"
+    page = build_map(dataclasses.replace(tables, sites=sites)).get_root().render()
+    on_icons = set(re.findall(r"text-align:center\\u0027\\u003e(\w)\\u003c/div", page))  # JSON-escaped
+    assert "T" in on_icons
+    listed = re.search(f"{word}([^<]*)<", page).group(1)
+    explained = {item.strip()[0] for item in re.split("、|, ", listed)}
+    assert on_icons <= explained, (on_icons, listed)

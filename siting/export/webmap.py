@@ -57,6 +57,7 @@ from siting.export.style import (ADMIN_UNIT_COLOUR, BACKHAUL_COLOURS, BUILT_ACTI
 from siting.export.report import cell_text, money_cell
 from siting.export.tables import PlanTables
 from siting.export.webfont import PAGE_FONTS, save_map
+from siting.io import EXISTING_KINDS
 from siting.io.asbuilt import BUILT_YEAR_COLUMN
 from siting.labels import OUTSIDE_ADMIN_UNITS
 
@@ -243,7 +244,7 @@ def _legend(technologies, population_max: float | None, lang: str,
     items += [f"<div><span style='{swatch};background:{TECH_COLOURS[i % len(TECH_COLOURS)]}'></span>"
               f"{esc(term('webmap.legend_site', lang, technology=t))}</div>" for i, t in enumerate(technologies)]
     letters = [f"{v} {value_text('kind', k, lang).replace('_', ' ')}" for k, v in KIND_LETTERS.items()
-               if not k.startswith("existing_")] + [f"E {term('webmap.legend_existing_kind', lang)}"]
+               if k not in EXISTING_KINDS] + [f"E {term('webmap.legend_existing_kind', lang)}"]
     items += [(f"<div>&#9632; {esc(term('webmap.legend_new_site', lang))} &nbsp; "
                f"&#9679; {esc(term('webmap.legend_upgraded_site', lang))}</div>"),
               f"<div>{esc(term('webmap.legend_letters', lang, letters=join(letters, lang)))}</div>",
