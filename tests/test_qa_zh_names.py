@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import html
 import json
 import re
 import shutil
@@ -303,3 +304,15 @@ def test_the_map_legend_explains_every_letter_on_a_site_icon(named, language, wo
     listed = re.search(f"{word}([^<]*)<", page).group(1)
     explained = {item.strip()[0] for item in re.split("、|, ", listed)}
     assert on_icons <= explained, (on_icons, listed)
+
+
+def test_every_balloon_label_of_the_chinese_kml_is_chinese(named):
+    """sites.kml in Chinese: siting's own candidate fields (extra_cost_cny, has_fiber,
+    backhaul_in_place) and the candidate's input capex and opex kept beside the plan's
+    (input_capex_cny, ...) were labelled in English in the balloons."""
+    _, _, out = named
+    kml = (out / "sites.kml").read_text(encoding="utf-8")
+    labels = set(re.findall(r"<th[^>]*>([^<]*)</th>", html.unescape(kml)))
+    assert {"附加成本 [元]", "站址建设投资（输入）[元]", "站址运维费用（输入）[元/年]"} <= labels
+    # but the planner's own column 'action' (a note), kept under its name beside the plan's
+    assert [label for label in labels if not re.search(r"[\u4e00-\u9fff]", label)] == ["input_action"]
