@@ -546,13 +546,17 @@ def comparison_legend(comparison: Comparison) -> str:
     c, lang = comparison, comparison.language
     sites = c.sites["status"].value_counts()
     villages = c.villages["change"].value_counts() if len(c.villages) else pd.Series(dtype=int)
-    dot = "<div><span style='color:{};font-size:15px'>&#9679;</span> {} ({:,})</div>"
-    items = [f"<div>A: {esc(c.name_a)}<br>B: {esc(c.name_b)}</div>"]
-    items += [dot.format(STATUS_COLOURS[s], esc(value_text("compare_status", s, lang)), int(sites.get(s, 0)))
+    def dot(colour, label, count):
+        text = term("compare.legend_count", lang, label=label, count=int(count))
+        return f"<div><span style='color:{colour};font-size:15px'>&#9679;</span> {esc(text)}</div>"
+
+    plans = "<br>".join(esc(term("compare.legend_plan", lang, plan=p, name=n))
+                        for p, n in (("A", c.name_a), ("B", c.name_b)))
+    items = [f"<div>{plans}</div>"]
+    items += [dot(STATUS_COLOURS[s], value_text("compare_status", s, lang), sites.get(s, 0))
               for s in STATUSES]
-    items += [dot.format(colour, esc(term("compare.legend_village", lang,
-                                          change=value_text("compare_change", change, lang))),
-                         int(villages.get(change, 0)))
+    items += [dot(colour, term("compare.legend_village", lang,
+                               change=value_text("compare_change", change, lang)), villages.get(change, 0))
               for change, colour in VILLAGE_COLOURS.items()]
     return ("<div id='siting-legend' style='position:fixed;bottom:44px;left:12px;z-index:9999;"
             "background:white;padding:8px 10px;border:1px solid #888;border-radius:4px;"

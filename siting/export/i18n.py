@@ -792,6 +792,8 @@ TERMS: dict[str, dict[str, str]] = {
     "compare.layer_plan": {"en": "Plan {plan}: {name}", "zh": "方案 {plan}：{name}"},
     "compare.layer_villages": {"en": "Villages whose coverage differs", "zh": "覆盖情况不同的村"},
     "compare.legend_village": {"en": "village {change} in B", "zh": "方案 B 中{change}的村"},
+    "compare.legend_plan": {"en": "{plan}: {name}", "zh": "{plan}：{name}"},
+    "compare.legend_count": {"en": "{label} ({count:,})", "zh": "{label}（{count:,}）"},
     "compare.tooltip_site": {"en": "{site}: {status}, {technology}", "zh": "{site}：{status}，{technology}"},
     "compare.tooltip_village": {"en": "{name}: {change} in B", "zh": "{name}：方案 B 中{change}"},
     "compare_status.only_a": {"en": "only in plan A", "zh": "仅方案 A 有"},
