@@ -316,3 +316,15 @@ def test_every_balloon_label_of_the_chinese_kml_is_chinese(named):
     assert {"附加成本 [元]", "站址建设投资（输入）[元]", "站址运维费用（输入）[元/年]"} <= labels
     # but the planner's own column 'action' (a note), kept under its name beside the plan's
     assert [label for label in labels if not re.search(r"[\u4e00-\u9fff]", label)] == ["input_action"]
+
+
+def test_siting_run_prints_the_share_covered_as_the_report(tmp_path):
+    """The terminal's summary of a run gave the share of people covered to one decimal
+    (95.4%) where the report gives 95.35: both now write it to two."""
+    scenario = chinese_region(tmp_path)
+    result = CliRunner().invoke(app, ["run", str(scenario), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    k = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))["kpis"]
+    share = f"{100 * k['people_covered_after'] / k['people_total']:.2f}"
+    assert f"({share}%)" in result.stdout, result.stdout
+    assert headline_row((tmp_path / "out" / "report.md").read_text(encoding="utf-8"), "人口覆盖率 [%]")[1] == share
