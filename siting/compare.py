@@ -329,13 +329,13 @@ def plan_terrain(folder: Path, facts: dict, *frames: gpd.GeoDataFrame) -> Terrai
     the comparison map's hillshade; None, with a warning naming ``folder``, where that file
     or its DEM cannot be read (the map is drawn without terrain)."""
     boxes = [f.total_bounds for f in frames if len(f)]
+    if not boxes:  # nothing to draw terrain under
+        return None
+    bounds = (min(b[0] for b in boxes) - TERRAIN_MARGIN_M, min(b[1] for b in boxes) - TERRAIN_MARGIN_M,
+              max(b[2] for b in boxes) + TERRAIN_MARGIN_M, max(b[3] for b in boxes) + TERRAIN_MARGIN_M)
     try:
-        scenario = load_scenario(facts["scenario_file"])
-        if not boxes:
-            return None
-        bounds = (min(b[0] for b in boxes) - TERRAIN_MARGIN_M, min(b[1] for b in boxes) - TERRAIN_MARGIN_M,
-                  max(b[2] for b in boxes) + TERRAIN_MARGIN_M, max(b[3] for b in boxes) + TERRAIN_MARGIN_M)
-        return read_terrain(scenario.inputs.dem, pyproj.CRS(facts["crs"]), region_bounds=bounds)
+        dem = load_scenario(facts["scenario_file"]).inputs.dem
+        return read_terrain(dem, pyproj.CRS(facts["crs"]), region_bounds=bounds)
     except (KeyError, OSError, SitingError) as exc:
         log.warning("%s: comparison.html is drawn without the terrain hillshade: the DEM of the "
                     "plan's scenario file cannot be read (%s)", folder, first_line(exc))
