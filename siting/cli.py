@@ -118,12 +118,15 @@ def _rich_table(title: str, header: list[str], rows: list[list]) -> Table:
 
 
 def _summary_table(summary: dict, out: Path) -> Table:
+    from siting.export.report import cell_text, percent
+
     k = summary["kpis"]
     s = summary["solver"]
     table = Table(title=f"siting: {escape(summary['scenario'])}", show_header=False)
     total = k["people_total"] or 1
+    share = cell_text(percent(k["people_covered_after"], total))  # as the report writes it
     table.add_row("people covered", f"{k['people_covered_before']:,.0f} -> {k['people_covered_after']:,.0f} "
-                                    f"({100 * k['people_covered_after'] / total:.1f}%)")
+                                    f"({share}%)")
     table.add_row("villages covered", f"{k['villages_covered_before']} -> {k['villages_covered_after']} "
                                       f"of {k['villages_total']}")
     table.add_row("mandatory villages", f"{k['mandatory_villages_covered']} of {k['mandatory_villages_total']} covered")

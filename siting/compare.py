@@ -29,18 +29,21 @@ import folium
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import pyproj
 
 from siting.diskfaults import write_files
 from siting.config import load_scenario
 from siting.errors import InputError, SitingError
+from siting.io import read_terrain
 from siting.io.asbuilt import BUILT_YEAR_COLUMN
 from siting.io.problems import first_line
 from siting.export.gis import CSV_ENCODING, inert_cells
-from siting.export.i18n import HTML_LANG, join, term, value_text
-from siting.export.report import Report, Section, Table, render_markdown
+from siting.export.i18n import HTML_LANG, admin_text, join, money, term, value_text
+from siting.export.report import Report, Section, Table, money_cell, render_markdown
 from siting.export.style import WGS84
 from siting.export.webfont import PAGE_FONTS, save_map
-from siting.export.webmap import MetricScale, Page, esc, inline_assets
+from siting.export.webmap import MetricScale, Page, add_hillshade, esc, inline_assets
+from siting.terrain import Terrain
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +87,14 @@ class PlanInputs:
     (built, upgraded or kept; ``site_id``, ``technology``, ``action``, geometry), the villages
     (``village_id``, ``covered_after``, ...), the ``summary.json`` dictionary and the
     attributes of its ``backhaul_links`` layer (``from_id``, ``cost_cny``, ``phase``, ...;
-    no rows without backhaul)."""
+    no rows without backhaul) and the DEM the plan was made on (the comparison map's
+    hillshade; None where it cannot be read)."""
     name: str
     sites: gpd.GeoDataFrame
     villages: gpd.GeoDataFrame
     summary: dict
     backhaul_links: pd.DataFrame = field(default_factory=no_backhaul_links)
+    terrain: Terrain | None = None
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,10 @@ class Comparison:
     ``villages``: the villages whose ``covered_after`` differs (covered_after_a/_b, serving
     site in each, change ``gained``/``lost`` in B); ``language``: of what people read
     (:func:`comparison_language`); ``as_built``: the ``as_built`` block of a re-plan's
-    summary.json by plan ("A", "B"), whose list :func:`whole_plan_kpis` counts in its KPIs.
+    summary.json by plan ("A", "B"), whose list :func:`whole_plan_kpis` counts in its KPIs;
+    ``admin_unit_names_zh``: the counties' Chinese names of both summaries (B's where both
+    name a county), which the Chinese tables show; ``terrain``: the DEM under the plans (B's,
+    else A's), the map's hillshade as on map.html, None without one.
     """
     name_a: str
     name_b: str
@@ -113,6 +121,8 @@ class Comparison:
     villages: gpd.GeoDataFrame
     language: str = "en"
     as_built: dict = field(default_factory=dict)
+    admin_unit_names_zh: dict = field(default_factory=dict)
+    terrain: Terrain | None = None
 
     @property
     def differing_sites(self) -> gpd.GeoDataFrame:
@@ -132,7 +142,9 @@ def compare_tables(a: PlanInputs, b: PlanInputs) -> Comparison:
                       village_changes(a.villages, b.villages),
                       comparison_language(a.summary, b.summary),
                       {plan: p.summary["as_built"] for plan, p in (("A", a), ("B", b))
-                       if "as_built" in p.summary})
+                       if "as_built" in p.summary},
+                      {**a.summary.get("admin_unit_names_zh", {}), **b.summary.get("admin_unit_names_zh", {})},
+                      b.terrain if b.terrain is not None else a.terrain)
 
 
 def whole_plan_kpis(summary: dict) -> dict:
@@ -303,7 +315,31 @@ def read_plan_folder(folder: str | os.PathLike) -> PlanInputs:
         facts = json.loads(summary.read_text(encoding="utf-8"))
         facts["kpis"]
     facts["language"] = recorded_language(facts)
-    return PlanInputs(str(facts.get("scenario", folder.name)), sites, villages, facts, links)
+    return PlanInputs(str(facts.get("scenario", folder.name)), sites, villages, facts, links,
+                      plan_terrain(folder, facts, sites, villages))
+
+
+#: How far [m] the DEM read for the comparison map reaches beyond the plans' sites and villages.
+TERRAIN_MARGIN_M = 2000.0
+
+
+def plan_terrain(folder: Path, facts: dict, *frames: gpd.GeoDataFrame) -> Terrain | None:
+    """The DEM of the scenario a plan's summary names (``scenario_file``), in the plan's CRS,
+    over ``frames`` (its sites and villages) and :data:`TERRAIN_MARGIN_M` around them, for
+    the comparison map's hillshade; None, with a warning naming ``folder``, where that file
+    or its DEM cannot be read (the map is drawn without terrain)."""
+    boxes = [f.total_bounds for f in frames if len(f)]
+    if not boxes:  # nothing to draw terrain under
+        return None
+    bounds = (min(b[0] for b in boxes) - TERRAIN_MARGIN_M, min(b[1] for b in boxes) - TERRAIN_MARGIN_M,
+              max(b[2] for b in boxes) + TERRAIN_MARGIN_M, max(b[3] for b in boxes) + TERRAIN_MARGIN_M)
+    try:
+        dem = load_scenario(facts["scenario_file"]).inputs.dem
+        return read_terrain(dem, pyproj.CRS(facts["crs"]), region_bounds=bounds)
+    except (KeyError, OSError, SitingError) as exc:
+        log.warning("%s: comparison.html is drawn without the terrain hillshade: the DEM of the "
+                    "plan's scenario file cannot be read (%s)", folder, first_line(exc))
+        return None
 
 
 def recorded_language(facts: dict) -> str:
@@ -351,9 +387,10 @@ def comparison_report(comparison: Comparison) -> Report:
         Section(term("compare.section.kpis", lang), [Table(_headers(kpis, lang), _kpi_rows(c.kpis, lang))]),
         Section(term("compare.section.by_county", lang), [Table(
             _headers(["admin_unit", *kpis], lang),
-            [[value_text("admin", county, lang), *row]
+            [[admin_text(county, lang, c.admin_unit_names_zh), *row]
              for county, row in zip(c.by_county["county"], _kpi_rows(c.by_county, lang))])]),
-        Section(term("compare.section.villages", lang), [_village_table(c.villages, lang)]),
+        Section(term("compare.section.villages", lang),
+                [_village_table(c.villages, lang, c.admin_unit_names_zh)]),
     ]
     for section in sections:  # an empty table says so
         section.blocks = [term("compare.none", lang) if not b.rows else b for b in section.blocks]
@@ -363,9 +400,11 @@ def comparison_report(comparison: Comparison) -> Report:
 
 def as_built_notes(comparison: Comparison) -> list[str]:
     """One sentence per re-planned plan: its KPIs count the as-built list's sites and cost
-    (:func:`whole_plan_kpis`)."""
-    return [term("compare.as_built", comparison.language, plan=plan, source=Path(facts["source"]).name,
-                 sites=facts["sites"], spent=facts["spent_cny"], charged=facts["charged_cny"])
+    (:func:`whole_plan_kpis`), amounts in the money of the language (万元 in Chinese)."""
+    lang = comparison.language
+    return [term("compare.as_built", lang, plan=plan, source=Path(facts["source"]).name,
+                 sites=facts["sites"], spent=money(facts["spent_cny"], lang),
+                 charged=money(facts["charged_cny"], lang))
             for plan, facts in sorted(comparison.as_built.items())]
 
 
@@ -424,13 +463,18 @@ def _headers(columns, lang: str) -> list[str]:
 
 def _kpi_rows(frame: pd.DataFrame, lang: str) -> list[list]:
     """name (in words), a, b, delta of each KPI row of ``frame``; people as whole persons (the
-    raster's cells hold parts of one), their delta that of the whole numbers shown (838,775 -
-    838,754 reads 21, not 21.22)."""
+    raster's cells hold parts of one), amounts in the money of ``lang`` (:func:`money_cell`:
+    万元 in Chinese, as the report), each delta that of the values shown (838,775 - 838,754
+    reads 21, not 21.22)."""
     rows = []
     for r in frame.itertuples():
         values = [r.a, r.b, r.delta]
-        if r.name.startswith("people") and not (_missing(r.a) or _missing(r.b)):
+        known = not (_missing(r.a) or _missing(r.b))
+        if r.name.startswith("people") and known:
             values = [round(r.a), round(r.b), round(r.b) - round(r.a)]
+        elif "_cny" in r.name and known:
+            a, b = money_cell(r.a, lang), money_cell(r.b, lang)
+            values = [a, b, b - a]
         rows.append([value_text("compare_kpi", r.name, lang), *("" if _missing(v) else v for v in values)])
     return rows
 
@@ -450,12 +494,12 @@ def _site_table(sites: pd.DataFrame, lang: str) -> Table:
     return Table(_headers(["site" if c == "site_id" else c for c in columns], lang), rows)
 
 
-def _village_table(villages: pd.DataFrame, lang: str) -> Table:
-    """The villages whose coverage differs: id, name, county, people, each plan's serving site
-    and the change in B, in ``lang``."""
+def _village_table(villages: pd.DataFrame, lang: str, names_zh: dict[str, str]) -> Table:
+    """The villages whose coverage differs: id, name, county (in Chinese its name of
+    ``names_zh``), people, each plan's serving site and the change in B, in ``lang``."""
     columns = ["village_id", "name", "admin_unit", "population", "serving_site_a", "serving_site_b",
                "change"]
-    rows = [[r.village_id, r.name, value_text("admin", r.admin_unit, lang), r.population,
+    rows = [[r.village_id, r.name, admin_text(r.admin_unit, lang, names_zh), r.population,
              _as_text(r.serving_site_a), _as_text(r.serving_site_b),
              value_text("compare_change", r.change, lang)] for r in villages.itertuples()]
     return Table(_headers(columns, lang), rows)
@@ -477,6 +521,8 @@ def comparison_map(comparison: Comparison) -> folium.Map:
     page.title = esc(term("compare.title", lang, a=c.name_a, b=c.name_b))
     page.add_child(fmap)
     fmap.fit_bounds([[south, west], [north, east]])
+    if c.terrain is not None:  # the terrain under both plans, as map.html shows it
+        add_hillshade(fmap, c.terrain, c.sites.crs, lang)
     for plan, name in (("a", c.name_a), ("b", c.name_b)):
         layer = folium.FeatureGroup(name=esc(term("compare.layer_plan", lang, plan=plan.upper(), name=name)))
         for _, s in sites[sites[f"in_{plan}"]].iterrows():
@@ -500,13 +546,17 @@ def comparison_legend(comparison: Comparison) -> str:
     c, lang = comparison, comparison.language
     sites = c.sites["status"].value_counts()
     villages = c.villages["change"].value_counts() if len(c.villages) else pd.Series(dtype=int)
-    dot = "<div><span style='color:{};font-size:15px'>&#9679;</span> {} ({:,})</div>"
-    items = [f"<div>A: {esc(c.name_a)}<br>B: {esc(c.name_b)}</div>"]
-    items += [dot.format(STATUS_COLOURS[s], esc(value_text("compare_status", s, lang)), int(sites.get(s, 0)))
+    def dot(colour, label, count):
+        text = term("compare.legend_count", lang, label=label, count=int(count))
+        return f"<div><span style='color:{colour};font-size:15px'>&#9679;</span> {esc(text)}</div>"
+
+    plans = "<br>".join(esc(term("compare.legend_plan", lang, plan=p, name=n))
+                        for p, n in (("A", c.name_a), ("B", c.name_b)))
+    items = [f"<div>{plans}</div>"]
+    items += [dot(STATUS_COLOURS[s], value_text("compare_status", s, lang), sites.get(s, 0))
               for s in STATUSES]
-    items += [dot.format(colour, esc(term("compare.legend_village", lang,
-                                          change=value_text("compare_change", change, lang))),
-                         int(villages.get(change, 0)))
+    items += [dot(colour, term("compare.legend_village", lang,
+                               change=value_text("compare_change", change, lang)), villages.get(change, 0))
               for change, colour in VILLAGE_COLOURS.items()]
     return ("<div id='siting-legend' style='position:fixed;bottom:44px;left:12px;z-index:9999;"
             "background:white;padding:8px 10px;border:1px solid #888;border-radius:4px;"

@@ -524,9 +524,9 @@ class PlanResult(PlanOutcome):
 
     def comparison_inputs(self) -> PlanInputs:
         """What :meth:`Study.compare` reads of this plan: its selected sites (as in the
-        ``selected_sites`` layer), villages and summary."""
+        ``selected_sites`` layer), villages, summary and DEM."""
         return PlanInputs(self.scenario.name, selected_sites(self._site_table),
-                          self._village_table, self._summary)
+                          self._village_table, self._summary, terrain=self.region.terrain)
 
     def map(self):
         """The interactive map of ``map.html`` (a ``folium.Map``; a notebook shows it inline)."""

@@ -121,9 +121,10 @@ COMPARISON_MAP_WORDS = {
                       "● in both, alike (1)", "● village gained in B (2)", "● village lost in B (1)"],
            "layers": ["Plan A: 方案甲", "Plan B: 方案乙", "Villages whose coverage differs"]},
     "zh": {"lang": "zh-CN", "title": "方案对比：方案甲 与 方案乙",
-           "legend": ["图例", "A: 方案甲", "B: 方案乙", "● 仅方案 A 有 (1)", "● 仅方案 B 有 (2)",
-                      "● 两方案均有但制式不同 (1)", "● 两方案均有但建设年份或传输方式不同 (0)",
-                      "● 两方案均有且相同 (1)", "● 方案 B 中新增覆盖的村 (2)", "● 方案 B 中失去覆盖的村 (1)"],
+           # full-width brackets and colons, as the Chinese map.png and layer names write them
+           "legend": ["图例", "A：方案甲", "B：方案乙", "● 仅方案 A 有（1）", "● 仅方案 B 有（2）",
+                      "● 两方案均有但制式不同（1）", "● 两方案均有但建设年份或传输方式不同（0）",
+                      "● 两方案均有且相同（1）", "● 方案 B 中新增覆盖的村（2）", "● 方案 B 中失去覆盖的村（1）"],
            "layers": ["方案 A：方案甲", "方案 B：方案乙", "覆盖情况不同的村"]},
 }
 

@@ -36,7 +36,7 @@ def test_shared_admin_boundary_is_dashed_like_the_outer_one():
                              crs="EPSG:32649").set_index("name")
     fig = Figure(figsize=(8, 4), dpi=DPI)
     ax = fig.add_axes((0, 0, 1, 1))
-    draw_admin_units(ax, units, "admin unit boundary")
+    draw_admin_units(ax, units, "admin unit boundary", "en")
     ax.set_xlim(-1, 21)
     ax.set_ylim(-1, 11)
     ax.set_axis_off()

@@ -24,8 +24,8 @@ from openpyxl import Workbook
 
 from siting.diskfaults import write_files
 from siting.export.html_report import render_html
-from siting.export.i18n import check_language, term, value_text
-from siting.export.report import Figure, Report, Section, Table, persons, render_markdown
+from siting.export.i18n import admin_text, admin_unit_names, check_language, term, value_text
+from siting.export.report import Figure, Report, Section, Table, money_cell, persons, render_markdown
 from siting.export.staticmap import (
     add_rsrp_legend,
     admin_units_in_view,
@@ -36,6 +36,7 @@ from siting.export.staticmap import (
     rsrp_legend_labels,
     scale_bar_km,
     text_fonts,
+    unit_labels,
 )
 
 #: The workbook's sheets, each a table of the evaluation (attribute of ``Evaluation``).
@@ -67,20 +68,21 @@ def build_evaluation_report(evaluation, *, figure: bool = True) -> Report:
     """The evaluation as a :class:`Report` in the scenario's language."""
     lang = check_language(evaluation.language)
     e = evaluation
+    names_zh = admin_unit_names(e.region.admin_units)
     sections = [
         Section(term("evaluation.section.overall", lang), [Table(overall_header(lang),
                                                                  overall_rows(e, lang))]),
         Section(term("evaluation.section.counties", lang),
-                [_county_table(e.counties, lang, e.with_backhaul)]),
+                [_county_table(e.counties, lang, e.with_backhaul, names_zh)]),
     ]
     if figure:
         sections.append(Section(term("section.figures", lang),
                                 [Figure("evaluation.png", term("evaluation.figure", lang))]))
     sections += [
         Section(term("evaluation.section.sites", lang),
-                [*_backhaul_changed_line(e.sites, lang), _sites_table(e.sites, lang, e.with_backhaul)]),
-        Section(term("evaluation.section.uncovered", lang), [_uncovered_table(e.uncovered, lang)]),
-        Section(term("evaluation.section.complaints", lang), [_complaints_table(e.complaints, lang)]),
+                [*_backhaul_changed_line(e.sites, lang), _sites_table(e.sites, lang, e.with_backhaul, names_zh)]),
+        Section(term("evaluation.section.uncovered", lang), [_uncovered_table(e.uncovered, lang, names_zh)]),
+        Section(term("evaluation.section.complaints", lang), [_complaints_table(e.complaints, lang, names_zh)]),
         Section(term("evaluation.section.score_rule", lang), [_score_rule_table(e.score_rule, lang)]),
     ]
     for section in sections:
@@ -102,20 +104,29 @@ def overall_header(lang: str) -> list[str]:
 
 def overall_rows(evaluation, lang: str) -> list[list]:
     """The overall table's rows as ``evaluation.md`` and the terminal show them: the KPI in
-    words, planned, achieved ("" where it does not apply), people whole, the score to its one
-    decimal; the backhaul rows (:data:`BACKHAUL_KPIS`) only for a plan with backhaul."""
+    words, planned, achieved ("" where it does not apply), people whole, amounts in the money
+    of ``lang`` (:func:`_amount`), the score to its one decimal; the backhaul rows
+    (:data:`BACKHAUL_KPIS`) only for a plan with backhaul."""
     overall, names = evaluation.overall, {}
     if not evaluation.with_backhaul:
         overall, names = overall[~overall["name"].isin(BACKHAUL_KPIS)], CAPEX_NAMES
     shown = {"score": _score, "people_covered": lambda v: persons(_count(v))}
     return [[term(f"evaluation.kpi.{names.get(r.name, r.name)}", lang),
-             *(shown.get(r.name, _count)(v) for v in (r.planned, r.achieved))]
+             *(shown.get(r.name, _amount(lang) if r.name.endswith("_cny") else _count)(v)
+               for v in (r.planned, r.achieved))]
             for r in overall.itertuples()]
 
 
+def _amount(lang: str):
+    """A function showing an amount [CNY] in the money of ``lang`` as the report does
+    (:func:`~siting.export.report.money_cell`: 万元 to 0.01 in Chinese, whole CNY in English),
+    NaN as empty."""
+    return lambda value: "" if pd.isna(value) else money_cell(value, lang)
+
+
 def _count(value):
-    """A KPI or an amount [CNY] as the table shows it: whole numbers without decimals (0, not
-    0.00 yuan), NaN as empty."""
+    """A KPI as the table shows it: whole numbers without decimals (0, not 0.00), NaN as
+    empty."""
     if pd.isna(value):
         return ""
     return int(value) if float(value).is_integer() else float(value)
@@ -127,32 +138,34 @@ def _score(value):
     return "" if pd.isna(value) else Decimal(f"{value:.1f}")
 
 
-def _county_table(counties: pd.DataFrame, lang: str, with_backhaul: bool) -> Table:
+def _county_table(counties: pd.DataFrame, lang: str, with_backhaul: bool,
+                  names_zh: dict[str, str]) -> Table:
+    """The county table; a county named in Chinese from ``names_zh`` (:func:`admin_text`)."""
     columns = [c for c in COUNTY_COLUMNS if with_backhaul or c not in BACKHAUL_KPIS]
-    shown = {"admin_unit": lambda unit: value_text("admin", unit, lang), "score": _score,
+    shown = {"admin_unit": lambda unit: admin_text(unit, lang, names_zh), "score": _score,
              "people_planned": persons, "people_achieved": persons}
     rows = []
     for record in counties[columns].itertuples(index=False):
         row = [v.item() if isinstance(v, np.generic) else v for v in record]
-        rows.append([shown.get(c, _count if c.endswith("_cny") else lambda v: v)(v)
+        rows.append([shown.get(c, _amount(lang) if c.endswith("_cny") else lambda v: v)(v)
                      for c, v in zip(columns, row)])
     names = {} if with_backhaul else CAPEX_NAMES
     return Table(_headers([names.get(c, c) for c in columns], lang), rows)
 
 
-def _sites_table(sites, lang: str, with_backhaul: bool) -> Table:
+def _sites_table(sites, lang: str, with_backhaul: bool, names_zh: dict[str, str]) -> Table:
     """The planned and built sites (not those of later years); the planned backhaul columns
     for a plan with backhaul, the built one when the as-built list names some."""
     shown = sites[sites["status"] != "later"]
     values = {
-        "site_id": lambda r: r.site_id, "admin_unit": lambda r: value_text("admin", r.admin_unit, lang),
+        "site_id": lambda r: r.site_id, "admin_unit": lambda r: admin_text(r.admin_unit, lang, names_zh),
         "technology": lambda r: r.technology or term("evaluation.feed_only", lang),
         "planned_year": lambda r: r.planned_year, "built_year": lambda r: r.built_year,
         "planned_backhaul": lambda r: _backhaul(r.planned_backhaul, lang),
         "built_backhaul": lambda r: _backhaul(r.built_backhaul, lang),
-        "planned_capex_cny": lambda r: _count(r.planned_capex_cny),
-        "planned_backhaul_cny": lambda r: _count(r.planned_backhaul_cny),
-        "actual_cost_cny": lambda r: _count(r.actual_cost_cny),
+        "planned_capex_cny": lambda r: _amount(lang)(r.planned_capex_cny),
+        "planned_backhaul_cny": lambda r: _amount(lang)(r.planned_backhaul_cny),
+        "actual_cost_cny": lambda r: _amount(lang)(r.actual_cost_cny),
         "status": lambda r: value_text("site_status", r.status, lang)}
     hidden = set() if with_backhaul else {"planned_backhaul", "planned_backhaul_cny"}
     if not (sites["built_backhaul"] != "").any():
@@ -177,18 +190,18 @@ def _backhaul_changed_line(sites, lang: str) -> list[str]:
     return [term("evaluation.backhaul_changed", lang, sites=", ".join(named))]
 
 
-def _uncovered_table(uncovered, lang: str) -> Table:
+def _uncovered_table(uncovered, lang: str, names_zh: dict[str, str]) -> Table:
     columns = ["village_id", "name", "admin_unit", "population", "reason"]
-    rows = [[r.village_id, r.name, value_text("admin", r.admin_unit, lang), persons(r.population),
+    rows = [[r.village_id, r.name, admin_text(r.admin_unit, lang, names_zh), persons(r.population),
              value_text("reason", r.reason, lang)] for r in uncovered.itertuples()]
     return Table(_headers(columns, lang), rows)
 
 
-def _complaints_table(complaints, lang: str) -> Table:
+def _complaints_table(complaints, lang: str, names_zh: dict[str, str]) -> Table:
     shown = complaints[complaints["status"] != "covered_before"]
     columns = ["complaint_id", "admin_unit", "status", "nearest_unbuilt_site", "its_planned_year",
                "distance_m"]
-    rows = [[r.complaint_id, value_text("admin", r.admin_unit, lang),
+    rows = [[r.complaint_id, admin_text(r.admin_unit, lang, names_zh),
              value_text("complaint_status", r.status, lang), r.nearest_unbuilt_site,
              r.its_planned_year, "" if pd.isna(r.distance_m) else r.distance_m]
             for r in shown.itertuples()]
@@ -227,14 +240,14 @@ def draw_evaluation_map(ax, evaluation) -> None:
              term("staticmap.admin_units", lang),
              term("staticmap.easting", lang, crs=e.region.crs.name), term("staticmap.northing", lang),
              *[label for label, *_ in layers], *rsrp]
-    fonts = text_fonts([*words, *([] if units is None else units.index.astype(str))], lang)
+    fonts = text_fonts([*words, *unit_labels(units, lang)], lang)
     with matplotlib.rc_context({"font.family": fonts}):
         extent_km = draw_rasters(ax, terrain, e.level_dbm, e.level_transform)
         for label, frame, style in layers:
             ax.scatter(frame.geometry.x / 1000, frame.geometry.y / 1000, label=plain_label(label),
                        **style)
         if units is not None:
-            draw_admin_units(ax, units, words[3])
+            draw_admin_units(ax, units, words[3], lang)
         add_rsrp_legend(ax, rsrp)
         ax.set_xlim(extent_km[0], extent_km[1])
         ax.set_ylim(extent_km[2], extent_km[3])

@@ -24,13 +24,16 @@ from siting.export.webfont import FAMILY, with_embedded_font
 #: The Chinese face the page carries (:mod:`siting.export.webfont`; Chinese characters only),
 #: then Latin faces.
 BODY_FONTS = f'"{FAMILY}", "Noto Sans", "Helvetica Neue", Arial, sans-serif'
+# A header cell keeps Chinese words and units whole (word-break: keep-all, CSS Text Level 3,
+# section 5.2): it wraps only at its spaces, before its unit ("成本 [万元]", never "成本 [万"
+# over "元]").
 CSS = "\nbody { font: 11pt/1.45 " + BODY_FONTS + """; color: #222;
        max-width: 1100px; margin: 2em auto; padding: 0 1em; }
 h1 { font-size: 20pt; border-bottom: 2px solid #2166ac; padding-bottom: .2em; }
 h2 { font-size: 14pt; color: #2166ac; margin-top: 1.6em; page-break-after: avoid; }
 table { border-collapse: collapse; margin: .6em 0 1em; font-size: 9.5pt; page-break-inside: auto; }
 th, td { border: 1px solid #bbb; padding: 3px 7px; }
-th { background: #eef3f8; text-align: left; }
+th { background: #eef3f8; text-align: left; word-break: keep-all; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr { page-break-inside: avoid; }
 figure { margin: 1em 0; page-break-inside: avoid; }

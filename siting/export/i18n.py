@@ -416,10 +416,10 @@ TERMS: dict[str, dict[str, str]] = {
                                               "zh": "传输方式与规划不同的站址"},
     "evaluation.kpi.feeds_due": {"en": "feeds of existing sites due / built",
                                  "zh": "现网站址应建 / 已建传输接入"},
-    "evaluation.kpi.backhaul_cny": {"en": "backhaul [CNY]: planned", "zh": "传输投资 [元]：计划"},
+    "evaluation.kpi.backhaul_cny": {"en": "backhaul [CNY]: planned", "zh": "传输投资 [万元]：计划"},
     "evaluation.kpi.cost_cny": {"en": "cost (capex and backhaul) [CNY]: planned / spent",
-                                "zh": "投资（含传输）[元]：计划 / 实际"},
-    "evaluation.kpi.capex_cny": {"en": "capex [CNY]: planned / spent", "zh": "建设投资 [元]：计划 / 实际"},
+                                "zh": "投资（含传输）[万元]：计划 / 实际"},
+    "evaluation.kpi.capex_cny": {"en": "capex [CNY]: planned / spent", "zh": "建设投资 [万元]：计划 / 实际"},
     "evaluation.kpi.people_covered": {"en": "people covered", "zh": "覆盖人口"},
     "evaluation.kpi.villages_covered": {"en": "villages covered", "zh": "覆盖村数"},
     "evaluation.kpi.mandatory_villages_covered": {"en": "mandatory villages covered",
@@ -443,16 +443,16 @@ TERMS: dict[str, dict[str, str]] = {
     "evaluation.column.sites_late": {"en": "late", "zh": "延期建成"},
     "evaluation.column.sites_not_built": {"en": "not built", "zh": "未建"},
     "evaluation.column.sites_not_in_plan": {"en": "outside the plan", "zh": "规划外"},
-    "evaluation.column.planned_capex_cny": {"en": "planned capex [CNY]", "zh": "计划投资 [元]"},
-    "evaluation.column.planned_backhaul_cny": {"en": "planned backhaul [CNY]", "zh": "计划传输投资 [元]"},
+    "evaluation.column.planned_capex_cny": {"en": "planned capex [CNY]", "zh": "计划投资 [万元]"},
+    "evaluation.column.planned_backhaul_cny": {"en": "planned backhaul [CNY]", "zh": "计划传输投资 [万元]"},
     "evaluation.column.planned_cost_early_cny": {"en": "planned cost of what was built early [CNY]",
-                                                  "zh": "提前建成部分的计划投资 [元]"},
+                                                  "zh": "提前建成部分的计划投资 [万元]"},
     "evaluation.column.planned_cost_cny": {"en": "planned cost with backhaul [CNY]",
-                                           "zh": "计划投资（含传输）[元]"},
+                                           "zh": "计划投资（含传输）[万元]"},
     "evaluation.column.planned_backhaul": {"en": "planned backhaul", "zh": "规划传输方式"},
     "evaluation.column.built_backhaul": {"en": "built backhaul", "zh": "实建传输方式"},
     "evaluation.column.sites_backhaul_changed": {"en": "backhaul changed", "zh": "传输方式变更"},
-    "evaluation.column.spent_cny": {"en": "spent [CNY]", "zh": "实际投资 [元]"},
+    "evaluation.column.spent_cny": {"en": "spent [CNY]", "zh": "实际投资 [万元]"},
     "evaluation.column.people_planned": {"en": "people covered: planned", "zh": "计划覆盖人口"},
     "evaluation.column.people_achieved": {"en": "people covered: achieved", "zh": "实际覆盖人口"},
     "evaluation.column.mandatory_villages_planned": {"en": "mandatory villages: planned",
@@ -469,7 +469,7 @@ TERMS: dict[str, dict[str, str]] = {
     "evaluation.column.technology": {"en": "technology", "zh": "制式"},
     "evaluation.column.planned_year": {"en": "planned year", "zh": "计划年份"},
     "evaluation.column.built_year": {"en": "built year", "zh": "建成年份"},
-    "evaluation.column.actual_cost_cny": {"en": "actual cost [CNY]", "zh": "实际投资 [元]"},
+    "evaluation.column.actual_cost_cny": {"en": "actual cost [CNY]", "zh": "实际投资 [万元]"},
     "evaluation.column.status": {"en": "status", "zh": "状态"},
     "evaluation.column.village_id": {"en": "village", "zh": "村编号"},
     "evaluation.column.name": {"en": "name", "zh": "村名"},
@@ -663,13 +663,13 @@ TERMS: dict[str, dict[str, str]] = {
     "webmap.popup_kind": {"en": "kind", "zh": "站址类型"},
     "webmap.popup_technology": {"en": "technology", "zh": "制式"},
     "webmap.popup_height_m": {"en": "antenna height [m]", "zh": "天线挂高 [m]"},
-    "webmap.popup_cost_cny": {"en": "cost [CNY]", "zh": "成本 [元]"},
+    "webmap.popup_cost_cny": {"en": "cost [CNY]", "zh": "成本 [万元]"},
     "webmap.popup_people_newly_covered": {"en": "people newly covered", "zh": "新增覆盖人口"},
     "webmap.popup_phase": {"en": "phase", "zh": "建设年份"},
     "webmap.popup_this_plan": {"en": "this plan", "zh": "本期"},
     "webmap.popup_built_year": {"en": "built in (as-built list)", "zh": "建成年份（竣工清单）"},
     "webmap.popup_backhaul": {"en": "backhaul", "zh": "传输方式"},
-    "webmap.popup_backhaul_cost_cny": {"en": "backhaul cost [CNY]", "zh": "传输成本 [元]"},
+    "webmap.popup_backhaul_cost_cny": {"en": "backhaul cost [CNY]", "zh": "传输成本 [万元]"},
     "webmap.popup_from_id": {"en": "fed site", "zh": "被接入站址"},
     "webmap.popup_to_id": {"en": "fed from", "zh": "接入点"},
     "webmap.popup_band_ghz": {"en": "band [GHz]", "zh": "微波频段 [GHz]"},
@@ -715,6 +715,11 @@ TERMS: dict[str, dict[str, str]] = {
     "field.capex_cny": {"en": "capex_cny", "zh": "建设投资 [元]"},
     "field.opex_cny_per_year": {"en": "opex_cny_per_year", "zh": "运维费用 [元/年]"},
     "field.total_cost_cny": {"en": "total_cost_cny", "zh": "规划期总成本 [元]"},
+    "field.extra_cost_cny": {"en": "extra_cost_cny", "zh": "附加成本 [元]"},
+    "field.has_fiber": {"en": "has_fiber", "zh": "站址已通光纤"},
+    "field.backhaul_in_place": {"en": "backhaul_in_place", "zh": "已有传输"},
+    "field.input_capex_cny": {"en": "input_capex_cny", "zh": "站址建设投资（输入）[元]"},
+    "field.input_opex_cny_per_year": {"en": "input_opex_cny_per_year", "zh": "站址运维费用（输入）[元/年]"},
     "field.people_served": {"en": "people_served", "zh": "服务人口"},
     "field.people_newly_covered": {"en": "people_newly_covered", "zh": "新增覆盖人口"},
     "field.action": {"en": "action", "zh": "建设方式"},
@@ -766,7 +771,7 @@ TERMS: dict[str, dict[str, str]] = {
               "{charged:,.0f} CNY with their opex over the plan's horizon), counted as a plan "
               "counts the sites it builds.",
         "zh": "方案 {plan} 依据竣工清单 {source} 滚动调整：其新建、升级站址数和投资含清单已建的 "
-              "{sites:,} 个站址、实际投资 {spent:,.0f} 元（计入规划期运维费为 {charged:,.0f} 元），"
+              "{sites:,} 个站址、实际投资 {spent:,.2f} 万元（计入规划期运维费为 {charged:,.2f} 万元），"
               "与规划自身所建站址同样计入。"},
     "compare.section.sites": {"en": "Sites", "zh": "站址"},
     "compare.section.kpis": {"en": "KPIs", "zh": "指标"},
@@ -787,6 +792,8 @@ TERMS: dict[str, dict[str, str]] = {
     "compare.layer_plan": {"en": "Plan {plan}: {name}", "zh": "方案 {plan}：{name}"},
     "compare.layer_villages": {"en": "Villages whose coverage differs", "zh": "覆盖情况不同的村"},
     "compare.legend_village": {"en": "village {change} in B", "zh": "方案 B 中{change}的村"},
+    "compare.legend_plan": {"en": "{plan}: {name}", "zh": "{plan}：{name}"},
+    "compare.legend_count": {"en": "{label} ({count:,})", "zh": "{label}（{count:,}）"},
     "compare.tooltip_site": {"en": "{site}: {status}, {technology}", "zh": "{site}：{status}，{technology}"},
     "compare.tooltip_village": {"en": "{name}: {change} in B", "zh": "{name}：方案 B 中{change}"},
     "compare_status.only_a": {"en": "only in plan A", "zh": "仅方案 A 有"},
@@ -799,12 +806,12 @@ TERMS: dict[str, dict[str, str]] = {
     "compare_change.gained": {"en": "gained", "zh": "新增覆盖"},
     "compare_change.lost": {"en": "lost", "zh": "失去覆盖"},
     # the KPIs of summary.json (kpis, by_admin_unit) as the comparison names them
-    "compare_kpi.backhaul_cost_cny": {"en": "backhaul [CNY]", "zh": "传输成本 [元]"},
+    "compare_kpi.backhaul_cost_cny": {"en": "backhaul [CNY]", "zh": "传输成本 [万元]"},
     "compare_kpi.backup_points_met": {"en": "zone check points with backup coverage",
                                       "zh": "具备备份覆盖的重点区域检测点"},
     "compare_kpi.backup_points_total": {"en": "zone check points needing backup coverage",
                                         "zh": "需备份覆盖的重点区域检测点"},
-    "compare_kpi.capex_cny": {"en": "capex [CNY]", "zh": "建设投资 [元]"},
+    "compare_kpi.capex_cny": {"en": "capex [CNY]", "zh": "建设投资 [万元]"},
     "compare_kpi.complaints_covered": {"en": "complaint points covered", "zh": "投诉点覆盖数"},
     "compare_kpi.complaints_covered_before": {"en": "complaint points covered before the plan",
                                               "zh": "规划前已覆盖的投诉点"},
@@ -820,12 +827,12 @@ TERMS: dict[str, dict[str, str]] = {
                                                  "zh": "有候选站址可覆盖的必覆盖村"},
     "compare_kpi.mandatory_villages_total": {"en": "mandatory villages", "zh": "必覆盖村"},
     "compare_kpi.new_sites": {"en": "new sites", "zh": "新建站址"},
-    "compare_kpi.opex_cny_per_year": {"en": "opex [CNY/yr]", "zh": "运维费用 [元/年]"},
+    "compare_kpi.opex_cny_per_year": {"en": "opex [CNY/yr]", "zh": "运维费用 [万元/年]"},
     "compare_kpi.people_covered_after": {"en": "people covered after the plan", "zh": "规划后覆盖人口"},
     "compare_kpi.people_covered_before": {"en": "people covered before the plan", "zh": "规划前覆盖人口"},
     "compare_kpi.people_total": {"en": "people", "zh": "总人口"},
-    "compare_kpi.site_cost_cny": {"en": "sites over the horizon [CNY]", "zh": "规划期站址成本 [元]"},
-    "compare_kpi.total_cost_cny": {"en": "total cost over the horizon [CNY]", "zh": "规划期总成本 [元]"},
+    "compare_kpi.site_cost_cny": {"en": "sites over the horizon [CNY]", "zh": "规划期站址成本 [万元]"},
+    "compare_kpi.total_cost_cny": {"en": "total cost over the horizon [CNY]", "zh": "规划期总成本 [万元]"},
     "compare_kpi.upgrades": {"en": "upgrades of existing sites", "zh": "现网站址升级"},
     "compare_kpi.villages_covered_after": {"en": "villages covered after the plan", "zh": "规划后覆盖村数"},
     "compare_kpi.villages_covered_before": {"en": "villages covered before the plan", "zh": "规划前覆盖村数"},
@@ -935,6 +942,32 @@ def value_text(group: str, value, language: str) -> str:
             return term(key, language, **{name: _placeholder_text(name, value, language)
                                           for name, value in found[1].items()})
     return text
+
+
+#: The field of the admin-unit layer with each unit's name in Chinese (the demo's
+#: ``region.gpkg`` has it; a planner maps a column of their own to it with
+#: ``inputs.admin_units.fields: {name_zh: 名称}``).
+ADMIN_NAME_ZH_FIELD = "name_zh"
+
+
+def admin_unit_names(admin_units) -> dict[str, str]:
+    """Each admin unit's Chinese name (its :data:`ADMIN_NAME_ZH_FIELD`), by the unit as the
+    tables name it (the layer's index); units without one (no field, an empty value) are left
+    out. ``admin_units``: the admin-unit polygons, or None without any."""
+    if admin_units is None or ADMIN_NAME_ZH_FIELD not in admin_units.columns:
+        return {}
+    names = admin_units[ADMIN_NAME_ZH_FIELD]
+    return {str(unit): str(name).strip() for unit, name in zip(admin_units.index, names)
+            if isinstance(name, str) and name.strip()}
+
+
+def admin_text(unit, language: str, names_zh: dict[str, str] | None = None) -> str:
+    """An admin unit as a person reads it in ``language``: in Chinese its Chinese name from
+    ``names_zh`` (:func:`admin_unit_names`) where it has one; else as the tables name it, the
+    rows of all units and of none translated (``admin.`` terms)."""
+    if check_language(language) == "zh" and names_zh and str(unit) in names_zh:
+        return names_zh[str(unit)]
+    return value_text("admin", unit, language)
 
 
 def _placeholder_text(name: str, value: str, language: str) -> str:

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
-from siting.export.i18n import (MONEY_DECIMALS, MONEY_UNIT_CNY, check_language, join, model_text,
-                                 money, stage_text, term, value_text)
+from siting.export.i18n import (MONEY_DECIMALS, MONEY_UNIT_CNY, admin_text, check_language, join,
+                                 model_text, money, stage_text, term, value_text)
 from siting.export.style import BUILT_ACTIONS
 from siting.export.tables import PlanTables
 from siting.labels import ALL_UNITS, OUTSIDE_ADMIN_UNITS
@@ -102,6 +103,8 @@ def cell_text(value, decimals: int | None = None) -> str:
     given, else none for large or whole numbers (0 people, not 0.00) and two for the others."""
     if decimals is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
         return f"{value + 0.0:,.{decimals}f}"  # + 0.0: -0.0 reads 0
+    if isinstance(value, Decimal):  # written to its own decimals (money_cell, percent)
+        return f"{value + 0:,}"
     if isinstance(value, float):
         value += 0.0  # -0.0 reads 0
         whole = math.isfinite(value) and value == round(value)
@@ -109,6 +112,26 @@ def cell_text(value, decimals: int | None = None) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)
+
+
+def money_cell(amount_cny: float, lang: str) -> Decimal:
+    """An amount [CNY] as a table cell in the money of ``lang`` (:func:`money`: 万元 in
+    Chinese) to its decimals (:data:`MONEY_DECIMALS`): 4,499.62 万元 in Chinese, 44,996,200
+    CNY in English, whichever table or page shows it (a Decimal: :func:`cell_text` writes it
+    so, report.html aligns it as a number)."""
+    return Decimal(f"{money(amount_cny, lang):.{MONEY_DECIMALS[lang]}f}")
+
+
+#: Decimals of a share in percent as the tables show it, every share alike (98.90 beside
+#: 100.00, as the sweep's table writes them).
+PERCENT_DECIMALS = 2
+
+
+def percent(part: float, whole: float) -> Decimal:
+    """``part`` of ``whole`` [%] as the tables show it: to :data:`PERCENT_DECIMALS` decimals
+    whatever its value (a whole 100 reads 100.00 beside 98.90, not 100; a Decimal, so
+    :func:`cell_text` writes it so and report.html aligns it as a number)."""
+    return Decimal(f"{100 * part / whole:.{PERCENT_DECIMALS}f}")
 
 
 def persons(value):
@@ -166,8 +189,8 @@ def build_report(tables: PlanTables, *, figures: tuple[Figure, ...] = (),
     people_total = k["people_total"] or 1.0
     sections = [_headline_section(k, people_total, lang, replan="as_built" in summary)]
     if "mandatory_deadline" in summary:
-        sections[0].blocks += _deadline_blocks(summary["mandatory_deadline"],
-                                               tables.village_admin_units, lang)
+        sections[0].blocks += _deadline_blocks(summary["mandatory_deadline"], tables.village_admin_units,
+                                               summary.get("admin_unit_names_zh", {}), lang)
     if "as_built" in summary:
         sections.append(_as_built_section(summary["as_built"], lang))
     if summary["phases"]:
@@ -253,8 +276,8 @@ def _headline_section(k: dict, people_total: float, lang: str, *, replan: bool =
     rows = [
         [term("kpi.people_covered", lang), persons(k["people_covered_before"]),
          persons(k["people_covered_after"])],
-        [term("kpi.people_covered_pct", lang), 100 * k["people_covered_before"] / people_total,
-         100 * k["people_covered_after"] / people_total],
+        [term("kpi.people_covered_pct", lang), percent(k["people_covered_before"], people_total),
+         percent(k["people_covered_after"], people_total)],
         [term("kpi.villages_covered", lang), of("villages_covered_before", "villages_total"),
          of("villages_covered_after", "villages_total")],
         [term("kpi.mandatory_villages_covered", lang), "",
@@ -294,7 +317,8 @@ def _split_cny(site_cny: float, backhaul_cny: float, lang: str) -> list[float]:
     return [split[key] * MONEY_UNIT_CNY[lang] for key in ("site", "backhaul", "total")]
 
 
-def _deadline_blocks(facts: dict, units: dict[str, str], lang: str) -> list:
+def _deadline_blocks(facts: dict, units: dict[str, str], names_zh: dict[str, str],
+                     lang: str) -> list:
     """A phased plan's mandatory demand at its deadline and, when missed, the mandatory
     villages covered later or never, with their year (admin units as in
     :func:`_uncovered_section`)."""
@@ -305,7 +329,7 @@ def _deadline_blocks(facts: dict, units: dict[str, str], lang: str) -> list:
         header = ("village", "name", "admin_unit", "covered_in")
         blocks += [term("report.deadline_missed", lang), Table(
             [term(f"header.{h}", lang) for h in header],
-            [[v["village_id"], v["name"], _village_unit(v, units, lang),
+            [[v["village_id"], v["name"], _village_unit(v, units, names_zh, lang),
               v["year"] or term("report.never", lang)] for v in facts["late"]])]
     return blocks
 
@@ -396,22 +420,23 @@ def _breakdown_sections(summary: dict, lang: str) -> list[Section]:
             ("kind", "sites", "cost_cny"),
             [[value_text("kind", t, lang), v["sites"], v["cost_cny"]]
              for t, v in summary["by_kind"].items()], lang)]),
-        Section(term("section.by_admin_unit", lang), [_admin_unit_table(summary["by_admin_unit"], lang)]),
+        Section(term("section.by_admin_unit", lang), [_admin_unit_table(
+            summary["by_admin_unit"], summary.get("admin_unit_names_zh", {}), lang)]),
         _baselines_section(summary, lang),
     ]
 
 
-def _admin_unit_table(units: dict, lang: str) -> Table:
+def _admin_unit_table(units: dict, names_zh: dict[str, str], lang: str) -> Table:
     """People and villages of each admin unit before and after, and their total row (the
     headline's figures); people whole, rounded so that the units add up to the total shown
-    (:func:`apportioned`)."""
+    (:func:`apportioned`); units named in Chinese from ``names_zh`` (:func:`admin_text`)."""
     columns = ("people", "people_before", "people_after", "villages", "villages_before",
                "villages_after")
     names = list(units) + [ALL_UNITS]
     shown = [apportioned([v[c] for v in units.values()]) for c in columns]
     shown = [column + [sum(column)] for column in shown]
     return Table([term(f"header.{h}", lang) for h in ("admin_unit", *columns)],
-                 [[value_text("admin", name, lang), *row] for name, row in zip(names, zip(*shown))])
+                 [[admin_text(name, lang, names_zh), *row] for name, row in zip(names, zip(*shown))])
 
 
 def _baselines_section(summary: dict, lang: str) -> Section:
@@ -438,12 +463,13 @@ def _uncovered_section(summary: dict, units: dict[str, str], lang: str) -> Secti
     A village's admin unit is the one the demand counts it in (``units``, by village id: the
     county polygon it lies in, its own field as the fallback), not the field as listed."""
     uncovered = summary["uncovered_mandatory_villages"]
+    names_zh = summary.get("admin_unit_names_zh", {})
     blocks: list = []
     if uncovered:
         header = ("village", "name", "admin_unit", "best_level_dbm", "reason")
         blocks.append(Table(
             [term(f"header.{h}", lang) for h in header],
-            [[u["village_id"], u["name"], _village_unit(u, units, lang),
+            [[u["village_id"], u["name"], _village_unit(u, units, names_zh, lang),
               "-" if u["best_level_dbm"] is None else f"{u['best_level_dbm']:.1f}",
               value_text("reason", u["reason"], lang)] for u in uncovered]))
     elif summary.get("mandatory_deadline", {}).get("late"):
@@ -459,22 +485,23 @@ def _uncovered_section(summary: dict, units: dict[str, str], lang: str) -> Secti
         header = ("point_kind", "point", "admin_unit", "best_level_dbm", "reason")
         blocks += [term("report.uncovered_points", lang), Table(
             [term(f"header.{h}", lang) for h in header],
-            [[value_text("point_kind", p["kind"], lang), p["id"], _unit_text(p["admin_unit"], lang),
+            [[value_text("point_kind", p["kind"], lang), p["id"], _unit_text(p["admin_unit"], names_zh, lang),
               "-" if p["best_level_dbm"] is None else f"{p['best_level_dbm']:.1f}",
               value_text("reason", p["reason"], lang)] for p in points])]
     return Section(term("section.uncovered", lang), blocks)
 
 
-def _unit_text(unit, lang: str) -> str:
-    """An admin unit as the report shows it: a point in none (``""`` or None) is outside the
-    admin units, as the county table counts it (:data:`~siting.labels.OUTSIDE_ADMIN_UNITS`)."""
-    return value_text("admin", unit or OUTSIDE_ADMIN_UNITS, lang)
+def _unit_text(unit, names_zh: dict[str, str], lang: str) -> str:
+    """An admin unit as the report shows it (:func:`admin_text`, in Chinese its name of
+    ``names_zh``): a point in none (``""`` or None) is outside the admin units, as the county
+    table counts it (:data:`~siting.labels.OUTSIDE_ADMIN_UNITS`)."""
+    return admin_text(unit or OUTSIDE_ADMIN_UNITS, lang, names_zh)
 
 
-def _village_unit(village: dict, units: dict[str, str], lang: str) -> str:
+def _village_unit(village: dict, units: dict[str, str], names_zh: dict[str, str], lang: str) -> str:
     """The admin unit a village of summary.json counts in: the one the demand gives it
     (``units``, by village id), else its own field."""
-    return _unit_text(units.get(str(village["village_id"]), village["admin_unit"]), lang)
+    return _unit_text(units.get(str(village["village_id"]), village["admin_unit"]), names_zh, lang)
 
 
 def _sites_section(sites, lang: str) -> Section:
@@ -529,7 +556,7 @@ def _schedule_section(summary: dict, objective, people_total: float, lang: str) 
     rows = [[p["label"], _dash(limits[p["label"]].budget_cny), _dash(limits[p["label"]].max_new_sites),
              p["new_sites"], p["upgrades"]]
             + (_split_cny(p["cost_cny"], p["backhaul_cost_cny"], lang) if backhaul else [p["cost_cny"]])
-            + [persons(p["people_covered"]), 100 * p["people_covered"] / people_total,
+            + [persons(p["people_covered"]), percent(p["people_covered"], people_total),
                p["mandatory_covered"]]
             for p in summary["phases"]]
     header = (["year", "budget_cny", "quota", "new_sites", "upgrades"]

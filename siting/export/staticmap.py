@@ -30,7 +30,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
 from siting.errors import SitingError
-from siting.export.i18n import check_language, rsrp_class_labels, term
+from siting.export.i18n import admin_text, admin_unit_names, check_language, rsrp_class_labels, term
 from siting.export.style import (ADMIN_UNIT_COLOUR, BACKHAUL_COLOURS, BUILT_ACTIONS, RSRP_CLASSES,
                                  TECH_COLOURS, VILLAGE_COLOURS, admin_boundaries, hillshade)
 
@@ -91,14 +91,14 @@ def draw_static_map(ax, tables: PlanTables) -> None:
              "units": term("staticmap.admin_units", language)}
     legend = _legend_labels(tables.technologies, sites, villages, language)
     legend.update(_backhaul_labels(tables.backhaul_links, language))
-    names = [*([] if units is None else units.index.astype(str)), *labelled["name"].astype(str)]
+    names = [*unit_labels(units, language), *labelled["name"].astype(str)]
     fonts = text_fonts([*words.values(), *legend.values(), *names], language)
     with matplotlib.rc_context({"font.family": fonts}):  # the texts made here keep it
         extent_km = draw_rasters(ax, tables.terrain, tables.level_dbm, tables.level_transform)
         _draw_points(ax, tables.technologies, sites, villages, legend)
         _draw_backhaul(ax, tables.backhaul_links, legend)
         if units is not None:
-            draw_admin_units(ax, units, words["units"])
+            draw_admin_units(ax, units, words["units"], language)
         _label_villages(ax, labelled)
         add_rsrp_legend(ax, [legend[f"rsrp:{i}"] for i in range(len(RSRP_CLASSES))])
         ax.set_xlim(extent_km[0], extent_km[1])
@@ -228,16 +228,26 @@ def admin_units_in_view(units, terrain):
     return units if len(units) else None
 
 
-def draw_admin_units(ax, units, label: str) -> None:
+def unit_labels(units, language: str) -> list[str]:
+    """The name of each admin unit as the map writes it in ``language``
+    (:func:`~siting.export.i18n.admin_text`: in Chinese its ``name_zh`` where it has one);
+    none without units (None)."""
+    if units is None:
+        return []
+    names_zh = admin_unit_names(units)
+    return [admin_text(unit, language, names_zh) for unit in units.index.astype(str)]
+
+
+def draw_admin_units(ax, units, label: str, language: str) -> None:
     """Dashed unit boundaries, each drawn once (:func:`~siting.export.style.admin_boundaries`),
-    each unit's name at a point inside it (within the DEM)."""
+    each unit's name (:func:`unit_labels`) at a point inside it (within the DEM)."""
     lines = shapely.get_parts(admin_boundaries(units))
     for i, line in enumerate(lines):
         xy = shapely.get_coordinates(line) / 1000
         ax.plot(xy[:, 0], xy[:, 1], color=ADMIN_UNIT_COLOUR, linewidth=0.8, linestyle="--",
                 zorder=2, label=plain_label(label) if i == 0 else None)
     halo = [patheffects.withStroke(linewidth=2.5, foreground="white")]
-    for name, geometry in zip(units.index.astype(str), units.geometry):
+    for name, geometry in zip(unit_labels(units, language), units.geometry):
         point = geometry.representative_point()
         ax.text(point.x / 1000, point.y / 1000, name, fontsize=8, color="#333333", ha="center",
                 va="center", zorder=6, path_effects=halo, parse_math=False, clip_on=True)

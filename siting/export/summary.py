@@ -19,7 +19,7 @@ import numpy as np
 from siting import __version__
 from siting.distributed import peak_memory_mb
 from siting.export.backhaul import backhaul_facts, backhaul_table
-from siting.export.i18n import reason_key
+from siting.export.i18n import admin_unit_names, reason_key
 from siting.export.style import BUILT_ACTIONS
 from siting.io.asbuilt import BUILT_COLUMN
 from siting.plan import (REASON_BELOW_THRESHOLD, REASON_NO_CANDIDATE, first_covered_phase,
@@ -198,6 +198,7 @@ def summary_facts(run, sites, villages, admin) -> dict:
         "by_technology": by_tech,
         "by_kind": by_kind,
         "by_admin_unit": admin.set_index("admin_unit").to_dict(orient="index"),
+        "admin_unit_names_zh": admin_unit_names(run.region.admin_units),
         "uncovered_mandatory_villages": _uncovered_villages(mandatory_villages),
         "uncovered_mandatory_points": uncovered_points(run),
         "baselines": [vars(b) for b in run.baselines],

@@ -50,12 +50,16 @@ from folium.elements import JSCSSMixin
 from folium.template import Template
 from rasterio.enums import Resampling
 
-from siting.export.i18n import HTML_LANG, check_language, join, rsrp_class_labels, term, value_text
+from siting.export.i18n import (HTML_LANG, admin_text, admin_unit_names, check_language, join,
+                                rsrp_class_labels, term, value_text)
 from siting.export.style import (ADMIN_UNIT_COLOUR, BACKHAUL_COLOURS, BUILT_ACTIONS, RSRP_CLASSES,
                                  TECH_COLOURS, VILLAGE_COLOURS, WGS84, admin_boundaries, hillshade)
+from siting.export.report import cell_text, money_cell
 from siting.export.tables import PlanTables
 from siting.export.webfont import PAGE_FONTS, save_map
+from siting.io import EXISTING_KINDS
 from siting.io.asbuilt import BUILT_YEAR_COLUMN
+from siting.labels import OUTSIDE_ADMIN_UNITS
 
 # One letter per candidate kind, shown inside the site icon.
 KIND_LETTERS = {"existing_4g": "E", "existing_5g": "E", "public_building": "P", "lamp_pole": "L",
@@ -193,6 +197,15 @@ def hillshade_rgba(terrain, crs, max_px: int = MAX_OVERLAY_PX):
     return rgba, bounds
 
 
+def add_hillshade(fmap: folium.Map, terrain, crs, lang: str) -> None:
+    """The DEM's hillshade (:func:`hillshade_rgba`; ``crs``: the DEM's projected CRS) as an
+    overlay always shown, named in ``lang``: the terrain view map.html and comparison.html
+    share."""
+    shade, bounds = hillshade_rgba(terrain, crs)
+    folium.raster_layers.ImageOverlay(shade, bounds=bounds, name=esc(term("webmap.layer_hillshade", lang)),
+                                      opacity=0.6, mercator_project=True).add_to(fmap)
+
+
 def population_rgba(population: np.ndarray, transform, crs, max_px: int = MAX_OVERLAY_PX):
     """People per cell on a log colour scale (transparent where nobody lives); (rgba, bounds, vmax)."""
     from matplotlib import colormaps
@@ -231,7 +244,7 @@ def _legend(technologies, population_max: float | None, lang: str,
     items += [f"<div><span style='{swatch};background:{TECH_COLOURS[i % len(TECH_COLOURS)]}'></span>"
               f"{esc(term('webmap.legend_site', lang, technology=t))}</div>" for i, t in enumerate(technologies)]
     letters = [f"{v} {value_text('kind', k, lang).replace('_', ' ')}" for k, v in KIND_LETTERS.items()
-               if not k.startswith("existing_")] + [f"E {term('webmap.legend_existing_kind', lang)}"]
+               if k not in EXISTING_KINDS] + [f"E {term('webmap.legend_existing_kind', lang)}"]
     items += [(f"<div>&#9632; {esc(term('webmap.legend_new_site', lang))} &nbsp; "
                f"&#9679; {esc(term('webmap.legend_upgraded_site', lang))}</div>"),
               f"<div>{esc(term('webmap.legend_letters', lang, letters=join(letters, lang)))}</div>",
@@ -313,7 +326,7 @@ def build_map(tables: PlanTables) -> folium.Map:
         _add_backhaul(fmap, tables.backhaul_links, lang)
     _add_selected_sites(fmap, sites_ll, technologies, lang)
     _add_existing_sites(fmap, sites_ll, lang)
-    _add_villages(fmap, tables.villages.to_crs(WGS84), lang)
+    _add_villages(fmap, tables.villages.to_crs(WGS84), _village_counties(tables, lang), lang)
     _add_controls(fmap, tables.scenario.outputs.basemap, lang, region_deg)
     links = tables.backhaul_links
     drawn_kinds = [] if links is None else [
@@ -521,9 +534,7 @@ def _add_rasters(fmap: folium.Map, tables: PlanTables, lang: str) -> float | Non
     """Hillshade (always shown), population (hidden), coverage after the plan and per technology
     (hidden); returns the population colour scale's maximum (None without population)."""
     crs = tables.crs
-    shade, bounds = hillshade_rgba(tables.terrain, crs)
-    folium.raster_layers.ImageOverlay(shade, bounds=bounds, name=esc(term("webmap.layer_hillshade", lang)),
-                                      opacity=0.6, mercator_project=True).add_to(fmap)
+    add_hillshade(fmap, tables.terrain, crs, lang)
     population_max = None
     if tables.population is not None and np.nanmax(tables.population, initial=0) > 0:
         pop, bounds, population_max = population_rgba(tables.population,
@@ -550,10 +561,11 @@ def _add_polygons(fmap: folium.Map, tables: PlanTables, lang: str) -> list[tuple
     drawn = []
     if tables.admin_units is not None and len(tables.admin_units):
         units = tables.admin_units
+        names_zh = admin_unit_names(units)
         drawn.append((term("webmap.layer_admin_units", lang), ADMIN_UNIT_STYLE))
         layer = _polygons(
             esc(drawn[-1][0]), units, 50.0, ADMIN_UNIT_CLICK_STYLE,
-            lambda key, row: {label("admin_unit"): row["admin_unit"] if "admin_unit" in row else key})
+            lambda key, row: {label("admin_unit"): admin_text(key, lang, names_zh)})
         lines = gpd.GeoSeries([admin_boundaries(units).simplify(50.0)], crs=units.crs).to_crs(WGS84)
         folium.GeoJson(lines.iloc[0].__geo_interface__, style_function=lambda _: ADMIN_UNIT_STYLE,
                        interactive=False).add_to(layer)
@@ -586,7 +598,8 @@ def _link_fields(link, lang: str) -> dict:
     fields = {"from_id": link["from_id"], "to_id": link["to_id"],
               "backhaul": value_text("backhaul", link["kind"], lang),
               **{column: _number_text(link[column]) for column in ("band_ghz", "length_m",
-                                                                    "cost_cny", "min_clearance_f1")}}
+                                                                    "min_clearance_f1")},
+              "cost_cny": _money_text(link["cost_cny"], lang)}
     if link["kind"] == "microwave":
         fields["hop"] = int(link["hop"])
     if np.isfinite(link["load_mbps"]):  # link capacity planned
@@ -595,6 +608,12 @@ def _link_fields(link, lang: str) -> dict:
     if "phase" in link:
         fields["phase"] = link["phase"]
     return {term(f"webmap.popup_{key}", lang): value for key, value in fields.items()}
+
+
+def _money_text(amount_cny: float, lang: str) -> str:
+    """A popup's amount [CNY] in the money of ``lang``, as the report writes it
+    (:func:`~siting.export.report.money_cell`: 万元 to 0.01 in Chinese), "-" for NaN."""
+    return "-" if np.isnan(amount_cny) else cell_text(money_cell(amount_cny, lang))
 
 
 def _number_text(value) -> str:
@@ -630,12 +649,12 @@ def _site_fields(s, lang: str) -> dict:
     """The popup of a site the plan builds or upgrades: field names and values in ``lang``."""
     fields = {"site": s.site_id, "action": value_text("action", s.action, lang),
               "kind": value_text("kind", s.kind, lang), "technology": s.technology,
-              "height_m": f"{s.antenna_height_m:g}", "cost_cny": f"{s.total_cost_cny:,.0f}",
+              "height_m": f"{s.antenna_height_m:g}", "cost_cny": _money_text(s.total_cost_cny, lang),
               "people_newly_covered": f"{s.people_newly_covered:,.0f}",
               "phase": s.get("phase") or term("webmap.popup_this_plan", lang)}
     if "backhaul" in s:  # a plan with backhaul: the site's feed and its cost beside its own
         fields["backhaul"] = value_text("backhaul", s.backhaul, lang) if s.backhaul else "-"
-        fields["backhaul_cost_cny"] = f"{s.backhaul_cost_cny:,.0f}"
+        fields["backhaul_cost_cny"] = _money_text(s.backhaul_cost_cny, lang)
     fields.update(_built_year_field(s))
     return {term(f"webmap.popup_{key}", lang): value for key, value in fields.items()}
 
@@ -661,22 +680,37 @@ def _add_existing_sites(fmap: folium.Map, sites_ll, lang: str) -> None:
     existing.add_to(fmap)
 
 
-def _add_villages(fmap: folium.Map, villages_ll, lang: str) -> None:
-    """Villages coloured by coverage status, with every attribute and the reason in the popup."""
+def _village_counties(tables: PlanTables, lang: str) -> dict[str, str]:
+    """Each village's county as the popup names it, by village id: the unit the report counts
+    it in (the polygon it lies in, its own field as the fallback:
+    :func:`~siting.export.tables.village_admin_units`), in Chinese by its ``name_zh``
+    (:func:`~siting.export.i18n.admin_text`)."""
+    names_zh = admin_unit_names(tables.admin_units)
+    fields = dict(zip(tables.villages["village_id"].astype(str), tables.villages["admin_unit"]))
+    units = {v: tables.village_admin_units.get(v, unit if isinstance(unit, str) else "")
+             for v, unit in fields.items()}
+    return {v: admin_text(unit or OUTSIDE_ADMIN_UNITS, lang, names_zh) for v, unit in units.items()}
+
+
+def _add_villages(fmap: folium.Map, villages_ll, counties: dict[str, str], lang: str) -> None:
+    """Villages coloured by coverage status, with every attribute and the reason in the popup
+    (the county of ``counties``, by village id: :func:`_village_counties`)."""
     village_layer = folium.FeatureGroup(name=esc(term("webmap.layer_villages", lang)))
     for _, v in villages_ll.iterrows():
         folium.CircleMarker(
             [v.geometry.y, v.geometry.x], radius=4, weight=1, color="#333",
             fill_color=VILLAGE_COLOURS[v.status], fill_opacity=0.9,
-            popup=_popup(_village_fields(v, lang)), tooltip=esc(v["name"])).add_to(village_layer)
+            popup=_popup(_village_fields(v, counties[str(v.village_id)], lang)),
+            tooltip=esc(v["name"])).add_to(village_layer)
     village_layer.add_to(fmap)
 
 
-def _village_fields(v, lang: str) -> dict:
-    """The popup of a village: field names and values (status, reason) in ``lang``."""
+def _village_fields(v, county: str, lang: str) -> dict:
+    """The popup of a village: field names and values (status, reason) in ``lang``; its
+    ``county`` as the map names it."""
     level = v.best_level_dbm
     fields = {"village": v["name"], "id": v.village_id, "people": int(v.population),
-              "admin_unit": value_text("admin", v.admin_unit, lang),
+              "admin_unit": county,
               "mandatory": term("webmap.yes" if v.mandatory else "webmap.no", lang),
               "status": value_text("village_status", v.status, lang),
               "served_by": f"{v.serving_site} {v.serving_technology}".strip() or "-",
