@@ -61,7 +61,7 @@ from siting.io import AsBuilt, RegionData, read_as_built, resolve_itu_maps, with
 from siting.io.asbuilt import BACKHAUL_KINDS, BUILT_YEAR_COLUMN, built_technologies, option_year
 from siting.io.layers import read_layer
 from siting.io.region import COMPLAINT_FIELDS
-from siting.io.tables import is_table
+from siting.io.tables import id_text, is_table
 from siting.labels import (ALL_UNITS, OUTSIDE_ADMIN_UNITS, REASON_BELOW_THRESHOLD, REASON_LATER,
                            REASON_NO_CANDIDATE, REASON_NOT_BUILT, REASON_NOT_PLANNED)
 from siting.pipeline import best_server_raster, prepare
@@ -178,7 +178,8 @@ def _evaluated_year(as_built: AsBuilt, years: tuple[str, ...], year) -> str:
 def _planned_years(plan_sites: gpd.GeoDataFrame, coverage: CoverageMatrix,
                    costs: OptionCosts) -> dict[int, str]:
     """The option index of every planned build or upgrade, with its year ("" for a
-    single-period plan). A re-plan keeps its as-built list's sites on air (kept, or upgraded):
+    single-period plan); the plan's site ids are read as the candidates' are
+    (:func:`siting.io.tables.id_text`: a plan written before ids were folded matches too). A re-plan keeps its as-built list's sites on air (kept, or upgraded):
     it plans each technology the list put on air in the year the list built it
     (:data:`siting.io.asbuilt.BUILT_YEAR_COLUMN`)."""
     index = {(s, t): i for i, (s, t) in enumerate(zip(coverage.options["site_id"].astype(str),
@@ -192,7 +193,7 @@ def _planned_years(plan_sites: gpd.GeoDataFrame, coverage: CoverageMatrix,
         year = "" if phase is None or pd.isna(phase) else str(phase)
         built_now = str(row.technology).split("+") if row.action in BUILT_ACTIONS else []
         for technology in {*listed, *built_now}:
-            option = index.get((str(row.site_id), technology))
+            option = index.get((id_text(row.site_id), technology))
             if option is not None and not costs.fixed[option]:
                 planned[option] = str(year_built) if technology in listed else year
     return planned

@@ -432,6 +432,22 @@ def test_an_as_built_sheet_with_a_title_over_full_width_headers_is_read(plan, tm
     assert ("is in 万元" in caplog.text) == (factor != 1)
 
 
+def test_an_as_built_sheet_with_site_ids_typed_full_width_is_evaluated(plan, tmp_path):
+    """Ｓ１ and Ｓ2 typed with a Chinese input method are the plan's S1 and S2, built on time
+    (they were refused as unknown sites)."""
+    _, folder = plan
+    path = tmp_path / "竣工清单.xlsx"
+    book = openpyxl.Workbook()
+    for row in [["站址编号", "制式", "建成年份", "实际投资"], ["Ｓ１", "4G-1800", 2027, 205000],
+                ["Ｓ2 ", "4G-1800", 2028, 198000]]:
+        book.active.append(row)
+    book.save(path)
+    e = evaluate_plan(folder, path, year="2028")
+    sites = e.sites.set_index("site_id")
+    assert list(sites.loc[["S1", "S2"], "status"]) == ["on_time", "on_time"]
+    assert list(sites.loc[["S1", "S2"], "actual_cost_cny"]) == [205000, 198000]
+
+
 def test_an_as_built_sheet_with_years_and_costs_typed_as_chinese_text_is_read(plan, tmp_path):
     """Years typed 2027年 or in full-width digits, costs typed as text with separators
     ("205,000", "１９８，０００"), as a county engineer's sheet has them: read as 2027/2028 and

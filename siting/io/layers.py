@@ -28,8 +28,8 @@ from siting.io.kml_tables import description_attributes
 from siting.io.problems import Problems, first_line, id_list, require_file
 from siting.io.rasters import crs_label_problem
 from siting.io.tables import (blank_cells, cell_text, column_named, coordinate_columns,
-                              has_coordinates, is_table, matching_columns, numbers_of, read_table,
-                              table_points)
+                              has_coordinates, id_text, is_table, matching_columns, numbers_of,
+                              read_table, table_points)
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +103,8 @@ SITE_KIND_NAMES = {
 
 
 def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series:
-    """The field's cells as ``kind`` ("str", "site_kind" (text, Chinese names of
+    """The field's cells as ``kind`` ("str", "id" (another layer's id, as
+    :func:`siting.io.tables.id_text` reads ids), "site_kind" (text, Chinese names of
     :data:`SITE_KIND_NAMES` read as their key), "bool", "generations" or "float"); a kind
     ending in ``?`` marks an optional field (its blank booleans read as false)."""
     column = frame[field]
@@ -113,12 +114,13 @@ def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series
     if kind == "site_kind":
         text = _coerce(frame, field, "str", where)
         return text.map(lambda value: SITE_KIND_NAMES.get(value.strip().upper(), value))
-    if kind == "str":
+    if kind in ("str", "id"):
         missing = blank_cells(column)
         if missing.any():
             raise InputError(f"{where}: field '{field}' is empty for feature(s) "
                              f"{id_list(ids, missing)}; fill it in")
-        return column.map(cell_text)  # stripped: a trailing space in 汉滨区 is no other county
+        # stripped: a trailing space in 汉滨区 is no other county
+        return column.map(id_text if kind == "id" else cell_text)
     if kind == "bool":
         return _coerce_bool(column, field, optional, where)
     if kind == "generations":
@@ -484,11 +486,12 @@ def _crs_declaration(source: LayerSource, crs: str) -> str:
 
 
 def _index_by_id(frame: gpd.GeoDataFrame, id_field: str, where: str, problems: Problems):
-    """The frame indexed by its id field's text (``row N`` for features without one: N is the
-    frame's index, a table's spreadsheet row or a vector layer's feature number)."""
+    """The frame indexed by its id field's text as :func:`siting.io.tables.id_text` reads ids
+    (``row N`` for features without one: N is the frame's index, a table's spreadsheet row or
+    a vector layer's feature number)."""
     raw_ids = frame[id_field]
     no_id = blank_cells(raw_ids)
-    labels = raw_ids.map(_id_text)
+    labels = raw_ids.map(id_text)
     labels[no_id] = [f"row {row}" for row in frame.index[no_id.to_numpy()]]
     rows = frame.index
     frame.index = pd.Index(labels.astype(str).to_numpy(), dtype=object)
@@ -802,9 +805,3 @@ def _naming_the_column(message: str, field: str, column: str | None) -> str:
     if column is None or column == field:
         return message
     return message.replace(f"field '{field}'", f"field '{field}' (column '{column}')")
-
-
-def _id_text(value) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()

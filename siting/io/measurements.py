@@ -28,7 +28,7 @@ from siting.io.tables import is_table, read_table, required_columns
 
 #: Fields of a measurement; rows without a ``measurement_id`` are named "row N". RSRP is read
 #: as text and checked here (the layers' numbers are never negative).
-MEASUREMENT_FIELDS = {"measurement_id": "str?", "site_id": "str", "technology": "str",
+MEASUREMENT_FIELDS = {"measurement_id": "str?", "site_id": "id", "technology": "str",
                       "rsrp_dbm": "str"}
 #: The column names accepted for each field, first siting's own; matched by
 #: :func:`siting.io.tables.header_key` (case, spaces and full-width forms aside: "RSRP（dBm）").

@@ -186,6 +186,25 @@ def cell_text(cell) -> str:
     return str(cell).strip()
 
 
+#: A whole number written with a decimal point and zeros ("10231.0"), as a CSV saved by pandas
+#: writes an integer column that had a blank cell.
+WHOLE_NUMBER_TEXT = re.compile(r"(\d+)\.0+")
+
+
+def id_text(cell) -> str:
+    """An id as every reader compares ids (a site's in the candidates, the as-built list and
+    the drive tests; a layer's own): its text NFKC-folded (full-width ``Ｓ1098`` and ``１０２３``,
+    as a Chinese input method types them, are ``S1098`` and ``1023``) and stripped; a whole
+    number written as a float (a cell holding 10231.0, or the text ``10231.0``) is its integer
+    text ``10231``. Nothing else is folded: ``010231`` and ``10231``, ``s1098`` and ``S1098``
+    stay different ids. "" for an empty cell (:func:`cell_text`)."""
+    if isinstance(cell, (float, np.floating)) and np.isfinite(cell) and float(cell).is_integer():
+        return str(int(cell))
+    text = _normalised(cell_text(cell))
+    whole = WHOLE_NUMBER_TEXT.fullmatch(text)
+    return whole[1] if whole else text
+
+
 def blank_cells(column: pd.Series) -> pd.Series:
     """True where a cell is empty, as :func:`cell_text` reads it (vectorised)."""
     return column.isna() | (column.astype(str).str.strip() == "")

@@ -1,0 +1,98 @@
+"""Site ids as planners' files write them match the candidates' ids: full-width (Ｓ1098, １０２３,
+as a Chinese input method types them) or as a float (10231.0, as pandas saves an integer
+column that had a blank cell), in the as-built list, the drive tests and the candidate list
+itself; ids that differ otherwise (010233 and 10233) stay different."""
+
+from __future__ import annotations
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pyproj
+import pytest
+
+from siting.calibrate import predict_measurements
+from siting.config import load_scenario
+from siting.errors import InputError
+from siting.io import read_as_built, read_region
+from siting.io.asbuilt import built_technologies, with_as_built
+from siting.io.measurements import read_measurements
+from siting.io.tables import id_text
+from tests.regions import CRS, TECH_4G, candidate, village, write_region, xy
+
+#: The candidates' ids as the candidate list writes them: one typed full-width.
+CANDIDATE_IDS = ("Ｓ1098", "10231", "10232", "010233")
+
+
+@pytest.fixture(scope="module")
+def region(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ids")
+    sites = [candidate(sid, 1000 + 1000 * i, 1500, techs="4G") for i, sid in enumerate(CANDIDATE_IDS)]
+    path = write_region(folder, np.full((100, 200), 400.0), [village("V1", 2000, 1500)], sites,
+                        technologies=(TECH_4G,))
+    scenario = load_scenario(path)
+    return scenario, read_region(scenario)
+
+
+@pytest.mark.parametrize("written, read", [
+    ("Ｓ1098", "S1098"), ("１０２３", "1023"), (" S1 ", "S1"), (10231.0, "10231"),
+    ("10231.0", "10231"), ("10231.00", "10231"), (10231, "10231"), ("S1\u200b", "S1"),
+    ("010231", "010231"), ("010231.0", "010231"), ("s1098", "s1098"), ("10231.5", "10231.5")])
+def test_ids_are_folded_as_written_but_never_merged(written, read):
+    assert id_text(written) == read
+
+
+def test_the_candidate_list_reads_a_full_width_id_half_width(region):
+    _, data = region
+    assert sorted(data.candidates.index) == sorted(["S1098", "10231", "10232", "010233"])
+
+
+def _as_built_csv(path, site_ids):
+    """An as-built list saved by pandas: an id column that had a blank holds floats (10231.0)."""
+    frame = pd.DataFrame({"站址编号": site_ids, "制式": TECH_4G["name"], "建成年份": 2027,
+                          "实际投资": 200000})
+    frame.to_csv(path, index=False, encoding="utf-8-sig")
+    return path
+
+
+def test_as_built_ids_written_full_width_or_as_floats_are_the_candidates(region, tmp_path):
+    scenario, data = region
+    book = openpyxl.Workbook()
+    for row in [["站址编号", "制式", "建成年份", "实际投资"], ["S1098", TECH_4G["name"], 2027, 1],
+                ["１０２３２", TECH_4G["name"], 2027, 1]]:
+        book.active.append(row)
+    book.save(tmp_path / "竣工.xlsx")
+    ids = pd.Series([10231, None]).dropna()  # floats, as pandas keeps them after a blank
+    for path in (_as_built_csv(tmp_path / "竣工.csv", ids), tmp_path / "竣工.xlsx"):
+        built = read_as_built(path, data.candidates, scenario)
+        marked = with_as_built(data.candidates, built)
+        on_air = {sid for sid, techs in zip(marked.index, built_technologies(marked)) if techs}
+        assert on_air == set(built.sites["site_id"]), path
+    assert on_air == {"S1098", "10232"}
+
+
+def test_an_id_with_a_leading_zero_is_not_the_number(region, tmp_path):
+    scenario, data = region
+    path = _as_built_csv(tmp_path / "竣工.csv", pd.Series([10233.0]))
+    with pytest.raises(InputError, match="row 2, field '站址编号': unknown site '10233'"):
+        read_as_built(path, data.candidates, scenario)
+
+
+def test_drive_tests_naming_sites_full_width_or_as_floats_are_predicted(region, tmp_path):
+    """A drive-test sheet (GBK) naming Ｓ1098 and 10231.0 is predicted as the same sheet naming
+    S1098 and 10231."""
+    scenario, data = region
+    to_deg = pyproj.Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
+    lon, lat = to_deg.transform(*np.array([xy(1300, 1500), xy(1700, 1500), xy(2300, 1500),
+                                           xy(2700, 1500)]).T)
+    levels = {}
+    for name, sites in (("plain", ["S1098", "S1098", "10231", "10231"]),
+                        ("typed", ["Ｓ1098", "Ｓ１０９８", 10231.0, 10231.0])):
+        path = tmp_path / f"路测_{name}.csv"
+        pd.DataFrame({"经度": lon, "纬度": lat, "站号": sites, "制式": TECH_4G["name"],
+                      "RSRP": [-90, -95, -92, -97]}).to_csv(path, index=False, encoding="gbk")
+        measurements = read_measurements(path, scenario, data)
+        assert list(measurements["site_id"]) == ["S1098", "S1098", "10231", "10231"]
+        levels[name], _ = predict_measurements(scenario, data, measurements)
+    assert np.isfinite(levels["plain"]).all()
+    np.testing.assert_array_equal(levels["typed"], levels["plain"])
