@@ -59,8 +59,8 @@ from siting.export.style import BUILT_ACTIONS
 from siting.export.tables import admin_unit_of, demand_units, unit_order
 from siting.io import AsBuilt, RegionData, read_as_built, resolve_itu_maps, with_as_built
 from siting.io.asbuilt import BACKHAUL_KINDS, BUILT_YEAR_COLUMN, built_technologies, option_year
-from siting.io.layers import read_layer
-from siting.io.region import COMPLAINT_FIELDS
+from siting.io.headers import accepted_names
+from siting.io.layers import read_layer, recognised_columns
 from siting.io.tables import id_text, is_table
 from siting.labels import (ALL_UNITS, OUTSIDE_ADMIN_UNITS, REASON_BELOW_THRESHOLD, REASON_LATER,
                            REASON_NO_CANDIDATE, REASON_NOT_BUILT, REASON_NOT_PLANNED)
@@ -410,13 +410,23 @@ def _point_units(region, x_m, y_m) -> np.ndarray:
     return np.where(units == "", OUTSIDE_ADMIN_UNITS, units)
 
 
+#: The fields read of new complaint points (``--complaints``): an id, else each is named by
+#: its row (a complaint system's export numbers its tickets, a planner's sheet often not);
+#: complaint points weigh no people, so none are read.
+NEW_COMPLAINT_FIELDS = {"complaint_id": "str?"}
+#: The names a new complaints file's id column is recognised by (:data:`NEW_COMPLAINT_FIELDS`).
+NEW_COMPLAINT_COLUMNS = {"complaint_id": accepted_names("complaint_id")}
+
+
 def new_complaints_source(path, scenario: Scenario, crs: str | None = None) -> LayerSource:
     """Where the new complaints (``--complaints``) come from and how they are read: like the
     scenario's complaints layer when the scenario gives it on its own (its ``fields``; its
     coordinate columns and ``crs`` too when both are tables, as one complaint system exports
-    them), else as a plain layer (columns ``complaint_id``, ``people``; a table's coordinates in
-    WGS 84). ``crs`` (``--complaints-crs``: any CRS, or ``GCJ-02`` / ``BD-09`` for coordinates
-    copied from Chinese web maps) declares the file's CRS over both."""
+    them), else as a layer whose columns are recognised by their names
+    (:func:`siting.io.layers.recognised_columns`: ``complaint_id``, 投诉编号 or 工单号 for the
+    id; a table's coordinates 经度/纬度, lon/lat, in WGS 84). ``crs`` (``--complaints-crs``: any
+    CRS, or ``GCJ-02`` / ``BD-09`` for coordinates copied from Chinese web maps) declares the
+    file's CRS over both."""
     path = Path(path)
     own = scenario.inputs.complaints
     source = LayerSource(path=path, key="--complaints")
@@ -424,6 +434,8 @@ def new_complaints_source(path, scenario: Scenario, crs: str | None = None) -> L
         source = dataclasses.replace(source, fields=own.fields)
         if is_table(own.path) and is_table(path):
             source = dataclasses.replace(source, x=own.x, y=own.y, crs=own.crs)
+    else:
+        source = dataclasses.replace(source, fields=recognised_columns(path, NEW_COMPLAINT_COLUMNS, ()))
     return source if crs is None else dataclasses.replace(source, crs=crs)
 
 
@@ -431,7 +443,7 @@ def _new_complaints(source: LayerSource, region, scenario, coverage) -> tuple[gp
     """The new complaint points (read from ``source``, :func:`new_complaints_source`) and the
     coverage of every option over them, computed by the plan's coverage engine (``scenario``
     with its ITU maps already read, :func:`siting.io.resolve_itu_maps`)."""
-    points = read_layer(source, region.crs, COMPLAINT_FIELDS, "complaint_id")
+    points = read_layer(source, region.crs, NEW_COMPLAINT_FIELDS, "complaint_id")
     inside = region.on_dem(points.geometry.x.to_numpy(), points.geometry.y.to_numpy())
     if not inside.all():
         outside = ", ".join(points.index[~inside].astype(str)[:5])

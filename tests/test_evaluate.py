@@ -374,15 +374,60 @@ def test_new_complaints_copied_from_amap_are_read_in_gcj02(plan, tmp_path):
     assert c1["distance_m"] == pytest.approx(100, abs=0.5)
 
 
-def test_new_complaints_with_other_columns_say_what_to_do(plan, tmp_path):
+def _complaint_sheet(path, points: dict, id_header: str | None):
+    """New complaints as a complaint system exports them: Chinese headers (工单号 or none,
+    投诉时间, 地址, 投诉内容, 经度, 纬度), WGS 84 degrees; an XLSX written by openpyxl, or a CSV
+    in GBK."""
+    from pyproj import Transformer
+
+    to_deg = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
+    header = [*([id_header] if id_header else []), "投诉时间", "地址", "投诉内容", "经度", "纬度"]
+    rows = []
+    for complaint_id, (x_m, y_m) in points.items():
+        lon, lat = to_deg.transform(*xy(x_m, y_m))
+        rows.append([*([complaint_id] if id_header else []), "2027-06-01 09:30", "汉滨区某村",
+                     "室内无信号", round(lon, 7), round(lat, 7)])
+    if path.suffix == ".xlsx":
+        book = openpyxl.Workbook()
+        for row in [header, *rows]:
+            book.active.append(row)
+        book.save(path)
+    else:
+        pd.DataFrame(rows, columns=header).to_csv(path, index=False, encoding="gbk")
+    return path
+
+
+@pytest.mark.parametrize("name, id_header, c1", [("投诉.xlsx", "工单号", "C1"),
+                                                 ("投诉.csv", None, "row 2")])
+def test_new_complaints_with_chinese_headers_are_read(plan, tmp_path, name, id_header, c1):
+    """A complaints sheet headed in Chinese, as the scenario's own inputs are read: its id
+    (工单号) and coordinates (经度/纬度) are recognised, a sheet without an id names its points
+    by their rows. --complaints refused it ("missing column(s) 'complaint_id', 'people'")."""
     _, folder = plan
     built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000)])
-    new = _gcj02_csv(tmp_path / "amap.csv", {"C1": (2900, 3000)}, headers=("投诉编号", "人数", "经度", "纬度"))
+    new = _complaint_sheet(tmp_path / name, {"C1": (2900, 3000), "C2": (1020, 3000)}, id_header)
     result = runner.invoke(app, ["evaluate", str(folder), "--built", str(built), "--complaints",
-                                 str(new), "--complaints-crs", "GCJ-02"])
+                                 str(new), "--out", str(tmp_path / "ev"), "-q"])
+    assert result.exit_code == 0, result.output
+    facts = json.loads((tmp_path / "ev" / "evaluation.json").read_text(encoding="utf-8"))
+    new_rows = {c["complaint_id"]: c for c in facts["complaints"] if c["origin"] == "new"}
+    assert len(new_rows) == 2
+    # 100 m west of S2 (planned for 2028, not built): uncovered, S2 the nearest to build
+    assert (new_rows[c1]["status"], new_rows[c1]["nearest_unbuilt_site"]) == ("new_uncovered", "S2")
+    assert new_rows[c1]["distance_m"] == pytest.approx(100, abs=0.5)
+    assert sum(c["status"] == "new_covered" for c in new_rows.values()) == 1  # 20 m from S1
+
+
+def test_new_complaints_without_coordinates_say_what_to_do(plan, tmp_path):
+    _, folder = plan
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000)])
+    new = tmp_path / "投诉.csv"
+    pd.DataFrame({"工单号": ["C1"], "地址": ["汉滨区某村"]}).to_csv(new, index=False, encoding="gbk")
+    result = runner.invoke(app, ["evaluate", str(folder), "--built", str(built), "--complaints",
+                                 str(new)])
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert (f"siting: error: {new}: missing column(s) 'complaint_id', 'people'; columns present: "
-            f"投诉编号, 人数; rename those columns in the file") in result.output
+    assert (f"siting: error: {new}: no coordinate columns found (columns: 工单号, 地址); head "
+            f"them 经度 and 纬度 (or lon and lat) in the file") in result.output
 
 
 def test_a_due_site_built_early_counts_as_in_time_in_the_score(plan, tmp_path):

@@ -96,3 +96,23 @@ def test_drive_tests_naming_sites_full_width_or_as_floats_are_predicted(region, 
         levels[name], _ = predict_measurements(scenario, data, measurements)
     assert np.isfinite(levels["plain"]).all()
     np.testing.assert_array_equal(levels["typed"], levels["plain"])
+
+
+def test_a_drive_test_sheet_under_a_title_is_read(region, tmp_path):
+    """A drive-test sheet with a title line above its Chinese headers (an XLSX saved by
+    openpyxl): its columns are found under the title, as the layer reader finds them (the
+    header was taken from the title: "no column 'site_id' ...")."""
+    scenario, data = region
+    to_deg = pyproj.Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
+    points = [xy(1300, 1500), xy(1700, 1500)]
+    book = openpyxl.Workbook()
+    book.active.append(["2027年5月 汉滨区路测"])
+    book.active.append(["经度", "纬度", "站号", "制式", "RSRP"])
+    for (x_m, y_m), rsrp in zip(points, (-90, -95)):
+        book.active.append([*to_deg.transform(x_m, y_m), "S1098", TECH_4G["name"], rsrp])
+    book.save(tmp_path / "路测.xlsx")
+    measurements = read_measurements(tmp_path / "路测.xlsx", scenario, data)
+    assert list(measurements.index) == ["row 3", "row 4"]  # the sheet's rows under the title
+    assert list(measurements["rsrp_dbm"]) == [-90, -95]
+    np.testing.assert_allclose(np.column_stack([measurements.geometry.x, measurements.geometry.y]),
+                               points, atol=0.01)

@@ -27,9 +27,10 @@ from siting.io.headers import suggested_names
 from siting.io.kml_tables import description_attributes
 from siting.io.problems import Problems, first_line, id_list, require_file
 from siting.io.rasters import crs_label_problem
-from siting.io.tables import (blank_cells, cell_text, column_named, coordinate_columns,
+from siting.io.tables import (NAME_COORDINATES_IN_FILE, NAME_COORDINATES_IN_SCENARIO,
+                              blank_cells, cell_text, column_named, coordinate_columns,
                               has_coordinates, id_text, is_table, matching_columns, numbers_of,
-                              read_table, table_points)
+                              read_table, required_columns, table_points)
 
 logger = logging.getLogger(__name__)
 
@@ -320,6 +321,35 @@ def read_vector(path: Path, layer: str | None, where: str, *, warn: bool = True,
     return encoding.decoded(frame)
 
 
+def _column_names(path: Path) -> list[str]:
+    """The column names of a table (its first sheet's header row, found below a title as
+    :func:`read_layer` finds it: the row naming the coordinates) or of a vector file's first
+    layer; [] when it cannot be read (:func:`read_layer` then says why)."""
+    try:
+        if is_table(path):
+            return [str(c) for c in read_table(path, None, allow_empty=True,
+                                               is_header=has_coordinates(None, None)).columns]
+        return [str(c) for c in read_vector(path, None, str(path), warn=False,
+                                            read_geometry=False, max_features=1).columns]
+    except (InputError, OSError):
+        return []
+
+
+def recognised_columns(path: Path, accepted: Mapping[str, tuple[str, ...]],
+                       required) -> tuple[tuple[str, str], ...]:
+    """A file named on the command line, where no scenario maps its columns (drive tests,
+    new complaints): (field, the file's column) for every field of ``accepted`` (field -> the
+    names accepted, siting's first: :func:`siting.io.headers.accepted_names`) the file names
+    otherwise, as ``LayerSource.fields`` takes them; InputError naming the names accepted when
+    a ``required`` field has none."""
+    header = _column_names(path)
+    if not header:
+        return ()
+    found = required_columns(path, header, dict(accepted), required)
+    return tuple((field, column) for field, column in found.items()
+                 if column is not None and column != field)
+
+
 def _load_vector(source: LayerSource, geometry: str) -> gpd.GeoDataFrame:
     where = source_label(source)
     frames = [read_vector(source.path, layer, where) for layer in _layers_to_load(source)]
@@ -360,7 +390,8 @@ def _load_table(source: LayerSource, geometry: str, problems: Problems) -> gpd.G
                        sheet_key=_sheet_key(source))
     if len(frame.columns) == 0:  # an empty file or sheet: read_layer says to fill it in
         return gpd.GeoDataFrame(geometry=[])
-    x, y = coordinate_columns(frame, source.x, source.y, where)
+    advice = NAME_COORDINATES_IN_SCENARIO if _sheet_key(source) else NAME_COORDINATES_IN_FILE
+    x, y = coordinate_columns(frame, source.x, source.y, where, advice=advice)
     if source.crs is None:
         _warn_of_web_map_columns(source, x, y, where)
     return table_points(frame, x, y, None, where, problems)

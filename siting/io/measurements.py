@@ -19,12 +19,10 @@ import numpy as np
 import pandas as pd
 
 from siting.config import LayerSource, Scenario
-from siting.errors import InputError
-from siting.io.layers import read_layer, read_vector, source_label
+from siting.io.layers import read_layer, recognised_columns, source_label
 from siting.io.problems import Problems, id_list
 from siting.io.region import RegionData
 from siting.io.headers import accepted_names
-from siting.io.tables import is_table, read_table, required_columns
 
 #: Fields of a measurement; rows without a ``measurement_id`` are named "row N". RSRP is read
 #: as text and checked here (the layers' numbers are never negative).
@@ -54,28 +52,12 @@ RSRP_RANGE_DBM = (-160.0, -20.0)
 REPORTING_FLOOR_DBM = {"4G": -140.0, "5G": -156.0}
 
 
-def _header(path: Path) -> list[str]:
-    """The column names of a measurement file (the first sheet of an XLSX, the first layer of a
-    vector file); [] when it cannot be read (:func:`read_layer` then says why)."""
-    try:
-        if is_table(path):
-            return list(read_table(path, None, allow_empty=True).columns)
-        return [str(c) for c in read_vector(path, None, str(path), warn=False,
-                                            read_geometry=False, max_features=1).columns]
-    except (InputError, OSError):
-        return []
-
-
 def measurement_columns(path: Path) -> tuple[tuple[str, str], ...]:
     """(field, the file's column) for every field of :data:`MEASUREMENT_COLUMNS` the file
-    names otherwise; InputError naming the names accepted when a required field has none."""
-    header = _header(path)
-    if not header:
-        return ()
+    names otherwise (:func:`siting.io.layers.recognised_columns`); InputError naming the names
+    accepted when a required field has none."""
     required = [field for field, kind in MEASUREMENT_FIELDS.items() if not kind.endswith("?")]
-    found = required_columns(path, header, MEASUREMENT_COLUMNS, required)
-    return tuple((field, column) for field, column in found.items()
-                 if column is not None and column != field)
+    return recognised_columns(path, MEASUREMENT_COLUMNS, required)
 
 
 def level_dbm(cells: pd.Series) -> np.ndarray:

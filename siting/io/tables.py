@@ -430,15 +430,22 @@ def coordinates_of(column: pd.Series) -> np.ndarray:
     return values
 
 
-def coordinate_columns(frame: pd.DataFrame, x: str | None, y: str | None, where: str) -> tuple[str, str]:
+#: What to do when no coordinate columns are found in a table the scenario names.
+NAME_COORDINATES_IN_SCENARIO = "name them with x: and y: in the scenario (e.g. x: 经度, y: 纬度)"
+#: ... and in a table a command's option or argument names (no scenario setting maps it).
+NAME_COORDINATES_IN_FILE = "head them 经度 and 纬度 (or lon and lat) in the file"
+
+
+def coordinate_columns(frame: pd.DataFrame, x: str | None, y: str | None, where: str, *,
+                       advice: str = NAME_COORDINATES_IN_SCENARIO) -> tuple[str, str]:
     """The names of the x (longitude) and y (latitude) columns: the given ones (as
-    :func:`column_named` finds them), or detected."""
+    :func:`column_named` finds them), or detected; InputError ending in ``advice`` when none
+    are found."""
     if x is None and y is None:
         if (found := _detected_coordinates(frame.columns)) is not None:
             return found
         raise InputError(f"{where}: no coordinate columns found (columns: "
-                         f"{', '.join(frame.columns)}); name them with x: and y: in the scenario "
-                         f"(e.g. x: 经度, y: 纬度)")
+                         f"{', '.join(frame.columns)}); {advice}")
     missing = [c for c in (x, y)
                if c is None or column_named(c, frame.columns) not in frame.columns]
     if missing:
