@@ -12,11 +12,13 @@ import pyproj
 import pytest
 
 from siting.calibrate import predict_measurements
-from siting.config import load_scenario
+from siting.config import LayerSource, load_scenario
 from siting.errors import InputError
 from siting.io import read_as_built, read_region
 from siting.io.asbuilt import built_technologies, with_as_built
+from siting.io.layers import read_layer
 from siting.io.measurements import read_measurements
+from siting.io.region import CANDIDATE_FIELDS
 from siting.io.tables import id_text
 from tests.regions import CRS, TECH_4G, candidate, village, write_region, xy
 
@@ -116,3 +118,63 @@ def test_a_drive_test_sheet_under_a_title_is_read(region, tmp_path):
     assert list(measurements["rsrp_dbm"]) == [-90, -95]
     np.testing.assert_allclose(np.column_stack([measurements.geometry.x, measurements.geometry.y]),
                                points, atol=0.01)
+
+
+@pytest.mark.parametrize("year_header, cost_header", [("建成年份(年)", "实际投资/元"),
+                                                      ("建成年份", "实际投资（元）")])
+def test_as_built_headers_with_their_units_are_read(region, tmp_path, year_header, cost_header):
+    scenario, data = region
+    path = tmp_path / "竣工.csv"
+    pd.DataFrame({"站址编号": ["S1098"], "制式": [TECH_4G["name"]], year_header: [2027],
+                  cost_header: [205000]}).to_csv(path, index=False, encoding="gbk")
+    built = read_as_built(path, data.candidates, scenario)
+    assert built.sites[["site_id", "year", "cost_cny"]].values.tolist() == [["S1098", "2027", 205000]]
+
+
+def test_a_cost_in_a_unit_not_read_is_refused(region, tmp_path):
+    """千元 (thousands) is no unit siting converts: the column is not read as yuan."""
+    scenario, data = region
+    path = tmp_path / "竣工.csv"
+    pd.DataFrame({"站址编号": ["S1098"], "制式": [TECH_4G["name"]], "建成年份": [2027],
+                  "实际投资(千元)": [205]}).to_csv(path, index=False, encoding="gbk")
+    with pytest.raises(InputError, match=r"no column 'cost_cny' .*实际投资\(千元\)"):
+        read_as_built(path, data.candidates, scenario)
+
+
+def _candidates_csv(path, headers: dict):
+    """A candidate list as a tower company's sheet heads it, units after the names."""
+    to_deg = pyproj.Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
+    lon, lat = to_deg.transform(*xy(1000, 1500))
+    row = {"site_id": "S1", "lon": round(lon, 7), "lat": round(lat, 7), "height": 35,
+           "kind": "public_building", "capex": 50000, "opex": 10000, "free": "否", "difficult": "否",
+           "extra": 0, "techs": "4G"}
+    pd.DataFrame([{headers.get(k, k): v for k, v in row.items()}]).to_csv(path, index=False,
+                                                                          encoding="utf-8-sig")
+    return path
+
+
+def _candidate_source(path, *, unmapped=()):
+    """The candidate list's source, its columns mapped (but the fields ``unmapped``)."""
+    mapping = {"site_id": "site_id", "kind": "kind", "antenna_height_m": "height",
+               "capex_cny": "capex", "opex_cny_per_year": "opex", "free_public": "free",
+               "difficult": "difficult", "extra_cost_cny": "extra", "technologies": "techs"}
+    return LayerSource(path=path, key="inputs.candidates", fields=tuple(
+        (field, column) for field, column in mapping.items() if field not in unmapped))
+
+
+def test_coordinates_headed_with_a_slash_unit_are_found(tmp_path):
+    """经度/° and 纬度/° (a unit after a slash, as 天线挂高/m is written) are the coordinates."""
+    path = _candidates_csv(tmp_path / "站址.csv", {"lon": "经度/°", "lat": "纬度/°"})
+    frame = read_layer(_candidate_source(path), pyproj.CRS(CRS), CANDIDATE_FIELDS, "site_id")
+    assert (frame.geometry.x.iloc[0], frame.geometry.y.iloc[0]) == pytest.approx(xy(1000, 1500),
+                                                                               abs=0.05)
+
+
+def test_a_height_column_with_its_unit_is_suggested_for_the_field(tmp_path):
+    """A candidate list heading its heights 天线挂高/m, with no mapping for them: the error
+    suggests the mapping (it suggested none, the header not being 天线挂高)."""
+    path = _candidates_csv(tmp_path / "站址.csv", {"lon": "经度", "lat": "纬度",
+                                                   "height": "天线挂高/m"})
+    source = _candidate_source(path, unmapped=("antenna_height_m",))
+    with pytest.raises(InputError, match=r"e\.g\. fields: \{antenna_height_m: 天线挂高/m\}"):
+        read_layer(source, pyproj.CRS(CRS), CANDIDATE_FIELDS, "site_id")

@@ -220,13 +220,29 @@ def column_named(name: str, columns) -> str:
     return alike[0] if len(alike) == 1 else name
 
 
+#: The units Chinese sheets write after a column name: 站高(m), 站高（米）, 天线挂高/m, RSRP[dBm],
+#: 实际投资(元), 人口(人), 经度(°), 经度/°, 经度°. A header is read as its field's name without
+#: one of these (after :func:`header_key`); one in another unit (投资(千元), 站高(cm)) is not.
+HEADER_UNIT = re.compile(r"(?:[(\[【](?:m|米|°|度|dbm|元|万元|人|年)[)\]】]"
+                         r"|/(?:m|米|°|度|dbm|元|万元|人|年)|°)$")
+
+
+def without_unit(key: str) -> str:
+    """A column's key (:func:`header_key`) without a unit after the name (:data:`HEADER_UNIT`)."""
+    return HEADER_UNIT.sub("", key)
+
+
 def matching_columns(columns, accepted: dict[str, tuple[str, ...]], *,
                      key=header_key) -> dict[str, str | None]:
     """For each field of ``accepted``, the first of ``columns`` (in its names' order) one of
-    its names names, compared by ``key`` (:func:`header_key`); None where none does."""
+    its names names, compared by ``key`` (:func:`header_key`); a column is also named by its
+    name without a unit (:func:`without_unit`: 站高(m) is 站高), unless another column is
+    named so without one. None where no column is named."""
     by_key = {}
     for column in columns:
         by_key.setdefault(key(column), column)
+    for column in columns:
+        by_key.setdefault(without_unit(key(column)), column)
     return {field: next((by_key[key(n)] for n in names if key(n) in by_key), None)
             for field, names in accepted.items()}
 
@@ -344,8 +360,9 @@ BRACKETED_UNIT = re.compile(r"[(\[].*[)\]]$")
 
 def coordinate_key(name) -> str:
     """A column name as it is matched against :data:`COORDINATE_COLUMNS`: as
-    :func:`header_key` folds it (case, spaces, full-width forms), without a bracketed unit."""
-    return BRACKETED_UNIT.sub("", header_key(name))
+    :func:`header_key` folds it (case, spaces, full-width forms), without a bracketed unit or
+    a unit of :data:`HEADER_UNIT` (经度/°, 经度°)."""
+    return without_unit(BRACKETED_UNIT.sub("", header_key(name)))
 
 
 def _detected_coordinates(names) -> tuple[str, str] | None:
