@@ -81,17 +81,18 @@ def test_an_id_with_a_leading_zero_is_not_the_number(region, tmp_path):
 
 
 def test_drive_tests_naming_sites_full_width_or_as_floats_are_predicted(region, tmp_path):
-    """A drive-test sheet (GBK) naming Ｓ1098 and 10231.0 is predicted as the same sheet naming
-    S1098 and 10231."""
+    """A drive-test sheet (GBK) naming Ｓ1098 and 10231.0 on ４Ｇ－１８００ is predicted as the same
+    sheet naming S1098 and 10231 on 4G-1800."""
     scenario, data = region
     to_deg = pyproj.Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
     lon, lat = to_deg.transform(*np.array([xy(1300, 1500), xy(1700, 1500), xy(2300, 1500),
                                            xy(2700, 1500)]).T)
     levels = {}
-    for name, sites in (("plain", ["S1098", "S1098", "10231", "10231"]),
-                        ("typed", ["Ｓ1098", "Ｓ１０９８", 10231.0, 10231.0])):
+    for name, sites, technology in (("plain", ["S1098", "S1098", "10231", "10231"], "4G-1800"),
+                                    ("typed", ["Ｓ1098", "Ｓ１０９８", 10231.0, 10231.0],
+                                     "４Ｇ－１８００")):
         path = tmp_path / f"路测_{name}.csv"
-        pd.DataFrame({"经度": lon, "纬度": lat, "站号": sites, "制式": TECH_4G["name"],
+        pd.DataFrame({"经度": lon, "纬度": lat, "站号": sites, "制式": technology,
                       "RSRP": [-90, -95, -92, -97]}).to_csv(path, index=False, encoding="gbk")
         measurements = read_measurements(path, scenario, data)
         assert list(measurements["site_id"]) == ["S1098", "S1098", "10231", "10231"]
@@ -141,13 +142,13 @@ def test_a_cost_in_a_unit_not_read_is_refused(region, tmp_path):
         read_as_built(path, data.candidates, scenario)
 
 
-def _candidates_csv(path, headers: dict):
+def _candidates_csv(path, headers: dict, techs="4G"):
     """A candidate list as a tower company's sheet heads it, units after the names."""
     to_deg = pyproj.Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
     lon, lat = to_deg.transform(*xy(1000, 1500))
     row = {"site_id": "S1", "lon": round(lon, 7), "lat": round(lat, 7), "height": 35,
            "kind": "public_building", "capex": 50000, "opex": 10000, "free": "否", "difficult": "否",
-           "extra": 0, "techs": "4G"}
+           "extra": 0, "techs": techs}
     pd.DataFrame([{headers.get(k, k): v for k, v in row.items()}]).to_csv(path, index=False,
                                                                           encoding="utf-8-sig")
     return path
@@ -178,3 +179,17 @@ def test_a_height_column_with_its_unit_is_suggested_for_the_field(tmp_path):
     source = _candidate_source(path, unmapped=("antenna_height_m",))
     with pytest.raises(InputError, match=r"e\.g\. fields: \{antenna_height_m: 天线挂高/m\}"):
         read_layer(source, pyproj.CRS(CRS), CANDIDATE_FIELDS, "site_id")
+
+
+def test_technologies_typed_full_width_are_the_scenarios(region, tmp_path):
+    """４Ｇ－１８００ in an as-built list and ４Ｇ，５Ｇ in a candidate list, typed in a Chinese
+    input method's full-width mode: read as 4G-1800 and 4G,5G (they were refused as 'not one
+    of the scenario's technologies' and 'not a list of generations')."""
+    scenario, data = region
+    path = tmp_path / "竣工.csv"
+    pd.DataFrame({"站址编号": ["S1098"], "制式": ["４Ｇ－１８００"], "建成年份": [2027],
+                  "实际投资": [205000]}).to_csv(path, index=False, encoding="gbk")
+    assert list(read_as_built(path, data.candidates, scenario).sites["technology"]) == ["4G-1800"]
+    path = _candidates_csv(tmp_path / "站址.csv", {"lon": "经度", "lat": "纬度"}, techs="４Ｇ，５Ｇ")
+    frame = read_layer(_candidate_source(path), pyproj.CRS(CRS), CANDIDATE_FIELDS, "site_id")
+    assert list(frame["technologies"]) == ["4G,5G"]

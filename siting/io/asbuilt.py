@@ -140,7 +140,7 @@ def read_as_built(path: str | Path, candidates: pd.DataFrame, scenario: Scenario
         frame = frame[_built_rows(frame[columns["built"]], path, columns["built"], problems)]
     sites = pd.DataFrame({
         "site_id": frame[columns["site_id"]].map(id_text).reset_index(drop=True),
-        "technology": _text(frame[columns["technology"]]),
+        "technology": frame[columns["technology"]].map(id_text).reset_index(drop=True),
         "year": _year_labels(frame[columns["year"]]),
         "cost_cny": in_yuan(numbers_of(frame[columns["cost_cny"]]), "cost_cny",
                             columns["cost_cny"], str(path)).to_numpy(float),

@@ -57,11 +57,12 @@ LIST_SEPARATORS = re.compile(r"[,，、;；/|+＋\s]+")
 
 
 def generations_of(listed) -> tuple[str, ...] | None:
-    """The generations a cell lists ("4G,5G", "4G，5G", "4G+5G", "4g 5g"), in order; None when
-    the cell is not such a list."""
+    """The generations a cell lists ("4G,5G", "4G，5G", "4G+5G", "4g 5g", full-width "４Ｇ，５Ｇ"
+    as :func:`siting.io.tables.id_text` folds it), in order; None when the cell is not such a
+    list."""
     if not isinstance(listed, str):
         return None
-    items = {item.upper() for item in LIST_SEPARATORS.split(listed.strip()) if item}
+    items = {item.upper() for item in LIST_SEPARATORS.split(id_text(listed)) if item}
     if not items or not items <= set(GENERATIONS):
         return None
     return tuple(g for g in GENERATIONS if g in items)

@@ -26,7 +26,7 @@ from siting.io.headers import accepted_names
 
 #: Fields of a measurement; rows without a ``measurement_id`` are named "row N". RSRP is read
 #: as text and checked here (the layers' numbers are never negative).
-MEASUREMENT_FIELDS = {"measurement_id": "str?", "site_id": "id", "technology": "str",
+MEASUREMENT_FIELDS = {"measurement_id": "str?", "site_id": "id", "technology": "id",
                       "rsrp_dbm": "str"}
 #: The column names accepted for each field, first siting's own; matched by
 #: :func:`siting.io.tables.header_key` (case, spaces and full-width forms aside: "RSRP（dBm）").

@@ -193,7 +193,7 @@ WHOLE_NUMBER_TEXT = re.compile(r"(\d+)\.0+")
 
 def id_text(cell) -> str:
     """An id as every reader compares ids (a site's in the candidates, the as-built list and
-    the drive tests; a layer's own): its text NFKC-folded (full-width ``Ｓ1098`` and ``１０２３``,
+    the drive tests; a layer's own; a technology's name): its text NFKC-folded (full-width ``Ｓ1098`` and ``１０２３``,
     as a Chinese input method types them, are ``S1098`` and ``1023``) and stripped; a whole
     number written as a float (a cell holding 10231.0, or the text ``10231.0``) is its integer
     text ``10231``. Nothing else is folded: ``010231`` and ``10231``, ``s1098`` and ``S1098``
