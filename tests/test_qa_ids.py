@@ -193,3 +193,30 @@ def test_technologies_typed_full_width_are_the_scenarios(region, tmp_path):
     path = _candidates_csv(tmp_path / "站址.csv", {"lon": "经度", "lat": "纬度"}, techs="４Ｇ，５Ｇ")
     frame = read_layer(_candidate_source(path), pyproj.CRS(CRS), CANDIDATE_FIELDS, "site_id")
     assert list(frame["technologies"]) == ["4G,5G"]
+
+
+def test_coordinates_named_with_a_word_in_front_are_found(tmp_path):
+    """站址经度(°)/站址纬度(°), as tower companies' site lists head them, are the coordinates
+    (they were 'no coordinate columns found')."""
+    path = _candidates_csv(tmp_path / "站址.csv", {"lon": "站址经度(°)", "lat": "站址纬度(°)"})
+    frame = read_layer(_candidate_source(path), pyproj.CRS(CRS), CANDIDATE_FIELDS, "site_id")
+    assert (frame.geometry.x.iloc[0], frame.geometry.y.iloc[0]) == pytest.approx(xy(1000, 1500),
+                                                                               abs=0.05)
+
+
+def test_baidu_coordinates_found_by_their_names_are_warned_of(tmp_path, caplog):
+    path = _candidates_csv(tmp_path / "站址.csv", {"lon": "百度经度", "lat": "百度纬度"})
+    read_layer(_candidate_source(path), pyproj.CRS(CRS), CANDIDATE_FIELDS, "site_id")
+    assert "name BD-09 coordinates of a web map" in caplog.text
+    assert "declare inputs.candidates.crs: BD-09" in caplog.text
+
+
+def test_two_pairs_of_coordinates_are_not_guessed(tmp_path):
+    """A drive-test cell list with the cell's and the site's coordinates: which pair is meant
+    is not guessed."""
+    path = _candidates_csv(tmp_path / "站址.csv", {"lon": "小区经度", "lat": "小区纬度"})
+    frame = pd.read_csv(path)
+    frame["基站经度"], frame["基站纬度"] = frame["小区经度"], frame["小区纬度"]
+    frame.to_csv(path, index=False)
+    with pytest.raises(InputError, match="no coordinate columns found .*小区经度, 小区纬度, "):
+        read_layer(_candidate_source(path), pyproj.CRS(CRS), CANDIDATE_FIELDS, "site_id")

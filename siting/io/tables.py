@@ -365,14 +365,29 @@ def coordinate_key(name) -> str:
     return without_unit(BRACKETED_UNIT.sub("", header_key(name)))
 
 
+#: What the names of coordinate columns end in when a word in front says whose or which
+#: coordinates they are (站址经度, GPS经度, 百度经度, Cell Longitude), as (x, y) pairs.
+COORDINATE_SUFFIXES = (("经度", "纬度"), ("longitude", "latitude"))
+
+
 def _detected_coordinates(names) -> tuple[str, str] | None:
     """The first pair of :data:`COORDINATE_COLUMNS` that ``names`` name (compared by
-    :func:`coordinate_key`), as the names are written; None when none is."""
+    :func:`coordinate_key`), else the only pair of columns whose names end in a pair of
+    :data:`COORDINATE_SUFFIXES` (a sheet with 小区经度 and 基站经度 names none); as the names
+    are written; None when none is."""
     by_key = {}
     for name in names:
         by_key.setdefault(coordinate_key(name), name)
-    return next(((by_key[a], by_key[b]) for a, b in COORDINATE_COLUMNS
-                 if a in by_key and b in by_key), None)
+    exact = next(((by_key[a], by_key[b]) for a, b in COORDINATE_COLUMNS
+                  if a in by_key and b in by_key), None)
+    if exact is not None:
+        return exact
+    for x_end, y_end in COORDINATE_SUFFIXES:
+        xs = [name for key, name in by_key.items() if key.endswith(x_end)]
+        ys = [name for key, name in by_key.items() if key.endswith(y_end)]
+        if len(xs) == 1 and len(ys) == 1:
+            return xs[0], ys[0]
+    return None
 
 
 def has_coordinates(x: str | None, y: str | None):
