@@ -220,3 +220,21 @@ def test_two_pairs_of_coordinates_are_not_guessed(tmp_path):
     frame.to_csv(path, index=False)
     with pytest.raises(InputError, match="no coordinate columns found .*小区经度, 小区纬度, "):
         read_layer(_candidate_source(path), pyproj.CRS(CRS), CANDIDATE_FIELDS, "site_id")
+
+
+def test_site_ids_excel_saved_in_scientific_notation_are_explained(region, tmp_path):
+    """A 12-digit site code that Excel showed as 6.10902E+11 and so saved in the CSV: the
+    unknown site is told why and what to do (it was told only to correct the id)."""
+    scenario, data = region
+    path = tmp_path / "竣工.csv"
+    path.write_text("站址编号,制式,建成年份,实际投资\n6.10902E+11,4G-1800,2027,1\n", encoding="gbk")
+    with pytest.raises(InputError, match=r"unknown site '6\.10902E\+11' .*scientific notation.*"
+                                         r"format the column as text"):
+        read_as_built(path, data.candidates, scenario)
+    to_deg = pyproj.Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
+    lon, lat = to_deg.transform(*xy(1300, 1500))
+    path = tmp_path / "路测.csv"
+    path.write_text("经度,纬度,站号,制式,RSRP\n" + f"{lon},{lat},6.10902E+11,4G-1800,-90\n" * 2,
+                    encoding="gbk")
+    with pytest.raises(InputError, match=r"no candidate site \['6\.10902E\+11'\].*scientific"):
+        read_measurements(path, scenario, data)

@@ -30,7 +30,7 @@ from siting.io.rasters import crs_label_problem
 from siting.io.tables import (NAME_COORDINATES_IN_FILE, NAME_COORDINATES_IN_SCENARIO,
                               blank_cells, cell_text, column_named, coordinate_columns,
                               has_coordinates, id_text, is_table, matching_columns, numbers_of,
-                              read_table, required_columns, table_points)
+                              read_table, required_columns, scientific_ids_hint, table_points)
 
 logger = logging.getLogger(__name__)
 
@@ -535,22 +535,8 @@ def _index_by_id(frame: gpd.GeoDataFrame, id_field: str, where: str, problems: P
         shown = [f"{i} (rows {id_list(rows, frame.index == i)})" for i in sorted(set(dup))]
         problems.add(f"{where}: duplicate {id_field} {', '.join(shown[:5])}"
                      f"{' and more' if len(shown) > 5 else ''}; ids must be unique"
-                     f"{_scientific_ids_hint(set(dup))}")
+                     f"{scientific_ids_hint(set(dup))}")
     return frame
-
-
-#: A number as Excel shows one too long for its column, in scientific notation (6.10902E+11).
-SCIENTIFIC = re.compile(r"[+-]?\d(?:\.\d+)?E[+-]?\d+", re.IGNORECASE)
-
-
-def _scientific_ids_hint(ids) -> str:
-    """What to do when ids are long numbers (12-digit village codes) that Excel showed in
-    scientific notation and so saved in a CSV, their last digits lost; else ""."""
-    if not any(SCIENTIFIC.fullmatch(str(i)) for i in ids):
-        return ""
-    return ("; they are long numbers Excel showed in scientific notation (6.10902E+11) and saved "
-            "so in the CSV, without their last digits: in the workbook format the column as "
-            "text (设置单元格格式 > 文本) and save again, or give the .xlsx file")
 
 
 def _check_geometries(frame: gpd.GeoDataFrame, geometry: str, where: str, problems: Problems):

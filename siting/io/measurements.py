@@ -23,6 +23,7 @@ from siting.io.layers import read_layer, recognised_columns, source_label
 from siting.io.problems import Problems, id_list
 from siting.io.region import RegionData
 from siting.io.headers import accepted_names
+from siting.io.tables import scientific_ids_hint
 
 #: Fields of a measurement; rows without a ``measurement_id`` are named "row N". RSRP is read
 #: as text and checked here (the layers' numbers are never negative).
@@ -116,7 +117,8 @@ def _check_rows(frame: gpd.GeoDataFrame, scenario: Scenario, region: RegionData,
         problems.add(_rows(where, frame, missing, "site_id",
                            f"no candidate site {sorted(set(site[missing]))[:3]} in the "
                            f"scenario's candidates; add the site to the candidates (with its "
-                           f"position and antenna height), or delete the rows"))
+                           f"position and antenna height), or delete the rows"
+                           f"{scientific_ids_hint(set(site[missing]))}"))
     known = ~unknown & ~missing
     allowed = np.array([names[t] in str(sites.loc[s, "technologies"]) if ok else True
                         for s, t, ok in zip(site, technology, known)])

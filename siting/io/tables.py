@@ -205,6 +205,20 @@ def id_text(cell) -> str:
     return whole[1] if whole else text
 
 
+#: A number as Excel shows one too long for its column, in scientific notation (6.10902E+11).
+SCIENTIFIC = re.compile(r"[+-]?\d(?:\.\d+)?E[+-]?\d+", re.IGNORECASE)
+
+
+def scientific_ids_hint(ids) -> str:
+    """What to do when ids are long numbers (12-digit village codes) that Excel showed in
+    scientific notation and so saved in a CSV, their last digits lost; else ""."""
+    if not any(SCIENTIFIC.fullmatch(str(i)) for i in ids):
+        return ""
+    return ("; they are long numbers Excel showed in scientific notation (6.10902E+11) and saved "
+            "so in the CSV, without their last digits: in the workbook format the column as "
+            "text (设置单元格格式 > 文本) and save again, or give the .xlsx file")
+
+
 def blank_cells(column: pd.Series) -> pd.Series:
     """True where a cell is empty, as :func:`cell_text` reads it (vectorised)."""
     return column.isna() | (column.astype(str).str.strip() == "")
