@@ -343,10 +343,11 @@ def _status(planned: str | None, built: str | None, year: str, rank) -> str:
 
 
 def _site_units(region, points, site_ids) -> np.ndarray:
-    """Each site's county: the admin-unit polygon it lies in, else its ``admin_unit`` field."""
+    """Each site's county: the admin-unit polygon it lies in, else its ``admin_unit`` field,
+    read as the polygons' and the villages' names are (:func:`siting.io.tables.id_text`)."""
     units = _point_units(region, np.array([p.x for p in points]), np.array([p.y for p in points]))
     if "admin_unit" in region.candidates:
-        field = region.candidates["admin_unit"].reindex(site_ids).fillna("").astype(str).to_numpy()
+        field = region.candidates["admin_unit"].reindex(site_ids).map(id_text).to_numpy(dtype=object)
         units = np.where((units == OUTSIDE_ADMIN_UNITS) & (field != ""), field, units)
     return units
 

@@ -781,3 +781,22 @@ def test_people_in_the_evaluation_read_whole(plan, tmp_path):
     assert "| 52 | 48 |" in county and ".25" not in md and ".75" not in md
     assert f"| {uncovered['village_id'].iloc[0]} |" in md and "| 2 |" in md
     assert shared.as_json()["overall"][int(np.flatnonzero(people)[0])]["planned"] == 52.25
+
+
+def test_a_county_named_with_full_width_brackets_is_one_county(tmp_path):
+    """No admin-unit polygons: the villages and the sites name their county 高新区（开发区）, typed
+    with full-width brackets. The villages' field is read as ids are (高新区(开发区)), so the
+    sites' must be too: the evaluation counted the sites in a county of their own."""
+    county = "高新区（开发区）"
+    villages = [village("V1", 1000, 3000, population=300, admin=county)]
+    candidates = [dict(candidate("S1", 1000, 3000, techs="4G"), admin_unit=county)]
+    inputs = {"dem": "dem.tif", "population": "population.tif", "vectors": "region.gpkg",
+              "layers": {"admin_units": None}}
+    scenario = one_site_a_year_region(tmp_path / "in", villages, candidates, inputs=inputs)
+    run_scenario(scenario, tmp_path / "plan")
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000)])
+    e = evaluate_plan(tmp_path / "plan", built, year="2027")
+    counties = e.counties.set_index("admin_unit")
+    assert list(counties.index) == ["高新区(开发区)", "(all)"]
+    assert counties.at["高新区(开发区)", "sites_on_time"] == 1
+    assert counties.at["高新区(开发区)", "people_achieved"] == 300
