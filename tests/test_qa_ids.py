@@ -39,7 +39,8 @@ def region(tmp_path_factory):
 @pytest.mark.parametrize("written, read", [
     ("Ｓ1098", "S1098"), ("１０２３", "1023"), (" S1 ", "S1"), (10231.0, "10231"),
     ("10231.0", "10231"), ("10231.00", "10231"), (10231, "10231"), ("S1\u200b", "S1"),
-    ("010231", "010231"), ("010231.0", "010231"), ("s1098", "s1098"), ("10231.5", "10231.5")])
+    ("010231", "010231"), ("010231.0", "010231"), ("s1098", "s1098"), ("10231.5", "10231.5"),
+    ('="010231"', "010231")])
 def test_ids_are_folded_as_written_but_never_merged(written, read):
     assert id_text(written) == read
 
@@ -238,3 +239,12 @@ def test_site_ids_excel_saved_in_scientific_notation_are_explained(region, tmp_p
                     encoding="gbk")
     with pytest.raises(InputError, match=r"no candidate site \['6\.10902E\+11'\].*scientific"):
         read_measurements(path, scenario, data)
+
+
+def test_ids_an_export_wrapped_for_excel_are_the_candidates(region, tmp_path):
+    """A network-management export writes ids as ="010233" so that Excel keeps the leading
+    zero; read raw, the id is 010233 (it was the unknown site '="010233"')."""
+    scenario, data = region
+    path = tmp_path / "竣工.csv"
+    path.write_text('站址编号,制式,建成年份,实际投资\n="010233",4G-1800,2027,1\n', encoding="gbk")
+    assert list(read_as_built(path, data.candidates, scenario).sites["site_id"]) == ["010233"]

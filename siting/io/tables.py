@@ -191,16 +191,24 @@ def cell_text(cell) -> str:
 WHOLE_NUMBER_TEXT = re.compile(r"(\d+)\.0+")
 
 
+#: A text cell as exports for Excel write one to keep its leading zeros: ="010231".
+EXCEL_TEXT_FORMULA = re.compile(r'="(.*)"')
+
+
 def id_text(cell) -> str:
     """An id as every reader compares ids (a site's in the candidates, the as-built list and
-    the drive tests; a layer's own; a technology's name): its text NFKC-folded (full-width ``Ｓ1098`` and ``１０２３``,
-    as a Chinese input method types them, are ``S1098`` and ``1023``) and stripped; a whole
-    number written as a float (a cell holding 10231.0, or the text ``10231.0``) is its integer
-    text ``10231``. Nothing else is folded: ``010231`` and ``10231``, ``s1098`` and ``S1098``
-    stay different ids. "" for an empty cell (:func:`cell_text`)."""
+    the drive tests; a layer's own; a technology's name): its text NFKC-folded (full-width
+    ``Ｓ1098`` and ``１０２３``, as a Chinese input method types them, are ``S1098`` and ``1023``)
+    and stripped; a whole number written as a float (a cell holding 10231.0, or the text
+    ``10231.0``) is its integer text ``10231``; a text that an export for Excel wraps in a
+    formula to keep its leading zeros (``="010231"``) is that text, ``010231``. Nothing else is
+    folded: ``010231`` and ``10231``, ``s1098`` and ``S1098`` stay different ids. "" for an
+    empty cell (:func:`cell_text`)."""
     if isinstance(cell, (float, np.floating)) and np.isfinite(cell) and float(cell).is_integer():
         return str(int(cell))
     text = _normalised(cell_text(cell))
+    if (formula := EXCEL_TEXT_FORMULA.fullmatch(text)) is not None:
+        text = formula[1].strip()
     whole = WHOLE_NUMBER_TEXT.fullmatch(text)
     return whole[1] if whole else text
 
