@@ -179,8 +179,9 @@ def _planned_years(plan_sites: gpd.GeoDataFrame, coverage: CoverageMatrix,
                    costs: OptionCosts) -> dict[int, str]:
     """The option index of every planned build or upgrade, with its year ("" for a
     single-period plan); the plan's site ids are read as the candidates' are
-    (:func:`siting.io.tables.id_text`: a plan written before ids were folded matches too). A re-plan keeps its as-built list's sites on air (kept, or upgraded):
-    it plans each technology the list put on air in the year the list built it
+    (:func:`siting.io.tables.id_text`: a plan written before ids were folded matches too). A
+    re-plan keeps its as-built list's sites on air (kept, or upgraded): it plans each
+    technology the list put on air in the year the list built it
     (:data:`siting.io.asbuilt.BUILT_YEAR_COLUMN`)."""
     index = {(s, t): i for i, (s, t) in enumerate(zip(coverage.options["site_id"].astype(str),
                                                        coverage.options["technology"]))}

@@ -418,6 +418,21 @@ def test_new_complaints_with_chinese_headers_are_read(plan, tmp_path, name, id_h
     assert sum(c["status"] == "new_covered" for c in new_rows.values()) == 1  # 20 m from S1
 
 
+def test_new_complaints_with_amap_picked_coordinates_in_one_column_are_read(plan, tmp_path):
+    """A complaint list whose 经纬度 column holds "lon,lat" as Amap's coordinate picker copies
+    them (it was 'no coordinate columns found'), declared GCJ-02."""
+    _, folder = plan
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000)])
+    amap = pd.read_csv(_gcj02_csv(tmp_path / "amap.csv", {"C1": (2900, 3000)}), dtype=str)
+    new = tmp_path / "投诉.xlsx"
+    pd.DataFrame({"工单号": amap["complaint_id"], "经纬度": amap["经度"] + "," + amap["纬度"]}
+                 ).to_excel(new, index=False, engine="openpyxl")
+    e = evaluate_plan(folder, built, complaints=new, complaints_crs="GCJ-02")
+    c1 = e.complaints.set_index("complaint_id").loc["C1"]
+    assert (c1["status"], c1["nearest_unbuilt_site"]) == ("new_uncovered", "S2")
+    assert c1["distance_m"] == pytest.approx(100, abs=0.5)
+
+
 def test_new_complaints_without_coordinates_say_what_to_do(plan, tmp_path):
     _, folder = plan
     built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000)])
@@ -427,7 +442,8 @@ def test_new_complaints_without_coordinates_say_what_to_do(plan, tmp_path):
                                  str(new)])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert (f"siting: error: {new}: no coordinate columns found (columns: 工单号, 地址); head "
-            f"them 经度 and 纬度 (or lon and lat) in the file") in result.output
+            f"them 经度 and 纬度 (or lon and lat) in the file, or one column of 108.9701,32.6851 "
+            f"pairs 经纬度") in result.output
 
 
 def test_a_due_site_built_early_counts_as_in_time_in_the_score(plan, tmp_path):

@@ -37,9 +37,11 @@ OLE2_SIGNATURE = bytes.fromhex("d0cf11e0a1b11ae1")
 #: The top rows of a sheet searched for its header: a title (often merged across the columns),
 #: the unit that made the list or a date may stand above it.
 HEADER_SEARCH_ROWS = 20
-#: Coordinate column names recognised when a source names none, as (x, y) pairs.
+#: Coordinate column names recognised when a source names none, as (x, y) pairs; 经纬度 names
+#: one column of "longitude,latitude" cells, as Amap's and Baidu's coordinate pickers copy them.
 COORDINATE_COLUMNS = (("lon", "lat"), ("lng", "lat"), ("longitude", "latitude"), ("x", "y"),
-                      ("经度", "纬度"), ("东经", "北纬"), ("easting", "northing"))
+                      ("经度", "纬度"), ("东经", "北纬"), ("easting", "northing"),
+                      ("经纬度", "经纬度"))
 
 
 def is_table(path: Path) -> bool:
@@ -487,7 +489,8 @@ def coordinates_of(column: pd.Series) -> np.ndarray:
 #: What to do when no coordinate columns are found in a table the scenario names.
 NAME_COORDINATES_IN_SCENARIO = "name them with x: and y: in the scenario (e.g. x: 经度, y: 纬度)"
 #: ... and in a table a command's option or argument names (no scenario setting maps it).
-NAME_COORDINATES_IN_FILE = "head them 经度 and 纬度 (or lon and lat) in the file"
+NAME_COORDINATES_IN_FILE = ("head them 经度 and 纬度 (or lon and lat) in the file, or one column "
+                            "of 108.9701,32.6851 pairs 经纬度")
 
 
 def coordinate_columns(frame: pd.DataFrame, x: str | None, y: str | None, where: str, *,
