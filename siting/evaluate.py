@@ -422,7 +422,8 @@ NEW_COMPLAINT_COLUMNS = {"complaint_id": accepted_names("complaint_id")}
 
 def new_complaints_source(path, scenario: Scenario, crs: str | None = None) -> LayerSource:
     """Where the new complaints (``--complaints``) come from and how they are read: like the
-    scenario's complaints layer when the scenario gives it on its own (its ``fields``; its
+    scenario's complaints layer when the scenario gives it on its own (its ``fields`` of
+    :data:`NEW_COMPLAINT_FIELDS`; its
     coordinate columns and ``crs`` too when both are tables, as one complaint system exports
     them), else as a layer whose columns are recognised by their names
     (:func:`siting.io.layers.recognised_columns`: ``complaint_id``, 投诉编号 or 工单号 for the
@@ -433,7 +434,9 @@ def new_complaints_source(path, scenario: Scenario, crs: str | None = None) -> L
     own = scenario.inputs.complaints
     source = LayerSource(path=path, key="--complaints")
     if own is not None and own.key == "inputs.complaints":
-        source = dataclasses.replace(source, fields=own.fields)
+        fields = tuple((field, column) for field, column in own.fields
+                       if field in NEW_COMPLAINT_FIELDS)
+        source = dataclasses.replace(source, fields=fields)
         if is_table(own.path) and is_table(path):
             source = dataclasses.replace(source, x=own.x, y=own.y, crs=own.crs)
     else:

@@ -543,8 +543,11 @@ def test_new_complaints_are_read_like_the_scenarios_complaints_table(plan, tmp_p
     import dataclasses
     from pathlib import Path
 
+    import pyproj
+
     from siting.config import LayerSource
-    from siting.evaluate import new_complaints_source
+    from siting.evaluate import NEW_COMPLAINT_FIELDS, new_complaints_source
+    from siting.io.layers import read_layer
 
     scenario = load_scenario(plan[0])
     fields = (("complaint_id", "投诉编号"), ("people", "人数"))
@@ -552,9 +555,15 @@ def test_new_complaints_are_read_like_the_scenarios_complaints_table(plan, tmp_p
                       key="inputs.complaints")
     amap = dataclasses.replace(scenario, inputs=dataclasses.replace(scenario.inputs, complaints=own))
     read = new_complaints_source(tmp_path / "new.csv", amap)
-    assert (read.fields, read.x, read.y, read.crs) == (fields, "经度", "纬度", "GCJ-02")
+    assert (read.fields, read.x, read.y, read.crs) == (fields[:1], "经度", "纬度", "GCJ-02")
     assert new_complaints_source(tmp_path / "new.csv", amap, "BD-09").crs == "BD-09"
     assert new_complaints_source(tmp_path / "new.gpkg", amap).crs is None
+    # the new complaints need no 人数 column: complaint points weigh no people
+    _gcj02_csv(tmp_path / "new.csv", {"C1": (2900, 3000)}, headers=("投诉编号", "人", "经度", "纬度"))
+    points = read_layer(read, pyproj.CRS(CRS), NEW_COMPLAINT_FIELDS, "complaint_id")
+    assert list(points.index) == ["C1"]
+    assert (points.geometry.x.iloc[0], points.geometry.y.iloc[0]) == pytest.approx(xy(2900, 3000),
+                                                                                 abs=0.05)
 
 
 def test_a_single_period_plan_evaluated_at_a_year_leaves_out_later_builds(tmp_path):
