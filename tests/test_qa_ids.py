@@ -248,3 +248,13 @@ def test_ids_an_export_wrapped_for_excel_are_the_candidates(region, tmp_path):
     path = tmp_path / "竣工.csv"
     path.write_text('站址编号,制式,建成年份,实际投资\n="010233",4G-1800,2027,1\n', encoding="gbk")
     assert list(read_as_built(path, data.candidates, scenario).sites["site_id"]) == ["010233"]
+
+
+def test_an_as_built_sheet_headed_as_the_tower_company_codes_its_sites_is_read(region, tmp_path):
+    """站址编码, the tower company's name for its site codes (it answered "no column
+    'site_id'")."""
+    scenario, data = region
+    path = tmp_path / "竣工.csv"
+    pd.DataFrame({"站址编码": ["S1098"], "制式": [TECH_4G["name"]], "建成年份": [2027],
+                  "实际投资": [205000]}).to_csv(path, index=False, encoding="gbk")
+    assert list(read_as_built(path, data.candidates, scenario).sites["site_id"]) == ["S1098"]
