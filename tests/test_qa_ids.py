@@ -258,3 +258,25 @@ def test_an_as_built_sheet_headed_as_the_tower_company_codes_its_sites_is_read(r
     pd.DataFrame({"站址编码": ["S1098"], "制式": [TECH_4G["name"]], "建成年份": [2027],
                   "实际投资": [205000]}).to_csv(path, index=False, encoding="gbk")
     assert list(read_as_built(path, data.candidates, scenario).sites["site_id"]) == ["S1098"]
+
+
+def test_an_as_built_workbook_opening_with_a_sheet_of_notes_says_to_put_the_list_first(
+        region, tmp_path):
+    """--built names a file, not a scenario table: there is no sheet: to set (it was told to
+    "set sheet: 竣工清单 in the scenario", and that the first sheet had no coordinate columns,
+    which an as-built list needs none of)."""
+    scenario, data = region
+    path = tmp_path / "竣工.xlsx"
+    book = openpyxl.Workbook()
+    book.active.title = "填表说明"
+    book.active.append(["建成年份填写开通年份"])
+    sheet = book.create_sheet("竣工清单")
+    for row in [["站址编号", "制式", "建成年份", "实际投资"], ["S1098", TECH_4G["name"], 2027, 1]]:
+        sheet.append(row)
+    book.save(path)
+    with pytest.raises(InputError) as error:
+        read_as_built(path, data.candidates, scenario)
+    assert str(error.value) == (
+        f"{path}: its first sheet '填表说明' has no header row with the columns read here; "
+        f"sheet(s) 竣工清单 have one: move that sheet to the front of the workbook (drag its tab "
+        f"to the left) and save it")

@@ -116,8 +116,10 @@ def _csv_problem(path: Path, reason: str, delimiter: str) -> str:
 def _read_sheet(path: Path, sheet: str | None, is_header,
                 sheet_key: str | None) -> tuple[pd.DataFrame, int, list[list], list[int]]:
     """The sheet from its header row on (:func:`header_row`), that row's position, the top
-    rows and the rows the sheet hides (:func:`~siting.io.xlsx_rows.hidden_rows`). Without ``sheet``, the first sheet: refused when it has no header but others have,
-    warned (:func:`_warn_of_other_sheets`) when others have one too."""
+    rows and the rows the sheet hides (:func:`~siting.io.xlsx_rows.hidden_rows`). Without
+    ``sheet``, the first sheet: refused when it has no header but others have (a scenario's
+    table is told to set ``sheet:``, a file a command names, ``sheet_key`` None, to have that
+    sheet first), warned (:func:`_warn_of_other_sheets`) when others have one too."""
     with open(path, "rb") as file:
         compound = file.read(len(OLE2_SIGNATURE)) == OLE2_SIGNATURE
     if compound:
@@ -137,9 +139,11 @@ def _read_sheet(path: Path, sheet: str | None, is_header,
         others = ([n for n in names[1:] if header_row(_sheet_top(book, n), is_header) is not None]
                   if sheet is None and is_header is not None else [])
         if header is None and others:
-            raise InputError(f"{path}: its first sheet '{name}' has no coordinate columns; "
-                             f"sheet(s) {', '.join(others)} have them: set sheet: {others[0]} "
-                             f"in the scenario")
+            fix = (f"set sheet: {others[0]} in the scenario" if sheet_key is not None else
+                   "move that sheet to the front of the workbook (drag its tab to the left) "
+                   "and save it")
+            raise InputError(f"{path}: its first sheet '{name}' has no header row with the "
+                             f"columns read here; sheet(s) {', '.join(others)} have one: {fix}")
         if header is not None and others:
             _warn_of_other_sheets(path, name, others, sheet_key)
         header = header or 0
