@@ -143,12 +143,12 @@ def test_a_cost_in_a_unit_not_read_is_refused(region, tmp_path):
         read_as_built(path, data.candidates, scenario)
 
 
-def _candidates_csv(path, headers: dict, techs="4G"):
+def _candidates_csv(path, headers: dict, techs="4G", kind="public_building"):
     """A candidate list as a tower company's sheet heads it, units after the names."""
     to_deg = pyproj.Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
     lon, lat = to_deg.transform(*xy(1000, 1500))
     row = {"site_id": "S1", "lon": round(lon, 7), "lat": round(lat, 7), "height": 35,
-           "kind": "public_building", "capex": 50000, "opex": 10000, "free": "否", "difficult": "否",
+           "kind": kind, "capex": 50000, "opex": 10000, "free": "否", "difficult": "否",
            "extra": 0, "techs": techs}
     pd.DataFrame([{headers.get(k, k): v for k, v in row.items()}]).to_csv(path, index=False,
                                                                           encoding="utf-8-sig")
@@ -183,17 +183,20 @@ def test_a_height_column_with_its_unit_is_suggested_for_the_field(tmp_path):
 
 
 def test_technologies_typed_full_width_are_the_scenarios(region, tmp_path):
-    """４Ｇ－１８００ in an as-built list and ４Ｇ，５Ｇ in a candidate list, typed in a Chinese
-    input method's full-width mode: read as 4G-1800 and 4G,5G (they were refused as 'not one
-    of the scenario's technologies' and 'not a list of generations')."""
+    """４Ｇ－１８００ in an as-built list, ４Ｇ，５Ｇ and 现网４Ｇ站 in a candidate list, typed in a
+    Chinese input method's full-width mode: read as 4G-1800, 4G,5G and existing_4g (they were
+    refused as 'not one of the scenario's technologies', 'not a list of generations' and not
+    a kind)."""
     scenario, data = region
     path = tmp_path / "竣工.csv"
     pd.DataFrame({"站址编号": ["S1098"], "制式": ["４Ｇ－１８００"], "建成年份": [2027],
                   "实际投资": [205000]}).to_csv(path, index=False, encoding="gbk")
     assert list(read_as_built(path, data.candidates, scenario).sites["technology"]) == ["4G-1800"]
-    path = _candidates_csv(tmp_path / "站址.csv", {"lon": "经度", "lat": "纬度"}, techs="４Ｇ，５Ｇ")
+    path = _candidates_csv(tmp_path / "站址.csv", {"lon": "经度", "lat": "纬度"}, techs="４Ｇ，５Ｇ",
+                           kind="现网４Ｇ站")
     frame = read_layer(_candidate_source(path), pyproj.CRS(CRS), CANDIDATE_FIELDS, "site_id")
     assert list(frame["technologies"]) == ["4G,5G"]
+    assert list(frame["kind"]) == ["existing_4g"]  # 现网4G站
 
 
 def test_coordinates_named_with_a_word_in_front_are_found(tmp_path):

@@ -107,7 +107,8 @@ SITE_KIND_NAMES = {
 def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series:
     """The field's cells as ``kind`` ("str", "id" (another layer's id, as
     :func:`siting.io.tables.id_text` reads ids), "site_kind" (text, Chinese names of
-    :data:`SITE_KIND_NAMES` read as their key), "bool", "generations" or "float"); a kind
+    :data:`SITE_KIND_NAMES`, folded as ids are, read as their key), "bool", "generations" or
+    "float"); a kind
     ending in ``?`` marks an optional field (its blank booleans read as false)."""
     column = frame[field]
     ids = frame.index
@@ -115,7 +116,7 @@ def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series
     kind = kind.rstrip("?")
     if kind == "site_kind":
         text = _coerce(frame, field, "str", where)
-        return text.map(lambda value: SITE_KIND_NAMES.get(value.strip().upper(), value))
+        return text.map(lambda value: SITE_KIND_NAMES.get(id_text(value).upper(), value))
     if kind in ("str", "id"):
         missing = blank_cells(column)
         if missing.any():
