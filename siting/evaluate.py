@@ -59,9 +59,9 @@ from siting.export.style import BUILT_ACTIONS
 from siting.export.tables import admin_unit_of, demand_units, unit_order
 from siting.io import AsBuilt, RegionData, read_as_built, resolve_itu_maps, with_as_built
 from siting.io.asbuilt import BACKHAUL_KINDS, BUILT_YEAR_COLUMN, built_technologies, option_year
-from siting.io.layers import read_layer
-from siting.io.region import COMPLAINT_FIELDS
-from siting.io.tables import is_table
+from siting.io.headers import accepted_names
+from siting.io.layers import read_layer, recognised_columns
+from siting.io.tables import id_text, is_table
 from siting.labels import (ALL_UNITS, OUTSIDE_ADMIN_UNITS, REASON_BELOW_THRESHOLD, REASON_LATER,
                            REASON_NO_CANDIDATE, REASON_NOT_BUILT, REASON_NOT_PLANNED)
 from siting.pipeline import best_server_raster, prepare
@@ -178,8 +178,10 @@ def _evaluated_year(as_built: AsBuilt, years: tuple[str, ...], year) -> str:
 def _planned_years(plan_sites: gpd.GeoDataFrame, coverage: CoverageMatrix,
                    costs: OptionCosts) -> dict[int, str]:
     """The option index of every planned build or upgrade, with its year ("" for a
-    single-period plan). A re-plan keeps its as-built list's sites on air (kept, or upgraded):
-    it plans each technology the list put on air in the year the list built it
+    single-period plan); the plan's site ids are read as the candidates' are
+    (:func:`siting.io.tables.id_text`: a plan written before ids were folded matches too). A
+    re-plan keeps its as-built list's sites on air (kept, or upgraded): it plans each
+    technology the list put on air in the year the list built it
     (:data:`siting.io.asbuilt.BUILT_YEAR_COLUMN`)."""
     index = {(s, t): i for i, (s, t) in enumerate(zip(coverage.options["site_id"].astype(str),
                                                        coverage.options["technology"]))}
@@ -192,7 +194,7 @@ def _planned_years(plan_sites: gpd.GeoDataFrame, coverage: CoverageMatrix,
         year = "" if phase is None or pd.isna(phase) else str(phase)
         built_now = str(row.technology).split("+") if row.action in BUILT_ACTIONS else []
         for technology in {*listed, *built_now}:
-            option = index.get((str(row.site_id), technology))
+            option = index.get((id_text(row.site_id), technology))
             if option is not None and not costs.fixed[option]:
                 planned[option] = str(year_built) if technology in listed else year
     return planned
@@ -342,10 +344,11 @@ def _status(planned: str | None, built: str | None, year: str, rank) -> str:
 
 
 def _site_units(region, points, site_ids) -> np.ndarray:
-    """Each site's county: the admin-unit polygon it lies in, else its ``admin_unit`` field."""
+    """Each site's county: the admin-unit polygon it lies in, else its ``admin_unit`` field,
+    read as the polygons' and the villages' names are (:func:`siting.io.tables.id_text`)."""
     units = _point_units(region, np.array([p.x for p in points]), np.array([p.y for p in points]))
     if "admin_unit" in region.candidates:
-        field = region.candidates["admin_unit"].reindex(site_ids).fillna("").astype(str).to_numpy()
+        field = region.candidates["admin_unit"].reindex(site_ids).map(id_text).to_numpy(dtype=object)
         units = np.where((units == OUTSIDE_ADMIN_UNITS) & (field != ""), field, units)
     return units
 
@@ -409,20 +412,35 @@ def _point_units(region, x_m, y_m) -> np.ndarray:
     return np.where(units == "", OUTSIDE_ADMIN_UNITS, units)
 
 
+#: The fields read of new complaint points (``--complaints``): an id, else each is named by
+#: its row (a complaint system's export numbers its tickets, a planner's sheet often not);
+#: complaint points weigh no people, so none are read.
+NEW_COMPLAINT_FIELDS = {"complaint_id": "str?"}
+#: The names a new complaints file's id column is recognised by (:data:`NEW_COMPLAINT_FIELDS`).
+NEW_COMPLAINT_COLUMNS = {"complaint_id": accepted_names("complaint_id")}
+
+
 def new_complaints_source(path, scenario: Scenario, crs: str | None = None) -> LayerSource:
     """Where the new complaints (``--complaints``) come from and how they are read: like the
-    scenario's complaints layer when the scenario gives it on its own (its ``fields``; its
+    scenario's complaints layer when the scenario gives it on its own (its ``fields`` of
+    :data:`NEW_COMPLAINT_FIELDS`; its
     coordinate columns and ``crs`` too when both are tables, as one complaint system exports
-    them), else as a plain layer (columns ``complaint_id``, ``people``; a table's coordinates in
-    WGS 84). ``crs`` (``--complaints-crs``: any CRS, or ``GCJ-02`` / ``BD-09`` for coordinates
-    copied from Chinese web maps) declares the file's CRS over both."""
+    them), else as a layer whose columns are recognised by their names
+    (:func:`siting.io.layers.recognised_columns`: ``complaint_id``, 投诉编号 or 工单号 for the
+    id; a table's coordinates 经度/纬度, lon/lat, in WGS 84). ``crs`` (``--complaints-crs``: any
+    CRS, or ``GCJ-02`` / ``BD-09`` for coordinates copied from Chinese web maps) declares the
+    file's CRS over both."""
     path = Path(path)
     own = scenario.inputs.complaints
     source = LayerSource(path=path, key="--complaints")
     if own is not None and own.key == "inputs.complaints":
-        source = dataclasses.replace(source, fields=own.fields)
+        fields = tuple((field, column) for field, column in own.fields
+                       if field in NEW_COMPLAINT_FIELDS)
+        source = dataclasses.replace(source, fields=fields)
         if is_table(own.path) and is_table(path):
             source = dataclasses.replace(source, x=own.x, y=own.y, crs=own.crs)
+    else:
+        source = dataclasses.replace(source, fields=recognised_columns(path, NEW_COMPLAINT_COLUMNS, ()))
     return source if crs is None else dataclasses.replace(source, crs=crs)
 
 
@@ -430,7 +448,7 @@ def _new_complaints(source: LayerSource, region, scenario, coverage) -> tuple[gp
     """The new complaint points (read from ``source``, :func:`new_complaints_source`) and the
     coverage of every option over them, computed by the plan's coverage engine (``scenario``
     with its ITU maps already read, :func:`siting.io.resolve_itu_maps`)."""
-    points = read_layer(source, region.crs, COMPLAINT_FIELDS, "complaint_id")
+    points = read_layer(source, region.crs, NEW_COMPLAINT_FIELDS, "complaint_id")
     inside = region.on_dem(points.geometry.x.to_numpy(), points.geometry.y.to_numpy())
     if not inside.all():
         outside = ", ".join(points.index[~inside].astype(str)[:5])

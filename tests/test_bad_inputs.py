@@ -831,7 +831,7 @@ def test_a_first_sheet_of_instructions_names_the_sheet_with_coordinates(tmp_path
                                                            index=False)
         _villages_table().to_excel(writer, sheet_name="村庄", index=False)
     lines = assert_rejected(_with_villages(tmp_path, "villages.xlsx"), out, "villages.xlsx",
-                            "first sheet '说明' has no coordinate columns", "set sheet: 村庄")
+                            "first sheet '说明' has no header row", "set sheet: 村庄")
     assert len(lines) == 1
 
 

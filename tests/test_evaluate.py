@@ -374,15 +374,76 @@ def test_new_complaints_copied_from_amap_are_read_in_gcj02(plan, tmp_path):
     assert c1["distance_m"] == pytest.approx(100, abs=0.5)
 
 
-def test_new_complaints_with_other_columns_say_what_to_do(plan, tmp_path):
+def _complaint_sheet(path, points: dict, id_header: str | None):
+    """New complaints as a complaint system exports them: Chinese headers (工单号 or none,
+    投诉时间, 地址, 投诉内容, 经度, 纬度), WGS 84 degrees; an XLSX written by openpyxl, or a CSV
+    in GBK."""
+    from pyproj import Transformer
+
+    to_deg = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
+    header = [*([id_header] if id_header else []), "投诉时间", "地址", "投诉内容", "经度", "纬度"]
+    rows = []
+    for complaint_id, (x_m, y_m) in points.items():
+        lon, lat = to_deg.transform(*xy(x_m, y_m))
+        rows.append([*([complaint_id] if id_header else []), "2027-06-01 09:30", "汉滨区某村",
+                     "室内无信号", round(lon, 7), round(lat, 7)])
+    if path.suffix == ".xlsx":
+        book = openpyxl.Workbook()
+        for row in [header, *rows]:
+            book.active.append(row)
+        book.save(path)
+    else:
+        pd.DataFrame(rows, columns=header).to_csv(path, index=False, encoding="gbk")
+    return path
+
+
+@pytest.mark.parametrize("name, id_header, c1", [("投诉.xlsx", "工单号", "C1"),
+                                                 ("投诉.csv", None, "row 2")])
+def test_new_complaints_with_chinese_headers_are_read(plan, tmp_path, name, id_header, c1):
+    """A complaints sheet headed in Chinese, as the scenario's own inputs are read: its id
+    (工单号) and coordinates (经度/纬度) are recognised, a sheet without an id names its points
+    by their rows. --complaints refused it ("missing column(s) 'complaint_id', 'people'")."""
     _, folder = plan
     built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000)])
-    new = _gcj02_csv(tmp_path / "amap.csv", {"C1": (2900, 3000)}, headers=("投诉编号", "人数", "经度", "纬度"))
+    new = _complaint_sheet(tmp_path / name, {"C1": (2900, 3000), "C2": (1020, 3000)}, id_header)
     result = runner.invoke(app, ["evaluate", str(folder), "--built", str(built), "--complaints",
-                                 str(new), "--complaints-crs", "GCJ-02"])
+                                 str(new), "--out", str(tmp_path / "ev"), "-q"])
+    assert result.exit_code == 0, result.output
+    facts = json.loads((tmp_path / "ev" / "evaluation.json").read_text(encoding="utf-8"))
+    new_rows = {c["complaint_id"]: c for c in facts["complaints"] if c["origin"] == "new"}
+    assert len(new_rows) == 2
+    # 100 m west of S2 (planned for 2028, not built): uncovered, S2 the nearest to build
+    assert (new_rows[c1]["status"], new_rows[c1]["nearest_unbuilt_site"]) == ("new_uncovered", "S2")
+    assert new_rows[c1]["distance_m"] == pytest.approx(100, abs=0.5)
+    assert sum(c["status"] == "new_covered" for c in new_rows.values()) == 1  # 20 m from S1
+
+
+def test_new_complaints_with_amap_picked_coordinates_in_one_column_are_read(plan, tmp_path):
+    """A complaint list whose 经纬度 column holds "lon,lat" as Amap's coordinate picker copies
+    them (it was 'no coordinate columns found'), declared GCJ-02."""
+    _, folder = plan
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000)])
+    amap = pd.read_csv(_gcj02_csv(tmp_path / "amap.csv", {"C1": (2900, 3000)}), dtype=str)
+    new = tmp_path / "投诉.xlsx"
+    pd.DataFrame({"工单号": amap["complaint_id"], "经纬度": amap["经度"] + "," + amap["纬度"]}
+                 ).to_excel(new, index=False, engine="openpyxl")
+    e = evaluate_plan(folder, built, complaints=new, complaints_crs="GCJ-02")
+    c1 = e.complaints.set_index("complaint_id").loc["C1"]
+    assert (c1["status"], c1["nearest_unbuilt_site"]) == ("new_uncovered", "S2")
+    assert c1["distance_m"] == pytest.approx(100, abs=0.5)
+
+
+def test_new_complaints_without_coordinates_say_what_to_do(plan, tmp_path):
+    _, folder = plan
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000)])
+    new = tmp_path / "投诉.csv"
+    pd.DataFrame({"工单号": ["C1"], "地址": ["汉滨区某村"]}).to_csv(new, index=False, encoding="gbk")
+    result = runner.invoke(app, ["evaluate", str(folder), "--built", str(built), "--complaints",
+                                 str(new)])
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert (f"siting: error: {new}: missing column(s) 'complaint_id', 'people'; columns present: "
-            f"投诉编号, 人数; rename those columns in the file") in result.output
+    assert (f"siting: error: {new}: no coordinate columns found (columns: 工单号, 地址); head "
+            f"them 经度 and 纬度 (or lon and lat) in the file, or one column of 108.9701,32.6851 "
+            f"pairs 经纬度") in result.output
 
 
 def test_a_due_site_built_early_counts_as_in_time_in_the_score(plan, tmp_path):
@@ -432,6 +493,22 @@ def test_an_as_built_sheet_with_a_title_over_full_width_headers_is_read(plan, tm
     assert ("is in 万元" in caplog.text) == (factor != 1)
 
 
+def test_an_as_built_sheet_with_site_ids_typed_full_width_is_evaluated(plan, tmp_path):
+    """Ｓ１ and Ｓ2 typed with a Chinese input method are the plan's S1 and S2, built on time
+    (they were refused as unknown sites)."""
+    _, folder = plan
+    path = tmp_path / "竣工清单.xlsx"
+    book = openpyxl.Workbook()
+    for row in [["站址编号", "制式", "建成年份", "实际投资"], ["Ｓ１", "4G-1800", 2027, 205000],
+                ["Ｓ2 ", "4G-1800", 2028, 198000]]:
+        book.active.append(row)
+    book.save(path)
+    e = evaluate_plan(folder, path, year="2028")
+    sites = e.sites.set_index("site_id")
+    assert list(sites.loc[["S1", "S2"], "status"]) == ["on_time", "on_time"]
+    assert list(sites.loc[["S1", "S2"], "actual_cost_cny"]) == [205000, 198000]
+
+
 def test_an_as_built_sheet_with_years_and_costs_typed_as_chinese_text_is_read(plan, tmp_path):
     """Years typed 2027年 or in full-width digits, costs typed as text with separators
     ("205,000", "１９８，０００"), as a county engineer's sheet has them: read as 2027/2028 and
@@ -466,8 +543,11 @@ def test_new_complaints_are_read_like_the_scenarios_complaints_table(plan, tmp_p
     import dataclasses
     from pathlib import Path
 
+    import pyproj
+
     from siting.config import LayerSource
-    from siting.evaluate import new_complaints_source
+    from siting.evaluate import NEW_COMPLAINT_FIELDS, new_complaints_source
+    from siting.io.layers import read_layer
 
     scenario = load_scenario(plan[0])
     fields = (("complaint_id", "投诉编号"), ("people", "人数"))
@@ -475,9 +555,15 @@ def test_new_complaints_are_read_like_the_scenarios_complaints_table(plan, tmp_p
                       key="inputs.complaints")
     amap = dataclasses.replace(scenario, inputs=dataclasses.replace(scenario.inputs, complaints=own))
     read = new_complaints_source(tmp_path / "new.csv", amap)
-    assert (read.fields, read.x, read.y, read.crs) == (fields, "经度", "纬度", "GCJ-02")
+    assert (read.fields, read.x, read.y, read.crs) == (fields[:1], "经度", "纬度", "GCJ-02")
     assert new_complaints_source(tmp_path / "new.csv", amap, "BD-09").crs == "BD-09"
     assert new_complaints_source(tmp_path / "new.gpkg", amap).crs is None
+    # the new complaints need no 人数 column: complaint points weigh no people
+    _gcj02_csv(tmp_path / "new.csv", {"C1": (2900, 3000)}, headers=("投诉编号", "人", "经度", "纬度"))
+    points = read_layer(read, pyproj.CRS(CRS), NEW_COMPLAINT_FIELDS, "complaint_id")
+    assert list(points.index) == ["C1"]
+    assert (points.geometry.x.iloc[0], points.geometry.y.iloc[0]) == pytest.approx(xy(2900, 3000),
+                                                                                 abs=0.05)
 
 
 def test_a_single_period_plan_evaluated_at_a_year_leaves_out_later_builds(tmp_path):
@@ -720,3 +806,22 @@ def test_people_in_the_evaluation_read_whole(plan, tmp_path):
     assert "| 52 | 48 |" in county and ".25" not in md and ".75" not in md
     assert f"| {uncovered['village_id'].iloc[0]} |" in md and "| 2 |" in md
     assert shared.as_json()["overall"][int(np.flatnonzero(people)[0])]["planned"] == 52.25
+
+
+def test_a_county_named_with_full_width_brackets_is_one_county(tmp_path):
+    """No admin-unit polygons: the villages and the sites name their county 高新区（开发区）, typed
+    with full-width brackets. The villages' field is read as ids are (高新区(开发区)), so the
+    sites' must be too: the evaluation counted the sites in a county of their own."""
+    county = "高新区（开发区）"
+    villages = [village("V1", 1000, 3000, population=300, admin=county)]
+    candidates = [dict(candidate("S1", 1000, 3000, techs="4G"), admin_unit=county)]
+    inputs = {"dem": "dem.tif", "population": "population.tif", "vectors": "region.gpkg",
+              "layers": {"admin_units": None}}
+    scenario = one_site_a_year_region(tmp_path / "in", villages, candidates, inputs=inputs)
+    run_scenario(scenario, tmp_path / "plan")
+    built = _as_built(tmp_path / "built.csv", [("S1", "4G-1800", 2027, 200000)])
+    e = evaluate_plan(tmp_path / "plan", built, year="2027")
+    counties = e.counties.set_index("admin_unit")
+    assert list(counties.index) == ["高新区(开发区)", "(all)"]
+    assert counties.at["高新区(开发区)", "sites_on_time"] == 1
+    assert counties.at["高新区(开发区)", "people_achieved"] == 300

@@ -49,8 +49,8 @@ from siting.io.layers import BOOL_SPELLINGS, bool_of, generations_of, in_yuan, r
 from siting.io.problems import Problems, require_file
 from siting.io.region import EXISTING_KINDS, backhaul_in_place, has_fiber
 from siting.io.headers import accepted_names
-from siting.io.tables import (cell_text, header_key, is_table, matching_columns, numbers_of,
-                              read_table, required_columns)
+from siting.io.tables import (cell_text, header_key, id_text, is_table, matching_columns,
+                              numbers_of, read_table, required_columns, scientific_ids_hint)
 
 #: The candidate column holding the technologies an as-built site has on air ("4G-1800+5G-3500").
 BUILT_COLUMN = "built_technologies"
@@ -139,8 +139,8 @@ def read_as_built(path: str | Path, candidates: pd.DataFrame, scenario: Scenario
     if columns["built"]:
         frame = frame[_built_rows(frame[columns["built"]], path, columns["built"], problems)]
     sites = pd.DataFrame({
-        "site_id": _text(frame[columns["site_id"]]),
-        "technology": _text(frame[columns["technology"]]),
+        "site_id": frame[columns["site_id"]].map(id_text).reset_index(drop=True),
+        "technology": frame[columns["technology"]].map(id_text).reset_index(drop=True),
         "year": _year_labels(frame[columns["year"]]),
         "cost_cny": in_yuan(numbers_of(frame[columns["cost_cny"]]), "cost_cny",
                             columns["cost_cny"], str(path)).to_numpy(float),
@@ -306,7 +306,7 @@ def _check_sites(sites, path, columns, problems, *, candidates, **_) -> None:
     for _, row in sites[unknown].iterrows():
         problems.add(f"{_where(path, [row.row], columns['site_id'])}: unknown site "
                      f"'{row.site_id}' (not among the scenario's candidates); correct the id or "
-                     f"add the site to the candidates")
+                     f"add the site to the candidates{scientific_ids_hint([row.site_id])}")
 
 
 def _check_technologies(sites, path, columns, problems, *, candidates, scenario, **_) -> None:

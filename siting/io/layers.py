@@ -27,9 +27,10 @@ from siting.io.headers import suggested_names
 from siting.io.kml_tables import description_attributes
 from siting.io.problems import Problems, first_line, id_list, require_file
 from siting.io.rasters import crs_label_problem
-from siting.io.tables import (blank_cells, cell_text, column_named, coordinate_columns,
-                              has_coordinates, is_table, matching_columns, numbers_of, read_table,
-                              table_points)
+from siting.io.tables import (NAME_COORDINATES_IN_FILE, NAME_COORDINATES_IN_SCENARIO,
+                              blank_cells, cell_text, column_named, coordinate_columns,
+                              has_coordinates, id_text, is_table, matching_columns, numbers_of,
+                              read_table, required_columns, scientific_ids_hint, table_points)
 
 logger = logging.getLogger(__name__)
 
@@ -56,11 +57,12 @@ LIST_SEPARATORS = re.compile(r"[,，、;；/|+＋\s]+")
 
 
 def generations_of(listed) -> tuple[str, ...] | None:
-    """The generations a cell lists ("4G,5G", "4G，5G", "4G+5G", "4g 5g"), in order; None when
-    the cell is not such a list."""
+    """The generations a cell lists ("4G,5G", "4G，5G", "4G+5G", "4g 5g", full-width "４Ｇ，５Ｇ"
+    as :func:`siting.io.tables.id_text` folds it), in order; None when the cell is not such a
+    list."""
     if not isinstance(listed, str):
         return None
-    items = {item.upper() for item in LIST_SEPARATORS.split(listed.strip()) if item}
+    items = {item.upper() for item in LIST_SEPARATORS.split(id_text(listed)) if item}
     if not items or not items <= set(GENERATIONS):
         return None
     return tuple(g for g in GENERATIONS if g in items)
@@ -103,8 +105,10 @@ SITE_KIND_NAMES = {
 
 
 def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series:
-    """The field's cells as ``kind`` ("str", "site_kind" (text, Chinese names of
-    :data:`SITE_KIND_NAMES` read as their key), "bool", "generations" or "float"); a kind
+    """The field's cells as ``kind`` ("str", "id" (another layer's id, as
+    :func:`siting.io.tables.id_text` reads ids), "site_kind" (text, Chinese names of
+    :data:`SITE_KIND_NAMES`, folded as ids are, read as their key), "bool", "generations" or
+    "float"); a kind
     ending in ``?`` marks an optional field (its blank booleans read as false)."""
     column = frame[field]
     ids = frame.index
@@ -112,13 +116,14 @@ def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series
     kind = kind.rstrip("?")
     if kind == "site_kind":
         text = _coerce(frame, field, "str", where)
-        return text.map(lambda value: SITE_KIND_NAMES.get(value.strip().upper(), value))
-    if kind == "str":
+        return text.map(lambda value: SITE_KIND_NAMES.get(id_text(value).upper(), value))
+    if kind in ("str", "id"):
         missing = blank_cells(column)
         if missing.any():
             raise InputError(f"{where}: field '{field}' is empty for feature(s) "
                              f"{id_list(ids, missing)}; fill it in")
-        return column.map(cell_text)  # stripped: a trailing space in 汉滨区 is no other county
+        # stripped: a trailing space in 汉滨区 is no other county
+        return column.map(id_text if kind == "id" else cell_text)
     if kind == "bool":
         return _coerce_bool(column, field, optional, where)
     if kind == "generations":
@@ -318,6 +323,35 @@ def read_vector(path: Path, layer: str | None, where: str, *, warn: bool = True,
     return encoding.decoded(frame)
 
 
+def _column_names(path: Path) -> list[str]:
+    """The column names of a table (its first sheet's header row, found below a title as
+    :func:`read_layer` finds it: the row naming the coordinates) or of a vector file's first
+    layer; [] when it cannot be read (:func:`read_layer` then says why)."""
+    try:
+        if is_table(path):
+            return [str(c) for c in read_table(path, None, allow_empty=True,
+                                               is_header=has_coordinates(None, None)).columns]
+        return [str(c) for c in read_vector(path, None, str(path), warn=False,
+                                            read_geometry=False, max_features=1).columns]
+    except (InputError, OSError):
+        return []
+
+
+def recognised_columns(path: Path, accepted: Mapping[str, tuple[str, ...]],
+                       required) -> tuple[tuple[str, str], ...]:
+    """A file named on the command line, where no scenario maps its columns (drive tests,
+    new complaints): (field, the file's column) for every field of ``accepted`` (field -> the
+    names accepted, siting's first: :func:`siting.io.headers.accepted_names`) the file names
+    otherwise, as ``LayerSource.fields`` takes them; InputError naming the names accepted when
+    a ``required`` field has none."""
+    header = _column_names(path)
+    if not header:
+        return ()
+    found = required_columns(path, header, dict(accepted), required)
+    return tuple((field, column) for field, column in found.items()
+                 if column is not None and column != field)
+
+
 def _load_vector(source: LayerSource, geometry: str) -> gpd.GeoDataFrame:
     where = source_label(source)
     frames = [read_vector(source.path, layer, where) for layer in _layers_to_load(source)]
@@ -358,7 +392,8 @@ def _load_table(source: LayerSource, geometry: str, problems: Problems) -> gpd.G
                        sheet_key=_sheet_key(source))
     if len(frame.columns) == 0:  # an empty file or sheet: read_layer says to fill it in
         return gpd.GeoDataFrame(geometry=[])
-    x, y = coordinate_columns(frame, source.x, source.y, where)
+    advice = NAME_COORDINATES_IN_SCENARIO if _sheet_key(source) else NAME_COORDINATES_IN_FILE
+    x, y = coordinate_columns(frame, source.x, source.y, where, advice=advice)
     if source.crs is None:
         _warn_of_web_map_columns(source, x, y, where)
     return table_points(frame, x, y, None, where, problems)
@@ -484,11 +519,12 @@ def _crs_declaration(source: LayerSource, crs: str) -> str:
 
 
 def _index_by_id(frame: gpd.GeoDataFrame, id_field: str, where: str, problems: Problems):
-    """The frame indexed by its id field's text (``row N`` for features without one: N is the
-    frame's index, a table's spreadsheet row or a vector layer's feature number)."""
+    """The frame indexed by its id field's text as :func:`siting.io.tables.id_text` reads ids
+    (``row N`` for features without one: N is the frame's index, a table's spreadsheet row or
+    a vector layer's feature number)."""
     raw_ids = frame[id_field]
     no_id = blank_cells(raw_ids)
-    labels = raw_ids.map(_id_text)
+    labels = raw_ids.map(id_text)
     labels[no_id] = [f"row {row}" for row in frame.index[no_id.to_numpy()]]
     rows = frame.index
     frame.index = pd.Index(labels.astype(str).to_numpy(), dtype=object)
@@ -500,22 +536,8 @@ def _index_by_id(frame: gpd.GeoDataFrame, id_field: str, where: str, problems: P
         shown = [f"{i} (rows {id_list(rows, frame.index == i)})" for i in sorted(set(dup))]
         problems.add(f"{where}: duplicate {id_field} {', '.join(shown[:5])}"
                      f"{' and more' if len(shown) > 5 else ''}; ids must be unique"
-                     f"{_scientific_ids_hint(set(dup))}")
+                     f"{scientific_ids_hint(set(dup))}")
     return frame
-
-
-#: A number as Excel shows one too long for its column, in scientific notation (6.10902E+11).
-SCIENTIFIC = re.compile(r"[+-]?\d(?:\.\d+)?E[+-]?\d+", re.IGNORECASE)
-
-
-def _scientific_ids_hint(ids) -> str:
-    """What to do when ids are long numbers (12-digit village codes) that Excel showed in
-    scientific notation and so saved in a CSV, their last digits lost; else ""."""
-    if not any(SCIENTIFIC.fullmatch(str(i)) for i in ids):
-        return ""
-    return ("; they are long numbers Excel showed in scientific notation (6.10902E+11) and saved "
-            "so in the CSV, without their last digits: in the workbook format the column as "
-            "text (设置单元格格式 > 文本) and save again, or give the .xlsx file")
 
 
 def _check_geometries(frame: gpd.GeoDataFrame, geometry: str, where: str, problems: Problems):
@@ -802,9 +824,3 @@ def _naming_the_column(message: str, field: str, column: str | None) -> str:
     if column is None or column == field:
         return message
     return message.replace(f"field '{field}'", f"field '{field}' (column '{column}')")
-
-
-def _id_text(value) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()

@@ -19,16 +19,15 @@ import numpy as np
 import pandas as pd
 
 from siting.config import LayerSource, Scenario
-from siting.errors import InputError
-from siting.io.layers import read_layer, read_vector, source_label
+from siting.io.layers import read_layer, recognised_columns, source_label
 from siting.io.problems import Problems, id_list
 from siting.io.region import RegionData
 from siting.io.headers import accepted_names
-from siting.io.tables import is_table, read_table, required_columns
+from siting.io.tables import scientific_ids_hint
 
 #: Fields of a measurement; rows without a ``measurement_id`` are named "row N". RSRP is read
 #: as text and checked here (the layers' numbers are never negative).
-MEASUREMENT_FIELDS = {"measurement_id": "str?", "site_id": "str", "technology": "str",
+MEASUREMENT_FIELDS = {"measurement_id": "str?", "site_id": "id", "technology": "id",
                       "rsrp_dbm": "str"}
 #: The column names accepted for each field, first siting's own; matched by
 #: :func:`siting.io.tables.header_key` (case, spaces and full-width forms aside: "RSRP（dBm）").
@@ -54,28 +53,12 @@ RSRP_RANGE_DBM = (-160.0, -20.0)
 REPORTING_FLOOR_DBM = {"4G": -140.0, "5G": -156.0}
 
 
-def _header(path: Path) -> list[str]:
-    """The column names of a measurement file (the first sheet of an XLSX, the first layer of a
-    vector file); [] when it cannot be read (:func:`read_layer` then says why)."""
-    try:
-        if is_table(path):
-            return list(read_table(path, None, allow_empty=True).columns)
-        return [str(c) for c in read_vector(path, None, str(path), warn=False,
-                                            read_geometry=False, max_features=1).columns]
-    except (InputError, OSError):
-        return []
-
-
 def measurement_columns(path: Path) -> tuple[tuple[str, str], ...]:
     """(field, the file's column) for every field of :data:`MEASUREMENT_COLUMNS` the file
-    names otherwise; InputError naming the names accepted when a required field has none."""
-    header = _header(path)
-    if not header:
-        return ()
+    names otherwise (:func:`siting.io.layers.recognised_columns`); InputError naming the names
+    accepted when a required field has none."""
     required = [field for field, kind in MEASUREMENT_FIELDS.items() if not kind.endswith("?")]
-    found = required_columns(path, header, MEASUREMENT_COLUMNS, required)
-    return tuple((field, column) for field, column in found.items()
-                 if column is not None and column != field)
+    return recognised_columns(path, MEASUREMENT_COLUMNS, required)
 
 
 def level_dbm(cells: pd.Series) -> np.ndarray:
@@ -134,7 +117,8 @@ def _check_rows(frame: gpd.GeoDataFrame, scenario: Scenario, region: RegionData,
         problems.add(_rows(where, frame, missing, "site_id",
                            f"no candidate site {sorted(set(site[missing]))[:3]} in the "
                            f"scenario's candidates; add the site to the candidates (with its "
-                           f"position and antenna height), or delete the rows"))
+                           f"position and antenna height), or delete the rows"
+                           f"{scientific_ids_hint(set(site[missing]))}"))
     known = ~unknown & ~missing
     allowed = np.array([names[t] in str(sites.loc[s, "technologies"]) if ok else True
                         for s, t, ok in zip(site, technology, known)])

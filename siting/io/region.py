@@ -33,10 +33,11 @@ MAX_ANTENNA_HEIGHT_M = 300.0
 
 logger = logging.getLogger(__name__)
 
-# Fields per layer: name -> "str" | "site_kind" | "float" | "bool" | "generations" ("4G,5G");
-# a trailing "?" marks a field that may be absent (a village's admin unit then comes from the
-# polygons).
-VILLAGE_FIELDS = {"village_id": "str", "name": "str", "population": "float", "admin_unit": "str?",
+# Fields per layer: name -> "str" | "id" | "site_kind" | "float" | "bool" | "generations"
+# ("4G,5G"); "id": another layer's id, read as ids are (siting.io.tables.id_text: a village's
+# admin unit names an admin-unit polygon); a trailing "?" marks a field that may be absent (a
+# village's admin unit then comes from the polygons). A layer's own id is read as an id.
+VILLAGE_FIELDS = {"village_id": "str", "name": "str", "population": "float", "admin_unit": "id?",
                   "poverty_village": "bool", "relocation_site": "bool"}
 CANDIDATE_FIELDS = {"site_id": "str", "kind": "site_kind", "antenna_height_m": "float",
                     "capex_cny": "float", "opex_cny_per_year": "float", "free_public": "bool",

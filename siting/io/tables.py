@@ -37,9 +37,11 @@ OLE2_SIGNATURE = bytes.fromhex("d0cf11e0a1b11ae1")
 #: The top rows of a sheet searched for its header: a title (often merged across the columns),
 #: the unit that made the list or a date may stand above it.
 HEADER_SEARCH_ROWS = 20
-#: Coordinate column names recognised when a source names none, as (x, y) pairs.
+#: Coordinate column names recognised when a source names none, as (x, y) pairs; 经纬度 names
+#: one column of "longitude,latitude" cells, as Amap's and Baidu's coordinate pickers copy them.
 COORDINATE_COLUMNS = (("lon", "lat"), ("lng", "lat"), ("longitude", "latitude"), ("x", "y"),
-                      ("经度", "纬度"), ("东经", "北纬"), ("easting", "northing"))
+                      ("经度", "纬度"), ("东经", "北纬"), ("easting", "northing"),
+                      ("经纬度", "经纬度"))
 
 
 def is_table(path: Path) -> bool:
@@ -114,8 +116,10 @@ def _csv_problem(path: Path, reason: str, delimiter: str) -> str:
 def _read_sheet(path: Path, sheet: str | None, is_header,
                 sheet_key: str | None) -> tuple[pd.DataFrame, int, list[list], list[int]]:
     """The sheet from its header row on (:func:`header_row`), that row's position, the top
-    rows and the rows the sheet hides (:func:`~siting.io.xlsx_rows.hidden_rows`). Without ``sheet``, the first sheet: refused when it has no header but others have,
-    warned (:func:`_warn_of_other_sheets`) when others have one too."""
+    rows and the rows the sheet hides (:func:`~siting.io.xlsx_rows.hidden_rows`). Without
+    ``sheet``, the first sheet: refused when it has no header but others have (a scenario's
+    table is told to set ``sheet:``, a file a command names, ``sheet_key`` None, to have that
+    sheet first), warned (:func:`_warn_of_other_sheets`) when others have one too."""
     with open(path, "rb") as file:
         compound = file.read(len(OLE2_SIGNATURE)) == OLE2_SIGNATURE
     if compound:
@@ -135,9 +139,11 @@ def _read_sheet(path: Path, sheet: str | None, is_header,
         others = ([n for n in names[1:] if header_row(_sheet_top(book, n), is_header) is not None]
                   if sheet is None and is_header is not None else [])
         if header is None and others:
-            raise InputError(f"{path}: its first sheet '{name}' has no coordinate columns; "
-                             f"sheet(s) {', '.join(others)} have them: set sheet: {others[0]} "
-                             f"in the scenario")
+            fix = (f"set sheet: {others[0]} in the scenario" if sheet_key is not None else
+                   "move that sheet to the front of the workbook (drag its tab to the left) "
+                   "and save it")
+            raise InputError(f"{path}: its first sheet '{name}' has no header row with the "
+                             f"columns read here; sheet(s) {', '.join(others)} have one: {fix}")
         if header is not None and others:
             _warn_of_other_sheets(path, name, others, sheet_key)
         header = header or 0
@@ -186,6 +192,47 @@ def cell_text(cell) -> str:
     return str(cell).strip()
 
 
+#: A whole number written with a decimal point and zeros ("10231.0"), as a CSV saved by pandas
+#: writes an integer column that had a blank cell.
+WHOLE_NUMBER_TEXT = re.compile(r"(\d+)\.0+")
+
+
+#: A text cell as exports for Excel write one to keep its leading zeros: ="010231".
+EXCEL_TEXT_FORMULA = re.compile(r'="(.*)"')
+
+
+def id_text(cell) -> str:
+    """An id as every reader compares ids (a site's in the candidates, the as-built list and
+    the drive tests; a layer's own; a technology's name): its text NFKC-folded (full-width
+    ``Ｓ1098`` and ``１０２３``, as a Chinese input method types them, are ``S1098`` and ``1023``)
+    and stripped; a whole number written as a float (a cell holding 10231.0, or the text
+    ``10231.0``) is its integer text ``10231``; a text that an export for Excel wraps in a
+    formula to keep its leading zeros (``="010231"``) is that text, ``010231``. Nothing else is
+    folded: ``010231`` and ``10231``, ``s1098`` and ``S1098`` stay different ids. "" for an
+    empty cell (:func:`cell_text`)."""
+    if isinstance(cell, (float, np.floating)) and np.isfinite(cell) and float(cell).is_integer():
+        return str(int(cell))
+    text = _normalised(cell_text(cell))
+    if (formula := EXCEL_TEXT_FORMULA.fullmatch(text)) is not None:
+        text = formula[1].strip()
+    whole = WHOLE_NUMBER_TEXT.fullmatch(text)
+    return whole[1] if whole else text
+
+
+#: A number as Excel shows one too long for its column, in scientific notation (6.10902E+11).
+SCIENTIFIC = re.compile(r"[+-]?\d(?:\.\d+)?E[+-]?\d+", re.IGNORECASE)
+
+
+def scientific_ids_hint(ids) -> str:
+    """What to do when ids are long numbers (12-digit village codes) that Excel showed in
+    scientific notation and so saved in a CSV, their last digits lost; else ""."""
+    if not any(SCIENTIFIC.fullmatch(str(i)) for i in ids):
+        return ""
+    return ("; they are long numbers Excel showed in scientific notation (6.10902E+11) and saved "
+            "so in the CSV, without their last digits: in the workbook format the column as "
+            "text (设置单元格格式 > 文本) and save again, or give the .xlsx file")
+
+
 def blank_cells(column: pd.Series) -> pd.Series:
     """True where a cell is empty, as :func:`cell_text` reads it (vectorised)."""
     return column.isna() | (column.astype(str).str.strip() == "")
@@ -201,13 +248,29 @@ def column_named(name: str, columns) -> str:
     return alike[0] if len(alike) == 1 else name
 
 
+#: The units Chinese sheets write after a column name: 站高(m), 站高（米）, 天线挂高/m, RSRP[dBm],
+#: 实际投资(元), 人口(人), 经度(°), 经度/°, 经度°. A header is read as its field's name without
+#: one of these (after :func:`header_key`); one in another unit (投资(千元), 站高(cm)) is not.
+HEADER_UNIT = re.compile(r"(?:[(\[【](?:m|米|°|度|dbm|元|万元|人|年)[)\]】]"
+                         r"|/(?:m|米|°|度|dbm|元|万元|人|年)|°)$")
+
+
+def without_unit(key: str) -> str:
+    """A column's key (:func:`header_key`) without a unit after the name (:data:`HEADER_UNIT`)."""
+    return HEADER_UNIT.sub("", key)
+
+
 def matching_columns(columns, accepted: dict[str, tuple[str, ...]], *,
                      key=header_key) -> dict[str, str | None]:
     """For each field of ``accepted``, the first of ``columns`` (in its names' order) one of
-    its names names, compared by ``key`` (:func:`header_key`); None where none does."""
+    its names names, compared by ``key`` (:func:`header_key`); a column is also named by its
+    name without a unit (:func:`without_unit`: 站高(m) is 站高), unless another column is
+    named so without one. None where no column is named."""
     by_key = {}
     for column in columns:
         by_key.setdefault(key(column), column)
+    for column in columns:
+        by_key.setdefault(without_unit(key(column)), column)
     return {field: next((by_key[key(n)] for n in names if key(n) in by_key), None)
             for field, names in accepted.items()}
 
@@ -325,18 +388,34 @@ BRACKETED_UNIT = re.compile(r"[(\[].*[)\]]$")
 
 def coordinate_key(name) -> str:
     """A column name as it is matched against :data:`COORDINATE_COLUMNS`: as
-    :func:`header_key` folds it (case, spaces, full-width forms), without a bracketed unit."""
-    return BRACKETED_UNIT.sub("", header_key(name))
+    :func:`header_key` folds it (case, spaces, full-width forms), without a bracketed unit or
+    a unit of :data:`HEADER_UNIT` (经度/°, 经度°)."""
+    return without_unit(BRACKETED_UNIT.sub("", header_key(name)))
+
+
+#: What the names of coordinate columns end in when a word in front says whose or which
+#: coordinates they are (站址经度, GPS经度, 百度经度, Cell Longitude), as (x, y) pairs.
+COORDINATE_SUFFIXES = (("经度", "纬度"), ("longitude", "latitude"))
 
 
 def _detected_coordinates(names) -> tuple[str, str] | None:
     """The first pair of :data:`COORDINATE_COLUMNS` that ``names`` name (compared by
-    :func:`coordinate_key`), as the names are written; None when none is."""
+    :func:`coordinate_key`), else the only pair of columns whose names end in a pair of
+    :data:`COORDINATE_SUFFIXES` (a sheet with 小区经度 and 基站经度 names none); as the names
+    are written; None when none is."""
     by_key = {}
     for name in names:
         by_key.setdefault(coordinate_key(name), name)
-    return next(((by_key[a], by_key[b]) for a, b in COORDINATE_COLUMNS
-                 if a in by_key and b in by_key), None)
+    exact = next(((by_key[a], by_key[b]) for a, b in COORDINATE_COLUMNS
+                  if a in by_key and b in by_key), None)
+    if exact is not None:
+        return exact
+    for x_end, y_end in COORDINATE_SUFFIXES:
+        xs = [name for key, name in by_key.items() if key.endswith(x_end)]
+        ys = [name for key, name in by_key.items() if key.endswith(y_end)]
+        if len(xs) == 1 and len(ys) == 1:
+            return xs[0], ys[0]
+    return None
 
 
 def has_coordinates(x: str | None, y: str | None):
@@ -411,15 +490,23 @@ def coordinates_of(column: pd.Series) -> np.ndarray:
     return values
 
 
-def coordinate_columns(frame: pd.DataFrame, x: str | None, y: str | None, where: str) -> tuple[str, str]:
+#: What to do when no coordinate columns are found in a table the scenario names.
+NAME_COORDINATES_IN_SCENARIO = "name them with x: and y: in the scenario (e.g. x: 经度, y: 纬度)"
+#: ... and in a table a command's option or argument names (no scenario setting maps it).
+NAME_COORDINATES_IN_FILE = ("head them 经度 and 纬度 (or lon and lat) in the file, or one column "
+                            "of 108.9701,32.6851 pairs 经纬度")
+
+
+def coordinate_columns(frame: pd.DataFrame, x: str | None, y: str | None, where: str, *,
+                       advice: str = NAME_COORDINATES_IN_SCENARIO) -> tuple[str, str]:
     """The names of the x (longitude) and y (latitude) columns: the given ones (as
-    :func:`column_named` finds them), or detected."""
+    :func:`column_named` finds them), or detected; InputError ending in ``advice`` when none
+    are found."""
     if x is None and y is None:
         if (found := _detected_coordinates(frame.columns)) is not None:
             return found
         raise InputError(f"{where}: no coordinate columns found (columns: "
-                         f"{', '.join(frame.columns)}); name them with x: and y: in the scenario "
-                         f"(e.g. x: 经度, y: 纬度)")
+                         f"{', '.join(frame.columns)}); {advice}")
     missing = [c for c in (x, y)
                if c is None or column_named(c, frame.columns) not in frame.columns]
     if missing:
