@@ -1,0 +1,73 @@
+"""A planner's scenario edited by hand, then ``siting validate`` and ``siting sweep``: Windows
+paths, an interrupted sweep and the curve against ``siting run`` at the same budgets."""
+
+from __future__ import annotations
+
+import numpy as np
+from typer.testing import CliRunner
+
+from regions import candidate, village, write_region
+from siting.cli import app
+
+
+def _flat_region(folder):
+    return write_region(folder, np.full((60, 60), 400.0),
+                        villages=[village("V1", 900, 900)],
+                        candidates=[candidate("S1", 800, 800)])
+
+
+def _validate(scenario):
+    return CliRunner().invoke(app, ["validate", str(scenario)])
+
+
+def _with_dem(scenario, dem_line: str) -> None:
+    text = scenario.read_text(encoding="utf-8")
+    scenario.write_text(text.replace("dem: dem.tif", dem_line, 1), encoding="utf-8")
+
+
+def test_a_dem_path_written_with_windows_backslashes_is_read(tmp_path):
+    # A planner on Windows wrote `dem: tiles\dem.tif`; on the Linux server validate and run
+    # said "/srv/.../tiles\dem.tif: dem raster not found" for a file that is there.
+    scenario = _flat_region(tmp_path)
+    (tmp_path / "tiles").mkdir()
+    (tmp_path / "dem.tif").rename(tmp_path / "tiles" / "dem.tif")
+    _with_dem(scenario, "dem: tiles\\dem.tif")
+    result = _validate(scenario)
+    assert result.exit_code == 0, result.stderr
+    assert "DEM 60x60 at 30 m" in result.stdout
+
+
+def test_a_windows_drive_path_is_one_line_naming_the_key_and_the_fix(tmp_path):
+    scenario = _flat_region(tmp_path)
+    _with_dem(scenario, "dem: D:\\gis\\dem.tif")
+    result = _validate(scenario)
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        f"siting: error: {scenario}: inputs.dem: 'D:\\\\gis\\\\dem.tif' is a path on Windows drive "
+        f"D:, which this machine does not have; give the path relative to the scenario file "
+        f"(e.g. data/dem.tif) or as this machine's absolute path"]
+
+
+def test_a_backslash_path_in_double_quotes_says_to_write_it_with_slashes(tmp_path):
+    # "tiles\dem.tif" in double quotes is not valid YAML ("\d" is no escape): the message
+    # said to check the indentation, which is right.
+    scenario = _flat_region(tmp_path)
+    _with_dem(scenario, 'dem: "tiles\\dem.tif"')
+    result = _validate(scenario)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"siting: error: {scenario}: line 3: a backslash inside double quotes starts an escape "
+        f"in YAML; write the path with / (e.g. \"data/dem.tif\") or without the quotes"]
+
+
+def test_a_backslash_that_yaml_reads_as_a_new_line_is_named(tmp_path):
+    # "tiles\new.tif" in double quotes is valid YAML: a path with a new line in it, which
+    # the run looked for and did not find.
+    scenario = _flat_region(tmp_path)
+    _with_dem(scenario, 'dem: "tiles\\new.tif"')
+    result = _validate(scenario)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"siting: error: {scenario}: inputs.dem: 'tiles\\new.tif' holds a control character: in "
+        f"double quotes YAML reads a backslash as an escape ('\\n' is a new line); write the path "
+        f"with / (e.g. data/dem.tif) or without the quotes"]
