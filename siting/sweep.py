@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from pathlib import Path
 
 import matplotlib
@@ -302,8 +303,20 @@ def _draw_curve(ax, curve: pd.DataFrame, title: str, language: str | None) -> di
     return {**labels, "fonts": fonts}
 
 
+#: A value of a list that only a thousands separator before it explains ("000" in
+#: "10,000,000"): three digits, the first a zero.
+_THOUSANDS_GROUP = re.compile(r"\s*0\d\d\s*")
+
+
 def parse_numbers(text: str) -> list[float]:
-    """``"10e6,20e6,30e6"`` or ``"10e6:50e6:10e6"`` (start:stop:step, stop included)."""
+    """``"10e6,20e6,30e6"`` or ``"10e6:50e6:10e6"`` (start:stop:step, stop included).
+
+    A list whose commas are thousands separators (``"10,000,000"``, which reads as 10, 0
+    and 0) is refused, saying so."""
+    if any(_THOUSANDS_GROUP.fullmatch(item) for item in text.split(",")[1:]):
+        raise ScenarioError(f"{text!r}: the commas look like thousands separators ('000' is no "
+                            f"value of its own); commas separate the values: write each without "
+                            f"separators, e.g. 10e6,20e6 or 10000000,20000000")
     try:
         if ":" in text:
             start, stop, step = (float(v) for v in text.split(":"))
