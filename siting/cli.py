@@ -424,6 +424,10 @@ def sweep(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
                                 max_new_sites=None if quotas is None else whole_as_int(quotas),
                                 progress=reporter, cache_dir=default_cache_dir())
         csv_path, png_path = write_curve(curve, out_dir, loaded.name)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (main)
+        print("siting: interrupted; no curve was written, a previous one was left as it was",
+              file=sys.stderr)
+        raise typer.Exit(130)
     except Exception as exc:  # one line and an exit code, never a traceback
         _fail(exc, verbose, words=sweep_option_words)
     if quiet:

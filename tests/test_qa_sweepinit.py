@@ -4,9 +4,11 @@ paths, an interrupted sweep and the curve against ``siting run`` at the same bud
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from typer.testing import CliRunner
 
 from regions import candidate, village, write_region
+import siting.sweep
 from siting.cli import app
 
 
@@ -71,3 +73,41 @@ def test_a_backslash_that_yaml_reads_as_a_new_line_is_named(tmp_path):
         f"siting: error: {scenario}: inputs.dem: 'tiles\\new.tif' holds a control character: in "
         f"double quotes YAML reads a backslash as an escape ('\\n' is a new line); write the path "
         f"with / (e.g. data/dem.tif) or without the quotes"]
+
+
+def test_budgets_written_with_thousands_separators_are_refused(tmp_path):
+    # `--budgets 1,000,000,2,000,000` was read as six budgets: 1, 0, 0, 0, 2 and 0 CNY, and
+    # the "curve" of those was written over the previous one.
+    scenario = _flat_region(tmp_path / "in")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["sweep", str(scenario), "--budgets", "1,000,000,2,000,000",
+                                      "--out", str(out)])
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        "siting: error: --budgets: '1,000,000,2,000,000': the commas look like thousands "
+        "separators ('000' is no value of its own); commas separate the values: write each "
+        "without separators, e.g. 10e6,20e6 or 10000000,20000000"]
+    assert not out.exists()
+    quotas = CliRunner().invoke(app, ["sweep", str(scenario), "--sites", "0,100", "--out", str(out)])
+    assert quotas.exit_code == 0, quotas.stderr  # a quota of 100 is no thousands group
+    assert pd.read_csv(out / "cost_coverage.csv")["max_new_sites"].tolist() == [0, 100]
+
+
+def test_an_interrupted_sweep_says_so_and_leaves_the_previous_curve(tmp_path, monkeypatch):
+    # Ctrl-C during a sweep's solves ended it without a word, where siting run says the
+    # previous outputs were kept.
+    scenario = _flat_region(tmp_path / "in")
+    out = tmp_path / "out"
+    first = CliRunner().invoke(app, ["sweep", str(scenario), "--sites", "0,1", "--out", str(out)])
+    assert first.exit_code == 0, first.stderr
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(siting.sweep, "plan_network", interrupted)
+    result = CliRunner().invoke(app, ["sweep", str(scenario), "--sites", "0,1,2", "--out", str(out)])
+    assert result.exit_code == 130
+    assert result.stderr.splitlines()[-1] == ("siting: interrupted; no curve was written, a "
+                                              "previous one was left as it was")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
