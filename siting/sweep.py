@@ -123,11 +123,7 @@ def solve_curve(scenario: Scenario, demand: Demand, coverage: CoverageMatrix, co
     buy").
     """
     field, values = _series(scenario, budgets_cny, max_new_sites)
-    if scenario.objective.phases:
-        log.warning("%s: the sweep plans each %s as one period: the scenario's %d yearly "
-                    "phases (their budgets, quotas and mandatory_by) are not used; run the "
-                    "scenario with each value to see it year by year", scenario.path,
-                    "budget" if field == "budget_cny" else "quota", len(scenario.objective.phases))
+    _warn_of_objective_changes(scenario, "budget" if field == "budget_cny" else "quota")
     people_total = max(demand.people.sum(), 1e-9)  # cells and villages; other points carry 0
     rows = []
     stage = f"solve {len(values)} plans over {field}"
@@ -153,6 +149,24 @@ def solve_curve(scenario: Scenario, demand: Demand, coverage: CoverageMatrix, co
     curve.attrs["language"] = scenario.outputs.language
     curve.attrs["scenario"] = scenario.name
     return curve
+
+
+def _warn_of_objective_changes(scenario: Scenario, value: str) -> None:
+    """Warn of what in the scenario's objective the curve's plans leave out: its yearly phases
+    (each point is one period), and its type ``min_cost`` (each point covers the most people
+    within its ``value``, a budget or a quota, where ``siting run`` would plan the mandatory
+    points at least cost and leave the rest of the budget unspent)."""
+    if scenario.objective.phases:
+        log.warning("%s: the sweep plans each %s as one period: the scenario's %d yearly "
+                    "phases (their budgets, quotas and mandatory_by) are not used; run the "
+                    "scenario with each value to see it year by year", scenario.path,
+                    value, len(scenario.objective.phases))
+    if scenario.objective.kind == "min_cost":
+        log.warning("%s: the sweep plans each %s as objective.type max_coverage (the mandatory "
+                    "points, then the most people within it); the scenario's type min_cost "
+                    "plans the mandatory points at least cost, so siting run gives another "
+                    "plan at the same %s: set type: max_coverage to compare them", scenario.path,
+                    value, value)
 
 
 def _costs(site_cost_cny: float, plan) -> dict[str, float]:

@@ -3,11 +3,13 @@ paths, an interrupted sweep and the curve against ``siting run`` at the same bud
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 from typer.testing import CliRunner
 
-from regions import candidate, village, write_region
+from regions import TECH_4G, candidate, village, write_region
 import siting.sweep
 from siting.cli import app
 
@@ -111,3 +113,34 @@ def test_an_interrupted_sweep_says_so_and_leaves_the_previous_curve(tmp_path, mo
     assert result.stderr.splitlines()[-1] == ("siting: interrupted; no curve was written, a "
                                               "previous one was left as it was")
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_sweeping_a_min_cost_scenario_says_its_points_are_max_coverage_plans(tmp_path, caplog):
+    # The scenario plans min_cost (the mandatory village at least cost); its sweep planned
+    # each budget as max_coverage without a word, so the point at the scenario's budget
+    # covered more people, for more money, than `siting run` did at that budget.
+    scenario = write_region(tmp_path / "in", np.full((100, 200), 400.0),
+                            villages=[village("V1", 1000, 1500)],
+                            candidates=[candidate("NEAR", 1000, 1500, techs="4G"),
+                                        candidate("FAR", 5000, 1500, techs="4G")],
+                            population=_people_by_far(), technologies=[dict(TECH_4G, max_range_m=1500)],
+                            objective={"type": "min_cost", "budget_cny": 10e6})
+    ran = CliRunner().invoke(app, ["run", str(scenario), "--out", str(tmp_path / "run"), "-q"])
+    assert ran.exit_code == 0, ran.stderr
+    run_cost = json.loads((tmp_path / "run" / "summary.json").read_text())["kpis"]["total_cost_cny"]
+    result = CliRunner().invoke(app, ["sweep", str(scenario), "--budgets", "10e6",
+                                      "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.stderr
+    point = pd.read_csv(tmp_path / "o" / "cost_coverage.csv").iloc[0]
+    assert point.cost_cny == 2 * run_cost  # FAR's people bought too: another plan than run's
+    assert ("the sweep plans each budget as objective.type max_coverage (the mandatory points, "
+            "then the most people within it); the scenario's type min_cost plans the mandatory "
+            "points at least cost, so siting run gives another plan at the same budget: set "
+            "type: max_coverage to compare them") in caplog.text
+
+
+def _people_by_far():
+    """People (per 100 m cell) around FAR only (the region is 6 km x 3 km)."""
+    population = np.zeros((30, 60), np.float32)
+    population[13:17, 48:52] = 20.0
+    return population
