@@ -1310,18 +1310,26 @@ _TAB_INDENT = re.compile(r"^ *\t")
 #: A backslash in a double-quoted string before a character YAML has no escape for
 #: ("D:\data\dem.tif" in quotes: "\d"), as a Windows path is written.
 _BAD_ESCAPE = re.compile(r'"[^"#]*\\[^0abt\tnvfre "/\\N_LPxuU]')
+#: A no-break space (U+00A0) in the indentation or after a key's colon, as text copied from a
+#: web page or a document carries: YAML reads it as part of a word, so
+#: "budget_cny:\u00a045000000" is no key.
+_NO_BREAK_SPACE = re.compile(r"^ *\u00a0|^[^#]*:\u00a0")
 _KEY_WITHOUT_SPACE = re.compile(r"^[ \t]*(?:- )?([a-z][a-z0-9_]+):([^\s/\\:][^#]*?)\s*(?:#.*)?$")
 
 
 def _yaml_slips(text: str) -> list[tuple[int, str]]:
     """(line number, what to fix) for each line of a scenario file that is not valid YAML
-    with a tab in its indentation, a backslash YAML cannot read as an escape inside double
-    quotes, or a key without a space after its colon."""
+    with a tab in its indentation, a no-break space, a backslash YAML cannot read as an
+    escape inside double quotes, or a key without a space after its colon."""
     slips = []
     for line_no, line in enumerate(text.splitlines(), start=1):
         if _TAB_INDENT.match(line):
             slips.append((line_no, "the indentation holds a tab; YAML indents with spaces only: "
                                    "replace the tab with spaces"))
+        elif _NO_BREAK_SPACE.match(line):
+            slips.append((line_no, "a no-break space (U+00A0, as text copied from a web page or "
+                                   "a document carries) stands where YAML needs an ordinary "
+                                   "space; retype the spaces of that line"))
         elif _BAD_ESCAPE.search(line):
             slips.append((line_no, "a backslash inside double quotes starts an escape in YAML; "
                                    "write the path with / (e.g. \"data/dem.tif\") or without "

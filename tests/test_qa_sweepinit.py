@@ -144,3 +144,19 @@ def _people_by_far():
     population = np.zeros((30, 60), np.float32)
     population[13:17, 48:52] = 20.0
     return population
+
+
+def test_a_no_break_space_after_a_colon_is_named_on_its_line(tmp_path):
+    # A budget pasted from a web page: "budget_cny:\u00a045000000" is not a key for YAML,
+    # whose message named the next line ("could not find expected ':'") and the indentation.
+    scenario = _flat_region(tmp_path)
+    text = scenario.read_text(encoding="utf-8")
+    scenario.write_text(text.replace("type: min_cost", "type: min_cost\n  budget_cny:\u00a045000000"),
+                        encoding="utf-8")
+    line_no = scenario.read_text(encoding="utf-8").splitlines().index("  budget_cny:\u00a045000000") + 1
+    result = _validate(scenario)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"siting: error: {scenario}: line {line_no}: a no-break space (U+00A0, as text copied from "
+        f"a web page or a document carries) stands where YAML needs an ordinary space; retype "
+        f"the spaces of that line"]
