@@ -25,7 +25,7 @@ from siting.config import Scenario
 from siting.coverage import CoverageMatrix
 from siting.demand import Demand
 from siting.diskfaults import write_files
-from siting.errors import ScenarioError
+from siting.errors import InfeasibleError, ScenarioError, TimeLimitError
 from siting.export.i18n import check_language, term, value_text
 from siting.export.staticmap import text_fonts
 from siting.pipeline import Progress, prepare, prepare_backhaul
@@ -133,7 +133,8 @@ def solve_curve(scenario: Scenario, demand: Demand, coverage: CoverageMatrix, co
         limit = int(value) if field == "max_new_sites" else float(value)
         objective = dataclasses.replace(scenario.objective, kind="max_coverage", phases=(),
                                         mandatory_by=None, **{field: limit})
-        plan = plan_network(coverage, demand, costs, objective, scenario.solver, backhaul)
+        plan = _plan_point(field, value, coverage, demand, costs, objective, scenario.solver,
+                           backhaul)
         kpis = kpis_of("sweep", coverage, demand, costs, plan.selected)
         rows.append({field: value, **_costs(kpis.cost_cny, plan), "new_options": kpis.new_options,
                      "new_sites": plan.new_site_count,
@@ -149,6 +150,20 @@ def solve_curve(scenario: Scenario, demand: Demand, coverage: CoverageMatrix, co
     curve.attrs["language"] = scenario.outputs.language
     curve.attrs["scenario"] = scenario.name
     return curve
+
+
+def _plan_point(field: str, value, coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
+                objective, solver, backhaul: BackhaulNetwork | None):
+    """The plan of one point (:func:`siting.plan.plan_network`). A point that has no plan
+    (infeasible, or no plan found in the time limit) is named in the error, by its series
+    (``sweep: budgets_cny: 0 CNY: ...``), the scenario key it stands for as "this value"."""
+    try:
+        return plan_network(coverage, demand, costs, objective, solver, backhaul)
+    except (InfeasibleError, TimeLimitError) as exc:
+        series, point = (("budgets_cny", f"{value:,.0f} CNY") if field == "budget_cny"
+                         else ("max_new_sites", f"{int(value)} new sites"))
+        text = str(exc).replace(f"objective.{field}", "this value")
+        raise type(exc)(f"sweep: {series}: {point}: {text}") from None
 
 
 def _warn_of_objective_changes(scenario: Scenario, value: str) -> None:

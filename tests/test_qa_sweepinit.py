@@ -4,12 +4,15 @@ paths, an interrupted sweep and the curve against ``siting run`` at the same bud
 from __future__ import annotations
 
 import json
+import re
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+from shapely.geometry import Point
 from typer.testing import CliRunner
 
-from regions import TECH_4G, candidate, village, write_region
+from regions import CRS, TECH_4G, candidate, village, write_region, xy
 import siting.sweep
 from siting.cli import app
 
@@ -160,3 +163,27 @@ def test_a_no_break_space_after_a_colon_is_named_on_its_line(tmp_path):
         f"siting: error: {scenario}: line {line_no}: a no-break space (U+00A0, as text copied from "
         f"a web page or a document carries) stands where YAML needs an ordinary space; retype "
         f"the spaces of that line"]
+
+
+def test_a_point_without_a_plan_is_named_by_its_value_and_option(tmp_path):
+    # `--budgets 0,1e6` on a scenario whose existing site must be fed: the sweep said
+    # "... or raise objective.budget_cny", the scenario's budget, which was not at fault
+    # (it is not used), and named no point of the sweep.
+    sites = [dict(candidate("E1", 600, 600, kind="existing_4g", techs="4G"), has_fiber=False),
+             dict(candidate("C1", 1200, 1200), has_fiber=False)]
+    scenario = write_region(tmp_path / "in", np.full((60, 60), 400.0),
+                            villages=[village("V1", 900, 900)], candidates=sites,
+                            objective={"type": "max_coverage", "budget_cny": 10e6},
+                            backhaul={"enabled": True, "microwave": []})
+    gpd.GeoDataFrame({"node_id": ["N1"]}, geometry=[Point(*xy(100, 100))], crs=CRS).to_file(
+        tmp_path / "in" / "region.gpkg", layer="fiber_nodes")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["sweep", str(scenario), "--budgets", "1e6,0", "--out", str(out)])
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert re.fullmatch(
+        r"siting: error: --budgets: 0 CNY: the 1 existing site\(s\) without fiber on site or "
+        r"backhaul in place must be fed, at least [\d,]+ CNY .*, which passes the budget of 0 CNY; "
+        r"mark the existing sites that have fiber \(has_fiber\) or a feed already built "
+        r"\(backhaul_in_place\) in inputs.candidates, or raise this value",
+        result.stderr.splitlines()[-1]), result.stderr
+    assert not out.exists()
