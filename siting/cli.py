@@ -735,9 +735,12 @@ def init(folder: Annotated[Path, typer.Argument(help="Folder to create the scena
         written.append(target)
         template = files("siting").joinpath("scenario_template.yaml").read_text(encoding="utf-8")
         target.write_text(named_template(template, folder.resolve().name), encoding="utf-8")
-    except OSError as exc:  # a file where the folder should be, no permission, a full disk
-        for path in written:  # nothing half-written
+    except (OSError, KeyboardInterrupt) as exc:  # a file where the folder should be, no
+        for path in written:  # permission, a full disk, Ctrl-C: nothing half-written
             path.unlink(missing_ok=True)
+        if isinstance(exc, KeyboardInterrupt):
+            print(f"siting: interrupted; nothing was written to {folder}", file=sys.stderr)
+            raise typer.Exit(130) from None
         print(f"siting: error: cannot write the scenario to {folder} ({exc.strerror or exc}); "
               f"choose another folder", file=sys.stderr)
         raise typer.Exit(1) from None

@@ -9,12 +9,14 @@ import re
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pytest
 from shapely.geometry import Point
 from typer.testing import CliRunner
 
 from regions import CRS, TECH_4G, candidate, village, write_region, xy
 import siting.sweep
 from siting.cli import app
+from siting.pipeline import DEMO_SCENARIO
 
 
 def _flat_region(folder):
@@ -187,3 +189,28 @@ def test_a_point_without_a_plan_is_named_by_its_value_and_option(tmp_path):
         r"\(backhaul_in_place\) in inputs.candidates, or raise this value",
         result.stderr.splitlines()[-1]), result.stderr
     assert not out.exists()
+
+
+@pytest.mark.skipif(not (DEMO_SCENARIO.parent / "dem.tif").exists(),
+                    reason="demo data not generated (scripts/make_demo_data.py)")
+def test_init_interrupted_while_copying_the_samples_leaves_no_half_copy(tmp_path, monkeypatch):
+    # Ctrl-C while init copied the 16 MB sample DEM left dem.tif half-copied; init again then
+    # refused to replace it and said to use --no-samples, which would plan on the half file.
+    import shutil
+
+    copy = shutil.copyfile
+
+    def cut_short(source, target):
+        copy(source, target)
+        if target.name == "population.tif":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(shutil, "copyfile", cut_short)
+    folder = tmp_path / "county"
+    result = CliRunner().invoke(app, ["init", str(folder)])
+    assert result.exit_code == 130
+    assert result.stderr.splitlines() == [f"siting: interrupted; nothing was written to {folder}"]
+    assert list(folder.iterdir()) == []
+    monkeypatch.setattr(shutil, "copyfile", copy)
+    again = CliRunner().invoke(app, ["init", str(folder)])
+    assert again.exit_code == 0, again.stderr
