@@ -214,3 +214,53 @@ def test_init_interrupted_while_copying_the_samples_leaves_no_half_copy(tmp_path
     monkeypatch.setattr(shutil, "copyfile", copy)
     again = CliRunner().invoke(app, ["init", str(folder)])
     assert again.exit_code == 0, again.stderr
+
+
+def _undrawable_name_region(folder, **scenario):
+    return write_region(folder, np.full((60, 60), 400.0),
+                        villages=[village("V1", 900, 900, name="石门村\U0001F5FB")],
+                        candidates=[candidate("S1", 800, 800)], **scenario)
+
+
+def test_validate_refuses_a_name_the_maps_cannot_draw_as_run_does(tmp_path):
+    # A scenario named with a character no installed font has (an emoji from a chat) passed
+    # validate; siting run then computed the plan and stopped at map.png (exit 1), and siting
+    # sweep after all its solves.
+    scenario = _undrawable_name_region(tmp_path / "in", name="汉滨\U0001F5FB")
+    result = _validate(scenario)
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"siting: error: {scenario}: name: cannot be drawn in map.png or "
+                           f"cost_coverage.png (")
+    assert "'\U0001F5FB' (U+1F5FB) in '汉滨\U0001F5FB'" in line
+    assert line.endswith("); write the name without that character")
+    ran = CliRunner().invoke(app, ["run", str(scenario), "--out", str(tmp_path / "run"), "-q"])
+    assert ran.exit_code != 0 and "U+1F5FB" in ran.stderr  # what validate foresees
+    swept = CliRunner().invoke(app, ["sweep", str(scenario), "--sites", "1", "--out",
+                                     str(tmp_path / "o")])
+    assert swept.exit_code == 2 and swept.stderr.splitlines() == [line]
+
+
+def test_validate_warns_of_a_village_name_the_map_cannot_draw(tmp_path):
+    scenario = _undrawable_name_region(tmp_path / "in")
+    result = _validate(scenario)
+    assert result.exit_code == 0, result.stderr
+    warning = next(line for line in result.stderr.splitlines() if "U+1F5FB" in line)
+    assert warning.startswith(f"siting: warning: {scenario}: inputs.villages: name: a village "
+                              f"name cannot be drawn in map.png (")
+    assert warning.endswith("the run stops if the map names it (a mandatory village left "
+                            "uncovered): rename it without that character")
+
+
+def test_validate_refuses_a_county_name_the_map_cannot_draw(tmp_path):
+    scenario = _flat_region(tmp_path)
+    gpkg = tmp_path / "region.gpkg"
+    units = gpd.read_file(gpkg, layer="admin_units")
+    units["admin_unit"] = "汉滨区\U0001F5FB"
+    units.to_file(gpkg, layer="admin_units")
+    result = _validate(scenario)
+    assert result.exit_code == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"siting: error: {scenario}: inputs.admin_units: admin_unit: a county "
+                           f"name cannot be drawn in map.png (")
+    assert "in '汉滨区\U0001F5FB'" in line and line.endswith("rename it without that character")
