@@ -1285,13 +1285,21 @@ def _calibration_class_warnings(scenario: Scenario) -> list[str]:
 # message points at another line ("expected '<document start>'") or at an unknown key.
 _FULLWIDTH_COLON_KEY = re.compile(r"^[ \t\u3000]*(?:- )?([A-Za-z_][\w.\-]*)[ \t\u3000]*：")
 _FULLWIDTH_INDENT = re.compile(r"^[ \t]*\u3000")
+#: A key without the space after its colon inside braces ("{year: 2027, budget_cny:9000000}"),
+#: which YAML reads as one word, a key without a value, so that the value goes missing.
+_FLOW_KEY_WITHOUT_SPACE = re.compile(r"^(?=[^#]*\{)[^#]*?[{,] *([a-z][a-z0-9_]*):([^\s,}]+)")
 
 
-def _input_method_slips(text: str) -> list[tuple[int, str]]:
+def _typing_slips(text: str) -> list[tuple[int, str]]:
     """(line number, what to fix) for each line of a scenario file that a Chinese input method
-    left a full-width colon or a full-width space in, where YAML needs ASCII ones."""
+    left a full-width colon or a full-width space in, where YAML needs ASCII ones, or that has
+    a key in braces without the space after its colon."""
     slips = []
     for line_no, line in enumerate(text.splitlines(), start=1):
+        if (match := _FLOW_KEY_WITHOUT_SPACE.match(line)) is not None:
+            slips.append((line_no, f"'{match.group(1)}:{match.group(2)}' needs a space after "
+                                   f"the colon: '{match.group(1)}: {match.group(2)}'"))
+            continue
         if (match := _FULLWIDTH_COLON_KEY.match(line)) is not None:
             slips.append((line_no, f"'{match.group(1)}' is followed by a full-width colon '：' "
                                    f"(a Chinese input method's); type the ASCII colon ':' and a "
@@ -1310,6 +1318,9 @@ _TAB_INDENT = re.compile(r"^ *\t")
 #: A backslash in a double-quoted string before a character YAML has no escape for
 #: ("D:\data\dem.tif" in quotes: "\d"), as a Windows path is written.
 _BAD_ESCAPE = re.compile(r'"[^"#]*\\[^0abt\tnvfre "/\\N_LPxuU]')
+#: A full-width comma (a Chinese input method's) between the items of a flow mapping or list
+#: ("{year: 2027， budget_cny: 9000000}"), where YAML needs an ASCII one.
+_FULLWIDTH_COMMA_IN_FLOW = re.compile(r"^[^#]*[{\[][^#]*，")
 #: A no-break space (U+00A0) in the indentation or after a key's colon, as text copied from a
 #: web page or a document carries: YAML reads it as part of a word, so
 #: "budget_cny:\u00a045000000" is no key.
@@ -1319,13 +1330,17 @@ _KEY_WITHOUT_SPACE = re.compile(r"^[ \t]*(?:- )?([a-z][a-z0-9_]+):([^\s/\\:][^#]
 
 def _yaml_slips(text: str) -> list[tuple[int, str]]:
     """(line number, what to fix) for each line of a scenario file that is not valid YAML
-    with a tab in its indentation, a no-break space, a backslash YAML cannot read as an
-    escape inside double quotes, or a key without a space after its colon."""
+    with a tab in its indentation, a full-width comma in a flow mapping or list, a no-break
+    space, a backslash YAML cannot read as an escape inside double quotes, or a key without a
+    space after its colon."""
     slips = []
     for line_no, line in enumerate(text.splitlines(), start=1):
         if _TAB_INDENT.match(line):
             slips.append((line_no, "the indentation holds a tab; YAML indents with spaces only: "
                                    "replace the tab with spaces"))
+        elif _FULLWIDTH_COMMA_IN_FLOW.match(line):
+            slips.append((line_no, "a full-width comma '，' (a Chinese input method's) separates "
+                                   "the items in { } or [ ]; type the ASCII comma ',' and a space"))
         elif _NO_BREAK_SPACE.match(line):
             slips.append((line_no, "a no-break space (U+00A0, as text copied from a web page or "
                                    "a document carries) stands where YAML needs an ordinary "
@@ -1412,7 +1427,7 @@ def load_scenario(path: str | Path) -> Scenario:
     except InputError as exc:
         raise ScenarioError(str(exc)) from None
     slips = _Problems(path)
-    for line_no, message in _input_method_slips(text):
+    for line_no, message in _typing_slips(text):
         slips.add(f"line {line_no}", message)
     slips.raise_if_any()
     try:

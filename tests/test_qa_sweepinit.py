@@ -264,3 +264,37 @@ def test_validate_refuses_a_county_name_the_map_cannot_draw(tmp_path):
     assert line.startswith(f"siting: error: {scenario}: inputs.admin_units: admin_unit: a county "
                            f"name cannot be drawn in map.png (")
     assert "in '汉滨区\U0001F5FB'" in line and line.endswith("rename it without that character")
+
+
+def _with_objective(scenario, lines: str) -> int:
+    """The scenario's objective replaced by ``lines``; the number of its first line."""
+    text = scenario.read_text(encoding="utf-8")
+    scenario.write_text(text.replace("  type: min_cost\n", lines), encoding="utf-8")
+    return text.splitlines().index("  type: min_cost") + 1
+
+
+def test_a_full_width_comma_between_a_phases_items_is_named(tmp_path):
+    # "{year: 2027， budget_cny: 9000000}" typed with a Chinese input method: YAML's message
+    # ("expected ',' or '}', but got ':'") was followed by "check the indentation".
+    scenario = _flat_region(tmp_path)
+    first = _with_objective(scenario, "  type: max_coverage\n  phases:\n"
+                                      "    - {year: 2027， budget_cny: 9000000}\n"
+                                      "    - {year: 2028, budget_cny: 9000000}\n")
+    result = _validate(scenario)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"siting: error: {scenario}: line {first + 2}: a full-width comma '，' (a Chinese input "
+        f"method's) separates the items in {{ }} or [ ]; type the ASCII comma ',' and a space"]
+
+
+def test_a_key_without_a_space_in_braces_says_to_add_the_space(tmp_path):
+    # "{year:2027, ...}" reads as the key "year:2027"; the message was "unknown key (did you
+    # mean 'year'?)", which the planner had typed.
+    scenario = _flat_region(tmp_path)
+    first = _with_objective(scenario, "  type: max_coverage\n  phases:\n"
+                                      "    - {year: 2027, budget_cny:9000000}\n")
+    result = _validate(scenario)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"siting: error: {scenario}: line {first + 2}: 'budget_cny:9000000' needs a space after "
+        f"the colon: 'budget_cny: 9000000'"]
