@@ -377,6 +377,7 @@ def validate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file."
     from siting.demand import build_demand
     from siting.io import read_region, resolve_itu_maps
 
+    _logging(verbose, quiet=False)  # the inputs' warnings marked as siting run marks them
     try:
         loaded = load_scenario(scenario)
         check_name_drawable(loaded)

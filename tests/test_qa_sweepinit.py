@@ -1,10 +1,15 @@
-"""A planner's scenario edited by hand, then ``siting validate`` and ``siting sweep``: Windows
-paths, an interrupted sweep and the curve against ``siting run`` at the same budgets."""
+"""A planner's scenario edited by hand, then ``siting init``, ``siting validate`` and ``siting
+sweep``: Windows paths, input-method and pasted-text slips, names no font can draw, budgets with
+thousands separators, a sweep point without a plan, interrupted commands."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -298,3 +303,16 @@ def test_a_key_without_a_space_in_braces_says_to_add_the_space(tmp_path):
     assert result.stderr.splitlines() == [
         f"siting: error: {scenario}: line {first + 2}: 'budget_cny:9000000' needs a space after "
         f"the colon: 'budget_cny: 9000000'"]
+
+
+def test_validate_marks_the_inputs_warnings_as_run_does(tmp_path):
+    # validate printed the inputs' warnings bare ("...: DEM cells are 8494 m, too coarse ..."),
+    # to be read as part of its OK; siting run marks them WARNING.
+    scenario = write_region(tmp_path, np.full((20, 20), 400.0), cell_m=300.0,
+                            villages=[village("V1", 900, 900)], candidates=[candidate("S1", 800, 800)])
+    result = subprocess.run([sys.executable, "-m", "siting.cli", "validate", str(scenario)],
+                            capture_output=True, text=True, encoding="utf-8",
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert result.returncode == 0, result.stderr
+    [coarse] = [line for line in result.stderr.splitlines() if "too coarse" in line]
+    assert coarse.startswith("WARNING siting.io.rasters: ")
