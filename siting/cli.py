@@ -327,8 +327,9 @@ def demo(out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")
 
 
 def undrawable(texts, language: str) -> str | None:
-    """Why the figures cannot draw ``texts`` in ``language`` (:func:`siting.export.staticmap.text_fonts`'s
-    message: the character no installed font has, and the text), None when they can."""
+    """Why the figures cannot draw ``texts`` in ``language``: the message of
+    :func:`siting.export.staticmap.text_fonts` (the character no installed font has, and the
+    text), None when they can."""
     from siting.export.staticmap import FontError, text_fonts
 
     try:
