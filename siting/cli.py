@@ -329,6 +329,47 @@ def demo(out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")
     _run(DEMO_SCENARIO, out, quiet, verbose, no_cache, scheduler, workers)
 
 
+def undrawable(texts, language: str) -> str | None:
+    """Why the figures cannot draw ``texts`` in ``language``: the message of
+    :func:`siting.export.staticmap.text_fonts` (the character no installed font has, and the
+    text), None when they can."""
+    from siting.export.staticmap import FontError, text_fonts
+
+    try:
+        text_fonts([str(t) for t in texts], language)
+    except FontError as exc:
+        return str(exc)
+    return None
+
+
+def check_name_drawable(loaded) -> None:
+    """Raise ScenarioError, naming the scenario's ``name`` key, when map.png's title and the
+    sweep's figure cannot draw the name (a character no installed font has): the run or sweep
+    would stop on it after all its work."""
+    why = undrawable([loaded.name], loaded.outputs.language)
+    if why is not None:
+        raise ScenarioError(f"{loaded.path}: name: cannot be drawn in map.png or "
+                            f"cost_coverage.png ({why}); write the name without that character")
+
+
+def drawing_problems(region, language: str) -> tuple[list[str], list[str]]:
+    """(errors, warnings) for the names map.png draws: every county name (``siting run`` stops
+    on one no font can draw), and the names of the villages, drawn when mandatory and left
+    uncovered."""
+    errors, warnings = [], []
+    if region.admin_units is not None:
+        why = undrawable(region.admin_units["admin_unit"], language)
+        if why is not None:
+            errors.append(f"inputs.admin_units: admin_unit: a county name cannot be drawn in "
+                          f"map.png ({why}); rename it without that character")
+    why = undrawable(region.villages["name"], language)
+    if why is not None:
+        warnings.append(f"inputs.villages: name: a village name cannot be drawn in map.png "
+                        f"({why}); the run stops if the map names it (a mandatory village left "
+                        f"uncovered): rename it without that character")
+    return errors, warnings
+
+
 @app.command()
 def validate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
              verbose: Annotated[bool, VERBOSE] = False) -> None:
@@ -340,14 +381,19 @@ def validate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file."
     from siting.demand import build_demand
     from siting.io import read_region, resolve_itu_maps
 
+    _logging(verbose, quiet=False)  # the inputs' warnings marked as siting run marks them
     try:
         loaded = load_scenario(scenario)
+        check_name_drawable(loaded)
         region = read_region(loaded)
         resolve_itu_maps(loaded, region.terrain)  # the ITU-R maps a p1812 technology reads
         demand = build_demand(region, loaded.demand)
+        errors, drawing_warnings = drawing_problems(region, loaded.outputs.language)
+        if errors:
+            raise InputError("\n".join(f"{scenario}: {error}" for error in errors))
     except Exception as exc:  # one line and an exit code, never a traceback
         _fail(exc, verbose)
-    for warning in model_warnings(loaded):
+    for warning in [*model_warnings(loaded), *drawing_warnings]:
         print(f"siting: warning: {scenario}: {warning}", file=sys.stderr)
     print(f"{scenario}: OK: CRS {region.crs.to_string()}, DEM {region.terrain.shape[1]}x"
           f"{region.terrain.shape[0]} at {region.terrain.cell_size_m:g} m, "
@@ -419,6 +465,7 @@ def sweep(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
             raise ScenarioError("sweep: give exactly one of --budgets and --sites")
         budgets_cny, quotas = sweep_values("--budgets", budgets), sweep_values("--sites", sites)
         loaded = load_scenario(scenario)
+        check_name_drawable(loaded)  # the figure's title: refused now, not after the solves
         out_dir = out if out is not None else Path("out") / loaded.name
         check_output_folder(out_dir)
         _announce_compiling(quiet)
@@ -427,6 +474,10 @@ def sweep(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
                                 max_new_sites=None if quotas is None else whole_as_int(quotas),
                                 progress=reporter, cache_dir=default_cache_dir())
         csv_path, png_path = write_curve(curve, out_dir, loaded.name)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (main)
+        print("siting: interrupted; no curve was written, a previous one was left as it was",
+              file=sys.stderr)
+        raise typer.Exit(130)
     except Exception as exc:  # one line and an exit code, never a traceback
         _fail(exc, verbose, words=sweep_option_words)
     if quiet:
@@ -734,9 +785,12 @@ def init(folder: Annotated[Path, typer.Argument(help="Folder to create the scena
         written.append(target)
         template = files("siting").joinpath("scenario_template.yaml").read_text(encoding="utf-8")
         target.write_text(named_template(template, folder.resolve().name), encoding="utf-8")
-    except OSError as exc:  # a file where the folder should be, no permission, a full disk
-        for path in written:  # nothing half-written
+    except (OSError, KeyboardInterrupt) as exc:  # a file where the folder should be, no
+        for path in written:  # permission, a full disk, Ctrl-C: nothing half-written
             path.unlink(missing_ok=True)
+        if isinstance(exc, KeyboardInterrupt):
+            print(f"siting: interrupted; nothing was written to {folder}", file=sys.stderr)
+            raise typer.Exit(130) from None
         print(f"siting: error: cannot write the scenario to {folder} ({exc.strerror or exc}); "
               f"choose another folder", file=sys.stderr)
         raise typer.Exit(1) from None

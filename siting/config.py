@@ -463,12 +463,34 @@ def _choice(section: dict, key: str, where: str, problems: _Problems, choices: t
 
 
 _SOURCE_KEYS = {"path", "layer", "sheet", "x", "y", "crs", "fields"}
+#: A Windows drive letter at the start of a path (D:\data, D:/data).
+_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
+#: What a backslash in a double-quoted YAML string turns into ("data\new": a newline).
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f]")
+
+
+def _scenario_path(text: str, where: str, base: Path, problems: _Problems) -> Path:
+    """A path of the scenario file (a file, folder or glob), resolved relative to ``base``
+    (the scenario's folder). Backslashes are read as folder separators, as Windows reads
+    them (``dem: tiles\\*.tif``, a scenario written on Windows and run on a Linux server);
+    a drive letter where there are none, and a control character that a backslash in
+    double quotes became, are problems naming the fix."""
+    if _CONTROL_CHARACTER.search(text):
+        problems.add(where, f"{text!r} holds a control character: in double quotes YAML reads a "
+                            f"backslash as an escape ('\\n' is a new line); write the path with / "
+                            f"(e.g. data/dem.tif) or without the quotes")
+    elif _DRIVE.match(text) and not Path(text).is_absolute():
+        problems.add(where, f"{text!r} is a path on Windows drive {text[:2]}, which this machine "
+                            f"does not have; give the path relative to the scenario file (e.g. "
+                            f"data/dem.tif) or as this machine's absolute path")
+    path = Path(text.replace("\\", "/"))
+    return path if path.is_absolute() else (base / path).resolve()
 
 
 def _parse_layer_source(value: Any, where: str, base: Path, problems: _Problems) -> LayerSource | None:
     """``inputs.<layer>``: a path, or a mapping {path, layer | sheet, x, y, crs, fields}."""
     if isinstance(value, str) and value:
-        return LayerSource(path=(base / value).resolve(), key=where)
+        return LayerSource(path=_scenario_path(value, where, base, problems), key=where)
     if not isinstance(value, dict):
         problems.add(where, f"must be a file path or a mapping with path (and layer, sheet, x, y, "
                             f"crs, fields), got {value!r}")
@@ -493,7 +515,8 @@ def _parse_layer_source(value: Any, where: str, base: Path, problems: _Problems)
         problems.add(f"{where}.fields", f"must map siting's field names to the file's column "
                                         f"names (e.g. {{name: 村名}}), got {fields!r}")
         fields = {}
-    return LayerSource(path=(base / path).resolve(), layer=texts["layer"] or texts["sheet"],
+    return LayerSource(path=_scenario_path(path, f"{where}.path", base, problems),
+                       layer=texts["layer"] or texts["sheet"],
                        x=texts["x"], y=texts["y"], crs=texts["crs"],
                        fields=tuple((k, str(v)) for k, v in fields.items()), key=where)
 
@@ -504,7 +527,7 @@ def _parse_dem(value: Any, base: Path, problems: _Problems) -> tuple[Path, ...]:
         problems.add("inputs.dem", "missing (a DEM file, a folder or glob of tiles, or a list of "
                                    "them, relative to the scenario file)")
         return ()
-    return tuple((base / v).resolve() if not Path(v).is_absolute() else Path(v) for v in items)
+    return tuple(_scenario_path(v, "inputs.dem", base, problems) for v in items)
 
 
 def _legacy_layers(sec: dict, base: Path, problems: _Problems) -> dict[str, LayerSource | None]:
@@ -525,7 +548,7 @@ def _legacy_layers(sec: dict, base: Path, problems: _Problems) -> dict[str, Laye
     if not isinstance(vectors, str) or not vectors:
         problems.add("inputs.vectors", "must be a GeoPackage path relative to the scenario file")
         return {}
-    path = (base / vectors).resolve()
+    path = _scenario_path(vectors, "inputs.vectors", base, problems)
     sources = {}
     for name in LAYERS:
         layer = layers.get(name, name)
@@ -557,7 +580,8 @@ def _parse_inputs(raw: dict, base: Path, problems: _Problems) -> Inputs | None:
                                            "that name)")
     if not dem or any(sources.get(name) is None for name in REQUIRED_LAYERS):
         return None
-    return Inputs(dem=dem, population=None if population is None else (base / population).resolve(),
+    return Inputs(dem=dem, population=None if population is None
+                  else _scenario_path(population, "inputs.population", base, problems),
                   land_cover=_optional_path(sec, "land_cover", "inputs", base, "raster", problems),
                   **{name: sources.get(name) for name in LAYERS})
 
@@ -980,7 +1004,7 @@ def _optional_path(sec: dict, key: str, where: str, base: Path, kind: str,
     if not isinstance(value, str) or not value.strip():
         problems.add(f"{where}.{key}", f"must be a {kind} path, got {value!r}")
         return None
-    return (base / value).resolve()
+    return _scenario_path(value, f"{where}.{key}", base, problems)
 
 
 def _offset_table(value, where: str, problems: _Problems) -> dict:
@@ -1261,13 +1285,21 @@ def _calibration_class_warnings(scenario: Scenario) -> list[str]:
 # message points at another line ("expected '<document start>'") or at an unknown key.
 _FULLWIDTH_COLON_KEY = re.compile(r"^[ \t\u3000]*(?:- )?([A-Za-z_][\w.\-]*)[ \t\u3000]*：")
 _FULLWIDTH_INDENT = re.compile(r"^[ \t]*\u3000")
+#: A key without the space after its colon inside braces ("{year: 2027, budget_cny:9000000}"),
+#: which YAML reads as one word, a key without a value, so that the value goes missing.
+_FLOW_KEY_WITHOUT_SPACE = re.compile(r"^(?=[^#]*\{)[^#]*?[{,] *([a-z][a-z0-9_]*):([^\s,}]+)")
 
 
-def _input_method_slips(text: str) -> list[tuple[int, str]]:
+def _typing_slips(text: str) -> list[tuple[int, str]]:
     """(line number, what to fix) for each line of a scenario file that a Chinese input method
-    left a full-width colon or a full-width space in, where YAML needs ASCII ones."""
+    left a full-width colon or a full-width space in, where YAML needs ASCII ones, or that has
+    a key in braces without the space after its colon."""
     slips = []
     for line_no, line in enumerate(text.splitlines(), start=1):
+        if (match := _FLOW_KEY_WITHOUT_SPACE.match(line)) is not None:
+            slips.append((line_no, f"'{match.group(1)}:{match.group(2)}' needs a space after "
+                                   f"the colon: '{match.group(1)}: {match.group(2)}'"))
+            continue
         if (match := _FULLWIDTH_COLON_KEY.match(line)) is not None:
             slips.append((line_no, f"'{match.group(1)}' is followed by a full-width colon '：' "
                                    f"(a Chinese input method's); type the ASCII colon ':' and a "
@@ -1283,17 +1315,40 @@ def _input_method_slips(text: str) -> list[tuple[int, str]]:
 # without the space after its colon ("grid_m:500" reads as one word, not a key and a value;
 # siting's keys are lower case, so a list item such as "- EPSG:4326" or "- C:\dem" is not one).
 _TAB_INDENT = re.compile(r"^ *\t")
+#: A backslash in a double-quoted string before a character YAML has no escape for
+#: ("D:\data\dem.tif" in quotes: "\d"), as a Windows path is written.
+_BAD_ESCAPE = re.compile(r'"[^"#]*\\[^0abt\tnvfre "/\\N_LPxuU]')
+#: A full-width comma (a Chinese input method's) between the items of a flow mapping or list
+#: ("{year: 2027， budget_cny: 9000000}"), where YAML needs an ASCII one.
+_FULLWIDTH_COMMA_IN_FLOW = re.compile(r"^[^#]*[{\[][^#]*，")
+#: A no-break space (U+00A0) in the indentation or after a key's colon, as text copied from a
+#: web page or a document carries: YAML reads it as part of a word, so
+#: "budget_cny:\u00a045000000" is no key.
+_NO_BREAK_SPACE = re.compile(r"^ *\u00a0|^[^#]*:\u00a0")
 _KEY_WITHOUT_SPACE = re.compile(r"^[ \t]*(?:- )?([a-z][a-z0-9_]+):([^\s/\\:][^#]*?)\s*(?:#.*)?$")
 
 
 def _yaml_slips(text: str) -> list[tuple[int, str]]:
     """(line number, what to fix) for each line of a scenario file that is not valid YAML
-    with a tab in its indentation or a key without a space after its colon."""
+    with a tab in its indentation, a full-width comma in a flow mapping or list, a no-break
+    space, a backslash YAML cannot read as an escape inside double quotes, or a key without a
+    space after its colon."""
     slips = []
     for line_no, line in enumerate(text.splitlines(), start=1):
         if _TAB_INDENT.match(line):
             slips.append((line_no, "the indentation holds a tab; YAML indents with spaces only: "
                                    "replace the tab with spaces"))
+        elif _FULLWIDTH_COMMA_IN_FLOW.match(line):
+            slips.append((line_no, "a full-width comma '，' (a Chinese input method's) separates "
+                                   "the items in { } or [ ]; type the ASCII comma ',' and a space"))
+        elif _NO_BREAK_SPACE.match(line):
+            slips.append((line_no, "a no-break space (U+00A0, as text copied from a web page or "
+                                   "a document carries) stands where YAML needs an ordinary "
+                                   "space; retype the spaces of that line"))
+        elif _BAD_ESCAPE.search(line):
+            slips.append((line_no, "a backslash inside double quotes starts an escape in YAML; "
+                                   "write the path with / (e.g. \"data/dem.tif\") or without "
+                                   "the quotes"))
         elif (match := _KEY_WITHOUT_SPACE.match(line)) is not None:
             slips.append((line_no, f"'{match.group(1)}:{match.group(2)}' needs a space after the "
                                    f"colon: '{match.group(1)}: {match.group(2)}'"))
@@ -1372,7 +1427,7 @@ def load_scenario(path: str | Path) -> Scenario:
     except InputError as exc:
         raise ScenarioError(str(exc)) from None
     slips = _Problems(path)
-    for line_no, message in _input_method_slips(text):
+    for line_no, message in _typing_slips(text):
         slips.add(f"line {line_no}", message)
     slips.raise_if_any()
     try:

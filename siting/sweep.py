@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from pathlib import Path
 
 import matplotlib
@@ -24,7 +25,7 @@ from siting.config import Scenario
 from siting.coverage import CoverageMatrix
 from siting.demand import Demand
 from siting.diskfaults import write_files
-from siting.errors import ScenarioError
+from siting.errors import InfeasibleError, ScenarioError, TimeLimitError
 from siting.export.i18n import check_language, term, value_text
 from siting.export.staticmap import text_fonts
 from siting.pipeline import Progress, prepare, prepare_backhaul
@@ -122,11 +123,7 @@ def solve_curve(scenario: Scenario, demand: Demand, coverage: CoverageMatrix, co
     buy").
     """
     field, values = _series(scenario, budgets_cny, max_new_sites)
-    if scenario.objective.phases:
-        log.warning("%s: the sweep plans each %s as one period: the scenario's %d yearly "
-                    "phases (their budgets, quotas and mandatory_by) are not used; run the "
-                    "scenario with each value to see it year by year", scenario.path,
-                    "budget" if field == "budget_cny" else "quota", len(scenario.objective.phases))
+    _warn_of_objective_changes(scenario, "budget" if field == "budget_cny" else "quota")
     people_total = max(demand.people.sum(), 1e-9)  # cells and villages; other points carry 0
     rows = []
     stage = f"solve {len(values)} plans over {field}"
@@ -136,7 +133,8 @@ def solve_curve(scenario: Scenario, demand: Demand, coverage: CoverageMatrix, co
         limit = int(value) if field == "max_new_sites" else float(value)
         objective = dataclasses.replace(scenario.objective, kind="max_coverage", phases=(),
                                         mandatory_by=None, **{field: limit})
-        plan = plan_network(coverage, demand, costs, objective, scenario.solver, backhaul)
+        plan = _plan_point(field, value, coverage, demand, costs, objective, scenario.solver,
+                           backhaul)
         kpis = kpis_of("sweep", coverage, demand, costs, plan.selected)
         rows.append({field: value, **_costs(kpis.cost_cny, plan), "new_options": kpis.new_options,
                      "new_sites": plan.new_site_count,
@@ -152,6 +150,38 @@ def solve_curve(scenario: Scenario, demand: Demand, coverage: CoverageMatrix, co
     curve.attrs["language"] = scenario.outputs.language
     curve.attrs["scenario"] = scenario.name
     return curve
+
+
+def _plan_point(field: str, value, coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
+                objective, solver, backhaul: BackhaulNetwork | None):
+    """The plan of one point (:func:`siting.plan.plan_network`). A point that has no plan
+    (infeasible, or no plan found in the time limit) is named in the error, by its series
+    (``sweep: budgets_cny: 0 CNY: ...``), the scenario key it stands for as "this value"."""
+    try:
+        return plan_network(coverage, demand, costs, objective, solver, backhaul)
+    except (InfeasibleError, TimeLimitError) as exc:
+        series, point = (("budgets_cny", f"{value:,.0f} CNY") if field == "budget_cny"
+                         else ("max_new_sites", f"{int(value)} new sites"))
+        text = str(exc).replace(f"objective.{field}", "this value")
+        raise type(exc)(f"sweep: {series}: {point}: {text}") from None
+
+
+def _warn_of_objective_changes(scenario: Scenario, value: str) -> None:
+    """Warn of what in the scenario's objective the curve's plans leave out: its yearly phases
+    (each point is one period), and its type ``min_cost`` (each point covers the most people
+    within its ``value``, a budget or a quota, where ``siting run`` would plan the mandatory
+    points at least cost and leave the rest of the budget unspent)."""
+    if scenario.objective.phases:
+        log.warning("%s: the sweep plans each %s as one period: the scenario's %d yearly "
+                    "phases (their budgets, quotas and mandatory_by) are not used; run the "
+                    "scenario with each value to see it year by year", scenario.path,
+                    value, len(scenario.objective.phases))
+    if scenario.objective.kind == "min_cost":
+        log.warning("%s: the sweep plans each %s as objective.type max_coverage (the mandatory "
+                    "points, then the most people within it); the scenario's type min_cost "
+                    "plans the mandatory points at least cost, so siting run gives another "
+                    "plan at the same %s: set type: max_coverage to compare them", scenario.path,
+                    value, value)
 
 
 def _costs(site_cost_cny: float, plan) -> dict[str, float]:
@@ -302,8 +332,20 @@ def _draw_curve(ax, curve: pd.DataFrame, title: str, language: str | None) -> di
     return {**labels, "fonts": fonts}
 
 
+#: A value of a list that only a thousands separator before it explains ("000" in
+#: "10,000,000"): three digits, the first a zero.
+_THOUSANDS_GROUP = re.compile(r"\s*0\d\d\s*")
+
+
 def parse_numbers(text: str) -> list[float]:
-    """``"10e6,20e6,30e6"`` or ``"10e6:50e6:10e6"`` (start:stop:step, stop included)."""
+    """``"10e6,20e6,30e6"`` or ``"10e6:50e6:10e6"`` (start:stop:step, stop included).
+
+    A list whose commas are thousands separators (``"10,000,000"``, which reads as 10, 0
+    and 0) is refused, saying so."""
+    if any(_THOUSANDS_GROUP.fullmatch(item) for item in text.split(",")[1:]):
+        raise ScenarioError(f"{text!r}: the commas look like thousands separators ('000' is no "
+                            f"value of its own); commas separate the values: write each without "
+                            f"separators, e.g. 10e6,20e6 or 10000000,20000000")
     try:
         if ":" in text:
             start, stop, step = (float(v) for v in text.split(":"))
