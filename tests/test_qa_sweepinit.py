@@ -62,29 +62,24 @@ def test_a_windows_drive_path_is_one_line_naming_the_key_and_the_fix(tmp_path):
         f"(e.g. data/dem.tif) or as this machine's absolute path"]
 
 
-def test_a_backslash_path_in_double_quotes_says_to_write_it_with_slashes(tmp_path):
-    # "tiles\dem.tif" in double quotes is not valid YAML ("\d" is no escape): the message
-    # said to check the indentation, which is right.
+@pytest.mark.parametrize("dem, message", [
+    # not valid YAML ("\d" is no escape): the message said to check the indentation
+    ('dem: "tiles\\dem.tif"',
+     "line 3: a backslash inside double quotes starts an escape in YAML; write the path with / "
+     "(e.g. \"data/dem.tif\") or without the quotes"),
+    # valid YAML, a path with a new line in it, which the run looked for and did not find
+    ('dem: "tiles\\new.tif"',
+     "inputs.dem: 'tiles\\new.tif' holds a control character: in double quotes YAML reads a "
+     "backslash as an escape ('\\n' is a new line); write the path with / (e.g. data/dem.tif) "
+     "or without the quotes"),
+])
+def test_a_backslash_path_in_double_quotes_says_to_write_it_with_slashes(tmp_path, dem,
+                                                                         message):
     scenario = _flat_region(tmp_path)
-    _with_dem(scenario, 'dem: "tiles\\dem.tif"')
+    _with_dem(scenario, dem)
     result = _validate(scenario)
     assert result.exit_code == 2
-    assert result.stderr.splitlines() == [
-        f"siting: error: {scenario}: line 3: a backslash inside double quotes starts an escape "
-        f"in YAML; write the path with / (e.g. \"data/dem.tif\") or without the quotes"]
-
-
-def test_a_backslash_that_yaml_reads_as_a_new_line_is_named(tmp_path):
-    # "tiles\new.tif" in double quotes is valid YAML: a path with a new line in it, which
-    # the run looked for and did not find.
-    scenario = _flat_region(tmp_path)
-    _with_dem(scenario, 'dem: "tiles\\new.tif"')
-    result = _validate(scenario)
-    assert result.exit_code == 2
-    assert result.stderr.splitlines() == [
-        f"siting: error: {scenario}: inputs.dem: 'tiles\\new.tif' holds a control character: in "
-        f"double quotes YAML reads a backslash as an escape ('\\n' is a new line); write the path "
-        f"with / (e.g. data/dem.tif) or without the quotes"]
+    assert result.stderr.splitlines() == [f"siting: error: {scenario}: {message}"]
 
 
 def test_budgets_written_with_thousands_separators_are_refused(tmp_path):
@@ -278,31 +273,23 @@ def _with_objective(scenario, lines: str) -> int:
     return text.splitlines().index("  type: min_cost") + 1
 
 
-def test_a_full_width_comma_between_a_phases_items_is_named(tmp_path):
-    # "{year: 2027， budget_cny: 9000000}" typed with a Chinese input method: YAML's message
-    # ("expected ',' or '}', but got ':'") was followed by "check the indentation".
+@pytest.mark.parametrize("phases, message", [
+    # typed with a Chinese input method: YAML's message ("expected ',' or '}', but got ':'")
+    # was followed by "check the indentation"
+    ("    - {year: 2027， budget_cny: 9000000}\n    - {year: 2028, budget_cny: 9000000}\n",
+     "a full-width comma '，' (a Chinese input method's) separates the items in { } or [ ]; "
+     "type the ASCII comma ',' and a space"),
+    # "budget_cny:9000000" reads as one key; the message was "unknown key (did you mean
+    # 'year'?)", which the planner had typed
+    ("    - {year: 2027, budget_cny:9000000}\n",
+     "'budget_cny:9000000' needs a space after the colon: 'budget_cny: 9000000'"),
+])
+def test_phases_typed_by_hand_are_named_on_their_line(tmp_path, phases, message):
     scenario = _flat_region(tmp_path)
-    first = _with_objective(scenario, "  type: max_coverage\n  phases:\n"
-                                      "    - {year: 2027， budget_cny: 9000000}\n"
-                                      "    - {year: 2028, budget_cny: 9000000}\n")
+    first = _with_objective(scenario, "  type: max_coverage\n  phases:\n" + phases)
     result = _validate(scenario)
     assert result.exit_code == 2
-    assert result.stderr.splitlines() == [
-        f"siting: error: {scenario}: line {first + 2}: a full-width comma '，' (a Chinese input "
-        f"method's) separates the items in {{ }} or [ ]; type the ASCII comma ',' and a space"]
-
-
-def test_a_key_without_a_space_in_braces_says_to_add_the_space(tmp_path):
-    # "{year:2027, ...}" reads as the key "year:2027"; the message was "unknown key (did you
-    # mean 'year'?)", which the planner had typed.
-    scenario = _flat_region(tmp_path)
-    first = _with_objective(scenario, "  type: max_coverage\n  phases:\n"
-                                      "    - {year: 2027, budget_cny:9000000}\n")
-    result = _validate(scenario)
-    assert result.exit_code == 2
-    assert result.stderr.splitlines() == [
-        f"siting: error: {scenario}: line {first + 2}: 'budget_cny:9000000' needs a space after "
-        f"the colon: 'budget_cny: 9000000'"]
+    assert result.stderr.splitlines() == [f"siting: error: {scenario}: line {first + 2}: {message}"]
 
 
 def test_validate_marks_the_inputs_warnings_as_run_does(tmp_path):

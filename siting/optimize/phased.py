@@ -591,13 +591,11 @@ def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quot
     weight : array, shape (n_demand,)
         Weight of each row per period covered [e.g. people], >= 0.
     period_budgets : sequence of float or None
-        Budget of each period (None: no limit that period); its length is the number of
-        periods T.
+        Budget of each period (None: no limit then); its length is the number of periods T.
     period_quotas : sequence of int or None, optional
         Counted options that may be built in each period (None: no limit).
     period_weights : sequence of float, optional
-        :math:`\\pi_t`, default 1 for every period (a discount rate r gives
-        :math:`(1 + r)^{-t}`).
+        :math:`\\pi_t`, default 1 for every period (a discount rate r: :math:`(1 + r)^{-t}`).
     budget, max_options : optional
         Caps on the whole plan's cost and counted options, over all periods.
     must_cover : bool or int array, shape (n_demand,), optional
@@ -605,9 +603,8 @@ def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quot
     must_cover_by : int, optional
         ... by the end of this period (0-based; default: the last).
     cover_count : CoverCount, optional
-        At least ``cover_count.count`` of the rows ``cover_count.rows`` covered by the end of
-        period ``must_cover_by``, any of them (module docstring): the last solve of a plan
-        that could not cover every mandatory row keeps how many the solve before it covered.
+        At least ``cover_count.count`` of the rows ``cover_count.rows``, any of them, covered
+        by the end of period ``must_cover_by`` (module docstring).
     counted, fixed, groups
         As in :func:`siting.optimize.solve_coverage_model`; fixed options are on air before
         the first period and charge no budget or quota.
@@ -621,10 +618,9 @@ def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quot
         solve (unbuilding one may break a side row).
     start : int array, shape (n_options,), optional
         A plan to warm-start from where the year-by-year greedy plan misses a must-cover
-        row or the count row: the 0-based period each option is built in (-1: never), e.g.
-        an earlier stage's ``build_period`` whose coverage the must-cover rows or the count
-        row ask for. Without
-        ``side`` only. A MIP stopped before a plan of its own keeps it, if it is one.
+        row or the count row (the 0-based period each option is built in, -1: never; e.g.
+        an earlier stage's ``build_period``), without ``side`` only. A MIP stopped before a
+        plan of its own keeps it, if it is one.
 
     Returns
     -------
