@@ -276,7 +276,7 @@ def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
         first, feeds, affordable = None, None, False
     stages.append("cover every reachable mandatory point at least cost" + _backup_text(need)
                   + _backhaul_text(backhaul)
-                  + ("" if affordable else ": over the budget or quota"))
+                  + ("" if affordable else _unaffordable_text(first, budget)))
     must, count, start = need, None, (first, feeds)
     deciding = []  # the solves that decide how many mandatory points are covered
     if not affordable:
@@ -306,6 +306,15 @@ def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
                      proven=all(is_proven(s, solver) for s in (*deciding, solution)))
     reason = limit_reasons(plan, coverage, objective)
     return replace(plan, uncovered_reason=np.where(reason != "", reason, plan.uncovered_reason))
+
+
+def _unaffordable_text(first: Solution | None, budget: float | None) -> str:
+    """How the stage covering every mandatory point ended when it found no plan within the
+    budget and quota: proven over them (no plan at all, or a bound above the budget), or
+    stopped by its time with a bound that leaves a plan within the budget possible."""
+    if first is not None and budget is not None and first.bound <= budget * (1 + 1e-9):
+        return ": no plan within the budget found in its time (not proven over it)"
+    return ": over the budget or quota"
 
 
 def is_proven(solution: Solution, solver: SolverSettings) -> bool:

@@ -12,7 +12,7 @@ import rasterio
 
 import siting.optimize.phased
 import siting.plan
-from regions import TECH_4G, candidate, ridge_dem, village, write_region
+from regions import ONE_4G_SITE_CNY, TECH_4G, candidate, ridge_dem, village, write_region
 from siting.config import load_scenario
 from siting.pipeline import compute, write_outputs
 from siting.export.i18n import term
@@ -192,6 +192,42 @@ def test_a_village_the_solver_stopped_short_of_is_not_blamed_on_the_budget(tmp_p
         section = report.index(f"## {term('section.uncovered', language)}")
         uncovered = report[report.index("|", section):]
         assert words in uncovered.split("\n")[2]  # the row of the uncovered village
+
+
+def test_a_first_stage_stopped_over_the_budget_is_not_said_to_be_over_it(tmp_path, monkeypatch):
+    """Three poverty villages, a site each, and a budget of two sites. The stage covering
+    every mandatory point at least cost costs three sites, over the budget: proven, the
+    report says so. When that stage stops on its time limit with a bound under the budget
+    (a plan within it not ruled out), the report said "over the budget or quota" too; it
+    now says no such plan was found in its time, in both languages."""
+    solve, calls = siting.plan.solve_coverage_model, []
+
+    def first_stopped(*args, **kwargs):
+        calls.append(kwargs["objective"])
+        plan = solve(*args, **kwargs)
+        if len(calls) > 1:
+            return plan
+        return dataclasses.replace(plan, status="time_limit", bound=ONE_4G_SITE_CNY, gap=0.66)
+
+    path = write_region(tmp_path / "in", np.full((120, 300), 400.0),
+                        villages=[village(v, x, 1800) for v, x in
+                                  (("V1", 1000), ("V2", 5000), ("V3", 8000))],
+                        candidates=[candidate(f"S{i}", x, 1800, techs="4G")
+                                    for i, x in enumerate((1000, 5000, 8000))],
+                        technologies=[dict(TECH_4G, max_range_m=1500)],
+                        objective={"type": "max_coverage", "budget_cny": 2 * ONE_4G_SITE_CNY})
+    first = "cover every reachable mandatory point at least cost"
+    assert compute(load_scenario(path)).plan.stages[0] == first + ": over the budget or quota"
+    monkeypatch.setattr(siting.plan, "solve_coverage_model", first_stopped)
+    run = compute(load_scenario(path))
+    assert calls[0] == "min_cost" and len(_selected_sites(run)) == 2
+    assert run.plan.stages[0] == (first + ": no plan within the budget found in its time (not "
+                                  "proven over it)")
+    run = dataclasses.replace(run, scenario=dataclasses.replace(
+        run.scenario, outputs=dataclasses.replace(run.scenario.outputs, language="zh")))
+    write_outputs(run, tmp_path / "zh")
+    report = (tmp_path / "zh" / "report.md").read_text(encoding="utf-8")
+    assert "1. 以最低成本覆盖全部可覆盖的必覆盖点：限时内未找到预算内的方案（未证明超出预算）\n" in report
 
 
 def test_a_phased_plan_whose_last_solve_finds_nothing_in_time_keeps_the_mandatory_plan(

@@ -582,6 +582,9 @@ TERMS: dict[str, dict[str, str]] = {
                            "backup)",
                      "zh": "（{count} 个重点区域检测点各由至少 {servers} 个站址覆盖，作为备份）"},
     "stage.over_budget": {"en": ": over the budget or quota", "zh": "：超出预算或新建站址上限"},
+    "stage.unproven_over_budget": {"en": ": no plan within the budget found in its time (not "
+                                         "proven over it)",
+                                   "zh": "：限时内未找到预算内的方案（未证明超出预算）"},
     "stage.backhaul": {"en": ", every site on air fed by fiber or by up to {hops} microwave hops",
                        "zh": "，每个在网站址均由光纤或不超过 {hops} 跳的微波接入传输"},
     "stage.backhaul_satellite": {"en": ", every site on air fed by fiber, by up to {hops} "
@@ -1053,8 +1056,8 @@ def _match(template: str, text: str, *, at_end: bool = False) -> tuple[str, dict
 
 
 #: Optional endings of a stage, read off from the last one that can come first.
-_STAGE_ENDINGS = ("stage.over_budget", "stage.backhaul", "stage.backhaul_satellite",
-                  "stage.backup", "stage.discount")
+_STAGE_ENDINGS = ("stage.over_budget", "stage.unproven_over_budget", "stage.backhaul",
+                  "stage.backhaul_satellite", "stage.backup", "stage.discount")
 _STAGE_KEYS = ("stage.most_mandatory_by", "stage.most_mandatory", "stage.mandatory_by",
                "stage.mandatory_least_cost", "stage.most_people_earliest", "stage.most_people")
 
