@@ -118,27 +118,36 @@ def _rich_table(title: str, header: list[str], rows: list[list]) -> Table:
 
 
 def _summary_table(summary: dict, out: Path) -> Table:
-    from siting.export.report import cell_text, percent
+    """The terminal's summary of a run, in the report's language (summary.json's
+    ``language``), its share and money as the report writes them."""
+    from siting.export.i18n import term
+    from siting.export.report import cell_text, money_cell, percent
 
-    k = summary["kpis"]
-    s = summary["solver"]
+    lang = summary.get("language", "en")
+    k, s = summary["kpis"], summary["solver"]
+    money = {key: cell_text(money_cell(k[f"{key}_cost_cny"], lang))
+             for key in ("total", "site", "backhaul")}
+    rows = {
+        "people": term("terminal.people_value", lang,
+                       before=f"{k['people_covered_before']:,.0f}",
+                       after=f"{k['people_covered_after']:,.0f}",
+                       share=cell_text(percent(k["people_covered_after"], k["people_total"] or 1))),
+        "villages": term("terminal.villages_value", lang, before=k["villages_covered_before"],
+                         after=k["villages_covered_after"], total=k["villages_total"]),
+        "mandatory": term("terminal.mandatory_value", lang, covered=k["mandatory_villages_covered"],
+                          total=k["mandatory_villages_total"]),
+        "sites": f"{k['new_sites']} / {k['upgrades']}",
+        "cost": (term("terminal.cost_split", lang, total=money["total"], sites=money["site"],
+                      backhaul=money["backhaul"]) if "backhaul" in summary
+                 else term("terminal.cost_value", lang, total=money["total"])),
+        "solver": term("terminal.solver_value", lang, name=s["name"],
+                       status=term(f"solver_status.{s['status']}", lang),
+                       gap=f"{100 * (s['gap'] or 0):.3f}"),
+        "outputs": escape(str(out)),
+    }
     table = Table(title=f"siting: {escape(summary['scenario'])}", show_header=False)
-    total = k["people_total"] or 1
-    share = cell_text(percent(k["people_covered_after"], total))  # as the report writes it
-    table.add_row("people covered", f"{k['people_covered_before']:,.0f} -> {k['people_covered_after']:,.0f} "
-                                    f"({share}%)")
-    table.add_row("villages covered", f"{k['villages_covered_before']} -> {k['villages_covered_after']} "
-                                      f"of {k['villages_total']}")
-    table.add_row("mandatory villages", f"{k['mandatory_villages_covered']} of {k['mandatory_villages_total']} covered")
-    table.add_row("new sites / upgrades", f"{k['new_sites']} / {k['upgrades']}")
-    if "backhaul" in summary:
-        table.add_row("total cost", f"{k['total_cost_cny']:,.0f} CNY (sites "
-                                    f"{k['site_cost_cny']:,.0f} + backhaul "
-                                    f"{k['backhaul_cost_cny']:,.0f})")
-    else:
-        table.add_row("total cost", f"{k['total_cost_cny']:,.0f} CNY")
-    table.add_row("solver", f"{s['name']} {s['status']}, gap {100 * (s['gap'] or 0):.3f}%")
-    table.add_row("outputs", escape(str(out)))
+    for key, value in rows.items():
+        table.add_row(term(f"terminal.{key}", lang), value)
     return table
 
 

@@ -326,5 +326,24 @@ def test_siting_run_prints_the_share_covered_as_the_report(tmp_path):
     assert result.exit_code == 0, result.output
     k = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))["kpis"]
     share = f"{100 * k['people_covered_after'] / k['people_total']:.2f}"
-    assert f"({share}%)" in result.stdout, result.stdout
+    assert f"（{share}%）" in result.stdout, result.stdout
     assert headline_row((tmp_path / "out" / "report.md").read_text(encoding="utf-8"), "人口覆盖率 [%]")[1] == share
+
+
+def test_siting_run_prints_a_chinese_runs_summary_in_chinese(tmp_path):
+    """A Chinese run's terminal summary was English ("people covered", "... CNY") beside a
+    report in Chinese; it reads as the report: its labels in Chinese, money in 万元."""
+    scenario = chinese_region(tmp_path)
+    result = CliRunner().invoke(app, ["run", str(scenario), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    k, solver = summary["kpis"], summary["solver"]
+    lines = [" ".join(line.replace("│", " ").split()) for line in result.stdout.splitlines()]
+    assert f"覆盖人口 {k['people_covered_before']:,.0f} -> {k['people_covered_after']:,.0f}" \
+           f"（{100 * k['people_covered_after'] / k['people_total']:.2f}%）" in lines
+    assert f"总成本 {k['total_cost_cny'] / 1e4:,.2f} 万元" in lines
+    assert f"必覆盖村庄 已覆盖 {k['mandatory_villages_covered']} 个，共 " \
+           f"{k['mandatory_villages_total']} 个" in lines
+    assert f"求解器 {solver['name']} 最优，间隙 {100 * solver['gap']:.3f}%" in lines \
+        or solver["status"] != "optimal"
+    assert "people covered" not in result.stdout and "CNY" not in result.stdout
