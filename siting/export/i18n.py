@@ -560,7 +560,7 @@ TERMS: dict[str, dict[str, str]] = {
     "terminal.cost": {"en": "total cost", "zh": "总成本"},
     "terminal.cost_value": {"en": "{total} CNY", "zh": "{total} 万元"},
     "terminal.cost_split": {"en": "{total} CNY (sites {sites} + backhaul {backhaul})",
-                            "zh": "{total} 万元（站址 {sites} + 回传 {backhaul}）"},
+                            "zh": "{total} 万元（站址 {sites} + 传输 {backhaul}）"},
     "terminal.solver": {"en": "solver", "zh": "求解器"},
     "terminal.solver_value": {"en": "{name} {status}, gap {gap}%",
                               "zh": "{name} {status}，间隙 {gap}%"},
