@@ -161,6 +161,18 @@ def test_outputs_agree_with_each_other(tmp_path):
     assert all(f"| {site_id} | build |" in report for site_id in built["site_id"])
 
 
+def three_poverty_villages(folder, **objective):
+    """Three poverty villages 4 km apart, a 4G site (1.5 km reach) at each, planned for the
+    most people within ``objective`` (a budget or quota)."""
+    return write_region(folder, np.full((120, 300), 400.0),
+                        villages=[village(v, x, 1800) for v, x in
+                                  (("V1", 1000), ("V2", 5000), ("V3", 8000))],
+                        candidates=[candidate(f"S{i}", x, 1800, techs="4G")
+                                    for i, x in enumerate((1000, 5000, 8000))],
+                        technologies=[dict(TECH_4G, max_range_m=1500)],
+                        objective={"type": "max_coverage", **objective})
+
+
 def test_a_village_the_solver_stopped_short_of_is_not_blamed_on_the_budget(tmp_path, monkeypatch):
     """Three poverty villages 4 km apart and a quota of two new sites: the third village is
     unaffordable, but only a proven plan shows that. When the solves stop at their time
@@ -171,13 +183,7 @@ def test_a_village_the_solver_stopped_short_of_is_not_blamed_on_the_budget(tmp_p
     def stopped(*args, **kwargs):
         return dataclasses.replace(solve(*args, **kwargs), status="time_limit", gap=0.2)
 
-    path = write_region(tmp_path / "in", np.full((120, 300), 400.0),
-                        villages=[village(v, x, 1800) for v, x in
-                                  (("V1", 1000), ("V2", 5000), ("V3", 8000))],
-                        candidates=[candidate(f"S{i}", x, 1800, techs="4G")
-                                    for i, x in enumerate((1000, 5000, 8000))],
-                        technologies=[dict(TECH_4G, max_range_m=1500)],
-                        objective={"type": "max_coverage", "max_new_sites": 2})
+    path = three_poverty_villages(tmp_path / "in", max_new_sites=2)
     proven = compute(load_scenario(path))
     assert sorted(r for _, r in _village_status(proven).values()) == [
         "", "", REASON_QUOTA.format(quota=2)]
@@ -209,13 +215,7 @@ def test_a_first_stage_stopped_over_the_budget_is_not_said_to_be_over_it(tmp_pat
             return plan
         return dataclasses.replace(plan, status="time_limit", bound=ONE_4G_SITE_CNY, gap=0.66)
 
-    path = write_region(tmp_path / "in", np.full((120, 300), 400.0),
-                        villages=[village(v, x, 1800) for v, x in
-                                  (("V1", 1000), ("V2", 5000), ("V3", 8000))],
-                        candidates=[candidate(f"S{i}", x, 1800, techs="4G")
-                                    for i, x in enumerate((1000, 5000, 8000))],
-                        technologies=[dict(TECH_4G, max_range_m=1500)],
-                        objective={"type": "max_coverage", "budget_cny": 2 * ONE_4G_SITE_CNY})
+    path = three_poverty_villages(tmp_path / "in", budget_cny=2 * ONE_4G_SITE_CNY)
     first = "cover every reachable mandatory point at least cost"
     assert compute(load_scenario(path)).plan.stages[0] == first + ": over the budget or quota"
     monkeypatch.setattr(siting.plan, "solve_coverage_model", first_stopped)
