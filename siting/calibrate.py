@@ -6,15 +6,23 @@ any calibration the scenario already applies). Errors are measured minus predict
 seeded training share, per technology, a robust least-squares fit (Huber loss,
 :func:`scipy.optimize.least_squares`) finds a model offset ``m`` and an offset ``d_c`` per
 land-cover class of the measurement's cell (the most measured class is the reference,
-``d = 0``): ``error = m + d_c + noise``. The offset added to the level of class ``c`` is
-``m + d_c``. The held-out share reports mean error, standard deviation and RMSE before and
-after, overall, per class and per site. Industry practice for a calibrated macro-cell model:
-mean error near 0 dB, standard deviation 6-8 dB.
+``d = 0``) and a distance slope ``s`` [dB per decade]: ``error = m + d_c + s x + noise``,
+``x = log10(d / d_med)`` the decades of the link's distance ``d`` from the median distance
+(held within the distances measured: :func:`siting.coverage.slope_decades`). Those are the
+offset and slope terms, K1 + K2 log10(d), of a tuned macro-cell model such as the Standard
+Propagation Model (Forsk, Atoll Technical Reference Guide): a model whose decay with
+distance is too fast or too slow for the region leaves errors that grow with distance, which
+no offset removes. The slope is left out (s = 0) when a technology's distances span less
+than a factor :data:`SLOPE_MIN_SPAN` (10th to 90th percentile), or on request. The level of
+class ``c`` at distance ``d`` gains ``m + d_c + s x``. The held-out share reports mean error,
+standard deviation and RMSE before and after, overall, per class, per distance band and per
+site. Industry practice for a calibrated macro-cell model: mean error near 0 dB, standard
+deviation 6-8 dB.
 
 A handset reports no level below its floor (:data:`REPORTING_FLOOR_DBM`): a drive test writes
 "-140" where LTE's level was -140 dBm or anything lower. Such a measurement is censored, so
 the fit compares every measurement with the level the handset would report,
-``max(floor, predicted + m + d_c)`` (Powell's censored regression, Powell 1984), and so do the
+``max(floor, predicted + m + d_c + s x)`` (Powell's censored regression, Powell 1984), and so do the
 held-out errors; taking the floor for the level biased the offsets of weakly covered classes
 upwards by several dB.
 
@@ -34,8 +42,9 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
-from siting.config import Scenario
-from siting.coverage import Transmitters, class_names, pair_levels, receiver_classes
+from siting.config import DistanceSlope, Scenario
+from siting.coverage import (SLOPE_NEAREST_KM, Transmitters, class_names, pair_levels,
+                             receiver_classes, slope_decades)
 from siting.errors import InputError
 from siting.io import RegionData, read_region, resolve_itu_maps
 from siting.io.measurements import REPORTING_FLOOR_DBM, read_measurements
@@ -54,6 +63,11 @@ PRACTICE_STD_DB = (6.0, 8.0)
 OUTLIER_SIGMAS = 3.0
 #: How many of the largest outliers the report names.
 OUTLIERS_NAMED = 5
+#: A distance slope is fitted when the 90th percentile of a technology's link distances is at
+#: least this many times the 10th: over a narrower span a slope cannot be told from the offset.
+SLOPE_MIN_SPAN = 2.0
+#: Edges [km] of the distance bands the held-out errors are broken down by.
+DISTANCE_BANDS_KM = (0.0, 1.0, 2.0, 5.0, 10.0)
 
 
 @dataclass(frozen=True)
@@ -62,8 +76,11 @@ class CalibrationResult:
 
     ``offsets_db``: {technology: {land-cover class: dB added to the predicted level}};
     ``model_offset_db``: {technology: m}, the offset of classes without measurements;
+    ``distance_slopes``: {technology: its :class:`~siting.config.DistanceSlope`, None when
+    none was fitted};
     ``held_out``: error statistics of the held-out share (:func:`error_stats`, before and
-    after); ``by_class`` / ``by_site``: the same per technology and class, per site;
+    after); ``by_class`` / ``by_distance`` / ``by_site``: the same per technology and class,
+    per technology and distance band (:func:`distance_bands`), per site;
     ``n_train``: measurements fitted on, ``n_train_by_class`` the same per technology and
     class (an offset fitted on a few measurements carries their noise);
     ``reporting_floor_dbm``: {technology: its handsets' floor (:data:`REPORTING_FLOOR_DBM`)};
@@ -73,8 +90,10 @@ class CalibrationResult:
 
     offsets_db: dict[str, dict[str, float]]
     model_offset_db: dict[str, float]
+    distance_slopes: dict[str, DistanceSlope | None]
     held_out: dict
     by_class: dict
+    by_distance: dict
     by_site: dict
     n_train: int
     n_train_by_class: dict[str, dict[str, int]]
@@ -124,51 +143,92 @@ def reported_error_db(measured_dbm, predicted_dbm, floor_dbm: float, offset_db=0
     return measured - np.maximum(np.asarray(predicted_dbm, float) + offset_db, floor_dbm)
 
 
-def _identifiable(measured_dbm, predicted_dbm, classes, floor_dbm: float):
-    """The measurements of the classes with at least one above ``floor_dbm``; InputError when
-    there are none."""
+def _identifiable(measured_dbm, classes, floor_dbm: float) -> np.ndarray:
+    """Mask of the measurements of the classes with at least one above ``floor_dbm``;
+    InputError when there are none."""
     classes = np.asarray(classes).astype(str)
     above = np.unique(classes[np.asarray(measured_dbm, float) > floor_dbm])
     if len(above) == 0:
         raise InputError(f"none of the {len(classes)} measurements fitted on lies above the "
                          f"handsets' reporting floor ({floor_dbm:g} dBm), so no offset can be "
                          f"fitted; add measurements with a level")
-    keep = np.isin(classes, above)
-    return np.asarray(measured_dbm, float)[keep], np.asarray(predicted_dbm, float)[keep], \
-        classes[keep]
+    return np.isin(classes, above)
+
+
+@dataclass(frozen=True)
+class TechnologyFit:
+    """One technology's fit (:func:`fit_offsets`): the model offset ``model_db`` [dB], the
+    offset of each class fitted ``by_class_db`` ({class: m + d_c} [dB]) and the distance
+    slope (None when none was fitted)."""
+
+    model_db: float
+    by_class_db: dict[str, float]
+    slope: DistanceSlope | None
+
+    def offsets_db(self, classes, distance_m) -> np.ndarray:
+        """What the fit adds [dB] to levels of receivers of ``classes`` at ``distance_m``."""
+        by_class = np.array([self.by_class_db.get(str(c), self.model_db) for c in classes])
+        if self.slope is None:
+            return by_class
+        return by_class + self.slope.db_per_decade * slope_decades(distance_m, self.slope)
+
+
+def slope_span(distance_m: np.ndarray) -> DistanceSlope | None:
+    """The distances a slope is fitted over, with a slope of 0: reference the median, range
+    the smallest and largest (each at least :data:`~siting.coverage.SLOPE_NEAREST_KM`); None
+    when the 10th to 90th percentile of the distances span less than :data:`SLOPE_MIN_SPAN`,
+    too narrow to tell a slope from the offset."""
+    distance_km = np.maximum(np.asarray(distance_m, float) / 1000.0, SLOPE_NEAREST_KM)
+    low, high = np.percentile(distance_km, [10, 90])
+    if high < SLOPE_MIN_SPAN * low:
+        return None
+    return DistanceSlope(db_per_decade=0.0, reference_km=float(np.median(distance_km)),
+                         min_km=float(distance_km.min()), max_km=float(distance_km.max()))
 
 
 def fit_offsets(measured_dbm: np.ndarray, predicted_dbm: np.ndarray, classes: np.ndarray, *,
-                floor_dbm: float = -np.inf) -> tuple[float, dict[str, float]]:
-    """Huber least-squares fit of ``measured = max(floor, predicted + m + d_c)`` (the most
-    frequent class is the reference, d = 0; :func:`reported_error_db`: without a floor,
-    ``errors = m + d_c``); returns (m, {class: m + d_c}) [dB].
+                floor_dbm: float = -np.inf, distance_m: np.ndarray | None = None) -> TechnologyFit:
+    """Huber least-squares fit of ``measured = max(floor, predicted + m + d_c + s x)`` (the
+    most frequent class is the reference, d = 0; :func:`reported_error_db`: without a floor,
+    ``errors = m + d_c + s x``), ``x`` the link's decades of distance from the median
+    (:func:`siting.coverage.slope_decades`) when ``distance_m`` [m] is given and spans enough
+    (:func:`slope_span`), else s = 0: the offset (K1) and distance slope (K2) of a tuned
+    propagation model.
 
     ``f_scale`` is :data:`HUBER_K` times the robust standard deviation (1.4826 x the median
     absolute deviation) of the errors about their class medians. A class whose measurements
     all lie at the floor says only that its levels were at most the floor, which any low
     enough offset fits: it gets no offset of its own (its users get ``m``).
     """
-    measured_dbm, predicted_dbm, classes = _identifiable(measured_dbm, predicted_dbm, classes,
-                                                         floor_dbm)
+    keep = _identifiable(measured_dbm, classes, floor_dbm)
+    measured_dbm = np.asarray(measured_dbm, float)[keep]
+    predicted_dbm = np.asarray(predicted_dbm, float)[keep]
+    classes = np.asarray(classes).astype(str)[keep]
+    span = None if distance_m is None else slope_span(np.asarray(distance_m, float)[keep])
+    decades = None if span is None else slope_decades(np.asarray(distance_m, float)[keep], span)
     errors_db = reported_error_db(measured_dbm, predicted_dbm, floor_dbm)
-    names, index, counts = np.unique(classes.astype(str), return_inverse=True, return_counts=True)
+    names, index, counts = np.unique(classes, return_inverse=True, return_counts=True)
     reference = int(np.argmax(counts))
     medians = np.array([np.median(errors_db[index == k]) for k in range(len(names))])
     spread = errors_db - medians[index]
     sigma = max(1.4826 * float(np.median(np.abs(spread - np.median(spread)))), 1e-3)
 
-    def residuals(params):
-        delta = np.insert(params[1:], reference, 0.0)
-        return reported_error_db(measured_dbm, predicted_dbm, floor_dbm,
-                                 params[0] + delta[index])
+    slopes = 0 if span is None else 1  # parameters: m, s when fitted, d_c but the reference
 
-    x0 = np.delete(medians - medians[reference], reference)
-    fit = least_squares(residuals, np.concatenate([[medians[reference]], x0]), loss="huber",
-                        f_scale=HUBER_K * sigma)
+    def residuals(params):
+        delta = np.insert(params[1 + slopes:], reference, 0.0)
+        trend_db = params[1] * decades if slopes else 0.0
+        return reported_error_db(measured_dbm, predicted_dbm, floor_dbm,
+                                 params[0] + delta[index] + trend_db)
+
+    x0 = np.concatenate([[medians[reference]], np.zeros(slopes),
+                         np.delete(medians - medians[reference], reference)])
+    fit = least_squares(residuals, x0, loss="huber", f_scale=HUBER_K * sigma)
     model_db = float(fit.x[0])
-    delta = np.insert(fit.x[1:], reference, 0.0)
-    return model_db, {str(name): float(model_db + d) for name, d in zip(names, delta)}
+    delta = np.insert(fit.x[1 + slopes:], reference, 0.0)
+    slope = None if span is None else dataclasses.replace(span, db_per_decade=float(fit.x[1]))
+    return TechnologyFit(model_db, {str(name): float(model_db + d) for name, d in zip(names, delta)},
+                         slope)
 
 
 def _split(groups: np.ndarray, seed: int, train_share: float) -> np.ndarray:
@@ -206,52 +266,82 @@ def _breakdown(keys: pd.Series, before: np.ndarray, after: np.ndarray) -> dict:
 
 
 def calibrate_frame(scenario: Scenario, region: RegionData, measurements: pd.DataFrame, *,
-                    seed: int = 0, train_share: float = TRAIN_SHARE) -> CalibrationResult:
+                    seed: int = 0, train_share: float = TRAIN_SHARE,
+                    slope: bool = True) -> CalibrationResult:
     """:func:`calibrate` on measurements already read (:func:`read_measurements`)."""
     predicted, classes = predict_measurements(scenario, region, measurements)
+    distance_m = link_distances_m(region, measurements)
     measured = measurements["rsrp_dbm"].to_numpy(float)
     technology = measurements["technology"].astype(str).to_numpy()
     generation = {t.name: t.generation for t in scenario.technologies}
     train = _split(technology, seed, train_share)
-    offsets, models, floors, at_floor, n_fitted, outliers = {}, {}, {}, {}, {}, {}
+    fits, floors, at_floor, n_fitted, outliers = {}, {}, {}, {}, {}
     before, after = np.zeros(len(measured)), np.zeros(len(measured))
     for tech in np.unique(technology):
         mine = technology == tech
+        fitted = mine & train
         floors[tech] = REPORTING_FLOOR_DBM[generation[tech]]
         at_floor[tech] = int(np.sum(measured[mine] <= floors[tech]))
-        models[tech], offsets[tech] = fit_offsets(measured[mine & train], predicted[mine & train],
-                                                  classes[mine & train], floor_dbm=floors[tech])
-        names, counts = np.unique(classes[mine & train].astype(str), return_counts=True)
+        fits[tech] = fit_offsets(measured[fitted], predicted[fitted], classes[fitted],
+                                 floor_dbm=floors[tech],
+                                 distance_m=distance_m[fitted] if slope else None)
+        names, counts = np.unique(classes[fitted].astype(str), return_counts=True)
         n_fitted[tech] = {str(name): int(n) for name, n in zip(names, counts)
-                          if name in offsets[tech]}
-        applied = [offsets[tech].get(c, models[tech]) for c in classes[mine]]
+                          if name in fits[tech].by_class_db}
+        applied = fits[tech].offsets_db(classes[mine], distance_m[mine])
         before[mine] = reported_error_db(measured[mine], predicted[mine], floors[tech])
         after[mine] = reported_error_db(measured[mine], predicted[mine], floors[tech], applied)
         heard = mine & (measured > floors[tech])  # a level at the floor is no error of its own
         outliers[tech] = find_outliers(after[heard], measurements.index[heard])
     test = ~train
-    before, after = before[test], after[test]
-    held = measurements[test]
-    by_class = {tech: _breakdown(pd.Series(classes[test][technology[test] == tech]),
-                                 before[technology[test] == tech], after[technology[test] == tech])
-                for tech in offsets}
-    return CalibrationResult(offsets_db=offsets, model_offset_db=models,
-                             held_out=error_stats(before, after), by_class=by_class,
-                             by_site=_breakdown(held["site_id"].astype(str), before, after),
-                             n_train=int(train.sum()), n_train_by_class=n_fitted,
-                             reporting_floor_dbm=floors, outliers=outliers,
-                             n_at_floor=at_floor)
+    return CalibrationResult(
+        offsets_db={tech: fit.by_class_db for tech, fit in fits.items()},
+        model_offset_db={tech: fit.model_db for tech, fit in fits.items()},
+        distance_slopes={tech: fit.slope for tech, fit in fits.items()},
+        held_out=error_stats(before[test], after[test]),
+        by_class=_per_technology(classes[test], technology[test], before[test], after[test]),
+        by_distance=_per_technology(distance_bands(distance_m[test]), technology[test],
+                                    before[test], after[test]),
+        by_site=_breakdown(measurements["site_id"].astype(str)[test], before[test], after[test]),
+        n_train=int(train.sum()), n_train_by_class=n_fitted, reporting_floor_dbm=floors,
+        outliers=outliers, n_at_floor=at_floor)
+
+
+def _per_technology(keys: np.ndarray, technology: np.ndarray, before: np.ndarray,
+                    after: np.ndarray) -> dict:
+    """:func:`_breakdown` by ``keys`` within each technology."""
+    return {tech: _breakdown(pd.Series(keys[technology == tech]), before[technology == tech],
+                             after[technology == tech])
+            for tech in np.unique(technology)}
+
+
+def link_distances_m(region: RegionData, measurements: pd.DataFrame) -> np.ndarray:
+    """Horizontal distance [m] from each measurement to its serving site."""
+    sites = region.candidates.loc[measurements["site_id"].astype(str).to_numpy()]
+    return np.hypot(sites.geometry.x.to_numpy() - measurements.geometry.x.to_numpy(),
+                    sites.geometry.y.to_numpy() - measurements.geometry.y.to_numpy())
+
+
+def distance_bands(distance_m: np.ndarray) -> np.ndarray:
+    """The band of :data:`DISTANCE_BANDS_KM` each distance [m] lies in, as text ("1-2 km",
+    "10+ km")."""
+    edges = DISTANCE_BANDS_KM
+    labels = [f"{a:g}-{b:g} km" for a, b in zip(edges[:-1], edges[1:])] + [f"{edges[-1]:g}+ km"]
+    return np.array(labels, dtype=object)[np.searchsorted(edges, distance_m / 1000.0,
+                                                          side="right") - 1]
 
 
 def calibrate(scenario: Scenario, measurements_path: str | Path, *,
-              train_share: float = TRAIN_SHARE, crs: str | None = None) -> CalibrationResult:
+              train_share: float = TRAIN_SHARE, crs: str | None = None,
+              slope: bool = True) -> CalibrationResult:
     """Read the scenario's inputs and the measurements (coordinates in ``crs``: any pyproj CRS,
-    ``GCJ-02`` or ``BD-09``; None: the file's own, WGS 84 for a table), predict, fit and report
-    (seeded by ``solver.seed``)."""
+    ``GCJ-02`` or ``BD-09``; None: the file's own, WGS 84 for a table), predict, fit (with a
+    distance slope per technology unless ``slope`` is False) and report (seeded by
+    ``solver.seed``)."""
     region = read_region(scenario)
     measurements = read_measurements(measurements_path, scenario, region, crs=crs)
     return calibrate_frame(scenario, region, measurements, seed=scenario.solver.seed,
-                           train_share=train_share)
+                           train_share=train_share, slope=slope)
 
 
 def practice_verdict(held_out: dict, when: str = "after") -> str:

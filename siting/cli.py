@@ -689,30 +689,42 @@ def calibrate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.
                   "--crs", help="CRS of the measurements' coordinates: any EPSG code, or GCJ-02 "
                                 "(Amap, Tencent) / BD-09 (Baidu) (default: the file's own, WGS "
                                 "84 for CSV/XLSX).")] = None,
+              slope: Annotated[bool, typer.Option(
+                  "--slope/--no-slope", help="Fit a distance slope [dB per decade] per "
+                                             "technology besides its offsets (default), or "
+                                             "offsets only.")] = True,
               quiet: Annotated[bool, QUIET] = False,
               verbose: Annotated[bool, VERBOSE] = False) -> None:
     """Fit the models to drive tests and report the held-out errors before and after.
 
-    Per technology a model offset and an offset per land-cover class; the held-out errors
-    before and after the fit are set against industry practice.
+    Per technology a model offset, an offset per land-cover class and a distance slope; the
+    held-out errors before and after the fit are set against industry practice.
 
     Example: siting calibrate data/demo/scenario_landcover.yaml drive_tests.csv --out calib
     """
-    from siting.calibrate import calibrate as fit, practice_verdict
+    from siting.calibrate import calibrate as fit
     from siting.config import load_scenario
-    from siting.export.calibration import CALIBRATION_FILES, write_calibration
+    from siting.export.calibration import write_calibration
 
     _logging(verbose, quiet)
     try:
         loaded = load_scenario(scenario)
         _announce_compiling(quiet)  # once the scenario is read: a bad one gets its line alone
-        result = fit(loaded, measurements, crs=crs)
+        result = fit(loaded, measurements, crs=crs, slope=slope)
         out_dir = write_calibration(result, measurements.name,
                                     out if out is not None else scenario.parent)
     except Exception as exc:  # one line and an exit code, never a traceback
         _fail(exc, verbose)
-    if quiet:
-        return
+    if not quiet:
+        _print_calibration(result, out_dir, slope)
+
+
+def _print_calibration(result, out_dir: Path, slope_asked: bool) -> None:
+    """What ``siting calibrate`` prints: the offsets, slopes, censored measurements, outliers
+    and the held-out errors against industry practice."""
+    from siting.calibrate import SLOPE_MIN_SPAN, practice_verdict
+    from siting.export.calibration import CALIBRATION_FILES
+
     table = Table(title=f"siting calibrate: offsets \\[dB] ({result.n_train} measurements fitted)")
     for column in ("technology", "land-cover class", "offset", "fitted on"):
         table.add_column(column)
@@ -720,6 +732,14 @@ def calibrate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.
         for name, offset in classes.items():
             table.add_row(tech, name, f"{offset:+.2f}", str(result.n_train_by_class[tech][name]))
     Console().print(table)
+    for tech, slope in result.distance_slopes.items():
+        if slope is not None:
+            print(f"{tech}: distance slope {slope.db_per_decade:+.2f} dB per decade of distance "
+                  f"from {slope.reference_km:.2f} km, applied over {slope.min_km:.2f}-"
+                  f"{slope.max_km:.2f} km (the distances measured)")
+        elif slope_asked:
+            print(f"{tech}: no distance slope: the 10th to 90th percentile of its distances "
+                  f"span less than a factor {SLOPE_MIN_SPAN:g}")
     for tech, count in result.n_at_floor.items():
         if count:
             print(f"{tech}: {count} measurement(s) at the handsets' reporting floor "

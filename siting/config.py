@@ -214,18 +214,37 @@ class SolverSettings:
 
 
 @dataclass(frozen=True)
+class DistanceSlope:
+    """A technology's distance slope (``distance_slopes`` of ``calibration.yaml``): the level
+    gains ``db_per_decade`` x log10(d / ``reference_km``), the link's distance d [km] held
+    within ``min_km``..``max_km`` (the distances it was fitted on), as a tuned model's K2
+    term does (:func:`siting.coverage.slope_decades`)."""
+
+    db_per_decade: float
+    reference_km: float
+    min_km: float
+    max_km: float
+
+
+@dataclass(frozen=True)
 class Calibration:
     """Offsets [dB] added to the predicted level (``coverage.calibration``, the
     ``calibration.yaml`` that ``siting calibrate`` writes): per technology, one per land-cover
-    class name, and the model offset for the classes without one."""
+    class name, the model offset for the classes without one, and optionally a distance
+    slope."""
 
     offsets_db: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()
     model_offset_db: tuple[tuple[str, float], ...] = ()
+    distance_slopes: tuple[tuple[str, DistanceSlope], ...] = ()
 
     def offsets_of(self, technology: str) -> tuple[dict[str, float], float]:
         """({class name: offset [dB]}, offset of any other class [dB]) of a technology."""
         return dict(dict(self.offsets_db).get(technology, ())), \
             dict(self.model_offset_db).get(technology, 0.0)
+
+    def slope_of(self, technology: str) -> DistanceSlope | None:
+        """The technology's distance slope, None without one."""
+        return dict(self.distance_slopes).get(technology)
 
 
 @dataclass(frozen=True)
@@ -1019,7 +1038,8 @@ def _offset_table(value, where: str, problems: _Problems) -> dict:
 def _parse_calibration(path: Path | None, problems: _Problems) -> Calibration | None:
     """``coverage.calibration``: the calibration.yaml of ``siting calibrate``, included in the
     scenario (its offsets shape coverage like any scenario key): ``offsets_db`` {technology:
-    {land-cover class: dB}} and ``model_offset_db`` {technology: dB}."""
+    {land-cover class: dB}}, ``model_offset_db`` {technology: dB} and, optionally,
+    ``distance_slopes`` {technology: :class:`DistanceSlope`'s fields}."""
     if path is None:
         return None
     where = f"coverage.calibration ({path})"
@@ -1042,7 +1062,37 @@ def _parse_calibration(path: Path | None, problems: _Problems) -> Calibration | 
                                                     problems).items()))
                     for tech, table in by_technology.items())
     model = _offset_table(raw.get("model_offset_db") or {}, f"{where}.model_offset_db", problems)
-    return Calibration(offsets_db=offsets, model_offset_db=tuple(model.items()))
+    slopes = _parse_distance_slopes(raw.get("distance_slopes") or {}, f"{where}.distance_slopes",
+                                    problems)
+    return Calibration(offsets_db=offsets, model_offset_db=tuple(model.items()),
+                       distance_slopes=tuple(slopes.items()))
+
+
+def _parse_distance_slopes(value, where: str, problems: _Problems) -> dict[str, DistanceSlope]:
+    """``distance_slopes`` of calibration.yaml: {technology: {db_per_decade, reference_km,
+    min_km, max_km}} (:class:`DistanceSlope`)."""
+    if not isinstance(value, dict):
+        problems.add(where, f"must map technologies to slopes, got {value!r}")
+        return {}
+    slopes = {}
+    for tech, table in value.items():
+        here = f"{where}.{tech}"
+        if not isinstance(table, dict):
+            problems.add(here, "must be a mapping with db_per_decade, reference_km, min_km and "
+                               "max_km (as siting calibrate writes it)")
+            continue
+        numbers = {key: _number(table, key, here, problems, ..., **limits) for key, limits in
+                   (("db_per_decade", {"minimum": -60, "maximum": 60}),
+                    ("reference_km", {"above": 0}), ("min_km", {"above": 0}),
+                    ("max_km", {"above": 0}))}
+        if None in numbers.values():
+            continue
+        if not numbers["min_km"] <= numbers["max_km"]:
+            problems.add(here, f"min_km ({numbers['min_km']:g}) must not exceed max_km "
+                               f"({numbers['max_km']:g})")
+            continue
+        slopes[str(tech)] = DistanceSlope(**numbers)
+    return slopes
 
 
 def _parse_basemap(sec: dict, problems: _Problems) -> Basemap:
@@ -1251,7 +1301,8 @@ def _calibration_warnings(scenario: Scenario) -> list[str]:
     if calibration is None:
         return []
     names = [tech.name for tech in scenario.technologies]
-    listed = [tech for tech, _ in calibration.offsets_db + calibration.model_offset_db]
+    listed = [tech for tech, _ in calibration.offsets_db + calibration.model_offset_db
+              + calibration.distance_slopes]
     unknown = sorted(set(listed) - set(names))
     if not unknown:
         return []

@@ -38,7 +38,8 @@ Received level (RSRP, 3GPP TS 36.214 / TS 38.215: power per resource element) on
   clutter being its P.2108 loss. ITM works on the bare terrain (its fits hold average ground
   cover) and gets the P.2108 loss at the user too.
 - A calibration (``coverage.calibration``, written by ``siting calibrate``) adds an offset per
-  technology and land-cover class of the user's cell.
+  technology and land-cover class of the user's cell, and with a distance slope so many dB per
+  decade of the link's distance (:func:`calibration_distance_db`).
 
 A technology whose model works over the terrain profile (``model: p1812``, ITU-R P.1812-8;
 :data:`PROFILE_MODEL_LOSSES`) replaces both ``L_model`` and ``L_diffraction`` by that model's
@@ -68,7 +69,7 @@ import pandas as pd
 import pyproj
 import scipy.sparse as sp
 
-from siting.config import CoverageSettings, ItmSettings, Technology
+from siting.config import CoverageSettings, DistanceSlope, ItmSettings, Technology
 from siting.errors import InputError
 from siting.landcover import NO_CLASS_CODE, NO_CLASS_NAME
 from siting.itm import (ITM_OUT_D_HZN_TX, ITM_OUT_DISTANCE, ITM_OUT_LOSS, ITM_OUT_SIZE,
@@ -80,6 +81,9 @@ from siting.propagation import (EARTH_RADIUS_M, PATH_LOSS_MODELS, SPEED_OF_LIGHT
 from siting.terrain import Terrain, bilinear_kernel, sample_profile_kernel
 
 MIN_MODEL_DISTANCE_M = 10.0  # TR 38.901 RMa/UMa lower validity bound; nearer pairs use it
+#: A calibration's distance slope holds links nearer than this [km] at it: within 100 m of
+#: a mast the level follows the antenna's vertical pattern, not the distance.
+SLOPE_NEAREST_KM = 0.1
 #: ITU-R P.1812 polarisation on every path: 2, vertical (the vertical component of a base
 #: station's +-45 deg cross-polarised antenna; it changes only the spherical-earth term).
 P1812_POLARIZATION = 2
@@ -588,7 +592,8 @@ def pair_levels(terrain: Terrain, tx: Transmitters, rx_x_m: np.ndarray, rx_y_m: 
     ``RSRP = EIRP_RE - L_basic - L_diffraction - L_terminal + G_antenna + offset``: with
     ``settings.antenna == "three_sector"`` the best sector's pattern gain
     (:func:`best_sector_gain_db`; 0 dB at a sector's boresight); ``L_terminal`` the receiver's
-    clutter loss and ``offset`` the calibration's (:func:`receiver_offset_db`).
+    clutter loss and ``offset`` the calibration's (:func:`receiver_offset_db`, plus its
+    distance slope: :func:`calibration_distance_db`).
     """
     rx_x_m = np.atleast_1d(np.asarray(rx_x_m, np.float64))
     rx_y_m = np.atleast_1d(np.asarray(rx_y_m, np.float64))
@@ -606,6 +611,7 @@ def pair_levels(terrain: Terrain, tx: Transmitters, rx_x_m: np.ndarray, rx_y_m: 
         basic = model_loss_db(tech, distance_m, tx.height_m[pair_tx], rx_height_m)
     receiver_db = receiver_offset_db(terrain, rx_x_m, rx_y_m, rx_height_m, tech, settings)
     level = (tech.rs_epre_dbm - basic - diffraction + receiver_db[pair_rx]
+             + calibration_distance_db(distance_m, tech, settings)
              + _antenna_gain_db(terrain, tx, rx_x_m, rx_y_m, rx_height_m, pair_tx, pair_rx,
                                 distance_m, settings))
     return level.astype(np.float32), los
@@ -659,6 +665,27 @@ def calibration_offset_db(names: np.ndarray, tech: Technology,
         return np.zeros(len(names))
     by_class, model_db = settings.calibration.offsets_of(tech.name)
     return pd.Series(names, dtype=object).map(by_class).fillna(model_db).to_numpy(np.float64)
+
+
+def calibration_distance_db(distance_m, tech: Technology,
+                            settings: CoverageSettings) -> np.ndarray | float:
+    """What the calibration's distance slope adds [dB] to links of ``distance_m`` [m]
+    (:func:`slope_decades`); 0 without a calibration or a slope for the technology."""
+    slope = None if settings.calibration is None else settings.calibration.slope_of(tech.name)
+    if slope is None:
+        return 0.0
+    return slope.db_per_decade * slope_decades(distance_m, slope)
+
+
+def slope_decades(distance_m, slope: DistanceSlope) -> np.ndarray:
+    """Decades of distance from the slope's reference, log10(d / reference_km), d [km] held
+    within the distances the slope was fitted on (``min_km``..``max_km``) and at least
+    :data:`SLOPE_NEAREST_KM`: the regressor of a tuned model's K2 x log10(d) term (e.g.
+    the standard propagation model, ``K1 + K2 log10(d)``), not extrapolated past the
+    measurements."""
+    distance_km = np.clip(np.maximum(np.asarray(distance_m, np.float64) / 1000.0,
+                                     SLOPE_NEAREST_KM), slope.min_km, slope.max_km)
+    return np.log10(distance_km / slope.reference_km)
 
 
 def _deygout_on_pairs(terrain: Terrain, tx: Transmitters, rx_x_m, rx_y_m, rx_height_m: float,

@@ -51,7 +51,8 @@ element minus the path loss, plus the best sector's pattern gain when ``coverage
 ``three_sector`` (:func:`siting.coverage.best_sector_gain_db`), plus what the receiving cell
 adds (:func:`siting.coverage.receiver_offset_db`): minus its terminal clutter loss (ITU-R
 P.2108-1 for its land-cover class, else the technology's ``clutter_loss_db``) plus the
-``coverage.calibration`` offset of its class.
+``coverage.calibration`` offset of its class, and its distance slope at the cell's distance
+(:func:`siting.coverage.calibration_distance_db`).
 The radial kernels run in numba over all cores (``prange`` over radials).
 """
 
@@ -72,7 +73,8 @@ from siting.china_crs import outside_china, to_wgs84
 from siting.config import (CoverageSettings, ItmSettings, P1812Settings, Scenario, Technology,
                            beyond_validity)
 from siting.coverage import (ITM_MDVAR, ITM_POLARIZATION, MIN_MODEL_DISTANCE_M, P1812_POLARIZATION,
-                             best_sector_gain_db, model_loss_db, receiver_offset_db)
+                             best_sector_gain_db, calibration_distance_db, model_loss_db,
+                             receiver_offset_db)
 from siting.errors import InputError
 from siting.io import resolve_itu_maps
 from siting.io.dem import lonlat_bounds
@@ -589,14 +591,15 @@ def predict_area(terrain: Terrain, site_x_m: float, site_y_m: float, height_m: f
     samples = index[inside]
     rows, cols = np.nonzero(inside)
     x_m, y_m = terrain.xy(rows + row_start, cols + col_start)
-    at_cell_db = _formula_at_cell_db(radials, tech, samples,
-                                     np.hypot(x_m - site_x_m, y_m - site_y_m))
+    distance_m = np.hypot(x_m - site_x_m, y_m - site_y_m)
+    at_cell_db = _formula_at_cell_db(radials, tech, samples, distance_m)
     grids = []
     for values, sign in ((loss, 1.0), (level, -1.0)):
         grid = np.full(index.shape, np.nan, np.float32)
         grid[inside] = values.ravel()[samples] + sign * at_cell_db
         grids.append(grid)
-    grids[1][inside] += receiver_offset_db(terrain, x_m, y_m, float(ue_height_m), tech, settings)
+    grids[1][inside] += (receiver_offset_db(terrain, x_m, y_m, float(ue_height_m), tech, settings)
+                         + calibration_distance_db(distance_m, tech, settings))
     return Prediction(path_loss_db=grids[0], level_dbm=grids[1],
                       transform=terrain.transform @ Affine.translation(col_start, row_start),
                       crs=terrain.crs, terrain=terrain, site=site, site_x_m=float(site_x_m),

@@ -26,6 +26,8 @@ N_MEASUREMENTS = 14000
 #: Points are drawn where the true level is above this [dBm], so that the noise never takes a
 #: measurement out of the -160..-20 dBm a file may hold (dropping those would bias the truth).
 LOWEST_TRUTH_DBM = -125.0
+#: A slope the engine lacks [dB per decade of distance]: the region's levels fall faster.
+TRUE_SLOPE_DB = -9.0
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +55,20 @@ def _write_csv(path, x_m, y_m, **columns):
 @pytest.fixture(scope="module")
 def synthetic(region_dir):
     """Measurements drawn from the truth, written as a lon/lat CSV (its path)."""
+    return _draw_drive_test(region_dir, region_dir / "drive_test.csv")
+
+
+@pytest.fixture(scope="module")
+def sloped(region_dir):
+    """Measurements drawn from a truth whose level falls :data:`TRUE_SLOPE_DB` per decade of
+    distance faster than the engine's, from 1 km."""
+    return _draw_drive_test(region_dir, region_dir / "drive_test_sloped.csv",
+                            slope_db=TRUE_SLOPE_DB)
+
+
+def _draw_drive_test(region_dir, path, slope_db=0.0):
+    """The engine's prediction at random points of the region, plus the true class offsets,
+    plus ``slope_db`` x log10(distance / 1 km), plus noise, written as a lon/lat CSV."""
     rng = np.random.default_rng(7)
     x = X0 + rng.uniform(CELL_M, (COLS - 1) * CELL_M, N_MEASUREMENTS)
     y = Y0 - rng.uniform(CELL_M, (ROWS - 1) * CELL_M, N_MEASUREMENTS)
@@ -63,10 +79,13 @@ def synthetic(region_dir):
     frame = gpd.GeoDataFrame({"site_id": sites, "technology": TECH_4G["name"]},
                              geometry=gpd.points_from_xy(x, y), crs=CRS)
     predicted, classes = predict_measurements(scenario, region, frame)
-    truth = predicted + np.array([TRUE_OFFSETS_DB[c] for c in classes])
+    serving = region.candidates.loc[frame["site_id"]]
+    distance_km = np.hypot(serving.geometry.x.to_numpy() - x,
+                           serving.geometry.y.to_numpy() - y) / 1e3
+    truth = (predicted + np.array([TRUE_OFFSETS_DB[c] for c in classes])
+             + slope_db * np.log10(np.maximum(distance_km, 0.1)))
     rsrp = truth + rng.normal(0.0, NOISE_DB, N_MEASUREMENTS)
     keep = truth > LOWEST_TRUTH_DBM
-    path = region_dir / "drive_test.csv"
     _write_csv(path, x[keep], y[keep], site_id=sites[keep], technology=TECH_4G["name"],
                rsrp_dbm=rsrp[keep])
     return path
@@ -91,7 +110,10 @@ def test_offsets_and_noise_are_recovered(region_dir, synthetic, tmp_path):
     assert held["n"] + report["n_train"] == len(pd.read_csv(synthetic))
 
 
-def test_a_scenario_including_the_calibration_adds_its_offsets(region_dir, synthetic, tmp_path):
+@pytest.mark.parametrize("drive_test", ["synthetic", "sloped"])
+def test_a_scenario_including_the_calibration_adds_its_offsets(region_dir, drive_test, tmp_path,
+                                                              request):
+    synthetic = request.getfixturevalue(drive_test)
     out = tmp_path / "calib"
     assert runner.invoke(app, ["calibrate", str(region_dir / "scenario.yaml"), str(synthetic),
                                "--out", str(out), "--quiet"]).exit_code == 0
@@ -99,7 +121,8 @@ def test_a_scenario_including_the_calibration_adds_its_offsets(region_dir, synth
     doc["coverage"]["calibration"] = str(out / "calibration.yaml")
     calibrated = region_dir / "calibrated.yaml"
     calibrated.write_text(yaml.safe_dump(doc, sort_keys=False))
-    written = yaml.safe_load((out / "calibration.yaml").read_text())["offsets_db"]
+    document = yaml.safe_load((out / "calibration.yaml").read_text())
+    written = document["offsets_db"]
     scenario = load_scenario(calibrated)
     region = read_region(scenario)
     frame = pd.read_csv(synthetic).head(300)
@@ -116,7 +139,85 @@ def test_a_scenario_including_the_calibration_adds_its_offsets(region_dir, synth
                            points.geometry.y.to_numpy(), 1.5, pairs, pairs,
                            scenario.technologies[0], scenario.coverage)
     expected = np.array([written[TECH_4G["name"]][c] for c in classes])
+    slope = document["distance_slopes"][TECH_4G["name"]]
+    distance_km = np.hypot(tx.x_m - points.geometry.x.to_numpy(),
+                           tx.y_m - points.geometry.y.to_numpy()) / 1e3
+    held_km = np.clip(np.maximum(distance_km, 0.1), slope["min_km"], slope["max_km"])
+    expected += slope["db_per_decade"] * np.log10(held_km / slope["reference_km"])
     np.testing.assert_allclose(level - raw, expected, atol=1e-3)
+
+
+def _calibrate_report(region_dir, drive_test, out, *flags):
+    result = runner.invoke(app, ["calibrate", str(region_dir / "scenario.yaml"), str(drive_test),
+                                 "--out", str(out), *flags])
+    assert result.exit_code == 0, result.output
+    return result.output, json.loads((out / "calibration_report.json").read_text())
+
+
+def test_a_distance_slope_the_engine_lacks_is_recovered(region_dir, sloped, tmp_path):
+    """Levels falling 9 dB per decade faster than the engine's: offsets alone leave the near
+    links too weak and the far ones too strong, by the same 9 dB per decade; the slope takes
+    it out (the K2 of a tuned model)."""
+    tech = TECH_4G["name"]
+    output, report = _calibrate_report(region_dir, sloped, tmp_path / "slope")
+    slope = report["distance_slopes"][tech]
+    assert slope["db_per_decade"] == pytest.approx(TRUE_SLOPE_DB, abs=0.8)
+    assert f"{tech}: distance slope {slope['db_per_decade']:+.2f} dB per decade" in output
+    at_reference_db = TRUE_SLOPE_DB * np.log10(slope["reference_km"])  # the truth's, from 1 km
+    for name, truth in TRUE_OFFSETS_DB.items():
+        assert report["offsets_db"][tech][name] == pytest.approx(truth + at_reference_db, abs=0.6)
+    assert report["held_out"]["rmse_after_db"] == pytest.approx(NOISE_DB, abs=0.5)
+    _, flat = _calibrate_report(region_dir, sloped, tmp_path / "flat", "--no-slope")
+    assert flat["distance_slopes"] == {}
+    near, far = "0-1 km", "2-5 km"
+    for bands, most_db in ((report["held_out_by_distance"][tech], 0.8),
+                           (flat["held_out_by_distance"][tech], None)):
+        trend_db = bands[near]["mean_error_after_db"] - bands[far]["mean_error_after_db"]
+        if most_db is None:
+            assert trend_db > 3.0  # offsets only: errors still fall with distance
+        else:
+            assert abs(trend_db) < most_db
+
+
+def test_distances_spanning_too_little_fit_no_slope(region_dir, sloped, tmp_path):
+    """Measurements 1.0-1.6 km from their sites: no slope can be told from the offset there."""
+    frame = pd.read_csv(sloped)
+    points = pd.DataFrame(dict(zip(("x", "y"), pyproj.Transformer.from_crs(
+        "EPSG:4326", CRS, always_xy=True).transform(frame.lon, frame.lat))))
+    region = read_region(load_scenario(region_dir / "scenario.yaml"))
+    sites = region.candidates.loc[frame["site_id"]]
+    distance_km = np.hypot(sites.geometry.x.to_numpy() - points.x,
+                           sites.geometry.y.to_numpy() - points.y) / 1e3
+    ring = tmp_path / "ring.csv"
+    frame[(distance_km > 1.0) & (distance_km < 1.6)].to_csv(ring, index=False)
+    output, report = _calibrate_report(region_dir, ring, tmp_path / "ring")
+    assert report["distance_slopes"] == {}
+    assert "no distance slope: the 10th to 90th percentile of its distances span less" in output
+    written = yaml.safe_load((tmp_path / "ring" / "calibration.yaml").read_text())
+    assert written["distance_slopes"] == {}
+
+
+def _validate_with_calibration(region_dir, tmp_path, document: dict):
+    """``siting validate`` of the region's scenario including a calibration.yaml holding
+    ``document``."""
+    calibration = tmp_path / "calibration.yaml"
+    calibration.write_text(yaml.safe_dump(document))
+    doc = yaml.safe_load((region_dir / "scenario.yaml").read_text())
+    doc["coverage"]["calibration"] = str(calibration)
+    doc["inputs"] = {key: str(region_dir / value) for key, value in doc["inputs"].items()}
+    path = tmp_path / "calibrated.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return runner.invoke(app, ["validate", str(path)])
+
+
+def test_a_calibration_file_with_a_bad_slope_names_its_field(region_dir, tmp_path):
+    result = _validate_with_calibration(region_dir, tmp_path, {
+        "offsets_db": {TECH_4G["name"]: {"unclassified": 1.0}},
+        "distance_slopes": {TECH_4G["name"]: {"db_per_decade": -5.0, "reference_km": 1.0,
+                                              "min_km": 3.0, "max_km": 0.5}}})
+    assert result.exit_code == 2, result.output
+    assert f"distance_slopes.{TECH_4G['name']}: min_km (3) must not exceed max_km (0.5)" \
+        in result.output
 
 
 BAD_ROWS = {
@@ -247,15 +348,8 @@ def test_the_verdict_places_the_standard_deviation_against_the_practice_range(st
 
 def test_a_calibration_naming_a_technology_the_scenario_lacks_is_warned(region_dir, tmp_path):
     """A technology renamed after calibrating: its offsets would silently apply to nothing."""
-    calibration = tmp_path / "calibration.yaml"
-    calibration.write_text(yaml.safe_dump({"offsets_db": {"LTE1800": {"unclassified": 4.0}},
-                                           "model_offset_db": {"LTE1800": 4.0}}))
-    doc = yaml.safe_load((region_dir / "scenario.yaml").read_text())
-    doc["coverage"]["calibration"] = str(calibration)
-    doc["inputs"] = {key: str(region_dir / value) for key, value in doc["inputs"].items()}
-    path = tmp_path / "renamed.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    result = runner.invoke(app, ["validate", str(path)])
+    result = _validate_with_calibration(region_dir, tmp_path, {
+        "offsets_db": {"LTE1800": {"unclassified": 4.0}}, "model_offset_db": {"LTE1800": 4.0}})
     assert result.exit_code == 0, result.output
     warning = next(ln for ln in result.output.splitlines() if "coverage.calibration" in ln)
     assert "LTE1800" in warning and "not applied" in warning and TECH_4G["name"] in warning

@@ -28,7 +28,8 @@ from regions import (CRS, TECH_4G, X0, Y0, candidate, lonlat_region, ridge_dem, 
 import siting
 from siting.china_crs import wgs84_to_bd09, wgs84_to_gcj02
 from siting.cli import app
-from siting.config import Calibration, CoverageSettings, P1812Settings, Technology
+from siting.config import (Calibration, CoverageSettings, DistanceSlope, P1812Settings,
+                           Technology)
 from siting.coverage import Transmitters, model_loss_db, pair_levels
 from siting.errors import InputError, OutputError
 from siting.export.prediction import PREDICTION_FILES, write_prediction
@@ -182,7 +183,9 @@ def test_p1812_without_the_itu_maps_values_is_an_input_error():
 
 CALIBRATION = Calibration(offsets_db=(("4G-1800", (("tree_cover", 3.0),
                                                    (NO_CLASS_NAME, -4.0))),),
-                          model_offset_db=(("4G-1800", 6.0),))
+                          model_offset_db=(("4G-1800", 6.0),),
+                          distance_slopes=(("4G-1800", DistanceSlope(
+                              db_per_decade=-9.0, reference_km=0.5, min_km=0.15, max_km=1.0)),))
 
 
 def _land_cover(shape) -> LandCover:
@@ -201,7 +204,8 @@ def _land_cover(shape) -> LandCover:
 def test_levels_equal_the_coverage_engine_with_land_cover_and_calibration(model, land_cover):
     """Band 2 is RSRP as the coverage engine computes it: the terminal clutter loss of each
     cell's land-cover class (P.2108), the clutter heights on the profile where the engine
-    puts them (Deygout's obstacles, P.1812's g; not ITM), and the calibration's offsets."""
+    puts them (Deygout's obstacles, P.1812's g; not ITM), and the calibration's offsets and
+    distance slope."""
     dem = ridge_dem(101, 101, ridge_col=70)
     terrain = Terrain(dem.astype(np.float32), _terrain(dem).transform, CRS,
                       _land_cover(dem.shape) if land_cover else None)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -19,11 +20,21 @@ def _rounded(table: dict) -> dict:
     return {k: _rounded(v) if isinstance(v, dict) else round(float(v), 2) for k, v in table.items()}
 
 
+def _slopes(result, digits: int | None = None) -> dict:
+    """{technology: the fields of its distance slope} of the technologies given one, rounded
+    to ``digits`` (dB per decade, km) when asked."""
+    return {tech: {k: round(v, digits) if digits is not None else v
+                   for k, v in dataclasses.asdict(slope).items()}
+            for tech, slope in result.distance_slopes.items() if slope is not None}
+
+
 def calibration_document(result, measurements: str) -> dict:
-    """What ``calibration.yaml`` holds: the offsets the engine adds, and where they come from."""
+    """What ``calibration.yaml`` holds: the offsets and distance slopes the engine adds, and
+    where they come from."""
     return {"source": measurements,
             "offsets_db": _rounded(result.offsets_db),
             "model_offset_db": _rounded(result.model_offset_db),
+            "distance_slopes": _slopes(result, digits=3),
             "held_out": {k: v if k == "n" or v is None else round(v, 2)
                          for k, v in result.held_out.items()}}
 
@@ -33,7 +44,9 @@ def report_document(result, measurements: str) -> dict:
     return {"measurements": measurements, "n_train": result.n_train,
             "n_train_by_class": result.n_train_by_class,
             "offsets_db": result.offsets_db, "model_offset_db": result.model_offset_db,
+            "distance_slopes": _slopes(result),
             "held_out": result.held_out, "held_out_by_class": result.by_class,
+            "held_out_by_distance": result.by_distance,
             "held_out_by_site": result.by_site,
             "reporting_floor_dbm": result.reporting_floor_dbm, "n_at_floor": result.n_at_floor,
             "outliers": result.outliers}
