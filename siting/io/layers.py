@@ -462,13 +462,18 @@ def _suggested_mapping(missing: list[str], present: list[str]) -> dict[str, str]
     return suggested
 
 
+def mapped_columns(source: LayerSource, columns) -> dict[str, str]:
+    """siting's field -> the column of ``columns`` that ``source``'s mapping names for it, as
+    :func:`siting.io.tables.column_named` finds it (人口 names a sheet's 人口（人）)."""
+    return {field: column_named(column, columns) for field, column in source.column_of.items()}
+
+
 def _map_fields(frame: gpd.GeoDataFrame, source: LayerSource, wanted: list[str],
                 where: str, needed_by: Mapping[str, str]) -> gpd.GeoDataFrame:
     """Rename the file's columns to siting's field names; every wanted field must then exist
     (a missing one that ``needed_by`` names is told which setting reads it). A column the
     mapping names is found as written, else as :func:`siting.io.tables.column_named` finds it."""
-    mapping = {field: column_named(column, frame.columns)
-               for field, column in source.column_of.items()}
+    mapping = mapped_columns(source, frame.columns)
     absent = [f"{column} (for {field})" for field, column in mapping.items()
               if column not in frame.columns]
     missing = [f for f in wanted if f not in frame.columns and f not in mapping]
@@ -796,6 +801,7 @@ def read_layer(source: LayerSource, crs: pyproj.CRS | None, fields: dict[str, st
                      f"it with {_crs_setting(source)}, or assign it in the file")
     required = [name for name, kind in fields.items() if not kind.endswith("?")]
     wanted = [id_field, *required] if id_field in required else required
+    columns = mapped_columns(source, frame.columns)
     frame = _map_fields(frame, source, list(dict.fromkeys(wanted)), where, needed_by or {})
     if id_field not in frame.columns:  # an optional id: features are named by their row
         frame[id_field] = [f"row {row}" for row in frame.index]
@@ -804,9 +810,9 @@ def read_layer(source: LayerSource, crs: pyproj.CRS | None, fields: dict[str, st
         if name != id_field and name in frame.columns:
             try:
                 values = _coerce(frame, name, kind, where)
-                frame[name] = in_yuan(values, name, source.column_of.get(name), where).to_numpy()
+                frame[name] = in_yuan(values, name, columns.get(name), where).to_numpy()
             except InputError as exc:
-                problems.add(_naming_the_column(str(exc), name, source.column_of.get(name)))
+                problems.add(_naming_the_column(str(exc), name, columns.get(name)))
     if check is not None:
         problems.attempt(check, frame, where)
     frame = _check_geometries(frame, geometry, where, problems)

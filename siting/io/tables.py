@@ -241,11 +241,15 @@ def blank_cells(column: pd.Series) -> pd.Series:
 def column_named(name: str, columns) -> str:
     """The column of ``columns`` that a scenario's ``name`` names: itself when present, else
     the only one that reads the same but for case, spaces and full-width forms
-    (:func:`header_key`: 人口(人) for a sheet's 人口（人）); else ``name``."""
+    (:func:`header_key`: 人口(人) for a sheet's 人口（人）), else the only one that reads so
+    without a unit after it (:func:`without_unit`: 站高 for a sheet's 站高(m)); else ``name``."""
     if name in columns:
         return name
-    alike = [c for c in columns if header_key(c) == header_key(name)]
-    return alike[0] if len(alike) == 1 else name
+    for key in (header_key, lambda column: without_unit(header_key(column))):
+        alike = [c for c in columns if key(c) == header_key(name)]
+        if len(alike) == 1:
+            return alike[0]
+    return name
 
 
 #: The units Chinese sheets write after a column name: 站高(m), 站高（米）, 天线挂高/m, RSRP[dBm],
@@ -332,6 +336,7 @@ def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
         frame, header, top = _read_csv(path, is_header)
     frame.columns = _header_names(frame.columns, top, header)
     frame.index = pd.RangeIndex(header + 2, header + 2 + len(frame))  # the header's row + 1
+    frame = _with_units_row_read(frame, path)
     blank = frame.apply(blank_cells)
     skipped_rows = blank.all(axis=1).to_numpy(bool) | _total_rows(frame, blank, path)
     unnamed = frame.columns.astype(str).str.fullmatch(UNNAMED_COLUMN)
@@ -340,6 +345,58 @@ def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
         raise InputError(f"{path}: the table has no rows; fill it in")
     _warn_of_hidden_rows(path, frame.index.intersection(hidden))
     return frame
+
+
+#: The units a sheet writes in a row of its own under the header (m, °, dBm, 元, (米), 【人】),
+#: matched after :func:`header_key`: lengths, angles, levels, frequencies, money, counts, time.
+UNIT_WORDS = frozenset({"m", "米", "km", "千米", "公里", "cm", "厘米", "°", "度", "dbm", "db",
+                        "dbi", "dbd", "mhz", "ghz", "w", "瓦", "元", "万元", "千元", "亿元",
+                        "人", "户", "个", "座", "套", "年", "月", "%", "‰"})
+#: What a units row may hold besides units: a label (单位) and marks for "no unit".
+UNITS_ROW_FILLERS = frozenset({"单位", "单位:", "unit", "units", "unit:", "units:", "-", "/",
+                               "—", "--"})
+#: The brackets a unit may stand in, after NFKC (（米） is (米)).
+UNIT_BRACKETS = re.compile(r"[(\[【](.*)[)\]】]")
+
+
+def unit_of(cell) -> str | None:
+    """The unit a cell of a units row names (:data:`UNIT_WORDS`, bracketed or not), as written
+    but for brackets and full-width forms; None when the cell is no unit."""
+    text = _normalised(cell_text(cell))
+    bracketed = UNIT_BRACKETS.fullmatch(text)
+    unit = (bracketed[1] if bracketed else text).strip()
+    return unit if header_key(unit) in UNIT_WORDS else None
+
+
+def _is_units_row(cells) -> bool:
+    """Whether a row's cells are the columns' units: one unit at least (:func:`unit_of`), every
+    other filled cell a label or a mark of :data:`UNITS_ROW_FILLERS`."""
+    filled = [cell for cell in cells if cell_text(cell)]
+    units = [cell for cell in filled if unit_of(cell) is not None]
+    return bool(units) and all(unit_of(cell) is not None or header_key(cell) in UNITS_ROW_FILLERS
+                               for cell in filled)
+
+
+def _with_units_row_read(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """``frame`` without the units row that operator sheets put under the header (m, °, dBm,
+    元, 万元 each under its column: :func:`_is_units_row`), each unit written after its column's
+    name as a header gives one (站高 over m reads as 站高(m), and is read so: a cost in 万元
+    converted, a unit not read as the field's refused by name); said in the log. ``frame``
+    itself when its first row is a record."""
+    if frame.empty or not _is_units_row(frame.iloc[0].tolist()):
+        return frame
+    units = {column: unit_of(cell) for column, cell in frame.iloc[0].items()}
+    named = {column: f"{column}({unit})" for column, unit in units.items()
+             if unit is not None and not _names_a_unit(str(column))}
+    logger.info("%s: row %d holds the columns' units, not a record; read as the headers' "
+                "units: %s", path, frame.index[0], ", ".join(named.values()) or "none new")
+    return frame.iloc[1:].rename(columns=named)
+
+
+def _names_a_unit(column: str) -> bool:
+    """Whether a column's name ends in a unit already (站高(m), 投资（千元）, 经度°)."""
+    key = header_key(column)
+    return without_unit(key) != key or key.endswith((")", "]", "】"))
 
 
 def _warn_of_hidden_rows(path: Path, rows: pd.Index) -> None:

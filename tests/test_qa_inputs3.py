@@ -1,0 +1,100 @@
+"""Input sheets as Chinese planners write them: a units row under the header, coordinates in
+degrees, minutes and seconds with their hemispheres, notes under the table, cells merged over
+a county's rows, two columns of one name. The files are built as Excel writes them."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import Workbook
+
+from siting.config import LayerSource, load_scenario
+from siting.errors import InputError
+from siting.io import read_as_built, read_region
+from siting.io.layers import read_layer
+from siting.io.region import CANDIDATE_FIELDS
+from tests.regions import TECH_4G, candidate, village, write_region
+
+#: A tower company's candidate columns, as the scenario maps them (no units in the names).
+SITE_COLUMNS = {"site_id": "站址编号", "kind": "站址类型", "antenna_height_m": "站高",
+                "capex_cny": "建设投资", "opex_cny_per_year": "年运维费",
+                "free_public": "免费公共站址", "difficult": "建设困难", "extra_cost_cny": "额外费用",
+                "technologies": "可建制式"}
+#: Two candidates: (id, height [m], capex [万元], longitude, latitude).
+SITES = [("S1", 35, 12.5, 108.9701, 32.6851), ("S2", 40, 8, 108.9902, 32.7003)]
+
+
+def _workbook(path, rows, merged=()):
+    """A workbook of one sheet holding ``rows``, the cell ranges ``merged`` merged."""
+    book = Workbook()
+    for row in rows:
+        book.active.append(list(row))
+    for cells in merged:
+        book.active.merge_cells(cells)
+    book.save(path)
+    return path
+
+
+def _site_rows(units_row):
+    """The candidate sheet: header, ``units_row``, then :data:`SITES`."""
+    header = [*SITE_COLUMNS.values(), "经度", "纬度"]
+    records = [(sid, "公共建筑", height, capex, 8000, "否", "否", 0, "4G", lon, lat)
+               for sid, height, capex, lon, lat in SITES]
+    return [header, units_row, *records]
+
+
+def _sites(path, **extra):
+    source = LayerSource(path=path, key="inputs.candidates", fields=tuple(SITE_COLUMNS.items()),
+                         **extra)
+    return read_layer(source, None, CANDIDATE_FIELDS, "site_id")
+
+
+def test_a_units_row_under_the_header_gives_the_columns_units(tmp_path, caplog):
+    """An operator sheet's second row holding each column's unit was read as a record: the
+    run stopped saying row 2 had no coordinates ('°', '°'). It is the columns' units: the
+    costs it says are in 万元 are converted, and the records are read from row 3."""
+    units = ["", "", "(米)", "万元", "元", "", "", "元", "", "°", "°"]
+    path = _workbook(tmp_path / "站址.xlsx", _site_rows(units))
+    with caplog.at_level(logging.INFO, logger="siting.io"):
+        sites = _sites(path)
+    assert sites.index.tolist() == ["S1", "S2"]
+    assert sites["capex_cny"].tolist() == [capex * 10_000 for _, _, capex, _, _ in SITES]
+    assert sites["antenna_height_m"].tolist() == [height for _, height, _, _, _ in SITES]
+    np.testing.assert_allclose(np.column_stack([sites.geometry.x, sites.geometry.y]),
+                               [(lon, lat) for *_, lon, lat in SITES], atol=1e-9)
+    assert f"{path}: row 2 holds the columns' units, not a record" in caplog.text
+    assert "column '建设投资(万元)' is in 万元" in caplog.text
+
+
+def test_a_units_row_naming_a_unit_not_read_is_refused_by_its_column(tmp_path):
+    """A cost the units row says is in 千元 is not read as yuan: its column is named."""
+    units = ["", "", "m", "千元", "元", "", "", "元", "", "°", "°"]
+    path = _workbook(tmp_path / "站址.xlsx", _site_rows(units))
+    with pytest.raises(InputError) as refused:
+        _sites(path)
+    assert "'建设投资 (for capex_cny)' (did you mean '建设投资(千元)'?)" in str(refused.value)
+
+
+@pytest.fixture(scope="module")
+def region(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("inputs3")
+    path = write_region(folder, np.full((100, 200), 400.0), [village("V1", 2000, 1500)],
+                        [candidate("S1098", 1000, 1500, techs="4G")], technologies=(TECH_4G,))
+    scenario = load_scenario(path)
+    return scenario, read_region(scenario)
+
+
+def test_an_as_built_list_with_a_units_row_reads_its_costs_in_that_unit(region, tmp_path):
+    """The as-built list's units row (年, 万元) was row 2 with an empty site id; its costs in
+    万元 are now converted to yuan."""
+    scenario, data = region
+    path = tmp_path / "竣工.csv"
+    pd.DataFrame([["", "", "年", "（万元）"], ["S1098", TECH_4G["name"], 2027, 20.5]],
+                 columns=["站址编号", "制式", "建成年份", "实际投资"]).to_csv(
+        path, index=False, encoding="gbk")
+    built = read_as_built(path, data.candidates, scenario)
+    assert built.sites[["site_id", "year", "cost_cny", "row"]].values.tolist() == [
+        ["S1098", "2027", 205_000.0, 3]]
