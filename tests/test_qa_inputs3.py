@@ -15,8 +15,8 @@ from siting.config import LayerSource, load_scenario
 from siting.errors import InputError
 from siting.io import read_as_built, read_region
 from siting.io.layers import read_layer
-from siting.io.region import CANDIDATE_FIELDS
-from tests.regions import TECH_4G, candidate, village, write_region
+from siting.io.region import CANDIDATE_FIELDS, VILLAGE_FIELDS
+from tests.regions import TECH_4G, candidate, lonlat_region, village, write_region
 
 #: A tower company's candidate columns, as the scenario maps them (no units in the names).
 SITE_COLUMNS = {"site_id": "站址编号", "kind": "站址类型", "antenna_height_m": "站高",
@@ -25,6 +25,8 @@ SITE_COLUMNS = {"site_id": "站址编号", "kind": "站址类型", "antenna_heig
                 "technologies": "可建制式"}
 #: Two candidates: (id, height [m], capex [万元], longitude, latitude).
 SITES = [("S1", 35, 12.5, 108.9701, 32.6851), ("S2", 40, 8, 108.9902, 32.7003)]
+VILLAGE_COLUMNS = {"village_id": "编号", "name": "村名", "population": "人口",
+                   "admin_unit": "区县", "poverty_village": "贫困村", "relocation_site": "易地搬迁"}
 
 
 def _workbook(path, rows, merged=()):
@@ -98,3 +100,61 @@ def test_an_as_built_list_with_a_units_row_reads_its_costs_in_that_unit(region, 
     built = read_as_built(path, data.candidates, scenario)
     assert built.sites[["site_id", "year", "cost_cny", "row"]].values.tolist() == [
         ["S1098", "2027", 205_000.0, 3]]
+
+
+def _villages(path, rows, merged=()):
+    """Read the villages of a sheet headed by :data:`VILLAGE_COLUMNS`, 经度 and 纬度, then
+    holding ``rows``."""
+    _workbook(path, [[*VILLAGE_COLUMNS.values(), "经度", "纬度"], *rows], merged)
+    source = LayerSource(path=path, key="inputs.villages", fields=tuple(VILLAGE_COLUMNS.items()))
+    return read_layer(source, None, VILLAGE_FIELDS, "village_id")
+
+
+def _village(vid, lon, lat, county="汉滨区"):
+    return [vid, f"{vid}村", 300, county, "是", "否", lon, lat]
+
+
+@pytest.mark.parametrize("coordinates, problem", [
+    ([("108°30'15\"N", "32°41'E")],
+     "columns '经度'/'纬度' are mixed up: the longitudes' names N/S and the latitudes' E/W (row 2: "
+     "'108°30\\'15\"N', \"32°41'E\"); x is the longitude, E 东经 or W 西经, y the latitude, N 北纬 or "
+     "S 南纬: swap the columns, or correct the letters"),
+    ([("东经108度30分", "北纬32度41分"), ("北纬108度36分", "北纬32度45分")],
+     "row(s) 3 of column '经度', the longitude, name a hemisphere of the other axis (row 3: "
+     "'北纬108度36分'); a longitude, E 东经 or W 西经: correct the letter, or put the coordinate in "
+     "its column"),
+    ([("108°30'E", "32°30'N"), ("108°36'W", "32°36'N"), ("108°42'E", "32°42'N")],
+     "row(s) 3 of column '经度' say W where the others say E (row 3: \"108°36'W\"); correct the "
+     "letter (the point lies on the other side of the earth)")])
+def test_hemisphere_letters_of_the_wrong_axis_or_side_are_refused(tmp_path, coordinates,
+                                                                   problem):
+    """A longitude written with N, a latitude with E, or one W among longitudes E, was read
+    as if the letter were right (108°30'15"N as longitude 108.504; 108°36'W as -108.6, on the
+    other side of the earth)."""
+    rows = [_village(f"V{k}", lon, lat) for k, (lon, lat) in enumerate(coordinates, 1)]
+    path = tmp_path / "村庄.xlsx"
+    with pytest.raises(InputError) as refused:
+        _villages(path, rows)
+    assert str(refused.value) == f"{path}: {problem}"
+
+
+def test_hemisphere_letters_of_their_axis_are_read(tmp_path):
+    rows = [_village("V1", "东经108度30分", "北纬32度41分"), _village("V2", "108°36'E", "32°45'N")]
+    villages = _villages(tmp_path / "村庄.xlsx", rows)
+    np.testing.assert_allclose(villages.geometry.x, [108.5, 108.6], atol=1e-12)
+    np.testing.assert_allclose(villages.geometry.y, [32 + 41 / 60, 32.75], atol=1e-12)
+
+
+def test_a_list_all_written_west_is_told_its_hemisphere_is_wrong(tmp_path):
+    """A candidate list whose every longitude says W (108.9701W) put its sites in America; the
+    run said only that they lie outside the DEM: "remove them or use a larger DEM"."""
+    scenario, _ = lonlat_region(tmp_path, {"S1": 0.2})
+    sites = pd.read_csv(tmp_path / "sites.csv")
+    sites["lon"] = [f"{lon:.6f}W" for lon in sites["lon"]]
+    sites.to_csv(tmp_path / "sites.csv", index=False)
+    with pytest.raises(InputError) as refused:
+        read_region(load_scenario(scenario))
+    assert str(refused.value) == (
+        f"{tmp_path / 'sites.csv'}: 1 point(s) lie outside the DEM: S1; their longitudes have the "
+        f"wrong sign (with it turned, they fall on the DEM): correct the hemisphere (W or a minus "
+        f"sign for E)")

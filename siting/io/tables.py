@@ -520,21 +520,35 @@ def numbers_of(column: pd.Series) -> pd.Series:
     return pd.to_numeric(text, errors="coerce").astype(float)
 
 
-def _degrees_of(cell) -> float:
-    """An angle written in degrees, minutes and seconds (:data:`DMS`) in decimal degrees,
-    negative in the south and west; NaN when the cell is not such an angle."""
+def _dms_match(cell) -> re.Match | None:
+    """A text cell matched as :data:`DMS` (Chinese hemisphere words read as letters), or None
+    when it is no such angle (a hemisphere both before and after the number included)."""
     if not isinstance(cell, str):
-        return np.nan
+        return None
     text = _normalised(cell)
     for word, letter in HEMISPHERES.items():
         text = text.replace(word, letter)
     match = DMS.fullmatch(text)
-    if match is None or (match[1] and match[5]):
+    return None if match is None or (match[1] and match[5]) else match
+
+
+def hemisphere_of(cell) -> str:
+    """The hemisphere letter (N, S, E or W) an angle written in degrees names (:data:`DMS`,
+    东经 as E), "" when it names none."""
+    match = _dms_match(cell)
+    return (match[1] or match[5]).upper() if match is not None else ""
+
+
+def _degrees_of(cell) -> float:
+    """An angle written in degrees, minutes and seconds (:data:`DMS`) in decimal degrees,
+    negative in the south and west; NaN when the cell is not such an angle."""
+    match = _dms_match(cell)
+    if match is None:
         return np.nan
     degrees, minutes, seconds = (float(g) if g else 0.0 for g in match.group(2, 3, 4))
     if minutes >= 60 or seconds >= 60:
         return np.nan
-    sign = -1.0 if (match[1] or match[5]).upper() in ("S", "W") else 1.0
+    sign = -1.0 if hemisphere_of(cell) in ("S", "W") else 1.0
     return sign * (degrees + minutes / 60 + seconds / 3600)
 
 
@@ -611,6 +625,55 @@ def _split_pairs(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
             parts.map(lambda p: p[1] if len(p) == 2 else None))
 
 
+#: The hemisphere letters of each axis, and how messages name them.
+HEMISPHERE_LETTERS = {"x": ("E", "W"), "y": ("N", "S")}
+AXIS_NAMES = {"x": "longitude, E 东经 or W 西经", "y": "latitude, N 北纬 or S 南纬"}
+
+
+def _crossed_hemispheres(cells: dict[str, pd.Series], columns: dict[str, str], where: str,
+                         problems: Problems) -> np.ndarray:
+    """Bool per row: a coordinate (``cells``: the x and y cells, from the ``columns`` named)
+    names a hemisphere of the other axis (:func:`hemisphere_of`: 32°41'N in the longitude
+    column; in every row: the columns or their letters swapped), or the one hemisphere of its axis few rows
+    name (a W among E: a typo that puts the point on the other side of the earth); such
+    rows are named in ``problems``, one line for each kind."""
+    letters = {axis: column.map(hemisphere_of) for axis, column in cells.items()}
+    other = {axis: (letters[axis] != "") & ~letters[axis].isin(HEMISPHERE_LETTERS[axis])
+             for axis in cells}
+    crossed = other["x"] | other["y"]
+    if all(other[axis].any() and other[axis].eq(letters[axis] != "").all() for axis in cells):
+        row = crossed.idxmax()
+        problems.add(f"{where}: columns '{columns['x']}'/'{columns['y']}' are mixed up: the "
+                     f"longitudes' names N/S and the latitudes' E/W (row {row}: "
+                     f"{cells['x'][row]!r}, {cells['y'][row]!r}); x is the {AXIS_NAMES['x']}, "
+                     f"y the {AXIS_NAMES['y']}: swap the columns, or correct the letters")
+        return crossed.to_numpy(bool)
+    for axis in cells:
+        if other[axis].any():
+            _name_rows(problems, cells[axis], other[axis], f"{where}: row(s) {{rows}} of column "
+                       f"'{columns[axis]}', the {AXIS_NAMES[axis].split(',')[0]}, name a "
+                       f"hemisphere of the other axis", f"; a {AXIS_NAMES[axis]}: correct the "
+                       f"letter, or put the coordinate in its column")
+        named = letters[axis][letters[axis].isin(HEMISPHERE_LETTERS[axis])].value_counts()
+        if len(named) == 2 and named.iloc[0] > named.iloc[1]:
+            few = letters[axis] == named.index[1]
+            _name_rows(problems, cells[axis], few, f"{where}: row(s) {{rows}} of column "
+                       f"'{columns[axis]}' say {named.index[1]} where the others say "
+                       f"{named.index[0]}", "; correct the letter (the point lies on the other "
+                       "side of the earth)")
+            crossed |= few
+    return crossed.to_numpy(bool)
+
+
+def _name_rows(problems: Problems, cells: pd.Series, rows: pd.Series, what: str,
+               advice: str) -> None:
+    """Add the problem ``what`` (its ``{rows}`` the first five of ``rows``) with the first
+    such cell, then ``advice``."""
+    named = cells.index[rows.to_numpy(bool)]
+    shown = ", ".join(map(str, named[:5])) + (" and more" if len(named) > 5 else "")
+    problems.add(f"{what.format(rows=shown)} (row {named[0]}: {cells[named[0]]!r}){advice}")
+
+
 def table_points(frame: pd.DataFrame, x: str, y: str, crs, where: str,
                  problems: Problems) -> gpd.GeoDataFrame:
     """Point features from the coordinate columns (decimal numbers, or degrees, minutes and
@@ -631,7 +694,9 @@ def table_points(frame: pd.DataFrame, x: str, y: str, crs, where: str,
                      f"have no coordinates in {columns} (row {rows[0]}: {cells}); write them "
                      f"as numbers (108.9701) or degrees, minutes and seconds "
                      f"(108°58'12.5\"){pair}")
-    keep = ~bad
+    crossed = _crossed_hemispheres({"x": x_cells, "y": y_cells}, {"x": x, "y": y}, where,
+                                   problems)
+    keep = ~bad & ~crossed
     _warn_if_rounded(x_cells[keep], y_cells[keep], xs[keep], ys[keep], where)
     rest = frame.drop(columns=list({x, y}))[keep]
     return gpd.GeoDataFrame(rest, geometry=gpd.points_from_xy(xs[keep], ys[keep]), crs=crs)
