@@ -158,3 +158,23 @@ def test_a_list_all_written_west_is_told_its_hemisphere_is_wrong(tmp_path):
         f"{tmp_path / 'sites.csv'}: 1 point(s) lie outside the DEM: S1; their longitudes have the "
         f"wrong sign (with it turned, they fall on the DEM): correct the hemisphere (W or a minus "
         f"sign for E)")
+
+
+def test_notes_under_the_table_are_not_records(tmp_path, caplog):
+    """备注 and 制表人/审核人 under a village list (a note merged across the row, as Excel lays it
+    out) stopped the run: 'row(s) 5, 6 have no coordinates (nan, nan)'."""
+    rows = [_village("V1", 108.5, 32.5), _village("V2", 108.6, 32.6), [],
+            ["备注：人口为2023年户籍人口"], ["制表人：张三", None, None, "审核人： 李四"]]
+    path = tmp_path / "村庄.xlsx"
+    with caplog.at_level(logging.WARNING):
+        villages = _villages(path, rows, merged=["A5:H5"])
+    assert villages.index.tolist() == ["V1", "V2"]
+    assert villages["population"].tolist() == [300, 300]
+    assert (f"{path}: row(s) 5 (备注:人口为2023年户籍人口), 6 (制表人:张三) are notes, not records; "
+            f"not read") in caplog.text
+
+
+def test_a_record_whose_name_says_note_is_read(tmp_path):
+    """Only a row of notes is left out: a village named 注 (or a note beside its data) is read."""
+    rows = [_village("注", 108.5, 32.5), [*_village("V2", 108.6, 32.6), "备注：新增"]]
+    assert _villages(tmp_path / "村庄.xlsx", rows).index.tolist() == ["注", "V2"]

@@ -319,7 +319,8 @@ def _header_names(columns, top: list[list], header: int) -> list[str]:
 def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
                is_header=None, sheet_key: str | None = None) -> pd.DataFrame:
     """The rows of a CSV file or XLSX sheet, column names stripped, blank rows and total rows
-    (合计, 小计: :func:`_total_rows`) dropped, indexed
+    (合计, 小计: :func:`_total_rows`), rows of notes (备注：: :func:`_note_rows`) and a units
+    row under the header (:func:`_with_units_row_read`) dropped, indexed
     by their row numbers as a spreadsheet shows them, blank columns without a header (which
     Excel leaves after the table) dropped; a table without rows is an error unless
     ``allow_empty`` (the caller then says what to do). The header is the first row
@@ -338,7 +339,8 @@ def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
     frame.index = pd.RangeIndex(header + 2, header + 2 + len(frame))  # the header's row + 1
     frame = _with_units_row_read(frame, path)
     blank = frame.apply(blank_cells)
-    skipped_rows = blank.all(axis=1).to_numpy(bool) | _total_rows(frame, blank, path)
+    skipped_rows = (blank.all(axis=1).to_numpy(bool) | _total_rows(frame, blank, path)
+                    | _note_rows(frame, blank, path))
     unnamed = frame.columns.astype(str).str.fullmatch(UNNAMED_COLUMN)
     frame = frame.loc[~skipped_rows, ~(unnamed & blank.all(axis=0).to_numpy(bool))]
     if frame.empty and not allow_empty:
@@ -437,6 +439,33 @@ def _total_rows(frame: pd.DataFrame, blank: pd.DataFrame, path: Path) -> np.ndar
         logger.warning("%s: row(s) %s%s are totals, not records; not read", path, named,
                        " and more" if len(rows) > 5 else "")
     return totals
+
+
+#: What a note under a table starts with, after NFKC and without spaces: a word (备注, 注,
+#: 说明, 数据来源, 制表人, 审核, 填报日期, ...), an optional number, then a colon.
+NOTE_CELL = re.compile(r"(备注|注|附注|注释|说明|填表说明|数据来源|资料来源|来源|制表人?|审核人?|"
+                       r"审批人?|填报人|填报单位|填表人|负责人|单位负责人|联系人|联系电话|"
+                       r"制表日期|填报日期|填表日期|日期)\d*[:：].*")
+
+
+def _note_rows(frame: pd.DataFrame, blank: pd.DataFrame, path: Path) -> np.ndarray:
+    """Where ``frame`` has a row of notes (备注：..., 制表人：张三 审核人：李四 under the table):
+    every filled cell a note (:data:`NOTE_CELL`) or the text of the first (a note merged
+    across the row), with a warning naming them; such a row is no record."""
+    if frame.empty:
+        return np.zeros(len(frame), bool)
+    first = _first_texts(frame, blank)
+    notes = first.str.fullmatch(NOTE_CELL).to_numpy(bool, copy=True)
+    for position in np.flatnonzero(notes):
+        texts = (re.sub(r"\s+", "", _normalised(cell_text(c))) for c in frame.iloc[position])
+        notes[position] = all(text in ("", first.iloc[position]) or NOTE_CELL.fullmatch(text)
+                              for text in texts)
+    if notes.any():
+        rows = frame.index[notes]
+        named = ", ".join(f"{row} ({first[row][:20]})" for row in rows[:5])
+        logger.warning("%s: row(s) %s%s are notes, not records; not read", path, named,
+                       " and more" if len(rows) > 5 else "")
+    return notes
 
 
 #: A unit in brackets after a column name: 经度（°）, 纬度(度), lon (deg), 东经[E].
