@@ -48,9 +48,8 @@ def _site_rows(units_row):
     return [header, units_row, *records]
 
 
-def _sites(path, **extra):
-    source = LayerSource(path=path, key="inputs.candidates", fields=tuple(SITE_COLUMNS.items()),
-                         **extra)
+def _sites(path, fields=tuple(SITE_COLUMNS.items())):
+    source = LayerSource(path=path, key="inputs.candidates", fields=fields)
     return read_layer(source, None, CANDIDATE_FIELDS, "site_id")
 
 
@@ -178,3 +177,25 @@ def test_a_record_whose_name_says_note_is_read(tmp_path):
     """Only a row of notes is left out: a village named 注 (or a note beside its data) is read."""
     rows = [_village("注", 108.5, 32.5), [*_village("V2", 108.6, 32.6), "备注：新增"]]
     assert _villages(tmp_path / "村庄.xlsx", rows).index.tolist() == ["注", "V2"]
+
+
+def test_cells_merged_down_over_a_countys_rows_are_read_in_each_row(tmp_path):
+    """A county's name merged down beside its villages, as Chinese registers lay them out, was
+    read in the first village only: 'field admin_unit is empty for feature(s) V2, V3'."""
+    rows = [_village("V1", 108.5, 32.5, "汉滨区"), _village("V2", 108.6, 32.6, None),
+            _village("V3", 108.7, 32.7, None), _village("V4", 108.8, 32.8, "石泉县")]
+    villages = _villages(tmp_path / "村庄.xlsx", rows, merged=["D2:D4"])
+    assert villages["admin_unit"].tolist() == ["汉滨区", "汉滨区", "汉滨区", "石泉县"]
+
+
+def test_a_yes_merged_over_sites_is_each_sites(tmp_path):
+    """有光纤 merged down over two sites that have fiber: the second read as without fiber (an
+    optional flag's blank is false), and was planned a feed it does not need."""
+    header = [*SITE_COLUMNS.values(), "经度", "纬度", "有光纤"]
+    records = [[sid, "公共建筑", height, capex, 8000, "否", "否", 0, "4G", lon, lat, None]
+               for sid, height, capex, lon, lat in SITES]
+    records[0][-1] = "是"
+    path = _workbook(tmp_path / "站址.xlsx", [header, *records], merged=["L2:L3"])
+    sites = _sites(path, fields=(*SITE_COLUMNS.items(), ("has_fiber", "有光纤")))
+    assert sites["has_fiber"].tolist() == [True, True]
+

@@ -20,9 +20,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from openpyxl.utils import get_column_letter
+
 from siting.errors import InputError
 from siting.io.problems import Problems, first_line
-from siting.io.xlsx_rows import hidden_rows
+from siting.io.xlsx_rows import hidden_rows, merged_ranges
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +150,29 @@ def _read_sheet(path: Path, sheet: str | None, is_header,
             _warn_of_other_sheets(path, name, others, sheet_key)
         header = header or 0
         frame = pd.read_excel(book, sheet_name=name, header=header, dtype=object)
+        frame = _with_merged_cells_filled(frame, header + 2, merged_ranges(path, name), path)
         return frame, header, top, hidden_rows(path, name)
+
+
+def _with_merged_cells_filled(frame: pd.DataFrame, first_row: int,
+                              merged: list[tuple[int, int, int, int]], path: Path) -> pd.DataFrame:
+    """``frame`` (a sheet's rows from Excel's row ``first_row`` on) with the value of each cell
+    merged down over several rows (a county's name beside its villages) in every row of its
+    column it spans, as Excel shows it (pandas reads it in the first row only), said in the
+    log; ``merged``: the sheet's merged ranges (:func:`~siting.io.xlsx_rows.merged_ranges`).
+    A range across columns fills its first column only, a range of one row nothing."""
+    down = [(top, column, bottom) for top, column, bottom, _ in merged
+            if first_row <= top < first_row + len(frame) and bottom > top
+            and column <= frame.shape[1]]
+    for top, column, bottom in down:
+        rows = slice(top - first_row, bottom - first_row + 1)
+        frame.iloc[rows, column - 1] = frame.iat[top - first_row, column - 1]
+    if down:
+        logger.info("%s: %d cell(s) merged down over several rows (%s) are read in each row "
+                    "they span", path, len(down), ", ".join(
+                        f"{get_column_letter(column)}{top}:{get_column_letter(column)}{bottom}"
+                        for top, column, bottom in down[:5]))
+    return frame
 
 
 def _sheet_named(path: Path, sheet: str, names: list[str]) -> str:
