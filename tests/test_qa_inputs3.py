@@ -4,6 +4,7 @@ a county's rows, two columns of one name. The files are built as Excel writes th
 
 from __future__ import annotations
 
+import csv
 import logging
 
 import numpy as np
@@ -199,3 +200,23 @@ def test_a_yes_merged_over_sites_is_each_sites(tmp_path):
     sites = _sites(path, fields=(*SITE_COLUMNS.items(), ("has_fiber", "有光纤")))
     assert sites["has_fiber"].tolist() == [True, True]
 
+
+@pytest.mark.parametrize("suffix, header_row", [(".xlsx", 2), (".csv", 1)])
+def test_two_columns_of_one_name_are_refused(tmp_path, suffix, header_row):
+    """Two pairs 经度/纬度 (Amap's, then WGS 84's) and two columns 人口: the first of each was
+    read without a word (the second kept as 经度.1)."""
+    header = [*VILLAGE_COLUMNS.values(), "经度", "纬度", "经度 ", "纬度", "人口"]
+    rows = [["V1", "V1村", 300, "汉滨区", "是", "否", 108.5, 32.5, 108.49, 32.51, 280]]
+    path = tmp_path / f"村庄{suffix}"
+    if suffix == ".csv":
+        with open(path, "w", encoding="gb18030", newline="") as file:
+            csv.writer(file).writerows([header, *rows])
+    else:
+        _workbook(path, [["坐标：高德 / WGS 84"], header, *rows])
+    source = LayerSource(path=path, key="inputs.villages", fields=tuple(VILLAGE_COLUMNS.items()))
+    with pytest.raises(InputError) as refused:
+        read_layer(source, None, VILLAGE_FIELDS, "village_id")
+    assert str(refused.value) == (
+        f"{path}: row {header_row}: columns C and K share the name '人口'; columns G and I share "
+        f"the name '经度'; columns H and J share the name '纬度'; rename all but the one to read "
+        f"(e.g. 人口2), so that the one read is the one meant")

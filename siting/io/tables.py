@@ -359,6 +359,7 @@ def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
         frame, header, top, hidden = _read_sheet(path, sheet, is_header, sheet_key)
     else:
         frame, header, top = _read_csv(path, is_header)
+    _refuse_duplicated_names(path, header, _header_names(top[header] if top else [], top, header))
     frame.columns = _header_names(frame.columns, top, header)
     frame.index = pd.RangeIndex(header + 2, header + 2 + len(frame))  # the header's row + 1
     frame = _with_units_row_read(frame, path)
@@ -423,6 +424,22 @@ def _names_a_unit(column: str) -> bool:
     """Whether a column's name ends in a unit already (站高(m), 投资（千元）, 经度°)."""
     key = header_key(column)
     return without_unit(key) != key or key.endswith((")", "]", "】"))
+
+
+def _refuse_duplicated_names(path: Path, header: int, names: list[str]) -> None:
+    """InputError when two columns or more bear one name (as :func:`header_key` reads names):
+    pandas would read the first as that name and the next as 经度.1, so a sheet holding two
+    pairs 经度/纬度 (高德 and WGS 84 under a two-row header) would have one chosen unsaid."""
+    columns: dict[str, list[int]] = {}
+    for position, name in enumerate(names):
+        if name:
+            columns.setdefault(header_key(name), []).append(position)
+    shared = [(" and ".join(get_column_letter(p + 1) for p in positions), names[positions[0]])
+              for positions in columns.values() if len(positions) > 1]
+    if shared:
+        named = "; ".join(f"columns {letters} share the name '{name}'" for letters, name in shared)
+        raise InputError(f"{path}: row {header + 1}: {named}; rename all but the one to read "
+                         f"(e.g. {shared[0][1]}2), so that the one read is the one meant")
 
 
 def _warn_of_hidden_rows(path: Path, rows: pd.Index) -> None:
