@@ -220,3 +220,44 @@ def test_two_columns_of_one_name_are_refused(tmp_path, suffix, header_row):
         f"{path}: row {header_row}: columns C and K share the name '人口'; columns G and I share "
         f"the name '经度'; columns H and J share the name '纬度'; rename all but the one to read "
         f"(e.g. 人口2), so that the one read is the one meant")
+
+
+def _village_table(path, encoding="gb18030"):
+    """Two villages as tab-separated text, as a web system's "导出Excel" writes a file .xls."""
+    header = [*VILLAGE_COLUMNS.values(), "经度", "纬度"]
+    rows = [_village("V1", 108.5, 32.5), _village("V2", 108.6, 32.6)]
+    path.write_text("\n".join("\t".join(map(str, row)) for row in [header, *rows]) + "\n",
+                    encoding=encoding)
+    return path
+
+
+def _read_villages(path):
+    source = LayerSource(path=path, key="inputs.villages", fields=tuple(VILLAGE_COLUMNS.items()))
+    return read_layer(source, None, VILLAGE_FIELDS, "village_id")
+
+
+@pytest.mark.parametrize("encoding", ["gb18030", "utf-16"])
+def test_an_xls_export_of_tab_separated_text_is_read(tmp_path, encoding):
+    """Resource systems' "导出Excel" writes tab-separated text named .xls (Excel opens it after
+    a warning); it was refused as an Excel 97-2003 workbook to save as .xlsx."""
+    villages = _read_villages(_village_table(tmp_path / "村庄.xls", encoding))
+    assert villages.index.tolist() == ["V1", "V2"]
+    np.testing.assert_allclose(villages.geometry.x, [108.5, 108.6], atol=1e-12)
+
+
+def test_an_xlsx_workbook_named_xls_is_read(tmp_path):
+    path = _workbook(tmp_path / "村庄.xlsx", [[*VILLAGE_COLUMNS.values(), "经度", "纬度"],
+                                              _village("V1", 108.5, 32.5)])
+    renamed = path.rename(tmp_path / "村庄.xls")
+    assert _read_villages(renamed)["population"].tolist() == [300]
+
+
+def test_an_html_table_named_xls_is_told_to_be_saved_as_xlsx(tmp_path):
+    path = tmp_path / "村庄.xls"
+    path.write_text("<html><body><table><tr><td>编号</td></tr></table></body></html>",
+                    encoding="utf-8")
+    with pytest.raises(InputError) as refused:
+        _read_villages(path)
+    assert str(refused.value) == (
+        f"{path}: a web page (HTML) named .xls, as web systems export tables; open it in Excel "
+        f"and save it as an Excel workbook (.xlsx: 另存为 > Excel 工作簿) and name that file")

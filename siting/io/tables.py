@@ -115,6 +115,37 @@ def _csv_problem(path: Path, reason: str, delimiter: str) -> str:
             f"holding {mark} in double quotes, or write it without (a Chinese comma ， or 、)")
 
 
+#: The first bytes of an .xlsx workbook: a zip archive's (ECMA-376 Part 2: a ZIP package).
+ZIP_SIGNATURE = b"PK\x03\x04"
+#: The bytes of a file named .xls looked at to tell what it holds.
+XLS_SNIFF_BYTES = 4096
+
+
+def _table_format(path: Path) -> str:
+    """"workbook" (.xlsx, .xlsm) or "text" (CSV, TSV) for a table; for one named .xls, what it
+    holds: a web system's "导出Excel" writes tab-separated text (read as text) or an HTML
+    table (refused), and an .xlsx workbook renamed so is read as one; an Excel 97-2003
+    workbook (an OLE2 compound file) is refused, saying how to save it as .xlsx."""
+    suffix = path.suffix.lower()
+    if suffix != ".xls":
+        return "workbook" if suffix in (".xlsx", ".xlsm") else "text"
+    with open(path, "rb") as file:
+        head = file.read(XLS_SNIFF_BYTES)
+    if head.startswith(ZIP_SIGNATURE):
+        return "workbook"
+    save_as = "save it as an Excel workbook (.xlsx: 另存为 > Excel 工作簿) and name that file"
+    if head.startswith(OLE2_SIGNATURE):
+        raise InputError(f"{path}: an Excel 97-2003 workbook (.xls) cannot be read; {save_as}")
+    text = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" not in head
+    if not text:
+        raise InputError(f"{path}: neither a workbook nor text inside; open it in Excel and "
+                         f"{save_as}")
+    if head.lstrip(codecs.BOM_UTF8 + b" \t\r\n").startswith(b"<"):
+        raise InputError(f"{path}: a web page (HTML) named .xls, as web systems export tables; "
+                         f"open it in Excel and {save_as}")
+    return "text"
+
+
 def _read_sheet(path: Path, sheet: str | None, is_header,
                 sheet_key: str | None) -> tuple[pd.DataFrame, int, list[list], list[int]]:
     """The sheet from its header row on (:func:`header_row`), that row's position, the top
@@ -128,8 +159,9 @@ def _read_sheet(path: Path, sheet: str | None, is_header,
         raise InputError(f"{path}: not an .xlsx workbook inside but an Excel 97-2003 one (or one "
                          f"locked by a password); open it in Excel and save it as an Excel "
                          f"workbook (.xlsx: 另存为 > Excel 工作簿) without a password")
-    try:
-        book = pd.ExcelFile(path, engine="openpyxl")
+    try:  # openpyxl reads a file named .xls only as a file object
+        book = pd.ExcelFile(path if path.suffix.lower() != ".xls" else io.BytesIO(
+            path.read_bytes()), engine="openpyxl")
     except Exception as exc:  # openpyxl raises zipfile and XML errors for damaged files
         raise InputError(f"{path}: cannot read the workbook ({first_line(exc)}); is it a valid "
                          f".xlsx file?") from None
@@ -342,7 +374,8 @@ def _header_names(columns, top: list[list], header: int) -> list[str]:
 
 def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
                is_header=None, sheet_key: str | None = None) -> pd.DataFrame:
-    """The rows of a CSV file or XLSX sheet, column names stripped, blank rows and total rows
+    """The rows of a CSV file or XLSX sheet (a file named .xls read as what it holds:
+    :func:`_table_format`), column names stripped, blank rows and total rows
     (合计, 小计: :func:`_total_rows`), rows of notes (备注：: :func:`_note_rows`) and a units
     row under the header (:func:`_with_units_row_read`) dropped, indexed
     by their row numbers as a spreadsheet shows them, blank columns without a header (which
@@ -351,11 +384,8 @@ def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
     ``is_header`` accepts (see :func:`header_row`), so titles above it are skipped.
     ``sheet_key`` is the scenario key whose ``sheet`` chooses the sheet (None: no setting
     does), named when other sheets have the header too."""
-    if path.suffix.lower() == ".xls":
-        raise InputError(f"{path}: an Excel 97-2003 workbook (.xls) cannot be read; save it as "
-                         f"an Excel workbook (.xlsx: 另存为 > Excel 工作簿) and name that file")
     hidden: list[int] = []
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
+    if _table_format(path) == "workbook":
         frame, header, top, hidden = _read_sheet(path, sheet, is_header, sheet_key)
     else:
         frame, header, top = _read_csv(path, is_header)
@@ -704,9 +734,9 @@ def _crossed_hemispheres(cells: dict[str, pd.Series], columns: dict[str, str], w
                          problems: Problems) -> np.ndarray:
     """Bool per row: a coordinate (``cells``: the x and y cells, from the ``columns`` named)
     names a hemisphere of the other axis (:func:`hemisphere_of`: 32°41'N in the longitude
-    column; in every row: the columns or their letters swapped), or the one hemisphere of its axis few rows
-    name (a W among E: a typo that puts the point on the other side of the earth); such
-    rows are named in ``problems``, one line for each kind."""
+    column; in every row: the columns or their letters swapped), or the one hemisphere of
+    its axis few rows name (a W among E: a typo that puts the point on the other side of the
+    earth); such rows are named in ``problems``, one line for each kind."""
     letters = {axis: column.map(hemisphere_of) for axis, column in cells.items()}
     other = {axis: (letters[axis] != "") & ~letters[axis].isin(HEMISPHERE_LETTERS[axis])
              for axis in cells}
