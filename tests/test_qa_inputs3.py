@@ -261,3 +261,17 @@ def test_an_html_table_named_xls_is_told_to_be_saved_as_xlsx(tmp_path):
     assert str(refused.value) == (
         f"{path}: a web page (HTML) named .xls, as web systems export tables; open it in Excel "
         f"and save it as an Excel workbook (.xlsx: 另存为 > Excel 工作簿) and name that file")
+
+
+def test_a_cost_column_mapped_with_its_unit_in_thousands_is_refused(tmp_path):
+    """capex_cny mapped to 建设投资(千元) read 12.5 (thousand yuan) as 12.5 yuan."""
+    header = [*SITE_COLUMNS.values(), "经度", "纬度"]
+    header[3] = "建设投资（千元）"
+    rows = [[sid, "公共建筑", height, capex, 8000, "否", "否", 0, "4G", lon, lat]
+            for sid, height, capex, lon, lat in SITES]
+    path = _workbook(tmp_path / "站址.xlsx", [header, *rows])
+    with pytest.raises(InputError) as refused:
+        _sites(path, tuple({**SITE_COLUMNS, "capex_cny": "建设投资(千元)"}.items()))
+    assert str(refused.value) == (
+        f"{path}: column '建设投资（千元）' (capex_cny) is in 千元, which is not read; give the costs "
+        f"in 元, or in 万元 with 万元 in the header")

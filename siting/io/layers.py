@@ -162,10 +162,21 @@ def _without_metres(column: pd.Series) -> pd.Series:
 WAN_YUAN = 10_000.0
 
 
+#: Money units a cost column's header may name that are not converted (thousands, millions,
+#: hundreds of millions of yuan; another currency): checked before 万元, which 百万元 holds.
+UNCONVERTED_MONEY = re.compile(r"千元|百万元|亿元|美元|usd|k\s*(?:cny|rmb|yuan)", re.IGNORECASE)
+
+
 def in_yuan(values: pd.Series, field: str, column: str | None, where: str) -> pd.Series:
     """A cost field (``*_cny*``) in yuan: a column whose header says 万元 holds ten-thousands
-    (said in a warning)."""
-    if "_cny" not in field or column is None or "万元" not in str(column):
+    (said in a warning); InputError for one whose header names a unit not converted
+    (:data:`UNCONVERTED_MONEY`: 千元), which would be read as yuan."""
+    if "_cny" not in field or column is None:
+        return values
+    if (unit := UNCONVERTED_MONEY.search(str(column))) is not None:
+        raise InputError(f"{where}: column '{column}' ({field}) is in {unit[0]}, which is not "
+                         f"read; give the costs in 元, or in 万元 with 万元 in the header")
+    if "万元" not in str(column):
         return values
     logger.warning("%s: column '%s' is in 万元; read as %s in yuan (x %g)", where, column, field,
                    WAN_YUAN)
