@@ -275,3 +275,24 @@ def test_a_cost_column_mapped_with_its_unit_in_thousands_is_refused(tmp_path):
     assert str(refused.value) == (
         f"{path}: column '建设投资（千元）' (capex_cny) is in 千元, which is not read; give the costs "
         f"in 元, or in 万元 with 万元 in the header")
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_excel_error_values_in_text_fields_are_told_as_excel_shows_them(tmp_path, suffix):
+    """A county looked up by VLOOKUP that found nothing (#N/A) was read as the county '#N/A' from
+    a CSV, and from a workbook (pandas reads an error cell as empty) told to be filled in."""
+    rows = [_village("V1", 108.5, 32.5), _village("V2", 108.6, 32.6, "#N/A"),
+            _village("#REF!", 108.7, 32.7), _village("#REF!", 108.8, 32.8)]
+    path = tmp_path / f"村庄{suffix}"
+    if suffix == ".csv":
+        with open(path, "w", encoding="utf-8-sig", newline="") as file:
+            csv.writer(file).writerows([[*VILLAGE_COLUMNS.values(), "经度", "纬度"], *rows])
+    else:
+        _workbook(path, [[*VILLAGE_COLUMNS.values(), "经度", "纬度"], *rows])  # as error cells
+    with pytest.raises(InputError) as refused:
+        _read_villages(path)
+    advice = "a formula that failed (a VLOOKUP that found nothing); correct it, or type the value"
+    assert str(refused.value).splitlines() == [
+        f"{path}: field 'village_id' holds Excel's error #REF! in row(s) 4, 5: {advice}",
+        f"{path}: field 'admin_unit' (column '区县') holds Excel's error #N/A for feature(s) V2: "
+        f"{advice}"]

@@ -29,8 +29,9 @@ from siting.io.problems import Problems, first_line, id_list, require_file
 from siting.io.rasters import crs_label_problem
 from siting.io.tables import (NAME_COORDINATES_IN_FILE, NAME_COORDINATES_IN_SCENARIO,
                               blank_cells, cell_text, column_named, coordinate_columns,
-                              has_coordinates, id_text, is_table, matching_columns, numbers_of,
-                              read_table, required_columns, scientific_ids_hint, table_points)
+                              excel_errors, has_coordinates, id_text, is_table, matching_columns,
+                              numbers_of, read_table, required_columns, scientific_ids_hint,
+                              table_points)
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +123,7 @@ def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series
         if missing.any():
             raise InputError(f"{where}: field '{field}' is empty for feature(s) "
                              f"{id_list(ids, missing)}; fill it in")
+        _refuse_excel_errors(column, field, where)
         # stripped: a trailing space in 汉滨区 is no other county
         return column.map(id_text if kind == "id" else cell_text)
     if kind == "bool":
@@ -147,6 +149,21 @@ def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series
         raise InputError(f"{where}: field '{field}' is negative for feature(s) "
                          f"{id_list(ids, numeric < 0)}")
     return numeric.astype(float)
+
+
+def _refuse_excel_errors(column: pd.Series, field: str, where: str) -> None:
+    """InputError naming the features whose ``field`` holds an Excel error value (#N/A,
+    :func:`siting.io.tables.excel_errors`), which would be read as its text."""
+    failed = excel_errors(column)
+    if failed.any():
+        raise InputError(f"{where}: field '{field}' holds Excel's error "
+                         f"{cell_text(column[failed].iloc[0])} for feature(s) "
+                         f"{id_list(column.index, failed)}: {EXCEL_ERROR_ADVICE}")
+
+
+#: What to do about an Excel error value in a cell.
+EXCEL_ERROR_ADVICE = ("a formula that failed (a VLOOKUP that found nothing); correct it, or "
+                      "type the value")
 
 
 #: A length written with its unit, as site lists write heights: "35米", "35 m", "35M".
@@ -547,7 +564,11 @@ def _index_by_id(frame: gpd.GeoDataFrame, id_field: str, where: str, problems: P
     if no_id.any():
         problems.add(f"{where}: field '{id_field}' is empty for {id_list(frame.index, no_id)}; "
                      f"every feature needs an id")
-    dup = frame.index[frame.index.duplicated() & ~no_id.to_numpy()]
+    failed = excel_errors(raw_ids).to_numpy(bool)
+    if failed.any():
+        problems.add(f"{where}: field '{id_field}' holds Excel's error {labels[failed].iloc[0]} "
+                     f"in row(s) {id_list(rows, failed)}: {EXCEL_ERROR_ADVICE}")
+    dup = frame.index[frame.index.duplicated() & ~no_id.to_numpy() & ~failed]
     if len(dup):
         shown = [f"{i} (rows {id_list(rows, frame.index == i)})" for i in sorted(set(dup))]
         problems.add(f"{where}: duplicate {id_field} {', '.join(shown[:5])}"

@@ -24,7 +24,7 @@ from openpyxl.utils import get_column_letter
 
 from siting.errors import InputError
 from siting.io.problems import Problems, first_line
-from siting.io.xlsx_rows import hidden_rows, merged_ranges
+from siting.io.xlsx_rows import error_cells, hidden_rows, merged_ranges
 
 logger = logging.getLogger(__name__)
 
@@ -182,8 +182,31 @@ def _read_sheet(path: Path, sheet: str | None, is_header,
             _warn_of_other_sheets(path, name, others, sheet_key)
         header = header or 0
         frame = pd.read_excel(book, sheet_name=name, header=header, dtype=object)
+        _restore_error_values(frame, header + 2, error_cells(path, name))
         frame = _with_merged_cells_filled(frame, header + 2, merged_ranges(path, name), path)
         return frame, header, top, hidden_rows(path, name)
+
+
+def _restore_error_values(frame: pd.DataFrame, first_row: int,
+                          errors: dict[tuple[int, int], str]) -> None:
+    """Write into ``frame`` (a sheet's rows from Excel's row ``first_row`` on) the error values
+    its cells hold (``errors``: :func:`~siting.io.xlsx_rows.error_cells`), which pandas reads
+    as empty, so that a #N/A is told as Excel shows it (:func:`excel_errors`)."""
+    for (row, column), value in errors.items():
+        if first_row <= row < first_row + len(frame) and column <= frame.shape[1]:
+            frame.iat[row - first_row, column - 1] = value
+
+
+#: The error values Excel shows in a cell whose formula failed (#N/A: a VLOOKUP that found
+#: nothing; #REF!: a reference deleted).
+EXCEL_ERRORS = frozenset({"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!",
+                          "#SPILL!", "#CALC!", "#GETTING_DATA"})
+
+
+def excel_errors(column: pd.Series) -> pd.Series:
+    """True where a cell holds an Excel error value (:data:`EXCEL_ERRORS`), as an XLSX sheet
+    (see :func:`_restore_error_values`) or a CSV saved from one writes it."""
+    return column.map(lambda cell: isinstance(cell, str) and cell.strip().upper() in EXCEL_ERRORS)
 
 
 def _with_merged_cells_filled(frame: pd.DataFrame, first_row: int,

@@ -1,8 +1,9 @@
 """The rows an XLSX sheet hides (hidden by hand, or by a filter), which pandas reads like the
-others, and the cells it merges, whose value pandas reads in the first cell only: openpyxl's
-read-only reader, which pandas uses, reports neither, so they are found in the sheet's XML part
-(ECMA-376 Part 1, 18.3.1.73 ``row``: ``hidden``; 18.3.1.55 ``mergeCell``: ``ref``), located
-through the workbook's relationships (18.2.19 ``sheet``, ``r:id``)."""
+others, the cells it merges, whose value pandas reads in the first cell only, and the cells
+holding an error value (#N/A), which pandas reads as empty: openpyxl's read-only reader, which
+pandas uses, reports none of them, so they are found in the sheet's XML part (ECMA-376 Part 1,
+18.3.1.73 ``row``: ``hidden``; 18.3.1.55 ``mergeCell``: ``ref``; 18.3.1.4 ``c``: ``t="e"``),
+located through the workbook's relationships (18.2.19 ``sheet``, ``r:id``)."""
 
 from __future__ import annotations
 
@@ -72,3 +73,24 @@ def merged_ranges(path: Path, sheet: str) -> list[tuple[int, int, int, int]]:
              column_index_from_string(last_col.decode()))
             for first_col, first_row, last_col, last_row
             in _MERGED_RANGE.findall(_sheet_xml(path, sheet))]
+
+
+#: A cell holding an error value (18.18.11 ST_CellType ``e``), its reference and its value.
+_ERROR_CELL = re.compile(rb'<(?:\w+:)?c\b[^>]*\bt="e"[^>]*>.*?</(?:\w+:)?c>', re.DOTALL)
+_CELL_REFERENCE = re.compile(rb'\br="([A-Z]+)(\d+)"')
+_CELL_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</")
+
+
+def error_cells(path: Path, sheet: str) -> dict[tuple[int, int], str]:
+    """The cells of the sheet ``sheet`` of the workbook ``path`` that hold an error value
+    (#N/A, #REF!: a formula that failed), as (row, column) numbered from 1 -> the value."""
+    xml = _sheet_xml(path, sheet)
+    if b't="e"' not in xml:
+        return {}
+    cells = {}
+    for cell in _ERROR_CELL.finditer(xml):
+        reference, value = _CELL_REFERENCE.search(cell[0]), _CELL_VALUE.search(cell[0])
+        if reference is not None and value is not None:
+            cells[int(reference[2]), column_index_from_string(reference[1].decode())] = \
+                value[1].decode("utf-8")
+    return cells
