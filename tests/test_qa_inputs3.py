@@ -296,3 +296,16 @@ def test_excel_error_values_in_text_fields_are_told_as_excel_shows_them(tmp_path
         f"{path}: field 'village_id' holds Excel's error #REF! in row(s) 4, 5: {advice}",
         f"{path}: field 'admin_unit' (column '区县') holds Excel's error #N/A for feature(s) V2: "
         f"{advice}"]
+
+
+def test_pairs_of_one_column_with_their_letters_mixed_up_are_refused(tmp_path):
+    """One column 经纬度 of pairs, as a coordinate picker copies them, the letters crossed."""
+    path = tmp_path / "村庄.xlsx"
+    _workbook(path, [[*VILLAGE_COLUMNS.values(), "经纬度"],
+                     [*_village("V1", None, None)[:6], "108.5N,32.5E"]])
+    with pytest.raises(InputError) as refused:
+        _read_villages(path)
+    assert str(refused.value) == (
+        f"{path}: the pairs of column '经纬度' are mixed up: the longitudes' names N/S and "
+        f"the latitudes' E/W (row 2: '108.5N', '32.5E'); x is the longitude, E 东经 or W 西经, y "
+        f"the latitude, N 北纬 or S 南纬: swap the columns, or correct the letters")

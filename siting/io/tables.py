@@ -766,7 +766,9 @@ def _crossed_hemispheres(cells: dict[str, pd.Series], columns: dict[str, str], w
     crossed = other["x"] | other["y"]
     if all(other[axis].any() and other[axis].eq(letters[axis] != "").all() for axis in cells):
         row = crossed.idxmax()
-        problems.add(f"{where}: columns '{columns['x']}'/'{columns['y']}' are mixed up: the "
+        named = (f"the pairs of column '{columns['x']}'" if columns["x"] == columns["y"]
+                 else f"columns '{columns['x']}'/'{columns['y']}'")
+        problems.add(f"{where}: {named} are mixed up: the "
                      f"longitudes' names N/S and the latitudes' E/W (row {row}: "
                      f"{cells['x'][row]!r}, {cells['y'][row]!r}); x is the {AXIS_NAMES['x']}, "
                      f"y the {AXIS_NAMES['y']}: swap the columns, or correct the letters")
