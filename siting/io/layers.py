@@ -29,8 +29,9 @@ from siting.io.problems import Problems, first_line, id_list, require_file
 from siting.io.rasters import crs_label_problem
 from siting.io.tables import (NAME_COORDINATES_IN_FILE, NAME_COORDINATES_IN_SCENARIO,
                               blank_cells, cell_text, column_named, coordinate_columns,
-                              has_coordinates, id_text, is_table, matching_columns, numbers_of,
-                              read_table, required_columns, scientific_ids_hint, table_points)
+                              excel_errors, has_coordinates, id_text, is_table, matching_columns,
+                              numbers_of, read_table, required_columns, scientific_ids_hint,
+                              table_points)
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +123,7 @@ def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series
         if missing.any():
             raise InputError(f"{where}: field '{field}' is empty for feature(s) "
                              f"{id_list(ids, missing)}; fill it in")
+        _refuse_excel_errors(column, field, where)
         # stripped: a trailing space in 汉滨区 is no other county
         return column.map(id_text if kind == "id" else cell_text)
     if kind == "bool":
@@ -149,6 +151,21 @@ def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series
     return numeric.astype(float)
 
 
+def _refuse_excel_errors(column: pd.Series, field: str, where: str) -> None:
+    """InputError naming the features whose ``field`` holds an Excel error value (#N/A,
+    :func:`siting.io.tables.excel_errors`), which would be read as its text."""
+    failed = excel_errors(column)
+    if failed.any():
+        raise InputError(f"{where}: field '{field}' holds Excel's error "
+                         f"{cell_text(column[failed].iloc[0])} for feature(s) "
+                         f"{id_list(column.index, failed)}: {EXCEL_ERROR_ADVICE}")
+
+
+#: What to do about an Excel error value in a cell.
+EXCEL_ERROR_ADVICE = ("a formula that failed (a VLOOKUP that found nothing); correct it, or "
+                      "type the value")
+
+
 #: A length written with its unit, as site lists write heights: "35米", "35 m", "35M".
 METRES_TEXT = re.compile(r"\s*(米|[mM])\s*$")
 
@@ -162,10 +179,21 @@ def _without_metres(column: pd.Series) -> pd.Series:
 WAN_YUAN = 10_000.0
 
 
+#: Money units a cost column's header may name that are not converted (thousands, millions,
+#: hundreds of millions of yuan; another currency): checked before 万元, which 百万元 holds.
+UNCONVERTED_MONEY = re.compile(r"千元|百万元|亿元|美元|usd|k\s*(?:cny|rmb|yuan)", re.IGNORECASE)
+
+
 def in_yuan(values: pd.Series, field: str, column: str | None, where: str) -> pd.Series:
     """A cost field (``*_cny*``) in yuan: a column whose header says 万元 holds ten-thousands
-    (said in a warning)."""
-    if "_cny" not in field or column is None or "万元" not in str(column):
+    (said in a warning); InputError for one whose header names a unit not converted
+    (:data:`UNCONVERTED_MONEY`: 千元), which would be read as yuan."""
+    if "_cny" not in field or column is None:
+        return values
+    if (unit := UNCONVERTED_MONEY.search(str(column))) is not None:
+        raise InputError(f"{where}: column '{column}' ({field}) is in {unit[0]}, which is not "
+                         f"read; give the costs in 元, or in 万元 with 万元 in the header")
+    if "万元" not in str(column):
         return values
     logger.warning("%s: column '%s' is in 万元; read as %s in yuan (x %g)", where, column, field,
                    WAN_YUAN)
@@ -462,13 +490,18 @@ def _suggested_mapping(missing: list[str], present: list[str]) -> dict[str, str]
     return suggested
 
 
+def mapped_columns(source: LayerSource, columns) -> dict[str, str]:
+    """siting's field -> the column of ``columns`` that ``source``'s mapping names for it, as
+    :func:`siting.io.tables.column_named` finds it (人口 names a sheet's 人口（人）)."""
+    return {field: column_named(column, columns) for field, column in source.column_of.items()}
+
+
 def _map_fields(frame: gpd.GeoDataFrame, source: LayerSource, wanted: list[str],
                 where: str, needed_by: Mapping[str, str]) -> gpd.GeoDataFrame:
     """Rename the file's columns to siting's field names; every wanted field must then exist
     (a missing one that ``needed_by`` names is told which setting reads it). A column the
     mapping names is found as written, else as :func:`siting.io.tables.column_named` finds it."""
-    mapping = {field: column_named(column, frame.columns)
-               for field, column in source.column_of.items()}
+    mapping = mapped_columns(source, frame.columns)
     absent = [f"{column} (for {field})" for field, column in mapping.items()
               if column not in frame.columns]
     missing = [f for f in wanted if f not in frame.columns and f not in mapping]
@@ -531,7 +564,11 @@ def _index_by_id(frame: gpd.GeoDataFrame, id_field: str, where: str, problems: P
     if no_id.any():
         problems.add(f"{where}: field '{id_field}' is empty for {id_list(frame.index, no_id)}; "
                      f"every feature needs an id")
-    dup = frame.index[frame.index.duplicated() & ~no_id.to_numpy()]
+    failed = excel_errors(raw_ids).to_numpy(bool)
+    if failed.any():
+        problems.add(f"{where}: field '{id_field}' holds Excel's error {labels[failed].iloc[0]} "
+                     f"in row(s) {id_list(rows, failed)}: {EXCEL_ERROR_ADVICE}")
+    dup = frame.index[frame.index.duplicated() & ~no_id.to_numpy() & ~failed]
     if len(dup):
         shown = [f"{i} (rows {id_list(rows, frame.index == i)})" for i in sorted(set(dup))]
         problems.add(f"{where}: duplicate {id_field} {', '.join(shown[:5])}"
@@ -796,6 +833,7 @@ def read_layer(source: LayerSource, crs: pyproj.CRS | None, fields: dict[str, st
                      f"it with {_crs_setting(source)}, or assign it in the file")
     required = [name for name, kind in fields.items() if not kind.endswith("?")]
     wanted = [id_field, *required] if id_field in required else required
+    columns = mapped_columns(source, frame.columns)
     frame = _map_fields(frame, source, list(dict.fromkeys(wanted)), where, needed_by or {})
     if id_field not in frame.columns:  # an optional id: features are named by their row
         frame[id_field] = [f"row {row}" for row in frame.index]
@@ -804,9 +842,9 @@ def read_layer(source: LayerSource, crs: pyproj.CRS | None, fields: dict[str, st
         if name != id_field and name in frame.columns:
             try:
                 values = _coerce(frame, name, kind, where)
-                frame[name] = in_yuan(values, name, source.column_of.get(name), where).to_numpy()
+                frame[name] = in_yuan(values, name, columns.get(name), where).to_numpy()
             except InputError as exc:
-                problems.add(_naming_the_column(str(exc), name, source.column_of.get(name)))
+                problems.add(_naming_the_column(str(exc), name, columns.get(name)))
     if check is not None:
         problems.attempt(check, frame, where)
     frame = _check_geometries(frame, geometry, where, problems)

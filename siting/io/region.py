@@ -127,14 +127,30 @@ def backhaul_in_place(candidates: pd.DataFrame) -> np.ndarray:
     return _flag(candidates, "backhaul_in_place")
 
 
+def _lonlat(frame: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    lonlat = frame.geometry.to_crs("EPSG:4326")
+    return lonlat.x.to_numpy(), lonlat.y.to_numpy()
+
+
+def _would_fit(frame: gpd.GeoDataFrame, terrain: Terrain, lon, lat) -> bool:
+    """Whether every point would lie on the DEM at longitudes ``lon`` and latitudes ``lat``."""
+    moved = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs="EPSG:4326").to_crs(frame.crs)
+    return bool(terrain.contains(moved.x.to_numpy(), moved.y.to_numpy()).all())
+
+
 def _swap_would_fit(frame: gpd.GeoDataFrame, terrain: Terrain) -> bool:
     """Whether the points would lie on the DEM with longitude and latitude exchanged."""
-    lonlat = frame.geometry.to_crs("EPSG:4326")
-    lon, lat = lonlat.x.to_numpy(), lonlat.y.to_numpy()
-    if np.abs(lon).max() > 90:
-        return False
-    swapped = gpd.GeoSeries(gpd.points_from_xy(lat, lon), crs="EPSG:4326").to_crs(frame.crs)
-    return bool(terrain.contains(swapped.x.to_numpy(), swapped.y.to_numpy()).all())
+    lon, lat = _lonlat(frame)
+    return bool(np.abs(lon).max() <= 90) and _would_fit(frame, terrain, lat, lon)
+
+
+def _mirrored_axis(frame: gpd.GeoDataFrame, terrain: Terrain) -> str | None:
+    """"longitude" or "latitude" when the points would lie on the DEM with that coordinate's
+    sign turned (108°30'W or -108.5 for 108.5 E), else None."""
+    lon, lat = _lonlat(frame)
+    if _would_fit(frame, terrain, -lon, lat):
+        return "longitude"
+    return "latitude" if _would_fit(frame, terrain, lon, -lat) else None
 
 
 def _check_inside(frame: gpd.GeoDataFrame, terrain: Terrain, dem_source: DemSource | None,
@@ -164,6 +180,10 @@ def _outside_hint(outside: gpd.GeoDataFrame, terrain: Terrain,
     if _swap_would_fit(outside, terrain):
         return ("longitude and latitude look swapped (swapped, they fall on the DEM); swap the x "
                 "and y columns")
+    if (axis := _mirrored_axis(outside, terrain)) is not None:
+        side = "W or a minus sign for E" if axis == "longitude" else "S or a minus sign for N"
+        return (f"their {axis}s have the wrong sign (with it turned, they fall on the DEM): "
+                f"correct the hemisphere ({side})")
     x, y = outside.geometry.x.to_numpy(), outside.geometry.y.to_numpy()
     if dem_source is not None and dem_source.contains(x, y).all():
         return ("the DEM's tiles reach them, but only the planning area is read from the tiles "

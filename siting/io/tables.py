@@ -20,9 +20,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from openpyxl.utils import get_column_letter
+
 from siting.errors import InputError
 from siting.io.problems import Problems, first_line
-from siting.io.xlsx_rows import hidden_rows
+from siting.io.xlsx_rows import error_cells, hidden_rows, merged_ranges
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +115,37 @@ def _csv_problem(path: Path, reason: str, delimiter: str) -> str:
             f"holding {mark} in double quotes, or write it without (a Chinese comma ， or 、)")
 
 
+#: The first bytes of an .xlsx workbook: a zip archive's (ECMA-376 Part 2: a ZIP package).
+ZIP_SIGNATURE = b"PK\x03\x04"
+#: The bytes of a file named .xls looked at to tell what it holds.
+XLS_SNIFF_BYTES = 4096
+
+
+def _table_format(path: Path) -> str:
+    """"workbook" (.xlsx, .xlsm) or "text" (CSV, TSV) for a table; for one named .xls, what it
+    holds: a web system's "导出Excel" writes tab-separated text (read as text) or an HTML
+    table (refused), and an .xlsx workbook renamed so is read as one; an Excel 97-2003
+    workbook (an OLE2 compound file) is refused, saying how to save it as .xlsx."""
+    suffix = path.suffix.lower()
+    if suffix != ".xls":
+        return "workbook" if suffix in (".xlsx", ".xlsm") else "text"
+    with open(path, "rb") as file:
+        head = file.read(XLS_SNIFF_BYTES)
+    if head.startswith(ZIP_SIGNATURE):
+        return "workbook"
+    save_as = "save it as an Excel workbook (.xlsx: 另存为 > Excel 工作簿) and name that file"
+    if head.startswith(OLE2_SIGNATURE):
+        raise InputError(f"{path}: an Excel 97-2003 workbook (.xls) cannot be read; {save_as}")
+    text = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" not in head
+    if not text:
+        raise InputError(f"{path}: neither a workbook nor text inside; open it in Excel and "
+                         f"{save_as}")
+    if head.lstrip(codecs.BOM_UTF8 + b" \t\r\n").startswith(b"<"):
+        raise InputError(f"{path}: a web page (HTML) named .xls, as web systems export tables; "
+                         f"open it in Excel and {save_as}")
+    return "text"
+
+
 def _read_sheet(path: Path, sheet: str | None, is_header,
                 sheet_key: str | None) -> tuple[pd.DataFrame, int, list[list], list[int]]:
     """The sheet from its header row on (:func:`header_row`), that row's position, the top
@@ -126,8 +159,9 @@ def _read_sheet(path: Path, sheet: str | None, is_header,
         raise InputError(f"{path}: not an .xlsx workbook inside but an Excel 97-2003 one (or one "
                          f"locked by a password); open it in Excel and save it as an Excel "
                          f"workbook (.xlsx: 另存为 > Excel 工作簿) without a password")
-    try:
-        book = pd.ExcelFile(path, engine="openpyxl")
+    try:  # openpyxl reads a file named .xls only as a file object
+        book = pd.ExcelFile(path if path.suffix.lower() != ".xls" else io.BytesIO(
+            path.read_bytes()), engine="openpyxl")
     except Exception as exc:  # openpyxl raises zipfile and XML errors for damaged files
         raise InputError(f"{path}: cannot read the workbook ({first_line(exc)}); is it a valid "
                          f".xlsx file?") from None
@@ -148,7 +182,52 @@ def _read_sheet(path: Path, sheet: str | None, is_header,
             _warn_of_other_sheets(path, name, others, sheet_key)
         header = header or 0
         frame = pd.read_excel(book, sheet_name=name, header=header, dtype=object)
+        _restore_error_values(frame, header + 2, error_cells(path, name))
+        frame = _with_merged_cells_filled(frame, header + 2, merged_ranges(path, name), path)
         return frame, header, top, hidden_rows(path, name)
+
+
+def _restore_error_values(frame: pd.DataFrame, first_row: int,
+                          errors: dict[tuple[int, int], str]) -> None:
+    """Write into ``frame`` (a sheet's rows from Excel's row ``first_row`` on) the error values
+    its cells hold (``errors``: :func:`~siting.io.xlsx_rows.error_cells`), which pandas reads
+    as empty, so that a #N/A is told as Excel shows it (:func:`excel_errors`)."""
+    for (row, column), value in errors.items():
+        if first_row <= row < first_row + len(frame) and column <= frame.shape[1]:
+            frame.iat[row - first_row, column - 1] = value
+
+
+#: The error values Excel shows in a cell whose formula failed (#N/A: a VLOOKUP that found
+#: nothing; #REF!: a reference deleted).
+EXCEL_ERRORS = frozenset({"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!",
+                          "#SPILL!", "#CALC!", "#GETTING_DATA"})
+
+
+def excel_errors(column: pd.Series) -> pd.Series:
+    """True where a cell holds an Excel error value (:data:`EXCEL_ERRORS`), as an XLSX sheet
+    (see :func:`_restore_error_values`) or a CSV saved from one writes it."""
+    return column.map(lambda cell: isinstance(cell, str) and cell.strip().upper() in EXCEL_ERRORS)
+
+
+def _with_merged_cells_filled(frame: pd.DataFrame, first_row: int,
+                              merged: list[tuple[int, int, int, int]], path: Path) -> pd.DataFrame:
+    """``frame`` (a sheet's rows from Excel's row ``first_row`` on) with the value of each cell
+    merged down over several rows (a county's name beside its villages) in every row of its
+    column it spans, as Excel shows it (pandas reads it in the first row only), said in the
+    log; ``merged``: the sheet's merged ranges (:func:`~siting.io.xlsx_rows.merged_ranges`).
+    A range across columns fills its first column only, a range of one row nothing."""
+    down = [(top, column, bottom) for top, column, bottom, _ in merged
+            if first_row <= top < first_row + len(frame) and bottom > top
+            and column <= frame.shape[1]]
+    for top, column, bottom in down:
+        rows = slice(top - first_row, bottom - first_row + 1)
+        frame.iloc[rows, column - 1] = frame.iat[top - first_row, column - 1]
+    if down:
+        logger.info("%s: %d cell(s) merged down over several rows (%s) are read in each row "
+                    "they span", path, len(down), ", ".join(
+                        f"{get_column_letter(column)}{top}:{get_column_letter(column)}{bottom}"
+                        for top, column, bottom in down[:5]))
+    return frame
 
 
 def _sheet_named(path: Path, sheet: str, names: list[str]) -> str:
@@ -241,11 +320,15 @@ def blank_cells(column: pd.Series) -> pd.Series:
 def column_named(name: str, columns) -> str:
     """The column of ``columns`` that a scenario's ``name`` names: itself when present, else
     the only one that reads the same but for case, spaces and full-width forms
-    (:func:`header_key`: 人口(人) for a sheet's 人口（人）); else ``name``."""
+    (:func:`header_key`: 人口(人) for a sheet's 人口（人）), else the only one that reads so
+    without a unit after it (:func:`without_unit`: 站高 for a sheet's 站高(m)); else ``name``."""
     if name in columns:
         return name
-    alike = [c for c in columns if header_key(c) == header_key(name)]
-    return alike[0] if len(alike) == 1 else name
+    for key in (header_key, lambda column: without_unit(header_key(column))):
+        alike = [c for c in columns if key(c) == header_key(name)]
+        if len(alike) == 1:
+            return alike[0]
+    return name
 
 
 #: The units Chinese sheets write after a column name: 站高(m), 站高（米）, 天线挂高/m, RSRP[dBm],
@@ -314,32 +397,102 @@ def _header_names(columns, top: list[list], header: int) -> list[str]:
 
 def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
                is_header=None, sheet_key: str | None = None) -> pd.DataFrame:
-    """The rows of a CSV file or XLSX sheet, column names stripped, blank rows and total rows
-    (合计, 小计: :func:`_total_rows`) dropped, indexed
+    """The rows of a CSV file or XLSX sheet (a file named .xls read as what it holds:
+    :func:`_table_format`), column names stripped, blank rows and total rows
+    (合计, 小计: :func:`_total_rows`), rows of notes (备注：: :func:`_note_rows`) and a units
+    row under the header (:func:`_with_units_row_read`) dropped, indexed
     by their row numbers as a spreadsheet shows them, blank columns without a header (which
     Excel leaves after the table) dropped; a table without rows is an error unless
     ``allow_empty`` (the caller then says what to do). The header is the first row
     ``is_header`` accepts (see :func:`header_row`), so titles above it are skipped.
     ``sheet_key`` is the scenario key whose ``sheet`` chooses the sheet (None: no setting
     does), named when other sheets have the header too."""
-    if path.suffix.lower() == ".xls":
-        raise InputError(f"{path}: an Excel 97-2003 workbook (.xls) cannot be read; save it as "
-                         f"an Excel workbook (.xlsx: 另存为 > Excel 工作簿) and name that file")
     hidden: list[int] = []
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
+    if _table_format(path) == "workbook":
         frame, header, top, hidden = _read_sheet(path, sheet, is_header, sheet_key)
     else:
         frame, header, top = _read_csv(path, is_header)
+    _refuse_duplicated_names(path, header, _header_names(top[header] if top else [], top, header))
     frame.columns = _header_names(frame.columns, top, header)
     frame.index = pd.RangeIndex(header + 2, header + 2 + len(frame))  # the header's row + 1
+    frame = _with_units_row_read(frame, path)
     blank = frame.apply(blank_cells)
-    skipped_rows = blank.all(axis=1).to_numpy(bool) | _total_rows(frame, blank, path)
+    skipped_rows = (blank.all(axis=1).to_numpy(bool) | _total_rows(frame, blank, path)
+                    | _note_rows(frame, blank, path))
     unnamed = frame.columns.astype(str).str.fullmatch(UNNAMED_COLUMN)
     frame = frame.loc[~skipped_rows, ~(unnamed & blank.all(axis=0).to_numpy(bool))]
     if frame.empty and not allow_empty:
         raise InputError(f"{path}: the table has no rows; fill it in")
     _warn_of_hidden_rows(path, frame.index.intersection(hidden))
     return frame
+
+
+#: The units a sheet writes in a row of its own under the header (m, °, dBm, 元, (米), 【人】),
+#: matched after :func:`header_key`: lengths, angles, levels, frequencies, money, counts, time.
+UNIT_WORDS = frozenset({"m", "米", "km", "千米", "公里", "cm", "厘米", "°", "度", "dbm", "db",
+                        "dbi", "dbd", "mhz", "ghz", "w", "瓦", "元", "万元", "千元", "亿元",
+                        "人", "户", "个", "座", "套", "年", "月", "%", "‰"})
+#: What a units row may hold besides units: a label (单位) and marks for "no unit".
+UNITS_ROW_FILLERS = frozenset({"单位", "单位:", "unit", "units", "unit:", "units:", "-", "/",
+                               "—", "--"})
+#: The brackets a unit may stand in, after NFKC (（米） is (米)).
+UNIT_BRACKETS = re.compile(r"[(\[【](.*)[)\]】]")
+
+
+def unit_of(cell) -> str | None:
+    """The unit a cell of a units row names (:data:`UNIT_WORDS`, bracketed or not), as written
+    but for brackets and full-width forms; None when the cell is no unit."""
+    text = _normalised(cell_text(cell))
+    bracketed = UNIT_BRACKETS.fullmatch(text)
+    unit = (bracketed[1] if bracketed else text).strip()
+    return unit if header_key(unit) in UNIT_WORDS else None
+
+
+def _is_units_row(cells) -> bool:
+    """Whether a row's cells are the columns' units: one unit at least (:func:`unit_of`), every
+    other filled cell a label or a mark of :data:`UNITS_ROW_FILLERS`."""
+    filled = [cell for cell in cells if cell_text(cell)]
+    units = [cell for cell in filled if unit_of(cell) is not None]
+    return bool(units) and all(unit_of(cell) is not None or header_key(cell) in UNITS_ROW_FILLERS
+                               for cell in filled)
+
+
+def _with_units_row_read(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """``frame`` without the units row that operator sheets put under the header (m, °, dBm,
+    元, 万元 each under its column: :func:`_is_units_row`), each unit written after its column's
+    name as a header gives one (站高 over m reads as 站高(m), and is read so: a cost in 万元
+    converted, a unit not read as the field's refused by name); said in the log. ``frame``
+    itself when its first row is a record."""
+    if frame.empty or not _is_units_row(frame.iloc[0].tolist()):
+        return frame
+    units = {column: unit_of(cell) for column, cell in frame.iloc[0].items()}
+    named = {column: f"{column}({unit})" for column, unit in units.items()
+             if unit is not None and not _names_a_unit(str(column))}
+    logger.info("%s: row %d holds the columns' units, not a record; read as the headers' "
+                "units: %s", path, frame.index[0], ", ".join(named.values()) or "none new")
+    return frame.iloc[1:].rename(columns=named)
+
+
+def _names_a_unit(column: str) -> bool:
+    """Whether a column's name ends in a unit already (站高(m), 投资（千元）, 经度°)."""
+    key = header_key(column)
+    return without_unit(key) != key or key.endswith((")", "]", "】"))
+
+
+def _refuse_duplicated_names(path: Path, header: int, names: list[str]) -> None:
+    """InputError when two columns or more bear one name (as :func:`header_key` reads names):
+    pandas would read the first as that name and the next as 经度.1, so a sheet holding two
+    pairs 经度/纬度 (高德 and WGS 84 under a two-row header) would have one chosen unsaid."""
+    columns: dict[str, list[int]] = {}
+    for position, name in enumerate(names):
+        if name:
+            columns.setdefault(header_key(name), []).append(position)
+    shared = [(" and ".join(get_column_letter(p + 1) for p in positions), names[positions[0]])
+              for positions in columns.values() if len(positions) > 1]
+    if shared:
+        named = "; ".join(f"columns {letters} share the name '{name}'" for letters, name in shared)
+        raise InputError(f"{path}: row {header + 1}: {named}; rename all but the one to read "
+                         f"(e.g. {shared[0][1]}2), so that the one read is the one meant")
 
 
 def _warn_of_hidden_rows(path: Path, rows: pd.Index) -> None:
@@ -380,6 +533,33 @@ def _total_rows(frame: pd.DataFrame, blank: pd.DataFrame, path: Path) -> np.ndar
         logger.warning("%s: row(s) %s%s are totals, not records; not read", path, named,
                        " and more" if len(rows) > 5 else "")
     return totals
+
+
+#: What a note under a table starts with, after NFKC and without spaces: a word (备注, 注,
+#: 说明, 数据来源, 制表人, 审核, 填报日期, ...), an optional number, then a colon.
+NOTE_CELL = re.compile(r"(备注|注|附注|注释|说明|填表说明|数据来源|资料来源|来源|制表人?|审核人?|"
+                       r"审批人?|填报人|填报单位|填表人|负责人|单位负责人|联系人|联系电话|"
+                       r"制表日期|填报日期|填表日期|日期)\d*[:：].*")
+
+
+def _note_rows(frame: pd.DataFrame, blank: pd.DataFrame, path: Path) -> np.ndarray:
+    """Where ``frame`` has a row of notes (备注：..., 制表人：张三 审核人：李四 under the table):
+    every filled cell a note (:data:`NOTE_CELL`) or the text of the first (a note merged
+    across the row), with a warning naming them; such a row is no record."""
+    if frame.empty:
+        return np.zeros(len(frame), bool)
+    first = _first_texts(frame, blank)
+    notes = first.str.fullmatch(NOTE_CELL).to_numpy(bool, copy=True)
+    for position in np.flatnonzero(notes):
+        texts = (re.sub(r"\s+", "", _normalised(cell_text(c))) for c in frame.iloc[position])
+        notes[position] = all(text in ("", first.iloc[position]) or NOTE_CELL.fullmatch(text)
+                              for text in texts)
+    if notes.any():
+        rows = frame.index[notes]
+        named = ", ".join(f"{row} ({first[row][:20]})" for row in rows[:5])
+        logger.warning("%s: row(s) %s%s are notes, not records; not read", path, named,
+                       " and more" if len(rows) > 5 else "")
+    return notes
 
 
 #: A unit in brackets after a column name: 经度（°）, 纬度(度), lon (deg), 东经[E].
@@ -463,21 +643,35 @@ def numbers_of(column: pd.Series) -> pd.Series:
     return pd.to_numeric(text, errors="coerce").astype(float)
 
 
-def _degrees_of(cell) -> float:
-    """An angle written in degrees, minutes and seconds (:data:`DMS`) in decimal degrees,
-    negative in the south and west; NaN when the cell is not such an angle."""
+def _dms_match(cell) -> re.Match | None:
+    """A text cell matched as :data:`DMS` (Chinese hemisphere words read as letters), or None
+    when it is no such angle (a hemisphere both before and after the number included)."""
     if not isinstance(cell, str):
-        return np.nan
+        return None
     text = _normalised(cell)
     for word, letter in HEMISPHERES.items():
         text = text.replace(word, letter)
     match = DMS.fullmatch(text)
-    if match is None or (match[1] and match[5]):
+    return None if match is None or (match[1] and match[5]) else match
+
+
+def hemisphere_of(cell) -> str:
+    """The hemisphere letter (N, S, E or W) an angle written in degrees names (:data:`DMS`,
+    东经 as E), "" when it names none."""
+    match = _dms_match(cell)
+    return (match[1] or match[5]).upper() if match is not None else ""
+
+
+def _degrees_of(cell) -> float:
+    """An angle written in degrees, minutes and seconds (:data:`DMS`) in decimal degrees,
+    negative in the south and west; NaN when the cell is not such an angle."""
+    match = _dms_match(cell)
+    if match is None:
         return np.nan
     degrees, minutes, seconds = (float(g) if g else 0.0 for g in match.group(2, 3, 4))
     if minutes >= 60 or seconds >= 60:
         return np.nan
-    sign = -1.0 if (match[1] or match[5]).upper() in ("S", "W") else 1.0
+    sign = -1.0 if hemisphere_of(cell) in ("S", "W") else 1.0
     return sign * (degrees + minutes / 60 + seconds / 3600)
 
 
@@ -554,6 +748,57 @@ def _split_pairs(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
             parts.map(lambda p: p[1] if len(p) == 2 else None))
 
 
+#: The hemisphere letters of each axis, and how messages name them.
+HEMISPHERE_LETTERS = {"x": ("E", "W"), "y": ("N", "S")}
+AXIS_NAMES = {"x": "longitude, E 东经 or W 西经", "y": "latitude, N 北纬 or S 南纬"}
+
+
+def _crossed_hemispheres(cells: dict[str, pd.Series], columns: dict[str, str], where: str,
+                         problems: Problems) -> np.ndarray:
+    """Bool per row: a coordinate (``cells``: the x and y cells, from the ``columns`` named)
+    names a hemisphere of the other axis (:func:`hemisphere_of`: 32°41'N in the longitude
+    column; in every row: the columns or their letters swapped), or the one hemisphere of
+    its axis few rows name (a W among E: a typo that puts the point on the other side of the
+    earth); such rows are named in ``problems``, one line for each kind."""
+    letters = {axis: column.map(hemisphere_of) for axis, column in cells.items()}
+    other = {axis: (letters[axis] != "") & ~letters[axis].isin(HEMISPHERE_LETTERS[axis])
+             for axis in cells}
+    crossed = other["x"] | other["y"]
+    if all(other[axis].any() and other[axis].eq(letters[axis] != "").all() for axis in cells):
+        row = crossed.idxmax()
+        named = (f"the pairs of column '{columns['x']}'" if columns["x"] == columns["y"]
+                 else f"columns '{columns['x']}'/'{columns['y']}'")
+        problems.add(f"{where}: {named} are mixed up: the "
+                     f"longitudes' names N/S and the latitudes' E/W (row {row}: "
+                     f"{cells['x'][row]!r}, {cells['y'][row]!r}); x is the {AXIS_NAMES['x']}, "
+                     f"y the {AXIS_NAMES['y']}: swap the columns, or correct the letters")
+        return crossed.to_numpy(bool)
+    for axis in cells:
+        if other[axis].any():
+            _name_rows(problems, cells[axis], other[axis], f"{where}: row(s) {{rows}} of column "
+                       f"'{columns[axis]}', the {AXIS_NAMES[axis].split(',')[0]}, name a "
+                       f"hemisphere of the other axis", f"; a {AXIS_NAMES[axis]}: correct the "
+                       f"letter, or put the coordinate in its column")
+        named = letters[axis][letters[axis].isin(HEMISPHERE_LETTERS[axis])].value_counts()
+        if len(named) == 2 and named.iloc[0] > named.iloc[1]:
+            few = letters[axis] == named.index[1]
+            _name_rows(problems, cells[axis], few, f"{where}: row(s) {{rows}} of column "
+                       f"'{columns[axis]}' say {named.index[1]} where the others say "
+                       f"{named.index[0]}", "; correct the letter (the point lies on the other "
+                       "side of the earth)")
+            crossed |= few
+    return crossed.to_numpy(bool)
+
+
+def _name_rows(problems: Problems, cells: pd.Series, rows: pd.Series, what: str,
+               advice: str) -> None:
+    """Add the problem ``what`` (its ``{rows}`` the first five of ``rows``) with the first
+    such cell, then ``advice``."""
+    named = cells.index[rows.to_numpy(bool)]
+    shown = ", ".join(map(str, named[:5])) + (" and more" if len(named) > 5 else "")
+    problems.add(f"{what.format(rows=shown)} (row {named[0]}: {cells[named[0]]!r}){advice}")
+
+
 def table_points(frame: pd.DataFrame, x: str, y: str, crs, where: str,
                  problems: Problems) -> gpd.GeoDataFrame:
     """Point features from the coordinate columns (decimal numbers, or degrees, minutes and
@@ -574,7 +819,9 @@ def table_points(frame: pd.DataFrame, x: str, y: str, crs, where: str,
                      f"have no coordinates in {columns} (row {rows[0]}: {cells}); write them "
                      f"as numbers (108.9701) or degrees, minutes and seconds "
                      f"(108°58'12.5\"){pair}")
-    keep = ~bad
+    crossed = _crossed_hemispheres({"x": x_cells, "y": y_cells}, {"x": x, "y": y}, where,
+                                   problems)
+    keep = ~bad & ~crossed
     _warn_if_rounded(x_cells[keep], y_cells[keep], xs[keep], ys[keep], where)
     rest = frame.drop(columns=list({x, y}))[keep]
     return gpd.GeoDataFrame(rest, geometry=gpd.points_from_xy(xs[keep], ys[keep]), crs=crs)

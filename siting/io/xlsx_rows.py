@@ -1,7 +1,9 @@
 """The rows an XLSX sheet hides (hidden by hand, or by a filter), which pandas reads like the
-others: openpyxl's read-only reader, which pandas uses, does not report row attributes, so they
-are found in the sheet's XML part (ECMA-376 Part 1, 18.3.1.73 ``row``: ``hidden``), located
-through the workbook's relationships (18.2.19 ``sheet``, ``r:id``)."""
+others, the cells it merges, whose value pandas reads in the first cell only, and the cells
+holding an error value (#N/A), which pandas reads as empty: openpyxl's read-only reader, which
+pandas uses, reports none of them, so they are found in the sheet's XML part (ECMA-376 Part 1,
+18.3.1.73 ``row``: ``hidden``; 18.3.1.55 ``mergeCell``: ``ref``; 18.3.1.4 ``c``: ``t="e"``),
+located through the workbook's relationships (18.2.19 ``sheet``, ``r:id``)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ import re
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
+
+from openpyxl.utils import column_index_from_string
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _RELATIONSHIP_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
@@ -34,19 +38,59 @@ def _sheet_part(book: zipfile.ZipFile, sheet: str) -> str | None:
     return None
 
 
-def hidden_rows(path: Path, sheet: str) -> list[int]:
-    """Row numbers (as Excel shows them) that the sheet ``sheet`` of the workbook ``path``
-    hides; empty when it hides none or its parts cannot be found (the rows are then read as
-    pandas reads them)."""
+def _sheet_xml(path: Path, sheet: str) -> bytes:
+    """The XML of the sheet ``sheet`` of the workbook ``path``; empty when its part cannot be
+    found (the sheet is then read as pandas reads it)."""
     try:
         with zipfile.ZipFile(path) as book:
             part = _sheet_part(book, sheet)
-            xml = book.read(part) if part is not None else b""
+            return book.read(part) if part is not None else b""
     except (KeyError, OSError, zipfile.BadZipFile, ET.ParseError):
-        return []
+        return b""
+
+
+def hidden_rows(path: Path, sheet: str) -> list[int]:
+    """Row numbers (as Excel shows them) that the sheet ``sheet`` of the workbook ``path``
+    hides; empty when it hides none or its parts cannot be found."""
+    xml = _sheet_xml(path, sheet)
     rows = []
     for match in _HIDDEN_ROW.finditer(xml):
         number = _ROW_NUMBER.search(match.group(0))
         if number is not None:
             rows.append(int(number.group(1)))
     return rows
+
+
+#: A merged range's reference (``D2:D5``): its first and last cells' columns and rows.
+_MERGED_RANGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+
+
+def merged_ranges(path: Path, sheet: str) -> list[tuple[int, int, int, int]]:
+    """The cell ranges the sheet ``sheet`` of the workbook ``path`` merges, as (first row,
+    first column, last row, last column), numbered from 1 as Excel shows them; empty when it
+    merges none or its parts cannot be found."""
+    return [(int(first_row), column_index_from_string(first_col.decode()), int(last_row),
+             column_index_from_string(last_col.decode()))
+            for first_col, first_row, last_col, last_row
+            in _MERGED_RANGE.findall(_sheet_xml(path, sheet))]
+
+
+#: A cell holding an error value (18.18.11 ST_CellType ``e``), its reference and its value.
+_ERROR_CELL = re.compile(rb'<(?:\w+:)?c\b[^>]*\bt="e"[^>]*>.*?</(?:\w+:)?c>', re.DOTALL)
+_CELL_REFERENCE = re.compile(rb'\br="([A-Z]+)(\d+)"')
+_CELL_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</")
+
+
+def error_cells(path: Path, sheet: str) -> dict[tuple[int, int], str]:
+    """The cells of the sheet ``sheet`` of the workbook ``path`` that hold an error value
+    (#N/A, #REF!: a formula that failed), as (row, column) numbered from 1 -> the value."""
+    xml = _sheet_xml(path, sheet)
+    if b't="e"' not in xml:
+        return {}
+    cells = {}
+    for cell in _ERROR_CELL.finditer(xml):
+        reference, value = _CELL_REFERENCE.search(cell[0]), _CELL_VALUE.search(cell[0])
+        if reference is not None and value is not None:
+            cells[int(reference[2]), column_index_from_string(reference[1].decode())] = \
+                value[1].decode("utf-8")
+    return cells
