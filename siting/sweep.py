@@ -337,25 +337,65 @@ def _draw_curve(ax, curve: pd.DataFrame, title: str, language: str | None) -> di
 _THOUSANDS_GROUP = re.compile(r"\s*0\d\d\s*")
 
 
+#: A value written with a Chinese unit of money (500万, 1.5亿, 5000万元), and the unit [CNY].
+_CHINESE_AMOUNT = re.compile(r"\s*(\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*(万|亿)?\s*(元)?\s*")
+_CHINESE_UNIT_CNY = {"万": 1e4, "亿": 1e8, None: 1.0}
+
+#: The most values a range (start:stop:step) may give, one plan each: a step typed without
+#: its exponent (``0:60e6:5`` for ``0:60e6:5e6``) is refused, not solved 12 million times.
+MAX_RANGE_VALUES = 1000
+
+
 def parse_numbers(text: str) -> list[float]:
     """``"10e6,20e6,30e6"`` or ``"10e6:50e6:10e6"`` (start:stop:step, stop included).
 
-    A list whose commas are thousands separators (``"10,000,000"``, which reads as 10, 0
-    and 0) is refused, saying so."""
+    Full-width commas and colons (a Chinese input method's ``，`` and ``：``) read as commas
+    and colons. A list whose commas are thousands separators (``"10,000,000"``, which reads
+    as 10, 0 and 0), a value with a Chinese unit of money (``500万``: the error gives it in
+    yuan) and a range of more than :data:`MAX_RANGE_VALUES` values are refused, saying so."""
+    text = text.replace("，", ",").replace("：", ":")
     if any(_THOUSANDS_GROUP.fullmatch(item) for item in text.split(",")[1:]):
         raise ScenarioError(f"{text!r}: the commas look like thousands separators ('000' is no "
                             f"value of its own); commas separate the values: write each without "
                             f"separators, e.g. 10e6,20e6 or 10000000,20000000")
+    items = text.split(":") if ":" in text else [v for v in text.split(",") if v.strip()]
+    for item in items:
+        _check_no_money_unit(item)
     try:
         if ":" in text:
-            start, stop, step = (float(v) for v in text.split(":"))
+            start, stop, step = (float(v) for v in items)
             if step <= 0:
                 raise ValueError
         else:
-            return [float(v) for v in text.split(",") if v.strip()]
+            return [float(v) for v in items]
     except ValueError:
         raise ScenarioError(f"cannot read the list {text!r}; use 10e6,20e6 or start:stop:step") from None
+    return _range_values(text, start, stop, step)
+
+
+def _check_no_money_unit(item: str) -> None:
+    """ScenarioError when ``item`` is an amount written with a Chinese unit of money
+    (``500万``, ``1.5亿``, ``300元``), saying how to write it in yuan (``5000000`` or ``5e6``)."""
+    match = _CHINESE_AMOUNT.fullmatch(item)
+    if match is None or match[2] is None and match[3] is None:
+        return
+    amount_cny = float(match[1]) * _CHINESE_UNIT_CNY[match[2]]
+    plain = f"{amount_cny:.0f}"
+    scientific = re.sub(r"e\+?0*(\d)", r"e\1", f"{amount_cny:.6g}")
+    also = f" (or {scientific})" if scientific != plain else ""
+    raise ScenarioError(f"{item.strip()!r}: write the values in yuan, without 万, 亿 or 元: "
+                        f"{item.strip()} is {plain}{also}")
+
+
+def _range_values(text: str, start: float, stop: float, step: float) -> list[float]:
+    """The values of the range ``text`` (start:stop:step, stop included); ScenarioError when
+    it holds none or more than :data:`MAX_RANGE_VALUES`."""
     if stop < start:
         raise ScenarioError(f"the range {text!r} holds no value: its stop {stop:g} is below its "
                             f"start {start:g}; write start:stop:step with start <= stop")
+    count = int(np.floor((stop - start) / step + 0.5)) + 1 if np.isfinite(stop - start) else None
+    if count is None or count > MAX_RANGE_VALUES:
+        many = "endless values" if count is None else f"{count:,} values"
+        raise ScenarioError(f"the range {text!r} gives {many}, a plan each; give at most "
+                            f"{MAX_RANGE_VALUES:,}: check the step (5e6 is 5 million)")
     return list(np.arange(start, stop + step / 2, step))
