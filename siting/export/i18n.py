@@ -326,7 +326,7 @@ TERMS: dict[str, dict[str, str]] = {
     "header.height_m": {"en": "height [m]", "zh": "挂高 [m]"},
     "header.year": {"en": "year", "zh": "年份"},
     "header.status": {"en": "status", "zh": "状态"},
-    "header.budget_cny": {"en": "budget [CNY]", "zh": "预算 [万元]"},
+    "header.budget_cny": {"en": "budget [CNY]", "zh": "预算 [百万元]"},
     "header.quota": {"en": "quota", "zh": "新建站址上限"},
     "header.new_sites": {"en": "new sites", "zh": "新建站址"},
     "header.upgrades": {"en": "upgrades", "zh": "升级站址"},
@@ -885,7 +885,13 @@ TERMS: dict[str, dict[str, str]] = {
     "sweep.column.percent": {"en": "[%]", "zh": "覆盖率%"},
     "sweep.column.mandatory": {"en": "mandatory", "zh": "必覆盖点"},
     "sweep.column.solver": {"en": "solver", "zh": "求解"},
-    "sweep.column.gap": {"en": "gap [%]", "zh": "间隙[%]"},
+    "sweep.column.gap": {"en": "gap%", "zh": "间隙%"},
+    # a point's status in the terminal table, short so a row fits 80 columns
+    "sweep.status.optimal": {"en": "optimal", "zh": "最优"},
+    "sweep.status.feasible": {"en": "feasible", "zh": "可行"},
+    "sweep.status.time_limit": {"en": "time limit", "zh": "限时"},
+    "sweep.status.infeasible": {"en": "infeasible", "zh": "不可行"},
+    "sweep.status.no_plan_in_time": {"en": "no plan", "zh": "限时无解"},
     # --- the path-loss models (siting.propagation.PATH_LOSS_MODELS) by their names -------------
     "model.named": {"en": "{name} ({key})", "zh": "{name}（{key}）"},
     "model.okumura_hata": {"en": "Okumura-Hata", "zh": "Okumura-Hata"},
