@@ -4,8 +4,8 @@ Coverage is computed once; each point of the curve is one optimal plan
 (:func:`siting.plan.plan_network`) with the budget or quota replaced. The curve shows what
 each extra yuan buys, the planning committee's first question. A point without a plan is
 listed, with why, and left out of the figure; the curve needs one point with a plan. The
-figure reads in the scenario's ``report.language`` (:mod:`siting.export.i18n`); the CSV's
-columns stay English.
+figure reads in the scenario's ``report.language`` (:mod:`siting.export.i18n`, money in 万元 in
+Chinese); the CSV's columns stay English, its money in CNY.
 Figures are made without pyplot (:func:`write_curve`) or, for a notebook, on a given Axes
 (:func:`plot_curve`); matplotlib's backend is never switched.
 """
@@ -28,7 +28,7 @@ from siting.coverage import CoverageMatrix
 from siting.demand import Demand
 from siting.diskfaults import write_files
 from siting.errors import InfeasibleError, ScenarioError, TimeLimitError
-from siting.export.i18n import check_language, term
+from siting.export.i18n import MONEY_UNIT_CNY, check_language, term
 from siting.export.staticmap import text_fonts
 from siting.pipeline import Progress, prepare, prepare_backhaul
 from siting.plan import OptionCosts, kpis_of, option_costs, plan_network
@@ -269,15 +269,33 @@ def _costs(site_cost_cny: float, plan) -> dict[str, float]:
             "backhaul_cost_cny": backhaul_cny}
 
 
+#: The unit [CNY] the curve's figure and terminal table give money in, and the table's
+#: decimals, by language: millions of CNY in English (a budget axis of 10, 20, 30), 万元 in
+#: Chinese, as every Chinese output gives money (:data:`siting.export.i18n.MONEY_UNIT_CNY`);
+#: both to 1,000 CNY, so that a row fits 80 columns.
+CURVE_MONEY = {"en": (1e6, 3), "zh": (MONEY_UNIT_CNY["zh"], 1)}
+
+
+def curve_money(amount_cny, language: str):
+    """An amount [CNY] (a number or an array) in the curve's unit of money in ``language``
+    (:data:`CURVE_MONEY`)."""
+    return amount_cny / CURVE_MONEY[check_language(language)][0]
+
+
+def _money_text(amount_cny: float, language: str) -> str:
+    """An amount [CNY] as the curve's table writes it: ``45.000`` (M CNY), ``4,500.0`` (万元)."""
+    return f"{curve_money(amount_cny, language):,.{CURVE_MONEY[language][1]}f}"
+
+
 #: The terminal table of a curve: its columns, the term of each header
-#: (:mod:`siting.export.i18n`) and how each value is written in a language (money in M CNY,
-#: which the table's first line says).
+#: (:mod:`siting.export.i18n`) and how each value is written in a language (money in the
+#: unit of :data:`CURVE_MONEY`, which the table's first line says).
 CURVE_TEXT_COLUMNS = {
-    "budget_cny": ("sweep.column.budget", lambda v, lang: f"{v / 1e6:,.3f}"),
+    "budget_cny": ("sweep.column.budget", _money_text),
     "max_new_sites": ("sweep.column.quota", lambda v, lang: f"{int(v):,}"),
-    "cost_cny": ("sweep.column.cost", lambda v, lang: f"{v / 1e6:,.3f}"),
-    "site_cost_cny": ("sweep.column.site_cost", lambda v, lang: f"{v / 1e6:,.3f}"),
-    "backhaul_cost_cny": ("sweep.column.backhaul", lambda v, lang: f"{v / 1e6:,.3f}"),
+    "cost_cny": ("sweep.column.cost", _money_text),
+    "site_cost_cny": ("sweep.column.site_cost", _money_text),
+    "backhaul_cost_cny": ("sweep.column.backhaul", _money_text),
     "new_sites": ("sweep.column.new_sites", lambda v, lang: f"{int(v):,}"),
     "people_covered": ("sweep.column.people", lambda v, lang: f"{v:,.0f}"),
     "people_covered_pct": ("sweep.column.percent", lambda v, lang: f"{v:.2f}"),
@@ -292,7 +310,7 @@ NO_VALUE = "-"
 def curve_text(curve: pd.DataFrame, language: str | None = None) -> str:
     """The curve as a terminal reads it, in ``language`` (by default the scenario's
     ``report.language`` that :func:`sweep` noted in ``curve.attrs``): one line per point,
-    short headers with units, money in millions of CNY, people whole and the
+    short headers with units, money in millions of CNY (万元 in Chinese), people whole and the
     mandatory points as covered/total, so a row fits 80 columns (pandas' own ``to_string``
     wrapped each row over two lines); a first line gives the unit of the money. A point
     without a plan shows its value and status, :data:`NO_VALUE` for the rest. Chinese
@@ -361,8 +379,8 @@ def _save_curve_figure(curve: pd.DataFrame, path: Path, title: str, language: st
 
 def plot_curve(curve: pd.DataFrame, ax=None, *, title: str | None = None,
                language: str | None = None):
-    """Draw a cost-coverage curve (people covered [%] over budget [M CNY] or quota [sites]);
-    a point without a plan is left out.
+    """Draw a cost-coverage curve (people covered [%] over budget [M CNY, 万元 in Chinese] or
+    quota [sites]); a point without a plan is left out.
 
     Parameters
     ----------
@@ -399,7 +417,8 @@ def _draw_curve(ax, curve: pd.DataFrame, title: str, language: str | None) -> di
     # (the Axes' label and title texts exist before any rc_context could apply)
     fonts = text_fonts(labels.values(), language)
     planned = curve[curve["people_covered_pct"].notna()]  # a point without a plan has no y
-    x = planned[x_field] / (1e6 if x_field == "budget_cny" else 1.0)
+    x = (curve_money(planned[x_field], language) if x_field == "budget_cny"
+         else planned[x_field])
     ax.plot(x, planned["people_covered_pct"], marker="o")
     for x_value, row in zip(x, planned.itertuples()):
         ax.annotate(f"{int(row.mandatory_covered)}/{int(row.mandatory_total)}",

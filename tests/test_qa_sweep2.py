@@ -1,6 +1,6 @@
-"""``siting sweep`` as a planner uses it: a series with points that have no plan, budgets typed
-with a Chinese input method or with 万, a value given twice, a time-limited point in the
-terminal table, and a sweep after its inputs changed."""
+"""``siting sweep`` as a planner uses it: a series with points that have no plan, the curve in
+Chinese money (万元), budgets typed with a Chinese input method or with 万, a value given twice, a
+time-limited point in the terminal table, and a sweep after its inputs changed."""
 
 from __future__ import annotations
 
@@ -120,6 +120,28 @@ def test_a_point_the_time_limit_stopped_is_listed_and_a_sweep_of_none_exits_1(tm
         "siting: error: --sites: 0 new sites, 1 new sites: the time limit was reached before any "
         "feasible plan was found; give the solver more time (solver.time_limit_s in the scenario)")
     assert not (tmp_path / "none").exists()
+
+
+def test_the_chinese_curve_gives_money_in_wan_yuan(tmp_path):
+    # The Chinese table and figure gave money in 百万元, where the report, map and every other
+    # Chinese output give 万元; the CSV stays in CNY.
+    scenario = _two_clusters(tmp_path / "in", report={"language": "zh"})
+    budgets_cny = [ONE_SITE_CNY, 2 * ONE_SITE_CNY]
+    result = _sweep(scenario, "--budgets", ",".join(map(str, budgets_cny)), "--out", tmp_path / "o")
+    assert result.exit_code == 0, result.stderr
+    curve = pd.read_csv(tmp_path / "o" / "cost_coverage.csv")
+    assert list(curve["cost_cny"]) == budgets_cny
+    lines = result.stdout.splitlines()
+    first = lines.index("预算与成本单位：万元")
+    for line, point in zip(lines[first + 2:first + 4], curve.itertuples()):
+        budget, cost = line.split()[:2]
+        assert budget == f"{point.budget_cny / 10_000:,.1f}"  # 46.0 万元 for 460,000 CNY
+        assert cost == f"{point.cost_cny / 10_000:,.1f}"
+    _, ax = plot_curve(curve, Figure().add_subplot(), language="zh")
+    assert ax.get_xlabel() == "预算 [万元]"
+    assert list(ax.lines[0].get_xdata()) == [b / 10_000 for b in budgets_cny]
+    _, en = plot_curve(curve, Figure().add_subplot(), language="en")
+    assert list(en.lines[0].get_xdata()) == [b / 1e6 for b in budgets_cny]  # English: M CNY
 
 
 def test_a_budget_given_twice_is_planned_once(tmp_path, caplog):

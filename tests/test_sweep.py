@@ -102,7 +102,7 @@ def test_sweep_prints_its_table_in_the_scenario_language(tmp_path):
     result = CliRunner().invoke(app, ["sweep", str(scenario), "--sites", "0,1", "--out", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output + result.stderr
     lines = result.stdout.splitlines()
-    first = lines.index("预算与成本单位：百万元")
+    first = lines.index("预算与成本单位：万元")
     table = lines[first + 1:first + 4]
     assert table[0].split() == ["新建上限", "成本", "新建站", "覆盖人口", "覆盖率%", "必覆盖点", "求解",
                                 "间隙%"]
