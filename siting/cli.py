@@ -67,11 +67,13 @@ def predict_option_words(message: str) -> str:
 
 
 @contextmanager
-def _warnings_in_option_words(logger_name: str) -> Iterator[None]:
-    """Inside the block, the warnings of the logger ``logger_name`` name ``siting predict``'s
-    options (:func:`predict_option_words`); the library's own wording again after it."""
+def _warnings_in_option_words(logger_name: str,
+                              words: Callable[[str], str] = predict_option_words) -> Iterator[None]:
+    """Inside the block, the warnings of the logger ``logger_name`` name the command's
+    options (``words``: :func:`predict_option_words` by default); the library's own wording
+    again after it."""
     def reword(record: logging.LogRecord) -> bool:
-        record.msg = predict_option_words(str(record.msg))
+        record.msg = words(str(record.msg))
         return True
 
     logger = logging.getLogger(logger_name)
@@ -478,7 +480,8 @@ def sweep(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
         out_dir = out if out is not None else Path("out") / loaded.name
         check_output_folder(out_dir)
         _announce_compiling(quiet)
-        with StageReporter(quiet=quiet) as reporter:
+        with StageReporter(quiet=quiet) as reporter, \
+                _warnings_in_option_words("siting.sweep", sweep_option_words):
             curve = sweep_plans(loaded, budgets_cny=budgets_cny,
                                 max_new_sites=None if quotas is None else whole_as_int(quotas),
                                 progress=reporter, cache_dir=default_cache_dir())
@@ -487,6 +490,8 @@ def sweep(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
         print("siting: interrupted; no curve was written, a previous one was left as it was",
               file=sys.stderr)
         raise typer.Exit(130)
+    except TimeLimitError as exc:  # no point has a plan in time: named by the command's options
+        _fail(TimeLimitError(sweep_option_words(str(exc))), verbose)
     except Exception as exc:  # one line and an exit code, never a traceback
         _fail(exc, verbose, words=sweep_option_words)
     if quiet:

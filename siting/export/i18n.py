@@ -871,10 +871,10 @@ TERMS: dict[str, dict[str, str]] = {
     # --- the cost-coverage curve of siting sweep --------------------------------------------------
     "sweep.title": {"en": "{name}: cost-coverage curve (labels: mandatory points covered)",
                     "zh": "{name}：投资-覆盖曲线（标注：已覆盖必覆盖点数）"},
-    "sweep.budget_axis": {"en": "budget [million CNY]", "zh": "预算 [百万元]"},
+    "sweep.budget_axis": {"en": "budget [million CNY]", "zh": "预算 [万元]"},
     "sweep.quota_axis": {"en": "quota of new sites", "zh": "新建站址上限 [个]"},
     "sweep.people_axis": {"en": "people covered [%]", "zh": "人口覆盖率 [%]"},
-    "sweep.money_unit": {"en": "budget and costs in M CNY", "zh": "预算与成本单位：百万元"},
+    "sweep.money_unit": {"en": "budget and costs in M CNY", "zh": "预算与成本单位：万元"},
     "sweep.column.budget": {"en": "budget", "zh": "预算"},
     "sweep.column.quota": {"en": "quota", "zh": "新建上限"},
     "sweep.column.cost": {"en": "cost", "zh": "成本"},
@@ -885,7 +885,13 @@ TERMS: dict[str, dict[str, str]] = {
     "sweep.column.percent": {"en": "[%]", "zh": "覆盖率%"},
     "sweep.column.mandatory": {"en": "mandatory", "zh": "必覆盖点"},
     "sweep.column.solver": {"en": "solver", "zh": "求解"},
-    "sweep.column.gap": {"en": "gap [%]", "zh": "间隙[%]"},
+    "sweep.column.gap": {"en": "gap%", "zh": "间隙%"},
+    # a point's status in the terminal table, short so a row fits 80 columns
+    "sweep.status.optimal": {"en": "optimal", "zh": "最优"},
+    "sweep.status.feasible": {"en": "feasible", "zh": "可行"},
+    "sweep.status.time_limit": {"en": "time limit", "zh": "限时"},
+    "sweep.status.infeasible": {"en": "infeasible", "zh": "不可行"},
+    "sweep.status.no_plan_in_time": {"en": "no plan", "zh": "限时无解"},
     # --- the path-loss models (siting.propagation.PATH_LOSS_MODELS) by their names -------------
     "model.named": {"en": "{name} ({key})", "zh": "{name}（{key}）"},
     "model.okumura_hata": {"en": "Okumura-Hata", "zh": "Okumura-Hata"},
