@@ -32,7 +32,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from siting.export.gis import LONLAT_DECIMALS, lonlat
+from siting.export.gis import LONLAT_DECIMALS, lonlat, with_year_fields
 from siting.export.style import BACKHAUL_COLOURS, WGS84
 from siting.export.i18n import check_language, term, value_text
 
@@ -68,7 +68,9 @@ def write_kml(path: Path, title: str, sites: gpd.GeoDataFrame, villages: gpd.Geo
     styled by its kind (a satellite feed has no line).
 
     The folder names and balloons are in ``language`` (``en`` or ``zh``); ``title`` is shown as
-    given (``term("kml.title", language, name=...)`` gives it in the same language).
+    given (``term("kml.title", language, name=...)`` gives it in the same language). Year
+    labels are ``int`` fields where they are whole numbers, as in sites.gpkg
+    (:func:`~siting.export.gis.with_year_fields`).
     """
     check_language(language)
     root = ET.Element("kml", xmlns=KML_NAMESPACE)
@@ -76,6 +78,8 @@ def write_kml(path: Path, title: str, sites: gpd.GeoDataFrame, villages: gpd.Geo
     _text(document, "name", title)
     for style_id, colour in STYLE_COLOURS.items():
         _style(document, style_id, colour, STYLE_SCALES[style_id])
+    sites, villages = with_year_fields(sites), with_year_fields(villages)
+    links = None if links is None else with_year_fields(links)
     if links is not None:  # every style before the first folder, as KML 2.2's Document orders them
         for kind, colour in BACKHAUL_COLOURS.items():
             _line_style(document, f"link_{kind}", kml_colour(colour))
