@@ -197,7 +197,7 @@ def _folder(parent: ET.Element, name: str, frame: gpd.GeoDataFrame, *, name_colu
                              schemaUrl=f"#{schema_id}")
         for column, value in row.items():
             if not _missing(value):
-                _text(data, "SimpleData", _as_text(value)).set("name", xml_text(str(column)))
+                _text(data, "SimpleData", _data_text(value)).set("name", xml_text(str(column)))
         if shape is not None:
             _text(ET.SubElement(placemark, shape[0]), "coordinates", shape[1])
 
@@ -244,9 +244,18 @@ def _missing(value) -> bool:
     return pd.api.types.is_scalar(value) and pd.isna(value)
 
 
+def _data_text(value) -> str:
+    """An attribute as ``SimpleData`` holds it: a flag as ``1``/``0`` (xsd:boolean's other
+    lexical form: GDAL 3.6's KML readers, QGIS's of that age, parse a ``bool`` field as an
+    integer and read ``true`` as 0), anything else as :func:`_as_text`."""
+    if isinstance(value, (bool, np.bool_)):
+        return "1" if value else "0"
+    return _as_text(value)
+
+
 def _as_text(value) -> str:
-    """An attribute as KML text: ``true``/``false``, empty when missing, numbers rounded to
-    6 decimals without trailing zeros."""
+    """An attribute as the balloon and a placemark's name show it: ``true``/``false``, empty
+    when missing, numbers rounded to 6 decimals without trailing zeros."""
     if isinstance(value, (bool, np.bool_)):
         return "true" if value else "false"
     if _missing(value):
