@@ -37,7 +37,7 @@ from siting.errors import InputError, SitingError
 from siting.io import read_terrain
 from siting.io.asbuilt import BUILT_YEAR_COLUMN
 from siting.io.problems import first_line
-from siting.export.gis import CSV_ENCODING, YEAR_COLUMNS, inert_cells
+from siting.export.gis import CSV_ENCODING, inert_cells, year_labels
 from siting.export.i18n import HTML_LANG, admin_text, join, money, term, value_text
 from siting.export.report import (ADMIN_UNIT_COLUMNS, Report, Section, Table, money_cell,
                                   render_markdown)
@@ -328,9 +328,9 @@ def read_plan_folder(folder: str | os.PathLike) -> PlanInputs:
             raise InputError(f"{folder}: not an output folder of siting run (no {path.name}); "
                              f"give the --out folder of a run")
     with _reading_plan_file(gpkg):
-        sites = _year_labels(gpd.read_file(gpkg, layer="selected_sites", engine="pyogrio"))
+        sites = year_labels(gpd.read_file(gpkg, layer="selected_sites", engine="pyogrio"))
         villages = gpd.read_file(gpkg, layer="villages", engine="pyogrio")
-        links = (_year_labels(pyogrio.read_dataframe(gpkg, layer="backhaul_links",
+        links = (year_labels(pyogrio.read_dataframe(gpkg, layer="backhaul_links",
                                                      read_geometry=False))
                  if "backhaul_links" in pyogrio.list_layers(gpkg)[:, 0] else no_backhaul_links())
     with _reading_plan_file(summary):
@@ -339,14 +339,6 @@ def read_plan_folder(folder: str | os.PathLike) -> PlanInputs:
     facts["language"] = recorded_language(facts)
     return PlanInputs(str(facts.get("scenario", folder.name)), sites, villages, facts, links,
                       plan_terrain(folder, facts, sites, villages))
-
-
-def _year_labels(layer: pd.DataFrame) -> pd.DataFrame:
-    """``layer`` of sites.gpkg with its year columns as the plan's tables hold them: text
-    labels, "" where none (sites.gpkg holds whole years as integers, NULL where none:
-    :func:`siting.export.gis.with_year_fields`; pyogrio reads those as floats, NaN for
-    NULL)."""
-    return layer.assign(**{c: layer[c].map(_as_text) for c in YEAR_COLUMNS if c in layer})
 
 
 #: How far [m] the DEM read for the comparison map reaches beyond the plans' sites and villages.

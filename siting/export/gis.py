@@ -102,6 +102,22 @@ def with_year_fields(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**{c: year_field(frame[c]) for c in YEAR_COLUMNS if c in frame})
 
 
+def year_labels(layer: pd.DataFrame) -> pd.DataFrame:
+    """``layer`` as read back from sites.gpkg (pyogrio reads its integer years as numbers, as
+    floats with NaN where one is NULL) with its :data:`YEAR_COLUMNS` as the tables hold them:
+    text labels (``2027``), "" where none; the inverse of :func:`with_year_fields`."""
+    return layer.assign(**{c: layer[c].map(_year_label) for c in YEAR_COLUMNS if c in layer})
+
+
+def _year_label(value) -> str:
+    """A year as the tables label it: "" when missing, a whole float without its ``.0``."""
+    if pd.isna(value):
+        return ""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _missing(value) -> bool:
     """None or a float NaN (what a missing value of an object column is)."""
     return value is None or (isinstance(value, float) and math.isnan(value))
