@@ -234,3 +234,19 @@ def test_comparison_kpis_follow_the_reports_order(plans, plans_en, language):
     shown = [row[1] for row in county_table[1:] if row[0] == county_table[1][0]]
     assert list(by_county.loc[by_county["county"] == by_county["county"].iloc[0], "name"]) == columns
     assert shown == [value_text("compare_kpi", c, language) for c in columns]
+
+
+def test_kml_points_are_the_gpkg_sites_in_wgs84_lon_lat_order(plans):
+    """Google Earth reads KML coordinates as longitude,latitude (OGC 07-147r2, 16.9): each
+    site of sites.kml is its sites.gpkg point (run CRS) transformed to WGS 84 by PROJ."""
+    import pyproj
+    plan, _ = plans
+    sites = gpd.read_file(plan / "sites.gpkg", layer="selected_sites").set_index("site_id")
+    to_wgs84 = pyproj.Transformer.from_crs(sites.crs, "EPSG:4326", always_xy=True)
+    root = ET.parse(plan / "sites.kml").getroot()
+    placemarks = root.find("k:Document/k:Folder", KML).findall("k:Placemark", KML)
+    assert len(placemarks) == len(sites)
+    for placemark in placemarks:
+        lon, lat = map(float, placemark.findtext("k:Point/k:coordinates", namespaces=KML).split(","))
+        site = sites.loc[placemark.findtext("k:name", namespaces=KML)].geometry
+        assert (lon, lat) == pytest.approx(to_wgs84.transform(site.x, site.y), abs=1e-6)
