@@ -37,9 +37,10 @@ from siting.errors import InputError, SitingError
 from siting.io import read_terrain
 from siting.io.asbuilt import BUILT_YEAR_COLUMN
 from siting.io.problems import first_line
-from siting.export.gis import CSV_ENCODING, inert_cells
+from siting.export.gis import CSV_ENCODING, inert_cells, year_labels
 from siting.export.i18n import HTML_LANG, admin_text, join, money, term, value_text
-from siting.export.report import Report, Section, Table, money_cell, render_markdown
+from siting.export.report import (ADMIN_UNIT_COLUMNS, Report, Section, Table, money_cell,
+                                  render_markdown)
 from siting.export.style import WGS84
 from siting.export.webfont import PAGE_FONTS, save_map
 from siting.export.webmap import MetricScale, Page, add_hillshade, esc, inline_assets
@@ -65,6 +66,21 @@ COMPARISON_FILES = ("comparison.md", "comparison.csv", "comparison_kpis.csv",
 #: The KPIs ``siting compare`` prints (comparison_kpis.csv has them all).
 HEADLINE_KPIS = ("people_covered_after", "villages_covered_after", "mandatory_villages_covered",
                  "complaints_covered", "new_sites", "upgrades", "total_cost_cny")
+#: The KPIs (summary.json's ``kpis``, nested ones as ``outer.inner``) in the order the report
+#: gives them (:func:`siting.export.report.build_report`'s headline): people, villages,
+#: mandatory villages, complaint points, 5G zone check points and backup coverage, each
+#: covered before and after then of the total; what the plan builds and costs; the complaint
+#: points covered before the plan; the mandatory points left uncovered. A KPI not listed (of
+#: a later siting) follows them, by name.
+KPI_ORDER = ("people_covered_before", "people_covered_after", "people_total",
+             "villages_covered_before", "villages_covered_after", "villages_total",
+             "mandatory_villages_covered", "mandatory_villages_reachable",
+             "mandatory_villages_total", "complaints_covered", "complaints_total",
+             "zone_points_covered_5g", "zone_points_total", "backup_points_met",
+             "backup_points_total", "new_sites", "upgrades", "capex_cny", "opex_cny_per_year",
+             "site_cost_cny", "backhaul_cost_cny", "total_cost_cny", "complaints_covered_before",
+             "mandatory_points_uncovered.village", "mandatory_points_uncovered.complaint",
+             "mandatory_points_uncovered.zone")
 #: How many of the sites that differ ``siting compare`` prints (comparison.csv has them all).
 LISTED_SITES = 5
 #: The KPIs a re-plan counts without its as-built sites (kept on air at no cost), each with
@@ -233,18 +249,23 @@ def _as_text(value) -> str:
     return str(value)
 
 
-def kpi_deltas(kpis_a: dict, kpis_b: dict) -> pd.DataFrame:
-    """name, a, b, delta (b - a) for each numeric KPI of either plan (missing: NaN), sorted by
-    name (as summary.json stores them)."""
-    names = [n for n in sorted(set(kpis_a) | set(kpis_b)) if _numeric(kpis_a.get(n, kpis_b.get(n)))]
+def kpi_deltas(kpis_a: dict, kpis_b: dict, order=KPI_ORDER) -> pd.DataFrame:
+    """name, a, b, delta (b - a) for each numeric KPI of either plan (missing: NaN), in the
+    ``order`` the report shows them (:data:`KPI_ORDER`), those not in it after, by name."""
+    def rank(name):
+        return (order.index(name), "") if name in order else (len(order), name)
+
+    names = [n for n in sorted(set(kpis_a) | set(kpis_b), key=rank)
+             if _numeric(kpis_a.get(n, kpis_b.get(n)))]
     a = [float(kpis_a.get(n, float("nan"))) for n in names]
     b = [float(kpis_b.get(n, float("nan"))) for n in names]
     return pd.DataFrame({"name": names, "a": a, "b": b, "delta": [y - x for x, y in zip(a, b)]})
 
 
 def county_deltas(units_a: dict, units_b: dict) -> pd.DataFrame:
-    """county, name, a, b, delta for each county (admin unit) and KPI of ``by_admin_unit``."""
-    frames = [kpi_deltas(units_a.get(c, {}), units_b.get(c, {})).assign(county=c)
+    """county, name, a, b, delta for each county (admin unit) and KPI of ``by_admin_unit``,
+    in the order of the report's table of admin units (:data:`ADMIN_UNIT_COLUMNS`)."""
+    frames = [kpi_deltas(units_a.get(c, {}), units_b.get(c, {}), ADMIN_UNIT_COLUMNS).assign(county=c)
               for c in sorted(set(units_a) | set(units_b))]
     if not frames:
         return pd.DataFrame(columns=["county", "name", "a", "b", "delta"])
@@ -307,9 +328,10 @@ def read_plan_folder(folder: str | os.PathLike) -> PlanInputs:
             raise InputError(f"{folder}: not an output folder of siting run (no {path.name}); "
                              f"give the --out folder of a run")
     with _reading_plan_file(gpkg):
-        sites = gpd.read_file(gpkg, layer="selected_sites", engine="pyogrio")
+        sites = year_labels(gpd.read_file(gpkg, layer="selected_sites", engine="pyogrio"))
         villages = gpd.read_file(gpkg, layer="villages", engine="pyogrio")
-        links = (pyogrio.read_dataframe(gpkg, layer="backhaul_links", read_geometry=False)
+        links = (year_labels(pyogrio.read_dataframe(gpkg, layer="backhaul_links",
+                                                     read_geometry=False))
                  if "backhaul_links" in pyogrio.list_layers(gpkg)[:, 0] else no_backhaul_links())
     with _reading_plan_file(summary):
         facts = json.loads(summary.read_text(encoding="utf-8"))

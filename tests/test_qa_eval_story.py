@@ -23,6 +23,7 @@ from siting.cli import app
 from siting.compare import whole_plan_kpis
 from siting.evaluate import evaluate_plan
 from siting.pipeline import run_scenario
+from siting.export.gis import year_labels
 from tests.regions import ONE_4G_SITE_CNY, candidate, one_site_a_year_region, village
 
 runner = CliRunner()
@@ -175,7 +176,7 @@ def test_the_replan_map_dates_the_as_built_sites(plan, tmp_path):
         assert popup["action"] == "keep"
         assert popup["built in (as-built list)"] == "2027"
     assert "built in (as-built list)" not in _popup_rows(page, "S3")
-    sites = gpd.read_file(out / "sites.gpkg", layer="selected_sites", engine="pyogrio")
+    sites = year_labels(gpd.read_file(out / "sites.gpkg", layer="selected_sites", engine="pyogrio"))
     assert dict(zip(sites["site_id"], sites["built_year"])) == {"S1": "2027", "S2": "2027", "S3": ""}
 
 
@@ -323,7 +324,7 @@ def test_a_replan_evaluated_a_year_later_counts_its_as_built_sites_as_planned(pl
     replan = tmp_path / "replan"
     result = runner.invoke(app, ["run", str(scenario), "--built", str(first), "--out", str(replan), "-q"])
     assert result.exit_code == 0, result.output
-    sites = gpd.read_file(replan / "sites.gpkg", layer="selected_sites", engine="pyogrio")
+    sites = year_labels(gpd.read_file(replan / "sites.gpkg", layer="selected_sites", engine="pyogrio"))
     assert dict(zip(sites["site_id"], sites["phase"].fillna(""))) == {"S1": "", "S2": "2028", "S3": "2029"}
     second = tmp_path / "built-2028.csv"
     second.write_text(first.read_text(encoding="utf-8") + "S2,4G-1800,2028,200000\n", encoding="utf-8")

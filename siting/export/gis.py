@@ -14,6 +14,7 @@ import pandas as pd
 import rasterio
 
 from siting.export.style import WGS84
+from siting.io.asbuilt import BUILT_YEAR_COLUMN
 
 #: GeoPackage version sites.gpkg declares: 1.2, what GDAL 2.3 to 3.8 write and every GIS tool of
 #: that age (QGIS, ArcGIS, GDAL's own ogrinfo) reads without a warning; GDAL 3.9 and later write
@@ -37,10 +38,12 @@ def write_layers(path: Path, layers: dict[str, gpd.GeoDataFrame],
     columns as text, their missing values as NULL. A layer without any
     geometry (no rows, or satellite links only) is declared of its type in
     ``geometry_types`` (e.g. ``"LineString"``) rather than GDAL's "Unknown", which GIS tools
-    cannot style. The file declares GeoPackage :data:`GPKG_VERSION`.
+    cannot style. Year labels are integer fields where they are whole numbers
+    (:func:`with_year_fields`). The file declares GeoPackage :data:`GPKG_VERSION`.
     """
     for name, frame in layers.items():
-        out = frame.rename(columns=gpkg_field_names(frame.columns, frame.geometry.name))
+        out = with_year_fields(frame).rename(columns=gpkg_field_names(frame.columns,
+                                                                      frame.geometry.name))
         for column in out.columns:
             if out[column].dtype == object and column != out.geometry.name:
                 out[column] = [None if _missing(v) else str(v) for v in out[column]]
@@ -72,6 +75,47 @@ def gpkg_field_names(columns, geometry: str) -> dict[str, str]:
         if name != column:
             renames[column] = name
     return renames
+
+
+#: Columns of siting's tables holding a year label: the year a phased plan builds a site or a
+#: feed in (``phase``) and the year a re-plan's as-built list built a site in
+#: (:data:`~siting.io.asbuilt.BUILT_YEAR_COLUMN`). The tables keep them as text, "" where
+#: there is none (a phase may be labelled ``2027H1``).
+YEAR_COLUMNS = ("phase", BUILT_YEAR_COLUMN)
+_WHOLE_NUMBER = re.compile(r"[+-]?\d+")
+
+
+def year_field(labels: pd.Series) -> pd.Series:
+    """A column of year labels as a GIS field: integers (pandas ``Int64``, which GDAL writes
+    as an Integer64 field, so QGIS filters ``built_year <= 2027`` as numbers, not as text)
+    when every label is a whole number, else text; a blank or missing label is missing
+    (NULL) either way."""
+    text = ["" if pd.isna(v) else str(v).strip() for v in labels]
+    if all(t == "" or _WHOLE_NUMBER.fullmatch(t) for t in text):
+        return pd.Series([int(t) if t else None for t in text], index=labels.index, dtype="Int64")
+    return pd.Series([t or None for t in text], index=labels.index, dtype=object)
+
+
+def with_year_fields(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each of its :data:`YEAR_COLUMNS` as :func:`year_field`, as the GIS
+    files (sites.gpkg, sites.kml) write it."""
+    return frame.assign(**{c: year_field(frame[c]) for c in YEAR_COLUMNS if c in frame})
+
+
+def year_labels(layer: pd.DataFrame) -> pd.DataFrame:
+    """``layer`` as read back from sites.gpkg (pyogrio reads its integer years as numbers, as
+    floats with NaN where one is NULL) with its :data:`YEAR_COLUMNS` as the tables hold them:
+    text labels (``2027``), "" where none; the inverse of :func:`with_year_fields`."""
+    return layer.assign(**{c: layer[c].map(_year_label) for c in YEAR_COLUMNS if c in layer})
+
+
+def _year_label(value) -> str:
+    """A year as the tables label it: "" when missing, a whole float without its ``.0``."""
+    if pd.isna(value):
+        return ""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _missing(value) -> bool:

@@ -32,9 +32,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from siting.export.gis import LONLAT_DECIMALS, lonlat
+from siting.export.gis import LONLAT_DECIMALS, lonlat, with_year_fields
 from siting.export.style import BACKHAUL_COLOURS, WGS84
 from siting.export.i18n import check_language, term, value_text
+from siting.export.report import cell_text, money_cell
 
 KML_NAMESPACE = "http://www.opengis.net/kml/2.2"
 #: Characters XML 1.0 cannot hold, not even as a character reference (XML 1.0, 2.2 "Char"):
@@ -54,6 +55,10 @@ VILLAGE_COLUMNS_FIRST = ("uncovered_reason", "population", "admin_unit", "best_l
 #: Columns whose values the balloon shows as words (the group of siting.export.i18n.value_text).
 VALUE_GROUPS = {"action": "action", "kind": "kind", "uncovered_reason": "reason",
                 "status": "village_status", "backhaul": "backhaul"}
+#: Columns holding an amount of money [CNY] (``capex_cny``, ``opex_cny_per_year``,
+#: ``backhaul_cost_cny``, an input's ``input_capex_cny``): the balloon shows them in the money
+#: of its language, as the report does (:func:`~siting.export.report.money_cell`).
+MONEY_COLUMN = re.compile(r".*_cny(_per_year)?")
 #: A link's ``kind`` is its backhaul (fiber, microwave, satellite), not a site's kind: its
 #: balloon shows it under that field's name and words.
 LINK_SHOWN_AS = {"kind": "backhaul"}
@@ -68,9 +73,13 @@ def write_kml(path: Path, title: str, sites: gpd.GeoDataFrame, villages: gpd.Geo
     styled by its kind (a satellite feed has no line).
 
     The folder names and balloons are in ``language`` (``en`` or ``zh``); ``title`` is shown as
-    given (``term("kml.title", language, name=...)`` gives it in the same language).
+    given (``term("kml.title", language, name=...)`` gives it in the same language). Year
+    labels are ``int`` fields where they are whole numbers, as in sites.gpkg
+    (:func:`~siting.export.gis.with_year_fields`).
     """
     check_language(language)
+    sites, villages = with_year_fields(sites), with_year_fields(villages)
+    links = None if links is None else with_year_fields(links)
     root = ET.Element("kml", xmlns=KML_NAMESPACE)
     document = ET.SubElement(root, "Document")
     _text(document, "name", title)
@@ -193,7 +202,7 @@ def _folder(parent: ET.Element, name: str, frame: gpd.GeoDataFrame, *, name_colu
                              schemaUrl=f"#{schema_id}")
         for column, value in row.items():
             if not _missing(value):
-                _text(data, "SimpleData", _as_text(value)).set("name", xml_text(str(column)))
+                _text(data, "SimpleData", _data_text(value)).set("name", xml_text(str(column)))
         if shape is not None:
             _text(ET.SubElement(placemark, shape[0]), "coordinates", shape[1])
 
@@ -209,8 +218,12 @@ def _balloon(row: pd.Series, language: str, shown_as: dict[str, str]) -> str:
 
 
 def _shown(column, value, language: str) -> str:
-    """A value as the balloon shows it: in English as in ExtendedData; in another language,
-    actions, kinds, reasons, village states and true/false in its words."""
+    """A value as the balloon shows it: an amount of money (:data:`MONEY_COLUMN`) as the
+    report writes it (whole CNY in English, 万元 to 0.01 in Chinese); else in English as in
+    ExtendedData; in another language, actions, kinds, reasons, village states and
+    true/false in its words."""
+    if MONEY_COLUMN.fullmatch(str(column)) and _is_number(value):
+        return cell_text(money_cell(float(value), language))
     text = _as_text(value)
     if language == "en":
         return text
@@ -235,14 +248,29 @@ def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:
     return element
 
 
+def _is_number(value) -> bool:
+    """Whether ``value`` is a number, not a flag, and not missing."""
+    return (isinstance(value, (int, float, np.integer, np.floating))
+            and not isinstance(value, (bool, np.bool_)) and not _missing(value))
+
+
 def _missing(value) -> bool:
     """Whether a scalar attribute is missing (None, NaN, NaT, pandas' NA)."""
     return pd.api.types.is_scalar(value) and pd.isna(value)
 
 
+def _data_text(value) -> str:
+    """An attribute as ``SimpleData`` holds it: a flag as ``1``/``0`` (xsd:boolean's other
+    lexical form: GDAL 3.6's KML readers, QGIS's of that age, parse a ``bool`` field as an
+    integer and read ``true`` as 0), anything else as :func:`_as_text`."""
+    if isinstance(value, (bool, np.bool_)):
+        return "1" if value else "0"
+    return _as_text(value)
+
+
 def _as_text(value) -> str:
-    """An attribute as KML text: ``true``/``false``, empty when missing, numbers rounded to
-    6 decimals without trailing zeros."""
+    """An attribute as the balloon and a placemark's name show it: ``true``/``false``, empty
+    when missing, numbers rounded to 6 decimals without trailing zeros."""
     if isinstance(value, (bool, np.bool_)):
         return "true" if value else "false"
     if _missing(value):

@@ -426,12 +426,17 @@ def _breakdown_sections(summary: dict, lang: str) -> list[Section]:
     ]
 
 
+#: The figures of an admin unit (``by_admin_unit`` in summary.json) in the order the report's
+#: table of admin units shows them.
+ADMIN_UNIT_COLUMNS = ("people", "people_before", "people_after", "villages", "villages_before",
+                      "villages_after")
+
+
 def _admin_unit_table(units: dict, names_zh: dict[str, str], lang: str) -> Table:
     """People and villages of each admin unit before and after, and their total row (the
     headline's figures); people whole, rounded so that the units add up to the total shown
     (:func:`apportioned`); units named in Chinese from ``names_zh`` (:func:`admin_text`)."""
-    columns = ("people", "people_before", "people_after", "villages", "villages_before",
-               "villages_after")
+    columns = ADMIN_UNIT_COLUMNS
     names = list(units) + [ALL_UNITS]
     shown = [apportioned([v[c] for v in units.values()]) for c in columns]
     shown = [column + [sum(column)] for column in shown]
