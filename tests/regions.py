@@ -189,3 +189,23 @@ def planned_run(scenario: Path, out: Path) -> tuple:
         pytest.skip(f"demo data not generated: {scenario}")
     run = compute(load_scenario(scenario))
     return run, write_outputs(run, out), out
+
+
+#: Plan-period cost [CNY] of one 4G site of :func:`two_clusters` (the template's costs):
+#: capex 50,000 + 150,000 for the technology, and 5 years of opex 10,000 + 12,000.
+TWO_CLUSTERS_SITE_CNY = 50000 + 150000 + 5 * (10000 + 12000)
+
+
+def two_clusters(folder: Path, **scenario) -> Path:
+    """800 people by WEST and 320 by EAST, 4 km apart: one site buys 800, two buy 1,120
+    (a budget of :data:`TWO_CLUSTERS_SITE_CNY` buys one)."""
+    population = np.zeros((60, 60), np.float32)
+    population[28:32, 8:12] = 50.0
+    population[28:32, 48:52] = 20.0
+    return write_region(folder, np.full((200, 200), 400.0),
+                        villages=[village("V1", 1000, 3000, poverty=False)],
+                        candidates=[candidate("WEST", 1000, 3000, techs="4G"),
+                                    candidate("EAST", 5000, 3000, techs="4G")],
+                        population=population, technologies=[dict(TECH_4G, max_range_m=1500)],
+                        objective={"type": "max_coverage", "budget_cny": TWO_CLUSTERS_SITE_CNY},
+                        **scenario)

@@ -18,26 +18,14 @@ from shapely.geometry import Point
 from typer.testing import CliRunner
 
 import siting.sweep
-from regions import CRS, TECH_4G, candidate, village, write_region, xy
+from regions import (CRS, TWO_CLUSTERS_SITE_CNY, candidate, two_clusters, village,
+                     write_region, xy)
 from siting.cli import app
 from siting.errors import ScenarioError, TimeLimitError
 from siting.sweep import MAX_RANGE_VALUES, curve_text, parse_numbers, plot_curve
 
 #: What one new 4G site costs over the 5 years of opex: capex, equipment, (site + carrier) opex.
-ONE_SITE_CNY = 50000 + 150000 + 5 * (10000 + 12000)
-
-
-def _two_clusters(folder, **scenario):
-    """800 people by WEST and 320 by EAST, 4 km apart: one site buys 800, two buy 1,120."""
-    population = np.zeros((60, 60), np.float32)
-    population[28:32, 8:12] = 50.0
-    population[28:32, 48:52] = 20.0
-    return write_region(folder, np.full((200, 200), 400.0),
-                        villages=[village("V1", 1000, 3000, poverty=False)],
-                        candidates=[candidate("WEST", 1000, 3000, techs="4G"),
-                                    candidate("EAST", 5000, 3000, techs="4G")],
-                        population=population, technologies=[dict(TECH_4G, max_range_m=1500)],
-                        objective={"type": "max_coverage", "budget_cny": ONE_SITE_CNY}, **scenario)
+ONE_SITE_CNY = TWO_CLUSTERS_SITE_CNY
 
 
 def _fed_region(folder):
@@ -93,7 +81,7 @@ def test_a_point_the_time_limit_stopped_is_listed_and_a_sweep_of_none_exits_1(tm
                                                                                 monkeypatch):
     # A quota whose solve found no plan in solver.time_limit_s ended the sweep (and with every
     # point timed out, the error named siting's own argument, "sweep: max_new_sites:").
-    scenario = _two_clusters(tmp_path / "in")
+    scenario = two_clusters(tmp_path / "in")
     plan_network = siting.sweep.plan_network
 
     def out_of_time_at(quotas):
@@ -125,7 +113,7 @@ def test_a_point_the_time_limit_stopped_is_listed_and_a_sweep_of_none_exits_1(tm
 def test_the_chinese_curve_gives_money_in_wan_yuan(tmp_path):
     # The Chinese table and figure gave money in 百万元, where the report, map and every other
     # Chinese output give 万元; the CSV stays in CNY.
-    scenario = _two_clusters(tmp_path / "in", report={"language": "zh"})
+    scenario = two_clusters(tmp_path / "in", report={"language": "zh"})
     budgets_cny = [ONE_SITE_CNY, 2 * ONE_SITE_CNY]
     result = _sweep(scenario, "--budgets", ",".join(map(str, budgets_cny)), "--out", tmp_path / "o")
     assert result.exit_code == 0, result.stderr
@@ -146,7 +134,7 @@ def test_the_chinese_curve_gives_money_in_wan_yuan(tmp_path):
 
 def test_a_budget_given_twice_is_planned_once(tmp_path, caplog):
     # `--budgets 0,1e6,1e6` solved 1 million twice and wrote two identical rows.
-    result = _sweep(_two_clusters(tmp_path / "in"), "--budgets", f"0,{ONE_SITE_CNY},{ONE_SITE_CNY}",
+    result = _sweep(two_clusters(tmp_path / "in"), "--budgets", f"0,{ONE_SITE_CNY},{ONE_SITE_CNY}",
                     "--out", tmp_path / "o")
     assert result.exit_code == 0, result.stderr
     assert list(pd.read_csv(tmp_path / "o" / "cost_coverage.csv")["budget_cny"]) == [0, ONE_SITE_CNY]
@@ -156,7 +144,7 @@ def test_a_budget_given_twice_is_planned_once(tmp_path, caplog):
 def test_budgets_typed_with_a_chinese_input_method_are_read(tmp_path):
     # `--budgets 0，460000` (a full-width comma, as a Chinese input method types it) was "cannot
     # read the list"; siting predict's --at already reads one.
-    result = _sweep(_two_clusters(tmp_path / "in"), "--budgets", f"0，{ONE_SITE_CNY}", "--out",
+    result = _sweep(two_clusters(tmp_path / "in"), "--budgets", f"0，{ONE_SITE_CNY}", "--out",
                     tmp_path / "o")
     assert result.exit_code == 0, result.stderr
     assert list(pd.read_csv(tmp_path / "o" / "cost_coverage.csv")["people_covered"]) == [0, 800]
@@ -167,7 +155,7 @@ def test_a_budget_in_wan_says_how_to_write_it_in_yuan(tmp_path):
     # `--budgets 500万,1000万`: "cannot read the list; use 10e6,20e6", which did not say that
     # the unit was the trouble nor what 500万 is in yuan.
     out = tmp_path / "o"
-    result = _sweep(_two_clusters(tmp_path / "in"), "--budgets", "500万,1000万", "--out", out)
+    result = _sweep(two_clusters(tmp_path / "in"), "--budgets", "500万,1000万", "--out", out)
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         "siting: error: --budgets: '500万': write the values in yuan, without 万, 亿 or 元: 500万 "
@@ -207,7 +195,7 @@ def test_a_time_limited_point_keeps_the_table_within_80_columns(language):
 
 def test_a_sweep_after_the_population_changed_plans_the_new_people(tmp_path):
     # The second sweep reads its coverage from the cache; the people come from the inputs.
-    scenario = _two_clusters(tmp_path / "in")
+    scenario = two_clusters(tmp_path / "in")
     first = _sweep(scenario, "--budgets", f"{ONE_SITE_CNY}", "--out", tmp_path / "a")
     assert first.exit_code == 0, first.stderr
     with rasterio.open(tmp_path / "in" / "population.tif", "r+") as raster:

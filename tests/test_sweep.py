@@ -11,27 +11,16 @@ from PIL import Image
 from shapely.geometry import box
 from typer.testing import CliRunner
 
-from regions import TECH_4G, TECH_5G, candidate, village, write_region, xy
+from regions import (TECH_4G, TECH_5G, TWO_CLUSTERS_SITE_CNY, candidate, two_clusters, village,
+                     write_region, xy)
 from siting.cli import app
 from siting.sweep import curve_text
 
-ONE_SITE = 50000 + 150000 + 5 * (10000 + 12000)
-
-
-def _two_clusters(folder, **scenario):
-    population = np.zeros((60, 60), np.float32)
-    population[28:32, 8:12] = 50.0   # 800 people by WEST
-    population[28:32, 48:52] = 20.0  # 320 people by EAST
-    return write_region(folder, np.full((200, 200), 400.0),
-                        villages=[village("V1", 1000, 3000, poverty=False)],
-                        candidates=[candidate("WEST", 1000, 3000, techs="4G"),
-                                    candidate("EAST", 5000, 3000, techs="4G")],
-                        population=population, technologies=[dict(TECH_4G, max_range_m=1500)],
-                        objective={"type": "max_coverage", "budget_cny": ONE_SITE}, **scenario)
+ONE_SITE = TWO_CLUSTERS_SITE_CNY
 
 
 def test_sweep_cli_writes_the_known_curve(tmp_path):
-    scenario = _two_clusters(tmp_path / "in")
+    scenario = two_clusters(tmp_path / "in")
     budgets = f"0,{ONE_SITE},{2 * ONE_SITE}"
     result = CliRunner().invoke(app, ["sweep", str(scenario), "--budgets", budgets, "--out", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output + result.stderr
@@ -44,7 +33,7 @@ def test_sweep_cli_writes_the_known_curve(tmp_path):
 
 
 def test_sweep_draws_the_curve_in_the_scenario_language(tmp_path):
-    scenario = _two_clusters(tmp_path / "in", name="汉滨区", report={"language": "zh"})
+    scenario = two_clusters(tmp_path / "in", name="汉滨区", report={"language": "zh"})
     result = CliRunner().invoke(app, ["sweep", str(scenario), "--sites", "0,1", "--out", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output + result.stderr
     curve = pd.read_csv(tmp_path / "o" / "cost_coverage.csv")
@@ -54,7 +43,7 @@ def test_sweep_draws_the_curve_in_the_scenario_language(tmp_path):
 
 
 def test_sweep_needs_exactly_one_series(tmp_path):
-    result = CliRunner().invoke(app, ["sweep", str(_two_clusters(tmp_path / "in"))])
+    result = CliRunner().invoke(app, ["sweep", str(two_clusters(tmp_path / "in"))])
     assert result.exit_code == 2
     assert "exactly one of --budgets and --sites" in result.stderr
 
@@ -62,7 +51,7 @@ def test_sweep_needs_exactly_one_series(tmp_path):
 def test_sweep_prints_one_line_per_point_within_80_columns(tmp_path):
     """The terminal table: a header and one row per budget, each within 80 columns, with the
     CSV's figures (pandas' to_string of the whole frame wrapped every row over two lines)."""
-    scenario = _two_clusters(tmp_path / "in")
+    scenario = two_clusters(tmp_path / "in")
     budgets = f"0,{ONE_SITE},{2 * ONE_SITE}"
     result = CliRunner().invoke(app, ["sweep", str(scenario), "--budgets", budgets, "--out", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output + result.stderr
@@ -82,7 +71,7 @@ def test_sweep_prints_one_line_per_point_within_80_columns(tmp_path):
 
 def test_sweeping_a_phased_scenario_says_its_phases_are_not_used(tmp_path, caplog):
     phases = [{"year": 2027, "budget_cny": ONE_SITE}, {"year": 2028, "budget_cny": ONE_SITE}]
-    scenario = _two_clusters(tmp_path / "in")
+    scenario = two_clusters(tmp_path / "in")
     config = yaml.safe_load(scenario.read_text())
     config["objective"] = {"type": "max_coverage", "phases": phases}
     scenario.write_text(yaml.safe_dump(config))
@@ -98,7 +87,7 @@ def test_sweep_prints_its_table_in_the_scenario_language(tmp_path):
     """A scenario with report.language zh: the terminal table's unit line, headers and solver
     status read in Chinese, aligned as a terminal shows wide characters, with the CSV's
     figures; the CSV itself stays English."""
-    scenario = _two_clusters(tmp_path / "in", report={"language": "zh"})
+    scenario = two_clusters(tmp_path / "in", report={"language": "zh"})
     result = CliRunner().invoke(app, ["sweep", str(scenario), "--sites", "0,1", "--out", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output + result.stderr
     lines = result.stdout.splitlines()
