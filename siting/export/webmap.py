@@ -144,12 +144,19 @@ def _hex_rgb(colour: str) -> list[int]:
     return [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
 
 
-def _to_wgs84(values: np.ndarray, transform, crs, resampling=Resampling.nearest):
-    """Reproject a float raster to EPSG:4326 (NaN = nodata); returns (array, [[s, w], [n, e]])."""
+def _to_wgs84(values: np.ndarray, transform, crs, resampling=Resampling.nearest,
+              max_px: int | None = None):
+    """Reproject a float raster to EPSG:4326 (NaN = nodata), at most ``max_px`` a side when
+    given (coarser cells, each the ``resampling`` of the cells it covers); returns
+    (array, [[s, w], [n, e]])."""
     values = np.asarray(values, np.float32)
-    dst_transform, width, height = rasterio.warp.calculate_default_transform(
-        crs, WGS84, values.shape[1], values.shape[0],
-        *rasterio.transform.array_bounds(*values.shape, transform))
+    source = (crs, WGS84, values.shape[1], values.shape[0],
+              *rasterio.transform.array_bounds(*values.shape, transform))
+    dst_transform, width, height = rasterio.warp.calculate_default_transform(*source)
+    if max_px is not None and max(width, height) > max_px:
+        scale = max_px / max(width, height)
+        dst_transform, width, height = rasterio.warp.calculate_default_transform(
+            *source, dst_width=max(1, int(width * scale)), dst_height=max(1, int(height * scale)))
     out = np.full((height, width), np.nan, np.float32)
     rasterio.warp.reproject(values, out, src_transform=transform, src_crs=crs, src_nodata=np.nan,
                             dst_transform=dst_transform, dst_crs=WGS84, dst_nodata=np.nan,
@@ -188,9 +195,11 @@ def rsrp_rgba(level_wgs: np.ndarray, alpha: int = 150) -> np.ndarray:
     return rgba
 
 
-def _coverage_rgba(level_dbm: np.ndarray, transform, crs):
-    """Reproject the level raster to EPSG:4326 and colour it; returns (rgba, bounds)."""
-    out, bounds = _to_wgs84(level_dbm, transform, crs)
+def _coverage_rgba(level_dbm: np.ndarray, transform, crs, max_px: int = MAX_OVERLAY_PX):
+    """Reproject the level raster to EPSG:4326, at most ``max_px`` a side (each pixel the
+    level of the cell at its centre: a class is never averaged into another), and colour it;
+    returns (rgba, bounds)."""
+    out, bounds = _to_wgs84(level_dbm, transform, crs, max_px=max_px)
     return rsrp_rgba(out), bounds
 
 
