@@ -2,9 +2,10 @@
 
 Layers: terrain hillshade and population (image overlays), coverage after the plan (best server)
 and per technology (coloured by RSRP class), selected sites by technology (icon shape by action,
-letter by site kind), existing sites, villages coloured covered / uncovered / mandatory-uncovered,
-5G zones and admin units; a layer control, legend, metric scale bar, fullscreen control and, over
-a tiled basemap, a minimap. The map opens fitted to the region (the admin units, else the DEM).
+letter by site kind from the zoom at which the icons stand clear: :class:`SiteLetters`), existing
+sites, villages coloured covered / uncovered / mandatory-uncovered, 5G zones and admin units; a
+layer control, legend, metric scale bar, fullscreen control and, over a tiled basemap, a minimap.
+The map opens fitted to the region (the admin units, else the DEM).
 
 The map reads in the scenario's ``report.language``: layer names, legend, title, popup field
 names and the values people read (actions, site kinds, village states, reasons) come from
@@ -64,6 +65,16 @@ from siting.labels import OUTSIDE_ADMIN_UNITS
 # One letter per candidate kind, shown inside the site icon.
 KIND_LETTERS = {"existing_4g": "E", "existing_5g": "E", "public_building": "P", "lamp_pole": "L",
                 "water_tower": "W", "existing_tower": "T", "rooftop": "R", "greenfield": "G"}
+#: Side [CSS px] of a site icon (:func:`_site_icon`), border included.
+SITE_ICON_PX = 18
+#: Share of the site icons that stand clear of every other at the zoom their letters show from
+#: (:func:`site_letter_zoom`); below it they are half-size marks without a letter.
+CLEAR_ICON_SHARE = 0.95
+#: Leaflet's Web Mercator (EPSG:3857) world: 256 px wide at zoom 0, over the equator's
+#: 2 pi 6378137 m (Leaflet ``L.CRS.EPSG3857``, ``L.Projection.SphericalMercator``).
+WEB_MERCATOR = "EPSG:3857"
+WORLD_PX_ZOOM0 = 256
+WORLD_M = 2 * np.pi * 6378137.0
 # Largest side [pixels] of an image overlay: keeps map.html small (the demo stays < 15 MB).
 MAX_OVERLAY_PX = 700
 #: Background of the map where no tile is drawn (``map.basemap: none``, or tiles offline).
@@ -133,12 +144,19 @@ def _hex_rgb(colour: str) -> list[int]:
     return [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
 
 
-def _to_wgs84(values: np.ndarray, transform, crs, resampling=Resampling.nearest):
-    """Reproject a float raster to EPSG:4326 (NaN = nodata); returns (array, [[s, w], [n, e]])."""
+def _to_wgs84(values: np.ndarray, transform, crs, resampling=Resampling.nearest,
+              max_px: int | None = None):
+    """Reproject a float raster to EPSG:4326 (NaN = nodata), at most ``max_px`` a side when
+    given (coarser cells, each the ``resampling`` of the cells it covers); returns
+    (array, [[s, w], [n, e]])."""
     values = np.asarray(values, np.float32)
-    dst_transform, width, height = rasterio.warp.calculate_default_transform(
-        crs, WGS84, values.shape[1], values.shape[0],
-        *rasterio.transform.array_bounds(*values.shape, transform))
+    source = (crs, WGS84, values.shape[1], values.shape[0],
+              *rasterio.transform.array_bounds(*values.shape, transform))
+    dst_transform, width, height = rasterio.warp.calculate_default_transform(*source)
+    if max_px is not None and max(width, height) > max_px:
+        scale = max_px / max(width, height)
+        dst_transform, width, height = rasterio.warp.calculate_default_transform(
+            *source, dst_width=max(1, int(width * scale)), dst_height=max(1, int(height * scale)))
     out = np.full((height, width), np.nan, np.float32)
     rasterio.warp.reproject(values, out, src_transform=transform, src_crs=crs, src_nodata=np.nan,
                             dst_transform=dst_transform, dst_crs=WGS84, dst_nodata=np.nan,
@@ -177,9 +195,11 @@ def rsrp_rgba(level_wgs: np.ndarray, alpha: int = 150) -> np.ndarray:
     return rgba
 
 
-def _coverage_rgba(level_dbm: np.ndarray, transform, crs):
-    """Reproject the level raster to EPSG:4326 and colour it; returns (rgba, bounds)."""
-    out, bounds = _to_wgs84(level_dbm, transform, crs)
+def _coverage_rgba(level_dbm: np.ndarray, transform, crs, max_px: int = MAX_OVERLAY_PX):
+    """Reproject the level raster to EPSG:4326, at most ``max_px`` a side (each pixel the
+    level of the cell at its centre: a class is never averaged into another), and colour it;
+    returns (rgba, bounds)."""
+    out, bounds = _to_wgs84(level_dbm, transform, crs, max_px=max_px)
     return rsrp_rgba(out), bounds
 
 
@@ -223,12 +243,15 @@ def population_rgba(population: np.ndarray, transform, crs, max_px: int = MAX_OV
 
 
 def _site_icon(colour: str, letter: str, action: str) -> folium.DivIcon:
-    """A self-contained icon (no icon font): square for a new site, circle for an upgrade."""
+    """A self-contained icon (no icon font): square for a new site, circle for an upgrade,
+    :data:`SITE_ICON_PX` a side."""
     radius = "50%" if action == "upgrade" else "3px"
+    side = SITE_ICON_PX - 2  # inside its 1 px border
     return folium.DivIcon(
-        icon_size=(18, 18), icon_anchor=(9, 9), class_name="siting-site",
-        html=(f"<div style='width:16px;height:16px;background:{colour};border:1px solid #000;"
-              f"border-radius:{radius};color:#fff;font:bold 11px/16px sans-serif;"
+        icon_size=(SITE_ICON_PX, SITE_ICON_PX), icon_anchor=(SITE_ICON_PX // 2, SITE_ICON_PX // 2),
+        class_name="siting-site",
+        html=(f"<div style='width:{side}px;height:{side}px;background:{colour};border:1px solid #000;"
+              f"border-radius:{radius};color:#fff;font:bold 11px/{side}px sans-serif;"
               f"text-align:center'>{esc(letter)}</div>"))
 
 
@@ -629,6 +652,7 @@ def _add_selected_sites(fmap: folium.Map, sites_ll, technologies, lang: str) -> 
     """One layer per technology with the sites the plan builds it at (an upgraded site is in
     the layer of the technology it gets, not of the one it has)."""
     chosen_all = sites_ll[sites_ll["action"].isin(BUILT_ACTIONS)]
+    SiteLetters(site_letter_zoom(chosen_all.geometry)).add_to(fmap)
     for i, tech in enumerate(technologies):
         colour = TECH_COLOURS[i % len(TECH_COLOURS)]
         layer = folium.FeatureGroup(name=esc(term("webmap.layer_selected_sites", lang, technology=tech)))
@@ -643,6 +667,50 @@ def _add_selected_sites(fmap: folium.Map, sites_ll, technologies, lang: str) -> 
                 tooltip=esc(term("webmap.tooltip_site", lang, site=s.site_id, action=action,
                                  technology=s.technology, kind=kind))).add_to(layer)
         layer.add_to(fmap)
+
+
+def site_letter_zoom(sites_ll: gpd.GeoSeries) -> int:
+    """The smallest Leaflet zoom (0-18) at which :data:`CLEAR_ICON_SHARE` of the site icons at
+    ``sites_ll`` (points) stand clear of every other, :data:`SITE_ICON_PX` squares in Web
+    Mercator pixels (:data:`WORLD_PX_ZOOM0` a world at zoom 0, twice as many each zoom up).
+
+    Two squares overlap while both their east and north offsets are under a side, so each icon's
+    clearance is its Chebyshev distance to the nearest other; a site built with two technologies
+    is drawn once in each layer, on one spot, and counts once."""
+    from scipy.spatial import cKDTree
+
+    mercator = sites_ll.to_crs(WEB_MERCATOR)
+    xy_m = np.unique(np.column_stack([mercator.x, mercator.y]), axis=0)
+    if len(xy_m) < 2:
+        return 0
+    nearest_m = cKDTree(xy_m).query(xy_m, k=2, p=np.inf)[0][:, 1]
+    clear_px_zoom0 = np.quantile(nearest_m, 1 - CLEAR_ICON_SHARE) * WORLD_PX_ZOOM0 / WORLD_M
+    return int(np.clip(np.ceil(np.log2(SITE_ICON_PX / clear_px_zoom0)), 0, 18))
+
+
+class SiteLetters(MacroElement):
+    """Site icons as half-size marks without their letter below ``zoom``
+    (:func:`site_letter_zoom`), full size with it from there on: over a whole prefecture the
+    icons of neighbouring sites, 2 km apart at zoom 10, piled up and hid each other's letters
+    (the tooltip and popup still name the site's kind)."""
+
+    _template = Template("""
+        {% macro header(this, kwargs) %}
+            <style>.{{ this.small_class }} .siting-site > div { transform: scale(0.5); color: transparent !important; }</style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+            (function (map, zoom) {
+                function mark() { map.getContainer().classList.toggle({{ this.small_class|tojson }}, map.getZoom() < zoom); }
+                map.on("zoomend", mark);
+                mark();
+            })({{ this._parent.get_name() }}, {{ this.zoom }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, zoom: int):
+        super().__init__()
+        self._name = "SiteLetters"
+        self.zoom, self.small_class = int(zoom), "siting-sites-small"
 
 
 def _site_fields(s, lang: str) -> dict:
