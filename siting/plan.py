@@ -41,6 +41,8 @@ from __future__ import annotations
 
 import heapq
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -168,22 +170,42 @@ MOST_MANDATORY_SHARE = 1 / 2
 #: stage covered, a harder model. On the demo region with a 10 M CNY budget the plan took
 #: 46 s without it (the last stage's MIP 25 s from no start) and 18 s with it.
 SAME_POINTS_SHARE = 1 / 2
-#: Share of the plan's time kept for assembling it after the last solver call [-] (a 600 s
-#: backhaul plan of the 100 km region overran by 1-3 s when its last call took all of it).
+#: Time the plan's solver calls leave at its end [s], and the share of the plan's time they
+#: leave besides [-]: HiGHS runs past its time limit (its presolve and the root node's cut
+#: rounds check the clock seldom), each stage builds its model before and checks its plan
+#: after, and the plan is assembled after the last call. On the phased demo (3 M CNY a year,
+#: 60 s, a shared 2-core machine) the last stage ran 0.5-1.8 s past the time it was given, the
+#: plan's 0.1-3.6 s past ``solver.time_limit_s`` without this reserve; a 600 s backhaul plan
+#: of the 100 km region overran by 1-3 s when its last call took all of the time.
+END_RESERVE_S = 2.0
 ASSEMBLY_SHARE = 0.01
 
 
 class _TimeLeft:
     """The plan's one time limit (``solver.time_limit_s``), shared by its solver calls;
-    they end ``ASSEMBLY_SHARE`` of it early, so that the plan, assembled after the last
-    one, keeps within it."""
+    they end ``END_RESERVE_S`` and ``ASSEMBLY_SHARE`` of it early, and each is given the time
+    left less the most an earlier call ran past the time it was given (the stages of a plan
+    solve models alike), so that the plan, assembled after the last one, keeps within it."""
 
     def __init__(self, limit_s: float):
-        self.end_s = time.perf_counter() + (1.0 - ASSEMBLY_SHARE) * limit_s
+        self.end_s = time.perf_counter() + (1.0 - ASSEMBLY_SHARE) * limit_s - END_RESERVE_S
+        self.overrun_s = 0.0  # the most a call so far ran past the time it was given [s]
 
     def __call__(self, share: float = 1.0) -> float:
         """``share`` of the time left [s], at least ``MIN_SOLVE_S``."""
-        return max(share * (self.end_s - time.perf_counter()), MIN_SOLVE_S)
+        left_s = self.end_s - self.overrun_s - time.perf_counter()
+        return max(share * left_s, MIN_SOLVE_S)
+
+    @contextmanager
+    def call(self, share: float = 1.0) -> Iterator[float]:
+        """A solver call given ``share`` of the time left (yielded [s]): how far it runs
+        past that time is kept for the calls after it."""
+        limit_s = self(share)
+        started_s = time.perf_counter()
+        try:
+            yield limit_s
+        finally:
+            self.overrun_s = max(self.overrun_s, time.perf_counter() - started_s - limit_s)
 
 
 @dataclass(frozen=True)
@@ -212,15 +234,18 @@ class _Solver:
                       cover_count=cover_count, budget=budget, max_options=max_options,
                       counted=self.costs.new_site, fixed=self.costs.fixed,
                       groups=self.costs.group, tie_break=tie_break,
-                      time_limit_s=self.time_left(share), mip_gap=self.settings.mip_gap,
-                      solver=self.settings.name, seed=self.settings.seed)
-        if self.network is None:
-            return solve_coverage_model(self.cover, self.costs.total_cny, **common,
-                                        start=None if start is None else start[0].selected), None
-        feeds = solve_with_backhaul(self.cover, self.costs.total_cny, **common,
-                                    start=None if start is None else start[1],
-                                    **backhaul_arguments(self.network, self.options,
-                                                         self.opex_years))
+                      mip_gap=self.settings.mip_gap, solver=self.settings.name,
+                      seed=self.settings.seed)
+        with self.time_left.call(share) as limit_s:
+            if self.network is None:
+                return solve_coverage_model(
+                    self.cover, self.costs.total_cny, **common, time_limit_s=limit_s,
+                    start=None if start is None else start[0].selected), None
+            feeds = solve_with_backhaul(self.cover, self.costs.total_cny, **common,
+                                        time_limit_s=limit_s,
+                                        start=None if start is None else start[1],
+                                        **backhaul_arguments(self.network, self.options,
+                                                             self.opex_years))
         return feeds.solution, feeds
 
     def people(self, objective: Objective, people: np.ndarray,
@@ -372,15 +397,16 @@ class _PhasedSolver:
         with its feeds (:func:`~siting.optimize.phased_backhaul.solve_phased_with_backhaul`;
         else None); ``start``: an earlier solve's result, its plan a warm start."""
         common = dict(period_weights=period_weights, must_cover=must_cover,
-                      cover_count=cover_count, time_limit_s=self.time_left(share),
-                      **self.limits)
-        if self.network is None:
-            return solve_phased_coverage(
-                self.cover, self.costs.total_cny, weight, **common,
-                start=None if start is None else start[0].build_period), None
-        result = solve_phased_with_backhaul(
-            self.cover, self.costs.total_cny, weight, start=None if start is None else start[1],
-            **common, **backhaul_arguments(self.network, self.options, self.opex_years))
+                      cover_count=cover_count, **self.limits)
+        with self.time_left.call(share) as limit_s:
+            if self.network is None:
+                return solve_phased_coverage(
+                    self.cover, self.costs.total_cny, weight, **common, time_limit_s=limit_s,
+                    start=None if start is None else start[0].build_period), None
+            result = solve_phased_with_backhaul(
+                self.cover, self.costs.total_cny, weight, time_limit_s=limit_s,
+                start=None if start is None else start[1], **common,
+                **backhaul_arguments(self.network, self.options, self.opex_years))
         return result.phased, result
 
 
@@ -417,7 +443,8 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
     except (InfeasibleError, SolverError) as exc:
         at_deadline = np.zeros(len(phases))
         at_deadline[deadline] = 1.0
-        most, most_joint = planner.solve(mandatory.astype(float), at_deadline, share=share)
+        most, most_joint = planner.solve(mandatory.astype(float), at_deadline,
+                                         share=MOST_MANDATORY_SHARE)
         deciding.append(most.solution)
         stopped = isinstance(exc, SolverError)
         by_deadline = on_air_through(np.flatnonzero(costs.fixed), most.build_period, deadline)

@@ -506,21 +506,34 @@ def _cost_weight(choice: _Choice, weight: np.ndarray, periods: PeriodLimits,
     return TIE_BREAK_SHARE * scale / max(periods.spendable(choice.cost), 1.0)
 
 
-def _start_period(choice: _Choice, weight: np.ndarray, periods: PeriodLimits,
-                  side: SideColumns | None, given: np.ndarray | None) -> np.ndarray | None:
-    """The period each column of ``choice`` is set in by the warm start (-1: never): the
-    year-by-year greedy plan where it meets the count row, else the ``given`` one (build
-    period per option); with side columns their ``start`` (None: no warm start)."""
-    if side is None:
-        greedy = _myopic_start(choice, weight, periods)
-        if not _meets_count(choice, greedy, periods.must_by):
-            greedy = None
-        if greedy is None and given is not None:
-            return np.asarray(given, dtype=np.int64)[choice.cols]
-        return greedy
-    if side.start is None:
-        return None
-    return np.concatenate([np.asarray(side.start[0])[choice.cols], side.start[1]])
+def _start_periods(choice: _Choice, weight: np.ndarray, periods: PeriodLimits,
+                   side: SideColumns | None, given: np.ndarray | None) -> list[np.ndarray]:
+    """The warm starts to try, as the period each column of ``choice`` is set in (-1:
+    never), of the most weight (summed over the periods) first: the year-by-year greedy
+    plan, where it meets the count row, and the ``given`` one (build period per option, an
+    earlier stage's plan), so that a MIP stopped before a plan of its own keeps the better
+    (:func:`_feasible_start`); with side columns their ``start`` (none: no warm start)."""
+    if side is not None:
+        return [] if side.start is None else [
+            np.concatenate([np.asarray(side.start[0])[choice.cols], side.start[1]])]
+    starts = [] if given is None else [np.asarray(given, dtype=np.int64)[choice.cols]]
+    greedy = _myopic_start(choice, weight, periods)
+    if _meets_count(choice, greedy, periods.must_by):
+        starts.append(greedy)
+    no_fixed = np.zeros(0, np.int64)
+    return sorted(starts, key=lambda period: -_phased_value(choice.A, weight, periods.weights,
+                                                              no_fixed, period))
+
+
+def _feasible_start(mip: MipModel, choice: _Choice, lay: _Layout, starts: list[np.ndarray],
+                    must_by: int) -> np.ndarray | None:
+    """The MIP vector of the first of ``starts`` (of :func:`_start_periods`) that is a plan
+    of ``mip`` (None: none is)."""
+    for period in starts:
+        vector = _start_vector(choice, lay, period, must_by)
+        if mip.is_feasible(vector):
+            return vector
+    return None
 
 
 def _meets_count(choice: _Choice, start_period: np.ndarray | None, must_by: int) -> bool:
@@ -617,10 +630,10 @@ def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quot
         warm start (which cannot set them), and built options are not dropped after the
         solve (unbuilding one may break a side row).
     start : int array, shape (n_options,), optional
-        A plan to warm-start from where the year-by-year greedy plan misses a must-cover
-        row or the count row (the 0-based period each option is built in, -1: never; e.g.
-        an earlier stage's ``build_period``), without ``side`` only. A MIP stopped before a
-        plan of its own keeps it, if it is one.
+        A plan to warm-start from (the 0-based period each option is built in, -1: never;
+        e.g. an earlier stage's ``build_period``), without ``side`` only: of it and the
+        year-by-year greedy plan, the one covering more weight that is a plan of the model.
+        A MIP stopped before a plan of its own keeps that one.
 
     Returns
     -------
@@ -652,11 +665,11 @@ def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quot
     choice = _choosable(options, fixed_options, need, periods, cover_count)
     if side is not None:
         choice = _with_side(choice, side, fixed_options, options.cost.size)
-    start_period = _start_period(choice, weight, periods, side, start)
-    epsilon = _cost_weight(choice, weight, periods, start_period)
+    starts = _start_periods(choice, weight, periods, side, start)
+    epsilon = _cost_weight(choice, weight, periods, starts[0] if starts else None)
     mip, lay = _build(choice, weight, periods, epsilon)
     record = SolveLog()
-    start = _start_vector(choice, lay, start_period, periods.must_by)
+    start = _feasible_start(mip, choice, lay, starts, periods.must_by)
     res = warm_start_kept(run_mip(mip, solver=solver, time_limit_s=time_limit_s,
                                   mip_gap=float(mip_gap), seed=seed, start=start,
                                   record=record), mip, start, record)
