@@ -109,7 +109,7 @@ def _fail(exc: BaseException, verbose: bool,
 def _rich_table(title: str, header: list[str], rows: list[list]) -> Table:
     """A table of a report (its header and rows, cells as the report writes them) for the
     terminal: the first column left-aligned, the others (numbers) right-aligned."""
-    from siting.export.report import cell_text
+    from siting.export.cells import cell_text
 
     table = Table(title=escape(title))
     for i, column in enumerate(header):
@@ -123,7 +123,7 @@ def _summary_table(summary: dict, out: Path) -> Table:
     """The terminal's summary of a run, in the report's language (summary.json's
     ``language``), its share and money as the report writes them."""
     from siting.export.i18n import term
-    from siting.export.report import cell_text, money_cell, percent
+    from siting.export.cells import cell_text, money_cell, percent
 
     lang = summary.get("language", "en")
     k, s = summary["kpis"], summary["solver"]

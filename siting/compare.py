@@ -39,8 +39,8 @@ from siting.io.asbuilt import BUILT_YEAR_COLUMN
 from siting.io.problems import first_line
 from siting.export.gis import CSV_ENCODING, inert_cells, year_labels
 from siting.export.i18n import HTML_LANG, admin_text, join, money, term, value_text
-from siting.export.report import (ADMIN_UNIT_COLUMNS, Report, Section, Table, money_cell,
-                                  render_markdown)
+from siting.export.cells import money_cell
+from siting.export.report import ADMIN_UNIT_COLUMNS, Report, Section, Table, render_markdown
 from siting.export.style import WGS84
 from siting.export.webfont import PAGE_FONTS, save_map
 from siting.export.webmap import MetricScale, Page, add_hillshade, esc, inline_assets

@@ -25,7 +25,8 @@ from openpyxl import Workbook
 from siting.diskfaults import write_files
 from siting.export.html_report import render_html
 from siting.export.i18n import admin_text, admin_unit_names, check_language, term, value_text
-from siting.export.report import Figure, Report, Section, Table, money_cell, persons, render_markdown
+from siting.export.cells import money_cell, persons
+from siting.export.report import Figure, Report, Section, Table, render_markdown
 from siting.export.staticmap import (
     add_rsrp_legend,
     admin_units_in_view,
@@ -119,7 +120,7 @@ def overall_rows(evaluation, lang: str) -> list[list]:
 
 def _amount(lang: str):
     """A function showing an amount [CNY] in the money of ``lang`` as the report does
-    (:func:`~siting.export.report.money_cell`: 万元 to 0.01 in Chinese, whole CNY in English),
+    (:func:`~siting.export.cells.money_cell`: 万元 to 0.01 in Chinese, whole CNY in English),
     NaN as empty."""
     return lambda value: "" if pd.isna(value) else money_cell(value, lang)
 

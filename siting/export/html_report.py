@@ -17,7 +17,8 @@ from numbers import Number
 from pathlib import Path
 
 from siting.export.i18n import HTML_LANG, check_language, term
-from siting.export.report import Figure, Report, Steps, Table, build_report, cell_text
+from siting.export.cells import cell_text
+from siting.export.report import Figure, Report, Steps, Table, build_report
 from siting.export.tables import PlanTables
 from siting.export.webfont import FAMILY, with_embedded_font
 

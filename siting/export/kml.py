@@ -35,7 +35,7 @@ import pandas as pd
 from siting.export.gis import LONLAT_DECIMALS, lonlat, with_year_fields
 from siting.export.style import BACKHAUL_COLOURS, WGS84
 from siting.export.i18n import check_language, term, value_text
-from siting.export.report import cell_text, money_cell
+from siting.export.cells import cell_text, money_cell
 
 KML_NAMESPACE = "http://www.opengis.net/kml/2.2"
 #: Characters XML 1.0 cannot hold, not even as a character reference (XML 1.0, 2.2 "Char"):
@@ -57,7 +57,7 @@ VALUE_GROUPS = {"action": "action", "kind": "kind", "uncovered_reason": "reason"
                 "status": "village_status", "backhaul": "backhaul"}
 #: Columns holding an amount of money [CNY] (``capex_cny``, ``opex_cny_per_year``,
 #: ``backhaul_cost_cny``, an input's ``input_capex_cny``): the balloon shows them in the money
-#: of its language, as the report does (:func:`~siting.export.report.money_cell`).
+#: of its language, as the report does (:func:`~siting.export.cells.money_cell`).
 MONEY_COLUMN = re.compile(r".*_cny(_per_year)?")
 #: A link's ``kind`` is its backhaul (fiber, microwave, satellite), not a site's kind: its
 #: balloon shows it under that field's name and words.

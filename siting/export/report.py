@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 
+from siting.export.cells import cell_text, percent, persons
 from siting.export.i18n import (MONEY_DECIMALS, MONEY_UNIT_CNY, admin_text, check_language, join,
                                  model_text, money, stage_text, term, value_text)
 from siting.export.style import BUILT_ACTIONS
@@ -96,52 +96,6 @@ class Report:
     sections: list[Section]
     language: str = "en"  # one of siting.export.i18n.LANGUAGES
     footer_key: str = "footer.html"  # the term of the HTML page's footer ({map_link}: map.html)
-
-
-def cell_text(value, decimals: int | None = None) -> str:
-    """A table value as text: thousands separators; a number with ``decimals`` decimals when
-    given, else none for large or whole numbers (0 people, not 0.00) and two for the others."""
-    if decimals is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return f"{value + 0.0:,.{decimals}f}"  # + 0.0: -0.0 reads 0
-    if isinstance(value, Decimal):  # written to its own decimals (money_cell, percent)
-        return f"{value + 0:,}"
-    if isinstance(value, float):
-        value += 0.0  # -0.0 reads 0
-        whole = math.isfinite(value) and value == round(value)
-        return f"{value:,.0f}" if abs(value) >= 100 or whole else f"{value:,.2f}"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    return str(value)
-
-
-def money_cell(amount_cny: float, lang: str) -> Decimal:
-    """An amount [CNY] as a table cell in the money of ``lang`` (:func:`money`: 万元 in
-    Chinese) to its decimals (:data:`MONEY_DECIMALS`): 4,499.62 万元 in Chinese, 44,996,200
-    CNY in English, whichever table or page shows it (a Decimal: :func:`cell_text` writes it
-    so, report.html aligns it as a number)."""
-    return Decimal(f"{money(amount_cny, lang):.{MONEY_DECIMALS[lang]}f}")
-
-
-#: Decimals of a share in percent as the tables show it, every share alike (98.90 beside
-#: 100.00, as the sweep's table writes them).
-PERCENT_DECIMALS = 2
-
-
-def percent(part: float, whole: float) -> Decimal:
-    """``part`` of ``whole`` [%] as the tables show it: to :data:`PERCENT_DECIMALS` decimals
-    whatever its value (a whole 100 reads 100.00 beside 98.90, not 100; a Decimal, so
-    :func:`cell_text` writes it so and report.html aligns it as a number)."""
-    return Decimal(f"{100 * part / whole:.{PERCENT_DECIMALS}f}")
-
-
-def persons(value):
-    """A count of people as the report shows it: whole, since a village's or a raster cell's
-    share of people is fractional (2.25 people reads 2); what is not a number (``"-"``, or
-    NaN) stays as it is. The files programs read (CSV, GeoPackage, summary.json) keep the
-    fractions."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return value
-    return int(round(value))
 
 
 def apportioned(values, decimals: int = 0) -> list:

@@ -55,7 +55,7 @@ from siting.export.i18n import (HTML_LANG, admin_text, admin_unit_names, check_l
                                 rsrp_class_labels, term, value_text)
 from siting.export.style import (ADMIN_UNIT_COLOUR, BACKHAUL_COLOURS, BUILT_ACTIONS, RSRP_CLASSES,
                                  TECH_COLOURS, VILLAGE_COLOURS, WGS84, admin_boundaries, hillshade)
-from siting.export.report import cell_text, money_cell
+from siting.export.cells import cell_text, money_cell
 from siting.export.tables import PlanTables
 from siting.export.webfont import PAGE_FONTS, save_map
 from siting.io import EXISTING_KINDS
@@ -635,7 +635,7 @@ def _link_fields(link, lang: str) -> dict:
 
 def _money_text(amount_cny: float, lang: str) -> str:
     """A popup's amount [CNY] in the money of ``lang``, as the report writes it
-    (:func:`~siting.export.report.money_cell`: 万元 to 0.01 in Chinese), "-" for NaN."""
+    (:func:`~siting.export.cells.money_cell`: 万元 to 0.01 in Chinese), "-" for NaN."""
     return "-" if np.isnan(amount_cny) else cell_text(money_cell(amount_cny, lang))
 
 
