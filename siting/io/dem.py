@@ -339,6 +339,31 @@ def _unreadable_message(path: Path, name: str, exc: Exception) -> str:
             f"zipped .hgt), a VRT or an ASCII grid?")
 
 
+def tile_cells_near(tiles: Sequence[DemTile], crs: pyproj.CRS, x: float, y: float
+                    ) -> list[tuple[DemTile, int, int, float]]:
+    """The stored cells of every tile within one cell of the cell holding the map point
+    ``(x, y)`` of ``crs``: (tile, row, col, elevation [m], NaN for nodata), row and col those
+    of the tile's own file (what ``gdallocationinfo`` takes). A cell of a warped or resampled
+    grid is drawn from these cells (bilinear weights reach one cell)."""
+    cells = []
+    for tile in tiles:
+        tx, ty = pyproj.Transformer.from_crs(crs, tile.crs, always_xy=True).transform(x, y)
+        col_f, row_f = ~tile.transform * (tx, ty)
+        if not (math.isfinite(row_f) and math.isfinite(col_f)):
+            continue
+        row0, col0 = max(math.floor(row_f) - 1, 0), max(math.floor(col_f) - 1, 0)
+        row1, col1 = min(math.floor(row_f) + 2, tile.height), min(math.floor(col_f) + 2, tile.width)
+        if row1 <= row0 or col1 <= col0:
+            continue
+        with rasterio.open(tile.name) as src:
+            stored = src.read(1, window=((row0, row1), (col0, col1)), masked=True)
+        ratio, offset_m = tile.to_metres
+        metres = stored.astype(np.float64).filled(np.nan) * ratio + offset_m
+        cells += [(tile, row0 + r, col0 + c, float(metres[r, c]))
+                  for r, c in np.ndindex(metres.shape)]
+    return cells
+
+
 def tiles_outline(tiles: Sequence[DemTile], crs: pyproj.CRS) -> shapely.Geometry:
     """The union of the tiles' outlines in ``crs``."""
     return shapely.union_all([tile.outline(crs) for tile in tiles])

@@ -30,7 +30,8 @@ from scipy import ndimage
 from siting.config import Scenario
 from siting.errors import InputError
 from siting.io.dem import (DemTile, check_separate_tiles, dem_files, dem_label, describe_tiles,
-                           lonlat_bounds, open_mosaic, tiles_outline, uncovered_message)
+                           lonlat_bounds, open_mosaic, tile_cells_near, tiles_outline,
+                           uncovered_message)
 from siting.io.problems import first_line, require_file
 from siting.landcover import NO_CLASS_CODE, LandCover
 from siting.terrain import DemCells, Terrain
@@ -504,15 +505,39 @@ def _fill_empty_cells(elevation: np.ndarray, valid: np.ndarray, transform, outli
     return elevation, data_mask, transform
 
 
-def _check_elevations(elevation: np.ndarray, valid: np.ndarray, where: str) -> None:
+def _outside_range(elevation_m):
+    """Where elevations [m] lie outside :data:`ELEVATION_RANGE_M` (NaN does not)."""
     with np.errstate(invalid="ignore"):
-        absurd = valid & ((elevation < ELEVATION_RANGE_M[0]) | (elevation > ELEVATION_RANGE_M[1]))
+        return (elevation_m < ELEVATION_RANGE_M[0]) | (elevation_m > ELEVATION_RANGE_M[1])
+
+
+def _implausible_cell(tiles: list[DemTile], crs: pyproj.CRS, x: float, y: float,
+                      elevation_m: float) -> str:
+    """Where an implausible elevation read at map point ``(x, y)`` of ``crs`` is stored: the
+    row and column of the tile's own file (the grid read is a window of the mosaic, or a warp
+    of it, whose rows and columns are no file's) and the point in degrees."""
+    lon, lat = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(x, y)
+    place = f"lon {lon:.5f}, lat {lat:.5f}"
+    stored = [cell for cell in tile_cells_near(tiles, crs, x, y) if _outside_range(cell[3])]
+    if not stored:
+        return f"{elevation_m:g} m at {place}"
+    tile, row, col, value_m = max(stored, key=lambda cell: abs(cell[3]))
+    return f"{value_m:g} m at row {row}, col {col} of {tile.name} ({place})"
+
+
+def _check_elevations(elevation: np.ndarray, valid: np.ndarray, transform, crs: pyproj.CRS,
+                      tiles: list[DemTile], where: str) -> None:
+    """Refuse elevations outside :data:`ELEVATION_RANGE_M` among the ``valid`` cells of the
+    grid read, naming the first one's cell in its file."""
+    absurd = valid & _outside_range(elevation)
     if absurd.any():
         r, c = np.argwhere(absurd)[0]
-        raise InputError(f"{where}: {int(absurd.sum())} DEM cell(s) hold elevations outside "
+        x, y = transform * (c + 0.5, r + 0.5)
+        example = _implausible_cell(tiles, crs, x, y, float(elevation[r, c]))
+        raise InputError(f"{where}: {int(absurd.sum())} DEM cell(s) read hold elevations outside "
                          f"{ELEVATION_RANGE_M[0]:g}..{ELEVATION_RANGE_M[1]:g} m (e.g. "
-                         f"{float(elevation[r, c]):g} at row {r}, col {c}); declare the nodata "
-                         f"value (gdal_edit.py -a_nodata) or fix the cells")
+                         f"{example}); declare the nodata value (gdal_edit.py -a_nodata) or fix "
+                         f"the cells")
 
 
 def read_terrain(dem, crs, *, region_bounds=None, required_area=None) -> Terrain:
@@ -579,7 +604,7 @@ def read_terrain(dem, crs, *, region_bounds=None, required_area=None) -> Terrain
                          f"({first_line(exc)})") from None
     elevation = np.ma.filled(data.astype(np.float32), np.nan)
     valid = np.isfinite(elevation) & ~np.ma.getmaskarray(data)
-    _check_elevations(elevation, valid, where)
+    _check_elevations(elevation, valid, transform, crs, tiles, where)
     data_mask = None
     if not valid.all():
         elevation, data_mask, transform = _fill_empty_cells(elevation, valid, transform, outline,
