@@ -4,6 +4,7 @@ line it says when it cannot."""
 
 from __future__ import annotations
 
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -67,3 +68,35 @@ def test_an_undeclared_nodata_value_of_a_warped_dem_is_named_as_stored(tmp_path)
     with pytest.raises(InputError) as caught:
         read_terrain(path, UTM49)
     assert f"-9999 m at row 700, col 800 of {path} (lon 108.666" in str(caught.value)
+
+
+def test_a_province_dem_with_a_mask_band_is_read_over_the_region_only(tmp_path):
+    """A DEM whose band has a mask of its own was read whole before the region was cut from it
+    (a 20000 x 20000 one took 8.7 GB and 92 s for a 60 km region, against 0.3 GB and 0.5 s
+    for the same DEM with a nodata value). Here: the same cells as the DEM with a nodata value,
+    and the memory of the region, not of the DEM."""
+    dem, transform = _utm_dem(shape=(3000, 3000))
+    valid = np.ones(dem.shape, bool)
+    valid[1500:1502, 1500:1502] = False  # a void the mask leaves out, inside the region
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
+        with rasterio.open(tmp_path / "masked.tif", "w", driver="GTiff", height=3000, width=3000,
+                           count=1, dtype="float32", crs=UTM49, transform=transform,
+                           tiled=True) as dst:
+            dst.write(dem, 1)
+            dst.write_mask(valid)
+    _write(tmp_path / "nodata.tif", np.where(valid, dem, -32768).astype(np.float32), UTM49,
+           transform, nodata=-32768)
+    x, y = transform * (1500, 1500)
+    region = (x - 3000, y - 3000, x + 3000, y + 3000)
+    tracemalloc.start()
+    try:
+        masked = read_terrain(tmp_path / "masked.tif", UTM49, region_bounds=region)
+        _, peak_bytes = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    want = read_terrain(tmp_path / "nodata.tif", UTM49, region_bounds=region)
+    assert masked.transform == want.transform
+    np.testing.assert_array_equal(masked.elevation_m, want.elevation_m)
+    np.testing.assert_array_equal(masked.data_mask, want.data_mask)
+    assert peak_bytes < dem.nbytes / 8, peak_bytes  # the whole band is 36 MB
+

@@ -31,6 +31,7 @@ import rasterio
 import rasterio.crs
 import rasterio.errors
 import rasterio.warp
+import rasterio.windows
 import shapely
 from rasterio.enums import MaskFlags, Resampling
 from rasterio.io import MemoryFile
@@ -490,19 +491,40 @@ def _hold(values: np.ndarray, transform, crs: pyproj.CRS, stack: ExitStack) -> s
     return memory.name
 
 
-def _unmasked(tile: DemTile, stack: ExitStack) -> DemTile:
-    """A tile whose band has a mask of its own, as a float32 tile in metres held in /vsimem/
-    with NaN where its mask or its nodata value leaves cells out: a VRT source honours the
-    nodata value alone when given both (and GDAL's validity for such a band is its mask)."""
+def _window_over(tile: DemTile, crs: pyproj.CRS, within) -> rasterio.windows.Window:
+    """The window of ``tile`` over ``within`` (bounds in ``crs``) and one cell more around,
+    clipped to the tile (empty when the tile misses them); the whole tile without ``within``
+    and for a rotated tile."""
+    whole = rasterio.windows.Window(0, 0, tile.width, tile.height)
+    if within is None or not tile.north_up:
+        return whole
+    bounds = within if tile.crs.equals(crs, ignore_axis_order=True) else \
+        rasterio.warp.transform_bounds(_rio_crs(crs), _rio_crs(tile.crs), *within, densify_pts=21)
+    window = rasterio.windows.from_bounds(*bounds, transform=tile.transform)
+    col0, row0 = math.floor(window.col_off) - 1, math.floor(window.row_off) - 1
+    col1 = math.ceil(window.col_off + window.width) + 1
+    row1 = math.ceil(window.row_off + window.height) + 1
+    col0, row0 = max(col0, 0), max(row0, 0)
+    col1, row1 = max(min(col1, tile.width), col0), max(min(row1, tile.height), row0)
+    return rasterio.windows.Window(col0, row0, col1 - col0, row1 - row0)
+
+
+def _unmasked(tile: DemTile, window: rasterio.windows.Window, stack: ExitStack) -> DemTile:
+    """The ``window`` of a tile whose band has a mask of its own, as a float32 tile in metres
+    held in /vsimem/ with NaN where its mask or its nodata value leaves cells out: a VRT source
+    honours the nodata value alone when given both (and GDAL's validity for such a band is its
+    mask)."""
     with rasterio.open(tile.name) as src:
-        stored = src.read(1, masked=True)
+        stored = src.read(1, window=window, masked=True)
     ratio, offset_m = tile.to_metres
     values = stored.astype(np.float32).filled(np.nan) * np.float32(ratio) + np.float32(offset_m)
     if tile.nodata is not None:
         values[stored.data == tile.nodata] = np.nan
-    return dataclasses.replace(tile, name=_hold(values, tile.transform, tile.crs, stack),
-                               nodata=np.nan, scale=1.0, offset=0.0, metres_per_unit=1.0,
-                               masked=False)
+    transform = rasterio.windows.transform(window, tile.transform)
+    return dataclasses.replace(tile, name=_hold(values, transform, tile.crs, stack),
+                               transform=transform, width=values.shape[1],
+                               height=values.shape[0], nodata=np.nan, scale=1.0, offset=0.0,
+                               metres_per_unit=1.0, masked=False)
 
 
 def _vrt_xml(sources: Sequence[_Source], crs: pyproj.CRS, res_x: float, res_y: float) -> bytes:
@@ -551,12 +573,15 @@ def open_mosaic(tiles: Sequence[DemTile], *, within: tuple[float, float, float, 
     Tiles in another CRS (or rotated) are warped (bilinear) into it first, only over
     ``within`` (bounds in that CRS) when given, with a logged notice; where tiles overlap,
     the tiles in the mosaic's CRS win, then the later ones in file order. A tile whose band
-    has a mask of its own is read whole into memory first, its masked and nodata cells NaN
-    (:func:`_unmasked`). Elevations are converted to metres (the band's scale, offset, unit).
+    has a mask of its own is read into memory first (over ``within`` only, when given), its
+    masked and nodata cells NaN (:func:`_unmasked`). Elevations are converted to metres (the
+    band's scale, offset, unit).
     """
-    crs = tiles[0].crs
+    crs, first_file = tiles[0].crs, tiles[0].file
     with ExitStack() as stack:
-        tiles = [_unmasked(t, stack) if t.masked else t for t in tiles]
+        windows = [_window_over(t, crs, within) if t.masked else None for t in tiles]
+        tiles = [_unmasked(t, w, stack) if w is not None else t for t, w in zip(tiles, windows)
+                 if w is None or (w.width > 0 and w.height > 0)]
         native = [t for t in tiles if t.crs.equals(crs, ignore_axis_order=True) and t.north_up]
         native_ids = {id(t) for t in native}
         grid = None
@@ -575,7 +600,7 @@ def open_mosaic(tiles: Sequence[DemTile], *, within: tuple[float, float, float, 
                 sources.append(source)
         sources += [_Source.of_tile(t) for t in native]
         if not sources:
-            raise InputError(f"{tiles[0].file}: no DEM tile reaches the region")
+            raise InputError(f"{first_file}: no DEM tile reaches the region")
         memory = stack.enter_context(MemoryFile(_vrt_xml(sources, crs, grid[0], grid[1]),
                                                 ext=".vrt"))
         yield stack.enter_context(memory.open())
