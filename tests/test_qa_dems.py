@@ -11,8 +11,13 @@ import numpy as np
 import pyproj
 import pytest
 import rasterio
+import rasterio.windows
+import yaml
 from rasterio.transform import Affine, from_origin
+from typer.testing import CliRunner
 
+from regions import candidate, village, write_region
+from siting.cli import app
 from siting.errors import InputError
 from siting.io.rasters import read_terrain
 
@@ -100,3 +105,65 @@ def test_a_province_dem_with_a_mask_band_is_read_over_the_region_only(tmp_path):
     np.testing.assert_array_equal(masked.data_mask, want.data_mask)
     assert peak_bytes < dem.nbytes / 8, peak_bytes  # the whole band is 36 MB
 
+
+def _region_with_dem(folder: Path, dem: str) -> tuple[Path, Path]:
+    """(scenario, its dem.tif) of a small region whose scenario reads ``dem`` as inputs.dem."""
+    scenario = write_region(folder, np.full((100, 100), 400.0), [village("V1", 1500, 1500)],
+                            [candidate("S1", 1200, 1200)])
+    doc = yaml.safe_load(scenario.read_text(encoding="utf-8"))
+    doc["inputs"]["dem"] = dem
+    scenario.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    return scenario, folder / "dem.tif"
+
+
+def _vrt_of_halves(dem_tif: Path, folder: Path, relative_to_vrt: str) -> Path:
+    """A VRT in ``folder`` of the two halves of ``dem_tif``, written under ``folder/tiles``,
+    naming them by relative paths marked ``relativeToVRT`` as given."""
+    (folder / "tiles").mkdir(parents=True)
+    sources = []
+    with rasterio.open(dem_tif) as src:
+        for i, col0 in enumerate((0, src.width // 2)):
+            window = rasterio.windows.Window(col0, 0, src.width // 2, src.height)
+            _write(folder / "tiles" / f"half{i}.tif", src.read(1, window=window), src.crs,
+                   src.window_transform(window))
+            sources.append(
+                f'<SimpleSource><SourceFilename relativeToVRT="{relative_to_vrt}">'
+                f"tiles/half{i}.tif</SourceFilename><SourceBand>1</SourceBand>"
+                f'<SrcRect xOff="0" yOff="0" xSize="{src.width // 2}" ySize="{src.height}"/>'
+                f'<DstRect xOff="{col0}" yOff="0" xSize="{src.width // 2}" '
+                f'ySize="{src.height}"/></SimpleSource>')
+        vrt = (f'<VRTDataset rasterXSize="{src.width}" rasterYSize="{src.height}">'
+               f"<SRS>{src.crs.to_wkt()}</SRS><GeoTransform>"
+               f"{', '.join(map(repr, src.transform.to_gdal()))}</GeoTransform>"
+               f'<VRTRasterBand dataType="Float32" band="1">{"".join(sources)}'
+               f"</VRTRasterBand></VRTDataset>")
+    path = folder / "dem.vrt"
+    path.write_text(vrt, encoding="utf-8")
+    return path
+
+
+def test_a_vrt_naming_its_tiles_relative_to_the_working_folder_says_so(tmp_path, monkeypatch):
+    """A hand-written VRT names its tiles relative to itself but without relativeToVRT="1":
+    GDAL looks in the folder siting runs in, and the run said "the DEM cannot be read
+    (tiles/half0.tif: No such file or directory); a file may be truncated"."""
+    scenario, dem_tif = _region_with_dem(tmp_path / "区域 一", "高程/dem.vrt")
+    _vrt_of_halves(dem_tif, scenario.parent / "高程", relative_to_vrt="0")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["validate", str(scenario)])
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert result.stderr.splitlines() == [
+        f"siting: error: {scenario.parent / '高程' / 'dem.vrt'}: the VRT names the source "
+        f'tiles/half0.tif without relativeToVRT="1", so GDAL looks for it in the folder siting '
+        f'runs in ({tmp_path}), not beside the VRT; write <SourceFilename relativeToVRT="1"> '
+        f"in the VRT"]
+
+
+def test_a_vrt_of_tiles_relative_to_it_reads_as_the_dem_it_mosaics(tmp_path, monkeypatch):
+    scenario, dem_tif = _region_with_dem(tmp_path / "区域 一", "高程/dem.vrt")
+    vrt = _vrt_of_halves(dem_tif, scenario.parent / "高程", relative_to_vrt="1")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["validate", str(scenario)])
+    assert result.exit_code == 0, result.stderr
+    got, want = read_terrain(vrt, "EPSG:32649"), read_terrain(dem_tif, "EPSG:32649")
+    assert got.transform == want.transform
+    np.testing.assert_array_equal(got.elevation_m, want.elevation_m)

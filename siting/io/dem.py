@@ -140,19 +140,54 @@ def dem_source_files(path: Path, _found: list[Path] | None = None) -> list[Path]
         for sidecar in (path.with_suffix(suffix), path.with_name(path.name + suffix)):
             if sidecar.is_file() and sidecar not in found:
                 found.append(sidecar)
-    if path.suffix.lower() == ".vrt":
-        try:
-            root = ET.parse(path).getroot()
-        except (ET.ParseError, OSError):
-            return found  # reported when the DEM is read
-        for element in root.iter("SourceFilename"):
-            name = (element.text or "").strip()
-            if not name or name.startswith("/vsi"):
-                continue
-            source = path.parent / name if element.get("relativeToVRT") == "1" else Path(name)
-            if source.is_file() and source not in found:
-                dem_source_files(source, found)
+    for _, _, source in _vrt_sources(path):
+        if source.is_file() and source not in found:
+            dem_source_files(source, found)
     return found
+
+
+#: A GDAL dataset name that is no file path (NETCDF:"a.nc":z, HDF5:...); not a drive letter.
+_GDAL_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9_]+:")
+
+
+def _vrt_sources(path: Path) -> list[tuple[str, bool, Path]]:
+    """The files a VRT names as sources (GDAL's /vsi and driver-prefixed names left out), each
+    as (the name in the VRT, whether it is relative to the VRT, the path GDAL opens: beside
+    the VRT when ``relativeToVRT="1"``, else the name itself, relative to the working folder
+    when it is not absolute); none for another file, or a VRT that cannot be parsed (reported
+    when the DEM is read)."""
+    path = Path(path)
+    if path.suffix.lower() != ".vrt":
+        return []
+    try:
+        root = ET.parse(path).getroot()
+    except (ET.ParseError, OSError):
+        return []
+    sources = []
+    for element in root.iter("SourceFilename"):
+        name = (element.text or "").strip()
+        if not name or name.startswith("/vsi") or _GDAL_PREFIX.match(name):
+            continue
+        relative = element.get("relativeToVRT") == "1"
+        sources.append((name, relative, path.parent / name if relative else Path(name)))
+    return sources
+
+
+def _check_vrt_sources(path: Path) -> None:
+    """Refuse a VRT that names a source file that is not there, saying where GDAL looked (a
+    name not marked ``relativeToVRT="1"`` is taken from the folder siting runs in)."""
+    for name, relative, source in _vrt_sources(path):
+        if source.is_file():
+            _check_vrt_sources(source)
+            continue
+        beside = path.parent / name
+        if not relative and not Path(name).is_absolute() and beside.is_file():
+            raise InputError(f"{path}: the VRT names the source {name} without "
+                             f'relativeToVRT="1", so GDAL looks for it in the folder siting runs '
+                             f"in ({Path.cwd()}), not beside the VRT; write "
+                             f'<SourceFilename relativeToVRT="1"> in the VRT')
+        raise InputError(f"{path}: the VRT names the source {name}, which is not there "
+                         f"({source.absolute()}); put the file there or fix its path in the VRT")
 
 
 def dem_label(specs: Sequence[Path]) -> str:
@@ -302,6 +337,7 @@ def describe_tiles(files: Sequence[Path]) -> list[DemTile]:
     """
     tiles = []
     for path in files:
+        _check_vrt_sources(Path(path))
         for name in gdal_names(Path(path)):
             try:
                 with warnings.catch_warnings():
