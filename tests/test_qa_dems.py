@@ -5,6 +5,7 @@ line it says when it cannot."""
 from __future__ import annotations
 
 import tracemalloc
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -167,3 +168,59 @@ def test_a_vrt_of_tiles_relative_to_it_reads_as_the_dem_it_mosaics(tmp_path, mon
     got, want = read_terrain(vrt, "EPSG:32649"), read_terrain(dem_tif, "EPSG:32649")
     assert got.transform == want.transform
     np.testing.assert_array_equal(got.elevation_m, want.elevation_m)
+
+
+def _srtm3_like(path: Path, values: np.ndarray, nodata=None) -> Path:
+    """A 1201 x 1201 geographic tile N32E108 (cell centres on whole 3" steps) at ``path``."""
+    transform = Affine(1 / 1200, 0, 108 - 0.5 / 1200, 0, -1 / 1200, 33 + 0.5 / 1200)
+    return _write(path, values, "EPSG:4326", transform, nodata=nodata)
+
+
+def _tile_heights_m() -> np.ndarray:
+    rows, cols = np.mgrid[0:1201, 0:1201]
+    return np.round(_smooth_m(108 + cols / 1200, 33 - rows / 1200)).astype(np.int16)
+
+
+def _assert_heights_are_the_tiles(terrain, tile: str) -> None:
+    """The terrain at cell centres of ``tile`` (away from its edges) against the tile's own
+    values there, as rasterio samples them (bilinear between cells of a smooth terrain: within
+    a metre)."""
+    lon = 108.4 + np.arange(20) / 100.0
+    lat = 32.3 + np.arange(20) / 50.0
+    with rasterio.open(tile) as src:
+        want = np.array([v[0] for v in src.sample(zip(lon, lat))], float)
+    x, y = pyproj.Transformer.from_crs("EPSG:4326", UTM49, always_xy=True).transform(lon, lat)
+    np.testing.assert_allclose(terrain.elevation_at(x, y), want, atol=1.0)
+
+
+@pytest.mark.parametrize("named", ["the zip", "its folder"])
+def test_an_aster_gdem_zip_as_it_comes_reads_its_dem_not_its_scene_count(tmp_path, named):
+    """ASTER GDEM v3 comes as ASTGTMV003_N32E108.zip holding ..._dem.tif and ..._num.tif (the
+    number of scenes per cell, 1-50). Named, the zip was read as both, the later drawn over
+    the DEM: 7 m everywhere, 590 m below the ground on average; in a folder, the run refused
+    "X.zip and X.zip: ... cover the same ground"."""
+    folder = tmp_path / "aster"
+    folder.mkdir()
+    dem = _srtm3_like(tmp_path / "ASTGTMV003_N32E108_dem.tif", _tile_heights_m(), nodata=-9999)
+    num = _srtm3_like(tmp_path / "ASTGTMV003_N32E108_num.tif", np.full((1201, 1201), 7, np.int16))
+    with zipfile.ZipFile(folder / "ASTGTMV003_N32E108.zip", "w") as archive:
+        for path in (dem, num):
+            archive.write(path, path.name)
+    spec = folder / "ASTGTMV003_N32E108.zip" if named == "the zip" else folder
+    terrain = read_terrain(spec, UTM49)
+    _assert_heights_are_the_tiles(terrain, dem)
+
+
+def test_two_rasters_of_one_named_zip_over_the_same_ground_are_refused_naming_both(tmp_path):
+    heights = _tile_heights_m()
+    a = _srtm3_like(tmp_path / "N32E108_elevation.tif", heights)
+    b = _srtm3_like(tmp_path / "N32E108_slope.tif", np.full_like(heights, 12))
+    with zipfile.ZipFile(tmp_path / "N32E108.zip", "w") as archive:
+        for path in (a, b):
+            archive.write(path, path.name)
+    with pytest.raises(InputError) as caught:
+        read_terrain(tmp_path / "N32E108.zip", UTM49)
+    zipped = f"/vsizip/{tmp_path / 'N32E108.zip'}"
+    assert str(caught.value).startswith(
+        f"{zipped}/N32E108_elevation.tif and {zipped}/N32E108_slope.tif: inputs.dem takes both "
+        f"as tiles of the DEM, but they cover the same ground (100% of the smaller one)")

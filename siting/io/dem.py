@@ -50,8 +50,25 @@ _GLOB_CHARACTERS = frozenset("*?[")
 _OUTLINE_POINTS_PER_SIDE = 64
 
 
+#: The layers DEM products ship beside the elevations, under the tile's name with a suffix:
+#: ASTER GDEM ``_num`` (scenes per cell), ALOS AW3D30 ``_MSK`` (mask) and ``_STK`` (stack
+#: count), Copernicus DEM ``_EDM``, ``_FLM``, ``_HEM``, ``_WBM`` (editing, filling, height
+#: error and water body masks). They cover the tile's ground but hold no elevations.
+AUXILIARY_LAYER = re.compile(r"_(num|msk|stk|edm|flm|hem|wbm)$", re.IGNORECASE)
+
+
 def _is_dem_name(path: Path) -> bool:
-    return path.name.lower().endswith(DEM_SUFFIXES)
+    return path.name.lower().endswith(DEM_SUFFIXES) and not _is_auxiliary(path)
+
+
+def _is_auxiliary(path: Path) -> bool:
+    """Whether a raster's name is that of a DEM product's auxiliary layer
+    (:data:`AUXILIARY_LAYER`), which a folder, a pattern or a zip of tiles leaves out."""
+    if AUXILIARY_LAYER.search(path.stem):
+        logger.info("DEM: %s left out, an auxiliary layer of the DEM product, not elevations",
+                    path)
+        return True
+    return False
 
 
 def dem_files(specs: Sequence[Path]) -> list[Path]:
@@ -105,8 +122,10 @@ def check_separate_tiles(tiles: Sequence[DemTile], named: set[Path]) -> None:
     by a pattern, of which one covers more than half the other: they cannot both be tiles of
     the DEM (a hillshade, a slope map or a copy beside the tiles), and the mosaic would draw
     one over the other. Rasters named one by one may overlap (a finer survey over a coarser
-    DEM): the later wins (:func:`open_mosaic`)."""
-    found = [tile for tile in tiles if tile.file.resolve() not in named]
+    DEM): the later wins (:func:`open_mosaic`). The rasters of a zip are found in it, even when
+    the zip is named."""
+    found = [tile for tile in tiles
+             if tile.file.resolve() not in named or tile.name != str(tile.file)]
     if len(found) < 2:
         return
     outlines = [tile.outline(found[0].crs) for tile in found]
@@ -119,7 +138,7 @@ def check_separate_tiles(tiles: Sequence[DemTile], named: set[Path]) -> None:
         if share > _MAX_TILE_OVERLAP:
             a, b = found[i], found[j]
             raise InputError(
-                f"{a.file} and {b.file}: inputs.dem takes both as tiles of the DEM, but they "
+                f"{a.name} and {b.name}: inputs.dem takes both as tiles of the DEM, but they "
                 f"cover the same ground ({share:.0%} of the smaller one), so one of them is not "
                 f"part of the DEM (a hillshade, a slope map, a copy?); move it out of the folder, "
                 f"or name the DEM's files in inputs.dem")
@@ -205,7 +224,8 @@ def gdal_names(path: Path) -> list[str]:
         return [str(path)]
     try:
         with zipfile.ZipFile(path) as archive:
-            members = [m for m in archive.namelist() if m.lower().endswith(_ZIPPED_SUFFIXES)]
+            members = [m for m in archive.namelist()
+                       if m.lower().endswith(_ZIPPED_SUFFIXES) and not _is_auxiliary(Path(m))]
     except (zipfile.BadZipFile, OSError) as exc:
         raise InputError(f"{path}: cannot read the zipped DEM ({first_line(exc)}); is it a valid "
                          f"zip file?") from None
