@@ -224,3 +224,22 @@ def test_two_rasters_of_one_named_zip_over_the_same_ground_are_refused_naming_bo
     assert str(caught.value).startswith(
         f"{zipped}/N32E108_elevation.tif and {zipped}/N32E108_slope.tif: inputs.dem takes both "
         f"as tiles of the DEM, but they cover the same ground (100% of the smaller one)")
+
+
+def test_nodata_over_more_than_one_percent_of_the_region_is_refused_naming_where(tmp_path):
+    """SRTM-style voids over 2% of the region were refused as "2.2% of the DEM is nodata"
+    without saying where; the line now gives the lon/lat box of the nodata cells."""
+    scenario, dem_tif = _region_with_dem(tmp_path / "region", "dem.tif")
+    with rasterio.open(dem_tif) as src:
+        heights, transform = src.read(1), src.transform
+    heights[40:55, 20:35] = -32768  # 225 of 10000 cells
+    _write(dem_tif, heights, UTM49, transform, nodata=-32768)
+    result = CliRunner().invoke(app, ["validate", str(scenario)])
+    to_lonlat = pyproj.Transformer.from_crs(UTM49, "EPSG:4326", always_xy=True)
+    (west, east), (north, south) = to_lonlat.transform(*(transform * (np.array([20, 35]),
+                                                                     np.array([40, 55]))))
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.splitlines() == [
+        f"siting: error: {dem_tif}: 2.2% of the DEM is nodata (more than 1%), within lon "
+        f"{west:.4f}..{east:.4f}, lat {south:.4f}..{north:.4f}; fill the holes "
+        f"(gdal_fillnodata.py) or choose a DEM that covers the area"]

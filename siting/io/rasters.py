@@ -215,16 +215,22 @@ COARSE_DEM_CELL_M = 100.0
 REGION_PAD_CELLS = 2
 
 
-def _check_holes(valid: np.ndarray, holes: np.ndarray, n_counted: int, where: str) -> None:
+def _check_holes(valid: np.ndarray, holes: np.ndarray, n_counted: int, transform,
+                 crs: pyproj.CRS, where: str) -> None:
     """Refuse a DEM without a valid cell, or whose ``holes`` are more than 1% of the
-    ``n_counted`` cells the check covers."""
+    ``n_counted`` cells the check covers, naming the holes' lon/lat box."""
     if not valid.any():
         raise InputError(f"{where}: the DEM holds no valid elevation (every cell is nodata)")
     fraction = holes.sum() / max(n_counted, 1)
     if fraction > MAX_NODATA_FRACTION:
+        rows, cols = np.flatnonzero(holes.any(axis=1)), np.flatnonzero(holes.any(axis=0))
+        (x0, x1), (y1, y0) = transform * (np.array([cols[0], cols[-1] + 1]),
+                                          np.array([rows[0], rows[-1] + 1]))
+        west, south, east, north = lonlat_bounds(shapely.box(x0, y0, x1, y1), crs)
         raise InputError(f"{where}: {fraction:.1%} of the DEM is nodata (more than "
-                         f"{MAX_NODATA_FRACTION:.0%}); fill the holes or choose a DEM that covers "
-                         f"the area")
+                         f"{MAX_NODATA_FRACTION:.0%}), within lon {west:.4f}..{east:.4f}, lat "
+                         f"{south:.4f}..{north:.4f}; fill the holes (gdal_fillnodata.py) or "
+                         f"choose a DEM that covers the area")
 
 
 def _void_windows(valid: np.ndarray, voids: np.ndarray):
@@ -485,8 +491,8 @@ def _holes(valid: np.ndarray, inside: np.ndarray, required: np.ndarray | None):
     return _enclosed(missing, inside), int(inside.sum())
 
 
-def _fill_empty_cells(elevation: np.ndarray, valid: np.ndarray, transform, outline, warped: bool,
-                      required_area, where: str):
+def _fill_empty_cells(elevation: np.ndarray, valid: np.ndarray, transform, crs: pyproj.CRS,
+                      outline, warped: bool, required_area, where: str):
     """(elevation, data mask, transform) with the outer rows and columns without data cut off
     and every other empty cell filled (:func:`_fill_voids`), after checking the holes among
     them (see :func:`_holes`)."""
@@ -500,7 +506,7 @@ def _fill_empty_cells(elevation: np.ndarray, valid: np.ndarray, transform, outli
     inside = _cell_mask(outline.buffer(-transform.a) if warped else outline, transform,
                         elevation.shape)
     holes, n_counted = _holes(valid, inside, required)
-    _check_holes(valid, holes, n_counted, where)
+    _check_holes(valid, holes, n_counted, transform, crs, where)
     elevation, data_mask = _fill_voids(elevation, valid, inside, transform.a, where)
     return elevation, data_mask, transform
 
@@ -607,8 +613,9 @@ def read_terrain(dem, crs, *, region_bounds=None, required_area=None) -> Terrain
     _check_elevations(elevation, valid, transform, crs, tiles, where)
     data_mask = None
     if not valid.all():
-        elevation, data_mask, transform = _fill_empty_cells(elevation, valid, transform, outline,
-                                                            warped, required_area, where)
+        elevation, data_mask, transform = _fill_empty_cells(elevation, valid, transform, crs,
+                                                            outline, warped, required_area,
+                                                            where)
     try:
         terrain = Terrain(elevation_m=np.ascontiguousarray(elevation, dtype=np.float32),
                           transform=transform, crs=crs, data_mask=data_mask)
