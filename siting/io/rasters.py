@@ -546,6 +546,15 @@ def _check_elevations(elevation: np.ndarray, valid: np.ndarray, transform, crs: 
                          f"the cells")
 
 
+def _nan_filled(data) -> tuple[np.ndarray, np.ndarray]:
+    """(float32 elevations with NaN in the masked cells, where they are finite) of a masked
+    array of the mosaic read, filled in place: a copy of a province-size grid is gigabytes."""
+    mask = np.ma.getmaskarray(data)
+    elevation = np.ma.getdata(data).astype(np.float32, copy=False)
+    elevation[mask] = np.nan
+    return elevation, np.isfinite(elevation)
+
+
 def read_terrain(dem, crs, *, region_bounds=None, required_area=None) -> Terrain:
     """Read the DEM tiles over the region into a :class:`Terrain` in ``crs``.
 
@@ -608,8 +617,7 @@ def read_terrain(dem, crs, *, region_bounds=None, required_area=None) -> Terrain
     except Exception as exc:  # GDAL/PROJ failures during the warp
         raise InputError(f"{where}: the DEM cannot be reprojected to {crs.to_string()} "
                          f"({first_line(exc)})") from None
-    elevation = np.ma.filled(data.astype(np.float32), np.nan)
-    valid = np.isfinite(elevation) & ~np.ma.getmaskarray(data)
+    elevation, valid = _nan_filled(data)
     _check_elevations(elevation, valid, transform, crs, tiles, where)
     data_mask = None
     if not valid.all():
