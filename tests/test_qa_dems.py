@@ -159,6 +159,18 @@ def test_a_vrt_naming_its_tiles_relative_to_the_working_folder_says_so(tmp_path,
         f"in the VRT"]
 
 
+def test_a_vrt_naming_itself_is_one_error_line_not_a_recursion(tmp_path):
+    vrt = tmp_path / "loop.vrt"
+    vrt.write_text('<VRTDataset rasterXSize="2" rasterYSize="2"><SRS>EPSG:32649</SRS>'
+                   "<GeoTransform>500000, 30, 0, 3620000, 0, -30</GeoTransform>"
+                   '<VRTRasterBand dataType="Float32" band="1"><SimpleSource>'
+                   '<SourceFilename relativeToVRT="1">loop.vrt</SourceFilename>'
+                   "<SourceBand>1</SourceBand></SimpleSource></VRTRasterBand></VRTDataset>",
+                   encoding="utf-8")
+    with pytest.raises(InputError, match=f"^{vrt}: the DEM cannot be read"):
+        read_terrain(vrt, UTM49)
+
+
 def test_a_vrt_of_tiles_relative_to_it_reads_as_the_dem_it_mosaics(tmp_path, monkeypatch):
     scenario, dem_tif = _region_with_dem(tmp_path / "区域 一", "高程/dem.vrt")
     vrt = _vrt_of_halves(dem_tif, scenario.parent / "高程", relative_to_vrt="1")

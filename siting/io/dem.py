@@ -192,12 +192,15 @@ def _vrt_sources(path: Path) -> list[tuple[str, bool, Path]]:
     return sources
 
 
-def _check_vrt_sources(path: Path) -> None:
+def _check_vrt_sources(path: Path, _seen: frozenset[Path] = frozenset()) -> None:
     """Refuse a VRT that names a source file that is not there, saying where GDAL looked (a
-    name not marked ``relativeToVRT="1"`` is taken from the folder siting runs in)."""
+    name not marked ``relativeToVRT="1"`` is taken from the folder siting runs in); the VRTs
+    it names are checked in turn (each once: a VRT naming itself is GDAL's to refuse)."""
+    seen = _seen | {path.resolve()}
     for name, relative, source in _vrt_sources(path):
         if source.is_file():
-            _check_vrt_sources(source)
+            if source.resolve() not in seen:
+                _check_vrt_sources(source, seen)
             continue
         beside = path.parent / name
         if not relative and not Path(name).is_absolute() and beside.is_file():
