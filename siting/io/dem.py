@@ -31,6 +31,7 @@ import rasterio
 import rasterio.crs
 import rasterio.errors
 import rasterio.warp
+import rasterio.windows
 import shapely
 from rasterio.enums import MaskFlags, Resampling
 from rasterio.io import MemoryFile
@@ -49,8 +50,25 @@ _GLOB_CHARACTERS = frozenset("*?[")
 _OUTLINE_POINTS_PER_SIDE = 64
 
 
+#: The layers DEM products ship beside the elevations, under the tile's name with a suffix:
+#: ASTER GDEM ``_num`` (scenes per cell), ALOS AW3D30 ``_MSK`` (mask) and ``_STK`` (stack
+#: count), Copernicus DEM ``_EDM``, ``_FLM``, ``_HEM``, ``_WBM`` (editing, filling, height
+#: error and water body masks). They cover the tile's ground but hold no elevations.
+AUXILIARY_LAYER = re.compile(r"_(num|msk|stk|edm|flm|hem|wbm)$", re.IGNORECASE)
+
+
 def _is_dem_name(path: Path) -> bool:
-    return path.name.lower().endswith(DEM_SUFFIXES)
+    return path.name.lower().endswith(DEM_SUFFIXES) and not _is_auxiliary(path)
+
+
+def _is_auxiliary(path: Path) -> bool:
+    """Whether a raster's name is that of a DEM product's auxiliary layer
+    (:data:`AUXILIARY_LAYER`), which a folder, a pattern or a zip of tiles leaves out."""
+    if AUXILIARY_LAYER.search(path.stem):
+        logger.info("DEM: %s left out, an auxiliary layer of the DEM product, not elevations",
+                    path)
+        return True
+    return False
 
 
 def dem_files(specs: Sequence[Path]) -> list[Path]:
@@ -104,8 +122,10 @@ def check_separate_tiles(tiles: Sequence[DemTile], named: set[Path]) -> None:
     by a pattern, of which one covers more than half the other: they cannot both be tiles of
     the DEM (a hillshade, a slope map or a copy beside the tiles), and the mosaic would draw
     one over the other. Rasters named one by one may overlap (a finer survey over a coarser
-    DEM): the later wins (:func:`open_mosaic`)."""
-    found = [tile for tile in tiles if tile.file.resolve() not in named]
+    DEM): the later wins (:func:`open_mosaic`). The rasters of a zip are found in it, even when
+    the zip is named."""
+    found = [tile for tile in tiles
+             if tile.file.resolve() not in named or tile.name != str(tile.file)]
     if len(found) < 2:
         return
     outlines = [tile.outline(found[0].crs) for tile in found]
@@ -118,7 +138,7 @@ def check_separate_tiles(tiles: Sequence[DemTile], named: set[Path]) -> None:
         if share > _MAX_TILE_OVERLAP:
             a, b = found[i], found[j]
             raise InputError(
-                f"{a.file} and {b.file}: inputs.dem takes both as tiles of the DEM, but they "
+                f"{a.name} and {b.name}: inputs.dem takes both as tiles of the DEM, but they "
                 f"cover the same ground ({share:.0%} of the smaller one), so one of them is not "
                 f"part of the DEM (a hillshade, a slope map, a copy?); move it out of the folder, "
                 f"or name the DEM's files in inputs.dem")
@@ -139,19 +159,57 @@ def dem_source_files(path: Path, _found: list[Path] | None = None) -> list[Path]
         for sidecar in (path.with_suffix(suffix), path.with_name(path.name + suffix)):
             if sidecar.is_file() and sidecar not in found:
                 found.append(sidecar)
-    if path.suffix.lower() == ".vrt":
-        try:
-            root = ET.parse(path).getroot()
-        except (ET.ParseError, OSError):
-            return found  # reported when the DEM is read
-        for element in root.iter("SourceFilename"):
-            name = (element.text or "").strip()
-            if not name or name.startswith("/vsi"):
-                continue
-            source = path.parent / name if element.get("relativeToVRT") == "1" else Path(name)
-            if source.is_file() and source not in found:
-                dem_source_files(source, found)
+    for _, _, source in _vrt_sources(path):
+        if source.is_file() and source not in found:
+            dem_source_files(source, found)
     return found
+
+
+#: A GDAL dataset name that is no file path (NETCDF:"a.nc":z, HDF5:...); not a drive letter.
+_GDAL_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9_]+:")
+
+
+def _vrt_sources(path: Path) -> list[tuple[str, bool, Path]]:
+    """The files a VRT names as sources (GDAL's /vsi and driver-prefixed names left out), each
+    as (the name in the VRT, whether it is relative to the VRT, the path GDAL opens: beside
+    the VRT when ``relativeToVRT="1"``, else the name itself, relative to the working folder
+    when it is not absolute); none for another file, or a VRT that cannot be parsed (reported
+    when the DEM is read)."""
+    path = Path(path)
+    if path.suffix.lower() != ".vrt":
+        return []
+    try:
+        root = ET.parse(path).getroot()
+    except (ET.ParseError, OSError):
+        return []
+    sources = []
+    for element in root.iter("SourceFilename"):
+        name = (element.text or "").strip()
+        if not name or name.startswith("/vsi") or _GDAL_PREFIX.match(name):
+            continue
+        relative = element.get("relativeToVRT") == "1"
+        sources.append((name, relative, path.parent / name if relative else Path(name)))
+    return sources
+
+
+def _check_vrt_sources(path: Path, _seen: frozenset[Path] = frozenset()) -> None:
+    """Refuse a VRT that names a source file that is not there, saying where GDAL looked (a
+    name not marked ``relativeToVRT="1"`` is taken from the folder siting runs in); the VRTs
+    it names are checked in turn (each once: a VRT naming itself is GDAL's to refuse)."""
+    seen = _seen | {path.resolve()}
+    for name, relative, source in _vrt_sources(path):
+        if source.is_file():
+            if source.resolve() not in seen:
+                _check_vrt_sources(source, seen)
+            continue
+        beside = path.parent / name
+        if not relative and not Path(name).is_absolute() and beside.is_file():
+            raise InputError(f"{path}: the VRT names the source {name} without "
+                             f'relativeToVRT="1", so GDAL looks for it in the folder siting runs '
+                             f"in ({Path.cwd()}), not beside the VRT; write "
+                             f'<SourceFilename relativeToVRT="1"> in the VRT')
+        raise InputError(f"{path}: the VRT names the source {name}, which is not there "
+                         f"({source.absolute()}); put the file there or fix its path in the VRT")
 
 
 def dem_label(specs: Sequence[Path]) -> str:
@@ -169,7 +227,8 @@ def gdal_names(path: Path) -> list[str]:
         return [str(path)]
     try:
         with zipfile.ZipFile(path) as archive:
-            members = [m for m in archive.namelist() if m.lower().endswith(_ZIPPED_SUFFIXES)]
+            members = [m for m in archive.namelist()
+                       if m.lower().endswith(_ZIPPED_SUFFIXES) and not _is_auxiliary(Path(m))]
     except (zipfile.BadZipFile, OSError) as exc:
         raise InputError(f"{path}: cannot read the zipped DEM ({first_line(exc)}); is it a valid "
                          f"zip file?") from None
@@ -301,6 +360,7 @@ def describe_tiles(files: Sequence[Path]) -> list[DemTile]:
     """
     tiles = []
     for path in files:
+        _check_vrt_sources(Path(path))
         for name in gdal_names(Path(path)):
             try:
                 with warnings.catch_warnings():
@@ -337,6 +397,31 @@ def _unreadable_message(path: Path, name: str, exc: Exception) -> str:
                 f"rename it so")
     return (f"{path}: cannot read the DEM ({first_line(exc)}); is it a GeoTIFF, an SRTM .hgt (or "
             f"zipped .hgt), a VRT or an ASCII grid?")
+
+
+def tile_cells_near(tiles: Sequence[DemTile], crs: pyproj.CRS, x: float, y: float
+                    ) -> list[tuple[DemTile, int, int, float]]:
+    """The stored cells of every tile within one cell of the cell holding the map point
+    ``(x, y)`` of ``crs``: (tile, row, col, elevation [m], NaN for nodata), row and col those
+    of the tile's own file (what ``gdallocationinfo`` takes). A cell of a warped or resampled
+    grid is drawn from these cells (bilinear weights reach one cell)."""
+    cells = []
+    for tile in tiles:
+        tx, ty = pyproj.Transformer.from_crs(crs, tile.crs, always_xy=True).transform(x, y)
+        col_f, row_f = ~tile.transform * (tx, ty)
+        if not (math.isfinite(row_f) and math.isfinite(col_f)):
+            continue
+        row0, col0 = max(math.floor(row_f) - 1, 0), max(math.floor(col_f) - 1, 0)
+        row1, col1 = min(math.floor(row_f) + 2, tile.height), min(math.floor(col_f) + 2, tile.width)
+        if row1 <= row0 or col1 <= col0:
+            continue
+        with rasterio.open(tile.name) as src:
+            stored = src.read(1, window=((row0, row1), (col0, col1)), masked=True)
+        ratio, offset_m = tile.to_metres
+        metres = stored.astype(np.float64).filled(np.nan) * ratio + offset_m
+        cells += [(tile, row0 + r, col0 + c, float(metres[r, c]))
+                  for r, c in np.ndindex(metres.shape)]
+    return cells
 
 
 def tiles_outline(tiles: Sequence[DemTile], crs: pyproj.CRS) -> shapely.Geometry:
@@ -465,19 +550,40 @@ def _hold(values: np.ndarray, transform, crs: pyproj.CRS, stack: ExitStack) -> s
     return memory.name
 
 
-def _unmasked(tile: DemTile, stack: ExitStack) -> DemTile:
-    """A tile whose band has a mask of its own, as a float32 tile in metres held in /vsimem/
-    with NaN where its mask or its nodata value leaves cells out: a VRT source honours the
-    nodata value alone when given both (and GDAL's validity for such a band is its mask)."""
+def _window_over(tile: DemTile, crs: pyproj.CRS, within) -> rasterio.windows.Window:
+    """The window of ``tile`` over ``within`` (bounds in ``crs``) and one cell more around,
+    clipped to the tile (empty when the tile misses them); the whole tile without ``within``
+    and for a rotated tile."""
+    whole = rasterio.windows.Window(0, 0, tile.width, tile.height)
+    if within is None or not tile.north_up:
+        return whole
+    bounds = within if tile.crs.equals(crs, ignore_axis_order=True) else \
+        rasterio.warp.transform_bounds(_rio_crs(crs), _rio_crs(tile.crs), *within, densify_pts=21)
+    window = rasterio.windows.from_bounds(*bounds, transform=tile.transform)
+    col0, row0 = math.floor(window.col_off) - 1, math.floor(window.row_off) - 1
+    col1 = math.ceil(window.col_off + window.width) + 1
+    row1 = math.ceil(window.row_off + window.height) + 1
+    col0, row0 = max(col0, 0), max(row0, 0)
+    col1, row1 = max(min(col1, tile.width), col0), max(min(row1, tile.height), row0)
+    return rasterio.windows.Window(col0, row0, col1 - col0, row1 - row0)
+
+
+def _unmasked(tile: DemTile, window: rasterio.windows.Window, stack: ExitStack) -> DemTile:
+    """The ``window`` of a tile whose band has a mask of its own, as a float32 tile in metres
+    held in /vsimem/ with NaN where its mask or its nodata value leaves cells out: a VRT source
+    honours the nodata value alone when given both (and GDAL's validity for such a band is its
+    mask)."""
     with rasterio.open(tile.name) as src:
-        stored = src.read(1, masked=True)
+        stored = src.read(1, window=window, masked=True)
     ratio, offset_m = tile.to_metres
     values = stored.astype(np.float32).filled(np.nan) * np.float32(ratio) + np.float32(offset_m)
     if tile.nodata is not None:
         values[stored.data == tile.nodata] = np.nan
-    return dataclasses.replace(tile, name=_hold(values, tile.transform, tile.crs, stack),
-                               nodata=np.nan, scale=1.0, offset=0.0, metres_per_unit=1.0,
-                               masked=False)
+    transform = rasterio.windows.transform(window, tile.transform)
+    return dataclasses.replace(tile, name=_hold(values, transform, tile.crs, stack),
+                               transform=transform, width=values.shape[1],
+                               height=values.shape[0], nodata=np.nan, scale=1.0, offset=0.0,
+                               metres_per_unit=1.0, masked=False)
 
 
 def _vrt_xml(sources: Sequence[_Source], crs: pyproj.CRS, res_x: float, res_y: float) -> bytes:
@@ -526,12 +632,15 @@ def open_mosaic(tiles: Sequence[DemTile], *, within: tuple[float, float, float, 
     Tiles in another CRS (or rotated) are warped (bilinear) into it first, only over
     ``within`` (bounds in that CRS) when given, with a logged notice; where tiles overlap,
     the tiles in the mosaic's CRS win, then the later ones in file order. A tile whose band
-    has a mask of its own is read whole into memory first, its masked and nodata cells NaN
-    (:func:`_unmasked`). Elevations are converted to metres (the band's scale, offset, unit).
+    has a mask of its own is read into memory first (over ``within`` only, when given), its
+    masked and nodata cells NaN (:func:`_unmasked`). Elevations are converted to metres (the
+    band's scale, offset, unit).
     """
-    crs = tiles[0].crs
+    crs, first_file = tiles[0].crs, tiles[0].file
     with ExitStack() as stack:
-        tiles = [_unmasked(t, stack) if t.masked else t for t in tiles]
+        windows = [_window_over(t, crs, within) if t.masked else None for t in tiles]
+        tiles = [_unmasked(t, w, stack) if w is not None else t for t, w in zip(tiles, windows)
+                 if w is None or (w.width > 0 and w.height > 0)]
         native = [t for t in tiles if t.crs.equals(crs, ignore_axis_order=True) and t.north_up]
         native_ids = {id(t) for t in native}
         grid = None
@@ -550,7 +659,7 @@ def open_mosaic(tiles: Sequence[DemTile], *, within: tuple[float, float, float, 
                 sources.append(source)
         sources += [_Source.of_tile(t) for t in native]
         if not sources:
-            raise InputError(f"{tiles[0].file}: no DEM tile reaches the region")
+            raise InputError(f"{first_file}: no DEM tile reaches the region")
         memory = stack.enter_context(MemoryFile(_vrt_xml(sources, crs, grid[0], grid[1]),
                                                 ext=".vrt"))
         yield stack.enter_context(memory.open())

@@ -30,7 +30,8 @@ from scipy import ndimage
 from siting.config import Scenario
 from siting.errors import InputError
 from siting.io.dem import (DemTile, check_separate_tiles, dem_files, dem_label, describe_tiles,
-                           lonlat_bounds, open_mosaic, tiles_outline, uncovered_message)
+                           lonlat_bounds, open_mosaic, tile_cells_near, tiles_outline,
+                           uncovered_message)
 from siting.io.problems import first_line, require_file
 from siting.landcover import NO_CLASS_CODE, LandCover
 from siting.terrain import DemCells, Terrain
@@ -214,16 +215,22 @@ COARSE_DEM_CELL_M = 100.0
 REGION_PAD_CELLS = 2
 
 
-def _check_holes(valid: np.ndarray, holes: np.ndarray, n_counted: int, where: str) -> None:
+def _check_holes(valid: np.ndarray, holes: np.ndarray, n_counted: int, transform,
+                 crs: pyproj.CRS, where: str) -> None:
     """Refuse a DEM without a valid cell, or whose ``holes`` are more than 1% of the
-    ``n_counted`` cells the check covers."""
+    ``n_counted`` cells the check covers, naming the holes' lon/lat box."""
     if not valid.any():
         raise InputError(f"{where}: the DEM holds no valid elevation (every cell is nodata)")
     fraction = holes.sum() / max(n_counted, 1)
     if fraction > MAX_NODATA_FRACTION:
+        rows, cols = np.flatnonzero(holes.any(axis=1)), np.flatnonzero(holes.any(axis=0))
+        (x0, x1), (y1, y0) = transform * (np.array([cols[0], cols[-1] + 1]),
+                                          np.array([rows[0], rows[-1] + 1]))
+        west, south, east, north = lonlat_bounds(shapely.box(x0, y0, x1, y1), crs)
         raise InputError(f"{where}: {fraction:.1%} of the DEM is nodata (more than "
-                         f"{MAX_NODATA_FRACTION:.0%}); fill the holes or choose a DEM that covers "
-                         f"the area")
+                         f"{MAX_NODATA_FRACTION:.0%}), within lon {west:.4f}..{east:.4f}, lat "
+                         f"{south:.4f}..{north:.4f}; fill the holes (gdal_fillnodata.py) or "
+                         f"choose a DEM that covers the area")
 
 
 def _void_windows(valid: np.ndarray, voids: np.ndarray):
@@ -484,8 +491,8 @@ def _holes(valid: np.ndarray, inside: np.ndarray, required: np.ndarray | None):
     return _enclosed(missing, inside), int(inside.sum())
 
 
-def _fill_empty_cells(elevation: np.ndarray, valid: np.ndarray, transform, outline, warped: bool,
-                      required_area, where: str):
+def _fill_empty_cells(elevation: np.ndarray, valid: np.ndarray, transform, crs: pyproj.CRS,
+                      outline, warped: bool, required_area, where: str):
     """(elevation, data mask, transform) with the outer rows and columns without data cut off
     and every other empty cell filled (:func:`_fill_voids`), after checking the holes among
     them (see :func:`_holes`)."""
@@ -499,20 +506,53 @@ def _fill_empty_cells(elevation: np.ndarray, valid: np.ndarray, transform, outli
     inside = _cell_mask(outline.buffer(-transform.a) if warped else outline, transform,
                         elevation.shape)
     holes, n_counted = _holes(valid, inside, required)
-    _check_holes(valid, holes, n_counted, where)
+    _check_holes(valid, holes, n_counted, transform, crs, where)
     elevation, data_mask = _fill_voids(elevation, valid, inside, transform.a, where)
     return elevation, data_mask, transform
 
 
-def _check_elevations(elevation: np.ndarray, valid: np.ndarray, where: str) -> None:
+def _outside_range(elevation_m):
+    """Where elevations [m] lie outside :data:`ELEVATION_RANGE_M` (NaN does not)."""
     with np.errstate(invalid="ignore"):
-        absurd = valid & ((elevation < ELEVATION_RANGE_M[0]) | (elevation > ELEVATION_RANGE_M[1]))
+        return (elevation_m < ELEVATION_RANGE_M[0]) | (elevation_m > ELEVATION_RANGE_M[1])
+
+
+def _implausible_cell(tiles: list[DemTile], crs: pyproj.CRS, x: float, y: float,
+                      elevation_m: float) -> str:
+    """Where an implausible elevation read at map point ``(x, y)`` of ``crs`` is stored: the
+    row and column of the tile's own file (the grid read is a window of the mosaic, or a warp
+    of it, whose rows and columns are no file's) and the point in degrees."""
+    lon, lat = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(x, y)
+    place = f"lon {lon:.5f}, lat {lat:.5f}"
+    stored = [cell for cell in tile_cells_near(tiles, crs, x, y) if _outside_range(cell[3])]
+    if not stored:
+        return f"{elevation_m:g} m at {place}"
+    tile, row, col, value_m = max(stored, key=lambda cell: abs(cell[3]))
+    return f"{value_m:g} m at row {row}, col {col} of {tile.name} ({place})"
+
+
+def _check_elevations(elevation: np.ndarray, valid: np.ndarray, transform, crs: pyproj.CRS,
+                      tiles: list[DemTile], where: str) -> None:
+    """Refuse elevations outside :data:`ELEVATION_RANGE_M` among the ``valid`` cells of the
+    grid read, naming the first one's cell in its file."""
+    absurd = valid & _outside_range(elevation)
     if absurd.any():
         r, c = np.argwhere(absurd)[0]
-        raise InputError(f"{where}: {int(absurd.sum())} DEM cell(s) hold elevations outside "
+        x, y = transform * (c + 0.5, r + 0.5)
+        example = _implausible_cell(tiles, crs, x, y, float(elevation[r, c]))
+        raise InputError(f"{where}: {int(absurd.sum())} DEM cell(s) read hold elevations outside "
                          f"{ELEVATION_RANGE_M[0]:g}..{ELEVATION_RANGE_M[1]:g} m (e.g. "
-                         f"{float(elevation[r, c]):g} at row {r}, col {c}); declare the nodata "
-                         f"value (gdal_edit.py -a_nodata) or fix the cells")
+                         f"{example}); declare the nodata value (gdal_edit.py -a_nodata) or fix "
+                         f"the cells")
+
+
+def _nan_filled(data) -> tuple[np.ndarray, np.ndarray]:
+    """(float32 elevations with NaN in the masked cells, where they are finite) of a masked
+    array of the mosaic read, filled in place: a copy of a province-size grid is gigabytes."""
+    mask = np.ma.getmaskarray(data)
+    elevation = np.ma.getdata(data).astype(np.float32, copy=False)
+    elevation[mask] = np.nan
+    return elevation, np.isfinite(elevation)
 
 
 def read_terrain(dem, crs, *, region_bounds=None, required_area=None) -> Terrain:
@@ -577,13 +617,13 @@ def read_terrain(dem, crs, *, region_bounds=None, required_area=None) -> Terrain
     except Exception as exc:  # GDAL/PROJ failures during the warp
         raise InputError(f"{where}: the DEM cannot be reprojected to {crs.to_string()} "
                          f"({first_line(exc)})") from None
-    elevation = np.ma.filled(data.astype(np.float32), np.nan)
-    valid = np.isfinite(elevation) & ~np.ma.getmaskarray(data)
-    _check_elevations(elevation, valid, where)
+    elevation, valid = _nan_filled(data)
+    _check_elevations(elevation, valid, transform, crs, tiles, where)
     data_mask = None
     if not valid.all():
-        elevation, data_mask, transform = _fill_empty_cells(elevation, valid, transform, outline,
-                                                            warped, required_area, where)
+        elevation, data_mask, transform = _fill_empty_cells(elevation, valid, transform, crs,
+                                                            outline, warped, required_area,
+                                                            where)
     try:
         terrain = Terrain(elevation_m=np.ascontiguousarray(elevation, dtype=np.float32),
                           transform=transform, crs=crs, data_mask=data_mask)
