@@ -527,12 +527,17 @@ def _total_rows(frame: pd.DataFrame, blank: pd.DataFrame, path: Path) -> np.ndar
         return np.zeros(len(frame), bool)
     first = _first_texts(frame, blank)
     totals = first.str.fullmatch(TOTAL_ROW).to_numpy(bool)
-    if totals.any():
-        rows = frame.index[totals]
-        named = ", ".join(f"{row} ({first[row]})" for row in rows[:5])
-        logger.warning("%s: row(s) %s%s are totals, not records; not read", path, named,
-                       " and more" if len(rows) > 5 else "")
+    _warn_not_records(frame.index[totals], first, path, "totals")
     return totals
+
+
+def _warn_not_records(rows: pd.Index, first: pd.Series, path: Path, what: str) -> None:
+    """Warn that ``rows`` (at most five named, by the start of their first text) are
+    ``what`` (totals, notes), not records."""
+    if len(rows):
+        named = ", ".join(f"{row} ({first[row][:20]})" for row in rows[:5])
+        logger.warning("%s: row(s) %s%s are %s, not records; not read", path, named,
+                       " and more" if len(rows) > 5 else "", what)
 
 
 #: What a note under a table starts with, after NFKC and without spaces: a word (备注, 注,
@@ -554,11 +559,7 @@ def _note_rows(frame: pd.DataFrame, blank: pd.DataFrame, path: Path) -> np.ndarr
         texts = (re.sub(r"\s+", "", _normalised(cell_text(c))) for c in frame.iloc[position])
         notes[position] = all(text in ("", first.iloc[position]) or NOTE_CELL.fullmatch(text)
                               for text in texts)
-    if notes.any():
-        rows = frame.index[notes]
-        named = ", ".join(f"{row} ({first[row][:20]})" for row in rows[:5])
-        logger.warning("%s: row(s) %s%s are notes, not records; not read", path, named,
-                       " and more" if len(rows) > 5 else "")
+    _warn_not_records(frame.index[notes], first, path, "notes")
     return notes
 
 
