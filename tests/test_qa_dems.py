@@ -271,3 +271,21 @@ def test_a_dem_read_whole_holds_one_float32_copy_of_it_at_a_time(tmp_path):
         tracemalloc.stop()
     np.testing.assert_array_equal(terrain.elevation_m, heights)
     assert peak_bytes < 2.5 * heights.nbytes, peak_bytes / heights.nbytes
+
+
+def test_a_dem_read_whole_says_how_to_read_the_planning_area_only(tmp_path, monkeypatch, caplog):
+    """Without region.bbox or admin units the whole DEM is read: a province's 20000 x 20000
+    cells took 5.2 GB, without a word. Above the notice's size the log says what to set; a
+    region's bounds read a window and say nothing."""
+    import siting.io.rasters as rasters
+    elevation, transform = _utm_dem()
+    dem = _write(tmp_path / "dem.tif", elevation, UTM49, transform)
+    monkeypatch.setattr(rasters, "WHOLE_DEM_NOTICE_CELLS", 400 * 400 - 1)
+    with caplog.at_level("WARNING", logger=rasters.logger.name):
+        read_terrain(dem, UTM49)
+    notices = [r.getMessage() for r in caplog.records if "region.bbox" in r.getMessage()]
+    assert len(notices) == 1 and "400 x 400 cells" in notices[0]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger=rasters.logger.name):
+        read_terrain(dem, UTM49, region_bounds=(483_000, 3_641_000, 489_000, 3_647_000))
+    assert not [r for r in caplog.records if "region.bbox" in r.getMessage()]

@@ -211,6 +211,10 @@ MAX_NODATA_FRACTION = 0.01
 SMALL_VOID_M = 100.0
 #: DEM cells coarser than this [m] miss the ridges and valleys that decide line of sight.
 COARSE_DEM_CELL_M = 100.0
+#: A DEM read whole (no ``region.bbox``, no admin units) of more cells than this is told
+#: how to read only the planning area: 25 million cells, 100 MB as float32, held about twice
+#: while it is read (a province's 30 m DEM is 20 times that).
+WHOLE_DEM_NOTICE_CELLS = 25_000_000
 #: Cells read beyond the region on each side, so that bilinear sampling at its edge is defined.
 REGION_PAD_CELLS = 2
 
@@ -608,6 +612,12 @@ def read_terrain(dem, crs, *, region_bounds=None, required_area=None) -> Terrain
             if src.width < 2 or src.height < 2:
                 raise InputError(f"{where}: the DEM is {src.width} x {src.height} cells; at least "
                                  f"2 x 2 are needed")
+            if region_bounds is None and src.width * src.height > WHOLE_DEM_NOTICE_CELLS:
+                logger.warning("%s: no region.bbox nor inputs.admin_units, so the whole DEM is "
+                               "read (%d x %d cells, about %.1f GB while it is read); set "
+                               "region.bbox: [west, south, east, north] in degrees to read the "
+                               "planning area only", where, src.width, src.height,
+                               2 * 4 * src.width * src.height / 1e9)
             data, transform, warped = _read_mosaic(src, crs, region_bounds, where)
     except InputError:
         raise
