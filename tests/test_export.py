@@ -260,6 +260,15 @@ def test_map_html_shows_a_village_name_with_braces_as_written(small, tmp_path, n
     assert name in cells
 
 
+def test_map_html_says_in_words_whether_a_village_must_be_covered(small):
+    """An English village popup read "mandatory: True" (Python's word for a flag)."""
+    run, _, out = small
+    page = (out / "map.html").read_text(encoding="utf-8")
+    said = re.findall(r"<th[^>]*>mandatory</th><td>(.*?)</td>", page)
+    villages = plan_tables(run).villages
+    assert sorted(said) == sorted("yes" if m else "no" for m in villages["mandatory"])
+
+
 def test_map_html_has_every_layer_and_control(small):
     run, _, out = small
     page = (out / "map.html").read_text(encoding="utf-8")

@@ -714,8 +714,8 @@ TERMS: dict[str, dict[str, str]] = {
     "webmap.popup_zone": {"en": "zone", "zh": "区域"},
     "webmap.popup_zone_kind": {"en": "kind", "zh": "区域类型"},
     "webmap.popup_name": {"en": "name", "zh": "名称"},
-    "webmap.yes": {"en": "True", "zh": "是"},
-    "webmap.no": {"en": "False", "zh": "否"},
+    "webmap.yes": {"en": "yes", "zh": "是"},
+    "webmap.no": {"en": "no", "zh": "否"},
     "webmap.tooltip_site": {"en": "{site}: {action} {technology} ({kind})",
                             "zh": "{site}：{action} {technology}（{kind}）"},
     # --- sites.kml ----------------------------------------------------------------------------
