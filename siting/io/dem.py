@@ -37,6 +37,7 @@ from rasterio.enums import MaskFlags, Resampling
 from rasterio.io import MemoryFile
 
 from siting.errors import InputError
+from siting.io.datums import warn_unshifted_datum
 from siting.io.problems import first_line
 
 logger = logging.getLogger(__name__)
@@ -654,6 +655,7 @@ def open_mosaic(tiles: Sequence[DemTile], *, within: tuple[float, float, float, 
             logger.warning("%s: DEM tile in %s reprojected (bilinear) to %s, the CRS of %s, to "
                            "join the mosaic", tile.file, tile.crs.to_string(), crs.to_string(),
                            tiles[0].file)
+            warn_unshifted_datum(tile.file, tile.crs, crs)
             source, grid = _warp_tile(tile, crs, grid, within, stack)
             if source is not None:
                 sources.append(source)

@@ -22,6 +22,7 @@ import shapely
 from siting.china_crs import outside_china, to_wgs84
 from siting.config import LayerSource
 from siting.errors import InputError
+from siting.io.datums import warn_unshifted_datum
 from siting.io.dbf import RAW_CODEC, attribute_encoding
 from siting.io.headers import suggested_names
 from siting.io.kml_tables import description_attributes
@@ -759,30 +760,12 @@ def _refuse_points_outside_china(frame: gpd.GeoDataFrame, coords: np.ndarray, sy
                      f"where the {system} offset is not defined; {fix}")
 
 
-#: Datums of older Chinese maps (Xian 1980, Beijing 1954) that PROJ has no shift to WGS 84
-#: for: it places their points as if their datum were WGS 84's. Names compared lower case,
-#: letters and digits only, ESRI's "D_" dropped.
-UNSHIFTED_DATUMS = ("xian1980", "beijing1954", "newbeijing")
-
-
-def _unshifted_datum(crs: pyproj.CRS) -> str | None:
-    """The name of ``crs``'s datum when it is one of :data:`UNSHIFTED_DATUMS`, else None."""
-    geodetic = crs.geodetic_crs
-    name = geodetic.datum.name if geodetic is not None else ""
-    key = re.sub(r"[^a-z0-9]", "", name.lower())
-    return name if key in UNSHIFTED_DATUMS or key.removeprefix("d") in UNSHIFTED_DATUMS else None
-
-
 def reproject(frame: gpd.GeoDataFrame, crs: pyproj.CRS, where: str) -> gpd.GeoDataFrame:
     source_crs = pyproj.CRS.from_user_input(frame.crs)
     if source_crs != crs:
         logger.warning("%s: reprojected from %s to the run's CRS %s", where,
                        frame.crs.to_string(), crs.to_string())
-        if (datum := _unshifted_datum(source_crs)) is not None:
-            logger.warning("%s: PROJ knows no shift from the %s datum to WGS 84, so its points "
-                           "are placed as if on WGS 84's (off by tens of metres); convert the "
-                           "layer to CGCS2000 (EPSG:4490 or its Gauss-Kruger zones) with your "
-                           "surveying office's parameters", where, datum)
+        warn_unshifted_datum(where, source_crs, crs)
     try:
         frame = frame.to_crs(crs)
     except Exception as exc:

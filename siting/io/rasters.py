@@ -29,6 +29,7 @@ from scipy import ndimage
 
 from siting.config import Scenario
 from siting.errors import InputError
+from siting.io.datums import warn_unshifted_datum
 from siting.io.dem import (DemTile, check_separate_tiles, dem_files, dem_label, describe_tiles,
                            lonlat_bounds, open_mosaic, tile_cells_near, tiles_outline,
                            uncovered_message)
@@ -437,6 +438,7 @@ def _read_mosaic(src, crs: pyproj.CRS, region_bounds, where: str):
         return data, transform, False
     logger.warning("%s: DEM reprojected (bilinear) from %s to the run's CRS %s", where,
                    src.crs.to_string(), crs.to_string())
+    warn_unshifted_datum(where, src.crs, crs)
     data, transform = _warp_region(src, crs, region_bounds)
     return data, transform, True
 
@@ -767,6 +769,7 @@ def read_population(path: Path, crs: pyproj.CRS) -> PopulationRaster:
                                         path=path)
             logger.warning("%s: population reprojected (summing counts) from %s to the run's "
                            "CRS %s", path, src.crs.to_string(), crs.to_string())
+            warn_unshifted_datum(path, src.crs, crs)
             people, transform = _warp(src, crs, Resampling.sum)
         except (rasterio.errors.RasterioIOError, rasterio.errors.RasterioError) as exc:
             raise InputError(f"{path}: the population raster cannot be read ({first_line(exc)}); "
@@ -818,6 +821,8 @@ def read_land_cover(path: Path, terrain: Terrain, classes) -> LandCover:
     """
     with open_raster(path, "land_cover") as src:
         _check_georeferenced(src, path, "land cover raster")
+        if terrain.crs is not None:
+            warn_unshifted_datum(path, src.crs, terrain.crs)
         try:
             codes = _land_cover_codes(src, terrain)
         except (rasterio.errors.RasterioIOError, rasterio.errors.RasterioError) as exc:
