@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -182,12 +183,20 @@ def lonlat_region(folder: Path, sites_east_deg: dict[str, float]):
 
 
 
+#: The solver time limit [s] of a demo planned by a test: the demos stop at their gap well
+#: within their own 60 s on an idle machine, but a test asserts the gap, not the speed
+#: (that is benchmarked), so a loaded machine must not fail it.
+TEST_TIME_LIMIT_S = 600.0
+
+
 def planned_run(scenario: Path, out: Path) -> tuple:
-    """(the run, its summary, ``out``): ``scenario`` (a demo's) planned and its outputs
-    written into ``out``; the test is skipped where the demo data are not generated."""
+    """(the run, its summary, ``out``): ``scenario`` (a demo's) planned, with the solver's
+    time limit raised to :data:`TEST_TIME_LIMIT_S`, and its outputs written into ``out``;
+    the test is skipped where the demo data are not generated."""
     if not scenario.exists():
         pytest.skip(f"demo data not generated: {scenario}")
-    run = compute(load_scenario(scenario))
+    loaded = load_scenario(scenario)
+    run = compute(replace(loaded, solver=replace(loaded.solver, time_limit_s=TEST_TIME_LIMIT_S)))
     return run, write_outputs(run, out), out
 
 
