@@ -1,0 +1,121 @@
+"""The GIS outputs as a demanding GIS user opens them with GDAL's own tools (gdal-bin's
+ogrinfo/ogr2ogr): sites.gpkg, sites.kml and the Shapefile the README says to make, checked for
+NULLs where there is no value, hop counts a GIS can average, and site kinds a person reads.
+
+A flat 6 km strip planned with backhaul in English: S1 (a lamp pole) is fed by fiber from the
+node N1 along a road, S2 (a water tower) by one microwave hop from S1, and S3 (an existing 4G
+site, too far for a hop and a fiber route) by satellite; S3 is kept, so it builds no
+technology, and its planner left its county blank."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import geopandas as gpd
+from shapely.geometry import LineString, Point
+
+from siting.pipeline import run_scenario
+from tests.regions import CRS, TECH_4G, candidate, village, write_region, xy
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"{name} not installed (Debian package gdal-bin: apt-get install -y gdal-bin)")
+    return path
+
+
+def _run(*args: str) -> str:
+    return subprocess.run(args, capture_output=True, text=True, check=True).stdout
+
+
+def _three_feeds_scenario(folder):
+    """The strip's scenario: fiber, microwave and satellite each feed one site."""
+    sites = [candidate("S1", 500, 3000, techs="4G", kind="lamp_pole"),
+             candidate("S2", 3000, 3000, techs="4G", kind="water_tower"),
+             dict(candidate("S3", 5500, 3000, techs="4G", kind="existing_4g"), admin_unit="")]
+    villages = [village(f"V{i}", x, 3000) for i, x in enumerate((500, 3000, 5500), 1)]
+    path = write_region(folder, np.full((200, 200), 400.0), villages, sites,
+                        technologies=[dict(TECH_4G, max_range_m=900)],
+                        backhaul={"enabled": True, "max_microwave_hops": 1,
+                                  "satellite_cny_per_year": 20000.0,
+                                  "microwave": [{"band_ghz": 23, "max_hop_m": 3000,
+                                                 "cost_cny": 90000, "capacity_mbps": 800}]},
+                        report={"language": "en"})
+    gpkg = folder / "region.gpkg"
+    gpd.GeoDataFrame({"node_id": ["N1"]}, geometry=[Point(*xy(300, 3000))],
+                     crs=CRS).to_file(gpkg, layer="fiber_nodes")
+    gpd.GeoDataFrame({"road_id": ["R1"]}, geometry=[LineString([xy(300, 3000), xy(1500, 3000)])],
+                     crs=CRS).to_file(gpkg, layer="roads")
+    return path
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("qa_gisout2")
+    run_scenario(_three_feeds_scenario(folder / "in"), folder / "out")
+    return folder / "out"
+
+
+def _features(ogrinfo_listing: str) -> list[dict[str, str | None]]:
+    """The attributes of each feature ``ogrinfo`` lists: field -> value, None for ``(null)``
+    (a field a KML placemark leaves out is not listed, and reads as None too)."""
+    features = []
+    for block in re.split(r"^OGRFeature\(.*\):\d+\n", ogrinfo_listing, flags=re.M)[1:]:
+        fields = re.findall(r"^  (\S+) \(\w+(?:\(\w+\))?\) = (.*)$", block, flags=re.M)
+        features.append({name: None if value == "(null)" else value for name, value in fields})
+    return features
+
+
+def _sql(path, query: str) -> list[dict[str, str | None]]:
+    return _features(_run(_tool("ogrinfo"), "-q", "-sql", query, str(path)))
+
+
+def _count(path, query: str) -> int:
+    (row,) = _sql(path, query)
+    return int(next(iter(row.values())))
+
+
+def _shapefile(out, tmp_path, layer: str):
+    """``layer`` of sites.gpkg handed on as a Shapefile the way the README says."""
+    shp = tmp_path / f"{layer}.shp"
+    _run(_tool("ogr2ogr"), "-lco", "ENCODING=UTF-8", str(shp), str(out / "sites.gpkg"), layer)
+    return shp
+
+
+def _hops_by_walking_the_links(links: list[dict]) -> dict[str, int | None]:
+    """Each fed site's microwave hops from fiber, counted along ``to_id``: 0 for a fiber feed,
+    one more than its feeder for a microwave hop, None for satellite."""
+    by_site = {link["from_id"]: link for link in links}
+
+    def hops(site: str) -> int | None:
+        link = by_site[site]
+        return {"fiber": lambda: 0, "satellite": lambda: None,
+                "microwave": lambda: 1 + hops(link["to_id"])}[link["kind"]]()
+
+    return {site: hops(site) for site in by_site}
+
+
+def _links_in(path, layer: str) -> list[dict]:
+    return _sql(path, f'SELECT from_id, to_id, kind, hop FROM "{layer}"')
+
+
+def test_satellite_feed_has_no_hop_count_in_gpkg_kml_and_shapefile(out, tmp_path):
+    """hop is NULL for a satellite feed (not -1), so that a GIS averaging hops or filtering
+    ``hop >= 0`` counts only fiber and microwave feeds."""
+    files = {"gpkg": (out / "sites.gpkg", "backhaul_links"),
+             "kml": (out / "sites.kml", "Backhaul links"),
+             "shp": (_shapefile(out, tmp_path, "backhaul_links"), "backhaul_links")}
+    for name, (path, layer) in files.items():
+        links = _links_in(path, layer)
+        assert sorted(link["kind"] for link in links) == ["fiber", "microwave", "satellite"], name
+        expected = _hops_by_walking_the_links(links)
+        assert {link["from_id"]: None if link.get("hop") is None else int(link["hop"])
+                for link in links} == expected, name
+        known = [h for h in expected.values() if h is not None]
+        average = _sql(path, f'SELECT AVG(hop) AS mean_hop FROM "{layer}"')[0]["mean_hop"]
+        assert float(average) == pytest.approx(sum(known) / len(known)), name
+        assert _count(path, f'SELECT COUNT(*) FROM "{layer}" WHERE hop IS NULL') == 1, name
