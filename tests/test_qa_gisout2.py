@@ -119,3 +119,44 @@ def test_satellite_feed_has_no_hop_count_in_gpkg_kml_and_shapefile(out, tmp_path
         average = _sql(path, f'SELECT AVG(hop) AS mean_hop FROM "{layer}"')[0]["mean_hop"]
         assert float(average) == pytest.approx(sum(known) / len(known)), name
         assert _count(path, f'SELECT COUNT(*) FROM "{layer}" WHERE hop IS NULL') == 1, name
+
+
+def _string_fields(path, layer: str) -> list[str]:
+    summary = _run(_tool("ogrinfo"), "-so", str(path), layer)
+    return re.findall(r"^(\w+): String \(", summary, flags=re.M)
+
+
+def test_text_fields_without_a_value_are_null_not_empty_text(out, tmp_path):
+    """A kept site's technology_built, a satellite feed's to_id, a covered village's
+    uncovered_reason and a site's blank county read ``IS NULL`` in sites.gpkg, its Shapefile
+    and sites.kml; no text field anywhere holds an empty text."""
+    gpkg = out / "sites.gpkg"
+    layers = re.findall(r"^\d+: (\w+) ", _run(_tool("ogrinfo"), "-q", str(gpkg)), flags=re.M)
+    assert {"selected_sites", "candidates", "villages", "demand", "backhaul_links"} <= set(layers)
+    for layer in layers:
+        for field in _string_fields(gpkg, layer):
+            assert _count(gpkg, f"SELECT COUNT(*) FROM {layer} WHERE \"{field}\" = ''") == 0, \
+                (layer, field)
+    sites = _sql(gpkg, "SELECT site_id, action, technology_built, admin_unit FROM selected_sites")
+    kept = sum(s["action"] == "keep" for s in sites)
+    assert kept == 1
+    villages = _sql(gpkg, "SELECT covered_after FROM villages")
+    covered = sum(v["covered_after"] == "1" for v in villages)
+    assert covered == len(villages) == 3
+    shp_sites = _shapefile(out, tmp_path, "selected_sites")
+    kml = out / "sites.kml"
+    expected_nulls = [(gpkg, "selected_sites", "technology_built", kept),
+                      (gpkg, "selected_sites", "admin_unit", 1),
+                      (gpkg, "backhaul_links", "to_id", 1),
+                      (gpkg, "villages", "uncovered_reason", covered),
+                      (gpkg, "villages", "serving_site", len(villages) - covered),
+                      (shp_sites, "selected_sites", "technolo_1", kept),
+                      (shp_sites, "selected_sites", "admin_unit", 1),
+                      (kml, "Sites of the plan", "technology_built", kept),
+                      (kml, "Sites of the plan", "admin_unit", 1),
+                      (kml, "Backhaul links", "to_id", 1)]
+    for path, layer, field, nulls in expected_nulls:
+        assert _count(path, f'SELECT COUNT(*) FROM "{layer}" WHERE "{field}" IS NULL') == nulls, \
+            (path.name, layer, field)
+        assert _count(path, f"SELECT COUNT(*) FROM \"{layer}\" WHERE \"{field}\" = ''") == 0, \
+            (path.name, layer, field)

@@ -35,7 +35,8 @@ def write_layers(path: Path, layers: dict[str, gpd.GeoDataFrame],
 
     Every column is written under its own name (UTF-8, so a planner's ``站名`` stays
     ``站名``) but one the GeoPackage cannot hold as it is (:func:`gpkg_field_names`); object
-    columns as text, their missing values as NULL. A layer without any
+    columns as text, a cell of no value (:func:`no_value`: missing, or the tables' "") as
+    NULL, so that a GIS selects it with ``IS NULL``. A layer without any
     geometry (no rows, or satellite links only) is declared of its type in
     ``geometry_types`` (e.g. ``"LineString"``) rather than GDAL's "Unknown", which GIS tools
     cannot style. Year labels are integer fields where they are whole numbers
@@ -45,8 +46,8 @@ def write_layers(path: Path, layers: dict[str, gpd.GeoDataFrame],
         out = with_year_fields(frame).rename(columns=gpkg_field_names(frame.columns,
                                                                       frame.geometry.name))
         for column in out.columns:
-            if out[column].dtype == object and column != out.geometry.name:
-                out[column] = [None if _missing(v) else str(v) for v in out[column]]
+            if is_text_column(out[column]) and column != out.geometry.name:
+                out[column] = [None if no_value(v) else str(v) for v in out[column]]
         declared = (geometry_types or {}).get(name) if out.geometry.isna().all() else None
         out.to_file(path, layer=name, driver="GPKG", engine="pyogrio", geometry_type=declared,
                     dataset_options={"VERSION": GPKG_VERSION})
@@ -118,9 +119,21 @@ def _year_label(value) -> str:
     return str(value)
 
 
-def _missing(value) -> bool:
-    """None or a float NaN (what a missing value of an object column is)."""
-    return value is None or (isinstance(value, float) and math.isnan(value))
+def is_text_column(column: pd.Series) -> bool:
+    """Whether a column holds text (or mixed values) that a GIS file writes as text: pandas'
+    ``object`` or ``string`` dtype."""
+    return column.dtype == object or isinstance(column.dtype, pd.StringDtype)
+
+
+def no_value(value) -> bool:
+    """Whether a cell has no value, which the GIS files write as NULL (sites.gpkg) or leave
+    out (sites.kml's ExtendedData, read as NULL): missing (None, NaN, NaT, pandas' NA) or
+    text that is empty or blank (the tables' "" where a village has no serving site, a
+    kept site builds no technology, a satellite feed has no far end; a planner's blank
+    cell)."""
+    if isinstance(value, str):
+        return not value.strip()
+    return pd.api.types.is_scalar(value) and pd.isna(value)
 
 
 def overview_count(height_px: int, width_px: int) -> int:

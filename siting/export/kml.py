@@ -32,7 +32,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from siting.export.gis import LONLAT_DECIMALS, lonlat, with_year_fields
+from siting.export.gis import LONLAT_DECIMALS, lonlat, no_value, with_year_fields
 from siting.export.style import BACKHAUL_COLOURS, WGS84
 from siting.export.i18n import check_language, term, value_text
 from siting.export.cells import cell_text, money_cell
@@ -188,9 +188,9 @@ def _folder(parent: ET.Element, name: str, frame: gpd.GeoDataFrame, *, name_colu
             first: Sequence[str], style_of: Callable[[pd.Series], str], language: str,
             schema_id: str, shown_as: dict[str, str] | None = None) -> None:
     """One KML folder with a placemark per row of ``frame`` (points or lines), its attributes
-    in ``SchemaData`` of the schema ``schema_id`` (:func:`_schema`; a missing value left out,
-    so it reads as NULL); ``shown_as`` names the field whose name and words a column's balloon
-    row takes."""
+    in ``SchemaData`` of the schema ``schema_id`` (:func:`_schema`; a cell of no value,
+    :func:`~siting.export.gis.no_value`, left out, so it reads as NULL); ``shown_as`` names
+    the field whose name and words a column's balloon row takes."""
     folder = ET.SubElement(parent, "Folder")
     _text(folder, "name", name)
     for (_, row), shape in zip(frame[_field_order(frame, first)].iterrows(), _shapes(frame)):
@@ -201,7 +201,7 @@ def _folder(parent: ET.Element, name: str, frame: gpd.GeoDataFrame, *, name_colu
         data = ET.SubElement(ET.SubElement(placemark, "ExtendedData"), "SchemaData",
                              schemaUrl=f"#{schema_id}")
         for column, value in row.items():
-            if not _missing(value):
+            if not no_value(value):
                 _text(data, "SimpleData", _data_text(value)).set("name", xml_text(str(column)))
         if shape is not None:
             _text(ET.SubElement(placemark, shape[0]), "coordinates", shape[1])
