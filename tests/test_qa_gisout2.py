@@ -9,6 +9,8 @@ technology, and its planner left its county blank."""
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import shutil
 import subprocess
@@ -20,6 +22,11 @@ from shapely.geometry import LineString, Point
 
 from siting.pipeline import run_scenario
 from tests.regions import CRS, TECH_4G, candidate, village, write_region, xy
+
+#: The words an English reader meets for the kinds of the strip's sites.
+KIND_WORDS = {"lamp_pole": "lamp pole", "water_tower": "water tower",
+              "existing_4g": "existing 4G site"}
+
 
 def _tool(name: str) -> str:
     path = shutil.which(name)
@@ -160,3 +167,36 @@ def test_text_fields_without_a_value_are_null_not_empty_text(out, tmp_path):
             (path.name, layer, field)
         assert _count(path, f"SELECT COUNT(*) FROM \"{layer}\" WHERE \"{field}\" = ''") == 0, \
             (path.name, layer, field)
+
+
+def _balloon_kinds(kml_listing: str) -> dict[str, tuple[str, str]]:
+    """site -> (kind as its balloon shows it, kind in its ExtendedData) of ``ogrinfo``'s
+    listing of the KML's site folder."""
+    shown = {}
+    for feature in _features(kml_listing):
+        balloon = html.unescape(feature["description"])
+        (word,) = re.findall(r"<th>kind</th><td>([^<]*)</td>", balloon)
+        shown[feature["Name"]] = (word, feature["kind"])
+    return shown
+
+
+def test_english_outputs_name_site_kinds_in_words_and_files_keep_the_keys(out):
+    """The KML balloon, map.html's popups and the report's tables read "lamp pole", not the
+    stored key; the GIS fields and summary.json keep the keys a program filters on."""
+    listing = _run(_tool("ogrinfo"), "-q", str(out / "sites.kml"), "Sites of the plan")
+    assert _balloon_kinds(listing) == {
+        "S1": (KIND_WORDS["lamp_pole"], "lamp_pole"),
+        "S2": (KIND_WORDS["water_tower"], "water_tower"),
+        "S3": (KIND_WORDS["existing_4g"], "existing_4g")}
+    stored = {s["site_id"]: s["kind"] for s in _sql(out / "sites.gpkg",
+                                                    "SELECT site_id, kind FROM selected_sites")}
+    assert stored == {"S1": "lamp_pole", "S2": "water_tower", "S3": "existing_4g"}
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "| S1 | build | lamp pole |" in report and "| S2 | build | water tower |" in report
+    assert "| lamp pole | 1 |" in report
+    page = (out / "map.html").read_text(encoding="utf-8")
+    for key, word in KIND_WORDS.items():
+        assert f"kind</th><td>{word}</td>" in page
+        assert key not in page and key not in report
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert {"lamp_pole", "water_tower"} <= set(summary["by_kind"])

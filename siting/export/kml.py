@@ -12,7 +12,7 @@ phase, say) flow through unchanged.
 
 People read the folder names and the balloon in the scenario's ``report.language``: the balloon's
 labels are the columns as :mod:`siting.export.i18n` names them (``field.``) and its actions, site
-kinds, reasons and true/false read as words of that language; a column of the planner's own
+kinds, reasons and true/false read as words of that language (in English too: ``lamp pole``); a column of the planner's own
 (``站名``) keeps its name. What programs read stays English and unchanged: the ExtendedData field
 names and values.
 
@@ -219,14 +219,12 @@ def _balloon(row: pd.Series, language: str, shown_as: dict[str, str]) -> str:
 
 def _shown(column, value, language: str) -> str:
     """A value as the balloon shows it: an amount of money (:data:`MONEY_COLUMN`) as the
-    report writes it (whole CNY in English, 万元 to 0.01 in Chinese); else in English as in
-    ExtendedData; in another language, actions, kinds, reasons, village states and
-    true/false in its words."""
+    report writes it (whole CNY in English, 万元 to 0.01 in Chinese); actions, kinds
+    (``lamp pole``, not the stored ``lamp_pole``), reasons, village states, feeds and
+    true/false in the words of ``language``; else as in ExtendedData."""
     if MONEY_COLUMN.fullmatch(str(column)) and _is_number(value):
         return cell_text(money_cell(float(value), language))
     text = _as_text(value)
-    if language == "en":
-        return text
     if isinstance(value, (bool, np.bool_)):
         return value_text("boolean", text, language)
     if column in VALUE_GROUPS and text:
