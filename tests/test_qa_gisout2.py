@@ -20,6 +20,7 @@ import pytest
 import geopandas as gpd
 from shapely.geometry import LineString, Point
 
+from siting.export.kml import write_kml
 from siting.pipeline import run_scenario
 from tests.regions import CRS, TECH_4G, candidate, village, write_region, xy
 
@@ -200,3 +201,27 @@ def test_english_outputs_name_site_kinds_in_words_and_files_keep_the_keys(out):
         assert key not in page and key not in report
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert {"lamp_pole", "water_tower"} <= set(summary["by_kind"])
+
+
+def test_kml_keeps_a_planners_name_description_and_case_twin_columns_apart(tmp_path):
+    """A candidate sheet exported from ArcGIS carries ``NAME``, a planner's notes may be in
+    ``description`` and their ``Technology`` beside siting's ``technology``: GDAL reads the
+    ExtendedData field named like a placemark's own field (Name, description) or like another
+    but for case in its place, so QGIS showed the planner's name as the site's Name, their
+    note as its balloon and their LTE as the plan's technology. They are ExtendedData fields
+    ``input_<name>`` now, as in sites.gpkg."""
+    planner = {"NAME": ["汉滨一号", "汉滨二号"], "description": ["屋顶", "铁塔"],
+               "Technology": ["LTE", "NR"]}
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["S1", "S2"], "action": ["build", "keep"], "kind": ["lamp_pole", "existing_4g"],
+         "technology": ["4G-1800", "5G-3500"], **planner},
+        geometry=[Point(*xy(500, 3000)), Point(*xy(3000, 3000))], crs=CRS)
+    villages = gpd.GeoDataFrame({"village_id": [], "name": []}, geometry=[], crs=CRS)
+    path = tmp_path / "sites.kml"
+    write_kml(path, "plan", sites, villages, language="en")
+    read = _features(_run(_tool("ogrinfo"), "-q", str(path), "Sites of the plan"))
+    assert [f["Name"] for f in read] == sites["site_id"].tolist()
+    assert all(f["description"].startswith("<table>") for f in read)
+    assert [f["technology"] for f in read] == sites["technology"].tolist()
+    for column, values in planner.items():
+        assert [f[f"input_{column}"] for f in read] == values

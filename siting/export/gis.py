@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -34,7 +35,7 @@ def write_layers(path: Path, layers: dict[str, gpd.GeoDataFrame],
     """Write each GeoDataFrame as one layer of a GeoPackage (pyogrio engine).
 
     Every column is written under its own name (UTF-8, so a planner's ``站名`` stays
-    ``站名``) but one the GeoPackage cannot hold as it is (:func:`gpkg_field_names`); object
+    ``站名``) but one the GeoPackage cannot hold as it is (:func:`field_renames`); object
     columns as text, a cell of no value (:func:`no_value`: missing, or the tables' "") as
     NULL, so that a GIS selects it with ``IS NULL``. A layer without any
     geometry (no rows, or satellite links only) is declared of its type in
@@ -43,8 +44,8 @@ def write_layers(path: Path, layers: dict[str, gpd.GeoDataFrame],
     (:func:`with_year_fields`). The file declares GeoPackage :data:`GPKG_VERSION`.
     """
     for name, frame in layers.items():
-        out = with_year_fields(frame).rename(columns=gpkg_field_names(frame.columns,
-                                                                      frame.geometry.name))
+        out = with_year_fields(frame).rename(columns=field_renames(
+            frame.columns, GPKG_OWN_COLUMNS, keep=(frame.geometry.name,)))
         for column in out.columns:
             if is_text_column(out[column]) and column != out.geometry.name:
                 out[column] = [None if no_value(v) else str(v) for v in out[column]]
@@ -57,17 +58,19 @@ def write_layers(path: Path, layers: dict[str, gpd.GeoDataFrame],
 GPKG_OWN_COLUMNS = ("fid", "geom")
 
 
-def gpkg_field_names(columns, geometry: str) -> dict[str, str]:
-    """The renames that let ``columns`` be written to a GeoPackage layer: SQLite tells column
-    names apart regardless of case, and the driver names its own columns
-    :data:`GPKG_OWN_COLUMNS`, so a column named like one of those (the ``FID`` of a table
-    exported from ArcGIS) or like an earlier column but for case (a planner's ``Technology``
-    beside siting's ``technology``) is written as ``input_<name>``, as the tables name an
-    input column that clashes (:func:`siting.export.tables.with_input_columns`)."""
-    taken = set(GPKG_OWN_COLUMNS)
+def field_renames(columns, reserved: Sequence[str], *, keep: Sequence = ()) -> dict[str, str]:
+    """The renames that let ``columns`` be the fields of one layer of a GIS file: SQLite and
+    GDAL tell field names apart regardless of case, and a driver names fields of its own
+    (``reserved``: :data:`GPKG_OWN_COLUMNS`, the KML readers' ``Name`` and ``description``),
+    so a column named like one of those (the ``FID`` of a table exported from ArcGIS) or
+    like an earlier column but for case (a planner's ``Technology`` beside siting's
+    ``technology``) is written as ``input_<name>``, as the tables name an input column that
+    clashes (:func:`siting.export.tables.with_input_columns`). The columns of ``keep`` (the
+    geometry) are left as they are."""
+    taken = {name.lower() for name in reserved}
     renames = {}
     for column in columns:
-        if column == geometry:
+        if column in keep:
             continue
         name = str(column)
         while name.lower() in taken:

@@ -32,7 +32,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from siting.export.gis import LONLAT_DECIMALS, lonlat, no_value, with_year_fields
+from siting.export.gis import LONLAT_DECIMALS, field_renames, lonlat, no_value, with_year_fields
 from siting.export.style import BACKHAUL_COLOURS, WGS84
 from siting.export.i18n import check_language, term, value_text
 from siting.export.cells import cell_text, money_cell
@@ -89,10 +89,10 @@ def write_kml(path: Path, title: str, sites: gpd.GeoDataFrame, villages: gpd.Geo
         for kind, colour in BACKHAUL_COLOURS.items():
             _line_style(document, f"link_{kind}", kml_colour(colour))
     # then the schemas, also before the folders
-    _schema(document, "sites", sites, SITE_COLUMNS_FIRST)
-    _schema(document, "villages", villages, VILLAGE_COLUMNS_FIRST)
+    _schema(document, "sites", sites, SITE_COLUMNS_FIRST, name_column="site_id")
+    _schema(document, "villages", villages, VILLAGE_COLUMNS_FIRST, name_column="name")
     if links is not None:
-        _schema(document, "links", links, LINK_COLUMNS_FIRST)
+        _schema(document, "links", links, LINK_COLUMNS_FIRST, name_column="from_id")
     _folder(document, term("kml.folder_sites", language), sites, name_column="site_id",
             first=SITE_COLUMNS_FIRST, style_of=lambda row: row["action"], language=language,
             schema_id="sites")
@@ -158,6 +158,24 @@ def _field_order(frame: gpd.GeoDataFrame, first: Sequence[str]) -> list:
         c for c in frame.columns if c not in first and c != frame.geometry.name]
 
 
+#: Fields GDAL's KML readers make of a placemark's own elements (LIBKML; the older KML driver
+#: reads ``Name`` and ``description`` too): ExtendedData of such a name took the element's
+#: place, so a planner's ``NAME`` column replaced the site's id and a ``description`` column
+#: its balloon in QGIS.
+KML_OWN_FIELDS = ("Name", "description", "timestamp", "begin", "end", "altitudeMode",
+                  "tessellate", "extrude", "visibility", "drawOrder", "icon")
+
+
+def _data_names(frame: gpd.GeoDataFrame, first: Sequence[str], name_column: str) -> dict:
+    """Each column of ``frame`` in :func:`_field_order` -> its ExtendedData field name: its
+    own, ``input_<name>`` where it clashes with :data:`KML_OWN_FIELDS` or an earlier column
+    but for case (:func:`~siting.export.gis.field_renames`); ``name_column`` keeps its name
+    (GDAL reads it as the placemark's ``Name``, which holds the same)."""
+    columns = _field_order(frame, first)
+    renames = field_renames(columns, KML_OWN_FIELDS, keep=(name_column,))
+    return {column: renames.get(column, str(column)) for column in columns}
+
+
 #: Range of KML's ``int`` (xsd:int, 32 bits): a larger integer column is declared ``double``.
 KML_INT_RANGE = (-(2 ** 31), 2 ** 31 - 1)
 
@@ -173,15 +191,14 @@ def field_type(column: pd.Series) -> str:
 
 
 def _schema(document: ET.Element, schema_id: str, frame: gpd.GeoDataFrame,
-            first: Sequence[str]) -> None:
+            first: Sequence[str], *, name_column: str) -> None:
     """The typed fields of a folder's ExtendedData: a ``Schema`` with one ``SimpleField`` per
     column (:func:`field_type`). GDAL reads them under their own names and types, where it
     reads untyped ``<Data>`` as text and launders every non-ASCII name (``站名`` became
     ``______``, the same as ``备注``, whose values it then lost)."""
     schema = ET.SubElement(document, "Schema", name=schema_id, id=schema_id)
-    for column in _field_order(frame, first):
-        ET.SubElement(schema, "SimpleField", name=xml_text(str(column)),
-                      type=field_type(frame[column]))
+    for column, field in _data_names(frame, first, name_column).items():
+        ET.SubElement(schema, "SimpleField", name=xml_text(field), type=field_type(frame[column]))
 
 
 def _folder(parent: ET.Element, name: str, frame: gpd.GeoDataFrame, *, name_column: str,
@@ -193,7 +210,8 @@ def _folder(parent: ET.Element, name: str, frame: gpd.GeoDataFrame, *, name_colu
     the field whose name and words a column's balloon row takes."""
     folder = ET.SubElement(parent, "Folder")
     _text(folder, "name", name)
-    for (_, row), shape in zip(frame[_field_order(frame, first)].iterrows(), _shapes(frame)):
+    names = _data_names(frame, first, name_column)
+    for (_, row), shape in zip(frame[list(names)].iterrows(), _shapes(frame)):
         placemark = ET.SubElement(folder, "Placemark")
         _text(placemark, "name", _as_text(row[name_column]))
         _text(placemark, "description", _balloon(row, language, shown_as or {}))
@@ -202,7 +220,7 @@ def _folder(parent: ET.Element, name: str, frame: gpd.GeoDataFrame, *, name_colu
                              schemaUrl=f"#{schema_id}")
         for column, value in row.items():
             if not no_value(value):
-                _text(data, "SimpleData", _data_text(value)).set("name", xml_text(str(column)))
+                _text(data, "SimpleData", _data_text(value)).set("name", xml_text(names[column]))
         if shape is not None:
             _text(ET.SubElement(placemark, shape[0]), "coordinates", shape[1])
 
