@@ -14,16 +14,18 @@ import json
 import re
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
 import geopandas as gpd
 from shapely.geometry import LineString, Point
 
-from siting.export.kml import write_kml
+from siting.export.kml import KML_NAMESPACE, write_kml
 from siting.pipeline import run_scenario
 from tests.regions import CRS, TECH_4G, candidate, village, write_region, xy
 
+KML = {"k": KML_NAMESPACE}
 #: The words an English reader meets for the kinds of the strip's sites.
 KIND_WORDS = {"lamp_pole": "lamp pole", "water_tower": "water tower",
               "existing_4g": "existing 4G site"}
@@ -225,3 +227,16 @@ def test_kml_keeps_a_planners_name_description_and_case_twin_columns_apart(tmp_p
     assert [f["technology"] for f in read] == sites["technology"].tolist()
     for column, values in planner.items():
         assert [f[f"input_{column}"] for f in read] == values
+
+
+def test_kml_lines_follow_the_terrain_in_google_earth(out):
+    """Each backhaul line is tessellated (tessellate 1 before its coordinates, as KML 2.2
+    orders them; GDAL reads 1): Google Earth drapes it on the ground between its vertices,
+    where it drew a straight chord hidden under every hill between two vertices."""
+    root = ET.parse(out / "sites.kml").getroot()
+    lines = root.findall(".//k:LineString", KML)
+    assert len(lines) == 2  # fiber and microwave; satellite has no line
+    for line in lines:
+        assert [child.tag.split("}")[1] for child in line] == ["tessellate", "coordinates"]
+    read = _features(_run(_tool("ogrinfo"), "-q", str(out / "sites.kml"), "Backhaul links"))
+    assert [f["tessellate"] for f in read if f["kind"] != "satellite"] == ["1", "1"]

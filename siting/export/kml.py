@@ -222,7 +222,18 @@ def _folder(parent: ET.Element, name: str, frame: gpd.GeoDataFrame, *, name_colu
             if not no_value(value):
                 _text(data, "SimpleData", _data_text(value)).set("name", xml_text(names[column]))
         if shape is not None:
-            _text(ET.SubElement(placemark, shape[0]), "coordinates", shape[1])
+            _geometry(placemark, *shape)
+
+
+def _geometry(placemark: ET.Element, element: str, coordinates: str) -> None:
+    """A placemark's ``Point`` or ``LineString``, a line with ``tessellate`` 1 (OGC KML 2.2,
+    07-147r2, ``kml:LineString``): Google Earth then drapes it on the terrain between its
+    vertices, where a ground line otherwise runs straight through the hills and is hidden
+    wherever they rise above it (a fiber route along a valley road, a hop across a ridge)."""
+    geometry = ET.SubElement(placemark, element)
+    if element == "LineString":
+        _text(geometry, "tessellate", "1")
+    _text(geometry, "coordinates", coordinates)
 
 
 def _balloon(row: pd.Series, language: str, shown_as: dict[str, str]) -> str:
