@@ -12,9 +12,9 @@ phase, say) flow through unchanged.
 
 People read the folder names and the balloon in the scenario's ``report.language``: the balloon's
 labels are the columns as :mod:`siting.export.i18n` names them (``field.``) and its actions, site
-kinds, reasons and true/false read as words of that language (in English too: ``lamp pole``); a column of the planner's own
-(``站名``) keeps its name. What programs read stays English and unchanged: the ExtendedData field
-names and values.
+kinds, reasons and true/false read as words of that language (in English too: ``lamp pole``); a
+column of the planner's own (``站名``) keeps its name. What programs read stays English and
+unchanged: the ExtendedData field names (but for a clash: :func:`_data_names`) and values.
 
 The file links nothing on the web (it is opened offline too): each style is a colour and a scale
 applied to the viewer's own default placemark icon, not an icon fetched from a web host.
