@@ -234,7 +234,7 @@ def test_english_stays_english_with_chinese_names(zh):
     report = render_markdown(build_report(in_language(plan_tables(run), "en")))
     assert report.startswith(f"# Siting plan: {NAME}\n")
     assert "## Headline" in report and "## Coverage by admin unit" in report
-    assert "| c3 | build | lamp_pole |" in report
+    assert "| c3 | build | lamp pole |" in report
     assert not HAN.search(re.sub("|".join([NAME, *COUNTIES, "双龙易地搬迁安置点"]), "", report))
 
 

@@ -15,6 +15,7 @@ from collections import Counter
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from siting.optimize.feed_model import FIBER, IN_PLACE, MICROWAVE, SATELLITE
@@ -63,16 +64,17 @@ _ROWS = {FIBER: _fiber_rows, MICROWAVE: _microwave_rows, SATELLITE: _satellite_r
 
 def backhaul_table(run) -> gpd.GeoDataFrame | None:
     """One row per site on air that needs backhaul (fiber on site, or backhaul in place from
-    an as-built list, needs none) or is fed by a link the plan buys: ``from_id``
-    (the fed site), ``to_id`` (the feeding site's ``site_id``, the fiber node's id, "" for
-    satellite), ``kind`` (fiber, microwave, satellite), ``band_ghz`` [GHz], ``length_m``
-    [m], ``cost_cny`` [CNY], ``min_clearance_f1`` [-] (microwave), ``hop`` (microwave hops
-    from fiber: 0 fiber, -1 satellite), ``load_mbps`` (the traffic the link carries, its
+    an as-built list, needs none) or is fed by a link the plan buys: ``from_id`` (the fed
+    site), ``to_id`` (the feeding site's ``site_id``, the fiber node's id, "" for satellite,
+    which sites.gpkg and sites.kml write as NULL), ``kind`` (fiber, microwave, satellite),
+    ``band_ghz`` [GHz], ``length_m`` [m], ``cost_cny`` [CNY], ``min_clearance_f1`` [-]
+    (microwave), ``hop`` (microwave hops from fiber: 0 fiber, 1 or more microwave, missing
+    for satellite: :func:`hop_field`), ``load_mbps`` (the traffic the link carries, its
     site's and all that site relays [Mbit/s]; NaN where link capacity is not planned),
     ``capacity_mbps`` (a microwave link's band offer; NaN otherwise) and the line in the
-    run's CRS (fiber: the route
-    along the roads; microwave: the straight hop; satellite: none); a phased plan adds
-    ``phase``, the year the feed is built in. None for a plan without backhaul."""
+    run's CRS (fiber: the route along the roads; microwave: the straight hop; satellite:
+    none); a phased plan adds ``phase``, the year the feed is built in. None for a plan
+    without backhaul."""
     backhaul = run.plan.backhaul
     if backhaul is None:
         return None
@@ -85,10 +87,11 @@ def backhaul_table(run) -> gpd.GeoDataFrame | None:
                else feeds.carried_mbps)
     parts = [{"from_id": ids[sites], "kind": np.full(sites.size, kind, dtype=object),
               "cost_cny": feeds.backhaul_cost_cny[sites],
-              "hop": feeds.hop_level[sites].astype(np.int64), "load_mbps": carried[sites],
+              "hop": feeds.hop_level[sites], "load_mbps": carried[sites],
               **_ROWS[kind](sites, run)}
              for kind, sites in by_kind.items()]
     columns = {name: np.concatenate([p[name] for p in parts]) for name in LINK_FIELDS}
+    columns["hop"] = hop_field(columns["hop"], columns["kind"])
     if feeds.feed_period is not None:  # phased plan: the year each feed is built in
         order = np.concatenate(list(by_kind.values()))
         columns["phase"] = np.asarray(run.plan.phase_labels, dtype=object)[
@@ -96,6 +99,15 @@ def backhaul_table(run) -> gpd.GeoDataFrame | None:
     geometry = np.concatenate([np.asarray(p["geometry"], dtype=object) for p in parts])
     return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(geometry, crs=run.region.crs),
                             crs=run.region.crs)
+
+
+def hop_field(hop_level: np.ndarray, kind: np.ndarray) -> pd.Series:
+    """The ``hop`` field of the links: microwave hops from fiber (0 for a fiber feed, 1 to
+    ``backhaul.max_microwave_hops`` for microwave) as integers (pandas ``Int64``, which GDAL
+    writes as an Integer64 field), missing (NULL) for a satellite feed, which no count of
+    hops describes (the feed model's -1 would pass a GIS filter ``hop >= 0`` as false but
+    pull an average of hops down)."""
+    return pd.Series(hop_level, dtype="Int64").mask(kind == SATELLITE)
 
 
 def relay_facts(links: gpd.GeoDataFrame) -> dict | None:

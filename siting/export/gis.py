@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -34,19 +35,20 @@ def write_layers(path: Path, layers: dict[str, gpd.GeoDataFrame],
     """Write each GeoDataFrame as one layer of a GeoPackage (pyogrio engine).
 
     Every column is written under its own name (UTF-8, so a planner's ``站名`` stays
-    ``站名``) but one the GeoPackage cannot hold as it is (:func:`gpkg_field_names`); object
-    columns as text, their missing values as NULL. A layer without any
+    ``站名``) but one the GeoPackage cannot hold as it is (:func:`field_renames`); object
+    columns as text, a cell of no value (:func:`no_value`: missing, or the tables' "") as
+    NULL, so that a GIS selects it with ``IS NULL``. A layer without any
     geometry (no rows, or satellite links only) is declared of its type in
     ``geometry_types`` (e.g. ``"LineString"``) rather than GDAL's "Unknown", which GIS tools
     cannot style. Year labels are integer fields where they are whole numbers
     (:func:`with_year_fields`). The file declares GeoPackage :data:`GPKG_VERSION`.
     """
     for name, frame in layers.items():
-        out = with_year_fields(frame).rename(columns=gpkg_field_names(frame.columns,
-                                                                      frame.geometry.name))
+        out = with_year_fields(frame).rename(columns=field_renames(
+            frame.columns, GPKG_OWN_COLUMNS, keep=(frame.geometry.name,)))
         for column in out.columns:
-            if out[column].dtype == object and column != out.geometry.name:
-                out[column] = [None if _missing(v) else str(v) for v in out[column]]
+            if is_text_column(out[column]) and column != out.geometry.name:
+                out[column] = [None if no_value(v) else str(v) for v in out[column]]
         declared = (geometry_types or {}).get(name) if out.geometry.isna().all() else None
         out.to_file(path, layer=name, driver="GPKG", engine="pyogrio", geometry_type=declared,
                     dataset_options={"VERSION": GPKG_VERSION})
@@ -56,17 +58,19 @@ def write_layers(path: Path, layers: dict[str, gpd.GeoDataFrame],
 GPKG_OWN_COLUMNS = ("fid", "geom")
 
 
-def gpkg_field_names(columns, geometry: str) -> dict[str, str]:
-    """The renames that let ``columns`` be written to a GeoPackage layer: SQLite tells column
-    names apart regardless of case, and the driver names its own columns
-    :data:`GPKG_OWN_COLUMNS`, so a column named like one of those (the ``FID`` of a table
-    exported from ArcGIS) or like an earlier column but for case (a planner's ``Technology``
-    beside siting's ``technology``) is written as ``input_<name>``, as the tables name an
-    input column that clashes (:func:`siting.export.tables.with_input_columns`)."""
-    taken = set(GPKG_OWN_COLUMNS)
+def field_renames(columns, reserved: Sequence[str], *, keep: Sequence = ()) -> dict[str, str]:
+    """The renames that let ``columns`` be the fields of one layer of a GIS file: SQLite and
+    GDAL tell field names apart regardless of case, and a driver names fields of its own
+    (``reserved``: :data:`GPKG_OWN_COLUMNS`, the KML readers' ``Name`` and ``description``),
+    so a column named like one of those (the ``FID`` of a table exported from ArcGIS) or
+    like an earlier column but for case (a planner's ``Technology`` beside siting's
+    ``technology``) is written as ``input_<name>``, as the tables name an input column that
+    clashes (:func:`siting.export.tables.with_input_columns`). The columns of ``keep`` (the
+    geometry) are left as they are."""
+    taken = {name.lower() for name in reserved}
     renames = {}
     for column in columns:
-        if column == geometry:
+        if column in keep:
             continue
         name = str(column)
         while name.lower() in taken:
@@ -118,9 +122,21 @@ def _year_label(value) -> str:
     return str(value)
 
 
-def _missing(value) -> bool:
-    """None or a float NaN (what a missing value of an object column is)."""
-    return value is None or (isinstance(value, float) and math.isnan(value))
+def is_text_column(column: pd.Series) -> bool:
+    """Whether a column holds text (or mixed values) that a GIS file writes as text: pandas'
+    ``object`` or ``string`` dtype."""
+    return column.dtype == object or isinstance(column.dtype, pd.StringDtype)
+
+
+def no_value(value) -> bool:
+    """Whether a cell has no value, which the GIS files write as NULL (sites.gpkg) or leave
+    out (sites.kml's ExtendedData, read as NULL): missing (None, NaN, NaT, pandas' NA) or
+    text that is empty or blank (the tables' "" where a village has no serving site, a
+    kept site builds no technology, a satellite feed has no far end; a planner's blank
+    cell)."""
+    if isinstance(value, str):
+        return not value.strip()
+    return pd.api.types.is_scalar(value) and pd.isna(value)
 
 
 def overview_count(height_px: int, width_px: int) -> int:

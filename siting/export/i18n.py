@@ -14,7 +14,8 @@ Keys are grouped by prefix, each group for one output:
 ``admin.``, ``stage.``
     values of the tables shown to people (report tables, map popups, the KML balloon):
     translate a stored value with :func:`value_text`. In English a value reads as it is
-    stored, so the report and the GIS files use the same words.
+    stored, so the report and the GIS files use the same words, but for the site kinds,
+    whose keys (``lamp_pole``) read as words (``lamp pole``) there too.
 ``model.``
     the path-loss models by their names in the literature (:func:`model_text`: the report's
     assumptions table), each with the scenario key in brackets.
@@ -510,14 +511,14 @@ TERMS: dict[str, dict[str, str]] = {
     "action.build": {"en": "build", "zh": "新建"},
     "action.upgrade": {"en": "upgrade", "zh": "升级"},
     "action.keep": {"en": "keep", "zh": "保留"},
-    "kind.existing_4g": {"en": "existing_4g", "zh": "现网4G站"},
-    "kind.existing_5g": {"en": "existing_5g", "zh": "现网5G站"},
-    "kind.public_building": {"en": "public_building", "zh": "公共建筑"},
-    "kind.lamp_pole": {"en": "lamp_pole", "zh": "路灯杆"},
-    "kind.water_tower": {"en": "water_tower", "zh": "水塔"},
-    "kind.existing_tower": {"en": "existing_tower", "zh": "现有铁塔"},
+    "kind.existing_4g": {"en": "existing 4G site", "zh": "现网4G站"},
+    "kind.existing_5g": {"en": "existing 5G site", "zh": "现网5G站"},
+    "kind.public_building": {"en": "public building", "zh": "公共建筑"},
+    "kind.lamp_pole": {"en": "lamp pole", "zh": "路灯杆"},
+    "kind.water_tower": {"en": "water tower", "zh": "水塔"},
+    "kind.existing_tower": {"en": "existing tower", "zh": "现有铁塔"},
     "kind.rooftop": {"en": "rooftop", "zh": "楼顶"},
-    "kind.greenfield": {"en": "greenfield", "zh": "新建落地塔"},
+    "kind.greenfield": {"en": "greenfield tower", "zh": "新建落地塔"},
     "reason.no_candidate": {"en": REASON_NO_CANDIDATE, "zh": "覆盖范围内没有候选站址"},
     "reason.below_threshold": {"en": REASON_BELOW_THRESHOLD,
                                "zh": "受地形或距离影响，范围内所有候选站址的信号均低于门限"},

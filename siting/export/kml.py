@@ -12,9 +12,9 @@ phase, say) flow through unchanged.
 
 People read the folder names and the balloon in the scenario's ``report.language``: the balloon's
 labels are the columns as :mod:`siting.export.i18n` names them (``field.``) and its actions, site
-kinds, reasons and true/false read as words of that language; a column of the planner's own
-(``站名``) keeps its name. What programs read stays English and unchanged: the ExtendedData field
-names and values.
+kinds, reasons and true/false read as words of that language (in English too: ``lamp pole``); a
+column of the planner's own (``站名``) keeps its name. What programs read stays English and
+unchanged: the ExtendedData field names (but for a clash: :func:`_data_names`) and values.
 
 The file links nothing on the web (it is opened offline too): each style is a colour and a scale
 applied to the viewer's own default placemark icon, not an icon fetched from a web host.
@@ -32,7 +32,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from siting.export.gis import LONLAT_DECIMALS, lonlat, with_year_fields
+from siting.export.gis import LONLAT_DECIMALS, field_renames, lonlat, no_value, with_year_fields
 from siting.export.style import BACKHAUL_COLOURS, WGS84
 from siting.export.i18n import check_language, term, value_text
 from siting.export.cells import cell_text, money_cell
@@ -89,10 +89,10 @@ def write_kml(path: Path, title: str, sites: gpd.GeoDataFrame, villages: gpd.Geo
         for kind, colour in BACKHAUL_COLOURS.items():
             _line_style(document, f"link_{kind}", kml_colour(colour))
     # then the schemas, also before the folders
-    _schema(document, "sites", sites, SITE_COLUMNS_FIRST)
-    _schema(document, "villages", villages, VILLAGE_COLUMNS_FIRST)
+    _schema(document, "sites", sites, SITE_COLUMNS_FIRST, name_column="site_id")
+    _schema(document, "villages", villages, VILLAGE_COLUMNS_FIRST, name_column="name")
     if links is not None:
-        _schema(document, "links", links, LINK_COLUMNS_FIRST)
+        _schema(document, "links", links, LINK_COLUMNS_FIRST, name_column="from_id")
     _folder(document, term("kml.folder_sites", language), sites, name_column="site_id",
             first=SITE_COLUMNS_FIRST, style_of=lambda row: row["action"], language=language,
             schema_id="sites")
@@ -158,6 +158,24 @@ def _field_order(frame: gpd.GeoDataFrame, first: Sequence[str]) -> list:
         c for c in frame.columns if c not in first and c != frame.geometry.name]
 
 
+#: Fields GDAL's KML readers make of a placemark's own elements (LIBKML; the older KML driver
+#: reads ``Name`` and ``description`` too): ExtendedData of such a name took the element's
+#: place, so a planner's ``NAME`` column replaced the site's id and a ``description`` column
+#: its balloon in QGIS.
+KML_OWN_FIELDS = ("Name", "description", "timestamp", "begin", "end", "altitudeMode",
+                  "tessellate", "extrude", "visibility", "drawOrder", "icon")
+
+
+def _data_names(frame: gpd.GeoDataFrame, first: Sequence[str], name_column: str) -> dict:
+    """Each column of ``frame`` in :func:`_field_order` -> its ExtendedData field name: its
+    own, ``input_<name>`` where it clashes with :data:`KML_OWN_FIELDS` or an earlier column
+    but for case (:func:`~siting.export.gis.field_renames`); ``name_column`` keeps its name
+    (GDAL reads it as the placemark's ``Name``, which holds the same)."""
+    columns = _field_order(frame, first)
+    renames = field_renames(columns, KML_OWN_FIELDS, keep=(name_column,))
+    return {column: renames.get(column, str(column)) for column in columns}
+
+
 #: Range of KML's ``int`` (xsd:int, 32 bits): a larger integer column is declared ``double``.
 KML_INT_RANGE = (-(2 ** 31), 2 ** 31 - 1)
 
@@ -173,27 +191,27 @@ def field_type(column: pd.Series) -> str:
 
 
 def _schema(document: ET.Element, schema_id: str, frame: gpd.GeoDataFrame,
-            first: Sequence[str]) -> None:
+            first: Sequence[str], *, name_column: str) -> None:
     """The typed fields of a folder's ExtendedData: a ``Schema`` with one ``SimpleField`` per
     column (:func:`field_type`). GDAL reads them under their own names and types, where it
     reads untyped ``<Data>`` as text and launders every non-ASCII name (``站名`` became
     ``______``, the same as ``备注``, whose values it then lost)."""
     schema = ET.SubElement(document, "Schema", name=schema_id, id=schema_id)
-    for column in _field_order(frame, first):
-        ET.SubElement(schema, "SimpleField", name=xml_text(str(column)),
-                      type=field_type(frame[column]))
+    for column, field in _data_names(frame, first, name_column).items():
+        ET.SubElement(schema, "SimpleField", name=xml_text(field), type=field_type(frame[column]))
 
 
 def _folder(parent: ET.Element, name: str, frame: gpd.GeoDataFrame, *, name_column: str,
             first: Sequence[str], style_of: Callable[[pd.Series], str], language: str,
             schema_id: str, shown_as: dict[str, str] | None = None) -> None:
     """One KML folder with a placemark per row of ``frame`` (points or lines), its attributes
-    in ``SchemaData`` of the schema ``schema_id`` (:func:`_schema`; a missing value left out,
-    so it reads as NULL); ``shown_as`` names the field whose name and words a column's balloon
-    row takes."""
+    in ``SchemaData`` of the schema ``schema_id`` (:func:`_schema`; a cell of no value,
+    :func:`~siting.export.gis.no_value`, left out, so it reads as NULL); ``shown_as`` names
+    the field whose name and words a column's balloon row takes."""
     folder = ET.SubElement(parent, "Folder")
     _text(folder, "name", name)
-    for (_, row), shape in zip(frame[_field_order(frame, first)].iterrows(), _shapes(frame)):
+    names = _data_names(frame, first, name_column)
+    for (_, row), shape in zip(frame[list(names)].iterrows(), _shapes(frame)):
         placemark = ET.SubElement(folder, "Placemark")
         _text(placemark, "name", _as_text(row[name_column]))
         _text(placemark, "description", _balloon(row, language, shown_as or {}))
@@ -201,10 +219,21 @@ def _folder(parent: ET.Element, name: str, frame: gpd.GeoDataFrame, *, name_colu
         data = ET.SubElement(ET.SubElement(placemark, "ExtendedData"), "SchemaData",
                              schemaUrl=f"#{schema_id}")
         for column, value in row.items():
-            if not _missing(value):
-                _text(data, "SimpleData", _data_text(value)).set("name", xml_text(str(column)))
+            if not no_value(value):
+                _text(data, "SimpleData", _data_text(value)).set("name", xml_text(names[column]))
         if shape is not None:
-            _text(ET.SubElement(placemark, shape[0]), "coordinates", shape[1])
+            _geometry(placemark, *shape)
+
+
+def _geometry(placemark: ET.Element, element: str, coordinates: str) -> None:
+    """A placemark's ``Point`` or ``LineString``, a line with ``tessellate`` 1 (OGC KML 2.2,
+    07-147r2, ``kml:LineString``): Google Earth then drapes it on the terrain between its
+    vertices, where a ground line otherwise runs straight through the hills and is hidden
+    wherever they rise above it (a fiber route along a valley road, a hop across a ridge)."""
+    geometry = ET.SubElement(placemark, element)
+    if element == "LineString":
+        _text(geometry, "tessellate", "1")
+    _text(geometry, "coordinates", coordinates)
 
 
 def _balloon(row: pd.Series, language: str, shown_as: dict[str, str]) -> str:
@@ -219,14 +248,12 @@ def _balloon(row: pd.Series, language: str, shown_as: dict[str, str]) -> str:
 
 def _shown(column, value, language: str) -> str:
     """A value as the balloon shows it: an amount of money (:data:`MONEY_COLUMN`) as the
-    report writes it (whole CNY in English, 万元 to 0.01 in Chinese); else in English as in
-    ExtendedData; in another language, actions, kinds, reasons, village states and
-    true/false in its words."""
+    report writes it (whole CNY in English, 万元 to 0.01 in Chinese); actions, kinds
+    (``lamp pole``, not the stored ``lamp_pole``), reasons, village states, feeds and
+    true/false in the words of ``language``; else as in ExtendedData."""
     if MONEY_COLUMN.fullmatch(str(column)) and _is_number(value):
         return cell_text(money_cell(float(value), language))
     text = _as_text(value)
-    if language == "en":
-        return text
     if isinstance(value, (bool, np.bool_)):
         return value_text("boolean", text, language)
     if column in VALUE_GROUPS and text:

@@ -16,6 +16,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 from siting.export.cells import cell_text, percent, persons
 from siting.export.i18n import (MONEY_DECIMALS, MONEY_UNIT_CNY, admin_text, check_language, join,
                                  model_text, money, stage_text, term, value_text)
@@ -351,7 +353,7 @@ def _backhaul_section(facts: dict, links, lang: str) -> Section:
     blocks += [term("report.backhaul_links", lang), _table(
         header,
         [[r.from_id, r.to_id, value_text("backhaul", r.kind, lang), _dash(r.band_ghz),
-          _dash(r.length_m), r.cost_cny, _dash(r.min_clearance_f1), r.hop]
+          _dash(r.length_m), r.cost_cny, _dash(r.min_clearance_f1), _dash(r.hop)]
          + ([_dash(r.load_mbps), _dash(r.capacity_mbps)] if loads else [])
          + ([r.phase] if phased else []) for r in ordered.itertuples()], lang,
         decimals=(None, None, None, None, 0), summed=("cost_cny",))]  # length [m]: to the metre
@@ -359,8 +361,9 @@ def _backhaul_section(facts: dict, links, lang: str) -> Section:
 
 
 def _dash(value) -> object:
-    """A number, or "-" where it does not apply (NaN or None)."""
-    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else value
+    """A number, or "-" where it does not apply (None, NaN, pandas' NA: a satellite feed's
+    hop count)."""
+    return "-" if pd.api.types.is_scalar(value) and pd.isna(value) else value
 
 
 def _breakdown_sections(summary: dict, lang: str) -> list[Section]:
