@@ -14,6 +14,9 @@ sites by the candidates' ``site_id``; one row per site and technology:
   (微波) or ``satellite`` (卫星); empty when not known.
 - optionally ``built`` (是否建成): whether the row's site was built, as a sheet that keeps
   every planned site answers it; a row answered no (否) is left out.
+- optionally, in a CSV/XLSX list, where the site was built (经度/纬度, lon/lat: WGS 84
+  degrees): a site within :data:`MOVED_SITE_MAX_M` of its candidate is that candidate (and
+  placed there); one farther away is refused.
 
 A row with no technology and a backhaul records a feed built for a site (its cost in
 ``cost_cny``): a *feed row*. The site is an existing one (a row naming a technology it has on
@@ -35,6 +38,7 @@ fiber is not known.
 from __future__ import annotations
 
 import datetime
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -49,8 +53,11 @@ from siting.io.layers import BOOL_SPELLINGS, bool_of, generations_of, in_yuan, r
 from siting.io.problems import Problems, require_file
 from siting.io.region import EXISTING_KINDS, backhaul_in_place, has_fiber
 from siting.io.headers import accepted_names
-from siting.io.tables import (cell_text, header_key, id_text, is_table, matching_columns,
-                              numbers_of, read_table, required_columns, scientific_ids_hint)
+from siting.io.tables import (blank_cells, cell_text, coordinate_columns, has_coordinates,
+                              header_key, id_text, is_table, matching_columns, numbers_of,
+                              read_table, required_columns, scientific_ids_hint, table_points)
+
+logger = logging.getLogger(__name__)
 
 #: The candidate column holding the technologies an as-built site has on air ("4G-1800+5G-3500").
 BUILT_COLUMN = "built_technologies"
@@ -76,6 +83,13 @@ FIRST_ROW = 2
 #: write them (实际投资（万元）): the header is matched without it, and the costs converted
 #: (:func:`siting.io.layers.in_yuan`).
 WAN_YUAN_UNIT = re.compile(r"\(?万元\)?")
+#: How far from its candidate a site on the list may stand and still be that site [m]: a site
+#: moved a few hundred metres (another roof, the next hilltop) is the candidate it names, and
+#: is evaluated and re-planned at the candidate's position; one farther away is another site.
+MOVED_SITE_MAX_M = 1000.0
+#: From how far from its candidate a site on the list is named as moved [m] (nearer: the
+#: coordinates rounded, or read off a map).
+MOVED_SITE_NOTICE_M = 100.0
 
 
 @dataclass(frozen=True)
@@ -152,6 +166,7 @@ def read_as_built(path: str | Path, candidates: pd.DataFrame, scenario: Scenario
                   _check_feeds, _check_backhaul, _check_duplicates):
         check(sites, path, columns, problems, candidates=candidates, scenario=scenario,
               plan_years=plan_years)
+    _check_positions(sites, _listed_positions(frame, path, problems), path, candidates, problems)
     problems.raise_if_any()
     return AsBuilt(str(path), sites.reset_index(drop=True))
 
@@ -299,6 +314,55 @@ def _check_feeds(sites, path, columns, problems, *, candidates, plan_years, **_)
         problems.add(f"{_where(path, [row.row], field)}: empty; a row of site {row.site_id} "
                      f"without a technology records a feed built for it: give the backhaul "
                      f"(fiber, microwave or satellite), or the technology built")
+
+
+def _listed_positions(frame: pd.DataFrame, path: Path, problems: Problems):
+    """Where a CSV/XLSX list says its sites stand, when it has coordinate columns (经度/纬度,
+    lon/lat, found as a layer's are): (their names, as "经度/纬度", and the points [deg, WGS
+    84] indexed by spreadsheet row, rows with blank coordinates left out); None without."""
+    if not is_table(path) or not has_coordinates(None, None)(set(map(str, frame.columns))):
+        return None
+    x, y = coordinate_columns(frame, None, None, str(path))
+    given = ~(blank_cells(frame[x]) | blank_cells(frame[y]))
+    points = table_points(frame[given.to_numpy(bool)], x, y, "EPSG:4326", str(path), problems)
+    field = "/".join(dict.fromkeys([x, y]))
+    degrees = (points.geometry.x.abs() <= 180) & (points.geometry.y.abs() <= 90)
+    if not degrees.all():
+        problems.add(f"{_where(path, points.index[~degrees], field)}: not a longitude and "
+                     f"latitude; give the sites' WGS 84 longitude and latitude in degrees, or "
+                     f"leave the columns out (the candidates place the sites)")
+    return field, points[degrees.to_numpy(bool)]
+
+
+def _check_positions(sites, listed, path, candidates, problems) -> None:
+    """A site the list places (``listed``: :func:`_listed_positions`) more than
+    :data:`MOVED_SITE_MAX_M` from its candidate is a problem (another site, or a wrong id);
+    those placed :data:`MOVED_SITE_NOTICE_M` or more from it are named in one warning, as the
+    evaluation and the re-plan put them at the candidate's position."""
+    if listed is None:
+        return
+    field, points = listed
+    planned = dict(zip(candidates.index.astype(str), candidates.geometry))
+    rows = sites[sites["row"].isin(points.index) & sites["site_id"].isin(list(planned))]
+    built = points.geometry.to_crs(candidates.crs).loc[rows["row"]].to_numpy()
+    distance_m = np.array([b.distance(planned[s]) for b, s in zip(built, rows["site_id"])])
+    distance_m[~np.isfinite(distance_m)] = np.inf
+    for row, site_id, d in zip(rows["row"], rows["site_id"], distance_m):
+        if d > MOVED_SITE_MAX_M:
+            lon, lat = points.geometry.loc[row].x, points.geometry.loc[row].y
+            problems.add(f"{_where(path, [row], field)}: site {site_id} is placed {d:,.0f} m "
+                         f"from its candidate's position ({lon}, {lat} read in WGS 84); a site "
+                         f"built more than {MOVED_SITE_MAX_M:,.0f} m away is another site: "
+                         f"correct the id or the coordinates, or add the site built to the "
+                         f"candidates under an id of its own")
+    moved = (distance_m >= MOVED_SITE_NOTICE_M) & (distance_m <= MOVED_SITE_MAX_M)
+    if moved.any():
+        named = ", ".join(f"{s} ({d:,.0f} m)" for s, d in
+                          dict(zip(rows["site_id"][moved], distance_m[moved])).items())
+        logger.warning("%s: sites built away from their candidates' positions: %s; they are "
+                       "evaluated and re-planned at the candidates' positions (the columns %s "
+                       "are read in WGS 84: coordinates copied from Amap, Tencent or Baidu maps "
+                       "lie 300-700 m off)", path, named, field)
 
 
 def _check_sites(sites, path, columns, problems, *, candidates, **_) -> None:

@@ -1,0 +1,104 @@
+"""QA of the year end: a planner's as-built sheet (Chinese headers, the sites' coordinates as
+they were surveyed) evaluated against the plan, and next year's plan made from it.
+
+The region: three villages 2 km apart on a flat valley floor, one candidate beside each (S1,
+S2, S3), a 4G range of 900 m and one site's budget a year, so the plan builds S1 in 2027, S2
+in 2028 and S3 in 2029.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import openpyxl
+import pyproj
+import pytest
+from typer.testing import CliRunner
+
+from siting.cli import app
+from siting.evaluate import evaluate_plan
+from siting.pipeline import run_scenario
+from tests.regions import CRS, candidate, one_site_a_year_region, village, xy
+
+runner = CliRunner()
+TO_LONLAT = pyproj.Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
+GEOD = pyproj.Geod(ellps="WGS84")
+SITES = {"S1": (1000, 3000), "S2": (3000, 3000), "S3": (5000, 3000)}
+HEADER = ["序号", "站址编号", "制式", "经度", "纬度", "建成年份", "实际投资(元)"]
+
+
+@pytest.fixture(scope="module")
+def plan(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("qa_yearend")
+    villages = [village("V1", 1000, 3000, population=300), village("V2", 3000, 3000, population=200),
+                village("V3", 5000, 3000, population=100)]
+    candidates = [candidate(s, x, y, techs="4G") for s, (x, y) in SITES.items()]
+    scenario = one_site_a_year_region(folder / "in", villages, candidates)
+    run_scenario(scenario, folder / "plan")
+    return scenario, folder / "plan"
+
+
+def lonlat(site_id: str, east_m: float = 0.0) -> tuple[float, float]:
+    """A candidate's longitude and latitude [deg], ``east_m`` east of it."""
+    x_m, y_m = SITES[site_id]
+    return TO_LONLAT.transform(*xy(x_m + east_m, y_m))
+
+
+def surveyed_sheet(path, rows: list[tuple[str, float, int]]) -> None:
+    """An XLSX as-built sheet with the coordinates each site was surveyed at: (site, metres
+    east of its candidate, year) per row, a title above the header."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["2027年基站竣工清单"])
+    sheet.append(HEADER)
+    for n, (site_id, east_m, year) in enumerate(rows, 1):
+        lon, lat = lonlat(site_id, east_m)
+        sheet.append([n, site_id, "4G-1800", round(lon, 6), round(lat, 6), year, 200000])
+    book.save(path)
+
+
+def geodesic_m(site_id: str, east_m: float) -> float:
+    """The distance [m] between a candidate and a point ``east_m`` east of it, on the
+    ellipsoid (coordinates to the 6 decimals the sheet holds)."""
+    (lon0, lat0), (lon1, lat1) = lonlat(site_id), lonlat(site_id, east_m)
+    return GEOD.inv(round(lon0, 6), round(lat0, 6), round(lon1, 6), round(lat1, 6))[2]
+
+
+def test_a_site_listed_kilometres_from_its_candidate_is_refused(plan, tmp_path):
+    """A row whose coordinates put its site 3 km from the candidate it names (a site built
+    elsewhere, or an id mistyped) was taken for the candidate, its coverage counted where
+    nothing was built; now one line names the file, the row, the columns, the distance and
+    what to do, exit 2, nothing written."""
+    _, folder = plan
+    built = tmp_path / "竣工清单.xlsx"
+    surveyed_sheet(built, [("S1", 0.0, 2027), ("S2", 3000.0, 2027)])
+    out = tmp_path / "ev"
+    result = runner.invoke(app, ["evaluate", str(folder), "--built", str(built), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        f"siting: error: {built}: row 4, field '经度/纬度': site S2 is placed ")
+    assert "a site built more than 1,000 m away is another site" in lines[0]
+    said_m = float(re.search(r"placed ([\d,]+) m", lines[0])[1].replace(",", ""))
+    assert said_m == pytest.approx(geodesic_m("S2", 3000.0), abs=2.0)
+    assert not out.exists()
+
+
+def test_a_site_moved_a_few_hundred_metres_is_its_candidate_and_named(plan, tmp_path, caplog):
+    """A site built 300 m from its candidate (the roof next door) is the candidate: evaluated
+    on time; one warning names it with the distance, as it is evaluated at the candidate's
+    position. A site surveyed within metres of its candidate is not named."""
+    _, folder = plan
+    built = tmp_path / "built.xlsx"
+    surveyed_sheet(built, [("S1", 300.0, 2027), ("S2", 4.0, 2028)])
+    with caplog.at_level(logging.WARNING, logger="siting"):
+        e = evaluate_plan(folder, built, year="2028")
+    sites = e.sites.set_index("site_id")
+    assert dict(sites["status"]) == {"S1": "on_time", "S2": "on_time", "S3": "later"}
+    moved = [r.getMessage() for r in caplog.records if "away from their candidates" in r.getMessage()]
+    assert len(moved) == 1
+    named = dict(re.findall(r"(S\d) \(([\d,]+) m\)", moved[0]))
+    assert set(named) == {"S1"}
+    assert float(named["S1"]) == pytest.approx(geodesic_m("S1", 300.0), abs=2.0)
+
