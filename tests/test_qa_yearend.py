@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import re
 
+import numpy as np
 import openpyxl
+import pandas as pd
 import pyproj
 import pytest
 from typer.testing import CliRunner
@@ -19,7 +21,8 @@ from typer.testing import CliRunner
 from siting.cli import app
 from siting.evaluate import evaluate_plan
 from siting.pipeline import run_scenario
-from tests.regions import CRS, candidate, one_site_a_year_region, village, xy
+from tests.regions import (CRS, TECH_4G, TECH_5G, candidate, one_site_a_year_region, village,
+                           write_region, xy)
 
 runner = CliRunner()
 TO_LONLAT = pyproj.Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
@@ -102,3 +105,53 @@ def test_a_site_moved_a_few_hundred_metres_is_its_candidate_and_named(plan, tmp_
     assert set(named) == {"S1"}
     assert float(named["S1"]) == pytest.approx(geodesic_m("S1", 300.0), abs=2.0)
 
+
+@pytest.fixture(scope="module")
+def upgrade_plan(tmp_path_factory):
+    """A plan that upgrades the existing 4G site E1 to 5G: its village lies 2 km away, beyond
+    the 900 m of 4G and within the reach of 5G; a new site N1 would cost more."""
+    folder = tmp_path_factory.mktemp("qa_yearend_upgrade")
+    scenario = write_region(folder / "in", np.full((200, 200), 400.0),
+                            [village("V1", 3000, 3000, population=250)],
+                            [candidate("E1", 1000, 3000, kind="existing_4g", techs="4G,5G"),
+                             candidate("N1", 5800, 300, techs="4G,5G")],
+                            technologies=[dict(TECH_4G, max_range_m=900), TECH_5G])
+    run_scenario(scenario, folder / "plan")
+    return scenario, folder / "plan"
+
+
+def test_a_list_made_from_the_plans_site_table_reads_its_upgrades(upgrade_plan, tmp_path):
+    """A planner makes the as-built list from the plan's selected_sites.csv (its rows built or
+    upgraded, a year and the actual cost added). The plan writes an upgraded 4G site's
+    technology as what is on air after it, 4G-1800+5G-3500; the list was refused ("not one of
+    the scenario's technologies"). Now the row is the 5G upgrade, evaluated on time, and the
+    village it covers is counted."""
+    _, folder = upgrade_plan
+    plan_sites = pd.read_csv(folder / "selected_sites.csv", dtype=str, encoding="utf-8-sig")
+    rows = plan_sites[plan_sites["action"].isin(["build", "upgrade"])].copy()
+    assert rows[["site_id", "technology"]].values.tolist() == [["E1", "4G-1800+5G-3500"]]
+    rows["建成年份"], rows["实际投资"] = "2027", rows["capex_cny"]
+    built = tmp_path / "竣工清单.csv"
+    rows.to_csv(built, index=False, encoding="utf-8-sig")
+    e = evaluate_plan(folder, built, year="2027")
+    assert e.sites[["site_id", "technology", "status"]].values.tolist() == [
+        ["E1", "5G-3500", "on_time"]]
+    overall = e.overall.set_index("name")
+    assert overall.at["people_covered", "achieved"] == pytest.approx(250.0)
+    assert overall.at["cost_cny", "achieved"] == pytest.approx(float(rows["capex_cny"].iloc[0]))
+
+
+def test_a_row_naming_two_new_technologies_asks_for_a_row_each(upgrade_plan, tmp_path):
+    """A row naming two technologies of which neither was on air (a new site's 4G and 5G) is
+    one line asking for a row each, with its cost; exit 2, nothing written."""
+    _, folder = upgrade_plan
+    built = tmp_path / "built.csv"
+    built.write_text("站址编号,制式,建成年份,实际投资\nE1,5G-3500,2027,250000\n"
+                     "N1,4G-1800+5G-3500,2027,400000\n", encoding="utf-8")
+    out = tmp_path / "ev"
+    result = runner.invoke(app, ["evaluate", str(folder), "--built", str(built), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines() == [
+        f"siting: error: {built}: row 3, field '制式': '4G-1800+5G-3500' names several "
+        f"technologies built at site N1; give each its own row, with what it cost"]
+    assert not out.exists()

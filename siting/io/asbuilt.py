@@ -161,6 +161,7 @@ def read_as_built(path: str | Path, candidates: pd.DataFrame, scenario: Scenario
         "backhaul": (_text(frame[columns["backhaul"]]) if columns["backhaul"]
                      else pd.Series([""] * len(frame), dtype=object)),
         "row": frame.index.to_numpy()})
+    sites["technology"] = _technologies_built(sites, candidates, scenario)
     sites.loc[_records_a_feed(sites, candidates, scenario), "technology"] = ""
     for check in (_check_blank, _check_sites, _check_technologies, _check_years, _check_costs,
                   _check_feeds, _check_backhaul, _check_duplicates):
@@ -278,6 +279,31 @@ def _check_blank(sites, path, columns, problems, **_) -> None:
                          f"or delete the row")
 
 
+#: What joins a site's technologies in the plan's tables (``technology`` of selected_sites.csv:
+#: an upgraded 4G site's "4G-1800+5G-3500") and in :data:`BUILT_COLUMN`.
+TECHNOLOGIES_JOINED = "+"
+
+
+def _technologies_built(sites, candidates, scenario) -> pd.Series:
+    """Each row's technology; one written as the plan's tables write a site's technologies
+    (joined by :data:`TECHNOLOGIES_JOINED`, what is on air after the plan: a list made from
+    selected_sites.csv) is what was built, the technologies the existing site had on air left
+    out ("4G-1800+5G-3500" at an existing 4G site is 5G-3500; at an existing 5G site, all on
+    air, the last is kept, so the row reads as one naming a technology on air)."""
+    generation = {t.name: t.generation for t in scenario.technologies}
+    kind_of = dict(zip(candidates.index.astype(str), candidates["kind"].astype(str)))
+
+    def built(site_id: str, text: str) -> str:
+        if TECHNOLOGIES_JOINED not in text:
+            return text
+        on_air = EXISTING_KINDS.get(kind_of.get(site_id, ""))
+        named = [t.strip() for t in text.split(TECHNOLOGIES_JOINED) if t.strip()]
+        new = [t for t in named if not (on_air == "5G" or on_air == generation.get(t))]
+        return TECHNOLOGIES_JOINED.join(new) if new else named[-1]
+    return pd.Series([built(s, t) for s, t in zip(sites["site_id"], sites["technology"])],
+                     index=sites.index, dtype=object)
+
+
 def _records_a_feed(sites, candidates, scenario) -> np.ndarray:
     """Bool per row: it names a technology its existing site has on air already, and a
     backhaul, so it records a feed built for the site (a feed row, once its technology is
@@ -380,6 +406,10 @@ def _check_technologies(sites, path, columns, problems, *, candidates, scenario,
     index = candidates.index.astype(str)
     for _, row in sites[(sites["technology"] != "") & sites["site_id"].isin(index)].iterrows():
         where = _where(path, [row.row], columns["technology"])
+        if TECHNOLOGIES_JOINED in row.technology:
+            problems.add(f"{where}: '{row.technology}' names several technologies built at "
+                         f"site {row.site_id}; give each its own row, with what it cost")
+            continue
         if row.technology not in names:
             problems.add(f"{where}: '{row.technology}' is not one of the scenario's technologies "
                          f"({', '.join(names)})")
@@ -469,7 +499,8 @@ def with_as_built(candidates: pd.DataFrame, as_built: AsBuilt) -> pd.DataFrame:
     at the existing sites a feed row gives another feed (kept in place like an as-built
     site's)."""
     builds = as_built.builds
-    on_air = builds.groupby("site_id")["technology"].agg(lambda t: "+".join(sorted(t)))
+    on_air = builds.groupby("site_id")["technology"].agg(
+        lambda t: TECHNOLOGIES_JOINED.join(sorted(t)))
     frame = candidates.copy()
     ids = frame.index.astype(str)
     frame[BUILT_COLUMN] = on_air.reindex(ids).fillna("").to_numpy(dtype=object)
@@ -495,7 +526,8 @@ def built_technologies(candidates: pd.DataFrame) -> list[set[str]]:
     """The technologies each candidate has on air from the as-built list (empty sets without one)."""
     if BUILT_COLUMN not in candidates:
         return [set() for _ in range(len(candidates))]
-    return [set(filter(None, str(v).split("+"))) for v in candidates[BUILT_COLUMN]]
+    return [set(filter(None, str(v).split(TECHNOLOGIES_JOINED)))
+            for v in candidates[BUILT_COLUMN]]
 
 
 def is_existing(candidates: pd.DataFrame) -> np.ndarray:
