@@ -8,6 +8,7 @@ in 2028 and S3 in 2029.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 
@@ -155,3 +156,42 @@ def test_a_row_naming_two_new_technologies_asks_for_a_row_each(upgrade_plan, tmp
         f"siting: error: {built}: row 3, field '制式': '4G-1800+5G-3500' names several "
         f"technologies built at site N1; give each its own row, with what it cost"]
     assert not out.exists()
+
+
+#: What one 4G site adds to the opex per year in the plan fixture's region: the site's own and
+#: the technology's [CNY/yr] (tests.regions.candidate, TECH_4G); the plan counts 5 years.
+SITE_OPEX_CNY, OPEX_YEARS = 10000 + 12000, 5
+
+
+def test_the_replans_schedule_counts_a_built_year_as_its_budget_does(plan, tmp_path):
+    """The re-plan's table of the original schedule set a built year's actual cost (205,000)
+    beside its budget (310,001) and beside the planned years' costs, which carry 5 years of
+    opex as the budget counts them: the year read as 105,000 under budget when, as the plan
+    counts it, its site cost 315,000 (and the re-plan, left less than a site, built nothing in
+    2029 for no reason the table showed). Now a built year's cost carries the opex it adds
+    over the horizon (its site's own in the year it went on air), what it spent beside it, and
+    the built years sum to what the list charged."""
+    scenario, _ = plan
+    built = tmp_path / "built.csv"
+    built.write_text("站址编号,制式,建成年份,实际投资\nS1,4G-1800,2027,205000\n"
+                     "S2,4G-1800,2028,198000\n", encoding="utf-8")
+    out = tmp_path / "replan"
+    result = runner.invoke(app, ["run", str(scenario), "--built", str(built), "--out", str(out),
+                                 "-q"])
+    assert result.exit_code == 0, result.output
+    facts = json.loads((out / "summary.json").read_text(encoding="utf-8"))["as_built"]
+    schedule = {r["year"]: r for r in facts["schedule"]}
+    expected = {"2027": 205000 + OPEX_YEARS * SITE_OPEX_CNY, "2028": 198000 + OPEX_YEARS * SITE_OPEX_CNY}
+    for year, cost in expected.items():
+        assert schedule[year]["status"] == "built"
+        assert schedule[year]["cost_cny"] == pytest.approx(cost)
+    assert schedule["2027"]["spent_cny"] == 205000 and schedule["2028"]["spent_cny"] == 198000
+    assert sum(expected.values()) == pytest.approx(facts["charged_cny"])
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "| 2027 | 310,001 | - | built | 1 | 315,000 | 205,000 |" in report
+    assert "| 2028 | 310,001 | - | built | 1 | 308,000 | 198,000 |" in report
+    # the two built years charged 623,000 of the 930,003 the three years had: 307,003 is left,
+    # less than S3's 310,000, so the re-plan builds nothing more, as the table now shows
+    assert facts["budget_left_cny"] == pytest.approx(3 * 310001 - facts["charged_cny"])
+    assert "| 2029 | 310,001 | - | planned | 0 | 0 | - |" in report
+

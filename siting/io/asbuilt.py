@@ -107,7 +107,7 @@ class AsBuilt:
     def until(self, year: str, years: tuple[str, ...]) -> AsBuilt:
         """The rows built in ``year`` or before, the order of the years given by ``years``
         (the plan's years), else numeric."""
-        rank = _year_rank(years)
+        rank = year_rank(years)
         keep = self.sites["year"].map(rank) <= rank(year)
         return AsBuilt(self.source, self.sites[keep.to_numpy(bool)].reset_index(drop=True))
 
@@ -133,7 +133,7 @@ def _numeric_year(label: str) -> float:
         return float("inf")
 
 
-def _year_rank(years: tuple[str, ...]):
+def year_rank(years: tuple[str, ...]):
     """A sort key of year labels: their position in ``years`` (the plan's), else the number."""
     if years:
         return lambda label: years.index(label) if label in years else len(years)
@@ -320,7 +320,7 @@ def _check_feeds(sites, path, columns, problems, *, candidates, plan_years, **_)
     list builds in the feed's year or before; the row must name the backhaul."""
     kind_of = dict(zip(candidates.index.astype(str), candidates["kind"].astype(str)))
     existing = sites["site_id"].map(kind_of).isin(list(EXISTING_KINDS))
-    rank = _year_rank(plan_years)
+    rank = year_rank(plan_years)
     builds = sites[sites["technology"] != ""]
     first_built = builds.groupby("site_id")["year"].agg(lambda years: min(years, key=rank))
     feeds = (sites["technology"] == "") & sites["site_id"].isin(list(kind_of))
@@ -504,7 +504,7 @@ def with_as_built(candidates: pd.DataFrame, as_built: AsBuilt) -> pd.DataFrame:
     frame = candidates.copy()
     ids = frame.index.astype(str)
     frame[BUILT_COLUMN] = on_air.reindex(ids).fillna("").to_numpy(dtype=object)
-    rank = _year_rank(())
+    rank = year_rank(())
     first = builds.groupby("site_id")["year"].agg(lambda years: min(years, key=rank))
     frame[BUILT_YEAR_COLUMN] = first.reindex(ids).fillna("").to_numpy(dtype=object)
     by_fiber = ids.isin(as_built.sites.loc[as_built.sites["backhaul"] == "fiber", "site_id"])
