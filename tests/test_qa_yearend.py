@@ -27,6 +27,7 @@ from tests.regions import (CRS, TECH_4G, TECH_5G, candidate, one_site_a_year_reg
 
 runner = CliRunner()
 TO_LONLAT = pyproj.Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
+TO_UTM = pyproj.Transformer.from_crs("EPSG:4326", CRS, always_xy=True)
 GEOD = pyproj.Geod(ellps="WGS84")
 SITES = {"S1": (1000, 3000), "S2": (3000, 3000), "S3": (5000, 3000)}
 HEADER = ["序号", "站址编号", "制式", "经度", "纬度", "建成年份", "实际投资(元)"]
@@ -194,4 +195,24 @@ def test_the_replans_schedule_counts_a_built_year_as_its_budget_does(plan, tmp_p
     # less than S3's 310,000, so the re-plan builds nothing more, as the table now shows
     assert facts["budget_left_cny"] == pytest.approx(3 * 310001 - facts["charged_cny"])
     assert "| 2029 | 310,001 | - | planned | 0 | 0 | - |" in report
+
+
+def test_a_complaints_distance_to_its_site_reads_in_whole_metres(plan, tmp_path):
+    """A new complaint 63 m from the planned, unbuilt site that would cover it read '63.40'
+    in evaluation.md (two decimals below 100 m, none above, in one column); now whole
+    metres, the distance measured here from the points' coordinates."""
+    _, folder = plan
+    lon, lat = lonlat("S2", 63.4)
+    complaints = tmp_path / "投诉.csv"
+    complaints.write_text(f"工单号,经度,纬度\nTS1,{lon:.7f},{lat:.7f}\n", encoding="utf-8")
+    built = tmp_path / "built.csv"
+    built.write_text("站址编号,制式,建成年份,实际投资\nS1,4G-1800,2027,205000\n", encoding="utf-8")
+    out = tmp_path / "ev"
+    result = runner.invoke(app, ["evaluate", str(folder), "--built", str(built), "--complaints",
+                                 str(complaints), "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    x_m, y_m = TO_UTM.transform(float(f"{lon:.7f}"), float(f"{lat:.7f}"))
+    distance_m = np.hypot(x_m - xy(*SITES["S2"])[0], y_m - xy(*SITES["S2"])[1])
+    md = (out / "evaluation.md").read_text(encoding="utf-8")
+    assert f"| TS1 | A | new_uncovered | S2 | 2028 | {round(distance_m)} |" in md
 
