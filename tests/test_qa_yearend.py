@@ -216,3 +216,15 @@ def test_a_complaints_distance_to_its_site_reads_in_whole_metres(plan, tmp_path)
     md = (out / "evaluation.md").read_text(encoding="utf-8")
     assert f"| TS1 | A | new_uncovered | S2 | 2028 | {round(distance_m)} |" in md
 
+
+def test_a_date_written_with_hao_for_the_day_is_read(plan, tmp_path):
+    """建成时间 2027年5月20号 (号 for the day, as it is said and often typed) was refused as
+    'year 2027年5月20号 is outside the plan'; its year is 2027, the site on time."""
+    _, folder = plan
+    built = tmp_path / "built.csv"
+    built.write_text("站址编号,制式,建成时间,实际投资\nS1,4G-1800,2027年5月20号,205000\n",
+                     encoding="utf-8")
+    e = evaluate_plan(folder, built)
+    assert e.year == "2027"
+    assert e.sites.set_index("site_id")["status"].to_dict() == {
+        "S1": "on_time", "S2": "later", "S3": "later"}

@@ -228,9 +228,10 @@ def _text(column: pd.Series) -> pd.Series:
 
 #: A year as a Chinese sheet may write it: "2027年", "2027年度", "２０２７" (after NFKC),
 #: "2027.0", or the date it went on air, of which the year is taken: "2027年5月",
-#: "2027年5月20日", "2027.5", "2027-05", "2027/5/20", "2027-05-20 00:00:00".
+#: "2027年5月20日" (or 20号, as it is said), "2027.5", "2027-05", "2027/5/20",
+#: "2027-05-20 00:00:00".
 _MONTH, _DAY = r"(?:1[0-2]|0?[1-9])", r"(?:3[01]|[12]\d|0?[1-9])"
-YEAR_TEXT = re.compile(rf"(\d{{4}})(?:\.0+|\s*年度?(?:\s*{_MONTH}\s*月(?:\s*{_DAY}\s*日)?)?"
+YEAR_TEXT = re.compile(rf"(\d{{4}})(?:\.0+|\s*年度?(?:\s*{_MONTH}\s*月(?:\s*{_DAY}\s*[日号])?)?"
                        rf"|[./-]{_MONTH}(?:[./-]{_DAY})?)?(?:\s+\d{{1,2}}:\d{{2}}(?::\d{{2}})?)?")
 
 
