@@ -29,7 +29,7 @@ from pathlib import Path
 from siting.config import Objective, Scenario
 from siting.errors import InputError
 from siting.io import AsBuilt, RegionData, is_existing, read_as_built, with_as_built
-from siting.io.asbuilt import option_year
+from siting.io.asbuilt import option_year, year_rank
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,8 @@ class Replan:
     ``through_year``: the last year of the list taken (None for a single-period plan's list
     taken whole); ``spent_cny`` (actual costs), ``charged_cny`` (the same with the opex
     horizon, what the plan's budget counts), ``opex_cny_per_year`` (the opex the list adds),
-    ``new_sites``, ``upgrades``: what the list built.
+    ``new_sites``, ``upgrades``: what the list built; ``opex_cny_per_year_by_year``: the opex
+    per year the list adds in each of its years (they sum to ``opex_cny_per_year``).
     """
     as_built: AsBuilt
     original: Objective
@@ -51,6 +52,7 @@ class Replan:
     opex_cny_per_year: float
     new_sites: int
     upgrades: int
+    opex_cny_per_year_by_year: dict[str, float]
 
 
 def replan_inputs(region: RegionData, scenario: Scenario, as_built_path: str | Path, *,
@@ -68,7 +70,7 @@ def replan_inputs(region: RegionData, scenario: Scenario, as_built_path: str | P
     charged = spent + objective.opex_years * opex
     remaining = _remaining(objective, through, charged, new_sites, as_built.source)
     replan = Replan(as_built, objective, remaining, through, spent, charged, opex, new_sites,
-                    upgrades)
+                    upgrades, _opex_by_year(as_built, region, scenario, years))
     region = dataclasses.replace(region, candidates=with_as_built(region.candidates, as_built))
     return region, dataclasses.replace(scenario, objective=remaining), replan
 
@@ -96,6 +98,18 @@ def _opex_cny_per_year(as_built: AsBuilt, region: RegionData, scenario: Scenario
     sites = region.candidates.loc[list(rows["site_id"].unique())]
     new = ~is_existing(sites)
     return float(technology + sites["opex_cny_per_year"].to_numpy(float)[new].sum())
+
+
+def _opex_by_year(as_built: AsBuilt, region: RegionData, scenario: Scenario,
+                  years: tuple[str, ...]) -> dict[str, float]:
+    """The opex per year [CNY/yr] the list adds in each of its years: what it adds through the
+    year less what it added through the year before (:func:`_opex_cny_per_year`, so a site's
+    own opex counts in the year it first went on air)."""
+    added, through_before = {}, 0.0
+    for year in sorted(set(as_built.sites["year"]), key=year_rank(years)):
+        through = _opex_cny_per_year(as_built.until(year, years), region, scenario)
+        added[year], through_before = through - through_before, through
+    return added
 
 
 def _remaining(objective: Objective, through: str | None, spent_cny: float, new_sites: int,
@@ -130,8 +144,10 @@ def _binding(left, per_phase: list):
 
 def schedule_rows(replan: Replan, planned_phases: list[dict]) -> list[dict]:
     """The original schedule next to what happened: one row per year of the original plan,
-    with its budget and quota, ``status`` ``built`` (the as-built list's sites and cost) or
-    ``planned`` (the re-plan's, from ``planned_phases``, the summary's ``phases``)."""
+    with its budget and quota, ``status`` ``built`` (the as-built list's sites; ``cost_cny``
+    what it spent with the opex it adds over ``opex_years``, as the budget counts a cost and
+    the plan its own years', and ``spent_cny`` what it spent) or ``planned`` (the re-plan's,
+    from ``planned_phases``, the summary's ``phases``; ``spent_cny`` None)."""
     planned = {p["label"]: p for p in planned_phases}
     built, builds = replan.as_built.sites, replan.as_built.builds
     rows = []
@@ -140,11 +156,14 @@ def schedule_rows(replan: Replan, planned_phases: list[dict]) -> list[dict]:
                "max_new_sites": phase.max_new_sites}
         if phase.label in planned:
             p = planned[phase.label]
-            row.update(status="planned", sites=p["new_sites"] + p["upgrades"], cost_cny=p["cost_cny"])
+            row.update(status="planned", sites=p["new_sites"] + p["upgrades"],
+                       cost_cny=p["cost_cny"], spent_cny=None)
         else:
             sites = builds.loc[builds["year"] == phase.label, "site_id"]  # feed rows: cost only
-            row.update(status="built", sites=int(sites.nunique()),
-                       cost_cny=float(built.loc[built["year"] == phase.label, "cost_cny"].sum()))
+            spent = float(built.loc[built["year"] == phase.label, "cost_cny"].sum())
+            opex = replan.opex_cny_per_year_by_year.get(phase.label, 0.0)
+            row.update(status="built", sites=int(sites.nunique()), spent_cny=spent,
+                       cost_cny=spent + replan.original.opex_years * opex)
         rows.append(row)
     return rows
 

@@ -173,7 +173,7 @@ def test_replan_report_shows_the_original_schedule(plan, tmp_path):
     assert result.exit_code == 0, result.output
     report = (tmp_path / "out" / "report.md").read_text()
     assert "## Re-planned from what was built" in report
-    assert "| 2027 | 310,001 | - | built | 1 | 205,000 |" in report
+    assert "| 2027 | 310,001 | - | built | 1 | 315,000 | 205,000 |" in report
     assert "| 2028 | 310,001 | - | planned | 1 |" in report
     facts = json.loads((tmp_path / "out" / "summary.json").read_text())["as_built"]
     assert facts["spent_cny"] == 205000 and facts["through_year"] == "2027"

@@ -204,7 +204,7 @@ def _complaints_table(complaints, lang: str, names_zh: dict[str, str]) -> Table:
                "distance_m"]
     rows = [[r.complaint_id, admin_text(r.admin_unit, lang, names_zh),
              value_text("complaint_status", r.status, lang), r.nearest_unbuilt_site,
-             r.its_planned_year, "" if pd.isna(r.distance_m) else r.distance_m]
+             r.its_planned_year, "" if pd.isna(r.distance_m) else round(r.distance_m)]
             for r in shown.itertuples()]
     return Table(_headers(columns, lang), rows)
 

@@ -195,8 +195,12 @@ TERMS: dict[str, dict[str, str]] = {
     "report.amount": {"en": "{cny:,.0f} CNY", "zh": "{cny:,.2f} 万元"},
     "report.left_quota": {"en": "{count:,}", "zh": "{count:,} 个"},
     "report.schedule_next_to_original": {"en": "The original schedule (budget and quota of each "
-                                               "year) next to what was built and what is planned now.",
-                                         "zh": "原分年计划（各年预算与新建上限）与已建、现规划情况对照。"},
+                                               "year) next to what was built and what is planned now; "
+                                               "a year's cost as its budget counts it, with the opex "
+                                               "of the plan's horizon, beside what a year built "
+                                               "spent.",
+                                         "zh": "原分年计划（各年预算与新建上限）与已建、现规划情况对照；"
+                                               "各年成本按预算口径计（含规划期运维费用），已建年份另列实际投资。"},
     "section.by_technology": {"en": "Sites and cost by technology", "zh": "按制式统计站址与成本"},
     "section.by_kind": {"en": "Sites and cost by kind", "zh": "按站址类型统计站址与成本"},
     "section.by_admin_unit": {"en": "Coverage by admin unit", "zh": "各区县覆盖情况"},
@@ -300,6 +304,7 @@ TERMS: dict[str, dict[str, str]] = {
     "header.technology": {"en": "technology", "zh": "制式"},
     "header.sites": {"en": "sites", "zh": "站址数"},
     "header.cost_cny": {"en": "cost [CNY]", "zh": "成本 [万元]"},
+    "header.spent_cny": {"en": "spent [CNY]", "zh": "实际投资 [万元]"},
     "header.people_newly_covered": {"en": "people newly covered", "zh": "新增覆盖人口"},
     "header.kind": {"en": "kind", "zh": "站址类型"},
     "header.admin_unit": {"en": "admin unit", "zh": "区县"},

@@ -549,9 +549,10 @@ def _as_built_section(facts: dict, lang: str) -> Section:
           value_text("backhaul", r["backhaul"], lang) if r["backhaul"] else "-"]
          for r in facts["built"]])]
     if facts["schedule"]:
-        header = ["year", "budget_cny", "quota", "status", "sites", "cost_cny"]
+        header = ["year", "budget_cny", "quota", "status", "sites", "cost_cny", "spent_cny"]
         rows = [[r["year"], _dash(r["budget_cny"]), _dash(r["max_new_sites"]),
-                 value_text("schedule_status", r["status"], lang), r["sites"], r["cost_cny"]]
+                 value_text("schedule_status", r["status"], lang), r["sites"], r["cost_cny"],
+                 _dash(r.get("spent_cny"))]
                 for r in facts["schedule"]]
         blocks += [term("report.schedule_next_to_original", lang),
                    _table(header, rows, lang)]

@@ -14,6 +14,9 @@ sites by the candidates' ``site_id``; one row per site and technology:
   (微波) or ``satellite`` (卫星); empty when not known.
 - optionally ``built`` (是否建成): whether the row's site was built, as a sheet that keeps
   every planned site answers it; a row answered no (否) is left out.
+- optionally, in a CSV/XLSX list, where the site was built (经度/纬度, lon/lat: WGS 84
+  degrees): a site within :data:`MOVED_SITE_MAX_M` of its candidate is that candidate (and
+  placed there); one farther away is refused.
 
 A row with no technology and a backhaul records a feed built for a site (its cost in
 ``cost_cny``): a *feed row*. The site is an existing one (a row naming a technology it has on
@@ -35,6 +38,7 @@ fiber is not known.
 from __future__ import annotations
 
 import datetime
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -49,8 +53,11 @@ from siting.io.layers import BOOL_SPELLINGS, bool_of, generations_of, in_yuan, r
 from siting.io.problems import Problems, require_file
 from siting.io.region import EXISTING_KINDS, backhaul_in_place, has_fiber
 from siting.io.headers import accepted_names
-from siting.io.tables import (cell_text, header_key, id_text, is_table, matching_columns,
-                              numbers_of, read_table, required_columns, scientific_ids_hint)
+from siting.io.tables import (blank_cells, cell_text, coordinate_columns, has_coordinates,
+                              header_key, id_text, is_table, matching_columns, numbers_of,
+                              read_table, required_columns, scientific_ids_hint, table_points)
+
+logger = logging.getLogger(__name__)
 
 #: The candidate column holding the technologies an as-built site has on air ("4G-1800+5G-3500").
 BUILT_COLUMN = "built_technologies"
@@ -76,6 +83,13 @@ FIRST_ROW = 2
 #: write them (实际投资（万元）): the header is matched without it, and the costs converted
 #: (:func:`siting.io.layers.in_yuan`).
 WAN_YUAN_UNIT = re.compile(r"\(?万元\)?")
+#: How far from its candidate a site on the list may stand and still be that site [m]: a site
+#: moved a few hundred metres (another roof, the next hilltop) is the candidate it names, and
+#: is evaluated and re-planned at the candidate's position; one farther away is another site.
+MOVED_SITE_MAX_M = 1000.0
+#: From how far from its candidate a site on the list is named as moved [m] (nearer: the
+#: coordinates rounded, or read off a map).
+MOVED_SITE_NOTICE_M = 100.0
 
 
 @dataclass(frozen=True)
@@ -93,7 +107,7 @@ class AsBuilt:
     def until(self, year: str, years: tuple[str, ...]) -> AsBuilt:
         """The rows built in ``year`` or before, the order of the years given by ``years``
         (the plan's years), else numeric."""
-        rank = _year_rank(years)
+        rank = year_rank(years)
         keep = self.sites["year"].map(rank) <= rank(year)
         return AsBuilt(self.source, self.sites[keep.to_numpy(bool)].reset_index(drop=True))
 
@@ -119,7 +133,7 @@ def _numeric_year(label: str) -> float:
         return float("inf")
 
 
-def _year_rank(years: tuple[str, ...]):
+def year_rank(years: tuple[str, ...]):
     """A sort key of year labels: their position in ``years`` (the plan's), else the number."""
     if years:
         return lambda label: years.index(label) if label in years else len(years)
@@ -147,11 +161,13 @@ def read_as_built(path: str | Path, candidates: pd.DataFrame, scenario: Scenario
         "backhaul": (_text(frame[columns["backhaul"]]) if columns["backhaul"]
                      else pd.Series([""] * len(frame), dtype=object)),
         "row": frame.index.to_numpy()})
+    sites["technology"] = _technologies_built(sites, candidates, scenario)
     sites.loc[_records_a_feed(sites, candidates, scenario), "technology"] = ""
     for check in (_check_blank, _check_sites, _check_technologies, _check_years, _check_costs,
                   _check_feeds, _check_backhaul, _check_duplicates):
         check(sites, path, columns, problems, candidates=candidates, scenario=scenario,
               plan_years=plan_years)
+    _check_positions(sites, _listed_positions(frame, path, problems), path, candidates, problems)
     problems.raise_if_any()
     return AsBuilt(str(path), sites.reset_index(drop=True))
 
@@ -212,9 +228,10 @@ def _text(column: pd.Series) -> pd.Series:
 
 #: A year as a Chinese sheet may write it: "2027年", "2027年度", "２０２７" (after NFKC),
 #: "2027.0", or the date it went on air, of which the year is taken: "2027年5月",
-#: "2027年5月20日", "2027.5", "2027-05", "2027/5/20", "2027-05-20 00:00:00".
+#: "2027年5月20日" (or 20号, as it is said), "2027.5", "2027-05", "2027/5/20",
+#: "2027-05-20 00:00:00".
 _MONTH, _DAY = r"(?:1[0-2]|0?[1-9])", r"(?:3[01]|[12]\d|0?[1-9])"
-YEAR_TEXT = re.compile(rf"(\d{{4}})(?:\.0+|\s*年度?(?:\s*{_MONTH}\s*月(?:\s*{_DAY}\s*日)?)?"
+YEAR_TEXT = re.compile(rf"(\d{{4}})(?:\.0+|\s*年度?(?:\s*{_MONTH}\s*月(?:\s*{_DAY}\s*[日号])?)?"
                        rf"|[./-]{_MONTH}(?:[./-]{_DAY})?)?(?:\s+\d{{1,2}}:\d{{2}}(?::\d{{2}})?)?")
 
 
@@ -263,6 +280,31 @@ def _check_blank(sites, path, columns, problems, **_) -> None:
                          f"or delete the row")
 
 
+#: What joins a site's technologies in the plan's tables (``technology`` of selected_sites.csv:
+#: an upgraded 4G site's "4G-1800+5G-3500") and in :data:`BUILT_COLUMN`.
+TECHNOLOGIES_JOINED = "+"
+
+
+def _technologies_built(sites, candidates, scenario) -> pd.Series:
+    """Each row's technology; one written as the plan's tables write a site's technologies
+    (joined by :data:`TECHNOLOGIES_JOINED`, what is on air after the plan: a list made from
+    selected_sites.csv) is what was built, the technologies the existing site had on air left
+    out ("4G-1800+5G-3500" at an existing 4G site is 5G-3500; at an existing 5G site, all on
+    air, the last is kept, so the row reads as one naming a technology on air)."""
+    generation = {t.name: t.generation for t in scenario.technologies}
+    kind_of = dict(zip(candidates.index.astype(str), candidates["kind"].astype(str)))
+
+    def built(site_id: str, text: str) -> str:
+        if TECHNOLOGIES_JOINED not in text:
+            return text
+        on_air = EXISTING_KINDS.get(kind_of.get(site_id, ""))
+        named = [t.strip() for t in text.split(TECHNOLOGIES_JOINED) if t.strip()]
+        new = [t for t in named if not (on_air == "5G" or on_air == generation.get(t))]
+        return TECHNOLOGIES_JOINED.join(new) if new else named[-1]
+    return pd.Series([built(s, t) for s, t in zip(sites["site_id"], sites["technology"])],
+                     index=sites.index, dtype=object)
+
+
 def _records_a_feed(sites, candidates, scenario) -> np.ndarray:
     """Bool per row: it names a technology its existing site has on air already, and a
     backhaul, so it records a feed built for the site (a feed row, once its technology is
@@ -279,7 +321,7 @@ def _check_feeds(sites, path, columns, problems, *, candidates, plan_years, **_)
     list builds in the feed's year or before; the row must name the backhaul."""
     kind_of = dict(zip(candidates.index.astype(str), candidates["kind"].astype(str)))
     existing = sites["site_id"].map(kind_of).isin(list(EXISTING_KINDS))
-    rank = _year_rank(plan_years)
+    rank = year_rank(plan_years)
     builds = sites[sites["technology"] != ""]
     first_built = builds.groupby("site_id")["year"].agg(lambda years: min(years, key=rank))
     feeds = (sites["technology"] == "") & sites["site_id"].isin(list(kind_of))
@@ -301,6 +343,55 @@ def _check_feeds(sites, path, columns, problems, *, candidates, plan_years, **_)
                      f"(fiber, microwave or satellite), or the technology built")
 
 
+def _listed_positions(frame: pd.DataFrame, path: Path, problems: Problems):
+    """Where a CSV/XLSX list says its sites stand, when it has coordinate columns (经度/纬度,
+    lon/lat, found as a layer's are): (their names, as "经度/纬度", and the points [deg, WGS
+    84] indexed by spreadsheet row, rows with blank coordinates left out); None without."""
+    if not is_table(path) or not has_coordinates(None, None)(set(map(str, frame.columns))):
+        return None
+    x, y = coordinate_columns(frame, None, None, str(path))
+    given = ~(blank_cells(frame[x]) | blank_cells(frame[y]))
+    points = table_points(frame[given.to_numpy(bool)], x, y, "EPSG:4326", str(path), problems)
+    field = "/".join(dict.fromkeys([x, y]))
+    degrees = (points.geometry.x.abs() <= 180) & (points.geometry.y.abs() <= 90)
+    if not degrees.all():
+        problems.add(f"{_where(path, points.index[~degrees], field)}: not a longitude and "
+                     f"latitude; give the sites' WGS 84 longitude and latitude in degrees, or "
+                     f"leave the columns out (the candidates place the sites)")
+    return field, points[degrees.to_numpy(bool)]
+
+
+def _check_positions(sites, listed, path, candidates, problems) -> None:
+    """A site the list places (``listed``: :func:`_listed_positions`) more than
+    :data:`MOVED_SITE_MAX_M` from its candidate is a problem (another site, or a wrong id);
+    those placed :data:`MOVED_SITE_NOTICE_M` or more from it are named in one warning, as the
+    evaluation and the re-plan put them at the candidate's position."""
+    if listed is None:
+        return
+    field, points = listed
+    planned = dict(zip(candidates.index.astype(str), candidates.geometry))
+    rows = sites[sites["row"].isin(points.index) & sites["site_id"].isin(list(planned))]
+    built = points.geometry.to_crs(candidates.crs).loc[rows["row"]].to_numpy()
+    distance_m = np.array([b.distance(planned[s]) for b, s in zip(built, rows["site_id"])])
+    distance_m[~np.isfinite(distance_m)] = np.inf
+    for row, site_id, d in zip(rows["row"], rows["site_id"], distance_m):
+        if d > MOVED_SITE_MAX_M:
+            lon, lat = points.geometry.loc[row].x, points.geometry.loc[row].y
+            problems.add(f"{_where(path, [row], field)}: site {site_id} is placed {d:,.0f} m "
+                         f"from its candidate's position ({lon}, {lat} read in WGS 84); a site "
+                         f"built more than {MOVED_SITE_MAX_M:,.0f} m away is another site: "
+                         f"correct the id or the coordinates, or add the site built to the "
+                         f"candidates under an id of its own")
+    moved = (distance_m >= MOVED_SITE_NOTICE_M) & (distance_m <= MOVED_SITE_MAX_M)
+    if moved.any():
+        named = ", ".join(f"{s} ({d:,.0f} m)" for s, d in
+                          dict(zip(rows["site_id"][moved], distance_m[moved])).items())
+        logger.warning("%s: sites built away from their candidates' positions: %s; they are "
+                       "evaluated and re-planned at the candidates' positions (the columns %s "
+                       "are read in WGS 84: coordinates copied from Amap, Tencent or Baidu maps "
+                       "lie 300-700 m off)", path, named, field)
+
+
 def _check_sites(sites, path, columns, problems, *, candidates, **_) -> None:
     unknown = (sites["site_id"] != "") & ~sites["site_id"].isin(candidates.index.astype(str))
     for _, row in sites[unknown].iterrows():
@@ -316,6 +407,10 @@ def _check_technologies(sites, path, columns, problems, *, candidates, scenario,
     index = candidates.index.astype(str)
     for _, row in sites[(sites["technology"] != "") & sites["site_id"].isin(index)].iterrows():
         where = _where(path, [row.row], columns["technology"])
+        if TECHNOLOGIES_JOINED in row.technology:
+            problems.add(f"{where}: '{row.technology}' names several technologies built at "
+                         f"site {row.site_id}; give each its own row, with what it cost")
+            continue
         if row.technology not in names:
             problems.add(f"{where}: '{row.technology}' is not one of the scenario's technologies "
                          f"({', '.join(names)})")
@@ -405,11 +500,12 @@ def with_as_built(candidates: pd.DataFrame, as_built: AsBuilt) -> pd.DataFrame:
     at the existing sites a feed row gives another feed (kept in place like an as-built
     site's)."""
     builds = as_built.builds
-    on_air = builds.groupby("site_id")["technology"].agg(lambda t: "+".join(sorted(t)))
+    on_air = builds.groupby("site_id")["technology"].agg(
+        lambda t: TECHNOLOGIES_JOINED.join(sorted(t)))
     frame = candidates.copy()
     ids = frame.index.astype(str)
     frame[BUILT_COLUMN] = on_air.reindex(ids).fillna("").to_numpy(dtype=object)
-    rank = _year_rank(())
+    rank = year_rank(())
     first = builds.groupby("site_id")["year"].agg(lambda years: min(years, key=rank))
     frame[BUILT_YEAR_COLUMN] = first.reindex(ids).fillna("").to_numpy(dtype=object)
     by_fiber = ids.isin(as_built.sites.loc[as_built.sites["backhaul"] == "fiber", "site_id"])
@@ -431,7 +527,8 @@ def built_technologies(candidates: pd.DataFrame) -> list[set[str]]:
     """The technologies each candidate has on air from the as-built list (empty sets without one)."""
     if BUILT_COLUMN not in candidates:
         return [set() for _ in range(len(candidates))]
-    return [set(filter(None, str(v).split("+"))) for v in candidates[BUILT_COLUMN]]
+    return [set(filter(None, str(v).split(TECHNOLOGIES_JOINED)))
+            for v in candidates[BUILT_COLUMN]]
 
 
 def is_existing(candidates: pd.DataFrame) -> np.ndarray:
