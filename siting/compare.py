@@ -37,7 +37,7 @@ from siting.errors import InputError, SitingError
 from siting.io import read_terrain
 from siting.io.asbuilt import BUILT_YEAR_COLUMN
 from siting.io.problems import first_line
-from siting.export.gis import CSV_ENCODING, inert_cells, year_labels
+from siting.export.gis import CSV_ENCODING, as_tables_hold, inert_cells
 from siting.export.i18n import HTML_LANG, admin_text, join, money, term, value_text
 from siting.export.cells import money_cell
 from siting.export.report import ADMIN_UNIT_COLUMNS, Report, Section, Table, render_markdown
@@ -328,10 +328,10 @@ def read_plan_folder(folder: str | os.PathLike) -> PlanInputs:
             raise InputError(f"{folder}: not an output folder of siting run (no {path.name}); "
                              f"give the --out folder of a run")
     with _reading_plan_file(gpkg):
-        sites = year_labels(gpd.read_file(gpkg, layer="selected_sites", engine="pyogrio"))
-        villages = gpd.read_file(gpkg, layer="villages", engine="pyogrio")
-        links = (year_labels(pyogrio.read_dataframe(gpkg, layer="backhaul_links",
-                                                     read_geometry=False))
+        sites = as_tables_hold(gpd.read_file(gpkg, layer="selected_sites", engine="pyogrio"))
+        villages = as_tables_hold(gpd.read_file(gpkg, layer="villages", engine="pyogrio"))
+        links = (as_tables_hold(pyogrio.read_dataframe(gpkg, layer="backhaul_links",
+                                                        read_geometry=False))
                  if "backhaul_links" in pyogrio.list_layers(gpkg)[:, 0] else no_backhaul_links())
     with _reading_plan_file(summary):
         facts = json.loads(summary.read_text(encoding="utf-8"))

@@ -173,3 +173,19 @@ def test_comparison_map_explains_its_colours_offline(tmp_path, language):
     assert len(state["scale"]) == 1 and state["scale"][0].endswith(("m", "km"))
     assert state["markers"] == 3 + 4 + 3  # plan A's sites, plan B's, the villages that differ
     assert page_errors(visit, None) == [] and requested_hosts(visit) == set()
+
+
+def test_a_plan_read_back_holds_empty_text_where_sites_gpkg_holds_null(plans):
+    # sites.gpkg writes a cell of no value as NULL (a village no site serves); the plan read
+    # back for compare/evaluate holds "" there, as the plan written did, not None
+    from siting.compare import read_plan_folder
+
+    *_, folder_a, _ = plans
+    got = read_plan_folder(folder_a)
+    written = gpd.read_file(folder_a / "sites.gpkg", layer="villages")
+    nulls = written["serving_site"].isna()
+    assert nulls.any() and (got.villages.loc[nulls, "serving_site"] == "").all()
+    for frame in (got.sites, got.villages):
+        text = [c for c in frame.columns
+                if pd.api.types.is_string_dtype(frame[c]) and c != frame.geometry.name]
+        assert text and not frame[text].isna().any().any()

@@ -113,6 +113,19 @@ def year_labels(layer: pd.DataFrame) -> pd.DataFrame:
     return layer.assign(**{c: layer[c].map(_year_label) for c in YEAR_COLUMNS if c in layer})
 
 
+def as_tables_hold(layer: pd.DataFrame) -> pd.DataFrame:
+    """``layer`` as read back from sites.gpkg with its fields as the tables hold them: its
+    years as labels (:func:`year_labels`) and its NULL text as "" (what :func:`write_layers`
+    writes as NULL, :func:`no_value`), so that a plan read back reads like the one written."""
+    layer = year_labels(layer)
+    text = [c for c in layer.columns if is_text_column(layer[c]) and c != _geometry_name(layer)]
+    return layer.assign(**{c: layer[c].map(lambda v: "" if no_value(v) else v) for c in text})
+
+
+def _geometry_name(layer: pd.DataFrame) -> str | None:
+    return layer.geometry.name if isinstance(layer, gpd.GeoDataFrame) else None
+
+
 def _year_label(value) -> str:
     """A year as the tables label it: "" when missing, a whole float without its ``.0``."""
     if pd.isna(value):
