@@ -29,19 +29,19 @@ from siting.io.problems import Problems, first_line, id_list, require_file
 from siting.io.rasters import crs_label_problem
 from siting.io.tables import (NAME_COORDINATES_IN_FILE, NAME_COORDINATES_IN_SCENARIO,
                               blank_cells, cell_text, column_named, coordinate_columns,
-                              excel_errors, has_coordinates, id_text, is_table, matching_columns,
-                              numbers_of, read_table, required_columns, scientific_ids_hint,
-                              table_points)
+                              excel_errors, has_coordinates, id_text, is_table,
+                              matching_columns, no_value_cells, numbers_of, read_table,
+                              required_columns, scientific_ids_hint, table_points)
 
 logger = logging.getLogger(__name__)
 
 
 #: Spellings of booleans in planners' sheets (compared case-insensitively after stripping);
-#: 有/无 ("there is"/"there is none") is how Chinese sheets often answer "has fiber?", and a
+#: 有/无 ("there is"/"there is none", also 没有) is how Chinese sheets often answer "has fiber?", and a
 #: tick or a cross (√/×) how Chinese forms mark a box.
 BOOL_WORDS = {"1": True, "0": False, "true": True, "false": False, "yes": True, "no": False,
               "y": True, "n": False, "t": True, "f": False, "是": True, "否": False,
-              "有": True, "无": False, "1.0": True, "0.0": False,
+              "有": True, "无": False, "没有": False, "不是": False, "1.0": True, "0.0": False,
               "√": True, "✓": True, "✔": True, "×": False, "✗": False, "✘": False}
 #: How messages list the spellings of BOOL_WORDS.
 BOOL_SPELLINGS = "true/false, yes/no, 1/0, 是/否, 有/无 or √/×"
@@ -79,19 +79,37 @@ def bool_of(value) -> bool | None:
 
 
 def _coerce_bool(column: pd.Series, field: str, optional: bool, where: str) -> pd.Series:
-    """A column of booleans; blank cells of an ``optional`` field read as false (its default)."""
+    """A column of booleans (:func:`bool_of`: 无 is no); cells of an ``optional`` field that
+    are blank or say they have no value (:func:`unset_cells`: -, NA) read as false (its
+    default), a required field's are refused."""
     if column.dtype == bool:
         return column
-    blank = blank_cells(column)
-    if blank.any() and not optional:
-        raise InputError(f"{where}: field '{field}' is empty for feature(s) "
-                         f"{id_list(column.index, blank)}; fill it in ({BOOL_SPELLINGS})")
     mapped = column.map(bool_of)
-    bad = mapped.isna() & ~blank
+    unset = mapped.isna() & unset_cells(column)
+    if unset.any() and not optional:
+        raise InputError(_unset_problem(column, unset, field, where,
+                                        f"fill it in ({BOOL_SPELLINGS})"))
+    bad = mapped.isna() & ~unset
     if bad.any():
         raise InputError(f"{where}: field '{field}' must be {BOOL_SPELLINGS}; feature(s) "
                          f"{id_list(column.index, bad)} hold {list(column[bad][:3])}")
-    return mapped.where(~blank, False).astype(bool)
+    return mapped.where(~unset, False).astype(bool)
+
+
+def unset_cells(column: pd.Series) -> pd.Series:
+    """True where a cell is blank or says it has no value (NA, 无, -, 空:
+    :func:`siting.io.tables.no_value_cells`)."""
+    return blank_cells(column) | no_value_cells(column)
+
+
+def _unset_problem(column: pd.Series, unset: pd.Series, field: str, where: str,
+                   advice: str) -> str:
+    """The line refusing a required ``field`` whose cells ``unset`` are blank or say they have
+    no value (the first such word quoted), ending in ``advice``."""
+    words = column[unset & ~blank_cells(column)]
+    says = f" or says it has none ({cell_text(words.iloc[0])!r})" if len(words) else ""
+    return (f"{where}: field '{field}' is empty{says} for feature(s) "
+            f"{id_list(column.index, unset)}; {advice}")
 
 
 #: Chinese names of the candidate kinds as site lists (and siting's Chinese outputs) write
@@ -139,6 +157,10 @@ def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series
             raise InputError(f"{where}: field '{field}' is empty for feature(s) "
                              f"{id_list(ids, mapped.isna())}; fill it in")
         return mapped.map(",".join)
+    unset = unset_cells(column)
+    if unset.any():
+        raise InputError(_unset_problem(column, unset, field, where,
+                                        "give a number (0 where there is none)"))
     numeric = numbers_of(_without_metres(column) if field.endswith("_m") else column)
     bad = numeric.isna() | ~np.isfinite(numeric.to_numpy(dtype=float, na_value=np.nan))
     if bad.any():
@@ -177,6 +199,7 @@ def _without_metres(column: pd.Series) -> pd.Series:
 
 #: Chinese cost sheets often give sums in 万元 (ten thousand yuan), saying so in the header.
 WAN_YUAN = 10_000.0
+
 
 
 #: Money units a cost column's header may name that are not converted (thousands, millions,

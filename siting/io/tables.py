@@ -181,7 +181,8 @@ def _read_sheet(path: Path, sheet: str | None, is_header,
         if header is not None and others:
             _warn_of_other_sheets(path, name, others, sheet_key)
         header = header or 0
-        frame = pd.read_excel(book, sheet_name=name, header=header, dtype=object)
+        frame = pd.read_excel(book, sheet_name=name, header=header, dtype=object,
+                              keep_default_na=False)  # NA, null: text, as a CSV's are
         _restore_error_values(frame, header + 2, error_cells(path, name))
         frame = _with_merged_cells_filled(frame, header + 2, merged_ranges(path, name), path)
         return frame, header, top, hidden_rows(path, name)
@@ -252,7 +253,8 @@ def _warn_of_other_sheets(path: Path, name: str, others: list[str], sheet_key: s
 
 def _sheet_top(book: pd.ExcelFile, name: str) -> list[list]:
     """The top rows of the sheet ``name``, as lists of cells."""
-    top = pd.read_excel(book, sheet_name=name, header=None, nrows=HEADER_SEARCH_ROWS, dtype=object)
+    top = pd.read_excel(book, sheet_name=name, header=None, nrows=HEADER_SEARCH_ROWS, dtype=object,
+                        keep_default_na=False)
     return top.to_numpy().tolist()
 
 
@@ -315,6 +317,17 @@ def scientific_ids_hint(ids) -> str:
 def blank_cells(column: pd.Series) -> pd.Series:
     """True where a cell is empty, as :func:`cell_text` reads it (vectorised)."""
     return column.isna() | (column.astype(str).str.strip() == "")
+
+
+#: What planners write in a cell that has no value (not applicable, none, unknown), compared as
+#: :func:`header_key` folds it (case, spaces and full-width forms aside: Ｎ／Ａ is n/a).
+NO_VALUE_WORDS = frozenset({"na", "n/a", "n.a.", "none", "null", "nil", "nan", "-", "--", "—",
+                            "——", "/", "无", "空", "暂无", "不详", "未知"})
+
+
+def no_value_cells(column: pd.Series) -> pd.Series:
+    """True where a text cell says it has no value (:data:`NO_VALUE_WORDS`: NA, 无, -, —, 空)."""
+    return column.map(lambda cell: isinstance(cell, str) and header_key(cell) in NO_VALUE_WORDS)
 
 
 def column_named(name: str, columns) -> str:
