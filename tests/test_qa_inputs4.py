@@ -4,6 +4,9 @@ households, hidden columns. The files are built as Excel and WPS write them."""
 
 from __future__ import annotations
 
+import logging
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -13,6 +16,7 @@ from siting.config import LayerSource
 from siting.errors import InputError
 from siting.io.layers import read_layer
 from siting.io.region import CANDIDATE_FIELDS, VILLAGE_FIELDS
+from tests.regions import lonlat_region
 
 #: A village register's columns, as the scenario maps them.
 VILLAGE_COLUMNS = {"village_id": "编号", "name": "村名", "population": "人口",
@@ -89,3 +93,84 @@ def test_an_optional_yes_no_reads_no_value_as_no_and_a_required_one_refuses_it(t
     assert str(refused.value) == (
         f"{path}: field 'poverty_village' (column '贫困村') is empty or says it has none ('-') "
         f"for feature(s) V1; fill it in (true/false, yes/no, 1/0, 是/否, 有/无 or √/×)")
+
+
+#: Populations as registers write them, and the people each is.
+POPULATIONS = {"1200人": 1200, "1.2万": 12_000, "1.2万人": 12_000, "3,400 人": 3400,
+               "１２００人": 1200, "1，200人": 1200, "0.35 万人": 3500, "860口": 860, 540: 540}
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_a_population_written_with_its_unit_is_read_in_people(tmp_path, suffix):
+    """人口 written "1200人", "1.2万人", "3,400 人" was refused as not a number; the unit is
+    read, 万 as ten thousand."""
+    records = [_village(f"V{i}", cell, lon=108.5 + i / 100)
+               for i, cell in enumerate(POPULATIONS)]
+    villages = _villages(tmp_path / f"村庄{suffix}", records)
+    assert villages["population"].tolist() == list(POPULATIONS.values())
+
+
+@pytest.mark.parametrize("cell", ["300户", "1.2万户", "300 户"])
+def test_a_population_in_households_is_refused(tmp_path, cell):
+    """A register's 人口 cell counting households (300户) was refused as not a number; it is
+    refused as households, saying to give people."""
+    path = tmp_path / "村庄.xlsx"
+    with pytest.raises(InputError) as refused:
+        _villages(path, [_village("V1", 300), _village("V2", cell, lon=108.6)])
+    assert str(refused.value) == (
+        f"{path}: field 'population' (column '人口') of feature(s) V2 counts households "
+        f"({cell!r}), not people; give the number of people (人), from the register or "
+        f"households × people per household")
+
+
+@pytest.mark.parametrize("header, mapped, units", [("人口（万人）", "人口（万人）", None),
+                                                   ("人口", "人口", "万人")])
+def test_a_population_column_in_ten_thousands_is_converted(tmp_path, caplog, header, mapped,
+                                                           units):
+    """A population column headed 人口（万人） (or with 万人 in the units row under it) was read
+    as persons, 10,000 times too few people (or its units row refused as a record); it is
+    read in ten thousands, and the run says so."""
+    columns = {**VILLAGE_COLUMNS, "population": mapped}
+    header_row = [*{**VILLAGE_COLUMNS, "population": header}.values(), "经度", "纬度"]
+    units_row = [[""] * 2 + [units] + [""] * 5] if units else []
+    path = _write(tmp_path / "村庄.xlsx", [header_row, *units_row, _village("V1", 0.12),
+                                          _village("V2", 3, lon=108.6)])
+    source = LayerSource(path=path, key="inputs.villages", fields=tuple(columns.items()))
+    with caplog.at_level(logging.WARNING, logger="siting.io"):
+        villages = read_layer(source, None, VILLAGE_FIELDS, "village_id")
+    assert villages["population"].tolist() == pytest.approx([1200, 30_000])
+    assert "is in 万人; read as population in persons (x 10000)" in caplog.text
+
+
+@pytest.mark.parametrize("header, units", [("户数", None), ("人口(户)", None), ("人口", "户")])
+def test_a_population_column_of_households_is_refused(tmp_path, header, units):
+    """A population mapped to a column of households (户数, 人口(户), or 户 in the units row)
+    was read as people (or the column not found); it is refused by name."""
+    header_row = [*{**VILLAGE_COLUMNS, "population": header}.values(), "经度", "纬度"]
+    units_row = [[""] * 2 + [units] + [""] * 5] if units else []
+    path = _write(tmp_path / "村庄.xlsx", [header_row, *units_row, _village("V1", 80)])
+    columns = {**VILLAGE_COLUMNS, "population": header}
+    source = LayerSource(path=path, key="inputs.villages", fields=tuple(columns.items()))
+    with pytest.raises(InputError) as refused:
+        read_layer(source, None, VILLAGE_FIELDS, "village_id")
+    column = header if units is None else f"{header}({units})"
+    assert str(refused.value) == (
+        f"{path}: column '{column}' (population) counts households, not people; map "
+        f"population to a column of people (人口), or give households × people per household")
+
+
+def test_validate_refuses_households_in_one_line(tmp_path):
+    """`siting validate` on a village list whose population says 户: exit 2, one line on
+    stderr naming the file, the village, the field and what to do; no traceback."""
+    scenario, _ = lonlat_region(tmp_path, {"S1": 0.05})
+    villages = tmp_path / "villages.csv"
+    table = pd.read_csv(villages, dtype=str)
+    table.loc[0, "population"] = "120户"
+    table.to_csv(villages, index=False, encoding="gbk")
+    done = subprocess.run([sys.executable, "-m", "siting.cli", "validate", str(scenario)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert [line for line in done.stderr.splitlines() if not line.startswith("WARNING")] == [
+        f"siting: error: {villages}: field 'population' of feature(s) V1 counts households ('120户'), "
+        f"not people; give the number of people (人), from the register or households × "
+        f"people per household"]

@@ -6,6 +6,7 @@ import codecs
 import difflib
 import logging
 import re
+import unicodedata
 import warnings
 import zipfile
 from collections.abc import Mapping
@@ -29,7 +30,7 @@ from siting.io.problems import Problems, first_line, id_list, require_file
 from siting.io.rasters import crs_label_problem
 from siting.io.tables import (NAME_COORDINATES_IN_FILE, NAME_COORDINATES_IN_SCENARIO,
                               blank_cells, cell_text, column_named, coordinate_columns,
-                              excel_errors, has_coordinates, id_text, is_table,
+                              excel_errors, has_coordinates, header_key, id_text, is_table,
                               matching_columns, no_value_cells, numbers_of, read_table,
                               required_columns, scientific_ids_hint, table_points)
 
@@ -161,7 +162,7 @@ def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series
     if unset.any():
         raise InputError(_unset_problem(column, unset, field, where,
                                         "give a number (0 where there is none)"))
-    numeric = numbers_of(_without_metres(column) if field.endswith("_m") else column)
+    numeric = numbers_of(_without_unit(column, field, where))
     bad = numeric.isna() | ~np.isfinite(numeric.to_numpy(dtype=float, na_value=np.nan))
     if bad.any():
         shown = [v for v in column[bad][:3]]
@@ -192,14 +193,77 @@ EXCEL_ERROR_ADVICE = ("a formula that failed (a VLOOKUP that found nothing); cor
 METRES_TEXT = re.compile(r"\s*(米|[mM])\s*$")
 
 
-def _without_metres(column: pd.Series) -> pd.Series:
-    """A length field's cells with a trailing metre unit (:data:`METRES_TEXT`) dropped."""
-    return column.map(lambda cell: METRES_TEXT.sub("", cell) if isinstance(cell, str) else cell)
+def _without_unit(column: pd.Series, field: str, where: str) -> pd.Series:
+    """A numeric field's cells without the unit they may be written with: a length's metres
+    (:data:`METRES_TEXT`), a count of people's 人 and 万 (:func:`people_counted`)."""
+    if field.endswith("_m"):
+        return column.map(lambda cell: METRES_TEXT.sub("", cell) if isinstance(cell, str)
+                          else cell)
+    if field in PEOPLE_FIELDS:
+        return people_counted(column, field, where)
+    return column
 
 
+#: 万: ten thousand, as Chinese sheets count people (1.2万人) and money (万元).
+WAN = 10_000.0
 #: Chinese cost sheets often give sums in 万元 (ten thousand yuan), saying so in the header.
-WAN_YUAN = 10_000.0
+WAN_YUAN = WAN
+#: The fields that count people (a village's population, the people a complaint speaks for).
+PEOPLE_FIELDS = ("population", "people")
+#: A count of people written with its unit, after NFKC: "1200人", "1.2万", "1.2万人",
+#: "3,400 人", "1200口" (a register's 口: mouths). Groups: the number, 万 when written.
+PEOPLE_TEXT = re.compile(r"(\d[\d,.]*)\s*(万)?\s*(?:人|口)?")
+#: A count of households ("300户", "300 户"): not people.
+HOUSEHOLDS_TEXT = re.compile(r"\d[\d,.]*\s*万?\s*户")
 
+
+def people_counted(column: pd.Series, field: str, where: str) -> pd.Series:
+    """A people-count field's cells (:data:`PEOPLE_FIELDS`) as numbers where a text cell gives
+    one with its unit (:data:`PEOPLE_TEXT`: 1.2万人 is 12,000); other cells as they are.
+    InputError naming the features whose cell counts households (:data:`HOUSEHOLDS_TEXT`),
+    which are not people."""
+    texts = column.map(lambda cell: unicodedata.normalize("NFKC", cell).strip()
+                       if isinstance(cell, str) else "")
+    households = texts.map(lambda text: HOUSEHOLDS_TEXT.fullmatch(text) is not None)
+    if households.any():
+        raise InputError(f"{where}: field '{field}' of feature(s) "
+                         f"{id_list(column.index, households)} counts households "
+                         f"({texts[households].iloc[0]!r}), not people; give the number of "
+                         f"people (人), from the register or households × people per household")
+    return pd.Series([_people_of(text, cell) for text, cell in zip(texts, column)],
+                     index=column.index, dtype=object)
+
+
+def _people_of(text: str, cell):
+    """The number of people ``text`` (``cell``'s, NFKC-folded) gives when it is a number with
+    the unit of :data:`PEOPLE_TEXT` (NaN when its number is none: "1.2.3人"), else ``cell``."""
+    match = PEOPLE_TEXT.fullmatch(text)
+    if match is None:
+        return cell
+    number = numbers_of(pd.Series([match[1]])).iloc[0]
+    return number * WAN if match[2] else number
+
+
+#: A header that says its column counts households: 户数, 户数(户), 人口(户), 人口/户.
+HOUSEHOLDS_HEADER = re.compile(r".*户数.*|.*[(\[【/]户[)\]】]?")
+
+
+def in_people(values: pd.Series, field: str, column: str | None, where: str) -> pd.Series:
+    """A people-count field (:data:`PEOPLE_FIELDS`) in persons: a column whose header says 万人
+    holds ten-thousands (said in a warning); InputError for one whose header says it counts
+    households (:data:`HOUSEHOLDS_HEADER`), which are not people."""
+    if field not in PEOPLE_FIELDS or column is None:
+        return values
+    key = header_key(column)
+    if HOUSEHOLDS_HEADER.fullmatch(key):
+        raise InputError(f"{where}: column '{column}' ({field}) counts households, not people; "
+                         f"map {field} to a column of people (人口), or give households × "
+                         f"people per household")
+    if "万人" not in key:
+        return values
+    logger.warning("%s: column '%s' is in 万人; read as %s in persons (x %g)", where, column,
+                   field, WAN)
+    return values * WAN
 
 
 #: Money units a cost column's header may name that are not converted (thousands, millions,
@@ -865,7 +929,8 @@ def read_layer(source: LayerSource, crs: pyproj.CRS | None, fields: dict[str, st
         if name != id_field and name in frame.columns:
             try:
                 values = _coerce(frame, name, kind, where)
-                frame[name] = in_yuan(values, name, columns.get(name), where).to_numpy()
+                values = in_yuan(values, name, columns.get(name), where)
+                frame[name] = in_people(values, name, columns.get(name), where).to_numpy()
             except InputError as exc:
                 problems.add(_naming_the_column(str(exc), name, columns.get(name)))
     if check is not None:

@@ -345,10 +345,12 @@ def column_named(name: str, columns) -> str:
 
 
 #: The units Chinese sheets write after a column name: 站高(m), 站高（米）, 天线挂高/m, RSRP[dBm],
-#: 实际投资(元), 人口(人), 经度(°), 经度/°, 经度°. A header is read as its field's name without
-#: one of these (after :func:`header_key`); one in another unit (投资(千元), 站高(cm)) is not.
-HEADER_UNIT = re.compile(r"(?:[(\[【](?:m|米|°|度|dbm|元|万元|人|年)[)\]】]"
-                         r"|/(?:m|米|°|度|dbm|元|万元|人|年)|°)$")
+#: 实际投资(元), 人口(人), 人口(万人), 人口(户), 经度(°), 经度/°, 经度°. A header is read as its
+#: field's name without one of these (after :func:`header_key`), the unit then read
+#: (:func:`siting.io.layers.in_people`: 万人 converted, 户 refused); one in another unit
+#: (投资(千元), 站高(cm)) is not.
+HEADER_UNIT = re.compile(r"(?:[(\[【](?:m|米|°|度|dbm|元|万元|人|万人|户|年)[)\]】]"
+                         r"|/(?:m|米|°|度|dbm|元|万元|人|万人|户|年)|°)$")
 
 
 def without_unit(key: str) -> str:
@@ -444,7 +446,7 @@ def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
 #: matched after :func:`header_key`: lengths, angles, levels, frequencies, money, counts, time.
 UNIT_WORDS = frozenset({"m", "米", "km", "千米", "公里", "cm", "厘米", "°", "度", "dbm", "db",
                         "dbi", "dbd", "mhz", "ghz", "w", "瓦", "元", "万元", "千元", "亿元",
-                        "人", "户", "个", "座", "套", "年", "月", "%", "‰"})
+                        "人", "万人", "户", "个", "座", "套", "年", "月", "%", "‰"})
 #: What a units row may hold besides units: a label (单位) and marks for "no unit".
 UNITS_ROW_FILLERS = frozenset({"单位", "单位:", "unit", "units", "unit:", "units:", "-", "/",
                                "—", "--"})
