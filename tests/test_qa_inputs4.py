@@ -10,13 +10,14 @@ import sys
 
 import pandas as pd
 import pytest
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 
-from siting.config import LayerSource
+from siting.config import LayerSource, load_scenario
 from siting.errors import InputError
+from siting.io import read_as_built, read_region
 from siting.io.layers import read_layer
 from siting.io.region import CANDIDATE_FIELDS, VILLAGE_FIELDS
-from tests.regions import lonlat_region
+from tests.regions import TECH_4G, lonlat_region
 
 #: A village register's columns, as the scenario maps them.
 VILLAGE_COLUMNS = {"village_id": "编号", "name": "村名", "population": "人口",
@@ -174,3 +175,68 @@ def test_validate_refuses_households_in_one_line(tmp_path):
         f"siting: error: {villages}: field 'population' of feature(s) V1 counts households ('120户'), "
         f"not people; give the number of people (人), from the register or households × "
         f"people per household"]
+
+
+def _hide(path, letters):
+    """Hide the columns ``letters`` of the workbook at ``path``'s first sheet, as Excel's 隐藏
+    does (18.3.1.13 ``col hidden``)."""
+    book = load_workbook(path)
+    for letter in letters:
+        book.active.column_dimensions[letter].hidden = True
+    book.save(path)
+    return path
+
+
+def _read_sheet_villages(path, columns=VILLAGE_COLUMNS, **coordinates):
+    source = LayerSource(path=path, key="inputs.villages", fields=tuple(columns.items()),
+                         **coordinates)
+    return read_layer(source, None, VILLAGE_FIELDS, "village_id")
+
+
+def test_a_hidden_superseded_coordinate_pair_gives_way_to_the_shown_one(tmp_path, caplog):
+    """A sheet whose old 经度/纬度 (columns G, H) the planner hid beside the surveyed
+    站址经度/站址纬度 was placed by the hidden pair, 850 km off, without a word: the shown
+    pair is read, and nothing hidden is read, so nothing is warned."""
+    header = [*VILLAGE_COLUMNS.values(), "经度", "纬度", "站址经度", "站址纬度"]
+    records = [[*_village(vid, 300)[:6], 100.0 + i, 30.0, lon, lat]
+               for i, (vid, lon, lat) in enumerate([("V1", 108.51, 32.52), ("V2", 108.63, 32.64)])]
+    path = _hide(_write(tmp_path / "村庄.xlsx", [header, *records]), "GH")
+    with caplog.at_level(logging.WARNING, logger="siting.io"):
+        villages = _read_sheet_villages(path)
+    assert list(zip(villages.geometry.x, villages.geometry.y)) == [(108.51, 32.52),
+                                                                   (108.63, 32.64)]
+    assert "hidden in Excel" not in caplog.text
+
+
+@pytest.mark.parametrize("coordinates", [{}, {"x": "经度", "y": "纬度"}])
+def test_hidden_columns_that_are_read_are_named(tmp_path, caplog, coordinates):
+    """人口 (C) and the only 经度/纬度 (G, H) hidden in Excel were read without a word; they are
+    still read (nothing else gives them), and a warning names each with its field."""
+    path = _hide(_write(tmp_path / "村庄.xlsx", [[*VILLAGE_COLUMNS.values(), "经度", "纬度"],
+                                                _village("V1", 300)]), "CGH")
+    with caplog.at_level(logging.WARNING, logger="siting.io"):
+        villages = _read_sheet_villages(path, **coordinates)
+    assert villages["population"].tolist() == [300]
+    assert (villages.geometry.x.iloc[0], villages.geometry.y.iloc[0]) == (108.5, 32.5)
+    assert caplog.messages.count(
+        f"{path}: column(s) '经度' (x), '纬度' (y), hidden in Excel, are read; unhide them to "
+        f"check them, or read another column if they are superseded") == 1
+    assert caplog.messages.count(
+        f"{path}: column(s) '人口' (population), hidden in Excel, are read; unhide them to "
+        f"check them, or read another column if they are superseded") == 1
+
+
+def test_an_as_built_list_reads_its_shown_year_not_a_hidden_one(tmp_path, caplog):
+    """An as-built list whose superseded 建成年份 (B) is hidden beside the 年份 kept up to date
+    took its years from the hidden column (建成年份 is the more specific name): the shown
+    one is read."""
+    scenario, _ = lonlat_region(tmp_path / "region", {"S1": 0.05})
+    scenario = load_scenario(scenario)
+    data = read_region(scenario)
+    path = _hide(_write(tmp_path / "竣工.xlsx", [["站址编号", "建成年份", "年份", "制式", "实际投资"],
+                                                ["S1", 2025, 2027, TECH_4G["name"], 200_000]]),
+                 "B")
+    with caplog.at_level(logging.WARNING, logger="siting.io"):
+        built = read_as_built(path, data.candidates, scenario)
+    assert built.sites["year"].tolist() == ["2027"]
+    assert "hidden in Excel" not in caplog.text

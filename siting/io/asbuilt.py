@@ -49,8 +49,9 @@ from siting.io.layers import BOOL_SPELLINGS, bool_of, generations_of, in_yuan, r
 from siting.io.problems import Problems, require_file
 from siting.io.region import EXISTING_KINDS, backhaul_in_place, has_fiber
 from siting.io.headers import accepted_names
-from siting.io.tables import (cell_text, header_key, id_text, is_table, matching_columns,
-                              numbers_of, read_table, required_columns, scientific_ids_hint)
+from siting.io.tables import (HIDDEN_COLUMNS, cell_text, header_key, id_text, is_table,
+                              matching_columns, numbers_of, read_table, required_columns,
+                              scientific_ids_hint, warn_of_hidden_columns)
 
 #: The candidate column holding the technologies an as-built site has on air ("4G-1800+5G-3500").
 BUILT_COLUMN = "built_technologies"
@@ -200,10 +201,14 @@ def _read_rows(path: Path) -> pd.DataFrame:
 
 def _columns(frame: pd.DataFrame, path: Path) -> dict[str, str | None]:
     """The file's column for each field of :data:`AS_BUILT_COLUMNS` and of
-    :data:`AS_BUILT_OPTIONAL_COLUMNS` (None for an optional one it lacks)."""
-    return required_columns(path, list(frame.columns),
-                            {**AS_BUILT_COLUMNS, **AS_BUILT_OPTIONAL_COLUMNS}, AS_BUILT_COLUMNS,
-                            key=_column_key)
+    :data:`AS_BUILT_OPTIONAL_COLUMNS` (None for an optional one it lacks); a column the sheet
+    hides only when no other is named so, and said in a warning."""
+    hidden = frame.attrs.get(HIDDEN_COLUMNS, ())
+    found = required_columns(path, list(frame.columns),
+                             {**AS_BUILT_COLUMNS, **AS_BUILT_OPTIONAL_COLUMNS}, AS_BUILT_COLUMNS,
+                             key=_column_key, hidden=hidden)
+    warn_of_hidden_columns(str(path), found, hidden)
+    return found
 
 
 def _text(column: pd.Series) -> pd.Series:

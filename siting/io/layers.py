@@ -28,11 +28,12 @@ from siting.io.headers import suggested_names
 from siting.io.kml_tables import description_attributes
 from siting.io.problems import Problems, first_line, id_list, require_file
 from siting.io.rasters import crs_label_problem
-from siting.io.tables import (NAME_COORDINATES_IN_FILE, NAME_COORDINATES_IN_SCENARIO,
-                              blank_cells, cell_text, column_named, coordinate_columns,
-                              excel_errors, has_coordinates, header_key, id_text, is_table,
-                              matching_columns, no_value_cells, numbers_of, read_table,
-                              required_columns, scientific_ids_hint, table_points)
+from siting.io.tables import (HIDDEN_COLUMNS, NAME_COORDINATES_IN_FILE,
+                              NAME_COORDINATES_IN_SCENARIO, blank_cells, cell_text, column_named,
+                              coordinate_columns, excel_errors, has_coordinates, header_key,
+                              id_text, is_table, matching_columns, no_value_cells, numbers_of,
+                              read_table, required_columns, scientific_ids_hint, table_points,
+                              warn_of_hidden_columns)
 
 logger = logging.getLogger(__name__)
 
@@ -511,7 +512,10 @@ def _load_table(source: LayerSource, geometry: str, problems: Problems) -> gpd.G
     x, y = coordinate_columns(frame, source.x, source.y, where, advice=advice)
     if source.crs is None:
         _warn_of_web_map_columns(source, x, y, where)
-    return table_points(frame, x, y, None, where, problems)
+    warn_of_hidden_columns(where, {"x": x, "y": y}, frame.attrs[HIDDEN_COLUMNS])
+    points = table_points(frame, x, y, None, where, problems)
+    points.attrs[HIDDEN_COLUMNS] = frame.attrs[HIDDEN_COLUMNS]
+    return points
 
 
 #: Words in a column's name that say its coordinates come from a Chinese web map, and its system.
@@ -921,6 +925,8 @@ def read_layer(source: LayerSource, crs: pyproj.CRS | None, fields: dict[str, st
     required = [name for name, kind in fields.items() if not kind.endswith("?")]
     wanted = [id_field, *required] if id_field in required else required
     columns = mapped_columns(source, frame.columns)
+    warn_of_hidden_columns(where, {name: columns.get(name, name) for name in fields},
+                           loaded.attrs.get(HIDDEN_COLUMNS, ()))
     frame = _map_fields(frame, source, list(dict.fromkeys(wanted)), where, needed_by or {})
     if id_field not in frame.columns:  # an optional id: features are named by their row
         frame[id_field] = [f"row {row}" for row in frame.index]

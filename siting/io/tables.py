@@ -24,7 +24,7 @@ from openpyxl.utils import get_column_letter
 
 from siting.errors import InputError
 from siting.io.problems import Problems, first_line
-from siting.io.xlsx_rows import error_cells, hidden_rows, merged_ranges
+from siting.io.xlsx_rows import error_cells, hidden_columns, hidden_rows, merged_ranges
 
 logger = logging.getLogger(__name__)
 
@@ -146,10 +146,11 @@ def _table_format(path: Path) -> str:
     return "text"
 
 
-def _read_sheet(path: Path, sheet: str | None, is_header,
-                sheet_key: str | None) -> tuple[pd.DataFrame, int, list[list], list[int]]:
+def _read_sheet(path: Path, sheet: str | None, is_header, sheet_key: str | None
+                ) -> tuple[pd.DataFrame, int, list[list], list[int], list[int]]:
     """The sheet from its header row on (:func:`header_row`), that row's position, the top
-    rows and the rows the sheet hides (:func:`~siting.io.xlsx_rows.hidden_rows`). Without
+    rows, the rows and the columns the sheet hides (:func:`~siting.io.xlsx_rows.hidden_rows`,
+    :func:`~siting.io.xlsx_rows.hidden_columns`). Without
     ``sheet``, the first sheet: refused when it has no header but others have (a scenario's
     table is told to set ``sheet:``, a file a command names, ``sheet_key`` None, to have that
     sheet first), warned (:func:`_warn_of_other_sheets`) when others have one too."""
@@ -185,7 +186,7 @@ def _read_sheet(path: Path, sheet: str | None, is_header,
                               keep_default_na=False)  # NA, null: text, as a CSV's are
         _restore_error_values(frame, header + 2, error_cells(path, name))
         frame = _with_merged_cells_filled(frame, header + 2, merged_ranges(path, name), path)
-        return frame, header, top, hidden_rows(path, name)
+        return frame, header, top, hidden_rows(path, name), hidden_columns(path, name)
 
 
 def _restore_error_values(frame: pd.DataFrame, first_row: int,
@@ -359,11 +360,16 @@ def without_unit(key: str) -> str:
 
 
 def matching_columns(columns, accepted: dict[str, tuple[str, ...]], *,
-                     key=header_key) -> dict[str, str | None]:
+                     key=header_key, hidden=()) -> dict[str, str | None]:
     """For each field of ``accepted``, the first of ``columns`` (in its names' order) one of
     its names names, compared by ``key`` (:func:`header_key`); a column is also named by its
     name without a unit (:func:`without_unit`: 站高(m) is 站高), unless another column is
-    named so without one. None where no column is named."""
+    named so without one; a column the sheet hides (``hidden``) only when no other is
+    named. None where no column is named."""
+    if hidden:
+        shown = matching_columns([c for c in columns if c not in hidden], accepted, key=key)
+        every = matching_columns(columns, accepted, key=key)
+        return {field: shown[field] or every[field] for field in accepted}
     by_key = {}
     for column in columns:
         by_key.setdefault(key(column), column)
@@ -374,10 +380,10 @@ def matching_columns(columns, accepted: dict[str, tuple[str, ...]], *,
 
 
 def required_columns(path: Path, columns, accepted: dict[str, tuple[str, ...]], required, *,
-                     key=header_key) -> dict[str, str | None]:
+                     key=header_key, hidden=()) -> dict[str, str | None]:
     """:func:`matching_columns`; InputError naming every ``required`` field no column names,
     the names accepted for it and the file's columns."""
-    found = matching_columns(columns, accepted, key=key)
+    found = matching_columns(columns, accepted, key=key, hidden=hidden)
     missing = [f"'{field}' (or {', '.join(accepted[field][1:])})" for field in required
                if found[field] is None]
     if missing:
@@ -421,16 +427,21 @@ def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
     ``allow_empty`` (the caller then says what to do). The header is the first row
     ``is_header`` accepts (see :func:`header_row`), so titles above it are skipped.
     ``sheet_key`` is the scenario key whose ``sheet`` chooses the sheet (None: no setting
-    does), named when other sheets have the header too."""
+    does), named when other sheets have the header too. The names of the columns the sheet
+    hides are ``frame.attrs[HIDDEN_COLUMNS]`` (:func:`matching_columns` prefers the others,
+    :func:`warn_of_hidden_columns` names those read)."""
     hidden: list[int] = []
+    hidden_numbers: list[int] = []
     if _table_format(path) == "workbook":
-        frame, header, top, hidden = _read_sheet(path, sheet, is_header, sheet_key)
+        frame, header, top, hidden, hidden_numbers = _read_sheet(path, sheet, is_header,
+                                                                 sheet_key)
     else:
         frame, header, top = _read_csv(path, is_header)
     _refuse_duplicated_names(path, header, _header_names(top[header] if top else [], top, header))
     frame.columns = _header_names(frame.columns, top, header)
     frame.index = pd.RangeIndex(header + 2, header + 2 + len(frame))  # the header's row + 1
     frame = _with_units_row_read(frame, path)
+    hidden_names = {frame.columns[n - 1] for n in hidden_numbers if n <= frame.shape[1]}
     blank = frame.apply(blank_cells)
     skipped_rows = (blank.all(axis=1).to_numpy(bool) | _total_rows(frame, blank, path)
                     | _note_rows(frame, blank, path))
@@ -439,7 +450,22 @@ def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
     if frame.empty and not allow_empty:
         raise InputError(f"{path}: the table has no rows; fill it in")
     _warn_of_hidden_rows(path, frame.index.intersection(hidden))
+    frame.attrs[HIDDEN_COLUMNS] = [column for column in frame.columns if column in hidden_names]
     return frame
+
+
+#: The key of a table's ``attrs`` holding the names of the columns its sheet hides.
+HIDDEN_COLUMNS = "hidden_columns"
+
+
+def warn_of_hidden_columns(where: str, read: dict[str, str | None], hidden) -> None:
+    """Warn naming the columns of ``read`` (field -> the column read for it) that the sheet
+    hides (``hidden``: a planner hides a superseded 人口 or 经度 column, and forgets it)."""
+    named = [f"'{column}' ({field})" for field, column in read.items() if column in hidden]
+    if named:
+        logger.warning("%s: column(s) %s, hidden in Excel, are read; unhide them to check "
+                       "them, or read another column if they are superseded", where,
+                       ", ".join(named))
 
 
 #: The units a sheet writes in a row of its own under the header (m, °, dBm, 元, (米), 【人】),
@@ -710,10 +736,13 @@ NAME_COORDINATES_IN_FILE = ("head them 经度 and 纬度 (or lon and lat) in the
 def coordinate_columns(frame: pd.DataFrame, x: str | None, y: str | None, where: str, *,
                        advice: str = NAME_COORDINATES_IN_SCENARIO) -> tuple[str, str]:
     """The names of the x (longitude) and y (latitude) columns: the given ones (as
-    :func:`column_named` finds them), or detected; InputError ending in ``advice`` when none
-    are found."""
+    :func:`column_named` finds them), or detected among the columns the sheet shows, else
+    among those it hides (``frame.attrs[HIDDEN_COLUMNS]``: a superseded 经度/纬度 hidden
+    beside 站址经度/站址纬度); InputError ending in ``advice`` when none are found."""
     if x is None and y is None:
-        if (found := _detected_coordinates(frame.columns)) is not None:
+        hidden = frame.attrs.get(HIDDEN_COLUMNS, ())
+        shown = [column for column in frame.columns if column not in hidden]
+        if (found := _detected_coordinates(shown) or _detected_coordinates(frame.columns)):
             return found
         raise InputError(f"{where}: no coordinate columns found (columns: "
                          f"{', '.join(frame.columns)}); {advice}")

@@ -1,9 +1,10 @@
 """The rows an XLSX sheet hides (hidden by hand, or by a filter), which pandas reads like the
-others, the cells it merges, whose value pandas reads in the first cell only, and the cells
-holding an error value (#N/A), which pandas reads as empty: openpyxl's read-only reader, which
-pandas uses, reports none of them, so they are found in the sheet's XML part (ECMA-376 Part 1,
-18.3.1.73 ``row``: ``hidden``; 18.3.1.55 ``mergeCell``: ``ref``; 18.3.1.4 ``c``: ``t="e"``),
-located through the workbook's relationships (18.2.19 ``sheet``, ``r:id``)."""
+others, the columns it hides, the cells it merges, whose value pandas reads in the first cell
+only, and the cells holding an error value (#N/A), which pandas reads as empty: openpyxl's
+read-only reader, which pandas uses, reports none of them, so they are found in the sheet's
+XML part (ECMA-376 Part 1, 18.3.1.73 ``row``: ``hidden``; 18.3.1.13 ``col``: ``min``,
+``max``, ``hidden``; 18.3.1.55 ``mergeCell``: ``ref``; 18.3.1.4 ``c``: ``t="e"``), located
+through the workbook's relationships (18.2.19 ``sheet``, ``r:id``)."""
 
 from __future__ import annotations
 
@@ -59,6 +60,22 @@ def hidden_rows(path: Path, sheet: str) -> list[int]:
         if number is not None:
             rows.append(int(number.group(1)))
     return rows
+
+
+#: A column element (a run of columns sharing a width) that is hidden.
+_HIDDEN_COLUMNS = re.compile(rb'<(?:\w+:)?col\b[^>]*?\bhidden="(?:1|true)"[^>]*>')
+_COLUMN_SPAN = (re.compile(rb'\bmin="(\d+)"'), re.compile(rb'\bmax="(\d+)"'))
+
+
+def hidden_columns(path: Path, sheet: str) -> list[int]:
+    """Column numbers (A is 1) that the sheet ``sheet`` of the workbook ``path`` hides; empty
+    when it hides none or its parts cannot be found."""
+    columns = []
+    for match in _HIDDEN_COLUMNS.finditer(_sheet_xml(path, sheet)):
+        first, last = (pattern.search(match[0]) for pattern in _COLUMN_SPAN)
+        if first is not None:
+            columns.extend(range(int(first[1]), int((last or first)[1]) + 1))
+    return columns
 
 
 #: A merged range's reference (``D2:D5``): its first and last cells' columns and rows.
