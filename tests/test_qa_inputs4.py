@@ -240,3 +240,38 @@ def test_an_as_built_list_reads_its_shown_year_not_a_hidden_one(tmp_path, caplog
         built = read_as_built(path, data.candidates, scenario)
     assert built.sites["year"].tolist() == ["2027"]
     assert "hidden in Excel" not in caplog.text
+
+
+#: Sums as Excel's currency and accounting formats save them in a CSV (the text shown), and
+#: the yuan each is.
+SUMS = {"¥50,000.00": 50_000, "￥8,000": 8000, " ¥ 1,250.50 ": 1250.5, " ¥ -   ": 0,
+        "50000元": 50_000, "RMB 3,000": 3000, "1200": 1200}
+
+
+def test_sums_saved_with_their_currency_are_read_in_yuan(tmp_path):
+    """A site list whose cost columns were formatted as currency (货币, 会计专用) and saved as
+    CSV holds "¥50,000.00", "￥8,000", and " ¥ -   " for 0: each was refused as not a number;
+    the sign and 元 are read, and the accounting format's dash as 0."""
+    header = [*list(SITE_COLUMNS.values())[:-1], "经度", "纬度"]
+    records = [[f"S{i}", "公共建筑", 30, cell, cell, "否", "否", cell, "4G", 108.5 + i / 100, 32.5]
+               for i, cell in enumerate(SUMS)]
+    path = tmp_path / "站址.csv"
+    pd.DataFrame(records, columns=header).to_csv(path, index=False, encoding="gb18030")
+    fields = tuple(list(SITE_COLUMNS.items())[:-1])
+    source = LayerSource(path=path, key="inputs.candidates", fields=fields)
+    sites = read_layer(source, None, CANDIDATE_FIELDS, "site_id")
+    for field in ("capex_cny", "opex_cny_per_year", "extra_cost_cny"):
+        assert sites[field].tolist() == list(SUMS.values())
+
+
+def test_an_as_built_cost_saved_with_its_currency_is_read_in_yuan(tmp_path):
+    """实际投资 saved from a currency-formatted column ("￥205,000.00") was refused as not a
+    number of CNY; it is read in yuan."""
+    scenario, _ = lonlat_region(tmp_path / "region", {"S1": 0.05})
+    scenario = load_scenario(scenario)
+    path = tmp_path / "竣工.csv"
+    pd.DataFrame([["S1", TECH_4G["name"], 2027, "￥205,000.00"]],
+                 columns=["站址编号", "制式", "建成年份", "实际投资"]).to_csv(
+        path, index=False, encoding="gbk")
+    built = read_as_built(path, read_region(scenario).candidates, scenario)
+    assert built.sites["cost_cny"].tolist() == [205_000.0]

@@ -45,7 +45,8 @@ import pandas as pd
 
 from siting.config import Scenario
 from siting.errors import InputError
-from siting.io.layers import BOOL_SPELLINGS, bool_of, generations_of, in_yuan, read_vector
+from siting.io.layers import (BOOL_SPELLINGS, bool_of, generations_of, in_yuan, read_vector,
+                              without_currency)
 from siting.io.problems import Problems, require_file
 from siting.io.region import EXISTING_KINDS, backhaul_in_place, has_fiber
 from siting.io.headers import accepted_names
@@ -143,8 +144,8 @@ def read_as_built(path: str | Path, candidates: pd.DataFrame, scenario: Scenario
         "site_id": frame[columns["site_id"]].map(id_text).reset_index(drop=True),
         "technology": frame[columns["technology"]].map(id_text).reset_index(drop=True),
         "year": _year_labels(frame[columns["year"]]),
-        "cost_cny": in_yuan(numbers_of(frame[columns["cost_cny"]]), "cost_cny",
-                            columns["cost_cny"], str(path)).to_numpy(float),
+        "cost_cny": in_yuan(numbers_of(without_currency(frame[columns["cost_cny"]])),
+                            "cost_cny", columns["cost_cny"], str(path)).to_numpy(float),
         "backhaul": (_text(frame[columns["backhaul"]]) if columns["backhaul"]
                      else pd.Series([""] * len(frame), dtype=object)),
         "row": frame.index.to_numpy()})

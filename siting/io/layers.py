@@ -196,13 +196,34 @@ METRES_TEXT = re.compile(r"\s*(米|[mM])\s*$")
 
 def _without_unit(column: pd.Series, field: str, where: str) -> pd.Series:
     """A numeric field's cells without the unit they may be written with: a length's metres
-    (:data:`METRES_TEXT`), a count of people's 人 and 万 (:func:`people_counted`)."""
+    (:data:`METRES_TEXT`), a count of people's 人 and 万 (:func:`people_counted`), a sum's
+    currency (:func:`without_currency`)."""
     if field.endswith("_m"):
         return column.map(lambda cell: METRES_TEXT.sub("", cell) if isinstance(cell, str)
                           else cell)
     if field in PEOPLE_FIELDS:
         return people_counted(column, field, where)
+    if "_cny" in field:
+        return without_currency(column)
     return column
+
+
+#: A sum written with its currency, as Excel's currency and accounting formats show it and
+#: save it in a CSV ("¥50,000.00", "￥50,000", " ¥ -   " for 0), or with 元 after it
+#: ("50000元"), after NFKC (￥ is ¥). Groups: the number, or the accounting format's dash.
+MONEY_TEXT = re.compile(r"(?:(?:¥|rmb|cny)\s*(?:(-)|([^-].*?))|(.*?)\s*元)", re.IGNORECASE)
+
+
+def without_currency(column: pd.Series) -> pd.Series:
+    """A money field's text cells without their currency sign or 元 (:data:`MONEY_TEXT`;
+    the accounting format's "¥ -" is 0); other cells as they are."""
+    def number_text(cell):
+        match = (MONEY_TEXT.fullmatch(unicodedata.normalize("NFKC", cell).strip())
+                 if isinstance(cell, str) else None)
+        if match is None:
+            return cell
+        return "0" if match[1] else (match[2] if match[2] is not None else match[3])
+    return column.map(number_text)
 
 
 #: 万: ten thousand, as Chinese sheets count people (1.2万人) and money (万元).
