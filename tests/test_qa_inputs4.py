@@ -275,3 +275,22 @@ def test_an_as_built_cost_saved_with_its_currency_is_read_in_yuan(tmp_path):
         path, index=False, encoding="gbk")
     built = read_as_built(path, read_region(scenario).candidates, scenario)
     assert built.sites["cost_cny"].tolist() == [205_000.0]
+
+
+def test_a_hidden_first_sheet_is_not_read_for_the_first_one_shown(tmp_path, caplog):
+    """A workbook whose first sheet (an old version, 旧版) is hidden, the planner seeing 村庄
+    first, had the hidden sheet's villages read, and was told the shown sheet was left out;
+    the first sheet shown is read, without a word of the hidden one."""
+    book = Workbook()
+    old, shown = book.active, book.create_sheet("村庄")
+    old.title = "旧版"
+    for sheet, population in ((old, 999), (shown, 300)):
+        sheet.append([*VILLAGE_COLUMNS.values(), "经度", "纬度"])
+        sheet.append(_village("V1", population))
+    old.sheet_state = "hidden"
+    book.active = 1
+    book.save(path := tmp_path / "村庄.xlsx")
+    with caplog.at_level(logging.WARNING, logger="siting.io"):
+        villages = _read_sheet_villages(path)
+    assert villages["population"].tolist() == [300]
+    assert "旧版" not in caplog.text

@@ -24,7 +24,8 @@ from openpyxl.utils import get_column_letter
 
 from siting.errors import InputError
 from siting.io.problems import Problems, first_line
-from siting.io.xlsx_rows import error_cells, hidden_columns, hidden_rows, merged_ranges
+from siting.io.xlsx_rows import (error_cells, hidden_columns, hidden_rows, hidden_sheets,
+                                 merged_ranges)
 
 logger = logging.getLogger(__name__)
 
@@ -150,10 +151,12 @@ def _read_sheet(path: Path, sheet: str | None, is_header, sheet_key: str | None
                 ) -> tuple[pd.DataFrame, int, list[list], list[int], list[int]]:
     """The sheet from its header row on (:func:`header_row`), that row's position, the top
     rows, the rows and the columns the sheet hides (:func:`~siting.io.xlsx_rows.hidden_rows`,
-    :func:`~siting.io.xlsx_rows.hidden_columns`). Without
-    ``sheet``, the first sheet: refused when it has no header but others have (a scenario's
-    table is told to set ``sheet:``, a file a command names, ``sheet_key`` None, to have that
-    sheet first), warned (:func:`_warn_of_other_sheets`) when others have one too."""
+    :func:`~siting.io.xlsx_rows.hidden_columns`). Without ``sheet``, the first sheet the
+    workbook shows (a hidden one, :func:`~siting.io.xlsx_rows.hidden_sheets`, is what the
+    planner does not see: an old version, a lookup list): refused when it has no header but
+    other shown sheets have (a scenario's table is told to set ``sheet:``, a file a command
+    names, ``sheet_key`` None, to have that sheet first), warned
+    (:func:`_warn_of_other_sheets`) when others have one too."""
     with open(path, "rb") as file:
         compound = file.read(len(OLE2_SIGNATURE)) == OLE2_SIGNATURE
     if compound:
@@ -168,10 +171,11 @@ def _read_sheet(path: Path, sheet: str | None, is_header, sheet_key: str | None
                          f".xlsx file?") from None
     with book:
         names = [str(name) for name in book.sheet_names]
-        name = _sheet_named(path, sheet, names) if sheet is not None else names[0]
+        shown = [n for n in names if n not in hidden_sheets(path)] or names
+        name = _sheet_named(path, sheet, names) if sheet is not None else shown[0]
         top = _sheet_top(book, name)
         header = header_row(top, is_header)
-        others = ([n for n in names[1:] if header_row(_sheet_top(book, n), is_header) is not None]
+        others = ([n for n in shown[1:] if header_row(_sheet_top(book, n), is_header) is not None]
                   if sheet is None and is_header is not None else [])
         if header is None and others:
             fix = (f"set sheet: {others[0]} in the scenario" if sheet_key is not None else

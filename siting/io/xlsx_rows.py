@@ -1,9 +1,10 @@
-"""The rows an XLSX sheet hides (hidden by hand, or by a filter), which pandas reads like the
-others, the columns it hides, the cells it merges, whose value pandas reads in the first cell
-only, and the cells holding an error value (#N/A), which pandas reads as empty: openpyxl's
-read-only reader, which pandas uses, reports none of them, so they are found in the sheet's
-XML part (ECMA-376 Part 1, 18.3.1.73 ``row``: ``hidden``; 18.3.1.13 ``col``: ``min``,
-``max``, ``hidden``; 18.3.1.55 ``mergeCell``: ``ref``; 18.3.1.4 ``c``: ``t="e"``), located
+"""The sheets an XLSX workbook hides, the rows a sheet hides (hidden by hand, or by a
+filter), which pandas reads like the others, the columns it hides, the cells it merges, whose
+value pandas reads in the first cell only, and the cells holding an error value (#N/A), which
+pandas reads as empty: openpyxl's read-only reader, which pandas uses, reports none of them,
+so they are found in the workbook's and the sheet's XML parts (ECMA-376 Part 1, 18.2.19
+``sheet``: ``state``; 18.3.1.73 ``row``: ``hidden``; 18.3.1.13 ``col``: ``min``, ``max``,
+``hidden``; 18.3.1.55 ``mergeCell``: ``ref``; 18.3.1.4 ``c``: ``t="e"``), a sheet located
 through the workbook's relationships (18.2.19 ``sheet``, ``r:id``)."""
 
 from __future__ import annotations
@@ -37,6 +38,18 @@ def _sheet_part(book: zipfile.ZipFile, sheet: str) -> str | None:
             return target.lstrip("/") if target.startswith("/") else posixpath.normpath(
                 posixpath.join("xl", target))
     return None
+
+
+def hidden_sheets(path: Path) -> set[str]:
+    """The names of the sheets the workbook ``path`` hides (18.2.19 ``sheet``: ``state``
+    hidden, or veryHidden: shown by no menu); empty when its parts cannot be read."""
+    try:
+        with zipfile.ZipFile(path) as book:
+            workbook = ET.fromstring(book.read("xl/workbook.xml"))
+    except (KeyError, OSError, zipfile.BadZipFile, ET.ParseError):
+        return set()
+    return {s.get("name") for s in workbook.iter(f"{_MAIN}sheet")
+            if s.get("state") in ("hidden", "veryHidden")}
 
 
 def _sheet_xml(path: Path, sheet: str) -> bytes:
