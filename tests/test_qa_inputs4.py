@@ -4,9 +4,12 @@ households, hidden columns. The files are built as Excel and WPS write them."""
 
 from __future__ import annotations
 
+import datetime
 import logging
+import re
 import subprocess
 import sys
+import zipfile
 
 import pandas as pd
 import pytest
@@ -294,3 +297,39 @@ def test_a_hidden_first_sheet_is_not_read_for_the_first_one_shown(tmp_path, capl
         villages = _read_sheet_villages(path)
     assert villages["population"].tolist() == [300]
     assert "旧版" not in caplog.text
+
+
+def _with_builtin_format(path, number_format_id):
+    """The workbook at ``path`` with every custom number format of its cells replaced by the
+    built-in ``number_format_id`` and left undefined, as Chinese Excel saves its own date
+    formats (ECMA-376 Part 1, 18.8.30: zh-cn 31 is yyyy"年"m"月"d"日")."""
+    source = path.with_suffix(".src.xlsx")
+    path.rename(source)
+    with zipfile.ZipFile(source) as book, zipfile.ZipFile(path, "w") as saved:
+        for item in book.infolist():
+            data = book.read(item.filename)
+            if item.filename == "xl/styles.xml":
+                styles = re.sub(r"<numFmts.*?</numFmts>", "", data.decode())
+                data = re.sub(r'numFmtId="1[6-9]\d"', f'numFmtId="{number_format_id}"',
+                              styles).encode()
+            saved.writestr(item, data)
+    return path
+
+
+@pytest.mark.parametrize("number_format_id, opened", [(31, datetime.date(2027, 5, 20)),
+                                                       (57, datetime.date(2027, 5, 1))])
+def test_an_as_built_date_in_chinese_excels_format_gives_its_year(tmp_path, number_format_id,
+                                                                   opened):
+    """An as-built list whose 开通日期 Chinese Excel shows as 2027年5月20日 (built-in format 31,
+    which openpyxl does not know) was read as the day's number and refused ("year '46527' is
+    outside the plan"); it is read as the date, and the year taken."""
+    scenario, _ = lonlat_region(tmp_path / "region", {"S1": 0.05})
+    scenario = load_scenario(scenario)
+    book = Workbook()
+    book.active.append(["站址编号", "制式", "开通日期", "实际投资"])
+    book.active.append(["S1", TECH_4G["name"], opened, 200_000])
+    book.active["C2"].number_format = 'yyyy"年"m"月"d"日"'
+    book.save(path := tmp_path / "竣工.xlsx")
+    _with_builtin_format(path, number_format_id)
+    built = read_as_built(path, read_region(scenario).candidates, scenario)
+    assert built.sites["year"].tolist() == [str(opened.year)]

@@ -24,8 +24,8 @@ from openpyxl.utils import get_column_letter
 
 from siting.errors import InputError
 from siting.io.problems import Problems, first_line
-from siting.io.xlsx_rows import (error_cells, hidden_columns, hidden_rows, hidden_sheets,
-                                 merged_ranges)
+from siting.io.xlsx_rows import (east_asian_dates, error_cells, hidden_columns, hidden_rows,
+                                 hidden_sheets, merged_ranges)
 
 logger = logging.getLogger(__name__)
 
@@ -188,17 +188,20 @@ def _read_sheet(path: Path, sheet: str | None, is_header, sheet_key: str | None
         header = header or 0
         frame = pd.read_excel(book, sheet_name=name, header=header, dtype=object,
                               keep_default_na=False)  # NA, null: text, as a CSV's are
-        _restore_error_values(frame, header + 2, error_cells(path, name))
+        _restore_cells(frame, header + 2, {**error_cells(path, name),
+                                           **east_asian_dates(path, name)})
         frame = _with_merged_cells_filled(frame, header + 2, merged_ranges(path, name), path)
         return frame, header, top, hidden_rows(path, name), hidden_columns(path, name)
 
 
-def _restore_error_values(frame: pd.DataFrame, first_row: int,
-                          errors: dict[tuple[int, int], str]) -> None:
-    """Write into ``frame`` (a sheet's rows from Excel's row ``first_row`` on) the error values
-    its cells hold (``errors``: :func:`~siting.io.xlsx_rows.error_cells`), which pandas reads
-    as empty, so that a #N/A is told as Excel shows it (:func:`excel_errors`)."""
-    for (row, column), value in errors.items():
+def _restore_cells(frame: pd.DataFrame, first_row: int, cells: dict[tuple[int, int], object]
+                   ) -> None:
+    """Write into ``frame`` (a sheet's rows from Excel's row ``first_row`` on) the values its
+    ``cells`` hold as Excel shows them where pandas reads them otherwise: error values
+    (:func:`~siting.io.xlsx_rows.error_cells`), which pandas reads as empty, so that a #N/A
+    is told as such (:func:`excel_errors`); dates in Chinese Excel's built-in formats
+    (:func:`~siting.io.xlsx_rows.east_asian_dates`), which pandas reads as day numbers."""
+    for (row, column), value in cells.items():
         if first_row <= row < first_row + len(frame) and column <= frame.shape[1]:
             frame.iat[row - first_row, column - 1] = value
 
@@ -211,7 +214,7 @@ EXCEL_ERRORS = frozenset({"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM
 
 def excel_errors(column: pd.Series) -> pd.Series:
     """True where a cell holds an Excel error value (:data:`EXCEL_ERRORS`), as an XLSX sheet
-    (see :func:`_restore_error_values`) or a CSV saved from one writes it."""
+    (see :func:`_restore_cells`) or a CSV saved from one writes it."""
     return column.map(lambda cell: isinstance(cell, str) and cell.strip().upper() in EXCEL_ERRORS)
 
 
