@@ -19,6 +19,7 @@ from siting.config import LayerSource, load_scenario
 from siting.errors import InputError
 from siting.io import read_as_built, read_region
 from siting.io.layers import read_layer
+from siting.io.measurements import measurement_columns
 from siting.io.region import CANDIDATE_FIELDS, VILLAGE_FIELDS
 from tests.regions import TECH_4G, lonlat_region
 
@@ -333,3 +334,12 @@ def test_an_as_built_date_in_chinese_excels_format_gives_its_year(tmp_path, numb
     _with_builtin_format(path, number_format_id)
     built = read_as_built(path, read_region(scenario).candidates, scenario)
     assert built.sites["year"].tolist() == [str(opened.year)]
+
+
+def test_a_drive_test_export_reads_its_shown_rsrp_not_a_hidden_one(tmp_path):
+    """A drive-test sheet whose raw RSRP column (B) is hidden beside the corrected
+    RSRP（dBm） had the hidden one read (RSRP is the name tried first); the shown one is."""
+    path = _hide(_write(tmp_path / "路测.xlsx", [
+        ["站址编号", "RSRP", "RSRP（dBm）", "制式", "经度", "纬度"],
+        ["S1", -150, -95, "LTE1800", 108.5, 32.5]]), "B")
+    assert dict(measurement_columns(path))["rsrp_dbm"] == "RSRP（dBm）"

@@ -460,18 +460,20 @@ def read_vector(path: Path, layer: str | None, where: str, *, warn: bool = True,
     return encoding.decoded(frame)
 
 
-def _column_names(path: Path) -> list[str]:
+def _column_names(path: Path) -> tuple[list[str], list[str]]:
     """The column names of a table (its first sheet's header row, found below a title as
     :func:`read_layer` finds it: the row naming the coordinates) or of a vector file's first
-    layer; [] when it cannot be read (:func:`read_layer` then says why)."""
+    layer, and those of the columns the sheet hides; [] when it cannot be read
+    (:func:`read_layer` then says why)."""
     try:
         if is_table(path):
-            return [str(c) for c in read_table(path, None, allow_empty=True,
-                                               is_header=has_coordinates(None, None)).columns]
+            frame = read_table(path, None, allow_empty=True, is_header=has_coordinates(None, None))
+            return ([str(c) for c in frame.columns],
+                    [str(c) for c in frame.attrs[HIDDEN_COLUMNS]])
         return [str(c) for c in read_vector(path, None, str(path), warn=False,
-                                            read_geometry=False, max_features=1).columns]
+                                            read_geometry=False, max_features=1).columns], []
     except (InputError, OSError):
-        return []
+        return [], []
 
 
 def recognised_columns(path: Path, accepted: Mapping[str, tuple[str, ...]],
@@ -480,11 +482,12 @@ def recognised_columns(path: Path, accepted: Mapping[str, tuple[str, ...]],
     new complaints): (field, the file's column) for every field of ``accepted`` (field -> the
     names accepted, siting's first: :func:`siting.io.headers.accepted_names`) the file names
     otherwise, as ``LayerSource.fields`` takes them; InputError naming the names accepted when
-    a ``required`` field has none."""
-    header = _column_names(path)
+    a ``required`` field has none; a column the sheet hides is recognised only when no other
+    is (:func:`siting.io.tables.matching_columns`)."""
+    header, hidden = _column_names(path)
     if not header:
         return ()
-    found = required_columns(path, header, dict(accepted), required)
+    found = required_columns(path, header, dict(accepted), required, hidden=hidden)
     return tuple((field, column) for field, column in found.items()
                  if column is not None and column != field)
 
