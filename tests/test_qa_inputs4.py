@@ -4,6 +4,7 @@ households, hidden columns. The files are built as Excel and WPS write them."""
 
 from __future__ import annotations
 
+import codecs
 import datetime
 import logging
 import re
@@ -343,3 +344,17 @@ def test_a_drive_test_export_reads_its_shown_rsrp_not_a_hidden_one(tmp_path):
         ["站址编号", "RSRP", "RSRP（dBm）", "制式", "经度", "纬度"],
         ["S1", -150, -95, "LTE1800", 108.5, 32.5]]), "B")
     assert dict(measurement_columns(path))["rsrp_dbm"] == "RSRP（dBm）"
+
+
+def test_a_gbk_csv_behind_a_utf8_byte_order_mark_is_read(tmp_path):
+    """A village list saved as GBK by an editor that kept the UTF-8 byte-order mark of the
+    file it opened was refused as neither UTF-8 nor GB18030; the text after the mark is read
+    as GB18030."""
+    header = [*VILLAGE_COLUMNS.values(), "经度", "纬度"]
+    records = [_village("V1", 300), _village("V2", "1,200", lon=108.6)]
+    text = "\n".join(",".join(f'"{cell}"' for cell in row) for row in [header, *records])
+    path = tmp_path / "村庄.csv"
+    path.write_bytes(codecs.BOM_UTF8 + text.encode("gbk"))
+    villages = _read_sheet_villages(path)
+    assert villages["name"].tolist() == ["V1村", "V2村"]
+    assert villages["population"].tolist() == [300, 1200]

@@ -55,18 +55,20 @@ def decode_text(path: Path, advice: str = "save the sheet as 'CSV UTF-8'") -> st
     """The text of a file, its lines ended by "\\n" whether they end in CR LF (Windows) or CR
     alone (Excel for Mac's "CSV (Macintosh)"): UTF-16 when it opens with a UTF-16 byte-order
     mark (Excel's "Unicode text" export, tab-separated), else the first of
-    :data:`TEXT_ENCODINGS` that decodes it whole; else an InputError ending in ``advice``."""
+    :data:`TEXT_ENCODINGS` that decodes it whole after a UTF-8 byte-order mark (which an
+    editor saving a UTF-8 file as GBK may keep); else an InputError ending in ``advice``."""
     data = path.read_bytes()
-    encodings = ("utf-16",) if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) \
-        else TEXT_ENCODINGS
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    encodings = ("utf-16",) if utf16 else TEXT_ENCODINGS
+    body = data if utf16 else data.removeprefix(codecs.BOM_UTF8)
     for encoding in encodings:
         try:
-            return data.decode(encoding).replace("\r\n", "\n").replace("\r", "\n")
+            return body.decode(encoding).replace("\r\n", "\n").replace("\r", "\n")
         except UnicodeDecodeError as exc:
             failure = exc
-    named = "not valid UTF-16" if encodings != TEXT_ENCODINGS else "neither UTF-8 nor GB18030"
+    named = "not valid UTF-16" if utf16 else "neither UTF-8 nor GB18030"
     raise InputError(f"{path}: the text is {named} (undecodable byte at offset "
-                     f"{failure.start}); {advice}")
+                     f"{failure.start + len(data) - len(body)}); {advice}")
 
 
 def _read_csv(path: Path, is_header) -> tuple[pd.DataFrame, int, list[list]]:
