@@ -358,3 +358,23 @@ def test_a_gbk_csv_behind_a_utf8_byte_order_mark_is_read(tmp_path):
     villages = _read_sheet_villages(path)
     assert villages["name"].tolist() == ["V1村", "V2村"]
     assert villages["population"].tolist() == [300, 1200]
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_an_id_or_a_name_saying_none_is_refused_as_empty(tmp_path, suffix):
+    """A village whose 编号 says - (or whose 村名 says 无) was read as the village '-' (from a
+    CSV; from a workbook, NA was empty): such an id or name is refused as empty, naming the
+    row and the word."""
+    path = tmp_path / f"村庄{suffix}"
+    with pytest.raises(InputError) as refused:
+        _villages(path, [_village("V1", 300), _village("-", 200, lon=108.6)])
+    assert str(refused.value) == (
+        f"{path}: field 'village_id' is empty or says it has none ('-') for row 3; "
+        f"every feature needs an id")
+    unnamed = _village("V2", 200, lon=108.6)
+    unnamed[1] = "无"
+    with pytest.raises(InputError) as refused:
+        _villages(path, [_village("V1", 300), unnamed])
+    assert str(refused.value) == (
+        f"{path}: field 'name' (column '村名') is empty or says it has none ('无') for "
+        f"feature(s) V2; fill it in")

@@ -107,11 +107,16 @@ def unset_cells(column: pd.Series) -> pd.Series:
 def _unset_problem(column: pd.Series, unset: pd.Series, field: str, where: str,
                    advice: str) -> str:
     """The line refusing a required ``field`` whose cells ``unset`` are blank or say they have
-    no value (the first such word quoted), ending in ``advice``."""
-    words = column[unset & ~blank_cells(column)]
-    says = f" or says it has none ({cell_text(words.iloc[0])!r})" if len(words) else ""
-    return (f"{where}: field '{field}' is empty{says} for feature(s) "
+    no value (:func:`_saying_none`), ending in ``advice``."""
+    return (f"{where}: field '{field}' is empty{_saying_none(column, unset)} for feature(s) "
             f"{id_list(column.index, unset)}; {advice}")
+
+
+def _saying_none(column: pd.Series, unset: pd.Series) -> str:
+    """" or says it has none ('-')", quoting the first of the cells ``unset`` (blank or saying
+    they have no value: :func:`unset_cells`) that is not blank; "" when all are."""
+    words = column[unset.to_numpy(bool) & ~blank_cells(column).to_numpy(bool)]
+    return f" or says it has none ({cell_text(words.iloc[0])!r})" if len(words) else ""
 
 
 #: Chinese names of the candidate kinds as site lists (and siting's Chinese outputs) write
@@ -139,10 +144,9 @@ def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series
         text = _coerce(frame, field, "str", where)
         return text.map(lambda value: SITE_KIND_NAMES.get(id_text(value).upper(), value))
     if kind in ("str", "id"):
-        missing = blank_cells(column)
+        missing = unset_cells(column)
         if missing.any():
-            raise InputError(f"{where}: field '{field}' is empty for feature(s) "
-                             f"{id_list(ids, missing)}; fill it in")
+            raise InputError(_unset_problem(column, missing, field, where, "fill it in"))
         _refuse_excel_errors(column, field, where)
         # stripped: a trailing space in 汉滨区 is no other county
         return column.map(id_text if kind == "id" else cell_text)
@@ -671,14 +675,14 @@ def _index_by_id(frame: gpd.GeoDataFrame, id_field: str, where: str, problems: P
     (``row N`` for features without one: N is the frame's index, a table's spreadsheet row or
     a vector layer's feature number)."""
     raw_ids = frame[id_field]
-    no_id = blank_cells(raw_ids)
+    no_id = unset_cells(raw_ids)
     labels = raw_ids.map(id_text)
     labels[no_id] = [f"row {row}" for row in frame.index[no_id.to_numpy()]]
     rows = frame.index
     frame.index = pd.Index(labels.astype(str).to_numpy(), dtype=object)
     if no_id.any():
-        problems.add(f"{where}: field '{id_field}' is empty for {id_list(frame.index, no_id)}; "
-                     f"every feature needs an id")
+        problems.add(f"{where}: field '{id_field}' is empty{_saying_none(raw_ids, no_id)} for "
+                     f"{id_list(frame.index, no_id)}; every feature needs an id")
     failed = excel_errors(raw_ids).to_numpy(bool)
     if failed.any():
         problems.add(f"{where}: field '{id_field}' holds Excel's error {labels[failed].iloc[0]} "
