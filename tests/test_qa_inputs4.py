@@ -378,3 +378,22 @@ def test_an_id_or_a_name_saying_none_is_refused_as_empty(tmp_path, suffix):
     assert str(refused.value) == (
         f"{path}: field 'name' (column '村名') is empty or says it has none ('无') for "
         f"feature(s) V2; fill it in")
+
+
+def test_a_year_saved_as_excels_day_number_is_told_which_date_it_is(tmp_path):
+    """An as-built CSV whose 建成日期 column lost its date format holds 46527 (Excel's number
+    for 2027-05-20), refused only as a year outside the plan; the line now says which date
+    it is and how to show it."""
+    scenario, _ = lonlat_region(tmp_path / "region", {"S1": 0.05})
+    scenario = load_scenario(scenario)
+    path = tmp_path / "竣工.csv"
+    pd.DataFrame([["S1", TECH_4G["name"], 46527, 1000]],
+                 columns=["站址编号", "制式", "建成日期", "实际投资"]).to_csv(
+        path, index=False, encoding="gbk")
+    day = (datetime.date(1899, 12, 30) + datetime.timedelta(days=46527)).isoformat()
+    with pytest.raises(InputError) as refused:
+        read_as_built(path, read_region(scenario).candidates, scenario)
+    assert str(refused.value) == (
+        f"{path}: row 2, field '建成日期': year '46527' is outside the plan (46527 is how Excel "
+        f"stores the date {day}: format the column as a date, 设置单元格格式 > 日期, and save "
+        f"again); give the year as a number such as 2027")

@@ -42,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from openpyxl.utils.datetime import from_excel
 
 from siting.config import Scenario
 from siting.errors import InputError
@@ -371,7 +372,23 @@ def _check_years(sites, path, columns, problems, *, plan_years, **_) -> None:
         advice = YEAR_NUMBER_ADVICE
     for _, row in sites[outside].iterrows():
         problems.add(f"{_where(path, [row.row], columns['year'])}: year '{row.year}' is outside "
-                     f"the plan; {advice}")
+                     f"the plan{_day_number_hint(row.year)}; {advice}")
+
+
+#: The numbers Excel stores the dates of 1954-2119 as (days since 1899-12-30): a year column
+#: holding one is a date whose cell lost its date format (a CSV saved from a General column).
+EXCEL_DAY_NUMBERS = (20_000, 80_000)
+
+
+def _day_number_hint(label: str) -> str:
+    """What a year ``label`` that is one of :data:`EXCEL_DAY_NUMBERS` is: the date Excel stores
+    so, and how to show it; "" for another label."""
+    number = pd.to_numeric(label, errors="coerce")
+    if not EXCEL_DAY_NUMBERS[0] <= number <= EXCEL_DAY_NUMBERS[1]:
+        return ""
+    day = from_excel(float(number))
+    return (f" ({label} is how Excel stores the date {day:%Y-%m-%d}: format the column as a "
+            f"date, 设置单元格格式 > 日期, and save again)")
 
 
 def _check_costs(sites, path, columns, problems, **_) -> None:
