@@ -46,16 +46,19 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from openpyxl.utils.datetime import from_excel
 
 from siting.config import Scenario
 from siting.errors import InputError
-from siting.io.layers import BOOL_SPELLINGS, bool_of, generations_of, in_yuan, read_vector
+from siting.io.layers import (BOOL_SPELLINGS, bool_of, generations_of, in_yuan, read_vector,
+                              without_currency)
 from siting.io.problems import Problems, require_file
 from siting.io.region import EXISTING_KINDS, backhaul_in_place, has_fiber
 from siting.io.headers import accepted_names
-from siting.io.tables import (blank_cells, cell_text, coordinate_columns, has_coordinates,
-                              header_key, id_text, is_table, matching_columns, numbers_of,
-                              read_table, required_columns, scientific_ids_hint, table_points)
+from siting.io.tables import (HIDDEN_COLUMNS, blank_cells, cell_text, coordinate_columns,
+                              has_coordinates, header_key, id_text, is_table, matching_columns,
+                              numbers_of, read_table, required_columns, scientific_ids_hint,
+                              table_points, warn_of_hidden_columns)
 
 logger = logging.getLogger(__name__)
 
@@ -156,8 +159,8 @@ def read_as_built(path: str | Path, candidates: pd.DataFrame, scenario: Scenario
         "site_id": frame[columns["site_id"]].map(id_text).reset_index(drop=True),
         "technology": frame[columns["technology"]].map(id_text).reset_index(drop=True),
         "year": _year_labels(frame[columns["year"]]),
-        "cost_cny": in_yuan(numbers_of(frame[columns["cost_cny"]]), "cost_cny",
-                            columns["cost_cny"], str(path)).to_numpy(float),
+        "cost_cny": in_yuan(numbers_of(without_currency(frame[columns["cost_cny"]])),
+                            "cost_cny", columns["cost_cny"], str(path)).to_numpy(float),
         "backhaul": (_text(frame[columns["backhaul"]]) if columns["backhaul"]
                      else pd.Series([""] * len(frame), dtype=object)),
         "row": frame.index.to_numpy()})
@@ -216,10 +219,14 @@ def _read_rows(path: Path) -> pd.DataFrame:
 
 def _columns(frame: pd.DataFrame, path: Path) -> dict[str, str | None]:
     """The file's column for each field of :data:`AS_BUILT_COLUMNS` and of
-    :data:`AS_BUILT_OPTIONAL_COLUMNS` (None for an optional one it lacks)."""
-    return required_columns(path, list(frame.columns),
-                            {**AS_BUILT_COLUMNS, **AS_BUILT_OPTIONAL_COLUMNS}, AS_BUILT_COLUMNS,
-                            key=_column_key)
+    :data:`AS_BUILT_OPTIONAL_COLUMNS` (None for an optional one it lacks); a column the sheet
+    hides only when no other is named so, and said in a warning."""
+    hidden = frame.attrs.get(HIDDEN_COLUMNS, ())
+    found = required_columns(path, list(frame.columns),
+                             {**AS_BUILT_COLUMNS, **AS_BUILT_OPTIONAL_COLUMNS}, AS_BUILT_COLUMNS,
+                             key=_column_key, hidden=hidden)
+    warn_of_hidden_columns(str(path), found, hidden)
+    return found
 
 
 def _text(column: pd.Series) -> pd.Series:
@@ -460,7 +467,23 @@ def _check_years(sites, path, columns, problems, *, plan_years, **_) -> None:
         advice = YEAR_NUMBER_ADVICE
     for _, row in sites[outside].iterrows():
         problems.add(f"{_where(path, [row.row], columns['year'])}: year '{row.year}' is outside "
-                     f"the plan; {advice}")
+                     f"the plan{_day_number_hint(row.year)}; {advice}")
+
+
+#: The numbers Excel stores the dates of 1954-2119 as (days since 1899-12-30): a year column
+#: holding one is a date whose cell lost its date format (a CSV saved from a General column).
+EXCEL_DAY_NUMBERS = (20_000, 80_000)
+
+
+def _day_number_hint(label: str) -> str:
+    """What a year ``label`` that is one of :data:`EXCEL_DAY_NUMBERS` is: the date Excel stores
+    so, and how to show it; "" for another label."""
+    number = pd.to_numeric(label, errors="coerce")
+    if not EXCEL_DAY_NUMBERS[0] <= number <= EXCEL_DAY_NUMBERS[1]:
+        return ""
+    day = from_excel(float(number))
+    return (f" ({label} is how Excel stores the date {day:%Y-%m-%d}: format the column as a "
+            f"date, 设置单元格格式 > 日期, and save again)")
 
 
 def _check_costs(sites, path, columns, problems, **_) -> None:

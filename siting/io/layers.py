@@ -6,6 +6,7 @@ import codecs
 import difflib
 import logging
 import re
+import unicodedata
 import warnings
 import zipfile
 from collections.abc import Mapping
@@ -28,21 +29,22 @@ from siting.io.headers import suggested_names
 from siting.io.kml_tables import description_attributes
 from siting.io.problems import Problems, first_line, id_list, require_file
 from siting.io.rasters import crs_label_problem
-from siting.io.tables import (NAME_COORDINATES_IN_FILE, NAME_COORDINATES_IN_SCENARIO,
-                              blank_cells, cell_text, column_named, coordinate_columns,
-                              excel_errors, has_coordinates, id_text, is_table, matching_columns,
-                              numbers_of, read_table, required_columns, scientific_ids_hint,
-                              table_points)
+from siting.io.tables import (HIDDEN_COLUMNS, NAME_COORDINATES_IN_FILE,
+                              NAME_COORDINATES_IN_SCENARIO, blank_cells, cell_text, column_named,
+                              coordinate_columns, excel_errors, has_coordinates, header_key,
+                              id_text, is_table, matching_columns, no_value_cells, numbers_of,
+                              read_table, required_columns, scientific_ids_hint, table_points,
+                              warn_of_hidden_columns)
 
 logger = logging.getLogger(__name__)
 
 
 #: Spellings of booleans in planners' sheets (compared case-insensitively after stripping);
-#: 有/无 ("there is"/"there is none") is how Chinese sheets often answer "has fiber?", and a
+#: 有/无 ("there is"/"there is none", also 没有) is how Chinese sheets often answer "has fiber?", and a
 #: tick or a cross (√/×) how Chinese forms mark a box.
 BOOL_WORDS = {"1": True, "0": False, "true": True, "false": False, "yes": True, "no": False,
               "y": True, "n": False, "t": True, "f": False, "是": True, "否": False,
-              "有": True, "无": False, "1.0": True, "0.0": False,
+              "有": True, "无": False, "没有": False, "不是": False, "1.0": True, "0.0": False,
               "√": True, "✓": True, "✔": True, "×": False, "✗": False, "✘": False}
 #: How messages list the spellings of BOOL_WORDS.
 BOOL_SPELLINGS = "true/false, yes/no, 1/0, 是/否, 有/无 or √/×"
@@ -80,19 +82,42 @@ def bool_of(value) -> bool | None:
 
 
 def _coerce_bool(column: pd.Series, field: str, optional: bool, where: str) -> pd.Series:
-    """A column of booleans; blank cells of an ``optional`` field read as false (its default)."""
+    """A column of booleans (:func:`bool_of`: 无 is no); cells of an ``optional`` field that
+    are blank or say they have no value (:func:`unset_cells`: -, NA) read as false (its
+    default), a required field's are refused."""
     if column.dtype == bool:
         return column
-    blank = blank_cells(column)
-    if blank.any() and not optional:
-        raise InputError(f"{where}: field '{field}' is empty for feature(s) "
-                         f"{id_list(column.index, blank)}; fill it in ({BOOL_SPELLINGS})")
     mapped = column.map(bool_of)
-    bad = mapped.isna() & ~blank
+    unset = mapped.isna() & unset_cells(column)
+    if unset.any() and not optional:
+        raise InputError(_unset_problem(column, unset, field, where,
+                                        f"fill it in ({BOOL_SPELLINGS})"))
+    bad = mapped.isna() & ~unset
     if bad.any():
         raise InputError(f"{where}: field '{field}' must be {BOOL_SPELLINGS}; feature(s) "
                          f"{id_list(column.index, bad)} hold {list(column[bad][:3])}")
-    return mapped.where(~blank, False).astype(bool)
+    return mapped.where(~unset, False).astype(bool)
+
+
+def unset_cells(column: pd.Series) -> pd.Series:
+    """True where a cell is blank or says it has no value (NA, 无, -, 空:
+    :func:`siting.io.tables.no_value_cells`)."""
+    return blank_cells(column) | no_value_cells(column)
+
+
+def _unset_problem(column: pd.Series, unset: pd.Series, field: str, where: str,
+                   advice: str) -> str:
+    """The line refusing a required ``field`` whose cells ``unset`` are blank or say they have
+    no value (:func:`_saying_none`), ending in ``advice``."""
+    return (f"{where}: field '{field}' is empty{_saying_none(column, unset)} for feature(s) "
+            f"{id_list(column.index, unset)}; {advice}")
+
+
+def _saying_none(column: pd.Series, unset: pd.Series) -> str:
+    """" or says it has none ('-')", quoting the first of the cells ``unset`` (blank or saying
+    they have no value: :func:`unset_cells`) that is not blank; "" when all are."""
+    words = column[unset.to_numpy(bool) & ~blank_cells(column).to_numpy(bool)]
+    return f" or says it has none ({cell_text(words.iloc[0])!r})" if len(words) else ""
 
 
 #: Chinese names of the candidate kinds as site lists (and siting's Chinese outputs) write
@@ -120,10 +145,9 @@ def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series
         text = _coerce(frame, field, "str", where)
         return text.map(lambda value: SITE_KIND_NAMES.get(id_text(value).upper(), value))
     if kind in ("str", "id"):
-        missing = blank_cells(column)
+        missing = unset_cells(column)
         if missing.any():
-            raise InputError(f"{where}: field '{field}' is empty for feature(s) "
-                             f"{id_list(ids, missing)}; fill it in")
+            raise InputError(_unset_problem(column, missing, field, where, "fill it in"))
         _refuse_excel_errors(column, field, where)
         # stripped: a trailing space in 汉滨区 is no other county
         return column.map(id_text if kind == "id" else cell_text)
@@ -140,7 +164,11 @@ def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series
             raise InputError(f"{where}: field '{field}' is empty for feature(s) "
                              f"{id_list(ids, mapped.isna())}; fill it in")
         return mapped.map(",".join)
-    numeric = numbers_of(_without_metres(column) if field.endswith("_m") else column)
+    unset = unset_cells(column)
+    if unset.any():
+        raise InputError(_unset_problem(column, unset, field, where,
+                                        "give a number (0 where there is none)"))
+    numeric = numbers_of(_without_unit(column, field, where))
     bad = numeric.isna() | ~np.isfinite(numeric.to_numpy(dtype=float, na_value=np.nan))
     if bad.any():
         shown = [v for v in column[bad][:3]]
@@ -171,13 +199,98 @@ EXCEL_ERROR_ADVICE = ("a formula that failed (a VLOOKUP that found nothing); cor
 METRES_TEXT = re.compile(r"\s*(米|[mM])\s*$")
 
 
-def _without_metres(column: pd.Series) -> pd.Series:
-    """A length field's cells with a trailing metre unit (:data:`METRES_TEXT`) dropped."""
-    return column.map(lambda cell: METRES_TEXT.sub("", cell) if isinstance(cell, str) else cell)
+def _without_unit(column: pd.Series, field: str, where: str) -> pd.Series:
+    """A numeric field's cells without the unit they may be written with: a length's metres
+    (:data:`METRES_TEXT`), a count of people's 人 and 万 (:func:`people_counted`), a sum's
+    currency (:func:`without_currency`)."""
+    if field.endswith("_m"):
+        return column.map(lambda cell: METRES_TEXT.sub("", cell) if isinstance(cell, str)
+                          else cell)
+    if field in PEOPLE_FIELDS:
+        return people_counted(column, field, where)
+    if "_cny" in field:
+        return without_currency(column)
+    return column
 
 
+#: A sum written with its currency, as Excel's currency and accounting formats show it and
+#: save it in a CSV ("¥50,000.00", "￥50,000", " ¥ -   " for 0), or with 元 after it
+#: ("50000元"), after NFKC (￥ is ¥). Groups: the number, or the accounting format's dash.
+MONEY_TEXT = re.compile(r"(?:(?:¥|rmb|cny)\s*(?:(-)|([^-].*?))|(.*?)\s*元)", re.IGNORECASE)
+
+
+def without_currency(column: pd.Series) -> pd.Series:
+    """A money field's text cells without their currency sign or 元 (:data:`MONEY_TEXT`;
+    the accounting format's "¥ -" is 0); other cells as they are."""
+    def number_text(cell):
+        match = (MONEY_TEXT.fullmatch(unicodedata.normalize("NFKC", cell).strip())
+                 if isinstance(cell, str) else None)
+        if match is None:
+            return cell
+        return "0" if match[1] else (match[2] if match[2] is not None else match[3])
+    return column.map(number_text)
+
+
+#: 万: ten thousand, as Chinese sheets count people (1.2万人) and money (万元).
+WAN = 10_000.0
 #: Chinese cost sheets often give sums in 万元 (ten thousand yuan), saying so in the header.
-WAN_YUAN = 10_000.0
+WAN_YUAN = WAN
+#: The fields that count people (a village's population, the people a complaint speaks for).
+PEOPLE_FIELDS = ("population", "people")
+#: A count of people written with its unit, after NFKC: "1200人", "1.2万", "1.2万人",
+#: "3,400 人", "1200口" (a register's 口: mouths). Groups: the number, 万 when written.
+PEOPLE_TEXT = re.compile(r"(\d[\d,.]*)\s*(万)?\s*(?:人|口)?")
+#: A count of households ("300户", "300 户"): not people.
+HOUSEHOLDS_TEXT = re.compile(r"\d[\d,.]*\s*万?\s*户")
+
+
+def people_counted(column: pd.Series, field: str, where: str) -> pd.Series:
+    """A people-count field's cells (:data:`PEOPLE_FIELDS`) as numbers where a text cell gives
+    one with its unit (:data:`PEOPLE_TEXT`: 1.2万人 is 12,000); other cells as they are.
+    InputError naming the features whose cell counts households (:data:`HOUSEHOLDS_TEXT`),
+    which are not people."""
+    texts = column.map(lambda cell: unicodedata.normalize("NFKC", cell).strip()
+                       if isinstance(cell, str) else "")
+    households = texts.map(lambda text: HOUSEHOLDS_TEXT.fullmatch(text) is not None)
+    if households.any():
+        raise InputError(f"{where}: field '{field}' of feature(s) "
+                         f"{id_list(column.index, households)} counts households "
+                         f"({texts[households].iloc[0]!r}), not people; give the number of "
+                         f"people (人), from the register or households × people per household")
+    return pd.Series([_people_of(text, cell) for text, cell in zip(texts, column)],
+                     index=column.index, dtype=object)
+
+
+def _people_of(text: str, cell):
+    """The number of people ``text`` (``cell``'s, NFKC-folded) gives when it is a number with
+    the unit of :data:`PEOPLE_TEXT` (NaN when its number is none: "1.2.3人"), else ``cell``."""
+    match = PEOPLE_TEXT.fullmatch(text)
+    if match is None:
+        return cell
+    number = numbers_of(pd.Series([match[1]])).iloc[0]
+    return number * WAN if match[2] else number
+
+
+#: A header that says its column counts households: 户数, 户数(户), 人口(户), 人口/户.
+HOUSEHOLDS_HEADER = re.compile(r".*户数.*|.*[(\[【/]户[)\]】]?")
+
+
+def in_people(values: pd.Series, field: str, column: str | None, where: str) -> pd.Series:
+    """A people-count field (:data:`PEOPLE_FIELDS`) in persons: a column whose header says 万人
+    holds ten-thousands (said in a warning); InputError for one whose header says it counts
+    households (:data:`HOUSEHOLDS_HEADER`), which are not people."""
+    if field not in PEOPLE_FIELDS or column is None:
+        return values
+    key = header_key(column)
+    if HOUSEHOLDS_HEADER.fullmatch(key):
+        raise InputError(f"{where}: column '{column}' ({field}) counts households, not people; "
+                         f"map {field} to a column of people (人口), or give households × "
+                         f"people per household")
+    if "万人" not in key:
+        return values
+    logger.warning("%s: column '%s' is in 万人; read as %s in persons (x %g)", where, column,
+                   field, WAN)
+    return values * WAN
 
 
 #: Money units a cost column's header may name that are not converted (thousands, millions,
@@ -352,18 +465,20 @@ def read_vector(path: Path, layer: str | None, where: str, *, warn: bool = True,
     return encoding.decoded(frame)
 
 
-def _column_names(path: Path) -> list[str]:
+def _column_names(path: Path) -> tuple[list[str], list[str]]:
     """The column names of a table (its first sheet's header row, found below a title as
     :func:`read_layer` finds it: the row naming the coordinates) or of a vector file's first
-    layer; [] when it cannot be read (:func:`read_layer` then says why)."""
+    layer, and those of the columns the sheet hides; [] when it cannot be read
+    (:func:`read_layer` then says why)."""
     try:
         if is_table(path):
-            return [str(c) for c in read_table(path, None, allow_empty=True,
-                                               is_header=has_coordinates(None, None)).columns]
+            frame = read_table(path, None, allow_empty=True, is_header=has_coordinates(None, None))
+            return ([str(c) for c in frame.columns],
+                    [str(c) for c in frame.attrs[HIDDEN_COLUMNS]])
         return [str(c) for c in read_vector(path, None, str(path), warn=False,
-                                            read_geometry=False, max_features=1).columns]
+                                            read_geometry=False, max_features=1).columns], []
     except (InputError, OSError):
-        return []
+        return [], []
 
 
 def recognised_columns(path: Path, accepted: Mapping[str, tuple[str, ...]],
@@ -372,11 +487,12 @@ def recognised_columns(path: Path, accepted: Mapping[str, tuple[str, ...]],
     new complaints): (field, the file's column) for every field of ``accepted`` (field -> the
     names accepted, siting's first: :func:`siting.io.headers.accepted_names`) the file names
     otherwise, as ``LayerSource.fields`` takes them; InputError naming the names accepted when
-    a ``required`` field has none."""
-    header = _column_names(path)
+    a ``required`` field has none; a column the sheet hides is recognised only when no other
+    is (:func:`siting.io.tables.matching_columns`)."""
+    header, hidden = _column_names(path)
     if not header:
         return ()
-    found = required_columns(path, header, dict(accepted), required)
+    found = required_columns(path, header, dict(accepted), required, hidden=hidden)
     return tuple((field, column) for field, column in found.items()
                  if column is not None and column != field)
 
@@ -425,7 +541,10 @@ def _load_table(source: LayerSource, geometry: str, problems: Problems) -> gpd.G
     x, y = coordinate_columns(frame, source.x, source.y, where, advice=advice)
     if source.crs is None:
         _warn_of_web_map_columns(source, x, y, where)
-    return table_points(frame, x, y, None, where, problems)
+    warn_of_hidden_columns(where, {"x": x, "y": y}, frame.attrs[HIDDEN_COLUMNS])
+    points = table_points(frame, x, y, None, where, problems)
+    points.attrs[HIDDEN_COLUMNS] = frame.attrs[HIDDEN_COLUMNS]
+    return points
 
 
 #: Words in a column's name that say its coordinates come from a Chinese web map, and its system.
@@ -557,14 +676,14 @@ def _index_by_id(frame: gpd.GeoDataFrame, id_field: str, where: str, problems: P
     (``row N`` for features without one: N is the frame's index, a table's spreadsheet row or
     a vector layer's feature number)."""
     raw_ids = frame[id_field]
-    no_id = blank_cells(raw_ids)
+    no_id = unset_cells(raw_ids)
     labels = raw_ids.map(id_text)
     labels[no_id] = [f"row {row}" for row in frame.index[no_id.to_numpy()]]
     rows = frame.index
     frame.index = pd.Index(labels.astype(str).to_numpy(), dtype=object)
     if no_id.any():
-        problems.add(f"{where}: field '{id_field}' is empty for {id_list(frame.index, no_id)}; "
-                     f"every feature needs an id")
+        problems.add(f"{where}: field '{id_field}' is empty{_saying_none(raw_ids, no_id)} for "
+                     f"{id_list(frame.index, no_id)}; every feature needs an id")
     failed = excel_errors(raw_ids).to_numpy(bool)
     if failed.any():
         problems.add(f"{where}: field '{id_field}' holds Excel's error {labels[failed].iloc[0]} "
@@ -817,6 +936,8 @@ def read_layer(source: LayerSource, crs: pyproj.CRS | None, fields: dict[str, st
     required = [name for name, kind in fields.items() if not kind.endswith("?")]
     wanted = [id_field, *required] if id_field in required else required
     columns = mapped_columns(source, frame.columns)
+    warn_of_hidden_columns(where, {name: columns.get(name, name) for name in fields},
+                           loaded.attrs.get(HIDDEN_COLUMNS, ()))
     frame = _map_fields(frame, source, list(dict.fromkeys(wanted)), where, needed_by or {})
     if id_field not in frame.columns:  # an optional id: features are named by their row
         frame[id_field] = [f"row {row}" for row in frame.index]
@@ -825,7 +946,8 @@ def read_layer(source: LayerSource, crs: pyproj.CRS | None, fields: dict[str, st
         if name != id_field and name in frame.columns:
             try:
                 values = _coerce(frame, name, kind, where)
-                frame[name] = in_yuan(values, name, columns.get(name), where).to_numpy()
+                values = in_yuan(values, name, columns.get(name), where)
+                frame[name] = in_people(values, name, columns.get(name), where).to_numpy()
             except InputError as exc:
                 problems.add(_naming_the_column(str(exc), name, columns.get(name)))
     if check is not None:

@@ -24,7 +24,8 @@ from openpyxl.utils import get_column_letter
 
 from siting.errors import InputError
 from siting.io.problems import Problems, first_line
-from siting.io.xlsx_rows import error_cells, hidden_rows, merged_ranges
+from siting.io.xlsx_rows import (east_asian_dates, error_cells, hidden_columns, hidden_rows,
+                                 hidden_sheets, merged_ranges)
 
 logger = logging.getLogger(__name__)
 
@@ -54,18 +55,20 @@ def decode_text(path: Path, advice: str = "save the sheet as 'CSV UTF-8'") -> st
     """The text of a file, its lines ended by "\\n" whether they end in CR LF (Windows) or CR
     alone (Excel for Mac's "CSV (Macintosh)"): UTF-16 when it opens with a UTF-16 byte-order
     mark (Excel's "Unicode text" export, tab-separated), else the first of
-    :data:`TEXT_ENCODINGS` that decodes it whole; else an InputError ending in ``advice``."""
+    :data:`TEXT_ENCODINGS` that decodes it whole after a UTF-8 byte-order mark (which an
+    editor saving a UTF-8 file as GBK may keep); else an InputError ending in ``advice``."""
     data = path.read_bytes()
-    encodings = ("utf-16",) if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) \
-        else TEXT_ENCODINGS
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    encodings = ("utf-16",) if utf16 else TEXT_ENCODINGS
+    body = data if utf16 else data.removeprefix(codecs.BOM_UTF8)
     for encoding in encodings:
         try:
-            return data.decode(encoding).replace("\r\n", "\n").replace("\r", "\n")
+            return body.decode(encoding).replace("\r\n", "\n").replace("\r", "\n")
         except UnicodeDecodeError as exc:
             failure = exc
-    named = "not valid UTF-16" if encodings != TEXT_ENCODINGS else "neither UTF-8 nor GB18030"
+    named = "not valid UTF-16" if utf16 else "neither UTF-8 nor GB18030"
     raise InputError(f"{path}: the text is {named} (undecodable byte at offset "
-                     f"{failure.start}); {advice}")
+                     f"{failure.start + len(data) - len(body)}); {advice}")
 
 
 def _read_csv(path: Path, is_header) -> tuple[pd.DataFrame, int, list[list]]:
@@ -146,13 +149,16 @@ def _table_format(path: Path) -> str:
     return "text"
 
 
-def _read_sheet(path: Path, sheet: str | None, is_header,
-                sheet_key: str | None) -> tuple[pd.DataFrame, int, list[list], list[int]]:
+def _read_sheet(path: Path, sheet: str | None, is_header, sheet_key: str | None
+                ) -> tuple[pd.DataFrame, int, list[list], list[int], list[int]]:
     """The sheet from its header row on (:func:`header_row`), that row's position, the top
-    rows and the rows the sheet hides (:func:`~siting.io.xlsx_rows.hidden_rows`). Without
-    ``sheet``, the first sheet: refused when it has no header but others have (a scenario's
-    table is told to set ``sheet:``, a file a command names, ``sheet_key`` None, to have that
-    sheet first), warned (:func:`_warn_of_other_sheets`) when others have one too."""
+    rows, the rows and the columns the sheet hides (:func:`~siting.io.xlsx_rows.hidden_rows`,
+    :func:`~siting.io.xlsx_rows.hidden_columns`). Without ``sheet``, the first sheet the
+    workbook shows (a hidden one, :func:`~siting.io.xlsx_rows.hidden_sheets`, is what the
+    planner does not see: an old version, a lookup list): refused when it has no header but
+    other shown sheets have (a scenario's table is told to set ``sheet:``, a file a command
+    names, ``sheet_key`` None, to have that sheet first), warned
+    (:func:`_warn_of_other_sheets`) when others have one too."""
     with open(path, "rb") as file:
         compound = file.read(len(OLE2_SIGNATURE)) == OLE2_SIGNATURE
     if compound:
@@ -167,10 +173,11 @@ def _read_sheet(path: Path, sheet: str | None, is_header,
                          f".xlsx file?") from None
     with book:
         names = [str(name) for name in book.sheet_names]
-        name = _sheet_named(path, sheet, names) if sheet is not None else names[0]
+        shown = [n for n in names if n not in hidden_sheets(path)] or names
+        name = _sheet_named(path, sheet, names) if sheet is not None else shown[0]
         top = _sheet_top(book, name)
         header = header_row(top, is_header)
-        others = ([n for n in names[1:] if header_row(_sheet_top(book, n), is_header) is not None]
+        others = ([n for n in shown[1:] if header_row(_sheet_top(book, n), is_header) is not None]
                   if sheet is None and is_header is not None else [])
         if header is None and others:
             fix = (f"set sheet: {others[0]} in the scenario" if sheet_key is not None else
@@ -181,18 +188,22 @@ def _read_sheet(path: Path, sheet: str | None, is_header,
         if header is not None and others:
             _warn_of_other_sheets(path, name, others, sheet_key)
         header = header or 0
-        frame = pd.read_excel(book, sheet_name=name, header=header, dtype=object)
-        _restore_error_values(frame, header + 2, error_cells(path, name))
+        frame = pd.read_excel(book, sheet_name=name, header=header, dtype=object,
+                              keep_default_na=False)  # NA, null: text, as a CSV's are
+        _restore_cells(frame, header + 2, {**error_cells(path, name),
+                                           **east_asian_dates(path, name)})
         frame = _with_merged_cells_filled(frame, header + 2, merged_ranges(path, name), path)
-        return frame, header, top, hidden_rows(path, name)
+        return frame, header, top, hidden_rows(path, name), hidden_columns(path, name)
 
 
-def _restore_error_values(frame: pd.DataFrame, first_row: int,
-                          errors: dict[tuple[int, int], str]) -> None:
-    """Write into ``frame`` (a sheet's rows from Excel's row ``first_row`` on) the error values
-    its cells hold (``errors``: :func:`~siting.io.xlsx_rows.error_cells`), which pandas reads
-    as empty, so that a #N/A is told as Excel shows it (:func:`excel_errors`)."""
-    for (row, column), value in errors.items():
+def _restore_cells(frame: pd.DataFrame, first_row: int, cells: dict[tuple[int, int], object]
+                   ) -> None:
+    """Write into ``frame`` (a sheet's rows from Excel's row ``first_row`` on) the values its
+    ``cells`` hold as Excel shows them where pandas reads them otherwise: error values
+    (:func:`~siting.io.xlsx_rows.error_cells`), which pandas reads as empty, so that a #N/A
+    is told as such (:func:`excel_errors`); dates in Chinese Excel's built-in formats
+    (:func:`~siting.io.xlsx_rows.east_asian_dates`), which pandas reads as day numbers."""
+    for (row, column), value in cells.items():
         if first_row <= row < first_row + len(frame) and column <= frame.shape[1]:
             frame.iat[row - first_row, column - 1] = value
 
@@ -205,7 +216,7 @@ EXCEL_ERRORS = frozenset({"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM
 
 def excel_errors(column: pd.Series) -> pd.Series:
     """True where a cell holds an Excel error value (:data:`EXCEL_ERRORS`), as an XLSX sheet
-    (see :func:`_restore_error_values`) or a CSV saved from one writes it."""
+    (see :func:`_restore_cells`) or a CSV saved from one writes it."""
     return column.map(lambda cell: isinstance(cell, str) and cell.strip().upper() in EXCEL_ERRORS)
 
 
@@ -252,7 +263,8 @@ def _warn_of_other_sheets(path: Path, name: str, others: list[str], sheet_key: s
 
 def _sheet_top(book: pd.ExcelFile, name: str) -> list[list]:
     """The top rows of the sheet ``name``, as lists of cells."""
-    top = pd.read_excel(book, sheet_name=name, header=None, nrows=HEADER_SEARCH_ROWS, dtype=object)
+    top = pd.read_excel(book, sheet_name=name, header=None, nrows=HEADER_SEARCH_ROWS, dtype=object,
+                        keep_default_na=False)
     return top.to_numpy().tolist()
 
 
@@ -317,6 +329,17 @@ def blank_cells(column: pd.Series) -> pd.Series:
     return column.isna() | (column.astype(str).str.strip() == "")
 
 
+#: What planners write in a cell that has no value (not applicable, none, unknown), compared as
+#: :func:`header_key` folds it (case, spaces and full-width forms aside: Ｎ／Ａ is n/a).
+NO_VALUE_WORDS = frozenset({"na", "n/a", "n.a.", "none", "null", "nil", "nan", "-", "--", "—",
+                            "——", "/", "无", "空", "暂无", "不详", "未知"})
+
+
+def no_value_cells(column: pd.Series) -> pd.Series:
+    """True where a text cell says it has no value (:data:`NO_VALUE_WORDS`: NA, 无, -, —, 空)."""
+    return column.map(lambda cell: isinstance(cell, str) and header_key(cell) in NO_VALUE_WORDS)
+
+
 def column_named(name: str, columns) -> str:
     """The column of ``columns`` that a scenario's ``name`` names: itself when present, else
     the only one that reads the same but for case, spaces and full-width forms
@@ -332,10 +355,12 @@ def column_named(name: str, columns) -> str:
 
 
 #: The units Chinese sheets write after a column name: 站高(m), 站高（米）, 天线挂高/m, RSRP[dBm],
-#: 实际投资(元), 人口(人), 经度(°), 经度/°, 经度°. A header is read as its field's name without
-#: one of these (after :func:`header_key`); one in another unit (投资(千元), 站高(cm)) is not.
-HEADER_UNIT = re.compile(r"(?:[(\[【](?:m|米|°|度|dbm|元|万元|人|年)[)\]】]"
-                         r"|/(?:m|米|°|度|dbm|元|万元|人|年)|°)$")
+#: 实际投资(元), 人口(人), 人口(万人), 人口(户), 经度(°), 经度/°, 经度°. A header is read as its
+#: field's name without one of these (after :func:`header_key`), the unit then read
+#: (:func:`siting.io.layers.in_people`: 万人 converted, 户 refused); one in another unit
+#: (投资(千元), 站高(cm)) is not.
+HEADER_UNIT = re.compile(r"(?:[(\[【](?:m|米|°|度|dbm|元|万元|人|万人|户|年)[)\]】]"
+                         r"|/(?:m|米|°|度|dbm|元|万元|人|万人|户|年)|°)$")
 
 
 def without_unit(key: str) -> str:
@@ -344,11 +369,16 @@ def without_unit(key: str) -> str:
 
 
 def matching_columns(columns, accepted: dict[str, tuple[str, ...]], *,
-                     key=header_key) -> dict[str, str | None]:
+                     key=header_key, hidden=()) -> dict[str, str | None]:
     """For each field of ``accepted``, the first of ``columns`` (in its names' order) one of
     its names names, compared by ``key`` (:func:`header_key`); a column is also named by its
     name without a unit (:func:`without_unit`: 站高(m) is 站高), unless another column is
-    named so without one. None where no column is named."""
+    named so without one; a column the sheet hides (``hidden``) only when no other is
+    named. None where no column is named."""
+    if hidden:
+        shown = matching_columns([c for c in columns if c not in hidden], accepted, key=key)
+        every = matching_columns(columns, accepted, key=key)
+        return {field: shown[field] or every[field] for field in accepted}
     by_key = {}
     for column in columns:
         by_key.setdefault(key(column), column)
@@ -359,10 +389,10 @@ def matching_columns(columns, accepted: dict[str, tuple[str, ...]], *,
 
 
 def required_columns(path: Path, columns, accepted: dict[str, tuple[str, ...]], required, *,
-                     key=header_key) -> dict[str, str | None]:
+                     key=header_key, hidden=()) -> dict[str, str | None]:
     """:func:`matching_columns`; InputError naming every ``required`` field no column names,
     the names accepted for it and the file's columns."""
-    found = matching_columns(columns, accepted, key=key)
+    found = matching_columns(columns, accepted, key=key, hidden=hidden)
     missing = [f"'{field}' (or {', '.join(accepted[field][1:])})" for field in required
                if found[field] is None]
     if missing:
@@ -406,16 +436,21 @@ def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
     ``allow_empty`` (the caller then says what to do). The header is the first row
     ``is_header`` accepts (see :func:`header_row`), so titles above it are skipped.
     ``sheet_key`` is the scenario key whose ``sheet`` chooses the sheet (None: no setting
-    does), named when other sheets have the header too."""
+    does), named when other sheets have the header too. The names of the columns the sheet
+    hides are ``frame.attrs[HIDDEN_COLUMNS]`` (:func:`matching_columns` prefers the others,
+    :func:`warn_of_hidden_columns` names those read)."""
     hidden: list[int] = []
+    hidden_numbers: list[int] = []
     if _table_format(path) == "workbook":
-        frame, header, top, hidden = _read_sheet(path, sheet, is_header, sheet_key)
+        frame, header, top, hidden, hidden_numbers = _read_sheet(path, sheet, is_header,
+                                                                 sheet_key)
     else:
         frame, header, top = _read_csv(path, is_header)
     _refuse_duplicated_names(path, header, _header_names(top[header] if top else [], top, header))
     frame.columns = _header_names(frame.columns, top, header)
     frame.index = pd.RangeIndex(header + 2, header + 2 + len(frame))  # the header's row + 1
     frame = _with_units_row_read(frame, path)
+    hidden_names = {frame.columns[n - 1] for n in hidden_numbers if n <= frame.shape[1]}
     blank = frame.apply(blank_cells)
     skipped_rows = (blank.all(axis=1).to_numpy(bool) | _total_rows(frame, blank, path)
                     | _note_rows(frame, blank, path))
@@ -424,14 +459,29 @@ def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
     if frame.empty and not allow_empty:
         raise InputError(f"{path}: the table has no rows; fill it in")
     _warn_of_hidden_rows(path, frame.index.intersection(hidden))
+    frame.attrs[HIDDEN_COLUMNS] = [column for column in frame.columns if column in hidden_names]
     return frame
+
+
+#: The key of a table's ``attrs`` holding the names of the columns its sheet hides.
+HIDDEN_COLUMNS = "hidden_columns"
+
+
+def warn_of_hidden_columns(where: str, read: dict[str, str | None], hidden) -> None:
+    """Warn naming the columns of ``read`` (field -> the column read for it) that the sheet
+    hides (``hidden``: a planner hides a superseded 人口 or 经度 column, and forgets it)."""
+    named = [f"'{column}' ({field})" for field, column in read.items() if column in hidden]
+    if named:
+        logger.warning("%s: column(s) %s, hidden in Excel, are read; unhide them to check "
+                       "them, or read another column if they are superseded", where,
+                       ", ".join(named))
 
 
 #: The units a sheet writes in a row of its own under the header (m, °, dBm, 元, (米), 【人】),
 #: matched after :func:`header_key`: lengths, angles, levels, frequencies, money, counts, time.
 UNIT_WORDS = frozenset({"m", "米", "km", "千米", "公里", "cm", "厘米", "°", "度", "dbm", "db",
                         "dbi", "dbd", "mhz", "ghz", "w", "瓦", "元", "万元", "千元", "亿元",
-                        "人", "户", "个", "座", "套", "年", "月", "%", "‰"})
+                        "人", "万人", "户", "个", "座", "套", "年", "月", "%", "‰"})
 #: What a units row may hold besides units: a label (单位) and marks for "no unit".
 UNITS_ROW_FILLERS = frozenset({"单位", "单位:", "unit", "units", "unit:", "units:", "-", "/",
                                "—", "--"})
@@ -695,10 +745,13 @@ NAME_COORDINATES_IN_FILE = ("head them 经度 and 纬度 (or lon and lat) in the
 def coordinate_columns(frame: pd.DataFrame, x: str | None, y: str | None, where: str, *,
                        advice: str = NAME_COORDINATES_IN_SCENARIO) -> tuple[str, str]:
     """The names of the x (longitude) and y (latitude) columns: the given ones (as
-    :func:`column_named` finds them), or detected; InputError ending in ``advice`` when none
-    are found."""
+    :func:`column_named` finds them), or detected among the columns the sheet shows, else
+    among those it hides (``frame.attrs[HIDDEN_COLUMNS]``: a superseded 经度/纬度 hidden
+    beside 站址经度/站址纬度); InputError ending in ``advice`` when none are found."""
     if x is None and y is None:
-        if (found := _detected_coordinates(frame.columns)) is not None:
+        hidden = frame.attrs.get(HIDDEN_COLUMNS, ())
+        shown = [column for column in frame.columns if column not in hidden]
+        if (found := _detected_coordinates(shown) or _detected_coordinates(frame.columns)):
             return found
         raise InputError(f"{where}: no coordinate columns found (columns: "
                          f"{', '.join(frame.columns)}); {advice}")

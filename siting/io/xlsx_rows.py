@@ -1,12 +1,15 @@
-"""The rows an XLSX sheet hides (hidden by hand, or by a filter), which pandas reads like the
-others, the cells it merges, whose value pandas reads in the first cell only, and the cells
-holding an error value (#N/A), which pandas reads as empty: openpyxl's read-only reader, which
-pandas uses, reports none of them, so they are found in the sheet's XML part (ECMA-376 Part 1,
-18.3.1.73 ``row``: ``hidden``; 18.3.1.55 ``mergeCell``: ``ref``; 18.3.1.4 ``c``: ``t="e"``),
-located through the workbook's relationships (18.2.19 ``sheet``, ``r:id``)."""
+"""The sheets an XLSX workbook hides, the rows a sheet hides (hidden by hand, or by a
+filter), which pandas reads like the others, the columns it hides, the cells it merges, whose
+value pandas reads in the first cell only, and the cells holding an error value (#N/A), which
+pandas reads as empty: openpyxl's read-only reader, which pandas uses, reports none of them,
+so they are found in the workbook's and the sheet's XML parts (ECMA-376 Part 1, 18.2.19
+``sheet``: ``state``; 18.3.1.73 ``row``: ``hidden``; 18.3.1.13 ``col``: ``min``, ``max``,
+``hidden``; 18.3.1.55 ``mergeCell``: ``ref``; 18.3.1.4 ``c``: ``t="e"``), a sheet located
+through the workbook's relationships (18.2.19 ``sheet``, ``r:id``)."""
 
 from __future__ import annotations
 
+import datetime
 import posixpath
 import re
 import xml.etree.ElementTree as ET
@@ -14,6 +17,7 @@ import zipfile
 from pathlib import Path
 
 from openpyxl.utils import column_index_from_string
+from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _RELATIONSHIP_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
@@ -38,6 +42,18 @@ def _sheet_part(book: zipfile.ZipFile, sheet: str) -> str | None:
     return None
 
 
+def hidden_sheets(path: Path) -> set[str]:
+    """The names of the sheets the workbook ``path`` hides (18.2.19 ``sheet``: ``state``
+    hidden, or veryHidden: shown by no menu); empty when its parts cannot be read."""
+    try:
+        with zipfile.ZipFile(path) as book:
+            workbook = ET.fromstring(book.read("xl/workbook.xml"))
+    except (KeyError, OSError, zipfile.BadZipFile, ET.ParseError):
+        return set()
+    return {s.get("name") for s in workbook.iter(f"{_MAIN}sheet")
+            if s.get("state") in ("hidden", "veryHidden")}
+
+
 def _sheet_xml(path: Path, sheet: str) -> bytes:
     """The XML of the sheet ``sheet`` of the workbook ``path``; empty when its part cannot be
     found (the sheet is then read as pandas reads it)."""
@@ -59,6 +75,22 @@ def hidden_rows(path: Path, sheet: str) -> list[int]:
         if number is not None:
             rows.append(int(number.group(1)))
     return rows
+
+
+#: A column element (a run of columns sharing a width) that is hidden.
+_HIDDEN_COLUMNS = re.compile(rb'<(?:\w+:)?col\b[^>]*?\bhidden="(?:1|true)"[^>]*>')
+_COLUMN_SPAN = (re.compile(rb'\bmin="(\d+)"'), re.compile(rb'\bmax="(\d+)"'))
+
+
+def hidden_columns(path: Path, sheet: str) -> list[int]:
+    """Column numbers (A is 1) that the sheet ``sheet`` of the workbook ``path`` hides; empty
+    when it hides none or its parts cannot be found."""
+    columns = []
+    for match in _HIDDEN_COLUMNS.finditer(_sheet_xml(path, sheet)):
+        first, last = (pattern.search(match[0]) for pattern in _COLUMN_SPAN)
+        if first is not None:
+            columns.extend(range(int(first[1]), int((last or first)[1]) + 1))
+    return columns
 
 
 #: A merged range's reference (``D2:D5``): its first and last cells' columns and rows.
@@ -94,3 +126,55 @@ def error_cells(path: Path, sheet: str) -> dict[tuple[int, int], str]:
             cells[int(reference[2]), column_index_from_string(reference[1].decode())] = \
                 value[1].decode("utf-8")
     return cells
+
+
+#: The built-in number formats (ECMA-376 Part 1, 18.8.30 ``numFmt``) that are dates in Chinese
+#: Excel (zh-cn: 27 yyyy"年"m"月", 28 m"月"d"日", 30 m-d-yy, 31 yyyy"年"m"月"d"日", 57
+#: yyyy"年"m"月", 58 m"月"d"日", ...; Japanese and Korean Excel's are dates too), which it
+#: writes without defining them and openpyxl does not know: it reads such a date as its
+#: serial number (46527 for 2027年5月20日). The ids between (32-35, 55, 56) are times.
+EAST_ASIAN_DATE_FORMATS = frozenset({27, 28, 29, 30, 31, 36, 50, 51, 52, 53, 54, 57, 58})
+#: A numeric cell (no ``t``, or ``t="n"``) with a style, its attributes and its value.
+_STYLED_CELL = re.compile(rb'<(?:\w+:)?c\b([^>]*\bs="(\d+)"[^>]*)>\s*(?:<(?:\w+:)?f\b[^>]*'
+                          rb'(?:/>|>.*?</(?:\w+:)?f>)\s*)?<(?:\w+:)?v>([^<]*)</', re.DOTALL)
+_CELL_TYPE = re.compile(rb'\bt="(\w+)"')
+
+
+def _date_styles(book: zipfile.ZipFile) -> set[int]:
+    """The cell styles (indexes of ``cellXfs``) whose number format is one of
+    :data:`EAST_ASIAN_DATE_FORMATS` that the workbook does not define itself."""
+    styles = ET.fromstring(book.read("xl/styles.xml"))
+    defined = {int(f.get("numFmtId", -1)) for f in styles.iter(f"{_MAIN}numFmt")}
+    formats = styles.find(f"{_MAIN}cellXfs")
+    return {index for index, xf in enumerate(formats if formats is not None else [])
+            if int(xf.get("numFmtId", 0)) in EAST_ASIAN_DATE_FORMATS - defined}
+
+
+def _epoch(book: zipfile.ZipFile):
+    """The workbook's date system: 1904 when it says so (18.2.28 ``workbookPr``), else 1900."""
+    properties = ET.fromstring(book.read("xl/workbook.xml")).find(f"{_MAIN}workbookPr")
+    in_1904 = properties is not None and properties.get("date1904") in ("1", "true")
+    return CALENDAR_MAC_1904 if in_1904 else CALENDAR_WINDOWS_1900
+
+
+def east_asian_dates(path: Path, sheet: str) -> dict[tuple[int, int], datetime.datetime]:
+    """The cells of the sheet ``sheet`` of the workbook ``path`` that hold a date in a format of
+    :data:`EAST_ASIAN_DATE_FORMATS`, as (row, column) numbered from 1 -> the date."""
+    try:
+        with zipfile.ZipFile(path) as book:
+            styles, epoch = _date_styles(book), _epoch(book)
+    except (KeyError, OSError, ValueError, zipfile.BadZipFile, ET.ParseError):
+        return {}
+    if not styles:
+        return {}
+    dates = {}
+    for cell in _STYLED_CELL.finditer(_sheet_xml(path, sheet)):
+        kind, reference = _CELL_TYPE.search(cell[1]), _CELL_REFERENCE.search(cell[1])
+        numeric = kind is None or kind[1] == b"n"
+        if numeric and int(cell[2]) in styles and reference is not None:
+            try:
+                date = from_excel(float(cell[3]), epoch=epoch)
+            except (ValueError, OverflowError):  # no day's number: read as pandas reads it
+                continue
+            dates[int(reference[2]), column_index_from_string(reference[1].decode())] = date
+    return dates
