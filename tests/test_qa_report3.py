@@ -1,25 +1,33 @@
-"""report.html as a planning committee meets it: a report small enough to e-mail whose map
-still reads."""
+"""report.html and map.png as a planning committee meets them: a report small enough to e-mail
+whose map still reads, and a map whose north arrow, scale bar and legend hide no site or village.
+"""
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
+from matplotlib.text import Annotation, Text
+from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 from PIL import Image
 
 from siting.config import load_scenario
 from siting.export.html_report import MAX_IMAGE_PX, image_data_uri, write_html_report
-from siting.export.staticmap import write_static_map
+from siting.export.staticmap import draw_north_and_scale, draw_static_map, write_static_map
 from siting.export.tables import plan_tables
 from siting.pipeline import compute
 
 DEMO_SCENARIO = Path(__file__).resolve().parents[1] / "data" / "demo" / "scenario.yaml"
+#: map.png's size [in] and resolution [dpi] (siting.export.staticmap.write_static_map).
+A4_LANDSCAPE_IN, MAP_DPI = (11.69, 8.27), 200
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +92,114 @@ def test_report_html_map_opens_in_the_browser(demo_report, tmp_path):
     visit = inspect_page(chromium_binary(), demo_report / "report.html",
                          "[...document.images].map(i => [i.complete, i.naturalWidth])", tmp_path)
     assert visit.state == [[True, MAX_IMAGE_PX]]
+
+
+def drawn_map(draw) -> tuple:
+    """(figure, axes, renderer) of an A4-landscape map drawn by ``draw(ax)`` and laid out as
+    map.png is."""
+    fig = Figure(figsize=A4_LANDSCAPE_IN, dpi=MAP_DPI)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    draw(ax)
+    fig.tight_layout()
+    fig.canvas.draw()
+    return fig, ax, fig.canvas.get_renderer()
+
+
+def marker_boxes(ax, dpi: float) -> np.ndarray:
+    """(x0, y0, x1, y1) [display px] of every scatter marker of ``ax`` inside its frame."""
+    boxes = []
+    frame = ax.get_window_extent()
+    for collection in ax.collections:
+        if not isinstance(collection, PathCollection) or not len(collection.get_offsets()):
+            continue
+        xy = ax.transData.transform(collection.get_offsets())
+        radius_px = np.sqrt(collection.get_sizes()) / 2 * dpi / 72  # s: area [pt^2]
+        radius_px = np.broadcast_to(radius_px, len(xy))
+        inside = ((xy[:, 0] >= frame.x0) & (xy[:, 0] <= frame.x1)
+                  & (xy[:, 1] >= frame.y0) & (xy[:, 1] <= frame.y1))
+        boxes.append(np.column_stack([xy - radius_px[:, None], xy + radius_px[:, None]])[inside])
+    return np.concatenate(boxes) if boxes else np.empty((0, 4))
+
+
+def furniture_boxes(ax, renderer, north: str, scale: str) -> dict:
+    """The display boxes of a map's north arrow (its letter ``north`` and its arrow), the scale
+    bar (its label ``scale``, and its bar where it is a matplotlib scale bar) and the legend."""
+    texts = {text.get_text(): text for text in ax.figure.findobj(Text) if text.get_visible()}
+    boxes = {"north": texts[north].get_window_extent(renderer),
+             "scale label": texts[scale].get_window_extent(renderer),
+             "legend": ax.get_legend().get_window_extent(renderer)}
+    if isinstance(texts[north], Annotation):
+        boxes["arrow"] = texts[north].arrow_patch.get_window_extent(renderer)
+    bars = [a for a in ax.artists if isinstance(a, AnchoredSizeBar)]
+    boxes.update(("scale bar", bar.get_window_extent(renderer)) for bar in bars)
+    return boxes
+
+
+def hidden_markers(box, markers: np.ndarray) -> int:
+    """How many marker boxes overlap ``box``."""
+    return int(np.sum((markers[:, 0] < box.x1) & (markers[:, 2] > box.x0)
+                      & (markers[:, 1] < box.y1) & (markers[:, 3] > box.y0)))
+
+
+def test_north_arrow_scale_bar_and_legend_hide_no_site_of_the_demo(demo_tables):
+    """map.png's scale bar lay on a new site in the lower left corner and its north arrow
+    among the sites of the upper right; both now stand right of the frame, under the legend."""
+    fig, ax, renderer = drawn_map(lambda ax: draw_static_map(ax, demo_tables))
+    markers = marker_boxes(ax, fig.dpi)
+    assert len(markers) > 400  # the demo's sites and villages
+    boxes = furniture_boxes(ax, renderer, "N", "10 km")
+    for name, box in boxes.items():
+        assert hidden_markers(box, markers) == 0, name
+        assert fig.bbox.contains(box.x0, box.y0) and fig.bbox.contains(box.x1, box.y1), name
+    assert {"arrow", "scale bar"} <= set(boxes)  # a matplotlib scale bar: checked as a whole
+    for name in ("north", "arrow", "scale label", "scale bar"):
+        assert not boxes[name].overlaps(boxes["legend"]), name
+
+
+def test_north_arrow_and_scale_bar_hide_nothing_on_a_map_full_of_markers():
+    """Markers over every part of the frame: wherever inside it they stood, they would hide
+    some; the scale bar is as long as its label says, in the map's kilometres."""
+    def draw(ax):
+        x_km, y_km = np.meshgrid(np.linspace(0, 60, 40), np.linspace(0, 60, 40))
+        ax.scatter(x_km.ravel(), y_km.ravel(), s=36, marker="^", label="sites")
+        ax.set_xlim(0, 60)
+        ax.set_ylim(0, 60)
+        ax.set_aspect("equal")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
+        draw_north_and_scale(ax, "N", 10, "10 km")
+
+    fig, ax, renderer = drawn_map(draw)
+    markers = marker_boxes(ax, fig.dpi)
+    boxes = furniture_boxes(ax, renderer, "N", "10 km")
+    for name, box in boxes.items():
+        assert hidden_markers(box, markers) == 0, name
+    bar, = (a for a in ax.artists if isinstance(a, AnchoredSizeBar))
+    rectangle = bar.size_bar.get_children()[0]
+    width_px = rectangle.get_window_extent(renderer).width
+    km_px = ax.transData.transform((10, 0))[0] - ax.transData.transform((0, 0))[0]
+    assert width_px == pytest.approx(km_px, rel=0.02)
+
+
+def test_village_names_stay_inside_the_frame(demo_tables):
+    """An uncovered mandatory village near the right edge had its name run out of the frame
+    onto the north arrow (one near the top, over the frame line): each name now points to the
+    middle of the map. The 40 villages nearest the edges are made uncovered mandatory ones."""
+    villages = demo_tables.villages.copy()
+    xmin, ymin, xmax, ymax = demo_tables.terrain.bounds
+    x, y = villages.geometry.x.to_numpy(), villages.geometry.y.to_numpy()
+    to_edge_m = np.minimum.reduce([x - xmin, xmax - x, y - ymin, ymax - y])
+    villages["name"] = [f"Edge village {i:02d}" for i in range(len(villages))]
+    villages["status"] = np.where(np.argsort(np.argsort(to_edge_m)) < 40, "mandatory_uncovered",
+                                  villages["status"])
+    tables = dataclasses.replace(demo_tables, villages=villages)
+    fig, ax, renderer = drawn_map(lambda ax: draw_static_map(ax, tables))
+    names = [t for t in ax.texts if t.get_text().startswith("Edge village")]
+    assert len(names) == 40
+    frame = ax.get_window_extent(renderer)
+    arrow = furniture_boxes(ax, renderer, "N", "10 km")
+    for name in names:
+        box = name.get_window_extent(renderer)
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1, name.get_text()
+        assert frame.y0 <= box.y0 and box.y1 <= frame.y1, name.get_text()
+        assert not any(box.overlaps(b) for b in arrow.values()), name.get_text()

@@ -256,7 +256,7 @@ def draw_evaluation_map(ax, evaluation) -> None:
         ax.set_ylabel(words[5], parse_math=False, family=fonts)
         ax.set_title(words[0], parse_math=False, family=fonts)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
-        draw_north_and_scale(ax, extent_km, words[1], bar_km, words[2])
+        draw_north_and_scale(ax, words[1], bar_km, words[2])
 
 
 def _map_layers(e, lang: str) -> list:
