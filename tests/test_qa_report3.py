@@ -21,6 +21,7 @@ from PIL import Image
 
 from siting.config import load_scenario
 from siting.export.html_report import MAX_IMAGE_PX, image_data_uri, write_html_report
+from siting.export.i18n import stage_text
 from siting.export.staticmap import draw_north_and_scale, draw_static_map, write_static_map
 from siting.export.tables import plan_tables
 from siting.pipeline import compute
@@ -203,3 +204,13 @@ def test_village_names_stay_inside_the_frame(demo_tables):
         assert frame.x0 <= box.x0 and box.x1 <= frame.x1, name.get_text()
         assert frame.y0 <= box.y0 and box.y1 <= frame.y1, name.get_text()
         assert not any(box.overlaps(b) for b in arrow.values()), name.get_text()
+
+
+def test_a_phased_plan_stopped_by_the_solver_states_its_first_step_in_chinese():
+    """The zh report of the phased backhaul demo, stopped at its time limit, listed its first
+    solver step in English: the planner's sentence had no entry in the catalogue."""
+    stage = ("cover as many mandatory points by 2028 as the solver found in its time (285 of 316, "
+             "without backup coverage), every site on air fed by fiber or by up to 3 microwave hops")
+    text = stage_text(stage, "zh")
+    assert not re.search(r"[A-Za-z]{3,}", text), text
+    assert re.search(r"2028 年前.*316 个中的 285 个.*不超过 3 跳的微波", text), text
