@@ -19,9 +19,11 @@ from matplotlib.text import Annotation, Text
 from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 from PIL import Image
 
+from regions import candidate, one_site_a_year_region, village
 from siting.config import load_scenario
 from siting.export.html_report import MAX_IMAGE_PX, image_data_uri, write_html_report
-from siting.export.i18n import stage_text
+from siting.export.i18n import stage_text, term
+from siting.export.report import Table, build_report, render_markdown
 from siting.export.staticmap import draw_north_and_scale, draw_static_map, write_static_map
 from siting.export.tables import plan_tables
 from siting.pipeline import compute
@@ -214,3 +216,22 @@ def test_a_phased_plan_stopped_by_the_solver_states_its_first_step_in_chinese():
     text = stage_text(stage, "zh")
     assert not re.search(r"[A-Za-z]{3,}", text), text
     assert re.search(r"2028 年前.*316 个中的 285 个.*不超过 3 跳的微波", text), text
+
+
+def test_a_phased_plans_site_list_runs_year_by_year(tmp_path):
+    """The site list of a phased plan was ordered by cost alone, its years jumbled (2030, 2029,
+    2028, 2028, 2030 in the phased demo) beside a schedule read year by year. The cheapest
+    site serves the most people, so it is built first: the list now starts with it."""
+    villages = [village("V1", 1000, 3000, population=300), village("V2", 3000, 3000, population=200),
+                village("V3", 5000, 3000, population=100)]
+    candidates = [candidate("S1", 1000, 3000, techs="4G", capex=30000.0),
+                  candidate("S2", 3000, 3000, techs="4G", capex=40000.0),
+                  candidate("S3", 5000, 3000, techs="4G", capex=50000.0)]
+    tables = plan_tables(compute(load_scenario(one_site_a_year_region(tmp_path, villages, candidates))))
+    report = build_report(tables)
+    section = next(s for s in report.sections if s.title == term("section.sites", "en"))
+    table = next(b for b in section.blocks if isinstance(b, Table))
+    rows = [row for row in table.rows if str(row[0]).startswith("S")]
+    year = table.header.index(term("header.year", "en"))
+    assert [(row[0], int(row[year])) for row in rows] == [("S1", 2027), ("S2", 2028), ("S3", 2029)]
+    assert re.search(r"\| S1 \|.*\n\| S2 \|.*\n\| S3 \|", render_markdown(report))

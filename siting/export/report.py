@@ -464,9 +464,12 @@ def _village_unit(village: dict, units: dict[str, str], names_zh: dict[str, str]
 
 
 def _sites_section(sites, lang: str) -> Section:
-    """The sites built or upgraded, costliest first."""
-    built = sites[sites["action"].isin(BUILT_ACTIONS)].sort_values("total_cost_cny", ascending=False)
+    """The sites built or upgraded, costliest first; a phased plan's year by year, as they are
+    built (the schedule's order), each year's costliest first."""
+    built = sites[sites["action"].isin(BUILT_ACTIONS)]
     phased = "phase" in built
+    built = built.sort_values(["phase", "total_cost_cny"] if phased else ["total_cost_cny"],
+                              ascending=[True, False] if phased else [False], kind="stable")
     header = ["site", "action", "kind", "technology", "height_m", "cost_cny", "people_newly_covered"]
     return Section(term("section.sites", lang), [_table(
         header + (["year"] if phased else []),
