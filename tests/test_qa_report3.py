@@ -235,3 +235,22 @@ def test_a_phased_plans_site_list_runs_year_by_year(tmp_path):
     year = table.header.index(term("header.year", "en"))
     assert [(row[0], int(row[year])) for row in rows] == [("S1", 2027), ("S2", 2028), ("S3", 2029)]
     assert re.search(r"\| S1 \|.*\n\| S2 \|.*\n\| S3 \|", render_markdown(report))
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_cost_by_kind_lists_the_costliest_kind_first(demo_tables, language):
+    """The table of cost by site kind came in the alphabetical order of the English codes
+    (existing_4g, existing_tower, greenfield, ...), which in Chinese reads as no order at all
+    (现网4G站 70.00, 现有铁塔 1,017.14, 新建落地塔 1,448.36, 路灯杆 81.84 ...)."""
+    outputs = dataclasses.replace(demo_tables.scenario.outputs, language=language)
+    tables = dataclasses.replace(demo_tables, scenario=dataclasses.replace(
+        demo_tables.scenario, outputs=outputs))
+    report = build_report(tables)
+    section = next(s for s in report.sections if s.title == term("section.by_kind", language))
+    table, = (b for b in section.blocks if isinstance(b, Table))
+    costs = [row[2] for row in table.rows]
+    expected = sorted((v["cost_cny"] for v in tables.summary["by_kind"].values()), reverse=True)
+    assert len(costs) == len(expected) >= 4
+    assert costs == sorted(costs, reverse=True)
+    scale = 1e4 if language == "zh" else 1.0  # 万元
+    assert costs == pytest.approx([cny / scale for cny in expected], abs=0.01)

@@ -370,10 +370,11 @@ def _breakdown_sections(summary: dict, lang: str) -> list[Section]:
             ("technology", "sites", "cost_cny", "people_newly_covered"),
             [[t, v["sites"], v["cost_cny"], persons(v["people_newly_covered"])]
              for t, v in summary["by_technology"].items()], lang)]),
-        Section(term("section.by_kind", lang), [_table(
+        Section(term("section.by_kind", lang), [_table(  # costliest first, as the site list
             ("kind", "sites", "cost_cny"),
             [[value_text("kind", t, lang), v["sites"], v["cost_cny"]]
-             for t, v in summary["by_kind"].items()], lang)]),
+             for t, v in sorted(summary["by_kind"].items(), key=lambda kind: -kind[1]["cost_cny"])],
+            lang)]),
         Section(term("section.by_admin_unit", lang), [_admin_unit_table(
             summary["by_admin_unit"], summary.get("admin_unit_names_zh", {}), lang)]),
         _baselines_section(summary, lang),
