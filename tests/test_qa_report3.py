@@ -24,7 +24,8 @@ from siting.config import load_scenario
 from siting.export.html_report import MAX_IMAGE_PX, image_data_uri, write_html_report
 from siting.export.i18n import stage_text, term
 from siting.export.report import Table, build_report, render_markdown
-from siting.export.staticmap import draw_north_and_scale, draw_static_map, write_static_map
+from siting.export.staticmap import (add_side_legend, draw_north_and_scale, draw_static_map,
+                                     write_static_map)
 from siting.export.tables import plan_tables
 from siting.pipeline import compute
 
@@ -169,7 +170,7 @@ def test_north_arrow_and_scale_bar_hide_nothing_on_a_map_full_of_markers():
         ax.set_xlim(0, 60)
         ax.set_ylim(0, 60)
         ax.set_aspect("equal")
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
+        add_side_legend(ax)
         draw_north_and_scale(ax, "N", 10, "10 km")
 
     fig, ax, renderer = drawn_map(draw)
@@ -182,6 +183,34 @@ def test_north_arrow_and_scale_bar_hide_nothing_on_a_map_full_of_markers():
     width_px = rectangle.get_window_extent(renderer).width
     km_px = ax.transData.transform((10, 0))[0] - ax.transData.transform((0, 0))[0]
     assert width_px == pytest.approx(km_px, rel=0.02)
+
+
+@pytest.mark.parametrize("width_km, height_km", [(150, 30), (30, 150)])
+def test_on_a_long_map_the_legend_arrow_and_scale_bar_do_not_overlap(width_km, height_km):
+    """Placed at fractions of the frame's height, the arrow and the scale bar of a map four
+    times wider than tall fell in the middle of a legend of 15 entries (a region with backhaul
+    and four technologies); they now stand at fixed distances above it."""
+    def draw(ax):
+        for i in range(15):
+            ax.scatter([width_km / 2], [height_km / 2], label=f"entry {i} of the legend (123)")
+        ax.set_xlim(0, width_km)
+        ax.set_ylim(0, height_km)
+        ax.set_aspect("equal")
+        add_side_legend(ax)
+        draw_north_and_scale(ax, "N", 20, "20 km")
+
+    fig, ax, renderer = drawn_map(draw)
+    boxes = furniture_boxes(ax, renderer, "N", "20 km")
+    assert set(boxes) == {"north", "arrow", "scale label", "scale bar", "legend"}
+    frame = ax.get_window_extent(renderer)
+    for name, box in boxes.items():
+        assert fig.bbox.contains(box.x0, box.y0) and fig.bbox.contains(box.x1, box.y1), name
+        assert box.x0 >= frame.x1, name  # beside the frame
+    for first in ("north", "arrow", "scale label", "scale bar"):
+        assert not boxes[first].overlaps(boxes["legend"]), first
+    assert not boxes["north"].overlaps(boxes["scale label"])
+    assert boxes["arrow"].y0 > boxes["scale bar"].y1  # north first, then the bar, then the legend
+    assert boxes["scale bar"].y0 > boxes["legend"].y1
 
 
 def test_village_names_stay_inside_the_frame(demo_tables):

@@ -106,7 +106,7 @@ def draw_static_map(ax, tables: PlanTables) -> None:
         ax.set_xlabel(words["easting"], parse_math=False, family=fonts)
         ax.set_ylabel(words["northing"], parse_math=False, family=fonts)
         ax.set_title(words["title"], parse_math=False, family=fonts)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
+        add_side_legend(ax)
         draw_north_and_scale(ax, words["north"], bar_km, words["scale"])
 
 
@@ -283,32 +283,61 @@ def frame_words(language: str, crs_name: str, bar_km: float) -> dict[str, str]:
             "scale": term("staticmap.scale", language, km=bar_km)}
 
 
-def draw_north_and_scale(ax, north: str, bar_km: float, scale: str, *,
-                         beside_frame: bool = True) -> None:
-    """A north arrow over a scale bar of ``bar_km`` [km] (the axes' data are in km).
+#: The column right of a map's frame, from its top [pt below the frame's upper right corner]:
+#: the north arrow (its tip, then its letter), the scale bar, then the legend.
+ARROW_TIP_PT, NORTH_LETTER_PT, SCALE_BAR_TOP_PT, SIDE_LEGEND_TOP_PT = 2, 32, 56, 80
+#: Left edge of that column [pt right of the frame]; the arrow's centre line.
+SIDE_COLUMN_PT, ARROW_X_PT = 8, 20
 
-    ``beside_frame``: right of the map's frame, under a legend placed there (map.png,
-    evaluation.png), so that they hide no site or village, however the markers lie; else
-    inside the frame, the arrow in the upper right corner and the bar in the lower left (a
+
+def beside_frame(ax, right_pt: float, down_pt: float):
+    """A transform of axes fractions moved ``right_pt`` right and ``down_pt`` down [pt]: a
+    point at a fixed distance from the frame however large the map's extent."""
+    from matplotlib.transforms import ScaledTranslation
+
+    return ax.transAxes + ScaledTranslation(right_pt / 72, -down_pt / 72, ax.figure.dpi_scale_trans)
+
+
+def add_side_legend(ax) -> None:
+    """The legend of ``ax``'s labelled artists right of the frame, under the north arrow and
+    the scale bar of :func:`draw_north_and_scale`, however tall it is or short the map."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False,
+              bbox_transform=beside_frame(ax, SIDE_COLUMN_PT, SIDE_LEGEND_TOP_PT),
+              borderaxespad=0)
+
+
+def draw_north_and_scale(ax, north: str, bar_km: float, scale: str, *,
+                         beside: bool = True) -> None:
+    """A north arrow and a scale bar of ``bar_km`` [km] (the axes' data are in km).
+
+    ``beside``: right of the map's frame, above the legend of :func:`add_side_legend` (map.png,
+    evaluation.png), so that they hide no site or village however the markers lie; else inside
+    the frame, the arrow in the upper right corner and the bar in the lower left (a
     prediction's map, whose corners lie outside the disc it draws).
     """
-    arrow_x, arrow_top, bar_corner = (1.06, 0.30, (1.02, 0.0)) if beside_frame else \
-        (0.96, 0.95, (0.02, 0.02))
-    ax.annotate(north, xy=(arrow_x, arrow_top), xytext=(arrow_x, arrow_top - 0.09),
-                xycoords="axes fraction", ha="center", fontsize=13, parse_math=False,
-                annotation_clip=False,  # regular weight: the CJK font has one
+    if beside:
+        tip, tip_coords = (1.0, 1.0), beside_frame(ax, ARROW_X_PT, ARROW_TIP_PT)
+        bar = scale_bar(ax, bar_km, scale, "upper left", (1.0, 1.0),
+                        beside_frame(ax, SIDE_COLUMN_PT, SCALE_BAR_TOP_PT))
+    else:
+        tip, tip_coords = (0.96, 0.96), ax.transAxes
+        bar = scale_bar(ax, bar_km, scale, "lower left", (0.02, 0.02), ax.transAxes)
+    letter = (0, ARROW_TIP_PT - NORTH_LETTER_PT)  # [pt] from the tip
+    ax.annotate(north, xy=tip, xycoords=tip_coords, xytext=letter, textcoords="offset points",
+                ha="center", va="top", fontsize=13, parse_math=False,  # the CJK font has one weight
+                annotation_clip=False,
                 arrowprops=dict(arrowstyle="-|>", color="k", shrinkA=5))  # clear of a CJK 北
-    ax.add_artist(scale_bar(ax, bar_km, scale, bar_corner))
+    ax.add_artist(bar)
 
 
-def scale_bar(ax, bar_km: float, scale: str, corner: tuple[float, float]):
+def scale_bar(ax, bar_km: float, scale: str, loc: str, corner: tuple[float, float], transform):
     """A black bar ``bar_km`` [km] long in ``ax``'s data units, labelled ``scale`` above it,
-    its lower left corner at ``corner`` [axes fraction] (inside the frame or beside it)."""
+    its ``loc`` corner at ``corner`` in ``transform`` (inside the frame or beside it)."""
     from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar  # ships with matplotlib
 
     x0, x1 = ax.get_xlim()
-    bar = AnchoredSizeBar(ax.transData, bar_km, scale, loc="lower left", bbox_to_anchor=corner,
-                          bbox_transform=ax.transAxes, frameon=False, label_top=True, sep=3,
+    bar = AnchoredSizeBar(ax.transData, bar_km, scale, loc=loc, bbox_to_anchor=corner,
+                          bbox_transform=transform, frameon=False, label_top=True, sep=3,
                           size_vertical=abs(x1 - x0) / 250, color="k", borderpad=0,
                           pad=0, fontproperties=font_manager.FontProperties(size=8))
     for text in bar.txt_label.get_children():  # readable over the hillshade, inside the frame
