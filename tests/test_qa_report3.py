@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PathCollection
@@ -283,3 +284,23 @@ def test_cost_by_kind_lists_the_costliest_kind_first(demo_tables, language):
     assert costs == sorted(costs, reverse=True)
     scale = 1e4 if language == "zh" else 1.0  # 万元
     assert costs == pytest.approx([cny / scale for cny in expected], abs=0.01)
+
+
+def test_the_as_built_sites_cost_reads_in_the_unit_its_header_names(tmp_path):
+    """A re-plan's table of the sites already built, in Chinese, headed 成本 [万元], showed the
+    cost in yuan: a site built for 150,000 CNY read 150,000 万元 (1.5 billion)."""
+    villages = [village("V1", 1000, 3000, population=300), village("V2", 3000, 3000, population=200)]
+    candidates = [candidate("S1", 1000, 3000, techs="4G"), candidate("S2", 3000, 3000, techs="4G")]
+    scenario = one_site_a_year_region(tmp_path / "in", villages, candidates,
+                                      report={"language": "zh"})
+    built = tmp_path / "built.csv"
+    pd.DataFrame([("S1", "4G-1800", 2027, 150000)],
+                 columns=["site_id", "technology", "year", "cost_cny"]).to_csv(built, index=False)
+    report = build_report(plan_tables(compute(load_scenario(scenario), as_built=built)))
+    section = next(s for s in report.sections if s.title == term("section.as_built", "zh"))
+    table = next(b for b in section.blocks if isinstance(b, Table)
+                 and term("header.site", "zh") in b.header)
+    cost = table.header.index(term("header.cost_cny", "zh"))
+    assert table.header[cost] == "成本 [万元]"
+    assert [row[cost] for row in table.rows] == [pytest.approx(15.0)]  # 150,000 CNY in 万元
+    assert "| S1 | 4G-1800 | 2027 | 15.00 |" in render_markdown(report)

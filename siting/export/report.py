@@ -544,11 +544,11 @@ def _as_built_section(facts: dict, lang: str) -> Section:
                   "report.amount",
                   cny=None if facts["budget_left_cny"] is None else money(facts["budget_left_cny"], lang)),
                    quota=left("report.left_quota", count=facts["quota_left"]))]
-    blocks += [term("report.as_built_sites", lang), Table(
-        [term(f"header.{h}", lang) for h in ("site", "technology", "year", "cost_cny", "backhaul")],
+    blocks += [term("report.as_built_sites", lang), _table(
+        ("site", "technology", "year", "cost_cny", "backhaul"),
         [[r["site_id"], r["technology"] or "-", r["year"], r["cost_cny"],
           value_text("backhaul", r["backhaul"], lang) if r["backhaul"] else "-"]
-         for r in facts["built"]])]
+         for r in facts["built"]], lang)]
     if facts["schedule"]:
         header = ["year", "budget_cny", "quota", "status", "sites", "cost_cny"]
         rows = [[r["year"], _dash(r["budget_cny"]), _dash(r["max_new_sites"]),
