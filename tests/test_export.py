@@ -310,7 +310,7 @@ def test_html_report_matches_markdown_and_escapes(small):
         assert f"## {section.title}" in markdown
         assert f"<h2>{section.title}</h2>" in page
     assert XSS not in page and ESCAPED in page
-    assert "data:image/png;base64," in page  # map.png embedded: the page stands alone
+    assert re.search(r'src="data:image/(png|jpeg);base64,', page)  # map.png embedded: the page stands alone
     assert "<link" not in page and "<script" not in page
     assert "@media print" in page
 

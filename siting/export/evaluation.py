@@ -29,6 +29,7 @@ from siting.export.cells import money_cell, persons
 from siting.export.report import Figure, Report, Section, Table, render_markdown
 from siting.export.staticmap import (
     add_rsrp_legend,
+    add_side_legend,
     admin_units_in_view,
     draw_admin_units,
     draw_north_and_scale,
@@ -255,8 +256,8 @@ def draw_evaluation_map(ax, evaluation) -> None:
         ax.set_xlabel(words[4], parse_math=False, family=fonts)
         ax.set_ylabel(words[5], parse_math=False, family=fonts)
         ax.set_title(words[0], parse_math=False, family=fonts)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
-        draw_north_and_scale(ax, extent_km, words[1], bar_km, words[2])
+        add_side_legend(ax)
+        draw_north_and_scale(ax, words[1], bar_km, words[2])
 
 
 def _map_layers(e, lang: str) -> list:

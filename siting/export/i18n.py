@@ -624,6 +624,11 @@ TERMS: dict[str, dict[str, str]] = {
                                       "backup coverage)",
                                 "zh": "在各年预算和新建站址上限内，{year} 年前尽可能多地覆盖必覆盖点"
                                       "（{total} 个中的 {covered} 个，不含备份覆盖）"},
+    "stage.most_mandatory_by_in_time": {"en": "cover as many mandatory points by {year} as the "
+                                              "solver found in its time ({covered} of {total}, "
+                                              "without backup coverage)",
+                                        "zh": "{year} 年前尽可能多地覆盖必覆盖点：求解器在限时内"
+                                              "找到的方案覆盖 {total} 个中的 {covered} 个（不含备份覆盖）"},
     "stage.most_people": {"en": "then cover the most people within the budget and quota, at "
                                 "least cost",
                           "zh": "再在预算和新建站址上限内以最低成本覆盖最多人口"},
@@ -1091,8 +1096,9 @@ def _match(template: str, text: str, *, at_end: bool = False) -> tuple[str, dict
 #: Optional endings of a stage, read off from the last one that can come first.
 _STAGE_ENDINGS = ("stage.over_budget", "stage.unproven_over_budget", "stage.backhaul",
                   "stage.backhaul_satellite", "stage.backup", "stage.discount")
-_STAGE_KEYS = ("stage.most_mandatory_by", "stage.most_mandatory", "stage.mandatory_by",
-               "stage.mandatory_least_cost", "stage.most_people_earliest", "stage.most_people")
+_STAGE_KEYS = ("stage.most_mandatory_by", "stage.most_mandatory_by_in_time", "stage.most_mandatory",
+               "stage.mandatory_by", "stage.mandatory_least_cost", "stage.most_people_earliest",
+               "stage.most_people")
 
 #: (group, English text) -> key, for values stored as English sentences (reasons, baselines).
 _ENGLISH_INDEX = {(key.split(".", 1)[0], texts["en"]): key for key, texts in TERMS.items()}

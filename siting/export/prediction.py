@@ -111,7 +111,7 @@ def write_prediction_map(path: Path, prediction: Prediction, *, language: str = 
         ax.set_xlabel(words["easting"], parse_math=False, family=fonts)
         ax.set_ylabel(words["northing"], parse_math=False, family=fonts)
         ax.legend(loc="upper left", fontsize=7, framealpha=0.8)
-        draw_north_and_scale(ax, extent_km, words["north"], bar_km, words["scale"])
+        draw_north_and_scale(ax, words["north"], bar_km, words["scale"], beside=False)
         fig.subplots_adjust(**MAP_MARGINS)  # fixed: tight_layout would draw the figure twice
         fig.savefig(path, dpi=150, pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
 

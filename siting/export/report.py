@@ -373,10 +373,11 @@ def _breakdown_sections(summary: dict, lang: str) -> list[Section]:
             ("technology", "sites", "cost_cny", "people_newly_covered"),
             [[t, v["sites"], v["cost_cny"], persons(v["people_newly_covered"])]
              for t, v in summary["by_technology"].items()], lang)]),
-        Section(term("section.by_kind", lang), [_table(
+        Section(term("section.by_kind", lang), [_table(  # costliest first, as the site list
             ("kind", "sites", "cost_cny"),
             [[value_text("kind", t, lang), v["sites"], v["cost_cny"]]
-             for t, v in summary["by_kind"].items()], lang)]),
+             for t, v in sorted(summary["by_kind"].items(), key=lambda kind: -kind[1]["cost_cny"])],
+            lang)]),
         Section(term("section.by_admin_unit", lang), [_admin_unit_table(
             summary["by_admin_unit"], summary.get("admin_unit_names_zh", {}), lang)]),
         _baselines_section(summary, lang),
@@ -467,9 +468,12 @@ def _village_unit(village: dict, units: dict[str, str], names_zh: dict[str, str]
 
 
 def _sites_section(sites, lang: str) -> Section:
-    """The sites built or upgraded, costliest first."""
-    built = sites[sites["action"].isin(BUILT_ACTIONS)].sort_values("total_cost_cny", ascending=False)
+    """The sites built or upgraded, costliest first; a phased plan's year by year, as they are
+    built (the schedule's order), each year's costliest first."""
+    built = sites[sites["action"].isin(BUILT_ACTIONS)]
     phased = "phase" in built
+    built = built.sort_values(["phase", "total_cost_cny"] if phased else ["total_cost_cny"],
+                              ascending=[True, False] if phased else [False], kind="stable")
     header = ["site", "action", "kind", "technology", "height_m", "cost_cny", "people_newly_covered"]
     return Section(term("section.sites", lang), [_table(
         header + (["year"] if phased else []),
@@ -543,11 +547,11 @@ def _as_built_section(facts: dict, lang: str) -> Section:
                   "report.amount",
                   cny=None if facts["budget_left_cny"] is None else money(facts["budget_left_cny"], lang)),
                    quota=left("report.left_quota", count=facts["quota_left"]))]
-    blocks += [term("report.as_built_sites", lang), Table(
-        [term(f"header.{h}", lang) for h in ("site", "technology", "year", "cost_cny", "backhaul")],
+    blocks += [term("report.as_built_sites", lang), _table(
+        ("site", "technology", "year", "cost_cny", "backhaul"),
         [[r["site_id"], r["technology"] or "-", r["year"], r["cost_cny"],
           value_text("backhaul", r["backhaul"], lang) if r["backhaul"] else "-"]
-         for r in facts["built"]])]
+         for r in facts["built"]], lang)]
     if facts["schedule"]:
         header = ["year", "budget_cny", "quota", "status", "sites", "cost_cny", "spent_cny"]
         rows = [[r["year"], _dash(r["budget_cny"]), _dash(r["max_new_sites"]),

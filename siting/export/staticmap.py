@@ -99,15 +99,15 @@ def draw_static_map(ax, tables: PlanTables) -> None:
         _draw_backhaul(ax, tables.backhaul_links, legend)
         if units is not None:
             draw_admin_units(ax, units, words["units"], language)
-        _label_villages(ax, labelled)
+        _label_villages(ax, labelled, extent_km)
         add_rsrp_legend(ax, [legend[f"rsrp:{i}"] for i in range(len(RSRP_CLASSES))])
         ax.set_xlim(extent_km[0], extent_km[1])
         ax.set_ylim(extent_km[2], extent_km[3])
         ax.set_xlabel(words["easting"], parse_math=False, family=fonts)
         ax.set_ylabel(words["northing"], parse_math=False, family=fonts)
         ax.set_title(words["title"], parse_math=False, family=fonts)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
-        draw_north_and_scale(ax, extent_km, words["north"], bar_km, words["scale"])
+        add_side_legend(ax)
+        draw_north_and_scale(ax, words["north"], bar_km, words["scale"])
 
 
 def add_rsrp_legend(ax, labels: list[str]) -> None:
@@ -259,12 +259,18 @@ def _labelled_villages(villages):
     return uncovered.sort_values("population", ascending=False).head(MAX_VILLAGE_LABELS)
 
 
-def _label_villages(ax, villages) -> None:
-    """Each village's name beside its dot, with a white halo so it reads over any colour."""
+def _label_villages(ax, villages, extent_km) -> None:
+    """Each village's name beside its dot, on the side facing the middle of the map's
+    ``extent_km`` (so that no name runs out of the frame onto the legend or the north arrow),
+    with a white halo so it reads over any colour."""
     halo = [patheffects.withStroke(linewidth=2.0, foreground="white")]
+    middle_x_km, middle_y_km = (extent_km[0] + extent_km[1]) / 2, (extent_km[2] + extent_km[3]) / 2
     for name, geometry in zip(villages["name"].astype(str), villages.geometry):
-        ax.annotate(name, (geometry.x / 1000, geometry.y / 1000), xytext=(4, 3),
-                    textcoords="offset points", fontsize=6, color="#a50f15", zorder=6,
+        x_km, y_km = geometry.x / 1000, geometry.y / 1000
+        east, north = x_km > middle_x_km, y_km > middle_y_km
+        ax.annotate(name, (x_km, y_km), xytext=(-4 if east else 4, -3 if north else 3),
+                    textcoords="offset points", ha="right" if east else "left",
+                    va="top" if north else "bottom", fontsize=6, color="#a50f15", zorder=6,
                     path_effects=halo, annotation_clip=True, parse_math=False)
 
 
@@ -277,17 +283,68 @@ def frame_words(language: str, crs_name: str, bar_km: float) -> dict[str, str]:
             "scale": term("staticmap.scale", language, km=bar_km)}
 
 
-def draw_north_and_scale(ax, extent_km, north: str, bar_km: float, scale: str) -> None:
-    """A north arrow, and a scale bar of ``bar_km`` near the lower left corner."""
-    ax.annotate(north, xy=(0.96, 0.95), xytext=(0.96, 0.86), xycoords="axes fraction",
-                ha="center", fontsize=13, parse_math=False,  # regular: the CJK font has one weight
-                arrowprops=dict(arrowstyle="-|>", color="k"))
-    width, height = extent_km[1] - extent_km[0], extent_km[3] - extent_km[2]
-    x0, y0 = extent_km[0] + 0.04 * width, extent_km[2] + 0.04 * height
-    ax.plot([x0, x0 + bar_km], [y0, y0], color="k", linewidth=3, zorder=7)
-    ax.text(x0 + bar_km / 2, y0 + 0.015 * height, scale, ha="center", va="bottom", fontsize=8,
-            zorder=7, parse_math=False,
-            path_effects=[patheffects.withStroke(linewidth=2.0, foreground="white")])
+#: The column right of a map's frame, from its top [pt below the frame's upper right corner]:
+#: the north arrow (its tip, then its letter), the scale bar, then the legend.
+ARROW_TIP_PT, NORTH_LETTER_PT, SCALE_BAR_TOP_PT, SIDE_LEGEND_TOP_PT = 2, 32, 56, 80
+#: Left edge of that column [pt right of the frame]; the arrow's centre line.
+SIDE_COLUMN_PT, ARROW_X_PT = 8, 20
+
+
+def beside_frame(ax, right_pt: float, down_pt: float):
+    """A transform of axes fractions moved ``right_pt`` right and ``down_pt`` down [pt]: a
+    point at a fixed distance from the frame however large the map's extent."""
+    from matplotlib.transforms import ScaledTranslation
+
+    return ax.transAxes + ScaledTranslation(right_pt / 72, -down_pt / 72, ax.figure.dpi_scale_trans)
+
+
+def add_side_legend(ax) -> None:
+    """The legend of ``ax``'s labelled artists right of the frame, under the north arrow and
+    the scale bar of :func:`draw_north_and_scale`, however tall it is or short the map."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False,
+              bbox_transform=beside_frame(ax, SIDE_COLUMN_PT, SIDE_LEGEND_TOP_PT),
+              borderaxespad=0)
+
+
+def draw_north_and_scale(ax, north: str, bar_km: float, scale: str, *,
+                         beside: bool = True) -> None:
+    """A north arrow and a scale bar of ``bar_km`` [km] (the axes' data are in km).
+
+    ``beside``: right of the map's frame, above the legend of :func:`add_side_legend` (map.png,
+    evaluation.png), so that they hide no site or village however the markers lie; else inside
+    the frame, the arrow in the upper right corner and the bar in the lower left (a
+    prediction's map, whose corners lie outside the disc it draws).
+    """
+    if beside:
+        tip, tip_coords = (1.0, 1.0), beside_frame(ax, ARROW_X_PT, ARROW_TIP_PT)
+        bar = scale_bar(ax, bar_km, scale, "upper left", (1.0, 1.0),
+                        beside_frame(ax, SIDE_COLUMN_PT, SCALE_BAR_TOP_PT))
+    else:
+        tip, tip_coords = (0.96, 0.96), ax.transAxes
+        bar = scale_bar(ax, bar_km, scale, "lower left", (0.02, 0.02), ax.transAxes)
+    letter = (0, ARROW_TIP_PT - NORTH_LETTER_PT)  # [pt] from the tip
+    ax.annotate(north, xy=tip, xycoords=tip_coords, xytext=letter, textcoords="offset points",
+                ha="center", va="top", fontsize=13, parse_math=False,  # the CJK font has one weight
+                annotation_clip=False,
+                arrowprops=dict(arrowstyle="-|>", color="k", shrinkA=5))  # clear of a CJK 北
+    ax.add_artist(bar)
+
+
+def scale_bar(ax, bar_km: float, scale: str, loc: str, corner: tuple[float, float], transform):
+    """A black bar ``bar_km`` [km] long in ``ax``'s data units, labelled ``scale`` above it,
+    its ``loc`` corner at ``corner`` in ``transform`` (inside the frame or beside it)."""
+    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar  # ships with matplotlib
+
+    x0, x1 = ax.get_xlim()
+    bar = AnchoredSizeBar(ax.transData, bar_km, scale, loc=loc, bbox_to_anchor=corner,
+                          bbox_transform=transform, frameon=False, label_top=True, sep=3,
+                          size_vertical=abs(x1 - x0) / 250, color="k", borderpad=0,
+                          pad=0, fontproperties=font_manager.FontProperties(size=8))
+    for text in bar.txt_label.get_children():  # readable over the hillshade, inside the frame
+        text.set_path_effects([patheffects.withStroke(linewidth=2.0, foreground="white")])
+    bar.set_clip_on(False)
+    bar.set_zorder(7)
+    return bar
 
 
 def scale_bar_km(width_km: float) -> float:
