@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -70,6 +70,23 @@ class Progress(Protocol):
     their start; a stage ends when the next one starts."""
 
     def __call__(self, stage: str, done: int | None = None, total: int | None = None) -> None: ...
+
+
+@runtime_checkable
+class StepProgress(Progress, Protocol):
+    """A :class:`Progress` that is also told what each step of a counted stage is and, once
+    done, what it gave: ``progress.step(stage, text)`` (a sweep's point: its value when it
+    starts; its status, people covered and time when it ends). A plain ``Progress`` (a
+    notebook's function) is told the steps' counts only."""
+
+    def step(self, stage: str, text: str) -> None: ...
+
+
+def tell_step(progress: Progress | None, stage: str, text: str) -> None:
+    """Tell ``progress`` what a step of ``stage`` is or gave, when it is a
+    :class:`StepProgress`."""
+    if isinstance(progress, StepProgress):
+        progress.step(stage, text)
 
 
 @dataclass(frozen=True)

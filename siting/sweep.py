@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import time
 from pathlib import Path
 
 import matplotlib
@@ -30,7 +31,7 @@ from siting.diskfaults import write_files
 from siting.errors import InfeasibleError, ScenarioError, TimeLimitError
 from siting.export.i18n import MONEY_UNIT_CNY, check_language, term
 from siting.export.staticmap import text_fonts
-from siting.pipeline import Progress, prepare, prepare_backhaul
+from siting.pipeline import Progress, prepare, prepare_backhaul, tell_step
 from siting.plan import OptionCosts, kpis_of, option_costs, plan_network
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,8 @@ def solve_curve(scenario: Scenario, demand: Demand, coverage: CoverageMatrix, co
     max_new_sites : sequence of int, optional
         Quotas of new sites [count], one plan each. Exactly one of the two series is given.
     progress : Progress, optional
-        Told of each plan solved.
+        Told of each plan solved; a :class:`siting.pipeline.StepProgress` also of each
+        point's value as its plan starts, and its status, people covered and time as it ends.
     backhaul : siting.backhaul.BackhaulNetwork, optional
         The candidates' backhaul options (:func:`siting.pipeline.prepare_backhaul`): every
         plan then feeds its sites, and the budget pays for sites and backhaul.
@@ -144,11 +146,16 @@ def solve_curve(scenario: Scenario, demand: Demand, coverage: CoverageMatrix, co
     for done, value in enumerate(values):
         if progress is not None:
             progress(stage, done, len(values))
+        point = f"{done + 1}/{len(values)} {_point_text(field, value)}"
+        tell_step(progress, stage, f"{point}: planning")
+        started_s = time.perf_counter()
         limit = int(value) if field == "max_new_sites" else float(value)
         objective = dataclasses.replace(scenario.objective, kind="max_coverage", phases=(),
                                         mandatory_by=None, **{field: limit})
         rows.append(_point_row(field, value, coverage, demand, costs, objective,
                                scenario.solver, backhaul))
+        tell_step(progress, stage,
+                  f"{point}: {_outcome_text(rows[-1], time.perf_counter() - started_s)}")
     if progress is not None:
         progress(stage, len(values), len(values))
     curve = _curve_frame(field, rows)
@@ -183,6 +190,16 @@ def _point_row(field: str, value, coverage: CoverageMatrix, demand: Demand, cost
             "people_covered_pct": 100 * kpis.people_covered / people_total,
             "mandatory_covered": kpis.mandatory_covered, "mandatory_total": mandatory_total,
             "status": plan.solution.status, "gap": plan.solution.gap, "reason": ""}
+
+
+def _outcome_text(row: dict, seconds: float) -> str:
+    """What a point of the curve gave, as its progress line ends: ``optimal, 12,345 people
+    covered (45.20%), 3.1 s``, or the status of a point without a plan and its time."""
+    status = term(f"sweep.status.{row['status']}", "en")
+    if row["reason"]:
+        return f"{status}, {seconds:.1f} s"
+    return (f"{status}, {row['people_covered']:,.0f} people covered "
+            f"({row['people_covered_pct']:.2f}%), {seconds:.1f} s")
 
 
 #: The ``status`` of a point without a plan when the time limit ran out before any plan
