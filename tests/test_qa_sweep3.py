@@ -4,13 +4,21 @@ comparison keeps within the scenario's time limit and says when that limit cut i
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
+import time
 
+import geopandas as gpd
+import numpy as np
 import pandas as pd
+from shapely.geometry import Point
 from typer.testing import CliRunner
 
-from regions import two_clusters
+import siting.plan
+from regions import CRS, candidate, two_clusters, village, write_region, xy
 from siting.cli import app
+from siting.plan import COMPARISON_MIN_SHARE, MIN_SOLVE_S, SEQUENTIAL_LABEL
 
 #: A progress line of a sweep's point as it ends: its number, value, status, people, share, time.
 POINT_DONE = re.compile(r"siting: solve 3 plans over max_new_sites: (\d)/3 (\d) new sites: "
@@ -44,3 +52,65 @@ def test_a_quiet_sweep_prints_no_point_lines(tmp_path):
                                       "--sites", "0,1", "--out", str(tmp_path / "o"), "-q"])
     assert result.exit_code == 0, result.stderr
     assert result.stderr == "" and result.stdout == ""
+
+
+def _fed_region(folder, time_limit_s: float):
+    """An existing site without fiber that every plan must feed (from a fiber node 700 m
+    away by road, or by satellite), a candidate beside it; backhaul planned with the sites."""
+    sites = [dict(candidate("E1", 600, 600, kind="existing_4g", techs="4G"), has_fiber=False),
+             dict(candidate("C1", 1200, 1200), has_fiber=False)]
+    scenario = write_region(folder, np.full((60, 60), 400.0), villages=[village("V1", 900, 900)],
+                            candidates=sites, objective={"type": "max_coverage", "budget_cny": 10e6},
+                            backhaul={"enabled": True, "microwave": []},
+                            solver={"name": "highs", "time_limit_s": time_limit_s, "mip_gap": 0.0})
+    gpd.GeoDataFrame({"node_id": ["N1"]}, geometry=[Point(*xy(100, 100))], crs=CRS).to_file(
+        folder / "region.gpkg", layer="fiber_nodes")
+    return scenario
+
+
+def _stopped(result):
+    """A solver's result (a Solution, or a BackhaulSolution holding one) as the time limit
+    leaves it: not proven."""
+    if isinstance(result, siting.plan.Solution):
+        return dataclasses.replace(result, status="time_limit")
+    return dataclasses.replace(result, solution=_stopped(result.solution))
+
+
+def test_a_backhaul_run_keeps_its_comparisons_within_the_time_limit_and_says_so(tmp_path,
+                                                                                 monkeypatch):
+    # A phased backhaul run of the demo with time_limit_s: 30 took 28 s to plan, then 28 s
+    # more: the sites-first plan of the report's comparison had the whole limit again (and
+    # each rule's cheapest backhaul up to 60 s). Here every solve takes all the time it is
+    # given and stops there, as on a large region.
+    limit_s = 10.0
+    given_s = []  # the time limit of each solve, in order
+
+    def taking_all_its_time(solve):
+        def solved(*args, time_limit_s, **kwargs):
+            given_s.append(time_limit_s)
+            time.sleep(time_limit_s)
+            return _stopped(solve(*args, time_limit_s=time_limit_s, **kwargs))
+        return solved
+
+    for name in ("solve_coverage_model", "solve_with_backhaul"):
+        monkeypatch.setattr(siting.plan, name, taking_all_its_time(getattr(siting.plan, name)))
+    out = tmp_path / "o"
+    result = CliRunner().invoke(app, ["run", str(_fed_region(tmp_path / "in", limit_s)),
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    plan_s, compared_s = summary["timings_s"]["optimize"], summary["timings_s"]["baselines"]
+    assert plan_s <= limit_s
+    # the comparisons have what the plan left of the limit (at least COMPARISON_MIN_SHARE of it), each of
+    # their solves at least MIN_SOLVE_S: 3 rules' feeds, the sites-first plan's 2 stages and
+    # its feed
+    comparison_calls = len(given_s) - 2  # the plan's: its affordability stage and its last
+    assert comparison_calls == 6
+    bound_s = max(limit_s - plan_s, COMPARISON_MIN_SHARE * limit_s) + comparison_calls * MIN_SOLVE_S
+    assert compared_s <= bound_s + 1.0, (given_s, compared_s, bound_s)
+    # the sites-first plan is there, marked: the time limit stopped it before it was proven
+    joint, sequential = summary["backhaul"]["comparison"]
+    assert sequential["label"] == SEQUENTIAL_LABEL
+    assert (joint["cut_short"], sequential["cut_short"]) == (False, True)
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "The time limit stopped the two-step plan before it was proven the best" in report
