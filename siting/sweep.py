@@ -31,7 +31,7 @@ from siting.diskfaults import write_files
 from siting.errors import InfeasibleError, ScenarioError, TimeLimitError
 from siting.export.i18n import MONEY_UNIT_CNY, check_language, term
 from siting.export.staticmap import text_fonts
-from siting.pipeline import Progress, prepare, prepare_backhaul, tell_step
+from siting.pipeline import Progress, output_lock, prepare, prepare_backhaul, tell_step
 from siting.plan import OptionCosts, kpis_of, option_costs, plan_network
 
 log = logging.getLogger(__name__)
@@ -375,13 +375,18 @@ def write_curve(curve: pd.DataFrame, out_dir: Path, title: str, *,
     :func:`sweep` noted in ``curve.attrs`` (English when the curve carries none). The PNG
     carries its title as metadata (``Title``). Both are rendered before either replaces a
     previous curve (:func:`siting.diskfaults.write_files`): a disk fault raises
-    :class:`~siting.errors.OutputError` and leaves the previous files as they were.
+    :class:`~siting.errors.OutputError` and leaves the previous files as they were. The
+    folder is locked as ``siting run`` locks it (:func:`siting.pipeline.output_lock`): a run
+    or sweep writing it at the same time raises InputError (two sweeps had left one's CSV
+    beside the other's figure, and a run starting to write removed the sweep's staged files).
     """
     language = check_language(language or curve.attrs.get("language", "en"))
     csv_name, png_name = CURVE_FILES
-    out = write_files({csv_name: lambda path: curve.round(CSV_DECIMALS).to_csv(path, index=False),
-                       png_name: lambda path: _save_curve_figure(curve, path, title, language)},
-                      out_dir, "curve")
+    out = Path(out_dir)
+    with output_lock(out):
+        write_files({csv_name: lambda path: curve.round(CSV_DECIMALS).to_csv(path, index=False),
+                     png_name: lambda path: _save_curve_figure(curve, path, title, language)},
+                    out, "curve")
     return out / csv_name, out / png_name
 
 

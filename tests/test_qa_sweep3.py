@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 import siting.plan
 from regions import CRS, candidate, two_clusters, village, write_region, xy
 from siting.cli import app
+from siting.pipeline import output_lock
 from siting.plan import COMPARISON_MIN_SHARE, MIN_SOLVE_S, SEQUENTIAL_LABEL
 
 #: A progress line of a sweep's point as it ends: its number, value, status, people, share, time.
@@ -52,6 +53,27 @@ def test_a_quiet_sweep_prints_no_point_lines(tmp_path):
                                       "--sites", "0,1", "--out", str(tmp_path / "o"), "-q"])
     assert result.exit_code == 0, result.stderr
     assert result.stderr == "" and result.stdout == ""
+
+
+def test_a_sweep_does_not_write_a_folder_another_run_is_writing(tmp_path):
+    # A sweep wrote its curve into a folder a run (or another sweep) was writing: two sweeps
+    # could leave one's CSV beside the other's figure, and a run taking the folder removed
+    # the sweep's staged files. It now waits for no one: it says so, and writes nothing.
+    out = tmp_path / "o"
+    with output_lock(out):
+        result = CliRunner().invoke(app, ["sweep", str(two_clusters(tmp_path / "in")),
+                                          "--sites", "0,1", "--out", str(out)])
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"siting: error: {out}: another siting run is writing to this folder; wait for it to "
+        f"finish or choose another --out")
+    assert not (out / "cost_coverage.csv").exists() and not (out / "cost_coverage.png").exists()
+    again = CliRunner().invoke(app, ["sweep", str(two_clusters(tmp_path / "in")),
+                                     "--sites", "0,1", "--out", str(out)])
+    assert again.exit_code == 0, again.stderr
+    assert list(pd.read_csv(out / "cost_coverage.csv")["max_new_sites"]) == [0, 1]
+    assert sorted(p.name for p in out.iterdir()) == [".siting.lock", "cost_coverage.csv",
+                                                     "cost_coverage.png"]
 
 
 def _fed_region(folder, time_limit_s: float):
