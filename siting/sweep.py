@@ -402,7 +402,8 @@ def _save_curve_figure(curve: pd.DataFrame, path: Path, title: str, language: st
 def plot_curve(curve: pd.DataFrame, ax=None, *, title: str | None = None,
                language: str | None = None):
     """Draw a cost-coverage curve (people covered [%] over budget [M CNY, 万元 in Chinese] or
-    quota [sites]); a point without a plan is left out.
+    quota [sites]); a point without a plan is left out, one the time limit stopped before
+    its plan was proven the best is drawn hollow and named in a legend.
 
     Parameters
     ----------
@@ -441,7 +442,8 @@ def _draw_curve(ax, curve: pd.DataFrame, title: str, language: str | None) -> di
     planned = curve[curve["people_covered_pct"].notna()]  # a point without a plan has no y
     x = (curve_money(planned[x_field], language) if x_field == "budget_cny"
          else planned[x_field])
-    ax.plot(x, planned["people_covered_pct"], marker="o")
+    (line,) = ax.plot(x, planned["people_covered_pct"], marker="o")
+    _mark_stopped(ax, x, planned, line.get_color(), language, fonts)
     for x_value, row in zip(x, planned.itertuples()):
         ax.annotate(f"{int(row.mandatory_covered)}/{int(row.mandatory_total)}",
                     (x_value, row.people_covered_pct), textcoords="offset points",
@@ -451,6 +453,21 @@ def _draw_curve(ax, curve: pd.DataFrame, title: str, language: str | None) -> di
     ax.set_title(labels["title"], parse_math=False, family=fonts)
     ax.grid(alpha=0.3)
     return {**labels, "fonts": fonts}
+
+
+def _mark_stopped(ax, x, planned: pd.DataFrame, color: str, language: str, fonts) -> None:
+    """Draw the points the time limit stopped before their plans were proven the best
+    (status ``time_limit``) hollow, named in a legend: more time may cover more there, so a
+    dip of the curve at one is the solver's, not the budget's. A curve without a
+    ``status`` column (drawn from a table of its own) has none to mark."""
+    stopped = (planned.get("status", pd.Series(index=planned.index, dtype=object))
+               == "time_limit").to_numpy()
+    if not stopped.any():
+        return
+    ax.plot(np.asarray(x)[stopped], planned["people_covered_pct"].to_numpy()[stopped],
+            linestyle="none", marker="o", markerfacecolor="white", markeredgecolor=color,
+            label=term("sweep.stopped_legend", language))
+    ax.legend(loc="lower right", prop={"family": fonts})
 
 
 #: A value of a list that only a thousands separator before it explains ("000" in

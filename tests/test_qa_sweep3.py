@@ -12,14 +12,18 @@ import time
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
+from PIL import Image
 from shapely.geometry import Point
 from typer.testing import CliRunner
 
 import siting.plan
+import siting.sweep
 from regions import CRS, candidate, two_clusters, village, write_region, xy
 from siting.cli import app
 from siting.pipeline import output_lock
 from siting.plan import COMPARISON_MIN_SHARE, MIN_SOLVE_S, SEQUENTIAL_LABEL
+from siting.sweep import plot_curve
 
 #: A progress line of a sweep's point as it ends: its number, value, status, people, share, time.
 POINT_DONE = re.compile(r"siting: solve 3 plans over max_new_sites: (\d)/3 (\d) new sites: "
@@ -136,3 +140,40 @@ def test_a_backhaul_run_keeps_its_comparisons_within_the_time_limit_and_says_so(
     assert (joint["cut_short"], sequential["cut_short"]) == (False, True)
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "The time limit stopped the two-step plan before it was proven the best" in report
+
+
+def test_the_curve_draws_a_point_the_time_limit_stopped_hollow_and_names_it(tmp_path,
+                                                                              monkeypatch):
+    # A point the time limit stopped (status time_limit) was drawn as a proven one: a dip of
+    # the curve there read as "more sites cover fewer people".
+    plan_network = siting.sweep.plan_network
+
+    def stopped_at_one_site(coverage, demand, costs, objective, solver, backhaul):
+        plan = plan_network(coverage, demand, costs, objective, solver, backhaul)
+        if objective.max_new_sites != 1:
+            return plan
+        return dataclasses.replace(plan, solution=_stopped(plan.solution))
+
+    monkeypatch.setattr(siting.sweep, "plan_network", stopped_at_one_site)
+    out = tmp_path / "o"
+    result = CliRunner().invoke(app, ["sweep", str(two_clusters(tmp_path / "in")),
+                                      "--sites", "0,1,2", "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    curve = pd.read_csv(out / "cost_coverage.csv")
+    assert list(curve["status"]) == ["optimal", "time_limit", "optimal"]
+    for language, legend in (("en", "stopped at the time limit: not proven the best"),
+                             ("zh", "限时停止：未证明最优")):
+        fig, ax = plot_curve(curve, Figure().add_subplot(), language=language)
+        drawn, hollow = ax.lines
+        assert list(drawn.get_xdata()) == [0, 1, 2]
+        assert list(hollow.get_xdata()) == [1] and list(hollow.get_ydata()) == [
+            curve["people_covered_pct"][1]]
+        assert hollow.get_markerfacecolor() == "white"
+        assert hollow.get_markeredgecolor() == drawn.get_color()
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == [legend]
+    with Image.open(out / "cost_coverage.png") as png:
+        png.load()
+        assert png.size == (1200, 750)
+    # a curve whose points are all proven has no legend
+    fig, ax = plot_curve(curve.assign(status="optimal"), Figure().add_subplot(), language="en")
+    assert len(ax.lines) == 1 and ax.get_legend() is None

@@ -900,6 +900,8 @@ TERMS: dict[str, dict[str, str]] = {
     "sweep.status.time_limit": {"en": "time limit", "zh": "限时"},
     "sweep.status.infeasible": {"en": "infeasible", "zh": "不可行"},
     "sweep.status.no_plan_in_time": {"en": "no plan", "zh": "限时无解"},
+    "sweep.stopped_legend": {"en": "stopped at the time limit: not proven the best",
+                             "zh": "限时停止：未证明最优"},
     # --- the path-loss models (siting.propagation.PATH_LOSS_MODELS) by their names -------------
     "model.named": {"en": "{name} ({key})", "zh": "{name}（{key}）"},
     "model.okumura_hata": {"en": "Okumura-Hata", "zh": "Okumura-Hata"},
