@@ -21,6 +21,7 @@ import siting.plan
 import siting.sweep
 from regions import CRS, candidate, two_clusters, village, write_region, xy
 from siting.cli import app
+from siting.errors import TimeLimitError
 from siting.pipeline import output_lock
 from siting.plan import COMPARISON_MIN_SHARE, MIN_SOLVE_S, SEQUENTIAL_LABEL
 from siting.sweep import plot_curve
@@ -177,3 +178,25 @@ def test_the_curve_draws_a_point_the_time_limit_stopped_hollow_and_names_it(tmp_
     # a curve whose points are all proven has no legend
     fig, ax = plot_curve(curve.assign(status="optimal"), Figure().add_subplot(), language="en")
     assert len(ax.lines) == 1 and ax.get_legend() is None
+
+
+def test_a_backhaul_report_says_why_the_two_step_plan_is_left_out(tmp_path, monkeypatch):
+    # When the sites-first plan found no plan in the comparison's time, the report's table
+    # "The same scenario planned in two steps" listed the joint plan alone, saying nothing.
+    def no_plan_in_time(*args, **kwargs):  # the comparison's sites-first plan (the run's
+        # own plan is pipeline's plan_network)
+        raise TimeLimitError("the time limit was reached before any feasible plan was found")
+
+    monkeypatch.setattr(siting.plan, "plan_network", no_plan_in_time)
+    out = tmp_path / "o"
+    result = CliRunner().invoke(app, ["run", str(_fed_region(tmp_path / "in", 30)),
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    (joint,) = summary["backhaul"]["comparison"]
+    assert joint["label"] != SEQUENTIAL_LABEL
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert ("The two-step plan is left out: some of its sites cannot be fed, or no plan of "
+            "either step was found in the time the comparison is given") in report
+    assert SEQUENTIAL_LABEL not in report
+    assert "The two-step plan is left out" in (out / "report.html").read_text(encoding="utf-8")

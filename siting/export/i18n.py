@@ -261,6 +261,12 @@ TERMS: dict[str, dict[str, str]] = {
     "report.backhaul_compared": {"en": "The same scenario planned in two steps (sites as if backhaul "
                                        "were free, then the cheapest backhaul of each):",
                                  "zh": "同一场景分两步规划（先不计传输选站，再为每个站址配最省的传输）对比："},
+    "report.backhaul_compared_none": {
+        "en": "The two-step plan is left out: some of its sites cannot be fed, or no plan of "
+              "either step was found in the time the comparison is given (what the plan left "
+              "of solver.time_limit_s).",
+        "zh": "两步规划未列出：其部分站址无法配传输，或在对比可用时间内（方案剩下的 solver.time_limit_s 时间）"
+              "未找到任一步的方案。"},
     "report.backhaul_compared_cut_short": {
         "en": "The time limit stopped the two-step plan before it was proven the best (the "
               "comparison is given what the plan left of solver.time_limit_s): with more time "
