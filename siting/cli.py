@@ -218,7 +218,7 @@ class StageReporter:
         """Show what a step of ``stage`` (the current stage) is or gave: in its bar on a
         terminal, else as a line on stderr."""
         self(stage)
-        self._bars.update(self._task, description=f"{stage}: {text}")
+        self._bars.update(self._task, description=escape(f"{stage}: {text}"))
         if self._lines:
             print(f"siting: {stage}: {text}", file=sys.stderr, flush=True)
 

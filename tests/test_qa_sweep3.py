@@ -5,6 +5,7 @@ comparison keeps within the scenario's time limit and says when that limit cut i
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import re
 import time
@@ -14,9 +15,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from PIL import Image
+from rich.console import Console
 from shapely.geometry import Point
 from typer.testing import CliRunner
 
+import siting.cli
 import siting.plan
 import siting.sweep
 from regions import CRS, candidate, two_clusters, village, write_region, xy
@@ -200,3 +203,16 @@ def test_a_backhaul_report_says_why_the_two_step_plan_is_left_out(tmp_path, monk
             "either step was found in the time the comparison is given") in report
     assert SEQUENTIAL_LABEL not in report
     assert "The two-step plan is left out" in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_on_a_terminal_a_point_shows_in_its_stage_bar_as_written(monkeypatch, capsys):
+    # on a terminal the bars stay (no plain lines), the point in the bar's text, read as
+    # written: a value with brackets is not taken for rich markup
+    screen = io.StringIO()
+    monkeypatch.setattr(siting.cli, "console",
+                        Console(file=screen, force_terminal=True, width=160))
+    with siting.cli.StageReporter(quiet=False) as reporter:
+        reporter("solve 2 plans over budget_cny", 0, 2)
+        reporter.step("solve 2 plans over budget_cny", "1/2 [bold]5 CNY[/bold]: planning")
+    assert "solve 2 plans over budget_cny: 1/2 [bold]5 CNY[/bold]: planning" in screen.getvalue()
+    assert capsys.readouterr() == ("", "")
