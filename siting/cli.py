@@ -169,8 +169,11 @@ class StageReporter:
 
     On a terminal, one rich line per stage on stderr: a bar with steps and ETA for stages that
     report (done, total), a pulsing bar with the elapsed time for the others (the solve: HiGHS
-    gives no ETA). Not on a terminal, one plain line per stage on stdout. Nothing with
-    ``quiet``. Every stage is timed (``timings_s``), however it is shown.
+    gives no ETA). Not on a terminal, one plain line per stage on stdout. Each step a stage
+    tells of (:meth:`step`: a sweep's point as it starts and ends) is shown in its bar on a
+    terminal, else as a line on stderr, so that a sweep run under nohup or by a scheduler
+    logs each point as it goes. Nothing with ``quiet``. Every stage is timed
+    (``timings_s``), however it is shown.
     ``before_first_stage`` is called once, when the first stage starts.
     """
 
@@ -210,6 +213,14 @@ class StageReporter:
         if total is not None:
             self._steps = total
             self._bars.update(self._task, completed=done, total=total, counted=True)
+
+    def step(self, stage: str, text: str) -> None:
+        """Show what a step of ``stage`` (the current stage) is or gave: in its bar on a
+        terminal, else as a line on stderr."""
+        self(stage)
+        self._bars.update(self._task, description=escape(f"{stage}: {text}"))
+        if self._lines:
+            print(f"siting: {stage}: {text}", file=sys.stderr, flush=True)
 
     def _finish(self) -> None:
         """Close the current stage: record its time, fill its bar."""

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -46,6 +46,7 @@ from siting.io import RegionData, backhaul_in_place, on_as_built_list, read_regi
 from siting.io.layers import source_label
 from siting.plan import (BackhaulKpis, Plan, PlanKpis, backhaul_comparison,
                          baseline_free_public, baseline_greedy, cheapest_backhaul_or_none,
+                         comparison_deadline,
                          fed_kpis, kpis_of, option_costs, plan_network)
 from siting.rolling import Replan, replan_inputs
 
@@ -70,6 +71,23 @@ class Progress(Protocol):
     their start; a stage ends when the next one starts."""
 
     def __call__(self, stage: str, done: int | None = None, total: int | None = None) -> None: ...
+
+
+@runtime_checkable
+class StepProgress(Progress, Protocol):
+    """A :class:`Progress` that is also told what each step of a counted stage is and, once
+    done, what it gave: ``progress.step(stage, text)`` (a sweep's point: its value when it
+    starts; its status, people covered and time when it ends). A plain ``Progress`` (a
+    notebook's function) is told the steps' counts only."""
+
+    def step(self, stage: str, text: str) -> None: ...
+
+
+def tell_step(progress: Progress | None, stage: str, text: str) -> None:
+    """Tell ``progress`` what a step of ``stage`` is or gave, when it is a
+    :class:`StepProgress`."""
+    if isinstance(progress, StepProgress):
+        progress.step(stage, text)
 
 
 @dataclass(frozen=True)
@@ -269,14 +287,15 @@ def prepare_backhaul(region: RegionData, scenario: Scenario, *, cache_dir: Path 
 
 
 def baseline_kpis(region: RegionData, coverage: CoverageMatrix, demand: Demand, costs,
-                  scenario: Scenario, plan) -> tuple:
+                  scenario: Scenario, plan, *, deadline: float | None = None) -> tuple:
     """The plans the report compares with: existing sites only, every free public site, a
     greedy rule, and the optimal plan itself (as ``PlanKpis``, in that order).
 
     With backhaul, each rule's sites are fed by their cheapest backhaul
     (:func:`siting.plan.cheapest_backhaul`: the rules choose sites as if backhaul were free)
     and the optimal plan by its own, so every cost is sites and backhaul, as the budget counts
-    it (:func:`siting.plan.fed_kpis`)."""
+    it (:func:`siting.plan.fed_kpis`), each feed solved within the time left to ``deadline``
+    (:func:`siting.plan.comparison_deadline`)."""
     rules = {
         "existing sites only": np.flatnonzero(costs.fixed),
         "build every free public site": baseline_free_public(coverage, region.candidates, demand,
@@ -289,18 +308,33 @@ def baseline_kpis(region: RegionData, coverage: CoverageMatrix, demand: Demand, 
         return (*rows, optimal)
     network = plan.backhaul.network
     fed = [fed_kpis(row, cheapest_backhaul_or_none(coverage, costs, chosen, network,
-                                                   scenario.solver, scenario.objective.opex_years))
+                                                   scenario.solver, scenario.objective.opex_years,
+                                                   deadline=deadline))
            for row, chosen in zip(rows, rules.values())]
     return (*fed, fed_kpis(optimal, plan.backhaul.feeds))
 
 
 def backhaul_baselines(coverage: CoverageMatrix, demand: Demand, costs, scenario: Scenario,
-                       plan: Plan) -> tuple[BackhaulKpis, ...]:
+                       plan: Plan, *, deadline: float | None = None) -> tuple[BackhaulKpis, ...]:
     """The joint plan next to sites first and their cheapest backhaul then
-    (:func:`siting.plan.backhaul_comparison`); empty for a plan without backhaul."""
+    (:func:`siting.plan.backhaul_comparison`, within the time left to ``deadline``); empty
+    for a plan without backhaul."""
     if plan.backhaul is None:
         return ()
-    return backhaul_comparison(coverage, demand, costs, scenario.objective, scenario.solver, plan)
+    return backhaul_comparison(coverage, demand, costs, scenario.objective, scenario.solver, plan,
+                               deadline=deadline)
+
+
+def compared_plans(region: RegionData, coverage: CoverageMatrix, demand: Demand, costs,
+                   scenario: Scenario, plan: Plan, plan_s: float) -> tuple[tuple, tuple]:
+    """The plans the report compares ``plan`` with (:func:`baseline_kpis`) and, with backhaul,
+    the sites-first plan (:func:`backhaul_baselines`), solved together within what the plan,
+    solved in ``plan_s`` [s], left of ``solver.time_limit_s``
+    (:func:`siting.plan.comparison_deadline`): the user's limit bounds the run, not the plan
+    alone."""
+    deadline = comparison_deadline(scenario.solver, plan_s)
+    return (baseline_kpis(region, coverage, demand, costs, scenario, plan, deadline=deadline),
+            backhaul_baselines(coverage, demand, costs, scenario, plan, deadline=deadline))
 
 
 def compute(scenario: Scenario, *, progress: Progress | None = None,
@@ -329,8 +363,8 @@ def compute(scenario: Scenario, *, progress: Progress | None = None,
         plan = plan_network(coverage, demand, costs, scenario.objective, scenario.solver,
                             backhaul)
     with timed(timings, "baselines", progress):
-        baselines = baseline_kpis(region, coverage, demand, costs, scenario, plan)
-        compared = backhaul_baselines(coverage, demand, costs, scenario, plan)
+        baselines, compared = compared_plans(region, coverage, demand, costs, scenario, plan,
+                                             timings["optimize"])
     with timed(timings, "coverage raster", progress):
         by_technology, level_transform, shape = technology_rasters(region, scenario, coverage,
                                                                    plan.selected)

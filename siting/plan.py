@@ -62,6 +62,7 @@ from siting.labels import (JOINT_LABEL, REASON_BELOW_THRESHOLD, REASON_BUDGET, R
                            REASON_SOLVER_STOPPED, REASON_YEAR_QUOTAS, SEQUENTIAL_LABEL)
 from siting.optimize import CoverCount, Solution, solve_coverage_model
 from siting.optimize.backhaul import BackhaulSolution, solve_with_backhaul
+from siting.optimize.core import time_left_s
 from siting.optimize.feed_network import chain_room_mbps
 from siting.optimize.phased import PhasedSolution, on_air_through, solve_phased_coverage
 from siting.optimize.phased_backhaul import PhasedBackhaulSolution, solve_phased_with_backhaul
@@ -847,22 +848,58 @@ class BackhaulKpis:
     total_cost_cny: float
     people_covered: float
     mandatory_covered: int
+    #: A comparison's plan (not the plan itself, whose status summary.json's ``solver``
+    #: gives) that the time limit stopped before it was proven the best, in the share of the
+    #: time the comparison is given (:func:`comparison_deadline`): more time may find it a
+    #: better one.
+    cut_short: bool = False
 
 
 def backhaul_kpis(label: str, coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
-                  selected: np.ndarray, feeds: BackhaulSolution) -> BackhaulKpis:
+                  selected: np.ndarray, feeds: BackhaulSolution, *,
+                  cut_short: bool = False) -> BackhaulKpis:
     """The :class:`BackhaulKpis` of the options ``selected`` fed as ``feeds`` says."""
     sites = kpis_of(label, coverage, demand, costs, selected)
     return BackhaulKpis(label=label, site_cost_cny=sites.cost_cny,
                         backhaul_cost_cny=feeds.total_backhaul_cny,
                         total_cost_cny=sites.cost_cny + feeds.total_backhaul_cny,
                         people_covered=sites.people_covered,
-                        mandatory_covered=sites.mandatory_covered)
+                        mandatory_covered=sites.mandatory_covered, cut_short=cut_short)
 
 
 #: The most the feed solve of a comparison may take [s] (the cheapest backhaul of a simpler
 #: rule's sites, or of the sites-first plan): comparisons must not take the plan's time.
 COMPARISON_FEED_LIMIT_S = 60.0
+#: The least share of ``solver.time_limit_s`` the comparisons of a plan with backhaul (each
+#: rule's cheapest backhaul, the sites-first plan and its backhaul) are given together [-],
+#: when the plan took all of its time; else they have what it left. The sites-first plan
+#: was given the whole limit again: a phased backhaul run of the demo with ``time_limit_s:
+#: 30`` took 28 s to plan and 28 s more to compare. The demo's single-period sites-first
+#: plan takes 5-6 s, proven: a tenth of its 60 s left it stopped short on a busy machine.
+COMPARISON_MIN_SHARE = 0.25
+#: Share of the comparisons' time left that the sites-first plan may take [-]; its cheapest
+#: backhaul has the rest.
+SITES_FIRST_SHARE = 2 / 3
+
+
+def comparison_deadline(solver: SolverSettings, plan_s: float) -> float:
+    """When the comparisons of a plan that took ``plan_s`` [s] must end (a
+    :func:`time.perf_counter` time): what the plan left of ``solver.time_limit_s``, at least
+    :data:`COMPARISON_MIN_SHARE` of it, so that the run keeps within the limit the user set
+    (the comparisons' share past it at most)."""
+    limit_s = solver.time_limit_s
+    return time.perf_counter() + max(limit_s - plan_s, COMPARISON_MIN_SHARE * limit_s)
+
+
+def _comparison_solver(solver: SolverSettings, deadline: float | None,
+                       share: float = 1.0) -> SolverSettings:
+    """``solver`` for a comparison's solve: ``share`` of the time left to ``deadline``, at
+    most ``solver.time_limit_s`` and at least :data:`MIN_SOLVE_S` (without a deadline,
+    ``solver`` as it is)."""
+    if deadline is None:
+        return solver
+    limit_s = max(min(share * time_left_s(deadline), solver.time_limit_s), MIN_SOLVE_S)
+    return replace(solver, time_limit_s=limit_s)
 
 
 def cheapest_backhaul(coverage: CoverageMatrix, costs: OptionCosts, selected: np.ndarray,
@@ -885,11 +922,15 @@ def cheapest_backhaul(coverage: CoverageMatrix, costs: OptionCosts, selected: np
 
 def cheapest_backhaul_or_none(coverage: CoverageMatrix, costs: OptionCosts,
                               selected: np.ndarray, network: BackhaulNetwork,
-                              solver: SolverSettings, opex_years: float) -> BackhaulSolution | None:
+                              solver: SolverSettings, opex_years: float, *,
+                              deadline: float | None = None) -> BackhaulSolution | None:
     """:func:`cheapest_backhaul` for a comparison: within at most
-    :data:`COMPARISON_FEED_LIMIT_S` (its cost is then at most the cheapest's), None when some
+    :data:`COMPARISON_FEED_LIMIT_S` and the time left to ``deadline``
+    (:func:`comparison_deadline`; its cost is then at most the cheapest's), None when some
     site of ``selected`` cannot be fed or no feeds were found in that time."""
-    limited = replace(solver, time_limit_s=min(solver.time_limit_s, COMPARISON_FEED_LIMIT_S))
+    limited = _comparison_solver(replace(solver, time_limit_s=min(solver.time_limit_s,
+                                                                  COMPARISON_FEED_LIMIT_S)),
+                                 deadline)
     try:
         return cheapest_backhaul(coverage, costs, selected, network, limited, opex_years)
     except (InfeasibleError, SolverError):
@@ -898,25 +939,30 @@ def cheapest_backhaul_or_none(coverage: CoverageMatrix, costs: OptionCosts,
 
 def backhaul_comparison(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
                         objective: Objective, solver: SolverSettings,
-                        plan: Plan) -> tuple[BackhaulKpis, ...]:
+                        plan: Plan, *, deadline: float | None = None) -> tuple[BackhaulKpis, ...]:
     """The joint plan (``plan``, with backhaul) next to the plan of two steps: sites planned
     as if backhaul were free, then the cheapest backhaul of each (:func:`cheapest_backhaul`;
-    its total may pass the budget, which the first step spent on sites alone). The second is
+    its total may pass the budget, which the first step spent on sites alone), the two
+    within the time left to ``deadline`` (:func:`comparison_deadline`; none: the plan's time
+    limit each), the first :data:`SITES_FIRST_SHARE` of it. The second row is marked
+    ``cut_short`` when the time stopped either step before it was proven the best; it is
     left out when some of its sites cannot be fed at all, or the solver found no plan of
     either step in its time: a comparison does not fail the plan."""
     network = plan.backhaul.network
     joint = backhaul_kpis(JOINT_LABEL, coverage, demand, costs, plan.selected,
                           plan.backhaul.feeds)
     try:
-        sites_only = plan_network(coverage, demand, costs, objective, solver)
+        sites_only = plan_network(coverage, demand, costs, objective,
+                                  _comparison_solver(solver, deadline, SITES_FIRST_SHARE))
     except SolverError:
         return (joint,)
     feeds = cheapest_backhaul_or_none(coverage, costs, sites_only.selected, network, solver,
-                                      objective.opex_years)
+                                      objective.opex_years, deadline=deadline)
     if feeds is None:
         return (joint,)
+    stopped = any(s.status == "time_limit" for s in (sites_only.solution, feeds.solution))
     return joint, backhaul_kpis(SEQUENTIAL_LABEL, coverage, demand, costs, sites_only.selected,
-                                feeds)
+                                feeds, cut_short=stopped)
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ from siting.export.tables import (PlanTables, admin_table, plan_tables, selected
                                   village_table)
 from siting.export.webmap import build_map
 from siting.io import RegionData
-from siting.pipeline import (PlanOutcome, Progress, RunResult, backhaul_baselines, baseline_kpis,
+from siting.pipeline import (PlanOutcome, Progress, RunResult, compared_plans,
                              best_of, output_lock, prepare_backhaul, technology_rasters, timed, write_outputs)
 from siting.pipeline import prepare as prepare_inputs
 from siting.plan import OptionCosts, option_costs, plan_network
@@ -191,8 +191,8 @@ class Study:
             plan = plan_network(coverage, self.demand, costs, scenario.objective, scenario.solver,
                                 backhaul)
         with timed(timings, "baselines"):
-            baselines = baseline_kpis(self.region, coverage, self.demand, costs, scenario, plan)
-            compared = backhaul_baselines(coverage, self.demand, costs, scenario, plan)
+            baselines, compared = compared_plans(self.region, coverage, self.demand, costs,
+                                                 scenario, plan, timings["optimize"])
         return PlanResult(scenario=scenario, region=self.region, demand=self.demand,
                           coverage=coverage, plan=plan, baselines=baselines, timings_s=timings,
                           backhaul_baselines=compared)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import time
 from pathlib import Path
 
 import matplotlib
@@ -30,7 +31,7 @@ from siting.diskfaults import write_files
 from siting.errors import InfeasibleError, ScenarioError, TimeLimitError
 from siting.export.i18n import MONEY_UNIT_CNY, check_language, term
 from siting.export.staticmap import text_fonts
-from siting.pipeline import Progress, prepare, prepare_backhaul
+from siting.pipeline import Progress, output_lock, prepare, prepare_backhaul, tell_step
 from siting.plan import OptionCosts, kpis_of, option_costs, plan_network
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,8 @@ def solve_curve(scenario: Scenario, demand: Demand, coverage: CoverageMatrix, co
     max_new_sites : sequence of int, optional
         Quotas of new sites [count], one plan each. Exactly one of the two series is given.
     progress : Progress, optional
-        Told of each plan solved.
+        Told of each plan solved; a :class:`siting.pipeline.StepProgress` also of each
+        point's value as its plan starts, and its status, people covered and time as it ends.
     backhaul : siting.backhaul.BackhaulNetwork, optional
         The candidates' backhaul options (:func:`siting.pipeline.prepare_backhaul`): every
         plan then feeds its sites, and the budget pays for sites and backhaul.
@@ -144,11 +146,16 @@ def solve_curve(scenario: Scenario, demand: Demand, coverage: CoverageMatrix, co
     for done, value in enumerate(values):
         if progress is not None:
             progress(stage, done, len(values))
+        point = f"{done + 1}/{len(values)} {_point_text(field, value)}"
+        tell_step(progress, stage, f"{point}: planning")
+        started_s = time.perf_counter()
         limit = int(value) if field == "max_new_sites" else float(value)
         objective = dataclasses.replace(scenario.objective, kind="max_coverage", phases=(),
                                         mandatory_by=None, **{field: limit})
         rows.append(_point_row(field, value, coverage, demand, costs, objective,
                                scenario.solver, backhaul))
+        tell_step(progress, stage,
+                  f"{point}: {_outcome_text(rows[-1], time.perf_counter() - started_s)}")
     if progress is not None:
         progress(stage, len(values), len(values))
     curve = _curve_frame(field, rows)
@@ -183,6 +190,16 @@ def _point_row(field: str, value, coverage: CoverageMatrix, demand: Demand, cost
             "people_covered_pct": 100 * kpis.people_covered / people_total,
             "mandatory_covered": kpis.mandatory_covered, "mandatory_total": mandatory_total,
             "status": plan.solution.status, "gap": plan.solution.gap, "reason": ""}
+
+
+def _outcome_text(row: dict, seconds: float) -> str:
+    """What a point of the curve gave, as its progress line ends: ``optimal, 12,345 people
+    covered (45.20%), 3.1 s``, or the status of a point without a plan and its time."""
+    status = term(f"sweep.status.{row['status']}", "en")
+    if row["reason"]:
+        return f"{status}, {seconds:.1f} s"
+    return (f"{status}, {row['people_covered']:,.0f} people covered "
+            f"({row['people_covered_pct']:.2f}%), {seconds:.1f} s")
 
 
 #: The ``status`` of a point without a plan when the time limit ran out before any plan
@@ -358,13 +375,18 @@ def write_curve(curve: pd.DataFrame, out_dir: Path, title: str, *,
     :func:`sweep` noted in ``curve.attrs`` (English when the curve carries none). The PNG
     carries its title as metadata (``Title``). Both are rendered before either replaces a
     previous curve (:func:`siting.diskfaults.write_files`): a disk fault raises
-    :class:`~siting.errors.OutputError` and leaves the previous files as they were.
+    :class:`~siting.errors.OutputError` and leaves the previous files as they were. The
+    folder is locked as ``siting run`` locks it (:func:`siting.pipeline.output_lock`): a run
+    or sweep writing it at the same time raises InputError (two sweeps had left one's CSV
+    beside the other's figure, and a run starting to write removed the sweep's staged files).
     """
     language = check_language(language or curve.attrs.get("language", "en"))
     csv_name, png_name = CURVE_FILES
-    out = write_files({csv_name: lambda path: curve.round(CSV_DECIMALS).to_csv(path, index=False),
-                       png_name: lambda path: _save_curve_figure(curve, path, title, language)},
-                      out_dir, "curve")
+    out = Path(out_dir)
+    with output_lock(out):
+        write_files({csv_name: lambda path: curve.round(CSV_DECIMALS).to_csv(path, index=False),
+                     png_name: lambda path: _save_curve_figure(curve, path, title, language)},
+                    out, "curve")
     return out / csv_name, out / png_name
 
 
@@ -380,7 +402,8 @@ def _save_curve_figure(curve: pd.DataFrame, path: Path, title: str, language: st
 def plot_curve(curve: pd.DataFrame, ax=None, *, title: str | None = None,
                language: str | None = None):
     """Draw a cost-coverage curve (people covered [%] over budget [M CNY, 万元 in Chinese] or
-    quota [sites]); a point without a plan is left out.
+    quota [sites]); a point without a plan is left out, one the time limit stopped before
+    its plan was proven the best is drawn hollow and named in a legend.
 
     Parameters
     ----------
@@ -419,7 +442,8 @@ def _draw_curve(ax, curve: pd.DataFrame, title: str, language: str | None) -> di
     planned = curve[curve["people_covered_pct"].notna()]  # a point without a plan has no y
     x = (curve_money(planned[x_field], language) if x_field == "budget_cny"
          else planned[x_field])
-    ax.plot(x, planned["people_covered_pct"], marker="o")
+    (line,) = ax.plot(x, planned["people_covered_pct"], marker="o")
+    _mark_stopped(ax, x, planned, line.get_color(), language, fonts)
     for x_value, row in zip(x, planned.itertuples()):
         ax.annotate(f"{int(row.mandatory_covered)}/{int(row.mandatory_total)}",
                     (x_value, row.people_covered_pct), textcoords="offset points",
@@ -429,6 +453,21 @@ def _draw_curve(ax, curve: pd.DataFrame, title: str, language: str | None) -> di
     ax.set_title(labels["title"], parse_math=False, family=fonts)
     ax.grid(alpha=0.3)
     return {**labels, "fonts": fonts}
+
+
+def _mark_stopped(ax, x, planned: pd.DataFrame, color: str, language: str, fonts) -> None:
+    """Draw the points the time limit stopped before their plans were proven the best
+    (status ``time_limit``) hollow, named in a legend: more time may cover more there, so a
+    dip of the curve at one is the solver's, not the budget's. A curve without a
+    ``status`` column (drawn from a table of its own) has none to mark."""
+    stopped = (planned.get("status", pd.Series(index=planned.index, dtype=object))
+               == "time_limit").to_numpy()
+    if not stopped.any():
+        return
+    ax.plot(np.asarray(x)[stopped], planned["people_covered_pct"].to_numpy()[stopped],
+            linestyle="none", marker="o", markerfacecolor="white", markeredgecolor=color,
+            label=term("sweep.stopped_legend", language))
+    ax.legend(loc="lower right", prop={"family": fonts})
 
 
 #: A value of a list that only a thousands separator before it explains ("000" in

@@ -266,6 +266,18 @@ TERMS: dict[str, dict[str, str]] = {
     "report.backhaul_compared": {"en": "The same scenario planned in two steps (sites as if backhaul "
                                        "were free, then the cheapest backhaul of each):",
                                  "zh": "同一场景分两步规划（先不计传输选站，再为每个站址配最省的传输）对比："},
+    "report.backhaul_compared_none": {
+        "en": "The two-step plan is left out: some of its sites cannot be fed, or no plan of "
+              "either step was found in the time the comparison is given (what the plan left "
+              "of solver.time_limit_s).",
+        "zh": "两步规划未列出：其部分站址无法配传输，或在对比可用时间内（方案剩下的 solver.time_limit_s 时间）"
+              "未找到任一步的方案。"},
+    "report.backhaul_compared_cut_short": {
+        "en": "The time limit stopped the two-step plan before it was proven the best (the "
+              "comparison is given what the plan left of solver.time_limit_s): with more time "
+              "it may cost less or cover more.",
+        "zh": "两步规划在时限内未能证明最优（对比只用方案剩下的 solver.time_limit_s 时间）："
+              "给更多时间，其成本可能更低或覆盖更多。"},
     "report.backhaul_links": {"en": "The link feeding each site on air (fiber: the route to the "
                                      "fiber node reached; microwave: the hop to the feeding site):",
                               "zh": "各在网站址的传输链路（光纤：至所接光纤节点的路由；微波：至上级站址的一跳）："},
@@ -905,6 +917,8 @@ TERMS: dict[str, dict[str, str]] = {
     "sweep.status.time_limit": {"en": "time limit", "zh": "限时"},
     "sweep.status.infeasible": {"en": "infeasible", "zh": "不可行"},
     "sweep.status.no_plan_in_time": {"en": "no plan", "zh": "限时无解"},
+    "sweep.stopped_legend": {"en": "stopped at the time limit: not proven the best",
+                             "zh": "限时停止：未证明最优"},
     # --- the path-loss models (siting.propagation.PATH_LOSS_MODELS) by their names -------------
     "model.named": {"en": "{name} ({key})", "zh": "{name}（{key}）"},
     "model.okumura_hata": {"en": "Okumura-Hata", "zh": "Okumura-Hata"},

@@ -344,6 +344,10 @@ def _backhaul_section(facts: dict, links, lang: str) -> Section:
             [[value_text("baseline", b["label"], lang), b["site_cost_cny"], b["backhaul_cost_cny"],
               b["total_cost_cny"], persons(b["people_covered"]), b["mandatory_covered"]]
              for b in facts["comparison"]], lang)]
+        if len(facts["comparison"]) == 1:  # the joint plan alone
+            blocks.append(term("report.backhaul_compared_none", lang))
+        elif any(b["cut_short"] for b in facts["comparison"]):
+            blocks.append(term("report.backhaul_compared_cut_short", lang))
     phased = "phase" in links  # a phased plan: the year each feed is built in
     loads = facts["site_traffic_mbps"] is not None  # link capacity planned: each link's load
     header = (("from_id", "to_id", "backhaul", "band_ghz", "length_m", "cost_cny",
