@@ -45,7 +45,9 @@ CANDIDATE_FIELDS = {"site_id": "str", "kind": "site_kind", "antenna_height_m": "
                     "has_fiber": "bool?", "backhaul_in_place": "bool?"}
 #: The villages' flags a ``demand.mandatory`` rule reads, and the rule's key.
 VILLAGE_RULE_FLAGS = {"poverty_village": "poverty_villages", "relocation_site": "relocation_sites"}
-COMPLAINT_FIELDS = {"complaint_id": "str", "people": "float"}
+#: Complaint points weigh no people (they are covered, or reported, point by point), so a
+#: ticket system's export needs no head count to be planned.
+COMPLAINT_FIELDS = {"complaint_id": "str"}
 ZONE_FIELDS = {"zone_id": "str", "name": "str", "kind": "str", "require_5g": "bool"}
 ADMIN_FIELDS = {"admin_unit": "str"}
 FIBER_NODE_FIELDS = {"node_id": "str"}
