@@ -8,12 +8,16 @@ import numpy as np
 import pandas as pd
 import pyproj
 import yaml
+from shapely.geometry import Point, box
+from typer.testing import CliRunner
 
 from regions import CRS, TECH_4G, candidate, village, write_region, xy
 from siting.china_crs import wgs84_to_gcj02
+from siting.cli import app
 from siting.config import load_scenario
 from siting.pipeline import compute
 
+runner = CliRunner()
 FLAT = np.full((200, 200), 400.0)
 TO_LONLAT = pyproj.Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
 
@@ -59,3 +63,74 @@ def test_complaints_exported_from_a_ticket_system_are_planned(tmp_path):
                                atol=0.2)
     assert run.demand.mandatory[rows].all() and run.plan.covered_after[rows].all()
     assert _built(run) == {"S1": "4G-1800"}
+
+
+def _zone_ring(x0_m, y0_m, x1_m, y1_m) -> str:
+    corners = [(x0_m, y0_m), (x1_m, y0_m), (x1_m, y1_m), (x0_m, y1_m), (x0_m, y0_m)]
+    return " ".join(f"{_gcj02_text(*corner)},0" for corner in corners)
+
+
+#: Two 5G zones (col, row of two corners [m]) as a web map draws them: a name, a polygon.
+WEB_MAP_ZONES = {"县城": (1000, 1000, 1600, 1500), "工业园区": (3000, 3000, 3500, 3400)}
+ZONE_SAMPLE_M = 250.0  # the default demand.zone_sample_m
+
+
+def _write_web_map_kml(path) -> None:
+    placemarks = "".join(
+        f"<Placemark><name>{name}</name><Polygon><outerBoundaryIs><LinearRing><coordinates>"
+        f"{_zone_ring(*corners)}</coordinates></LinearRing></outerBoundaryIs></Polygon>"
+        f"</Placemark>" for name, corners in WEB_MAP_ZONES.items())
+    path.write_text('<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/'
+                    f'kml/2.2"><Document><name>5G重点区域</name>{placemarks}</Document></kml>',
+                    encoding="utf-8")
+
+
+def _check_points_by_hand(corners) -> int:
+    """demand.zone_sample_m's grid points inside a box zone, plus its representative point."""
+    x0, y0, x1, y1 = (*xy(corners[0], corners[3]), *xy(corners[2], corners[1]))
+    gx, gy = np.meshgrid(np.arange(x0 + ZONE_SAMPLE_M / 2, x1, ZONE_SAMPLE_M),
+                         np.arange(y0 + ZONE_SAMPLE_M / 2, y1, ZONE_SAMPLE_M))
+    zone = box(x0, y0, x1, y1)
+    return 1 + sum(zone.contains(Point(x, y)) for x, y in zip(gx.ravel(), gy.ravel()))
+
+
+def _web_map_zone_region(folder, **scenario):
+    scenario_path = write_region(folder, FLAT, [village("V1", 1000, 1000, poverty=False)],
+                                 [candidate("S1", 1200, 1000), candidate("S2", 3200, 3200)],
+                                 **scenario)
+    _write_web_map_kml(folder / "zones.kml")
+    _set_input(scenario_path, "zones", {"path": "zones.kml", "crs": "GCJ-02",
+                                        "fields": {"zone_id": "Name", "name": "Name"}})
+    return scenario_path
+
+
+def test_zones_drawn_in_a_web_map_are_covered_by_5g(tmp_path):
+    # Zones drawn over Amap and saved as KML carry a name only: the run refused them for
+    # want of 'kind' and 'require_5g' columns no web map writes. A polygon of the 5G-zone
+    # layer needs 5G; its kind is read for backup coverage only.
+    run = compute(load_scenario(_web_map_zone_region(tmp_path)))
+    zones = run.region.zones
+    assert list(zones.index) == list(WEB_MAP_ZONES) and zones["require_5g"].all()
+    rows = run.demand.kind == "zone"
+    by_zone = pd.Series(run.demand.ref_id[rows]).value_counts().to_dict()
+    assert by_zone == {name: _check_points_by_hand(c) for name, c in WEB_MAP_ZONES.items()}
+    assert run.demand.mandatory[rows].all() and run.demand.require_5g[rows].all()
+    assert run.plan.covered_5g_after[rows].all()
+    # every check point is served by a 5G option, and only 5G is built (no 4G is needed)
+    assert set(_built(run).values()) == {"5G-3500"}
+    serving = run.coverage.options.loc[run.plan.serving_option[rows], "generation"]
+    assert set(serving) == {"5G"}
+
+
+def test_backup_zone_kinds_without_a_kind_column_is_one_error_line(tmp_path):
+    scenario = _web_map_zone_region(tmp_path, demand={"grid_m": 300, "min_people_per_cell": 1,
+                                                      "backup": {"zone_kinds": ["city_centre"]}})
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(scenario), "--out", str(out)])
+    assert result.exit_code == 2, (result.stderr, result.exception)
+    errors = [line for line in result.stderr.splitlines() if "error" in line]
+    assert errors == [f"siting: error: {tmp_path / 'zones.kml'}: no column 'kind', which "
+                      "demand.backup.zone_kinds (city_centre) is matched against; add a kind "
+                      "to each zone (map its column with inputs.zones.fields: {kind: 类型}), "
+                      "or remove demand.backup"]
+    assert not out.exists()
