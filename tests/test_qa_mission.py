@@ -134,3 +134,25 @@ def test_backup_zone_kinds_without_a_kind_column_is_one_error_line(tmp_path):
                       "to each zone (map its column with inputs.zones.fields: {kind: 类型}), "
                       "or remove demand.backup"]
     assert not out.exists()
+
+
+def test_a_complaint_with_an_address_only_is_one_error_line_naming_its_row(tmp_path):
+    # A ticket whose resident gave an address but no position: its 经纬度 cell is blank. The
+    # line read "(row 3: nan)", a word no planner's sheet holds.
+    scenario = write_region(tmp_path, FLAT, [village("V1", 1000, 1000)],
+                            [candidate("S1", 1200, 1000, techs="4G")], technologies=[TECH_4G])
+    pd.DataFrame({"工单号": ["TS1", "TS2"], "投诉时间": ["2026-03-01", "2026-03-02"],
+                  "投诉地址": ["汉滨区某村三组", "汉滨区某镇政府旁"],
+                  "经纬度": [_gcj02_text(1500, 1500), None]}).to_excel(tmp_path / "投诉.xlsx",
+                                                                     index=False)
+    _set_input(scenario, "complaints", {"path": "投诉.xlsx", "crs": "GCJ-02",
+                                        "fields": {"complaint_id": "工单号"}})
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(scenario), "--out", str(out)])
+    assert result.exit_code == 2, (result.stderr, result.exception)
+    errors = [line for line in result.stderr.splitlines() if "error" in line]
+    assert errors == [f"siting: error: {tmp_path / '投诉.xlsx'}: row(s) 3 have no coordinates in "
+                      "column '经纬度' (row 3: blank); write them as numbers (108.9701) or "
+                      "degrees, minutes and seconds (108°58'12.5\") or one cell of both "
+                      "(108.9701,32.6851)"]
+    assert not out.exists()
