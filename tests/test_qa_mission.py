@@ -7,11 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyproj
+import pytest
 import yaml
 from shapely.geometry import Point, box
 from typer.testing import CliRunner
 
-from regions import CRS, TECH_4G, candidate, village, write_region, xy
+from regions import CRS, ONE_4G_SITE_CNY, TECH_4G, candidate, village, write_region, xy
 from siting.china_crs import wgs84_to_gcj02
 from siting.cli import app
 from siting.config import load_scenario
@@ -156,3 +157,69 @@ def test_a_complaint_with_an_address_only_is_one_error_line_naming_its_row(tmp_p
                       "degrees, minutes and seconds (108°58'12.5\") or one cell of both "
                       "(108.9701,32.6851)"]
     assert not out.exists()
+
+
+@pytest.mark.parametrize("rule_on", [True, False])
+def test_a_relocation_settlement_is_covered_before_a_town_fifty_times_its_size(tmp_path, rule_on):
+    # 易地扶贫搬迁安置点 R (50 people, no poverty village) in the west, town B (5,000) in the
+    # east, a budget for one site: the rule alone decides which is built.
+    scenario = write_region(
+        tmp_path, FLAT, [village("R", 500, 3000, population=50, poverty=False, relocation=True),
+                         village("B", 5000, 3000, population=5000, poverty=False)],
+        [candidate("W", 600, 3000, techs="4G"), candidate("E", 5100, 3000, techs="4G")],
+        technologies=[dict(TECH_4G, max_range_m=1500)],
+        objective={"type": "max_coverage", "budget_cny": ONE_4G_SITE_CNY},
+        demand={"grid_m": 300, "min_people_per_cell": 1,
+                "mandatory": {"relocation_sites": rule_on}})
+    run = compute(load_scenario(scenario))
+    covered = dict(zip(run.demand.ref_id, run.plan.covered_after))
+    assert _built(run) == ({"W": "4G-1800"} if rule_on else {"E": "4G-1800"})
+    assert covered == {"R": rule_on, "B": not rule_on}
+
+
+def test_a_free_public_site_is_built_before_a_paid_one_covering_the_same(tmp_path):
+    # a lamp pole offered free and a paid rooftop at the same spot: the free one costs its
+    # equipment and opex only (README: free public sites cost no site capex)
+    scenario = write_region(tmp_path, FLAT, [village("V1", 1000, 1000)],
+                            [candidate("PAID", 1100, 1000, kind="rooftop", techs="4G"),
+                             candidate("FREE", 1100, 1000, kind="lamp_pole", free=True,
+                                       techs="4G")],
+                            technologies=[dict(TECH_4G, max_range_m=900)])
+    run = compute(load_scenario(scenario))
+    assert _built(run) == {"FREE": "4G-1800"}
+    assert run.plan.solution.objective == pytest.approx(ONE_4G_SITE_CNY - 50000)
+
+
+def test_a_paid_site_covering_more_wins_the_budget_over_a_free_one(tmp_path):
+    # max_coverage: the budget buys one site; FREE reaches V1 (100), PAID both (400 people)
+    scenario = write_region(
+        tmp_path, FLAT, [village("V1", 1000, 1000, population=100, poverty=False),
+                         village("V2", 2500, 1000, population=300, poverty=False)],
+        [candidate("FREE", 1000, 1100, kind="lamp_pole", free=True, techs="4G"),
+         candidate("PAID", 1800, 1000, techs="4G")],
+        technologies=[dict(TECH_4G, max_range_m=900)],
+        objective={"type": "max_coverage", "budget_cny": ONE_4G_SITE_CNY})
+    run = compute(load_scenario(scenario))
+    assert _built(run) == {"PAID": "4G-1800"}
+    assert run.plan.covered_after.all()
+
+
+def test_the_yearly_quota_is_never_exceeded_and_the_biggest_villages_come_first(tmp_path):
+    # six villages each reachable by its own site only, 2 new sites a year over 3 years:
+    # by hand, the two largest in 2027, the next two in 2028, the last two in 2029
+    people = [100, 105, 101, 104, 102, 103]
+    villages = [village(f"V{i}", 500 + 1000 * i, 500 + 900 * (i % 5), population=p,
+                        poverty=False) for i, p in enumerate(people)]
+    sites = [candidate(f"S{i}", 500 + 1000 * i, 600 + 900 * (i % 5), techs="4G")
+             for i in range(len(people))]
+    phases = [{"year": year, "max_new_sites": 2} for year in (2027, 2028, 2029)]
+    scenario = write_region(tmp_path, FLAT, villages, sites,
+                            technologies=[dict(TECH_4G, max_range_m=900)],
+                            objective={"type": "max_coverage", "phases": phases})
+    run = compute(load_scenario(scenario))
+    period = run.plan.build_period
+    assert np.bincount(period[period >= 0], minlength=3).tolist() == [2, 2, 2]
+    year_of = {run.coverage.options.loc[j, "site_id"]: run.plan.phase_labels[period[j]]
+               for j in np.flatnonzero(period >= 0)}
+    by_size = [f"S{i}" for i in np.argsort(people)[::-1]]
+    assert year_of == dict(zip(by_size, ["2027"] * 2 + ["2028"] * 2 + ["2029"] * 2))
