@@ -12,11 +12,12 @@ import yaml
 from shapely.geometry import Point, box
 from typer.testing import CliRunner
 
-from regions import CRS, ONE_4G_SITE_CNY, TECH_4G, candidate, village, write_region, xy
+from regions import (CRS, ONE_4G_SITE_CNY, TECH_4G, TECH_5G, candidate, village, write_region,
+                     xy)
 from siting.china_crs import wgs84_to_gcj02
 from siting.cli import app
 from siting.config import load_scenario
-from siting.pipeline import compute
+from siting.pipeline import compute, write_outputs
 
 runner = CliRunner()
 FLAT = np.full((200, 200), 400.0)
@@ -223,3 +224,37 @@ def test_the_yearly_quota_is_never_exceeded_and_the_biggest_villages_come_first(
                for j in np.flatnonzero(period >= 0)}
     by_size = [f"S{i}" for i in np.argsort(people)[::-1]]
     assert year_of == dict(zip(by_size, ["2027"] * 2 + ["2028"] * 2 + ["2029"] * 2))
+
+
+#: A second 5G carrier (n28, 700 MHz), as a prefecture plans beside n78.
+TECH_5G_700 = dict(TECH_5G, name="5G-700", frequency_mhz=700, resource_blocks=52, eirp_dbm=70.0)
+
+
+@pytest.mark.parametrize("kind", ["existing_5g", "existing_4g"])
+def test_backup_coverage_of_a_city_centre_takes_two_sites_not_two_carriers_of_one(tmp_path,
+                                                                                   kind):
+    # demand.backup: "so one site's outage leaves no hole". The city centre's check points
+    # were counted as backed up by EX alone: its two 5G carriers (kept, or both bought as
+    # upgrades) counted as two servers, and the report said every point had backup.
+    zone = dict(zone_id="Z1", name="市中心", kind="city_centre", require_5g=True,
+                geometry=box(*xy(1000, 1400), *xy(1400, 1000)))
+    scenario = write_region(
+        tmp_path, FLAT, [village("V1", 1200, 1200, poverty=False)],
+        [candidate("EX", 1200, 1200, kind=kind, capex=0), candidate("N1", 1500, 1500),
+         candidate("N2", 900, 900, capex=80000)],
+        technologies=[TECH_4G, TECH_5G, TECH_5G_700], zones=[zone],
+        demand={"grid_m": 300, "min_people_per_cell": 1,
+                "backup": {"zone_kinds": ["city_centre"], "servers": 2}})
+    run = compute(load_scenario(scenario))
+    options = run.coverage.options
+    rows = np.flatnonzero(run.demand.kind == "zone")
+    five_g = run.plan.selected[options.loc[run.plan.selected, "generation"].to_numpy() == "5G"]
+    # by hand: the distinct sites whose selected 5G options reach each check point
+    covers = run.coverage.covers[rows][:, five_g].toarray() > 0
+    sites = options.loc[five_g, "site_id"].to_numpy()
+    sites_per_point = [len(set(sites[reach])) for reach in covers]
+    assert min(sites_per_point) >= 2
+    # the cheaper new site N1 is the second server (every check point lies within its reach)
+    assert set(options.loc[run.plan.new_options, "site_id"]) - {"EX"} == {"N1"}
+    summary = write_outputs(run, tmp_path / "out")
+    assert summary["kpis"]["backup_points_met"] == summary["kpis"]["backup_points_total"] == len(rows)

@@ -597,7 +597,7 @@ TERMS: dict[str, dict[str, str]] = {
                                    "zh": "以最低成本覆盖全部可覆盖的必覆盖点"},
     "stage.mandatory_by": {"en": "cover every reachable mandatory point by {year}",
                            "zh": "{year} 年前覆盖全部可覆盖的必覆盖点"},
-    "stage.backup": {"en": " ({count} zone check points by at least {servers} options each, for "
+    "stage.backup": {"en": " ({count} zone check points by at least {servers} sites each, for "
                            "backup)",
                      "zh": "（{count} 个重点区域检测点各由至少 {servers} 个站址覆盖，作为备份）"},
     "stage.over_budget": {"en": ": over the budget or quota", "zh": "：超出预算或新建站址上限"},

@@ -23,7 +23,7 @@ from siting.export.i18n import admin_unit_names, reason_key
 from siting.export.style import BUILT_ACTIONS
 from siting.io.asbuilt import BUILT_COLUMN
 from siting.plan import (REASON_BELOW_THRESHOLD, REASON_NO_CANDIDATE, first_covered_phase,
-                         mandatory_deadline, on_air, phase_kpis, reachable_need)
+                         mandatory_deadline, on_air, phase_kpis, reachable_need, servers_on_air)
 from siting.rolling import replan_facts
 
 
@@ -56,7 +56,7 @@ def _kpis(run, sites, villages) -> dict:
     complaints = demand.kind == "complaint"
     zones = demand.kind == "zone"
     backup = demand.required_servers() > 1
-    servers = np.asarray(run.coverage.covers[:, plan.selected].sum(axis=1)).ravel()
+    servers = servers_on_air(run.coverage, demand, plan.costs, plan.selected)
     uncovered_points = {kind: int((demand.mandatory & ~plan.covered_after & (demand.kind == kind)).sum())
                         for kind in ("village", "complaint", "zone")}
     site_cny = float(sites["total_cost_cny"].sum())
