@@ -258,3 +258,20 @@ def test_backup_coverage_of_a_city_centre_takes_two_sites_not_two_carriers_of_on
     assert set(options.loc[run.plan.new_options, "site_id"]) - {"EX"} == {"N1"}
     summary = write_outputs(run, tmp_path / "out")
     assert summary["kpis"]["backup_points_met"] == summary["kpis"]["backup_points_total"] == len(rows)
+
+
+def test_a_zone_traced_as_a_line_in_a_web_map_is_one_error_line_saying_what_to_do(tmp_path):
+    # a web map's "draw a line" round the county town: the line said only "expected Polygon
+    # geometries; feature(s) 县城 are LineString", not what to do about it
+    scenario = _web_map_zone_region(tmp_path)
+    (tmp_path / "zones.kml").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2">'
+        f'<Document><Placemark><name>县城</name><LineString><coordinates>'
+        f'{_zone_ring(*WEB_MAP_ZONES["县城"])}</coordinates></LineString></Placemark>'
+        '</Document></kml>', encoding="utf-8")
+    result = runner.invoke(app, ["validate", str(scenario)])
+    assert result.exit_code == 2, (result.stderr, result.exception)
+    errors = [line for line in result.stderr.splitlines() if "error" in line]
+    assert errors == [f"siting: error: {tmp_path / 'zones.kml'}: expected Polygon geometries; "
+                      "feature(s) 县城 are LineString; draw each as an area, not its outline as "
+                      "a line (QGIS 'Lines to polygons' turns closed lines into areas)"]
