@@ -12,8 +12,8 @@ import yaml
 from shapely.geometry import Point, box
 from typer.testing import CliRunner
 
-from regions import (CRS, ONE_4G_SITE_CNY, TECH_4G, TECH_5G, candidate, village, write_region,
-                     xy)
+from regions import (CRS, ONE_4G_SITE_CNY, TECH_4G, TECH_5G, candidate, ridge_dem, village,
+                     write_region, xy)
 from siting.china_crs import wgs84_to_gcj02
 from siting.cli import app
 from siting.config import load_scenario
@@ -275,3 +275,23 @@ def test_a_zone_traced_as_a_line_in_a_web_map_is_one_error_line_saying_what_to_d
     assert errors == [f"siting: error: {tmp_path / 'zones.kml'}: expected Polygon geometries; "
                       "feature(s) 县城 are LineString; draw each as an area, not its outline as "
                       "a line (QGIS 'Lines to polygons' turns closed lines into areas)"]
+
+
+def test_the_report_names_the_5g_zone_a_ridge_leaves_short_and_by_how_much(tmp_path):
+    # the county town spans a 300 m ridge (x 3,000-3,060 m); the only 5G site stands west of
+    # it. By hand: check points every 250 m from (2,175, 2,625): 4 columns west of the ridge,
+    # 2 east of it in its shadow, 4 rows; the representative point (2,800, 3,000) lies west.
+    zone = dict(zone_id="Z1", name="县城", kind="county_town", require_5g=True,
+                geometry=box(*xy(2050, 3500), *xy(3550, 2500)))
+    scenario = write_region(tmp_path, ridge_dem(ridge_width_cells=2),
+                            [village("V1", 1000, 1000, poverty=False)],
+                            [candidate("S5", 2000, 3000, techs="5G")], zones=[zone],
+                            technologies=[TECH_4G, dict(TECH_5G, max_range_m=3000)])
+    run = compute(load_scenario(scenario))
+    summary = write_outputs(run, tmp_path / "out")
+    assert summary["zones"] == [{"zone_id": "Z1", "name": "县城", "kind": "county_town",
+                                 "check_points": 4 * 6 + 1, "covered_5g": 4 * 4 + 1}]
+    report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert ("5G zone Z1 (县城): 17 of 25 check points covered by 5G; the others are listed "
+            "below, with why.") in report
+    assert report.count("| 5G zone check point | Z1 |") == 8

@@ -148,6 +148,10 @@ TERMS: dict[str, dict[str, str]] = {
               "\"{section}\" says why.",
         "zh": "**必覆盖需求未能全部覆盖：**仍有必覆盖村 {village} 个、投诉点 {complaint} 个、5G 重点区域"
               "检测点 {zone} 个未覆盖，原因见“{section}”一节。"},
+    "report.zone_short": {"en": "5G zone {zone} ({name}): {covered} of {total} check points "
+                                "covered by 5G; the others are listed below, with why.",
+                          "zh": "5G 重点区域 {zone}（{name}）：{total} 个检测点中 {covered} 个由 5G "
+                                "覆盖，其余见下表及原因。"},
     "report.uncovered_by_kind": {"en": "Mandatory points uncovered by kind: villages {village}, "
                                        "complaints {complaint}, 5G zone check points {zone}.",
                                  "zh": "未覆盖的必覆盖点（按类型）：村 {village} 个，投诉点 "

@@ -201,6 +201,7 @@ def summary_facts(run, sites, villages, admin) -> dict:
         "admin_unit_names_zh": admin_unit_names(run.region.admin_units),
         "uncovered_mandatory_villages": _uncovered_villages(mandatory_villages),
         "uncovered_mandatory_points": uncovered_points(run),
+        "zones": zone_facts(run),
         "baselines": [vars(b) for b in run.baselines],
     }
     replan = getattr(run, "replan", None)
@@ -236,6 +237,21 @@ def uncovered_points(run) -> list[dict]:
              "reason_key": reason_key(str(reason[r])),
              "best_level_dbm": round(float(level[r]), 1) if np.isfinite(level[r]) else None}
             for r in rows]
+
+
+def zone_facts(run) -> list[dict]:
+    """Each 5G zone the plan covers (``require_5g``) and how far: ``zone_id``, ``name``,
+    ``kind``, ``check_points`` (on the DEM's data) and ``covered_5g``, those the plan covers
+    by 5G, so that the report names the zones that fall short."""
+    zones = run.region.zones
+    if zones is None:
+        return []
+    points = run.demand.ref_id[run.demand.kind == "zone"]
+    covered = run.demand.ref_id[(run.demand.kind == "zone") & run.plan.covered_5g_after]
+    return [{"zone_id": str(zone_id), "name": str(zone["name"]), "kind": str(zone["kind"]),
+             "check_points": int(np.sum(points == zone_id)),
+             "covered_5g": int(np.sum(covered == zone_id))}
+            for zone_id, zone in zones[zones["require_5g"]].iterrows()]
 
 
 def build_summary(facts: dict, timings_s: dict[str, float]) -> dict:
