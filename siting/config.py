@@ -163,7 +163,7 @@ class DemandRules:
     mandatory_complaints: bool = True
     zone_sample_m: float = 250.0  # spacing of 5G check points inside zones
     backup_zone_kinds: tuple[str, ...] = ()  # zones whose check points need backup coverage
-    backup_servers: int = 2  # distinct 5G options each such check point needs (k-coverage)
+    backup_servers: int = 2  # distinct 5G sites each such check point needs (k-coverage)
 
 
 @dataclass(frozen=True)

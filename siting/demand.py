@@ -54,8 +54,9 @@ class Demand:
     servers_needed: np.ndarray | None = None  # int: options a mandatory row needs (None: 1 each)
 
     def required_servers(self) -> np.ndarray:
-        """Distinct options each row must be covered by: 0 for optional rows, 1 for mandatory
-        ones, k for check points of zones that need backup coverage."""
+        """Servers each row must be covered by: 0 for optional rows, 1 for mandatory ones, k
+        distinct sites for check points of zones that need backup coverage
+        (:func:`siting.plan.site_cover`)."""
         needed = 1 if self.servers_needed is None else self.servers_needed
         return np.where(self.mandatory, needed, 0).astype(np.int64)
 

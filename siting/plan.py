@@ -284,7 +284,7 @@ def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
     time_left = _TimeLeft(solver.time_limit_s)
     if objective.phases:
         return _plan_phased(coverage, demand, costs, objective, solver, time_left, backhaul)
-    cover = coverage.covers
+    cover = site_cover(coverage, demand, costs)
     planner = _Solver(cover, costs, solver, time_left, backhaul, coverage.options,
                       objective.opex_years)
     need = reachable_need(cover, demand)
@@ -361,6 +361,36 @@ def _backhaul_text(network: BackhaulNetwork | None) -> str:
             f"by satellite")
 
 
+def site_cover(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts) -> sp.csr_matrix:
+    """The coverage matrix as the plan counts servers: on the rows that need backup coverage
+    (k > 1 servers, ``demand.backup``) each site counts once, as one site's outage takes all
+    its carriers off the air (k-coverage counts facilities: Hogan & ReVelle 1986).
+
+    A new site's options are alternatives (one per group), so each counts once already. At an
+    existing site several may be on air together (two 5G carriers kept, or kept and
+    upgraded), so on those rows only one of its entries is kept: a fixed one (on air in
+    every plan), else its cheapest upgrade. The others add no server there; a site two of
+    whose upgrades reach a row counts through its cheapest one only (a conservative model of
+    "either")."""
+    cover = coverage.covers.tocoo()
+    backup_rows = demand.required_servers() > 1
+    if not backup_rows.any():
+        return coverage.covers
+    site = coverage.options["candidate"].to_numpy(np.int64)[cover.col]
+    order = np.lexsort((costs.total_cny[cover.col], ~costs.fixed[cover.col], site, cover.row))
+    row, col, site = cover.row[order], cover.col[order], site[order]
+    first_of_site = np.r_[True, (row[1:] != row[:-1]) | (site[1:] != site[:-1])]
+    keep = first_of_site | ~backup_rows[row] | (costs.group[col] >= 0)
+    return sp.csr_matrix((cover.data[order][keep], (row[keep], col[keep])), shape=cover.shape)
+
+
+def servers_on_air(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
+                   selected: np.ndarray) -> np.ndarray:
+    """Servers of each demand row among the options ``selected``, counted as the plan counts
+    them (:func:`site_cover`: distinct sites on the rows that need backup coverage)."""
+    return np.diff(site_cover(coverage, demand, costs)[:, selected].tocsr().indptr)
+
+
 def reachable_need(cover: sp.csr_matrix, demand: Demand) -> np.ndarray:
     """Options each mandatory row must be covered by, capped by how many options reach it
     (0: optional or unreachable). Backup zone check points need k, other mandatory rows 1."""
@@ -372,7 +402,7 @@ def _backup_text(need: np.ndarray) -> str:
     if not backup.any():
         return ""
     return (f" ({int(backup.sum())} zone check points by at least {int(need[backup].min())} "
-            f"options each, for backup)")
+            f"sites each, for backup)")
 
 
 @dataclass(frozen=True)
@@ -418,7 +448,7 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
     last phase; as much of it as the phases allow), then the most people covered earliest
     (:mod:`siting.optimize.phased`; with ``backhaul``, every site fed from the year it goes
     on air, :mod:`siting.optimize.phased_backhaul`)."""
-    cover = coverage.covers
+    cover = site_cover(coverage, demand, costs)
     phases = objective.phases
     labels = [p.label for p in phases]
     deadline = mandatory_deadline(objective)

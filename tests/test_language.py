@@ -353,7 +353,7 @@ def test_term_lookup():
 def test_every_stage_of_the_planner_reads_in_chinese(zh):
     run, _, _, _ = zh
     stages = list(run.plan.stages) + [
-        "cover every reachable mandatory point by 2028 (4 zone check points by at least 2 options "
+        "cover every reachable mandatory point by 2028 (4 zone check points by at least 2 sites "
         "each, for backup): over the budget or quota",
         "then cover the most people earliest: people covered summed over the 5 phases, discounted 3% a year"]
     for stage in stages:

@@ -149,6 +149,10 @@ TERMS: dict[str, dict[str, str]] = {
               "\"{section}\" says why.",
         "zh": "**必覆盖需求未能全部覆盖：**仍有必覆盖村 {village} 个、投诉点 {complaint} 个、5G 重点区域"
               "检测点 {zone} 个未覆盖，原因见“{section}”一节。"},
+    "report.zone_short": {"en": "5G zone {zone} ({name}): {covered} of {total} check points "
+                                "covered by 5G; the others are listed below, with why.",
+                          "zh": "5G 重点区域 {zone}（{name}）：{total} 个检测点中 {covered} 个由 5G "
+                                "覆盖，其余见下表及原因。"},
     "report.uncovered_by_kind": {"en": "Mandatory points uncovered by kind: villages {village}, "
                                        "complaints {complaint}, 5G zone check points {zone}.",
                                  "zh": "未覆盖的必覆盖点（按类型）：村 {village} 个，投诉点 "
@@ -615,7 +619,7 @@ TERMS: dict[str, dict[str, str]] = {
                                    "zh": "以最低成本覆盖全部可覆盖的必覆盖点"},
     "stage.mandatory_by": {"en": "cover every reachable mandatory point by {year}",
                            "zh": "{year} 年前覆盖全部可覆盖的必覆盖点"},
-    "stage.backup": {"en": " ({count} zone check points by at least {servers} options each, for "
+    "stage.backup": {"en": " ({count} zone check points by at least {servers} sites each, for "
                            "backup)",
                      "zh": "（{count} 个重点区域检测点各由至少 {servers} 个站址覆盖，作为备份）"},
     "stage.over_budget": {"en": ": over the budget or quota", "zh": "：超出预算或新建站址上限"},

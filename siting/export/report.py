@@ -447,6 +447,9 @@ def _uncovered_section(summary: dict, units: dict[str, str], lang: str) -> Secti
     else:
         blocks.append(term("report.all_mandatory_covered", lang))
     blocks.append(term("report.uncovered_by_kind", lang, **summary["kpis"]["mandatory_points_uncovered"]))
+    blocks += [term("report.zone_short", lang, zone=z["zone_id"], name=z["name"],
+                    covered=z["covered_5g"], total=z["check_points"])
+               for z in summary.get("zones", []) if z["covered_5g"] < z["check_points"]]
     points = summary["uncovered_mandatory_points"]
     if points:
         header = ("point_kind", "point", "admin_unit", "best_level_dbm", "reason")

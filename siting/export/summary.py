@@ -23,7 +23,7 @@ from siting.export.i18n import admin_unit_names, reason_key
 from siting.export.style import BUILT_ACTIONS
 from siting.io.asbuilt import BUILT_COLUMN
 from siting.plan import (REASON_BELOW_THRESHOLD, REASON_NO_CANDIDATE, first_covered_phase,
-                         mandatory_deadline, on_air, phase_kpis, reachable_need)
+                         mandatory_deadline, on_air, phase_kpis, reachable_need, servers_on_air)
 from siting.rolling import replan_facts
 
 
@@ -56,7 +56,7 @@ def _kpis(run, sites, villages) -> dict:
     complaints = demand.kind == "complaint"
     zones = demand.kind == "zone"
     backup = demand.required_servers() > 1
-    servers = np.asarray(run.coverage.covers[:, plan.selected].sum(axis=1)).ravel()
+    servers = servers_on_air(run.coverage, demand, plan.costs, plan.selected)
     uncovered_points = {kind: int((demand.mandatory & ~plan.covered_after & (demand.kind == kind)).sum())
                         for kind in ("village", "complaint", "zone")}
     site_cny = float(sites["total_cost_cny"].sum())
@@ -201,6 +201,7 @@ def summary_facts(run, sites, villages, admin) -> dict:
         "admin_unit_names_zh": admin_unit_names(run.region.admin_units),
         "uncovered_mandatory_villages": _uncovered_villages(mandatory_villages),
         "uncovered_mandatory_points": uncovered_points(run),
+        "zones": zone_facts(run),
         "baselines": [vars(b) for b in run.baselines],
     }
     replan = getattr(run, "replan", None)
@@ -236,6 +237,21 @@ def uncovered_points(run) -> list[dict]:
              "reason_key": reason_key(str(reason[r])),
              "best_level_dbm": round(float(level[r]), 1) if np.isfinite(level[r]) else None}
             for r in rows]
+
+
+def zone_facts(run) -> list[dict]:
+    """Each 5G zone the plan covers (``require_5g``) and how far: ``zone_id``, ``name``,
+    ``kind``, ``check_points`` (on the DEM's data) and ``covered_5g``, those the plan covers
+    by 5G, so that the report names the zones that fall short."""
+    zones = run.region.zones
+    if zones is None:
+        return []
+    points = run.demand.ref_id[run.demand.kind == "zone"]
+    covered = run.demand.ref_id[(run.demand.kind == "zone") & run.plan.covered_5g_after]
+    return [{"zone_id": str(zone_id), "name": str(zone["name"]), "kind": str(zone["kind"]),
+             "check_points": int(np.sum(points == zone_id)),
+             "covered_5g": int(np.sum(covered == zone_id))}
+            for zone_id, zone in zones[zones["require_5g"]].iterrows()]
 
 
 def build_summary(facts: dict, timings_s: dict[str, float]) -> dict:

@@ -697,6 +697,15 @@ def _index_by_id(frame: gpd.GeoDataFrame, id_field: str, where: str, problems: P
     return frame
 
 
+#: What to do with a feature of the wrong geometry type, by the type a layer holds.
+GEOMETRY_FIXES = {
+    "Point": "give each its position as a point (QGIS 'Centroids' turns areas into points)",
+    "Polygon": "draw each as an area, not its outline as a line (QGIS 'Lines to polygons' "
+               "turns closed lines into areas)",
+    "LineString": "draw each as a line",
+}
+
+
 def _check_geometries(frame: gpd.GeoDataFrame, geometry: str, where: str, problems: Problems):
     """Report empty, wrongly typed and invalid geometries; single-point MultiPoints become Points."""
     geoms = frame.geometry
@@ -707,7 +716,7 @@ def _check_geometries(frame: gpd.GeoDataFrame, geometry: str, where: str, proble
     if wrong.any():
         kinds = sorted(set(geoms.geom_type[wrong]))
         problems.add(f"{where}: expected {geometry} geometries; feature(s) {id_list(frame.index, wrong)} "
-                     f"are {', '.join(kinds)}")
+                     f"are {', '.join(kinds)}; {GEOMETRY_FIXES[geometry]}")
     invalid = ~empty & ~wrong & ~geoms.is_valid
     if invalid.any():
         reasons = shapely.is_valid_reason(geoms[invalid].to_numpy())

@@ -45,8 +45,14 @@ CANDIDATE_FIELDS = {"site_id": "str", "kind": "site_kind", "antenna_height_m": "
                     "has_fiber": "bool?", "backhaul_in_place": "bool?"}
 #: The villages' flags a ``demand.mandatory`` rule reads, and the rule's key.
 VILLAGE_RULE_FLAGS = {"poverty_village": "poverty_villages", "relocation_site": "relocation_sites"}
-COMPLAINT_FIELDS = {"complaint_id": "str", "people": "float"}
-ZONE_FIELDS = {"zone_id": "str", "name": "str", "kind": "str", "require_5g": "bool"}
+#: Complaint points weigh no people (they are covered, or reported, point by point), so a
+#: ticket system's export needs no head count to be planned.
+COMPLAINT_FIELDS = {"complaint_id": "str"}
+ZONE_FIELDS = {"zone_id": "str", "name": "str", "kind": "str?", "require_5g": "bool?"}
+#: A zone layer's optional columns when it has none (a polygon drawn in a web map and saved
+#: as KML carries its name only): each zone of the 5G-zone layer needs 5G, and is of no kind
+#: (a kind is read only for ``demand.backup.zone_kinds``, which then requires the column).
+ZONE_DEFAULTS = {"kind": "", "require_5g": True}
 ADMIN_FIELDS = {"admin_unit": "str"}
 FIBER_NODE_FIELDS = {"node_id": "str"}
 ROAD_FIELDS = {"road_id": "str?"}  # roads need no id: features without one are named by row
@@ -272,7 +278,23 @@ def _read_layers(scenario: Scenario, problems: Problems) -> dict[str, gpd.GeoDat
         for flag in VILLAGE_RULE_FLAGS:
             if flag not in frames["villages"].columns:
                 frames["villages"][flag] = False
+    if frames["zones"] is not None:
+        problems.attempt(_fill_zone_defaults, frames["zones"], scenario)
     return frames
+
+
+def _fill_zone_defaults(zones: gpd.GeoDataFrame, scenario: Scenario) -> None:
+    """Give ``zones`` the columns of :data:`ZONE_DEFAULTS` it lacks, in place; InputError
+    when ``demand.backup.zone_kinds`` names kinds and the layer has no kind to match."""
+    kinds = scenario.demand.backup_zone_kinds
+    if kinds and "kind" not in zones.columns:
+        raise InputError(f"{source_label(scenario.inputs.zones)}: no column 'kind', which "
+                         f"demand.backup.zone_kinds ({', '.join(kinds)}) is matched against; "
+                         f"add a kind to each zone (map its column with inputs.zones.fields: "
+                         f"{{kind: 类型}}), or remove demand.backup")
+    for column, value in ZONE_DEFAULTS.items():
+        if column not in zones.columns:
+            zones[column] = value
 
 
 def _village_fields(scenario: Scenario) -> tuple[dict[str, str], dict[str, str]]:

@@ -867,7 +867,8 @@ def table_points(frame: pd.DataFrame, x: str, y: str, crs, where: str,
         rows = [str(row) for row in frame.index[bad][:5]]
         columns = f"column '{x}'" if x == y else f"columns '{x}'/'{y}'"
         first = frame.loc[frame.index[bad][0], list(dict.fromkeys([x, y]))]
-        cells = ", ".join(repr(cell) for cell in first)
+        cells = ", ".join("blank" if empty else repr(cell)
+                          for cell, empty in zip(first, blank_cells(first)))
         pair = " or one cell of both (108.9701,32.6851)" if x == y else ""
         problems.add(f"{where}: row(s) {', '.join(rows)}{' and more' if bad.sum() > 5 else ''} "
                      f"have no coordinates in {columns} (row {rows[0]}: {cells}); write them "
