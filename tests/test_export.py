@@ -6,7 +6,6 @@ import csv
 import html
 import json
 import re
-import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 
@@ -27,6 +26,7 @@ from siting.export.tables import (plan_tables, selected_sites, site_table, uncov
                                   village_table)
 from siting.export.webmap import Page, esc, write_map
 from siting.pipeline import compute, write_outputs
+from tests.gdal_tools import gdal_tool
 
 XSS = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -66,13 +66,6 @@ def web_addresses(page: str) -> set[str]:
     return set(re.findall(r"https?://[^\s\"'<>\\)]+", outside))
 
 
-def _tool(name):
-    path = shutil.which(name)
-    if path is None:
-        pytest.skip(f"{name} not installed (Debian package gdal-bin: apt-get install -y gdal-bin)")
-    return path
-
-
 def test_small_run_has_an_uncovered_xss_village(small):
     _, summary, _ = small
     names = [u["name"] for u in summary["uncovered_mandatory_villages"]]
@@ -81,7 +74,7 @@ def test_small_run_has_an_uncovered_xss_village(small):
 
 def test_sites_gpkg_opens_in_ogrinfo_with_crs_and_counts(small):
     _, _, out = small
-    ogrinfo = _tool("ogrinfo")
+    ogrinfo = gdal_tool("ogrinfo")
     listing = subprocess.run([ogrinfo, "-ro", str(out / "sites.gpkg")], capture_output=True,
                              text=True, check=True, timeout=60).stdout
     for layer in ("selected_sites", "candidates", "villages", "demand"):
@@ -99,7 +92,7 @@ def test_sites_gpkg_opens_in_ogrinfo_with_crs_and_counts(small):
 
 def test_coverage_tif_opens_in_gdalinfo_with_crs(small):
     run, _, out = small
-    gdalinfo = _tool("gdalinfo")
+    gdalinfo = gdal_tool("gdalinfo")
     info = json.loads(subprocess.run([gdalinfo, "-json", "-stats", str(out / "coverage.tif")],
                                      capture_output=True, text=True, check=True, timeout=60).stdout)
     assert 'ID["EPSG",32649]' in info["coordinateSystem"]["wkt"]
@@ -113,7 +106,7 @@ def test_coverage_tif_opens_in_gdalinfo_with_crs(small):
 
 def test_coverage_tif_is_a_cloud_optimized_geotiff(small):
     run, _, out = small
-    gdalinfo = _tool("gdalinfo")
+    gdalinfo = gdal_tool("gdalinfo")
     info = json.loads(subprocess.run([gdalinfo, "-json", str(out / "coverage.tif")],
                                      capture_output=True, text=True, check=True, timeout=60).stdout)
     assert info["metadata"]["IMAGE_STRUCTURE"]["LAYOUT"] == "COG"
@@ -131,7 +124,7 @@ def test_coverage_tif_is_a_cloud_optimized_geotiff(small):
 
 def _ogrinfo_layers(path) -> dict[str, str]:
     """``ogrinfo -al`` of a vector file, split into {layer name: its text}."""
-    listing = subprocess.run([_tool("ogrinfo"), "-ro", "-al", str(path)], capture_output=True,
+    listing = subprocess.run([gdal_tool("ogrinfo"), "-ro", "-al", str(path)], capture_output=True,
                              text=True, check=True, timeout=60).stdout
     parts = re.split(r"^Layer name: (.+)$", listing, flags=re.M)
     return dict(zip(parts[1::2], parts[2::2]))

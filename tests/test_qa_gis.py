@@ -3,7 +3,6 @@ older GDAL than the one siting writes with), pyogrio, and the OGC KML 2.2 struct
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import subprocess
 import xml.etree.ElementTree as ET
@@ -25,16 +24,10 @@ from siting.export.prediction import prediction_kml, write_prediction_raster
 from siting.export.style import BACKHAUL_COLOURS
 from siting.pipeline import compute, write_outputs
 from siting.predict import Prediction
+from tests.gdal_tools import gdal_tool
 
 KML = {"kml": KML_NAMESPACE}
 UTM_49N = "EPSG:32649"
-
-
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.skip(f"{name} not installed (Debian package gdal-bin: apt-get install -y gdal-bin)")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +52,7 @@ def test_sites_gpkg_declares_a_geopackage_version_older_gdal_reads_without_warni
     path = out / "sites.gpkg"
     with sqlite3.connect(path) as db:  # GeoPackage 1.2.1 clause 1.1.1.1.1: user_version 10200
         assert db.execute("PRAGMA user_version").fetchone()[0] == 10200
-    result = subprocess.run([_tool("ogrinfo"), "-so", str(path)], capture_output=True, text=True,
+    result = subprocess.run([gdal_tool("ogrinfo"), "-so", str(path)], capture_output=True, text=True,
                             check=True)
     assert "partially supported" not in result.stderr, result.stderr
     assert "villages (Point)" in result.stdout
@@ -78,7 +71,7 @@ def test_village_best_level_is_a_double_with_its_one_decimal(small_run, tmp_path
     field = list(info["fields"]).index("best_level_dbm")
     assert (info["ogr_types"][field], info["ogr_subtypes"][field]) == ("OFTReal", "OFSTNone")
     shapefile = tmp_path / "villages.shp"
-    subprocess.run([_tool("ogr2ogr"), "-f", "ESRI Shapefile", str(shapefile), str(out / "sites.gpkg"),
+    subprocess.run([gdal_tool("ogr2ogr"), "-f", "ESRI Shapefile", str(shapefile), str(out / "sites.gpkg"),
                     "villages"], capture_output=True, check=True)
     read = pyogrio.read_dataframe(shapefile)
     got = {v: level for v, level in zip(read["village_id"], read["best_level"]) if v in expected}
@@ -121,7 +114,7 @@ def test_kml_backhaul_links_read_by_libkml_with_their_line_style(tmp_path):
     sites, villages, links = _plan_with_links()
     path = tmp_path / "sites.kml"
     write_kml(path, "plan", sites, villages, links=links)
-    result = subprocess.run([_tool("ogrinfo"), "-al", str(path)], capture_output=True, text=True,
+    result = subprocess.run([gdal_tool("ogrinfo"), "-al", str(path)], capture_output=True, text=True,
                             check=True)
     assert "using driver `LIBKML'" in result.stdout
     assert result.stdout.count("Layer name:") == 3
@@ -151,7 +144,7 @@ def test_gpkg_keeps_a_planners_fid_and_case_twin_columns_as_input_columns(tmp_pa
                             ("input_geom", "geom"), ("站名", "站名"), ("technology", "technology")):
         assert read[written].fillna("").tolist() == sites[column].tolist()  # "" is written NULL
     assert read.geometry.equals(sites.geometry)
-    result = subprocess.run([_tool("ogrinfo"), "-so", str(path), "selected_sites"],
+    result = subprocess.run([gdal_tool("ogrinfo"), "-so", str(path), "selected_sites"],
                             capture_output=True, text=True, check=True)
     assert "input_FID: Integer64" in result.stdout and "FID Column = fid" in result.stdout
 
@@ -173,7 +166,7 @@ def test_coverage_tif_declares_its_band_unit_and_holds_the_plans_levels(small_ru
     and identify tool, and gdalinfo's band report, do not show as the band's unit."""
     run, out = small_run
     path = out / "coverage.tif"
-    info = subprocess.run([_tool("gdalinfo"), "-checksum", str(path)], capture_output=True,
+    info = subprocess.run([gdal_tool("gdalinfo"), "-checksum", str(path)], capture_output=True,
                           text=True, check=True).stdout
     assert _band_units(info) == ["dBm"]
     assert "NoData Value=-999" in info and "LAYOUT=COG" in info and "Overviews:" in info
@@ -200,7 +193,7 @@ def test_prediction_tif_declares_db_and_dbm_per_band(tmp_path):
                             technology="4G-1800", model="rma_38901", radius_m=60.0, n_radials=8)
     path = tmp_path / "prediction.tif"
     write_prediction_raster(path, prediction)
-    info = subprocess.run([_tool("gdalinfo"), str(path)], capture_output=True, text=True,
+    info = subprocess.run([gdal_tool("gdalinfo"), str(path)], capture_output=True, text=True,
                           check=True).stdout
     assert _band_units(info) == ["dB", "dBm"]
     with rasterio.open(path) as src:
@@ -262,6 +255,6 @@ def test_kml_fields_keep_their_chinese_names_and_their_types_in_gdal(tmp_path):
     assert read["total_cost_cny"].tolist() == [123456.5, 0.0]
     assert read["existing"].tolist() == [False, True]
     assert np.isnan(read["band_ghz"].iloc[0]) and read["band_ghz"].iloc[1] == 23.0
-    listing = subprocess.run([_tool("ogrinfo"), "-al", "-so", str(path)], capture_output=True,
+    listing = subprocess.run([gdal_tool("ogrinfo"), "-al", "-so", str(path)], capture_output=True,
                              text=True, check=True).stdout  # GDAL 3.6's LIBKML too
     assert "站名: String" in listing and "村代码: Integer" in listing and "______" not in listing

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 
@@ -28,19 +27,9 @@ from siting.export.kml import KML_NAMESPACE
 from siting.export.report import ADMIN_UNIT_COLUMNS
 from siting.pipeline import run_scenario
 from tests.regions import CRS, candidate, one_site_a_year_region, village
+from tests.gdal_tools import gdal_tool, tool_output
 
 KML = {"k": KML_NAMESPACE}
-
-
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.skip(f"{name} not installed (Debian package gdal-bin: apt-get install -y gdal-bin)")
-    return path
-
-
-def _run(*args: str) -> str:
-    return subprocess.run(args, capture_output=True, text=True, check=True).stdout
 
 
 def _plan_and_replan(folder, language: str):
@@ -86,16 +75,16 @@ def test_years_are_integer_fields_a_gis_filters_as_numbers(plans, tmp_path):
     expected_phase = dict(zip(csv["site_id"], csv["phase"]))  # text, "" where none
     assert expected_phase == {"S1": "", "S2": "2028", "S3": "2029"}
     gpkg = replan / "sites.gpkg"
-    ogrinfo = _tool("ogrinfo")
-    types = _field_types(_run(ogrinfo, "-so", str(gpkg), "selected_sites"))
+    ogrinfo = gdal_tool("ogrinfo")
+    types = _field_types(tool_output(ogrinfo, "-so", str(gpkg), "selected_sites"))
     assert types["phase"] == types["built_year"] == "Integer64"
-    assert _site_ids(_run(ogrinfo, str(gpkg), "selected_sites", "-where", "built_year <= 2027")) == ["S1"]
-    assert _site_ids(_run(ogrinfo, str(gpkg), "selected_sites", "-where", "phase IS NULL")) == ["S1"]
-    later = _site_ids(_run(ogrinfo, str(gpkg), "selected_sites", "-where", "phase >= 2028"))
+    assert _site_ids(tool_output(ogrinfo, str(gpkg), "selected_sites", "-where", "built_year <= 2027")) == ["S1"]
+    assert _site_ids(tool_output(ogrinfo, str(gpkg), "selected_sites", "-where", "phase IS NULL")) == ["S1"]
+    later = _site_ids(tool_output(ogrinfo, str(gpkg), "selected_sites", "-where", "phase >= 2028"))
     assert later == [s for s, p in expected_phase.items() if p and int(p) >= 2028]
     shapefile = tmp_path / "sites.shp"  # as the README hands a layer on
-    _run(_tool("ogr2ogr"), "-lco", "ENCODING=UTF-8", str(shapefile), str(gpkg), "selected_sites")
-    types = _field_types(_run(ogrinfo, "-so", str(shapefile), "sites"))
+    tool_output(gdal_tool("ogr2ogr"), "-lco", "ENCODING=UTF-8", str(shapefile), str(gpkg), "selected_sites")
+    types = _field_types(tool_output(ogrinfo, "-so", str(shapefile), "sites"))
     assert types["phase"].startswith("Integer") and types["built_year"].startswith("Integer")
     read = pyogrio.read_dataframe(replan / "sites.kml", layer=0)
     info = pyogrio.read_info(replan / "sites.kml", layer=0)
@@ -115,7 +104,7 @@ def test_year_labels_that_are_not_whole_numbers_stay_text(tmp_path):
     assert info["ogr_types"][list(info["fields"]).index("phase")] == "OFTString"
     read = pyogrio.read_dataframe(path)
     assert read["phase"].iloc[0] == "2027H1" and pd.isna(read["phase"].iloc[1])
-    null = _run(_tool("ogrinfo"), str(path), "selected_sites", "-where", "phase IS NULL")
+    null = tool_output(gdal_tool("ogrinfo"), str(path), "selected_sites", "-where", "phase IS NULL")
     assert _site_ids(null) == ["B"]
 
 
@@ -133,7 +122,7 @@ def test_kml_flags_read_true_in_gdal_3_6(plans):
     QGIS of that age): every site of the plan read ``selected = 0``. xsd:boolean's 1/0 reads
     right in both GDALs and Google Earth."""
     _, replan = plans
-    listing = subprocess.run([_tool("ogrinfo"), "-al", str(replan / "sites.kml")],
+    listing = subprocess.run([gdal_tool("ogrinfo"), "-al", str(replan / "sites.kml")],
                              capture_output=True, text=True, check=True)
     assert "parsed incompletely" not in listing.stderr, listing.stderr
     gpkg = pyogrio.read_dataframe(replan / "sites.gpkg", layer="selected_sites")

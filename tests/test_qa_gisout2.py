@@ -12,8 +12,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -24,22 +22,12 @@ from shapely.geometry import LineString, Point
 from siting.export.kml import KML_NAMESPACE, write_kml
 from siting.pipeline import run_scenario
 from tests.regions import CRS, TECH_4G, candidate, village, write_region, xy
+from tests.gdal_tools import gdal_tool, tool_output
 
 KML = {"k": KML_NAMESPACE}
 #: The words an English reader meets for the kinds of the strip's sites.
 KIND_WORDS = {"lamp_pole": "lamp pole", "water_tower": "water tower",
               "existing_4g": "existing 4G site"}
-
-
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.skip(f"{name} not installed (Debian package gdal-bin: apt-get install -y gdal-bin)")
-    return path
-
-
-def _run(*args: str) -> str:
-    return subprocess.run(args, capture_output=True, text=True, check=True).stdout
 
 
 def _three_feeds_scenario(folder):
@@ -81,7 +69,7 @@ def _features(ogrinfo_listing: str) -> list[dict[str, str | None]]:
 
 
 def _sql(path, query: str) -> list[dict[str, str | None]]:
-    return _features(_run(_tool("ogrinfo"), "-q", "-sql", query, str(path)))
+    return _features(tool_output(gdal_tool("ogrinfo"), "-q", "-sql", query, str(path)))
 
 
 def _count(path, query: str) -> int:
@@ -92,7 +80,7 @@ def _count(path, query: str) -> int:
 def _shapefile(out, tmp_path, layer: str):
     """``layer`` of sites.gpkg handed on as a Shapefile the way the README says."""
     shp = tmp_path / f"{layer}.shp"
-    _run(_tool("ogr2ogr"), "-lco", "ENCODING=UTF-8", str(shp), str(out / "sites.gpkg"), layer)
+    tool_output(gdal_tool("ogr2ogr"), "-lco", "ENCODING=UTF-8", str(shp), str(out / "sites.gpkg"), layer)
     return shp
 
 
@@ -132,7 +120,7 @@ def test_satellite_feed_has_no_hop_count_in_gpkg_kml_and_shapefile(out, tmp_path
 
 
 def _string_fields(path, layer: str) -> list[str]:
-    summary = _run(_tool("ogrinfo"), "-so", str(path), layer)
+    summary = tool_output(gdal_tool("ogrinfo"), "-so", str(path), layer)
     return re.findall(r"^(\w+): String \(", summary, flags=re.M)
 
 
@@ -141,7 +129,7 @@ def test_text_fields_without_a_value_are_null_not_empty_text(out, tmp_path):
     uncovered_reason and a site's blank county read ``IS NULL`` in sites.gpkg, its Shapefile
     and sites.kml; no text field anywhere holds an empty text."""
     gpkg = out / "sites.gpkg"
-    layers = re.findall(r"^\d+: (\w+) ", _run(_tool("ogrinfo"), "-q", str(gpkg)), flags=re.M)
+    layers = re.findall(r"^\d+: (\w+) ", tool_output(gdal_tool("ogrinfo"), "-q", str(gpkg)), flags=re.M)
     assert {"selected_sites", "candidates", "villages", "demand", "backhaul_links"} <= set(layers)
     for layer in layers:
         for field in _string_fields(gpkg, layer):
@@ -186,7 +174,7 @@ def _balloon_kinds(kml_listing: str) -> dict[str, tuple[str, str]]:
 def test_english_outputs_name_site_kinds_in_words_and_files_keep_the_keys(out):
     """The KML balloon, map.html's popups and the report's tables read "lamp pole", not the
     stored key; the GIS fields and summary.json keep the keys a program filters on."""
-    listing = _run(_tool("ogrinfo"), "-q", str(out / "sites.kml"), "Sites of the plan")
+    listing = tool_output(gdal_tool("ogrinfo"), "-q", str(out / "sites.kml"), "Sites of the plan")
     assert _balloon_kinds(listing) == {
         "S1": (KIND_WORDS["lamp_pole"], "lamp_pole"),
         "S2": (KIND_WORDS["water_tower"], "water_tower"),
@@ -221,7 +209,7 @@ def test_kml_keeps_a_planners_name_description_and_case_twin_columns_apart(tmp_p
     villages = gpd.GeoDataFrame({"village_id": [], "name": []}, geometry=[], crs=CRS)
     path = tmp_path / "sites.kml"
     write_kml(path, "plan", sites, villages, language="en")
-    read = _features(_run(_tool("ogrinfo"), "-q", str(path), "Sites of the plan"))
+    read = _features(tool_output(gdal_tool("ogrinfo"), "-q", str(path), "Sites of the plan"))
     assert [f["Name"] for f in read] == sites["site_id"].tolist()
     assert all(f["description"].startswith("<table>") for f in read)
     assert [f["technology"] for f in read] == sites["technology"].tolist()
@@ -238,5 +226,5 @@ def test_kml_lines_follow_the_terrain_in_google_earth(out):
     assert len(lines) == 2  # fiber and microwave; satellite has no line
     for line in lines:
         assert [child.tag.split("}")[1] for child in line] == ["tessellate", "coordinates"]
-    read = _features(_run(_tool("ogrinfo"), "-q", str(out / "sites.kml"), "Backhaul links"))
+    read = _features(tool_output(gdal_tool("ogrinfo"), "-q", str(out / "sites.kml"), "Backhaul links"))
     assert [f["tessellate"] for f in read if f["kind"] != "satellite"] == ["1", "1"]
