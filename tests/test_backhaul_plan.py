@@ -20,11 +20,12 @@ from shapely.geometry import LineString, Point, Polygon
 from typer.testing import CliRunner
 
 import siting
-from regions import CRS, candidate, planned_run, ridge_dem, village, write_region, xy
+from regions import (GAP_TEST_TIME_LIMIT_S, CRS, candidate, planned_run, ridge_dem, village,
+                     write_region, xy)
 from siting.backhaul import min_clearance_f1_reference
 from siting.cli import app
 from siting.pipeline import compute, write_outputs
-from siting.export.gis import year_labels
+from siting.export.gis import as_tables_hold
 from siting.export.i18n import reason_key, term, value_text
 from siting.plan import REASON_NO_BACKHAUL
 
@@ -86,7 +87,7 @@ def reaches_fiber(links: gpd.GeoDataFrame, site: str, max_hops: int) -> bool:
 
 def check_plan(run, summary, out: Path) -> gpd.GeoDataFrame:
     """The checks of the issue on a written plan; returns its backhaul layer."""
-    links = year_labels(gpd.read_file(out / "sites.gpkg", layer="backhaul_links"))
+    links = as_tables_hold(gpd.read_file(out / "sites.gpkg", layer="backhaul_links"))
     assert set(links.columns) >= {"from_id", "to_id", "kind", "band_ghz", "length_m", "cost_cny",
                                   "min_clearance_f1", "geometry"}
     sites = gpd.read_file(out / "sites.gpkg", layer="selected_sites")
@@ -312,7 +313,7 @@ def test_a_phased_plan_feeds_every_site_from_the_year_it_goes_on_air(tmp_path):
     run = compute(siting.load_scenario(path))
     summary = write_outputs(run, tmp_path / "out")
     links = check_plan(run, summary, tmp_path / "out")
-    sites = year_labels(gpd.read_file(tmp_path / "out" / "sites.gpkg", layer="selected_sites"))
+    sites = as_tables_hold(gpd.read_file(tmp_path / "out" / "sites.gpkg", layer="selected_sites"))
     built = sites[sites["action"] == "build"].set_index("site_id")
     assert len(built) and len(links) == len(built)  # E1 has fiber on site
     for link in links.itertuples():
@@ -477,8 +478,8 @@ def built_as_planned(path: Path, out: Path, year: str) -> tuple[Path, pd.DataFra
     """An as-built list that builds exactly the plan's year: every build or upgrade at its
     capex plus its feed of that year, every feed of an existing site alone (a feed row), each
     with its planned backhaul; with the plan's links of the year."""
-    sites = year_labels(gpd.read_file(out / "sites.gpkg", layer="selected_sites")).set_index("site_id")
-    links = year_labels(gpd.read_file(out / "sites.gpkg", layer="backhaul_links"))
+    sites = as_tables_hold(gpd.read_file(out / "sites.gpkg", layer="selected_sites")).set_index("site_id")
+    links = as_tables_hold(gpd.read_file(out / "sites.gpkg", layer="backhaul_links"))
     links = links[links["phase"] == year].set_index("from_id")
     feed = links["cost_cny"].reindex(sites.index).fillna(0.0)
     due = sites["phase"] == year
@@ -506,7 +507,7 @@ def test_an_evaluation_of_a_year_built_exactly_to_plan_counts_its_backhaul(phase
     evaluation = evaluate_plan(out, listed, year="2027", scenario=scenario)
     total = evaluation.counties.set_index("admin_unit").iloc[-1]
     assert total.criterion_budget == 1.0
-    sites = year_labels(gpd.read_file(out / "sites.gpkg", layer="selected_sites"))
+    sites = as_tables_hold(gpd.read_file(out / "sites.gpkg", layer="selected_sites"))
     capex = sites.loc[sites["phase"] == "2027", "capex_cny"].sum()
     assert total.planned_backhaul_cny == pytest.approx(links["cost_cny"].sum())
     assert total.planned_cost_cny == pytest.approx(capex + links["cost_cny"].sum())
@@ -648,7 +649,8 @@ def test_microwave_links_are_cached_with_the_coverage(tmp_path):
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    return planned_run(DEMO_BACKHAUL, tmp_path_factory.mktemp("demo_backhaul"))
+    return planned_run(DEMO_BACKHAUL, tmp_path_factory.mktemp("demo_backhaul"),
+                       time_limit_s=GAP_TEST_TIME_LIMIT_S)
 
 
 def test_demo_joint_plan_is_checked_and_beats_sites_first(demo):

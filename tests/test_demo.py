@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import rasterio
 
-from regions import planned_run
+from regions import GAP_TEST_TIME_LIMIT_S, planned_run
 from siting.config import load_scenario
 from siting.pipeline import DEMO_SCENARIO, OUTPUT_FILES, compute, write_outputs
 from siting.plan import REASON_BELOW_THRESHOLD, REASON_NO_CANDIDATE
@@ -19,7 +19,8 @@ from siting.plan import REASON_BELOW_THRESHOLD, REASON_NO_CANDIDATE
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    return planned_run(DEMO_SCENARIO, tmp_path_factory.mktemp("demo"))
+    return planned_run(DEMO_SCENARIO, tmp_path_factory.mktemp("demo"),
+                       time_limit_s=GAP_TEST_TIME_LIMIT_S)
 
 
 def test_demo_region_looks_like_the_real_problem(demo):

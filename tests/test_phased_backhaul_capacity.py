@@ -18,7 +18,7 @@ from siting.errors import InfeasibleError
 from siting.optimize import phased as phased_model
 from siting.optimize.model import MipResult
 from siting.pipeline import compute, write_outputs
-from siting.export.gis import year_labels
+from siting.export.gis import as_tables_hold
 from test_backhaul_capacity import capacity_region, loads_by_hand, loads_fit
 from test_backhaul_plan import DEMO_BACKHAUL
 from test_phased_backhaul import INF, brute_force, check_schedule, random_instance, solve
@@ -171,8 +171,8 @@ def check_every_years_loads(run, summary, out):
     """Every year's hop loads, added up by hand from the layers (each site's traffic in
     that year climbing the links built by then), within the hops' capacity; the last
     year's are the reported ones. Returns each year's largest load [Mbit/s]."""
-    links = year_labels(gpd.read_file(out / "sites.gpkg", layer="backhaul_links"))
-    sites = year_labels(gpd.read_file(out / "sites.gpkg", layer="selected_sites"))
+    links = as_tables_hold(gpd.read_file(out / "sites.gpkg", layer="backhaul_links"))
+    sites = as_tables_hold(gpd.read_file(out / "sites.gpkg", layer="selected_sites"))
     traffic = summary["backhaul"]["site_traffic_mbps"]
     years = [p["label"] for p in summary["phases"]]
     largest = []
@@ -237,6 +237,6 @@ def test_the_phased_demos_hops_carry_every_years_traffic_within_capacity(demo_ph
     run, summary, out = demo_phased_capacity
     largest = check_every_years_loads(*demo_phased_capacity)
     assert largest[0] < largest[-1]  # the loads grow as sites go on air
-    links = year_labels(gpd.read_file(out / "sites.gpkg", layer="backhaul_links"))
+    links = as_tables_hold(gpd.read_file(out / "sites.gpkg", layer="backhaul_links"))
     assert (links["kind"] == "microwave").sum() > 20
     assert set(links["phase"]) > {"2027", "2031"}
