@@ -53,7 +53,8 @@ def test_a_sweep_on_a_full_disk_keeps_the_previous_curve(tmp_path, tmpfs):
     out = tmpfs("2m") / "out"
     assert siting("sweep", scenario, "--budgets", "0", "--out", out, "-q").returncode == 0
     before = files_of(out)
-    assert set(before) == {"cost_coverage.csv", "cost_coverage.png"}
+    # the curve, and the lock a sweep holds while it writes (as siting run's)
+    assert set(before) == {"cost_coverage.csv", "cost_coverage.png", ".siting.lock"}
     subprocess.run(["dd", "if=/dev/zero", f"of={out.parent / 'filler'}", "bs=4k"],
                    capture_output=True)  # fills the disk to the last byte, then fails
     more = f"0:{2 * ONE_SITE_CNY}:{ONE_SITE_CNY / 8}"  # 17 points: larger files than 1
