@@ -21,7 +21,7 @@ from siting.errors import InputError
 from siting.io import read_as_built, read_region
 from siting.io.layers import read_layer
 from siting.io.measurements import measurement_columns
-from siting.io.region import CANDIDATE_FIELDS, COMPLAINT_FIELDS, VILLAGE_FIELDS
+from siting.io.region import CANDIDATE_FIELDS, VILLAGE_FIELDS
 from tests.regions import TECH_4G, lonlat_region
 
 #: A village register's columns, as the scenario maps them.
@@ -397,15 +397,3 @@ def test_a_year_saved_as_excels_day_number_is_told_which_date_it_is(tmp_path):
         f"{path}: row 2, field '建成日期': year '46527' is outside the plan (46527 is how Excel "
         f"stores the date {day}: format the column as a date, 设置单元格格式 > 日期, and save "
         f"again); give the year as a number such as 2027")
-
-
-def test_a_complaints_people_written_with_their_unit_are_read(tmp_path):
-    """A complaint's 人数 written "12人" or "0.1万" (the same rule as a village's population)
-    was refused as not a number; it is read in people."""
-    path = _write(tmp_path / "投诉.xlsx", [["投诉编号", "人数", "经度", "纬度"],
-                                          ["T1", "12人", 108.5, 32.5],
-                                          ["T2", "0.1万", 108.6, 32.6]])
-    source = LayerSource(path=path, key="inputs.complaints",
-                         fields=(("complaint_id", "投诉编号"), ("people", "人数")))
-    complaints = read_layer(source, None, COMPLAINT_FIELDS, "complaint_id")
-    assert complaints["people"].tolist() == [12, 1000]

@@ -235,8 +235,8 @@ def without_currency(column: pd.Series) -> pd.Series:
 WAN = 10_000.0
 #: Chinese cost sheets often give sums in 万元 (ten thousand yuan), saying so in the header.
 WAN_YUAN = WAN
-#: The fields that count people (a village's population, the people a complaint speaks for).
-PEOPLE_FIELDS = ("population", "people")
+#: The fields that count people (a village's population).
+PEOPLE_FIELDS = ("population",)
 #: A count of people written with its unit, after NFKC: "1200人", "1.2万", "1.2万人",
 #: "3,400 人", "1200口" (a register's 口: mouths). Groups: the number, 万 when written.
 PEOPLE_TEXT = re.compile(r"(\d[\d,.]*)\s*(万)?\s*(?:人|口)?")
