@@ -58,7 +58,8 @@ from siting.export.i18n import term
 from siting.export.style import BUILT_ACTIONS
 from siting.export.tables import admin_unit_of, demand_units, unit_order
 from siting.io import AsBuilt, RegionData, read_as_built, resolve_itu_maps, with_as_built
-from siting.io.asbuilt import BACKHAUL_KINDS, BUILT_YEAR_COLUMN, built_technologies, option_year
+from siting.io.asbuilt import (BACKHAUL_KINDS, BUILT_YEAR_COLUMN, built_technologies, option_year,
+                               technologies_in)
 from siting.io.headers import accepted_names
 from siting.io.layers import read_layer, recognised_columns
 from siting.io.tables import id_text, is_table
@@ -192,7 +193,7 @@ def _planned_years(plan_sites: gpd.GeoDataFrame, coverage: CoverageMatrix,
                                        years_built):
         phase = getattr(row, "phase", "")
         year = "" if phase is None or pd.isna(phase) else str(phase)
-        built_now = str(row.technology).split("+") if row.action in BUILT_ACTIONS else []
+        built_now = technologies_in(row.technology) if row.action in BUILT_ACTIONS else []
         for technology in {*listed, *built_now}:
             option = index.get((id_text(row.site_id), technology))
             if option is not None and not costs.fixed[option]:

@@ -31,6 +31,7 @@ from matplotlib.figure import Figure
 
 from siting.errors import SitingError
 from siting.export.i18n import admin_text, admin_unit_names, check_language, rsrp_class_labels, term
+from siting.io.asbuilt import builds_technology
 from siting.export.style import (ADMIN_UNIT_COLOUR, BACKHAUL_COLOURS, BUILT_ACTIONS, RSRP_CLASSES,
                                  TECH_COLOURS, VILLAGE_COLOURS, admin_boundaries, hillshade)
 
@@ -127,7 +128,7 @@ def _legend_labels(technologies, sites, villages, language: str) -> dict:
     labels = {}
     built = sites[sites["action"].isin(BUILT_ACTIONS)]
     for tech in (t.name for t in technologies):
-        count = int(_builds_technology(built, tech).sum())
+        count = int(builds_technology(built, tech).sum())
         labels[f"tech:{tech}"] = term("staticmap.new_sites", language, technology=tech, count=count)
     labels["existing"] = term("staticmap.existing_sites", language, count=int(sites["existing"].sum()))
     for status in VILLAGE_COLOURS:
@@ -165,13 +166,6 @@ def _draw_backhaul(ax, links, legend: dict) -> None:
                 label=plain_label(legend[f"backhaul:{kind}"]), zorder=2.5)
 
 
-def _builds_technology(sites, technology: str) -> np.ndarray:
-    """Which sites the plan builds ``technology`` at (their ``technology_built``, ``+``-joined;
-    an upgraded 4G site counts under the 5G it gets, not under its 4G)."""
-    return np.array([technology in str(t).split("+") for t in sites["technology_built"]],
-                    dtype=bool)
-
-
 def draw_rasters(ax, terrain, level_dbm, level_transform) -> list[float]:
     """Hillshade and coverage classes; returns the extent [km] of the DEM."""
     step = max(1, terrain.shape[0] // 1000)
@@ -207,7 +201,7 @@ def _draw_points(ax, technologies, sites, villages, legend: dict) -> None:
     """New/upgraded sites by technology, existing sites, villages by coverage status."""
     built = sites[sites["action"].isin(BUILT_ACTIONS)]
     for i, tech in enumerate(t.name for t in technologies):
-        chosen = built[_builds_technology(built, tech)]
+        chosen = built[builds_technology(built, tech)]
         ax.scatter(chosen.geometry.x / 1000, chosen.geometry.y / 1000, marker="^", s=36,
                    c=TECH_COLOURS[i % len(TECH_COLOURS)], edgecolors="k", linewidths=0.4,
                    label=plain_label(legend[f"tech:{tech}"]), zorder=4)

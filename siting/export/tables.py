@@ -26,6 +26,7 @@ from siting.export.backhaul import backhaul_table
 from siting.export.style import PLAN_ACTIONS
 from siting.export.summary import summary_facts
 from siting.io import is_existing
+from siting.io.asbuilt import TECHNOLOGIES_JOINED
 from siting.labels import OUTSIDE_ADMIN_UNITS
 from siting.terrain import Terrain
 
@@ -83,8 +84,9 @@ def site_table(run) -> gpd.GeoDataFrame:
 
 
 def _joined(technologies: str, label: str) -> str:
-    """``technologies`` (``+``-joined, e.g. ``4G-1800+5G-3500``) with ``label`` added."""
-    return f"{technologies}+{label}" if technologies else label
+    """``technologies`` (joined by :data:`~siting.io.asbuilt.TECHNOLOGIES_JOINED`, e.g.
+    ``4G-1800+5G-3500``) with ``label`` added."""
+    return f"{technologies}{TECHNOLOGIES_JOINED}{label}" if technologies else label
 
 
 #: Candidate columns the site table shows as they are (besides ``site_id`` and the geometry).

@@ -59,7 +59,7 @@ from siting.export.cells import cell_text, money_cell
 from siting.export.tables import PlanTables
 from siting.export.webfont import PAGE_FONTS, save_map
 from siting.io import EXISTING_KINDS
-from siting.io.asbuilt import BUILT_YEAR_COLUMN
+from siting.io.asbuilt import BUILT_YEAR_COLUMN, builds_technology
 from siting.labels import OUTSIDE_ADMIN_UNITS
 
 # One letter per candidate kind, shown inside the site icon.
@@ -656,8 +656,7 @@ def _add_selected_sites(fmap: folium.Map, sites_ll, technologies, lang: str) -> 
     for i, tech in enumerate(technologies):
         colour = TECH_COLOURS[i % len(TECH_COLOURS)]
         layer = folium.FeatureGroup(name=esc(term("webmap.layer_selected_sites", lang, technology=tech)))
-        chosen = chosen_all[chosen_all["technology_built"].str.split("+").apply(
-            lambda t, tech=tech: tech in t)]
+        chosen = chosen_all[builds_technology(chosen_all, tech)]
         for _, s in chosen.iterrows():
             action, kind = value_text("action", s.action, lang), value_text("kind", s.kind, lang)
             folium.Marker(

@@ -292,6 +292,19 @@ def _check_blank(sites, path, columns, problems, **_) -> None:
 TECHNOLOGIES_JOINED = "+"
 
 
+def technologies_in(text) -> list[str]:
+    """The technologies a :data:`TECHNOLOGIES_JOINED` text names ("4G-1800+5G-3500"), in order."""
+    return [t.strip() for t in str(text).split(TECHNOLOGIES_JOINED) if t.strip()]
+
+
+def builds_technology(sites, technology: str) -> np.ndarray:
+    """Which sites of the plan's site table build ``technology`` (their ``technology_built``,
+    joined by :data:`TECHNOLOGIES_JOINED`; an upgraded 4G site counts under the 5G it gets,
+    not under its 4G)."""
+    return np.array([technology in technologies_in(t) for t in sites["technology_built"]],
+                    dtype=bool)
+
+
 def _technologies_built(sites, candidates, scenario) -> pd.Series:
     """Each row's technology; one written as the plan's tables write a site's technologies
     (joined by :data:`TECHNOLOGIES_JOINED`, what is on air after the plan: a list made from
@@ -305,7 +318,7 @@ def _technologies_built(sites, candidates, scenario) -> pd.Series:
         if TECHNOLOGIES_JOINED not in text:
             return text
         on_air = EXISTING_KINDS.get(kind_of.get(site_id, ""))
-        named = [t.strip() for t in text.split(TECHNOLOGIES_JOINED) if t.strip()]
+        named = technologies_in(text)
         new = [t for t in named if not (on_air == "5G" or on_air == generation.get(t))]
         return TECHNOLOGIES_JOINED.join(new) if new else named[-1]
     return pd.Series([built(s, t) for s, t in zip(sites["site_id"], sites["technology"])],
@@ -550,8 +563,7 @@ def built_technologies(candidates: pd.DataFrame) -> list[set[str]]:
     """The technologies each candidate has on air from the as-built list (empty sets without one)."""
     if BUILT_COLUMN not in candidates:
         return [set() for _ in range(len(candidates))]
-    return [set(filter(None, str(v).split(TECHNOLOGIES_JOINED)))
-            for v in candidates[BUILT_COLUMN]]
+    return [set(technologies_in(v)) for v in candidates[BUILT_COLUMN]]
 
 
 def is_existing(candidates: pd.DataFrame) -> np.ndarray:
