@@ -7,8 +7,10 @@ Options are (candidate, technology) pairs. The rules a prefecture plans by:
   upgraded to 5G (an option costing the 5G equipment); ``existing_5g`` sites keep everything;
   a site of the as-built list (:mod:`siting.io.asbuilt`) keeps the technologies it was built
   with and may be upgraded like an existing site;
-- free public sites have no site cost; difficult sites carry their extra cost;
-- cost of an option = site capex + extra cost + equipment capex + opex x ``opex_years``;
+- a site costs its capex (construction) and yearly its opex plus its rent; a free public site
+  pays no rent (:func:`site_opex_cny_per_year`); difficult sites carry their extra cost;
+- cost of an option = site capex + extra cost + equipment capex + opex x ``opex_years``, its
+  opex the site's yearly cost plus the technology's;
 - mandatory demand (poverty villages, relocation sites, complaints, 5G zones) is covered first:
   every mandatory point that any option can reach must be covered; when the budget or the site
   quota cannot pay for all of them, as many as possible are (any of them: the next stage keeps
@@ -54,7 +56,7 @@ from siting.config import Objective, Scenario, SolverSettings
 from siting.coverage import CoverageMatrix
 from siting.demand import Demand
 from siting.errors import InfeasibleError, SolverError
-from siting.io import EXISTING_KINDS, built_technologies, is_existing
+from siting.io import EXISTING_KINDS, built_technologies, is_existing, site_rent_cny_per_year
 from siting.labels import (JOINT_LABEL, REASON_BELOW_THRESHOLD, REASON_BUDGET, REASON_NO_BACKHAUL,
                            REASON_NO_CANDIDATE, REASON_OVER_BUDGET, REASON_OVER_BUDGET_AND_QUOTA,
                            REASON_OVER_BUDGET_AND_YEAR_QUOTAS, REASON_OVER_BUDGET_FED,
@@ -126,16 +128,29 @@ def option_costs(coverage: CoverageMatrix, candidates: pd.DataFrame, scenario: S
     tech_opex = np.array([t.opex_cny_per_year for t in tech])
     existing = is_existing(cand)
     fixed = on_air(options, cand)
-    site_capex = np.where(cand["free_public"].to_numpy(bool) | existing, 0.0,
-                          cand["capex_cny"].to_numpy(float))
-    extra = np.where(existing, 0.0, cand["extra_cost_cny"].to_numpy(float))
-    site_opex = np.where(existing, 0.0, cand["opex_cny_per_year"].to_numpy(float))
-    capex = np.where(fixed, 0.0, site_capex + extra + equipment)
-    opex = np.where(fixed, 0.0, site_opex + tech_opex)
+    site_capex = np.where(existing, 0.0, cand["capex_cny"].to_numpy(float)
+                          + cand["extra_cost_cny"].to_numpy(float))
+    capex = np.where(fixed, 0.0, site_capex + equipment)
+    opex = np.where(fixed, 0.0, site_opex_cny_per_year(cand) + tech_opex)
     group = np.where(existing, -1, options["candidate"].to_numpy())
     return OptionCosts(capex_cny=capex, opex_cny_per_year=opex,
                        total_cny=capex + opex * scenario.objective.opex_years, fixed=fixed,
                        new_site=~existing, group=group.astype(np.int64))
+
+
+def site_opex_cny_per_year(candidates: pd.DataFrame) -> np.ndarray:
+    """What each candidate's site costs a year once the plan builds on it [CNY/yr]: its
+    ``opex_cny_per_year`` plus its ``rent_cny_per_year`` (the fee, 场租, its owner charges;
+    0 without the column), less the fee of a free public site (公共资源免费开放: its owner
+    charges none), which is its rent, or without a rent column its own yearly cost; 0 for a
+    site on air (existing, or built by the as-built list), whose costs the plan does not count.
+    A free public site still pays its ``capex_cny`` (the construction work) and the
+    technologies' equipment and opex (:func:`option_costs`)."""
+    opex = candidates["opex_cny_per_year"].to_numpy(float)
+    rent = site_rent_cny_per_year(candidates)
+    fee, yearly = (opex, opex) if rent is None else (rent, opex + rent)
+    charged = yearly - np.where(candidates["free_public"].to_numpy(bool), fee, 0.0)
+    return np.where(is_existing(candidates), 0.0, charged)
 
 
 def on_air(options: pd.DataFrame, option_candidates: pd.DataFrame) -> np.ndarray:

@@ -30,6 +30,7 @@ from siting.config import Objective, Scenario
 from siting.errors import InputError
 from siting.io import AsBuilt, RegionData, is_existing, read_as_built, with_as_built
 from siting.io.asbuilt import option_year, year_rank
+from siting.plan import site_opex_cny_per_year
 
 
 @dataclass(frozen=True)
@@ -92,12 +93,13 @@ def _counts(as_built: AsBuilt, region: RegionData) -> tuple[int, int]:
 
 def _opex_cny_per_year(as_built: AsBuilt, region: RegionData, scenario: Scenario) -> float:
     """The yearly opex the list adds, as :func:`siting.plan.option_costs` counts it: each
-    technology's opex, plus the site's own for a new site (once per site); a feed row adds none."""
+    technology's opex, plus the site's own yearly cost for a new site (once per site,
+    :func:`siting.plan.site_opex_cny_per_year`: a free public site pays no rent); a feed row
+    adds none."""
     rows = as_built.builds
     technology = sum(scenario.technology(name).opex_cny_per_year for name in rows["technology"])
     sites = region.candidates.loc[list(rows["site_id"].unique())]
-    new = ~is_existing(sites)
-    return float(technology + sites["opex_cny_per_year"].to_numpy(float)[new].sum())
+    return float(technology + site_opex_cny_per_year(sites).sum())
 
 
 def _opex_by_year(as_built: AsBuilt, region: RegionData, scenario: Scenario,

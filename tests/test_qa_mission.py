@@ -180,7 +180,8 @@ def test_a_relocation_settlement_is_covered_before_a_town_fifty_times_its_size(t
 
 def test_a_free_public_site_is_built_before_a_paid_one_covering_the_same(tmp_path):
     # a lamp pole offered free and a paid rooftop at the same spot: the free one costs its
-    # equipment and opex only (README: free public sites cost no site capex)
+    # construction, equipment and the technology's opex, not its own opex (README: a free
+    # public site pays no rent, without a rent column its opex_cny_per_year)
     scenario = write_region(tmp_path, FLAT, [village("V1", 1000, 1000)],
                             [candidate("PAID", 1100, 1000, kind="rooftop", techs="4G"),
                              candidate("FREE", 1100, 1000, kind="lamp_pole", free=True,

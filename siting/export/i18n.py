@@ -763,6 +763,7 @@ TERMS: dict[str, dict[str, str]] = {
     "field.technology_built": {"en": "technology_built", "zh": "本期建设制式"},
     "field.capex_cny": {"en": "capex_cny", "zh": "建设投资 [万元]"},
     "field.opex_cny_per_year": {"en": "opex_cny_per_year", "zh": "运维费用 [万元/年]"},
+    "field.rent_cny_per_year": {"en": "rent_cny_per_year", "zh": "场租 [万元/年]"},
     "field.total_cost_cny": {"en": "total_cost_cny", "zh": "规划期总成本 [万元]"},
     "field.extra_cost_cny": {"en": "extra_cost_cny", "zh": "附加成本 [万元]"},
     "field.has_fiber": {"en": "has_fiber", "zh": "站址已通光纤"},

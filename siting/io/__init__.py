@@ -23,12 +23,12 @@ from siting.io.rasters import (
                                utm_crs_for,
 )
 from siting.io.region import (CANDIDATE_KINDS, EXISTING_KINDS, RegionData, backhaul_in_place,
-                              read_region)
+                              read_region, site_rent_cny_per_year)
 from siting.io.itu_maps import region_centre_deg, resolve_itu_maps
 from siting.io.asbuilt import (AsBuilt, built_technologies, is_existing, on_as_built_list,
                                read_as_built, with_as_built)
 
 __all__ = ["AsBuilt", "CANDIDATE_KINDS", "EXISTING_KINDS", "POPULATION_BAND_CELLS", "POPULATION_OVERVIEW_PX",
            "PopulationRaster", "RegionData", "backhaul_in_place", "crs_label_problem", "population_overview",
-           "built_technologies", "is_existing", "on_as_built_list", "read_as_built", "read_land_cover", "read_population", "read_region",
+           "built_technologies", "is_existing", "on_as_built_list", "read_as_built", "read_land_cover", "read_population", "read_region", "site_rent_cny_per_year",
            "region_centre_deg", "resolve_itu_maps", "with_as_built", "read_terrain", "resolve_crs", "utm_crs_for"]

@@ -25,6 +25,7 @@ CHINESE_COLUMN_NAMES = {
     "antenna_height_m": ("站高", "天线挂高", "挂高"),
     "capex_cny": ("建设投资", "投资"),
     "opex_cny_per_year": ("年运维费", "运维费用"),
+    "rent_cny_per_year": ("年租金", "场租", "租金"),
     "free_public": ("免费公共站址", "免费开放"),
     "difficult": ("建设困难", "困难站址"),
     "extra_cost_cny": ("额外费用", "附加费用"),

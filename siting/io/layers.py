@@ -136,7 +136,8 @@ def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series
     :func:`siting.io.tables.id_text` reads ids), "site_kind" (text, Chinese names of
     :data:`SITE_KIND_NAMES`, folded as ids are, read as their key), "bool", "generations" or
     "float"); a kind
-    ending in ``?`` marks an optional field (its blank booleans read as false)."""
+    ending in ``?`` marks an optional field (its blank booleans read as false, its blank
+    numbers as 0)."""
     column = frame[field]
     ids = frame.index
     optional = kind.endswith("?")
@@ -165,10 +166,10 @@ def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series
                              f"{id_list(ids, mapped.isna())}; fill it in")
         return mapped.map(",".join)
     unset = unset_cells(column)
-    if unset.any():
+    if unset.any() and not optional:
         raise InputError(_unset_problem(column, unset, field, where,
                                         "give a number (0 where there is none)"))
-    numeric = numbers_of(_without_unit(column, field, where))
+    numeric = numbers_of(_without_unit(column.where(~unset, 0.0), field, where))
     bad = numeric.isna() | ~np.isfinite(numeric.to_numpy(dtype=float, na_value=np.nan))
     if bad.any():
         shown = [v for v in column[bad][:3]]

@@ -36,13 +36,14 @@ logger = logging.getLogger(__name__)
 # Fields per layer: name -> "str" | "id" | "site_kind" | "float" | "bool" | "generations"
 # ("4G,5G"); "id": another layer's id, read as ids are (siting.io.tables.id_text: a village's
 # admin unit names an admin-unit polygon); a trailing "?" marks a field that may be absent (a
-# village's admin unit then comes from the polygons). A layer's own id is read as an id.
+# village's admin unit then comes from the polygons) and whose blank cells read as false or 0. A layer's own id is read as an id.
 VILLAGE_FIELDS = {"village_id": "str", "name": "str", "population": "float", "admin_unit": "id?",
                   "poverty_village": "bool", "relocation_site": "bool"}
 CANDIDATE_FIELDS = {"site_id": "str", "kind": "site_kind", "antenna_height_m": "float",
                     "capex_cny": "float", "opex_cny_per_year": "float", "free_public": "bool",
                     "difficult": "bool", "extra_cost_cny": "float", "technologies": "generations",
-                    "has_fiber": "bool?", "backhaul_in_place": "bool?"}
+                    "has_fiber": "bool?", "backhaul_in_place": "bool?",
+                    "rent_cny_per_year": "float?"}
 #: The villages' flags a ``demand.mandatory`` rule reads, and the rule's key.
 VILLAGE_RULE_FLAGS = {"poverty_village": "poverty_villages", "relocation_site": "relocation_sites"}
 #: Complaint points weigh no people (they are covered, or reported, point by point), so a
@@ -125,6 +126,14 @@ def _flag(candidates: pd.DataFrame, field: str) -> np.ndarray:
 def has_fiber(candidates: pd.DataFrame) -> np.ndarray:
     """Bool per candidate: it has fiber on site (the optional ``has_fiber`` field)."""
     return _flag(candidates, "has_fiber")
+
+
+def site_rent_cny_per_year(candidates: pd.DataFrame) -> np.ndarray | None:
+    """The yearly rent (场租) each candidate's owner charges [CNY/yr] (the optional
+    ``rent_cny_per_year`` field, a blank cell 0); None when the layer has no such column."""
+    if "rent_cny_per_year" not in candidates:
+        return None
+    return candidates["rent_cny_per_year"].fillna(0.0).to_numpy(float)
 
 
 def backhaul_in_place(candidates: pd.DataFrame) -> np.ndarray:
