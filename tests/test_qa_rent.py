@@ -9,6 +9,7 @@ penalised those with rent.
 from __future__ import annotations
 
 import json
+import logging
 
 import geopandas as gpd
 import numpy as np
@@ -133,6 +134,20 @@ def test_rent_headed_in_chinese_is_read_in_yuan_and_a_blank_cell_is_no_rent(tmp_
     # S1 is free: spared its rent; S2 and S3 pay their opex and rent
     free = rows["free_public"].eq("是").to_numpy()
     yearly = rows["opex_cny_per_year"].to_numpy() + np.where(free, 0.0, rent_cny)
+    assert site_opex_cny_per_year(candidates) == pytest.approx(yearly)
+
+
+def test_a_rent_column_left_unmapped_is_named_with_the_mapping_to_write(tmp_path, caplog):
+    # without the mapping no rent is charged and the free site is spared its opex instead:
+    # the run says which column it did not read
+    sheet, rows = _sheet(tmp_path, ".csv")
+    scenario = _with_candidates(tmp_path, sheet, {})
+    with caplog.at_level(logging.WARNING, logger="siting"):
+        candidates = read_region(load_scenario(scenario)).candidates.loc[["S1", "S2", "S3"]]
+    assert "fields: {rent_cny_per_year: 租金（万元）}" in caplog.text
+    assert "sites.csv" in caplog.text
+    free = rows["free_public"].eq("是").to_numpy()
+    yearly = np.where(free, 0.0, rows["opex_cny_per_year"].to_numpy())
     assert site_opex_cny_per_year(candidates) == pytest.approx(yearly)
 
 

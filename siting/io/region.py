@@ -22,7 +22,8 @@ from siting.io.problems import Problems, id_list
 from siting.io.rasters import (DemSource, PopulationRaster, check_overlap, open_raster,
                                population_overview, read_land_cover, read_population,
                                read_terrain, resolve_crs)
-from siting.io.tables import blank_cells
+from siting.io.headers import suggested_names
+from siting.io.tables import blank_cells, matching_columns
 from siting.propagation import PATH_LOSS_MODELS
 from siting.terrain import Terrain
 
@@ -477,6 +478,7 @@ def read_region(scenario: Scenario) -> RegionData:
 
 
 def _validate_candidates(candidates: gpd.GeoDataFrame, scenario: Scenario, where: str) -> None:
+    _warn_of_unread_rent(candidates, where)
     problems = Problems()
     kind = candidates["kind"]
     blank = blank_cells(kind)  # reported as an empty field
@@ -503,6 +505,21 @@ def _validate_candidates(candidates: gpd.GeoDataFrame, scenario: Scenario, where
     else:
         _check_model_heights(candidates, height.to_numpy(float), scenario, where, problems)
     problems.raise_if_any()
+
+
+def _warn_of_unread_rent(candidates: gpd.GeoDataFrame, where: str) -> None:
+    """Warn when no column is read as ``rent_cny_per_year`` but one is headed as Chinese site
+    lists head the rent (租金, 场租: :data:`siting.io.headers.CHINESE_COLUMN_NAMES`): the plan
+    then charges no site rent and spares a free public site its ``opex_cny_per_year`` instead."""
+    if "rent_cny_per_year" in candidates:
+        return
+    columns = [c for c in candidates.columns if c != candidates.geometry.name]
+    column = matching_columns(columns, {"rent": suggested_names("rent_cny_per_year")})["rent"]
+    if column is not None:
+        logger.warning("%s: column '%s' is not read, so no site is charged its rent and a free "
+                       "public site is spared its opex_cny_per_year instead; to read it as the "
+                       "yearly rent, map it: fields: {rent_cny_per_year: %s}", where, column,
+                       column)
 
 
 def _check_model_heights(candidates, height_m: np.ndarray, scenario: Scenario, where: str,
