@@ -55,11 +55,11 @@ from siting.coverage import CoverageMatrix
 from siting.demand import Demand
 from siting.errors import InfeasibleError, SolverError
 from siting.io import EXISTING_KINDS, built_technologies, is_existing
+from siting.io.layers import GENERATIONS
 from siting.labels import (JOINT_LABEL, REASON_BELOW_THRESHOLD, REASON_BUDGET, REASON_NO_BACKHAUL,
                            REASON_NO_CANDIDATE, REASON_OVER_BUDGET, REASON_OVER_BUDGET_AND_QUOTA,
                            REASON_NO_GENERATION, REASON_OTHER_TECHNOLOGY,
-                           REASON_OVER_BUDGET_AND_YEAR_QUOTAS,
-                           REASON_OVER_BUDGET_FED,
+                           REASON_OVER_BUDGET_AND_YEAR_QUOTAS, REASON_OVER_BUDGET_FED,
                            REASON_OVER_YEAR_BUDGETS, REASON_OVER_YEAR_BUDGETS_FED, REASON_QUOTA,
                            REASON_SOLVER_STOPPED, REASON_YEAR_QUOTAS, SEQUENTIAL_LABEL)
 from siting.optimize import CoverCount, Solution, solve_coverage_model
@@ -315,8 +315,8 @@ def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
         covered = (mandatory & _covered(cover, most.selected)).astype(np.int64)
         must, count = np.zeros_like(need), CoverCount(rows=mandatory, count=int(covered.sum()))
         stages.append(f"cover as many mandatory points as the budget and quota allow "
-                      f"({count.count} of {int(mandatory.sum())}{_counted_text(demand)}, "
-                      f"without backup coverage)")
+                      f"({count.count} of {int(mandatory.sum())}, without backup coverage)"
+                      + _counted_text(demand))
         start = planner.people(objective, people, must_cover=covered, tie_break=False,
                                share=SAME_POINTS_SHARE, start=(most, feeds))
     # ``start`` (the first stage's plan if affordable, else the plan of the points the
@@ -339,9 +339,9 @@ def _explained(plan: Plan, coverage: CoverageMatrix, demand: Demand, objective: 
     """``plan`` with the reasons of the mandatory points it leaves uncovered for the budget
     or quota made precise (:func:`limit_reasons`; :data:`REASON_OTHER_TECHNOLOGY` where every
     option that would cover one is at a new site the plan builds with another technology),
-    and, on points lacking a generation that
-    ``demand.mandatory.generations`` lists, prefixed with it (:data:`REASON_NO_GENERATION`):
-    both about the options that would give a point what it lacks (:func:`wanted_coverage`)."""
+    and, on points lacking a generation that ``demand.mandatory.generations`` lists,
+    prefixed with it (:data:`REASON_NO_GENERATION`): both about the options that would give
+    a point what it lacks (:func:`wanted_coverage`)."""
     wanted = wanted_coverage(coverage, demand, plan.selected)
     reason = limit_reasons(plan, wanted, objective)
     reason = np.where(reason != "", reason, plan.uncovered_reason)
@@ -349,7 +349,7 @@ def _explained(plan: Plan, coverage: CoverageMatrix, demand: Demand, objective: 
     reason[other] = REASON_OTHER_TECHNOLOGY
     missing = missing_generations(coverage, demand, plan.selected)
     for row in np.flatnonzero(missing.any(axis=1) & (reason != "")):
-        lacking = ", ".join(np.asarray(GENERATIONS)[missing[row]])
+        lacking = " or ".join(np.asarray(GENERATIONS)[missing[row]])
         reason[row] = REASON_NO_GENERATION.format(generation=lacking, reason=reason[row])
     return replace(plan, uncovered_reason=reason)
 
@@ -358,14 +358,14 @@ def _generations_text(demand: Demand) -> str:
     """The first stage's words on the generations mandatory points need ("" for any)."""
     if not generation_ruled(demand).any():
         return ""
-    return f" by {' and '.join(demand.mandatory_generations)} each"
+    return f", each by an option of each of: {', '.join(demand.mandatory_generations)}"
 
 
 def _counted_text(demand: Demand) -> str:
-    """What the most-mandatory stage counts when points need several generations."""
+    """What the most-mandatory stage counts when points need several generations ("" else)."""
     if len(demand.mandatory_generations) < 2 or not generation_ruled(demand).any():
         return ""
-    return " point-generations"
+    return " (counting each generation a point needs)"
 
 
 def _unaffordable_text(first: Solution | None, budget: float | None) -> str:
@@ -431,10 +431,6 @@ def reachable_need(cover: sp.csr_matrix, demand: Demand) -> np.ndarray:
     return np.minimum(demand.required_servers(), np.diff(cover.indptr))
 
 
-#: The generations ``demand.mandatory.generations`` may name, in the order reasons list them.
-GENERATIONS = ("4G", "5G")
-
-
 def generation_ruled(demand: Demand) -> np.ndarray:
     """Bool per demand row: a mandatory point that ``demand.mandatory.generations`` asks an
     option of each listed generation of (mandatory rows other than 5G zones' check points,
@@ -466,10 +462,7 @@ class PlanRows:
     cover: sp.csr_matrix  # rows x options
     need: np.ndarray  # int per row: options it must be covered by (0: optional or unreachable)
     point: np.ndarray  # int per row: the demand row it stands for
-
-    @property
-    def n_demand(self) -> int:
-        return int(np.count_nonzero(self.point == np.arange(len(self.point))))
+    n_demand: int  # the first rows, one per demand row
 
     @property
     def mandatory(self) -> np.ndarray:
@@ -477,9 +470,11 @@ class PlanRows:
         return self.need > 0
 
     def reachable_points(self) -> np.ndarray:
-        """Bool per demand row: a mandatory point the plan must cover, on its own row or on
-        the row of some generation it needs."""
-        return np.bincount(self.point[self.mandatory], minlength=self.n_demand) > 0
+        """Bool per demand row: a mandatory point some option reaches, of each generation
+        it needs (on its own row, or on every row of a generation it has)."""
+        reached = np.bincount(self.point[self.mandatory], minlength=self.n_demand)
+        rows = np.bincount(self.point[self.n_demand:], minlength=self.n_demand)
+        return (reached > 0) & (reached == np.maximum(rows, 1))
 
     def weight(self, per_demand: np.ndarray) -> np.ndarray:
         """``per_demand`` (one value per demand row, e.g. people) on its rows, 0 on the rows
@@ -500,7 +495,8 @@ def plan_rows(cover: sp.csr_matrix, demand: Demand, options: pd.DataFrame) -> Pl
     extra = [np.minimum(1, np.diff(block.indptr)) for block in blocks]
     return PlanRows(cover=sp.vstack([cover, *blocks], format="csr") if blocks else cover,
                     need=np.concatenate([np.where(ruled, 0, need), *extra]).astype(np.int64),
-                    point=np.concatenate([np.arange(len(demand)), *[points] * len(blocks)]))
+                    point=np.concatenate([np.arange(len(demand)), *[points] * len(blocks)]),
+                    n_demand=len(demand))
 
 
 def missing_generations(coverage: CoverageMatrix, demand: Demand,
@@ -633,8 +629,8 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
         why = ("the phases' budgets and quotas allow" if isinstance(exc, InfeasibleError)
                else "the solver found in its time")
         stages.append(f"cover as many mandatory points by {labels[deadline]} as {why} "
-                      f"({count.count} of {int(mandatory.sum())}{_counted_text(demand)}, "
-                      f"without backup coverage)" + _backhaul_text(backhaul))
+                      f"({count.count} of {int(mandatory.sum())}, without backup coverage)"
+                      + _counted_text(demand) + _backhaul_text(backhaul))
         # the plan of the very points covered by the deadline: the last solve's warm start
         start = planner.solve(people, discount, must_cover=covered,
                               share=SAME_POINTS_SHARE, start=(most, most_joint))

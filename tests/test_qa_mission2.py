@@ -22,7 +22,7 @@ from siting.config import Objective, Phase, SolverSettings, load_scenario
 from siting.coverage import CoverageMatrix
 from siting.demand import Demand
 from siting.errors import ScenarioError
-from siting.export.i18n import reason_key, value_text
+from siting.export.i18n import reason_key, stage_text, value_text
 from siting.export.summary import summary_facts
 from siting.export.tables import admin_table, site_table, village_table
 from siting.optimize.phased import on_air_through
@@ -161,7 +161,9 @@ def test_a_short_budget_meets_the_most_point_generations_then_people(seed):
     plan = _plan(inst, BOTH, Objective(kind="max_coverage", budget_cny=budget))
     assert _plan_score(inst, BOTH, plan) == pytest.approx(_brute_max_coverage(inst, BOTH, budget))
     assert plan.stages[1].startswith("cover as many mandatory points")
-    assert "point-generations" in plan.stages[1]
+    assert plan.stages[1].endswith(" (counting each generation a point needs)")
+    assert stage_text(plan.stages[1], "zh").startswith("在预算和新建站址上限内尽可能多地覆盖必覆盖点")
+    assert stage_text(plan.stages[0], "zh").endswith("，每处均需以下各制式覆盖：4G, 5G：超出预算或新建站址上限")
 
 
 def test_the_rule_changes_the_optimum_and_every_village_gets_both():
@@ -235,6 +237,20 @@ def test_a_phased_plan_meets_each_generation_by_the_deadline():
     met, _, cost = _score(inst, BOTH, by_2027)
     assert met == len(_requirements(inst, BOTH))
     assert cost >= _brute_min_cost(inst, BOTH)[1]
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_a_phased_plan_short_of_money_by_the_deadline_meets_the_most_needs_by_then(seed):
+    """The first year's budget cannot meet every need: by its end the plan meets as many
+    (point, generation) needs as any choice within that budget does."""
+    inst = random_instance(seed)
+    first_year_cny = _brute_min_cost(inst, BOTH)[1] - 1.0
+    objective = Objective(kind="max_coverage",
+                          phases=(Phase("2027", budget_cny=first_year_cny),
+                                  Phase("2028", budget_cny=100.0)), mandatory_by="2027")
+    plan = _plan(inst, BOTH, objective)
+    by_2027 = on_air_through(np.flatnonzero(inst["fixed"]), plan.build_period, 0)
+    assert _score(inst, BOTH, by_2027)[0] == _brute_max_coverage(inst, BOTH, first_year_cny)[0]
 
 
 def test_the_greedy_baseline_serves_each_listed_generation():
@@ -322,6 +338,7 @@ def test_a_village_only_4g_reaches_is_reported_without_5g(both_run):
     villages = village_table(run)
     summary = summary_facts(run, site_table(run), villages, admin_table(run))
     assert summary["kpis"]["mandatory_villages_covered"] == 1
+    assert summary["kpis"]["mandatory_villages_reachable"] == 1  # FAR: no 5G option reaches it
     assert summary["kpis"]["mandatory_points_uncovered"]["village"] == 1
     [entry] = summary["uncovered_mandatory_villages"]
     assert entry["village_id"] == "FAR"

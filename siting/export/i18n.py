@@ -627,6 +627,10 @@ TERMS: dict[str, dict[str, str]] = {
     "stage.backup": {"en": " ({count} zone check points by at least {servers} sites each, for "
                            "backup)",
                      "zh": "（{count} 个重点区域检测点各由至少 {servers} 个站址覆盖，作为备份）"},
+    "stage.generations": {"en": ", each by an option of each of: {generations}",
+                          "zh": "，每处均需以下各制式覆盖：{generations}"},
+    "stage.generation_count": {"en": " (counting each generation a point needs)",
+                               "zh": "（按每处所需的每种制式计数）"},
     "stage.over_budget": {"en": ": over the budget or quota", "zh": "：超出预算或新建站址上限"},
     "stage.unproven_over_budget": {"en": ": no plan within the budget found in its time (not "
                                          "proven over it)",
@@ -1118,7 +1122,8 @@ def _match(template: str, text: str, *, at_end: bool = False) -> tuple[str, dict
 
 #: Optional endings of a stage, read off from the last one that can come first.
 _STAGE_ENDINGS = ("stage.over_budget", "stage.unproven_over_budget", "stage.backhaul",
-                  "stage.backhaul_satellite", "stage.backup", "stage.discount")
+                  "stage.backhaul_satellite", "stage.backup", "stage.generations",
+                  "stage.generation_count", "stage.discount")
 _STAGE_KEYS = ("stage.most_mandatory_by", "stage.most_mandatory_by_in_time", "stage.most_mandatory",
                "stage.mandatory_by", "stage.mandatory_least_cost", "stage.most_people_earliest",
                "stage.most_people")

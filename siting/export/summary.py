@@ -22,8 +22,8 @@ from siting.export.backhaul import backhaul_facts, backhaul_table
 from siting.export.i18n import admin_unit_names, reason_key
 from siting.export.style import BUILT_ACTIONS
 from siting.io.asbuilt import BUILT_COLUMN
-from siting.plan import (REASON_BELOW_THRESHOLD, REASON_NO_CANDIDATE, first_met_phase,
-                         mandatory_deadline, on_air, phase_kpis, plan_rows, servers_on_air)
+from siting.plan import (first_met_phase, mandatory_deadline, on_air, phase_kpis, plan_rows,
+                         servers_on_air)
 from siting.rolling import replan_facts
 
 
@@ -60,6 +60,8 @@ def _kpis(run, sites, villages) -> dict:
     missed = plan.uncovered_reason != ""  # mandatory, not covered as its rule asks
     uncovered_points = {kind: int((missed & (demand.kind == kind)).sum())
                         for kind in ("village", "complaint", "zone")}
+    # mandatory, reached by some option of each generation it needs
+    reachable = plan_rows(run.coverage.covers, demand, run.coverage.options).reachable_points()
     site_cny = float(sites["total_cost_cny"].sum())
     backhaul_cny = 0.0 if plan.backhaul is None else float(plan.backhaul.feeds.total_backhaul_cny)
     return {
@@ -71,8 +73,7 @@ def _kpis(run, sites, villages) -> dict:
         "villages_covered_after": int(villages["covered_after"].sum()),
         "mandatory_villages_total": len(mandatory_villages),
         "mandatory_villages_covered": int((mandatory_villages["uncovered_reason"] == "").sum()),
-        "mandatory_villages_reachable": int((~mandatory_villages["uncovered_reason"].isin(
-            [REASON_NO_CANDIDATE, REASON_BELOW_THRESHOLD])).sum()),
+        "mandatory_villages_reachable": int((reachable & (demand.kind == "village")).sum()),
         "complaints_total": int(complaints.sum()),
         "complaints_covered": int((complaints & plan.covered_after).sum()),
         # plausibility: complaints are places of weak signal; the model covering many of them
@@ -115,7 +116,7 @@ def deadline_facts(run, villages) -> dict:
     deadline = mandatory_deadline(run.scenario.objective)
     first = first_met_phase(plan, run.coverage, demand)
     in_time = (first >= 0) & (first <= deadline)
-    # mandatory, some option reaches it (of a generation it needs)
+    # mandatory, reached by some option of each generation it needs
     reachable = plan_rows(run.coverage.covers, demand, run.coverage.options).reachable_points()
     rows = np.flatnonzero(demand.kind == "village")
     village_first = dict(zip(demand.ref_id[rows].astype(str), first[rows]))
