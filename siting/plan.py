@@ -829,7 +829,7 @@ def over_budget_reasons(plan: Plan, coverage: CoverageMatrix, objective: Objecti
     over = np.isfinite(cheapest_cny) & (cheapest_cny > left_cny + tolerance_cny)
     template = ((REASON_OVER_BUDGET, REASON_OVER_BUDGET_FED) if year is None else
                 (REASON_OVER_YEAR_BUDGETS, REASON_OVER_YEAR_BUDGETS_FED))[feed_kind is not None]
-    for row in np.flatnonzero(over & ~plan.covered_after):
+    for row in np.flatnonzero(over & (plan.uncovered_reason != "")):  # not covered as asked
         numbers = dict(cost_m=f"{cheapest_cny[row] / 1e6:.2f}",
                        left_m=f"{max(left_cny, 0.0) / 1e6:.2f}", year=year)
         if feed_kind is not None:

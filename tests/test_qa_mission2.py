@@ -199,6 +199,23 @@ def test_a_village_one_site_alone_reaches_by_both_is_told_why():
     assert reason_key(plan.uncovered_reason[row]) == "no_generation"
 
 
+def test_the_budget_reason_prices_the_generation_a_village_lacks():
+    """A village the existing 4G site covers lacks 5G: the cheapest 5G option (3 M CNY; a 4G
+    one costs 1 M, the existing site's upgrade 5 M) is over the 2 M CNY budget."""
+    inst = dict(cover=np.array([[True, True, True, True, True]]),
+                generation=np.array(["4G", "5G", "4G", "4G", "5G"], dtype=object),
+                site=np.array([0, 1, 2, 3, 3]), fixed=np.array([False, False, False, True, False]),
+                cost=np.array([1e6, 3e6, 1e6, 0.0, 5e6]), group=np.array([0, 1, 2, -1, -1]),
+                new_site=np.array([True, True, True, False, False]),
+                mandatory=np.array([True]), people=np.array([100.0]))
+    plan = _plan(inst, BOTH, Objective(kind="max_coverage", budget_cny=2e6))
+    assert plan.covered_after[0] and len(plan.new_options) == 0
+    assert plan.uncovered_reason[0] == ("no 5G coverage: its cheapest site costs 3.00 M CNY, "
+                                        "more than the 2.00 M CNY left of the budget")
+    assert value_text("reason", plan.uncovered_reason[0], "zh") == \
+        "缺少 5G 覆盖：最便宜的可覆盖站址需 300 万元，超过剩余预算 200 万元"
+
+
 def _network(n_sites: int, fiber_cny: float):
     """Each site fed by its own fiber route; no microwave, no satellite."""
     from siting.backhaul.network import BackhaulNetwork
