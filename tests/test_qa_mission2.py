@@ -216,6 +216,19 @@ def test_the_budget_reason_prices_the_generation_a_village_lacks():
         "缺少 5G 覆盖：最便宜的可覆盖站址需 300 万元，超过剩余预算 200 万元"
 
 
+def test_a_village_lacking_5g_past_the_quota_is_told_the_quota():
+    """Two mandatory villages the existing 4G site covers, each reached by 5G from a new site
+    of its own: a quota of one new site leaves one without 5G, for the quota."""
+    inst = dict(cover=np.array([[True, True, False], [True, False, True]]),
+                generation=np.array(["4G", "5G", "5G"], dtype=object), site=np.array([0, 1, 2]),
+                fixed=np.array([True, False, False]), cost=np.array([0.0, 1.0, 1.0]),
+                group=np.array([-1, 1, 2]), new_site=np.array([False, True, True]),
+                mandatory=np.array([True, True]), people=np.array([100.0, 200.0]))
+    plan = _plan(inst, BOTH, Objective(kind="max_coverage", max_new_sites=1))
+    assert plan.new_site_count == 1 and plan.covered_after.all()
+    assert sorted(plan.uncovered_reason) == ["", "no 5G coverage: the quota of 1 new sites is used up"]
+
+
 def _network(n_sites: int, fiber_cny: float):
     """Each site fed by its own fiber route; no microwave, no satellite."""
     from siting.backhaul.network import BackhaulNetwork
