@@ -161,6 +161,9 @@ class DemandRules:
     mandatory_relocation_sites: bool = True
     mandatory_all_villages: bool = False
     mandatory_complaints: bool = True
+    # the generations each mandatory village and complaint point must be covered by, each by
+    # an option of its own ("any": one option of any generation)
+    mandatory_generations: tuple[str, ...] = ("any",)
     zone_sample_m: float = 250.0  # spacing of 5G check points inside zones
     backup_zone_kinds: tuple[str, ...] = ()  # zones whose check points need backup coverage
     backup_servers: int = 2  # distinct 5G sites each such check point needs (k-coverage)
@@ -632,8 +635,8 @@ def _parse_demand(raw: dict, problems: _Problems) -> DemandRules:
                                                  f"[city_centre, government], got {zone_kinds!r}")
         zone_kinds = []
     mandatory = _section(sec, "mandatory", problems, parent="demand")
-    _check_keys(mandatory, {"poverty_villages", "relocation_sites", "all_villages", "complaints"},
-                "demand.mandatory", problems)
+    _check_keys(mandatory, {"poverty_villages", "relocation_sites", "all_villages", "complaints",
+                            "generations"}, "demand.mandatory", problems)
     d = DemandRules()
     w = "demand"
     return DemandRules(
@@ -654,7 +657,28 @@ def _parse_demand(raw: dict, problems: _Problems) -> DemandRules:
                                      d.mandatory_all_villages),
         mandatory_complaints=_bool(mandatory, "complaints", "demand.mandatory", problems,
                                    d.mandatory_complaints),
+        mandatory_generations=_generations(mandatory, problems, d.mandatory_generations),
     )
+
+
+#: What ``demand.mandatory.generations`` may list: ``any`` alone, or generations.
+MANDATORY_GENERATIONS = ("any", "4G", "5G")
+
+
+def _generations(mandatory: dict, problems: _Problems, default: tuple[str, ...]) -> tuple[str, ...]:
+    """``demand.mandatory.generations``: ``[any]`` (one option of any generation), or the
+    generations each mandatory point must get, as a tuple (a single name is read as a list
+    of one)."""
+    value = mandatory.get("generations", list(default))
+    listed = [value] if isinstance(value, str) else value
+    if (not isinstance(listed, list) or not listed
+            or any(g not in MANDATORY_GENERATIONS for g in listed)
+            or len(set(listed)) < len(listed) or ("any" in listed and len(listed) > 1)):
+        problems.add("demand.mandatory.generations",
+                     f"must be [any] or a list of generations such as [4G, 5G] (each one of "
+                     f"{', '.join(MANDATORY_GENERATIONS[1:])}, once), got {value!r}")
+        return default
+    return tuple(listed)
 
 
 _TECH_KEYS = {"name", "generation", "frequency_mhz", "eirp_dbm", "resource_blocks",

@@ -52,6 +52,9 @@ class Demand:
     ref_id: np.ndarray  # str: cell id, village_id, complaint_id or zone_id
     admin_unit: np.ndarray  # str, "" when unknown
     servers_needed: np.ndarray | None = None  # int: options a mandatory row needs (None: 1 each)
+    # the generations a mandatory row other than a 5G zone's check point must get, an option
+    # of each ("any": one option of any generation), ``demand.mandatory.generations``
+    mandatory_generations: tuple[str, ...] = ("any",)
 
     def required_servers(self) -> np.ndarray:
         """Servers each row must be covered by: 0 for optional rows, 1 for mandatory ones, k
@@ -238,4 +241,5 @@ def build_demand(region: RegionData, rules: DemandRules) -> Demand:
         ref_id=cat("ids", object), admin_unit=cat("admin", object),
         servers_needed=np.concatenate([p.get("servers", np.ones(len(p["x"]), np.int64))
                                        for p in parts]).astype(np.int64),
+        mandatory_generations=rules.mandatory_generations,
     )

@@ -30,6 +30,10 @@ REASON_OVER_YEAR_BUDGETS_FED = ("its cheapest site with its cheapest feed ({feed
                                 "{left_m} M CNY, in {year}; backhaul takes {backhaul_m} M CNY)")
 REASON_YEAR_QUOTAS = "every year's quota of new sites is used up"
 REASON_OVER_BUDGET_AND_YEAR_QUOTAS = "{reason}; every year's quota of new sites is used up too"
+# A point that lacks a generation ``demand.mandatory.generations`` lists: which, and why.
+REASON_NO_GENERATION = "no {generation} coverage: {reason}"
+REASON_OTHER_TECHNOLOGY = ("every site that would cover it is planned with another technology "
+                           "(one technology per new site)")
 REASON_SOLVER_STOPPED = ("the solver stopped before finding a plan that covers it (not proven "
                          "unaffordable: a longer solver.time_limit_s may cover it)")
 # Why the as-built network leaves a mandatory village uncovered (siting.evaluate).

@@ -57,8 +57,10 @@ from siting.coverage import CoverageMatrix
 from siting.demand import Demand
 from siting.errors import InfeasibleError, SolverError
 from siting.io import EXISTING_KINDS, built_technologies, is_existing, site_rent_cny_per_year
+from siting.io.layers import GENERATIONS
 from siting.labels import (JOINT_LABEL, REASON_BELOW_THRESHOLD, REASON_BUDGET, REASON_NO_BACKHAUL,
                            REASON_NO_CANDIDATE, REASON_OVER_BUDGET, REASON_OVER_BUDGET_AND_QUOTA,
+                           REASON_NO_GENERATION, REASON_OTHER_TECHNOLOGY,
                            REASON_OVER_BUDGET_AND_YEAR_QUOTAS, REASON_OVER_BUDGET_FED,
                            REASON_OVER_YEAR_BUDGETS, REASON_OVER_YEAR_BUDGETS_FED, REASON_QUOTA,
                            REASON_SOLVER_STOPPED, REASON_YEAR_QUOTAS, SEQUENTIAL_LABEL)
@@ -299,24 +301,23 @@ def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
     time_left = _TimeLeft(solver.time_limit_s)
     if objective.phases:
         return _plan_phased(coverage, demand, costs, objective, solver, time_left, backhaul)
-    cover = site_cover(coverage, demand, costs)
+    rows = plan_rows(site_cover(coverage, demand, costs), demand, coverage.options)
+    cover, need, mandatory, people = rows.cover, rows.need, rows.mandatory, rows.weight(demand.people)
     planner = _Solver(cover, costs, solver, time_left, backhaul, coverage.options,
                       objective.opex_years)
-    need = reachable_need(cover, demand)
-    mandatory = need > 0
     stages = []
     budget = objective.budget_cny
     quota = objective.max_new_sites
     try:
-        first, feeds = planner.solve("min_cost", weight=demand.people, must_cover=need,
+        first, feeds = planner.solve("min_cost", weight=people, must_cover=need,
                                      max_options=quota, tie_break=objective.kind == "min_cost",
                                      share=(1.0 if objective.kind == "min_cost"
                                             else AFFORDABILITY_SHARE))
         affordable = budget is None or first.objective <= budget * (1 + 1e-9)
     except InfeasibleError:
         first, feeds, affordable = None, None, False
-    stages.append("cover every reachable mandatory point at least cost" + _backup_text(need)
-                  + _backhaul_text(backhaul)
+    stages.append("cover every reachable mandatory point at least cost"
+                  + _generations_text(demand) + _backup_text(need) + _backhaul_text(backhaul)
                   + ("" if affordable else _unaffordable_text(first, budget)))
     must, count, start = need, None, (first, feeds)
     deciding = []  # the solves that decide how many mandatory points are covered
@@ -329,15 +330,16 @@ def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
         covered = (mandatory & _covered(cover, most.selected)).astype(np.int64)
         must, count = np.zeros_like(need), CoverCount(rows=mandatory, count=int(covered.sum()))
         stages.append(f"cover as many mandatory points as the budget and quota allow "
-                      f"({count.count} of {int(mandatory.sum())}, without backup coverage)")
-        start = planner.people(objective, demand.people, must_cover=covered, tie_break=False,
+                      f"({count.count} of {int(mandatory.sum())}, without backup coverage)"
+                      + _counted_text(demand))
+        start = planner.people(objective, people, must_cover=covered, tie_break=False,
                                share=SAME_POINTS_SHARE, start=(most, feeds))
     # ``start`` (the first stage's plan if affordable, else the plan of the points the
     # most-mandatory one covered) meets the last stage's constraints: its warm start
     if objective.kind == "min_cost" and affordable:
         solution = first
     else:
-        solution, feeds = planner.people(objective, demand.people, must_cover=must,
+        solution, feeds = planner.people(objective, people, must_cover=must,
                                          cover_count=count, start=start)
     if objective.kind == "max_coverage":
         stages.append("then cover the most people within the budget and quota, at least cost")
@@ -345,8 +347,40 @@ def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
     plan = _assemble(coverage, demand, costs, selected, solution, tuple(stages),
                      backhaul=None if feeds is None else PlanBackhaul(backhaul, feeds),
                      proven=all(is_proven(s, solver) for s in (*deciding, solution)))
-    reason = limit_reasons(plan, coverage, objective)
-    return replace(plan, uncovered_reason=np.where(reason != "", reason, plan.uncovered_reason))
+    return _explained(plan, coverage, demand, objective)
+
+
+def _explained(plan: Plan, coverage: CoverageMatrix, demand: Demand, objective: Objective) -> Plan:
+    """``plan`` with the reasons of the mandatory points it leaves uncovered for the budget
+    or quota made precise (:func:`limit_reasons`; :data:`REASON_OTHER_TECHNOLOGY` where every
+    option that would cover one is at a new site the plan builds with another technology),
+    and, on points lacking a generation that ``demand.mandatory.generations`` lists,
+    prefixed with it (:data:`REASON_NO_GENERATION`): both about the options that would give
+    a point what it lacks (:func:`wanted_coverage`)."""
+    wanted = wanted_coverage(coverage, demand, plan.selected)
+    reason = limit_reasons(plan, wanted, objective)
+    reason = np.where(reason != "", reason, plan.uncovered_reason)
+    other = (reason == REASON_BUDGET) & np.isinf(cheapest_cover(plan, wanted, 0.0)[0])
+    reason[other] = REASON_OTHER_TECHNOLOGY
+    missing = missing_generations(coverage, demand, plan.selected)
+    for row in np.flatnonzero(missing.any(axis=1) & (reason != "")):
+        lacking = " or ".join(np.asarray(GENERATIONS)[missing[row]])
+        reason[row] = REASON_NO_GENERATION.format(generation=lacking, reason=reason[row])
+    return replace(plan, uncovered_reason=reason)
+
+
+def _generations_text(demand: Demand) -> str:
+    """The first stage's words on the generations mandatory points need ("" for any)."""
+    if not generation_ruled(demand).any():
+        return ""
+    return f", each by an option of each of: {', '.join(demand.mandatory_generations)}"
+
+
+def _counted_text(demand: Demand) -> str:
+    """What the most-mandatory stage counts when points need several generations ("" else)."""
+    if len(demand.mandatory_generations) < 2 or not generation_ruled(demand).any():
+        return ""
+    return " (counting each generation a point needs)"
 
 
 def _unaffordable_text(first: Solution | None, budget: float | None) -> str:
@@ -412,6 +446,118 @@ def reachable_need(cover: sp.csr_matrix, demand: Demand) -> np.ndarray:
     return np.minimum(demand.required_servers(), np.diff(cover.indptr))
 
 
+def generation_ruled(demand: Demand) -> np.ndarray:
+    """Bool per demand row: a mandatory point that ``demand.mandatory.generations`` asks an
+    option of each listed generation of (mandatory rows other than 5G zones' check points,
+    which need 5G; none under ``[any]``)."""
+    if "any" in demand.mandatory_generations:
+        return np.zeros(len(demand), bool)
+    return demand.mandatory & ~demand.require_5g
+
+
+def _generation_blocks(cover: sp.csr_matrix, points: np.ndarray, option_generation: np.ndarray,
+                       generations: tuple[str, ...]) -> list[sp.csr_matrix]:
+    """Per generation of ``generations``: the rows ``points`` of ``cover`` with only the
+    options of that generation (``option_generation``: one per column)."""
+    rows = cover[points].tocoo()
+    blocks = []
+    for generation in generations:
+        keep = option_generation[rows.col] == generation
+        blocks.append(sp.csr_matrix((rows.data[keep], (rows.row[keep], rows.col[keep])),
+                                    shape=rows.shape))
+    return blocks
+
+
+@dataclass(frozen=True)
+class PlanRows:
+    """The rows a plan's solver calls cover (:func:`plan_rows`): every demand row, then, for
+    each generation ``demand.mandatory.generations`` lists, one row per mandatory point it
+    rules (:func:`generation_ruled`), covered by the options of that generation only."""
+
+    cover: sp.csr_matrix  # rows x options
+    need: np.ndarray  # int per row: options it must be covered by (0: optional or unreachable)
+    point: np.ndarray  # int per row: the demand row it stands for
+    n_demand: int  # the first rows, one per demand row
+
+    @property
+    def mandatory(self) -> np.ndarray:
+        """Bool per row: the plan must cover it (a mandatory row some option reaches)."""
+        return self.need > 0
+
+    def reachable_points(self) -> np.ndarray:
+        """Bool per demand row: a mandatory point some option reaches, of each generation
+        it needs (on its own row, or on every row of a generation it has)."""
+        reached = np.bincount(self.point[self.mandatory], minlength=self.n_demand)
+        rows = np.bincount(self.point[self.n_demand:], minlength=self.n_demand)
+        return (reached > 0) & (reached == np.maximum(rows, 1))
+
+    def weight(self, per_demand: np.ndarray) -> np.ndarray:
+        """``per_demand`` (one value per demand row, e.g. people) on its rows, 0 on the rows
+        of a generation."""
+        return np.concatenate([np.asarray(per_demand, float),
+                               np.zeros(len(self.point) - self.n_demand)])
+
+
+def plan_rows(cover: sp.csr_matrix, demand: Demand, options: pd.DataFrame) -> PlanRows:
+    """The :class:`PlanRows` of ``cover`` (demand x options, :func:`site_cover`): a point
+    ruled by ``demand.mandatory.generations`` needs nothing on its own row (its people still
+    count there) and an option on its row of each generation some option of it reaches."""
+    need = reachable_need(cover, demand)
+    ruled = generation_ruled(demand)
+    points = np.flatnonzero(ruled)
+    blocks = _generation_blocks(cover, points, options["generation"].to_numpy(dtype=object),
+                                demand.mandatory_generations if points.size else ())
+    extra = [np.minimum(1, np.diff(block.indptr)) for block in blocks]
+    return PlanRows(cover=sp.vstack([cover, *blocks], format="csr") if blocks else cover,
+                    need=np.concatenate([np.where(ruled, 0, need), *extra]).astype(np.int64),
+                    point=np.concatenate([np.arange(len(demand)), *[points] * len(blocks)]),
+                    n_demand=len(demand))
+
+
+def missing_generations(coverage: CoverageMatrix, demand: Demand,
+                        selected: np.ndarray) -> np.ndarray:
+    """Bool per demand row and generation of :data:`GENERATIONS`: a point ruled by
+    ``demand.mandatory.generations`` that no option ``selected`` of that listed generation
+    covers (False elsewhere)."""
+    missing = np.zeros((len(demand), len(GENERATIONS)), bool)
+    ruled = np.flatnonzero(generation_ruled(demand))
+    if not ruled.size:
+        return missing
+    option_generation = coverage.options["generation"].to_numpy(dtype=object)
+    for generation in demand.mandatory_generations:
+        block = _generation_blocks(coverage.covers, ruled, option_generation, (generation,))[0]
+        missing[ruled, GENERATIONS.index(generation)] = ~_covered(block, selected)
+    return missing
+
+
+def mandatory_met(coverage: CoverageMatrix, demand: Demand, selected: np.ndarray) -> np.ndarray:
+    """Bool per demand row: a mandatory row the options ``selected`` cover as its rule asks
+    (by an option of each generation ``demand.mandatory.generations`` lists, else by any);
+    False for rows that are not mandatory."""
+    covered = _covered(coverage.covers, selected)
+    return demand.mandatory & covered & ~missing_generations(coverage, demand, selected).any(axis=1)
+
+
+def wanted_coverage(coverage: CoverageMatrix, demand: Demand, selected: np.ndarray) -> CoverageMatrix:
+    """``coverage`` with, on each point missing generations (:func:`missing_generations`),
+    only the options of those: the options that would give it what it lacks, which the
+    reasons it is left uncovered are about."""
+    missing = missing_generations(coverage, demand, selected)
+    lacking = missing.any(axis=1)
+    if not lacking.any():
+        return coverage
+    levels = coverage.level_dbm.tocoo()
+    option_generation = coverage.options["generation"].to_numpy(dtype=object)[levels.col]
+    wanted = np.zeros(levels.nnz, bool)
+    for index, generation in enumerate(GENERATIONS):
+        wanted |= missing[levels.row, index] & (option_generation == generation)
+    keep = ~lacking[levels.row] | wanted
+    matrix = sp.csr_matrix((levels.data[keep], (levels.row[keep], levels.col[keep])),
+                           shape=levels.shape)
+    matrix.sort_indices()
+    return replace(coverage, level_dbm=matrix)
+
+
 def _backup_text(need: np.ndarray) -> str:
     backup = need > 1
     if not backup.any():
@@ -463,12 +609,11 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
     last phase; as much of it as the phases allow), then the most people covered earliest
     (:mod:`siting.optimize.phased`; with ``backhaul``, every site fed from the year it goes
     on air, :mod:`siting.optimize.phased_backhaul`)."""
-    cover = site_cover(coverage, demand, costs)
+    rows = plan_rows(site_cover(coverage, demand, costs), demand, coverage.options)
+    cover, need, mandatory, people = rows.cover, rows.need, rows.mandatory, rows.weight(demand.people)
     phases = objective.phases
     labels = [p.label for p in phases]
     deadline = mandatory_deadline(objective)
-    need = reachable_need(cover, demand)
-    mandatory = need > 0
     limits = dict(period_budgets=[p.budget_cny for p in phases],
                   period_quotas=[p.max_new_sites for p in phases], budget=objective.budget_cny,
                   max_options=objective.max_new_sites, must_cover_by=deadline,
@@ -483,9 +628,9 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
     deciding = []  # the solves that decide how many mandatory points are covered by the deadline
     stopped = False  # the solver found no plan covering them all in its time
     try:
-        result, joint = planner.solve(demand.people, discount, must_cover=need, share=share)
+        result, joint = planner.solve(people, discount, must_cover=need, share=share)
         stages.append(f"cover every reachable mandatory point by {labels[deadline]}"
-                      + _backup_text(need) + _backhaul_text(backhaul))
+                      + _generations_text(demand) + _backup_text(need) + _backhaul_text(backhaul))
     except (InfeasibleError, SolverError) as exc:
         at_deadline = np.zeros(len(phases))
         at_deadline[deadline] = 1.0
@@ -500,11 +645,11 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
                else "the solver found in its time")
         stages.append(f"cover as many mandatory points by {labels[deadline]} as {why} "
                       f"({count.count} of {int(mandatory.sum())}, without backup coverage)"
-                      + _backhaul_text(backhaul))
+                      + _counted_text(demand) + _backhaul_text(backhaul))
         # the plan of the very points covered by the deadline: the last solve's warm start
-        start = planner.solve(demand.people, discount, must_cover=covered,
+        start = planner.solve(people, discount, must_cover=covered,
                               share=SAME_POINTS_SHARE, start=(most, most_joint))
-        result, joint = planner.solve(demand.people, discount, cover_count=count, start=start)
+        result, joint = planner.solve(people, discount, cover_count=count, start=start)
     rate = (f", discounted {objective.discount_rate:.0%} a year"
             if objective.discount_rate else "")
     stages.append(f"then cover the most people earliest: people covered summed over the "
@@ -515,8 +660,7 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
                      backhaul=None if joint is None else PlanBackhaul(backhaul, joint.feeds),
                      proven=not stopped and all(is_proven(s, solver)
                                                 for s in (*deciding, result.solution)))
-    reason = limit_reasons(plan, coverage, objective)
-    return replace(plan, uncovered_reason=np.where(reason != "", reason, plan.uncovered_reason))
+    return _explained(plan, coverage, demand, objective)
 
 
 def mandatory_deadline(objective: Objective) -> int:
@@ -700,7 +844,7 @@ def over_budget_reasons(plan: Plan, coverage: CoverageMatrix, objective: Objecti
     over = np.isfinite(cheapest_cny) & (cheapest_cny > left_cny + tolerance_cny)
     template = ((REASON_OVER_BUDGET, REASON_OVER_BUDGET_FED) if year is None else
                 (REASON_OVER_YEAR_BUDGETS, REASON_OVER_YEAR_BUDGETS_FED))[feed_kind is not None]
-    for row in np.flatnonzero(over & ~plan.covered_after):
+    for row in np.flatnonzero(over & (plan.uncovered_reason != "")):  # not covered as asked
         numbers = dict(cost_m=f"{cheapest_cny[row] / 1e6:.2f}",
                        left_m=f"{max(left_cny, 0.0) / 1e6:.2f}", year=year)
         if feed_kind is not None:
@@ -724,14 +868,15 @@ def _assemble(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts, sele
     levels[levels == 0] = -np.inf
     serving = np.where(after, selected[np.argmax(levels, axis=1)] if len(selected) else -1, -1)
     reason = np.full(len(demand), "", dtype=object)
-    missed = demand.mandatory & ~after
+    missed = demand.mandatory & ~mandatory_met(coverage, demand, selected)
+    wanted = wanted_coverage(coverage, demand, selected).covers  # what would give them their due
     reason[missed & ~coverage.in_range] = REASON_NO_CANDIDATE
-    reachable = np.diff(cover.indptr) > 0
+    reachable = np.diff(wanted.indptr) > 0
     reason[missed & coverage.in_range & ~reachable] = REASON_BELOW_THRESHOLD
     reason[missed & reachable] = REASON_BUDGET if proven else REASON_SOLVER_STOPPED
     if backhaul is not None:
         site_of_option = coverage.options["candidate"].to_numpy(np.int64)
-        blocked = no_backhaul_rows(cover, site_of_option, backhaul.feeds.feedable)
+        blocked = no_backhaul_rows(wanted, site_of_option, backhaul.feeds.feedable)
         reason[missed & blocked] = REASON_NO_BACKHAUL.format(hops=backhaul.network.max_hops)
     return Plan(selected=selected, solution=solution,
                 covered_before=_covered(cover, np.flatnonzero(costs.fixed)), covered_after=after,
@@ -763,8 +908,9 @@ def baseline_greedy(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts
     covered value per yuan (mandatory points first, then people) while budget and quota last;
     of equal ratios, the first option.
 
-    The value of a newly covered mandatory point outranks all people together, so mandatory
-    demand is served first, as in the optimal model.
+    The value of a newly covered mandatory point (of each generation it needs, as
+    :func:`plan_rows` counts them) outranks all people together, so mandatory demand is
+    served first, as in the optimal model.
 
     Lazy greedy (Minoux 1978): an option's gain only shrinks as coverage grows and the budget,
     quota and groups only rule options out, so each option waits in a heap under its last
@@ -772,16 +918,17 @@ def baseline_greedy(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts
     is the best of all. Each pick costs a few options' columns instead of the whole matrix, and
     the picks are those of recomputing every gain each round (the same sums, in the same order).
     """
-    by_option = coverage.covers.T.tocsr().astype(np.float64)  # options x demand
-    value = np.where(demand.mandatory, demand.people.sum() + 1.0, demand.people)
+    rows = plan_rows(coverage.covers, demand, coverage.options)  # a point's generations too
+    by_option = rows.cover.T.tocsr().astype(np.float64)  # options x rows
+    value = np.where(rows.mandatory, demand.people.sum() + 1.0, rows.weight(demand.people))
     chosen = list(np.flatnonzero(costs.fixed))
-    uncovered_value = value * ~_covered(coverage.covers, np.asarray(chosen, dtype=np.int64))
+    uncovered_value = value * ~_covered(rows.cover, np.asarray(chosen, dtype=np.int64))
     cost_cny = np.maximum(costs.total_cny, 1.0)
     gain = by_option @ uncovered_value
     heap = [(-gain[j] / cost_cny[j], j) for j in np.flatnonzero(~costs.fixed & (gain > 0))]
     heapq.heapify(heap)
     limits = _GreedyLimits(costs, objective)
-    must = demand.mandatory & (np.diff(coverage.covers.indptr) > 0)
+    must = rows.mandatory
     while not (objective.kind == "min_cost" and not (must & (uncovered_value > 0)).any()):
         best = _next_best(heap, by_option, uncovered_value, cost_cny, limits)
         if best is None:
@@ -870,7 +1017,7 @@ def kpis_of(label: str, coverage: CoverageMatrix, demand: Demand, costs: OptionC
     site_cost = float(costs.total_cny[new].sum())
     return PlanKpis(label=label, new_options=len(new), cost_cny=site_cost,
                     people_covered=float(demand.people[covered].sum()),
-                    mandatory_covered=int((covered & demand.mandatory).sum()),
+                    mandatory_covered=int(mandatory_met(coverage, demand, selected).sum()),
                     site_cost_cny=site_cost)
 
 
@@ -1029,12 +1176,13 @@ def _on_air_through(plan: Plan, phase: int) -> np.ndarray:
     return on_air_through(np.flatnonzero(plan.costs.fixed), plan.build_period, phase)
 
 
-def first_covered_phase(plan: Plan, coverage: CoverageMatrix) -> np.ndarray:
-    """Per demand row of a phased plan: the first phase by whose end it is covered (0 when
-    existing sites cover it), -1 when it never is."""
-    first = np.full(coverage.covers.shape[0], -1, dtype=np.int64)
+def first_met_phase(plan: Plan, coverage: CoverageMatrix, demand: Demand) -> np.ndarray:
+    """Per mandatory demand row of a phased plan: the first phase by whose end it is covered
+    as its rule asks (:func:`mandatory_met`; 0 when existing sites do), -1 when it never is
+    (and for rows that are not mandatory)."""
+    first = np.full(len(demand), -1, dtype=np.int64)
     for phase in reversed(range(len(plan.phase_labels))):
-        first[_covered(coverage.covers, _on_air_through(plan, phase))] = phase
+        first[mandatory_met(coverage, demand, _on_air_through(plan, phase))] = phase
     return first
 
 
@@ -1045,10 +1193,12 @@ def phase_kpis(plan: Plan, coverage: CoverageMatrix, demand: Demand) -> list[Pha
     rows = []
     options, new_sites, site_cny, backhaul_cny = _phase_spending(plan)
     for t, label in enumerate(plan.phase_labels):
-        covered = _covered(coverage.covers, _on_air_through(plan, t))
+        on_air_options = _on_air_through(plan, t)
+        covered = _covered(coverage.covers, on_air_options)
         rows.append(PhaseKpis(label=label, new_sites=int(new_sites[t]),
                               upgrades=int(options[t] - new_sites[t]),
                               cost_cny=float(site_cny[t]), backhaul_cost_cny=float(backhaul_cny[t]),
                               people_covered=float(demand.people[covered].sum()),
-                              mandatory_covered=int((covered & demand.mandatory).sum())))
+                              mandatory_covered=int(mandatory_met(coverage, demand,
+                                                                  on_air_options).sum())))
     return rows

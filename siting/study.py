@@ -738,7 +738,8 @@ def _demand_section(rules: DemandRules) -> dict:
                    "mandatory": {"poverty_villages": rules.mandatory_poverty_villages,
                                  "relocation_sites": rules.mandatory_relocation_sites,
                                  "all_villages": rules.mandatory_all_villages,
-                                 "complaints": rules.mandatory_complaints}})
+                                 "complaints": rules.mandatory_complaints,
+                                 "generations": list(rules.mandatory_generations)}})
 
 
 def _objective_section(objective: Objective) -> dict:

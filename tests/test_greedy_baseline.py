@@ -6,9 +6,11 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 
+from siting.demand import Demand
 from siting.plan import baseline_greedy
 
 
@@ -61,8 +63,12 @@ def random_plan(seed: int, kind: str):
     costs = SimpleNamespace(total_cny=total, fixed=fixed, new_site=~fixed & (rng.random(n_options) < 0.7),
                             group=np.where(rng.random(n_options) < 0.5, np.arange(n_options) // 2, -1))
     objective = SimpleNamespace(kind=kind, total_budget_cny=3e6, total_max_new_sites=12)
-    demand = SimpleNamespace(people=people, mandatory=mandatory)
-    return SimpleNamespace(covers=covers), demand, costs, objective
+    demand = Demand(x_m=np.zeros(n_demand), y_m=np.zeros(n_demand), people=people,
+                    mandatory=mandatory, require_5g=np.zeros(n_demand, bool),
+                    kind=np.full(n_demand, "village"), ref_id=np.arange(n_demand).astype(str),
+                    admin_unit=np.full(n_demand, "A"))
+    options = pd.DataFrame({"generation": np.full(n_options, "4G")})
+    return SimpleNamespace(covers=covers, options=options), demand, costs, objective
 
 
 @pytest.mark.parametrize("kind", ["max_coverage", "min_cost"])

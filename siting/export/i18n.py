@@ -57,7 +57,9 @@ from collections.abc import Iterable, Sequence
 from siting.config import LANGUAGES  # the languages of the outputs: en, zh
 from siting.labels import (ALL_UNITS, JOINT_LABEL, OUTSIDE_ADMIN_UNITS, REASON_BELOW_THRESHOLD,
                            REASON_BUDGET, REASON_LATER, REASON_NO_BACKHAUL, REASON_NO_CANDIDATE,
-                           REASON_NOT_BUILT, REASON_NOT_PLANNED, REASON_OVER_BUDGET,
+                           REASON_NO_GENERATION, REASON_NOT_BUILT, REASON_NOT_PLANNED,
+                           REASON_OTHER_TECHNOLOGY,
+                           REASON_OVER_BUDGET,
                            REASON_OVER_BUDGET_AND_QUOTA, REASON_OVER_BUDGET_AND_YEAR_QUOTAS,
                            REASON_OVER_BUDGET_FED, REASON_OVER_YEAR_BUDGETS,
                            REASON_OVER_YEAR_BUDGETS_FED, REASON_QUOTA, REASON_YEAR_QUOTAS,
@@ -565,6 +567,9 @@ TERMS: dict[str, dict[str, str]] = {
                                      "zh": "最便宜的可覆盖站址加最便宜的传输接入（{feed}）需 {cost_m} "
                                            "万元，超过每一年的剩余预算（剩余最多的是 {year} 年：{left_m} "
                                            "万元；传输已占 {backhaul_m} 万元）"},
+    "reason.no_generation": {"en": REASON_NO_GENERATION, "zh": "缺少 {generation} 覆盖：{reason}"},
+    "reason.other_technology": {"en": REASON_OTHER_TECHNOLOGY,
+                                "zh": "可覆盖该处的站址均已规划为其他制式（每个新建站址只建一种制式）"},
     "reason.year_quotas": {"en": REASON_YEAR_QUOTAS, "zh": "每一年的新建站址数上限均已用完"},
     "reason.over_budget_and_year_quotas": {"en": REASON_OVER_BUDGET_AND_YEAR_QUOTAS,
                                            "zh": "{reason}；且每一年的新建站址数上限也已用完"},
@@ -622,6 +627,10 @@ TERMS: dict[str, dict[str, str]] = {
     "stage.backup": {"en": " ({count} zone check points by at least {servers} sites each, for "
                            "backup)",
                      "zh": "（{count} 个重点区域检测点各由至少 {servers} 个站址覆盖，作为备份）"},
+    "stage.generations": {"en": ", each by an option of each of: {generations}",
+                          "zh": "，每处均需以下各制式覆盖：{generations}"},
+    "stage.generation_count": {"en": " (counting each generation a point needs)",
+                               "zh": "（按每处所需的每种制式计数）"},
     "stage.over_budget": {"en": ": over the budget or quota", "zh": "：超出预算或新建站址上限"},
     "stage.unproven_over_budget": {"en": ": no plan within the budget found in its time (not "
                                          "proven over it)",
@@ -1114,7 +1123,8 @@ def _match(template: str, text: str, *, at_end: bool = False) -> tuple[str, dict
 
 #: Optional endings of a stage, read off from the last one that can come first.
 _STAGE_ENDINGS = ("stage.over_budget", "stage.unproven_over_budget", "stage.backhaul",
-                  "stage.backhaul_satellite", "stage.backup", "stage.discount")
+                  "stage.backhaul_satellite", "stage.backup", "stage.generations",
+                  "stage.generation_count", "stage.discount")
 _STAGE_KEYS = ("stage.most_mandatory_by", "stage.most_mandatory_by_in_time", "stage.most_mandatory",
                "stage.mandatory_by", "stage.mandatory_least_cost", "stage.most_people_earliest",
                "stage.most_people")

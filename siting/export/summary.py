@@ -22,8 +22,8 @@ from siting.export.backhaul import backhaul_facts, backhaul_table
 from siting.export.i18n import admin_unit_names, reason_key
 from siting.export.style import BUILT_ACTIONS
 from siting.io.asbuilt import BUILT_COLUMN
-from siting.plan import (REASON_BELOW_THRESHOLD, REASON_NO_CANDIDATE, first_covered_phase,
-                         mandatory_deadline, on_air, phase_kpis, reachable_need, servers_on_air)
+from siting.plan import (first_met_phase, mandatory_deadline, on_air, phase_kpis, plan_rows,
+                         servers_on_air)
 from siting.rolling import replan_facts
 
 
@@ -57,8 +57,11 @@ def _kpis(run, sites, villages) -> dict:
     zones = demand.kind == "zone"
     backup = demand.required_servers() > 1
     servers = servers_on_air(run.coverage, demand, plan.costs, plan.selected)
-    uncovered_points = {kind: int((demand.mandatory & ~plan.covered_after & (demand.kind == kind)).sum())
+    missed = plan.uncovered_reason != ""  # mandatory, not covered as its rule asks
+    uncovered_points = {kind: int((missed & (demand.kind == kind)).sum())
                         for kind in ("village", "complaint", "zone")}
+    # mandatory, reached by some option of each generation it needs
+    reachable = plan_rows(run.coverage.covers, demand, run.coverage.options).reachable_points()
     site_cny = float(sites["total_cost_cny"].sum())
     backhaul_cny = 0.0 if plan.backhaul is None else float(plan.backhaul.feeds.total_backhaul_cny)
     return {
@@ -69,9 +72,8 @@ def _kpis(run, sites, villages) -> dict:
         "villages_covered_before": int(villages["covered_before"].sum()),
         "villages_covered_after": int(villages["covered_after"].sum()),
         "mandatory_villages_total": len(mandatory_villages),
-        "mandatory_villages_covered": int(mandatory_villages["covered_after"].sum()),
-        "mandatory_villages_reachable": int((~mandatory_villages["uncovered_reason"].isin(
-            [REASON_NO_CANDIDATE, REASON_BELOW_THRESHOLD])).sum()),
+        "mandatory_villages_covered": int((mandatory_villages["uncovered_reason"] == "").sum()),
+        "mandatory_villages_reachable": int((reachable & (demand.kind == "village")).sum()),
         "complaints_total": int(complaints.sum()),
         "complaints_covered": int((complaints & plan.covered_after).sum()),
         # plausibility: complaints are places of weak signal; the model covering many of them
@@ -112,9 +114,10 @@ def deadline_facts(run, villages) -> dict:
     it is first covered, None when never)."""
     plan, demand = run.plan, run.demand
     deadline = mandatory_deadline(run.scenario.objective)
-    first = first_covered_phase(plan, run.coverage)
+    first = first_met_phase(plan, run.coverage, demand)
     in_time = (first >= 0) & (first <= deadline)
-    reachable = reachable_need(run.coverage.covers, demand) > 0  # mandatory, some option reaches
+    # mandatory, reached by some option of each generation it needs
+    reachable = plan_rows(run.coverage.covers, demand, run.coverage.options).reachable_points()
     rows = np.flatnonzero(demand.kind == "village")
     village_first = dict(zip(demand.ref_id[rows].astype(str), first[rows]))
     mandatory = villages[villages["mandatory"]]
@@ -221,7 +224,7 @@ def _uncovered_villages(mandatory_villages) -> list[dict]:
     return [{"village_id": r.village_id, "name": r["name"], "admin_unit": r.admin_unit,
              "reason": r.uncovered_reason, "reason_key": reason_key(r.uncovered_reason),
              "best_level_dbm": r.best_level_dbm}
-            for _, r in mandatory_villages[~mandatory_villages["covered_after"]].iterrows()]
+            for _, r in mandatory_villages[mandatory_villages["uncovered_reason"] != ""].iterrows()]
 
 
 def uncovered_points(run) -> list[dict]:

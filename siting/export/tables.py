@@ -142,9 +142,10 @@ def village_table(run) -> gpd.GeoDataFrame:
     if "admin_unit" not in villages:  # no field: the unit of the polygon it lies in
         villages["admin_unit"] = demand.admin_unit[rows].astype(str)
     villages["uncovered_reason"] = plan.uncovered_reason[rows]
+    # a mandatory village is uncovered while its rule is not met (a generation it needs)
     villages["status"] = np.select(
-        [villages["covered_after"], villages["mandatory"]], ["covered", "mandatory_uncovered"],
-        default="uncovered")
+        [villages["uncovered_reason"] != "", villages["covered_after"]],
+        ["mandatory_uncovered", "covered"], default="uncovered")
     return with_input_columns(villages, source, VILLAGE_INPUT_COLUMNS).reset_index(drop=True)
 
 
