@@ -125,17 +125,20 @@ class _Networks:
 def evaluate_plan(plan_dir: str | os.PathLike, built: str | os.PathLike, *,
                   complaints: str | os.PathLike | None = None, year: str | None = None,
                   scenario: Scenario | str | os.PathLike | None = None,
-                  cache_dir: Path | None = None, complaints_crs: str | None = None) -> Evaluation:
+                  cache_dir: Path | None = None, complaints_crs: str | None = None,
+                  built_crs: str | None = None) -> Evaluation:
     """Evaluate the plan in ``plan_dir`` against the as-built list ``built`` (see the module
-    docstring); ``scenario`` overrides the scenario file the plan's summary.json names. The new
-    ``complaints`` are read by :func:`new_complaints_source` (``complaints_crs``: their CRS)."""
+    docstring; ``built_crs``: the CRS of its sites' coordinates, as
+    :func:`siting.io.read_as_built` takes it); ``scenario`` overrides the scenario file the
+    plan's summary.json names. The new ``complaints`` are read by
+    :func:`new_complaints_source` (``complaints_crs``: their CRS)."""
     plan = read_plan_folder(plan_dir)
     scenario = _plan_scenario(plan_dir, plan.summary, scenario)
     region, demand, coverage = prepare(scenario, cache_dir=cache_dir)
     scenario = resolve_itu_maps(scenario, region.terrain)  # read once for all that follows
     costs = option_costs(coverage, region.candidates, scenario)
     years = tuple(p.label for p in scenario.objective.phases)
-    as_built = read_as_built(built, region.candidates, scenario, plan_years=years)
+    as_built = read_as_built(built, region.candidates, scenario, plan_years=years, crs=built_crs)
     year = _evaluated_year(as_built, years, year)
     as_built = as_built.until(year, years)  # what was on air at the end of the year
     planned_year = _planned_years(plan.sites, coverage, costs)

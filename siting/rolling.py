@@ -56,11 +56,14 @@ class Replan:
 
 
 def replan_inputs(region: RegionData, scenario: Scenario, as_built_path: str | Path, *,
-                  year: str | None = None) -> tuple[RegionData, Scenario, Replan]:
-    """The region with the as-built sites on air and the scenario with what is left to plan."""
+                  year: str | None = None,
+                  crs: str | None = None) -> tuple[RegionData, Scenario, Replan]:
+    """The region with the as-built sites on air and the scenario with what is left to plan
+    (``crs``: the CRS of the list's coordinates, as :func:`siting.io.read_as_built` takes it)."""
     objective = scenario.objective
     years = tuple(p.label for p in objective.phases)
-    as_built = read_as_built(as_built_path, region.candidates, scenario, plan_years=years)
+    as_built = read_as_built(as_built_path, region.candidates, scenario, plan_years=years,
+                             crs=crs)
     through = _through_year(as_built, years, year)
     if through is not None:
         as_built = as_built.until(through, years)

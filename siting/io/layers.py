@@ -591,6 +591,23 @@ def _declare_crs(frame: gpd.GeoDataFrame, source: LayerSource, where: str) -> gp
                          f"EPSG:4490, EPSG:4547, GCJ-02 or BD-09") from None
 
 
+def declared_points(points: gpd.GeoDataFrame, source: LayerSource,
+                    columns: tuple[str, str] | None = None) -> gpd.GeoDataFrame:
+    """``points`` read from ``source`` (a table's, from its coordinate ``columns``, or a vector
+    layer's) as :func:`read_layer` places a layer's: labelled with the CRS ``source`` declares
+    (none declared: the file's own, WGS 84 for a table; a table's columns named after a web map
+    are warned of), shifted to WGS 84 when declared GCJ-02 or BD-09. InputError naming the
+    file when it has no CRS, or its web-map points lie outside China."""
+    where = source_label(source)
+    if columns is not None and source.crs is None:
+        _warn_of_web_map_columns(source, *columns, where)
+    points = _declare_crs(points, source, where)
+    if points.crs is None:
+        raise InputError(f"{where}: no CRS; {_unlabelled_crs_hint(points.geometry)}; declare it "
+                         f"with {_crs_setting(source)}, or assign it in the file")
+    return _to_wgs84_from_web_map(points, source, where)
+
+
 def web_map_system(name: str | None) -> str | None:
     """'GCJ-02' or 'BD-09' when ``name`` declares one of them (any spelling), else None."""
     key = "".join(ch for ch in str(name).upper() if ch.isalnum())
