@@ -251,3 +251,28 @@ def test_a_crs_declared_for_a_list_without_coordinates_is_refused(plan, tmp_path
         f"but the list gives none (no 经度/纬度 or lon/lat columns, no point geometries); add "
         f"them, or leave --built-crs out"])
     assert not out.exists()
+
+
+def kml_placemark(site_id: str, year: int, at: Point) -> str:
+    """A KML placemark of an as-built site at ``at`` (the run's CRS), fields as ExtendedData."""
+    lon, lat = pyproj.Transformer.from_crs(CRS, "EPSG:4326", always_xy=True).transform(at.x, at.y)
+    data = {"站址编号": site_id, "制式": "4G-1800", "建成年份": year, "实际投资": 200000}
+    fields = "".join(f'<Data name="{k}"><value>{v}</value></Data>' for k, v in data.items())
+    return (f"<Placemark><name>{site_id}</name><ExtendedData>{fields}</ExtendedData>"
+            f"<Point><coordinates>{lon:.6f},{lat:.6f},0</coordinates></Point></Placemark>")
+
+
+def test_every_folder_of_an_as_built_kml_is_read(plan, tmp_path):
+    """A KML as-built list kept in Google Earth with a folder per year (2027年, 2028年): only
+    the first folder was read, so S2, built in 2028, was lost and 2027 evaluated. Every
+    folder is read now, as an input layer's are: 2028 evaluated, S1 and S2 on time."""
+    _, folder = plan
+    folders = "".join(f"<Folder><name>{year}年</name>{kml_placemark(s, year, Point(*xy(*SITES[s])))}"
+                      f"</Folder>" for s, year in (("S1", 2027), ("S2", 2028)))
+    built = tmp_path / "竣工.kml"
+    built.write_text('<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/'
+                     f'kml/2.2"><Document>{folders}</Document></kml>', encoding="utf-8")
+    e = evaluate_plan(folder, built)
+    assert e.year == "2028"
+    assert dict(zip(e.sites["site_id"], e.sites["status"])) == {"S1": "on_time", "S2": "on_time",
+                                                                  "S3": "later"}

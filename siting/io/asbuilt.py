@@ -55,7 +55,7 @@ from openpyxl.utils.datetime import from_excel
 from siting.config import LayerSource, Scenario
 from siting.errors import InputError
 from siting.io.layers import (BOOL_SPELLINGS, bool_of, declared_points, generations_of, in_yuan,
-                              read_vector, web_map_system, without_currency)
+                              vector_features, web_map_system, without_currency)
 from siting.io.problems import Problems, require_file
 from siting.io.region import EXISTING_KINDS, backhaul_in_place, has_fiber
 from siting.io.headers import accepted_names
@@ -208,18 +208,16 @@ def _names_some_fields(texts: set[str]) -> bool:
 def _read_rows(path: Path) -> tuple[pd.DataFrame, gpd.GeoSeries | None]:
     """The list's rows, indexed by their spreadsheet row numbers: a CSV/XLSX table (first
     sheet; a title above the header is skipped; without a row naming every field, the header
-    is the first naming some, :func:`_names_some_fields`), or the first layer of a vector file
-    (its attributes); and the vector layer's geometries, so indexed (None for a table, or a
-    layer without geometry)."""
+    is the first naming some, :func:`_names_some_fields`), or a vector file's first layer
+    (every folder of a KML, :func:`siting.io.layers.vector_features`), its attributes; and
+    the vector layer's geometries, so indexed (None for a table, or a layer without
+    geometry)."""
     if is_table(path):
         frame = read_table(path, None, is_header=_names_the_fields)
         if _names_the_fields(set(map(str, frame.columns))):
             return frame, None
         return read_table(path, None, is_header=_names_some_fields), None
-    try:
-        frame = read_vector(path, None, str(path))
-    except InputError as exc:
-        raise InputError(f"{exc}; give a CSV, XLSX or vector file") from None
+    frame = vector_features(LayerSource(path=path, key="--built"))
     if frame.empty:
         raise InputError(f"{path}: the as-built list has no rows")
     frame.index = pd.RangeIndex(FIRST_ROW, FIRST_ROW + len(frame))

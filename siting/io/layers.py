@@ -418,8 +418,10 @@ def _layers_to_load(source: LayerSource) -> list[str]:
                          f"{', '.join(available) or 'none'}); check {_layer_setting(source)} in "
                          f"the scenario")
     if source.layer is None and source.path.suffix.lower() in KML_SUFFIXES and len(available) > 1:
-        logger.warning("%s: read all %d folders (%s) as one layer; to read one, set %s",
-                       source.path, len(available), ", ".join(available), _layer_setting(source))
+        choice = ("" if _is_command_option(source.key)  # a file the command line names: all
+                  else f"; to read one, set {_layer_setting(source)}")
+        logger.warning("%s: read all %d folders (%s) as one layer%s", source.path,
+                       len(available), ", ".join(available), choice)
         return available
     return [layer]
 
@@ -498,15 +500,27 @@ def recognised_columns(path: Path, accepted: Mapping[str, tuple[str, ...]],
 
 
 def _load_vector(source: LayerSource, geometry: str) -> gpd.GeoDataFrame:
+    frame = vector_features(source)
+    if not (isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns):
+        raise InputError(f"{source_label(source)}: the layer has no geometry column; expected "
+                         f"{geometry}s")
+    return frame
+
+
+def vector_features(source: LayerSource) -> pd.DataFrame:
+    """The features of ``source``'s vector file as :func:`read_layer` loads them, unchecked:
+    its layer (:func:`_layers_to_load`: every folder of a KML/KMZ, as Google Earth shows
+    them), with the fields of a KML's description tables, numbered from 1 as GIS tools show
+    them; a GeoDataFrame, or a DataFrame when a layer has no geometry (an attribute table)."""
     where = source_label(source)
     frames = [read_vector(source.path, layer, where) for layer in _layers_to_load(source)]
     if not frames:
         return gpd.GeoDataFrame(geometry=[])
-    if not all(isinstance(f, gpd.GeoDataFrame) and f.geometry.name in f.columns for f in frames):
-        raise InputError(f"{where}: the layer has no geometry column; expected {geometry}s")
-    frame = (frames[0] if len(frames) == 1
-             else gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs))
-    frame.index = pd.RangeIndex(1, len(frame) + 1)  # features numbered as GIS tools show them
+    spatial = all(isinstance(f, gpd.GeoDataFrame) and f.geometry.name in f.columns for f in frames)
+    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    if spatial and not isinstance(frame, gpd.GeoDataFrame):
+        frame = gpd.GeoDataFrame(frame, crs=frames[0].crs)
+    frame.index = pd.RangeIndex(1, len(frame) + 1)
     if source.path.suffix.lower() in KML_SUFFIXES and "description" in frame.columns:
         frame = _with_description_attributes(frame, where)
     return frame
