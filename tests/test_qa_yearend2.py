@@ -276,3 +276,25 @@ def test_every_folder_of_an_as_built_kml_is_read(plan, tmp_path):
     assert e.year == "2028"
     assert dict(zip(e.sites["site_id"], e.sites["status"])) == {"S1": "on_time", "S2": "on_time",
                                                                   "S3": "later"}
+
+
+def test_a_one_point_multipoint_is_a_point_and_a_polygon_is_refused(plan, tmp_path):
+    """A GeoPackage whose tool wrote S1 as a multi-point of one point, 3 km from its
+    candidate, and S2 as a polygon (the site's plot): S1 is checked as a point (refused by
+    its distance), S2 refused as no point; one line each, exit 2."""
+    from shapely.geometry import MultiPoint
+    _, folder = plan
+    s1, s2 = Point(*xy(*SITES["S1"])), Point(*xy(*SITES["S2"]))
+    far = Point(s1.x + 3000, s1.y)
+    built = as_built_layer(tmp_path / "built.gpkg",
+                           [("S1", "4G-1800", "2027", 200000, MultiPoint([far])),
+                            ("S2", "4G-1800", "2027", 200000, s2.buffer(20))], "EPSG:4326")
+    result = runner.invoke(app, ["evaluate", str(folder), "--built", str(built), "--out",
+                                 str(tmp_path / "ev")])
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 2, result.output
+    assert lines[0].startswith(f"siting: error: {built}: row 3, field 'geometry': a Polygon, not a point")
+    assert lines[1].startswith(f"siting: error: {built}: row 2, field 'geometry': site S1 is placed ")
+    assert "--built-crs" not in lines[1]  # a GeoPackage says its own CRS
+    said_m = float(re.search(r"placed ([\d,]+) m", lines[1])[1].replace(",", ""))
+    assert said_m == pytest.approx(geodesic_m(s1, far), abs=2.0)

@@ -379,16 +379,17 @@ class _Positions:
     "geometry"); ``given``, the points as the file gives them (indexed by spreadsheet row);
     ``placed``, the same points placed as a layer's are (web-map coordinates shifted to
     WGS 84); ``system``, the coordinate system they are read in ("WGS 84", "GCJ-02", a CRS's
-    name); ``declared``, whether ``--built-crs`` declared it."""
+    name); ``assumed``, whether it is a table's WGS 84, read so as ``--built-crs`` declares
+    none."""
     field: str
     given: gpd.GeoSeries
     placed: gpd.GeoSeries
     system: str
-    declared: bool
+    assumed: bool
 
 
-#: What the messages on sites' positions add when a list's coordinates were read as WGS 84
-#: undeclared.
+#: What the messages on sites' positions add when a table's coordinates were read as WGS 84,
+#: no CRS declared.
 WEB_MAP_HINT = ("coordinates copied from Amap or Tencent maps (GCJ-02) or Baidu maps (BD-09) lie "
                 "300-1,000 m off: declare them with --built-crs GCJ-02 or --built-crs BD-09")
 
@@ -425,7 +426,7 @@ def _listed_positions(frame: pd.DataFrame, geometries: gpd.GeoSeries | None,
         placed = placed[degrees]
     system = web_map_system(source.crs) or pyproj.CRS.from_user_input(placed.crs).name
     return _Positions(field, points.geometry.loc[placed.index], placed.geometry, system,
-                      declared=source.crs is not None)
+                      assumed=columns is not None and source.crs is None)
 
 
 def _no_positions(source: LayerSource) -> None:
@@ -438,8 +439,11 @@ def _no_positions(source: LayerSource) -> None:
 
 def _point_features(geometries: gpd.GeoSeries, path: Path, problems: Problems) -> gpd.GeoDataFrame:
     """A vector list's point features, indexed by row (features without a geometry, a site not
-    surveyed, left out); a feature that is not a point is a problem."""
+    surveyed, left out; a multi-point of one point, as some tools write points, is that
+    point); a feature that is not a point is a problem."""
     placed = geometries[~(geometries.isna() | geometries.is_empty)]
+    placed = gpd.GeoSeries([g.geoms[0] if g.geom_type == "MultiPoint" and len(g.geoms) == 1
+                            else g for g in placed], index=placed.index, crs=placed.crs)
     points = placed.geom_type == "Point"
     if not points.all():
         problems.add(f"{_where(path, placed.index[~points], 'geometry')}: a "
@@ -460,7 +464,7 @@ def _check_positions(sites, listed: _Positions | None, path, candidates, problem
     built = listed.placed.to_crs(candidates.crs).loc[rows["row"]].to_numpy()
     distance_m = np.array([b.distance(planned[s]) for b, s in zip(built, rows["site_id"])])
     distance_m[~np.isfinite(distance_m)] = np.inf
-    hint = "" if listed.declared else f"; {WEB_MAP_HINT}"
+    hint = f"; {WEB_MAP_HINT}" if listed.assumed else ""
     for row, site_id, d in zip(rows["row"], rows["site_id"], distance_m):
         if d > MOVED_SITE_MAX_M:
             point = listed.given.loc[row]
