@@ -178,9 +178,12 @@ def _plan_scenario(plan_dir, summary: dict, scenario) -> Scenario:
 
 
 def _evaluated_year(as_built: AsBuilt, years: tuple[str, ...], year) -> str:
-    if year is None:
-        return as_built.last_year
-    return option_year(year, years)
+    """``--year``, else the list's last year; InputError when neither says one (every row of
+    the list answers not built)."""
+    if year is None and as_built.last_year is None:
+        raise InputError(f"{as_built.source}: no row says a site was built, so the list names no "
+                         f"year; give the year evaluated with --year")
+    return as_built.last_year if year is None else option_year(year, years)
 
 
 def _planned_years(plan_sites: gpd.GeoDataFrame, coverage: CoverageMatrix,

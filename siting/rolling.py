@@ -83,6 +83,9 @@ def _through_year(as_built: AsBuilt, years: tuple[str, ...], year: str | None) -
     else the list's last year; None for a single-period plan without ``year``."""
     if year is not None:
         return option_year(year, years)
+    if years and as_built.last_year is None:
+        raise InputError(f"{as_built.source}: no row says a site was built, so the list names no "
+                         f"year; give the last year it covers with --year")
     return as_built.last_year if years else None
 
 

@@ -269,7 +269,8 @@ def test_a_list_of_planned_sites_answering_built_yes_or_no_counts_the_yes(plan, 
 @pytest.mark.parametrize("answers, expected", [
     (["是", "待定"], "row 3, field '是否建成': '待定' answers neither yes nor no; write true/false, "
                    "yes/no, 1/0, 是/否, 有/无 or √/×, or leave it empty for a site built"),
-    (["否", "否"], "every row's '是否建成' says not built; list the sites built"),
+    (["否", "否"], "no row says a site was built, so the list names no year; give the year "
+                 "evaluated with --year"),
 ])
 def test_an_unclear_built_answer_is_one_line(plan, tmp_path, answers, expected):
     _, folder = plan

@@ -298,3 +298,51 @@ def test_a_one_point_multipoint_is_a_point_and_a_polygon_is_refused(plan, tmp_pa
     assert "--built-crs" not in lines[1]  # a GeoPackage says its own CRS
     said_m = float(re.search(r"placed ([\d,]+) m", lines[1])[1].replace(",", ""))
     assert said_m == pytest.approx(geodesic_m(s1, far), abs=2.0)
+
+
+def nothing_built_sheet(path) -> Path:
+    """A county office's sheet of every planned site, each answered 否 (not built)."""
+    path.write_text("站址编号,制式,建成年份,实际投资,是否建成\n" + "".join(
+        f"{s},4G-1800,{year},0,否\n" for s, year in (("S1", 2027), ("S2", 2028), ("S3", 2029))),
+        encoding="utf-8")
+    return path
+
+
+def test_a_county_that_built_nothing_is_evaluated(plan, tmp_path):
+    """A county that built none of its sites answers 否 on every row of its sheet: the list was
+    refused ('list the sites built'), so the county that did least had no evaluation at all.
+    With --year it is evaluated: S1 due and not built, the score by hand; without, one line
+    asks for the year."""
+    _, folder = plan
+    built = nothing_built_sheet(tmp_path / "建设进度.csv")
+    e = evaluate_plan(folder, built, year="2027")
+    assert dict(zip(e.sites["site_id"], e.sites["status"])) == {"S1": "not_built", "S2": "later",
+                                                                  "S3": "later"}
+    county = county_row(e)
+    assert (county.sites_due, county.sites_due_built, county.spent_cny) == (1, 0, 0)
+    criteria = {"sites_on_time": 0.0, "budget": 1.0,  # nothing built: no overrun
+                "people": 0.0, "mandatory_villages": 0.0, "complaints": 1.0}
+    hand = 100 * sum(WEIGHTS[c] * v for c, v in criteria.items()) / sum(WEIGHTS.values())
+    assert county.score == pytest.approx(hand, abs=1e-9)
+    out = tmp_path / "ev"
+    result = runner.invoke(app, ["evaluate", str(folder), "--built", str(built), "--out", str(out)])
+    assert (result.exit_code, result.output.strip().splitlines()) == (2, [
+        f"siting: error: {built}: no row says a site was built, so the list names no year; "
+        f"give the year evaluated with --year"])
+    assert not out.exists()
+
+
+def test_a_replan_after_a_year_that_built_nothing_plans_the_years_left(plan, tmp_path):
+    """siting run --built with every row 否 and --year 2027: the plan of 2028 and 2029 from
+    the sites on air before (none built): two of the three sites, one a year."""
+    scenario, _ = plan
+    built = nothing_built_sheet(tmp_path / "建设进度.csv")
+    out = tmp_path / "replan"
+    result = runner.invoke(app, ["run", str(scenario), "--built", str(built), "--year", "2027",
+                                 "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert [p["label"] for p in summary["phases"]] == ["2028", "2029"]
+    assert (summary["as_built"]["sites"], summary["as_built"]["spent_cny"]) == (0, 0)
+    sites = pd.read_csv(out / "selected_sites.csv", dtype=str)
+    assert sorted(sites.loc[sites["action"] == "build", "phase"]) == ["2028", "2029"]

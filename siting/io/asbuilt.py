@@ -270,17 +270,15 @@ def _year_labels(column: pd.Series) -> pd.Series:
 def _built_rows(answers: pd.Series, path: Path, field: str, problems: Problems) -> np.ndarray:
     """Bool per row: built, as the ``built`` column answers (yes, or blank: the row is on the
     list); a row answered no (否) is left out, an answer that is neither yes nor no is a
-    problem (and its row kept, so its other fields are checked)."""
+    problem (and its row kept, so its other fields are checked). Every row may answer no: a
+    county that built none of its sites is evaluated too."""
     said = answers.map(lambda cell: None if cell_text(cell) == "" else bool_of(cell))
     unclear = said.isna() & (answers.map(cell_text) != "")
     if unclear.any():
         problems.add(f"{_where(path, answers.index[unclear], field)}: "
                      f"'{cell_text(answers[unclear].iloc[0])}' answers neither yes nor no; "
                      f"write {BOOL_SPELLINGS}, or leave it empty for a site built")
-    built = (~said.eq(False)).to_numpy(bool)  # blank or unclear: kept
-    if not built.any():
-        problems.add(f"{path}: every row's '{field}' says not built; list the sites built")
-    return built
+    return (~said.eq(False)).to_numpy(bool)  # blank or unclear: kept
 
 
 def _where(path: Path, rows, field: str) -> str:
