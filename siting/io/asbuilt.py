@@ -389,7 +389,7 @@ class _Positions:
 #: What the messages on sites' positions add when a table's coordinates were read as WGS 84,
 #: no CRS declared.
 WEB_MAP_HINT = ("coordinates copied from Amap or Tencent maps (GCJ-02) or Baidu maps (BD-09) lie "
-                "300-1,000 m off: declare them with --built-crs GCJ-02 or --built-crs BD-09")
+                "300-1,200 m off: declare them with --built-crs GCJ-02 or --built-crs BD-09")
 
 
 def _listed_positions(frame: pd.DataFrame, geometries: gpd.GeoSeries | None,
