@@ -259,7 +259,7 @@ def _announce_compiling(quiet: bool) -> None:
 
 def _run(scenario: Path, out: Optional[Path], quiet: bool, verbose: bool, no_cache: bool,
          scheduler: Optional[str], workers: Optional[int], built: Optional[Path] = None,
-         year: Optional[str] = None) -> None:
+         year: Optional[str] = None, built_crs: Optional[str] = None) -> None:
     from siting.cache import default_cache_dir
     from siting.export.summary import MISSED_DEADLINE
     from siting.pipeline import OUTPUT_FILES, run_scenario
@@ -275,7 +275,8 @@ def _run(scenario: Path, out: Optional[Path], quiet: bool, verbose: bool, no_cac
             _, summary, out_dir = run_scenario(scenario, out, progress=reporter,
                                                cache_dir=None if no_cache else default_cache_dir(),
                                                scheduler=scheduler, workers=workers,
-                                               as_built=built, as_built_year=year)
+                                               as_built=built, as_built_year=year,
+                                               as_built_crs=built_crs)
     except KeyboardInterrupt:
         print("siting: interrupted; previous outputs were left as they were", file=sys.stderr)
         raise typer.Exit(130)
@@ -301,6 +302,10 @@ SCHEDULER = typer.Option("--scheduler", metavar="ADDRESS",
                               "(default: in-process).")
 WORKERS = typer.Option("--workers", min=1, metavar="N",
                        help="Compute coverage on a local Dask cluster of N worker processes.")
+BUILT_CRS = typer.Option("--built-crs", help="The CRS of the as-built list's coordinates: WGS84 (GPS), "
+                                             "GCJ-02 (Amap, Tencent), BD-09 (Baidu) or e.g. "
+                                             "EPSG:4547 (default: the file's own; WGS84 for "
+                                             "CSV/XLSX).")
 NO_CACHE = typer.Option("--no-cache", help="Recompute coverage instead of reusing the on-disk cache "
                                            "($SITING_CACHE_DIR, default ~/.cache/siting).")
 
@@ -318,7 +323,8 @@ def run(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
                  "cost_cny; CSV, XLSX or a vector file) whose sites are kept as existing.")] = None,
         year: Annotated[Optional[str], typer.Option(
             "--year", help="With --built: the last year built (default: the list's last year); "
-                           "the plan covers the years after it.")] = None) -> None:
+                           "the plan covers the years after it.")] = None,
+        built_crs: Annotated[Optional[str], BUILT_CRS] = None) -> None:
     """Run a scenario end to end: the plan, its maps, report, GIS layers and summary.
 
     Writes map.html, map.png, report.html, the GIS layers (GeoPackage, KML, CSV, COG) and
@@ -326,10 +332,12 @@ def run(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
 
     Example: siting run data/demo/scenario.yaml --out out/demo
     """
-    if year is not None and built is None:
-        print("siting: error: --year needs --built (the as-built list it refers to)", file=sys.stderr)
-        raise typer.Exit(2)
-    _run(scenario, out, quiet, verbose, no_cache, scheduler, workers, built, year)
+    for option, value in (("--year", year), ("--built-crs", built_crs)):
+        if value is not None and built is None:
+            print(f"siting: error: {option} needs --built (the as-built list it refers to)",
+                  file=sys.stderr)
+            raise typer.Exit(2)
+    _run(scenario, out, quiet, verbose, no_cache, scheduler, workers, built, year, built_crs)
 
 
 @app.command()
@@ -560,6 +568,7 @@ def evaluate(plan: Annotated[Path, typer.Argument(help="Output folder of the pla
                  "--complaints-crs", help="The CRS of --complaints: WGS84 (GPS), GCJ-02 (Amap, "
                                           "Tencent), BD-09 (Baidu) or e.g. EPSG:4490 (default: the "
                                           "file's own; WGS84 for CSV/XLSX).")] = None,
+             built_crs: Annotated[Optional[str], BUILT_CRS] = None,
              year: Annotated[Optional[str], typer.Option(
                  "--year", help="The year evaluated (default: the as-built list's last year).")] = None,
              scenario: Annotated[Optional[Path], typer.Option(
@@ -583,7 +592,8 @@ def evaluate(plan: Annotated[Path, typer.Argument(help="Output folder of the pla
     _announce_compiling(quiet)
     try:
         evaluation = evaluate_plan(plan, built, complaints=complaints, year=year, scenario=scenario,
-                                   cache_dir=default_cache_dir(), complaints_crs=complaints_crs)
+                                   cache_dir=default_cache_dir(), complaints_crs=complaints_crs,
+                                   built_crs=built_crs)
         out_dir = write_evaluation(evaluation, out if out is not None
                                    else plan / f"evaluation-{evaluation.year}")
     except Exception as exc:  # one line and an exit code, never a traceback

@@ -26,8 +26,12 @@ reused), so the evaluation and the plan predict levels the same way. For the eva
 - a score per county, 0-100: the weighted mean of the criteria of
   :data:`siting.config.SCORE_CRITERIA` (weights in the scenario's ``evaluation.score_weights``):
   ``sites_on_time`` = sites built on time or early / sites due (1 when none is due);
-  ``budget`` = min(1, planned cost (capex and backhaul) of what is due and of what was built
-  ahead of its year / actual cost) (1 when nothing was spent);
+  ``budget`` = min(1, planned cost (capex and backhaul) of the planned sites and feeds built by
+  Y, on time, early or late / their actual cost) (1 when none was built, or it cost nothing):
+  earned value management's cost performance index, the planned value of the work done over
+  its actual cost (ANSI/EIA-748; PMI, *PMBOK Guide*, "cost performance index"), so a site not
+  built earns no allowance for the others; what was built outside the plan has no planned
+  cost and is left out (it is counted in ``sites_not_in_plan`` and in ``spent_cny``);
   ``people`` = people gained / people the plan gains by Y, and ``mandatory_villages`` the same
   for mandatory villages (each clipped to 0-1; 1 when the plan gains none);
   ``complaints`` = complaint points (old and new) covered / all complaint points (1 when none).
@@ -121,17 +125,20 @@ class _Networks:
 def evaluate_plan(plan_dir: str | os.PathLike, built: str | os.PathLike, *,
                   complaints: str | os.PathLike | None = None, year: str | None = None,
                   scenario: Scenario | str | os.PathLike | None = None,
-                  cache_dir: Path | None = None, complaints_crs: str | None = None) -> Evaluation:
+                  cache_dir: Path | None = None, complaints_crs: str | None = None,
+                  built_crs: str | None = None) -> Evaluation:
     """Evaluate the plan in ``plan_dir`` against the as-built list ``built`` (see the module
-    docstring); ``scenario`` overrides the scenario file the plan's summary.json names. The new
-    ``complaints`` are read by :func:`new_complaints_source` (``complaints_crs``: their CRS)."""
+    docstring; ``built_crs``: the CRS of its sites' coordinates, as
+    :func:`siting.io.read_as_built` takes it); ``scenario`` overrides the scenario file the
+    plan's summary.json names. The new ``complaints`` are read by
+    :func:`new_complaints_source` (``complaints_crs``: their CRS)."""
     plan = read_plan_folder(plan_dir)
     scenario = _plan_scenario(plan_dir, plan.summary, scenario)
     region, demand, coverage = prepare(scenario, cache_dir=cache_dir)
     scenario = resolve_itu_maps(scenario, region.terrain)  # read once for all that follows
     costs = option_costs(coverage, region.candidates, scenario)
     years = tuple(p.label for p in scenario.objective.phases)
-    as_built = read_as_built(built, region.candidates, scenario, plan_years=years)
+    as_built = read_as_built(built, region.candidates, scenario, plan_years=years, crs=built_crs)
     year = _evaluated_year(as_built, years, year)
     as_built = as_built.until(year, years)  # what was on air at the end of the year
     planned_year = _planned_years(plan.sites, coverage, costs)
@@ -171,9 +178,12 @@ def _plan_scenario(plan_dir, summary: dict, scenario) -> Scenario:
 
 
 def _evaluated_year(as_built: AsBuilt, years: tuple[str, ...], year) -> str:
-    if year is None:
-        return as_built.last_year
-    return option_year(year, years)
+    """``--year``, else the list's last year; InputError when neither says one (every row of
+    the list answers not built)."""
+    if year is None and as_built.last_year is None:
+        raise InputError(f"{as_built.source}: no row says a site was built, so the list names no "
+                         f"year; give the year evaluated with --year")
+    return as_built.last_year if year is None else option_year(year, years)
 
 
 def _planned_years(plan_sites: gpd.GeoDataFrame, coverage: CoverageMatrix,
@@ -488,11 +498,13 @@ def _nearest_covering(cover: sp.csr_matrix, unbuilt: np.ndarray, frame: pd.DataF
     return sites, years, distances
 
 
+#: The statuses of a planned build, upgrade or feed that was built (by the evaluated year).
+PLANNED_AND_BUILT = ("on_time", "early", "late")
 #: Count columns of the county table, summed for the whole region.
 COUNT_COLUMNS = ("sites_due", "sites_due_built", "sites_on_time", "sites_late", "sites_not_built", "sites_early",
                  "sites_not_in_plan", "sites_backhaul_changed", "feeds_due", "feeds_due_built",
-                 "planned_capex_cny", "planned_backhaul_cny", "planned_cost_cny",
-                 "planned_cost_early_cny", "spent_cny",
+                 "planned_capex_cny", "planned_backhaul_cny", "planned_cost_cny", "spent_cny",
+                 "planned_cost_of_built_cny", "spent_on_planned_cny",
                  "people", "people_before",
                  "people_planned", "people_achieved", "villages", "villages_planned",
                  "villages_achieved", "mandatory_villages", "mandatory_villages_before",
@@ -551,8 +563,8 @@ def _site_counts(sites: gpd.GeoDataFrame) -> pd.DataFrame:
     changed = sites["backhaul_changed"].to_numpy(bool)
     planned_capex = np.where(due, sites["planned_capex_cny"], 0.0)
     planned_backhaul = np.where(due, sites["planned_backhaul_cny"], 0.0)
-    early = ~due & (status == "early").to_numpy(bool)  # built before a later year it was due in
-    planned_early = np.where(early, sites["planned_capex_cny"] + sites["planned_backhaul_cny"], 0.0)
+    planned_built = status.isin(PLANNED_AND_BUILT).to_numpy(bool)
+    planned_cost = sites["planned_capex_cny"] + sites["planned_backhaul_cny"]
     return pd.DataFrame({
         "admin_unit": sites["admin_unit"], "sites_due": site & due,
         "sites_due_built": site & due & built,
@@ -562,8 +574,9 @@ def _site_counts(sites: gpd.GeoDataFrame) -> pd.DataFrame:
         "sites_backhaul_changed": changed & ~sites.duplicated(["site_id", "backhaul_changed"]),
         "feeds_due": ~site & due, "feeds_due_built": ~site & due & built,
         "planned_capex_cny": planned_capex, "planned_backhaul_cny": planned_backhaul,
-        "planned_cost_cny": planned_capex + planned_backhaul,
-        "planned_cost_early_cny": planned_early, "spent_cny": sites["actual_cost_cny"]})
+        "planned_cost_cny": planned_capex + planned_backhaul, "spent_cny": sites["actual_cost_cny"],
+        "planned_cost_of_built_cny": np.where(planned_built, planned_cost, 0.0),
+        "spent_on_planned_cny": np.where(planned_built, sites["actual_cost_cny"], 0.0)})
 
 
 def _share(part, whole) -> np.ndarray:
@@ -579,8 +592,9 @@ def with_scores(table: pd.DataFrame, weights: dict) -> pd.DataFrame:
     criteria = {
         # the due sites built are on time, early or late (a late one is always due)
         "sites_on_time": _share(t["sites_due_built"] - t["sites_late"], t["sites_due"]),
-        # what was spent on sites built ahead of their year was planned too, in that year
-        "budget": _share(t["planned_cost_cny"] + t["planned_cost_early_cny"], t["spent_cny"]),
+        # the cost performance index of earned value management: what the plan priced the
+        # work done at / what that work cost (work the plan did not price is left out)
+        "budget": _share(t["planned_cost_of_built_cny"], t["spent_on_planned_cny"]),
         "people": _share(t["people_achieved"] - t["people_before"],
                          t["people_planned"] - t["people_before"]),
         "mandatory_villages": _share(t["mandatory_villages_achieved"] - t["mandatory_villages_before"],

@@ -340,13 +340,14 @@ def compared_plans(region: RegionData, coverage: CoverageMatrix, demand: Demand,
 def compute(scenario: Scenario, *, progress: Progress | None = None,
             cache_dir: Path | None = None, scheduler: str | None = None,
             workers: int | None = None, as_built: Path | None = None,
-            as_built_year: str | None = None) -> RunResult:
+            as_built_year: str | None = None, as_built_crs: str | None = None) -> RunResult:
     """Run every stage of the pipeline in memory.
 
     With ``cache_dir``, the coverage matrix (and with backhaul, the microwave links) is read
     from (or stored in) the on-disk cache keyed by a hash of its inputs (:mod:`siting.cache`). With ``as_built`` (an as-built
-    list), the plan starts from what was built through ``as_built_year`` (default: the list's
-    last year) and plans what is left (:mod:`siting.rolling`).
+    list; ``as_built_crs``: the CRS of its coordinates), the plan starts from what was built
+    through ``as_built_year`` (default: the list's last year) and plans what is left
+    (:mod:`siting.rolling`).
     """
     timings: dict[str, float] = {}
     region, demand, coverage = prepare(scenario, timings=timings, progress=progress,
@@ -354,7 +355,8 @@ def compute(scenario: Scenario, *, progress: Progress | None = None,
     replan = None
     if as_built is not None:
         with timed(timings, "read the as-built list", progress):
-            region, scenario, replan = replan_inputs(region, scenario, as_built, year=as_built_year)
+            region, scenario, replan = replan_inputs(region, scenario, as_built, year=as_built_year,
+                                                     crs=as_built_crs)
     # after the list: its sites' backhaul is in place
     backhaul = prepare_backhaul(region, scenario, cache_dir=cache_dir, timings=timings,
                                 progress=progress)
@@ -460,10 +462,10 @@ def output_lock(out_dir: Path):
 def run_scenario(scenario_path: str | Path, out_dir: str | Path | None = None, *,
                  progress: Progress | None = None, cache_dir: Path | None = None,
                  scheduler: str | None = None, workers: int | None = None,
-                 as_built: Path | None = None,
-                 as_built_year: str | None = None) -> tuple[RunResult, dict, Path]:
+                 as_built: Path | None = None, as_built_year: str | None = None,
+                 as_built_crs: str | None = None) -> tuple[RunResult, dict, Path]:
     """Load a scenario, compute the plan and write the outputs (default ``out/<name>``);
-    ``as_built`` and ``as_built_year`` as :func:`compute` takes them.
+    ``as_built``, ``as_built_year`` and ``as_built_crs`` as :func:`compute` takes them.
 
     Nothing in the output folder changes until every output has been rendered; then each file
     is moved into place with an atomic rename.
@@ -472,7 +474,8 @@ def run_scenario(scenario_path: str | Path, out_dir: str | Path | None = None, *
     out = Path(out_dir) if out_dir is not None else Path("out") / scenario.name
     check_output_folder(out)  # a read-only or blocked folder fails now, not after the compute
     run = compute(scenario, progress=progress, cache_dir=cache_dir, scheduler=scheduler,
-                  workers=workers, as_built=as_built, as_built_year=as_built_year)
+                  workers=workers, as_built=as_built, as_built_year=as_built_year,
+                  as_built_crs=as_built_crs)
     with output_lock(out):
         summary = write_outputs(run, out, progress=progress)
     return run, summary, out

@@ -57,11 +57,14 @@ class Replan:
 
 
 def replan_inputs(region: RegionData, scenario: Scenario, as_built_path: str | Path, *,
-                  year: str | None = None) -> tuple[RegionData, Scenario, Replan]:
-    """The region with the as-built sites on air and the scenario with what is left to plan."""
+                  year: str | None = None,
+                  crs: str | None = None) -> tuple[RegionData, Scenario, Replan]:
+    """The region with the as-built sites on air and the scenario with what is left to plan
+    (``crs``: the CRS of the list's coordinates, as :func:`siting.io.read_as_built` takes it)."""
     objective = scenario.objective
     years = tuple(p.label for p in objective.phases)
-    as_built = read_as_built(as_built_path, region.candidates, scenario, plan_years=years)
+    as_built = read_as_built(as_built_path, region.candidates, scenario, plan_years=years,
+                             crs=crs)
     through = _through_year(as_built, years, year)
     if through is not None:
         as_built = as_built.until(through, years)
@@ -81,6 +84,9 @@ def _through_year(as_built: AsBuilt, years: tuple[str, ...], year: str | None) -
     else the list's last year; None for a single-period plan without ``year``."""
     if year is not None:
         return option_year(year, years)
+    if years and as_built.last_year is None:
+        raise InputError(f"{as_built.source}: no row says a site was built, so the list names no "
+                         f"year; give the last year it covers with --year")
     return as_built.last_year if years else None
 
 

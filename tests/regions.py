@@ -52,10 +52,14 @@ def candidate(sid, x_m, y_m, kind="public_building", height=30.0, capex=50000.0,
 def write_region(folder: Path, dem: np.ndarray, villages: list[dict], candidates: list[dict], *,
                  cell_m: float = 30.0, population: np.ndarray | None = None,
                  complaints: list[dict] | None = None, zones: list[dict] | None = None,
-                 technologies=(TECH_4G, TECH_5G), objective=None, **scenario) -> Path:
-    """Write dem.tif, population.tif, region.gpkg and scenario.yaml; return the scenario path."""
+                 technologies=(TECH_4G, TECH_5G), objective=None,
+                 origin: tuple[float, float] = (X0, Y0), **scenario) -> Path:
+    """Write dem.tif, population.tif, region.gpkg and scenario.yaml; return the scenario path.
+    ``origin``: the upper-left corner [m, UTM 49N] (the villages and candidates are placed
+    by their own geometry)."""
     folder.mkdir(parents=True, exist_ok=True)
-    transform = rasterio.transform.from_origin(X0, Y0, cell_m, cell_m)
+    x0, y0 = origin
+    transform = rasterio.transform.from_origin(x0, y0, cell_m, cell_m)
     with rasterio.open(folder / "dem.tif", "w", driver="GTiff", height=dem.shape[0],
                        width=dem.shape[1], count=1, dtype="float32", crs=CRS,
                        transform=transform) as dst:
@@ -65,7 +69,7 @@ def write_region(folder: Path, dem: np.ndarray, villages: list[dict], candidates
                                max(1, dem.shape[1] * int(cell_m) // 100)), np.float32)
     with rasterio.open(folder / "population.tif", "w", driver="GTiff", height=population.shape[0],
                        width=population.shape[1], count=1, dtype="float32", crs=CRS,
-                       transform=rasterio.transform.from_origin(X0, Y0, 100.0, 100.0)) as dst:
+                       transform=rasterio.transform.from_origin(x0, y0, 100.0, 100.0)) as dst:
         dst.write(population.astype(np.float32), 1)
     gpkg = folder / "region.gpkg"
     gpd.GeoDataFrame(villages, crs=CRS).to_file(gpkg, layer="villages", engine="pyogrio")
@@ -75,7 +79,7 @@ def write_region(folder: Path, dem: np.ndarray, villages: list[dict], candidates
     if zones:
         gpd.GeoDataFrame(zones, crs=CRS).to_file(gpkg, layer="zones", engine="pyogrio")
     height_m, width_m = dem.shape[0] * cell_m, dem.shape[1] * cell_m
-    gpd.GeoDataFrame({"admin_unit": ["A"]}, geometry=[box(X0, Y0 - height_m, X0 + width_m, Y0)],
+    gpd.GeoDataFrame({"admin_unit": ["A"]}, geometry=[box(x0, y0 - height_m, x0 + width_m, y0)],
                      crs=CRS).to_file(gpkg, layer="admin_units", engine="pyogrio")
     doc = {
         "name": scenario.pop("name", "test"),

@@ -84,10 +84,12 @@ def test_evaluation_counts_match_a_hand_count(plan, tmp_path):
     assert (total.mandatory_villages_planned, total.mandatory_villages_achieved) == (1, 2)
     assert list(e.uncovered["village_id"]) == ["V3"]
     assert e.uncovered["reason"].iloc[0] == "planned for a later year"
-    # score: 0 of 1 site on time (30), budget: the planned cost of S1 (due) and of S2 (built
-    # early) against what was spent, (200000 + 200000) / 450000 (10), people and villages
-    # gained beyond the plan, clipped at 1 (20 + 30), no complaint points (10)
-    assert total.score == pytest.approx((0 + 10 * 400000 / 450000 + 20 + 30 + 10), abs=0.05)
+    # score: 0 of 1 site on time (30), budget: the planned cost of the planned site built (S2,
+    # early) against what it cost, 200000 / 190000 clipped at 1 (10; S4, outside the plan, has
+    # no planned cost), people and villages gained beyond the plan, clipped at 1 (20 + 30), no
+    # complaint points (10)
+    assert total.criterion_budget == 1.0
+    assert total.score == pytest.approx(0 + 10 + 20 + 30 + 10, abs=0.05)
 
 
 def test_a_later_year_shows_late_sites(plan, tmp_path):
@@ -633,12 +635,12 @@ def _table_rows(lines, bar: str) -> list[list[str]]:
 def test_the_terminal_shows_the_overall_table_of_evaluation_md(plan, tmp_path):
     """The terminal table is evaluation.md's table of KPIs, row for row: KPIs in words, no
     backhaul rows for a plan without backhaul, and the score to its one decimal: 0 of 1 site
-    on time, budget (200,000 due + 200,000 built early) / 450,000 (weight 10), people and
-    villages beyond the plan (20 + 30) and no complaint points (10): 68.9, which the terminal
-    showed as 69 and the file as 68.89."""
+    on time, budget: S2 built early, its planned 200,000 / its 210,000 (weight 10; S4 is
+    outside the plan), people and villages beyond the plan (20 + 30) and no complaint points
+    (10): 69.5, which the terminal showed as 70 and the file as 69.52."""
     _, folder = plan
     built = _as_built(tmp_path / "built.csv", [("S4", "4G-1800", 2027, 260000),
-                                               ("S2", "4G-1800", 2027, 190000)])
+                                               ("S2", "4G-1800", 2027, 210000)])
     result = runner.invoke(app, ["evaluate", str(folder), "--built", str(built), "--out",
                                  str(tmp_path / "ev")])
     assert result.exit_code == 0, result.output
@@ -647,14 +649,14 @@ def test_the_terminal_shows_the_overall_table_of_evaluation_md(plan, tmp_path):
     overall = lines[lines.index("## Planned and achieved") + 4:]
     in_file = _table_rows(overall[:overall.index("")], "|")
     assert shown == in_file
-    score = 0 + 10 * 400000 / 450000 + 20 + 30 + 10
-    assert shown[-1] == ["score (0-100)", "", f"{score:.1f}"] == ["score (0-100)", "", "68.9"]
+    score = 0 + 10 * 200000 / 210000 + 20 + 30 + 10
+    assert shown[-1] == ["score (0-100)", "", f"{score:.1f}"] == ["score (0-100)", "", "69.5"]
     assert ["sites built on time", "", "0"] in shown
-    assert ["capex [CNY]: planned / spent", "200,000", "450,000"] in shown
+    assert ["capex [CNY]: planned / spent", "200,000", "470,000"] in shown
     assert not [row for row in shown if "_" in row[0] or "backhaul" in row[0]]
     county = next(line for line in lines if line.startswith("| (all) |"))
     rule = lines.index("## How the score is computed")  # the rule names backhaul costs
-    assert county.endswith("| 68.9 |") and "backhaul" not in "".join(lines[:rule])
+    assert county.endswith("| 69.5 |") and "backhaul" not in "".join(lines[:rule])
 
 
 @pytest.fixture(scope="module")

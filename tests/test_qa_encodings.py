@@ -197,8 +197,9 @@ def test_a_kml_declared_in_a_chinese_encoding_is_read(tmp_path, declared, suffix
         shapely.get_coordinates(villages.geometry.to_numpy()))
 
 
-def _gbk_shapefile_without_cpg(path: Path, columns: dict) -> Path:
-    gpd.GeoDataFrame(columns, geometry=[Point(108.25, 33.04)] * len(next(iter(columns.values()))),
+def _gbk_shapefile_without_cpg(path: Path, columns: dict, at: Point = Point(108.25, 33.04)) -> Path:
+    """A GBK Shapefile without its .cpg of ``columns``, every feature ``at`` (CGCS2000 degrees)."""
+    gpd.GeoDataFrame(columns, geometry=[at] * len(next(iter(columns.values()))),
                      crs=CRS).to_file(path, engine="pyogrio", encoding="GBK")
     path.with_suffix(".cpg").unlink()
     return path
@@ -209,16 +210,17 @@ def test_an_as_built_shapefile_in_gbk_without_cpg_is_read(tmp_path):
     no site_id column."""
     from siting.evaluate import evaluate_plan
     from siting.pipeline import run_scenario
-    from tests.regions import TECH_4G, candidate, village, write_region
+    from tests.regions import CRS as RUN_CRS, TECH_4G, candidate, village, write_region, xy
 
     scenario = write_region(tmp_path / "in", np.full((100, 100), 400.0),
                             [village("V1", 1000, 1500)], [candidate("S1", 1000, 1500, techs="4G")],
                             technologies=[dict(TECH_4G, max_range_m=900)],
                             objective={"type": "max_coverage", "budget_cny": 1e6})
     run_scenario(scenario, tmp_path / "plan")
+    at_s1 = Point(pyproj.Transformer.from_crs(RUN_CRS, CRS, always_xy=True).transform(*xy(1000, 1500)))
     built = _gbk_shapefile_without_cpg(tmp_path / "竣工.shp", {
         "站址编号": ["S1"], "制式": ["4G-1800"], "建成年份": ["2026"], "实际投资": [205000.0],
-        "回传方式": ["光纤"]})
+        "回传方式": ["光纤"]}, at=at_s1)
     sites = evaluate_plan(tmp_path / "plan", built).sites.set_index("site_id")
     assert sites.loc["S1", "actual_cost_cny"] == 205000
     assert sites.loc["S1", "built_backhaul"] == "fiber"

@@ -269,7 +269,8 @@ def test_a_list_of_planned_sites_answering_built_yes_or_no_counts_the_yes(plan, 
 @pytest.mark.parametrize("answers, expected", [
     (["是", "待定"], "row 3, field '是否建成': '待定' answers neither yes nor no; write true/false, "
                    "yes/no, 1/0, 是/否, 有/无 or √/×, or leave it empty for a site built"),
-    (["否", "否"], "every row's '是否建成' says not built; list the sites built"),
+    (["否", "否"], "no row says a site was built, so the list names no year; give the year "
+                 "evaluated with --year"),
 ])
 def test_an_unclear_built_answer_is_one_line(plan, tmp_path, answers, expected):
     _, folder = plan
@@ -348,7 +349,7 @@ def test_a_site_built_ahead_of_its_year_at_its_planned_cost_is_no_overspend(plan
     built.write_text(f"site_id,technology,year,cost_cny\nS1,4G-1800,2027,{capex}\n"
                      f"S2,4G-1800,2027,{capex}\n", encoding="utf-8")
     total = evaluate_plan(folder, built, year="2027").counties.set_index("admin_unit").loc["(all)"]
-    assert (total.planned_cost_cny, total.planned_cost_early_cny, total.spent_cny) == (capex, capex, 2 * capex)
+    assert (total.planned_cost_cny, total.planned_cost_of_built_cny, total.spent_cny) == (capex, 2 * capex, 2 * capex)
     assert total.criterion_budget == 1.0
     # 30 on time + 10 budget + 20 people + 30 mandatory villages + 10 without complaints
     assert total.score == 100.0

@@ -469,8 +469,6 @@ TERMS: dict[str, dict[str, str]] = {
     "evaluation.column.sites_not_in_plan": {"en": "outside the plan", "zh": "规划外"},
     "evaluation.column.planned_capex_cny": {"en": "planned capex [CNY]", "zh": "计划投资 [万元]"},
     "evaluation.column.planned_backhaul_cny": {"en": "planned backhaul [CNY]", "zh": "计划传输投资 [万元]"},
-    "evaluation.column.planned_cost_early_cny": {"en": "planned cost of what was built early [CNY]",
-                                                  "zh": "提前建成部分的计划投资 [万元]"},
     "evaluation.column.planned_cost_cny": {"en": "planned cost with backhaul [CNY]",
                                            "zh": "计划投资（含传输）[万元]"},
     "evaluation.column.planned_backhaul": {"en": "planned backhaul", "zh": "规划传输方式"},
@@ -517,9 +515,11 @@ TERMS: dict[str, dict[str, str]] = {
         "en": "sites built on time or early / sites due by the year (1 when none is due)",
         "zh": "按期或提前建成的站址数 / 截至本年度应建站址数（无应建站址时为 1）"},
     "evaluation.definition.budget": {
-        "en": "min(1, planned cost of the sites and feeds due and of those built ahead of "
-              "their year, capex and backhaul / actual cost) (1 when nothing was spent)",
-        "zh": "min(1, 应建及提前建成的站址与传输接入的计划投资 / 实际投资)（无实际投资时为 1）"},
+        "en": "min(1, planned cost (capex and backhaul) of the planned sites and feeds built / "
+              "their actual cost) (1 when none was built; sites built outside the plan are "
+              "left out)",
+        "zh": "min(1, 已建成的规划站址与传输接入的计划投资（含传输）/ 其实际投资)（无已建规划站址时为 1；"
+              "规划外建设的站址不计）"},
     "evaluation.definition.people": {
         "en": "people gained / people the plan gains by the year (0-1; 1 when it gains none)",
         "zh": "实际新增覆盖人口 / 计划截至本年度新增覆盖人口（0-1；计划无新增时为 1）"},

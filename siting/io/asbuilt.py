@@ -14,9 +14,11 @@ sites by the candidates' ``site_id``; one row per site and technology:
   (微波) or ``satellite`` (卫星); empty when not known.
 - optionally ``built`` (是否建成): whether the row's site was built, as a sheet that keeps
   every planned site answers it; a row answered no (否) is left out.
-- optionally, in a CSV/XLSX list, where the site was built (经度/纬度, lon/lat: WGS 84
-  degrees): a site within :data:`MOVED_SITE_MAX_M` of its candidate is that candidate (and
-  placed there); one farther away is refused.
+- optionally, where the site was built: a CSV/XLSX list's 经度/纬度 (lon/lat) columns, a
+  vector list's point geometries, in the CRS ``--built-crs`` declares (WGS 84 for a table
+  without, a vector file's own; ``GCJ-02`` or ``BD-09`` for coordinates copied from Amap,
+  Tencent or Baidu maps), as a layer's are read: a site within :data:`MOVED_SITE_MAX_M` of
+  its candidate is that candidate (and placed there); one farther away is refused.
 
 A row with no technology and a backhaul records a feed built for a site (its cost in
 ``cost_cny``): a *feed row*. The site is an existing one (a row naming a technology it has on
@@ -44,14 +46,16 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 from openpyxl.utils.datetime import from_excel
 
-from siting.config import Scenario
+from siting.config import LayerSource, Scenario
 from siting.errors import InputError
-from siting.io.layers import (BOOL_SPELLINGS, bool_of, generations_of, in_yuan, read_vector,
-                              without_currency)
+from siting.io.layers import (BOOL_SPELLINGS, bool_of, declared_points, generations_of, in_yuan,
+                              vector_features, web_map_system, without_currency)
 from siting.io.problems import Problems, require_file
 from siting.io.region import EXISTING_KINDS, backhaul_in_place, has_fiber
 from siting.io.headers import accepted_names
@@ -144,13 +148,16 @@ def year_rank(years: tuple[str, ...]):
 
 
 def read_as_built(path: str | Path, candidates: pd.DataFrame, scenario: Scenario, *,
-                  plan_years: tuple[str, ...] = ()) -> AsBuilt:
+                  plan_years: tuple[str, ...] = (), crs: str | None = None) -> AsBuilt:
     """Read and check the as-built list at ``path`` against the scenario's ``candidates`` (indexed
     by ``site_id``) and technologies; with ``plan_years`` (a phased plan's years), each year must
-    be one of them. Raises one :class:`InputError`, one line per problem."""
+    be one of them. ``crs`` (``--built-crs``: any pyproj CRS, or ``GCJ-02`` / ``BD-09`` for
+    coordinates copied from Chinese web maps) declares the CRS of the sites' positions, as a
+    layer's ``crs`` does (None: the file's own, WGS 84 for a table). Raises one
+    :class:`InputError`, one line per problem."""
     path = Path(path)
     require_file(path, "--built", what="as-built list")
-    frame = _read_rows(path)
+    frame, geometries = _read_rows(path)
     columns = _columns(frame, path)
     problems = Problems()
     if columns["built"]:
@@ -170,7 +177,9 @@ def read_as_built(path: str | Path, candidates: pd.DataFrame, scenario: Scenario
                   _check_feeds, _check_backhaul, _check_duplicates):
         check(sites, path, columns, problems, candidates=candidates, scenario=scenario,
               plan_years=plan_years)
-    _check_positions(sites, _listed_positions(frame, path, problems), path, candidates, problems)
+    listed = _listed_positions(frame, geometries, LayerSource(path=path, crs=crs, key="--built"),
+                               problems)
+    _check_positions(sites, listed, path, candidates, problems)
     problems.raise_if_any()
     return AsBuilt(str(path), sites.reset_index(drop=True))
 
@@ -196,25 +205,26 @@ def _names_some_fields(texts: set[str]) -> bool:
     return sum(column is not None for column in found) >= 2
 
 
-def _read_rows(path: Path) -> pd.DataFrame:
+def _read_rows(path: Path) -> tuple[pd.DataFrame, gpd.GeoSeries | None]:
     """The list's rows, indexed by their spreadsheet row numbers: a CSV/XLSX table (first
     sheet; a title above the header is skipped; without a row naming every field, the header
-    is the first naming some, :func:`_names_some_fields`), or the first layer of a vector file (its
-    attributes only)."""
+    is the first naming some, :func:`_names_some_fields`), or a vector file's first layer
+    (every folder of a KML, :func:`siting.io.layers.vector_features`), its attributes; and
+    the vector layer's geometries, so indexed (None for a table, or a layer without
+    geometry)."""
     if is_table(path):
         frame = read_table(path, None, is_header=_names_the_fields)
         if _names_the_fields(set(map(str, frame.columns))):
-            return frame
-        return read_table(path, None, is_header=_names_some_fields)
-    try:
-        frame = read_vector(path, None, str(path), read_geometry=False)
-    except InputError as exc:
-        raise InputError(f"{exc}; give a CSV, XLSX or vector file") from None
+            return frame, None
+        return read_table(path, None, is_header=_names_some_fields), None
+    frame = vector_features(LayerSource(path=path, key="--built"))
     if frame.empty:
         raise InputError(f"{path}: the as-built list has no rows")
-    frame.columns = [str(c).strip() for c in frame.columns]
     frame.index = pd.RangeIndex(FIRST_ROW, FIRST_ROW + len(frame))
-    return frame.astype(object)
+    geometries = frame.geometry if isinstance(frame, gpd.GeoDataFrame) else None
+    frame = pd.DataFrame(frame.drop(columns=[geometries.name] if geometries is not None else []))
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame.astype(object), geometries
 
 
 def _columns(frame: pd.DataFrame, path: Path) -> dict[str, str | None]:
@@ -260,17 +270,15 @@ def _year_labels(column: pd.Series) -> pd.Series:
 def _built_rows(answers: pd.Series, path: Path, field: str, problems: Problems) -> np.ndarray:
     """Bool per row: built, as the ``built`` column answers (yes, or blank: the row is on the
     list); a row answered no (否) is left out, an answer that is neither yes nor no is a
-    problem (and its row kept, so its other fields are checked)."""
+    problem (and its row kept, so its other fields are checked). Every row may answer no: a
+    county that built none of its sites is evaluated too."""
     said = answers.map(lambda cell: None if cell_text(cell) == "" else bool_of(cell))
     unclear = said.isna() & (answers.map(cell_text) != "")
     if unclear.any():
         problems.add(f"{_where(path, answers.index[unclear], field)}: "
                      f"'{cell_text(answers[unclear].iloc[0])}' answers neither yes nor no; "
                      f"write {BOOL_SPELLINGS}, or leave it empty for a site built")
-    built = (~said.eq(False)).to_numpy(bool)  # blank or unclear: kept
-    if not built.any():
-        problems.add(f"{path}: every row's '{field}' says not built; list the sites built")
-    return built
+    return (~said.eq(False)).to_numpy(bool)  # blank or unclear: kept
 
 
 def _where(path: Path, rows, field: str) -> str:
@@ -363,53 +371,113 @@ def _check_feeds(sites, path, columns, problems, *, candidates, plan_years, **_)
                      f"(fiber, microwave or satellite), or the technology built")
 
 
-def _listed_positions(frame: pd.DataFrame, path: Path, problems: Problems):
-    """Where a CSV/XLSX list says its sites stand, when it has coordinate columns (经度/纬度,
-    lon/lat, found as a layer's are): (their names, as "经度/纬度", and the points [deg, WGS
-    84] indexed by spreadsheet row, rows with blank coordinates left out); None without."""
-    if not is_table(path) or not has_coordinates(None, None)(set(map(str, frame.columns))):
+@dataclass(frozen=True)
+class _Positions:
+    """Where an as-built list places its sites: ``field``, what holds them ("经度/纬度",
+    "geometry"); ``given``, the points as the file gives them (indexed by spreadsheet row);
+    ``placed``, the same points placed as a layer's are (web-map coordinates shifted to
+    WGS 84); ``system``, the coordinate system they are read in ("WGS 84", "GCJ-02", a CRS's
+    name); ``assumed``, whether it is a table's WGS 84, read so as ``--built-crs`` declares
+    none."""
+    field: str
+    given: gpd.GeoSeries
+    placed: gpd.GeoSeries
+    system: str
+    assumed: bool
+
+
+#: What the messages on sites' positions add when a table's coordinates were read as WGS 84,
+#: no CRS declared.
+WEB_MAP_HINT = ("coordinates copied from Amap or Tencent maps (GCJ-02) or Baidu maps (BD-09) lie "
+                "300-1,200 m off: declare them with --built-crs GCJ-02 or --built-crs BD-09")
+
+
+def _listed_positions(frame: pd.DataFrame, geometries: gpd.GeoSeries | None,
+                      source: LayerSource, problems: Problems) -> _Positions | None:
+    """Where the list says its sites stand: a CSV/XLSX list's coordinate columns (经度/纬度,
+    lon/lat, found as a layer's are; rows with blank coordinates left out) or a vector list's
+    point geometries (features without one left out), read in the CRS ``source`` declares
+    (``--built-crs``; none: the file's own, WGS 84 for a table) as a layer's are
+    (:func:`siting.io.layers.declared_points`); None when it gives none."""
+    if is_table(source.path):
+        if not has_coordinates(None, None)(set(map(str, frame.columns))):
+            return _no_positions(source)
+        x, y = coordinate_columns(frame, None, None, str(source.path))
+        given = ~(blank_cells(frame[x]) | blank_cells(frame[y]))
+        points = table_points(frame[given.to_numpy(bool)], x, y, None, str(source.path), problems)
+        field, columns = "/".join(dict.fromkeys([x, y])), (x, y)
+    else:
+        if geometries is None or geometries.isna().all():
+            return _no_positions(source)
+        points = _point_features(geometries, source.path, problems)
+        field, columns = "geometry", None
+    if points.empty:
         return None
-    x, y = coordinate_columns(frame, None, None, str(path))
-    given = ~(blank_cells(frame[x]) | blank_cells(frame[y]))
-    points = table_points(frame[given.to_numpy(bool)], x, y, "EPSG:4326", str(path), problems)
-    field = "/".join(dict.fromkeys([x, y]))
-    degrees = (points.geometry.x.abs() <= 180) & (points.geometry.y.abs() <= 90)
-    if not degrees.all():
-        problems.add(f"{_where(path, points.index[~degrees], field)}: not a longitude and "
-                     f"latitude; give the sites' WGS 84 longitude and latitude in degrees, or "
-                     f"leave the columns out (the candidates place the sites)")
-    return field, points[degrees.to_numpy(bool)]
+    placed = declared_points(points[["geometry"]], source, columns)
+    if pyproj.CRS.from_user_input(placed.crs).is_geographic:
+        degrees = ((placed.geometry.x.abs() <= 180) & (placed.geometry.y.abs() <= 90)).to_numpy()
+        if not degrees.all():
+            problems.add(f"{_where(source.path, placed.index[~degrees], field)}: not a longitude "
+                         f"and latitude; give the sites' longitude and latitude in degrees, "
+                         f"declare the coordinates' CRS with --built-crs (e.g. EPSG:4547), or "
+                         f"leave the columns out (the candidates place the sites)")
+        placed = placed[degrees]
+    system = web_map_system(source.crs) or pyproj.CRS.from_user_input(placed.crs).name
+    return _Positions(field, points.geometry.loc[placed.index], placed.geometry, system,
+                      assumed=columns is not None and source.crs is None)
 
 
-def _check_positions(sites, listed, path, candidates, problems) -> None:
+def _no_positions(source: LayerSource) -> None:
+    """No positions in the list: an error when ``--built-crs`` declares their CRS."""
+    if source.crs is not None:
+        raise InputError(f"{source.path}: --built-crs {source.crs} declares the CRS of the "
+                         f"sites' coordinates, but the list gives none (no 经度/纬度 or lon/lat "
+                         f"columns, no point geometries); add them, or leave --built-crs out")
+
+
+def _point_features(geometries: gpd.GeoSeries, path: Path, problems: Problems) -> gpd.GeoDataFrame:
+    """A vector list's point features, indexed by row (features without a geometry, a site not
+    surveyed, left out; a multi-point of one point, as some tools write points, is that
+    point); a feature that is not a point is a problem."""
+    placed = geometries[~(geometries.isna() | geometries.is_empty)]
+    placed = gpd.GeoSeries([g.geoms[0] if g.geom_type == "MultiPoint" and len(g.geoms) == 1
+                            else g for g in placed], index=placed.index, crs=placed.crs)
+    points = placed.geom_type == "Point"
+    if not points.all():
+        problems.add(f"{_where(path, placed.index[~points], 'geometry')}: a "
+                     f"{placed[~points].iloc[0].geom_type}, not a point; place each site by "
+                     f"a point, or leave its geometry empty (the candidate places it)")
+    return gpd.GeoDataFrame(geometry=placed[points.to_numpy(bool)])
+
+
+def _check_positions(sites, listed: _Positions | None, path, candidates, problems) -> None:
     """A site the list places (``listed``: :func:`_listed_positions`) more than
     :data:`MOVED_SITE_MAX_M` from its candidate is a problem (another site, or a wrong id);
     those placed :data:`MOVED_SITE_NOTICE_M` or more from it are named in one warning, as the
-    evaluation and the re-plan put them at the candidate's position."""
+    evaluation and the re-plan put them at the candidates' positions."""
     if listed is None:
         return
-    field, points = listed
     planned = dict(zip(candidates.index.astype(str), candidates.geometry))
-    rows = sites[sites["row"].isin(points.index) & sites["site_id"].isin(list(planned))]
-    built = points.geometry.to_crs(candidates.crs).loc[rows["row"]].to_numpy()
+    rows = sites[sites["row"].isin(listed.placed.index) & sites["site_id"].isin(list(planned))]
+    built = listed.placed.to_crs(candidates.crs).loc[rows["row"]].to_numpy()
     distance_m = np.array([b.distance(planned[s]) for b, s in zip(built, rows["site_id"])])
     distance_m[~np.isfinite(distance_m)] = np.inf
+    hint = f"; {WEB_MAP_HINT}" if listed.assumed else ""
     for row, site_id, d in zip(rows["row"], rows["site_id"], distance_m):
         if d > MOVED_SITE_MAX_M:
-            lon, lat = points.geometry.loc[row].x, points.geometry.loc[row].y
-            problems.add(f"{_where(path, [row], field)}: site {site_id} is placed {d:,.0f} m "
-                         f"from its candidate's position ({lon}, {lat} read in WGS 84); a site "
-                         f"built more than {MOVED_SITE_MAX_M:,.0f} m away is another site: "
-                         f"correct the id or the coordinates, or add the site built to the "
-                         f"candidates under an id of its own")
+            point = listed.given.loc[row]
+            problems.add(f"{_where(path, [row], listed.field)}: site {site_id} is placed "
+                         f"{d:,.0f} m from its candidate's position ({point.x}, {point.y} read "
+                         f"in {listed.system}); a site built more than {MOVED_SITE_MAX_M:,.0f} m "
+                         f"away is another site: correct the id or the coordinates, or add the "
+                         f"site built to the candidates under an id of its own{hint}")
     moved = (distance_m >= MOVED_SITE_NOTICE_M) & (distance_m <= MOVED_SITE_MAX_M)
     if moved.any():
         named = ", ".join(f"{s} ({d:,.0f} m)" for s, d in
                           dict(zip(rows["site_id"][moved], distance_m[moved])).items())
         logger.warning("%s: sites built away from their candidates' positions: %s; they are "
-                       "evaluated and re-planned at the candidates' positions (the columns %s "
-                       "are read in WGS 84: coordinates copied from Amap, Tencent or Baidu maps "
-                       "lie 300-700 m off)", path, named, field)
+                       "evaluated and re-planned at the candidates' positions (%s read in "
+                       "%s%s)", path, named, listed.field, listed.system, hint)
 
 
 def _check_sites(sites, path, columns, problems, *, candidates, **_) -> None:

@@ -419,8 +419,10 @@ def _layers_to_load(source: LayerSource) -> list[str]:
                          f"{', '.join(available) or 'none'}); check {_layer_setting(source)} in "
                          f"the scenario")
     if source.layer is None and source.path.suffix.lower() in KML_SUFFIXES and len(available) > 1:
-        logger.warning("%s: read all %d folders (%s) as one layer; to read one, set %s",
-                       source.path, len(available), ", ".join(available), _layer_setting(source))
+        choice = ("" if _is_command_option(source.key)  # a file the command line names: all
+                  else f"; to read one, set {_layer_setting(source)}")
+        logger.warning("%s: read all %d folders (%s) as one layer%s", source.path,
+                       len(available), ", ".join(available), choice)
         return available
     return [layer]
 
@@ -499,15 +501,27 @@ def recognised_columns(path: Path, accepted: Mapping[str, tuple[str, ...]],
 
 
 def _load_vector(source: LayerSource, geometry: str) -> gpd.GeoDataFrame:
+    frame = vector_features(source)
+    if not (isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns):
+        raise InputError(f"{source_label(source)}: the layer has no geometry column; expected "
+                         f"{geometry}s")
+    return frame
+
+
+def vector_features(source: LayerSource) -> pd.DataFrame:
+    """The features of ``source``'s vector file as :func:`read_layer` loads them, unchecked:
+    its layer (:func:`_layers_to_load`: every folder of a KML/KMZ, as Google Earth shows
+    them), with the fields of a KML's description tables, numbered from 1 as GIS tools show
+    them; a GeoDataFrame, or a DataFrame when a layer has no geometry (an attribute table)."""
     where = source_label(source)
     frames = [read_vector(source.path, layer, where) for layer in _layers_to_load(source)]
     if not frames:
         return gpd.GeoDataFrame(geometry=[])
-    if not all(isinstance(f, gpd.GeoDataFrame) and f.geometry.name in f.columns for f in frames):
-        raise InputError(f"{where}: the layer has no geometry column; expected {geometry}s")
-    frame = (frames[0] if len(frames) == 1
-             else gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs))
-    frame.index = pd.RangeIndex(1, len(frame) + 1)  # features numbered as GIS tools show them
+    spatial = all(isinstance(f, gpd.GeoDataFrame) and f.geometry.name in f.columns for f in frames)
+    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    if spatial and not isinstance(frame, gpd.GeoDataFrame):
+        frame = gpd.GeoDataFrame(frame, crs=frames[0].crs)
+    frame.index = pd.RangeIndex(1, len(frame) + 1)
     if source.path.suffix.lower() in KML_SUFFIXES and "description" in frame.columns:
         frame = _with_description_attributes(frame, where)
     return frame
@@ -590,6 +604,23 @@ def _declare_crs(frame: gpd.GeoDataFrame, source: LayerSource, where: str) -> gp
     except pyproj.exceptions.CRSError:
         raise InputError(f"{where}: crs {source.crs!r} is not a known CRS; use e.g. EPSG:4326, "
                          f"EPSG:4490, EPSG:4547, GCJ-02 or BD-09") from None
+
+
+def declared_points(points: gpd.GeoDataFrame, source: LayerSource,
+                    columns: tuple[str, str] | None = None) -> gpd.GeoDataFrame:
+    """``points`` read from ``source`` (a table's, from its coordinate ``columns``, or a vector
+    layer's) as :func:`read_layer` places a layer's: labelled with the CRS ``source`` declares
+    (none declared: the file's own, WGS 84 for a table; a table's columns named after a web map
+    are warned of), shifted to WGS 84 when declared GCJ-02 or BD-09. InputError naming the
+    file when it has no CRS, or its web-map points lie outside China."""
+    where = source_label(source)
+    if columns is not None and source.crs is None:
+        _warn_of_web_map_columns(source, *columns, where)
+    points = _declare_crs(points, source, where)
+    if points.crs is None:
+        raise InputError(f"{where}: no CRS; {_unlabelled_crs_hint(points.geometry)}; declare it "
+                         f"with {_crs_setting(source)}, or assign it in the file")
+    return _to_wgs84_from_web_map(points, source, where)
 
 
 def web_map_system(name: str | None) -> str | None:
