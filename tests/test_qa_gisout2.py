@@ -19,6 +19,7 @@ import pytest
 import geopandas as gpd
 from shapely.geometry import LineString, Point
 
+from siting.export.i18n import value_text
 from siting.export.kml import KML_NAMESPACE, write_kml
 from siting.pipeline import run_scenario
 from tests.regions import CRS, TECH_4G, candidate, village, write_region, xy
@@ -166,7 +167,8 @@ def _balloon_kinds(kml_listing: str) -> dict[str, tuple[str, str]]:
     shown = {}
     for feature in _features(kml_listing):
         balloon = html.unescape(feature["description"])
-        (word,) = re.findall(r"<th>kind</th><td>([^<]*)</td>", balloon)
+        label = re.escape(html.escape(value_text("field", "kind", "en")))
+        (word,) = re.findall(rf"<th>{label}</th><td>([^<]*)</td>", balloon)
         shown[feature["Name"]] = (word, feature["kind"])
     return shown
 

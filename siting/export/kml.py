@@ -35,7 +35,7 @@ import pandas as pd
 from siting.export.gis import LONLAT_DECIMALS, field_renames, lonlat, no_value, with_year_fields
 from siting.export.style import BACKHAUL_COLOURS, WGS84
 from siting.export.i18n import check_language, term, value_text
-from siting.export.cells import cell_text, money_cell
+from siting.export.cells import cell_text, money_cell, persons
 
 KML_NAMESPACE = "http://www.opengis.net/kml/2.2"
 #: Characters XML 1.0 cannot hold, not even as a character reference (XML 1.0, 2.2 "Char"):
@@ -62,6 +62,9 @@ MONEY_COLUMN = re.compile(r".*_cny(_per_year)?")
 #: A link's ``kind`` is its backhaul (fiber, microwave, satellite), not a site's kind: its
 #: balloon shows it under that field's name and words.
 LINK_SHOWN_AS = {"kind": "backhaul"}
+#: Columns counting people: the balloon shows them whole, as the report does
+#: (:func:`~siting.export.cells.persons`); ExtendedData keeps their fractions.
+PEOPLE_COLUMNS = ("people_served", "people_newly_covered", "population")
 
 
 def write_kml(path: Path, title: str, sites: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, *,
@@ -248,11 +251,14 @@ def _balloon(row: pd.Series, language: str, shown_as: dict[str, str]) -> str:
 
 def _shown(column, value, language: str) -> str:
     """A value as the balloon shows it: an amount of money (:data:`MONEY_COLUMN`) as the
-    report writes it (whole CNY in English, 万元 to 0.01 in Chinese); actions, kinds
-    (``lamp pole``, not the stored ``lamp_pole``), reasons, village states, feeds and
-    true/false in the words of ``language``; else as in ExtendedData."""
+    report writes it (whole CNY in English, 万元 to 0.01 in Chinese); people
+    (:data:`PEOPLE_COLUMNS`) whole, with thousands separators; actions, kinds (``lamp pole``,
+    not the stored ``lamp_pole``), reasons, village states, feeds and true/false in the
+    words of ``language``; else as in ExtendedData."""
     if MONEY_COLUMN.fullmatch(str(column)) and _is_number(value):
         return cell_text(money_cell(float(value), language))
+    if column in PEOPLE_COLUMNS and _is_number(value):
+        return cell_text(persons(float(value)))
     text = _as_text(value)
     if isinstance(value, (bool, np.bool_)):
         return value_text("boolean", text, language)

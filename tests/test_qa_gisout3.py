@@ -1,0 +1,113 @@
+"""sites.kml as Google Earth shows it and the report's headline as a committee reads it.
+
+A flat 6 km strip planned with backhaul in English: S1 (a 25 m lamp pole) is fed by fiber
+from the node N1 along a road, S2 (a 40 m water tower) by one microwave hop from S1, and S3
+(an existing 4G site, 35 m, too far for a hop and a fiber route) by satellite. S3 covers the
+mandatory village V3 and the complaint point C1 before the plan; V1, V2 and C2 lie beyond its
+reach (900 m) and are covered by S1 and S2."""
+
+from __future__ import annotations
+
+import html
+import re
+import xml.etree.ElementTree as ET
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from shapely.geometry import LineString, Point
+
+from siting.export.i18n import TERMS
+from siting.export.kml import KML_NAMESPACE
+from siting.pipeline import run_scenario
+from tests.regions import CRS, TECH_4G, candidate, village, write_region, xy
+
+KML = {"k": KML_NAMESPACE}
+#: The strip's sites: position east [m] and antenna height [m].
+STRIP_SITES = {"S1": (500, 25.0), "S2": (3000, 40.0), "S3": (5500, 35.0)}
+
+
+def _strip_scenario(folder):
+    kinds = {"S1": "lamp_pole", "S2": "water_tower", "S3": "existing_4g"}
+    sites = [candidate(sid, east, 3000, techs="4G", kind=kinds[sid], height=height)
+             for sid, (east, height) in STRIP_SITES.items()]
+    villages = [village(f"V{i}", east, 3000, population=1234.4)
+                for i, (east, _) in enumerate(STRIP_SITES.values(), 1)]
+    complaints = [{"complaint_id": "C1", "people": 5, "geometry": Point(*xy(5600, 3000))},
+                  {"complaint_id": "C2", "people": 5, "geometry": Point(*xy(3100, 3000))}]
+    path = write_region(folder, np.full((200, 200), 400.0), villages, sites, complaints=complaints,
+                        technologies=[dict(TECH_4G, max_range_m=900)],
+                        backhaul={"enabled": True, "max_microwave_hops": 1,
+                                  "satellite_cny_per_year": 20000.0,
+                                  "microwave": [{"band_ghz": 23, "max_hop_m": 3000,
+                                                 "cost_cny": 90000, "capacity_mbps": 800}]},
+                        report={"language": "en"})
+    gpkg = folder / "region.gpkg"
+    gpd.GeoDataFrame({"node_id": ["N1"]}, geometry=[Point(*xy(300, 3000))],
+                     crs=CRS).to_file(gpkg, layer="fiber_nodes")
+    gpd.GeoDataFrame({"road_id": ["R1"]}, geometry=[LineString([xy(300, 3000), xy(1500, 3000)])],
+                     crs=CRS).to_file(gpkg, layer="roads")
+    return path
+
+
+@pytest.fixture(scope="module")
+def strip(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("qa_gisout3")
+    run_scenario(_strip_scenario(folder / "in"), folder / "out")
+    return folder / "out"
+
+
+def _balloon(placemark: ET.Element) -> dict[str, str]:
+    cells = re.findall(r"<th>(.*?)</th><td>(.*?)</td>",
+                       placemark.findtext("k:description", namespaces=KML))
+    return {html.unescape(label): html.unescape(value) for label, value in cells}
+
+
+def _placemarks(kml_path):
+    root = ET.parse(kml_path).getroot()
+    return list(root.iter(f"{{{KML_NAMESPACE}}}Placemark"))
+
+
+def test_english_balloons_read_as_words_with_units_and_extended_data_keeps_field_names(strip):
+    """The English balloon labelled rows with the column names (``antenna_height_m``,
+    ``free_public``, ``people_newly_covered``) where the Chinese one reads 天线挂高 [m]; now
+    every row of siting's own columns reads as words with its unit, and ExtendedData, which
+    GIS tools read, keeps the column names."""
+    sites = gpd.read_file(strip / "sites.gpkg", layer="selected_sites")
+    fields = {layer: set(gpd.read_file(strip / "sites.gpkg", layer=layer).columns)
+              for layer in ("selected_sites", "backhaul_links")}
+    sites = sites.set_index("site_id")
+    seen = 0
+    for placemark in _placemarks(strip / "sites.kml"):
+        balloon = _balloon(placemark)
+        names = [d.get("name") for d in placemark.iter(f"{{{KML_NAMESPACE}}}SimpleData")]
+        assert not [label for label in balloon if re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)+", label)]
+        assert any(set(names) <= layer_fields for layer_fields in fields.values()), names
+        site_id = placemark.findtext("k:name", namespaces=KML)
+        if "site_id" in names:
+            assert balloon["antenna height [m]"] == f"{STRIP_SITES[site_id][1]:g}"
+            assert balloon["free public site"] == "false"
+            served = sites.loc[site_id, "people_served"]
+            assert served != round(served)  # the villages' 1234.4 people
+            assert balloon["people served"] == f"{round(served):,}"  # whole, as the report
+            seen += 1
+    assert seen == len(STRIP_SITES)
+
+
+def _unit(label: str) -> str | None:
+    found = re.search(r"\[(.*?)\]", label)
+    return found.group(1) if found else None
+
+
+#: The unit of an amount in English where the Chinese label gives it in 万元.
+MONEY_UNITS = {"万元": "CNY", "万元/年": "CNY/yr"}
+
+
+def test_every_balloon_label_gives_the_unit_in_english_that_it_gives_in_chinese():
+    for key, texts in TERMS.items():
+        if key.startswith("field."):
+            zh = _unit(texts["zh"])
+            assert _unit(texts["en"]) == MONEY_UNITS.get(zh, zh), key
+            assert "_" not in texts["en"], key  # words, not the column's name
+
+
