@@ -20,6 +20,7 @@ from shapely.geometry import LineString, Point
 from siting.export.i18n import TERMS
 from siting.export.kml import KML_NAMESPACE
 from siting.pipeline import run_scenario
+from tests.gdal_tools import gdal_tool, tool_output
 from tests.regions import CRS, TECH_4G, candidate, village, write_region, xy
 
 KML = {"k": KML_NAMESPACE}
@@ -55,6 +56,57 @@ def strip(tmp_path_factory):
     folder = tmp_path_factory.mktemp("qa_gisout3")
     run_scenario(_strip_scenario(folder / "in"), folder / "out")
     return folder / "out"
+
+
+def _link_placemarks(kml_path) -> dict[str, ET.Element]:
+    """The placemarks of the folder "Backhaul links", by the kind of their link."""
+    root = ET.parse(kml_path).getroot()
+    (folder,) = [f for f in root.iter(f"{{{KML_NAMESPACE}}}Folder")
+                 if f.findtext("k:name", namespaces=KML) == "Backhaul links"]
+    placemarks = {}
+    for placemark in folder.findall("k:Placemark", KML):
+        data = {d.get("name"): d.text for d in placemark.iter(f"{{{KML_NAMESPACE}}}SimpleData")}
+        placemarks[data["kind"]] = placemark
+    return placemarks
+
+
+def _coordinates(line: ET.Element) -> list[list[float]]:
+    return [[float(v) for v in vertex.split(",")]
+            for vertex in line.findtext("k:coordinates", namespaces=KML).split()]
+
+
+def test_microwave_hop_runs_from_mast_top_to_mast_top_and_fiber_lies_on_the_ground(strip):
+    """A microwave hop was drawn like a fiber route, draped on the ground (tessellated,
+    clamped), where it is a radio path between two antennas; now it is one straight line
+    between the antenna tops (relativeToGround, each end at its mast's height above the
+    ground), and the fiber route still follows the ground."""
+    placemarks = _link_placemarks(strip / "sites.kml")
+    assert set(placemarks) == {"fiber", "microwave", "satellite"}
+    hop = placemarks["microwave"].find("k:LineString", KML)
+    assert hop.findtext("k:altitudeMode", namespaces=KML) == "relativeToGround"
+    assert hop.find("k:tessellate", KML) is None
+    ends = _coordinates(hop)
+    assert len(ends) == 2
+    # from S2 (fed, 40 m mast) to S1 (feeding, 25 m mast), as the scenario placed them
+    sites = gpd.GeoSeries([Point(*xy(STRIP_SITES[s][0], 3000)) for s in ("S2", "S1")],
+                          crs=CRS).to_crs("EPSG:4326")
+    for (lon, lat, height_m), site, sid in zip(ends, sites, ("S2", "S1")):
+        assert (lon, lat) == pytest.approx((site.x, site.y), abs=1e-6)
+        assert height_m == STRIP_SITES[sid][1]
+    fiber = placemarks["fiber"].find("k:LineString", KML)
+    assert fiber.findtext("k:tessellate", namespaces=KML) == "1"
+    assert fiber.find("k:altitudeMode", KML) is None
+    assert {len(vertex) for vertex in _coordinates(fiber)} == {2}
+    assert placemarks["satellite"].find("k:LineString", KML) is None
+
+
+def test_gdal_reads_the_hop_at_the_mast_heights(strip):
+    """ogrinfo (GIS tools read KML through GDAL) gets the hop's ends at the masts' heights."""
+    listing = tool_output(gdal_tool("ogrinfo"), "-q", str(strip / "sites.kml"), "Backhaul links",
+                          "-where", "kind = 'microwave'")
+    (line,) = re.findall(r"LINESTRING Z \(([^)]*)\)", listing)
+    heights = [float(vertex.split()[2]) for vertex in line.split(",")]
+    assert heights == [STRIP_SITES["S2"][1], STRIP_SITES["S1"][1]]
 
 
 def _balloon(placemark: ET.Element) -> dict[str, str]:

@@ -36,6 +36,7 @@ from siting.export.gis import LONLAT_DECIMALS, field_renames, lonlat, no_value, 
 from siting.export.style import BACKHAUL_COLOURS, WGS84
 from siting.export.i18n import check_language, term, value_text
 from siting.export.cells import cell_text, money_cell, persons
+from siting.optimize.feed_model import MICROWAVE
 
 KML_NAMESPACE = "http://www.opengis.net/kml/2.2"
 #: Characters XML 1.0 cannot hold, not even as a character reference (XML 1.0, 2.2 "Char"):
@@ -105,7 +106,8 @@ def write_kml(path: Path, title: str, sites: gpd.GeoDataFrame, villages: gpd.Geo
     if links is not None:
         _folder(document, term("kml.folder_backhaul", language), links, name_column="from_id",
                 first=LINK_COLUMNS_FIRST, style_of=lambda row: f"link_{row['kind']}",
-                language=language, shown_as=LINK_SHOWN_AS, schema_id="links")
+                language=language, shown_as=LINK_SHOWN_AS, schema_id="links",
+                heights=hop_heights(links, sites))
     tree = ET.ElementTree(root)
     ET.indent(tree)
     tree.write(path, encoding="UTF-8", xml_declaration=True)
@@ -138,20 +140,38 @@ def _line_style(document: ET.Element, style_id: str, colour: str) -> None:
     _text(ET.SubElement(style, "BalloonStyle"), "text", "$[description]")
 
 
-def _shapes(frame: gpd.GeoDataFrame) -> list[tuple[str, str] | None]:
-    """Each row's KML geometry as (element, coordinates text) in WGS84: ``Point`` for a
-    point, ``LineString`` for a line; None for a row without geometry."""
+def hop_heights(links: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> list[tuple | None]:
+    """For each link (:func:`siting.export.backhaul.backhaul_table`), the antenna heights
+    above the ground [m] of the site it feeds (``from_id``, the line's first vertex) and of
+    the site feeding it (``to_id``, its last) where it is a microwave hop, from ``sites``'
+    ``antenna_height_m``; None for a fiber route or a satellite feed, which lie on the
+    ground (or have no line), and for a hop whose masts ``sites`` does not give (a table
+    made by hand without ``antenna_height_m``), which is then drawn on the ground."""
+    height_m = (dict(zip(sites["site_id"].astype(str), sites["antenna_height_m"].astype(float)))
+                if "antenna_height_m" in sites else {})
+    ends = [(height_m.get(str(fed)), height_m.get(str(feeder))) if kind == MICROWAVE else None
+            for fed, feeder, kind in zip(links["from_id"], links["to_id"], links["kind"])]
+    return [None if end is None or None in end else end for end in ends]
+
+
+def _shapes(frame: gpd.GeoDataFrame, heights: Sequence[tuple | None] | None = None) -> list:
+    """Each row's KML geometry as (element, coordinates text, above ground) in WGS84:
+    ``Point`` for a point, ``LineString`` for a line; None for a row without geometry. A line
+    with ``heights`` (its two ends' heights above the ground [m], :func:`hop_heights`) is a
+    radio path: its vertices carry those heights and ``above ground`` is True."""
     if len(frame) and (frame.geometry.geom_type == "Point").all():
         lon, lat = lonlat(frame)
-        return [("Point", f"{x:.{LONLAT_DECIMALS}f},{y:.{LONLAT_DECIMALS}f}")
+        return [("Point", f"{x:.{LONLAT_DECIMALS}f},{y:.{LONLAT_DECIMALS}f}", False)
                 for x, y in zip(lon, lat)]
     shapes = []
-    for line in frame.geometry.to_crs(WGS84):
+    for line, ends_m in zip(frame.geometry.to_crs(WGS84), heights or [None] * len(frame)):
         if line is None or line.is_empty:
             shapes.append(None)
             continue
-        shapes.append(("LineString", " ".join(
-            f"{x:.{LONLAT_DECIMALS}f},{y:.{LONLAT_DECIMALS}f}" for x, y in line.coords)))
+        vertices = [f"{x:.{LONLAT_DECIMALS}f},{y:.{LONLAT_DECIMALS}f}" for x, y in line.coords]
+        if ends_m is not None:  # a hop: one straight segment from mast top to mast top
+            vertices = [f"{vertex},{height_m:g}" for vertex, height_m in zip(vertices, ends_m)]
+        shapes.append(("LineString", " ".join(vertices), ends_m is not None))
     return shapes
 
 
@@ -206,15 +226,17 @@ def _schema(document: ET.Element, schema_id: str, frame: gpd.GeoDataFrame,
 
 def _folder(parent: ET.Element, name: str, frame: gpd.GeoDataFrame, *, name_column: str,
             first: Sequence[str], style_of: Callable[[pd.Series], str], language: str,
-            schema_id: str, shown_as: dict[str, str] | None = None) -> None:
+            schema_id: str, shown_as: dict[str, str] | None = None,
+            heights: Sequence[tuple | None] | None = None) -> None:
     """One KML folder with a placemark per row of ``frame`` (points or lines), its attributes
     in ``SchemaData`` of the schema ``schema_id`` (:func:`_schema`; a cell of no value,
     :func:`~siting.export.gis.no_value`, left out, so it reads as NULL); ``shown_as`` names
-    the field whose name and words a column's balloon row takes."""
+    the field whose name and words a column's balloon row takes; ``heights``: the lines
+    drawn between antenna tops (:func:`_shapes`)."""
     folder = ET.SubElement(parent, "Folder")
     _text(folder, "name", name)
     names = _data_names(frame, first, name_column)
-    for (_, row), shape in zip(frame[list(names)].iterrows(), _shapes(frame)):
+    for (_, row), shape in zip(frame[list(names)].iterrows(), _shapes(frame, heights)):
         placemark = ET.SubElement(folder, "Placemark")
         _text(placemark, "name", _as_text(row[name_column]))
         _text(placemark, "description", _balloon(row, language, shown_as or {}))
@@ -228,13 +250,19 @@ def _folder(parent: ET.Element, name: str, frame: gpd.GeoDataFrame, *, name_colu
             _geometry(placemark, *shape)
 
 
-def _geometry(placemark: ET.Element, element: str, coordinates: str) -> None:
-    """A placemark's ``Point`` or ``LineString``, a line with ``tessellate`` 1 (OGC KML 2.2,
-    07-147r2, ``kml:LineString``): Google Earth then drapes it on the terrain between its
-    vertices, where a ground line otherwise runs straight through the hills and is hidden
-    wherever they rise above it (a fiber route along a valley road, a hop across a ridge)."""
+def _geometry(placemark: ET.Element, element: str, coordinates: str, above_ground: bool) -> None:
+    """A placemark's ``Point`` or ``LineString`` (OGC KML 2.2, 07-147r2, ``kml:LineString``).
+    A line on the ground (a fiber route) has ``tessellate`` 1: Google Earth then drapes it
+    on the terrain between its vertices, where it otherwise runs straight through the hills
+    and is hidden wherever they rise above it. A line ``above_ground`` (a microwave hop, a
+    radio path between two masts) is not draped: its altitude mode is ``relativeToGround``,
+    so it runs straight from the antenna top at one end (the ground there plus the mast's
+    height, its coordinates' third value) to the one at the other, over the ridges it
+    clears."""
     geometry = ET.SubElement(placemark, element)
-    if element == "LineString":
+    if above_ground:
+        _text(geometry, "altitudeMode", "relativeToGround")
+    elif element == "LineString":
         _text(geometry, "tessellate", "1")
     _text(geometry, "coordinates", coordinates)
 
