@@ -15,13 +15,16 @@ import xml.etree.ElementTree as ET
 import geopandas as gpd
 import numpy as np
 import pytest
-from shapely.geometry import LineString, Point
+from shapely.geometry import LineString, Point, box
 
+from siting.config import load_scenario
 from siting.export.i18n import TERMS
 from siting.export.kml import KML_NAMESPACE
-from siting.pipeline import run_scenario
+from siting.export.report import render_report
+from siting.export.tables import plan_tables
+from siting.pipeline import compute, run_scenario
 from tests.gdal_tools import gdal_tool, tool_output
-from tests.regions import CRS, TECH_4G, candidate, village, write_region, xy
+from tests.regions import CRS, TECH_4G, TECH_5G, candidate, village, write_region, xy
 
 KML = {"k": KML_NAMESPACE}
 #: The strip's sites: position east [m] and antenna height [m].
@@ -163,3 +166,39 @@ def test_every_balloon_label_gives_the_unit_in_english_that_it_gives_in_chinese(
             assert "_" not in texts["en"], key  # words, not the column's name
 
 
+def _headline(report_md: str) -> dict[str, list[str]]:
+    """KPI -> [before, after] of the report's headline table."""
+    table = report_md.split("## Headline", 1)[1].split("\n\n")[1]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in table.splitlines()[2:]]
+    return {row[0]: row[1:] for row in rows}
+
+
+def test_headline_gives_every_kpi_its_before_value(strip):
+    """The headline left "before" blank for mandatory villages and complaint points; now
+    each reads the count the existing site S3 covers (V3, C1) before the plan."""
+    headline = _headline((strip / "report.md").read_text(encoding="utf-8"))
+    assert headline["mandatory villages covered"] == ["1 / 3", "3 / 3"]
+    assert headline["complaint points covered"] == ["1 / 2", "2 / 2"]
+    assert all(before for before, _ in headline.values()), headline
+    villages = gpd.read_file(strip / "sites.gpkg", layer="villages")
+    assert villages.loc[villages["covered_before"], "village_id"].tolist() == ["V3"]
+
+
+def test_headline_gives_5g_zone_and_backup_points_before_the_plan(tmp_path):
+    """A city centre served by one existing 5G site (EX) needs two sites for backup: before
+    the plan every check point is covered by 5G and none has its backup; after, all have."""
+    zone = dict(zone_id="Z1", name="centre", kind="city_centre", require_5g=True,
+                geometry=box(*xy(1000, 1400), *xy(1400, 1000)))
+    scenario = write_region(
+        tmp_path, np.full((100, 100), 400.0), [village("V1", 1200, 1200, poverty=False)],
+        [candidate("EX", 1200, 1200, kind="existing_5g", capex=0), candidate("N1", 1500, 1500)],
+        technologies=[TECH_4G, TECH_5G], zones=[zone], report={"language": "en"},
+        demand={"grid_m": 300, "min_people_per_cell": 1,
+                "backup": {"zone_kinds": ["city_centre"], "servers": 2}})
+    run = compute(load_scenario(scenario))
+    points = int((run.demand.kind == "zone").sum())
+    assert points > 0
+    headline = _headline(render_report(plan_tables(run)))
+    assert headline["5G zone check points covered by 5G"] == [f"{points} / {points}"] * 2
+    assert headline["zone check points with backup coverage"] == [f"0 / {points}",
+                                                                  f"{points} / {points}"]

@@ -229,6 +229,9 @@ def _headline_section(k: dict, people_total: float, lang: str, *, replan: bool =
     def of(done, total):
         return f"{k[done]} / {k[total]}"
 
+    def before_after(done, total):  # the count before the plan and after it, of one total
+        return [of(f"{done}_before", total), of(done, total)]
+
     rows = [
         [term("kpi.people_covered", lang), persons(k["people_covered_before"]),
          persons(k["people_covered_after"])],
@@ -236,13 +239,16 @@ def _headline_section(k: dict, people_total: float, lang: str, *, replan: bool =
          percent(k["people_covered_after"], people_total)],
         [term("kpi.villages_covered", lang), of("villages_covered_before", "villages_total"),
          of("villages_covered_after", "villages_total")],
-        [term("kpi.mandatory_villages_covered", lang), "",
-         of("mandatory_villages_covered", "mandatory_villages_total")],
-        [term("kpi.complaints_covered", lang), "", of("complaints_covered", "complaints_total")],
-        [term("kpi.zone_points_covered_5g", lang), "", of("zone_points_covered_5g", "zone_points_total")],
+        [term("kpi.mandatory_villages_covered", lang),
+         *before_after("mandatory_villages_covered", "mandatory_villages_total")],
+        [term("kpi.complaints_covered", lang), of("complaints_covered_before_plan", "complaints_total"),
+         of("complaints_covered", "complaints_total")],
+        [term("kpi.zone_points_covered_5g", lang),
+         *before_after("zone_points_covered_5g", "zone_points_total")],
     ]
     if k["backup_points_total"]:
-        rows.append([term("kpi.backup_points_met", lang), "", of("backup_points_met", "backup_points_total")])
+        rows.append([term("kpi.backup_points_met", lang),
+                     *before_after("backup_points_met", "backup_points_total")])
     header = [term(f"header.{h}", lang) for h in ("kpi", "before", "after")]
     check = "report.complaints_before_replan" if replan else "report.complaints_before"
     plausibility = [term(check, lang, covered=k["complaints_covered_before"],
