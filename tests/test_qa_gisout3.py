@@ -202,3 +202,18 @@ def test_headline_gives_5g_zone_and_backup_points_before_the_plan(tmp_path):
     assert headline["5G zone check points covered by 5G"] == [f"{points} / {points}"] * 2
     assert headline["zone check points with backup coverage"] == [f"0 / {points}",
                                                                   f"{points} / {points}"]
+
+
+def _table_after(report_md: str, sentence_start: str) -> list[list[str]]:
+    """The rows of the first table after the paragraph starting ``sentence_start``."""
+    table = report_md.split(sentence_start, 1)[1].split("\n\n")[1]
+    return [[c.strip() for c in line.strip("|").split("|")] for line in table.splitlines()[2:]]
+
+
+def test_backhaul_table_has_no_blank_cell_where_a_feed_has_no_far_end(strip):
+    """The satellite feed's "fed from" cell was blank beside its "-" band, length and hop;
+    every cell that does not apply reads "-" now, the others as the links layer holds them."""
+    rows = _table_after((strip / "report.md").read_text(encoding="utf-8"), "The link feeding")
+    assert [row[:3] for row in rows] == [["S2", "S1", "microwave"], ["S1", "N1", "fiber"],
+                                         ["S3", "-", "satellite"]]
+    assert all(cell for row in rows for cell in row), rows

@@ -16,11 +16,10 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
 from siting.export.cells import cell_text, percent, persons
 from siting.export.i18n import (MONEY_DECIMALS, MONEY_UNIT_CNY, admin_text, check_language, join,
                                  model_text, money, stage_text, term, value_text)
+from siting.export.gis import no_value
 from siting.export.style import BUILT_ACTIONS
 from siting.export.tables import PlanTables
 from siting.labels import ALL_UNITS, OUTSIDE_ADMIN_UNITS
@@ -362,7 +361,7 @@ def _backhaul_section(facts: dict, links, lang: str) -> Section:
     ordered = links.sort_values(["hop", "from_id"], ascending=[False, True])
     blocks += [term("report.backhaul_links", lang), _table(
         header,
-        [[r.from_id, r.to_id, value_text("backhaul", r.kind, lang), _dash(r.band_ghz),
+        [[r.from_id, _dash(r.to_id), value_text("backhaul", r.kind, lang), _dash(r.band_ghz),
           _dash(r.length_m), r.cost_cny, _dash(r.min_clearance_f1), _dash(r.hop)]
          + ([_dash(r.load_mbps), _dash(r.capacity_mbps)] if loads else [])
          + ([r.phase] if phased else []) for r in ordered.itertuples()], lang,
@@ -371,9 +370,9 @@ def _backhaul_section(facts: dict, links, lang: str) -> Section:
 
 
 def _dash(value) -> object:
-    """A number, or "-" where it does not apply (None, NaN, pandas' NA: a satellite feed's
-    hop count)."""
-    return "-" if pd.api.types.is_scalar(value) and pd.isna(value) else value
+    """A value, or "-" where it does not apply (:func:`~siting.export.gis.no_value`: None,
+    NaN, pandas' NA, a satellite feed's hop count; the tables' "", its far end)."""
+    return "-" if no_value(value) else value
 
 
 def _breakdown_sections(summary: dict, lang: str) -> list[Section]:
