@@ -217,3 +217,22 @@ def test_backhaul_table_has_no_blank_cell_where_a_feed_has_no_far_end(strip):
     assert [row[:3] for row in rows] == [["S2", "S1", "microwave"], ["S1", "N1", "fiber"],
                                          ["S3", "-", "satellite"]]
     assert all(cell for row in rows for cell in row), rows
+
+
+def test_chinese_balloons_name_counties_in_chinese_and_gis_keeps_the_key(tmp_path):
+    """The Chinese report and map.html name the county 汉滨区 (its admin unit's ``name_zh``),
+    but sites.kml's Chinese balloons read ``Hanbin``, the layer's key; now they read 汉滨区
+    too, for sites and uncovered villages, and ExtendedData keeps ``Hanbin`` for GIS."""
+    sites = [dict(candidate("S1", 600, 600, techs="4G"), admin_unit="Hanbin")]
+    villages = [village("V1", 600, 600, admin="Hanbin"), village("V2", 1700, 1700, admin="Hanbin")]
+    scenario = write_region(tmp_path / "in", np.full((60, 60), 400.0), villages, sites,
+                            technologies=[dict(TECH_4G, max_range_m=500)], report={"language": "zh"})
+    gpd.GeoDataFrame({"admin_unit": ["Hanbin"], "name_zh": ["汉滨区"]},
+                     geometry=[box(*xy(0, 1800), *xy(1800, 0))], crs=CRS).to_file(
+        tmp_path / "in" / "region.gpkg", layer="admin_units", engine="pyogrio")
+    run_scenario(scenario, tmp_path / "out")
+    placemarks = _placemarks(tmp_path / "out" / "sites.kml")
+    shown = {p.findtext("k:name", namespaces=KML): _balloon(p)["区县"] for p in placemarks}
+    assert shown == {"S1": "汉滨区", "Village V2": "汉滨区"}
+    listing = tool_output(gdal_tool("ogrinfo"), "-q", "-al", str(tmp_path / "out" / "sites.kml"))
+    assert re.findall(r"admin_unit \(String\) = (.*)", listing) == ["Hanbin", "Hanbin"]

@@ -26,6 +26,7 @@ import html
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -34,7 +35,7 @@ import pandas as pd
 
 from siting.export.gis import LONLAT_DECIMALS, field_renames, lonlat, no_value, with_year_fields
 from siting.export.style import BACKHAUL_COLOURS, WGS84
-from siting.export.i18n import check_language, term, value_text
+from siting.export.i18n import admin_text, check_language, term, value_text
 from siting.export.cells import cell_text, money_cell, persons
 from siting.optimize.feed_model import MICROWAVE
 
@@ -63,13 +64,25 @@ MONEY_COLUMN = re.compile(r".*_cny(_per_year)?")
 #: A link's ``kind`` is its backhaul (fiber, microwave, satellite), not a site's kind: its
 #: balloon shows it under that field's name and words.
 LINK_SHOWN_AS = {"kind": "backhaul"}
+#: The column naming a site's or village's admin unit (county).
+ADMIN_COLUMN = "admin_unit"
 #: Columns counting people: the balloon shows them whole, as the report does
 #: (:func:`~siting.export.cells.persons`); ExtendedData keeps their fractions.
 PEOPLE_COLUMNS = ("people_served", "people_newly_covered", "population")
 
 
+@dataclass(frozen=True)
+class Words:
+    """What the balloons are written in: ``language`` (``en``, ``zh``) and the admin units'
+    Chinese names (:func:`~siting.export.i18n.admin_unit_names`)."""
+
+    language: str
+    admin_names_zh: dict[str, str]
+
+
 def write_kml(path: Path, title: str, sites: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, *,
-              language: str = "en", links: gpd.GeoDataFrame | None = None) -> None:
+              language: str = "en", links: gpd.GeoDataFrame | None = None,
+              admin_names_zh: dict[str, str] | None = None) -> None:
     """``sites`` (from :func:`siting.export.tables.selected_sites`) in the folder "Sites of the
     plan" and ``villages`` (:func:`siting.export.tables.uncovered_mandatory`) in the folder
     "Uncovered mandatory villages", each placemark styled by its action; with ``links``
@@ -77,11 +90,14 @@ def write_kml(path: Path, title: str, sites: gpd.GeoDataFrame, villages: gpd.Geo
     styled by its kind (a satellite feed has no line).
 
     The folder names and balloons are in ``language`` (``en`` or ``zh``); ``title`` is shown as
-    given (``term("kml.title", language, name=...)`` gives it in the same language). Year
+    given (``term("kml.title", language, name=...)`` gives it in the same language); the
+    balloons name admin units in Chinese from ``admin_names_zh``
+    (:func:`~siting.export.i18n.admin_unit_names`), as the report and map.html do. Year
     labels are ``int`` fields where they are whole numbers, as in sites.gpkg
     (:func:`~siting.export.gis.with_year_fields`).
     """
     check_language(language)
+    words = Words(language, admin_names_zh or {})
     sites, villages = with_year_fields(sites), with_year_fields(villages)
     links = None if links is None else with_year_fields(links)
     root = ET.Element("kml", xmlns=KML_NAMESPACE)
@@ -98,15 +114,15 @@ def write_kml(path: Path, title: str, sites: gpd.GeoDataFrame, villages: gpd.Geo
     if links is not None:
         _schema(document, "links", links, LINK_COLUMNS_FIRST, name_column="from_id")
     _folder(document, term("kml.folder_sites", language), sites, name_column="site_id",
-            first=SITE_COLUMNS_FIRST, style_of=lambda row: row["action"], language=language,
+            first=SITE_COLUMNS_FIRST, style_of=lambda row: row["action"], words=words,
             schema_id="sites")
     _folder(document, term("kml.folder_uncovered", language), villages, name_column="name",
-            first=VILLAGE_COLUMNS_FIRST, style_of=lambda row: "village_uncovered", language=language,
+            first=VILLAGE_COLUMNS_FIRST, style_of=lambda row: "village_uncovered", words=words,
             schema_id="villages")
     if links is not None:
         _folder(document, term("kml.folder_backhaul", language), links, name_column="from_id",
                 first=LINK_COLUMNS_FIRST, style_of=lambda row: f"link_{row['kind']}",
-                language=language, shown_as=LINK_SHOWN_AS, schema_id="links",
+                words=words, shown_as=LINK_SHOWN_AS, schema_id="links",
                 heights=hop_heights(links, sites))
     tree = ET.ElementTree(root)
     ET.indent(tree)
@@ -225,7 +241,7 @@ def _schema(document: ET.Element, schema_id: str, frame: gpd.GeoDataFrame,
 
 
 def _folder(parent: ET.Element, name: str, frame: gpd.GeoDataFrame, *, name_column: str,
-            first: Sequence[str], style_of: Callable[[pd.Series], str], language: str,
+            first: Sequence[str], style_of: Callable[[pd.Series], str], words: Words,
             schema_id: str, shown_as: dict[str, str] | None = None,
             heights: Sequence[tuple | None] | None = None) -> None:
     """One KML folder with a placemark per row of ``frame`` (points or lines), its attributes
@@ -239,7 +255,7 @@ def _folder(parent: ET.Element, name: str, frame: gpd.GeoDataFrame, *, name_colu
     for (_, row), shape in zip(frame[list(names)].iterrows(), _shapes(frame, heights)):
         placemark = ET.SubElement(folder, "Placemark")
         _text(placemark, "name", _as_text(row[name_column]))
-        _text(placemark, "description", _balloon(row, language, shown_as or {}))
+        _text(placemark, "description", _balloon(row, words, shown_as or {}))
         _text(placemark, "styleUrl", f"#{style_of(row)}")
         data = ET.SubElement(ET.SubElement(placemark, "ExtendedData"), "SchemaData",
                              schemaUrl=f"#{schema_id}")
@@ -267,22 +283,24 @@ def _geometry(placemark: ET.Element, element: str, coordinates: str, above_groun
     _text(geometry, "coordinates", coordinates)
 
 
-def _balloon(row: pd.Series, language: str, shown_as: dict[str, str]) -> str:
-    """Every attribute of ``row`` as an HTML table in ``language`` (a column of ``shown_as``
+def _balloon(row: pd.Series, words: Words, shown_as: dict[str, str]) -> str:
+    """Every attribute of ``row`` as an HTML table in ``words`` (a column of ``shown_as``
     under the name and words of the field it maps to), names and values HTML-escaped."""
     shown = [(shown_as.get(column, column), value) for column, value in row.items()]
-    cells = "".join(f"<tr><th>{html.escape(value_text('field', column, language))}</th>"
-                    f"<td>{html.escape(_shown(column, value, language))}</td></tr>"
+    cells = "".join(f"<tr><th>{html.escape(value_text('field', column, words.language))}</th>"
+                    f"<td>{html.escape(_shown(column, value, words))}</td></tr>"
                     for column, value in shown)
     return f"<table>{cells}</table>"
 
 
-def _shown(column, value, language: str) -> str:
+def _shown(column, value, words: Words) -> str:
     """A value as the balloon shows it: an amount of money (:data:`MONEY_COLUMN`) as the
     report writes it (whole CNY in English, 万元 to 0.01 in Chinese); people
     (:data:`PEOPLE_COLUMNS`) whole, with thousands separators; actions, kinds (``lamp pole``,
     not the stored ``lamp_pole``), reasons, village states, feeds and true/false in the
-    words of ``language``; else as in ExtendedData."""
+    words of its language; an admin unit in Chinese by its Chinese name (汉滨区, not the
+    layer's ``Hanbin``: :func:`~siting.export.i18n.admin_text`); else as in ExtendedData."""
+    language = words.language
     if MONEY_COLUMN.fullmatch(str(column)) and _is_number(value):
         return cell_text(money_cell(float(value), language))
     if column in PEOPLE_COLUMNS and _is_number(value):
@@ -290,6 +308,8 @@ def _shown(column, value, language: str) -> str:
     text = _as_text(value)
     if isinstance(value, (bool, np.bool_)):
         return value_text("boolean", text, language)
+    if column == ADMIN_COLUMN and text:
+        return admin_text(text, language, words.admin_names_zh)
     if column in VALUE_GROUPS and text:
         return value_text(VALUE_GROUPS[column], text, language)
     return text
