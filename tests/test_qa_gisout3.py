@@ -140,7 +140,7 @@ def test_english_balloons_read_as_words_with_units_and_extended_data_keeps_field
         assert any(set(names) <= layer_fields for layer_fields in fields.values()), names
         site_id = placemark.findtext("k:name", namespaces=KML)
         if "site_id" in names:
-            assert balloon["antenna height [m]"] == f"{STRIP_SITES[site_id][1]:g}"
+            assert balloon["antenna height [m]"] == f"{STRIP_SITES[site_id][1]:.1f}"  # as the report
             assert balloon["free public site"] == "false"
             served = sites.loc[site_id, "people_served"]
             assert served != round(served)  # the villages' 1234.4 people
@@ -236,3 +236,19 @@ def test_chinese_balloons_name_counties_in_chinese_and_gis_keeps_the_key(tmp_pat
     assert shown == {"S1": "汉滨区", "Village V2": "汉滨区"}
     listing = tool_output(gdal_tool("ogrinfo"), "-q", "-al", str(tmp_path / "out" / "sites.kml"))
     assert re.findall(r"admin_unit \(String\) = (.*)", listing) == ["Hanbin", "Hanbin"]
+
+
+def test_link_balloons_give_lengths_and_clearances_as_the_report_does(strip):
+    """The hop's balloon gave its length as 2500 and its clearance to six decimals
+    (11.052345) where the report's backhaul table gives 2,500 and 11.05; both read alike
+    now, and ExtendedData keeps the full numbers."""
+    hop = _link_placemarks(strip / "sites.kml")["microwave"]
+    data = {d.get("name"): d.text for d in hop.iter(f"{{{KML_NAMESPACE}}}SimpleData")}
+    balloon = _balloon(hop)
+    clearance = float(data["min_clearance_f1"])
+    assert len(data["min_clearance_f1"].split(".")[1]) > 2  # more digits than shown
+    assert balloon["length [m]"] == f"{float(data['length_m']):,.0f}" == "2,500"
+    assert balloon["smallest clearance / first Fresnel radius"] == f"{clearance:.2f}"
+    (row,) = [r for r in _table_after((strip / "report.md").read_text(encoding="utf-8"),
+                                       "The link feeding") if r[2] == "microwave"]
+    assert row[4:7] == [balloon["length [m]"], "90,000", f"{clearance:.2f}"]

@@ -48,6 +48,13 @@ def percent(part: float, whole: float) -> Decimal:
     return Decimal(f"{100 * part / whole:.{PERCENT_DECIMALS}f}")
 
 
+#: Decimals a measured quantity of the site, village and link tables is shown to, wherever
+#: people read it (the report's tables, the sites.kml balloons): antenna heights and levels to
+#: 0.1 (m, dB), lengths to the metre, clearances to 0.01 of the first Fresnel radius.
+FIELD_DECIMALS = {"antenna_height_m": 1, "best_level_dbm": 1, "length_m": 0,
+                  "min_clearance_f1": 2}
+
+
 def persons(value):
     """A count of people as the report shows it: whole, since a village's or a raster cell's
     share of people is fractional (2.25 people reads 2); what is not a number (``"-"``, or

@@ -36,7 +36,7 @@ import pandas as pd
 from siting.export.gis import LONLAT_DECIMALS, field_renames, lonlat, no_value, with_year_fields
 from siting.export.style import BACKHAUL_COLOURS, WGS84
 from siting.export.i18n import admin_text, check_language, term, value_text
-from siting.export.cells import cell_text, money_cell, persons
+from siting.export.cells import FIELD_DECIMALS, cell_text, money_cell, persons
 from siting.optimize.feed_model import MICROWAVE
 
 KML_NAMESPACE = "http://www.opengis.net/kml/2.2"
@@ -296,7 +296,8 @@ def _balloon(row: pd.Series, words: Words, shown_as: dict[str, str]) -> str:
 def _shown(column, value, words: Words) -> str:
     """A value as the balloon shows it: an amount of money (:data:`MONEY_COLUMN`) as the
     report writes it (whole CNY in English, 万元 to 0.01 in Chinese); people
-    (:data:`PEOPLE_COLUMNS`) whole, with thousands separators; actions, kinds (``lamp pole``,
+    (:data:`PEOPLE_COLUMNS`) whole and heights, levels, lengths and clearances to the report's
+    decimals (:data:`~siting.export.cells.FIELD_DECIMALS`), with thousands separators; actions, kinds (``lamp pole``,
     not the stored ``lamp_pole``), reasons, village states, feeds and true/false in the
     words of its language; an admin unit in Chinese by its Chinese name (汉滨区, not the
     layer's ``Hanbin``: :func:`~siting.export.i18n.admin_text`); else as in ExtendedData."""
@@ -305,6 +306,8 @@ def _shown(column, value, words: Words) -> str:
         return cell_text(money_cell(float(value), language))
     if column in PEOPLE_COLUMNS and _is_number(value):
         return cell_text(persons(float(value)))
+    if column in FIELD_DECIMALS and _is_number(value):
+        return cell_text(float(value), FIELD_DECIMALS[column])
     text = _as_text(value)
     if isinstance(value, (bool, np.bool_)):
         return value_text("boolean", text, language)

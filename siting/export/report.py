@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from siting.export.cells import cell_text, percent, persons
+from siting.export.cells import FIELD_DECIMALS, cell_text, percent, persons
 from siting.export.i18n import (MONEY_DECIMALS, MONEY_UNIT_CNY, admin_text, check_language, join,
                                  model_text, money, stage_text, term, value_text)
 from siting.export.gis import no_value
@@ -365,7 +365,8 @@ def _backhaul_section(facts: dict, links, lang: str) -> Section:
           _dash(r.length_m), r.cost_cny, _dash(r.min_clearance_f1), _dash(r.hop)]
          + ([_dash(r.load_mbps), _dash(r.capacity_mbps)] if loads else [])
          + ([r.phase] if phased else []) for r in ordered.itertuples()], lang,
-        decimals=(None, None, None, None, 0), summed=("cost_cny",))]  # length [m]: to the metre
+        decimals=(None, None, None, None, FIELD_DECIMALS["length_m"], None,
+                  FIELD_DECIMALS["min_clearance_f1"]), summed=("cost_cny",))]
     return Section(term("section.backhaul", lang), blocks)
 
 
@@ -442,7 +443,7 @@ def _uncovered_section(summary: dict, units: dict[str, str], lang: str) -> Secti
         blocks.append(Table(
             [term(f"header.{h}", lang) for h in header],
             [[u["village_id"], u["name"], _village_unit(u, units, names_zh, lang),
-              "-" if u["best_level_dbm"] is None else f"{u['best_level_dbm']:.1f}",
+              _level_text(u["best_level_dbm"]),
               value_text("reason", u["reason"], lang)] for u in uncovered]))
     elif summary.get("mandatory_deadline", {}).get("late"):
         blocks.append(term("report.all_mandatory_covered_late", lang,
@@ -461,9 +462,15 @@ def _uncovered_section(summary: dict, units: dict[str, str], lang: str) -> Secti
         blocks += [term("report.uncovered_points", lang), Table(
             [term(f"header.{h}", lang) for h in header],
             [[value_text("point_kind", p["kind"], lang), p["id"], _unit_text(p["admin_unit"], names_zh, lang),
-              "-" if p["best_level_dbm"] is None else f"{p['best_level_dbm']:.1f}",
+              _level_text(p["best_level_dbm"]),
               value_text("reason", p["reason"], lang)] for p in points])]
     return Section(term("section.uncovered", lang), blocks)
+
+
+def _level_text(level_dbm: float | None) -> str:
+    """A best level [dBm] as the tables show it (:data:`~siting.export.cells.FIELD_DECIMALS`),
+    "-" where no site reaches."""
+    return "-" if level_dbm is None else f"{level_dbm:.{FIELD_DECIMALS['best_level_dbm']}f}"
 
 
 def _unit_text(unit, names_zh: dict[str, str], lang: str) -> str:
@@ -492,7 +499,8 @@ def _sites_section(sites, lang: str) -> Section:
         [[r.site_id, value_text("action", r.action, lang), value_text("kind", r.kind, lang),
           r.technology, r.antenna_height_m, r.total_cost_cny, persons(r.people_newly_covered)]
          + ([r.phase] if phased else []) for r in built.itertuples()], lang,
-        decimals=(None, None, None, None, 1), summed=("cost_cny",))])  # height [m] to 0.1
+        decimals=(None, None, None, None, FIELD_DECIMALS["antenna_height_m"]),
+        summed=("cost_cny",))])
 
 
 def _assumptions_section(scenario, has_population_raster: bool, lang: str) -> Section:
