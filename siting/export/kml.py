@@ -11,9 +11,12 @@ escaping so the balloon shows text, never markup. Columns added to the tables la
 phase, say) flow through unchanged.
 
 People read the folder names and the balloon in the scenario's ``report.language``: the balloon's
-labels are the columns as :mod:`siting.export.i18n` names them (``field.``) and its actions, site
-kinds, reasons and true/false read as words of that language (in English too: ``lamp pole``); a
-column of the planner's own (``站名``) keeps its name. What programs read stays English and
+labels are the columns as :mod:`siting.export.i18n` names them (``field.``: words and unit,
+``antenna height [m]``, ``天线挂高 [m]``), its numbers read as the report writes them, its
+counties in Chinese by their Chinese names, and its actions, site kinds, reasons and
+true/false as words of that language (in English too: ``lamp pole``); a column of the
+planner's own (``站名``) keeps its name. A microwave hop is drawn from antenna top to antenna
+top, a fiber route on the ground (:func:`_geometry`). What programs read stays English and
 unchanged: the ExtendedData field names (but for a clash: :func:`_data_names`) and values.
 
 The file links nothing on the web (it is opened offline too): each style is a colour and a scale
@@ -296,10 +299,10 @@ def _balloon(row: pd.Series, words: Words, shown_as: dict[str, str]) -> str:
 def _shown(column, value, words: Words) -> str:
     """A value as the balloon shows it: an amount of money (:data:`MONEY_COLUMN`) as the
     report writes it (whole CNY in English, 万元 to 0.01 in Chinese); people
-    (:data:`PEOPLE_COLUMNS`) whole and heights, levels, lengths and clearances to the report's
-    decimals (:data:`~siting.export.cells.FIELD_DECIMALS`), with thousands separators; actions, kinds (``lamp pole``,
-    not the stored ``lamp_pole``), reasons, village states, feeds and true/false in the
-    words of its language; an admin unit in Chinese by its Chinese name (汉滨区, not the
+    (:data:`PEOPLE_COLUMNS`) whole and heights, levels, lengths and clearances to the
+    report's decimals (:data:`~siting.export.cells.FIELD_DECIMALS`), with thousands
+    separators; actions, kinds (``lamp pole``, not the stored ``lamp_pole``), reasons,
+    village states, feeds and true/false in the words of its language; an admin unit in Chinese by its Chinese name (汉滨区, not the
     layer's ``Hanbin``: :func:`~siting.export.i18n.admin_text`); else as in ExtendedData."""
     language = words.language
     if MONEY_COLUMN.fullmatch(str(column)) and _is_number(value):
