@@ -252,3 +252,17 @@ def test_link_balloons_give_lengths_and_clearances_as_the_report_does(strip):
     (row,) = [r for r in _table_after((strip / "report.md").read_text(encoding="utf-8"),
                                        "The link feeding") if r[2] == "microwave"]
     assert row[4:7] == [balloon["length [m]"], "90,000", f"{clearance:.2f}"]
+
+
+def test_county_table_headers_tell_people_from_villages(strip):
+    """The English county table headed two columns "covered before" and two "covered after"
+    (people, then villages), where the Chinese one says 规划前覆盖人口 and 规划前覆盖村数; each
+    English header now names what it counts, and the values stay under them."""
+    report = (strip / "report.md").read_text(encoding="utf-8")
+    table = report.split("## Coverage by admin unit", 1)[1].split("\n\n")[1].splitlines()
+    header = [c.strip() for c in table[0].strip("|").split("|")]
+    assert len(set(header)) == len(header), header
+    total = dict(zip(header, [c.strip() for c in table[-1].strip("|").split("|")]))
+    headline = _headline(report)
+    assert total["people covered before"] == headline["people covered"][0]
+    assert total["villages covered after"] == headline["villages covered"][1].split(" / ")[0]
