@@ -24,7 +24,8 @@ from siting.export.report import render_report
 from siting.export.tables import plan_tables
 from siting.pipeline import compute, run_scenario
 from tests.gdal_tools import gdal_tool, tool_output
-from tests.regions import CRS, TECH_4G, TECH_5G, candidate, village, write_region, xy
+from tests.regions import (CRS, TECH_4G, TECH_5G, candidate, one_site_a_year_region, village,
+                           write_region, xy)
 
 KML = {"k": KML_NAMESPACE}
 #: The strip's sites: position east [m] and antenna height [m].
@@ -266,3 +267,22 @@ def test_county_table_headers_tell_people_from_villages(strip):
     headline = _headline(report)
     assert total["people covered before"] == headline["people covered"][0]
     assert total["villages covered after"] == headline["villages covered"][1].split(" / ")[0]
+
+
+def test_schedule_headers_each_name_what_they_count(tmp_path):
+    """The English phased schedule headed a column with the bare unit "[%]" beside "people
+    covered at year end" (the Chinese: 人口覆盖率 [%]); every header names its figure now,
+    and the share is the year-end people over all people."""
+    villages = [village(f"V{i}", x, 3000, population=p)
+                for i, (x, p) in enumerate(((1000, 300), (3000, 200), (5000, 100)), 1)]
+    sites = [candidate(f"S{i}", x, 3000, techs="4G") for i, x in enumerate((1000, 3000, 5000), 1)]
+    run = compute(load_scenario(one_site_a_year_region(tmp_path, villages, sites,
+                                                       report={"language": "en"})))
+    report = render_report(plan_tables(run))
+    rows = _table_after(report, "## Phased schedule")
+    header = report.split("## Phased schedule", 1)[1].split("\n\n")[1].splitlines()[0]
+    header = [c.strip() for c in header.strip("|").split("|")]
+    assert all(re.search("[a-z]", h) for h in header) and len(set(header)) == len(header), header
+    shown = [dict(zip(header, row)) for row in rows]
+    assert [r["people covered at year end"] for r in shown] == ["300", "500", "600"]
+    assert [r["people covered at year end [%]"] for r in shown] == ["50.00", "83.33", "100.00"]

@@ -354,7 +354,7 @@ TERMS: dict[str, dict[str, str]] = {
     "header.new_sites": {"en": "new sites", "zh": "新建站址"},
     "header.upgrades": {"en": "upgrades", "zh": "升级站址"},
     "header.people_covered_year_end": {"en": "people covered at year end", "zh": "年末覆盖人口"},
-    "header.percent": {"en": "[%]", "zh": "人口覆盖率 [%]"},
+    "header.percent": {"en": "people covered at year end [%]", "zh": "人口覆盖率 [%]"},
     "header.generation": {"en": "generation", "zh": "网络代际"},
     "header.frequency_mhz": {"en": "frequency [MHz]", "zh": "频率 [MHz]"},
     "header.eirp_dbm": {"en": "EIRP [dBm]", "zh": "EIRP [dBm]"},
