@@ -30,17 +30,19 @@ from tests.regions import (CRS, TECH_4G, TECH_5G, candidate, one_site_a_year_reg
 KML = {"k": KML_NAMESPACE}
 #: The strip's sites: position east [m] and antenna height [m].
 STRIP_SITES = {"S1": (500, 25.0), "S2": (3000, 40.0), "S3": (5500, 35.0)}
+#: How far south of the region's corner the strip's sites lie [m]: the middle of its 1.8 km.
+NORTH_M = 900
 
 
 def _strip_scenario(folder):
     kinds = {"S1": "lamp_pole", "S2": "water_tower", "S3": "existing_4g"}
-    sites = [candidate(sid, east, 3000, techs="4G", kind=kinds[sid], height=height)
+    sites = [candidate(sid, east, NORTH_M, techs="4G", kind=kinds[sid], height=height)
              for sid, (east, height) in STRIP_SITES.items()]
-    villages = [village(f"V{i}", east, 3000, population=1234.4)
+    villages = [village(f"V{i}", east, NORTH_M, population=1234.4)
                 for i, (east, _) in enumerate(STRIP_SITES.values(), 1)]
-    complaints = [{"complaint_id": "C1", "people": 5, "geometry": Point(*xy(5600, 3000))},
-                  {"complaint_id": "C2", "people": 5, "geometry": Point(*xy(3100, 3000))}]
-    path = write_region(folder, np.full((200, 200), 400.0), villages, sites, complaints=complaints,
+    complaints = [{"complaint_id": "C1", "people": 5, "geometry": Point(*xy(5600, NORTH_M))},
+                  {"complaint_id": "C2", "people": 5, "geometry": Point(*xy(3100, NORTH_M))}]
+    path = write_region(folder, np.full((60, 200), 400.0), villages, sites, complaints=complaints,
                         technologies=[dict(TECH_4G, max_range_m=900)],
                         backhaul={"enabled": True, "max_microwave_hops": 1,
                                   "satellite_cny_per_year": 20000.0,
@@ -48,9 +50,9 @@ def _strip_scenario(folder):
                                                  "cost_cny": 90000, "capacity_mbps": 800}]},
                         report={"language": "en"})
     gpkg = folder / "region.gpkg"
-    gpd.GeoDataFrame({"node_id": ["N1"]}, geometry=[Point(*xy(300, 3000))],
+    gpd.GeoDataFrame({"node_id": ["N1"]}, geometry=[Point(*xy(300, NORTH_M))],
                      crs=CRS).to_file(gpkg, layer="fiber_nodes")
-    gpd.GeoDataFrame({"road_id": ["R1"]}, geometry=[LineString([xy(300, 3000), xy(1500, 3000)])],
+    gpd.GeoDataFrame({"road_id": ["R1"]}, geometry=[LineString([xy(300, NORTH_M), xy(1500, NORTH_M)])],
                      crs=CRS).to_file(gpkg, layer="roads")
     return path
 
@@ -92,7 +94,7 @@ def test_microwave_hop_runs_from_mast_top_to_mast_top_and_fiber_lies_on_the_grou
     ends = _coordinates(hop)
     assert len(ends) == 2
     # from S2 (fed, 40 m mast) to S1 (feeding, 25 m mast), as the scenario placed them
-    sites = gpd.GeoSeries([Point(*xy(STRIP_SITES[s][0], 3000)) for s in ("S2", "S1")],
+    sites = gpd.GeoSeries([Point(*xy(STRIP_SITES[s][0], NORTH_M)) for s in ("S2", "S1")],
                           crs=CRS).to_crs("EPSG:4326")
     for (lon, lat, height_m), site, sid in zip(ends, sites, ("S2", "S1")):
         assert (lon, lat) == pytest.approx((site.x, site.y), abs=1e-6)
