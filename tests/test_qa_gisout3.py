@@ -8,6 +8,7 @@ reach (900 m) and are covered by S1 and S2."""
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 import xml.etree.ElementTree as ET
@@ -288,3 +289,24 @@ def test_schedule_headers_each_name_what_they_count(tmp_path):
     shown = [dict(zip(header, row)) for row in rows]
     assert [r["people covered at year end"] for r in shown] == ["300", "500", "600"]
     assert [r["people covered at year end [%]"] for r in shown] == ["50.00", "83.33", "100.00"]
+
+
+def _headline_cells(page: str) -> list[tuple[str, str]]:
+    """(class attribute, text) of each before/after cell of report.html's headline table."""
+    table = page.split("<th>KPI</th>", 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", table)
+    return [cell for row in rows for cell in re.findall(r"<td( class=\"num\")?>([^<]*)</td>", row)[1:]]
+
+
+def test_headline_counts_align_as_numbers_with_thousands_separators(strip):
+    """report.html aligned 656,020 people right but 143 / 340 villages left in the same
+    column, and wrote 12345 villages without the separator every other count has; a count of
+    a total is aligned and separated as a number now."""
+    cells = _headline_cells((strip / "report.html").read_text(encoding="utf-8"))
+    assert ("", "1 / 3") not in cells and (' class="num"', "1 / 3") in cells
+    assert all(css for css, _ in cells), cells
+    run = compute(load_scenario(_strip_scenario(strip.parent / "big")))
+    tables = plan_tables(run)
+    kpis = dict(tables.summary["kpis"], villages_covered_before=1234, villages_total=12345)
+    big = dataclasses.replace(tables, summary=dict(tables.summary, kpis=kpis))
+    assert _headline(render_report(big))["villages covered"][0] == "1,234 / 12,345"

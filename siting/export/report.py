@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from siting.export.cells import FIELD_DECIMALS, cell_text, percent, persons
+from siting.export.cells import FIELD_DECIMALS, CountOf, cell_text, percent, persons
 from siting.export.i18n import (MONEY_DECIMALS, MONEY_UNIT_CNY, admin_text, check_language, join,
                                  model_text, money, stage_text, term, value_text)
 from siting.export.gis import no_value
@@ -226,7 +226,7 @@ def _headline_section(k: dict, people_total: float, lang: str, *, replan: bool =
     they were raised against (a re-plan's: without the as-built list's sites), and what the
     plan builds and costs; first, when some mandatory demand stays uncovered, that it does."""
     def of(done, total):
-        return f"{k[done]} / {k[total]}"
+        return CountOf(k[done], k[total])
 
     def before_after(done, total):  # the count before the plan and after it, of one total
         return [of(f"{done}_before", total), of(done, total)]
