@@ -39,7 +39,7 @@ from siting.export.report import render_report, write_report
 from siting.export.staticmap import write_static_map
 from siting.export.summary import build_summary, write_summary
 from siting.export.kml import write_kml
-from siting.export.i18n import term
+from siting.export.i18n import admin_unit_names, term
 from siting.export.tables import PlanTables, plan_tables
 from siting.export.webmap import write_map
 from siting.io import RegionData, backhaul_in_place, on_as_built_list, read_region, resolve_itu_maps
@@ -392,7 +392,8 @@ def _map_writers(tables: PlanTables) -> dict:
             geometry_types=GPKG_GEOMETRY_TYPES),
         "sites.kml": lambda path: write_kml(
             path, term("kml.title", language, name=tables.name), selected,
-            tables.uncovered_mandatory, language=language, links=tables.backhaul_links),
+            tables.uncovered_mandatory, language=language, links=tables.backhaul_links,
+            admin_names_zh=admin_unit_names(tables.admin_units)),
         "selected_sites.csv": lambda path: write_site_csv(path, selected),
         "coverage.tif": lambda path: write_level_raster(path, *level, tables.crs),
         "map.html": lambda path: write_map(path, tables),

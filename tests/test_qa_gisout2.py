@@ -19,6 +19,7 @@ import pytest
 import geopandas as gpd
 from shapely.geometry import LineString, Point
 
+from siting.export.i18n import value_text
 from siting.export.kml import KML_NAMESPACE, write_kml
 from siting.pipeline import run_scenario
 from tests.regions import CRS, TECH_4G, candidate, village, write_region, xy
@@ -166,7 +167,8 @@ def _balloon_kinds(kml_listing: str) -> dict[str, tuple[str, str]]:
     shown = {}
     for feature in _features(kml_listing):
         balloon = html.unescape(feature["description"])
-        (word,) = re.findall(r"<th>kind</th><td>([^<]*)</td>", balloon)
+        label = re.escape(html.escape(value_text("field", "kind", "en")))
+        (word,) = re.findall(rf"<th>{label}</th><td>([^<]*)</td>", balloon)
         shown[feature["Name"]] = (word, feature["kind"])
     return shown
 
@@ -217,14 +219,15 @@ def test_kml_keeps_a_planners_name_description_and_case_twin_columns_apart(tmp_p
         assert [f[f"input_{column}"] for f in read] == values
 
 
-def test_kml_lines_follow_the_terrain_in_google_earth(out):
-    """Each backhaul line is tessellated (tessellate 1 before its coordinates, as KML 2.2
-    orders them; GDAL reads 1): Google Earth drapes it on the ground between its vertices,
-    where it drew a straight chord hidden under every hill between two vertices."""
+def test_kml_fiber_routes_follow_the_terrain_in_google_earth(out):
+    """A fiber route is tessellated (tessellate 1 before its coordinates, as KML 2.2 orders
+    them; GDAL reads 1): Google Earth drapes it on the ground between its vertices, where it
+    drew a straight chord hidden under every hill between two vertices. A microwave hop is a
+    radio path drawn between its antenna tops instead (tests/test_qa_gisout3.py)."""
     root = ET.parse(out / "sites.kml").getroot()
     lines = root.findall(".//k:LineString", KML)
     assert len(lines) == 2  # fiber and microwave; satellite has no line
-    for line in lines:
-        assert [child.tag.split("}")[1] for child in line] == ["tessellate", "coordinates"]
+    tags = sorted([child.tag.split("}")[1] for child in line] for line in lines)
+    assert tags == [["altitudeMode", "coordinates"], ["tessellate", "coordinates"]]
     read = _features(tool_output(gdal_tool("ogrinfo"), "-q", str(out / "sites.kml"), "Backhaul links"))
-    assert [f["tessellate"] for f in read if f["kind"] != "satellite"] == ["1", "1"]
+    assert [f["tessellate"] for f in read if f["kind"] == "fiber"] == ["1"]

@@ -7,9 +7,27 @@ format alike without importing the report's tables."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from decimal import Decimal
+from numbers import Number
 
 from siting.export.i18n import MONEY_DECIMALS, money
+
+
+@dataclass(frozen=True)
+class CountOf:
+    """``done`` of ``total`` things (villages covered of all villages) as one table cell:
+    ``1,234 / 2,150``, thousands separated as every count, and aligned as a number in
+    report.html (:func:`is_numeric_cell`)."""
+
+    done: int
+    total: int
+
+
+def is_numeric_cell(value) -> bool:
+    """Whether a table cell holds a number (a :class:`CountOf` too), which report.html
+    aligns right, digits under digits."""
+    return isinstance(value, (Number, CountOf)) and not isinstance(value, bool)
 
 
 def cell_text(value, decimals: int | None = None) -> str:
@@ -17,6 +35,8 @@ def cell_text(value, decimals: int | None = None) -> str:
     given, else none for large or whole numbers (0 people, not 0.00) and two for the others."""
     if decimals is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
         return f"{value + 0.0:,.{decimals}f}"  # + 0.0: -0.0 reads 0
+    if isinstance(value, CountOf):
+        return f"{value.done:,} / {value.total:,}"
     if isinstance(value, Decimal):  # written to its own decimals (money_cell, percent)
         return f"{value + 0:,}"
     if isinstance(value, float):
@@ -46,6 +66,13 @@ def percent(part: float, whole: float) -> Decimal:
     whatever its value (a whole 100 reads 100.00 beside 98.90, not 100; a Decimal, so
     :func:`cell_text` writes it so and report.html aligns it as a number)."""
     return Decimal(f"{100 * part / whole:.{PERCENT_DECIMALS}f}")
+
+
+#: Decimals a measured quantity of the site, village and link tables is shown to, wherever
+#: people read it (the report's tables, the sites.kml balloons): antenna heights and levels to
+#: 0.1 (m, dB), lengths to the metre, clearances to 0.01 of the first Fresnel radius.
+FIELD_DECIMALS = {"antenna_height_m": 1, "best_level_dbm": 1, "length_m": 0,
+                  "min_clearance_f1": 2}
 
 
 def persons(value):

@@ -13,11 +13,10 @@ import base64
 import html
 import io
 import re
-from numbers import Number
 from pathlib import Path
 
 from siting.export.i18n import HTML_LANG, check_language, term
-from siting.export.cells import cell_text
+from siting.export.cells import cell_text, is_numeric_cell
 from siting.export.report import Figure, Report, Steps, Table, build_report
 from siting.export.tables import PlanTables
 from siting.export.webfont import FAMILY, with_embedded_font
@@ -66,8 +65,7 @@ def _table(table: Table) -> str:
     for row in table.rows:
         cells = []
         for column, value in enumerate(row):
-            numeric = isinstance(value, Number) and not isinstance(value, bool)
-            css = ' class="num"' if numeric else ""
+            css = ' class="num"' if is_numeric_cell(value) else ""
             text = cell_text(value, table.column_decimals(column))
             cells.append(f"<td{css}>{html.escape(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")

@@ -11,9 +11,12 @@ escaping so the balloon shows text, never markup. Columns added to the tables la
 phase, say) flow through unchanged.
 
 People read the folder names and the balloon in the scenario's ``report.language``: the balloon's
-labels are the columns as :mod:`siting.export.i18n` names them (``field.``) and its actions, site
-kinds, reasons and true/false read as words of that language (in English too: ``lamp pole``); a
-column of the planner's own (``站名``) keeps its name. What programs read stays English and
+labels are the columns as :mod:`siting.export.i18n` names them (``field.``: words and unit,
+``antenna height [m]``, ``天线挂高 [m]``), its numbers read as the report writes them, its
+counties in Chinese by their Chinese names, and its actions, site kinds, reasons and
+true/false as words of that language (in English too: ``lamp pole``); a column of the
+planner's own (``站名``) keeps its name. A microwave hop is drawn from antenna top to antenna
+top, a fiber route on the ground (:func:`_geometry`). What programs read stays English and
 unchanged: the ExtendedData field names (but for a clash: :func:`_data_names`) and values.
 
 The file links nothing on the web (it is opened offline too): each style is a colour and a scale
@@ -26,6 +29,7 @@ import html
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -34,8 +38,9 @@ import pandas as pd
 
 from siting.export.gis import LONLAT_DECIMALS, field_renames, lonlat, no_value, with_year_fields
 from siting.export.style import BACKHAUL_COLOURS, WGS84
-from siting.export.i18n import check_language, term, value_text
-from siting.export.cells import cell_text, money_cell
+from siting.export.i18n import admin_text, check_language, term, value_text
+from siting.export.cells import FIELD_DECIMALS, cell_text, money_cell, persons
+from siting.optimize.feed_model import MICROWAVE
 
 KML_NAMESPACE = "http://www.opengis.net/kml/2.2"
 #: Characters XML 1.0 cannot hold, not even as a character reference (XML 1.0, 2.2 "Char"):
@@ -62,10 +67,25 @@ MONEY_COLUMN = re.compile(r".*_cny(_per_year)?")
 #: A link's ``kind`` is its backhaul (fiber, microwave, satellite), not a site's kind: its
 #: balloon shows it under that field's name and words.
 LINK_SHOWN_AS = {"kind": "backhaul"}
+#: The column naming a site's or village's admin unit (county).
+ADMIN_COLUMN = "admin_unit"
+#: Columns counting people: the balloon shows them whole, as the report does
+#: (:func:`~siting.export.cells.persons`); ExtendedData keeps their fractions.
+PEOPLE_COLUMNS = ("people_served", "people_newly_covered", "population")
+
+
+@dataclass(frozen=True)
+class Words:
+    """What the balloons are written in: ``language`` (``en``, ``zh``) and the admin units'
+    Chinese names (:func:`~siting.export.i18n.admin_unit_names`)."""
+
+    language: str
+    admin_names_zh: dict[str, str]
 
 
 def write_kml(path: Path, title: str, sites: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, *,
-              language: str = "en", links: gpd.GeoDataFrame | None = None) -> None:
+              language: str = "en", links: gpd.GeoDataFrame | None = None,
+              admin_names_zh: dict[str, str] | None = None) -> None:
     """``sites`` (from :func:`siting.export.tables.selected_sites`) in the folder "Sites of the
     plan" and ``villages`` (:func:`siting.export.tables.uncovered_mandatory`) in the folder
     "Uncovered mandatory villages", each placemark styled by its action; with ``links``
@@ -73,11 +93,14 @@ def write_kml(path: Path, title: str, sites: gpd.GeoDataFrame, villages: gpd.Geo
     styled by its kind (a satellite feed has no line).
 
     The folder names and balloons are in ``language`` (``en`` or ``zh``); ``title`` is shown as
-    given (``term("kml.title", language, name=...)`` gives it in the same language). Year
+    given (``term("kml.title", language, name=...)`` gives it in the same language); the
+    balloons name admin units in Chinese from ``admin_names_zh``
+    (:func:`~siting.export.i18n.admin_unit_names`), as the report and map.html do. Year
     labels are ``int`` fields where they are whole numbers, as in sites.gpkg
     (:func:`~siting.export.gis.with_year_fields`).
     """
     check_language(language)
+    words = Words(language, admin_names_zh or {})
     sites, villages = with_year_fields(sites), with_year_fields(villages)
     links = None if links is None else with_year_fields(links)
     root = ET.Element("kml", xmlns=KML_NAMESPACE)
@@ -94,15 +117,16 @@ def write_kml(path: Path, title: str, sites: gpd.GeoDataFrame, villages: gpd.Geo
     if links is not None:
         _schema(document, "links", links, LINK_COLUMNS_FIRST, name_column="from_id")
     _folder(document, term("kml.folder_sites", language), sites, name_column="site_id",
-            first=SITE_COLUMNS_FIRST, style_of=lambda row: row["action"], language=language,
+            first=SITE_COLUMNS_FIRST, style_of=lambda row: row["action"], words=words,
             schema_id="sites")
     _folder(document, term("kml.folder_uncovered", language), villages, name_column="name",
-            first=VILLAGE_COLUMNS_FIRST, style_of=lambda row: "village_uncovered", language=language,
+            first=VILLAGE_COLUMNS_FIRST, style_of=lambda row: "village_uncovered", words=words,
             schema_id="villages")
     if links is not None:
         _folder(document, term("kml.folder_backhaul", language), links, name_column="from_id",
                 first=LINK_COLUMNS_FIRST, style_of=lambda row: f"link_{row['kind']}",
-                language=language, shown_as=LINK_SHOWN_AS, schema_id="links")
+                words=words, shown_as=LINK_SHOWN_AS, schema_id="links",
+                heights=hop_heights(links, sites))
     tree = ET.ElementTree(root)
     ET.indent(tree)
     tree.write(path, encoding="UTF-8", xml_declaration=True)
@@ -135,20 +159,38 @@ def _line_style(document: ET.Element, style_id: str, colour: str) -> None:
     _text(ET.SubElement(style, "BalloonStyle"), "text", "$[description]")
 
 
-def _shapes(frame: gpd.GeoDataFrame) -> list[tuple[str, str] | None]:
-    """Each row's KML geometry as (element, coordinates text) in WGS84: ``Point`` for a
-    point, ``LineString`` for a line; None for a row without geometry."""
+def hop_heights(links: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> list[tuple | None]:
+    """For each link (:func:`siting.export.backhaul.backhaul_table`), the antenna heights
+    above the ground [m] of the site it feeds (``from_id``, the line's first vertex) and of
+    the site feeding it (``to_id``, its last) where it is a microwave hop, from ``sites``'
+    ``antenna_height_m``; None for a fiber route or a satellite feed, which lie on the
+    ground (or have no line), and for a hop whose masts ``sites`` does not give (a table
+    made by hand without ``antenna_height_m``), which is then drawn on the ground."""
+    height_m = (dict(zip(sites["site_id"].astype(str), sites["antenna_height_m"].astype(float)))
+                if "antenna_height_m" in sites else {})
+    ends = [(height_m.get(str(fed)), height_m.get(str(feeder))) if kind == MICROWAVE else None
+            for fed, feeder, kind in zip(links["from_id"], links["to_id"], links["kind"])]
+    return [None if end is None or None in end else end for end in ends]
+
+
+def _shapes(frame: gpd.GeoDataFrame, heights: Sequence[tuple | None] | None = None) -> list:
+    """Each row's KML geometry as (element, coordinates text, above ground) in WGS84:
+    ``Point`` for a point, ``LineString`` for a line; None for a row without geometry. A line
+    with ``heights`` (its two ends' heights above the ground [m], :func:`hop_heights`) is a
+    radio path: its vertices carry those heights and ``above ground`` is True."""
     if len(frame) and (frame.geometry.geom_type == "Point").all():
         lon, lat = lonlat(frame)
-        return [("Point", f"{x:.{LONLAT_DECIMALS}f},{y:.{LONLAT_DECIMALS}f}")
+        return [("Point", f"{x:.{LONLAT_DECIMALS}f},{y:.{LONLAT_DECIMALS}f}", False)
                 for x, y in zip(lon, lat)]
     shapes = []
-    for line in frame.geometry.to_crs(WGS84):
+    for line, ends_m in zip(frame.geometry.to_crs(WGS84), heights or [None] * len(frame)):
         if line is None or line.is_empty:
             shapes.append(None)
             continue
-        shapes.append(("LineString", " ".join(
-            f"{x:.{LONLAT_DECIMALS}f},{y:.{LONLAT_DECIMALS}f}" for x, y in line.coords)))
+        vertices = [f"{x:.{LONLAT_DECIMALS}f},{y:.{LONLAT_DECIMALS}f}" for x, y in line.coords]
+        if ends_m is not None:  # a hop: one straight segment from mast top to mast top
+            vertices = [f"{vertex},{height_m:g}" for vertex, height_m in zip(vertices, ends_m)]
+        shapes.append(("LineString", " ".join(vertices), ends_m is not None))
     return shapes
 
 
@@ -202,19 +244,21 @@ def _schema(document: ET.Element, schema_id: str, frame: gpd.GeoDataFrame,
 
 
 def _folder(parent: ET.Element, name: str, frame: gpd.GeoDataFrame, *, name_column: str,
-            first: Sequence[str], style_of: Callable[[pd.Series], str], language: str,
-            schema_id: str, shown_as: dict[str, str] | None = None) -> None:
+            first: Sequence[str], style_of: Callable[[pd.Series], str], words: Words,
+            schema_id: str, shown_as: dict[str, str] | None = None,
+            heights: Sequence[tuple | None] | None = None) -> None:
     """One KML folder with a placemark per row of ``frame`` (points or lines), its attributes
     in ``SchemaData`` of the schema ``schema_id`` (:func:`_schema`; a cell of no value,
     :func:`~siting.export.gis.no_value`, left out, so it reads as NULL); ``shown_as`` names
-    the field whose name and words a column's balloon row takes."""
+    the field whose name and words a column's balloon row takes; ``heights``: the lines
+    drawn between antenna tops (:func:`_shapes`)."""
     folder = ET.SubElement(parent, "Folder")
     _text(folder, "name", name)
     names = _data_names(frame, first, name_column)
-    for (_, row), shape in zip(frame[list(names)].iterrows(), _shapes(frame)):
+    for (_, row), shape in zip(frame[list(names)].iterrows(), _shapes(frame, heights)):
         placemark = ET.SubElement(folder, "Placemark")
         _text(placemark, "name", _as_text(row[name_column]))
-        _text(placemark, "description", _balloon(row, language, shown_as or {}))
+        _text(placemark, "description", _balloon(row, words, shown_as or {}))
         _text(placemark, "styleUrl", f"#{style_of(row)}")
         data = ET.SubElement(ET.SubElement(placemark, "ExtendedData"), "SchemaData",
                              schemaUrl=f"#{schema_id}")
@@ -225,37 +269,53 @@ def _folder(parent: ET.Element, name: str, frame: gpd.GeoDataFrame, *, name_colu
             _geometry(placemark, *shape)
 
 
-def _geometry(placemark: ET.Element, element: str, coordinates: str) -> None:
-    """A placemark's ``Point`` or ``LineString``, a line with ``tessellate`` 1 (OGC KML 2.2,
-    07-147r2, ``kml:LineString``): Google Earth then drapes it on the terrain between its
-    vertices, where a ground line otherwise runs straight through the hills and is hidden
-    wherever they rise above it (a fiber route along a valley road, a hop across a ridge)."""
+def _geometry(placemark: ET.Element, element: str, coordinates: str, above_ground: bool) -> None:
+    """A placemark's ``Point`` or ``LineString`` (OGC KML 2.2, 07-147r2, ``kml:LineString``).
+    A line on the ground (a fiber route) has ``tessellate`` 1: Google Earth then drapes it
+    on the terrain between its vertices, where it otherwise runs straight through the hills
+    and is hidden wherever they rise above it. A line ``above_ground`` (a microwave hop, a
+    radio path between two masts) is not draped: its altitude mode is ``relativeToGround``,
+    so it runs straight from the antenna top at one end (the ground there plus the mast's
+    height, its coordinates' third value) to the one at the other, over the ridges it
+    clears."""
     geometry = ET.SubElement(placemark, element)
-    if element == "LineString":
+    if above_ground:
+        _text(geometry, "altitudeMode", "relativeToGround")
+    elif element == "LineString":
         _text(geometry, "tessellate", "1")
     _text(geometry, "coordinates", coordinates)
 
 
-def _balloon(row: pd.Series, language: str, shown_as: dict[str, str]) -> str:
-    """Every attribute of ``row`` as an HTML table in ``language`` (a column of ``shown_as``
+def _balloon(row: pd.Series, words: Words, shown_as: dict[str, str]) -> str:
+    """Every attribute of ``row`` as an HTML table in ``words`` (a column of ``shown_as``
     under the name and words of the field it maps to), names and values HTML-escaped."""
     shown = [(shown_as.get(column, column), value) for column, value in row.items()]
-    cells = "".join(f"<tr><th>{html.escape(value_text('field', column, language))}</th>"
-                    f"<td>{html.escape(_shown(column, value, language))}</td></tr>"
+    cells = "".join(f"<tr><th>{html.escape(value_text('field', column, words.language))}</th>"
+                    f"<td>{html.escape(_shown(column, value, words))}</td></tr>"
                     for column, value in shown)
     return f"<table>{cells}</table>"
 
 
-def _shown(column, value, language: str) -> str:
+def _shown(column, value, words: Words) -> str:
     """A value as the balloon shows it: an amount of money (:data:`MONEY_COLUMN`) as the
-    report writes it (whole CNY in English, 万元 to 0.01 in Chinese); actions, kinds
-    (``lamp pole``, not the stored ``lamp_pole``), reasons, village states, feeds and
-    true/false in the words of ``language``; else as in ExtendedData."""
+    report writes it (whole CNY in English, 万元 to 0.01 in Chinese); people
+    (:data:`PEOPLE_COLUMNS`) whole and heights, levels, lengths and clearances to the
+    report's decimals (:data:`~siting.export.cells.FIELD_DECIMALS`), with thousands
+    separators; actions, kinds (``lamp pole``, not the stored ``lamp_pole``), reasons,
+    village states, feeds and true/false in the words of its language; an admin unit in Chinese by its Chinese name (汉滨区, not the
+    layer's ``Hanbin``: :func:`~siting.export.i18n.admin_text`); else as in ExtendedData."""
+    language = words.language
     if MONEY_COLUMN.fullmatch(str(column)) and _is_number(value):
         return cell_text(money_cell(float(value), language))
+    if column in PEOPLE_COLUMNS and _is_number(value):
+        return cell_text(persons(float(value)))
+    if column in FIELD_DECIMALS and _is_number(value):
+        return cell_text(float(value), FIELD_DECIMALS[column])
     text = _as_text(value)
     if isinstance(value, (bool, np.bool_)):
         return value_text("boolean", text, language)
+    if column == ADMIN_COLUMN and text:
+        return admin_text(text, language, words.admin_names_zh)
     if column in VALUE_GROUPS and text:
         return value_text(VALUE_GROUPS[column], text, language)
     return text

@@ -16,11 +16,10 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
-from siting.export.cells import cell_text, percent, persons
+from siting.export.cells import FIELD_DECIMALS, CountOf, cell_text, percent, persons
 from siting.export.i18n import (MONEY_DECIMALS, MONEY_UNIT_CNY, admin_text, check_language, join,
                                  model_text, money, stage_text, term, value_text)
+from siting.export.gis import no_value
 from siting.export.style import BUILT_ACTIONS
 from siting.export.tables import PlanTables
 from siting.labels import ALL_UNITS, OUTSIDE_ADMIN_UNITS
@@ -227,7 +226,10 @@ def _headline_section(k: dict, people_total: float, lang: str, *, replan: bool =
     they were raised against (a re-plan's: without the as-built list's sites), and what the
     plan builds and costs; first, when some mandatory demand stays uncovered, that it does."""
     def of(done, total):
-        return f"{k[done]} / {k[total]}"
+        return CountOf(k[done], k[total])
+
+    def before_after(done, total):  # the count before the plan and after it, of one total
+        return [of(f"{done}_before", total), of(done, total)]
 
     rows = [
         [term("kpi.people_covered", lang), persons(k["people_covered_before"]),
@@ -236,13 +238,16 @@ def _headline_section(k: dict, people_total: float, lang: str, *, replan: bool =
          percent(k["people_covered_after"], people_total)],
         [term("kpi.villages_covered", lang), of("villages_covered_before", "villages_total"),
          of("villages_covered_after", "villages_total")],
-        [term("kpi.mandatory_villages_covered", lang), "",
-         of("mandatory_villages_covered", "mandatory_villages_total")],
-        [term("kpi.complaints_covered", lang), "", of("complaints_covered", "complaints_total")],
-        [term("kpi.zone_points_covered_5g", lang), "", of("zone_points_covered_5g", "zone_points_total")],
+        [term("kpi.mandatory_villages_covered", lang),
+         *before_after("mandatory_villages_covered", "mandatory_villages_total")],
+        [term("kpi.complaints_covered", lang), of("complaints_covered_before_plan", "complaints_total"),
+         of("complaints_covered", "complaints_total")],
+        [term("kpi.zone_points_covered_5g", lang),
+         *before_after("zone_points_covered_5g", "zone_points_total")],
     ]
     if k["backup_points_total"]:
-        rows.append([term("kpi.backup_points_met", lang), "", of("backup_points_met", "backup_points_total")])
+        rows.append([term("kpi.backup_points_met", lang),
+                     *before_after("backup_points_met", "backup_points_total")])
     header = [term(f"header.{h}", lang) for h in ("kpi", "before", "after")]
     check = "report.complaints_before_replan" if replan else "report.complaints_before"
     plausibility = [term(check, lang, covered=k["complaints_covered_before"],
@@ -356,18 +361,19 @@ def _backhaul_section(facts: dict, links, lang: str) -> Section:
     ordered = links.sort_values(["hop", "from_id"], ascending=[False, True])
     blocks += [term("report.backhaul_links", lang), _table(
         header,
-        [[r.from_id, r.to_id, value_text("backhaul", r.kind, lang), _dash(r.band_ghz),
+        [[r.from_id, _dash(r.to_id), value_text("backhaul", r.kind, lang), _dash(r.band_ghz),
           _dash(r.length_m), r.cost_cny, _dash(r.min_clearance_f1), _dash(r.hop)]
          + ([_dash(r.load_mbps), _dash(r.capacity_mbps)] if loads else [])
          + ([r.phase] if phased else []) for r in ordered.itertuples()], lang,
-        decimals=(None, None, None, None, 0), summed=("cost_cny",))]  # length [m]: to the metre
+        decimals=(None, None, None, None, FIELD_DECIMALS["length_m"], None,
+                  FIELD_DECIMALS["min_clearance_f1"]), summed=("cost_cny",))]
     return Section(term("section.backhaul", lang), blocks)
 
 
 def _dash(value) -> object:
-    """A number, or "-" where it does not apply (None, NaN, pandas' NA: a satellite feed's
-    hop count)."""
-    return "-" if pd.api.types.is_scalar(value) and pd.isna(value) else value
+    """A value, or "-" where it does not apply (:func:`~siting.export.gis.no_value`: None,
+    NaN, pandas' NA, a satellite feed's hop count; the tables' "", its far end)."""
+    return "-" if no_value(value) else value
 
 
 def _breakdown_sections(summary: dict, lang: str) -> list[Section]:
@@ -437,7 +443,7 @@ def _uncovered_section(summary: dict, units: dict[str, str], lang: str) -> Secti
         blocks.append(Table(
             [term(f"header.{h}", lang) for h in header],
             [[u["village_id"], u["name"], _village_unit(u, units, names_zh, lang),
-              "-" if u["best_level_dbm"] is None else f"{u['best_level_dbm']:.1f}",
+              _level_text(u["best_level_dbm"]),
               value_text("reason", u["reason"], lang)] for u in uncovered]))
     elif summary.get("mandatory_deadline", {}).get("late"):
         blocks.append(term("report.all_mandatory_covered_late", lang,
@@ -456,9 +462,15 @@ def _uncovered_section(summary: dict, units: dict[str, str], lang: str) -> Secti
         blocks += [term("report.uncovered_points", lang), Table(
             [term(f"header.{h}", lang) for h in header],
             [[value_text("point_kind", p["kind"], lang), p["id"], _unit_text(p["admin_unit"], names_zh, lang),
-              "-" if p["best_level_dbm"] is None else f"{p['best_level_dbm']:.1f}",
+              _level_text(p["best_level_dbm"]),
               value_text("reason", p["reason"], lang)] for p in points])]
     return Section(term("section.uncovered", lang), blocks)
+
+
+def _level_text(level_dbm: float | None) -> str:
+    """A best level [dBm] as the tables show it (:data:`~siting.export.cells.FIELD_DECIMALS`),
+    "-" where no site reaches."""
+    return "-" if level_dbm is None else f"{level_dbm:.{FIELD_DECIMALS['best_level_dbm']}f}"
 
 
 def _unit_text(unit, names_zh: dict[str, str], lang: str) -> str:
@@ -487,7 +499,8 @@ def _sites_section(sites, lang: str) -> Section:
         [[r.site_id, value_text("action", r.action, lang), value_text("kind", r.kind, lang),
           r.technology, r.antenna_height_m, r.total_cost_cny, persons(r.people_newly_covered)]
          + ([r.phase] if phased else []) for r in built.itertuples()], lang,
-        decimals=(None, None, None, None, 1), summed=("cost_cny",))])  # height [m] to 0.1
+        decimals=(None, None, None, None, FIELD_DECIMALS["antenna_height_m"]),
+        summed=("cost_cny",))])
 
 
 def _assumptions_section(scenario, has_population_raster: bool, lang: str) -> Section:

@@ -84,6 +84,7 @@ def _kpis(run, sites, villages) -> dict:
         "backup_points_total": int(backup.sum()),
         "backup_points_met": int((backup & (servers >= demand.required_servers())).sum()),
         "mandatory_points_uncovered": uncovered_points,
+        **_before_kpis(run, mandatory_villages),
         "new_sites": int((sites["action"] == "build").sum()),
         "upgrades": int((sites["action"] == "upgrade").sum()),
         "capex_cny": sites["capex_cny"].sum(),
@@ -91,6 +92,24 @@ def _kpis(run, sites, villages) -> dict:
         "site_cost_cny": site_cny,
         "backhaul_cost_cny": backhaul_cny,
         "total_cost_cny": site_cny + backhaul_cny,
+    }
+
+
+def _before_kpis(run, mandatory_villages) -> dict:
+    """The mandatory villages, complaint points, 5G zone check points and backup points
+    covered (met) by the sites on air before the plan, the same network as
+    ``people_covered_before`` (in a re-plan, with the as-built list's sites, which
+    ``complaints_covered_before`` leaves out): the report's "before" beside each count
+    after."""
+    demand, plan = run.demand, run.plan
+    zones, backup = demand.kind == "zone", demand.required_servers() > 1
+    servers = servers_on_air(run.coverage, demand, plan.costs, np.flatnonzero(plan.costs.fixed))
+    return {
+        "mandatory_villages_covered_before": int(mandatory_villages["covered_before"].sum()),
+        "complaints_covered_before_plan": int(((demand.kind == "complaint")
+                                               & plan.covered_before).sum()),
+        "zone_points_covered_5g_before": int((zones & plan.covered_before).sum()),
+        "backup_points_met_before": int((backup & (servers >= demand.required_servers())).sum()),
     }
 
 
