@@ -1,0 +1,172 @@
+"""Planners' tables as Chinese planners write them: costs in 万元 (in the cell or in the header),
+approximate village populations (约1200人), negative sums in Excel's accounting format
+((50,000)), workbooks saved as Strict Open XML or in other formats, and sheets laid out as
+statistical tables. The files are built as Excel and WPS write them."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from openpyxl import Workbook
+
+from siting.config import LayerSource, load_scenario
+from siting.errors import InputError
+from siting.io import read_as_built, read_region
+from siting.io.layers import read_layer
+from siting.io.region import CANDIDATE_FIELDS, VILLAGE_FIELDS
+from tests.regions import TECH_4G, lonlat_region
+
+#: A village register's columns, as the scenario maps them.
+VILLAGE_COLUMNS = {"village_id": "编号", "name": "村名", "population": "人口",
+                   "admin_unit": "区县", "poverty_village": "贫困村", "relocation_site": "易地搬迁"}
+#: A tower company's candidate columns, as the scenario maps them.
+SITE_COLUMNS = {"site_id": "站址编号", "kind": "站址类型", "antenna_height_m": "站高",
+                "capex_cny": "建设投资", "opex_cny_per_year": "年运维费",
+                "free_public": "免费公共站址", "difficult": "建设困难", "extra_cost_cny": "额外费用",
+                "technologies": "可建制式"}
+
+
+def write_rows(path, rows):
+    """``rows`` (the header first) as an .xlsx workbook of one sheet, or as a CSV in GBK (what
+    Chinese Excel saves as "CSV (逗号分隔)"), by ``path``'s suffix."""
+    if path.suffix == ".csv":
+        pd.DataFrame(rows[1:], columns=rows[0]).to_csv(path, index=False, encoding="gbk")
+        return path
+    book = Workbook()
+    for row in rows:
+        book.active.append(list(row))
+    book.save(path)
+    return path
+
+
+def village_record(vid, population, lon=108.5):
+    return [vid, f"{vid}村", population, "汉滨区", "是", "否", lon, 32.5]
+
+
+def read_villages(path, records, columns=VILLAGE_COLUMNS):
+    """The villages of a sheet headed by ``columns``' names, 经度 and 纬度, holding ``records``."""
+    write_rows(path, [[*columns.values(), "经度", "纬度"], *records])
+    source = LayerSource(path=path, key="inputs.villages", fields=tuple(columns.items()))
+    return read_layer(source, None, VILLAGE_FIELDS, "village_id")
+
+
+def site_record(sid, capex, lon=108.5):
+    return [sid, "公共建筑", 30, capex, 8000, "否", "否", 0, "4G", lon, 32.5]
+
+
+def read_sites(path, records, columns=SITE_COLUMNS):
+    """The candidates of a sheet headed by ``columns``' names, 经度 and 纬度, holding ``records``."""
+    write_rows(path, [[*columns.values(), "经度", "纬度"], *records])
+    source = LayerSource(path=path, key="inputs.candidates", fields=tuple(columns.items()))
+    return read_layer(source, None, CANDIDATE_FIELDS, "site_id")
+
+
+#: Costs written in 万元 in the cell, and their number of 万 (the yuan computed from it).
+WAN_CELLS = {"5万元": 5, "5万": 5, "0.5万元": 0.5, "1.2 万元": 1.2, "￥3.5万": 3.5,
+             "２．５万元": 2.5, "1,200万元": 1200}
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_a_cost_written_in_ten_thousands_is_read_in_yuan(tmp_path, suffix):
+    """建设投资 written "5万元", "0.5万", "1.2 万元" (planners count money in 万元) was refused
+    as not a number; each is read in yuan, 万 as ten thousand."""
+    records = [site_record(f"S{i}", cell, lon=108.5 + i / 100) for i, cell in enumerate(WAN_CELLS)]
+    sites = read_sites(tmp_path / f"站址{suffix}", records)
+    assert sites["capex_cny"].tolist() == pytest.approx([w * 10_000 for w in WAN_CELLS.values()])
+
+
+@pytest.mark.parametrize("header", ["造价（万元）", "投资(万元)", "建设投资（万元）"])
+def test_a_cell_with_its_own_unit_under_a_header_in_ten_thousands_is_read_once(tmp_path, header):
+    """Under 造价（万元） a cell written "5万元" was read as 50,000 and then, for the header,
+    times 10,000 again (500 million yuan for a 50,000 yuan site), and "800元" as 8 million;
+    a cell naming its unit is read in it, a bare number in the header's."""
+    columns = {**SITE_COLUMNS, "capex_cny": header}
+    sites = read_sites(tmp_path / "站址.xlsx", [site_record("S1", 5), site_record("S2", "5万元"),
+                                               site_record("S3", "800元")], columns)
+    assert sites["capex_cny"].tolist() == [5 * 10_000, 5 * 10_000, 800]
+
+
+def test_a_count_with_its_own_unit_under_a_header_in_ten_thousands_is_read_once(tmp_path):
+    """Under 人口（万人） a cell written "0.12万人" was read as 1,200 and then times 10,000 again
+    (12 million people in a village), and "1200人" as 12 million; each is 1,200 people."""
+    columns = {**VILLAGE_COLUMNS, "population": "人口（万人）"}
+    cells = [0.12, "0.12万人", "1200人", "约0.12万人"]
+    villages = read_villages(tmp_path / "村庄.xlsx", [village_record(f"V{i}", cell, 108.5 + i / 100)
+                                                    for i, cell in enumerate(cells)], columns)
+    assert villages["population"].tolist() == pytest.approx([1200] * len(cells))
+
+
+@pytest.mark.parametrize("header", ["实际投资", "实际投资（万元）"])
+def test_an_as_built_cost_in_ten_thousands_is_read_in_yuan(tmp_path, header):
+    """An as-built list's 实际投资 written "20.5万元" was refused as not a number of CNY; it is
+    read in yuan, once whatever the header's unit."""
+    scenario, _ = lonlat_region(tmp_path / "region", {"S1": 0.05})
+    scenario = load_scenario(scenario)
+    path = tmp_path / "竣工.csv"
+    pd.DataFrame([["S1", TECH_4G["name"], 2027, "20.5万元"]],
+                 columns=["站址编号", "制式", "建成年份", header]).to_csv(
+        path, index=False, encoding="gbk")
+    built = read_as_built(path, read_region(scenario).candidates, scenario)
+    assert built.sites["cost_cny"].tolist() == [20.5 * 10_000]
+
+
+#: Approximate counts as village registers write them, and the number each writes.
+APPROXIMATE = {"约1200人": 1200, "1200余人": 1200, "1200多人": 1200, "~1200": 1200,
+               "～860": 860, "1200人左右": 1200, "约1.2万人": 12_000, "大约 300 人": 300}
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_an_approximate_population_is_read_as_written_and_counted_once(tmp_path, caplog, suffix):
+    """人口 written "约1200人", "1200余人", "~1200" was refused as not a number; each is read as
+    the number written, and one warning counts the approximate cells."""
+    cells = [*APPROXIMATE, 540]
+    records = [village_record(f"V{i}", cell, 108.5 + i / 100) for i, cell in enumerate(cells)]
+    with caplog.at_level(logging.WARNING, logger="siting.io"):
+        villages = read_villages(tmp_path / f"村庄{suffix}", records)
+    assert villages["population"].tolist() == [*APPROXIMATE.values(), 540]
+    warned = [r.getMessage() for r in caplog.records if "approximate count" in r.getMessage()]
+    assert warned == [f"{tmp_path / f'村庄{suffix}'}: field 'population' gives {len(APPROXIMATE)} "
+                      f"approximate count(s) (feature V0: '约1200人'); read as the number written"]
+
+
+@pytest.mark.parametrize("cell", ["(50000)", "¥(50,000)", "（50000）", "-50000", "-5万元"])
+def test_a_negative_cost_is_refused_quoting_the_cell(tmp_path, cell):
+    """建设投资 "(50000)" (Excel's accounting format for -50,000) was refused as "not a number",
+    "-50000" as "negative" without the cell or what to do: both are refused in one line
+    naming the file, the site, the field and its column, quoting the cell."""
+    path = tmp_path / "站址.xlsx"
+    with pytest.raises(InputError) as refused:
+        read_sites(path, [site_record("S1", 50000), site_record("S2", cell, lon=108.6)])
+    assert str(refused.value) == (
+        f"{path}: field 'capex_cny' (column '建设投资') is negative for feature(s) S2 ({cell!r}); "
+        f"a cost cannot be negative: correct the cell (0 where there is none)")
+
+
+def test_a_negative_population_is_refused_quoting_the_cell(tmp_path):
+    path = tmp_path / "村庄.csv"
+    with pytest.raises(InputError) as refused:
+        read_villages(path, [village_record("V1", "-120")])
+    assert str(refused.value) == (
+        f"{path}: field 'population' (column '人口') is negative for feature(s) V1 ('-120'); "
+        f"a population cannot be negative: correct the cell (0 where there is none)")
+
+
+def test_validate_refuses_an_accounting_negative_cost_in_one_line(tmp_path):
+    """`siting validate` on a site list whose capex holds "(50,000)": exit 2, one line on
+    stderr naming the file, the site, the field and what to do; no traceback."""
+    scenario, _ = lonlat_region(tmp_path, {"S1": 0.05})
+    candidates = tmp_path / "sites.csv"
+    table = pd.read_csv(candidates, dtype=str)
+    table.loc[0, "capex_cny"] = "(50,000)"
+    table.to_csv(candidates, index=False, encoding="gbk")
+    done = subprocess.run([sys.executable, "-m", "siting.cli", "validate", str(scenario)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert [line for line in done.stderr.splitlines() if not line.startswith("WARNING")] == [
+        f"siting: error: {candidates}: field 'capex_cny' is negative for feature(s) S1 "
+        f"('(50,000)'); a cost cannot be negative: correct the cell (0 where there is none)"]
+
