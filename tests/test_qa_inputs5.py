@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+import zipfile
 
 import pandas as pd
 import pytest
@@ -169,4 +170,72 @@ def test_validate_refuses_an_accounting_negative_cost_in_one_line(tmp_path):
     assert [line for line in done.stderr.splitlines() if not line.startswith("WARNING")] == [
         f"siting: error: {candidates}: field 'capex_cny' is negative for feature(s) S1 "
         f"('(50,000)'); a cost cannot be negative: correct the cell (0 where there is none)"]
+
+
+#: The namespaces of a transitional workbook's parts and their Strict Open XML ones
+#: (ECMA-376 Part 1, Annex A), as Excel's "Strict Open XML 电子表格" writes them.
+STRICT_NAMESPACES = {
+    b"http://schemas.openxmlformats.org/spreadsheetml/2006/main":
+        b"http://purl.oclc.org/ooxml/spreadsheetml/main",
+    b"http://schemas.openxmlformats.org/officeDocument/2006/relationships":
+        b"http://purl.oclc.org/ooxml/officeDocument/relationships",
+    b"http://schemas.openxmlformats.org/drawingml/2006/main":
+        b"http://purl.oclc.org/ooxml/drawingml/main"}
+
+
+def as_strict_open_xml(workbook, path):
+    """The .xlsx ``workbook`` rewritten at ``path`` with the namespaces of
+    :data:`STRICT_NAMESPACES`."""
+    with zipfile.ZipFile(workbook) as source, zipfile.ZipFile(path, "w") as strict:
+        for member in source.infolist():
+            data = source.read(member.filename)
+            for transitional, strict_namespace in STRICT_NAMESPACES.items():
+                data = data.replace(transitional, strict_namespace)
+            strict.writestr(member, data)
+    return path
+
+
+def test_a_strict_open_xml_workbook_is_refused_in_one_line(tmp_path):
+    """A village list saved as "Strict Open XML 电子表格" stopped the run with a traceback
+    (openpyxl finds no sheet in it: IndexError); it is refused in one line saying how to save
+    it. The same workbook saved normally is read."""
+    normal = tmp_path / "村庄.xlsx"
+    assert len(read_villages(normal, [village_record("V1", 300)])) == 1
+    strict = as_strict_open_xml(normal, tmp_path / "村庄_strict.xlsx")
+    source = LayerSource(path=strict, key="inputs.villages", fields=tuple(VILLAGE_COLUMNS.items()))
+    with pytest.raises(InputError) as refused:
+        read_layer(source, None, VILLAGE_FIELDS, "village_id")
+    assert str(refused.value) == (
+        f"{strict}: a Strict Open XML workbook (Excel's \"Strict Open XML 电子表格\"), which cannot "
+        f"be read; open it in Excel and save it as an Excel workbook (.xlsx: 另存为 > Excel 工作簿)")
+
+
+#: An OpenDocument spreadsheet's first member, as LibreOffice and WPS write it (ODF 1.2 Part 3,
+#: 3.3: an uncompressed "mimetype" naming the document's type).
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+#: The first bytes of an OLE2 compound file (MS-CFB 2.2), as WPS 表格 writes an .et file.
+OLE2_HEADER = bytes.fromhex("d0cf11e0a1b11ae1") + bytes(504)
+
+
+def test_a_wps_or_opendocument_spreadsheet_is_refused_in_one_line(tmp_path):
+    """A village list given as WPS's own .et file was refused as "not a supported vector file
+    ... GeoPackage, GeoJSON?", an .ods one as "no geometry column": each is refused naming
+    what it is and how to save it as .xlsx; an .xlsx workbook named .et is read."""
+    et, ods = tmp_path / "村庄.et", tmp_path / "村庄.ods"
+    et.write_bytes(OLE2_HEADER)
+    with zipfile.ZipFile(ods, "w") as package:
+        package.writestr("mimetype", ODS_MIMETYPE)
+    save = "save it as an Excel workbook (.xlsx: 另存为 > Excel 工作簿) and name that file"
+    for path, what in ((et, "a WPS 表格 (.et) spreadsheet cannot be read; open it in WPS"),
+                       (ods, "an OpenDocument (.ods) spreadsheet cannot be read; open it in "
+                             "LibreOffice or WPS")):
+        source = LayerSource(path=path, key="inputs.villages", fields=tuple(VILLAGE_COLUMNS.items()))
+        with pytest.raises(InputError) as refused:
+            read_layer(source, None, VILLAGE_FIELDS, "village_id")
+        assert str(refused.value) == f"{path}: {what} and {save}"
+    renamed = tmp_path / "村庄2.et"
+    write_rows(tmp_path / "村庄2.xlsx", [[*VILLAGE_COLUMNS.values(), "经度", "纬度"],
+                                        village_record("V1", 300)]).rename(renamed)
+    source = LayerSource(path=renamed, key="inputs.villages", fields=tuple(VILLAGE_COLUMNS.items()))
+    assert read_layer(source, None, VILLAGE_FIELDS, "village_id").index.tolist() == ["V1"]
 

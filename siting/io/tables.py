@@ -25,11 +25,16 @@ from openpyxl.utils import get_column_letter
 from siting.errors import InputError
 from siting.io.problems import Problems, first_line
 from siting.io.xlsx_rows import (east_asian_dates, error_cells, hidden_columns, hidden_rows,
-                                 hidden_sheets, merged_ranges)
+                                 hidden_sheets, is_strict_open_xml, merged_ranges)
 
 logger = logging.getLogger(__name__)
 
-TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls")
+TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".et", ".ods")
+#: Spreadsheets of other programs, by suffix, that no reader here reads (WPS 表格's own binary
+#: format; LibreOffice's OpenDocument): refused, saying how to save them as .xlsx; values:
+#: what the file is, the program to save it with.
+OTHER_SPREADSHEETS = {".et": ("a WPS 表格 (.et) spreadsheet", "WPS"),
+                      ".ods": ("an OpenDocument (.ods) spreadsheet", "LibreOffice or WPS")}
 #: Encodings tried in turn; UTF-8 (a BOM is skipped) first, then China's national standard.
 TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
 #: How pandas names a column whose header cell is blank.
@@ -128,15 +133,19 @@ def _table_format(path: Path) -> str:
     """"workbook" (.xlsx, .xlsm) or "text" (CSV, TSV) for a table; for one named .xls, what it
     holds: a web system's "导出Excel" writes tab-separated text (read as text) or an HTML
     table (refused), and an .xlsx workbook renamed so is read as one; an Excel 97-2003
-    workbook (an OLE2 compound file) is refused, saying how to save it as .xlsx."""
+    workbook (an OLE2 compound file) is refused, saying how to save it as .xlsx, and so is a
+    spreadsheet of :data:`OTHER_SPREADSHEETS` (an .xlsx workbook named .et is read)."""
     suffix = path.suffix.lower()
-    if suffix != ".xls":
+    if suffix not in (".xls", *OTHER_SPREADSHEETS):
         return "workbook" if suffix in (".xlsx", ".xlsm") else "text"
     with open(path, "rb") as file:
         head = file.read(XLS_SNIFF_BYTES)
-    if head.startswith(ZIP_SIGNATURE):
+    if head.startswith(ZIP_SIGNATURE) and suffix != ".ods":
         return "workbook"
     save_as = "save it as an Excel workbook (.xlsx: 另存为 > Excel 工作簿) and name that file"
+    if suffix in OTHER_SPREADSHEETS:
+        kind, program = OTHER_SPREADSHEETS[suffix]
+        raise InputError(f"{path}: {kind} cannot be read; open it in {program} and {save_as}")
     if head.startswith(OLE2_SIGNATURE):
         raise InputError(f"{path}: an Excel 97-2003 workbook (.xls) cannot be read; {save_as}")
     text = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" not in head
@@ -165,6 +174,10 @@ def _read_sheet(path: Path, sheet: str | None, is_header, sheet_key: str | None
         raise InputError(f"{path}: not an .xlsx workbook inside but an Excel 97-2003 one (or one "
                          f"locked by a password); open it in Excel and save it as an Excel "
                          f"workbook (.xlsx: 另存为 > Excel 工作簿) without a password")
+    if is_strict_open_xml(path):
+        raise InputError(f"{path}: a Strict Open XML workbook (Excel's \"Strict Open XML 电子表格\"), "
+                         f"which cannot be read; open it in Excel and save it as an Excel "
+                         f"workbook (.xlsx: 另存为 > Excel 工作簿)")
     try:  # openpyxl reads a file named .xls only as a file object
         book = pd.ExcelFile(path if path.suffix.lower() != ".xls" else io.BytesIO(
             path.read_bytes()), engine="openpyxl")

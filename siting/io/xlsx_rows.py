@@ -42,6 +42,24 @@ def _sheet_part(book: zipfile.ZipFile, sheet: str) -> str | None:
     return None
 
 
+#: How a Strict Open XML package's relationship types begin (ECMA-376 Part 1, 9.2; Excel's
+#: "Strict Open XML Spreadsheet"), where a transitional one's begin http://schemas.openxmlformats.org/.
+_STRICT_RELATIONSHIPS = "http://purl.oclc.org/ooxml/"
+
+
+def is_strict_open_xml(path: Path) -> bool:
+    """Whether the workbook ``path`` is a Strict Open XML package: its main part's relationship
+    (``_rels/.rels``, type officeDocument) of the strict namespace, which openpyxl reads as a
+    workbook without sheets; False when its parts cannot be read."""
+    try:
+        with zipfile.ZipFile(path) as book:
+            relations = ET.fromstring(book.read("_rels/.rels"))
+    except (KeyError, OSError, zipfile.BadZipFile, ET.ParseError):
+        return False
+    return any(relation.get("Type", "").startswith(_STRICT_RELATIONSHIPS)
+               for relation in relations.iter(_PACKAGE_RELATIONSHIP))
+
+
 def hidden_sheets(path: Path) -> set[str]:
     """The names of the sheets the workbook ``path`` hides (18.2.19 ``sheet``: ``state``
     hidden, or veryHidden: shown by no menu); empty when its parts cannot be read."""
