@@ -239,3 +239,30 @@ def test_a_wps_or_opendocument_spreadsheet_is_refused_in_one_line(tmp_path):
     source = LayerSource(path=renamed, key="inputs.villages", fields=tuple(VILLAGE_COLUMNS.items()))
     assert read_layer(source, None, VILLAGE_FIELDS, "village_id").index.tolist() == ["V1"]
 
+
+@pytest.mark.parametrize("label", ["合计：120个村", "合计（3个行政村）", "总计(人口)"])
+def test_a_total_row_saying_what_it_counted_is_not_a_village(tmp_path, caplog, label):
+    """A village sheet's last row "合计：120个村" (the count after the word) was read as a
+    village and refused for its blank coordinates, as if a record had lost them; it is left
+    out as a total, with a warning naming it, as "合计" alone is."""
+    path = tmp_path / "村庄.xlsx"
+    total = [label, None, 300, None, None, None, None, None]
+    with caplog.at_level(logging.WARNING, logger="siting.io"):
+        villages = read_villages(path, [village_record("V1", 300), total])
+    assert villages.index.tolist() == ["V1"]
+    assert f"{path}: row(s) 3 (" in caplog.text and "are totals, not records; not read" in caplog.text
+
+
+@pytest.mark.parametrize("header, units", [("年运维费（万元/年）", None), ("年运维费", "万元/年"),
+                                           ("年运维费(元/年)", None)])
+def test_a_yearly_cost_with_its_unit_per_year_is_found_and_read_in_yuan(tmp_path, header, units):
+    """A site list headed 年运维费（万元/年） (or with 万元/年 in a units row under 年运维费), the
+    scenario mapping 年运维费, was refused as "missing column 年运维费" (and its units row as a
+    record); the column is found, and read in yuan: 万元 times 10,000, 元 as it is."""
+    sheet = [*{**SITE_COLUMNS, "opex_cny_per_year": header}.values(), "经度", "纬度"]
+    units_row = [[""] * 4 + [units] + [""] * 6] if units else []
+    path = write_rows(tmp_path / "站址.xlsx", [sheet, *units_row, site_record("S1", 50000)])
+    source = LayerSource(path=path, key="inputs.candidates", fields=tuple(SITE_COLUMNS.items()))
+    sites = read_layer(source, None, CANDIDATE_FIELDS, "site_id")
+    per_yuan = 10_000 if "万元" in f"{header}{units}" else 1
+    assert sites["opex_cny_per_year"].tolist() == [8000 * per_yuan]

@@ -368,12 +368,13 @@ def column_named(name: str, columns) -> str:
 
 
 #: The units Chinese sheets write after a column name: 站高(m), 站高（米）, 天线挂高/m, RSRP[dBm],
-#: 实际投资(元), 人口(人), 人口(万人), 人口(户), 经度(°), 经度/°, 经度°. A header is read as its
-#: field's name without one of these (after :func:`header_key`), the unit then read
-#: (:func:`siting.io.layers.in_people`: 万人 converted, 户 refused); one in another unit
-#: (投资(千元), 站高(cm)) is not.
-HEADER_UNIT = re.compile(r"(?:[(\[【](?:m|米|°|度|dbm|元|万元|人|万人|户|年)[)\]】]"
-                         r"|/(?:m|米|°|度|dbm|元|万元|人|万人|户|年)|°)$")
+#: 实际投资(元), 年运维费（万元/年）, 人口(人), 人口(万人), 人口(户), 经度(°), 经度/°, 经度°. A
+#: header is read as its field's name without one of these (after :func:`header_key`), the unit
+#: then read (:func:`siting.io.layers.in_people`: 万人 converted, 户 refused;
+#: :func:`siting.io.layers.in_yuan`: 万元 converted); one in another unit (投资(千元), 站高(cm))
+#: is not.
+HEADER_UNIT = re.compile(r"(?:[(\[【](?:m|米|°|度|dbm|万?元(?:/年)?|万?人|户|年)[)\]】]"
+                         r"|/(?:m|米|°|度|dbm|万?元(?:/年)?|万?人|户|年)|°)$")
 
 
 def without_unit(key: str) -> str:
@@ -490,11 +491,12 @@ def warn_of_hidden_columns(where: str, read: dict[str, str | None], hidden) -> N
                        ", ".join(named))
 
 
-#: The units a sheet writes in a row of its own under the header (m, °, dBm, 元, (米), 【人】),
-#: matched after :func:`header_key`: lengths, angles, levels, frequencies, money, counts, time.
+#: The units a sheet writes in a row of its own under the header (m, °, dBm, 元, 万元/年, (米),
+#: 【人】), matched after :func:`header_key`: lengths, angles, levels, frequencies, money, counts,
+#: time.
 UNIT_WORDS = frozenset({"m", "米", "km", "千米", "公里", "cm", "厘米", "°", "度", "dbm", "db",
-                        "dbi", "dbd", "mhz", "ghz", "w", "瓦", "元", "万元", "千元", "亿元",
-                        "人", "万人", "户", "个", "座", "套", "年", "月", "%", "‰"})
+                        "dbi", "dbd", "mhz", "ghz", "w", "瓦", "元", "万元", "千元", "亿元", "元/年",
+                        "万元/年", "人", "万人", "户", "个", "座", "套", "年", "月", "%", "‰"})
 #: What a units row may hold besides units: a label (单位) and marks for "no unit".
 UNITS_ROW_FILLERS = frozenset({"单位", "单位:", "unit", "units", "unit:", "units:", "-", "/",
                                "—", "--"})
@@ -568,9 +570,10 @@ def _warn_of_hidden_rows(path: Path, rows: pd.Index) -> None:
                        path, len(rows), shown)
 
 
-#: What the first filled cell of a total row says: 合计 (sum), 总计 (grand total), 小计 (subtotal,
-#: often after a county's name: 汉滨区小计), 共计, or an English total.
-TOTAL_ROW = re.compile(r".{0,12}(合计|总计|小计|共计)[:：]?|(grand|sub)?total[:：]?|sum[:：]?",
+#: What the first filled cell of a total row says (after NFKC: ： is :, （ is (): 合计 (sum), 总计
+#: (grand total), 小计 (subtotal, often after a county's name: 汉滨区小计), 共计, or an English
+#: total; what follows a colon or in brackets is what was counted (合计：120个村, 合计（3个）).
+TOTAL_ROW = re.compile(r"(?:.{0,12}(合计|总计|小计|共计)|(grand|sub)?total|sum)(?:[:(].*)?",
                        re.IGNORECASE)
 
 
