@@ -266,3 +266,13 @@ def test_a_yearly_cost_with_its_unit_per_year_is_found_and_read_in_yuan(tmp_path
     sites = read_layer(source, None, CANDIDATE_FIELDS, "site_id")
     per_yuan = 10_000 if "万元" in f"{header}{units}" else 1
     assert sites["opex_cny_per_year"].tolist() == [8000 * per_yuan]
+
+
+@pytest.mark.parametrize("cell, height_m", [("３５ｍ", 35), ("３５．５ｍ", 35.5), ("30 Ｍ", 30)])
+def test_a_height_typed_in_full_width_with_its_unit_is_read_in_metres(tmp_path, cell, height_m):
+    """站高 typed "３５ｍ" (a Chinese input method in full-width mode) was refused as not a
+    number, where "３５米" and "35m" were read; it is read in metres."""
+    record = site_record("S1", 50000)
+    record[2] = cell
+    sites = read_sites(tmp_path / "站址.xlsx", [record])
+    assert sites["antenna_height_m"].tolist() == [height_m]

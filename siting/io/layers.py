@@ -210,11 +210,12 @@ METRES_TEXT = re.compile(r"\s*(米|[mM])\s*$")
 
 def _without_unit(column: pd.Series, field: str, where: str) -> pd.Series:
     """A numeric field's cells without the unit they may be written with: a length's metres
-    (:data:`METRES_TEXT`), a count of people's 人 and 万 (:func:`people_counted`), a sum's
-    currency (:func:`without_currency`)."""
+    (:data:`METRES_TEXT`, after NFKC: a full-width ３５ｍ as a Chinese input method types it),
+    a count of people's 人 and 万 (:func:`people_counted`), a sum's currency and 万
+    (:func:`without_currency`)."""
     if field.endswith("_m"):
-        return column.map(lambda cell: METRES_TEXT.sub("", cell) if isinstance(cell, str)
-                          else cell)
+        return column.map(lambda cell: METRES_TEXT.sub("", unicodedata.normalize("NFKC", cell))
+                          if isinstance(cell, str) else cell)
     if field in PEOPLE_FIELDS:
         return people_counted(column, field, where)
     if "_cny" in field:
