@@ -276,3 +276,33 @@ def test_a_height_typed_in_full_width_with_its_unit_is_read_in_metres(tmp_path, 
     record[2] = cell
     sites = read_sites(tmp_path / "站址.xlsx", [record])
     assert sites["antenna_height_m"].tolist() == [height_m]
+
+
+def with_formula_values(workbook, path, values):
+    """The .xlsx ``workbook`` (written by openpyxl: formulas without values) at ``path`` with
+    ``values`` (formula -> its value) stored as Excel stores them when it saves the file."""
+    with zipfile.ZipFile(workbook) as source, zipfile.ZipFile(path, "w") as saved:
+        for member in source.infolist():
+            data = source.read(member.filename)
+            for formula, value in values.items():
+                data = data.replace(f"<f>{formula}</f><v />".encode(),
+                                    f"<f>{formula}</f><v>{value}</v>".encode())
+            saved.writestr(member, data)
+    return path
+
+
+def test_a_formula_never_computed_is_refused_not_read_as_empty(tmp_path):
+    """A village list written by a program with 人口 as a formula (=120+180), its value never
+    computed (Excel shows 300 when it opens it), was refused as "field 'population' is empty";
+    it is refused naming the cell and the formula, saying to open and save the workbook.
+    The same workbook once saved by Excel (the value stored) is read."""
+    path = tmp_path / "村庄.xlsx"
+    with pytest.raises(InputError) as refused:
+        read_villages(path, [village_record("V1", 300), village_record("V2", "=120+180", 108.6)])
+    assert str(refused.value) == (
+        f"{path}: sheet 'Sheet': cell(s) C3 hold formulas whose values were never computed "
+        f"(C3: =120+180), as a program writing the workbook leaves them; open it in Excel or "
+        f"WPS and save it, so that their values are stored")
+    saved = with_formula_values(path, tmp_path / "村庄_saved.xlsx", {"120+180": 120 + 180})
+    source = LayerSource(path=saved, key="inputs.villages", fields=tuple(VILLAGE_COLUMNS.items()))
+    assert read_layer(source, None, VILLAGE_FIELDS, "village_id")["population"].tolist() == [300, 300]

@@ -25,7 +25,8 @@ from openpyxl.utils import get_column_letter
 from siting.errors import InputError
 from siting.io.problems import Problems, first_line
 from siting.io.xlsx_rows import (east_asian_dates, error_cells, hidden_columns, hidden_rows,
-                                 hidden_sheets, is_strict_open_xml, merged_ranges)
+                                 hidden_sheets, is_strict_open_xml, merged_ranges,
+                                 uncomputed_formulas)
 
 logger = logging.getLogger(__name__)
 
@@ -201,12 +202,31 @@ def _read_sheet(path: Path, sheet: str | None, is_header, sheet_key: str | None
         if header is not None and others:
             _warn_of_other_sheets(path, name, others, sheet_key)
         header = header or 0
+        _refuse_uncomputed_formulas(path, name, header + 1)
         frame = pd.read_excel(book, sheet_name=name, header=header, dtype=object,
                               keep_default_na=False)  # NA, null: text, as a CSV's are
         _restore_cells(frame, header + 2, {**error_cells(path, name),
                                            **east_asian_dates(path, name)})
         frame = _with_merged_cells_filled(frame, header + 2, merged_ranges(path, name), path)
         return frame, header, top, hidden_rows(path, name), hidden_columns(path, name)
+
+
+def _refuse_uncomputed_formulas(path: Path, sheet: str, first_row: int) -> None:
+    """InputError naming the cells of ``sheet`` from Excel's row ``first_row`` (the header's)
+    on that hold a formula whose value was never computed
+    (:func:`~siting.io.xlsx_rows.uncomputed_formulas`): pandas reads them as empty, where Excel
+    shows their values."""
+    formulas = {cell: f for cell, f in uncomputed_formulas(path, sheet).items()
+                if cell[0] >= first_row}
+    if not formulas:
+        return
+    named = [f"{get_column_letter(column)}{row}" for row, column in sorted(formulas)]
+    first = formulas[min(formulas)]
+    raise InputError(f"{path}: sheet '{sheet}': cell(s) {', '.join(named[:5])}"
+                     f"{' and more' if len(named) > 5 else ''} hold formulas whose values were "
+                     f"never computed{f' ({named[0]}: ={first})' if first else ''}, as a "
+                     f"program writing the workbook leaves them; open it in Excel or WPS and "
+                     f"save it, so that their values are stored")
 
 
 def _restore_cells(frame: pd.DataFrame, first_row: int, cells: dict[tuple[int, int], object]

@@ -146,6 +146,31 @@ def error_cells(path: Path, sheet: str) -> dict[tuple[int, int], str]:
     return cells
 
 
+#: A formula cell (18.3.1.40 ``f``) without a value (18.3.1.96 ``v`` absent or empty), its
+#: attributes and its formula: what a program that writes formulas without computing them
+#: (openpyxl, a web system's export) leaves, and Excel computes when it opens the file.
+_FORMULA_WITHOUT_VALUE = re.compile(
+    rb'<(?:\w+:)?c\b([^>]*)>\s*<(?:\w+:)?f\b[^>]*(?:/>|>([^<]*)</(?:\w+:)?f>)\s*'
+    rb'(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>')
+#: The cell types whose value may be empty text (a formula giving "").
+_TEXT_TYPES = (b"str", b"inlineStr", b"s")
+
+
+def uncomputed_formulas(path: Path, sheet: str) -> dict[tuple[int, int], str]:
+    """The cells of the sheet ``sheet`` of the workbook ``path`` holding a formula whose value
+    was never computed (:data:`_FORMULA_WITHOUT_VALUE`; not one of text, whose value may be
+    empty), which pandas reads as empty, as (row, column) numbered from 1 -> the formula
+    (empty for a cell sharing another's)."""
+    xml = _sheet_xml(path, sheet)
+    cells = {}
+    for cell in _FORMULA_WITHOUT_VALUE.finditer(xml):
+        kind, reference = _CELL_TYPE.search(cell[1]), _CELL_REFERENCE.search(cell[1])
+        if reference is not None and (kind is None or kind[1] not in _TEXT_TYPES):
+            cells[int(reference[2]), column_index_from_string(reference[1].decode())] = \
+                (cell[2] or b"").decode("utf-8")
+    return cells
+
+
 #: The built-in number formats (ECMA-376 Part 1, 18.8.30 ``numFmt``) that are dates in Chinese
 #: Excel (zh-cn: 27 yyyy"年"m"月", 28 m"月"d"日", 30 m-d-yy, 31 yyyy"年"m"月"d"日", 57
 #: yyyy"年"m"月", 58 m"月"d"日", ...; Japanese and Korean Excel's are dates too), which it
