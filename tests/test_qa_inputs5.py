@@ -306,3 +306,18 @@ def test_a_formula_never_computed_is_refused_not_read_as_empty(tmp_path):
     saved = with_formula_values(path, tmp_path / "村庄_saved.xlsx", {"120+180": 120 + 180})
     source = LayerSource(path=saved, key="inputs.villages", fields=tuple(VILLAGE_COLUMNS.items()))
     assert read_layer(source, None, VILLAGE_FIELDS, "village_id")["population"].tolist() == [300, 300]
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_a_header_repeated_under_the_first_list_is_not_a_village(tmp_path, caplog, suffix):
+    """Two counties' village lists pasted one under the other, each with its header, were
+    refused: the second header was read as a village without coordinates ("row 4: '经度',
+    '纬度'; write them as numbers"); it is left out with a warning, and both lists read."""
+    path = tmp_path / f"村庄{suffix}"
+    header = [*VILLAGE_COLUMNS.values(), "经度", "纬度"]
+    with caplog.at_level(logging.WARNING, logger="siting.io"):
+        villages = read_villages(path, [village_record("V1", 300), village_record("V2", 120, 108.51),
+                                        header, village_record("V3", 80, 108.52)])
+    assert villages.index.tolist() == ["V1", "V2", "V3"]
+    assert villages["population"].tolist() == [300, 120, 80]
+    assert f"{path}: row(s) 4 (编号) are the header repeated, not records; not read" in caplog.text

@@ -463,8 +463,9 @@ def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
                is_header=None, sheet_key: str | None = None) -> pd.DataFrame:
     """The rows of a CSV file or XLSX sheet (a file named .xls read as what it holds:
     :func:`_table_format`), column names stripped, blank rows and total rows
-    (合计, 小计: :func:`_total_rows`), rows of notes (备注：: :func:`_note_rows`) and a units
-    row under the header (:func:`_with_units_row_read`) dropped, indexed
+    (合计, 小计: :func:`_total_rows`), rows of notes (备注：: :func:`_note_rows`), the header
+    repeated (:func:`_repeated_header_rows`) and a units row under the header
+    (:func:`_with_units_row_read`) dropped, indexed
     by their row numbers as a spreadsheet shows them, blank columns without a header (which
     Excel leaves after the table) dropped; a table without rows is an error unless
     ``allow_empty`` (the caller then says what to do). The header is the first row
@@ -487,7 +488,7 @@ def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
     hidden_names = {frame.columns[n - 1] for n in hidden_numbers if n <= frame.shape[1]}
     blank = frame.apply(blank_cells)
     skipped_rows = (blank.all(axis=1).to_numpy(bool) | _total_rows(frame, blank, path)
-                    | _note_rows(frame, blank, path))
+                    | _note_rows(frame, blank, path) | _repeated_header_rows(frame, blank, path))
     unnamed = frame.columns.astype(str).str.fullmatch(UNNAMED_COLUMN)
     frame = frame.loc[~skipped_rows, ~(unnamed & blank.all(axis=0).to_numpy(bool))]
     if frame.empty and not allow_empty:
@@ -647,6 +648,26 @@ def _note_rows(frame: pd.DataFrame, blank: pd.DataFrame, path: Path) -> np.ndarr
                               for text in texts)
     _warn_not_records(frame.index[notes], first, path, "notes")
     return notes
+
+
+def _repeated_header_rows(frame: pd.DataFrame, blank: pd.DataFrame, path: Path) -> np.ndarray:
+    """Where ``frame`` repeats its header (counties' lists pasted one under another, each with
+    its header; a list copied from pages that each print it): every filled cell its column's
+    name (compared by :func:`header_key`, without a unit: :func:`without_unit`), two at least;
+    with a warning naming them, such a row is no record."""
+    def key(cell) -> str:
+        return without_unit(header_key(cell_text(cell)))
+    if frame.empty:
+        return np.zeros(len(frame), bool)
+    names = [key(column) for column in frame.columns]
+    first = _first_texts(frame, blank)
+    repeated = first.map(key).isin(names).to_numpy(bool, copy=True)  # the few rows to look at
+    for position in np.flatnonzero(repeated):
+        same = [key(cell) == name for cell, name in zip(frame.iloc[position], names)]
+        filled = ~blank.iloc[position].to_numpy(bool)
+        repeated[position] = sum(same) >= 2 and all(np.array(same)[filled])
+    _warn_not_records(frame.index[repeated], first, path, "the header repeated")
+    return repeated
 
 
 #: A unit in brackets after a column name: 经度（°）, 纬度(度), lon (deg), 东经[E].
