@@ -321,3 +321,18 @@ def test_a_header_repeated_under_the_first_list_is_not_a_village(tmp_path, caplo
     assert villages.index.tolist() == ["V1", "V2", "V3"]
     assert villages["population"].tolist() == [300, 120, 80]
     assert f"{path}: row(s) 4 (编号) are the header repeated, not records; not read" in caplog.text
+
+
+def test_a_yearly_cost_written_per_year_is_read_in_yuan_only_in_a_yearly_field(tmp_path):
+    """年运维费 written "0.8万元/年" or "3000元/年" was refused as not a number; it is read in
+    yuan a year. The same text in 建设投资 (spent once) is still refused, quoting the cell."""
+    records = [site_record("S1", 50000), site_record("S2", 50000, lon=108.51)]
+    records[0][4], records[1][4] = "0.8万元/年", "3000元每年"
+    sites = read_sites(tmp_path / "站址.xlsx", records)
+    assert sites["opex_cny_per_year"].tolist() == pytest.approx([0.8 * 10_000, 3000])
+    path = tmp_path / "站址2.xlsx"
+    with pytest.raises(InputError) as refused:
+        read_sites(path, [site_record("S1", "5万元/年")])
+    assert str(refused.value) == (
+        f"{path}: field 'capex_cny' (column '建设投资') is missing or not a number for "
+        f"feature(s) S1 (values ['5万元/年']); give a number")

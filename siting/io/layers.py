@@ -219,35 +219,38 @@ def _without_unit(column: pd.Series, field: str, where: str) -> pd.Series:
     if field in PEOPLE_FIELDS:
         return people_counted(column, field, where)
     if "_cny" in field:
-        return without_currency(column)
+        return without_currency(column, per_year=field.endswith("_per_year"))
     return column
 
 
 #: A sum as planners write one, after NFKC: with a currency sign before it, as Excel's currency
 #: and accounting formats show it and save it in a CSV ("¥50,000.00", "￥8,000", " ¥ -   " for
 #: 0), in brackets when negative as the accounting format shows it ("(50,000)", "¥(50,000)"),
-#: with its unit after it ("50000元", "5万元", "0.5万", "1.2 万元"). Groups: the accounting
-#: format's dash, the opening bracket, the number, 万, the closing bracket.
-MONEY_TEXT = re.compile(r"(?:¥|rmb|cny)?\s*(?:(-)|(\()?\s*(.+?)\s*(万)?\s*元?\s*(\))?)",
-                        re.IGNORECASE)
+#: with its unit after it ("50000元", "5万元", "0.5万", "1.2 万元"), a yearly sum's per year
+#: ("0.8万元/年", "3000元每年"). Groups: the accounting format's dash, the opening bracket, the
+#: number, 万, per year, the closing bracket.
+MONEY_TEXT = re.compile(r"(?:¥|rmb|cny)?\s*(?:(-)|(\()?\s*(.+?)\s*(万)?\s*元?\s*(/年|每年)?\s*"
+                        r"(\))?)", re.IGNORECASE)
 
 
-def without_currency(column: pd.Series) -> pd.Series:
+def without_currency(column: pd.Series, *, per_year: bool = False) -> pd.Series:
     """A money field's cells as numbers of yuan where a text cell is a sum of
     :data:`MONEY_TEXT` (its currency sign and 元 dropped, 5万元 is 50,000, the accounting
-    format's "¥ -" is 0 and its "(50,000)" -50,000); other cells as they are."""
-    return column.map(_yuan_of)
+    format's "¥ -" is 0 and its "(50,000)" -50,000; "/年" only in a field ``per_year``);
+    other cells as they are."""
+    return column.map(lambda cell: _yuan_of(cell, per_year))
 
 
-def _yuan_of(cell):
-    """The yuan a text ``cell`` gives (:data:`MONEY_TEXT`); ``cell`` when it gives none."""
+def _yuan_of(cell, per_year: bool):
+    """The yuan a text ``cell`` gives (:data:`MONEY_TEXT`; a sum per year only when
+    ``per_year``); ``cell`` when it gives none."""
     match = (MONEY_TEXT.fullmatch(unicodedata.normalize("NFKC", cell).strip())
              if isinstance(cell, str) else None)
-    if match is None:
+    if match is None or (match[5] and not per_year):
         return cell
     if match[1]:
         return 0.0
-    if bool(match[2]) != bool(match[5]):  # one bracket without the other
+    if bool(match[2]) != bool(match[6]):  # one bracket without the other
         return cell
     number = numbers_of(pd.Series([match[3]])).iloc[0]
     if np.isnan(number):
