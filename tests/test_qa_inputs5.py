@@ -336,3 +336,20 @@ def test_a_yearly_cost_written_per_year_is_read_in_yuan_only_in_a_yearly_field(t
     assert str(refused.value) == (
         f"{path}: field 'capex_cny' (column '建设投资') is missing or not a number for "
         f"feature(s) S1 (values ['5万元/年']); give a number")
+
+
+def test_a_header_wrapped_over_two_lines_is_named_on_one_line(tmp_path):
+    """A header cell wrapped with Alt+Enter (人口⏎（人）) put its line break into every message
+    naming the column, so a bad population gave two lines (the second "（人）') is missing or
+    not a number ..."); the column is named with a space for the break, on one line, and
+    still found by the scenario's 人口."""
+    path = tmp_path / "村庄.xlsx"
+    header = [*VILLAGE_COLUMNS.values(), "经度", "纬度"]
+    header[2] = "人口\n（人）"
+    write_rows(path, [header, village_record("V1", 300), village_record("V2", "三百", 108.51)])
+    source = LayerSource(path=path, key="inputs.villages", fields=tuple(VILLAGE_COLUMNS.items()))
+    with pytest.raises(InputError) as refused:
+        read_layer(source, None, VILLAGE_FIELDS, "village_id")
+    assert str(refused.value) == (
+        f"{path}: field 'population' (column '人口 （人）') is missing or not a number for "
+        f"feature(s) V2 (values ['三百']); give a number")

@@ -449,14 +449,17 @@ def header_row(top: list[list], is_header) -> int | None:
 
 
 def _header_names(columns, top: list[list], header: int) -> list[str]:
-    """The column names, stripped; a blank header cell takes the name above it: a two-row
-    header names most columns in cells merged down over both rows (their text in the upper
-    one), beside a group such as 坐标 merged across 经度 and 纬度 below it."""
+    """The column names, stripped, each line break (a header cell wrapped with Alt+Enter:
+    人口⏎（人）) or run of spaces within one space, so that a message naming a column is one
+    line; a blank header cell takes the name above it: a two-row header names most columns in
+    cells merged down over both rows (their text in the upper one), beside a group such as
+    坐标 merged across 经度 and 纬度 below it."""
     above = top[header - 1] if 0 < header < len(top) else []
     cells = top[header] if header < len(top) else []
-    return [cell_text(above[i]) if (i >= len(cells) or not cell_text(cells[i])) and i < len(above)
-            and cell_text(above[i]) else cell_text(column)
-            for i, column in enumerate(columns)]
+    names = [cell_text(above[i]) if (i >= len(cells) or not cell_text(cells[i]))
+             and i < len(above) and cell_text(above[i]) else cell_text(column)
+             for i, column in enumerate(columns)]
+    return [" ".join(name.split()) for name in names]
 
 
 def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
