@@ -218,17 +218,23 @@ OLE2_HEADER = bytes.fromhex("d0cf11e0a1b11ae1") + bytes(504)
 
 
 def test_a_wps_or_opendocument_spreadsheet_is_refused_in_one_line(tmp_path):
-    """A village list given as WPS's own .et file was refused as "not a supported vector file
-    ... GeoPackage, GeoJSON?", an .ods one as "no geometry column": each is refused naming
-    what it is and how to save it as .xlsx; an .xlsx workbook named .et is read."""
+    """A village list given as WPS's own .et file (or an Excel .xlsb) was refused as "not a
+    supported vector file ... GeoPackage, GeoJSON?", an .ods one as "no geometry column":
+    each is refused naming what it is and how to save it as .xlsx; an .xlsx workbook named
+    .et is read."""
     et, ods = tmp_path / "村庄.et", tmp_path / "村庄.ods"
     et.write_bytes(OLE2_HEADER)
     with zipfile.ZipFile(ods, "w") as package:
         package.writestr("mimetype", ODS_MIMETYPE)
     save = "save it as an Excel workbook (.xlsx: 另存为 > Excel 工作簿) and name that file"
+    xlsb = tmp_path / "村庄.xlsb"
+    with zipfile.ZipFile(xlsb, "w") as package:
+        package.writestr("xl/workbook.bin", b"\x83\x01\x00")
     for path, what in ((et, "a WPS 表格 (.et) spreadsheet cannot be read; open it in WPS"),
                        (ods, "an OpenDocument (.ods) spreadsheet cannot be read; open it in "
-                             "LibreOffice or WPS")):
+                             "LibreOffice or WPS"),
+                       (xlsb, "an Excel binary (.xlsb) workbook cannot be read; open it in "
+                              "Excel")):
         source = LayerSource(path=path, key="inputs.villages", fields=tuple(VILLAGE_COLUMNS.items()))
         with pytest.raises(InputError) as refused:
             read_layer(source, None, VILLAGE_FIELDS, "village_id")

@@ -30,12 +30,13 @@ from siting.io.xlsx_rows import (east_asian_dates, error_cells, hidden_columns, 
 
 logger = logging.getLogger(__name__)
 
-TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".et", ".ods")
-#: Spreadsheets of other programs, by suffix, that no reader here reads (WPS 表格's own binary
-#: format; LibreOffice's OpenDocument): refused, saying how to save them as .xlsx; values:
-#: what the file is, the program to save it with.
+TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".et", ".ods", ".xlsb")
+#: Spreadsheets in formats no reader here reads (WPS 表格's own binary format; LibreOffice's
+#: OpenDocument; Excel's binary workbook), by suffix: refused, saying how to save them as
+#: .xlsx; values: what the file is, the program to save it with.
 OTHER_SPREADSHEETS = {".et": ("a WPS 表格 (.et) spreadsheet", "WPS"),
-                      ".ods": ("an OpenDocument (.ods) spreadsheet", "LibreOffice or WPS")}
+                      ".ods": ("an OpenDocument (.ods) spreadsheet", "LibreOffice or WPS"),
+                      ".xlsb": ("an Excel binary (.xlsb) workbook", "Excel")}
 #: Encodings tried in turn; UTF-8 (a BOM is skipped) first, then China's national standard.
 TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
 #: How pandas names a column whose header cell is blank.
@@ -141,7 +142,7 @@ def _table_format(path: Path) -> str:
         return "workbook" if suffix in (".xlsx", ".xlsm") else "text"
     with open(path, "rb") as file:
         head = file.read(XLS_SNIFF_BYTES)
-    if head.startswith(ZIP_SIGNATURE) and suffix != ".ods":
+    if head.startswith(ZIP_SIGNATURE) and suffix in (".xls", ".et"):  # an .xlsx renamed
         return "workbook"
     save_as = "save it as an Excel workbook (.xlsx: 另存为 > Excel 工作簿) and name that file"
     if suffix in OTHER_SPREADSHEETS:
