@@ -359,3 +359,29 @@ def test_a_header_wrapped_over_two_lines_is_named_on_one_line(tmp_path):
     assert str(refused.value) == (
         f"{path}: field 'population' (column '人口 （人）') is missing or not a number for "
         f"feature(s) V2 (values ['三百']); give a number")
+
+
+@pytest.mark.parametrize("note, header", [(["单位：万元"], "建设投资（万元）"),
+                                          (["站址清单", *[None] * 9, "（金额单位：万元）"],
+                                           "建设投资（万元）"),
+                                          (["单位:万人"], "人口（万人）")])
+def test_a_unit_noted_above_the_table_is_refused_not_ignored(tmp_path, note, header):
+    """A site list whose title rows say "单位：万元" had its 建设投资 of 5 read as 5 yuan (the
+    note above the header was skipped as a title), 10,000 times too cheap; the table is
+    refused naming the row and the note, saying to write the unit in the headers."""
+    path = tmp_path / "站址.xlsx"
+    write_rows(path, [note, [*SITE_COLUMNS.values(), "经度", "纬度"], site_record("S1", 5)])
+    source = LayerSource(path=path, key="inputs.candidates", fields=tuple(SITE_COLUMNS.items()))
+    with pytest.raises(InputError) as refused:
+        read_layer(source, None, CANDIDATE_FIELDS, "site_id")
+    assert str(refused.value) == (
+        f"{path}: row 1 gives the whole table's unit ({note[-1]!r}), which is not read: write the "
+        f"unit in the header of each column it applies to ({header}) and delete that note")
+
+
+def test_a_plain_unit_noted_above_the_table_is_read_as_it_is(tmp_path):
+    """A note of a unit read as it is (单位：元) leaves the table read."""
+    path = tmp_path / "站址.xlsx"
+    write_rows(path, [["单位：元"], [*SITE_COLUMNS.values(), "经度", "纬度"], site_record("S1", 5)])
+    source = LayerSource(path=path, key="inputs.candidates", fields=tuple(SITE_COLUMNS.items()))
+    assert read_layer(source, None, CANDIDATE_FIELDS, "site_id")["capex_cny"].tolist() == [5]

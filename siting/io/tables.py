@@ -486,6 +486,7 @@ def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
     else:
         frame, header, top = _read_csv(path, is_header)
     _refuse_duplicated_names(path, header, _header_names(top[header] if top else [], top, header))
+    _refuse_scaled_table_unit(path, top[:header])
     frame.columns = _header_names(frame.columns, top, header)
     frame.index = pd.RangeIndex(header + 2, header + 2 + len(frame))  # the header's row + 1
     frame = _with_units_row_read(frame, path)
@@ -567,6 +568,30 @@ def _names_a_unit(column: str) -> bool:
     """Whether a column's name ends in a unit already (站高(m), 投资（千元）, 经度°)."""
     key = header_key(column)
     return without_unit(key) != key or key.endswith((")", "]", "】"))
+
+
+#: A note above a table giving the unit of its numbers, after NFKC: 单位:万元, (金额单位:万元),
+#: 单位: 万人. Group: the unit.
+TABLE_UNIT_NOTE = re.compile(r"\(?\s*\w{0,4}单位\s*:\s*([^)\s]+)\s*\)?")
+#: The units such a note may give that would not be read: a header's 万元 and 万人 are
+#: converted (:func:`siting.io.layers.in_yuan`, :func:`siting.io.layers.in_people`), its 千元,
+#: 亿元 and 户 refused, but a note above the header says neither which columns it applies to.
+SCALED_UNITS = frozenset({"万元", "千元", "亿元", "万人", "户", "万户"})
+
+
+def _refuse_scaled_table_unit(path: Path, above: list[list]) -> None:
+    """InputError when a row ``above`` the header (the title, the unit that made the list)
+    notes a unit of :data:`SCALED_UNITS` for the whole table (单位：万元): the numbers would be
+    read in yuan or people, 10,000 times too small."""
+    for position, cells in enumerate(above):
+        for cell in cells:
+            note = TABLE_UNIT_NOTE.fullmatch(_normalised(cell_text(cell)))
+            if note is not None and header_key(note[1]) in SCALED_UNITS:
+                column = "建设投资" if "元" in note[1] else "人口"
+                raise InputError(f"{path}: row {position + 1} gives the whole table's unit "
+                                 f"({cell_text(cell)!r}), which is not read: write the unit in "
+                                 f"the header of each column it applies to ({column}（{note[1]}）)"
+                                 f" and delete that note")
 
 
 def _refuse_duplicated_names(path: Path, header: int, names: list[str]) -> None:
