@@ -385,3 +385,15 @@ def test_a_plain_unit_noted_above_the_table_is_read_as_it_is(tmp_path):
     write_rows(path, [["单位：元"], [*SITE_COLUMNS.values(), "经度", "纬度"], site_record("S1", 5)])
     source = LayerSource(path=path, key="inputs.candidates", fields=tuple(SITE_COLUMNS.items()))
     assert read_layer(source, None, CANDIDATE_FIELDS, "site_id")["capex_cny"].tolist() == [5]
+
+
+def test_a_workbook_named_csv_is_read_as_a_workbook(tmp_path):
+    """An .xlsx workbook renamed .csv (as a web system's export names it, or a planner
+    "converting" it by its name) was refused as "neither UTF-8 nor GB18030; save the sheet
+    as 'CSV UTF-8'"; it is read as the workbook it is."""
+    workbook = write_rows(tmp_path / "村庄.xlsx", [[*VILLAGE_COLUMNS.values(), "经度", "纬度"],
+                                                  village_record("V1", 300)])
+    renamed = workbook.rename(tmp_path / "村庄.csv")
+    source = LayerSource(path=renamed, key="inputs.villages", fields=tuple(VILLAGE_COLUMNS.items()))
+    villages = read_layer(source, None, VILLAGE_FIELDS, "village_id")
+    assert villages.index.tolist() == ["V1"] and villages["population"].tolist() == [300]

@@ -132,24 +132,26 @@ XLS_SNIFF_BYTES = 4096
 
 
 def _table_format(path: Path) -> str:
-    """"workbook" (.xlsx, .xlsm) or "text" (CSV, TSV) for a table; for one named .xls, what it
-    holds: a web system's "导出Excel" writes tab-separated text (read as text) or an HTML
-    table (refused), and an .xlsx workbook renamed so is read as one; an Excel 97-2003
-    workbook (an OLE2 compound file) is refused, saying how to save it as .xlsx, and so is a
-    spreadsheet of :data:`OTHER_SPREADSHEETS` (an .xlsx workbook named .et is read)."""
+    """"workbook" or "text" (CSV, TSV) for a table, by what it holds whatever its name says: an
+    .xlsx workbook (a zip package, ECMA-376 Part 2) is read as one when named .csv, .xls or
+    .et too; an Excel 97-2003 workbook (an OLE2 compound file) is refused, saying how to save
+    it as .xlsx, and so is a spreadsheet of :data:`OTHER_SPREADSHEETS`; one named .xls may
+    hold what a web system's "导出Excel" writes: tab-separated text (read as text) or an HTML
+    table (refused)."""
     suffix = path.suffix.lower()
-    if suffix not in (".xls", *OTHER_SPREADSHEETS):
-        return "workbook" if suffix in (".xlsx", ".xlsm") else "text"
     with open(path, "rb") as file:
         head = file.read(XLS_SNIFF_BYTES)
-    if head.startswith(ZIP_SIGNATURE) and suffix in (".xls", ".et"):  # an .xlsx renamed
-        return "workbook"
+    zipped = head.startswith(ZIP_SIGNATURE)
     save_as = "save it as an Excel workbook (.xlsx: 另存为 > Excel 工作簿) and name that file"
-    if suffix in OTHER_SPREADSHEETS:
+    if suffix in OTHER_SPREADSHEETS and not (zipped and suffix == ".et"):
         kind, program = OTHER_SPREADSHEETS[suffix]
         raise InputError(f"{path}: {kind} cannot be read; open it in {program} and {save_as}")
+    if suffix in (".xlsx", ".xlsm") or zipped:  # an OLE2 .xlsx: locked (told when read)
+        return "workbook"
     if head.startswith(OLE2_SIGNATURE):
         raise InputError(f"{path}: an Excel 97-2003 workbook (.xls) cannot be read; {save_as}")
+    if suffix != ".xls":
+        return "text"
     text = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" not in head
     if not text:
         raise InputError(f"{path}: neither a workbook nor text inside; open it in Excel and "
@@ -180,8 +182,8 @@ def _read_sheet(path: Path, sheet: str | None, is_header, sheet_key: str | None
         raise InputError(f"{path}: a Strict Open XML workbook (Excel's \"Strict Open XML 电子表格\"), "
                          f"which cannot be read; open it in Excel and save it as an Excel "
                          f"workbook (.xlsx: 另存为 > Excel 工作簿)")
-    try:  # openpyxl reads a file named .xls only as a file object
-        book = pd.ExcelFile(path if path.suffix.lower() != ".xls" else io.BytesIO(
+    try:  # openpyxl reads a file named other than .xlsx or .xlsm only as a file object
+        book = pd.ExcelFile(path if path.suffix.lower() in (".xlsx", ".xlsm") else io.BytesIO(
             path.read_bytes()), engine="openpyxl")
     except Exception as exc:  # openpyxl raises zipfile and XML errors for damaged files
         raise InputError(f"{path}: cannot read the workbook ({first_line(exc)}); is it a valid "
