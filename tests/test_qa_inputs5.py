@@ -397,3 +397,16 @@ def test_a_workbook_named_csv_is_read_as_a_workbook(tmp_path):
     source = LayerSource(path=renamed, key="inputs.villages", fields=tuple(VILLAGE_COLUMNS.items()))
     villages = read_layer(source, None, VILLAGE_FIELDS, "village_id")
     assert villages.index.tolist() == ["V1"] and villages["population"].tolist() == [300]
+
+
+@pytest.mark.parametrize("cell", ["约300户", "300余户", "300户左右"])
+def test_an_approximate_count_of_households_is_refused_as_households(tmp_path, cell):
+    """人口 written "约300户" was refused as "not a number", where "300户" is told it counts
+    households: it is refused the same way, saying to give people."""
+    path = tmp_path / "村庄.xlsx"
+    with pytest.raises(InputError) as refused:
+        read_villages(path, [village_record("V1", cell)])
+    assert str(refused.value) == (
+        f"{path}: field 'population' (column '人口') of feature(s) V1 counts households "
+        f"({cell!r}), not people; give the number of people (人), from the register or "
+        f"households × people per household")

@@ -272,8 +272,8 @@ PEOPLE_TEXT = re.compile(r"(约|大约|近|~|≈)?\s*(\d[\d,.]*)\s*(余|多)?\s*
                          r"(?:人|口)?\s*(左右)?")
 #: The groups of :data:`PEOPLE_TEXT` that say a count is approximate.
 APPROXIMATE_GROUPS = (1, 3, 5, 6)
-#: A count of households ("300户", "300 户"): not people.
-HOUSEHOLDS_TEXT = re.compile(r"\d[\d,.]*\s*万?\s*户")
+#: A count of households ("300户", "300 户"), approximate too ("约300户", "300余户"): not people.
+HOUSEHOLDS_TEXT = re.compile(PEOPLE_TEXT.pattern.replace("(?:人|口)?", "户"))
 
 
 def people_counted(column: pd.Series, field: str, where: str) -> pd.Series:
