@@ -410,3 +410,17 @@ def test_an_approximate_count_of_households_is_refused_as_households(tmp_path, c
         f"{path}: field 'population' (column '人口') of feature(s) V1 counts households "
         f"({cell!r}), not people; give the number of people (人), from the register or "
         f"households × people per household")
+
+
+def test_an_as_built_cost_saying_none_is_refused_not_read_as_nothing_spent(tmp_path):
+    """A dash alone in 实际投资 ("-": not known) is no sum; only the accounting format's "¥ -"
+    is 0: the list is refused naming the row, not read as a site that cost nothing."""
+    scenario, _ = lonlat_region(tmp_path / "region", {"S1": 0.05})
+    scenario = load_scenario(scenario)
+    path = tmp_path / "竣工.csv"
+    pd.DataFrame([["S1", TECH_4G["name"], 2027, "-"]],
+                 columns=["站址编号", "制式", "建成年份", "实际投资"]).to_csv(
+        path, index=False, encoding="gbk")
+    with pytest.raises(InputError) as refused:
+        read_as_built(path, read_region(scenario).candidates, scenario)
+    assert f"{path}: row 2, field '实际投资': the cost must be a number" in str(refused.value)

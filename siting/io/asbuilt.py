@@ -177,7 +177,8 @@ def read_as_built(path: str | Path, candidates: pd.DataFrame, scenario: Scenario
 def _costs_in_yuan(cells: pd.Series, column: str, path: Path) -> np.ndarray:
     """The list's costs in yuan (:func:`siting.io.layers.without_currency`: ¥, 元, 5万元;
     :func:`siting.io.layers.in_yuan`: a header in 万元), NaN where a cell is no sum."""
-    return in_yuan(numbers_of(without_currency(cells)), cells, "cost_cny", column, str(path)).to_numpy(float)
+    values = numbers_of(without_currency(cells))
+    return in_yuan(values, cells, "cost_cny", column, str(path)).to_numpy(float)
 
 
 def _column_key(name) -> str:

@@ -229,8 +229,8 @@ def _without_unit(column: pd.Series, field: str, where: str) -> pd.Series:
 #: with its unit after it ("50000元", "5万元", "0.5万", "1.2 万元"), a yearly sum's per year
 #: ("0.8万元/年", "3000元每年"). Groups: the accounting format's dash, the opening bracket, the
 #: number, 万, per year, the closing bracket.
-MONEY_TEXT = re.compile(r"(?:¥|rmb|cny)?\s*(?:(-)|(\()?\s*(.+?)\s*(万)?\s*元?\s*(/年|每年)?\s*"
-                        r"(\))?)", re.IGNORECASE)
+MONEY_TEXT = re.compile(r"(?:¥|rmb|cny)\s*(-)|(?:¥|rmb|cny)?\s*(\()?\s*(.+?)\s*(万)?\s*元?\s*"
+                        r"(/年|每年)?\s*(\))?", re.IGNORECASE)
 
 
 def without_currency(column: pd.Series, *, per_year: bool = False) -> pd.Series:
@@ -336,8 +336,8 @@ def in_people(values: pd.Series, cells: pd.Series, field: str, column: str | Non
               where: str) -> pd.Series:
     """A people-count field (:data:`PEOPLE_FIELDS`) in persons, ``values`` read from ``cells``:
     a column whose header says 万人 holds ten-thousands (said in a warning), but in cells
-    that name their own unit (:func:`_in_header_unit`); InputError for one whose header says it counts
-    households (:data:`HOUSEHOLDS_HEADER`), which are not people."""
+    that name their own unit (:func:`_in_header_unit`); InputError for one whose header says
+    it counts households (:data:`HOUSEHOLDS_HEADER`), which are not people."""
     if field not in PEOPLE_FIELDS or column is None:
         return values
     key = header_key(column)
@@ -361,8 +361,8 @@ def in_yuan(values: pd.Series, cells: pd.Series, field: str, column: str | None,
             where: str) -> pd.Series:
     """A cost field (``*_cny*``) in yuan, ``values`` read from ``cells``: a column whose header
     says 万元 holds ten-thousands (said in a warning), but in cells that name their own unit
-    (:func:`_in_header_unit`: 5万元, 800元); InputError for one whose header names a unit not converted
-    (:data:`UNCONVERTED_MONEY`: 千元), which would be read as yuan."""
+    (:func:`_in_header_unit`: 5万元, 800元); InputError for one whose header names a unit not
+    converted (:data:`UNCONVERTED_MONEY`: 千元), which would be read as yuan."""
     if "_cny" not in field or column is None:
         return values
     if (unit := UNCONVERTED_MONEY.search(str(column))) is not None:

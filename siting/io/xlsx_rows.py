@@ -43,7 +43,8 @@ def _sheet_part(book: zipfile.ZipFile, sheet: str) -> str | None:
 
 
 #: How a Strict Open XML package's relationship types begin (ECMA-376 Part 1, 9.2; Excel's
-#: "Strict Open XML Spreadsheet"), where a transitional one's begin http://schemas.openxmlformats.org/.
+#: "Strict Open XML Spreadsheet"), where a transitional one's begin
+#: http://schemas.openxmlformats.org/.
 _STRICT_RELATIONSHIPS = "http://purl.oclc.org/ooxml/"
 
 
