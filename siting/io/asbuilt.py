@@ -166,8 +166,7 @@ def read_as_built(path: str | Path, candidates: pd.DataFrame, scenario: Scenario
         "site_id": frame[columns["site_id"]].map(id_text).reset_index(drop=True),
         "technology": frame[columns["technology"]].map(id_text).reset_index(drop=True),
         "year": _year_labels(frame[columns["year"]]),
-        "cost_cny": in_yuan(numbers_of(without_currency(frame[columns["cost_cny"]])),
-                            "cost_cny", columns["cost_cny"], str(path)).to_numpy(float),
+        "cost_cny": _costs_in_yuan(frame[columns["cost_cny"]], columns["cost_cny"], path),
         "backhaul": (_text(frame[columns["backhaul"]]) if columns["backhaul"]
                      else pd.Series([""] * len(frame), dtype=object)),
         "row": frame.index.to_numpy()})
@@ -182,6 +181,13 @@ def read_as_built(path: str | Path, candidates: pd.DataFrame, scenario: Scenario
     _check_positions(sites, listed, path, candidates, problems)
     problems.raise_if_any()
     return AsBuilt(str(path), sites.reset_index(drop=True))
+
+
+def _costs_in_yuan(cells: pd.Series, column: str, path: Path) -> np.ndarray:
+    """The list's costs in yuan (:func:`siting.io.layers.without_currency`: ¥, 元, 5万元;
+    :func:`siting.io.layers.in_yuan`: a header in 万元), NaN where a cell is no sum."""
+    values = numbers_of(without_currency(cells))
+    return in_yuan(values, cells, "cost_cny", column, str(path)).to_numpy(float)
 
 
 def _column_key(name) -> str:

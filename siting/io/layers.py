@@ -176,9 +176,18 @@ def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series
         raise InputError(f"{where}: field '{field}' is missing or not a number for feature(s) "
                          f"{id_list(ids, bad)} (values {shown}); give a number")
     if (numeric < 0).any():
-        raise InputError(f"{where}: field '{field}' is negative for feature(s) "
-                         f"{id_list(ids, numeric < 0)}")
+        raise InputError(_negative_problem(column, numeric < 0, field, where))
     return numeric.astype(float)
+
+
+def _negative_problem(column: pd.Series, negative: pd.Series, field: str, where: str) -> str:
+    """The line refusing the ``negative`` cells of a numeric ``field``, quoting the first (a
+    minus sign, or the brackets of Excel's accounting format: (50,000))."""
+    what = ("a cost" if "_cny" in field else "a population" if field in PEOPLE_FIELDS
+            else f"'{field}'")
+    return (f"{where}: field '{field}' is negative for feature(s) {id_list(column.index, negative)}"
+            f" ({column[negative].iloc[0]!r}); {what} cannot be negative: correct the cell (0 "
+            f"where there is none)")
 
 
 def _refuse_excel_errors(column: pd.Series, field: str, where: str) -> None:
@@ -202,34 +211,52 @@ METRES_TEXT = re.compile(r"\s*(米|[mM])\s*$")
 
 def _without_unit(column: pd.Series, field: str, where: str) -> pd.Series:
     """A numeric field's cells without the unit they may be written with: a length's metres
-    (:data:`METRES_TEXT`), a count of people's 人 and 万 (:func:`people_counted`), a sum's
-    currency (:func:`without_currency`)."""
+    (:data:`METRES_TEXT`, after NFKC: a full-width ３５ｍ as a Chinese input method types it),
+    a count of people's 人 and 万 (:func:`people_counted`), a sum's currency and 万
+    (:func:`without_currency`)."""
     if field.endswith("_m"):
-        return column.map(lambda cell: METRES_TEXT.sub("", cell) if isinstance(cell, str)
-                          else cell)
+        return column.map(lambda cell: METRES_TEXT.sub("", unicodedata.normalize("NFKC", cell))
+                          if isinstance(cell, str) else cell)
     if field in PEOPLE_FIELDS:
         return people_counted(column, field, where)
     if "_cny" in field:
-        return without_currency(column)
+        return without_currency(column, per_year=field.endswith("_per_year"))
     return column
 
 
-#: A sum written with its currency, as Excel's currency and accounting formats show it and
-#: save it in a CSV ("¥50,000.00", "￥50,000", " ¥ -   " for 0), or with 元 after it
-#: ("50000元"), after NFKC (￥ is ¥). Groups: the number, or the accounting format's dash.
-MONEY_TEXT = re.compile(r"(?:(?:¥|rmb|cny)\s*(?:(-)|([^-].*?))|(.*?)\s*元)", re.IGNORECASE)
+#: A sum as planners write one, after NFKC: with a currency sign before it, as Excel's currency
+#: and accounting formats show it and save it in a CSV ("¥50,000.00", "￥8,000", " ¥ -   " for
+#: 0), in brackets when negative as the accounting format shows it ("(50,000)", "¥(50,000)"),
+#: with its unit after it ("50000元", "5万元", "0.5万", "1.2 万元"), a yearly sum's per year
+#: ("0.8万元/年", "3000元每年"). Groups: the accounting format's dash, the opening bracket, the
+#: number, 万, per year, the closing bracket.
+MONEY_TEXT = re.compile(r"(?:¥|rmb|cny)\s*(-)|(?:¥|rmb|cny)?\s*(\()?\s*(.+?)\s*(万)?\s*元?\s*"
+                        r"(/年|每年)?\s*(\))?", re.IGNORECASE)
 
 
-def without_currency(column: pd.Series) -> pd.Series:
-    """A money field's text cells without their currency sign or 元 (:data:`MONEY_TEXT`;
-    the accounting format's "¥ -" is 0); other cells as they are."""
-    def number_text(cell):
-        match = (MONEY_TEXT.fullmatch(unicodedata.normalize("NFKC", cell).strip())
-                 if isinstance(cell, str) else None)
-        if match is None:
-            return cell
-        return "0" if match[1] else (match[2] if match[2] is not None else match[3])
-    return column.map(number_text)
+def without_currency(column: pd.Series, *, per_year: bool = False) -> pd.Series:
+    """A money field's cells as numbers of yuan where a text cell is a sum of
+    :data:`MONEY_TEXT` (its currency sign and 元 dropped, 5万元 is 50,000, the accounting
+    format's "¥ -" is 0 and its "(50,000)" -50,000; "/年" only in a field ``per_year``);
+    other cells as they are."""
+    return column.map(lambda cell: _yuan_of(cell, per_year))
+
+
+def _yuan_of(cell, per_year: bool):
+    """The yuan a text ``cell`` gives (:data:`MONEY_TEXT`; a sum per year only when
+    ``per_year``); ``cell`` when it gives none."""
+    match = (MONEY_TEXT.fullmatch(unicodedata.normalize("NFKC", cell).strip())
+             if isinstance(cell, str) else None)
+    if match is None or (match[5] and not per_year):
+        return cell
+    if match[1]:
+        return 0.0
+    if bool(match[2]) != bool(match[6]):  # one bracket without the other
+        return cell
+    number = numbers_of(pd.Series([match[3]])).iloc[0]
+    if np.isnan(number):
+        return cell
+    return number * (WAN if match[4] else 1.0) * (-1.0 if match[2] else 1.0)
 
 
 #: 万: ten thousand, as Chinese sheets count people (1.2万人) and money (万元).
@@ -239,10 +266,15 @@ WAN_YUAN = WAN
 #: The fields that count people (a village's population).
 PEOPLE_FIELDS = ("population",)
 #: A count of people written with its unit, after NFKC: "1200人", "1.2万", "1.2万人",
-#: "3,400 人", "1200口" (a register's 口: mouths). Groups: the number, 万 when written.
-PEOPLE_TEXT = re.compile(r"(\d[\d,.]*)\s*(万)?\s*(?:人|口)?")
-#: A count of households ("300户", "300 户"): not people.
-HOUSEHOLDS_TEXT = re.compile(r"\d[\d,.]*\s*万?\s*户")
+#: "3,400 人", "1200口" (a register's 口: mouths); or approximately, as village registers often
+#: count: "约1200人", "1200余人", "1200多人", "1200人左右", "~1200" (NFKC folds ～). Groups: a
+#: word of approximation before, the number, one after it, 万, one after 万, one at the end.
+PEOPLE_TEXT = re.compile(r"(约|大约|近|~|≈)?\s*(\d[\d,.]*)\s*(余|多)?\s*(万)?\s*(余|多)?\s*"
+                         r"(?:人|口)?\s*(左右)?")
+#: The groups of :data:`PEOPLE_TEXT` that say a count is approximate.
+APPROXIMATE_GROUPS = (1, 3, 5, 6)
+#: A count of households ("300户", "300 户"), approximate too ("约300户", "300余户"): not people.
+HOUSEHOLDS_TEXT = re.compile(PEOPLE_TEXT.pattern.replace("(?:人|口)?", "户"))
 
 
 def people_counted(column: pd.Series, field: str, where: str) -> pd.Series:
@@ -258,28 +290,55 @@ def people_counted(column: pd.Series, field: str, where: str) -> pd.Series:
                          f"{id_list(column.index, households)} counts households "
                          f"({texts[households].iloc[0]!r}), not people; give the number of "
                          f"people (人), from the register or households × people per household")
-    return pd.Series([_people_of(text, cell) for text, cell in zip(texts, column)],
+    matches = texts.map(PEOPLE_TEXT.fullmatch)
+    _warn_of_approximate_counts(column, matches, field, where)
+    return pd.Series([_people_of(match, cell) for match, cell in zip(matches, column)],
                      index=column.index, dtype=object)
 
 
-def _people_of(text: str, cell):
-    """The number of people ``text`` (``cell``'s, NFKC-folded) gives when it is a number with
-    the unit of :data:`PEOPLE_TEXT` (NaN when its number is none: "1.2.3人"), else ``cell``."""
-    match = PEOPLE_TEXT.fullmatch(text)
+def _warn_of_approximate_counts(column: pd.Series, matches: pd.Series, field: str,
+                                where: str) -> None:
+    """Warn once, counting the cells of ``column`` whose count is approximate (``matches``:
+    their :data:`PEOPLE_TEXT` matches, 约1200人), read as the number written."""
+    approximate = matches.map(lambda m: m is not None and any(m[g] for g in APPROXIMATE_GROUPS))
+    if approximate.any():
+        logger.warning("%s: field '%s' gives %d approximate count(s) (feature %s: %r); read as "
+                       "the number written", where, field, approximate.sum(),
+                       approximate.idxmax(), column[approximate].iloc[0])
+
+
+def _people_of(match: re.Match | None, cell):
+    """The number of people a text ``cell`` gives when it is a number with the unit of
+    :data:`PEOPLE_TEXT` (``match``; NaN when its number is none: "1.2.3人"), else ``cell``."""
     if match is None:
         return cell
-    number = numbers_of(pd.Series([match[1]])).iloc[0]
-    return number * WAN if match[2] else number
+    number = numbers_of(pd.Series([match[2]])).iloc[0]
+    return number * WAN if match[4] else number
 
 
 #: A header that says its column counts households: 户数, 户数(户), 人口(户), 人口/户.
 HOUSEHOLDS_HEADER = re.compile(r".*户数.*|.*[(\[【/]户[)\]】]?")
 
 
-def in_people(values: pd.Series, field: str, column: str | None, where: str) -> pd.Series:
-    """A people-count field (:data:`PEOPLE_FIELDS`) in persons: a column whose header says 万人
-    holds ten-thousands (said in a warning); InputError for one whose header says it counts
-    households (:data:`HOUSEHOLDS_HEADER`), which are not people."""
+#: A unit written in a cell of a money or people field (5万元, 50000元, 1200人, 1.2万): the cell
+#: is read in it (:func:`without_currency`, :func:`people_counted`), whatever its header says.
+CELL_UNIT = re.compile(r"[万元人口]")
+
+
+def _in_header_unit(values: pd.Series, cells: pd.Series, scale: float) -> pd.Series:
+    """``values`` times ``scale`` (the unit their column's header names), but those whose
+    ``cells`` name a unit of their own (:data:`CELL_UNIT`: 0.12万人 under 人口（万人）is 1,200,
+    not 12 million)."""
+    own = cells.map(lambda cell: isinstance(cell, str) and CELL_UNIT.search(cell) is not None)
+    return values.where(own.to_numpy(bool), values * scale)
+
+
+def in_people(values: pd.Series, cells: pd.Series, field: str, column: str | None,
+              where: str) -> pd.Series:
+    """A people-count field (:data:`PEOPLE_FIELDS`) in persons, ``values`` read from ``cells``:
+    a column whose header says 万人 holds ten-thousands (said in a warning), but in cells
+    that name their own unit (:func:`_in_header_unit`); InputError for one whose header says
+    it counts households (:data:`HOUSEHOLDS_HEADER`), which are not people."""
     if field not in PEOPLE_FIELDS or column is None:
         return values
     key = header_key(column)
@@ -291,7 +350,7 @@ def in_people(values: pd.Series, field: str, column: str | None, where: str) -> 
         return values
     logger.warning("%s: column '%s' is in 万人; read as %s in persons (x %g)", where, column,
                    field, WAN)
-    return values * WAN
+    return _in_header_unit(values, cells, WAN)
 
 
 #: Money units a cost column's header may name that are not converted (thousands, millions,
@@ -299,10 +358,12 @@ def in_people(values: pd.Series, field: str, column: str | None, where: str) -> 
 UNCONVERTED_MONEY = re.compile(r"千元|百万元|亿元|美元|usd|k\s*(?:cny|rmb|yuan)", re.IGNORECASE)
 
 
-def in_yuan(values: pd.Series, field: str, column: str | None, where: str) -> pd.Series:
-    """A cost field (``*_cny*``) in yuan: a column whose header says 万元 holds ten-thousands
-    (said in a warning); InputError for one whose header names a unit not converted
-    (:data:`UNCONVERTED_MONEY`: 千元), which would be read as yuan."""
+def in_yuan(values: pd.Series, cells: pd.Series, field: str, column: str | None,
+            where: str) -> pd.Series:
+    """A cost field (``*_cny*``) in yuan, ``values`` read from ``cells``: a column whose header
+    says 万元 holds ten-thousands (said in a warning), but in cells that name their own unit
+    (:func:`_in_header_unit`: 5万元, 800元); InputError for one whose header names a unit not
+    converted (:data:`UNCONVERTED_MONEY`: 千元), which would be read as yuan."""
     if "_cny" not in field or column is None:
         return values
     if (unit := UNCONVERTED_MONEY.search(str(column))) is not None:
@@ -312,7 +373,7 @@ def in_yuan(values: pd.Series, field: str, column: str | None, where: str) -> pd
         return values
     logger.warning("%s: column '%s' is in 万元; read as %s in yuan (x %g)", where, column, field,
                    WAN_YUAN)
-    return values * WAN_YUAN
+    return _in_header_unit(values, cells, WAN_YUAN)
 
 
 #: An XML declaration's encoding (<?xml version="1.0" encoding="GB2312"?>).
@@ -987,8 +1048,9 @@ def read_layer(source: LayerSource, crs: pyproj.CRS | None, fields: dict[str, st
         if name != id_field and name in frame.columns:
             try:
                 values = _coerce(frame, name, kind, where)
-                values = in_yuan(values, name, columns.get(name), where)
-                frame[name] = in_people(values, name, columns.get(name), where).to_numpy()
+                values = in_yuan(values, frame[name], name, columns.get(name), where)
+                frame[name] = in_people(values, frame[name], name, columns.get(name),
+                                        where).to_numpy()
             except InputError as exc:
                 problems.add(_naming_the_column(str(exc), name, columns.get(name)))
     if check is not None:

@@ -25,11 +25,18 @@ from openpyxl.utils import get_column_letter
 from siting.errors import InputError
 from siting.io.problems import Problems, first_line
 from siting.io.xlsx_rows import (east_asian_dates, error_cells, hidden_columns, hidden_rows,
-                                 hidden_sheets, merged_ranges)
+                                 hidden_sheets, is_strict_open_xml, merged_ranges,
+                                 uncomputed_formulas)
 
 logger = logging.getLogger(__name__)
 
-TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls")
+TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".et", ".ods", ".xlsb")
+#: Spreadsheets in formats no reader here reads (WPS 表格's own binary format; LibreOffice's
+#: OpenDocument; Excel's binary workbook), by suffix: refused, saying how to save them as
+#: .xlsx; values: what the file is, the program to save it with.
+OTHER_SPREADSHEETS = {".et": ("a WPS 表格 (.et) spreadsheet", "WPS"),
+                      ".ods": ("an OpenDocument (.ods) spreadsheet", "LibreOffice or WPS"),
+                      ".xlsb": ("an Excel binary (.xlsb) workbook", "Excel")}
 #: Encodings tried in turn; UTF-8 (a BOM is skipped) first, then China's national standard.
 TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
 #: How pandas names a column whose header cell is blank.
@@ -125,20 +132,26 @@ XLS_SNIFF_BYTES = 4096
 
 
 def _table_format(path: Path) -> str:
-    """"workbook" (.xlsx, .xlsm) or "text" (CSV, TSV) for a table; for one named .xls, what it
-    holds: a web system's "导出Excel" writes tab-separated text (read as text) or an HTML
-    table (refused), and an .xlsx workbook renamed so is read as one; an Excel 97-2003
-    workbook (an OLE2 compound file) is refused, saying how to save it as .xlsx."""
+    """"workbook" or "text" (CSV, TSV) for a table, by what it holds whatever its name says: an
+    .xlsx workbook (a zip package, ECMA-376 Part 2) is read as one when named .csv, .xls or
+    .et too; an Excel 97-2003 workbook (an OLE2 compound file) is refused, saying how to save
+    it as .xlsx, and so is a spreadsheet of :data:`OTHER_SPREADSHEETS`; one named .xls may
+    hold what a web system's "导出Excel" writes: tab-separated text (read as text) or an HTML
+    table (refused)."""
     suffix = path.suffix.lower()
-    if suffix != ".xls":
-        return "workbook" if suffix in (".xlsx", ".xlsm") else "text"
     with open(path, "rb") as file:
         head = file.read(XLS_SNIFF_BYTES)
-    if head.startswith(ZIP_SIGNATURE):
-        return "workbook"
+    zipped = head.startswith(ZIP_SIGNATURE)
     save_as = "save it as an Excel workbook (.xlsx: 另存为 > Excel 工作簿) and name that file"
+    if suffix in OTHER_SPREADSHEETS and not (zipped and suffix == ".et"):
+        kind, program = OTHER_SPREADSHEETS[suffix]
+        raise InputError(f"{path}: {kind} cannot be read; open it in {program} and {save_as}")
+    if suffix in (".xlsx", ".xlsm") or zipped:  # an OLE2 .xlsx: locked (told when read)
+        return "workbook"
     if head.startswith(OLE2_SIGNATURE):
         raise InputError(f"{path}: an Excel 97-2003 workbook (.xls) cannot be read; {save_as}")
+    if suffix != ".xls":
+        return "text"
     text = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" not in head
     if not text:
         raise InputError(f"{path}: neither a workbook nor text inside; open it in Excel and "
@@ -165,8 +178,12 @@ def _read_sheet(path: Path, sheet: str | None, is_header, sheet_key: str | None
         raise InputError(f"{path}: not an .xlsx workbook inside but an Excel 97-2003 one (or one "
                          f"locked by a password); open it in Excel and save it as an Excel "
                          f"workbook (.xlsx: 另存为 > Excel 工作簿) without a password")
-    try:  # openpyxl reads a file named .xls only as a file object
-        book = pd.ExcelFile(path if path.suffix.lower() != ".xls" else io.BytesIO(
+    if is_strict_open_xml(path):
+        raise InputError(f"{path}: a Strict Open XML workbook (Excel's \"Strict Open XML 电子表格\"), "
+                         f"which cannot be read; open it in Excel and save it as an Excel "
+                         f"workbook (.xlsx: 另存为 > Excel 工作簿)")
+    try:  # openpyxl reads a file named other than .xlsx or .xlsm only as a file object
+        book = pd.ExcelFile(path if path.suffix.lower() in (".xlsx", ".xlsm") else io.BytesIO(
             path.read_bytes()), engine="openpyxl")
     except Exception as exc:  # openpyxl raises zipfile and XML errors for damaged files
         raise InputError(f"{path}: cannot read the workbook ({first_line(exc)}); is it a valid "
@@ -188,12 +205,31 @@ def _read_sheet(path: Path, sheet: str | None, is_header, sheet_key: str | None
         if header is not None and others:
             _warn_of_other_sheets(path, name, others, sheet_key)
         header = header or 0
+        _refuse_uncomputed_formulas(path, name, header + 1)
         frame = pd.read_excel(book, sheet_name=name, header=header, dtype=object,
                               keep_default_na=False)  # NA, null: text, as a CSV's are
         _restore_cells(frame, header + 2, {**error_cells(path, name),
                                            **east_asian_dates(path, name)})
         frame = _with_merged_cells_filled(frame, header + 2, merged_ranges(path, name), path)
         return frame, header, top, hidden_rows(path, name), hidden_columns(path, name)
+
+
+def _refuse_uncomputed_formulas(path: Path, sheet: str, first_row: int) -> None:
+    """InputError naming the cells of ``sheet`` from Excel's row ``first_row`` (the header's)
+    on that hold a formula whose value was never computed
+    (:func:`~siting.io.xlsx_rows.uncomputed_formulas`): pandas reads them as empty, where Excel
+    shows their values."""
+    formulas = {cell: f for cell, f in uncomputed_formulas(path, sheet).items()
+                if cell[0] >= first_row}
+    if not formulas:
+        return
+    named = [f"{get_column_letter(column)}{row}" for row, column in sorted(formulas)]
+    first = formulas[min(formulas)]
+    raise InputError(f"{path}: sheet '{sheet}': cell(s) {', '.join(named[:5])}"
+                     f"{' and more' if len(named) > 5 else ''} hold formulas whose values were "
+                     f"never computed{f' ({named[0]}: ={first})' if first else ''}, as a "
+                     f"program writing the workbook leaves them; open it in Excel or WPS and "
+                     f"save it, so that their values are stored")
 
 
 def _restore_cells(frame: pd.DataFrame, first_row: int, cells: dict[tuple[int, int], object]
@@ -355,12 +391,13 @@ def column_named(name: str, columns) -> str:
 
 
 #: The units Chinese sheets write after a column name: 站高(m), 站高（米）, 天线挂高/m, RSRP[dBm],
-#: 实际投资(元), 人口(人), 人口(万人), 人口(户), 经度(°), 经度/°, 经度°. A header is read as its
-#: field's name without one of these (after :func:`header_key`), the unit then read
-#: (:func:`siting.io.layers.in_people`: 万人 converted, 户 refused); one in another unit
-#: (投资(千元), 站高(cm)) is not.
-HEADER_UNIT = re.compile(r"(?:[(\[【](?:m|米|°|度|dbm|元|万元|人|万人|户|年)[)\]】]"
-                         r"|/(?:m|米|°|度|dbm|元|万元|人|万人|户|年)|°)$")
+#: 实际投资(元), 年运维费（万元/年）, 人口(人), 人口(万人), 人口(户), 经度(°), 经度/°, 经度°. A
+#: header is read as its field's name without one of these (after :func:`header_key`), the unit
+#: then read (:func:`siting.io.layers.in_people`: 万人 converted, 户 refused;
+#: :func:`siting.io.layers.in_yuan`: 万元 converted); one in another unit (投资(千元), 站高(cm))
+#: is not.
+HEADER_UNIT = re.compile(r"(?:[(\[【](?:m|米|°|度|dbm|万?元(?:/年)?|万?人|户|年)[)\]】]"
+                         r"|/(?:m|米|°|度|dbm|万?元(?:/年)?|万?人|户|年)|°)$")
 
 
 def without_unit(key: str) -> str:
@@ -415,22 +452,26 @@ def header_row(top: list[list], is_header) -> int | None:
 
 
 def _header_names(columns, top: list[list], header: int) -> list[str]:
-    """The column names, stripped; a blank header cell takes the name above it: a two-row
-    header names most columns in cells merged down over both rows (their text in the upper
-    one), beside a group such as 坐标 merged across 经度 and 纬度 below it."""
+    """The column names, stripped, each line break (a header cell wrapped with Alt+Enter:
+    人口⏎（人）) or run of spaces within one space, so that a message naming a column is one
+    line; a blank header cell takes the name above it: a two-row header names most columns in
+    cells merged down over both rows (their text in the upper one), beside a group such as
+    坐标 merged across 经度 and 纬度 below it."""
     above = top[header - 1] if 0 < header < len(top) else []
     cells = top[header] if header < len(top) else []
-    return [cell_text(above[i]) if (i >= len(cells) or not cell_text(cells[i])) and i < len(above)
-            and cell_text(above[i]) else cell_text(column)
-            for i, column in enumerate(columns)]
+    names = [cell_text(above[i]) if (i >= len(cells) or not cell_text(cells[i]))
+             and i < len(above) and cell_text(above[i]) else cell_text(column)
+             for i, column in enumerate(columns)]
+    return [" ".join(name.split()) for name in names]
 
 
 def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
                is_header=None, sheet_key: str | None = None) -> pd.DataFrame:
     """The rows of a CSV file or XLSX sheet (a file named .xls read as what it holds:
     :func:`_table_format`), column names stripped, blank rows and total rows
-    (合计, 小计: :func:`_total_rows`), rows of notes (备注：: :func:`_note_rows`) and a units
-    row under the header (:func:`_with_units_row_read`) dropped, indexed
+    (合计, 小计: :func:`_total_rows`), rows of notes (备注：: :func:`_note_rows`), the header
+    repeated (:func:`_repeated_header_rows`) and a units row under the header
+    (:func:`_with_units_row_read`) dropped, indexed
     by their row numbers as a spreadsheet shows them, blank columns without a header (which
     Excel leaves after the table) dropped; a table without rows is an error unless
     ``allow_empty`` (the caller then says what to do). The header is the first row
@@ -447,13 +488,14 @@ def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
     else:
         frame, header, top = _read_csv(path, is_header)
     _refuse_duplicated_names(path, header, _header_names(top[header] if top else [], top, header))
+    _refuse_scaled_table_unit(path, top[:header])
     frame.columns = _header_names(frame.columns, top, header)
     frame.index = pd.RangeIndex(header + 2, header + 2 + len(frame))  # the header's row + 1
     frame = _with_units_row_read(frame, path)
     hidden_names = {frame.columns[n - 1] for n in hidden_numbers if n <= frame.shape[1]}
     blank = frame.apply(blank_cells)
     skipped_rows = (blank.all(axis=1).to_numpy(bool) | _total_rows(frame, blank, path)
-                    | _note_rows(frame, blank, path))
+                    | _note_rows(frame, blank, path) | _repeated_header_rows(frame, blank, path))
     unnamed = frame.columns.astype(str).str.fullmatch(UNNAMED_COLUMN)
     frame = frame.loc[~skipped_rows, ~(unnamed & blank.all(axis=0).to_numpy(bool))]
     if frame.empty and not allow_empty:
@@ -477,11 +519,12 @@ def warn_of_hidden_columns(where: str, read: dict[str, str | None], hidden) -> N
                        ", ".join(named))
 
 
-#: The units a sheet writes in a row of its own under the header (m, °, dBm, 元, (米), 【人】),
-#: matched after :func:`header_key`: lengths, angles, levels, frequencies, money, counts, time.
+#: The units a sheet writes in a row of its own under the header (m, °, dBm, 元, 万元/年, (米),
+#: 【人】), matched after :func:`header_key`: lengths, angles, levels, frequencies, money, counts,
+#: time.
 UNIT_WORDS = frozenset({"m", "米", "km", "千米", "公里", "cm", "厘米", "°", "度", "dbm", "db",
-                        "dbi", "dbd", "mhz", "ghz", "w", "瓦", "元", "万元", "千元", "亿元",
-                        "人", "万人", "户", "个", "座", "套", "年", "月", "%", "‰"})
+                        "dbi", "dbd", "mhz", "ghz", "w", "瓦", "元", "万元", "千元", "亿元", "元/年",
+                        "万元/年", "人", "万人", "户", "个", "座", "套", "年", "月", "%", "‰"})
 #: What a units row may hold besides units: a label (单位) and marks for "no unit".
 UNITS_ROW_FILLERS = frozenset({"单位", "单位:", "unit", "units", "unit:", "units:", "-", "/",
                                "—", "--"})
@@ -529,6 +572,30 @@ def _names_a_unit(column: str) -> bool:
     return without_unit(key) != key or key.endswith((")", "]", "】"))
 
 
+#: A note above a table giving the unit of its numbers, after NFKC: 单位:万元, (金额单位:万元),
+#: 单位: 万人. Group: the unit.
+TABLE_UNIT_NOTE = re.compile(r"\(?\s*\w{0,4}单位\s*:\s*([^)\s]+)\s*\)?")
+#: The units such a note may give that would not be read: a header's 万元 and 万人 are
+#: converted (:func:`siting.io.layers.in_yuan`, :func:`siting.io.layers.in_people`), its 千元,
+#: 亿元 and 户 refused, but a note above the header says neither which columns it applies to.
+SCALED_UNITS = frozenset({"万元", "千元", "亿元", "万人", "户", "万户"})
+
+
+def _refuse_scaled_table_unit(path: Path, above: list[list]) -> None:
+    """InputError when a row ``above`` the header (the title, the unit that made the list)
+    notes a unit of :data:`SCALED_UNITS` for the whole table (单位：万元): the numbers would be
+    read in yuan or people, 10,000 times too small."""
+    for position, cells in enumerate(above):
+        for cell in cells:
+            note = TABLE_UNIT_NOTE.fullmatch(_normalised(cell_text(cell)))
+            if note is not None and header_key(note[1]) in SCALED_UNITS:
+                column = "建设投资" if "元" in note[1] else "人口"
+                raise InputError(f"{path}: row {position + 1} gives the whole table's unit "
+                                 f"({cell_text(cell)!r}), which is not read: write the unit in "
+                                 f"the header of each column it applies to ({column}（{note[1]}）)"
+                                 f" and delete that note")
+
+
 def _refuse_duplicated_names(path: Path, header: int, names: list[str]) -> None:
     """InputError when two columns or more bear one name (as :func:`header_key` reads names):
     pandas would read the first as that name and the next as 经度.1, so a sheet holding two
@@ -555,9 +622,10 @@ def _warn_of_hidden_rows(path: Path, rows: pd.Index) -> None:
                        path, len(rows), shown)
 
 
-#: What the first filled cell of a total row says: 合计 (sum), 总计 (grand total), 小计 (subtotal,
-#: often after a county's name: 汉滨区小计), 共计, or an English total.
-TOTAL_ROW = re.compile(r".{0,12}(合计|总计|小计|共计)[:：]?|(grand|sub)?total[:：]?|sum[:：]?",
+#: What the first filled cell of a total row says (after NFKC: ： is :, （ is (): 合计 (sum), 总计
+#: (grand total), 小计 (subtotal, often after a county's name: 汉滨区小计), 共计, or an English
+#: total; what follows a colon or in brackets is what was counted (合计：120个村, 合计（3个）).
+TOTAL_ROW = re.compile(r"(?:.{0,12}(合计|总计|小计|共计)|(grand|sub)?total|sum)(?:[:(].*)?",
                        re.IGNORECASE)
 
 
@@ -611,6 +679,26 @@ def _note_rows(frame: pd.DataFrame, blank: pd.DataFrame, path: Path) -> np.ndarr
                               for text in texts)
     _warn_not_records(frame.index[notes], first, path, "notes")
     return notes
+
+
+def _repeated_header_rows(frame: pd.DataFrame, blank: pd.DataFrame, path: Path) -> np.ndarray:
+    """Where ``frame`` repeats its header (counties' lists pasted one under another, each with
+    its header; a list copied from pages that each print it): every filled cell its column's
+    name (compared by :func:`header_key`, without a unit: :func:`without_unit`), two at least;
+    with a warning naming them, such a row is no record."""
+    def key(cell) -> str:
+        return without_unit(header_key(cell_text(cell)))
+    if frame.empty:
+        return np.zeros(len(frame), bool)
+    names = [key(column) for column in frame.columns]
+    first = _first_texts(frame, blank)
+    repeated = first.map(key).isin(names).to_numpy(bool, copy=True)  # the few rows to look at
+    for position in np.flatnonzero(repeated):
+        same = [key(cell) == name for cell, name in zip(frame.iloc[position], names)]
+        filled = ~blank.iloc[position].to_numpy(bool)
+        repeated[position] = sum(same) >= 2 and all(np.array(same)[filled])
+    _warn_not_records(frame.index[repeated], first, path, "the header repeated")
+    return repeated
 
 
 #: A unit in brackets after a column name: 经度（°）, 纬度(度), lon (deg), 东经[E].

@@ -42,6 +42,25 @@ def _sheet_part(book: zipfile.ZipFile, sheet: str) -> str | None:
     return None
 
 
+#: How a Strict Open XML package's relationship types begin (ECMA-376 Part 1, 9.2; Excel's
+#: "Strict Open XML Spreadsheet"), where a transitional one's begin
+#: http://schemas.openxmlformats.org/.
+_STRICT_RELATIONSHIPS = "http://purl.oclc.org/ooxml/"
+
+
+def is_strict_open_xml(path: Path) -> bool:
+    """Whether the workbook ``path`` is a Strict Open XML package: its main part's relationship
+    (``_rels/.rels``, type officeDocument) of the strict namespace, which openpyxl reads as a
+    workbook without sheets; False when its parts cannot be read."""
+    try:
+        with zipfile.ZipFile(path) as book:
+            relations = ET.fromstring(book.read("_rels/.rels"))
+    except (KeyError, OSError, zipfile.BadZipFile, ET.ParseError):
+        return False
+    return any(relation.get("Type", "").startswith(_STRICT_RELATIONSHIPS)
+               for relation in relations.iter(_PACKAGE_RELATIONSHIP))
+
+
 def hidden_sheets(path: Path) -> set[str]:
     """The names of the sheets the workbook ``path`` hides (18.2.19 ``sheet``: ``state``
     hidden, or veryHidden: shown by no menu); empty when its parts cannot be read."""
@@ -125,6 +144,31 @@ def error_cells(path: Path, sheet: str) -> dict[tuple[int, int], str]:
         if reference is not None and value is not None:
             cells[int(reference[2]), column_index_from_string(reference[1].decode())] = \
                 value[1].decode("utf-8")
+    return cells
+
+
+#: A formula cell (18.3.1.40 ``f``) without a value (18.3.1.96 ``v`` absent or empty), its
+#: attributes and its formula: what a program that writes formulas without computing them
+#: (openpyxl, a web system's export) leaves, and Excel computes when it opens the file.
+_FORMULA_WITHOUT_VALUE = re.compile(
+    rb'<(?:\w+:)?c\b([^>]*)>\s*<(?:\w+:)?f\b[^>]*(?:/>|>([^<]*)</(?:\w+:)?f>)\s*'
+    rb'(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>')
+#: The cell types whose value may be empty text (a formula giving "").
+_TEXT_TYPES = (b"str", b"inlineStr", b"s")
+
+
+def uncomputed_formulas(path: Path, sheet: str) -> dict[tuple[int, int], str]:
+    """The cells of the sheet ``sheet`` of the workbook ``path`` holding a formula whose value
+    was never computed (:data:`_FORMULA_WITHOUT_VALUE`; not one of text, whose value may be
+    empty), which pandas reads as empty, as (row, column) numbered from 1 -> the formula
+    (empty for a cell sharing another's)."""
+    xml = _sheet_xml(path, sheet)
+    cells = {}
+    for cell in _FORMULA_WITHOUT_VALUE.finditer(xml):
+        kind, reference = _CELL_TYPE.search(cell[1]), _CELL_REFERENCE.search(cell[1])
+        if reference is not None and (kind is None or kind[1] not in _TEXT_TYPES):
+            cells[int(reference[2]), column_index_from_string(reference[1].decode())] = \
+                (cell[2] or b"").decode("utf-8")
     return cells
 
 
