@@ -20,6 +20,7 @@ from affine import Affine
 from siting.backhaul import (build_road_graph, fiber_routes, first_fresnel_radius_m,
                              microwave_links, min_clearance_f1_reference, road_end_gaps)
 from siting.backhaul.network import report_road_gaps
+from siting.backhaul.microwave import MIN_CLEARANCE_F1
 from siting.errors import InputError
 from siting.propagation import EARTH_RADIUS_M
 from siting.terrain import Terrain
@@ -260,9 +261,12 @@ def test_the_sixty_percent_threshold(margin_f1, feasible):
     f1_mid_m = first_fresnel_radius_m(length_m / 2, length_m / 2, band_ghz)
     height_m = (0.6 + margin_f1) * f1_mid_m + length_m**2 / (8 * K * EARTH_RADIUS_M)
     links = microwave_links(flat_terrain(), [5050.0, 15050.0], [10050.0, 10050.0], height_m,
-                            band_ghz=band_ghz, max_hop_m=12_000)
+                            band_ghz=band_ghz, max_hop_m=12_000, exact=True)
     assert links.min_clearance_f1[0] == pytest.approx(0.6 + margin_f1, rel=1e-9)
     assert links.feasible[0] == feasible
+    screened = microwave_links(flat_terrain(), [5050.0, 15050.0], [10050.0, 10050.0], height_m,
+                               band_ghz=band_ghz, max_hop_m=12_000)
+    assert screened.feasible[0] == feasible
 
 
 def test_every_pair_in_range_over_flat_ground_is_feasible():
@@ -332,7 +336,7 @@ def test_bulk_screening_equals_the_dense_reference_on_the_demo(demo):
     rng = np.random.default_rng(18)
     sites = rng.choice(len(x), 150, replace=False)
     links = microwave_links(terrain, x[sites], y[sites], height[sites], band_ghz=15.0,
-                            max_hop_m=25_000)
+                            max_hop_m=25_000, exact=True)
     sample = links.iloc[rng.choice(len(links), 60, replace=False)]
     reference = np.array([
         min_clearance_f1_reference(terrain, x[sites[i]], y[sites[i]], height[sites[i]],
@@ -346,3 +350,23 @@ def test_bulk_screening_equals_the_dense_reference_on_the_demo(demo):
     clear_of_threshold = np.abs(reference - 0.6) > 0.05
     assert (sample.feasible.to_numpy() == (reference >= 0.6))[clear_of_threshold].all()
     assert 0 < sample.feasible.sum() < len(sample)  # both kinds of link are in the sample
+
+
+def test_screening_stops_a_blocked_pair_early_and_keeps_every_feasible_pair_exact(demo):
+    """Without ``exact`` a pair is left at its first point below 0.6 F1: the same pairs are
+    feasible, with the same clearance, and a blocked pair's figure is an upper bound of its
+    smallest clearance, still below the threshold."""
+    terrain, (x, y, height) = demo
+    sites = np.random.default_rng(5).choice(len(x), 200, replace=False)
+    args = (terrain, x[sites], y[sites], height[sites])
+    exact = microwave_links(*args, band_ghz=15.0, max_hop_m=25_000, exact=True)
+    screened = microwave_links(*args, band_ghz=15.0, max_hop_m=25_000)
+    assert 0.1 < exact.feasible.mean() < 0.9  # both kinds of pair are there
+    assert (screened.feasible == exact.feasible).all()
+    feasible = exact.feasible.to_numpy()
+    np.testing.assert_array_equal(screened.min_clearance_f1[feasible],
+                                  exact.min_clearance_f1[feasible])
+    blocked_screened = screened.min_clearance_f1[~feasible].to_numpy()
+    assert (blocked_screened >= exact.min_clearance_f1[~feasible].to_numpy()).all()
+    assert (blocked_screened < MIN_CLEARANCE_F1).all()
+    assert (blocked_screened > exact.min_clearance_f1[~feasible].to_numpy()).any()

@@ -20,7 +20,9 @@ v = -sqrt(2) clearance / F1 and J(v) = 0 dB for v <= -0.78 (P.526 eq. 31), i.e. 
 numba kernel (``prange`` over the pairs) over the bilinear ground
 (:func:`siting.terrain.bilinear_kernel`), piece by piece between the path's crossings with
 the DEM's grid lines, where the clearance is a quadratic whose minimum is found exactly
-(:func:`min_clearance_f1_kernel`): no summit between samples is missed.
+(:func:`min_clearance_f1_kernel`): no summit between samples is missed. A pair is left at
+the first point found below the threshold (most pairs in the mountains are blocked, and
+only the feasible ones are kept): its smallest clearance is sought only with ``exact``.
 :func:`min_clearance_f1_reference` computes the same quantity for one link in plain numpy
 with dense sampling, as an independent check.
 
@@ -120,7 +122,7 @@ def _clearance_m(elevation, r0, c0, dr, dc, tip0, rise, length_m, curvature, t):
 
 @numba.njit(cache=True, nogil=True)
 def min_clearance_f1_kernel(elevation, r0, c0, r1, c1, h0_m, h1_m, length_m, wavelength_m,
-                            curvature):
+                            curvature, stop_below_f1):
     """Smallest clearance / F1 along the path from (r0, c0) to (r1, c1) (continuous pixel
     coordinates inside the grid), over the bilinear ground.
 
@@ -131,8 +133,10 @@ def min_clearance_f1_kernel(elevation, r0, c0, r1, c1, h0_m, h1_m, length_m, wav
     is taken at those points (F1 changes little across a piece of one cell); the path's ends
     are excluded (F1 is 0 there). The antennas stand ``h0_m`` / ``h1_m`` above the ground at
     the ends; ``length_m`` is the path's length [m]; ``curvature`` is
-    :func:`siting.propagation.curvature_per_m` of the effective earth radius factor.
-    Allocation free, callable inside a ``prange`` loop.
+    :func:`siting.propagation.curvature_per_m` of the effective earth radius factor. The
+    walk stops at the first piece whose clearance / F1 is below ``stop_below_f1`` and returns
+    that piece's (-inf: never, the path's smallest). Allocation free, callable inside a
+    ``prange`` loop.
     """
     tip0 = bilinear_kernel(elevation, r0, c0) + h0_m
     rise = bilinear_kernel(elevation, r1, c1) + h1_m - tip0
@@ -152,6 +156,8 @@ def min_clearance_f1_kernel(elevation, r0, c0, r1, c1, h0_m, h1_m, length_m, wav
             at_low = _clearance_m(elevation, r0, c0, dr, dc, tip0, rise, length_m, curvature,
                                   t_low)
             smallest = min(smallest, _over_f1(at_low, t_low, length_m, wavelength_m))
+        if smallest < stop_below_f1:
+            return smallest
         t_start, at_start = t_end, at_end
     return smallest
 
@@ -177,7 +183,7 @@ def _vertex(t0, t1, t2, y0, y1, y2):
 
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _min_clearance_many_kernel(elevation, cell_m, row, col, height_m, pair_i, pair_j,
-                               wavelength_m, curvature, out):
+                               wavelength_m, curvature, stop_below_f1, out):
     """:func:`min_clearance_f1_kernel` on every pair (i, j) of sites, in parallel."""
     for p in numba.prange(pair_i.shape[0]):
         i = pair_i[p]
@@ -185,7 +191,7 @@ def _min_clearance_many_kernel(elevation, cell_m, row, col, height_m, pair_i, pa
         length_cells = math.hypot(row[j] - row[i], col[j] - col[i])
         out[p] = min_clearance_f1_kernel(elevation, row[i], col[i], row[j], col[j], height_m[i],
                                          height_m[j], length_cells * cell_m, wavelength_m,
-                                         curvature)
+                                         curvature, stop_below_f1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -226,7 +232,8 @@ def _pairs_in_range(x, y, max_hop_m: float):
 def microwave_links(terrain: Terrain, x_m, y_m, antenna_height_m, *, band_ghz: float,
                     max_hop_m: float,
                     earth_radius_factor: float = DEFAULT_EARTH_RADIUS_FACTOR,
-                    min_clearance_f1: float = MIN_CLEARANCE_F1) -> pd.DataFrame:
+                    min_clearance_f1: float = MIN_CLEARANCE_F1,
+                    exact: bool = False) -> pd.DataFrame:
     """Candidate microwave links: every pair of sites within ``max_hop_m`` and its clearance.
 
     Parameters
@@ -245,6 +252,9 @@ def microwave_links(terrain: Terrain, x_m, y_m, antenna_height_m, *, band_ghz: f
         Effective earth radius factor k (4/3: median atmosphere; <= 0: flat earth).
     min_clearance_f1 : float
         Clearance, in first-Fresnel radii, a feasible link needs everywhere (0.6, P.530).
+    exact : bool
+        Also find the smallest clearance of a blocked pair; by default the screening of a
+        pair stops at the first point below ``min_clearance_f1``.
 
     Returns
     -------
@@ -252,9 +262,10 @@ def microwave_links(terrain: Terrain, x_m, y_m, antenna_height_m, *, band_ghz: f
         One row per pair of sites at distinct positions with ``distance_m <= max_hop_m``,
         sorted by ``site_i`` then ``site_j``: ``site_i``, ``site_j`` (positions in the input,
         ``site_i < site_j``), ``distance_m`` [m], ``min_clearance_f1`` (smallest terrain
-        clearance over the first Fresnel radius along the path; negative when the terrain
-        cuts the line of sight) and ``feasible`` (``min_clearance_f1 >= min_clearance_f1``
-        argument).
+        clearance over the first Fresnel radius along the path, negative when the terrain
+        cuts the line of sight; of a blocked pair, without ``exact``, the clearance where its
+        screening stopped, below the threshold: an upper bound of its smallest) and
+        ``feasible`` (``min_clearance_f1 >= min_clearance_f1`` argument).
     """
     _check_band(band_ghz, max_hop_m)
     x, y, height = _check_sites(terrain, x_m, y_m, antenna_height_m)
@@ -265,7 +276,8 @@ def microwave_links(terrain: Terrain, x_m, y_m, antenna_height_m, *, band_ghz: f
                                np.ascontiguousarray(row, np.float64),
                                np.ascontiguousarray(col, np.float64), height, site_i, site_j,
                                _wavelength_m(float(band_ghz)),
-                               curvature_per_m(float(earth_radius_factor)), ratio)
+                               curvature_per_m(float(earth_radius_factor)),
+                               -np.inf if exact else float(min_clearance_f1), ratio)
     return pd.DataFrame({"site_i": site_i, "site_j": site_j, "distance_m": distance_m,
                          "min_clearance_f1": ratio, "feasible": ratio >= min_clearance_f1})
 
