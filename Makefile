@@ -22,8 +22,10 @@ demo: install
 	$(BIN)/siting demo --out out/demo
 	$(BIN)/siting run data/demo/scenario_backhaul.yaml --out out/demo-backhaul
 
+# Two worker processes, each taking whole test files (the module fixtures that plan a demo
+# run once); the machine CI runs on has two cores.
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 clean:
 	rm -rf out .pytest_cache

@@ -724,13 +724,21 @@ def test_roads_that_all_lie_off_the_dem_are_one_line(tmp_path):
 
 
 def test_readme_quotes_the_demo_joint_plan_as_run(demo):
-    # the README's figures of this run (joint against sites-first) are what the demo gives
+    # the README's figures of this run (joint against sites-first) are what the demo gives:
+    # the people each plan covers to the plan's proven gap, its cost to 1 % (of the plans
+    # that cover as many, the cheapest is sought for a time proportional to the first
+    # stage's, so two runs on a loaded machine may stop at two costs)
     _, summary, _ = demo
     joint, sequential = summary["backhaul"]["comparison"]
     readme = " ".join((Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8").split())
     budget_m = yaml.safe_load(DEMO_BACKHAUL.read_text())["objective"]["budget_cny"] / 1e6
-    quoted = (f"(on the demo: {joint['total_cost_cny'] / 1e6:.2f} M CNY within the {budget_m:g} M "
-              f"budget against {sequential['total_cost_cny'] / 1e6:.2f} M, "
-              f"{joint['people_covered']:,.0f} people covered against "
-              f"{sequential['people_covered']:,.0f})")
-    assert quoted in readme
+    quoted = re.search(rf"\(on the demo: ([\d.]+) M CNY within the {budget_m:g} M budget against "
+                       rf"([\d.]+) M, ([\d,]+) people covered against ([\d,]+)\)", readme)
+    assert quoted, "the README no longer quotes the joint plan against sites-first"
+    joint_m, sequential_m, joint_people, sequential_people = (
+        float(text.replace(",", "")) for text in quoted.groups())
+    gap = summary["solver"]["gap"] + 1e-4
+    for plan, cost_m, people in ((joint, joint_m, joint_people),
+                                 (sequential, sequential_m, sequential_people)):
+        assert plan["total_cost_cny"] / 1e6 == pytest.approx(cost_m, rel=0.01)
+        assert plan["people_covered"] == pytest.approx(people, rel=gap)
