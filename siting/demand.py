@@ -59,7 +59,7 @@ class Demand:
     def required_servers(self) -> np.ndarray:
         """Servers each row must be covered by: 0 for optional rows, 1 for mandatory ones, k
         distinct sites for check points of zones that need backup coverage
-        (:func:`siting.plan.site_cover`)."""
+        (:func:`siting.cover_rows.site_cover`)."""
         needed = 1 if self.servers_needed is None else self.servers_needed
         return np.where(self.mandatory, needed, 0).astype(np.int64)
 

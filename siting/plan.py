@@ -53,6 +53,8 @@ import scipy.sparse as sp
 
 from siting.backhaul import BackhaulNetwork
 from siting.config import Objective, Scenario, SolverSettings
+from siting.cover_rows import (covered_by, generation_ruled, mandatory_met, missing_generations,
+                               plan_rows, site_cover, wanted_coverage)
 from siting.coverage import CoverageMatrix
 from siting.demand import Demand
 from siting.errors import InfeasibleError, SolverError
@@ -166,12 +168,6 @@ def on_air(options: pd.DataFrame, option_candidates: pd.DataFrame) -> np.ndarray
     built = [name in listed for name, listed in
              zip(options["technology"], built_technologies(option_candidates))]
     return by_kind | np.array(built, dtype=bool)
-
-
-def _covered(cover: sp.csr_matrix, selected: np.ndarray) -> np.ndarray:
-    mask = np.zeros(cover.shape[1], bool)
-    mask[selected] = True
-    return np.asarray(cover[:, mask].sum(axis=1)).ravel() > 0
 
 
 #: Each solver call of a plan gets at least this long, even when the plan's time is up [s].
@@ -327,7 +323,7 @@ def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
                                     share=MOST_MANDATORY_SHARE)
         deciding.append(most)
         # as many mandatory points, any of them, without backup coverage
-        covered = (mandatory & _covered(cover, most.selected)).astype(np.int64)
+        covered = (mandatory & covered_by(cover, most.selected)).astype(np.int64)
         must, count = np.zeros_like(need), CoverCount(rows=mandatory, count=int(covered.sum()))
         stages.append(f"cover as many mandatory points as the budget and quota allow "
                       f"({count.count} of {int(mandatory.sum())}, without backup coverage)"
@@ -408,154 +404,6 @@ def _backhaul_text(network: BackhaulNetwork | None) -> str:
         return f", every site on air fed by fiber or by up to {network.max_hops} microwave hops"
     return (f", every site on air fed by fiber, by up to {network.max_hops} microwave hops or "
             f"by satellite")
-
-
-def site_cover(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts) -> sp.csr_matrix:
-    """The coverage matrix as the plan counts servers: on the rows that need backup coverage
-    (k > 1 servers, ``demand.backup``) each site counts once, as one site's outage takes all
-    its carriers off the air (k-coverage counts facilities: Hogan & ReVelle 1986).
-
-    A new site's options are alternatives (one per group), so each counts once already. At an
-    existing site several may be on air together (two 5G carriers kept, or kept and
-    upgraded), so on those rows only one of its entries is kept: a fixed one (on air in
-    every plan), else its cheapest upgrade. The others add no server there; a site two of
-    whose upgrades reach a row counts through its cheapest one only (a conservative model of
-    "either")."""
-    cover = coverage.covers.tocoo()
-    backup_rows = demand.required_servers() > 1
-    if not backup_rows.any():
-        return coverage.covers
-    site = coverage.options["candidate"].to_numpy(np.int64)[cover.col]
-    order = np.lexsort((costs.total_cny[cover.col], ~costs.fixed[cover.col], site, cover.row))
-    row, col, site = cover.row[order], cover.col[order], site[order]
-    first_of_site = np.r_[True, (row[1:] != row[:-1]) | (site[1:] != site[:-1])]
-    keep = first_of_site | ~backup_rows[row] | (costs.group[col] >= 0)
-    return sp.csr_matrix((cover.data[order][keep], (row[keep], col[keep])), shape=cover.shape)
-
-
-def servers_on_air(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
-                   selected: np.ndarray) -> np.ndarray:
-    """Servers of each demand row among the options ``selected``, counted as the plan counts
-    them (:func:`site_cover`: distinct sites on the rows that need backup coverage)."""
-    return np.diff(site_cover(coverage, demand, costs)[:, selected].tocsr().indptr)
-
-
-def reachable_need(cover: sp.csr_matrix, demand: Demand) -> np.ndarray:
-    """Options each mandatory row must be covered by, capped by how many options reach it
-    (0: optional or unreachable). Backup zone check points need k, other mandatory rows 1."""
-    return np.minimum(demand.required_servers(), np.diff(cover.indptr))
-
-
-def generation_ruled(demand: Demand) -> np.ndarray:
-    """Bool per demand row: a mandatory point that ``demand.mandatory.generations`` asks an
-    option of each listed generation of (mandatory rows other than 5G zones' check points,
-    which need 5G; none under ``[any]``)."""
-    if "any" in demand.mandatory_generations:
-        return np.zeros(len(demand), bool)
-    return demand.mandatory & ~demand.require_5g
-
-
-def _generation_blocks(cover: sp.csr_matrix, points: np.ndarray, option_generation: np.ndarray,
-                       generations: tuple[str, ...]) -> list[sp.csr_matrix]:
-    """Per generation of ``generations``: the rows ``points`` of ``cover`` with only the
-    options of that generation (``option_generation``: one per column)."""
-    rows = cover[points].tocoo()
-    blocks = []
-    for generation in generations:
-        keep = option_generation[rows.col] == generation
-        blocks.append(sp.csr_matrix((rows.data[keep], (rows.row[keep], rows.col[keep])),
-                                    shape=rows.shape))
-    return blocks
-
-
-@dataclass(frozen=True)
-class PlanRows:
-    """The rows a plan's solver calls cover (:func:`plan_rows`): every demand row, then, for
-    each generation ``demand.mandatory.generations`` lists, one row per mandatory point it
-    rules (:func:`generation_ruled`), covered by the options of that generation only."""
-
-    cover: sp.csr_matrix  # rows x options
-    need: np.ndarray  # int per row: options it must be covered by (0: optional or unreachable)
-    point: np.ndarray  # int per row: the demand row it stands for
-    n_demand: int  # the first rows, one per demand row
-
-    @property
-    def mandatory(self) -> np.ndarray:
-        """Bool per row: the plan must cover it (a mandatory row some option reaches)."""
-        return self.need > 0
-
-    def reachable_points(self) -> np.ndarray:
-        """Bool per demand row: a mandatory point some option reaches, of each generation
-        it needs (on its own row, or on every row of a generation it has)."""
-        reached = np.bincount(self.point[self.mandatory], minlength=self.n_demand)
-        rows = np.bincount(self.point[self.n_demand:], minlength=self.n_demand)
-        return (reached > 0) & (reached == np.maximum(rows, 1))
-
-    def weight(self, per_demand: np.ndarray) -> np.ndarray:
-        """``per_demand`` (one value per demand row, e.g. people) on its rows, 0 on the rows
-        of a generation."""
-        return np.concatenate([np.asarray(per_demand, float),
-                               np.zeros(len(self.point) - self.n_demand)])
-
-
-def plan_rows(cover: sp.csr_matrix, demand: Demand, options: pd.DataFrame) -> PlanRows:
-    """The :class:`PlanRows` of ``cover`` (demand x options, :func:`site_cover`): a point
-    ruled by ``demand.mandatory.generations`` needs nothing on its own row (its people still
-    count there) and an option on its row of each generation some option of it reaches."""
-    need = reachable_need(cover, demand)
-    ruled = generation_ruled(demand)
-    points = np.flatnonzero(ruled)
-    blocks = _generation_blocks(cover, points, options["generation"].to_numpy(dtype=object),
-                                demand.mandatory_generations if points.size else ())
-    extra = [np.minimum(1, np.diff(block.indptr)) for block in blocks]
-    return PlanRows(cover=sp.vstack([cover, *blocks], format="csr") if blocks else cover,
-                    need=np.concatenate([np.where(ruled, 0, need), *extra]).astype(np.int64),
-                    point=np.concatenate([np.arange(len(demand)), *[points] * len(blocks)]),
-                    n_demand=len(demand))
-
-
-def missing_generations(coverage: CoverageMatrix, demand: Demand,
-                        selected: np.ndarray) -> np.ndarray:
-    """Bool per demand row and generation of :data:`GENERATIONS`: a point ruled by
-    ``demand.mandatory.generations`` that no option ``selected`` of that listed generation
-    covers (False elsewhere)."""
-    missing = np.zeros((len(demand), len(GENERATIONS)), bool)
-    ruled = np.flatnonzero(generation_ruled(demand))
-    if not ruled.size:
-        return missing
-    option_generation = coverage.options["generation"].to_numpy(dtype=object)
-    for generation in demand.mandatory_generations:
-        block = _generation_blocks(coverage.covers, ruled, option_generation, (generation,))[0]
-        missing[ruled, GENERATIONS.index(generation)] = ~_covered(block, selected)
-    return missing
-
-
-def mandatory_met(coverage: CoverageMatrix, demand: Demand, selected: np.ndarray) -> np.ndarray:
-    """Bool per demand row: a mandatory row the options ``selected`` cover as its rule asks
-    (by an option of each generation ``demand.mandatory.generations`` lists, else by any);
-    False for rows that are not mandatory."""
-    covered = _covered(coverage.covers, selected)
-    return demand.mandatory & covered & ~missing_generations(coverage, demand, selected).any(axis=1)
-
-
-def wanted_coverage(coverage: CoverageMatrix, demand: Demand, selected: np.ndarray) -> CoverageMatrix:
-    """``coverage`` with, on each point missing generations (:func:`missing_generations`),
-    only the options of those: the options that would give it what it lacks, which the
-    reasons it is left uncovered are about."""
-    missing = missing_generations(coverage, demand, selected)
-    lacking = missing.any(axis=1)
-    if not lacking.any():
-        return coverage
-    levels = coverage.level_dbm.tocoo()
-    option_generation = coverage.options["generation"].to_numpy(dtype=object)[levels.col]
-    wanted = np.zeros(levels.nnz, bool)
-    for index, generation in enumerate(GENERATIONS):
-        wanted |= missing[levels.row, index] & (option_generation == generation)
-    keep = ~lacking[levels.row] | wanted
-    matrix = sp.csr_matrix((levels.data[keep], (levels.row[keep], levels.col[keep])),
-                           shape=levels.shape)
-    matrix.sort_indices()
-    return replace(coverage, level_dbm=matrix)
 
 
 def _backup_text(need: np.ndarray) -> str:
@@ -639,7 +487,7 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
         deciding.append(most.solution)
         stopped = isinstance(exc, SolverError)
         by_deadline = on_air_through(np.flatnonzero(costs.fixed), most.build_period, deadline)
-        covered = (mandatory & _covered(cover, by_deadline)).astype(np.int64)
+        covered = (mandatory & covered_by(cover, by_deadline)).astype(np.int64)
         count = CoverCount(rows=mandatory, count=int(covered.sum()))
         why = ("the phases' budgets and quotas allow" if isinstance(exc, InfeasibleError)
                else "the solver found in its time")
@@ -675,7 +523,7 @@ def no_backhaul_rows(cover: sp.csr_matrix, site_of_option: np.ndarray,
     """Bool per demand row: some option covers it, but none at a site backhaul can feed
     (``feedable``: bool per site)."""
     reachable = np.diff(cover.indptr) > 0
-    return reachable & ~_covered(cover, np.flatnonzero(feedable[site_of_option]))
+    return reachable & ~covered_by(cover, np.flatnonzero(feedable[site_of_option]))
 
 
 def cheapest_feeds(backhaul: PlanBackhaul, opex_years: float) -> tuple[np.ndarray, np.ndarray]:
@@ -766,7 +614,7 @@ def limit_reasons(plan: Plan, coverage: CoverageMatrix, objective: Objective) ->
     if quota is not None:
         alone, added = quota
         not_building = np.flatnonzero(~plan.costs.new_site | plan.costs.fixed)
-        for row in np.flatnonzero(stopped & ~_covered(coverage.covers, not_building)):
+        for row in np.flatnonzero(stopped & ~covered_by(coverage.covers, not_building)):
             reason[row] = added.format(reason=reason[row]) if reason[row] else alone
     return reason
 
@@ -862,7 +710,7 @@ def _assemble(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts, sele
     reason each mandatory point is left uncovered (``proven``: the solves that decided it
     were proven, so the budget or quota is the reason; else the solver stopped first)."""
     cover = coverage.covers
-    after = _covered(cover, selected)
+    after = covered_by(cover, selected)
     five_g = selected[coverage.options["generation"].to_numpy()[selected] == "5G"]
     levels = coverage.level_dbm[:, selected].toarray() if len(selected) else np.zeros((len(demand), 0))
     levels[levels == 0] = -np.inf
@@ -879,8 +727,8 @@ def _assemble(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts, sele
         blocked = no_backhaul_rows(wanted, site_of_option, backhaul.feeds.feedable)
         reason[missed & blocked] = REASON_NO_BACKHAUL.format(hops=backhaul.network.max_hops)
     return Plan(selected=selected, solution=solution,
-                covered_before=_covered(cover, np.flatnonzero(costs.fixed)), covered_after=after,
-                covered_5g_after=_covered(cover, five_g), serving_option=serving,
+                covered_before=covered_by(cover, np.flatnonzero(costs.fixed)), covered_after=after,
+                covered_5g_after=covered_by(cover, five_g), serving_option=serving,
                 uncovered_reason=reason, costs=costs, stages=stages, build_period=build_period,
                 phase_labels=phase_labels, backhaul=backhaul)
 
@@ -922,7 +770,7 @@ def baseline_greedy(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts
     by_option = rows.cover.T.tocsr().astype(np.float64)  # options x rows
     value = np.where(rows.mandatory, demand.people.sum() + 1.0, rows.weight(demand.people))
     chosen = list(np.flatnonzero(costs.fixed))
-    uncovered_value = value * ~_covered(rows.cover, np.asarray(chosen, dtype=np.int64))
+    uncovered_value = value * ~covered_by(rows.cover, np.asarray(chosen, dtype=np.int64))
     cost_cny = np.maximum(costs.total_cny, 1.0)
     gain = by_option @ uncovered_value
     heap = [(-gain[j] / cost_cny[j], j) for j in np.flatnonzero(~costs.fixed & (gain > 0))]
@@ -1012,7 +860,7 @@ class PlanKpis:
 def kpis_of(label: str, coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
             selected: np.ndarray) -> PlanKpis:
     """The :class:`PlanKpis` of the options ``selected``, their sites' cost alone."""
-    covered = _covered(coverage.covers, selected)
+    covered = covered_by(coverage.covers, selected)
     new = selected[~costs.fixed[selected]]
     site_cost = float(costs.total_cny[new].sum())
     return PlanKpis(label=label, new_options=len(new), cost_cny=site_cost,
@@ -1194,7 +1042,7 @@ def phase_kpis(plan: Plan, coverage: CoverageMatrix, demand: Demand) -> list[Pha
     options, new_sites, site_cny, backhaul_cny = _phase_spending(plan)
     for t, label in enumerate(plan.phase_labels):
         on_air_options = _on_air_through(plan, t)
-        covered = _covered(coverage.covers, on_air_options)
+        covered = covered_by(coverage.covers, on_air_options)
         rows.append(PhaseKpis(label=label, new_sites=int(new_sites[t]),
                               upgrades=int(options[t] - new_sites[t]),
                               cost_cny=float(site_cny[t]), backhaul_cost_cny=float(backhaul_cny[t]),

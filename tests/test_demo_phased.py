@@ -8,7 +8,7 @@ import pytest
 
 from siting.config import load_scenario
 from siting.pipeline import DEMO_SCENARIO, compute, write_outputs
-from siting.plan import reachable_need
+from siting.cover_rows import reachable_need
 
 PHASED = DEMO_SCENARIO.with_name("scenario_phased.yaml")
 

@@ -22,8 +22,8 @@ from siting.export.backhaul import backhaul_facts, backhaul_table
 from siting.export.i18n import admin_unit_names, reason_key
 from siting.export.style import BUILT_ACTIONS
 from siting.io.asbuilt import BUILT_COLUMN
-from siting.plan import (first_met_phase, mandatory_deadline, on_air, phase_kpis, plan_rows,
-                         servers_on_air)
+from siting.cover_rows import plan_rows, servers_on_air
+from siting.plan import first_met_phase, mandatory_deadline, on_air, phase_kpis
 from siting.rolling import replan_facts
 
 
