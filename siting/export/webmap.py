@@ -15,6 +15,10 @@ names and the values people read (actions, site kinds, village states, reasons) 
 Every attribute that reaches HTML is escaped with :func:`esc` (HTML entities plus the characters
 that would end or interpolate the JavaScript template literal folium wraps popups in).
 
+Villages and sites, thousands over a prefecture, are not folium markers: each layer of them is
+one :class:`PointLayer`, its markers drawn by one script (:data:`POINT_LAYER_SCRIPT`) from
+compact data, their popups' tables built when they open, as :func:`popup_html` writes them.
+
 The page is self-contained: it asks no CDN for anything. folium names the scripts and stylesheets
 each element needs in its ``default_js``/``default_css`` lists and turns them into
 ``<script src="https://...">``/``<link href="https://...">`` tags when the page is rendered.
@@ -34,8 +38,10 @@ that the basemap needs a network.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import html
+import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -65,7 +71,7 @@ from siting.labels import OUTSIDE_ADMIN_UNITS
 # One letter per candidate kind, shown inside the site icon.
 KIND_LETTERS = {"existing_4g": "E", "existing_5g": "E", "public_building": "P", "lamp_pole": "L",
                 "water_tower": "W", "existing_tower": "T", "rooftop": "R", "greenfield": "G"}
-#: Side [CSS px] of a site icon (:func:`_site_icon`), border included.
+#: Side [CSS px] of a site icon (:func:`site_icon`), border included.
 SITE_ICON_PX = 18
 #: Share of the site icons that stand clear of every other at the zoom their letters show from
 #: (:func:`site_letter_zoom`); below it they are half-size marks without a letter.
@@ -89,6 +95,10 @@ CSS_PX_PER_MM = 96 / 25.4
 #: Leaflet path styles of the admin units' boundaries (dashed, as on map.png) and the 5G zones.
 ADMIN_UNIT_STYLE = {"color": ADMIN_UNIT_COLOUR, "weight": 1.5, "fill": False, "dashArray": "4 4"}
 ZONE_STYLE = {"color": "#762a83", "weight": 2, "fillOpacity": 0.05}
+#: Leaflet circle-marker styles of the existing sites and of the villages (each village's
+#: fill colour is its status's, :data:`~siting.export.style.VILLAGE_COLOURS`).
+EXISTING_SITE_STYLE = {"radius": 3, "weight": 1, "color": "#000", "fillColor": "#000", "fillOpacity": 0.8}
+VILLAGE_STYLE = {"radius": 4, "weight": 1, "color": "#333", "fillOpacity": 0.9}
 #: Each admin unit's own outline, unseen and 8 px wide: where a click opens the unit's popup
 #: (the boundaries are drawn once, in ADMIN_UNIT_STYLE, above them).
 ADMIN_UNIT_CLICK_STYLE = {"color": ADMIN_UNIT_COLOUR, "opacity": 0, "weight": 8, "fill": False}
@@ -119,6 +129,36 @@ POPUP_PARSER = """window.$ = function (markup) {
   box.innerHTML = markup.trim();
   return [box.content.firstElementChild];
 };"""
+#: One row of a popup's table: the field's name and its value (both escaped with :func:`esc`).
+POPUP_ROW = "<tr><th style='text-align:left;padding-right:6px'>{}</th><td>{}</td></tr>"
+#: The widest a popup opens [CSS px].
+POPUP_MAX_WIDTH_PX = 340
+#: Decimals of the degrees a :class:`PointLayer` writes: 1e-5 degree is 1.1 m north-south
+#: (less east-west), finer than a village's or a site's position is known, and 2 px at
+#: Leaflet's closest zoom (18: 0.6 m a pixel at the equator).
+COORDINATE_DECIMALS = 5
+#: Draws a :class:`PointLayer` from its data: a circle marker (``marker: "circle"``, styled
+#: by ``styles[row[2]]``) or an icon (``"icon"``, ``L.divIcon(styles[row[2]])``) at each row's
+#: position, its tooltip (``row[3]``, unless null) and its popup, whose table of the labels
+#: and the row's values (a null value: no such field) is built when it opens, in the markup of
+#: :func:`popup_html` (``data.row``: :data:`POPUP_ROW` around its two fields).
+POINT_LAYER_SCRIPT = """function sitingPoints(layer, data) {
+  var icons = data.marker === "icon" ? data.styles.map(function (s) { return L.divIcon(s); }) : null;
+  function table(values) {
+    var rows = "";
+    values.forEach(function (value, i) {
+      if (value !== null) { rows += data.row[0] + data.labels[i] + data.row[1] + value + data.row[2]; }
+    });
+    return "<table>" + rows + "</table>";
+  }
+  data.rows.forEach(function (row) {
+    var at = [row[0], row[1]], values = row.slice(4);
+    var marker = icons ? L.marker(at, {icon: icons[row[2]]}) : L.circleMarker(at, data.styles[row[2]]);
+    marker.bindPopup(function () { return table(values); }, {maxWidth: data.maxWidth});
+    if (row[3] !== null) { marker.bindTooltip(row[3], {sticky: true}); }
+    marker.addTo(layer);
+  });
+}"""
 _CSS_URL = re.compile(r"url\(\s*(['\"]?)(?!data:|#)([^'\")]+)\1\s*\)")
 _MIME_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
 
@@ -132,11 +172,15 @@ def esc(value) -> str:
             .replace("{", "&#123;").replace("}", "&#125;"))
 
 
+def popup_html(fields: dict) -> str:
+    """The table a popup shows: one :data:`POPUP_ROW` per field (name -> value, both escaped
+    with :func:`esc`), in order; the table :data:`POINT_LAYER_SCRIPT` builds."""
+    return "<table>" + "".join(POPUP_ROW.format(esc(k), esc(v)) for k, v in fields.items()) + "</table>"
+
+
 def _popup(fields: dict) -> folium.Popup:
-    """A popup with one table row per field, names and values escaped."""
-    rows = "".join(f"<tr><th style='text-align:left;padding-right:6px'>{esc(k)}</th>"
-                   f"<td>{esc(v)}</td></tr>" for k, v in fields.items())
-    return folium.Popup(f"<table>{rows}</table>", max_width=340)
+    """A folium popup of :func:`popup_html` (polygons and lines: few of them on a map)."""
+    return folium.Popup(popup_html(fields), max_width=POPUP_MAX_WIDTH_PX)
 
 
 def _hex_rgb(colour: str) -> list[int]:
@@ -242,17 +286,16 @@ def population_rgba(population: np.ndarray, transform, crs, max_px: int = MAX_OV
     return rgba, bounds, vmax
 
 
-def _site_icon(colour: str, letter: str, action: str) -> folium.DivIcon:
-    """A self-contained icon (no icon font): square for a new site, circle for an upgrade,
-    :data:`SITE_ICON_PX` a side."""
+def site_icon(colour: str, letter: str, action: str) -> dict:
+    """The options of a self-contained Leaflet ``L.divIcon`` (no icon font): square for a new
+    site, circle for an upgrade, :data:`SITE_ICON_PX` a side, the site kind's ``letter`` in it."""
     radius = "50%" if action == "upgrade" else "3px"
     side = SITE_ICON_PX - 2  # inside its 1 px border
-    return folium.DivIcon(
-        icon_size=(SITE_ICON_PX, SITE_ICON_PX), icon_anchor=(SITE_ICON_PX // 2, SITE_ICON_PX // 2),
-        class_name="siting-site",
-        html=(f"<div style='width:{side}px;height:{side}px;background:{colour};border:1px solid #000;"
-              f"border-radius:{radius};color:#fff;font:bold 11px/{side}px sans-serif;"
-              f"text-align:center'>{esc(letter)}</div>"))
+    return {"iconSize": [SITE_ICON_PX, SITE_ICON_PX], "iconAnchor": [SITE_ICON_PX // 2, SITE_ICON_PX // 2],
+            "className": "siting-site",
+            "html": (f"<div style='width:{side}px;height:{side}px;background:{colour};border:1px solid #000;"
+                     f"border-radius:{radius};color:#fff;font:bold 11px/{side}px sans-serif;"
+                     f"text-align:center'>{esc(letter)}</div>")}
 
 
 def _legend(technologies, population_max: float | None, lang: str,
@@ -656,15 +699,15 @@ def _add_selected_sites(fmap: folium.Map, sites_ll, technologies, lang: str) -> 
     for i, tech in enumerate(technologies):
         colour = TECH_COLOURS[i % len(TECH_COLOURS)]
         layer = folium.FeatureGroup(name=esc(term("webmap.layer_selected_sites", lang, technology=tech)))
-        chosen = chosen_all[builds_technology(chosen_all, tech)]
-        for _, s in chosen.iterrows():
+        icons: dict[tuple[str, str], int] = {}  # (letter, action) -> index of its icon
+        points = []
+        for _, s in chosen_all[builds_technology(chosen_all, tech)].iterrows():
+            icon = icons.setdefault((KIND_LETTERS.get(s.kind, "?"), s.action), len(icons))
             action, kind = value_text("action", s.action, lang), value_text("kind", s.kind, lang)
-            folium.Marker(
-                [s.geometry.y, s.geometry.x],
-                icon=_site_icon(colour, KIND_LETTERS.get(s.kind, "?"), s.action),
-                popup=_popup(_site_fields(s, lang)),
-                tooltip=esc(term("webmap.tooltip_site", lang, site=s.site_id, action=action,
-                                 technology=s.technology, kind=kind))).add_to(layer)
+            tooltip = term("webmap.tooltip_site", lang, site=s.site_id, action=action,
+                           technology=s.technology, kind=kind)
+            points.append(MapPoint(s.geometry.y, s.geometry.x, icon, tooltip, _site_fields(s, lang)))
+        PointLayer(points, [site_icon(colour, *key) for key in icons], marker="icon").add_to(layer)
         layer.add_to(fmap)
 
 
@@ -736,14 +779,14 @@ def _built_year_field(s) -> dict:
 def _add_existing_sites(fmap: folium.Map, sites_ll, lang: str) -> None:
     """Existing sites (kept or upgraded) as small black dots, in one layer."""
     existing = folium.FeatureGroup(name=esc(term("webmap.layer_existing_sites", lang)))
+    points = []
     for _, s in sites_ll[sites_ll["existing"]].iterrows():
         fields = {"site": s.site_id, "kind": value_text("kind", s.kind, lang),
                   "action": value_text("action", s.action, lang), "technology": s.technology or "-",
                   "height_m": f"{s.antenna_height_m:g}", **_built_year_field(s)}
-        folium.CircleMarker([s.geometry.y, s.geometry.x], radius=3, weight=1, color="#000",
-                            fill_color="#000", fill_opacity=0.8,
-                            popup=_popup({term(f"webmap.popup_{k}", lang): v for k, v in fields.items()})
-                            ).add_to(existing)
+        points.append(MapPoint(s.geometry.y, s.geometry.x, 0, None,
+                               {term(f"webmap.popup_{k}", lang): v for k, v in fields.items()}))
+    PointLayer(points, [EXISTING_SITE_STYLE], marker="circle").add_to(existing)
     existing.add_to(fmap)
 
 
@@ -760,15 +803,16 @@ def _village_counties(tables: PlanTables, lang: str) -> dict[str, str]:
 
 
 def _add_villages(fmap: folium.Map, villages_ll, counties: dict[str, str], lang: str) -> None:
-    """Villages coloured by coverage status, with every attribute and the reason in the popup
-    (the county of ``counties``, by village id: :func:`_village_counties`)."""
+    """Villages coloured by coverage status (:data:`VILLAGE_COLOURS`), named in the tooltip,
+    with every attribute and the reason in the popup (the county of ``counties``, by village
+    id: :func:`_village_counties`)."""
     village_layer = folium.FeatureGroup(name=esc(term("webmap.layer_villages", lang)))
-    for _, v in villages_ll.iterrows():
-        folium.CircleMarker(
-            [v.geometry.y, v.geometry.x], radius=4, weight=1, color="#333",
-            fill_color=VILLAGE_COLOURS[v.status], fill_opacity=0.9,
-            popup=_popup(_village_fields(v, counties[str(v.village_id)], lang)),
-            tooltip=esc(v["name"])).add_to(village_layer)
+    statuses = list(VILLAGE_COLOURS)
+    points = [MapPoint(v.geometry.y, v.geometry.x, statuses.index(v.status), v["name"],
+                       _village_fields(v, counties[str(v.village_id)], lang))
+              for _, v in villages_ll.iterrows()]
+    styles = [dict(VILLAGE_STYLE, fillColor=VILLAGE_COLOURS[status]) for status in statuses]
+    PointLayer(points, styles, marker="circle").add_to(village_layer)
     village_layer.add_to(fmap)
 
 
@@ -784,6 +828,67 @@ def _village_fields(v, county: str, lang: str) -> dict:
               "best_level_dbm": f"{level:.1f}" if np.isfinite(level) else "-",
               "reason": value_text("reason", v.uncovered_reason, lang) if v.uncovered_reason else "-"}
     return {term(f"webmap.popup_{key}", lang): value for key, value in fields.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class MapPoint:
+    """A marker of a :class:`PointLayer`: its position [degrees WGS84], the index of its style
+    among the layer's, its tooltip (None: none) and its popup's fields (name -> value)."""
+
+    lat_deg: float
+    lon_deg: float
+    style: int
+    tooltip: str | None
+    fields: dict
+
+
+class PointLayer(MacroElement):
+    """The markers of one layer (the villages, the existing sites, the sites of a technology)
+    drawn by one call of :data:`POINT_LAYER_SCRIPT` from :func:`point_layer_json`: their
+    styles and field names written once, each marker one row of values.
+
+    folium writes several blocks of script per marker and popup, its styles and popup markup
+    written out each time: about 1.9 kB a marker, 3.9 of the 5.5 MB of a 100 km region's
+    map.html (2,000 markers), a file the committee may get by email."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            sitingPoints({{ this._parent.get_name() }}, {{ this.data }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, points: list[MapPoint], styles: list[dict], *, marker: str):
+        super().__init__()
+        self._name = "PointLayer"
+        self.data = point_layer_json(points, styles, marker)
+
+    def render(self, **kwargs) -> None:
+        """Render, with :data:`POINT_LAYER_SCRIPT` once in the page's head."""
+        self.get_root().header.add_child(folium.Element(f"<script>\n{POINT_LAYER_SCRIPT}\n</script>"),
+                                         name="siting_point_layer")
+        super().render(**kwargs)
+
+
+def point_layer_json(points: list[MapPoint], styles: list[dict], marker: str) -> str:
+    """The data :data:`POINT_LAYER_SCRIPT` draws ``points`` from, as JSON safe inside a
+    ``<script>`` (every ``<`` escaped): ``marker`` ("circle" or "icon"), the ``styles``, the
+    popup's markup, the field names (in the order of the points' fields) and one row a line:
+    [latitude, longitude (rounded to :data:`COORDINATE_DECIMALS`), style, tooltip, the value of
+    each field or null]; names, values and tooltips escaped with :func:`esc`."""
+    labels = list(dict.fromkeys(name for point in points for name in point.fields))
+    rows = [[round(float(p.lat_deg), COORDINATE_DECIMALS), round(float(p.lon_deg), COORDINATE_DECIMALS),
+             int(p.style), None if p.tooltip is None else esc(p.tooltip),
+             *(esc(p.fields[name]) if name in p.fields else None for name in labels)] for p in points]
+    head = {"marker": marker, "styles": styles, "row": POPUP_ROW.split("{}"),
+            "maxWidth": POPUP_MAX_WIDTH_PX, "labels": [esc(name) for name in labels]}
+    text = (_compact_json(head)[:-1] + ',"rows":[\n'
+            + ",\n".join(_compact_json(row) for row in rows) + "]}")
+    return text.replace("<", "\\u003c")
+
+
+def _compact_json(value) -> str:
+    """``value`` as JSON without spaces, its characters as they are (UTF-8 in the page)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def inline_assets(fmap: folium.Map) -> None:
