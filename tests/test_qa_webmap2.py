@@ -10,23 +10,29 @@ marker costs the page little more than the text its popup and tooltip show.
 
 from __future__ import annotations
 
+import base64
 import html
+import io
 import json
+import re
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from folium.utilities import mercator_transform, write_png
+from PIL import Image
 from shapely.geometry import Point
 
 from map_popups import popups, tooltips
 from siting.config import load_scenario
 from siting.export.i18n import value_text
 from siting.export.tables import plan_tables
-from siting.export.webmap import write_map
+from siting.export.webmap import hillshade_rgba, write_map
 from siting.pipeline import compute
 from test_browser import DevTools, chromium_binary, evaluate_js, open_tab, page_errors, Visit
 from test_export import XSS, small_region
+from test_qa_bigmap import image_overlays
 
 #: Every marker on the map with a popup: opens it and reads its markup, its rows (as text), how
 #: its field names are laid out, its tooltip and its position; the map's popups close again.
@@ -175,3 +181,21 @@ def test_a_marker_costs_the_page_little_more_than_what_its_popup_shows(small_map
     bound_b = shown_b + sum(ROW_BYTES + VALUE_BYTES * (len(fields) + 1) for fields in added)
     assert 0 < grown_b <= bound_b, (grown_b, bound_b)
     assert grown_b / (2 * n) < 200  # bytes a marker, with popups of 8 and 9 fields
+
+
+def test_the_hillshade_is_the_same_picture_as_a_grey_png(small_map):
+    """The hillshade, the largest image of map.html (0.74 of a 100 km region's 1.8 MB), was an
+    RGBA PNG with its grey written three times; it is now a grey-and-alpha PNG of the same
+    picture: the DEM's hillshade in Web Mercator rows as folium projected it, to a grey level."""
+    tables, page = small_map
+    shown = image_overlays(page.read_text(encoding="utf-8"))["Terrain (hillshade)"]
+    assert shown.mode == "LA"
+    rgba, bounds = hillshade_rgba(tables.terrain, tables.crs)
+    projected = mercator_transform(rgba, (bounds[0][0], bounds[1][0]))
+    grey_alpha = np.asarray(shown, np.float64)
+    assert grey_alpha.shape == projected.shape[:2] + (2,)
+    assert np.abs(grey_alpha - projected[..., [0, 3]]).max() <= 0.5 + 1e-9
+    pngs = [base64.b64decode(data) for data in re.findall(r'L\.imageOverlay\(\s*"data:image/png;base64,([^"]+)"',
+                                                          page.read_text(encoding="utf-8"))]
+    grey_pngs = [png for png in pngs if Image.open(io.BytesIO(png)).mode == "LA"]
+    assert len(grey_pngs) == 1 and len(grey_pngs[0]) < 0.75 * len(write_png(projected))  # folium's RGBA
