@@ -199,3 +199,25 @@ def test_the_hillshade_is_the_same_picture_as_a_grey_png(small_map):
                                                           page.read_text(encoding="utf-8"))]
     grey_pngs = [png for png in pngs if Image.open(io.BytesIO(png)).mode == "LA"]
     assert len(grey_pngs) == 1 and len(grey_pngs[0]) < 0.75 * len(write_png(projected))  # folium's RGBA
+
+
+def test_coverage_layers_are_drawn_in_the_legends_colours(small_map):
+    """folium wrote each coverage layer scaled channel by channel to its brightest pixel: the
+    yellow of "-105 to -95 dBm (fair)" (#fee08b) came out white and the others bluer than the
+    legend's swatches. Every coloured pixel of each coverage layer is now a class colour of
+    the legend, opaque (the layer's opacity, 0.7, is the swatches'), and the layer is an
+    indexed-colour PNG of those colours."""
+    tables, page = small_map
+    text = page.read_text(encoding="utf-8")
+    legend = re.search(r"<div id='siting-legend'.*?</div></div>", text, re.DOTALL).group(0)
+    swatches = re.findall(r"background:(#[0-9a-f]{6});opacity:\.7'></span>([^<]*dBm[^<]*)</div>", legend)
+    assert len(swatches) == 4
+    class_rgb = {tuple(int(c[i:i + 2], 16) for i in (1, 3, 5)) for c, _ in swatches}
+    layers = {name: image for name, image in image_overlays(text).items() if name.startswith("Coverage")}
+    assert len(layers) == 1 + len(tables.level_dbm_by_technology)
+    for name, image in layers.items():
+        rgba = np.asarray(image.convert("RGBA")).reshape(-1, 4)
+        drawn = rgba[rgba[:, 3] > 0]
+        assert len(drawn) and {tuple(c) for c in np.unique(drawn[:, :3], axis=0)} <= class_rgb, name
+        assert set(np.unique(drawn[:, 3])) == {255} and image.mode == "P", name
+    assert re.findall(r'L\.imageOverlay\([^)]*?"opacity": 0\.7', text, re.DOTALL)

@@ -190,13 +190,14 @@ def _hex_rgb(colour: str) -> list[int]:
     return [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
 
 
-def _to_wgs84(values: np.ndarray, transform, crs, resampling=Resampling.nearest,
-              max_px: int | None = None):
-    """Reproject a float raster to EPSG:4326 (NaN = nodata), at most ``max_px`` a side when
-    given (coarser cells, each the ``resampling`` of the cells it covers); returns
-    (array, [[s, w], [n, e]])."""
+def _reproject(values: np.ndarray, transform, crs, resampling=Resampling.nearest,
+               max_px: int | None = None, dst_crs=WGS84):
+    """Reproject a float raster to ``dst_crs`` (NaN = nodata; EPSG:4326, or Web Mercator for an
+    image whose rows Leaflet stretches linearly between its bounds), at most ``max_px`` a side
+    when given (coarser cells, each the ``resampling`` of the cells it covers); returns
+    (array, [[s, w], [n, e]] [degrees])."""
     values = np.asarray(values, np.float32)
-    source = (crs, WGS84, values.shape[1], values.shape[0],
+    source = (crs, dst_crs, values.shape[1], values.shape[0],
               *rasterio.transform.array_bounds(*values.shape, transform))
     dst_transform, width, height = rasterio.warp.calculate_default_transform(*source)
     if max_px is not None and max(width, height) > max_px:
@@ -205,9 +206,10 @@ def _to_wgs84(values: np.ndarray, transform, crs, resampling=Resampling.nearest,
             *source, dst_width=max(1, int(width * scale)), dst_height=max(1, int(height * scale)))
     out = np.full((height, width), np.nan, np.float32)
     rasterio.warp.reproject(values, out, src_transform=transform, src_crs=crs, src_nodata=np.nan,
-                            dst_transform=dst_transform, dst_crs=WGS84, dst_nodata=np.nan,
+                            dst_transform=dst_transform, dst_crs=dst_crs, dst_nodata=np.nan,
                             resampling=resampling)
-    west, south, east, north = rasterio.transform.array_bounds(height, width, dst_transform)
+    west, south, east, north = rasterio.warp.transform_bounds(
+        dst_crs, WGS84, *rasterio.transform.array_bounds(height, width, dst_transform))
     return out, [[south, west], [north, east]]
 
 
@@ -230,8 +232,10 @@ def overlay_block_means(values: np.ndarray, transform, max_px: int = MAX_OVERLAY
     return out, transform @ rasterio.Affine.scale(step), step
 
 
-def rsrp_rgba(level_wgs: np.ndarray, alpha: int = 150) -> np.ndarray:
-    """Colour an RSRP raster [dBm] by :data:`RSRP_CLASSES` (transparent where NaN)."""
+def rsrp_rgba(level_wgs: np.ndarray, alpha: int = 255) -> np.ndarray:
+    """Colour an RSRP raster [dBm] by :data:`RSRP_CLASSES` (transparent where NaN), opaque
+    unless ``alpha`` says otherwise: the layer's opacity makes it see-through, as the legend's
+    swatches."""
     rgba = np.zeros(level_wgs.shape + (4,), np.uint8)
     remaining = np.isfinite(level_wgs)
     for floor, colour, _ in RSRP_CLASSES:
@@ -242,11 +246,37 @@ def rsrp_rgba(level_wgs: np.ndarray, alpha: int = 150) -> np.ndarray:
 
 
 def _coverage_rgba(level_dbm: np.ndarray, transform, crs, max_px: int = MAX_OVERLAY_PX):
-    """Reproject the level raster to EPSG:4326, at most ``max_px`` a side (each pixel the
-    level of the cell at its centre: a class is never averaged into another), and colour it;
-    returns (rgba, bounds)."""
-    out, bounds = _to_wgs84(level_dbm, transform, crs, max_px=max_px)
+    """Reproject the level raster to Web Mercator, at most ``max_px`` a side (each pixel the
+    level of the cell at its centre: a class is never averaged into another, as folium's
+    ``mercator_project`` blended the rows of a WGS84 image), and colour it; returns (rgba,
+    bounds [degrees])."""
+    out, bounds = _reproject(level_dbm, transform, crs, max_px=max_px, dst_crs=WEB_MERCATOR)
     return rsrp_rgba(out), bounds
+
+
+def _add_coverage(fmap: folium.Map, level_dbm: np.ndarray, transform, crs, name: str,
+                  show: bool = True) -> None:
+    """A coverage layer (:func:`_coverage_rgba`) named ``name``, as an indexed-colour PNG
+    (:func:`palette_png_url`: the RSRP classes are its only colours)."""
+    rgba, bounds = _coverage_rgba(level_dbm, transform, crs)
+    folium.raster_layers.ImageOverlay(palette_png_url(rgba), bounds=bounds, name=esc(name), opacity=0.7,
+                                      show=show).add_to(fmap)
+
+
+def palette_png_url(rgba: np.ndarray) -> str:
+    """An image of at most 256 colours (``rgba``: uint8) as a ``data:`` URL of an indexed-colour
+    PNG (ISO/IEC 15948 colour type 3, the colours' alpha in its tRNS chunk): one byte a pixel
+    where folium's RGBA PNG has four."""
+    from PIL import Image  # a dependency of matplotlib
+
+    colours, index = np.unique(np.asarray(rgba).reshape(-1, 4), axis=0, return_inverse=True)
+    if len(colours) > 256:
+        raise ValueError(f"palette_png_url: {len(colours)} colours, a palette holds 256")
+    image = Image.fromarray(index.reshape(rgba.shape[:2]).astype(np.uint8))
+    image.putpalette(colours[:, :3].ravel().tolist())
+    png = io.BytesIO()
+    image.save(png, format="PNG", optimize=True, transparency=bytes(colours[:, 3].tolist()))
+    return "data:image/png;base64," + base64.b64encode(png.getvalue()).decode("ascii")
 
 
 def hillshade_rgba(terrain, crs, max_px: int = MAX_OVERLAY_PX):
@@ -254,7 +284,7 @@ def hillshade_rgba(terrain, crs, max_px: int = MAX_OVERLAY_PX):
     that the overlay stays under ``max_px`` a side; (rgba, bounds)."""
     elevation, transform, step = overlay_block_means(terrain.elevation_m, terrain.transform, max_px)
     shade = hillshade(elevation, terrain.cell_size_m * step)
-    shade_wgs, bounds = _to_wgs84(shade.astype(np.float32), transform, crs, Resampling.bilinear)
+    shade_wgs, bounds = _reproject(shade.astype(np.float32), transform, crs, Resampling.bilinear)
     rgba = np.zeros(shade_wgs.shape + (4,), np.uint8)
     ok = np.isfinite(shade_wgs)
     grey = (np.clip(np.nan_to_num(shade_wgs), 0, 1) * 255).astype(np.uint8)
@@ -292,7 +322,7 @@ def population_rgba(population: np.ndarray, transform, crs, max_px: int = MAX_OV
 
     values = np.where(np.asarray(population, np.float64) > 0, population, np.nan)
     values, transform, _ = overlay_block_means(values, transform, max_px)
-    wgs, bounds = _to_wgs84(values, transform, crs)
+    wgs, bounds = _reproject(values, transform, crs)
     ok = np.isfinite(wgs) & (wgs > 0)
     vmax = float(np.nanmax(wgs[ok])) if ok.any() else 1.0
     scaled = np.zeros(wgs.shape)
@@ -623,14 +653,10 @@ def _add_rasters(fmap: folium.Map, tables: PlanTables, lang: str) -> float | Non
                                                       tables.population_transform, crs)
         folium.raster_layers.ImageOverlay(pop, bounds=bounds, name=esc(term("webmap.layer_population", lang)),
                                           opacity=0.8, mercator_project=True, show=False).add_to(fmap)
-    rgba, bounds = _coverage_rgba(tables.level_dbm, tables.level_transform, crs)
-    folium.raster_layers.ImageOverlay(rgba, bounds=bounds, name=esc(term("webmap.layer_coverage", lang)),
-                                      opacity=0.7, mercator_project=True).add_to(fmap)
+    _add_coverage(fmap, tables.level_dbm, tables.level_transform, crs, term("webmap.layer_coverage", lang))
     for tech, level in tables.level_dbm_by_technology.items():
-        rgba, bounds = _coverage_rgba(level, tables.level_transform, crs)
-        name = esc(term("webmap.layer_coverage_technology", lang, technology=tech))
-        folium.raster_layers.ImageOverlay(rgba, bounds=bounds, name=name, opacity=0.7,
-                                          mercator_project=True, show=False).add_to(fmap)
+        _add_coverage(fmap, level, tables.level_transform, crs,
+                      term("webmap.layer_coverage_technology", lang, technology=tech), show=False)
     return population_max
 
 
