@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from folium.utilities import mercator_transform, write_png
+from matplotlib import colormaps
 from PIL import Image
 from shapely.geometry import Point
 
@@ -221,3 +222,16 @@ def test_coverage_layers_are_drawn_in_the_legends_colours(small_map):
         assert len(drawn) and {tuple(c) for c in np.unique(drawn[:, :3], axis=0)} <= class_rgb, name
         assert set(np.unique(drawn[:, 3])) == {255} and image.mode == "P", name
     assert re.findall(r'L\.imageOverlay\([^)]*?"opacity": 0\.7', text, re.DOTALL)
+
+
+def test_the_population_layer_is_drawn_in_the_colours_of_its_scale(small_map):
+    """Scaled channel by channel as the coverage layers were, the population layer was drawn in
+    colours off its YlOrRd scale (the legend's gradient); each of its pixels is now one of the
+    scale's 256 colours, opaque (the layer's opacity, 0.8, makes it see-through)."""
+    _, page = small_map
+    image = image_overlays(page.read_text(encoding="utf-8"))["Population (people per cell)"]
+    scale = {tuple(c) for c in (colormaps["YlOrRd"](np.arange(256) / 255) * 255).astype(np.uint8)[:, :3]}
+    rgba = np.asarray(image.convert("RGBA")).reshape(-1, 4)
+    drawn = rgba[rgba[:, 3] > 0]
+    assert len(drawn) and {tuple(c) for c in np.unique(drawn[:, :3], axis=0)} <= scale
+    assert set(np.unique(drawn[:, 3])) == {255}

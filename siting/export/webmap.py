@@ -257,26 +257,10 @@ def _coverage_rgba(level_dbm: np.ndarray, transform, crs, max_px: int = MAX_OVER
 def _add_coverage(fmap: folium.Map, level_dbm: np.ndarray, transform, crs, name: str,
                   show: bool = True) -> None:
     """A coverage layer (:func:`_coverage_rgba`) named ``name``, as an indexed-colour PNG
-    (:func:`palette_png_url`: the RSRP classes are its only colours)."""
+    (:func:`png_url`: the RSRP classes are its only colours)."""
     rgba, bounds = _coverage_rgba(level_dbm, transform, crs)
-    folium.raster_layers.ImageOverlay(palette_png_url(rgba), bounds=bounds, name=esc(name), opacity=0.7,
+    folium.raster_layers.ImageOverlay(png_url(rgba), bounds=bounds, name=esc(name), opacity=0.7,
                                       show=show).add_to(fmap)
-
-
-def palette_png_url(rgba: np.ndarray) -> str:
-    """An image of at most 256 colours (``rgba``: uint8) as a ``data:`` URL of an indexed-colour
-    PNG (ISO/IEC 15948 colour type 3, the colours' alpha in its tRNS chunk): one byte a pixel
-    where folium's RGBA PNG has four."""
-    from PIL import Image  # a dependency of matplotlib
-
-    colours, index = np.unique(np.asarray(rgba).reshape(-1, 4), axis=0, return_inverse=True)
-    if len(colours) > 256:
-        raise ValueError(f"palette_png_url: {len(colours)} colours, a palette holds 256")
-    image = Image.fromarray(index.reshape(rgba.shape[:2]).astype(np.uint8))
-    image.putpalette(colours[:, :3].ravel().tolist())
-    png = io.BytesIO()
-    image.save(png, format="PNG", optimize=True, transparency=bytes(colours[:, 3].tolist()))
-    return "data:image/png;base64," + base64.b64encode(png.getvalue()).decode("ascii")
 
 
 def hillshade_rgba(terrain, crs, max_px: int = MAX_OVERLAY_PX):
@@ -297,38 +281,53 @@ def add_hillshade(fmap: folium.Map, terrain, crs, lang: str) -> None:
     """The DEM's hillshade (:func:`hillshade_rgba`; ``crs``: the DEM's projected CRS) as an
     overlay always shown, named in ``lang``: the terrain view map.html and comparison.html
     share. Its rows are moved to Web Mercator as folium's ``mercator_project`` does, and it is
-    written as a grey PNG (:func:`grey_png_url`)."""
+    written as a grey PNG (:func:`png_url`): the same picture as folium's RGBA PNG, with a
+    quarter fewer bytes, the largest image of map.html."""
     shade, bounds = hillshade_rgba(terrain, crs)
-    projected = mercator_transform(shade, (bounds[0][0], bounds[1][0]))
-    folium.raster_layers.ImageOverlay(grey_png_url(projected), bounds=bounds,
+    projected = np.rint(np.clip(mercator_transform(shade, (bounds[0][0], bounds[1][0])), 0, 255))
+    folium.raster_layers.ImageOverlay(png_url(projected), bounds=bounds,
                                       name=esc(term("webmap.layer_hillshade", lang)), opacity=0.6).add_to(fmap)
 
 
-def grey_png_url(rgba: np.ndarray) -> str:
-    """A grey image with transparency (``rgba``: 0-255, red = green = blue) as a ``data:`` URL
-    of a grey-and-alpha PNG (ISO/IEC 15948, colour type 4): two bytes a pixel where folium's
-    RGBA PNG has four, a quarter less page for the hillshade, the largest image of map.html."""
+def png_url(rgba: np.ndarray) -> str:
+    """An RGBA image (0-255) as a ``data:`` URL of the smallest exact PNG of it (ISO/IEC 15948):
+    grey and alpha (colour type 4: two bytes a pixel) when it is grey, indexed colour (type 3:
+    one byte a pixel, the colours' alpha in its tRNS chunk) with at most 256 colours, else RGBA
+    (type 6). folium's own PNG of an overlay is always RGBA, each channel scaled to its
+    brightest pixel: colours other than the legend's."""
     from PIL import Image  # a dependency of matplotlib
 
-    grey_alpha = np.rint(np.clip(np.asarray(rgba)[..., [0, 3]], 0, 255)).astype(np.uint8)
+    rgba = np.ascontiguousarray(rgba, np.uint8)
+    colours, index = np.unique(rgba.view(np.uint32).reshape(-1), return_inverse=True)
+    options = {}
+    if (rgba[..., 0] == rgba[..., 1]).all() and (rgba[..., 1] == rgba[..., 2]).all():
+        image = Image.fromarray(np.ascontiguousarray(rgba[..., [0, 3]]))
+    elif len(colours) <= 256:
+        palette = colours.view(np.uint8).reshape(-1, 4)
+        image = Image.fromarray(index.reshape(rgba.shape[:2]).astype(np.uint8))
+        image.putpalette(palette[:, :3].ravel().tolist())
+        options["transparency"] = bytes(palette[:, 3].tolist())
+    else:
+        image = Image.fromarray(rgba)
     png = io.BytesIO()
-    Image.fromarray(grey_alpha).save(png, format="PNG", optimize=True)
+    image.save(png, format="PNG", optimize=True, **options)
     return "data:image/png;base64," + base64.b64encode(png.getvalue()).decode("ascii")
 
 
 def population_rgba(population: np.ndarray, transform, crs, max_px: int = MAX_OVERLAY_PX):
-    """People per cell on a log colour scale (transparent where nobody lives); (rgba, bounds, vmax)."""
+    """People per cell on a log colour scale (transparent where nobody lives), in Web Mercator,
+    opaque (the layer's opacity makes it see-through); (rgba, bounds [degrees], vmax)."""
     from matplotlib import colormaps
 
     values = np.where(np.asarray(population, np.float64) > 0, population, np.nan)
     values, transform, _ = overlay_block_means(values, transform, max_px)
-    wgs, bounds = _reproject(values, transform, crs)
+    wgs, bounds = _reproject(values, transform, crs, dst_crs=WEB_MERCATOR)
     ok = np.isfinite(wgs) & (wgs > 0)
     vmax = float(np.nanmax(wgs[ok])) if ok.any() else 1.0
     scaled = np.zeros(wgs.shape)
     scaled[ok] = np.log10(1 + wgs[ok]) / np.log10(1 + vmax) if vmax > 0 else 0.0
     rgba = (colormaps["YlOrRd"](scaled) * 255).astype(np.uint8)
-    rgba[..., 3] = np.where(ok, 170, 0)
+    rgba[..., 3] = np.where(ok, 255, 0)
     return rgba, bounds, vmax
 
 
@@ -651,8 +650,8 @@ def _add_rasters(fmap: folium.Map, tables: PlanTables, lang: str) -> float | Non
     if tables.population is not None and np.nanmax(tables.population, initial=0) > 0:
         pop, bounds, population_max = population_rgba(tables.population,
                                                       tables.population_transform, crs)
-        folium.raster_layers.ImageOverlay(pop, bounds=bounds, name=esc(term("webmap.layer_population", lang)),
-                                          opacity=0.8, mercator_project=True, show=False).add_to(fmap)
+        folium.raster_layers.ImageOverlay(png_url(pop), bounds=bounds, name=esc(term("webmap.layer_population", lang)),
+                                          opacity=0.8, show=False).add_to(fmap)
     _add_coverage(fmap, tables.level_dbm, tables.level_transform, crs, term("webmap.layer_coverage", lang))
     for tech, level in tables.level_dbm_by_technology.items():
         _add_coverage(fmap, level, tables.level_transform, crs,
