@@ -232,14 +232,14 @@ def overlay_block_means(values: np.ndarray, transform, max_px: int = MAX_OVERLAY
     return out, transform @ rasterio.Affine.scale(step), step
 
 
-def rsrp_rgba(level_wgs: np.ndarray, alpha: int = 255) -> np.ndarray:
+def rsrp_rgba(level_dbm: np.ndarray, alpha: int = 255) -> np.ndarray:
     """Colour an RSRP raster [dBm] by :data:`RSRP_CLASSES` (transparent where NaN), opaque
     unless ``alpha`` says otherwise: the layer's opacity makes it see-through, as the legend's
     swatches."""
-    rgba = np.zeros(level_wgs.shape + (4,), np.uint8)
-    remaining = np.isfinite(level_wgs)
+    rgba = np.zeros(level_dbm.shape + (4,), np.uint8)
+    remaining = np.isfinite(level_dbm)
     for floor, colour, _ in RSRP_CLASSES:
-        mask = remaining & (level_wgs >= floor)
+        mask = remaining & (level_dbm >= floor)
         rgba[mask] = _hex_rgb(colour) + [alpha]
         remaining &= ~mask
     return rgba
