@@ -27,8 +27,8 @@ the demo's 1,101 candidates by N (a seeded sample, or the demo's plus jittered c
 1/16, 1/4 and all of the 200 km x 200 km province), each in a fresh process so that its peak
 memory (VmHWM) is its own. Regions missing from ``DIR/region-<size>km`` are generated first.
 Prints per area the wall time of every stage, demand cells/s (build demand), pairs/s (coverage),
-the solver's status and gap, and the peak memory (VmHWM, and per stage of the largest run from
-VmRSS sampled every 20 ms); then the scaling exponent of time vs area (log-log least-squares fit;
+the solver's status and gap, the peak memory (VmHWM, and per stage of the largest run from
+VmRSS sampled every 20 ms) and the size of map.html (the file the committee opens); then the scaling exponent of time vs area (log-log least-squares fit;
 1.0 is linear) in total and per stage, and of the coverage time vs the pairs evaluated. Then
 the pipeline's coverage stage (:func:`siting.pipeline.prepare`, cluster start included) on
 ``--workers-size-km`` with a LocalCluster of 1 and of 2 workers, and the speedup.
@@ -244,7 +244,7 @@ def run_one(scenario_path: Path, out: Path) -> dict:
             "options": len(run.coverage.options), "nonzeros": int(run.coverage.level_dbm.nnz),
             "pairs": pairs_evaluated(run.region.candidates, run.demand,
                                      run.scenario.technologies),
-            "solver": summary["solver"]}
+            "solver": summary["solver"], "map_html_bytes": (out / "map.html").stat().st_size}
 
 
 def coverage_on_cluster(scenario_path: Path, workers: int) -> dict:
@@ -317,6 +317,7 @@ def _print_runs(sizes_km, runs) -> None:
              "coverage pairs/s": [f"{r['pairs'] / r['timings_s'][COVERAGE_STAGE]:,.0f}"
                                   for r in runs],
              "peak memory MB": [f"{r['timings_s']['peak_memory_mb']:,.0f}" for r in runs],
+             "map.html MB": [f"{r['map_html_bytes'] / 1e6:.2f}" for r in runs],
              "solver status": [r["solver"]["status"] for r in runs],
              "solver gap": ["-" if r["solver"]["gap"] is None else f"{r['solver']['gap']:.4%}"
                             for r in runs]}

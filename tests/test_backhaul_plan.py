@@ -20,6 +20,7 @@ from shapely.geometry import LineString, Point, Polygon
 from typer.testing import CliRunner
 
 import siting
+from map_popups import with_popups
 from regions import (GAP_TEST_TIME_LIMIT_S, CRS, candidate, planned_run, ridge_dem, village,
                      write_region, xy)
 from siting.backhaul import min_clearance_f1_reference
@@ -177,7 +178,7 @@ def test_backhaul_reaches_every_output(tiny):
     _, summary, out = tiny
     kml = (out / "sites.kml").read_text(encoding="utf-8")
     assert "Backhaul links" in kml and "<LineString>" in kml
-    page = (out / "map.html").read_text(encoding="utf-8")
+    page = with_popups((out / "map.html").read_text(encoding="utf-8"))
     assert "Backhaul links" in page
     links = gpd.read_file(out / "sites.gpkg", layer="backhaul_links")
     for kind in ("fiber", "microwave", "satellite"):  # the legend: the kinds drawn as lines
@@ -202,7 +203,7 @@ def test_a_chinese_plan_names_a_links_kind_its_backhaul(tmp_path):
     balloon = links.find("k:Placemark/k:description", ns).text
     assert "<th>传输方式</th><td>微波</td>" in balloon or "<th>传输方式</th><td>光纤</td>" in balloon
     assert "站址类型" not in balloon
-    page = (tmp_path / "out" / "map.html").read_text(encoding="utf-8")
+    page = with_popups((tmp_path / "out" / "map.html").read_text(encoding="utf-8"))
     assert re.search(r"传输方式</th><td>(微波|光纤)</td>", page)
     assert not re.search(r"站址类型</th><td>(微波|光纤|卫星)</td>", page)
 

@@ -16,6 +16,7 @@ import pytest
 import rasterio
 from pyproj import Transformer
 
+from map_popups import with_popups
 from regions import candidate, ridge_dem, village, write_region
 from siting.config import load_scenario
 from siting.export.gis import write_site_csv
@@ -248,7 +249,7 @@ def test_map_html_shows_a_village_name_with_braces_as_written(small, tmp_path, n
     tables = plan_tables(run)
     tables.villages.loc[tables.villages["village_id"] == "v1", "name"] = name
     write_map(tmp_path / "map.html", tables)
-    page = (tmp_path / "map.html").read_text(encoding="utf-8")
+    page = with_popups((tmp_path / "map.html").read_text(encoding="utf-8"))
     cells = [html.unescape(cell) for cell in re.findall(r"<td>(.*?)</td>", page)]
     assert name in cells
 
@@ -256,7 +257,7 @@ def test_map_html_shows_a_village_name_with_braces_as_written(small, tmp_path, n
 def test_map_html_says_in_words_whether_a_village_must_be_covered(small):
     """An English village popup read "mandatory: True" (Python's word for a flag)."""
     run, _, out = small
-    page = (out / "map.html").read_text(encoding="utf-8")
+    page = with_popups((out / "map.html").read_text(encoding="utf-8"))
     said = re.findall(r"<th[^>]*>mandatory</th><td>(.*?)</td>", page)
     villages = plan_tables(run).villages
     assert sorted(said) == sorted("yes" if m else "no" for m in villages["mandatory"])
@@ -264,7 +265,7 @@ def test_map_html_says_in_words_whether_a_village_must_be_covered(small):
 
 def test_map_html_has_every_layer_and_control(small):
     run, _, out = small
-    page = (out / "map.html").read_text(encoding="utf-8")
+    page = with_popups((out / "map.html").read_text(encoding="utf-8"))
     for name in ("Terrain (hillshade)", "Population (people per cell)",
                  "Coverage after plan (best server RSRP)", "Coverage 4G-1800 (RSRP)",
                  "Selected sites: 4G-1800", "Selected sites: 5G-3500", "Existing sites", "Villages",

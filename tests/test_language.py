@@ -26,6 +26,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 from shapely.geometry import box
 
+from map_popups import with_popups
 from regions import X0, Y0, candidate, ridge_dem, village, write_region
 from siting.config import load_scenario
 from siting.export.gis import write_layers
@@ -401,7 +402,7 @@ EN_LAYERS = ["Terrain (hillshade)", "Population (people per cell)",
 
 def test_map_html_in_chinese(zh):
     _, _, out, _ = zh
-    page = (out / "map.html").read_text(encoding="utf-8")
+    page = with_popups((out / "map.html").read_text(encoding="utf-8"))
     assert page.startswith('<!DOCTYPE html>\n<html lang="zh-CN">\n')
     assert layer_names(page) == ZH_LAYERS
     legend = re.search(r"<div id='siting-legend'.*?</div></div>", page, re.DOTALL).group(0)
@@ -425,7 +426,7 @@ def test_map_html_in_chinese(zh):
 def test_map_html_in_english_keeps_the_chinese_names(zh, tmp_path):
     run, _, _, _ = zh
     write_map(tmp_path / "map.html", in_language(plan_tables(run), "en"))
-    page = (tmp_path / "map.html").read_text(encoding="utf-8")
+    page = with_popups((tmp_path / "map.html").read_text(encoding="utf-8"))
     assert page.startswith('<!DOCTYPE html>\n<html lang="en">\n')
     assert layer_names(page) == EN_LAYERS
     assert "<b>Legend</b>" in page and f"Siting plan: {NAME}</div>" in page

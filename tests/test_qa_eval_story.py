@@ -24,6 +24,7 @@ from siting.compare import whole_plan_kpis
 from siting.evaluate import evaluate_plan
 from siting.pipeline import run_scenario
 from siting.export.gis import year_labels
+from tests.map_popups import with_popups
 from tests.regions import ONE_4G_SITE_CNY, candidate, one_site_a_year_region, village
 
 runner = CliRunner()
@@ -170,7 +171,7 @@ def test_the_replan_map_dates_the_as_built_sites(plan, tmp_path):
     out = tmp_path / "replan"
     result = runner.invoke(app, ["run", str(scenario), "--built", str(built), "--out", str(out), "-q"])
     assert result.exit_code == 0, result.output
-    page = (out / "map.html").read_text(encoding="utf-8")
+    page = with_popups((out / "map.html").read_text(encoding="utf-8"))
     for site in ("S1", "S2"):
         popup = _popup_rows(page, site)
         assert popup["action"] == "keep"

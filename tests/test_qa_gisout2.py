@@ -22,6 +22,7 @@ from shapely.geometry import LineString, Point
 from siting.export.i18n import value_text
 from siting.export.kml import KML_NAMESPACE, write_kml
 from siting.pipeline import run_scenario
+from tests.map_popups import with_popups
 from tests.regions import CRS, TECH_4G, candidate, village, write_region, xy
 from tests.gdal_tools import gdal_tool, tool_output
 
@@ -187,7 +188,7 @@ def test_english_outputs_name_site_kinds_in_words_and_files_keep_the_keys(out):
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "| S1 | build | lamp pole |" in report and "| S2 | build | water tower |" in report
     assert "| lamp pole | 1 |" in report
-    page = (out / "map.html").read_text(encoding="utf-8")
+    page = with_popups((out / "map.html").read_text(encoding="utf-8"))
     for key, word in KIND_WORDS.items():
         assert f"kind</th><td>{word}</td>" in page
         assert key not in page and key not in report

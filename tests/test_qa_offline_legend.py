@@ -45,7 +45,8 @@ OUTLINES = """(() => {
   const units = new Set();  // the units named by a popup whose only field is the unit
   map.eachLayer(layer => {
     const popup = layer.getPopup && layer.getPopup();
-    const rows = popup ? popup.getContent().querySelectorAll('tr') : [];
+    const content = popup ? popup.getContent() : null;  // villages' and sites': built on opening
+    const rows = content instanceof Element ? content.querySelectorAll('tr') : [];
     if (rows.length === 1 && rows[0].querySelector('th').textContent === UNIT_FIELD) {
       units.add(rows[0].querySelector('td').textContent);
     }

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from shapely.geometry import box
 from typer.testing import CliRunner
 
+from map_popups import point_layers, with_popups
 from regions import CRS, X0, Y0, candidate, one_site_a_year_region, village
 from siting.cli import app
 from siting.compare import (as_built_notes, compare_folders, compare_tables, comparison_map, read_plan_folder,
@@ -77,7 +78,7 @@ def test_the_chinese_report_names_counties_in_chinese_the_english_one_in_english
 
 def test_map_html_and_map_png_name_counties_in_chinese(named):
     run, _, out = named
-    page = (out / "map.html").read_text(encoding="utf-8")
+    page = with_popups((out / "map.html").read_text(encoding="utf-8"))
     # each county's popup, then each village's, which names the county the report counts it
     # in (v2's own field says 石泉县, its polygon 汉滨区)
     popups = re.findall(r"区县</th><td>([^<]*)</td>", page)
@@ -268,7 +269,7 @@ def test_chinese_comparison_and_map_popups_state_money_in_wan_yuan_as_the_report
         text = render_comparison(dataclasses.replace(
             compare_tables(plan, dataclasses.replace(plan, name="B")), language=language))
         assert f"| {label} | {shown} | {shown} | {zero} |" in text
-    page = (out / "map.html").read_text(encoding="utf-8")
+    page = with_popups((out / "map.html").read_text(encoding="utf-8"))
     built = plan_tables(run).sites.query("action == 'build'")
     assert len(built)
     for cost in built["total_cost_cny"]:
@@ -299,7 +300,8 @@ def test_the_map_legend_explains_every_letter_on_a_site_icon(named, language, wo
     sites = tables.sites.copy()
     sites.loc[sites["action"] == "build", "kind"] = "existing_tower"
     page = build_map(dataclasses.replace(tables, sites=sites)).get_root().render()
-    on_icons = set(re.findall(r"text-align:center\\u0027\\u003e(\w)\\u003c/div", page))  # JSON-escaped
+    on_icons = {re.search(r">(\w)</div>$", icon["html"]).group(1)
+                for layer in point_layers(page) if layer["marker"] == "icon" for icon in layer["styles"]}
     assert "T" in on_icons
     listed = re.search(f"{word}([^<]*)<", page).group(1)
     explained = {item.strip()[0] for item in re.split("、|, ", listed)}
