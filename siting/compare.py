@@ -74,10 +74,11 @@ HEADLINE_KPIS = ("people_covered_after", "villages_covered_after", "mandatory_vi
 #: a later siting) follows them, by name.
 KPI_ORDER = ("people_covered_before", "people_covered_after", "people_total",
              "villages_covered_before", "villages_covered_after", "villages_total",
-             "mandatory_villages_covered", "mandatory_villages_reachable",
-             "mandatory_villages_total", "complaints_covered", "complaints_total",
-             "zone_points_covered_5g", "zone_points_total", "backup_points_met",
-             "backup_points_total", "new_sites", "upgrades", "capex_cny", "opex_cny_per_year",
+             "mandatory_villages_covered_before", "mandatory_villages_covered",
+             "mandatory_villages_reachable", "mandatory_villages_total",
+             "complaints_covered_before_plan", "complaints_covered", "complaints_total",
+             "zone_points_covered_5g_before", "zone_points_covered_5g", "zone_points_total",
+             "backup_points_met_before", "backup_points_met", "backup_points_total", "new_sites", "upgrades", "capex_cny", "opex_cny_per_year",
              "site_cost_cny", "backhaul_cost_cny", "total_cost_cny", "complaints_covered_before",
              "mandatory_points_uncovered.village", "mandatory_points_uncovered.complaint",
              "mandatory_points_uncovered.zone")

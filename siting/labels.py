@@ -8,6 +8,10 @@ planner and its solvers (``siting predict`` writes translated maps and needs nei
 
 from __future__ import annotations
 
+# Feed kinds of a site, as the backhaul plan reports them (siting.optimize.feed_model) and the
+# backhaul_links layer writes them.
+FIBER, MICROWAVE, SATELLITE = "fiber", "microwave", "satellite"
+
 # Why a mandatory village is left uncovered (siting.plan).
 REASON_NO_CANDIDATE = "no candidate within range"
 REASON_BELOW_THRESHOLD = "terrain or distance keeps every candidate in range below the threshold"

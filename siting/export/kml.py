@@ -40,7 +40,7 @@ from siting.export.gis import LONLAT_DECIMALS, field_renames, lonlat, no_value, 
 from siting.export.style import BACKHAUL_COLOURS, WGS84
 from siting.export.i18n import admin_text, check_language, term, value_text
 from siting.export.cells import FIELD_DECIMALS, cell_text, money_cell, persons
-from siting.optimize.feed_model import MICROWAVE
+from siting.labels import MICROWAVE
 
 KML_NAMESPACE = "http://www.opengis.net/kml/2.2"
 #: Characters XML 1.0 cannot hold, not even as a character reference (XML 1.0, 2.2 "Char"):

@@ -94,6 +94,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from siting.errors import InfeasibleError
+from siting.labels import FIBER, MICROWAVE, SATELLITE
 from siting.optimize.feed_network import (
     Arcs,
     SiteInputs,
@@ -107,7 +108,6 @@ from siting.optimize.inputs import first_indices
 from siting.optimize.model import coverage_count
 
 #: Feed kinds, as reported per site ("" for a site off air), in the order of their codes.
-FIBER, MICROWAVE, SATELLITE = "fiber", "microwave", "satellite"
 KINDS = (FIBER, MICROWAVE, SATELLITE)
 #: Reported for a site on air whose backhaul is in place
 #: (:attr:`~siting.optimize.feed_network.SiteInputs.in_place`): it has no feed column.
