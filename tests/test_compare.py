@@ -129,16 +129,12 @@ COMPARISON_MAP_WORDS = {
 }
 
 
-@pytest.mark.parametrize("language", ["en", "zh"])
-def test_comparison_map_explains_its_colours_offline(tmp_path, language):
-    """comparison.html in chromium with no network: a legend names each colour with its count
-    (the sites of each status, the villages gained and lost), a metric scale bar, a page title,
-    no request and no JavaScript error; in the plans' language, which the page declares (a
-    committee reading Chinese got it in English)."""
-    from siting.compare import Comparison, comparison_map, village_changes
-    from tests.test_browser import chromium_binary, inspect_page, page_errors, requested_hosts
+def small_comparison(language: str):
+    """Two small plans without the demo: A builds S1-S3 (4G), B S2, S3 (now 5G), S4 and S5
+    (4G), 1 km apart; of the villages 甲村, 乙村, 丙村 B loses 甲村 and gains the other two.
+    Its words in ``language``."""
+    from siting.compare import Comparison, village_changes
 
-    binary = chromium_binary()
     def plan(ids, technologies):
         return gpd.GeoDataFrame({"site_id": ids, "technology": technologies, "action": "build"},
                                 geometry=[Point(500_000 + 1000 * int(i[1:]), 3_620_000) for i in ids],
@@ -152,10 +148,22 @@ def test_comparison_map_explains_its_colours_offline(tmp_path, language):
                                 crs="EPSG:32649")
     sites = site_changes(plan(["S1", "S2", "S3"], ["4G", "4G", "4G"]),
                          plan(["S2", "S3", "S4", "S5"], ["4G", "5G", "4G", "4G"]))
-    comparison = Comparison("方案甲", "方案乙", sites, pd.DataFrame(), pd.DataFrame(),
-                            village_changes(villages([True, False, False]), villages([False, True, True])),
-                            language)
-    comparison_map(comparison).save(str(tmp_path / "comparison.html"))
+    return Comparison("方案甲", "方案乙", sites, pd.DataFrame(), pd.DataFrame(),
+                      village_changes(villages([True, False, False]), villages([False, True, True])),
+                      language)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_comparison_map_explains_its_colours_offline(tmp_path, language):
+    """comparison.html in chromium with no network: a legend names each colour with its count
+    (the sites of each status, the villages gained and lost), a metric scale bar, a page title,
+    no request and no JavaScript error; in the plans' language, which the page declares (a
+    committee reading Chinese got it in English)."""
+    from siting.compare import comparison_map
+    from tests.test_browser import chromium_binary, inspect_page, page_errors, requested_hosts
+
+    binary = chromium_binary()
+    comparison_map(small_comparison(language)).save(str(tmp_path / "comparison.html"))
     visit = inspect_page(binary, tmp_path / "comparison.html", """({
         title: document.title,
         lang: document.documentElement.lang,
