@@ -141,8 +141,9 @@ POPUP_MAX_WIDTH_PX = 340
 COORDINATE_DECIMALS = 5
 #: Draws a :class:`PointLayer` from its data: a circle marker (``marker: "circle"``, styled
 #: by ``styles[row[2]]``) or an icon (``"icon"``, ``L.divIcon(styles[row[2]])``) at each row's
-#: position, its tooltip (``row[3]``, unless null) and its popup, whose table of the labels
-#: and the row's values (a null value: no such field) is built when it opens, in the markup of
+#: position, its tooltip (``row[3]``, unless null) and its popup (unless every value is null:
+#: a marker without fields, as comparison.html's, opens none), whose table of the labels and
+#: the row's values (a null value: no such field) is built when it opens, in the markup of
 #: :func:`popup_html` (``data.row``: :data:`POPUP_ROW` around its two fields).
 POINT_LAYER_SCRIPT = """function sitingPoints(layer, data) {
   var icons = data.marker === "icon" ? data.styles.map(function (s) { return L.divIcon(s); }) : null;
@@ -156,7 +157,9 @@ POINT_LAYER_SCRIPT = """function sitingPoints(layer, data) {
   data.rows.forEach(function (row) {
     var at = [row[0], row[1]], values = row.slice(4);
     var marker = icons ? L.marker(at, {icon: icons[row[2]]}) : L.circleMarker(at, data.styles[row[2]]);
-    marker.bindPopup(function () { return table(values); }, {maxWidth: data.maxWidth});
+    if (values.some(function (value) { return value !== null; })) {
+      marker.bindPopup(function () { return table(values); }, {maxWidth: data.maxWidth});
+    }
     if (row[3] !== null) { marker.bindTooltip(row[3], {sticky: true}); }
     marker.addTo(layer);
   });
@@ -852,9 +855,15 @@ def _add_villages(fmap: folium.Map, villages_ll, counties: dict[str, str], lang:
     points = [MapPoint(v.geometry.y, v.geometry.x, statuses.index(v.status), v["name"],
                        _village_fields(v, counties[str(v.village_id)], lang))
               for _, v in villages_ll.iterrows()]
-    styles = [dict(VILLAGE_STYLE, fillColor=VILLAGE_COLOURS[status]) for status in statuses]
-    PointLayer(points, styles, marker="circle").add_to(village_layer)
+    PointLayer(points, circle_styles(VILLAGE_STYLE, VILLAGE_COLOURS, statuses),
+               marker="circle").add_to(village_layer)
     village_layer.add_to(fmap)
+
+
+def circle_styles(style: dict, colours: dict[str, str], keys) -> list[dict]:
+    """The styles of a circle-marker :class:`PointLayer`: ``style`` filled in the colour
+    (of ``colours``) of each of ``keys``, in their order (a point's style is its key's index)."""
+    return [dict(style, fillColor=colours[key]) for key in keys]
 
 
 def _village_fields(v, county: str, lang: str) -> dict:
