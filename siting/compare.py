@@ -43,7 +43,8 @@ from siting.export.cells import money_cell
 from siting.export.report import ADMIN_UNIT_COLUMNS, Report, Section, Table, render_markdown
 from siting.export.style import WGS84
 from siting.export.webfont import PAGE_FONTS, save_map
-from siting.export.webmap import MetricScale, Page, add_hillshade, esc, inline_assets
+from siting.export.webmap import (MapPoint, MetricScale, Page, PointLayer, add_hillshade, circle_styles, esc,
+                                  inline_assets)
 from siting.terrain import Terrain
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,10 @@ STATUS_COLOURS = {"only_a": "#d95f02", "only_b": "#1b9e77", "both_technology_cha
                   "both_year_or_backhaul_changed": "#e7298a", "both": "#888888"}
 #: Marker colour of a village whose coverage differs, by its change in B.
 VILLAGE_COLOURS = {"gained": "#1b9e77", "lost": "#d95f02"}
+#: Leaflet circle-marker styles of the comparison map's sites and villages, filled in the
+#: colour of their status (:data:`STATUS_COLOURS`) or change (:data:`VILLAGE_COLOURS`).
+SITE_MARKER_STYLE = {"radius": 5, "weight": 1, "color": "#000", "fillOpacity": 0.9}
+VILLAGE_MARKER_STYLE = {"radius": 3, "weight": 1, "color": "#fff", "fillOpacity": 1.0}
 #: What a plan's sites may carry beyond technology and action, compared when either plan
 #: has it: the year a phased plan builds the site in, and its backhaul.
 OPTIONAL_COLUMNS = ("phase", "backhaul")
@@ -548,12 +553,8 @@ def comparison_map(comparison: Comparison) -> folium.Map:
         add_hillshade(fmap, c.terrain, c.sites.crs, lang)
     for plan, name in (("a", c.name_a), ("b", c.name_b)):
         layer = folium.FeatureGroup(name=esc(term("compare.layer_plan", lang, plan=plan.upper(), name=name)))
-        for _, s in sites[sites[f"in_{plan}"]].iterrows():
-            tooltip = term("compare.tooltip_site", lang, site=s.site_id, technology=s[f"technology_{plan}"],
-                           status=value_text("compare_status", s.status, lang))
-            folium.CircleMarker([s.geometry.y, s.geometry.x], radius=5, weight=1, color="#000",
-                                fill_color=STATUS_COLOURS[s.status], fill_opacity=0.9,
-                                tooltip=esc(tooltip)).add_to(layer)
+        PointLayer(_site_points(sites, plan, lang), circle_styles(SITE_MARKER_STYLE, STATUS_COLOURS, STATUSES),
+                   marker="circle").add_to(layer)
         layer.add_to(fmap)
     _add_village_changes(fmap, c.villages.to_crs(WGS84), lang)
     MetricScale().add_to(fmap)
@@ -587,14 +588,25 @@ def comparison_legend(comparison: Comparison) -> str:
             + "".join(items) + "</div>")
 
 
+def _site_points(sites_ll: gpd.GeoDataFrame, plan: str, lang: str) -> list[MapPoint]:
+    """A marker for each site of ``plan`` ("a" or "b"), styled by its status (the index in
+    :data:`STATUSES`), named with its technology in that plan and its status in the tooltip."""
+    return [MapPoint(s.geometry.y, s.geometry.x, STATUSES.index(s.status),
+                     term("compare.tooltip_site", lang, site=s.site_id, technology=s[f"technology_{plan}"],
+                          status=value_text("compare_status", s.status, lang)), {})
+            for _, s in sites_ll[sites_ll[f"in_{plan}"]].iterrows()]
+
+
 def _add_village_changes(fmap: folium.Map, villages_ll: gpd.GeoDataFrame, lang: str) -> None:
+    """The villages whose coverage differs, as one layer: coloured by their change in B
+    (:data:`VILLAGE_COLOURS`), named with it in the tooltip."""
     layer = folium.FeatureGroup(name=esc(term("compare.layer_villages", lang)))
-    for _, v in villages_ll.iterrows():
-        tooltip = term("compare.tooltip_village", lang, name=v["name"],
-                       change=value_text("compare_change", v.change, lang))
-        folium.CircleMarker([v.geometry.y, v.geometry.x], radius=3, color="#fff", weight=1,
-                            fill_color=VILLAGE_COLOURS[v.change],
-                            fill_opacity=1.0, tooltip=esc(tooltip)).add_to(layer)
+    changes = list(VILLAGE_COLOURS)
+    points = [MapPoint(v.geometry.y, v.geometry.x, changes.index(v.change),
+                       term("compare.tooltip_village", lang, name=v["name"],
+                            change=value_text("compare_change", v.change, lang)), {})
+              for _, v in villages_ll.iterrows()]
+    PointLayer(points, circle_styles(VILLAGE_MARKER_STYLE, VILLAGE_COLOURS, changes), marker="circle").add_to(layer)
     layer.add_to(fmap)
 
 
