@@ -361,6 +361,10 @@ class Kpis:
         5G-zone check points, and those covered by 5G [count].
     backup_points_total, backup_points_met : int
         Check points that need backup coverage, and those served by enough options [count].
+    mandatory_villages_covered_before, complaints_covered_before_plan,
+    zone_points_covered_5g_before, backup_points_met_before : int
+        The same counts before the plan, on the network ``people_covered_before`` counts
+        (the report's "before" column) [count].
     mandatory_points_uncovered : dict of str to int
         Mandatory points left uncovered by kind (village, complaint, zone) [count].
     new_sites, upgrades : int
@@ -397,6 +401,10 @@ class Kpis:
     zone_points_covered_5g: int
     backup_points_total: int
     backup_points_met: int
+    mandatory_villages_covered_before: int
+    complaints_covered_before_plan: int
+    zone_points_covered_5g_before: int
+    backup_points_met_before: int
     mandatory_points_uncovered: dict[str, int]
     new_sites: int
     upgrades: int

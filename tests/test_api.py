@@ -120,6 +120,10 @@ def test_tables_and_typed_kpis(plan):
     assert kpis.upgrades == (sites["action"] == "upgrade").sum()
     assert kpis.villages_total == len(villages)
     assert kpis.villages_covered_after == villages["covered_after"].sum()
+    mandatory = villages[villages["mandatory"]]
+    assert 0 < kpis.mandatory_villages_covered_before == mandatory["covered_before"].sum() \
+        < kpis.mandatory_villages_covered
+    assert kpis.zone_points_covered_5g_before <= kpis.zone_points_covered_5g
     assert kpis.people_covered_pct == pytest.approx(
         100 * kpis.people_covered_after / kpis.people_total)
     assert isinstance(kpis.new_sites, int) and isinstance(kpis.total_cost_cny, float)
