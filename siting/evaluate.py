@@ -45,6 +45,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -321,11 +322,18 @@ def _changed(planned_kind: str, built_kind: str) -> bool:
 
 #: The suffixes a county's name may be written with or without (石泉县 or 石泉, 汉滨区 or 汉滨).
 COUNTY_SUFFIXES = ("县", "区", "市", "旗")
+#: A county's name written after its province and prefecture (陕西省安康市石泉县, 安康市旬阳市),
+#: as a tower company's site list often has it: the county is the last group.
+COUNTY_AFTER_PARENTS = re.compile(r"^(?:.{2,7}?(?:省|自治区))?(?:.{2,7}?(?:市|地区|自治州|盟))?"
+                                  r"(.{2,}[县区市旗])$")
 
 
 def _county_stem(name: str) -> str:
-    """A county's name without its suffix (:data:`COUNTY_SUFFIXES`); a two-character name
-    (岚县, 城区) is kept whole, as no one writes it shorter."""
+    """A county's name without the province and prefecture written before it
+    (:data:`COUNTY_AFTER_PARENTS`) and without its suffix (:data:`COUNTY_SUFFIXES`); a
+    two-character name (岚县, 城区) is kept whole, as no one writes it shorter."""
+    found = COUNTY_AFTER_PARENTS.match(name)
+    name = found.group(1) if found else name
     return name[:-1] if len(name) > 2 and name.endswith(COUNTY_SUFFIXES) else name
 
 

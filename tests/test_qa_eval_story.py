@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from siting.cli import app
 from siting.compare import whole_plan_kpis
-from siting.evaluate import evaluate_plan
+from siting.evaluate import county_names, evaluate_plan
 from siting.pipeline import run_scenario
 from siting.export.gis import year_labels
 from tests.map_popups import with_popups
@@ -367,3 +367,15 @@ def test_a_replan_of_an_older_siting_gets_the_lists_opex_from_its_costs():
     assert kpis["opex_cny_per_year"] == 22000.0 + SITE_OPEX_CNY
     assert kpis["total_cost_cny"] == 310000.0 + 205000.0 + OPEX_YEARS * SITE_OPEX_CNY
     assert kpis["new_sites"] == 2
+
+
+def test_a_county_written_after_its_province_and_prefecture_is_that_county():
+    """A site list writes 安康市石泉县 or 陕西省安康市汉滨区 where the admin units say 石泉县 and
+    汉滨区: each was a county of its own, with the sites due and none of the people."""
+    written = ["安康市石泉县", "陕西省安康市汉滨区", "石泉", "安康市旬阳市", "旬阳市", "安康市", "沙市区",
+               "荆州市沙市区"]
+    official = {"石泉县", "汉滨区", "旬阳市", "沙市区"}
+    assert county_names([*written, *official], official) == {
+        "安康市石泉县": "石泉县", "陕西省安康市汉滨区": "汉滨区", "石泉": "石泉县", "安康市旬阳市": "旬阳市",
+        "旬阳市": "旬阳市", "安康市": "安康市", "沙市区": "沙市区", "荆州市沙市区": "沙市区",
+        "石泉县": "石泉县", "汉滨区": "汉滨区"}
