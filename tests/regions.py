@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -184,6 +186,22 @@ def lonlat_region(folder: Path, sites_east_deg: dict[str, float]):
            "objective": {"type": "min_cost"}}
     (folder / "scenario.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     return folder / "scenario.yaml", bounds
+
+
+def validate_with_cell(folder: Path, table: str, column: str, cell: str) -> tuple[Path, list[str]]:
+    """:func:`lonlat_region` in ``folder`` with the first row's ``column`` of its ``table``
+    ("sites.csv" or "villages.csv", saved as GBK) holding ``cell``, checked by ``siting
+    validate``: (the table, its error lines on stderr, warnings left out), once the command
+    has exited with 2 and no traceback."""
+    scenario, _ = lonlat_region(folder, {"S1": 0.05})
+    path = folder / table
+    rows = pd.read_csv(path, dtype=str)
+    rows.loc[0, column] = cell
+    rows.to_csv(path, index=False, encoding="gbk")
+    done = subprocess.run([sys.executable, "-m", "siting.cli", "validate", str(scenario)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    return path, [line for line in done.stderr.splitlines() if not line.startswith("WARNING")]
 
 
 

@@ -6,8 +6,6 @@ statistical tables. The files are built as Excel and WPS write them."""
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
 import zipfile
 
 import pandas as pd
@@ -19,7 +17,7 @@ from siting.errors import InputError
 from siting.io import read_as_built, read_region
 from siting.io.layers import read_layer
 from siting.io.region import CANDIDATE_FIELDS, VILLAGE_FIELDS
-from tests.regions import TECH_4G, lonlat_region
+from tests.regions import TECH_4G, lonlat_region, validate_with_cell
 
 #: A village register's columns, as the scenario maps them.
 VILLAGE_COLUMNS = {"village_id": "编号", "name": "村名", "population": "人口",
@@ -159,15 +157,8 @@ def test_a_negative_population_is_refused_quoting_the_cell(tmp_path):
 def test_validate_refuses_an_accounting_negative_cost_in_one_line(tmp_path):
     """`siting validate` on a site list whose capex holds "(50,000)": exit 2, one line on
     stderr naming the file, the site, the field and what to do; no traceback."""
-    scenario, _ = lonlat_region(tmp_path, {"S1": 0.05})
-    candidates = tmp_path / "sites.csv"
-    table = pd.read_csv(candidates, dtype=str)
-    table.loc[0, "capex_cny"] = "(50,000)"
-    table.to_csv(candidates, index=False, encoding="gbk")
-    done = subprocess.run([sys.executable, "-m", "siting.cli", "validate", str(scenario)],
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert [line for line in done.stderr.splitlines() if not line.startswith("WARNING")] == [
+    candidates, errors = validate_with_cell(tmp_path, "sites.csv", "capex_cny", "(50,000)")
+    assert errors == [
         f"siting: error: {candidates}: field 'capex_cny' is negative for feature(s) S1 "
         f"('(50,000)'); a cost cannot be negative: correct the cell (0 where there is none)"]
 
