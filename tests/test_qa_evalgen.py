@@ -10,6 +10,8 @@ N3; the as-built list upgrades E1 and builds N2 alone, so V2 gets 4G only.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -26,26 +28,36 @@ PEOPLE = 200  # each village's
 BUILT = "site_id,technology,year,cost_cny\nE1,5G-3500,2027,1\nN2,4G-1800,2027,1\n"
 
 
-def _plan(folder, generations):
-    """The region planned (single period, least cost) under ``generations``; its folder."""
-    scenario = write_region(
+def _region(folder, generations):
+    """The region's scenario file, ``demand.mandatory.generations`` set to ``generations``."""
+    return write_region(
         folder / "in", np.full((200, 200), 400.0),
         [village("V1", 1000, 3000, population=PEOPLE), village("V2", 5000, 3000, population=PEOPLE)],
         [candidate("E1", 1000, 3100, kind="existing_4g"), candidate("N2", 5000, 3100, techs="4G"),
          candidate("N3", 5000, 2900, techs="5G")],
         technologies=[dict(TECH_4G, max_range_m=900), dict(TECH_5G, max_range_m=900)],
         demand={"grid_m": 300, "min_people_per_cell": 1, "mandatory": {"generations": generations}})
-    run_scenario(scenario, folder / "plan")
+
+
+def _plan(folder, generations):
+    """The region planned (single period, least cost) under ``generations``; its folder."""
+    run_scenario(_region(folder, generations), folder / "plan")
     return folder / "plan"
 
 
 @pytest.fixture(scope="module")
-def both(tmp_path_factory):
-    """The evaluation of the plan under [4G, 5G] against :data:`BUILT`."""
+def both_folder(tmp_path_factory):
+    """A folder holding the plan under [4G, 5G] (``plan``) and :data:`BUILT` (``built.csv``)."""
     folder = tmp_path_factory.mktemp("qa_evalgen_both")
-    plan = _plan(folder, ["4G", "5G"])
+    _plan(folder, ["4G", "5G"])
     (folder / "built.csv").write_text(BUILT, encoding="utf-8")
-    return evaluate_plan(plan, folder / "built.csv")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def both(both_folder):
+    """The evaluation of the plan under [4G, 5G] against :data:`BUILT`."""
+    return evaluate_plan(both_folder / "plan", both_folder / "built.csv")
 
 
 def _county(evaluation):
@@ -101,3 +113,17 @@ def test_under_any_generation_the_counts_are_as_before(tmp_path):
     assert [int(county[c]) for c in counts] == [1, 2, 2, 0]
     assert county.criterion_mandatory_villages == 1.0
     assert len(evaluation.uncovered) == 0
+
+
+def test_the_plans_and_the_replans_before_count_villages_as_their_after_does(both_folder, tmp_path):
+    """"Mandatory villages covered" before and after, in summary.json: the plan finds V1 with
+    4G only (0 before) and covers both (2 after); re-planned from :data:`BUILT`, V1 has both
+    on air and V2 4G only (1 before), and the re-plan builds N3 (2 after). Counting any
+    generation, "before" was 1 and 2."""
+    kpis = json.loads((both_folder / "plan" / "summary.json").read_text(encoding="utf-8"))["kpis"]
+    assert (kpis["mandatory_villages_covered_before"], kpis["mandatory_villages_covered"]) == (0, 2)
+    run, summary, _ = run_scenario(both_folder / "in" / "scenario.yaml", tmp_path / "replan",
+                                   as_built=both_folder / "built.csv")
+    assert sorted(run.coverage.options["site_id"].to_numpy()[run.plan.new_options]) == ["N3"]
+    kpis = summary["kpis"]
+    assert (kpis["mandatory_villages_covered_before"], kpis["mandatory_villages_covered"]) == (1, 2)
