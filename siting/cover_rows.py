@@ -6,8 +6,9 @@ generations a mandatory point must get.
 - :func:`reachable_need`: the servers each mandatory row must have, capped by how many reach it;
 - :class:`PlanRows` (:func:`plan_rows`): those rows, then one row per generation that
   ``demand.mandatory.generations`` lists for each mandatory point, covered by the options of
-  that generation only; :func:`missing_generations`, :func:`mandatory_met` and
-  :func:`wanted_coverage` read a plan against them.
+  that generation only; :func:`missing_generations`, :func:`mandatory_met`,
+  :func:`wanted_coverage` and :func:`with_missing_generations` read a plan (or any network
+  on air, as the year-end evaluation's) against them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import scipy.sparse as sp
 from siting.coverage import CoverageMatrix
 from siting.demand import Demand
 from siting.io.layers import GENERATIONS
+from siting.labels import REASON_NO_GENERATION
 
 if TYPE_CHECKING:
     from siting.plan import OptionCosts
@@ -180,3 +182,14 @@ def wanted_coverage(coverage: CoverageMatrix, demand: Demand, selected: np.ndarr
                            shape=levels.shape)
     matrix.sort_indices()
     return replace(coverage, level_dbm=matrix)
+
+
+def with_missing_generations(reason: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """``reason`` (one text per demand row, "" for none) with each row that has a reason and
+    lacks a listed generation (``missing``: :func:`missing_generations`) prefixed with the
+    generations it lacks (:data:`REASON_NO_GENERATION`: ``no 5G coverage: ...``)."""
+    reason = np.asarray(reason, dtype=object).copy()
+    for row in np.flatnonzero(missing.any(axis=1) & (reason != "")):
+        lacking = " or ".join(np.asarray(GENERATIONS)[missing[row]])
+        reason[row] = REASON_NO_GENERATION.format(generation=lacking, reason=reason[row])
+    return reason

@@ -18,8 +18,11 @@ reused), so the evaluation and the plan predict levels the same way. For the eva
   shows the site's planned and built backhaul kind; ``backhaul_changed`` flags a site built
   with another kind than planned.
 - people and villages covered by the planned network at Y against the as-built network (the
-  sites on air before the plan and the as-built list through Y); every mandatory village the
-  as-built network leaves uncovered, with the reason (:data:`REASONS`).
+  sites on air before the plan and the as-built list through Y); a mandatory village counts
+  as covered as the plan counted it (:func:`siting.cover_rows.mandatory_met`: under
+  ``demand.mandatory.generations`` ``[4G, 5G]``, by an option of each); every mandatory
+  village the as-built network leaves uncovered, with the reason (:data:`REASONS`, prefixed
+  with the generation it lacks: ``no 5G coverage: ...``).
 - complaints: the scenario's complaint points covered before the plan, now covered
   (``resolved``) or ``still_uncovered``; new complaints (``--complaints``) covered now or not,
   each with the nearest planned site not yet built that would cover it.
@@ -56,6 +59,8 @@ import scipy.sparse as sp
 
 from siting.compare import PlanInputs, read_plan_folder
 from siting.config import SCORE_CRITERIA, LayerSource, Scenario, load_scenario
+from siting.cover_rows import (covered_by, mandatory_met, missing_generations, wanted_coverage,
+                               with_missing_generations)
 from siting.coverage import CoverageMatrix, build_coverage
 from siting.demand import Demand
 from siting.errors import InputError
@@ -228,11 +233,6 @@ def _networks(coverage, costs, region, as_built, planned_year, year, years) -> _
                      later=later)
 
 
-def covered_by(cover: sp.csr_matrix, network: np.ndarray) -> np.ndarray:
-    """Whether each demand row is covered by an option of ``network`` (a bool mask)."""
-    return np.asarray(cover[:, network].sum(axis=1)).ravel() > 0
-
-
 #: The columns of the site table, in order (before ``admin_unit`` and the geometry).
 SITE_COLUMNS = ("site_id", "technology", "planned_year", "built_year", "planned_backhaul",
                 "built_backhaul", "planned_capex_cny", "planned_backhaul_cny", "actual_cost_cny",
@@ -373,16 +373,23 @@ def _site_units(region, points, site_ids) -> np.ndarray:
 
 
 def _uncovered(demand: Demand, coverage, networks: _Networks, units, region) -> gpd.GeoDataFrame:
-    """Every mandatory village the as-built network leaves uncovered, with the reason."""
-    cover = coverage.covers
-    achieved = covered_by(cover, networks.built)
-    rows = np.flatnonzero((demand.kind == "village") & demand.mandatory & ~achieved)
+    """Every mandatory village the as-built network leaves uncovered as the plan's rule asks
+    (:func:`siting.cover_rows.mandatory_met`: by an option of each generation
+    ``demand.mandatory.generations`` lists), with the reason: about the options that would
+    give it what it lacks (:func:`siting.cover_rows.wanted_coverage`), and naming the
+    generation it lacks as the plan's reasons do
+    (:func:`siting.cover_rows.with_missing_generations`)."""
+    built = np.flatnonzero(networks.built)
+    rows = np.flatnonzero((demand.kind == "village") & ~mandatory_met(coverage, demand, built)
+                          & demand.mandatory)
+    wanted = wanted_coverage(coverage, demand, built).covers
     reasons = np.full(len(demand), REASON_NOT_PLANNED, dtype=object)
-    reachable = np.diff(cover.indptr) > 0
+    reachable = np.diff(wanted.indptr) > 0
     reasons[~reachable] = REASON_BELOW_THRESHOLD
     reasons[~coverage.in_range] = REASON_NO_CANDIDATE
-    reasons[covered_by(cover, networks.later)] = REASON_LATER
-    reasons[covered_by(cover, networks.planned & ~networks.built)] = REASON_NOT_BUILT
+    reasons[covered_by(wanted, networks.later)] = REASON_LATER
+    reasons[covered_by(wanted, networks.planned & ~networks.built)] = REASON_NOT_BUILT
+    reasons = with_missing_generations(reasons, missing_generations(coverage, demand, built))
     villages = region.villages.loc[demand.ref_id[rows]]
     return gpd.GeoDataFrame({
         "village_id": demand.ref_id[rows].astype(str), "name": villages["name"].astype(str).to_numpy(),
@@ -528,6 +535,8 @@ def county_table(demand: Demand, coverage, networks: _Networks, units, sites, co
     the counts of :data:`COUNT_COLUMNS`, the criteria and the score."""
     cover = coverage.covers
     covered = {name: covered_by(cover, getattr(networks, name)) for name in ("before", "planned", "built")}
+    met = {name: mandatory_met(coverage, demand, getattr(networks, name))
+           for name in ("before", "planned", "built")}
     counted = (demand.kind == "cell") | (demand.kind == "village")
     village = demand.kind == "village"
     mandatory = village & demand.mandatory
@@ -537,10 +546,10 @@ def county_table(demand: Demand, coverage, networks: _Networks, units, sites, co
             "people_achieved": demand.people * covered["built"],
             "villages": village, "villages_planned": village & covered["planned"],
             "villages_achieved": village & covered["built"], "mandatory_villages": mandatory,
-            "mandatory_villages_before": mandatory & covered["before"],
-            "mandatory_villages_planned": mandatory & covered["planned"],
-            "mandatory_villages_achieved": mandatory & covered["built"],
-            "mandatory_villages_uncovered": mandatory & ~covered["built"]}
+            "mandatory_villages_before": mandatory & met["before"],
+            "mandatory_villages_planned": mandatory & met["planned"],
+            "mandatory_villages_achieved": mandatory & met["built"],
+            "mandatory_villages_uncovered": mandatory & ~met["built"]}
     demand_part = pd.DataFrame(rows)[counted].groupby("admin_unit").sum()
     site_part = _site_counts(sites).groupby("admin_unit").sum()
     c = complaints["status"]

@@ -54,15 +54,15 @@ import scipy.sparse as sp
 from siting.backhaul import BackhaulNetwork
 from siting.config import Objective, Scenario, SolverSettings
 from siting.cover_rows import (covered_by, generation_ruled, mandatory_met, missing_generations,
-                               plan_rows, site_cover, wanted_coverage)
+                               plan_rows, site_cover, wanted_coverage,
+                               with_missing_generations)
 from siting.coverage import CoverageMatrix
 from siting.demand import Demand
 from siting.errors import InfeasibleError, SolverError
 from siting.io import EXISTING_KINDS, built_technologies, is_existing, site_rent_cny_per_year
-from siting.io.layers import GENERATIONS
 from siting.labels import (JOINT_LABEL, REASON_BELOW_THRESHOLD, REASON_BUDGET, REASON_NO_BACKHAUL,
                            REASON_NO_CANDIDATE, REASON_OVER_BUDGET, REASON_OVER_BUDGET_AND_QUOTA,
-                           REASON_NO_GENERATION, REASON_OTHER_TECHNOLOGY,
+                           REASON_OTHER_TECHNOLOGY,
                            REASON_OVER_BUDGET_AND_YEAR_QUOTAS, REASON_OVER_BUDGET_FED,
                            REASON_OVER_YEAR_BUDGETS, REASON_OVER_YEAR_BUDGETS_FED, REASON_QUOTA,
                            REASON_SOLVER_STOPPED, REASON_YEAR_QUOTAS, SEQUENTIAL_LABEL)
@@ -358,10 +358,7 @@ def _explained(plan: Plan, coverage: CoverageMatrix, demand: Demand, objective: 
     reason = np.where(reason != "", reason, plan.uncovered_reason)
     other = (reason == REASON_BUDGET) & np.isinf(cheapest_cover(plan, wanted, 0.0)[0])
     reason[other] = REASON_OTHER_TECHNOLOGY
-    missing = missing_generations(coverage, demand, plan.selected)
-    for row in np.flatnonzero(missing.any(axis=1) & (reason != "")):
-        lacking = " or ".join(np.asarray(GENERATIONS)[missing[row]])
-        reason[row] = REASON_NO_GENERATION.format(generation=lacking, reason=reason[row])
+    reason = with_missing_generations(reason, missing_generations(coverage, demand, plan.selected))
     return replace(plan, uncovered_reason=reason)
 
 

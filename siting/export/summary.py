@@ -22,7 +22,7 @@ from siting.export.backhaul import backhaul_facts, backhaul_table
 from siting.export.i18n import admin_unit_names, reason_key
 from siting.export.style import BUILT_ACTIONS
 from siting.io.asbuilt import BUILT_COLUMN
-from siting.cover_rows import plan_rows, servers_on_air
+from siting.cover_rows import mandatory_met, plan_rows, servers_on_air
 from siting.plan import first_met_phase, mandatory_deadline, on_air, phase_kpis
 from siting.rolling import replan_facts
 
@@ -84,7 +84,7 @@ def _kpis(run, sites, villages) -> dict:
         "backup_points_total": int(backup.sum()),
         "backup_points_met": int((backup & (servers >= demand.required_servers())).sum()),
         "mandatory_points_uncovered": uncovered_points,
-        **_before_kpis(run, mandatory_villages),
+        **_before_kpis(run),
         "new_sites": int((sites["action"] == "build").sum()),
         "upgrades": int((sites["action"] == "upgrade").sum()),
         "capex_cny": sites["capex_cny"].sum(),
@@ -95,17 +95,20 @@ def _kpis(run, sites, villages) -> dict:
     }
 
 
-def _before_kpis(run, mandatory_villages) -> dict:
+def _before_kpis(run) -> dict:
     """The mandatory villages, complaint points, 5G zone check points and backup points
     covered (met) by the sites on air before the plan, the same network as
     ``people_covered_before`` (in a re-plan, with the as-built list's sites, which
     ``complaints_covered_before`` leaves out): the report's "before" beside each count
-    after."""
+    after. A mandatory village counts as the plan counts it after (:func:`mandatory_met`:
+    under ``demand.mandatory.generations`` ``[4G, 5G]``, covered by an option of each)."""
     demand, plan = run.demand, run.plan
     zones, backup = demand.kind == "zone", demand.required_servers() > 1
-    servers = servers_on_air(run.coverage, demand, plan.costs, np.flatnonzero(plan.costs.fixed))
+    on_air_before = np.flatnonzero(plan.costs.fixed)
+    servers = servers_on_air(run.coverage, demand, plan.costs, on_air_before)
+    met = mandatory_met(run.coverage, demand, on_air_before)
     return {
-        "mandatory_villages_covered_before": int(mandatory_villages["covered_before"].sum()),
+        "mandatory_villages_covered_before": int((met & (demand.kind == "village")).sum()),
         "complaints_covered_before_plan": int(((demand.kind == "complaint")
                                                & plan.covered_before).sum()),
         "zone_points_covered_5g_before": int((zones & plan.covered_before).sum()),
