@@ -102,8 +102,8 @@ def test_microwave_hop_runs_from_mast_top_to_mast_top_and_fiber_lies_on_the_grou
         assert height_m == STRIP_SITES[sid][1]
     fiber = placemarks["fiber"].find("k:LineString", KML)
     assert fiber.findtext("k:tessellate", namespaces=KML) == "1"
-    assert fiber.find("k:altitudeMode", KML) is None
-    assert {len(vertex) for vertex in _coordinates(fiber)} == {2}
+    assert fiber.findtext("k:altitudeMode", namespaces=KML) == "clampToGround"
+    assert {vertex[2] for vertex in _coordinates(fiber)} == {0}  # ignored: on the ground
     assert placemarks["satellite"].find("k:LineString", KML) is None
 
 
