@@ -5,12 +5,14 @@ from S1 (masts 40 m and 25 m), S3 by satellite (no line)."""
 
 from __future__ import annotations
 
+import re
+
 import geopandas as gpd
 import pandas as pd
 
 from tests.gdal_tools import gdal_tool, tool_output
 from tests import test_qa_gisout3
-from tests.test_qa_gisout3 import STRIP_SITES
+from tests.test_qa_gisout3 import KML, STRIP_SITES, balloon_cells, kml_placemarks
 
 #: The strip's plan, run once for this module.
 strip = test_qa_gisout3.strip
@@ -39,3 +41,22 @@ def test_ogr2ogr_converts_every_link_to_a_shapefile_with_the_hop_at_the_mast_hei
     heights = {sid: [z for _, _, z in converted.geometry[sid].coords] for sid in ("S1", "S2")}
     assert heights == {"S1": [0, 0], "S2": [STRIP_SITES["S2"][1], STRIP_SITES["S1"][1]]}
     assert converted.geometry["S3"] is None
+
+
+def test_balloon_cells_of_no_value_read_dash_and_extended_data_leaves_them_out(strip):
+    """A balloon showed a cell of no value blank (the technology built at the kept site S3,
+    the satellite feed's far end, band, length and hop count) where the report and map.html
+    show "-"; every such cell reads "-" now, and ExtendedData still leaves it out, which
+    GDAL reads as NULL."""
+    placemarks = {(p.findtext("k:styleUrl", namespaces=KML), p.findtext("k:name", namespaces=KML)): p
+                  for p in kml_placemarks(strip / "sites.kml")}
+    assert all(value for p in placemarks.values() for value in balloon_cells(p).values())
+    kept = balloon_cells(placemarks["#keep", "S3"])
+    assert kept["technology built in this plan"] == "-"
+    satellite = balloon_cells(placemarks["#link_satellite", "S3"])
+    assert [satellite[label] for label in ("fed from", "microwave band [GHz]", "length [m]",
+                                           "microwave hops from fiber")] == ["-"] * 4
+    listing = tool_output(gdal_tool("ogrinfo"), "-q", str(strip / "sites.kml"), "Backhaul links",
+                          "-where", "kind = 'satellite'")
+    assert "kind (String) = satellite" in listing
+    assert not re.findall(r"^ *(?:to_id|band_ghz|length_m|hop) \(", listing, re.MULTILINE)  # NULL

@@ -39,7 +39,7 @@ import pandas as pd
 from siting.export.gis import LONLAT_DECIMALS, field_renames, lonlat, no_value, with_year_fields
 from siting.export.style import BACKHAUL_COLOURS, WGS84
 from siting.export.i18n import admin_text, check_language, term, value_text
-from siting.export.cells import FIELD_DECIMALS, cell_text, money_cell, persons
+from siting.export.cells import FIELD_DECIMALS, cell_text, money_cell, or_dash, persons
 from siting.labels import MICROWAVE
 
 KML_NAMESPACE = "http://www.opengis.net/kml/2.2"
@@ -311,8 +311,13 @@ def _shown(column, value, words: Words) -> str:
     report's decimals (:data:`~siting.export.cells.FIELD_DECIMALS`), with thousands
     separators; actions, kinds (``lamp pole``, not the stored ``lamp_pole``), reasons,
     village states, feeds and true/false in the words of its language; an admin unit in Chinese by its Chinese name (汉滨区, not the
-    layer's ``Hanbin``: :func:`~siting.export.i18n.admin_text`); else as in ExtendedData."""
+    layer's ``Hanbin``: :func:`~siting.export.i18n.admin_text`); a cell of no value (a
+    kept site's technology, a satellite feed's far end and band; ExtendedData leaves it out)
+    as "-", as the report and map.html show it (:func:`~siting.export.cells.or_dash`), not
+    blank; else as in ExtendedData."""
     language = words.language
+    if no_value(value):
+        return or_dash(value)
     if MONEY_COLUMN.fullmatch(str(column)) and _is_number(value):
         return cell_text(money_cell(float(value), language))
     if column in PEOPLE_COLUMNS and _is_number(value):
