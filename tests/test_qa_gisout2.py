@@ -229,6 +229,6 @@ def test_kml_fiber_routes_follow_the_terrain_in_google_earth(out):
     lines = root.findall(".//k:LineString", KML)
     assert len(lines) == 2  # fiber and microwave; satellite has no line
     tags = sorted([child.tag.split("}")[1] for child in line] for line in lines)
-    assert tags == [["altitudeMode", "coordinates"], ["tessellate", "coordinates"]]
+    assert tags == [["altitudeMode", "coordinates"], ["tessellate", "altitudeMode", "coordinates"]]
     read = _features(tool_output(gdal_tool("ogrinfo"), "-q", str(out / "sites.kml"), "Backhaul links"))
     assert [f["tessellate"] for f in read if f["kind"] == "fiber"] == ["1"]

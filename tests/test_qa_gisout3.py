@@ -102,8 +102,8 @@ def test_microwave_hop_runs_from_mast_top_to_mast_top_and_fiber_lies_on_the_grou
         assert height_m == STRIP_SITES[sid][1]
     fiber = placemarks["fiber"].find("k:LineString", KML)
     assert fiber.findtext("k:tessellate", namespaces=KML) == "1"
-    assert fiber.find("k:altitudeMode", KML) is None
-    assert {len(vertex) for vertex in _coordinates(fiber)} == {2}
+    assert fiber.findtext("k:altitudeMode", namespaces=KML) == "clampToGround"
+    assert {vertex[2] for vertex in _coordinates(fiber)} == {0}  # ignored: on the ground
     assert placemarks["satellite"].find("k:LineString", KML) is None
 
 
@@ -116,13 +116,13 @@ def test_gdal_reads_the_hop_at_the_mast_heights(strip):
     assert heights == [STRIP_SITES["S2"][1], STRIP_SITES["S1"][1]]
 
 
-def _balloon(placemark: ET.Element) -> dict[str, str]:
+def balloon_cells(placemark: ET.Element) -> dict[str, str]:
     cells = re.findall(r"<th>(.*?)</th><td>(.*?)</td>",
                        placemark.findtext("k:description", namespaces=KML))
     return {html.unescape(label): html.unescape(value) for label, value in cells}
 
 
-def _placemarks(kml_path):
+def kml_placemarks(kml_path):
     root = ET.parse(kml_path).getroot()
     return list(root.iter(f"{{{KML_NAMESPACE}}}Placemark"))
 
@@ -137,8 +137,8 @@ def test_english_balloons_read_as_words_with_units_and_extended_data_keeps_field
               for layer in ("selected_sites", "backhaul_links")}
     sites = sites.set_index("site_id")
     seen = 0
-    for placemark in _placemarks(strip / "sites.kml"):
-        balloon = _balloon(placemark)
+    for placemark in kml_placemarks(strip / "sites.kml"):
+        balloon = balloon_cells(placemark)
         names = [d.get("name") for d in placemark.iter(f"{{{KML_NAMESPACE}}}SimpleData")]
         assert not [label for label in balloon if re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)+", label)]
         assert any(set(names) <= layer_fields for layer_fields in fields.values()), names
@@ -235,8 +235,8 @@ def test_chinese_balloons_name_counties_in_chinese_and_gis_keeps_the_key(tmp_pat
                      geometry=[box(*xy(0, 1800), *xy(1800, 0))], crs=CRS).to_file(
         tmp_path / "in" / "region.gpkg", layer="admin_units", engine="pyogrio")
     run_scenario(scenario, tmp_path / "out")
-    placemarks = _placemarks(tmp_path / "out" / "sites.kml")
-    shown = {p.findtext("k:name", namespaces=KML): _balloon(p)["区县"] for p in placemarks}
+    placemarks = kml_placemarks(tmp_path / "out" / "sites.kml")
+    shown = {p.findtext("k:name", namespaces=KML): balloon_cells(p)["区县"] for p in placemarks}
     assert shown == {"S1": "汉滨区", "Village V2": "汉滨区"}
     listing = tool_output(gdal_tool("ogrinfo"), "-q", "-al", str(tmp_path / "out" / "sites.kml"))
     assert re.findall(r"admin_unit \(String\) = (.*)", listing) == ["Hanbin", "Hanbin"]
@@ -248,7 +248,7 @@ def test_link_balloons_give_lengths_and_clearances_as_the_report_does(strip):
     now, and ExtendedData keeps the full numbers."""
     hop = _link_placemarks(strip / "sites.kml")["microwave"]
     data = {d.get("name"): d.text for d in hop.iter(f"{{{KML_NAMESPACE}}}SimpleData")}
-    balloon = _balloon(hop)
+    balloon = balloon_cells(hop)
     clearance = float(data["min_clearance_f1"])
     assert len(data["min_clearance_f1"].split(".")[1]) > 2  # more digits than shown
     assert balloon["length [m]"] == f"{float(data['length_m']):,.0f}" == "2,500"

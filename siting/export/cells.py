@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from numbers import Number
 
+from siting.export.gis import no_value
 from siting.export.i18n import MONEY_DECIMALS, money
 
 
@@ -83,3 +84,15 @@ def persons(value):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return value
     return int(round(value))
+
+
+#: What a cell shows where a value does not apply or is not known, in every table people read
+#: (the report's, the sites.kml balloons).
+NO_VALUE_CELL = "-"
+
+
+def or_dash(value):
+    """``value``, or :data:`NO_VALUE_CELL` where it has none (:func:`~siting.export.gis.no_value`:
+    None, NaN, pandas' NA, a satellite feed's hop count; the tables' "", its far end or the
+    technology a kept site builds)."""
+    return NO_VALUE_CELL if no_value(value) else value

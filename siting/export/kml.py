@@ -39,7 +39,7 @@ import pandas as pd
 from siting.export.gis import LONLAT_DECIMALS, field_renames, lonlat, no_value, with_year_fields
 from siting.export.style import BACKHAUL_COLOURS, WGS84
 from siting.export.i18n import admin_text, check_language, term, value_text
-from siting.export.cells import FIELD_DECIMALS, cell_text, money_cell, persons
+from siting.export.cells import FIELD_DECIMALS, cell_text, money_cell, or_dash, persons
 from siting.labels import MICROWAVE
 
 KML_NAMESPACE = "http://www.opengis.net/kml/2.2"
@@ -177,7 +177,12 @@ def _shapes(frame: gpd.GeoDataFrame, heights: Sequence[tuple | None] | None = No
     """Each row's KML geometry as (element, coordinates text, above ground) in WGS84:
     ``Point`` for a point, ``LineString`` for a line; None for a row without geometry. A line
     with ``heights`` (its two ends' heights above the ground [m], :func:`hop_heights`) is a
-    radio path: its vertices carry those heights and ``above ground`` is True."""
+    radio path: its vertices carry those heights and ``above ground`` is True. Every other
+    line's vertices carry the altitude 0, which its ``clampToGround`` ignores: the lines of
+    a folder all have three coordinates, so that GDAL reads them as one geometry type
+    (LineString Z). Converted to a format of one geometry type per layer (``ogr2ogr -f
+    "ESRI Shapefile"``), a folder mixing 2D routes and 3D hops took the type of its first
+    line: a 2D route first, and the hops lost their mast heights."""
     if len(frame) and (frame.geometry.geom_type == "Point").all():
         lon, lat = lonlat(frame)
         return [("Point", f"{x:.{LONLAT_DECIMALS}f},{y:.{LONLAT_DECIMALS}f}", False)
@@ -187,9 +192,10 @@ def _shapes(frame: gpd.GeoDataFrame, heights: Sequence[tuple | None] | None = No
         if line is None or line.is_empty:
             shapes.append(None)
             continue
-        vertices = [f"{x:.{LONLAT_DECIMALS}f},{y:.{LONLAT_DECIMALS}f}" for x, y in line.coords]
-        if ends_m is not None:  # a hop: one straight segment from mast top to mast top
-            vertices = [f"{vertex},{height_m:g}" for vertex, height_m in zip(vertices, ends_m)]
+        # a hop: one straight segment from mast top to mast top; a route: on the ground
+        altitudes_m = ends_m if ends_m is not None else [0] * len(line.coords)
+        vertices = [f"{x:.{LONLAT_DECIMALS}f},{y:.{LONLAT_DECIMALS}f},{height_m:g}"
+                    for (x, y), height_m in zip(line.coords, altitudes_m)]
         shapes.append(("LineString", " ".join(vertices), ends_m is not None))
     return shapes
 
@@ -271,9 +277,10 @@ def _folder(parent: ET.Element, name: str, frame: gpd.GeoDataFrame, *, name_colu
 
 def _geometry(placemark: ET.Element, element: str, coordinates: str, above_ground: bool) -> None:
     """A placemark's ``Point`` or ``LineString`` (OGC KML 2.2, 07-147r2, ``kml:LineString``).
-    A line on the ground (a fiber route) has ``tessellate`` 1: Google Earth then drapes it
-    on the terrain between its vertices, where it otherwise runs straight through the hills
-    and is hidden wherever they rise above it. A line ``above_ground`` (a microwave hop, a
+    A line on the ground (a fiber route) has ``tessellate`` 1 and the altitude mode
+    ``clampToGround`` (its vertices' altitude 0 ignored): Google Earth then drapes it on the
+    terrain between its vertices, where it otherwise runs straight through the hills and is
+    hidden wherever they rise above it. A line ``above_ground`` (a microwave hop, a
     radio path between two masts) is not draped: its altitude mode is ``relativeToGround``,
     so it runs straight from the antenna top at one end (the ground there plus the mast's
     height, its coordinates' third value) to the one at the other, over the ridges it
@@ -281,8 +288,9 @@ def _geometry(placemark: ET.Element, element: str, coordinates: str, above_groun
     geometry = ET.SubElement(placemark, element)
     if above_ground:
         _text(geometry, "altitudeMode", "relativeToGround")
-    elif element == "LineString":
+    elif element == "LineString":  # in the order of KML 2.2's schema
         _text(geometry, "tessellate", "1")
+        _text(geometry, "altitudeMode", "clampToGround")
     _text(geometry, "coordinates", coordinates)
 
 
@@ -303,8 +311,13 @@ def _shown(column, value, words: Words) -> str:
     report's decimals (:data:`~siting.export.cells.FIELD_DECIMALS`), with thousands
     separators; actions, kinds (``lamp pole``, not the stored ``lamp_pole``), reasons,
     village states, feeds and true/false in the words of its language; an admin unit in Chinese by its Chinese name (汉滨区, not the
-    layer's ``Hanbin``: :func:`~siting.export.i18n.admin_text`); else as in ExtendedData."""
+    layer's ``Hanbin``: :func:`~siting.export.i18n.admin_text`); a cell of no value (a
+    kept site's technology, a satellite feed's far end and band; ExtendedData leaves it out)
+    as "-", as the report and map.html show it (:func:`~siting.export.cells.or_dash`), not
+    blank; else as in ExtendedData."""
     language = words.language
+    if no_value(value):
+        return or_dash(value)
     if MONEY_COLUMN.fullmatch(str(column)) and _is_number(value):
         return cell_text(money_cell(float(value), language))
     if column in PEOPLE_COLUMNS and _is_number(value):

@@ -16,10 +16,9 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from siting.export.cells import FIELD_DECIMALS, CountOf, cell_text, percent, persons
+from siting.export.cells import FIELD_DECIMALS, CountOf, cell_text, or_dash, percent, persons
 from siting.export.i18n import (MONEY_DECIMALS, MONEY_UNIT_CNY, admin_text, check_language, join,
                                  model_text, money, stage_text, term, value_text)
-from siting.export.gis import no_value
 from siting.export.style import BUILT_ACTIONS
 from siting.export.tables import PlanTables
 from siting.labels import ALL_UNITS, OUTSIDE_ADMIN_UNITS
@@ -361,19 +360,13 @@ def _backhaul_section(facts: dict, links, lang: str) -> Section:
     ordered = links.sort_values(["hop", "from_id"], ascending=[False, True])
     blocks += [term("report.backhaul_links", lang), _table(
         header,
-        [[r.from_id, _dash(r.to_id), value_text("backhaul", r.kind, lang), _dash(r.band_ghz),
-          _dash(r.length_m), r.cost_cny, _dash(r.min_clearance_f1), _dash(r.hop)]
-         + ([_dash(r.load_mbps), _dash(r.capacity_mbps)] if loads else [])
+        [[r.from_id, or_dash(r.to_id), value_text("backhaul", r.kind, lang), or_dash(r.band_ghz),
+          or_dash(r.length_m), r.cost_cny, or_dash(r.min_clearance_f1), or_dash(r.hop)]
+         + ([or_dash(r.load_mbps), or_dash(r.capacity_mbps)] if loads else [])
          + ([r.phase] if phased else []) for r in ordered.itertuples()], lang,
         decimals=(None, None, None, None, FIELD_DECIMALS["length_m"], None,
                   FIELD_DECIMALS["min_clearance_f1"]), summed=("cost_cny",))]
     return Section(term("section.backhaul", lang), blocks)
-
-
-def _dash(value) -> object:
-    """A value, or "-" where it does not apply (:func:`~siting.export.gis.no_value`: None,
-    NaN, pandas' NA, a satellite feed's hop count; the tables' "", its far end)."""
-    return "-" if no_value(value) else value
 
 
 def _breakdown_sections(summary: dict, lang: str) -> list[Section]:
@@ -423,7 +416,7 @@ def _baselines_section(summary: dict, lang: str) -> Section:
                ("mandatory_covered", "mandatory_covered")]
     table = _table(["plan"] + [h for _, h in columns],
                    [[value_text("baseline", b["label"], lang)]
-                    + [persons(_dash(b[key])) if key == "people_covered" else _dash(b[key])
+                    + [persons(or_dash(b[key])) if key == "people_covered" else or_dash(b[key])
                        for key, _ in columns]
                     for b in summary["baselines"]], lang)
     note = [term("report.baselines_with_backhaul", lang)] if backhaul else []
@@ -530,7 +523,7 @@ def _band_blocks(backhaul, lang: str) -> list:
     header = ("band_ghz", "max_hop_m", "cost_cny", "capacity_mbps")
     return [term("report.assumptions_bands", lang), _table(
         header,
-        [[b.band_ghz, b.max_hop_m, b.cost_cny, _dash(b.capacity_mbps)] for b in backhaul.microwave],
+        [[b.band_ghz, b.max_hop_m, b.cost_cny, or_dash(b.capacity_mbps)] for b in backhaul.microwave],
         lang, decimals=(None, 0))]
 
 
@@ -539,7 +532,7 @@ def _schedule_section(summary: dict, objective, people_total: float, lang: str) 
     total, what the year's budget limits) and where coverage stands at its end."""
     limits = {p.label: p for p in objective.phases}
     backhaul = "backhaul" in summary  # the budgets pay for sites and backhaul
-    rows = [[p["label"], _dash(limits[p["label"]].budget_cny), _dash(limits[p["label"]].max_new_sites),
+    rows = [[p["label"], or_dash(limits[p["label"]].budget_cny), or_dash(limits[p["label"]].max_new_sites),
              p["new_sites"], p["upgrades"]]
             + (_split_cny(p["cost_cny"], p["backhaul_cost_cny"], lang) if backhaul else [p["cost_cny"]])
             + [persons(p["people_covered"]), percent(p["people_covered"], people_total),
@@ -574,9 +567,9 @@ def _as_built_section(facts: dict, lang: str) -> Section:
          for r in facts["built"]], lang)]
     if facts["schedule"]:
         header = ["year", "budget_cny", "quota", "status", "sites", "cost_cny", "spent_cny"]
-        rows = [[r["year"], _dash(r["budget_cny"]), _dash(r["max_new_sites"]),
+        rows = [[r["year"], or_dash(r["budget_cny"]), or_dash(r["max_new_sites"]),
                  value_text("schedule_status", r["status"], lang), r["sites"], r["cost_cny"],
-                 _dash(r.get("spent_cny"))]
+                 or_dash(r.get("spent_cny"))]
                 for r in facts["schedule"]]
         blocks += [term("report.schedule_next_to_original", lang),
                    _table(header, rows, lang)]
