@@ -1,0 +1,35 @@
+"""Planners' tables, continued from tests/test_qa_inputs5.py: as-built costs refused as the
+site list's are, sums and counts in 万 read as the numbers written, and the rows of pasted
+county lists that are no records (a title above a repeated header, a sum without a label)."""
+
+from __future__ import annotations
+
+from tests.test_qa_inputs5 import (SITE_COLUMNS, VILLAGE_COLUMNS, read_sites, read_villages,
+                                   site_record, village_record)
+
+
+def test_a_cost_in_ten_thousands_is_read_to_the_fen(tmp_path):
+    """建设投资 "1.12万元" was read as 11200.000000000002 yuan (a float product), 0.07 under
+    年运维费（万元） as 700.0000000000001, and so shown in tables and reports; a sum in 万元, in
+    the cell or the header, is read to the fen."""
+    columns = {**SITE_COLUMNS, "opex_cny_per_year": "年运维费（万元）"}
+    record = site_record("S1", "1.12万元")
+    record[4] = 0.07
+    sites = read_sites(tmp_path / "站址.xlsx", [record], columns)
+    assert sites[["capex_cny", "opex_cny_per_year"]].values.tolist() == [[11_200.0, 700.0]]
+    record = site_record("S1", 2.01)
+    record[4] = "1.13万元/年"
+    sites = read_sites(tmp_path / "站址2.xlsx", [record],
+                       {**SITE_COLUMNS, "capex_cny": "建设投资（万元）"})
+    assert sites[["capex_cny", "opex_cny_per_year"]].values.tolist() == [[20_100.0, 11_300.0]]
+
+
+def test_a_population_in_ten_thousands_is_read_as_the_people_written(tmp_path):
+    """人口 "1.12万人" was read as 11200.000000000002 people, "约0.57万" as 5699.999999999999
+    and 0.07 under 人口（万人） as 700.0000000000001; each is the number of people written."""
+    villages = read_villages(tmp_path / "村庄.xlsx", [village_record("V1", "1.12万人"),
+                                                    village_record("V2", "约0.57万", 108.51)])
+    assert villages["population"].tolist() == [11_200.0, 5_700.0]
+    columns = {**VILLAGE_COLUMNS, "population": "人口（万人）"}
+    villages = read_villages(tmp_path / "村庄2.xlsx", [village_record("V1", 0.07)], columns)
+    assert villages["population"].tolist() == [700.0]
