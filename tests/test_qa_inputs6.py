@@ -4,6 +4,13 @@ county lists that are no records (a title above a repeated header, a sum without
 
 from __future__ import annotations
 
+import pandas as pd
+import pytest
+
+from siting.config import load_scenario
+from siting.errors import InputError
+from siting.io import read_as_built, read_region
+from tests.regions import TECH_4G, lonlat_region
 from tests.test_qa_inputs5 import (SITE_COLUMNS, VILLAGE_COLUMNS, read_sites, read_villages,
                                    site_record, village_record)
 
@@ -33,3 +40,22 @@ def test_a_population_in_ten_thousands_is_read_as_the_people_written(tmp_path):
     columns = {**VILLAGE_COLUMNS, "population": "人口（万人）"}
     villages = read_villages(tmp_path / "村庄2.xlsx", [village_record("V1", 0.07)], columns)
     assert villages["population"].tolist() == [700.0]
+
+
+@pytest.mark.parametrize("cell", ["(50,000)", "-5万元", "￥(800)"])
+def test_a_negative_as_built_cost_is_refused_quoting_the_cell(tmp_path, cell):
+    """An as-built list's 实际投资 "(50,000)" (Excel's accounting format for -50,000) was refused
+    as "the cost must be a number of CNY, at least 0", neither quoting the cell nor saying it
+    is negative; it is refused as the site list's costs are, naming the row, the column and
+    the site, quoting the cell."""
+    scenario, _ = lonlat_region(tmp_path / "region", {"S1": 0.05})
+    scenario = load_scenario(scenario)
+    path = tmp_path / "竣工.csv"
+    pd.DataFrame([["S1", TECH_4G["name"], 2027, cell]],
+                 columns=["站址编号", "制式", "建成年份", "实际投资"]).to_csv(
+        path, index=False, encoding="gbk")
+    with pytest.raises(InputError) as refused:
+        read_as_built(path, read_region(scenario).candidates, scenario)
+    assert str(refused.value) == (
+        f"{path}: row 2: field '实际投资' is negative for feature(s) S1 ({cell!r}); a cost "
+        f"cannot be negative: correct the cell (0 where there is none)")

@@ -176,15 +176,17 @@ def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series
         raise InputError(f"{where}: field '{field}' is missing or not a number for feature(s) "
                          f"{id_list(ids, bad)} (values {shown}); give a number")
     if (numeric < 0).any():
-        raise InputError(_negative_problem(column, numeric < 0, field, where))
+        raise InputError(negative_problem(column, numeric < 0, field, where))
     return numeric.astype(float)
 
 
-def _negative_problem(column: pd.Series, negative: pd.Series, field: str, where: str) -> str:
-    """The line refusing the ``negative`` cells of a numeric ``field``, quoting the first (a
-    minus sign, or the brackets of Excel's accounting format: (50,000))."""
-    what = ("a cost" if "_cny" in field else "a population" if field in PEOPLE_FIELDS
-            else f"'{field}'")
+def negative_problem(column: pd.Series, negative: pd.Series, field: str, where: str, *,
+                     what: str | None = None) -> str:
+    """The line refusing the ``negative`` cells of a numeric ``field`` (``column``: its cells,
+    indexed by the features' ids), quoting the first (a minus sign, or the brackets of Excel's
+    accounting format: (50,000)); ``what`` the field is (a cost), else said by its name."""
+    what = what or ("a cost" if "_cny" in field else "a population" if field in PEOPLE_FIELDS
+                    else f"'{field}'")
     return (f"{where}: field '{field}' is negative for feature(s) {id_list(column.index, negative)}"
             f" ({column[negative].iloc[0]!r}); {what} cannot be negative: correct the cell (0 "
             f"where there is none)")
