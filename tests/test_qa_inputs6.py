@@ -4,6 +4,8 @@ county lists that are no records (a title above a repeated header, a sum without
 
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 import pytest
 
@@ -13,6 +15,9 @@ from siting.io import read_as_built, read_region
 from tests.regions import TECH_4G, lonlat_region
 from tests.test_qa_inputs5 import (SITE_COLUMNS, VILLAGE_COLUMNS, read_sites, read_villages,
                                    site_record, village_record)
+
+#: A village register's header row, as read_villages writes it.
+VILLAGE_HEADER = [*VILLAGE_COLUMNS.values(), "经度", "纬度"]
 
 
 def test_a_cost_in_ten_thousands_is_read_to_the_fen(tmp_path):
@@ -59,3 +64,18 @@ def test_a_negative_as_built_cost_is_refused_quoting_the_cell(tmp_path, cell):
     assert str(refused.value) == (
         f"{path}: row 2: field '实际投资' is negative for feature(s) S1 ({cell!r}); a cost "
         f"cannot be negative: correct the cell (0 where there is none)")
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_a_title_above_a_repeated_header_is_not_a_village(tmp_path, caplog, suffix):
+    """Two counties' lists pasted one under the other, the second with its title above its
+    header ("石泉县村庄名单"), were refused: the title was read as a village without
+    coordinates; it is left out with the repeated header, with a warning naming both."""
+    path = tmp_path / f"村庄{suffix}"
+    title = ["石泉县村庄名单", *[None] * (len(VILLAGE_HEADER) - 1)]
+    with caplog.at_level(logging.WARNING, logger="siting.io"):
+        villages = read_villages(path, [village_record("V1", 300), title, VILLAGE_HEADER,
+                                        village_record("V2", 80, 108.52)])
+    assert villages.index.tolist() == ["V1", "V2"]
+    assert (f"{path}: row(s) 3 (石泉县村庄名单), 4 (编号) are the header repeated and the "
+            f"title(s) above it, not records; not read") in caplog.text

@@ -697,8 +697,26 @@ def _repeated_header_rows(frame: pd.DataFrame, blank: pd.DataFrame, path: Path) 
         same = [key(cell) == name for cell, name in zip(frame.iloc[position], names)]
         filled = ~blank.iloc[position].to_numpy(bool)
         repeated[position] = sum(same) >= 2 and all(np.array(same)[filled])
-    _warn_not_records(frame.index[repeated], first, path, "the header repeated")
-    return repeated
+    titles = _titles_above(repeated, blank, first)
+    _warn_not_records(frame.index[repeated | titles], first, path, "the header repeated" +
+                      (" and the title(s) above it" if titles.any() else ""))
+    return repeated | titles
+
+
+def _titles_above(repeated: np.ndarray, blank: pd.DataFrame, first: pd.Series) -> np.ndarray:
+    """Where a row just above a ``repeated`` header (blank rows between aside) holds one cell
+    of text, not a number: the title of the list pasted under it (石泉县村庄名单);
+    ``blank``: which cells are empty, ``first``: each row's first filled cell's text."""
+    filled = ~blank.to_numpy(bool)
+    texts = numbers_of(first).isna().to_numpy(bool)
+    titles = np.zeros(len(repeated), bool)
+    for position in np.flatnonzero(repeated):
+        above = position - 1
+        while above >= 0 and not filled[above].any():
+            above -= 1
+        if above >= 0 and not repeated[above] and filled[above].sum() == 1 and texts[above]:
+            titles[above] = True
+    return titles
 
 
 #: A unit in brackets after a column name: 经度（°）, 纬度(度), lon (deg), 东经[E].
