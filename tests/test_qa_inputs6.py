@@ -79,3 +79,20 @@ def test_a_title_above_a_repeated_header_is_not_a_village(tmp_path, caplog, suff
     assert villages.index.tolist() == ["V1", "V2"]
     assert (f"{path}: row(s) 3 (石泉县村庄名单), 4 (编号) are the header repeated and the "
             f"title(s) above it, not records; not read") in caplog.text
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_a_sum_without_a_label_under_the_list_is_not_a_village(tmp_path, caplog, suffix):
+    """A village list ending in its population's sum alone (420 under 人口: no 合计, no id,
+    no name, no coordinates) was refused as a village without coordinates; it is left out
+    as a labelled total is, with a warning naming the row. The same row between villages
+    is still refused, being no sum of the list."""
+    path = tmp_path / f"村庄{suffix}"
+    total = [None, None, 420, None, None, None, None, None]
+    records = [village_record("V1", 300), village_record("V2", 120, 108.51)]
+    with caplog.at_level(logging.WARNING, logger="siting.io"):
+        villages = read_villages(path, [*records, total])
+    assert villages.index.tolist() == ["V1", "V2"]
+    assert f"{path}: row(s) 4 (420) are sums without a label, not records; not read" in caplog.text
+    with pytest.raises(InputError, match=r"row\(s\) 3 have no coordinates"):
+        read_villages(path, [records[0], total, records[1]])
