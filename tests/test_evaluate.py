@@ -206,7 +206,9 @@ def test_comparing_a_plan_with_its_replan_dates_the_built_sites(plan, tmp_path):
     ([("S1", "4G-1800", 2035, 1)], "row 2, field 'year': year '2035' is outside the plan"),
     ([("S1", "4G-1800", 2027, 1), ("S2", "4G-1800", 2027, 1), ("S1", "4G-1800", 2028, 1)],
      "rows 2, 4, field 'site_id': site S1 with 4G-1800 is listed 2 times"),
-    ([("S1", "4G-1800", 2027, -5)], "row 2, field 'cost_cny': the cost must be a number"),
+    ([("S1", "4G-1800", 2027, -5)], "row 2: field 'cost_cny' is negative for feature(s) S1 "
+     "('-5'); a cost cannot be negative: correct the cell (0 where there is none)"),
+    ([("S1", "4G-1800", 2027, "五万")], "row 2, field 'cost_cny': the cost must be a number"),
 ])
 def test_bad_as_built_lists_are_one_line_each_and_exit_2(plan, tmp_path, rows, expected):
     _, folder = plan

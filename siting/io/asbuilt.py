@@ -55,7 +55,7 @@ from openpyxl.utils.datetime import from_excel
 from siting.config import LayerSource, Scenario
 from siting.errors import InputError
 from siting.io.layers import (BOOL_SPELLINGS, bool_of, declared_points, generations_of, in_yuan,
-                              vector_features, web_map_system, without_currency)
+                              negative_problem, vector_features, web_map_system, without_currency)
 from siting.io.problems import Problems, require_file
 from siting.io.region import EXISTING_KINDS, backhaul_in_place, has_fiber
 from siting.io.headers import accepted_names
@@ -176,6 +176,7 @@ def read_as_built(path: str | Path, candidates: pd.DataFrame, scenario: Scenario
                   _check_feeds, _check_backhaul, _check_duplicates):
         check(sites, path, columns, problems, candidates=candidates, scenario=scenario,
               plan_years=plan_years)
+    _check_negative_costs(sites, frame[columns["cost_cny"]], path, columns["cost_cny"], problems)
     listed = _listed_positions(frame, geometries, LayerSource(path=path, crs=crs, key="--built"),
                                problems)
     _check_positions(sites, listed, path, candidates, problems)
@@ -287,10 +288,15 @@ def _built_rows(answers: pd.Series, path: Path, field: str, problems: Problems) 
     return (~said.eq(False)).to_numpy(bool)  # blank or unclear: kept
 
 
-def _where(path: Path, rows, field: str) -> str:
+def _rows_named(rows) -> str:
+    """"row 3", "rows 3, 5", at most five named."""
     rows = [str(r) for r in rows]
     more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
-    return f"{path}: row{'s' if len(rows) > 1 else ''} {', '.join(rows[:5])}{more}, field '{field}'"
+    return f"row{'s' if len(rows) > 1 else ''} {', '.join(rows[:5])}{more}"
+
+
+def _where(path: Path, rows, field: str) -> str:
+    return f"{path}: {_rows_named(rows)}, field '{field}'"
 
 
 def _check_blank(sites, path, columns, problems, **_) -> None:
@@ -574,10 +580,23 @@ def _day_number_hint(label: str) -> str:
 
 
 def _check_costs(sites, path, columns, problems, **_) -> None:
-    bad = ~(np.isfinite(sites["cost_cny"]) & (sites["cost_cny"] >= 0))
+    bad = ~np.isfinite(sites["cost_cny"])
     if bad.any():
         problems.add(f"{_where(path, sites['row'][bad], columns['cost_cny'])}: the cost must be "
-                     f"a number of CNY, at least 0")
+                     f"a number of CNY (0 where there is none)")
+
+
+def _check_negative_costs(sites, cells: pd.Series, path: Path, column: str,
+                          problems: Problems) -> None:
+    """Name the rows whose cost is negative (-50000, the accounting format's (50,000)), their
+    sites and the first such cell, as the site list's costs are refused
+    (:func:`siting.io.layers.negative_problem`)."""
+    negative = (sites["cost_cny"] < 0).to_numpy(bool)
+    if negative.any():
+        quoted = pd.Series(cells.to_numpy(), index=pd.Index(sites["site_id"]))
+        problems.add(negative_problem(quoted, negative, column,
+                                      f"{path}: {_rows_named(sites['row'][negative])}",
+                                      what="a cost"))
 
 
 def _check_backhaul(sites, path, columns, problems, **_) -> None:

@@ -176,15 +176,17 @@ def _coerce(frame: pd.DataFrame, field: str, kind: str, where: str) -> pd.Series
         raise InputError(f"{where}: field '{field}' is missing or not a number for feature(s) "
                          f"{id_list(ids, bad)} (values {shown}); give a number")
     if (numeric < 0).any():
-        raise InputError(_negative_problem(column, numeric < 0, field, where))
+        raise InputError(negative_problem(column, numeric < 0, field, where))
     return numeric.astype(float)
 
 
-def _negative_problem(column: pd.Series, negative: pd.Series, field: str, where: str) -> str:
-    """The line refusing the ``negative`` cells of a numeric ``field``, quoting the first (a
-    minus sign, or the brackets of Excel's accounting format: (50,000))."""
-    what = ("a cost" if "_cny" in field else "a population" if field in PEOPLE_FIELDS
-            else f"'{field}'")
+def negative_problem(column: pd.Series, negative: pd.Series, field: str, where: str, *,
+                     what: str | None = None) -> str:
+    """The line refusing the ``negative`` cells of a numeric ``field`` (``column``: its cells,
+    indexed by the features' ids), quoting the first (a minus sign, or the brackets of Excel's
+    accounting format: (50,000)); ``what`` the field is (a cost), else said by its name."""
+    what = what or ("a cost" if "_cny" in field else "a population" if field in PEOPLE_FIELDS
+                    else f"'{field}'")
     return (f"{where}: field '{field}' is negative for feature(s) {id_list(column.index, negative)}"
             f" ({column[negative].iloc[0]!r}); {what} cannot be negative: correct the cell (0 "
             f"where there is none)")
@@ -256,13 +258,27 @@ def _yuan_of(cell, per_year: bool):
     number = numbers_of(pd.Series([match[3]])).iloc[0]
     if np.isnan(number):
         return cell
-    return number * (WAN if match[4] else 1.0) * (-1.0 if match[2] else 1.0)
+    yuan = times_wan(number, YUAN_DECIMALS) if match[4] else number
+    return -yuan if match[2] else yuan
 
 
 #: 万: ten thousand, as Chinese sheets count people (1.2万人) and money (万元).
 WAN = 10_000.0
 #: Chinese cost sheets often give sums in 万元 (ten thousand yuan), saying so in the header.
 WAN_YUAN = WAN
+#: The decimals a sum converted from 万元 is rounded to: the fen (0.01 yuan), the least unit
+#: of the yuan.
+YUAN_DECIMALS = 2
+#: The decimals a count of people converted from 万人 is rounded to: well below one person, so
+#: that a fraction a table gives (a raster's share) is kept.
+PEOPLE_DECIMALS = 6
+
+
+def times_wan(number, decimals: int):
+    """``number`` (a float or a Series) of 万 in units, rounded to ``decimals``: the float
+    product alone makes 3.3万 32999.999999999996 yuan and 1.2万人 12000.000000000002 people,
+    which tables and reports then show."""
+    return np.round(number * WAN, decimals)
 #: The fields that count people (a village's population).
 PEOPLE_FIELDS = ("population",)
 #: A count of people written with its unit, after NFKC: "1200人", "1.2万", "1.2万人",
@@ -313,7 +329,7 @@ def _people_of(match: re.Match | None, cell):
     if match is None:
         return cell
     number = numbers_of(pd.Series([match[2]])).iloc[0]
-    return number * WAN if match[4] else number
+    return times_wan(number, PEOPLE_DECIMALS) if match[4] else number
 
 
 #: A header that says its column counts households: 户数, 户数(户), 人口(户), 人口/户.
@@ -325,12 +341,12 @@ HOUSEHOLDS_HEADER = re.compile(r".*户数.*|.*[(\[【/]户[)\]】]?")
 CELL_UNIT = re.compile(r"[万元人口]")
 
 
-def _in_header_unit(values: pd.Series, cells: pd.Series, scale: float) -> pd.Series:
-    """``values`` times ``scale`` (the unit their column's header names), but those whose
-    ``cells`` name a unit of their own (:data:`CELL_UNIT`: 0.12万人 under 人口（万人）is 1,200,
-    not 12 million)."""
+def _in_header_unit(values: pd.Series, cells: pd.Series, decimals: int) -> pd.Series:
+    """``values`` in 万 (the unit their column's header names) in units, rounded to
+    ``decimals`` (:func:`times_wan`), but those whose ``cells`` name a unit of their own
+    (:data:`CELL_UNIT`: 0.12万人 under 人口（万人）is 1,200, not 12 million)."""
     own = cells.map(lambda cell: isinstance(cell, str) and CELL_UNIT.search(cell) is not None)
-    return values.where(own.to_numpy(bool), values * scale)
+    return values.where(own.to_numpy(bool), times_wan(values, decimals))
 
 
 def in_people(values: pd.Series, cells: pd.Series, field: str, column: str | None,
@@ -350,7 +366,7 @@ def in_people(values: pd.Series, cells: pd.Series, field: str, column: str | Non
         return values
     logger.warning("%s: column '%s' is in 万人; read as %s in persons (x %g)", where, column,
                    field, WAN)
-    return _in_header_unit(values, cells, WAN)
+    return _in_header_unit(values, cells, PEOPLE_DECIMALS)
 
 
 #: Money units a cost column's header may name that are not converted (thousands, millions,
@@ -373,7 +389,7 @@ def in_yuan(values: pd.Series, cells: pd.Series, field: str, column: str | None,
         return values
     logger.warning("%s: column '%s' is in 万元; read as %s in yuan (x %g)", where, column, field,
                    WAN_YUAN)
-    return _in_header_unit(values, cells, WAN_YUAN)
+    return _in_header_unit(values, cells, YUAN_DECIMALS)
 
 
 #: An XML declaration's encoding (<?xml version="1.0" encoding="GB2312"?>).

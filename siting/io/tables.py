@@ -469,7 +469,8 @@ def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
                is_header=None, sheet_key: str | None = None) -> pd.DataFrame:
     """The rows of a CSV file or XLSX sheet (a file named .xls read as what it holds:
     :func:`_table_format`), column names stripped, blank rows and total rows
-    (合计, 小计: :func:`_total_rows`), rows of notes (备注：: :func:`_note_rows`), the header
+    (合计, 小计: :func:`_total_rows`; a sum without a label under the list:
+    :func:`_unlabelled_sum_rows`), rows of notes (备注：: :func:`_note_rows`), the header
     repeated (:func:`_repeated_header_rows`) and a units row under the header
     (:func:`_with_units_row_read`) dropped, indexed
     by their row numbers as a spreadsheet shows them, blank columns without a header (which
@@ -496,6 +497,7 @@ def read_table(path: Path, sheet: str | None, *, allow_empty: bool = False,
     blank = frame.apply(blank_cells)
     skipped_rows = (blank.all(axis=1).to_numpy(bool) | _total_rows(frame, blank, path)
                     | _note_rows(frame, blank, path) | _repeated_header_rows(frame, blank, path))
+    skipped_rows |= _unlabelled_sum_rows(frame, blank, skipped_rows, path)
     unnamed = frame.columns.astype(str).str.fullmatch(UNNAMED_COLUMN)
     frame = frame.loc[~skipped_rows, ~(unnamed & blank.all(axis=0).to_numpy(bool))]
     if frame.empty and not allow_empty:
@@ -649,6 +651,26 @@ def _total_rows(frame: pd.DataFrame, blank: pd.DataFrame, path: Path) -> np.ndar
     return totals
 
 
+def _unlabelled_sum_rows(frame: pd.DataFrame, blank: pd.DataFrame, skipped: np.ndarray,
+                         path: Path) -> np.ndarray:
+    """Where the table ends (``skipped``: the rows already left out, notes and totals among
+    them) in rows of numbers only, their first cell blank and at most half their cells filled:
+    a sum under the list without 合计 (the villages' population; no id, name or coordinates),
+    with a warning naming them. Such a row further up is left to be told as a record without
+    an id or coordinates."""
+    if frame.empty:
+        return np.zeros(len(frame), bool)
+    empty = blank.to_numpy(bool)
+    sums = empty[:, 0] & ((~empty).sum(axis=1) <= frame.shape[1] / 2) & ~skipped
+    few = np.flatnonzero(sums)  # the few rows to look at
+    numbers = frame.iloc[few].apply(numbers_of).notna().to_numpy(bool)
+    sums[few] = (numbers | empty[few]).all(axis=1)
+    records = np.flatnonzero(~skipped & ~sums)
+    sums &= np.arange(len(frame)) > (records[-1] if len(records) else -1)
+    _warn_not_records(frame.index[sums], _first_texts(frame, blank), path, "sums without a label")
+    return sums
+
+
 def _warn_not_records(rows: pd.Index, first: pd.Series, path: Path, what: str) -> None:
     """Warn that ``rows`` (at most five named, by the start of their first text) are
     ``what`` (totals, notes), not records."""
@@ -697,8 +719,26 @@ def _repeated_header_rows(frame: pd.DataFrame, blank: pd.DataFrame, path: Path) 
         same = [key(cell) == name for cell, name in zip(frame.iloc[position], names)]
         filled = ~blank.iloc[position].to_numpy(bool)
         repeated[position] = sum(same) >= 2 and all(np.array(same)[filled])
-    _warn_not_records(frame.index[repeated], first, path, "the header repeated")
-    return repeated
+    titles = _titles_above(repeated, blank, first)
+    _warn_not_records(frame.index[repeated | titles], first, path, "the header repeated" +
+                      (" and the title(s) above it" if titles.any() else ""))
+    return repeated | titles
+
+
+def _titles_above(repeated: np.ndarray, blank: pd.DataFrame, first: pd.Series) -> np.ndarray:
+    """Where a row just above a ``repeated`` header (blank rows between aside) holds one cell
+    of text, not a number: the title of the list pasted under it (石泉县村庄名单);
+    ``blank``: which cells are empty, ``first``: each row's first filled cell's text."""
+    filled = ~blank.to_numpy(bool)
+    texts = numbers_of(first).isna().to_numpy(bool)
+    titles = np.zeros(len(repeated), bool)
+    for position in np.flatnonzero(repeated):
+        above = position - 1
+        while above >= 0 and not filled[above].any():
+            above -= 1
+        if above >= 0 and not repeated[above] and filled[above].sum() == 1 and texts[above]:
+            titles[above] = True
+    return titles
 
 
 #: A unit in brackets after a column name: 经度（°）, 纬度(度), lon (deg), 东经[E].
