@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import rasterio
 import yaml
-from shapely.geometry import Point, box
+from shapely.geometry import LineString, Point, box
 
 from siting.config import load_scenario
 from siting.coverage import Transmitters
@@ -186,6 +186,23 @@ def lonlat_region(folder: Path, sites_east_deg: dict[str, float]):
            "objective": {"type": "min_cost"}}
     (folder / "scenario.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     return folder / "scenario.yaml", bounds
+
+
+#: The backhaul of the strip regions of the GIS output tests: one microwave band whose 3 km
+#: reach one hop, and satellite for the site nothing else feeds.
+STRIP_BACKHAUL = {"enabled": True, "max_microwave_hops": 1, "satellite_cny_per_year": 20000.0,
+                  "microwave": [{"band_ghz": 23, "max_hop_m": 3000, "cost_cny": 90000,
+                                 "capacity_mbps": 800}]}
+
+
+def add_strip_fiber(folder: Path, north_m: float) -> None:
+    """A fiber node 300 m east and a road on to 1,500 m east, ``north_m`` south of the corner,
+    in ``folder``'s region.gpkg: the fiber the strip's first site is fed by."""
+    gpkg = folder / "region.gpkg"
+    gpd.GeoDataFrame({"node_id": ["N1"]}, geometry=[Point(*xy(300, north_m))],
+                     crs=CRS).to_file(gpkg, layer="fiber_nodes")
+    gpd.GeoDataFrame({"road_id": ["R1"]}, geometry=[LineString([xy(300, north_m), xy(1500, north_m)])],
+                     crs=CRS).to_file(gpkg, layer="roads")
 
 
 def validate_with_cell(folder: Path, table: str, column: str, cell: str) -> tuple[Path, list[str]]:

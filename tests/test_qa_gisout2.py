@@ -17,13 +17,14 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 import geopandas as gpd
-from shapely.geometry import LineString, Point
+from shapely.geometry import Point
 
 from siting.export.i18n import value_text
 from siting.export.kml import KML_NAMESPACE, write_kml
 from siting.pipeline import run_scenario
 from tests.map_popups import with_popups
-from tests.regions import CRS, TECH_4G, candidate, village, write_region, xy
+from tests.regions import (CRS, STRIP_BACKHAUL, TECH_4G, add_strip_fiber, candidate, village,
+                           write_region, xy)
 from tests.gdal_tools import gdal_tool, tool_output
 
 KML = {"k": KML_NAMESPACE}
@@ -40,16 +41,9 @@ def _three_feeds_scenario(folder):
     villages = [village(f"V{i}", x, 3000) for i, x in enumerate((500, 3000, 5500), 1)]
     path = write_region(folder, np.full((200, 200), 400.0), villages, sites,
                         technologies=[dict(TECH_4G, max_range_m=900)],
-                        backhaul={"enabled": True, "max_microwave_hops": 1,
-                                  "satellite_cny_per_year": 20000.0,
-                                  "microwave": [{"band_ghz": 23, "max_hop_m": 3000,
-                                                 "cost_cny": 90000, "capacity_mbps": 800}]},
+                        backhaul=STRIP_BACKHAUL,
                         report={"language": "en"})
-    gpkg = folder / "region.gpkg"
-    gpd.GeoDataFrame({"node_id": ["N1"]}, geometry=[Point(*xy(300, 3000))],
-                     crs=CRS).to_file(gpkg, layer="fiber_nodes")
-    gpd.GeoDataFrame({"road_id": ["R1"]}, geometry=[LineString([xy(300, 3000), xy(1500, 3000)])],
-                     crs=CRS).to_file(gpkg, layer="roads")
+    add_strip_fiber(folder, 3000)
     return path
 
 

@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 import geopandas as gpd
 import numpy as np
 import pytest
-from shapely.geometry import LineString, Point, box
+from shapely.geometry import Point, box
 
 from siting.config import load_scenario
 from siting.export.i18n import TERMS
@@ -25,8 +25,8 @@ from siting.export.report import render_report
 from siting.export.tables import plan_tables
 from siting.pipeline import compute, run_scenario
 from tests.gdal_tools import gdal_tool, tool_output
-from tests.regions import (CRS, TECH_4G, TECH_5G, candidate, one_site_a_year_region, village,
-                           write_region, xy)
+from tests.regions import (CRS, STRIP_BACKHAUL, TECH_4G, TECH_5G, add_strip_fiber, candidate,
+                           one_site_a_year_region, village, write_region, xy)
 
 KML = {"k": KML_NAMESPACE}
 #: The strip's sites: position east [m] and antenna height [m].
@@ -45,16 +45,9 @@ def _strip_scenario(folder):
                   {"complaint_id": "C2", "people": 5, "geometry": Point(*xy(3100, NORTH_M))}]
     path = write_region(folder, np.full((60, 200), 400.0), villages, sites, complaints=complaints,
                         technologies=[dict(TECH_4G, max_range_m=900)],
-                        backhaul={"enabled": True, "max_microwave_hops": 1,
-                                  "satellite_cny_per_year": 20000.0,
-                                  "microwave": [{"band_ghz": 23, "max_hop_m": 3000,
-                                                 "cost_cny": 90000, "capacity_mbps": 800}]},
+                        backhaul=STRIP_BACKHAUL,
                         report={"language": "en"})
-    gpkg = folder / "region.gpkg"
-    gpd.GeoDataFrame({"node_id": ["N1"]}, geometry=[Point(*xy(300, NORTH_M))],
-                     crs=CRS).to_file(gpkg, layer="fiber_nodes")
-    gpd.GeoDataFrame({"road_id": ["R1"]}, geometry=[LineString([xy(300, NORTH_M), xy(1500, NORTH_M)])],
-                     crs=CRS).to_file(gpkg, layer="roads")
+    add_strip_fiber(folder, NORTH_M)
     return path
 
 

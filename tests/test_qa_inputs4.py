@@ -21,6 +21,7 @@ from siting.io.layers import read_layer
 from siting.io.measurements import measurement_columns
 from siting.io.region import CANDIDATE_FIELDS, VILLAGE_FIELDS
 from tests.regions import TECH_4G, lonlat_region, validate_with_cell
+from tests.sheets import write_rows
 
 #: A village register's columns, as the scenario maps them.
 VILLAGE_COLUMNS = {"village_id": "编号", "name": "村名", "population": "人口",
@@ -32,26 +33,13 @@ SITE_COLUMNS = {"site_id": "站址编号", "kind": "站址类型", "antenna_heig
                 "technologies": "可建制式", "has_fiber": "有光纤"}
 
 
-def _write(path, rows):
-    """``rows`` (the header first) as an .xlsx workbook of one sheet, or as a CSV in GBK (what
-    Chinese Excel saves as "CSV (逗号分隔)"), by ``path``'s suffix."""
-    if path.suffix == ".csv":
-        pd.DataFrame(rows[1:], columns=rows[0]).to_csv(path, index=False, encoding="gbk")
-        return path
-    book = Workbook()
-    for row in rows:
-        book.active.append(list(row))
-    book.save(path)
-    return path
-
-
 def _village(vid, population, poverty="是", lon=108.5, lat=32.5):
     return [vid, f"{vid}村", population, "汉滨区", poverty, "否", lon, lat]
 
 
 def _villages(path, records, columns=VILLAGE_COLUMNS):
     """The villages of a sheet headed by ``columns``' names, 经度 and 纬度, holding ``records``."""
-    _write(path, [[*columns.values(), "经度", "纬度"], *records])
+    write_rows(path, [[*columns.values(), "经度", "纬度"], *records])
     source = LayerSource(path=path, key="inputs.villages", fields=tuple(columns.items()))
     return read_layer(source, None, VILLAGE_FIELDS, "village_id")
 
@@ -60,7 +48,7 @@ def _sites(path, fibers):
     """The candidates of a sheet whose site S<i> has ``fibers[i]`` in its 有光纤 cell."""
     records = [[f"S{i}", "公共建筑", 30, 50000, 8000, "否", "否", 0, "4G", fiber,
                 108.5 + i / 100, 32.5] for i, fiber in enumerate(fibers)]
-    _write(path, [[*SITE_COLUMNS.values(), "经度", "纬度"], *records])
+    write_rows(path, [[*SITE_COLUMNS.values(), "经度", "纬度"], *records])
     source = LayerSource(path=path, key="inputs.candidates", fields=tuple(SITE_COLUMNS.items()))
     return read_layer(source, None, CANDIDATE_FIELDS, "site_id")
 
@@ -137,7 +125,7 @@ def test_a_population_column_in_ten_thousands_is_converted(tmp_path, caplog, hea
     columns = {**VILLAGE_COLUMNS, "population": mapped}
     header_row = [*{**VILLAGE_COLUMNS, "population": header}.values(), "经度", "纬度"]
     units_row = [[""] * 2 + [units] + [""] * 5] if units else []
-    path = _write(tmp_path / "村庄.xlsx", [header_row, *units_row, _village("V1", 0.12),
+    path = write_rows(tmp_path / "村庄.xlsx", [header_row, *units_row, _village("V1", 0.12),
                                           _village("V2", 3, lon=108.6)])
     source = LayerSource(path=path, key="inputs.villages", fields=tuple(columns.items()))
     with caplog.at_level(logging.WARNING, logger="siting.io"):
@@ -152,7 +140,7 @@ def test_a_population_column_of_households_is_refused(tmp_path, header, units):
     was read as people (or the column not found); it is refused by name."""
     header_row = [*{**VILLAGE_COLUMNS, "population": header}.values(), "经度", "纬度"]
     units_row = [[""] * 2 + [units] + [""] * 5] if units else []
-    path = _write(tmp_path / "村庄.xlsx", [header_row, *units_row, _village("V1", 80)])
+    path = write_rows(tmp_path / "村庄.xlsx", [header_row, *units_row, _village("V1", 80)])
     columns = {**VILLAGE_COLUMNS, "population": header}
     source = LayerSource(path=path, key="inputs.villages", fields=tuple(columns.items()))
     with pytest.raises(InputError) as refused:
@@ -196,7 +184,7 @@ def test_a_hidden_superseded_coordinate_pair_gives_way_to_the_shown_one(tmp_path
     header = [*VILLAGE_COLUMNS.values(), "经度", "纬度", "站址经度", "站址纬度"]
     records = [[*_village(vid, 300)[:6], 100.0 + i, 30.0, lon, lat]
                for i, (vid, lon, lat) in enumerate([("V1", 108.51, 32.52), ("V2", 108.63, 32.64)])]
-    path = _hide(_write(tmp_path / "村庄.xlsx", [header, *records]), "GH")
+    path = _hide(write_rows(tmp_path / "村庄.xlsx", [header, *records]), "GH")
     with caplog.at_level(logging.WARNING, logger="siting.io"):
         villages = _read_sheet_villages(path)
     assert list(zip(villages.geometry.x, villages.geometry.y)) == [(108.51, 32.52),
@@ -208,7 +196,7 @@ def test_a_hidden_superseded_coordinate_pair_gives_way_to_the_shown_one(tmp_path
 def test_hidden_columns_that_are_read_are_named(tmp_path, caplog, coordinates):
     """人口 (C) and the only 经度/纬度 (G, H) hidden in Excel were read without a word; they are
     still read (nothing else gives them), and a warning names each with its field."""
-    path = _hide(_write(tmp_path / "村庄.xlsx", [[*VILLAGE_COLUMNS.values(), "经度", "纬度"],
+    path = _hide(write_rows(tmp_path / "村庄.xlsx", [[*VILLAGE_COLUMNS.values(), "经度", "纬度"],
                                                 _village("V1", 300)]), "CGH")
     with caplog.at_level(logging.WARNING, logger="siting.io"):
         villages = _read_sheet_villages(path, **coordinates)
@@ -229,7 +217,7 @@ def test_an_as_built_list_reads_its_shown_year_not_a_hidden_one(tmp_path, caplog
     scenario, _ = lonlat_region(tmp_path / "region", {"S1": 0.05})
     scenario = load_scenario(scenario)
     data = read_region(scenario)
-    path = _hide(_write(tmp_path / "竣工.xlsx", [["站址编号", "建成年份", "年份", "制式", "实际投资"],
+    path = _hide(write_rows(tmp_path / "竣工.xlsx", [["站址编号", "建成年份", "年份", "制式", "实际投资"],
                                                 ["S1", 2025, 2027, TECH_4G["name"], 200_000]]),
                  "B")
     with caplog.at_level(logging.WARNING, logger="siting.io"):
@@ -331,7 +319,7 @@ def test_an_as_built_date_in_chinese_excels_format_gives_its_year(tmp_path, numb
 def test_a_drive_test_export_reads_its_shown_rsrp_not_a_hidden_one(tmp_path):
     """A drive-test sheet whose raw RSRP column (B) is hidden beside the corrected
     RSRP（dBm） had the hidden one read (RSRP is the name tried first); the shown one is."""
-    path = _hide(_write(tmp_path / "路测.xlsx", [
+    path = _hide(write_rows(tmp_path / "路测.xlsx", [
         ["站址编号", "RSRP", "RSRP（dBm）", "制式", "经度", "纬度"],
         ["S1", -150, -95, "LTE1800", 108.5, 32.5]]), "B")
     assert dict(measurement_columns(path))["rsrp_dbm"] == "RSRP（dBm）"

@@ -10,7 +10,6 @@ import zipfile
 
 import pandas as pd
 import pytest
-from openpyxl import Workbook
 
 from siting.config import LayerSource, load_scenario
 from siting.errors import InputError
@@ -18,6 +17,7 @@ from siting.io import read_as_built, read_region
 from siting.io.layers import read_layer
 from siting.io.region import CANDIDATE_FIELDS, VILLAGE_FIELDS
 from tests.regions import TECH_4G, lonlat_region, validate_with_cell
+from tests.sheets import write_rows
 
 #: A village register's columns, as the scenario maps them.
 VILLAGE_COLUMNS = {"village_id": "编号", "name": "村名", "population": "人口",
@@ -27,19 +27,6 @@ SITE_COLUMNS = {"site_id": "站址编号", "kind": "站址类型", "antenna_heig
                 "capex_cny": "建设投资", "opex_cny_per_year": "年运维费",
                 "free_public": "免费公共站址", "difficult": "建设困难", "extra_cost_cny": "额外费用",
                 "technologies": "可建制式"}
-
-
-def write_rows(path, rows):
-    """``rows`` (the header first) as an .xlsx workbook of one sheet, or as a CSV in GBK (what
-    Chinese Excel saves as "CSV (逗号分隔)"), by ``path``'s suffix."""
-    if path.suffix == ".csv":
-        pd.DataFrame(rows[1:], columns=rows[0]).to_csv(path, index=False, encoding="gbk")
-        return path
-    book = Workbook()
-    for row in rows:
-        book.active.append(list(row))
-    book.save(path)
-    return path
 
 
 def village_record(vid, population, lon=108.5):
