@@ -483,18 +483,23 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
                                          share=MOST_MANDATORY_SHARE)
         deciding.append(most.solution)
         stopped = isinstance(exc, SolverError)
-        by_deadline = on_air_through(np.flatnonzero(costs.fixed), most.build_period, deadline)
-        covered = (mandatory & covered_by(cover, by_deadline)).astype(np.int64)
-        count = CoverCount(rows=mandatory, count=int(covered.sum()))
+        count = CoverCount(rows=mandatory, count=int(
+            _covered_through(cover, costs, mandatory, most, deadline).sum()))
         why = ("the phases' budgets and quotas allow" if isinstance(exc, InfeasibleError)
                else "the solver found in its time")
         stages.append(f"cover as many mandatory points by {labels[deadline]} as {why} "
                       f"({count.count} of {int(mandatory.sum())}, without backup coverage)"
                       + _counted_text(demand) + _backhaul_text(backhaul))
+        counts, (most, most_joint) = _most_late(planner, mandatory, count, (most, most_joint))
+        if len(counts) > 1:
+            deciding.append(most.solution)
+            stages.append(f"then as many of the others as the later phases allow, by "
+                          f"{labels[-1]} ({counts[-1].count} of {int(mandatory.sum())} in all)")
+        covered = _covered_through(cover, costs, mandatory, most, deadline)
         # the plan of the very points covered by the deadline: the last solve's warm start
-        start = planner.solve(people, discount, must_cover=covered,
+        start = planner.solve(people, discount, must_cover=covered, cover_count=counts[1:],
                               share=SAME_POINTS_SHARE, start=(most, most_joint))
-        result, joint = planner.solve(people, discount, cover_count=count, start=start)
+        result, joint = planner.solve(people, discount, cover_count=counts, start=start)
     rate = (f", discounted {objective.discount_rate:.0%} a year"
             if objective.discount_rate else "")
     stages.append(f"then cover the most people earliest: people covered summed over the "
@@ -506,6 +511,34 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
                      proven=not stopped and all(is_proven(s, solver)
                                                 for s in (*deciding, result.solution)))
     return _explained(plan, coverage, demand, objective)
+
+
+def _covered_through(cover: sp.csr_matrix, costs: OptionCosts, mandatory: np.ndarray,
+                     phased: PhasedSolution, period: int) -> np.ndarray:
+    """0/1 per row: a mandatory row that the plan ``phased`` covers by the end of ``period``
+    (its must-cover rows, for a plan of the same points)."""
+    on_air = on_air_through(np.flatnonzero(costs.fixed), phased.build_period, period)
+    return (mandatory & covered_by(cover, on_air)).astype(np.int64)
+
+
+def _most_late(planner: _PhasedSolver, mandatory: np.ndarray, count: CoverCount,
+               start: tuple) -> tuple[tuple[CoverCount, ...], tuple]:
+    """After a missed deadline: the most mandatory points covered by the end of the plan
+    while ``count`` of them still are by the deadline (else a point missed then, such as a
+    complaint, which has no people of its own, would never be covered), and that plan.
+    Returns the count rows (``count``, and the count by the end when it covers more), and
+    the plan (``start`` when the deadline is the last phase or nothing more is covered)."""
+    last = len(planner.limits["period_budgets"]) - 1
+    if planner.limits["must_cover_by"] == last:
+        return (count,), start
+    at_end = np.zeros(last + 1)
+    at_end[last] = 1.0
+    late = planner.solve(mandatory.astype(float), at_end, cover_count=count,
+                         share=MOST_MANDATORY_SHARE, start=start)
+    total = int(_covered_through(planner.cover, planner.costs, mandatory, late[0], last).sum())
+    if total <= count.count:
+        return (count,), start
+    return (count, CoverCount(rows=mandatory, count=total, period=last)), late
 
 
 def mandatory_deadline(objective: Objective) -> int:

@@ -13,7 +13,7 @@ they take, and :meth:`FixedOptions.choosable` which options remain to choose fro
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -89,15 +89,20 @@ def as_need(values, n: int, default: bool) -> tuple[np.ndarray, np.ndarray | Non
     return need > 0, (need if np.any(need > 1) else None)
 
 
-def as_cover_count(value, n: int) -> CoverCount | None:
+def as_cover_count(value, n: int, periods: int | None = None) -> CoverCount | None:
     """``cover_count`` checked: None, or a :class:`~siting.optimize.model.CoverCount` of
-    ``n`` booleans and a count >= 0."""
+    ``n`` booleans, a count >= 0 and a period: None or, in a plan of ``periods`` periods
+    (None: a single-period plan), a period index."""
     if value is None:
         return None
     if not isinstance(value, CoverCount):
         raise InputError(f"cover_count must be a CoverCount, got {type(value).__name__}")
     rows = as_bool(value.rows, n, "cover_count.rows", default=False)
-    return CoverCount(rows=rows, count=as_quota(value.count, "cover_count.count"))
+    period = value.period
+    if period is not None and (periods is None or not 0 <= period < periods):
+        allowed = "None" if periods is None else f"None or a period index 0..{periods - 1}"
+        raise InputError(f"cover_count.period must be {allowed}, got {period!r}")
+    return CoverCount(rows=rows, count=as_quota(value.count, "cover_count.count"), period=period)
 
 
 def check_count_reachable(cover_count: CoverCount | None, reach: np.ndarray) -> None:
@@ -204,7 +209,8 @@ class FixedOptions:
         met = int(np.count_nonzero(cover_count.rows & self.covered))
         if cover_count.count <= met:
             return None
-        return CoverCount(rows=cover_count.rows & ~self.covered, count=cover_count.count - met)
+        return replace(cover_count, rows=cover_count.rows & ~self.covered,
+                       count=cover_count.count - met)
 
     def choosable(self, options: OptionInputs, cost_cap: float) -> np.ndarray:
         """Bool per option: not fixed, in no group a fixed option takes, and costing at

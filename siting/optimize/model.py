@@ -53,7 +53,7 @@ optimality).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -63,14 +63,17 @@ import scipy.sparse as sp
 class CoverCount:
     """At least ``count`` of the rows ``rows`` (bool per demand row) covered, any of them:
     what a lexicographic stage keeps of an earlier one that covered ``count`` of these rows
-    at most (e.g. the mandatory points the budget allows), leaving free which ones."""
+    at most (e.g. the mandatory points the budget allows), leaving free which ones. In a
+    phased plan, ``period`` is the 0-based period by whose end they are covered (None: the
+    must-cover deadline); a single-period plan takes None only."""
 
     rows: np.ndarray
     count: int
+    period: int | None = None
 
     def subset(self, rows: np.ndarray) -> "CoverCount":
         """The count over the rows ``rows`` (an index array) only, ``count`` unchanged."""
-        return CoverCount(rows=self.rows[rows], count=self.count)
+        return replace(self, rows=self.rows[rows])
 
     def met_by(self, covered: np.ndarray) -> bool:
         """Whether ``covered`` (bool per row) covers ``count`` of the rows."""

@@ -19,10 +19,12 @@ row :math:`i` is covered in period :math:`t`:
 
 with :math:`X_{j0} = 0` and :math:`d \le T` the deadline for must-cover rows (a row may need
 :math:`k_i > 1` distinct options: backup coverage). A count row (``cover_count``: at least
-:math:`q` of the rows :math:`C` covered by the deadline, any of them) has a
-:math:`z_i \in [0, 1]` per row of :math:`C` that need not be covered anyway:
-:math:`z_i \le \sum_{j \in N_i} X_{jd}`, :math:`\sum_i z_i \ge q - |C \cap M|` (the count
-row of :mod:`siting.optimize.model`). An option built in period :math:`t` serves
+:math:`q` of the rows :math:`C` covered by the end of its period :math:`p`, the deadline
+unless it names another, any of them) has a :math:`z_i \in [0, 1]` per row of :math:`C`
+that need not be covered anyway: :math:`z_i \le \sum_{j \in N_i} X_{jp}`,
+:math:`\sum_i z_i \ge q - |C \cap M|` (the count row of :mod:`siting.optimize.model`; the
+must-cover rows :math:`M` are subtracted when :math:`p \ge d`). A plan may have several
+count rows: as many mandatory points by the deadline, and as many by the end. An option built in period :math:`t` serves
 from period :math:`t` on, so the objective counts covered weight once per period it is
 covered: people covered earlier count more (the period weights :math:`\pi_t` can add a
 discount). The small cost term (:math:`\varepsilon`, chosen so the whole term is worth at
@@ -218,7 +220,9 @@ class _Choice:
     groups: np.ndarray
     open_rows: np.ndarray  # bool per row: no fixed option covers it and one of these does
     need: np.ndarray  # options each row still needs besides the fixed ones
-    count: CoverCount | None = None  # the count row over the rows the fixed ones leave open
+    # the count rows over the rows the fixed ones and the must-cover rows leave open, each
+    # at its period (:func:`_open_count`)
+    counts: tuple[CoverCount, ...] = ()
     # side columns (after the options): their rows over the columns of A, lower, upper
     bind: tuple | None = None
     # the last period's columns: their rows over [columns of A, these], lower, upper; and
@@ -229,24 +233,36 @@ class _Choice:
     def n_options(self) -> int:
         return self.cols.size
 
-    def count_rows(self) -> np.ndarray:
-        """The rows of the count row that get a ``z``: not must-cover, some option covers."""
-        if self.count is None:
-            return np.zeros(0, np.int64)
-        return np.flatnonzero(self.count.rows & (self.need == 0) & self.open_rows)
+    def count_rows(self, k: int) -> np.ndarray:
+        """The rows of count row ``k`` that get a ``z``: some option covers them."""
+        return np.flatnonzero(self.counts[k].rows & self.open_rows)
 
-    def count_left(self) -> int:
-        """How many of :meth:`count_rows` must be covered by the deadline."""
-        if self.count is None:
-            return 0
-        return self.count.count - int(np.count_nonzero(self.count.rows & (self.need > 0)))
+
+def _cover_counts(cover_count, n_rows: int, periods: PeriodLimits) -> tuple[CoverCount, ...]:
+    """``cover_count`` (None, a :class:`CoverCount` or a sequence of them) checked, each
+    with its period (None: the must-cover deadline)."""
+    if cover_count is None:
+        return ()
+    given = (cover_count,) if isinstance(cover_count, CoverCount) else tuple(cover_count)
+    checked = [as_cover_count(count, n_rows, periods.count) for count in given]
+    return tuple(replace(count, period=periods.must_by if count.period is None else count.period)
+                 for count in checked)
+
+
+def _open_count(count: CoverCount, need: np.ndarray, must_by: int) -> CoverCount | None:
+    """``count`` (what the fixed options leave of it) over the rows the must-cover rows
+    (``need`` > 0) leave open, less those they cover by its period (when it is the
+    deadline ``must_by`` or later); None when they meet it."""
+    settled = count.rows & (need > 0) if count.period >= must_by else np.zeros_like(count.rows)
+    left = count.count - int(np.count_nonzero(settled))
+    return None if left <= 0 else replace(count, rows=count.rows & ~settled, count=left)
 
 
 def _choosable(options: OptionInputs, fixed: FixedOptions, need: np.ndarray,
-               periods: PeriodLimits, cover_count: CoverCount | None) -> _Choice:
+               periods: PeriodLimits, cover_counts: tuple[CoverCount, ...]) -> _Choice:
     """Options that are not fixed, in no group a fixed option takes, and affordable in some
     period; :class:`InfeasibleError` when they cannot give a must-cover row the options it
-    needs, or cover as many rows of ``cover_count`` as it asks for."""
+    needs, or cover as many rows of a count row as it asks for."""
     cols = np.flatnonzero(fixed.choosable(options, periods.largest_budget()))
     A = options.A[:, cols].tocsr()
     per_row = np.diff(A.indptr)
@@ -256,11 +272,15 @@ def _choosable(options: OptionInputs, fixed: FixedOptions, need: np.ndarray,
         raise InfeasibleError(f"{lost.size} must-cover row(s) are covered by no option that "
                               f"can be built (or by fewer than they need): rows "
                               f"{first_indices(lost)}")
-    count = fixed.count_left(cover_count)
-    check_count_reachable(count, per_row > 0)
+    counts = []
+    for cover_count in cover_counts:
+        count = fixed.count_left(cover_count)
+        check_count_reachable(count, per_row > 0)
+        count = None if count is None else _open_count(count, need_left, periods.must_by)
+        counts += [] if count is None else [count]
     return _Choice(cols=cols, A=A, cost=options.cost[cols], counted=options.counted[cols],
                    groups=options.groups[cols], open_rows=~fixed.covered & (per_row > 0),
-                   need=need_left, count=count)
+                   need=need_left, counts=tuple(counts))
 
 
 def _with_side(choice: _Choice, side: SideColumns, fixed: FixedOptions, n_all: int) -> _Choice:
@@ -316,13 +336,14 @@ def _fixed_in_bounds(rows: sp.csr_matrix, lo: np.ndarray, hi: np.ndarray, fixed:
 @dataclass(frozen=True)
 class _Layout:
     """Variable indices: ``X[j, t]`` at ``t * n + j``; ``y[i, t]`` at ``n T + t r + i``;
-    the last period's own columns after them, then the count row's ``z``."""
+    the last period's own columns after them, then the count rows' ``z``."""
 
     n: int  # options in the model
     y_rows: np.ndarray  # the rewarded row each y stands for (one per class of identical rows)
     periods: int
     n_last: int = 0  # columns of the last period only, after the y
     z_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # row of each z
+    z_count: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # its count row
 
     def last(self) -> np.ndarray:
         return (self.n + self.r) * self.periods + np.arange(self.n_last)
@@ -407,17 +428,17 @@ def _add_limit_rows(rows: _Rows, lay: _Layout, choice: _Choice, periods: PeriodL
                  np.ones(n_groups))
 
 
-def _add_count_rows(rows: _Rows, lay: _Layout, choice: _Choice, must_by: int) -> None:
-    """``z[i]`` <= the options covering row ``i`` built by the deadline ``must_by``, and the
-    count row: the ``z`` sum to at least :meth:`_Choice.count_left`."""
-    nz = lay.z_rows.size
-    if nz == 0:
-        return
-    Z = choice.A[lay.z_rows].tocoo()
-    rows.add(np.concatenate([Z.row, np.arange(nz)]),
-             np.concatenate([lay.x(must_by)[Z.col], lay.z()]),
-             np.concatenate([np.ones(Z.nnz), -np.ones(nz)]), np.zeros(nz), np.full(nz, np.inf))
-    rows.add(np.zeros(nz, int), lay.z(), np.ones(nz), [float(choice.count_left())], [np.inf])
+def _add_count_rows(rows: _Rows, lay: _Layout, choice: _Choice) -> None:
+    """Per count row: ``z[i]`` <= the options covering row ``i`` built by the end of its
+    period, and the ``z`` sum to at least its count."""
+    for k, count in enumerate(choice.counts):
+        z_rows, z = lay.z_rows[lay.z_count == k], lay.z()[lay.z_count == k]
+        Z = choice.A[z_rows].tocoo()
+        rows.add(np.concatenate([Z.row, np.arange(z.size)]),
+                 np.concatenate([lay.x(count.period)[Z.col], z]),
+                 np.concatenate([np.ones(Z.nnz), -np.ones(z.size)]), np.zeros(z.size),
+                 np.full(z.size, np.inf))
+        rows.add(np.zeros(z.size, int), z, np.ones(z.size), [float(count.count)], [np.inf])
 
 
 def _build(choice: _Choice, weight: np.ndarray, periods: PeriodLimits,
@@ -425,17 +446,18 @@ def _build(choice: _Choice, weight: np.ndarray, periods: PeriodLimits,
     """The MIP; rewarded rows covered by the same options share one ``y`` per period."""
     weight_rows = np.flatnonzero(choice.open_rows & (weight > 0))
     first, class_weight = merge_identical_rows(choice.A[weight_rows], weight[weight_rows])
+    z_rows = [choice.count_rows(k) for k in range(len(choice.counts))]
     lay = _Layout(n=choice.A.shape[1], y_rows=weight_rows[first], periods=periods.count,
                   n_last=0 if choice.last is None else choice.last[3].size,
-                  z_rows=(choice.count_rows() if choice.count_left() > 0
-                          else np.zeros(0, np.int64)))
+                  z_rows=np.concatenate([np.zeros(0, np.int64), *z_rows]),
+                  z_count=np.repeat(np.arange(len(z_rows)), [r.size for r in z_rows]))
     rows = _Rows()
     _add_link_and_cover_rows(rows, lay, choice.A)
     must_rows = np.flatnonzero(choice.need > 0)
     M = choice.A[must_rows].tocoo()
     rows.add(M.row, lay.x(periods.must_by)[M.col], np.ones(M.nnz), choice.need[must_rows],
              np.full(must_rows.size, np.inf))
-    _add_count_rows(rows, lay, choice, periods.must_by)
+    _add_count_rows(rows, lay, choice)
     _add_limit_rows(rows, lay, choice, periods)
     if choice.bind is not None:  # the side columns' rows hold in every period
         B, lo, hi = choice.bind
@@ -510,7 +532,7 @@ def _start_periods(choice: _Choice, weight: np.ndarray, periods: PeriodLimits,
                    side: SideColumns | None, given: np.ndarray | None) -> list[np.ndarray]:
     """The warm starts to try, as the period each column of ``choice`` is set in (-1:
     never), of the most weight (summed over the periods) first: the year-by-year greedy
-    plan, where it meets the count row, and the ``given`` one (build period per option, an
+    plan, where it meets the count rows, and the ``given`` one (build period per option, an
     earlier stage's plan), so that a MIP stopped before a plan of its own keeps the better
     (:func:`_feasible_start`); with side columns their ``start`` (none: no warm start)."""
     if side is not None:
@@ -518,37 +540,42 @@ def _start_periods(choice: _Choice, weight: np.ndarray, periods: PeriodLimits,
             np.concatenate([np.asarray(side.start[0])[choice.cols], side.start[1]])]
     starts = [] if given is None else [np.asarray(given, dtype=np.int64)[choice.cols]]
     greedy = _myopic_start(choice, weight, periods)
-    if _meets_count(choice, greedy, periods.must_by):
+    if _meets_counts(choice, greedy):
         starts.append(greedy)
     no_fixed = np.zeros(0, np.int64)
     return sorted(starts, key=lambda period: -_phased_value(choice.A, weight, periods.weights,
                                                               no_fixed, period))
 
 
-def _feasible_start(mip: MipModel, choice: _Choice, lay: _Layout, starts: list[np.ndarray],
-                    must_by: int) -> np.ndarray | None:
+def _feasible_start(mip: MipModel, choice: _Choice, lay: _Layout,
+                    starts: list[np.ndarray]) -> np.ndarray | None:
     """The MIP vector of the first of ``starts`` (of :func:`_start_periods`) that is a plan
     of ``mip`` (None: none is)."""
     for period in starts:
-        vector = _start_vector(choice, lay, period, must_by)
+        vector = _start_vector(choice, lay, period)
         if mip.is_feasible(vector):
             return vector
     return None
 
 
-def _meets_count(choice: _Choice, start_period: np.ndarray | None, must_by: int) -> bool:
+def _meets_counts(choice: _Choice, start_period: np.ndarray | None) -> bool:
     """Whether the plan ``start_period`` (period per column of ``choice``, -1: never; None:
-    no plan) meets the count row of ``choice`` by the deadline ``must_by``."""
-    if start_period is None or choice.count is None:
-        return start_period is not None
-    by_deadline = np.flatnonzero((start_period >= 0) & (start_period <= must_by))
-    return choice.count.met_by(covered_by(choice.A, by_deadline))
+    no plan) meets each count row of ``choice`` by the end of its period."""
+    if start_period is None:
+        return False
+    return all(count.met_by(covered_by(choice.A, _built_through(start_period, count.period)))
+               for count in choice.counts)
 
 
-def _start_vector(choice: _Choice, lay: _Layout, start_period: np.ndarray | None,
-                  must_by: int) -> np.ndarray | None:
+def _built_through(start_period: np.ndarray, period: int) -> np.ndarray:
+    """The columns built by the end of ``period`` (``start_period``: per column, -1: never)."""
+    return np.flatnonzero((start_period >= 0) & (start_period <= period))
+
+
+def _start_vector(choice: _Choice, lay: _Layout,
+                  start_period: np.ndarray | None) -> np.ndarray | None:
     """The MIP's warm start for the build periods ``start_period`` (None: no warm start),
-    its ``z`` the count rows covered by the deadline ``must_by``."""
+    its ``z`` the count rows' rows covered by the end of their periods."""
     if start_period is None:
         log.info("no warm start: the year-by-year greedy plan misses a must-cover row or the "
                  "count row, or cannot set the side columns")
@@ -560,8 +587,10 @@ def _start_vector(choice: _Choice, lay: _Layout, start_period: np.ndarray | None
         start[lay.y(t)] = covered_by(choice.A[lay.y_rows], np.flatnonzero(built))
     if choice.last is not None and choice.last[3].start is not None:
         start[lay.last()] = choice.last[3].start
-    by_deadline = np.flatnonzero((start_period >= 0) & (start_period <= must_by))
-    start[lay.z()] = covered_by(choice.A[lay.z_rows], by_deadline)
+    for k, count in enumerate(choice.counts):
+        part = lay.z_count == k
+        start[lay.z()[part]] = covered_by(choice.A[lay.z_rows[part]],
+                                          _built_through(start_period, count.period))
     return start
 
 
@@ -615,9 +644,9 @@ def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quot
         Rows that must be covered (integers: by that many distinct options) ...
     must_cover_by : int, optional
         ... by the end of this period (0-based; default: the last).
-    cover_count : CoverCount, optional
-        At least ``cover_count.count`` of the rows ``cover_count.rows``, any of them, covered
-        by the end of period ``must_cover_by`` (module docstring).
+    cover_count : CoverCount or sequence of CoverCount, optional
+        Each: at least ``count`` of its ``rows``, any of them, covered by the end of its
+        ``period`` (None: ``must_cover_by``; module docstring).
     counted, fixed, groups
         As in :func:`siting.optimize.solve_coverage_model`; fixed options are on air before
         the first period and charge no budget or quota.
@@ -661,22 +690,22 @@ def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quot
     need = must.astype(np.int64) if need is None else need
     # fixed options serve every period; their groups and the rows they cover leave the model
     fixed_options = take_out_fixed(options)
-    cover_count = as_cover_count(cover_count, options.n_rows)
-    choice = _choosable(options, fixed_options, need, periods, cover_count)
+    cover_counts = _cover_counts(cover_count, options.n_rows, periods)
+    choice = _choosable(options, fixed_options, need, periods, cover_counts)
     if side is not None:
         choice = _with_side(choice, side, fixed_options, options.cost.size)
     starts = _start_periods(choice, weight, periods, side, start)
     epsilon = _cost_weight(choice, weight, periods, starts[0] if starts else None)
     mip, lay = _build(choice, weight, periods, epsilon)
     record = SolveLog()
-    start = _feasible_start(mip, choice, lay, starts, periods.must_by)
+    start = _feasible_start(mip, choice, lay, starts)
     res = warm_start_kept(run_mip(mip, solver=solver, time_limit_s=time_limit_s,
                                   mip_gap=float(mip_gap), seed=seed, start=start,
                                   record=record), mip, start, record)
     build_period, side_period = _build_periods(res, lay, choice, options.cost.size)
     if side is None:
         build_period = _drop_redundant(options.A, weight, periods, need, fixed_options.index,
-                                       build_period, options.cost, cover_count=cover_count)
+                                       build_period, options.cost, cover_counts=cover_counts)
     value = _phased_value(options.A, weight, periods.weights, fixed_options.index, build_period)
     bound = _value_bound(res, value, epsilon * periods.spendable(choice.cost),
                          weight, periods, fixed_options)
@@ -719,10 +748,10 @@ def _value_bound(res: MipResult, value: float, cost_term: float, weight: np.ndar
 
 
 def _drop_redundant(A: sp.csr_matrix, weight, periods: PeriodLimits, need, fixed_idx,
-                    build_period, cost, *, cover_count: CoverCount | None) -> np.ndarray:
-    """Unbuild options (dearest first) whose removal loses no weight in any period and
-    uncovers no must-cover row at the deadline nor leaves the count row unmet there: a MIP
-    stopped at its gap tolerance may keep such spending."""
+                    build_period, cost, *, cover_counts: tuple[CoverCount, ...]) -> np.ndarray:
+    """Unbuild options (dearest first) whose removal loses no weight in any period,
+    uncovers no must-cover row at the deadline and leaves no count row unmet at its period:
+    a MIP stopped at its gap tolerance may keep such spending."""
     period = build_period.copy()
     value = _phased_value(A, weight, periods.weights, fixed_idx, period)
     for j in sorted(np.flatnonzero(period >= 0), key=lambda j: -cost[j]):
@@ -731,8 +760,9 @@ def _drop_redundant(A: sp.csr_matrix, weight, periods: PeriodLimits, need, fixed
         trial = period.copy()
         trial[j] = -1
         at_deadline = coverage_count(A, on_air_through(fixed_idx, trial, periods.must_by))
-        if np.any(at_deadline < need) or (cover_count is not None
-                                          and not cover_count.met_by(at_deadline > 0)):
+        if np.any(at_deadline < need) or not all(
+                count.met_by(covered_by(A, on_air_through(fixed_idx, trial, count.period)))
+                for count in cover_counts):
             continue
         kept = _phased_value(A, weight, periods.weights, fixed_idx, trial)
         if kept >= value - 1e-9 * max(value, 1.0):
