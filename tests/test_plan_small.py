@@ -239,8 +239,9 @@ def test_a_phased_plan_whose_last_solve_finds_nothing_in_time_keeps_the_mandator
     poverty villages, which the greedy cannot find (it takes X, covering four, first, and
     then needs three sites); the seventh, under R, must wait. The previous solve's plan is
     now the warm start, and the plan when the MIP finds none of its own in time (here
-    neither the plan of the very points that solve covered nor the last solve, which keeps
-    their count, finds one)."""
+    none of the solves after it finds one: the most mandatory villages by the end of the
+    plan, the plan of the very points covered by the deadline, and the last solve, which
+    keeps their count)."""
     path = write_region(tmp_path / "in", np.full((60, 400), 400.0),
                         villages=[village(f"M{i}", x, 900, population=100) for i, x in
                                   enumerate((1000, 2000, 3000, 5000, 6000, 7000, 10500), 1)],
@@ -253,7 +254,7 @@ def test_a_phased_plan_whose_last_solve_finds_nothing_in_time_keeps_the_mandator
     solve = siting.optimize.phased.run_mip
     calls = []
 
-    def last_finds_nothing(mip, **settings):  # the third and fourth solves: the most people
+    def last_finds_nothing(mip, **settings):  # the third to fifth solves
         calls.append(mip)
         if len(calls) < 3:
             return solve(mip, **settings)
@@ -262,7 +263,7 @@ def test_a_phased_plan_whose_last_solve_finds_nothing_in_time_keeps_the_mandator
 
     monkeypatch.setattr(siting.optimize.phased, "run_mip", last_finds_nothing)
     run = compute(load_scenario(path))
-    assert len(calls) == 4
+    assert len(calls) == 5
     options = run.coverage.options.set_index("site_id")
     built = {site: run.plan.phase_labels[run.plan.build_period[options.index.get_loc(site)]]
              for site in ("P", "Q")}
