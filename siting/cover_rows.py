@@ -6,9 +6,9 @@ generations a mandatory point must get.
 - :func:`reachable_need`: the servers each mandatory row must have, capped by how many reach it;
 - :class:`PlanRows` (:func:`plan_rows`): those rows, then one row per generation that
   ``demand.mandatory.generations`` lists for each mandatory point, covered by the options of
-  that generation only; :func:`missing_generations`, :func:`mandatory_met`,
-  :func:`wanted_coverage` and :func:`with_missing_generations` read a plan (or any network
-  on air, as the year-end evaluation's) against them.
+  that generation only; :func:`missing_generations`, :func:`covered_as_ruled`,
+  :func:`mandatory_met`, :func:`wanted_coverage` and :func:`with_missing_generations` read a
+  plan (or any network on air, as the year-end evaluation's) against them.
 """
 
 from __future__ import annotations
@@ -156,12 +156,19 @@ def missing_generations(coverage: CoverageMatrix, demand: Demand,
     return missing
 
 
+def covered_as_ruled(coverage: CoverageMatrix, demand: Demand,
+                     selected: np.ndarray) -> np.ndarray:
+    """Bool per demand row: covered by the options ``selected`` as its rule asks: a point
+    ruled by ``demand.mandatory.generations`` by an option of each generation it lists,
+    any other by any option."""
+    return (covered_by(coverage.covers, selected)
+            & ~missing_generations(coverage, demand, selected).any(axis=1))
+
+
 def mandatory_met(coverage: CoverageMatrix, demand: Demand, selected: np.ndarray) -> np.ndarray:
     """Bool per demand row: a mandatory row the options ``selected`` cover as its rule asks
-    (by an option of each generation ``demand.mandatory.generations`` lists, else by any);
-    False for rows that are not mandatory."""
-    covered = covered_by(coverage.covers, selected)
-    return demand.mandatory & covered & ~missing_generations(coverage, demand, selected).any(axis=1)
+    (:func:`covered_as_ruled`); False for rows that are not mandatory."""
+    return demand.mandatory & covered_as_ruled(coverage, demand, selected)
 
 
 def wanted_coverage(coverage: CoverageMatrix, demand: Demand, selected: np.ndarray) -> CoverageMatrix:

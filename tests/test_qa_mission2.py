@@ -379,3 +379,25 @@ def test_a_village_only_4g_reaches_is_reported_without_5g(both_run):
     assert villages.loc["FAR", "status"] == "mandatory_uncovered"
     assert villages.loc["V1", "status"] == "covered"
     assert reason_key(villages.loc["FAR", "uncovered_reason"]) == "no_generation"
+
+
+def test_a_complaint_point_lacking_5g_is_not_counted_covered(tmp_path):
+    """A complaint point only 4G reaches, under ``[4G, 5G]``: the plan reports it as an
+    uncovered mandatory point (no 5G), so the headline's complaints covered must not count
+    it, before the plan or after; the plausibility check (any coverage) still does."""
+    scenario = write_region(
+        tmp_path, np.full((200, 200), 400.0), [village("V1", 1200, 3000)],
+        [candidate("E4", 1000, 3000, kind="existing_4g"), candidate("N1", 1000, 1000)],
+        complaints=[{"complaint_id": "C1", "people": 0,
+                     "geometry": village("C1", 5900, 5500)["geometry"]},
+                    {"complaint_id": "C2", "people": 0,
+                     "geometry": village("C2", 1200, 3000)["geometry"]}],
+        demand={"grid_m": 300, "min_people_per_cell": 1,
+                "mandatory": {"generations": ["4G", "5G"]}})
+    run = compute(load_scenario(scenario))
+    kpis = summary_facts(run, site_table(run), village_table(run), admin_table(run))["kpis"]
+    assert kpis["complaints_total"] == 2
+    assert kpis["mandatory_points_uncovered"]["complaint"] == 1  # C1: no 5G reaches it
+    assert kpis["complaints_covered"] == 1  # C2, by E4's 4G and the plan's 5G
+    assert kpis["complaints_covered_before_plan"] == 0  # before, C2 had 4G only
+    assert kpis["complaints_covered_before"] == 2  # both within E4's 4G
