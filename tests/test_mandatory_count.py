@@ -21,6 +21,7 @@ from siting.config import Objective, Phase, SolverSettings
 from siting.coverage import CoverageMatrix
 from siting.demand import Demand
 from siting.errors import InfeasibleError, InputError
+from siting.export.i18n import stage_text
 import siting.optimize.core
 import siting.optimize.joint_solve
 from siting.optimize import kernel_search
@@ -323,6 +324,7 @@ def test_a_mandatory_point_missed_by_the_deadline_is_covered_later(backhaul):
     assert list(plan.uncovered_reason) == ["", "", ""]
     assert plan.stages[1] == ("then as many of the others as the later phases allow, by 2028 "
                               "(2 of 2 in all)")
+    assert stage_text(plan.stages[1], "zh").endswith("（2028 年前共覆盖 2 个中的 2 个）")
 
 
 def _phased_brute_force(inst: dict, budgets: list[float]) -> tuple[int, int, float]:

@@ -655,6 +655,10 @@ TERMS: dict[str, dict[str, str]] = {
                                               "without backup coverage)",
                                         "zh": "{year} 年前尽可能多地覆盖必覆盖点：求解器在限时内"
                                               "找到的方案覆盖 {total} 个中的 {covered} 个（不含备份覆盖）"},
+    "stage.most_mandatory_late": {"en": "then as many of the others as the later phases allow, "
+                                        "by {year} ({covered} of {total} in all)",
+                                  "zh": "再在以后各年的预算和新建站址上限内尽可能多地覆盖其余必覆盖点"
+                                        "（{year} 年前共覆盖 {total} 个中的 {covered} 个）"},
     "stage.most_people": {"en": "then cover the most people within the budget and quota, at "
                                 "least cost",
                           "zh": "再在预算和新建站址上限内以最低成本覆盖最多人口"},
@@ -1135,8 +1139,8 @@ _STAGE_ENDINGS = ("stage.over_budget", "stage.unproven_over_budget", "stage.back
                   "stage.backhaul_satellite", "stage.backup", "stage.generations",
                   "stage.generation_count", "stage.discount")
 _STAGE_KEYS = ("stage.most_mandatory_by", "stage.most_mandatory_by_in_time", "stage.most_mandatory",
-               "stage.mandatory_by", "stage.mandatory_least_cost", "stage.most_people_earliest",
-               "stage.most_people")
+               "stage.mandatory_by", "stage.mandatory_least_cost", "stage.most_mandatory_late",
+               "stage.most_people_earliest", "stage.most_people")
 
 #: (group, English text) -> key, for values stored as English sentences (reasons, baselines).
 _ENGLISH_INDEX = {(key.split(".", 1)[0], texts["en"]): key for key, texts in TERMS.items()}
