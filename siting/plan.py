@@ -193,6 +193,10 @@ SAME_POINTS_SHARE = 1 / 2
 #: of the 100 km region overran by 1-3 s when its last call took all of the time.
 END_RESERVE_S = 2.0
 ASSEMBLY_SHARE = 0.01
+#: Share of the plan's time that checking what feeding the existing sites costs may take
+#: [-] (:func:`check_existing_feeds`; solved only when their cheapest feeds through each
+#: other pass the budget they are paid from).
+EXISTING_FEEDS_SHARE = 0.1
 
 
 class _TimeLeft:
@@ -289,12 +293,79 @@ def backhaul_arguments(network: BackhaulNetwork, options: pd.DataFrame,
                 site_in_place=network.in_place)
 
 
+def _existing_feed_budget(objective: Objective) -> tuple[float | None, str, str]:
+    """The budget the existing sites' feeds are paid from (None: no limit), in words, and
+    the setting that sets it: a phased plan's first phase's (within the plan's cap)."""
+    if not objective.phases:
+        return objective.budget_cny, "the budget", "objective.budget_cny"
+    first = objective.phases[0]
+    budgets = [b for b in (first.budget_cny, objective.budget_cny) if b is not None]
+    return (min(budgets) if budgets else None, f"the budget of the first phase ({first.label})",
+            "the first phase's budget_cny in objective.phases")
+
+
+def _direct_feeds_cny(network: BackhaulNetwork, options: pd.DataFrame, fixed: np.ndarray,
+                      opex_years: float) -> float:
+    """What feeding the sites of the options ``fixed`` each by its own fiber route or
+    satellite costs [CNY] (inf where one has neither): a plan that feeds them, so an upper
+    bound of the least."""
+    sites = np.unique(options["candidate"].to_numpy(np.int64)[fixed])
+    sites = sites[network.needs_backhaul[sites]]
+    satellite = network.satellite_cost_cny(opex_years)
+    direct = np.minimum(network.fiber["cost_cny"].to_numpy(float)[sites],
+                        np.inf if satellite is None else satellite)
+    return float(direct.sum())
+
+
+def check_existing_feeds(coverage: CoverageMatrix, costs: OptionCosts, network: BackhaulNetwork,
+                         objective: Objective, solver: SolverSettings) -> None:
+    """:class:`InfeasibleError` when feeding the existing sites costs more than the budget
+    they are fed from (:func:`_existing_feed_budget`), so that no plan exists at all. The
+    solver first checks each site's cheapest feed, a lower bound that counts a hop as if its
+    relay were fed for free; between that and the cost through existing sites alone
+    (:func:`cheapest_backhaul`), only the least cost of feeding them, new sites as relays
+    included (a min-cost solve with nothing to cover, its proven bound), tells, and the
+    model would otherwise spend the plan's time proving it has no plan."""
+    budget_cny, budget_text, setting = _existing_feed_budget(objective)
+    fixed = np.flatnonzero(costs.fixed)
+    if budget_cny is None:
+        return
+    paid_cny = 0.0 if objective.phases else float(costs.total_cny[fixed].sum())
+    if paid_cny + _direct_feeds_cny(network, coverage.options, fixed,
+                                    objective.opex_years) <= budget_cny * (1 + 1e-9):
+        return
+    try:
+        existing = cheapest_backhaul(coverage, costs, fixed, network, solver,
+                                     objective.opex_years)
+        if paid_cny + existing.total_backhaul_cny <= budget_cny * (1 + 1e-9):
+            return
+        least = solve_with_backhaul(
+            coverage.covers, costs.total_cny, objective="min_cost",
+            must_cover=np.zeros(coverage.covers.shape[0], np.int64), fixed=costs.fixed,
+            tie_break=False, time_limit_s=solver.time_limit_s, mip_gap=solver.mip_gap,
+            solver=solver.name, seed=solver.seed,
+            **backhaul_arguments(network, coverage.options, objective.opex_years))
+    except (InfeasibleError, SolverError):  # a site nothing feeds: the model's check says so
+        return
+    least_cny = least.solution.bound - float(costs.total_cny[fixed].sum()) + paid_cny
+    if least_cny > budget_cny * (1 + 1e-9):
+        raise InfeasibleError(
+            f"the existing sites without fiber on site or backhaul in place must be fed "
+            f"from {budget_text}, {budget_cny:,.0f} CNY, but feeding them costs at least "
+            f"{least_cny:,.0f} CNY (each hop's relay fed in turn, new sites as relays "
+            f"included); mark the existing sites that have fiber (has_fiber) or a feed "
+            f"already built (backhaul_in_place) in inputs.candidates, or raise {setting}")
+
+
 def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
                  objective: Objective, solver: SolverSettings,
                  backhaul: BackhaulNetwork | None = None) -> Plan:
     """Choose options by the rules in the module docstring; with ``backhaul`` (the backhaul
     network of the candidates), sites and their backhaul together."""
     time_left = _TimeLeft(solver.time_limit_s)
+    if backhaul is not None:
+        check_existing_feeds(coverage, costs, backhaul, objective,
+                             replace(solver, time_limit_s=time_left(EXISTING_FEEDS_SHARE)))
     if objective.phases:
         return _plan_phased(coverage, demand, costs, objective, solver, time_left, backhaul)
     rows = plan_rows(site_cover(coverage, demand, costs), demand, coverage.options)

@@ -10,16 +10,11 @@ from __future__ import annotations
 
 import itertools
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pytest
-import scipy.sparse as sp
 
 from siting.backhaul.network import BackhaulNetwork
 from siting.config import Objective, Phase, SolverSettings
-from siting.coverage import CoverageMatrix
-from siting.demand import Demand
 from siting.errors import InfeasibleError, InputError
 from siting.export.i18n import stage_text
 import siting.optimize.core
@@ -29,7 +24,8 @@ from siting.optimize import CoverCount, solve_coverage_model
 from siting.optimize.backhaul import solve_with_backhaul
 from siting.optimize.model import MipResult
 from siting.optimize.phased import solve_phased_coverage
-from siting.plan import OptionCosts, plan_network
+from siting.plan import plan_network
+from tiny_plans import costs_of, coverage_of, demand_of, fiber_network
 
 SOLVER = SolverSettings(time_limit_s=60.0, mip_gap=0.0)
 
@@ -46,32 +42,6 @@ def _instance(order: tuple[int, ...], *, cover, people, mandatory, cost) -> dict
     """The instance with its options (columns) in ``order``."""
     return dict(cover=np.asarray(cover)[:, order], people=np.asarray(people, float),
                 mandatory=np.asarray(mandatory, bool), cost=np.asarray(cost, float)[list(order)])
-
-
-def _coverage(cover: np.ndarray) -> CoverageMatrix:
-    """One 4G option per candidate site; -80 dBm where an option covers a row."""
-    m, n = cover.shape
-    options = pd.DataFrame({"candidate": np.arange(n), "site_id": [f"S{j}" for j in range(n)],
-                            "technology": "4G-1800", "generation": "4G"})
-    level = sp.csr_matrix(np.where(cover > 0, -80.0, 0.0).astype(np.float32))
-    best = np.where(cover.any(axis=1), -80.0, -np.inf).astype(np.float32)
-    return CoverageMatrix(level_dbm=level, options=options, in_range=cover.any(axis=1),
-                          best_level_dbm=best)
-
-
-def _demand(people: np.ndarray, mandatory: np.ndarray) -> Demand:
-    m = people.size
-    return Demand(x_m=np.arange(m, dtype=float), y_m=np.zeros(m), people=people,
-                  mandatory=mandatory, require_5g=np.zeros(m, bool),
-                  kind=np.where(mandatory, "village", "cell"),
-                  ref_id=np.array([f"R{i}" for i in range(m)]), admin_unit=np.full(m, "A"))
-
-
-def _costs(cost: np.ndarray) -> OptionCosts:
-    n = cost.size
-    return OptionCosts(capex_cny=cost, opex_cny_per_year=np.zeros(n), total_cny=cost,
-                       fixed=np.zeros(n, bool), new_site=np.ones(n, bool),
-                       group=np.arange(n, dtype=np.int64))
 
 
 def _score(inst: dict, chosen) -> tuple[int, float]:
@@ -95,8 +65,8 @@ def _plan_score(inst: dict, plan) -> tuple[int, float]:
 
 
 def _plan(inst: dict, objective: Objective, backhaul: BackhaulNetwork | None = None):
-    return plan_network(_coverage(inst["cover"]), _demand(inst["people"], inst["mandatory"]),
-                        _costs(inst["cost"]), objective, SOLVER, backhaul)
+    return plan_network(coverage_of(inst["cover"]), demand_of(inst["people"], inst["mandatory"]),
+                        costs_of(inst["cost"]), objective, SOLVER, backhaul)
 
 
 @pytest.mark.parametrize("order", [(0, 1), (1, 0)])
@@ -117,26 +87,12 @@ def test_a_min_cost_plan_over_the_quota_keeps_the_count_of_mandatory_points(orde
         == (1, 400.0)
 
 
-def _network(n_sites: int, fiber_cny: list[float]) -> BackhaulNetwork:
-    """Each site fed by its own fiber route of ``fiber_cny``; no microwave, no satellite."""
-    fiber = gpd.GeoDataFrame({"fiber_node_id": ["F"] * n_sites, "cost_cny": fiber_cny,
-                              "length_m": [100.0] * n_sites}, geometry=[None] * n_sites)
-    links = pd.DataFrame({"site_a": pd.Series(dtype=int), "site_b": pd.Series(dtype=int),
-                          "band_ghz": pd.Series(dtype=float),
-                          "distance_m": pd.Series(dtype=float),
-                          "min_clearance_f1": pd.Series(dtype=float),
-                          "cost_cny": pd.Series(dtype=float)})
-    return BackhaulNetwork(fiber=fiber, needs_backhaul=np.ones(n_sites, bool),
-                           in_place=np.zeros(n_sites, bool), links=links,
-                           satellite_cny_per_year=None, max_hops=0)
-
-
 @pytest.mark.parametrize("order", [(0, 1), (1, 0)])
 def test_a_plan_with_backhaul_may_cover_other_mandatory_points(order):
     """The same villages, each site fed by fiber at 1 CNY: a budget of 2 CNY pays for one
     site and its feed."""
     inst = _instance(order, **TWO_VILLAGES)
-    plan = _plan(inst, Objective(kind="max_coverage", budget_cny=2.0), _network(2, [1.0, 1.0]))
+    plan = _plan(inst, Objective(kind="max_coverage", budget_cny=2.0), fiber_network([1.0, 1.0]))
     with_feed = dict(inst, cost=inst["cost"] + 1.0)
     assert _plan_score(inst, plan) == _brute_force(with_feed, 2.0) == (1, 400.0)
 
@@ -162,15 +118,15 @@ def test_a_phased_plan_with_backhaul_may_cover_other_mandatory_points_by_the_dea
     inst = _instance(order, **TWO_VILLAGES)
     objective = Objective(kind="max_coverage", mandatory_by="2027",
                           phases=(Phase("2027", budget_cny=2.0), Phase("2028", budget_cny=2.0)))
-    plan = _plan(inst, objective, _network(2, [1.0, 1.0]))
+    plan = _plan(inst, objective, fiber_network([1.0, 1.0]))
     assert plan.build_period[order.index(1)] == 0
     with_feed = dict(inst, cost=inst["cost"] + 1.0)
     assert _score(inst, np.flatnonzero(plan.build_period == 0)) \
         == _brute_force(with_feed, 2.0) == (1, 400.0)
 
 
-@pytest.mark.parametrize("module, backhaul", [(siting.optimize.core, None),
-                                              (siting.optimize.joint_solve, _network(2, [0, 0]))])
+@pytest.mark.parametrize("module, backhaul", [
+    (siting.optimize.core, None), (siting.optimize.joint_solve, fiber_network([0.0, 0.0]))])
 def test_the_people_stage_stopped_before_a_plan_keeps_a_start_with_the_count(
         monkeypatch, module, backhaul):
     """The people stage's MIP (the one rewarding people) stopped before a plan of its own:
@@ -310,7 +266,7 @@ LATE_COMPLAINTS = dict(cover=[[1, 0, 0], [0, 1, 0], [0, 0, 1]], people=[0.0, 0.0
                        mandatory=[True, True, False], cost=[1.0, 1.0, 1.0])
 
 
-@pytest.mark.parametrize("backhaul", [None, _network(3, [0.0, 0.0, 0.0])])
+@pytest.mark.parametrize("backhaul", [None, fiber_network([0.0, 0.0, 0.0])])
 def test_a_mandatory_point_missed_by_the_deadline_is_covered_later(backhaul):
     """The complaint the first year cannot answer is answered in the second, beside the
     village: it has no people, so maximising people after the deadline alone left it
