@@ -67,9 +67,10 @@ from siting.labels import (JOINT_LABEL, REASON_BELOW_THRESHOLD, REASON_BUDGET, R
                            REASON_OVER_YEAR_BUDGETS, REASON_OVER_YEAR_BUDGETS_FED, REASON_QUOTA,
                            REASON_SOLVER_STOPPED, REASON_YEAR_QUOTAS, SEQUENTIAL_LABEL)
 from siting.optimize import CoverCount, Solution, solve_coverage_model
-from siting.optimize.backhaul import BackhaulSolution, solve_with_backhaul
+from siting.optimize.backhaul import BackhaulSolution, least_fixed_feeds_cny, solve_with_backhaul
 from siting.optimize.core import time_left_s
 from siting.optimize.feed_network import chain_room_mbps
+from siting.optimize.joint_model import spent_text
 from siting.optimize.phased import PhasedSolution, on_air_through, solve_phased_coverage
 from siting.optimize.phased_backhaul import PhasedBackhaulSolution, solve_phased_with_backhaul
 
@@ -294,67 +295,43 @@ def backhaul_arguments(network: BackhaulNetwork, options: pd.DataFrame,
 
 
 def _existing_feed_budget(objective: Objective) -> tuple[float | None, str, str]:
-    """The budget the existing sites' feeds are paid from (None: no limit), in words, and
-    the setting that sets it: a phased plan's first phase's (within the plan's cap)."""
+    """The budget the existing sites' feeds are paid from [CNY] (None: no limit), in words,
+    and the setting that sets it: a phased plan's first phase's (within the plan's cap)."""
     if not objective.phases:
-        return objective.budget_cny, "the budget", "objective.budget_cny"
+        budget = objective.budget_cny
+        return budget, f"the budget of {budget or 0:,.0f} CNY", "objective.budget_cny"
     first = objective.phases[0]
     budgets = [b for b in (first.budget_cny, objective.budget_cny) if b is not None]
-    return (min(budgets) if budgets else None, f"the budget of the first phase ({first.label})",
-            "the first phase's budget_cny in objective.phases")
-
-
-def _direct_feeds_cny(network: BackhaulNetwork, options: pd.DataFrame, fixed: np.ndarray,
-                      opex_years: float) -> float:
-    """What feeding the sites of the options ``fixed`` each by its own fiber route or
-    satellite costs [CNY] (inf where one has neither): a plan that feeds them, so an upper
-    bound of the least."""
-    sites = np.unique(options["candidate"].to_numpy(np.int64)[fixed])
-    sites = sites[network.needs_backhaul[sites]]
-    satellite = network.satellite_cost_cny(opex_years)
-    direct = np.minimum(network.fiber["cost_cny"].to_numpy(float)[sites],
-                        np.inf if satellite is None else satellite)
-    return float(direct.sum())
+    budget = min(budgets) if budgets else None
+    return (budget, f"the budget of the first phase ({first.label}), {budget or 0:,.0f} CNY, "
+                    f"from which they are fed", "the first phase's budget_cny in objective.phases")
 
 
 def check_existing_feeds(coverage: CoverageMatrix, costs: OptionCosts, network: BackhaulNetwork,
                          objective: Objective, solver: SolverSettings) -> None:
     """:class:`InfeasibleError` when feeding the existing sites costs more than the budget
-    they are fed from (:func:`_existing_feed_budget`), so that no plan exists at all. The
-    solver first checks each site's cheapest feed, a lower bound that counts a hop as if its
-    relay were fed for free; between that and the cost through existing sites alone
-    (:func:`cheapest_backhaul`), only the least cost of feeding them, new sites as relays
-    included (a min-cost solve with nothing to cover, its proven bound), tells, and the
-    model would otherwise spend the plan's time proving it has no plan."""
+    they are fed from (:func:`_existing_feed_budget`), so that no plan exists at all: the
+    models check each site's cheapest feed, which counts a hop as if its relay were fed for
+    free, and between that and the real cost would spend the plan's time proving they have
+    no plan. The least cost is solved only when feeding them greedily passes the budget
+    (:func:`~siting.optimize.backhaul.least_fixed_feeds_cny`)."""
     budget_cny, budget_text, setting = _existing_feed_budget(objective)
-    fixed = np.flatnonzero(costs.fixed)
     if budget_cny is None:
         return
+    fixed = costs.fixed
     paid_cny = 0.0 if objective.phases else float(costs.total_cny[fixed].sum())
-    if paid_cny + _direct_feeds_cny(network, coverage.options, fixed,
-                                    objective.opex_years) <= budget_cny * (1 + 1e-9):
-        return
-    try:
-        existing = cheapest_backhaul(coverage, costs, fixed, network, solver,
-                                     objective.opex_years)
-        if paid_cny + existing.total_backhaul_cny <= budget_cny * (1 + 1e-9):
-            return
-        least = solve_with_backhaul(
-            coverage.covers, costs.total_cny, objective="min_cost",
-            must_cover=np.zeros(coverage.covers.shape[0], np.int64), fixed=costs.fixed,
-            tie_break=False, time_limit_s=solver.time_limit_s, mip_gap=solver.mip_gap,
-            solver=solver.name, seed=solver.seed,
-            **backhaul_arguments(network, coverage.options, objective.opex_years))
-    except (InfeasibleError, SolverError):  # a site nothing feeds: the model's check says so
-        return
-    least_cny = least.solution.bound - float(costs.total_cny[fixed].sum()) + paid_cny
-    if least_cny > budget_cny * (1 + 1e-9):
+    least_cny = least_fixed_feeds_cny(
+        coverage.covers, costs.total_cny, fixed=fixed, budget_cny=budget_cny - paid_cny,
+        time_limit_s=solver.time_limit_s, mip_gap=solver.mip_gap, solver=solver.name,
+        seed=solver.seed, **backhaul_arguments(network, coverage.options, objective.opex_years))
+    if least_cny is not None and paid_cny + least_cny > budget_cny * (1 + 1e-9):
+        sites = np.unique(coverage.options["candidate"].to_numpy()[fixed])
         raise InfeasibleError(
-            f"the existing sites without fiber on site or backhaul in place must be fed "
-            f"from {budget_text}, {budget_cny:,.0f} CNY, but feeding them costs at least "
-            f"{least_cny:,.0f} CNY (each hop's relay fed in turn, new sites as relays "
-            f"included); mark the existing sites that have fiber (has_fiber) or a feed "
-            f"already built (backhaul_in_place) in inputs.candidates, or raise {setting}")
+            f"the {int(network.needs_backhaul[sites].sum())} existing site(s) without fiber on "
+            f"site or backhaul in place must be fed, at least {least_cny:,.0f} CNY (each hop's "
+            f"relay fed in turn, new sites as relays included), which passes {budget_text}"
+            f"{spent_text(paid_cny)}; mark the existing sites that have fiber (has_fiber) or "
+            f"a feed already built (backhaul_in_place) in inputs.candidates, or raise {setting}")
 
 
 def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,

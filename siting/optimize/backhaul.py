@@ -47,6 +47,8 @@ from siting.optimize.core import (
     SolveLog,
     validated_problem,
 )
+from siting.errors import InfeasibleError, SolverError
+from siting.optimize.feed_greedy import existing_feeds_cny
 from siting.optimize.feed_model import (
     FIBER,
     IN_PLACE,
@@ -242,6 +244,36 @@ def _solved(model: JointModel, start: BackhaulSolution | None, *, tie_break: boo
                                     TIE_BREAK_MIN_S)
     return first, tie_break_stage(model, first, deadline=own if deadline is None
                                   else min(deadline, own), record=record, **settings)
+
+
+def least_fixed_feeds_cny(coverage, cost, *, fixed, budget_cny: float,
+                          time_limit_s: float | None = None, mip_gap: float = 0.0,
+                          solver: str = "highs", seed: int = 0, **backhaul) -> float | None:
+    """A proven lower bound of what feeding the sites of the ``fixed`` options (bool per
+    option; existing sites) costs [CNY], new options as relays included (their cost
+    counted), when feeding them greedily (an upper bound,
+    :func:`~siting.optimize.feed_greedy.existing_feeds_cny`) passes ``budget_cny``: the
+    bound of the least-cost plan covering nothing (:func:`solve_with_backhaul`). None when
+    the greedy stays within it, or some site cannot be fed at all, or the solver proves
+    nothing in its time. ``backhaul``: the network's keywords of
+    :func:`solve_with_backhaul`."""
+    fixed = np.asarray(fixed, bool)
+    sites = checked_sites(backhaul["site_of_option"], fixed.size, backhaul["fiber_cost_cny"],
+                          backhaul.get("satellite_cost_cny"), backhaul.get("site_needs_backhaul"),
+                          backhaul["max_hops"], backhaul.get("site_in_place"),
+                          backhaul.get("option_traffic_mbps"))
+    greedy_cny = existing_feeds_cny(sites, model_arcs(backhaul.get("links"), sites), fixed)
+    if greedy_cny is not None and greedy_cny <= budget_cny * (1 + 1e-9):
+        return None
+    try:
+        least = solve_with_backhaul(coverage, cost, objective="min_cost",
+                                    must_cover=np.zeros(np.shape(coverage)[0], np.int64),
+                                    fixed=fixed, tie_break=False, time_limit_s=time_limit_s,
+                                    mip_gap=mip_gap, solver=solver, seed=seed, **backhaul)
+    except (InfeasibleError, SolverError):
+        return None
+    bound_cny = least.solution.bound - float(np.asarray(cost, float)[fixed].sum())
+    return bound_cny if np.isfinite(bound_cny) else None
 
 
 def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links=None,

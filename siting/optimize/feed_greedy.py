@@ -133,6 +133,29 @@ def _feed_existing(sites: SiteInputs, arcs: Arcs, useful: tuple, on_air: np.ndar
                        0.0 if own_mbps is None else float(own_mbps[site]))
 
 
+def _existing_fed(sites: SiteInputs, arcs: Arcs, fixed: np.ndarray,
+                  roots: np.ndarray | None = None) -> tuple[float | None, tuple, _Feeds]:
+    """The sites of the ``fixed`` options (bool per option) fed by :func:`_feed_existing`:
+    its cost (None: some cannot be), the arcs useful at hop level 1 and above (pruned with
+    ``roots``, of :func:`~siting.optimize.feed_model.feed_columns`) and the feeds."""
+    on_air = np.zeros(sites.n_sites, bool)
+    on_air[sites.site_of_option[fixed]] = True
+    everywhere = np.ones(sites.n_sites, bool)
+    useful = tuple(useful_arcs(sites, arcs, everywhere, level=k, roots=roots) for k in (1, 2))
+    feeds = _Feeds.none(sites.n_sites)
+    own_mbps = (sites.site_traffic_mbps(np.flatnonzero(fixed)) if sites.plans_capacity
+                else None)
+    return _feed_existing(sites, arcs, useful, on_air, own_mbps, feeds), useful, feeds
+
+
+def existing_feeds_cny(sites: SiteInputs, arcs: Arcs, fixed: np.ndarray) -> float | None:
+    """What feeding the sites of the ``fixed`` options (bool per option) costs when each is
+    fed in turn by its cheapest feed, a fed site relaying to the next (the greedy's first
+    year, :func:`greedy_schedule`) [CNY]; None when some cannot be fed so. A plan that
+    feeds them, so an upper bound of the least that does."""
+    return _existing_fed(sites, arcs, fixed)[0]
+
+
 def _value(weight: np.ndarray, need_left: np.ndarray, covered: np.ndarray,
            must_now: bool) -> np.ndarray:
     """Value of covering each row now: a must row still short (by the deadline) is worth
@@ -212,14 +235,7 @@ def greedy_schedule(options: OptionInputs, weight: np.ndarray, need: np.ndarray,
     covered by (0: optional); ``roots``: those ``feed`` was pruned with
     (:func:`~siting.optimize.feed_model.feed_columns`), so that every hop has a column."""
     site = sites.site_of_option
-    on_air = np.zeros(sites.n_sites, bool)
-    on_air[site[options.fixed]] = True
-    everywhere = np.ones(sites.n_sites, bool)
-    useful = tuple(useful_arcs(sites, arcs, everywhere, level=k, roots=roots) for k in (1, 2))
-    feeds = _Feeds.none(sites.n_sites)
-    own_mbps = (sites.site_traffic_mbps(np.flatnonzero(options.fixed)) if sites.plans_capacity
-                else None)
-    spent = _feed_existing(sites, arcs, useful, on_air, own_mbps, feeds)
+    spent, useful, feeds = _existing_fed(sites, arcs, options.fixed, roots)
     periods = limits.count
     if spent is None or limits.budget_left(0, [0.0] * periods) < spent:
         return None
