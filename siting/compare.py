@@ -39,7 +39,7 @@ from siting.io.asbuilt import BUILT_YEAR_COLUMN
 from siting.io.problems import first_line
 from siting.export.gis import CSV_ENCODING, as_tables_hold, inert_cells
 from siting.export.i18n import HTML_LANG, admin_text, join, money, term, value_text
-from siting.export.cells import money_cell
+from siting.export.cells import money_cell, or_dash
 from siting.export.report import ADMIN_UNIT_COLUMNS, Report, Section, Table, render_markdown
 from siting.export.style import WGS84
 from siting.export.webfont import PAGE_FONTS, save_map
@@ -471,8 +471,9 @@ def listed_sites(comparison: Comparison, limit: int = LISTED_SITES) -> list[str]
 
 
 def _change(site: pd.Series, column: str, lang: str) -> str:
-    """A site's ``column`` named, in plan A -> in plan B ("-" where a plan has none)."""
-    a, b = (_as_text(site[f"{column}_{plan}"]) or "-" for plan in "ab")
+    """A site's ``column`` named, in plan A -> in plan B
+    (:data:`~siting.export.cells.NO_VALUE_CELL` where a plan has none)."""
+    a, b = (or_dash(_as_text(site[f"{column}_{plan}"])) for plan in "ab")
     return term("compare.change_of", lang, column=_headers([column], lang)[0], a=a, b=b)
 
 
@@ -493,7 +494,7 @@ def _kpi_rows(frame: pd.DataFrame, lang: str) -> list[list]:
     """name (in words), a, b, delta of each KPI row of ``frame``; people as whole persons (the
     raster's cells hold parts of one), amounts in the money of ``lang`` (:func:`money_cell`:
     万元 in Chinese, as the report), each delta that of the values shown (838,775 - 838,754
-    reads 21, not 21.22)."""
+    reads 21, not 21.22); :data:`~siting.export.cells.NO_VALUE_CELL` where a plan has none."""
     rows = []
     for r in frame.itertuples():
         values = [r.a, r.b, r.delta]
@@ -503,20 +504,22 @@ def _kpi_rows(frame: pd.DataFrame, lang: str) -> list[list]:
         elif "_cny" in r.name and known:
             a, b = money_cell(r.a, lang), money_cell(r.b, lang)
             values = [a, b, b - a]
-        rows.append([value_text("compare_kpi", r.name, lang), *("" if _missing(v) else v for v in values)])
+        rows.append([value_text("compare_kpi", r.name, lang), *map(or_dash, values)])
     return rows
 
 
 def _site_table(sites: pd.DataFrame, lang: str) -> Table:
     """The sites that differ: each plan's technology, action and, when either has them, year
-    and backhaul, and the status, in ``lang``."""
+    and backhaul, and the status, in ``lang``; :data:`~siting.export.cells.NO_VALUE_CELL` where
+    a plan has none (a site of the other plan only), as the terminal's lines of
+    :func:`listed_sites` say."""
     columns = [c for c in sites.columns if c not in ("in_a", "in_b", "geometry")]
     groups = {"action": "action", "backhaul": "backhaul", "status": "compare_status"}
 
     def shown(column, value):
         group = groups.get(column.rsplit("_", 1)[0] if column != "status" else column)
         text = _as_text(value)
-        return value_text(group, text, lang) if group and text else text
+        return value_text(group, text, lang) if group and text else or_dash(text)
 
     rows = [[shown(c, v) for c, v in zip(columns, row)] for row in sites[columns].itertuples(index=False)]
     return Table(_headers(["site" if c == "site_id" else c for c in columns], lang), rows)
@@ -524,11 +527,12 @@ def _site_table(sites: pd.DataFrame, lang: str) -> Table:
 
 def _village_table(villages: pd.DataFrame, lang: str, names_zh: dict[str, str]) -> Table:
     """The villages whose coverage differs: id, name, county (in Chinese its name of
-    ``names_zh``), people, each plan's serving site and the change in B, in ``lang``."""
+    ``names_zh``), people, each plan's serving site
+    (:data:`~siting.export.cells.NO_VALUE_CELL`: none) and the change in B, in ``lang``."""
     columns = ["village_id", "name", "admin_unit", "population", "serving_site_a", "serving_site_b",
                "change"]
     rows = [[r.village_id, r.name, admin_text(r.admin_unit, lang, names_zh), r.population,
-             _as_text(r.serving_site_a), _as_text(r.serving_site_b),
+             or_dash(_as_text(r.serving_site_a)), or_dash(_as_text(r.serving_site_b)),
              value_text("compare_change", r.change, lang)] for r in villages.itertuples()]
     return Table(_headers(columns, lang), rows)
 
