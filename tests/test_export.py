@@ -115,6 +115,8 @@ def test_sites_gpkg_writes_a_village_population_as_an_integer_field(small):
         assert {field: types[field] for field in wanted} == wanted, layer
     villages = pyogrio.read_dataframe(out / "sites.gpkg", layer="villages")
     assert villages["population"].tolist() == [200, 200, 200, 200]
+    kml = pyogrio.read_info(out / "sites.kml", layer="Uncovered mandatory villages")
+    assert dict(zip(kml["fields"], kml["dtypes"]))["population"] == "int32"  # KML's int
 
 
 def test_a_village_population_with_fractions_stays_a_real_field(tmp_path):

@@ -26,9 +26,11 @@ def test_comparison_md_marks_what_a_plan_has_not_as_the_terminal_does():
         small_comparison("en"), kpis=kpi_deltas({"new_sites": 3}, {"new_sites": 4, "upgrades": 1}),
         by_county=county_deltas({}, {}))
     rows = _md_rows(render_comparison(comparison))
-    # technology A, technology B, action A, action B, status
-    assert rows["S1"] == ["4G", NO_VALUE_CELL, "build", NO_VALUE_CELL, "only in plan A"]
-    assert rows["S4"] == [NO_VALUE_CELL, "4G", NO_VALUE_CELL, "build", "only in plan B"]
+    # technology A, technology B, action A, action B, cost A, cost B, status
+    assert rows["S1"] == ["4G", NO_VALUE_CELL, "build", NO_VALUE_CELL, "150,000", NO_VALUE_CELL,
+                          "only in plan A"]
+    assert rows["S4"] == [NO_VALUE_CELL, "4G", NO_VALUE_CELL, "build", NO_VALUE_CELL, "150,000",
+                          "only in plan B"]
     assert f"  S1  only in plan A: technology 4G -> {NO_VALUE_CELL}" in listed_sites(comparison)
     assert rows["upgrades of existing sites"] == [NO_VALUE_CELL, "1", NO_VALUE_CELL]  # A, B, B - A
     assert rows["V2"][-3:] == [NO_VALUE_CELL, NO_VALUE_CELL, "gained"]  # served in neither plan
