@@ -545,7 +545,7 @@ def _site_cell(column: str, value, lang: str):
     the words of ``lang``; :data:`~siting.export.cells.NO_VALUE_CELL` where a plan has none (a
     site of the other plan only), as the terminal's lines of :func:`listed_sites` say."""
     if column.startswith(COST_COLUMN):
-        return or_dash(value) if _missing(value) else money_cell(value, lang)
+        return money_cell(value, lang) if not _missing(value) else or_dash(value)
     group = SITE_VALUE_GROUPS.get(column.rsplit("_", 1)[0] if column != "status" else column)
     text = _as_text(value)
     return value_text(group, text, lang) if group and text else or_dash(text)
@@ -566,10 +566,9 @@ def _village_cells(village: pd.Series, lang: str, names_zh: dict[str, str]) -> l
     """A village's :data:`VILLAGE_COLUMNS` as the comparison's table and map show them: id,
     name, county (in Chinese its name of ``names_zh``), people, each plan's serving site
     (:data:`~siting.export.cells.NO_VALUE_CELL`: none) and its change in B, in ``lang``."""
-    v = village
-    return [v["village_id"], v["name"], admin_text(v["admin_unit"], lang, names_zh), v["population"],
-            or_dash(_as_text(v["serving_site_a"])), or_dash(_as_text(v["serving_site_b"])),
-            value_text("compare_change", v["change"], lang)]
+    return [village["village_id"], village["name"], admin_text(village["admin_unit"], lang, names_zh),
+            village["population"], *(or_dash(_as_text(village[f"serving_site_{plan}"])) for plan in "ab"),
+            value_text("compare_change", village["change"], lang)]
 
 
 def _missing(value) -> bool:

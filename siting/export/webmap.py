@@ -142,7 +142,7 @@ COORDINATE_DECIMALS = 5
 #: Draws a :class:`PointLayer` from its data: a circle marker (``marker: "circle"``, styled
 #: by ``styles[row[2]]``) or an icon (``"icon"``, ``L.divIcon(styles[row[2]])``) at each row's
 #: position, its tooltip (``row[3]``, unless null) and its popup (unless every value is null:
-#: a marker without fields, as comparison.html's, opens none), whose table of the labels and
+#: a marker without fields opens none), whose table of the labels and
 #: the row's values (a null value: no such field) is built when it opens, in the markup of
 #: :func:`popup_html` (``data.row``: :data:`POPUP_ROW` around its two fields).
 POINT_LAYER_SCRIPT = """function sitingPoints(layer, data) {
