@@ -39,7 +39,7 @@ from siting.io.asbuilt import BUILT_YEAR_COLUMN
 from siting.io.problems import first_line
 from siting.export.gis import CSV_ENCODING, as_tables_hold, inert_cells
 from siting.export.i18n import HTML_LANG, admin_text, join, money, term, value_text
-from siting.export.cells import money_cell
+from siting.export.cells import cell_text, money_cell, or_dash
 from siting.export.report import ADMIN_UNIT_COLUMNS, Report, Section, Table, render_markdown
 from siting.export.style import WGS84
 from siting.export.webfont import PAGE_FONTS, save_map
@@ -65,6 +65,10 @@ VILLAGE_MARKER_STYLE = {"radius": 3, "weight": 1, "color": "#fff", "fillOpacity"
 #: What a plan's sites may carry beyond technology and action, compared when either plan
 #: has it: the year a phased plan builds the site in, and its backhaul.
 OPTIONAL_COLUMNS = ("phase", "backhaul")
+#: What a site costs each plan (capex and opex over its years, sites.gpkg's field, the cost
+#: map.html's popups give), listed beside the compared columns but not compared: the same
+#: site costs another plan more with a longer ``opex_years``.
+COST_COLUMN = "total_cost_cny"
 #: Files :func:`write_comparison` writes.
 COMPARISON_FILES = ("comparison.md", "comparison.csv", "comparison_kpis.csv",
                     "comparison_by_county.csv", "comparison_villages.csv", "comparison.html")
@@ -125,7 +129,8 @@ class Comparison:
 
     ``sites``: one row per site in either plan (site_id, in_a, in_b, technology_a,
     technology_b, action_a, action_b, and phase_a/_b, backhaul_a/_b when either plan has them
-    (:data:`OPTIONAL_COLUMNS`), status in :data:`STATUSES`, geometry in A's CRS [m]);
+    (:data:`OPTIONAL_COLUMNS`), total_cost_cny_a/_b (:data:`COST_COLUMN`, NaN where a plan
+    has not the site), status in :data:`STATUSES`, geometry in A's CRS [m]);
     ``kpis``: name, a, b, delta (b - a); ``by_county``: county, name, a, b, delta;
     ``villages``: the villages whose ``covered_after`` differs (covered_after_a/_b, serving
     site in each, change ``gained``/``lost`` in B); ``language``: of what people read
@@ -202,10 +207,11 @@ def comparison_language(summary_a: dict, summary_b: dict) -> str:
 
 
 def site_changes(sites_a: gpd.GeoDataFrame, sites_b: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """One row per site in either plan, with its status (:data:`STATUSES`). A re-plan's
-    as-built site (kept, without a phase) is compared in the year the list built it."""
+    """One row per site in either plan, with its status (:data:`STATUSES`) and its cost in
+    each (:data:`COST_COLUMN`). A re-plan's as-built site (kept, without a phase) is compared
+    in the year the list built it."""
     optional = [c for c in OPTIONAL_COLUMNS if c in sites_a or c in sites_b]
-    keep = ["site_id", "technology", "action", *optional]
+    keep = ["site_id", "technology", "action", *optional, COST_COLUMN]
     sites_a, sites_b = _with_built_year(sites_a), _with_built_year(sites_b)
     both = pd.merge(sites_a.reindex(columns=keep), sites_b.reindex(columns=keep), on="site_id",
                     how="outer", suffixes=("_a", "_b"), indicator=True)
@@ -223,7 +229,7 @@ def site_changes(sites_a: gpd.GeoDataFrame, sites_b: gpd.GeoDataFrame) -> gpd.Ge
     table["order"] = table["status"].map(STATUSES.index)
     table = table.sort_values(["order", "site_id"]).drop(columns="order").reset_index(drop=True)
     columns = ["site_id", "in_a", "in_b", "technology_a", "technology_b", "action_a", "action_b",
-               *(f"{c}_{plan}" for c in optional for plan in "ab"), "status", "geometry"]
+               *(f"{c}_{plan}" for c in [*optional, COST_COLUMN] for plan in "ab"), "status", "geometry"]
     return gpd.GeoDataFrame(table[columns], geometry="geometry", crs=sites_a.crs)
 
 
@@ -471,8 +477,9 @@ def listed_sites(comparison: Comparison, limit: int = LISTED_SITES) -> list[str]
 
 
 def _change(site: pd.Series, column: str, lang: str) -> str:
-    """A site's ``column`` named, in plan A -> in plan B ("-" where a plan has none)."""
-    a, b = (_as_text(site[f"{column}_{plan}"]) or "-" for plan in "ab")
+    """A site's ``column`` named, in plan A -> in plan B
+    (:data:`~siting.export.cells.NO_VALUE_CELL` where a plan has none)."""
+    a, b = (or_dash(_as_text(site[f"{column}_{plan}"])) for plan in "ab")
     return term("compare.change_of", lang, column=_headers([column], lang)[0], a=a, b=b)
 
 
@@ -480,7 +487,8 @@ def _headers(columns, lang: str) -> list[str]:
     """Column headers in ``lang``: ``x_a`` / ``x_b`` as column x of plan A / B."""
     words = {"a": "A", "b": "B", "delta": term("compare.delta", lang), "phase": term("compare.year", lang),
              "serving_site": term("compare.serving_site", lang), "change": term("compare.change", lang),
-             "village_id": term("header.village", lang), "population": term("header.people", lang)}
+             "village_id": term("header.village", lang), "population": term("header.people", lang),
+             COST_COLUMN: term("header.cost_cny", lang)}
 
     def header(column):
         return words[column] if column in words else term(f"header.{column}", lang)
@@ -493,7 +501,7 @@ def _kpi_rows(frame: pd.DataFrame, lang: str) -> list[list]:
     """name (in words), a, b, delta of each KPI row of ``frame``; people as whole persons (the
     raster's cells hold parts of one), amounts in the money of ``lang`` (:func:`money_cell`:
     万元 in Chinese, as the report), each delta that of the values shown (838,775 - 838,754
-    reads 21, not 21.22)."""
+    reads 21, not 21.22); :data:`~siting.export.cells.NO_VALUE_CELL` where a plan has none."""
     rows = []
     for r in frame.itertuples():
         values = [r.a, r.b, r.delta]
@@ -503,34 +511,64 @@ def _kpi_rows(frame: pd.DataFrame, lang: str) -> list[list]:
         elif "_cny" in r.name and known:
             a, b = money_cell(r.a, lang), money_cell(r.b, lang)
             values = [a, b, b - a]
-        rows.append([value_text("compare_kpi", r.name, lang), *("" if _missing(v) else v for v in values)])
+        rows.append([value_text("compare_kpi", r.name, lang), *map(or_dash, values)])
     return rows
 
 
 def _site_table(sites: pd.DataFrame, lang: str) -> Table:
-    """The sites that differ: each plan's technology, action and, when either has them, year
-    and backhaul, and the status, in ``lang``."""
-    columns = [c for c in sites.columns if c not in ("in_a", "in_b", "geometry")]
-    groups = {"action": "action", "backhaul": "backhaul", "status": "compare_status"}
+    """The sites that differ: each plan's technology, action, when either has them year and
+    backhaul, and cost, and the status, in ``lang`` (:func:`_site_cell`)."""
+    columns = _site_columns(sites)
+    rows = [[_site_cell(c, v, lang) for c, v in zip(columns, row)]
+            for row in sites[columns].itertuples(index=False)]
+    return Table(_site_headers(columns, lang), rows)
 
-    def shown(column, value):
-        group = groups.get(column.rsplit("_", 1)[0] if column != "status" else column)
-        text = _as_text(value)
-        return value_text(group, text, lang) if group and text else text
 
-    rows = [[shown(c, v) for c, v in zip(columns, row)] for row in sites[columns].itertuples(index=False)]
-    return Table(_headers(["site" if c == "site_id" else c for c in columns], lang), rows)
+def _site_columns(sites: pd.DataFrame) -> list[str]:
+    """The columns of :attr:`Comparison.sites` that people read, in its order."""
+    return [c for c in sites.columns if c not in ("in_a", "in_b", "geometry")]
+
+
+def _site_headers(columns, lang: str) -> list[str]:
+    """The headers of a site's ``columns`` (:func:`_site_columns`) in ``lang``."""
+    return _headers(["site" if c == "site_id" else c for c in columns], lang)
+
+
+#: The group of words (:func:`~siting.export.i18n.value_text`) of a site's column, by the
+#: column's name without its plan.
+SITE_VALUE_GROUPS = {"action": "action", "backhaul": "backhaul", "status": "compare_status"}
+
+
+def _site_cell(column: str, value, lang: str):
+    """A value of a site's ``column`` as the comparison's table and map show it: a cost in the
+    money of ``lang`` (:func:`money_cell`: 万元 in Chinese), an action, backhaul or status in
+    the words of ``lang``; :data:`~siting.export.cells.NO_VALUE_CELL` where a plan has none (a
+    site of the other plan only), as the terminal's lines of :func:`listed_sites` say."""
+    if column.startswith(COST_COLUMN):
+        return money_cell(value, lang) if not _missing(value) else or_dash(value)
+    group = SITE_VALUE_GROUPS.get(column.rsplit("_", 1)[0] if column != "status" else column)
+    text = _as_text(value)
+    return value_text(group, text, lang) if group and text else or_dash(text)
+
+
+#: The columns of :attr:`Comparison.villages` that people read.
+VILLAGE_COLUMNS = ("village_id", "name", "admin_unit", "population", "serving_site_a", "serving_site_b",
+                   "change")
 
 
 def _village_table(villages: pd.DataFrame, lang: str, names_zh: dict[str, str]) -> Table:
-    """The villages whose coverage differs: id, name, county (in Chinese its name of
-    ``names_zh``), people, each plan's serving site and the change in B, in ``lang``."""
-    columns = ["village_id", "name", "admin_unit", "population", "serving_site_a", "serving_site_b",
-               "change"]
-    rows = [[r.village_id, r.name, admin_text(r.admin_unit, lang, names_zh), r.population,
-             _as_text(r.serving_site_a), _as_text(r.serving_site_b),
-             value_text("compare_change", r.change, lang)] for r in villages.itertuples()]
-    return Table(_headers(columns, lang), rows)
+    """The villages whose coverage differs (:func:`_village_cells`), in ``lang``."""
+    rows = [_village_cells(v, lang, names_zh) for _, v in villages.iterrows()]
+    return Table(_headers(VILLAGE_COLUMNS, lang), rows)
+
+
+def _village_cells(village: pd.Series, lang: str, names_zh: dict[str, str]) -> list:
+    """A village's :data:`VILLAGE_COLUMNS` as the comparison's table and map show them: id,
+    name, county (in Chinese its name of ``names_zh``), people, each plan's serving site
+    (:data:`~siting.export.cells.NO_VALUE_CELL`: none) and its change in B, in ``lang``."""
+    return [village["village_id"], village["name"], admin_text(village["admin_unit"], lang, names_zh),
+            village["population"], *(or_dash(_as_text(village[f"serving_site_{plan}"])) for plan in "ab"),
+            value_text("compare_change", village["change"], lang)]
 
 
 def _missing(value) -> bool:
@@ -556,7 +594,7 @@ def comparison_map(comparison: Comparison) -> folium.Map:
         PointLayer(_site_points(sites, plan, lang), circle_styles(SITE_MARKER_STYLE, STATUS_COLOURS, STATUSES),
                    marker="circle").add_to(layer)
         layer.add_to(fmap)
-    _add_village_changes(fmap, c.villages.to_crs(WGS84), lang)
+    _add_village_changes(fmap, c.villages.to_crs(WGS84), lang, c.admin_unit_names_zh)
     MetricScale().add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     fmap.get_root().html.add_child(folium.Element(comparison_legend(c)))
@@ -590,21 +628,36 @@ def comparison_legend(comparison: Comparison) -> str:
 
 def _site_points(sites_ll: gpd.GeoDataFrame, plan: str, lang: str) -> list[MapPoint]:
     """A marker for each site of ``plan`` ("a" or "b"), styled by its status (the index in
-    :data:`STATUSES`), named with its technology in that plan and its status in the tooltip."""
+    :data:`STATUSES`), named with its technology in that plan and its status in the tooltip;
+    its popup the site's row of the comparison's table (:func:`_site_cell`: each plan's
+    technology, action, year, backhaul and cost, and which plans build it)."""
+    columns = _site_columns(sites_ll)
+    headers = _site_headers(columns, lang)
     return [MapPoint(s.geometry.y, s.geometry.x, STATUSES.index(s.status),
                      term("compare.tooltip_site", lang, site=s.site_id, technology=s[f"technology_{plan}"],
-                          status=value_text("compare_status", s.status, lang)), {})
+                          status=value_text("compare_status", s.status, lang)),
+                     _popup_fields(headers, [_site_cell(c, s[c], lang) for c in columns]))
             for _, s in sites_ll[sites_ll[f"in_{plan}"]].iterrows()]
 
 
-def _add_village_changes(fmap: folium.Map, villages_ll: gpd.GeoDataFrame, lang: str) -> None:
+def _popup_fields(headers: list[str], cells: list) -> dict[str, str]:
+    """A marker's popup: each header with its cell as the table's text shows it
+    (:func:`~siting.export.cells.cell_text`: thousands separated, money to its decimals)."""
+    return dict(zip(headers, map(cell_text, cells)))
+
+
+def _add_village_changes(fmap: folium.Map, villages_ll: gpd.GeoDataFrame, lang: str,
+                         names_zh: dict[str, str]) -> None:
     """The villages whose coverage differs, as one layer: coloured by their change in B
-    (:data:`VILLAGE_COLOURS`), named with it in the tooltip."""
+    (:data:`VILLAGE_COLOURS`), named with it in the tooltip; the popup the village's row of
+    the comparison's table (:func:`_village_cells`: its people, each plan's serving site)."""
     layer = folium.FeatureGroup(name=esc(term("compare.layer_villages", lang)))
     changes = list(VILLAGE_COLOURS)
+    headers = _headers(VILLAGE_COLUMNS, lang)
     points = [MapPoint(v.geometry.y, v.geometry.x, changes.index(v.change),
                        term("compare.tooltip_village", lang, name=v["name"],
-                            change=value_text("compare_change", v.change, lang)), {})
+                            change=value_text("compare_change", v.change, lang)),
+                       _popup_fields(headers, _village_cells(v, lang, names_zh)))
               for _, v in villages_ll.iterrows()]
     PointLayer(points, circle_styles(VILLAGE_MARKER_STYLE, VILLAGE_COLOURS, changes), marker="circle").add_to(layer)
     layer.add_to(fmap)

@@ -29,6 +29,7 @@ from siting.coverage import CoverageMatrix
 from siting.demand import Demand
 from siting.diskfaults import write_files
 from siting.errors import InfeasibleError, ScenarioError, TimeLimitError
+from siting.export.cells import NO_VALUE_CELL
 from siting.export.i18n import MONEY_UNIT_CNY, check_language, term
 from siting.export.staticmap import text_fonts
 from siting.pipeline import Progress, output_lock, prepare, prepare_backhaul, tell_step
@@ -320,9 +321,6 @@ CURVE_TEXT_COLUMNS = {
     "gap": ("sweep.column.gap", lambda v, lang: f"{100 * v:.3f}"),
 }
 
-#: A cell of the terminal table that a point without a plan has no value for.
-NO_VALUE = "-"
-
 
 def curve_text(curve: pd.DataFrame, language: str | None = None) -> str:
     """The curve as a terminal reads it, in ``language`` (by default the scenario's
@@ -330,19 +328,20 @@ def curve_text(curve: pd.DataFrame, language: str | None = None) -> str:
     short headers with units, money in millions of CNY (万元 in Chinese), people whole and the
     mandatory points as covered/total, so a row fits 80 columns (pandas' own ``to_string``
     wrapped each row over two lines); a first line gives the unit of the money. A point
-    without a plan shows its value and status, :data:`NO_VALUE` for the rest. Chinese
-    characters count two columns in the alignment, as a terminal shows them."""
+    without a plan shows its value and status, :data:`~siting.export.cells.NO_VALUE_CELL` for
+    the rest, as the report's tables. Chinese characters count two columns in the alignment,
+    as a terminal shows them."""
     lang = check_language(language or curve.attrs.get("language", "en"))
 
     def written(column: str) -> pd.Series:
         form = CURVE_TEXT_COLUMNS[column][1]
-        return curve[column].map(lambda v: NO_VALUE if pd.isna(v) else form(v, lang))
+        return curve[column].map(lambda v: NO_VALUE_CELL if pd.isna(v) else form(v, lang))
 
     columns = [c for c in CURVE_TEXT_COLUMNS if c in curve]
     table = pd.DataFrame({term(CURVE_TEXT_COLUMNS[c][0], lang): written(c) for c in columns})
     table.insert(table.columns.get_loc(term("sweep.column.percent", lang)) + 1,
                  term("sweep.column.mandatory", lang),
-                 [NO_VALUE if pd.isna(c) else f"{int(c)}/{int(t)}"
+                 [NO_VALUE_CELL if pd.isna(c) else f"{int(c)}/{int(t)}"
                   for c, t in zip(curve["mandatory_covered"], curve["mandatory_total"])])
     with pd.option_context("display.unicode.east_asian_width", True):
         text = table.to_string(index=False)

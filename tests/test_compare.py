@@ -131,12 +131,14 @@ COMPARISON_MAP_WORDS = {
 
 def small_comparison(language: str):
     """Two small plans without the demo: A builds S1-S3 (4G), B S2, S3 (now 5G), S4 and S5
-    (4G), 1 km apart; of the villages 甲村, 乙村, 丙村 B loses 甲村 and gains the other two.
-    Its words in ``language``."""
+    (4G), 1 km apart, a 4G site costing 150,000 CNY and a 5G one 300,000; of the villages 甲村,
+    乙村, 丙村 B loses 甲村 and gains the other two. Its words in ``language``."""
     from siting.compare import Comparison, village_changes
 
     def plan(ids, technologies):
-        return gpd.GeoDataFrame({"site_id": ids, "technology": technologies, "action": "build"},
+        costs = [{"4G": 150_000.0, "5G": 300_000.0}[t] for t in technologies]
+        return gpd.GeoDataFrame({"site_id": ids, "technology": technologies, "action": "build",
+                                 "total_cost_cny": costs},
                                 geometry=[Point(500_000 + 1000 * int(i[1:]), 3_620_000) for i in ids],
                                 crs="EPSG:32649")
 

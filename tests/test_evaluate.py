@@ -687,8 +687,10 @@ def test_comparing_chinese_plans_writes_and_prints_chinese(chinese_plan, tmp_pat
     assert text.startswith("# 方案对比：test (plan) 与 test (replan)\n")
     for heading in ("## 站址", "## 指标", "## 各区县指标", "## 覆盖情况不同的村"):
         assert f"\n{heading}\n" in text
-    # S2 was planned for 2028 and built in 2027; S3 is planned as before
-    assert "| S2 | 4G-1800 | 4G-1800 | 新建 | 保留 | 2028 | 2027 | 两方案均有但建设年份或传输方式不同 |" in text
+    # S2 was planned for 2028 (at 31 万元) and built in 2027 (kept at no cost in the re-plan);
+    # S3 is planned as before
+    assert ("| S2 | 4G-1800 | 4G-1800 | 新建 | 保留 | 2028 | 2027 | 31.00 | 0.00 "
+            "| 两方案均有但建设年份或传输方式不同 |") in text
     assert "| 规划后覆盖人口 | 600 | 600 | 0 |" in text
     data = r"test \((re)?plan\)|S\d|4G-1800|comparison\.csv|built\.csv|\b[AB]\b"
     for page in (text, result.stdout.split("comparison written to")[0]):

@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import pytest
 import rasterio
 from pyproj import Transformer
@@ -19,7 +20,7 @@ from pyproj import Transformer
 from map_popups import with_popups
 from regions import candidate, ridge_dem, village, write_region
 from siting.config import load_scenario
-from siting.export.gis import write_site_csv
+from siting.export.gis import write_layers, write_site_csv
 from siting.export.html_report import write_html_report
 from siting.export.kml import write_kml
 from siting.export.report import Figure, Steps, Table, build_report, render_markdown
@@ -89,6 +90,44 @@ def test_sites_gpkg_opens_in_ogrinfo_with_crs_and_counts(small):
             assert expected == 4
         if layer == "candidates":
             assert expected == 3
+
+
+#: Field types of sites.gpkg as a GIS reads them (pyogrio's dtypes: ``int64`` an Integer64
+#: field, ``float64`` a Real one): a village's population counts whole people; the people a
+#: site serves or newly covers and a demand point's people hold a population raster cell's
+#: fractional share (the small region has a population patch), and costs are Real.
+GPKG_FIELD_TYPES = {
+    "villages": {"population": "int64"},
+    "candidates": {"people_served": "float64", "people_newly_covered": "float64",
+                   "capex_cny": "float64", "total_cost_cny": "float64"},
+    "selected_sites": {"people_served": "float64", "total_cost_cny": "float64"},
+    "demand": {"people": "float64"},
+}
+
+
+def test_sites_gpkg_writes_a_village_population_as_an_integer_field(small):
+    """A village's population was a Real field: QGIS showed 200.0 people and a GIS model
+    joining it to a register's integer counts had to cast it."""
+    _, _, out = small
+    for layer, wanted in GPKG_FIELD_TYPES.items():
+        info = pyogrio.read_info(out / "sites.gpkg", layer=layer)
+        types = dict(zip(info["fields"], info["dtypes"]))
+        assert {field: types[field] for field in wanted} == wanted, layer
+    villages = pyogrio.read_dataframe(out / "sites.gpkg", layer="villages")
+    assert villages["population"].tolist() == [200, 200, 200, 200]
+    kml = pyogrio.read_info(out / "sites.kml", layer="Uncovered mandatory villages")
+    assert dict(zip(kml["fields"], kml["dtypes"]))["population"] == "int32"  # KML's int
+
+
+def test_a_village_population_with_fractions_stays_a_real_field(tmp_path):
+    """A list giving people in 万 (1.23456万) has fractions: the field stays Real, its values
+    as listed, never rounded; an integer field is only written where every count is whole."""
+    villages = gpd.GeoDataFrame({"village_id": ["v1", "v2"], "population": [12345.6, 200.0]},
+                                geometry=gpd.points_from_xy([0, 1], [0, 1]), crs="EPSG:32649")
+    write_layers(tmp_path / "v.gpkg", {"villages": villages})
+    info = pyogrio.read_info(tmp_path / "v.gpkg", layer="villages")
+    assert dict(zip(info["fields"], info["dtypes"]))["population"] == "float64"
+    assert pyogrio.read_dataframe(tmp_path / "v.gpkg")["population"].tolist() == [12345.6, 200.0]
 
 
 def test_coverage_tif_opens_in_gdalinfo_with_crs(small):

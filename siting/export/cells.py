@@ -78,8 +78,8 @@ FIELD_DECIMALS = {"antenna_height_m": 1, "best_level_dbm": 1, "length_m": 0,
 
 def persons(value):
     """A count of people as the report shows it: whole, since a village's or a raster cell's
-    share of people is fractional (2.25 people reads 2); what is not a number (``"-"``, or
-    NaN) stays as it is. The files programs read (CSV, GeoPackage, summary.json) keep the
+    share of people is fractional (2.25 people reads 2); what is not a number
+    (:data:`NO_VALUE_CELL`, or NaN) stays as it is. The files programs read (CSV, GeoPackage, summary.json) keep the
     fractions."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return value
@@ -87,7 +87,8 @@ def persons(value):
 
 
 #: What a cell shows where a value does not apply or is not known, in every table people read
-#: (the report's, the sites.kml balloons).
+#: (the report's, map.html's popups, the sites.kml balloons, the comparison's and the sweep's
+#: tables, in the files and in the terminal).
 NO_VALUE_CELL = "-"
 
 

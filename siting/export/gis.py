@@ -40,11 +40,11 @@ def write_layers(path: Path, layers: dict[str, gpd.GeoDataFrame],
     NULL, so that a GIS selects it with ``IS NULL``. A layer without any
     geometry (no rows, or satellite links only) is declared of its type in
     ``geometry_types`` (e.g. ``"LineString"``) rather than GDAL's "Unknown", which GIS tools
-    cannot style. Year labels are integer fields where they are whole numbers
-    (:func:`with_year_fields`). The file declares GeoPackage :data:`GPKG_VERSION`.
+    cannot style. Year labels and counts are integer fields where they are whole numbers
+    (:func:`with_whole_number_fields`). The file declares GeoPackage :data:`GPKG_VERSION`.
     """
     for name, frame in layers.items():
-        out = with_year_fields(frame).rename(columns=field_renames(
+        out = with_whole_number_fields(frame).rename(columns=field_renames(
             frame.columns, GPKG_OWN_COLUMNS, keep=(frame.geometry.name,)))
         for column in out.columns:
             if is_text_column(out[column]) and column != out.geometry.name:
@@ -100,24 +100,48 @@ def year_field(labels: pd.Series) -> pd.Series:
     return pd.Series([t or None for t in text], index=labels.index, dtype=object)
 
 
-def with_year_fields(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with each of its :data:`YEAR_COLUMNS` as :func:`year_field`, as the GIS
-    files (sites.gpkg, sites.kml) write it."""
-    return frame.assign(**{c: year_field(frame[c]) for c in YEAR_COLUMNS if c in frame})
+#: Columns of siting's tables that count whole things: a village's listed population (a
+#: register counts people). The people a site serves or newly covers and a demand point's
+#: ``people`` are not among them: they hold a population raster cell's fractional share.
+COUNT_COLUMNS = ("population",)
+
+
+def count_field(counts: pd.Series) -> pd.Series:
+    """A column of counts as a GIS field: integers (pandas ``Int64``, which GDAL writes as an
+    Integer64 field) when every count is a whole number, a missing one NULL; else as it is:
+    numbers with fractions (a Real field keeping those of a list that gives ``1.23456万``
+    people, never rounded), or a planner's own column of that name that holds text."""
+    if not pd.api.types.is_float_dtype(counts):
+        return counts
+    known = counts.dropna().to_numpy()
+    if not (np.isfinite(known) & (known == np.floor(known))).all():
+        return counts
+    return counts.astype("Int64")
+
+
+def with_whole_number_fields(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each of its :data:`YEAR_COLUMNS` as :func:`year_field` and each of its
+    :data:`COUNT_COLUMNS` as :func:`count_field`, as the GIS files (sites.gpkg, sites.kml)
+    write them."""
+    return frame.assign(**{c: year_field(frame[c]) for c in YEAR_COLUMNS if c in frame},
+                        **{c: count_field(frame[c]) for c in COUNT_COLUMNS if c in frame})
 
 
 def year_labels(layer: pd.DataFrame) -> pd.DataFrame:
     """``layer`` as read back from sites.gpkg (pyogrio reads its integer years as numbers, as
     floats with NaN where one is NULL) with its :data:`YEAR_COLUMNS` as the tables hold them:
-    text labels (``2027``), "" where none; the inverse of :func:`with_year_fields`."""
+    text labels (``2027``), "" where none; the inverse of :func:`year_field`."""
     return layer.assign(**{c: layer[c].map(_year_label) for c in YEAR_COLUMNS if c in layer})
 
 
 def as_tables_hold(layer: pd.DataFrame) -> pd.DataFrame:
     """``layer`` as read back from sites.gpkg with its fields as the tables hold them: its
-    years as labels (:func:`year_labels`) and its NULL text as "" (what :func:`write_layers`
-    writes as NULL, :func:`no_value`), so that a plan read back reads like the one written."""
+    years as labels (:func:`year_labels`), its counts as floats (:func:`count_field`'s
+    integers) and its NULL text as "" (what :func:`write_layers` writes as NULL,
+    :func:`no_value`), so that a plan read back reads like the one written."""
     layer = year_labels(layer)
+    layer = layer.assign(**{c: layer[c].astype(float) for c in COUNT_COLUMNS
+                            if c in layer and pd.api.types.is_integer_dtype(layer[c])})
     text = [c for c in layer.columns if is_text_column(layer[c]) and c != _geometry_name(layer)]
     return layer.assign(**{c: layer[c].map(lambda v: "" if no_value(v) else v) for c in text})
 

@@ -36,7 +36,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from siting.export.gis import LONLAT_DECIMALS, field_renames, lonlat, no_value, with_year_fields
+from siting.export.gis import LONLAT_DECIMALS, field_renames, lonlat, no_value, with_whole_number_fields
 from siting.export.style import BACKHAUL_COLOURS, WGS84
 from siting.export.i18n import admin_text, check_language, term, value_text
 from siting.export.cells import FIELD_DECIMALS, cell_text, money_cell, or_dash, persons
@@ -96,13 +96,13 @@ def write_kml(path: Path, title: str, sites: gpd.GeoDataFrame, villages: gpd.Geo
     given (``term("kml.title", language, name=...)`` gives it in the same language); the
     balloons name admin units in Chinese from ``admin_names_zh``
     (:func:`~siting.export.i18n.admin_unit_names`), as the report and map.html do. Year
-    labels are ``int`` fields where they are whole numbers, as in sites.gpkg
-    (:func:`~siting.export.gis.with_year_fields`).
+    labels and counts are ``int`` fields where they are whole numbers, as in sites.gpkg
+    (:func:`~siting.export.gis.with_whole_number_fields`).
     """
     check_language(language)
     words = Words(language, admin_names_zh or {})
-    sites, villages = with_year_fields(sites), with_year_fields(villages)
-    links = None if links is None else with_year_fields(links)
+    sites, villages = with_whole_number_fields(sites), with_whole_number_fields(villages)
+    links = None if links is None else with_whole_number_fields(links)
     root = ET.Element("kml", xmlns=KML_NAMESPACE)
     document = ET.SubElement(root, "Document")
     _text(document, "name", title)

@@ -16,7 +16,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from siting.export.cells import FIELD_DECIMALS, CountOf, cell_text, or_dash, percent, persons
+from siting.export.cells import (FIELD_DECIMALS, NO_VALUE_CELL, CountOf, cell_text, or_dash, percent,
+                                 persons)
 from siting.export.i18n import (MONEY_DECIMALS, MONEY_UNIT_CNY, admin_text, check_language, join,
                                  model_text, money, stage_text, term, value_text)
 from siting.export.style import BUILT_ACTIONS
@@ -62,7 +63,7 @@ def _table(keys, rows: list[list], lang: str, decimals: tuple[int | None, ...] =
 
 
 def _is_number(value) -> bool:
-    """Whether ``value`` is a finite number (not a bool, not "-", not NaN)."""
+    """Whether ``value`` is a finite number (not a bool, not :data:`NO_VALUE_CELL`, not NaN)."""
     return (isinstance(value, (int, float)) and not isinstance(value, bool)
             and math.isfinite(value))
 
@@ -193,10 +194,10 @@ def _intro(solver: dict, objective, lang: str, *, time_limit_s: float) -> list[s
 
 def _objective_text(value: float | None, objective, lang: str) -> str:
     """The solver's objective or bound with its unit: person-years of coverage for a phased
-    plan, else a cost in the language's money (``min_cost``) or people covered; "-" when not
-    known (as :func:`_known`)."""
+    plan, else a cost in the language's money (``min_cost``) or people covered; :data:`NO_VALUE_CELL`
+    when not known (as :func:`_known`)."""
     if value is None:
-        return "-"
+        return NO_VALUE_CELL
     if objective.phases:
         return term("report.person_years", lang, count=value)
     if objective.kind == "min_cost":
@@ -206,18 +207,18 @@ def _objective_text(value: float | None, objective, lang: str) -> str:
 
 def _time_limit_note(status: str, gap: str, lang: str, *, time_limit_s: float) -> list[str]:
     """What a solve stopped at its time limit means for the plan, and the setting to raise
-    (``gap`` as shown, "-" when no bound is known); [] for a proven plan."""
+    (``gap`` as shown, :data:`NO_VALUE_CELL` when no bound is known); [] for a proven plan."""
     if status != "time_limit":
         return []
-    if gap == "-":
+    if gap == NO_VALUE_CELL:
         return [term("report.time_limit_no_bound", lang, seconds=time_limit_s)]
     return [term("report.time_limit", lang, seconds=time_limit_s, gap=gap)]
 
 
 def _known(value: float | None, form: str) -> str:
-    """``value`` written in ``form``; "-" when it is not known (None: a solve stopped before
-    its first bound leaves the bound and the gap unknown)."""
-    return "-" if value is None else form.format(value)
+    """``value`` written in ``form``; :data:`NO_VALUE_CELL` when it is not known (None: a solve
+    stopped before its first bound leaves the bound and the gap unknown)."""
+    return NO_VALUE_CELL if value is None else form.format(value)
 
 
 def _headline_section(k: dict, people_total: float, lang: str, *, replan: bool = False) -> Section:
@@ -407,7 +408,7 @@ def _admin_unit_table(units: dict, names_zh: dict[str, str], lang: str) -> Table
 
 def _baselines_section(summary: dict, lang: str) -> Section:
     """The plan next to simpler rules; with backhaul, each rule's cost split into its sites
-    and their cheapest backhaul ("-" where some site cannot be fed)."""
+    and their cheapest backhaul (:data:`NO_VALUE_CELL` where some site cannot be fed)."""
     backhaul = "backhaul" in summary
     # (key of a summary baseline, header term)
     costs = ([("site_cost_cny", "site_cost_cny"), ("backhaul_cost_cny", "backhaul_cost_cny"),
@@ -462,8 +463,8 @@ def _uncovered_section(summary: dict, units: dict[str, str], lang: str) -> Secti
 
 def _level_text(level_dbm: float | None) -> str:
     """A best level [dBm] as the tables show it (:data:`~siting.export.cells.FIELD_DECIMALS`),
-    "-" where no site reaches."""
-    return "-" if level_dbm is None else f"{level_dbm:.{FIELD_DECIMALS['best_level_dbm']}f}"
+    :data:`NO_VALUE_CELL` where no site reaches."""
+    return NO_VALUE_CELL if level_dbm is None else f"{level_dbm:.{FIELD_DECIMALS['best_level_dbm']}f}"
 
 
 def _unit_text(unit, names_zh: dict[str, str], lang: str) -> str:
@@ -517,7 +518,8 @@ def _assumptions_section(scenario, has_population_raster: bool, lang: str) -> Se
 
 def _band_blocks(backhaul, lang: str) -> list:
     """The microwave bands on offer where backhaul is planned: each offer's longest hop [m],
-    cost of a hop [CNY] and capacity [Mbit/s] ("-": none given, its hops not limited)."""
+    cost of a hop [CNY] and capacity [Mbit/s] (:data:`NO_VALUE_CELL`: none given, its hops not
+    limited)."""
     if not backhaul.enabled or not backhaul.microwave:
         return []
     header = ("band_ghz", "max_hop_m", "cost_cny", "capacity_mbps")
@@ -553,7 +555,7 @@ def _as_built_section(facts: dict, lang: str) -> Section:
         return term("report.no_limit", lang) if None in value.values() else term(key, lang, **value)
 
     blocks = [term("report.as_built", lang, source=facts["source"], sites=facts["sites"],
-                   year=facts["through_year"] or "-", new_sites=facts["new_sites"],
+                   year=or_dash(facts["through_year"]), new_sites=facts["new_sites"],
                    upgrades=facts["upgrades"], spent=money(facts["spent_cny"], lang),
                    charged=money(facts["charged_cny"], lang)),
               term("report.as_built_left", lang, budget=left(
@@ -562,8 +564,8 @@ def _as_built_section(facts: dict, lang: str) -> Section:
                    quota=left("report.left_quota", count=facts["quota_left"]))]
     blocks += [term("report.as_built_sites", lang), _table(
         ("site", "technology", "year", "cost_cny", "backhaul"),
-        [[r["site_id"], r["technology"] or "-", r["year"], r["cost_cny"],
-          value_text("backhaul", r["backhaul"], lang) if r["backhaul"] else "-"]
+        [[r["site_id"], or_dash(r["technology"]), r["year"], r["cost_cny"],
+          value_text("backhaul", r["backhaul"], lang) if r["backhaul"] else NO_VALUE_CELL]
          for r in facts["built"]], lang)]
     if facts["schedule"]:
         header = ["year", "budget_cny", "quota", "status", "sites", "cost_cny", "spent_cny"]

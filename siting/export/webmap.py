@@ -63,7 +63,7 @@ from siting.export.i18n import (HTML_LANG, admin_text, admin_unit_names, check_l
                                 rsrp_class_labels, term, value_text)
 from siting.export.style import (ADMIN_UNIT_COLOUR, BACKHAUL_COLOURS, BUILT_ACTIONS, RSRP_CLASSES,
                                  TECH_COLOURS, VILLAGE_COLOURS, WGS84, admin_boundaries, hillshade)
-from siting.export.cells import cell_text, money_cell
+from siting.export.cells import NO_VALUE_CELL, cell_text, money_cell, or_dash
 from siting.export.tables import PlanTables
 from siting.export.webfont import PAGE_FONTS, save_map
 from siting.io import EXISTING_KINDS
@@ -142,7 +142,7 @@ COORDINATE_DECIMALS = 5
 #: Draws a :class:`PointLayer` from its data: a circle marker (``marker: "circle"``, styled
 #: by ``styles[row[2]]``) or an icon (``"icon"``, ``L.divIcon(styles[row[2]])``) at each row's
 #: position, its tooltip (``row[3]``, unless null) and its popup (unless every value is null:
-#: a marker without fields, as comparison.html's, opens none), whose table of the labels and
+#: a marker without fields opens none), whose table of the labels and
 #: the row's values (a null value: no such field) is built when it opens, in the markup of
 #: :func:`popup_html` (``data.row``: :data:`POPUP_ROW` around its two fields).
 POINT_LAYER_SCRIPT = """function sitingPoints(layer, data) {
@@ -722,15 +722,16 @@ def _link_fields(link, lang: str) -> dict:
 
 def _money_text(amount_cny: float, lang: str) -> str:
     """A popup's amount [CNY] in the money of ``lang``, as the report writes it
-    (:func:`~siting.export.cells.money_cell`: 万元 to 0.01 in Chinese), "-" for NaN."""
-    return "-" if np.isnan(amount_cny) else cell_text(money_cell(amount_cny, lang))
+    (:func:`~siting.export.cells.money_cell`: 万元 to 0.01 in Chinese), :data:`NO_VALUE_CELL`
+    for NaN."""
+    return NO_VALUE_CELL if np.isnan(amount_cny) else cell_text(money_cell(amount_cny, lang))
 
 
 def _number_text(value) -> str:
-    """A popup value: numbers rounded (two decimals below 100), "-" for NaN."""
+    """A popup value: numbers rounded (two decimals below 100), :data:`NO_VALUE_CELL` for NaN."""
     if isinstance(value, (float, np.floating)):
         if np.isnan(value):
-            return "-"
+            return NO_VALUE_CELL
         return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
     return str(value)
 
@@ -807,7 +808,7 @@ def _site_fields(s, lang: str) -> dict:
               "people_newly_covered": f"{s.people_newly_covered:,.0f}",
               "phase": s.get("phase") or term("webmap.popup_this_plan", lang)}
     if "backhaul" in s:  # a plan with backhaul: the site's feed and its cost beside its own
-        fields["backhaul"] = value_text("backhaul", s.backhaul, lang) if s.backhaul else "-"
+        fields["backhaul"] = value_text("backhaul", s.backhaul, lang) if s.backhaul else NO_VALUE_CELL
         fields["backhaul_cost_cny"] = _money_text(s.backhaul_cost_cny, lang)
     fields.update(_built_year_field(s))
     return {term(f"webmap.popup_{key}", lang): value for key, value in fields.items()}
@@ -826,7 +827,7 @@ def _add_existing_sites(fmap: folium.Map, sites_ll, lang: str) -> None:
     points = []
     for _, s in sites_ll[sites_ll["existing"]].iterrows():
         fields = {"site": s.site_id, "kind": value_text("kind", s.kind, lang),
-                  "action": value_text("action", s.action, lang), "technology": s.technology or "-",
+                  "action": value_text("action", s.action, lang), "technology": or_dash(s.technology),
                   "height_m": f"{s.antenna_height_m:g}", **_built_year_field(s)}
         points.append(MapPoint(s.geometry.y, s.geometry.x, 0, None,
                                {term(f"webmap.popup_{k}", lang): v for k, v in fields.items()}))
@@ -874,9 +875,9 @@ def _village_fields(v, county: str, lang: str) -> dict:
               "admin_unit": county,
               "mandatory": term("webmap.yes" if v.mandatory else "webmap.no", lang),
               "status": value_text("village_status", v.status, lang),
-              "served_by": f"{v.serving_site} {v.serving_technology}".strip() or "-",
-              "best_level_dbm": f"{level:.1f}" if np.isfinite(level) else "-",
-              "reason": value_text("reason", v.uncovered_reason, lang) if v.uncovered_reason else "-"}
+              "served_by": or_dash(f"{v.serving_site} {v.serving_technology}".strip()),
+              "best_level_dbm": f"{level:.1f}" if np.isfinite(level) else NO_VALUE_CELL,
+              "reason": value_text("reason", v.uncovered_reason, lang) if v.uncovered_reason else NO_VALUE_CELL}
     return {term(f"webmap.popup_{key}", lang): value for key, value in fields.items()}
 
 
