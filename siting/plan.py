@@ -61,7 +61,8 @@ from siting.demand import Demand
 from siting.errors import InfeasibleError, SolverError
 from siting.io import EXISTING_KINDS, built_technologies, is_existing, site_rent_cny_per_year
 from siting.labels import (JOINT_LABEL, REASON_BELOW_THRESHOLD, REASON_BUDGET, REASON_NO_BACKHAUL,
-                           REASON_NO_CANDIDATE, REASON_OVER_BUDGET, REASON_OVER_BUDGET_AND_QUOTA,
+                           REASON_NO_CANDIDATE, REASON_NO_TERRESTRIAL_FEED, REASON_OVER_BUDGET,
+                           REASON_OVER_BUDGET_AND_QUOTA, SATELLITE,
                            REASON_OTHER_TECHNOLOGY,
                            REASON_OVER_BUDGET_AND_YEAR_QUOTAS, REASON_OVER_BUDGET_FED,
                            REASON_OVER_YEAR_BUDGETS, REASON_OVER_YEAR_BUDGETS_FED, REASON_QUOTA,
@@ -234,6 +235,8 @@ class _Solver:
     network: BackhaulNetwork | None
     options: pd.DataFrame  # CoverageMatrix.options: each option's candidate and generation
     opex_years: float  # the horizon satellite backhaul's fee is counted over [years]
+    # bool per row: only options at sites not fed by satellite cover it (PlanRows.terrestrial)
+    terrestrial: np.ndarray | None = None
 
     def solve(self, objective: str, *, weight=None, must_cover=None, cover_count=None,
               budget=None, max_options=None, tie_break: bool = True, share: float = 1.0,
@@ -256,7 +259,7 @@ class _Solver:
                     self.cover, self.costs.total_cny, **common, time_limit_s=limit_s,
                     start=None if start is None else start[0].selected), None
             feeds = solve_with_backhaul(self.cover, self.costs.total_cny, **common,
-                                        time_limit_s=limit_s,
+                                        time_limit_s=limit_s, terrestrial=self.terrestrial,
                                         start=None if start is None else start[1],
                                         **backhaul_arguments(self.network, self.options,
                                                              self.opex_years))
@@ -289,6 +292,23 @@ def backhaul_arguments(network: BackhaulNetwork, options: pd.DataFrame,
                 site_in_place=network.in_place)
 
 
+def terrestrial_mandatory(network: BackhaulNetwork | None) -> bool:
+    """Whether a mandatory point counts as covered only by a site fed by fiber or microwave
+    hops (``backhaul.mandatory_feed: terrestrial``), never by a satellite-fed one."""
+    return network is not None and network.terrestrial_mandatory
+
+
+def mandatory_options(selected: np.ndarray, network: BackhaulNetwork | None,
+                      feeds: BackhaulSolution | None, options: pd.DataFrame) -> np.ndarray:
+    """The options of ``selected`` that count for mandatory points: all of them, or under
+    ``backhaul.mandatory_feed: terrestrial`` those at sites ``feeds`` does not feed by
+    satellite (``options``: rows of ``CoverageMatrix.options``, their candidates)."""
+    if feeds is None or not terrestrial_mandatory(network):
+        return selected
+    site = options["candidate"].to_numpy(np.int64)[selected]
+    return selected[feeds.backhaul[site] != SATELLITE]
+
+
 def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
                  objective: Objective, solver: SolverSettings,
                  backhaul: BackhaulNetwork | None = None) -> Plan:
@@ -297,10 +317,11 @@ def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
     time_left = _TimeLeft(solver.time_limit_s)
     if objective.phases:
         return _plan_phased(coverage, demand, costs, objective, solver, time_left, backhaul)
-    rows = plan_rows(site_cover(coverage, demand, costs), demand, coverage.options)
+    rows = plan_rows(site_cover(coverage, demand, costs), demand, coverage.options,
+                     terrestrial=terrestrial_mandatory(backhaul))
     cover, need, mandatory, people = rows.cover, rows.need, rows.mandatory, rows.weight(demand.people)
     planner = _Solver(cover, costs, solver, time_left, backhaul, coverage.options,
-                      objective.opex_years)
+                      objective.opex_years, rows.terrestrial)
     stages = []
     budget = objective.budget_cny
     quota = objective.max_new_sites
@@ -323,7 +344,8 @@ def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
                                     share=MOST_MANDATORY_SHARE)
         deciding.append(most)
         # as many mandatory points, any of them, without backup coverage
-        covered = (mandatory & covered_by(cover, most.selected)).astype(np.int64)
+        counted = mandatory_options(most.selected, backhaul, feeds, coverage.options)
+        covered = (mandatory & covered_by(cover, counted)).astype(np.int64)
         must, count = np.zeros_like(need), CoverCount(rows=mandatory, count=int(covered.sum()))
         stages.append(f"cover as many mandatory points as the budget and quota allow "
                       f"({count.count} of {int(mandatory.sum())}, without backup coverage)"
@@ -353,13 +375,23 @@ def _explained(plan: Plan, coverage: CoverageMatrix, demand: Demand, objective: 
     and, on points lacking a generation that ``demand.mandatory.generations`` lists,
     prefixed with it (:data:`REASON_NO_GENERATION`): both about the options that would give
     a point what it lacks (:func:`wanted_coverage`)."""
-    wanted = wanted_coverage(coverage, demand, plan.selected)
+    counted = _counted_options(plan, coverage)
+    wanted = wanted_coverage(coverage, demand, counted)
     reason = limit_reasons(plan, wanted, objective)
     reason = np.where(reason != "", reason, plan.uncovered_reason)
     other = (reason == REASON_BUDGET) & np.isinf(cheapest_cover(plan, wanted, 0.0)[0])
     reason[other] = REASON_OTHER_TECHNOLOGY
-    reason = with_missing_generations(reason, missing_generations(coverage, demand, plan.selected))
+    reason = with_missing_generations(reason, missing_generations(coverage, demand, counted))
     return replace(plan, uncovered_reason=reason)
+
+
+def _counted_options(plan: Plan, coverage: CoverageMatrix) -> np.ndarray:
+    """The options of ``plan`` that count for its mandatory points
+    (:func:`mandatory_options`)."""
+    if plan.backhaul is None:
+        return plan.selected
+    return mandatory_options(plan.selected, plan.backhaul.network, plan.backhaul.feeds,
+                             coverage.options)
 
 
 def _generations_text(demand: Demand) -> str:
@@ -400,7 +432,8 @@ def _backhaul_text(network: BackhaulNetwork | None) -> str:
     if network.satellite_cny_per_year is None:
         return f", every site on air fed by fiber or by up to {network.max_hops} microwave hops"
     return (f", every site on air fed by fiber, by up to {network.max_hops} microwave hops or "
-            f"by satellite")
+            f"by satellite" + (" (a mandatory point only by a site not fed by satellite)"
+                               if network.terrestrial_mandatory else ""))
 
 
 def _backup_text(need: np.ndarray) -> str:
@@ -532,9 +565,11 @@ def cheapest_feeds(backhaul: PlanBackhaul, opex_years: float) -> tuple[np.ndarra
     plan fed by fewer than ``max_hops`` hops (a chain through sites the plan does not build
     is not counted; where link capacity is planned, a hop whose link, or whose relay's
     chain of hops, has no room for the least traffic of a site); inf where none of them can
-    feed it."""
+    feed it. Under ``backhaul.mandatory_feed: terrestrial`` (what a mandatory point's site
+    may be fed by) satellite is not counted, and a site on air fed by satellite is priced
+    as a site off air."""
     network, feeds = backhaul.network, backhaul.feeds
-    satellite = network.satellite_cost_cny(opex_years)
+    satellite = None if network.terrestrial_mandatory else network.satellite_cost_cny(opex_years)
     hop = np.full(len(network.needs_backhaul), np.inf)
     relay = feeds.on_air & (feeds.hop_level >= 0) & (feeds.hop_level < network.max_hops)
     links = network.links
@@ -549,8 +584,9 @@ def cheapest_feeds(backhaul: PlanBackhaul, opex_years: float) -> tuple[np.ndarra
     cost = by_kind.min(axis=0)
     unfed = ~network.needs_backhaul
     kind[unfed] = np.where(network.in_place[unfed], "in_place", "fiber")
-    kind[feeds.on_air] = feeds.backhaul[feeds.on_air]
-    cost[unfed | feeds.on_air] = 0.0
+    kept = feeds.on_air & ~(network.terrestrial_mandatory & (feeds.backhaul == SATELLITE))
+    kind[kept] = feeds.backhaul[kept]
+    cost[unfed | kept] = 0.0
     return cost, kind
 
 
@@ -713,21 +749,37 @@ def _assemble(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts, sele
     levels[levels == 0] = -np.inf
     serving = np.where(after, selected[np.argmax(levels, axis=1)] if len(selected) else -1, -1)
     reason = np.full(len(demand), "", dtype=object)
-    missed = demand.mandatory & ~mandatory_met(coverage, demand, selected)
-    wanted = wanted_coverage(coverage, demand, selected).covers  # what would give them their due
+    counted = (selected if backhaul is None else
+               mandatory_options(selected, backhaul.network, backhaul.feeds, coverage.options))
+    missed = demand.mandatory & ~mandatory_met(coverage, demand, counted)
+    wanted = wanted_coverage(coverage, demand, counted).covers  # what would give them their due
     reason[missed & ~coverage.in_range] = REASON_NO_CANDIDATE
     reachable = np.diff(wanted.indptr) > 0
     reason[missed & coverage.in_range & ~reachable] = REASON_BELOW_THRESHOLD
     reason[missed & reachable] = REASON_BUDGET if proven else REASON_SOLVER_STOPPED
     if backhaul is not None:
-        site_of_option = coverage.options["candidate"].to_numpy(np.int64)
-        blocked = no_backhaul_rows(wanted, site_of_option, backhaul.feeds.feedable)
-        reason[missed & blocked] = REASON_NO_BACKHAUL.format(hops=backhaul.network.max_hops)
+        _backhaul_reasons(reason, missed, wanted, coverage, backhaul)
     return Plan(selected=selected, solution=solution,
                 covered_before=covered_by(cover, np.flatnonzero(costs.fixed)), covered_after=after,
                 covered_5g_after=covered_by(cover, five_g), serving_option=serving,
                 uncovered_reason=reason, costs=costs, stages=stages, build_period=build_period,
                 phase_labels=phase_labels, backhaul=backhaul)
+
+
+def _backhaul_reasons(reason: np.ndarray, missed: np.ndarray, wanted: sp.csr_matrix,
+                      coverage: CoverageMatrix, backhaul: PlanBackhaul) -> None:
+    """Set in ``reason`` (per demand row) the backhaul's reasons of the mandatory rows
+    ``missed`` (``wanted``: the options that would give them their due): no backhaul can
+    feed a site that would cover one (:data:`REASON_NO_BACKHAUL`), or under
+    ``backhaul.mandatory_feed: terrestrial`` only satellite can
+    (:data:`REASON_NO_TERRESTRIAL_FEED`)."""
+    site_of_option = coverage.options["candidate"].to_numpy(np.int64)
+    feeds, hops = backhaul.feeds, backhaul.network.max_hops
+    blocked = no_backhaul_rows(wanted, site_of_option, feeds.feedable)
+    if terrestrial_mandatory(backhaul.network) and feeds.ground_feedable is not None:
+        by_satellite = no_backhaul_rows(wanted, site_of_option, feeds.ground_feedable)
+        reason[missed & by_satellite & ~blocked] = REASON_NO_TERRESTRIAL_FEED.format(hops=hops)
+    reason[missed & blocked] = REASON_NO_BACKHAUL.format(hops=hops)
 
 
 # ---------------------------------------------------------------------------------------

@@ -58,6 +58,7 @@ from collections.abc import Iterable, Sequence
 from siting.config import LANGUAGES  # the languages of the outputs: en, zh
 from siting.labels import (ALL_UNITS, JOINT_LABEL, OUTSIDE_ADMIN_UNITS, REASON_BELOW_THRESHOLD,
                            REASON_BUDGET, REASON_LATER, REASON_NO_BACKHAUL, REASON_NO_CANDIDATE,
+                           REASON_NO_TERRESTRIAL_FEED,
                            REASON_NO_GENERATION, REASON_NOT_BUILT, REASON_NOT_PLANNED,
                            REASON_OTHER_TECHNOLOGY,
                            REASON_OVER_BUDGET,
@@ -553,6 +554,9 @@ TERMS: dict[str, dict[str, str]] = {
     "reason.no_backhaul": {"en": REASON_NO_BACKHAUL,
                            "zh": "可覆盖该处的站址均无法接入传输：无光纤路由，无 {hops} 跳以内的微波链路，"
                                  "无卫星"},
+    "reason.no_terrestrial_feed": {"en": REASON_NO_TERRESTRIAL_FEED,
+                                   "zh": "只有卫星传输的站址能覆盖该处：可覆盖该处的站址均无光纤路由，"
+                                         "也无 {hops} 跳以内的微波链路"},
     "reason.over_budget": {"en": REASON_OVER_BUDGET,
                            "zh": "最便宜的可覆盖站址需 {cost_m} 万元，超过剩余预算 {left_m} 万元"},
     "reason.over_budget_fed": {"en": REASON_OVER_BUDGET_FED,

@@ -67,6 +67,7 @@ from siting.optimize.feed_network import (
     checked_arcs,
     checked_sites,
 )
+from siting.optimize.inputs import as_bool
 from siting.optimize.joint_model import (
     JointModel,
     Stage,
@@ -141,6 +142,10 @@ class BackhaulSolution:
     carried_mbps : numpy.ndarray or None
         Where link capacity is planned (options carry traffic): float per site, the traffic
         its feed carries [Mbit/s], its own and all it relays; None otherwise.
+    ground_feedable : numpy.ndarray or None
+        With terrestrial rows: bool per site, fiber or a microwave chain can feed it if it
+        goes on air (or it needs no feed), the sites that count on those rows; None
+        without.
     """
 
     solution: Solution
@@ -155,6 +160,7 @@ class BackhaulSolution:
     feedable: np.ndarray
     feed_period: np.ndarray | None = None
     carried_mbps: np.ndarray | None = None
+    ground_feedable: np.ndarray | None = None
 
     @property
     def total_backhaul_cny(self) -> float:
@@ -209,7 +215,8 @@ def site_feeds(feed: FeedColumns, sites: SiteInputs, arcs: Arcs, chosen: np.ndar
                             feeder_site=feeder_site, feeder_link=feeder_link,
                             backhaul_cost_cny=cost, site_cost_cny=site_cost_cny,
                             backhaul_blocked=scope.blocked, feedable=scope.feedable,
-                            feed_period=period, carried_mbps=carried)
+                            feed_period=period, carried_mbps=carried,
+                            ground_feedable=scope.ground_feedable)
 
 
 # ---------------------------------------------------------------------------------------
@@ -250,7 +257,7 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
                         budget: float | None = None,
                         max_options: int | None = None, counted=None, fixed=None, groups=None,
                         site_needs_backhaul=None, site_in_place=None,
-                        option_traffic_mbps=None, tie_break: bool = True,
+                        option_traffic_mbps=None, terrestrial=None, tie_break: bool = True,
                         time_limit_s: float | None = None, mip_gap: float = 0.0,
                         solver: str = "highs", seed: int = 0,
                         start: BackhaulSolution | None = None) -> BackhaulSolution:
@@ -291,6 +298,12 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
         site relays, within the link's ``capacity_mbps``
         (:class:`~siting.optimize.feed_model.FlowRows`). None (default): hops carry any
         traffic.
+    terrestrial : bool array, shape (n_demand,), optional
+        Rows that only options at sites fed by fiber or microwave hops (or needing no
+        feed) cover, never at a satellite-fed site (``backhaul.mandatory_feed:
+        terrestrial``, :mod:`siting.optimize.ground_cover`); a must-cover one asks for no
+        more than the options at sites fiber or a microwave chain can feed give. None
+        (default): none.
     tie_break, time_limit_s, mip_gap, solver, seed
         As in :func:`siting.optimize.solve_coverage_model`; the tie-break stage is skipped
         when the first stage stopped on its time limit (with a note).
@@ -325,7 +338,9 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
     arcs = model_arcs(links, sites)
     deadline = None if time_limit_s is None else t0 + float(time_limit_s)
     record = SolveLog()
-    model = joint_model(p, options, sites, arcs, record)
+    ground_rows = (None if terrestrial is None
+                   else as_bool(terrestrial, p.n_rows, "terrestrial", default=False))
+    model = joint_model(p, options, sites, arcs, record, ground_rows)
     settings = {"solver": solver, "mip_gap": float(mip_gap), "seed": seed, "record": record}
     first, selected = _solved(model, start, tie_break=tie_break, deadline=deadline, **settings)
     value = model.value(selected)
