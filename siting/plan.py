@@ -375,7 +375,7 @@ def _explained(plan: Plan, coverage: CoverageMatrix, demand: Demand, objective: 
     and, on points lacking a generation that ``demand.mandatory.generations`` lists,
     prefixed with it (:data:`REASON_NO_GENERATION`): both about the options that would give
     a point what it lacks (:func:`wanted_coverage`)."""
-    counted = _counted_options(plan, coverage)
+    counted = counted_options(plan, coverage)
     wanted = wanted_coverage(coverage, demand, counted)
     reason = limit_reasons(plan, wanted, objective)
     reason = np.where(reason != "", reason, plan.uncovered_reason)
@@ -385,12 +385,14 @@ def _explained(plan: Plan, coverage: CoverageMatrix, demand: Demand, objective: 
     return replace(plan, uncovered_reason=reason)
 
 
-def _counted_options(plan: Plan, coverage: CoverageMatrix) -> np.ndarray:
-    """The options of ``plan`` that count for its mandatory points
-    (:func:`mandatory_options`)."""
+def counted_options(plan: Plan, coverage: CoverageMatrix,
+                     on_air: np.ndarray | None = None) -> np.ndarray:
+    """The options of ``plan`` (``on_air``: those of them on air at some time; default
+    all) that count for its mandatory points (:func:`mandatory_options`)."""
+    on_air = plan.selected if on_air is None else on_air
     if plan.backhaul is None:
-        return plan.selected
-    return mandatory_options(plan.selected, plan.backhaul.network, plan.backhaul.feeds,
+        return on_air
+    return mandatory_options(on_air, plan.backhaul.network, plan.backhaul.feeds,
                              coverage.options)
 
 
@@ -457,6 +459,8 @@ class _PhasedSolver:
     network: BackhaulNetwork | None
     options: pd.DataFrame  # CoverageMatrix.options: each option's candidate and generation
     opex_years: float
+    # bool per row: only options at sites not fed by satellite cover it (PlanRows.terrestrial)
+    terrestrial: np.ndarray | None = None
 
     def solve(self, weight: np.ndarray, period_weights: np.ndarray, must_cover=None,
               cover_count=None, share: float = 1.0,
@@ -475,6 +479,7 @@ class _PhasedSolver:
                     start=None if start is None else start[0].build_period), None
             result = solve_phased_with_backhaul(
                 self.cover, self.costs.total_cny, weight, time_limit_s=limit_s,
+                terrestrial=self.terrestrial,
                 start=None if start is None else start[1], **common,
                 **backhaul_arguments(self.network, self.options, self.opex_years))
         return result.phased, result
@@ -487,7 +492,8 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
     last phase; as much of it as the phases allow), then the most people covered earliest
     (:mod:`siting.optimize.phased`; with ``backhaul``, every site fed from the year it goes
     on air, :mod:`siting.optimize.phased_backhaul`)."""
-    rows = plan_rows(site_cover(coverage, demand, costs), demand, coverage.options)
+    rows = plan_rows(site_cover(coverage, demand, costs), demand, coverage.options,
+                     terrestrial=terrestrial_mandatory(backhaul))
     cover, need, mandatory, people = rows.cover, rows.need, rows.mandatory, rows.weight(demand.people)
     phases = objective.phases
     labels = [p.label for p in phases]
@@ -499,7 +505,7 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
                   groups=costs.group, mip_gap=solver.mip_gap, solver=solver.name,
                   seed=solver.seed)
     planner = _PhasedSolver(cover, costs, limits, time_left, backhaul, coverage.options,
-                            objective.opex_years)
+                            objective.opex_years, rows.terrestrial)
     discount = (1.0 + objective.discount_rate) ** -np.arange(len(phases), dtype=float)
     share = 1.0 if backhaul is None else MOST_MANDATORY_SHARE
     stages = []
@@ -517,7 +523,10 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
         deciding.append(most.solution)
         stopped = isinstance(exc, SolverError)
         by_deadline = on_air_through(np.flatnonzero(costs.fixed), most.build_period, deadline)
-        covered = (mandatory & covered_by(cover, by_deadline)).astype(np.int64)
+        counted = mandatory_options(by_deadline, backhaul,
+                                    None if most_joint is None else most_joint.feeds,
+                                    coverage.options)
+        covered = (mandatory & covered_by(cover, counted)).astype(np.int64)
         count = CoverCount(rows=mandatory, count=int(covered.sum()))
         why = ("the phases' budgets and quotas allow" if isinstance(exc, InfeasibleError)
                else "the solver found in its time")
@@ -907,14 +916,17 @@ class PlanKpis:
 
 
 def kpis_of(label: str, coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
-            selected: np.ndarray) -> PlanKpis:
-    """The :class:`PlanKpis` of the options ``selected``, their sites' cost alone."""
+            selected: np.ndarray, counted: np.ndarray | None = None) -> PlanKpis:
+    """The :class:`PlanKpis` of the options ``selected``, their sites' cost alone;
+    ``counted``: those of them that count for mandatory points (:func:`mandatory_options`;
+    default all)."""
     covered = covered_by(coverage.covers, selected)
     new = selected[~costs.fixed[selected]]
     site_cost = float(costs.total_cny[new].sum())
+    counted = selected if counted is None else counted
     return PlanKpis(label=label, new_options=len(new), cost_cny=site_cost,
                     people_covered=float(demand.people[covered].sum()),
-                    mandatory_covered=int(mandatory_met(coverage, demand, selected).sum()),
+                    mandatory_covered=int(mandatory_met(coverage, demand, counted).sum()),
                     site_cost_cny=site_cost)
 
 
@@ -945,10 +957,13 @@ class BackhaulKpis:
 
 
 def backhaul_kpis(label: str, coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
-                  selected: np.ndarray, feeds: BackhaulSolution, *,
+                  selected: np.ndarray, backhaul: PlanBackhaul, *,
                   cut_short: bool = False) -> BackhaulKpis:
-    """The :class:`BackhaulKpis` of the options ``selected`` fed as ``feeds`` says."""
-    sites = kpis_of(label, coverage, demand, costs, selected)
+    """The :class:`BackhaulKpis` of the options ``selected`` fed as ``backhaul.feeds``
+    says, mandatory points counted as ``backhaul.network`` asks (:func:`mandatory_options`)."""
+    feeds = backhaul.feeds
+    sites = kpis_of(label, coverage, demand, costs, selected,
+                    mandatory_options(selected, backhaul.network, feeds, coverage.options))
     return BackhaulKpis(label=label, site_cost_cny=sites.cost_cny,
                         backhaul_cost_cny=feeds.total_backhaul_cny,
                         total_cost_cny=sites.cost_cny + feeds.total_backhaul_cny,
@@ -1038,8 +1053,7 @@ def backhaul_comparison(coverage: CoverageMatrix, demand: Demand, costs: OptionC
     left out when some of its sites cannot be fed at all, or the solver found no plan of
     either step in its time: a comparison does not fail the plan."""
     network = plan.backhaul.network
-    joint = backhaul_kpis(JOINT_LABEL, coverage, demand, costs, plan.selected,
-                          plan.backhaul.feeds)
+    joint = backhaul_kpis(JOINT_LABEL, coverage, demand, costs, plan.selected, plan.backhaul)
     try:
         sites_only = plan_network(coverage, demand, costs, objective,
                                   _comparison_solver(solver, deadline, SITES_FIRST_SHARE))
@@ -1051,7 +1065,7 @@ def backhaul_comparison(coverage: CoverageMatrix, demand: Demand, costs: OptionC
         return (joint,)
     stopped = any(s.status == "time_limit" for s in (sites_only.solution, feeds.solution))
     return joint, backhaul_kpis(SEQUENTIAL_LABEL, coverage, demand, costs, sites_only.selected,
-                                feeds, cut_short=stopped)
+                                PlanBackhaul(network, feeds), cut_short=stopped)
 
 
 @dataclass(frozen=True)
@@ -1079,7 +1093,8 @@ def first_met_phase(plan: Plan, coverage: CoverageMatrix, demand: Demand) -> np.
     (and for rows that are not mandatory)."""
     first = np.full(len(demand), -1, dtype=np.int64)
     for phase in reversed(range(len(plan.phase_labels))):
-        first[mandatory_met(coverage, demand, _on_air_through(plan, phase))] = phase
+        counted = counted_options(plan, coverage, _on_air_through(plan, phase))
+        first[mandatory_met(coverage, demand, counted)] = phase
     return first
 
 
@@ -1096,6 +1111,7 @@ def phase_kpis(plan: Plan, coverage: CoverageMatrix, demand: Demand) -> list[Pha
                               upgrades=int(options[t] - new_sites[t]),
                               cost_cny=float(site_cny[t]), backhaul_cost_cny=float(backhaul_cny[t]),
                               people_covered=float(demand.people[covered].sum()),
-                              mandatory_covered=int(mandatory_met(coverage, demand,
-                                                                  on_air_options).sum())))
+                              mandatory_covered=int(mandatory_met(
+                                  coverage, demand,
+                                  counted_options(plan, coverage, on_air_options)).sum())))
     return rows

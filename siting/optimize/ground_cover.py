@@ -73,16 +73,27 @@ def ground_cover(A: sp.csr_matrix, terrestrial: np.ndarray | None, option_site: 
     return GroundCover(rows=terrestrial, option=option, satellite=satellite[option_site[option]])
 
 
+def split_cover(A: sp.csr_matrix, cover: GroundCover) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """(``A`` without the entries of the options ``cover.option`` on the rows ``cover.rows``;
+    those entries as the columns of their :math:`w_o`, rows x ``cover.size``)."""
+    entries = A.tocoo()
+    moved = np.full(A.shape[1], -1, np.int64)
+    moved[cover.option] = np.arange(cover.size)
+    move = cover.rows[entries.row] & (moved[entries.col] >= 0)
+    kept = sp.csr_matrix((entries.data[~move], (entries.row[~move], entries.col[~move])),
+                         shape=A.shape)
+    w = sp.csr_matrix((entries.data[move], (entries.row[move], moved[entries.col[move]])),
+                      shape=(A.shape[0], cover.size))
+    kept.sort_indices()
+    w.sort_indices()
+    return kept, w
+
+
 def with_ground_columns(p: Problem, cover: GroundCover) -> Problem:
     """``p`` with the :math:`w_o` columns of ``cover`` after its own (cost 0, in no quota
     or group): on the rows ``cover.rows`` the entries of the options ``cover.option`` move
-    to their :math:`w_o`."""
-    entries = p.A.tocoo()
-    moved = np.full(p.n_cols, -1, np.int64)
-    moved[cover.option] = np.arange(cover.size)
-    move = cover.rows[entries.row] & (moved[entries.col] >= 0)
-    col = np.where(move, p.n_cols + moved[entries.col], entries.col)
-    A = sp.csr_matrix((entries.data, (entries.row, col)), shape=(p.n_rows, p.n_cols + cover.size))
+    to their :math:`w_o` (:func:`split_cover`)."""
+    A = sp.hstack(split_cover(p.A, cover), format="csr")
     A.sort_indices()
     return replace(p, A=A, cost=np.concatenate([p.cost, np.zeros(cover.size)]),
                    counted=np.concatenate([p.counted, np.zeros(cover.size, bool)]),
@@ -91,17 +102,17 @@ def with_ground_columns(p: Problem, cover: GroundCover) -> Problem:
                        [p.start, np.zeros(cover.size, bool)]))
 
 
-def ground_rows(cover: GroundCover, n_options: int,
+def ground_rows(cover: GroundCover, *, w_first: int, feed_first: int,
                 n_cols: int) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
-    r""":math:`w_o - x_o \le 0` and :math:`w_o + \psi_s \le 1` over ``n_cols`` columns (the
-    model's, ``n_options`` option columns then the feed columns) and the :math:`w_o` after
-    them: (matrix, lower bounds, upper bounds)."""
+    r""":math:`w_o - x_o \le 0` and :math:`w_o + \psi_s \le 1` over ``n_cols`` columns, the
+    option columns first, the :math:`w_o` from ``w_first`` on and the feed columns from
+    ``feed_first`` on: (matrix, lower bounds, upper bounds)."""
     k = np.arange(cover.size)
-    w = n_cols + k
+    w = w_first + k
     rows = np.concatenate([k, k, cover.size + k, cover.size + k])
-    cols = np.concatenate([w, cover.option, w, n_options + cover.satellite])
+    cols = np.concatenate([w, cover.option, w, feed_first + cover.satellite])
     vals = np.concatenate([np.ones(cover.size), -np.ones(cover.size), np.ones(2 * cover.size)])
-    matrix = sp.csr_matrix((vals, (rows, cols)), shape=(2 * cover.size, n_cols + cover.size))
+    matrix = sp.csr_matrix((vals, (rows, cols)), shape=(2 * cover.size, n_cols))
     return (matrix, np.full(2 * cover.size, -np.inf),
             np.concatenate([np.zeros(cover.size), np.ones(cover.size)]))
 

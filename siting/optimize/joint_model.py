@@ -194,7 +194,9 @@ class JointModel:
         if self.ground is None:
             return self.rows
         A, lo, hi = self.rows
-        W, w_lo, w_hi = ground_rows(self.ground, self.n_options, self.p.n_cols)
+        W, w_lo, w_hi = ground_rows(self.ground, w_first=self.p.n_cols,
+                                    feed_first=self.n_options,
+                                    n_cols=self.p.n_cols + self.ground.size)
         return (sp.vstack([sp.hstack([A, sp.csr_matrix((A.shape[0], self.ground.size))]), W],
                           format="csr"),
                 np.concatenate([lo, w_lo]), np.concatenate([hi, w_hi]))
