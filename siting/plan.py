@@ -30,10 +30,14 @@ Options are (candidate, technology) pairs. The rules a prefecture plans by:
   sites that keep serving are fed too: those without fiber on site (``has_fiber``) are given
   a feed like a new site, its cost in the plan. In a phased plan every site is fed from the
   year it goes on air (existing sites from the first), each feed charged to that year.
+  Under ``backhaul.mandatory_feed: terrestrial`` a mandatory point counts as covered only
+  by an option whose site is not fed by satellite (:func:`mandatory_options`,
+  :mod:`siting.optimize.ground_cover`); a satellite-fed site still covers people.
 
 Every mandatory point left uncovered gets a reason: no candidate within range, terrain (or
 distance) keeps every candidate in range below the threshold, no backhaul can reach a site
-that would cover it, or the budget / quota, saying which of the two stops it
+that would cover it (or only satellite could, under ``terrestrial``), or the budget /
+quota, saying which of the two stops it
 (:func:`limit_reasons`): its cheapest site (with its cheapest feed) costs more than the
 budget left (a phased plan: in any year), and/or the quota of new sites is used up (a phased
 plan: every year's).
@@ -62,11 +66,11 @@ from siting.errors import InfeasibleError, SolverError
 from siting.io import EXISTING_KINDS, built_technologies, is_existing, site_rent_cny_per_year
 from siting.labels import (JOINT_LABEL, REASON_BELOW_THRESHOLD, REASON_BUDGET, REASON_NO_BACKHAUL,
                            REASON_NO_CANDIDATE, REASON_NO_TERRESTRIAL_FEED, REASON_OVER_BUDGET,
-                           REASON_OVER_BUDGET_AND_QUOTA, SATELLITE,
-                           REASON_OTHER_TECHNOLOGY,
+                           REASON_OVER_BUDGET_AND_QUOTA, REASON_OTHER_TECHNOLOGY,
                            REASON_OVER_BUDGET_AND_YEAR_QUOTAS, REASON_OVER_BUDGET_FED,
                            REASON_OVER_YEAR_BUDGETS, REASON_OVER_YEAR_BUDGETS_FED, REASON_QUOTA,
-                           REASON_SOLVER_STOPPED, REASON_YEAR_QUOTAS, SEQUENTIAL_LABEL)
+                           REASON_SOLVER_STOPPED, REASON_YEAR_QUOTAS, SATELLITE,
+                           SEQUENTIAL_LABEL)
 from siting.optimize import CoverCount, Solution, solve_coverage_model
 from siting.optimize.backhaul import BackhaulSolution, solve_with_backhaul
 from siting.optimize.core import time_left_s

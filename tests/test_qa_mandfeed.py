@@ -23,7 +23,8 @@ from siting.errors import ScenarioError
 from siting.export.i18n import reason_key, value_text
 from siting.optimize.phased import on_air_through
 from siting.plan import plan_network
-from test_qa_mission2 import SOLVER, _costs, _coverage, _demand, random_instance
+from test_qa_mission2 import (SOLVER, instance_costs, instance_coverage, instance_demand,
+                              option_choices, random_instance)
 
 ANY = ("any",)
 SATELLITE_CNY_PER_YEAR = 0.2  # over opex_years 5: 1 CNY a site, cheaper than any fiber
@@ -49,22 +50,11 @@ def _network(fiber_cny: np.ndarray, links: list[tuple[int, int, float]], *,
 
 
 def _plan(inst, objective, network, generations=ANY):
-    return plan_network(_coverage(inst), _demand(inst, generations), _costs(inst), objective,
-                        SOLVER, backhaul=network)
+    return plan_network(instance_coverage(inst), instance_demand(inst, generations),
+                        instance_costs(inst), objective, SOLVER, backhaul=network)
 
 
 # --- the brute force: every choice of options, every feed of each site on air
-
-
-def _choices(inst: dict):
-    """Every choice of options (the fixed ones always in), at most one per group."""
-    free = np.flatnonzero(~inst["fixed"])
-    for k in range(len(free) + 1):
-        for chosen in itertools.combinations(free, k):
-            groups = inst["group"][list(chosen)]
-            groups = groups[groups >= 0]
-            if len(set(groups.tolist())) == len(groups):
-                yield np.concatenate([np.flatnonzero(inst["fixed"]), chosen]).astype(int)
 
 
 def _feeds(network: BackhaulNetwork, on_air: np.ndarray):
@@ -106,7 +96,7 @@ def _score(inst, chosen, satellite, generations=ANY) -> tuple[int, float]:
 
 def _plans(inst, network, generations=ANY):
     """(needs met, people, cost) of every plan: options and the feeds of their sites."""
-    for chosen in _choices(inst):
+    for chosen in option_choices(inst):
         on_air = np.zeros(len(network.needs_backhaul), bool)
         on_air[inst["site"][chosen]] = True
         for feed_cny, satellite in _feeds(network, on_air):

@@ -26,6 +26,9 @@ from each have a module of their own:
   cheapest hop chains) and by a plan of an earlier call (``start``), then the tie-break;
 - :mod:`siting.optimize.kernel_search`: the first stage of a MIP too large for HiGHS in the
   time, by kernel search guided by an LP relaxation, its gap proven against the LP bound.
+- :mod:`siting.optimize.ground_cover`: rows (the mandatory points' under
+  ``backhaul.mandatory_feed: terrestrial``) that only options at sites not fed by satellite
+  cover (``terrestrial``).
 
 Whatever stops a MIP before it has a plan of its own, the warm start is the plan, reported
 as not proven. Link capacity is planned when the options carry traffic
