@@ -7,6 +7,7 @@ against a brute force over every choice of options and of each site's feed."""
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import geopandas as gpd
 import numpy as np
@@ -21,6 +22,7 @@ from siting.cli import app
 from siting.config import Objective, Phase, load_scenario
 from siting.errors import ScenarioError
 from siting.export.i18n import reason_key, value_text
+from siting.optimize import kernel_search
 from siting.optimize.phased import on_air_through
 from siting.plan import plan_network
 from test_qa_mission2 import (SOLVER, instance_costs, instance_coverage, instance_demand,
@@ -161,6 +163,38 @@ def test_each_listed_generation_is_met_on_the_ground(seed):
     both = ("4G", "5G")
     plan = _plan(inst, Objective(kind="min_cost", opex_years=OPEX_YEARS), network, both)
     assert _plan_score(inst, plan, both) == pytest.approx(_brute_min_cost(inst, network, both))
+
+
+@pytest.mark.parametrize("seed", [0, 4])
+def test_kernel_search_keeps_the_rule(monkeypatch, seed):
+    """Kernel search forced on the tiny model, its first kernel the warm start's sites
+    alone and then one bucket of every site: its restricted MIPs keep the rule, and the plan
+    is the brute-force optimum."""
+    monkeypatch.setattr(kernel_search, "KERNEL_MIN_NNZ", 0)
+    monkeypatch.setattr(kernel_search, "KERNEL_WIDTH", 1)
+    monkeypatch.setattr(kernel_search, "LP_USED", 2.0)
+    monkeypatch.setattr(kernel_search, "KERNEL_BUCKET_SITES", 100)
+    inst = random_instance(seed)
+    network = _random_network(seed)
+    plan = _plan(inst, Objective(kind="min_cost", opex_years=OPEX_YEARS), network)
+    assert any(note.startswith("kernel search: LP bound") for note in plan.solution.notes)
+    assert any(note.startswith("terrestrial backhaul") for note in plan.solution.notes)
+    assert _plan_score(inst, plan) == pytest.approx(_brute_min_cost(inst, network))
+
+
+@pytest.mark.parametrize("seed", [0, 4])
+def test_link_capacity_planned_keeps_the_rule(seed):
+    """With link capacity planned (hops of ample capacity: the flows' rows bind nothing)
+    the model has link flows beside the rule's columns, and the plan is the brute-force
+    optimum."""
+    inst = random_instance(seed)
+    plain = _random_network(seed)
+    network = replace(plain, traffic_mbps={"4G": 150.0, "5G": 600.0},
+                      links=plain.links.assign(capacity_mbps=10_000.0))
+    plan = _plan(inst, Objective(kind="min_cost", opex_years=OPEX_YEARS), network)
+    assert any(note.startswith("link capacity:") for note in plan.solution.notes)
+    assert any(note.startswith("terrestrial backhaul") for note in plan.solution.notes)
+    assert _plan_score(inst, plan) == pytest.approx(_brute_min_cost(inst, network))
 
 
 # --- a village, two sites: the cheap one is cheapest fed by satellite
