@@ -16,6 +16,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+import siting
 from regions import candidate, village, write_region
 from siting.backhaul.network import BackhaulNetwork
 from siting.cli import app
@@ -25,6 +26,7 @@ from siting.export.i18n import reason_key, value_text
 from siting.optimize import kernel_search
 from siting.optimize.phased import on_air_through
 from siting.plan import plan_network
+from test_backhaul_plan import write_backhaul_region
 from test_qa_mission2 import (SOLVER, instance_costs, instance_coverage, instance_demand,
                               option_choices, random_instance)
 
@@ -364,3 +366,33 @@ def test_the_key_is_read_and_a_bad_value_refused(tmp_path):
     assert result.exit_code == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert "backhaul.mandatory_feed" in result.stderr and "Traceback" not in result.stderr
+
+
+# --- a region: the study switches the rule, the outputs give the reason
+
+
+def test_a_region_where_only_satellite_feeds_new_sites_reports_the_villages(tmp_path):
+    """The ridge region with every fiber route and link cut but the existing site's: new
+    sites can be fed by satellite only. ``study.plan(backhaul={"mandatory_feed":
+    "terrestrial"})`` keeps the study's network (its routes are not made again) and leaves
+    the villages only new sites reach uncovered as mandatory points, with the new reason in
+    summary.json, while the people a satellite-fed site covers still count (the most people
+    within an ample budget: the same as under ``any``)."""
+    study = siting.prepare(write_backhaul_region(tmp_path, backhaul={
+        "enabled": True, "max_microwave_hops": 2, "satellite_cny_per_year": 1.0}))
+    network = study.backhaul
+    fiber = network.fiber.assign(cost_cny=np.where(network.needs_backhaul, np.inf, 0.0))
+    study = replace(study, backhaul=replace(network, fiber=fiber, links=network.links.iloc[:0]))
+    most_people = {"type": "max_coverage", "budget_cny": 1e7}
+    anyway = study.plan(**most_people)
+    ground = study.plan(**most_people, backhaul={"mandatory_feed": "terrestrial"})
+    assert ground.plan.backhaul.network.fiber is fiber  # the study's network, not made again
+    assert "satellite" in set(anyway.sites["backhaul"])
+    lost = [v for v in ground.summary()["uncovered_mandatory_villages"]
+            if v["reason_key"] == "no_terrestrial_feed"]
+    assert lost and all(v["reason"] == "only a satellite-fed site reaches it: no fiber route "
+                        "or microwave chain of at most 2 hops can feed a site that would cover it"
+                        for v in lost)
+    assert ground.kpis.mandatory_villages_covered == (
+        anyway.kpis.mandatory_villages_covered - len(lost))
+    assert ground.kpis.people_covered_after == pytest.approx(anyway.kpis.people_covered_after)
