@@ -22,7 +22,7 @@ from siting.backhaul.network import BackhaulNetwork
 from siting.cli import app
 from siting.config import Objective, Phase, load_scenario
 from siting.errors import ScenarioError
-from siting.export.i18n import reason_key, value_text
+from siting.export.i18n import reason_key, stage_text, value_text
 from siting.optimize import kernel_search
 from siting.optimize.phased import on_air_through
 from siting.plan import plan_network
@@ -396,3 +396,15 @@ def test_a_region_where_only_satellite_feeds_new_sites_reports_the_villages(tmp_
     assert ground.kpis.mandatory_villages_covered == (
         anyway.kpis.mandatory_villages_covered - len(lost))
     assert ground.kpis.people_covered_after == pytest.approx(anyway.kpis.people_covered_after)
+
+
+def test_the_first_stage_says_so_in_both_languages():
+    inst = _village_and_two_sites()
+    plan = _plan(inst, Objective(kind="min_cost", opex_years=OPEX_YEARS),
+                 _network(np.array([10.0, 2.0, 0.0]), []))
+    assert plan.stages[0] == ("cover every reachable mandatory point at least cost, every site "
+                              "on air fed by fiber, by up to 1 microwave hops or by satellite "
+                              "(a mandatory point only by a site not fed by satellite)")
+    assert stage_text(plan.stages[0], "zh") == (
+        "以最低成本覆盖全部可覆盖的必覆盖点，每个在网站址均由光纤、不超过 1 跳的微波或卫星接入传输"
+        "（必覆盖点只计不经卫星接入传输的站址）")

@@ -645,6 +645,9 @@ TERMS: dict[str, dict[str, str]] = {
     "stage.backhaul_satellite": {"en": ", every site on air fed by fiber, by up to {hops} "
                                        "microwave hops or by satellite",
                                  "zh": "，每个在网站址均由光纤、不超过 {hops} 跳的微波或卫星接入传输"},
+    "stage.backhaul_terrestrial": {"en": " (a mandatory point only by a site not fed by "
+                                         "satellite)",
+                                   "zh": "（必覆盖点只计不经卫星接入传输的站址）"},
     "stage.most_mandatory": {"en": "cover as many mandatory points as the budget and quota allow "
                                    "({covered} of {total}, without backup coverage)",
                              "zh": "在预算和新建站址上限内尽可能多地覆盖必覆盖点（{total} 个中的 "
@@ -1135,7 +1138,8 @@ def _match(template: str, text: str, *, at_end: bool = False) -> tuple[str, dict
 
 
 #: Optional endings of a stage, read off from the last one that can come first.
-_STAGE_ENDINGS = ("stage.over_budget", "stage.unproven_over_budget", "stage.backhaul",
+_STAGE_ENDINGS = ("stage.over_budget", "stage.unproven_over_budget",
+                  "stage.backhaul_terrestrial", "stage.backhaul",
                   "stage.backhaul_satellite", "stage.backup", "stage.generations",
                   "stage.generation_count", "stage.discount")
 _STAGE_KEYS = ("stage.most_mandatory_by", "stage.most_mandatory_by_in_time", "stage.most_mandatory",
