@@ -226,6 +226,9 @@ def test_terrestrial_forces_a_dearer_fiber_fed_site_over_a_satellite_fed_one():
         assert plan.new_options.tolist() == [site]
         assert _plan_score(inst, plan)[2] == pytest.approx(cost)
         assert plan.uncovered_reason[0] == ""
+        # the warm start, the sites-first plan fed on the ground where the rule asks, holds
+        assert any(n.startswith("warm start: the sites-first plan") for n in plan.solution.notes)
+        assert not any(n.startswith("warm start dropped") for n in plan.solution.notes)
     assert _brute_min_cost(inst, network) == pytest.approx((1, 50.0, 5.0))
 
 

@@ -73,17 +73,18 @@ def ground_cover(A: sp.csr_matrix, terrestrial: np.ndarray | None, option_site: 
     return GroundCover(rows=terrestrial, option=option, satellite=satellite[option_site[option]])
 
 
-def split_cover(A: sp.csr_matrix, cover: GroundCover) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """(``A`` without the entries of the options ``cover.option`` on the rows ``cover.rows``;
-    those entries as the columns of their :math:`w_o`, rows x ``cover.size``)."""
+def split_cover(A: sp.csr_matrix, rows: np.ndarray,
+                option: np.ndarray) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """(``A`` without the entries of the columns ``option`` on the rows ``rows`` (bool per
+    row); those entries, one column per ``option``: of their :math:`w_o`)."""
     entries = A.tocoo()
     moved = np.full(A.shape[1], -1, np.int64)
-    moved[cover.option] = np.arange(cover.size)
-    move = cover.rows[entries.row] & (moved[entries.col] >= 0)
+    moved[option] = np.arange(option.size)
+    move = rows[entries.row] & (moved[entries.col] >= 0)
     kept = sp.csr_matrix((entries.data[~move], (entries.row[~move], entries.col[~move])),
                          shape=A.shape)
     w = sp.csr_matrix((entries.data[move], (entries.row[move], moved[entries.col[move]])),
-                      shape=(A.shape[0], cover.size))
+                      shape=(A.shape[0], option.size))
     kept.sort_indices()
     w.sort_indices()
     return kept, w
@@ -93,7 +94,7 @@ def with_ground_columns(p: Problem, cover: GroundCover) -> Problem:
     """``p`` with the :math:`w_o` columns of ``cover`` after its own (cost 0, in no quota
     or group): on the rows ``cover.rows`` the entries of the options ``cover.option`` move
     to their :math:`w_o` (:func:`split_cover`)."""
-    A = sp.hstack(split_cover(p.A, cover), format="csr")
+    A = sp.hstack(split_cover(p.A, cover.rows, cover.option), format="csr")
     A.sort_indices()
     return replace(p, A=A, cost=np.concatenate([p.cost, np.zeros(cover.size)]),
                    counted=np.concatenate([p.counted, np.zeros(cover.size, bool)]),

@@ -46,6 +46,7 @@ from siting.optimize.ground_cover import (
     ground_covered,
     ground_rows,
     satellite_fed,
+    split_cover,
     with_ground_columns,
 )
 from siting.optimize.inputs import (
@@ -216,6 +217,17 @@ class JointModel:
             return selected
         used = np.flatnonzero(np.isin(self.ground.option, self.ground_options(selected)))
         return np.concatenate([selected, self.p.n_cols + used])
+
+    def ground_reach(self) -> sp.csr_matrix:
+        """The option columns' coverage, on the terrestrial rows by the options at sites
+        fiber or a microwave chain can feed only (the model's own where it has no
+        terrestrial rows)."""
+        A = self.p.A[:, :self.n_options]
+        if self.scope.ground_feedable is None:
+            return A
+        site = self.sites.site_of_option[self.scope.cols]
+        return split_cover(A, self.terrestrial,
+                           np.flatnonzero(~self.scope.ground_feedable[site]))[0]
 
     def covered(self, selected: np.ndarray) -> np.ndarray:
         """Bool per row: covered by the joint columns ``selected``, a terrestrial row only

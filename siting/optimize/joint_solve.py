@@ -48,13 +48,15 @@ from siting.optimize.solution import relative_gap
 def _sites_first(model: JointModel, *, solver, deadline, mip_gap, seed) -> np.ndarray | None:
     """Option columns of the least-cost plan meeting the model's must-cover rows, count row,
     budget, quota and groups as if backhaul were free
-    (:func:`~siting.optimize.solve_coverage_model`); None when there is none."""
+    (:func:`~siting.optimize.solve_coverage_model`), the terrestrial rows by options at
+    sites fiber or a microwave chain can feed (:meth:`JointModel.ground_reach`); None when
+    there is none."""
     n, p = model.n_options, model.p
     fixed = np.zeros(n, bool)
     fixed[model.fixed_cols] = True
     try:
         plan = solve_coverage_model(
-            p.A[:, :n], p.cost[:n], objective="min_cost", must_cover=p.required,
+            model.ground_reach(), p.cost[:n], objective="min_cost", must_cover=p.required,
             cover_count=p.cover_count, budget=p.budget, max_options=p.max_options,
             counted=p.counted[:n], fixed=fixed,
             groups=p.groups[:n], tie_break=False, time_limit_s=time_left_s(deadline),

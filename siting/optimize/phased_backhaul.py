@@ -205,7 +205,7 @@ def _with_ground(options: OptionInputs, sites: SiteInputs, schedule: tuple | Non
     an option (its rows hold in every period, and a site keeps its feed); the warm start
     ``schedule`` (period per option, per feed column; None: none) with each :math:`w_o`
     built with its option unless the schedule feeds its site by satellite."""
-    kept, w = split_cover(options.A, ground)
+    kept, w = split_cover(options.A, ground.rows, ground.option)
     none = np.zeros(ground.size, bool)
     wide = OptionInputs(A=sp.hstack([kept, w], format="csr"),
                         cost=np.concatenate([options.cost, np.zeros(ground.size)]),
