@@ -302,11 +302,9 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
         (:class:`~siting.optimize.feed_model.FlowRows`). None (default): hops carry any
         traffic.
     terrestrial : bool array, shape (n_demand,), optional
-        Rows that only options at sites fed by fiber or microwave hops (or needing no
-        feed) cover, never at a satellite-fed site (``backhaul.mandatory_feed:
-        terrestrial``, :mod:`siting.optimize.ground_cover`); a must-cover one asks for no
-        more than the options at sites fiber or a microwave chain can feed give. None
-        (default): none.
+        Rows only options at sites not fed by satellite cover, asking for no more than the
+        options at sites fiber or a microwave chain can feed give
+        (:mod:`siting.optimize.ground_cover`). None (default): none.
     tie_break, time_limit_s, mip_gap, solver, seed
         As in :func:`siting.optimize.solve_coverage_model`; the tie-break stage is skipped
         when the first stage stopped on its time limit (with a note).

@@ -26,7 +26,19 @@ lexicographic count row carry over.
 
 What a row of :math:`T` may ask for is capped by the options at sites fiber or a microwave
 chain can feed (:func:`~siting.optimize.feed_model.feed_scope`), and the rows that cap lowers
-are reported as the rows only a satellite-fed site reaches.
+are reported as the rows only a satellite-fed site reaches. The pruning of the feed columns
+stays exact: each exchange it rests on puts fiber or a hop where satellite or a dearer link
+was, which keeps a site fed on the ground. :math:`w_o = x_o (1 - \psi_s)` is the product of
+two binaries, linearised by its upper bounds alone since it only ever needs to be large
+(Glover & Woolsey 1974). The single-period model (:mod:`siting.optimize.joint_model`) puts
+the :math:`w_o` after its joint columns; the phased model
+(:mod:`siting.optimize.phased_backhaul`), which covers rows by options only, takes them as
+options of cost 0 in every period.
+
+References
+----------
+Glover, F., Woolsey, E. (1974). Converting the 0-1 polynomial programming problem to a 0-1
+linear program. Operations Research 22(1), 180-182.
 """
 
 from __future__ import annotations

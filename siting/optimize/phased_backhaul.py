@@ -69,13 +69,13 @@ from siting.optimize.feed_model import (
     flow_rows,
     flow_values,
 )
-from siting.optimize.ground_cover import GroundCover, ground_cover, ground_rows, split_cover
 from siting.optimize.feed_network import (
     Arcs,
     SiteInputs,
     checked_sites,
     fiber_roots,
 )
+from siting.optimize.ground_cover import GroundCover, ground_cover, ground_rows, split_cover
 from siting.optimize.inputs import (
     OptionInputs,
     as_bool,
@@ -162,8 +162,8 @@ def solve_phased_with_backhaul(coverage, cost, weight, *, period_budgets, site_o
                       setting="the first phase's budget_cny in objective.phases")
     check_fixed_feeds(limits.total_budget, options, sites, arcs, fixed_paid=False)
     open_ = options.fixed | take_out_fixed(options).choosable(options, limits.largest_budget())
-    terrestrial_rows = (None if terrestrial is None
-                    else as_bool(terrestrial, options.n_rows, "terrestrial", default=False))
+    terrestrial_rows = (None if terrestrial is None else
+                        as_bool(terrestrial, options.n_rows, "terrestrial", default=False))
     scope = feed_scope(options.A, need, open_, options.fixed, sites, arcs, terrestrial_rows)
     cols = scope.cols
     # moving a subtree to a root's link may overload it: no root pruning with capacity
@@ -219,7 +219,7 @@ def _with_ground(options: OptionInputs, sites: SiteInputs, schedule: tuple | Non
     if schedule is None:
         return wide, wide_sites, None
     period, side_period = (np.asarray(v) for v in schedule)
-    by_satellite = np.asarray(side_period)[ground.satellite] >= 0
+    by_satellite = side_period[ground.satellite] >= 0
     w_period = np.where(by_satellite, -1, period[ground.option])
     return wide, wide_sites, (np.concatenate([period, w_period]), side_period)
 
