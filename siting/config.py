@@ -326,6 +326,13 @@ class BackhaulSettings:
     # [Mbit/s] a site puts on its feed per generation it carries ({"4G": .., "5G": ..}),
     # which microwave hops carry within their capacity_mbps; None: capacity not planned
     site_traffic_mbps: dict | None = None
+    # what may feed a site that counts for a mandatory point: "any" feed, or "terrestrial"
+    # only (fiber, or microwave hops ending on fiber; never satellite)
+    mandatory_feed: str = "any"
+
+
+#: Values of ``backhaul.mandatory_feed``.
+MANDATORY_FEEDS = ("any", "terrestrial")
 
 
 @dataclass(frozen=True)
@@ -1189,7 +1196,8 @@ def _parse_backhaul(raw: dict, problems: _Problems) -> BackhaulSettings:
     sec = _section(raw, "backhaul", problems)
     _check_keys(sec, {"enabled", "fiber_cny_per_km_road", "fiber_cny_per_km_offroad",
                       "detour_factor", "road_gap_m", "max_microwave_hops", "microwave",
-                      "satellite_cny_per_year", "site_traffic_mbps"}, "backhaul", problems)
+                      "satellite_cny_per_year", "site_traffic_mbps", "mandatory_feed"},
+                "backhaul", problems)
     d = BackhaulSettings()
     return BackhaulSettings(
         enabled=_bool(sec, "enabled", "backhaul", problems, d.enabled),
@@ -1206,7 +1214,9 @@ def _parse_backhaul(raw: dict, problems: _Problems) -> BackhaulSettings:
         microwave=_parse_bands(sec.get("microwave"), problems),
         satellite_cny_per_year=_number(sec, "satellite_cny_per_year", "backhaul", problems, None,
                                        minimum=0),
-        site_traffic_mbps=_parse_site_traffic(sec, problems))
+        site_traffic_mbps=_parse_site_traffic(sec, problems),
+        mandatory_feed=_choice(sec, "mandatory_feed", "backhaul", problems, MANDATORY_FEEDS,
+                               d.mandatory_feed))
 
 
 def _parse_site_traffic(sec: dict, problems: _Problems) -> dict | None:

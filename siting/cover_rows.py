@@ -98,12 +98,17 @@ def _generation_blocks(cover: sp.csr_matrix, points: np.ndarray, option_generati
 class PlanRows:
     """The rows a plan's solver calls cover (:func:`plan_rows`): every demand row, then, for
     each generation ``demand.mandatory.generations`` lists, one row per mandatory point it
-    rules (:func:`generation_ruled`), covered by the options of that generation only."""
+    rules (:func:`generation_ruled`), covered by the options of that generation only; under
+    ``backhaul.mandatory_feed: terrestrial``, also one row per other mandatory point, which
+    carries its need (its own row keeps its people only)."""
 
     cover: sp.csr_matrix  # rows x options
     need: np.ndarray  # int per row: options it must be covered by (0: optional or unreachable)
     point: np.ndarray  # int per row: the demand row it stands for
     n_demand: int  # the first rows, one per demand row
+    # bool per row: covered only by options at sites fed by fiber or microwave, not satellite
+    # (the rows after the demand rows under ``backhaul.mandatory_feed: terrestrial``)
+    terrestrial: np.ndarray | None = None
 
     @property
     def mandatory(self) -> np.ndarray:
@@ -119,25 +124,40 @@ class PlanRows:
 
     def weight(self, per_demand: np.ndarray) -> np.ndarray:
         """``per_demand`` (one value per demand row, e.g. people) on its rows, 0 on the rows
-        of a generation."""
+        after them (a generation's, or a mandatory point's own under ``terrestrial``)."""
         return np.concatenate([np.asarray(per_demand, float),
                                np.zeros(len(self.point) - self.n_demand)])
 
 
-def plan_rows(cover: sp.csr_matrix, demand: Demand, options: pd.DataFrame) -> PlanRows:
+def plan_rows(cover: sp.csr_matrix, demand: Demand, options: pd.DataFrame, *,
+              terrestrial: bool = False) -> PlanRows:
     """The :class:`PlanRows` of ``cover`` (demand x options, :func:`site_cover`): a point
     ruled by ``demand.mandatory.generations`` needs nothing on its own row (its people still
-    count there) and an option on its row of each generation some option of it reaches."""
+    count there) and an option on its row of each generation some option of it reaches.
+    ``terrestrial`` (``backhaul.mandatory_feed: terrestrial``): every other mandatory point
+    some option reaches gets a row of its own as well, a copy of its demand row with its
+    need, so that a satellite-fed site still covers its people; the rows after the demand
+    rows are :attr:`PlanRows.terrestrial`."""
     need = reachable_need(cover, demand)
     ruled = generation_ruled(demand)
     points = np.flatnonzero(ruled)
     blocks = _generation_blocks(cover, points, options["generation"].to_numpy(dtype=object),
                                 demand.mandatory_generations if points.size else ())
     extra = [np.minimum(1, np.diff(block.indptr)) for block in blocks]
+    extra_points = [points] * len(blocks)
+    own = np.flatnonzero((need > 0) & ~ruled) if terrestrial else np.zeros(0, np.int64)
+    if own.size:
+        blocks.append(cover[own])
+        extra.append(need[own])
+        extra_points.append(own)
+    need = np.where(ruled, 0, need)
+    need[own] = 0
+    n_rows = len(demand) + sum(block.shape[0] for block in blocks)
     return PlanRows(cover=sp.vstack([cover, *blocks], format="csr") if blocks else cover,
-                    need=np.concatenate([np.where(ruled, 0, need), *extra]).astype(np.int64),
-                    point=np.concatenate([np.arange(len(demand)), *[points] * len(blocks)]),
-                    n_demand=len(demand))
+                    need=np.concatenate([need, *extra]).astype(np.int64),
+                    point=np.concatenate([np.arange(len(demand)), *extra_points]),
+                    n_demand=len(demand),
+                    terrestrial=(np.arange(n_rows) >= len(demand)) if terrestrial else None)
 
 
 def missing_generations(coverage: CoverageMatrix, demand: Demand,

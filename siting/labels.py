@@ -18,6 +18,9 @@ REASON_BELOW_THRESHOLD = "terrain or distance keeps every candidate in range bel
 REASON_BUDGET = "not affordable within the budget or the quota of new sites"
 REASON_NO_BACKHAUL = ("no backhaul can reach a site that would cover it: no fiber route, no "
                       "microwave chain of at most {hops} hops, no satellite on offer")
+# ... under backhaul.mandatory_feed: terrestrial, where satellite could feed such a site.
+REASON_NO_TERRESTRIAL_FEED = ("only a satellite-fed site reaches it: no fiber route or microwave "
+                              "chain of at most {hops} hops can feed a site that would cover it")
 # Templates filled with the plan's numbers [M CNY]: what stops a reachable village.
 REASON_OVER_BUDGET = ("its cheapest site costs {cost_m} M CNY, more than the {left_m} M CNY "
                       "left of the budget")

@@ -46,8 +46,8 @@ from siting.io import RegionData, backhaul_in_place, on_as_built_list, read_regi
 from siting.io.layers import source_label
 from siting.plan import (BackhaulKpis, Plan, PlanKpis, backhaul_comparison,
                          baseline_free_public, baseline_greedy, cheapest_backhaul_or_none,
-                         comparison_deadline,
-                         fed_kpis, kpis_of, option_costs, plan_network)
+                         comparison_deadline, counted_options, fed_kpis, kpis_of,
+                         mandatory_options, option_costs, plan_network)
 from siting.rolling import Replan, replan_inputs
 
 logger = logging.getLogger(__name__)
@@ -302,15 +302,18 @@ def baseline_kpis(region: RegionData, coverage: CoverageMatrix, demand: Demand, 
                                                              costs),
         "greedy (value per yuan)": baseline_greedy(coverage, demand, costs, scenario.objective),
     }
-    rows = [kpis_of(label, coverage, demand, costs, chosen) for label, chosen in rules.items()]
-    optimal = kpis_of("optimal plan (siting)", coverage, demand, costs, plan.selected)
+    optimal = kpis_of("optimal plan (siting)", coverage, demand, costs, plan.selected,
+                      counted_options(plan, coverage))
     if plan.backhaul is None:
-        return (*rows, optimal)
+        return (*[kpis_of(label, coverage, demand, costs, chosen)
+                  for label, chosen in rules.items()], optimal)
     network = plan.backhaul.network
-    fed = [fed_kpis(row, cheapest_backhaul_or_none(coverage, costs, chosen, network,
-                                                   scenario.solver, scenario.objective.opex_years,
-                                                   deadline=deadline))
-           for row, chosen in zip(rows, rules.values())]
+    fed = []
+    for label, chosen in rules.items():
+        feeds = cheapest_backhaul_or_none(coverage, costs, chosen, network, scenario.solver,
+                                          scenario.objective.opex_years, deadline=deadline)
+        counted = mandatory_options(chosen, network, feeds, coverage.options)
+        fed.append(fed_kpis(kpis_of(label, coverage, demand, costs, chosen, counted), feeds))
     return (*fed, fed_kpis(optimal, plan.backhaul.feeds))
 
 

@@ -30,10 +30,14 @@ Options are (candidate, technology) pairs. The rules a prefecture plans by:
   sites that keep serving are fed too: those without fiber on site (``has_fiber``) are given
   a feed like a new site, its cost in the plan. In a phased plan every site is fed from the
   year it goes on air (existing sites from the first), each feed charged to that year.
+  Under ``backhaul.mandatory_feed: terrestrial`` a mandatory point counts as covered only
+  by an option whose site is not fed by satellite (:func:`mandatory_options`,
+  :mod:`siting.optimize.ground_cover`); a satellite-fed site still covers people.
 
 Every mandatory point left uncovered gets a reason: no candidate within range, terrain (or
 distance) keeps every candidate in range below the threshold, no backhaul can reach a site
-that would cover it, or the budget / quota, saying which of the two stops it
+that would cover it (or only satellite could, under ``terrestrial``), or the budget /
+quota, saying which of the two stops it
 (:func:`limit_reasons`): its cheapest site (with its cheapest feed) costs more than the
 budget left (a phased plan: in any year), and/or the quota of new sites is used up (a phased
 plan: every year's).
@@ -61,11 +65,12 @@ from siting.demand import Demand
 from siting.errors import InfeasibleError, SolverError
 from siting.io import EXISTING_KINDS, built_technologies, is_existing, site_rent_cny_per_year
 from siting.labels import (JOINT_LABEL, REASON_BELOW_THRESHOLD, REASON_BUDGET, REASON_NO_BACKHAUL,
-                           REASON_NO_CANDIDATE, REASON_OVER_BUDGET, REASON_OVER_BUDGET_AND_QUOTA,
-                           REASON_OTHER_TECHNOLOGY,
+                           REASON_NO_CANDIDATE, REASON_NO_TERRESTRIAL_FEED, REASON_OVER_BUDGET,
+                           REASON_OVER_BUDGET_AND_QUOTA, REASON_OTHER_TECHNOLOGY,
                            REASON_OVER_BUDGET_AND_YEAR_QUOTAS, REASON_OVER_BUDGET_FED,
                            REASON_OVER_YEAR_BUDGETS, REASON_OVER_YEAR_BUDGETS_FED, REASON_QUOTA,
-                           REASON_SOLVER_STOPPED, REASON_YEAR_QUOTAS, SEQUENTIAL_LABEL)
+                           REASON_SOLVER_STOPPED, REASON_YEAR_QUOTAS, SATELLITE,
+                           SEQUENTIAL_LABEL)
 from siting.optimize import CoverCount, Solution, solve_coverage_model
 from siting.optimize.backhaul import BackhaulSolution, least_fixed_feeds_cny, solve_with_backhaul
 from siting.optimize.core import time_left_s
@@ -239,6 +244,8 @@ class _Solver:
     network: BackhaulNetwork | None
     options: pd.DataFrame  # CoverageMatrix.options: each option's candidate and generation
     opex_years: float  # the horizon satellite backhaul's fee is counted over [years]
+    # bool per row: only options at sites not fed by satellite cover it (PlanRows.terrestrial)
+    terrestrial: np.ndarray | None = None
 
     def solve(self, objective: str, *, weight=None, must_cover=None, cover_count=None,
               budget=None, max_options=None, tie_break: bool = True, share: float = 1.0,
@@ -261,7 +268,7 @@ class _Solver:
                     self.cover, self.costs.total_cny, **common, time_limit_s=limit_s,
                     start=None if start is None else start[0].selected), None
             feeds = solve_with_backhaul(self.cover, self.costs.total_cny, **common,
-                                        time_limit_s=limit_s,
+                                        time_limit_s=limit_s, terrestrial=self.terrestrial,
                                         start=None if start is None else start[1],
                                         **backhaul_arguments(self.network, self.options,
                                                              self.opex_years))
@@ -334,6 +341,23 @@ def check_existing_feeds(coverage: CoverageMatrix, costs: OptionCosts, network: 
             f"a feed already built (backhaul_in_place) in inputs.candidates, or raise {setting}")
 
 
+def terrestrial_mandatory(network: BackhaulNetwork | None) -> bool:
+    """Whether a mandatory point counts as covered only by a site fed by fiber or microwave
+    hops (``backhaul.mandatory_feed: terrestrial``), never by a satellite-fed one."""
+    return network is not None and network.terrestrial_mandatory
+
+
+def mandatory_options(selected: np.ndarray, network: BackhaulNetwork | None,
+                      feeds: BackhaulSolution | None, options: pd.DataFrame) -> np.ndarray:
+    """The options of ``selected`` that count for mandatory points: all of them, or under
+    ``backhaul.mandatory_feed: terrestrial`` those at sites ``feeds`` does not feed by
+    satellite (``options``: rows of ``CoverageMatrix.options``, their candidates)."""
+    if feeds is None or not terrestrial_mandatory(network):
+        return selected
+    site = options["candidate"].to_numpy(np.int64)[selected]
+    return selected[feeds.backhaul[site] != SATELLITE]
+
+
 def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
                  objective: Objective, solver: SolverSettings,
                  backhaul: BackhaulNetwork | None = None) -> Plan:
@@ -345,10 +369,11 @@ def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
                              replace(solver, time_limit_s=time_left(EXISTING_FEEDS_SHARE)))
     if objective.phases:
         return _plan_phased(coverage, demand, costs, objective, solver, time_left, backhaul)
-    rows = plan_rows(site_cover(coverage, demand, costs), demand, coverage.options)
+    rows = plan_rows(site_cover(coverage, demand, costs), demand, coverage.options,
+                     terrestrial=terrestrial_mandatory(backhaul))
     cover, need, mandatory, people = rows.cover, rows.need, rows.mandatory, rows.weight(demand.people)
     planner = _Solver(cover, costs, solver, time_left, backhaul, coverage.options,
-                      objective.opex_years)
+                      objective.opex_years, rows.terrestrial)
     stages = []
     budget = objective.budget_cny
     quota = objective.max_new_sites
@@ -371,7 +396,8 @@ def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
                                     share=MOST_MANDATORY_SHARE)
         deciding.append(most)
         # as many mandatory points, any of them, without backup coverage
-        covered = (mandatory & covered_by(cover, most.selected)).astype(np.int64)
+        counted = mandatory_options(most.selected, backhaul, feeds, coverage.options)
+        covered = (mandatory & covered_by(cover, counted)).astype(np.int64)
         must, count = np.zeros_like(need), CoverCount(rows=mandatory, count=int(covered.sum()))
         stages.append(f"cover as many mandatory points as the budget and quota allow "
                       f"({count.count} of {int(mandatory.sum())}, without backup coverage)"
@@ -401,13 +427,25 @@ def _explained(plan: Plan, coverage: CoverageMatrix, demand: Demand, objective: 
     and, on points lacking a generation that ``demand.mandatory.generations`` lists,
     prefixed with it (:data:`REASON_NO_GENERATION`): both about the options that would give
     a point what it lacks (:func:`wanted_coverage`)."""
-    wanted = wanted_coverage(coverage, demand, plan.selected)
+    counted = counted_options(plan, coverage)
+    wanted = wanted_coverage(coverage, demand, counted)
     reason = limit_reasons(plan, wanted, objective)
     reason = np.where(reason != "", reason, plan.uncovered_reason)
     other = (reason == REASON_BUDGET) & np.isinf(cheapest_cover(plan, wanted, 0.0)[0])
     reason[other] = REASON_OTHER_TECHNOLOGY
-    reason = with_missing_generations(reason, missing_generations(coverage, demand, plan.selected))
+    reason = with_missing_generations(reason, missing_generations(coverage, demand, counted))
     return replace(plan, uncovered_reason=reason)
+
+
+def counted_options(plan: Plan, coverage: CoverageMatrix,
+                     on_air: np.ndarray | None = None) -> np.ndarray:
+    """The options of ``plan`` (``on_air``: those of them on air at some time; default
+    all) that count for its mandatory points (:func:`mandatory_options`)."""
+    on_air = plan.selected if on_air is None else on_air
+    if plan.backhaul is None:
+        return on_air
+    return mandatory_options(on_air, plan.backhaul.network, plan.backhaul.feeds,
+                             coverage.options)
 
 
 def _generations_text(demand: Demand) -> str:
@@ -448,7 +486,8 @@ def _backhaul_text(network: BackhaulNetwork | None) -> str:
     if network.satellite_cny_per_year is None:
         return f", every site on air fed by fiber or by up to {network.max_hops} microwave hops"
     return (f", every site on air fed by fiber, by up to {network.max_hops} microwave hops or "
-            f"by satellite")
+            f"by satellite" + (" (a mandatory point only by a site not fed by satellite)"
+                               if network.terrestrial_mandatory else ""))
 
 
 def _backup_text(need: np.ndarray) -> str:
@@ -472,6 +511,8 @@ class _PhasedSolver:
     network: BackhaulNetwork | None
     options: pd.DataFrame  # CoverageMatrix.options: each option's candidate and generation
     opex_years: float
+    # bool per row: only options at sites not fed by satellite cover it (PlanRows.terrestrial)
+    terrestrial: np.ndarray | None = None
 
     def solve(self, weight: np.ndarray, period_weights: np.ndarray, must_cover=None,
               cover_count=None, share: float = 1.0,
@@ -490,6 +531,7 @@ class _PhasedSolver:
                     start=None if start is None else start[0].build_period), None
             result = solve_phased_with_backhaul(
                 self.cover, self.costs.total_cny, weight, time_limit_s=limit_s,
+                terrestrial=self.terrestrial,
                 start=None if start is None else start[1], **common,
                 **backhaul_arguments(self.network, self.options, self.opex_years))
         return result.phased, result
@@ -502,7 +544,8 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
     last phase; as much of it as the phases allow), then the most people covered earliest
     (:mod:`siting.optimize.phased`; with ``backhaul``, every site fed from the year it goes
     on air, :mod:`siting.optimize.phased_backhaul`)."""
-    rows = plan_rows(site_cover(coverage, demand, costs), demand, coverage.options)
+    rows = plan_rows(site_cover(coverage, demand, costs), demand, coverage.options,
+                     terrestrial=terrestrial_mandatory(backhaul))
     cover, need, mandatory, people = rows.cover, rows.need, rows.mandatory, rows.weight(demand.people)
     phases = objective.phases
     labels = [p.label for p in phases]
@@ -514,7 +557,7 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
                   groups=costs.group, mip_gap=solver.mip_gap, solver=solver.name,
                   seed=solver.seed)
     planner = _PhasedSolver(cover, costs, limits, time_left, backhaul, coverage.options,
-                            objective.opex_years)
+                            objective.opex_years, rows.terrestrial)
     discount = (1.0 + objective.discount_rate) ** -np.arange(len(phases), dtype=float)
     share = 1.0 if backhaul is None else MOST_MANDATORY_SHARE
     stages = []
@@ -532,7 +575,7 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
         deciding.append(most.solution)
         stopped = isinstance(exc, SolverError)
         count = CoverCount(rows=mandatory, count=int(
-            _covered_through(cover, costs, mandatory, most, deadline).sum()))
+            _covered_through(planner, mandatory, (most, most_joint), deadline).sum()))
         why = ("the phases' budgets and quotas allow" if isinstance(exc, InfeasibleError)
                else "the solver found in its time")
         stages.append(f"cover as many mandatory points by {labels[deadline]} as {why} "
@@ -543,7 +586,7 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
             deciding.append(most.solution)
             stages.append(f"then as many of the others as the later phases allow, by "
                           f"{labels[-1]} ({counts[-1].count} of {int(mandatory.sum())} in all)")
-        covered = _covered_through(cover, costs, mandatory, most, deadline)
+        covered = _covered_through(planner, mandatory, (most, most_joint), deadline)
         # the plan of the very points covered by the deadline: the last solve's warm start
         start = planner.solve(people, discount, must_cover=covered, cover_count=counts[1:],
                               share=SAME_POINTS_SHARE, start=(most, most_joint))
@@ -561,12 +604,16 @@ def _plan_phased(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
     return _explained(plan, coverage, demand, objective)
 
 
-def _covered_through(cover: sp.csr_matrix, costs: OptionCosts, mandatory: np.ndarray,
-                     phased: PhasedSolution, period: int) -> np.ndarray:
-    """0/1 per row: a mandatory row that the plan ``phased`` covers by the end of ``period``
-    (its must-cover rows, for a plan of the same points)."""
-    on_air = on_air_through(np.flatnonzero(costs.fixed), phased.build_period, period)
-    return (mandatory & covered_by(cover, on_air)).astype(np.int64)
+def _covered_through(planner: _PhasedSolver, mandatory: np.ndarray, plan: tuple,
+                     period: int) -> np.ndarray:
+    """0/1 per row: a mandatory row that ``plan`` (a phased solve's result: the plan and its
+    feeds) covers by the end of ``period``, by the options that count for mandatory points
+    (:func:`mandatory_options`): its must-cover rows, for a plan of the same points."""
+    phased, joint = plan
+    on_air = on_air_through(np.flatnonzero(planner.costs.fixed), phased.build_period, period)
+    counted = mandatory_options(on_air, planner.network, None if joint is None else joint.feeds,
+                                planner.options)
+    return (mandatory & covered_by(planner.cover, counted)).astype(np.int64)
 
 
 def _most_late(planner: _PhasedSolver, mandatory: np.ndarray, count: CoverCount,
@@ -583,7 +630,7 @@ def _most_late(planner: _PhasedSolver, mandatory: np.ndarray, count: CoverCount,
     at_end[last] = 1.0
     late = planner.solve(mandatory.astype(float), at_end, cover_count=count,
                          share=MOST_MANDATORY_SHARE, start=start)
-    total = int(_covered_through(planner.cover, planner.costs, mandatory, late[0], last).sum())
+    total = int(_covered_through(planner, mandatory, late, last).sum())
     if total <= count.count:
         return (count,), start
     return (count, CoverCount(rows=mandatory, count=total, period=last)), late
@@ -613,9 +660,11 @@ def cheapest_feeds(backhaul: PlanBackhaul, opex_years: float) -> tuple[np.ndarra
     plan fed by fewer than ``max_hops`` hops (a chain through sites the plan does not build
     is not counted; where link capacity is planned, a hop whose link, or whose relay's
     chain of hops, has no room for the least traffic of a site); inf where none of them can
-    feed it."""
+    feed it. Under ``backhaul.mandatory_feed: terrestrial`` (what a mandatory point's site
+    may be fed by) satellite is not counted, and a site on air fed by satellite is priced
+    as a site off air."""
     network, feeds = backhaul.network, backhaul.feeds
-    satellite = network.satellite_cost_cny(opex_years)
+    satellite = None if network.terrestrial_mandatory else network.satellite_cost_cny(opex_years)
     hop = np.full(len(network.needs_backhaul), np.inf)
     relay = feeds.on_air & (feeds.hop_level >= 0) & (feeds.hop_level < network.max_hops)
     links = network.links
@@ -630,8 +679,9 @@ def cheapest_feeds(backhaul: PlanBackhaul, opex_years: float) -> tuple[np.ndarra
     cost = by_kind.min(axis=0)
     unfed = ~network.needs_backhaul
     kind[unfed] = np.where(network.in_place[unfed], "in_place", "fiber")
-    kind[feeds.on_air] = feeds.backhaul[feeds.on_air]
-    cost[unfed | feeds.on_air] = 0.0
+    kept = feeds.on_air & ~(network.terrestrial_mandatory & (feeds.backhaul == SATELLITE))
+    kind[kept] = feeds.backhaul[kept]
+    cost[unfed | kept] = 0.0
     return cost, kind
 
 
@@ -794,21 +844,37 @@ def _assemble(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts, sele
     levels[levels == 0] = -np.inf
     serving = np.where(after, selected[np.argmax(levels, axis=1)] if len(selected) else -1, -1)
     reason = np.full(len(demand), "", dtype=object)
-    missed = demand.mandatory & ~mandatory_met(coverage, demand, selected)
-    wanted = wanted_coverage(coverage, demand, selected).covers  # what would give them their due
+    counted = (selected if backhaul is None else
+               mandatory_options(selected, backhaul.network, backhaul.feeds, coverage.options))
+    missed = demand.mandatory & ~mandatory_met(coverage, demand, counted)
+    wanted = wanted_coverage(coverage, demand, counted).covers  # what would give them their due
     reason[missed & ~coverage.in_range] = REASON_NO_CANDIDATE
     reachable = np.diff(wanted.indptr) > 0
     reason[missed & coverage.in_range & ~reachable] = REASON_BELOW_THRESHOLD
     reason[missed & reachable] = REASON_BUDGET if proven else REASON_SOLVER_STOPPED
     if backhaul is not None:
-        site_of_option = coverage.options["candidate"].to_numpy(np.int64)
-        blocked = no_backhaul_rows(wanted, site_of_option, backhaul.feeds.feedable)
-        reason[missed & blocked] = REASON_NO_BACKHAUL.format(hops=backhaul.network.max_hops)
+        _backhaul_reasons(reason, missed, wanted, coverage, backhaul)
     return Plan(selected=selected, solution=solution,
                 covered_before=covered_by(cover, np.flatnonzero(costs.fixed)), covered_after=after,
                 covered_5g_after=covered_by(cover, five_g), serving_option=serving,
                 uncovered_reason=reason, costs=costs, stages=stages, build_period=build_period,
                 phase_labels=phase_labels, backhaul=backhaul)
+
+
+def _backhaul_reasons(reason: np.ndarray, missed: np.ndarray, wanted: sp.csr_matrix,
+                      coverage: CoverageMatrix, backhaul: PlanBackhaul) -> None:
+    """Set in ``reason`` (per demand row) the backhaul's reasons of the mandatory rows
+    ``missed`` (``wanted``: the options that would give them their due): no backhaul can
+    feed a site that would cover one (:data:`REASON_NO_BACKHAUL`), or under
+    ``backhaul.mandatory_feed: terrestrial`` only satellite can
+    (:data:`REASON_NO_TERRESTRIAL_FEED`)."""
+    site_of_option = coverage.options["candidate"].to_numpy(np.int64)
+    feeds, hops = backhaul.feeds, backhaul.network.max_hops
+    blocked = no_backhaul_rows(wanted, site_of_option, feeds.feedable)
+    if terrestrial_mandatory(backhaul.network) and feeds.ground_feedable is not None:
+        by_satellite = no_backhaul_rows(wanted, site_of_option, feeds.ground_feedable)
+        reason[missed & by_satellite & ~blocked] = REASON_NO_TERRESTRIAL_FEED.format(hops=hops)
+    reason[missed & blocked] = REASON_NO_BACKHAUL.format(hops=hops)
 
 
 # ---------------------------------------------------------------------------------------
@@ -936,14 +1002,17 @@ class PlanKpis:
 
 
 def kpis_of(label: str, coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
-            selected: np.ndarray) -> PlanKpis:
-    """The :class:`PlanKpis` of the options ``selected``, their sites' cost alone."""
+            selected: np.ndarray, counted: np.ndarray | None = None) -> PlanKpis:
+    """The :class:`PlanKpis` of the options ``selected``, their sites' cost alone;
+    ``counted``: those of them that count for mandatory points (:func:`mandatory_options`;
+    default all)."""
     covered = covered_by(coverage.covers, selected)
     new = selected[~costs.fixed[selected]]
     site_cost = float(costs.total_cny[new].sum())
+    counted = selected if counted is None else counted
     return PlanKpis(label=label, new_options=len(new), cost_cny=site_cost,
                     people_covered=float(demand.people[covered].sum()),
-                    mandatory_covered=int(mandatory_met(coverage, demand, selected).sum()),
+                    mandatory_covered=int(mandatory_met(coverage, demand, counted).sum()),
                     site_cost_cny=site_cost)
 
 
@@ -974,10 +1043,13 @@ class BackhaulKpis:
 
 
 def backhaul_kpis(label: str, coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
-                  selected: np.ndarray, feeds: BackhaulSolution, *,
+                  selected: np.ndarray, backhaul: PlanBackhaul, *,
                   cut_short: bool = False) -> BackhaulKpis:
-    """The :class:`BackhaulKpis` of the options ``selected`` fed as ``feeds`` says."""
-    sites = kpis_of(label, coverage, demand, costs, selected)
+    """The :class:`BackhaulKpis` of the options ``selected`` fed as ``backhaul.feeds``
+    says, mandatory points counted as ``backhaul.network`` asks (:func:`mandatory_options`)."""
+    feeds = backhaul.feeds
+    sites = kpis_of(label, coverage, demand, costs, selected,
+                    mandatory_options(selected, backhaul.network, feeds, coverage.options))
     return BackhaulKpis(label=label, site_cost_cny=sites.cost_cny,
                         backhaul_cost_cny=feeds.total_backhaul_cny,
                         total_cost_cny=sites.cost_cny + feeds.total_backhaul_cny,
@@ -1067,8 +1139,7 @@ def backhaul_comparison(coverage: CoverageMatrix, demand: Demand, costs: OptionC
     left out when some of its sites cannot be fed at all, or the solver found no plan of
     either step in its time: a comparison does not fail the plan."""
     network = plan.backhaul.network
-    joint = backhaul_kpis(JOINT_LABEL, coverage, demand, costs, plan.selected,
-                          plan.backhaul.feeds)
+    joint = backhaul_kpis(JOINT_LABEL, coverage, demand, costs, plan.selected, plan.backhaul)
     try:
         sites_only = plan_network(coverage, demand, costs, objective,
                                   _comparison_solver(solver, deadline, SITES_FIRST_SHARE))
@@ -1080,7 +1151,7 @@ def backhaul_comparison(coverage: CoverageMatrix, demand: Demand, costs: OptionC
         return (joint,)
     stopped = any(s.status == "time_limit" for s in (sites_only.solution, feeds.solution))
     return joint, backhaul_kpis(SEQUENTIAL_LABEL, coverage, demand, costs, sites_only.selected,
-                                feeds, cut_short=stopped)
+                                PlanBackhaul(network, feeds), cut_short=stopped)
 
 
 @dataclass(frozen=True)
@@ -1108,7 +1179,8 @@ def first_met_phase(plan: Plan, coverage: CoverageMatrix, demand: Demand) -> np.
     (and for rows that are not mandatory)."""
     first = np.full(len(demand), -1, dtype=np.int64)
     for phase in reversed(range(len(plan.phase_labels))):
-        first[mandatory_met(coverage, demand, _on_air_through(plan, phase))] = phase
+        counted = counted_options(plan, coverage, _on_air_through(plan, phase))
+        first[mandatory_met(coverage, demand, counted)] = phase
     return first
 
 
@@ -1125,6 +1197,7 @@ def phase_kpis(plan: Plan, coverage: CoverageMatrix, demand: Demand) -> list[Pha
                               upgrades=int(options[t] - new_sites[t]),
                               cost_cny=float(site_cny[t]), backhaul_cost_cny=float(backhaul_cny[t]),
                               people_covered=float(demand.people[covered].sum()),
-                              mandatory_covered=int(mandatory_met(coverage, demand,
-                                                                  on_air_options).sum())))
+                              mandatory_covered=int(mandatory_met(
+                                  coverage, demand,
+                                  counted_options(plan, coverage, on_air_options)).sum())))
     return rows

@@ -310,10 +310,15 @@ class Study:
                      timings: dict[str, float] | None = None) -> BackhaulNetwork | None:
         """The backhaul network of a variant of the study's scenario: the study's own when
         its backhaul settings are the same, else made again (the study's microwave links
-        reused when the bands are the same). ScenarioError when it enables backhaul on a study
-        prepared without: its fiber nodes and roads were not read."""
+        reused when the bands are the same; only ``mandatory_feed`` changed: the study's with
+        it). ScenarioError when it enables backhaul on a study prepared without: its fiber
+        nodes and roads were not read."""
         if scenario.backhaul == self.scenario.backhaul:
             return self.backhaul
+        feed = scenario.backhaul.mandatory_feed
+        if (self.backhaul is not None and scenario.backhaul
+                == dataclasses.replace(self.scenario.backhaul, mandatory_feed=feed)):
+            return dataclasses.replace(self.backhaul, mandatory_feed=feed)
         if scenario.backhaul.enabled and not self.scenario.backhaul.enabled:
             raise ScenarioError(f"{self.scenario.path}: the study was prepared with "
                                 f"backhaul.enabled: false, so its fiber nodes and roads were not "

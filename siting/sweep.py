@@ -33,7 +33,7 @@ from siting.export.cells import NO_VALUE_CELL
 from siting.export.i18n import MONEY_UNIT_CNY, check_language, term
 from siting.export.staticmap import text_fonts
 from siting.pipeline import Progress, output_lock, prepare, prepare_backhaul, tell_step
-from siting.plan import OptionCosts, kpis_of, option_costs, plan_network
+from siting.plan import OptionCosts, counted_options, kpis_of, option_costs, plan_network
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +183,8 @@ def _point_row(field: str, value, coverage: CoverageMatrix, demand: Demand, cost
         status = NO_PLAN_IN_TIME if isinstance(exc, TimeLimitError) else "infeasible"
         return {field: value, "mandatory_total": mandatory_total, "status": status,
                 "reason": reason}
-    kpis = kpis_of("sweep", coverage, demand, costs, plan.selected)
+    kpis = kpis_of("sweep", coverage, demand, costs, plan.selected,
+                   counted_options(plan, coverage))
     people_total = max(demand.people.sum(), 1e-9)  # cells and villages; other points carry 0
     return {field: value, **_costs(kpis.cost_cny, plan), "new_options": kpis.new_options,
             "new_sites": plan.new_site_count, "upgrades": kpis.new_options - plan.new_site_count,

@@ -55,7 +55,7 @@ def random_instance(seed: int, n_new_sites: int = 4, n_rows: int = 6) -> dict:
                 people=rng.integers(1, 100, n_rows).astype(float))
 
 
-def _coverage(inst: dict) -> CoverageMatrix:
+def instance_coverage(inst: dict) -> CoverageMatrix:
     cover = inst["cover"]
     options = pd.DataFrame({"candidate": inst["site"], "site_id": [f"S{s}" for s in inst["site"]],
                             "technology": [f"{g}-tech" for g in inst["generation"]],
@@ -65,7 +65,7 @@ def _coverage(inst: dict) -> CoverageMatrix:
                           best_level_dbm=np.where(cover.any(axis=1), -80.0, -np.inf).astype(np.float32))
 
 
-def _demand(inst: dict, generations: tuple[str, ...]) -> Demand:
+def instance_demand(inst: dict, generations: tuple[str, ...]) -> Demand:
     m = len(inst["people"])
     return Demand(x_m=np.zeros(m), y_m=np.zeros(m), people=inst["people"],
                   mandatory=inst["mandatory"], require_5g=np.zeros(m, bool),
@@ -74,7 +74,7 @@ def _demand(inst: dict, generations: tuple[str, ...]) -> Demand:
                   mandatory_generations=generations)
 
 
-def _costs(inst: dict) -> OptionCosts:
+def instance_costs(inst: dict) -> OptionCosts:
     n = len(inst["cost"])
     return OptionCosts(capex_cny=inst["cost"], opex_cny_per_year=np.zeros(n),
                        total_cny=inst["cost"], fixed=inst["fixed"], new_site=inst["new_site"],
@@ -82,8 +82,8 @@ def _costs(inst: dict) -> OptionCosts:
 
 
 def _plan(inst, generations, objective, **kwargs):
-    return plan_network(_coverage(inst), _demand(inst, generations), _costs(inst), objective,
-                        SOLVER, **kwargs)
+    return plan_network(instance_coverage(inst), instance_demand(inst, generations),
+                        instance_costs(inst), objective, SOLVER, **kwargs)
 
 
 def _requirements(inst: dict, generations: tuple[str, ...]) -> list[tuple[int, np.ndarray]]:
@@ -98,7 +98,7 @@ def _requirements(inst: dict, generations: tuple[str, ...]) -> list[tuple[int, n
     return needs
 
 
-def _choices(inst: dict):
+def option_choices(inst: dict):
     """Every choice of options (the fixed ones always in), at most one per group."""
     free = np.flatnonzero(~inst["fixed"])
     for k in range(len(free) + 1):
@@ -121,13 +121,15 @@ def _score(inst, generations, chosen) -> tuple[int, float, float]:
 def _brute_min_cost(inst, generations) -> tuple[int, float, float]:
     """(needs met, least cost, most people at it): the most needs met (all unless one
     technology a site keeps some apart), at least cost, then the most people."""
-    best = min((-s[0], s[2], -s[1]) for s in (_score(inst, generations, c) for c in _choices(inst)))
+    best = min((-s[0], s[2], -s[1])
+               for s in (_score(inst, generations, c) for c in option_choices(inst)))
     return -best[0], best[1], -best[2]
 
 
 def _brute_max_coverage(inst, generations, budget) -> tuple[int, float, float]:
     """The most needs met, then people, then the least cost, within ``budget``."""
-    best = max((s[0], s[1], -s[2]) for s in (_score(inst, generations, c) for c in _choices(inst))
+    best = max((s[0], s[1], -s[2])
+               for s in (_score(inst, generations, c) for c in option_choices(inst))
                if s[2] <= budget + 1e-9)
     return best[0], best[1], -best[2]
 
@@ -287,8 +289,8 @@ def test_the_greedy_baseline_serves_each_listed_generation():
     """The baseline a planner's rule of thumb gives meets every need when the budget is ample
     (a 5G option covering a village does not stop it from adding a 4G one)."""
     inst = random_instance(2)
-    chosen = baseline_greedy(_coverage(inst), _demand(inst, BOTH), _costs(inst),
-                             Objective(kind="min_cost"))
+    chosen = baseline_greedy(instance_coverage(inst), instance_demand(inst, BOTH),
+                             instance_costs(inst), Objective(kind="min_cost"))
     assert _score(inst, BOTH, chosen)[0] == len(_requirements(inst, BOTH))
 
 

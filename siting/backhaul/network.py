@@ -75,6 +75,10 @@ class BackhaulNetwork:
         The traffic a site puts on its feed per technology generation it carries
         (``{"4G": ..., "5G": ...}`` [Mbit/s]), which hops carry within their
         ``capacity_mbps``; None: link capacity is not planned.
+    mandatory_feed : str
+        ``backhaul.mandatory_feed``: ``"any"``, any feed of a site counts for the mandatory
+        points it covers; ``"terrestrial"``, only fiber or microwave hops ending on fiber
+        (or backhaul not needed, or in place), never satellite.
     """
 
     fiber: gpd.GeoDataFrame
@@ -84,6 +88,12 @@ class BackhaulNetwork:
     satellite_cny_per_year: float | None
     max_hops: int
     traffic_mbps: dict | None = None
+    mandatory_feed: str = "any"
+
+    @property
+    def terrestrial_mandatory(self) -> bool:
+        """Whether a mandatory point counts as covered only by a site not fed by satellite."""
+        return self.mandatory_feed == "terrestrial"
 
     def option_traffic_mbps(self, generation: np.ndarray) -> np.ndarray | None:
         """The traffic [Mbit/s] each option of technology ``generation`` (one per option)
@@ -262,4 +272,5 @@ def backhaul_network(terrain: Terrain, candidates: gpd.GeoDataFrame,
                            links=link_costs(links, settings.microwave),
                            satellite_cny_per_year=settings.satellite_cny_per_year,
                            max_hops=int(settings.max_microwave_hops),
-                           traffic_mbps=settings.site_traffic_mbps)
+                           traffic_mbps=settings.site_traffic_mbps,
+                           mandatory_feed=settings.mandatory_feed)

@@ -58,6 +58,7 @@ from collections.abc import Iterable, Sequence
 from siting.config import LANGUAGES  # the languages of the outputs: en, zh
 from siting.labels import (ALL_UNITS, JOINT_LABEL, OUTSIDE_ADMIN_UNITS, REASON_BELOW_THRESHOLD,
                            REASON_BUDGET, REASON_LATER, REASON_NO_BACKHAUL, REASON_NO_CANDIDATE,
+                           REASON_NO_TERRESTRIAL_FEED,
                            REASON_NO_GENERATION, REASON_NOT_BUILT, REASON_NOT_PLANNED,
                            REASON_OTHER_TECHNOLOGY,
                            REASON_OVER_BUDGET,
@@ -553,6 +554,9 @@ TERMS: dict[str, dict[str, str]] = {
     "reason.no_backhaul": {"en": REASON_NO_BACKHAUL,
                            "zh": "可覆盖该处的站址均无法接入传输：无光纤路由，无 {hops} 跳以内的微波链路，"
                                  "无卫星"},
+    "reason.no_terrestrial_feed": {"en": REASON_NO_TERRESTRIAL_FEED,
+                                   "zh": "只有卫星传输的站址能覆盖该处：可覆盖该处的站址均无光纤路由，"
+                                         "也无 {hops} 跳以内的微波链路"},
     "reason.over_budget": {"en": REASON_OVER_BUDGET,
                            "zh": "最便宜的可覆盖站址需 {cost_m} 万元，超过剩余预算 {left_m} 万元"},
     "reason.over_budget_fed": {"en": REASON_OVER_BUDGET_FED,
@@ -641,6 +645,9 @@ TERMS: dict[str, dict[str, str]] = {
     "stage.backhaul_satellite": {"en": ", every site on air fed by fiber, by up to {hops} "
                                        "microwave hops or by satellite",
                                  "zh": "，每个在网站址均由光纤、不超过 {hops} 跳的微波或卫星接入传输"},
+    "stage.backhaul_terrestrial": {"en": " (a mandatory point only by a site not fed by "
+                                         "satellite)",
+                                   "zh": "（必覆盖点只计不经卫星接入传输的站址）"},
     "stage.most_mandatory": {"en": "cover as many mandatory points as the budget and quota allow "
                                    "({covered} of {total}, without backup coverage)",
                              "zh": "在预算和新建站址上限内尽可能多地覆盖必覆盖点（{total} 个中的 "
@@ -1135,7 +1142,8 @@ def _match(template: str, text: str, *, at_end: bool = False) -> tuple[str, dict
 
 
 #: Optional endings of a stage, read off from the last one that can come first.
-_STAGE_ENDINGS = ("stage.over_budget", "stage.unproven_over_budget", "stage.backhaul",
+_STAGE_ENDINGS = ("stage.over_budget", "stage.unproven_over_budget",
+                  "stage.backhaul_terrestrial", "stage.backhaul",
                   "stage.backhaul_satellite", "stage.backup", "stage.generations",
                   "stage.generation_count", "stage.discount")
 _STAGE_KEYS = ("stage.most_mandatory_by", "stage.most_mandatory_by_in_time", "stage.most_mandatory",

@@ -26,6 +26,9 @@ from each have a module of their own:
   cheapest hop chains) and by a plan of an earlier call (``start``), then the tie-break;
 - :mod:`siting.optimize.kernel_search`: the first stage of a MIP too large for HiGHS in the
   time, by kernel search guided by an LP relaxation, its gap proven against the LP bound.
+- :mod:`siting.optimize.ground_cover`: rows (the mandatory points' under
+  ``backhaul.mandatory_feed: terrestrial``) that only options at sites not fed by satellite
+  cover (``terrestrial``).
 
 Whatever stops a MIP before it has a plan of its own, the warm start is the plan, reported
 as not proven. Link capacity is planned when the options carry traffic
@@ -69,6 +72,7 @@ from siting.optimize.feed_network import (
     checked_arcs,
     checked_sites,
 )
+from siting.optimize.inputs import as_bool
 from siting.optimize.joint_model import (
     JointModel,
     Stage,
@@ -143,6 +147,10 @@ class BackhaulSolution:
     carried_mbps : numpy.ndarray or None
         Where link capacity is planned (options carry traffic): float per site, the traffic
         its feed carries [Mbit/s], its own and all it relays; None otherwise.
+    ground_feedable : numpy.ndarray or None
+        With terrestrial rows: bool per site, fiber or a microwave chain can feed it if it
+        goes on air (or it needs no feed), the sites that count on those rows; None
+        without.
     """
 
     solution: Solution
@@ -157,6 +165,7 @@ class BackhaulSolution:
     feedable: np.ndarray
     feed_period: np.ndarray | None = None
     carried_mbps: np.ndarray | None = None
+    ground_feedable: np.ndarray | None = None
 
     @property
     def total_backhaul_cny(self) -> float:
@@ -211,7 +220,8 @@ def site_feeds(feed: FeedColumns, sites: SiteInputs, arcs: Arcs, chosen: np.ndar
                             feeder_site=feeder_site, feeder_link=feeder_link,
                             backhaul_cost_cny=cost, site_cost_cny=site_cost_cny,
                             backhaul_blocked=scope.blocked, feedable=scope.feedable,
-                            feed_period=period, carried_mbps=carried)
+                            feed_period=period, carried_mbps=carried,
+                            ground_feedable=scope.ground_feedable)
 
 
 # ---------------------------------------------------------------------------------------
@@ -282,7 +292,7 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
                         budget: float | None = None,
                         max_options: int | None = None, counted=None, fixed=None, groups=None,
                         site_needs_backhaul=None, site_in_place=None,
-                        option_traffic_mbps=None, tie_break: bool = True,
+                        option_traffic_mbps=None, terrestrial=None, tie_break: bool = True,
                         time_limit_s: float | None = None, mip_gap: float = 0.0,
                         solver: str = "highs", seed: int = 0,
                         start: BackhaulSolution | None = None) -> BackhaulSolution:
@@ -323,6 +333,10 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
         site relays, within the link's ``capacity_mbps``
         (:class:`~siting.optimize.feed_model.FlowRows`). None (default): hops carry any
         traffic.
+    terrestrial : bool array, shape (n_demand,), optional
+        Rows only options at sites not fed by satellite cover, asking for no more than the
+        options at sites fiber or a microwave chain can feed give
+        (:mod:`siting.optimize.ground_cover`). None (default): none.
     tie_break, time_limit_s, mip_gap, solver, seed
         As in :func:`siting.optimize.solve_coverage_model`; the tie-break stage is skipped
         when the first stage stopped on its time limit (with a note).
@@ -357,7 +371,9 @@ def solve_with_backhaul(coverage, cost, *, site_of_option, fiber_cost_cny, links
     arcs = model_arcs(links, sites)
     deadline = None if time_limit_s is None else t0 + float(time_limit_s)
     record = SolveLog()
-    model = joint_model(p, options, sites, arcs, record)
+    ground_rows = (None if terrestrial is None
+                   else as_bool(terrestrial, p.n_rows, "terrestrial", default=False))
+    model = joint_model(p, options, sites, arcs, record, ground_rows)
     settings = {"solver": solver, "mip_gap": float(mip_gap), "seed": seed, "record": record}
     first, selected = _solved(model, start, tie_break=tie_break, deadline=deadline, **settings)
     value = model.value(selected)

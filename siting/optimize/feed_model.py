@@ -88,7 +88,7 @@ Voß, S. (1999). The Steiner tree problem with hop constraints. Annals of Operat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -445,14 +445,23 @@ class FeedScope:
     feedable: np.ndarray  # bool per site: can be fed if on air
     required: np.ndarray  # options each row must be covered by, within the feedable ones
     blocked: np.ndarray  # bool per row: backhaul lowers its requirement
+    # bool per site: fiber or a microwave chain can feed it if on air (or it needs no feed);
+    # the sites that count on the terrestrial rows
+    ground_feedable: np.ndarray | None = None
+    # bool per row: a terrestrial row whose requirement only satellite-fed sites could meet
+    # (lowered to what the others give; not in ``blocked``)
+    satellite_only: np.ndarray | None = None
 
 
 def feed_scope(A: sp.csr_matrix, required: np.ndarray, open_options: np.ndarray,
-               fixed: np.ndarray, sites: SiteInputs, arcs: Arcs) -> FeedScope:
+               fixed: np.ndarray, sites: SiteInputs, arcs: Arcs,
+               terrestrial: np.ndarray | None = None) -> FeedScope:
     """The :class:`FeedScope` of the options ``open_options`` (bool per option: fixed or
     choosable; ``fixed``: bool per option) covering the rows of ``A``, each needing
     ``required`` options; :class:`InfeasibleError` for a must-cover row the open options
-    leave short, or a fixed site nothing can feed."""
+    leave short, or a fixed site nothing can feed. The rows ``terrestrial`` (bool per row,
+    None: none) ask for no more than the options at sites fiber or a microwave chain can
+    feed give (:mod:`siting.optimize.ground_cover`)."""
     short = np.flatnonzero(coverage_count(A, np.flatnonzero(open_options)) < required)
     if short.size:
         raise InfeasibleError(
@@ -467,8 +476,18 @@ def feed_scope(A: sp.csr_matrix, required: np.ndarray, open_options: np.ndarray,
                               f"{first_indices(stranded)}")
     cols = np.flatnonzero(open_options & feedable[sites.site_of_option])
     reach = coverage_count(A, cols)
-    return FeedScope(cols=cols, possible=possible, feedable=feedable,
-                     required=np.minimum(required, reach), blocked=reach < required)
+    blocked = reach < required
+    scope = FeedScope(cols=cols, possible=possible, feedable=feedable,
+                      required=np.minimum(required, reach), blocked=blocked)
+    if terrestrial is None or not terrestrial.any():
+        return scope
+    ground = feedable_sites(replace(sites, satellite_cost_cny=np.full(sites.n_sites, np.inf)),
+                            arcs, possible)
+    ground_reach = coverage_count(A, cols[ground[sites.site_of_option[cols]]])
+    short = terrestrial & ~blocked & (ground_reach < required)
+    return replace(scope, required=np.where(terrestrial, np.minimum(scope.required, ground_reach),
+                                            scope.required),
+                   ground_feedable=ground, satellite_only=short)
 
 
 def _feed_keys(site, kind, level, cost_cny, parent):

@@ -40,6 +40,15 @@ from siting.optimize.feed_model import (
     with_level_columns,
 )
 from siting.optimize.feed_network import Arcs, SiteInputs, fiber_roots, relay_chains
+from siting.optimize.ground_cover import (
+    GroundCover,
+    ground_cover,
+    ground_covered,
+    ground_rows,
+    satellite_fed,
+    split_cover,
+    with_ground_columns,
+)
 from siting.optimize.inputs import (
     OptionInputs,
     check_count_reachable,
@@ -109,19 +118,22 @@ def spent_text(spent_cny: float) -> str:
     return f" (with {spent_cny:,.0f} CNY for the existing sites themselves)" if spent_cny > 0 else ""
 
 
-def _scope(p: Problem, options: OptionInputs, sites: SiteInputs, arcs: Arcs) -> FeedScope:
+def _scope(p: Problem, options: OptionInputs, sites: SiteInputs, arcs: Arcs,
+           terrestrial: np.ndarray | None) -> FeedScope:
     """The options and rows of the model: :func:`~siting.optimize.feed_model.feed_scope` of
     the options the budget and the fixed options' groups leave open (the fixed sites' feeds
-    checked against the budget first)."""
+    checked against the budget first), ``terrestrial`` as it takes them."""
     open_options = _open_options(p, options)
     check_fixed_feeds(p.budget, options, sites, arcs)
-    return feed_scope(p.A, p.required, open_options, options.fixed, sites, arcs)
+    return feed_scope(p.A, p.required, open_options, options.fixed, sites, arcs, terrestrial)
 
 
 @dataclass(frozen=True)
 class JointModel:
     """The coverage model over ``[option columns, feed columns]`` (feed columns cover
-    nothing and count against nothing but cost) and the feed rows that bind them."""
+    nothing and count against nothing but cost) and the feed rows that bind them; with
+    terrestrial rows (``terrestrial``, bool per row), the :math:`w_o` columns of
+    :mod:`siting.optimize.ground_cover` (``ground``) after them in its MIP."""
 
     p: Problem
     scope: FeedScope
@@ -131,28 +143,36 @@ class JointModel:
     sites: SiteInputs
     arcs: Arcs
     flows: FlowRows | None = None  # link capacity planned: the link flows
+    terrestrial: np.ndarray | None = None  # bool per row: counts no satellite-fed site
+    ground: GroundCover | None = None  # their w columns, where satellite can feed a site
 
     @property
     def n_options(self) -> int:
         return self.scope.cols.size
 
     def built(self, stage: str, target: float | None = None) -> BuiltModel:
-        """:func:`~siting.optimize.model.build_model` of ``stage`` with the feed rows added
-        and the fixed options fixed to 1; the link flows, where capacity is planned, after
-        its variables, filled in by its warm starts (:class:`FlowBuiltModel`)."""
-        built = build_model(self.p, stage, target)
-        A, lo, hi = self.rows
+        """:func:`~siting.optimize.model.build_model` of ``stage`` (over the :math:`w_o`
+        columns too, with their rows, where the model has them) with the feed rows added and
+        the fixed options fixed to 1; the link flows, where capacity is planned, after its
+        variables. Its warm starts set the :math:`w_o` and the flows
+        (:class:`JointBuiltModel`)."""
+        p = self.p if self.ground is None else with_ground_columns(self.p, self.ground)
+        built = build_model(p, stage, target)
+        A, lo, hi = self._side_rows()
         ny = built.mip.n_vars - A.shape[1]
         blocks = [built.mip.A, sp.hstack([A, sp.csr_matrix((A.shape[0], ny))])]
         row_lo, row_hi = [built.mip.row_lo, lo], [built.mip.row_hi, hi]
         col_lo = built.mip.col_lo.copy()
         col_lo[self.fixed_cols] = 1.0
-        mip = built.mip
+        integer = built.mip.integer.copy()
+        integer[self.p.n_cols:p.n_cols] = False  # w: module docstring of ground_cover
+        mip = replace(built.mip, integer=integer)
         if self.flows is not None:
-            n_f, n_x = self.flows.size, A.shape[1]
+            n_f, n_x = self.flows.size, self.p.n_cols
             blocks = [sp.hstack([b, sp.csr_matrix((b.shape[0], n_f))]) for b in blocks]
             flow = self.flows.rows
-            blocks.append(sp.hstack([flow[:, :n_x], sp.csr_matrix((flow.shape[0], ny)),
+            blocks.append(sp.hstack([flow[:, :n_x], sp.csr_matrix((flow.shape[0],
+                                                                    p.n_cols - n_x + ny)),
                                      flow[:, n_x:]]))
             row_lo.append(self.flows.lo)
             row_hi.append(self.flows.hi)
@@ -164,9 +184,56 @@ class JointModel:
         full.sort_indices()
         mip = replace(mip, A=full, row_lo=np.concatenate(row_lo),
                       row_hi=np.concatenate(row_hi), col_lo=col_lo)
-        if self.flows is None:
+        if self.flows is None and self.ground is None:
             return replace(built, mip=mip)
-        return FlowBuiltModel(mip=mip, n_x=built.n_x, y_rows=built.y_rows, model=self)
+        return JointBuiltModel(mip=mip, n_x=built.n_x, y_rows=built.y_rows, model=self,
+                               cover_problem=p)
+
+    def _side_rows(self) -> tuple:
+        """The feed rows, and the rows of the :math:`w_o` columns where the model has them,
+        over the columns of ``p`` and the :math:`w_o`: (matrix, lower, upper)."""
+        if self.ground is None:
+            return self.rows
+        A, lo, hi = self.rows
+        W, w_lo, w_hi = ground_rows(self.ground, w_first=self.p.n_cols,
+                                    feed_first=self.n_options,
+                                    n_cols=self.p.n_cols + self.ground.size)
+        return (sp.vstack([sp.hstack([A, sp.csr_matrix((A.shape[0], self.ground.size))]), W],
+                          format="csr"),
+                np.concatenate([lo, w_lo]), np.concatenate([hi, w_hi]))
+
+    def ground_options(self, selected: np.ndarray) -> np.ndarray:
+        """The option columns among the joint columns ``selected`` at sites none of them
+        feeds by satellite: those that count on the terrestrial rows."""
+        options = selected[selected < self.n_options]
+        by_satellite = satellite_fed(self.feed, selected[selected >= self.n_options]
+                                     - self.n_options, self.sites.n_sites)
+        return options[~by_satellite[self.sites.site_of_option[self.scope.cols[options]]]]
+
+    def with_ground(self, selected: np.ndarray) -> np.ndarray:
+        """The joint columns ``selected`` and the :math:`w_o` columns they set to 1 (those of
+        :meth:`ground_options`), as columns of the MIP."""
+        if self.ground is None:
+            return selected
+        used = np.flatnonzero(np.isin(self.ground.option, self.ground_options(selected)))
+        return np.concatenate([selected, self.p.n_cols + used])
+
+    def ground_reach(self) -> sp.csr_matrix:
+        """The option columns' coverage, on the terrestrial rows by the options at sites
+        fiber or a microwave chain can feed only (the model's own where it has no
+        terrestrial rows)."""
+        A = self.p.A[:, :self.n_options]
+        if self.scope.ground_feedable is None:
+            return A
+        site = self.sites.site_of_option[self.scope.cols]
+        return split_cover(A, self.terrestrial,
+                           np.flatnonzero(~self.scope.ground_feedable[site]))[0]
+
+    def covered(self, selected: np.ndarray) -> np.ndarray:
+        """Bool per row: covered by the joint columns ``selected``, a terrestrial row only
+        by the :meth:`ground_options`."""
+        return ground_covered(self.p.A, self.terrestrial, selected,
+                              self.ground_options(selected))
 
     def flow_values(self, selected: np.ndarray) -> np.ndarray:
         """The link flows [Mbit/s] of a plan, its joint columns ``selected``."""
@@ -180,12 +247,12 @@ class JointModel:
         (``min_cost``) or covered weight (``max_coverage``)."""
         if self.p.objective == "min_cost":
             return float(self.p.cost[selected].sum())
-        return float(self.p.weight[covered_by(self.p.A, selected)].sum())
+        return float(self.p.weight[self.covered(selected)].sum())
 
     def rewarded_value(self, selected: np.ndarray) -> float:
         """Weight of the rewarded rows (the ``y`` of the model) a selection covers."""
         rows = rewarded_rows(self.p)
-        return float(self.p.weight[rows][covered_by(self.p.A[rows], selected)].sum())
+        return float(self.p.weight[rows][self.covered(selected)[rows]].sum())
 
     def trivial_bound(self) -> float:
         """The first-stage objective's bound known without a solve: no cost (``min_cost``),
@@ -203,15 +270,20 @@ class JointModel:
 
 
 @dataclass(frozen=True)
-class FlowBuiltModel(BuiltModel):
-    """A joint model's MIP with link flows (its last columns): a warm start's flows are
-    those its hops carry (:meth:`JointModel.flow_values`)."""
+class JointBuiltModel(BuiltModel):
+    """A joint model's MIP with :math:`w_o` columns (after its joint columns) or link flows
+    (its last columns): a warm start sets the :math:`w_o` of its options at sites not fed
+    by satellite (:meth:`JointModel.with_ground`) and the flows its hops carry
+    (:meth:`JointModel.flow_values`). ``cover_problem``: the coverage model it was built
+    from, over the joint columns and the :math:`w_o`."""
 
     model: JointModel | None = None
+    cover_problem: Problem | None = None
 
     def start_vector(self, p: Problem, selected: np.ndarray) -> np.ndarray:
-        v = super().start_vector(p, selected)
-        v[v.size - self.model.flows.size:] = self.model.flow_values(selected)
+        v = super().start_vector(self.cover_problem, self.model.with_ground(selected))
+        if self.model.flows is not None:
+            v[v.size - self.model.flows.size:] = self.model.flow_values(selected)
         return v
 
 
@@ -226,9 +298,11 @@ class Stage:
 
 
 def joint_model(p: Problem, options: OptionInputs, sites: SiteInputs, arcs: Arcs,
-                record: SolveLog) -> JointModel:
-    """Scope, feed columns and rows of the joint model of ``p``."""
-    scope = _scope(p, options, sites, arcs)
+                record: SolveLog, terrestrial: np.ndarray | None = None) -> JointModel:
+    """Scope, feed columns and rows of the joint model of ``p``; ``terrestrial`` (bool per
+    row, None: none): the rows only options at sites not fed by satellite cover
+    (:mod:`siting.optimize.ground_cover`)."""
+    scope = _scope(p, options, sites, arcs, terrestrial)
     cols, m = scope.cols, p.n_rows
     feed = feed_columns(sites, arcs, scope.possible,
                         roots=fiber_roots(sites, cols[options.fixed[cols]]))
@@ -259,15 +333,31 @@ def joint_model(p: Problem, options: OptionInputs, sites: SiteInputs, arcs: Arcs
                     f"backhaul can feed: rows {first_indices(np.flatnonzero(scope.blocked))}")
     if flows is not None:
         record.note(f"link capacity: {flows.size} link flows and {flows.rows.shape[0]} rows")
+    ground = ground_cover(p.A[:, cols], terrestrial, sites.site_of_option[cols], feed,
+                          sites.n_sites)
+    _note_ground(scope, ground, record)
     return JointModel(p=joint, scope=scope, feed=feed, rows=rows,
                       fixed_cols=np.flatnonzero(options.fixed[cols]), sites=sites, arcs=arcs,
-                      flows=flows)
+                      flows=flows, terrestrial=terrestrial, ground=ground)
+
+
+def _note_ground(scope: FeedScope, ground: GroundCover | None, record: SolveLog) -> None:
+    """Notes on the terrestrial rows: those only a satellite-fed site could serve, and the
+    :math:`w_o` columns of the options whose site satellite can feed."""
+    if scope.satellite_only is not None and scope.satellite_only.any():
+        rows = np.flatnonzero(scope.satellite_only)
+        record.note(f"{rows.size} mandatory row(s) reach only sites no fiber or microwave "
+                    f"chain can feed: rows {first_indices(rows)}")
+    if ground is not None:
+        record.note(f"terrestrial backhaul for mandatory rows: {ground.size} cover variables "
+                    f"for options at sites satellite can feed")
 
 
 def restricted(model: JointModel, columns: np.ndarray, p: Problem,
-               fixed: np.ndarray) -> JointModel:
+               fixed: np.ndarray, terrestrial: np.ndarray | None = None) -> JointModel:
     """The joint model of ``p``, whose options are the option columns ``columns`` of
-    ``model`` (``fixed``: bool per column), over the same sites and arcs."""
+    ``model`` (``fixed``: bool per column), over the same sites and arcs; ``terrestrial``
+    as :func:`joint_model` takes it (the rows of ``p``)."""
     options = OptionInputs(A=p.A, cost=p.cost, counted=p.counted, fixed=fixed, groups=p.groups)
     sites = model.sites
     traffic = (None if sites.option_traffic_mbps is None
@@ -275,7 +365,7 @@ def restricted(model: JointModel, columns: np.ndarray, p: Problem,
     return joint_model(p, options, replace(sites, option_traffic_mbps=traffic,
                                            site_of_option=sites.site_of_option[
                                                model.scope.cols][columns]),
-                       model.arcs, SolveLog())
+                       model.arcs, SolveLog(), terrestrial)
 
 
 def translate(source: JointModel, source_ids: np.ndarray, chosen: np.ndarray,

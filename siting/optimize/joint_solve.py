@@ -22,7 +22,6 @@ from __future__ import annotations
 from functools import partial
 
 import numpy as np
-import scipy.sparse as sp
 
 from siting.errors import InfeasibleError, SolverError, TimeLimitError
 from siting.optimize.core import (
@@ -49,13 +48,15 @@ from siting.optimize.solution import relative_gap
 def _sites_first(model: JointModel, *, solver, deadline, mip_gap, seed) -> np.ndarray | None:
     """Option columns of the least-cost plan meeting the model's must-cover rows, count row,
     budget, quota and groups as if backhaul were free
-    (:func:`~siting.optimize.solve_coverage_model`); None when there is none."""
+    (:func:`~siting.optimize.solve_coverage_model`), the terrestrial rows by options at
+    sites fiber or a microwave chain can feed (:meth:`JointModel.ground_reach`); None when
+    there is none."""
     n, p = model.n_options, model.p
     fixed = np.zeros(n, bool)
     fixed[model.fixed_cols] = True
     try:
         plan = solve_coverage_model(
-            p.A[:, :n], p.cost[:n], objective="min_cost", must_cover=p.required,
+            model.ground_reach(), p.cost[:n], objective="min_cost", must_cover=p.required,
             cover_count=p.cover_count, budget=p.budget, max_options=p.max_options,
             counted=p.counted[:n], fixed=fixed,
             groups=p.groups[:n], tie_break=False, time_limit_s=time_left_s(deadline),
@@ -102,13 +103,17 @@ def _fed(model: JointModel, columns: np.ndarray, selected: np.ndarray, budget: f
          settings: dict) -> tuple[JointModel, Stage]:
     """The least-cost feeds of the options ``selected`` (option columns, fixed) within
     ``budget``: the joint model over ``columns`` (those and optional relay options), covering
-    nothing, and its first stage."""
+    only the must-cover terrestrial rows (:mod:`siting.optimize.ground_cover`: their sites
+    fed by fiber or microwave), and its first stage."""
     p = model.p
-    kernel = Problem(A=sp.csr_matrix((0, columns.size)), cost=p.cost[columns],
-                     weight=np.zeros(0), must=np.zeros(0, bool), objective="min_cost",
-                     budget=budget, max_options=p.max_options, counted=p.counted[columns],
-                     groups=p.groups[columns])
-    small = restricted(model, columns, kernel, np.isin(columns, selected))
+    rows = np.flatnonzero(p.must & (False if model.terrestrial is None else model.terrestrial))
+    kernel = Problem(A=p.A[rows][:, columns], cost=p.cost[columns],
+                     weight=np.zeros(rows.size), must=np.ones(rows.size, bool),
+                     objective="min_cost", budget=budget, max_options=p.max_options,
+                     counted=p.counted[columns], groups=p.groups[columns],
+                     need=None if p.need is None else p.need[rows])
+    small = restricted(model, columns, kernel, np.isin(columns, selected),
+                       np.ones(rows.size, bool) if rows.size else None)
     return small, first_stage(small, record=SolveLog(), **settings)
 
 
@@ -188,9 +193,9 @@ def first_stage(model: JointModel, *, solver, deadline, mip_gap, seed, record: S
     if res.x is None:
         raise TimeLimitError(record.hinted(
             "the time limit was reached before any plan with backhaul was found"))
-    selected = selected_columns(res.x, built.n_x)
-    value = model.value(selected)
     p = model.p
+    selected = selected_columns(res.x, p.n_cols)  # w columns aside
+    value = model.value(selected)
     bound = model.objective_bound(res.bound)
     if res.status == "optimal" and mip_gap == 0:
         bound = (min if p.objective == "min_cost" else max)(bound, value)
@@ -223,7 +228,7 @@ def tie_break_stage(model: JointModel, first: Stage, *, solver, deadline, mip_ga
     if res.x is None:
         record.note(f"tie-break stage found no plan ({res.status}); first-stage plan kept")
         return first.selected
-    selected = selected_columns(res.x, built.n_x)
+    selected = selected_columns(res.x, p.n_cols)  # w columns aside
     tol = 1e-7 * max(1.0, abs(value))
     worse = (model.value(selected) < value - tol if p.objective == "max_coverage"
              else model.value(selected) > value + tol)

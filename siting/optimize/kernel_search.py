@@ -213,7 +213,7 @@ def _kernel_round(model: JointModel, sites: np.ndarray, plan: np.ndarray | None,
     try:
         small = restricted(model, columns,
                            model.p.subproblem(np.arange(model.p.n_rows), columns),
-                           np.isin(columns, model.fixed_cols))
+                           np.isin(columns, model.fixed_cols), model.terrestrial)
         ids, every = columns[small.scope.cols], np.arange(model.n_options)
         stage = solve_mip(small, solver=solver, deadline=deadline, mip_gap=mip_gap,
                           seed=seed, record=record, heuristic_effort=KERNEL_HEURISTIC_EFFORT,

@@ -39,6 +39,15 @@ parents, and a site's own traffic in :math:`t` (of its options on air then: an u
 adds its generation's) is at most its traffic in :math:`T`: a hop's load in :math:`t`, the
 traffic of the sites it carries then, is at most its load in :math:`T`. The loads a plan
 reports (``carried_mbps``) are the last period's, each hop's largest.
+
+Terrestrial rows (``terrestrial``: ``backhaul.mandatory_feed: terrestrial``) are covered only
+by options at sites not fed by satellite, through the :math:`w_o` columns of
+:mod:`siting.optimize.ground_cover` with their rows :math:`w_{ot} \le X_{ot}`,
+:math:`w_{ot} + \psi_{st} \le 1` in every period. They enter the phased model as options
+of cost 0 in no quota or group (it covers rows by options only), built by the end of a
+period like one: a site keeps its feed, so a site fed by satellite from the period it goes
+on air never has one of its :math:`w_o` built, and one fed otherwise may have it built
+with its option.
 """
 
 from __future__ import annotations
@@ -46,6 +55,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+import scipy.sparse as sp
 
 from siting.optimize.backhaul import BackhaulSolution, model_arcs, site_feeds
 from siting.optimize.feed_greedy import greedy_schedule
@@ -65,8 +75,10 @@ from siting.optimize.feed_network import (
     checked_sites,
     fiber_roots,
 )
+from siting.optimize.ground_cover import GroundCover, ground_cover, ground_rows, split_cover
 from siting.optimize.inputs import (
     OptionInputs,
+    as_bool,
     as_float,
     as_need,
     take_out_fixed,
@@ -96,7 +108,7 @@ def solve_phased_with_backhaul(coverage, cost, weight, *, period_budgets, site_o
                                fiber_cost_cny, max_hops: int, links=None,
                                satellite_cost_cny=None, site_needs_backhaul=None,
                                site_in_place=None, option_traffic_mbps=None,
-                               budget: float | None = None,
+                               terrestrial=None, budget: float | None = None,
                                must_cover=None, counted=None, fixed=None, groups=None,
                                start: PhasedBackhaulSolution | None = None,
                                **phased) -> PhasedBackhaulSolution:
@@ -116,6 +128,9 @@ def solve_phased_with_backhaul(coverage, cost, weight, *, period_budgets, site_o
         feeds and of every site that site relays, of the options on air in that period,
         within the link's ``capacity_mbps`` (module docstring). None (default): hops carry
         any traffic.
+    terrestrial : bool array, shape (n_demand,), optional
+        As in :func:`~siting.optimize.backhaul.solve_with_backhaul`: rows only options at
+        sites not fed by satellite cover (module docstring).
     start : PhasedBackhaulSolution, optional
         A plan of an earlier call over the same options and network (a previous stage's),
         the warm start instead of the greedy one
@@ -147,13 +162,13 @@ def solve_phased_with_backhaul(coverage, cost, weight, *, period_budgets, site_o
                       setting="the first phase's budget_cny in objective.phases")
     check_fixed_feeds(limits.total_budget, options, sites, arcs, fixed_paid=False)
     open_ = options.fixed | take_out_fixed(options).choosable(options, limits.largest_budget())
-    scope = feed_scope(options.A, need, open_, options.fixed, sites, arcs)
+    terrestrial_rows = (None if terrestrial is None else
+                        as_bool(terrestrial, options.n_rows, "terrestrial", default=False))
+    scope = feed_scope(options.A, need, open_, options.fixed, sites, arcs, terrestrial_rows)
     cols = scope.cols
     # moving a subtree to a root's link may overload it: no root pruning with capacity
     roots = None if sites.plans_capacity else fiber_roots(sites, cols[options.fixed[cols]])
     feed = feed_columns(sites, arcs, scope.possible, roots=roots)
-    rows, row_lo, row_hi = feed_rows(feed, arcs, sites.site_of_option[cols], sites.n_sites,
-                                     optional=sites.in_place)
     scoped = OptionInputs(A=options.A[:, cols], cost=options.cost[cols],
                           counted=options.counted[cols], fixed=options.fixed[cols],
                           groups=options.groups[cols])
@@ -165,6 +180,11 @@ def solve_phased_with_backhaul(coverage, cost, weight, *, period_budgets, site_o
     else:
         schedule = greedy_schedule(scoped, as_float(weight, options.n_rows, "weight"),
                                    scope.required, limits, scoped_sites, arcs, feed, roots)
+    ground = ground_cover(scoped.A, terrestrial_rows, scoped_sites.site_of_option, feed,
+                          sites.n_sites)
+    if ground is not None:
+        scoped, scoped_sites, schedule = _with_ground(scoped, scoped_sites, schedule, ground)
+    rows, row_lo, row_hi = _side_rows(feed, arcs, scoped_sites, ground)
     result = solve_phased_coverage(
         scoped.A, scoped.cost, weight, period_budgets=period_budgets, budget=budget,
         must_cover=scope.required, counted=scoped.counted, fixed=scoped.fixed,
@@ -173,7 +193,57 @@ def solve_phased_with_backhaul(coverage, cost, weight, *, period_budgets, site_o
                          start=schedule,
                          last=_link_flows(feed, arcs, scoped_sites, scoped.fixed, schedule)),
         **phased)
-    return _solution(result, options, cols, feed, sites, arcs, scope)
+    return _solution(_options_only(result, cols.size), options, cols, feed, sites, arcs, scope)
+
+
+def _with_ground(options: OptionInputs, sites: SiteInputs, schedule: tuple | None,
+                 ground: GroundCover) -> tuple[OptionInputs, SiteInputs, tuple | None]:
+    r"""The :math:`w_o` columns of :mod:`~siting.optimize.ground_cover` as options of the
+    phased model after ``options`` (cost 0, in no quota or group, no traffic, at their
+    option's site; the entries they take over moved from their options,
+    :func:`~siting.optimize.ground_cover.split_cover`), built by the end of a period like
+    an option (its rows hold in every period, and a site keeps its feed); the warm start
+    ``schedule`` (period per option, per feed column; None: none) with each :math:`w_o`
+    built with its option unless the schedule feeds its site by satellite."""
+    kept, w = split_cover(options.A, ground.rows, ground.option)
+    none = np.zeros(ground.size, bool)
+    wide = OptionInputs(A=sp.hstack([kept, w], format="csr"),
+                        cost=np.concatenate([options.cost, np.zeros(ground.size)]),
+                        counted=np.concatenate([options.counted, none]),
+                        fixed=np.concatenate([options.fixed, none]),
+                        groups=np.concatenate([options.groups, -np.ones(ground.size, np.int64)]))
+    traffic = (None if sites.option_traffic_mbps is None else
+               np.concatenate([sites.option_traffic_mbps, np.zeros(ground.size)]))
+    wide_sites = replace(sites, option_traffic_mbps=traffic, site_of_option=np.concatenate(
+        [sites.site_of_option, sites.site_of_option[ground.option]]))
+    if schedule is None:
+        return wide, wide_sites, None
+    period, side_period = (np.asarray(v) for v in schedule)
+    by_satellite = side_period[ground.satellite] >= 0
+    w_period = np.where(by_satellite, -1, period[ground.option])
+    return wide, wide_sites, (np.concatenate([period, w_period]), side_period)
+
+
+def _side_rows(feed: FeedColumns, arcs: Arcs, sites: SiteInputs,
+               ground: GroundCover | None) -> tuple:
+    """The feed rows over the options ``sites.site_of_option`` (the :math:`w_o` of
+    ``ground`` last among them, where given) and ``feed``, and the rows of the
+    :math:`w_o`: (matrix, lower, upper)."""
+    rows = feed_rows(feed, arcs, sites.site_of_option, sites.n_sites, optional=sites.in_place)
+    if ground is None:
+        return rows
+    n = sites.site_of_option.size
+    w_rows = ground_rows(ground, w_first=n - ground.size, feed_first=n, n_cols=n + feed.size)
+    return (sp.vstack([rows[0], w_rows[0]], format="csr"), np.concatenate([rows[1], w_rows[1]]),
+            np.concatenate([rows[2], w_rows[2]]))
+
+
+def _options_only(result: PhasedSolution, n_options: int) -> PhasedSolution:
+    """``result`` over its first ``n_options`` options: the :math:`w_o` of
+    :func:`_with_ground` left out."""
+    selected = result.solution.selected
+    return replace(result, build_period=result.build_period[:n_options],
+                   solution=replace(result.solution, selected=selected[selected < n_options]))
 
 
 def _link_flows(feed: FeedColumns, arcs: Arcs, sites: SiteInputs, fixed: np.ndarray,
