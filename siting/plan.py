@@ -75,7 +75,6 @@ from siting.optimize import CoverCount, Solution, solve_coverage_model
 from siting.optimize.backhaul import BackhaulSolution, least_fixed_feeds_cny, solve_with_backhaul
 from siting.optimize.core import time_left_s
 from siting.optimize.feed_network import chain_room_mbps
-from siting.optimize.joint_model import spent_text
 from siting.optimize.phased import PhasedSolution, on_air_through, solve_phased_coverage
 from siting.optimize.phased_backhaul import PhasedBackhaulSolution, solve_phased_with_backhaul
 
@@ -199,9 +198,8 @@ SAME_POINTS_SHARE = 1 / 2
 #: of the 100 km region overran by 1-3 s when its last call took all of the time.
 END_RESERVE_S = 2.0
 ASSEMBLY_SHARE = 0.01
-#: Share of the plan's time that checking what feeding the existing sites costs may take
-#: [-] (:func:`check_existing_feeds`; solved only when their cheapest feeds through each
-#: other pass the budget they are paid from).
+#: Share of the plan's time limit that telling why a phased plan with backhaul found none
+#: may take besides [-] (:func:`check_existing_feeds`, after its solves).
 EXISTING_FEEDS_SHARE = 0.1
 
 
@@ -301,44 +299,32 @@ def backhaul_arguments(network: BackhaulNetwork, options: pd.DataFrame,
                 site_in_place=network.in_place)
 
 
-def _existing_feed_budget(objective: Objective) -> tuple[float | None, str, str]:
-    """The budget the existing sites' feeds are paid from [CNY] (None: no limit), in words,
-    and the setting that sets it: a phased plan's first phase's (within the plan's cap)."""
-    if not objective.phases:
-        budget = objective.budget_cny
-        return budget, f"the budget of {budget or 0:,.0f} CNY", "objective.budget_cny"
-    first = objective.phases[0]
-    budgets = [b for b in (first.budget_cny, objective.budget_cny) if b is not None]
-    budget = min(budgets) if budgets else None
-    return (budget, f"the budget of the first phase ({first.label}), {budget or 0:,.0f} CNY, "
-                    f"from which they are fed", "the first phase's budget_cny in objective.phases")
-
-
 def check_existing_feeds(coverage: CoverageMatrix, costs: OptionCosts, network: BackhaulNetwork,
                          objective: Objective, solver: SolverSettings) -> None:
-    """:class:`InfeasibleError` when feeding the existing sites costs more than the budget
-    they are fed from (:func:`_existing_feed_budget`), so that no plan exists at all: the
-    models check each site's cheapest feed, which counts a hop as if its relay were fed for
-    free, and between that and the real cost would spend the plan's time proving they have
-    no plan. The least cost is solved only when feeding them greedily passes the budget
+    """:class:`InfeasibleError` when feeding the existing sites costs more than the phased
+    plan's first phase may spend, where they are fed: why its model had no plan. The models
+    check each site's cheapest feed, which counts a hop as if its relay were fed for free;
+    between that and the real cost they spend their time proving there is no plan, and say
+    only that. The least cost is solved when feeding them greedily passes the budget
     (:func:`~siting.optimize.backhaul.least_fixed_feeds_cny`)."""
-    budget_cny, budget_text, setting = _existing_feed_budget(objective)
-    if budget_cny is None:
+    first = objective.phases[0]
+    budgets = [b for b in (first.budget_cny, objective.budget_cny) if b is not None]
+    if not budgets:
         return
-    fixed = costs.fixed
-    paid_cny = 0.0 if objective.phases else float(costs.total_cny[fixed].sum())
     least_cny = least_fixed_feeds_cny(
-        coverage.covers, costs.total_cny, fixed=fixed, budget_cny=budget_cny - paid_cny,
+        coverage.covers, costs.total_cny, fixed=costs.fixed, budget_cny=min(budgets),
         time_limit_s=solver.time_limit_s, mip_gap=solver.mip_gap, solver=solver.name,
         seed=solver.seed, **backhaul_arguments(network, coverage.options, objective.opex_years))
-    if least_cny is not None and paid_cny + least_cny > budget_cny * (1 + 1e-9):
-        sites = np.unique(coverage.options["candidate"].to_numpy()[fixed])
+    if least_cny is not None and least_cny > min(budgets) * (1 + 1e-9):
+        sites = np.unique(coverage.options["candidate"].to_numpy()[costs.fixed])
         raise InfeasibleError(
             f"the {int(network.needs_backhaul[sites].sum())} existing site(s) without fiber on "
             f"site or backhaul in place must be fed, at least {least_cny:,.0f} CNY (each hop's "
-            f"relay fed in turn, new sites as relays included), which passes {budget_text}"
-            f"{spent_text(paid_cny)}; mark the existing sites that have fiber (has_fiber) or "
-            f"a feed already built (backhaul_in_place) in inputs.candidates, or raise {setting}")
+            f"relay fed in turn, new sites as relays included), which passes the budget of the "
+            f"first phase ({first.label}), {min(budgets):,.0f} CNY, from which they are fed; "
+            f"mark the existing sites that have fiber (has_fiber) or a feed already built "
+            f"(backhaul_in_place) in inputs.candidates, or raise the first phase's budget_cny "
+            f"in objective.phases")
 
 
 def terrestrial_mandatory(network: BackhaulNetwork | None) -> bool:
@@ -364,11 +350,14 @@ def plan_network(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts,
     """Choose options by the rules in the module docstring; with ``backhaul`` (the backhaul
     network of the candidates), sites and their backhaul together."""
     time_left = _TimeLeft(solver.time_limit_s)
-    if backhaul is not None:
-        check_existing_feeds(coverage, costs, backhaul, objective,
-                             replace(solver, time_limit_s=time_left(EXISTING_FEEDS_SHARE)))
     if objective.phases:
-        return _plan_phased(coverage, demand, costs, objective, solver, time_left, backhaul)
+        try:
+            return _plan_phased(coverage, demand, costs, objective, solver, time_left, backhaul)
+        except (InfeasibleError, SolverError):
+            if backhaul is not None:  # say why, when it is the existing sites' feeds
+                check_existing_feeds(coverage, costs, backhaul, objective, replace(
+                    solver, time_limit_s=EXISTING_FEEDS_SHARE * solver.time_limit_s))
+            raise
     rows = plan_rows(site_cover(coverage, demand, costs), demand, coverage.options,
                      terrestrial=terrestrial_mandatory(backhaul))
     cover, need, mandatory, people = rows.cover, rows.need, rows.mandatory, rows.weight(demand.people)

@@ -108,12 +108,12 @@ def check_fixed_feeds(budget_cny: float | None, options: OptionInputs, sites: Si
             f"the {int(np.count_nonzero(feed_cny > 0))} existing site(s) without fiber on site "
             f"or backhaul in place must be fed, at least {least:,.0f} CNY (each by its "
             f"cheapest fiber route, microwave hop or satellite), which passes "
-            f"{budget_text.format(budget=f'{budget_cny:,.0f}')}{spent_text(spent)}; mark the "
+            f"{budget_text.format(budget=f'{budget_cny:,.0f}')}{_spent_text(spent)}; mark the "
             f"existing sites that have fiber (has_fiber) or a feed already built "
             f"(backhaul_in_place) in inputs.candidates, or raise {setting}")
 
 
-def spent_text(spent_cny: float) -> str:
+def _spent_text(spent_cny: float) -> str:
     """What the existing sites themselves cost, in words ("" for nothing)."""
     return f" (with {spent_cny:,.0f} CNY for the existing sites themselves)" if spent_cny > 0 else ""
 
