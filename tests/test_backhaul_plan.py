@@ -725,10 +725,11 @@ def test_roads_that_all_lie_off_the_dem_are_one_line(tmp_path):
 
 
 def test_readme_quotes_the_demo_joint_plan_as_run(demo):
-    # the README's figures of this run (joint against sites-first) are what the demo gives:
-    # the people each plan covers to the plan's proven gap, its cost to 1 % (of the plans
-    # that cover as many, the cheapest is sought for a time proportional to the first
-    # stage's, so two runs on a loaded machine may stop at two costs)
+    # the README's figures of this run (joint against sites-first) are what the demo gives,
+    # as printed: every solve of the run stops on its gap, and the tie-break (the cheapest of
+    # the plans that cover as many) on a node count, not the clock, so a loaded machine gives
+    # the same plans (it gave 45.00 M CNY where an idle one gave 44.90 M while the tie-break
+    # was timed)
     _, summary, _ = demo
     joint, sequential = summary["backhaul"]["comparison"]
     readme = " ".join((Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8").split())
@@ -736,10 +737,9 @@ def test_readme_quotes_the_demo_joint_plan_as_run(demo):
     quoted = re.search(rf"\(on the demo: ([\d.]+) M CNY within the {budget_m:g} M budget against "
                        rf"([\d.]+) M, ([\d,]+) people covered against ([\d,]+)\)", readme)
     assert quoted, "the README no longer quotes the joint plan against sites-first"
-    joint_m, sequential_m, joint_people, sequential_people = (
-        float(text.replace(",", "")) for text in quoted.groups())
-    gap = summary["solver"]["gap"] + 1e-4
+    joint_m, sequential_m, joint_people, sequential_people = quoted.groups()
     for plan, cost_m, people in ((joint, joint_m, joint_people),
                                  (sequential, sequential_m, sequential_people)):
-        assert plan["total_cost_cny"] / 1e6 == pytest.approx(cost_m, rel=0.01)
-        assert plan["people_covered"] == pytest.approx(people, rel=gap)
+        assert not plan["cut_short"]
+        assert f"{plan['total_cost_cny'] / 1e6:.2f}" == cost_m
+        assert f"{plan['people_covered']:,.0f}" == people

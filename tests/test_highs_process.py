@@ -12,7 +12,7 @@ import pytest
 import scipy.sparse as sp
 
 from siting.errors import SolverError
-from siting.optimize import highs_backend, highs_process, solve_set_cover
+from siting.optimize import highs_backend, highs_process, pulp_backend, solve_set_cover
 from siting.optimize.model import MipModel
 from siting.optimize.orlib import generate_beasley_instance
 
@@ -92,6 +92,18 @@ def test_highs_failing_in_the_child_is_a_solver_error():
     with pytest.raises(SolverError, match="HiGHS"):
         highs_process.solve_mip(broken, time_limit_s=60)
     assert not children_left()
+
+
+def test_a_node_limit_stops_highs_in_its_process_and_cbc_at_the_same_plan_each_time():
+    # a node limit is the tie-break stage's stopping rule (siting.optimize.core): it must reach
+    # HiGHS in the child process and CBC through PuLP (its maxNodes), and stop each at one plan
+    mip = multi_knapsack(160, 100, seed=0)
+    in_child = highs_process.solve_mip(mip, time_limit_s=60, node_limit=2)
+    here = highs_backend.solve_mip(mip, node_limit=2)
+    assert in_child.status == here.status == "time_limit" and in_child.nodes == here.nodes == 2
+    assert np.array_equal(in_child.x, here.x)
+    cbc = [pulp_backend.solve_mip(mip, node_limit=2) for _ in range(2)]
+    assert cbc[0].status == "time_limit" and np.array_equal(cbc[0].x, cbc[1].x)
 
 
 def test_without_a_child_highs_solves_here(monkeypatch, caplog):

@@ -44,13 +44,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from siting.optimize.core import (
-    TIE_BREAK_MIN_S,
-    TIE_BREAK_TIME_FACTOR,
-    SolveLog,
-    validated_problem,
-)
 from siting.errors import InfeasibleError, SolverError
+from siting.optimize.core import SolveLog, tie_break_node_limit, validated_problem
 from siting.optimize.feed_greedy import existing_feeds_cny
 from siting.optimize.feed_model import (
     FIBER,
@@ -239,9 +234,10 @@ def model_arcs(links, sites: SiteInputs) -> Arcs:
 def _solved(model: JointModel, start: BackhaulSolution | None, *, tie_break: bool, deadline,
             record: SolveLog, **settings) -> tuple[Stage, np.ndarray]:
     """(the first stage, the joint columns of the plan): the first stage warm-started by the
-    sites-first plan and ``start``, then with ``tie_break`` the tie-break stage, in time
-    proportional to the first's (skipped when the first stopped on its time limit)."""
-    started = time.perf_counter()
+    sites-first plan and ``start``, then with ``tie_break`` the tie-break stage, in as many
+    nodes as the first stage's MIPs searched (:func:`~siting.optimize.core.tie_break_node_limit`;
+    skipped when the first stopped on its time limit)."""
+    nodes_before = record.nodes
     starts = (start_plan(model, deadline=deadline, record=record, **settings),
               None if start is None else _plan_columns(model, start))
     first = first_stage(model, deadline=deadline, starts=starts, record=record, **settings)
@@ -250,10 +246,9 @@ def _solved(model: JointModel, start: BackhaulSolution | None, *, tie_break: boo
     if first.status == "time_limit":
         record.note("tie-break stage skipped: the first stage stopped on its time limit")
         return first, first.selected
-    own = time.perf_counter() + max(TIE_BREAK_TIME_FACTOR * (time.perf_counter() - started),
-                                    TIE_BREAK_MIN_S)
-    return first, tie_break_stage(model, first, deadline=own if deadline is None
-                                  else min(deadline, own), record=record, **settings)
+    return first, tie_break_stage(model, first, deadline=deadline,
+                                  node_limit=tie_break_node_limit(record.nodes - nodes_before),
+                                  record=record, **settings)
 
 
 def least_fixed_feeds_cny(coverage, cost, *, fixed, budget_cny: float,

@@ -299,10 +299,11 @@ class _Incumbent:
         completed = ended == "done"
         if self.plan is None:
             mip = MipResult(x=None, status="infeasible" if completed else "no_solution",
-                            objective=math.nan, bound=bound)
+                            objective=math.nan, bound=bound, nodes=nodes)
         else:
             mip = MipResult(x=self.plan, status="optimal" if completed else "time_limit",
-                            objective=float(model.c @ self.plan + model.offset), bound=bound)
+                            objective=float(model.c @ self.plan + model.offset), bound=bound,
+                            nodes=nodes)
         return SearchResult(mip, nodes, ended)
 
 

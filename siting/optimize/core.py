@@ -104,10 +104,14 @@ LAGRANGIAN_MAX_S = 30.0
 #: takes over [-]: where its nodes are slow the cuts of HiGHS are left time to tighten the
 #: bound.
 BRANCH_BOUND_SHARE = 0.25
-#: The tie-break stage may take this many times the first stage's time [-] ...
-TIE_BREAK_TIME_FACTOR = 1.0
-#: ... but at least this long [s] (within the call's time limit).
-TIE_BREAK_MIN_S = 10.0
+#: The tie-break stage may search this many times the first stage's branch-and-bound nodes
+#: [-] ...
+TIE_BREAK_NODE_FACTOR = 1.0
+#: ... but at least this many [-] (within the call's time limit). Nodes, not seconds: a limit
+#: on the search's work stops it at the same plan however loaded the machine is, where one on
+#: its time made the backhaul demo's plan 44.90 M CNY on an idle machine and 45.00 M on a
+#: busy one (both within its 0.1 % gap).
+TIE_BREAK_MIN_NODES = 1_000
 
 
 # ---------------------------------------------------------------------------------------
@@ -117,12 +121,15 @@ TIE_BREAK_MIN_S = 10.0
 @dataclass
 class SolveLog:
     """What a solve reports besides its plan: notes for :attr:`Solution.notes` (each once,
-    in order), the solvers that ran, and what to tell the user should no plan be found
-    (``no_plan_hint``: why a warm start failed, what to change; "" when nothing is known)."""
+    in order), the solvers that ran, what to tell the user should no plan be found
+    (``no_plan_hint``: why a warm start failed, what to change; "" when nothing is known) and
+    the nodes its MIPs searched (:func:`run_mip` adds them up; what sizes a tie-break stage,
+    :func:`tie_break_node_limit`)."""
 
     notes: list[str] = field(default_factory=list)
     solvers: list[str] = field(default_factory=list)
     no_plan_hint: str = ""
+    nodes: int = 0  # branch-and-bound nodes of the MIPs solved so far (their work, not time)
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -134,23 +141,37 @@ class SolveLog:
         return f"{message}; {self.no_plan_hint}" if self.no_plan_hint else message
 
 
+def _search_limits(time_limit_s: float | None,
+                   node_limit: int | None) -> tuple[float | None, int]:
+    """Time [s] and node limits of the branch and bound of a MIP given ``time_limit_s`` and
+    ``node_limit``: ``BRANCH_BOUND_SHARE`` of the time and ``branch_bound.NODE_LIMIT``
+    nodes; under a node limit, all of the time and at most that many nodes, so that when
+    HiGHS takes over does not depend on the machine's load either."""
+    if node_limit is None:
+        return (None if time_limit_s is None else BRANCH_BOUND_SHARE * time_limit_s,
+                branch_bound.NODE_LIMIT)
+    return time_limit_s, min(branch_bound.NODE_LIMIT, node_limit)
+
+
 def _solve_highs(mip: MipModel, *, time_limit_s, mip_gap, seed, start, record: SolveLog,
-                 heuristic_effort: float | None = None) -> MipResult:
+                 heuristic_effort: float | None = None,
+                 node_limit: int | None = None) -> MipResult:
     """HiGHS: a small binary covering model by the LP-based branch and bound of
     :mod:`~siting.optimize.branch_bound` on HiGHS's simplex, HiGHS's MIP solver taking over
-    from its best plan if the search hits its node limit or ``BRANCH_BOUND_SHARE`` of the
-    time limit; any other model by HiGHS's MIP solver (``heuristic_effort`` as
-    :func:`~siting.optimize.highs_backend.solve_mip` takes it), a long solve of a model that
-    is not small in a process of its own, stopped if HiGHS overruns its time limit
-    (:mod:`~siting.optimize.highs_process`)."""
+    from its best plan with the nodes left if the search hits its limits
+    (:func:`_search_limits`); any other model by HiGHS's MIP solver (``heuristic_effort``
+    and ``node_limit`` as :func:`~siting.optimize.highs_backend.solve_mip` takes them), a
+    long solve of a model that is not small in a process of its own, stopped if HiGHS
+    overruns its time limit (:mod:`~siting.optimize.highs_process`). The result's ``nodes``
+    are both searches'."""
     search = None
     if branch_bound.suits(mip):
         t0 = time.perf_counter()
-        search = branch_bound.branch_and_bound(
-            mip, start=start, mip_gap=mip_gap, node_limit=branch_bound.NODE_LIMIT,
-            time_limit_s=None if time_limit_s is None else BRANCH_BOUND_SHARE * time_limit_s)
+        search_s, search_nodes = _search_limits(time_limit_s, node_limit)
+        search = branch_bound.branch_and_bound(mip, start=start, mip_gap=mip_gap,
+                                               node_limit=search_nodes, time_limit_s=search_s)
         record.solvers.append("branch_and_bound")
-        if search.completed:
+        if search.completed or (node_limit is not None and search.nodes >= node_limit):
             return search.result
         record.note(f"branch and bound stopped ({search.ended.replace('_', ' ')}, "
                     f"{search.nodes} nodes): HiGHS's MIP solver takes over")
@@ -158,11 +179,22 @@ def _solve_highs(mip: MipModel, *, time_limit_s, mip_gap, seed, start, record: S
             start = search.result.x
         if time_limit_s is not None:
             time_limit_s = max(time_limit_s - (time.perf_counter() - t0), 0.01)
+        if node_limit is not None:
+            node_limit -= search.nodes
     backend = highs_process if highs_process.applies(mip, time_limit_s) else highs_backend
     res = backend.solve_mip(mip, time_limit_s=time_limit_s, mip_gap=mip_gap, seed=seed,
-                            start=start, heuristic_effort=heuristic_effort)
+                            start=start, heuristic_effort=heuristic_effort,
+                            node_limit=node_limit)
     record.solvers.append("highs")
-    if search is not None and res.status != "infeasible":  # both bound the same model
+    return res if search is None else _after_search(res, search, mip)
+
+
+def _after_search(res: MipResult, search: branch_bound.SearchResult,
+                  mip: MipModel) -> MipResult:
+    """HiGHS's result ``res`` after the branch and bound ``search`` of the same model: the
+    nodes of both, and the tighter of their bounds."""
+    res = replace(res, nodes=res.nodes + search.nodes)
+    if res.status != "infeasible":
         bounds = [b for b in (res.bound, search.result.bound) if math.isfinite(b)]
         if bounds:
             res = replace(res, bound=(max if mip.sense == "min" else min)(bounds))
@@ -170,10 +202,12 @@ def _solve_highs(mip: MipModel, *, time_limit_s, mip_gap, seed, start, record: S
 
 
 def _solve_cbc(mip: MipModel, *, time_limit_s, mip_gap, seed, start, record: SolveLog,
-               heuristic_effort: float | None = None) -> MipResult:
-    """CBC through PuLP (``heuristic_effort`` is HiGHS's: CBC ignores it)."""
+               heuristic_effort: float | None = None,
+               node_limit: int | None = None) -> MipResult:
+    """CBC through PuLP (``heuristic_effort`` is HiGHS's: CBC ignores it; ``node_limit`` is
+    CBC's ``maxNodes``)."""
     res = pulp_backend.solve_mip(mip, time_limit_s=time_limit_s, mip_gap=mip_gap, seed=seed,
-                                 start=start)
+                                 start=start, node_limit=node_limit)
     record.solvers.append("cbc")
     return res
 
@@ -182,12 +216,14 @@ _SOLVE = {"highs": _solve_highs, "cbc": _solve_cbc}
 
 
 def run_mip(mip: MipModel, *, solver: str, time_limit_s, mip_gap, seed, start,
-            record: SolveLog, heuristic_effort: float | None = None) -> MipResult:
+            record: SolveLog, heuristic_effort: float | None = None,
+            node_limit: int | None = None) -> MipResult:
     """Solve ``mip`` with the chosen solver, the other one if it is unavailable or fails
-    (noted in ``record``); ``start`` is a warm-start vector or None; ``heuristic_effort``
-    as :func:`~siting.optimize.highs_backend.solve_mip` takes it (HiGHS only). A model
-    without variables is settled here (HiGHS calls it empty and fails): optimal when every
-    row admits 0, else infeasible."""
+    (noted in ``record``, which adds up the nodes searched); ``start`` is a warm-start vector
+    or None; ``heuristic_effort`` as :func:`~siting.optimize.highs_backend.solve_mip` takes
+    it (HiGHS only); ``node_limit``: the most branch-and-bound nodes to search (None: no
+    limit but the time). A model without variables is settled here (HiGHS calls it empty
+    and fails): optimal when every row admits 0, else infeasible."""
     if mip.n_vars == 0:
         feasible = bool(np.all(mip.row_lo <= 0.0) and np.all(mip.row_hi >= 0.0))
         return MipResult(x=np.zeros(0) if feasible else None,
@@ -201,12 +237,16 @@ def run_mip(mip: MipModel, *, solver: str, time_limit_s, mip_gap, seed, start,
             record.note(f"solver {name} is unavailable; trying the next one")
             continue
         try:
-            return _SOLVE[name](mip, time_limit_s=time_limit_s, mip_gap=mip_gap, seed=seed,
-                                start=start, record=record, heuristic_effort=heuristic_effort)
+            res = _SOLVE[name](mip, time_limit_s=time_limit_s, mip_gap=mip_gap, seed=seed,
+                               start=start, record=record, heuristic_effort=heuristic_effort,
+                               node_limit=node_limit)
         except Exception as exc:  # noqa: BLE001 - a crashing solver falls back to the other
             errors.append(f"{name}: {exc}")
             record.note(f"solver {name} failed ({exc}); trying the next one")
             log.warning("solver %s failed: %s", name, exc)
+            continue
+        record.nodes += res.nodes
+        return res
     raise SolverError("no MIP solver could solve the model: " + "; ".join(errors))
 
 
@@ -221,6 +261,14 @@ def warm_start_kept(res: MipResult, mip: MipModel, start: np.ndarray | None,
     record.note("the MIP stopped without a plan of its own: the warm start is the plan")
     return replace(res, x=start, status="time_limit",
                    objective=float(mip.c @ start) + mip.offset)
+
+
+def tie_break_node_limit(first_stage_nodes: int) -> int:
+    """The most nodes a tie-break stage may search after a first stage that searched
+    ``first_stage_nodes``: ``TIE_BREAK_NODE_FACTOR`` times as many, at least
+    ``TIE_BREAK_MIN_NODES``. The first stage's nodes, not its time: both are the same on any
+    machine, however loaded (one thread, same seed)."""
+    return max(math.ceil(TIE_BREAK_NODE_FACTOR * first_stage_nodes), TIE_BREAK_MIN_NODES)
 
 
 def time_left_s(deadline: float | None) -> float | None:
@@ -423,9 +471,10 @@ def _solve_general_part(p: Problem, *, solver, deadline, mip_gap, seed,
     return _PartResult(sel, status, bound), built
 
 
-def _tie_break(p: Problem, first: _PartResult, *, solver, deadline, mip_gap, seed,
-               record: SolveLog) -> np.ndarray:
-    """Second lexicographic stage; returns the (possibly) better selection."""
+def _tie_break(p: Problem, first: _PartResult, *, solver, deadline, node_limit: int, mip_gap,
+               seed, record: SolveLog) -> np.ndarray:
+    """Second lexicographic stage, its MIP searching at most ``node_limit`` nodes; returns
+    the (possibly) better selection."""
     if rewarded_rows(p).size == 0 and p.objective == "min_cost":
         return first.selected
     if p.objective == "max_coverage" and not np.any(p.cost[first.selected] > 0):
@@ -443,7 +492,7 @@ def _tie_break(p: Problem, first: _PartResult, *, solver, deadline, mip_gap, see
     built = build_model(p, "tie_break", target=target)
     start = built.start_vector(p, first.selected)
     res = run_mip(built.mip, solver=solver, time_limit_s=time_left_s(deadline), mip_gap=mip_gap,
-                   seed=seed, start=start, record=record)
+                   seed=seed, start=start, record=record, node_limit=node_limit)
     if res.x is None:
         record.note(f"tie-break stage found no plan ({res.status}); first-stage plan kept")
         return first.selected
@@ -520,7 +569,7 @@ def _solve_reduced_part(p: Problem, *, solver, deadline, mip_gap, seed, tie_brea
                         record: SolveLog) -> _PartResult:
     pure = (p.objective == "min_cost" and p.budget is None and p.max_options is None
             and not p.has_groups() and p.need is None and p.cover_count is None)
-    started = time.perf_counter()
+    nodes_before = record.nodes
     if pure:
         first = _solve_set_cover_part(p, solver=solver, deadline=deadline, mip_gap=mip_gap,
                                       seed=seed, presolve=presolve, record=record)
@@ -529,11 +578,9 @@ def _solve_reduced_part(p: Problem, *, solver, deadline, mip_gap, seed, tie_brea
                                        seed=seed, record=record)
     if tie_break:
         # a secondary goal must not cost more than the primary one did: the tie-break
-        # keeps its best plan found when its own limit stops it
-        first_s = time.perf_counter() - started
-        own_limit = time.perf_counter() + max(TIE_BREAK_TIME_FACTOR * first_s, TIE_BREAK_MIN_S)
-        sel = _tie_break(p, first, solver=solver,
-                         deadline=own_limit if deadline is None else min(deadline, own_limit),
+        # keeps its best plan found when its node limit (or the call's time limit) stops it
+        sel = _tie_break(p, first, solver=solver, deadline=deadline,
+                         node_limit=tie_break_node_limit(record.nodes - nodes_before),
                          mip_gap=mip_gap, seed=seed, record=record)
         first = _PartResult(sel, first.status, first.bound)
     return first
@@ -808,9 +855,11 @@ def solve_coverage_model(coverage, cost, *, objective: str = "min_cost", weight=
     tie_break : bool
         Lexicographic second stage: ``max_coverage`` then least cost; ``min_cost`` then most
         weight covered. The reported objective, bound and gap are the first stage's. It is
-        solved to the same ``mip_gap``, gets at most ``TIE_BREAK_TIME_FACTOR`` times the
-        first stage's time (at least ``TIE_BREAK_MIN_S``) and keeps the best plan it found
-        when stopped.
+        solved to the same ``mip_gap``, searches at most ``TIE_BREAK_NODE_FACTOR`` times the
+        first stage's branch-and-bound nodes (at least ``TIE_BREAK_MIN_NODES``): a limit on
+        its work, not its time, so that the same inputs give the same plan however loaded
+        the machine is (``time_limit_s`` still bounds it, as a safety net). It keeps the
+        best plan it found when stopped.
     time_limit_s : float, optional
         Wall-time limit for the whole call [s] (a large set covering part spends up to a
         quarter of what is left, at most ``LAGRANGIAN_MAX_S``, in the Lagrangian heuristic).

@@ -200,13 +200,17 @@ def available() -> bool:
 
 def solve_mip(model: MipModel, *, time_limit_s: float | None = None, mip_gap: float = 0.0,
               seed: int = 0, start: np.ndarray | None = None,
-              heuristic_effort: float | None = None) -> MipResult:
+              heuristic_effort: float | None = None, node_limit: int | None = None) -> MipResult:
     """Solve ``model``; raise :class:`SolverError` if HiGHS fails. HiGHS runs on a thread
     of its own (:func:`on_own_thread`), whatever HiGHS did before on the caller's.
     ``heuristic_effort``: HiGHS's ``mip_heuristic_effort`` (the share of its work spent on
-    primal heuristics, [0, 1]; None: HiGHS's default, 0.05)."""
+    primal heuristics, [0, 1]; None: HiGHS's default, 0.05). ``node_limit``: HiGHS's
+    ``mip_max_nodes`` (None: no limit), a limit on the search's work where the time limit
+    is one on its wall time: on one thread HiGHS then stops at the same plan whatever the
+    machine's load."""
     return on_own_thread(solve_mip_here, model, time_limit_s=time_limit_s, mip_gap=mip_gap,
-                         seed=seed, start=start, heuristic_effort=heuristic_effort)
+                         seed=seed, start=start, heuristic_effort=heuristic_effort,
+                         node_limit=node_limit)
 
 
 def _report_progress(h, on_plan, on_bound) -> None:
@@ -227,21 +231,23 @@ def _bound_or_trivial(model: MipModel, bound: float) -> float:
     return -math.inf if model.sense == "min" else math.inf
 
 
-def stopped_result(model: MipModel, x: np.ndarray | None, bound: float) -> MipResult:
-    """The result of a solve stopped before its proof: its best plan ``x`` (None: none),
-    status ``time_limit``, if it meets ``model`` (else no plan), and its ``bound``."""
+def stopped_result(model: MipModel, x: np.ndarray | None, bound: float,
+                   nodes: int = 0) -> MipResult:
+    """The result of a solve stopped before its proof, after ``nodes`` nodes: its best plan
+    ``x`` (None: none), status ``time_limit``, if it meets ``model`` (else no plan), and its
+    ``bound``."""
     bound = _bound_or_trivial(model, bound)
     if x is not None:
         if model.is_feasible(x):
             return MipResult(x=x, status="time_limit", objective=float(model.c @ x + model.offset),
-                             bound=bound)
+                             bound=bound, nodes=nodes)
         log.info("HiGHS incumbent violates the model; reported as no solution")
-    return MipResult(x=None, status="no_solution", objective=math.nan, bound=bound)
+    return MipResult(x=None, status="no_solution", objective=math.nan, bound=bound, nodes=nodes)
 
 
 def solve_mip_here(model: MipModel, *, time_limit_s: float | None, mip_gap: float, seed: int,
                    start: np.ndarray | None, heuristic_effort: float | None = None,
-                   on_plan=None, on_bound=None) -> MipResult:
+                   node_limit: int | None = None, on_plan=None, on_bound=None) -> MipResult:
     """:func:`solve_mip` on the calling thread (a thread HiGHS has not run on with another
     ``threads`` count, see :func:`on_own_thread`). ``on_plan(x)``, if given, is called
     with the variables of each plan HiGHS finds, ``on_bound(bound)`` with HiGHS's bound
@@ -258,6 +264,8 @@ def solve_mip_here(model: MipModel, *, time_limit_s: float | None, mip_gap: floa
         h.setOptionValue("time_limit", max(float(time_limit_s), 0.01))
     if heuristic_effort is not None:
         h.setOptionValue("mip_heuristic_effort", float(heuristic_effort))
+    if node_limit is not None:
+        h.setOptionValue("mip_max_nodes", int(node_limit))
     _report_progress(h, on_plan, on_bound)
     lp = _highs_lp(highspy, model, integrality=True)
     status = h.passModel(lp)
@@ -273,6 +281,7 @@ def solve_mip_here(model: MipModel, *, time_limit_s: float | None, mip_gap: floa
         raise SolverError(f"HiGHS failed: {h.modelStatusToString(h.getModelStatus())}")
     ms = h.getModelStatus()
     info = h.getInfo()
+    nodes = int(info.mip_node_count)
     has_incumbent = info.primal_solution_status == 2  # kSolutionStatusFeasible
     S = highspy.HighsModelStatus
     bound = _bound_or_trivial(model, float(info.mip_dual_bound))
@@ -287,14 +296,16 @@ def solve_mip_here(model: MipModel, *, time_limit_s: float | None, mip_gap: floa
                          "re-solving without the warm start")
                 return solve_mip_here(model, time_limit_s=time_limit_s, mip_gap=mip_gap,
                                       seed=seed, start=None, heuristic_effort=heuristic_effort,
-                                      on_plan=on_plan, on_bound=on_bound)
+                                      node_limit=node_limit, on_plan=on_plan,
+                                      on_bound=on_bound)
             raise SolverError("HiGHS returned a solution inconsistent with its objective")
-        return MipResult(x=x, status="optimal", objective=obj, bound=bound)
+        return MipResult(x=x, status="optimal", objective=obj, bound=bound, nodes=nodes)
     if ms in (S.kInfeasible, S.kUnboundedOrInfeasible):
-        return MipResult(x=None, status="infeasible", objective=math.nan, bound=bound)
+        return MipResult(x=None, status="infeasible", objective=math.nan, bound=bound,
+                         nodes=nodes)
     if ms in (S.kTimeLimit, S.kIterationLimit, S.kSolutionLimit, S.kInterrupt, S.kHighsInterrupt,
               S.kObjectiveBound, S.kObjectiveTarget, S.kUnknown, S.kMemoryLimit):
         log.info("HiGHS stopped: %s", h.modelStatusToString(ms))
         x = np.asarray(h.getSolution().col_value, dtype=float) if has_incumbent else None
-        return stopped_result(model, x, bound)
+        return stopped_result(model, x, bound, nodes)
     raise SolverError(f"HiGHS ended with status {h.modelStatusToString(ms)}")

@@ -65,16 +65,18 @@ def grace_s(time_limit_s: float) -> float:
 
 def solve_mip(model: MipModel, *, time_limit_s: float, mip_gap: float = 0.0, seed: int = 0,
               start: np.ndarray | None = None, heuristic_effort: float | None = None,
-              hard_limit_s: float | None = None) -> MipResult:
+              node_limit: int | None = None, hard_limit_s: float | None = None) -> MipResult:
     """:func:`siting.optimize.highs_backend.solve_mip` in a child process, killed
     ``hard_limit_s`` after the start (default: ``time_limit_s`` + :func:`grace_s`), its last
-    plan then the result; in this process, without that stop, if no process can be started.
-    Raises :class:`SolverError` if HiGHS fails or the child dies."""
+    plan then the result (its node count not known: 0); in this process, without that stop,
+    if no process can be started. Raises :class:`SolverError` if HiGHS fails or the child
+    dies."""
     end = time.perf_counter() + (time_limit_s + grace_s(time_limit_s) if hard_limit_s is None
                                  else hard_limit_s)
     # HiGHS's limit is kept from now, not from when the child has started
     settings = {"deadline_unix_s": time.time() + time_limit_s, "mip_gap": mip_gap,
-                "seed": seed, "start": start, "heuristic_effort": heuristic_effort}
+                "seed": seed, "start": start, "heuristic_effort": heuristic_effort,
+                "node_limit": node_limit}
     read_fd, write_fd = os.pipe()
     try:
         root = os.path.dirname(os.path.dirname(os.path.abspath(siting.__file__)))
@@ -86,7 +88,7 @@ def solve_mip(model: MipModel, *, time_limit_s: float, mip_gap: float = 0.0, see
                     "process could be started for it (%s)", exc)
         return highs_backend.solve_mip(model, time_limit_s=time_limit_s, mip_gap=mip_gap,
                                        seed=seed, start=start,
-                                       heuristic_effort=heuristic_effort)
+                                       heuristic_effort=heuristic_effort, node_limit=node_limit)
     finally:
         os.close(write_fd)
     channel = Connection(read_fd, writable=False)

@@ -205,11 +205,11 @@ def first_stage(model: JointModel, *, solver, deadline, mip_gap, seed, record: S
     return Stage(selected, status, bound)
 
 
-def tie_break_stage(model: JointModel, first: Stage, *, solver, deadline, mip_gap, seed,
-                    record: SolveLog) -> np.ndarray:
+def tie_break_stage(model: JointModel, first: Stage, *, solver, deadline, node_limit: int,
+                    mip_gap, seed, record: SolveLog) -> np.ndarray:
     """The lexicographic second stage (``min_cost``: most weight at no more cost;
-    ``max_coverage``: least cost, backhaul included, at no less weight); the first plan
-    when it finds nothing better."""
+    ``max_coverage``: least cost, backhaul included, at no less weight), its MIP searching at
+    most ``node_limit`` nodes; the first plan when it finds nothing better."""
     p = model.p
     if p.n_cols == 0 or (p.objective == "min_cost" and rewarded_rows(p).size == 0):
         return first.selected
@@ -224,7 +224,7 @@ def tie_break_stage(model: JointModel, first: Stage, *, solver, deadline, mip_ga
     built = model.built("tie_break", target)
     res = run_mip(built.mip, solver=solver, time_limit_s=time_left_s(deadline),
                   mip_gap=mip_gap, seed=seed, start=built.start_vector(p, first.selected),
-                  record=record)
+                  record=record, node_limit=node_limit)
     if res.x is None:
         record.note(f"tie-break stage found no plan ({res.status}); first-stage plan kept")
         return first.selected

@@ -331,10 +331,14 @@ def build_model(p: Problem, stage: str = "primary", target: float | None = None)
 
 @dataclass(frozen=True)
 class MipResult:
-    """What a backend returns: ``status`` is "optimal", "time_limit" (incumbent, not proven),
-    "no_solution" (stopped without incumbent) or "infeasible"."""
+    """What a backend returns: ``status`` is "optimal", "time_limit" (incumbent, not proven:
+    a time or node limit stopped the search), "no_solution" (stopped without incumbent) or
+    "infeasible". ``nodes``: the branch-and-bound nodes the search took, a measure of its work
+    that, unlike its time, does not depend on the machine's load (0 where the solver does not
+    report it: CBC through PuLP)."""
 
     x: np.ndarray | None
     status: str
     objective: float
     bound: float
+    nodes: int = 0

@@ -65,10 +65,13 @@ def lp_bound(model: MipModel) -> float:
 
 
 def solve_mip(model: MipModel, *, time_limit_s: float | None = None, mip_gap: float = 0.0,
-              seed: int = 0, start: np.ndarray | None = None) -> MipResult:
+              seed: int = 0, start: np.ndarray | None = None,
+              node_limit: int | None = None) -> MipResult:
     """Solve ``model`` with CBC; raise :class:`SolverError` if CBC is missing or fails.
 
     ``seed`` is accepted for symmetry; CBC is deterministic with its default seed.
+    ``node_limit``: CBC's ``maxNodes`` (None: no limit). CBC's node count does not come back
+    through PuLP: the result's ``nodes`` is 0.
     """
     try:
         import pulp
@@ -104,7 +107,8 @@ def solve_mip(model: MipModel, *, time_limit_s: float | None = None, mip_gap: fl
     if path is None:
         raise SolverError("no CBC executable found (pip install pulp, or put cbc on PATH)")
     cmd = pulp.COIN_CMD(path=path, msg=False, timeLimit=None if time_limit_s is None else max(time_limit_s, 1),
-                            gapRel=float(mip_gap), warmStart=start is not None, threads=1)
+                            gapRel=float(mip_gap), warmStart=start is not None, threads=1,
+                            options=[] if node_limit is None else [f"maxNodes {int(node_limit)}"])
     try:
         prob.solve(cmd)
     except pulp.PulpSolverError as exc:
