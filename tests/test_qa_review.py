@@ -7,12 +7,20 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
+import scipy.sparse as sp
 from shapely.geometry import Point, box
 
 import geopandas as gpd
 import siting
 from regions import CRS, candidate, ridge_dem, village, write_region, xy
 from shapely.geometry import LineString
+from siting.config import Objective, Phase, SolverSettings
+from siting.errors import InfeasibleError
+from siting.optimize import pulp_backend
+from siting.optimize.model import MipModel
+from siting.plan import plan_network
+from tiny_plans import costs_of, coverage_of, demand_of, fiber_network
 
 
 def _five_g_region(folder, **scenario):
@@ -64,3 +72,30 @@ def test_mandatory_kpis_count_points_as_the_plan_does_under_terrestrial(tmp_path
     assert lost_zone > 0
     assert kpis["zone_points_covered_5g"] + lost_zone == kpis["zone_points_total"]
     assert kpis["backup_points_met"] + lost_zone <= kpis["backup_points_total"]
+
+
+# --- CBC: a binary column fixed by its bounds (an existing site's option in the backhaul
+# model, col_lo = 1) was free: PuLP resets a binary variable's bounds to 0..1
+
+
+def test_cbc_keeps_a_binary_column_fixed_by_its_bounds():
+    """min x0 + x1 with x0 fixed to 1 and x1 to 0 by their bounds: CBC answered 0."""
+    mip = MipModel(c=np.array([1.0, -1.0]), A=sp.csc_matrix((0, 2)), row_lo=np.zeros(0),
+                   row_hi=np.zeros(0), col_lo=np.array([1.0, 0.0]), col_hi=np.array([1.0, 0.0]),
+                   integer=np.array([True, True]), sense="min")
+    res = pulp_backend.solve_mip(mip)
+    assert res.x.tolist() == [1.0, 0.0]
+    assert res.objective == 1.0
+
+
+def test_cbc_phased_plan_says_what_feeding_the_existing_sites_costs():
+    """The existing-feeds explanation of a phased backhaul plan with no plan holds with CBC:
+    its least-cost solve fed no existing site (0 CNY) and said nothing."""
+    network = fiber_network([5.0, 100.0, 1.0], links=[(0, 1, 10.0), (2, 1, 1.0)], max_hops=1)
+    objective = Objective(kind="max_coverage", phases=(Phase("2027", budget_cny=7.0),
+                                                       Phase("2028", budget_cny=100.0)))
+    with pytest.raises(InfeasibleError, match=r"must be fed, at least 8 CNY"):
+        plan_network(coverage_of(np.array([[0, 0, 1]])),
+                     demand_of(np.array([10.0]), np.array([True])),
+                     costs_of(np.array([0.0, 0.0, 1.0]), fixed=[True, True, False]), objective,
+                     SolverSettings(name="cbc", time_limit_s=30.0, mip_gap=0.0), network)

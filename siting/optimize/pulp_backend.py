@@ -82,8 +82,9 @@ def solve_mip(model: MipModel, *, time_limit_s: float | None = None, mip_gap: fl
     # PuLP >= 3.3 wants variables created through the problem (LpVariable(...) is deprecated)
     new_var = prob.add_variable if hasattr(prob, "add_variable") else pulp.LpVariable
     for j in range(model.n_vars):
-        cat = pulp.LpBinary if (model.integer[j] and model.col_lo[j] >= 0 and model.col_hi[j] <= 1) \
-            else (pulp.LpInteger if model.integer[j] else pulp.LpContinuous)
+        # not LpBinary, even for a 0-1 column: PuLP resets a binary's bounds to 0..1, which
+        # freed a column fixed by them (an existing site's option in the backhaul model)
+        cat = pulp.LpInteger if model.integer[j] else pulp.LpContinuous
         v.append(new_var(f"v{j}", lowBound=float(model.col_lo[j]),
                          upBound=float(model.col_hi[j]), cat=cat))
     nz = np.flatnonzero(model.c)
