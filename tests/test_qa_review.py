@@ -18,8 +18,10 @@ from shapely.geometry import LineString
 from siting.config import Objective, Phase, SolverSettings
 from siting.errors import InfeasibleError
 from siting.optimize import pulp_backend
-from siting.optimize.model import MipModel
+import siting.optimize.phased
+from siting.optimize.model import MipModel, MipResult
 from siting.plan import plan_network
+from test_qa_mandfeed import OPEX_YEARS, _network as mandfeed_network, _plan as mandfeed_plan
 from tiny_plans import costs_of, coverage_of, demand_of, fiber_network
 
 
@@ -99,3 +101,38 @@ def test_cbc_phased_plan_says_what_feeding_the_existing_sites_costs():
                      demand_of(np.array([10.0]), np.array([True])),
                      costs_of(np.array([0.0, 0.0, 1.0]), fixed=[True, True, False]), objective,
                      SolverSettings(name="cbc", time_limit_s=30.0, mip_gap=0.0), network)
+
+
+# --- a phased plan with backhaul under terrestrial: an existing site's w column
+
+
+def test_a_phased_terrestrial_stage_keeps_the_warm_start_of_an_existing_site(monkeypatch):
+    """The existing site 0 (satellite 1 CNY, fiber 2) alone covers village V0; new site 1
+    covers V1, unaffordable by the 2027 deadline. Under ``terrestrial`` the existing site is
+    fed by fiber; the warm start of each stage after the first left its option's w column
+    unbuilt (the schedule gives a fixed option no period), so it missed V0 and was dropped:
+    a people stage that stopped before a plan of its own failed the plan instead of
+    keeping the plan of the stage before."""
+    solve = siting.optimize.phased.run_mip
+
+    def people_stages_find_nothing(mip, **settings):
+        if mip.c.max() > 1.0:  # the stages rewarding people (80 on a row)
+            return MipResult(x=None, status="no_solution", objective=float("nan"),
+                             bound=float("nan"))
+        return solve(mip, **settings)
+
+    monkeypatch.setattr(siting.optimize.phased, "run_mip", people_stages_find_nothing)
+    inst = dict(cover=np.array([[True, False, False], [False, True, False],
+                                [False, True, False]]),
+                generation=np.array(["4G", "4G", "4G"], dtype=object), site=np.array([0, 1, 2]),
+                fixed=np.array([True, False, True]), cost=np.array([0.0, 1.0, 0.0]),
+                group=np.array([-1, 1, -1]), new_site=np.array([False, True, False]),
+                mandatory=np.array([True, True, False]), people=np.array([10.0, 0.0, 80.0]))
+    network = mandfeed_network(np.array([2.0, 2.0, 0.0]), [])
+    objective = Objective(kind="max_coverage", opex_years=OPEX_YEARS, mandatory_by="2027",
+                          phases=(Phase("2027", budget_cny=2.5), Phase("2028", budget_cny=10.0)))
+    plan = mandfeed_plan(inst, objective, network)
+    assert plan.backhaul.feeds.backhaul[:2].tolist() == ["fiber", "fiber"]
+    assert plan.build_period.tolist() == [-1, 1, -1]
+    assert list(plan.uncovered_reason) == ["", "", ""]
+    assert plan.solution.status == "time_limit"

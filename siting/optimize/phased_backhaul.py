@@ -220,7 +220,9 @@ def _with_ground(options: OptionInputs, sites: SiteInputs, schedule: tuple | Non
         return wide, wide_sites, None
     period, side_period = (np.asarray(v) for v in schedule)
     by_satellite = side_period[ground.satellite] >= 0
-    w_period = np.where(by_satellite, -1, period[ground.option])
+    # a fixed option is on air from the first period, its schedule's period -1 all the same
+    on_air = np.where(options.fixed[ground.option], 0, period[ground.option])
+    w_period = np.where(by_satellite, -1, on_air)
     return wide, wide_sites, (np.concatenate([period, w_period]), side_period)
 
 
