@@ -302,7 +302,8 @@ def backhaul_arguments(network: BackhaulNetwork, options: pd.DataFrame,
 def check_existing_feeds(coverage: CoverageMatrix, costs: OptionCosts, network: BackhaulNetwork,
                          objective: Objective, solver: SolverSettings) -> None:
     """:class:`InfeasibleError` when feeding the existing sites costs more than the phased
-    plan's first phase may spend, where they are fed: why its model had no plan. The models
+    plan's first phase may spend (its budget, or the plan's when that is less), where they
+    are fed: why its model had no plan. The models
     check each site's cheapest feed, which counts a hop as if its relay were fed for free;
     between that and the real cost they spend their time proving there is no plan, and say
     only that. The least cost is solved when feeding them greedily passes the budget
@@ -317,14 +318,19 @@ def check_existing_feeds(coverage: CoverageMatrix, costs: OptionCosts, network: 
         seed=solver.seed, **backhaul_arguments(network, coverage.options, objective.opex_years))
     if least_cny is not None and least_cny > min(budgets) * (1 + 1e-9):
         sites = np.unique(coverage.options["candidate"].to_numpy()[costs.fixed])
+        # the budget that binds: the plan's own when it is no more than the first phase's
+        whole = first.budget_cny is None or objective.budget_cny == min(budgets)
+        budget_text, setting = (
+            (f"the plan's budget, {min(budgets):,.0f} CNY, of which they are fed in its first "
+             f"phase ({first.label})", "objective.budget_cny") if whole else
+            (f"the budget of the first phase ({first.label}), {min(budgets):,.0f} CNY, from "
+             f"which they are fed", "the first phase's budget_cny in objective.phases"))
         raise InfeasibleError(
             f"the {int(network.needs_backhaul[sites].sum())} existing site(s) without fiber on "
             f"site or backhaul in place must be fed, at least {least_cny:,.0f} CNY (each hop's "
-            f"relay fed in turn, new sites as relays included), which passes the budget of the "
-            f"first phase ({first.label}), {min(budgets):,.0f} CNY, from which they are fed; "
+            f"relay fed in turn, new sites as relays included), which passes {budget_text}; "
             f"mark the existing sites that have fiber (has_fiber) or a feed already built "
-            f"(backhaul_in_place) in inputs.candidates, or raise the first phase's budget_cny "
-            f"in objective.phases")
+            f"(backhaul_in_place) in inputs.candidates, or raise {setting}")
 
 
 def terrestrial_mandatory(network: BackhaulNetwork | None) -> bool:

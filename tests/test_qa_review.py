@@ -136,3 +136,26 @@ def test_a_phased_terrestrial_stage_keeps_the_warm_start_of_an_existing_site(mon
     assert plan.build_period.tolist() == [-1, 1, -1]
     assert list(plan.uncovered_reason) == ["", "", ""]
     assert plan.solution.status == "time_limit"
+
+
+# --- the existing feeds' check names the budget that binds
+
+
+@pytest.mark.parametrize("first_cny", [None, 100.0])
+def test_existing_feeds_name_the_plans_budget_when_it_binds(first_cny):
+    """objective.budget_cny 7 CNY, the first phase's none or 100: feeding the existing sites
+    (8 CNY) passes the plan's budget, and raising the first phase's budget_cny, which the
+    message asked for, changed nothing."""
+    network = fiber_network([5.0, 100.0, 1.0], links=[(0, 1, 10.0), (2, 1, 1.0)], max_hops=1)
+    objective = Objective(kind="max_coverage", budget_cny=7.0,
+                          phases=(Phase("2027", budget_cny=first_cny),
+                                  Phase("2028", budget_cny=first_cny)))
+    with pytest.raises(InfeasibleError) as error:
+        plan_network(coverage_of(np.array([[0, 0, 1]])),
+                     demand_of(np.array([10.0]), np.array([True])),
+                     costs_of(np.array([0.0, 0.0, 1.0]), fixed=[True, True, False]), objective,
+                     SolverSettings(time_limit_s=30.0, mip_gap=0.0), network)
+    message = str(error.value)
+    assert "at least 8 CNY" in message
+    assert "the plan's budget, 7 CNY, of which they are fed in its first phase (2027)" in message
+    assert message.endswith("or raise objective.budget_cny")
