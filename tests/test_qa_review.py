@@ -17,6 +17,7 @@ from regions import CRS, candidate, ridge_dem, village, write_region, xy
 from shapely.geometry import LineString
 from siting.config import Objective, Phase, SolverSettings
 from siting.errors import InfeasibleError
+from siting.export.i18n import reason_key
 from siting.optimize import pulp_backend
 import siting.optimize.phased
 from siting.optimize.model import MipModel, MipResult
@@ -159,3 +160,25 @@ def test_existing_feeds_name_the_plans_budget_when_it_binds(first_cny):
     assert "at least 8 CNY" in message
     assert "the plan's budget, 7 CNY, of which they are fed in its first phase (2027)" in message
     assert message.endswith("or raise objective.budget_cny")
+
+
+# --- a phased stage of value 0: its gap is the cost term's, not the solver's
+
+
+def test_a_phased_plan_of_no_more_value_is_proven():
+    """Two complaint points due in 2027, one site a year affordable in 2027 only (2028's
+    budget pays for none): the people stage covers nobody (value 0), and the cost term's
+    slack in its bound made its relative gap unbounded: the plan was "feasible", not
+    proven, and the complaint 2028 cannot afford was reported as the solver having stopped
+    short (a longer time limit may cover it) instead of over the years' budgets."""
+    inst = dict(cover=np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]]),
+                people=np.array([0.0, 0.0, 50.0]), mandatory=np.array([True, True, False]),
+                cost=np.array([1.0, 1.0, 1.0]))
+    objective = Objective(kind="max_coverage", mandatory_by="2027",
+                          phases=(Phase("2027", budget_cny=1.0), Phase("2028", budget_cny=0.5)))
+    plan = plan_network(coverage_of(inst["cover"]), demand_of(inst["people"], inst["mandatory"]),
+                        costs_of(inst["cost"]), objective,
+                        SolverSettings(time_limit_s=30.0, mip_gap=0.0))
+    assert plan.solution.status == "optimal"
+    assert plan.solution.gap == 0.0
+    assert sorted(reason_key(r) for r in plan.uncovered_reason[:2]) == ["", "over_year_budgets"]

@@ -707,21 +707,27 @@ def solve_phased_coverage(coverage, cost, weight, *, period_budgets, period_quot
         build_period = _drop_redundant(options.A, weight, periods, need, fixed_options.index,
                                        build_period, options.cost, cover_counts=cover_counts)
     value = _phased_value(options.A, weight, periods.weights, fixed_options.index, build_period)
-    bound = _value_bound(res, value, epsilon * periods.spendable(choice.cost),
-                         weight, periods, fixed_options)
+    cost_term = epsilon * periods.spendable(choice.cost)
+    bound = _value_bound(res, value, cost_term, weight, periods, fixed_options)
     selected = np.union1d(fixed_options.index, np.flatnonzero(build_period >= 0))
-    solution = _solution(res.status, selected, value, bound, record, solver, t0)
+    solution = _solution(res.status, selected, value, bound, record, solver, t0, cost_term)
     return PhasedSolution(solution=solution, build_period=build_period,
                           side_period=None if side is None else side_period)
 
 
 def _solution(mip_status: str, selected: np.ndarray, value: float, bound: float,
-              record: SolveLog, solver: str, t0: float) -> Solution:
+              record: SolveLog, solver: str, t0: float, cost_term: float = 0.0) -> Solution:
     """The :class:`Solution` of a phased plan of ``value`` within ``bound``, solved since
-    ``t0``; an optimal MIP whose gap exceeds its cost tie-break's share is "feasible"."""
+    ``t0``; an optimal MIP whose gap exceeds its cost tie-break's share is "feasible",
+    unless the cost term (at most ``cost_term``, which the bound allows for) is all of it:
+    the plan is then optimal at its value (a plan of value 0, whose relative gap was
+    unbounded, was "feasible" and its points reported as the solver stopped short)."""
     status = mip_status
     if status == "optimal" and relative_gap(value, bound) > TIE_BREAK_SHARE:
-        status = "feasible"
+        if bound - value <= cost_term * (1 + 1e-9):
+            bound = value
+        else:
+            status = "feasible"
     return Solution(selected=selected, objective=value, bound=bound,
                     gap=relative_gap(value, bound), status=status,
                     solver="+".join(dict.fromkeys(record.solvers)) or solver,
