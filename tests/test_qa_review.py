@@ -75,6 +75,8 @@ def test_mandatory_kpis_count_points_as_the_plan_does_under_terrestrial(tmp_path
     assert lost_zone > 0
     assert kpis["zone_points_covered_5g"] + lost_zone == kpis["zone_points_total"]
     assert kpis["backup_points_met"] + lost_zone <= kpis["backup_points_total"]
+    zones = ground.summary()["zones"]  # the report names the zones short of 5G by these
+    assert [(z["zone_id"], z["covered_5g"]) for z in zones] == [("Z1", 0)]
 
 
 # --- CBC: a binary column fixed by its bounds (an existing site's option in the backhaul

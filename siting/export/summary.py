@@ -282,12 +282,15 @@ def uncovered_points(run) -> list[dict]:
 def zone_facts(run) -> list[dict]:
     """Each 5G zone the plan covers (``require_5g``) and how far: ``zone_id``, ``name``,
     ``kind``, ``check_points`` (on the DEM's data) and ``covered_5g``, those the plan covers
-    by 5G, so that the report names the zones that fall short."""
+    by 5G (as the plan counts a mandatory point, :func:`_covered_as_counted`: under
+    ``backhaul.mandatory_feed: terrestrial`` by sites not fed by satellite), so that the
+    report names the zones that fall short."""
     zones = run.region.zones
     if zones is None:
         return []
     points = run.demand.ref_id[run.demand.kind == "zone"]
-    covered = run.demand.ref_id[(run.demand.kind == "zone") & run.plan.covered_5g_after]
+    # a zone's check points are mandatory, and only 5G options cover them (siting.coverage)
+    covered = run.demand.ref_id[(run.demand.kind == "zone") & _covered_as_counted(run)]
     return [{"zone_id": str(zone_id), "name": str(zone["name"]), "kind": str(zone["kind"]),
              "check_points": int(np.sum(points == zone_id)),
              "covered_5g": int(np.sum(covered == zone_id))}
