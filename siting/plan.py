@@ -319,12 +319,17 @@ def check_existing_feeds(coverage: CoverageMatrix, costs: OptionCosts, network: 
     if least_cny is not None and least_cny > min(budgets) * (1 + 1e-9):
         sites = np.unique(coverage.options["candidate"].to_numpy()[costs.fixed])
         # the budget that binds: the plan's own when it is no more than the first phase's
+        # (both, to be raised together, when they are the same)
         whole = first.budget_cny is None or objective.budget_cny == min(budgets)
+        phase_setting = "the first phase's budget_cny in objective.phases"
         budget_text, setting = (
             (f"the plan's budget, {min(budgets):,.0f} CNY, of which they are fed in its first "
-             f"phase ({first.label})", "objective.budget_cny") if whole else
+             f"phase ({first.label})",
+             "objective.budget_cny" + (f" and {phase_setting}"
+                                       if first.budget_cny == objective.budget_cny
+                                       else "")) if whole else
             (f"the budget of the first phase ({first.label}), {min(budgets):,.0f} CNY, from "
-             f"which they are fed", "the first phase's budget_cny in objective.phases"))
+             f"which they are fed", phase_setting))
         raise InfeasibleError(
             f"the {int(network.needs_backhaul[sites].sum())} existing site(s) without fiber on "
             f"site or backhaul in place must be fed, at least {least_cny:,.0f} CNY (each hop's "

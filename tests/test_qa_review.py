@@ -144,11 +144,13 @@ def test_a_phased_terrestrial_stage_keeps_the_warm_start_of_an_existing_site(mon
 # --- the existing feeds' check names the budget that binds
 
 
-@pytest.mark.parametrize("first_cny", [None, 100.0])
-def test_existing_feeds_name_the_plans_budget_when_it_binds(first_cny):
-    """objective.budget_cny 7 CNY, the first phase's none or 100: feeding the existing sites
-    (8 CNY) passes the plan's budget, and raising the first phase's budget_cny, which the
-    message asked for, changed nothing."""
+@pytest.mark.parametrize("first_cny, setting", [
+    (None, "objective.budget_cny"), (100.0, "objective.budget_cny"),
+    (7.0, "objective.budget_cny and the first phase's budget_cny in objective.phases")])
+def test_existing_feeds_name_the_plans_budget_when_it_binds(first_cny, setting):
+    """objective.budget_cny 7 CNY, the first phase's none, 100 or 7: feeding the existing
+    sites (8 CNY) passes the plan's budget, and raising the first phase's budget_cny, which
+    the message asked for, changed nothing (with both at 7, both must be raised)."""
     network = fiber_network([5.0, 100.0, 1.0], links=[(0, 1, 10.0), (2, 1, 1.0)], max_hops=1)
     objective = Objective(kind="max_coverage", budget_cny=7.0,
                           phases=(Phase("2027", budget_cny=first_cny),
@@ -161,7 +163,7 @@ def test_existing_feeds_name_the_plans_budget_when_it_binds(first_cny):
     message = str(error.value)
     assert "at least 8 CNY" in message
     assert "the plan's budget, 7 CNY, of which they are fed in its first phase (2027)" in message
-    assert message.endswith("or raise objective.budget_cny")
+    assert message.endswith(f"or raise {setting}")
 
 
 # --- a phased stage of value 0: its gap is the cost term's, not the solver's
