@@ -6,7 +6,10 @@ first year), then each year adds, while its budget and quota last, the option wi
 newly covered value per yuan, its site's cheapest feed included: fiber, satellite, or one
 hop from a site already fed fewer than ``max_hops`` hops from fiber. Must-cover rows are
 worth more than all the weight together, as in the greedy of
-:func:`~siting.optimize.heuristics.greedy_general`. Relays are never built for their own
+:func:`~siting.optimize.heuristics.greedy_general`, and while one is short by its deadline
+only options that cover one are added: a cheap option covering only weight would otherwise
+come first and spend what the must-cover rows need (a start that misses one is no plan of
+the model). Relays are never built for their own
 sake: a site is fed only through sites built for coverage. Where link capacity is planned
 (:attr:`~siting.optimize.feed_network.SiteInputs.option_traffic_mbps`), an option's traffic
 must fit every hop from its site to fiber: a new site is fed only by a hop (of the cheapest
@@ -167,10 +170,22 @@ def existing_feeds_cny(sites: SiteInputs, arcs: Arcs, fixed: np.ndarray) -> floa
 def _value(weight: np.ndarray, need_left: np.ndarray, covered: np.ndarray,
            must_now: bool) -> np.ndarray:
     """Value of covering each row now: a must row still short (by the deadline) is worth
-    more than all the weight together; another row its weight while uncovered."""
-    big = float(weight.sum()) + 1.0
+    more than all the weight together (:func:`_must_value`); another row its weight while
+    uncovered."""
     value = np.where(covered, 0.0, weight)
-    return np.where(must_now & (need_left > 0), big, value)
+    return np.where(must_now & (need_left > 0), _must_value(weight), value)
+
+
+def _must_value(weight: np.ndarray) -> float:
+    """The value of a must row still short: more than all the ``weight`` together."""
+    return float(weight.sum()) + 1.0
+
+
+def _must_first(ok: np.ndarray, gain: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """``ok`` (bool per option) narrowed to the options whose ``gain`` covers a must row
+    still short (at least :func:`_must_value`), where one of them is ok."""
+    urgent = ok & (gain >= _must_value(weight))
+    return urgent if urgent.any() else ok
 
 
 def _option_traffic_mbps(sites: SiteInputs) -> np.ndarray | None:
@@ -265,6 +280,7 @@ def _one_period(t: int, options: OptionInputs, site: np.ndarray, weight, need, l
         ok &= ~options.counted | (quota_left > 0)
         if traffic is not None:  # an option at a site fed already: its chain has room
             ok &= ~fed | (feeds.room_mbps(arcs)[site] >= traffic)
+        ok = _must_first(ok, gain, weight)
         if not ok.any():
             return
         j = int(np.argmax(np.where(ok, gain / np.maximum(total, 1.0), -np.inf)))
