@@ -9,8 +9,8 @@ worth more than all the weight together, as in the greedy of
 :func:`~siting.optimize.heuristics.greedy_general`, and while one is short by its deadline
 only options that cover one are added: a cheap option covering only weight would otherwise
 come first and spend what the must-cover rows need (a start that misses one is no plan of
-the model). Relays are never built for their own
-sake: a site is fed only through sites built for coverage. Where link capacity is planned
+the model). Relays are never built for their own sake: a site is fed only through sites
+built for coverage. Where link capacity is planned
 (:attr:`~siting.optimize.feed_network.SiteInputs.option_traffic_mbps`), an option's traffic
 must fit every hop from its site to fiber: a new site is fed only by a hop (of the cheapest
 link with room) from a parent whose chain has room, and an option at a site fed by hops only
