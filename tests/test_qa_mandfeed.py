@@ -23,7 +23,7 @@ from siting.cli import app
 from siting.config import Objective, Phase, load_scenario
 from siting.errors import ScenarioError
 from siting.export.i18n import reason_key, stage_text, value_text
-from siting.optimize import kernel_search
+from siting.optimize import kernel_search, phased
 from siting.optimize.phased import on_air_through
 from siting.plan import plan_network
 from test_backhaul_plan import write_backhaul_region
@@ -298,8 +298,24 @@ def test_any_gives_the_plan_of_no_setting(seed):
 # --- a phased plan
 
 
-def test_a_phased_plan_feeds_mandatory_sites_on_the_ground_by_the_deadline():
-    """Two years; the village by the first: site 1 on fiber, not site 0 on satellite."""
+@pytest.fixture
+def mip_starts(monkeypatch) -> list:
+    """The warm start of each phased MIP solved (None: none), in order."""
+    starts = []
+    solve = phased.run_mip
+
+    def spy(mip, **settings):
+        starts.append(settings["start"])
+        return solve(mip, **settings)
+
+    monkeypatch.setattr(phased, "run_mip", spy)
+    return starts
+
+
+def test_a_phased_plan_feeds_mandatory_sites_on_the_ground_by_the_deadline(mip_starts):
+    """Two years; the village by the first: site 1 on fiber, not site 0 on satellite. The
+    greedy warm start, which counts the village only at a site fed on the ground and spends
+    the first year on it before the people cell, is a plan of the model."""
     inst = _village_and_two_sites()
     network = _network(np.array([10.0, 2.0, 0.0]), [])
     objective = Objective(kind="max_coverage", opex_years=OPEX_YEARS,
@@ -309,6 +325,26 @@ def test_a_phased_plan_feeds_mandatory_sites_on_the_ground_by_the_deadline():
     by_2027 = on_air_through(np.flatnonzero(inst["fixed"]), plan.build_period, 0)
     assert 1 in by_2027.tolist()
     assert plan.backhaul.feeds.backhaul[1] == "fiber"
+    assert plan.uncovered_reason[0] == ""
+    assert mip_starts and mip_starts[0] is not None
+
+
+def test_the_phased_warm_start_feeds_the_village_site_on_the_ground(mip_starts):
+    """Only site 0 covers the village and the people cell; satellite (1 CNY) is its
+    cheapest feed, fiber (10 CNY) the only one on the ground. The year-by-year greedy warm
+    start feeds it by fiber, since the village counts only so: the model accepts that
+    start (a satellite-fed site 0 would leave the village short by the deadline, and the
+    MIP would start without one)."""
+    inst = dict(_village_and_two_sites(), cover=np.array([[True, False, False],
+                                                          [True, False, False]]))
+    network = _network(np.array([10.0, 2.0, 0.0]), [])
+    objective = Objective(kind="max_coverage", opex_years=OPEX_YEARS,
+                          phases=(Phase("2027", budget_cny=12.0), Phase("2028", budget_cny=12.0)),
+                          mandatory_by="2027")
+    plan = _plan(inst, objective, network)
+    assert mip_starts and mip_starts[0] is not None
+    assert plan.build_period[0] == 0
+    assert plan.backhaul.feeds.backhaul[0] == "fiber"
     assert plan.uncovered_reason[0] == ""
 
 

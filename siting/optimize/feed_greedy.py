@@ -6,12 +6,22 @@ first year), then each year adds, while its budget and quota last, the option wi
 newly covered value per yuan, its site's cheapest feed included: fiber, satellite, or one
 hop from a site already fed fewer than ``max_hops`` hops from fiber. Must-cover rows are
 worth more than all the weight together, as in the greedy of
-:func:`~siting.optimize.heuristics.greedy_general`. Relays are never built for their own
-sake: a site is fed only through sites built for coverage. Where link capacity is planned
+:func:`~siting.optimize.heuristics.greedy_general`, and while one is short by its deadline
+only options that cover one are added: a cheap option covering only weight would otherwise
+come first and spend what the must-cover rows need (a start that misses one is no plan of
+the model). Relays are never built for their own sake: a site is fed only through sites
+built for coverage. Where link capacity is planned
 (:attr:`~siting.optimize.feed_network.SiteInputs.option_traffic_mbps`), an option's traffic
 must fit every hop from its site to fiber: a new site is fed only by a hop (of the cheapest
 link with room) from a parent whose chain has room, and an option at a site fed by hops only
 where its chain has room.
+
+Terrestrial rows (``backhaul.mandatory_feed: terrestrial``) count an option only at a site
+fed by fiber or microwave hops (or needing no feed), as in the model
+(:mod:`~siting.optimize.ground_cover`): a site fed by satellite covers none of them. A site
+where some option still adds value on such a row is fed on the ground, by its cheapest feed
+other than satellite, while the option's budget allows: a site keeps its first feed, so
+feeding it by satellite would shut it out of those rows for good.
 """
 
 from __future__ import annotations
@@ -71,16 +81,17 @@ class _Feeds:
 
 
 def _cheapest_feeds(sites: SiteInputs, arcs: Arcs, useful: tuple[np.ndarray, np.ndarray],
-                    feeds: _Feeds, need_mbps: np.ndarray | None = None) -> tuple:
+                    feeds: _Feeds, need_mbps: np.ndarray | None = None, *,
+                    ground_only: bool = False) -> tuple:
     """(cost [CNY], kind, hop level, arc (-1: no hop)) of each site's cheapest feed now:
-    fiber, satellite, or a hop from a fed site fewer than ``max_hops`` from fiber (cost inf:
-    none), over the arcs ``useful`` at level 1 and at the levels above; fiber on site costs
-    0. ``need_mbps`` (per site; link capacity planned): the traffic the hop and every hop
-    above it must have room for."""
+    fiber, satellite (not ``ground_only``), or a hop from a fed site fewer than ``max_hops``
+    from fiber (cost inf: none), over the arcs ``useful`` at level 1 and at the levels
+    above; fiber on site costs 0. ``need_mbps`` (per site; link capacity planned): the
+    traffic the hop and every hop above it must have room for."""
     cost = sites.fiber_cost_cny.copy()
     kind = np.full(sites.n_sites, FIBER_KIND)
     level = np.zeros(sites.n_sites, np.int64)
-    satellite = sites.satellite_cost_cny < cost
+    satellite = (sites.satellite_cost_cny < cost) & (not ground_only)
     cost[satellite], kind[satellite], level[satellite] = sites.satellite_cost_cny[satellite], \
         SATELLITE_KIND, -1
     parent_level = feeds.level[arcs.parent]
@@ -159,10 +170,22 @@ def existing_feeds_cny(sites: SiteInputs, arcs: Arcs, fixed: np.ndarray) -> floa
 def _value(weight: np.ndarray, need_left: np.ndarray, covered: np.ndarray,
            must_now: bool) -> np.ndarray:
     """Value of covering each row now: a must row still short (by the deadline) is worth
-    more than all the weight together; another row its weight while uncovered."""
-    big = float(weight.sum()) + 1.0
+    more than all the weight together (:func:`_must_value`); another row its weight while
+    uncovered."""
     value = np.where(covered, 0.0, weight)
-    return np.where(must_now & (need_left > 0), big, value)
+    return np.where(must_now & (need_left > 0), _must_value(weight), value)
+
+
+def _must_value(weight: np.ndarray) -> float:
+    """The value of a must row still short: more than all the ``weight`` together."""
+    return float(weight.sum()) + 1.0
+
+
+def _must_first(ok: np.ndarray, gain: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """``ok`` (bool per option) narrowed to the options whose ``gain`` covers a must row
+    still short (at least :func:`_must_value`), where one of them is ok."""
+    urgent = ok & (gain >= _must_value(weight))
+    return urgent if urgent.any() else ok
 
 
 def _option_traffic_mbps(sites: SiteInputs) -> np.ndarray | None:
@@ -174,26 +197,68 @@ def _option_traffic_mbps(sites: SiteInputs) -> np.ndarray | None:
 
 
 def _offers(sites: SiteInputs, arcs: Arcs, useful: tuple, feeds: _Feeds,
-            traffic: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, list]:
-    """The cheapest feeds (:func:`_cheapest_feeds`) a site could get now for the traffic of
-    each option (``traffic``; None: capacity not planned): (per option, the cost of its
-    site's offer [CNY] and the index of that offer; the offers, one per distinct
-    traffic)."""
+            traffic: np.ndarray | None, ground_only: bool = False) -> tuple[np.ndarray,
+                                                                           np.ndarray, list]:
+    """The cheapest feeds (:func:`_cheapest_feeds`, ``ground_only``: not satellite) a site
+    could get now for the traffic of each option (``traffic``; None: capacity not planned):
+    (per option, the cost of its site's offer [CNY] and the index of that offer; the
+    offers, one per distinct traffic)."""
     if traffic is None:
-        offers = [_cheapest_feeds(sites, arcs, useful, feeds)]
+        offers = [_cheapest_feeds(sites, arcs, useful, feeds, ground_only=ground_only)]
         which = np.zeros(sites.site_of_option.size, np.int64)
     else:
         values, which = np.unique(traffic, return_inverse=True)
-        offers = [_cheapest_feeds(sites, arcs, useful, feeds, np.full(sites.n_sites, v))
-                  for v in values]
+        offers = [_cheapest_feeds(sites, arcs, useful, feeds, np.full(sites.n_sites, v),
+                                  ground_only=ground_only) for v in values]
     if not offers:  # no options
         return np.zeros(0), which, offers
     return np.stack([offer[0] for offer in offers])[which, sites.site_of_option], which, offers
 
 
+def _on_the_ground(feeds: _Feeds, sites: SiteInputs) -> np.ndarray:
+    """Bool per site: fed so far otherwise than by satellite, or needing no feed (fiber on
+    site, backhaul in place)."""
+    return ((feeds.kind >= 0) & (feeds.kind != SATELLITE_KIND)) | ~sites.needs_backhaul
+
+
+def _ground_count(A, chosen: np.ndarray, on_ground: np.ndarray,
+                  terrestrial: np.ndarray) -> np.ndarray:
+    """Options of ``chosen`` covering each row of ``A``; on the rows ``terrestrial`` (bool per
+    row) only those ``on_ground`` (bool per option of ``chosen``: at a site not fed by
+    satellite)."""
+    count = coverage_count(A, chosen)
+    count[terrestrial] = coverage_count(A[terrestrial], chosen[on_ground])
+    return count
+
+
+def _site_offers(sites: SiteInputs, arcs: Arcs, useful: tuple, feeds: _Feeds,
+                 traffic: np.ndarray | None, ground_wanted: np.ndarray, cost: np.ndarray,
+                 budget_left_cny: float) -> tuple[np.ndarray, np.ndarray, list, np.ndarray]:
+    """The offers of :func:`_offers` to each option's site; where its site is
+    ``ground_wanted`` (bool per site), its cheapest feed other than satellite instead, if
+    there is one and the option's ``cost`` with it is within ``budget_left_cny``: (per
+    option, the cost of its offer [CNY] and its index; the offers; per option, whether its
+    offer feeds on the ground)."""
+    feed_cny, which, offers = _offers(sites, arcs, useful, feeds, traffic)
+    if ground_wanted.any():
+        ground_cny, ground_which, ground_offers = _offers(sites, arcs, useful, feeds, traffic,
+                                                          ground_only=True)
+        use = ground_wanted[sites.site_of_option] & np.isfinite(ground_cny)
+        use &= cost + ground_cny <= budget_left_cny
+        feed_cny = np.where(use, ground_cny, feed_cny)
+        which = np.where(use, ground_which + len(offers), which)
+        offers = offers + ground_offers
+    if not offers:  # no options
+        return feed_cny, which, offers, np.zeros(0, bool)
+    kind = np.stack([offer[1] for offer in offers])[which, sites.site_of_option]
+    return feed_cny, which, offers, kind != SATELLITE_KIND
+
+
 def _one_period(t: int, options: OptionInputs, site: np.ndarray, weight, need, limits,
-                state: dict, sites: SiteInputs, arcs: Arcs, useful: tuple) -> None:
-    """Add options in period ``t`` while its budget and quota last and one adds value."""
+                state: dict, sites: SiteInputs, arcs: Arcs, useful: tuple,
+                terrestrial: np.ndarray) -> None:
+    """Add options in period ``t`` while its budget and quota last and one adds value; the
+    rows ``terrestrial`` (bool per row) count only options at sites fed on the ground."""
     A_t = options.A.T.tocsr()
     feeds, traffic = state["feeds"], _option_traffic_mbps(sites)
     while True:
@@ -201,15 +266,21 @@ def _one_period(t: int, options: OptionInputs, site: np.ndarray, weight, need, l
         quota_left = limits.quota_left(t, state["built"])
         count = state["count"]
         value = _value(weight, need - count, count > 0, t <= limits.must_by)
-        gain = A_t @ value
-        feed_cny, which, offers = _offers(sites, arcs, useful, feeds, traffic)
+        gain_ground = A_t @ np.where(terrestrial, value, 0.0)
         fed = ((feeds.level >= 0) | (feeds.kind >= 0) | sites.in_place)[site]
-        total = options.cost + np.where(fed, 0.0, feed_cny)
         ok = (state["period"] < 0) & ~options.fixed & ~np.isin(options.groups, state["groups"])
+        ground_wanted = np.zeros(sites.n_sites, bool)
+        ground_wanted[site[ok & ~fed & (gain_ground > 0)]] = True
+        feed_cny, which, offers, offer_ground = _site_offers(
+            sites, arcs, useful, feeds, traffic, ground_wanted, options.cost, budget_left)
+        on_ground = np.where(fed, _on_the_ground(feeds, sites)[site], offer_ground)
+        gain = A_t @ np.where(terrestrial, 0.0, value) + np.where(on_ground, gain_ground, 0.0)
+        total = options.cost + np.where(fed, 0.0, feed_cny)
         ok &= np.isfinite(total) & (total <= budget_left) & (gain > 0)
         ok &= ~options.counted | (quota_left > 0)
         if traffic is not None:  # an option at a site fed already: its chain has room
             ok &= ~fed | (feeds.room_mbps(arcs)[site] >= traffic)
+        ok = _must_first(ok, gain, weight)
         if not ok.any():
             return
         j = int(np.argmax(np.where(ok, gain / np.maximum(total, 1.0), -np.inf)))
@@ -221,30 +292,39 @@ def _one_period(t: int, options: OptionInputs, site: np.ndarray, weight, need, l
             feeds.add_load(int(site[j]), mbps, arcs)
         state["spent"][t] += total[j]
         state["built"][t] += int(options.counted[j])
-        state["count"] = count + coverage_count(options.A, np.array([j]))
+        state["count"] = count + _ground_count(options.A, np.array([j]), on_ground[[j]],
+                                               terrestrial)
         if options.groups[j] >= 0:
             state["groups"] = np.append(state["groups"], options.groups[j])
 
 
 def greedy_schedule(options: OptionInputs, weight: np.ndarray, need: np.ndarray,
                     limits: PeriodLimits, sites: SiteInputs, arcs: Arcs, feed: FeedColumns,
-                    roots: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+                    roots: np.ndarray | None = None,
+                    terrestrial: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """The greedy plan of the module docstring: (period each option is built in, period each
     column of ``feed`` is set in; -1: never), or None when the existing sites cannot be fed
     in the first period by themselves within its budget. ``need``: options each row must be
     covered by (0: optional); ``roots``: those ``feed`` was pruned with
-    (:func:`~siting.optimize.feed_model.feed_columns`), so that every hop has a column."""
+    (:func:`~siting.optimize.feed_model.feed_columns`), so that every hop has a column;
+    ``terrestrial`` (bool per row; None: none): rows only options at sites fed on the
+    ground cover."""
     site = sites.site_of_option
     spent, useful, feeds = _existing_fed(sites, arcs, options.fixed, roots)
     periods = limits.count
     if spent is None or limits.budget_left(0, [0.0] * periods) < spent:
         return None
+    terrestrial = (np.zeros(options.n_rows, bool) if terrestrial is None
+                   else np.asarray(terrestrial, bool))
+    fixed = np.flatnonzero(options.fixed)
     state = {"period": np.full(options.cost.size, -1), "feeds": feeds,
-             "count": coverage_count(options.A, np.flatnonzero(options.fixed)),
+             "count": _ground_count(options.A, fixed, _on_the_ground(feeds, sites)[site[fixed]],
+                                    terrestrial),
              "groups": options.groups[options.fixed & (options.groups >= 0)],
              "spent": [spent] + [0.0] * (periods - 1), "built": [0] * periods}
     for t in range(periods):
-        _one_period(t, options, site, weight, need, limits, state, sites, arcs, useful)
+        _one_period(t, options, site, weight, need, limits, state, sites, arcs, useful,
+                    terrestrial)
     return state["period"], _feed_periods(feeds, sites, arcs, feed)
 
 

@@ -179,7 +179,8 @@ def solve_phased_with_backhaul(coverage, cost, weight, *, period_budgets, site_o
         schedule = (start.phased.build_period[cols], start.phased.side_period)
     else:
         schedule = greedy_schedule(scoped, as_float(weight, options.n_rows, "weight"),
-                                   scope.required, limits, scoped_sites, arcs, feed, roots)
+                                   scope.required, limits, scoped_sites, arcs, feed, roots,
+                                   terrestrial_rows)
     ground = ground_cover(scoped.A, terrestrial_rows, scoped_sites.site_of_option, feed,
                           sites.n_sites)
     if ground is not None:
