@@ -4,6 +4,7 @@ the scenario keys, and a tiny region planned over two years end to end."""
 from __future__ import annotations
 
 import itertools
+import logging
 
 import numpy as np
 import pandas as pd
@@ -200,3 +201,17 @@ def test_a_missed_mandatory_deadline_is_flagged_by_the_headline_and_a_note(tmp_p
     told = CliRunner().invoke(app, ["run", str(path), "--out", str(tmp_path / "cli")])
     assert told.exit_code == 0, told.output
     assert "siting: notice: mandatory demand misses its deadline: 1 of 2" in told.stderr
+
+
+def test_a_warm_start_the_phased_model_rejects_is_logged(caplog):
+    """Neither start is a plan of the model: the given one (A and B, 2.2 CNY) passes the
+    budget of 2, and the greedy one takes A (three must-cover rows for 1.2) and then cannot
+    afford C for M4. The MIP starts from nothing and finds B + C, which ``siting run
+    --verbose`` should show: a silent fallback hid why a phased solve found no plan."""
+    cover = np.array([[1, 1, 0], [1, 1, 0], [1, 0, 1], [0, 0, 1]])  # M1-M4 x A, B, C
+    with caplog.at_level(logging.INFO, logger="siting.optimize.phased"):
+        result = solve_phased_coverage(cover, np.array([1.2, 1.0, 1.0]), np.ones(4),
+                                       period_budgets=[2.0], must_cover=np.ones(4, bool),
+                                       start=np.array([0, 0, -1]))
+    assert result.build_period.tolist() == [-1, 0, 0]
+    assert "no warm start: the 1 plan(s) tried each break a row" in caplog.text

@@ -550,11 +550,14 @@ def _start_periods(choice: _Choice, weight: np.ndarray, periods: PeriodLimits,
 def _feasible_start(mip: MipModel, choice: _Choice, lay: _Layout,
                     starts: list[np.ndarray]) -> np.ndarray | None:
     """The MIP vector of the first of ``starts`` (of :func:`_start_periods`) that is a plan
-    of ``mip`` (None: none is)."""
+    of ``mip`` (None: none is; logged, as the MIP then starts from nothing)."""
     for period in starts:
         vector = _start_vector(choice, lay, period)
         if mip.is_feasible(vector):
             return vector
+    if starts:
+        log.info("no warm start: the %d plan(s) tried each break a row of the phased MIP",
+                 len(starts))
     return None
 
 
