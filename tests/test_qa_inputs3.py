@@ -18,6 +18,7 @@ from siting.io import read_as_built, read_region
 from siting.io.layers import read_layer
 from siting.io.region import CANDIDATE_FIELDS, VILLAGE_FIELDS
 from tests.regions import TECH_4G, candidate, lonlat_region, village, write_region
+from tests.sheets import write_rows
 
 #: A tower company's candidate columns, as the scenario maps them (no units in the names).
 SITE_COLUMNS = {"site_id": "站址编号", "kind": "站址类型", "antenna_height_m": "站高",
@@ -94,9 +95,8 @@ def test_an_as_built_list_with_a_units_row_reads_its_costs_in_that_unit(region, 
     万元 are now converted to yuan."""
     scenario, data = region
     path = tmp_path / "竣工.csv"
-    pd.DataFrame([["", "", "年", "（万元）"], ["S1098", TECH_4G["name"], 2027, 20.5]],
-                 columns=["站址编号", "制式", "建成年份", "实际投资"]).to_csv(
-        path, index=False, encoding="gbk")
+    write_rows(path, [["站址编号", "制式", "建成年份", "实际投资"],
+                      ["", "", "年", "（万元）"], ["S1098", TECH_4G["name"], 2027, 20.5]])
     built = read_as_built(path, data.candidates, scenario)
     assert built.sites[["site_id", "year", "cost_cny", "row"]].values.tolist() == [
         ["S1098", "2027", 205_000.0, 3]]

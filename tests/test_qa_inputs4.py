@@ -254,9 +254,8 @@ def test_an_as_built_cost_saved_with_its_currency_is_read_in_yuan(tmp_path):
     scenario, _ = lonlat_region(tmp_path / "region", {"S1": 0.05})
     scenario = load_scenario(scenario)
     path = tmp_path / "竣工.csv"
-    pd.DataFrame([["S1", TECH_4G["name"], 2027, "￥205,000.00"]],
-                 columns=["站址编号", "制式", "建成年份", "实际投资"]).to_csv(
-        path, index=False, encoding="gbk")
+    write_rows(path, [["站址编号", "制式", "建成年份", "实际投资"],
+                      ["S1", TECH_4G["name"], 2027, "￥205,000.00"]])
     built = read_as_built(path, read_region(scenario).candidates, scenario)
     assert built.sites["cost_cny"].tolist() == [205_000.0]
 

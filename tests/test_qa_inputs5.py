@@ -396,9 +396,8 @@ def test_an_as_built_cost_saying_none_is_refused_not_read_as_nothing_spent(tmp_p
     scenario, _ = lonlat_region(tmp_path / "region", {"S1": 0.05})
     scenario = load_scenario(scenario)
     path = tmp_path / "竣工.csv"
-    pd.DataFrame([["S1", TECH_4G["name"], 2027, "-"]],
-                 columns=["站址编号", "制式", "建成年份", "实际投资"]).to_csv(
-        path, index=False, encoding="gbk")
+    write_rows(path, [["站址编号", "制式", "建成年份", "实际投资"],
+                      ["S1", TECH_4G["name"], 2027, "-"]])
     with pytest.raises(InputError) as refused:
         read_as_built(path, read_region(scenario).candidates, scenario)
     assert f"{path}: row 2, field '实际投资': the cost must be a number" in str(refused.value)

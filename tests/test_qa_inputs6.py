@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import logging
 
-import pandas as pd
 import pytest
 
 from siting.config import load_scenario
 from siting.errors import InputError
 from siting.io import read_as_built, read_region
 from tests.regions import TECH_4G, lonlat_region
+from tests.sheets import write_rows
 from tests.test_qa_inputs5 import (SITE_COLUMNS, VILLAGE_COLUMNS, read_sites, read_villages,
                                    site_record, village_record)
 
@@ -56,9 +56,8 @@ def test_a_negative_as_built_cost_is_refused_quoting_the_cell(tmp_path, cell):
     scenario, _ = lonlat_region(tmp_path / "region", {"S1": 0.05})
     scenario = load_scenario(scenario)
     path = tmp_path / "竣工.csv"
-    pd.DataFrame([["S1", TECH_4G["name"], 2027, cell]],
-                 columns=["站址编号", "制式", "建成年份", "实际投资"]).to_csv(
-        path, index=False, encoding="gbk")
+    write_rows(path, [["站址编号", "制式", "建成年份", "实际投资"],
+                      ["S1", TECH_4G["name"], 2027, cell]])
     with pytest.raises(InputError) as refused:
         read_as_built(path, read_region(scenario).candidates, scenario)
     assert str(refused.value) == (
