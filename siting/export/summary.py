@@ -57,8 +57,9 @@ def _kpis(run, sites, villages) -> dict:
     zones = demand.kind == "zone"
     backup = demand.required_servers() > 1
     # backup points are mandatory (5G zones' check points): served as the plan counts them
-    servers = servers_on_air(run.coverage, demand, plan.costs, counted_options(plan, run.coverage))
-    covered = _covered_as_counted(run)
+    counted = counted_options(plan, run.coverage)
+    servers = servers_on_air(run.coverage, demand, plan.costs, counted)
+    covered = _covered_as_counted(run, counted)
     missed = plan.uncovered_reason != ""  # mandatory, not covered as its rule asks
     uncovered_points = {kind: int((missed & (demand.kind == kind)).sum())
                         for kind in ("village", "complaint", "zone")}
@@ -100,12 +101,12 @@ def _kpis(run, sites, villages) -> dict:
     }
 
 
-def _covered_as_counted(run) -> np.ndarray:
+def _covered_as_counted(run, counted: np.ndarray | None = None) -> np.ndarray:
     """Bool per demand row: covered by the plan as it counts the row: a mandatory one by
-    the options that count for mandatory points (:func:`~siting.plan.counted_options`) as
-    its rule asks, any other by any option."""
+    the options that count for mandatory points (``counted``, default
+    :func:`~siting.plan.counted_options`) as its rule asks, any other by any option."""
     demand, plan = run.demand, run.plan
-    counted = counted_options(plan, run.coverage)
+    counted = counted_options(plan, run.coverage) if counted is None else counted
     return np.where(demand.mandatory, covered_as_ruled(run.coverage, demand, counted),
                     covered_as_ruled(run.coverage, demand, plan.selected))
 
