@@ -318,24 +318,29 @@ def check_existing_feeds(coverage: CoverageMatrix, costs: OptionCosts, network: 
         seed=solver.seed, **backhaul_arguments(network, coverage.options, objective.opex_years))
     if least_cny is not None and least_cny > min(budgets) * (1 + 1e-9):
         sites = np.unique(coverage.options["candidate"].to_numpy()[costs.fixed])
-        # the budget that binds: the plan's own when it is no more than the first phase's
-        # (both, to be raised together, when they are the same)
-        whole = first.budget_cny is None or objective.budget_cny == min(budgets)
-        phase_setting = "the first phase's budget_cny in objective.phases"
-        budget_text, setting = (
-            (f"the plan's budget, {min(budgets):,.0f} CNY, of which they are fed in its first "
-             f"phase ({first.label})",
-             "objective.budget_cny" + (f" and {phase_setting}"
-                                       if first.budget_cny == objective.budget_cny
-                                       else "")) if whole else
-            (f"the budget of the first phase ({first.label}), {min(budgets):,.0f} CNY, from "
-             f"which they are fed", phase_setting))
+        budget_text, setting = _first_phase_budget_words(objective)
         raise InfeasibleError(
             f"the {int(network.needs_backhaul[sites].sum())} existing site(s) without fiber on "
             f"site or backhaul in place must be fed, at least {least_cny:,.0f} CNY (each hop's "
             f"relay fed in turn, new sites as relays included), which passes {budget_text}; "
             f"mark the existing sites that have fiber (has_fiber) or a feed already built "
             f"(backhaul_in_place) in inputs.candidates, or raise {setting}")
+
+
+def _first_phase_budget_words(objective: Objective) -> tuple[str, str]:
+    """The budget a phased plan's existing sites are fed from, in words, and the setting to
+    raise: the plan's own when it is no more than the first phase's (both, to be raised
+    together, when they are the same), else the first phase's."""
+    first, plan_cny = objective.phases[0], objective.budget_cny
+    phase_setting = "the first phase's budget_cny in objective.phases"
+    if first.budget_cny is not None and (plan_cny is None or first.budget_cny < plan_cny):
+        return (f"the budget of the first phase ({first.label}), {first.budget_cny:,.0f} CNY, "
+                f"from which they are fed", phase_setting)
+    setting = "objective.budget_cny"
+    if first.budget_cny == plan_cny:
+        setting += f" and {phase_setting}"
+    return (f"the plan's budget, {plan_cny:,.0f} CNY, of which they are fed in its first phase "
+            f"({first.label})", setting)
 
 
 def terrestrial_mandatory(network: BackhaulNetwork | None) -> bool:
@@ -441,11 +446,17 @@ def counted_options(plan: Plan, coverage: CoverageMatrix,
                      on_air: np.ndarray | None = None) -> np.ndarray:
     """The options of ``plan`` (``on_air``: those of them on air at some time; default
     all) that count for its mandatory points (:func:`mandatory_options`)."""
-    on_air = plan.selected if on_air is None else on_air
-    if plan.backhaul is None:
-        return on_air
-    return mandatory_options(on_air, plan.backhaul.network, plan.backhaul.feeds,
+    return fed_for_mandatory(plan.selected if on_air is None else on_air, plan.backhaul,
                              coverage.options)
+
+
+def fed_for_mandatory(selected: np.ndarray, backhaul: PlanBackhaul | None,
+                      options: pd.DataFrame) -> np.ndarray:
+    """The options of ``selected`` that count for mandatory points as fed by ``backhaul``
+    (:func:`mandatory_options`; all of them without backhaul planning)."""
+    if backhaul is None:
+        return selected
+    return mandatory_options(selected, backhaul.network, backhaul.feeds, options)
 
 
 def _generations_text(demand: Demand) -> str:
@@ -844,8 +855,7 @@ def _assemble(coverage: CoverageMatrix, demand: Demand, costs: OptionCosts, sele
     levels[levels == 0] = -np.inf
     serving = np.where(after, selected[np.argmax(levels, axis=1)] if len(selected) else -1, -1)
     reason = np.full(len(demand), "", dtype=object)
-    counted = (selected if backhaul is None else
-               mandatory_options(selected, backhaul.network, backhaul.feeds, coverage.options))
+    counted = fed_for_mandatory(selected, backhaul, coverage.options)
     missed = demand.mandatory & ~mandatory_met(coverage, demand, counted)
     wanted = wanted_coverage(coverage, demand, counted).covers  # what would give them their due
     reason[missed & ~coverage.in_range] = REASON_NO_CANDIDATE
@@ -1049,7 +1059,7 @@ def backhaul_kpis(label: str, coverage: CoverageMatrix, demand: Demand, costs: O
     says, mandatory points counted as ``backhaul.network`` asks (:func:`mandatory_options`)."""
     feeds = backhaul.feeds
     sites = kpis_of(label, coverage, demand, costs, selected,
-                    mandatory_options(selected, backhaul.network, feeds, coverage.options))
+                    fed_for_mandatory(selected, backhaul, coverage.options))
     return BackhaulKpis(label=label, site_cost_cny=sites.cost_cny,
                         backhaul_cost_cny=feeds.total_backhaul_cny,
                         total_cost_cny=sites.cost_cny + feeds.total_backhaul_cny,
